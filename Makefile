@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine:
+#   make demo   — set up, write the example film, render its scene offline, print the outputs
+#   make test   — set up with the dev extras and run the whole suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FILM   ?= example-film
+
+.PHONY: demo test setup dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# A stamp per extras set: re-install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+setup: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: setup
+	@test -f $(FILM)/film.yaml || $(BIN)/slate init --example $(FILM)
+	$(BIN)/slate check $(FILM)
+	$(BIN)/slate run $(FILM)
+
+test: dev
+	$(BIN)/python -m pytest -q -s -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) $(FILM)
