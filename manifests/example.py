@@ -1,0 +1,373 @@
+"""The example film, "night-diner": a complete project a new user can render offline.
+
+It exercises every manifest feature a real film uses (start and start+end frames, a chain
+of shots, a critical hero shot, a dissolve, per-scene wardrobe that differs from the
+turnarounds) while staying short enough to render in a demo.
+
+Everything is drawn here, byte-for-byte deterministic: the same call writes the same bytes
+on every machine with the same Pillow and zlib, so caches keyed by content hash stay warm.
+It must never download anything, never overwrite a non-empty folder, and never write
+outside ``dest``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from PIL import Image, ImageDraw
+
+from .keys import canonical_plate_key, canonical_turnaround_key
+from .turnaround import EXAMPLE_CAST, draw_turnaround
+
+__all__ = [
+    "EXAMPLE_FILM_ID",
+    "PLATE_SIZE",
+    "write_example_film",
+    "draw_plate",
+    "example_documents",
+]
+
+EXAMPLE_FILM_ID = "night-diner"
+PLATE_SIZE = (1280, 720)
+_SEED = 20240601  # fixed: plates must not change between runs
+
+SLATE_TOML = """# slate project settings (any SLATE_* environment variable overrides a line here)
+profile = "draft"       # draft = 480p nightly batch; final = 720p; hero = 1080p for critical shots
+provider = "local"      # the offline local provider: no key, no network, $0
+max_takes = 3           # per-shot retry cap before a shot is escalated
+"""
+
+EMPTY_BIBLE = """# The locked references. Each character needs an approved turnaround in storage at
+#   characters/<id>/<id>_turnaround_APPROVED.png  (front, 3/4, side, back views)
+# and each location an approved plate at
+#   locations/<id>/<id>_plate_APPROVED.png
+characters:
+  - id: lead
+    name: The lead
+    description: Describe the character once, here; this block is pasted into every prompt.
+locations:
+  - id: set
+    name: The set
+    description: Describe the place once, here.
+"""
+
+EMPTY_SCENE = """id: scene-01
+title: First scene
+location: set
+shots:
+  - id: 1A
+    characters: [lead]
+    action: The lead crosses the frame from left to right.
+    duration: 4
+"""
+
+
+def write_empty_film(dest: Path) -> Path:
+    """A film project skeleton: manifests to fill in; `slate check` names the references to add."""
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ValueError(f"refusing to write a film project into {str(dest)!r}: it exists and is not empty")
+    (dest / "scenes").mkdir(parents=True, exist_ok=True)
+    (dest / "slate.toml").write_text(SLATE_TOML, encoding="utf-8")
+    (dest / "film.yaml").write_text(f"id: {dest.name.lower() if dest.name[:1].isalpha() else 'film'}\n"
+                                    "title: Untitled\nscenes:\n  - scenes/scene-01.yaml\n", encoding="utf-8")
+    (dest / "bible.yaml").write_text(EMPTY_BIBLE, encoding="utf-8")
+    (dest / "scenes" / "scene-01.yaml").write_text(EMPTY_SCENE, encoding="utf-8")
+    return dest
+
+_BIBLE: dict[str, Any] = {
+    "characters": [
+        {
+            "id": "gabe",
+            "name": "Gabe",
+            "description": (
+                "Gabe, a long-haul trucker in his forties.\n"
+                "Very tall and broad-shouldered, heavy build.\n"
+                "Bright red hair cut in a flat-top; ruddy, freckled fair skin; clean-shaven square jaw.\n"
+                "Green plaid flannel shirt, dark blue denim jeans, black work boots.\n"
+            ),
+        },
+        {
+            "id": "jenny",
+            "name": "Jenny",
+            "description": (
+                "Jenny, the night-shift waitress, late twenties.\n"
+                "Medium height, slim.\n"
+                "Platinum-blonde chin-length bob with a straight fringe; very fair skin; small nose.\n"
+                "Pale blue waitress uniform, white tights, black flat shoes.\n"
+            ),
+        },
+        {
+            "id": "leo",
+            "name": "Leo",
+            "description": (
+                "Leo, the diner's cook, sixties.\n"
+                "Short and stocky, thick arms.\n"
+                "Close-cropped white hair; deep brown skin; round face with a calm expression.\n"
+                "Mustard-yellow short-order cook's shirt, brown trousers, black shoes.\n"
+            ),
+        },
+        {
+            "id": "mia",
+            "name": "Mia",
+            "description": (
+                "Mia, a student, about twenty.\n"
+                "Small and slight, the shortest of the cast.\n"
+                "Long straight jet-black hair falling past the shoulders; warm tan skin; dark eyes.\n"
+                "Purple hoodie, grey jeans, black sneakers.\n"
+            ),
+        },
+        {
+            "id": "nina",
+            "name": "Nina",
+            "description": (
+                "Nina, a stranger passing through, thirties.\n"
+                "Tall and thin, long neck.\n"
+                "Teal-dyed hair in a high round bun; very pale skin; sharp cheekbones.\n"
+                "Orange zip jacket, black skinny jeans, black ankle boots.\n"
+            ),
+        },
+    ],
+    "locations": [
+        {
+            "id": "diner",
+            "name": "The all-night diner",
+            "description": (
+                "Interior of a 1950s-style all-night diner.\n"
+                "Dark maroon striped walls above a chrome rail; black-and-white checkerboard floor.\n"
+                "Long steel-blue counter with chrome trim and red stools; dark green booths on the right.\n"
+                "Two large windows onto the dark street; warm pendant lamps hanging from the ceiling.\n"
+            ),
+        },
+        {
+            "id": "street",
+            "name": "The street outside",
+            "description": (
+                "A city street at night in front of the diner.\n"
+                "Dark navy sky over a row of brick and concrete buildings with scattered lit windows.\n"
+                "Grey paved sidewalk, wet dark asphalt road with a dashed yellow centre line.\n"
+                "Tall black lamp posts with warm lamps.\n"
+            ),
+        },
+    ],
+}
+
+_FILM: dict[str, Any] = {
+    "id": EXAMPLE_FILM_ID,
+    "title": "Night Diner",
+    "fps": 24,
+    "bible": "bible.yaml",
+    "scenes": ["scenes/scene-01.yaml"],
+}
+
+
+def _shot(sid: str, characters: list[str], action: str, duration: float, **rest: Any) -> dict[str, Any]:
+    shot: dict[str, Any] = {"id": sid, "characters": characters}
+    shot.update({k: v for k, v in rest.items() if k in ("location", "props", "camera")})
+    shot["action"] = action
+    shot["duration"] = duration
+    shot.update({k: v for k, v in rest.items() if k not in ("location", "props", "camera")})
+    return shot
+
+
+_SCENE: dict[str, Any] = {
+    "id": "scene-01",
+    "title": "Last coffee",
+    "location": "diner",
+    "wardrobe": {
+        "gabe": {"description": "Navy waxed work coat over the flannel, collar turned up.", "colour": "#1f3a5f"},
+        "jenny": {"description": "Cherry-red diner uniform with a white apron.", "colour": "#b3202a"},
+    },
+    "shots": [
+        _shot("1A", ["nina"], "Nina walks along the wet sidewalk toward the diner's lit window.", 2.5,
+              location="street", camera={"framing": "wide", "angle": "low", "movement": "static", "fixed": True}),
+        _shot("1B", ["nina"], "Nina stops at the diner door and reaches for the handle.", 3.0,
+              location="street", camera={"framing": "medium", "movement": "dolly_in"},
+              frame_mode="start_end", end_action="Nina's hand pulls the door half open; warm light spills out.",
+              transition_out={"kind": "dissolve", "duration": 0.75}),
+        _shot("1C", ["gabe", "jenny"], "Jenny pours coffee into Gabe's mug at the counter.", 3.5,
+              props=["coffee pot", "mug"], camera={"framing": "wide", "angle": "high", "movement": "pan_right"}),
+        _shot("1D", ["gabe", "jenny"], "Gabe slides the full mug back across the counter toward Jenny.", 2.5,
+              props=["mug"], camera={"framing": "medium"}),
+        _shot("1E", ["gabe", "jenny"], "Jenny catches the mug and lifts it off the counter.", 3.0,
+              props=["mug"], camera={"framing": "close", "movement": "dolly_in"},
+              frame_mode="start_end", end_action="Jenny holds the mug at chest height, steam rising.", chain=True),
+        _shot("1F", ["jenny"], "Jenny turns her head toward the door as the bell above it rings.", 2.0,
+              props=["mug"], camera={"framing": "close", "angle": "low"}, chain=True, critical=True),
+        _shot("1G", ["nina", "mia"], "Nina sits down in the booth opposite Mia, who slides a menu across the table.", 3.0,
+              props=["menu"], camera={"framing": "medium", "movement": "pan_left"}),
+        _shot("1H", ["leo", "jenny"], "Leo sets a plate on the kitchen pass and taps the order bell.", 3.0,
+              props=["plate", "order bell"], camera={"framing": "medium", "angle": "high", "movement": "tilt_down"},
+              frame_mode="start_end", end_action="Jenny lifts the plate from the pass and turns away."),
+        _shot("1I", ["gabe", "mia", "nina"], "Gabe turns on his stool to watch the booth as Mia laughs.", 3.5,
+              camera={"framing": "wide", "movement": "dolly_out"}),
+    ],
+}
+
+
+def example_documents() -> dict[str, dict[str, Any]]:
+    """The example's manifests as plain data, keyed by their file key (fresh copies)."""
+    return copy.deepcopy({"film.yaml": _FILM, "bible.yaml": _BIBLE, "scenes/scene-01.yaml": _SCENE})
+
+
+# --- plates ----------------------------------------------------------------------------------
+
+
+def _diner(d: ImageDraw.ImageDraw, rng: np.random.Generator) -> None:
+    w, h = PLATE_SIZE
+    # Striped wall: mid-frequency detail so SSIM has structure to compare.
+    for x in range(0, w, 16):
+        d.rectangle([x, 0, x + 15, 379], fill=(118, 34, 46) if (x // 16) % 2 == 0 else (98, 26, 38))
+    d.rectangle([0, 0, w - 1, 22], fill=(60, 20, 26))  # ceiling strip
+    # Windows onto the night street, with a few distant lit squares.
+    for x0 in (120, 560):
+        d.rectangle([x0, 70, x0 + 340, 300], fill=(176, 180, 186))
+        d.rectangle([x0 + 10, 80, x0 + 330, 290], fill=(18, 26, 56))
+        d.rectangle([x0 + 166, 80, x0 + 174, 290], fill=(176, 180, 186))
+        for _ in range(14):
+            px = int(rng.integers(x0 + 16, x0 + 320))
+            py = int(rng.integers(150, 280))
+            d.rectangle([px, py, px + 6, py + 8], fill=(230, 200, 120))
+    d.rectangle([0, 380, w - 1, 399], fill=(190, 194, 200))  # chrome rail
+    d.rectangle([0, 400, w - 1, 559], fill=(84, 30, 40))
+    # Counter: chrome top, steel-blue body with chrome strips.
+    d.rectangle([0, 420, 900, 444], fill=(200, 204, 210))
+    d.rectangle([0, 445, 900, 559], fill=(52, 82, 118))
+    for x in range(20, 900, 60):
+        d.rectangle([x, 445, x + 5, 559], fill=(170, 176, 184))
+    # Stools.
+    for x in range(60, 880, 130):
+        d.rectangle([x + 28, 590, x + 36, 650], fill=(150, 154, 160))
+        d.ellipse([x, 560, x + 64, 596], fill=(160, 26, 38))
+    # Booths on the right.
+    for x0 in (940, 1110):
+        d.rectangle([x0, 330, x0 + 140, 600], fill=(28, 86, 64))
+        d.rectangle([x0 + 12, 344, x0 + 128, 470], fill=(36, 104, 78))
+    d.rectangle([1000, 470, 1200, 486], fill=(200, 204, 210))  # table top
+    # Checkerboard floor.
+    for y in range(560, h, 40):
+        for x in range(0, w, 40):
+            if (x // 40 + y // 40) % 2 == 0:
+                d.rectangle([x, y, x + 39, min(y + 39, h - 1)], fill=(214, 214, 208))
+            else:
+                d.rectangle([x, y, x + 39, min(y + 39, h - 1)], fill=(28, 28, 30))
+    # Re-draw stools over the floor, then pendant lamps.
+    for x in range(60, 880, 130):
+        d.rectangle([x + 28, 596, x + 36, 680], fill=(150, 154, 160))
+        d.ellipse([x, 560, x + 64, 596], fill=(160, 26, 38))
+    for x in (200, 520, 840, 1120):
+        d.line([x, 22, x, 110], fill=(40, 40, 44), width=3)
+        d.polygon([(x - 34, 150), (x + 34, 150), (x + 14, 110), (x - 14, 110)], fill=(236, 196, 92))
+        d.ellipse([x - 10, 146, x + 10, 160], fill=(255, 244, 200))
+
+
+def _street(d: ImageDraw.ImageDraw, rng: np.random.Generator) -> None:
+    w, h = PLATE_SIZE
+    for y in range(0, 470, 10):  # banded night sky, dark at the top
+        t = y / 470
+        d.rectangle([0, y, w - 1, y + 9], fill=(int(8 + 22 * t), int(10 + 20 * t), int(30 + 42 * t)))
+    for _ in range(60):
+        sx, sy = int(rng.integers(0, w)), int(rng.integers(0, 200))
+        d.rectangle([sx, sy, sx + 1, sy + 1], fill=(220, 220, 230))
+    # Buildings with a grid of windows, some lit.
+    x = 0
+    palette = [(58, 50, 60), (74, 56, 48), (46, 50, 58), (66, 62, 66)]
+    i = 0
+    while x < w:
+        bw = int(rng.integers(140, 260))
+        top = int(rng.integers(110, 260))
+        d.rectangle([x, top, x + bw - 4, 469], fill=palette[i % len(palette)])
+        for wy in range(top + 20, 440, 36):
+            for wx in range(x + 14, x + bw - 30, 30):
+                lit = rng.random() < 0.35
+                d.rectangle([wx, wy, wx + 14, wy + 20], fill=(250, 206, 110) if lit else (26, 28, 40))
+        x += bw
+        i += 1
+    # The diner's front: a wide warm window and a red sign.
+    d.rectangle([720, 300, 1100, 469], fill=(40, 40, 46))
+    d.rectangle([740, 340, 1080, 450], fill=(220, 150, 80))
+    for mx in range(740, 1080, 68):
+        d.rectangle([mx, 340, mx + 4, 450], fill=(40, 40, 46))
+    d.rectangle([780, 304, 1040, 330], fill=(200, 30, 44))
+    # Sidewalk slabs, road with a dashed centre line.
+    d.rectangle([0, 470, w - 1, 539], fill=(92, 92, 98))
+    for sx in range(0, w, 64):
+        d.line([sx, 470, sx, 539], fill=(70, 70, 76), width=2)
+    d.rectangle([0, 540, w - 1, 547], fill=(130, 130, 136))  # kerb
+    d.rectangle([0, 548, w - 1, h - 1], fill=(44, 44, 50))
+    # Wet asphalt: scattered streaks, plus a crossing, so the road is not one flat field.
+    for _ in range(160):
+        rx, ry = int(rng.integers(0, w)), int(rng.integers(556, h - 4))
+        d.rectangle([rx, ry, rx + int(rng.integers(20, 90)), ry + 2], fill=(58, 58, 66))
+    for cx in range(150, 470, 40):
+        d.polygon([(cx, 556), (cx + 22, 556), (cx + 2, h - 1), (cx - 20, h - 1)], fill=(150, 150, 156))
+    for lx in range(520, w, 120):
+        d.rectangle([lx, 628, lx + 60, 636], fill=(200, 170, 44))
+    # Lamp posts with warm heads.
+    for px in (90, 560, 1200):
+        d.rectangle([px, 200, px + 8, 540], fill=(24, 24, 28))
+        d.rectangle([px - 20, 190, px + 28, 200], fill=(24, 24, 28))
+        d.ellipse([px - 22, 196, px + 30, 220], fill=(255, 226, 150))
+
+
+_PLATES = {"diner": _diner, "street": _street}
+
+
+def draw_plate(location_id: str) -> Image.Image:
+    """The example's approved plate for ``location_id`` as an RGB image (PLATE_SIZE)."""
+    try:
+        painter = _PLATES[location_id]
+    except KeyError:
+        raise ValueError(f"no example plate for location {location_id!r} (have: {', '.join(sorted(_PLATES))})") from None
+    img = Image.new("RGB", PLATE_SIZE, (0, 0, 0))
+    # One generator per plate, seeded from the id, so adding a plate never changes another.
+    rng = np.random.default_rng([_SEED, sum(location_id.encode())])
+    painter(ImageDraw.Draw(img), rng)
+    return img
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line description blocks as literal ``|`` blocks, readable by hand."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _save_png(img: Image.Image, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No pnginfo and fixed compression: Pillow then writes no timestamp or text chunks.
+    img.save(path, format="PNG", compress_level=6, optimize=False)
+
+
+def write_example_film(dest: Path) -> Path:
+    """Write the example film project into ``dest`` (created; must be absent or empty)."""
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ValueError(f"refusing to write the example film into {str(dest)!r}: it exists and is not empty")
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "slate.toml").write_text(SLATE_TOML, encoding="utf-8")
+    for key, doc in example_documents().items():
+        path = dest / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_dump_yaml(doc), encoding="utf-8")
+    for cid, spec in EXAMPLE_CAST.items():
+        _save_png(draw_turnaround(spec), dest / canonical_turnaround_key(cid))
+    for lid in _PLATES:
+        _save_png(draw_plate(lid), dest / canonical_plate_key(lid))
+    return dest

@@ -1,0 +1,413 @@
+"""Reading a film project's manifests (film, bible, scenes) into checked models.
+
+A director fixing manifests at night wants every mistake at once, each naming the file, the
+shot and the field, not one error per run. So loading never stops at the first problem: it
+collects them all, then raises one ManifestError.
+
+This module must never touch the network nor write files; it reads only the manifests the
+film names, and it does not check that referenced images exist (that is the reference
+check's job, against storage, which may not be this disk).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .keys import check_key
+from .schema import FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene
+
+__all__ = [
+    "Problem",
+    "ManifestError",
+    "LoadedFilm",
+    "load_film",
+    "read_document",
+    "problems_from_validation",
+    "FILM_FILENAMES",
+]
+
+FILM_FILENAMES = ("film.yaml", "film.yml", "film.json")
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str  # POSIX path relative to the film root
+    shot: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.shot is None:
+            return f"{self.file}: {self.field}: {self.message}"
+        return f"{self.file}: shot {self.shot}: {self.field}: {self.message}"
+
+
+class ManifestError(Exception):
+    """One or more problems in a film's manifests, one per line in str()."""
+
+    def __init__(self, problems: list[Problem] | Problem):
+        self.problems: list[Problem] = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+@dataclass(frozen=True)
+class LoadedFilm:
+    root: Path
+    film: Film
+    bible: Bible
+    scenes: list[tuple[str, Scene]]  # (scene file key, scene), in film order
+
+    def scene(self, scene_id: str) -> Scene:
+        for _, s in self.scenes:
+            if s.id == scene_id:
+                return s
+        raise KeyError(f"unknown scene {scene_id!r} (film has: {', '.join(s.id for _, s in self.scenes)})")
+
+    def scene_file(self, scene_id: str) -> str:
+        for key, s in self.scenes:
+            if s.id == scene_id:
+                return key
+        raise KeyError(f"unknown scene {scene_id!r}")
+
+    def character(self, character_id: str) -> Character:
+        return self.bible.character(character_id)
+
+    def location(self, location_id: str) -> Location:
+        return self.bible.location(location_id)
+
+
+# --- reading documents -----------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: PyYAML silently keeps the last one, which
+    would quietly drop half of a shot someone pasted twice."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable key; let the base constructor report it
+            break
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_document(path: Path, file: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML or JSON file (by suffix). Returns (data, problems); data is None on failure."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None, [Problem(file, None, "file", "not found")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(file, None, "file", f"is not valid UTF-8 (byte {exc.start})")]
+    except OSError as exc:
+        return None, [Problem(file, None, "file", f"cannot be read: {exc.strerror or exc}")]
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except json.JSONDecodeError as exc:
+        return None, [Problem(file, None, f"line {exc.lineno}", f"invalid JSON: {exc.msg} (column {exc.colno})")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark is not None else "file"
+        col = f" (column {mark.column + 1})" if mark is not None else ""
+        return None, [Problem(file, None, where, f"invalid YAML: {exc.problem}{col}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(file, None, "file", f"invalid YAML: {exc}")]
+    if data is None:
+        return None, [Problem(file, None, "file", "is empty; expected a mapping")]
+    if not isinstance(data, dict):
+        return None, [Problem(file, None, "file", f"must be a mapping at the top level, not a {type(data).__name__}")]
+    return data, []
+
+
+# --- translating pydantic errors -------------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated/Optional to reach the model, list or dict underneath."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+def _model_at(root: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    tp: Any = root
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+            field = tp.model_fields.get(part)
+            if field is None:
+                return None
+            tp = field.annotation
+        elif origin is list and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif origin is dict and isinstance(part, str):
+            tp = typing.get_args(tp)[1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _field_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _shot_label(data: Any, index: int) -> str:
+    try:
+        sid = data["shots"][index]["id"]
+    except (KeyError, IndexError, TypeError):
+        sid = None
+    if isinstance(sid, str) and re.fullmatch(SHOT_ID_PATTERN, sid):
+        return sid
+    return f"#{index + 1}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(err: dict, model: type[BaseModel], loc: tuple) -> str:
+    kind = err["type"]
+    msg: str = err["msg"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        name = str(loc[-1])
+        if parent is not None:
+            close = difflib.get_close_matches(name, list(parent.model_fields), n=1)
+            if close:
+                return f"unknown field (did you mean {close[0]!r}?)"
+            return f"unknown field (allowed: {', '.join(parent.model_fields)})"
+        return "unknown field"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind == "slate_field":
+        return msg
+    value = err.get("input")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return f"{msg} (got {_short(value)})"
+    return msg
+
+
+def problems_from_validation(file: str, exc: ValidationError, model: type[BaseModel], data: Any) -> list[Problem]:
+    """Turn a pydantic ValidationError into Problems naming shot and field.
+
+    ``data`` is the raw document, used to name a shot by its id even when the shot failed.
+    """
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] == "slate_field":
+            loc = loc + tuple(err["ctx"]["field"])
+        message = _message(err, model, tuple(err["loc"]))
+        shot = None
+        if len(loc) >= 3 and loc[0] == "shots" and isinstance(loc[1], int):
+            shot = _shot_label(data, loc[1])
+            loc = loc[2:]
+        out.append(Problem(file, shot, _field_path(loc) or "document", message))
+    return out
+
+
+# --- cross-checks on raw documents -----------------------------------------------------------
+# These run on the raw dicts, not the models, so a reference mistake is still reported when
+# the same file also has a schema error.
+
+
+def _unknown(kind: str, value: str, known: set[str]) -> str:
+    return f"unknown {kind} {value!r} (bible has: {', '.join(sorted(known))})"
+
+
+def _raw_ids(data: Any, key: str) -> set[str] | None:
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        return None
+    return {x["id"] for x in data[key] if isinstance(x, dict) and isinstance(x.get("id"), str)}
+
+
+def _scene_cross_checks(file: str, data: dict, chars: set[str] | None, locs: set[str] | None) -> list[Problem]:
+    out: list[Problem] = []
+    loc = data.get("location")
+    if locs is not None and isinstance(loc, str) and loc not in locs:
+        out.append(Problem(file, None, "location", _unknown("location", loc, locs)))
+    wardrobe = data.get("wardrobe")
+    if chars is not None and isinstance(wardrobe, dict):
+        for cid in wardrobe:
+            if isinstance(cid, str) and cid not in chars:
+                out.append(Problem(file, None, f"wardrobe.{cid}", _unknown("character", cid, chars)))
+    shots = data.get("shots")
+    if not isinstance(shots, list):
+        return out
+    first_seen: dict[str, int] = {}
+    for i, shot in enumerate(shots):
+        if not isinstance(shot, dict):
+            continue
+        label = _shot_label(data, i)
+        sid = shot.get("id")
+        if isinstance(sid, str):
+            if sid in first_seen:
+                out.append(Problem(file, label, "id", f"duplicate shot id {sid!r} (also shots[{first_seen[sid]}])"))
+            else:
+                first_seen[sid] = i
+        if i == 0 and shot.get("chain") is True:
+            out.append(Problem(file, label, "chain", FIRST_SHOT_CHAIN))
+        if chars is not None and isinstance(shot.get("characters"), list):
+            for j, cid in enumerate(shot["characters"]):
+                if isinstance(cid, str) and cid not in chars:
+                    out.append(Problem(file, label, f"characters[{j}]", _unknown("character", cid, chars)))
+        sloc = shot.get("location")
+        if locs is not None and isinstance(sloc, str) and sloc not in locs:
+            out.append(Problem(file, label, "location", _unknown("location", sloc, locs)))
+    return out
+
+
+# --- the film --------------------------------------------------------------------------------
+
+
+def _resolve_key(root: Path, key: Any, referrer: str, field: str, what: str) -> tuple[Path | None, list[Problem]]:
+    if not isinstance(key, str):
+        return None, []  # already reported by schema validation
+    try:
+        check_key(key)
+    except ValueError:
+        return None, []  # already reported by schema validation
+    if not key.lower().endswith(_SUFFIXES):
+        return None, [Problem(referrer, None, field, f"{what} file {key!r} must end in .yaml, .yml or .json")]
+    path = root / key
+    if not path.is_file():
+        return None, [Problem(referrer, None, field, f"{what} file {key!r} not found")]
+    if not path.resolve().is_relative_to(root.resolve()):
+        return None, [Problem(referrer, None, field, f"{what} file {key!r} resolves outside the project")]
+    return path, []
+
+
+def _validate(model: type[BaseModel], file: str, data: Any) -> tuple[Any, list[Problem]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, problems_from_validation(file, exc, model, data)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    # Schema validators and raw cross-checks may both see the same mistake.
+    seen: set[Problem] = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def load_film(root: Path) -> LoadedFilm:
+    """Load and check a whole film project; raise ManifestError listing every problem."""
+    root = Path(root)
+    film_path = next((root / n for n in FILM_FILENAMES if (root / n).is_file()), None)
+    if film_path is None:
+        raise ManifestError(
+            Problem(FILM_FILENAMES[0], None, "file", f"no film manifest in {str(root)!r} (looked for {', '.join(FILM_FILENAMES)})")
+        )
+    film_file = film_path.name
+    problems: list[Problem] = []
+
+    film_data, found = read_document(film_path, film_file)
+    if film_data is None:
+        raise ManifestError(found)
+    film, found = _validate(Film, film_file, film_data)
+    problems += found
+
+    # Carry on from the raw film document even when it failed, so scene problems still show.
+    bible_key = film_data.get("bible", "bible.yaml")
+    bible_path, found = _resolve_key(root, bible_key, film_file, "bible", "bible")
+    problems += found
+    bible = None
+    chars = locs = None
+    if bible_path is not None:
+        bible_data, found = read_document(bible_path, bible_key)
+        problems += found
+        if bible_data is not None:
+            bible, found = _validate(Bible, bible_key, bible_data)
+            problems += found
+            chars, locs = _raw_ids(bible_data, "characters"), _raw_ids(bible_data, "locations")
+
+    scenes: list[tuple[str, Scene]] = []
+    scene_keys = film_data.get("scenes")
+    listed: dict[str, int] = {}
+    for i, key in enumerate(scene_keys if isinstance(scene_keys, list) else []):
+        if isinstance(key, str) and key in listed:
+            problems.append(Problem(film_file, None, f"scenes[{i}]", f"scene file {key!r} is listed twice (also scenes[{listed[key]}])"))
+            continue
+        if isinstance(key, str):
+            listed[key] = i
+        path, found = _resolve_key(root, key, film_file, f"scenes[{i}]", "scene")
+        problems += found
+        if path is None:
+            continue
+        data, found = read_document(path, key)
+        problems += found
+        if data is None:
+            continue
+        scene, found = _validate(Scene, key, data)
+        problems += found
+        problems += _scene_cross_checks(key, data, chars, locs)
+        if scene is not None:
+            scenes.append((key, scene))
+
+    first_file: dict[str, str] = {}
+    for key, scene in scenes:
+        if scene.id in first_file:
+            problems.append(Problem(key, None, "id", f"duplicate scene id {scene.id!r} (also in {first_file[scene.id]})"))
+        else:
+            first_file[scene.id] = key
+
+    problems = _dedupe(problems)
+    if problems:
+        raise ManifestError(problems)
+    assert film is not None and bible is not None  # no problems means both validated
+    return LoadedFilm(root=root, film=film, bible=bible, scenes=scenes)
