@@ -1,0 +1,23 @@
+"""slate.media: ffmpeg and image work as plain functions.
+
+For: rendering, stitching, probing and measuring media. Never: import anything else of
+ours (stdlib, numpy, PIL and imageio_ffmpeg only) or keep state between calls.
+"""
+
+from .commands import (MOVEMENTS, concat_args, count_frames_args, frame_at_args, last_frame_args,
+                       probe_args, still_clip_args)
+from .contact import ContactEntry, contact_sheet
+from .ffmpeg import MediaError, ffmpeg_exe, run
+from .frames import extract_frame, extract_last_frame, keyframes
+from .metrics import (colour_distance, colour_stats, load_rgb, mean_rgb_distance, sharpness_noise,
+                      ssim)
+from .probe import Probe, parse_probe, probe
+from .render import render_clip, stitch
+
+__all__ = [
+    "MOVEMENTS", "ContactEntry", "MediaError", "Probe", "colour_distance", "colour_stats",
+    "concat_args", "contact_sheet", "count_frames_args", "extract_frame", "extract_last_frame",
+    "ffmpeg_exe", "frame_at_args", "keyframes", "last_frame_args", "load_rgb",
+    "mean_rgb_distance", "parse_probe", "probe", "probe_args", "render_clip", "run",
+    "sharpness_noise", "ssim", "still_clip_args", "stitch",
+]

@@ -1,0 +1,209 @@
+"""Pure builders of ffmpeg argument lists (no executable at index 0; ffmpeg.run prepends it).
+
+For: deciding WHAT ffmpeg is asked to do, in a form unit tests can compare exactly.
+Never: start a process, touch the filesystem, or import anything of ours.
+
+Conventions shared by every builder:
+  * `-nostdin -hide_banner` always; `-loglevel error` unless the caller parses stderr.
+  * `-protocol_whitelist file` before EVERY input: inputs can come from providers we do
+    not control, and ffmpeg would otherwise follow http/concat/subfile/... references.
+  * Outputs are overwritten (`-y`); atomicity is the caller's job (render.py).
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+MOVEMENTS = ("static", "dolly_in", "dolly_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
+
+# Zoom reached by a dolly (dolly_in ends here, dolly_out starts here).
+DOLLY_ZOOM = 1.15
+# Pans/tilts need off-frame content a still does not have, so they are "push-pans":
+# zoom from 1.0 to PAN_ZOOM while the window slides to one edge. With this zoom the
+# window's far edge travels exactly PAN_FRACTION of the panel width (or height).
+PAN_FRACTION = 0.08
+PAN_ZOOM = 1.0 / (1.0 - PAN_FRACTION)
+# Moves are computed on a 2x supersampled panel: zoompan crops at integer pixel
+# positions, and doing that at twice the resolution halves the visible jitter.
+SUPERSAMPLE = 2
+
+_H264_OUT = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+             "-movflags", "+faststart", "-an"]
+
+
+def _p(path) -> str:
+    return os.fspath(path)
+
+
+def fmt_rate(fps) -> str:
+    """fps as ffmpeg wants it: '24', '12.5' or '30000/1001' (Fractions stay exact)."""
+    f = Fraction(fps).limit_denominator(100000) if not isinstance(fps, Fraction) else fps
+    if f.denominator == 1:
+        return str(f.numerator)
+    return f"{f.numerator}/{f.denominator}"
+
+
+def frame_count(seconds: float, fps) -> int:
+    """Number of frames a clip of `seconds` at `fps` has: round(seconds*fps), at least 1."""
+    return max(1, round(float(seconds) * float(Fraction(fps))))
+
+
+def _num(x: float) -> str:
+    """Plain decimal for expressions (no exponent notation, trimmed)."""
+    return f"{x:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _check_dims(width: int, height: int) -> None:
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"width/height must be positive and even (yuv420p), got {width}x{height}")
+
+
+def _input(path, fps) -> list[str]:
+    # A looped still becomes an endless stream at exactly `fps`; -frames:v ends it.
+    return ["-protocol_whitelist", "file", "-loop", "1", "-framerate", fmt_rate(fps), "-i", _p(path)]
+
+
+def _cover(width: int, height: int) -> str:
+    """Scale to cover width x height and centre-crop: this IS the 'panel framing'."""
+    return (f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1")
+
+
+def _move_filter(movement: str, width: int, height: int, fps, frames: int) -> str:
+    """Filter chain turning a looped still into the `movement` at width x height.
+
+    Every move except dolly_out starts at zoom 1.0 with no offset, so frame 0 equals
+    the panel. dolly_out cannot zoom out past the panel (there is nothing outside
+    it), so it runs 1.15 -> 1.0: its FIRST frame is the panel zoomed in 1.15x
+    (centred) and its LAST frame is the panel framing.
+    """
+    if movement not in MOVEMENTS:
+        raise ValueError(f"unknown movement {movement!r}; expected one of {MOVEMENTS}")
+    if movement == "static":
+        return _cover(width, height)
+    k = max(frames - 1, 1)
+    # Smoothstep easing on output frame number `on`: starts and ends gently, hits 0 and 1 exactly.
+    p = f"(min(on/{k},1)*min(on/{k},1)*(3-2*min(on/{k},1)))"
+    centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
+    if movement == "dolly_in":
+        z, x, y = f"1+{_num(DOLLY_ZOOM - 1)}*{p}", centre_x, centre_y
+    elif movement == "dolly_out":
+        z, x, y = f"{_num(DOLLY_ZOOM)}-{_num(DOLLY_ZOOM - 1)}*{p}", centre_x, centre_y
+    else:
+        z = f"1+{_num(PAN_ZOOM - 1)}*{p}"
+        x, y = {
+            "pan_left": ("0", centre_y),            # window anchored left: view drifts left
+            "pan_right": ("iw-iw/zoom", centre_y),  # anchored right
+            "tilt_up": (centre_x, "0"),             # anchored top
+            "tilt_down": (centre_x, "ih-ih/zoom"),  # anchored bottom
+        }[movement]
+    sw, sh = width * SUPERSAMPLE, height * SUPERSAMPLE
+    # trim to ONE input frame + d=frames: that frame yields the whole move, so the costly
+    # supersampled scale runs once and the looped input stops being decoded (otherwise
+    # zoompan emits `frames` outputs per looped input frame and a blend drowns in them).
+    return (f"trim=end_frame=1,{_cover(sw, sh)},zoompan=z='{z}':x='{x}':y='{y}':d={frames}"
+            f":s={width}x{height}:fps={fmt_rate(fps)},setsar=1")
+
+
+def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
+                    movement: str, end_png=None) -> list[str]:
+    """H.264 clip of exactly round(seconds*fps) frames from a still with a camera move.
+
+    Without end_png: the move is applied to the start panel (see _move_filter).
+    With end_png (start+end frame mode): the move is applied to the start panel only,
+    the end panel stays at its own panel framing, and a linear cross-fade (xfade) goes
+    from 100% start on the first frame to 100% end on the last frame, so the first frame
+    is the (moved) start panel and the last frame is exactly the end panel.
+    """
+    _check_dims(width, height)
+    frames = frame_count(seconds, fps)
+    # -xerror: a looped undecodable still would otherwise be retried forever (until timeout).
+    args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-xerror", *_input(start_png, fps)]
+    move = _move_filter(movement, width, height, fps, frames)
+    if end_png is None:
+        args += ["-vf", f"{move},format=yuv420p"]
+    else:
+        # xfade (native C) instead of a per-pixel blend expression, which was ~5x slower.
+        # Its fade runs from offset 0 over (frames-1)/fps: progress hits exactly 0 and 1 on
+        # the first and last frame, so those frames are the pure start and end panels.
+        span = Fraction(frames - 1) / Fraction(fmt_rate(fps)) if frames > 1 else Fraction(1, 1000)
+        graph = (f"[0:v]{move},format=yuv420p,settb=AVTB[a];"
+                 f"[1:v]{_cover(width, height)},format=yuv420p,settb=AVTB[b];"
+                 f"[a][b]xfade=transition=fade:duration={_num(float(span))}:offset=0[v]")
+        args += [*_input(end_png, fps), "-filter_complex", graph, "-map", "[v]"]
+    return args + ["-frames:v", str(frames), "-r", fmt_rate(fps), *_H264_OUT, _p(out_mp4)]
+
+
+def concat_args(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[str, float]],
+                fps, width: int, height: int) -> list[str]:
+    """Stitch (path, seconds) clips; transitions[i] joins clip i and i+1.
+
+    ("cut", 0) uses the concat filter; ("dissolve", d) uses xfade=fade whose offset is
+    the running output length minus d. Total = sum(seconds) - sum(dissolve d).
+    Each input is first trimmed to its declared seconds and normalised (size, SAR,
+    fps, pix_fmt, timebase) because xfade/concat refuse mismatched streams.
+    """
+    _check_dims(width, height)
+    if not clips:
+        raise ValueError("concat_args needs at least one clip")
+    if len(transitions) != len(clips) - 1:
+        raise ValueError(f"need {len(clips) - 1} transitions for {len(clips)} clips, got {len(transitions)}")
+    rate = fmt_rate(fps)
+    args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    parts = []
+    for i, (path, secs) in enumerate(clips):
+        args += ["-protocol_whitelist", "file", "-i", _p(path)]
+        parts.append(f"[{i}:v]trim=duration={_num(secs)},setpts=PTS-STARTPTS,"
+                     f"scale={width}:{height},setsar=1,fps={rate},format=yuv420p,settb=AVTB[v{i}]")
+    cur, length = "[v0]", float(clips[0][1])
+    for i, ((kind, dur), (_, secs)) in enumerate(zip(transitions, clips[1:]), start=1):
+        out = f"[x{i}]"
+        if kind == "cut":
+            parts.append(f"{cur}[v{i}]concat=n=2:v=1:a=0{out}")
+            length += float(secs)
+        elif kind == "dissolve":
+            d = float(dur)
+            if not 0 < d < min(length, float(secs)):
+                raise ValueError(f"dissolve {d}s does not fit between clips {i - 1} and {i}")
+            parts.append(f"{cur}[v{i}]xfade=transition=fade:duration={_num(d)}:offset={_num(length - d)}{out}")
+            length += float(secs) - d
+        else:
+            raise ValueError(f"unknown transition {kind!r}; expected 'cut' or 'dissolve'")
+        cur = out
+    parts.append(f"{cur}format=yuv420p[out]")
+    args += ["-filter_complex", ";".join(parts), "-map", "[out]",
+             "-frames:v", str(frame_count(length, fps)), "-r", rate, *_H264_OUT, _p(out_mp4)]
+    return args
+
+
+def frame_at_args(video, out_png, *, seconds: float) -> list[str]:
+    """One PNG of the frame shown at `seconds` (input seek; decoding makes it frame-accurate)."""
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", _num(max(0.0, seconds)),
+            "-protocol_whitelist", "file", "-i", _p(video), "-map", "0:v:0", "-frames:v", "1",
+            "-update", "1", _p(out_png)]
+
+
+def last_frame_args(video, out_png) -> list[str]:
+    """PNG of the very last frame: decode the final second, overwriting one PNG per frame.
+
+    Seeking to -0.1 s and taking one frame can land on the second-to-last frame at low
+    fps; '-update 1' keeps rewriting the same file, so whatever is decoded last wins.
+    """
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-sseof", "-1",
+            "-protocol_whitelist", "file", "-i", _p(video), "-map", "0:v:0", "-fps_mode", "passthrough",
+            "-update", "1", _p(out_png)]
+
+
+def probe_args(video) -> list[str]:
+    """Header only: ffmpeg prints the input description to stderr; decoding one frame to the
+    null muxer gives it an output, so the command exits 0 instead of 'no output file'."""
+    return ["-nostdin", "-hide_banner", "-protocol_whitelist", "file", "-i", _p(video),
+            "-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+
+
+def count_frames_args(video) -> list[str]:
+    """Decode every video frame to the null muxer; stderr ends with 'frame=  N ...'.
+    Its stderr also carries the input header, so probe() can parse both from one run."""
+    return ["-nostdin", "-hide_banner", "-stats", "-protocol_whitelist", "file", "-i", _p(video),
+            "-map", "0:v:0", "-f", "null", "-"]

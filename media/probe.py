@@ -1,0 +1,119 @@
+"""What a video file really is, measured with ffmpeg alone (the wheel ships no ffprobe).
+
+For: Probe (duration, size, fps, codec, frame count, audio) of a rendered or received clip.
+Never: trust the container's duration over the decoded frame count, start processes
+other than through ffmpeg.run, or import anything of ours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .commands import count_frames_args
+from .ffmpeg import MediaError, run
+
+
+@dataclass(frozen=True)
+class Probe:
+    duration: float            # frames / fps: exact, what a viewer sees
+    container_duration: float  # the header's Duration (can be off by a frame or two); -1 if N/A
+    width: int
+    height: int
+    fps: Fraction
+    codec: str                 # e.g. "h264"
+    pix_fmt: str               # e.g. "yuv420p"
+    frames: int                # decoded video frames
+    has_audio: bool
+
+
+_DURATION = re.compile(r"Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)")
+_VIDEO = re.compile(r"Stream #\d+:\d+\S*: Video: (.*)")
+_AUDIO = re.compile(r"Stream #\d+:\d+\S*: Audio: ")
+_SIZE = re.compile(r"(?:^|[\s,])(\d{2,5})x(\d{2,5})(?=[\s,\[]|$)")
+_RATE = re.compile(r"([\d.]+)(k?) (fps|tbr)\b")
+_FRAME = re.compile(r"frame=\s*(\d+)")
+# Decimal rates ffmpeg prints for NTSC-style rates, mapped back to their exact fractions.
+_NTSC = {"23.98": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
+         "47.95": Fraction(48000, 1001), "59.94": Fraction(60000, 1001),
+         "119.88": Fraction(120000, 1001)}
+
+
+def _rate(text: str, kind: str) -> Fraction | None:
+    for value, kilo, unit in _RATE.findall(text):
+        if unit == kind:
+            if value in _NTSC and not kilo:
+                return _NTSC[value]
+            f = Fraction(value) * (1000 if kilo else 1)
+            return f.limit_denominator(1001)
+    return None
+
+
+def _split_top_level(desc: str) -> list[str]:
+    """Split a stream description on commas that are not inside parentheses."""
+    out, depth, cur = [], 0, []
+    for ch in desc:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur).strip())
+    return out
+
+
+def parse_probe(stderr_header: str, frame_count_stderr: str) -> Probe:
+    """Pure parser: ffmpeg's input header (stderr of `-i FILE`) + a null-decode's stderr."""
+    # Only the INPUT section: the Output #0 section describes ffmpeg's own null stream.
+    header = re.split(r"^(?:Output #\d|Stream mapping:)", stderr_header, maxsplit=1, flags=re.M)[0]
+    m = _DURATION.search(header)
+    if m is None:
+        raise ValueError("no 'Duration:' line in ffmpeg header")
+    container = (int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m.group(1) else -1.0
+    v = _VIDEO.search(header)
+    if v is None:
+        raise ValueError("no video stream in ffmpeg header")
+    desc = v.group(1)
+    fields = _split_top_level(desc)
+    codec = fields[0].split()[0]
+    pix_fmt = fields[1].split("(")[0].strip() if len(fields) > 1 else ""
+    size = _SIZE.search(desc)
+    if size is None:
+        raise ValueError(f"no WxH in video stream line: {desc!r}")
+    fps = _rate(desc, "fps") or _rate(desc, "tbr")
+    if not fps:
+        raise ValueError(f"no frame rate in video stream line: {desc!r}")
+    counts = _FRAME.findall(frame_count_stderr)
+    if not counts:
+        raise ValueError("no 'frame=' progress line in frame-count stderr")
+    frames = int(counts[-1])  # the last progress line is the final count
+    return Probe(
+        duration=float(frames / fps),
+        container_duration=float(container),
+        width=int(size.group(1)),
+        height=int(size.group(2)),
+        fps=fps,
+        codec=codec,
+        pix_fmt=pix_fmt,
+        frames=frames,
+        has_audio=_AUDIO.search(header) is not None,
+    )
+
+
+def probe(path) -> Probe:
+    """Probe a file with one full decode (its stderr holds both the header and the count)."""
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"no such file: {p}", [str(p)], "")
+    args = count_frames_args(p)
+    proc = run(args)
+    try:
+        return parse_probe(proc.stderr, proc.stderr)
+    except ValueError as exc:
+        raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc

@@ -1,0 +1,84 @@
+"""media.metrics and media.contact: numbers behave as documented; sheets are deterministic."""
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media import (ContactEntry, colour_distance, colour_stats, contact_sheet, load_rgb,
+                   mean_rgb_distance, sharpness_noise, ssim)
+from media.contact import sheet_size
+
+
+def _scene(h=480, w=854):
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([(x * 255 // w), (y * 255 // h), ((x // 40 + y // 40) % 2) * 200 + 20], -1)
+    return img.astype(np.uint8)
+
+
+def _noisy(img, sigma, seed=0):
+    n = np.random.default_rng(seed).normal(0, sigma, img.shape)
+    return np.clip(img.astype(float) + n, 0, 255).astype(np.uint8)
+
+
+def test_ssim_properties_and_speed():
+    a = _scene()
+    assert ssim(a, a) == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    n1, n2 = (rng.integers(0, 256, a.shape, dtype=np.uint8) for _ in range(2))
+    assert ssim(n1, n2) < 0.2
+    scores = [ssim(a, _noisy(a, s)) for s in (5, 20, 60)]
+    assert scores[0] > scores[1] > scores[2]
+    # different size is resized, PIL input accepted
+    assert ssim(Image.fromarray(a), Image.fromarray(a).resize((427, 240))) > 0.8
+    ssim(a, n1)
+    t = time.perf_counter()
+    for _ in range(5):
+        ssim(a, n1)
+    assert (time.perf_counter() - t) / 5 < 0.1  # budget is 50 ms; slack for loaded CI
+
+
+def test_colour_stats_and_distances():
+    a = _scene()
+    s = colour_stats(a)
+    assert s["hist"].shape == (8, 8, 8) and s["hist"].sum() == pytest.approx(1.0) and s["count"] == a.shape[0] * a.shape[1]
+    assert colour_distance(s, colour_stats(a.copy())) == 0.0 and mean_rgb_distance(s, s) == 0.0
+    recoloured = a[..., ::-1].copy()
+    slightly = np.clip(a.astype(int) + 10, 0, 255).astype(np.uint8)
+    d_big, d_small = colour_distance(s, colour_stats(recoloured)), colour_distance(s, colour_stats(slightly))
+    assert 0 < d_small < d_big <= 1
+    assert mean_rgb_distance(s, colour_stats(slightly)) == pytest.approx(np.sqrt(3) * 10, abs=1.5)
+    mask = np.zeros(a.shape[:2], bool)
+    mask[:, :100] = True
+    m = colour_stats(a, mask)
+    assert m["count"] == 480 * 100 and m["mean"][0] < s["mean"][0]
+    assert colour_stats(a, np.zeros(a.shape[:2], bool))["count"] == 0
+
+
+def test_sharpness_noise_and_load():
+    a = _scene()
+    assert sharpness_noise(_noisy(a, 25)) > 3 * sharpness_noise(a)
+    assert sharpness_noise(np.full((50, 50, 3), 128, np.uint8)) == 0.0
+    assert load_rgb(np.zeros((4, 5), np.uint8)).shape == (4, 5, 3)
+    assert load_rgb(Image.new("RGBA", (5, 4))).shape == (4, 5, 3)
+
+
+def test_contact_sheet_grid_and_determinism(tmp_path):
+    img = tmp_path / "t.png"
+    Image.fromarray(_scene(96, 160)).save(img)
+    entries = [ContactEntry("1A take 1", img, "pass"), ContactEntry("1B take 2", img, "fail", "ssim 0.41"),
+               ContactEntry("1C take 2", img, "escalated", "budget"), ContactEntry("2A", None, "missing")]
+    a = contact_sheet(entries, tmp_path / "a.png", columns=3, thumb_width=160)
+    b = contact_sheet(entries, tmp_path / "b.png", columns=3, thumb_width=160)
+    assert a.read_bytes() == b.read_bytes()
+    im = Image.open(a)
+    assert im.size == sheet_size(4, columns=3, thumb_width=160)
+    assert im.size == (3 * (160 + 8) + 8, 2 * (90 + 18 + 20 + 8) + 8)
+    px = im.convert("RGB")
+    # verdict bar colours: first cell green, second red, third orange, fourth grey
+    bar_y = 8 + 90 + 18 + 17
+    assert px.getpixel((8 + 150, bar_y)) == (46, 160, 67)
+    assert px.getpixel((8 + 168 + 150, bar_y)) == (200, 40, 40)
+    assert px.getpixel((8 + 2 * 168 + 150, bar_y)) == (235, 140, 20)
+    assert px.getpixel((8 + 150, bar_y + 136)) == (128, 128, 128)
