@@ -1,0 +1,124 @@
+"""Seeded trials of the local judge against the local provider's own clean and faulty output.
+
+The gates are only worth their cost if they catch off-model output and let good output
+through; this measures both on the example film's shots: N clean panels (new seeds) and N
+faulty ones (each fault kind in turn). Used by the judge test and the judge benchmark.
+
+It must never touch the ledger or the network: it calls the local provider and judge directly.
+
+Run it as a benchmark: `.venv/bin/python -m benchmarks.judge_trials [N]` prints detection and
+false-positive rates and the time per judged panel.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from manifests import load_film
+from providers.local import FaultMode, LocalImage
+from providers.local_draw import FAULT_KINDS
+from providers.local_judge import LocalJudge
+from providers.base import ReferenceImages
+
+
+@dataclass
+class TrialReport:
+    clean: int = 0
+    clean_failed: int = 0
+    faulty: int = 0
+    faulty_caught: int = 0
+    misses: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [caught, total]
+
+    @property
+    def detection_rate(self) -> float:
+        return self.faulty_caught / self.faulty if self.faulty else 0.0
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.clean_failed / self.clean if self.clean else 0.0
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} {c}/{t}" for k, (c, t) in sorted(self.by_kind.items()))
+        return (f"local judge: faults caught {self.faulty_caught}/{self.faulty} ({self.detection_rate:.1%}), "
+                f"clean panels failed {self.clean_failed}/{self.clean} ({self.false_positive_rate:.1%}); "
+                f"by kind: {kinds}")
+
+
+def panel_requests(root: Path, profile: str = "draft"):
+    """The example film's start and end panel requests, resolved against its own storage."""
+    from tasks.context import RunSpec
+    from tasks.plan import plan_scene
+    from tasks.references import lock_scene_references
+    film = load_film(root)
+    requests = []
+    for _, scene in film.scenes:
+        run = RunSpec(root=str(root), run_id="trials", film=film.film.id, scene=scene.id, profile=profile)
+        lock = lock_scene_references(run, film, scene.id)
+        for plan in plan_scene(film, scene.id, lock, profile, 24):
+            requests.append(plan.panel_request("start", 1))
+            if plan.end:
+                requests.append(plan.panel_request("end", 1))
+    return requests
+
+
+def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str = "draft") -> TrialReport:
+    from providers.storage_local import LocalStorage
+    storage = LocalStorage(root)
+    painter = LocalImage(storage, FaultMode())
+    judge = LocalJudge()
+    base = panel_requests(root, profile)
+    report = TrialReport()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "panel.png"
+
+        def judge_one(req, fault):
+            out.write_bytes(painter.generate_panel(req, force_fault=fault))
+            refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
+                                   turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+            return judge.judge_panel(out, req, refs)
+
+        for i in range(n_clean):
+            req = replace(base[i % len(base)], seed=10_000 + i)
+            verdict = judge_one(req, None)
+            report.clean += 1
+            if not verdict.passed:
+                report.clean_failed += 1
+                report.false_alarms.append(f"seed {req.seed} {req.location_id}: {verdict.reasons()}")
+        for i in range(n_faulty):
+            kind = FAULT_KINDS[i % len(FAULT_KINDS)]
+            req = replace(base[i % len(base)], seed=20_000 + i)
+            verdict = judge_one(req, kind)
+            report.faulty += 1
+            caught = not verdict.passed
+            report.faulty_caught += caught
+            tally = report.by_kind.setdefault(kind, [0, 0])
+            tally[0] += caught
+            tally[1] += 1
+            if not caught:
+                report.misses.append(f"{kind} seed {req.seed} chars={[c.id for c in req.characters]}")
+    return report
+
+
+def main() -> None:
+    import sys
+    import time
+    from manifests import write_example_film
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_example_film(Path(tmp) / "film")
+        started = time.perf_counter()
+        report = run_trials(root, n, n)
+        elapsed = time.perf_counter() - started
+    print(report.summary())
+    print(f"{2 * n} panels drawn and judged in {elapsed:.1f}s ({elapsed / (2 * n) * 1000:.0f} ms per panel)")
+    for miss in report.misses[:10]:
+        print("missed:", miss)
+    for alarm in report.false_alarms[:10]:
+        print("false alarm:", alarm)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The capability contracts: what an image model, a video model, a judge and a store must do.
+
+One small Protocol per capability; one module per vendor implements them. Requests are plain
+frozen dataclasses of JSON-able values so the same request can be fingerprinted, written to
+the ledger and replayed. Images travel as content-addressed storage URIs, never as paths.
+
+This module must never import a vendor SDK, read a key or start a process.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class CharacterRef:
+    """A character as a panel request carries it: the locked block plus its turnaround."""
+
+    id: str
+    description: str
+    turnaround_uri: str
+    wardrobe: str | None = None
+    wardrobe_colour: str | None = None  # "#rrggbb" hint; the local provider recolours with it
+
+
+@dataclass(frozen=True)
+class PanelRequest:
+    """One storyboard panel to draw (the start or end frame of a shot)."""
+
+    prompt: str
+    location_id: str
+    plate_uri: str
+    characters: tuple[CharacterRef, ...]
+    framing: str
+    angle: str
+    movement: str
+    width: int
+    height: int
+    seed: int
+    moment: Literal["start", "end"] = "start"
+    override_uri: str | None = None  # a human composite to polish instead of drawing anew
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """One image-to-video job: the approved start panel (and end panel) animated."""
+
+    prompt: str
+    start_uri: str
+    end_uri: str | None
+    seconds: float
+    width: int
+    height: int
+    fps: int
+    resolution: str  # "480p" | "720p" | "1080p": what rate cards price by
+    movement: str
+    camera_fixed: bool
+    seed: int
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+JobState = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    state: JobState
+    progress: float = 0.0
+    error: str | None = None
+    cost: str | None = None  # the provider's own figure, as a decimal string, when it gives one
+
+
+@dataclass(frozen=True)
+class Score:
+    """One judged criterion with the reason a human can read."""
+
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A gate's structured answer: it passes only when every criterion passes."""
+
+    scores: tuple[Score, ...]
+    judge: str
+
+    @property
+    def passed(self) -> bool:
+        return all(s.passed for s in self.scores)
+
+    @property
+    def quality(self) -> float:
+        """One number for "is this take better than the last": the mean margin over thresholds."""
+        if not self.scores:
+            return 0.0
+        return sum(s.value - s.threshold for s in self.scores) / len(self.scores)
+
+    def reasons(self) -> list[str]:
+        return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed]
+
+    def to_dict(self) -> dict:
+        return {"judge": self.judge, "passed": self.passed, "quality": round(self.quality, 4),
+                "scores": [asdict(s) for s in self.scores]}
+
+
+@runtime_checkable
+class ImageGenerator(Protocol):
+    name: str
+    model: str
+
+    def generate_panel(self, request: PanelRequest) -> bytes:
+        """Return PNG bytes. A paid, synchronous call: never retried blindly."""
+
+
+@runtime_checkable
+class VideoGenerator(Protocol):
+    name: str
+    model: str
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        """Start the job and return the provider's job id. `client_ref` is our call id, sent
+        where the vendor keeps it, so `find_job` can re-attach after a crash."""
+
+    def poll(self, job_id: str) -> JobStatus: ...
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        """Write the finished clip to `dest` (the caller renames it into place)."""
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def find_job(self, client_ref: str) -> str | None:
+        """The job id submitted with `client_ref`, if the vendor can tell; raise
+        NotImplementedError when it cannot (then an intent without a job id is unknown)."""
+
+
+@runtime_checkable
+class Judge(Protocol):
+    name: str
+    model: str
+
+    def judge_panel(self, panel: Path, request: PanelRequest, refs: "ReferenceImages") -> Verdict: ...
+
+    def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
+                        request: PanelRequest, refs: "ReferenceImages") -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class ReferenceImages:
+    """Local files of the locked references a judge compares against."""
+
+    plate: Path
+    turnarounds: dict[str, Path] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Named project keys (the bible, overrides) and content-addressed artifacts (`cas://`)."""
+
+    def list_keys(self, prefix: str = "") -> list[str]: ...
+
+    def read_key(self, key: str) -> bytes: ...
+
+    def put_bytes(self, data: bytes, suffix: str) -> str: ...
+
+    def put_file(self, path: Path, suffix: str) -> str: ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def open_local(self, uri: str) -> Path:
+        """A local file holding the artifact's bytes (the file itself for local storage)."""
+
+
+def canonical_json(value) -> str:
+    """The one JSON spelling used for fingerprints and cache keys: sorted, compact, ASCII."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def fingerprint(value) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()

@@ -1,0 +1,223 @@
+"""The local provider: a real, offline image and video model for rehearsals and tests.
+
+Panels are composed from the locked bible images (the plate framed by the camera intent, each
+character's turnaround view placed per the shot, the scene's wardrobe put on); clips are
+rendered by ffmpeg from the approved start panel (and end panel) with the camera move. Video
+jobs are durable: a job is a folder under `.slate/local-jobs/`, so a crashed run can re-attach
+to it exactly as it would to a vendor's job. A fault mode makes a seeded share of outputs
+off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
+gates can be measured.
+
+It must never reach the network, never read a key, and never invent a reference the bible
+lacks: it draws only from what storage holds.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from manifests.keys import parse_canonical
+from media import render_clip
+from providers.base import ClipRequest, JobStatus, PanelRequest
+from providers.errors import JobFailed
+from providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
+                                  hue_rotate, paste_figure, place_figures, rng_for, view_cell,
+                                  PANEL_VIEWS)
+from providers.storage_local import LocalStorage, write_atomic
+
+
+@dataclass(frozen=True)
+class FaultMode:
+    rate: float = 0.0
+    seed: int = 0
+    kinds: tuple[str, ...] = FAULT_KINDS
+
+    @classmethod
+    def parse(cls, rate: float, seed: int, kinds: str) -> "FaultMode":
+        chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
+        unknown = set(chosen) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(FAULT_KINDS)})")
+        return cls(rate, seed, chosen)
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    # Level 1: grain makes panels nearly incompressible, and level 6 costs 10x the time for ~3%.
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+class LocalImage:
+    """Image generation from the bible's own pixels."""
+
+    name = "local"
+    model = "local-compositor-v1"
+
+    def __init__(self, storage: LocalStorage, faults: FaultMode = FaultMode()):
+        self.storage = storage
+        self.faults = faults
+        self._figures: dict[tuple, Image.Image] = {}
+
+    def _open(self, uri: str) -> Image.Image:
+        return Image.open(self.storage.open_local(uri))
+
+    def generate_panel(self, request: PanelRequest, *, force_fault: str | None = None) -> bytes:
+        fault = force_fault or choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
+                                            "panel", request.fingerprint())
+        return png_bytes(self.draw(request, fault))
+
+    def draw(self, request: PanelRequest, fault: str | None = None) -> Image.Image:
+        rng = rng_for("fault-detail", request.seed, request.moment)
+        if request.override_uri:
+            # A human composite: the polish pass only conforms it to the frame.
+            img = self._open(request.override_uri).convert("RGB").resize(
+                (request.width, request.height), Image.LANCZOS)
+            return add_grain(img, request.seed)
+        plate = self._open(request.plate_uri)
+        if fault == "wrong_plate":
+            plate = self._wrong_plate(request.location_id, plate)
+        canvas = frame_plate(plate, request.framing, request.angle, request.width, request.height)
+        figures, sizes = {}, {}
+        for ch in request.characters:
+            for view in PANEL_VIEWS:
+                fig = self._dressed(ch.turnaround_uri, view, ch.wardrobe_colour)
+                figures[(ch.id, view)] = fig
+                sizes[(ch.id, view)] = fig.size
+        ids = [c.id for c in request.characters]
+        drop = recolour = None
+        if fault == "missing" and ids:
+            drop = ids[int(rng.integers(0, len(ids)))]
+        elif fault == "missing":
+            fault = "corrupted"  # nobody to leave out: break the frame instead
+        if fault == "recolour" and ids:
+            recolour = ids[int(rng.integers(0, len(ids)))]
+        for p in place_figures(ids, sizes, framing=request.framing, width=request.width,
+                               height=request.height, seed=request.seed, moment=request.moment):
+            if p.character_id == drop:
+                continue
+            fig = figures[(p.character_id, p.view)]
+            if p.character_id == recolour:
+                fig = hue_rotate(fig, float(rng.uniform(100, 260)))
+            paste_figure(canvas, fig, p)
+        if fault == "corrupted" or (fault == "recolour" and not ids):
+            canvas = corrupt(canvas, rng)
+        return add_grain(canvas, request.seed)
+
+    def _dressed(self, turnaround_uri: str, view: str, colour: str | None) -> Image.Image:
+        # Keyed by the turnaround's content URI: a changed reference is a different key.
+        key = (turnaround_uri, view, colour)
+        if key not in self._figures:
+            self._figures[key] = dress(view_cell(self._open(turnaround_uri), view), colour)
+        return self._figures[key]
+
+    def _wrong_plate(self, location_id: str, plate: Image.Image) -> Image.Image:
+        others = []
+        for key in self.storage.list_keys("locations/"):
+            kind = parse_canonical(key)
+            if kind and kind[0] == "location" and kind[1] != location_id:
+                others.append(key)
+        if others:
+            return Image.open(io.BytesIO(self.storage.read_key(sorted(others)[0])))
+        # A film with one location: the set dressed wrong (mirrored, other colours).
+        return hue_rotate(plate.transpose(Image.FLIP_LEFT_RIGHT), 180).convert("RGB")
+
+
+class LocalVideo:
+    """Image-to-video with ffmpeg, as durable jobs a later process can poll and download."""
+
+    name = "local"
+    model = "local-ffmpeg-v1"
+
+    def __init__(self, storage: LocalStorage, *, latency: float = 0.0, faults: FaultMode = FaultMode()):
+        self.storage = storage
+        self.latency = latency
+        self.faults = faults
+        self.jobs = storage.root / ".slate" / "local-jobs"
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        job_id = "lj" + uuid.uuid4().hex[:20]
+        record = {"job_id": job_id, "client_ref": client_ref, "submitted_at": time.time(),
+                  "request": asdict(request), "latency": self.latency}
+        write_atomic(self.jobs / job_id / "job.json", json.dumps(record, sort_keys=True).encode())
+        # The provider's own book of submissions: what a crash test counts duplicates in.
+        self.jobs.mkdir(parents=True, exist_ok=True)
+        with open(self.jobs / "submissions.jsonl", "a") as log:
+            log.write(json.dumps({"job_id": job_id, "client_ref": client_ref,
+                                  "fingerprint": request.fingerprint()}) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+        return job_id
+
+    def _record(self, job_id: str) -> dict:
+        path = self.jobs / job_id / "job.json"
+        if not path.is_file():
+            raise JobFailed(f"no local job {job_id}", provider=self.name)
+        return json.loads(path.read_text())
+
+    def poll(self, job_id: str) -> JobStatus:
+        rec = self._record(job_id)
+        if (self.jobs / job_id / "canceled").exists():
+            return JobStatus("canceled")
+        elapsed = time.time() - rec["submitted_at"]
+        if elapsed < rec["latency"]:
+            return JobStatus("running", progress=elapsed / rec["latency"])
+        return JobStatus("succeeded", progress=1.0)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        rec = self._record(job_id)
+        req = ClipRequest(**rec["request"])
+        start = self.storage.open_local(req.start_uri)
+        end = self.storage.open_local(req.end_uri) if req.end_uri else None
+        fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint())
+        work = dest.parent
+        if fault:
+            start, end = self._fault_inputs(fault, req, start, end, work)
+        render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
+                    movement="static" if req.camera_fixed else req.movement, end_png=end)
+        return dest
+
+    def _fault_inputs(self, fault: str, req: ClipRequest, start: Path, end: Path | None, work: Path):
+        """An off-model clip: the frames it is animated from go wrong, so its keyframes do."""
+        rng = rng_for("clip-fault", req.seed, req.start_uri)
+        out = []
+        for i, src in enumerate([start, end]):
+            if src is None:
+                out.append(None)
+                continue
+            img = Image.open(src).convert("RGB")
+            if fault == "recolour":
+                img = hue_rotate(img, 150).convert("RGB")
+            elif fault in ("wrong_plate", "missing"):
+                img = hue_rotate(img.transpose(Image.FLIP_LEFT_RIGHT), 60).convert("RGB")
+            else:
+                img = corrupt(img, rng)
+            path = work / f".fault-{req.seed}-{i}.png"
+            img.save(path)
+            out.append(path)
+        return out[0], out[1]
+
+    def cancel(self, job_id: str) -> None:
+        write_atomic(self.jobs / job_id / "canceled", b"")
+
+    def find_job(self, client_ref: str) -> str | None:
+        if not self.jobs.is_dir():
+            return None
+        for path in self.jobs.glob("*/job.json"):
+            rec = json.loads(path.read_text())
+            if rec.get("client_ref") == client_ref:
+                return rec["job_id"]
+        return None
+
+    def submissions(self) -> list[dict]:
+        path = self.jobs / "submissions.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

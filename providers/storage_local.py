@@ -1,0 +1,126 @@
+"""Local storage: the film project's own folder, plus a content-addressed artifact store in it.
+
+Named keys are the project's files (`characters/mia/mia_turnaround_APPROVED.png`); what slate
+makes goes to `.slate/artifacts/<aa>/<sha256>.<ext>` and is named by `cas://<sha256>.<ext>`,
+so an artifact's URI is its content hash and a cache key over URIs is a key over contents.
+
+It must never write outside the project folder, never overwrite an artifact in place (a file
+is written under a temporary name, fsynced, then renamed), and never follow a key out of the
+project (keys are validated; the resolved path is checked again).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from manifests.keys import check_key
+
+CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
+
+
+def cas_uri(digest: str, suffix: str) -> str:
+    return f"cas://{digest}.{suffix.lstrip('.').lower()}"
+
+
+def uri_digest(uri: str) -> str:
+    m = CAS_RE.match(uri)
+    if not m:
+        raise ValueError(f"not a content-addressed artifact URI: {uri!r}")
+    return m.group(1)
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Temp file in the same folder → fsync → rename → fsync the folder (ALICE's order)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class LocalStorage:
+    name = "local"
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.artifacts = self.root / ".slate" / "artifacts"
+
+    # -- named keys -------------------------------------------------------------------------
+    def _key_path(self, key: str) -> Path:
+        check_key(key)
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):  # a symlink inside the project pointing out
+            raise ValueError(f"asset key {key!r} resolves outside the project")
+        return path
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        keys = []
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            if rel.startswith(".") or "/." in rel or not path.is_file():
+                continue
+            if rel.startswith(prefix):
+                keys.append(rel)
+        return keys
+
+    def read_key(self, key: str) -> bytes:
+        return self._key_path(key).read_bytes()
+
+    def key_exists(self, key: str) -> bool:
+        return self._key_path(key).is_file()
+
+    # -- artifacts --------------------------------------------------------------------------
+    def _cas_path(self, uri: str) -> Path:
+        digest = uri_digest(uri)
+        return self.artifacts / digest[:2] / f"{digest}.{uri.rsplit('.', 1)[1]}"
+
+    def put_bytes(self, data: bytes, suffix: str) -> str:
+        uri = cas_uri(hashlib.sha256(data).hexdigest(), suffix)
+        path = self._cas_path(uri)
+        if not path.exists():  # same bytes, same name: writing again would change nothing
+            write_atomic(path, data)
+        return uri
+
+    def put_file(self, path: Path, suffix: str) -> str:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        uri = cas_uri(h.hexdigest(), suffix)
+        dest = self._cas_path(uri)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.part")
+            with open(path, "rb") as src, open(tmp, "wb") as out:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+        return uri
+
+    def exists(self, uri: str) -> bool:
+        return self._cas_path(uri).is_file()
+
+    def open_local(self, uri: str) -> Path:
+        path = self._cas_path(uri)
+        if not path.is_file():
+            raise FileNotFoundError(f"artifact {uri} is not in {self.artifacts}")
+        return path
+
+    def get_bytes(self, uri: str) -> bytes:
+        return self.open_local(uri).read_bytes()
