@@ -1,0 +1,214 @@
+"""The scene flow: one scene of a film, from the bible lock to a stitched, validated mp4.
+
+    reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► stitch
+                                                                                        └─► contact sheet
+
+Panels of different shots run in parallel; a chained shot's video waits for the previous
+shot's clip (its last frame is the chained shot's first). A shot that cannot pass a gate is
+escalated and left out; the rest of the scene goes on and the run ends in a state named
+"Escalated" that lists them. Results are cached by content, so running a finished scene
+again calls no provider.
+
+It must never spend before the manifests and references are known good, and never hide an
+escalation inside a "Completed".
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+from pydantic import BaseModel
+
+from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
+from manifests import load_film
+from media import ContactEntry, contact_sheet
+from slate.settings import project_settings
+from tasks.context import RunSpec, emit, in_project, results_dir, studio
+from tasks.plan import ShotPlan, plan_scene
+from tasks.references import check_references
+from tasks.stitch import stitch_scene
+
+
+class ShotReport(BaseModel):
+    shot: str
+    panel_takes: int
+    video_takes: int
+    status: str          # approved | escalated
+    reason: str = ""
+    started_from: str = ""
+    drift: float | None = None
+
+
+class SceneResult(BaseModel):
+    film: str
+    scene: str
+    profile: str
+    run_id: str
+    output: str | None
+    contact_sheet: str
+    duration: float | None
+    width: int
+    height: int
+    provider_calls: int
+    shots: list[ShotReport]
+
+    @property
+    def escalated(self) -> list[ShotReport]:
+        return [s for s in self.shots if s.status != "approved"]
+
+
+def renders_dir(root: Path) -> Path:
+    path = root / "renders"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str) -> RunSpec:
+    return RunSpec(root=str(root), run_id=run_id, film=film_id, scene=scene_id, profile=settings.profile,
+                   provider=settings.provider, judge=settings.judge, fps=settings.fps,
+                   max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes,
+                   drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
+                   local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
+                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
+
+
+def _outcome(future, shot: str, cls):
+    """A loop that crashed is reported as an escalation of its shot, not as a lost scene."""
+    future.wait()
+    state = future.state
+    if state.is_completed():
+        return future.result()
+    try:
+        future.result()
+    except Exception as exc:  # noqa: BLE001 — the reason goes into the shot's report
+        return cls(shot=shot, escalated=f"{type(exc).__name__}: {exc}")
+    return cls(shot=shot, escalated=f"ended {state.name}")
+
+
+@task(name="contact-sheet", cache_policy=NO_CACHE)
+def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str) -> str:
+    st = studio(run)
+    entries = []
+    for plan in plans:
+        p = panels[plan.shot]
+        takes = [t for t in p.takes if t.moment == "start"]
+        uri = p.approved.get("start") or (takes[-1].uri if takes else None)
+        verdict = "pass" if "start" in p.approved and not p.escalated else ("escalated" if p.escalated else "missing")
+        detail = f"{len(takes)} take(s)" + (f" — {takes[-1].reasons[0]}" if takes and takes[-1].reasons else "")
+        entries.append(ContactEntry(label=f"{plan.shot} take {len(takes)}",
+                                    image=st.storage.open_local(uri) if uri else None,
+                                    verdict=verdict, detail=detail))
+    return str(contact_sheet(entries, Path(out)))
+
+
+def _transitions(plans: list[ShotPlan], approved: list[str]) -> list[list]:
+    """Between two approved clips, the earlier one's transition — unless a shot between them
+    was escalated, where the gap is a plain cut."""
+    index = {p.shot: p for p in plans}
+    out = []
+    for a, b in zip(approved, approved[1:]):
+        pa = index[a]
+        adjacent = index[b].index == pa.index + 1
+        out.append([pa.transition, pa.transition_seconds] if adjacent and pa.transition == "dissolve" else ["cut", 0.0])
+    return out
+
+
+def _summary(result: SceneResult) -> str:
+    rows = "\n".join(f"| {s.shot} | {s.status} | {s.panel_takes} | {s.video_takes} | {s.started_from} | "
+                     f"{'' if s.drift is None else f'{s.drift:.3f}'} | {s.reason[:160]} |" for s in result.shots)
+    return (f"# Scene {result.scene} ({result.profile})\n\n"
+            f"Output: `{result.output}`  \nContact sheet: `{result.contact_sheet}`  \n"
+            f"Provider calls this run: {result.provider_calls}\n\n"
+            "| shot | status | panel takes | video takes | started from | drift | reason |\n"
+            "|---|---|---|---|---|---|---|\n" + rows)
+
+
+def _run_name() -> str:
+    params = flow_run.parameters
+    return f"{params.get('scene') or 'scene'}-{params.get('profile') or 'default'}"
+
+
+@flow(name="scene", flow_run_name=_run_name, log_prints=False)
+def scene_flow(project: str, scene: str | None = None, profile: Literal["draft", "final", "hero"] | None = None,
+               provider: str | None = None, max_takes: int | None = None):
+    """Render one scene of the film project at `project` (a folder with film.yaml)."""
+    root = Path(project).resolve()
+    settings = project_settings(root, profile=profile, provider=provider, max_takes=max_takes)
+    film = load_film(root)  # a ManifestError here stops the run before anything is spent
+    scene_id = scene or film.scenes[0][1].id
+    film.scene(scene_id)
+    run = run_spec(root, scene_id, film.film.id, settings, str(flow_run.get_id() or "local"))
+    # Task results live in the project (.slate/results), beside the artifacts they name: the
+    # sub-flow is bound to that folder because a flow's result store is fixed before its body.
+    folder = results_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    inner = shoot_scene.with_options(result_storage=folder)(run, return_state=True)
+    # The scene run ends in the same named state as its shooting ("Escalated", "Halted", …).
+    result = inner.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    make = Failed if inner.is_failed() else Completed
+    return make(data=result, name=inner.name, message=inner.message)
+
+
+@flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
+def shoot_scene(run: RunSpec):
+    log = get_run_logger()
+    root = Path(run.root)
+    film = load_film(root)
+    lock = check_references(run, film)
+    plans = plan_scene(film, run.scene, lock, run.profile, run.fps)
+    emit(event="plan", shots=[p.shot for p in plans])
+    panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
+    clip_futures = {}
+    for p in plans:
+        previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
+        clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
+    panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
+    clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
+
+    approved = [p.shot for p in plans if clips[p.shot].clip_uri]
+    width = max(p.width for p in plans)
+    height = max(p.height for p in plans)
+    out_dir = renders_dir(root)
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
+    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
+    output, duration = None, None
+    if approved:
+        stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
+                                _transitions(plans, approved), width, height, run.fps,
+                                artifacts=lambda r: [r["uri"]])
+        output = str(out_dir / f"{stem}.mp4")
+        tmp = Path(output + ".part")
+        shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
+        tmp.replace(output)
+        duration = stitched["duration"]
+
+    reports = []
+    for p in plans:
+        c, pn = clips[p.shot], panels[p.shot]
+        reports.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes),
+                                  status="approved" if c.clip_uri else "escalated",
+                                  reason=c.escalated or pn.escalated or "", started_from=c.started_from,
+                                  drift=c.drift["drift"] if c.drift else None))
+    result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
+                         contact_sheet=sheet, duration=duration, width=width, height=height,
+                         provider_calls=studio(run).governor.total_calls, shots=reports)
+    create_markdown_artifact(_summary(result), key=re.sub(r"[^a-z0-9-]+", "-", f"scene-{run.scene}".lower()),
+                             description=f"scene {run.scene}: shots, takes, escalations")
+    escalated = result.escalated
+    if not approved:
+        return Failed(data=result, message=f"no shot of scene {run.scene} passed its gates")
+    if escalated:
+        names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
+        log.warning("escalated: %s", names)
+        return Completed(data=result, name="Escalated",
+                         message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
+    return result

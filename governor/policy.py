@@ -1,0 +1,43 @@
+"""When a failed gate earns another take, and when a shot is escalated to a human instead.
+
+A retry loop that runs away overnight is the costliest bug in AI film-making, so every take
+loop asks this policy, which knows only the verdict history of the shot's stage:
+- the last take passed → accept it;
+- the per-shot take cap is reached → escalate;
+- the best gate score has not improved over the last K takes → escalate (no progress).
+
+It must never look at money (the budget refuses calls on its own) nor at the run's other shots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Decision = Literal["accept", "retake", "escalate"]
+
+
+@dataclass(frozen=True)
+class TakeResult:
+    take: int
+    passed: bool
+    quality: float
+
+
+@dataclass(frozen=True)
+class TakePolicy:
+    max_takes: int = 3
+    patience: int = 2
+
+    def decide(self, history: list[TakeResult]) -> tuple[Decision, str]:
+        last = history[-1]
+        if last.passed:
+            return "accept", f"take {last.take} passed"
+        if len(history) >= self.max_takes:
+            return "escalate", f"failed the gate in {len(history)} takes (per-shot cap {self.max_takes})"
+        if len(history) > self.patience:
+            before = max(t.quality for t in history[:-self.patience])
+            recent = max(t.quality for t in history[-self.patience:])
+            if recent <= before:
+                return "escalate", (f"no progress: the best gate score ({before:+.3f}) has not improved "
+                                    f"over the last {self.patience} takes")
+        return "retake", f"take {last.take} failed the gate"

@@ -1,0 +1,120 @@
+"""What every task of a run is handed, and the services it builds from it.
+
+`RunSpec` is the run's identity and knobs (project folder, run id, provider names, fault mode).
+It is passed to every task but excluded from every cache key: where and when a run happens
+must never change what a shot's content is. `Studio` holds the live objects (storage,
+providers, governor) for one run in this process.
+
+It must never put a key, a client or an open file into a task's parameters.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from governor.chokepoint import Governor, governor_for
+from providers.local import FaultMode
+from providers.registry import image_provider, judge_provider, storage_for, video_provider
+
+
+class RunSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    root: str
+    run_id: str
+    film: str
+    scene: str
+    profile: str
+    provider: str = "local"
+    judge: str = "local"
+    fps: int = 24
+    max_takes: int = 3
+    no_progress_takes: int = 2
+    drift_every: int = 5
+    drift_threshold: float = 0.35
+    local_latency: float = 0.0
+    local_fault_rate: float = 0.0
+    local_fault_seed: int = 0
+    local_fault_kinds: str = "recolour,wrong_plate,missing,corrupted"
+
+
+class Studio:
+    """The live side of a run: storage, providers and the governor."""
+
+    def __init__(self, run: RunSpec):
+        self.run = run
+        self.root = Path(run.root)
+        self.storage = storage_for(self.root)
+        self.faults = FaultMode.parse(run.local_fault_rate, run.local_fault_seed, run.local_fault_kinds)
+
+    @cached_property
+    def images(self):
+        return image_provider(self.run.provider, self.storage, self.faults)
+
+    @cached_property
+    def videos(self):
+        return video_provider(self.run.provider, self.storage, latency=self.run.local_latency, faults=self.faults)
+
+    @cached_property
+    def judge(self):
+        return judge_provider(self.run.judge)
+
+    @property
+    def governor(self) -> Governor:
+        return governor_for(self.run.run_id)
+
+    def scratch(self, name: str) -> Path:
+        path = self.root / ".slate" / "scratch" / self.run.run_id / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+_STUDIOS: dict[str, Studio] = {}
+_LOCK = threading.Lock()
+
+
+def studio(run: RunSpec) -> Studio:
+    with _LOCK:
+        key = run.model_dump_json()
+        if key not in _STUDIOS:
+            _STUDIOS[key] = Studio(run)
+        return _STUDIOS[key]
+
+
+# -- progress: tasks tell whoever listens (the CLI's live display) what a shot is doing -------
+_LISTENERS: list[Callable[[dict], None]] = []
+
+
+def listen(fn: Callable[[dict], None]) -> Callable[[], None]:
+    _LISTENERS.append(fn)
+    return lambda: _LISTENERS.remove(fn)
+
+
+def emit(**event) -> None:
+    for fn in list(_LISTENERS):
+        try:
+            fn(event)
+        except Exception:  # a broken display must never break a paid run
+            pass
+
+
+# -- calling a cached task inside a film project ------------------------------------------------
+def results_dir(root: Path) -> Path:
+    """Where a film project's cached task results live (the scene flow binds its sub-flow here)."""
+    return Path(root) / ".slate" / "results"
+
+
+def in_project(task_obj, run: RunSpec, *args, artifacts: Callable[[object], list[str]] = lambda r: [r]):
+    """Call a cached stage task; a cache record whose artifact is gone from storage (someone
+    cleaned `.slate/artifacts`) is a miss: the take is made again rather than handing a later
+    stage a URI that points at nothing."""
+    result = task_obj(run, *args)
+    storage = studio(run).storage
+    if not all(storage.exists(uri) for uri in artifacts(result) if uri):
+        result = task_obj.with_options(refresh_cache=True)(run, *args)
+    return result

@@ -1,0 +1,43 @@
+"""Panel gate: the judge scores a panel take against the bible before any video is paid for.
+
+A blocking gate: a panel that has not passed is never animated. The verdict is structured
+data (scores with reasons), cached by the panel's content and the judge. It must never let a
+failed verdict through, and never call the judge except through the governor.
+"""
+from __future__ import annotations
+
+from prefect import task
+
+from governor.chokepoint import CallContext, CallSpec, Units
+from providers.base import ReferenceImages, fingerprint
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, emit, studio
+from tasks.panel import panel_from_dict
+
+GATE_VERSION = "panel-gate-v1"
+IMAGE_TOKENS = 1290   # what a judge model bills per image at about 1K (PROVIDERS.md)
+VERDICT_TOKENS = 300
+
+
+def reference_images(st, req) -> ReferenceImages:
+    return ReferenceImages(plate=st.storage.open_local(req.plate_uri),
+                           turnarounds={c.id: st.storage.open_local(c.turnaround_uri) for c in req.characters})
+
+
+@task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
+      task_run_name="panel gate {shot} {moment} take {take}")
+def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, request: dict, judge: str,
+               model: str, profile: str) -> dict:
+    st = studio(run)
+    req = panel_from_dict(request)
+    images = 2 + len(req.characters)
+    spec = CallSpec(
+        context=CallContext(run.run_id, run.film, run.scene, shot, "panel_gate", take, judge, model, profile),
+        units=Units("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+        fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model}),
+        prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
+    verdict = st.governor.sync_call(
+        spec, lambda: st.judge.judge_panel(st.storage.open_local(panel_uri), req, reference_images(st, req)))
+    emit(shot=shot, stage="panel_gate", take=take, moment=moment,
+         status="passed" if verdict.passed else "failed", reasons=verdict.reasons())
+    return verdict.to_dict()

@@ -1,0 +1,45 @@
+"""Keyframe gate: the first, middle and last frames of a clip judged against its panels.
+
+The first frame must be the start image, the last the end panel in start+end mode, and the
+middle must still look like the shot (colours, no decoder garbage). Keyframes are kept in
+storage: the last one starts the next shot of a chain. It must never pass a clip whose
+verdict failed, and never call the judge except through the governor.
+"""
+from __future__ import annotations
+
+from prefect import task
+
+from governor.chokepoint import CallContext, CallSpec, Units
+from media import keyframes
+from providers.base import fingerprint
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, emit, studio
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, reference_images
+from tasks.panel import panel_from_dict
+
+KEYFRAME_VERSION = "keyframe-gate-v1"
+
+
+@task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",
+      task_run_name="keyframe gate {shot} take {take}")
+def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
+                  request: dict, judge: str, model: str, profile: str) -> dict:
+    st = studio(run)
+    req = panel_from_dict(request)
+    scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
+    frames = keyframes(st.storage.open_local(clip_uri), scratch)
+    frame_uris = {name: st.storage.put_file(path, "png") for name, path in frames.items()}
+    local = {name: st.storage.open_local(uri) for name, uri in frame_uris.items()}
+    spec = CallSpec(
+        context=CallContext(run.run_id, run.film, run.scene, shot, "keyframe_gate", take, judge, model, profile),
+        units=Units("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+        fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model}),
+        prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
+    verdict = st.governor.sync_call(spec, lambda: st.judge.judge_keyframes(
+        local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
+        req, reference_images(st, req)))
+    for path in frames.values():
+        path.unlink(missing_ok=True)
+    emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
+         reasons=verdict.reasons())
+    return {**verdict.to_dict(), "keyframes": frame_uris}

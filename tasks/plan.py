@@ -1,0 +1,127 @@
+"""From manifests and the bible lock to the exact requests a shot's stages will send.
+
+A `ShotPlan` is the resolved shot: locked description blocks assembled into prompts, the
+wardrobe of this scene, the plate and turnarounds as content URIs, the clip size of the
+profile. It is what the cache keys are made of. Pure functions: no I/O, no Prefect.
+
+It must never add anything to a prompt that is not a locked block or the shot's own action.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, replace
+
+from pydantic import BaseModel
+
+from manifests import LoadedFilm
+from manifests.profiles import PROFILES
+from providers.base import CharacterRef, ClipRequest, PanelRequest
+from tasks.references import BibleLock
+
+
+class ShotPlan(BaseModel):
+    film: str
+    scene: str
+    shot: str
+    index: int
+    duration: float
+    frame_mode: str
+    chain: bool
+    chain_position: int     # 0 for a shot that starts a chain (or stands alone), 1, 2, … after
+    critical: bool
+    transition: str
+    transition_seconds: float
+    resolution: str
+    width: int
+    height: int
+    fps: int
+    movement: str
+    camera_fixed: bool
+    seed: int
+    start: dict             # PanelRequest fields, take 1
+    end: dict | None        # PanelRequest fields of the end panel in start+end mode
+    clip_prompt: str
+
+    def panel_request(self, moment: str, take: int) -> PanelRequest:
+        base = PanelRequest(**{**(self.start if moment == "start" else self.end),
+                               "characters": tuple(CharacterRef(**c) for c in
+                                                   (self.start if moment == "start" else self.end)["characters"])})
+        return replace(base, seed=take_seed(self.seed, moment, take))
+
+    def clip_request(self, start_uri: str, end_uri: str | None, take: int) -> ClipRequest:
+        return ClipRequest(prompt=self.clip_prompt, start_uri=start_uri, end_uri=end_uri,
+                           seconds=self.duration, width=self.width, height=self.height, fps=self.fps,
+                           resolution=self.resolution, movement=self.movement,
+                           camera_fixed=self.camera_fixed, seed=take_seed(self.seed, "clip", take))
+
+
+def shot_seed(scene_id: str, shot_id: str, seed: int) -> int:
+    """A shot's base seed follows its id, not its position: moving a shot costs nothing."""
+    digest = hashlib.sha256(f"{scene_id}/{shot_id}".encode()).digest()
+    return seed + int.from_bytes(digest[:3], "big")
+
+
+def take_seed(seed: int, what: str, take: int) -> int:
+    """Each take is a new draw; the same take is always the same draw."""
+    digest = hashlib.sha256(f"{seed}|{what}|{take}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str) -> str:
+    scene = film.scene(scene_id)
+    shot = scene.shot(shot_id)
+    loc = film.location(scene.location_of(shot))
+    lines = []
+    for cid in shot.characters:
+        ch = film.character(cid)
+        line = f"CHARACTER {cid}: {ch.description.strip()}"
+        if cid in scene.wardrobe:
+            line += f" WARDROBE: {scene.wardrobe[cid].description.strip()}"
+        lines.append(line)
+    lines.append(f"ENVIRONMENT {loc.id}: {loc.description.strip()}")
+    cam = shot.camera
+    lines.append(f"CAMERA: {cam.framing} shot, {cam.angle} angle, {cam.movement.replace('_', ' ')}"
+                 + (", locked off" if cam.fixed else ""))
+    if shot.props:
+        lines.append("PROPS: " + ", ".join(shot.props))
+    action = shot.end_action if moment == "end" and shot.end_action else shot.action
+    lines.append(f"ACTION: {action.strip()}")
+    return "\n".join(lines)
+
+
+def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int) -> list[ShotPlan]:
+    scene = film.scene(scene_id)
+    profile = PROFILES[profile_name]
+    plans, position = [], 0
+    for i, shot in enumerate(scene.shots):
+        position = position + 1 if shot.chain else 0
+        resolution, width, height = profile.for_shot(shot.critical)
+        loc_id = scene.location_of(shot)
+        chars = []
+        for cid in shot.characters:
+            ward = scene.wardrobe.get(cid)
+            chars.append(CharacterRef(id=cid, description=film.character(cid).description.strip(),
+                                      turnaround_uri=lock.characters[cid].uri,
+                                      wardrobe=ward.description if ward else None,
+                                      wardrobe_colour=ward.colour if ward else None))
+        override = lock.overrides[shot.panel_override].uri if shot.panel_override else None
+
+        def request(moment: str) -> dict:
+            req = PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment), location_id=loc_id,
+                               plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
+                               framing=shot.camera.framing, angle=shot.camera.angle,
+                               movement=shot.camera.movement, width=width, height=height, seed=0,
+                               moment=moment, override_uri=override if moment == "start" else None)
+            return asdict(req)
+
+        plans.append(ShotPlan(
+            film=film.film.id, scene=scene_id, shot=shot.id, index=i, duration=shot.duration,
+            frame_mode=shot.frame_mode, chain=shot.chain, chain_position=position, critical=shot.critical,
+            transition=shot.transition_out.kind, transition_seconds=shot.transition_out.duration,
+            resolution=resolution, width=width, height=height, fps=fps, movement=shot.camera.movement,
+            camera_fixed=shot.camera.fixed, seed=shot_seed(scene_id, shot.id, shot.seed),
+            start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
+            clip_prompt=f"{shot.action.strip()} Camera: {shot.camera.movement.replace('_', ' ')}"
+                        + (", locked off." if shot.camera.fixed else "."),
+        ))
+    return plans

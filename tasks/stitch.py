@@ -1,0 +1,45 @@
+"""Stitch: the approved clips of a scene into one mp4, validated after it is made.
+
+Cuts and dissolves come from the manifests; the result is probed and must last the sum of its
+clips minus the dissolve overlaps, at the scene's size, in H.264, or the task fails. Cached by
+the clips' content. It must never include a clip that did not pass its keyframe gate (the
+flow hands it only approved clips) and never write the output anywhere but storage.
+"""
+from __future__ import annotations
+
+from prefect import task
+
+from media import stitch
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, studio
+
+STITCH_VERSION = "stitch-v1"
+
+
+class StitchMismatch(Exception):
+    pass
+
+
+@task(name="stitch", cache_policy=ContentKey(stage=STITCH_VERSION), result_serializer="json",
+      task_run_name="stitch {scene}")
+def stitch_scene(run: RunSpec, scene: str, clips: list[list], transitions: list[list], width: int, height: int,
+                 fps: int) -> dict:
+    """`clips`: [uri, seconds] per clip; `transitions`: [kind, seconds] between clip i and i+1."""
+    st = studio(run)
+    out = st.scratch("stitch") / f"{scene}.mp4"
+    probe = stitch([(str(st.storage.open_local(u)), float(s)) for u, s in clips], out,
+                   transitions=[(k, float(s)) for k, s in transitions], fps=fps, width=width, height=height)
+    expected = sum(float(s) for _, s in clips) - sum(float(s) for k, s in transitions if k == "dissolve")
+    problems = []
+    if abs(probe.duration - expected) > 1.5 / fps:
+        problems.append(f"lasts {probe.duration:.3f}s, expected {expected:.3f}s")
+    if (probe.width, probe.height) != (width, height):
+        problems.append(f"is {probe.width}x{probe.height}, expected {width}x{height}")
+    if probe.codec != "h264":
+        problems.append(f"is {probe.codec}, expected h264")
+    if problems:
+        raise StitchMismatch(f"stitched scene {scene} " + "; ".join(problems))
+    uri = st.storage.put_file(out, "mp4")
+    out.unlink(missing_ok=True)
+    return {"uri": uri, "duration": probe.duration, "width": probe.width, "height": probe.height,
+            "codec": probe.codec, "frames": probe.frames}

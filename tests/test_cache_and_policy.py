@@ -1,0 +1,72 @@
+"""Cache keys are made of content only; the take policy escalates at the cap or without progress."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from governor.policy import TakePolicy, TakeResult
+from tasks.cache import content_key
+from tasks.context import RunSpec
+
+
+def run(run_id: str, root: str = "/films/a") -> RunSpec:
+    return RunSpec(root=root, run_id=run_id, film="f", scene="s", profile="draft")
+
+
+def test_key_ignores_the_run_and_where_the_project_lives():
+    inputs = {"shot": "1A", "request": {"plate_uri": "cas://" + "a" * 64 + ".png", "seed": 3}, "take": 1}
+    k1 = content_key("panel-v1", {"run": run("r1"), **inputs})
+    k2 = content_key("panel-v1", {"run": run("r2", "/elsewhere"), **inputs})
+    assert k1 == k2
+
+
+def test_key_changes_with_content_version_and_reference_hash():
+    inputs = {"request": {"plate_uri": "cas://" + "a" * 64 + ".png"}, "take": 1}
+    changed_ref = {"request": {"plate_uri": "cas://" + "b" * 64 + ".png"}, "take": 1}
+    base = content_key("panel-v1", inputs)
+    assert base != content_key("panel-v2", inputs)
+    assert base != content_key("panel-v1", changed_ref)
+    assert base != content_key("panel-v1", {**inputs, "take": 2})
+
+
+def test_a_path_can_never_be_a_cache_key():
+    with pytest.raises(TypeError, match="cas:// URI"):
+        content_key("panel-v1", {"image": Path("/tmp/x.png")})
+
+
+def history(*qualities_passed):
+    return [TakeResult(i + 1, passed, q) for i, (q, passed) in enumerate(qualities_passed)]
+
+
+def test_policy_accepts_a_pass():
+    assert TakePolicy(3, 2).decide(history((-0.1, False), (0.2, True)))[0] == "accept"
+
+
+def test_policy_retakes_then_escalates_at_the_cap():
+    policy = TakePolicy(max_takes=3, patience=5)
+    assert policy.decide(history((-0.3, False)))[0] == "retake"
+    decision, why = policy.decide(history((-0.3, False), (-0.2, False), (-0.1, False)))
+    assert decision == "escalate" and "cap 3" in why
+
+
+def test_policy_escalates_without_progress_before_the_cap():
+    policy = TakePolicy(max_takes=10, patience=2)
+    assert policy.decide(history((-0.1, False), (-0.2, False)))[0] == "retake"
+    decision, why = policy.decide(history((-0.1, False), (-0.2, False), (-0.15, False)))
+    assert decision == "escalate" and "no progress" in why
+    # Improvement within the window keeps it going.
+    assert policy.decide(history((-0.1, False), (-0.2, False), (-0.05, False)))[0] == "retake"
+
+
+def test_every_stage_task_keys_on_its_own_version_and_stores_nothing_in_the_cwd():
+    from tasks.drift import drift_check
+    from tasks.gate import panel_gate
+    from tasks.keyframes import keyframe_gate
+    from tasks.panel import panel_take
+    from tasks.stitch import stitch_scene
+    from tasks.video import video_take
+    stages = [t.cache_policy.stage for t in (panel_take, panel_gate, video_take, keyframe_gate, drift_check,
+                                             stitch_scene)]
+    assert len(set(stages)) == 6 and all(s.endswith(("-v1", "-v2", "-v3")) for s in stages)
+    assert all(t.cache_policy.key_storage is None for t in (panel_take, panel_gate, video_take))

@@ -1,0 +1,74 @@
+"""The example scene end to end under a real (test-harness) Prefect server.
+
+Renders the 9-shot example at the draft profile, checks the mp4 by probing it (duration is the
+sum of shot durations minus dissolve overlaps, 854x480, H.264), then runs the same scene again
+and checks that not one provider call was made.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from flows.scene import scene_flow
+from manifests import load_film
+from media import probe
+
+pytestmark = pytest.mark.e2e
+
+
+def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harness):
+    started = time.time()
+    state = scene_flow(project=str(example_film), return_state=True)
+    first = state.result()
+    first_seconds = time.time() - started
+    scene = load_film(example_film).scene("scene-01")
+
+    assert state.name == "Completed", [s.reason for s in first.escalated]
+    assert [s.status for s in first.shots] == ["approved"] * 9
+    assert first.provider_calls >= 9 * 4  # panel + gate + video + keyframe gate per shot, at least
+    p = probe(first.output)
+    assert p.codec == "h264"
+    assert (p.width, p.height) == (854, 480)
+    assert abs(p.duration - scene.total_seconds()) <= 1 / 24 + 1e-6, (p.duration, scene.total_seconds())
+    assert (example_film / "renders" / "scene-01-draft-contact.png").is_file()
+    # The chain 1D → 1E → 1F: the chained shots start from the previous shot's last frame.
+    started_from = {s.shot: s.started_from for s in first.shots}
+    assert started_from["1E"] == started_from["1F"] == "previous last frame"
+
+    started = time.time()
+    again = scene_flow(project=str(example_film), return_state=True).result()
+    print(f"\nexample scene: first run {first_seconds:.1f}s, {first.provider_calls} provider calls; "
+          f"cached second run {time.time() - started:.1f}s, {again.provider_calls} provider calls")
+    assert again.provider_calls == 0
+    assert probe(again.output).duration == p.duration
+
+
+def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_harness):
+    """Every panel of 1G goes off-model; 1G is escalated after the take cap, the rest is made."""
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1G")]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    # An override whose plate is another location: every take of 1G fails its panel gate.
+    doc["shots"][2]["location"] = "diner"
+    (example_film / "slate.toml").write_text('max_takes = 2\n')
+    bad = example_film / "overrides" / "1G.png"
+    bad.parent.mkdir()
+    bad.write_bytes((example_film / "locations" / "street" / "street_plate_APPROVED.png").read_bytes())
+    doc["shots"][2]["panel_override"] = "overrides/1G.png"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    state = scene_flow(project=str(example_film), return_state=True)
+    result = state.result()
+    assert state.name == "Escalated"
+    assert "1G" in state.message
+    statuses = {s.shot: s.status for s in result.shots}
+    assert statuses == {"1A": "approved", "1C": "approved", "1G": "escalated"}
+    escalated = result.escalated[0]
+    assert escalated.panel_takes == 2 and escalated.video_takes == 0
+    assert "location" in escalated.reason
+    scene = load_film(example_film).scene("scene-01")
+    expected = scene.shot("1A").duration + scene.shot("1C").duration
+    assert abs(probe(result.output).duration - expected) <= 1 / 24 + 1e-6
