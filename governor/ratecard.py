@@ -1,0 +1,392 @@
+"""The rate card: what one provider call costs, in exact dollars.
+
+What it is for: turning the ``Units`` of a call (output seconds at a resolution, images,
+judge tokens) into a ``Decimal`` price, from data. Prices live in ``governor/rates.toml``
+(packaged) and, for one film, in ``<project>/rates.toml``, whose entries replace the packaged
+ones of the same key. ``Pricing`` says which rate-card entries a run's calls are priced as,
+including a rehearsal on the local provider priced as a real video model.
+
+What it must never do: hold a price in code, use ``float`` for money (amounts are TOML
+strings parsed to ``Decimal``; a float literal is refused on load), or guess. A model that
+is not on the card, or a resolution an entry does not price, raises an error that names
+it: an estimate that silently used a neighbouring price could let a run past its cap.
+It imports only the standard library and ``governor`` modules.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from governor.chokepoint import Units
+from governor.money import usd
+
+__all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
+           "Rate", "RateCard", "Pricing", "RATES_FILE", "MILLION"]
+
+RATES_FILE = "rates.toml"
+MILLION = Decimal(1_000_000)
+KINDS = ("image", "video", "judge")
+CONFIDENCES = ("S", "D", "?")
+
+
+class RateError(ValueError):
+    """A call cannot be priced from the card."""
+
+
+class RateCardError(RateError):
+    """A rates.toml file is malformed (float money, missing source, unknown scheme…)."""
+
+
+class UnknownRate(RateError, KeyError):
+    """No entry for this model key. KeyError too, so ``card[key]`` style callers catch it."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class UnpricedResolution(RateError):
+    """The model is on the card but this resolution is not priced."""
+
+
+class UnpricedDuration(RateError):
+    """The model cannot be asked for this many seconds, so there is no price for it."""
+
+
+def _money(key: str, name: str, value: Any) -> Decimal:
+    # Only strings: a TOML float (0.03) has already lost exactness by the time we see it,
+    # and an int would be legal but makes "is every price a string" impossible to audit.
+    if not isinstance(value, str):
+        raise RateCardError(f"{key}: {name} must be a quoted string like \"0.03\" "
+                            f"(money is never float), got {type(value).__name__} {value!r}")
+    try:
+        d = Decimal(value.strip())
+    except InvalidOperation:
+        raise RateCardError(f"{key}: {name} is not a dollar amount: {value!r}") from None
+    if not d.is_finite() or d < 0:
+        raise RateCardError(f"{key}: {name} must be a finite amount >= 0, got {value!r}")
+    return d
+
+
+def _int(key: str, name: str, value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise RateCardError(f"{key}: {name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _seconds(x: float | int | Decimal | str) -> Decimal:
+    """Seconds as Decimal. Durations are not money, but they multiply money: go through the
+    shortest decimal text of a float (2.5 -> "2.5") so no binary expansion leaks into a price."""
+    if isinstance(x, bool):
+        raise TypeError("seconds must be a number, not bool")
+    if isinstance(x, float):
+        return Decimal(repr(x))
+    return Decimal(x)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One parsed rate-card entry. Exactly the fields of its scheme are set."""
+
+    key: str
+    kind: str
+    source: str
+    confidence: str
+    # image
+    per_image: Decimal | None = None
+    # judge
+    per_million_input: Decimal | None = None
+    per_million_output: Decimal | None = None
+    # video: per second, by resolution (None key = flat, any resolution)
+    per_second: Mapping[str | None, Decimal] | None = None
+    # video: token-priced
+    per_million_video_tokens: Decimal | None = None
+    token_fps: int | None = None
+    dims: Mapping[str, tuple[int, int]] | None = None
+    # video: a first block then per extra second
+    base_price: Decimal | None = None
+    base_seconds: int | None = None
+    per_extra_second: Decimal | None = None
+    # video: which lengths can be billed
+    billing_seconds: str = "exact"
+    min_seconds: int | None = None
+    max_seconds: int | None = None
+    durations: tuple[int, ...] | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def scheme(self) -> str:
+        if self.kind != "video":
+            return self.kind
+        if self.per_second is not None:
+            return "per_second"
+        if self.per_million_video_tokens is not None:
+            return "tokens"
+        return "block"
+
+    @property
+    def resolutions(self) -> tuple[str, ...] | None:
+        """Resolutions this entry prices; None when the price does not depend on resolution."""
+        if self.per_second is not None:
+            return None if None in self.per_second else tuple(self.per_second)
+        if self.dims is not None:
+            return tuple(self.dims)
+        return None
+
+    # ------------------------------------------------------------------ parsing
+
+    @classmethod
+    def parse(cls, key: str, entry: Mapping[str, Any]) -> "Rate":
+        if not isinstance(entry, Mapping):
+            raise RateCardError(f"{key}: an entry must be a table")
+        if ":" not in key:
+            raise RateCardError(f"{key}: keys are '<provider>:<model>'")
+        kind = entry.get("kind")
+        if kind not in KINDS:
+            raise RateCardError(f"{key}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        # Provenance is mandatory: a price nobody can trace cannot be corrected when it changes.
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise RateCardError(f"{key}: every entry needs a `source` saying where the price came from")
+        confidence = entry.get("confidence")
+        if confidence not in CONFIDENCES:
+            raise RateCardError(f"{key}: confidence must be one of {CONFIDENCES}, got {confidence!r}")
+        allowed = {"kind", "source", "confidence"}
+        f: dict[str, Any] = {"key": key, "kind": kind, "source": source, "confidence": confidence,
+                             "raw": MappingProxyType(dict(entry))}
+
+        if kind == "image":
+            allowed |= {"per_image"}
+            if "per_image" not in entry:
+                raise RateCardError(f"{key}: an image entry needs per_image")
+            f["per_image"] = _money(key, "per_image", entry["per_image"])
+        elif kind == "judge":
+            allowed |= {"per_million_input", "per_million_output"}
+            for name in ("per_million_input", "per_million_output"):
+                if name not in entry:
+                    raise RateCardError(f"{key}: a judge entry needs {name}")
+                f[name] = _money(key, name, entry[name])
+        else:
+            allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
+                        "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
+                        "max_seconds", "durations"}
+            schemes = [s for s in ("per_second", "per_million_video_tokens", "base_price") if s in entry]
+            if len(schemes) != 1:
+                raise RateCardError(f"{key}: a video entry needs exactly one of per_second, "
+                                    f"per_million_video_tokens, base_price (got {schemes or 'none'})")
+            if "per_second" in entry:
+                ps = entry["per_second"]
+                if isinstance(ps, Mapping):
+                    if not ps:
+                        raise RateCardError(f"{key}: per_second table is empty")
+                    f["per_second"] = MappingProxyType(
+                        {str(r): _money(key, f"per_second[{r}]", v) for r, v in ps.items()})
+                else:
+                    f["per_second"] = MappingProxyType({None: _money(key, "per_second", ps)})
+            elif "per_million_video_tokens" in entry:
+                f["per_million_video_tokens"] = _money(key, "per_million_video_tokens",
+                                                       entry["per_million_video_tokens"])
+                f["token_fps"] = _int(key, "token_fps", entry.get("token_fps"), 1)
+                dims = entry.get("dims")
+                if not isinstance(dims, Mapping) or not dims:
+                    raise RateCardError(f"{key}: token pricing needs dims = {{ \"720p\" = [w, h], … }}")
+                parsed = {}
+                for r, wh in dims.items():
+                    if not (isinstance(wh, list) and len(wh) == 2):
+                        raise RateCardError(f"{key}: dims[{r}] must be [width, height]")
+                    parsed[str(r)] = (_int(key, f"dims[{r}]", wh[0], 1), _int(key, f"dims[{r}]", wh[1], 1))
+                f["dims"] = MappingProxyType(parsed)
+            else:
+                f["base_price"] = _money(key, "base_price", entry["base_price"])
+                f["base_seconds"] = _int(key, "base_seconds", entry.get("base_seconds"), 1)
+                f["per_extra_second"] = _money(key, "per_extra_second", entry.get("per_extra_second"))
+            billing = entry.get("billing_seconds", "exact")
+            if billing not in ("ceil", "exact"):
+                raise RateCardError(f"{key}: billing_seconds must be 'ceil' or 'exact', got {billing!r}")
+            f["billing_seconds"] = billing
+            for name in ("min_seconds", "max_seconds"):
+                if name in entry:
+                    f[name] = _int(key, name, entry[name], 0)
+            if "durations" in entry:
+                ds = entry["durations"]
+                if not isinstance(ds, list) or not ds:
+                    raise RateCardError(f"{key}: durations must be a non-empty list of integers")
+                f["durations"] = tuple(sorted(_int(key, "durations", d, 1) for d in ds))
+
+        extra = set(entry) - allowed
+        if extra:
+            raise RateCardError(f"{key}: unknown field(s) {', '.join(sorted(extra))} for a {kind} entry")
+        return cls(**f)
+
+    # ------------------------------------------------------------------ pricing
+
+    def billed_seconds(self, seconds: float | int | Decimal) -> Decimal:
+        """The seconds the provider bills for a request of ``seconds``."""
+        s = _seconds(seconds)
+        if s <= 0:
+            raise UnpricedDuration(f"{self.key}: a clip of {s} s has no price")
+        if self.durations is not None:
+            # Fixed lengths only (Kling 5|10, Veo 4|6|8): a shorter shot is generated at the
+            # next length up and trimmed, and the provider bills the length it generated.
+            for d in self.durations:
+                if s <= d:
+                    return Decimal(d)
+            raise UnpricedDuration(f"{self.key}: {s} s is longer than the longest duration it offers "
+                                   f"({', '.join(map(str, self.durations))} s)")
+        if self.billing_seconds == "ceil":
+            s = Decimal(math.ceil(s))
+        if self.min_seconds is not None and s < self.min_seconds:
+            s = Decimal(self.min_seconds)   # the shortest clip it makes; the shot is trimmed
+        if self.max_seconds is not None and s > self.max_seconds:
+            raise UnpricedDuration(f"{self.key}: {seconds} s is over its maximum of {self.max_seconds} s")
+        return s
+
+    def _unpriced(self, resolution: str | None) -> UnpricedResolution:
+        return UnpricedResolution(
+            f"{self.key} has no price for resolution {resolution!r} "
+            f"(priced: {', '.join(self.resolutions or ())}); add it to rates.toml with a source")
+
+    def price(self, units: Units) -> Decimal:
+        """Exact price of one call, quantised to the ledger's micro-dollar."""
+        if units.kind != self.kind:
+            raise RateError(f"{self.key} is a {self.kind} model; it cannot price a {units.kind} call")
+        if self.kind == "image":
+            return usd(self.per_image * units.images)
+        if self.kind == "judge":
+            return usd((self.per_million_input * units.input_tokens
+                        + self.per_million_output * units.output_tokens) / MILLION)
+        return usd(self._video(units))
+
+    def _video(self, units: Units) -> Decimal:
+        res = units.resolution
+        s = self.billed_seconds(units.seconds)
+        if self.per_second is not None:
+            if None in self.per_second:
+                return self.per_second[None] * s
+            if res not in self.per_second:
+                raise self._unpriced(res)
+            return self.per_second[res] * s
+        if self.per_million_video_tokens is not None:
+            if res not in self.dims:
+                raise self._unpriced(res)
+            w, h = self.dims[res]
+            tokens = Decimal(w * h * self.token_fps) * s / 1024
+            return tokens * self.per_million_video_tokens / MILLION
+        extra = max(s - self.base_seconds, Decimal(0))
+        return self.base_price + self.per_extra_second * extra
+
+
+class RateCard:
+    """All known rates, by key. Build with ``RateCard.load()``."""
+
+    def __init__(self, rates: Mapping[str, Rate], sources: tuple[str, ...] = ()):
+        self._rates = dict(rates)
+        self.sources = sources   # files read, packaged first: shown when a price is questioned
+
+    # ------------------------------------------------------------------ loading
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise RateCardError(f"{path}: not valid TOML: {e}") from None
+        models = data.get("models")
+        if not isinstance(models, dict):
+            raise RateCardError(f"{path}: expected [models.\"<provider>:<model>\"] tables")
+        extra = set(data) - {"models"}
+        if extra:
+            raise RateCardError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}")
+        return models
+
+    @classmethod
+    def from_files(cls, *paths: Path) -> "RateCard":
+        """Later files replace earlier files' entries, key by key (whole entries, not fields:
+        a corrected entry must be complete, so it cannot inherit a stale half)."""
+        entries: dict[str, Any] = {}
+        for p in paths:
+            entries.update(cls._read(p))
+        rates = {}
+        for k, v in entries.items():
+            rates[k] = Rate.parse(k, v)
+        return cls(rates, tuple(str(p) for p in paths))
+
+    @classmethod
+    def load(cls, project_root: Path | None = None) -> "RateCard":
+        """The packaged card, overridden by ``<project_root>/rates.toml`` if it exists."""
+        paths = [Path(__file__).with_name(RATES_FILE)]
+        if project_root is not None:
+            override = Path(project_root) / RATES_FILE
+            if override.is_file():
+                paths.append(override)
+        return cls.from_files(*paths)
+
+    # ------------------------------------------------------------------ lookup
+
+    def keys(self, kind: str | None = None) -> list[str]:
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        return sorted(k for k, r in self._rates.items() if kind is None or r.kind == kind)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rates
+
+    def rate(self, key: str, kind: str | None = None) -> Rate:
+        r = self._rates.get(key)
+        if r is None or (kind is not None and r.kind != kind):
+            known = self.keys(kind if kind is not None else (r.kind if r else None))
+            what = f"{kind} " if kind else ""
+            raise UnknownRate(f"no {what}rate for {key!r} on the rate card; known {what}models: "
+                              f"{', '.join(known) or '(none)'} (add it to rates.toml with a source)")
+        return r
+
+    def price(self, model_key: str, units: Units) -> Decimal:
+        """Price of one call of ``model_key``; unknown keys list the known keys of that kind."""
+        return self.rate(model_key, units.kind).price(units)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Which rate-card entries a run's calls are priced as, one per kind of call."""
+
+    card: RateCard
+    image_key: str
+    video_key: str
+    judge_key: str
+
+    @classmethod
+    def for_run(cls, card: RateCard, provider: str, image_model: str, video_model: str, judge: str,
+                judge_model: str, price_as: str | None = None) -> "Pricing":
+        """Keys from the run's provider and models; ``price_as`` (a rate-card key) re-prices the
+        video calls, or the image calls if it names an image model. A rehearsal on the local
+        provider is priced as the real model it rehearses, so its cap is tested honestly.
+        The judge keeps its own key: it is a separate provider. Every key is checked now, so an
+        unpriced model stops the run before its first call, not halfway through."""
+        image_key, video_key = f"{provider}:{image_model}", f"{provider}:{video_model}"
+        judge_key = f"{judge}:{judge_model}"
+        if price_as is not None:
+            kind = card.rate(price_as).kind
+            if kind == "video":
+                video_key = price_as
+            elif kind == "image":
+                image_key = price_as
+            else:
+                raise RateError(f"price_as {price_as!r} is a judge model; price_as re-prices the "
+                                f"image or video calls only")
+        p = cls(card, image_key, video_key, judge_key)
+        for kind in KINDS:
+            card.rate(p.key_for(kind), kind)
+        return p
+
+    def key_for(self, kind: str) -> str:
+        try:
+            return {"image": self.image_key, "video": self.video_key, "judge": self.judge_key}[kind]
+        except KeyError:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}") from None
+
+    def estimate(self, units: Units) -> Decimal:
+        return self.card.price(self.key_for(units.kind), units)
