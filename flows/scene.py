@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +27,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
+from governor.budget import SlateBudget, block_name, load_or_create
 from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
 from manifests import load_film
 from media import ContactEntry, contact_sheet
@@ -40,7 +42,7 @@ class ShotReport(BaseModel):
     shot: str
     panel_takes: int
     video_takes: int
-    status: str          # approved | escalated
+    status: str          # approved | escalated | halted
     reason: str = ""
     started_from: str = ""
     drift: float | None = None
@@ -58,10 +60,12 @@ class SceneResult(BaseModel):
     height: int
     provider_calls: int
     shots: list[ShotReport]
+    halted: str | None = None        # why the run stopped spending (a cap or the STOP file)
+    spent_usd: str = "0"             # what this run committed in the ledger
 
     @property
     def escalated(self) -> list[ShotReport]:
-        return [s for s in self.shots if s.status != "approved"]
+        return [s for s in self.shots if s.status == "escalated"]
 
 
 def renders_dir(root: Path) -> Path:
@@ -70,10 +74,11 @@ def renders_dir(root: Path) -> Path:
     return path
 
 
-def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str) -> RunSpec:
-    return RunSpec(root=str(root), run_id=run_id, film=film_id, scene=scene_id, profile=settings.profile,
+def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
+    return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
+                   price_as=settings.price_as, video_slots=settings.video_slots,root=str(root), run_id=run_id, film=film_id, scene=scene_id, profile=settings.profile,
                    provider=settings.provider, judge=settings.judge, fps=settings.fps,
-                   max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes,
+                   max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
                    local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
                    local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
@@ -100,7 +105,8 @@ def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, Pa
         p = panels[plan.shot]
         takes = [t for t in p.takes if t.moment == "start"]
         uri = p.approved.get("start") or (takes[-1].uri if takes else None)
-        verdict = "pass" if "start" in p.approved and not p.escalated else ("escalated" if p.escalated else "missing")
+        verdict = ("escalated" if p.escalated else "halted" if p.halted
+                   else "pass" if "start" in p.approved else "missing")
         detail = f"{len(takes)} take(s)" + (f" — {takes[-1].reasons[0]}" if takes and takes[-1].reasons else "")
         entries.append(ContactEntry(label=f"{plan.shot} take {len(takes)}",
                                     image=st.storage.open_local(uri) if uri else None,
@@ -130,6 +136,19 @@ def _summary(result: SceneResult) -> str:
             "|---|---|---|---|---|---|---|\n" + rows)
 
 
+def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None) -> SlateBudget:
+    """The film's `slate-budget` block (made from the settings the first time), with this
+    run's command-line overrides on top."""
+    defaults = SlateBudget(run_cap_usd=settings.run_cap_usd, film_cap_usd=settings.film_cap_usd,
+                           max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes)
+    budget, created = load_or_create(film_id, defaults)
+    if created:
+        get_run_logger().info("budget block slate-budget/%s created from settings: edit it on the Blocks page",
+                              block_name(film_id))
+    updates = {k: v for k, v in {"run_cap_usd": cap, "max_takes": max_takes}.items() if v is not None}
+    return budget.model_copy(update=updates) if updates else budget
+
+
 def _run_name() -> str:
     params = flow_run.parameters
     return f"{params.get('scene') or 'scene'}-{params.get('profile') or 'default'}"
@@ -137,14 +156,19 @@ def _run_name() -> str:
 
 @flow(name="scene", flow_run_name=_run_name, log_prints=False)
 def scene_flow(project: str, scene: str | None = None, profile: Literal["draft", "final", "hero"] | None = None,
-               provider: str | None = None, max_takes: int | None = None):
-    """Render one scene of the film project at `project` (a folder with film.yaml)."""
+               provider: str | None = None, max_takes: int | None = None, cap: Decimal | None = None,
+               price_as: str | None = None):
+    """Render one scene of the film project at `project` (a folder with film.yaml).
+
+    `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
+    provider runs, but every video call is priced, reserved and capped as that model."""
     root = Path(project).resolve()
-    settings = project_settings(root, profile=profile, provider=provider, max_takes=max_takes)
+    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as)
     film = load_film(root)  # a ManifestError here stops the run before anything is spent
     scene_id = scene or film.scenes[0][1].id
     film.scene(scene_id)
-    run = run_spec(root, scene_id, film.film.id, settings, str(flow_run.get_id() or "local"))
+    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
+    run = run_spec(root, scene_id, film.film.id, settings, str(flow_run.get_id() or "local"), budget)
     # Task results live in the project (.slate/results), beside the artifacts they name: the
     # sub-flow is bound to that folder because a flow's result store is fixed before its body.
     folder = results_dir(root)
@@ -194,16 +218,28 @@ def shoot_scene(run: RunSpec):
     reports = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
-        reports.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes),
-                                  status="approved" if c.clip_uri else "escalated",
-                                  reason=c.escalated or pn.escalated or "", started_from=c.started_from,
-                                  drift=c.drift["drift"] if c.drift else None))
+        status = "approved" if c.clip_uri else ("halted" if c.halted or pn.halted else "escalated")
+        reports.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
+                                  reason=c.halted or pn.halted or c.escalated or pn.escalated or "",
+                                  started_from=c.started_from, drift=c.drift["drift"] if c.drift else None))
+    gov = studio(run).governor
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=width, height=height,
-                         provider_calls=studio(run).governor.total_calls, shots=reports)
+                         provider_calls=gov.total_calls, shots=reports,
+                         halted=str(gov.halted) if gov.halted else None,
+                         spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id).committed))
     create_markdown_artifact(_summary(result), key=re.sub(r"[^a-z0-9-]+", "-", f"scene-{run.scene}".lower()),
                              description=f"scene {run.scene}: shots, takes, escalations")
     escalated = result.escalated
+    if gov.halted is not None:
+        # Named for what stopped it; type Failed so a nightly run that halted is not mistaken
+        # for a finished one. Everything made so far is cached: raise the cap and run again.
+        name = "Halted" if gov.halted.kind == "budget" else "Stopped"
+        log.error("%s: %s", name.lower(), gov.halted)
+        return Failed(data=result, name=name, message=str(gov.halted))
+    unknown = [s for s in result.shots if s.status == "halted"]
+    if unknown:
+        return Failed(data=result, name="Halted", message="; ".join(s.reason for s in unknown))
     if not approved:
         return Failed(data=result, message=f"no shot of scene {run.scene} passed its gates")
     if escalated:

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
+from governor.chokepoint import RunHalted, UnknownOutcome
 from governor.policy import TakePolicy, TakeResult
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.drift import drift_check
@@ -42,6 +43,7 @@ class PanelOutcome(BaseModel):
     approved: dict[str, str] = {}   # moment -> panel URI that passed the gate
     takes: list[Take] = []
     escalated: str | None = None
+    halted: str | None = None       # the run stopped spending, or this shot's call is unknown
 
 
 class ClipOutcome(BaseModel):
@@ -52,6 +54,7 @@ class ClipOutcome(BaseModel):
     started_from: str = "panel"     # panel | previous last frame | re-anchored panel
     takes: list[Take] = []
     escalated: str | None = None
+    halted: str | None = None
     drift: dict | None = None
     reanchor: bool = False
 
@@ -61,6 +64,9 @@ def _policy(run: RunSpec) -> TakePolicy:
 
 
 def _finish(outcome, stage: str):
+    if outcome.halted:
+        emit(shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
+        return Completed(data=outcome, name="Halted", message=f"shot {outcome.shot}: {outcome.halted}")
     if outcome.escalated:
         emit(shot=outcome.shot, stage=stage, status="escalated", reasons=[outcome.escalated])
         return Completed(data=outcome, name="Escalated", message=f"shot {outcome.shot}: {outcome.escalated}")
@@ -69,14 +75,23 @@ def _finish(outcome, stage: str):
 
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
 def shoot_panels(run: RunSpec, plan: ShotPlan):
-    st = studio(run)
     outcome = PanelOutcome(shot=plan.shot)
+    try:
+        _panel_takes(run, plan, outcome)
+    except (RunHalted, UnknownOutcome) as exc:
+        outcome.halted = str(exc)
+    return _finish(outcome, "panel")
+
+
+def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
+    st = studio(run)
     moments = ["start"] + (["end"] if plan.end else [])
     for moment in moments:
         history: list[TakeResult] = []
         take = 0
         while True:
             take += 1
+            st.governor.check_open()  # a halted run schedules no further paid take
             req = plan.panel_request(moment, take)
             uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name, st.images.model,
                              run.profile)
@@ -93,17 +108,27 @@ def shoot_panels(run: RunSpec, plan: ShotPlan):
                 break
             if decision == "escalate":
                 outcome.escalated = f"{moment} panel {why}; last reasons: {'; '.join(reasons)}"
-                return _finish(outcome, "panel")
-    return _finish(outcome, "panel")
+                return
 
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
 def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None):
-    st = studio(run)
     outcome = ClipOutcome(shot=plan.shot, seconds=plan.duration)
-    if panels.escalated:
+    if panels.halted:
+        outcome.halted = panels.halted
+    elif panels.escalated:
         outcome.escalated = f"not animated: {panels.escalated}"
-        return _finish(outcome, "video")
+    else:
+        try:
+            _video_takes(run, plan, panels, previous, outcome)
+        except (RunHalted, UnknownOutcome) as exc:
+            outcome.halted = str(exc)
+    return _finish(outcome, "video")
+
+
+def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
+                 outcome: ClipOutcome) -> None:
+    st = studio(run)
     start_uri = panels.approved["start"]
     if plan.chain:
         if previous is not None and previous.last_frame_uri and not previous.reanchor:
@@ -117,6 +142,7 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
     take = 0
     while True:
         take += 1
+        st.governor.check_open()
         clip_req = plan.clip_request(start_uri, end_uri, take)
         clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), st.videos.name, st.videos.model,
                               run.profile)
@@ -135,9 +161,8 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
             break
         if decision == "escalate":
             outcome.escalated = f"clip {why}; last reasons: {'; '.join(reasons)}"
-            return _finish(outcome, "video")
+            return
     if plan.chain_position > 0 and plan.chain_position % run.drift_every == 0:
         outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
                                    run.drift_threshold, artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
-    return _finish(outcome, "video")

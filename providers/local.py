@@ -135,6 +135,7 @@ class LocalVideo:
 
     name = "local"
     model = "local-ffmpeg-v1"
+    key_id = "local"  # one "key": its video slots are shared by every run on this machine
 
     def __init__(self, storage: LocalStorage, *, latency: float = 0.0, faults: FaultMode = FaultMode()):
         self.storage = storage

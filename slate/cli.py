@@ -114,9 +114,14 @@ class Progress:
 @app.command()
 def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: the first)"),
         profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
-        provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)")):
+        provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
+        cap: Optional[str] = typer.Option(None, help="per-run cap in USD for this run only, e.g. 5.00"),
+        price_as: Optional[str] = typer.Option(None, "--price-as",
+                                               help="rehearse: price every video call as this model, "
+                                                    "e.g. replicate:bytedance/seedance-1-pro")):
     """Render a scene: every shot through its gates, stitched into one mp4."""
     film = _load(directory)
+    cap_usd = _usd_option(cap, "--cap")
     from flows.scene import scene_flow
     from tasks.context import listen
     progress = Progress()
@@ -126,7 +131,7 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = scene_flow(project=str(directory.resolve()), scene=scene, profile=profile, provider=provider,
-                               return_state=True)
+                               cap=cap_usd, price_as=price_as, return_state=True)
             stop_refresh()
             live.update(progress.table())
     finally:
@@ -144,14 +149,156 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         raise typer.Exit(1)
 
 
+def _usd_option(value: Optional[str], flag: str):
+    if value is None:
+        return None
+    from governor.money import usd
+    try:
+        return usd(value)
+    except (ValueError, TypeError) as exc:
+        err.print(f"{flag}: not an amount of dollars: {value!r} ({exc})")
+        raise typer.Exit(2)
+
+
 def _report(result, state, elapsed: float) -> None:
+    from governor.money import fmt_usd, usd
     for shot in result.escalated:
         err.print(f"[red]escalated[/red] {shot.shot}: {shot.reason}", highlight=False)
-    console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)")
+    if result.halted:
+        err.print(f"[red]{state.name.lower()}[/red]: {result.halted}", highlight=False)
+    for shot in result.shots:
+        if shot.status == "halted" and shot.reason != result.halted:
+            err.print(f"[red]halted[/red] {shot.shot}: {shot.reason}", highlight=False)
+    console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)  spent this run: {fmt_usd(usd(result.spent_usd))}")
     if result.output:
         console.print(f"output:        {result.output}  ({result.duration:.2f}s, {result.width}x{result.height})")
     console.print(f"contact sheet: {result.contact_sheet}")
     console.print(f"provider calls made: {result.provider_calls}")
+
+
+@app.command()
+def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: every scene)"),
+             profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
+             provider: Optional[str] = typer.Option(None, help="provider name"),
+             price_as: Optional[str] = typer.Option(None, "--price-as", help="price video calls as this model"),
+             cap: Optional[str] = typer.Option(None, help="the per-run cap to check against (default: settings)")):
+    """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
+    from rich.table import Table as RichTable
+
+    from governor.estimate import estimate_scene
+    from governor.money import fmt_usd
+    from governor.ratecard import Pricing, RateCard, RateError
+    from providers.errors import ReferenceMissing
+    from providers.registry import judge_provider, storage_for, video_provider, image_provider
+    from slate.settings import project_settings
+    from tasks.context import RunSpec
+    from tasks.plan import plan_scene
+    from tasks.references import lock_scene_references
+    film = _load(directory)
+    settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
+    cap_usd = _usd_option(cap, "--cap") or settings.run_cap_usd
+    storage = storage_for(directory.resolve())
+    try:
+        pricing = Pricing.for_run(RateCard.load(directory), settings.provider,
+                                  image_provider(settings.provider, storage).model,
+                                  video_provider(settings.provider, storage).model, settings.judge,
+                                  judge_provider(settings.judge).model, settings.price_as)
+    except RateError as exc:
+        err.print(f"rate card: {exc}", markup=False)
+        raise typer.Exit(2)
+    grand = 0
+    for _, sc in film.scenes:
+        if scene and sc.id != scene:
+            continue
+        run = RunSpec(root=str(directory.resolve()), run_id="estimate", film=film.film.id, scene=sc.id,
+                      profile=settings.profile)
+        try:
+            lock = lock_scene_references(run, film, sc.id)
+        except ReferenceMissing as exc:
+            err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
+            raise typer.Exit(1)
+        est = estimate_scene(plan_scene(film, sc.id, lock, settings.profile, settings.fps), pricing)
+        rows = est.render_table()
+        table = RichTable(title=f"{film.film.id} / {sc.id} — {settings.profile}, video priced as {pricing.video_key}")
+        for col in rows[0]:
+            table.add_column(col, justify="right" if col != "shot" else "left")
+        for row in rows[1:]:
+            table.add_row(*row)
+        console.print(table)
+        grand += est.total
+    verdict = "fits" if grand <= cap_usd else "does NOT fit"
+    console.print(f"expected total: {fmt_usd(grand)} — {verdict} the per-run cap {fmt_usd(cap_usd)}")
+
+
+@app.command()
+def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
+        run_id: Optional[str] = typer.Option(None, "--run", help="only this run's calls")):
+    """The ledger: every paid call attempt, with its cost and outcome."""
+    from dataclasses import asdict
+
+    from governor.ledger import Ledger
+    from governor.money import fmt_usd
+    film = _load(directory)
+    ledger = Ledger.for_project(directory.resolve())
+    rows = ledger.rows(film=film.film.id, run_id=run_id)
+    if jsonl:
+        for row in rows:
+            print(json.dumps(asdict(row), default=str, sort_keys=True))
+        return
+    table = Table(title=f"ledger of {film.film.id}: {len(rows)} call(s)")
+    for col in ("when", "run", "shot", "stage", "take", "provider:model", "status", "estimate", "actual", "job"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.created_at.strftime("%m-%d %H:%M:%S"), r.run_id[:8], r.shot, r.stage, str(r.take),
+                      f"{r.provider}:{r.model}", r.status, fmt_usd(r.estimate),
+                      "" if r.actual_cost is None else fmt_usd(r.actual_cost), (r.job_id or "")[:14])
+    console.print(table)
+    totals = ledger.totals(film=film.film.id)
+    console.print(f"committed {fmt_usd(totals.committed)}, reserved {fmt_usd(totals.reserved)}")
+
+
+@app.command()
+def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="remove the STOP file"),
+         hard: bool = typer.Option(False, "--hard", help="also cancel jobs already submitted, at the provider")):
+    """The kill switch: nothing new is submitted while the project's STOP file exists."""
+    from governor.killswitch import clear_stop, request_stop
+    if clear:
+        console.print("STOP file removed" if clear_stop(directory) else "no STOP file")
+        return
+    path = request_stop(directory, hard=hard, reason="slate stop --hard" if hard else "slate stop")
+    console.print(f"{'hard ' if hard else ''}stop requested: {path}"
+                  + ("" if hard else " (jobs already submitted are polled to the end and recorded)"))
+
+
+@app.command()
+def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="the call id to resolve"),
+              job: Optional[str] = typer.Option(None, help="attach this provider job id (the job exists)"),
+              failed: bool = typer.Option(False, "--failed", help="mark the call failed (it never ran)")):
+    """Resolve paid calls whose outcome is unknown: attach a job id, or mark them failed."""
+    from governor.ledger import Ledger
+    from governor.money import fmt_usd
+    film = _load(directory)
+    ledger = Ledger.for_project(directory.resolve())
+    if call is None:
+        rows = [r for r in ledger.open_intents(film=film.film.id) if r.status == "unknown" or
+                (r.status == "submitted" and not r.job_id)]
+        if not rows:
+            console.print("nothing to reconcile")
+            return
+        for r in rows:
+            console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  "
+                          f"{r.provider}:{r.model}  {fmt_usd(r.estimate)}  {r.error_message or ''}", highlight=False)
+        console.print("resolve each with: slate reconcile DIR --call ID --job JOB_ID   or   --call ID --failed")
+        raise typer.Exit(1)
+    if bool(job) == failed:
+        err.print("give exactly one of --job JOB_ID or --failed")
+        raise typer.Exit(2)
+    if job:
+        ledger.attach_job(call, job)
+        console.print(f"{call}: job {job} attached; the next run polls and downloads it instead of paying again")
+    else:
+        ledger.fail(call, error_class="Reconciled", message="marked failed by slate reconcile")
+        console.print(f"{call}: marked failed; the next run may make a new take")
 
 
 @app.command()

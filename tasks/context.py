@@ -10,14 +10,17 @@ It must never put a key, a client or an open file into a task's parameters.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+from prefect.transactions import CommitMode, transaction
 from pydantic import BaseModel, ConfigDict
 
 from governor.chokepoint import Governor, governor_for
+from governor.ledger import Cap, Ledger
+from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
 from providers.registry import image_provider, judge_provider, storage_for, video_provider
 
@@ -41,6 +44,10 @@ class RunSpec(BaseModel):
     local_fault_rate: float = 0.0
     local_fault_seed: int = 0
     local_fault_kinds: str = "recolour,wrong_plate,missing,corrupted"
+    run_cap_usd: str = "25"
+    film_cap_usd: str = "250"
+    price_as: str | None = None
+    video_slots: int = 1
 
 
 class Studio:
@@ -66,7 +73,18 @@ class Studio:
 
     @property
     def governor(self) -> Governor:
-        return governor_for(self.run.run_id)
+        return governor_for(self.run.run_id, self._make_governor)
+
+    def _make_governor(self) -> Governor:
+        ledger = Ledger.for_project(self.root)  # the URL is resolved there, never passed around
+        return Governor(run_id=self.run.run_id, film=self.run.film, root=self.root, ledger=ledger,
+                        estimate=self.pricing.estimate,
+                        caps=[Cap("run", Decimal(self.run.run_cap_usd)), Cap("film", Decimal(self.run.film_cap_usd))])
+
+    @cached_property
+    def pricing(self) -> Pricing:
+        return Pricing.for_run(RateCard.load(self.root), self.run.provider, self.images.model, self.videos.model,
+                               self.run.judge, self.judge.model, self.run.price_as)
 
     def scratch(self, name: str) -> Path:
         path = self.root / ".slate" / "scratch" / self.run.run_id / name
@@ -110,11 +128,20 @@ def results_dir(root: Path) -> Path:
 
 
 def in_project(task_obj, run: RunSpec, *args, artifacts: Callable[[object], list[str]] = lambda r: [r]):
-    """Call a cached stage task; a cache record whose artifact is gone from storage (someone
-    cleaned `.slate/artifacts`) is a miss: the take is made again rather than handing a later
-    stage a URI that points at nothing."""
-    result = task_obj(run, *args)
+    """Call a cached stage task so that its result is durable the moment it finishes.
+
+    Stage tasks run nested in a shot's take loop. Prefect stages a nested task's cache record
+    until the enclosing task commits, and rolls the staged records back when any sibling fails:
+    a paid clip whose keyframe gate then raised (a cap refused it) was forgotten and paid for
+    again on the next run. An eager transaction around each call commits its record at once.
+
+    A cache record whose artifact is gone from storage (someone cleaned `.slate/artifacts`) is
+    a miss: the take is made again rather than handing a later stage a URI to nothing.
+    """
+    with transaction(commit_mode=CommitMode.EAGER):
+        result = task_obj(run, *args)
     storage = studio(run).storage
     if not all(storage.exists(uri) for uri in artifacts(result) if uri):
-        result = task_obj.with_options(refresh_cache=True)(run, *args)
+        with transaction(commit_mode=CommitMode.EAGER):
+            result = task_obj.with_options(refresh_cache=True)(run, *args)
     return result

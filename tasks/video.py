@@ -7,14 +7,13 @@ job itself, nor keep a clip anywhere but storage.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from providers.base import ClipRequest
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
+from tasks.slots import video_slot
 
 VIDEO_VERSION = "video-take-v1"
 
@@ -32,14 +31,11 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
                     "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps})
-    scratch = st.scratch("clips")
-
-    def download(job_id: str) -> Path:
-        return st.videos.download(job_id, scratch / f"{job_id}.mp4")
-
-    path = st.governor.job_call(spec, submit=lambda ref: st.videos.submit(req, client_ref=ref),
-                                poll=st.videos.poll, download=download, find=st.videos.find_job,
-                                cancel=st.videos.cancel)
+    dest = st.scratch("clips") / f"{spec.fingerprint[:24]}.mp4"
+    with video_slot(provider, getattr(st.videos, "key_id", "default"), run.video_slots):
+        path = st.governor.job_call(spec, submit=lambda ref: st.videos.submit(req, client_ref=ref),
+                                    poll=st.videos.poll, download=st.videos.download, dest=dest,
+                                    find=st.videos.find_job, cancel=st.videos.cancel)
     uri = st.storage.put_file(path, "mp4")
     path.unlink(missing_ok=True)
     return uri

@@ -53,14 +53,13 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     # An override whose plate is another location: every take of 1G fails its panel gate.
     doc["shots"][2]["location"] = "diner"
-    (example_film / "slate.toml").write_text('max_takes = 2\n')
     bad = example_film / "overrides" / "1G.png"
     bad.parent.mkdir()
     bad.write_bytes((example_film / "locations" / "street" / "street_plate_APPROVED.png").read_bytes())
     doc["shots"][2]["panel_override"] = "overrides/1G.png"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    state = scene_flow(project=str(example_film), return_state=True)
+    state = scene_flow(project=str(example_film), max_takes=2, return_state=True)
     result = state.result()
     assert state.name == "Escalated"
     assert "1G" in state.message

@@ -1,0 +1,49 @@
+"""The budget a run obeys: caps and retry policy, editable on the Prefect UI's Blocks page.
+
+Held in a Prefect Block of type `slate-budget`, one document per film (named by the film id),
+created from the settings' defaults the first time a film runs, so the film-maker can raise a
+cap or a retry limit in the UI between nightly runs. `slate run --cap USD` overrides the run
+cap for one run without touching the block.
+
+It must never be consulted for a decision the ledger makes (admission is the ledger's atomic
+reservation); this only says what the limits are.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from prefect.blocks.core import Block
+from pydantic import Field
+
+from .ledger import Cap
+
+
+class SlateBudget(Block):
+    """Caps and take policy for one film."""
+
+    _block_type_name = "slate budget"
+    _block_type_slug = "slate-budget"
+    _description = "slate: per-run and per-film spending caps (USD) and the per-shot take policy."
+
+    run_cap_usd: Decimal = Field(Decimal("25"), ge=0, description="A run is halted before spending past this (USD).")
+    film_cap_usd: Decimal = Field(Decimal("250"), ge=0, description="All runs of the film together never pass this (USD).")
+    max_takes: int = Field(3, ge=1, le=20, description="Takes of one stage of a shot before it is escalated.")
+    no_progress_takes: int = Field(2, ge=1, le=20, description="Escalate when the best gate score has not improved over this many takes.")
+
+    def caps(self) -> list[Cap]:
+        return [Cap("run", self.run_cap_usd), Cap("film", self.film_cap_usd)]
+
+
+def block_name(film_id: str) -> str:
+    # Block document names allow lowercase letters, digits and dashes.
+    return "".join(c if c.isalnum() else "-" for c in film_id.lower()).strip("-") or "film"
+
+
+def load_or_create(film_id: str, defaults: SlateBudget) -> tuple[SlateBudget, bool]:
+    """The film's budget block from the server, or the defaults saved as it (created=True)."""
+    name = block_name(film_id)
+    try:
+        return SlateBudget.load(name), False
+    except ValueError:  # no such block document yet
+        defaults.save(name, overwrite=False)
+        return defaults, True

@@ -1,0 +1,49 @@
+"""Video slots: at most N video jobs in flight per provider key, across every worker.
+
+A Prefect global concurrency limit named `video-<provider>-<key id>` is created on demand the
+first time a provider key is used (with the configured number of slots; edit it on the UI's
+Concurrency page afterwards) and every video job holds one slot from submit to download.
+`strict=True`: if the limit cannot be found the job does not run unthrottled — Prefect's
+default would only log a warning (PREFECT.md §4).
+
+It must never name a limit after a key itself: the key id is a short hash or a label.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+_ENSURED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def slot_name(provider: str, key_id: str) -> str:
+    return f"video-{provider}-{key_id}".lower()
+
+
+def ensure_limit(name: str, slots: int) -> None:
+    with _LOCK:
+        if name in _ENSURED:
+            return
+        with get_client(sync_client=True) as client:
+            try:
+                client.read_global_concurrency_limit_by_name(name)
+            except ObjectNotFound:
+                try:
+                    client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
+                except ObjectAlreadyExists:  # another worker made it first: theirs stands
+                    pass
+        _ENSURED.add(name)
+
+
+@contextmanager
+def video_slot(provider: str, key_id: str, slots: int):
+    name = slot_name(provider, key_id)
+    ensure_limit(name, slots)
+    with concurrency(name, occupy=1, strict=True):
+        yield
