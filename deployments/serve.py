@@ -1,0 +1,62 @@
+"""Deployments of slate's flows for one film project, served from one long-lived process.
+
+    scene              — one scene on demand (parameters: project; scene/profile/… from the form)
+    film               — the whole film on demand
+    film-nightly-480p  — the whole film at the draft profile, every night at 01:00
+
+`build_deployments` only builds `RunnerDeployment` objects (`flow.to_deployment`); it never
+contacts a Prefect server. `serve` registers and runs them (`prefect.serve`); stopping it
+pauses their schedules. For a work pool instead of a serving process, use
+deployments/prefect.yaml with `prefect deploy`.
+
+This module must never start a run itself or hold a provider key: runs come from the
+schedule or the UI, and keys are read by the providers from the environment.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.film import film_flow
+from flows.scene import scene_flow
+from slate.settings import project_settings
+
+NIGHTLY_CRON = "0 1 * * *"
+
+
+def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeployment]:
+    """The three deployments for the film project at `project`; `timezone` is the nightly cron's."""
+    project = str(Path(project).resolve())
+    return [
+        scene_flow.to_deployment(
+            name="scene", parameters={"project": project},
+            description="Render one scene of the film (choose the scene and profile in the run form).",
+            tags=["slate"]),
+        film_flow.to_deployment(
+            name="film", parameters={"project": project},
+            description="Render every scene of the film and cut them into one mp4.", tags=["slate"]),
+        film_flow.to_deployment(
+            name="film-nightly-480p", parameters={"project": project, "profile": "draft"},
+            schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug="nightly-480p")],
+            description="Nightly draft (480p) render of the whole film.", tags=["slate", "nightly"]),
+    ]
+
+
+def project_timezone(project: str) -> str:
+    """The nightly schedule's timezone: the project's `timezone` setting when it has one, else UTC."""
+    return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
+
+
+def serve(project: str) -> None:
+    """Register the deployments and run their flows in this process until interrupted."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*build_deployments(project, project_timezone(project)))
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(sys.argv[1] if len(sys.argv) > 1 else "example-film")

@@ -1,0 +1,151 @@
+"""The film flow: every scene of a film, in film.yaml order, cut together into one mp4.
+
+    scene-01 ─► scene-02 ─► … ─► stitch (cuts) ─► renders/<film-id>-<profile>.mp4
+
+Each scene runs as a sub-flow (`flows.scene.scene_flow`), one after the other, so its own
+named state, artifacts and cached results are kept. The film then reacts to each scene's
+final state:
+
+- "Completed": the scene's mp4 goes into the film.
+- "Escalated" (a Completed type): the scene's mp4 (without its escalated shots) goes in, and
+  the film ends `Completed(name="Escalated")`, naming the scene(s) in its message.
+- a Completed-type state with no output: the scene is left out, the film goes on and ends
+  "Escalated", naming the scene(s) left out.
+- any other end (Failed type such as "Halted" or "Failed", Crashed, Cancelled): the film stops
+  at once and ends in a Failed state with the scene's name and message; later scenes are not
+  run and nothing is stitched.
+
+It must never start a scene after one ended Failed-type (money may be at stake), never publish
+a half-written or unvalidated film file (it stitches to a hidden temp name, probes it, and only
+then os.replace()s it into place), and never hide an escalated or missing scene inside a plain
+"Completed".
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+from pydantic import BaseModel
+
+from flows.scene import SceneResult, renders_dir, scene_flow
+from manifests import load_film
+from media import stitch
+from slate.settings import project_settings
+
+
+class FilmResult(BaseModel):
+    film: str
+    profile: str
+    output: str | None
+    duration: float | None
+    scenes: list[SceneResult]
+
+
+class FilmStitchMismatch(Exception):
+    pass
+
+
+def film_output(root: Path, film_id: str, profile: str) -> Path:
+    """Where the film of a profile is published: <project>/renders/<film-id>-<profile>.mp4."""
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"{film_id}-{profile}".lower())
+    return renders_dir(root) / f"{stem}.mp4"
+
+
+@task(name="stitch-film", cache_policy=NO_CACHE, persist_result=False)
+def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int) -> dict:
+    """Cut the scenes' mp4s together, validate the probe, then move the file into place."""
+    target = Path(out)
+    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.film-part.mp4")
+    try:
+        probe = stitch(clips, tmp, transitions=[("cut", 0.0)] * (len(clips) - 1), fps=fps, width=width,
+                       height=height)
+        expected = sum(seconds for _, seconds in clips)
+        problems = []
+        if abs(probe.duration - expected) > 1.5 / fps:
+            problems.append(f"lasts {probe.duration:.3f}s, expected {expected:.3f}s")
+        if (probe.width, probe.height) != (width, height):
+            problems.append(f"is {probe.width}x{probe.height}, expected {width}x{height}")
+        if probe.codec != "h264":
+            problems.append(f"is {probe.codec}, expected h264")
+        if problems:
+            raise FilmStitchMismatch(f"stitched film {target.name} " + "; ".join(problems))
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"output": str(target), "duration": probe.duration, "width": probe.width, "height": probe.height,
+            "codec": probe.codec}
+
+
+def _summary(result: FilmResult, notes: list[str]) -> str:
+    rows = "\n".join(f"| {s.scene} | {s.output or '(left out)'} | "
+                     f"{'' if s.duration is None else f'{s.duration:.3f}'} | {len(s.escalated)} | "
+                     f"{s.provider_calls} |" for s in result.scenes)
+    return (f"# Film {result.film} ({result.profile})\n\nOutput: `{result.output}`  \n"
+            f"Duration: {'' if result.duration is None else f'{result.duration:.3f}s'}\n\n"
+            + "".join(f"- {n}\n" for n in notes)
+            + "\n| scene | output | duration | escalated shots | provider calls |\n|---|---|---|---|---|\n" + rows)
+
+
+def _run_name() -> str:
+    return f"film-{flow_run.parameters.get('profile') or 'default'}"
+
+
+@flow(name="film", flow_run_name=_run_name, log_prints=False)
+def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = None, provider: str | None = None):
+    """Render every scene of the film project at `project` (a folder with film.yaml) and cut them
+    into renders/<film-id>-<profile>.mp4. Stops at the first scene that does not complete."""
+    log = get_run_logger()
+    root = Path(project).resolve()
+    settings = project_settings(root, profile=profile, provider=provider)
+    film = load_film(root)  # a ManifestError here stops the run before any scene starts
+    film_id = film.film.id
+    order = [s.id for _, s in film.scenes]
+    results: list[SceneResult] = []
+    escalated: list[str] = []
+    left_out: list[str] = []
+
+    for i, scene_id in enumerate(order):
+        state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile,
+                           provider=settings.provider, return_state=True)
+        data = state.result(raise_on_failure=False)
+        if isinstance(data, SceneResult):
+            results.append(data)
+        if not state.is_completed():
+            not_run = order[i + 1:]
+            log.error("scene %s ended %s (%s); film stopped%s", scene_id, state.name, state.message,
+                      f", not run: {', '.join(not_run)}" if not_run else "")
+            partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+            return Failed(data=partial, name=state.name, message=state.message)
+        if not isinstance(data, SceneResult) or not data.output:
+            left_out.append(scene_id)
+            continue
+        if state.name == "Escalated" or data.escalated:
+            escalated.append(f"{scene_id} ({state.message or f'{len(data.escalated)} shot(s) escalated'})")
+
+    included = [r for r in results if r.output]
+    notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
+            ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
+    if not included:
+        result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+        return Failed(data=result, message=f"no scene of film {film_id} produced an output" +
+                      (f" ({'; '.join(notes)})" if notes else ""))
+
+    out = film_output(root, film_id, settings.profile)
+    made = stitch_film([(r.output, float(r.duration)) for r in included], str(out), settings.fps,
+                       max(r.width for r in included), max(r.height for r in included))
+    result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
+                        scenes=results)
+    create_markdown_artifact(_summary(result, notes), key=re.sub(r"[^a-z0-9-]+", "-", f"film-{film_id}".lower()),
+                             description=f"film {film_id}: scenes, escalations, output")
+    if notes:
+        log.warning("film %s: %s", film_id, "; ".join(notes))
+        return Completed(data=result, name="Escalated", message="; ".join(notes))
+    return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")

@@ -1,0 +1,175 @@
+"""The film flow and its deployments.
+
+Unit: the deployments are built without a server (three, named, the nightly one on a 01:00
+cron at the draft profile) and deployments/prefect.yaml names the same three with entrypoints
+that exist. End to end: a two-scene example film (two short shots each) renders under the test
+harness into one 480p H.264 mp4 as long as its two scenes together.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = ["scene", "film", "film-nightly-480p"]
+ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
+               "film-nightly-480p": "flows/film.py:film_flow"}
+
+
+def _entrypoint_flow(entrypoint: str):
+    path, _, name = entrypoint.partition(":")
+    assert (REPO / path).is_file(), path
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    return getattr(module, name)
+
+
+def test_build_deployments_names_schedule_and_parameters(tmp_path):
+    from deployments.serve import build_deployments
+
+    deployments = build_deployments(str(tmp_path), timezone="Europe/Berlin")
+    assert [d.name for d in deployments] == NAMES
+    by_name = {d.name: d for d in deployments}
+    assert {n: d.entrypoint for n, d in by_name.items()} == ENTRYPOINTS
+    assert by_name["scene"].flow_name == "scene"
+    assert by_name["film"].flow_name == by_name["film-nightly-480p"].flow_name == "film"
+    for d in deployments:
+        assert d.parameters["project"] == str(tmp_path.resolve())
+    assert by_name["scene"].schedules == [] and by_name["film"].schedules == []
+
+    nightly = by_name["film-nightly-480p"]
+    assert nightly.parameters["profile"] == "draft"
+    [schedule] = nightly.schedules
+    assert schedule.schedule.cron == "0 1 * * *"
+    assert schedule.schedule.timezone == "Europe/Berlin"
+    assert schedule.slug == "nightly-480p"
+    assert build_deployments(str(tmp_path))[2].schedules[0].schedule.timezone == "UTC"
+
+
+def test_prefect_yaml_names_the_same_deployments():
+    doc = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
+    deployments = {d["name"]: d for d in doc["deployments"]}
+    assert list(deployments) == NAMES
+    for name, d in deployments.items():
+        assert d["entrypoint"] == ENTRYPOINTS[name]
+        assert _entrypoint_flow(d["entrypoint"]).name == ("scene" if name == "scene" else "film")
+        assert d["work_pool"]["name"] == "slate"
+        assert d["parameters"]["project"] == "example-film"
+    nightly = deployments["film-nightly-480p"]
+    assert nightly["parameters"]["profile"] == "draft"
+    [schedule] = nightly["schedules"]
+    assert (schedule["cron"], schedule["slug"]) == ("0 1 * * *", "nightly-480p")
+    [step] = doc["pull"]
+    assert "prefect.deployments.steps.set_working_directory" in step
+
+
+def _two_short_scenes(root: Path) -> None:
+    """scene-01 cut down to its first two shots (1A, 1B, ending on a cut) and a copy as scene-02."""
+    scenes = root / "scenes"
+    doc = yaml.safe_load((scenes / "scene-01.yaml").read_text())
+    doc["shots"] = doc["shots"][:2]
+    assert [s["id"] for s in doc["shots"]] == ["1A", "1B"]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    (scenes / "scene-01.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    doc["id"] = "scene-02"
+    (scenes / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    film = yaml.safe_load((root / "film.yaml").read_text())
+    film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
+    (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
+
+
+@pytest.mark.e2e
+def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness):
+    from flows.film import FilmResult, film_flow
+    from manifests import load_film
+    from media import probe
+
+    _two_short_scenes(example_film)
+    loaded = load_film(example_film)
+    assert [s.id for _, s in loaded.scenes] == ["scene-01", "scene-02"]
+
+    state = film_flow(project=str(example_film), return_state=True)
+    result = state.result()
+    assert state.is_completed() and state.name == "Completed", (state.name, state.message)
+    assert isinstance(result, FilmResult)
+    assert [s.scene for s in result.scenes] == ["scene-01", "scene-02"]
+
+    out = example_film / "renders" / "night-diner-draft.mp4"
+    assert out.is_file() and Path(result.output) == out
+    assert not [p for p in out.parent.iterdir() if ".part" in p.name]
+    p = probe(out)
+    assert p.codec == "h264"
+    assert (p.width, p.height) == (854, 480)
+    expected = sum(s.total_seconds() for _, s in loaded.scenes)
+    assert abs(p.duration - expected) <= 2 / 24 + 1e-6, (p.duration, expected)
+    assert abs(p.duration - sum(s.duration for s in result.scenes)) <= 2 / 24 + 1e-6
+
+
+def _fake_scenes(monkeypatch, outcomes: dict):
+    """Stand in for the scene flow: each scene ends in the state `outcomes[scene]` builds."""
+    from prefect import flow
+
+    import flows.film
+
+    ran = []
+
+    @flow(name="scene")
+    def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None):
+        ran.append(scene)
+        return outcomes[scene]()
+
+    monkeypatch.setattr(flows.film, "scene_flow", fake_scene)
+    return ran
+
+
+def _scene_result(scene: str, output: str | None, duration: float | None, escalated: bool = False):
+    from flows.scene import SceneResult, ShotReport
+
+    shots = [ShotReport(shot="1A", panel_takes=1, video_takes=1, status="escalated" if escalated else "approved")]
+    return SceneResult(film="night-diner", scene=scene, profile="draft", run_id="test", output=output,
+                       contact_sheet="", duration=duration, width=854, height=480, provider_calls=0, shots=shots)
+
+
+def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
+    from prefect.states import Failed
+
+    _two_short_scenes(example_film)
+    ran = _fake_scenes(monkeypatch, {
+        "scene-01": lambda: Failed(data=_scene_result("scene-01", None, None), name="Halted",
+                                   message="budget cap reached"),
+        "scene-02": lambda: pytest.fail("scene-02 must not run after a halted scene"),
+    })
+    from flows.film import film_flow
+
+    state = film_flow(project=str(example_film), return_state=True)
+    assert ran == ["scene-01"]
+    assert state.is_failed() and state.name == "Halted" and state.message == "budget cap reached"
+    result = state.result(raise_on_failure=False)
+    assert result.output is None and [s.scene for s in result.scenes] == ["scene-01"]
+    assert not (example_film / "renders" / "night-diner-draft.mp4").exists()
+
+
+def test_escalated_and_empty_scenes_end_the_film_escalated(example_film, prefect_harness, monkeypatch):
+    from prefect.states import Completed
+
+    from media import probe, render_clip
+
+    _two_short_scenes(example_film)
+    clip = example_film / "clip.mp4"
+    plate = next((example_film / "locations").rglob("*_APPROVED.png"))
+    render_clip(plate, clip, width=854, height=480, fps=24, seconds=1.0, movement="static")
+    ran = _fake_scenes(monkeypatch, {
+        "scene-01": lambda: Completed(data=_scene_result("scene-01", str(clip), 1.0, escalated=True),
+                                      name="Escalated", message="1 shot(s) escalated: 1A"),
+        "scene-02": lambda: Completed(data=_scene_result("scene-02", None, None)),
+    })
+    from flows.film import film_flow
+
+    state = film_flow(project=str(example_film), return_state=True)
+    assert ran == ["scene-01", "scene-02"]
+    assert state.is_completed() and state.name == "Escalated"
+    assert "scene-02" in state.message and "scene-01" in state.message
+    result = state.result()
+    assert abs(probe(result.output).duration - 1.0) <= 1 / 24 + 1e-6
