@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from flows.scene import scene_flow
+from governor.ledger import Ledger
 from manifests import load_film
 from media import probe
 
@@ -36,6 +37,16 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
     # The chain 1D → 1E → 1F: the chained shots start from the previous shot's last frame.
     started_from = {s.shot: s.started_from for s in first.shots}
     assert started_from["1E"] == started_from["1F"] == "previous last frame"
+
+    # One video job in flight per provider key: the limit exists, strict, with one slot, and
+    # no two video calls of the ledger overlap in time.
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        assert client.read_global_concurrency_limit_by_name("video-local-local").limit == 1
+    spans = sorted((r.submitted_at, r.finished_at) for r in Ledger.for_project(example_film).rows(film="night-diner")
+                   if r.stage == "video")
+    assert len(spans) == 9
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), spans
 
     started = time.time()
     again = scene_flow(project=str(example_film), return_state=True).result()

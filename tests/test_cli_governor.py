@@ -1,0 +1,67 @@
+"""`slate estimate`, `slate log`, `slate stop` and `slate reconcile` on a real project folder and ledger."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from typer.testing import CliRunner
+
+from governor.chokepoint import CallContext, CallSpec, Governor, Units
+from governor.killswitch import read_stop, stop_path
+from governor.ledger import Cap, Ledger
+from slate.cli import app
+
+runner = CliRunner()
+
+
+def test_estimate_prices_every_shot_and_checks_the_cap(example_film):
+    out = runner.invoke(app, ["estimate", str(example_film), "--price-as", "replicate:bytedance/seedance-1-pro"])
+    assert out.exit_code == 0, out.output
+    assert "expected total: $0.92 — fits the per-run cap $25.00" in out.output
+    bad = runner.invoke(app, ["estimate", str(example_film), "--price-as", "replicate:nobody/nothing"])
+    assert bad.exit_code == 2 and "rate card:" in bad.output
+
+
+def _intent(root, *, with_job: bool):
+    gov = Governor(run_id="r1", film="night-diner", root=root, ledger=Ledger.for_project(root),
+                   estimate=lambda u: Decimal("0.35"), caps=[Cap("run", Decimal(5)), Cap("film", Decimal(50))])
+    spec = CallSpec(CallContext("r1", "night-diner", "scene-01", "1C", "video", 1, "local", "local-ffmpeg-v1",
+                                "draft"), Units("video", 3, "480p"), "fp")
+    call_id, _ = gov._reserve(spec)
+    gov.ledger.mark_submitted(call_id, "job-7" if with_job else None)
+    return gov.ledger, call_id
+
+
+def test_log_shows_rows_and_exports_jsonl_without_keys(example_film, monkeypatch):
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_canarycanarycanarycanary")
+    ledger, call_id = _intent(example_film, with_job=True)
+    ledger.settle(call_id, actual_cost=Decimal("0.35"), artifact_uri="cas://" + "a" * 64 + ".mp4")
+    table = runner.invoke(app, ["log", str(example_film)])
+    assert table.exit_code == 0 and "committed $0.35" in table.output
+    lines = runner.invoke(app, ["log", str(example_film), "--jsonl"]).output.strip().splitlines()
+    [row] = [json.loads(line) for line in lines]
+    assert (row["shot"], row["stage"], row["status"], row["actual_cost"]) == ("1C", "video", "succeeded", "0.350000")
+    assert "r8_canary" not in "".join(lines)
+
+
+def test_stop_and_clear(example_film):
+    assert runner.invoke(app, ["stop", str(example_film)]).exit_code == 0
+    assert read_stop(example_film).hard is False
+    assert runner.invoke(app, ["stop", "--hard", str(example_film)]).exit_code == 0
+    assert read_stop(example_film).hard is True
+    assert "STOP file removed" in runner.invoke(app, ["stop", "--clear", str(example_film)]).output
+    assert not stop_path(example_film).exists()
+
+
+def test_reconcile_lists_unknown_calls_then_attaches_or_fails_them(example_film):
+    ledger, call_id = _intent(example_film, with_job=False)
+    listing = runner.invoke(app, ["reconcile", str(example_film)])
+    assert listing.exit_code == 1 and call_id in listing.output and "shot 1C video take 1" in listing.output
+    attached = runner.invoke(app, ["reconcile", str(example_film), "--call", call_id, "--job", "job-42"])
+    assert attached.exit_code == 0, attached.output
+    assert (ledger.find(call_id).status, ledger.find(call_id).job_id) == ("submitted", "job-42")
+    _, other = _intent(example_film, with_job=False)
+    ledger.mark_unknown(other, "lost")
+    assert runner.invoke(app, ["reconcile", str(example_film), "--call", other, "--failed"]).exit_code == 0
+    assert ledger.find(other).status == "failed"
+    assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip() == "nothing to reconcile"
