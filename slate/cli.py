@@ -24,7 +24,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="slate: a durable, budget-governed pipeline from storyboard to footage.")
-console = Console(soft_wrap=True)
+# Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -120,7 +121,7 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
                                                help="rehearse: price every video call as this model, "
                                                     "e.g. replicate:bytedance/seedance-1-pro")):
     """Render a scene: every shot through its gates, stitched into one mp4."""
-    film = _load(directory)
+    _load(directory)  # every manifest problem is printed here, before any run starts
     cap_usd = _usd_option(cap, "--cap")
     from flows.scene import scene_flow
     from tasks.context import listen

@@ -8,11 +8,9 @@ like the embedded one.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sqlite3
 import tempfile
-from contextlib import contextmanager
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
@@ -40,29 +38,7 @@ D = Decimal
 
 # --------------------------------------------------------------------------- fixtures
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def pg_database():
-    """A fresh, uniquely named Postgres database, dropped afterwards; skip if no server."""
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text("SELECT 1"))
-    except Exception as e:  # noqa: BLE001 - any failure to connect means "not reachable"
-        admin.dispose()
-        pytest.skip(f"Postgres not reachable on 127.0.0.1:5432: {e}")
-    name = f"slate_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
+from postgres_db import pg_database  # noqa: E402
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request, tmp_path):

@@ -1,0 +1,39 @@
+"""A throwaway Postgres database for the tests that need the real server on 127.0.0.1:5432.
+
+Each use creates a uniquely named database and drops it afterwards (WITH FORCE, so a test
+that leaked a connection cannot keep it alive). Skips, naming the error, if the server is not
+reachable — the only reason a Postgres test may skip.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def pg_database():
+    """A fresh, uniquely named Postgres database, dropped afterwards; skip if no server."""
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    except Exception as e:  # noqa: BLE001 - any failure to connect means "not reachable"
+        admin.dispose()
+        pytest.skip(f"Postgres not reachable on 127.0.0.1:5432: {e}")
+    name = f"slate_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
