@@ -187,6 +187,7 @@ def shoot_scene(run: RunSpec):
     log = get_run_logger()
     root = Path(run.root)
     film = load_film(root)
+    studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
     lock = check_references(run, film)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps)
     emit(event="plan", shots=[p.shot for p in plans])

@@ -305,9 +305,16 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
 @app.command()
 def status(directory: Path):
     """What has been rendered and escalated, from the project's renders and run records."""
+    from governor.ledger import Ledger
+    from governor.money import fmt_usd
     film = _load(directory)
     renders = directory / "renders"
-    console.print(f"film {film.film.id}: {film.film.title}")
+    ledger = Ledger.for_project(directory.resolve())
+    totals = ledger.totals(film=film.film.id)
+    unknown = sum(r.status == "unknown" or (r.status == "submitted" and not r.job_id)
+                  for r in ledger.open_intents(film=film.film.id))
+    console.print(f"film {film.film.id}: {film.film.title} — spent {fmt_usd(totals.committed)}"
+                  + (f", {unknown} call(s) to reconcile" if unknown else ""))
     for _, scene in film.scenes:
         outs = sorted(renders.glob(f"{scene.id}-*.mp4")) if renders.is_dir() else []
         console.print(f"  scene {scene.id}: {len(scene.shots)} shots, {scene.total_seconds():.1f}s; "
