@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from flows.scene import SceneResult, renders_dir, scene_flow
 from manifests import load_film
-from media import stitch
+from media import mismatches, stitch
 from slate.settings import project_settings
 
 
@@ -68,13 +68,7 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
         probe = stitch(clips, tmp, transitions=[("cut", 0.0)] * (len(clips) - 1), fps=fps, width=width,
                        height=height)
         expected = sum(seconds for _, seconds in clips)
-        problems = []
-        if abs(probe.duration - expected) > 1.5 / fps:
-            problems.append(f"lasts {probe.duration:.3f}s, expected {expected:.3f}s")
-        if (probe.width, probe.height) != (width, height):
-            problems.append(f"is {probe.width}x{probe.height}, expected {width}x{height}")
-        if probe.codec != "h264":
-            problems.append(f"is {probe.codec}, expected h264")
+        problems = mismatches(probe, seconds=expected, width=width, height=height, fps=fps)
         if problems:
             raise FilmStitchMismatch(f"stitched film {target.name} " + "; ".join(problems))
         os.replace(tmp, target)

@@ -117,3 +117,17 @@ def probe(path) -> Probe:
         return parse_probe(proc.stderr, proc.stderr)
     except ValueError as exc:
         raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc
+
+
+def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps: float, codec: str = "h264") -> list[str]:
+    """What is wrong with a rendered file against what was asked for (empty when nothing).
+
+    Duration is held to one and a half frames: a stitch is exact to the frame or it is wrong."""
+    problems = []
+    if abs(p.duration - seconds) > 1.5 / float(fps):
+        problems.append(f"lasts {p.duration:.3f}s, expected {seconds:.3f}s")
+    if (p.width, p.height) != (width, height):
+        problems.append(f"is {p.width}x{p.height}, expected {width}x{height}")
+    if p.codec != codec:
+        problems.append(f"is {p.codec}, expected {codec}")
+    return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from media import stitch
+from media import mismatches, stitch
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
 
@@ -30,13 +30,7 @@ def stitch_scene(run: RunSpec, scene: str, clips: list[list], transitions: list[
     probe = stitch([(str(st.storage.open_local(u)), float(s)) for u, s in clips], out,
                    transitions=[(k, float(s)) for k, s in transitions], fps=fps, width=width, height=height)
     expected = sum(float(s) for _, s in clips) - sum(float(s) for k, s in transitions if k == "dissolve")
-    problems = []
-    if abs(probe.duration - expected) > 1.5 / fps:
-        problems.append(f"lasts {probe.duration:.3f}s, expected {expected:.3f}s")
-    if (probe.width, probe.height) != (width, height):
-        problems.append(f"is {probe.width}x{probe.height}, expected {width}x{height}")
-    if probe.codec != "h264":
-        problems.append(f"is {probe.codec}, expected h264")
+    problems = mismatches(probe, seconds=expected, width=width, height=height, fps=fps)
     if problems:
         raise StitchMismatch(f"stitched scene {scene} " + "; ".join(problems))
     uri = st.storage.put_file(out, "mp4")

@@ -87,3 +87,13 @@ def test_probe_rejects_non_video(tmp_path):
         media.probe(f)
     with pytest.raises(MediaError):
         media.probe(tmp_path / "missing.mp4")
+
+
+def test_mismatches_names_what_is_wrong():
+    from fractions import Fraction
+    from media import Probe, mismatches
+    p = Probe(duration=8.25, container_duration=8.25, width=854, height=480, fps=Fraction(24), codec="h264",
+              pix_fmt="yuv420p", frames=198, has_audio=False)
+    assert mismatches(p, seconds=8.25, width=854, height=480, fps=24) == []
+    assert mismatches(p, seconds=9.0, width=1280, height=720, fps=24, codec="hevc") == [
+        "lasts 8.250s, expected 9.000s", "is 854x480, expected 1280x720", "is h264, expected hevc"]
