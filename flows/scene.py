@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -149,6 +150,21 @@ def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int |
     return budget.model_copy(update=updates) if updates else budget
 
 
+SCRATCH_STALE_SECONDS = 6 * 3600
+
+
+def sweep_scratch(root: Path, keep: str) -> None:
+    """Remove scratch folders of runs that were killed (untouched for hours): keyframes and
+    stitches in the making. A live run of another scene keeps its folder busy and young."""
+    scratch = root / ".slate" / "scratch"
+    if not scratch.is_dir():
+        return
+    now = time.time()
+    for folder in scratch.iterdir():
+        if folder.name != keep and folder.is_dir() and now - folder.stat().st_mtime > SCRATCH_STALE_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _run_name() -> str:
     params = flow_run.parameters
     return f"{params.get('scene') or 'scene'}-{params.get('profile') or 'default'}"
@@ -188,6 +204,7 @@ def shoot_scene(run: RunSpec):
     root = Path(run.root)
     film = load_film(root)
     studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
+    sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps)
     emit(event="plan", shots=[p.shot for p in plans])

@@ -220,20 +220,34 @@ class Governor:
             self._halt(RunHalted(f"provider refused the run: {exc}", kind="budget"))
 
     # -- one request, one answer ------------------------------------------------------------
-    def sync_call(self, spec: CallSpec, call: Callable[[], T]) -> T:
+    def sync_call(self, spec: CallSpec, call: Callable[[str], T], *,
+                  recover: Callable[[str], T | None] | None = None, repeatable: bool = False) -> T:
+        """`call(call_id)` makes the request. After a crash mid-call, the next run meets the
+        open row of the same request: `recover(call_id)` fetches the answer if the provider kept
+        it (nothing is paid again); a `repeatable` call (a judge's verdict: no artifact, same
+        answer for the same input) is asked again, the lost attempt staying counted as spent;
+        anything else is an unknown outcome and its shot halts."""
         self.check_open()
         earlier = self._earlier_intent(spec)
         if earlier is not None:
             if earlier.status == "reserved":
                 self.ledger.release(earlier.call_id)  # reserved, never sent: safe to send now
             else:
-                raise UnknownOutcome(earlier, "the run that sent it stopped before the answer came back")
+                found = recover(earlier.call_id) if recover is not None else None
+                if found is not None:
+                    self.trace.point("reattach", spec, call_id=earlier.call_id)
+                    self.ledger.settle(earlier.call_id, actual_cost=earlier.estimate, artifact_uri=None)
+                    return found
+                if earlier.status != "unknown":
+                    self.ledger.mark_unknown(earlier.call_id, "sent, but the run stopped before the answer came back")
+                if not repeatable:
+                    raise UnknownOutcome(earlier, "the run that sent it stopped before the answer came back")
         call_id, estimate = self._reserve(spec)
         self._count(spec)
         self.ledger.mark_submitted(call_id, None)
         self.trace.point("after_submit", spec, call_id=call_id)
         try:
-            out = call()
+            out = call(call_id)
         except BaseException as exc:
             self._settle_failure(call_id, estimate, exc)
             raise
@@ -245,8 +259,13 @@ class Governor:
                  download: Callable[[str, Path], Path], dest: Path,
                  find: Callable[[str], str | None] | None = None,
                  cancel: Callable[[str], None] | None = None) -> Path:
-        """Run (or resume) one provider job; return `dest`, the downloaded file."""
+        """Run (or resume) one provider job; return `dest`, the downloaded file.
+
+        `dest` should be the same path for the same request in every run, so the partial
+        download of a run that was killed is found and removed by the next one."""
         self.check_open()
+        for stale in dest.parent.glob(f".{dest.stem}*"):  # temp files of a killed download
+            stale.unlink(missing_ok=True)
         call_id, job_id, estimate = self._resume(spec, find)
         if call_id is None:
             call_id, estimate = self._reserve(spec)

@@ -120,8 +120,10 @@ class ImageGenerator(Protocol):
     name: str
     model: str
 
-    def generate_panel(self, request: PanelRequest) -> bytes:
-        """Return PNG bytes. A paid, synchronous call: never retried blindly."""
+    def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
+        """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
+        our call id; a provider that keeps results by it also offers `recover(client_ref)`,
+        which returns the bytes of a call whose answer a crashed run never received."""
 
 
 @runtime_checkable

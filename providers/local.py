@@ -69,10 +69,23 @@ class LocalImage:
     def _open(self, uri: str) -> Image.Image:
         return Image.open(self.storage.open_local(uri))
 
-    def generate_panel(self, request: PanelRequest, *, force_fault: str | None = None) -> bytes:
+    def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None,
+                       force_fault: str | None = None) -> bytes:
         fault = force_fault or choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
                                             "panel", request.fingerprint())
-        return png_bytes(self.draw(request, fault))
+        png = png_bytes(self.draw(request, fault))
+        if client_ref:
+            # Kept by our call id, as a vendor keeps a prediction: a run killed before it got
+            # the answer can fetch it instead of paying for the panel again.
+            write_atomic(self._kept(client_ref), png)
+        return png
+
+    def _kept(self, client_ref: str) -> Path:
+        return self.storage.root / ".slate" / "local-jobs" / "panels" / f"{client_ref}.png"
+
+    def recover(self, client_ref: str) -> bytes | None:
+        path = self._kept(client_ref)
+        return path.read_bytes() if path.is_file() else None
 
     def draw(self, request: PanelRequest, fault: str | None = None) -> Image.Image:
         rng = rng_for("fault-detail", request.seed, request.moment)

@@ -22,6 +22,14 @@ from rich.table import Table
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here, and no need
 
+
+def _mark_embedded() -> None:
+    """With no Prefect server configured (env or profile), `slate run` starts an embedded one
+    and is its only client; tasks/slots.py may then reset slots a killed run left taken."""
+    from prefect.settings import PREFECT_API_URL
+    if not PREFECT_API_URL.value():
+        os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="slate: a durable, budget-governed pipeline from storyboard to footage.")
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
@@ -122,6 +130,7 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
                                                     "e.g. replicate:bytedance/seedance-1-pro")):
     """Render a scene: every shot through its gates, stitched into one mp4."""
     _load(directory)  # every manifest problem is printed here, before any run starts
+    _mark_embedded()
     cap_usd = _usd_option(cap, "--cap")
     from flows.scene import scene_flow
     from tasks.context import listen

@@ -36,8 +36,11 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
         units=Units("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
+    # A verdict is repeatable (no artifact; the same panel gets the same judgement), so a judge
+    # call lost in a crash is asked again rather than halting the shot.
     verdict = st.governor.sync_call(
-        spec, lambda: st.judge.judge_panel(st.storage.open_local(panel_uri), req, reference_images(st, req)))
+        spec, lambda _: st.judge.judge_panel(st.storage.open_local(panel_uri), req, reference_images(st, req)),
+        repeatable=True)
     emit(shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict.passed else "failed", reasons=verdict.reasons())
     return verdict.to_dict()

@@ -35,9 +35,9 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
         units=Units("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    verdict = st.governor.sync_call(spec, lambda: st.judge.judge_keyframes(
+    verdict = st.governor.sync_call(spec, lambda _: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
-        req, reference_images(st, req)))
+        req, reference_images(st, req)), repeatable=True)
     for path in frames.values():
         path.unlink(missing_ok=True)
     emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",

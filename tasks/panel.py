@@ -35,5 +35,6 @@ def panel_take(run: RunSpec, shot: str, moment: str, take: int, request: dict, p
         references=tuple([req.plate_uri, *(c.turnaround_uri for c in req.characters)]
                          + ([req.override_uri] if req.override_uri else [])),
         parameters={"width": req.width, "height": req.height, "seed": req.seed, "moment": moment})
-    png = st.governor.sync_call(spec, lambda: st.images.generate_panel(req))
+    png = st.governor.sync_call(spec, lambda call_id: st.images.generate_panel(req, client_ref=call_id),
+                                recover=getattr(st.images, "recover", None))
     return st.storage.put_bytes(png, "png")

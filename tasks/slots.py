@@ -6,20 +6,33 @@ Concurrency page afterwards) and every video job holds one slot from submit to d
 `strict=True`: if the limit cannot be found the job does not run unthrottled — Prefect's
 default would only log a warning (PREFECT.md §4).
 
+A slot held by a process that was killed stays counted in the server's database; a real
+server's lease service frees it when its lease expires, but the embedded server `slate run`
+starts has no such service, and a rerun after a crash would wait on that slot forever. So in
+embedded mode (the CLI sets SLATE_EMBEDDED_PREFECT=1: this process is the server's only client)
+the limit's taken slots are reset the first time this process uses it, and every wait for a
+slot has a time limit.
+
 It must never name a limit after a key itself: the key id is a short hash or a label.
 """
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 _ENSURED: set[str] = set()
 _LOCK = threading.Lock()
+SLOT_WAIT_SECONDS = 6 * 3600  # a night's batch may queue long; forever is a hang
+
+
+def embedded() -> bool:
+    return os.environ.get("SLATE_EMBEDDED_PREFECT") == "1"
 
 
 def slot_name(provider: str, key_id: str) -> str:
@@ -32,7 +45,10 @@ def ensure_limit(name: str, slots: int) -> None:
             return
         with get_client(sync_client=True) as client:
             try:
-                client.read_global_concurrency_limit_by_name(name)
+                limit = client.read_global_concurrency_limit_by_name(name)
+                if embedded() and limit.active_slots:
+                    # Left by a killed run of this machine: nobody else talks to this server.
+                    client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
             except ObjectNotFound:
                 try:
                     client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
@@ -45,5 +61,5 @@ def ensure_limit(name: str, slots: int) -> None:
 def video_slot(provider: str, key_id: str, slots: int):
     name = slot_name(provider, key_id)
     ensure_limit(name, slots)
-    with concurrency(name, occupy=1, strict=True):
+    with concurrency(name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
         yield

@@ -31,7 +31,9 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
                     "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps})
-    dest = st.scratch("clips") / f"{spec.fingerprint[:24]}.mp4"
+    # The same path for the same request in every run: a killed run's partial file is found.
+    dest = st.root / ".slate" / "downloads" / f"{spec.fingerprint[:32]}.mp4"
+    dest.parent.mkdir(parents=True, exist_ok=True)
     with video_slot(provider, getattr(st.videos, "key_id", "default"), run.video_slots):
         path = st.governor.job_call(spec, submit=lambda ref: st.videos.submit(req, client_ref=ref),
                                     poll=st.videos.poll, download=st.videos.download, dest=dest,

@@ -122,7 +122,7 @@ def test_a_refusal_halts_the_run_and_names_the_cap(studio, tmp_path):
                               "next call $0.35): halted")
     # Halted means halted: not even a cheap call is admitted afterwards.
     with pytest.raises(RunHalted):
-        g.sync_call(spec(stage="panel", fingerprint="cheap"), lambda: b"png")
+        g.sync_call(spec(stage="panel", fingerprint="cheap"), lambda _: b"png")
     assert len(video.submissions()) == 1
     assert [r.status for r in g.ledger.rows(film="night-diner")] == ["succeeded", "refused"]
 
@@ -143,11 +143,11 @@ def test_the_stop_file_refuses_new_calls_and_a_soft_stop_lets_a_job_finish(studi
     assert out.is_file()  # polled to the end and recorded: it is paid for
     assert g.ledger.rows(film="night-diner")[0].status == "succeeded"
     with pytest.raises(RunHalted, match="stop"):
-        g.sync_call(spec(stage="panel", fingerprint="next"), lambda: b"png")
+        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png")
     clear_stop(root)
     with pytest.raises(RunHalted):  # the run stays halted; a new run may go on
-        g.sync_call(spec(stage="panel", fingerprint="next"), lambda: b"png")
-    assert gov(root, "run-2").sync_call(spec(stage="panel", fingerprint="next"), lambda: b"png") == b"png"
+        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png")
+    assert gov(root, "run-2").sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png") == b"png"
 
 
 def test_a_hard_stop_cancels_the_job_at_the_provider(studio, tmp_path):
@@ -179,12 +179,30 @@ def test_an_ambiguous_error_is_unknown_a_refusal_by_moderation_is_failed(example
         raise RefusedByModeration("flagged (E005)", provider="x")
 
     with pytest.raises(ProviderTimeout):
-        g.sync_call(spec(stage="panel", fingerprint="a"), timeout)
+        g.sync_call(spec(stage="panel", fingerprint="a"), lambda _: timeout())
     with pytest.raises(RefusedByModeration):
-        g.sync_call(spec(stage="panel", fingerprint="b"), flagged)
+        g.sync_call(spec(stage="panel", fingerprint="b"), lambda _: flagged())
     rows = {r.fingerprint: r for r in g.ledger.rows(film="night-diner")}
     assert rows["a"].status == "unknown" and rows["b"].status == "failed"
     assert g.ledger.totals(film="night-diner").committed == Decimal("0.04")  # the unknown one counts
     # The unknown panel call is never silently sent again.
     with pytest.raises(UnknownOutcome):
-        gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="a"), lambda: b"png")
+        gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="a"), lambda _: b"png")
+
+
+def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again(example_film):
+    g = gov(example_film)
+    panel, verdict = spec(stage="panel", fingerprint="p"), spec(stage="panel_gate", fingerprint="v")
+    for s in (panel, verdict):  # both sent; the run died before either answer came back
+        call_id, _ = g._reserve(s)
+        g.ledger.mark_submitted(call_id, None)
+    kept = {}
+    rows = {r.fingerprint: r.call_id for r in g.ledger.rows(film="night-diner")}
+    kept[rows["p"]] = b"the panel"
+    again = gov(example_film, "run-2")
+    asked = []
+    assert again.sync_call(panel, lambda _: asked.append("panel") or b"new", recover=kept.get) == b"the panel"
+    assert again.sync_call(verdict, lambda _: asked.append("verdict") or "pass", repeatable=True) == "pass"
+    assert asked == ["verdict"]  # the panel was not paid for twice
+    statuses = {r.fingerprint + r.status for r in g.ledger.rows(film="night-diner")}
+    assert statuses == {"psucceeded", "vunknown", "vsucceeded"}  # the lost verdict stays counted

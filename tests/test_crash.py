@@ -1,0 +1,343 @@
+"""Crash matrix: SIGKILL a real `slate run` inside a paid video call, run again, count the cost.
+
+Each case starts `python -m slate.cli run` as a subprocess (its own session, so the CLI and the
+ephemeral Prefect server it starts are one process group), holds it at one point of the first
+paid video call with `SLATE_HOLD_AT`, SIGKILLs the whole group there, and runs the same film again
+to completion. Then it checks what the issue asks for:
+
+  * 0 duplicate submissions in the local provider's own book of submissions;
+  * total spend equal to a clean run's of the same film ($0.30: 10 billed seconds of
+    seedance-1-pro at 480p), and no paid call left open;
+  * every shot present (the stitched mp4, one succeeded video row per shot);
+  * after a kill past the submit, the second run re-attached to the held job; after a kill at
+    the intent, the held row was released and a new one succeeded;
+  * no temporary download (`*.part*`) left under `.slate`.
+
+The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from governor.ledger import Ledger
+from media import probe
+from providers.local import LocalVideo
+from providers.storage_local import LocalStorage
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[1]
+FILM_ID = "night-diner"
+SHOTS = ("1A", "1B", "1C")
+PRICE_AS = "replicate:bytedance/seedance-1-pro"
+CLEAN_COST = Decimal("0.30")            # (3 + 3 + 4) billed seconds x $0.03 at 480p
+DRAFT_SECONDS = 2.5 + 3.0 + 3.5 - 0.75  # the 1B -> 1C dissolve overlaps 0.75 s
+LATENCY = "1.5"
+HOLD_TIMEOUT = 240.0
+RUN_TIMEOUT = 400.0
+
+# (point held at, whether the second run must re-attach to the held job)
+POINTS = [
+    # the intent row is written, nothing sent
+    pytest.param("video:after_intent", False, id="after_intent"),
+    # the provider has the job; its id is not yet in the ledger
+    pytest.param("video:after_submit", True, id="after_submit"),
+    # the job id is saved, the job is running
+    pytest.param("video:polling", True, id="polling"),
+    # the job is done; the temporary file is about to be written
+    pytest.param("video:downloading", True, id="downloading"),
+    # the temporary file is written, not yet renamed nor settled
+    pytest.param("video:downloaded", True, id="downloaded"),
+]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def trim(film: Path) -> Path:
+    """Keep shots 1A, 1B (start+end, dissolve into 1C) and 1C; the last one cuts out."""
+    path = film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in SHOTS]
+    assert [s["id"] for s in doc["shots"]] == list(SHOTS)
+    assert doc["shots"][1].get("frame_mode") == "start_end"
+    assert doc["shots"][1]["transition_out"]["kind"] == "dissolve"
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return film
+
+
+def copy_film(master: Path, dest: Path) -> Path:
+    shutil.copytree(master, dest, ignore=shutil.ignore_patterns(".slate", "renders"))
+    return trim(dest)
+
+
+def run_env(prefect_home: Path, trace: Path, hold: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PREFECT_API_URL", "SLATE_HOLD_AT", "SLATE_TRACE", "PREFECT_HOME")}
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    env.update(SLATE_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    if hold:
+        env["SLATE_HOLD_AT"] = hold
+    return env
+
+
+def command(film: Path) -> list[str]:
+    return [sys.executable, "-m", "slate.cli", "run", str(film), "--price-as", PRICE_AS, "--cap", "50"]
+
+
+def trace_lines(trace: Path) -> list[dict]:
+    if not trace.is_file():
+        return []
+    out = []
+    for line in trace.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a line being written as we read
+            pass
+    return out
+
+
+def group_members(pgid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every process in a process group, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()   # after "pid (comm) "
+        if int(fields[2]) == pgid:
+            members.append((int(entry.name), fields[0]))
+    return members
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group we started (the CLI and its Prefect server) and reap it."""
+    pgid = proc.pid  # start_new_session=True: the child leads its own group
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def assert_group_gone(pgid: int, timeout: float = 15.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        live = [(pid, st) for pid, st in group_members(pgid) if st != "Z"]
+        if not live:  # only zombies wait for a parent (init) to reap them: nothing runs
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes of group {pgid} survived SIGKILL: {group_members(pgid)}")
+
+
+def tail(path: Path, n: int = 40) -> str:
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+
+
+def run_to_end(film: Path, env: dict[str, str], log: Path) -> tuple[int, str, float]:
+    started = time.time()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command(film), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            code = proc.wait(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            if proc.poll() is None or code is None:
+                kill_group(proc)
+    elapsed = time.time() - started
+    text = log.read_text(errors="replace")
+    assert code is not None, f"slate run did not finish in {RUN_TIMEOUT}s:\n{tail(log)}"
+    return code, text, elapsed
+
+
+def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, point: str) -> tuple[dict, float]:
+    """Start a run, wait until it holds at `point`, SIGKILL its whole group; the held event."""
+    started = time.time()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command(film), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            held = None
+            deadline = time.time() + HOLD_TIMEOUT
+            while held is None and time.time() < deadline:
+                held = next((e for e in trace_lines(trace) if e.get("holding") and e["point"] == point), None)
+                if held is None:
+                    if proc.poll() is not None:
+                        raise AssertionError(f"slate run ended ({proc.returncode}) before holding at "
+                                             f"{point}:\n{tail(log)}")
+                    time.sleep(0.2)
+            assert held is not None, f"no hold at {point} within {HOLD_TIMEOUT}s:\n{tail(log)}"
+            wait_quiet(film, trace, held["call_id"])
+        finally:
+            kill_group(proc)
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, tail(log))
+    assert_group_gone(proc.pid)
+    return held, time.time() - started
+
+
+def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> bool:
+    """Wait until the held call is the only open paid call and the trace has stopped growing.
+
+    Other threads of the run go on while one holds (panels and gates of the other shots). The
+    video slot (1 per key) is held by the holder, so the run does go quiet: then the kill lands
+    at the named point and nowhere else, and each case tests exactly one point. A kill inside a
+    panel or judge call is covered by tests/test_governor.py (recovered, or asked again)."""
+    deadline = time.time() + timeout
+    size, since = -1, time.time()
+    while time.time() < deadline:
+        now = trace.stat().st_size if trace.is_file() else 0
+        if now != size:
+            size, since = now, time.time()
+        ledger = Ledger.for_project(film)
+        try:
+            open_ids = {r.call_id for r in ledger.open_intents(film=FILM_ID)}
+        finally:
+            ledger.close()
+        if open_ids == {call_id} and time.time() - since >= 1.5:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def slots_taken(prefect_home: Path) -> int:
+    """Active slots of the video concurrency limits in a (dead) Prefect server's database."""
+    import sqlite3
+    db = prefect_home / "prefect.db"
+    if not db.is_file():
+        return -1
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select active_slots from concurrency_limit_v2 where name like 'video-%'").fetchall()
+    return sum(r[0] for r in rows)
+
+
+def video_rows(film: Path):
+    ledger = Ledger.for_project(film)
+    try:
+        return [r for r in ledger.rows(film=FILM_ID) if r.stage == "video"], ledger.rows(film=FILM_ID), \
+            ledger.totals(film=FILM_ID)
+    finally:
+        ledger.close()
+
+
+# -- the clean run ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clean_run(example_master, tmp_path_factory) -> dict:
+    """One uninterrupted run of the trimmed film, for the spend to compare against."""
+    base = tmp_path_factory.mktemp("crash-clean")
+    film = copy_film(example_master, base / "film")
+    code, text, elapsed = run_to_end(film, run_env(base / "prefect", base / "trace.jsonl", None),
+                                     base / "run.log")
+    assert code == 0, text[-4000:]
+    assert "state: Completed" in text, text[-4000:]
+    videos, rows, totals = video_rows(film)
+    subs = LocalVideo(LocalStorage(film)).submissions()
+    print(f"\ncrash matrix: clean run {elapsed:.1f}s, spend ${totals.committed}, "
+          f"{len(subs)} video submissions, {len(rows)} paid calls")
+    return {"film": film, "committed": totals.committed, "submissions": len(subs), "seconds": elapsed}
+
+
+def test_clean_run_costs_the_rate_card_figure(clean_run):
+    assert clean_run["committed"] == CLEAN_COST
+    assert clean_run["submissions"] == len(SHOTS)
+
+
+# -- the matrix ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("point,reattaches", POINTS)
+def test_sigkill_then_rerun(point, reattaches, clean_run, example_master, tmp_path):
+    film = copy_film(example_master, tmp_path / "film")
+    trace1, trace2 = tmp_path / "trace-1.jsonl", tmp_path / "trace-2.jsonl"
+
+    # 1. run, hold inside the first paid video call, SIGKILL the process group there
+    held, killed_after = run_and_kill_at(film, run_env(tmp_path / "prefect-1", trace1, point),
+                                         trace1, tmp_path / "run-1.log", point)
+    call_id = held["call_id"]
+    leaked_slots = slots_taken(tmp_path / "prefect-1")
+    before = LocalVideo(LocalStorage(film)).submissions()
+    held_row = next(r for r in video_rows(film)[1] if r.call_id == call_id)
+    expect_status = {"video:after_intent": "reserved"}.get(point, "submitted")
+    assert held_row.status == expect_status, held_row
+    assert (held_row.job_id is None) == (point in ("video:after_intent", "video:after_submit")), held_row
+    assert len(before) == (0 if point == "video:after_intent" else 1), before
+
+    # 2. run again to the end, no hold, on the same Prefect home: the killed run's server left its
+    # video slot taken in the database, and the rerun must not wait on it forever
+    code, text, rerun_seconds = run_to_end(film, run_env(tmp_path / "prefect-1", trace2, None),
+                                           tmp_path / "run-2.log")
+    assert code == 0, text[-4000:]
+    assert "state: Completed" in text, text[-4000:]
+
+    videos, rows, totals = video_rows(film)
+    succeeded = [r for r in videos if r.status == "succeeded"]
+    subs = LocalVideo(LocalStorage(film)).submissions()
+    fingerprints = [s["fingerprint"] for s in subs]
+    duplicates = len(fingerprints) - len(set(fingerprints))
+
+    print(f"\ncrash matrix: {point:<20} killed after {killed_after:5.1f}s, rerun {rerun_seconds:5.1f}s, "
+          f"submissions {len(subs)}, duplicates {duplicates}, spend ${totals.committed} "
+          f"(clean ${clean_run['committed']}), reserved ${totals.reserved}, "
+          f"video slots left taken by the killed run: {leaked_slots}")
+
+    # 1. no duplicate submissions to the provider; what was submitted is what succeeded
+    assert duplicates == 0, Counter(fingerprints).most_common(3)
+    assert set(fingerprints) == {r.fingerprint for r in succeeded}
+    assert len(subs) == len(SHOTS)
+
+    # 2. the same spend as a clean run, nothing left open
+    assert totals.committed == clean_run["committed"] == CLEAN_COST
+    assert totals.reserved == 0
+    assert not [r for r in rows if r.status in ("reserved", "submitted", "unknown")], \
+        [(r.stage, r.shot, r.status) for r in rows if r.status in ("reserved", "submitted", "unknown")]
+
+    # 3. every shot present
+    out = film / "renders" / "scene-01-draft.mp4"
+    assert out.is_file()
+    assert abs(probe(out).duration - DRAFT_SECONDS) <= 1 / 24 + 1e-6
+    assert sorted(r.shot for r in succeeded) == list(SHOTS)
+
+    # 4. resumed, not paid again
+    second = trace_lines(trace2)
+    reattached = [e for e in second if e["point"] == "video:reattach" and e["call_id"] == call_id]
+    final_held = next(r for r in rows if r.call_id == call_id)
+    if reattaches:
+        assert reattached, f"no video:reattach of {call_id} in the second run's trace"
+        assert final_held.status == "succeeded"
+        assert final_held.job_id == held_row.job_id or held_row.job_id is None
+        assert not [e for e in second if e["point"] == "video:after_submit" and e["shot"] == held["shot"]]
+    else:
+        assert not reattached
+        assert final_held.status == "released"
+        assert [r for r in succeeded if r.shot == held["shot"] and r.call_id != call_id]
+
+    # 5. no temporary download left behind
+    leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
+    assert not leftovers, leftovers
