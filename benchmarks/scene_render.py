@@ -36,7 +36,7 @@ def main() -> None:
         film = write_example_film(Path(tmp) / "film")
         first = timed_run(film)
         second = timed_run(film)
-    print(f"example scene (9 shots, 25.25 s at 480p), `slate run` wall time incl. the embedded Prefect server:")
+    print("example scene (9 shots, 25.25 s at 480p), `slate run` wall time incl. the embedded Prefect server:")
     print(f"  first render: {first[0]:.1f} s, {first[1]} provider calls, state {first[2]}")
     print(f"  cached re-run: {second[0]:.1f} s, {second[1]} provider calls, state {second[2]}")
 

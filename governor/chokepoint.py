@@ -208,7 +208,7 @@ class Governor:
                 return row
         return None
 
-    def _settle_failure(self, call_id: str, estimate: Decimal, exc: BaseException) -> None:
+    def _settle_failure(self, call_id: str, exc: BaseException) -> None:
         kind = _classify(exc)
         if kind == "ambiguous":
             self.ledger.mark_unknown(call_id, f"{type(exc).__name__}: {exc}")
@@ -249,7 +249,7 @@ class Governor:
         try:
             out = call(call_id)
         except BaseException as exc:
-            self._settle_failure(call_id, estimate, exc)
+            self._settle_failure(call_id, exc)
             raise
         self.ledger.settle(call_id, actual_cost=estimate, artifact_uri=None)
         return out
@@ -274,7 +274,7 @@ class Governor:
             try:
                 job_id = submit(call_id)                      # 5. submit, tagged with our call id
             except BaseException as exc:
-                self._settle_failure(call_id, estimate, exc)
+                self._settle_failure(call_id, exc)
                 raise
             self.trace.point("after_submit", spec, call_id=call_id, job_id=job_id)
             self.ledger.mark_submitted(call_id, job_id)      # 6. job id saved before any polling
