@@ -49,15 +49,11 @@ class TrialReport:
 
 def panel_requests(root: Path, profile: str = "draft"):
     """The example film's start and end panel requests, resolved against its own storage."""
-    from tasks.context import RunSpec
-    from tasks.plan import plan_scene
-    from tasks.references import lock_scene_references
+    from tasks.plan import plan_from_project
     film = load_film(root)
     requests = []
     for _, scene in film.scenes:
-        run = RunSpec(root=str(root), run_id="trials", film=film.film.id, scene=scene.id, profile=profile)
-        lock = lock_scene_references(run, film, scene.id)
-        for plan in plan_scene(film, scene.id, lock, profile, 24):
+        for plan in plan_from_project(film, scene.id, profile, 24):
             requests.append(plan.panel_request("start", 1))
             if plan.end:
                 requests.append(plan.panel_request("end", 1))

@@ -201,9 +201,7 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     from providers.errors import ReferenceMissing
     from providers.registry import judge_provider, storage_for, video_provider, image_provider
     from slate.settings import project_settings
-    from tasks.context import RunSpec
-    from tasks.plan import plan_scene
-    from tasks.references import lock_scene_references
+    from tasks.plan import plan_from_project
     film = _load(directory)
     settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
     cap_usd = _usd_option(cap, "--cap") or settings.run_cap_usd
@@ -220,14 +218,12 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     for _, sc in film.scenes:
         if scene and sc.id != scene:
             continue
-        run = RunSpec(root=str(directory.resolve()), run_id="estimate", film=film.film.id, scene=sc.id,
-                      profile=settings.profile)
         try:
-            lock = lock_scene_references(run, film, sc.id)
+            plans = plan_from_project(film, sc.id, settings.profile, settings.fps)
         except ReferenceMissing as exc:
             err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
             raise typer.Exit(1)
-        est = estimate_scene(plan_scene(film, sc.id, lock, settings.profile, settings.fps), pricing)
+        est = estimate_scene(plans, pricing)
         rows = est.render_table()
         table = RichTable(title=f"{film.film.id} / {sc.id} — {settings.profile}, video priced as {pricing.video_key}")
         for col in rows[0]:

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     local_fault_rate: float = Field(0.0, ge=0, le=1, description="share of local provider outputs made off-model on purpose")
     local_fault_seed: int = Field(0, description="seed of the local provider's fault mode")
     local_fault_kinds: str = Field("recolour,wrong_plate,missing,corrupted", description="comma-separated fault kinds")
-    ledger_url: str | None = Field(None, description="SQLAlchemy URL of the ledger; default a SQLite file in the project")
+    # The ledger's URL (SLATE_LEDGER_URL, or `ledger_url` in slate.toml) is not a field here: it
+    # may hold a password, so governor.ledger.Ledger.for_project reads it at the moment of use
+    # and nothing ever passes it along as a flow or task parameter.
     run_cap_usd: Decimal = Field(Decimal("25"), ge=0, description="per-run budget cap in USD")
     film_cap_usd: Decimal = Field(Decimal("250"), ge=0, description="per-film budget cap in USD, across runs")
     price_as: str | None = Field(None, description="rehearsal: price every video call as this model, e.g. replicate:bytedance/seedance-1-pro")

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from manifests import LoadedFilm
 from manifests.profiles import PROFILES
 from providers.base import CharacterRef, ClipRequest, PanelRequest
-from tasks.references import BibleLock
+from tasks.references import BibleLock, lock_scene_references
 
 
 class ShotPlan(BaseModel):
@@ -125,3 +125,11 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
                         + (", locked off." if shot.camera.fixed else "."),
         ))
     return plans
+
+
+def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int) -> list[ShotPlan]:
+    """A scene's plans outside any run (estimates, benchmarks): its references locked from the
+    project's storage exactly as a run would, with no Prefect and no provider call."""
+    from tasks.context import RunSpec
+    run = RunSpec(root=str(film.root), run_id="plan", film=film.film.id, scene=scene_id, profile=profile_name)
+    return plan_scene(film, scene_id, lock_scene_references(run, film, scene_id), profile_name, fps)

@@ -13,9 +13,7 @@ from providers.local import FaultMode, LocalImage, LocalVideo
 from providers.local_judge import LocalJudge
 from benchmarks.judge_trials import run_trials
 from providers.storage_local import LocalStorage
-from tasks.context import RunSpec
-from tasks.plan import plan_scene
-from tasks.references import lock_scene_references
+from tasks.plan import plan_from_project
 from manifests import load_film
 
 
@@ -29,9 +27,7 @@ def test_panel_judge_catches_faults_and_passes_clean_panels(example_master):
 
 
 def _plans(root):
-    film = load_film(root)
-    run = RunSpec(root=str(root), run_id="judge", film=film.film.id, scene="scene-01", profile="draft")
-    return plan_scene(film, "scene-01", lock_scene_references(run, film, "scene-01"), "draft", 12)
+    return plan_from_project(load_film(root), "scene-01", "draft", 12)
 
 
 @pytest.mark.parametrize("fault", [None, "recolour", "wrong_plate", "corrupted"])
