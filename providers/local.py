@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -191,11 +192,12 @@ class LocalVideo:
         start = self.storage.open_local(req.start_uri)
         end = self.storage.open_local(req.end_uri) if req.end_uri else None
         fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint())
-        work = dest.parent
-        if fault:
-            start, end = self._fault_inputs(fault, req, start, end, work)
-        render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
-                    movement="static" if req.camera_fixed else req.movement, end_png=end)
+        # The frames a faulty clip is animated from are scratch: they must not outlive the render.
+        with tempfile.TemporaryDirectory(prefix=".fault-", dir=dest.parent) as work:
+            if fault:
+                start, end = self._fault_inputs(fault, req, start, end, Path(work))
+            render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
+                        movement="static" if req.camera_fixed else req.movement, end_png=end)
         return dest
 
     def _fault_inputs(self, fault: str, req: ClipRequest, start: Path, end: Path | None, work: Path):

@@ -47,3 +47,4 @@ def test_keyframe_gate(example_film, tmp_path, fault):
                                         storage.open_local(end) if end else None, start_req,
                                         ReferenceImages(plate=storage.open_local(start_req.plate_uri)))
         assert verdict.passed == (fault is None), (shot, fault, verdict.to_dict())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no fault frames left
