@@ -21,7 +21,7 @@ from prefect.schedules import Cron
 
 from flows.film import film_flow
 from flows.scene import scene_flow
-from slate.settings import project_settings
+from manifests.settings import project_settings
 
 NIGHTLY_CRON = "0 1 * * *"
 

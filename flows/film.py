@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from flows.scene import SceneResult, renders_dir, scene_flow
 from manifests import load_film
 from media import mismatches, stitch
-from slate.settings import project_settings
+from manifests.settings import project_settings
 
 
 class FilmResult(BaseModel):

@@ -32,7 +32,7 @@ from governor.budget import SlateBudget, block_name, load_or_create
 from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
 from manifests import load_film
 from media import ContactEntry, contact_sheet
-from slate.settings import project_settings
+from manifests.settings import project_settings
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
 from tasks.plan import ShotPlan, plan_scene
 from tasks.references import check_references
