@@ -7,6 +7,7 @@ like the embedded one.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from governor import migrations
+from governor.ledger import migrations
 from governor.ledger import (
     BudgetRefused,
     CallRequest,
@@ -35,6 +36,7 @@ from governor.ledger import (
 from governor.money import fmt_usd, usd
 
 D = Decimal
+_SEQ = itertools.count(1)
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -56,7 +58,10 @@ def ledger(url):
     led.close()
 
 
-def req(estimate="0.39", *, film="film-a", run_id="run-1", fingerprint="fp-1", take=1, **kw) -> CallRequest:
+def req(estimate="0.39", *, film="film-a", run_id="run-1", fingerprint=None, take=1, **kw) -> CallRequest:
+    # A new request each time unless a fingerprint is given: since schema v3 one request may
+    # have only one reserved-or-submitted row at a time.
+    fingerprint = fingerprint or f"fp-{next(_SEQ)}"
     base = dict(
         run_id=run_id,
         film=film,
@@ -152,9 +157,9 @@ def test_lifecycle_and_totals(ledger):
     cap = [Cap("film", D("10"))]
     a = ledger.reserve(cap_scopes=cap, request=req("1.00"))
     b = ledger.reserve(cap_scopes=cap, request=req("2.00", fingerprint="fp-2"))
-    c = ledger.reserve(cap_scopes=cap, request=req("3.00"))
+    c = ledger.reserve(cap_scopes=cap, request=req("3.00", fingerprint="fp-1"))
     d = ledger.reserve(cap_scopes=cap, request=req("0.50"))
-    e = ledger.reserve(cap_scopes=cap, request=req("0.25"))
+    e = ledger.reserve(cap_scopes=cap, request=req("0.25", fingerprint="fp-1", take=2))
     assert ledger.totals(film="film-a") == Totals(committed=D(0), reserved=D("6.75"))
     assert ledger.find(a.call_id).status == "reserved"
 
@@ -277,12 +282,12 @@ def test_migrations_recorded_and_idempotent(url):
     led = Ledger(url)
     with led.engine.connect() as c:
         got = c.execute(sa.text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
-    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2]
+    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2, 3]
     assert migrations.migrate(led.engine) == []  # nothing to do the second time
     led.close()
     again = Ledger(url)  # a second open applies nothing either
     with again.engine.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 2
+        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 3
     # The live table object matches the schema the migrations built.
     cols = {c["name"] for c in sa.inspect(again.engine).get_columns("paid_calls")}
     assert cols == {c.name for c in paid_calls.columns}
@@ -299,7 +304,7 @@ def test_upgrade_from_version_1(url):
     idx = {i["name"] for i in sa.inspect(led.engine).get_indexes("paid_calls")}
     assert {"ix_paid_calls_film_status", "ix_paid_calls_run_status", "ix_paid_calls_film"} <= idx
     with led.engine.connect() as c:
-        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2]
+        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2, 3]
     led.reserve(cap_scopes=[], request=req("1"))
     led.close()
 

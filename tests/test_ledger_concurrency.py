@@ -11,7 +11,7 @@ from postgres_db import pg_database  # noqa: E402
 
 
 def check(s: dict) -> None:
-    assert s["versions"] == [1, 2]
+    assert s["versions"] == [1, 2, 3]
     assert s["admitted"] + s["refused"] == s["attempts"]
     assert s["overshoot"] == 0 and s["total"] <= CAP
     # The ledger agrees with the workers: one row per attempt, refusals logged as rows.

@@ -8,12 +8,12 @@ before or after a step, never half-way (DDL is transactional on SQLite and Postg
 
 What it must never do:
   * change a step that has shipped. A database that already ran version N keeps what
-    version N did; a fix is a new step N+1. (That is why the steps below describe the
-    table as it was at that version, instead of importing the live table from
-    ``ledger.py``.)
+    version N did; a fix is a new step N+1. (The columns come from their one home,
+    governor/ledger/schema.py, filtered by the version that added them; the DDL of the
+    shipped steps is pinned by a test.)
   * apply a step twice. Concurrent opens (eight workers starting at once) serialize on
     a lock taken *before* reading ``schema_migrations``: SQLite ``BEGIN IMMEDIATE``
-    (the engine from ``ledger.make_engine`` begins every write transaction that way),
+    (the engine from ``engine.make_engine`` begins every write transaction that way),
     Postgres ``pg_advisory_xact_lock``. The loser of the race waits, then reads the
     versions the winner recorded and applies nothing.
   * run old code against a newer schema: a database whose version is above the
@@ -23,12 +23,15 @@ What it must never do:
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from .schema import LIVE_STATUSES, STATUSES, columns_added_in, request_key
 
 __all__ = ["Migration", "MIGRATIONS", "LATEST_VERSION", "migrate", "applied_versions", "SchemaTooNew"]
 
@@ -38,56 +41,18 @@ __all__ = ["Migration", "MIGRATIONS", "LATEST_VERSION", "migrate", "applied_vers
 PG_LOCK_NAMESPACE = 0x736C6174
 _PG_MIGRATION_KEY = 0  # objid used for the migration lock inside the namespace
 
-STATUSES = ("reserved", "submitted", "succeeded", "failed", "refused", "unknown", "released")
-
-
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer slate than this one."""
 
 
-def _money() -> sa.types.TypeEngine:
-    # Exact on both backends: Postgres NUMERIC(18,6); SQLite has no exact decimal
-    # type (NUMERIC affinity turns '0.1' into a REAL), so money is stored as TEXT
-    # there and converted by the ledger's Money type.
-    return sa.Numeric(18, 6, asdecimal=True).with_variant(sa.String(40), "sqlite")
-
-
-def _timestamp() -> sa.types.TypeEngine:
-    # timestamptz on Postgres; ISO-8601 text with an explicit +00:00 on SQLite
-    # (SQLite has no date type and SQLAlchemy's DateTime would drop the zone).
-    return sa.DateTime(timezone=True).with_variant(sa.String(40), "sqlite")
-
-
 def _v1_create_paid_calls(conn: Connection) -> None:
+    # The columns of version 1, from their one home (schema.CallRow, since=1). Their DDL is
+    # pinned by tests/data/ledger_schema_v2.json: editing a v1 column there fails that test.
     md = sa.MetaData()
     t = sa.Table(
         "paid_calls",
         md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("call_id", sa.String(64), nullable=False),
-        sa.Column("run_id", sa.String(200), nullable=False),
-        sa.Column("film", sa.String(200), nullable=False),
-        sa.Column("scene", sa.String(200), nullable=False),
-        sa.Column("shot", sa.String(200), nullable=False),
-        sa.Column("stage", sa.String(100), nullable=False),
-        sa.Column("take", sa.Integer, nullable=False),
-        sa.Column("provider", sa.String(100), nullable=False),
-        sa.Column("model", sa.String(200), nullable=False),
-        sa.Column("profile", sa.String(200), nullable=False),
-        sa.Column("fingerprint", sa.String(200), nullable=False),
-        sa.Column("prompt", sa.Text, nullable=False),
-        sa.Column("reference_hashes", sa.Text, nullable=False),
-        sa.Column("parameters", sa.Text, nullable=False),
-        sa.Column("estimate", _money(), nullable=False),
-        sa.Column("actual_cost", _money(), nullable=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("job_id", sa.String(500), nullable=True),
-        sa.Column("artifact_uri", sa.Text, nullable=True),
-        sa.Column("created_at", _timestamp(), nullable=False),
-        sa.Column("submitted_at", _timestamp(), nullable=True),
-        sa.Column("finished_at", _timestamp(), nullable=True),
-        sa.Column("error_class", sa.String(200), nullable=True),
-        sa.Column("error_message", sa.Text, nullable=True),
+        *columns_added_in(1),
         # call_id is the idempotency handle: two rows with one handle would be two
         # charges the pipeline believes are one.
         sa.UniqueConstraint("call_id", name="uq_paid_calls_call_id"),
@@ -119,6 +84,44 @@ def _v2_status_indexes(conn: Connection) -> None:
     sa.Index("ix_paid_calls_run_status", t.c.run_id, t.c.status).create(conn)
 
 
+def _v3_request_owner_lease(conn: Connection) -> None:
+    """Who owns an open call: the request key, the owner and the owner's lease.
+
+    Two live runs of one film used to take over each other's calls (each took the other's
+    open row for a crash). From v3 every row names its request (``request_key``), and an
+    open row its ``owner`` (run, host, process) and ``lease_until``; at most one row per
+    request may be reserved or submitted at a time (a partial unique index), so two runs
+    can never both be sending the same request, whatever the code above does.
+    """
+    for col in columns_added_in(3):
+        conn.exec_driver_sql(f"ALTER TABLE paid_calls ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}")
+    md = sa.MetaData()
+    t = sa.Table("paid_calls", md, sa.Column("id", sa.Integer), sa.Column("film", sa.String(200)),
+                 sa.Column("scene", sa.String(200)), sa.Column("shot", sa.String(200)),
+                 sa.Column("stage", sa.String(100)), sa.Column("take", sa.Integer),
+                 sa.Column("provider", sa.String(100)), sa.Column("model", sa.String(200)),
+                 sa.Column("fingerprint", sa.String(200)), sa.Column("status", sa.String(16)),
+                 sa.Column("error_message", sa.Text), sa.Column("request_key", sa.String(64)))
+    seen_open: set[str] = set()
+    # Newest first: of two open rows of one request (left by the old take-over bug), the
+    # newest stays open and the older becomes unknown (it counts as spent either way) for
+    # `slate reconcile` to settle.
+    for r in conn.execute(sa.select(t).order_by(t.c.id.desc())).mappings().all():
+        key = request_key(types.SimpleNamespace(**r))
+        values = {"request_key": key}
+        if r["status"] in LIVE_STATUSES:
+            if key in seen_open:
+                values.update(status="unknown", error_message=(
+                    "found open beside a newer open row of the same request when the ledger was "
+                    "upgraded to v3: reconcile it"))
+            seen_open.add(key)
+        conn.execute(t.update().where(t.c.id == r["id"]).values(**values))
+    sa.Index("ix_paid_calls_request_key", t.c.request_key).create(conn)
+    live = t.c.status.in_(LIVE_STATUSES)
+    sa.Index("uq_paid_calls_open_request", t.c.request_key, unique=True,
+             sqlite_where=live, postgresql_where=live).create(conn)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -130,6 +133,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create paid_calls", _v1_create_paid_calls),
     Migration(2, "index paid_calls on (film, status) and (run_id, status)", _v2_status_indexes),
+    Migration(3, "request key, owner and lease; one open row per request", _v3_request_owner_lease),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
@@ -151,7 +155,7 @@ def _lock(conn: Connection) -> None:
             sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"),
             {"ns": PG_LOCK_NAMESPACE, "key": _PG_MIGRATION_KEY},
         )
-    # SQLite: the transaction already began with BEGIN IMMEDIATE (ledger.make_engine),
+    # SQLite: the transaction already began with BEGIN IMMEDIATE (engine.make_engine),
     # which holds the database's single write lock until commit.
 
 
@@ -164,7 +168,7 @@ def applied_versions(conn: Connection) -> list[int]:
 def migrate(engine: Engine, *, target: int | None = None) -> list[int]:
     """Bring the database up to ``target`` (default: latest); return versions applied.
 
-    ``engine`` must come from ``governor.ledger.make_engine`` (its SQLite connections
+    ``engine`` must come from ``governor.ledger.engine.make_engine`` (its SQLite connections
     begin with BEGIN IMMEDIATE). ``target`` exists for tests that build an old schema.
     """
     target = LATEST_VERSION if target is None else target

@@ -1,0 +1,119 @@
+"""The ledger's database engine: locking that makes admission atomic, and URLs that never leak.
+
+What it is for: one place that knows how each backend is made to serialise a reservation
+(SQLite ``BEGIN IMMEDIATE``, Postgres ``pg_advisory_xact_lock`` under READ COMMITTED), what
+time it is according to the database (leases are compared against the database's clock,
+not a worker's), and how a database URL is shown to a person (password masked).
+
+What it must never do: print, log or raise a URL with its password in it, or let pysqlite
+begin transactions on its own (its deferred BEGIN would take the write lock only at the
+INSERT, after the sums were read).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from .migrations import PG_LOCK_NAMESPACE
+
+__all__ = ["make_engine", "normalise_url", "mask_url", "mask_secrets_in", "db_now", "write", "read"]
+
+# scheme://user:password@host  →  scheme://user:***@host ; also ?password=… in a query string.
+_USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s'\"]*):(?P<secret>[^@\s'\"]*)@")
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|token|key|secret)=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (userinfo or ``password=`` query parameter) replaced by ***."""
+    return mask_secrets_in(str(url))
+
+
+def mask_secrets_in(text: str) -> str:
+    """Any text with the passwords of the URLs inside it masked (error messages, log lines)."""
+    text = _USERINFO.sub(lambda m: f"{m.group('head')}:***@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group('head')}***", text)
+
+
+def normalise_url(url: str) -> str:
+    # A bare postgresql:// would pick psycopg2, which slate does not depend on.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An engine whose transactions have the locking the ledger relies on.
+
+    SQLite: pysqlite's own transaction handling is switched off and every transaction
+    begins ``BEGIN IMMEDIATE`` (write lock up front) unless the connection asks for
+    ``slate_begin="DEFERRED"`` (read-only look-ups, which WAL lets run beside a writer).
+    Postgres: READ COMMITTED, whatever the server default.
+    """
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see "begin")
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("PRAGMA busy_timeout = 30000")  # wait for the write lock, don't fail
+                # WAL: readers don't block the writer and vice versa; persistent per file.
+                cur.execute("PRAGMA journal_mode = WAL")
+                # FULL: a committed reservation or settlement survives power loss.
+                cur.execute("PRAGMA synchronous = FULL")
+                cur.execute("PRAGMA foreign_keys = ON")
+            finally:
+                cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            mode = conn.get_execution_options().get("slate_begin", "IMMEDIATE")
+            if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
+                raise ValueError(f"bad slate_begin {mode!r}")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql"):
+        return sa.create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
+    raise ValueError(f"unsupported ledger URL {mask_url(url)!r}: use sqlite:///... or postgresql+psycopg://...")
+
+
+def db_now(conn: Connection) -> datetime:
+    """The database's clock (the wall clock, not the transaction's start), as aware UTC.
+
+    Leases are written and compared in this clock, so two workers whose clocks disagree
+    still agree on whether a lease has run out. SQLite lives on this machine: its clock is ours.
+    """
+    if conn.dialect.name == "postgresql":
+        return conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def write(engine: Engine, lock_keys: list[str] | tuple[str, ...] = ()) -> Iterator[Connection]:
+    """A write transaction holding the ledger's lock for ``lock_keys`` (film and run scopes)."""
+    with engine.connect() as conn:
+        with conn.begin():  # SQLite: BEGIN IMMEDIATE (see make_engine)
+            if conn.dialect.name == "postgresql":
+                for key in lock_keys:
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+                        {"ns": PG_LOCK_NAMESPACE, "key": key},
+                    )
+            yield conn
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    with engine.connect().execution_options(slate_begin="DEFERRED") as conn:
+        with conn.begin():
+            yield conn

@@ -1,0 +1,163 @@
+"""The one home of the ledger's columns: ``CallRow`` declares them, everything else is made from it.
+
+Each field of ``CallRow`` is a column of ``paid_calls``, with its SQL type, the schema version
+that added it, and whether the caller supplies it when asking for a call. From that one list:
+
+  * ``paid_calls``    the live SQLAlchemy table the ledger builds statements with;
+  * ``CallRequest``   what a caller asks for (the fields marked ``request``);
+  * ``columns_added_in(v)``  what migration step ``v`` creates or adds (governor/ledger/migrations.py);
+  * ``request_values`` the values an INSERT writes.
+
+What it must never do: change a column that a shipped migration step created (the DDL of
+versions 1 and 2 is pinned by tests/data/ledger_schema_v2.json); a new column is a new field
+with a new ``since`` and a new migration step. And the request key (``request_key``) is
+computed one way forever: rows written years apart must find each other.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields, make_dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from ..money import usd
+from .values import Money, UTCTimestamp
+
+__all__ = ["CallRow", "CallRequest", "paid_calls", "STATUSES", "OPEN_STATUSES", "LIVE_STATUSES",
+           "columns_added_in", "request_key", "request_values", "row_from_mapping", "canonical_dumps"]
+
+STATUSES = ("reserved", "submitted", "succeeded", "failed", "refused", "unknown", "released")
+#: Rows that may still cost money and must be followed up after a crash.
+OPEN_STATUSES = ("reserved", "submitted", "unknown")
+#: Rows an owner is working on right now (a lease says whether that owner is alive).
+LIVE_STATUSES = ("reserved", "submitted")
+
+
+def column(sql: Callable[[], sa.types.TypeEngine], *, since: int, nullable: bool = False, request: bool = False,
+           json_text: bool = False, primary: bool = False):
+    """A ``CallRow`` field that is a column: SQL type factory, version that added it, and roles."""
+    return field(metadata={"sql": sql, "since": since, "nullable": nullable, "request": request,
+                           "json": json_text, "primary": primary})
+
+
+def _s(n: int) -> Callable[[], sa.types.TypeEngine]:
+    return lambda: sa.String(n)
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """One row of ``paid_calls`` as Python values (Decimal money, aware UTC datetimes)."""
+
+    id: int = column(lambda: sa.Integer(), since=1, primary=True)
+    call_id: str = column(_s(64), since=1)
+    run_id: str = column(_s(200), since=1, request=True)
+    film: str = column(_s(200), since=1, request=True)
+    scene: str = column(_s(200), since=1, request=True)
+    shot: str = column(_s(200), since=1, request=True)
+    stage: str = column(_s(100), since=1, request=True)
+    take: int = column(lambda: sa.Integer(), since=1, request=True)
+    provider: str = column(_s(100), since=1, request=True)
+    model: str = column(_s(200), since=1, request=True)
+    profile: str = column(_s(200), since=1, request=True)
+    fingerprint: str = column(_s(200), since=1, request=True)
+    prompt: str = column(lambda: sa.Text(), since=1, request=True)
+    reference_hashes: tuple = column(lambda: sa.Text(), since=1, request=True, json_text=True)
+    parameters: dict = column(lambda: sa.Text(), since=1, request=True, json_text=True)
+    estimate: Decimal = column(Money, since=1, request=True)
+    actual_cost: Decimal | None = column(Money, since=1, nullable=True)
+    status: str = column(_s(16), since=1)
+    job_id: str | None = column(_s(500), since=1, nullable=True)
+    artifact_uri: str | None = column(lambda: sa.Text(), since=1, nullable=True)
+    created_at: datetime = column(UTCTimestamp, since=1)
+    submitted_at: datetime | None = column(UTCTimestamp, since=1, nullable=True)
+    finished_at: datetime | None = column(UTCTimestamp, since=1, nullable=True)
+    error_class: str | None = column(_s(200), since=1, nullable=True)
+    error_message: str | None = column(lambda: sa.Text(), since=1, nullable=True)
+    # v3: which request this is (film, scene, shot, stage, take, provider, model, fingerprint
+    # hashed), who is working on it and until when their lease runs.
+    request_key: str | None = column(_s(64), since=3, nullable=True)
+    owner: str | None = column(_s(400), since=3, nullable=True)
+    lease_until: datetime | None = column(UTCTimestamp, since=3, nullable=True)
+
+
+COLUMNS = tuple(fields(CallRow))
+
+
+def columns_added_in(version: int) -> list[sa.Column]:
+    """Fresh Column objects of the fields a migration step adds (or, for v1, creates)."""
+    return [sa.Column(f.name, f.metadata["sql"](), primary_key=f.metadata["primary"],
+                      autoincrement=True if f.metadata["primary"] else "auto",
+                      nullable=f.metadata["nullable"] and not f.metadata["primary"])
+            for f in COLUMNS if f.metadata["since"] == version]
+
+
+# The live table: used to build statements, never to create tables (migrations do that).
+_metadata = sa.MetaData()
+paid_calls = sa.Table("paid_calls", _metadata,
+                      *[sa.Column(f.name, f.metadata["sql"](), primary_key=f.metadata["primary"],
+                                  nullable=f.metadata["nullable"] and not f.metadata["primary"])
+                        for f in COLUMNS])
+
+
+def _validate_request(self) -> None:
+    object.__setattr__(self, "estimate", usd(self.estimate))
+    if self.estimate < 0:
+        raise ValueError(f"estimate must be >= 0, got {self.estimate}")
+    object.__setattr__(self, "reference_hashes", tuple(self.reference_hashes))
+
+
+#: Everything known about a paid call before it is made (the ``request`` columns of CallRow).
+CallRequest = make_dataclass(
+    "CallRequest", [(f.name, f.type) for f in COLUMNS if f.metadata["request"]], frozen=True,
+    namespace={"__post_init__": _validate_request,
+               "request_key": property(lambda self: request_key(self)),
+               "__doc__": "Everything known about a paid call before it is made."})
+CallRequest.__module__ = __name__  # so it pickles (make_dataclass's module= is Python 3.12+)
+
+
+def request_key(r) -> str:
+    """The identity of a request across runs: same film, scene, shot, stage, take, provider,
+    model and fingerprint is the same paid call. Fixed forever (see the module docstring)."""
+    parts = [r.film, r.scene, r.shot, r.stage, int(r.take), r.provider, r.model, r.fingerprint]
+    return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return str(o)
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    if isinstance(o, tuple):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"parameter value of type {type(o).__name__} is not JSON-serialisable")
+
+
+def canonical_dumps(v: Any) -> str:
+    # Canonical (sorted keys, no spaces): equal parameters give equal text.
+    return json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+
+
+def request_values(request) -> dict[str, Any]:
+    """The INSERT values of a request's columns (JSON columns as canonical text)."""
+    out = {}
+    for f in COLUMNS:
+        if f.metadata["request"]:
+            value = getattr(request, f.name)
+            out[f.name] = canonical_dumps(list(value) if f.name == "reference_hashes" else value) \
+                if f.metadata["json"] else value
+    out["request_key"] = request_key(request)
+    return out
+
+
+def row_from_mapping(m) -> CallRow:
+    d = dict(m)
+    d["reference_hashes"] = tuple(json.loads(d["reference_hashes"]))
+    d["parameters"] = json.loads(d["parameters"])
+    return CallRow(**d)

@@ -1,0 +1,129 @@
+"""The ledger's value types: exact money and UTC time as column types, caps, totals, errors.
+
+What it is for: the small, plain types every other part of the ledger and its callers share.
+What it must never do: hold a float amount of money (``Money`` refuses one in both
+directions), accept a naive datetime, or know about a database connection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Literal
+
+import sqlalchemy as sa
+
+from ..money import fmt_usd, usd
+
+__all__ = ["Money", "UTCTimestamp", "Cap", "Totals", "BudgetRefused", "LedgerStateError", "UnknownCall",
+           "LedgerUnavailable"]
+
+
+class Money(sa.types.TypeDecorator):
+    """Decimal dollars, exact on both backends (NUMERIC(18,6) / TEXT on SQLite)."""
+
+    impl = sa.Numeric(18, 6, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            # SQLite has no exact decimal type: NUMERIC affinity would turn '0.1' into a REAL.
+            return dialect.type_descriptor(sa.String(40))
+        return dialect.type_descriptor(sa.Numeric(18, 6, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        d = usd(value)  # rejects float
+        return str(d) if dialect.name == "sqlite" else d
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):  # would mean someone wrote REAL into the column
+            raise TypeError(f"ledger money column holds a float {value!r}; refusing to guess")
+        return usd(value if isinstance(value, Decimal) else str(value))
+
+
+class UTCTimestamp(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes (timestamptz / ISO-8601 text on SQLite)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(40))
+        return dialect.type_descriptor(sa.DateTime(timezone=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use UTC-aware datetimes")
+        value = value.astimezone(timezone.utc)
+        # Fixed width (microseconds always printed) so text order is time order on SQLite.
+        return value.isoformat(timespec="microseconds") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A spending limit. ``run``: rows with the same run_id; ``film``: all rows of the film."""
+
+    scope: Literal["run", "film"]
+    limit: Decimal
+
+    def __post_init__(self) -> None:
+        if self.scope not in ("run", "film"):
+            raise ValueError(f"cap scope must be 'run' or 'film', not {self.scope!r}")
+        object.__setattr__(self, "limit", usd(self.limit))
+        if self.limit < 0:
+            raise ValueError(f"cap limit must be >= 0, got {self.limit}")
+
+
+@dataclass(frozen=True)
+class Totals:
+    committed: Decimal
+    reserved: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.committed + self.reserved
+
+
+class BudgetRefused(Exception):
+    """A reservation would take committed + reserved + next call past a cap."""
+
+    def __init__(self, cap: Cap, spent: Decimal, reserved: Decimal, next_call: Decimal, call_id: str | None = None):
+        self.cap = cap
+        self.spent = spent
+        self.reserved = reserved
+        self.next_call = next_call
+        #: call_id of the ``refused`` row reserve() wrote for the log.
+        self.call_id = call_id
+        super().__init__(
+            f"per-{cap.scope} cap {fmt_usd(cap.limit)} would be exceeded "
+            f"(spent {fmt_usd(spent)}, reserved {fmt_usd(reserved)}, next call {fmt_usd(next_call)}): halted"
+        )
+
+    def __reduce__(self):  # keep it picklable across Prefect/multiprocessing boundaries
+        return (type(self), (self.cap, self.spent, self.reserved, self.next_call, self.call_id))
+
+
+class LedgerStateError(ValueError):
+    """An illegal state transition (e.g. settling a released call)."""
+
+
+class UnknownCall(LookupError):
+    """No row with that call_id."""
+
+
+class LedgerUnavailable(RuntimeError):
+    """The ledger's database cannot be opened. The message names it with any password masked."""
