@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -93,9 +94,13 @@ def _run_name() -> str:
 
 
 @flow(name="film", flow_run_name=_run_name, log_prints=False)
-def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = None, provider: str | None = None):
+def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = None, provider: str | None = None,
+              cap: Decimal | None = None, price_as: str | None = None):
     """Render every scene of the film project at `project` (a folder with film.yaml) and cut them
-    into renders/<film-id>-<profile>.mp4. Stops at the first scene that does not complete."""
+    into renders/<film-id>-<profile>.mp4. Stops at the first scene that does not complete.
+
+    `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
+    against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
     root = Path(project).resolve()
     settings = project_settings(root, profile=profile, provider=provider)
@@ -108,7 +113,7 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
 
     for i, scene_id in enumerate(order):
         state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile,
-                           provider=settings.provider, return_state=True)
+                           provider=settings.provider, cap=cap, price_as=price_as, return_state=True)
         data = state.result(raise_on_failure=False)
         if isinstance(data, SceneResult):
             results.append(data)

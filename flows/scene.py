@@ -77,7 +77,9 @@ def renders_dir(root: Path) -> Path:
 
 def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
     return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
-                   price_as=settings.price_as, video_slots=settings.video_slots,root=str(root), run_id=run_id, film=film_id, scene=scene_id, profile=settings.profile,
+                   price_as=settings.price_as, video_slots=settings.video_slots,
+                   busy_wait_seconds=settings.busy_wait_seconds, root=str(root), run_id=run_id, film=film_id,
+                   scene=scene_id, profile=settings.profile,
                    provider=settings.provider, judge=settings.judge, fps=settings.fps,
                    max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
@@ -165,6 +167,18 @@ def sweep_scratch(root: Path, keep: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def top_run_id() -> str:
+    """The run caps are counted against: the top-level flow run (a film run and all its scenes),
+    not this scene's own sub-flow run."""
+    return str(flow_run.root_flow_run_id or flow_run.get_id() or "local")
+
+
+def calls_made(ledger, run_id: str, scene: str) -> int:
+    """Provider calls this run made for this scene, counted where they land: ledger rows that
+    reached the provider (refused and released rows never did)."""
+    return sum(1 for r in ledger.rows(run_id=run_id) if r.scene == scene and r.status not in ("refused", "released"))
+
+
 def _run_name() -> str:
     params = flow_run.parameters
     return f"{params.get('scene') or 'scene'}-{params.get('profile') or 'default'}"
@@ -184,7 +198,7 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
     scene_id = scene or film.scenes[0][1].id
     film.scene(scene_id)
     budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
-    run = run_spec(root, scene_id, film.film.id, settings, str(flow_run.get_id() or "local"), budget)
+    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
     # Task results live in the project (.slate/results), beside the artifacts they name: the
     # sub-flow is bound to that folder because a flow's result store is fixed before its body.
     folder = results_dir(root)
@@ -243,9 +257,9 @@ def shoot_scene(run: RunSpec):
     gov = studio(run).governor
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=width, height=height,
-                         provider_calls=gov.total_calls, shots=reports,
+                         provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports,
                          halted=str(gov.halted) if gov.halted else None,
-                         spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id).committed))
+                         spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
     create_markdown_artifact(_summary(result), key=re.sub(r"[^a-z0-9-]+", "-", f"scene-{run.scene}".lower()),
                              description=f"scene {run.scene}: shots, takes, escalations")
     escalated = result.escalated

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from governor.chokepoint import RunHalted, UnknownOutcome
+from governor.chokepoint import RunHalted, ShotHalted
 from governor.policy import TakePolicy, TakeResult
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.drift import drift_check
@@ -78,7 +78,7 @@ def shoot_panels(run: RunSpec, plan: ShotPlan):
     outcome = PanelOutcome(shot=plan.shot)
     try:
         _panel_takes(run, plan, outcome)
-    except (RunHalted, UnknownOutcome) as exc:
+    except (RunHalted, ShotHalted) as exc:
         outcome.halted = str(exc)
     return _finish(outcome, "panel")
 
@@ -94,9 +94,9 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             st.governor.check_open()  # a halted run schedules no further paid take
             req = plan.panel_request(moment, take)
             uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name, st.images.model,
-                             run.profile)
+                             st.images.variant, run.profile)
             verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
-                                 st.judge.model, run.profile, artifacts=lambda v: [])
+                                 st.judge.model, st.judge.variant, run.profile, artifacts=lambda v: [])
             reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
             outcome.takes.append(Take(stage="panel", moment=moment, take=take, uri=uri,
                                       passed=verdict["passed"], quality=verdict["quality"], reasons=reasons))
@@ -121,7 +121,7 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
     else:
         try:
             _video_takes(run, plan, panels, previous, outcome)
-        except (RunHalted, UnknownOutcome) as exc:
+        except (RunHalted, ShotHalted) as exc:
             outcome.halted = str(exc)
     return _finish(outcome, "video")
 
@@ -145,9 +145,9 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         st.governor.check_open()
         clip_req = plan.clip_request(start_uri, end_uri, take)
         clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), st.videos.name, st.videos.model,
-                              run.profile)
+                              st.videos.variant, run.profile)
         verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
-                             st.judge.name, st.judge.model, run.profile,
+                             st.judge.name, st.judge.model, st.judge.variant, run.profile,
                              artifacts=lambda v: list(v["keyframes"].values()))
         reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
         outcome.takes.append(Take(stage="video", moment="clip", take=take, uri=clip_uri, passed=verdict["passed"],

@@ -2,43 +2,63 @@
 
 Tasks never call a provider's paid method directly: they hand the governor a description of
 the call (who, what, how many output seconds or images) and the provider's bound methods. The
-governor then runs "the paid call" of DESIGN.md, in this order:
+governor runs "the paid call" of DESIGN.md, in this order:
 
   1. kill switch checked (the STOP file);          2. estimate from the rate card;
-  3. atomic reservation in the ledger (refused past any cap: the run halts);
-  4. the reservation row is the intent, written before anything is sent;
+  3. claim: in one locked ledger transaction, find this request's rows or admit a new one
+     under every cap (refused past a cap: the run halts); the new row is the intent, owned
+     by this run and process under a lease a background thread renews;
   5. submit;                                        6. provider job id recorded before polling;
-  7. poll;                                          8. download under a temporary name, then rename;
-  9. settle the actual cost.
+  7. poll (with a total deadline);                  8. download to a temporary name;
+  9. the artifact's URI recorded, its bytes put into content-addressed storage;
+ 10. settle the actual cost, with the artifact's URI.
+and it returns the artifact's URI: a panel (PNG), a verdict (JSON), a clip (MP4).
 
-After a crash, the next run meets the open intent of the same request (same fingerprint, shot,
-stage and take) and resumes it instead of paying again: a reserved row was never sent and is
-released; a submitted row with a job id is re-attached (poll, download, settle); a submitted
-row without a job id is looked up at the provider by our call id where the provider can do
-that, and otherwise is an unknown outcome — the shot halts and `slate reconcile` decides.
+What the claim finds decides what happens — one function per row of this table:
 
-Two shapes of call exist: `sync_call` (one request, one answer: an image, a verdict) and
-`job_call` (submit → job id → poll → download: a video).
+  | the request's row                      | its owner            | action (function)                     |
+  |----------------------------------------|----------------------|---------------------------------------|
+  | none                                   | –                    | send it (_send)                       |
+  | succeeded, artifact in storage         | –                    | return it, no provider call (_reuse)  |
+  | succeeded, artifact gone               | –                    | fetch it again from the provider if   |
+  |                                        |                      | it still has it, else a new call      |
+  | reserved or submitted                  | alive                | wait for it, bounded (_wait)          |
+  | reserved                               | gone                 | release it, claim anew (_release)     |
+  | submitted, artifact recorded & stored  | gone                 | settle it (_settle_stored)            |
+  | submitted or unknown, with a job id    | gone / nobody        | re-attach: poll, download (_follow_job)|
+  | submitted or unknown, no job id        | gone / nobody        | look it up by our call id (_look_up): |
+  |                                        |                      | found → keep it; else unknown: the    |
+  |                                        |                      | shot halts, or a repeatable call      |
+  |                                        |                      | (a verdict) is asked again            |
 
-It must never import a provider module (it gets callables), never write a key anywhere, and
-never retry a paid submit on its own.
+A failed call is decided by the error tree (providers/errors.py `outcome_of`): nothing ran →
+failed at $0; ran and failed → failed at what the provider charged; anything else — an
+exception the tree does not know included — is an unknown outcome, counted as spent.
+
+Named points of a call (`after_intent`, `sending`, `answered`, `after_submit`, `polling`,
+`downloading`, `downloaded`, `recorded`, `stored`, `settled`, `reattach`, `reused`, `waiting`)
+are announced to listeners (`add_listener`); nothing listens in production. It must never
+import a vendor module (it gets callables), write a key anywhere, retry a paid submit on its
+own, or take over a call whose owner is alive.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, Literal
+
+from providers.errors import ProviderError, outcome_of
 
 from .killswitch import StopRequested, check_stop, read_stop
+from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
 from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger
 
-T = TypeVar("T")
+PAID_CALLS_ALLOWED = "SLATE_PAID_CALLS_ALLOWED"
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,8 @@ class Units:
 
 @dataclass(frozen=True)
 class CallSpec:
-    """Everything the ledger keeps about a request, minus anything secret."""
+    """Everything the ledger keeps about a request, minus anything secret. `fingerprint`
+    covers the request and every provider setting that changes its output."""
 
     context: CallContext
     units: Units
@@ -78,6 +99,24 @@ class CallSpec:
     prompt: str = ""
     references: tuple[str, ...] = ()
     parameters: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a one-request call brings back: the bytes to keep, and what it cost if the provider said."""
+
+    data: bytes
+    suffix: str
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The artifact a paid call produced. `reused`: an earlier call's, no provider call made."""
+
+    uri: str
+    call_id: str
+    reused: bool = False
 
 
 class RunHalted(Exception):
@@ -89,62 +128,92 @@ class RunHalted(Exception):
         self.kind = kind
 
 
-class UnknownOutcome(Exception):
+class ShotHalted(Exception):
+    """This shot cannot go on in this run; the rest of the scene does."""
+
+
+class UnknownOutcome(ShotHalted):
     """A paid call was sent and nobody knows whether it ran: it counts as spent, it is never
-    resubmitted silently, and its shot halts until `slate reconcile` settles it."""
+    resubmitted silently, and its shot halts until a later run or `slate reconcile` settles it."""
 
     def __init__(self, row: CallRow, how: str):
         self.call_id = row.call_id
         super().__init__(
             f"unknown outcome of paid call {row.call_id} ({row.stage} of shot {row.shot}, take {row.take}, "
-            f"{row.provider}:{row.model}): {how}. It counts as spent. Run `slate reconcile` to attach the "
-            f"provider's job id or mark it failed, then run again.")
+            f"{row.provider}:{row.model}): {how}. It counts as spent. Run again to look for it, or "
+            f"`slate reconcile` to attach the provider's job id or mark it failed.")
 
 
-# Errors after which nothing ran at the provider, so the call cost nothing.
-NOT_RUN = ("RateLimited", "OutOfCredit", "AuthenticationFailed", "BadRequest")
-# Errors after which a job may exist at the provider: never resubmitted blindly.
-AMBIGUOUS = ("TransientServerError", "ProviderTimeout")
+class CallBusy(ShotHalted):
+    """Another live run is making this very call and did not finish within the wait."""
+
+    def __init__(self, row: CallRow, waited: float):
+        self.call_id = row.call_id
+        super().__init__(
+            f"shot {row.shot}: its {row.stage} take {row.take} is being made by {describe_owner(row.owner)}, "
+            f"which is still alive; waited {waited:.0f} s for it. Run again once that run has finished: "
+            f"its result will be used, not paid for twice.")
 
 
-def _classify(exc: BaseException) -> str:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & set(NOT_RUN):
-        return "not_run"
-    if names & set(AMBIGUOUS):
-        return "ambiguous"
-    return "failed"
+class JobEnded(Exception):
+    """A provider job ended without a result (failed or canceled)."""
 
 
-class Trace:
-    """Named points of a paid call, written to `SLATE_TRACE` when set, and a place to hold a
-    process at one of them (`SLATE_HOLD_AT=video:after_submit`) so a test can SIGKILL it there.
-    Without those variables it costs one dict lookup."""
+class PaidCallsRefused(RuntimeError):
+    """Paid calls to this provider are switched off here (the test suite's default)."""
 
-    def __init__(self):
-        self.path = os.environ.get("SLATE_TRACE")
-        self.hold = os.environ.get("SLATE_HOLD_AT")
 
-    def point(self, name: str, spec: CallSpec, **extra) -> None:
-        if not self.path:
-            return
-        where = f"{spec.context.stage}:{name}"
-        event = {"point": where, "pid": os.getpid(), "shot": spec.context.shot, "take": spec.context.take,
-                 "time": time.time(), **extra}
-        holding = self.hold == where
-        if holding:
-            event["holding"] = True
-        with open(self.path, "a") as f:
-            f.write(json.dumps(event) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        while holding:  # wait here to be killed
-            time.sleep(0.05)
+def guard_paid_call(provider: str) -> None:
+    """Under the test suite, `SLATE_PAID_CALLS_ALLOWED` names the providers a test may call
+    (a fixture sets it to a fake's or the local provider's name); unset, every provider may."""
+    allowed = os.environ.get(PAID_CALLS_ALLOWED)
+    if allowed is not None and provider not in {p.strip() for p in allowed.split(",") if p.strip()}:
+        raise PaidCallsRefused(f"paid calls to provider {provider!r} are switched off "
+                               f"({PAID_CALLS_ALLOWED}={allowed!r}); a test must ask for them by name")
+
+
+# -- listeners: who wants to know where a call is ------------------------------------------------
+_LISTENERS: list[Callable[[str, CallSpec, dict], None]] = []
+
+
+def add_listener(fn: Callable[[str, CallSpec, dict], None]) -> Callable[[], None]:
+    """Call `fn(point, spec, details)` at every named point of every paid call in this process."""
+    _LISTENERS.append(fn)
+    return lambda: _LISTENERS.remove(fn)
+
+
+def _point(name: str, spec: CallSpec, **details) -> None:
+    for fn in list(_LISTENERS):
+        fn(f"{spec.context.stage}:{name}", spec, details)
+
+
+# -- how a call is made: the provider's callables ---------------------------------------------
+@dataclass(frozen=True)
+class _Sync:
+    send: Callable[[str], Answer]
+    recover: Callable[[str], Answer | None] | None
+    repeatable: bool
+
+
+@dataclass(frozen=True)
+class _Job:
+    submit: Callable[[str], str]
+    poll: Callable[[str], Any]
+    download: Callable[[str, Path], Path]
+    suffix: str
+    deadline: float
+    poll_interval: float
+    find: Callable[[str], str | None] | None
+    cancel: Callable[[str], None] | None
+
+
+_WAIT, _AGAIN, _ASK_AGAIN = "wait", "again", "ask again"
+_RETRY_POLL = (ProviderError,)
 
 
 @dataclass
 class Governor:
-    """The paid-call chokepoint of one run."""
+    """The paid-call chokepoint of one run (its root flow run: a film run and its scenes)."""
 
     run_id: str
     film: str
@@ -152,21 +221,25 @@ class Governor:
     ledger: Ledger
     estimate: Callable[[Units], Decimal]
     caps: list[Cap]
+    storage: Any                      # providers.base.Storage: put_bytes, put_file, exists, uri_for
     poll_interval: float = 0.25
-    calls: Counter = field(default_factory=Counter)
+    lease_seconds: float = LEASE_SECONDS
+    busy_wait: float = 1800.0         # how long to wait for another live run's call of the same request
+    busy_poll: float = 1.0
     halted: RunHalted | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    trace: Trace = field(default_factory=Trace)
 
-    # -- bookkeeping ------------------------------------------------------------------------
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
+    def __post_init__(self):
+        self.me = Owner.current(self.run_id)
+        self.owner = str(self.me)
+        self.downloads = Path(self.root) / ".slate" / "downloads"
+        self._mine = threading.local()  # the calls this thread is making right now
 
-    def _count(self, spec: CallSpec) -> None:
-        with self._lock:
-            self.calls[spec.context.stage] += 1
+    def _hold(self, call_id: str) -> None:
+        keeper.hold(self.ledger, call_id, self.owner, self.lease_seconds)
+        self._mine.ids = getattr(self._mine, "ids", set()) | {call_id}
 
+    # -- the run's state --------------------------------------------------------------------
     def _halt(self, exc: RunHalted) -> RunHalted:
         with self._lock:
             if self.halted is None:
@@ -182,162 +255,304 @@ class Governor:
         except StopRequested as exc:
             raise self._halt(RunHalted(str(exc), kind="stop")) from None
 
-    def _request(self, spec: CallSpec, estimate: Decimal) -> CallRequest:
+    def _request(self, spec: CallSpec) -> CallRequest:
         c = spec.context
         return CallRequest(run_id=self.run_id, film=self.film, scene=c.scene, shot=c.shot, stage=c.stage,
                            take=c.take, provider=c.provider, model=c.model, profile=c.profile,
                            fingerprint=spec.fingerprint, prompt=spec.prompt,
                            reference_hashes=tuple(spec.references), parameters=dict(spec.parameters or {}),
-                           estimate=estimate)
+                           estimate=self.estimate(spec.units))
 
-    def _reserve(self, spec: CallSpec) -> tuple[str, Decimal]:
-        self.check_open()                                   # 1. kill switch
-        estimate = self.estimate(spec.units)                # 2. rate card
-        try:                                                # 3-4. atomic reservation = intent row
-            res = self.ledger.reserve(cap_scopes=self.caps, request=self._request(spec, estimate))
-        except BudgetRefused as exc:
-            raise self._halt(RunHalted(str(exc), kind="budget")) from exc
-        self.trace.point("after_intent", spec, call_id=res.call_id)
-        return res.call_id, estimate
+    # -- the two shapes of a paid call ------------------------------------------------------
+    def sync_call(self, spec: CallSpec, send: Callable[[str], Answer], *,
+                  recover: Callable[[str], Answer | None] | None = None, repeatable: bool = False) -> Delivery:
+        """One request, one answer (a panel, a verdict). `send(call_id)` makes the request.
+        `recover(call_id)` fetches the answer of a call whose answer a crashed run never got,
+        where the provider keeps it; a `repeatable` call (a verdict: no artifact anyone paid
+        to keep, the same answer for the same input) is asked again when it cannot be found."""
+        return self._obtain(spec, _Sync(send, recover, repeatable))
 
-    def _earlier_intent(self, spec: CallSpec) -> CallRow | None:
-        """An open row of this very request, left by a run that died mid-call."""
-        c = spec.context
-        for row in self.ledger.open_intents(film=self.film, fingerprint=spec.fingerprint):
-            if (row.scene, row.shot, row.stage, row.take) == (c.scene, c.shot, c.stage, c.take):
-                return row
-        return None
+    def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], Any],
+                 download: Callable[[str, Path], Path], suffix: str, deadline: float,
+                 poll_interval: float | None = None, find: Callable[[str], str | None] | None = None,
+                 cancel: Callable[[str], None] | None = None) -> Delivery:
+        """Submit → job id → poll (at most `deadline` seconds) → download (a clip)."""
+        return self._obtain(spec, _Job(submit, poll, download, suffix.lstrip("."), deadline,
+                                       self.poll_interval if poll_interval is None else poll_interval,
+                                       find, cancel))
 
-    def _settle_failure(self, call_id: str, exc: BaseException) -> None:
-        kind = _classify(exc)
-        if kind == "ambiguous":
-            self.ledger.mark_unknown(call_id, f"{type(exc).__name__}: {exc}")
-        else:
-            # A job the provider ran and failed, or a refusal before running: neither is billed
-            # by the vendors in PROVIDERS.md; the ledger keeps the row and the reason.
-            self.ledger.fail(call_id, error_class=type(exc).__name__, message=str(exc)[:2000])
+    # -- the state machine ------------------------------------------------------------------
+    def _obtain(self, spec: CallSpec, way) -> Delivery:
+        self.check_open()
+        guard_paid_call(spec.context.provider)
+        request = self._request(spec)
+        self._mine.ids = set()
+        try:
+            return self._decide(spec, request, way)
+        except BaseException:
+            # Whatever this thread was making, it no longer is: stop renewing its lease, so the
+            # next attempt (in this process or another) finds the call's owner gone.
+            for call_id in self._mine.ids:
+                keeper.drop(call_id)
+            raise
+
+    def _decide(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
+        skip: set[str] = set()
+        take_unknown = False
+        waiting_since: float | None = None
+        while True:
+            try:
+                claim = self.ledger.claim(request=request, cap_scopes=self.caps, owner=self.owner,
+                                          lease_seconds=self.lease_seconds, skip=skip, take_unknown=take_unknown)
+            except BudgetRefused as exc:
+                raise self._halt(RunHalted(str(exc), kind="budget")) from exc
+            row = claim.row
+            if claim.kind == "claimed":
+                return self._send(spec, row, way)
+            if claim.kind == "done":
+                found = self._reuse(spec, row, way)
+                if found is not None:
+                    return found
+                skip.add(row.call_id)
+                continue
+            step = self._follow_open(spec, row, claim.now, way)
+            if step == _WAIT:
+                waiting_since = self._wait(spec, row, waiting_since)
+            elif step == _ASK_AGAIN:
+                take_unknown = True
+            elif step != _AGAIN:
+                return step
+
+    def _follow_open(self, spec: CallSpec, row: CallRow, now, way):
+        """An open row of this request: whose is it, and what is left to do."""
+        if row.status in ("reserved", "submitted"):
+            if lease_state(row, now, self.me) == "live":
+                return _WAIT
+            if not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds):
+                return _AGAIN  # its owner renewed (alive after all) or another run took it first
+            self._hold(row.call_id)
+            row = self.ledger.find(row.call_id)
+            _point("reattach", spec, call_id=row.call_id, job_id=row.job_id, status=row.status)
+            if row.status == "reserved":
+                return self._release(row)
+            if row.artifact_uri and self.storage.exists(row.artifact_uri):
+                return self._settle_stored(spec, row)
+            if row.job_id and isinstance(way, _Job):
+                return self._follow_job(spec, row, way)
+            return self._look_up(spec, row, way)
+        # unknown: nobody owns it
+        if row.job_id and isinstance(way, _Job):
+            if not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds, status="submitted"):
+                return _AGAIN
+            self._hold(row.call_id)
+            _point("reattach", spec, call_id=row.call_id, job_id=row.job_id, status="unknown")
+            return self._follow_job(spec, self.ledger.find(row.call_id), way)
+        return self._look_up(spec, row, way)
+
+    def _wait(self, spec: CallSpec, row: CallRow, since: float | None) -> float:
+        """Another live owner is making this call: wait for its outcome, within `busy_wait`."""
+        now = time.monotonic()
+        if since is None:
+            _point("waiting", spec, call_id=row.call_id, owner=row.owner)
+            since = now
+        if now - since > self.busy_wait:
+            raise CallBusy(row, now - since)
+        self.check_open()
+        time.sleep(self.busy_poll)
+        return since
+
+    def _release(self, row: CallRow) -> str:
+        """A reserved row whose owner is gone was never sent: free it and claim anew."""
+        self.ledger.release(row.call_id)
+        keeper.drop(row.call_id)
+        return _AGAIN
+
+    def _reuse(self, spec: CallSpec, row: CallRow, way) -> Delivery | None:
+        """A succeeded call of this request: its artifact, or (lost) the provider's copy of it."""
+        if self.storage.exists(row.artifact_uri):
+            _point("reused", spec, call_id=row.call_id)
+            return Delivery(row.artifact_uri, row.call_id, reused=True)
+        try:  # fetching what was already paid for again is free; if the provider lost it too, pay anew
+            if isinstance(way, _Job) and row.job_id:
+                part = self._part(row.call_id, way.suffix)
+                way.download(row.job_id, part)
+                uri = self._store_file(part, way.suffix)
+            elif isinstance(way, _Sync) and way.recover is not None:
+                answer = way.recover(row.call_id)
+                if answer is None:
+                    return None
+                uri = self.storage.put_bytes(answer.data, answer.suffix)
+            else:
+                return None
+        except Exception:  # noqa: BLE001 — expired at the provider: a new call it is
+            return None
+        self.ledger.replace_artifact(row.call_id, uri)
+        _point("reused", spec, call_id=row.call_id, fetched_again=True)
+        return Delivery(uri, row.call_id, reused=True)
+
+    def _settle_stored(self, spec: CallSpec, row: CallRow) -> Delivery:
+        """The owner stored the artifact and died before settling: settle it for them."""
+        self.ledger.settle(row.call_id, actual_cost=row.estimate, artifact_uri=row.artifact_uri)
+        keeper.drop(row.call_id)
+        _point("settled", spec, call_id=row.call_id)
+        return Delivery(row.artifact_uri, row.call_id)
+
+    def _look_up(self, spec: CallSpec, row: CallRow, way):
+        """Sent, no job id or answer recorded: ask the provider by our call id, else unknown."""
+        found_job = found_answer = None
+        if isinstance(way, _Job) and way.find is not None:
+            try:
+                found_job = way.find(row.call_id)
+            except NotImplementedError:
+                found_job = None
+        elif isinstance(way, _Sync) and way.recover is not None:
+            found_answer = way.recover(row.call_id)
+        if found_job or found_answer is not None:
+            if row.status == "unknown":
+                if not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds,
+                                             status="submitted"):
+                    return _AGAIN
+                self._hold(row.call_id)
+            _point("reattach", spec, call_id=row.call_id, job_id=found_job)
+            if found_job:
+                self.ledger.mark_submitted(row.call_id, found_job)
+                return self._follow_job(spec, self.ledger.find(row.call_id), way)
+            return self._keep(spec, self.ledger.find(row.call_id), found_answer)
+        how = ("it was sent but its job id was never recorded, and the provider cannot find it by our call id"
+               if isinstance(way, _Job) else "it was sent, but the run that sent it stopped before the answer came back")
+        if row.status != "unknown":
+            self.ledger.mark_unknown(row.call_id, how)
+            keeper.drop(row.call_id)
+        if isinstance(way, _Sync) and way.repeatable:
+            return _ASK_AGAIN  # the lost attempt stays counted as spent
+        raise UnknownOutcome(row, how)
+
+    def _send(self, spec: CallSpec, row: CallRow, way) -> Delivery:
+        """Our claim: the request goes out now."""
+        call_id = row.call_id
+        self._hold(call_id)
+        _point("after_intent", spec, call_id=call_id)
+        try:
+            self.check_open()
+        except RunHalted:
+            self._release(row)
+            raise
+        self.ledger.mark_submitted(call_id, None)   # from here on a crash is an ambiguous outcome
+        _point("sending", spec, call_id=call_id)
+        if isinstance(way, _Sync):
+            try:
+                answer = way.send(call_id)
+            except BaseException as exc:
+                self._failed(row, exc)
+                raise
+            _point("answered", spec, call_id=call_id)
+            return self._keep(spec, row, answer)
+        try:
+            job_id = way.submit(call_id)
+        except BaseException as exc:
+            self._failed(row, exc)
+            raise
+        _point("after_submit", spec, call_id=call_id, job_id=job_id)
+        self.ledger.mark_submitted(call_id, job_id)   # the job id, before any polling
+        return self._follow_job(spec, self.ledger.find(call_id), way)
+
+    def _failed(self, row: CallRow, exc: BaseException) -> None:
+        """Record a call that raised, by the error tree; raise UnknownOutcome when ambiguous."""
+        keeper.drop(row.call_id)
+        outcome = outcome_of(exc)
+        if outcome == "ambiguous":
+            self.ledger.mark_unknown(row.call_id, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, Exception):
+                raise UnknownOutcome(row, f"the request may have reached the provider, then "
+                                          f"{type(exc).__name__}: {exc}") from exc
+            return  # KeyboardInterrupt and the like go on up as they are
+        charged = getattr(exc, "charged", None) or Decimal(0)
+        self.ledger.fail(row.call_id, error_class=type(exc).__name__, message=str(exc)[:2000], charged=charged)
         if getattr(exc, "halts", False):
             self._halt(RunHalted(f"provider refused the run: {exc}", kind="budget"))
 
-    # -- one request, one answer ------------------------------------------------------------
-    def sync_call(self, spec: CallSpec, call: Callable[[str], T], *,
-                  recover: Callable[[str], T | None] | None = None, repeatable: bool = False) -> T:
-        """`call(call_id)` makes the request. After a crash mid-call, the next run meets the
-        open row of the same request: `recover(call_id)` fetches the answer if the provider kept
-        it (nothing is paid again); a `repeatable` call (a judge's verdict: no artifact, same
-        answer for the same input) is asked again, the lost attempt staying counted as spent;
-        anything else is an unknown outcome and its shot halts."""
-        self.check_open()
-        earlier = self._earlier_intent(spec)
-        if earlier is not None:
-            if earlier.status == "reserved":
-                self.ledger.release(earlier.call_id)  # reserved, never sent: safe to send now
-            else:
-                found = recover(earlier.call_id) if recover is not None else None
-                if found is not None:
-                    self.trace.point("reattach", spec, call_id=earlier.call_id)
-                    self.ledger.settle(earlier.call_id, actual_cost=earlier.estimate, artifact_uri=None)
-                    return found
-                if earlier.status != "unknown":
-                    self.ledger.mark_unknown(earlier.call_id, "sent, but the run stopped before the answer came back")
-                if not repeatable:
-                    raise UnknownOutcome(earlier, "the run that sent it stopped before the answer came back")
-        call_id, estimate = self._reserve(spec)
-        self._count(spec)
-        self.ledger.mark_submitted(call_id, None)
-        self.trace.point("after_submit", spec, call_id=call_id)
-        try:
-            out = call(call_id)
-        except BaseException as exc:
-            self._settle_failure(call_id, exc)
-            raise
-        self.ledger.settle(call_id, actual_cost=estimate, artifact_uri=None)
-        return out
-
-    # -- submit → job id → poll → download ---------------------------------------------------
-    def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], Any],
-                 download: Callable[[str, Path], Path], dest: Path,
-                 find: Callable[[str], str | None] | None = None,
-                 cancel: Callable[[str], None] | None = None) -> Path:
-        """Run (or resume) one provider job; return `dest`, the downloaded file.
-
-        `dest` should be the same path for the same request in every run, so the partial
-        download of a run that was killed is found and removed by the next one."""
-        self.check_open()
-        for stale in dest.parent.glob(f".{dest.stem}*"):  # temp files of a killed download
-            stale.unlink(missing_ok=True)
-        call_id, job_id, estimate = self._resume(spec, find)
-        if call_id is None:
-            call_id, estimate = self._reserve(spec)
-            self._count(spec)
-            self.ledger.mark_submitted(call_id, None)        # "sending": a crash from here is ambiguous
-            try:
-                job_id = submit(call_id)                      # 5. submit, tagged with our call id
-            except BaseException as exc:
-                self._settle_failure(call_id, exc)
-                raise
-            self.trace.point("after_submit", spec, call_id=call_id, job_id=job_id)
-            self.ledger.mark_submitted(call_id, job_id)      # 6. job id saved before any polling
-        status = self._poll(spec, call_id, job_id, estimate, poll, cancel)
+    def _follow_job(self, spec: CallSpec, row: CallRow, way: _Job) -> Delivery:
+        """A job with a known id: poll to the end (within the deadline), download, keep."""
+        status = self._poll(spec, row, way)
         if status.state != "succeeded":
+            keeper.drop(row.call_id)
             reason = status.error or f"job ended {status.state}"
-            self.ledger.fail(call_id, error_class="JobFailed" if status.state == "failed" else "JobCanceled",
-                             message=reason, charged=Decimal(0) if status.state == "failed" else estimate)
-            raise JobEnded(f"{spec.context.provider} job {job_id} for shot {spec.context.shot}: {reason}")
-        part = dest.with_name(f".{dest.stem}.part{dest.suffix}")  # 8. temporary name (same suffix) …
-        part.unlink(missing_ok=True)
-        self.trace.point("downloading", spec, call_id=call_id, job_id=job_id)
-        download(job_id, part)
-        self.trace.point("downloaded", spec, call_id=call_id, job_id=job_id)
-        os.replace(part, dest)                                # … then an atomic rename
-        cost = Decimal(status.cost) if getattr(status, "cost", None) else estimate
-        self.ledger.settle(call_id, actual_cost=cost, artifact_uri=None)   # 9. settle
-        return dest
+            self.ledger.fail(row.call_id, error_class="JobFailed" if status.state == "failed" else "JobCanceled",
+                             message=reason, charged=Decimal(0) if status.state == "failed" else row.estimate)
+            raise JobEnded(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
+        part = self._part(row.call_id, way.suffix)
+        _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
+        way.download(row.job_id, part)
+        _point("downloaded", spec, call_id=row.call_id, job_id=row.job_id)
+        cost = Decimal(status.cost) if getattr(status, "cost", None) else row.estimate
+        return self._keep(spec, row, part, cost=cost)
 
-    def _resume(self, spec: CallSpec, find) -> tuple[str | None, str | None, Decimal]:
-        earlier = self._earlier_intent(spec)
-        if earlier is None:
-            return None, None, Decimal(0)
-        if earlier.status == "reserved":
-            self.ledger.release(earlier.call_id)
-            return None, None, Decimal(0)
-        if earlier.job_id:
-            self.trace.point("reattach", spec, call_id=earlier.call_id, job_id=earlier.job_id)
-            return earlier.call_id, earlier.job_id, earlier.estimate
-        job_id = None
-        if find is not None:
-            try:
-                job_id = find(earlier.call_id)
-            except NotImplementedError:
-                job_id = None
-        if job_id is None:
-            if earlier.status != "unknown":
-                self.ledger.mark_unknown(earlier.call_id, "sent, but the run stopped before the job id came back")
-            raise UnknownOutcome(earlier, "it was sent but its job id was never recorded, and the provider "
-                                          "cannot look it up by our call id")
-        self.ledger.attach_job(earlier.call_id, job_id)
-        self.trace.point("reattach", spec, call_id=earlier.call_id, job_id=job_id)
-        return earlier.call_id, job_id, earlier.estimate
-
-    def _poll(self, spec, call_id, job_id, estimate, poll, cancel):
+    def _poll(self, spec: CallSpec, row: CallRow, way: _Job):
+        deadline = time.monotonic() + way.deadline
         cancelled = False
         while True:
-            self.trace.point("polling", spec, call_id=call_id, job_id=job_id)
-            status = poll(job_id)
-            if status.state in ("succeeded", "failed", "canceled"):
+            _point("polling", spec, call_id=row.call_id, job_id=row.job_id)
+            try:
+                status = way.poll(row.job_id)
+            except _RETRY_POLL as exc:
+                if exc.outcome != "ambiguous" and not exc.retryable:
+                    raise  # the job is gone or our key is: not something waiting will mend
+                status = None  # a GET that timed out or hit a 5xx: the job is still there
+            if status is not None and status.state in ("succeeded", "failed", "canceled"):
                 return status
             stop = read_stop(self.root)
             if stop is not None:
                 self._halt(RunHalted(f"{'hard ' if stop.hard else ''}stop requested: {stop.reason}", kind="stop"))
                 # A soft stop lets a submitted job finish (it is paid for); a hard stop cancels it.
-                if stop.hard and cancel is not None and not cancelled:
-                    cancel(job_id)
+                if stop.hard and way.cancel is not None and not cancelled:
+                    way.cancel(row.job_id)
                     cancelled = True
-            time.sleep(self.poll_interval)
+            if time.monotonic() > deadline:
+                how = (f"no result from {row.provider} job {row.job_id} within {way.deadline:.0f} s; the job id is "
+                       f"kept and the next run looks again")
+                self.ledger.mark_unknown(row.call_id, how)
+                keeper.drop(row.call_id)
+                raise UnknownOutcome(row, how)
+            time.sleep(way.poll_interval)
+
+    # -- keeping what was paid for ----------------------------------------------------------
+    def _part(self, call_id: str, suffix: str) -> Path:
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        part = self.downloads / f"{call_id}.part.{suffix}"
+        part.unlink(missing_ok=True)  # a killed download of this very call
+        return part
+
+    def _store_file(self, path: Path, suffix: str) -> str:
+        uri = self.storage.put_file(path, suffix)
+        path.unlink(missing_ok=True)
+        return uri
+
+    def _keep(self, spec: CallSpec, row: CallRow, got: Answer | Path, *, cost: Decimal | None = None) -> Delivery:
+        """Record the artifact's URI, store its bytes, then settle: a run killed anywhere in
+        between finds the URI in the ledger and the bytes in storage, and pays nothing again."""
+        if isinstance(got, Answer):
+            digest, suffix, cost = hashlib.sha256(got.data).hexdigest(), got.suffix, got.cost
+        else:
+            digest, suffix = _file_digest(got), got.suffix.lstrip(".").split(".")[-1]
+        uri = self.storage.uri_for(digest, suffix)
+        self.ledger.record_artifact(row.call_id, uri)
+        _point("recorded", spec, call_id=row.call_id, uri=uri)
+        stored = self.storage.put_bytes(got.data, suffix) if isinstance(got, Answer) else self._store_file(got, suffix)
+        if stored != uri:
+            raise RuntimeError(f"storage named the artifact {stored}, not {uri}: its content changed while stored")
+        _point("stored", spec, call_id=row.call_id, uri=uri)
+        self.ledger.settle(row.call_id, actual_cost=row.estimate if cost is None else cost, artifact_uri=uri)
+        keeper.drop(row.call_id)
+        _point("settled", spec, call_id=row.call_id, uri=uri)
+        return Delivery(uri, row.call_id)
 
 
-class JobEnded(Exception):
-    """A provider job ended without a result (failed or canceled)."""
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 _GOVERNORS: dict[str, Governor] = {}
@@ -345,7 +560,8 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def governor_for(run_id: str, factory: Callable[[], Governor]) -> Governor:
-    """The governor of one run in this process (tasks of a run share its counts and halt)."""
+    """The governor of one run in this process (the tasks of a run, and of all the scenes of a
+    film run, share its halt)."""
     with _REGISTRY_LOCK:
         gov = _GOVERNORS.get(run_id)
         if gov is None:

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     film_cap_usd: Decimal = Field(Decimal("250"), ge=0, description="per-film budget cap in USD, across runs")
     price_as: str | None = Field(None, description="rehearsal: price every video call as this model, e.g. replicate:bytedance/seedance-1-pro")
     video_slots: int = Field(1, ge=1, le=32, description="video jobs in flight per provider key")
+    busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

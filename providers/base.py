@@ -119,6 +119,9 @@ class Verdict:
 class ImageGenerator(Protocol):
     name: str
     model: str
+    #: every setting besides the request that changes what this provider draws (JSON-able;
+    #: empty when none): part of the cache key and of the ledger's fingerprint
+    variant: dict
 
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
@@ -130,6 +133,9 @@ class ImageGenerator(Protocol):
 class VideoGenerator(Protocol):
     name: str
     model: str
+    variant: dict
+    poll_interval: float   # seconds between polls of a job
+    poll_deadline: float   # seconds after which a job with no result is an unknown outcome
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         """Start the job and return the provider's job id. `client_ref` is our call id, sent
@@ -151,11 +157,13 @@ class VideoGenerator(Protocol):
 class Judge(Protocol):
     name: str
     model: str
+    variant: dict
 
-    def judge_panel(self, panel: Path, request: PanelRequest, refs: "ReferenceImages") -> Verdict: ...
+    def judge_panel(self, panel: Path, request: PanelRequest, refs: "ReferenceImages", *,
+                    client_ref: str | None = None) -> Verdict: ...
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
-                        request: PanelRequest, refs: "ReferenceImages") -> Verdict: ...
+                        request: PanelRequest, refs: "ReferenceImages", *, client_ref: str | None = None) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -174,11 +182,16 @@ class Storage(Protocol):
 
     def read_key(self, key: str) -> bytes: ...
 
+    def uri_for(self, digest: str, suffix: str) -> str:
+        """The URI of bytes whose sha256 is `digest`, before they are stored (a pure function)."""
+
     def put_bytes(self, data: bytes, suffix: str) -> str: ...
 
     def put_file(self, path: Path, suffix: str) -> str: ...
 
     def exists(self, uri: str) -> bool: ...
+
+    def get_bytes(self, uri: str) -> bytes: ...
 
     def open_local(self, uri: str) -> Path:
         """A local file holding the artifact's bytes (the file itself for local storage)."""

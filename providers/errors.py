@@ -3,20 +3,32 @@
 Vendor SDK and HTTP errors are translated into these classes at the edge of each provider
 module, so the governor and the tasks decide what to do from the class alone:
 
-    ProviderError
-    ├── RateLimited            429 / quota: wait `retry_after` and try again (nothing was run)
-    ├── RefusedByModeration    the input or output was flagged: a new take will not help as is
-    ├── OutOfCredit            402 / key limit / exhausted balance: halt the run, never retry
-    ├── AuthenticationFailed   401 / 403 bad key: halt the run, never retry
-    ├── TransientServerError   5xx from the provider: the job may or may not exist
-    ├── ProviderTimeout        no answer in time: the job may or may not exist
-    ├── BadRequest             422 / 400: our request is wrong; retrying repeats the mistake
-    └── JobFailed              the provider ran the job and it failed (E1000, OOM, …)
+    ProviderError                                                        outcome
+    ├── RateLimited            429 / quota: wait `retry_after`, try again    not_run
+    ├── RefusedByModeration    the input or output was flagged               failed (charged if said)
+    ├── OutOfCredit            402 / key limit / exhausted balance: halt     not_run
+    ├── AuthenticationFailed   401 / 403 bad key: halt the run               not_run
+    ├── TransientServerError   5xx from the provider                         ambiguous
+    ├── ProviderTimeout        no answer in time                             ambiguous
+    ├── BadRequest             422 / 400, or refused before sending          not_run
+    └── JobFailed              the provider ran the job and it failed        failed (charged if said)
+
+`outcome` is what the governor (governor/chokepoint.py) decides from, and nothing else:
+  not_run    nothing ran at the provider: the call cost nothing and may be asked again;
+  failed     it ran and failed: recorded as failed, charged `charged` (default $0);
+  ambiguous  the request may have been taken: the call is an unknown outcome, counted as
+             spent, never sent again blindly. Any exception that is not in this tree is
+             ambiguous too: an SDK's own timeout after the POST left must not read as "failed".
 
 This module must never hold a key, a URL with a key in it, or anything a log could leak:
 messages are built from the provider's public error text only.
 """
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+Outcome = Literal["not_run", "failed", "ambiguous"]
 
 
 class ProviderError(Exception):
@@ -25,11 +37,15 @@ class ProviderError(Exception):
 
     halts: bool = False
     retryable: bool = False
+    outcome: Outcome = "ambiguous"
 
-    def __init__(self, message: str, *, provider: str = "", status: int | None = None):
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None,
+                 charged: Decimal | None = None):
         super().__init__(message)
         self.provider = provider
         self.status = status
+        #: what the provider says it billed for this failure, when it says (a Decimal)
+        self.charged = charged
 
     def __str__(self) -> str:
         where = f"{self.provider}: " if self.provider else ""
@@ -39,6 +55,7 @@ class ProviderError(Exception):
 
 class RateLimited(ProviderError):
     retryable = True
+    outcome = "not_run"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw):
         super().__init__(message, **kw)
@@ -46,31 +63,38 @@ class RateLimited(ProviderError):
 
 
 class RefusedByModeration(ProviderError):
-    pass
+    outcome = "failed"
 
 
 class OutOfCredit(ProviderError):
     halts = True
+    outcome = "not_run"
 
 
 class AuthenticationFailed(ProviderError):
     halts = True
+    outcome = "not_run"
 
 
 class TransientServerError(ProviderError):
-    pass
+    outcome = "ambiguous"
 
 
 class ProviderTimeout(ProviderError):
-    pass
+    outcome = "ambiguous"
 
 
 class BadRequest(ProviderError):
-    pass
+    outcome = "not_run"
 
 
 class JobFailed(ProviderError):
-    pass
+    outcome = "failed"
+
+
+def outcome_of(exc: BaseException) -> Outcome:
+    """What a paid call that raised `exc` means for the money: decided by the tree alone."""
+    return exc.outcome if isinstance(exc, ProviderError) else "ambiguous"
 
 
 class ReferenceMissing(Exception):

@@ -48,6 +48,21 @@ class FaultMode:
             raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(FAULT_KINDS)})")
         return cls(rate, seed, chosen)
 
+    def as_variant(self) -> dict:
+        """What of the fault mode changes output: nothing when it is off."""
+        if self.rate <= 0:
+            return {}
+        return {"fault_rate": self.rate, "fault_seed": self.seed, "fault_kinds": list(self.kinds)}
+
+
+def _append_book(path: Path, entry: dict) -> None:
+    """One line of a provider's own book of what it was asked (fsynced: a crash test reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as book:
+        book.write(json.dumps(entry, sort_keys=True) + "\n")
+        book.flush()
+        os.fsync(book.fileno())
+
 
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
@@ -65,6 +80,7 @@ class LocalImage:
     def __init__(self, storage: LocalStorage, faults: FaultMode = FaultMode()):
         self.storage = storage
         self.faults = faults
+        self.variant = faults.as_variant()
         self._figures: dict[tuple, Image.Image] = {}
 
     def _open(self, uri: str) -> Image.Image:
@@ -79,7 +95,14 @@ class LocalImage:
             # Kept by our call id, as a vendor keeps a prediction: a run killed before it got
             # the answer can fetch it instead of paying for the panel again.
             write_atomic(self._kept(client_ref), png)
+            _append_book(self._kept(client_ref).parent / "submissions.jsonl",
+                         {"client_ref": client_ref, "fingerprint": request.fingerprint()})
         return png
+
+    def submissions(self) -> list[dict]:
+        """The provider's own book of panels drawn for a governor (what a crash test counts)."""
+        path = self.storage.root / ".slate" / "local-jobs" / "panels" / "submissions.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
     def _kept(self, client_ref: str) -> Path:
         return self.storage.root / ".slate" / "local-jobs" / "panels" / f"{client_ref}.png"
@@ -151,11 +174,16 @@ class LocalVideo:
     model = "local-ffmpeg-v1"
     key_id = "local"  # one "key": its video slots are shared by every run on this machine
 
+    poll_interval = 0.25
+
     def __init__(self, storage: LocalStorage, *, latency: float = 0.0, faults: FaultMode = FaultMode()):
         self.storage = storage
         self.latency = latency
         self.faults = faults
+        self.variant = faults.as_variant()
         self.jobs = storage.root / ".slate" / "local-jobs"
+        # A local job takes `latency` seconds and a render: a job silent for much longer is lost.
+        self.poll_deadline = 120.0 + 4 * latency
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         job_id = "lj" + uuid.uuid4().hex[:20]
@@ -163,12 +191,8 @@ class LocalVideo:
                   "request": asdict(request), "latency": self.latency}
         write_atomic(self.jobs / job_id / "job.json", json.dumps(record, sort_keys=True).encode())
         # The provider's own book of submissions: what a crash test counts duplicates in.
-        self.jobs.mkdir(parents=True, exist_ok=True)
-        with open(self.jobs / "submissions.jsonl", "a") as log:
-            log.write(json.dumps({"job_id": job_id, "client_ref": client_ref,
-                                  "fingerprint": request.fingerprint()}) + "\n")
-            log.flush()
-            os.fsync(log.fileno())
+        _append_book(self.jobs / "submissions.jsonl",
+                     {"job_id": job_id, "client_ref": client_ref, "fingerprint": request.fingerprint()})
         return job_id
 
     def _record(self, job_id: str) -> dict:

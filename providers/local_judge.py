@@ -15,6 +15,8 @@ what is on screen, as a paid judge would.
 """
 from __future__ import annotations
 
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from PIL import Image
 from manifests.turnaround import HEAD_BAND, TORSO_BAND
 from media.commands import DOLLY_ZOOM
 from media import colour_distance, colour_stats, load_rgb, sharpness_noise, ssim
-from providers.base import PanelRequest, ReferenceImages, Score, Verdict
+from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, band_rows, dominant_colour, dress,
                                   frame_plate, hex_rgb, view_cell)
 
@@ -84,8 +86,31 @@ def _score(name: str, value: float, reason: str) -> Score:
 class LocalJudge:
     name = "local"
     model = "local-pixels-v1"
+    variant: dict = {}
 
-    def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages) -> Verdict:
+    def __init__(self, book: Path | None = None):
+        # The judge's own book of what it was asked (a vendor's usage page): crash tests count
+        # duplicate verdicts in it, not in our own counters.
+        self.book = book
+
+    def _note(self, client_ref: str | None, kind: str, *images: Path) -> None:
+        if client_ref is None or self.book is None:
+            return
+        self.book.parent.mkdir(parents=True, exist_ok=True)
+        subject = fingerprint([kind, *sorted(Path(p).name for p in images if p is not None)])
+        with open(self.book, "a") as f:
+            f.write(json.dumps({"client_ref": client_ref, "kind": kind, "subject": subject}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def judgements(self) -> list[dict]:
+        if self.book is None or not self.book.is_file():
+            return []
+        return [json.loads(line) for line in self.book.read_text().splitlines() if line.strip()]
+
+    def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
+                    client_ref: str | None = None) -> Verdict:
+        self._note(client_ref, "panel", panel)
         img = load_rgb(panel).astype(np.int16)
         h, w, _ = img.shape
         if request.override_uri:
@@ -127,7 +152,8 @@ class LocalJudge:
         return Verdict(tuple(scores), self.name)
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
-                        request: PanelRequest, refs: ReferenceImages) -> Verdict:
+                        request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
+        self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
         start = load_rgb(start_panel)
         first = load_rgb(frames["first"])
         opening = start_framing(start, request.movement)

@@ -40,6 +40,6 @@ def video_provider(name: str, storage: LocalStorage, *, latency: float = 0.0, fa
     return LocalVideo(storage, latency=latency, faults=faults)
 
 
-def judge_provider(name: str):
+def judge_provider(name: str, storage: LocalStorage | None = None):
     _check(name, JUDGES, "judge")
-    return LocalJudge()
+    return LocalJudge(book=storage.root / ".slate" / "local-jobs" / "judgements.jsonl" if storage else None)

@@ -88,6 +88,10 @@ class LocalStorage:
         digest = uri_digest(uri)
         return self.artifacts / digest[:2] / f"{digest}.{uri.rsplit('.', 1)[1]}"
 
+    def uri_for(self, digest: str, suffix: str) -> str:
+        """The URI bytes with this sha256 get when stored (the governor records it first)."""
+        return cas_uri(digest, suffix)
+
     def put_bytes(self, data: bytes, suffix: str) -> str:
         uri = cas_uri(hashlib.sha256(data).hexdigest(), suffix)
         path = self._cas_path(uri)

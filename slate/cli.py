@@ -204,7 +204,9 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     from tasks.plan import plan_from_project
     film = _load(directory)
     settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
-    cap_usd = _usd_option(cap, "--cap") or settings.run_cap_usd
+    cap_usd = _usd_option(cap, "--cap")
+    if cap_usd is None:  # not `or`: --cap 0 means a cap of zero
+        cap_usd = settings.run_cap_usd
     storage = storage_for(directory.resolve())
     try:
         pricing = Pricing.for_run(RateCard.load(directory), settings.provider,

@@ -2,7 +2,8 @@
 
 `RunSpec` is the run's identity and knobs (project folder, run id, provider names, fault mode).
 It is passed to every task but excluded from every cache key: where and when a run happens
-must never change what a shot's content is. `Studio` holds the live objects (storage,
+must never change what a shot's content is. What a provider setting does change (the local
+fault mode) reaches the key as the provider's `variant`, a parameter of every stage task. `Studio` holds the live objects (storage,
 providers, governor) for one run in this process.
 
 It must never put a key, a client or an open file into a task's parameters.
@@ -48,6 +49,7 @@ class RunSpec(BaseModel):
     film_cap_usd: str = "250"
     price_as: str | None = None
     video_slots: int = 1
+    busy_wait_seconds: float = 1800.0
 
 
 class Studio:
@@ -69,7 +71,7 @@ class Studio:
 
     @cached_property
     def judge(self):
-        return judge_provider(self.run.judge)
+        return judge_provider(self.run.judge, self.storage)
 
     @property
     def governor(self) -> Governor:
@@ -78,8 +80,9 @@ class Studio:
     def _make_governor(self) -> Governor:
         ledger = Ledger.for_project(self.root)  # the URL is resolved there, never passed around
         return Governor(run_id=self.run.run_id, film=self.run.film, root=self.root, ledger=ledger,
-                        estimate=self.pricing.estimate,
-                        caps=[Cap("run", Decimal(self.run.run_cap_usd)), Cap("film", Decimal(self.run.film_cap_usd))])
+                        estimate=self.pricing.estimate, storage=self.storage,
+                        caps=[Cap("run", Decimal(self.run.run_cap_usd)), Cap("film", Decimal(self.run.film_cap_usd))],
+                        busy_wait=self.run.busy_wait_seconds)
 
     @cached_property
     def pricing(self) -> Pricing:

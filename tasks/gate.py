@@ -1,20 +1,23 @@
 """Panel gate: the judge scores a panel take against the bible before any video is paid for.
 
 A blocking gate: a panel that has not passed is never animated. The verdict is structured
-data (scores with reasons), cached by the panel's content and the judge. It must never let a
-failed verdict through, and never call the judge except through the governor.
+data (scores with reasons), kept in storage as JSON by the governor (so a verdict already paid
+for is read back, not asked again) and cached by the panel's content and the judge. It must
+never let a failed verdict through, and never call the judge except through the governor.
 """
 from __future__ import annotations
 
+import json
+
 from prefect import task
 
-from governor.chokepoint import CallContext, CallSpec, Units
+from governor.chokepoint import Answer, CallContext, CallSpec, Units
 from providers.base import ReferenceImages, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.panel import panel_from_dict
 
-GATE_VERSION = "panel-gate-v1"
+GATE_VERSION = "panel-gate-v2"
 IMAGE_TOKENS = 1290   # what a judge model bills per image at about 1K (PROVIDERS.md)
 VERDICT_TOKENS = 300
 
@@ -24,23 +27,36 @@ def reference_images(st, req) -> ReferenceImages:
                            turnarounds={c.id: st.storage.open_local(c.turnaround_uri) for c in req.characters})
 
 
+def verdict_answer(verdict) -> Answer:
+    """A verdict as the bytes the governor keeps: canonical JSON."""
+    return Answer(json.dumps(verdict.to_dict(), sort_keys=True, separators=(",", ":")).encode(), "json")
+
+
+def read_verdict(st, uri: str) -> dict:
+    return json.loads(st.storage.get_bytes(uri))
+
+
 @task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
       task_run_name="panel gate {shot} {moment} take {take}")
 def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, request: dict, judge: str,
-               model: str, profile: str) -> dict:
+               model: str, variant: dict, profile: str) -> dict:
     st = studio(run)
     req = panel_from_dict(request)
     images = 2 + len(req.characters)
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel_gate", take, judge, model, profile),
         units=Units("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
-        fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model}),
+        fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model,
+                                 "variant": variant}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
     # A verdict is repeatable (no artifact; the same panel gets the same judgement), so a judge
     # call lost in a crash is asked again rather than halting the shot.
-    verdict = st.governor.sync_call(
-        spec, lambda _: st.judge.judge_panel(st.storage.open_local(panel_uri), req, reference_images(st, req)),
+    delivery = st.governor.sync_call(
+        spec, lambda call_id: verdict_answer(st.judge.judge_panel(
+            st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id)),
         repeatable=True)
+    verdict = read_verdict(st, delivery.uri)
     emit(shot=shot, stage="panel_gate", take=take, moment=moment,
-         status="passed" if verdict.passed else "failed", reasons=verdict.reasons())
-    return verdict.to_dict()
+         status="passed" if verdict["passed"] else "failed",
+         reasons=[f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]])
+    return verdict

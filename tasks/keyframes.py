@@ -14,16 +14,16 @@ from media import keyframes
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, reference_images
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, reference_images, verdict_answer
 from tasks.panel import panel_from_dict
 
-KEYFRAME_VERSION = "keyframe-gate-v1"
+KEYFRAME_VERSION = "keyframe-gate-v2"
 
 
 @task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",
       task_run_name="keyframe gate {shot} take {take}")
 def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
-                  request: dict, judge: str, model: str, profile: str) -> dict:
+                  request: dict, judge: str, model: str, variant: dict, profile: str) -> dict:
     st = studio(run)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
@@ -33,13 +33,15 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "keyframe_gate", take, judge, model, profile),
         units=Units("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
-        fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model}),
+        fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
+                                 "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    verdict = st.governor.sync_call(spec, lambda _: st.judge.judge_keyframes(
+    delivery = st.governor.sync_call(spec, lambda call_id: verdict_answer(st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
-        req, reference_images(st, req)), repeatable=True)
+        req, reference_images(st, req), client_ref=call_id)), repeatable=True)
     for path in frames.values():
         path.unlink(missing_ok=True)
-    emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
-         reasons=verdict.reasons())
-    return {**verdict.to_dict(), "keyframes": frame_uris}
+    verdict = read_verdict(st, delivery.uri)
+    emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
+         reasons=[f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]])
+    return {**verdict, "keyframes": frame_uris}

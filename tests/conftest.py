@@ -2,6 +2,10 @@
 
 The harness costs 9–12 s to start (PREFECT.md), so there is one per test session, started
 only by tests that ask for it, and stopped by Prefect's own context manager.
+
+Paid calls are switched off for the whole suite (`SLATE_PAID_CALLS_ALLOWED` empty: the
+governor refuses every provider); a test that needs them asks by name with a fixture
+(`local_calls` for the local provider and judge), so no test reaches a real provider by accident.
 """
 from __future__ import annotations
 
@@ -14,6 +18,13 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here, and no need
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ["SLATE_PAID_CALLS_ALLOWED"] = ""  # no provider may be paid unless a test names it
+
+
+@pytest.fixture
+def local_calls(monkeypatch):
+    """Paid calls allowed to the local provider and judge only."""
+    monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "local")
 
 
 @pytest.fixture(scope="session")

@@ -1,80 +1,148 @@
-"""The budget-halt scene: a rehearsal priced at about $3.50 against a $0.50 cap.
+"""Caps on real runs: a rehearsal priced as Kling halts before its cap, resumes when it is raised,
+a zero cap is zero, and a film run's cap holds across all its scenes.
 
-The example scene runs on the local provider, priced as Kling v2.5 turbo pro on Replicate
-($0.07/s, billed in 5 s blocks: $0.35 a clip, $3.15 for the nine clips, $3.47 expected with
-retakes). With a $0.50 per-run cap the second clip is refused; the run ends "Halted" with the
-refusal as its message, having spent $0.35. Raised to $5, the next run resumes: the finished
-clip is cached, the other eight are paid once, and the film's total equals a clean run's.
+The example film runs on the local provider priced as Kling v2.5 turbo pro on Replicate (flat
+per second, billed in 5 s blocks). Every expected amount below is computed from the rate card
+and the manifests, and every spent amount is read from the ledger's rows.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
+import yaml
 
 from flows.scene import scene_flow
 from governor.budget import SlateBudget
+from governor.chokepoint import Units
 from governor.ledger import Ledger
+from governor.money import fmt_usd
+from governor.ratecard import RateCard
+from manifests import load_film
 from providers.local import LocalVideo
 from providers.storage_local import LocalStorage
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
+FILM = "night-diner"
 
 
-def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example_film, prefect_harness, capsys):
+def clip_prices(root, scene="scene-01") -> dict[str, Decimal]:
+    """What each shot's clip costs at 480p according to the rate card."""
+    card = RateCard.load(root)
+    return {s.id: card.price(KLING, Units("video", seconds=s.duration, resolution="480p"))
+            for s in load_film(root).scene(scene).shots}
+
+
+def spent(ledger) -> Decimal:
+    return ledger.totals(film=FILM).committed
+
+
+def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example_film, prefect_harness):
     from typer.testing import CliRunner
-    from slate.cli import app
-    estimate = CliRunner().invoke(app, ["estimate", str(example_film), "--price-as", KLING, "--cap", "0.50"])
-    assert "expected total: $3.47 — does NOT fit the per-run cap $0.50" in estimate.output, estimate.output
 
-    state = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("0.50"), return_state=True)
+    from slate.cli import app
+    prices = clip_prices(example_film)
+    first_clip = prices["1A"]
+    cap = first_clip + first_clip / 2  # room for one clip, not two
+    estimate = CliRunner().invoke(app, ["estimate", str(example_film), "--price-as", KLING, "--cap", str(cap)])
+    expected = Decimal(re.search(r"expected total: \$([\d.,]+)", estimate.output).group(1).replace(",", ""))
+    assert expected >= sum(prices.values()) and "does NOT fit" in estimate.output, estimate.output
+
+    state = scene_flow(project=str(example_film), price_as=KLING, cap=cap, return_state=True)
     halted = state.result(raise_on_failure=False)
     ledger = Ledger.for_project(example_film)
-    rows = ledger.rows(film="night-diner")
-    videos = [r for r in rows if r.stage == "video"]
-    print(f"\nbudget halt: estimate $3.47 expected ($3.15 one take); cap $0.50; "
-          f"spent ${ledger.totals(film='night-diner').committed}; {state.message}")
+    videos = [r for r in ledger.rows(film=FILM) if r.stage == "video"]
+    print(f"\nbudget halt: estimate {fmt_usd(expected)} expected; cap {fmt_usd(cap)}; spent {fmt_usd(spent(ledger))} "
+          f"in {len(videos)} video rows ({', '.join(r.status for r in videos)}); {state.name}: {state.message}")
     assert state.name == "Halted" and state.is_failed()
-    assert state.message == ("per-run cap $0.50 would be exceeded (spent $0.35, reserved $0.00, "
-                             "next call $0.35): halted")
     assert [r.status for r in videos] == ["succeeded", "refused"]
-    assert ledger.totals(film="night-diner").committed == Decimal("0.35") <= Decimal("0.50")
+    assert videos[0].actual_cost == first_clip
+    assert spent(ledger) == first_clip and spent(ledger) <= cap
+    assert state.message == (f"per-run cap {fmt_usd(cap)} would be exceeded (spent {fmt_usd(first_clip)}, "
+                             f"reserved $0.00, next call {fmt_usd(videos[1].estimate)}): halted")
     assert halted.halted == state.message
-    assert sum(s.status == "approved" for s in halted.shots) <= 1
+    assert [s.status for s in halted.shots].count("approved") <= 1
     assert len(LocalVideo(LocalStorage(example_film)).submissions()) == 1
 
-    resumed = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("5"), return_state=True)
+    resumed = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("50"), return_state=True)
     result = resumed.result()
     assert resumed.name == "Completed"
-    assert [s.status for s in result.shots] == ["approved"] * 9
-    assert ledger.totals(film="night-diner").committed == Decimal("3.15")  # = a clean run's spend
-    assert Decimal(result.spent_usd) == Decimal("2.80")  # the first clip was not paid twice
+    assert [s.status for s in result.shots] == ["approved"] * len(prices)
+    assert spent(ledger) == sum(prices.values())  # = a clean run's spend
+    assert Decimal(result.spent_usd) == sum(prices.values()) - first_clip  # the first clip was not paid twice
     fingerprints = [s["fingerprint"] for s in LocalVideo(LocalStorage(example_film)).submissions()]
-    assert len(fingerprints) == len(set(fingerprints)) == 9
+    assert len(fingerprints) == len(set(fingerprints)) == len(prices)
+
+
+def test_a_zero_cap_is_zero_not_unset(example_film, prefect_harness):
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    estimate = CliRunner().invoke(app, ["estimate", str(example_film), "--price-as", KLING, "--cap", "0"])
+    assert "does NOT fit the per-run cap $0.00" in estimate.output, estimate.output
+    state = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("0"), return_state=True)
+    ledger = Ledger.for_project(example_film)
+    assert state.name == "Halted" and state.message.startswith("per-run cap $0.00 would be exceeded")
+    assert [r.status for r in ledger.rows(film=FILM) if r.stage == "video"] == ["refused"]
+    assert spent(ledger) == 0 and LocalVideo(LocalStorage(example_film)).submissions() == []
+
+
+def _two_scenes_of_two_shots(root) -> None:
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = doc["shots"][:2]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    doc["id"], doc["title"] = "scene-02", "The same two shots again"
+    for shot in doc["shots"]:
+        shot["seed"] = 7  # other takes: nothing cached from scene-01
+    (root / "scenes" / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    film = yaml.safe_load((root / "film.yaml").read_text())
+    film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
+    (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
+
+
+def test_a_film_runs_cap_holds_across_its_scenes(example_film, prefect_harness):
+    """The run cap is the film run's, not each scene's: scene-02 may not spend what scene-01 left."""
+    from flows.film import film_flow
+    _two_scenes_of_two_shots(example_film)
+    prices = clip_prices(example_film)
+    per_scene = sum(prices.values())
+    cap = per_scene + min(prices.values()) / 2  # scene-01 fits; not one clip of scene-02 does
+    state = film_flow(project=str(example_film), price_as=KLING, cap=cap, return_state=True)
+    ledger = Ledger.for_project(example_film)
+    rows = ledger.rows(film=FILM)
+    videos = [(r.scene, r.status) for r in rows if r.stage == "video"]
+    print(f"\nfilm run cap {fmt_usd(cap)}: spent {fmt_usd(spent(ledger))}; video rows {videos}; {state.name}")
+    assert state.name == "Halted" and state.message.startswith(f"per-run cap {fmt_usd(cap)}")
+    assert spent(ledger) == per_scene <= cap
+    assert videos == [("scene-01", "succeeded")] * 2 + [("scene-02", "refused")]
+    assert len({r.run_id for r in rows}) == 1  # every scene's call carries the film run's id
 
 
 def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
     """The run's caps come from the film's slate-budget block (editable on the Blocks page)."""
     scene_doc = example_film / "scenes" / "scene-01.yaml"
-    import yaml
     doc = yaml.safe_load(scene_doc.read_text())
     doc["shots"] = doc["shots"][:1]
     scene_doc.write_text(yaml.safe_dump(doc, sort_keys=False))
     block = None
     try:
         scene_flow(project=str(example_film), return_state=True)  # creates the block from settings
-        block = SlateBudget.load("night-diner")
+        block = SlateBudget.load(FILM)
         assert (block.run_cap_usd, block.film_cap_usd, block.max_takes) == (Decimal("25"), Decimal("250"), 3)
         block.film_cap_usd = Decimal("0.20")  # what an edit on the Blocks page does
-        block.save("night-diner", overwrite=True)
-        (example_film / "renders").exists()
+        block.save(FILM, overwrite=True)
         doc["shots"][0]["seed"] = 99  # a new take: not cached
         scene_doc.write_text(yaml.safe_dump(doc, sort_keys=False))
         state = scene_flow(project=str(example_film), price_as=KLING, return_state=True)
         assert state.name == "Halted"
         assert state.message.startswith("per-film cap $0.20 would be exceeded")
+        assert [r.status for r in Ledger.for_project(example_film).rows(film=FILM) if r.stage == "video"] == \
+            ["succeeded", "refused"]  # the first run's clip was free (local); the second priced as Kling
     finally:
         if block is not None:
             block.film_cap_usd = Decimal("250")
-            block.save("night-diner", overwrite=True)
+            block.save(FILM, overwrite=True)

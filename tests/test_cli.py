@@ -56,7 +56,7 @@ def test_empty_project_check_names_what_to_add(tmp_path):
 
 
 @pytest.mark.e2e
-def test_run_reports_outputs_and_calls(example_film, prefect_harness):
+def test_run_reports_outputs_and_calls(example_film, prefect_harness, local_calls):
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]

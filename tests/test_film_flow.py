@@ -81,7 +81,7 @@ def _two_short_scenes(root: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness):
+def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness, local_calls):
     from flows.film import FilmResult, film_flow
     from manifests import load_film
     from media import probe
@@ -116,7 +116,8 @@ def _fake_scenes(monkeypatch, outcomes: dict):
     ran = []
 
     @flow(name="scene")
-    def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None):
+    def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None,
+                   cap=None, price_as=None):
         ran.append(scene)
         return outcomes[scene]()
 

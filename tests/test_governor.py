@@ -1,32 +1,38 @@
-"""The paid call, step by step, against a real SQLite ledger and the real local video provider.
+"""The paid call, state by state, against a real ledger, real storage and the real local providers.
 
-No Prefect here: the governor is plain code. Each test leaves the ledger as a crashed run would
-and checks what the next call does: release, re-attach, or halt on an unknown outcome.
+No Prefect here: the governor is plain code. Each test leaves the ledger as a crashed, a
+finished or a still-running run would, and checks what the next call does — counted where the
+effects land: ledger rows, the local provider's own book of submissions, files in storage.
 """
 from __future__ import annotations
 
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from governor.chokepoint import CallContext, CallSpec, Governor, RunHalted, UnknownOutcome, Units
+from benchmarks.judge_trials import panel_requests
+from governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, PaidCallsRefused, RunHalted,
+                                 UnknownOutcome, Units, add_listener)
 from governor.killswitch import clear_stop, request_stop
+from governor.leases import Owner, keeper, lease_state
 from governor.ledger import Cap, Ledger
-from providers.base import ClipRequest
-from providers.errors import ProviderTimeout, RefusedByModeration
+from providers.base import ClipRequest, JobStatus
+from providers.errors import BadRequest, ProviderTimeout, RefusedByModeration
 from providers.local import LocalImage, LocalVideo
 from providers.storage_local import LocalStorage
-from benchmarks.judge_trials import panel_requests
 
 PRICE = Decimal("0.35")
+pytestmark = pytest.mark.usefixtures("local_calls")
 
 
-def gov(root: Path, run_id: str = "run-1", run_cap: str = "10", film_cap: str = "100") -> Governor:
+def gov(root: Path, run_id: str = "run-1", run_cap: str = "10", film_cap: str = "100", **kw) -> Governor:
     return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
                     estimate=lambda units: PRICE if units.kind == "video" else Decimal("0.04"),
-                    caps=[Cap("run", Decimal(run_cap)), Cap("film", Decimal(film_cap))], poll_interval=0.02)
+                    caps=[Cap("run", Decimal(run_cap)), Cap("film", Decimal(film_cap))], storage=LocalStorage(root),
+                    poll_interval=0.02, busy_poll=0.05, **kw)
 
 
 def spec(stage="video", take=1, fingerprint="fp-1", shot="1A") -> CallSpec:
@@ -44,115 +50,281 @@ def studio(example_film):
     return example_film, storage, LocalVideo(storage), req
 
 
-def run_job(g: Governor, video: LocalVideo, req: ClipRequest, dest: Path, s: CallSpec = None):
+def run_job(g: Governor, video: LocalVideo, req: ClipRequest, s: CallSpec = None, **kw):
     return g.job_call(s or spec(fingerprint=req.fingerprint()), submit=lambda ref: video.submit(req, client_ref=ref),
-                      poll=video.poll, download=video.download, dest=dest, find=video.find_job, cancel=video.cancel)
+                      poll=kw.pop("poll", video.poll), download=video.download, suffix="mp4",
+                      deadline=kw.pop("deadline", 60), find=kw.pop("find", video.find_job), cancel=video.cancel, **kw)
 
 
-def test_a_clean_job_is_reserved_submitted_settled(studio, tmp_path):
+def rows(g: Governor):
+    return g.ledger.rows(film="night-diner")
+
+
+class Crash(BaseException):
+    """What a SIGKILL at a named point looks like to the code after it: nothing more runs."""
+
+
+def crash_at(point: str):
+    def listener(name, _spec, _details):
+        if name == point:
+            raise Crash(point)
+    return add_listener(listener)
+
+
+# -- a clean call, and a succeeded call never paid again ------------------------------------------
+
+def test_a_clean_job_is_claimed_submitted_stored_and_settled(studio):
     root, storage, video, req = studio
     g = gov(root)
-    out = run_job(g, video, req, tmp_path / "clip.mp4")
-    assert out.is_file() and not list(tmp_path.glob(".*part*"))
-    [row] = g.ledger.rows(film="night-diner")
-    assert (row.status, row.actual_cost, row.job_id is not None) == ("succeeded", PRICE, True)
+    got = run_job(g, video, req)
+    [row] = rows(g)
+    assert (row.status, row.actual_cost, row.artifact_uri) == ("succeeded", PRICE, got.uri)
+    assert row.job_id and row.owner.startswith("run-1@") and row.lease_until is None
+    assert storage.exists(got.uri) and not got.reused
+    assert len(video.submissions()) == 1
+    assert not list((root / ".slate" / "downloads").glob("*part*"))
+
+
+def test_a_succeeded_call_is_returned_from_storage_whatever_happened_to_the_cache(studio):
+    root, storage, video, req = studio
+    first = run_job(gov(root), video, req)
+    again = run_job(gov(root, "run-2"), video, req)  # a new run that missed its task cache
+    assert (again.uri, again.call_id, again.reused) == (first.uri, first.call_id, True)
+    assert len(rows(gov(root))) == 1 and len(video.submissions()) == 1
+
+
+def test_a_lost_artifact_is_fetched_again_from_the_provider_for_free(studio):
+    root, storage, video, req = studio
+    first = run_job(gov(root), video, req)
+    storage.open_local(first.uri).unlink()  # someone cleaned .slate/artifacts
+    again = run_job(gov(root, "run-2"), video, req)
+    assert again.reused and storage.exists(again.uri)
+    assert len(rows(gov(root))) == 1 and len(video.submissions()) == 1
+
+
+def test_kill_after_the_storage_write_settles_without_a_provider_call(studio):
+    root, storage, video, req = studio
+    remove = crash_at("video:stored")
+    try:
+        with pytest.raises(Crash):
+            run_job(gov(root), video, req)
+    finally:
+        remove()
+    [row] = rows(gov(root))
+    assert row.status == "submitted" and storage.exists(row.artifact_uri)
+    got = run_job(gov(root, "run-2"), video, req)
+    assert got.uri == row.artifact_uri
+    assert [r.status for r in rows(gov(root))] == ["succeeded"] and len(video.submissions()) == 1
+
+
+def test_kill_after_settle_pays_nothing_more(studio):
+    root, storage, video, req = studio
+    remove = crash_at("video:settled")
+    try:
+        with pytest.raises(Crash):
+            run_job(gov(root), video, req)  # settled; the task's cache was never written
+    finally:
+        remove()
+    got = run_job(gov(root, "run-2"), video, req)
+    assert got.reused and [r.status for r in rows(gov(root))] == ["succeeded"]
     assert len(video.submissions()) == 1
 
 
-def test_a_reserved_intent_was_never_sent_and_is_released(studio, tmp_path):
+# -- crashes before the answer came back ------------------------------------------------------------
+
+def test_a_reserved_intent_of_a_dead_owner_is_released_and_sent_once(studio):
     root, storage, video, req = studio
-    g = gov(root)
-    s = spec(fingerprint=req.fingerprint())
-    g._reserve(s)  # the crashed run wrote its intent and died before submitting
-    run_job(gov(root, "run-2"), video, req, tmp_path / "clip.mp4")
-    statuses = sorted(r.status for r in g.ledger.rows(film="night-diner"))
-    assert statuses == ["released", "succeeded"]
+    remove = crash_at("video:after_intent")
+    try:
+        with pytest.raises(Crash):
+            run_job(gov(root), video, req)
+    finally:
+        remove()
+    run_job(gov(root, "run-2"), video, req)
+    assert sorted(r.status for r in rows(gov(root))) == ["released", "succeeded"]
     assert len(video.submissions()) == 1
-    assert g.ledger.totals(film="night-diner").committed == PRICE
+    assert gov(root).ledger.totals(film="night-diner").committed == PRICE
 
 
-def test_a_submitted_job_with_its_id_is_reattached_not_resubmitted(studio, tmp_path):
+@pytest.mark.parametrize("point", ["video:after_submit", "video:polling", "video:downloading", "video:downloaded",
+                                   "video:recorded"])
+def test_a_submitted_job_is_reattached_not_resubmitted(studio, point):
     root, storage, video, req = studio
-    g = gov(root)
-    call_id, _ = g._reserve(spec(fingerprint=req.fingerprint()))
-    g.ledger.mark_submitted(call_id, video.submit(req, client_ref=call_id))  # died while polling
-    run_job(gov(root, "run-2"), video, req, tmp_path / "clip.mp4")
+    remove = crash_at(point)
+    try:
+        with pytest.raises(Crash):
+            run_job(gov(root), video, req)
+    finally:
+        remove()
+    seen = []
+    remove = add_listener(lambda name, _s, _d: seen.append(name))
+    try:
+        run_job(gov(root, "run-2"), video, req)
+    finally:
+        remove()
+    assert "video:reattach" in seen and "video:after_submit" not in seen
+    assert [r.status for r in rows(gov(root))] == ["succeeded"]
     assert len(video.submissions()) == 1
-    assert [r.status for r in g.ledger.rows(film="night-diner")] == ["succeeded"]
 
 
-def test_a_submit_whose_job_id_was_lost_is_found_by_call_id(studio, tmp_path):
+def test_without_a_lookup_a_lost_job_id_is_an_unknown_outcome_never_resubmitted(studio):
     root, storage, video, req = studio
-    g = gov(root)
-    call_id, _ = g._reserve(spec(fingerprint=req.fingerprint()))
-    g.ledger.mark_submitted(call_id, None)
-    video.submit(req, client_ref=call_id)  # the POST went through; the process died before saving the id
-    run_job(gov(root, "run-2"), video, req, tmp_path / "clip.mp4")
-    assert len(video.submissions()) == 1
-    assert g.ledger.find(call_id).status == "succeeded"
-
-
-def test_without_a_lookup_a_lost_job_id_is_an_unknown_outcome_never_resubmitted(studio, tmp_path):
-    root, storage, video, req = studio
-    g = gov(root)
-    call_id, _ = g._reserve(spec(fingerprint=req.fingerprint()))
-    g.ledger.mark_submitted(call_id, None)
-    g2 = gov(root, "run-2")
+    remove = crash_at("video:after_submit")
+    try:
+        with pytest.raises(Crash):
+            run_job(gov(root), video, req)
+    finally:
+        remove()
     with pytest.raises(UnknownOutcome, match="slate reconcile"):
-        g2.job_call(spec(fingerprint=req.fingerprint()), submit=lambda ref: video.submit(req, client_ref=ref),
-                    poll=video.poll, download=video.download, dest=tmp_path / "c.mp4", find=None)
-    assert video.submissions() == []
-    row = g.ledger.find(call_id)
+        run_job(gov(root, "run-2"), video, req, find=None)
+    assert len(video.submissions()) == 1
+    [row] = rows(gov(root))
     assert row.status == "unknown"
-    assert g.ledger.totals(film="night-diner").committed == PRICE  # unknown counts as spent
+    assert gov(root).ledger.totals(film="night-diner").committed == PRICE  # unknown counts as spent
     # reconcile: the film-maker says it never ran; a new take may now be paid for
-    g.ledger.fail(call_id, error_class="Reconciled", message="never ran")
-    run_job(gov(root, "run-3"), video, req, tmp_path / "c.mp4")
+    gov(root).ledger.fail(row.call_id, error_class="Reconciled", message="never ran")
+    run_job(gov(root, "run-3"), video, req, find=None)
+    assert len(video.submissions()) == 2
+
+
+def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again(example_film):
+    root = example_film
+    kept: dict[str, Answer] = {}
+    asked = []
+
+    def panel(call_id):
+        kept[call_id] = Answer(b"the panel", "png")  # the provider keeps it by our call id
+        raise Crash("answered")
+
+    with pytest.raises(Crash):
+        gov(root).sync_call(spec(stage="panel", fingerprint="p"), panel, recover=kept.get)
+    with pytest.raises(Crash):
+        gov(root).sync_call(spec(stage="panel_gate", fingerprint="v"), lambda _: (_ for _ in ()).throw(Crash()),
+                            repeatable=True)
+    again = gov(root, "run-2")
+    got = again.sync_call(spec(stage="panel", fingerprint="p"), lambda _: asked.append("panel") or Answer(b"x", "png"),
+                          recover=kept.get)
+    assert LocalStorage(root).get_bytes(got.uri) == b"the panel"
+    verdict = again.sync_call(spec(stage="panel_gate", fingerprint="v"),
+                              lambda _: asked.append("verdict") or Answer(b'{"passed": true}', "json"), repeatable=True)
+    assert LocalStorage(root).get_bytes(verdict.uri) == b'{"passed": true}'
+    assert asked == ["verdict"]  # the panel was not paid for twice
+    statuses = sorted(r.fingerprint + ":" + r.status for r in rows(again))
+    assert statuses == ["p:succeeded", "v:succeeded", "v:unknown"]  # the lost verdict stays counted
+
+
+# -- errors, decided by the error tree --------------------------------------------------------------
+
+def test_errors_are_decided_by_the_tree_and_anything_else_is_unknown(example_film):
+    g = gov(example_film)
+
+    def raising(exc):
+        def send(_):
+            raise exc
+        return send
+
+    class SDKReadTimeout(Exception):  # an SDK's own exception, nobody translated it
+        pass
+
+    with pytest.raises(UnknownOutcome, match="ProviderTimeout"):
+        g.sync_call(spec(stage="panel", fingerprint="timeout"), raising(ProviderTimeout("no answer", provider="x")))
+    with pytest.raises(UnknownOutcome, match="SDKReadTimeout"):
+        g.sync_call(spec(stage="panel", fingerprint="sdk"), raising(SDKReadTimeout("read timed out")))
+    with pytest.raises(RefusedByModeration):
+        g.sync_call(spec(stage="panel", fingerprint="flagged"),
+                    raising(RefusedByModeration("flagged (E005)", provider="x", charged=Decimal("0.01"))))
+    with pytest.raises(BadRequest):
+        g.sync_call(spec(stage="panel", fingerprint="bad"), raising(BadRequest("size", provider="x")))
+    by = {r.fingerprint: r for r in rows(g)}
+    assert (by["timeout"].status, by["sdk"].status) == ("unknown", "unknown")
+    assert (by["flagged"].status, by["flagged"].actual_cost) == ("failed", Decimal("0.01"))
+    assert (by["bad"].status, by["bad"].actual_cost) == ("failed", Decimal("0"))
+    # unknown ones count as spent, and are never silently sent again
+    assert g.ledger.totals(film="night-diner").committed == Decimal("0.04") * 2 + Decimal("0.01")
+    sent = []
+    with pytest.raises(UnknownOutcome):
+        gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="sdk"),
+                                             lambda _: sent.append(1) or Answer(b"png", "png"))
+    assert sent == []
+    # a request refused before it ran may be asked again
+    assert gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="bad"),
+                                                lambda _: Answer(b"png", "png")).uri
+
+
+def test_a_poll_deadline_makes_the_call_unknown_with_its_job_kept(studio):
+    root, storage, video, req = studio
+    never = lambda job_id: JobStatus("running")  # noqa: E731
+    with pytest.raises(UnknownOutcome, match="within 0 s"):
+        run_job(gov(root), video, req, poll=never, deadline=0.2)
+    [row] = rows(gov(root))
+    assert row.status == "unknown" and row.job_id
+    got = run_job(gov(root, "run-2"), video, req)  # the job did finish: the next run finds it
+    assert [r.status for r in rows(gov(root))] == ["succeeded"] and storage.exists(got.uri)
     assert len(video.submissions()) == 1
 
 
-def test_a_refusal_halts_the_run_and_names_the_cap(studio, tmp_path):
+def test_transient_poll_errors_are_polled_through(studio):
+    root, storage, video, req = studio
+    failures = iter([ProviderTimeout("slow GET", provider="local"), ProviderTimeout("slow GET", provider="local")])
+
+    def flaky(job_id):
+        exc = next(failures, None)
+        if exc:
+            raise exc
+        return video.poll(job_id)
+
+    run_job(gov(root), video, req, poll=flaky)
+    assert [r.status for r in rows(gov(root))] == ["succeeded"] and len(video.submissions()) == 1
+
+
+# -- caps and the kill switch -----------------------------------------------------------------------
+
+def test_a_refusal_halts_the_run_and_names_the_cap(studio):
     root, storage, video, req = studio
     g = gov(root, run_cap="0.50")
-    run_job(g, video, req, tmp_path / "a.mp4")
+    run_job(g, video, req)
     other = ClipRequest(**{**req.__dict__, "seed": 2})
     with pytest.raises(RunHalted) as exc:
-        run_job(g, video, other, tmp_path / "b.mp4")
+        run_job(g, video, other)
     assert str(exc.value) == ("per-run cap $0.50 would be exceeded (spent $0.35, reserved $0.00, "
                               "next call $0.35): halted")
-    # Halted means halted: not even a cheap call is admitted afterwards.
-    with pytest.raises(RunHalted):
-        g.sync_call(spec(stage="panel", fingerprint="cheap"), lambda _: b"png")
+    with pytest.raises(RunHalted):  # halted means halted: not even a cheap call is admitted
+        g.sync_call(spec(stage="panel", fingerprint="cheap"), lambda _: Answer(b"png", "png"))
     assert len(video.submissions()) == 1
-    assert [r.status for r in g.ledger.rows(film="night-diner")] == ["succeeded", "refused"]
+    assert [r.status for r in rows(g)] == ["succeeded", "refused"]
 
 
-def test_the_stop_file_refuses_new_calls_and_a_soft_stop_lets_a_job_finish(studio, tmp_path):
+def test_a_zero_cap_admits_nothing_that_costs(studio):
+    root, storage, video, req = studio
+    with pytest.raises(RunHalted, match=r"per-run cap \$0.00"):
+        run_job(gov(root, run_cap="0"), video, req)
+    assert video.submissions() == []
+
+
+def test_the_stop_file_refuses_new_calls_and_a_soft_stop_lets_a_job_finish(studio):
     root, storage, video, req = studio
     g = gov(root)
     slow = LocalVideo(storage, latency=0.6)
-    call = {}
 
     def submit(ref):
-        call["job"] = slow.submit(req, client_ref=ref)
+        job = slow.submit(req, client_ref=ref)
         request_stop(root)  # STOP appears while the job is in flight
-        return call["job"]
+        return job
 
-    out = g.job_call(spec(fingerprint=req.fingerprint()), submit=submit, poll=slow.poll, download=slow.download,
-                     dest=tmp_path / "clip.mp4", find=slow.find_job, cancel=slow.cancel)
-    assert out.is_file()  # polled to the end and recorded: it is paid for
-    assert g.ledger.rows(film="night-diner")[0].status == "succeeded"
+    got = g.job_call(spec(fingerprint=req.fingerprint()), submit=submit, poll=slow.poll, download=slow.download,
+                     suffix="mp4", deadline=60, find=slow.find_job, cancel=slow.cancel)
+    assert storage.exists(got.uri)  # polled to the end and recorded: it is paid for
+    assert rows(g)[0].status == "succeeded"
     with pytest.raises(RunHalted, match="stop"):
-        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png")
+        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: Answer(b"png", "png"))
     clear_stop(root)
     with pytest.raises(RunHalted):  # the run stays halted; a new run may go on
-        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png")
-    assert gov(root, "run-2").sync_call(spec(stage="panel", fingerprint="next"), lambda _: b"png") == b"png"
+        g.sync_call(spec(stage="panel", fingerprint="next"), lambda _: Answer(b"png", "png"))
+    assert gov(root, "run-2").sync_call(spec(stage="panel", fingerprint="next"), lambda _: Answer(b"png", "png")).uri
 
 
-def test_a_hard_stop_cancels_the_job_at_the_provider(studio, tmp_path):
+def test_a_hard_stop_cancels_the_job_at_the_provider(studio):
     root, storage, video, req = studio
-    g = gov(root)
     slow = LocalVideo(storage, latency=30)
 
     def submit(ref):
@@ -162,47 +334,132 @@ def test_a_hard_stop_cancels_the_job_at_the_provider(studio, tmp_path):
 
     started = time.time()
     with pytest.raises(Exception, match="canceled"):
-        g.job_call(spec(fingerprint=req.fingerprint()), submit=submit, poll=slow.poll, download=slow.download,
-                   dest=tmp_path / "clip.mp4", find=slow.find_job, cancel=slow.cancel)
+        gov(root).job_call(spec(fingerprint=req.fingerprint()), submit=submit, poll=slow.poll,
+                           download=slow.download, suffix="mp4", deadline=60, find=slow.find_job, cancel=slow.cancel)
     assert time.time() - started < 10
-    row = g.ledger.rows(film="night-diner")[0]
+    row = rows(gov(root))[0]
     assert row.status == "failed" and row.error_class == "JobCanceled"
 
 
-def test_an_ambiguous_error_is_unknown_a_refusal_by_moderation_is_failed(example_film):
+# -- two live runs --------------------------------------------------------------------------------
+
+def test_two_live_runs_asking_for_one_video_pay_once(studio):
+    root, storage, video, req = studio
+    slow = LocalVideo(storage, latency=1.5)
+    results, errors = {}, []
+
+    def run(name):
+        try:
+            results[name] = run_job(gov(root, name), slow, req)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    first = threading.Thread(target=run, args=("nightly",))
+    first.start()
+    time.sleep(0.4)  # the nightly run has the job in flight
+    second = threading.Thread(target=run, args=("manual",))
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert not errors, errors
+    assert results["nightly"].uri == results["manual"].uri and results["manual"].reused
+    assert len(slow.submissions()) == 1
+    assert [(r.run_id, r.status) for r in rows(gov(root))] == [("nightly", "succeeded")]
+
+
+def test_two_live_runs_asking_for_one_verdict_pay_once(example_film):
+    asking = threading.Event()
+    answer = threading.Event()
+    calls = []
+
+    def judge(_):
+        calls.append(1)
+        asking.set()
+        answer.wait(10)
+        return Answer(b'{"passed": true}', "json")
+
+    got = {}
+    a = threading.Thread(target=lambda: got.setdefault("a", gov(example_film, "a").sync_call(
+        spec(stage="panel_gate", fingerprint="v"), judge, repeatable=True)))
+    a.start()
+    asking.wait(10)
+    b = threading.Thread(target=lambda: got.setdefault("b", gov(example_film, "b").sync_call(
+        spec(stage="panel_gate", fingerprint="v"), judge, repeatable=True)))
+    b.start()
+    time.sleep(0.3)
+    assert [r.status for r in rows(gov(example_film))] == ["submitted"]  # b is waiting, not releasing it
+    answer.set()
+    a.join(10)
+    b.join(10)
+    assert len(calls) == 1 and got["a"].uri == got["b"].uri
+    assert [r.status for r in rows(gov(example_film))] == ["succeeded"]
+
+
+def test_past_the_wait_bound_the_shot_halts_naming_the_other_run(example_film):
+    release = threading.Event()
+
+    def slow(_):
+        release.wait(10)
+        return Answer(b"png", "png")
+
+    a = threading.Thread(target=lambda: gov(example_film, "nightly-run").sync_call(
+        spec(stage="panel", fingerprint="p"), slow))
+    a.start()
+    time.sleep(0.3)
+    with pytest.raises(CallBusy, match=r"being made by run nightly-run \(process \d+") as busy:
+        gov(example_film, "manual-run", busy_wait=0.3).sync_call(spec(stage="panel", fingerprint="p"), slow)
+    assert "not paid for twice" in str(busy.value)
+    release.set()
+    a.join(10)
+    assert [(r.run_id, r.status) for r in rows(gov(example_film))] == [("nightly-run", "succeeded")]
+
+
+def test_an_owner_is_alive_by_its_process_here_and_by_its_lease_elsewhere(example_film):
     g = gov(example_film)
+    me = Owner.current("run-x")
+    c = g.ledger.claim(request=g._request(spec(stage="panel", fingerprint="p")), cap_scopes=[],
+                       owner=str(me), lease_seconds=60)
+    row = c.row
+    assert lease_state(row, c.now, me) == "dead"  # this process does not hold it: left by an earlier run
+    keeper.hold(g.ledger, row.call_id, str(me), 60)
+    try:
+        assert lease_state(row, c.now, me) == "live"
+    finally:
+        keeper.drop(row.call_id)
+    gone = Owner(me.run_id, me.host, me.boot, 2 ** 22 + 7, "1")  # no such process on this machine
+    assert lease_state(type(row)(**{**row.__dict__, "owner": str(gone)}), c.now, me) == "dead"
+    far = Owner("run-y", "render-node-7", "abcd1234", 4242, "99")  # another machine: only its lease tells
+    elsewhere = type(row)(**{**row.__dict__, "owner": str(far)})
+    assert lease_state(elsewhere, c.now, me) == "live"
+    assert lease_state(elsewhere, row.lease_until, me) == "dead"
 
-    def timeout():
-        raise ProviderTimeout("no answer in 60 s", provider="x")
 
-    def flagged():
-        raise RefusedByModeration("flagged (E005)", provider="x")
+def test_leases_are_renewed_while_a_call_is_alive(example_film):
+    g = gov(example_film, lease_seconds=0.4)
+    release = threading.Event()
 
-    with pytest.raises(ProviderTimeout):
-        g.sync_call(spec(stage="panel", fingerprint="a"), lambda _: timeout())
-    with pytest.raises(RefusedByModeration):
-        g.sync_call(spec(stage="panel", fingerprint="b"), lambda _: flagged())
-    rows = {r.fingerprint: r for r in g.ledger.rows(film="night-diner")}
-    assert rows["a"].status == "unknown" and rows["b"].status == "failed"
-    assert g.ledger.totals(film="night-diner").committed == Decimal("0.04")  # the unknown one counts
-    # The unknown panel call is never silently sent again.
-    with pytest.raises(UnknownOutcome):
-        gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="a"), lambda _: b"png")
+    def slow(_):
+        release.wait(10)
+        return Answer(b"png", "png")
+
+    t = threading.Thread(target=lambda: g.sync_call(spec(stage="panel", fingerprint="p"), slow))
+    t.start()
+    time.sleep(0.2)
+    first = rows(g)[0].lease_until
+    time.sleep(1.0)  # two and a half leases later
+    later = rows(g)[0]
+    assert later.status == "submitted" and later.lease_until > first
+    release.set()
+    t.join(10)
 
 
-def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again(example_film):
-    g = gov(example_film)
-    panel, verdict = spec(stage="panel", fingerprint="p"), spec(stage="panel_gate", fingerprint="v")
-    for s in (panel, verdict):  # both sent; the run died before either answer came back
-        call_id, _ = g._reserve(s)
-        g.ledger.mark_submitted(call_id, None)
-    kept = {}
-    rows = {r.fingerprint: r.call_id for r in g.ledger.rows(film="night-diner")}
-    kept[rows["p"]] = b"the panel"
-    again = gov(example_film, "run-2")
-    asked = []
-    assert again.sync_call(panel, lambda _: asked.append("panel") or b"new", recover=kept.get) == b"the panel"
-    assert again.sync_call(verdict, lambda _: asked.append("verdict") or "pass", repeatable=True) == "pass"
-    assert asked == ["verdict"]  # the panel was not paid for twice
-    statuses = {r.fingerprint + r.status for r in g.ledger.rows(film="night-diner")}
-    assert statuses == {"psucceeded", "vunknown", "vsucceeded"}  # the lost verdict stays counted
+# -- the test suite's own switch ------------------------------------------------------------------
+
+def test_paid_calls_are_refused_unless_a_test_names_the_provider(example_film, monkeypatch):
+    monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "")
+    with pytest.raises(PaidCallsRefused, match="'local'"):
+        gov(example_film).sync_call(spec(stage="panel", fingerprint="p"), lambda _: Answer(b"png", "png"))
+    monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "fake-replicate")
+    with pytest.raises(PaidCallsRefused):
+        gov(example_film).sync_call(spec(stage="panel", fingerprint="p"), lambda _: Answer(b"png", "png"))
+    assert rows(gov(example_film)) == []

@@ -16,7 +16,7 @@ from governor.ledger import Ledger
 from manifests import load_film
 from media import probe
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 
 
 def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harness):
@@ -98,3 +98,41 @@ def test_drift_past_the_threshold_re_anchors_the_chain(example_film, prefect_har
     assert shots["1E"].drift is not None and shots["1E"].drift > 0.0
     assert shots["1F"].started_from == "re-anchored panel (drift past the threshold)"
     assert all(s.status == "approved" for s in result.shots)
+
+
+def _three_shots(root):
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1G")]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_fault_mode_rehearsal_and_a_clean_run_share_no_panel(example_film, example_master, prefect_harness,
+                                                              tmp_path):
+    """The local fault mode changes what the provider draws, so it is part of every stage's cache
+    key and of the ledger's fingerprint: a clean run after a faulty rehearsal draws its own
+    panels — exactly the ones a clean run in a fresh project draws."""
+    import shutil
+    _three_shots(example_film)
+    (example_film / "slate.toml").write_text('local_fault_rate = 1.0\nlocal_fault_kinds = "recolour,wrong_plate,missing"\n')
+    rehearsal = scene_flow(project=str(example_film), return_state=True)
+    assert rehearsal.name == "Failed"  # every take off-model: every shot escalated
+    ledger = Ledger.for_project(example_film)
+    faulty = {r.artifact_uri for r in ledger.rows(film="night-diner") if r.stage == "panel"}
+    assert faulty
+
+    (example_film / "slate.toml").write_text("local_fault_rate = 0.0\n")
+    clean = scene_flow(project=str(example_film), return_state=True)
+    result = clean.result()
+    assert clean.name == "Completed" and [s.status for s in result.shots] == ["approved"] * 3
+    clean_panels = {r.artifact_uri for r in ledger.rows(run_id=result.run_id) if r.stage == "panel"}
+    assert clean_panels and not clean_panels & faulty
+    assert result.provider_calls > 0
+
+    fresh = tmp_path / "fresh"
+    shutil.copytree(example_master, fresh, ignore=shutil.ignore_patterns(".slate", "renders"))
+    _three_shots(fresh)
+    fresh_result = scene_flow(project=str(fresh), return_state=True).result()
+    fresh_panels = {r.artifact_uri for r in Ledger.for_project(fresh).rows(run_id=fresh_result.run_id)
+                    if r.stage == "panel"}
+    assert clean_panels == fresh_panels
