@@ -1,16 +1,19 @@
-"""Crash matrix: SIGKILL a real `slate run` inside a paid video call, run again, count the cost.
+"""Crash matrix: SIGKILL a real `slate run` inside a paid panel, judge or video call, run again, count.
 
-Each case starts `python -m slate.cli run` as a subprocess (its own session, so the CLI and the
-ephemeral Prefect server it starts are one process group), holds it at one point of the first
-paid video call with `SLATE_HOLD_AT`, SIGKILLs the whole group there, and runs the same film again
-to completion. Then it checks what the issue asks for:
+Each case starts `slate run` (through tests/holding_cli.py, which can hold the process at one
+named point of a paid call) in its own session, so the CLI and the embedded Prefect server it
+starts are one process group; it holds the first call to reach the point, SIGKILLs the whole
+group there, and runs the same film again to completion. Then it checks, counting where the
+effects land — the ledger's rows and the local providers' own books — never our counters:
 
-  * 0 duplicate submissions in the local provider's own book of submissions;
-  * total spend equal to a clean run's of the same film ($0.30: 10 billed seconds of
-    seedance-1-pro at 480p), and no paid call left open;
-  * every shot present (the stitched mp4, one succeeded video row per shot);
-  * after a kill past the submit, the second run re-attached to the held job; after a kill at
-    the intent, the held row was released and a new one succeeded;
+  * duplicates: no request has two rows that reached the provider, and no panel, clip or
+    verdict appears twice in the provider's book — except a verdict whose answer the kill
+    lost in memory ("panel_gate:answered"), which is asked again exactly once (it has no
+    artifact a provider keeps; the lost attempt stays counted as spent);
+  * total spend equal to a clean run's ($0.30: 10 billed seconds of seedance-1-pro at 480p);
+  * nothing left reserved or submitted; every shot present in the stitched mp4;
+  * how the held call was resumed: released, re-attached, recovered, settled from storage,
+    or reused as already paid for;
   * no temporary download (`*.part*`) left under `.slate`.
 
 The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
@@ -33,7 +36,8 @@ import yaml
 
 from governor.ledger import Ledger
 from media import probe
-from providers.local import LocalVideo
+from providers.local import LocalImage, LocalVideo
+from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 
 pytestmark = pytest.mark.e2e
@@ -48,18 +52,28 @@ LATENCY = "1.5"
 HOLD_TIMEOUT = 240.0
 RUN_TIMEOUT = 400.0
 
-# (point held at, whether the second run must re-attach to the held job)
+# (point held at, how the second run resumes the held call, verdicts asked twice)
 POINTS = [
-    # the intent row is written, nothing sent
-    pytest.param("video:after_intent", False, id="after_intent"),
-    # the provider has the job; its id is not yet in the ledger
-    pytest.param("video:after_submit", True, id="after_submit"),
-    # the job id is saved, the job is running
-    pytest.param("video:polling", True, id="polling"),
-    # the job is done; the temporary file is about to be written
-    pytest.param("video:downloading", True, id="downloading"),
-    # the temporary file is written, not yet renamed nor settled
-    pytest.param("video:downloaded", True, id="downloaded"),
+    # video: the intent row is written, nothing sent → released, a new claim is sent
+    pytest.param("video:after_intent", "released", 0, id="video-after_intent"),
+    # the provider has the job; its id is not yet in the ledger → found by our call id
+    pytest.param("video:after_submit", "reattach", 0, id="video-after_submit"),
+    # the job id is saved, the job is running → re-attached
+    pytest.param("video:polling", "reattach", 0, id="video-polling"),
+    # the clip is downloaded to its temporary name, nothing recorded → re-attached, downloaded again
+    pytest.param("video:downloaded", "reattach", 0, id="video-downloaded"),
+    # the clip's URI is recorded and its bytes are in storage, not settled → settled from storage
+    pytest.param("video:stored", "settled", 0, id="video-after_storage"),
+    # settled; the task's cached result was never written → the paid clip is reused
+    pytest.param("video:settled", "reused", 0, id="video-after_settle"),
+    # panel: the provider answered, the answer was in memory only → recovered by our call id
+    pytest.param("panel:answered", "reattach", 0, id="panel-answered"),
+    pytest.param("panel:stored", "settled", 0, id="panel-after_storage"),
+    pytest.param("panel:settled", "reused", 0, id="panel-after_settle"),
+    # judge: a verdict lost in memory is asked again (once); stored or settled ones are not
+    pytest.param("panel_gate:answered", "asked again", 1, id="judge-answered"),
+    pytest.param("panel_gate:stored", "settled", 0, id="judge-after_storage"),
+    pytest.param("panel_gate:settled", "reused", 0, id="judge-after_settle"),
 ]
 
 
@@ -85,18 +99,19 @@ def copy_film(master: Path, dest: Path) -> Path:
 
 def run_env(prefect_home: Path, trace: Path, hold: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "SLATE_HOLD_AT", "SLATE_TRACE", "PREFECT_HOME")}
+           if k not in ("PREFECT_API_URL", "SLATE_TEST_HOLD_AT", "SLATE_TEST_TRACE", "PREFECT_HOME")}
     prefect_home.mkdir(parents=True, exist_ok=True)
-    env.update(SLATE_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    env.update(SLATE_TEST_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", SLATE_PAID_CALLS_ALLOWED="local",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
     if hold:
-        env["SLATE_HOLD_AT"] = hold
+        env["SLATE_TEST_HOLD_AT"] = hold
     return env
 
 
 def command(film: Path) -> list[str]:
-    return [sys.executable, "-m", "slate.cli", "run", str(film), "--price-as", PRICE_AS, "--cap", "50"]
+    return [sys.executable, str(REPO / "tests" / "holding_cli.py"), "run", str(film), "--price-as", PRICE_AS,
+            "--cap", "50"]
 
 
 def trace_lines(trace: Path) -> list[dict]:
@@ -206,10 +221,9 @@ def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, poi
 def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> bool:
     """Wait until the held call is the only open paid call and the trace has stopped growing.
 
-    Other threads of the run go on while one holds (panels and gates of the other shots). The
-    video slot (1 per key) is held by the holder, so the run does go quiet: then the kill lands
-    at the named point and nowhere else, and each case tests exactly one point. A kill inside a
-    panel or judge call is covered by tests/test_governor.py (recovered, or asked again)."""
+    Other threads of the run go on while one holds (panels and gates of the other shots, videos
+    not waiting on the held one). The run does go quiet: then the kill lands at the named point
+    and nowhere else, and each case tests exactly one point."""
     deadline = time.time() + timeout
     size, since = -1, time.time()
     while time.time() < deadline:
@@ -221,7 +235,7 @@ def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> 
             open_ids = {r.call_id for r in ledger.open_intents(film=FILM_ID)}
         finally:
             ledger.close()
-        if open_ids == {call_id} and time.time() - since >= 1.5:
+        if open_ids <= {call_id} and time.time() - since >= 1.5:
             return True
         time.sleep(0.2)
     return False
@@ -247,6 +261,24 @@ def video_rows(film: Path):
         ledger.close()
 
 
+def books(film: Path) -> dict[str, list[str]]:
+    """What the local providers were asked, from their own books: panels and clips by request
+    fingerprint, verdicts by what was judged."""
+    storage = LocalStorage(film)
+    return {"panel": [e["fingerprint"] for e in LocalImage(storage).submissions()],
+            "video": [e["fingerprint"] for e in LocalVideo(storage).submissions()],
+            "judge": [e["subject"] for e in LocalJudge(film / ".slate" / "local-jobs" / "judgements.jsonl").judgements()]}
+
+
+def duplicates(items) -> int:
+    return sum(n - 1 for n in Counter(items).values() if n > 1)
+
+
+def ledger_duplicates(rows) -> int:
+    """Requests with more than one row that reached the provider."""
+    return duplicates(r.request_key for r in rows if r.status in ("submitted", "succeeded", "failed", "unknown"))
+
+
 # -- the clean run ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -259,35 +291,37 @@ def clean_run(example_master, tmp_path_factory) -> dict:
     assert code == 0, text[-4000:]
     assert "state: Completed" in text, text[-4000:]
     videos, rows, totals = video_rows(film)
-    subs = LocalVideo(LocalStorage(film)).submissions()
-    print(f"\ncrash matrix: clean run {elapsed:.1f}s, spend ${totals.committed}, "
-          f"{len(subs)} video submissions, {len(rows)} paid calls")
-    return {"film": film, "committed": totals.committed, "submissions": len(subs), "seconds": elapsed}
+    got = books(film)
+    print(f"\ncrash matrix: clean run {elapsed:.1f}s, spend ${totals.committed}, {len(rows)} paid calls; "
+          f"provider books: {len(got['panel'])} panels, {len(got['judge'])} verdicts, {len(got['video'])} clips")
+    return {"film": film, "committed": totals.committed, "rows": len(rows), "books": {k: len(v) for k, v in got.items()},
+            "seconds": elapsed}
 
 
 def test_clean_run_costs_the_rate_card_figure(clean_run):
     assert clean_run["committed"] == CLEAN_COST
-    assert clean_run["submissions"] == len(SHOTS)
+    assert clean_run["books"]["video"] == len(SHOTS)
+    assert clean_run["books"]["panel"] == len(SHOTS) + 1  # 1B is start+end
+    assert clean_run["books"]["judge"] == clean_run["books"]["panel"] + len(SHOTS)  # panel and keyframe gates
 
 
 # -- the matrix ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("point,reattaches", POINTS)
-def test_sigkill_then_rerun(point, reattaches, clean_run, example_master, tmp_path):
+@pytest.mark.parametrize("point,resumed,verdicts_asked_twice", POINTS)
+def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, clean_run, example_master, tmp_path):
     film = copy_film(example_master, tmp_path / "film")
     trace1, trace2 = tmp_path / "trace-1.jsonl", tmp_path / "trace-2.jsonl"
+    stage = point.split(":")[0]
 
-    # 1. run, hold inside the first paid video call, SIGKILL the process group there
+    # 1. run, hold inside the first paid call to reach the point, SIGKILL the process group there
     held, killed_after = run_and_kill_at(film, run_env(tmp_path / "prefect-1", trace1, point),
                                          trace1, tmp_path / "run-1.log", point)
     call_id = held["call_id"]
-    leaked_slots = slots_taken(tmp_path / "prefect-1")
-    before = LocalVideo(LocalStorage(film)).submissions()
     held_row = next(r for r in video_rows(film)[1] if r.call_id == call_id)
-    expect_status = {"video:after_intent": "reserved"}.get(point, "submitted")
+    expect_status = {"after_intent": "reserved", "settled": "succeeded"}.get(point.split(":")[1], "submitted")
     assert held_row.status == expect_status, held_row
-    assert (held_row.job_id is None) == (point in ("video:after_intent", "video:after_submit")), held_row
-    assert len(before) == (0 if point == "video:after_intent" else 1), before
+    if stage == "video":
+        assert (held_row.job_id is None) == (point in ("video:after_intent", "video:after_submit")), held_row
 
     # 2. run again to the end, no hold, on the same Prefect home: the killed run's server left its
     # video slot taken in the database, and the rerun must not wait on it forever
@@ -297,46 +331,44 @@ def test_sigkill_then_rerun(point, reattaches, clean_run, example_master, tmp_pa
     assert "state: Completed" in text, text[-4000:]
 
     videos, rows, totals = video_rows(film)
-    succeeded = [r for r in videos if r.status == "succeeded"]
-    subs = LocalVideo(LocalStorage(film)).submissions()
-    fingerprints = [s["fingerprint"] for s in subs]
-    duplicates = len(fingerprints) - len(set(fingerprints))
+    got = books(film)
+    dup = {k: duplicates(v) for k, v in got.items()}
+    in_ledger = ledger_duplicates(rows)
+    print(f"\ncrash matrix: {point:<22} killed after {killed_after:5.1f}s, rerun {rerun_seconds:5.1f}s; "
+          f"duplicates: ledger {in_ledger}, panels {dup['panel']}, verdicts {dup['judge']}, clips {dup['video']}; "
+          f"spend ${totals.committed} (clean ${clean_run['committed']}); resumed: {resumed}")
 
-    print(f"\ncrash matrix: {point:<20} killed after {killed_after:5.1f}s, rerun {rerun_seconds:5.1f}s, "
-          f"submissions {len(subs)}, duplicates {duplicates}, spend ${totals.committed} "
-          f"(clean ${clean_run['committed']}), reserved ${totals.reserved}, "
-          f"video slots left taken by the killed run: {leaked_slots}")
+    # 1. no duplicate paid calls, counted in the ledger and in the providers' books
+    assert in_ledger == verdicts_asked_twice, [(r.stage, r.shot, r.status) for r in rows]
+    assert dup == {"panel": 0, "video": 0, "judge": verdicts_asked_twice}, got
+    assert {k: len(v) for k, v in got.items()} == {
+        k: n + (verdicts_asked_twice if k == "judge" else 0) for k, n in clean_run["books"].items()}
 
-    # 1. no duplicate submissions to the provider; what was submitted is what succeeded
-    assert duplicates == 0, Counter(fingerprints).most_common(3)
-    assert set(fingerprints) == {r.fingerprint for r in succeeded}
-    assert len(subs) == len(SHOTS)
-
-    # 2. the same spend as a clean run, nothing left open
+    # 2. the same spend as a clean run, nothing left open (a lost verdict stays unknown: spent)
     assert totals.committed == clean_run["committed"] == CLEAN_COST
     assert totals.reserved == 0
-    assert not [r for r in rows if r.status in ("reserved", "submitted", "unknown")], \
-        [(r.stage, r.shot, r.status) for r in rows if r.status in ("reserved", "submitted", "unknown")]
+    assert not [r for r in rows if r.status in ("reserved", "submitted")]
+    assert len([r for r in rows if r.status == "unknown"]) == verdicts_asked_twice
 
     # 3. every shot present
     out = film / "renders" / "scene-01-draft.mp4"
     assert out.is_file()
     assert abs(probe(out).duration - DRAFT_SECONDS) <= 1 / 24 + 1e-6
-    assert sorted(r.shot for r in succeeded) == list(SHOTS)
+    assert sorted(r.shot for r in videos if r.status == "succeeded") == list(SHOTS)
 
-    # 4. resumed, not paid again
-    second = trace_lines(trace2)
-    reattached = [e for e in second if e["point"] == "video:reattach" and e["call_id"] == call_id]
+    # 4. resumed as it should be, not paid again
+    second = [e for e in trace_lines(trace2) if e.get("call_id") == call_id]
+    points = {e["point"] for e in second}
     final_held = next(r for r in rows if r.call_id == call_id)
-    if reattaches:
-        assert reattached, f"no video:reattach of {call_id} in the second run's trace"
-        assert final_held.status == "succeeded"
-        assert final_held.job_id == held_row.job_id or held_row.job_id is None
-        assert not [e for e in second if e["point"] == "video:after_submit" and e["shot"] == held["shot"]]
-    else:
-        assert not reattached
+    if resumed == "released":
         assert final_held.status == "released"
-        assert [r for r in succeeded if r.shot == held["shot"] and r.call_id != call_id]
+        assert [r for r in rows if r.stage == stage and r.shot == held["shot"] and r.status == "succeeded"]
+    elif resumed == "asked again":
+        assert final_held.status == "unknown" and f"{stage}:sending" not in points
+    else:
+        assert final_held.status == "succeeded"
+        assert f"{stage}:{ {'reattach': 'reattach', 'settled': 'reattach', 'reused': 'reused'}[resumed]}" in points, points
+        assert f"{stage}:sending" not in points and f"{stage}:after_submit" not in points
 
     # 5. no temporary download left behind
     leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]

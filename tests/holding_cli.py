@@ -1,0 +1,47 @@
+"""`slate`, run the way the console script runs it, with one test-only addition: the process can
+be held at one named point of a paid call (`SLATE_TEST_HOLD_AT=video:after_submit`) so that a
+test can SIGKILL it exactly there, and every point is written to `SLATE_TEST_TRACE` (JSON lines).
+
+Test code only: production code announces the points (governor.chokepoint.add_listener) and
+nothing in it listens, holds or writes a trace.
+
+    python tests/holding_cli.py run FILM [options]
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from governor.chokepoint import add_listener  # noqa: E402
+
+_held = threading.Event()
+
+
+def _listener(point: str, spec, details: dict) -> None:
+    trace, hold = os.environ.get("SLATE_TEST_TRACE"), os.environ.get("SLATE_TEST_HOLD_AT")
+    holding = point == hold and not _held.is_set()
+    if holding:
+        _held.set()  # hold once: the first call to reach the point
+    if trace:
+        event = {"point": point, "pid": os.getpid(), "shot": spec.context.shot, "take": spec.context.take,
+                 "time": time.time(), **{k: v for k, v in details.items() if isinstance(v, (str, int, float))}}
+        if holding:
+            event["holding"] = True
+        with open(trace, "a") as f:
+            f.write(json.dumps(event) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    while holding:  # wait here to be killed
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    add_listener(_listener)
+    from slate.cli import app
+    app(prog_name="slate")
