@@ -89,16 +89,32 @@ class Score:
     reason: str
 
 
+#: The criterion a judge fails when its inputs are not something it can read.
+JUDGEABLE = "judgeable"
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """A gate's structured answer: it passes only when every criterion passes."""
+    """A gate's structured answer: it passes only when every criterion passes.
+
+    A judge handed art it cannot read (a reference drawn another way, a panel of the wrong
+    size) answers with `Verdict.unjudgeable`: not passed, and `cannot_judge` set, so a take
+    loop can tell "judged and failed" (try again) from "cannot judge" (ask a human)."""
 
     scores: tuple[Score, ...]
     judge: str
 
+    @classmethod
+    def unjudgeable(cls, judge: str, reason: str) -> "Verdict":
+        return cls((Score(JUDGEABLE, 0.0, 1.0, False, f"cannot judge: {reason}"),), judge)
+
     @property
     def passed(self) -> bool:
         return all(s.passed for s in self.scores)
+
+    @property
+    def cannot_judge(self) -> bool:
+        return any(s.name == JUDGEABLE and not s.passed for s in self.scores)
 
     @property
     def quality(self) -> float:
@@ -111,8 +127,8 @@ class Verdict:
         return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed]
 
     def to_dict(self) -> dict:
-        return {"judge": self.judge, "passed": self.passed, "quality": round(self.quality, 4),
-                "scores": [asdict(s) for s in self.scores]}
+        return {"judge": self.judge, "passed": self.passed, "cannot_judge": self.cannot_judge,
+                "quality": round(self.quality, 4), "scores": [asdict(s) for s in self.scores]}
 
 
 @runtime_checkable

@@ -10,8 +10,12 @@ Panel gate criteria, each a Score with a reason:
 Keyframe gate: the first frame against the start panel (SSIM), the last against the end panel
 in start+end mode, the middle frame's colour distribution against the panel, and noise.
 
-It must never call a model or the network, and never see the request's fault flag: it judges
-what is on screen, as a paid judge would.
+Art it did not paint — references or panels without the geometry the local provider draws
+by (see providers/local_judge_inputs.py) — gets `Verdict.unjudgeable` with the reason: not
+passed, and marked "cannot judge" so the take loop can hand it to a person instead of retrying.
+
+It must never call a model or the network, never see the request's fault flag (it judges
+what is on screen, as a paid judge would), and never raise on an input it cannot read.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from media import colour_distance, colour_stats, load_rgb, sharpness_noise, ssim
 from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, band_rows, dominant_colour, dress,
                                   frame_plate, hex_rgb, view_cell)
+from providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
+                                          read_turnaround)
 
 BACKGROUND_TOL = 24   # grain is ±6 at most; a different plate differs by far more
 COLOUR_TOL = 20
@@ -45,10 +51,11 @@ THRESHOLDS = {
 
 
 @lru_cache(maxsize=64)
-def _figure_palette(sheet_path: str, wardrobe_colour: str | None):
+def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | None):
     """Per view: the figure's identity colours (head band) with their pixel counts and the
-    figure height; plus every colour the dressed figure uses."""
-    sheet = Image.open(sheet_path)
+    figure height; plus every colour the dressed figure uses. Raises Unjudgeable (never
+    cached) for a sheet the judge cannot read."""
+    sheet = read_turnaround(Path(sheet_path), character_id)
     views, palette = {}, set()
     for view in PANEL_VIEWS:
         fig = np.array(dress(view_cell(sheet, view), wardrobe_colour))
@@ -57,6 +64,11 @@ def _figure_palette(sheet_path: str, wardrobe_colour: str | None):
         px = head[head[..., 3] > 0][:, :3]
         colours, counts = np.unique(px, axis=0, return_counts=True)
         keep = counts >= 0.10 * counts.sum()
+        if not keep.any():
+            # Drawn turnarounds have a few flat colours; a painted or photographed head has
+            # hundreds, none of them a share the judge could count on screen.
+            raise Unjudgeable(f"turnaround of '{character_id}', {view} view: no colour covers 10% of the head "
+                              f"({len(colours)} colours): not flat-coloured like a drawn turnaround")
         views[view] = (h, [(tuple(map(int, c)), int(n)) for c, n in zip(colours[keep], counts[keep])],
                        dominant_colour(fig, band_rows(h, TORSO_BAND)),
                        int((fig[band_rows(h, TORSO_BAND)][..., 3] > 0).sum()))
@@ -111,17 +123,36 @@ class LocalJudge:
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "panel", panel)
-        img = load_rgb(panel).astype(np.int16)
+        return self._answer(lambda: self._judge_panel(panel, request, refs))
+
+    def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
+                        request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
+        self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
+        return self._answer(lambda: self._judge_keyframes(frames, start_panel, end_panel, request))
+
+    def _answer(self, judge) -> Verdict:
+        try:
+            return judge()
+        except Unjudgeable as exc:
+            return Verdict.unjudgeable(self.name, str(exc))
+        except Exception as exc:  # noqa: BLE001
+            # An input the checks above did not foresee. A raise here used to surface as an
+            # escalated shot with no reason; "cannot judge" with the error reaches a person.
+            return Verdict.unjudgeable(self.name, f"the local judge failed on these inputs "
+                                                  f"({type(exc).__name__}: {exc})")
+
+    def _judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages) -> Verdict:
+        img = load_rgb(read_panel(panel, "the panel", request.width, request.height)).astype(np.int16)
         h, w, _ = img.shape
         if request.override_uri:
             # A human composite has no known layout: hold it to the location's look (colour
             # distribution against the plate), as a reviewer glancing at it would.
-            plate = Image.open(refs.plate).convert("RGB").resize((w, h))
+            plate = read_plate(refs.plate, request.location_id, (w, h)).convert("RGB").resize((w, h))
             dist = colour_distance(colour_stats(img.astype(np.uint8)), colour_stats(plate))
             return Verdict((_score("location", 1.0 - dist,
                                    f"colour distance {dist:.2f} from plate '{request.location_id}'"),), self.name)
-        expected = np.asarray(frame_plate(Image.open(refs.plate), request.framing, request.angle, w, h),
-                              dtype=np.int16)
+        expected = np.asarray(frame_plate(read_plate(refs.plate, request.location_id, (w, h)),
+                                          request.framing, request.angle, w, h), dtype=np.int16)
         background = np.abs(img - expected).max(axis=2) <= BACKGROUND_TOL
         # Everything after this looks only at the pixels that are not the plate: the figures
         # (and whatever went wrong). Working on that list, not the frame, keeps a verdict fast.
@@ -130,7 +161,9 @@ class LocalJudge:
                          f"{background.mean():.0%} of the frame matches plate '{request.location_id}'")]
         explained = np.zeros(len(fg), dtype=bool)
         for ch in request.characters:
-            views, palette = _figure_palette(str(refs.turnarounds[ch.id]), ch.wardrobe_colour)
+            if ch.id not in refs.turnarounds:
+                raise Unjudgeable(f"no turnaround of '{ch.id}' among the references")
+            views, palette = _figure_palette(str(refs.turnarounds[ch.id]), ch.id, ch.wardrobe_colour)
             # Identity: the least-present identity colour, against the smallest amount any view
             # would show at this framing (so a side view is not taken for a missing face).
             ratios = []
@@ -151,22 +184,27 @@ class LocalJudge:
                              f"{unexplained:.1%} of the frame is neither the plate nor a character"))
         return Verdict(tuple(scores), self.name)
 
-    def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
-                        request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
-        self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
-        start = load_rgb(start_panel)
-        first = load_rgb(frames["first"])
+    def _judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
+                         request: PanelRequest) -> Verdict:
+        size = (request.width, request.height)
+        needed = ("first", "middle", "last") if end_panel is not None else ("first", "middle")
+        missing = [name for name in needed if name not in frames]
+        if missing:
+            raise Unjudgeable(f"no {' or '.join(missing)} frame among the clip's keyframes")
+        start = load_rgb(read_still(start_panel, "the start panel", size))
+        clip = {name: load_rgb(read_still(frames[name], f"the clip's {name} frame", size)) for name in needed}
+        first = clip["first"]
         opening = start_framing(start, request.movement)
         s_first = ssim(first, opening)
         scores = [_score("first_frame", s_first, f"first frame SSIM {s_first:.2f} against the start panel")]
         expected_middle = start
         if end_panel is not None:
-            end = load_rgb(end_panel)
-            s_last = ssim(load_rgb(frames["last"]), end)
+            end = load_rgb(read_still(end_panel, "the end panel", size))
+            s_last = ssim(clip["last"], end)
             scores.append(_score("last_frame", s_last, f"last frame SSIM {s_last:.2f} against the end panel"))
             # Half-way through a start+end clip the picture is between its two panels.
             expected_middle = ((start.astype(np.uint16) + end) // 2).astype(np.uint8)
-        middle = load_rgb(frames["middle"])
+        middle = clip["middle"]
         dist = colour_distance(colour_stats(middle), colour_stats(expected_middle))
         scores.append(_score("continuity", 1.0 - dist, f"middle frame colour distance {dist:.2f} from the panels"))
         noise_ratio = sharpness_noise(expected_middle) / max(1e-6, sharpness_noise(middle))
