@@ -37,9 +37,9 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows.scene import SceneResult, renders_dir, scene_flow
-from manifests import load_film
 from media import mismatches, stitch
 from manifests.settings import project_settings
+from tasks.preflight import preflight, refused
 
 
 class FilmResult(BaseModel):
@@ -103,8 +103,13 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
     against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
     root = Path(project).resolve()
+    # Every scene checked before the first one starts: a film must not stop in scene 4 on a
+    # mistake that was there to see, after paying for scenes 1 to 3.
+    checked = preflight(root, profile=profile, provider=provider)
+    if not checked.ok:
+        return refused(checked)
     settings = project_settings(root, profile=profile, provider=provider)
-    film = load_film(root)  # a ManifestError here stops the run before any scene starts
+    film = checked.film
     film_id = film.film.id
     order = [s.id for _, s in film.scenes]
     results: list[SceneResult] = []

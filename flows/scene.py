@@ -35,6 +35,7 @@ from media import ContactEntry, contact_sheet
 from manifests.settings import project_settings
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
 from tasks.plan import ShotPlan, plan_scene
+from tasks.preflight import preflight, refused
 from tasks.references import check_references
 from tasks.stitch import stitch_scene
 
@@ -193,8 +194,14 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
     `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
     provider runs, but every video call is priced, reserved and capped as that model."""
     root = Path(project).resolve()
+    # Before anything else (settings, the budget block, the ledger): every problem a run would
+    # meet later, refused now as one "Refused" state listing them, with nothing spent.
+    checked = preflight(root, scene=scene, whole_film=False, profile=profile, provider=provider,
+                        price_as=price_as, cap=cap, max_takes=max_takes)
+    if not checked.ok:
+        return refused(checked)
     settings = project_settings(root, profile=profile, provider=provider, price_as=price_as)
-    film = load_film(root)  # a ManifestError here stops the run before anything is spent
+    film = checked.film
     scene_id = scene or film.scenes[0][1].id
     film.scene(scene_id)
     budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)

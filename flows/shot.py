@@ -100,7 +100,7 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
             outcome.takes.append(Take(stage="panel", moment=moment, take=take, uri=uri,
                                       passed=verdict["passed"], quality=verdict["quality"], reasons=reasons))
-            history.append(TakeResult(take, verdict["passed"], verdict["quality"]))
+            history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
             decision, why = _policy(run).decide(history)
             if decision == "accept":
                 outcome.approved[moment] = uri
@@ -152,7 +152,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
         outcome.takes.append(Take(stage="video", moment="clip", take=take, uri=clip_uri, passed=verdict["passed"],
                                   quality=verdict["quality"], reasons=reasons))
-        history.append(TakeResult(take, verdict["passed"], verdict["quality"]))
+        history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
         decision, why = _policy(run).decide(history)
         if decision == "accept":
             outcome.clip_uri = clip_uri

@@ -3,6 +3,8 @@
 A retry loop that runs away overnight is the costliest bug in AI film-making, so every take
 loop asks this policy, which knows only the verdict history of the shot's stage:
 - the last take passed → accept it;
+- the judge could not judge the last take (art it cannot read) → escalate at once: another take
+  would be judged no better;
 - the per-shot take cap is reached → escalate;
 - the best gate score has not improved over the last K takes → escalate (no progress).
 
@@ -21,6 +23,7 @@ class TakeResult:
     take: int
     passed: bool
     quality: float
+    judgeable: bool = True
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class TakePolicy:
         last = history[-1]
         if last.passed:
             return "accept", f"take {last.take} passed"
+        if not last.judgeable:
+            return "escalate", f"the judge cannot judge take {last.take}; another take would not be judged better"
         if len(history) >= self.max_takes:
             return "escalate", f"failed the gate in {len(history)} takes (per-shot cap {self.max_takes})"
         if len(history) > self.patience:

@@ -4,6 +4,12 @@ A director fixing manifests at night wants every mistake at once, each naming th
 shot and the field, not one error per run. So loading never stops at the first problem: it
 collects them all, then raises one ManifestError.
 
+Reading is bounded, so a mistaken or hostile manifest costs a line, not minutes and memory:
+a file's size is checked before it is read, a YAML document may not nest deeper than
+MAX_NESTING nor hold more than MAX_NODES nodes once its aliases are expanded (an alias bomb
+is refused while it is composed, before any object is built), and a film may list at most
+MAX_SCENES scenes of at most MAX_SHOTS shots.
+
 This module must never touch the network nor write files; it reads only the manifests the
 film names, and it does not check that referenced images exist (that is the reference
 check's job, against storage, which may not be this disk).
@@ -12,8 +18,11 @@ check's job, against storage, which may not be this disk).
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import os
 import re
+import stat
 import types
 import typing
 from dataclasses import dataclass
@@ -34,10 +43,28 @@ __all__ = [
     "read_document",
     "problems_from_validation",
     "FILM_FILENAMES",
+    "MAX_MANIFEST_BYTES",
+    "MAX_NODES",
+    "MAX_NESTING",
+    "MAX_SCENES",
+    "MAX_SHOTS",
+    "locate",
+    "read_bounded",
+    "NOT_FOUND",
 ]
 
 FILM_FILENAMES = ("film.yaml", "film.yml", "film.json")
 _SUFFIXES = (".yaml", ".yml", ".json")
+
+# Limits on what one project may ask the loader to read. A real manifest is far below each:
+# a 500-shot scene written out in full is ~200 KB and ~20,000 nodes.
+MAX_MANIFEST_BYTES = 1 << 20   # per manifest file, checked before it is opened for reading
+MAX_NODES = 30_000             # YAML/JSON nodes per document, aliases counted as what they expand to
+MAX_NESTING = 64               # mappings and lists inside each other
+MAX_SCENES = 200               # scene files a film may list
+MAX_SHOTS = 500                # shots a scene may hold
+
+NOT_FOUND = "not found"        # what locate() says when nothing at all is at a key
 
 
 @dataclass(frozen=True)
@@ -118,22 +145,158 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _OverBudget(yaml.YAMLError):
+    """A document that nests too deep or expands to too many nodes: refused while composing."""
+
+    def __init__(self, message: str, mark: Any):
+        super().__init__(message)
+        self.message, self.mark = message, mark
+
+
+def _too_many_nodes() -> str:
+    return (f"more than {MAX_NODES:,} YAML nodes once aliases are expanded "
+            "(an alias that repeats an alias, over and over?)")
+
+
+def _too_deep() -> str:
+    return f"nested more than {MAX_NESTING} levels deep"
+
+
+class _BoundedLoader(_StrictLoader):
+    """Counts nodes as the composer builds them, an alias as the size of what it names.
+
+    PyYAML shares an anchored node between its aliases, so composing an alias bomb is cheap;
+    it is everything after (building objects, validating, hashing) that walks every copy.
+    Counting here refuses the bomb before any of that starts."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+        self._expanded: dict[int, int] = {}  # id(anchored node) -> nodes it stands for
+
+    def _charge(self, count: int, event: Any) -> None:
+        self._nodes += count
+        if self._nodes > MAX_NODES:
+            raise _OverBudget(_too_many_nodes(), event.start_mark)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._charge(self._expanded.get(id(node), 1), event)
+            return node
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise _OverBudget(_too_deep(), event.start_mark)
+        before = self._nodes
+        self._charge(1, event)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if event.anchor is not None:
+            self._expanded[id(node)] = self._nodes - before
+        return node
+
+
+def _json_within_budget(data: Any) -> str | None:
+    """The same budget for JSON (no aliases there, but the same nesting and node limits)."""
+    stack, nodes = [(data, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return _too_many_nodes()
+        if depth > MAX_NESTING:
+            return _too_deep()
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def locate(root: Path, key: str) -> tuple[Path | None, str | None]:
+    """Where a project key is on this disk, or why it cannot be read as a file of the project.
+
+    Returns (path, None) for a regular file inside the project (symlinks followed, then the
+    real path checked against the project's), else (None, why): "not found", a symlink that
+    leaves the project or loops, a directory, a device. Never raises for a bad link."""
+    base = Path(os.path.realpath(root))
+    path = Path(root) / key
+    real = Path(os.path.realpath(path))  # never raises; a loop comes back unresolved
+    if not real.is_relative_to(base):
+        return None, f"is a symlink that leaves the project (to {real})"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return None, f"is a symlink to nothing ({os.readlink(path)})"
+        return None, NOT_FOUND
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "is a symlink loop"
+        if exc.errno == errno.ENOTDIR:
+            return None, NOT_FOUND
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return None, "is a directory, not a file"
+    if not stat.S_ISREG(st.st_mode):
+        return None, "is not a regular file"
+    return real, None
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file no bigger than ``limit``, its size checked before reading.
+
+    Raises ValueError naming the size (or what the path is instead of a file) and OSError as
+    the OS raised it. Opened non-blocking so a FIFO dropped in place of a file cannot hang."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("is a directory, not a file" if stat.S_ISDIR(st.st_mode) else "is not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"is {st.st_size:,} bytes, over the limit of {limit:,}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)  # the file may have grown since fstat
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"is over the limit of {limit:,} bytes")
+    return data
+
+
 def read_document(path: Path, file: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML or JSON file (by suffix). Returns (data, problems); data is None on failure."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = read_bounded(path, MAX_MANIFEST_BYTES)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return None, [Problem(file, None, "file", "not found")]
-    except UnicodeDecodeError as exc:
-        return None, [Problem(file, None, "file", f"is not valid UTF-8 (byte {exc.start})")]
+    except ValueError as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            return None, [Problem(file, None, "file", f"is not valid UTF-8 (byte {exc.start})")]
+        return None, [Problem(file, None, "file", f"{exc} for a manifest")]
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, [Problem(file, None, "file", "is a symlink loop")]
         return None, [Problem(file, None, "file", f"cannot be read: {exc.strerror or exc}")]
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark from a Windows editor is not content
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
             data = json.loads(text)
+            over = _json_within_budget(data)
+            if over:
+                return None, [Problem(file, None, "file", over)]
         else:
-            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - SafeLoader subclass
+    except RecursionError:
+        return None, [Problem(file, None, "file", _too_deep())]
+    except _OverBudget as exc:
+        where = f"line {exc.mark.line + 1}" if exc.mark is not None else "file"
+        return None, [Problem(file, None, where, exc.message)]
     except json.JSONDecodeError as exc:
         return None, [Problem(file, None, f"line {exc.lineno}", f"invalid JSON: {exc.msg} (column {exc.colno})")]
     except yaml.MarkedYAMLError as exc:
@@ -143,6 +306,8 @@ def read_document(path: Path, file: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(file, None, where, f"invalid YAML: {exc.problem}{col}")]
     except yaml.YAMLError as exc:
         return None, [Problem(file, None, "file", f"invalid YAML: {exc}")]
+    except (ValueError, OverflowError) as exc:  # a scalar PyYAML cannot build: a 5,000-digit int, 2024-13-45
+        return None, [Problem(file, None, "file", f"invalid YAML value: {exc}")]
     if data is None:
         return None, [Problem(file, None, "file", "is empty; expected a mapping")]
     if not isinstance(data, dict):
@@ -281,6 +446,11 @@ def _scene_cross_checks(file: str, data: dict, chars: set[str] | None, locs: set
         for cid in wardrobe:
             if isinstance(cid, str) and cid not in chars:
                 out.append(Problem(file, None, f"wardrobe.{cid}", _unknown("character", cid, chars)))
+    for cid, entry in (wardrobe.items() if isinstance(wardrobe, dict) else ()):
+        # `colour: #1f3a5f` is a comment in YAML: the colour silently becomes null.
+        if isinstance(entry, dict) and "colour" in entry and entry["colour"] is None:
+            out.append(Problem(file, None, f"wardrobe.{cid}.colour", "is empty: in YAML an unquoted # starts a "
+                                                                     "comment, so quote it: colour: '#1f3a5f'"))
     shots = data.get("shots")
     if not isinstance(shots, list):
         return out
@@ -319,12 +489,10 @@ def _resolve_key(root: Path, key: Any, referrer: str, field: str, what: str) -> 
         return None, []  # already reported by schema validation
     if not key.lower().endswith(_SUFFIXES):
         return None, [Problem(referrer, None, field, f"{what} file {key!r} must end in .yaml, .yml or .json")]
-    path = root / key
-    if not path.is_file():
-        return None, [Problem(referrer, None, field, f"{what} file {key!r} not found")]
-    if not path.resolve().is_relative_to(root.resolve()):
-        return None, [Problem(referrer, None, field, f"{what} file {key!r} resolves outside the project")]
-    return path, []
+    path, why = locate(root, key)
+    if path is None:
+        return None, [Problem(referrer, None, field, f"{what} file {key!r} {why}")]
+    return root / key, []
 
 
 def _validate(model: type[BaseModel], file: str, data: Any) -> tuple[Any, list[Problem]]:
@@ -348,12 +516,16 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 def load_film(root: Path) -> LoadedFilm:
     """Load and check a whole film project; raise ManifestError listing every problem."""
     root = Path(root)
-    film_path = next((root / n for n in FILM_FILENAMES if (root / n).is_file()), None)
+    # lexists, not is_file: a film.yaml that is a folder or a broken link is named as such.
+    film_path = next((root / n for n in FILM_FILENAMES if os.path.lexists(root / n)), None)
     if film_path is None:
         raise ManifestError(
             Problem(FILM_FILENAMES[0], None, "file", f"no film manifest in {str(root)!r} (looked for {', '.join(FILM_FILENAMES)})")
         )
     film_file = film_path.name
+    _, why = locate(root, film_file)
+    if why is not None:
+        raise ManifestError(Problem(film_file, None, "file", why))
     problems: list[Problem] = []
 
     film_data, found = read_document(film_path, film_file)
@@ -378,6 +550,10 @@ def load_film(root: Path) -> LoadedFilm:
 
     scenes: list[tuple[str, Scene]] = []
     scene_keys = film_data.get("scenes")
+    if isinstance(scene_keys, list) and len(scene_keys) > MAX_SCENES:
+        problems.append(Problem(film_file, None, "scenes", f"lists {len(scene_keys):,} scene files; a film may list "
+                                                           f"at most {MAX_SCENES} (none of them was read)"))
+        scene_keys = []
     listed: dict[str, int] = {}
     for i, key in enumerate(scene_keys if isinstance(scene_keys, list) else []):
         if isinstance(key, str) and key in listed:
@@ -392,6 +568,11 @@ def load_film(root: Path) -> LoadedFilm:
         data, found = read_document(path, key)
         problems += found
         if data is None:
+            continue
+        if isinstance(data.get("shots"), list) and len(data["shots"]) > MAX_SHOTS:
+            # Refused before validation: checking thousands of shots is the cost being bounded.
+            problems.append(Problem(key, None, "shots", f"{len(data['shots']):,} shots; a scene may hold at most "
+                                                        f"{MAX_SHOTS} (split it into scenes)"))
             continue
         scene, found = _validate(Scene, key, data)
         problems += found

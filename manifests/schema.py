@@ -257,7 +257,14 @@ class Scene(_Model):
     title: Text
     location: str  # default location of its shots
     wardrobe: dict[str, Wardrobe] = {}
-    shots: list[Shot] = Field(min_length=1)
+    shots: list[Shot]
+
+    @field_validator("shots")
+    @classmethod
+    def _some_shots(cls, v: list[Shot]) -> list[Shot]:
+        if not v:
+            raise ValueError("a scene needs at least one shot")
+        return v
 
     @model_validator(mode="after")
     def _shot_order(self) -> "Scene":
@@ -294,3 +301,11 @@ class Film(_Model):
     fps: int = Field(default=24, gt=0, le=120)
     bible: AssetKey = "bible.yaml"
     scenes: list[AssetKey]
+
+    @field_validator("scenes")
+    @classmethod
+    def _some_scenes(cls, v: list[str]) -> list[str]:
+        # An empty film would "check ok" and then have nothing to run.
+        if not v:
+            raise ValueError("the film lists no scenes; add at least one scene file, like scenes/scene-01.yaml")
+        return v

@@ -1,18 +1,40 @@
 """Settings: defaults < the film project's `slate.toml` < `SLATE_*` environment < command line.
 
 What a film-maker tunes per project (profile, provider, caps, retry policy) lives here with a
-description and bounds on every field. It must never hold a provider key: keys are read from
-the environment by the provider module that needs them, by name, at the moment of use.
+description and bounds on every field. `check_settings` reads them the way a run will and
+returns every mistake as a Problem naming where the value came from (`slate.toml` and its
+line or key, the `SLATE_*` variable, or the command-line flag): a TOML syntax error, an
+unknown or misspelt key (which pydantic-settings would silently ignore), a wrong type, a value
+out of bounds. `project_settings` is the same reading for code that wants Settings or an error.
+
+It must never hold a provider key: keys are read from the environment by the provider module
+that needs them, by name, at the moment of use. Like the rest of manifests/, it never writes.
 """
 from __future__ import annotations
 
+import difflib
+import os
+import re
+import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
-from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
-                               TomlConfigSettingsSource)
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from .load import ManifestError, Problem, _message, locate, read_bounded
+
+__all__ = ["Settings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
+
+SETTINGS_FILE = "slate.toml"
+MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
+# Keys slate.toml may hold that are not Settings fields, and who reads them.
+OTHER_KEYS = {"ledger_url": "governor.ledger reads it at the moment of use (it may hold a password)"}
+TABLE = "slate"                 # settings may also sit in a [slate] table
 
 
 class Settings(BaseSettings):
@@ -33,28 +55,170 @@ class Settings(BaseSettings):
     # The ledger's URL (SLATE_LEDGER_URL, or `ledger_url` in slate.toml) is not a field here: it
     # may hold a password, so governor.ledger.Ledger.for_project reads it at the moment of use
     # and nothing ever passes it along as a flow or task parameter.
-    run_cap_usd: Decimal = Field(Decimal("25"), ge=0, description="per-run budget cap in USD")
-    film_cap_usd: Decimal = Field(Decimal("250"), ge=0, description="per-film budget cap in USD, across runs")
+    # Caps are finite: an `inf` in slate.toml would be a cap that never refuses.
+    run_cap_usd: Decimal = Field(Decimal("25"), ge=0, allow_inf_nan=False, description="per-run budget cap in USD (0: spend nothing)")
+    film_cap_usd: Decimal = Field(Decimal("250"), ge=0, allow_inf_nan=False, description="per-film budget cap in USD, across runs")
     price_as: str | None = Field(None, description="rehearsal: price every video call as this model, e.g. replicate:bytedance/seedance-1-pro")
     video_slots: int = Field(1, ge=1, le=32, description="video jobs in flight per provider key")
     busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
+    timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown timezone {v!r} (an IANA name such as 'Europe/Berlin' or 'UTC')") from None
+        return v
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml = cls.model_config.get("toml_file")
-        if toml and Path(toml).is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
-        return tuple(sources)
+        return (init_settings, env_settings)
+
+
+class _FileValues(PydanticBaseSettingsSource):
+    """The values read from slate.toml by `read_settings_file`, as the lowest-priority source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]):
+        super().__init__(settings_cls)
+        self.values = dict(values)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values.items() if k in self.settings_cls.model_fields}
+
+
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml_problem(text: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    msg = str(exc)
+    m = _TOML_WHERE.search(msg)
+    if m:
+        return Problem(SETTINGS_FILE, None, f"line {m.group(1)}",
+                       f"invalid TOML: {msg[:m.start()]} (column {m.group(2)})")
+    msg = msg.removesuffix(" (at end of document)")
+    last = len(text.rstrip("\n").split("\n")) if text.strip() else 1
+    return Problem(SETTINGS_FILE, None, f"line {last}", f"invalid TOML: {msg} (at the end of the file)")
+
+
+def read_settings_file(root: Path) -> tuple[dict[str, Any], list[Problem]]:
+    """The settings in the project's slate.toml, flattened ([slate] table or top level).
+
+    Returns (values, problems); a missing file is no problem (every setting has a default).
+    Unknown keys are problems, with the closest known key; they are left out of the values."""
+    root = Path(root)
+    if not os.path.lexists(root / SETTINGS_FILE):
+        return {}, []
+    _, why = locate(root, SETTINGS_FILE)
+    if why is not None:
+        return {}, [Problem(SETTINGS_FILE, None, "file", why)]
+    try:
+        text = read_bounded(root / SETTINGS_FILE, MAX_SETTINGS_BYTES).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, [Problem(SETTINGS_FILE, None, "file", f"is not valid UTF-8 (byte {exc.start})")]
+    except ValueError as exc:
+        return {}, [Problem(SETTINGS_FILE, None, "file", f"{exc} for a settings file")]
+    except OSError as exc:
+        return {}, [Problem(SETTINGS_FILE, None, "file", f"cannot be read: {exc.strerror or exc}")]
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [_toml_problem(text, exc)]
+
+    problems: list[Problem] = []
+    values: dict[str, tuple[str, Any]] = {}   # name -> (how it was written, value)
+    table = data.pop(TABLE, None)
+    entries = [(k, k, v) for k, v in data.items()]
+    if isinstance(table, dict):
+        entries += [(k, f"{TABLE}.{k}", v) for k, v in table.items()]
+    elif table is not None:
+        problems.append(Problem(SETTINGS_FILE, None, TABLE, f"must be a table ([{TABLE}]), not a {type(table).__name__}"))
+    known = list(Settings.model_fields) + list(OTHER_KEYS)
+    for name, written, value in entries:
+        if name in OTHER_KEYS:
+            continue
+        if name not in Settings.model_fields:
+            if isinstance(value, dict):
+                problems.append(Problem(SETTINGS_FILE, None, written, f"unknown table [{written}]: settings are "
+                                                                      f"top-level keys or in a [{TABLE}] table"))
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            problems.append(Problem(SETTINGS_FILE, None, written, f"unknown setting ({hint})"))
+            continue
+        if name in values:
+            problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {values[name][0]})"))
+            continue
+        values[name] = (written, value)
+    return {k: v for k, (_, v) in values.items()}, problems
+
+
+def _env_name(field: str) -> str | None:
+    """The SLATE_* variable that set ``field``, as spelt in the environment (case-insensitive,
+    like pydantic-settings)."""
+    want = f"SLATE_{field}".upper()
+    return next((k for k in os.environ if k.upper() == want), None)
+
+
+def setting_origin(field: str, overrides: Mapping[str, Any] | None = None,
+                   flags: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """Where the value of ``field`` comes from, as (file, field) for a Problem: the command
+    line's flag, the SLATE_* variable, or slate.toml (also where a default is changed)."""
+    if (overrides or {}).get(field) is not None:
+        return "command line", (flags or {}).get(field, f"--{field.replace('_', '-')}")
+    env = _env_name(field)
+    if env is not None:
+        return "environment", env
+    return SETTINGS_FILE, field
+
+
+def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
+                   flags: Mapping[str, str] | None = None) -> tuple[Settings | None, list[Problem]]:
+    """The project's settings as a run will build them, or every reason they cannot be built.
+
+    ``overrides`` are the command line's values (None means not given); ``flags`` says how the
+    caller spells each one (default ``--name-with-dashes``) so a problem names what was typed.
+    Each problem names its source: ``slate.toml: <key>``, ``environment: SLATE_<KEY>`` or
+    ``command line: --flag``. Returns (settings, problems); settings is None when any value
+    is wrong. Unknown keys are problems but do not stop the settings being built."""
+    root = Path(root)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    flags = dict(flags or {})
+    values, problems = read_settings_file(root)
+    if any(p.field.startswith("line ") or p.field == "file" for p in problems):
+        return None, problems   # the file could not be read at all: its values are unknown
+
+    class ProjectSettings(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                       file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileValues(settings_cls, values))
+
+    try:
+        settings = ProjectSettings(**given)
+    except SettingsError as exc:  # an environment value pydantic-settings could not even parse
+        return None, problems + [Problem("environment", None, "SLATE_*", str(exc))]
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = str(loc[0]) if loc else "settings"
+            file, name = setting_origin(field, given, flags)
+            problems.append(Problem(file, None, name, _message(err, Settings, loc)))
+        return None, problems
+    return settings, problems
 
 
 def project_settings(root: Path, **overrides) -> Settings:
-    """Settings for one film project: its `slate.toml` (top-level keys or a [slate] table)."""
-    toml_path = Path(root) / "slate.toml"
-
-    class ProjectSettings(Settings):
-        model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", toml_file=toml_path,
-                                          validate_default=True)
-
-    return ProjectSettings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings for one film project: its `slate.toml` (top-level keys or a [slate] table), the
+    SLATE_* environment, then ``overrides`` (None means not given). Raises ManifestError with
+    one line per problem (an unknown key included) rather than a pydantic traceback."""
+    settings, problems = check_settings(root, overrides)
+    if problems or settings is None:
+        raise ManifestError(problems)
+    return settings

@@ -4,8 +4,8 @@ For: rendering, stitching, probing and measuring media. Never: import anything e
 ours (stdlib, numpy, PIL and imageio_ffmpeg only) or keep state between calls.
 """
 
-from .commands import (MOVEMENTS, concat_args, count_frames_args, frame_at_args, last_frame_args,
-                       probe_args, still_clip_args)
+from .commands import (MOVEMENTS, concat_args, count_frames_args, dissolve_misfits, frame_at_args,
+                       last_frame_args, probe_args, still_clip_args)
 from .contact import ContactEntry, contact_sheet
 from .ffmpeg import MediaError, ffmpeg_exe, run
 from .frames import extract_frame, extract_last_frame, keyframes
@@ -16,7 +16,7 @@ from .render import render_clip, stitch
 
 __all__ = [
     "MOVEMENTS", "ContactEntry", "MediaError", "Probe", "colour_distance", "colour_stats",
-    "concat_args", "contact_sheet", "count_frames_args", "extract_frame", "extract_last_frame",
+    "concat_args", "contact_sheet", "count_frames_args", "dissolve_misfits", "extract_frame", "extract_last_frame",
     "ffmpeg_exe", "frame_at_args", "keyframes", "last_frame_args", "load_rgb",
     "mean_rgb_distance", "mismatches", "parse_probe", "probe", "probe_args", "render_clip", "run",
     "sharpness_noise", "ssim", "still_clip_args", "stitch",

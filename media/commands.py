@@ -135,6 +135,43 @@ def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds
     return args + ["-frames:v", str(frames), "-r", fmt_rate(fps), *_H264_OUT, _p(out_mp4)]
 
 
+def _s(x: float) -> str:
+    return f"{float(x):g}s"
+
+
+def dissolve_misfits(seconds: list[float], transitions: list[tuple[str, float]],
+                     labels: list[str] | None = None) -> list[tuple[int, str]]:
+    """The dissolves a stitch cannot make, as (i, why) with i the transition joining clip i and
+    clip i+1. The one rule, used by concat_args and by the preflight that reads manifests:
+
+    * a dissolve is longer than 0 and shorter than each of the two clips it joins (xfade's
+      offset, the running length minus the dissolve, must stay positive and inside clip i);
+    * a clip's incoming and outgoing dissolves together are shorter than the clip, so the
+      second fade starts after the first has ended and the clip is seen on its own.
+
+    ``labels`` name the clips in messages (shot ids); by default "clip 0", "clip 1", …
+    Transitions that are not dissolves are ignored here (concat_args refuses unknown kinds).
+    """
+    names = labels or [f"clip {i}" for i in range(len(seconds))]
+    out = []
+    for i, (kind, dur) in enumerate(transitions):
+        if kind != "dissolve" or i + 1 >= len(seconds):
+            continue
+        d, here, there = float(dur), float(seconds[i]), float(seconds[i + 1])
+        incoming = float(transitions[i - 1][1]) if i > 0 and transitions[i - 1][0] == "dissolve" else 0.0
+        if d <= 0:
+            out.append((i, f"a dissolve must last longer than 0s (got {_s(d)})"))
+        elif d >= here:
+            out.append((i, f"a {_s(d)} dissolve must be shorter than the shot it leaves ({names[i]}, {_s(here)})"))
+        elif d >= there:
+            out.append((i, f"a {_s(d)} dissolve must be shorter than the shot it enters "
+                           f"({names[i + 1]}, {_s(there)})"))
+        elif incoming and incoming + d >= here:
+            out.append((i, f"{names[i]} ({_s(here)}) is shorter than its two dissolves together "
+                           f"({_s(incoming)} in + {_s(d)} out): it would never be seen on its own"))
+    return out
+
+
 def concat_args(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[str, float]],
                 fps, width: int, height: int) -> list[str]:
     """Stitch (path, seconds) clips; transitions[i] joins clip i and i+1.
@@ -149,6 +186,9 @@ def concat_args(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tu
         raise ValueError("concat_args needs at least one clip")
     if len(transitions) != len(clips) - 1:
         raise ValueError(f"need {len(clips) - 1} transitions for {len(clips)} clips, got {len(transitions)}")
+    misfits = dissolve_misfits([secs for _, secs in clips], transitions)
+    if misfits:
+        raise ValueError("; ".join(f"dissolve between clips {i} and {i + 1} does not fit: {why}" for i, why in misfits))
     rate = fmt_rate(fps)
     args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
     parts = []
@@ -163,9 +203,7 @@ def concat_args(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tu
             parts.append(f"{cur}[v{i}]concat=n=2:v=1:a=0{out}")
             length += float(secs)
         elif kind == "dissolve":
-            d = float(dur)
-            if not 0 < d < min(length, float(secs)):
-                raise ValueError(f"dissolve {d}s does not fit between clips {i - 1} and {i}")
+            d = float(dur)  # dissolve_misfits has checked it fits
             parts.append(f"{cur}[v{i}]xfade=transition=fade:duration={_num(d)}:offset={_num(length - d)}{out}")
             length += float(secs) - d
         else:

@@ -196,7 +196,12 @@ class Storage(Protocol):
 
     def list_keys(self, prefix: str = "") -> list[str]: ...
 
-    def read_key(self, key: str) -> bytes: ...
+    def read_key(self, key: str, max_bytes: int | None = None) -> bytes:
+        """A key's bytes; with ``max_bytes``, a bigger file is refused (a ValueError naming the
+        key) before it is read. A key that is not a readable file is a ValueError too."""
+
+    def key_size(self, key: str) -> int | None:
+        """Bytes at the key, None when nothing is there (a HEAD, for object storage)."""
 
     def uri_for(self, digest: str, suffix: str) -> str:
         """The URI of bytes whose sha256 is `digest`, before they are stored (a pure function)."""

@@ -6,7 +6,9 @@ so an artifact's URI is its content hash and a cache key over URIs is a key over
 
 It must never write outside the project folder, never overwrite an artifact in place (a file
 is written under a temporary name, fsynced, then renamed), and never follow a key out of the
-project (keys are validated; the resolved path is checked again).
+project (keys are validated; the resolved path is checked again). A key whose file is not a
+regular file inside the project (a symlink out or in a loop, a folder, a FIFO) raises
+KeyUnreadable, a ValueError that names the key: callers report it, they never crash on it.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from manifests.keys import check_key
+from manifests.load import NOT_FOUND, locate, read_bounded
 
 CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
 
@@ -52,6 +55,11 @@ def write_atomic(dest: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+class KeyUnreadable(ValueError):
+    """Something is at the key, but it is not a regular file inside the project, or it is over
+    the size the caller allows. The message starts with the key."""
+
+
 class LocalStorage:
     name = "local"
 
@@ -61,15 +69,25 @@ class LocalStorage:
 
     # -- named keys -------------------------------------------------------------------------
     def _key_path(self, key: str) -> Path:
+        """The real path of the key's file: FileNotFoundError when nothing is there,
+        KeyUnreadable when what is there is not a regular file inside the project."""
         check_key(key)
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root):  # a symlink inside the project pointing out
-            raise ValueError(f"asset key {key!r} resolves outside the project")
+        path, why = locate(self.root, key)
+        if path is None:
+            if why == NOT_FOUND:
+                raise FileNotFoundError(f"{key} not found in {self.root}")
+            raise KeyUnreadable(f"{key} {why}")
         return path
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        # Walk only the prefix's folder: the roster lives in characters/ and locations/, and a
+        # project's other folders may hold thousands of files. rglob does not follow symlinked
+        # folders, so a link loop cannot make this walk forever.
+        start = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not start.is_dir() or not start.resolve().is_relative_to(self.root):
+            return []
         keys = []
-        for path in sorted(self.root.rglob("*")):
+        for path in sorted(start.rglob("*")):
             rel = path.relative_to(self.root).as_posix()
             if rel.startswith(".") or "/." in rel or not path.is_file():
                 continue
@@ -77,11 +95,25 @@ class LocalStorage:
                 keys.append(rel)
         return keys
 
-    def read_key(self, key: str) -> bytes:
-        return self._key_path(key).read_bytes()
+    def read_key(self, key: str, max_bytes: int | None = None) -> bytes:
+        """The key's bytes; with ``max_bytes``, its size is checked before it is read."""
+        path = self._key_path(key)
+        if max_bytes is None:
+            return path.read_bytes()
+        try:
+            return read_bounded(path, max_bytes)
+        except ValueError as exc:
+            raise KeyUnreadable(f"{key} {exc}") from None
+
+    def key_size(self, key: str) -> int | None:
+        """Bytes in the key's file, or None when nothing is there."""
+        try:
+            return self._key_path(key).stat().st_size
+        except FileNotFoundError:
+            return None
 
     def key_exists(self, key: str) -> bool:
-        return self._key_path(key).is_file()
+        return self.key_size(key) is not None
 
     # -- artifacts --------------------------------------------------------------------------
     def _cas_path(self, uri: str) -> Path:

@@ -1,7 +1,8 @@
 """The `slate` command line: init, check, run, status.
 
 Thin: it parses arguments, calls manifests, flows and governor, and shows what they return.
-It must never print a key, and never start a paid run on manifests that did not load cleanly.
+It must never print a key, and never start a paid run before the preflight (tasks/preflight.py)
+found nothing wrong.
 """
 from __future__ import annotations
 
@@ -61,27 +62,33 @@ def _load(directory: Path):
         raise typer.Exit(1)
 
 
-@app.command()
-def check(directory: Path):
-    """Validate manifests and references; print every error; exit non-zero on any."""
-    from providers.errors import ReferenceMissing
-    from tasks.context import RunSpec
-    from tasks.references import lock_scene_references
-    film = _load(directory)
-    bad = 0
-    for _, scene in film.scenes:
-        run = RunSpec(root=str(directory.resolve()), run_id="check", film=film.film.id, scene=scene.id, profile="draft")
-        try:
-            lock_scene_references(run, film, scene.id)
-        except ReferenceMissing as exc:
-            for line in str(exc).split("; "):
-                err.print(f"{film.scene_file(scene.id)}: references: {line}", markup=False, highlight=False)
-                bad += 1
-    if bad:
+def _preflight(directory: Path, **options):
+    """Run the preflight; on any problem print one line each (no markup: a manifest's text is
+    not rich markup) and exit 1. Returns the Preflight when clean."""
+    from tasks.preflight import preflight
+    checked = preflight(directory, **options)
+    if checked.problems:
+        for problem in checked.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"{len(checked.problems)} problem(s) in {directory}", style="red", markup=False, highlight=False)
         raise typer.Exit(1)
+    return checked
+
+
+@app.command()
+def check(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: every scene)"),
+          profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
+          provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
+          price_as: Optional[str] = typer.Option(None, "--price-as", help="check prices as this model")):
+    """Validate everything a run needs before it spends: settings, manifests, references, the
+    stitch's dissolves, providers and prices. Prints every problem; exits 1 on any."""
+    checked = _preflight(directory, scene=scene, profile=profile, provider=provider, price_as=price_as)
+    film = checked.film
     shots = sum(len(s.shots) for _, s in film.scenes)
     console.print(f"[green]ok[/green]: {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
-                  f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations")
+                  f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
+                  f"{checked.settings.profile} profile, priced as {checked.settings.price_as or checked.settings.provider}",
+                  highlight=False)
 
 
 class Progress:
@@ -129,9 +136,11 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
                                                help="rehearse: price every video call as this model, "
                                                     "e.g. replicate:bytedance/seedance-1-pro")):
     """Render a scene: every shot through its gates, stitched into one mp4."""
-    _load(directory)  # every manifest problem is printed here, before any run starts
-    _mark_embedded()
     cap_usd = _usd_option(cap, "--cap")
+    # Every problem is printed here, before any run starts; the flow checks again, the same way.
+    _preflight(directory, scene=scene, whole_film=False, profile=profile, provider=provider, price_as=price_as,
+               cap=cap_usd)
+    _mark_embedded()
     from flows.scene import scene_flow
     from tasks.context import listen
     progress = Progress()
@@ -151,8 +160,9 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         result = state.result(raise_on_failure=False)
     except Exception as exc:  # noqa: BLE001
         result = exc
-    if isinstance(result, BaseException):
-        err.print(f"[red]run failed ({state.name}):[/red] {result}", markup=True)
+    if isinstance(result, BaseException) or result is None:
+        err.print(f"run failed ({state.name}): {state.message if result is None else result}", style="red",
+                  markup=False, highlight=False)
         raise typer.Exit(1)
     _report(result, state, elapsed)
     if state.is_failed():
@@ -198,14 +208,20 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     from governor.estimate import estimate_scene
     from governor.money import fmt_usd
     from governor.ratecard import Pricing, RateCard, RateError
+    from manifests import ManifestError
     from providers.errors import ReferenceMissing
     from providers.registry import judge_provider, storage_for, video_provider, image_provider
     from slate.settings import project_settings
     from tasks.plan import plan_from_project
     film = _load(directory)
-    settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
+    try:
+        settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
     cap_usd = _usd_option(cap, "--cap")
-    if cap_usd is None:  # not `or`: --cap 0 means a cap of zero
+    if cap_usd is None:  # not `or`: a cap of $0 is a cap
         cap_usd = settings.run_cap_usd
     storage = storage_for(directory.resolve())
     try:

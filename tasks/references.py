@@ -1,9 +1,15 @@
 """Reference check: every character and location a scene names exists canonically in storage.
 
 The roster is enumerated from storage (keys marked `_APPROVED`), never from a hand-kept list.
-Each image must decode, be a PNG or JPEG, and stay within size limits; its content hash goes
-into the bible lock (`.slate/bible.lock.json`), like a package lock, so a changed reference
-changes the cache keys of everything built from it.
+Each image must be a regular file inside the project, at most MAX_REFERENCE_BYTES (checked
+before it is read), a PNG or JPEG whose header claims at most MAX_REFERENCE_PIXELS (checked
+before it is decoded), and decode in full. Its content hash goes into the bible lock
+(`.slate/bible.lock.json`), like a package lock, so a changed reference changes the cache keys
+of everything built from it.
+
+`reference_problems` (the preflight, `slate check`) and `lock_scene_references` (the run) read
+and judge each reference with the same `read_reference`, so they cannot disagree; only the
+run stores the bytes.
 
 It must never generate, fetch or substitute a reference that should exist: a missing one is a
 clear error that names it and what storage does have.
@@ -13,19 +19,28 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import struct
+from dataclasses import dataclass
 
 from PIL import Image
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from manifests import LoadedFilm, parse_canonical
+from manifests import LoadedFilm, Problem, parse_canonical
 from providers.errors import ReferenceMissing
 from providers.storage_local import write_atomic
 from tasks.context import RunSpec, studio
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
+MAX_REFERENCE_BYTES = 64 << 20     # an 8K PNG plate is ~30-60 MB; anything bigger is not a reference
 FORMATS = ["PNG", "JPEG"]          # only what references are drawn in: no exotic decoders
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_OTHER_FORMATS = [(b"GIF8", "a GIF"), (b"BM", "a BMP"), (b"II*\x00", "a TIFF"), (b"MM\x00*", "a TIFF"),
+                  (b"%PDF", "a PDF"), (b"\x00\x00\x01\x00", "an ICO"), (b"8BPS", "a Photoshop file")]
 
 
 class LockedRef(BaseModel):
@@ -42,55 +57,167 @@ class BibleLock(BaseModel):
     overrides: dict[str, LockedRef] = {}
 
 
+@dataclass(frozen=True)
+class Need:
+    """One reference a scene needs, and the manifest line that asks for it."""
+
+    kind: str          # "character" | "location" | "panel override"
+    ident: str         # the character or location id, or the shot id of an override
+    key: str           # the storage key
+    file: str          # the manifest naming it (bible.yaml, or the scene file for an override)
+    shot: str | None
+    field: str         # e.g. characters[2].turnaround, locations[0].plate, panel_override
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.shot, self.field, message)
+
+
+def scene_needs(film: LoadedFilm, scene_id: str) -> list[Need]:
+    """Every reference one scene's shots will use: turnarounds of its characters (in shots or
+    its wardrobe), plates of its locations, panel overrides."""
+    scene = film.scene(scene_id)
+    bible = film.film.bible
+    char_index = {c.id: i for i, c in enumerate(film.bible.characters)}
+    loc_index = {loc.id: i for i, loc in enumerate(film.bible.locations)}
+    needs = []
+    for cid in sorted({c for s in scene.shots for c in s.characters} | set(scene.wardrobe)):
+        needs.append(Need("character", cid, film.character(cid).turnaround_key, bible, None,
+                          f"characters[{char_index[cid]}].turnaround"))
+    for lid in sorted({scene.location_of(s) for s in scene.shots}):
+        needs.append(Need("location", lid, film.location(lid).plate_key, bible, None, f"locations[{loc_index[lid]}].plate"))
+    scene_file = film.scene_file(scene_id)
+    for s in scene.shots:
+        if s.panel_override:
+            needs.append(Need("panel override", s.id, s.panel_override, scene_file, s.id, "panel_override"))
+    return needs
+
+
+def image_header(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) read from a PNG or JPEG header, without decoding a pixel.
+
+    Raises ValueError saying what the bytes are instead (empty, a GIF, cut short, …)."""
+    if not data:
+        raise ValueError("is empty (0 bytes)")
+    if data.startswith(_PNG):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ValueError("is a PNG cut short before its header")
+        w, h = struct.unpack(">II", data[16:24])
+        return "PNG", w, h
+    if data.startswith(b"\xff\xd8\xff"):
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                break
+            marker = data[i + 1]
+            if marker == 0xFF:           # fill byte
+                i += 1
+            elif marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+                i += 2                   # markers without a length
+            elif marker in _JPEG_SOF:
+                if i + 9 > len(data):
+                    break
+                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                return "JPEG", w, h
+            elif marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+                break
+            else:
+                i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        raise ValueError("is a JPEG with no readable frame header (cut short or corrupt)")
+    what = next((name for magic, name in _OTHER_FORMATS if data.startswith(magic)), None)
+    if what is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        what = "a WebP"
+    if what is None and data.lstrip()[:5].lower() in (b"<svg ", b"<?xml", b"<svg>", b"<!doc", b"<html"):
+        what = "text (SVG, XML or HTML)"
+    raise ValueError(f"is not a PNG or JPEG ({what or 'unrecognised bytes'})")
+
+
+def judge_image(data: bytes) -> tuple[int, int]:
+    """(width, height) of a reference image that passes every limit, else ValueError why.
+
+    The pixel limit is checked on the header's claim before anything is decoded, so a file
+    that claims 400 megapixels costs a few bytes of reading, not gigabytes of memory."""
+    fmt, w, h = image_header(data)
+    if w == 0 or h == 0:
+        raise ValueError(f"is a {fmt} of {w}x{h}: it has no pixels")
+    if w * h > MAX_REFERENCE_PIXELS:
+        raise ValueError(f"is a {fmt} of {w}x{h} ({w * h:,} pixels), over the {MAX_REFERENCE_PIXELS:,} pixel limit")
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as img:
+            if img.size != (w, h):
+                raise ValueError(f"header says {w}x{h}, the decoder {img.size[0]}x{img.size[1]}")
+            img.load()
+    except Exception as exc:  # every decoder failure is the same verdict: not usable
+        why = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))  # Pillow names our buffer
+        raise ValueError(f"does not decode as a {fmt} ({why})") from None
+    return w, h
+
+
 def decode_reference(key: str, data: bytes) -> tuple[int, int]:
     """Open an image the safe way: known formats only, pixel bomb refused before decoding."""
     try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as img:
-            w, h = img.size
-            if w * h > MAX_REFERENCE_PIXELS:
-                raise ReferenceMissing(f"{key}: {w}x{h} is over the {MAX_REFERENCE_PIXELS:,} pixel limit")
-            img.load()
-            return w, h
-    except ReferenceMissing:
-        raise
-    except Exception as exc:
-        raise ReferenceMissing(f"{key}: not a readable PNG or JPEG ({exc})") from None
+        return judge_image(data)
+    except ValueError as exc:
+        raise ReferenceMissing(f"{key} {exc}") from None
+
+
+def _approved(storage, kind: str) -> list[str]:
+    folder = {"character": "characters/", "location": "locations/"}[kind]
+    return sorted(ident for k, ident in filter(None, map(parse_canonical, storage.list_keys(folder))) if k == kind)
+
+
+def read_reference(storage, need: Need) -> tuple[bytes, int, int]:
+    """The bytes and size of one needed reference, or ReferenceMissing saying what is wrong."""
+    try:
+        size = storage.key_size(need.key)
+        if size is None:
+            if need.kind == "panel override":
+                raise ReferenceMissing(f"panel override of shot {need.ident}: {need.key} not found")
+            have = _approved(storage, need.kind)
+            raise ReferenceMissing(f"{need.kind} '{need.ident}': no approved reference at {need.key} "
+                                   f"(storage has approved {need.kind}s: {', '.join(have) or 'none'})")
+        if size > MAX_REFERENCE_BYTES:
+            raise ReferenceMissing(f"{need.key} is {size:,} bytes, over the {MAX_REFERENCE_BYTES:,} byte limit "
+                                   "for a reference")
+        data = storage.read_key(need.key, max_bytes=MAX_REFERENCE_BYTES)  # and if it grew since: refused
+    except ValueError as exc:  # KeyUnreadable: out of the project, a loop, a folder
+        raise ReferenceMissing(str(exc)) from None
+    except OSError as exc:
+        raise ReferenceMissing(f"{need.key} cannot be read ({exc.strerror or exc})") from None
+    w, h = decode_reference(need.key, data)
+    return data, w, h
+
+
+def reference_problems(storage, film: LoadedFilm, scene_ids: list[str]) -> list[Problem]:
+    """Every reference problem of these scenes, one Problem each, nothing stored or written."""
+    problems, seen = [], set()
+    for scene_id in scene_ids:
+        for need in scene_needs(film, scene_id):
+            if (need.key, need.file, need.field) in seen:   # a turnaround used by every scene: once
+                continue
+            seen.add((need.key, need.file, need.field))
+            try:
+                read_reference(storage, need)
+            except ReferenceMissing as exc:
+                problems.append(need.problem(str(exc)))
+    return problems
 
 
 def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str) -> BibleLock:
     st = studio(run).storage
-    scene = film.scene(scene_id)
-    roster: dict[tuple[str, str], str] = {}
-    for key in st.list_keys():
-        canon = parse_canonical(key)
-        if canon:
-            roster[canon] = key
-    need_chars = sorted({c for s in scene.shots for c in s.characters} | set(scene.wardrobe))
-    need_locs = sorted({scene.location_of(s) for s in scene.shots})
     problems = []
-
-    def lock(kind: str, ident: str, key: str) -> LockedRef | None:
-        if not st.key_exists(key):
-            have = sorted(i for (k, i) in roster if k == kind)
-            problems.append(f"{kind} '{ident}': no approved reference at {key} "
-                            f"(storage has approved {kind}s: {', '.join(have) or 'none'})")
-            return None
-        data = st.read_key(key)
+    locked: dict[str, dict[str, LockedRef]] = {"character": {}, "location": {}, "panel override": {}}
+    for need in scene_needs(film, scene_id):
         try:
-            w, h = decode_reference(key, data)
+            data, w, h = read_reference(st, need)
         except ReferenceMissing as exc:
             problems.append(str(exc))
-            return None
-        return LockedRef(key=key, uri=st.put_bytes(data, key.rsplit(".", 1)[-1]),
-                         sha256=hashlib.sha256(data).hexdigest(), width=w, height=h)
-
-    chars = {c: lock("character", c, film.character(c).turnaround_key) for c in need_chars}
-    locs = {loc: lock("location", loc, film.location(loc).plate_key) for loc in need_locs}
-    overrides = {s.panel_override: lock("panel override", s.id, s.panel_override)
-                 for s in scene.shots if s.panel_override}
+            continue
+        ident = need.key if need.kind == "panel override" else need.ident
+        locked[need.kind][ident] = LockedRef(key=need.key, uri=st.put_bytes(data, need.key.rsplit(".", 1)[-1]),
+                                             sha256=hashlib.sha256(data).hexdigest(), width=w, height=h)
     if problems:
         raise ReferenceMissing("; ".join(problems))
-    return BibleLock(characters=chars, locations=locs, overrides=overrides)
+    return BibleLock(characters=locked["character"], locations=locked["location"], overrides=locked["panel override"])
 
 
 def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:

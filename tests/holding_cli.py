@@ -1,11 +1,13 @@
 """`slate`, run the way the console script runs it, with one test-only addition: the process can
-be held at one named point of a paid call (`SLATE_TEST_HOLD_AT=video:after_submit`) so that a
-test can SIGKILL it exactly there, and every point is written to `SLATE_TEST_TRACE` (JSON lines).
+be held at one named point of a paid call (`SLATE_TEST_HOLD_AT=video:after_submit`) — until it is
+killed, or until the file `SLATE_TEST_RELEASE` appears — and every point is written to
+`SLATE_TEST_TRACE` (JSON lines).
 
 Test code only: production code announces the points (governor.chokepoint.add_listener) and
 nothing in it listens, holds or writes a trace.
 
-    python tests/holding_cli.py run FILM [options]
+    python tests/holding_cli.py run FILM [options]          # the slate command line
+    python tests/holding_cli.py film FILM PROFILE PRICE_AS  # a film run, as the nightly deployment makes it
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ _held = threading.Event()
 
 def _listener(point: str, spec, details: dict) -> None:
     trace, hold = os.environ.get("SLATE_TEST_TRACE"), os.environ.get("SLATE_TEST_HOLD_AT")
+    release = os.environ.get("SLATE_TEST_RELEASE")
     holding = point == hold and not _held.is_set()
     if holding:
         _held.set()  # hold once: the first call to reach the point
@@ -37,11 +40,16 @@ def _listener(point: str, spec, details: dict) -> None:
             f.write(json.dumps(event) + "\n")
             f.flush()
             os.fsync(f.fileno())
-    while holding:  # wait here to be killed
+    while holding and not (release and os.path.exists(release)):  # wait here to be killed, or released
         time.sleep(0.05)
 
 
 if __name__ == "__main__":
     add_listener(_listener)
+    if sys.argv[1] == "film":
+        from flows.film import film_flow
+        state = film_flow(project=sys.argv[2], profile=sys.argv[3], price_as=sys.argv[4], return_state=True)
+        print("film state:", state.name, state.message or "")
+        sys.exit(0 if state.is_completed() else 1)
     from slate.cli import app
     app(prog_name="slate")

@@ -70,3 +70,10 @@ def test_every_stage_task_keys_on_its_own_version_and_stores_nothing_in_the_cwd(
                                              stitch_scene)]
     assert len(set(stages)) == 6 and all(s.endswith(("-v1", "-v2", "-v3")) for s in stages)
     assert all(t.cache_policy.key_storage is None for t in (panel_take, panel_gate, video_take))
+
+
+def test_policy_escalates_at_once_when_the_judge_cannot_judge():
+    policy = TakePolicy(max_takes=5, patience=5)
+    decision, why = policy.decide([TakeResult(1, False, -1.0, judgeable=False)])
+    assert decision == "escalate" and "cannot judge" in why
+    assert policy.decide([TakeResult(1, False, -1.0)])[0] == "retake"

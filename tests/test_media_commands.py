@@ -99,6 +99,28 @@ def test_concat_offsets_and_frames():
         c.concat_args([("a", 1.0), ("b", 1.0)], "o", transitions=[("dissolve", 2)], fps=24, width=160, height=96)
 
 
+def test_one_dissolve_rule_for_the_stitch_and_the_preflight():
+    """dissolve_misfits is the rule; concat_args refuses exactly what it names."""
+    seconds = [2.5, 3.0, 3.5, 2.5]
+    example = [("cut", 0), ("dissolve", 0.75), ("cut", 0)]          # the example film's 0.75 s dissolve
+    assert c.dissolve_misfits(seconds, example) == []
+    c.concat_args([(f"{i}.mp4", s) for i, s in enumerate(seconds)], "o", transitions=example, fps=24, width=160,
+                  height=96)
+    cases = {
+        "leaves": ([2.0, 3.0], [("dissolve", 2.0)], 0, "shorter than the shot it leaves (1A, 2s)"),
+        "enters": ([3.0, 2.0], [("dissolve", 2.0)], 0, "shorter than the shot it enters (1B, 2s)"),
+        "both ways": ([3.0, 3.0, 3.0], [("dissolve", 1.5), ("dissolve", 1.5)], 1,
+                      "1B (3s) is shorter than its two dissolves together (1.5s in + 1.5s out)"),
+        "zero": ([3.0, 3.0], [("dissolve", 0)], 0, "longer than 0s"),
+    }
+    for name, (secs, transitions, index, why) in cases.items():
+        [(i, message)] = c.dissolve_misfits(secs, transitions, labels=[f"1{chr(65 + k)}" for k in range(len(secs))])
+        assert i == index and why in message, (name, message)
+        with pytest.raises(ValueError, match="does not fit"):
+            c.concat_args([(f"{k}.mp4", s) for k, s in enumerate(secs)], "o", transitions=transitions, fps=24,
+                          width=160, height=96)
+
+
 def test_frame_and_probe_args():
     assert c.frame_at_args("v.mp4", "f.png", seconds=1.25)[5:7] == ["-ss", "1.25"]
     last = c.last_frame_args("v.mp4", "l.png")

@@ -136,3 +136,28 @@ def test_a_fault_mode_rehearsal_and_a_clean_run_share_no_panel(example_film, exa
     fresh_panels = {r.artifact_uri for r in Ledger.for_project(fresh).rows(run_id=fresh_result.run_id)
                     if r.stage == "panel"}
     assert clean_panels == fresh_panels
+
+
+def test_a_turnaround_the_local_judge_cannot_read_escalates_at_once(example_film, prefect_harness):
+    """A photograph-like turnaround (not the sheet the local judge reads) is not judged as a
+    failure take after take: the shot escalates after one take, saying the judge cannot judge."""
+    import numpy as np
+    from PIL import Image
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C")]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert "gabe" in doc["shots"][1]["characters"] and "gabe" not in doc["shots"][0].get("characters", [])
+    sheet = example_film / "characters" / "gabe" / "gabe_turnaround_APPROVED.png"
+    w, h = Image.open(sheet).size
+    noise = np.random.default_rng(1).normal(0, 20, (h, w, 3))
+    Image.fromarray(np.clip(np.linspace(0, 255, w)[None, :, None] + noise, 0, 255).astype("uint8")).save(sheet)
+
+    state = scene_flow(project=str(example_film), max_takes=3, return_state=True)
+    result = state.result()
+    shots = {s.shot: s for s in result.shots}
+    assert state.name == "Escalated"
+    assert shots["1A"].status == "approved"
+    assert shots["1C"].status == "escalated" and shots["1C"].panel_takes == 1
+    assert "cannot judge" in shots["1C"].reason

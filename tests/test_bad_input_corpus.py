@@ -1,0 +1,89 @@
+"""`slate check` on a corpus of bad inputs (tests/bad_inputs.py): each is refused, for its reason.
+
+For every case: exit code 1, at least one problem line, every line names a file of the project
+(or the SLATE_* variable or command-line flag the value came from), the line the case expects
+is there (file, shot and field, and a fragment of the message), and no traceback anywhere.
+The clean example film passes. In process (typer's CliRunner): the whole corpus takes seconds.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bad_inputs import Case, cases
+from slate.cli import app
+
+CORPUS = list(cases())
+runner = CliRunner()
+SOURCES = ("environment", "command line")
+
+
+def _named_files(root: Path) -> set[str]:
+    """Every path in the project (links and folders too), and the manifests that may be absent."""
+    found = {"film.yaml", "bible.yaml", "slate.toml", "rates.toml"}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            found.add((Path(folder) / name).relative_to(root).as_posix())
+    return found
+
+
+def _check(root: Path, case: Case):
+    result = runner.invoke(app, ["check", str(root), *case.args], env=case.env or None)
+    return result, result.stderr.splitlines()
+
+
+def test_the_corpus_is_large_and_names_are_unique():
+    names = [c.name for c in CORPUS]
+    assert len(names) > 100
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_slate_check_refuses_each_bad_input_for_its_reason(case: Case, example_film: Path):
+    case.mutate(example_film)
+    result, lines = _check(example_film, case)
+    everything = result.output + result.stderr
+    assert "Traceback" not in everything, everything
+    assert result.exit_code == 1, (result.exit_code, everything, result.exception)
+    assert lines and lines[-1].endswith(f"problem(s) in {example_film}"), everything
+    problems = lines[:-1]
+    assert problems, everything
+    assert lines[-1].startswith(f"{len(problems)} problem(s)"), everything
+    named = _named_files(example_film)
+    for line in problems:
+        source = line.split(": ", 1)[0]
+        assert source in SOURCES or source in named, f"line names no file of the project: {line!r}"
+    wanted = [line for line in problems if line.startswith(case.prefix) and case.expect in line]
+    assert wanted, f"expected a line starting {case.prefix!r} containing {case.expect!r}; got:\n" + "\n".join(problems)
+
+
+def test_the_clean_example_passes(example_film: Path):
+    result = runner.invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok: night-diner, 1 scene(s), 9 shot(s)")
+
+
+@pytest.mark.parametrize("args", [("--profile", "hero"), ("--profile", "final"),
+                                  ("--price-as", "replicate:bytedance/seedance-1-pro"),
+                                  ("--profile", "hero", "--price-as", "replicate:bytedance/seedance-1-pro"),
+                                  ("--scene", "scene-01")])
+def test_the_clean_example_passes_with_options(example_film: Path, args):
+    result = runner.invoke(app, ["check", str(example_film), *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_zero_cap_is_a_cap_not_a_mistake(example_film: Path):
+    (example_film / "slate.toml").write_text("run_cap_usd = 0\nfilm_cap_usd = \"0\"\n")
+    assert runner.invoke(app, ["check", str(example_film)], env={"SLATE_RUN_CAP_USD": "0"}).exit_code == 0
+
+
+def test_a_slate_table_is_read_like_top_level_keys(example_film: Path):
+    from manifests.settings import project_settings
+    (example_film / "slate.toml").write_text("[slate]\nmax_takes = 5\nrun_cap_usd = \"7.50\"\n")
+    assert runner.invoke(app, ["check", str(example_film)]).exit_code == 0
+    settings = project_settings(example_film)
+    assert (settings.max_takes, str(settings.run_cap_usd)) == (5, "7.50")
