@@ -95,7 +95,8 @@ def _run_name() -> str:
 
 @flow(name="film", flow_run_name=_run_name, log_prints=False)
 def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = None, provider: str | None = None,
-              cap: Decimal | None = None, price_as: str | None = None):
+              cap: Decimal | None = None, price_as: str | None = None, judge: str | None = None,
+              panel_model: str | None = None, video_model: str | None = None):
     """Render every scene of the film project at `project` (a folder with film.yaml) and cut them
     into renders/<film-id>-<profile>.mp4. Stops at the first scene that does not complete.
 
@@ -105,10 +106,12 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
     root = Path(project).resolve()
     # Every scene checked before the first one starts: a film must not stop in scene 4 on a
     # mistake that was there to see, after paying for scenes 1 to 3.
-    checked = preflight(root, profile=profile, provider=provider)
+    checked = preflight(root, profile=profile, provider=provider, price_as=price_as, cap=cap, judge=judge,
+                        panel_model=panel_model, video_model=video_model)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, profile=profile, provider=provider)
+    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as, judge=judge,
+                                panel_model=panel_model, video_model=video_model)
     film = checked.film
     film_id = film.film.id
     order = [s.id for _, s in film.scenes]
@@ -117,8 +120,9 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
     left_out: list[str] = []
 
     for i, scene_id in enumerate(order):
-        state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile,
-                           provider=settings.provider, cap=cap, price_as=price_as, return_state=True)
+        state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile, provider=provider,
+                           cap=cap, price_as=price_as, judge=judge, panel_model=panel_model, video_model=video_model,
+                           return_state=True)
         data = state.result(raise_on_failure=False)
         if isinstance(data, SceneResult):
             results.append(data)

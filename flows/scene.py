@@ -32,7 +32,8 @@ from governor.budget import SlateBudget, block_name, load_or_create
 from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
 from manifests import load_film
 from media import ContactEntry, contact_sheet
-from manifests.settings import project_settings
+from manifests.settings import base_urls, project_settings
+from providers.registry import lineup
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
@@ -77,11 +78,13 @@ def renders_dir(root: Path) -> Path:
 
 
 def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
+    chosen = lineup(settings)
     return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
+                   panel_model=str(chosen.panel), video_models=tuple(str(v) for v in chosen.videos),
+                   judge_model=str(chosen.judge), base_urls=base_urls(settings),
                    price_as=settings.price_as, video_slots=settings.video_slots,
                    busy_wait_seconds=settings.busy_wait_seconds, root=str(root), run_id=run_id, film=film_id,
-                   scene=scene_id, profile=settings.profile,
-                   provider=settings.provider, judge=settings.judge, fps=settings.fps,
+                   scene=scene_id, profile=settings.profile, fps=settings.fps,
                    max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
                    local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
@@ -188,7 +191,8 @@ def _run_name() -> str:
 @flow(name="scene", flow_run_name=_run_name, log_prints=False)
 def scene_flow(project: str, scene: str | None = None, profile: Literal["draft", "final", "hero"] | None = None,
                provider: str | None = None, max_takes: int | None = None, cap: Decimal | None = None,
-               price_as: str | None = None):
+               price_as: str | None = None, judge: str | None = None, panel_model: str | None = None,
+               video_model: str | None = None):
     """Render one scene of the film project at `project` (a folder with film.yaml).
 
     `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
@@ -197,10 +201,12 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent.
     checked = preflight(root, scene=scene, whole_film=False, profile=profile, provider=provider,
-                        price_as=price_as, cap=cap, max_takes=max_takes)
+                        price_as=price_as, cap=cap, max_takes=max_takes, judge=judge, panel_model=panel_model,
+                        video_model=video_model)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as)
+    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as, judge=judge,
+                                panel_model=panel_model, video_model=video_model)
     film = checked.film
     scene_id = scene or film.scenes[0][1].id
     film.scene(scene_id)

@@ -103,11 +103,14 @@ class CallSpec:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a one-request call brings back: the bytes to keep, and what it cost if the provider said."""
+    """What a one-request call brings back: the bytes to keep, and what it cost — the provider's
+    own figure (`cost`), or what it reports it used (`usage`: Units fields, e.g. a judge's
+    tokens), priced by the rate card; else the estimate."""
 
     data: bytes
     suffix: str
     cost: Decimal | None = None
+    usage: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -219,13 +222,15 @@ class Governor:
     film: str
     root: Path
     ledger: Ledger
-    estimate: Callable[[Units], Decimal]
+    estimate: Callable[..., Decimal]   # (units, "provider:model") -> price from the rate card
     caps: list[Cap]
     storage: Any                      # providers.base.Storage: put_bytes, put_file, exists, uri_for
     poll_interval: float = 0.25
     lease_seconds: float = LEASE_SECONDS
     busy_wait: float = 1800.0         # how long to wait for another live run's call of the same request
     busy_poll: float = 1.0
+    max_retries: int = 5              # sends of a request refused before it ran (429, no connection)
+    retry_wait_cap: float = 120.0     # the longest single wait a provider may ask for
     halted: RunHalted | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -261,7 +266,10 @@ class Governor:
                            take=c.take, provider=c.provider, model=c.model, profile=c.profile,
                            fingerprint=spec.fingerprint, prompt=spec.prompt,
                            reference_hashes=tuple(spec.references), parameters=dict(spec.parameters or {}),
-                           estimate=self.estimate(spec.units))
+                           estimate=self._price(spec.units, f"{c.provider}:{c.model}"))
+
+    def _price(self, units: Units, model_key: str) -> Decimal:
+        return self.estimate(units, model_key)
 
     # -- the two shapes of a paid call ------------------------------------------------------
     def sync_call(self, spec: CallSpec, send: Callable[[str], Answer], *,
@@ -288,13 +296,30 @@ class Governor:
         request = self._request(spec)
         self._mine.ids = set()
         try:
-            return self._decide(spec, request, way)
+            return self._with_retries(spec, request, way)
         except BaseException:
             # Whatever this thread was making, it no longer is: stop renewing its lease, so the
             # next attempt (in this process or another) finds the call's owner gone.
             for call_id in self._mine.ids:
                 keeper.drop(call_id)
             raise
+
+    def _with_retries(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
+        """A request refused before it ran (rate limited, no connection) cost nothing and may be
+        sent again: after the wait the provider asks for (bounded), at most `max_retries` times.
+        Each refused send stays a failed row at $0 in the ledger."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._decide(spec, request, way)
+            except ProviderError as exc:
+                if exc.outcome != "not_run" or not exc.retryable or attempt == self.max_retries:
+                    raise
+                wait = min(self.retry_wait_cap, exc.retry_after if getattr(exc, "retry_after", None) is not None
+                           else 2.0 * 2 ** attempt)
+                _point("retrying", spec, error=type(exc).__name__, wait=wait, attempt=attempt + 1)
+                self.check_open()
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _decide(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
         skip: set[str] = set()
@@ -466,7 +491,9 @@ class Governor:
                 raise UnknownOutcome(row, f"the request may have reached the provider, then "
                                           f"{type(exc).__name__}: {exc}") from exc
             return  # KeyboardInterrupt and the like go on up as they are
-        charged = getattr(exc, "charged", None) or Decimal(0)
+        charged = getattr(exc, "charged", None)
+        if charged is None:  # ran and billed (an unusable output) costs the estimate; else nothing
+            charged = row.estimate if getattr(exc, "billed", False) else Decimal(0)
         self.ledger.fail(row.call_id, error_class=type(exc).__name__, message=str(exc)[:2000], charged=charged)
         if getattr(exc, "halts", False):
             self._halt(RunHalted(f"provider refused the run: {exc}", kind="budget"))
@@ -482,10 +509,17 @@ class Governor:
             raise JobEnded(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
         part = self._part(row.call_id, way.suffix)
         _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
-        way.download(row.job_id, part)
+        try:
+            way.download(row.job_id, part)
+        except ProviderError as exc:
+            if exc.outcome == "failed":  # what came back is unusable: the job is over, and billed
+                keeper.drop(row.call_id)
+                part.unlink(missing_ok=True)
+                self._failed(row, exc)
+            raise
         _point("downloaded", spec, call_id=row.call_id, job_id=row.job_id)
-        cost = Decimal(status.cost) if getattr(status, "cost", None) else row.estimate
-        return self._keep(spec, row, part, cost=cost)
+        return self._keep(spec, row, part, cost=self._cost(status.cost, getattr(status, "usage", None),
+                                                           f"{row.provider}:{row.model}"))
 
     def _poll(self, spec: CallSpec, row: CallRow, way: _Job):
         deadline = time.monotonic() + way.deadline
@@ -516,6 +550,14 @@ class Governor:
             time.sleep(way.poll_interval)
 
     # -- keeping what was paid for ----------------------------------------------------------
+    def _cost(self, cost, usage, model_key: str) -> Decimal | None:
+        """The provider's own figure, else its reported usage priced by the rate card (None: the estimate)."""
+        if cost is not None and str(cost) != "":
+            return Decimal(str(cost))
+        if usage:
+            return self._price(Units(**usage), model_key)
+        return None
+
     def _part(self, call_id: str, suffix: str) -> Path:
         self.downloads.mkdir(parents=True, exist_ok=True)
         part = self.downloads / f"{call_id}.part.{suffix}"
@@ -531,7 +573,8 @@ class Governor:
         """Record the artifact's URI, store its bytes, then settle: a run killed anywhere in
         between finds the URI in the ledger and the bytes in storage, and pays nothing again."""
         if isinstance(got, Answer):
-            digest, suffix, cost = hashlib.sha256(got.data).hexdigest(), got.suffix, got.cost
+            digest, suffix = hashlib.sha256(got.data).hexdigest(), got.suffix
+            cost = self._cost(got.cost, got.usage, f"{row.provider}:{row.model}")
         else:
             digest, suffix = _file_digest(got), got.suffix.lstrip(".").split(".")[-1]
         uri = self.storage.uri_for(digest, suffix)

@@ -357,6 +357,10 @@ class Pricing:
     image_key: str
     video_key: str
     judge_key: str
+    #: every video model the run may switch to on a refusal (the first is video_key)
+    video_keys: tuple[str, ...] = ()
+    #: the kind `price_as` re-prices: its calls are priced as price_as whatever model makes them
+    repriced: str | None = None
 
     @classmethod
     def for_run(cls, card: RateCard, provider: str, image_model: str, video_model: str, judge: str,
@@ -377,9 +381,35 @@ class Pricing:
             else:
                 raise RateError(f"price_as {price_as!r} is a judge model; price_as re-prices the "
                                 f"image or video calls only")
-        p = cls(card, image_key, video_key, judge_key)
+        p = cls(card, image_key, video_key, judge_key, (video_key,),
+                None if price_as is None else card.rate(price_as).kind)
         for kind in KINDS:
             card.rate(p.key_for(kind), kind)
+        return p
+
+    @classmethod
+    def for_lineup(cls, card: RateCard, panel: str, videos: tuple[str, ...] | list[str], judge: str,
+                   price_as: str | None = None) -> "Pricing":
+        """Keys from a run's lineup (`provider:model` each; the video list with its fallbacks).
+        Every key is checked now, fallbacks included."""
+        videos = tuple(videos)
+        image_key, video_key = panel, videos[0]
+        repriced = None
+        if price_as is not None:
+            repriced = card.rate(price_as).kind
+            if repriced == "video":
+                video_key = price_as
+            elif repriced == "image":
+                image_key = price_as
+            else:
+                raise RateError(f"price_as {price_as!r} is a judge model; price_as re-prices the "
+                                f"image or video calls only")
+        p = cls(card, image_key, video_key, judge, videos, repriced)
+        for kind in KINDS:
+            card.rate(p.key_for(kind), kind)
+        if repriced != "video":
+            for key in videos:
+                card.rate(key, "video")
         return p
 
     def key_for(self, kind: str) -> str:
@@ -388,5 +418,9 @@ class Pricing:
         except KeyError:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}") from None
 
-    def estimate(self, units: Units) -> Decimal:
-        return self.card.price(self.key_for(units.kind), units)
+    def estimate(self, units: Units, model_key: str | None = None) -> Decimal:
+        """The price of a call: of `model_key` (the model that makes it) unless `price_as`
+        re-prices its kind, else of the run's model for that kind."""
+        if model_key is None or units.kind == self.repriced:
+            return self.card.price(self.key_for(units.kind), units)
+        return self.card.price(model_key, units)

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from .load import ManifestError, Problem, _message, locate, read_bounded
 
-__all__ = ["Settings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
+__all__ = ["Settings", "ProfileModels", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
 
 SETTINGS_FILE = "slate.toml"
 MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
@@ -37,12 +37,36 @@ OTHER_KEYS = {"ledger_url": "governor.ledger reads it at the moment of use (it m
 TABLE = "slate"                 # settings may also sit in a [slate] table
 
 
+class ProfileModels(BaseModel):
+    """One `[models.<profile>]` table: which model draws panels, animates them, and judges them.
+    Each is `provider` (its default model) or `provider:model`, as on the rate card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    panel: str | None = Field(None, description="the panel (image) model, e.g. gemini:gemini-2.5-flash-image")
+    video: list[str] | None = Field(None, description="video models in order: the first is used, the rest are fallbacks when a take is refused")
+    judge: str | None = Field(None, description="the judge of the panel and keyframe gates, e.g. gemini:gemini-2.5-flash")
+
+    @field_validator("video", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", validate_default=True)
 
     profile: Literal["draft", "final", "hero"] = Field("draft", description="draft=480p nightly, final=720p, hero=1080p for critical shots")
-    provider: str = Field("local", description="image and video provider: local | replicate | fal | gemini | openrouter")
-    judge: str = Field("local", description="the judge behind the panel and keyframe gates")
+    provider: str = Field("local", description="provider of panels and video where it offers them: local | replicate | fal | gemini | openrouter")
+    judge: str | None = Field(None, description="the judge of the panel and keyframe gates (default: local with local panels, else gemini)")
+    panel_model: str | None = Field(None, description="the panel model for this run: provider or provider:model (beats [models.<profile>])")
+    video_model: str | None = Field(None, description="video model(s) for this run, comma-separated: the first is used, the rest are fallbacks on refusal")
+    models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
+    gemini_base_url: str = Field("https://generativelanguage.googleapis.com", description="root of the Gemini API paths (a gateway, proxy or fake may stand in)")
+    replicate_base_url: str = Field("https://api.replicate.com/v1", description="root of the Replicate API paths")
+    fal_base_url: str = Field("https://queue.fal.run", description="root of the fal queue API paths")
+    openrouter_base_url: str = Field("https://openrouter.ai/api/v1", description="root of the OpenRouter API paths")
+    fallback_gate_share: Decimal = Field(Decimal("0.15"), ge=0, le=1, allow_inf_nan=False, description="a switch to a fallback video model that would raise the remaining cost by more than this share of the remaining budget waits for a person")
     fps: int = Field(24, ge=1, le=60, description="frames per second of rendered clips")
     max_takes: int = Field(3, ge=1, le=20, description="per-shot retry cap: takes of one stage before the shot is escalated")
     no_progress_takes: int = Field(2, ge=1, le=20, description="escalate when the best gate score has not improved over this many takes")
@@ -222,3 +246,9 @@ def project_settings(root: Path, **overrides) -> Settings:
     if problems or settings is None:
         raise ManifestError(problems)
     return settings
+
+
+def base_urls(settings: Settings) -> dict[str, str]:
+    """Each provider's base URL from the settings (what a run hands the registry)."""
+    return {"gemini": settings.gemini_base_url, "replicate": settings.replicate_base_url,
+            "fal": settings.fal_base_url, "openrouter": settings.openrouter_base_url}

@@ -76,6 +76,7 @@ class JobStatus:
     progress: float = 0.0
     error: str | None = None
     cost: str | None = None  # the provider's own figure, as a decimal string, when it gives one
+    usage: dict | None = None  # what it reports it used, as governor Units fields (priced by the rate card)
 
 
 @dataclass(frozen=True)

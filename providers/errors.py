@@ -11,7 +11,10 @@ module, so the governor and the tasks decide what to do from the class alone:
     ├── TransientServerError   5xx from the provider                         ambiguous
     ├── ProviderTimeout        no answer in time                             ambiguous
     ├── BadRequest             422 / 400, or refused before sending          not_run
-    └── JobFailed              the provider ran the job and it failed        failed (charged if said)
+    ├── ProviderUnreachable    the connection never opened: nothing was sent not_run
+    ├── JobFailed              the provider ran the job and it failed        failed (charged if said)
+    └── BadOutput              it ran (and billed) but what came back is     failed (charged the estimate)
+                               unusable: not a video, a pixel bomb, too big
 
 `outcome` is what the governor (governor/chokepoint.py) decides from, and nothing else:
   not_run    nothing ran at the provider: the call cost nothing and may be asked again;
@@ -38,6 +41,9 @@ class ProviderError(Exception):
     halts: bool = False
     retryable: bool = False
     outcome: Outcome = "ambiguous"
+
+    #: a failed call whose cost is the estimate (the provider billed the work) unless `charged` says
+    billed: bool = False
 
     def __init__(self, message: str, *, provider: str = "", status: int | None = None,
                  charged: Decimal | None = None):
@@ -88,8 +94,18 @@ class BadRequest(ProviderError):
     outcome = "not_run"
 
 
+class ProviderUnreachable(ProviderError):
+    retryable = True
+    outcome = "not_run"
+
+
 class JobFailed(ProviderError):
     outcome = "failed"
+
+
+class BadOutput(ProviderError):
+    outcome = "failed"
+    billed = True
 
 
 def outcome_of(exc: BaseException) -> Outcome:

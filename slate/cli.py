@@ -75,20 +75,46 @@ def _preflight(directory: Path, **options):
     return checked
 
 
+def _judge_option():
+    return typer.Option(None, "--judge", help="judge of the gates: provider or provider:model (default: local with "
+                                              "local panels, else gemini)")
+
+
+def _panel_option():
+    return typer.Option(None, "--panel-model", help="panel model: provider or provider:model, e.g. "
+                                                    "gemini:gemini-2.5-flash-image")
+
+
+def _video_option():
+    return typer.Option(None, "--video-model", help="video model(s), comma-separated: the first is used, the rest are "
+                                                    "fallbacks when a take is refused, e.g. replicate:bytedance/seedance-1-lite")
+
+
 @app.command()
 def check(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: every scene)"),
           profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
           provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
-          price_as: Optional[str] = typer.Option(None, "--price-as", help="check prices as this model")):
+          price_as: Optional[str] = typer.Option(None, "--price-as", help="check prices as this model"),
+          judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
+          video_model: Optional[str] = _video_option()):
     """Validate everything a run needs before it spends: settings, manifests, references, the
     stitch's dissolves, providers and prices. Prints every problem; exits 1 on any."""
-    checked = _preflight(directory, scene=scene, profile=profile, provider=provider, price_as=price_as)
+    checked = _preflight(directory, scene=scene, profile=profile, provider=provider, price_as=price_as,
+                         judge=judge, panel_model=panel_model, video_model=video_model)
     film = checked.film
     shots = sum(len(s.shots) for _, s in film.scenes)
     console.print(f"[green]ok[/green]: {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
                   f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
-                  f"{checked.settings.profile} profile, priced as {checked.settings.price_as or checked.settings.provider}",
+                  f"{checked.settings.profile} profile, {_lineup_text(checked.settings)}",
                   highlight=False)
+
+
+def _lineup_text(settings) -> str:
+    from providers.registry import lineup
+    chosen = lineup(settings)
+    videos = " then ".join(str(v) for v in chosen.videos)
+    priced = f" (video priced as {settings.price_as})" if settings.price_as else ""
+    return f"panels {chosen.panel}, video {videos}{priced}, judge {chosen.judge}"
 
 
 class Progress:
@@ -134,12 +160,15 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         cap: Optional[str] = typer.Option(None, help="per-run cap in USD for this run only, e.g. 5.00"),
         price_as: Optional[str] = typer.Option(None, "--price-as",
                                                help="rehearse: price every video call as this model, "
-                                                    "e.g. replicate:bytedance/seedance-1-pro")):
+                                                    "e.g. replicate:bytedance/seedance-1-pro"),
+        judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
+        video_model: Optional[str] = _video_option()):
     """Render a scene: every shot through its gates, stitched into one mp4."""
     cap_usd = _usd_option(cap, "--cap")
+    models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
     # Every problem is printed here, before any run starts; the flow checks again, the same way.
     _preflight(directory, scene=scene, whole_film=False, profile=profile, provider=provider, price_as=price_as,
-               cap=cap_usd)
+               cap=cap_usd, **models)
     _mark_embedded()
     from flows.scene import scene_flow
     from tasks.context import listen
@@ -150,7 +179,7 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = scene_flow(project=str(directory.resolve()), scene=scene, profile=profile, provider=provider,
-                               cap=cap_usd, price_as=price_as, return_state=True)
+                               cap=cap_usd, price_as=price_as, return_state=True, **models)
             stop_refresh()
             live.update(progress.table())
     finally:
@@ -201,7 +230,9 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
              profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
              provider: Optional[str] = typer.Option(None, help="provider name"),
              price_as: Optional[str] = typer.Option(None, "--price-as", help="price video calls as this model"),
-             cap: Optional[str] = typer.Option(None, help="the per-run cap to check against (default: settings)")):
+             cap: Optional[str] = typer.Option(None, help="the per-run cap to check against (default: settings)"),
+             judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
+             video_model: Optional[str] = _video_option()):
     """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
     from rich.table import Table as RichTable
 
@@ -210,12 +241,13 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     from governor.ratecard import Pricing, RateCard, RateError
     from manifests import ManifestError
     from providers.errors import ReferenceMissing
-    from providers.registry import judge_provider, storage_for, video_provider, image_provider
+    from providers.registry import UnknownProvider, lineup
     from slate.settings import project_settings
     from tasks.plan import plan_from_project
     film = _load(directory)
     try:
-        settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as)
+        settings = project_settings(directory, profile=profile, provider=provider, price_as=price_as, judge=judge,
+                                    panel_model=panel_model, video_model=video_model)
     except ManifestError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)
@@ -223,12 +255,13 @@ def estimate(directory: Path, scene: Optional[str] = typer.Option(None, help="sc
     cap_usd = _usd_option(cap, "--cap")
     if cap_usd is None:  # not `or`: a cap of $0 is a cap
         cap_usd = settings.run_cap_usd
-    storage = storage_for(directory.resolve())
     try:
-        pricing = Pricing.for_run(RateCard.load(directory), settings.provider,
-                                  image_provider(settings.provider, storage).model,
-                                  video_provider(settings.provider, storage).model, settings.judge,
-                                  judge_provider(settings.judge).model, settings.price_as)
+        chosen = lineup(settings)
+        pricing = Pricing.for_lineup(RateCard.load(directory), str(chosen.panel), [str(v) for v in chosen.videos],
+                                     str(chosen.judge), settings.price_as)
+    except UnknownProvider as exc:
+        err.print(f"{exc.setting}: {exc}", markup=False)
+        raise typer.Exit(2)
     except RateError as exc:
         err.print(f"rate card: {exc}", markup=False)
         raise typer.Exit(2)

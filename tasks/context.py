@@ -34,8 +34,10 @@ class RunSpec(BaseModel):
     film: str
     scene: str
     profile: str
-    provider: str = "local"
-    judge: str = "local"
+    panel_model: str = "local:local-compositor-v1"
+    video_models: tuple[str, ...] = ("local:local-ffmpeg-v1",)   # the first, then fallbacks on refusal
+    judge_model: str = "local:local-pixels-v1"
+    base_urls: dict[str, str] = {}   # provider -> base URL (settings; never a key)
     fps: int = 24
     max_takes: int = 3
     no_progress_takes: int = 2
@@ -60,18 +62,27 @@ class Studio:
         self.root = Path(run.root)
         self.storage = storage_for(self.root)
         self.faults = FaultMode.parse(run.local_fault_rate, run.local_fault_seed, run.local_fault_kinds)
+        self._videos: dict[str, object] = {}
 
     @cached_property
     def images(self):
-        return image_provider(self.run.provider, self.storage, self.faults)
+        return image_provider(self.run.panel_model, self.storage, self.faults, base_urls=self.run.base_urls)
 
     @cached_property
     def videos(self):
-        return video_provider(self.run.provider, self.storage, latency=self.run.local_latency, faults=self.faults)
+        return self.video_for(self.run.video_models[0])
+
+    def video_for(self, model: str):
+        """The video provider for one model of the lineup (a fallback is built when first needed)."""
+        with _LOCK:
+            if model not in self._videos:
+                self._videos[model] = video_provider(model, self.storage, latency=self.run.local_latency,
+                                                     faults=self.faults, base_urls=self.run.base_urls)
+            return self._videos[model]
 
     @cached_property
     def judge(self):
-        return judge_provider(self.run.judge, self.storage)
+        return judge_provider(self.run.judge_model, self.storage, base_urls=self.run.base_urls)
 
     @property
     def governor(self) -> Governor:
@@ -86,8 +97,8 @@ class Studio:
 
     @cached_property
     def pricing(self) -> Pricing:
-        return Pricing.for_run(RateCard.load(self.root), self.run.provider, self.images.model, self.videos.model,
-                               self.run.judge, self.judge.model, self.run.price_as)
+        return Pricing.for_lineup(RateCard.load(self.root), self.run.panel_model, self.run.video_models,
+                                  self.run.judge_model, self.run.price_as)
 
     def scratch(self, name: str) -> Path:
         path = self.root / ".slate" / "scratch" / self.run.run_id / name

@@ -35,13 +35,14 @@ from manifests.profiles import PROFILES
 from manifests.settings import Settings, check_settings, setting_origin
 from media import dissolve_misfits
 from providers.local import FaultMode
-from providers.registry import UnknownProvider, image_provider, judge_provider, storage_for, video_provider
+from providers.registry import UnknownProvider, lineup, storage_for
 from tasks.references import reference_problems
 
 __all__ = ["Preflight", "preflight", "refused"]
 
 COMMAND_LINE = "command line"
-FLAGS = {"run_cap_usd": "--cap", "price_as": "--price-as", "max_takes": "--max-takes"}
+FLAGS = {"run_cap_usd": "--cap", "price_as": "--price-as", "max_takes": "--max-takes", "panel_model": "--panel-model",
+         "video_model": "--video-model", "judge": "--judge"}
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Preflight:
 
 def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, profile: str | None = None,
               provider: str | None = None, price_as: str | None = None, cap: Decimal | str | None = None,
-              max_takes: int | None = None) -> Preflight:
+              max_takes: int | None = None, judge: str | None = None, panel_model: str | None = None,
+              video_model: str | None = None) -> Preflight:
     """Check a film project as a run with these options would use it.
 
     ``scene`` limits the reference, stitch and price checks to one scene; without it every
@@ -73,7 +75,7 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
     no scene renders). Manifests and settings are always checked whole."""
     root = Path(root)
     overrides = {"profile": profile, "provider": provider, "price_as": price_as, "run_cap_usd": cap,
-                 "max_takes": max_takes}
+                 "max_takes": max_takes, "judge": judge, "panel_model": panel_model, "video_model": video_model}
     settings, problems = check_settings(root, overrides, flags=FLAGS)
     unknown_provider = _provider_problems(root, settings, overrides) if settings is not None else []
     problems += unknown_provider
@@ -107,23 +109,24 @@ def stitch_problems(film: LoadedFilm, scene_id: str) -> list[Problem]:
     return [Problem(file, shots[i].id, "transition_out.duration", why) for i, why in misfits]
 
 
+def _setting_problem(name: str, message: str, overrides: dict) -> Problem:
+    if name.startswith("models."):
+        return Problem("slate.toml", None, name, message)
+    file, where = setting_origin(name, overrides, FLAGS)
+    return Problem(file, None, where, message)
+
+
 def _provider_problems(root: Path, settings: Settings, overrides: dict) -> list[Problem]:
+    """The lineup of models the settings choose (providers/registry.py), each one known."""
     problems = []
-    storage = storage_for(root)  # only to ask the registry: constructing a provider reads nothing
-    for name, make in (("provider", lambda: (image_provider(settings.provider, storage),
-                                             video_provider(settings.provider, storage))),
-                       ("judge", lambda: judge_provider(settings.judge))):
-        try:
-            make()
-        except UnknownProvider as exc:
-            file, where = setting_origin(name, overrides, FLAGS)
-            problems.append(Problem(file, None, where, str(exc)))
-    if settings.provider == "local":
-        try:
-            FaultMode.parse(settings.local_fault_rate, settings.local_fault_seed, settings.local_fault_kinds)
-        except ValueError as exc:
-            file, where = setting_origin("local_fault_kinds", overrides, FLAGS)
-            problems.append(Problem(file, None, where, str(exc)))
+    try:
+        lineup(settings)
+    except UnknownProvider as exc:
+        problems.append(_setting_problem(exc.setting, str(exc), overrides))
+    try:
+        FaultMode.parse(settings.local_fault_rate, settings.local_fault_seed, settings.local_fault_kinds)
+    except ValueError as exc:
+        problems.append(_setting_problem("local_fault_kinds", str(exc), overrides))
     return problems
 
 
@@ -144,19 +147,16 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
     card, problems = _rate_card(root)
     if card is None:
         return problems
-    storage = storage_for(root)
-    image_model = image_provider(settings.provider, storage).model
-    video_model = video_provider(settings.provider, storage).model
-    judge_model = judge_provider(settings.judge).model
+    chosen_models = lineup(settings)
 
     def on_setting(name: str, message: str) -> Problem:
-        file, where = setting_origin(name, overrides, FLAGS)
-        return Problem(file, None, where, message)
+        return _setting_problem(name, message, overrides or {})
 
     # Which setting chose each key, so an unknown one is reported where it can be fixed.
-    chosen = {"image": (f"{settings.provider}:{image_model}", "provider"),
-              "video": (f"{settings.provider}:{video_model}", "provider"),
-              "judge": (f"{settings.judge}:{judge_model}", "judge")}
+    video_from = "video_model" if settings.video_model else "provider"
+    chosen = {"image": (str(chosen_models.panel), "panel_model" if settings.panel_model else "provider"),
+              "video": (str(chosen_models.video), video_from),
+              "judge": (str(chosen_models.judge), "judge")}
     if settings.price_as is not None:
         try:
             kind = card.rate(settings.price_as).kind
@@ -171,10 +171,16 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             card.rate(key, kind)
         except UnknownRate as exc:
             problems.append(on_setting(name, str(exc)))
+    fallbacks = [str(v) for v in chosen_models.videos[1:]] if chosen["video"][1] != "price_as" else []
+    for key in fallbacks:
+        try:
+            card.rate(key, "video")
+        except UnknownRate as exc:
+            problems.append(on_setting(video_from, f"fallback {exc}"))
     if problems:
         return problems
-    pricing = Pricing.for_run(card, settings.provider, image_model, video_model, settings.judge, judge_model,
-                              settings.price_as)
+    pricing = Pricing.for_lineup(card, str(chosen_models.panel), [str(v) for v in chosen_models.videos],
+                                 str(chosen_models.judge), settings.price_as)
 
     profile = PROFILES[settings.profile]
     said: set[str] = set()
@@ -185,7 +191,8 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             problems.append(problem)
 
     try:
-        pricing.estimate(Units("judge", input_tokens=JUDGE_TOKENS[0], output_tokens=JUDGE_TOKENS[1]))
+        pricing.estimate(Units("judge", input_tokens=JUDGE_TOKENS[0], output_tokens=JUDGE_TOKENS[1]),
+                         chosen["judge"][0])
     except RateError as exc:
         once(on_setting("judge", str(exc)))
     for scene_id in scenes:
@@ -194,11 +201,17 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             resolution, _, height = profile.for_shot(shot.critical)
             hero = shot.critical and profile.hero_resolution == resolution
             try:
-                pricing.estimate(Units("image", images=1, resolution=f"{height}p"))
+                pricing.estimate(Units("image", images=1, resolution=f"{height}p"), chosen["image"][0])
             except RateError as exc:
                 once(on_setting(chosen["image"][1], str(exc)))
+            for key in fallbacks:
+                try:
+                    pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution), key)
+                except RateError as exc:
+                    problems.append(Problem(file, shot.id, "duration", f"{exc}: the fallback video model cannot "
+                                                                       f"make this shot"))
             try:
-                pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution))
+                pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution), chosen["video"][0])
             except UnpricedDuration as exc:
                 problems.append(Problem(file, shot.id, "duration", f"{exc}: the video model cannot make this shot"))
             except UnpricedResolution as exc:

@@ -607,10 +607,16 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                field="local_fault_rate")
     yield Case("toml-fault-kind-unknown", append(TOML, 'local_fault_kinds = "recolour,explode"\n'), TOML,
                "unknown local fault kind(s) ['explode']", field="local_fault_kinds")
-    yield Case("toml-provider-unavailable", toml('provider = "replicate"\n'), TOML, "unknown image provider 'replicate'",
+    yield Case("toml-provider-unavailable", toml('provider = "replicat"\n'), TOML, "unknown provider 'replicat'",
                field="provider")
-    yield Case("toml-judge-unknown", append(TOML, 'judge = "gpt-judge"\n'), TOML, "unknown judge provider 'gpt-judge'",
+    yield Case("toml-judge-unknown", append(TOML, 'judge = "gpt-judge"\n'), TOML, "unknown provider 'gpt-judge'",
                field="judge")
+    yield Case("toml-judge-offers-no-judging", append(TOML, 'judge = "replicate"\n'), TOML,
+               "replicate offers no judge model", field="judge")
+    yield Case("toml-video-model-unknown", append(TOML, '[models.draft]\nvideo = ["replicate:bytedance/seedance-9"]\n'),
+               TOML, "unknown video model 'replicate:bytedance/seedance-9'", field="models.draft.video")
+    yield Case("toml-panel-model-from-a-video-only-provider", append(TOML, '[models.draft]\npanel = "openrouter"\n'),
+               TOML, "openrouter offers no panel model", field="models.draft.panel")
     yield Case("toml-price-as-unknown", append(TOML, 'price_as = "replicate:seedance"\n'), TOML,
                "no rate for 'replicate:seedance' on the rate card", field="price_as")
     yield Case("toml-price-as-judge-model", append(TOML, 'price_as = "gemini:gemini-2.5-flash"\n'), TOML,
@@ -631,12 +637,14 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                env={"SLATE_MAX_TAKES": "lots"})
     yield Case("env-profile-unknown", lambda root: None, "environment", "Input should be 'draft', 'final' or 'hero'",
                field="SLATE_PROFILE", env={"SLATE_PROFILE": "4k"})
-    yield Case("env-provider-unavailable", lambda root: None, "environment", "unknown image provider 'fal'",
-               field="SLATE_PROVIDER", env={"SLATE_PROVIDER": "fal"})
+    yield Case("env-provider-unavailable", lambda root: None, "environment", "unknown provider 'falai'",
+               field="SLATE_PROVIDER", env={"SLATE_PROVIDER": "falai"})
     yield Case("cli-profile-unknown", lambda root: None, "command line", "Input should be 'draft', 'final' or 'hero'",
                field="--profile", args=("--profile", "cinema"))
-    yield Case("cli-provider-unavailable", lambda root: None, "command line", "unknown image provider 'openai'",
+    yield Case("cli-provider-unavailable", lambda root: None, "command line", "unknown provider 'openai'",
                field="--provider", args=("--provider", "openai"))
+    yield Case("cli-video-model-unpriced-at-the-profile", lambda root: None, "slate.toml", "no price for resolution '480p'",
+               field="profile", args=("--video-model", "fal:bytedance/seedance-2.0/image-to-video"))
     yield Case("cli-price-as-unpriced", lambda root: None, "command line", "no rate for 'replicate:bytedance/seedance-9'",
                field="--price-as", args=("--price-as", "replicate:bytedance/seedance-9"))
     yield Case("cli-scene-unknown", lambda root: None, "command line", "unknown scene 'scene-1' (film has: scene-01)",

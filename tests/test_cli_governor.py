@@ -27,7 +27,7 @@ def test_estimate_prices_every_shot_and_checks_the_cap(example_film):
 def _intent(root, *, with_job: bool):
     """A video call left as a crashed run leaves it: submitted, with or without its job id."""
     gov = Governor(run_id="r1", film="night-diner", root=root, ledger=Ledger.for_project(root),
-                   estimate=lambda u: Decimal("0.35"), caps=[Cap("run", Decimal(5)), Cap("film", Decimal(50))],
+                   estimate=lambda u, _model: Decimal("0.35"), caps=[Cap("run", Decimal(5)), Cap("film", Decimal(50))],
                    storage=LocalStorage(root))
     spec = CallSpec(CallContext("r1", "night-diner", "scene-01", "1C", "video", 1, "local", "local-ffmpeg-v1",
                                 "draft"), Units("video", 3, "480p"), uuid.uuid4().hex)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("local_calls")
 
 def gov(root: Path, run_id: str = "run-1", run_cap: str = "10", film_cap: str = "100", **kw) -> Governor:
     return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
-                    estimate=lambda units: PRICE if units.kind == "video" else Decimal("0.04"),
+                    estimate=lambda units, _model: PRICE if units.kind == "video" else Decimal("0.04"),
                     caps=[Cap("run", Decimal(run_cap)), Cap("film", Decimal(film_cap))], storage=LocalStorage(root),
                     poll_interval=0.02, busy_poll=0.05, **kw)
 
