@@ -1,0 +1,164 @@
+"""HTTP to a provider: one way to build the client, one edge where HTTP becomes the error tree.
+
+`client()` builds an httpx client for a provider's base URL (a setting, so a gateway, a proxy or
+a local fake can stand in) with the key in a header and no retries of its own: whether a paid
+request may be sent again is the governor's decision, from the error tree, never a transport's.
+Under the test suite (`SLATE_PAID_CALLS_ALLOWED` set) a base URL that is not this machine is
+refused outright, so no test can reach a real provider by accident.
+
+`send()` makes one request and translates what can go wrong, the same way for every provider:
+
+    connect failed / connect timeout     ProviderUnreachable  nothing was sent
+    read timeout after sending           ProviderTimeout      the request may have been taken
+    connection dropped mid-answer        TransientServerError the request may have been taken
+    429                                  RateLimited          with the provider's wait, when it gives one
+    401                                  AuthenticationFailed
+    402, 403 key limit / balance         OutOfCredit
+    403 otherwise                        AuthenticationFailed
+    400 404 409 422                      BadRequest           (moderation words: RefusedByModeration)
+    408, 504                             ProviderTimeout
+    5xx                                  TransientServerError
+
+It must never log or raise a header, a key, or a URL with a query string a key could sit in.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from providers.errors import (AuthenticationFailed, BadRequest, OutOfCredit, ProviderError, ProviderTimeout,
+                              ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
+from providers.keys import redact
+
+TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+class FakeEndpointRequired(RuntimeError):
+    """Under the test suite, a provider's base URL must be this machine (a fake server)."""
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def guard_endpoint(provider: str, base_url: str) -> None:
+    if os.environ.get("SLATE_PAID_CALLS_ALLOWED") is not None and not is_loopback(urlsplit(base_url).hostname):
+        raise FakeEndpointRequired(f"{provider}: under the test suite the base URL must be a local fake, "
+                                   f"not {urlsplit(base_url).scheme}://{urlsplit(base_url).hostname}")
+
+
+def client(provider: str, base_url: str, headers: dict[str, str], *, timeout: httpx.Timeout = TIMEOUT,
+           transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    guard_endpoint(provider, base_url)
+    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport,
+                        follow_redirects=False)
+
+
+def where(url: str | httpx.URL) -> str:
+    """A URL as messages may show it: scheme, host and path, never its query."""
+    u = httpx.URL(str(url))
+    return f"{u.scheme}://{u.host}{':' + str(u.port) if u.port else ''}{u.path}"
+
+
+MODERATION_WORDS = re.compile(r"content[_ ]policy|flagged as sensitive|\(E005\)|safety|moderation|prohibited",
+                              re.IGNORECASE)
+CREDIT_WORDS = re.compile(r"key limit exceeded|exhausted balance|insufficient credit|billing required|"
+                          r"user is locked|quota exceeded for billing", re.IGNORECASE)
+
+
+def body_text(response: httpx.Response, limit: int = 600) -> str:
+    """The provider's public error words: `detail`, `message`, `error.message`, `title`…"""
+    try:
+        data = response.json()
+    except ValueError:
+        return redact(response.text[:limit])
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            for k in ("title", "detail", "message", "msg", "error", "type", "status"):
+                if k in v:
+                    walk(v[k])
+        elif isinstance(v, list):
+            for item in v[:5]:
+                walk(item)
+        elif isinstance(v, (str, int)) and str(v) not in found:
+            found.append(str(v))
+
+    walk(data)
+    return redact("; ".join(found)[:limit] or json.dumps(data)[:limit])
+
+
+_RESETS_IN = re.compile(r"resets? in ~?\s*(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
+_RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """How long the provider asks us to wait: Retry-After, Gemini's retryDelay, Replicate's body."""
+    header = response.headers.get("retry-after")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+    text = response.text[:4000]
+    for pattern in (_RETRY_DELAY, _RESETS_IN):
+        m = pattern.search(text)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def error_for(provider: str, response: httpx.Response) -> ProviderError:
+    """The error-tree class of a non-2xx answer, with the provider's own words."""
+    status = response.status_code
+    words = body_text(response)
+    kw = dict(provider=provider, status=status)
+    if status == 429:
+        return RateLimited(f"rate limited: {words}", retry_after=retry_after(response), **kw)
+    if status == 401:
+        return AuthenticationFailed(f"the key was refused: {words} — check the key (slate doctor)", **kw)
+    if status == 402 or (status == 403 and CREDIT_WORDS.search(words)):
+        return OutOfCredit(f"out of credit or over the key's limit: {words} — top up or raise the limit, "
+                           f"then run the same command again", **kw)
+    if status == 403:
+        return AuthenticationFailed(f"forbidden: {words} — check the key (slate doctor)", **kw)
+    if status in (408, 504):
+        return ProviderTimeout(f"the provider timed out: {words}", **kw)
+    if status >= 500:
+        return TransientServerError(f"server error: {words}", **kw)
+    if MODERATION_WORDS.search(words):
+        return RefusedByModeration(f"refused by moderation: {words}", **kw)
+    return BadRequest(f"request refused: {words}", **kw)
+
+
+def send(provider: str, http: httpx.Client, method: str, url: str, **kw) -> httpx.Response:
+    """One request; a 2xx answer back, or an error of the tree (see the module docstring)."""
+    try:
+        response = http.request(method, url, **kw)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise ProviderUnreachable(f"could not connect to {where(http.base_url.join(url))}: "
+                                  f"{type(exc).__name__}", provider=provider) from None
+    except httpx.TimeoutException as exc:
+        raise ProviderTimeout(f"no answer from {where(http.base_url.join(url))} in time ({type(exc).__name__})",
+                              provider=provider) from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise TransientServerError(f"the connection to {where(http.base_url.join(url))} dropped "
+                                   f"({type(exc).__name__})", provider=provider) from None
+    if response.status_code >= 400:
+        raise error_for(provider, response)
+    return response

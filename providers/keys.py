@@ -1,0 +1,135 @@
+"""Provider keys: read at the moment of use, from the provider's customary environment variable or
+a Prefect Secret block, and never shown.
+
+    replicate   REPLICATE_API_TOKEN
+    fal         FAL_KEY
+    gemini      GEMINI_API_KEY, or GOOGLE_API_KEY
+    openrouter  OPENROUTER_API_KEY
+
+When no variable is set, a Prefect Secret block named `<provider>-api-key` (e.g.
+`replicate-api-key`, made on the UI's Blocks page) is read instead. A `Key` prints as its id (a
+short hash: what the video slot and `slate doctor` show); only `reveal()` gives the value, and
+only an HTTP header or an SDK constructor calls it. Every key read is remembered so that
+`redact` (and the log filter built on it) can mask it wherever it might surface.
+
+It must never put a key in a URL, a message, a log record, a parameter, a result or a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+
+from providers.errors import AuthenticationFailed
+
+KEY_VARS: dict[str, tuple[str, ...]] = {
+    "replicate": ("REPLICATE_API_TOKEN",),
+    "fal": ("FAL_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "openrouter": ("OPENROUTER_API_KEY",),
+}
+
+_SEEN: set[str] = set()
+_LOCK = threading.Lock()
+
+
+class MissingKey(AuthenticationFailed):
+    """No key for a provider the run uses: the message says which variable to set."""
+
+
+class Key:
+    """A provider key that never prints itself."""
+
+    __slots__ = ("provider", "_value", "source")
+
+    def __init__(self, provider: str, value: str, source: str):
+        self.provider = provider
+        self._value = value
+        self.source = source  # the variable or block it came from (a name, not the value)
+        with _LOCK:
+            _SEEN.add(value)
+
+    @property
+    def id(self) -> str:
+        """A short, stable, non-reversible name for the key (video slots, doctor lines)."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:10]
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Key({self.provider}, id={self.id}, from {self.source})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # a key must not travel in a pickle (task results, parameters)
+        raise TypeError("a provider key is never pickled: read it again where it is used")
+
+
+def block_name(provider: str) -> str:
+    return f"{provider}-api-key"
+
+
+def provider_key(provider: str) -> Key:
+    """The key for `provider`, from its environment variable(s), else its Prefect Secret block."""
+    names = KEY_VARS.get(provider)
+    if names is None:
+        raise ValueError(f"provider {provider!r} takes no key")
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return Key(provider, value, name)
+    value = _secret_block(block_name(provider))
+    if value:
+        return Key(provider, value, f"Secret block {block_name(provider)}")
+    raise MissingKey(f"no key for {provider}: set {' or '.join(names)} (or save a Prefect Secret block named "
+                     f"{block_name(provider)!r})", provider=provider)
+
+
+def _secret_block(name: str) -> str | None:
+    try:
+        from prefect.blocks.system import Secret
+        return str(Secret.load(name).get()).strip() or None
+    except Exception:  # noqa: BLE001 — no server, no block, no permission: no key from here
+        return None
+
+
+def redact(text: str) -> str:
+    """`text` with every key this process has read replaced by ***."""
+    with _LOCK:
+        seen = sorted(_SEEN, key=len, reverse=True)
+    for value in seen:
+        if len(value) >= 6 and value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+class RedactKeys(logging.Filter):
+    """A log filter masking every key read so far, in the message and its arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 — a broken record is not ours to fix
+            return True
+        clean = redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if redact(str(exc)) != str(exc):
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install_log_redaction() -> None:
+    """Mask keys in every record of the root, prefect and slate loggers and their handlers."""
+    redactor = RedactKeys()
+    for name in (None, "prefect", "slate", "httpx", "google_genai"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in logger.filters):
+            logger.addFilter(redactor)
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactKeys) for f in handler.filters):
+                handler.addFilter(redactor)
