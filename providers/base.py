@@ -104,6 +104,8 @@ class Verdict:
 
     scores: tuple[Score, ...]
     judge: str
+    #: what the judge reported it used (governor Units fields: kind, input_tokens, output_tokens)
+    usage: dict | None = None
 
     @classmethod
     def unjudgeable(cls, judge: str, reason: str) -> "Verdict":
@@ -129,7 +131,8 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {"judge": self.judge, "passed": self.passed, "cannot_judge": self.cannot_judge,
-                "quality": round(self.quality, 4), "scores": [asdict(s) for s in self.scores]}
+                "quality": round(self.quality, 4), "scores": [asdict(s) for s in self.scores],
+                "usage": self.usage}
 
 
 @runtime_checkable
@@ -189,6 +192,18 @@ class ReferenceImages:
 
     plate: Path
     turnarounds: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of `slate doctor` about a provider: what was checked, whether it is fine, and
+    whether a run may go on without it being fixed."""
+
+    provider: str
+    check: str       # key | key valid | credit | models | slots
+    ok: bool
+    text: str
+    blocking: bool = True
 
 
 @runtime_checkable

@@ -28,8 +28,10 @@ def reference_images(st, req) -> ReferenceImages:
 
 
 def verdict_answer(verdict) -> Answer:
-    """A verdict as the bytes the governor keeps: canonical JSON."""
-    return Answer(json.dumps(verdict.to_dict(), sort_keys=True, separators=(",", ":")).encode(), "json")
+    """A verdict as the bytes the governor keeps (canonical JSON), with what the judge reported
+    it used, so the call is settled at its real price."""
+    return Answer(json.dumps(verdict.to_dict(), sort_keys=True, separators=(",", ":")).encode(), "json",
+                  usage=verdict.usage)
 
 
 def read_verdict(st, uri: str) -> dict:

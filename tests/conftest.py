@@ -46,3 +46,25 @@ def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def fake_server():
+    """The fake providers' server (tests/fakes/server.py): one process for the session, on
+    127.0.0.1, stopped by its process id at the end."""
+    from tests.fakes.control import FakeProviders
+    fakes = FakeProviders.start()
+    try:
+        yield fakes
+    finally:
+        fakes.stop()
+
+
+@pytest.fixture
+def fakes(fake_server, monkeypatch):
+    """The fake providers, reset, with this process pointed at them: base URLs, fake keys,
+    loopback downloads, and paid calls allowed to the fakes (and the local provider) only."""
+    fake_server.reset()
+    for name, value in fake_server.env().items():
+        monkeypatch.setenv(name, value)
+    return fake_server

@@ -1,0 +1,77 @@
+"""The rubric a real vision model judges panels and keyframes by, as structured output.
+
+A judge model is asked for one object (a pydantic model here, sent as the response schema):
+every criterion a score from 0 to 1 with a reason a person can read. Identity is judged
+against the turnaround and decoupled from clothing (face, hair, build); wardrobe against the
+manifest's words; location against the plate; every expected character present and no extra
+one; props that must survive; visible artefacts. The keyframe rubric holds the clip's first,
+middle and last frames to the approved panels and the bible. `verdict()` turns an answer into
+the gate's Verdict with the thresholds below (issue 9 makes them per-stage policy data).
+
+It must never decide a verdict itself: it only carries the judge's scores to the gate.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from providers.base import PanelRequest, Score, Verdict
+
+
+class Criterion(BaseModel):
+    score: float = Field(ge=0, le=1, description="0 = wrong, 1 = exactly right")
+    reason: str = Field(description="what the judge saw, in a sentence")
+
+
+class PanelRubric(BaseModel):
+    """How a storyboard panel holds to the bible and the shot's manifest."""
+
+    identity: Criterion = Field(description="each character's face, hair and build against their turnaround, "
+                                            "ignoring clothing")
+    wardrobe: Criterion = Field(description="each character's clothing against the scene's wardrobe description")
+    location: Criterion = Field(description="the place against the location plate")
+    characters_present: Criterion = Field(description="every expected character is in frame and nobody else")
+    props: Criterion = Field(description="the props the shot lists are visible")
+    artifacts: Criterion = Field(description="1 = no visible artefacts (extra limbs, melted faces, text, noise)")
+
+
+class KeyframeRubric(BaseModel):
+    """How a clip's keyframes hold to its approved panels and the bible."""
+
+    first_frame: Criterion = Field(description="the first frame matches the approved start panel")
+    last_frame: Criterion = Field(description="the last frame matches the approved end panel (1 if none)")
+    identity: Criterion = Field(description="the characters stay who they are in every frame (face, hair, build)")
+    wardrobe: Criterion = Field(description="clothing stays as in the panel in every frame")
+    location: Criterion = Field(description="the place stays the location of the panel")
+    artifacts: Criterion = Field(description="1 = no visible artefacts, morphing or frozen motion")
+
+
+THRESHOLDS = {"identity": 0.7, "wardrobe": 0.6, "location": 0.6, "characters_present": 0.8, "props": 0.5,
+              "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7}
+
+
+def panel_instructions(request: PanelRequest) -> str:
+    cast = ", ".join(c.id for c in request.characters) or "nobody"
+    wardrobe = "; ".join(f"{c.id}: {c.wardrobe}" for c in request.characters if c.wardrobe) or "as in the turnarounds"
+    return (
+        "You are the continuity supervisor of a film. Judge the storyboard PANEL (first image) against the "
+        "references that follow it: the LOCATION PLATE, then one TURNAROUND sheet per character in this order: "
+        f"{cast}. Score each criterion from 0 to 1 and give the reason you saw. Judge identity by face, hair "
+        "and build only, never by clothing. Expected characters: "
+        f"{cast}; nobody else may appear. Wardrobe: {wardrobe}. The shot, as written:\n{request.prompt}")
+
+
+def keyframe_instructions(request: PanelRequest, has_end: bool) -> str:
+    return (
+        "You are the continuity supervisor of a film. The first three images are a generated clip's FIRST, "
+        "MIDDLE and LAST frames; then the approved START PANEL"
+        + (", the approved END PANEL" if has_end else "")
+        + ", the LOCATION PLATE and the characters' TURNAROUND sheets. Score each criterion from 0 to 1 with "
+        "the reason. Judge identity by face, hair and build only, never by clothing. The shot, as written:\n"
+        + request.prompt)
+
+
+def verdict(answer: BaseModel, judge: str, usage: dict | None = None) -> Verdict:
+    """The gate's Verdict from a rubric answer: a score per criterion, passed at its threshold."""
+    scores = tuple(Score(name, float(c.score), THRESHOLDS[name], float(c.score) >= THRESHOLDS[name], c.reason)
+                   for name, c in answer)
+    return Verdict(scores, judge, usage=usage)

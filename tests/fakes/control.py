@@ -1,0 +1,85 @@
+"""Starting, stopping and steering the fake providers' server from a test.
+
+`FakeProviders.start()` runs tests/fakes/server.py in its own process on 127.0.0.1, waits for it
+to listen, and `stop()` ends that process by its id. `env()` is what a slate run needs to use it
+instead of the real providers: base URLs, recognisable fake keys, loopback downloads allowed and
+paid calls allowed to exactly these providers. Test code only.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter")
+PREFIX = {"replicate": "/replicate/v1", "fal": "/fal", "gemini": "/gemini", "openrouter": "/openrouter/api/v1"}
+KEY_VARS = {"replicate": "REPLICATE_API_TOKEN", "fal": "FAL_KEY", "gemini": "GEMINI_API_KEY",
+            "openrouter": "OPENROUTER_API_KEY"}
+
+
+def fake_key(provider: str, tag: str = "test") -> str:
+    """A key-shaped value a test can recognise (and grep for)."""
+    return {"replicate": "r8_", "fal": "fal-", "gemini": "AIza", "openrouter": "sk-or-v1-"}[provider] + f"fake{tag}" * 3
+
+
+class FakeProviders:
+    def __init__(self, proc: subprocess.Popen, base: str):
+        self.proc, self.base = proc, base
+        self.http = httpx.Client(base_url=base, timeout=30)
+
+    @classmethod
+    def start(cls) -> "FakeProviders":
+        proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fakes" / "server.py"), "--port", "0"],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 60
+        line = ""
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if "listening on" in line:
+                return cls(proc, line.strip().rsplit(" ", 1)[-1])
+            if proc.poll() is not None:
+                break
+        proc.kill()
+        raise RuntimeError(f"the fake providers' server did not start: {line}{proc.stdout.read()}")
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def url(self, provider: str) -> str:
+        return self.base + PREFIX[provider]
+
+    def env(self, tag: str = "test", allowed: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
+        env = {f"SLATE_{p.upper()}_BASE_URL": self.url(p) for p in PROVIDERS}
+        env.update({KEY_VARS[p]: fake_key(p, tag) for p in PROVIDERS})
+        env.update(SLATE_ALLOW_LOOPBACK_DOWNLOADS="1", SLATE_PAID_CALLS_ALLOWED=",".join(("local",) + tuple(allowed)))
+        return env
+
+    # -- steering ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.http.post("/_fake/reset").raise_for_status()
+
+    def faults(self, *specs: dict) -> None:
+        self.http.post("/_fake/faults", json=list(specs)).raise_for_status()
+
+    def keys(self, figures: dict) -> None:
+        self.http.post("/_fake/keys", json=figures).raise_for_status()
+
+    def requests(self, provider: str | None = None) -> list[dict]:
+        got = self.http.get("/_fake/requests").json()
+        return [r for r in got if provider is None or r["path"].startswith(PREFIX[provider])]
+
+    def jobs(self, provider: str | None = None) -> list[dict]:
+        return [j for j in self.http.get("/_fake/jobs").json() if provider is None or j["provider"] == provider]

@@ -1,0 +1,291 @@
+"""The fake providers' shared machinery: routing, the book of jobs, injected faults, made media.
+
+One process serves every fake provider on 127.0.0.1 (tests/fakes/server.py), each under its own
+path prefix (/replicate/v1, /fal, /gemini, /openrouter/api/v1), speaking the shapes of
+../shared/PROVIDERS.md over real HTTP. What slate does is counted here, where it lands:
+
+  * every request, as received (method, path, headers, JSON body) — for contract tests;
+  * every job or generation a provider would bill, by a fingerprint of what was asked — so a
+    test can see that no request was made into two jobs;
+  * faults queued by a test (POST /_fake/faults) are taken by the provider routes in order:
+    an HTTP status with a body and headers, a dropped connection (before or after the job is
+    created), a moderation refusal, a failed job, polls that stay busy, an expired output.
+
+Media is real: images are PNGs made from the images sent (so a panel still looks like its
+plate), videos are H.264 clips rendered by slate's own ffmpeg functions from the start frame.
+Test code only.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image, ImageDraw
+
+
+class Drop(Exception):
+    """Close the connection without an answer (what a proxy or a crashed server does)."""
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)   # from the route's pattern
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None                 # dict/list → JSON; bytes → as is
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+
+@dataclass
+class Fault:
+    provider: str
+    op: str                          # submit | poll | result | download | generate | judge | key | cancel
+    kind: str                        # status | drop_before | drop_after | moderation | job_failed | busy | expired | …
+    status: int = 500
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    model: str | None = None         # only for this model, when given
+    data: dict = field(default_factory=dict)
+
+
+class State:
+    """Everything the fake remembers; one instance per server process."""
+
+    def __init__(self, files_dir: Path):
+        self.lock = threading.RLock()
+        self.files_dir = files_dir
+        self.base = ""  # http://127.0.0.1:PORT, set when the server binds
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests: list[dict] = []
+            self.jobs: dict[str, dict] = {}
+            self.created: list[dict] = []
+            self.faults: list[Fault] = []
+            self.files: dict[str, tuple[bytes, str]] = {}
+            self.keys: dict[str, dict] = {}   # provider -> key info (openrouter /key figures…)
+
+    # -- faults ---------------------------------------------------------------------------------
+    def add_faults(self, specs: list[dict]) -> None:
+        with self.lock:
+            self.faults += [Fault(**s) for s in specs]
+
+    def take(self, provider: str, op: str, model: str | None = None) -> Fault | None:
+        with self.lock:
+            for f in self.faults:
+                if f.provider == provider and f.op == op and (f.model is None or f.model == model):
+                    f.times -= 1
+                    if f.times <= 0:
+                        self.faults.remove(f)
+                    return f
+        return None
+
+    # -- the book of what would be billed -------------------------------------------------------
+    def create(self, provider: str, op: str, model: str, asked: Any, **job) -> dict:
+        """A job (or a synchronous generation) the provider would bill for, remembered by a
+        fingerprint of what was asked."""
+        fp = fingerprint(asked)
+        with self.lock:
+            record = {"id": job.pop("id", None) or new_id(), "provider": provider, "op": op, "model": model,
+                      "fingerprint": fp, "created": time.time(), "polls": 0, **job}
+            self.jobs[record["id"]] = record
+            self.created.append({k: record[k] for k in ("id", "provider", "op", "model", "fingerprint")})
+            return record
+
+    def put_file(self, data: bytes, suffix: str, content_type: str) -> str:
+        """Keep bytes to serve at /files/<id>.<suffix>; returns the absolute URL."""
+        file_id = uuid.uuid4().hex[:16]
+        with self.lock:
+            self.files[f"{file_id}.{suffix}"] = (data, content_type)
+        return f"{self.base}/files/{file_id}.{suffix}"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:24]
+
+
+def fingerprint(asked: Any) -> str:
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# -- routing ---------------------------------------------------------------------------------------
+Route = tuple[str, re.Pattern, Callable[[State, Request], Reply]]
+
+
+class Router:
+    def __init__(self):
+        self.routes: list[Route] = []
+
+    def add(self, method: str, pattern: str, handler: Callable[[State, Request], Reply]) -> None:
+        self.routes.append((method, re.compile("^" + pattern + "$"), handler))
+
+    def route(self, method: str, pattern: str):
+        def deco(fn):
+            self.add(method, pattern, fn)
+            return fn
+        return deco
+
+    def find(self, method: str, path: str):
+        for m, pattern, handler in self.routes:
+            match = pattern.match(path)
+            if m == method and match:
+                return handler, match.groupdict()
+        return None, {}
+
+
+def make_handler(state: State, router: Router):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            req = Request(self.command, parts.path, parse_qs(parts.query), {k.lower(): v for k, v in self.headers.items()},
+                          body)
+            if not parts.path.startswith("/_fake/"):
+                with state.lock:
+                    state.requests.append({"method": req.method, "path": req.path, "query": req.query,
+                                           "headers": req.headers, "body": _decoded(body)})
+            handler, params = router.find(self.command, parts.path)
+            if handler is None:
+                return self._reply(Reply(404, {"detail": f"no route {self.command} {parts.path}"}))
+            req.params = params
+            try:
+                reply = handler(state, req)
+            except Drop:
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+                return
+            self._reply(reply)
+
+        def _reply(self, reply: Reply) -> None:
+            if isinstance(reply.body, (bytes, bytearray)):
+                payload, ctype = bytes(reply.body), reply.content_type or "application/octet-stream"
+            elif reply.body is None:
+                payload, ctype = b"", reply.content_type or "application/json"
+            else:
+                payload, ctype = json.dumps(reply.body).encode(), reply.content_type or "application/json"
+            self.send_response(reply.status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(payload)))
+            for k, v in reply.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return Handler
+
+
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return {"_bytes": len(body)}
+
+
+def fault_reply(fault: Fault) -> Reply:
+    """The reply of a `status` fault (the common case)."""
+    return Reply(fault.status, fault.body if fault.body is not None else {"detail": f"injected {fault.status}"},
+                 fault.headers)
+
+
+# -- media -----------------------------------------------------------------------------------------
+def decode_image(ref: str | bytes) -> Image.Image:
+    """An image sent as a data URL, a base64 string, raw bytes, or a URL of this fake's files."""
+    if isinstance(ref, bytes):
+        data = ref
+    elif ref.startswith("data:"):
+        data = base64.b64decode(ref.split(",", 1)[1])
+    else:
+        data = base64.b64decode(ref)
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def make_image(inputs: list[Image.Image], width: int, height: int, seed: int = 0) -> bytes:
+    """A 'generated' panel: the first input framed to the asked size, with the others inset."""
+    base = inputs[0].resize((width, height)) if inputs else Image.new("RGB", (width, height), (90, 90, 110))
+    draw = ImageDraw.Draw(base)
+    for i, extra in enumerate(inputs[1:4]):
+        thumb = extra.copy()
+        thumb.thumbnail((width // 5, height // 2))
+        base.paste(thumb, (width // 8 + i * width // 4, height // 3))
+    draw.rectangle([0, 0, 6 + seed % 5, 6], fill=(seed % 255, 40, 40))
+    buf = io.BytesIO()
+    base.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_video(start: Image.Image, end: Image.Image | None, seconds: float, width: int, height: int,
+               fps: int = 24) -> bytes:
+    """A real H.264 clip animated from the start frame (cross-fading to the end frame)."""
+    from media import render_clip
+    with tempfile.TemporaryDirectory() as tmp:
+        s = Path(tmp) / "start.png"
+        start.resize((width, height)).save(s)
+        e = None
+        if end is not None:
+            e = Path(tmp) / "end.png"
+            end.resize((width, height)).save(e)
+        out = Path(tmp) / "clip.mp4"
+        render_clip(s, out, width=width, height=height, fps=fps, seconds=seconds, movement="dolly_in", end_png=e)
+        return out.read_bytes()
+
+
+SIZES = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}
+
+
+def schema_answer(schema: dict, score: float = 0.92, reason: str = "matches the reference") -> Any:
+    """A value that conforms to a response schema (Gemini's OpenAPI subset, or JSON Schema):
+    every number is `score`, every string a reason, every boolean true."""
+    kind = str(schema.get("type", "object")).lower()
+    if "anyOf" in schema:
+        return schema_answer(schema["anyOf"][0], score, reason)
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: schema_answer(v, score, reason) for k, v in props.items()}
+    if kind == "array":
+        items = schema.get("items", {})
+        return [] if str(items.get("type", "")).lower() == "string" else [schema_answer(items, score, reason)]
+    if kind in ("number", "integer"):
+        return score if kind == "number" else int(score * 10)
+    if kind == "boolean":
+        return True
+    if "enum" in schema:
+        return schema["enum"][0]
+    return reason
