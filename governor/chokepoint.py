@@ -162,6 +162,10 @@ class JobEnded(Exception):
     """A provider job ended without a result (failed or canceled)."""
 
 
+class JobRefused(JobEnded):
+    """A provider job ended refused by moderation: never sent again unchanged."""
+
+
 class PaidCallsRefused(RuntimeError):
     """Paid calls to this provider are switched off here (the test suite's default)."""
 
@@ -504,9 +508,13 @@ class Governor:
         if status.state != "succeeded":
             keeper.drop(row.call_id)
             reason = status.error or f"job ended {status.state}"
-            self.ledger.fail(row.call_id, error_class="JobFailed" if status.state == "failed" else "JobCanceled",
-                             message=reason, charged=Decimal(0) if status.state == "failed" else row.estimate)
-            raise JobEnded(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
+            refused = status.state == "failed" and getattr(status, "refused", False)
+            error_class = "RefusedByModeration" if refused else "JobFailed" if status.state == "failed" else "JobCanceled"
+            charged = self._cost(status.cost, getattr(status, "usage", None), f"{row.provider}:{row.model}")
+            self.ledger.fail(row.call_id, error_class=error_class, message=reason,
+                             charged=charged if charged is not None else
+                             Decimal(0) if status.state == "failed" else row.estimate)
+            raise (JobRefused if refused else JobEnded)(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
         part = self._part(row.call_id, way.suffix)
         _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
         try:

@@ -77,6 +77,7 @@ class JobStatus:
     error: str | None = None
     cost: str | None = None  # the provider's own figure, as a decimal string, when it gives one
     usage: dict | None = None  # what it reports it used, as governor Units fields (priced by the rate card)
+    refused: bool = False      # ended "failed" because moderation refused the input or output
 
 
 @dataclass(frozen=True)
