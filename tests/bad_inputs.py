@@ -652,8 +652,8 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
 
     # prices: every call the run will make
     yield Case("price-as-lacks-profile-resolution", lambda root: None, TOML,
-               "gemini:veo-3.1-fast-generate-preview has no price for resolution '480p'", field="profile",
-               args=("--price-as", "gemini:veo-3.1-fast-generate-preview"))
+               "fal:bytedance/seedance-2.0/image-to-video has no price for resolution '480p'", field="profile",
+               args=("--price-as", "fal:bytedance/seedance-2.0/image-to-video"))
     yield Case("hero-critical-shot-unpriced-1080p", lambda root: None, SCENE,
                "has no price for resolution '1080p' (priced: 720p)", shot="1F", field="critical",
                args=("--profile", "hero", "--price-as", "fal:bytedance/seedance-2.0/image-to-video"))

@@ -131,8 +131,8 @@ def test_judge_and_image(card):
 
 def test_unpriced_resolution_names_model_and_resolution(card):
     with pytest.raises(UnpricedResolution) as e:
-        card.price("gemini:veo-3.1-generate-preview", video(4, "480p"))
-    assert "gemini:veo-3.1-generate-preview" in str(e.value) and "480p" in str(e.value)
+        card.price("fal:bytedance/seedance-2.0/image-to-video", video(4, "480p"))
+    assert "fal:bytedance/seedance-2.0/image-to-video" in str(e.value) and "480p" in str(e.value)
     with pytest.raises(UnpricedResolution, match="4K"):
         card.price(FAL_PRO, video(5, "4K"))
 
