@@ -33,7 +33,9 @@ from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
 from manifests import load_film
 from media import ContactEntry, contact_sheet
 from manifests.settings import base_urls, project_settings
-from providers.registry import lineup
+from governor.estimate import estimate_scene
+from providers.registry import Lineup, ModelRef, lineup
+from tasks.doctor import blocking, check_lineup, line
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
@@ -83,7 +85,8 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, bud
                    panel_model=str(chosen.panel), video_models=tuple(str(v) for v in chosen.videos),
                    judge_model=str(chosen.judge), base_urls=base_urls(settings),
                    price_as=settings.price_as, video_slots=settings.video_slots,
-                   busy_wait_seconds=settings.busy_wait_seconds, root=str(root), run_id=run_id, film=film_id,
+                   busy_wait_seconds=settings.busy_wait_seconds, approved_fallbacks=tuple(settings.approve_fallback),
+                   fallback_gate_share=str(settings.fallback_gate_share), root=str(root), run_id=run_id, film=film_id,
                    scene=scene_id, profile=settings.profile, fps=settings.fps,
                    max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
@@ -171,6 +174,21 @@ def sweep_scratch(root: Path, keep: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def provider_checks(run: RunSpec, plans: list[ShotPlan]):
+    """`slate doctor`'s checks for this run's lineup, with the scene's estimate held to what each
+    key has left: a Failed "Refused" state listing what blocks, or None."""
+    chosen = Lineup(ModelRef.parse(run.panel_model), tuple(ModelRef.parse(v) for v in run.video_models),
+                    ModelRef.parse(run.judge_model))
+    expected = estimate_scene(plans, studio(run).pricing).total
+    findings = check_lineup(run.root, chosen, run.base_urls, run.video_slots, estimate=expected)
+    stops = blocking(findings)
+    if not stops:
+        return None
+    report = "\n".join(line(f) for f in stops)
+    get_run_logger().error("refused before spending:\n%s", report)
+    return Failed(name="Refused", message=report)
+
+
 def top_run_id() -> str:
     """The run caps are counted against: the top-level flow run (a film run and all its scenes),
     not this scene's own sub-flow run."""
@@ -192,7 +210,7 @@ def _run_name() -> str:
 def scene_flow(project: str, scene: str | None = None, profile: Literal["draft", "final", "hero"] | None = None,
                provider: str | None = None, max_takes: int | None = None, cap: Decimal | None = None,
                price_as: str | None = None, judge: str | None = None, panel_model: str | None = None,
-               video_model: str | None = None):
+               video_model: str | None = None, approve_fallback: list[str] | None = None):
     """Render one scene of the film project at `project` (a folder with film.yaml).
 
     `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
@@ -206,7 +224,7 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
     if not checked.ok:
         return refused(checked)
     settings = project_settings(root, profile=profile, provider=provider, price_as=price_as, judge=judge,
-                                panel_model=panel_model, video_model=video_model)
+                                panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback)
     film = checked.film
     scene_id = scene or film.scenes[0][1].id
     film.scene(scene_id)
@@ -233,7 +251,12 @@ def shoot_scene(run: RunSpec):
     studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
-    plans = plan_scene(film, run.scene, lock, run.profile, run.fps)
+    plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
+                       video_model=run.video_models[0])
+    # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
+    refusal = provider_checks(run, plans)
+    if refusal is not None:
+        return refusal
     emit(event="plan", shots=[p.shot for p in plans])
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
     clip_futures = {}

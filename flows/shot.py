@@ -11,14 +11,17 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from governor.chokepoint import RunHalted, ShotHalted
+from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
+from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
+from providers.errors import RefusedByModeration
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.drift import drift_check
 from tasks.gate import panel_gate
@@ -93,8 +96,12 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             take += 1
             st.governor.check_open()  # a halted run schedules no further paid take
             req = plan.panel_request(moment, take)
-            uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name, st.images.model,
-                             st.images.variant, run.profile)
+            try:
+                uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name,
+                                 st.images.model, st.images.variant, run.profile)
+            except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
+                outcome.escalated = f"{moment} panel refused by moderation: {exc}"
+                return
             verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
                                  st.judge.model, st.judge.variant, run.profile, artifacts=lambda v: [])
             reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
@@ -126,6 +133,35 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
     return _finish(outcome, "video")
 
 
+def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, take: int, exc) -> int | None:
+    """After a refusal, the next video model of the lineup — if its cost impact allows.
+
+    The impact is what the shot's clip costs on the fallback minus on the refusing model. Past
+    `fallback_gate_share` of what the caps still allow, the run stops for a person (the message
+    says the command that approves it) unless that model was approved for this run; a smaller
+    switch goes ahead. Either way the decision is a $0 row of the ledger."""
+    if current + 1 >= len(models):
+        return None
+    st = studio(run)
+    refusing, fallback = models[current], models[current + 1]
+    units = Units("video", seconds=plan.duration, resolution=plan.resolution)
+    impact = st.pricing.estimate(units, fallback) - st.pricing.estimate(units, refusing)
+    left = st.governor.remaining()
+    share = Decimal(run.fallback_gate_share)
+    provider, _, model = fallback.partition(":")
+    spec = CallSpec(CallContext(run.run_id, run.film, run.scene, plan.shot, "video", take, provider, model,
+                                run.profile), units, f"fallback {refusing} -> {fallback}")
+    why = (f"shot {plan.shot}: {refusing} refused the clip ({exc}); {fallback} would change the remaining cost "
+           f"by {fmt_usd(impact)} ({fmt_usd(left)} left under the caps, gate {share:.0%})")
+    if impact > share * left and fallback not in run.approved_fallbacks:
+        st.governor.note(spec, "FallbackHeld", why)
+        raise st.governor.halt(f"{why}: a person decides — run again with --approve-fallback {fallback} to allow "
+                               f"it, or change the shot")
+    st.governor.note(spec, "FallbackSwitch", why + ": switched")
+    emit(shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
+    return current + 1
+
+
 def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
                  outcome: ClipOutcome) -> None:
     st = studio(run)
@@ -139,13 +175,26 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
     end_uri = panels.approved.get("end")
     start_req = asdict(plan.panel_request("start", 1))
     history: list[TakeResult] = []
+    models, current = list(run.video_models), 0
     take = 0
     while True:
         take += 1
         st.governor.check_open()
-        clip_req = plan.clip_request(start_uri, end_uri, take)
-        clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), st.videos.name, st.videos.model,
-                              st.videos.variant, run.profile)
+        videos = st.video_for(models[current])
+        clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
+        try:
+            clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), videos.name, videos.model,
+                                  videos.variant, run.profile)
+        except (JobRefused, RefusedByModeration) as exc:
+            # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
+            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
+                                      reasons=[f"refused by moderation on {models[current]}: {exc}"]))
+            following = _fallback(run, plan, models, current, take, exc)
+            if following is None:
+                outcome.escalated = f"clip refused by moderation on {models[current]}, no fallback left: {exc}"
+                return
+            current = following
+            continue
         verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
                              st.judge.name, st.judge.model, st.judge.variant, run.profile,
                              artifacts=lambda v: list(v["keyframes"].values()))

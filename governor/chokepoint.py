@@ -275,6 +275,27 @@ class Governor:
     def _price(self, units: Units, model_key: str) -> Decimal:
         return self.estimate(units, model_key)
 
+    def remaining(self) -> Decimal:
+        """What every cap still allows (the smallest), after what is committed and reserved."""
+        left = []
+        for cap in self.caps:
+            t = self.ledger.totals(film=self.film, run_id=self.run_id if cap.scope == "run" else None)
+            left.append(cap.limit - t.total)
+        return max(Decimal(0), min(left)) if left else Decimal(0)
+
+    def note(self, spec: CallSpec, kind: str, message: str) -> None:
+        """Write a decision that costs nothing into the ledger, beside the calls (a $0 released row)."""
+        c = spec.context
+        self.ledger.note(CallRequest(run_id=self.run_id, film=self.film, scene=c.scene, shot=c.shot, stage=c.stage,
+                                     take=c.take, provider=c.provider, model=c.model, profile=c.profile,
+                                     fingerprint=spec.fingerprint, prompt=spec.prompt, reference_hashes=(),
+                                     parameters=dict(spec.parameters or {}), estimate=Decimal(0)),
+                         error_class=kind, message=message)
+
+    def halt(self, message: str, kind: Literal["budget", "stop"] = "budget") -> RunHalted:
+        """Stop the run spending (a person must decide something first)."""
+        return self._halt(RunHalted(message, kind=kind))
+
     # -- the two shapes of a paid call ------------------------------------------------------
     def sync_call(self, spec: CallSpec, send: Callable[[str], Answer], *,
                   recover: Callable[[str], Answer | None] | None = None, repeatable: bool = False) -> Delivery:

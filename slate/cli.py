@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
@@ -67,6 +68,8 @@ def _preflight(directory: Path, **options):
     not rich markup) and exit 1. Returns the Preflight when clean."""
     from tasks.preflight import preflight
     checked = preflight(directory, **options)
+    for warning in checked.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     if checked.problems:
         for problem in checked.problems:
             err.print(str(problem), markup=False, highlight=False)
@@ -162,7 +165,10 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
                                                help="rehearse: price every video call as this model, "
                                                     "e.g. replicate:bytedance/seedance-1-pro"),
         judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
-        video_model: Optional[str] = _video_option()):
+        video_model: Optional[str] = _video_option(),
+        approve_fallback: Optional[list[str]] = typer.Option(
+            None, "--approve-fallback", help="allow this fallback video model whatever its cost impact "
+                                             "(the command a halted run names)")):
     """Render a scene: every shot through its gates, stitched into one mp4."""
     cap_usd = _usd_option(cap, "--cap")
     models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
@@ -179,7 +185,8 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = scene_flow(project=str(directory.resolve()), scene=scene, profile=profile, provider=provider,
-                               cap=cap_usd, price_as=price_as, return_state=True, **models)
+                               cap=cap_usd, price_as=price_as, approve_fallback=approve_fallback or None,
+                               return_state=True, **models)
             stop_refresh()
             live.update(progress.table())
     finally:
@@ -312,6 +319,38 @@ def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one 
     console.print(table)
     totals = ledger.totals(film=film.film.id)
     console.print(f"committed {fmt_usd(totals.committed)}, reserved {fmt_usd(totals.reserved)}")
+
+
+@app.command()
+def doctor(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: every scene)"),
+           profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
+           provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
+           judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
+           video_model: Optional[str] = _video_option()):
+    """Can this film spend with its providers now: keys present and valid, credit left (held to
+    the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
+    from governor.estimate import estimate_scene
+    from governor.ratecard import Pricing, RateCard
+    from providers.registry import lineup
+    from tasks.doctor import blocking, doctor as run_doctor, line
+    from tasks.plan import plan_from_project
+    checked = _preflight(directory, scene=scene, profile=profile, provider=provider, judge=judge,
+                         panel_model=panel_model, video_model=video_model)
+    settings, film = checked.settings, checked.film
+    chosen = lineup(settings)
+    pricing = Pricing.for_lineup(RateCard.load(directory), str(chosen.panel), [str(v) for v in chosen.videos],
+                                 str(chosen.judge), settings.price_as)
+    total = sum((estimate_scene(plan_from_project(film, sc, settings.profile, settings.fps,
+                                                  panel_model=str(chosen.panel), video_model=str(chosen.video)),
+                                pricing).total for sc in checked.scenes), Decimal(0))
+    findings = run_doctor(directory.resolve(), settings, estimate=total)
+    for f in findings:
+        (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
+    stops = blocking(findings)
+    if stops:
+        err.print(f"{len(stops)} blocking problem(s): a run would be refused before spending", style="red")
+        raise typer.Exit(1)
+    console.print(f"ready: {_lineup_text(settings)}", markup=False, highlight=False)
 
 
 @app.command()

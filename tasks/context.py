@@ -52,6 +52,8 @@ class RunSpec(BaseModel):
     price_as: str | None = None
     video_slots: int = 1
     busy_wait_seconds: float = 1800.0
+    approved_fallbacks: tuple[str, ...] = ()
+    fallback_gate_share: str = "0.15"
 
 
 class Studio:

@@ -14,6 +14,7 @@ from governor.chokepoint import Answer, CallContext, CallSpec, Units
 from providers.base import CharacterRef, PanelRequest, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
+from tasks.lint import check_before_paying
 
 PANEL_VERSION = "panel-take-v2"
 
@@ -33,6 +34,8 @@ def panel_take(run: RunSpec, shot: str, moment: str, take: int, request: dict, p
                variant: dict, profile: str) -> str:
     st = studio(run)
     req = panel_from_dict(request)
+    check_before_paying(run.root, req.prompt, f"{provider}:{model}", "panel", shot=shot,
+                        with_references=bool(req.characters))
     emit(shot=shot, stage="panel", take=take, moment=moment, status="drawing")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel", take, provider, model, profile),

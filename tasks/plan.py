@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from manifests import LoadedFilm
 from manifests.profiles import PROFILES
 from providers.base import CharacterRef, ClipRequest, PanelRequest
+from providers.prompts import Blocks, Family, Rules, assemble, load_rules
 from tasks.references import BibleLock, lock_scene_references
 
 
@@ -40,7 +41,9 @@ class ShotPlan(BaseModel):
     seed: int
     start: dict             # PanelRequest fields, take 1
     end: dict | None        # PanelRequest fields of the end panel in start+end mode
-    clip_prompt: str
+    clip_blocks: dict       # the clip's locked blocks (providers.prompts.Blocks)
+    clip_prompt: str        # the clip's prompt for the run's first video model
+    video_family: str = "local"
 
     def panel_request(self, moment: str, take: int) -> PanelRequest:
         base = PanelRequest(**{**(self.start if moment == "start" else self.end),
@@ -48,8 +51,17 @@ class ShotPlan(BaseModel):
                                                    (self.start if moment == "start" else self.end)["characters"])})
         return replace(base, seed=take_seed(self.seed, moment, take))
 
-    def clip_request(self, start_uri: str, end_uri: str | None, take: int) -> ClipRequest:
-        return ClipRequest(prompt=self.clip_prompt, start_uri=start_uri, end_uri=end_uri,
+    def clip_request(self, start_uri: str, end_uri: str | None, take: int, video_model: str | None = None,
+                     rules: Rules | None = None) -> ClipRequest:
+        """The clip of one take — for the run's video model, or for a fallback `video_model`
+        (its family's prompt from the same locked blocks)."""
+        prompt = self.clip_prompt
+        if video_model is not None:
+            rules = rules or load_rules()
+            family = rules.family_of(video_model)
+            if family.name != self.video_family:
+                prompt = assemble(Blocks.from_dict(self.clip_blocks), family, "clip")
+        return ClipRequest(prompt=prompt, start_uri=start_uri, end_uri=end_uri,
                            seconds=self.duration, width=self.width, height=self.height, fps=self.fps,
                            resolution=self.resolution, movement=self.movement,
                            camera_fixed=self.camera_fixed, seed=take_seed(self.seed, "clip", take))
@@ -67,29 +79,44 @@ def take_seed(seed: int, what: str, take: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str) -> str:
+def _camera(shot) -> str:
+    cam = shot.camera
+    return f"{cam.framing.capitalize()} shot, {cam.angle} angle, {cam.movement.replace('_', ' ')}."
+
+
+def moment_blocks(film: LoadedFilm, scene_id: str, shot_id: str, moment: str) -> Blocks:
+    """The locked blocks of a shot's start or end moment (or, moment "clip", of its clip)."""
     scene = film.scene(scene_id)
     shot = scene.shot(shot_id)
     loc = film.location(scene.location_of(shot))
-    lines = []
+    people = []
     for cid in shot.characters:
-        ch = film.character(cid)
-        line = f"CHARACTER {cid}: {ch.description.strip()}"
+        line = f"{cid}: {film.character(cid).description.strip()}"
         if cid in scene.wardrobe:
-            line += f" WARDROBE: {scene.wardrobe[cid].description.strip()}"
-        lines.append(line)
-    lines.append(f"ENVIRONMENT {loc.id}: {loc.description.strip()}")
-    cam = shot.camera
-    lines.append(f"CAMERA: {cam.framing} shot, {cam.angle} angle, {cam.movement.replace('_', ' ')}"
-                 + (", locked off" if cam.fixed else ""))
-    if shot.props:
-        lines.append("PROPS: " + ", ".join(shot.props))
-    action = shot.end_action if moment == "end" and shot.end_action else shot.action
-    lines.append(f"ACTION: {action.strip()}")
-    return "\n".join(lines)
+            line += f" Wearing: {scene.wardrobe[cid].description.strip()}"
+        people.append(line.rstrip(".") + ".")
+    if moment == "end" and shot.end_action:
+        action = shot.end_action.strip()
+    elif moment == "clip" and shot.frame_mode == "start_end" and shot.end_action:
+        action = f"{shot.action.strip()} Then: {shot.end_action.strip()}"
+    else:
+        action = shot.action.strip()
+    return Blocks(tuple(people), f"{loc.id}: {loc.description.strip()}", _camera(shot), tuple(shot.props),
+                  action, shot.camera.fixed)
 
 
-def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int) -> list[ShotPlan]:
+def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str, family: Family | None = None) -> str:
+    family = family or load_rules().family("local")
+    return assemble(moment_blocks(film, scene_id, shot_id, moment), family, "panel")
+
+
+def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int, *,
+               panel_model: str = "local:local-compositor-v1", video_model: str = "local:local-ffmpeg-v1",
+               rules: Rules | None = None) -> list[ShotPlan]:
+    """Every shot of a scene resolved into its requests, prompts in the families of the run's
+    panel and (first) video model."""
+    rules = rules or load_rules(film.root)
+    panel_family, video_family = rules.family_of(panel_model), rules.family_of(video_model)
     scene = film.scene(scene_id)
     profile = PROFILES[profile_name]
     plans, position = [], 0
@@ -107,7 +134,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
         override = lock.overrides[shot.panel_override].uri if shot.panel_override else None
 
         def request(moment: str) -> dict:
-            req = PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment), location_id=loc_id,
+            req = PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment, panel_family), location_id=loc_id,
                                plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
                                framing=shot.camera.framing, angle=shot.camera.angle,
                                movement=shot.camera.movement, width=width, height=height, seed=0,
@@ -121,15 +148,15 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             resolution=resolution, width=width, height=height, fps=fps, movement=shot.camera.movement,
             camera_fixed=shot.camera.fixed, seed=shot_seed(scene_id, shot.id, shot.seed),
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
-            clip_prompt=f"{shot.action.strip()} Camera: {shot.camera.movement.replace('_', ' ')}"
-                        + (", locked off." if shot.camera.fixed else "."),
+            clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")).as_dict(),
+            clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
         ))
     return plans
 
 
-def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int) -> list[ShotPlan]:
-    """A scene's plans outside any run (estimates, benchmarks): its references locked from the
-    project's storage exactly as a run would, with no Prefect and no provider call."""
+def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, **models) -> list[ShotPlan]:
+    """A scene's plans outside any run (estimates, checks, benchmarks): its references locked from
+    the project's storage exactly as a run would, with no Prefect and no provider call."""
     from tasks.context import RunSpec
     run = RunSpec(root=str(film.root), run_id="plan", film=film.film.id, scene=scene_id, profile=profile_name)
-    return plan_scene(film, scene_id, lock_scene_references(run, film, scene_id), profile_name, fps)
+    return plan_scene(film, scene_id, lock_scene_references(run, film, scene_id), profile_name, fps, **models)

@@ -36,6 +36,8 @@ from manifests.settings import Settings, check_settings, setting_origin
 from media import dissolve_misfits
 from providers.local import FaultMode
 from providers.registry import UnknownProvider, lineup, storage_for
+from providers.prompts import RulesError
+from tasks.lint import scene_findings
 from tasks.references import reference_problems
 
 __all__ = ["Preflight", "preflight", "refused"]
@@ -54,6 +56,7 @@ class Preflight:
     settings: Settings | None
     scenes: list[str] = field(default_factory=list)   # scene ids checked, in film order
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # the prompt lint's warnings: printed, not refused
 
     @property
     def ok(self) -> bool:
@@ -94,9 +97,26 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
     problems += reference_problems(storage_for(root), film, scenes)
     for scene_id in scenes:
         problems += stitch_problems(film, scene_id)
+    warnings: list[Problem] = []
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
-    return Preflight(root, film, settings, scenes, problems)
+        try:
+            blocking, warnings = prompt_problems(film, scenes, settings)
+            problems += blocking
+        except RulesError as exc:
+            problems.append(Problem("prompt_rules.toml", None, "file", str(exc)))
+    return Preflight(root, film, settings, scenes, problems, warnings)
+
+
+def prompt_problems(film: LoadedFilm, scenes: list[str], settings: Settings) -> tuple[list[Problem], list[Problem]]:
+    """The prompt lint over every prompt the run would send: (blocking, warnings)."""
+    chosen = lineup(settings)
+    blocking, warnings = [], []
+    for scene_id in scenes:
+        file = film.scene_file(scene_id)
+        for shot, where, finding in scene_findings(film, scene_id, str(chosen.panel), [str(v) for v in chosen.videos]):
+            (blocking if finding.blocking else warnings).append(Problem(file, shot, where, str(finding)))
+    return blocking, warnings
 
 
 def stitch_problems(film: LoadedFilm, scene_id: str) -> list[Problem]:

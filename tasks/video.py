@@ -13,6 +13,7 @@ from governor.chokepoint import CallContext, CallSpec, Units
 from providers.base import ClipRequest, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
+from tasks.lint import check_before_paying
 from tasks.slots import video_slot
 
 VIDEO_VERSION = "video-take-v2"
@@ -24,6 +25,8 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
                profile: str) -> str:
     st = studio(run)
     req = ClipRequest(**request)
+    check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
+                        camera_fixed=req.camera_fixed)
     emit(shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
@@ -32,7 +35,7 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
                     "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps, **variant})
-    videos = st.videos
+    videos = st.video_for(f"{provider}:{model}")  # the run's video model, or a fallback
     with video_slot(provider, getattr(videos, "key_id", "default"), run.video_slots):
         delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
                                         poll=videos.poll, download=videos.download, suffix="mp4",

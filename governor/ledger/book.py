@@ -238,6 +238,18 @@ class Ledger:
                 actual_cost=Decimal(0), finished_at=now, error_class=error_class, error_message=message))
         return self.find(call_id)
 
+    def note(self, request, *, error_class: str, message: str) -> CallRow:
+        """A decision worth keeping beside the paid calls that cost nothing itself (a switch to a
+        fallback model, say): a `released` row at $0 — it never counts toward a cap."""
+        self._check_request(request)
+        now = _utcnow()
+        call_id = uuid.uuid4().hex
+        with write(self.engine) as conn:
+            conn.execute(paid_calls.insert().values(
+                **request_values(request), call_id=call_id, status="released", created_at=now,
+                actual_cost=Decimal(0), finished_at=now, error_class=error_class, error_message=message))
+        return self.find(call_id)
+
     @staticmethod
     def _check_request(request) -> None:
         if not isinstance(request, CallRequest):

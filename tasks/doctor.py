@@ -1,0 +1,91 @@
+"""`slate doctor`: can this film's run spend, with these providers, right now?
+
+For each provider the lineup uses (panels, every video model including fallbacks, the judge):
+its key present (the variable named when missing), valid, and its remaining credit where the
+API tells it — from the vendor module's own `doctor()`, which makes only calls that cost
+nothing — then every model of the lineup priced on the rate card, and the video slots each
+provider key gets. OpenRouter tells how much of a key's limit is left: a run whose estimate is
+above it is refused before it spends, with both figures.
+
+`slate run` and the scene and film flows run the same checks before their first paid call.
+It must never make a paid call, or show a key (only its short id).
+"""
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+
+from governor.money import fmt_usd
+from governor.ratecard import RateCard, RateError
+from manifests.settings import Settings, base_urls
+from providers.base import Finding
+from providers.keys import MissingKey, provider_key
+from providers.registry import Lineup, lineup
+from tasks.slots import slot_name
+
+
+def _vendor(provider: str):
+    try:
+        return importlib.import_module(f"providers.{provider}")
+    except ModuleNotFoundError:
+        return None
+
+
+def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[Finding]:
+    """One finding per line of `slate doctor`, for the lineup the settings choose; `estimate`
+    (the run's expected cost) is held to what a key has left where the provider says."""
+    return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate)
+
+
+def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
+                 estimate: Decimal | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    for provider in chosen.providers():
+        if provider == "local":
+            findings.append(Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False))
+            continue
+        module = _vendor(provider)
+        if module is None or not hasattr(module, "doctor"):
+            findings.append(Finding(provider, "module", False, f"no provider module for {provider} in this slate"))
+            continue
+        findings += module.doctor(base_url=urls[provider])
+        if estimate is not None and hasattr(module, "key_limit"):
+            findings += _limit(provider, module, urls[provider], estimate)
+    card = RateCard.load(root)
+    for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge)]:
+        try:
+            rate = card.rate(str(ref), kind)
+            findings.append(Finding(ref.provider, "models", True, f"{kind} model {ref} is priced "
+                                    f"({rate.source}; confidence {rate.confidence})", blocking=False))
+        except RateError as exc:
+            findings.append(Finding(ref.provider, "models", False, str(exc)))
+    for provider in sorted({v.provider for v in chosen.videos}):
+        try:
+            key_id = "local" if provider == "local" else provider_key(provider).id
+        except MissingKey:
+            continue  # already said above
+        findings.append(Finding(provider, "slots", True, f"{video_slots} video job(s) at a time on key "
+                                f"{key_id} (concurrency limit {slot_name(provider, key_id)})", blocking=False))
+    return findings
+
+
+def _limit(provider: str, module, base_url: str, estimate: Decimal) -> list[Finding]:
+    try:
+        left = module.key_limit(base_url=base_url)
+    except Exception as exc:  # noqa: BLE001 — the key line above already says what is wrong
+        return [Finding(provider, "credit", False, f"could not read the key's limit: {exc}", blocking=False)]
+    if left is None:
+        return [Finding(provider, "credit", True, "the key has no spending limit", blocking=False)]
+    if left < estimate:
+        return [Finding(provider, "credit", False, f"the key has {fmt_usd(left)} left of its limit and this run is "
+                        f"estimated at {fmt_usd(estimate)}: raise the key's limit, or run fewer shots")]
+    return [Finding(provider, "credit", True, f"the key has {fmt_usd(left)} left; this run is estimated at "
+                    f"{fmt_usd(estimate)}", blocking=False)]
+
+
+def blocking(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if not f.ok and f.blocking]
+
+
+def line(f: Finding) -> str:
+    return f"{'ok ' if f.ok else ('FAIL' if f.blocking else 'warn')}  {f.provider:<10} {f.check:<9} {f.text}"
