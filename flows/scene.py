@@ -34,6 +34,7 @@ from manifests import load_film
 from media import ContactEntry, contact_sheet
 from manifests.settings import base_urls, project_settings
 from governor.estimate import estimate_scene
+from providers.keys import install_log_redaction
 from providers.registry import Lineup, ModelRef, lineup
 from tasks.doctor import blocking, check_lineup, line
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
@@ -215,6 +216,7 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
 
     `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
     provider runs, but every video call is priced, reserved and capped as that model."""
+    install_log_redaction()  # a deployment's worker has no CLI to install it
     root = Path(project).resolve()
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent.

@@ -123,13 +123,29 @@ class RedactKeys(logging.Filter):
         return True
 
 
+_INSTALLED = False
+
+
 def install_log_redaction() -> None:
-    """Mask keys in every record of the root, prefect and slate loggers and their handlers."""
-    redactor = RedactKeys()
-    for name in (None, "prefect", "slate", "httpx", "google_genai"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactKeys) for f in logger.filters):
-            logger.addFilter(redactor)
-        for handler in logger.handlers:
-            if not any(isinstance(f, RedactKeys) for f in handler.filters):
-                handler.addFilter(redactor)
+    """Mask every key this process has read in every log record, whichever logger or handler
+    (Prefect's API handler included) it goes to: done where records are made."""
+    global _INSTALLED
+    with _LOCK:
+        if _INSTALLED:
+            return
+        _INSTALLED = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        if _SEEN:
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 — a broken record is not ours to fix
+                return record
+            clean = redact(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)

@@ -25,6 +25,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here, and no need
 
 
+from providers.keys import install_log_redaction  # noqa: E402
+
+install_log_redaction()  # a key read by a provider never reaches a log line
+
+
 def _mark_embedded() -> None:
     """With no Prefect server configured (env or profile), `slate run` starts an embedded one
     and is its only client; tasks/slots.py may then reset slots a killed run left taken."""

@@ -26,7 +26,7 @@ from media import render_clip
 from providers import download, http
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderTimeout,
                               ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
-from providers.keys import Key, MissingKey, RedactKeys, provider_key, redact
+from providers.keys import MissingKey, RedactKeys, install_log_redaction, provider_key, redact
 from providers.storage_local import LocalStorage
 
 pytestmark = pytest.mark.usefixtures("local_calls")
@@ -46,6 +46,17 @@ def test_a_key_comes_from_its_variable_and_never_shows(monkeypatch):
     record = logging.LogRecord("slate", logging.INFO, __file__, 1, "sent %s", (secret,), None)
     RedactKeys().filter(record)
     assert secret not in record.getMessage()
+    install_log_redaction()
+    caught = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            caught.append(record.getMessage())
+
+    logger = logging.getLogger("prefect.task_runs.some.child")  # a child: filters on parents never see it
+    logger.addHandler(Keep())
+    logger.warning("the provider said: bad token %s", secret)
+    assert caught == ["the provider said: bad token ***"]
 
 
 def test_a_missing_key_names_the_variable(monkeypatch):
