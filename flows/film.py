@@ -36,7 +36,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
-from flows.scene import SceneResult, renders_dir, scene_flow
+from flows.scene import SceneResult, renders_dir, scene_flow, scene_result
 from media import mismatches, stitch
 from manifests.settings import project_settings
 from tasks.preflight import preflight, refused
@@ -52,6 +52,25 @@ class FilmResult(BaseModel):
 
 class FilmStitchMismatch(Exception):
     pass
+
+
+class FilmEnded(Exception):
+    """A film run that stopped before it finished: why, and `result`, what was made so far
+    (a Failed state's data must be an exception, or Prefect logs a TypeError instead)."""
+
+    def __init__(self, message: str, result: FilmResult | None = None):
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.result))
+
+
+def film_result(state) -> FilmResult | None:
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, FilmEnded):
+        return data.result
+    return data if isinstance(data, FilmResult) else None
 
 
 def film_output(root: Path, film_id: str, profile: str) -> Path:
@@ -123,15 +142,15 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
         state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile, provider=provider,
                            cap=cap, price_as=price_as, judge=judge, panel_model=panel_model, video_model=video_model,
                            return_state=True)
-        data = state.result(raise_on_failure=False)
-        if isinstance(data, SceneResult):
+        data = scene_result(state)
+        if data is not None:
             results.append(data)
         if not state.is_completed():
             not_run = order[i + 1:]
             log.error("scene %s ended %s (%s); film stopped%s", scene_id, state.name, state.message,
                       f", not run: {', '.join(not_run)}" if not_run else "")
             partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-            return Failed(data=partial, name=state.name, message=state.message)
+            return Failed(data=FilmEnded(state.message or state.name, partial), name=state.name, message=state.message)
         if not isinstance(data, SceneResult) or not data.output:
             left_out.append(scene_id)
             continue
@@ -143,8 +162,8 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
             ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
     if not included:
         result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-        return Failed(data=result, message=f"no scene of film {film_id} produced an output" +
-                      (f" ({'; '.join(notes)})" if notes else ""))
+        message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
+        return Failed(data=FilmEnded(message, result), message=message)
 
     out = film_output(root, film_id, settings.profile)
     made = stitch_film([(r.output, float(r.duration)) for r in included], str(out), settings.fps,

@@ -74,6 +74,32 @@ class SceneResult(BaseModel):
         return [s for s in self.shots if s.status == "escalated"]
 
 
+class SceneEnded(Exception):
+    """A scene run that stopped before it finished (Halted, Stopped, Failed): its message is
+    why, and `result` what was made so far. A Failed state's data must be an exception — a
+    SceneResult there made Prefect log a TypeError instead of the reason."""
+
+    def __init__(self, message: str, result: SceneResult | None = None):
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.result))
+
+
+def scene_result(state) -> SceneResult | None:
+    """What a scene run made, whether it finished or not."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, SceneEnded):
+        return data.result
+    return data if isinstance(data, SceneResult) else None
+
+
+def ended(name: str, message: str, result: SceneResult | None = None):
+    """A Failed-type end state carrying the reason as an exception (no traceback is logged for it)."""
+    return Failed(data=SceneEnded(message, result), name=name, message=message)
+
+
 def renders_dir(root: Path) -> Path:
     path = root / "renders"
     path.mkdir(parents=True, exist_ok=True)
@@ -238,11 +264,14 @@ def scene_flow(project: str, scene: str | None = None, profile: Literal["draft",
     folder.mkdir(parents=True, exist_ok=True)
     inner = shoot_scene.with_options(result_storage=folder)(run, return_state=True)
     # The scene run ends in the same named state as its shooting ("Escalated", "Halted", …).
-    result = inner.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        raise result
-    make = Failed if inner.is_failed() else Completed
-    return make(data=result, name=inner.name, message=inner.message)
+    if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
+        data = inner.result(raise_on_failure=False)
+        if isinstance(data, SceneEnded):
+            return ended(inner.name, inner.message or str(data), data.result)
+        if isinstance(data, BaseException):
+            raise data  # a bug of ours: its traceback is worth seeing
+        return ended(inner.name, inner.message or "the scene failed", None)
+    return Completed(data=inner.result(), name=inner.name, message=inner.message)
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
@@ -269,6 +298,10 @@ def shoot_scene(run: RunSpec):
     clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
 
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
+    gov = studio(run).governor
+    # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
+    # cut as a partial one, never under the finished scene's name.
+    finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
     width = max(p.width for p in plans)
     height = max(p.height for p in plans)
     out_dir = renders_dir(root)
@@ -279,7 +312,7 @@ def shoot_scene(run: RunSpec):
         stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
                                 _transitions(plans, approved), width, height, run.fps,
                                 artifacts=lambda r: [r["uri"]])
-        output = str(out_dir / f"{stem}.mp4")
+        output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         tmp = Path(output + ".part")
         shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
         tmp.replace(output)
@@ -292,7 +325,6 @@ def shoot_scene(run: RunSpec):
         reports.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                   reason=c.halted or pn.halted or c.escalated or pn.escalated or "",
                                   started_from=c.started_from, drift=c.drift["drift"] if c.drift else None))
-    gov = studio(run).governor
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=width, height=height,
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports,
@@ -306,12 +338,12 @@ def shoot_scene(run: RunSpec):
         # for a finished one. Everything made so far is cached: raise the cap and run again.
         name = "Halted" if gov.halted.kind == "budget" else "Stopped"
         log.error("%s: %s", name.lower(), gov.halted)
-        return Failed(data=result, name=name, message=str(gov.halted))
+        return ended(name, str(gov.halted), result)
     unknown = [s for s in result.shots if s.status == "halted"]
     if unknown:
-        return Failed(data=result, name="Halted", message="; ".join(s.reason for s in unknown))
+        return ended("Halted", "; ".join(s.reason for s in unknown), result)
     if not approved:
-        return Failed(data=result, message=f"no shot of scene {run.scene} passed its gates")
+        return ended("Failed", f"no shot of scene {run.scene} passed its gates", result)
     if escalated:
         names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
         log.warning("escalated: %s", names)

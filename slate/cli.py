@@ -197,13 +197,10 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
     finally:
         stop()
     elapsed = time.time() - started
-    try:
-        result = state.result(raise_on_failure=False)
-    except Exception as exc:  # noqa: BLE001
-        result = exc
-    if isinstance(result, BaseException) or result is None:
-        err.print(f"run failed ({state.name}): {state.message if result is None else result}", style="red",
-                  markup=False, highlight=False)
+    from flows.scene import scene_result
+    result = scene_result(state)
+    if result is None:  # refused before anything was made, or a bug (its message says which)
+        err.print(f"[red]{state.name}:[/red] {state.message}", highlight=False)
         raise typer.Exit(1)
     _report(result, state, elapsed)
     if state.is_failed():

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from flows.scene import scene_flow
+from flows.scene import scene_flow, scene_result
 from governor.budget import SlateBudget
 from governor.chokepoint import Units
 from governor.ledger import Ledger
@@ -51,7 +51,7 @@ def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example
     assert expected >= sum(prices.values()) and "does NOT fit" in estimate.output, estimate.output
 
     state = scene_flow(project=str(example_film), price_as=KLING, cap=cap, return_state=True)
-    halted = state.result(raise_on_failure=False)
+    halted = scene_result(state)
     ledger = Ledger.for_project(example_film)
     videos = [r for r in ledger.rows(film=FILM) if r.stage == "video"]
     print(f"\nbudget halt: estimate {fmt_usd(expected)} expected; cap {fmt_usd(cap)}; spent {fmt_usd(spent(ledger))} "
@@ -64,6 +64,9 @@ def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example
                              f"reserved $0.00, next call {fmt_usd(videos[1].estimate)}): halted")
     assert halted.halted == state.message
     assert [s.status for s in halted.shots].count("approved") <= 1
+    # a scene that did not finish publishes no file under the finished scene's name
+    assert not (example_film / "renders" / "scene-01-draft.mp4").exists()
+    assert halted.output is None or ".partial-" in halted.output
     assert len(LocalVideo(LocalStorage(example_film)).submissions()) == 1
 
     resumed = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("50"), return_state=True)

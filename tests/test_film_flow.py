@@ -134,12 +134,11 @@ def _scene_result(scene: str, output: str | None, duration: float | None, escala
 
 
 def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
-    from prefect.states import Failed
+    from flows.scene import ended
 
     _two_short_scenes(example_film)
     ran = _fake_scenes(monkeypatch, {
-        "scene-01": lambda: Failed(data=_scene_result("scene-01", None, None), name="Halted",
-                                   message="budget cap reached"),
+        "scene-01": lambda: ended("Halted", "budget cap reached", _scene_result("scene-01", None, None)),
         "scene-02": lambda: pytest.fail("scene-02 must not run after a halted scene"),
     })
     from flows.film import film_flow
@@ -147,7 +146,9 @@ def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatc
     state = film_flow(project=str(example_film), return_state=True)
     assert ran == ["scene-01"]
     assert state.is_failed() and state.name == "Halted" and state.message == "budget cap reached"
-    result = state.result(raise_on_failure=False)
+    from flows.film import FilmEnded, film_result
+    assert isinstance(state.result(raise_on_failure=False), FilmEnded)  # an exception: Prefect can raise it
+    result = film_result(state)
     assert result.output is None and [s.scene for s in result.scenes] == ["scene-01"]
     assert not (example_film / "renders" / "night-diner-draft.mp4").exists()
 
