@@ -276,3 +276,157 @@ def test_doctor_names_the_variable_and_pays_nothing(fakes, monkeypatch):
     [missing] = fal.doctor(base_url=fakes.url("fal"))
     assert (missing.check, missing.ok, missing.blocking) == ("key", False, True) and "FAL_KEY" in missing.text
     assert fakes.requests("fal") == []
+
+
+# -- 2. faults, through a real Governor --------------------------------------------------------------
+
+def gov(root: Path, run_id: str = "run-1") -> Governor:
+    return Governor(run_id=run_id, film=FILM, root=root, ledger=Ledger.for_project(root),
+                    estimate=lambda units, model: ESTIMATE,
+                    caps=[Cap("run", Decimal("10")), Cap("film", Decimal("100"))], storage=LocalStorage(root),
+                    poll_interval=0.02, busy_poll=0.05)
+
+
+def run_job(g: Governor, v: fal.FalVideo, req: ClipRequest):
+    ctx = CallContext(g.run_id, FILM, "scene-01", "1A", "video", 1, "fal", v.model, "draft")
+    spec = CallSpec(ctx, Units("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+    return g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
+                      suffix="mp4", deadline=30, poll_interval=0.02, find=v.find_job, cancel=v.cancel)
+
+
+def rows(root: Path):
+    return Ledger.for_project(root).rows(film=FILM)
+
+
+def test_a_429_is_waited_out_and_sent_again_one_job_at_fal(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": 429,
+                  "headers": {"Retry-After": "0"}, "body": {"detail": "Too many requests"}})
+    got = run_job(gov(root), video(fakes, storage), clip(start))
+    assert storage.exists(got.uri)
+    assert [(r.status, r.error_class, r.actual_cost) for r in rows(root)] == [
+        ("failed", "RateLimited", Decimal(0)), ("succeeded", None, ESTIMATE)]
+    assert len(posts(fakes)) == 2 and len(fakes.jobs("fal")) == 1
+
+
+def test_a_connection_dropped_after_the_job_was_made_is_unknown_and_never_sent_again(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "drop_after"})
+    req = clip(start)
+    with pytest.raises(UnknownOutcome, match="reconcile"):
+        run_job(gov(root), video(fakes, storage), req)
+    [row] = rows(root)
+    assert row.status == "unknown" and row.job_id is None
+    assert len(fakes.jobs("fal")) == 1
+    with pytest.raises(UnknownOutcome, match="cannot find it by our call id"):
+        run_job(gov(root, "run-2"), video(fakes, storage), req)   # another run asks again
+    assert len(fakes.jobs("fal")) == 1 and len(posts(fakes)) == 1
+    assert [r.status for r in rows(root)] == ["unknown"]
+
+
+def test_moderation_at_submit_fails_the_row_in_fals_words_and_is_not_retried(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "moderation"})
+    with pytest.raises(RefusedByModeration, match="content_policy_violation"):
+        run_job(gov(root), video(fakes, storage), clip(start))
+    [row] = rows(root)
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "RefusedByModeration", Decimal(0))
+    assert "flagged by a content checker" in row.error_message
+    assert len(posts(fakes)) == 1 and fakes.jobs("fal") == []
+
+
+def test_moderation_of_a_finished_job_is_a_refused_job(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "result", "kind": "moderation"})
+    with pytest.raises(JobRefused, match="content_policy_violation"):
+        run_job(gov(root), video(fakes, storage), clip(start))
+    [row] = rows(root)
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "RefusedByModeration", Decimal(0))
+    assert len(posts(fakes)) == 1 and len(fakes.jobs("fal")) == 1
+
+
+def test_a_failed_job_is_failed_with_the_models_words(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "result", "kind": "job_failed"})
+    with pytest.raises(JobEnded, match="could not generate"):
+        run_job(gov(root), video(fakes, storage), clip(start))
+    [row] = rows(root)
+    assert (row.status, row.error_class) == ("failed", "JobFailed")
+    assert len(fakes.jobs("fal")) == 1
+
+
+@pytest.mark.parametrize("status, body, error", [
+    (402, {"detail": "Payment required"}, OutOfCredit),
+    (401, {"detail": "Invalid API key"}, AuthenticationFailed),
+    (403, {"detail": "User is locked. Reason: Exhausted balance"}, OutOfCredit),
+])
+def test_credit_and_key_refusals_fail_at_zero_and_halt_the_run(studio, fakes, status, body, error):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": status, "body": body})
+    g, v = gov(root), video(fakes, storage)
+    with pytest.raises(error) as exc:
+        run_job(g, v, clip(start))
+    assert type(exc.value) is error and body["detail"] in str(exc.value)
+    [row] = rows(root)
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", error.__name__, Decimal(0))
+    with pytest.raises(RunHalted):
+        run_job(g, v, clip(start, seed=8))                  # the governor's next call
+    assert len(posts(fakes)) == 1 and fakes.jobs("fal") == []
+
+
+@pytest.mark.parametrize("status, body, headers", [
+    (500, {"detail": "Internal server error"}, {}),
+    (503, {"detail": "Runner unavailable", "error_type": "runner_unavailable"}, {"X-Fal-Error-Type": "runner_unavailable"}),
+    (504, {"detail": "Request timed out", "error_type": "request_timeout"}, {"X-Fal-Error-Type": "request_timeout"}),
+])
+def test_a_5xx_on_submit_is_an_unknown_outcome(studio, fakes, status, body, headers):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": status, "body": body,
+                  "headers": headers})
+    with pytest.raises(UnknownOutcome):
+        run_job(gov(root), video(fakes, storage), clip(start))
+    [row] = rows(root)
+    assert row.status == "unknown" and body["detail"] in row.error_message
+    assert len(posts(fakes)) == 1
+
+
+def test_busy_polls_are_polled_through_to_success(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "status", "kind": "busy", "times": 3},
+                 {"provider": "fal", "op": "status", "kind": "status", "status": 503,
+                  "body": {"detail": "Request timed out", "error_type": "request_timeout"}})
+    got = run_job(gov(root), video(fakes, storage), clip(start))
+    assert storage.exists(got.uri)
+    assert [(r.status, r.actual_cost) for r in rows(root)] == [("succeeded", ESTIMATE)]
+    status_gets = [r for r in fakes.requests("fal") if r["path"].endswith("/status")]
+    assert len(status_gets) == 5 and len(fakes.jobs("fal")) == 1   # 3 busy, one 503, then COMPLETED
+
+
+def test_an_expired_output_is_a_billed_bad_output_not_a_second_job(studio, fakes):
+    root, storage, start, _end, _ = studio
+    fakes.faults({"provider": "fal", "op": "result", "kind": "expired"})
+    with pytest.raises(BadOutput, match="is gone .HTTP 404.*billed"):
+        run_job(gov(root), video(fakes, storage), clip(start))
+    [row] = rows(root)
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "BadOutput", ESTIMATE)
+    assert len(posts(fakes)) == 1 and len(fakes.jobs("fal")) == 1
+
+
+def test_a_panel_through_the_governor_and_a_refused_one(studio, fakes):
+    from governor.chokepoint import Answer
+    root, storage, _start, _end, drawn = studio
+    g, images = gov(root), fal.image(KONTEXT, storage=storage, base_url=fakes.url("fal"))
+
+    def panel(request, shot):
+        ctx = CallContext(g.run_id, FILM, "scene-01", shot, "panel", 1, "fal", KONTEXT, "draft")
+        spec = CallSpec(ctx, Units("image", images=1), request.fingerprint())
+        return g.sync_call(spec, lambda ref: Answer(images.generate_panel(request, client_ref=ref), "png"))
+
+    got = panel(drawn[0], "1A")
+    assert storage.exists(got.uri)
+    fakes.faults({"provider": "fal", "op": "result", "kind": "moderation"})
+    with pytest.raises(RefusedByModeration):
+        panel(drawn[1], "1B")
+    assert [(r.status, r.error_class) for r in rows(root)] == [("succeeded", None),
+                                                               ("failed", "RefusedByModeration")]
+    assert len(fakes.jobs("fal")) == 2
