@@ -134,6 +134,23 @@ def test_the_returned_urls_are_followed_never_rebuilt(studio, fakes, tmp_path):
     assert rebuilt.status_code == 404
 
 
+def test_the_key_goes_to_the_queue_only_never_to_the_file_host(studio, fakes, tmp_path):
+    root, storage, start, _end, _ = studio
+    v = video(fakes, storage)
+    job_id = v.submit(clip(start), client_ref="c")
+    finish(v, job_id, tmp_path / "clip.mp4")
+    [file_get] = [r for r in fakes.requests() if r["path"].startswith("/files/")]
+    assert "authorization" not in file_get["headers"]
+    # a job id whose URLs point anywhere but the queue's origin is not followed with the key
+    kept = fal.Job.decode(job_id)
+    elsewhere = fal.Job(kept.request_id, kept.response_url.replace("127.0.0.1", "localhost"),
+                        kept.status_url.replace("127.0.0.1", "localhost"), kept.cancel_url, kept.seconds)
+    before = len(fakes.requests())
+    with pytest.raises(BadRequest, match="the key is not sent there"):
+        v.poll(elsewhere.encode())
+    assert len(fakes.requests()) == before
+
+
 @pytest.mark.parametrize("model, seconds, sent", [
     (SEEDANCE_LITE, 2.0, "2"), (SEEDANCE_LITE, 2.01, "3"), (SEEDANCE_LITE, 1.5, "2"), (SEEDANCE_LITE, 12.0, "12"),
     (SEEDANCE_PRO, 3.5, "4"),
