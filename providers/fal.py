@@ -1,0 +1,446 @@
+"""fal.ai's queue as slate's video and panel provider (PROVIDERS.md §2).
+
+Every fal model is reached through one queue. A POST of the model's own input (no wrapper) to
+`{base}/{model_id}` answers with a request id and three URLs, which use only the model's
+owner/app: for fal-ai/bytedance/seedance/v1/pro/image-to-video they sit under
+`fal-ai/bytedance/requests/{id}`. They are followed exactly as returned and kept, with the
+seconds asked, in the job id the ledger stores; they are never rebuilt from the model id.
+
+    submit    POST {base}/{model_id}   → {request_id, response_url, status_url, cancel_url}
+    poll      GET status_url           → 202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED; then
+              GET response_url         → the output, or the model's own error (422 …)
+    download  GET response_url → video.url → download.fetch (fal.media, fal.run) → checked_video
+    cancel    PUT cancel_url           (only before the run starts)
+
+The key is read from FAL_KEY (or its Secret block) at each call, sent as `Authorization: Key …`
+only to the queue's own origin — never to a file host, nor to a URL the queue hands back on
+another origin — and dropped with that call's client. fal cannot find a request by our call id,
+so `find_job` says so (a submit whose answer was lost is an unknown outcome for reconcile), and
+it keeps no panel by our id, so there is no `recover`.
+
+It must never retry a POST (the governor decides from the error tree), rebuild a queue URL,
+send the key anywhere but the queue's origin, or put the key in a job id, a message or a file.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from PIL import Image, ImageOps
+
+from providers import http
+from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
+from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
+                              ProviderTimeout, ProviderUnreachable, RateLimited, RefusedByModeration,
+                              TransientServerError)
+from providers.keys import MissingKey, provider_key
+
+NAME = "fal"
+#: Where fal serves outputs from (its CDN); the key is never sent there.
+OUTPUT_HOSTS = ("fal.media", "fal.run")
+#: The ledger's job_id column.
+JOB_ID_LIMIT = 500
+
+
+# -- what each model takes ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class VideoInputs:
+    """The input fields one fal image-to-video model takes (PROVIDERS.md §2 table)."""
+
+    end_frame: bool                         # takes end_image_url (start+end mode)
+    resolution: bool                        # takes resolution "480p" | "720p" | "1080p"
+    camera_and_seed: bool                   # takes camera_fixed and seed
+    min_seconds: int = 0                    # a shorter shot is made at this length and trimmed
+    max_seconds: int = 0
+    lengths: tuple[int, ...] = ()           # only these lengths exist: the next one up is asked
+
+
+SEEDANCE_V1 = VideoInputs(end_frame=True, resolution=True, camera_and_seed=True, min_seconds=2, max_seconds=12)
+# Seedance 2.0's duration is "auto or 4–15" [D]; whether it is a string or an integer is not in
+# the notes [?]: it is sent as a string, like v1's.
+SEEDANCE_2 = VideoInputs(end_frame=True, resolution=True, camera_and_seed=False, min_seconds=4, max_seconds=15)
+KLING_21 = VideoInputs(end_frame=False, resolution=False, camera_and_seed=False, lengths=(5, 10))
+
+VIDEO_MODELS: dict[str, VideoInputs] = {
+    "fal-ai/bytedance/seedance/v1/lite/image-to-video": SEEDANCE_V1,
+    "fal-ai/bytedance/seedance/v1/pro/image-to-video": SEEDANCE_V1,
+    "bytedance/seedance-2.0/image-to-video": SEEDANCE_2,
+    "fal-ai/kling-video/v2.1/standard/image-to-video": KLING_21,
+    "fal-ai/kling-video/v2.1/pro/image-to-video": KLING_21,
+    "fal-ai/kling-video/v2.1/master/image-to-video": KLING_21,
+}
+IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
+
+#: FLUX Kontext's aspect ratios. Not in PROVIDERS.md [?]: the nearest one to the panel's is asked,
+#: and the answer is conformed to the panel's exact size either way.
+KONTEXT_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
+
+
+def duration(model: str, seconds: float) -> int:
+    """The whole seconds `model` is asked for, for a shot of `seconds`: rounded up (as the rate
+    card bills it), raised to the model's shortest clip, or the next length it offers."""
+    rules = VIDEO_MODELS[model]
+    wanted = math.ceil(Decimal(str(seconds)))  # Decimal: 2.0000000001 from a float is not 3
+    if rules.lengths:
+        for length in rules.lengths:
+            if wanted <= length:
+                return length
+        raise BadRequest(f"{model} makes clips of {' or '.join(map(str, rules.lengths))} s; "
+                         f"a {seconds:g} s shot is longer", provider=NAME)
+    if wanted > rules.max_seconds:
+        raise BadRequest(f"{model} makes clips of at most {rules.max_seconds} s; a {seconds:g} s shot is longer",
+                         provider=NAME)
+    return max(wanted, rules.min_seconds)
+
+
+def data_url(image: bytes) -> str:
+    """An image as a data: URL. fal documents file URLs; that its queue takes data: URLs for
+    image_url / end_image_url is NOT in the notes (unverified) — the fake accepts them."""
+    mime = "image/jpeg" if image[:3] == b"\xff\xd8\xff" else "image/webp" if image[8:12] == b"WEBP" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
+
+
+def video_input(model: str, request: ClipRequest, start: bytes, end: bytes | None) -> dict:
+    """The body of a submit: the model's input itself, as PROVIDERS.md §2 lists it."""
+    rules = VIDEO_MODELS[model]
+    if end is not None and not rules.end_frame:
+        # Sending only the start frame would make a different shot than the one approved.
+        raise BadRequest(f"{model} takes no end frame: a start+end shot needs a Seedance model", provider=NAME)
+    body: dict = {"prompt": request.prompt, "image_url": data_url(start)}
+    if end is not None:
+        body["end_image_url"] = data_url(end)
+    if rules.resolution:
+        body["resolution"] = request.resolution
+    body["duration"] = str(duration(model, request.seconds))   # a string on v1 and Kling [D]
+    if rules.camera_and_seed:
+        body["camera_fixed"] = bool(request.camera_fixed)
+        body["seed"] = int(request.seed)
+    return body
+
+
+def nearest_ratio(width: int, height: int) -> str:
+    def distance(ratio: str) -> float:
+        w, h = ratio.split(":")
+        return abs(math.log((width / height) / (int(w) / int(h))))
+    return min(KONTEXT_RATIOS, key=distance)
+
+
+def panel_input(request: PanelRequest, source: bytes) -> dict:
+    """FLUX Kontext's input. Not in PROVIDERS.md: every field but prompt and image_url is [?]."""
+    return {"prompt": request.prompt, "image_url": data_url(source),
+            "aspect_ratio": nearest_ratio(request.width, request.height),   # [?]
+            "seed": int(request.seed),                                      # [?]
+            "output_format": "png"}                                         # [?]
+
+
+# -- the job id: the queue's own URLs, kept as returned -------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """One queued request. Its id for the ledger is compact JSON of the three URLs the queue
+    returned (the status and cancel URLs kept relative to the result URL when they extend it,
+    which they do on fal) and the seconds asked (what checked_video holds the clip to)."""
+
+    request_id: str
+    response_url: str
+    status_url: str
+    cancel_url: str
+    seconds: float = 0.0
+
+    def encode(self) -> str:
+        def short(url: str) -> str:
+            return url[len(self.response_url):] if url.startswith(self.response_url + "/") else url
+        return json.dumps({"id": self.request_id, "r": self.response_url, "s": short(self.status_url),
+                           "c": short(self.cancel_url), "t": self.seconds}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, job_id: str) -> "Job":
+        try:
+            d = json.loads(job_id)
+            r = str(d["r"])
+            def full(url: str) -> str:
+                return r + url if url.startswith("/") else url
+            return cls(str(d["id"]), r, full(str(d["s"])), full(str(d["c"])), float(d.get("t") or 0))
+        except (ValueError, KeyError, TypeError):
+            raise BadRequest("a fal job id is the JSON slate stored at submit (request id and the queue's "
+                             "status, result and cancel URLs); a bare request id cannot be followed without "
+                             "rebuilding its URLs", provider=NAME) from None
+
+
+# -- the queue ------------------------------------------------------------------------------------
+class Queue:
+    """fal's queue at one base URL: the key read for each call and sent to this origin only."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+        self.origin = _origin(self.base_url)
+
+    def client(self) -> httpx.Client:
+        key = provider_key(NAME)  # at the moment of use; the client (and the header) dies with the call
+        return http.client(NAME, self.base_url, {"Authorization": f"Key {key.reveal()}"})
+
+    def own(self, url: str) -> str:
+        """`url` if it is on the queue's origin (the only place the key may go), else refused."""
+        if _origin(url) != self.origin:
+            raise BadRequest(f"the queue's URL {http.where(url)} is not on {http.where(self.base_url)}: "
+                             f"the key is not sent there", provider=NAME)
+        return url
+
+    def submit(self, model: str, body: dict, *, seconds: float = 0.0) -> Job:
+        """One POST, never repeated here. What comes back must name the job, else the outcome is
+        unknown: the job may exist, and slate cannot follow it."""
+        with self.client() as c:
+            response = http.send(NAME, c, "POST", f"/{model}", json=body)
+        try:
+            d = response.json()
+            job = Job(str(d["request_id"]), str(d["response_url"]), str(d["status_url"]), str(d["cancel_url"]),
+                      float(seconds))
+        except (ValueError, KeyError, TypeError):
+            raise ProviderError("fal accepted the request but its answer names no request id and URLs: the job "
+                                "may exist and cannot be followed", provider=NAME, status=response.status_code) from None
+        try:
+            for url in (job.response_url, job.status_url, job.cancel_url):
+                self.own(url)
+        except BadRequest as exc:
+            raise ProviderError(f"{exc.args[0]}; request {job.request_id} may run and cannot be followed",
+                                provider=NAME) from None
+        if len(job.encode()) > JOB_ID_LIMIT:
+            raise ProviderError(f"request {job.request_id}'s URLs are too long to keep as a job id "
+                                f"({len(job.encode())} > {JOB_ID_LIMIT}); it may run and cannot be followed",
+                                provider=NAME)
+        return job
+
+    def status(self, c: httpx.Client, job: Job) -> JobStatus | None:
+        """The job's state while it is queued or running; None once it is COMPLETED."""
+        response = http.send(NAME, c, "GET", self.own(job.status_url))
+        try:
+            state = response.json().get("status")
+        except (ValueError, AttributeError):
+            state = None
+        if state == "IN_QUEUE":
+            return JobStatus("queued")
+        if state == "COMPLETED":
+            return None
+        # IN_PROGRESS, a 202 without a body, or a word the notes do not list: still going. The
+        # governor's deadline ends a job that never says COMPLETED (as an unknown outcome).
+        return JobStatus("running")
+
+    def result(self, c: httpx.Client, job: Job) -> dict:
+        response = http.send(NAME, c, "GET", self.own(job.response_url))
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise BadOutput(f"request {job.request_id}'s result is not a JSON object", provider=NAME)
+        return data
+
+    def cancel(self, job: Job) -> None:
+        with self.client() as c:
+            try:
+                http.send(NAME, c, "PUT", self.own(job.cancel_url))
+            except BadRequest:
+                pass  # fal cancels only before the run starts: this one runs on, and is paid for
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    u = httpx.URL(url)
+    return u.scheme, u.host, u.port
+
+
+def ended(c: httpx.Client, queue: Queue, job: Job) -> JobStatus:
+    """How a COMPLETED request ended: its result, or the model's own error status and words."""
+    try:
+        queue.result(c, job)
+    except RefusedByModeration as exc:
+        return JobStatus("failed", error=exc.args[0], refused=True)
+    except BadRequest as exc:
+        if exc.status in (404, 410):
+            # The result is gone (kept 1 h, 6 min when large): the job ran and is billed, so it
+            # is not "failed at $0". download() says what happened, and the governor charges it.
+            return JobStatus("succeeded", progress=1.0)
+        return JobStatus("failed", error=exc.args[0])
+    except BadOutput:
+        return JobStatus("succeeded", progress=1.0)  # download() raises it again, billed
+    return JobStatus("succeeded", progress=1.0)
+
+
+def fetch_output(url: str, dest: Path, *, max_bytes: int, what: str) -> Path:
+    """An output from fal's file host; a file that is gone is a billed, unusable output."""
+    try:
+        return fetch(NAME, url, dest, allowed_hosts=OUTPUT_HOSTS, max_bytes=max_bytes)  # no key: a CDN
+    except (BadRequest, AuthenticationFailed) as exc:
+        if exc.status in (403, 404, 410):
+            raise BadOutput(f"the {what} at {http.where(url)} is gone (HTTP {exc.status}): fal keeps outputs "
+                            f"for a limited time; the job ran and is billed", provider=NAME) from None
+        raise
+
+
+def output_url(result: dict, *path: str | int) -> str:
+    value = result
+    try:
+        for step in path:
+            value = value[step]
+    except (KeyError, IndexError, TypeError):
+        value = None
+    if not isinstance(value, str) or not value:
+        raise BadOutput(f"the result has no {'.'.join(map(str, path))}", provider=NAME)
+    return value
+
+
+# -- video ----------------------------------------------------------------------------------------
+class FalVideo:
+    """An image-to-video model on fal's queue."""
+
+    name = NAME
+    poll_interval = 5.0      # Seedance and Kling take tens of seconds to minutes
+    poll_deadline = 1800.0   # a queue can be long; past this the call is an unknown outcome, its job kept
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        if model not in VIDEO_MODELS:
+            raise ValueError(f"fal offers no video model {model!r} (known: {', '.join(VIDEO_MODELS)})")
+        self.model = model
+        self.variant: dict = {}
+        self.storage = storage
+        self.queue = Queue(base_url)
+
+    @property
+    def key_id(self) -> str:
+        return provider_key(NAME).id
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        # client_ref has nowhere to go: fal's queue keeps no id of ours (hence find_job below).
+        start = self.storage.get_bytes(request.start_uri)
+        end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
+        body = video_input(self.model, request, start, end)
+        return self.queue.submit(self.model, body, seconds=request.seconds).encode()
+
+    def poll(self, job_id: str) -> JobStatus:
+        job = Job.decode(job_id)
+        with self.queue.client() as c:
+            running = self.queue.status(c, job)
+            return running if running is not None else ended(c, self.queue, job)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        job = Job.decode(job_id)
+        with self.queue.client() as c:
+            try:
+                result = self.queue.result(c, job)
+            except BadRequest as exc:
+                if exc.status not in (404, 410):
+                    raise
+                raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status}): fal keeps "
+                                f"results for a limited time; the job ran and is billed", provider=NAME) from None
+        fetch_output(output_url(result, "video", "url"), dest, max_bytes=MAX_VIDEO_BYTES, what="clip")
+        return checked_video(NAME, dest, seconds=job.seconds)
+
+    def cancel(self, job_id: str) -> None:
+        self.queue.cancel(Job.decode(job_id))
+
+    def find_job(self, client_ref: str) -> str | None:
+        raise NotImplementedError("fal's queue cannot find a request by our call id")
+
+
+# -- panels ---------------------------------------------------------------------------------------
+#: What a panel's poll may meet and still poll on: a GET is free to repeat.
+_POLL_THROUGH = (ProviderTimeout, TransientServerError, ProviderUnreachable, RateLimited)
+
+
+class FalImage:
+    """FLUX Kontext on fal's queue: it edits one image by the prompt.
+
+    The image it edits is the human composite when there is one, else the location plate; the
+    characters reach it as the locked words of the prompt. Kontext takes one image, so the
+    turnarounds are not sent (a multi-image model would take them; none is in the notes)."""
+
+    name = NAME
+    poll_interval = 1.0
+    poll_deadline = 300.0
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        if model not in IMAGE_MODELS:
+            raise ValueError(f"fal offers no image model {model!r} (known: {', '.join(IMAGE_MODELS)})")
+        self.model = model
+        self.variant: dict = {}
+        self.storage = storage
+        self.queue = Queue(base_url)
+
+    def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
+        source = self.storage.get_bytes(request.override_uri or request.plate_uri)
+        job = self.queue.submit(self.model, panel_input(request, source))
+        result = self._wait(job)
+        with tempfile.TemporaryDirectory(prefix="slate-fal-") as tmp:
+            path = fetch_output(output_url(result, "images", 0, "url"), Path(tmp) / "panel",
+                                max_bytes=MAX_IMAGE_BYTES, what="panel")
+            png = checked_image(NAME, path.read_bytes())
+        return conform(png, request.width, request.height)
+
+    def _wait(self, job: Job) -> dict:
+        """Poll to the end within the deadline (GETs only), then the result or the model's error."""
+        deadline = time.monotonic() + self.poll_deadline
+        while True:
+            try:
+                with self.queue.client() as c:
+                    if self.queue.status(c, job) is None:
+                        return self._result(c, job)
+            except _POLL_THROUGH:
+                pass  # the request is still there; the next GET will tell
+            if time.monotonic() > deadline:
+                raise ProviderTimeout(f"request {job.request_id} gave no panel within {self.poll_deadline:.0f} s",
+                                      provider=NAME)
+            time.sleep(self.poll_interval)
+
+    def _result(self, c: httpx.Client, job: Job) -> dict:
+        try:
+            return self.queue.result(c, job)
+        except RefusedByModeration:
+            raise
+        except BadRequest as exc:
+            if exc.status in (404, 410):
+                raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status})",
+                                provider=NAME) from None
+            raise JobFailed(f"the panel failed: {exc.args[0]}", provider=NAME, status=exc.status) from None
+
+
+def conform(png: bytes, width: int, height: int) -> bytes:
+    """The panel at the size the shot asked (Kontext answers at its own size for the ratio)."""
+    with Image.open(io.BytesIO(png)) as img:
+        if img.size == (width, height):
+            return png
+        fitted = ImageOps.fit(img.convert("RGB"), (width, height), Image.LANCZOS)
+    buf = io.BytesIO()
+    fitted.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# -- what the registry calls ----------------------------------------------------------------------
+def video(model: str, *, storage, base_url: str) -> FalVideo:
+    return FalVideo(model, storage=storage, base_url=base_url)
+
+
+def image(model: str, *, storage, base_url: str) -> FalImage:
+    return FalImage(model, storage=storage, base_url=base_url)
+
+
+def doctor(*, base_url: str) -> list[Finding]:
+    """`slate doctor`'s lines for fal. Nothing here costs money, so nothing here calls fal: the
+    queue documents no free endpoint that checks a key or tells the balance."""
+    try:
+        key = provider_key(NAME)
+    except MissingKey as exc:
+        return [Finding(NAME, "key", False, str(exc))]
+    return [
+        Finding(NAME, "key", True, f"key {key.id} from {key.source}, for the queue at {http.where(base_url)}"),
+        Finding(NAME, "key valid", False, "not checked: fal documents no free endpoint that checks a key; the first "
+                                          "paid call does (a 401 halts the run at $0)", blocking=False),
+        Finding(NAME, "credit", False, "not reported: fal's queue API tells no balance; an exhausted balance "
+                                       "(403 'User is locked') halts the run at $0", blocking=False),
+    ]

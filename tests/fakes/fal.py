@@ -1,0 +1,241 @@
+"""fal.ai's queue, faked over real HTTP under /fal, in the shapes of PROVIDERS.md §2.
+
+    POST /fal/{model_id}                          the model's input, no wrapper → 200
+         {request_id, response_url, status_url, cancel_url, queue_position}
+    GET  /fal/{owner}/{app}/requests/{id}/status  202 {"status": "IN_QUEUE" | "IN_PROGRESS", …}
+                                                  200 {"status": "COMPLETED", "logs": null, "metrics": {…}}
+    GET  /fal/{owner}/{app}/requests/{id}         the output ({"video": {"url", …}, "seed"} for video,
+                                                  {"images": [{"url", …}], "seed"} for Kontext [?]),
+                                                  or the model's own error (422 {"detail": [{loc, msg, type}]})
+    PUT  /fal/{owner}/{app}/requests/{id}/cancel  202 before the run starts, 400 after [?]
+
+The URLs handed out use only the model's owner/app, as fal's do, so a URL rebuilt from the full
+model id answers 404. Every route wants `Authorization: Key <key>` (401 without). Inputs are
+checked as the notes document them (Seedance v1's duration a string "2".."12", Kling's "5" or
+"10", resolution one of 480p/720p/1080p); a wrong one is fal's 422 validation shape. Images may
+come as data: URLs (what slate sends); outputs are real media, served at {base}/files/….
+
+Faults (tests/fakes/core.py `Fault`), taken per operation — op is submit | status | result |
+cancel, and a fault may name the model it is for:
+
+    status       any op: answer fault.status with fault.body / fault.headers (429 with a wait,
+                 401, 402, 403 "User is locked. Reason: Exhausted balance", 422, 500, 503, 504 …)
+    drop_before  any op: drop the connection before doing anything (no job is created)
+    drop_after   submit: create the job, then drop the connection (the answer is lost)
+    moderation   submit: 422 content_policy_violation, no job; result: the job ran and its
+                 result is that 422 (fal's documented moderation outcome)
+    job_failed   result: the job ran and its result is the model's own 422 error
+    busy         status: the job stays IN_QUEUE, then IN_PROGRESS, for `times` polls
+    expired      result: the job succeeds but its output URL answers 404
+
+A job's outcome is fixed at its first result GET (so a poll and the download see the same).
+Test code only.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
+                              make_video)
+
+PROVIDER = "fal"
+PREFIX = "/fal"
+
+SEEDANCE_V1 = ("fal-ai/bytedance/seedance/v1/lite/image-to-video", "fal-ai/bytedance/seedance/v1/pro/image-to-video")
+SEEDANCE_2 = ("bytedance/seedance-2.0/image-to-video",)
+KLING = tuple(f"fal-ai/kling-video/v2.1/{tier}/image-to-video" for tier in ("standard", "pro", "master"))
+VIDEO_MODELS = SEEDANCE_V1 + SEEDANCE_2 + KLING
+IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
+KONTEXT_SIZES = {"16:9": (1024, 576), "1:1": (768, 768), "9:16": (576, 1024), "4:3": (960, 720)}
+
+MODERATION = {"detail": [{"loc": ["body", "prompt"], "msg": "The content could not be processed because it contained "
+                                                           "material flagged by a content checker.",
+                          "type": "content_policy_violation",
+                          "url": "https://docs.fal.ai/errors/#content_policy_violation", "input": "…"}]}
+MODEL_ERROR = {"detail": [{"loc": ["body"], "msg": "The model could not generate a video from these inputs.",
+                           "type": "generation_failed", "input": "…"}]}
+
+
+def _auth(req: Request) -> Reply | None:
+    if not re.fullmatch(r"Key \S{6,}", req.headers.get("authorization", "")):
+        return Reply(401, {"detail": "Missing or invalid credentials: send 'Authorization: Key <FAL_KEY>'"})
+    return None
+
+
+def _invalid(field: str, msg: str) -> Reply:
+    return Reply(422, {"detail": [{"loc": ["body", field], "msg": msg, "type": "value_error"}]})
+
+
+def _faulted(fault) -> Reply | None:
+    """The reply of a fault every op honours the same way (None: the op handles the kind)."""
+    if fault is None:
+        return None
+    if fault.kind == "status":
+        return fault_reply(fault)
+    if fault.kind == "drop_before":
+        raise Drop()
+    return None
+
+
+def _check_input(model: str, body) -> Reply | None:
+    """fal's 422 for an input the notes say the model does not take."""
+    if not isinstance(body, dict):
+        return _invalid("body", "the body must be the model's input object")
+    if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+        return _invalid("prompt", "field required")
+    for field in ("image_url", "end_image_url"):
+        if field in body:
+            try:
+                decode_image(body[field])
+            except Exception:  # noqa: BLE001 — anything that is not an image
+                return Reply(422, {"detail": [{"loc": ["body", field], "msg": "could not load the image",
+                                               "type": "image_load_error"}]})
+    if "image_url" not in body:
+        return _invalid("image_url", "field required")
+    if model in IMAGE_MODELS:
+        return None
+    if "resolution" in body and body["resolution"] not in SIZES:
+        return _invalid("resolution", "must be one of 480p, 720p, 1080p")
+    d = body.get("duration")
+    if model in SEEDANCE_V1 and d is not None and d not in [str(n) for n in range(2, 13)]:
+        return _invalid("duration", "must be one of '2' … '12' (a string)")
+    if model in KLING and d is not None and d not in ("5", "10"):
+        return _invalid("duration", "must be '5' or '10'")
+    if model in SEEDANCE_2 and d is not None and str(d) != "auto" and str(d) not in [str(n) for n in range(4, 16)]:
+        return _invalid("duration", "must be auto or 4 … 15")
+    if model in SEEDANCE_V1 and not isinstance(body.get("camera_fixed", False), bool):
+        return _invalid("camera_fixed", "must be a boolean")
+    if "seed" in body and not isinstance(body["seed"], int):
+        return _invalid("seed", "must be an integer")
+    return None
+
+
+def submit(st: State, req: Request) -> Reply:
+    model = req.params["model"]
+    if (denied := _auth(req)) is not None:
+        return denied
+    if model not in VIDEO_MODELS + IMAGE_MODELS:
+        return Reply(404, {"detail": f"Application {model!r} not found"})
+    fault = st.take(PROVIDER, "submit", model)
+    if (reply := _faulted(fault)) is not None:
+        return reply
+    if fault is not None and fault.kind == "moderation":
+        return Reply(422, fault.body or MODERATION, {"X-Fal-Retryable": "false"})
+    body = req.json
+    if (invalid := _check_input(model, body)) is not None:
+        return invalid
+    request_id = str(uuid.uuid4())
+    owner_app = "/".join(model.split("/")[:2])
+    root = f"{st.base}{PREFIX}/{owner_app}/requests/{request_id}"
+    st.create(PROVIDER, "submit", model, body, id=request_id, owner_app=owner_app, input=body, state="IN_QUEUE")
+    if fault is not None and fault.kind == "drop_after":
+        raise Drop()
+    return Reply(200, {"request_id": request_id, "response_url": root, "status_url": f"{root}/status",
+                       "cancel_url": f"{root}/cancel", "queue_position": 0})
+
+
+def _job(st: State, req: Request) -> dict | None:
+    """The job at this URL — only at its owner/app URL, as fal serves it."""
+    with st.lock:
+        job = st.jobs.get(req.params["rid"])
+    if job is None or job.get("provider") != PROVIDER or job["owner_app"] != f"{req.params['owner']}/{req.params['app']}":
+        return None
+    return job
+
+
+def status(st: State, req: Request) -> Reply:
+    if (denied := _auth(req)) is not None:
+        return denied
+    job = _job(st, req)
+    if job is None:
+        return Reply(404, {"detail": "Request not found"})
+    with st.lock:
+        job["polls"] += 1
+    if job["state"] == "COMPLETED":  # the end does not change (a canceled one included)
+        return Reply(200, {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": 1.5}})
+    fault = st.take(PROVIDER, "status", job["model"])
+    if (reply := _faulted(fault)) is not None:
+        return reply
+    if fault is not None and fault.kind == "busy":
+        queued = job["state"] == "IN_QUEUE"
+        job["state"] = "IN_PROGRESS"
+        return Reply(202, {"status": "IN_QUEUE", "queue_position": 0, "response_url": _root(st, job)}
+                     if queued else {"status": "IN_PROGRESS", "logs": []})
+    job["state"] = "COMPLETED"
+    return Reply(200, {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": 1.5}})
+
+
+def _root(st: State, job: dict) -> str:
+    return f"{st.base}{PREFIX}/{job['owner_app']}/requests/{job['id']}"
+
+
+def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
+    """What the model made (or its own error), decided once per job."""
+    kind = fault.kind if fault is not None else None
+    if job.get("canceled"):
+        return 400, {"detail": "Request was cancelled before it started"}
+    if kind == "moderation":
+        return 422, fault.body or MODERATION
+    if kind == "job_failed":
+        return 422, fault.body or MODEL_ERROR
+    body = job["input"]
+    start = decode_image(body["image_url"])
+    if job["model"] in IMAGE_MODELS:
+        width, height = KONTEXT_SIZES.get(body.get("aspect_ratio"), (1024, 576))
+        seed = body.get("seed") if isinstance(body.get("seed"), int) else 0
+        data, suffix, ctype = make_image([start], width, height, seed), "png", "image/png"
+    else:
+        end = decode_image(body["end_image_url"]) if body.get("end_image_url") else None
+        seconds = float(body.get("duration") or 5) if str(body.get("duration")) != "auto" else 5.0
+        width, height = SIZES.get(body.get("resolution"), SIZES["720p"])
+        data, suffix, ctype = make_video(start, end, seconds, width, height), "mp4", "video/mp4"
+    url = (f"{st.base}/files/{uuid.uuid4().hex[:16]}.{suffix}" if kind == "expired"  # never put: 404
+           else st.put_file(data, suffix, ctype))
+    if job["model"] in IMAGE_MODELS:
+        return 200, {"images": [{"url": url, "width": width, "height": height, "content_type": ctype}],
+                     "seed": body.get("seed", 0)}
+    return 200, {"video": {"url": url, "content_type": ctype, "file_name": f"output.{suffix}",
+                           "file_size": len(data)}, "seed": 746406749}
+
+
+def result(st: State, req: Request) -> Reply:
+    if (denied := _auth(req)) is not None:
+        return denied
+    job = _job(st, req)
+    if job is None:
+        return Reply(404, {"detail": "Request not found"})
+    fault = st.take(PROVIDER, "result", job["model"])
+    if (reply := _faulted(fault)) is not None:
+        return reply
+    if job["state"] != "COMPLETED":
+        return Reply(400, {"detail": "Request is still in progress"})
+    with st.lock:
+        if "outcome" not in job:
+            job["outcome"] = _outcome(st, job, fault)
+        code, body = job["outcome"]
+    return Reply(code, body, {"X-Fal-Retryable": "false"} if code == 422 else {})
+
+
+def cancel(st: State, req: Request) -> Reply:
+    if (denied := _auth(req)) is not None:
+        return denied
+    job = _job(st, req)
+    if job is None:
+        return Reply(404, {"detail": "Request not found"})
+    if (reply := _faulted(st.take(PROVIDER, "cancel", job["model"]))) is not None:
+        return reply
+    with st.lock:
+        if job["state"] == "IN_QUEUE":
+            job.update(state="COMPLETED", canceled=True)
+            return Reply(202, {"status": "CANCELLATION_REQUESTED"})
+    return Reply(400, {"status": "ALREADY_RUNNING", "detail": "the request has started and cannot be cancelled"})
+
+
+def register(router: Router) -> None:
+    segment = r"[A-Za-z0-9][A-Za-z0-9._\-]*"
+    request = PREFIX + rf"/(?P<owner>{segment})/(?P<app>{segment})/requests/(?P<rid>[0-9a-f\-]{{36}})"
+    router.add("GET", request + "/status", status)
+    router.add("PUT", request + "/cancel", cancel)
+    router.add("GET", request, result)
+    router.add("POST", PREFIX + rf"/(?P<model>{segment}(?:/{segment})+)", submit)
