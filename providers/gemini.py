@@ -1,0 +1,389 @@
+"""Google's Gemini API through google-genai 2.x: panels (Gemini image models), clips (Veo 3.1)
+and the judge (Gemini 2.5 Flash with the rubric as structured output).
+
+Every call builds its own SDK client with the key read at that moment (GEMINI_API_KEY or
+GOOGLE_API_KEY, providers/keys.py; the SDK sends it as `x-goog-api-key`), makes one request and
+drops the client, so no object here holds a key between calls. What can go wrong inside the SDK
+is translated at this module's edge into providers/errors.py, the same way providers/http.py
+translates plain HTTP:
+
+    errors.APIError (any non-200)         → http.error_for on its response: 429 RateLimited with the
+                                            RetryInfo retryDelay, 401/403 AuthenticationFailed,
+                                            402 or a 403 with credit words OutOfCredit, 5xx
+                                            TransientServerError, 504 ProviderTimeout, 400 BadRequest
+    connect failed / connect timeout      → ProviderUnreachable  (nothing was sent)
+    read or write timeout                 → ProviderTimeout      (the request may have been taken)
+    connection dropped mid-answer         → TransientServerError (the request may have been taken)
+    HTTP 200 that says "blocked"          → RefusedByModeration  (promptFeedback.blockReason, a
+                                            safety finishReason, a Veo answer RAI-filtered)
+    HTTP 200 with nothing usable          → BadOutput            (ran and billed: NO_IMAGE, a judge
+                                            answer that is not the rubric's JSON)
+
+Veo makes no 480p: a draft clip is asked at 720p (and the rate card prices a 480p draft at
+Veo's 720p price). Durations are 4, 6 or 8 seconds: a shot is asked at the next one up and the
+stitch trims it.
+
+It must never keep a key on an object or put one in a message, retry a paid request (the SDK's
+retries stay at their default of one attempt: whether to send again is the governor's decision),
+or send the key to any host but the API's.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from providers import download, http, rubric
+from providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
+from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
+                              ProviderUnreachable, RefusedByModeration, TransientServerError)
+from providers.keys import MissingKey, provider_key, redact
+
+NAME = "gemini"
+API_HOST = "generativelanguage.googleapis.com"
+API_VERSION = "v1beta"
+
+# Seconds each kind of request may take before it is a ProviderTimeout. A panel or a verdict is
+# one synchronous generation; a Veo submit carries two base64 frames; a poll is a small GET.
+PANEL_SECONDS, JUDGE_SECONDS, SUBMIT_SECONDS, POLL_SECONDS = 180.0, 120.0, 120.0, 30.0
+
+#: The aspect ratios the image models take [V], as width / height.
+ASPECT_RATIOS = {"1:1": 1.0, "2:3": 2 / 3, "3:2": 1.5, "3:4": 0.75, "4:3": 4 / 3, "9:16": 9 / 16,
+                 "16:9": 16 / 9, "21:9": 21 / 9}
+#: Models documented to take image_size (2K/4K are gemini-3-pro-image's; whether
+#: gemini-2.5-flash-image takes the field at all is unconfirmed [?], and 1K is the default, so
+#: it is not sent to that model: the output is the same).
+SIZED_IMAGE_MODELS = {"gemini-3-pro-image-preview"}
+
+#: Why a candidate came back without its image: moderation (refused) or nothing made (billed).
+REFUSED_FINISH = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+                  "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"}
+
+VEO_DURATIONS = (4, 6, 8)
+#: Veo has no 480p: a draft asks 720p (billed at 720p: see the rate card's Veo entries).
+VEO_RESOLUTIONS = {"480p": "720p", "720p": "720p", "1080p": "1080p"}
+#: The shortest shot slate asks for: what a clip is held to when the asked seconds are not known
+#: here (a job re-attached in a new process, or attached by `slate reconcile`).
+SHORTEST_SHOT = 2.0
+
+log = logging.getLogger("slate.providers.gemini")
+
+
+# -- the SDK at the edge ---------------------------------------------------------------------------
+@contextmanager
+def _sdk(base_url: str, seconds: float) -> Iterator[genai.Client]:
+    """A client for one call, with the key read now; SDK failures leave as the error tree."""
+    http.guard_endpoint(NAME, base_url)
+    client = genai.Client(api_key=provider_key(NAME).reveal(), http_options=types.HttpOptions(
+        base_url=base_url.rstrip("/"), api_version=API_VERSION, timeout=int(seconds * 1000)))
+    where = http.where(base_url)
+    try:
+        yield client
+    except genai_errors.APIError as exc:
+        raise _api_error(exc) from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise ProviderUnreachable(f"could not connect to {where}: {type(exc).__name__}", provider=NAME) from None
+    except httpx.TimeoutException as exc:
+        raise ProviderTimeout(f"no answer from {where} in time ({type(exc).__name__})", provider=NAME) from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise TransientServerError(f"the connection to {where} dropped ({type(exc).__name__})",
+                                   provider=NAME) from None
+    finally:
+        client.close()
+
+
+def _api_error(exc: genai_errors.APIError) -> ProviderError:
+    """The tree's class of a non-200 answer, from the same rules every provider's HTTP follows."""
+    message = redact(str(exc.message or exc.status or "")[:600])
+    # Unverified (not in PROVIDERS.md): a bad key is said to come back as 400 API_KEY_INVALID.
+    # Halting on it is safe either way; failing every call of the run as a bad request is not.
+    if exc.code == 400 and ("API_KEY_INVALID" in str(exc.details) or "API key not valid" in message):
+        return AuthenticationFailed(f"the key was refused: {message} — check the key (slate doctor)",
+                                    provider=NAME, status=400)
+    if isinstance(exc.response, httpx.Response):
+        return http.error_for(NAME, exc.response)
+    return http.error_for(NAME, httpx.Response(exc.code or 500, json=exc.details if isinstance(exc.details, dict)
+                                               else {"error": {"message": message}}))
+
+
+def _mime(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise BadRequest("an input image is not PNG, JPEG or WebP: not sent", provider=NAME)
+
+
+def _part(data: bytes) -> types.Part:
+    # Sent as inlineData with its own MIME type (what a PIL image becomes [V], without re-encoding).
+    return types.Part.from_bytes(data=data, mime_type=_mime(data))
+
+
+def _words(value) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def _refused_prompt(r: types.GenerateContentResponse) -> None:
+    """HTTP 200 with promptFeedback.blockReason and no candidates: the prompt was refused [V]."""
+    feedback = r.prompt_feedback
+    if feedback is not None and feedback.block_reason:
+        said = _words(feedback.block_reason)
+        if feedback.block_reason_message:
+            said += f": {feedback.block_reason_message}"
+        raise RefusedByModeration(f"the prompt was blocked ({redact(said)})", provider=NAME)
+
+
+def _finish(candidate: types.Candidate) -> str:
+    said = _words(candidate.finish_reason)
+    return f"{said}: {candidate.finish_message}" if candidate.finish_message else said
+
+
+def aspect_ratio(width: int, height: int) -> str:
+    """The nearest ratio the image models take (854x480 and 1280x720 are both 16:9)."""
+    want = math.log(width / height)
+    return min(ASPECT_RATIOS, key=lambda name: abs(math.log(ASPECT_RATIOS[name]) - want))
+
+
+# -- panels ----------------------------------------------------------------------------------------
+class GeminiImage:
+    """Panels from a Gemini image model: the prompt, the plate, each turnaround (and a composite)."""
+
+    name = NAME
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant: dict = {}
+
+    def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
+        uris = [request.plate_uri, *(c.turnaround_uri for c in request.characters)]
+        if request.override_uri:
+            uris.append(request.override_uri)
+        contents = [request.prompt, *(_part(self.storage.get_bytes(u)) for u in uris)]
+        size = {"image_size": "1K"} if self.model in SIZED_IMAGE_MODELS else {}
+        config = types.GenerateContentConfig(response_modalities=["IMAGE"], image_config=types.ImageConfig(
+            aspect_ratio=aspect_ratio(request.width, request.height), **size))
+        with _sdk(self.base_url, PANEL_SECONDS) as client:
+            r = client.models.generate_content(model=self.model, contents=contents, config=config)
+        # The image comes at the model's own pixel size for the ratio; the pipeline takes any size
+        # of the right shape (the stitch scales, the metrics resize).
+        return download.checked_image(NAME, _image_of(r))
+
+
+def _image_of(r: types.GenerateContentResponse) -> bytes:
+    _refused_prompt(r)
+    if not r.candidates:
+        raise BadOutput("the answer has no candidate and no block reason", provider=NAME)
+    candidate = r.candidates[0]
+    for part in (candidate.content.parts or []) if candidate.content else []:
+        if part.inline_data is not None and part.inline_data.data:
+            return part.inline_data.data
+    finish = _finish(candidate)
+    if _words(candidate.finish_reason) in REFUSED_FINISH:
+        raise RefusedByModeration(f"the image was blocked ({redact(finish)})", provider=NAME)
+    # NO_IMAGE, IMAGE_OTHER or a text-only answer: the model ran (and billed), nothing to use.
+    raise BadOutput(f"no image came back (finish reason {redact(finish) or 'none'})", provider=NAME)
+
+
+# -- the judge -------------------------------------------------------------------------------------
+class GeminiJudge:
+    """Panels and keyframes scored by the rubric, answered as structured output."""
+
+    name = NAME
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant: dict = {}
+
+    def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
+                    client_ref: str | None = None) -> Verdict:
+        images = [panel, refs.plate, *_turnarounds(request, refs)]
+        return self._ask(rubric.panel_instructions(request), images, rubric.PanelRubric)
+
+    def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
+                        request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
+        images = [frames["first"], frames["middle"], frames["last"], start_panel,
+                  *([end_panel] if end_panel is not None else []), refs.plate, *_turnarounds(request, refs)]
+        return self._ask(rubric.keyframe_instructions(request, end_panel is not None), images,
+                         rubric.KeyframeRubric)
+
+    def _ask(self, instructions: str, images: list[Path], schema) -> Verdict:
+        config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=schema)
+        contents = [instructions, *(_part(Path(p).read_bytes()) for p in images)]
+        with _sdk(self.base_url, JUDGE_SECONDS) as client:
+            r = client.models.generate_content(model=self.model, contents=contents, config=config)
+        _refused_prompt(r)
+        if r.candidates and _words(r.candidates[0].finish_reason) in REFUSED_FINISH:
+            raise RefusedByModeration(f"the verdict was blocked ({redact(_finish(r.candidates[0]))})", provider=NAME)
+        # `parsed` is None (no exception) when the JSON is invalid or off the schema [V].
+        if not isinstance(r.parsed, schema):
+            raise BadOutput("the judge's answer is not the rubric's JSON", provider=NAME)
+        return rubric.verdict(r.parsed, NAME, usage=_judge_usage(r.usage_metadata))
+
+
+def _turnarounds(request: PanelRequest, refs: ReferenceImages) -> list[Path]:
+    # In the cast's order: the instructions name the characters in that order.
+    return [refs.turnarounds[c.id] for c in request.characters if c.id in refs.turnarounds]
+
+
+def _judge_usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict | None:
+    if meta is None or meta.prompt_token_count is None:
+        return None  # nothing reported: the call is settled at its estimate
+    # Thinking is billed as output (PROVIDERS.md §3 Pricing).
+    output = (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
+    return {"kind": "judge", "input_tokens": meta.prompt_token_count, "output_tokens": output}
+
+
+# -- clips -----------------------------------------------------------------------------------------
+def veo_duration(seconds: float) -> int:
+    """The Veo length a shot is asked at: the next of 4, 6, 8 up (the stitch trims it)."""
+    for d in VEO_DURATIONS:
+        if seconds <= d:
+            return d
+    raise BadRequest(f"a {seconds:g} s clip is longer than Veo makes ({', '.join(map(str, VEO_DURATIONS))} s): "
+                     f"not sent", provider=NAME)
+
+
+class Veo:
+    """Image-to-video jobs (start frame, or start and end frames) as long-running operations."""
+
+    name = NAME
+    poll_interval = 10.0   # the SDK's own example polls every 10 s
+    poll_deadline = 900.0  # a Veo job takes minutes; one silent for 15 is an unknown outcome
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant: dict = {}
+        host = urlsplit(base_url).hostname or API_HOST
+        self._auth_host = host
+        self._hosts = tuple(dict.fromkeys((API_HOST, host)))
+        self._asked: dict[str, float] = {}   # job id -> the seconds its shot asked for
+
+    @property
+    def key_id(self) -> str:
+        return provider_key(NAME).id
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        # Everything that could refuse the request is checked before anything is sent.
+        if request.resolution not in VEO_RESOLUTIONS:
+            raise BadRequest(f"Veo makes no {request.resolution} clip: not sent", provider=NAME)
+        duration = veo_duration(request.seconds)
+        start = self.storage.get_bytes(request.start_uri)
+        config = types.GenerateVideosConfig(
+            # 9:16 is the only other ratio Veo takes [S]; slate's profiles are all 16:9.
+            aspect_ratio="9:16" if request.height > request.width else "16:9",
+            resolution=VEO_RESOLUTIONS[request.resolution], duration_seconds=duration, number_of_videos=1,
+            # The last-frame input only in start+end mode. No seed, fps or audio: the developer
+            # API refuses them client-side [V].
+            last_frame=self._image(request.end_uri) if request.end_uri else None)
+        source = types.GenerateVideosSource(prompt=request.prompt, image=types.Image(image_bytes=start,
+                                                                                     mime_type=_mime(start)))
+        with _sdk(self.base_url, SUBMIT_SECONDS) as client:
+            operation = client.models.generate_videos(model=self.model, source=source, config=config)
+        if not operation.name:
+            # The job may exist, but there is nothing to follow it by: an unknown outcome.
+            raise ProviderError("the answer to a Veo submit named no operation", provider=NAME)
+        self._asked[operation.name] = request.seconds
+        return operation.name
+
+    def _image(self, uri: str) -> types.Image:
+        data = self.storage.get_bytes(uri)
+        return types.Image(image_bytes=data, mime_type=_mime(data))
+
+    def _operation(self, job_id: str) -> types.GenerateVideosOperation:
+        with _sdk(self.base_url, POLL_SECONDS) as client:
+            return client.operations.get(types.GenerateVideosOperation(name=job_id))
+
+    def poll(self, job_id: str) -> JobStatus:
+        return _status(self._operation(job_id))
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        operation = self._operation(job_id)
+        status = _status(operation)
+        if status.state != "succeeded":
+            raise BadOutput(f"job {job_id} has no clip to download ({status.error or status.state})", provider=NAME)
+        uri = _videos(operation)[0].video.uri
+        # The allow-list is the API host (loopback for fakes). Whether the real download answers
+        # with a redirect to another host is not in PROVIDERS.md; if it does, fetch refuses that
+        # hop (and never sends it the key), and this list is what to widen, with a source.
+        try:
+            download.fetch(NAME, uri, dest, allowed_hosts=self._hosts, max_bytes=download.MAX_VIDEO_BYTES,
+                           auth_headers={"x-goog-api-key": provider_key(NAME).reveal()}, auth_host=self._auth_host)
+        except BadRequest as exc:
+            if exc.status not in (404, 410):
+                raise
+            # The job ran and was billed; its file is gone. Said so, and settled as a billed
+            # failure, rather than re-attached to a 404 on every run.
+            raise BadOutput(f"the clip of job {job_id} is no longer at {NAME} (its file expired): the job was "
+                            f"billed; a new take makes a new clip", provider=NAME) from None
+        return download.checked_video(NAME, dest, seconds=self._asked.get(job_id, SHORTEST_SHOT))
+
+    def cancel(self, job_id: str) -> None:
+        # PROVIDERS.md documents no cancel for a Veo operation: the job runs to its end (and
+        # is billed); a hard stop only stops waiting for it.
+        log.warning("gemini: no documented way to cancel Veo job %s; it will run to its end", job_id)
+
+    def find_job(self, client_ref: str) -> str | None:
+        raise NotImplementedError("generate_videos takes no request id of ours [V]: a Veo job whose operation "
+                                  "name was never recorded cannot be looked up")
+
+
+def _videos(operation: types.GenerateVideosOperation) -> list[types.GeneratedVideo]:
+    response = operation.response or operation.result
+    return (response.generated_videos or []) if response else []
+
+
+def _status(operation: types.GenerateVideosOperation) -> JobStatus:
+    if not operation.done:
+        return JobStatus("running")
+    if operation.error:
+        # The shape of a failed operation is unconfirmed [?]: {"code", "message"} is assumed.
+        error = operation.error if isinstance(operation.error, dict) else {"message": str(operation.error)}
+        words = redact(str(error.get("message") or error)[:600])
+        return JobStatus("failed", error=words, refused=bool(http.MODERATION_WORDS.search(words)))
+    response, videos = operation.response or operation.result, _videos(operation)
+    if (response and response.rai_media_filtered_count) or not videos:
+        reasons = "; ".join((response.rai_media_filtered_reasons or []) if response else [])
+        return JobStatus("failed", refused=True,
+                         error=redact(reasons or "Veo returned no video (filtered by its safety checks)")[:600])
+    if videos[0].video is None or not videos[0].video.uri:
+        return JobStatus("failed", error="Veo answered without a video URI")
+    return JobStatus("succeeded", progress=1.0)
+
+
+# -- what the registry and `slate doctor` call -----------------------------------------------------
+def image(model: str, *, storage, base_url: str) -> GeminiImage:
+    return GeminiImage(model, storage=storage, base_url=base_url)
+
+
+def video(model: str, *, storage, base_url: str) -> Veo:
+    return Veo(model, storage=storage, base_url=base_url)
+
+
+def judge(model: str, *, storage, base_url: str) -> GeminiJudge:
+    return GeminiJudge(model, storage=storage, base_url=base_url)
+
+
+def doctor(*, base_url: str) -> list[Finding]:
+    try:
+        key = provider_key(NAME)
+    except MissingKey as exc:
+        return [Finding(NAME, "key", False, str(exc))]
+    return [
+        Finding(NAME, "key", True, f"key {key.id} from {key.source}"),
+        # PROVIDERS.md documents no free endpoint of the Gemini API, and a paid call to test a
+        # key is not what a doctor should spend.
+        Finding(NAME, "key valid", False, "cannot be checked without a paid call: the first call of a run will "
+                                          "say (a refused key halts the run)", blocking=False),
+        Finding(NAME, "credit", False, "the Gemini API does not report remaining credit: see the Google Cloud "
+                                       "billing page", blocking=False),
+    ]

@@ -1,0 +1,244 @@
+"""The fake Gemini API (under /gemini): what google-genai 2.x talks to, in PROVIDERS.md §3's shapes.
+
+    POST /gemini/v1beta/models/{model}:generateContent      a panel (responseModalities IMAGE) or a
+                                                           verdict (responseMimeType application/json)
+    POST /gemini/v1beta/models/{model}:predictLongRunning   a Veo job → {"name": "models/{m}/operations/{id}"}
+    GET  /gemini/v1beta/models/{model}/operations/{id}      {"name"} while running; done with
+                                                           response.generateVideoResponse.generatedSamples
+    GET  /gemini/v1beta/files/{id}:download?alt=media       the mp4 (ids lowercase alphanumeric: the
+                                                           SDK reads them with files/([a-z0-9]+))
+
+Every request must carry `x-goog-api-key` (else 401). Billable work is booked with `state.create`
+under the op it was asked by: "generate" (a panel), "judge" (a verdict), "submit" (a Veo job).
+A panel is made from the images sent (the plate first) at the ratio asked, a verdict answers the
+request's responseSchema with core.schema_answer (every score 0.92), a clip is rendered by ffmpeg
+from the start frame (to the last frame, when sent) at the duration and resolution asked.
+
+Faults (core.Fault), taken at the op named: generate | judge | submit | poll | download:
+
+    status        reply fault.status with fault.body (default: a Google error body) and headers
+    drop_before   drop the connection before anything is created
+    drop_after    create the panel, verdict or job, then drop the connection: the answer is lost
+    moderation    generate/judge: HTTP 200 {"promptFeedback": {"blockReason": data.reason or
+                  PROHIBITED_CONTENT}} and no candidates (nothing made); submit/poll: the job ends
+                  RAI-filtered (raiMediaFilteredCount 1, raiMediaFilteredReasons [data.reason…])
+    blocked_output  generate: a candidate with finishReason data.finish (IMAGE_SAFETY) and no parts
+    no_image      generate: finishReason NO_IMAGE, no parts (the model ran: it is booked)
+    judge_fail    judge: every score data.score (0.2): the gate fails
+    bad_json      judge: the answer's text is not JSON
+    job_failed    submit/poll: the operation ends done with {"error": {"code", "message"}} — a
+                  shape PROVIDERS.md marks unconfirmed [?]
+    busy          poll: the operation is still running, for fault.times polls
+    expired       download: the file answers 404
+
+Test code only.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+from tests.fakes.core import Drop, Reply, Request, Router, State, decode_image, make_image, make_video, \
+    schema_answer
+
+PROVIDER = "gemini"
+P = "/gemini/v1beta"
+VEO_DURATIONS = (4, 6, 8)
+VEO_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+IMAGE_TOKENS = 258        # what an input image is counted as (PROVIDERS.md §3 Pricing, ≤384 px)
+IMAGE_OUTPUT_TOKENS = 1290
+THOUGHTS = 64
+STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 402: "FAILED_PRECONDITION", 403: "PERMISSION_DENIED",
+                404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+                504: "DEADLINE_EXCEEDED"}
+DEFAULT_RAI = ("The video could not be generated because the input image or prompt may violate "
+               "the usage guidelines.")
+
+
+def google_error(status: int, message: str) -> dict:
+    return {"error": {"code": status, "message": message, "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+
+
+def judge_usage(images: int, prompt: str, answer: str) -> dict:
+    """What the fake reports a verdict used (tests price it with this too)."""
+    prompt_tokens = images * IMAGE_TOKENS + len(prompt) // 4
+    out = len(answer) // 4
+    return {"promptTokenCount": prompt_tokens, "candidatesTokenCount": out, "thoughtsTokenCount": THOUGHTS,
+            "totalTokenCount": prompt_tokens + out + THOUGHTS}
+
+
+def _keyless(req: Request) -> Reply | None:
+    if not req.headers.get("x-goog-api-key"):
+        return Reply(401, google_error(401, "Method doesn't allow unregistered callers. Please use an API key."))
+    return None
+
+
+def _early(fault) -> Reply | None:
+    """The faults that answer before anything is made."""
+    if fault is None:
+        return None
+    if fault.kind == "status":
+        return Reply(fault.status, fault.body if fault.body is not None
+                     else google_error(fault.status, f"injected {fault.status}"), fault.headers)
+    if fault.kind == "drop_before":
+        raise Drop()
+    return None
+
+
+def image_of(data: str):
+    """An image sent as bytes: google-genai writes bytes as URL-safe base64 [V: _common.py]."""
+    return decode_image(base64.urlsafe_b64decode(data))
+
+
+def _parts(body: dict) -> tuple[str, list]:
+    parts = [p for c in body.get("contents") or [] for p in c.get("parts") or []]
+    text = " ".join(p["text"] for p in parts if "text" in p)
+    images = [image_of(p["inlineData"]["data"]) for p in parts if "inlineData" in p]
+    return text, images
+
+
+def _pixels(ratio: str) -> tuple[int, int]:
+    """A 1K image at the asked ratio (the fake's own sizes: the real ones are not in the notes)."""
+    w, h = (int(x) for x in ratio.split(":"))
+    return (round(768 * w / h / 16) * 16, 768) if w >= h else (768, round(768 * h / w / 16) * 16)
+
+
+def generate_content(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    model, body = req.params["model"], req.json or {}
+    config = body.get("generationConfig") or {}
+    op = "judge" if config.get("responseMimeType") == "application/json" else "generate"
+    fault = st.take(PROVIDER, op, model)
+    early = _early(fault)
+    if early:
+        return early
+    kind = fault.kind if fault else None
+    if kind == "moderation":
+        return Reply(200, {"promptFeedback": {"blockReason": fault.data.get("reason", "PROHIBITED_CONTENT")},
+                           "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}})
+    record = st.create(PROVIDER, op, model, body)
+    if kind == "drop_after":
+        raise Drop()
+    text, images = _parts(body)
+    if op == "judge":
+        return _verdict(config, text, images, fault)
+    if kind in ("blocked_output", "no_image"):
+        finish = fault.data.get("finish", "IMAGE_SAFETY") if kind == "blocked_output" else "NO_IMAGE"
+        return Reply(200, {"candidates": [{"content": {"role": "model"}, "finishReason": finish, "index": 0}],
+                           "modelVersion": model, "responseId": record["id"]})
+    width, height = _pixels((config.get("imageConfig") or {}).get("aspectRatio", "1:1"))
+    png = make_image(images, width, height, seed=len(st.created))
+    return Reply(200, {
+        "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
+            "mimeType": "image/png", "data": base64.b64encode(png).decode()}}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": IMAGE_TOKENS * len(images) + len(text) // 4,
+                          "candidatesTokenCount": IMAGE_OUTPUT_TOKENS},
+        "modelVersion": model, "responseId": record["id"]})
+
+
+def _verdict(config: dict, text: str, images: list, fault) -> Reply:
+    kind = fault.kind if fault else None
+    score = fault.data.get("score", 0.2) if kind == "judge_fail" else 0.92
+    answer = "{not json" if kind == "bad_json" else json.dumps(schema_answer(config.get("responseSchema") or {}, score))
+    return Reply(200, {"candidates": [{"content": {"role": "model", "parts": [{"text": answer}]},
+                                       "finishReason": "STOP", "index": 0}],
+                       "usageMetadata": judge_usage(len(images), text, answer)})
+
+
+def predict_long_running(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    model, body = req.params["model"], req.json or {}
+    instance = (body.get("instances") or [{}])[0]
+    params = body.get("parameters") or {}
+    # Refused as the real API would refuse what Veo does not make (PROVIDERS.md: 4|6|8 s, 720p|1080p).
+    if params.get("durationSeconds") not in VEO_DURATIONS or params.get("resolution") not in VEO_SIZES:
+        return Reply(400, google_error(400, f"durationSeconds {params.get('durationSeconds')!r} or resolution "
+                                            f"{params.get('resolution')!r} is not supported"))
+    if "image" not in instance:
+        return Reply(400, google_error(400, "an image is required"))
+    fault = st.take(PROVIDER, "submit", model)
+    early = _early(fault)
+    if early:
+        return early
+    op_id = uuid.uuid4().hex[:20]
+    name = f"models/{model}/operations/{op_id}"
+    st.create(PROVIDER, "submit", model, body, id=op_id, name=name, seconds=params["durationSeconds"],
+              resolution=params["resolution"], start=instance["image"]["bytesBase64Encoded"],
+              end=(instance.get("lastFrame") or {}).get("bytesBase64Encoded"),
+              fate=fault.kind if fault and fault.kind in ("moderation", "job_failed") else None,
+              fate_data=fault.data if fault else {}, uri=None)
+    if fault and fault.kind == "drop_after":
+        raise Drop()
+    return Reply(200, {"name": name})
+
+
+def get_operation(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    with st.lock:
+        job = st.jobs.get(req.params["op_id"])
+    if job is None or job["name"] != req.params["name"]:
+        return Reply(404, google_error(404, f"Operation {req.params['name']} not found"))
+    fault = st.take(PROVIDER, "poll", job["model"])
+    early = _early(fault)
+    if early:
+        return early
+    with st.lock:
+        job["polls"] += 1
+        if fault and fault.kind in ("moderation", "job_failed"):
+            job["fate"], job["fate_data"] = fault.kind, fault.data
+    if fault and fault.kind == "busy":
+        return Reply(200, {"name": job["name"]})
+    if job["fate"] == "moderation":
+        reasons = job["fate_data"].get("reasons") or [job["fate_data"].get("reason", DEFAULT_RAI)]
+        return Reply(200, {"name": job["name"], "done": True, "response": {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+            "generateVideoResponse": {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": reasons}}})
+    if job["fate"] == "job_failed":
+        return Reply(200, {"name": job["name"], "done": True, "error": {
+            "code": 13, "message": job["fate_data"].get("message", "Video generation failed: internal error.")}})
+    return Reply(200, {"name": job["name"], "done": True, "response": {
+        "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+        "generateVideoResponse": {"generatedSamples": [{"video": {"uri": _rendered(st, job)}}]}}})
+
+
+def _rendered(st: State, job: dict) -> str:
+    """The clip's download URI, rendering it the first time the job is seen done."""
+    with st.lock:
+        if job["uri"]:
+            return job["uri"]
+    width, height = VEO_SIZES[job["resolution"]]
+    end = image_of(job["end"]) if job["end"] else None
+    clip = make_video(image_of(job["start"]), end, float(job["seconds"]), width, height)
+    file_id = st.put_file(clip, "mp4", "video/mp4").rsplit("/", 1)[-1].split(".")[0]
+    with st.lock:
+        job["uri"] = job["uri"] or f"{st.base}{P}/files/{file_id}:download?alt=media"
+        return job["uri"]
+
+
+def download_file(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    fault = st.take(PROVIDER, "download")
+    early = _early(fault)
+    if early:
+        return early
+    with st.lock:
+        found = st.files.get(f"{req.params['file_id']}.mp4")
+    if found is None or (fault and fault.kind == "expired"):
+        return Reply(404, google_error(404, f"File {req.params['file_id']} not found."))
+    return Reply(200, found[0], content_type=found[1])
+
+
+def register(router: Router) -> None:
+    router.add("POST", P + r"/models/(?P<model>[^/:]+):generateContent", generate_content)
+    router.add("POST", P + r"/models/(?P<model>[^/:]+):predictLongRunning", predict_long_running)
+    router.add("GET", P + r"/(?P<name>models/[^/:]+/operations/(?P<op_id>[a-z0-9]+))", get_operation)
+    router.add("GET", P + r"/files/(?P<file_id>[a-z0-9]+):download", download_file)
