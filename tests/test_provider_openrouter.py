@@ -176,6 +176,20 @@ def test_the_key_check_reads_the_limit_and_refuses_a_wrong_key(fakes, monkeypatc
     assert missing.check == "key" and not missing.ok and "OPENROUTER_API_KEY" in missing.text
 
 
+def test_slate_doctor_holds_the_estimate_to_what_the_key_has_left(example_film, fakes):
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    fakes.keys({"openrouter": {"limit": 1, "limit_remaining": 0.05}})  # 9 clips at $0.052 or more will not fit
+    short = CliRunner().invoke(app, ["doctor", str(example_film), "--provider", "openrouter"])
+    assert short.exit_code == 1, short.output
+    assert "$0.05 left of its limit" in short.output and fake_key("openrouter") not in short.output
+    fakes.keys({"openrouter": {"limit": None, "limit_remaining": None}})
+    fine = CliRunner().invoke(app, ["doctor", str(example_film), "--provider", "openrouter"])
+    assert fine.exit_code == 0, fine.output
+    assert {r["path"] for r in fakes.requests("openrouter")} == {f"{API}/key"}  # nothing paid for
+
+
 # -- 2. faults, through a real governor ------------------------------------------------------------
 
 def gov(root: Path, run_id: str = "run-1") -> Governor:
