@@ -568,7 +568,10 @@ class Governor:
                 self._halt(RunHalted(f"{'hard ' if stop.hard else ''}stop requested: {stop.reason}", kind="stop"))
                 # A soft stop lets a submitted job finish (it is paid for); a hard stop cancels it.
                 if stop.hard and way.cancel is not None and not cancelled:
-                    way.cancel(row.job_id)
+                    try:
+                        way.cancel(row.job_id)
+                    except NotImplementedError:
+                        pass  # the provider cannot cancel: the job runs on and is recorded, as on a soft stop
                     cancelled = True
             if time.monotonic() > deadline:
                 how = (f"no result from {row.provider} job {row.job_id} within {way.deadline:.0f} s; the job id is "

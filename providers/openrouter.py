@@ -1,0 +1,293 @@
+"""OpenRouter: Seedance 2.0 clips through OpenRouter's asynchronous videos API.
+
+OpenRouter offers slate video only (CATALOGUE in providers/registry.py): no panels, no judge.
+The wire, as ../shared/PROVIDERS.md §4 has it:
+
+    submit    POST {base}/videos                         202 {"id", "polling_url", "status": "pending"}
+    poll      GET  {base}/videos/{id}                    status pending | in_progress | completed |
+                                                         failed | cancelled | expired, usage{cost, is_byok}
+    download  GET  {base}/videos/{id}/content?index=0    mp4 bytes (authenticated)
+    key       GET  {base}/key  (legacy /auth/key)        {"data": {"limit", "limit_remaining", …}}
+
+No cancel and no lookup of a job by our own reference are documented, so `cancel` and `find_job`
+say so (NotImplementedError): a job once submitted runs to its end, and a submit whose answer
+was lost is an unknown outcome for `slate reconcile`.
+
+The key is read from OPENROUTER_API_KEY (or its Secret block) at the moment of each request and
+goes only into the Authorization header of requests to the API host. Every request goes through
+providers.http.send, which turns statuses and transport failures into the error tree; this
+module adds only what a 2xx body can say (a job that failed, was refused or expired).
+
+It must never retry a paid POST, keep a key on an object, or send the key to any host but the
+API's (a redirect of the content endpoint to a CDN goes without it: download.fetch's auth_host).
+"""
+from __future__ import annotations
+
+import base64
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from providers import download, http
+from providers.base import ClipRequest, Finding, JobStatus
+from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
+                              RefusedByModeration, TransientServerError)
+from providers.keys import MissingKey, provider_key
+
+NAME = "openrouter"
+
+#: Seedance 2.0 through OpenRouter takes whole seconds from 4 to 15 (the rate card's bounds).
+MIN_SECONDS, MAX_SECONDS = 4, 15
+MAX_JOB_ID = 500  # the ledger's job_id column
+
+#: Moderation as ByteDance words it ("…SensitiveContentDetected", "may be related to sensitive
+#: information") on top of the shared words. How OpenRouter relays it in a failed job's `error`
+#: is not in the notes: unverified.
+_REFUSAL_WORDS = re.compile(r"sensitive|flagged|nsfw", re.IGNORECASE)
+
+#: poll status → our job state; `expired` is a job whose output is gone: a failure.
+_STATES = {"pending": "queued", "in_progress": "running", "completed": "succeeded",
+           "failed": "failed", "cancelled": "canceled", "expired": "failed"}
+
+
+def duration_for(seconds: float) -> int:
+    """The duration to ask for: whole seconds, rounded up, at least the model's minimum."""
+    return max(MIN_SECONDS, math.ceil(seconds - 1e-9))
+
+
+def data_url(data: bytes) -> str:
+    # Whether frame_images take data: URLs is not in the notes (unverified); the API documents
+    # image_url objects, which elsewhere on OpenRouter accept data URLs.
+    mime = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/webp" if data[8:12] == b"WEBP" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _client(base_url: str) -> httpx.Client:
+    """A client for one request or one poll: the key read now, and dropped with the client."""
+    return http.client(NAME, base_url, {"Authorization": f"Bearer {provider_key(NAME).reveal()}"})
+
+
+def _words(error: Any) -> str:
+    """A failed job's `error`: a string or an {code, message} object (its shape is unverified)."""
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or error)[:600]
+    return str(error)[:600] if error else ""
+
+
+def _cost(body: dict) -> str | None:
+    """OpenRouter's own figure for the job, as a decimal string. With a key of the user's own
+    at the upstream (BYOK) the upstream bills them apart, so `usage.cost` is not the whole
+    price (unverified for videos): then the rate card's estimate stands instead."""
+    usage = body.get("usage") or {}
+    if usage.get("is_byok") or usage.get("cost") is None:
+        return None
+    try:
+        return str(Decimal(str(usage["cost"])))
+    except InvalidOperation:
+        return None
+
+
+def _raise_enveloped(response: httpx.Response) -> None:
+    """A 2xx answer that is only the error envelope {"error": {"code", "message"}} (the notes say
+    the key-limit error may arrive in a stream's data line): translated by its code, as the same
+    status would be."""
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    # A job's own answer (it has an id) carries the job's `error`, which is not an envelope.
+    error = body.get("error") if isinstance(body, dict) and "id" not in body else None
+    if isinstance(error, dict) and isinstance(error.get("code"), int) and error["code"] >= 400:
+        raise http.error_for(NAME, httpx.Response(error["code"], json=body, request=response.request))
+
+
+class OpenRouterVideo:
+    """One Seedance model on OpenRouter, as a VideoGenerator."""
+
+    name = NAME
+    poll_interval = 5.0
+    #: Seedance clips take a few minutes; past this a job with no result is an unknown outcome
+    #: (its job id is kept, so the next run looks again).
+    poll_deadline = 30 * 60.0
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        self.model = model
+        self.variant: dict = {}
+        self.storage = storage
+        self.base_url = base_url.rstrip("/")
+        # Asked seconds by job id, for the length check of a download in this process; a job
+        # re-attached after a crash is held to the shortest clip ever asked for instead.
+        self._asked: dict[str, float] = {}
+
+    @property
+    def key_id(self) -> str:
+        return provider_key(NAME).id
+
+    def body(self, request: ClipRequest) -> dict:
+        """The JSON of a submit: start frame always, last frame only in start+end mode."""
+        if request.seconds > MAX_SECONDS:
+            raise BadRequest(f"{self.model} makes at most {MAX_SECONDS} s; {request.seconds:g} s was asked",
+                             provider=NAME)
+        frames = [("first_frame", request.start_uri)]
+        if request.end_uri:
+            frames.append(("last_frame", request.end_uri))
+        return {"model": self.model, "prompt": request.prompt, "duration": duration_for(request.seconds),
+                "resolution": request.resolution, "seed": request.seed,
+                "frame_images": [{"type": "image_url", "image_url": {"url": data_url(self.storage.get_bytes(uri))},
+                                  "frame_type": kind} for kind, uri in frames]}
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        # client_ref goes nowhere: OpenRouter keeps no caller reference it could be found by.
+        body = self.body(request)
+        with _client(self.base_url) as c:
+            try:
+                response = http.send(NAME, c, "POST", "/videos", json=body)
+            except AuthenticationFailed as exc:
+                # OpenRouter's chat API answers 403 for input its moderation flagged; whether the
+                # videos API does is unverified. Such a 403 is a refusal, not a bad key.
+                words = str(exc.args[0]).removeprefix("forbidden: ").removesuffix(" — check the key (slate doctor)")
+                if exc.status == 403 and (http.MODERATION_WORDS.search(words) or _REFUSAL_WORDS.search(words)):
+                    raise RefusedByModeration(f"refused by moderation: {words}", provider=NAME, status=403) from None
+                raise
+        _raise_enveloped(response)
+        try:
+            job_id = response.json().get("id")
+        except (ValueError, AttributeError):
+            job_id = None
+        if not isinstance(job_id, str) or not job_id or len(job_id) > MAX_JOB_ID:
+            # Accepted, but with no job we can follow: the job may exist all the same.
+            raise TransientServerError(f"HTTP {response.status_code} without a usable job id", provider=NAME)
+        self._asked[job_id] = request.seconds
+        return job_id
+
+    def _job_path(self, job_id: str) -> str:
+        return f"/videos/{quote(job_id, safe='')}"
+
+    def poll(self, job_id: str) -> JobStatus:
+        with _client(self.base_url) as c:
+            response = http.send(NAME, c, "GET", self._job_path(job_id))
+        _raise_enveloped(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            # A GET changes nothing: the governor keeps polling through this, as through a 5xx.
+            raise TransientServerError("a poll answered with something that is not a job", provider=NAME)
+        status = str(body.get("status", ""))
+        # A status the notes do not list: still running, as far as we can tell (the deadline bounds it).
+        state = _STATES.get(status, "running")
+        cost = _cost(body)
+        if status == "expired":
+            return JobStatus("failed", error=f"job {job_id} expired at OpenRouter: its output is gone", cost=cost)
+        if state == "failed":
+            words = _words(body.get("error")) or "the job failed"
+            refused = bool(http.MODERATION_WORDS.search(words) or _REFUSAL_WORDS.search(words))
+            return JobStatus("failed", error=words, cost=cost, refused=refused)
+        if state == "succeeded":
+            return JobStatus("succeeded", progress=1.0, cost=cost)
+        return JobStatus(state, cost=cost if state == "canceled" else None)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        url = f"{self.base_url}{self._job_path(job_id)}/content?index=0"
+        api_host = urlsplit(self.base_url).hostname or ""
+        try:
+            download.fetch(NAME, url, dest, allowed_hosts=(api_host,), max_bytes=download.MAX_VIDEO_BYTES,
+                           auth_headers={"Authorization": f"Bearer {provider_key(NAME).reveal()}"},
+                           auth_host=api_host)
+        except BadRequest as exc:
+            if exc.status not in (404, 410):
+                raise
+            # The job ran and was billed, and its output is gone: a failure at what it cost,
+            # never a reason to make the job again behind the film-maker's back.
+            raise BadOutput(f"the output of job {job_id} is no longer at OpenRouter (HTTP {exc.status}: "
+                            f"expired); it was paid for and cannot be fetched", provider=NAME,
+                            charged=self._charged(job_id)) from None
+        return download.checked_video(NAME, dest, seconds=self._asked.get(job_id, MIN_SECONDS))
+
+    def _charged(self, job_id: str) -> Decimal | None:
+        """What OpenRouter says a job cost, if a poll still tells (else the governor's estimate)."""
+        try:
+            cost = self.poll(job_id).cost
+        except ProviderError:
+            return None
+        return Decimal(cost) if cost is not None else None
+
+    def cancel(self, job_id: str) -> None:
+        raise NotImplementedError("OpenRouter documents no way to cancel a video job: it runs to its end "
+                                  "and is billed")
+
+    def find_job(self, client_ref: str) -> str | None:
+        raise NotImplementedError("OpenRouter cannot find a video job by our call id (it keeps no caller "
+                                  "reference)")
+
+
+def video(model: str, *, storage, base_url: str) -> OpenRouterVideo:
+    return OpenRouterVideo(model, storage=storage, base_url=base_url)
+
+
+# -- the key: what `slate doctor` and the run's start ask -----------------------------------------
+def _key_info(base_url: str) -> dict:
+    """GET /key (free: it runs no model), or its legacy path where the new one is not served."""
+    with _client(base_url) as c:
+        try:
+            response = http.send(NAME, c, "GET", "/key")
+        except BadRequest as exc:
+            if exc.status != 404:
+                raise
+            response = http.send(NAME, c, "GET", "/auth/key")
+    _raise_enveloped(response)
+    try:
+        data = response.json().get("data")
+    except (ValueError, AttributeError):
+        data = None
+    if not isinstance(data, dict):
+        raise TransientServerError("the key endpoint answered without its data", provider=NAME)
+    return data
+
+
+def _money(value) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise TransientServerError(f"the key endpoint gave a figure that is not a number: {str(value)[:40]!r}",
+                                   provider=NAME) from None
+
+
+def key_limit(*, base_url: str) -> Decimal | None:
+    """What the key may still spend (its limit_remaining, exact), or None when it is uncapped."""
+    return _money(_key_info(base_url).get("limit_remaining"))
+
+
+def doctor(*, base_url: str) -> list[Finding]:
+    try:
+        key = provider_key(NAME)
+    except MissingKey as exc:
+        return [Finding(NAME, "key", False, str(exc))]
+    found = [Finding(NAME, "key", True, f"key {key.id} from {key.source}")]
+    try:
+        data = _key_info(base_url)
+    except AuthenticationFailed as exc:
+        return found + [Finding(NAME, "key valid", False, str(exc))]
+    except OutOfCredit as exc:
+        return found + [Finding(NAME, "credit", False, str(exc))]
+    except ProviderError as exc:
+        return found + [Finding(NAME, "key valid", False, f"could not be checked: {exc}", blocking=False)]
+    # The label is a masked form of the key itself: not shown.
+    found.append(Finding(NAME, "key valid", True, f"key {key.id} is valid (GET /key)"))
+    limit, remaining = _money(data.get("limit")), _money(data.get("limit_remaining"))
+    if remaining is None:
+        found.append(Finding(NAME, "credit", True, "the key has no spending limit; the account's credit is not "
+                                                   "checked", blocking=False))
+    else:
+        of = f" of its ${limit} limit" if limit is not None else ""
+        found.append(Finding(NAME, "credit", remaining > 0, f"${remaining} left{of}"
+                             + ("" if remaining > 0 else ": raise the key's limit on openrouter.ai")))
+    return found
