@@ -73,14 +73,15 @@ def _limit(provider: str, module, base_url: str, estimate: Decimal) -> list[Find
     try:
         left = module.key_limit(base_url=base_url)
     except Exception as exc:  # noqa: BLE001 — the key line above already says what is wrong
-        return [Finding(provider, "credit", False, f"could not read the key's limit: {exc}", blocking=False)]
+        return [Finding(provider, "estimate", False, f"could not read the key's limit: {exc}", blocking=False)]
     if left is None:
-        return [Finding(provider, "credit", True, "the key has no spending limit", blocking=False)]
+        return [Finding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}; the key has no "
+                        f"spending limit", blocking=False)]
     if left < estimate:
-        return [Finding(provider, "credit", False, f"the key has {fmt_usd(left)} left of its limit and this run is "
+        return [Finding(provider, "estimate", False, f"the key has {fmt_usd(left)} left of its limit and this run is "
                         f"estimated at {fmt_usd(estimate)}: raise the key's limit, or run fewer shots")]
-    return [Finding(provider, "credit", True, f"the key has {fmt_usd(left)} left; this run is estimated at "
-                    f"{fmt_usd(estimate)}", blocking=False)]
+    return [Finding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}, within the "
+                    f"{fmt_usd(left)} the key has left", blocking=False)]
 
 
 def blocking(findings: list[Finding]) -> list[Finding]:

@@ -11,6 +11,7 @@ from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from providers.base import ClipRequest, fingerprint
+from providers.keys import MissingKey
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.lint import check_before_paying
@@ -36,7 +37,11 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
                     "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps, **variant})
     videos = st.video_for(f"{provider}:{model}")  # the run's video model, or a fallback
-    with video_slot(provider, getattr(videos, "key_id", "default"), run.video_slots):
+    try:
+        key_id = getattr(videos, "key_id", "default")  # the slot is named by the key's short hash
+    except MissingKey as exc:  # the key went away mid-run: nothing more can be paid for here
+        raise st.governor.halt(f"{exc}; then run the same command again") from None
+    with video_slot(provider, key_id, run.video_slots):
         delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
                                         poll=videos.poll, download=videos.download, suffix="mp4",
                                         deadline=videos.poll_deadline, poll_interval=videos.poll_interval,
