@@ -296,8 +296,9 @@ class ReplicateImage:
         deadline = time.monotonic() + self.poll_deadline
         while prediction.get("status") not in TERMINAL:
             if time.monotonic() > deadline:
-                raise ProviderTimeout(f"prediction {pid} had no result within {self.poll_deadline:.0f} s",
-                                      provider=NAME)
+                _cancel_quietly(api, pid)  # nobody will wait for it: stop what it may still cost
+                raise ProviderTimeout(f"prediction {pid} had no result within {self.poll_deadline:g} s; "
+                                      f"asked to cancel it", provider=NAME)
             time.sleep(self.poll_interval)
             try:
                 prediction = api.get(pid)
@@ -318,6 +319,13 @@ class ReplicateImage:
             path = Path(tmp) / "panel"
             _fetch_output(prediction, url, path, download.MAX_IMAGE_BYTES)
             return download.checked_image(NAME, path.read_bytes())
+
+
+def _cancel_quietly(api: Predictions, prediction_id: str) -> None:
+    try:
+        api.cancel(prediction_id)
+    except ProviderError as exc:
+        log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
 
 
 def _fetch_output(prediction: dict, url: str, dest: Path, max_bytes: int) -> Path:
@@ -448,11 +456,8 @@ class ReplicateVideo:
 
     def cancel(self, job_id: str) -> None:
         # Best effort: a job we failed to cancel is still polled to its end and recorded.
-        try:
-            with Predictions(self.base_url) as api:
-                api.cancel(job_id)
-        except ProviderError as exc:
-            log.warning("replicate: could not cancel prediction %s: %s", job_id, exc)
+        with Predictions(self.base_url) as api:
+            _cancel_quietly(api, job_id)
 
     def find_job(self, client_ref: str) -> str | None:
         raise NotImplementedError(

@@ -417,6 +417,35 @@ def test_an_expired_output_is_a_clear_error_and_not_a_second_job(studio):
     assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
 
 
+def test_a_panel_past_its_deadline_is_cancelled_and_unknown(studio):
+    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 10_000})
+    img = image(studio)
+    img.poll_deadline = 0.2
+    with pytest.raises(UnknownOutcome, match="no result within 0.2 s"):
+        panel_call(gov(studio.root), img, studio.panels[0])
+    assert [r.status for r in rows(studio.root)] == ["unknown"] and len(studio.fakes.jobs("replicate")) == 1
+    [cancel] = [r for r in studio.fakes.requests("replicate") if r["path"].endswith("/cancel")]
+    assert cancel["path"] == f"/replicate/v1/predictions/{studio.fakes.jobs('replicate')[0]['id']}/cancel"
+
+
+def test_a_hard_stop_cancels_the_clip_at_the_provider(studio):
+    from governor.chokepoint import add_listener
+    from governor.killswitch import request_stop
+    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
+    remove = add_listener(lambda point, _spec, _details: point == "video:after_submit"
+                          and request_stop(studio.root, hard=True))
+    try:
+        with pytest.raises(JobEnded, match="canceled"):
+            clip_call(gov(studio.root), video(studio), clip(studio))
+    finally:
+        remove()
+    [cancel] = [r for r in studio.fakes.requests("replicate") if r["path"].endswith("/cancel")]
+    [row] = rows(studio.root)
+    assert (row.status, row.error_class) == ("failed", "JobCanceled")
+    assert cancel["path"].endswith(f"/{row.job_id}/cancel")
+    assert len(studio.fakes.jobs("replicate")) == 1
+
+
 def test_a_panel_through_the_governor_is_paid_once(studio):
     req = studio.panels[0]
     first = panel_call(gov(studio.root), image(studio), req)
