@@ -1,0 +1,504 @@
+"""Replicate: storyboard panels and image-to-video clips through its predictions API.
+
+Every model here is an official model, run as (../shared/PROVIDERS.md §1):
+
+    POST {base}/models/{owner}/{name}/predictions  {"input": {...}}   → 201, the prediction
+    GET  {base}/predictions/{id}                                        → its status and output
+    POST {base}/predictions/{id}/cancel
+
+with `Authorization: Bearer <key>`. A prediction goes starting → processing → succeeded,
+failed, canceled or aborted (never started: not billed). Moderation is not an HTTP error: the
+prediction ends `failed` with "(E005)" in its `error`. Outputs are URLs on replicate.delivery,
+deleted about an hour after they are made.
+
+A clip is a job the governor follows (`submit`, `poll`, `download`). A panel is one paid call
+from the governor's side: `generate_panel` creates the prediction, polls it to its end within
+the call and fetches the picture. The API keeps nothing of ours on a prediction, so a job
+cannot be found by our call id (`find_job` says so) and a panel cannot be recovered.
+
+Tags in comments are PROVIDERS.md's: [V] checked, [D] docs, [S] secondary, [?] unconfirmed.
+The two panel models are not in PROVIDERS.md: their inputs were read off Replicate's published
+input schemas and are all [?].
+
+It must never send `Prefer: wait`, send a creating POST twice (the governor decides what is
+asked again, from the error tree), keep the key beyond one call, or send it anywhere but the
+API: never to the CDN, never in a URL, a message or a file.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import math
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from PIL import Image
+
+from providers import download, http
+from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout, RateLimited,
+                              RefusedByModeration, TransientServerError)
+from providers.keys import MissingKey, provider_key, redact
+
+NAME = "replicate"
+CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)
+TERMINAL = ("succeeded", "failed", "canceled", "aborted")
+MODERATION_CODE = "(E005)"            # "flagged as sensitive … (E005)" [S]
+DATA_URL_BYTES = 1_000_000            # Replicate recommends data URLs only under 1 MB [D, not in PROVIDERS.md]
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # an id goes into a URL path: nothing else is let through
+RESOLUTIONS = ("480p", "720p", "1080p")
+
+log = logging.getLogger("slate.providers.replicate")
+
+
+# -- the three calls of the API ---------------------------------------------------------------
+class Predictions:
+    """One short-lived client per call: the key is read when the call is made and dropped after."""
+
+    def __init__(self, base_url: str):
+        self.http = http.client(NAME, base_url, {"Authorization": f"Bearer {provider_key(NAME).reveal()}"})
+
+    def __enter__(self) -> "Predictions":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.close()
+
+    def create(self, model: str, inputs: dict) -> dict:
+        owner, _, name = model.partition("/")
+        # No `Prefer: wait`: a blocking create that times out reads as "did it run?" — we poll.
+        response = http.send(NAME, self.http, "POST", f"/models/{quote(owner)}/{quote(name)}/predictions",
+                             json={"input": inputs})
+        prediction = _json(response)
+        if not JOB_ID.fullmatch(str(prediction.get("id", ""))):
+            # Accepted, but we cannot tell which prediction it made: whether it runs is unknown.
+            raise TransientServerError("the prediction was accepted without a usable id", provider=NAME,
+                                       status=response.status_code)
+        return prediction
+
+    def get(self, prediction_id: str) -> dict:
+        return _json(http.send(NAME, self.http, "GET", f"/predictions/{_safe_id(prediction_id)}"))
+
+    def cancel(self, prediction_id: str) -> dict:
+        return _json(http.send(NAME, self.http, "POST", f"/predictions/{_safe_id(prediction_id)}/cancel"))
+
+
+def _json(response) -> dict:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise TransientServerError("the answer was not a prediction (no JSON object)", provider=NAME,
+                                   status=response.status_code)
+    return data
+
+
+def _safe_id(prediction_id: str) -> str:
+    if not JOB_ID.fullmatch(prediction_id or ""):
+        raise BadRequest(f"not a Replicate prediction id: {prediction_id[:40]!r}", provider=NAME)
+    return prediction_id
+
+
+def words(prediction: dict) -> str:
+    """The provider's own public words about a prediction's end (never a key)."""
+    return redact(str(prediction.get("error") or "")[:600])
+
+
+def job_status(prediction: dict) -> JobStatus:
+    """A prediction as the governor reads a job. Replicate reports no cost and no units, so the
+    rate card prices what was asked."""
+    state = prediction.get("status")
+    if state == "starting":
+        return JobStatus("queued")
+    if state == "processing":
+        return JobStatus("running")
+    if state == "succeeded":
+        return JobStatus("succeeded", progress=1.0)
+    if state == "failed":
+        said = words(prediction) or "the prediction failed"
+        return JobStatus("failed", error=said, refused=MODERATION_CODE in said)
+    if state == "canceled":
+        return JobStatus("canceled", error="the prediction was canceled")
+    if state == "aborted":
+        # Ended before it started: not billed [D]. Said as a cost of 0 so the row is $0.
+        return JobStatus("canceled", error="the prediction was aborted before it started (not billed)", cost="0")
+    # An unknown word: not an end we know, so the job is still going as far as we can tell.
+    return JobStatus("running")
+
+
+def output_url(prediction: dict) -> str | None:
+    """The output's URL: one string, or the first of a list (image models answer with lists)."""
+    out = prediction.get("output")
+    if isinstance(out, list):
+        out = out[0] if out else None
+    return out if isinstance(out, str) and out else None
+
+
+# -- images as the API takes them --------------------------------------------------------------
+def _mime(data: bytes) -> str:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise BadRequest("a reference image is not PNG, JPEG or WebP", provider=NAME)
+
+
+def data_url(data: bytes) -> str:
+    """An image as a data URL ("images are URIs or data URLs" [S]). Past the 1 MB Replicate
+    recommends for data URLs [D], it is sent as a JPEG (grain makes our PNGs large)."""
+    mime = _mime(data)
+    if len(data) > DATA_URL_BYTES:
+        with Image.open(io.BytesIO(data)) as img:
+            flat = Image.new("RGB", img.size, (128, 128, 128))
+            rgba = img.convert("RGBA")
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+        buf = io.BytesIO()
+        flat.save(buf, format="JPEG", quality=92)
+        data, mime = buf.getvalue(), "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def sheet_layout(main: tuple[int, int], others: list[tuple[int, int]], width: int = 1536) -> tuple[
+        tuple[int, int], list[tuple[int, int, int, int]]]:
+    """Where each image of a reference sheet goes: the main image across the top at `width`,
+    the others side by side in one row below it, each fitted into an equal cell.
+    Returns the sheet's size and one box (left, top, right, bottom) per image, main first."""
+    top_h = round(width * main[1] / main[0])
+    boxes = [(0, 0, width, top_h)]
+    if not others:
+        return (width, top_h), boxes
+    cell_w, row_h = width // len(others), top_h // 2
+    for i, (w, h) in enumerate(others):
+        scale = min(cell_w / w, row_h / h)
+        bw, bh = max(1, int(w * scale)), max(1, int(h * scale))
+        left = i * cell_w + (cell_w - bw) // 2
+        boxes.append((left, top_h + (row_h - bh) // 2, left + bw, top_h + (row_h - bh) // 2 + bh))
+    return (width, top_h + row_h), boxes
+
+
+def reference_sheet(images: list[bytes]) -> bytes:
+    """One PNG holding every reference, for a model that takes a single input image."""
+    opened = [Image.open(io.BytesIO(b)).convert("RGBA") for b in images]
+    size, boxes = sheet_layout(opened[0].size, [im.size for im in opened[1:]])
+    sheet = Image.new("RGB", size, (128, 128, 128))
+    for im, (left, top, right, bottom) in zip(opened, boxes):
+        fitted = im.resize((right - left, bottom - top), Image.LANCZOS)
+        sheet.paste(fitted, (left, top), mask=fitted.getchannel("A"))
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def nearest_ratio(width: int, height: int, ratios: tuple[str, ...]) -> str:
+    def gap(r: str) -> float:
+        a, b = (int(x) for x in r.split(":"))
+        return abs(math.log((a / b) / (width / height)))
+    return min(ratios, key=gap)
+
+
+def fit(png: bytes, width: int, height: int) -> bytes:
+    """The panel at exactly the asked size: scaled to cover it, centred, cropped. The models
+    take an aspect ratio and a size class, not pixels, and every later stage works at the
+    shot's size."""
+    with Image.open(io.BytesIO(png)) as img:
+        if img.size == (width, height):
+            return png
+        scale = max(width / img.width, height / img.height)
+        w, h = math.ceil(img.width * scale), math.ceil(img.height * scale)
+        left, top = (w - width) // 2, (h - height) // 2
+        out = img.convert("RGB").resize((w, h), Image.LANCZOS).crop((left, top, left + width, top + height))
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# -- panels -------------------------------------------------------------------------------------
+SEEDREAM_RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9")                     # [?]
+KONTEXT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21")  # [?]
+SEEDREAM_MAX_IMAGES = 10                                                                           # [?]
+PANEL_MODELS = ("bytedance/seedream-4", "black-forest-labs/flux-kontext-pro")
+
+
+def _panel_prompt(request: PanelRequest) -> str:
+    """The locked prompt, then which reference is which: a multi-image model is told the order."""
+    names = (["a composite to polish: keep its composition"] if request.override_uri else []) + [
+        "the location plate"] + [f"{c.id}'s turnaround sheet" for c in request.characters]
+    order = "; ".join(f"{i}) {n}" for i, n in enumerate(names, 1))
+    return f"{request.prompt}\n\nReference images, in order: {order}."
+
+
+def panel_inputs(model: str, request: PanelRequest, references: list[bytes]) -> dict:
+    """What each panel model is sent. All field names and values [?] (see module docstring)."""
+    prompt = _panel_prompt(request)
+    if model == "bytedance/seedream-4":
+        if len(references) > SEEDREAM_MAX_IMAGES:
+            raise BadRequest(f"{len(references)} reference images: seedream-4 takes at most {SEEDREAM_MAX_IMAGES}",
+                             provider=NAME)
+        long_side = max(request.width, request.height)
+        return {"prompt": prompt,
+                "image_input": [data_url(r) for r in references],
+                "size": "1K" if long_side <= 1024 else "2K" if long_side <= 2048 else "4K",
+                "aspect_ratio": nearest_ratio(request.width, request.height, SEEDREAM_RATIOS),
+                "sequential_image_generation": "disabled", "max_images": 1}  # one picture, one charge
+    if model == "black-forest-labs/flux-kontext-pro":
+        # One input image only [?]: the references travel as one sheet, the main one on top.
+        return {"prompt": prompt, "input_image": data_url(reference_sheet(references)),
+                "aspect_ratio": nearest_ratio(request.width, request.height, KONTEXT_RATIOS),
+                "output_format": "png", "seed": int(request.seed)}
+    raise ValueError(f"replicate offers no panel model {model!r}")
+
+
+class ReplicateImage:
+    """Panels: a prediction created, polled to its end within the call, its picture fetched."""
+
+    name = NAME
+    variant: dict = {}
+    poll_interval = 2.0      # seconds between polls while a panel is drawn
+    poll_deadline = 300.0    # a panel with no result by then: the call's outcome is unknown
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        if model not in PANEL_MODELS:
+            raise ValueError(f"replicate offers no panel model {model!r} (known: {', '.join(PANEL_MODELS)})")
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant = {}
+
+    def references(self, request: PanelRequest) -> list[bytes]:
+        uris = ([request.override_uri] if request.override_uri else []) + [request.plate_uri] + [
+            c.turnaround_uri for c in request.characters]
+        return [self.storage.get_bytes(u) for u in uris]
+
+    def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
+        inputs = panel_inputs(self.model, request, self.references(request))
+        with Predictions(self.base_url) as api:
+            prediction = api.create(self.model, inputs)
+            prediction = self._await(api, prediction)
+        status = prediction.get("status")
+        if status == "failed":
+            said = words(prediction) or "the prediction failed"
+            raise (RefusedByModeration if MODERATION_CODE in said else JobFailed)(said, provider=NAME)
+        if status != "succeeded":
+            raise JobFailed(job_status(prediction).error or f"the prediction ended {status}", provider=NAME)
+        return fit(self._fetch(prediction), request.width, request.height)
+
+    def _await(self, api: Predictions, prediction: dict) -> dict:
+        """Poll a created prediction to its end. From here on it exists and may be billed, so
+        nothing may read as "never ran": a lost track is an unknown outcome."""
+        pid = prediction["id"]
+        deadline = time.monotonic() + self.poll_deadline
+        while prediction.get("status") not in TERMINAL:
+            if time.monotonic() > deadline:
+                _cancel_quietly(api, pid)  # nobody will wait for it: stop what it may still cost
+                raise ProviderTimeout(f"prediction {pid} had no result within {self.poll_deadline:g} s; "
+                                      f"asked to cancel it", provider=NAME)
+            time.sleep(self.poll_interval)
+            try:
+                prediction = api.get(pid)
+            except RateLimited as exc:  # a GET is free: wait as asked (bounded by the deadline) and go on
+                time.sleep(min(exc.retry_after or self.poll_interval, max(0.0, deadline - time.monotonic())))
+            except (ProviderTimeout, TransientServerError):
+                continue  # the prediction is still there; the next poll may answer
+            except ProviderError as exc:
+                raise ProviderError(f"prediction {pid} was created, then polling it failed: {exc}",
+                                    provider=NAME) from None
+        return prediction
+
+    def _fetch(self, prediction: dict) -> bytes:
+        url = output_url(prediction)
+        if url is None:
+            raise BadOutput(f"prediction {prediction.get('id')} succeeded without an output", provider=NAME)
+        with tempfile.TemporaryDirectory(prefix="replicate-panel-") as tmp:
+            path = Path(tmp) / "panel"
+            _fetch_output(prediction, url, path, download.MAX_IMAGE_BYTES)
+            return download.checked_image(NAME, path.read_bytes())
+
+
+def _cancel_quietly(api: Predictions, prediction_id: str) -> None:
+    try:
+        api.cancel(prediction_id)
+    except ProviderError as exc:
+        log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
+
+
+def _fetch_output(prediction: dict, url: str, dest: Path, max_bytes: int) -> Path:
+    """Download an output from the CDN, without the key. A refusal from the CDN (404 and the
+    like) means the output is gone: the prediction ran and was billed, so it is BadOutput."""
+    try:
+        return download.fetch(NAME, url, dest, allowed_hosts=CDN_HOSTS, max_bytes=max_bytes)
+    except ProviderError as exc:
+        if exc.outcome != "not_run":
+            raise
+        raise BadOutput(f"the output of prediction {prediction.get('id')} is gone from the CDN (Replicate deletes "
+                        f"outputs about an hour after they are made): {exc}", provider=NAME) from None
+
+
+# -- clips --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClipModel:
+    """How one video model takes a clip request (PROVIDERS.md §1)."""
+
+    start: str                        # the start frame's input
+    end: str | None                   # the last frame's input, None when the model has none
+    durations: tuple[int, ...]        # the whole seconds it takes
+    resolutions: tuple[str, ...] | None  # what `resolution` may be; None: no such input
+    seedance_1: bool = False          # takes fps (24) and camera_fixed
+    seed: bool = True
+
+
+SEEDANCE_SECONDS = tuple(range(2, 13))    # int 2–12 [S]
+CLIP_MODELS = {
+    "bytedance/seedance-1-pro": ClipModel("image", "last_frame_image", SEEDANCE_SECONDS, RESOLUTIONS, True),
+    "bytedance/seedance-1-lite": ClipModel("image", "last_frame_image", SEEDANCE_SECONDS, RESOLUTIONS, True),
+    "bytedance/seedance-1-pro-fast": ClipModel("image", None, SEEDANCE_SECONDS, RESOLUTIONS, True),
+    # −1..15 [D]; which resolutions besides the default 720p is [?] (the rate card prices only 720p).
+    "bytedance/seedance-2.0": ClipModel("image", "last_frame_image", tuple(range(1, 16)), RESOLUTIONS),
+    "kwaivgi/kling-v2.5-turbo-pro": ClipModel("start_image", None, (5, 10), None, seed=False),  # [S]
+    "google/veo-3.1-fast": ClipModel("image", "last_frame", (4, 6, 8), ("720p", "1080p"), seed=False),  # [S]
+}
+
+
+def clip_duration(spec: ClipModel, seconds: float) -> int:
+    """The shortest duration the model takes that is at least what was asked (rounded up)."""
+    wanted = math.ceil(round(seconds, 6))
+    for d in spec.durations:
+        if d >= wanted:
+            return d
+    raise BadRequest(f"a {seconds:g} s clip is longer than the model makes "
+                     f"(at most {spec.durations[-1]} s)", provider=NAME)
+
+
+def clip_resolution(spec: ClipModel, asked: str) -> str:
+    """The asked resolution, or the next one up the model makes (Veo has no 480p)."""
+    if asked not in RESOLUTIONS:
+        raise BadRequest(f"unknown resolution {asked!r}", provider=NAME)
+    for r in RESOLUTIONS[RESOLUTIONS.index(asked):]:
+        if r in spec.resolutions:
+            return r
+    raise BadRequest(f"the model makes no {asked} or higher", provider=NAME)
+
+
+def clip_inputs(model: str, request: ClipRequest, start: bytes, end: bytes | None) -> dict:
+    spec = CLIP_MODELS[model]
+    if end is not None and spec.end is None:
+        raise BadRequest(f"{model} takes no last frame: a start+end shot needs another model", provider=NAME)
+    inputs: dict[str, Any] = {"prompt": request.prompt, spec.start: data_url(start)}
+    if end is not None:
+        inputs[spec.end] = data_url(end)   # only in start+end mode: an end frame changes the clip
+    inputs["duration"] = clip_duration(spec, request.seconds)
+    if spec.resolutions is not None:
+        inputs["resolution"] = clip_resolution(spec, request.resolution)
+    if spec.seedance_1:
+        inputs["fps"] = 24                 # the enum is [24] [S]
+        inputs["camera_fixed"] = bool(request.camera_fixed)
+    if spec.seed:
+        inputs["seed"] = int(request.seed)
+    return inputs
+
+
+class ReplicateVideo:
+    """Image-to-video jobs the governor submits, polls and downloads."""
+
+    name = NAME
+    poll_interval = 5.0       # seconds: GETs are limited to 3000/min [D], clips take minutes
+    poll_deadline = 1800.0    # well inside the hour the output is kept for
+
+    def __init__(self, model: str, *, storage, base_url: str):
+        if model not in CLIP_MODELS:
+            raise ValueError(f"replicate offers no video model {model!r} (known: {', '.join(CLIP_MODELS)})")
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant = {}
+        self._asked: dict[str, float] = {}   # job id → seconds asked, for the download check
+
+    @property
+    def key_id(self) -> str:
+        return provider_key(NAME).id
+
+    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+        start = self.storage.get_bytes(request.start_uri)
+        end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
+        inputs = clip_inputs(self.model, request, start, end)
+        with Predictions(self.base_url) as api:
+            prediction = api.create(self.model, inputs)
+        self._asked[prediction["id"]] = request.seconds
+        return prediction["id"]
+
+    def poll(self, job_id: str) -> JobStatus:
+        with Predictions(self.base_url) as api:
+            return job_status(api.get(job_id))
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        with Predictions(self.base_url) as api:
+            prediction = api.get(job_id)
+        url = output_url(prediction)
+        if url is None or prediction.get("data_removed"):
+            raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')}, "
+                            f"data removed: {bool(prediction.get('data_removed'))})", provider=NAME)
+        _fetch_output(prediction, url, dest, download.MAX_VIDEO_BYTES)
+        return download.checked_video(NAME, dest, seconds=self._seconds(job_id, prediction))
+
+    def _seconds(self, job_id: str, prediction: dict) -> float:
+        """What the clip must last: the seconds asked, or after a crash (a job this process did
+        not submit) the duration the prediction echoes back as its input."""
+        if job_id in self._asked:
+            return self._asked[job_id]
+        try:
+            return float((prediction.get("input") or {}).get("duration") or 0)
+        except (TypeError, ValueError):
+            return 0.0
+
+    def cancel(self, job_id: str) -> None:
+        # Best effort: a job we failed to cancel is still polled to its end and recorded.
+        with Predictions(self.base_url) as api:
+            _cancel_quietly(api, job_id)
+
+    def find_job(self, client_ref: str) -> str | None:
+        raise NotImplementedError(
+            "Replicate keeps no metadata of ours on a prediction, so a prediction cannot be found by our call id")
+
+
+# -- what the registry builds ---------------------------------------------------------------------
+def image(model: str, *, storage, base_url: str) -> ReplicateImage:
+    return ReplicateImage(model, storage=storage, base_url=base_url)
+
+
+def video(model: str, *, storage, base_url: str) -> ReplicateVideo:
+    return ReplicateVideo(model, storage=storage, base_url=base_url)
+
+
+PROBE_ID = "slatedoctorkeycheck"   # no such prediction: a free GET that only a bad key is refused
+
+
+def doctor(*, base_url: str) -> list[Finding]:
+    """`slate doctor`'s lines for Replicate: the key, whether the API takes it, credit."""
+    credit = Finding(NAME, "credit", True, "Replicate's API does not report remaining credit: see the account's "
+                                          "billing page", blocking=False)
+    try:
+        key = provider_key(NAME)
+    except MissingKey as exc:
+        return [Finding(NAME, "key", False, str(exc)), credit]
+    found = [Finding(NAME, "key", True, f"key {key.id} from {key.source}")]
+    try:
+        with Predictions(base_url) as api:
+            api.get(PROBE_ID)
+        found.append(Finding(NAME, "key valid", True, "the API accepted the key"))
+    except BadRequest as exc:
+        # A key the API accepts gets "not found" for a prediction that does not exist; a 404's
+        # exact body is [?], so only its status is read.
+        ok = exc.status == 404
+        found.append(Finding(NAME, "key valid", ok, "the API accepted the key" if ok else
+                             f"could not tell: {exc}", blocking=False))
+    except ProviderError as exc:
+        if exc.halts:   # 401/402/403: the key (or its account) is refused
+            found.append(Finding(NAME, "key valid", False, f"the key was refused: {exc}"))
+        else:           # no answer, a 5xx, a 429: nothing learnt about the key
+            found.append(Finding(NAME, "key valid", False, f"could not check: {exc}", blocking=False))
+    return found + [credit]
+

@@ -1,0 +1,269 @@
+"""The fake Replicate: its predictions API as ../shared/PROVIDERS.md §1 describes it, over real HTTP.
+
+Under /replicate/v1:
+
+    POST /models/{owner}/{name}/predictions   {"input": {...}}  → 201 + prediction ("starting")
+    GET  /predictions/{id}                                      → the prediction
+    POST /predictions/{id}/cancel                               → the prediction, "canceled"
+
+A request without `Authorization: Bearer r8_…` gets the documented 401 body. Inputs are checked
+against each model's documented fields (an unknown field, a duration or resolution the model
+does not take, an image that does not decode → 422 "Input validation failed" with
+`invalid_fields`): stricter than Replicate may be, so that an adapter's mistake shows here.
+A prediction ends on its first poll (unless a fault keeps it busy): a video model's output is
+a real H.264 clip animated from the start frame (to the last frame when one is sent), one URL
+string; an image model's a PNG made from the images sent — a list of URLs for Seedream, one
+URL for FLUX Kontext. Every creation is booked with `state.create` (what tests count).
+
+Faults (core.Fault with provider "replicate"), taken where each operation happens:
+
+  op "submit"  kind "status"       reply fault.status with fault.body/headers, no prediction made
+               kind "drop_before"  close the connection before any prediction is made
+               kind "drop_after"   make the prediction, then close the connection (the answer is lost)
+               kind "moderation"   the prediction ends failed with the E005 words
+               kind "job_failed"   the prediction ends failed with fault.data["error"] (E1000 words by default)
+  op "poll"    kind "status"       that GET answers fault.status (the prediction goes on)
+               kind "drop_before"  that GET's connection is closed
+               kind "busy"         that GET finds it still processing (`times` polls in all)
+  op "download" kind "expired"     taken as the prediction succeeds: its output URL answers 404
+  op "cancel"  kind "status"       that cancel answers fault.status
+
+Test code only.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.fakes.control import PREFIX as PREFIXES
+from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
+                              make_video)
+
+NAME = "replicate"
+PREFIX = PREFIXES[NAME]
+MODERATION = "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+UNKNOWN_ERROR = "An unexpected error occurred (E1000)"
+UNAUTHENTICATED = {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token",
+                   "status": 401}
+
+
+def _int_in(allowed):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v in allowed
+
+
+def _one_of(*allowed):
+    return lambda v: v in allowed
+
+
+def _image(v) -> bool:
+    try:
+        decode_image(v)
+        return isinstance(v, str)
+    except Exception:  # noqa: BLE001 — whatever it is, it is not an image we can read
+        return False
+
+
+def _text(v) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _seed(v) -> bool:
+    return v is None or (isinstance(v, int) and not isinstance(v, bool))
+
+
+SEEDANCE_1 = {"prompt": _text, "image": _image, "last_frame_image": _image, "duration": _int_in(range(2, 13)),
+              "resolution": _one_of("480p", "720p", "1080p"), "fps": _one_of(24),
+              "camera_fixed": lambda v: isinstance(v, bool), "seed": _seed}
+#: model → its input fields and what each may be; "kind" and "required" say how to answer.
+MODELS = {
+    "bytedance/seedance-1-pro": dict(kind="video", required=("prompt",), fields=SEEDANCE_1),
+    "bytedance/seedance-1-lite": dict(kind="video", required=("prompt",), fields=SEEDANCE_1),
+    "bytedance/seedance-1-pro-fast": dict(kind="video", required=("prompt",),
+                                          fields={k: v for k, v in SEEDANCE_1.items() if k != "last_frame_image"}),
+    "bytedance/seedance-2.0": dict(kind="video", required=("prompt",), fields={
+        "prompt": _text, "image": _image, "last_frame_image": _image, "duration": _int_in(range(-1, 16)),
+        "resolution": _one_of("480p", "720p", "1080p"), "seed": _seed}),
+    "kwaivgi/kling-v2.5-turbo-pro": dict(kind="video", required=("prompt",), fields={
+        "prompt": _text, "start_image": _image, "duration": _int_in((5, 10))}),
+    "google/veo-3.1-fast": dict(kind="video", required=("prompt",), fields={
+        "prompt": _text, "image": _image, "last_frame": _image, "duration": _int_in((4, 6, 8)),
+        "resolution": _one_of("720p", "1080p"), "seed": _seed}),
+    "bytedance/seedream-4": dict(kind="image", required=("prompt",), fields={
+        "prompt": _text, "image_input": lambda v: isinstance(v, list) and 1 <= len(v) <= 10 and all(map(_image, v)),
+        "size": _one_of("1K", "2K", "4K"), "aspect_ratio": lambda v: isinstance(v, str),
+        "sequential_image_generation": _one_of("disabled"), "max_images": _int_in((1,))}),
+    "black-forest-labs/flux-kontext-pro": dict(kind="image", required=("prompt",), fields={
+        "prompt": _text, "input_image": _image, "aspect_ratio": lambda v: isinstance(v, str),
+        "output_format": _one_of("png", "jpg"), "seed": _seed}),
+}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+def _refused(req: Request) -> Reply | None:
+    auth = req.headers.get("authorization", "")
+    if not auth.startswith("Bearer r8_") or len(auth) < len("Bearer r8_") + 8:
+        return Reply(401, UNAUTHENTICATED)
+    return None
+
+
+def _invalid(model: str, inputs) -> Reply | None:
+    if not isinstance(inputs, dict):
+        return _unprocessable([("input", "input must be an object")])
+    spec = MODELS[model]
+    problems = [(f"input.{k}", f"{k} is required") for k in spec["required"] if k not in inputs]
+    for k, v in inputs.items():
+        check = spec["fields"].get(k)
+        if check is None:
+            problems.append((f"input.{k}", f"{k} is not an input of {model}"))
+        elif not check(v):
+            problems.append((f"input.{k}", f"{k}: {str(v)[:60]!r} is not a valid value"))
+    return _unprocessable(problems) if problems else None
+
+
+def _unprocessable(problems) -> Reply:
+    detail = "".join(f"- {field}: {text}\n" for field, text in problems)
+    return Reply(422, {"detail": detail, "status": 422, "title": "Input validation failed",
+                       "invalid_fields": [{"type": "invalid", "field": f, "description": t} for f, t in problems]})
+
+
+def _short(value):
+    """The echoed input with images cut short: real enough, without megabytes on every poll."""
+    if isinstance(value, str) and len(value) > 120:
+        return value[:60] + "…"
+    if isinstance(value, list):
+        return [_short(v) for v in value]
+    return value
+
+
+def prediction(st: State, job: dict) -> dict:
+    done = job["status"] in ("succeeded", "failed", "canceled", "aborted")
+    body = {"id": job["id"], "model": job["model"], "version": "hidden",
+            "input": {k: _short(v) for k, v in job["input"].items()}, "logs": "", "output": job.get("output"),
+            "error": job.get("error"), "status": job["status"], "data_removed": False,
+            "created_at": job["created_at"], "started_at": job.get("started_at"),
+            "completed_at": job.get("completed_at"),
+            "urls": {"get": f"{st.base}{PREFIX}/predictions/{job['id']}",
+                     "cancel": f"{st.base}{PREFIX}/predictions/{job['id']}/cancel"}}
+    if done:
+        body["metrics"] = {"predict_time": 1.5, "total_time": 1.7}
+    return body
+
+
+def _finish(st: State, job: dict) -> None:
+    """End a prediction as it was set to: failed with its words, or succeeded with real media."""
+    with job["lock"]:
+        if job["status"] not in ("starting", "processing"):
+            return
+        job["started_at"] = job.get("started_at") or _now()
+        if job["ending"]:
+            job.update(status="failed", error=job["ending"], completed_at=_now())
+            return
+        inputs = job["input"]
+        if MODELS[job["model"]]["kind"] == "video":
+            start = decode_image(inputs.get("image") or inputs["start_image"])
+            end_ref = inputs.get("last_frame_image") or inputs.get("last_frame")
+            width, height = SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
+            data = make_video(start, decode_image(end_ref) if end_ref else None, float(inputs["duration"]),
+                              width, height)
+            url = st.put_file(data, "mp4", "video/mp4")
+            output = url
+        else:
+            refs = inputs.get("image_input") or [inputs["input_image"]]
+            width, height = _image_size(inputs)
+            url = st.put_file(make_image([decode_image(r) for r in refs], width, height), "png", "image/png")
+            output = [url] if job["model"] == "bytedance/seedream-4" else url
+        expired = st.take(NAME, "download", job["model"])
+        if expired is not None and expired.kind == "expired":
+            with st.lock:  # made, handed out, and gone before anyone fetched it
+                st.files.pop(url.rsplit("/", 1)[-1], None)
+        job.update(status="succeeded", output=output, completed_at=_now())
+
+
+def _image_size(inputs: dict) -> tuple[int, int]:
+    a, b = (int(x) for x in str(inputs.get("aspect_ratio", "1:1")).split(":")) \
+        if ":" in str(inputs.get("aspect_ratio", "")) else (1, 1)
+    long_side = {"1K": 1024, "2K": 2048, "4K": 4096}.get(inputs.get("size"), 1024)
+    return (long_side, round(long_side * b / a)) if a >= b else (round(long_side * a / b), long_side)
+
+
+def _job(st: State, req: Request) -> dict | Reply:
+    with st.lock:
+        job = st.jobs.get(req.params["id"])
+    if job is None or job["provider"] != NAME:
+        return Reply(404, {"title": "Not found", "detail": "The requested resource could not be found.",
+                           "status": 404})
+    return job
+
+
+def register(router: Router) -> None:
+    @router.route("POST", PREFIX + r"/models/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/predictions")
+    def create(st: State, req: Request) -> Reply:
+        refused = _refused(req)
+        if refused:
+            return refused
+        model = f"{req.params['owner']}/{req.params['name']}"
+        if model not in MODELS:
+            return Reply(404, {"title": "Not found", "detail": f"model {model} not found", "status": 404})
+        fault = st.take(NAME, "submit", model)
+        if fault is not None and fault.kind == "status":
+            return fault_reply(fault)
+        if fault is not None and fault.kind == "drop_before":
+            raise Drop()
+        body = req.json
+        if not isinstance(body, dict) or set(body) - {"input", "webhook", "webhook_events_filter"}:
+            return _unprocessable([("body", "the body is {\"input\": {...}}")])
+        invalid = _invalid(model, body.get("input"))
+        if invalid:
+            return invalid
+        ending = None
+        if fault is not None and fault.kind == "moderation":
+            ending = MODERATION
+        elif fault is not None and fault.kind == "job_failed":
+            ending = fault.data.get("error", UNKNOWN_ERROR)
+        job = st.create(NAME, "submit", model, body, input=body["input"], status="starting", ending=ending,
+                        created_at=_now(), lock=threading.Lock())
+        if fault is not None and fault.kind == "drop_after":
+            raise Drop()
+        return Reply(201, prediction(st, job))
+
+    @router.route("GET", PREFIX + r"/predictions/(?P<id>[\w-]+)")
+    def get(st: State, req: Request) -> Reply:
+        refused = _refused(req)
+        if refused:
+            return refused
+        job = _job(st, req)
+        if isinstance(job, Reply):
+            return job
+        fault = st.take(NAME, "poll", job["model"])
+        if fault is not None and fault.kind == "status":
+            return fault_reply(fault)
+        if fault is not None and fault.kind == "drop_before":
+            raise Drop()
+        with st.lock:
+            job["polls"] += 1
+        if fault is not None and fault.kind == "busy":
+            with job["lock"]:
+                if job["status"] == "starting":
+                    job.update(status="processing", started_at=_now())
+        else:
+            _finish(st, job)
+        return Reply(200, prediction(st, job))
+
+    @router.route("POST", PREFIX + r"/predictions/(?P<id>[\w-]+)/cancel")
+    def cancel(st: State, req: Request) -> Reply:
+        refused = _refused(req)
+        if refused:
+            return refused
+        job = _job(st, req)
+        if isinstance(job, Reply):
+            return job
+        fault = st.take(NAME, "cancel", job["model"])
+        if fault is not None and fault.kind == "status":
+            return fault_reply(fault)
+        with job["lock"]:
+            if job["status"] in ("starting", "processing"):
+                job.update(status="canceled", completed_at=_now())
+        return Reply(200, prediction(st, job))
