@@ -52,7 +52,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from providers.errors import ProviderError, outcome_of
+from providers.errors import ProviderError, RefusedByModeration, outcome_of
 
 from .killswitch import StopRequested, check_stop, read_stop
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
@@ -365,6 +365,12 @@ class Governor:
                     return found
                 skip.add(row.call_id)
                 continue
+            if claim.kind == "refused":  # refused as asked: never sent again unchanged, not even by a new run
+                _point("refused", spec, call_id=row.call_id)
+                words = f"refused earlier (call {row.call_id}): {row.error_message}"
+                if isinstance(way, _Job):
+                    raise JobRefused(f"{row.provider} job for shot {row.shot}: {words}")
+                raise RefusedByModeration(words, provider=row.provider)
             step = self._follow_open(spec, row, claim.now, way)
             if step == _WAIT:
                 waiting_since = self._wait(spec, row, waiting_since)

@@ -251,6 +251,23 @@ def test_errors_are_decided_by_the_tree_and_anything_else_is_unknown(example_fil
                                                 lambda _: Answer(b"png", "png")).uri
 
 
+def test_a_request_refused_by_moderation_is_never_sent_again(example_film):
+    sent = []
+
+    def flagged(_):
+        sent.append(1)
+        raise RefusedByModeration("flagged (E005)", provider="x")
+
+    with pytest.raises(RefusedByModeration):
+        gov(example_film).sync_call(spec(stage="panel", fingerprint="f"), flagged)
+    with pytest.raises(RefusedByModeration, match=r"refused earlier \(call [0-9a-f]+\): .*E005"):
+        gov(example_film, "run-2").sync_call(spec(stage="panel", fingerprint="f"), flagged)  # a new run
+    assert sent == [1] and [r.status for r in rows(gov(example_film))] == ["failed"]
+    # a changed request (another take) may be sent
+    assert gov(example_film, "run-2").sync_call(spec(stage="panel", take=2, fingerprint="f"),
+                                                lambda _: Answer(b"png", "png")).uri
+
+
 def test_a_poll_deadline_makes_the_call_unknown_with_its_job_kept(studio):
     root, storage, video, req = studio
     never = lambda job_id: JobStatus("running")  # noqa: E731

@@ -98,3 +98,39 @@ def test_a_canary_ledger_password_appears_nowhere(example_master, tmp_path):
     # and the search itself works: the canary is found where it is put
     (tmp_path / "probe.txt").write_text(urllib.parse.quote(canary, safe=""))
     assert leaks(canary, tmp_path / "probe.txt") == [f"{tmp_path / 'probe.txt'} (url-encoded)"]
+
+
+def test_canary_provider_keys_appear_nowhere(example_master, tmp_path, fake_server):
+    """A real `slate run` of a mixed lineup (Gemini panels and judge, Seedance on Replicate, a
+    fal fallback) with recognisable keys for every provider: then every place it wrote is searched."""
+    from tests.fakes.control import PROVIDERS, fake_key
+    tag = "CAN4RY" + secrets.token_hex(6)
+    fake_server.reset()
+    film = tmp_path / "film"
+    shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
+    scene = film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(scene.read_text())
+    doc["shots"] = doc["shots"][:2]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    scene.write_text(yaml.safe_dump(doc, sort_keys=False))
+    home = tmp_path / "prefect-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(fake_server.env(tag=tag), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_LOGGING_LEVEL="DEBUG", PREFECT_LOGGING_LOG_PRINTS="true")
+    keys = [fake_key(p, tag) for p in PROVIDERS]
+    # a refused first clip makes the run use the fallback too: both video providers read their keys
+    fake_server.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    done = slate("run", str(film), "--panel-model", "gemini", "--judge", "gemini", "--video-model",
+                 "replicate:bytedance/seedance-1-lite,fal:fal-ai/bytedance/seedance/v1/lite/image-to-video", env=env)
+    outputs = {"slate run": done.stdout + done.stderr}
+    assert done.returncode == 0 and "state: Completed" in done.stdout, outputs["slate run"][-3000:]
+    for args in (["log", str(film), "--jsonl"], ["status", str(film)], ["doctor", str(film), "--provider", "replicate"]):
+        out = slate(*args, env=env)
+        outputs[" ".join(args[:1])] = out.stdout + out.stderr
+    assert {j["provider"] for j in fake_server.jobs()} >= {"gemini", "replicate", "fal"}  # every key was used
+    sent = [r["headers"] for r in fake_server.requests()]
+    assert any(tag in " ".join(h.values()) for h in sent)  # the keys really went out, in headers
+    found = []
+    for key in keys:
+        found += leaks(key, film, home, texts=outputs)
+    assert found == [], found

@@ -25,7 +25,10 @@ from .schema import (LIVE_STATUSES, OPEN_STATUSES, CallRequest, CallRow, paid_ca
                      request_values, row_from_mapping)
 from .values import BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Totals, UnknownCall
 
-__all__ = ["Ledger", "Reservation", "Claim"]
+__all__ = ["Ledger", "Reservation", "Claim", "REFUSED_BY_MODERATION"]
+
+#: The error class of a row refused by moderation: that request is final, never resent unchanged.
+REFUSED_BY_MODERATION = "RefusedByModeration"
 
 # Which rows count, and by which column (see "Accounting rule").
 _COMMITTED_BY_ACTUAL = ("succeeded", "failed")
@@ -50,11 +53,12 @@ class Claim:
 
     ``claimed``: a new reserved row is ours (admitted under every cap);
     ``done``:    a succeeded row with an artifact (not one the caller said to skip);
+    ``refused``: a row the provider's moderation refused: the same request is never sent again;
     ``open``:    a reserved/submitted row (someone's, live or dead), or an unknown one.
     ``now`` is the database's clock at that moment, to judge the row's lease against.
     """
 
-    kind: Literal["claimed", "done", "open"]
+    kind: Literal["claimed", "done", "refused", "open"]
     row: CallRow
     now: datetime
 
@@ -215,6 +219,9 @@ class Ledger:
             for row in rows:
                 if row.status == "succeeded" and row.artifact_uri and row.call_id not in skip:
                     return Claim("done", row, now)
+            for row in rows:
+                if row.status == "failed" and row.error_class == REFUSED_BY_MODERATION:
+                    return Claim("refused", row, now)
             for row in rows:
                 if row.status in LIVE_STATUSES or (row.status == "unknown" and not take_unknown):
                     return Claim("open", row, now)

@@ -1,0 +1,231 @@
+"""Real `slate run`s of the example scene against the fake providers: every provider, a mixed
+lineup, and the fault table — each failure turned into the right action, never a second payment.
+
+Each run is the command line in process (typer's CliRunner) on the session's Prefect test server,
+with the fake providers' server (tests/fakes) standing in for the vendors over real HTTP. What
+is asserted is counted where it lands: the state the run ends in, the ledger's rows (their
+status, error class and cost against the rate card), and the jobs the fake providers created —
+no request is ever made into two jobs.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from governor.chokepoint import Units
+from governor.ledger import Ledger
+from governor.ratecard import RateCard
+from manifests import load_film
+from providers.registry import CATALOGUE
+from slate.cli import app
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
+runner = CliRunner()
+FILM = "night-diner"
+LITE = "replicate:bytedance/seedance-1-lite"
+FAL_LITE = "fal:fal-ai/bytedance/seedance/v1/lite/image-to-video"
+VEO = "gemini:veo-3.1-generate-preview"
+MIX = ["--panel-model", "gemini", "--judge", "gemini", "--video-model", LITE]
+
+
+def two_shots(root, ids=("1A", "1C")):
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ids]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return [s["id"] for s in doc["shots"]]
+
+
+def run(root, *args):
+    return runner.invoke(app, ["run", str(root), *args])
+
+
+def rows(root, stage=None):
+    return [r for r in Ledger.for_project(root).rows(film=FILM) if stage is None or r.stage == stage]
+
+
+VIDEO_MODELS = {m for offer in CATALOGUE.values() for m in offer.get("video", {}).get("models", ())}
+
+
+def never_twice(fakes, provider=None, videos_only=True):
+    """No request made into two jobs at the fakes (a job per fingerprint); how many video jobs."""
+    jobs = fakes.jobs(provider)
+    seen = Counter(j["fingerprint"] for j in jobs)
+    assert not [f for f, n in seen.items() if n > 1], seen
+    return len({j["fingerprint"] for j in jobs if not videos_only or j["model"] in VIDEO_MODELS})
+
+
+def priced_from_the_card(root):
+    card = RateCard.load(root)
+    film = load_film(root)
+    for r in rows(root):
+        if r.status != "succeeded":
+            continue
+        key = f"{r.provider}:{r.model}"
+        if r.stage == "video":
+            shot = film.scene(r.scene).shot(r.shot)
+            assert r.actual_cost == card.price(key, Units("video", seconds=shot.duration,
+                                                            resolution=r.parameters["resolution"])), r
+        elif r.stage == "panel":
+            assert r.actual_cost == card.price(key, Units("image", images=1)), r
+
+
+# -- every provider, and the mix ---------------------------------------------------------------
+
+@pytest.mark.parametrize("args,video_provider", [
+    (["--provider", "replicate"], "replicate"),
+    (["--provider", "fal"], "fal"),
+    (MIX, "replicate"),
+], ids=["replicate", "fal", "gemini-panels-and-judge-with-seedance-on-replicate"])
+def test_a_scene_renders_through_real_providers(example_film, fakes, args, video_provider):
+    shots = two_shots(example_film)
+    out = run(example_film, *args)
+    assert out.exit_code == 0 and "state: Completed" in out.output, out.output[-3000:]
+    succeeded = {(r.stage, r.provider) for r in rows(example_film) if r.status == "succeeded"}
+    assert ("video", video_provider) in succeeded and ("panel_gate", "gemini") in succeeded
+    assert len([r for r in rows(example_film, "video") if r.status == "succeeded"]) == len(shots)
+    assert never_twice(fakes, video_provider) == len(shots)
+    priced_from_the_card(example_film)
+    again = run(example_film, *args)  # a finished scene costs nothing the second time
+    assert "provider calls made: 0" in again.output and never_twice(fakes, video_provider) == len(shots)
+
+
+# -- the fault table ---------------------------------------------------------------------------
+
+def test_rate_limited_submits_wait_and_are_sent_again(example_film, fakes):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "times": 2,
+                  "body": {"detail": "Request was throttled.", "status": 429}, "headers": {"Retry-After": "0.2"}})
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    limited = [r for r in rows(example_film, "video") if r.error_class == "RateLimited"]
+    assert len(limited) == 2 and all(r.actual_cost == 0 for r in limited)
+    assert never_twice(fakes, "replicate") == len(shots)
+
+
+def test_a_refused_clip_goes_to_the_fallback_model_and_the_switch_is_written(example_film, fakes):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    out = run(example_film, *MIX[:4], "--video-model", f"{LITE},{FAL_LITE}")
+    assert "state: Completed" in out.output, out.output[-3000:]
+    refused = [r for r in rows(example_film, "video") if r.error_class == "RefusedByModeration"]
+    [switch] = [r for r in rows(example_film) if r.error_class == "FallbackSwitch"]
+    assert len(refused) == 1 and "(E005)" in refused[0].error_message and switch.actual_cost == 0
+    assert switch.shot == refused[0].shot and "switched" in switch.error_message
+    assert never_twice(fakes, "replicate") == len(shots) and never_twice(fakes, "fal") == 1
+
+
+def test_a_refusal_with_no_fallback_escalates_the_shot_and_is_not_sent_again(example_film, fakes):
+    two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    out = run(example_film, *MIX)
+    assert "state: Escalated" in out.output and "refused by moderation" in out.output, out.output[-3000:]
+    assert "(E005)" in out.output
+    before = len(fakes.jobs("replicate"))
+    again = run(example_film, *MIX)  # the same request is never sent again unchanged
+    assert "state: Escalated" in again.output and len(fakes.jobs("replicate")) == before
+    assert len([r for r in rows(example_film, "video") if r.error_class == "RefusedByModeration"]) == 1
+
+
+def test_a_blocked_panel_prompt_escalates_at_once_with_the_providers_reason(example_film, fakes):
+    two_shots(example_film)
+    fakes.faults({"provider": "gemini", "op": "generate", "kind": "moderation", "data": {"reason": "PROHIBITED_CONTENT"}})
+    out = run(example_film, *MIX)
+    assert "state: Escalated" in out.output and "PROHIBITED_CONTENT" in out.output, out.output[-3000:]
+    [panel] = [r for r in rows(example_film, "panel") if r.status == "failed"]
+    assert panel.error_class == "RefusedByModeration" and panel.actual_cost == 0
+
+
+@pytest.mark.parametrize("status,body,cls", [
+    (402, {"title": "Insufficient credit", "detail": "You have insufficient credit to run this model."}, "OutOfCredit"),
+    (401, {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token", "status": 401},
+     "AuthenticationFailed"),
+])
+def test_no_credit_or_a_bad_key_halts_at_once_and_the_same_command_resumes(example_film, fakes, status, body, cls):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": status, "body": body,
+                  "times": 1})
+    halted = run(example_film, *MIX)
+    assert halted.exit_code == 1 and "state: Halted" in halted.output, halted.output[-3000:]
+    assert "replicate" in halted.output and ("top up" in halted.output or "check the key" in halted.output)
+    assert [r.error_class for r in rows(example_film, "video") if r.status == "failed"] == [cls]
+    assert len(fakes.jobs("replicate")) == 0
+    resumed = run(example_film, *MIX)  # after the top-up: the same command
+    assert "state: Completed" in resumed.output, resumed.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots)
+    assert Counter(r.request_key for r in rows(example_film) if r.status == "succeeded").most_common(1)[0][1] == 1
+
+
+def test_a_key_limit_reached_mid_chain_halts_the_run(example_film, fakes):
+    two_shots(example_film)
+    fakes.faults({"provider": "openrouter", "op": "submit", "kind": "status", "status": 403,
+                  "body": {"error": {"code": 403, "message": "Key limit exceeded (total limit). Manage it using "
+                                                             "https://openrouter.ai/settings/keys"}}})
+    out = run(example_film, "--provider", "openrouter")
+    assert "state: Halted" in out.output and "Key limit exceeded" in out.output, out.output[-3000:]
+    assert len(fakes.jobs("openrouter")) == 0
+
+
+def test_a_submit_whose_answer_was_lost_is_reconciled_never_resubmitted(example_film, fakes):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
+    first = run(example_film, *MIX)
+    assert "state: Halted" in first.output and "unknown outcome" in first.output, first.output[-3000:]
+    [lost] = [r for r in rows(example_film, "video") if r.status == "unknown"]
+    listing = runner.invoke(app, ["reconcile", str(example_film)])
+    assert listing.exit_code == 1 and lost.call_id in listing.output
+    again = run(example_film, *MIX)  # without a job id nothing is sent for that shot
+    assert "state: Halted" in again.output
+    # The film-maker finds the prediction in the provider's dashboard: the first one made (the
+    # fault dropped the answer to the first submit).
+    job_id = fakes.jobs("replicate")[0]["id"]
+    assert runner.invoke(app, ["reconcile", str(example_film), "--call", lost.call_id, "--job", job_id]).exit_code == 0
+    done = run(example_film, *MIX)
+    assert "state: Completed" in done.output, done.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots)
+    assert next(r for r in rows(example_film) if r.call_id == lost.call_id).status == "succeeded"
+
+
+def test_timeouts_while_polling_keep_polling_the_same_job(example_film, fakes):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 504, "times": 2},
+                 {"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots)
+    polls = [r for r in fakes.requests("replicate") if r["method"] == "GET" and "/predictions/" in r["path"]]
+    assert len(polls) >= len(shots) + 5
+
+
+# -- money gates before and between paid calls ---------------------------------------------------
+
+def test_a_costly_fallback_waits_for_a_person_and_goes_on_when_approved(example_film, fakes):
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    lineup = [*MIX[:4], "--video-model", f"{LITE},{VEO}", "--cap", "5"]
+    held = run(example_film, *lineup)
+    assert held.exit_code == 1 and "state: Halted" in held.output, held.output[-3000:]
+    assert f"--approve-fallback {VEO}" in held.output
+    assert [r.error_class for r in rows(example_film) if r.error_class and r.error_class.startswith("Fallback")] == \
+        ["FallbackHeld"]
+    assert [j for j in fakes.jobs("gemini") if j["op"] == "submit"] == []  # no Veo job before a person said yes
+    approved = run(example_film, *lineup, "--approve-fallback", VEO)
+    assert "state: Completed" in approved.output, approved.output[-3000:]
+    assert [r.error_class for r in rows(example_film) if r.error_class and r.error_class.startswith("Fallback")] == \
+        ["FallbackHeld", "FallbackSwitch"]
+    assert never_twice(fakes, "replicate") == len(shots)  # the refused request was not sent again
+    assert len([j for j in fakes.jobs("gemini") if j["op"] == "submit"]) == 1
+
+
+def test_a_run_past_what_its_openrouter_key_has_left_is_refused_before_spending(example_film, fakes):
+    two_shots(example_film)
+    fakes.keys({"openrouter": {"label": "sk-or-v1-fak...", "limit": 1, "limit_remaining": 0.01, "usage": 0.99}})
+    out = run(example_film, "--provider", "openrouter")
+    assert out.exit_code == 1 and "Refused" in out.output, out.output[-3000:]
+    assert "$0.01 left" in out.output and "estimated at" in out.output
+    assert rows(example_film) == [] and fakes.jobs("openrouter") == []
