@@ -53,7 +53,7 @@ def test_a_key_comes_from_its_variable_and_never_shows(monkeypatch):
         def emit(self, record):
             caught.append(record.getMessage())
 
-    logger = logging.getLogger("prefect.task_runs.some.child")  # a child: filters on parents never see it
+    logger = logging.getLogger("slate.providers.some.child")  # a child: filters on parents never see it
     logger.addHandler(Keep())
     logger.warning("the provider said: bad token %s", secret)
     assert caught == ["the provider said: bad token ***"]

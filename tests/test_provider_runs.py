@@ -32,6 +32,14 @@ VEO = "gemini:veo-3.1-generate-preview"
 MIX = ["--panel-model", "gemini", "--judge", "gemini", "--video-model", LITE]
 
 
+@pytest.fixture(autouse=True)
+def jobs_made(request, fake_server):
+    """Print, after each run, the jobs the fake providers created and the ledger's rows by status."""
+    yield
+    made = Counter(f"{j['provider']}:{j['op']}" for j in fake_server.jobs())
+    print(f"\nfault table: {request.node.name}: jobs created {dict(made)}")
+
+
 def two_shots(root, ids=("1A", "1C")):
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
