@@ -25,9 +25,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -36,6 +34,10 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
+from flows import reports
+from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
+                           PROVIDER, SCENES, VIDEO_MODEL, ModelList, ModelText, ProfileChoice, ProviderChoice, cap_of,
+                           chosen)
 from flows.scene import SceneResult, renders_dir, scene_flow, scene_result
 from media import mismatches, stitch
 from manifests.settings import project_settings
@@ -109,39 +111,61 @@ def _summary(result: FilmResult, notes: list[str]) -> str:
 
 
 def _run_name() -> str:
-    return f"film-{flow_run.parameters.get('profile') or 'default'}"
+    profile = flow_run.parameters.get("profile") or FROM_SETTINGS
+    return f"film-{'default' if profile == FROM_SETTINGS else profile}"
 
 
 @flow(name="film", flow_run_name=_run_name, log_prints=False)
-def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = None, provider: str | None = None,
-              cap: Decimal | None = None, price_as: str | None = None, judge: str | None = None,
-              panel_model: str | None = None, video_model: str | None = None):
-    """Render every scene of the film project at `project` (a folder with film.yaml) and cut them
-    into renders/<film-id>-<profile>.mp4. Stops at the first scene that does not complete.
+def film_flow(project: str = PROJECT,
+              scenes: ModelList = SCENES,
+              profile: ProfileChoice = PROFILE,
+              provider: ProviderChoice = PROVIDER,
+              panel_model: ModelText = PANEL_MODEL,
+              video_model: ModelText = VIDEO_MODEL,
+              judge: ModelText = JUDGE,
+              cap: ModelText = CAP,
+              price_as: ModelText = PRICE_AS,
+              approve_fallback: ModelList = APPROVE_FALLBACK):
+    """Render the film's scenes and cut them into renders/<film-id>-<profile>.mp4; a wrap report
+    closes the run. Stops at the first scene that does not complete.
 
     `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
     against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
     root = Path(project).resolve()
+    options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
+                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
     # Every scene checked before the first one starts: a film must not stop in scene 4 on a
     # mistake that was there to see, after paying for scenes 1 to 3.
-    checked = preflight(root, profile=profile, provider=provider, price_as=price_as, cap=cap, judge=judge,
-                        panel_model=panel_model, video_model=video_model)
+    checked = preflight(root, cap=cap_of(cap), **options)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as, judge=judge,
-                                panel_model=panel_model, video_model=video_model)
+    settings = project_settings(root, **options)
     film = checked.film
     film_id = film.film.id
-    order = [s.id for _, s in film.scenes]
+    known = [s.id for _, s in film.scenes]
+    wanted = chosen(scenes) or known
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        return Failed(name="Refused", message=f"unknown scene(s) {', '.join(unknown)} (film has: {', '.join(known)})")
+    order = [s for s in known if s in wanted]
     results: list[SceneResult] = []
     escalated: list[str] = []
     left_out: list[str] = []
 
+    def wrap() -> None:
+        from flows.scene import top_run_id
+        from governor.ledger import Ledger
+        ledger = Ledger.for_project(root)
+        try:
+            reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
+        finally:
+            ledger.close()
+
     for i, scene_id in enumerate(order):
         state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile, provider=provider,
                            cap=cap, price_as=price_as, judge=judge, panel_model=panel_model, video_model=video_model,
-                           return_state=True)
+                           approve_fallback=approve_fallback, return_state=True)
         data = scene_result(state)
         if data is not None:
             results.append(data)
@@ -150,6 +174,7 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
             log.error("scene %s ended %s (%s); film stopped%s", scene_id, state.name, state.message,
                       f", not run: {', '.join(not_run)}" if not_run else "")
             partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+            wrap()
             return Failed(data=FilmEnded(state.message or state.name, partial), name=state.name, message=state.message)
         if not isinstance(data, SceneResult) or not data.output:
             left_out.append(scene_id)
@@ -160,6 +185,7 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
     included = [r for r in results if r.output]
     notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
             ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
+    wrap()
     if not included:
         result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
         message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
@@ -170,8 +196,8 @@ def film_flow(project: str, profile: Literal["draft", "final", "hero"] | None = 
                        max(r.width for r in included), max(r.height for r in included))
     result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
                         scenes=results)
-    create_markdown_artifact(_summary(result, notes), key=re.sub(r"[^a-z0-9-]+", "-", f"film-{film_id}".lower()),
-                             description=f"film {film_id}: scenes, escalations, output")
+    create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
+                             description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
     if notes:
         log.warning("film %s: %s", film_id, "; ".join(notes))
         return Completed(data=result, name="Escalated", message="; ".join(notes))

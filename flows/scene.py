@@ -19,17 +19,24 @@ import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
-from governor.budget import SlateBudget, block_name, load_or_create
+from flows import reports
+from flows.approval import EXPIRED, ApprovalExpired, Decision, ShotToApprove, decide, description, form_for, wait_for_person
+from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
+                           PROVIDER, SCENE, TAKES, VIDEO_MODEL, ModelList, ModelText, PositiveInt, ProfileChoice,
+                           ProviderChoice, cap_of, chosen)
 from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
+from governor.budget import SlateBudget, block_name, load_or_create
+from governor.chokepoint import CallContext, CallSpec, Units
+from governor.money import fmt_usd
+from manifests.profiles import PROFILES
+from providers.base import fingerprint
 from manifests import load_film
 from media import ContactEntry, contact_sheet
 from manifests.settings import base_urls, project_settings
@@ -48,10 +55,11 @@ class ShotReport(BaseModel):
     shot: str
     panel_takes: int
     video_takes: int
-    status: str          # approved | escalated | halted
+    status: str          # approved | escalated | halted | rejected
     reason: str = ""
     started_from: str = ""
     drift: float | None = None
+    reanchored: bool = False
 
 
 class SceneResult(BaseModel):
@@ -68,6 +76,7 @@ class SceneResult(BaseModel):
     shots: list[ShotReport]
     halted: str | None = None        # why the run stopped spending (a cap or the STOP file)
     spent_usd: str = "0"             # what this run committed in the ledger
+    approval: str = ""               # the person's decision before the finals, when one was asked
 
     @property
     def escalated(self) -> list[ShotReport]:
@@ -163,16 +172,6 @@ def _transitions(plans: list[ShotPlan], approved: list[str]) -> list[list]:
     return out
 
 
-def _summary(result: SceneResult) -> str:
-    rows = "\n".join(f"| {s.shot} | {s.status} | {s.panel_takes} | {s.video_takes} | {s.started_from} | "
-                     f"{'' if s.drift is None else f'{s.drift:.3f}'} | {s.reason[:160]} |" for s in result.shots)
-    return (f"# Scene {result.scene} ({result.profile})\n\n"
-            f"Output: `{result.output}`  \nContact sheet: `{result.contact_sheet}`  \n"
-            f"Provider calls this run: {result.provider_calls}\n\n"
-            "| shot | status | panel takes | video takes | started from | drift | reason |\n"
-            "|---|---|---|---|---|---|---|\n" + rows)
-
-
 def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None) -> SlateBudget:
     """The film's `slate-budget` block (made from the settings the first time), with this
     run's command-line overrides on top."""
@@ -230,52 +229,124 @@ def calls_made(ledger, run_id: str, scene: str) -> int:
 
 def _run_name() -> str:
     params = flow_run.parameters
-    return f"{params.get('scene') or 'scene'}-{params.get('profile') or 'default'}"
+    profile = params.get("profile") or FROM_SETTINGS
+    return f"{params.get('scene') or 'scene'}-{'default' if profile == FROM_SETTINGS else profile}"
+
+
+class PanelsDone(BaseModel):
+    """The panels phase of a scene that needs approval: every shot's panels, and the contact sheet."""
+
+    plans: list[ShotPlan]
+    panels: dict[str, PanelOutcome]
+    contact_sheet: str
 
 
 @flow(name="scene", flow_run_name=_run_name, log_prints=False)
-def scene_flow(project: str, scene: str | None = None, profile: Literal["draft", "final", "hero"] | None = None,
-               provider: str | None = None, max_takes: int | None = None, cap: Decimal | None = None,
-               price_as: str | None = None, judge: str | None = None, panel_model: str | None = None,
-               video_model: str | None = None, approve_fallback: list[str] | None = None):
-    """Render one scene of the film project at `project` (a folder with film.yaml).
-
-    `cap` overrides the per-run cap (USD) for this run only; `price_as` rehearses: the local
-    provider runs, but every video call is priced, reserved and capped as that model."""
+def scene_flow(project: str = PROJECT,
+               scene: ModelText = SCENE,
+               profile: ProfileChoice = PROFILE,
+               provider: ProviderChoice = PROVIDER,
+               panel_model: ModelText = PANEL_MODEL,
+               video_model: ModelText = VIDEO_MODEL,
+               judge: ModelText = JUDGE,
+               cap: ModelText = CAP,
+               price_as: ModelText = PRICE_AS,
+               max_takes: PositiveInt = TAKES,
+               approve_fallback: ModelList = APPROVE_FALLBACK):
+    """Render one scene of a film: every shot through its gates, approved by a person before any
+    final video (final and hero profiles), stitched into one mp4."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
     root = Path(project).resolve()
+    options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
+                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
+    run_cap, takes = cap_of(cap), chosen(max_takes) or None
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent.
-    checked = preflight(root, scene=scene, whole_film=False, profile=profile, provider=provider,
-                        price_as=price_as, cap=cap, max_takes=max_takes, judge=judge, panel_model=panel_model,
-                        video_model=video_model)
+    checked = preflight(root, scene=chosen(scene), whole_film=False, cap=run_cap, max_takes=takes, **options)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, profile=profile, provider=provider, price_as=price_as, judge=judge,
-                                panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback)
+    settings = project_settings(root, approve_fallback=chosen(approve_fallback), **options)
     film = checked.film
-    scene_id = scene or film.scenes[0][1].id
-    film.scene(scene_id)
-    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
+    scene_id = chosen(scene) or film.scenes[0][1].id
+    budget = film_budget(film.film.id, settings, cap=run_cap, max_takes=takes)
     run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
     # Task results live in the project (.slate/results), beside the artifacts they name: the
-    # sub-flow is bound to that folder because a flow's result store is fixed before its body.
+    # sub-flows are bound to that folder because a flow's result store is fixed before its body.
     folder = results_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
-    inner = shoot_scene.with_options(result_storage=folder)(run, return_state=True)
-    # The scene run ends in the same named state as its shooting ("Escalated", "Halted", …).
+    shoot = shoot_scene.with_options(result_storage=folder)
+    progress = reports.start_progress(run)
+    decision = None
+    if PROFILES[run.profile].needs_approval:
+        first = shoot(run, panels_only=True, return_state=True)
+        if not first.is_completed():
+            return _ended_from(first)
+        done = first.result()
+        if isinstance(done, SceneResult):  # nothing could be approved (every panel escalated, or refused)
+            return _finish(run, done, Completed(data=done, name=first.name, message=first.message))
+        try:
+            decision = approve_finals(run, settings, done)
+        except ApprovalExpired as exc:
+            return ended(EXPIRED, str(exc), None)
+    inner = shoot(run, rejected=decision.rejected if decision else [],
+                  approval=decision.summary() if decision else "", return_state=True)
+    reports.finish_progress(progress)
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
-        data = inner.result(raise_on_failure=False)
-        if isinstance(data, SceneEnded):
-            return ended(inner.name, inner.message or str(data), data.result)
-        if isinstance(data, BaseException):
-            raise data  # a bug of ours: its traceback is worth seeing
-        return ended(inner.name, inner.message or "the scene failed", None)
-    return Completed(data=inner.result(), name=inner.name, message=inner.message)
+        return _ended_from(inner, run)
+    result = inner.result()
+    return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
+
+
+def _ended_from(state, run: RunSpec | None = None):
+    """A sub-flow's failed end as this run's end (a bug of ours is raised: its traceback matters)."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, SceneEnded):
+        if run is not None and data.result is not None:
+            reports.scene_artifacts(run, data.result)
+        return ended(state.name, state.message or str(data), data.result)
+    if isinstance(data, BaseException):
+        raise data
+    return Failed(name=state.name, message=state.message or "the scene failed")
+
+
+def _finish(run: RunSpec, result: SceneResult, state):
+    reports.scene_artifacts(run, result)
+    return state
+
+
+def approve_finals(run: RunSpec, settings, done: PanelsDone) -> Decision:
+    """Wait for a person to approve the final video of the shots whose panels passed; the
+    decision is a $0 ledger row."""
+    st = studio(run)
+    ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
+    shots = []
+    for p in ready:
+        verdicts = [t for t in done.panels[p.shot].takes if t.passed]
+        cost = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution), run.video_models[0])
+        shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
+                                   scores=f"quality {verdicts[-1].quality:+.2f}" if verdicts else "passed",
+                                   video_cost=fmt_usd(cost)))
+    total = sum((st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution), run.video_models[0])
+                 for p in ready), Decimal(0))
+    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total),
+                       fmt_usd(st.governor.remaining()), done.contact_sheet)
+    ids = [s.shot for s in shots]
+    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+                             settings.approval_timeout_hours)
+    decision = decide(answer, ids)
+    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", 0, "person",
+                                          decision.by or "unknown", run.profile),
+                              Units("image"), fingerprint(decision.model_dump())),
+                     "Approval", decision.summary())
+    get_run_logger().info("scene %s: %s", run.scene, decision.summary())
+    return decision
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
-def shoot_scene(run: RunSpec):
+def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
+                approval: str = ""):
+    """Every shot of the scene through its gates. With `panels_only`, stop once every panel is
+    judged (for a person to approve the finals); `rejected` shots get no video."""
     log = get_run_logger()
     root = Path(run.root)
     film = load_film(root)
@@ -290,48 +361,72 @@ def shoot_scene(run: RunSpec):
         return refusal
     emit(event="plan", shots=[p.shot for p in plans])
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
+    out_dir = renders_dir(root)
+    stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
+    if panels_only:
+        panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
+        gov = studio(run).governor
+        if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
+            return PanelsDone(plans=plans, panels=panels, contact_sheet=sheet)
+        clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
+        return _conclude(run, plans, panels, clips, sheet, None, approval)
     clip_futures = {}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
-        clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
+        if p.shot in rejected:
+            clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
+        else:
+            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
     panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
     clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
-
+    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
     gov = studio(run).governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
-    width = max(p.width for p in plans)
-    height = max(p.height for p in plans)
-    out_dir = renders_dir(root)
-    stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
-    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
     output, duration = None, None
     if approved:
+        width = max(p.width for p in plans)
+        height = max(p.height for p in plans)
         stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
-                                _transitions(plans, approved), width, height, run.fps,
-                                artifacts=lambda r: [r["uri"]])
+                              _transitions(plans, approved), width, height, run.fps,
+                              artifacts=lambda r: [r["uri"]])
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         tmp = Path(output + ".part")
         shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
         tmp.replace(output)
         duration = stitched["duration"]
+    return _conclude(run, plans, panels, clips, sheet, (output, duration), approval)
 
-    reports = []
+
+@task(name="rejected-at-approval", cache_policy=NO_CACHE)
+def reject_shot(shot: str, seconds: float, approval: str) -> ClipOutcome:
+    """A shot the person did not approve: no video, listed as rejected."""
+    return ClipOutcome(shot=shot, seconds=seconds, rejected=f"not approved for the final video ({approval})")
+
+
+def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str):
+    """The scene's result and the state it ends in."""
+    log = get_run_logger()
+    gov = studio(run).governor
+    output, duration = made or (None, None)
+    reports_ = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
-        status = "approved" if c.clip_uri else ("halted" if c.halted or pn.halted else "escalated")
-        reports.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
-                                  reason=c.halted or pn.halted or c.escalated or pn.escalated or "",
-                                  started_from=c.started_from, drift=c.drift["drift"] if c.drift else None))
+        status = ("approved" if c.clip_uri else "rejected" if c.rejected
+                  else "halted" if c.halted or pn.halted else "escalated")
+        reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
+                                   reason=c.rejected or c.halted or pn.halted or c.escalated or pn.escalated or "",
+                                   started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
+                                   reanchored=c.reanchor))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
-                         contact_sheet=sheet, duration=duration, width=width, height=height,
-                         provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports,
-                         halted=str(gov.halted) if gov.halted else None,
+                         contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
+                         height=max(p.height for p in plans),
+                         provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
+                         halted=str(gov.halted) if gov.halted else None, approval=approval,
                          spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
-    create_markdown_artifact(_summary(result), key=re.sub(r"[^a-z0-9-]+", "-", f"scene-{run.scene}".lower()),
-                             description=f"scene {run.scene}: shots, takes, escalations")
     escalated = result.escalated
     if gov.halted is not None:
         # Named for what stopped it; type Failed so a nightly run that halted is not mistaken
@@ -342,7 +437,10 @@ def shoot_scene(run: RunSpec):
     unknown = [s for s in result.shots if s.status == "halted"]
     if unknown:
         return ended("Halted", "; ".join(s.reason for s in unknown), result)
-    if not approved:
+    if not output:
+        rejected_all = result.shots and all(s.status == "rejected" for s in result.shots)
+        if rejected_all:
+            return Completed(data=result, name="Rejected", message="no shot was approved for the final video")
         return ended("Failed", f"no shot of scene {run.scene} passed its gates", result)
     if escalated:
         names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)

@@ -60,6 +60,7 @@ class ClipOutcome(BaseModel):
     halted: str | None = None
     drift: dict | None = None
     reanchor: bool = False
+    rejected: str | None = None     # not approved for the final video by a person
 
 
 def _policy(run: RunSpec) -> TakePolicy:

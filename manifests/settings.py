@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     replicate_base_url: str = Field("https://api.replicate.com/v1", description="root of the Replicate API paths")
     fal_base_url: str = Field("https://queue.fal.run", description="root of the fal queue API paths")
     openrouter_base_url: str = Field("https://openrouter.ai/api/v1", description="root of the OpenRouter API paths")
+    approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")
     approve_fallback: list[str] = Field(default_factory=list, description="fallback video models a person has approved for this run whatever the cost impact (slate run --approve-fallback MODEL)")
     fallback_gate_share: Decimal = Field(Decimal("0.15"), ge=0, le=1, allow_inf_nan=False, description="a switch to a fallback video model that would raise the remaining cost by more than this share of the remaining budget waits for a person")
     fps: int = Field(24, ge=1, le=60, description="frames per second of rendered clips")

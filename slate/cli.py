@@ -356,6 +356,41 @@ def doctor(directory: Path, scene: Optional[str] = typer.Option(None, help="scen
 
 
 @app.command()
+def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run", help="the waiting run's id (default: "
+                                                                                 "the one waiting in this project)"),
+            shots: Optional[str] = typer.Option(None, "--shots", help="approve only these shots, e.g. 1A,1C"),
+            reject: bool = typer.Option(False, "--reject", help="approve no shot: nothing is rendered at final size"),
+            notes: str = typer.Option("", "--notes", help="why, kept in the ledger"),
+            by: Optional[str] = typer.Option(None, "--by", help="who decides (default: this machine's user)")):
+    """Answer a run waiting for approval of its final video, as the form in the UI does."""
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.approval import APPROVAL_FILE, local_user
+    marker = directory / ".slate" / APPROVAL_FILE
+    record = json.loads(marker.read_text()) if marker.is_file() else {}
+    flow_run_id = run_id or record.get("flow_run_id")
+    if not flow_run_id:
+        err.print(f"no run of {directory} is waiting for approval ({marker} is not there); give --run ID")
+        raise typer.Exit(1)
+    if shots and reject:
+        err.print("give --shots or --reject, not both")
+        raise typer.Exit(2)
+    answer = {"approve": "no shot" if reject else "only the shots ticked" if shots else "all shots",
+              "shots": [s.strip() for s in (shots or "").split(",") if s.strip()], "notes": notes,
+              "approved_by": by or local_user()}
+    unknown = [s for s in answer["shots"] if record.get("shots") and s not in record["shots"]]
+    if unknown:
+        err.print(f"unknown shot(s) {', '.join(unknown)}: the run waits for {', '.join(record['shots'])}")
+        raise typer.Exit(2)
+    api = record.get("api_url") or PREFECT_API_URL.value()
+    with temporary_settings({PREFECT_API_URL: api} if api else {}):
+        resume_flow_run(flow_run_id, run_input=answer)
+    what = "no shot" if reject else f"shots {', '.join(answer['shots'])}" if shots else "every shot"
+    console.print(f"approved {what} of run {flow_run_id}" + (f" ({notes})" if notes else ""))
+
+
+@app.command()
 def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="remove the STOP file"),
          hard: bool = typer.Option(False, "--hard", help="also cancel jobs already submitted, at the provider")):
     """The kill switch: nothing new is submitted while the project's STOP file exists."""

@@ -1,0 +1,182 @@
+"""What a person sees on a run's page in the Prefect UI: its artifacts.
+
+Per scene run (on the run the person opened, not on a sub-flow): a validation table (shot,
+verdict, gate scores, takes, cost), a cost report (by stage, provider and shot, against the
+caps), a progress bar moved as shots finish, the contact sheet as an image the UI shows, and
+the output. Per film run: a wrap report (cost, takes, escalations, refusals, re-anchors,
+approvals). Keys carry the film, the scene and the profile, so draft, final and hero never
+overwrite each other.
+
+It must never fail a run: an artifact that cannot be written is logged and left out.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from PIL import Image
+from prefect import get_run_logger
+from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
+                               create_progress_artifact, create_table_artifact, update_progress_artifact)
+
+from governor.money import fmt_usd
+from tasks.context import listen, studio
+
+
+def key(*parts: str) -> str:
+    """An artifact key: lowercase letters, digits and dashes."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower())).strip("-")[:100]
+
+
+def _safe(make):
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 — a report must never fail a paid run
+        get_run_logger().warning("an artifact could not be written: %s", exc)
+        return None
+
+
+class Progress:
+    """A progress artifact moved each time a shot's video is approved, escalated or halted."""
+
+    def __init__(self, artifact_id, shots: int):
+        self.artifact_id, self.shots, self.done = artifact_id, max(1, shots), set()
+        self.stop = listen(self)
+
+    def __call__(self, event: dict) -> None:
+        if event.get("event") == "plan":
+            self.shots = max(1, len(event["shots"]))
+            return
+        if event.get("stage") == "video" and event.get("status") in ("approved", "escalated", "halted"):
+            self.done.add(event.get("shot"))
+            if self.artifact_id is not None:
+                _safe(lambda: update_progress_artifact(self.artifact_id, 100.0 * len(self.done) / self.shots))
+
+
+def start_progress(run) -> Progress:
+    artifact = _safe(lambda: create_progress_artifact(0.0, key=key(run.film, run.scene, run.profile, "progress"),
+                                                      description=f"scene {run.scene} ({run.profile}): shots finished"))
+    return Progress(artifact, 1)
+
+
+def finish_progress(progress: Progress) -> None:
+    progress.stop()
+    if progress.artifact_id is not None:
+        _safe(lambda: update_progress_artifact(progress.artifact_id, 100.0))
+
+
+def image_data_url(path: Path, width: int = 1280) -> str:
+    """The contact sheet as a JPEG data URL: the UI shows it with no file server behind it."""
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        img.thumbnail((width, width))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=82)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def scene_artifacts(run, result) -> None:
+    """The scene run's artifacts (see the module docstring)."""
+    rows = studio(run).governor.ledger.rows(film=run.film, run_id=run.run_id)
+    rows = [r for r in rows if r.scene == run.scene]
+    base = (run.film, run.scene, run.profile)
+    cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        if r.status in ("succeeded", "failed", "submitted", "unknown"):
+            cost_by_shot[r.shot] += r.actual_cost if r.actual_cost is not None else r.estimate
+    scores = _gate_scores(run, rows)
+    table = [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
+              "panel takes": s.panel_takes, "video takes": s.video_takes,
+              "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200]} for s in result.shots]
+    _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
+                                        description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
+    _safe(lambda: create_markdown_artifact(cost_report(run, rows, result), key=key(*base, "cost"),
+                                           description=f"scene {run.scene} ({run.profile}): what it cost"))
+    if result.contact_sheet and Path(result.contact_sheet).is_file():
+        _safe(lambda: create_image_artifact(image_data_url(Path(result.contact_sheet)),
+                                            key=key(*base, "contact-sheet"),
+                                            description=f"scene {run.scene} ({run.profile}): every shot's panel"))
+    if result.output:
+        _safe(lambda: create_link_artifact(Path(result.output).resolve().as_uri(), link_text=Path(result.output).name,
+                                           key=key(*base, "output"),
+                                           description=f"scene {run.scene} ({run.profile}): "
+                                                       f"{result.duration or 0:.2f} s at {result.width}x{result.height}"))
+
+
+def _gate_scores(run, rows) -> dict[str, str]:
+    """Each shot's lowest gate score (against its threshold), read from the stored verdicts."""
+    import json
+    storage = studio(run).storage
+    out = {}
+    for r in rows:
+        if r.stage not in ("panel_gate", "keyframe_gate") or r.status != "succeeded" or not r.artifact_uri:
+            continue
+        try:
+            verdict = json.loads(storage.get_bytes(r.artifact_uri))
+        except Exception:  # noqa: BLE001 — a lost verdict leaves the column empty
+            continue
+        low = min(verdict.get("scores", []), key=lambda s: s["value"] - s["threshold"], default=None)
+        if low:
+            out[r.shot] = f"{r.stage.split('_')[0]} {low['name']} {low['value']:.2f}"
+    return out
+
+
+def cost_report(run, rows, result) -> str:
+    by_stage: dict[str, Decimal] = defaultdict(Decimal)
+    by_provider: dict[str, Decimal] = defaultdict(Decimal)
+    by_shot: dict[str, Decimal] = defaultdict(Decimal)
+    refusals = 0
+    for r in rows:
+        if r.status == "refused":
+            refusals += 1
+        if r.status not in ("succeeded", "failed", "submitted", "unknown"):
+            continue
+        cost = r.actual_cost if r.actual_cost is not None else r.estimate
+        by_stage[r.stage] += cost
+        by_provider[f"{r.provider}:{r.model}"] += cost
+        by_shot[r.shot] += cost
+    gov = studio(run).governor
+    caps = "; ".join(f"per-{c.scope} cap {fmt_usd(c.limit)}" for c in gov.caps)
+    table = lambda d: "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))  # noqa: E731
+    return (f"# Cost of scene {run.scene} ({run.profile})\n\n"
+            f"Spent by this run on this scene: **{fmt_usd(Decimal(result.spent_usd))}**; {caps}; "
+            f"the caps still allow {fmt_usd(gov.remaining())}. Calls refused by a cap: {refusals}.\n\n"
+            f"| stage | cost |\n|---|---|\n{table(by_stage)}\n\n"
+            f"| provider:model | cost |\n|---|---|\n{table(by_provider)}\n\n"
+            f"| shot | cost |\n|---|---|\n{table(by_shot)}\n"
+            + (f"\nApproval: {result.approval}\n" if result.approval else "")
+            + (f"\nHalted: {result.halted}\n" if result.halted else ""))
+
+
+def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
+    """The film run's wrap: what it cost, and everything a person should know in the morning."""
+    rows = ledger.rows(film=film, run_id=run_id)
+    spent = ledger.totals(film=film, run_id=run_id).committed
+    takes = sum(s.panel_takes + s.video_takes for sc in scenes for s in sc.shots)
+    escalated = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.status == "escalated"]
+    rejected = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.status == "rejected"]
+    reanchored = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.reanchored]
+    refusals = [r for r in rows if r.status == "refused" or r.error_class == "RefusedByModeration"]
+    approvals = [r.error_message for r in rows if r.error_class == "Approval"]
+    fallbacks = [r.error_message for r in rows if r.error_class in ("FallbackSwitch", "FallbackHeld")]
+    lines = [f"# Wrap: film {film} ({profile})", "",
+             f"- spent this run: **{fmt_usd(spent)}** in {sum(1 for r in rows if r.status == 'succeeded')} paid "
+             f"calls; {takes} takes",
+             f"- scenes: " + ", ".join(f"{sc.scene} ({'done' if sc.output else 'no output'})" for sc in scenes),
+             f"- escalated: {', '.join(escalated) or 'none'}",
+             f"- rejected at approval: {', '.join(rejected) or 'none'}",
+             f"- refusals (caps, moderation): {len(refusals)}",
+             f"- re-anchored chains: {', '.join(reanchored) or 'none'}",
+             f"- approvals: {'; '.join(approvals) or 'none asked'}",
+             f"- fallback switches: {'; '.join(fallbacks) or 'none'}"]
+    return "\n".join(lines)
+
+
+def film_wrap(film: str, profile: str, run_id: str, ledger, scenes) -> None:
+    _safe(lambda: create_markdown_artifact(wrap_report(film, profile, run_id, ledger, scenes),
+                                           key=key(film, profile, "wrap"),
+                                           description=f"film {film} ({profile}): the wrap report"))
