@@ -23,6 +23,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
@@ -304,8 +305,9 @@ def _ended_from(state, run: RunSpec | None = None):
         if run is not None and data.result is not None:
             reports.scene_artifacts(run, data.result)
         return ended(state.name, state.message or str(data), data.result)
-    if isinstance(data, BaseException):
-        raise data
+    if isinstance(data, BaseException) and not isinstance(data, (FailedRun, CrashedRun, CancelledRun)):
+        raise data  # an exception of our own code: its traceback is worth seeing
+    # A named refusal or failure with nothing made (Prefect wraps its message as FailedRun).
     return Failed(name=state.name, message=state.message or "the scene failed")
 
 

@@ -162,7 +162,9 @@ class Progress:
 
 
 @app.command()
-def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene id (default: the first)"),
+def run(directory: Path,
+        scene: Optional[list[str]] = typer.Option(None, "--scene", help="only this scene (repeatable; default: every "
+                                                                          "scene of the film)"),
         profile: Optional[str] = typer.Option(None, help="draft | final | hero"),
         provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
         cap: Optional[str] = typer.Option(None, help="per-run cap in USD for this run only, e.g. 5.00"),
@@ -173,38 +175,56 @@ def run(directory: Path, scene: Optional[str] = typer.Option(None, help="scene i
         video_model: Optional[str] = _video_option(),
         approve_fallback: Optional[list[str]] = typer.Option(
             None, "--approve-fallback", help="allow this fallback video model whatever its cost impact "
-                                             "(the command a halted run names)")):
-    """Render a scene: every shot through its gates, stitched into one mp4."""
+                                             "(the command a halted run names)"),
+        verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well")):
+    """Render the film (or the scenes named): every shot through its gates, each scene stitched,
+    the scenes cut together into one mp4."""
     cap_usd = _usd_option(cap, "--cap")
     models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
     # Every problem is printed here, before any run starts; the flow checks again, the same way.
-    _preflight(directory, scene=scene, whole_film=False, profile=profile, provider=provider, price_as=price_as,
-               cap=cap_usd, **models)
+    for one in scene or [None]:
+        _preflight(directory, scene=one, whole_film=one is None, profile=profile, provider=provider,
+                   price_as=price_as, cap=cap_usd, **models)
     _mark_embedded()
-    from flows.scene import scene_flow
+    from flows.film import film_flow, film_result
     from tasks.context import listen
+    if not verbose:
+        _quiet_prefect_console()
     progress = Progress()
     stop = listen(progress)
     started = time.time()
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
-            state = scene_flow(project=str(directory.resolve()), scene=scene, profile=profile, provider=provider,
-                               cap=cap_usd, price_as=price_as, approve_fallback=approve_fallback or None,
-                               return_state=True, **models)
+            state = film_flow(project=str(directory.resolve()), scenes=scene or [], profile=profile, provider=provider,
+                              cap=cap_usd, price_as=price_as, approve_fallback=approve_fallback or [],
+                              return_state=True, **models)
             stop_refresh()
             live.update(progress.table())
+        console.line()  # the summary starts below the table, never on its last line
     finally:
         stop()
     elapsed = time.time() - started
-    from flows.scene import scene_result
-    result = scene_result(state)
+    result = film_result(state)
     if result is None:  # refused before anything was made, or a bug (its message says which)
+        console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)", highlight=False)
         err.print(f"[red]{state.name}:[/red] {state.message}", highlight=False)
         raise typer.Exit(1)
     _report(result, state, elapsed)
     if state.is_failed():
         raise typer.Exit(1)
+
+
+def _quiet_prefect_console() -> None:
+    """Prefect's own console lines off (they still reach the server and the UI): the live table
+    and the summary are what a person reads here."""
+    import logging
+
+    from prefect.logging.handlers import APILogHandler
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", None):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler, APILogHandler):
+                handler.setLevel(logging.CRITICAL + 1)
 
 
 def _usd_option(value: Optional[str], flag: str):
@@ -219,19 +239,23 @@ def _usd_option(value: Optional[str], flag: str):
 
 
 def _report(result, state, elapsed: float) -> None:
+    """What the run made, scene by scene, then the film; a person reads this in the morning."""
     from governor.money import fmt_usd, usd
-    for shot in result.escalated:
-        err.print(f"[red]escalated[/red] {shot.shot}: {shot.reason}", highlight=False)
-    if result.halted:
-        err.print(f"[red]{state.name.lower()}[/red]: {result.halted}", highlight=False)
-    for shot in result.shots:
-        if shot.status == "halted" and shot.reason != result.halted:
-            err.print(f"[red]halted[/red] {shot.shot}: {shot.reason}", highlight=False)
-    console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)  spent this run: {fmt_usd(usd(result.spent_usd))}")
-    if result.output:
-        console.print(f"output:        {result.output}  ({result.duration:.2f}s, {result.width}x{result.height})")
-    console.print(f"contact sheet: {result.contact_sheet}")
-    console.print(f"provider calls made: {result.provider_calls}")
+    spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0))
+    console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)  spent this run: {fmt_usd(spent)}",
+                  highlight=False)
+    if state.message and state.name not in ("Completed",):
+        console.print(f"  {state.message}", highlight=False)
+    for sc in result.scenes:
+        for shot in sc.shots:
+            if shot.status != "approved":
+                console.print(f"  {shot.status} {sc.scene}/{shot.shot}: {shot.reason}", highlight=False)
+        if sc.output:
+            console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})", highlight=False)
+        console.print(f"contact sheet: {sc.contact_sheet}", highlight=False)
+    if result.output and len(result.scenes) > 1:
+        console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False)
+    console.print(f"provider calls made: {sum(s.provider_calls for s in result.scenes)}")
 
 
 @app.command()
