@@ -19,6 +19,7 @@ from prefect.states import Completed
 from pydantic import BaseModel
 
 from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
+from governor.gates import failing
 from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
 from providers.errors import RefusedByModeration
@@ -104,8 +105,9 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
             verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
-                                 st.judge.model, st.judge.variant, run.profile, artifacts=lambda v: [])
-            reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
+                                 st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                                 artifacts=lambda v: [])
+            reasons = failing(verdict)
             outcome.takes.append(Take(stage="panel", moment=moment, take=take, uri=uri,
                                       passed=verdict["passed"], quality=verdict["quality"], reasons=reasons))
             history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
@@ -132,6 +134,11 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
         except (RunHalted, ShotHalted) as exc:
             outcome.halted = str(exc)
     return _finish(outcome, "video")
+
+
+def _moves(plan: ShotPlan) -> bool:
+    """Whether the clip must move: its camera moves, or it travels to an end panel."""
+    return (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
 
 
 def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, take: int, exc) -> int | None:
@@ -197,9 +204,9 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
             current = following
             continue
         verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
-                             st.judge.name, st.judge.model, st.judge.variant, run.profile,
-                             artifacts=lambda v: list(v["keyframes"].values()))
-        reasons = [f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]]
+                             st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                             plan.duration, plan.fps, _moves(plan), artifacts=lambda v: list(v["keyframes"].values()))
+        reasons = failing(verdict)
         outcome.takes.append(Take(stage="video", moment="clip", take=take, uri=clip_uri, passed=verdict["passed"],
                                   quality=verdict["quality"], reasons=reasons))
         history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))

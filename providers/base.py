@@ -82,13 +82,15 @@ class JobStatus:
 
 @dataclass(frozen=True)
 class Score:
-    """One judged criterion with the reason a human can read."""
+    """One judged criterion with the reason a human can read. `role`: "block" (a failing score
+    fails the gate) or "warn" (it is reported, the gate still passes) — set by the gate policy."""
 
     name: str
     value: float
     threshold: float
     passed: bool
     reason: str
+    role: str = "block"
 
 
 #: The criterion a judge fails when its inputs are not something it can read.
@@ -114,7 +116,7 @@ class Verdict:
 
     @property
     def passed(self) -> bool:
-        return all(s.passed for s in self.scores)
+        return all(s.passed or s.role == "warn" for s in self.scores)
 
     @property
     def cannot_judge(self) -> bool:
@@ -128,7 +130,10 @@ class Verdict:
         return sum(s.value - s.threshold for s in self.scores) / len(self.scores)
 
     def reasons(self) -> list[str]:
-        return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed]
+        return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed and s.role != "warn"]
+
+    def warnings(self) -> list[str]:
+        return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed and s.role == "warn"]
 
     def to_dict(self) -> dict:
         return {"judge": self.judge, "passed": self.passed, "cannot_judge": self.cannot_judge,

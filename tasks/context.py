@@ -20,6 +20,7 @@ from prefect.transactions import CommitMode, transaction
 from pydantic import BaseModel, ConfigDict
 
 from governor.chokepoint import Governor, governor_for
+from governor.gates import GatePolicy
 from governor.ledger import Cap, Ledger
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
@@ -81,6 +82,11 @@ class Studio:
                 self._videos[model] = video_provider(model, self.storage, latency=self.run.local_latency,
                                                      faults=self.faults, base_urls=self.run.base_urls)
             return self._videos[model]
+
+    @cached_property
+    def gates(self):
+        """The gate policy of this film (governor/gates.toml with the film's gates.toml over it)."""
+        return GatePolicy.load(self.root)
 
     @cached_property
     def judge(self):

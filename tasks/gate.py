@@ -12,12 +12,13 @@ import json
 from prefect import task
 
 from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from governor.gates import GatePolicy, failing, judge_kind
 from providers.base import ReferenceImages, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.panel import panel_from_dict
 
-GATE_VERSION = "panel-gate-v2"
+GATE_VERSION = "panel-gate-v3"
 IMAGE_TOKENS = 1290   # what a judge model bills per image at about 1K (PROVIDERS.md)
 VERDICT_TOKENS = 300
 
@@ -41,7 +42,9 @@ def read_verdict(st, uri: str) -> dict:
 @task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
       task_run_name="panel gate {shot} {moment} take {take}")
 def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, request: dict, judge: str,
-               model: str, variant: dict, profile: str) -> dict:
+               model: str, variant: dict, profile: str, policy: str) -> dict:
+    """The judge's verdict on one panel take, held to the gate policy (`policy`: its fingerprint,
+    so a changed threshold is a different gate)."""
     st = studio(run)
     req = panel_from_dict(request)
     images = 2 + len(req.characters)
@@ -57,8 +60,7 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
         spec, lambda call_id: verdict_answer(st.judge.judge_panel(
             st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id)),
         repeatable=True)
-    verdict = read_verdict(st, delivery.uri)
+    verdict = GatePolicy.load(run.root).apply(read_verdict(st, delivery.uri), "panel", judge_kind(judge), profile)
     emit(shot=shot, stage="panel_gate", take=take, moment=moment,
-         status="passed" if verdict["passed"] else "failed",
-         reasons=[f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]])
+         status="passed" if verdict["passed"] else "failed", reasons=failing(verdict))
     return verdict

@@ -10,20 +10,25 @@ from __future__ import annotations
 from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
+from governor.gates import GatePolicy, failing, judge_kind
 from media import keyframes
+from media.motion import motion_scores
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, reference_images, verdict_answer
 from tasks.panel import panel_from_dict
 
-KEYFRAME_VERSION = "keyframe-gate-v2"
+KEYFRAME_VERSION = "keyframe-gate-v3"
 
 
 @task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",
       task_run_name="keyframe gate {shot} take {take}")
 def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
-                  request: dict, judge: str, model: str, variant: dict, profile: str) -> dict:
+                  request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
+                  seconds: float, fps: int, expect_motion: bool) -> dict:
+    """The judge's verdict on a clip's keyframes, with slate's own motion sanity (not frozen
+    where the shot moves, no black frame, the frames asked), held to the gate policy."""
     st = studio(run)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
@@ -39,9 +44,12 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     delivery = st.governor.sync_call(spec, lambda call_id: verdict_answer(st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id)), repeatable=True)
+    raw = read_verdict(st, delivery.uri)
+    raw = {**raw, "scores": [*raw.get("scores", []), *motion_scores(
+        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
-    verdict = read_verdict(st, delivery.uri)
+    verdict = GatePolicy.load(run.root).apply(raw, "keyframe", judge_kind(judge), profile)
     emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
-         reasons=[f"{s['name']}: {s['reason']}" for s in verdict["scores"] if not s["passed"]])
+         reasons=failing(verdict))
     return {**verdict, "keyframes": frame_uris}

@@ -36,6 +36,7 @@ from manifests.settings import Settings, check_settings, setting_origin
 from media import dissolve_misfits
 from providers.local import FaultMode
 from providers.registry import UnknownProvider, lineup, storage_for
+from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
 from tasks.lint import scene_findings
 from tasks.references import reference_problems
@@ -105,6 +106,10 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
             problems += blocking
         except RulesError as exc:
             problems.append(Problem("prompt_rules.toml", None, "file", str(exc)))
+        try:
+            GatePolicy.load(root)
+        except GatePolicyError as exc:
+            problems.append(Problem("gates.toml", None, "file", str(exc).removeprefix("gates.toml: ")))
     return Preflight(root, film, settings, scenes, problems, warnings)
 
 

@@ -1,0 +1,49 @@
+"""Motion sanity of a clip: is it a clip at all — moving where the shot moves, no black frames,
+as many frames as asked. Measured by slate itself for every judge (a vision model is not asked
+to count frames).
+
+It must never judge content: who or where is the judge's business.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import load_rgb
+from .probe import probe
+
+BLACK_LUMA = 8.0       # a frame darker than this on average is black (encoder garbage, a failed render)
+FROZEN_DIFF = 0.75     # mean absolute change (0–255) below this between first and last frame: no motion
+
+
+def motion_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool) -> list[dict]:
+    """Two scores: `motion` (1 moving or still as asked; 0 frozen, black) and `frames` (1 when the
+    clip has the frames asked, within one), each with its reason."""
+    try:
+        p = probe(clip)
+    except Exception as exc:  # noqa: BLE001 — a clip ffmpeg cannot read is a corrupt clip
+        return [_score("motion", 0.0, 0.5, f"the clip cannot be read ({str(exc)[:120]})"),
+                _score("frames", 0.0, 1.0, "the clip cannot be read")]
+    images = {name: load_rgb(path).astype(np.float32) for name, path in frames.items()}
+    lumas = {name: float((0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]).mean()) for name, a in images.items()}
+    dark = [name for name, luma in lumas.items() if luma < BLACK_LUMA]
+    change = float(np.abs(images["first"] - images["last"]).mean()) if {"first", "last"} <= set(images) else 0.0
+    if dark:
+        motion = _score("motion", 0.0, 0.5, f"black frame(s): {', '.join(dark)}")
+    elif expect_motion and change < FROZEN_DIFF:
+        motion = _score("motion", 0.0, 0.5, f"frozen: the first and last frames differ by {change:.2f} on average")
+    else:
+        motion = _score("motion", 1.0, 0.5, f"{'moves' if change >= FROZEN_DIFF else 'still, as the shot asks'} "
+                                            f"(mean change {change:.2f})")
+    asked = round(seconds * float(fps))
+    got = p.frames or 0
+    frames_ok = abs(got - asked) <= 1 or got > asked  # longer is cut at the stitch; shorter is not a take
+    counted = _score("frames", 1.0 if frames_ok else 0.0, 1.0,
+                     f"{got} frames at {float(p.fps or 0):g} fps for {asked} asked ({p.duration or 0:.2f} s)")
+    return [motion, counted]
+
+
+def _score(name: str, value: float, threshold: float, reason: str) -> dict:
+    return {"name": name, "value": value, "threshold": threshold, "passed": value >= threshold, "reason": reason,
+            "role": "block"}
