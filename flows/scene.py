@@ -46,6 +46,7 @@ from providers.keys import install_log_redaction
 from providers.registry import Lineup, ModelRef, lineup
 from tasks.doctor import blocking, check_lineup, line
 from tasks.context import RunSpec, emit, in_project, results_dir, studio
+from tasks.continuity import continuity_check, shares_the_scene
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
 from tasks.references import check_references
@@ -61,6 +62,7 @@ class ShotReport(BaseModel):
     started_from: str = ""
     drift: float | None = None
     reanchored: bool = False
+    continuity: float | None = None   # the cut from the shot before: the lowest blocking score
 
 
 class SceneResult(BaseModel):
@@ -382,6 +384,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
             clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
     panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
     clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
+    hold_the_cuts(run, film, plans, panels, clips)
     sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
     gov = studio(run).governor
@@ -403,6 +406,35 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     return _conclude(run, plans, panels, clips, sheet, (output, duration), approval)
 
 
+def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> None:
+    """The continuity gate over the scene's cuts, in order: each approved shot against the last
+    approved one before it, when they share a place or someone. A cut that does not hold
+    escalates the later shot (the stitch then joins the shots either side of it)."""
+    st = studio(run)
+    if not st.gates.enabled("continuity") and not st.gates.rules("continuity", "local", run.profile):
+        return
+    scene = film.scene(run.scene)
+    kept = None
+    for p in plans:
+        clip = clips[p.shot]
+        if not clip.clip_uri:
+            continue
+        if kept is not None and clips[kept.shot].last_frame_uri and shares_the_scene(scene, kept.shot, p.shot):
+            previous_req = kept.end or kept.start
+            verdict = in_project(continuity_check, run, kept.shot, p.shot, clips[kept.shot].last_frame_uri,
+                                 clip.clip_uri, previous_req, p.start, st.judge.name, st.judge.model,
+                                 st.judge.variant, run.profile, st.gates.fingerprint,
+                                 artifacts=lambda v: [v["first_frame"]])
+            low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
+            clip.continuity = low
+            if not verdict["passed"]:
+                clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
+                clip.clip_uri = None
+                emit(shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
+                continue
+        kept = p
+
+
 @task(name="rejected-at-approval", cache_policy=NO_CACHE)
 def reject_shot(shot: str, seconds: float, approval: str) -> ClipOutcome:
     """A shot the person did not approve: no video, listed as rejected."""
@@ -422,7 +454,7 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                    reason=c.rejected or c.halted or pn.halted or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
-                                   reanchored=c.reanchor))
+                                   reanchored=c.reanchor, continuity=c.continuity))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
                          height=max(p.height for p in plans),

@@ -62,6 +62,7 @@ class ClipOutcome(BaseModel):
     drift: dict | None = None
     reanchor: bool = False
     rejected: str | None = None     # not approved for the final video by a person
+    continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
 
 
 def _policy(run: RunSpec) -> TakePolicy:

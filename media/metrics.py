@@ -1,7 +1,9 @@
-"""Image measurements in vectorised numpy: similarity, colour, noise.
+"""Image measurements: similarity, colour, noise.
 
 For: numbers that gates compare against thresholds (SSIM to a panel, colour drift,
-corrupted/noisy frames). Images are PIL images, paths or arrays.
+corrupted/noisy frames). Images are PIL images, paths or arrays. SSIM is scikit-image's
+`structural_similarity` with Wang et al.'s settings (Gaussian window, sigma 1.5); the old
+box-window version stays as `ssim_box` only so benchmarks/metrics.py can show the two agree.
 Never: loop over pixels in Python, decide pass/fail (thresholds belong to the caller),
 or import anything of ours.
 """
@@ -72,17 +74,29 @@ def _ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ((2 * mx * my + _C1) * (2 * cxy + _C2)) / ((mx * mx + my * my + _C1) * (vx + vy + _C2))
 
 
-def ssim(a, b) -> float:
-    """Mean grayscale SSIM over 8x8 box windows (stride 4); b is resized to a's size if needed.
-
-    1.0 for identical images, ~0 for unrelated ones (can be slightly negative).
-    """
+def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     ra = load_rgb(a)
     rb = load_rgb(b)
     if rb.shape[:2] != ra.shape[:2]:
         rb = np.asarray(Image.fromarray(rb).resize((ra.shape[1], ra.shape[0]), Image.BILINEAR))
-    return float(_ssim_map(_gray(ra.astype(np.float32)).astype(np.float64),
-                           _gray(rb.astype(np.float32)).astype(np.float64)).mean())
+    return _gray(ra.astype(np.float32)).astype(np.float64), _gray(rb.astype(np.float32)).astype(np.float64)
+
+
+def ssim(a, b) -> float:
+    """Mean grayscale SSIM (scikit-image, Gaussian window sigma 1.5, as Wang et al. 2004);
+    b is resized to a's size if needed. 1.0 for identical images, ~0 for unrelated ones."""
+    from skimage.metrics import structural_similarity
+    ga, gb = _pair(a, b)
+    if min(ga.shape) < 7:  # the window must fit
+        return ssim_box(a, b)
+    return float(structural_similarity(ga, gb, data_range=255.0, gaussian_weights=True, sigma=1.5,
+                                       use_sample_covariance=False))
+
+
+def ssim_box(a, b) -> float:
+    """The former hand-written SSIM: 8x8 box windows, stride 4 (kept for comparison)."""
+    ga, gb = _pair(a, b)
+    return float(_ssim_map(ga, gb).mean())
 
 
 def colour_stats(img, mask=None) -> dict:

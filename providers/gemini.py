@@ -216,6 +216,11 @@ class GeminiJudge:
         return self._ask(rubric.keyframe_instructions(request, end_panel is not None), images,
                          rubric.KeyframeRubric)
 
+    def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                         refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
+        images = [last_frame, first_frame, refs.plate, *_turnarounds(request, refs)]
+        return self._ask(rubric.continuity_instructions(previous, request), images, rubric.ContinuityRubric)
+
     def _ask(self, instructions: str, images: list[Path], schema) -> Verdict:
         config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=schema)
         contents = [instructions, *(_part(Path(p).read_bytes()) for p in images)]

@@ -45,6 +45,14 @@ class KeyframeRubric(BaseModel):
     artifacts: Criterion = Field(description="1 = no visible artefacts, morphing or frozen motion")
 
 
+class ContinuityRubric(BaseModel):
+    """Whether a cut holds: the last frame of one shot against the first frame of the next."""
+
+    identity: Criterion = Field(description="the people in both frames are the same people (face, hair, build)")
+    wardrobe: Criterion = Field(description="the people wear the same clothes across the cut")
+    location: Criterion = Field(description="both frames are in the same place, lit the same way")
+
+
 THRESHOLDS = {"identity": 0.7, "wardrobe": 0.6, "location": 0.6, "characters_present": 0.8, "props": 0.5,
               "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7}
 
@@ -68,6 +76,16 @@ def keyframe_instructions(request: PanelRequest, has_end: bool) -> str:
         + ", the LOCATION PLATE and the characters' TURNAROUND sheets. Score each criterion from 0 to 1 with "
         "the reason. Judge identity by face, hair and build only, never by clothing. The shot, as written:\n"
         + request.prompt)
+
+
+def continuity_instructions(previous: PanelRequest, request: PanelRequest) -> str:
+    both = sorted({c.id for c in previous.characters} & {c.id for c in request.characters})
+    return (
+        "You are the continuity supervisor of a film. The first image is the LAST frame of one shot; the second "
+        "is the FIRST frame of the shot cut to next; then the location plate and the turnaround sheets of the "
+        f"characters of the second shot. People in both shots: {', '.join(both) or 'nobody'}. Score whether the "
+        "cut holds — the same people, the same clothes, the same place — each from 0 to 1 with the reason. A "
+        "change of framing or camera angle is fine; a changed face, outfit or set is not.")
 
 
 def verdict(answer: BaseModel, judge: str, usage: dict | None = None) -> Verdict:

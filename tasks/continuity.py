@@ -1,0 +1,67 @@
+"""Continuity gate: across a cut between shots that share a place or people, the last frame of
+shot N against the first frame of shot N+1 — same people, same clothes, same place.
+
+slate measures the cut's colours itself (media.continuity) for every judge; a vision judge is
+asked too (a paid call through the governor, cached by the two frames' content), with the
+continuity rubric. The verdict, held to the gate policy's "continuity" stage, is recorded as
+the later shot's continuity score; a failure escalates the later shot with the reason. It must
+never change a clip: it only says whether the cut holds.
+"""
+from __future__ import annotations
+
+import json
+
+from prefect import task
+
+from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from governor.gates import GatePolicy, failing, judge_kind
+from media import extract_frame
+from media.continuity import palette_continuity
+from providers.base import fingerprint
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, studio
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, reference_images
+from tasks.panel import panel_from_dict
+
+CONTINUITY_VERSION = "continuity-v1"
+
+
+@task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",
+      task_run_name="continuity {previous} → {shot}")
+def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str, clip_uri: str, previous_request: dict,
+                     request: dict, judge: str, model: str, variant: dict, profile: str, policy: str) -> dict:
+    st = studio(run)
+    scratch = st.scratch(f"continuity-{clip_uri[6:18]}")
+    first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / "first.png")
+    first_uri = st.storage.put_file(first, "png")
+    last = st.storage.open_local(last_frame_uri)
+    scores = [palette_continuity(last, first)]
+    usage = None
+    judge_obj = st.judge
+    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
+        req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
+        spec = CallSpec(
+            context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
+            units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+            fingerprint=fingerprint({"last": last_frame_uri, "first": first_uri, "judge": model, "variant": variant}),
+            prompt=f"continuity {previous} -> {shot}", references=(last_frame_uri, first_uri))
+        delivery = st.governor.sync_call(spec, lambda call_id: _answer(judge_obj.judge_continuity(
+            last, st.storage.open_local(first_uri), prev_req, req, reference_images(st, req), client_ref=call_id)),
+            repeatable=True)
+        seen = json.loads(st.storage.get_bytes(delivery.uri))
+        scores = seen.get("scores", []) + scores
+        usage = seen.get("usage")
+    first.unlink(missing_ok=True)
+    verdict = GatePolicy.load(run.root).apply({"judge": judge, "scores": scores, "usage": usage}, "continuity",
+                                              judge_kind(judge), profile)
+    return {**verdict, "previous": previous, "shot": shot, "first_frame": first_uri, "failing": failing(verdict)}
+
+
+def _answer(verdict) -> Answer:
+    return Answer(json.dumps(verdict.to_dict(), sort_keys=True).encode(), "json", usage=verdict.usage)
+
+
+def shares_the_scene(scene, a, b) -> bool:
+    """Two shots a cut must hold together: the same place, or someone in both."""
+    sa, sb = scene.shot(a), scene.shot(b)
+    return scene.location_of(sa) == scene.location_of(sb) or bool(set(sa.characters) & set(sb.characters))
