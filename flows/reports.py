@@ -91,6 +91,8 @@ def scene_artifacts(run, result) -> None:
     scores = _gate_scores(run, rows)
     table = [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
               "panel takes": s.panel_takes, "video takes": s.video_takes,
+              "continuity": "" if s.continuity is None else f"{s.continuity:.2f}",
+              "drift": _drift_text(s), "started from": s.started_from,
               "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200]} for s in result.shots]
     _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
                                         description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
@@ -105,6 +107,15 @@ def scene_artifacts(run, result) -> None:
                                            key=key(*base, "output"),
                                            description=f"scene {run.scene} ({run.profile}): "
                                                        f"{result.duration or 0:.2f} s at {result.width}x{result.height}"))
+
+
+def _drift_text(shot) -> str:
+    d = shot.drift_detail
+    if not d:
+        return ""
+    clip = f", CLIP {d['clip']['panel']:.2f}" if d.get("clip") else ", CLIP off"
+    return (f"{d['drift']:.2f} (SSIM {d['ssim']:.2f}, colour {d['colour_distance']:.2f}{clip})"
+            + (" → re-anchored" if shot.reanchored else ""))
 
 
 def _gate_scores(run, rows) -> dict[str, str]:

@@ -63,6 +63,7 @@ class ShotReport(BaseModel):
     drift: float | None = None
     reanchored: bool = False
     continuity: float | None = None   # the cut from the shot before: the lowest blocking score
+    drift_detail: dict | None = None  # every figure of the drift check: SSIM, colour, CLIP
 
 
 class SceneResult(BaseModel):
@@ -129,6 +130,7 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, bud
                    scene=scene_id, profile=settings.profile, fps=settings.fps,
                    max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
+                   clip_model=settings.clip_model if settings.clip_weights else "", clip_weights=settings.clip_weights,
                    local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
                    local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
 
@@ -454,7 +456,7 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                    reason=c.rejected or c.halted or pn.halted or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
-                                   reanchored=c.reanchor, continuity=c.continuity))
+                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
                          height=max(p.height for p in plans),

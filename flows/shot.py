@@ -24,7 +24,7 @@ from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
 from providers.errors import RefusedByModeration
 from tasks.context import RunSpec, emit, in_project, studio
-from tasks.drift import drift_check
+from tasks.drift import drift_check, due
 from tasks.gate import panel_gate
 from tasks.keyframes import keyframe_gate
 from tasks.panel import panel_take
@@ -220,7 +220,10 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         if decision == "escalate":
             outcome.escalated = f"clip {why}; last reasons: {'; '.join(reasons)}"
             return
-    if plan.chain_position > 0 and plan.chain_position % run.drift_every == 0:
+    if due(plan, run.drift_every):
+        start = plan.panel_request("start", 1)
         outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
-                                   run.drift_threshold, artifacts=lambda d: [])
+                                   run.drift_threshold, start.plate_uri, [c.turnaround_uri for c in start.characters],
+                                   run.clip_model, run.clip_weights, artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
+        emit(shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])

@@ -54,6 +54,8 @@ class RunSpec(BaseModel):
     video_slots: int = 1
     busy_wait_seconds: float = 1800.0
     approved_fallbacks: tuple[str, ...] = ()
+    clip_model: str = ""
+    clip_weights: str = ""
     fallback_gate_share: str = "0.15"
 
 

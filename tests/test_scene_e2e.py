@@ -85,17 +85,19 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
 
 
 def test_drift_past_the_threshold_re_anchors_the_chain(example_film, prefect_harness):
-    """With a drift check on every chained shot and a zero threshold, 1E's check fires and the
-    next chained shot, 1F, starts from its own approved panel instead of 1E's last frame."""
+    """With a drift check on every second shot and a zero threshold, 1E (the scene's second
+    shot here) is measured against its approved panel and the plate, and the next chained shot,
+    1F, starts from its own approved panel instead of 1E's last frame."""
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E", "1F")]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    (example_film / "slate.toml").write_text("drift_every = 1\ndrift_threshold = 0.0\n")
+    (example_film / "slate.toml").write_text("drift_every = 2\ndrift_threshold = 0.0\n")
     result = scene_flow(project=str(example_film), return_state=True).result()
     shots = {s.shot: s for s in result.shots}
+    assert shots["1D"].drift is None  # not due
     assert shots["1E"].started_from == "previous last frame"
-    assert shots["1E"].drift is not None and shots["1E"].drift > 0.0
+    assert shots["1E"].drift is not None and shots["1E"].drift > 0.0 and shots["1E"].reanchored
     assert shots["1F"].started_from == "re-anchored panel (drift past the threshold)"
     assert all(s.status == "approved" for s in result.shots)
 
