@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FILM   ?= example-film
 
-.PHONY: demo test setup dev clean
+.PHONY: demo test setup dev clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ demo: setup
 	$(BIN)/slate check $(FILM)
 	$(BIN)/slate run $(FILM)
 
-test: dev
+# The browser test (tests/test_browser.py) drives Debian's chromium, headless; install it when missing.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: dev chromium
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider
 
 clean:

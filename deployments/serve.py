@@ -2,12 +2,12 @@
 
     scene              — one scene on demand (parameters: project; scene/profile/… from the form)
     film               — the whole film on demand
-    film-nightly-480p  — the whole film at the draft profile, every night at 01:00
+    nightly-dailies    — every scene at the draft profile, every night at 01:00, then the wrap report
 
 `build_deployments` only builds `RunnerDeployment` objects (`flow.to_deployment`); it never
 contacts a Prefect server. `serve` registers and runs them (`prefect.serve`); stopping it
-pauses their schedules. For a work pool instead of a serving process, use
-deployments/prefect.yaml with `prefect deploy`.
+pauses their schedules. For a work pool instead of a serving process, `slate up` registers the
+same deployments (deployments/register.py), or use deployments/prefect.yaml with `prefect deploy`.
 
 This module must never start a run itself or hold a provider key: runs come from the
 schedule or the UI, and keys are read by the providers from the environment.
@@ -21,15 +21,23 @@ from prefect.schedules import Cron
 
 from flows.film import film_flow
 from flows.scene import scene_flow
-from manifests.settings import project_settings
+from deployments.register import NIGHTLY, NIGHTLY_CRON, apply_form, project_timezone
 
-NIGHTLY_CRON = "0 1 * * *"
+
+def _scene_ids(project: Path) -> list[str]:
+    """The film's scenes for the form's dropdown; none (free text) when the folder holds no film yet."""
+    from manifests import ManifestError, load_film
+    try:
+        return [sc.id for _, sc in load_film(project).scenes]
+    except (ManifestError, OSError):
+        return []
 
 
 def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeployment]:
     """The three deployments for the film project at `project`; `timezone` is the nightly cron's."""
     project = str(Path(project).resolve())
-    return [
+    scene_ids = _scene_ids(Path(project))
+    made = [
         scene_flow.to_deployment(
             name="scene", parameters={"project": project},
             description="Render one scene of the film (choose the scene and profile in the run form).",
@@ -38,15 +46,14 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             name="film", parameters={"project": project},
             description="Render every scene of the film and cut them into one mp4.", tags=["slate"]),
         film_flow.to_deployment(
-            name="film-nightly-480p", parameters={"project": project, "profile": "draft"},
-            schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug="nightly-480p")],
-            description="Nightly draft (480p) render of the whole film.", tags=["slate", "nightly"]),
+            name=NIGHTLY, parameters={"project": project, "profile": "draft"},
+            schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug=NIGHTLY)],
+            description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
+            tags=["slate", "nightly"]),
     ]
-
-
-def project_timezone(project: str) -> str:
-    """The nightly schedule's timezone: the project's `timezone` setting when it has one, else UTC."""
-    return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
+    for d in made:
+        apply_form(d, scene_ids)
+    return made
 
 
 def serve(project: str) -> None:

@@ -35,6 +35,7 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
+from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
                            PROVIDER, SCENES, VIDEO_MODEL, ModelList, ModelText, ProfileChoice, ProviderChoice, cap_of,
                            chosen)
@@ -115,7 +116,7 @@ def _run_name() -> str:
     return f"film-{'default' if profile == FROM_SETTINGS else profile}"
 
 
-@flow(name="film", flow_run_name=_run_name, log_prints=False)
+@flow(name="film", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
 def film_flow(project: str = PROJECT,
               scenes: ModelList = SCENES,
               profile: ProfileChoice = PROFILE,
@@ -132,6 +133,7 @@ def film_flow(project: str = PROJECT,
     `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
     against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
+    hold_lifeline(log)  # a deployment run's process dies with the worker that started it
     root = Path(project).resolve()
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
                    judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))

@@ -1,11 +1,16 @@
 """What a person sees on a run's page in the Prefect UI: its artifacts.
 
 Per scene run (on the run the person opened, not on a sub-flow): a validation table (shot,
-verdict, gate scores, takes, cost), a cost report (by stage, provider and shot, against the
+verdict, gate scores, takes, continuity, drift, cost, and an escalated shot's best take with its
+failing scores and the judge's reasons), the references table (each turnaround
+and plate at the reference gate, its scores and warnings), a cost report (by stage, provider and shot, against the
 caps), a progress bar moved as shots finish, the contact sheet as an image the UI shows, and
 the output. Per film run: a wrap report (cost, takes, escalations, refusals, re-anchors,
 approvals). Keys carry the film, the scene and the profile, so draft, final and hero never
-overwrite each other.
+overwrite each other. The scene's escalations are also written to the ledger
+(tasks/escalations.py) for `slate escalations`, and the contact sheet's entries (panels and
+keyframes with verdict badges, failing scores, drift and continuity figures) are made here as
+plain data for media/contact.py to draw.
 
 It must never fail a run: an artifact that cannot be written is logged and left out.
 """
@@ -23,8 +28,13 @@ from prefect import get_run_logger
 from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
+from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
 from governor.money import fmt_usd
+from media import ContactEntry
+from tasks import escalations
 from tasks.context import listen, studio
+
+KEYFRAMES = ("first", "middle", "last")
 
 
 def key(*parts: str) -> str:
@@ -84,6 +94,7 @@ def scene_artifacts(run, result) -> None:
     rows = studio(run).governor.ledger.rows(film=run.film, run_id=run.run_id)
     rows = [r for r in rows if r.scene == run.scene]
     base = (run.film, run.scene, run.profile)
+    _safe(lambda: escalations.record(run, studio(run).governor, result.shots))
     cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
         if r.status in ("succeeded", "failed", "submitted", "unknown"):
@@ -93,9 +104,16 @@ def scene_artifacts(run, result) -> None:
               "panel takes": s.panel_takes, "video takes": s.video_takes,
               "continuity": "" if s.continuity is None else f"{s.continuity:.2f}",
               "drift": _drift_text(s), "started from": s.started_from,
-              "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200]} for s in result.shots]
+              "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200],
+              "best take": best_take_text(s.best_take)} for s in result.shots]
     _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
                                         description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
+    if result.references:
+        refs = [{"reference": r.key, "verdict": "passed" if r.passed else "refused", "scores": r.scores,
+                 "warnings": "; ".join(r.warnings)[:300]} for r in result.references]
+        _safe(lambda: create_table_artifact(refs, key=key(*base, "references"),
+                                            description=f"scene {run.scene}: every turnaround and plate at the "
+                                                        "reference gate"))
     _safe(lambda: create_markdown_artifact(cost_report(run, rows, result), key=key(*base, "cost"),
                                            description=f"scene {run.scene} ({run.profile}): what it cost"))
     if result.contact_sheet and Path(result.contact_sheet).is_file():
@@ -107,6 +125,114 @@ def scene_artifacts(run, result) -> None:
                                            key=key(*base, "output"),
                                            description=f"scene {run.scene} ({run.profile}): "
                                                        f"{result.duration or 0:.2f} s at {result.width}x{result.height}"))
+
+
+def best_take_text(best: dict | None) -> str:
+    """An escalated shot's best take in a line: which take, and its failing scores with reasons."""
+    if not best:
+        return ""
+    return (f"{best['stage']} {best['moment']} take {best['take']} (quality {best['quality']:+.2f}): "
+            + "; ".join(best.get("reasons") or ["no failing score recorded"]))[:400]
+
+
+# -- the contact sheet's entries ---------------------------------------------------------------
+def contact_columns(clips) -> int:
+    """A shot a row: its panel, then (once there are clips) its first, middle and last frames."""
+    return 3 if clips is None else 1 + len(KEYFRAMES)
+
+
+def contact_entries(plans, panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome] | None,
+                    open_local) -> list[ContactEntry]:
+    """The contact sheet as plain data: per shot its panel entry and, with clips, one entry per
+    keyframe; each with its verdict badge and the lines a person reads under it."""
+    entries = []
+    for plan in plans:
+        p = panels[plan.shot]
+        entries.append(_panel_entry(plan.shot, p, open_local))
+        if clips is not None:
+            entries += _keyframe_entries(plan.shot, p, clips.get(plan.shot), open_local)
+    return entries
+
+
+def _image(open_local, uri: str | None):
+    if not uri:
+        return None
+    try:
+        return open_local(uri)
+    except (OSError, ValueError):  # an image gone from storage is an empty thumbnail, not a lost sheet
+        return None
+
+
+def _lowest(take: Take) -> list[str]:
+    blocking = [s for s in take.scores if s.get("role", "block") == "block"]
+    low = min(blocking, key=lambda s: s["value"] - s["threshold"], default=None)
+    return [f"lowest: {low['name']} {low['value']:.2f} / {low['threshold']:.2f}"] if low else []
+
+
+def _panel_entry(shot: str, p: PanelOutcome, open_local) -> ContactEntry:
+    takes = [t for t in p.takes if t.moment == "start"]
+    approved = p.approved.get("start")
+    shown = (best_take(p) if p.escalated else
+             next((t for t in reversed(takes) if t.uri == approved), takes[-1] if takes else None))
+    if p.escalated:
+        verdict, lines = "escalated", (shown.reasons if shown and shown.reasons else [p.escalated])
+    elif p.halted:
+        verdict, lines = "halted", [p.halted]
+    elif approved and shown is not None and shown.warnings:
+        verdict, lines = "warn", shown.warnings + _lowest(shown)
+    elif approved:
+        verdict, lines = "pass", _lowest(shown) if shown else []
+    else:
+        verdict, lines = "missing", []
+    label = f"{shot} panel" + (f" {shown.moment} take {shown.take}" if shown else "")
+    return ContactEntry(label=label, image=_image(open_local, shown.uri if shown else approved), verdict=verdict,
+                        detail=f"{len(p.takes)} take(s)", lines=tuple(lines))
+
+
+def _keyframe_entries(shot: str, p: PanelOutcome, c: ClipOutcome | None, open_local) -> list[ContactEntry]:
+    judged = [t for t in (c.takes if c else []) if t.uri]
+    passed = [t for t in judged if t.passed]
+    shown = passed[-1] if passed else (max(judged, key=lambda t: t.quality) if judged else None)
+    if c is None or shown is None:
+        why = ("not animated" if p.escalated else c.rejected if c and c.rejected else
+               c.halted if c and c.halted else c.escalated if c and c.escalated else "no clip")
+        verdict = "halted" if (c and c.halted) or p.halted else "rejected" if c and c.rejected else "missing"
+        return [ContactEntry(f"{shot} {name}", None, verdict, why if name == "first" else "") for name in KEYFRAMES]
+    if c.escalated:
+        verdict = "escalated"
+    elif c.halted:
+        verdict = "halted"
+    elif c.reanchor:
+        verdict = "re-anchored"
+    elif shown.warnings:
+        verdict = "warn"
+    else:
+        verdict = "pass"
+    escalated_take = best_take(p, c) if c.escalated else None
+    first = list(escalated_take.reasons if escalated_take else shown.reasons) or shown.warnings or _lowest(shown)
+    first = [f"from {c.started_from}"] + first
+    middle = []
+    if c.continuity is not None:
+        middle.append(f"continuity {c.continuity:.2f}" + (f" ({c.cut.moment})" if c.cut else ""))
+    if c.cut is not None and not c.cut.passed:
+        middle += c.cut.reasons
+    last = _drift_lines(c)
+    notes = {"first": first, "middle": middle, "last": last}
+    return [ContactEntry(label=f"{shot} {name}" + (f" (clip take {shown.take})" if name == "first" else ""),
+                         image=_image(open_local, shown.keyframes.get(name)), verdict=verdict,
+                         detail=f"{len(c.takes)} take(s)" if name == "first" else "", lines=tuple(notes[name]))
+            for name in KEYFRAMES]
+
+
+def _drift_lines(c: ClipOutcome) -> list[str]:
+    d = c.drift
+    if not d:
+        return []
+    lines = [f"drift {d['drift']:.2f} / {d['threshold']:.2f}" + (" -> next shot re-anchors" if c.reanchor else ""),
+             f"SSIM {d['ssim']:.2f}, colour {d['colour_distance']:.2f}"
+             + (f", plate {d['colour_to_plate']:.2f}" if d.get("colour_to_plate") is not None else "")]
+    lines.append(f"CLIP panel {d['clip']['panel']:.2f}" if d.get("clip") else "CLIP off")
+    return lines
 
 
 def _drift_text(shot) -> str:
@@ -177,7 +303,7 @@ def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
     lines = [f"# Wrap: film {film} ({profile})", "",
              f"- spent this run: **{fmt_usd(spent)}** in {sum(1 for r in rows if r.status == 'succeeded')} paid "
              f"calls; {takes} takes",
-             f"- scenes: " + ", ".join(f"{sc.scene} ({'done' if sc.output else 'no output'})" for sc in scenes),
+             "- scenes: " + ", ".join(f"{sc.scene} ({'done' if sc.output else 'no output'})" for sc in scenes),
              f"- escalated: {', '.join(escalated) or 'none'}",
              f"- rejected at approval: {', '.join(rejected) or 'none'}",
              f"- refusals (caps, moderation): {len(refusals)}",

@@ -28,29 +28,33 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
+from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.approval import EXPIRED, ApprovalExpired, Decision, ShotToApprove, decide, description, form_for, wait_for_person
 from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
                            PROVIDER, SCENE, TAKES, VIDEO_MODEL, ModelList, ModelText, PositiveInt, ProfileChoice,
                            ProviderChoice, cap_of, chosen)
-from flows.shot import ClipOutcome, PanelOutcome, shoot_panels, shoot_video
+from flows.shot import ClipOutcome, PanelOutcome, Take, best_take, shoot_panels, shoot_video
 from governor.budget import SlateBudget, block_name, load_or_create
 from governor.chokepoint import CallContext, CallSpec, Units
 from governor.money import fmt_usd
 from manifests.profiles import PROFILES
 from providers.base import fingerprint
 from manifests import load_film
-from media import ContactEntry, contact_sheet
+from media import contact_sheet
 from manifests.settings import base_urls, project_settings
 from governor.estimate import estimate_scene
 from providers.keys import install_log_redaction
 from providers.registry import Lineup, ModelRef, lineup
 from tasks.doctor import blocking, check_lineup, line
-from tasks.context import RunSpec, emit, in_project, results_dir, studio
+from tasks.cache import result_storage
+from tasks.context import RunSpec, emit, in_project, studio
 from tasks.continuity import continuity_check, shares_the_scene
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
+from tasks.reference_gate import hold_references
 from tasks.references import check_references
 from tasks.stitch import stitch_scene
+from tasks.can import from_the_can, into_the_can, scene_key
 
 
 class ShotReport(BaseModel):
@@ -64,6 +68,22 @@ class ShotReport(BaseModel):
     reanchored: bool = False
     continuity: float | None = None   # the cut from the shot before: the lowest blocking score
     drift_detail: dict | None = None  # every figure of the drift check: SSIM, colour, CLIP
+    best_take: dict | None = None     # an escalated shot's best take: its scores and the judge's reasons
+
+
+class ReferenceReport(BaseModel):
+    """A turnaround's or plate's verdict at the reference gate."""
+
+    key: str
+    passed: bool
+    scores: str                      # each score against its threshold, lowest margin first
+    warnings: list[str] = []
+
+    @classmethod
+    def of(cls, verdict: dict) -> "ReferenceReport":
+        ranked = sorted(verdict["scores"], key=lambda s: s["value"] - s["threshold"])
+        return cls(key=verdict["key"], passed=verdict["passed"], warnings=verdict.get("warnings", []),
+                   scores=", ".join(f"{s['name']} {s['value']:.2f}/{s['threshold']:.2f}" for s in ranked))
 
 
 class SceneResult(BaseModel):
@@ -81,6 +101,7 @@ class SceneResult(BaseModel):
     halted: str | None = None        # why the run stopped spending (a cap or the STOP file)
     spent_usd: str = "0"             # what this run committed in the ledger
     approval: str = ""               # the person's decision before the finals, when one was asked
+    references: list[ReferenceReport] = []  # every turnaround and plate at the reference gate
 
     @property
     def escalated(self) -> list[ShotReport]:
@@ -149,20 +170,11 @@ def _outcome(future, shot: str, cls):
 
 
 @task(name="contact-sheet", cache_policy=NO_CACHE)
-def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str) -> str:
-    st = studio(run)
-    entries = []
-    for plan in plans:
-        p = panels[plan.shot]
-        takes = [t for t in p.takes if t.moment == "start"]
-        uri = p.approved.get("start") or (takes[-1].uri if takes else None)
-        verdict = ("escalated" if p.escalated else "halted" if p.halted
-                   else "pass" if "start" in p.approved else "missing")
-        detail = f"{len(takes)} take(s)" + (f" — {takes[-1].reasons[0]}" if takes and takes[-1].reasons else "")
-        entries.append(ContactEntry(label=f"{plan.shot} take {len(takes)}",
-                                    image=st.storage.open_local(uri) if uri else None,
-                                    verdict=verdict, detail=detail))
-    return str(contact_sheet(entries, Path(out)))
+def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
+                       clips: dict[str, ClipOutcome] | None = None) -> str:
+    """Every shot's panel (and, once there are clips, its keyframes) with verdict badges."""
+    entries = reports.contact_entries(plans, panels, clips, studio(run).storage.open_local)
+    return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
 
 
 def _transitions(plans: list[ShotPlan], approved: list[str]) -> list[list]:
@@ -246,7 +258,7 @@ class PanelsDone(BaseModel):
     contact_sheet: str
 
 
-@flow(name="scene", flow_run_name=_run_name, log_prints=False)
+@flow(name="scene", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
 def scene_flow(project: str = PROJECT,
                scene: ModelText = SCENE,
                profile: ProfileChoice = PROFILE,
@@ -261,6 +273,7 @@ def scene_flow(project: str = PROJECT,
     """Render one scene of a film: every shot through its gates, approved by a person before any
     final video (final and hero profiles), stitched into one mp4."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
+    hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root = Path(project).resolve()
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
                    judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
@@ -275,11 +288,21 @@ def scene_flow(project: str = PROJECT,
     scene_id = chosen(scene) or film.scenes[0][1].id
     budget = film_budget(film.film.id, settings, cap=run_cap, max_takes=takes)
     run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
-    # Task results live in the project (.slate/results), beside the artifacts they name: the
-    # sub-flows are bound to that folder because a flow's result store is fixed before its body.
-    folder = results_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    shoot = shoot_scene.with_options(result_storage=folder)
+    # Task results live beside the artifacts they name (the project's .slate/results, or the
+    # film's bucket so every worker shares them): the sub-flows are bound to that store because
+    # a flow's result store is fixed before its body.
+    shelf = result_storage(root, settings.storage)
+    shoot = shoot_scene.with_options(result_storage=shelf)
+    # An unchanged scene that finished clean before is one lookup: no task, call or approval.
+    key = scene_key(run, plan_scene(film, scene_id, check_references(run, film), run.profile, run.fps,
+                                    panel_model=run.panel_model, video_model=run.video_models[0]),
+                    studio(run).gates.fingerprint)
+    canned = from_the_can(run, shelf, key)
+    if canned is not None:
+        result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})
+        get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",
+                              scene_id, canned.get("run_id"))
+        return _finish(run, result, Completed(data=result, message=f"unchanged since run {canned.get('run_id')}"))
     progress = reports.start_progress(run)
     decision = None
     if PROFILES[run.profile].needs_approval:
@@ -299,6 +322,8 @@ def scene_flow(project: str = PROJECT,
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
         return _ended_from(inner, run)
     result = inner.result()
+    if isinstance(result, SceneResult) and inner.name == "Completed":
+        into_the_can(run, shelf, key, result.model_dump(mode="json"))
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
 
 
@@ -353,7 +378,6 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
                 approval: str = ""):
     """Every shot of the scene through its gates. With `panels_only`, stop once every panel is
     judged (for a person to approve the finals); `rejected` shots get no video."""
-    log = get_run_logger()
     root = Path(run.root)
     film = load_film(root)
     studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
@@ -363,6 +387,10 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
                        video_model=run.video_models[0])
     # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
     refusal = provider_checks(run, plans)
+    if refusal is not None:
+        return refusal
+    # Before any panel or clip: every turnaround and plate through the reference gate.
+    references, refusal = hold_references(run, film, lock)
     if refusal is not None:
         return refusal
     emit(event="plan", shots=[p.shot for p in plans])
@@ -376,7 +404,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return PanelsDone(plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
-        return _conclude(run, plans, panels, clips, sheet, None, approval)
+        return _conclude(run, plans, panels, clips, sheet, None, approval, references)
     clip_futures = {}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
@@ -387,7 +415,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
     clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
     hold_the_cuts(run, film, plans, panels, clips)
-    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
+    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
     gov = studio(run).governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
@@ -405,7 +433,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
         tmp.replace(output)
         duration = stitched["duration"]
-    return _conclude(run, plans, panels, clips, sheet, (output, duration), approval)
+    return _conclude(run, plans, panels, clips, sheet, (output, duration), approval, references)
 
 
 def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> None:
@@ -429,6 +457,8 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> N
                                  artifacts=lambda v: [v["first_frame"]])
             low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
             clip.continuity = low
+            clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
+                                   keyframes={"first": verdict["first_frame"]})
             if not verdict["passed"]:
                 clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
                 clip.clip_uri = None
@@ -443,7 +473,12 @@ def reject_shot(shot: str, seconds: float, approval: str) -> ClipOutcome:
     return ClipOutcome(shot=shot, seconds=seconds, rejected=f"not approved for the final video ({approval})")
 
 
-def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str):
+def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
+    take = best_take(panels, clip)
+    return None if take is None else take.model_dump()
+
+
+def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict]):
     """The scene's result and the state it ends in."""
     log = get_run_logger()
     gov = studio(run).governor
@@ -456,12 +491,14 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                    reason=c.rejected or c.halted or pn.halted or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
-                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift))
+                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift,
+                                   best_take=_best(pn, c) if status == "escalated" else None))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
                          height=max(p.height for p in plans),
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
                          halted=str(gov.halted) if gov.halted else None, approval=approval,
+                         references=[ReferenceReport.of(v) for v in references],
                          spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
     escalated = result.escalated
     if gov.halted is not None:

@@ -19,7 +19,7 @@ from prefect.states import Completed
 from pydantic import BaseModel
 
 from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
-from governor.gates import failing
+from governor.gates import failing, warned
 from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
 from providers.errors import RefusedByModeration
@@ -39,7 +39,18 @@ class Take(BaseModel):
     uri: str
     passed: bool
     quality: float
-    reasons: list[str]
+    reasons: list[str]                 # the blocking scores below their thresholds, with the judge's reasons
+    warnings: list[str] = []           # "warn" scores below their thresholds: reported, not blocking
+    scores: list[dict] = []            # every score as held to the policy (name, value, threshold, role, reason)
+    keyframes: dict[str, str] = {}     # a clip take's first/middle/last frames (storage URIs)
+
+    @classmethod
+    def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: dict, **extra) -> "Take":
+        """A take as its gate's verdict left it."""
+        return cls(stage=stage, moment=moment, take=take, uri=uri, passed=verdict["passed"],
+                   quality=verdict["quality"], reasons=failing(verdict), warnings=warned(verdict),
+                   scores=[{k: s.get(k) for k in ("name", "value", "threshold", "role", "passed", "reason")}
+                           for s in verdict.get("scores", [])], **extra)
 
 
 class PanelOutcome(BaseModel):
@@ -63,6 +74,7 @@ class ClipOutcome(BaseModel):
     reanchor: bool = False
     rejected: str | None = None     # not approved for the final video by a person
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
+    cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
 
 
 def _policy(run: RunSpec) -> TakePolicy:
@@ -108,9 +120,8 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
                                  st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
                                  artifacts=lambda v: [])
-            reasons = failing(verdict)
-            outcome.takes.append(Take(stage="panel", moment=moment, take=take, uri=uri,
-                                      passed=verdict["passed"], quality=verdict["quality"], reasons=reasons))
+            outcome.takes.append(Take.judged("panel", moment, take, uri, verdict))
+            reasons = outcome.takes[-1].reasons
             history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
             decision, why = _policy(run).decide(history)
             if decision == "accept":
@@ -207,9 +218,8 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
                              st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
                              plan.duration, plan.fps, _moves(plan), artifacts=lambda v: list(v["keyframes"].values()))
-        reasons = failing(verdict)
-        outcome.takes.append(Take(stage="video", moment="clip", take=take, uri=clip_uri, passed=verdict["passed"],
-                                  quality=verdict["quality"], reasons=reasons))
+        outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict["keyframes"]))
+        reasons = outcome.takes[-1].reasons
         history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
         decision, why = _policy(run).decide(history)
         if decision == "accept":
@@ -227,3 +237,22 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
                                    run.clip_model, run.clip_weights, artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
         emit(shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
+
+
+def best_take(panels: PanelOutcome, clip: ClipOutcome | None = None) -> Take | None:
+    """The take a person should look at for an escalated shot: the best-scoring take of the
+    stage that gave up (the panel moment that escalated, the clip takes, or the cut that did
+    not hold), with its scores and the judge's reasons. None for a shot that was not escalated."""
+    if panels.escalated:
+        if not panels.takes:
+            return None
+        moment = panels.takes[-1].moment  # the moment that escalated is the last one tried
+        return max((t for t in panels.takes if t.moment == moment), key=lambda t: t.quality)
+    if clip is None or not clip.escalated:
+        return None
+    if clip.cut is not None and not clip.cut.passed:
+        return clip.cut
+    judged = [t for t in clip.takes if t.uri]
+    if judged:
+        return max(judged, key=lambda t: t.quality)
+    return clip.takes[-1] if clip.takes else None  # every take refused: the refusal is the reason

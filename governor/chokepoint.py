@@ -37,8 +37,14 @@ exception the tree does not know included — is an unknown outcome, counted as 
 
 Named points of a call (`after_intent`, `sending`, `answered`, `after_submit`, `polling`,
 `downloading`, `downloaded`, `recorded`, `stored`, `settled`, `reattach`, `reused`, `waiting`)
-are announced to listeners (`add_listener`); nothing listens in production. It must never
-import a vendor module (it gets callables), write a key anywhere, retry a paid submit on its
+are announced to listeners (`add_listener`); nothing listens in production. After every
+reservation, settlement and refusal by a cap, the run's budget alerts (governor/alerts.py) look
+at the caps and emit a Prefect event at 80% and at 100%; they can never fail or refuse a call.
+While a request is being sent (from the intent until its job id or answer is in the ledger),
+it counts as a send in flight: a process about to end waits for `quiet_sends` first; and a job
+being polled is left to the next run once this process's own stop is on (killswitch.py).
+
+It must never import a vendor module (it gets callables), write a key anywhere, retry a paid submit on its
 own, or take over a call whose owner is alive.
 """
 from __future__ import annotations
@@ -54,7 +60,9 @@ from typing import Any, Callable, Literal
 
 from providers.errors import ProviderError, RefusedByModeration, outcome_of
 
-from .killswitch import StopRequested, check_stop, read_stop
+from .alerts import BudgetAlerts, film_title
+from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
+                         read_shared_stop)
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
 from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger
 
@@ -214,6 +222,32 @@ class _Job:
     cancel: Callable[[str], None] | None
 
 
+# -- sends in flight: a request between its intent and its recorded job id or answer ----------
+_SENDS = 0
+_SENDS_DONE = threading.Condition()
+
+
+def _send_begins() -> None:
+    global _SENDS
+    with _SENDS_DONE:
+        _SENDS += 1
+
+
+def _send_ends() -> None:
+    global _SENDS
+    with _SENDS_DONE:
+        _SENDS -= 1
+        _SENDS_DONE.notify_all()
+
+
+def quiet_sends(timeout: float) -> bool:
+    """Wait (at most `timeout` s) until no request of this process is between being sent and
+    having its job id or answer recorded; True if none is. A process that ends past this point
+    leaves every call it made with a job id to re-attach to, or an answer kept."""
+    with _SENDS_DONE:
+        return _SENDS_DONE.wait_for(lambda: _SENDS == 0, timeout=timeout)
+
+
 _WAIT, _AGAIN, _ASK_AGAIN = "wait", "again", "ask again"
 _RETRY_POLL = (ProviderError,)
 
@@ -236,9 +270,12 @@ class Governor:
     max_retries: int = 5              # sends of a request refused before it ran (429, no connection)
     retry_wait_cap: float = 120.0     # the longest single wait a provider may ask for
     halted: RunHalted | None = None
+    alerts: BudgetAlerts | None = None   # the run's budget events (made from the film if not given)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
+        if self.alerts is None:
+            self.alerts = BudgetAlerts(film=self.film, title=film_title(self.root, self.film), run_id=self.run_id)
         self.me = Owner.current(self.run_id)
         self.owner = str(self.me)
         self.downloads = Path(self.root) / ".slate" / "downloads"
@@ -261,8 +298,14 @@ class Governor:
             raise self.halted
         try:
             check_stop(self.root)
+            check_shared_stop(self.ledger, self.film)   # a `slate stop` from any worker of the ledger
         except StopRequested as exc:
             raise self._halt(RunHalted(str(exc), kind="stop")) from None
+
+    def _budget_moved(self, refused: BudgetRefused | None = None) -> None:
+        """Spending moved (or a cap refused a call): let the budget alerts look. Never raises."""
+        if self.alerts is not None:
+            self.alerts.check(self.ledger, self.caps, refused)
 
     def _request(self, spec: CallSpec) -> CallRequest:
         c = spec.context
@@ -355,9 +398,11 @@ class Governor:
                 claim = self.ledger.claim(request=request, cap_scopes=self.caps, owner=self.owner,
                                           lease_seconds=self.lease_seconds, skip=skip, take_unknown=take_unknown)
             except BudgetRefused as exc:
+                self._budget_moved(refused=exc)
                 raise self._halt(RunHalted(str(exc), kind="budget")) from exc
             row = claim.row
             if claim.kind == "claimed":
+                self._budget_moved()
                 return self._send(spec, row, way)
             if claim.kind == "done":
                 found = self._reuse(spec, row, way)
@@ -493,23 +538,27 @@ class Governor:
         except RunHalted:
             self._release(row)
             raise
-        self.ledger.mark_submitted(call_id, None)   # from here on a crash is an ambiguous outcome
-        _point("sending", spec, call_id=call_id)
-        if isinstance(way, _Sync):
+        _send_begins()
+        try:
+            self.ledger.mark_submitted(call_id, None)   # from here on a crash is an ambiguous outcome
+            _point("sending", spec, call_id=call_id)
+            if isinstance(way, _Sync):
+                try:
+                    answer = way.send(call_id)
+                except BaseException as exc:
+                    self._failed(row, exc)
+                    raise
+                _point("answered", spec, call_id=call_id)
+                return self._keep(spec, row, answer)
             try:
-                answer = way.send(call_id)
+                job_id = way.submit(call_id)
             except BaseException as exc:
                 self._failed(row, exc)
                 raise
-            _point("answered", spec, call_id=call_id)
-            return self._keep(spec, row, answer)
-        try:
-            job_id = way.submit(call_id)
-        except BaseException as exc:
-            self._failed(row, exc)
-            raise
-        _point("after_submit", spec, call_id=call_id, job_id=job_id)
-        self.ledger.mark_submitted(call_id, job_id)   # the job id, before any polling
+            _point("after_submit", spec, call_id=call_id, job_id=job_id)
+            self.ledger.mark_submitted(call_id, job_id)   # the job id, before any polling
+        finally:
+            _send_ends()
         return self._follow_job(spec, self.ledger.find(call_id), way)
 
     def _failed(self, row: CallRow, exc: BaseException) -> None:
@@ -569,7 +618,15 @@ class Governor:
                 status = None  # a GET that timed out or hit a 5xx: the job is still there
             if status is not None and status.state in ("succeeded", "failed", "canceled"):
                 return status
-            stop = read_stop(self.root)
+            own = process_stop()
+            if own is not None:
+                # This process is ending (its parent is gone, or its run was cancelled): stop
+                # waiting, and leave the job to the next run, which finds its job id in the
+                # ledger and this process gone — re-attaches, and pays nothing twice.
+                keeper.drop(row.call_id)
+                raise self._halt(RunHalted(f"stop requested: {own.reason}; {row.provider} job {row.job_id} of shot "
+                                           f"{row.shot} is left running for the next run to collect", kind="stop"))
+            stop = current_stop(self.root) or read_shared_stop(self.ledger, self.film)
             if stop is not None:
                 self._halt(RunHalted(f"{'hard ' if stop.hard else ''}stop requested: {stop.reason}", kind="stop"))
                 # A soft stop lets a submitted job finish (it is paid for); a hard stop cancels it.
@@ -625,6 +682,8 @@ class Governor:
         self.ledger.settle(row.call_id, actual_cost=row.estimate if cost is None else cost, artifact_uri=uri)
         keeper.drop(row.call_id)
         _point("settled", spec, call_id=row.call_id, uri=uri)
+        if cost is not None and cost != row.estimate:  # settled at the estimate, the total did not move
+            self._budget_moved()
         return Delivery(uri, row.call_id)
 
 
@@ -649,3 +708,14 @@ def governor_for(run_id: str, factory: Callable[[], Governor]) -> Governor:
             gov = factory()
             _GOVERNORS[run_id] = gov
         return gov
+
+
+def halt_run(run_id: str, reason: str) -> bool:
+    """Stop one run's spending in this process (a Cancel): its next paid call is refused as a
+    stop; calls already sent go on as on `slate stop`. False if the run has no governor here."""
+    with _REGISTRY_LOCK:
+        gov = _GOVERNORS.get(run_id)
+    if gov is None:
+        return False
+    gov._halt(RunHalted(f"stop requested: {reason}", kind="stop"))
+    return True

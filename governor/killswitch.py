@@ -5,15 +5,34 @@ submitted be polled to the end and recorded (they are paid for); `slate stop --h
 cancels them at the provider. A file, not a flag in a database, so it works with nothing but
 a shell: `touch STOP` at 3 a.m. is enough.
 
-It must never delete anything but the STOP file, and never be cached: it is read every time.
+Beside the file there is a stop for *this process only* (`stop_this_process`): set when the
+process that started this run is gone (flows/lifeline.py) or the run was cancelled, so nothing
+new is submitted from a process nobody is watching any more, while other runs of the same
+film, in other processes, go on. It is one flag in memory: set once, never cleared by slate
+itself (the process is about to end).
+
+Workers on other machines see no STOP file, so `slate stop` also writes a row in the ledger's
+`kill_switch` table (the shared switch): every worker sharing `SLATE_LEDGER_URL` reads it
+before a paid call. That read is a query, so its answer is kept for `SHARED_CHECK_SECONDS`
+(a stop reaches every worker within about a second, and a scene of hundreds of calls does not
+query once per call).
+
+It must never delete anything but the STOP file (a shared stop is cleared by stamping its row,
+never by deleting it), and never cache the STOP file: it is read every time.
 """
 from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy as sa
+
+from .ledger.schema import kill_switch
 
 STOP_FILE = "STOP"
 
@@ -62,9 +81,119 @@ def clear_stop(root: Path) -> bool:
     return False
 
 
+# -- the stop of this process only --------------------------------------------------------------
+_PROCESS_STOP: Stop | None = None
+_PROCESS_LOCK = threading.Lock()
+_PARENT: int | None = None   # the process that started this one, when the run is bound to it
+
+
+def bind_to_parent(pid: int) -> None:
+    """Tie this process's paid calls to its parent: once `pid` is no longer our parent (it died and
+    we were re-parented), the process stop is on. Read from the kernel at every check, so no
+    request is sent after the parent dies, however late a signal or a poll would notice."""
+    global _PARENT
+    _PARENT = pid
+
+
+def stop_this_process(reason: str, *, hard: bool = False) -> Stop:
+    """From now on this process submits nothing new (the first reason given is kept)."""
+    global _PROCESS_STOP
+    with _PROCESS_LOCK:
+        if _PROCESS_STOP is None:
+            _PROCESS_STOP = Stop(hard=hard, reason=reason, since=time.time())
+        return _PROCESS_STOP
+
+
+def process_stop() -> Stop | None:
+    if _PROCESS_STOP is None and _PARENT is not None and os.getppid() != _PARENT:
+        stop_this_process(f"the process that started this run (pid {_PARENT}) is gone")
+    return _PROCESS_STOP
+
+
+def clear_process_stop() -> None:
+    """For tests that set the process stop in their own process."""
+    global _PROCESS_STOP, _PARENT
+    with _PROCESS_LOCK:
+        _PROCESS_STOP = None
+        _PARENT = None
+
+
+def current_stop(root: Path) -> Stop | None:
+    """What stops this process's paid calls now: its own stop, else the project's STOP file."""
+    return process_stop() or read_stop(root)
+
+
 def check_stop(root: Path) -> None:
+    own = process_stop()
+    if own is not None:
+        raise StopRequested(f"this process was told to stop ({own.reason}); nothing new is submitted from it — "
+                            f"run the scene again to go on")
     stop = read_stop(root)
     if stop is not None:
         kind = "hard stop" if stop.hard else "stop"
         raise StopRequested(f"{kind} requested ({stop_path(root)} exists: {stop.reason}); "
                             f"nothing new is submitted — `slate stop --clear` to go on")
+
+
+# -- the shared switch: a row in the ledger every worker reads ---------------------------------
+SHARED_CHECK_SECONDS = 1.0
+EVERY_FILM = "*"
+# (ledger object, film) -> (when read, what was read); per ledger object, so a worker's own
+# `request_shared_stop` is seen at once by itself and within SHARED_CHECK_SECONDS by the others.
+_seen: dict[tuple[int, str], tuple[float, Stop | None]] = {}
+_seen_lock = threading.Lock()
+
+
+def request_shared_stop(ledger, film: str, *, hard: bool = False, reason: str = "") -> None:
+    """Stop every worker spending for `film` (or every film, with "*") through this ledger."""
+    with ledger.engine.begin() as conn:
+        conn.execute(kill_switch.insert().values(
+            film=film, hard=hard, reason=reason or ("hard stop" if hard else "stop"),
+            requested_by=f"{socket.gethostname()}:{os.getpid()}", requested_at=time.time()))
+    _forget(ledger)
+
+
+def clear_shared_stop(ledger, film: str) -> int:
+    """Clear the film's shared stops (and, for "*", every film's); returns how many."""
+    where = kill_switch.c.cleared_at.is_(None)
+    if film != EVERY_FILM:
+        where = where & kill_switch.c.film.in_([film, EVERY_FILM])
+    with ledger.engine.begin() as conn:
+        n = conn.execute(kill_switch.update().where(where).values(cleared_at=time.time())).rowcount
+    _forget(ledger)
+    return n
+
+
+def read_shared_stop(ledger, film: str, *, max_age: float = SHARED_CHECK_SECONDS) -> Stop | None:
+    """The newest uncleared stop of this film (or of every film), as at most `max_age` ago."""
+    key = (id(ledger), film)
+    now = time.monotonic()
+    with _seen_lock:
+        hit = _seen.get(key)
+        if hit is not None and now - hit[0] < max_age:
+            return hit[1]
+    q = (sa.select(kill_switch.c.hard, kill_switch.c.reason, kill_switch.c.requested_at,
+                   kill_switch.c.requested_by)
+         .where(kill_switch.c.cleared_at.is_(None), kill_switch.c.film.in_([film, EVERY_FILM]))
+         .order_by(kill_switch.c.id.desc()).limit(1))
+    with ledger.engine.connect() as conn:
+        row = conn.execute(q).first()
+    stop = None if row is None else Stop(hard=bool(row.hard), since=float(row.requested_at),
+                                         reason=f"{row.reason} (ledger, by {row.requested_by})")
+    with _seen_lock:
+        _seen[key] = (now, stop)
+    return stop
+
+
+def check_shared_stop(ledger, film: str) -> None:
+    stop = read_shared_stop(ledger, film)
+    if stop is not None:
+        kind = "hard stop" if stop.hard else "stop"
+        raise StopRequested(f"{kind} requested in the ledger for every worker ({stop.reason}); nothing new is "
+                            "submitted — `slate stop --clear` to go on")
+
+
+def _forget(ledger) -> None:
+    with _seen_lock:
+        for key in [k for k in _seen if k[0] == id(ledger)]:
+            del _seen[key]

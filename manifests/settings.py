@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from .load import ManifestError, Problem, _message, locate, read_bounded
 
-__all__ = ["Settings", "ProfileModels", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
+__all__ = ["Settings", "ProfileModels", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
 
 SETTINGS_FILE = "slate.toml"
 MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
@@ -51,6 +51,57 @@ class ProfileModels(BaseModel):
     @classmethod
     def _one_or_many(cls, v):
         return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class StorageSettings(BaseModel):
+    """The `[storage]` table: where artifacts, pushed films and task results live.
+
+    There is no field for a credential, on purpose: the identity comes from the environment
+    (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_PROFILE / `profile`), so a slate.toml can
+    be committed and a key cannot end up in a flow parameter. A key written here is an unknown
+    setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["local", "s3"] = Field("local", description="local: the project folder; s3: an S3-compatible bucket (AWS, R2, MinIO, SeaweedFS)")
+    bucket: str | None = Field(None, description="the bucket (s3 backend)")
+    prefix: str = Field("", description="a folder of the bucket everything of slate's goes under, e.g. studio/slate")
+    endpoint_url: str | None = Field(None, description="the S3 endpoint for R2, MinIO or SeaweedFS, e.g. https://<account>.r2.cloudflarestorage.com (default: AWS)")
+    region: str | None = Field(None, description="the bucket's region (R2: auto)")
+    profile: str | None = Field(None, description="an AWS profile name for the identity (default: the environment's)")
+    max_object_bytes: int = Field(2 << 30, ge=1, le=5 << 40, description="objects bigger than this are refused before upload (default 2 GiB)")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, v: str | None) -> str | None:
+        if v is not None and not _BUCKET.match(v):
+            raise ValueError(f"{v!r} is not a bucket name (3-63 lowercase letters, digits, dots and dashes)")
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        v = v.strip("/")
+        if v and (".." in v.split("/") or not re.fullmatch(r"[A-Za-z0-9._/-]+", v) or "//" in v):
+            raise ValueError(f"{v!r} is not a bucket folder (letters, digits, . _ - and /, no '..')")
+        return v
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None:
+            if not re.match(r"^https?://[^/@\s]+(/.*)?$", v):
+                raise ValueError(f"{v!r} is not an http(s) URL without credentials in it")
+        return v
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self):
+        if self.backend == "s3" and not self.bucket:
+            raise ValueError("backend = \"s3\" needs a bucket")
+        return self
 
 
 class Settings(BaseSettings):
@@ -90,6 +141,7 @@ class Settings(BaseSettings):
     video_slots: int = Field(1, ge=1, le=32, description="video jobs in flight per provider key")
     busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
 
     @field_validator("timezone")
     @classmethod

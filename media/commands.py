@@ -245,3 +245,40 @@ def count_frames_args(video) -> list[str]:
     Its stderr also carries the input header, so probe() can parse both from one run."""
     return ["-nostdin", "-hide_banner", "-stats", "-protocol_whitelist", "file", "-i", _p(video),
             "-map", "0:v:0", "-f", "null", "-"]
+
+
+def copy_concat_args(list_file, out_mp4) -> list[str]:
+    """Join the files named in a concat-demuxer list without re-encoding them (stream copy).
+
+    Only for files whose streams are interchangeable (render.stitch decides which are): the
+    concat demuxer keeps the first file's codec parameters for all of them. `-safe 0` allows the
+    absolute paths the list holds; the protocol whitelist still confines them to files.
+    `-stats` makes ffmpeg print how many frames it wrote: the joined file's length, without
+    decoding it again."""
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-stats", "-y", "-f", "concat", "-safe", "0",
+            "-protocol_whitelist", "file", "-i", _p(list_file), "-map", "0:v:0", "-c", "copy",
+            "-movflags", "+faststart", "-an", _p(out_mp4)]
+
+
+def stitch_plan(copyable: list[bool], transitions: list[tuple[str, float]]) -> list[tuple[bool, int, int]]:
+    """Split a sequence into segments (copy, first, last) with clips first..last inclusive.
+
+    A clip is copied as it is only when `copyable` says its stream already is what the cut
+    needs and no dissolve touches it (a dissolve mixes two clips' pixels, so both are
+    re-encoded around it); every other clip is re-encoded, consecutive ones together in one
+    segment so one ffmpeg run makes them. The segments are then joined by stream copy."""
+    n = len(copyable)
+    if len(transitions) != max(n - 1, 0):
+        raise ValueError(f"need {max(n - 1, 0)} transitions for {n} clips, got {len(transitions)}")
+    touched = [False] * n
+    for i, (kind, _) in enumerate(transitions):
+        if kind != "cut":
+            touched[i] = touched[i + 1] = True
+    plan: list[tuple[bool, int, int]] = []
+    for i in range(n):
+        copy = copyable[i] and not touched[i]
+        if plan and not copy and not plan[-1][0]:
+            plan[-1] = (False, plan[-1][1], i)
+        else:
+            plan.append((copy, i, i))
+    return plan

@@ -1,8 +1,10 @@
-"""Contact sheets: a grid of thumbnails with labels and coloured verdict bars.
+"""Contact sheets: a grid of thumbnails, each with a label, a verdict badge and a few lines of notes.
 
-For: a one-glance PNG of what a run produced (per shot/take: image, label, verdict).
-Never: depend on system fonts or anything non-deterministic (same entries => same
-bytes), judge verdicts itself, or import anything of ours.
+For: a one-glance PNG of what a run produced — per shot its panel and its clip's keyframes, the
+badge coloured by verdict (pass, warn, escalated, re-anchored, …) and, written under the
+thumbnail, what a person needs to read: the failing scores, the drift and continuity figures.
+Never: depend on system fonts or anything non-deterministic (same entries => same bytes),
+judge verdicts itself, or import anything of ours — callers pass plain data in.
 """
 
 from __future__ import annotations
@@ -15,36 +17,63 @@ from PIL import Image, ImageDraw, ImageFont
 
 VERDICT_COLOURS = {
     "pass": (46, 160, 67),
+    "warn": (214, 176, 20),
     "fail": (200, 40, 40),
     "escalated": (235, 140, 20),
+    "re-anchored": (40, 110, 220),
+    "rejected": (150, 60, 170),
+    "halted": (90, 90, 110),
     "missing": (128, 128, 128),
 }
 PAD = 8          # around each cell
 LABEL_H = 18     # label text line
-BAR_H = 20       # verdict bar
+BAR_H = 20       # verdict badge
+LINE_H = 12      # one line of notes under the badge
+MAX_LINES = 5    # notes past this are cut: a sheet is for a glance, the tables hold the rest
 BACKGROUND = (24, 24, 24)
 THUMB_BG = (48, 48, 48)
 TEXT = (235, 235, 235)
+NOTE = (200, 200, 200)
 
 
 @dataclass
 class ContactEntry:
-    label: str               # e.g. "1C take 2"
-    image: Path | None       # None or unreadable => drawn as an empty thumbnail
-    verdict: str             # "pass" / "fail" / "escalated" / "missing"
-    detail: str = ""
+    label: str                    # e.g. "1C panel take 2"
+    image: Path | None            # None or unreadable => drawn as an empty thumbnail
+    verdict: str                  # a key of VERDICT_COLOURS; anything else is drawn as "missing"
+    detail: str = ""              # a few words on the badge
+    lines: tuple[str, ...] = ()   # notes under the badge: failing scores, drift, continuity
 
 
-def sheet_size(n: int, *, columns: int = 3, thumb_width: int = 320) -> tuple[int, int]:
-    """Pixel size of the sheet for n entries (thumbnails are 16:9, letterboxed)."""
+def sheet_size(n: int, *, columns: int = 3, thumb_width: int = 320, lines: int = 0) -> tuple[int, int]:
+    """Pixel size of the sheet for n entries (thumbnails are 16:9, letterboxed) with room for
+    `lines` lines of notes under each."""
     rows = max(1, math.ceil(n / columns))
-    cell_w, cell_h = _cell(thumb_width)
+    cell_w, cell_h = _cell(thumb_width, lines)
     return columns * cell_w + PAD, rows * cell_h + PAD
 
 
-def _cell(thumb_width: int) -> tuple[int, int]:
+def badge_box(i: int, *, columns: int = 3, thumb_width: int = 320, lines: int = 0) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of entry i's verdict badge, inclusive: where a reader of the
+    PNG finds its colour."""
+    x0, y0 = _origin(i, columns, thumb_width, lines)
+    by = y0 + thumb_width * 9 // 16 + LABEL_H
+    return x0, by, x0 + thumb_width - 1, by + BAR_H - 1
+
+
+def note_lines(entries: list[ContactEntry]) -> int:
+    """How many lines of notes the sheet leaves under each thumbnail."""
+    return min(MAX_LINES, max((len(e.lines) for e in entries), default=0))
+
+
+def _cell(thumb_width: int, lines: int = 0) -> tuple[int, int]:
     thumb_h = thumb_width * 9 // 16
-    return thumb_width + PAD, thumb_h + LABEL_H + BAR_H + PAD
+    return thumb_width + PAD, thumb_h + LABEL_H + BAR_H + lines * LINE_H + PAD
+
+
+def _origin(i: int, columns: int, thumb_width: int, lines: int) -> tuple[int, int]:
+    cell_w, cell_h = _cell(thumb_width, lines)
+    return PAD + (i % columns) * cell_w, PAD + (i // columns) * cell_h
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
@@ -74,24 +103,26 @@ def contact_sheet(entries: list[ContactEntry], out_png, *, columns: int = 3,
     if columns < 1 or thumb_width < 16:
         raise ValueError("columns must be >= 1 and thumb_width >= 16")
     font = ImageFont.load_default()
-    size = sheet_size(len(entries), columns=columns, thumb_width=thumb_width)
+    lines = note_lines(entries)
+    size = sheet_size(len(entries), columns=columns, thumb_width=thumb_width, lines=lines)
     sheet = Image.new("RGB", size, BACKGROUND)
     draw = ImageDraw.Draw(sheet)
-    cell_w, cell_h = _cell(thumb_width)
     thumb_h = thumb_width * 9 // 16
     for i, e in enumerate(entries):
-        x0 = PAD + (i % columns) * cell_w
-        y0 = PAD + (i // columns) * cell_h
+        x0, y0 = _origin(i, columns, thumb_width, lines)
         draw.rectangle([x0, y0, x0 + thumb_width - 1, y0 + thumb_h - 1], fill=THUMB_BG)
         t = _thumb(e.image, thumb_width, thumb_h)
         if t is not None:  # centred, letterboxed
             sheet.paste(t, (x0 + (thumb_width - t.width) // 2, y0 + (thumb_h - t.height) // 2))
         draw.text((x0 + 2, y0 + thumb_h + 3), _fit(draw, e.label, font, thumb_width - 4), fill=TEXT, font=font)
-        by = y0 + thumb_h + LABEL_H
+        left, top, right, bottom = badge_box(i, columns=columns, thumb_width=thumb_width, lines=lines)
         colour = VERDICT_COLOURS.get(e.verdict, VERDICT_COLOURS["missing"])
-        draw.rectangle([x0, by, x0 + thumb_width - 1, by + BAR_H - 1], fill=colour)
+        draw.rectangle([left, top, right, bottom], fill=colour)
         bar_text = e.verdict.upper() + (f" - {e.detail}" if e.detail else "")
-        draw.text((x0 + 4, by + 4), _fit(draw, bar_text, font, thumb_width - 8), fill=(255, 255, 255), font=font)
+        # The text starts a few pixels in: the badge's first columns stay its pure colour.
+        draw.text((left + 6, top + 4), _fit(draw, bar_text, font, thumb_width - 10), fill=(255, 255, 255), font=font)
+        for n, text in enumerate(e.lines[:lines]):
+            draw.text((x0 + 2, bottom + 2 + n * LINE_H), _fit(draw, text, font, thumb_width - 4), fill=NOTE, font=font)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, format="PNG", optimize=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .commands import count_frames_args
+from .commands import count_frames_args, probe_args
 from .ffmpeg import MediaError, run
 
 
@@ -119,6 +119,18 @@ def probe(path) -> Probe:
         raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc
 
 
+def probe_copied(path, copy_stderr: str) -> Probe:
+    """The probe of a file just written by stream copy: its header (reading it decodes the first
+    frame) and the frame count ffmpeg printed while writing it. The frames were decoded and
+    checked when each clip was made; decoding them all again would cost more than the join."""
+    args = probe_args(Path(path))
+    proc = run(args)
+    try:
+        return parse_probe(proc.stderr, copy_stderr)
+    except ValueError as exc:
+        raise MediaError(f"could not parse ffmpeg output for {path}: {exc}", args, proc.stderr) from exc
+
+
 def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps: float, codec: str = "h264") -> list[str]:
     """What is wrong with a rendered file against what was asked for (empty when nothing).
 
@@ -131,3 +143,4 @@ def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps: float,
     if p.codec != codec:
         problems.append(f"is {p.codec}, expected {codec}")
     return problems
+

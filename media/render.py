@@ -12,8 +12,12 @@ import os
 import uuid
 from pathlib import Path
 
-from .commands import concat_args, still_clip_args
-from .probe import Probe, probe
+from collections import Counter
+from fractions import Fraction
+
+from .commands import concat_args, copy_concat_args, still_clip_args, stitch_plan
+from .mp4 import Track, read_track
+from .probe import Probe, probe, probe_copied
 from .ffmpeg import run
 
 
@@ -23,16 +27,16 @@ def _temp_beside(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.part{target.suffix or '.mp4'}")
 
 
-def _atomic(target, build) -> Probe:
+def _atomic(target, build, *, copied: bool = False) -> Probe:
     out = Path(target)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(out)
     try:
-        run(build(tmp))
+        done = run(build(tmp))
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return probe(out)
+    return probe_copied(out, done.stderr) if copied else probe(out)
 
 
 def render_clip(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
@@ -43,8 +47,58 @@ def render_clip(start_png, out_mp4, *, width: int, height: int, fps, seconds: fl
         movement=movement, end_png=end_png))
 
 
+def _signature(track: Track | None) -> tuple | None:
+    # Clips join by copy only when a decoder set up for one is set up for all: the same codec
+    # configuration (SPS/PPS) byte for byte, size, time base and frame duration.
+    return None if track is None else (track.config, track.width, track.height, track.timescale, track.frame_ticks)
+
+
 def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[str, float]],
            fps, width: int, height: int) -> Probe:
-    """Join (path, seconds) clips with cuts/dissolves into one H.264 file; return its probe."""
-    return _atomic(out_mp4, lambda tmp: concat_args(
-        clips, tmp, transitions=transitions, fps=fps, width=width, height=height))
+    """Join (path, seconds) clips with cuts/dissolves into one H.264 file; return its probe.
+
+    What does not change is not re-encoded: clips that already are what the cut needs (one
+    codec configuration, read from the file's boxes by media/mp4.py; the scene's size and rate;
+    exactly their declared length; no dissolve on them) are stream-copied; the rest — dissolves with the clips they join, clips of another
+    encoder, size or length — are re-encoded in segments, and the segments joined by copy.
+    When our own segments would not match the copied clips, everything is re-encoded in one
+    pass, as concat_args alone does. A re-encoded result is probed by a full decode; a joined one
+    by its header and the frames ffmpeg wrote (each clip was decoded and checked when made)."""
+    encode_all = lambda tmp: concat_args(clips, tmp, transitions=transitions, fps=fps, width=width, height=height)
+    if len(clips) < 2:
+        return _atomic(out_mp4, encode_all)
+    tracks = [read_track(path) for path, _ in clips]
+    half_frame = 0.5 / float(Fraction(fps))
+    fits = [t is not None and t.other_tracks == 0 and (t.width, t.height) == (width, height)
+            and t.fps == Fraction(fps) and abs(t.seconds - float(secs)) < half_frame
+            for t, (_, secs) in zip(tracks, clips)]
+    common = Counter(_signature(t) for t, ok in zip(tracks, fits) if ok).most_common(1)
+    copyable = [ok and _signature(t) == common[0][0] for t, ok in zip(tracks, fits)]
+    plan = stitch_plan(copyable, transitions)
+    if not any(copy for copy, _, _ in plan) or len(plan) == 1:
+        return _atomic(out_mp4, encode_all)
+    out = Path(out_mp4)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    try:
+        listed = []
+        for k, (copy, first, last) in enumerate(plan):
+            if copy:
+                listed.append(Path(clips[first][0]).resolve())
+                continue
+            part = _temp_beside(out.with_name(f"{out.stem}-segment{k}.mp4"))
+            parts.append(part)
+            run(concat_args(clips[first:last + 1], part, transitions=transitions[first:last],
+                            fps=fps, width=width, height=height))
+            if _signature(read_track(part)) != common[0][0]:
+                # Our encoder's segment would not join the copied clips cleanly: one pass instead.
+                return _atomic(out_mp4, encode_all)
+            listed.append(part.resolve())
+        cuts = _temp_beside(out.with_suffix(".txt"))
+        parts.append(cuts)
+        # The concat demuxer's list syntax: one quoted path a line, quotes escaped.
+        cuts.write_text("".join("file '" + str(p).replace("'", "'\\''") + "'\n" for p in listed))
+        return _atomic(out_mp4, lambda tmp: copy_concat_args(cuts, tmp), copied=True)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)

@@ -181,6 +181,11 @@ class VideoGenerator(Protocol):
 
 @runtime_checkable
 class Judge(Protocol):
+    """A judge scores panels and keyframes. A vision judge may also offer
+    `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and
+    `judge_turnaround(sheet, character_id, description)` (a reference sheet); a judge without
+    them leaves those gates to slate's own measures."""
+
     name: str
     model: str
     variant: dict

@@ -221,6 +221,10 @@ class GeminiJudge:
         images = [last_frame, first_frame, refs.plate, *_turnarounds(request, refs)]
         return self._ask(rubric.continuity_instructions(previous, request), images, rubric.ContinuityRubric)
 
+    def judge_turnaround(self, sheet: Path, character_id: str, description: str, *,
+                         client_ref: str | None = None) -> Verdict:
+        return self._ask(rubric.turnaround_instructions(character_id, description), [sheet], rubric.TurnaroundRubric)
+
     def _ask(self, instructions: str, images: list[Path], schema) -> Verdict:
         config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=schema)
         contents = [instructions, *(_part(Path(p).read_bytes()) for p in images)]

@@ -176,8 +176,10 @@ def lineup(settings, profile: str | None = None) -> Lineup:
     return Lineup(panel, videos, judge)
 
 
-def storage_for(root: Path) -> LocalStorage:
-    return LocalStorage(root)
+def storage_for(root: Path):
+    """The project's store, local folder or bucket, as its [storage] settings say."""
+    from providers.storage import storage_for as chosen
+    return chosen(root)
 
 
 def image_provider(ref: ModelRef | str, storage: LocalStorage, faults: FaultMode = FaultMode(), *,

@@ -53,8 +53,18 @@ class ContinuityRubric(BaseModel):
     location: Criterion = Field(description="both frames are in the same place, lit the same way")
 
 
+class TurnaroundRubric(BaseModel):
+    """Whether a turnaround sheet can be the reference a film holds its character to."""
+
+    one_character: Criterion = Field(description="the sheet shows one character only: no second person in any view")
+    same_person: Criterion = Field(description="every view shows the same person: face, hair, build and clothes "
+                                               "agree between the views")
+    artifacts: Criterion = Field(description="1 = no visible artefacts (extra limbs, melted faces, text over the "
+                                             "figure, noise)")
+
+
 THRESHOLDS = {"identity": 0.7, "wardrobe": 0.6, "location": 0.6, "characters_present": 0.8, "props": 0.5,
-              "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7}
+              "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7, "one_character": 0.8, "same_person": 0.8}
 
 
 def panel_instructions(request: PanelRequest) -> str:
@@ -86,6 +96,14 @@ def continuity_instructions(previous: PanelRequest, request: PanelRequest) -> st
         f"characters of the second shot. People in both shots: {', '.join(both) or 'nobody'}. Score whether the "
         "cut holds — the same people, the same clothes, the same place — each from 0 to 1 with the reason. A "
         "change of framing or camera angle is fine; a changed face, outfit or set is not.")
+
+
+def turnaround_instructions(character_id: str, description: str) -> str:
+    return (
+        "You are the continuity supervisor of a film. The image is the approved TURNAROUND sheet of the character "
+        f"'{character_id}': the reference every storyboard panel and clip will be held to. It should show that one "
+        "character from several sides (front, three-quarter, side, back), the same person in every view. Score "
+        "each criterion from 0 to 1 with the reason you saw. The character, as written:\n" + description)
 
 
 def verdict(answer: BaseModel, judge: str, usage: dict | None = None) -> Verdict:

@@ -4,6 +4,10 @@ Named keys are the project's files (`characters/mia/mia_turnaround_APPROVED.png`
 makes goes to `.slate/artifacts/<aa>/<sha256>.<ext>` and is named by `cas://<sha256>.<ext>`,
 so an artifact's URI is its content hash and a cache key over URIs is a key over contents.
 
+`get_bytes` checks the bytes against the hash that names them (an artifact changed on disk is
+refused); with `max_object_bytes` (the [storage] setting) a bigger artifact is refused before it
+is written. Errors are those of providers/storage_errors.py, shared with the S3 backend.
+
 It must never write outside the project folder, never overwrite an artifact in place (a file
 is written under a temporary name, fsynced, then renamed), and never follow a key out of the
 project (keys are validated; the resolved path is checked again). A key whose file is not a
@@ -20,8 +24,18 @@ from pathlib import Path
 
 from manifests.keys import check_key
 from manifests.load import NOT_FOUND, locate, read_bounded
+from providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig
 
 CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
+
+
+def file_sha256(path) -> str:
+    """The sha256 of a file's bytes, read a mebibyte at a time (a clip is never held whole)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def cas_uri(digest: str, suffix: str) -> str:
@@ -63,9 +77,10 @@ class KeyUnreadable(ValueError):
 class LocalStorage:
     name = "local"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, max_object_bytes: int | None = None):
         self.root = Path(root).resolve()
         self.artifacts = self.root / ".slate" / "artifacts"
+        self.max_object_bytes = max_object_bytes  # None: no limit (storage.max_object_bytes sets one)
 
     # -- named keys -------------------------------------------------------------------------
     def _key_path(self, key: str) -> Path:
@@ -75,7 +90,7 @@ class LocalStorage:
         path, why = locate(self.root, key)
         if path is None:
             if why == NOT_FOUND:
-                raise FileNotFoundError(f"{key} not found in {self.root}")
+                raise ObjectMissing(f"{key} not found in {self.root}")
             raise KeyUnreadable(f"{key} {why}")
         return path
 
@@ -124,19 +139,22 @@ class LocalStorage:
         """The URI bytes with this sha256 get when stored (the governor records it first)."""
         return cas_uri(digest, suffix)
 
+    def _refuse_big(self, size: int, what: str) -> None:
+        if self.max_object_bytes is not None and size > self.max_object_bytes:
+            raise ObjectTooBig(f"{what} is {size:,} bytes, over the {self.max_object_bytes:,} byte limit "
+                               "(storage.max_object_bytes): not stored")
+
     def put_bytes(self, data: bytes, suffix: str) -> str:
         uri = cas_uri(hashlib.sha256(data).hexdigest(), suffix)
+        self._refuse_big(len(data), uri)
         path = self._cas_path(uri)
         if not path.exists():  # same bytes, same name: writing again would change nothing
             write_atomic(path, data)
         return uri
 
     def put_file(self, path: Path, suffix: str) -> str:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        uri = cas_uri(h.hexdigest(), suffix)
+        self._refuse_big(Path(path).stat().st_size, Path(path).name)
+        uri = cas_uri(file_sha256(path), suffix)
         dest = self._cas_path(uri)
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -155,8 +173,14 @@ class LocalStorage:
     def open_local(self, uri: str) -> Path:
         path = self._cas_path(uri)
         if not path.is_file():
-            raise FileNotFoundError(f"artifact {uri} is not in {self.artifacts}")
+            raise ObjectMissing(f"artifact {uri} is not in {self.artifacts}")
         return path
 
     def get_bytes(self, uri: str) -> bytes:
-        return self.open_local(uri).read_bytes()
+        """The artifact's bytes, checked against the hash that names them."""
+        data = self.open_local(uri).read_bytes()
+        got = hashlib.sha256(data).hexdigest()
+        if got != uri_digest(uri):
+            raise ObjectCorrupt(f"{uri} in {self.artifacts} hashes to {got[:12]}…, not to its name: refused "
+                                "(the file was changed after it was stored)")
+        return data

@@ -1,4 +1,4 @@
-"""The `slate` command line: init, check, run, status.
+"""The `slate` command line: init, check, run, approve, status, up and down.
 
 Thin: it parses arguments, calls manifests, flows and governor, and shows what they return.
 It must never print a key, and never start a paid run before the preflight (tasks/preflight.py)
@@ -28,6 +28,19 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network
 from providers.keys import install_log_redaction  # noqa: E402
 
 install_log_redaction()  # a key read by a provider never reaches a log line
+
+
+def _on_stack(directory: Path):
+    """This project's `slate up` server as the Prefect API while the command runs, when it is up;
+    else nothing changes (an embedded server, or the one configured, as before)."""
+    from contextlib import nullcontext
+
+    from slate.stack import running
+    stack = running(directory)
+    if stack is None:
+        return nullcontext()
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    return temporary_settings({PREFECT_API_URL: stack.api_url})
 
 
 def _mark_embedded() -> None:
@@ -176,15 +189,25 @@ def run(directory: Path,
         approve_fallback: Optional[list[str]] = typer.Option(
             None, "--approve-fallback", help="allow this fallback video model whatever its cost impact "
                                              "(the command a halted run names)"),
-        verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well")):
+        verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well"),
+        from_bucket: Optional[str] = typer.Option(
+            None, "--from-bucket", help="a film pushed with `slate push`: s3://BUCKET[/PREFIX]/films/FILM_ID; it is "
+                                        "pulled into DIRECTORY (checked by hash) and run there, renders go back to "
+                                        "the bucket")):
     """Render the film (or the scenes named): every shot through its gates, each scene stitched,
     the scenes cut together into one mp4."""
+    store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
     cap_usd = _usd_option(cap, "--cap")
     models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
     # Every problem is printed here, before any run starts; the flow checks again, the same way.
     for one in scene or [None]:
         _preflight(directory, scene=one, whole_film=one is None, profile=profile, provider=provider,
                    price_as=price_as, cap=cap_usd, **models)
+    with _on_stack(directory):
+        _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store)
+
+
+def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store) -> None:
     _mark_embedded()
     from flows.film import film_flow, film_result
     from tasks.context import listen
@@ -211,8 +234,78 @@ def run(directory: Path,
         err.print(f"[red]{state.name}:[/red] {state.message}", highlight=False)
         raise typer.Exit(1)
     _report(result, state, elapsed)
+    if store is not None:
+        from providers.storage import publish_renders
+        sent = publish_renders(directory, store)
+        console.print(f"renders in the bucket: {len(sent.sent)} uploaded, {len(sent.unchanged)} unchanged "
+                      f"(s3://{store.bucket}/{store.film_prefix}renders/)", highlight=False)
     if state.is_failed():
         raise typer.Exit(1)
+
+
+def _storage_settings(directory: Path):
+    """The project's [storage] settings, or exit 1 printing every settings problem."""
+    from manifests import ManifestError
+    from slate.settings import project_settings
+    try:
+        return project_settings(directory).storage
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+def _pull_from_bucket(directory: Path, url: str):
+    """Pull a pushed film into `directory` (a worker's working folder) and return its store."""
+    from providers.storage import parse_film_url, pull_film
+    from providers.storage_errors import StorageError
+    from providers.storage_s3 import S3Storage
+    where = parse_film_url(url)
+    if where is None:
+        err.print(f"--from-bucket: {url!r} is not s3://BUCKET[/PREFIX]/films/FILM_ID", markup=False)
+        raise typer.Exit(2)
+    directory.mkdir(parents=True, exist_ok=True)
+    # The endpoint and the identity come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...):
+    # the film's own slate.toml is not here yet.
+    store = S3Storage(directory, bucket=where.bucket, prefix=where.prefix, film=where.film)
+    try:
+        pulled = pull_film(store, directory)
+    except (StorageError, FileNotFoundError, ValueError) as exc:
+        err.print(f"--from-bucket: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    storage = _storage_settings(directory)
+    if storage.backend != "s3" or storage.bucket != where.bucket or storage.prefix.strip("/") != where.prefix:
+        err.print(f"{directory / 'slate.toml'}: [storage] must name the bucket the film was pulled from "
+                  f"(backend = \"s3\", bucket = \"{where.bucket}\", prefix = \"{where.prefix}\")", markup=False)
+        raise typer.Exit(1)
+    console.print(f"pulled {where.film} from {url}: {len(pulled.sent)} downloaded, {len(pulled.unchanged)} "
+                  "unchanged (each checked by sha256)", highlight=False)
+    from providers.storage import open_storage
+    return open_storage(directory, storage, film=where.film)
+
+
+@app.command()
+def push(directory: Path):
+    """Upload the film's manifests and references to its bucket ([storage] in slate.toml), so a
+    worker with only the bucket can run it (`slate run WORKDIR --from-bucket URL`). Content
+    already in the bucket is not sent again."""
+    from providers.storage import film_url, open_storage, push_film
+    from providers.storage_errors import StorageError
+    storage = _storage_settings(directory)
+    if storage.backend != "s3":
+        err.print(f"{directory / 'slate.toml'}: storage: push needs a bucket: [storage] backend = \"s3\" and "
+                  "bucket = \"...\" (endpoint_url for R2, MinIO, SeaweedFS)", markup=False)
+        raise typer.Exit(2)
+    film = _load(directory)   # a film with a bad manifest is not pushed: a worker would only refuse it
+    store = open_storage(directory, storage, film=film.film.id)
+    try:
+        done = push_film(directory, store)
+    except StorageError as exc:
+        err.print(f"push: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    console.print(f"pushed {film.film.id} to {film_url(store)}: {len(done.sent)} uploaded, "
+                  f"{len(done.unchanged)} unchanged", highlight=False)
+    console.print(f"run it anywhere: slate run WORKDIR --from-bucket {film_url(store)}", highlight=False)
 
 
 def _quiet_prefect_console() -> None:
@@ -407,9 +500,10 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
     if unknown:
         err.print(f"unknown shot(s) {', '.join(unknown)}: the run waits for {', '.join(record['shots'])}")
         raise typer.Exit(2)
-    api = record.get("api_url") or PREFECT_API_URL.value()
-    with temporary_settings({PREFECT_API_URL: api} if api else {}):
-        resume_flow_run(flow_run_id, run_input=answer)
+    with _on_stack(directory):
+        api = record.get("api_url") or PREFECT_API_URL.value()
+        with temporary_settings({PREFECT_API_URL: api} if api else {}):
+            resume_flow_run(flow_run_id, run_input=answer)
     what = "no shot" if reject else f"shots {', '.join(answer['shots'])}" if shots else "every shot"
     console.print(f"approved {what} of run {flow_run_id}" + (f" ({notes})" if notes else ""))
 
@@ -417,14 +511,41 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
 @app.command()
 def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="remove the STOP file"),
          hard: bool = typer.Option(False, "--hard", help="also cancel jobs already submitted, at the provider")):
-    """The kill switch: nothing new is submitted while the project's STOP file exists."""
+    """The kill switch: nothing new is submitted while the project's STOP file exists, or while
+    the ledger holds a stop for the film (every worker sharing SLATE_LEDGER_URL reads it)."""
     from governor.killswitch import clear_stop, request_stop
     if clear:
         console.print("STOP file removed" if clear_stop(directory) else "no STOP file")
+        n = _shared_stop(directory, clear=True)
+        if n:
+            console.print(f"{n} stop(s) cleared in the ledger")
         return
     path = request_stop(directory, hard=hard, reason="slate stop --hard" if hard else "slate stop")
     console.print(f"{'hard ' if hard else ''}stop requested: {path}"
                   + ("" if hard else " (jobs already submitted are polled to the end and recorded)"))
+    if _shared_stop(directory, hard=hard) is not None:
+        console.print("and in the ledger: every worker sharing it stops within a second")
+
+
+def _shared_stop(directory: Path, *, clear: bool = False, hard: bool = False):
+    """The ledger half of `slate stop`: after the STOP file, so an unreachable ledger never
+    keeps the local switch from working. A film whose id cannot be read stops every film."""
+    from governor.killswitch import EVERY_FILM, clear_shared_stop, request_shared_stop
+    from governor.ledger import Ledger, LedgerUnavailable
+    from providers.storage import film_id
+    try:
+        film = film_id(directory)
+    except (ValueError, OSError):
+        film = EVERY_FILM
+    try:
+        with Ledger.for_project(directory.resolve()) as ledger:
+            if clear:
+                return clear_shared_stop(ledger, film)
+            request_shared_stop(ledger, film, hard=hard, reason="slate stop --hard" if hard else "slate stop")
+            return 1
+    except LedgerUnavailable as exc:
+        err.print(f"the ledger could not be reached ({exc}): only the STOP file is set", markup=False)
+        return None
 
 
 @app.command()
@@ -475,6 +596,125 @@ def status(directory: Path):
         outs = sorted(renders.glob(f"{scene.id}-*.mp4")) if renders.is_dir() else []
         console.print(f"  scene {scene.id}: {len(scene.shots)} shots, {scene.total_seconds():.1f}s; "
                       f"renders: {', '.join(p.name for p in outs) or 'none yet'}")
+    from slate.stack import running
+    stack = running(directory)
+    if stack is not None:
+        console.print(f"stack up: UI {stack.ui_url}, work pool {stack.pool} (slate down {directory} stops it)",
+                      highlight=False)
+        _stack_runs(stack)
+
+
+def _stack_runs(stack) -> None:
+    """The stack's latest scene and film runs, and the next nightly, as its server has them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState,
+                                                FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    films_and_scenes = FlowFilter(name=FlowFilterName(any_=["scene", "film"]))
+    with temporary_settings({PREFECT_API_URL: stack.api_url}), get_client(sync_client=True) as client:
+        started = client.read_flow_runs(
+            flow_filter=films_and_scenes, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=6,
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                not_any_=[StateType.SCHEDULED]))))
+        upcoming = client.read_flow_runs(
+            flow_filter=films_and_scenes, sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=1,
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.SCHEDULED]))))
+    for r in started:
+        console.print(f"  run {r.name}: {r.state.name if r.state else '?'}", highlight=False)
+    for r in upcoming:
+        console.print(f"  next: {r.name} at {r.expected_start_time.isoformat(timespec='minutes')}", highlight=False)
+
+
+@app.command()
+def up(directory: Path,
+       zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
+                                                   help="seconds without a heartbeat before a run is marked Crashed "
+                                                        "(default 90; more than 30)")):
+    """Start, in the background, this film's Prefect server and UI, a process work pool and a worker,
+    with the film's deployments (scene, film, nightly-dailies, approvals-warden) and automations."""
+    from slate.stack import up as stack_up
+    _load(directory)
+    if zombie_window is not None and zombie_window <= 30:
+        err.print("--zombie-window: more than 30 seconds (runs send a heartbeat every 30 s)")
+        raise typer.Exit(2)
+    try:
+        stack_up(directory, zombie_window=zombie_window, say=lambda text: console.print(text, highlight=False,
+                                                                                         markup=False))
+    except RuntimeError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(directory: Path):
+    """Stop exactly what `slate up` started for this film (by its recorded process ids)."""
+    from slate.stack import down as stack_down
+    stack_down(directory, say=lambda text: console.print(text, highlight=False, markup=False))
+
+
+@app.command()
+def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene")):
+    """Every escalated shot of the latest run of each scene: its best take, the failing scores
+    with the judge's reasons, where a human composite goes and the manifest line that uses it."""
+    from governor.ledger import Ledger
+    from providers.registry import storage_for
+    from tasks import escalations as records
+    film = _load(directory)
+    ids = [sc.id for _, sc in film.scenes]
+    if scene is not None and scene not in ids:
+        err.print(f"--scene: unknown scene {scene!r} (the film has: {', '.join(ids)})", markup=False)
+        raise typer.Exit(2)
+    storage = storage_for(directory.resolve())
+    found = records.latest(Ledger.for_project(directory.resolve()), film.film.id, [scene] if scene else ids)
+    for scene_id, shots in found.items():
+        if not shots:
+            console.print(f"scene {scene_id}: no escalated shot in its latest run", highlight=False)
+            continue
+        console.print(f"scene {scene_id}: {len(shots)} escalated shot(s) in run {shots[0].run_id[:8]} "
+                      f"({shots[0].when:%Y-%m-%d %H:%M} UTC)", highlight=False)
+        scene_file = film.scene_file(scene_id)
+        for esc in shots:
+            _print_escalation(directory, film, scene_id, scene_file, esc, storage)
+
+
+def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage) -> None:
+    from tasks.escalations import manifest_line, override_key
+    say = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731 — manifest text is not markup
+    say(f"\n  shot {esc.shot}: {esc.reason}")
+    best = esc.best_take
+    if best:
+        where = best.get("uri") or ""
+        try:
+            where = str(storage.open_local(where)) if where else "(no image: the take was refused)"
+        except (OSError, ValueError):
+            pass  # gone from local storage: the URI still names it
+        say(f"    best take: {best['stage']} {best['moment']} take {best['take']} "
+            f"(quality {best['quality']:+.2f}): {where}")
+        failing = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role", "block") == "block"]
+        warned = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role") == "warn"]
+        for label, scores in (("failing", failing), ("warning", warned)):
+            for s in scores:
+                say(f"    {label}: {s['name']} {s['value']:.2f} < {s['threshold']:.2f} — {s.get('reason', '')}")
+        if not failing and best.get("reasons"):
+            for reason in best["reasons"]:
+                say(f"    failing: {reason}")
+    key = override_key(scene_id, esc.shot)
+    try:
+        current = film.scene(scene_id).shot(esc.shot).panel_override
+    except (KeyError, ValueError):
+        current = None  # the shot is gone from the manifest since that run
+    say(f"    composite: put the corrected panel at {(directory / key).resolve()}")
+    say(f"    then in {scene_file}, under the shot with id: {esc.shot}, add the line")
+    say(f"      {manifest_line(key)}")
+    if current and current != key:
+        say(f"    (in place of its panel_override: {current}, which is the panel that failed)")
+    elif current == key:
+        say("    (the manifest already names it: replace the file; its new content is judged again)")
+    say(f"    the next `slate run {directory} --scene {scene_id}` judges it at the panel gate; "
+        "every other shot comes from the cache")
 
 
 def main() -> None:  # pragma: no cover

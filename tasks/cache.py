@@ -5,21 +5,33 @@ Images are passed as `cas://<sha256>` URIs, so their content hashes are in the k
 model and profile are fields of the inputs. Bump a stage's version string when its output for
 the same inputs would change.
 
+Results are kept in the project folder, or with `[storage] backend = "s3"` in the bucket
+(`BucketResults`), so a take cached by one worker is a hit on every other.
+
 It must never key on the run id, the task's source text, or a file's path (PREFECT.md: these
 silently re-run paid tasks or never hit), and never swallow an input it cannot spell: an input
-that is not plain data raises, loudly, instead of Prefect's silent uncached run.
+that is not plain data raises, loudly, instead of Prefect's silent uncached run. Result
+storage must never hold a credential (a saved block is shown in the Prefect UI).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
 from dataclasses import asdict, dataclass, is_dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
+from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.cache_policies import CachePolicy
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.filesystems import WritableFileSystem
 from pydantic import BaseModel
 
+from manifests.keys import check_key
+from manifests.settings import StorageSettings
 from providers.base import canonical_json
+from providers.storage_s3 import S3Storage, s3_client
 
 
 def plain(value: Any) -> Any:
@@ -52,3 +64,94 @@ class ContentKey(CachePolicy):
 
     def compute_key(self, task_ctx, inputs, flow_parameters, **kwargs) -> str:
         return content_key(self.stage, inputs, self.exclude)
+
+
+# -- where results are kept -----------------------------------------------------------------------
+# A cache hit is a record at the key *in result storage* (PREFECT.md §1): kept in the project
+# folder, a take cached by one worker is a miss on every other. With `[storage] backend = "s3"`
+# the records go to the film's bucket, under `<prefix>results/<cache key>`, beside the
+# artifacts they name. The key is the ContentKey above, unchanged: only where it is looked up moves.
+_CLIENTS: dict[tuple, object] = {}
+_SAVED: dict[tuple, object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+class BucketResults(WritableFileSystem):
+    """Prefect result storage in slate's bucket. Holds the bucket's address only: the identity
+    is boto3's (the environment), so the saved block document carries no secret."""
+
+    _block_type_name = "Slate Bucket Results"
+    _block_type_slug = "slate-bucket-results"
+    _description = "Task results of slate runs in an S3-compatible bucket (credentials from the environment)."
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+
+    def _store(self) -> S3Storage:
+        where = (self.bucket, self.prefix, self.endpoint_url, self.region, self.profile)
+        with _CLIENTS_LOCK:
+            if where not in _CLIENTS:
+                _CLIENTS[where] = s3_client(endpoint_url=self.endpoint_url, region=self.region, profile=self.profile)
+            client = _CLIENTS[where]
+        # film="-": results are keyed by content, shared by every film of the bucket
+        return S3Storage(Path("."), bucket=self.bucket, prefix=self.prefix, film="-",
+                         endpoint_url=self.endpoint_url, client=client)
+
+    def _object(self, store: S3Storage, path: str) -> str:
+        check_key(path)
+        return f"{store.prefix}results/{path}"
+
+    def _read(self, path: str) -> bytes:
+        store = self._store()
+        name = self._object(store, path)
+        with store._edge(f"result {path}"):
+            return store.client.get_object(Bucket=store.bucket, Key=name)["Body"].read()
+
+    def _write(self, path: str, content: bytes) -> str:
+        store = self._store()
+        name = self._object(store, path)
+        with store._edge(f"result {path}"):
+            store.client.put_object(Bucket=store.bucket, Key=name, Body=content)
+        return path
+
+    async def aread_path(self, path: str) -> bytes:
+        return await asyncio.to_thread(self._read, path)
+
+    @async_dispatch(aread_path)
+    def read_path(self, path: str) -> bytes:
+        return self._read(path)
+
+    async def awrite_path(self, path: str, content: bytes) -> str:
+        return await asyncio.to_thread(self._write, path, content)
+
+    @async_dispatch(awrite_path)
+    def write_path(self, path: str, content: bytes) -> str:
+        return self._write(path, content)
+
+
+def result_storage(root: Path, storage: StorageSettings):
+    """What a scene's tasks persist their results to: the project's `.slate/results` folder,
+    or (s3 backend) a saved BucketResults block. Prefect needs a block passed as result storage
+    to be saved on the server; it is saved once per process and bucket, under a name made from
+    the bucket's address (never a secret)."""
+    if storage.backend == "local":
+        folder = Path(root) / ".slate" / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    where = (storage.bucket, storage.prefix.strip("/"), storage.endpoint_url, storage.region, storage.profile)
+    with _CLIENTS_LOCK:
+        block = _SAVED.get(where)
+    if block is None:
+        block = BucketResults(bucket=storage.bucket, prefix=storage.prefix.strip("/"), endpoint_url=storage.endpoint_url,
+                              region=storage.region, profile=storage.profile)
+        name = f"slate-results-{hashlib.sha256(repr(where).encode()).hexdigest()[:16]}"
+        try:
+            block.save(name, overwrite=True)
+        except ObjectAlreadyExists:   # another worker saved the same address at the same moment
+            block = BucketResults.load(name)
+        with _CLIENTS_LOCK:
+            _SAVED[where] = block
+    return block

@@ -39,6 +39,7 @@ from providers.registry import UnknownProvider, lineup, storage_for
 from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
 from tasks.lint import scene_findings
+from tasks.reference_gate import sheet_problems
 from tasks.references import reference_problems
 
 __all__ = ["Preflight", "preflight", "refused"]
@@ -95,7 +96,16 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
         return Preflight(root, film, settings, [], problems)
     scenes = [scene] if scene is not None else ids if whole_film else ids[:1]
 
-    problems += reference_problems(storage_for(root), film, scenes)
+    unreadable = reference_problems(storage_for(root), film, scenes)
+    problems += unreadable
+    if settings is not None and not unknown_provider and not unreadable:
+        # The reference gate's free half: slate's own reading of each sheet and plate, held to
+        # the policy as the run's judge would hold it (a bad gates.toml is reported below).
+        try:
+            problems += sheet_problems(storage_for(root), film, scenes, root, lineup(settings).judge.provider,
+                                       settings.profile)
+        except (GatePolicyError, UnknownProvider):
+            pass  # each is its own problem line below / above
     for scene_id in scenes:
         problems += stitch_problems(film, scene_id)
     warnings: list[Problem] = []

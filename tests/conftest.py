@@ -68,3 +68,8 @@ def fakes(fake_server, monkeypatch):
     for name, value in fake_server.env().items():
         monkeypatch.setenv(name, value)
     return fake_server
+
+
+# The session's `slate up` stack (tests/stack_harness.py): a plugin of the whole suite, so the UI
+# tests and the browser test share one server and worker.
+pytest_plugins = ["tests.stack_harness"]

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["scene", "film", "film-nightly-480p"]
+NAMES = ["scene", "film", "nightly-dailies"]
 ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
-               "film-nightly-480p": "flows/film.py:film_flow"}
+               "nightly-dailies": "flows/film.py:film_flow"}
 
 
 def _entrypoint_flow(entrypoint: str):
@@ -34,17 +34,17 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
     by_name = {d.name: d for d in deployments}
     assert {n: d.entrypoint for n, d in by_name.items()} == ENTRYPOINTS
     assert by_name["scene"].flow_name == "scene"
-    assert by_name["film"].flow_name == by_name["film-nightly-480p"].flow_name == "film"
+    assert by_name["film"].flow_name == by_name["nightly-dailies"].flow_name == "film"
     for d in deployments:
         assert d.parameters["project"] == str(tmp_path.resolve())
     assert by_name["scene"].schedules == [] and by_name["film"].schedules == []
 
-    nightly = by_name["film-nightly-480p"]
+    nightly = by_name["nightly-dailies"]
     assert nightly.parameters["profile"] == "draft"
     [schedule] = nightly.schedules
     assert schedule.schedule.cron == "0 1 * * *"
     assert schedule.schedule.timezone == "Europe/Berlin"
-    assert schedule.slug == "nightly-480p"
+    assert schedule.slug == "nightly-dailies"
     assert build_deployments(str(tmp_path))[2].schedules[0].schedule.timezone == "UTC"
 
 
@@ -57,10 +57,10 @@ def test_prefect_yaml_names_the_same_deployments():
         assert _entrypoint_flow(d["entrypoint"]).name == ("scene" if name == "scene" else "film")
         assert d["work_pool"]["name"] == "slate"
         assert d["parameters"]["project"] == "example-film"
-    nightly = deployments["film-nightly-480p"]
+    nightly = deployments["nightly-dailies"]
     assert nightly["parameters"]["profile"] == "draft"
     [schedule] = nightly["schedules"]
-    assert (schedule["cron"], schedule["slug"]) == ("0 1 * * *", "nightly-480p")
+    assert (schedule["cron"], schedule["slug"]) == ("0 1 * * *", "nightly-dailies")
     [step] = doc["pull"]
     assert "prefect.deployments.steps.set_working_directory" in step
 

@@ -97,3 +97,43 @@ def test_mismatches_names_what_is_wrong():
     assert mismatches(p, seconds=8.25, width=854, height=480, fps=24) == []
     assert mismatches(p, seconds=9.0, width=1280, height=720, fps=24, codec="hevc") == [
         "lasts 8.250s, expected 9.000s", "is 854x480, expected 1280x720", "is h264, expected hevc"]
+
+
+def _frame_hashes(path):
+    # One md5 per decoded frame: equal lists mean the same pictures, bit for bit.
+    out = media.run(["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file",
+                     "-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-"]).stdout
+    return [line.rsplit(",", 1)[-1].strip() for line in out.splitlines() if line and not line.startswith("#")]
+
+
+def test_stitch_copies_what_does_not_change(tmp_path, panels):
+    """Cuts between clips of one encoder are joined without re-encoding: every frame of the
+    stitched file is bit-identical to its clip's; a dissolve re-encodes only the clips it joins;
+    a clip of another size is re-encoded on its own; the result lasts what was asked either way."""
+    start, end = panels
+    a = render_clip(start, tmp_path / "a.mp4", width=W, height=H, fps=FPS, seconds=1, movement="static")
+    b = render_clip(end, tmp_path / "b.mp4", width=W, height=H, fps=FPS, seconds=1, movement="tilt_up")
+    c = render_clip(start, tmp_path / "c.mp4", width=W, height=H, fps=FPS, seconds=2, movement="dolly_out")
+    d = render_clip(end, tmp_path / "d.mp4", width=W + 16, height=H, fps=FPS, seconds=1, movement="static")
+    path = {n: str(tmp_path / f"{n}.mp4") for n in "abcd"}
+    cuts = stitch([(path["a"], 1), (path["b"], 1), (path["c"], 2)], tmp_path / "cuts.mp4",
+                  transitions=[("cut", 0), ("cut", 0)], fps=FPS, width=W, height=H)
+    assert cuts.frames == 48 and (cuts.width, cuts.height) == (W, H)
+    assert _frame_hashes(tmp_path / "cuts.mp4") == (
+        _frame_hashes(path["a"]) + _frame_hashes(path["b"]) + _frame_hashes(path["c"]))
+    mixed = stitch([(path["a"], 1), (path["b"], 1), (path["c"], 2), (path["d"], 1)], tmp_path / "mixed.mp4",
+                   transitions=[("cut", 0), ("dissolve", 0.5), ("cut", 0)], fps=FPS, width=W, height=H)
+    assert mixed.frames == 12 + 12 + 24 + 12 - 6 and (mixed.width, mixed.height) == (W, H)
+    hashes = _frame_hashes(tmp_path / "mixed.mp4")
+    assert hashes[:12] == _frame_hashes(path["a"])        # copied
+    assert hashes[12:24] != _frame_hashes(path["b"])      # re-encoded into the dissolve
+    assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
+    assert a.frames + b.frames + c.frames + d.frames == 60
+
+
+def test_stitch_plan_segments():
+    from media.commands import stitch_plan
+    cut, dis = ("cut", 0), ("dissolve", 0.5)
+    assert stitch_plan([True, True, True], [cut, cut]) == [(True, 0, 0), (True, 1, 1), (True, 2, 2)]
+    assert stitch_plan([True, True, True, True], [cut, dis, cut]) == [(True, 0, 0), (False, 1, 2), (True, 3, 3)]
+    assert stitch_plan([True, False, False, True], [cut, cut, cut]) == [(True, 0, 0), (False, 1, 2), (True, 3, 3)]

@@ -10,10 +10,8 @@ no request is ever made into two jobs.
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from governor.chokepoint import Units
@@ -22,6 +20,7 @@ from governor.ratecard import RateCard
 from manifests import load_film
 from providers.registry import CATALOGUE
 from slate.cli import app
+from tests.scene_cuts import keep_shots
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
@@ -41,12 +40,7 @@ def jobs_made(request, fake_server):
 
 
 def two_shots(root, ids=("1A", "1C")):
-    path = root / "scenes" / "scene-01.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["shots"] = [s for s in doc["shots"] if s["id"] in ids]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return [s["id"] for s in doc["shots"]]
+    return [s["id"] for s in keep_shots(root, ids)]
 
 
 def run(root, *args):

@@ -31,7 +31,7 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import LIVE_STATUSES, STATUSES, columns_added_in, request_key
+from .schema import LIVE_STATUSES, STATUSES, columns_added_in, kill_switch, request_key
 
 __all__ = ["Migration", "MIGRATIONS", "LATEST_VERSION", "migrate", "applied_versions", "SchemaTooNew"]
 
@@ -122,6 +122,11 @@ def _v3_request_owner_lease(conn: Connection) -> None:
              sqlite_where=live, postgresql_where=live).create(conn)
 
 
+def _v4_kill_switch(conn: Connection) -> None:
+    """The kill switch every worker sharing the ledger reads (`slate stop` writes a row)."""
+    kill_switch.create(conn)   # with its index (schema.py): who has an open stop, per film
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -134,6 +139,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create paid_calls", _v1_create_paid_calls),
     Migration(2, "index paid_calls on (film, status) and (run_id, status)", _v2_status_indexes),
     Migration(3, "request key, owner and lease; one open row per request", _v3_request_owner_lease),
+    Migration(4, "kill_switch: a stop every worker sharing the ledger sees", _v4_kill_switch),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

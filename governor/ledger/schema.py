@@ -161,3 +161,21 @@ def row_from_mapping(m) -> CallRow:
     d["reference_hashes"] = tuple(json.loads(d["reference_hashes"]))
     d["parameters"] = json.loads(d["parameters"])
     return CallRow(**d)
+
+
+# -- the shared kill switch (schema v4) ---------------------------------------------------------
+# One row per `slate stop`: every worker that shares the ledger sees it, whatever folder it runs
+# in (governor/killswitch.py). A stop is cleared by stamping `cleared_at`, never by deleting the
+# row, so the ledger keeps who stopped what and when.
+_stop_metadata = sa.MetaData()
+kill_switch = sa.Table(
+    "kill_switch", _stop_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("film", sa.String(200), nullable=False),        # a film id, or "*" for every film
+    sa.Column("hard", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),  # host and process
+    sa.Column("requested_at", sa.Float, nullable=False),        # epoch seconds
+    sa.Column("cleared_at", sa.Float, nullable=True),
+    sa.Index("ix_kill_switch_open", "film", "cleared_at"),
+)

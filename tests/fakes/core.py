@@ -71,6 +71,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     model: str | None = None         # only for this model, when given
+    contains: str | None = None      # only for a request whose text holds this (gemini: the prompt)
     data: dict = field(default_factory=dict)
 
 
@@ -97,10 +98,11 @@ class State:
         with self.lock:
             self.faults += [Fault(**s) for s in specs]
 
-    def take(self, provider: str, op: str, model: str | None = None) -> Fault | None:
+    def take(self, provider: str, op: str, model: str | None = None, text: str = "") -> Fault | None:
         with self.lock:
             for f in self.faults:
-                if f.provider == provider and f.op == op and (f.model is None or f.model == model):
+                if (f.provider == provider and f.op == op and (f.model is None or f.model == model)
+                        and (f.contains is None or f.contains in text)):
                     f.times -= 1
                     if f.times <= 0:
                         self.faults.remove(f)

@@ -14,7 +14,8 @@ A panel is made from the images sent (the plate first) at the ratio asked, a ver
 request's responseSchema with core.schema_answer (every score 0.92), a clip is rendered by ffmpeg
 from the start frame (to the last frame, when sent) at the duration and resolution asked.
 
-Faults (core.Fault), taken at the op named: generate | judge | submit | poll | download:
+Faults (core.Fault), taken at the op named: generate | judge | submit | poll | download (a fault
+with `contains` only by a generateContent request whose prompt holds that text):
 
     status        reply fault.status with fault.body (default: a Google error body) and headers
     drop_before   drop the connection before anything is created
@@ -111,7 +112,7 @@ def generate_content(st: State, req: Request) -> Reply:
     model, body = req.params["model"], req.json or {}
     config = body.get("generationConfig") or {}
     op = "judge" if config.get("responseMimeType") == "application/json" else "generate"
-    fault = st.take(PROVIDER, op, model)
+    fault = st.take(PROVIDER, op, model, text=_parts(body)[0])
     early = _early(fault)
     if early:
         return early

@@ -1,0 +1,79 @@
+"""Stitch time against plain ffmpeg: N clips of the example's size joined by slate's stitch
+(all cuts; then with a dissolve every sixth cut) and by ffmpeg alone (the concat demuxer with
+stream copy, and the concat filter re-encoding everything, which is what slate did before).
+
+Prints one JSON line per way: seconds (best of `repeat`), frames, and the ratio to the plain
+copy concat. Usage: python -m benchmarks.stitch [clips=24] [seconds=3] [repeat=3]
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+import media
+from media.commands import concat_args
+
+W, H, FPS = 854, 480, 24
+
+
+def clips(root: Path, n: int, seconds: float) -> list[tuple[str, float]]:
+    out = []
+    moves = ("static", "dolly_in", "pan_left", "tilt_up", "dolly_out", "pan_right")
+    for i in range(n):
+        png = root / f"p{i}.png"
+        im = Image.new("RGB", (W, H), (40 + 7 * i % 200, 90, 160 - 3 * i % 120))
+        ImageDraw.Draw(im).ellipse([100 + 9 * i % 500, 80, 300 + 9 * i % 500, 400], fill=(230, 200, 40))
+        im.save(png)
+        mp4 = root / f"c{i}.mp4"
+        media.render_clip(png, mp4, width=W, height=H, fps=FPS, seconds=seconds, movement=moves[i % len(moves)])
+        out.append((str(mp4), seconds))
+    return out
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main(n: int = 24, seconds: float = 3, repeat: int = 3) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cl = clips(root, n, seconds)
+        cuts = [("cut", 0.0)] * (n - 1)
+        dissolves = [("dissolve", 0.5) if i % 6 == 5 else ("cut", 0.0) for i in range(n - 1)]
+        listing = root / "list.txt"
+        listing.write_text("".join(f"file '{p}'\n" for p, _ in cl))
+        ways = {
+            "ffmpeg concat demuxer, stream copy": lambda: media.run(
+                ["-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
+                 "-c", "copy", str(root / "plain.mp4")]),
+            "ffmpeg concat filter, re-encode": lambda: media.run(
+                concat_args(cl, root / "filter.mp4", transitions=cuts, fps=FPS, width=W, height=H)),
+            "slate stitch, cuts": lambda: media.stitch(cl, root / "cuts.mp4", transitions=cuts,
+                                                       fps=FPS, width=W, height=H),
+            "slate stitch, a dissolve every 6th cut": lambda: media.stitch(
+                cl, root / "dissolves.mp4", transitions=dissolves, fps=FPS, width=W, height=H),
+        }
+        seconds_by = {name: best(fn, repeat) for name, fn in ways.items()}
+        base = seconds_by["ffmpeg concat demuxer, stream copy"]
+        lines = [{"benchmark": "stitch", "way": name, "clips": n, "clip_seconds": seconds,
+                  "seconds": round(s, 3), "ratio_to_copy_concat": round(s / base, 2),
+                  "ratio_to_reencode": round(s / seconds_by["ffmpeg concat filter, re-encode"], 3)}
+                 for name, s in seconds_by.items()]
+    for line in lines:
+        print(json.dumps(line))
+    return lines
+
+
+if __name__ == "__main__":
+    args = [float(a) for a in sys.argv[1:]]
+    main(int(args[0]) if args else 24, args[1] if len(args) > 1 else 3, int(args[2]) if len(args) > 2 else 3)

@@ -1,0 +1,126 @@
+"""Deployments of one film on a process work pool: what `slate up` registers on its server.
+
+    scene             — one scene on demand; the form's scene list is the film's own
+    film              — every scene (or those picked), cut together
+    nightly-dailies   — every scene at the draft profile, 01:00 in the film's timezone, ending
+                        with the film's wrap report (film_flow writes it)
+    approvals-warden  — every few minutes: suspended approvals past their deadline end
+                        "Approval expired" (a suspended run has no process of its own to do it)
+
+Each deployment names its flow by a file entrypoint of this checkout and pulls by setting the
+working directory to it, so a worker started anywhere runs this checkout's code. The form is
+the flow's own schema with the titles of flows/options.py and the film's scenes as choices,
+fixed at registration (registering again after editing the film refreshes them).
+
+It must never start a run, and never put a key or a URL with a password in a deployment's
+parameters or job variables: those are stored on the server and shown in the UI.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from pathlib import Path
+
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval
+
+from deployments.warden import approvals_warden
+from flows.film import film_flow
+from flows.options import TITLES
+from flows.scene import scene_flow
+from manifests import load_film
+from manifests.settings import project_settings
+
+REPO = Path(__file__).resolve().parents[1]
+NIGHTLY = "nightly-dailies"
+NIGHTLY_CRON = "0 1 * * *"
+WARDEN = "approvals-warden"
+WARDEN_EVERY = timedelta(minutes=5)
+
+#: The file entrypoint of each flow, relative to the checkout (the pull step's directory).
+ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
+               "approvals-warden": "deployments/warden.py:approvals_warden"}
+
+
+def pool_name(film_id: str) -> str:
+    """The film's process work pool: one per film, so pausing it (the budget automation) stops
+    only that film's runs."""
+    return "slate-" + ("".join(c if c.isalnum() else "-" for c in film_id.lower()).strip("-") or "film")
+
+
+def project_timezone(project: Path) -> str:
+    """The nightly schedule's timezone: slate.toml's `timezone`, else UTC."""
+    return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
+
+
+def form_schema(schema: dict, scene_ids: list[str]) -> dict:
+    """The run form: each field titled for a person, and scene(s) offered from the film's list."""
+    schema = copy.deepcopy(schema)
+    props = schema.get("properties", {})
+    for name, title in TITLES.items():
+        if name in props:
+            props[name]["title"] = title
+    if scene_ids and "scene" in props:
+        # A dropdown of this film's scenes; the first is what an empty scene meant.
+        props["scene"].update({"enum": list(scene_ids), "default": scene_ids[0], "type": "string"})
+    if scene_ids and "scenes" in props:
+        props["scenes"]["items"] = {"type": "string", "enum": list(scene_ids)}
+    return schema
+
+
+def apply_form(deployment: RunnerDeployment, scene_ids: list[str]) -> None:
+    """The form on a built deployment (Prefect keeps the flow's schema in a private field)."""
+    schema = deployment._parameter_openapi_schema
+    schema.properties = form_schema({"properties": schema.properties}, scene_ids)["properties"]
+
+
+def build(project: Path, timezone: str | None = None) -> list[RunnerDeployment]:
+    """The film's four deployments, built here (nothing is sent to a server)."""
+    project = Path(project).resolve()
+    film = load_film(project)
+    scene_ids = [sc.id for _, sc in film.scenes]
+    tz = timezone or project_timezone(project)
+    where = {"project": str(project)}
+    made = [
+        scene_flow.to_deployment(
+            name="scene", parameters={**where, "scene": scene_ids[0]}, tags=["slate"],
+            description="Render one scene of the film: pick the scene and the profile (final and hero wait for "
+                        "your approval before any final video)."),
+        film_flow.to_deployment(
+            name="film", parameters=where, tags=["slate"],
+            description="Render every scene of the film (or those picked) and cut them into one mp4."),
+        film_flow.to_deployment(
+            name=NIGHTLY, parameters={**where, "profile": "draft"}, tags=["slate", "nightly"],
+            schedules=[Cron(NIGHTLY_CRON, timezone=tz, slug=NIGHTLY)],
+            description=f"Every night at 01:00 ({tz}): every scene at the draft profile (480p), then the film's "
+                        "wrap report — fresh dailies in the morning."),
+        approvals_warden.to_deployment(
+            name=WARDEN, tags=["slate"], schedules=[Interval(WARDEN_EVERY, slug=WARDEN)],
+            description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
+                        "at final size)."),
+    ]
+    for d in made:
+        apply_form(d, scene_ids)
+        d.enforce_parameter_schema = True
+    return made
+
+
+def pull_steps() -> list[dict]:
+    """Run from this checkout, wherever the worker was started."""
+    return [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
+
+
+def register(client, project: Path, pool: str, timezone: str | None = None) -> dict[str, str]:
+    """Create or update (by flow and name) the film's deployments on `pool`; their ids by name.
+    `client` is a sync Prefect client of the server to register on."""
+    ids = {}
+    for d in build(project, timezone):
+        flow_id = client.create_flow_from_name(d.flow_name)
+        entry = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
+        ids[d.name] = str(client.create_deployment(
+            flow_id=flow_id, name=d.name, description=d.description, tags=d.tags, parameters=d.parameters,
+            parameter_openapi_schema=d._parameter_openapi_schema.model_dump(exclude_unset=True),
+            enforce_parameter_schema=True,
+            schedules=d.schedules, work_pool_name=pool, entrypoint=entry, pull_steps=pull_steps(),
+            job_variables={}))
+    return ids

@@ -1,0 +1,197 @@
+"""The lifeline: a run's process never outlives the process that started it.
+
+A worker or `python -m deployments.serve` starts each flow run in a child process. When that
+parent was SIGKILLed, the child lived on, re-parented to init, making provider calls with its
+log lost and its run Running forever. `hold_lifeline()`, called first thing in a top-level
+scene or film run, ties the child to its parent three ways:
+
+  1. the governor's stop for this process is bound to the parent (governor/killswitch.py
+     `bind_to_parent`): every check before a paid call reads the parent from the kernel, so
+     nothing is submitted once it is gone — no signal or poll has to arrive first;
+  2. Linux's parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGTERM)`), checked against
+     `getppid()` right after to close the race with a parent that died before the call:
+     Prefect's own SIGTERM handling ends the run Crashed and the process exits;
+  3. a daemon thread that looks at the parent every `POLL_SECONDS` and, once it is gone, sets
+     the stop, lets a request being sent get its job id into the ledger (`quiet_sends`), then
+     aims SIGTERM at the main thread (a main thread blocked on a future runs no handler until
+     woken), and `os._exit` after `EXIT_SECONDS` if that did not end it.
+
+Calls in flight are left as a crash leaves them: the governor stops polling a job once the
+process stop is on, the ledger row keeps its job id and its owner (this process) is gone, so
+the next run re-attaches to the job and pays nothing twice, and `slate reconcile` can settle
+what the provider cannot find.
+
+Which runs hold it: deployment runs (a worker's or a runner's child), or any run when
+`SLATE_LIFELINE=on`; never with `SLATE_LIFELINE=off`. A `slate run` in a terminal does not
+(its parent is the shell, and a `nohup` run must survive it; Ctrl-C is left to Prefect).
+
+`stop_on_cancel` is the scene and film flows' `on_cancellation` hook: a Cancel from the UI
+stops the run's spending the way `slate stop` does (nothing new is sent; jobs already sent
+keep their job ids for the next run) and names the calls it leaves in flight.
+
+It must never end a process that is not a run's own (a serving process that runs flows in
+itself), never cancel a provider job (it was paid for; the next run collects it), and never
+raise into the flow.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from governor.chokepoint import halt_run, quiet_sends
+from governor.killswitch import bind_to_parent, stop_this_process
+
+PR_SET_PDEATHSIG = 1
+POLL_SECONDS = 0.5
+SEND_GRACE_SECONDS = 3.0   # a request being sent gets this long to have its job id recorded
+EXIT_SECONDS = 10.0        # after SIGTERM, Prefect's crash report gets this long before os._exit
+WAKE_SECONDS = 3.0         # with the parent-death signal sent, how long before the main thread is woken
+EXIT_CODE = 70
+SWITCH = "SLATE_LIFELINE"
+
+log = logging.getLogger("slate.lifeline")
+
+#: The parent at import time: as early as the run's process can know it (before any flow code).
+_BORN_UNDER = os.getppid()
+_HELD: "Lifeline | None" = None
+_HOLD_LOCK = threading.Lock()
+
+
+def wanted() -> bool:
+    """Whether this run holds the lifeline: `SLATE_LIFELINE` on/off, else deployment runs only."""
+    switch = os.environ.get(SWITCH, "").strip().lower()
+    if switch in ("1", "on", "true", "yes"):
+        return True
+    if switch in ("0", "off", "false", "no"):
+        return False
+    from prefect.runtime import deployment
+    return bool(deployment.id)
+
+
+def _set_parent_death_signal(sig: int) -> bool:
+    """Ask the kernel to send `sig` when our parent thread exits (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+class Lifeline:
+    """This process's tie to the process that started it."""
+
+    def __init__(self, parent: int, logger: logging.Logger | logging.LoggerAdapter):
+        self.parent = parent
+        self.logger = logger
+        self.cut = threading.Event()
+        self.death_signal = False
+        self._once = threading.Lock()
+        self.thread = threading.Thread(target=self._watch, name="slate-lifeline", daemon=True)
+
+    def hold(self) -> "Lifeline":
+        bind_to_parent(self.parent)
+        self.death_signal = _set_parent_death_signal(signal.SIGTERM)
+        self.thread.start()
+        if os.getppid() != self.parent:  # gone before the kernel was asked: the signal never comes
+            self.death_signal = False
+            self._parent_gone()
+        return self
+
+    def _watch(self) -> None:
+        while not self.cut.is_set():
+            if os.getppid() != self.parent:
+                self._parent_gone()
+                return
+            self.cut.wait(POLL_SECONDS)
+
+    def _parent_gone(self) -> None:
+        with self._once:
+            if self.cut.is_set():
+                return
+            self.cut.set()
+        stop = stop_this_process(f"the process that started this run (pid {self.parent}) is gone")
+        try:
+            self.logger.error("%s: nothing new is sent; this run's process ends now (calls in flight keep their "
+                              "job ids in the ledger: the next run re-attaches to them)", stop.reason)
+        except Exception:  # noqa: BLE001 — the log may be as gone as the parent
+            pass
+        quiet_sends(SEND_GRACE_SECONDS)
+        # The last word: if Prefect's SIGTERM handling cannot end us (its API unreachable, a
+        # handler ignoring the signal), the process ends anyway.
+        ender = threading.Timer(EXIT_SECONDS, os._exit, (EXIT_CODE,))
+        ender.daemon = True
+        ender.start()
+        if self.death_signal:
+            # The kernel has sent SIGTERM already, but Python runs its handler (Prefect's: the
+            # run ends Crashed) only when the main thread next runs — which a main thread
+            # blocked on a future may not do. A second SIGTERM, aimed at the main thread, wakes
+            # it; not at once, for one landing inside Prefect's crash report would cut it short.
+            time.sleep(WAKE_SECONDS)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        else:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+
+def hold_lifeline(logger: logging.Logger | logging.LoggerAdapter | None = None) -> Lifeline | None:
+    """Tie this run's process to its parent, if this run should (see `wanted`); once per process."""
+    global _HELD
+    try:
+        if not wanted():
+            return None
+        with _HOLD_LOCK:
+            if _HELD is None:
+                _HELD = Lifeline(_BORN_UNDER, logger or log).hold()
+            return _HELD
+    except Exception as exc:  # noqa: BLE001 — the run goes on without it, and says so
+        (logger or log).warning("could not tie this run to its parent process: %s", exc)
+        return None
+
+
+def held() -> Lifeline | None:
+    return _HELD
+
+
+def stop_on_cancel(flow, flow_run, state) -> None:
+    """`on_cancellation` hook of the scene and film flows: stop spending as `slate stop` does."""
+    try:
+        logger = _run_logger(flow_run)
+        reason = f"flow run {flow_run.id} was cancelled"
+        halted = halt_run(str(flow_run.id), reason)
+        if _HELD is not None:  # a run's own process: nothing else of ours runs in it
+            stop_this_process(reason)
+        if halted or _HELD is not None:
+            quiet_sends(SEND_GRACE_SECONDS)
+        project = (flow_run.parameters or {}).get("project")
+        if project:
+            _name_calls_in_flight(Path(project), str(flow_run.id), logger)
+    except Exception as exc:  # noqa: BLE001 — a hook must never turn a Cancel into a crash
+        log.warning("cancellation hook: %s", exc)
+
+
+def _name_calls_in_flight(root: Path, run_id: str, logger) -> None:
+    from governor.ledger import Ledger
+    ledger = Ledger.for_project(root.resolve())
+    try:
+        for row in ledger.rows(run_id=run_id):
+            if row.status in ("reserved", "submitted"):
+                logger.warning("cancelled with %s of shot %s in flight (call %s, job %s): it is not sent again; "
+                               "the next run %s", row.stage, row.shot, row.call_id, row.job_id or "not yet known",
+                               "re-attaches to its job" if row.job_id else "looks for it by its call id")
+    finally:
+        ledger.close()
+
+
+def _run_logger(flow_run):
+    try:
+        from prefect.logging import get_run_logger
+        return get_run_logger()
+    except Exception:  # noqa: BLE001 — a hook may run outside the run's context
+        return log

@@ -1,0 +1,121 @@
+"""Reading an MP4's boxes for what stitch needs to know without starting ffmpeg: the video
+track's codec configuration (avcC/hvcC: the exact SPS/PPS a decoder is set up with), size,
+time scale, frame durations and count, and whether any other track (audio) is there.
+
+For: deciding cheaply (about a millisecond a file) whether clips can be joined by stream copy.
+Never: decode media, trust a box's size beyond the file, or import anything of ours. A file
+it cannot read is simply not copyable (None), never an error: ffmpeg re-encodes it.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+_MAX_MOOV = 64 << 20   # a moov bigger than this is not a clip slate made or asked for
+
+
+@dataclass(frozen=True)
+class Track:
+    config: bytes          # sample entry type + its decoder configuration box, byte for byte
+    width: int
+    height: int
+    timescale: int
+    frames: int
+    frame_ticks: int       # every frame's duration in timescale ticks (0 when they vary)
+    other_tracks: int      # tracks that are not video (audio, data)
+
+    @property
+    def fps(self) -> Fraction | None:
+        return Fraction(self.timescale, self.frame_ticks) if self.frame_ticks else None
+
+    @property
+    def seconds(self) -> float:
+        return self.frames * self.frame_ticks / self.timescale if self.frame_ticks else -1.0
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None):
+    end = len(data) if end is None else end
+    i = start
+    while i + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[i:i + 8])
+        head = 8
+        if size == 1 and i + 16 <= end:
+            size, head = struct.unpack(">Q", data[i + 8:i + 16])[0], 16
+        elif size == 0:
+            size = end - i
+        if size < head or i + size > end:
+            return
+        yield kind, i + head, i + size
+        i += size
+
+
+def _moov(path: Path) -> bytes | None:
+    with open(path, "rb") as f:
+        pos = 0
+        while True:
+            f.seek(pos)
+            head = f.read(16)
+            if len(head) < 8:
+                return None
+            size, kind = struct.unpack(">I4s", head[:8])
+            skip = 8
+            if size == 1:
+                size, skip = struct.unpack(">Q", head[8:16])[0], 16
+            if size < skip:
+                return None
+            if kind == b"moov":
+                return f.read(size - skip) if size <= _MAX_MOOV and f.seek(pos + skip) >= 0 else None
+            pos += size
+
+
+def _video(data: bytes, start: int, end: int) -> dict:
+    found: dict = {}
+    for kind, a, b in _boxes(data, start, end):
+        if kind in _CONTAINERS:
+            found.update(_video(data, a, b))
+        elif kind == b"hdlr":
+            found["handler"] = data[a + 8:a + 12]
+        elif kind == b"mdhd":
+            version = data[a]
+            found["timescale"] = struct.unpack(">I", data[a + (20 if version == 1 else 12):][:4])[0]
+        elif kind == b"stsd":
+            entry = next(_boxes(data, a + 8, b), None)
+            if entry:
+                etype, ea, eb = entry
+                found["width"], found["height"] = struct.unpack(">HH", data[ea + 24:ea + 28])
+                # The decoder configuration box sits after the 78-byte visual sample entry.
+                config = next((data[ca - 8:cb] for ck, ca, cb in _boxes(data, ea + 78, eb)
+                               if ck in (b"avcC", b"hvcC", b"av1C", b"vpcC")), b"")
+                found["config"] = etype + config if config else b""
+        elif kind == b"stts":
+            n = struct.unpack(">I", data[a + 4:a + 8])[0]
+            runs = [struct.unpack(">II", data[a + 8 + 8 * k:a + 16 + 8 * k]) for k in range(min(n, 4096))]
+            found["frames"] = sum(c for c, _ in runs)
+            found["ticks"] = runs[0][1] if len({d for _, d in runs}) == 1 else 0
+    return found
+
+
+def read_track(path) -> Track | None:
+    """The first video track of an MP4 file, or None when it is not one slate can read."""
+    try:
+        moov = _moov(Path(path))
+        if not moov:
+            return None
+        video, others = None, 0
+        for kind, a, b in _boxes(moov):
+            if kind != b"trak":
+                continue
+            t = _video(moov, a, b)
+            if t.get("handler") == b"vide" and video is None:
+                video = t
+            else:
+                others += 1
+        if not video or not video.get("config") or "frames" not in video:
+            return None
+        return Track(video["config"], video["width"], video["height"], video["timescale"], video["frames"],
+                     video["ticks"], others)
+    except (OSError, struct.error, KeyError, StopIteration):
+        return None

@@ -1,0 +1,309 @@
+"""`slate up` / `slate down`: a film's own Prefect server, UI and worker, in the background.
+
+    slate up DIR    a Prefect server on a free port of 127.0.0.1 (its database and home under
+                    DIR/.slate/stack/home, never the user's own ~/.prefect), the film's process
+                    work pool, its deployments (deployments/register.py), its automations
+                    (deployments/automations.py), its budget block, and a worker on the pool
+                    whose runs send heartbeats; each in its own process group, their output in
+                    DIR/.slate/stack/*.log, their ids and the address in DIR/.slate/stack/stack.json.
+    slate down DIR  stops exactly the process groups stack.json names (SIGTERM, then SIGKILL
+                    after a bound) and removes the record.
+
+A second `slate up` finds the stack already running (its processes alive and the server
+healthy) and says so. `slate run`, `slate approve` and `slate status` talk to this server when
+it is up (`api_url`).
+
+It must never stop a process it did not start (a recorded id is checked against what runs
+under it), never share the user's default Prefect database, and never write a key anywhere.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STACK_DIR = Path(".slate") / "stack"
+RECORD = "stack.json"
+HEALTH_TIMEOUT = 120.0   # a cold server on a loaded 2-core machine takes 10-30 s
+STOP_GRACE = 10.0
+
+
+@dataclass
+class Stack:
+    """What `slate up` started, as recorded in stack.json."""
+
+    film: str
+    pool: str
+    api_url: str
+    ui_url: str
+    pids: dict[str, int] = field(default_factory=dict)   # role -> pid (each leads its own group)
+    deployments: dict[str, str] = field(default_factory=dict)
+    automations: dict[str, str] = field(default_factory=dict)
+    started_at: float = 0.0
+    ready_seconds: float = 0.0
+
+
+def stack_dir(project: Path) -> Path:
+    return Path(project).resolve() / STACK_DIR
+
+
+def read(project: Path) -> Stack | None:
+    path = stack_dir(project) / RECORD
+    if not path.is_file():
+        return None
+    try:
+        return Stack(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def _ours(pid: int, word: str = "prefect") -> bool:
+    """The process under `pid` is alive and is one of ours (not a recycled id)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and word in cmdline
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    import httpx
+    try:
+        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def running(project: Path) -> Stack | None:
+    """The stack of this project when every process it recorded lives and the server answers."""
+    stack = read(project)
+    if stack and stack.pids and all(_ours(pid) for pid in stack.pids.values()) and healthy(stack.api_url):
+        return stack
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prefect() -> list[str]:
+    # The prefect of this interpreter's environment (the venv slate runs from).
+    return [sys.executable, "-m", "prefect"]
+
+
+def _start(argv: list[str], log: Path, env: dict, cwd: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        # Own session: its own process group, so `down` stops it and its children together,
+        # and a Ctrl-C in the terminal that ran `slate up` does not reach it.
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=cwd, start_new_session=True)
+
+
+def _env(home: Path, api_url: str | None = None) -> dict:
+    env = dict(os.environ)
+    env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_LOGGING_COLORS": "false"})
+    env.pop("PREFECT_PROFILE", None)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    else:
+        env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
+    """Start the film's stack (or find it running); what runs, as recorded."""
+    from deployments import automations, register
+
+    project = Path(project).resolve()
+    found = running(project)
+    if found:
+        say(f"slate stack of {found.film} already running: UI {found.ui_url} (pids "
+            f"{', '.join(f'{k} {v}' for k, v in found.pids.items())})")
+        return found
+    known = read(project)
+    if known and _ours(known.pids.get("server", 0)) and healthy(known.api_url):
+        # The server lives but its worker died (killed, or the machine's OOM killer): a new
+        # worker, the same server — its runs, schedules and a crashed run's Retry are kept.
+        known.pids["worker"] = _start_worker(project, known).pid
+        _save(project, known)
+        say(f"slate stack of {known.film}: the worker was gone, a new one runs (pid {known.pids['worker']}); "
+            f"UI {known.ui_url}")
+        return known
+    if known:
+        down(project, say=lambda *_: None)  # a half-dead stack: stop what is left of it first
+    from manifests import load_film
+    film = load_film(project)  # a film that does not load stops here, before anything starts
+    folder = stack_dir(project)
+    home = folder / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    port = free_port()
+    api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
+    stack = Stack(film=film.film.id, pool=register.pool_name(film.film.id), api_url=api_url, ui_url=ui_url,
+                  started_at=started)
+    server_env = _env(home)
+    server_env["PREFECT_UI_API_URL"] = api_url
+    # SQLite under a busy machine: a write may wait on the lock longer than Prefect's 10 s
+    # default, and the UI then shows "Something went wrong" for a run it did not create.
+    server_env.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
+    server = _start(_prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                    folder / "server.log", server_env, folder)
+    stack.pids["server"] = server.pid
+    _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
+    deadline = time.time() + HEALTH_TIMEOUT
+    while not healthy(api_url):
+        if server.poll() is not None or time.time() > deadline:
+            tail = (folder / "server.log").read_text(errors="replace")[-2000:]
+            down(project, say=lambda *_: None)
+            raise RuntimeError(f"the Prefect server did not come up on {api_url}: see {folder / 'server.log'}\n{tail}")
+        time.sleep(0.3)
+    _setup(project, stack, home, zombie_window or automations.ZOMBIE_WINDOW)
+    worker = _start_worker(project, stack)
+    stack.pids["worker"] = worker.pid
+    stack.ready_seconds = round(time.time() - started, 1)
+    _save(project, stack)
+    say(f"slate stack of {stack.film} up in {stack.ready_seconds:.1f}s\n"
+        f"  UI:          {ui_url}\n"
+        f"  server:      pid {server.pid} (database under {home})\n"
+        f"  worker:      pid {worker.pid} on work pool {stack.pool}\n"
+        f"  deployments: {', '.join(stack.deployments)}\n"
+        f"  automations: {', '.join(stack.automations)}\n"
+        f"  logs:        {folder}/server.log, worker.log\n"
+        f"  stop it:     slate down {project}")
+    return stack
+
+
+def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:
+    from deployments.automations import HEARTBEAT_SECONDS
+    folder = stack_dir(project)
+    env = _env(folder / "home", stack.api_url)
+    # Heartbeats from every run the worker starts, so the zombie automation can see one die.
+    env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_SECONDS)
+    return _start(_prefect() + ["worker", "start", "--pool", stack.pool, "--type", "process",
+                                "--name", f"{stack.pool}-worker"], folder / "worker.log", env, folder)
+
+
+def _setup(project: Path, stack: Stack, home: Path, zombie_window: int) -> None:
+    """The pool, the budget block, the deployments and the automations, on the new server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+    from prefect.workers.process import ProcessWorker
+
+    from deployments import automations, register
+    from governor.budget import SlateBudget, load_or_create
+    from manifests.settings import project_settings
+
+    with temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_HOME: str(home)}):
+        with get_client(sync_client=True) as client:
+            try:
+                client.create_work_pool(WorkPoolCreate(
+                    name=stack.pool, type="process", description=f"slate: the runs of film {stack.film}",
+                    base_job_template=ProcessWorker.get_default_base_job_template()))
+            except ObjectAlreadyExists:
+                pass
+            settings = project_settings(project)
+            load_or_create(stack.film, SlateBudget(run_cap_usd=settings.run_cap_usd,
+                                                   film_cap_usd=settings.film_cap_usd,
+                                                   max_takes=settings.max_takes,
+                                                   no_progress_takes=settings.no_progress_takes))
+            stack.deployments = register.register(client, project, stack.pool)
+            stack.automations = automations.install(client, stack.film, stack.pool, zombie_window)
+
+
+def _save(project: Path, stack: Stack) -> None:
+    path = stack_dir(project) / RECORD
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(stack), indent=2))
+    tmp.replace(path)
+
+
+def down(project: Path, *, say=print) -> list[int]:
+    """Stop what the record names (the worker and its runs first, then the server); their ids."""
+    stack = read(project)
+    if stack is None:
+        say(f"no slate stack recorded for {project}")
+        return []
+    stopped = []
+    for role in ("worker", "server"):
+        pid = stack.pids.get(role)
+        if pid is None or not _ours(pid):
+            continue
+        # Each recorded process leads its own group (start_new_session); a flow run the worker
+        # started may sit in a group of its own, so its descendants are named one by one too —
+        # found before the first signal, while they are still below it.
+        family = [pid] + descendants(pid)
+        _signal_all(family, signal.SIGTERM)
+        deadline = time.time() + STOP_GRACE
+        while any(alive(p) for p in family) and time.time() < deadline:
+            _reap(pid)
+            time.sleep(0.2)
+        if any(alive(p) for p in family):
+            _signal_all(family, signal.SIGKILL)
+            while any(alive(p) for p in family) and time.time() < deadline + 5:
+                _reap(pid)
+                time.sleep(0.1)
+        stopped.extend(family)
+    (stack_dir(project) / RECORD).unlink(missing_ok=True)
+    say(f"slate stack of {stack.film} stopped (pids {', '.join(map(str, stopped)) or 'none alive'})")
+    return stopped
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`, from /proc (children, their children…)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    _signal_group(pids[0], sig)
+    for pid in pids[1:]:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status when `up` and `down` run in one process (tests)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

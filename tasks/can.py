@@ -1,0 +1,117 @@
+"""In the can: a finished scene recognised at once, so an unchanged scene costs one lookup.
+
+A scene's key covers everything its output depends on: every shot's plan (its requests, whose
+reference images are content URIs, its prompts, size, timing and transitions), the settings of
+the run that change what is made or judged (models, fallbacks, takes, drift, fault rehearsal,
+CLIP weights), the gate policy's fingerprint and the version string of every stage. A scene
+that finished clean — every shot approved, nothing escalated, halted or rejected, a cut
+published — is written down under that key with its result and its cut's content hash. A later
+run with the same key finds the cut in storage, restores `renders/` if it was removed, and
+returns the result without a task, a provider call or an approval.
+
+It must never serve a scene whose cut is gone or differs from what was written down, never
+record a scene that did not finish clean, and never key on the run id, a cap or a price (they
+change what may be spent, not what is made).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from providers.storage_local import cas_uri, file_sha256
+from tasks.cache import content_key
+from tasks.context import RunSpec, studio
+from tasks.continuity import CONTINUITY_VERSION
+from tasks.drift import DRIFT_VERSION
+from tasks.gate import GATE_VERSION
+from tasks.keyframes import KEYFRAME_VERSION
+from tasks.panel import PANEL_VERSION
+from tasks.reference_gate import REFERENCE_VERSION
+from tasks.stitch import STITCH_VERSION
+from tasks.video import VIDEO_VERSION
+
+CAN_VERSION = "can-v1"
+STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
+          DRIFT_VERSION, STITCH_VERSION)
+# RunSpec fields that change what is spent or how long it waits, never what is made.
+NOT_OUTPUT = ("root", "run_id", "run_cap_usd", "film_cap_usd", "price_as", "video_slots", "busy_wait_seconds",
+              "local_latency")
+
+
+def scene_key(run: RunSpec, plans: list, policy: str) -> str:
+    """The key of everything a scene's cut depends on (see the module's docstring)."""
+    settings = {k: v for k, v in run.model_dump(mode="json").items() if k not in NOT_OUTPUT}
+    return content_key(CAN_VERSION, {"stages": list(STAGES), "run": settings, "plans": plans, "policy": policy},
+                       exclude=())
+
+
+# `shelf` is the run's own result store (tasks.cache.result_storage): the project's
+# .slate/results, or (s3 backend) the film's bucket, so a scene in the can on one worker is in
+# the can for every worker.
+
+def _read_record(shelf, key: str) -> bytes | None:
+    if isinstance(shelf, Path):
+        record = shelf / f"scene-{key}.json"
+        return record.read_bytes() if record.is_file() else None
+    try:
+        return shelf.read_path(f"scene-{key}.json")
+    except Exception:  # noqa: BLE001 — a record that cannot be read is no record: the scene is made
+        return None
+
+
+def _write_record(shelf, key: str, data: bytes) -> None:
+    if isinstance(shelf, Path):
+        record = shelf / f"scene-{key}.json"
+        tmp = record.with_name(f".{record.name}.{os.getpid()}.part")
+        tmp.write_bytes(data)
+        tmp.replace(record)
+    else:
+        shelf.write_path(f"scene-{key}.json", data)
+
+
+def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
+    """The recorded result of the scene under `key` (a SceneResult's fields), its cut verified
+    and back in place; None when there is none or its cut is gone."""
+    data = _read_record(shelf, key)
+    if data is None:
+        return None
+    root = Path(run.root)
+    try:
+        entry = json.loads(data)
+        result, cut = entry["result"], entry["cut"]
+        # Paths are kept relative to the project: another worker's folder is never written to.
+        output, sheet = root / entry["output"], root / entry["contact_sheet"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not sheet.is_file():
+        return None  # made again by the run (its stages all cached), with its contact sheet
+    result = {**result, "output": str(output), "contact_sheet": str(sheet)}
+    storage = studio(run).storage
+    if not storage.exists(cut):
+        return None
+    if not output.is_file() or cas_uri(file_sha256(output), "mp4") != cut:
+        # renders/ is the film-maker's folder: a removed or replaced cut is put back from storage.
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".part")
+        shutil.copyfile(storage.open_local(cut), tmp)
+        tmp.replace(output)
+    return result
+
+
+def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
+    """Write down a scene that finished clean; False (nothing written) for any other."""
+    shots = result.get("shots") or []
+    if (not result.get("output") or result.get("halted") or not shots
+            or any(s.get("status") != "approved" for s in shots)):
+        return False
+    root = Path(run.root).resolve()
+    output, sheet = Path(result["output"]).resolve(), Path(result.get("contact_sheet") or "").resolve()
+    if root not in output.parents or root not in sheet.parents or not sheet.is_file():
+        return False
+    cut = studio(run).storage.put_file(output, "mp4")  # already there: the stitch stored it
+    _write_record(shelf, key, json.dumps({"key": key, "cut": cut, "result": result,
+                                        "output": str(output.relative_to(root)),
+                                        "contact_sheet": str(sheet.relative_to(root))}, sort_keys=True).encode())
+    return True

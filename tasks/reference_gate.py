@@ -1,0 +1,137 @@
+"""Reference gate: before a scene spends, every turnaround and plate it uses is held to the gate
+policy's "reference" stage, once per content hash.
+
+The reference check (tasks/references.py) has already read each file safely (a PNG or JPEG,
+within the byte and pixel limits) and locked its hash. Here each is judged:
+
+- a turnaround by slate's own reading of the sheet (media/sheet.py: the views stand apart on a
+  plain ground, one figure each, the same height, the same outfit and head colours) and, when
+  the run's judge is a vision model that offers `judge_turnaround`, by that judge (one
+  character, the same person in every view, no artefacts): a paid call through the governor,
+  kept in the ledger by the sheet's content, so no run ever pays twice for the same sheet;
+- a plate by slate's measure that it has a picture in it (not a flat fill).
+
+The verdicts are cached by content (the file's hash, the judge, the policy's fingerprint): a
+changed sheet is judged again, an unchanged one never. A reference whose verdict fails stops
+the scene before any paid call for panels or clips, as a "Refused" state naming the manifest,
+the field, the file and the failing scores. `sheet_problems` gives the same verdict from
+slate's own measures to `slate check` (free, nothing stored).
+
+It must never change a reference, and never call a judge except through the governor.
+"""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from prefect import get_run_logger, task
+from prefect.states import Failed
+
+from governor.chokepoint import CallContext, CallSpec, Units
+from governor.gates import GatePolicy, failing, judge_kind, warned
+from manifests import LoadedFilm, Problem
+from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
+from media.sheet import Layout, plate_scores, sheet_scores
+from providers.base import Score, fingerprint
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, emit, in_project, studio
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, verdict_answer
+from tasks.references import BibleLock, Need, read_reference, scene_needs
+
+REFERENCE_VERSION = "reference-gate-v1"
+# The turnaround contract of the manifests, as media/sheet.py reads it.
+SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
+
+
+def measured(kind: str, data: bytes) -> list[dict]:
+    """slate's own measures of one reference, as score dicts (thresholds come from the policy)."""
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
+    return [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
+
+
+def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, judge: str = "slate",
+         usage: dict | None = None) -> dict:
+    return policy.apply({"judge": judge, "scores": scores, "usage": usage}, "reference", kind, profile)
+
+
+@task(name="reference-gate", cache_policy=ContentKey(stage=REFERENCE_VERSION), result_serializer="json",
+      task_run_name="reference {kind} {ident}")
+def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: str, judge: str, model: str,
+                   variant: dict, profile: str, policy: str) -> dict:
+    """One reference's verdict, held to the policy (`policy`: its fingerprint)."""
+    st = studio(run)
+    scores = measured(kind, st.storage.get_bytes(uri))
+    usage, judge_obj = None, st.judge
+    if kind == "character" and judge_kind(judge) == "vision" and hasattr(judge_obj, "judge_turnaround"):
+        # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.
+        spec = CallSpec(
+            context=CallContext(run.run_id, run.film, "*", f"turnaround:{ident}", "reference_gate", 1, judge, model,
+                                profile),
+            units=Units("judge", input_tokens=IMAGE_TOKENS + 300, output_tokens=VERDICT_TOKENS),
+            fingerprint=fingerprint({"sheet": uri, "character": ident, "description": description, "judge": model,
+                                     "variant": variant}),
+            prompt=f"judge turnaround {ident}", references=(uri,))
+        delivery = st.governor.sync_call(spec, lambda call_id: verdict_answer(judge_obj.judge_turnaround(
+            st.storage.open_local(uri), ident, description, client_ref=call_id)), repeatable=True)
+        seen = read_verdict(st, delivery.uri)
+        scores, usage = seen.get("scores", []) + scores, seen.get("usage")
+    verdict = hold(GatePolicy.load(run.root), scores, judge_kind(judge), profile, judge=judge, usage=usage)
+    return {**verdict, "kind": kind, "ident": ident, "uri": uri, "failing": failing(verdict),
+            "warnings": warned(verdict)}
+
+
+def _gated(film: LoadedFilm, scene_id: str) -> list[Need]:
+    # A panel override is a panel: the panel gate judges it when it is used.
+    return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
+
+
+def _description(film: LoadedFilm, need: Need) -> str:
+    return film.character(need.ident).description if need.kind == "character" else film.location(need.ident).description
+
+
+def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[list[dict], Failed | None]:
+    """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
+    state naming what failed (None when all passed)."""
+    st = studio(run)
+    verdicts, refusals = [], []
+    for need in _gated(film, run.scene):
+        ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
+        verdict = in_project(reference_gate, run, need.kind, need.ident, ref.uri, _description(film, need),
+                             st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                             artifacts=lambda v: [])
+        verdict = {**verdict, "key": ref.key, "file": need.file, "field": need.field}
+        verdicts.append(verdict)
+        emit(stage="reference_gate", ref=ref.key, status="passed" if verdict["passed"] else "failed",
+             reasons=verdict["failing"])
+        if not verdict["passed"]:
+            refusals.append(f"{need.file}: {need.field}: {ref.key}: {'; '.join(verdict['failing'])}")
+        for w in verdict["warnings"]:
+            get_run_logger().warning("%s: %s", ref.key, w)
+    if not refusals:
+        return verdicts, None
+    report = "\n".join(refusals)
+    get_run_logger().error("a reference did not pass its gate; nothing was generated:\n%s", report)
+    return verdicts, Failed(name="Refused", message=f"reference gate: {report}")
+
+
+def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str) -> list[Problem]:
+    """slate's own measures of every reference these scenes use, held to the policy as the run
+    would hold them for this judge (a vision judge's own scores are only asked for in a run)."""
+    policy, kind = GatePolicy.load(root), judge_kind(judge)
+    problems, seen = [], set()
+    for scene_id in scene_ids:
+        for need in _gated(film, scene_id):
+            if need.key in seen:
+                continue
+            seen.add(need.key)
+            try:
+                data, _, _ = read_reference(storage, need)
+            except Exception:  # noqa: BLE001 - the reference check reports an unreadable file
+                continue
+            verdict = hold(policy, measured(need.kind, data), kind, profile)
+            if not verdict["passed"]:
+                problems.append(need.problem(f"{need.key} did not pass the reference gate: "
+                                             + "; ".join(failing(verdict))))
+    return problems

@@ -1,0 +1,21 @@
+"""Cutting the example scene down to a few shots, for tests that need a short scene.
+
+Keeps the named shots of scenes/scene-01.yaml in their order and makes the last one end on a
+plain cut (its dissolve would have nothing to dissolve into). Test-only: it edits the film copy
+a fixture wrote, never the repository's example.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def keep_shots(root: Path, ids=("1A", "1C")) -> list[dict]:
+    """Keep only the shots `ids` of the example scene; return their manifest entries."""
+    path = Path(root) / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ids]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return doc["shots"]

@@ -1,0 +1,117 @@
+"""The Prefect UI in a real browser: Debian's chromium, headless, driven by playwright, against
+the session's `slate up` stack.
+
+As a person would: open the scene deployment's run form (screenshot), pick scene-02 and the final
+profile in its dropdowns and submit; open the run once it is suspended for approval, press Resume,
+fill in the approval form (screenshot) and submit it; see the run reach Completed, and open
+its Artifacts tab (screenshot). Screenshots go to the film's .slate/screenshots/ (never into
+git); their paths are printed.
+
+The browser is /usr/bin/chromium (`make test` installs it); playwright never downloads one.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.stack_harness import api, wait_for
+from slate.stack import read
+
+# Shares the session's stack with tests/test_ui_stack.py: one worker runs both (pytest -n, --dist loadgroup).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def page():
+    if not CHROMIUM.is_file():
+        pytest.skip(f"chromium is not installed at {CHROMIUM} (make test installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def field(scope, label: str):
+    """A field of a Prefect schema form, by the title the form shows."""
+    page = scope if hasattr(scope, "goto") else scope.page
+    return scope.locator(".schema-form-property",
+                         has=page.locator(".schema-form-property__label", has_text=label)).first
+
+
+def choose(field_, option: str) -> None:
+    """Pick an option of a Prefect dropdown (it opens from the keyboard)."""
+    field_.locator("button.p-select-button__control").click()
+    field_.page.keyboard.press("ArrowDown")
+    field_.page.locator(".p-select-option", has_text=option).first.click()
+    field_.page.keyboard.press("Escape")  # no list left open over the rest of the form
+
+
+def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    ui = read(stack).ui_url
+    shots = stack / ".slate" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with api(stack) as client:
+        dep = client.read_deployment_by_name("scene/scene")
+        known = {r.id for r in client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])))}
+
+        # 1. the run form: the film's scene and the final profile from dropdowns, then Submit
+        page.goto(f"{ui}/deployments/deployment/{dep.id}/run", timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        assert field(page, "Scene").locator(".p-select-button__value").inner_text() == "scene-01"
+        choose(field(page, "Scene"), "scene-02")
+        choose(field(page, "Profile"), "final")
+        assert field(page, "Scene").locator(".p-select-button__value").inner_text() == "scene-02"
+        assert field(page, "Profile").locator(".p-select-button__value").inner_text() == "final"
+        page.screenshot(path=str(shots / "run-form.png"), full_page=True)
+        with page.expect_response(lambda r: r.url.endswith("/create_flow_run"), timeout=60_000) as made:
+            page.get_by_role("button", name="Submit").click()
+        assert made.value.status == 201, (made.value.status, made.value.text()[:500])
+        [run] = wait_for("the run the form made", lambda: [
+            r for r in client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])))
+            if r.id not in known], 60)
+        assert run.parameters["profile"] == "final" and run.parameters["scene"] == "scene-02", run.parameters
+
+        # 2. suspended at the approval: Resume opens the form built from the approval's RunInput
+        wait_for("the approval", lambda: client.read_flow_run(run.id).state.is_paused(), 300, every=1)
+        page.goto(f"{ui}/runs/flow-run/{run.id}", timeout=60_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        page.get_by_role("button", name="Resume").first.click()
+        form = page.locator(".p-modal").first
+        form.get_by_text("Approve the final video of scene scene-02").wait_for(timeout=30_000)
+        assert "Total estimate" in form.inner_text()
+        field(form, "Notes").locator("textarea").fill("the counter reads well")
+        field(form, "Your name").locator("textarea").fill("Browser Ben")
+        page.screenshot(path=str(shots / "approval-form.png"), full_page=True)
+        answered = time.time()
+        form.get_by_role("button", name="Submit").click()
+
+        # 3. the run finishes; its own page has its artifacts
+        done = wait_for("the approved run's end", lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
+                        300, every=1)
+        seconds = time.time() - answered
+        decision = client.read_flow_run(run.id)
+    assert done.name == "Completed", (done.name, done.message)
+    page.goto(f"{ui}/runs/flow-run/{run.id}", timeout=60_000)
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    page.get_by_text("Artifacts", exact=True).first.click()
+    for key in ("validation", "cost", "contact-sheet", "output"):
+        page.get_by_text(f"night-diner-scene-02-final-{key}", exact=True).first.wait_for(timeout=30_000)
+    page.get_by_text("Completed", exact=True).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(shots / "run-artifacts.png"), full_page=True)
+    from governor.ledger import Ledger
+    ledger = Ledger.for_project(stack)
+    try:
+        [row] = [r for r in ledger.rows(run_id=str(decision.id)) if r.error_class == "Approval"]
+    finally:
+        ledger.close()
+    assert row.model == "Browser Ben" and "the counter reads well" in row.error_message
+    print(f"\nbrowser: approval submitted in the UI, run Completed {seconds:.1f}s later; screenshots:\n  "
+          + "\n  ".join(str(p) for p in sorted(shots.glob("*.png"))))

@@ -1,0 +1,180 @@
+"""Escalation a person can act on, end to end with the local provider priced as Seedance.
+
+A shot whose panel cannot pass is escalated with its best take's scores; `slate escalations`
+prints them, the path where a human composite goes and the manifest line to add; a good
+composite placed there is judged at the panel gate on the next run, and only that shot and
+its chained successor are paid for again — counted in the ledger."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from governor.chokepoint import Units
+from governor.ledger import Ledger
+from governor.ratecard import RateCard
+from manifests import load_film
+from providers.local import LocalImage
+from providers.storage_local import LocalStorage
+from slate.cli import app
+from tasks.context import RunSpec
+from tasks.escalations import CLEARED, ESCALATED, latest, record
+from tasks.plan import plan_from_project
+
+runner = CliRunner()
+PRICE_AS = "replicate:bytedance/seedance-1-pro"
+PAID = ("succeeded", "failed", "submitted", "unknown")
+
+
+def _gov(root, run_id: str):
+    from decimal import Decimal
+
+    from governor.chokepoint import Governor
+    from governor.ledger import Cap
+    return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
+                    estimate=lambda units, _model: Decimal(0), caps=[Cap("run", Decimal(1))],
+                    storage=LocalStorage(root))
+
+
+def _shot(shot: str, status: str, take: int = 2):
+    from flows.scene import ShotReport
+    best = {"stage": "panel", "moment": "start", "take": take, "uri": "cas://" + "a" * 64 + ".png", "quality": -0.2,
+            "reasons": ["location 0.12 < 0.35: off the plate"],
+            "scores": [{"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
+                        "reason": "off the plate"}]} if status == "escalated" else None
+    return ShotReport(shot=shot, panel_takes=take, video_takes=0, status=status, reason=f"{shot} gave up",
+                      best_take=best)
+
+
+def test_the_latest_run_of_each_scene_is_what_the_ledger_says(example_film):
+    """Escalations are $0 rows per run; a later run with none clears them, even one that paid
+    for nothing (all from the cache); scenes are read apart."""
+    def finish(run_id, scene, shots):
+        run = RunSpec(root=str(example_film), run_id=run_id, film="night-diner", scene=scene, profile="draft")
+        return record(run, _gov(example_film, run_id), shots)
+
+    assert finish("run-1", "scene-01", [_shot("1C", "approved"), _shot("1D", "escalated")]) == 1
+    assert finish("run-1", "scene-02", [_shot("2A", "escalated", take=3)]) == 1
+    ledger = Ledger.for_project(example_film)
+    found = latest(ledger, "night-diner", ["scene-01", "scene-02", "scene-03"])
+    assert [(e.shot, e.best_take["take"]) for e in found["scene-01"]] == [("1D", 2)]
+    assert [e.shot for e in found["scene-02"]] == ["2A"] and found["scene-03"] == []
+    assert found["scene-01"][0].best_take["scores"][0]["reason"] == "off the plate"
+    assert all(r.status == "released" and r.actual_cost == 0 for r in ledger.rows(film="night-diner"))
+
+    assert finish("run-2", "scene-01", [_shot("1C", "approved"), _shot("1D", "approved")]) == 1  # cleared
+    assert finish("run-3", "scene-01", [_shot("1C", "approved"), _shot("1D", "approved")]) == 0  # nothing to clear
+    found = latest(ledger, "night-diner", ["scene-01", "scene-02"])
+    assert found["scene-01"] == [] and [e.shot for e in found["scene-02"]] == ["2A"]
+    assert [r.error_class for r in ledger.rows(film="night-diner")] == [ESCALATED, ESCALATED, CLEARED]
+
+    assert finish("run-4", "scene-01", [_shot("1C", "escalated", take=1), _shot("1D", "approved")]) == 1
+    assert [e.shot for e in latest(ledger, "night-diner", ["scene-01"])["scene-01"]] == ["1C"]
+
+
+def _validation_row(shot: str) -> dict:
+    """The shot's row of the scene's validation table, as the Prefect server holds the artifact."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["night-diner-scene-01-draft-validation"])))
+    data = max(found, key=lambda a: a.created).data
+    table = json.loads(data) if isinstance(data, str) else data
+    return next(row for row in table if row["shot"] == shot)
+
+
+def _clean_panel(root, shot: str) -> bytes:
+    """The panel a clean run draws for this shot (what a person would paint over)."""
+    plan = next(p for p in plan_from_project(load_film(root), "scene-01", "draft", 24) if p.shot == shot)
+    request = dataclasses.replace(plan.panel_request("start", 1), override_uri=None)
+    return LocalImage(LocalStorage(root)).generate_panel(request)
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_calls", "prefect_harness")
+def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(example_film):
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]  # 1E is chained to 1D
+    assert doc["shots"][2]["chain"]
+    # A first composite for 1D that went wrong: the street, for a shot in the diner.
+    (example_film / "overrides").mkdir()
+    (example_film / "overrides" / "first-try-1D.png").write_bytes(
+        (example_film / "locations" / "street" / "street_plate_APPROVED.png").read_bytes())
+    doc["shots"][1]["panel_override"] = "overrides/first-try-1D.png"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    first = runner.invoke(app, ["run", str(example_film), "--price-as", PRICE_AS])
+    assert "state: Escalated" in first.output and "escalated scene-01/1D" in first.output, first.output[-3000:]
+    ledger = Ledger.for_project(example_film)
+    [record] = [r for r in ledger.rows(film="night-diner") if r.error_class == ESCALATED]
+    assert record.shot == "1D" and record.status == "released" and record.actual_cost == 0
+    best = record.parameters["best_take"]
+    assert best["stage"] == "panel" and best["uri"].startswith("cas://")
+    assert [s["name"] for s in best["scores"] if not s["passed"]] == ["location"]
+    assert f"panel start take {best['take']}" in _validation_row("1D")["best take"]
+
+    shown = runner.invoke(app, ["escalations", str(example_film)])
+    assert shown.exit_code == 0, shown.output
+    out = shown.output
+    print(out)
+    assert "scene scene-01: 1 escalated shot(s)" in out and "shot 1D:" in out, out
+    location = next(s for s in best["scores"] if s["name"] == "location")
+    assert (f"failing: location {location['value']:.2f} < {location['threshold']:.2f} — "
+            f"{location['reason']}") in out, out
+    assert f"best take: panel start take {best['take']}" in out
+    assert str(LocalStorage(example_film).open_local(best["uri"])) in out  # the image to look at
+    composite = re.search(r"put the corrected panel at (\S+)", out).group(1)
+    line = re.search(r"^\s+(panel_override: \S+)\s*$", out, re.M).group(1)
+    assert composite == str((example_film / "overrides" / "scene-01-1D.png").resolve())
+    assert "in place of its panel_override: overrides/first-try-1D.png" in out
+
+    # The person paints the composite where it was asked for and adds the printed line.
+    with open(composite, "wb") as f:
+        f.write(_clean_panel(example_film, "1D"))
+    key = line.split(": ", 1)[1]
+    doc["shots"][1]["panel_override"] = key
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    before = {r.call_id for r in ledger.rows(film="night-diner")}
+
+    second = runner.invoke(app, ["run", str(example_film), "--price-as", PRICE_AS])
+    assert "state: Completed" in second.output, second.output[-3000:]
+    new = [r for r in ledger.rows(film="night-diner") if r.call_id not in before]
+    paid = [r for r in new if r.status in PAID]
+    assert {r.shot for r in paid} == {"1D", "1E"}, [(r.shot, r.stage) for r in paid]  # 1C: all from the cache
+    assert sorted(r.shot for r in paid if r.stage == "video") == ["1D", "1E"]
+    assert [(r.shot, r.take) for r in paid if r.stage == "panel"] == [("1D", 1)]  # 1E's panels are cached
+    assert [r.status for r in paid if r.stage == "panel_gate"] == ["succeeded"]  # the composite was judged
+    card, seconds = RateCard.load(example_film), {s["id"]: s["duration"] for s in doc["shots"]}
+    clips = sum(card.price(PRICE_AS, Units("video", seconds=seconds[s], resolution="480p")) for s in ("1D", "1E"))
+    assert sum((r.actual_cost for r in paid), type(clips)(0)) == clips
+    assert latest(ledger, "night-diner", ["scene-01"]) == {"scene-01": []}
+    after = runner.invoke(app, ["escalations", str(example_film), "--scene", "scene-01"])
+    assert "scene scene-01: no escalated shot in its latest run" in after.output, after.output
+
+
+def test_the_best_take_is_of_the_stage_that_gave_up():
+    from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
+
+    def take(stage, moment, n, quality, passed=False, uri="cas://x"):
+        return Take(stage=stage, moment=moment, take=n, uri=uri, passed=passed, quality=quality,
+                    reasons=[] if passed else [f"{stage} {n} failed"])
+    # The end panel gave up: its best take, not the (better) approved start panel's.
+    panels = PanelOutcome(shot="1E", approved={"start": "cas://s"}, escalated="end panel failed",
+                          takes=[take("panel", "start", 1, 0.5, True), take("panel", "end", 1, -0.4),
+                                 take("panel", "end", 2, -0.1), take("panel", "end", 3, -0.3)])
+    assert (best_take(panels).moment, best_take(panels).take) == ("end", 2)
+    ok = PanelOutcome(shot="1E", approved={"start": "cas://s"}, takes=[take("panel", "start", 1, 0.5, True)])
+    assert best_take(ok, ClipOutcome(shot="1E", clip_uri="cas://c")) is None  # nothing escalated
+    clips = [take("video", "clip", 1, -0.2), take("video", "clip", 2, -0.5)]
+    assert best_take(ok, ClipOutcome(shot="1E", escalated="clip failed", takes=clips)).take == 1
+    cut = take("continuity", "cut from 1D", 2, -0.3)
+    assert best_take(ok, ClipOutcome(shot="1E", escalated="the cut does not hold", takes=clips, cut=cut)) is cut
+    refused = [take("video", "clip", 1, -1.0, uri="")]
+    assert best_take(ok, ClipOutcome(shot="1E", escalated="refused", takes=refused)).reasons == ["video 1 failed"]
