@@ -33,8 +33,10 @@ demo: setup
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# Two workers (pytest-xdist): much of the suite waits on servers, schedulers and subprocesses.
+# The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once.
 test: dev chromium
-	$(BIN)/python -m pytest -q -s -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=15
 
 clean:
 	rm -rf $(VENV) $(FILM)

@@ -1,6 +1,5 @@
 """media.metrics and media.contact: numbers behave as documented; sheets are deterministic."""
 
-import time
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ def _noisy(img, sigma, seed=0):
     return np.clip(img.astype(float) + n, 0, 255).astype(np.uint8)
 
 
-def test_ssim_properties_and_speed():
+def test_ssim_properties():
     a = _scene()
     assert ssim(a, a) == pytest.approx(1.0)
     rng = np.random.default_rng(1)
@@ -32,11 +31,7 @@ def test_ssim_properties_and_speed():
     assert scores[0] > scores[1] > scores[2]
     # different size is resized, PIL input accepted
     assert ssim(Image.fromarray(a), Image.fromarray(a).resize((427, 240))) > 0.8
-    ssim(a, n1)
-    t = time.perf_counter()
-    for _ in range(5):
-        ssim(a, n1)
-    assert (time.perf_counter() - t) / 5 < 0.1  # budget is 50 ms; slack for loaded CI
+    # Its speed is measured by benchmarks/metrics.py, not asserted here (a loaded machine is no clock).
 
 
 def test_colour_stats_and_distances():
