@@ -106,6 +106,12 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
     expected = scene.shot("1A").duration + scene.shot("1C").duration
     assert abs(probe(result.output).duration - expected) <= 1 / 24 + 1e-6
 
+    # An escalated scene is never put in the can: the next run goes through its shots again
+    # (their stages cached, nothing paid), not one lookup that would skip 1G for good.
+    started = time.time()
+    again = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    assert again.name == "Escalated" and _task_runs_since(started) > 2
+
 
 def test_drift_past_the_threshold_re_anchors_the_chain(example_film, prefect_harness):
     """With a drift check on every second shot and a zero threshold, 1E (the scene's second
