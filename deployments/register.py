@@ -28,6 +28,7 @@ from deployments.warden import approvals_warden
 from flows.film import film_flow
 from flows.options import TITLES
 from flows.scene import scene_flow
+from governor.budget import block_name
 from manifests import load_film
 from manifests.settings import project_settings
 
@@ -45,7 +46,7 @@ ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film
 def pool_name(film_id: str) -> str:
     """The film's process work pool: one per film, so pausing it (the budget automation) stops
     only that film's runs."""
-    return "slate-" + ("".join(c if c.isalnum() else "-" for c in film_id.lower()).strip("-") or "film")
+    return "slate-" + block_name(film_id)
 
 
 def project_timezone(project: Path) -> str:

@@ -16,11 +16,10 @@ change what may be spent, not what is made).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-from providers.storage_local import cas_uri, file_sha256
+from providers.storage_local import cas_uri, file_sha256, write_atomic
 from tasks.cache import content_key
 from tasks.context import RunSpec, studio
 from tasks.continuity import CONTINUITY_VERSION
@@ -63,10 +62,7 @@ def _read_record(shelf, key: str) -> bytes | None:
 
 def _write_record(shelf, key: str, data: bytes) -> None:
     if isinstance(shelf, Path):
-        record = shelf / f"scene-{key}.json"
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.part")
-        tmp.write_bytes(data)
-        tmp.replace(record)
+        write_atomic(shelf / f"scene-{key}.json", data)
     else:
         shelf.write_path(f"scene-{key}.json", data)
 

@@ -146,11 +146,6 @@ def emit(**event) -> None:
 
 
 # -- calling a cached task inside a film project ------------------------------------------------
-def results_dir(root: Path) -> Path:
-    """Where a film project's cached task results live (the scene flow binds its sub-flow here)."""
-    return Path(root) / ".slate" / "results"
-
-
 def in_project(task_obj, run: RunSpec, *args, artifacts: Callable[[object], list[str]] = lambda r: [r]):
     """Call a cached stage task so that its result is durable the moment it finishes.
 
