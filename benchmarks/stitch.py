@@ -44,6 +44,20 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+def against_copy(cl: list[tuple[str, float]], work: Path, repeat: int = 3, fps: int = FPS) -> dict:
+    """slate's stitch (all cuts, as the film flow joins its scenes) of these clips against the
+    plain ffmpeg concat demuxer with stream copy, best of `repeat` each."""
+    listing = work / "list.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p, _ in cl))
+    size = media.probe(Path(cl[0][0]))
+    plain = best(lambda: media.run(["-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+                                     str(listing), "-c", "copy", str(work / "plain.mp4")]), repeat)
+    ours = best(lambda: media.stitch(cl, work / "cuts.mp4", transitions=[("cut", 0.0)] * (len(cl) - 1),
+                                     fps=fps, width=size.width, height=size.height), repeat)
+    return {"clips": len(cl), "stitch_s": round(ours, 3), "ffmpeg_copy_concat_s": round(plain, 3),
+            "stitch_ratio": round(ours / plain, 2), "stitch_goal_ratio": 1.1}
+
+
 def main(n: int = 24, seconds: float = 3, repeat: int = 3) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -75,13 +75,15 @@ def apply_form(deployment: RunnerDeployment, scene_ids: list[str]) -> None:
     schema.properties = form_schema({"properties": schema.properties}, scene_ids)["properties"]
 
 
-def build(project: Path, timezone: str | None = None) -> list[RunnerDeployment]:
-    """The film's four deployments, built here (nothing is sent to a server)."""
+def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
+    """The film's four deployments, built here (nothing is sent to a server). With `address`
+    (a pushed film's s3://…/films/<id>), runs are given that instead of the folder: each
+    worker pulls the film into its own working folder (flows/lot.py)."""
     project = Path(project).resolve()
     film = load_film(project)
     scene_ids = [sc.id for _, sc in film.scenes]
     tz = timezone or project_timezone(project)
-    where = {"project": str(project)}
+    where = {"project": address or str(project)}
     made = [
         scene_flow.to_deployment(
             name="scene", parameters={**where, "scene": scene_ids[0]}, tags=["slate"],
@@ -111,11 +113,12 @@ def pull_steps() -> list[dict]:
     return [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
 
 
-def register(client, project: Path, pool: str, timezone: str | None = None) -> dict[str, str]:
+def register(client, project: Path, pool: str, timezone: str | None = None,
+             address: str | None = None) -> dict[str, str]:
     """Create or update (by flow and name) the film's deployments on `pool`; their ids by name.
     `client` is a sync Prefect client of the server to register on."""
     ids = {}
-    for d in build(project, timezone):
+    for d in build(project, timezone, address):
         flow_id = client.create_flow_from_name(d.flow_name)
         entry = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
         ids[d.name] = str(client.create_deployment(

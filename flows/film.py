@@ -1,10 +1,14 @@
-"""The film flow: every scene of a film, in film.yaml order, cut together into one mp4.
+"""The film flow: every scene of a film, at once, cut together in film order into one mp4.
 
-    scene-01 ─► scene-02 ─► … ─► stitch (cuts) ─► renders/<film-id>-<profile>.mp4
+    scene-01 ─┐
+    scene-02 ─┼─► (all done) ─► stitch (cuts, film order) ─► renders/<film-id>-<profile>.mp4
+    …        ─┘
 
-Each scene runs as a sub-flow (`flows.scene.scene_flow`), one after the other, so its own
-named state, artifacts and cached results are kept. The film then reacts to each scene's
-final state:
+The scenes run concurrently, at most `max_parallel_scenes` at a time (flows/units.py): under a
+deployment (a worker) each scene is a run of the film's `scene` deployment, linked as a sub-flow
+of the film run so any worker may take it and its caps count this film run; in this process
+(`slate run`, tests) each scene is a sub-flow on one of the film's threads. Each keeps its own
+named state, artifacts and cached results. The film then reacts to each scene's final state:
 
 - "Completed": the scene's mp4 goes into the film.
 - "Escalated" (a Completed type): the scene's mp4 (without its escalated shots) goes in, and
@@ -12,8 +16,13 @@ final state:
 - a Completed-type state with no output: the scene is left out, the film goes on and ends
   "Escalated", naming the scene(s) left out.
 - any other end (Failed type such as "Halted" or "Failed", Crashed, Cancelled): the film stops
-  at once and ends in a Failed state with the scene's name and message; later scenes are not
-  run and nothing is stitched.
+  at once and ends in a Failed state with that scene's name and message: scenes not started
+  are not started, scenes running are stopped (cancelled on workers; the run's governor halted
+  in this process), and nothing is stitched.
+
+`project` is a folder or a pushed film's bucket address (flows/lot.py): a film pulled from the
+bucket sends its renders back there, and a scene cut made on another worker is fetched by its
+content URI for the stitch.
 
 It must never start a scene after one ended Failed-type (money may be at stake), never publish
 a half-written or unvalidated film file (it stitches to a hidden temp name, probes it, and only
@@ -30,18 +39,22 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
 from flows.lifeline import hold_lifeline, stop_on_cancel
-from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
-                           PROVIDER, SCENES, VIDEO_MODEL, ModelList, ModelText, ProfileChoice, ProviderChoice, cap_of,
-                           chosen)
-from flows.scene import SceneResult, renders_dir, scene_flow, scene_result
+from flows.lot import on_the_lot, wrap_up
+from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES, PANEL_MODEL, PRICE_AS,
+                           PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, ModelList, ModelText, PositiveInt,
+                           ProfileChoice, ProviderChoice, cap_of, chosen)
+from flows import units
+from flows.scene import SceneResult, renders_dir, scene_flow, top_run_id
 from media import mismatches, stitch
 from manifests.settings import project_settings
+from providers.storage import storage_for
 from tasks.preflight import preflight, refused
 
 
@@ -116,7 +129,17 @@ def _run_name() -> str:
     return f"film-{'default' if profile == FROM_SETTINGS else profile}"
 
 
-@flow(name="film", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
+def _cut_of(root: Path, settings, scene: SceneResult) -> str:
+    """The scene's cut on this machine, by its content URI from the film's storage (the bucket:
+    another worker may have made it; a path it published is on that worker's disk)."""
+    if not scene.cut:
+        return scene.output
+    return str(storage_for(root, settings).open_local(scene.cut))
+
+
+# Threads for the scenes run in this process (one each, at most max_parallel_scenes) and the stitch.
+@flow(name="film", flow_run_name=_run_name, log_prints=False,
+      on_cancellation=[stop_on_cancel, units.cancel_scene_runs], task_runner=ThreadPoolTaskRunner(max_workers=65))
 def film_flow(project: str = PROJECT,
               scenes: ModelList = SCENES,
               profile: ProfileChoice = PROFILE,
@@ -126,15 +149,17 @@ def film_flow(project: str = PROJECT,
               judge: ModelText = JUDGE,
               cap: ModelText = CAP,
               price_as: ModelText = PRICE_AS,
-              approve_fallback: ModelList = APPROVE_FALLBACK):
+              approve_fallback: ModelList = APPROVE_FALLBACK,
+              max_parallel_scenes: PositiveInt = MAX_PARALLEL_SCENES):
     """Render the film's scenes and cut them into renders/<film-id>-<profile>.mp4; a wrap report
-    closes the run. Stops at the first scene that does not complete.
+    closes the run. Scenes run at once (at most `max_parallel_scenes`); the film stops at the
+    first scene that does not complete.
 
     `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
     against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
     hold_lifeline(log)  # a deployment run's process dies with the worker that started it
-    root = Path(project).resolve()
+    root, store = on_the_lot(project)
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
                    judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
     # Every scene checked before the first one starts: a film must not stop in scene 4 on a
@@ -156,7 +181,6 @@ def film_flow(project: str = PROJECT,
     left_out: list[str] = []
 
     def wrap() -> None:
-        from flows.scene import top_run_id
         from governor.ledger import Ledger
         ledger = Ledger.for_project(root)
         try:
@@ -164,25 +188,33 @@ def film_flow(project: str = PROJECT,
         finally:
             ledger.close()
 
-    for i, scene_id in enumerate(order):
-        state = scene_flow(project=str(root), scene=scene_id, profile=settings.profile, provider=provider,
-                           cap=cap, price_as=price_as, judge=judge, panel_model=panel_model, video_model=video_model,
-                           approve_fallback=approve_fallback, return_state=True)
-        data = scene_result(state)
-        if data is not None:
-            results.append(data)
-        if not state.is_completed():
-            not_run = order[i + 1:]
-            log.error("scene %s ended %s (%s); film stopped%s", scene_id, state.name, state.message,
-                      f", not run: {', '.join(not_run)}" if not_run else "")
-            partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-            wrap()
-            return Failed(data=FilmEnded(state.message or state.name, partial), name=state.name, message=state.message)
-        if not isinstance(data, SceneResult) or not data.output:
+    shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
+                  panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback)
+    at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
+    if deployment.id:
+        # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
+        # given the project as the film run was (a folder, or the film's bucket address).
+        ends = units.on_workers(root, order, {"project": project, **shared}, at_once, log)
+    else:
+        ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
+    results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
+    failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
+    if failed is not None:
+        not_run = [s for s in order if s not in ends]
+        log.error("scene %s ended %s (%s); film stopped%s", failed.scene, failed.name, failed.message,
+                  f", not run: {', '.join(not_run)}" if not_run else "")
+        partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+        wrap()
+        wrap_up(root, store)
+        return Failed(data=FilmEnded(failed.message or failed.name, partial), name=failed.name,
+                      message=failed.message)
+    for scene_id in order:
+        end = ends[scene_id]
+        if end.result is None or not end.result.output:
             left_out.append(scene_id)
             continue
-        if state.name == "Escalated" or data.escalated:
-            escalated.append(f"{scene_id} ({state.message or f'{len(data.escalated)} shot(s) escalated'})")
+        if end.name == "Escalated" or end.result.escalated:
+            escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
 
     included = [r for r in results if r.output]
     notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
@@ -194,12 +226,13 @@ def film_flow(project: str = PROJECT,
         return Failed(data=FilmEnded(message, result), message=message)
 
     out = film_output(root, film_id, settings.profile)
-    made = stitch_film([(r.output, float(r.duration)) for r in included], str(out), settings.fps,
+    made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
                        max(r.width for r in included), max(r.height for r in included))
     result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
                         scenes=results)
     create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
                              description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
+    wrap_up(root, store)
     if notes:
         log.warning("film %s: %s", film_id, "; ".join(notes))
         return Completed(data=result, name="Escalated", message="; ".join(notes))

@@ -43,7 +43,8 @@ ModelText = Annotated[str, BeforeValidator(_text)]
 ModelList = Annotated[list[str], BeforeValidator(_names)]
 PositiveInt = Annotated[int, BeforeValidator(lambda v: v or 0)]
 
-PROJECT = Field(description="the film project's folder (with film.yaml), on the worker's machine")
+PROJECT = Field(description="the film project's folder (with film.yaml) on the worker's machine, or a pushed "
+                            "film's address: s3://BUCKET[/PREFIX]/films/FILM_ID")
 SCENE = Field("", description="the scene to render (empty: the first)")
 SCENES = Field([], description="the scenes to render, in film order (empty: every scene)")
 PROFILE = Field(FROM_SETTINGS, description="draft = 480p, no approval (the nightly batch); final = 720p after a "
@@ -80,8 +81,11 @@ PRICE_AS = Field("", description="rehearsal: the local provider runs, every vide
 APPROVE_FALLBACK = Field([], description="fallback video models allowed whatever their cost "
                                                            "impact (the command a held run names)")
 
+MAX_PARALLEL_SCENES = Field(0, ge=0, le=64, description="scenes rendered at once (0: max_parallel_scenes in "
+                                                        "slate.toml, 4 by default)")
+
 #: How the UI titles each field of the run form.
 TITLES = {"project": "Film project", "scene": "Scene", "scenes": "Scenes", "profile": "Profile",
           "provider": "Provider", "panel_model": "Panel model", "video_model": "Video model(s)", "judge": "Judge",
           "cap": "Run cap (USD)", "price_as": "Price as (rehearsal)", "max_takes": "Takes per shot",
-          "approve_fallback": "Approved fallbacks"}
+          "approve_fallback": "Approved fallbacks", "max_parallel_scenes": "Scenes at once"}

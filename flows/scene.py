@@ -22,13 +22,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
+from prefect.states import State
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
 from flows.lifeline import hold_lifeline, stop_on_cancel
+from flows.lot import on_the_lot, wrap_up
 from flows.approval import EXPIRED, ApprovalExpired, Decision, ShotToApprove, decide, description, form_for, wait_for_person
 from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
                            PROVIDER, SCENE, TAKES, VIDEO_MODEL, ModelList, ModelText, PositiveInt, ProfileChoice,
@@ -41,20 +43,20 @@ from manifests.profiles import PROFILES
 from providers.base import fingerprint
 from manifests import load_film
 from media import contact_sheet
-from manifests.settings import base_urls, project_settings
+from manifests.settings import project_settings
 from governor.estimate import estimate_scene
 from providers.keys import install_log_redaction
-from providers.registry import Lineup, ModelRef, lineup
+from providers.registry import Lineup, ModelRef
 from tasks.doctor import blocking, check_lineup, line
 from tasks.cache import result_storage
-from tasks.context import RunSpec, emit, in_project, studio
+from tasks.context import RunSpec, emit, in_project, run_spec, studio
 from tasks.continuity import continuity_check, shares_the_scene
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
 from tasks.reference_gate import hold_references
-from tasks.references import check_references
+from tasks.bible_lock import check_references
 from tasks.stitch import stitch_scene
-from tasks.can import from_the_can, into_the_can, scene_key
+from tasks.can import from_the_can, into_the_can, read_record, scene_key, write_record
 
 
 class ShotReport(BaseModel):
@@ -102,6 +104,7 @@ class SceneResult(BaseModel):
     spent_usd: str = "0"             # what this run committed in the ledger
     approval: str = ""               # the person's decision before the finals, when one was asked
     references: list[ReferenceReport] = []  # every turnaround and plate at the reference gate
+    cut: str | None = None           # the cut's content URI: how a film run on another worker finds it
 
     @property
     def escalated(self) -> list[ShotReport]:
@@ -138,22 +141,6 @@ def renders_dir(root: Path) -> Path:
     path = root / "renders"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
-    chosen = lineup(settings)
-    return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
-                   panel_model=str(chosen.panel), video_models=tuple(str(v) for v in chosen.videos),
-                   judge_model=str(chosen.judge), base_urls=base_urls(settings),
-                   price_as=settings.price_as, video_slots=settings.video_slots,
-                   busy_wait_seconds=settings.busy_wait_seconds, approved_fallbacks=tuple(settings.approve_fallback),
-                   fallback_gate_share=str(settings.fallback_gate_share), root=str(root), run_id=run_id, film=film_id,
-                   scene=scene_id, profile=settings.profile, fps=settings.fps,
-                   max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
-                   drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
-                   clip_model=settings.clip_model if settings.clip_weights else "", clip_weights=settings.clip_weights,
-                   local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
-                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
 
 
 def _outcome(future, shot: str, cls):
@@ -274,7 +261,47 @@ def scene_flow(project: str = PROJECT,
     final video (final and hero profiles), stitched into one mp4."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
-    root = Path(project).resolve()
+    root, store = on_the_lot(project)
+    outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
+                     approve_fallback)
+    wrap_up(root, store)
+    if deployment.id:
+        leave_word(root, made_by(outcome))
+    return outcome
+
+
+def made_by(outcome) -> SceneResult | None:
+    """What a scene run made, from what its body returned (a state, or the result itself)."""
+    data = outcome.data if isinstance(outcome, State) else outcome
+    if isinstance(data, SceneEnded):
+        return data.result
+    return data if isinstance(data, SceneResult) else None
+
+
+def leave_word(root: Path, result: SceneResult | None) -> None:
+    """A deployment run's result where the film run that started it reads it (`word_of`): the
+    film's shelf (the project's .slate/results, or the bucket), under this flow run's id.
+    Prefect keeps a flow's return value only in the process that ran it."""
+    if result is None:
+        return
+    try:
+        shelf = result_storage(root, project_settings(root).storage)
+        write_record(shelf, f"run-{flow_run.get_id()}", result.model_dump_json().encode())
+    except Exception as exc:  # noqa: BLE001 — the film then says it has no result; the scene's own state stands
+        get_run_logger().warning("scene result not left for the film run: %s", exc)
+
+
+def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
+    """The result a scene deployment run left (`leave_word`), or None."""
+    try:
+        data = read_record(result_storage(root, project_settings(root).storage), f"run-{flow_run_id}")
+        return None if data is None else SceneResult.model_validate_json(data)
+    except Exception:  # noqa: BLE001 — unreadable word is no word: the film reports the scene without a result
+        return None
+
+
+def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
+           approve_fallback):
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
                    judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
     run_cap, takes = cap_of(cap), chosen(max_takes) or None
@@ -421,7 +448,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
-    output, duration = None, None
+    output, duration, cut = None, None, None
     if approved:
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
@@ -432,8 +459,8 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         tmp = Path(output + ".part")
         shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
         tmp.replace(output)
-        duration = stitched["duration"]
-    return _conclude(run, plans, panels, clips, sheet, (output, duration), approval, references)
+        duration, cut = stitched["duration"], stitched["uri"]
+    return _conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references)
 
 
 def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> None:
@@ -482,7 +509,7 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
     """The scene's result and the state it ends in."""
     log = get_run_logger()
     gov = studio(run).governor
-    output, duration = made or (None, None)
+    output, duration, cut = made or (None, None, None)
     reports_ = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
@@ -498,7 +525,7 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
                          height=max(p.height for p in plans),
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
                          halted=str(gov.halted) if gov.halted else None, approval=approval,
-                         references=[ReferenceReport.of(v) for v in references],
+                         references=[ReferenceReport.of(v) for v in references], cut=cut,
                          spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
     escalated = result.escalated
     if gov.halted is not None:

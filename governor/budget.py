@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from prefect.blocks.core import Block
+from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field
 
 from .ledger import Cap
@@ -45,5 +46,11 @@ def load_or_create(film_id: str, defaults: SlateBudget) -> tuple[SlateBudget, bo
     try:
         return SlateBudget.load(name), False
     except ValueError:  # no such block document yet
+        pass
+    try:
         defaults.save(name, overwrite=False)
         return defaults, True
+    except (ObjectAlreadyExists, ValueError):
+        # Another scene of the film created it at the same moment (scenes start at once; Prefect
+        # 3.8.8 turns the 409 into ValueError "a name that is already in use"): theirs holds.
+        return SlateBudget.load(name), False

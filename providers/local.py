@@ -3,8 +3,9 @@
 Panels are composed from the locked bible images (the plate framed by the camera intent, each
 character's turnaround view placed per the shot, the scene's wardrobe put on); clips are
 rendered by ffmpeg from the approved start panel (and end panel) with the camera move. Video
-jobs are durable: a job is a folder under `.slate/local-jobs/`, so a crashed run can re-attach
-to it exactly as it would to a vendor's job. A fault mode makes a seeded share of outputs
+jobs are durable: a job is a folder under `.slate/local-jobs/` (and, for a film in a bucket,
+an object under the film's `local-jobs/`, so a run retried on another worker finds it), so a
+crashed run can re-attach to it exactly as it would to a vendor's job. A fault mode makes a seeded share of outputs
 off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
 gates can be measured.
 
@@ -167,8 +168,13 @@ class LocalImage:
         return hue_rotate(plate.transpose(Image.FLIP_LEFT_RIGHT), 180).convert("RGB")
 
 
+#: Where a film in a bucket keeps its local video jobs (under the film's folder of the bucket).
+SHARED_JOBS = "local-jobs/"
+
+
 class LocalVideo:
-    """Image-to-video with ffmpeg, as durable jobs a later process can poll and download."""
+    """Image-to-video with ffmpeg, as durable jobs a later process can poll and download — on
+    any worker, when the film's storage is a bucket."""
 
     name = "local"
     model = "local-ffmpeg-v1"
@@ -190,13 +196,23 @@ class LocalVideo:
         record = {"job_id": job_id, "client_ref": client_ref, "submitted_at": time.time(),
                   "request": asdict(request), "latency": self.latency}
         write_atomic(self.jobs / job_id / "job.json", json.dumps(record, sort_keys=True).encode())
+        if self._shared:
+            # In a bucket the job outlives this worker: a retry on another one re-attaches to it.
+            self.storage.put_key_file(f"{SHARED_JOBS}{job_id}.json", self.jobs / job_id / "job.json")
         # The provider's own book of submissions: what a crash test counts duplicates in.
         _append_book(self.jobs / "submissions.jsonl",
                      {"job_id": job_id, "client_ref": client_ref, "fingerprint": request.fingerprint()})
         return job_id
 
+    @property
+    def _shared(self) -> bool:
+        """Jobs kept in the film's bucket too, when its storage is one (not this folder)."""
+        return not isinstance(self.storage, LocalStorage) and hasattr(self.storage, "put_key_file")
+
     def _record(self, job_id: str) -> dict:
         path = self.jobs / job_id / "job.json"
+        if not path.is_file() and self._shared and self.storage.key_exists(f"{SHARED_JOBS}{job_id}.json"):
+            write_atomic(path, self.storage.read_key(f"{SHARED_JOBS}{job_id}.json"))
         if not path.is_file():
             raise JobFailed(f"no local job {job_id}", provider=self.name)
         return json.loads(path.read_text())
@@ -248,10 +264,12 @@ class LocalVideo:
         write_atomic(self.jobs / job_id / "canceled", b"")
 
     def find_job(self, client_ref: str) -> str | None:
-        if not self.jobs.is_dir():
-            return None
-        for path in self.jobs.glob("*/job.json"):
+        for path in self.jobs.glob("*/job.json") if self.jobs.is_dir() else []:
             rec = json.loads(path.read_text())
+            if rec.get("client_ref") == client_ref:
+                return rec["job_id"]
+        for key in self.storage.list_keys(SHARED_JOBS) if self._shared else []:
+            rec = json.loads(self.storage.read_key(key))
             if rec.get("client_ref") == client_ref:
                 return rec["job_id"]
         return None

@@ -1,14 +1,22 @@
 """The local judge: scores panels and keyframes from the pixels alone, for free.
 
-Panel gate criteria, each a Score with a reason:
-- location:  share of the frame that matches the expected framing of the location plate;
-- identity:  for each expected character, how much of its face-and-hair colours (the head band
-             of its turnaround, never its clothes) is on screen, against the amount expected
-             at this framing: a missing or recoloured character scores near 0;
-- wardrobe:  how much of the scene's wardrobe colour (or the turnaround outfit) is on screen;
-- artefacts: share of the frame that is neither the plate nor any character's colours.
-Keyframe gate: the first frame against the start panel (SSIM), the last against the end panel
-in start+end mode, the middle frame's colour distribution against the panel, and noise.
+A panel is compared with its blocking (providers/local_blocking.py: the plate as framed and each
+figure where the request puts it, with masks of its head, torso and body), after grading the
+expected picture to the take's exposure and softening both to half size (media/grade.py), in
+CIE Lab with a tolerance measured on clean takes (brightness ±30%, gamma, JPEG q15, blur, noise).
+Panel gate criteria, each a Score with a reason, each a share of a region that matches:
+- location:  the background (what should be plate): another plate, a shifted one, a reframing;
+- identity:  per figure, its head (hair and face) — decoupled from clothing: a replaced, swapped
+             or recoloured head, and two characters swapping places, fail here;
+- wardrobe:  per figure, its torso: a recoloured outfit;
+- characters_present: the worst figure's body where it should stand (a missing character), or
+             a figure-sized patch where only plate should be (an extra one);
+- artefacts: the largest connected patch unlike the layout (blotches, stripes, decoder garbage;
+             a codec or blur only leaves specks).
+Keyframe gate: each keyframe against its panel seen through the camera move that explains it
+best (zoom and position searched, since no model reproduces a move exactly; the middle of a
+start+end clip may be the cross-fade): the share that differs, and the largest differing patch.
+A clip whose second half is another shot fails on its middle or last frame.
 
 Art it did not paint — references or panels without the geometry the local provider draws
 by (see providers/local_judge_inputs.py) — gets `Verdict.unjudgeable` with the reason: not
@@ -28,25 +36,34 @@ import numpy as np
 from PIL import Image
 
 from manifests.turnaround import HEAD_BAND, TORSO_BAND
-from media.commands import DOLLY_ZOOM
-from media import colour_distance, colour_stats, load_rgb, sharpness_noise, ssim
+from media import colour_distance, colour_stats, load_rgb
 from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
-from providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, band_rows, dominant_colour, dress,
-                                  frame_plate, hex_rgb, view_cell)
+from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
+from providers.local_blocking import block
 from providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                           read_turnaround)
+from media.grade import delta_e, frame_window, soften
 
-BACKGROUND_TOL = 24   # grain is ±6 at most; a different plate differs by far more
-COLOUR_TOL = 20
+WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
+KEY_SCALE = 2         # keyframes at half size too, once the move is found
+DELTA_E = 12.0        # CIE76 units: clean takes graded to the layout measured below ~6 inside regions
+EDGE_GAIN = 0.5       # share of an edge's contrast a blur or codec may move a pixel by
+ERODE = 2             # working pixels trimmed off each region's edge (the softening's reach)
+MIN_REGION = 12       # working pixels: a smaller visible head or torso is hidden, not judged
+EMPTY_SHOT_FIGURE = 0.02  # a shot with nobody in it: a blob of 2% of the frame is someone extra
 THRESHOLDS = {
-    "location": 0.35,      # even three characters in a close shot leave half the plate visible
-    "identity": 0.35,
-    "wardrobe": 0.25,
-    "artefacts": 0.97,     # 1 - share of unexplained pixels
-    "first_frame": 0.85,   # clean clips measured >= 0.91 (a dolly out); corrupted <= 0.81
-    "last_frame": 0.85,
-    "continuity": 0.50,    # clean measured >= 0.71, off-model <= 0.11 (1 - colour distance)
-    "noise": 0.5,          # panel noise / frame noise, capped at 1
+    # Measured on benchmarks/gates.py's corpus (clean takes with exposure, gamma, JPEG q15-35,
+    # blur and noise; edited faults), see governor/gates.toml [panel.local] for the figures.
+    "location": 0.90,
+    "identity": 0.85,
+    "wardrobe": 0.85,
+    "characters_present": 0.85,
+    "artefacts": 0.997,    # 1 - the largest differing patch's share of the frame
+    "first_frame": 0.95,   # 1 - share of the frame that differs from the panel seen through the move
+    "middle_frame": 0.95,
+    "last_frame": 0.95,
+    "keyframe_artefacts": 0.996,
+    "composite_location": 0.35,  # a human composite's colours against the plate: no layout to hold it to
 }
 
 
@@ -78,21 +95,10 @@ def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | N
     return views, frozenset(palette)
 
 
-def _near(px: np.ndarray, colour, tol=COLOUR_TOL) -> np.ndarray:
-    """Which pixels (an (..., 3) array) are within `tol` of a colour on every channel."""
-    return np.abs(px - np.array(colour, dtype=np.int16)).max(axis=-1) <= tol
-
-
-def _near_any(px: np.ndarray, palette, tol=COLOUR_TOL) -> np.ndarray:
-    out = np.zeros(px.shape[:-1], dtype=bool)
-    for colour in palette:
-        out |= _near(px, colour, tol)
-    return out
-
-
-def _score(name: str, value: float, reason: str) -> Score:
+def _score(name: str, value: float, reason: str, rule: str | None = None) -> Score:
     value = float(max(0.0, min(1.0, value)))
-    return Score(name, round(value, 4), THRESHOLDS[name], value >= THRESHOLDS[name], reason)
+    threshold = THRESHOLDS[rule or name]
+    return Score(name, round(value, 4), threshold, value >= threshold, reason)
 
 
 class LocalJudge:
@@ -142,46 +148,56 @@ class LocalJudge:
                                                   f"({type(exc).__name__}: {exc})")
 
     def _judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages) -> Verdict:
-        img = load_rgb(read_panel(panel, "the panel", request.width, request.height)).astype(np.int16)
-        h, w, _ = img.shape
+        take = read_panel(panel, "the panel", request.width, request.height)
+        w, h = take.size
         if request.override_uri:
             # A human composite has no known layout: hold it to the location's look (colour
             # distribution against the plate), as a reviewer glancing at it would.
             plate = read_plate(refs.plate, request.location_id, (w, h)).convert("RGB").resize((w, h))
-            dist = colour_distance(colour_stats(img.astype(np.uint8)), colour_stats(plate))
-            return Verdict((_score("location", 1.0 - dist,
-                                   f"colour distance {dist:.2f} from plate '{request.location_id}'"),), self.name)
-        expected = np.asarray(frame_plate(read_plate(refs.plate, request.location_id, (w, h)),
-                                          request.framing, request.angle, w, h), dtype=np.int16)
-        background = np.abs(img - expected).max(axis=2) <= BACKGROUND_TOL
-        # Everything after this looks only at the pixels that are not the plate: the figures
-        # (and whatever went wrong). Working on that list, not the frame, keeps a verdict fast.
-        fg = img[~background]
-        scores = [_score("location", background.mean(),
-                         f"{background.mean():.0%} of the frame matches plate '{request.location_id}'")]
-        explained = np.zeros(len(fg), dtype=bool)
+            dist = colour_distance(colour_stats(load_rgb(take)), colour_stats(plate))
+            return Verdict((_score("location", 1.0 - dist, f"colour distance {dist:.2f} from plate "
+                                   f"'{request.location_id}'", "composite_location"),), self.name)
         for ch in request.characters:
             if ch.id not in refs.turnarounds:
                 raise Unjudgeable(f"no turnaround of '{ch.id}' among the references")
-            views, palette = _figure_palette(str(refs.turnarounds[ch.id]), ch.id, ch.wardrobe_colour)
-            # Identity: the least-present identity colour, against the smallest amount any view
-            # would show at this framing (so a side view is not taken for a missing face).
-            ratios = []
-            for view, (fig_h, colours, _, _) in views.items():
-                scale = FIGURE_HEIGHT.get(request.framing, 0.78) * h / fig_h
-                ratios.append(min(_near(fg, c).sum() / max(1.0, n * scale * scale) for c, n in colours))
-            ident = max(ratios)
-            scores.append(_score("identity", ident, f"{ch.id}: {ident:.0%} of the expected face and hair on screen"))
-            fig_h, _, outfit, torso_px = views["front"]
-            colour = hex_rgb(ch.wardrobe_colour) if ch.wardrobe_colour else outfit
-            scale = FIGURE_HEIGHT.get(request.framing, 0.78) * h / fig_h
-            worn = _near(fg, colour).sum() / max(1.0, 0.5 * torso_px * scale * scale)
-            label = ch.wardrobe or "turnaround outfit"
-            scores.append(_score("wardrobe", worn, f"{ch.id}: {worn:.0%} of the expected '{label}' colour"))
-            explained |= _near_any(fg, palette)
-        unexplained = (len(fg) - explained.sum()) / (h * w)
-        scores.append(_score("artefacts", 1.0 - unexplained,
-                             f"{unexplained:.1%} of the frame is neither the plate nor a character"))
+            _figure_palette(str(refs.turnarounds[ch.id]), ch.id, ch.wardrobe_colour)  # a sheet it can read
+        blocking = block(request, refs)
+        size = (max(8, w // WORK_SCALE), max(8, h // WORK_SCALE))
+        off = _differs(soften(blocking.expected, size), soften(take, size))
+        scores = []
+        back = _shrink(blocking.background, size)
+        scores.append(_score("location", _matched(off, back),
+                             f"{_matched(off, back):.0%} of the background matches plate '{request.location_id}' "
+                             f"as framed {request.framing}, {request.angle}"))
+        present, smallest = [], None
+        for fig in blocking.figures:
+            head, torso, body = (_shrink(m, size) for m in (fig.head, fig.torso, fig.body))
+            if head.sum() >= MIN_REGION:
+                v = _matched(off, head)
+                scores.append(_score("identity", v, f"{fig.character_id}: {v:.0%} of the face and hair as in "
+                                                    f"the turnaround ({fig.view} view)"))
+            if torso.sum() >= MIN_REGION:
+                v = _matched(off, torso)
+                label = next((c.wardrobe for c in request.characters if c.id == fig.character_id and c.wardrobe),
+                             "turnaround outfit")
+                scores.append(_score("wardrobe", v, f"{fig.character_id}: {v:.0%} of the torso wears '{label}'"))
+            if body.sum() >= MIN_REGION:
+                present.append((fig.character_id, _matched(off, body)))
+            area = fig.area / (WORK_SCALE * WORK_SCALE)
+            smallest = area if smallest is None else min(smallest, area)
+        blob = _largest_blob(off & back)
+        extra = blob / (smallest or EMPTY_SHOT_FIGURE * size[0] * size[1])
+        who, seen = min(present, key=lambda p: p[1]) if present else ("", 1.0)
+        if 1.0 - extra < seen:
+            scores.append(_score("characters_present", 1.0 - extra,
+                                 f"something figure-sized ({extra:.0%} of a figure) stands where only the plate "
+                                 "should be"))
+        else:
+            scores.append(_score("characters_present", seen, f"{who}: {seen:.0%} of the figure where it should stand"))
+        # Codec and blur leave specks; a blotch, a stripe or decoder garbage is one connected patch.
+        patch = _largest_blob(off) / off.size
+        scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the shot as laid out is {patch:.2%} "
+                                                       f"of the frame ({off.mean():.1%} differs in all)"))
         return Verdict(tuple(scores), self.name)
 
     def _judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
@@ -191,33 +207,67 @@ class LocalJudge:
         missing = [name for name in needed if name not in frames]
         if missing:
             raise Unjudgeable(f"no {' or '.join(missing)} frame among the clip's keyframes")
-        start = load_rgb(read_still(start_panel, "the start panel", size))
-        clip = {name: load_rgb(read_still(frames[name], f"the clip's {name} frame", size)) for name in needed}
-        first = clip["first"]
-        opening = start_framing(start, request.movement)
-        s_first = ssim(first, opening)
-        scores = [_score("first_frame", s_first, f"first frame SSIM {s_first:.2f} against the start panel")]
-        expected_middle = start
-        if end_panel is not None:
-            end = load_rgb(read_still(end_panel, "the end panel", size))
-            s_last = ssim(clip["last"], end)
-            scores.append(_score("last_frame", s_last, f"last frame SSIM {s_last:.2f} against the end panel"))
-            # Half-way through a start+end clip the picture is between its two panels.
-            expected_middle = ((start.astype(np.uint16) + end) // 2).astype(np.uint8)
-        middle = clip["middle"]
-        dist = colour_distance(colour_stats(middle), colour_stats(expected_middle))
-        scores.append(_score("continuity", 1.0 - dist, f"middle frame colour distance {dist:.2f} from the panels"))
-        noise_ratio = sharpness_noise(expected_middle) / max(1e-6, sharpness_noise(middle))
-        scores.append(_score("noise", min(1.0, noise_ratio * 0.75),
-                             f"middle frame is {1 / max(noise_ratio, 1e-6):.1f}x as noisy as the panel"))
+        names = [n for n in ("first", "middle", "last") if n in frames]
+        start = read_still(start_panel, "the start panel", size).convert("RGB")
+        end = read_still(end_panel, "the end panel", size).convert("RGB") if end_panel is not None else None
+        clip = {name: load_rgb(read_still(frames[name], f"the clip's {name} frame", size)) for name in names}
+        work = (max(8, size[0] // KEY_SCALE), max(8, size[1] // KEY_SCALE))
+        scores, patches = [], []
+        for name in names:
+            frame = clip[name]
+            # What the frame should show: the start panel seen through some camera move (zoom,
+            # pan, tilt by amounts no model reproduces exactly: searched, not read off the
+            # request); in start+end mode the last frame is the end panel through the move, and
+            # the middle a half-way cross-fade — or either panel, whichever explains it best.
+            if end is None:
+                options = [(start, None)]
+            elif name == "first":
+                options = [(start, None)]
+            elif name == "last":
+                options = [(end, None)]
+            else:
+                options = [(start, None), (end, None), (start, end)]
+            ncc, box, expected = max((frame_window(p, frame, work, mix) for p, mix in options), key=lambda f: f[0])
+            off = _differs(expected, soften(frame, work))
+            v = 1.0 - float(off.mean())
+            held = "the end panel" if end is not None and name == "last" else \
+                "the panels" if end is not None and name == "middle" else "the start panel"
+            scores.append(_score(f"{name}_frame", v, f"{name} frame: {1 - v:.1%} differs from {held} "
+                                                     f"({_describe(box, size)})"))
+            patches.append((_largest_blob(off) / off.size, name))
+        patch, where = max(patches)
+        scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the panels is {patch:.2%} of the "
+                                                       f"{where} frame", "keyframe_artefacts"))
         return Verdict(tuple(scores), self.name)
 
 
-def start_framing(panel: np.ndarray, movement: str) -> np.ndarray:
-    """The panel as a move's first frame shows it: a dolly out starts pushed in."""
-    if movement != "dolly_out":
-        return panel
-    h, w, _ = panel.shape
-    cw, ch = w / DOLLY_ZOOM, h / DOLLY_ZOOM
-    box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
-    return np.asarray(Image.fromarray(panel).resize((w, h), Image.BILINEAR, box=box))
+def _differs(expected: np.ndarray, take: np.ndarray) -> np.ndarray:
+    """Where the take differs from what was expected by more than a grade, a codec or a blur
+    explains: DELTA_E on flat patches, more along the expected picture's edges."""
+    distance, edges = delta_e(expected, take)
+    return distance > DELTA_E + EDGE_GAIN * edges
+
+
+def _describe(box, size) -> str:
+    zoom = size[0] / max(1e-6, box[2] - box[0])
+    return "as framed" if zoom < 1.005 else f"seen {zoom:.2f}x closer, at {box[0]:.0f},{box[1]:.0f}"
+
+
+def _shrink(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A full-size mask at the working size, kept only where wholly inside and then eroded past
+    the softening's reach, so edges (where a slight blur or a codec smears) are not counted."""
+    from scipy.ndimage import binary_erosion
+    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX)) >= 250
+    inner = binary_erosion(small, iterations=ERODE)
+    return inner if inner.sum() >= MIN_REGION else small
+
+
+def _matched(off: np.ndarray, region: np.ndarray) -> float:
+    n = int(region.sum())
+    return 1.0 if n == 0 else 1.0 - float(off[region].sum()) / n
+
+
+def _largest_blob(mask: np.ndarray) -> int:
+    from scipy.ndimage import label
+    labels, n = label(mask)
+    return int(np.bincount(labels.ravel())[1:].max()) if n else 0

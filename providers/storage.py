@@ -23,7 +23,7 @@ from providers.storage_local import LocalStorage, file_sha256
 from providers.storage_s3 import S3Storage
 
 #: project folders and files a push leaves behind: what slate makes, and the kill switch
-NOT_PUSHED = ("renders/", "STOP")
+NOT_PUSHED = ("renders/", "STOP", "local-jobs/")   # local-jobs/: the local provider's jobs of a film in a bucket
 _FILM_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:(?P<prefix>.*?)/)?films/"
                        r"(?P<film>[a-z][a-z0-9_-]{0,39})/?$")
 

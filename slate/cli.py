@@ -193,21 +193,113 @@ def run(directory: Path,
         from_bucket: Optional[str] = typer.Option(
             None, "--from-bucket", help="a film pushed with `slate push`: s3://BUCKET[/PREFIX]/films/FILM_ID; it is "
                                         "pulled into DIRECTORY (checked by hash) and run there, renders go back to "
-                                        "the bucket")):
+                                        "the bucket"),
+        max_parallel_scenes: Optional[int] = typer.Option(
+            None, "--max-parallel-scenes", min=1, max=64,
+            help="scenes rendered at once (default: max_parallel_scenes in slate.toml, 4)")):
     """Render the film (or the scenes named): every shot through its gates, each scene stitched,
     the scenes cut together into one mp4."""
+    started = time.time()
     store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
     cap_usd = _usd_option(cap, "--cap")
     models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
     # Every problem is printed here, before any run starts; the flow checks again, the same way.
     for one in scene or [None]:
-        _preflight(directory, scene=one, whole_film=one is None, profile=profile, provider=provider,
-                   price_as=price_as, cap=cap_usd, **models)
+        checked = _preflight(directory, scene=one, whole_film=one is None, profile=profile, provider=provider,
+                             price_as=price_as, cap=cap_usd, **models)
+    options = dict(profile=profile, provider=provider, price_as=price_as, approve_fallback=approve_fallback or None,
+                   **models)
+    reel = None if store is not None else _reel(directory, checked.film, scene, options, started)
+    if reel is not None and _from_the_reel(reel, verbose):
+        return
+    if store is None and _on_studio(directory, scene, options, cap_usd, max_parallel_scenes, started):
+        return
     with _on_stack(directory):
-        _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store)
+        _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store, reel,
+             max_parallel_scenes)
 
 
-def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store) -> None:
+def _on_studio(directory: Path, scene, options: dict, cap_usd, max_parallel_scenes, started: float) -> bool:
+    """With a `slate up --stack` studio running for this film: the film pushed again (what
+    changed), a run of its `film` deployment — its scenes on any worker — and its end; False
+    when no studio runs (the film renders here)."""
+    from slate import studio as studio_stack
+    one = studio_stack.running(directory.resolve())
+    if one is None:
+        return False
+    pushed = studio_stack.push(directory.resolve(), one)
+    parameters = {k: v for k, v in dict(scenes=list(scene or []), cap=str(cap_usd or ""),
+                                        max_parallel_scenes=max_parallel_scenes or 0, **options).items()
+                  if v not in (None, [], "", 0)}
+    run_id = studio_stack.start_film_run(one, **parameters)
+    console.print(f"film run {run_id} on the studio ({len(pushed.sent)} file(s) pushed): UI "
+                  f"{one.ui_url}/runs/flow-run/{run_id}", highlight=False)
+    run = studio_stack.wait_for_run(one, run_id)
+    console.print(f"state: [bold]{run.state.name}[/bold]  ({time.time() - started:.1f}s)"
+                  + (f"  {run.state.message}" if run.state.message else ""), highlight=False)
+    if not run.state.is_completed():
+        raise typer.Exit(1)
+    return True
+
+
+class _Reel:
+    """What the reel (tasks/reel.py) is asked about: this project, its film, these options."""
+
+    def __init__(self, directory: Path, film, scenes: list[str], options: dict, started: float):
+        self.directory, self.film, self.scenes, self.options = directory, film, scenes, options
+        self.started = started
+
+
+def _reel(directory: Path, film, scene, options: dict, started: float):
+    """The reel's question for this run, or None where it cannot answer: a `slate up` stack or
+    another Prefect server holds the budget block its keys depend on (tasks/reel.py)."""
+    from slate import studio as studio_stack
+    from slate.stack import running
+    from tasks.reel import server_configured
+    if server_configured() or running(directory) is not None or studio_stack.running(directory.resolve()):
+        return None
+    known = [s.id for _, s in film.scenes]
+    return _Reel(directory, film, [s for s in known if not scene or s in scene], options, started)
+
+
+def _reel_settings(reel: _Reel):
+    from manifests.settings import project_settings
+    return project_settings(reel.directory, **reel.options)
+
+
+def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
+    """Print the film's summary and True when it is served from the reel: nothing was run."""
+    from types import SimpleNamespace
+
+    from tasks.reel import recognise
+    served = recognise(reel.directory, reel.film, _reel_settings(reel), reel.scenes)
+    if isinstance(served, str):
+        if verbose:
+            console.print(f"the reel: {served}; running the film", highlight=False, markup=False)
+        return False
+    scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]]}) for sc in served.scenes]
+    result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
+    _report(result, SimpleNamespace(name="Completed", message=""), time.time() - reel.started)
+    console.print("unchanged since its last run: every scene and the film's cut served from the can, nothing ran",
+                  highlight=False)
+    return True
+
+
+def _write_reel(reel: _Reel, result) -> None:
+    """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
+    The take policy is the budget block's, read while the embedded server is still up."""
+    from governor.budget import SlateBudget, block_name
+    from tasks.reel import TakePolicy, write_reel
+    try:
+        budget = SlateBudget.load(block_name(reel.film.film.id))
+        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes,
+                   TakePolicy(budget.max_takes, budget.no_progress_takes), result.output, float(result.duration))
+    except Exception as exc:  # noqa: BLE001 — without a reel the next run goes through Prefect, no harm
+        err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
+
+
+def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store,
+         reel=None, max_parallel_scenes=None) -> None:
     _mark_embedded()
     from flows.film import film_flow, film_result
     from tasks.context import listen
@@ -221,7 +313,7 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = film_flow(project=str(directory.resolve()), scenes=scene or [], profile=profile, provider=provider,
                               cap=cap_usd, price_as=price_as, approve_fallback=approve_fallback or [],
-                              return_state=True, **models)
+                              max_parallel_scenes=max_parallel_scenes or 0, return_state=True, **models)
             stop_refresh()
             live.update(progress.table())
         console.line()  # the summary starts below the table, never on its last line
@@ -234,6 +326,8 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
         err.print(f"[red]{state.name}:[/red] {state.message}", highlight=False)
         raise typer.Exit(1)
     _report(result, state, elapsed)
+    if reel is not None and state.name == "Completed" and result.output:
+        _write_reel(reel, result)
     if store is not None:
         from providers.storage import publish_renders
         sent = publish_renders(directory, store)
@@ -632,17 +726,32 @@ def _stack_runs(stack) -> None:
 def up(directory: Path,
        zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
                                                    help="seconds without a heartbeat before a run is marked Crashed "
-                                                        "(default 90; more than 30)")):
+                                                        "(default 90; more than 30)"),
+       studio: bool = typer.Option(False, "--stack", help="a studio natively: S3 server, Prefect on Postgres, the "
+                                                          "ledger on Postgres, N workers with their own folders "
+                                                          "(what docker-compose.yml starts)"),
+       workers: int = typer.Option(2, "--workers", min=1, max=16, help="with --stack: how many workers"),
+       limit: int = typer.Option(4, "--limit", min=2, max=64,
+                                 help="with --stack: runs at once per worker (a film run holds one)")):
     """Start, in the background, this film's Prefect server and UI, a process work pool and a worker,
-    with the film's deployments (scene, film, nightly-dailies, approvals-warden) and automations."""
+    with the film's deployments (scene, film, nightly-dailies, approvals-warden) and automations.
+    With --stack: the studio's services instead (slate/studio.py)."""
+    from slate import studio as studio_stack
     from slate.stack import up as stack_up
     _load(directory)
+    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     if zombie_window is not None and zombie_window <= 30:
         err.print("--zombie-window: more than 30 seconds (runs send a heartbeat every 30 s)")
         raise typer.Exit(2)
     try:
-        stack_up(directory, zombie_window=zombie_window, say=lambda text: console.print(text, highlight=False,
-                                                                                         markup=False))
+        if studio:
+            studio_stack.up(directory, workers=workers, limit=limit, say=say)
+        elif studio_stack.read(directory) is not None:
+            err.print(f"a studio (`slate up --stack`) is recorded for {directory}: `slate down {directory}` first",
+                      markup=False, highlight=False)
+            raise typer.Exit(1)
+        else:
+            stack_up(directory, zombie_window=zombie_window, say=say)
     except RuntimeError as exc:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1)
@@ -650,9 +759,36 @@ def up(directory: Path,
 
 @app.command()
 def down(directory: Path):
-    """Stop exactly what `slate up` started for this film (by its recorded process ids)."""
+    """Stop exactly what `slate up` (or `slate up --stack`) started for this film (by its recorded
+    process ids); a studio's databases are dropped."""
+    from slate import studio as studio_stack
     from slate.stack import down as stack_down
-    stack_down(directory, say=lambda text: console.print(text, highlight=False, markup=False))
+    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
+    if studio_stack.read(directory) is not None:
+        studio_stack.down(directory, say=say)
+    else:
+        stack_down(directory, say=say)
+
+
+@app.command("studio-setup")
+def studio_setup():
+    """The one-shot of docker-compose.yml: the bucket, the ledger's tables, the work pool and, with
+    SLATE_FILM_URL (a pushed film's address), the film's deployments by that address, its
+    automations and budget block — from the environment (PREFECT_API_URL, SLATE_POOL,
+    SLATE_BUCKET, SLATE_LEDGER_URL, AWS_*). Safe to run again (after each `slate push`)."""
+    from slate import studio as studio_stack
+    names = [n for n in studio_stack.service("setup").env if n != "SLATE_FILM_URL"]   # that one is optional
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        err.print(f"studio-setup: set {', '.join(missing)}", markup=False)
+        raise typer.Exit(2)
+    s3_env = {n: os.environ[n] for n in studio_stack.S3_CLIENT}
+    made, _ = studio_stack.setup(os.environ["PREFECT_API_URL"], os.environ["SLATE_POOL"], os.environ["SLATE_BUCKET"],
+                                 os.environ["SLATE_LEDGER_URL"], s3_env, os.environ.get("SLATE_FILM_URL") or None)
+    console.print(f"studio ready: bucket {os.environ['SLATE_BUCKET']}, work pool {os.environ['SLATE_POOL']}"
+                  + (f", deployments {', '.join(made)} of {os.environ['SLATE_FILM_URL']}" if made else
+                     " (no film yet: `slate push FILM`, then run this again with SLATE_FILM_URL set)"),
+                  highlight=False)
 
 
 @app.command()

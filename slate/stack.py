@@ -238,26 +238,36 @@ def down(project: Path, *, say=print) -> list[int]:
     stopped = []
     for role in ("worker", "server"):
         pid = stack.pids.get(role)
-        if pid is None or not _ours(pid):
-            continue
-        # Each recorded process leads its own group (start_new_session); a flow run the worker
-        # started may sit in a group of its own, so its descendants are named one by one too —
-        # found before the first signal, while they are still below it.
-        family = [pid] + descendants(pid)
-        _signal_all(family, signal.SIGTERM)
-        deadline = time.time() + STOP_GRACE
-        while any(alive(p) for p in family) and time.time() < deadline:
-            _reap(pid)
-            time.sleep(0.2)
-        if any(alive(p) for p in family):
-            _signal_all(family, signal.SIGKILL)
-            while any(alive(p) for p in family) and time.time() < deadline + 5:
-                _reap(pid)
-                time.sleep(0.1)
-        stopped.extend(family)
+        if pid is not None and _ours(pid):
+            stopped.extend(stop(pid))
     (stack_dir(project) / RECORD).unlink(missing_ok=True)
     say(f"slate stack of {stack.film} stopped (pids {', '.join(map(str, stopped)) or 'none alive'})")
     return stopped
+
+
+def stop(*pids: int) -> list[int]:
+    """Stop recorded processes, together, and everything below them (SIGTERM, then SIGKILL after
+    a bound); the ids it covered."""
+    # Each recorded process leads its own group (start_new_session); a flow run the worker
+    # started may sit in a group of its own, so its descendants are named one by one too —
+    # found before the first signal, while they are still below it.
+    families = [[pid] + descendants(pid) for pid in pids]
+    everyone = [p for family in families for p in family]
+    for family in families:
+        _signal_all(family, signal.SIGTERM)
+    deadline = time.time() + STOP_GRACE
+    while any(alive(p) for p in everyone) and time.time() < deadline:
+        for pid in pids:
+            _reap(pid)
+        time.sleep(0.2)
+    if any(alive(p) for p in everyone):
+        for family in families:
+            _signal_all(family, signal.SIGKILL)
+        while any(alive(p) for p in everyone) and time.time() < deadline + 5:
+            for pid in pids:
+                _reap(pid)
+            time.sleep(0.1)
+    return everyone
 
 
 def alive(pid: int) -> bool:

@@ -18,41 +18,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from dataclasses import asdict, dataclass, is_dataclass
-from pathlib import Path, PurePath
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.cache_policies import CachePolicy
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import WritableFileSystem
-from pydantic import BaseModel
 
 from manifests.keys import check_key
 from manifests.settings import StorageSettings
-from providers.base import canonical_json
 from providers.storage_s3 import S3Storage, s3_client
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, PurePath):
-        raise TypeError(f"a path ({value}) cannot be part of a cache key: pass a cas:// URI")
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError(f"{type(value).__name__} cannot be part of a cache key")
-
-
-def content_key(stage: str, inputs: dict[str, Any], exclude: tuple[str, ...] = ("run",)) -> str:
-    payload = {k: plain(v) for k, v in inputs.items() if k not in exclude}
-    return hashlib.sha256(f"{stage}\n{canonical_json(payload)}".encode()).hexdigest()
+from tasks.clapper import content_key, plain  # noqa: F401 — the key's rule lives there, without Prefect
 
 
 @dataclass(kw_only=True)
@@ -150,7 +127,10 @@ def result_storage(root: Path, storage: StorageSettings):
         name = f"slate-results-{hashlib.sha256(repr(where).encode()).hexdigest()[:16]}"
         try:
             block.save(name, overwrite=True)
-        except ObjectAlreadyExists:   # another worker saved the same address at the same moment
+        except (ObjectAlreadyExists, ValueError):
+            # Another process saved the same address at the same moment: the scenes of a film
+            # start at once, and Prefect 3.8.8's save(overwrite=True) then raises ValueError
+            # ("a name that is already in use") from the 409 — seen with four scenes on two workers.
             block = BucketResults.load(name)
         with _CLIENTS_LOCK:
             _SAVED[where] = block

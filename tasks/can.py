@@ -9,6 +9,9 @@ published — is written down under that key with its result and its cut's conte
 run with the same key finds the cut in storage, restores `renders/` if it was removed, and
 returns the result without a task, a provider call or an approval.
 
+The reel (tasks/reel.py) computes these same keys before Prefect starts, to serve a whole
+unchanged film without a run.
+
 It must never serve a scene whose cut is gone or differs from what was written down, never
 record a scene that did not finish clean, and never key on the run id, a cap or a price (they
 change what may be spent, not what is made).
@@ -20,16 +23,10 @@ import shutil
 from pathlib import Path
 
 from providers.storage_local import cas_uri, file_sha256, write_atomic
-from tasks.cache import content_key
+from tasks.clapper import content_key
 from tasks.context import RunSpec, studio
-from tasks.continuity import CONTINUITY_VERSION
-from tasks.drift import DRIFT_VERSION
-from tasks.gate import GATE_VERSION
-from tasks.keyframes import KEYFRAME_VERSION
-from tasks.panel import PANEL_VERSION
-from tasks.reference_gate import REFERENCE_VERSION
-from tasks.stitch import STITCH_VERSION
-from tasks.video import VIDEO_VERSION
+from tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
+                            REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
 
 CAN_VERSION = "can-v1"
 STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
@@ -50,7 +47,7 @@ def scene_key(run: RunSpec, plans: list, policy: str) -> str:
 # .slate/results, or (s3 backend) the film's bucket, so a scene in the can on one worker is in
 # the can for every worker.
 
-def _read_record(shelf, key: str) -> bytes | None:
+def read_record(shelf, key: str) -> bytes | None:
     if isinstance(shelf, Path):
         record = shelf / f"scene-{key}.json"
         return record.read_bytes() if record.is_file() else None
@@ -60,7 +57,7 @@ def _read_record(shelf, key: str) -> bytes | None:
         return None
 
 
-def _write_record(shelf, key: str, data: bytes) -> None:
+def write_record(shelf, key: str, data: bytes) -> None:
     if isinstance(shelf, Path):
         write_atomic(shelf / f"scene-{key}.json", data)
     else:
@@ -70,7 +67,7 @@ def _write_record(shelf, key: str, data: bytes) -> None:
 def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
     """The recorded result of the scene under `key` (a SceneResult's fields), its cut verified
     and back in place; None when there is none or its cut is gone."""
-    data = _read_record(shelf, key)
+    data = read_record(shelf, key)
     if data is None:
         return None
     root = Path(run.root)
@@ -83,7 +80,7 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
         return None
     if not sheet.is_file():
         return None  # made again by the run (its stages all cached), with its contact sheet
-    result = {**result, "output": str(output), "contact_sheet": str(sheet)}
+    result = {**result, "output": str(output), "contact_sheet": str(sheet), "cut": cut}
     storage = studio(run).storage
     if not storage.exists(cut):
         return None
@@ -107,7 +104,7 @@ def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
     if root not in output.parents or root not in sheet.parents or not sheet.is_file():
         return False
     cut = studio(run).storage.put_file(output, "mp4")  # already there: the stitch stored it
-    _write_record(shelf, key, json.dumps({"key": key, "cut": cut, "result": result,
+    write_record(shelf, key, json.dumps({"key": key, "cut": cut, "result": result,
                                         "output": str(output.relative_to(root)),
                                         "contact_sheet": str(sheet.relative_to(root))}, sort_keys=True).encode())
     return True

@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from prefect.transactions import CommitMode, transaction
 from pydantic import BaseModel, ConfigDict
 
 from governor.chokepoint import Governor, governor_for
@@ -24,7 +23,8 @@ from governor.gates import GatePolicy
 from governor.ledger import Cap, Ledger
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
-from providers.registry import image_provider, judge_provider, storage_for, video_provider
+from manifests.settings import base_urls
+from providers.registry import image_provider, judge_provider, lineup, storage_for, video_provider
 
 
 class RunSpec(BaseModel):
@@ -57,6 +57,24 @@ class RunSpec(BaseModel):
     clip_model: str = ""
     clip_weights: str = ""
     fallback_gate_share: str = "0.15"
+
+
+def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
+    """A scene run's RunSpec from its settings and its budget (caps and take policy): the one
+    rule, used by the scene flow and by the reel (tasks/reel.py), whose keys must agree."""
+    chosen = lineup(settings)
+    return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
+                   panel_model=str(chosen.panel), video_models=tuple(str(v) for v in chosen.videos),
+                   judge_model=str(chosen.judge), base_urls=base_urls(settings),
+                   price_as=settings.price_as, video_slots=settings.video_slots,
+                   busy_wait_seconds=settings.busy_wait_seconds, approved_fallbacks=tuple(settings.approve_fallback),
+                   fallback_gate_share=str(settings.fallback_gate_share), root=str(root), run_id=run_id, film=film_id,
+                   scene=scene_id, profile=settings.profile, fps=settings.fps,
+                   max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
+                   drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
+                   clip_model=settings.clip_model if settings.clip_weights else "", clip_weights=settings.clip_weights,
+                   local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
+                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
 
 
 class Studio:
@@ -157,6 +175,8 @@ def in_project(task_obj, run: RunSpec, *args, artifacts: Callable[[object], list
     A cache record whose artifact is gone from storage (someone cleaned `.slate/artifacts`) is
     a miss: the take is made again rather than handing a later stage a URI to nothing.
     """
+    # Imported here: RunSpec and run_spec are read by the reel (tasks/reel.py) before Prefect starts.
+    from prefect.transactions import CommitMode, transaction
     with transaction(commit_mode=CommitMode.EAGER):
         result = task_obj(run, *args)
     storage = studio(run).storage

@@ -22,8 +22,7 @@ from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, reference_images
 from tasks.panel import panel_from_dict
-
-CONTINUITY_VERSION = "continuity-v1"
+from tasks.versions import CONTINUITY_VERSION  # bumped there
 
 
 @task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",

@@ -17,8 +17,8 @@ from providers.base import ReferenceImages, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.panel import panel_from_dict
+from tasks.versions import GATE_VERSION  # bumped there
 
-GATE_VERSION = "panel-gate-v3"
 IMAGE_TOKENS = 1290   # what a judge model bills per image at about 1K (PROVIDERS.md)
 VERDICT_TOKENS = 300
 

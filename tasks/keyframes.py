@@ -18,8 +18,7 @@ from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, reference_images, verdict_answer
 from tasks.panel import panel_from_dict
-
-KEYFRAME_VERSION = "keyframe-gate-v3"
+from tasks.versions import KEYFRAME_VERSION  # bumped there
 
 
 @task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",

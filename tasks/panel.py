@@ -15,8 +15,7 @@ from providers.base import CharacterRef, PanelRequest, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.lint import check_before_paying
-
-PANEL_VERSION = "panel-take-v2"
+from tasks.versions import PANEL_VERSION  # bumped there
 
 
 def panel_from_dict(request: dict) -> PanelRequest:

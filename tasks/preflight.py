@@ -39,7 +39,7 @@ from providers.registry import UnknownProvider, lineup, storage_for
 from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
 from tasks.lint import scene_findings
-from tasks.reference_gate import sheet_problems
+from tasks.sheet_check import sheet_problems
 from tasks.references import reference_problems
 
 __all__ = ["Preflight", "preflight", "refused"]

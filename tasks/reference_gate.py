@@ -21,39 +21,19 @@ It must never change a reference, and never call a judge except through the gove
 """
 from __future__ import annotations
 
-import io
-
-from PIL import Image
 from prefect import get_run_logger, task
 from prefect.states import Failed
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from governor.gates import GatePolicy, failing, judge_kind, warned
-from manifests import LoadedFilm, Problem
-from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
-from media.sheet import Layout, plate_scores, sheet_scores
-from providers.base import Score, fingerprint
+from manifests import LoadedFilm
+from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, verdict_answer
-from tasks.references import BibleLock, Need, read_reference, scene_needs
-
-REFERENCE_VERSION = "reference-gate-v1"
-# The turnaround contract of the manifests, as media/sheet.py reads it.
-SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
-
-
-def measured(kind: str, data: bytes) -> list[dict]:
-    """slate's own measures of one reference, as score dicts (thresholds come from the policy)."""
-    with Image.open(io.BytesIO(data)) as img:
-        img.load()
-        found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
-    return [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
-
-
-def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, judge: str = "slate",
-         usage: dict | None = None) -> dict:
-    return policy.apply({"judge": judge, "scores": scores, "usage": usage}, "reference", kind, profile)
+from tasks.references import BibleLock, Need
+from tasks.sheet_check import SHEET, _gated, hold, measured, sheet_problems  # noqa: F401 — the free half, re-exported
+from tasks.versions import REFERENCE_VERSION  # bumped there
 
 
 @task(name="reference-gate", cache_policy=ContentKey(stage=REFERENCE_VERSION), result_serializer="json",
@@ -80,11 +60,6 @@ def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: s
     verdict = hold(GatePolicy.load(run.root), scores, judge_kind(judge), profile, judge=judge, usage=usage)
     return {**verdict, "kind": kind, "ident": ident, "uri": uri, "failing": failing(verdict),
             "warnings": warned(verdict)}
-
-
-def _gated(film: LoadedFilm, scene_id: str) -> list[Need]:
-    # A panel override is a panel: the panel gate judges it when it is used.
-    return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
 
 
 def _description(film: LoadedFilm, need: Need) -> str:
@@ -114,24 +89,3 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
     report = "\n".join(refusals)
     get_run_logger().error("a reference did not pass its gate; nothing was generated:\n%s", report)
     return verdicts, Failed(name="Refused", message=f"reference gate: {report}")
-
-
-def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str) -> list[Problem]:
-    """slate's own measures of every reference these scenes use, held to the policy as the run
-    would hold them for this judge (a vision judge's own scores are only asked for in a run)."""
-    policy, kind = GatePolicy.load(root), judge_kind(judge)
-    problems, seen = [], set()
-    for scene_id in scene_ids:
-        for need in _gated(film, scene_id):
-            if need.key in seen:
-                continue
-            seen.add(need.key)
-            try:
-                data, _, _ = read_reference(storage, need)
-            except Exception:  # noqa: BLE001 - the reference check reports an unreadable file
-                continue
-            verdict = hold(policy, measured(need.kind, data), kind, profile)
-            if not verdict["passed"]:
-                problems.append(need.problem(f"{need.key} did not pass the reference gate: "
-                                             + "; ".join(failing(verdict))))
-    return problems

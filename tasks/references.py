@@ -4,7 +4,7 @@ The roster is enumerated from storage (keys marked `_APPROVED`), never from a ha
 Each image must be a regular file inside the project, at most MAX_REFERENCE_BYTES (checked
 before it is read), a PNG or JPEG whose header claims at most MAX_REFERENCE_PIXELS (checked
 before it is decoded), and decode in full. Its content hash goes into the bible lock
-(`.slate/bible.lock.json`), like a package lock, so a changed reference changes the cache keys
+(tasks/bible_lock.py writes it down), like a package lock, so a changed reference changes the cache keys
 of everything built from it.
 
 `reference_problems` (the preflight, `slate check`) and `lock_scene_references` (the run) read
@@ -12,25 +12,24 @@ and judge each reference with the same `read_reference`, so they cannot disagree
 run stores the bytes.
 
 It must never generate, fetch or substitute a reference that should exist: a missing one is a
-clear error that names it and what storage does have.
+clear error that names it and what storage does have; and never import Prefect (the reel
+locks references before Prefect starts).
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import struct
+import threading
 from dataclasses import dataclass
 
 from PIL import Image
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from manifests import LoadedFilm, Problem, parse_canonical
 from providers.errors import ReferenceMissing
-from providers.storage_local import write_atomic
+from providers.storage_local import cas_uri
 from tasks.context import RunSpec, studio
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
@@ -131,11 +130,31 @@ def image_header(data: bytes) -> tuple[str, int, int]:
     raise ValueError(f"is not a PNG or JPEG ({what or 'unrecognised bytes'})")
 
 
+# Verdicts of judge_image by the bytes' sha256: the preflight, the CLI's and each scene's
+# reference check read the same sheets, and a full decode of a turnaround costs ~0.1 s. Only
+# what passed is kept (a failure is cheap to find again and its message must be fresh).
+_JUDGED: dict[str, tuple[int, int]] = {}
+_JUDGED_LOCK = threading.Lock()
+
+
 def judge_image(data: bytes) -> tuple[int, int]:
     """(width, height) of a reference image that passes every limit, else ValueError why.
 
     The pixel limit is checked on the header's claim before anything is decoded, so a file
-    that claims 400 megapixels costs a few bytes of reading, not gigabytes of memory."""
+    that claims 400 megapixels costs a few bytes of reading, not gigabytes of memory. Each
+    content is decoded once per process (by its sha256)."""
+    digest = hashlib.sha256(data).hexdigest()
+    with _JUDGED_LOCK:
+        known = _JUDGED.get(digest)
+    if known is not None:
+        return known
+    size = _judge_image(data)
+    with _JUDGED_LOCK:
+        _JUDGED[digest] = size
+    return size
+
+
+def _judge_image(data: bytes) -> tuple[int, int]:
     fmt, w, h = image_header(data)
     if w == 0 or h == 0:
         raise ValueError(f"is a {fmt} of {w}x{h}: it has no pixels")
@@ -202,7 +221,9 @@ def reference_problems(storage, film: LoadedFilm, scene_ids: list[str]) -> list[
     return problems
 
 
-def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str) -> BibleLock:
+def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str, *, store: bool = True) -> BibleLock:
+    """The scene's references locked by content hash; with `store` False nothing is written
+    (the reel's lookup: the URI is the content's own name either way)."""
     st = studio(run).storage
     problems = []
     locked: dict[str, dict[str, LockedRef]] = {"character": {}, "location": {}, "panel override": {}}
@@ -213,32 +234,9 @@ def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str) -> Bibl
             problems.append(str(exc))
             continue
         ident = need.key if need.kind == "panel override" else need.ident
-        locked[need.kind][ident] = LockedRef(key=need.key, uri=st.put_bytes(data, need.key.rsplit(".", 1)[-1]),
-                                             sha256=hashlib.sha256(data).hexdigest(), width=w, height=h)
+        digest, suffix = hashlib.sha256(data).hexdigest(), need.key.rsplit(".", 1)[-1]
+        uri = st.put_bytes(data, suffix) if store else cas_uri(digest, suffix)
+        locked[need.kind][ident] = LockedRef(key=need.key, uri=uri, sha256=digest, width=w, height=h)
     if problems:
         raise ReferenceMissing("; ".join(problems))
     return BibleLock(characters=locked["character"], locations=locked["location"], overrides=locked["panel override"])
-
-
-def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:
-    """Record the lock and say which references changed since the last run."""
-    path = studio(run).root / ".slate" / f"bible.lock.{run.scene}.json"
-    changed = []
-    if path.is_file():
-        old = json.loads(path.read_text())
-        for group in ("characters", "locations"):
-            for ident, ref in getattr(lock, group).items():
-                prev = old.get(group, {}).get(ident)
-                if prev and prev["sha256"] != ref.sha256:
-                    changed.append(f"{ref.key} changed ({prev['sha256'][:12]} → {ref.sha256[:12]}): "
-                                   "shots built on it will be made again")
-    write_atomic(path, lock.model_dump_json(indent=2).encode())
-    return changed
-
-
-@task(name="reference-check", cache_policy=NO_CACHE)
-def check_references(run: RunSpec, film: LoadedFilm) -> BibleLock:
-    lock = lock_scene_references(run, film, run.scene)
-    for note in write_lock(run, lock):
-        get_run_logger().warning(note)
-    return lock

@@ -12,8 +12,7 @@ from prefect import task
 from media import mismatches, stitch
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
-
-STITCH_VERSION = "stitch-v1"
+from tasks.versions import STITCH_VERSION  # bumped there
 
 
 class StitchMismatch(Exception):

@@ -16,8 +16,7 @@ from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.lint import check_before_paying
 from tasks.slots import video_slot
-
-VIDEO_VERSION = "video-take-v2"
+from tasks.versions import VIDEO_VERSION  # bumped there
 
 
 @task(name="video-take", cache_policy=ContentKey(stage=VIDEO_VERSION), result_serializer="json",

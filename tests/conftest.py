@@ -21,6 +21,15 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["SLATE_PAID_CALLS_ALLOWED"] = ""  # no provider may be paid unless a test names it
 
 
+def pytest_collection_modifyitems(config, items):
+    """End-to-end tests first, the rest in their order (a stable sort).
+
+    `make test` hands xdist's two workers one work unit at a time in collection order (after
+    the xdist groups, largest first): a minutes-long e2e test collected last would run alone
+    at the end while the other worker sits idle. First, the short tests fill in behind them."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture
 def local_calls(monkeypatch):
     """Paid calls allowed to the local provider and judge only."""

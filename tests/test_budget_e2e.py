@@ -120,8 +120,13 @@ def test_a_film_runs_cap_holds_across_its_scenes(example_film, prefect_harness):
     videos = [(r.scene, r.status) for r in rows if r.stage == "video"]
     print(f"\nfilm run cap {fmt_usd(cap)}: spent {fmt_usd(spent(ledger))}; video rows {videos}; {state.name}")
     assert state.name == "Halted" and state.message.startswith(f"per-run cap {fmt_usd(cap)}")
-    assert spent(ledger) == per_scene <= cap
-    assert videos == [("scene-01", "succeeded")] * 2 + [("scene-02", "refused")]
+    # The scenes run at once and race for one cap: whichever clips were admitted, what was
+    # spent stays under it, and each refusal was a clip that would have passed it.
+    paid = [r for r in rows if r.stage == "video" and r.status == "succeeded"]
+    refused = [r for r in rows if r.stage == "video" and r.status == "refused"]
+    assert spent(ledger) == sum(r.actual_cost for r in paid) <= cap
+    assert refused and all(spent(ledger) + r.estimate > cap for r in refused), videos
+    assert len(paid) == 2, videos  # two clips fit under the cap, whichever scenes they belong to
     assert len({r.run_id for r in rows}) == 1  # every scene's call carries the film run's id
 
 

@@ -17,6 +17,17 @@ effects land — the ledger's rows and the local providers' own books — never 
   * no temporary download (`*.part*`) left under `.slate`.
 
 The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
+
+One Prefect server for the module (`matrix_server`), started the way `slate run` starts its
+embedded one (Prefect's own ephemeral app: no lease service, so a killed run's video slot stays
+taken, as in embedded mode), and each case's runs are pointed at it with their own Prefect home
+— the kill then takes the CLI's group and leaves the server up. An embedded server costs each run
+about as much CPU as the rest of the run; shared, a case takes about half the time. The runs are
+told they are embedded (`SLATE_EMBEDDED_PREFECT=1`) as the CLI tells itself when it starts its own
+server, so the second run must free the slot the first one leaked (counted on the server before
+and after). One case ("own-server") keeps the whole embedded path: each run starts its own server
+and the CLI must find out by itself that it is embedded. The module runs on one xdist worker
+(group "crash"): cases run one at a time, and the server is never shared between two of them.
 """
 from __future__ import annotations
 
@@ -24,9 +35,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +54,7 @@ from providers.local import LocalImage, LocalVideo
 from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("crash")]
 
 REPO = Path(__file__).resolve().parents[1]
 FILM_ID = "night-diner"
@@ -51,29 +65,34 @@ DRAFT_SECONDS = 2.5 + 3.0 + 3.5 - 0.75  # the 1B -> 1C dissolve overlaps 0.75 s
 LATENCY = "1.5"
 HOLD_TIMEOUT = 240.0
 RUN_TIMEOUT = 400.0
+SLOT = "video-local-local"              # tasks.slots.slot_name("local", LocalVideo.key_id)
+SERVER_TIMEOUT = 180.0
 
-# (point held at, how the second run resumes the held call, verdicts asked twice)
+SHARED_SERVER, OWN_SERVER = "shared", "own"
+
+# (point held at, how the second run resumes the held call, verdicts asked twice, which Prefect server)
 POINTS = [
     # video: the intent row is written, nothing sent → released, a new claim is sent
-    pytest.param("video:after_intent", "released", 0, id="video-after_intent"),
+    pytest.param("video:after_intent", "released", 0, SHARED_SERVER, id="video-after_intent"),
     # the provider has the job; its id is not yet in the ledger → found by our call id
-    pytest.param("video:after_submit", "reattach", 0, id="video-after_submit"),
-    # the job id is saved, the job is running → re-attached
-    pytest.param("video:polling", "reattach", 0, id="video-polling"),
+    pytest.param("video:after_submit", "reattach", 0, SHARED_SERVER, id="video-after_submit"),
+    # the job id is saved, the job is running → re-attached; each run on its own embedded server,
+    # which the CLI must find out by itself to free the slot the killed run left taken
+    pytest.param("video:polling", "reattach", 0, OWN_SERVER, id="video-polling-own-server"),
     # the clip is downloaded to its temporary name, nothing recorded → re-attached, downloaded again
-    pytest.param("video:downloaded", "reattach", 0, id="video-downloaded"),
+    pytest.param("video:downloaded", "reattach", 0, SHARED_SERVER, id="video-downloaded"),
     # the clip's URI is recorded and its bytes are in storage, not settled → settled from storage
-    pytest.param("video:stored", "settled", 0, id="video-after_storage"),
+    pytest.param("video:stored", "settled", 0, SHARED_SERVER, id="video-after_storage"),
     # settled; the task's cached result was never written → the paid clip is reused
-    pytest.param("video:settled", "reused", 0, id="video-after_settle"),
+    pytest.param("video:settled", "reused", 0, SHARED_SERVER, id="video-after_settle"),
     # panel: the provider answered, the answer was in memory only → recovered by our call id
-    pytest.param("panel:answered", "reattach", 0, id="panel-answered"),
-    pytest.param("panel:stored", "settled", 0, id="panel-after_storage"),
-    pytest.param("panel:settled", "reused", 0, id="panel-after_settle"),
+    pytest.param("panel:answered", "reattach", 0, SHARED_SERVER, id="panel-answered"),
+    pytest.param("panel:stored", "settled", 0, SHARED_SERVER, id="panel-after_storage"),
+    pytest.param("panel:settled", "reused", 0, SHARED_SERVER, id="panel-after_settle"),
     # judge: a verdict lost in memory is asked again (once); stored or settled ones are not
-    pytest.param("panel_gate:answered", "asked again", 1, id="judge-answered"),
-    pytest.param("panel_gate:stored", "settled", 0, id="judge-after_storage"),
-    pytest.param("panel_gate:settled", "reused", 0, id="judge-after_settle"),
+    pytest.param("panel_gate:answered", "asked again", 1, SHARED_SERVER, id="judge-answered"),
+    pytest.param("panel_gate:stored", "settled", 0, SHARED_SERVER, id="judge-after_storage"),
+    pytest.param("panel_gate:settled", "reused", 0, SHARED_SERVER, id="judge-after_settle"),
 ]
 
 
@@ -97,16 +116,44 @@ def copy_film(master: Path, dest: Path) -> Path:
     return trim(dest)
 
 
-def run_env(prefect_home: Path, trace: Path, hold: str | None) -> dict[str, str]:
+def run_env(prefect_home: Path, trace: Path, hold: str | None, api_url: str | None) -> dict[str, str]:
+    """A `slate run`'s environment: on the matrix's server (`api_url`, told it is embedded), or with
+    no server configured, so that it starts its own (`api_url` None)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "SLATE_TEST_HOLD_AT", "SLATE_TEST_TRACE", "PREFECT_HOME")}
+           if k not in ("PREFECT_API_URL", "SLATE_TEST_HOLD_AT", "SLATE_TEST_TRACE", "PREFECT_HOME",
+                        "SLATE_EMBEDDED_PREFECT")}
     prefect_home.mkdir(parents=True, exist_ok=True)
     env.update(SLATE_TEST_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", SLATE_PAID_CALLS_ALLOWED="local",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    if api_url:
+        env.update(PREFECT_API_URL=api_url, SLATE_EMBEDDED_PREFECT="1")
     if hold:
         env["SLATE_TEST_HOLD_AT"] = hold
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api_get(api_url: str, path: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{api_url}{path}", timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def server_slots_taken(api_url: str) -> int:
+    """Active slots of the video limit on the matrix's (live) server; 0 before any video ran."""
+    status, limit = api_get(api_url, f"/v2/concurrency_limits/{SLOT}")
+    if status == 404:
+        return 0
+    assert status == 200, status
+    return limit["active_slots"]
 
 
 def command(film: Path) -> list[str]:
@@ -279,14 +326,55 @@ def ledger_duplicates(rows) -> int:
     return duplicates(r.request_key for r in rows if r.status in ("submitted", "succeeded", "failed", "unknown"))
 
 
+# -- the matrix's Prefect server ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def matrix_server(tmp_path_factory):
+    """One Prefect server for the module, as Prefect starts an embedded one (`uvicorn` on its app
+    factory, `PREFECT__SERVER_EPHEMERAL=1`: the services of an embedded server and no others —
+    none that frees a killed run's slot), in its own session; stopped by its process id."""
+    home = tmp_path_factory.mktemp("crash-prefect-server")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="0",
+               PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1", PREFECT_LOGGING_LEVEL="WARNING")
+    log = open(home / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+                            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + SERVER_TIMEOUT
+        while api_get_or_none(api_url, "/health") is None:
+            assert proc.poll() is None, f"the Prefect server exited ({proc.returncode}):\n{tail(home / 'server.log')}"
+            assert time.time() < deadline, f"the Prefect server did not answer in {SERVER_TIMEOUT}s"
+            time.sleep(0.25)
+        yield api_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def api_get_or_none(api_url: str, path: str):
+    try:
+        return api_get(api_url, path)
+    except OSError:  # not listening yet
+        return None
+
+
 # -- the clean run ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def clean_run(example_master, tmp_path_factory) -> dict:
+def clean_run(example_master, tmp_path_factory, matrix_server) -> dict:
     """One uninterrupted run of the trimmed film, for the spend to compare against."""
     base = tmp_path_factory.mktemp("crash-clean")
     film = copy_film(example_master, base / "film")
-    code, text, elapsed = run_to_end(film, run_env(base / "prefect", base / "trace.jsonl", None),
+    code, text, elapsed = run_to_end(film, run_env(base / "prefect", base / "trace.jsonl", None, matrix_server),
                                      base / "run.log")
     assert code == 0, text[-4000:]
     assert "state: Completed" in text, text[-4000:]
@@ -295,7 +383,7 @@ def clean_run(example_master, tmp_path_factory) -> dict:
     print(f"\ncrash matrix: clean run {elapsed:.1f}s, spend ${totals.committed}, {len(rows)} paid calls; "
           f"provider books: {len(got['panel'])} panels, {len(got['judge'])} verdicts, {len(got['video'])} clips")
     return {"film": film, "committed": totals.committed, "rows": len(rows), "books": {k: len(v) for k, v in got.items()},
-            "seconds": elapsed}
+            "seconds": elapsed, "slots_after": server_slots_taken(matrix_server)}
 
 
 def test_clean_run_costs_the_rate_card_figure(clean_run):
@@ -303,19 +391,28 @@ def test_clean_run_costs_the_rate_card_figure(clean_run):
     assert clean_run["books"]["video"] == len(SHOTS)
     assert clean_run["books"]["panel"] == len(SHOTS) + 1  # 1B is start+end
     assert clean_run["books"]["judge"] == clean_run["books"]["panel"] + len(SHOTS)  # panel and keyframe gates
+    assert clean_run["slots_after"] == 0  # a run that ends gives its video slot back
 
 
 # -- the matrix ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("point,resumed,verdicts_asked_twice", POINTS)
-def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, clean_run, example_master, tmp_path):
+@pytest.mark.parametrize("point,resumed,verdicts_asked_twice,server", POINTS)
+def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, server, clean_run, matrix_server, example_master,
+                            tmp_path):
     film = copy_film(example_master, tmp_path / "film")
     trace1, trace2 = tmp_path / "trace-1.jsonl", tmp_path / "trace-2.jsonl"
     stage = point.split(":")[0]
+    api_url = matrix_server if server == SHARED_SERVER else None
+    home = tmp_path / "prefect-1"
+    # a video call holds the key's one slot from submit to download, and at every video point
+    slots_leaked = 1 if stage == "video" else 0
 
     # 1. run, hold inside the first paid call to reach the point, SIGKILL the process group there
-    held, killed_after = run_and_kill_at(film, run_env(tmp_path / "prefect-1", trace1, point),
+    held, killed_after = run_and_kill_at(film, run_env(home, trace1, point, api_url),
                                          trace1, tmp_path / "run-1.log", point)
+    # the killed run's slot stays taken in the server's database (nothing else frees it)
+    taken = server_slots_taken(api_url) if api_url else slots_taken(home)
+    assert taken == slots_leaked, taken
     call_id = held["call_id"]
     held_row = next(r for r in video_rows(film)[1] if r.call_id == call_id)
     expect_status = {"after_intent": "reserved", "settled": "succeeded"}.get(point.split(":")[1], "submitted")
@@ -325,10 +422,10 @@ def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, clean_run, exa
 
     # 2. run again to the end, no hold, on the same Prefect home: the killed run's server left its
     # video slot taken in the database, and the rerun must not wait on it forever
-    code, text, rerun_seconds = run_to_end(film, run_env(tmp_path / "prefect-1", trace2, None),
-                                           tmp_path / "run-2.log")
+    code, text, rerun_seconds = run_to_end(film, run_env(home, trace2, None, api_url), tmp_path / "run-2.log")
     assert code == 0, text[-4000:]
     assert "state: Completed" in text, text[-4000:]
+    assert (server_slots_taken(api_url) if api_url else slots_taken(home)) == 0  # the rerun gave its slot back
 
     videos, rows, totals = video_rows(film)
     got = books(film)

@@ -105,6 +105,26 @@ def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness, loca
     expected = sum(s.total_seconds() for _, s in loaded.scenes)
     assert abs(p.duration - expected) <= 2 / 24 + 1e-6, (p.duration, expected)
     assert abs(p.duration - sum(s.duration for s in result.scenes)) <= 2 / 24 + 1e-6
+    # Read from the server: the two scene runs are sub-flows of this film run (the run their
+    # caps count) and they were launched at once — each run was made before the other ended
+    # (one scene after another makes the second run only when the first has ended). Their
+    # start times are not compared: on a loaded machine the server may set a run Running
+    # seconds after it was made.
+    scenes = _scene_runs_under(state.state_details.flow_run_id)
+    assert sorted(r.parameters["scene"] for r in scenes) == ["scene-01", "scene-02"]
+    assert max(r.created for r in scenes) < min(r.end_time for r in scenes), \
+        [(r.parameters["scene"], r.created, r.start_time, r.end_time) for r in scenes]
+
+
+def _scene_runs_under(film_run_id):
+    """The flow runs of the scene flow whose parent task run belongs to the film run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["scene"])))
+        return [r for r in runs if r.parent_task_run_id is not None
+                and client.read_task_run(r.parent_task_run_id).flow_run_id == film_run_id]
 
 
 def _fake_scenes(monkeypatch, outcomes: dict):
@@ -143,7 +163,8 @@ def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatc
     })
     from flows.film import film_flow
 
-    state = film_flow(project=str(example_film), return_state=True)
+    # One scene at a time: scene-02 would start only after scene-01 ended, and must not.
+    state = film_flow(project=str(example_film), max_parallel_scenes=1, return_state=True)
     assert ran == ["scene-01"]
     assert state.is_failed() and state.name == "Halted" and state.message == "budget cap reached"
     from flows.film import FilmEnded, film_result
@@ -170,7 +191,7 @@ def test_escalated_and_empty_scenes_end_the_film_escalated(example_film, prefect
     from flows.film import film_flow
 
     state = film_flow(project=str(example_film), return_state=True)
-    assert ran == ["scene-01", "scene-02"]
+    assert sorted(ran) == ["scene-01", "scene-02"]
     assert state.is_completed() and state.name == "Escalated"
     assert "scene-02" in state.message and "scene-01" in state.message
     result = state.result()

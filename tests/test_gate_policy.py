@@ -91,6 +91,14 @@ def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_aga
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
+    # A drawn panel scores 1.0 everywhere with the local judge (each region matches its blocking),
+    # so there is nothing to tighten; a human composite is held to the plate's colours, a score
+    # below 1. Here: the street plate a little brighter, as a composite of shot 1A in the street.
+    from PIL import Image, ImageEnhance
+    (example_film / "overrides").mkdir()
+    plate = Image.open(example_film / "locations" / "street" / "street_plate_APPROVED.png").convert("RGB")
+    ImageEnhance.Brightness(plate).enhance(1.15).save(example_film / "overrides" / "1A.png")
+    doc["shots"][0]["panel_override"] = "overrides/1A.png"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     first = scene_flow(project=str(example_film), max_takes=1, return_state=True)
     assert first.name == "Completed"

@@ -1,0 +1,348 @@
+"""The gate corpus: clean panels and clips from the local provider, and faults made by editing them.
+
+Every fault here is an edit of the painter's clean output made after drawing — a head pasted
+over from another cast member, a torso recoloured, the plate behind the figures replaced or
+shifted, a figure painted out or one added, a reframing, blotches and stripes — the way a real
+model goes wrong, and never the painter's own fault code (providers/local_draw.py FAULT_KINDS),
+which the judge was first measured on. Clean cases carry the changes a gate must let through:
+exposure, gamma, strong JPEG, a slight blur, a little noise.
+
+The corpus builder knows where the painter put each figure (the same layout rule it draws by),
+so it can edit one figure's head or torso; the judge is never told which edit was made.
+It must never write into the film's storage or the repository: everything is in memory or in
+a temp dir the caller owns.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from manifests.turnaround import HEAD_BAND, TORSO_BAND
+from providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, add_grain, band_rows, dress, frame_plate,
+                                  place_figures, view_cell)
+
+PHOTOMETRIC = ("none", "brighter", "darker", "gamma", "jpeg", "blur", "noise", "jpeg_darker")
+FRAMINGS = ("wide", "medium", "close")
+
+
+@dataclass
+class Figure:
+    """One painted figure: who, where (bounding box), and its pixels' masks in the frame."""
+    character_id: str
+    box: tuple[int, int, int, int]   # x0, y0, x1, y1 (clipped to the frame)
+    mask: np.ndarray                 # HxW bool: every pixel of this figure left visible
+    head: np.ndarray                 # HxW bool: its head band
+    torso: np.ndarray                # HxW bool: its torso band
+    image: Image.Image               # the scaled RGBA figure as pasted
+    at: tuple[int, int]              # where it was pasted (may be off-frame)
+
+
+class Studio:
+    """The example film's references, read once; the clean panels the local provider draws."""
+
+    def __init__(self, storage, painter, cast: dict[str, str], plates: list[str]):
+        self.storage, self.painter, self.cast = storage, painter, cast  # cast: id -> turnaround uri
+        self.plates = plates                                             # every location's plate uri
+        self._plates: dict[str, Image.Image] = {}
+        self._figs: dict[tuple, Image.Image] = {}
+
+    def plate(self, uri: str) -> Image.Image:
+        if uri not in self._plates:
+            self._plates[uri] = Image.open(self.storage.open_local(uri)).convert("RGB")
+        return self._plates[uri]
+
+    def figure(self, character_id: str, view: str, colour: str | None) -> Image.Image:
+        key = (character_id, view, colour)
+        if key not in self._figs:
+            sheet = Image.open(self.storage.open_local(self.cast[character_id]))
+            self._figs[key] = dress(view_cell(sheet, view), colour)
+        return self._figs[key]
+
+    def layout(self, req) -> list[Figure]:
+        """Where the painter put each figure of this request, with the masks of what is visible."""
+        sizes = {(c.id, v): self.figure(c.id, v, c.wardrobe_colour).size for c in req.characters for v in PANEL_VIEWS}
+        colours = {c.id: c.wardrobe_colour for c in req.characters}
+        owner = np.full((req.height, req.width), -1, dtype=np.int16)
+        figs = []
+        for i, p in enumerate(place_figures([c.id for c in req.characters], sizes, framing=req.framing,
+                                            width=req.width, height=req.height, seed=req.seed, moment=req.moment)):
+            fig = self.figure(p.character_id, p.view, colours[p.character_id])
+            scaled = fig.resize((max(1, round(fig.width * p.scale)), max(1, round(fig.height * p.scale))),
+                                Image.NEAREST)
+            alpha = np.asarray(scaled.getchannel("A")) > 0
+            full = _place(alpha, p.x, p.y, req.height, req.width)
+            owner[full] = i
+            figs.append((p, scaled, full))
+        out = []
+        for i, (p, scaled, full) in enumerate(figs):
+            mask = owner == i
+            hh = scaled.height
+            rows_head = _place_rows(band_rows(hh, HEAD_BAND), p.y, req.height)
+            rows_torso = _place_rows(band_rows(hh, TORSO_BAND), p.y, req.height)
+            head = np.zeros_like(mask)
+            head[rows_head] = mask[rows_head]
+            torso = np.zeros_like(mask)
+            torso[rows_torso] = mask[rows_torso]
+            x0, y0 = max(0, p.x), max(0, p.y)
+            x1, y1 = min(req.width, p.x + scaled.width), min(req.height, p.y + scaled.height)
+            out.append(Figure(p.character_id, (x0, y0, x1, y1), mask, head, torso, scaled, (p.x, p.y)))
+        return out
+
+    def backdrop(self, req, seed: int, plate: Image.Image | None = None, shift=(0.0, 0.0)) -> np.ndarray:
+        """The framed plate as the painter lays it (with grain): what is behind the figures."""
+        plate = plate or self.plate(req.plate_uri)
+        if shift != (0.0, 0.0):
+            pw, ph = plate.size
+            dx, dy = int(shift[0] * pw), int(shift[1] * ph)
+            moved = Image.new("RGB", plate.size)
+            moved.paste(plate, (dx, dy))
+            # Fill what the shift uncovered with the plate's mirrored edge, as a camera moved over.
+            mirror = plate.transpose(Image.FLIP_LEFT_RIGHT if dx else Image.FLIP_TOP_BOTTOM)
+            moved.paste(mirror, (dx - pw if dx > 0 else dx + pw, 0) if dx else (0, dy - ph if dy > 0 else dy + ph))
+            plate = moved
+        framed = frame_plate(plate, req.framing, req.angle, req.width, req.height)
+        return np.asarray(add_grain(framed, seed), dtype=np.uint8)
+
+
+def _place(alpha: np.ndarray, x: int, y: int, h: int, w: int) -> np.ndarray:
+    full = np.zeros((h, w), dtype=bool)
+    ah, aw = alpha.shape
+    fx0, fy0 = max(0, x), max(0, y)
+    fx1, fy1 = min(w, x + aw), min(h, y + ah)
+    if fx1 > fx0 and fy1 > fy0:
+        full[fy0:fy1, fx0:fx1] = alpha[fy0 - y:fy1 - y, fx0 - x:fx1 - x]
+    return full
+
+
+def _place_rows(rows: slice, y: int, h: int) -> slice:
+    return slice(min(h, max(0, rows.start + y)), min(h, max(0, rows.stop + y)))
+
+
+def paste(canvas: np.ndarray, rgba: Image.Image, x: int, y: int) -> None:
+    """Paste an RGBA figure's opaque pixels into an RGB array, clipped to the frame."""
+    arr = np.asarray(rgba)
+    h, w = canvas.shape[:2]
+    ah, aw = arr.shape[:2]
+    fx0, fy0, fx1, fy1 = max(0, x), max(0, y), min(w, x + aw), min(h, y + ah)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return
+    part = arr[fy0 - y:fy1 - y, fx0 - x:fx1 - x]
+    opaque = part[..., 3] > 0
+    canvas[fy0:fy1, fx0:fx1][opaque] = part[..., :3][opaque]
+
+
+# --- photometric changes a gate must pass ------------------------------------------------------
+
+def photometric(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image:
+    a = np.asarray(img.convert("RGB"), dtype=np.float32)
+    if kind == "brighter":
+        a = a * rng.uniform(1.10, 1.30)
+    elif kind == "darker":
+        a = a * rng.uniform(0.70, 0.90)
+    elif kind == "gamma":
+        g = rng.choice([rng.uniform(0.7, 0.85), rng.uniform(1.18, 1.45)])
+        a = 255.0 * (a / 255.0) ** g
+    elif kind == "noise":
+        a = a + rng.normal(0, rng.uniform(3, 6), a.shape)
+    elif kind in ("jpeg", "jpeg_darker"):
+        if kind == "jpeg_darker":
+            a = a * rng.uniform(0.75, 0.9)
+        return jpeg(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), int(rng.integers(15, 36)))
+    elif kind == "blur":
+        return img.convert("RGB").filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.1))))
+    return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+
+
+def jpeg(img: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+# --- faults: edits of a clean panel ------------------------------------------------------------
+
+PANEL_FAULTS = ("identity", "wardrobe", "location", "missing", "extra", "framing", "artifacts")
+
+
+def hue_shift(px: np.ndarray, degrees: float, value: float = 1.0, floor: int = 0) -> np.ndarray:
+    """Rotate the hue of an (N, 3) uint8 array, scaling brightness by `value` (at least `floor`:
+    black hair turned by any hue is still black, which is no change at all)."""
+    img = Image.fromarray(px.reshape(1, -1, 3).astype(np.uint8), "RGB").convert("HSV")
+    hsv = np.asarray(img).astype(np.int32).copy()
+    hsv[..., 0] = (hsv[..., 0] + int(degrees / 360 * 255)) % 256
+    hsv[..., 2] = np.clip(np.maximum(hsv[..., 2] * value, floor), 0, 255)
+    hsv[..., 1] = np.maximum(hsv[..., 1], 90)  # a grey or white has no hue to turn: give it one
+    return np.asarray(Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB")).reshape(-1, 3)
+
+
+def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.random.Generator,
+                only: set[str] | None = None) -> tuple[Image.Image, str]:
+    """An edited copy of a clean panel with one fault of `kind` (on one of `only`'s characters,
+    when given); returns it and the edit's name."""
+    arr = np.array(clean.convert("RGB"))
+    figs = studio.layout(req)
+    pick = [f for f in figs if not only or f.character_id in only] or figs
+    grain_seed = int(rng.integers(0, 2**31))
+    back = studio.backdrop(req, req.seed)
+    others = [c for c in studio.cast if c not in {f.character_id for f in figs}]
+    if kind in ("identity", "wardrobe", "missing") and not figs:
+        kind = "extra"
+    if kind == "identity":
+        edits = ["head_replace", "hair_recolour"] + (["head_swap", "place_swap"] if len(figs) >= 2 else [])
+        edit = edits[int(rng.integers(0, len(edits)))]
+        if edit == "place_swap":
+            a, b = rng.choice(len(figs), 2, replace=False)
+            fa, fb = figs[a], figs[b]
+            for f in (fa, fb):
+                arr[f.mask] = back[f.mask]
+            # Each figure stands where the other stood (feet on the same line, centred alike).
+            for src, dst in ((fa, fb), (fb, fa)):
+                x = dst.at[0] + dst.image.width // 2 - src.image.width // 2
+                y = dst.at[1] + dst.image.height - src.image.height
+                paste(arr, src.image, x, y)
+        elif edit in ("head_swap", "head_replace"):
+            if edit == "head_swap":
+                a, b = rng.choice(len(figs), 2, replace=False)
+                pairs = [(figs[a], figs[b].image, figs[b].character_id), (figs[b], figs[a].image, figs[a].character_id)]
+            else:
+                target = pick[int(rng.integers(0, len(pick)))]
+                pool = others or [f.character_id for f in figs if f.character_id != target.character_id] \
+                    or [c for c in studio.cast if c != target.character_id]
+                who = pool[int(rng.integers(0, len(pool)))]
+                donor = studio.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
+                s = target.image.height / donor.height
+                donor = donor.resize((max(1, round(donor.width * s)), target.image.height), Image.NEAREST)
+                pairs = [(target, donor, who)]
+            heads = []
+            for target, donor, _ in pairs:
+                rows = band_rows(donor.height, HEAD_BAND)
+                head = donor.crop((0, rows.start, donor.width, rows.stop))
+                # Scale the donor's head to the target's figure height, centre it on the target's head.
+                s = target.image.height / donor.height
+                head = head.resize((max(1, round(head.width * s)), max(1, round(head.height * s))), Image.NEAREST)
+                x = target.at[0] + target.image.width // 2 - head.width // 2
+                y = target.at[1] + round(HEAD_BAND[0] * target.image.height)
+                heads.append((head, x, y))
+                arr[target.head] = back[target.head]
+            for head, x, y in heads:
+                paste(arr, head, x, y)
+        else:  # hair_recolour: a subtle change of hair colour only
+            target = pick[int(rng.integers(0, len(pick)))]
+            head_px = arr[target.head]
+            colours, counts = np.unique(head_px.reshape(-1, 3), axis=0, return_counts=True)
+            # The head's two commonest colours are hair and skin; the hair is the one that reaches the top row.
+            top = arr[target.box[1]:target.box[1] + 3][target.mask[target.box[1]:target.box[1] + 3]]
+            hair = np.median(top, axis=0) if len(top) else colours[counts.argmax()]
+            sel = target.head & (np.abs(arr.astype(int) - hair).max(axis=2) <= 14)
+            if sel.sum() < 40:  # the hair is hidden (another figure stands in front): change what shows
+                sel = target.head
+            arr[sel] = hue_shift(arr[sel], float(rng.uniform(45, 120)) * rng.choice([-1, 1]),
+                                 float(rng.uniform(0.75, 1.1)), floor=90)
+    elif kind == "wardrobe":
+        target = pick[int(rng.integers(0, len(pick)))]
+        px = arr[target.torso]
+        colours, counts = np.unique(px.reshape(-1, 3), axis=0, return_counts=True)
+        outfit = np.median(px, axis=0)
+        sel = target.torso & (np.abs(arr.astype(int) - outfit).max(axis=2) <= 16)
+        arr[sel] = hue_shift(arr[sel], float(rng.uniform(60, 180)) * rng.choice([-1, 1]), float(rng.uniform(0.7, 1.2)),
+                             floor=90)
+        edit = "torso_recolour"
+    elif kind == "location":
+        edit = "plate_replaced" if rng.random() < 0.5 else "plate_shifted"
+        if edit == "plate_replaced":
+            other = [u for u in studio.plates if u != req.plate_uri]
+            new = studio.backdrop(req, grain_seed, plate=studio.plate(other[int(rng.integers(0, len(other)))])) \
+                if other else studio.backdrop(req, grain_seed, plate=studio.plate(req.plate_uri).transpose(Image.FLIP_LEFT_RIGHT))
+        else:
+            sx = float(rng.uniform(0.06, 0.15)) * rng.choice([-1, 1])
+            new = studio.backdrop(req, grain_seed, shift=(sx, 0.0))
+        keep = np.zeros(arr.shape[:2], dtype=bool)
+        for f in figs:
+            keep |= f.mask
+        arr = np.where(keep[..., None], arr, new)
+    elif kind == "missing":
+        target = pick[int(rng.integers(0, len(pick)))]
+        arr[target.mask] = back[target.mask]
+        edit = "figure_removed"
+    elif kind == "extra":
+        pool = others or list(studio.cast)
+        who = pool[int(rng.integers(0, len(pool)))]
+        fig = studio.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
+        s = FIGURE_HEIGHT.get(req.framing, 0.78) * req.height / fig.height * float(rng.uniform(0.85, 1.05))
+        fig = fig.resize((max(1, round(fig.width * s)), max(1, round(fig.height * s))), Image.NEAREST)
+        x = int(rng.uniform(0.02, 0.98) * req.width - fig.width / 2)
+        y = int(0.06 * req.height) if req.framing == "close" else int(0.96 * req.height - fig.height)
+        paste(arr, fig, x, y)
+        edit = "figure_added"
+    elif kind == "framing":
+        if rng.random() < 0.5:
+            other = [f for f in FRAMINGS if f != req.framing]
+            moved = replace(req, framing=other[int(rng.integers(0, len(other)))])
+            return studio.painter.draw(moved), "reframed"
+        z = float(rng.uniform(1.25, 1.6))
+        w, h = req.width / z, req.height / z
+        x0 = float(rng.uniform(0, req.width - w))
+        y0 = float(rng.uniform(0, req.height - h))
+        return clean.resize((req.width, req.height), Image.BILINEAR, box=(x0, y0, x0 + w, y0 + h)), "cropped_in"
+    elif kind == "artifacts":
+        edit = ("blotches", "stripes", "corruption")[int(rng.integers(0, 3))]
+        arr = artifacts(arr, edit, rng)
+    else:
+        raise ValueError(f"unknown fault kind {kind!r}")
+    return Image.fromarray(arr.astype(np.uint8)), edit
+
+
+def artifacts(arr: np.ndarray, edit: str, rng: np.random.Generator) -> np.ndarray:
+    img = Image.fromarray(arr.astype(np.uint8))
+    h, w = arr.shape[:2]
+    d = ImageDraw.Draw(img)
+    if edit == "blotches":
+        for _ in range(int(rng.integers(3, 8))):
+            r = rng.uniform(0.02, 0.05) * w
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+            d.ellipse([cx - r, cy - r * rng.uniform(0.5, 1.0), cx + r, cy + r * rng.uniform(0.5, 1.0)],
+                      fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        return np.asarray(img.filter(ImageFilter.GaussianBlur(1.5))) if rng.random() < 0.5 else np.asarray(img)
+    out = np.array(img)
+    if edit == "stripes":
+        for _ in range(int(rng.integers(2, 6))):
+            t = int(rng.integers(4, 14))
+            colour = rng.integers(0, 256, 3)
+            if rng.random() < 0.5:
+                y = int(rng.integers(0, h - t))
+                out[y:y + t] = (0.3 * out[y:y + t] + 0.7 * colour).astype(np.uint8)
+            else:
+                x = int(rng.integers(0, w - t))
+                out[:, x:x + t] = (0.3 * out[:, x:x + t] + 0.7 * colour).astype(np.uint8)
+        return out
+    for _ in range(int(rng.integers(2, 5))):  # corruption: decoder blocks and torn rows
+        bw, bh = int(rng.integers(w // 14, w // 7)), int(rng.integers(h // 14, h // 7))
+        x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
+        block = out[y:y + bh, x:x + bw].astype(np.int32)
+        out[y:y + bh, x:x + bw] = np.clip(block[::-1, ::-1] + rng.integers(-90, 90, (1, 1, 3)), 0, 255)
+    y, bh = int(rng.integers(0, h - h // 10)), int(rng.integers(h // 40, h // 12))
+    out[y:y + bh] = np.roll(out[y:y + bh], int(rng.integers(w // 12, w // 5)), axis=1)
+    return out
+
+
+def drift_step(img: Image.Image, rng: np.random.Generator, drift: bool, degrees: float) -> Image.Image:
+    """One shot of a chain: the last frame becomes the next start, re-encoded (generational loss);
+    a drifting chain also slowly repaints the picture's colours and softens it."""
+    a = np.asarray(img.convert("RGB"), dtype=np.float32)
+    a = a * rng.uniform(0.99, 1.01)
+    out = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    if drift:
+        hsv = np.asarray(out.convert("HSV")).astype(np.int32).copy()
+        hsv[..., 0] = (hsv[..., 0] + int(round(degrees / 360 * 255))) % 256
+        out = Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB").filter(ImageFilter.GaussianBlur(0.6))
+    return jpeg(out, int(rng.integers(85, 96)))
+
+
+def write_png(img: Image.Image, path: Path) -> Path:
+    img.save(path, format="PNG", compress_level=1)
+    return path

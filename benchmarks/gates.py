@@ -1,0 +1,328 @@
+"""The gates, measured on a corpus they were not tuned for: detection, false alarms, time.
+
+`python -m benchmarks.gates [--n N] [--seed S] [--gates panel,keyframe,continuity,drift] [--spend-shots 16]`
+builds a seeded corpus from the example film (benchmarks/gate_corpus.py: the local provider's
+clean output, and edits of it made after drawing) and runs each gate as the scene does — the
+local judge's verdict held to the gate policy (governor/gates.py) — printing one JSON line per
+gate and fault kind: cases, detection rate, the gate's false-alarm rate on its clean cases, and
+milliseconds per judged case (the judge and the policy; drawing and editing are not counted).
+Last, the spend efficiency (benchmarks/spend.py): a film priced as a real video model with 30%
+of panel takes and 10% of clips edited off-model, rendered with the panel gate and without it,
+its video spend over the minimum (one good clip per shot), from the ledger.
+
+  panel:      N clean panels (photometric changes cycled) and N of each fault kind;
+  keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
+              a dolly in whatever the shot asked (as the fake providers render) — N clean
+              keyframe sets, N clips whose second half is another shot, N//5 clips animated
+              from an off-model panel;
+  continuity: the last frame of a shot's clip against the first of the next shot's (shots
+              sharing a place or people), clean, and with the later frame's identity,
+              wardrobe or location edited;
+  drift:      N 20-shot chains re-encoded each cut, clean or slowly repainted, checked every
+              5th shot at the film's drift threshold.
+
+It must never write outside its temp dir, touch a ledger or reach the network; nothing it makes
+is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.gate_corpus import (PANEL_FAULTS, PHOTOMETRIC, Studio, drift_step, fault_panel, jpeg, photometric,
+                                    write_png)
+from benchmarks.judge_trials import panel_requests
+from governor.gates import GatePolicy
+from manifests import load_film, write_example_film
+from media import keyframes, render_clip
+from media.continuity import palette_continuity
+from providers.base import ReferenceImages
+from providers.local import LocalImage
+from providers.local_judge import LocalJudge
+from providers.storage_local import LocalStorage
+from tasks.drift import measure as drift_measure
+from tasks.plan import plan_from_project
+
+CLIP_SECONDS = 1.5
+CLIP_FPS = 24
+DRIFT_EVERY = 5
+CHAIN = 20
+
+
+class Tally:
+    """Counts per gate and kind, and the time spent judging."""
+
+    def __init__(self):
+        self.rows: dict[tuple[str, str], dict] = {}
+
+    def add(self, gate: str, kind: str, flagged: bool, ms: float, edit: str = "", note: str = "") -> None:
+        row = self.rows.setdefault((gate, kind), {"cases": 0, "flagged": 0, "ms": 0.0, "by_edit": {}, "examples": []})
+        row["cases"] += 1
+        row["flagged"] += bool(flagged)
+        row["ms"] += ms
+        if edit:
+            e = row["by_edit"].setdefault(edit, [0, 0])
+            e[0] += bool(flagged)
+            e[1] += 1
+        wrong = (kind == "clean") == bool(flagged)
+        if wrong and note and len(row["examples"]) < 3:
+            row["examples"].append(note[:300])
+
+    def lines(self) -> list[dict]:
+        out = []
+        for (gate, kind), row in self.rows.items():
+            clean = self.rows.get((gate, "clean"))
+            fa = clean["flagged"] / clean["cases"] if clean else None
+            line = {"gate": gate, "kind": kind, "cases": row["cases"],
+                    "detection_rate": None if kind == "clean" else round(row["flagged"] / row["cases"], 4),
+                    "false_alarm_rate": None if fa is None else round(fa, 4),
+                    "ms_per_case": round(row["ms"] / row["cases"], 1)}
+            if row["by_edit"]:
+                line["by_edit"] = {k: f"{c}/{t}" for k, (c, t) in sorted(row["by_edit"].items())}
+            if row["examples"]:
+                line["wrong"] = row["examples"]
+            out.append(line)
+        return out
+
+
+class Bench:
+    def __init__(self, root: Path, work: Path, seed: int):
+        self.root, self.work, self.seed = root, work, seed
+        self.storage = LocalStorage(root)
+        self.painter = LocalImage(self.storage)
+        self.judge = LocalJudge()
+        self.policy = GatePolicy.load(root)
+        self.base = panel_requests(root)
+        cast = {c.id: c.turnaround_uri for r in self.base for c in r.characters}
+        self.studio = Studio(self.storage, self.painter, cast, sorted({r.plate_uri for r in self.base}))
+        self.plans = plan_from_project(load_film(root), "scene-01", "draft", CLIP_FPS)
+        self.tally = Tally()
+        self._n = 0
+
+    def path(self, suffix: str = ".png") -> Path:
+        self._n += 1
+        return self.work / f"case-{self._n}{suffix}"
+
+    def refs(self, req) -> ReferenceImages:
+        return ReferenceImages(plate=self.storage.open_local(req.plate_uri),
+                               turnarounds={c.id: self.storage.open_local(c.turnaround_uri) for c in req.characters})
+
+    def held(self, verdict, stage: str) -> dict:
+        return self.policy.apply(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict, stage, "local", "draft")
+
+    # --- panel ---------------------------------------------------------------------------
+    def panel_case(self, req, img: Image.Image, kind: str, edit: str = "") -> None:
+        path = write_png(img, self.path())
+        started = time.perf_counter()
+        verdict = self.held(self.judge.judge_panel(path, req, self.refs(req)), "panel")
+        ms = (time.perf_counter() - started) * 1000
+        failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
+                   if not s["passed"] and s["role"] == "block"]
+        self.tally.add("panel", kind, not verdict["passed"], ms, edit,
+                       f"{edit} seed {req.seed} {req.location_id} {req.framing} "
+                       f"{[c.id for c in req.characters]}: {failing or 'passed'}")
+        path.unlink()
+
+    def panels(self, n: int) -> None:
+        rng = np.random.default_rng([self.seed, 1])
+        for i in range(n):
+            req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + i)
+            op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+            self.panel_case(req, photometric(self.painter.draw(req), op, rng), "clean", op)
+        for k, kind in enumerate(PANEL_FAULTS):
+            for i in range(n):
+                req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 50_000 + k * 5000 + i)
+                faulty, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng)
+                # Faults come with the same photometric spread as clean output: a gate may not
+                # catch them only because they are also a little darker.
+                faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
+                self.panel_case(req, faulty, kind, edit)
+
+    # --- keyframe ------------------------------------------------------------------------
+    def clip(self, plan, seed: int, movement: str, fault: tuple[str, np.random.Generator] | None = None):
+        """A clip rendered by ffmpeg from the shot's panels (the start panel edited if `fault`);
+        returns its keyframes, the clean panels it is held to, and the start request."""
+        start_req = replace(plan.panel_request("start", 1), seed=seed)
+        start_img = self.painter.draw(start_req)
+        start = write_png(start_img, self.path())
+        end = end_req = None
+        if plan.end:
+            end_req = replace(plan.panel_request("end", 1), seed=seed)
+            end = write_png(self.painter.draw(end_req), self.path())
+        source = start
+        if fault:
+            edited, _ = fault_panel(self.studio, start_req, start_img, fault[0], fault[1])
+            source = write_png(edited, self.path())
+        out = self.path(".mp4")
+        render_clip(source, out, width=start_req.width, height=start_req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
+                    movement=movement, end_png=end)
+        frames = keyframes(out, self.path("-frames"))
+        out.unlink()
+        return {"frames": {k: Image.open(v).convert("RGB") for k, v in frames.items()}, "start": start, "end": end,
+                "request": start_req, "shot": plan.shot, "end_request": end_req}
+
+    def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
+                      rng: np.random.Generator, op: str) -> None:
+        paths = {k: write_png(photometric(v, op, rng), self.path()) for k, v in frames.items()}
+        req = clip["request"]
+        started = time.perf_counter()
+        verdict = self.held(self.judge.judge_keyframes(paths, clip["start"], clip["end"], req, self.refs(req)),
+                            "keyframe")
+        ms = (time.perf_counter() - started) * 1000
+        failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
+                   if not s["passed"] and s["role"] == "block"]
+        self.tally.add("keyframe", kind, not verdict["passed"], ms, edit,
+                       f"{clip['shot']} {edit} {op}: {failing or 'passed'}")
+        for p in paths.values():
+            p.unlink()
+
+    def clips(self, count: int) -> list[dict]:
+        """`count` clean clips rendered by ffmpeg, shot after shot: the first round with each
+        shot's own move, the next with a dolly in whatever the shot asked (as the fakes render)."""
+        made = []
+        for i in range(count):
+            plan = self.plans[i % len(self.plans)]
+            own = "static" if plan.camera_fixed else plan.movement
+            movement = own if (i // len(self.plans)) % 2 == 0 else "dolly_in"
+            clip = self.clip(plan, self.seed * 1000 + 200_000 + i, movement)
+            clip["movement"] = movement
+            made.append(clip)
+        return made
+
+    def keyframes(self, n: int, clips: list[dict]) -> None:
+        rng = np.random.default_rng([self.seed, 2])
+        for i in range(n):
+            clip = clips[i % len(clips)]
+            self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng,
+                               PHOTOMETRIC[i % len(PHOTOMETRIC)])
+        for i in range(n):
+            a = clips[i % len(clips)]
+            others = [c for c in clips if c["shot"] != a["shot"]]
+            b = others[int(rng.integers(0, len(others)))]
+            # The second half is another shot's: the frame at half time and the last frame are b's.
+            frames = {"first": a["frames"]["first"], "middle": b["frames"]["middle"], "last": b["frames"]["last"]}
+            self.keyframe_case(a, frames, "partway", f"{a['shot']}<-{b['shot']}", rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+        for i in range(max(len(self.plans), n // 5)):
+            plan = self.plans[i % len(self.plans)]
+            kind = PANEL_FAULTS[i % len(PANEL_FAULTS)]
+            clip = self.clip(plan, self.seed * 1000 + 300_000 + i, "static" if plan.camera_fixed else plan.movement,
+                             fault=(kind, rng))
+            self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+
+    # --- continuity ----------------------------------------------------------------------
+    def continuity(self, n: int, clips: list[dict]) -> None:
+        rng = np.random.default_rng([self.seed, 3])
+        by_shot: dict[str, list[dict]] = {}
+        for c in clips:
+            by_shot.setdefault(c["shot"], []).append(c)
+        cuts = []
+        for a, b in zip(self.plans, self.plans[1:]):
+            ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
+            shared = {c.id for c in ra.characters} & {c.id for c in rb.characters}
+            if ra.location_id == rb.location_id or shared:
+                cuts.append((a.shot, b, shared))
+        for i in range(n):
+            prev, plan, shared = cuts[i % len(cuts)]
+            last = by_shot[prev][(i // len(cuts)) % len(by_shot[prev])]["frames"]["last"]
+            req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 400_000 + i)
+            first = self.painter.draw(req)
+            self.continuity_case(last, first, "clean", "", rng, i)
+            kinds = ["location"] + (["identity", "wardrobe"] if shared else [])
+            kind = kinds[i % len(kinds)]
+            if kind == "location":
+                edited, edit = fault_panel(self.studio, req, first, "location", rng)
+            else:
+                # The edit lands on someone who was in the last shot too.
+                edited, edit = fault_panel(self.studio, req, first, kind, rng, only=shared)
+            self.continuity_case(last, edited, kind, edit, rng, i)
+
+    def continuity_case(self, last: Image.Image, first: Image.Image, kind: str, edit: str, rng, i: int) -> None:
+        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+        first = jpeg(photometric(first, op, rng), 92)  # a first frame out of a clip went through a codec
+        a, b = write_png(last, self.path()), write_png(first, self.path())
+        started = time.perf_counter()
+        verdict = self.held({"judge": "local", "scores": [palette_continuity(a, b)]}, "continuity")
+        ms = (time.perf_counter() - started) * 1000
+        self.tally.add("continuity", kind, not verdict["passed"], ms, edit or op,
+                       f"{edit or op}: {[s['reason'] for s in verdict['scores']]}")
+        a.unlink()
+        b.unlink()
+
+    # --- drift ---------------------------------------------------------------------------
+    def drift(self, n: int, threshold: float) -> None:
+        rng = np.random.default_rng([self.seed, 4])
+        for kind in ("clean", "drift"):
+            for i in range(n):
+                req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
+                panel = self.painter.draw(req)
+                plate = Image.open(self.storage.open_local(req.plate_uri))
+                degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
+                frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                for shot in range(1, CHAIN + 1):
+                    frame = drift_step(frame, rng, kind == "drift", degrees)
+                    if shot % DRIFT_EVERY == 0:
+                        started = time.perf_counter()
+                        seen = drift_measure(frame, panel, plate)
+                        worst = max(1.0 - seen["ssim"], seen["colour_distance"])
+                        ms += (time.perf_counter() - started) * 1000
+                        if worst > threshold:
+                            flagged = True
+                            break
+                self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY), "",
+                               f"chain {i}: drift {worst:.3f} at shot {shot}")
+
+
+def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift")):
+    """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while)."""
+    from manifests.settings import project_settings
+    with tempfile.TemporaryDirectory(prefix="slate-gates-") as tmp:
+        root = write_example_film(Path(tmp) / "film")
+        work = Path(tmp) / "work"
+        work.mkdir()
+        bench = Bench(root, work, seed)
+
+        def lines(gate):
+            return [line for line in bench.tally.lines() if line["gate"] == gate]
+
+        if "panel" in gates:
+            bench.panels(n)
+            yield from lines("panel")
+        if "keyframe" in gates or "continuity" in gates:
+            clips = bench.clips(max(2 * len(bench.plans), n // 5))
+            if "keyframe" in gates:
+                bench.keyframes(n, clips)
+                yield from lines("keyframe")
+            if "continuity" in gates:
+                bench.continuity(n, clips)
+                yield from lines("continuity")
+        if "drift" in gates:
+            bench.drift(n, project_settings(root).drift_threshold)
+            yield from lines("drift")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="cases per gate and kind (default 200)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--gates", default="panel,keyframe,continuity,drift")
+    parser.add_argument("--spend-shots", type=int, default=16,
+                        help="shots of the spend-efficiency film (benchmarks/spend.py); 0: not measured")
+    args = parser.parse_args()
+    for line in run(args.n, args.seed, tuple(g.strip() for g in args.gates.split(",") if g.strip())):
+        print(json.dumps(line), flush=True)
+    if args.spend_shots:
+        # Spend efficiency (issue 9): the film rendered twice, panel gate on and off, its video
+        # spend over the minimum from the ledger: one JSON line, printed by benchmarks/spend.py.
+        from benchmarks import spend
+        spend.main(["--shots", str(args.spend_shots), "--seed", str(args.seed)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Grading one picture to another before comparing them: exposure, scale, and a perceptual difference.
+
+For: judges that hold a take to what it should look like. A take's exposure, gamma, codec and
+softness change every pixel a little and must not count as a difference; a different face,
+outfit or place must. So the expected picture is first graded to the take (a per-channel tone
+curve fitted by medians, which a fault covering part of the frame cannot pull), both are
+softened to one common scale (a slight blur, JPEG blocks and grain vanish below it), and the
+difference is taken in CIE Lab (scikit-image), where a distance means the same to the eye
+whether the colour is dark or light. `frame_window` finds the part of a panel a clip's frame
+shows when the camera moved (zoomed or panned by an amount nobody reproduces exactly).
+
+Never: decide pass/fail (thresholds belong to the caller), loop over pixels in Python, or
+import anything of ours.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+TONE_BINS = 32        # tone-curve knots per channel (8 levels each)
+TONE_SAMPLE = 25_000  # pixels the curve is fitted on
+MIN_BIN_PIXELS = 12   # fewer pixels than this in a bin: the curve is interpolated there
+
+
+def soften(img: np.ndarray | Image.Image, size: tuple[int, int], radius: float = 1.0) -> np.ndarray:
+    """(H, W, 3) float32 at `size`, area-averaged then blurred: the common scale of comparison."""
+    im = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img, dtype=np.uint8))
+    im = im.convert("RGB")
+    if im.size != size:
+        im = im.resize(size, Image.BOX if im.width >= size[0] else Image.BILINEAR)
+    if radius > 0:
+        im = im.filter(ImageFilter.GaussianBlur(radius))
+    return np.asarray(im, dtype=np.float32)
+
+
+def tone_match(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """The expected picture graded to the take: per channel, the median take value of each band
+    of expected values, made monotone, applied as a curve. A brightness, gamma or white-balance
+    change is a monotone curve per channel, so it is undone; a changed region is a minority of
+    its band and does not move the median."""
+    out = np.empty_like(expected)
+    sel = None if weight is None else weight.reshape(-1)
+    for c in range(3):
+        e = expected[..., c].reshape(-1)
+        t = take[..., c].reshape(-1)
+        if sel is not None:
+            e, t = e[sel], t[sel]
+        if len(e) > TONE_SAMPLE:
+            # A regular sample fits the same curve: medians of thousands of pixels per band.
+            step = len(e) // TONE_SAMPLE
+            e, t = e[::step], t[::step]
+        idx = np.clip((e // (256 / TONE_BINS)).astype(np.int64), 0, TONE_BINS - 1)
+        order = np.argsort(idx, kind="stable")
+        idx_s, t_s, e_s = idx[order], t[order], e[order]
+        starts = np.searchsorted(idx_s, np.arange(TONE_BINS))
+        ends = np.searchsorted(idx_s, np.arange(TONE_BINS), side="right")
+        knots_x, knots_y = [], []
+        for b in range(TONE_BINS):
+            if ends[b] - starts[b] >= MIN_BIN_PIXELS:
+                knots_x.append(float(np.median(e_s[starts[b]:ends[b]])))
+                knots_y.append(float(np.median(t_s[starts[b]:ends[b]])))
+        if len(knots_x) < 2:
+            out[..., c] = expected[..., c]
+            continue
+        ky = np.maximum.accumulate(np.asarray(knots_y))
+        kx = np.asarray(knots_x)
+        # Past the last knot, extend with the curve's overall slope (a brighter take clips at 255).
+        slope = (ky[-1] - ky[0]) / max(1.0, kx[-1] - kx[0])
+        kx = np.concatenate([[kx[0] - 255.0], kx, [kx[-1] + 255.0]])
+        ky = np.concatenate([[ky[0] - 255.0 * slope], ky, [ky[-1] + 255.0 * slope]])
+        out[..., c] = np.interp(expected[..., c], kx, ky)
+    return np.clip(out, 0, 255)
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab
+    return rgb2lab(np.clip(rgb, 0, 255) / 255.0)
+
+
+def delta_e(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel CIE76 distance between the take and the expected picture graded to it (both
+    already softened to the same size), and the expected picture's local contrast there (the
+    Lab range over each pixel's 3x3 neighbourhood): at an edge, a blur or a codec moves a pixel
+    by part of that range, so a caller can tolerate more there than on a flat patch."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+    graded = lab(tone_match(expected, take, weight))
+    distance = np.linalg.norm(graded - lab(take), axis=-1)
+    spread = np.stack([maximum_filter(graded[..., c], 3) - minimum_filter(graded[..., c], 3) for c in range(3)], -1)
+    return distance, np.linalg.norm(spread, axis=-1)
+
+
+def _gray(a: np.ndarray) -> np.ndarray:
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    d = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / d) if d > 0 else 0.0
+
+
+ZOOMS = np.round(np.arange(1.0, 1.2701, 0.03), 3)   # a dolly's or a pan's crop: 1.00 … 1.27
+PLACES = np.linspace(0.0, 1.0, 5)                    # where the window sits in the slack
+SEARCH = (48, 27)     # the size a move is searched at
+
+
+def _coarse(width: int, height: int) -> np.ndarray:
+    """Every crop window (x0, y0, x1, y1) a camera move could show of a width x height panel."""
+    out = []
+    for z in ZOOMS:
+        cw, ch = width / z, height / z
+        places = PLACES if z > 1 else (0.5,)
+        for u in places:
+            for v in places:
+                out.append((u * (width - cw), v * (height - ch), u * (width - cw) + cw, v * (height - ch) + ch))
+    return np.asarray(out)
+
+
+def _around(box, width: int, height: int, dz: float, dp: float) -> np.ndarray:
+    """Windows near `box`: zoom within ±2 steps of `dz`, centre within ±2 steps of `dp` of the
+    frame (a finer search around the best so far)."""
+    x0, y0, x1, y1 = box
+    z0 = width / (x1 - x0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    out = []
+    for z in z0 + dz * np.arange(-2, 3):
+        if z < 1.0 - 1e-9:
+            continue
+        cw, ch = width / z, height / z
+        for dx in dp * np.arange(-2, 3) * width:
+            for dy in dp * np.arange(-2, 3) * height:
+                nx = min(max(cx + dx - cw / 2, 0.0), width - cw)
+                ny = min(max(cy + dy - ch / 2, 0.0), height - ch)
+                out.append((nx, ny, nx + cw, ny + ch))
+    return np.asarray(out)
+
+
+# Coarse to fine: a position error of a pixel or two on striped walls is a visible difference.
+REFINE = ((0.01, 0.015), (0.004, 0.005), (0.0015, 0.0015))
+
+
+def _sample(gray: np.ndarray, boxes: np.ndarray, scale: float, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear samples of `gray` (a panel reduced by `scale`) on a size grid in each window:
+    (n_windows, h*w). All windows at once: numpy, no per-window resize."""
+    sw, sh = size
+    gh, gw = gray.shape
+    fx = (np.arange(sw) + 0.5) / sw
+    fy = (np.arange(sh) + 0.5) / sh
+    xs = (boxes[:, 0:1] + fx[None, :] * (boxes[:, 2:3] - boxes[:, 0:1])) * scale - 0.5
+    ys = (boxes[:, 1:2] + fy[None, :] * (boxes[:, 3:4] - boxes[:, 1:2])) * scale - 0.5
+    xs = np.clip(xs, 0, gw - 1.001).astype(np.float32)
+    ys = np.clip(ys, 0, gh - 1.001).astype(np.float32)
+    x0, y0 = xs.astype(np.int64), ys.astype(np.int64)
+    ax, ay = xs - x0, ys - y0
+    X0, Y0 = x0[:, None, :], y0[:, :, None]
+    AX, AY = ax[:, None, :], ay[:, :, None]
+    top = gray[Y0, X0] * (1 - AX) + gray[Y0, X0 + 1] * AX
+    bottom = gray[Y0 + 1, X0] * (1 - AX) + gray[Y0 + 1, X0 + 1] * AX
+    return (top * (1 - AY) + bottom * AY).reshape(len(boxes), -1)
+
+
+def _ncc_many(crops: np.ndarray, target: np.ndarray) -> np.ndarray:
+    c = crops - crops.mean(axis=1, keepdims=True)
+    t = (target - target.mean()).ravel()
+    den = np.sqrt((c * c).sum(axis=1) * (t * t).sum())
+    return np.where(den > 0, c @ t / np.maximum(den, 1e-9), 0.0)
+
+
+def frame_window(panel: Image.Image, frame: np.ndarray, size: tuple[int, int], mix: Image.Image | None = None):
+    """The crop of `panel` that best explains `frame`, by normalised correlation of luma at a
+    small size, coarse then fine: (score, window, that crop softened at `size`). With `mix`,
+    each crop is first blended half and half with it (the middle of a cross-fade to an end panel)."""
+    sw, sh = SEARCH if panel.width >= panel.height else SEARCH[::-1]
+    panel = panel.convert("RGB")
+    scale = 3 * sw / panel.width
+    small = _gray(soften(panel, (3 * sw, round(panel.height * scale)), 1.0)).astype(np.float32)
+    target = _gray(soften(frame, (sw, sh), 0.5))
+    other = None if mix is None else _gray(soften(mix, (sw, sh), 0.0)).ravel()
+    best = (-2.0, None)
+    for stage in (None, *REFINE):
+        boxes = _coarse(panel.width, panel.height) if stage is None else _around(best[1], panel.width,
+                                                                                 panel.height, *stage)
+        crops = _sample(small, boxes, scale, (sw, sh))
+        if other is not None:
+            crops = 0.5 * crops + 0.5 * other
+        scores = _ncc_many(crops, target)
+        i = int(scores.argmax())
+        if scores[i] > best[0]:
+            best = (float(scores[i]), tuple(float(v) for v in boxes[i]))
+    crop = soften(panel.resize(size, Image.BILINEAR, box=best[1]), size)
+    if mix is not None:
+        crop = 0.5 * crop + 0.5 * soften(mix, size)
+    return best[0], best[1], crop

@@ -1,0 +1,82 @@
+"""The reference gate's free half: slate's own reading of each turnaround and plate, held to
+the gate policy, with no judge, no Prefect and nothing stored.
+
+`measured` reads a sheet (media/sheet.py: views apart on a plain ground, one figure each, the
+same height and colours) or a plate (a picture, not a flat fill), once per content hash in a
+process; `hold` holds the scores to the policy's "reference" stage; `sheet_problems` gives
+`slate check` and the preflight the same verdict the run's gate (tasks/reference_gate.py) would
+give from these measures.
+
+It must never change a reference, call a judge, or import Prefect (the preflight runs before
+any Prefect server does, and the reel serves a film without one).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+
+from PIL import Image
+
+from governor.gates import GatePolicy, failing, judge_kind
+from manifests import LoadedFilm, Problem
+from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
+from media.sheet import Layout, plate_scores, sheet_scores
+from providers.base import Score
+from tasks.references import Need, read_reference, scene_needs
+
+# The turnaround contract of the manifests, as media/sheet.py reads it.
+SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
+
+
+# slate's measures by (kind, the bytes' sha256): the preflight of the CLI, of the film and of
+# each scene measured the same sheets again (2.2 s of a cached 8-shot film's 3.4 s preflight).
+_MEASURED: dict[tuple[str, str], list[dict]] = {}
+_MEASURED_LOCK = threading.Lock()
+
+
+def measured(kind: str, data: bytes) -> list[dict]:
+    """slate's own measures of one reference, as score dicts (thresholds come from the policy);
+    each content is measured once per process."""
+    key = (kind, hashlib.sha256(data).hexdigest())
+    with _MEASURED_LOCK:
+        known = _MEASURED.get(key)
+    if known is None:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
+        known = [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
+        with _MEASURED_LOCK:
+            _MEASURED[key] = known
+    return [dict(score) for score in known]  # a caller's change to a score never reaches the next
+
+
+def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, judge: str = "slate",
+         usage: dict | None = None) -> dict:
+    return policy.apply({"judge": judge, "scores": scores, "usage": usage}, "reference", kind, profile)
+
+
+def _gated(film: LoadedFilm, scene_id: str) -> list[Need]:
+    # A panel override is a panel: the panel gate judges it when it is used.
+    return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
+
+
+def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str) -> list[Problem]:
+    """slate's own measures of every reference these scenes use, held to the policy as the run
+    would hold them for this judge (a vision judge's own scores are only asked for in a run)."""
+    policy, kind = GatePolicy.load(root), judge_kind(judge)
+    problems, seen = [], set()
+    for scene_id in scene_ids:
+        for need in _gated(film, scene_id):
+            if need.key in seen:
+                continue
+            seen.add(need.key)
+            try:
+                data, _, _ = read_reference(storage, need)
+            except Exception:  # noqa: BLE001 - the reference check reports an unreadable file
+                continue
+            verdict = hold(policy, measured(need.kind, data), kind, profile)
+            if not verdict["passed"]:
+                problems.append(need.problem(f"{need.key} did not pass the reference gate: "
+                                             + "; ".join(failing(verdict))))
+    return problems

@@ -1,0 +1,18 @@
+"""Every stage's version string, in one place the can and the reel can read without Prefect.
+
+A stage's cache key starts with its version (tasks/cache.py); a scene's and a film's key holds
+them all (tasks/can.py, tasks/reel.py). Bump a stage's string when its output for the same
+inputs would change: every take, scene and film made by the old one is then made again.
+
+It must never import Prefect or a stage module: the reel reads it before Prefect starts.
+"""
+from __future__ import annotations
+
+REFERENCE_VERSION = "reference-gate-v1"
+PANEL_VERSION = "panel-take-v2"
+GATE_VERSION = "panel-gate-v3"
+VIDEO_VERSION = "video-take-v2"
+KEYFRAME_VERSION = "keyframe-gate-v3"
+CONTINUITY_VERSION = "continuity-v1"
+DRIFT_VERSION = "drift-v4"  # v4: measured on the panel crop the camera move ends on
+STITCH_VERSION = "stitch-v1"

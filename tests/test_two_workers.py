@@ -1,0 +1,205 @@
+"""Two workers for real: one film of four short scenes through the film deployment.
+
+The module's studio is `slate up --stack` itself (slate/studio.py, through tests/studio_harness.py),
+started once and stopped by `slate down` (by process id) at the end: SeaweedFS, a Prefect server
+on Postgres, the ledger in Postgres, two process workers with their own folders and nothing
+shared but those services; the film pushed and its deployments registered by its bucket
+address. Every test renders the film with new takes (`reshoot`), so nothing comes from the
+cache of the test before.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.studio_harness import (FILM_ID, KLING, PREFIX, RUN_TIMEOUT, SCENES, One, _api, books,
+                                  ledger_rows, open_studio, paid_twice, run_film, scene_runs, wait, wait_final, who_ran)
+
+W1, W2 = "worker-1", "worker-2"
+RENDERS = f"{PREFIX}/films/{FILM_ID}/renders/"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.xdist_group("two-workers")]
+
+
+@pytest.fixture(scope="module")
+def studio(example_master, tmp_path_factory):
+    from tests.postgres_db import pg_database
+    with pg_database():
+        pass   # skips, naming the error, when the machine has no Postgres on 127.0.0.1:5432
+    with open_studio(tmp_path_factory.mktemp("two-workers"), example_master, say=lambda m: print("\n" + m)) as one:
+        yield one
+
+
+def test_a_film_across_two_workers(studio):
+    started = time.time()
+    film_run = run_film(studio, project=studio.address)
+    run = wait_final(studio, film_run)
+    wall = time.time() - started
+    scenes = scene_runs(studio, film_run)
+    ran_by = who_ran(studio)
+    rows = ledger_rows(film_run)
+    print(f"\nfilm on two workers: {run.state.name} in {wall:.1f}s ({run.state.message}); scenes: "
+          + ", ".join(f"{r.parameters['scene']} {r.state.name} on {ran_by.get(str(r.id))}" for r in scenes))
+    assert run.state.is_completed() and run.state.name == "Completed", (run.state.name, run.state.message)
+    # Every scene a run of the scene deployment under this film run, each completed.
+    assert sorted(r.parameters["scene"] for r in scenes) == sorted(SCENES)
+    assert all(r.state.name == "Completed" for r in scenes), [(r.name, r.state.name) for r in scenes]
+    # Both workers ran scenes (the workers' own events on the server).
+    assert {ran_by.get(str(r.id)) for r in scenes} == {W1, W2}, ran_by
+    # Outputs in the bucket: every scene's cut and the film's.
+    keys = studio.keys(RENDERS)
+    for scene in SCENES:
+        assert f"{RENDERS}{scene}-draft.mp4" in keys, keys
+    assert f"{RENDERS}{FILM_ID}-draft.mp4" in keys, keys
+    # Nothing paid twice: one ledger row reached the provider per request, one job per clip.
+    assert paid_twice(rows) == []
+    clips = [r for r in rows if r.stage == "video" and r.status == "succeeded"]
+    assert len(clips) == sum(len(s) for s in SCENES.values())
+    jobs = books(studio)
+    assert len(jobs) == len(set(jobs)) == len(clips), jobs
+    # Every call carries the film run's id: the cap counted the whole film.
+    assert {r.run_id for r in rows} == {str(film_run)}
+
+
+def _watch_spending(one: One, film_run, cap: Decimal, seen: list) -> None:
+    """While the film runs: the run's committed + reserved, sampled from the ledger."""
+    from governor.ledger import Ledger
+    with Ledger.for_project(Path(".")) as ledger:
+        totals = ledger.totals(film=FILM_ID, run_id=str(film_run))
+        seen.append(totals.committed + totals.reserved)
+
+
+def test_the_run_cap_holds_to_the_cent_with_both_workers_spending(studio):
+    from governor.money import fmt_usd
+    studio.reshoot(seed=11)
+    clip = Decimal("0.35")          # Kling v2.5 turbo pro at 480p: one 5 s block (governor/rates.toml)
+    clips = sum(len(s) for s in SCENES.values())
+    cap = clip * (clips - 1) + clip / 2   # every clip but one fits
+    film_run = run_film(studio, project=studio.address, price_as=KLING, cap=str(cap))
+    seen: list[Decimal] = []
+    deadline = time.time() + RUN_TIMEOUT
+    with _api(studio) as client:
+        while not (client.read_flow_run(film_run).state or _pending()).is_final():
+            assert time.time() < deadline, "the capped film run did not end"
+            _watch_spending(studio, film_run, cap, seen)
+            time.sleep(0.5)
+        run = client.read_flow_run(film_run)
+    rows = ledger_rows(film_run)
+    scenes = scene_runs(studio, film_run)
+    ran_by = who_ran(studio)
+    by_scene = {r.parameters["scene"]: ran_by.get(str(r.id)) for r in scenes}
+    paid = [r for r in rows if r.stage == "video" and r.status == "succeeded"]
+    refused = [r for r in rows if r.stage == "video" and r.status == "refused"]
+    print(f"\ncapped film on two workers: {run.state.name}: {run.state.message}; cap {fmt_usd(cap)}, highest "
+          f"committed+reserved seen {fmt_usd(max(seen, default=Decimal(0)))} over {len(seen)} samples; paid "
+          + ", ".join(f"{r.shot} ({r.scene} on {by_scene.get(r.scene)})" for r in paid))
+    assert run.state.name == "Halted" and run.state.message.startswith(f"per-run cap {fmt_usd(cap)} would be exceeded")
+    assert seen and max(seen) <= cap, seen
+    committed = sum((r.actual_cost for r in paid), Decimal(0))
+    assert committed == clip * len(paid) and committed <= cap
+    assert refused and all(committed + r.estimate > cap for r in refused)
+    assert {by_scene[r.scene] for r in paid} == {W1, W2}, by_scene   # both workers spent under one cap
+    assert paid_twice(rows) == []
+    # The studio's cap automation (registered by `slate up --stack`) paused the film's pool: nothing
+    # new starts until a person looks. The person resumes it, as in the UI, for the next test.
+    from prefect.client.schemas.actions import WorkPoolUpdate
+    with _api(studio) as client:
+        wait(lambda: client.read_work_pool(studio.record.pool).is_paused, timeout=120,
+             why="the cap automation never paused the film's work pool")
+        client.update_work_pool(studio.record.pool, WorkPoolUpdate(is_paused=False))
+
+
+def _pending():
+    from prefect.states import Pending
+    return Pending()
+
+
+def test_a_stop_during_the_run_stops_both_workers(studio):
+    studio.reshoot(seed=12)
+    film_run = run_film(studio, project=studio.address)
+
+    def both_busy():
+        running = [r for r in scene_runs(studio, film_run) if r.state and r.state.is_running()]
+        ran_by = who_ran(studio)
+        on = {ran_by.get(str(r.id)) for r in running}
+        submitted = [r for r in ledger_rows(film_run) if r.stage == "video" and r.status == "submitted"]
+        return on == {W1, W2} and submitted
+    deadline = time.time() + RUN_TIMEOUT
+    while not both_busy():
+        assert time.time() < deadline, "never saw scenes running on both workers with a clip in flight"
+        time.sleep(0.5)
+    out = studio.slate("stop", str(studio.film))
+    stopped_at = time.time()
+    try:
+        assert out.returncode == 0 and "in the ledger" in out.stdout, out.stdout + out.stderr
+        run = wait_final(studio, film_run)
+    finally:
+        studio.slate("stop", "--clear", str(studio.film))
+    scenes = scene_runs(studio, film_run)
+    ran_by = who_ran(studio)
+    rows = ledger_rows(film_run)
+    late = [r for r in rows if r.submitted_at is not None and r.submitted_at.timestamp() > stopped_at + 1.5]
+    print(f"\nstop on two workers: film {run.state.name} ({run.state.message}); scenes "
+          + ", ".join(f"{r.parameters['scene']} {r.state.name} on {ran_by.get(str(r.id))}" for r in scenes))
+    assert run.state.is_failed() and run.state.name == "Stopped", (run.state.name, run.state.message)
+    stopped = {ran_by.get(str(r.id)) for r in scenes if r.state.name in ("Stopped", "Cancelled")}
+    assert stopped == {W1, W2}, [(r.parameters["scene"], r.state.name, ran_by.get(str(r.id))) for r in scenes]
+    assert late == [], [(r.shot, r.stage, r.submitted_at) for r in late]   # nothing sent after the stop
+    assert paid_twice(rows) == []
+
+
+def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
+    """SIGKILL the process group of a worker while its scene has a clip in flight: its run dies
+    with it (the lifeline) and the film stops; run again, the scene is finished by another
+    worker, re-attaching to the clip's job (kept in the bucket) — no request sent twice."""
+    studio.reshoot(seed=13)
+    film_run = run_film(studio, project=studio.address)
+
+    def victim():
+        ran = who_ran(studio)
+        film_on = ran.get(str(film_run))
+        for r in scene_runs(studio, film_run) if film_on else []:
+            on = ran.get(str(r.id))
+            if on and on != film_on and r.state and r.state.is_running():
+                flying = [x for x in ledger_rows(film_run) if x.scene == r.parameters["scene"] and x.stage == "video"
+                          and x.status == "submitted" and x.job_id]
+                if flying:
+                    return on, r, flying
+        return None
+    deadline = time.time() + RUN_TIMEOUT
+    while (found := victim()) is None:
+        assert time.time() < deadline, "never saw a clip in flight on the worker that does not run the film"
+        time.sleep(0.3)
+    killed, scene_run, flying = found
+    os.killpg(studio.record.pids[killed], signal.SIGKILL)   # the worker leads its own group
+    first = wait_final(studio, film_run)
+    with _api(studio) as client:
+        crashed = client.read_flow_run(scene_run.id).state
+    scene = scene_run.parameters["scene"]
+    assert not first.state.is_completed(), first.state.name
+    assert crashed.is_crashed() or crashed.is_failed() or crashed.is_cancelled(), crashed.name
+
+    from slate import studio as studio_stack
+    added = studio_stack.add_worker(studio.film, say=lambda *_: None)   # a new machine: its own, empty folder
+    studio.refresh()
+    retry = run_film(studio, project=studio.address)
+    second = wait_final(studio, retry)
+    ran = who_ran(studio)
+    [again] = [r for r in scene_runs(studio, retry) if r.parameters["scene"] == scene]
+    rows = ledger_rows(film_run) + ledger_rows(retry)
+    jobs = books(studio)
+    print(f"\nkilled {killed} with scene {scene} in flight (jobs {[x.job_id for x in flying]}): scene run "
+          f"{crashed.name}, film {first.state.name}; retry: film {second.state.name}, {scene} "
+          f"{again.state.name} on {ran.get(str(again.id))}; {len(jobs)} local jobs, {len(set(jobs))} distinct")
+    assert second.state.is_completed(), (second.state.name, second.state.message)
+    assert again.state.is_completed() and ran.get(str(again.id)) in {W1, W2, added} - {killed}, ran
+    assert paid_twice(rows) == []
+    assert len(jobs) == len(set(jobs)), jobs           # the providers' own books: no clip asked twice
+    settled = {x.request_key: x for x in rows if x.status == "succeeded"}
+    for x in flying:   # the clips in flight at the kill were collected by their job ids, not sent again
+        assert settled[x.request_key].job_id == x.job_id
