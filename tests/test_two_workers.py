@@ -155,7 +155,8 @@ def test_a_stop_during_the_run_stops_both_workers(studio):
 
 def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     """SIGKILL the process group of a worker while its scene has a clip in flight: its run dies
-    with it (the lifeline) and the film stops; run again, the scene is finished by another
+    with it (the lifeline), the film stops and the dead run ends final (Crashed by the zombie
+    automation when the film's cancel found no worker to carry it out); run again, the scene is finished by another
     worker, re-attaching to the clip's job (kept in the bucket) — no request sent twice."""
     studio.reshoot(seed=13)
     film_run = run_film(studio, project=studio.address)
@@ -178,8 +179,15 @@ def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     killed, scene_run, flying = found
     os.killpg(studio.record.pids[killed], signal.SIGKILL)   # the worker leads its own group
     first = wait_final(studio, film_run)
+    # The scene's process died with its worker. The film, stopping, may have asked it to cancel
+    # first (Cancelling), which no worker is left to carry out: the studio's zombie automation
+    # marks it Crashed once its heartbeats have been missing for the window, so the UI offers
+    # Retry instead of showing it Cancelling for ever. Wait for that end, as a person would.
+    from deployments.automations import ZOMBIE_WINDOW
     with _api(studio) as client:
-        crashed = client.read_flow_run(scene_run.id).state
+        crashed = wait(lambda: (lambda st: st if st.is_final() else None)(client.read_flow_run(scene_run.id).state),
+                       timeout=ZOMBIE_WINDOW + 120, every=2.0,
+                       why="the killed worker's scene run never reached a final state")
     scene = scene_run.parameters["scene"]
     assert not first.state.is_completed(), first.state.name
     assert crashed.is_crashed() or crashed.is_failed() or crashed.is_cancelled(), crashed.name
