@@ -23,8 +23,7 @@ from PIL import Image
 from governor.gates import GatePolicy
 from manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_turnaround
 from media.sheet import sheet_scores
-from tasks.reference_gate import SHEET
-from tasks.reference_gate import hold
+from tasks.sheet_check import SHEET, hold
 
 CAST = list(EXAMPLE_CAST)
 SHEETS = {c: draw_turnaround(s) for c, s in EXAMPLE_CAST.items()}

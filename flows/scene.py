@@ -56,7 +56,7 @@ from tasks.preflight import preflight, refused
 from tasks.reference_gate import hold_references
 from tasks.bible_lock import check_references
 from tasks.stitch import stitch_scene
-from tasks.can import from_the_can, into_the_can, read_record, scene_key, write_record
+from tasks.can import from_the_can, into_the_can, read_record, scene_key_of, write_record
 
 
 class ShotReport(BaseModel):
@@ -321,9 +321,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
     shelf = result_storage(root, settings.storage)
     shoot = shoot_scene.with_options(result_storage=shelf)
     # An unchanged scene that finished clean before is one lookup: no task, call or approval.
-    key = scene_key(run, plan_scene(film, scene_id, check_references(run, film), run.profile, run.fps,
-                                    panel_model=run.panel_model, video_model=run.video_models[0]),
-                    studio(run).gates.fingerprint)
+    key = scene_key_of(run, film, studio(run).gates.fingerprint)
     canned = from_the_can(run, shelf, key)
     if canned is not None:
         result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})

@@ -739,22 +739,26 @@ def up(directory: Path,
     from slate import studio as studio_stack
     from slate.stack import up as stack_up
     _load(directory)
-    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     if zombie_window is not None and zombie_window <= 30:
         err.print("--zombie-window: more than 30 seconds (runs send a heartbeat every 30 s)")
         raise typer.Exit(2)
     try:
         if studio:
-            studio_stack.up(directory, workers=workers, limit=limit, say=say)
+            studio_stack.up(directory, workers=workers, limit=limit, say=_say)
         elif studio_stack.read(directory) is not None:
             err.print(f"a studio (`slate up --stack`) is recorded for {directory}: `slate down {directory}` first",
                       markup=False, highlight=False)
             raise typer.Exit(1)
         else:
-            stack_up(directory, zombie_window=zombie_window, say=say)
+            stack_up(directory, zombie_window=zombie_window, say=_say)
     except RuntimeError as exc:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(1)
+
+
+def _say(text: str) -> None:
+    """A line of plain text: paths and manifest text are never read as markup."""
+    console.print(text, highlight=False, markup=False)
 
 
 @app.command()
@@ -763,11 +767,10 @@ def down(directory: Path):
     process ids); a studio's databases are dropped."""
     from slate import studio as studio_stack
     from slate.stack import down as stack_down
-    say = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     if studio_stack.read(directory) is not None:
-        studio_stack.down(directory, say=say)
+        studio_stack.down(directory, say=_say)
     else:
-        stack_down(directory, say=say)
+        stack_down(directory, say=_say)
 
 
 @app.command("studio-setup")
@@ -818,8 +821,7 @@ def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--sc
 
 def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage) -> None:
     from tasks.escalations import manifest_line, override_key
-    say = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731 — manifest text is not markup
-    say(f"\n  shot {esc.shot}: {esc.reason}")
+    _say(f"\n  shot {esc.shot}: {esc.reason}")
     best = esc.best_take
     if best:
         where = best.get("uri") or ""
@@ -827,29 +829,29 @@ def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc
             where = str(storage.open_local(where)) if where else "(no image: the take was refused)"
         except (OSError, ValueError):
             pass  # gone from local storage: the URI still names it
-        say(f"    best take: {best['stage']} {best['moment']} take {best['take']} "
+        _say(f"    best take: {best['stage']} {best['moment']} take {best['take']} "
             f"(quality {best['quality']:+.2f}): {where}")
         failing = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role", "block") == "block"]
         warned = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role") == "warn"]
         for label, scores in (("failing", failing), ("warning", warned)):
             for s in scores:
-                say(f"    {label}: {s['name']} {s['value']:.2f} < {s['threshold']:.2f} — {s.get('reason', '')}")
+                _say(f"    {label}: {s['name']} {s['value']:.2f} < {s['threshold']:.2f} — {s.get('reason', '')}")
         if not failing and best.get("reasons"):
             for reason in best["reasons"]:
-                say(f"    failing: {reason}")
+                _say(f"    failing: {reason}")
     key = override_key(scene_id, esc.shot)
     try:
         current = film.scene(scene_id).shot(esc.shot).panel_override
     except (KeyError, ValueError):
         current = None  # the shot is gone from the manifest since that run
-    say(f"    composite: put the corrected panel at {(directory / key).resolve()}")
-    say(f"    then in {scene_file}, under the shot with id: {esc.shot}, add the line")
-    say(f"      {manifest_line(key)}")
+    _say(f"    composite: put the corrected panel at {(directory / key).resolve()}")
+    _say(f"    then in {scene_file}, under the shot with id: {esc.shot}, add the line")
+    _say(f"      {manifest_line(key)}")
     if current and current != key:
-        say(f"    (in place of its panel_override: {current}, which is the panel that failed)")
+        _say(f"    (in place of its panel_override: {current}, which is the panel that failed)")
     elif current == key:
-        say("    (the manifest already names it: replace the file; its new content is judged again)")
-    say(f"    the next `slate run {directory} --scene {scene_id}` judges it at the panel gate; "
+        _say("    (the manifest already names it: replace the file; its new content is judged again)")
+    _say(f"    the next `slate run {directory} --scene {scene_id}` judges it at the panel gate; "
         "every other shot comes from the cache")
 
 

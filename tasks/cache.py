@@ -29,7 +29,7 @@ from prefect.filesystems import WritableFileSystem
 from manifests.keys import check_key
 from manifests.settings import StorageSettings
 from providers.storage_s3 import S3Storage, s3_client
-from tasks.clapper import content_key, plain  # noqa: F401 — the key's rule lives there, without Prefect
+from tasks.clapper import content_key  # the key's rule lives there, without Prefect
 
 
 @dataclass(kw_only=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 from providers.storage_local import cas_uri, file_sha256, write_atomic
 from tasks.clapper import content_key
 from tasks.context import RunSpec, studio
+from tasks.plan import plan_scene
+from tasks.references import lock_scene_references
 from tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
                             REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
 
@@ -41,6 +43,16 @@ def scene_key(run: RunSpec, plans: list, policy: str) -> str:
     settings = {k: v for k, v in run.model_dump(mode="json").items() if k not in NOT_OUTPUT}
     return content_key(CAN_VERSION, {"stages": list(STAGES), "run": settings, "plans": plans, "policy": policy},
                        exclude=())
+
+
+def scene_key_of(run: RunSpec, film, policy: str) -> str:
+    """run.scene's key as the scene flow and the reel both take it: its references locked by
+    content hash (nothing stored: a reference's URI is its content's name) and its shots planned
+    from them. The run's own reference check stores and writes the lock."""
+    lock = lock_scene_references(run, film, run.scene, store=False)
+    plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
+                       video_model=run.video_models[0])
+    return scene_key(run, plans, policy)
 
 
 # `shelf` is the run's own result store (tasks.cache.result_storage): the project's

@@ -30,10 +30,8 @@ from pathlib import Path
 from governor.gates import GatePolicy
 from providers.storage_local import file_sha256, write_atomic
 from tasks.clapper import content_key
-from tasks.can import from_the_can, read_record, scene_key
+from tasks.can import from_the_can, read_record, scene_key_of
 from tasks.context import run_spec
-from tasks.plan import plan_scene
-from tasks.references import lock_scene_references
 
 REEL_VERSION = "reel-v1"
 NOT_A_RUN = "reel"   # the run id of the RunSpecs built here: excluded from every key
@@ -66,10 +64,7 @@ def scene_keys(root: Path, film, settings, scenes: list[str], policy: TakePolicy
     out = {}
     for scene_id in scenes:
         run = run_spec(root, scene_id, film.film.id, settings, NOT_A_RUN, policy)
-        lock = lock_scene_references(run, film, scene_id, store=False)
-        plans = plan_scene(film, scene_id, lock, run.profile, run.fps, panel_model=run.panel_model,
-                           video_model=run.video_models[0])
-        out[scene_id] = (scene_key(run, plans, fingerprint), run)
+        out[scene_id] = (scene_key_of(run, film, fingerprint), run)
     return out
 
 

@@ -14,7 +14,7 @@ within the byte and pixel limits) and locked its hash. Here each is judged:
 The verdicts are cached by content (the file's hash, the judge, the policy's fingerprint): a
 changed sheet is judged again, an unchanged one never. A reference whose verdict fails stops
 the scene before any paid call for panels or clips, as a "Refused" state naming the manifest,
-the field, the file and the failing scores. `sheet_problems` gives the same verdict from
+the field, the file and the failing scores. `sheet_problems` (tasks/sheet_check.py) gives the same verdict from
 slate's own measures to `slate check` (free, nothing stored).
 
 It must never change a reference, and never call a judge except through the governor.
@@ -32,7 +32,7 @@ from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, verdict_answer
 from tasks.references import BibleLock, Need
-from tasks.sheet_check import SHEET, _gated, hold, measured, sheet_problems  # noqa: F401 — the free half, re-exported
+from tasks.sheet_check import gated_needs, hold, measured
 from tasks.versions import REFERENCE_VERSION  # bumped there
 
 
@@ -71,7 +71,7 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
     state naming what failed (None when all passed)."""
     st = studio(run)
     verdicts, refusals = [], []
-    for need in _gated(film, run.scene):
+    for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
         verdict = in_project(reference_gate, run, need.kind, need.ident, ref.uri, _description(film, need),
                              st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,

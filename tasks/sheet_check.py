@@ -56,7 +56,7 @@ def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, jud
     return policy.apply({"judge": judge, "scores": scores, "usage": usage}, "reference", kind, profile)
 
 
-def _gated(film: LoadedFilm, scene_id: str) -> list[Need]:
+def gated_needs(film: LoadedFilm, scene_id: str) -> list[Need]:
     # A panel override is a panel: the panel gate judges it when it is used.
     return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
 
@@ -67,7 +67,7 @@ def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge:
     policy, kind = GatePolicy.load(root), judge_kind(judge)
     problems, seen = [], set()
     for scene_id in scene_ids:
-        for need in _gated(film, scene_id):
+        for need in gated_needs(film, scene_id):
             if need.key in seen:
                 continue
             seen.add(need.key)

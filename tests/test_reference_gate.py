@@ -25,7 +25,7 @@ from governor.ledger import Ledger
 from manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST
 from media.sheet import plate_scores
 from slate.cli import app
-from tasks.reference_gate import hold
+from tasks.sheet_check import hold
 from tests.scene_cuts import keep_shots
 
 runner = CliRunner()
