@@ -16,10 +16,12 @@ its video spend over the minimum (one good clip per shot), from the ledger.
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
               from an off-model panel;
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
-              sharing a place or people), clean, and with the later frame's identity,
-              wardrobe or location edited;
+              sharing a place or people; every other one opening on a camera move under
+              way), clean, and N each with the later frame's location (same place), or the
+              identity or wardrobe of someone in both shots edited, or that someone gone;
   drift:      N 20-shot chains re-encoded each cut, clean or slowly repainted, checked every
-              5th shot at the film's drift threshold.
+              5th shot at the film's drift threshold; every other chain held to a panel with
+              the figures placed elsewhere (a chained shot's own panel).
 
 It must never write outside its temp dir, touch a ledger or reach the network; nothing it makes
 is kept.
@@ -42,7 +44,6 @@ from benchmarks.judge_trials import panel_requests
 from governor.gates import GatePolicy
 from manifests import load_film, write_example_film
 from media import keyframes, render_clip
-from media.continuity import palette_continuity
 from providers.base import ReferenceImages
 from providers.local import LocalImage
 from providers.local_judge import LocalJudge
@@ -227,31 +228,50 @@ class Bench:
             ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
             shared = {c.id for c in ra.characters} & {c.id for c in rb.characters}
             if ra.location_id == rb.location_id or shared:
-                cuts.append((a.shot, b, shared))
-        for i in range(n):
-            prev, plan, shared = cuts[i % len(cuts)]
-            last = by_shot[prev][(i // len(cuts)) % len(by_shot[prev])]["frames"]["last"]
+                cuts.append((a, b, shared))
+        def cut(i: int, among: list):
+            prev, plan, shared = among[i % len(among)]
+            before = by_shot[prev.shot][(i // len(among)) % len(by_shot[prev.shot])]
             req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 400_000 + i)
-            first = self.painter.draw(req)
-            self.continuity_case(last, first, "clean", "", rng, i)
-            kinds = ["location"] + (["identity", "wardrobe"] if shared else [])
-            kind = kinds[i % len(kinds)]
-            if kind == "location":
-                edited, edit = fault_panel(self.studio, req, first, "location", rng)
-            else:
-                # The edit lands on someone who was in the last shot too.
-                edited, edit = fault_panel(self.studio, req, first, kind, rng, only=shared)
-            self.continuity_case(last, edited, kind, edit, rng, i)
+            return before["frames"]["last"], before["end_request"] or before["request"], req, shared
 
-    def continuity_case(self, last: Image.Image, first: Image.Image, kind: str, edit: str, rng, i: int) -> None:
+        for i in range(n):
+            last, previous, req, _ = cut(i, cuts)
+            self.continuity_case(last, previous, self.painter.draw(req), req, "clean", "", rng, i)
+        # N of each kind: a changed place on any cut; a changed face or outfit, or someone gone,
+        # on a cut that keeps someone from the shot before (the edit lands on that someone).
+        kinds = {"location": [c for c in cuts if c[0].panel_request("start", 1).location_id
+                              == c[1].panel_request("start", 1).location_id],
+                 **{k: [c for c in cuts if c[2]] for k in ("identity", "wardrobe", "missing")}}
+        for kind, among in kinds.items():
+            for i in range(n):
+                last, previous, req, shared = cut(i, among)
+                edited, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng,
+                                           only=shared if kind != "location" else None)
+                self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
+
+    def continuity_case(self, last: Image.Image, previous, first: Image.Image, req, kind: str, edit: str, rng,
+                        i: int) -> None:
         op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+        # Every other cut opens on a camera move already under way (the frame a little closer,
+        # off centre): the judge must find where the shot's blocking is in it.
+        moved = ""
+        if i % 2:
+            zoom = float(rng.uniform(1.02, 1.15))
+            w, h = first.size
+            cw, ch = w / zoom, h / zoom
+            x, y = float(rng.uniform(0, w - cw)), float(rng.uniform(0, h - ch))
+            first = first.resize((w, h), Image.BILINEAR, box=(x, y, x + cw, y + ch))
+            moved = f" {zoom:.2f}x in"
         first = jpeg(photometric(first, op, rng), 92)  # a first frame out of a clip went through a codec
         a, b = write_png(last, self.path()), write_png(first, self.path())
         started = time.perf_counter()
-        verdict = self.held({"judge": "local", "scores": [palette_continuity(a, b)]}, "continuity")
+        verdict = self.held(self.judge.judge_continuity(a, b, previous, req, self.refs(req)), "continuity")
         ms = (time.perf_counter() - started) * 1000
+        failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
+                   if not s["passed"] and s["role"] == "block"]
         self.tally.add("continuity", kind, not verdict["passed"], ms, edit or op,
-                       f"{edit or op}: {[s['reason'] for s in verdict['scores']]}")
+                       f"{previous.location_id}->{req.location_id} {edit or op}{moved}: {failing or 'passed'}")
         a.unlink()
         b.unlink()
 
@@ -262,6 +282,11 @@ class Bench:
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
+                # Every other chain is measured as a chained shot is: against its own panel, a
+                # take of the same shot with the figures placed by another seed, while the
+                # frames descend from the first shot's (the example's 1E re-anchored so once).
+                chained = i % 2 == 1
+                held_to = self.painter.draw(replace(req, seed=req.seed + 7919)) if chained else panel
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
                 frame, flagged, ms, worst = panel, False, 0.0, 0.0
@@ -269,14 +294,14 @@ class Bench:
                     frame = drift_step(frame, rng, kind == "drift", degrees)
                     if shot % DRIFT_EVERY == 0:
                         started = time.perf_counter()
-                        seen = drift_measure(frame, panel, plate)
+                        seen = drift_measure(frame, held_to, plate, panel if chained else None)
                         worst = max(1.0 - seen["ssim"], seen["colour_distance"])
                         ms += (time.perf_counter() - started) * 1000
                         if worst > threshold:
                             flagged = True
                             break
-                self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY), "",
-                               f"chain {i}: drift {worst:.3f} at shot {shot}")
+                self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY),
+                               "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
 
 
 def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift")):

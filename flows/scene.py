@@ -14,6 +14,7 @@ escalation inside a "Completed".
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import time
@@ -477,9 +478,10 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> N
         if kept is not None and clips[kept.shot].last_frame_uri and shares_the_scene(scene, kept.shot, p.shot):
             previous_req = kept.end or kept.start
             verdict = in_project(continuity_check, run, kept.shot, p.shot, clips[kept.shot].last_frame_uri,
-                                 clip.clip_uri, previous_req, p.start, st.judge.name, st.judge.model,
+                                 clip.clip_uri, previous_req, _approved_request(p, panels[p.shot]),
+                                 st.judge.name, st.judge.model,
                                  st.judge.variant, run.profile, st.gates.fingerprint,
-                                 artifacts=lambda v: [v["first_frame"]])
+                                 clip.started_from != "previous last frame", artifacts=lambda v: [v["first_frame"]])
             low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
             clip.continuity = low
             clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
@@ -490,6 +492,15 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> N
                 emit(shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
                 continue
         kept = p
+
+
+def _approved_request(plan: ShotPlan, panels) -> dict:
+    """The start panel's request as the take that passed its gate was drawn (its own seed: a
+    judge that lays the shot out must place the figures where that take has them)."""
+    uri = panels.approved.get("start") if panels is not None else None
+    take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri),
+                1) if uri else 1
+    return dataclasses.asdict(plan.panel_request("start", take))
 
 
 @task(name="rejected-at-approval", cache_policy=NO_CACHE)

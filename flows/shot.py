@@ -67,6 +67,7 @@ class ClipOutcome(BaseModel):
     seconds: float = 0.0
     last_frame_uri: str | None = None
     started_from: str = "panel"     # panel | previous last frame | re-anchored panel
+    origin_uri: str | None = None   # the approved panel its last frame descends from (the drift check's SSIM)
     takes: list[Take] = []
     escalated: str | None = None
     halted: str | None = None
@@ -193,6 +194,10 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
             why = "drift past the threshold" if previous is not None and previous.reanchor else "previous shot missing"
             outcome.started_from = f"re-anchored panel ({why})"
     end_uri = panels.approved.get("end")
+    # What the last frame descends from: the end panel it is held to, else the start panel —
+    # or, for a shot chained from the one before, whatever that one's frames came from.
+    chained_from = previous.origin_uri if outcome.started_from == "previous last frame" else None
+    outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
     start_req = asdict(plan.panel_request("start", 1))
     history: list[TakeResult] = []
     models, current = list(run.video_models), 0
@@ -234,7 +239,9 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         start = plan.panel_request("start", 1)
         outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
                                    run.drift_threshold, start.plate_uri, [c.turnaround_uri for c in start.characters],
-                                   run.clip_model, run.clip_weights, artifacts=lambda d: [])
+                                   run.clip_model, run.clip_weights,
+                                   "" if outcome.origin_uri == panels.approved["start"] else outcome.origin_uri or "",
+                                   artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
         emit(shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
 

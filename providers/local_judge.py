@@ -17,6 +17,11 @@ Keyframe gate: each keyframe against its panel seen through the camera move that
 best (zoom and position searched, since no model reproduces a move exactly; the middle of a
 start+end clip may be the cross-fade): the share that differs, and the largest differing patch.
 A clip whose second half is another shot fails on its middle or last frame.
+Continuity across a cut: the next shot's first frame, seen through the move that explains it,
+against that shot's blocking — for each character the two shots share, its head (identity) and
+torso (wardrobe), and the background when the place is the same — beside the colours of the two
+frames (media.continuity). The side before the cut is not laid out here: after a camera move
+or a chain its layout is not the panel's, and the keyframe gate already held it.
 
 Art it did not paint — references or panels without the geometry the local provider draws
 by (see providers/local_judge_inputs.py) — gets `Verdict.unjudgeable` with the reason: not
@@ -37,6 +42,7 @@ from PIL import Image
 
 from manifests.turnaround import HEAD_BAND, TORSO_BAND
 from media import colour_distance, colour_stats, load_rgb
+from media.continuity import palette_continuity
 from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
 from providers.local_blocking import block
@@ -64,6 +70,10 @@ THRESHOLDS = {
     "last_frame": 0.95,
     "keyframe_artefacts": 0.996,
     "composite_location": 0.35,  # a human composite's colours against the plate: no layout to hold it to
+    # The cut's far side, as the panel gate holds a panel (benchmarks/gates.py, continuity).
+    "cut_identity": 0.85,
+    "cut_wardrobe": 0.85,
+    "cut_location": 0.90,
 }
 
 
@@ -135,6 +145,14 @@ class LocalJudge:
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
         return self._answer(lambda: self._judge_keyframes(frames, start_panel, end_panel, request))
+
+    def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                         refs: ReferenceImages, *, laid_out: bool = True, client_ref: str | None = None) -> Verdict:
+        """The cut from `previous` into `request`. `laid_out`: the next shot's clip started from
+        its own panel (not the last frame before the cut); only then is its first frame held to
+        the shot's blocking, otherwise the two frames' colours decide."""
+        self._note(client_ref, "continuity", last_frame, first_frame)
+        return self._answer(lambda: self._judge_continuity(last_frame, first_frame, previous, request, refs, laid_out))
 
     def _answer(self, judge) -> Verdict:
         try:
@@ -241,6 +259,61 @@ class LocalJudge:
         return Verdict(tuple(scores), self.name)
 
 
+    def _judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                          refs: ReferenceImages, laid_out: bool) -> Verdict:
+        size = (request.width, request.height)
+        last = read_still(last_frame, "the last frame before the cut", size)
+        first = read_still(first_frame, "the first frame after the cut", size)
+        palette = palette_continuity(last, first)
+        shared = [c.id for c in request.characters if c.id in {p.id for p in previous.characters}]
+        same_place = previous.location_id == request.location_id
+        why_not = ("the shot after the cut is a human composite (no layout)" if request.override_uri else
+                   "the shot after the cut starts from the last frame before it" if not laid_out else
+                   "the shots share no one and no place" if not shared and not same_place else "")
+        if not why_not:
+            try:
+                scores = self._held_to_blocking(first, request, refs, shared, same_place)
+            except Unjudgeable as exc:
+                scores, why_not = [], f"the shot after the cut cannot be laid out ({exc})"
+        # The colours of the two frames: a check on its own where no layout holds the cut, a
+        # warning beside one (a strong gamma or grade moves a histogram; it moves no face).
+        role = "block" if why_not else "warn"
+        scores = [Score("palette", palette["value"], palette["threshold"], palette["passed"],
+                        palette["reason"] + (f"; {why_not}" if why_not else ""), role)] + ([] if why_not else scores)
+        return Verdict(tuple(scores), self.name)
+
+    def _held_to_blocking(self, first: Image.Image, request: PanelRequest, refs: ReferenceImages,
+                          shared: list[str], same_place: bool) -> list[Score]:
+        for cid in shared:
+            if cid not in refs.turnarounds:
+                raise Unjudgeable(f"no turnaround of '{cid}' among the references")
+        blocking = block(request, refs)
+        w, h = request.width, request.height
+        work = (max(8, w // KEY_SCALE), max(8, h // KEY_SCALE))
+        frame = load_rgb(first)
+        _, box, expected = frame_window(blocking.expected, frame, work)
+        off = _differs(expected, soften(frame, work))
+        seen = f"the first frame of the shot after the cut ({_describe(box, (w, h))})"
+        scores = []
+        if same_place:
+            v = _matched(off, _shrink(blocking.background, work, box))
+            scores.append(_score("location", v, f"{v:.0%} of the background in {seen} matches plate "
+                                                f"'{request.location_id}'", "cut_location"))
+        for fig in blocking.figures:
+            if fig.character_id not in shared:
+                continue
+            head, torso = _shrink(fig.head, work, box), _shrink(fig.torso, work, box)
+            if head.sum() >= MIN_REGION:
+                v = _matched(off, head)
+                scores.append(_score("identity", v, f"{fig.character_id}, in both shots: {v:.0%} of the face and "
+                                                    f"hair in {seen} as in the turnaround", "cut_identity"))
+            if torso.sum() >= MIN_REGION:
+                v = _matched(off, torso)
+                scores.append(_score("wardrobe", v, f"{fig.character_id}, in both shots: {v:.0%} of the torso in "
+                                                    f"{seen} wears the same outfit", "cut_wardrobe"))
+        return scores
+
+
 def _differs(expected: np.ndarray, take: np.ndarray) -> np.ndarray:
     """Where the take differs from what was expected by more than a grade, a codec or a blur
     explains: DELTA_E on flat patches, more along the expected picture's edges."""
@@ -253,11 +326,12 @@ def _describe(box, size) -> str:
     return "as framed" if zoom < 1.005 else f"seen {zoom:.2f}x closer, at {box[0]:.0f},{box[1]:.0f}"
 
 
-def _shrink(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A full-size mask at the working size, kept only where wholly inside and then eroded past
-    the softening's reach, so edges (where a slight blur or a codec smears) are not counted."""
+def _shrink(mask: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | None = None) -> np.ndarray:
+    """A full-size mask at the working size (of the `box` a camera move shows, when given), kept
+    only where wholly inside and then eroded past the softening's reach, so edges (where a
+    slight blur or a codec smears) are not counted."""
     from scipy.ndimage import binary_erosion
-    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX)) >= 250
+    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
     inner = binary_erosion(small, iterations=ERODE)
     return inner if inner.sum() >= MIN_REGION else small
 

@@ -3,13 +3,17 @@ shot N against the first frame of shot N+1 — same people, same clothes, same p
 
 slate measures the cut's colours itself (media.continuity) for every judge; a vision judge is
 asked too (a paid call through the governor, cached by the two frames' content), with the
-continuity rubric. The verdict, held to the gate policy's "continuity" stage, is recorded as
+continuity rubric. The local judge reads the cut from the pixels (providers/local_judge.py):
+the shared people and place on the far side held to the shot's blocking, with the colours as a
+warning beside them, or alone where no layout holds the cut. It is free and calls nothing, so
+it is asked directly, as the colours are measured. The verdict, held to the gate policy's "continuity" stage, is recorded as
 the later shot's continuity score; a failure escalates the later shot with the reason. It must
 never change a clip: it only says whether the cut holds.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from prefect import task
 
@@ -28,7 +32,9 @@ from tasks.versions import CONTINUITY_VERSION  # bumped there
 @task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",
       task_run_name="continuity {previous} → {shot}")
 def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str, clip_uri: str, previous_request: dict,
-                     request: dict, judge: str, model: str, variant: dict, profile: str, policy: str) -> dict:
+                     request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
+                     laid_out: bool = True) -> dict:
+    """`laid_out`: the later shot's clip started from its own panel, not from `last_frame_uri`."""
     st = studio(run)
     scratch = st.scratch(f"continuity-{clip_uri[6:18]}")
     first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / "first.png")
@@ -37,8 +43,11 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
     scores = [palette_continuity(last, first)]
     usage = None
     judge_obj = st.judge
-    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
-        req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
+    req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
+    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local":
+        seen = judge_obj.judge_continuity(last, first, prev_req, req, reference_images(st, req), laid_out=laid_out)
+        scores = [asdict(s) for s in seen.scores]  # the judge's reading includes the colours
+    elif hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
             units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),

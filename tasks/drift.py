@@ -59,11 +59,15 @@ def _levelled(img):
 @task(name="drift-check", cache_policy=ContentKey(stage=DRIFT_VERSION), result_serializer="json",
       task_run_name="drift check {shot}")
 def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, threshold: float, plate_uri: str = "",
-                turnaround_uris: list[str] = [], clip_model: str = "", clip_weights: str = "") -> dict:  # noqa: B006
+                turnaround_uris: list[str] = [], clip_model: str = "", clip_weights: str = "",  # noqa: B006
+                origin_uri: str = "") -> dict:
+    """`origin_uri`: the approved panel the frame descends from when that is not the shot's own
+    (a chained shot's frames come from the chain's first panel, or an end panel before it)."""
     st = studio(run)
     frame = load_rgb(st.storage.open_local(last_frame_uri))
     panel = load_rgb(st.storage.open_local(panel_uri))
-    seen = {"shot": shot, **measure(frame, panel, st.storage.open_local(plate_uri) if plate_uri else None),
+    origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri else None
+    seen = {"shot": shot, **measure(frame, panel, st.storage.open_local(plate_uri) if plate_uri else None, origin),
             "threshold": threshold}
     worst = max(1.0 - seen["ssim"], seen["colour_distance"])
     model = embedder(clip_model, clip_weights) if clip_model else None
@@ -80,22 +84,28 @@ def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, th
     return {**seen, "drift": round(worst, 4), "reanchor": worst > threshold}
 
 
-def measure(frame, panel, plate=None) -> dict:
+def measure(frame, panel, plate=None, origin=None) -> dict:
     """The pixel measures of drift (no CLIP): SSIM and colour distance of the frame to its
     approved panel, and the colour distance to the plate (levelled for exposure). A pure
     function, so benchmarks/gates.py measures exactly what the scene's check does.
 
-    SSIM is taken against the crop of the panel that explains the frame best (media.grade's move
-    search: a clip's dolly or pan ends on another part of its panel), after the frame's exposure
-    is matched to that crop (a gain on its mean: every cut of a chain may move exposure a little).
+    SSIM is taken against the crop of the picture the frame descends from that explains it best
+    (media.grade's move search: a clip's dolly or pan ends on another part of its panel), after
+    the frame's exposure is matched to that crop (a gain on its mean: every cut of a chain may
+    move exposure a little). That picture is `origin` when given — a chained shot's frames
+    descend from the chain's first panel, not from the shot's own, whose figures stand
+    elsewhere: against its own panel SSIM read layout, not drift (benchmarks/gates.py: 2 of 15
+    clean chained 20-shot chains re-anchored on it) — and the shot's own panel otherwise.
 
     The colour distance reads how the picture's colours moved, not where things stand: a chained
     shot starts from the previous shot's last frame, so its figures may stand elsewhere than in its
     own panel (the example's 1E: a per-pixel Lab chroma difference of 7.7 units, past the
     threshold, for a frame with exactly the panel's colours). It is the larger of
-      * the overall hue rotation, HUE_FULL degrees = 1.0: per pixel of the aligned crop, the hue
-        angle turned, weighted by chroma (grey has no hue to lose) — a slow repaint turns every
-        colour one way; a re-encode, and figures standing elsewhere, turn pixels both ways;
+      * the overall hue rotation, HUE_FULL degrees = 1.0: per pixel of the aligned crop (of the
+        origin when given, so the pixels compared are the same things), the hue angle turned,
+        weighted by chroma (grey has no hue to lose) — a slow repaint turns every colour one way;
+        a re-encode turns pixels both ways. The most common turn instead of the mean was tried:
+        an HSV turn of 10 degrees spreads over 2-20 degrees of Lab hue, and its mode read 6.4;
       * the colour cast, CAST_FULL Lab units = 1.0: how far the picture's mean (a*, b*) moved
         from the whole panel's (where things stand does not move a mean much: 3.3 units on 1E).
     Both are taken on the pictures softened to COLOUR_WIDTH px wide, so JPEG grain and blocks
@@ -104,7 +114,7 @@ def measure(frame, panel, plate=None) -> dict:
     0.39-0.58, past the 0.35 threshold on 96.7 % of clean chains in benchmarks/gates.py."""
     import numpy as np
     frame, panel = load_rgb(frame), load_rgb(panel)
-    aligned = _window(frame, panel)
+    aligned = _window(frame, panel if origin is None else load_rgb(origin))
     frame = _matched(frame, aligned)
     to_plate = None
     if plate is not None:

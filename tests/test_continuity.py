@@ -37,6 +37,71 @@ def test_clean_cuts_hold_and_off_model_ones_do_not(example_film):
     assert not palette_continuity(art["1C"], street)["passed"]  # another place
 
 
+def _cut(root, tmp_path, a: str, b: str, first: np.ndarray | None = None):
+    """The local judge's verdict on the cut a -> b of the example's scene (their start panels as
+    the last and first frames), held to the gate policy."""
+    from dataclasses import replace
+    from governor.gates import GatePolicy
+    from providers.base import ReferenceImages
+    from providers.local_judge import LocalJudge
+    storage = LocalStorage(root)
+    plans = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 24)}
+    prev, req = plans[a].panel_request("start", 1), plans[b].panel_request("start", 1)
+    art = panels(root)
+    last, nxt = tmp_path / f"{a}.png", tmp_path / f"{b}.png"
+    Image.fromarray(art[a]).save(last)
+    Image.fromarray(art[b] if first is None else first).save(nxt)
+    refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
+                           turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+    judge = LocalJudge()
+    laid = judge.judge_continuity(last, nxt, prev, req, refs)
+    chained = judge.judge_continuity(last, nxt, prev, req, refs, laid_out=False)
+    composite = judge.judge_continuity(last, nxt, prev, replace(req, override_uri="cas://composite"), refs)
+    policy = GatePolicy.load(root)
+    return [policy.apply(v.to_dict(), "continuity", "local", "draft") for v in (laid, chained, composite)], req
+
+
+def _names(verdict, role=None) -> dict:
+    return {s["name"]: s["value"] for s in verdict["scores"] if role is None or s["role"] == role}
+
+
+def test_the_local_judge_holds_the_people_and_place_across_a_cut(example_film, tmp_path):
+    """The cut's far side held to the shot's blocking: the same people's faces and outfits and
+    the same place pass under a strong gamma that moves the colour histogram past its own
+    threshold (it then only warns); a recoloured head of someone in both shots fails identity,
+    by name. Where no layout holds the cut (a chained start, a human composite) the colours
+    block on their own."""
+    art = panels(example_film)
+    (laid, chained, composite), req = _cut(example_film, tmp_path, "1C", "1D")
+    assert laid["passed"] and {"identity", "wardrobe", "location"} <= set(_names(laid, "block")), laid
+    assert _names(laid, "warn") .keys() == {"palette"}
+    assert set(_names(chained)) == {"palette"} and chained["scores"][0]["role"] == "block"
+    assert "starts from the last frame" in chained["scores"][0]["reason"]
+    assert set(_names(composite)) == {"palette"} and "composite" in composite["scores"][0]["reason"]
+
+    graded = np.clip(255.0 * (art["1D"] / 255.0) ** 1.45, 0, 255).astype(np.uint8)
+    (laid, chained, _), _ = _cut(example_film, tmp_path, "1C", "1D", graded)
+    assert laid["passed"], [s for s in laid["scores"] if not s["passed"]]
+    assert not palette_continuity(art["1C"], graded)["passed"]  # the colours alone would have failed it
+
+    # Someone in both shots with another head after the cut: only that head's pixels recoloured.
+    from providers.base import ReferenceImages
+    from providers.local_blocking import block
+    storage = LocalStorage(example_film)
+    previous = {c.id for p in plan_from_project(load_film(example_film), "scene-01", "draft", 24) if p.shot == "1C"
+                for c in p.panel_request("start", 1).characters}
+    blocking = block(req, ReferenceImages(plate=storage.open_local(req.plate_uri), turnarounds={
+        c.id: storage.open_local(c.turnaround_uri) for c in req.characters}))
+    fig = next(f for f in blocking.figures if f.character_id in previous and f.head.sum() > 200)
+    recoloured = art["1D"].copy()
+    rotated = np.asarray(hue_rotate(Image.fromarray(art["1D"]), 150).convert("RGB"))
+    recoloured[fig.head] = rotated[fig.head]
+    (laid, _, _), _ = _cut(example_film, tmp_path, "1C", "1D", recoloured)
+    failed = [s for s in laid["scores"] if not s["passed"] and s["role"] == "block"]
+    assert [s["name"] for s in failed] == ["identity"] and failed[0]["reason"].startswith(fig.character_id), failed
+    assert palette_continuity(art["1C"], recoloured)["passed"]  # a head is too small for the colours to see
+
+
 @pytest.mark.e2e
 def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect_harness, local_calls):
     from flows.scene import scene_flow, scene_result

@@ -37,6 +37,14 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
     # The chain 1D → 1E → 1F: the chained shots start from the previous shot's last frame.
     started_from = {s.shot: s.started_from for s in first.shots}
     assert started_from["1E"] == started_from["1F"] == "previous last frame"
+    # 1E (the scene's 5th shot: a drift check) ends on its end panel; its SSIM is taken against
+    # that, the picture its frames come from (against its start panel, where the chain's
+    # figures do not stand, it read 0.82). Every cut into a shot that starts from its own panel
+    # is held to its blocking, clean (a chained start is held by its colours alone).
+    drift = {s.shot: s.drift_detail for s in first.shots if s.drift_detail}
+    assert drift["1E"]["ssim"] >= 0.9 and not drift["1E"]["reanchor"], drift
+    laid_out = [(s.shot, s.continuity) for s in first.shots if s.continuity is not None and s.started_from == "panel"]
+    assert len(laid_out) >= 4 and all(v >= 0.9 for _, v in laid_out), laid_out
 
     # One video job in flight per provider key: the limit exists, strict, with one slot, and
     # no two video calls of the ledger overlap in time.
