@@ -3,7 +3,7 @@ shot N against the first frame of shot N+1 — same people, same clothes, same p
 
 slate measures the cut's colours itself (media.continuity) for every judge; a vision judge is
 asked too (a paid call through the governor, cached by the two frames' content), with the
-continuity rubric. The local judge reads the cut from the pixels (providers/local_judge.py):
+continuity rubric, and the colours then only warn beside its scores. The local judge reads the cut from the pixels (providers/local_judge.py):
 the shared people and place on the far side held to the shot's blocking, with the colours as a
 warning beside them, or alone where no layout holds the cut. It is free and calls nothing, so
 it is asked directly, as the colours are measured. The verdict, held to the gate policy's "continuity" stage, is recorded as
@@ -57,7 +57,9 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
             last, st.storage.open_local(first_uri), prev_req, req, reference_images(st, req), client_ref=call_id)),
             repeatable=True)
         seen = json.loads(st.storage.get_bytes(delivery.uri))
-        scores = seen.get("scores", []) + scores
+        # The colours warn beside a judge shown both frames and the bible: a grade or a strong
+        # gamma moves a histogram past its threshold (3 of 30 clean cuts in benchmarks/gates.py).
+        scores = seen.get("scores", []) + [{**s, "role": "warn"} for s in scores]
         usage = seen.get("usage")
     first.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root).apply({"judge": judge, "scores": scores, "usage": usage}, "continuity",
