@@ -2,7 +2,9 @@
 track's codec configuration (avcC/hvcC: the exact SPS/PPS a decoder is set up with), size,
 time scale, frame durations and count, and whether any other track (audio) is there.
 
-For: deciding cheaply (about a millisecond a file) whether clips can be joined by stream copy.
+For: deciding cheaply (about a millisecond a file) whether clips can be joined by stream copy,
+and reading a file joined by copy back without starting ffmpeg again (`pixel_format` reads an
+H.264 sequence parameter set far enough to name its chroma layout and bit depth).
 Never: decode media, trust a box's size beyond the file, or import anything of ours. A file
 it cannot read is simply not copyable (None), never an error: ffmpeg re-encodes it.
 """
@@ -119,3 +121,62 @@ def read_track(path) -> Track | None:
                      video["ticks"], others)
     except (OSError, struct.error, KeyError, StopIteration):
         return None
+
+
+# H.264 profiles whose sequence parameter set codes the chroma format and bit depth (ITU-T H.264
+# 7.3.2.1.1); every other profile is 4:2:0 at 8 bits.
+_HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
+_CHROMA = {0: "gray", 1: "yuv420p", 2: "yuv422p", 3: "yuv444p"}
+
+
+def pixel_format(config: bytes) -> str | None:
+    """The pixel format (ffmpeg's name) an avc1/avc3 track's first SPS declares, or None when the
+    track is not H.264 or its SPS cannot be read. Full-range (JPEG) video is named as its
+    limited-range twin: range lives in the VUI, which this does not read."""
+    try:
+        if config[:4] not in (b"avc1", b"avc3") or config[8:12] != b"avcC":
+            return None
+        avcc = config[12:]
+        if avcc[5] & 0x1F == 0:
+            return None
+        length = struct.unpack(">H", avcc[6:8])[0]
+        nal = avcc[8:8 + length]
+        # Emulation prevention: 00 00 03 inside a NAL unit stands for 00 00.
+        rbsp = nal[1:].replace(b"\x00\x00\x03", b"\x00\x00")
+        profile = rbsp[0]
+        if profile not in _HIGH_PROFILES:
+            return "yuv420p"
+        bits = _Bits(rbsp[3:])
+        bits.ue()                       # seq_parameter_set_id
+        chroma = bits.ue()
+        if chroma == 3:
+            bits.u(1)                   # separate_colour_plane_flag
+        depth = 8 + bits.ue()           # bit_depth_luma_minus8
+        name = _CHROMA.get(chroma)
+        if name is None or depth not in (8, 9, 10, 12, 14):
+            return None
+        return name if depth == 8 else f"{name}{depth}le"
+    except (IndexError, struct.error):
+        return None
+
+
+class _Bits:
+    """Exp-Golomb reading of an RBSP, most significant bit first."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def u(self, n: int) -> int:
+        v = 0
+        for _ in range(n):
+            v = (v << 1) | ((self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1)
+            self.pos += 1
+        return v
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.u(1) == 0:
+            zeros += 1
+            if zeros > 31:
+                raise IndexError("not an Exp-Golomb code")
+        return (1 << zeros) - 1 + self.u(zeros)

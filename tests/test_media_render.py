@@ -131,6 +131,30 @@ def test_stitch_copies_what_does_not_change(tmp_path, panels):
     assert a.frames + b.frames + c.frames + d.frames == 60
 
 
+def test_a_join_by_copy_is_read_back_from_its_boxes_as_ffmpeg_reads_it(tmp_path, panels):
+    """The stitch reads a file it joined by copy from its boxes (media/mp4.py), not with a second
+    ffmpeg: size, rate, frames, codec and pixel format must equal a full decode's, for 4:2:0,
+    4:2:2 and 4:4:4 H.264 (each SPS codes its chroma layout differently); a join whose boxes
+    list other than the frames ffmpeg wrote is an error."""
+    from media.mp4 import pixel_format, read_track
+    from media.probe import probe_copied
+    start, end = panels
+    for fmt in ("yuv420p", "yuv422p", "yuv444p"):
+        clips = []
+        for n, panel in enumerate((start, end)):
+            out = tmp_path / f"{fmt}-{n}.mp4"
+            media.run(["-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-i", str(panel), "-t", "1", "-r",
+                       str(FPS), "-c:v", "libx264", "-pix_fmt", fmt, str(out)])
+            assert pixel_format(read_track(out).config) == media.probe(out).pix_fmt == fmt
+            clips.append((str(out), 1.0))
+        joined = stitch(clips, tmp_path / f"{fmt}.mp4", transitions=[("cut", 0)], fps=FPS, width=W, height=H)
+        decoded = media.probe(tmp_path / f"{fmt}.mp4")
+        assert joined == decoded.__class__(**{**decoded.__dict__, "container_duration": joined.container_duration})
+        assert joined.frames == 2 * FPS and joined.pix_fmt == fmt
+    with pytest.raises(MediaError, match="ffmpeg wrote 25"):
+        probe_copied(tmp_path / "yuv420p.mp4", "frame=   25 fps=0.0 q=-1.0 Lsize=N/A")
+
+
 def test_stitch_plan_segments():
     from media.commands import stitch_plan
     cut, dis = ("cut", 0), ("dissolve", 0.5)
