@@ -15,13 +15,25 @@ same Prefect home: each one holds a shared lock on `$PREFECT_HOME/slate-embedded
 long as it lives, and the reset needs that lock alone (two `slate run` at once share the home's
 database, and one must not free the other's slot). Every wait for a slot has a time limit.
 
+A slot is handed on inside the process. Asking the server for a slot that another job of the
+same process has just released cost a 62-shot film 1.3 s per shot (benchmarks/scale.py): the
+waiters sleep the server's Retry-After between refusals, and the embedded server (SQLite) often
+answers the request with a retryable 503 that Prefect's client retries after 2 s. So a keeper
+thread holds each server slot this process gets and hands it from one video job of the process
+to the next waiting one directly; it gives the slot back to the server when no job of the
+process waits, or after HANDOFFS jobs in a row when other workers share the server (their jobs
+wait there, and must get their turn). The server's count is what bounds the key's jobs either
+way: one server slot serves one job at a time.
+
 It must never name a limit after a key itself: the key id is a short hash or a label.
 """
 from __future__ import annotations
 
+import contextvars
 import fcntl
 import os
 import threading
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +45,8 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 _ENSURED: set[str] = set()
 _LOCK = threading.Lock()
 SLOT_WAIT_SECONDS = 6 * 3600  # a night's batch may queue long; forever is a hang
+HANDOFFS = 8                  # jobs in a row on one kept slot before others on the server get a turn
+SETTLE_SECONDS = 60           # a job waits this long at most for its slot to be handed on or given back
 
 
 def embedded() -> bool:
@@ -83,9 +97,98 @@ def ensure_limit(name: str, slots: int) -> None:
         _ENSURED.add(name)
 
 
+class _Turn:
+    """One job's wait for a slot: granted (or failed with the keeper's error), then given back."""
+
+    def __init__(self):
+        self.granted = threading.Event()
+        self.returned = threading.Event()
+        self.settled = threading.Event()   # handed on to the next job, or given back to the server
+        self.error: BaseException | None = None
+
+
+class _Keeper:
+    """This process's hold on one limit: at most `slots` keeper threads, each holding one server
+    slot and serving this process's waiting jobs one after another."""
+
+    def __init__(self, name: str, slots: int):
+        self.name, self.slots = name, slots
+        self.lock = threading.Lock()
+        self.waiting: deque[_Turn] = deque()
+        self.keepers = 0
+
+    def take(self, timeout: float) -> _Turn:
+        turn = _Turn()
+        with self.lock:
+            self.waiting.append(turn)
+            self._staff()
+        if not turn.granted.wait(timeout):
+            with self.lock:
+                if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
+                    self.waiting.remove(turn)
+                    raise TimeoutError(f"no slot of '{self.name}' within {timeout:.0f} s")
+            turn.granted.wait()
+        if turn.error is not None:
+            raise turn.error
+        return turn
+
+    def _staff(self) -> None:
+        # Called with the lock held: one more keeper while jobs wait that the keepers cannot serve.
+        if self.waiting and self.keepers < min(self.slots, len(self.waiting)):
+            self.keepers += 1
+            # The job's context goes with it: the Prefect server it talks to is a setting there.
+            threading.Thread(target=contextvars.copy_context().run, args=(self._keep,),
+                             name=f"slot-keeper {self.name}", daemon=True).start()
+
+    def _next(self, served: int) -> _Turn | None:
+        with self.lock:
+            if not self.waiting or (served >= HANDOFFS and not embedded()):
+                return None
+            return self.waiting.popleft()
+
+    def _keep(self) -> None:
+        last = None
+        try:
+            with concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
+                served, turn = 0, self._next(0)
+                while turn is not None:
+                    turn.granted.set()
+                    turn.returned.wait()
+                    served += 1
+                    following = self._next(served)
+                    if following is None:
+                        last = turn  # settled once the server has the slot back
+                    else:
+                        turn.settled.set()
+                    turn = following
+        except BaseException as exc:  # noqa: BLE001 — the waiting job raises it, as if it had asked itself
+            with self.lock:
+                turn = self.waiting.popleft() if self.waiting else None
+            if turn is not None:
+                turn.error = exc
+                turn.granted.set()
+        finally:
+            if last is not None:
+                last.settled.set()
+            with self.lock:
+                self.keepers -= 1
+                self._staff()  # jobs that came while this keeper gave its slot back
+
+
+_KEEPERS: dict[str, _Keeper] = {}
+
+
 @contextmanager
 def video_slot(provider: str, key_id: str, slots: int):
     name = slot_name(provider, key_id)
     ensure_limit(name, slots)
-    with concurrency(name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
+    with _LOCK:
+        keeper = _KEEPERS.setdefault(name, _Keeper(name, slots))
+    turn = keeper.take(SLOT_WAIT_SECONDS)
+    try:
         yield
+    finally:
+        turn.returned.set()
+        # As before keepers: the job's task ends after its slot is settled, so a run that ends
+        # (or a process that exits) leaves no slot taken on the server.
+        turn.settled.wait(SETTLE_SECONDS)

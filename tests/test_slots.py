@@ -1,0 +1,72 @@
+"""Video slots (tasks/slots.py) on a real Prefect server: a slot kept by this process is handed
+from one video job to the next without going back to the server, and the server's limit still
+bounds the jobs in flight; a keeper that cannot get a slot fails the job that waited for it.
+
+Counted where it lands: the jobs' own start and end times (no two overlap beyond the limit) and
+the limit's active slots as the server reports them. How much sooner a handed-on slot starts the
+next job is a figure of benchmarks/scale.py, not a timed test.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from tasks import slots
+
+
+def _jobs(provider: str, key: str, n: int, slots_per_key: int, hold: float):
+    spans, errors = [], []
+
+    def job():
+        try:
+            with slots.video_slot(provider, key, slots_per_key):
+                start = time.monotonic()
+                time.sleep(hold)
+                spans.append((start, time.monotonic()))
+        except Exception as exc:  # noqa: BLE001 — counted by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return spans, errors
+
+
+def _most_at_once(spans) -> int:
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: (e[0], e[1]))
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+def _active(name: str) -> int:
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:
+        return client.read_global_concurrency_limit_by_name(name).active_slots
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_jobs_of_one_process_share_kept_slots_within_the_servers_limit(prefect_harness, limit):
+    key = f"k{uuid.uuid4().hex[:8]}"
+    spans, errors = _jobs("local", key, 8, limit, 0.2)
+    assert not errors and len(spans) == 8
+    assert _most_at_once(spans) == limit
+    assert _active(slots.slot_name("local", key)) == 0  # every kept slot went back to the server
+
+
+def test_a_keeper_that_cannot_get_a_slot_fails_the_job_that_waited(prefect_harness):
+    from prefect.client.orchestration import get_client
+    key = f"k{uuid.uuid4().hex[:8]}"
+    name = slots.slot_name("local", key)
+    slots.ensure_limit(name, 1)
+    with get_client(sync_client=True) as client:
+        client.delete_global_concurrency_limit_by_name(name)  # strict: no limit, no unthrottled job
+    spans, errors = _jobs("local", key, 2, 1, 0.05)
+    assert spans == [] and len(errors) == 2, (spans, errors)
