@@ -97,6 +97,48 @@ def test_a_scene_renders_through_real_providers(example_film, fakes, args, video
     assert "provider calls made: 0" in again.output and never_twice(fakes, video_provider) == len(shots)
 
 
+def _cut_verdicts(root) -> list[dict]:
+    """Every continuity verdict the run kept as a task result (.slate/results), as held to the policy."""
+    import json
+    found = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if "previous" in x and "scores" in x and "first_frame" in x:
+                found.append(x)
+                return
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, str) and x.startswith("{"):
+            try:
+                walk(json.loads(x))
+            except ValueError:
+                pass
+    for path in (root / ".slate" / "results").iterdir():
+        try:
+            walk(json.loads(path.read_text()))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return found
+
+
+def test_a_vision_judge_reads_the_cut_and_the_colours_only_warn_beside_it(example_film, fakes):
+    """1C -> 1D (the diner, the same two people) through the Gemini judge: the cut is one paid
+    continuity call, its scores block, and slate's own colour measure is reported beside them
+    as a warning (a grade moves a histogram, not a face)."""
+    two_shots(example_film, ("1C", "1D"))
+    out = run(example_film, *MIX)
+    assert out.exit_code == 0 and "state: Completed" in out.output, out.output[-3000:]
+    paid = [r for r in rows(example_film, "continuity") if r.status == "succeeded"]
+    assert [(r.provider, r.shot) for r in paid] == [("gemini", "1D")]
+    [cut] = _cut_verdicts(example_film)
+    roles = {s["name"]: s["role"] for s in cut["scores"]}
+    assert roles.pop("palette") == "warn" and roles and set(roles.values()) == {"block"}, cut["scores"]
+
+
 # -- the fault table ---------------------------------------------------------------------------
 
 def test_rate_limited_submits_wait_and_are_sent_again(example_film, fakes):
