@@ -122,12 +122,22 @@ class _Keeper:
         with self.lock:
             self.waiting.append(turn)
             self._staff()
-        if not turn.granted.wait(timeout):
+        try:
+            if not turn.granted.wait(timeout):
+                with self.lock:
+                    if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
+                        self.waiting.remove(turn)
+                        raise TimeoutError(f"no slot of '{self.name}' within {timeout:.0f} s")
+                turn.granted.wait()
+        except BaseException:
+            # Cancelled or timed out while waiting. A turn a keeper already took is given straight
+            # back, or that keeper would hold its slot for a job that never comes.
             with self.lock:
-                if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
+                if turn in self.waiting:
                     self.waiting.remove(turn)
-                    raise TimeoutError(f"no slot of '{self.name}' within {timeout:.0f} s")
-            turn.granted.wait()
+                    raise
+            turn.returned.set()
+            raise
         if turn.error is not None:
             raise turn.error
         return turn
@@ -147,18 +157,17 @@ class _Keeper:
             return self.waiting.popleft()
 
     def _keep(self) -> None:
-        last = None
+        holding = None  # the turn the slot is with; settled once it is handed on or given back
         try:
             with concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
                 served, turn = 0, self._next(0)
                 while turn is not None:
+                    holding = turn
                     turn.granted.set()
                     turn.returned.wait()
                     served += 1
                     following = self._next(served)
-                    if following is None:
-                        last = turn  # settled once the server has the slot back
-                    else:
+                    if following is not None:
                         turn.settled.set()
                     turn = following
         except BaseException as exc:  # noqa: BLE001 — the waiting job raises it, as if it had asked itself
@@ -168,8 +177,8 @@ class _Keeper:
                 turn.error = exc
                 turn.granted.set()
         finally:
-            if last is not None:
-                last.settled.set()
+            if holding is not None:
+                holding.settled.set()
             with self.lock:
                 self.keepers -= 1
                 self._staff()  # jobs that came while this keeper gave its slot back

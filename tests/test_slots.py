@@ -70,3 +70,38 @@ def test_a_keeper_that_cannot_get_a_slot_fails_the_job_that_waited(prefect_harne
         client.delete_global_concurrency_limit_by_name(name)  # strict: no limit, no unthrottled job
     spans, errors = _jobs("local", key, 2, 1, 0.05)
     assert spans == [] and len(errors) == 2, (spans, errors)
+
+
+def test_a_job_that_gives_up_waiting_leaves_no_slot_held_for_it(prefect_harness, monkeypatch):
+    """One job holds the key's only slot; another stops waiting for it (its time limit). The
+    slot is not kept for the job that left: after the first ends, a third job gets it, and the
+    server's count is back to 0 when all are done."""
+    key = f"k{uuid.uuid4().hex[:8]}"
+    name = slots.slot_name("local", key)
+    monkeypatch.setattr(slots, "SLOT_WAIT_SECONDS", 0.5)
+    holding = threading.Event()
+    outcome = {}
+
+    def first():
+        with slots.video_slot("local", key, 1):
+            holding.set()
+            time.sleep(1.5)
+
+    def impatient():
+        holding.wait(30)
+        try:
+            with slots.video_slot("local", key, 1):
+                outcome["impatient"] = "ran"
+        except TimeoutError:
+            outcome["impatient"] = "gave up"
+
+    threads = [threading.Thread(target=first), threading.Thread(target=impatient)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert outcome == {"impatient": "gave up"}
+    monkeypatch.setattr(slots, "SLOT_WAIT_SECONDS", 30)
+    spans, errors = _jobs("local", key, 1, 1, 0.05)
+    assert not errors and len(spans) == 1
+    assert _active(name) == 0
