@@ -497,9 +497,8 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> N
 def _approved_request(plan: ShotPlan, panels) -> dict:
     """The start panel's request as the take that passed its gate was drawn (its own seed: a
     judge that lays the shot out must place the figures where that take has them)."""
-    uri = panels.approved.get("start") if panels is not None else None
-    take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri),
-                1) if uri else 1
+    uri = panels.approved.get("start")
+    take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri), 1)
     return dataclasses.asdict(plan.panel_request("start", take))
 
 

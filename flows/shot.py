@@ -239,8 +239,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         start = plan.panel_request("start", 1)
         outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
                                    run.drift_threshold, start.plate_uri, [c.turnaround_uri for c in start.characters],
-                                   run.clip_model, run.clip_weights,
-                                   "" if outcome.origin_uri == panels.approved["start"] else outcome.origin_uri or "",
+                                   run.clip_model, run.clip_weights, outcome.origin_uri or "",
                                    artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
         emit(shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])

@@ -258,7 +258,6 @@ class LocalJudge:
                                                        f"{where} frame", "keyframe_artefacts"))
         return Verdict(tuple(scores), self.name)
 
-
     def _judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                           refs: ReferenceImages, laid_out: bool) -> Verdict:
         size = (request.width, request.height)

@@ -1,13 +1,14 @@
 """Continuity gate: across a cut between shots that share a place or people, the last frame of
 shot N against the first frame of shot N+1 — same people, same clothes, same place.
 
-slate measures the cut's colours itself (media.continuity) for every judge; a vision judge is
-asked too (a paid call through the governor, cached by the two frames' content), with the
-continuity rubric, and the colours then only warn beside its scores. The local judge reads the cut from the pixels (providers/local_judge.py):
-the shared people and place on the far side held to the shot's blocking, with the colours as a
-warning beside them, or alone where no layout holds the cut. It is free and calls nothing, so
-it is asked directly, as the colours are measured. The verdict, held to the gate policy's "continuity" stage, is recorded as
-the later shot's continuity score; a failure escalates the later shot with the reason. It must
+The local judge reads the cut from the pixels (providers/local_judge.py): the shared people
+and place on the far side held to the shot's blocking, with the two frames' colours
+(media.continuity) as a warning beside them, or alone where no layout holds the cut; it is free
+and calls nothing, so it is asked directly. For any other judge slate measures the colours
+itself; a vision judge is asked too (a paid call through the governor, cached by the two
+frames' content), with the continuity rubric, and the colours then only warn beside its scores.
+The verdict, held to the gate policy's "continuity" stage, is recorded as the later shot's
+continuity score; a failure escalates the later shot with the reason. It must
 never change a clip: it only says whether the cut holds.
 """
 from __future__ import annotations
@@ -40,14 +41,16 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
     first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / "first.png")
     first_uri = st.storage.put_file(first, "png")
     last = st.storage.open_local(last_frame_uri)
-    scores = [palette_continuity(last, first)]
     usage = None
     judge_obj = st.judge
     req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
-    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local":
+    local = hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local"
+    if local:  # the judge's reading includes the colours
         seen = judge_obj.judge_continuity(last, first, prev_req, req, reference_images(st, req), laid_out=laid_out)
-        scores = [asdict(s) for s in seen.scores]  # the judge's reading includes the colours
-    elif hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
+        scores = [asdict(s) for s in seen.scores]
+    else:
+        scores = [palette_continuity(last, first)]
+    if not local and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
             units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),

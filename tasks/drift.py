@@ -61,12 +61,12 @@ def _levelled(img):
 def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, threshold: float, plate_uri: str = "",
                 turnaround_uris: list[str] = [], clip_model: str = "", clip_weights: str = "",  # noqa: B006
                 origin_uri: str = "") -> dict:
-    """`origin_uri`: the approved panel the frame descends from when that is not the shot's own
-    (a chained shot's frames come from the chain's first panel, or an end panel before it)."""
+    """`origin_uri`: the approved panel the frame descends from (a chained shot's frames come
+    from the chain's first panel, or an end panel before it); empty or `panel_uri`: its own."""
     st = studio(run)
     frame = load_rgb(st.storage.open_local(last_frame_uri))
     panel = load_rgb(st.storage.open_local(panel_uri))
-    origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri else None
+    origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri not in ("", panel_uri) else None
     seen = {"shot": shot, **measure(frame, panel, st.storage.open_local(plate_uri) if plate_uri else None, origin),
             "threshold": threshold}
     worst = max(1.0 - seen["ssim"], seen["colour_distance"])
