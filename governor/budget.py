@@ -10,6 +10,7 @@ reservation); this only says what the limits are.
 """
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from prefect.blocks.core import Block
@@ -40,17 +41,28 @@ def block_name(film_id: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in film_id.lower()).strip("-") or "film"
 
 
-def load_or_create(film_id: str, defaults: SlateBudget) -> tuple[SlateBudget, bool]:
-    """The film's budget block from the server, or the defaults saved as it (created=True)."""
+def load_or_create(film_id: str, defaults: SlateBudget, *, within: float = 30.0) -> tuple[SlateBudget, bool]:
+    """The film's budget block from the server, or the defaults saved as it (created=True).
+
+    The scenes of a film start at once, on one worker or several, and each asks for the block.
+    On a server that has never seen one, two saves at the same moment both fail while the
+    block's type is being registered, and a scene that then read the block found none: seen
+    as a film stopped at its start by "Unable to find block document". So reading and saving
+    are tried again until one of them holds (at most `within` seconds); whoever saved first,
+    theirs stands."""
     name = block_name(film_id)
-    try:
-        return SlateBudget.load(name), False
-    except ValueError:  # no such block document yet
-        pass
-    try:
-        defaults.save(name, overwrite=False)
-        return defaults, True
-    except (ObjectAlreadyExists, ValueError):
-        # Another scene of the film created it at the same moment (scenes start at once; Prefect
-        # 3.8.8 turns the 409 into ValueError "a name that is already in use"): theirs holds.
-        return SlateBudget.load(name), False
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return SlateBudget.load(name), False
+        except ValueError:  # no such block document yet
+            pass
+        try:
+            defaults.save(name, overwrite=False)
+            return defaults, True
+        except (ObjectAlreadyExists, ValueError):
+            # Another scene saving at the same moment (Prefect 3.8.8 turns the 409 into
+            # ValueError "a name that is already in use"): read theirs, once it is there.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

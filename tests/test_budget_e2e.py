@@ -154,3 +154,44 @@ def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
         if block is not None:
             block.film_cap_usd = Decimal("250")
             block.save(FILM, overwrite=True)
+
+
+def test_scenes_starting_together_on_a_new_server_share_one_budget_block(prefect_harness):
+    """The scenes of a film ask for its budget block at the same moment. On a server that has
+    never held one, two saves at once both failed while the block's type was being registered,
+    and a scene that then read the block found none: the film stopped at its start ("Unable to
+    find block document"). Eight at once, on a server without the type: one block is made, and
+    every scene reads the same caps."""
+    import threading
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from governor.budget import block_name, load_or_create
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_block_type(client.read_block_type_by_slug("slate-budget").id)
+        except ObjectNotFound:
+            pass
+    film = f"film-{uuid.uuid4().hex[:8]}"
+    defaults = SlateBudget(run_cap_usd=Decimal("7.25"), film_cap_usd=Decimal("70"))
+    start, got, errors = threading.Barrier(8), [], []
+
+    def scene():
+        start.wait()
+        try:
+            got.append(load_or_create(film, defaults))
+        except Exception as exc:  # noqa: BLE001 — counted below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=scene) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == [] and len(got) == 8, errors
+    assert sum(created for _, created in got) == 1
+    assert {(b.run_cap_usd, b.film_cap_usd) for b, _ in got} == {(Decimal("7.25"), Decimal("70"))}
+    assert SlateBudget.load(block_name(film)).run_cap_usd == Decimal("7.25")
