@@ -438,10 +438,9 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
             clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
         else:
             clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
-    panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
-    clips: dict[str, ClipOutcome] = {p.shot: _outcome(clip_futures[p.shot], p.shot, ClipOutcome) for p in plans}
-    hold_the_cuts(run, film, plans, panels, clips)
-    sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
+    panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
+    # The sheet is drawn while the cut is stitched: neither needs the other.
+    sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
     gov = studio(run).governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
@@ -459,29 +458,67 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
         tmp.replace(output)
         duration, cut = stitched["duration"], stitched["uri"]
+    sheet = sheet_drawn.result()
     return _conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references)
 
 
-def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> None:
-    """The continuity gate over the scene's cuts, in order: each approved shot against the last
-    approved one before it, when they share a place or someone. A cut that does not hold
-    escalates the later shot (the stitch then joins the shots either side of it)."""
+def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip_futures):
+    """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
+    in order: each approved shot against the last approved one before it, when they share a
+    place or someone. A cut that does not hold escalates the later shot (the stitch then joins
+    the shots either side of it). Returns (panels, clips) by shot.
+
+    A cut is judged as soon as the two clips either side of it are in, in whatever order the
+    clips land, while the scene's other shots still render (`judge_cut`): judged one after
+    another once the whole scene was in, the cuts were the scene's tail — with a vision judge,
+    one paid call after another while nothing else ran. The gate then reads the verdicts in
+    order. A cut judged early against a shot that its own cut later drops is judged again
+    against the shot before that one (with a vision judge, one call more, only when a cut
+    fails)."""
+    from prefect.futures import as_completed
+
     st = studio(run)
-    if not st.gates.enabled("continuity") and not st.gates.rules("continuity", "local", run.profile):
-        return
+    judging = st.gates.enabled("continuity") or st.gates.rules("continuity", "local", run.profile)
     scene = film.scene(run.scene)
+    index = {p.shot: p for p in plans}
+    panels: dict[str, PanelOutcome] = {}
+    clips: dict[str, ClipOutcome] = {}
+    early: dict[tuple[str, str], object] = {}  # (previous shot, shot) -> the verdict's future
+
+    def land(shot: str) -> None:
+        panels[shot] = _outcome(panel_futures[shot], shot, PanelOutcome)
+        clips[shot] = _outcome(clip_futures[shot], shot, ClipOutcome)
+
+    def cut_args(previous: ShotPlan, p: ShotPlan) -> tuple:
+        clip = clips[p.shot]
+        return (previous.shot, p.shot, clips[previous.shot].last_frame_uri, clip.clip_uri,
+                previous.end or previous.start, _approved_request(p, panels[p.shot]), st.judge.name, st.judge.model,
+                st.judge.variant, run.profile, st.gates.fingerprint, clip.started_from != "previous last frame")
+
+    def to_judge(previous: ShotPlan, p: ShotPlan) -> bool:
+        a, b = clips.get(previous.shot), clips.get(p.shot)
+        return (a is not None and b is not None and bool(a.clip_uri and b.clip_uri and a.last_frame_uri)
+                and shares_the_scene(scene, previous.shot, p.shot))
+
+    shot_of = {id(f): shot for shot, f in clip_futures.items()}
+    for future in as_completed(list(clip_futures.values())):
+        shot = shot_of[id(future)]
+        land(shot)
+        p = index[shot]
+        if not judging:
+            continue
+        for a, b in ((plans[p.index - 1] if p.index > 0 else None, p),
+                     (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
+            if a is not None and b is not None and to_judge(a, b):
+                early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
     kept = None
     for p in plans:
         clip = clips[p.shot]
-        if not clip.clip_uri:
+        if not judging or not clip.clip_uri:
             continue
-        if kept is not None and clips[kept.shot].last_frame_uri and shares_the_scene(scene, kept.shot, p.shot):
-            previous_req = kept.end or kept.start
-            verdict = in_project(continuity_check, run, kept.shot, p.shot, clips[kept.shot].last_frame_uri,
-                                 clip.clip_uri, previous_req, _approved_request(p, panels[p.shot]),
-                                 st.judge.name, st.judge.model,
-                                 st.judge.variant, run.profile, st.gates.fingerprint,
-                                 clip.started_from != "previous last frame", artifacts=lambda v: [v["first_frame"]])
+        if kept is not None and to_judge(kept, p):
+            ahead = early.get((kept.shot, p.shot))
+            verdict = ahead.result() if ahead is not None else judge_cut(run, cut_args(kept, p))
             low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
             clip.continuity = low
             clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
@@ -492,6 +529,14 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panels, clips) -> N
                 emit(shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
                 continue
         kept = p
+    return panels, clips
+
+
+@task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {args[0]} → {args[1]}")
+def judge_cut(run: RunSpec, args: tuple) -> dict:
+    """One cut through the continuity gate (the check's result is cached by content, durable
+    the moment it is made)."""
+    return in_project(continuity_check, run, *args, artifacts=lambda v: [v["first_frame"]])
 
 
 def _approved_request(plan: ShotPlan, panels) -> dict:

@@ -25,6 +25,7 @@ from governor.policy import TakePolicy, TakeResult
 from providers.errors import RefusedByModeration
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.drift import drift_check, due
+from tasks.easel import at_the_easel
 from tasks.gate import panel_gate
 from tasks.keyframes import keyframe_gate
 from tasks.panel import panel_take
@@ -96,7 +97,8 @@ def _finish(outcome, stage: str):
 def shoot_panels(run: RunSpec, plan: ShotPlan):
     outcome = PanelOutcome(shot=plan.shot)
     try:
-        _panel_takes(run, plan, outcome)
+        with at_the_easel(run.panel_model):  # the local painter: the shots' panels in turn, not all at once
+            _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = str(exc)
     return _finish(outcome, "panel")

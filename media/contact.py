@@ -125,5 +125,7 @@ def contact_sheet(entries: list[ContactEntry], out_png, *, columns: int = 3,
             draw.text((x0 + 2, bottom + 2 + n * LINE_H), _fit(draw, text, font, thumb_width - 4), fill=NOTE, font=font)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, format="PNG", optimize=False)
+    # zlib's fastest level: a 62-shot film's sheet took 0.86 s at the default and 0.22 s here,
+    # for a file 17% larger; the sheet is the last thing a scene waits for before it ends.
+    sheet.save(out, format="PNG", compress_level=1)
     return out

@@ -50,7 +50,7 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
         scores = [asdict(s) for s in seen.scores]
     else:
         scores = [palette_continuity(last, first)]
-    if not local and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
+    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
             units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),

@@ -4,6 +4,7 @@ whose panel passes its own gate but no longer matches the shot before it is esca
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -104,11 +105,15 @@ def test_the_local_judge_holds_the_people_and_place_across_a_cut(example_film, t
 
 @pytest.mark.e2e
 def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect_harness, local_calls):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
+
     from flows.scene import scene_flow, scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D")]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]
+    doc["shots"][1]["transition_out"] = {"kind": "cut", "duration": 0}
+    doc["shots"][-1].pop("transition_out", None)
     # 1D's human composite: the diner with its right half pasted from the street by mistake. It
     # passes 1D's own panel gate (a composite is held only to its location's look) and its clip
     # matches it — but the cut from 1C does not hold.
@@ -121,6 +126,7 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     Image.fromarray(composite).save(example_film / "overrides" / "1D.png")
     doc["shots"][1]["panel_override"] = "overrides/1D.png"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    began = datetime.now(timezone.utc)
     state = scene_flow(project=str(example_film), return_state=True)
     result = scene_result(state)
     shots = {s.shot: s for s in result.shots}
@@ -128,3 +134,9 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     assert shots["1D"].status == "escalated" and "the cut from 1C does not hold" in shots["1D"].reason, shots["1D"]
     assert shots["1D"].video_takes == 1 and shots["1D"].continuity is not None and shots["1D"].continuity < 0.4
     assert state.name == "Escalated"
+    # With 1D out of the cut, 1E follows 1C: its cut is judged from 1C, whatever was judged of
+    # 1D → 1E while the clips landed (the judge's own record of what it was asked).
+    with get_client(sync_client=True) as client:
+        asked = {r.name for r in client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(like_="continuity "), start_time=TaskRunFilterStartTime(after_=began)))}
+    assert "continuity 1C → 1E" in asked, sorted(asked)

@@ -7,6 +7,7 @@ and checks that not one provider call was made.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -19,7 +20,9 @@ from media import probe
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 
 
-def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harness):
+def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harness, monkeypatch):
+    monkeypatch.setenv("SLATE_LOCAL_EASELS", "2")  # as on a 2-core machine, whatever this one has
+    began = datetime.now(timezone.utc)
     started = time.time()
     state = scene_flow(project=str(example_film), return_state=True)
     first = state.result()
@@ -49,8 +52,17 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
     # One video job in flight per provider key: the limit exists, strict, with one slot, and
     # no two video calls of the ledger overlap in time.
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name("video-local-local").limit == 1
+        # The local painter paints the shots in turn, two at a time: the first shot's panel is
+        # judged before the last shot's is begun (all at once, the first video waited for them all).
+        names = ["panel gate 1A start take 1", "panel 1I start take 1"]
+        runs = {r.name: r for r in client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=began)))}
+    assert set(runs) == set(names), sorted(runs)
+    assert runs[names[0]].end_time <= runs[names[1]].start_time, [(n, runs[n].start_time, runs[n].end_time)
+                                                                  for n in names]
     spans = sorted((r.submitted_at, r.finished_at) for r in Ledger.for_project(example_film).rows(film="night-diner")
                    if r.stage == "video")
     assert len(spans) == 9
@@ -76,8 +88,6 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
 
 
 def _task_runs_since(started: float) -> int:
-    from datetime import datetime, timezone
-
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
     after = datetime.fromtimestamp(started, tz=timezone.utc)
@@ -201,3 +211,33 @@ def test_a_turnaround_the_local_judge_cannot_read_escalates_at_once(example_film
     assert shots["1A"].status == "approved"
     assert shots["1C"].status == "escalated" and shots["1C"].panel_takes == 1
     assert "cannot judge" in shots["1C"].reason
+
+
+def test_a_cut_is_judged_while_the_shots_after_it_render(example_film, prefect_harness):
+    """The cut into a shot is judged as soon as its clip and the clips before it are in, not
+    once the whole scene is: judged one after another at the end, the cuts were the scene's
+    tail (a vision judge's paid call each). The chain 1D → 1E → 1F alone, with every video job
+    taking 1.5 s: 1F cannot start before 1E's clip is in, so the cut 1D → 1E is judged while
+    1F renders — or, done at the end, only after 1F's video ended."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
+
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E", "1F")]
+    doc["shots"][0].pop("chain", None)
+    doc["shots"][-1].pop("transition_out", None)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with (example_film / "slate.toml").open("a") as f:
+        f.write("\nlocal_latency = 1.5\n")
+    began = datetime.now(timezone.utc)
+    state = scene_flow(project=str(example_film), return_state=True)
+    assert state.name == "Completed", state.message
+    names = ["continuity 1D → 1E", "video 1F"]
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=names), start_time=TaskRunFilterStartTime(after_=began)))
+    by_name = {r.name: r for r in runs}
+    assert set(by_name) == set(names), sorted(by_name)
+    cut, last = by_name["continuity 1D → 1E"], by_name["video 1F"]
+    assert cut.start_time < last.end_time, (cut.start_time, last.end_time)
