@@ -298,15 +298,39 @@ def _write_reel(reel: _Reel, result) -> None:
         err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
 
 
+def _start_embedded_early():
+    """The embedded Prefect server, started while slate's flows import (about 2 s of the
+    server's 5 s start-up; the first client call would otherwise start it only after them).
+    Returns the thread to join before the first flow; None when a server is configured."""
+    if os.environ.get("SLATE_EMBEDDED_PREFECT") != "1":
+        return None
+    import threading
+
+    from prefect.server.api.server import SubprocessASGIServer
+
+    def start() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except Exception:  # noqa: BLE001 — the first client call starts it again and reports why it cannot
+            pass
+
+    starter = threading.Thread(target=start, name="embedded-prefect", daemon=True)
+    starter.start()
+    return starter
+
+
 def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store,
          reel=None, max_parallel_scenes=None) -> None:
     _mark_embedded()
+    starter = _start_embedded_early()
     from flows.film import film_flow, film_result
     from tasks.context import listen
     if not verbose:
         _quiet_prefect_console()
     progress = Progress()
     stop = listen(progress)
+    if starter is not None:
+        starter.join()  # a client call while it is starting would find the server not yet answering
     started = time.time()
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
