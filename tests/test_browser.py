@@ -81,17 +81,29 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
 
         # 2. suspended at the approval: Resume opens the form built from the approval's RunInput
         wait_for("the approval", lambda: client.read_flow_run(run.id).state.is_paused(), 300, every=1)
-        page.goto(f"{ui}/runs/flow-run/{run.id}", timeout=60_000)
-        page.wait_for_load_state("networkidle", timeout=60_000)
-        page.get_by_role("button", name="Resume").first.click()
-        form = page.locator(".p-modal").first
-        form.get_by_text("Approve the final video of scene scene-02").wait_for(timeout=30_000)
-        assert "Total estimate" in form.inner_text()
-        field(form, "Notes").locator("textarea").fill("the counter reads well")
-        field(form, "Your name").locator("textarea").fill("Browser Ben")
-        page.screenshot(path=str(shots / "approval-form.png"), full_page=True)
+        def answer():
+            page.goto(f"{ui}/runs/flow-run/{run.id}", timeout=60_000)
+            page.wait_for_load_state("networkidle", timeout=60_000)
+            page.get_by_role("button", name="Resume").first.click()
+            form = page.locator(".p-modal").first
+            form.get_by_text("Approve the final video of scene scene-02").wait_for(timeout=30_000)
+            assert "Total estimate" in form.inner_text()
+            field(form, "Notes").locator("textarea").fill("the counter reads well")
+            field(form, "Your name").locator("textarea").fill("Browser Ben")
+            page.screenshot(path=str(shots / "approval-form.png"), full_page=True)
+            with page.expect_response(lambda r: r.url.endswith("/resume") and r.request.method == "POST",
+                                      timeout=60_000) as resumed:
+                form.get_by_role("button", name="Submit").click()
+            return resumed.value
+
         answered = time.time()
-        form.get_by_role("button", name="Submit").click()
+        resumed = answer()
+        # The stack's Prefect server keeps its database in SQLite: under a loaded machine it has
+        # answered a resume with 500 "database is locked" (seen, its log) and the UI shows the
+        # error. The person then submits the form again, as the test does (once).
+        if resumed.status >= 500:
+            resumed = answer()
+        assert resumed.status < 300, (resumed.status, resumed.text()[:500])
 
         # 3. the run finishes; its own page has its artifacts
         done = wait_for("the approved run's end", lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
