@@ -194,7 +194,12 @@ def film_flow(project: str = PROJECT,
     if deployment.id:
         # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
         # given the project as the film run was (a folder, or the film's bucket address).
-        ends = units.on_workers(root, order, {"project": project, **shared}, at_once, log)
+        # A scene in the can is served here: its own run would be a poll and a process for one lookup.
+        scene_settings = project_settings(root, approve_fallback=chosen(approve_fallback),
+                                          **{**options, "profile": settings.profile})
+        ends = units.from_the_can(root, film, order, scene_settings, cap_of(cap), log)
+        ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project, **shared},
+                                     at_once, log))
     else:
         ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
     results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)

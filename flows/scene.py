@@ -314,21 +314,13 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
     settings = project_settings(root, approve_fallback=chosen(approve_fallback), **options)
     film = checked.film
     scene_id = chosen(scene) or film.scenes[0][1].id
-    budget = film_budget(film.film.id, settings, cap=run_cap, max_takes=takes)
-    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
-    # Task results live beside the artifacts they name (the project's .slate/results, or the
-    # film's bucket so every worker shares them): the sub-flows are bound to that store because
-    # a flow's result store is fixed before its body.
-    shelf = result_storage(root, settings.storage)
+    run, shelf, key = keyed_scene(root, scene_id, film, settings, cap=run_cap, max_takes=takes)
     shoot = shoot_scene.with_options(result_storage=shelf)
     # An unchanged scene that finished clean before is one lookup: no task, call or approval.
-    key = scene_key_of(run, film, studio(run).gates.fingerprint)
-    canned = from_the_can(run, shelf, key)
-    if canned is not None:
-        result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})
-        get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",
-                              scene_id, canned.get("run_id"))
-        return _finish(run, result, Completed(data=result, message=f"unchanged since run {canned.get('run_id')}"))
+    served = served_from_the_can(run, shelf, key)
+    if served is not None:
+        result, made_by = served
+        return _finish(run, result, Completed(data=result, message=f"unchanged since run {made_by}"))
     progress = reports.start_progress(run)
     decision = None
     if PROFILES[run.profile].needs_approval:
@@ -351,6 +343,30 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
     if isinstance(result, SceneResult) and inner.name == "Completed":
         into_the_can(run, shelf, key, result.model_dump(mode="json"))
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
+
+
+def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | None, max_takes: int | None):
+    """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
+    scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
+    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
+    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
+    # Task results live beside the artifacts they name (the project's .slate/results, or the
+    # film's bucket so every worker shares them): the sub-flows are bound to that store because
+    # a flow's result store is fixed before its body.
+    shelf = result_storage(root, settings.storage)
+    return run, shelf, scene_key_of(run, film, studio(run).gates.fingerprint)
+
+
+def served_from_the_can(run: RunSpec, shelf, key: str) -> tuple[SceneResult, str] | None:
+    """The scene's result and the run that made it, when it finished clean before with this key
+    and its cut is there (nothing to make, nothing paid); None otherwise."""
+    canned = from_the_can(run, shelf, key)
+    if canned is None:
+        return None
+    get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",
+                          run.scene, canned.get("run_id"))
+    result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})
+    return result, str(canned.get("run_id"))
 
 
 def _ended_from(state, run: RunSpec | None = None):

@@ -11,6 +11,11 @@ Two ways, one contract (`SceneEnd` per scene, in film order):
 - `in_threads`: the film runs in this process (`slate run`, tests). Each scene is a sub-flow
   called inside a task on the film's thread pool, so it is linked under the film run too.
 
+On workers a scene that is in the can (tasks/can.py: it finished clean before with the same
+key) is served by the film run itself (`from_the_can`) and no scene run is made for it: a run
+of the deployment costs a worker's next poll (10 s by Prefect's default) and a new process,
+for what is one lookup. In this process the scene's sub-flow makes that lookup first anyway.
+
 When a scene ends Failed-type (Halted, Stopped, Failed, Crashed, Cancelled) nothing more is
 started, and the scenes still running are stopped: in this process the film run's governor is
 halted, which every scene shares; on workers, a Halted or Stopped scene's cause (a cap, the
@@ -32,7 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from pydantic import BaseModel
 
-from flows.scene import SceneResult, scene_result, word_of
+from flows.scene import SceneResult, keyed_scene, scene_result, served_from_the_can, word_of
 from governor.chokepoint import halt_run
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").
@@ -85,6 +90,25 @@ def in_threads(shoot: Callable, order: list[str], parameters: dict, max_parallel
             if running:
                 log.warning("scene %s ended %s: stopping %s", scene, end.name, ", ".join(running))
                 halt_run(run_id, f"scene {scene} ended {end.name}")
+    return ends
+
+
+def from_the_can(root, film, order: list[str], settings, cap, log) -> dict[str, SceneEnd]:
+    """The scenes of `order` that are in the can, served here: their ends, as a scene run would
+    have reported them. A scene whose key cannot be made here (a reference gone, the store not
+    answering) is left to its own run, which reports why."""
+    ends = {}
+    for scene in order:
+        try:
+            run, shelf, key = keyed_scene(root, scene, film, settings, cap=cap, max_takes=None)
+            served = served_from_the_can(run, shelf, key)
+        except Exception as exc:  # noqa: BLE001 — the scene's own run meets it again and says so
+            log.info("scene %s: not looked up in the can here (%s: %s); its run will", scene, type(exc).__name__, exc)
+            continue
+        if served is not None:
+            result, made_by = served
+            ends[scene] = SceneEnd(scene=scene, name="Completed", completed=True, result=result,
+                                   message=f"unchanged since run {made_by}: served by the film run, no scene run")
     return ends
 
 

@@ -90,19 +90,28 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
         output, sheet = root / entry["output"], root / entry["contact_sheet"]
     except (ValueError, KeyError, TypeError):
         return None
-    if not sheet.is_file():
-        return None  # made again by the run (its stages all cached), with its contact sheet
-    result = {**result, "output": str(output), "contact_sheet": str(sheet), "cut": cut}
     storage = studio(run).storage
-    if not storage.exists(cut):
+    sheet_uri = entry.get("sheet")   # records written before the sheet was stored have none
+    if sheet_uri is None and not sheet.is_file():
+        return None  # made again by the run (its stages all cached), with its contact sheet
+    if not storage.exists(cut) or (sheet_uri is not None and not storage.exists(sheet_uri)):
         return None
-    if not output.is_file() or cas_uri(file_sha256(output), "mp4") != cut:
-        # renders/ is the film-maker's folder: a removed or replaced cut is put back from storage.
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(output.name + ".part")
-        shutil.copyfile(storage.open_local(cut), tmp)
-        tmp.replace(output)
+    result = {**result, "output": str(output), "contact_sheet": str(sheet), "cut": cut}
+    # renders/ is the film-maker's folder (or, on a worker, a folder that never saw the scene):
+    # a removed or replaced cut or sheet is put back from storage, where every worker finds it.
+    _in_place(storage, cut, output, "mp4")
+    if sheet_uri is not None:
+        _in_place(storage, sheet_uri, sheet, "png")
     return result
+
+
+def _in_place(storage, uri: str, path: Path, ext: str) -> None:
+    if path.is_file() and cas_uri(file_sha256(path), ext) == uri:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    shutil.copyfile(storage.open_local(uri), tmp)
+    tmp.replace(path)
 
 
 def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
@@ -115,8 +124,10 @@ def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
     output, sheet = Path(result["output"]).resolve(), Path(result.get("contact_sheet") or "").resolve()
     if root not in output.parents or root not in sheet.parents or not sheet.is_file():
         return False
-    cut = studio(run).storage.put_file(output, "mp4")  # already there: the stitch stored it
-    write_record(shelf, key, json.dumps({"key": key, "cut": cut, "result": result,
+    storage = studio(run).storage
+    cut = storage.put_file(output, "mp4")  # already there: the stitch stored it
+    sheet_uri = storage.put_file(sheet, "png")  # so a worker whose folder never saw the scene serves it
+    write_record(shelf, key, json.dumps({"key": key, "cut": cut, "sheet": sheet_uri, "result": result,
                                         "output": str(output.relative_to(root)),
                                         "contact_sheet": str(sheet.relative_to(root))}, sort_keys=True).encode())
     return True

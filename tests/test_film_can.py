@@ -133,6 +133,20 @@ def test_a_removed_scene_cut_is_put_back_from_storage(film):
 
 
 @pytest.mark.e2e
+def test_a_folder_without_the_scenes_renders_is_served_from_storage(film):
+    """A worker's folder never saw the scenes made on another worker: their cuts and contact
+    sheets come back from storage (by the content URIs the can wrote down), the same bytes."""
+    renders = film / "renders"
+    made = {p.name: p.read_bytes() for p in renders.iterdir() if p.name.startswith("scene-")}
+    assert any(name.endswith(".png") for name in made) and any(name.endswith(".mp4") for name in made), sorted(made)
+    for name in made:
+        (renders / name).unlink()
+    served = _asked(film)
+    assert not isinstance(served, str), served
+    assert {n: (renders / n).read_bytes() for n in made} == made
+
+
+@pytest.mark.e2e
 def test_a_changed_manifest_is_not_served(film):
     path = film / "scenes" / "scene-02.yaml"
     doc = yaml.safe_load(path.read_text())

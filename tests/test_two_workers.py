@@ -65,6 +65,19 @@ def test_a_film_across_two_workers(studio):
     # Every call carries the film run's id: the cap counted the whole film.
     assert {r.run_id for r in rows} == {str(film_run)}
 
+    # Run again, unchanged: every scene is in the can (in the bucket), served by the film run
+    # itself — no scene run is made (each would wait for a worker's poll and a new process for
+    # one lookup) — and nothing reaches a provider; the film's cut is made again from the cuts.
+    started = time.time()
+    again = run_film(studio, project=studio.address)
+    rerun = wait_final(studio, again)
+    print(f"unchanged film again: {rerun.state.name} in {time.time() - started:.1f}s ({rerun.state.message})")
+    assert rerun.state.is_completed() and rerun.state.name == "Completed", (rerun.state.name, rerun.state.message)
+    assert scene_runs(studio, again) == []
+    assert [r for r in ledger_rows(again) if r.status in ("submitted", "succeeded", "failed", "unknown")] == []
+    assert books(studio) == jobs
+    assert f"{RENDERS}{FILM_ID}-draft.mp4" in studio.keys(RENDERS)
+
 
 def _watch_spending(one: One, film_run, cap: Decimal, seen: list) -> None:
     """While the film runs: the run's committed + reserved, sampled from the ledger."""
