@@ -13,12 +13,20 @@ ledger priced.
 Two keys: the local provider has one key ("local"), so two keys are rehearsed as two slots on
 it (`video_slots = 2`): the same bound on video jobs in flight, which is what a second key buys.
 
-Workers: `--workers N` is the hook for a multi-worker stack (`slate up --stack`, another
-engineer's work). Only 1 is measured here; asking for more stops with a message instead of a
-figure this script did not measure.
+Workers: `--workers 1` is the embedded run above. Any other list (`--workers 1,2`) renders the
+film on a studio instead — `slate up --stack`'s own code (slate/studio.py): SeaweedFS, a Prefect
+server and the ledger on the local Postgres, process workers in folders of their own, the film
+pushed to the bucket and run through its `film` deployment as the UI's Run button runs it. The
+studio comes up with the first count of workers; each further count adds workers to it and
+renders the film again with new takes (every shot re-seeded), so nothing is cached across
+counts. Per count it prints the first render and the cached re-run: wall time from the film
+run's creation to its end (the server's clock: what a person who pressed Run waits), calls and
+provider seconds from the shared ledger (rows of that run), the video critical path and the
+ratio, and which worker ran each scene. The workers run with Prefect's own defaults (a worker
+asks the server for runs every 10 s), as a studio's do.
 
     .venv/bin/python -m benchmarks.scale [shots=62] [scenes=4] [--latency 2] [--price-as MODEL]
-                                         [--keys 1,2] [--workers 1]
+                                         [--keys 1,2] [--workers 1 | --workers 1,2]
 
 It must never print a figure it did not measure, and never reach a real provider (the local
 one renders; the rehearsal only prices).
@@ -32,7 +40,9 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from benchmarks.film import long_film, stitch_figures, timed_run
+import yaml
+
+from benchmarks.film import NOT_CALLS, _span, long_film, stitch_figures, timed_run, video_critical_path
 from governor.ledger import Ledger
 from manifests import load_film
 
@@ -46,11 +56,111 @@ def priced(root: Path, film_id: str) -> Decimal:
                    Decimal(0))
 
 
-def on_workers(workers: int) -> None:
-    """The hook for more than one worker: not measured here (see the module docstring)."""
-    if workers != 1:
-        raise SystemExit(f"--workers {workers}: a multi-worker run needs the stack (`slate up --stack`) and its "
-                         "work pool; this script measures only the embedded run on 1 worker")
+def reseed(root: Path, seed: int) -> None:
+    """Every shot of the film given `seed`: new takes for all of them, nothing cached."""
+    for path in sorted((root / "scenes").glob("scene-*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        for shot in doc["shots"]:
+            shot["seed"] = seed
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def studio_render(studio, root: Path, film_id: str, shots: int, slots: int, label: str) -> dict:
+    """One run of the film deployment on the studio, to its end; its figures."""
+    from slate import studio as stack
+
+    film_run = stack.start_film_run(studio, project=studio.film_url)
+    run = stack.wait_for_run(studio, film_run, timeout=3600)
+    if not (run.state and run.state.is_completed()):
+        raise SystemExit(f"film run {film_run} ended {run.state and run.state.name}: "
+                         f"{run.state and run.state.message}; see {root}/.slate/stack/worker-*.log")
+    wall = (run.end_time - run.created).total_seconds()
+    with Ledger.for_project(root) as ledger:
+        rows = [r for r in ledger.rows(film=film_id, run_id=film_run) if r.status not in NOT_CALLS]
+    provider = sum(map(_span, rows), 0.0)
+    video, critical = video_critical_path(root, rows, slots)
+    return {"run": label, "shots": shots, "wall_s": round(wall, 1), "calls": len(rows),
+            "provider_s": round(provider, 1), "video_s": round(video, 1), "video_critical_path_s": round(critical, 1),
+            "wall_to_critical_path": round(wall / critical, 2) if critical else None,
+            "orchestration_s_per_shot": round((wall - provider) / shots, 3),
+            "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3) if critical else None,
+            "scenes_by_worker": scenes_by_worker(studio, root, film_run),
+            **({"goal_s": 10} if label == "cached" else {})}
+
+
+def scenes_by_worker(studio, root: Path, film_run: str) -> dict[str, str]:
+    """scene -> the worker (worker-N) that ran its run, from the workers' events on the server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.events.filters import EventFilter, EventNameFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from slate.studio import worker_names
+    roles = {name: role for role, name in worker_names(root).items()}
+    with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
+        page = client.read_events(filter=EventFilter(event=EventNameFilter(name=["prefect.worker.submitted-flow-run"])),
+                                  limit=50)
+        events = list(page.events)
+        while page.next_page:
+            page = client.read_events_page(page.next_page)
+            events += page.events
+        ran = {related.id.removeprefix("prefect.flow-run."): event.resource.get("prefect.resource.name")
+               for event in events for related in event.related if related.role == "flow-run"}
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["scene"])))
+        return {r.parameters["scene"]: roles.get(ran.get(str(r.id)), ran.get(str(r.id)) or "?") for r in runs
+                if r.parent_task_run_id is not None
+                and str(client.read_task_run(r.parent_task_run_id).flow_run_id) == str(film_run)}
+
+
+def on_studio(shots: int, scenes: int, latency: float, price_as: str, keys: int, counts: list[int]) -> list[dict]:
+    """The film on a studio of counts[0] workers, then of each further count (new takes each)."""
+    import os
+
+    from slate import studio as stack
+
+    lines = []
+    saved = {k: os.environ.get(k) for k in ("SLATE_PAID_CALLS_ALLOWED", "SLATE_LEDGER_URL")}
+    os.environ["SLATE_PAID_CALLS_ALLOWED"] = "local"   # the workers may pay the local provider only
+    os.environ.pop("SLATE_LEDGER_URL", None)             # the studio makes the ledger's database
+    with tempfile.TemporaryDirectory() as tmp:
+        root = long_film(Path(tmp) / "film", shots, scenes)
+        with (root / "slate.toml").open("a") as f:
+            f.write(f"\nvideo_slots = {keys}\nlocal_latency = {latency}\nprice_as = \"{price_as}\"\n"
+                    f"run_cap_usd = {ROOMY_CAP}\nfilm_cap_usd = {ROOMY_CAP}\nmax_parallel_scenes = {scenes}\n"
+                    f"\n[storage]\nbackend = \"s3\"\nbucket = \"bench\"\nprefix = \"scale\"\n")
+        film_id = load_film(root).film.id
+        # A worker holds the film run and, alone, every scene of it at once.
+        studio = stack.up(root, workers=counts[0], limit=scenes + 1, say=lambda m: None)
+        try:
+            from deployments import register
+            from prefect.client.orchestration import get_client
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+            with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
+                for name in (register.NIGHTLY, register.WARDEN):   # their runs would take the workers' slots
+                    client.pause_deployment(studio.deployments[name])
+            os.environ["SLATE_LEDGER_URL"] = stack._database_url(studio, "ledger", "postgresql+psycopg")
+            have = counts[0]
+            for n, count in enumerate(counts):
+                while have < count:
+                    stack.add_worker(root, say=lambda m: None)
+                    have += 1
+                if n:
+                    reseed(root, seed=1000 + n)
+                    stack.push(root, studio)
+                studio = stack.read(root)
+                tag = {"benchmark": "scale", "keys": keys, "slots_per_key": 1, "workers": count,
+                       "latency_s": latency, "price_as": price_as, "studio_up_s": studio.ready_seconds}
+                for label in ("first", "cached"):
+                    lines.append({**tag, **studio_render(studio, root, film_id, shots, keys, label)})
+                    print(json.dumps(lines[-1]), flush=True)
+        finally:
+            stack.down(root, say=lambda *_: None)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return lines
 
 
 def configuration(shots: int, scenes: int, latency: float, price_as: str, keys: int) -> list[dict]:
@@ -81,12 +191,16 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--latency", type=float, default=2.0, help="seconds per local video job")
     parser.add_argument("--price-as", default=PRICE_AS)
     parser.add_argument("--keys", default="1,2", help="comma-separated: video keys (one slot each)")
-    parser.add_argument("--workers", type=int, default=1, help="only 1 is measured (see the docstring)")
+    parser.add_argument("--workers", default="1",
+                        help="1: the embedded run; a list (1,2): a studio of that many workers, then more")
     args = parser.parse_args(argv)
-    on_workers(args.workers)
+    counts = [int(w) for w in args.workers.split(",")]
     out = []
     for keys in (int(k) for k in args.keys.split(",")):
-        out += configuration(args.shots, args.scenes, args.latency, args.price_as, keys)
+        if counts == [1]:
+            out += configuration(args.shots, args.scenes, args.latency, args.price_as, keys)
+        else:
+            out += on_studio(args.shots, args.scenes, args.latency, args.price_as, keys, counts)
     return out
 
 
