@@ -49,6 +49,13 @@ class Stack:
     ready_seconds: float = 0.0
 
 
+#: How often a worker asks the server for runs to start (`slate up` and `slate up --stack`).
+#: Prefect's default, 10 s, is waited for by every run before it starts: a UI run of a scene,
+#: and on a studio the film run and then each of its scene runs. A few workers asking every
+#: 2 s are a few requests a second. The environment `up` is started with may set it otherwise.
+WORKER_QUERY_SECONDS = 2
+
+
 def stack_dir(project: Path) -> Path:
     return Path(project).resolve() / STACK_DIR
 
@@ -189,6 +196,7 @@ def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:
     env = _env(folder / "home", stack.api_url)
     # Heartbeats from every run the worker starts, so the zombie automation can see one die.
     env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_SECONDS)
+    env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(WORKER_QUERY_SECONDS))
     return _start(_prefect() + ["worker", "start", "--pool", stack.pool, "--type", "process",
                                 "--name", f"{stack.pool}-worker"], folder / "worker.log", env, folder)
 

@@ -74,7 +74,8 @@ def services(workers: int = 2) -> list[Service]:
         # so the native workers are started the same way.
         # --limit: runs at once per worker (a film run holds one while its scenes run elsewhere).
         Service("worker", ("prefect", "worker", "start", "--pool", "--type", "--limit"),
-                ("PREFECT_API_URL", "SLATE_POOL", "SLATE_LEDGER_URL", "SLATE_WORKDIR") + S3_CLIENT, replicas=workers),
+                ("PREFECT_API_URL", "SLATE_POOL", "SLATE_LEDGER_URL", "SLATE_WORKDIR", "PREFECT_WORKER_QUERY_SECONDS")
+                + S3_CLIENT, replicas=workers),
     ]
 
 
@@ -427,6 +428,7 @@ def _start_worker(project: Path, studio: Studio, role: str, shared: dict[str, st
     env.update(shared)
     env.update({"SLATE_POOL": studio.pool, "SLATE_WORKDIR": str(own / "work"),
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)})
+    env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(film_stack.WORKER_QUERY_SECONDS))
     cmd = film_stack._prefect() + argv(service("worker"), {"--pool": studio.pool, "--type": "process",
                                                            "--limit": studio.limit or WORKER_LIMIT})[1:]
     studio.pids[role] = film_stack._start(cmd, folder / f"{role}.log", env, own).pid

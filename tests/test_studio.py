@@ -149,6 +149,7 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
                                      'bucket = "studio"\nprefix = "night"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "SLATE_LEDGER_URL"}
     env.update(ENV)
+    env.pop("PREFECT_WORKER_QUERY_SECONDS")   # the studio's own choice is what this test reads
     slate = [sys.executable, "-m", "slate.cli"]
     before = databases()
 
@@ -166,6 +167,13 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
         for role, pid in record.pids.items():
             assert words(running_command(pid)) == described(studio.service(role.split("-")[0])), role
         family = list(record.pids.values()) + [p for pid in record.pids.values() for p in descendants(pid)]
+        # Each worker has every variable its description (and compose's worker) names, and asks
+        # the server for runs every 2 s, not Prefect's 10 (a film's every run waits for one ask).
+        for role in ("worker-1", "worker-2"):
+            environ = dict(item.split("=", 1) for item in
+                           Path(f"/proc/{record.pids[role]}/environ").read_text().split("\0") if "=" in item)
+            assert set(studio.service("worker").env) <= set(environ), set(studio.service("worker").env) - set(environ)
+            assert environ["PREFECT_WORKER_QUERY_SECONDS"] == "2"
 
         # The S3 identity: generated, in a 0600 file, and nowhere else the stack wrote.
         creds = film / ".slate" / "stack" / studio.CREDENTIALS
