@@ -117,6 +117,19 @@ def video_critical_path(root: Path, rows: list, slots: int) -> tuple[float, floa
     return total, max(longest, total / max(slots, 1))
 
 
+def most_in_flight(rows: list) -> int:
+    """The most video jobs in flight at one moment (submitted -> finished, from the ledger):
+    what the video slots must bound."""
+    edges = sorted([(r.submitted_at, 1) for r in rows if r.stage == "video" and r.submitted_at and r.finished_at]
+                   + [(r.finished_at, -1) for r in rows if r.stage == "video" and r.submitted_at and r.finished_at],
+                   key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
 def prepared_home(home: Path, env: dict) -> float:
     """Seconds to make a Prefect home's database (what a machine's first run pays once; every
     later run finds it made): timed apart, so a render's figures are those of every night."""
@@ -149,6 +162,7 @@ def timed_run(root: Path, film_id: str, shots: int, label: str, *, args: tuple[s
     cut = next((root / "renders").glob(f"{film_id}-draft.mp4"), None)
     figures = {"benchmark": "film", "run": label, "shots": shots, "wall_s": round(wall, 1), "calls": len(new),
                "provider_s": round(provider, 1), "video_s": round(video, 1), "video_critical_path_s": round(critical, 1),
+               "video_jobs_in_flight_max": most_in_flight(new),
                "wall_to_critical_path": round(wall / critical, 2) if critical else None,
                "orchestration_s_per_shot": round((wall - provider) / shots, 3),
                "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3),

@@ -42,7 +42,8 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.film import NOT_CALLS, _span, long_film, stitch_figures, timed_run, video_critical_path
+from benchmarks.film import (NOT_CALLS, _span, long_film, most_in_flight, stitch_figures, timed_run,
+                             video_critical_path)
 from governor.ledger import Ledger
 from manifests import load_film
 
@@ -81,6 +82,7 @@ def studio_render(studio, root: Path, film_id: str, shots: int, slots: int, labe
     video, critical = video_critical_path(root, rows, slots)
     return {"run": label, "shots": shots, "wall_s": round(wall, 1), "calls": len(rows),
             "provider_s": round(provider, 1), "video_s": round(video, 1), "video_critical_path_s": round(critical, 1),
+            "video_jobs_in_flight_max": most_in_flight(rows),
             "wall_to_critical_path": round(wall / critical, 2) if critical else None,
             "orchestration_s_per_shot": round((wall - provider) / shots, 3),
             "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3) if critical else None,

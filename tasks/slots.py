@@ -25,7 +25,8 @@ process waits, or after HANDOFFS jobs in a row when other workers share the serv
 wait there, and must get their turn). The server's count is what bounds the key's jobs either
 way: one server slot serves one job at a time.
 
-It must never name a limit after a key itself: the key id is a short hash or a label.
+It must never name a limit after a key itself: the key id is a short hash or a label. It must
+never take a server slot in a task run's concurrency context (that run's end gives it back).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+from prefect.concurrency.context import ConcurrencyContext
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
@@ -159,7 +161,14 @@ class _Keeper:
     def _keep(self) -> None:
         holding = None  # the turn the slot is with; settled once it is handed on or given back
         try:
-            with concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
+            # The keeper's own concurrency context. The thread starts in a copy of the first
+            # job's context, and Prefect records every lease taken there on that task run, to
+            # give back when the task run ends — it did, while the keeper served the next jobs:
+            # the server counted the slot free, another worker took it, and two video jobs of a
+            # one-slot key were in flight at once (seen on the studio). A lease the keeper fails
+            # to give back is given back when this context closes, with the keeper.
+            with ConcurrencyContext(), \
+                    concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
                 served, turn = 0, self._next(0)
                 while turn is not None:
                     holding = turn
