@@ -302,16 +302,18 @@ def test_a_pushed_film_runs_on_two_workers_and_the_second_pays_nothing(s3_server
         assert "Completed" in made.values() and set(made.values()) <= {"Completed", "Cached"}, made
 
         second = _slate("run", str(tmp_path / "worker-b"), "--from-bucket", url, env=env, cwd=tmp_path)
-        # Worker b's stage tasks, read from the Prefect server both workers share: every one a
-        # hit on a record worker a left in the bucket (the ledger alone would also keep b from
-        # paying again; this is what shows the takes were not even made again).
-        hits = {k: v for k, v in _stage_runs().items() if k not in made and k not in before}
-        assert len(hits) >= 2 * 4 and set(hits.values()) == {"Cached"}, hits
+        # Worker b's folder never saw the scene, yet the scene is in the can that worker a left
+        # in the bucket (its cut and contact sheet by content): read from the Prefect server
+        # both workers share, b ran no stage task at all — not even a cache hit (the ledger
+        # alone would also keep b from paying again; this shows nothing was made again).
+        ran = {k: v for k, v in _stage_runs().items() if k not in made and k not in before}
+        assert ran == {}, ran
+        assert (tmp_path / "worker-b" / "renders" / "scene-01-draft-contact.png").is_file()
         assert "state: Completed" in second and "provider calls made: 0" in second, second
         with Ledger(ledger_url) as ledger:
             assert len(ledger.rows(film="night-diner")) == paid
-        # Every stage task was a hit: no new content-keyed result (a run's own records, named by
-        # random ids, are not cache entries).
+        # No new content-keyed result (a run's own records, named by random ids, are not cache
+        # entries).
         content_keyed = lambda keys: {k for k in keys if re.fullmatch(r"studio/results/[0-9a-f]{64}", k)}  # noqa: E731
         new = content_keyed(s3_server.keys(bucket, "studio/results/")) - content_keyed(results)
         assert not new, [s3_server.client().get_object(Bucket=bucket, Key=k)["Body"].read()[:1500] for k in new]
