@@ -94,22 +94,13 @@ def scenes_by_worker(studio, root: Path, film_run: str) -> dict[str, str]:
     """scene -> the worker (worker-N) that ran its run, from the workers' events on the server."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-    from prefect.events.filters import EventFilter, EventNameFilter
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from slate.studio import worker_names
-    roles = {name: role for role, name in worker_names(root).items()}
+    from slate.studio import who_ran
+    ran = who_ran(root, studio.api_url)
     with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
-        page = client.read_events(filter=EventFilter(event=EventNameFilter(name=["prefect.worker.submitted-flow-run"])),
-                                  limit=50)
-        events = list(page.events)
-        while page.next_page:
-            page = client.read_events_page(page.next_page)
-            events += page.events
-        ran = {related.id.removeprefix("prefect.flow-run."): event.resource.get("prefect.resource.name")
-               for event in events for related in event.related if related.role == "flow-run"}
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["scene"])))
-        return {r.parameters["scene"]: roles.get(ran.get(str(r.id)), ran.get(str(r.id)) or "?") for r in runs
+        return {r.parameters["scene"]: ran.get(str(r.id), "?") for r in runs
                 if r.parent_task_run_id is not None
                 and str(client.read_task_run(r.parent_task_run_id).flow_run_id) == str(film_run)}
 

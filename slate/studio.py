@@ -527,6 +527,29 @@ def worker_names(project: Path) -> dict[str, str]:
     return names
 
 
+def who_ran(project: Path, api_url: str) -> dict[str, str]:
+    """flow run id -> the worker (its role, worker-N) that submitted it, from the workers' own
+    submitted-flow-run events on the server."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        page = client.read_events(filter=EventFilter(event=EventNameFilter(name=["prefect.worker.submitted-flow-run"])),
+                                  limit=50)
+        events = list(page.events)
+        while page.next_page:
+            page = client.read_events_page(page.next_page)
+            events += page.events
+    roles = {name: role for role, name in worker_names(project).items()}
+    out = {}
+    for event in events:
+        worker = event.resource.get("prefect.resource.name")
+        for related in event.related:
+            if related.role == "flow-run":
+                out[related.id.removeprefix("prefect.flow-run.")] = roles.get(worker, worker)
+    return out
+
+
 # -- down -----------------------------------------------------------------------------------------
 def down(project: Path, *, say=print) -> list[int]:
     """Stop what the record names (workers and their runs, the Prefect server, the S3 server) and

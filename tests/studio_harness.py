@@ -190,22 +190,7 @@ def scene_runs(one: One, film_run_id) -> list:
 def who_ran(one: One) -> dict[str, str]:
     """flow run id -> the worker (its role, worker-N) that submitted it, from the workers' events
     on the server."""
-    from prefect.events.filters import EventFilter, EventNameFilter
-    with _api(one) as client:
-        page = client.read_events(filter=EventFilter(event=EventNameFilter(name=["prefect.worker.submitted-flow-run"])),
-                                  limit=50)
-        events = list(page.events)
-        while page.next_page:
-            page = client.read_events_page(page.next_page)
-            events += page.events
-    roles = {v: k for k, v in one.names().items()}
-    out = {}
-    for event in events:
-        worker = event.resource.get("prefect.resource.name")
-        for related in event.related:
-            if related.role == "flow-run":
-                out[related.id.removeprefix("prefect.flow-run.")] = roles.get(worker, worker)
-    return out
+    return studio_stack.who_ran(one.film, one.api_url)
 
 
 def books(one: One) -> list[str]:
