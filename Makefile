@@ -34,9 +34,10 @@ chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Two workers (pytest-xdist): much of the suite waits on servers, schedulers and subprocesses.
-# The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once.
+# The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once. Work is
+# handed out in the order tests/conftest.py sorts it (--no-loadscope-reorder): the long groups first.
 test: dev chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
 
 clean:
 	rm -rf $(VENV) $(FILM)

@@ -21,13 +21,30 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ["SLATE_PAID_CALLS_ALLOWED"] = ""  # no provider may be paid unless a test names it
 
 
-def pytest_collection_modifyitems(config, items):
-    """End-to-end tests first, the rest in their order (a stable sort).
+#: xdist groups in the order `make test` hands them out: the two-worker studio first (ten minutes,
+#: much of it waiting on workers and the zombie window, which the other worker fills with work),
+#: the crash matrix on the other worker, then the `slate up` stack.
+GROUP_ORDER = ("two-workers", "crash", "stack")
 
-    `make test` hands xdist's two workers one work unit at a time in collection order (after
-    the xdist groups, largest first): a minutes-long e2e test collected last would run alone
-    at the end while the other worker sits idle. First, the short tests fill in behind them."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+def _rank(item) -> tuple[int, bool]:
+    group = item.get_closest_marker("xdist_group")
+    name = group.args[0] if group and group.args else None
+    return (GROUP_ORDER.index(name) if name in GROUP_ORDER else len(GROUP_ORDER),
+            item.get_closest_marker("e2e") is None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long groups first (GROUP_ORDER), then end-to-end tests, the rest in their order (a
+    stable sort).
+
+    `make test` hands xdist's two workers one work unit at a time in collection order
+    (`--no-loadscope-reorder`; a group is one unit): a minutes-long test or group handed out
+    last would run alone at the end while the other worker sits idle. First, the short tests
+    fill in behind them. xdist's own order (largest unit first) put the crash matrix and then the
+    two-worker module on the same worker, one after the other: twenty minutes, the last six of
+    them mostly waiting, with the other worker done."""
+    items.sort(key=_rank)
 
 
 @pytest.fixture

@@ -129,6 +129,7 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     began = datetime.now(timezone.utc)
     state = scene_flow(project=str(example_film), return_state=True)
     result = scene_result(state)
+    assert result is not None, (state.name, state.message)
     shots = {s.shot: s for s in result.shots}
     assert shots["1C"].status == "approved"
     assert shots["1D"].status == "escalated" and "the cut from 1C does not hold" in shots["1D"].reason, shots["1D"]
