@@ -61,7 +61,7 @@ def ledger(url):
 def req(estimate="0.39", *, film="film-a", run_id="run-1", fingerprint=None, take=1, **kw) -> CallRequest:
     # A new request each time unless a fingerprint is given: since schema v3 one request may
     # have only one reserved-or-submitted row at a time.
-    fingerprint = fingerprint or f"fp-{next(_SEQ)}"
+    fingerprint = fingerprint or f"auto-{next(_SEQ)}"  # never one a test names (fp-1, fp-2)
     base = dict(
         run_id=run_id,
         film=film,
