@@ -43,12 +43,16 @@ def _on_stack(directory: Path):
     return temporary_settings({PREFECT_API_URL: stack.api_url})
 
 
-def _mark_embedded() -> None:
+def _start_embedded():
     """With no Prefect server configured (env or profile), `slate run` starts an embedded one
-    and is its only client; tasks/slots.py may then reset slots a killed run left taken."""
+    (slate/server.py) and is its only client; tasks/slots.py may then reset slots a killed run
+    left taken. Returns the starting server (wait for it before the first flow), or None."""
     from prefect.settings import PREFECT_API_URL
-    if not PREFECT_API_URL.value():
-        os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
+    if PREFECT_API_URL.value():
+        return None
+    os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
+    from slate import server as embedded
+    return embedded.start()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="slate: a durable, budget-governed pipeline from storyboard to footage.")
@@ -298,39 +302,17 @@ def _write_reel(reel: _Reel, result) -> None:
         err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
 
 
-def _start_embedded_early():
-    """The embedded Prefect server, started while slate's flows import (about 2 s of the
-    server's 5 s start-up; the first client call would otherwise start it only after them).
-    Returns the thread to join before the first flow; None when a server is configured."""
-    if os.environ.get("SLATE_EMBEDDED_PREFECT") != "1":
-        return None
-    import threading
-
-    from prefect.server.api.server import SubprocessASGIServer
-
-    def start() -> None:
-        try:
-            SubprocessASGIServer().start()
-        except Exception:  # noqa: BLE001 — the first client call starts it again and reports why it cannot
-            pass
-
-    starter = threading.Thread(target=start, name="embedded-prefect", daemon=True)
-    starter.start()
-    return starter
-
-
 def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallback, verbose, models, store,
          reel=None, max_parallel_scenes=None) -> None:
-    _mark_embedded()
-    starter = _start_embedded_early()
+    server = _start_embedded()  # it starts while slate's flows import
     from flows.film import film_flow, film_result
     from tasks.context import listen
     if not verbose:
         _quiet_prefect_console()
     progress = Progress()
     stop = listen(progress)
-    if starter is not None:
-        starter.join()  # a client call while it is starting would find the server not yet answering
+    if server is not None:
+        server.wait()  # a client call while it is starting would find the server not yet answering
     started = time.time()
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:

@@ -28,6 +28,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from slate.server import STACK_FACTORY
+
 STACK_DIR = Path(".slate") / "stack"
 RECORD = "stack.json"
 HEALTH_TIMEOUT = 120.0   # a cold server on a loaded 2-core machine takes 10-30 s
@@ -55,6 +57,15 @@ class Stack:
 #: 2 s are a few requests a second. The environment `up` is started with may set it otherwise.
 WORKER_QUERY_SECONDS = 2
 
+#: The longest a process waiting for a video slot sleeps before asking the server again
+#: (PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS, set on every server slate
+#: starts). Prefect tells a waiter to come back after the slot's average occupancy, up to 30 s; a
+#: slot keeper (tasks/slots.py) holds a slot for several jobs in a row, so that average is long and
+#: a slot one scene's process gave back sat idle until another woke: on a studio of one worker
+#: (four scene processes, one slot) 52 s of a 62-shot film, 0.84 s a shot.
+SLOT_WAIT_SECONDS = 1
+SLOT_WAIT = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
+
 
 def stack_dir(project: Path) -> Path:
     return Path(project).resolve() / STACK_DIR
@@ -68,6 +79,10 @@ def read(project: Path) -> Stack | None:
         return Stack(**json.loads(path.read_text()))
     except (ValueError, TypeError):
         return None
+
+
+#: What each role's command line says: how a recorded process id is known to still be ours.
+WORDS = {"server": STACK_FACTORY, "worker": "prefect"}
 
 
 def _ours(pid: int, word: str = "prefect") -> bool:
@@ -91,7 +106,8 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
 def running(project: Path) -> Stack | None:
     """The stack of this project when every process it recorded lives and the server answers."""
     stack = read(project)
-    if stack and stack.pids and all(_ours(pid) for pid in stack.pids.values()) and healthy(stack.api_url):
+    if stack and stack.pids and all(_ours(pid, WORDS.get(role, "prefect")) for role, pid in stack.pids.items()) \
+            and healthy(stack.api_url):
         return stack
     return None
 
@@ -138,7 +154,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
             f"{', '.join(f'{k} {v}' for k, v in found.pids.items())})")
         return found
     known = read(project)
-    if known and _ours(known.pids.get("server", 0)) and healthy(known.api_url):
+    if known and _ours(known.pids.get("server", 0), WORDS["server"]) and healthy(known.api_url):
         # The server lives but its worker died (killed, or the machine's OOM killer): a new
         # worker, the same server — its runs, schedules and a crashed run's Retry are kept.
         known.pids["worker"] = _start_worker(project, known).pid
@@ -163,7 +179,12 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     # SQLite under a busy machine: a write may wait on the lock longer than Prefect's 10 s
     # default, and the UI then shows "Something went wrong" for a run it did not create.
     server_env.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
-    server = _start(_prefect() + ["server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    server_env.setdefault(SLOT_WAIT, str(SLOT_WAIT_SECONDS))
+    # `prefect server start`'s own app, with busy SQLite answers retried in the server (slate/server.py):
+    # a busy database lost a person's click on Resume.
+    server_env["PREFECT__SERVER_FINAL"] = "1"
+    server = _start([sys.executable, "-m", "uvicorn", "--factory", STACK_FACTORY, "--host", "127.0.0.1",
+                     "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "5"],
                     folder / "server.log", server_env, folder)
     stack.pids["server"] = server.pid
     _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
@@ -246,7 +267,7 @@ def down(project: Path, *, say=print) -> list[int]:
     stopped = []
     for role in ("worker", "server"):
         pid = stack.pids.get(role)
-        if pid is not None and _ours(pid):
+        if pid is not None and _ours(pid, WORDS[role]):
             stopped.extend(stop(pid))
     (stack_dir(project) / RECORD).unlink(missing_ok=True)
     say(f"slate stack of {stack.film} stopped (pids {', '.join(map(str, stopped)) or 'none alive'})")

@@ -66,7 +66,8 @@ def services(workers: int = 2) -> list[Service]:
                        "-s3", "-s3.port", "-s3.port.iceberg", "-s3.port.lance", "-master.volumeSizeLimitMB",
                        "-volume.max"), S3_IDENTITY),
         Service("prefect", ("prefect", "server", "start", "--host", "--port"),
-                ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_UI_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED")),
+                ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_UI_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED",
+                 film_stack.SLOT_WAIT)),
         Service("setup", ("slate", "studio-setup"),
                 ("PREFECT_API_URL", "SLATE_POOL", "SLATE_BUCKET", "SLATE_LEDGER_URL", "SLATE_FILM_URL") + S3_CLIENT,
                 native="inline"),
@@ -309,6 +310,7 @@ def _start_server(project: Path, studio: Studio) -> None:
     env = film_stack._env(folder / "home")
     env.update({"PREFECT_API_DATABASE_CONNECTION_URL": _database_url(studio, "prefect", "postgresql+asyncpg"),
                 "PREFECT_UI_API_URL": studio.api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    env.setdefault(film_stack.SLOT_WAIT, str(film_stack.SLOT_WAIT_SECONDS))
     cmd = film_stack._prefect() + argv(service("prefect"), {"--host": "127.0.0.1", "--port": port})[1:]
     studio.pids["prefect"] = film_stack._start(cmd, folder / "server.log", env, folder).pid
     _save(project, studio)

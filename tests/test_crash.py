@@ -19,7 +19,7 @@ effects land — the ledger's rows and the local providers' own books — never 
 The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
 
 One Prefect server for the module (`matrix_server`), started the way `slate run` starts its
-embedded one (Prefect's own ephemeral app: no lease service, so a killed run's video slot stays
+embedded one (slate/server.py: Prefect's ephemeral app, busy answers retried; no lease service, so a killed run's video slot stays
 taken, as in embedded mode), and each case's runs are pointed at it with their own Prefect home
 — the kill then takes the CLI's group and leaves the server up. An embedded server costs each run
 about as much CPU as the rest of the run; shared, a case takes about half the time. The runs are
@@ -330,8 +330,8 @@ def ledger_duplicates(rows) -> int:
 
 @pytest.fixture(scope="module")
 def matrix_server(tmp_path_factory):
-    """One Prefect server for the module, as Prefect starts an embedded one (`uvicorn` on its app
-    factory, `PREFECT__SERVER_EPHEMERAL=1`: the services of an embedded server and no others —
+    """One Prefect server for the module, as `slate run` starts its embedded one (`uvicorn` on
+    slate/server.py's factory, `PREFECT__SERVER_EPHEMERAL=1`: the services of an embedded server and no others —
     none that frees a killed run's slot), in its own session; stopped by its process id."""
     home = tmp_path_factory.mktemp("crash-prefect-server")
     port = free_port()
@@ -340,7 +340,7 @@ def matrix_server(tmp_path_factory):
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="0",
                PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1", PREFECT_LOGGING_LEVEL="WARNING")
     log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "slate.server:embedded_app",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
                             cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

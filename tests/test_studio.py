@@ -174,6 +174,11 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
                            Path(f"/proc/{record.pids[role]}/environ").read_text().split("\0") if "=" in item)
             assert set(studio.service("worker").env) <= set(environ), set(studio.service("worker").env) - set(environ)
             assert environ["PREFECT_WORKER_QUERY_SECONDS"] == "2"
+        # The server tells a process waiting for a video slot to ask again within 1 s.
+        environ = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{record.pids['prefect']}/environ").read_text().split("\0") if "=" in item)
+        assert set(studio.service("prefect").env) <= set(environ), set(studio.service("prefect").env) - set(environ)
+        assert environ["PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"] == "1"
 
         # The S3 identity: generated, in a 0600 file, and nowhere else the stack wrote.
         creds = film / ".slate" / "stack" / studio.CREDENTIALS

@@ -1,0 +1,274 @@
+"""The Prefect servers slate starts on SQLite: the embedded one of `slate run`, and the one
+`slate up` leaves running for the UI. Both are Prefect's own app, under uvicorn, wrapped here.
+
+With no Prefect server configured, a `slate run` needs one for as long as it renders. Prefect's
+client would start one by itself on its first API call (its "ephemeral" server, on SQLite in
+PREFECT_HOME). slate starts that same app itself, for three reasons a 62-shot film of four
+scenes showed on a 2-core machine:
+
+1. **A busy database failed the film.** SQLite answers a transaction that read and then writes,
+   while another write committed in between, with SQLITE_BUSY_SNAPSHOT — no busy timeout waits
+   that out — and Prefect's server turns it into a 503. Prefect's client backs off 2, 4, 8, 16
+   and 32 s, then gives up. With four scenes' tasks streaming their states into the database,
+   creating a scene's sub-flow met that again and again: the scenes started 10-20 s apart, and
+   3 of 4 runs of the film ended Failed (`503 Service Unavailable … /api/task_runs/`), every
+   scene stopped. Here (`BusyRetry`) requests that write go through the app one at a time, and
+   the server itself sends a busy one through again after a few milliseconds, for up to
+   RETRY_SECONDS: the failed transaction was rolled back, so this is the client's own retry
+   without its back-off. (Retrying alone, with writes still racing each other, once stalled the
+   server for 60 s: a write waited out SQLite's busy timeout.)
+2. **It cost the run's process the server's imports.** Prefect's client imports the whole server
+   (about 6 s of CPU here) to start it, on the two cores the server needs to start. slate starts
+   the process without importing it, and points Prefect's settings at it (PREFECT_API_URL) before
+   anything asks.
+3. **It outlived a killed run.** Prefect's server stops at its parent's exit, not at a SIGKILL: the
+   server of a killed `slate run` went on holding its port and database. Here it watches its
+   parent and stops once the parent is gone.
+
+Its output goes to `PREFECT_HOME/slate-embedded-server.log`, not over the run's live table.
+
+`slate up`'s server (`stack_app`: the full server, its UI and services, as `prefect server start`
+runs it) gets the same `BusyRetry`: there a busy database lost a person's click on Resume. It
+is started detached on purpose (`slate down` stops it), so it does not watch its parent.
+
+It must never retry a response the app did not mark as busy (a 503), never touch a websocket or
+the app's lifespan, and never let the embedded server outlive the process that started it.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+#: How long the server sends one busy request through the app again before it answers the 503.
+RETRY_SECONDS = 30.0
+#: The first wait between two tries; each further one is a little longer, at most MAX_PAUSE.
+FIRST_PAUSE = 0.01
+MAX_PAUSE = 0.25
+#: POST requests of Prefect's API that only read (filters, counts): they need no turn at writing.
+READS = ("/filter", "/count", "/paginate", "/history")
+#: The server tells who started it by this variable; it stops once that process is gone.
+PARENT = "SLATE_EMBEDDED_PARENT"
+PARENT_POLL_SECONDS = 1.0
+START_TIMEOUT = 120.0   # a cold start on a loaded 2-core machine takes 10-30 s
+STOP_GRACE = 10.0
+LOG_NAME = "slate-embedded-server.log"
+FACTORY = "slate.server:embedded_app"   # uvicorn's --factory for the embedded server
+STACK_FACTORY = "slate.server:stack_app"  # and for `slate up`'s
+
+
+# -- in the server's process ----------------------------------------------------------------------
+
+class BusyRetry:
+    """ASGI middleware: an HTTP request the app answered 503 (its database was busy) is sent
+    through the app again, at once and then with short growing pauses, for up to `seconds`.
+
+    The request's body is read once and given to every try; the client sees one answer, the
+    first that was not a 503 (or the last 503, when the database stayed busy that long)."""
+
+    def __init__(self, app, seconds: float = RETRY_SECONDS):
+        self.app, self.seconds = app, seconds
+        self._writes: asyncio.Lock | None = None
+
+    def _gate(self, scope) -> asyncio.Lock | None:
+        """The lock a request that writes takes for each try: one at a time through the app."""
+        if scope["method"] in ("GET", "HEAD", "OPTIONS") or scope["path"].endswith(READS):
+            return None
+        if self._writes is None:
+            self._writes = asyncio.Lock()  # made on the server's own loop
+        return self._writes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":  # lifespan and websockets pass through untouched
+            await self.app(scope, receive, send)
+            return
+        body, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away before it finished sending
+                return
+            body.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        whole = b"".join(body)
+        started = time.monotonic()
+        pause, tries = FIRST_PAUSE, 0
+        while True:
+            tries += 1
+            last_try = time.monotonic() - started >= self.seconds
+            gate = self._gate(scope)
+            if gate is None:
+                busy = await self._try(scope, whole, receive, send, pass_503=last_try)
+            else:
+                async with gate:
+                    busy = await self._try(scope, whole, receive, send, pass_503=last_try)
+            if not busy:
+                if tries > 1:  # one line in the server's log: how busy the database was
+                    print(f"{scope['method']} {scope['path']}: database busy, answered after {tries} tries "
+                          f"({time.monotonic() - started:.2f} s)", file=sys.stderr, flush=True)
+                return
+            await asyncio.sleep(pause * (0.5 + random.random()))
+            pause = min(MAX_PAUSE, pause * 1.5)
+
+    async def _try(self, scope, body: bytes, receive, send, *, pass_503: bool) -> bool:
+        """One pass through the app; True when it answered 503 and the answer was held back."""
+        given = False
+        held = False
+
+        async def replay():
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the client to go, as the server would
+
+        async def watch(message):
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] == 503 and not pass_503:
+                held = True
+            if not held:
+                await send(message)
+
+        try:
+            # A copy for each try: routing writes into the scope it is given (the mount's path).
+            await self.app(dict(scope), replay, watch)
+        except Exception:
+            # Starlette's error middleware sends the 503 and then raises the database's error
+            # again, for the server's log. A held 503 is tried again; anything else stands.
+            if not held:
+                raise
+        return held
+
+
+def _watch_parent(parent: int) -> None:
+    """Stop this server (SIGTERM to itself: uvicorn's own shutdown) once `parent` is gone."""
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def embedded_app():
+    """uvicorn's factory in the embedded server's process: Prefect's app in ephemeral mode (as its
+    client would start it), busy requests retried, tied to the process that started it."""
+    from prefect.server.api.server import create_app
+
+    parent = os.environ.get(PARENT, "")
+    if parent.isdigit():
+        threading.Thread(target=_watch_parent, args=(int(parent),), name="slate-parent-watch", daemon=True).start()
+    return BusyRetry(create_app())
+
+
+def stack_app():
+    """uvicorn's factory for `slate up`'s server: the app `prefect server start` runs (its UI and
+    services; PREFECT__SERVER_FINAL set by the caller), busy requests retried."""
+    from prefect.server.api.server import create_app
+    return BusyRetry(create_app(final=True))
+
+
+# -- in the run's process -------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _home() -> Path:
+    from prefect.settings import PREFECT_HOME
+    return Path(PREFECT_HOME.value())
+
+
+class EmbeddedServer:
+    """The server process this run started: its address, its log, how to wait for it and stop it."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.log_path = home / LOG_NAME
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> "EmbeddedServer":
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = _free_port()
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
+        env.pop("PREFECT_API_URL", None)
+        # Prefect's telemetry heartbeat is a request to the internet every run; a laptop's
+        # embedded server has no use for it (and offline it only logs a failure).
+        env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # Two runs on one Prefect home share video slots through this server (slate/stack.py).
+        env.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "1")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
+                return answer.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def wait(self, timeout: float = START_TIMEOUT) -> None:
+        """Until the server answers; then every Prefect client of this process talks to it."""
+        deadline = time.monotonic() + timeout
+        tries = 0
+        while not self.healthy():
+            code = self.proc.poll()
+            if code is not None:
+                tail = self.log_tail()
+                tries += 1
+                if "address already in use" in tail.lower() and tries < 3:  # its port was taken meanwhile
+                    self.start()
+                    continue
+                raise RuntimeError(f"the embedded Prefect server exited ({code}); its log, {self.log_path}:\n{tail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the embedded Prefect server did not answer within {timeout:.0f} s; "
+                                   f"its log, {self.log_path}:\n{self.log_tail()}")
+            time.sleep(0.05)
+        os.environ["PREFECT_API_URL"] = self.api_url
+        import prefect.context
+        prefect.context.refresh_global_settings_context()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start() -> EmbeddedServer:
+    """Start the embedded server for this process (stopped when the process exits)."""
+    import atexit
+    server = EmbeddedServer(_home()).start()
+    atexit.register(server.stop)
+    return server
