@@ -18,6 +18,8 @@ Prints, in one run, one JSON line per `slate run` and one for the stitch:
 - orchestration seconds per shot: (wall - provider seconds) / shots (the issue's figure: an
   upper bound, the local provider's renders run in the same process) and
   (wall - the video critical path) / shots (what is not the video provider's own waiting);
+  that time split where it goes (`where_it_went`): before the first video job, the video slots
+  idle between jobs (per shot: what orchestration adds to each shot), after the last one;
 - for the cached run the goal (10 s), and whether it started Prefect at all (a `prefect.db`
   in its fresh PREFECT_HOME); the first render runs on a home whose database is made before
   the clock starts, as on every night after a machine's first (`prefect_home_setup_s`: what
@@ -130,6 +132,25 @@ def most_in_flight(rows: list) -> int:
     return most
 
 
+def where_it_went(rows: list, started: float, ended: float) -> dict:
+    """The time beyond the video critical path, split where it goes (epoch seconds in, seconds
+    out): before the first video job was submitted (the server's start, the scenes' setup, the
+    first shot's panel and gate), the video slots idle between the first job and the last (no
+    job in flight: what each shot's hand-over costs), and after the last job finished (its
+    keyframe gate, the stitches, the reports, the exit)."""
+    spans = sorted((r.submitted_at.timestamp(), r.finished_at.timestamp()) for r in rows
+                   if r.stage == "video" and r.submitted_at and r.finished_at)
+    if not spans:
+        return {}
+    idle, reach = 0.0, spans[0][1]
+    for start, end in spans[1:]:
+        idle += max(0.0, start - reach)
+        reach = max(reach, end)
+    return {"before_first_video_s": round(spans[0][0] - started, 1), "video_idle_s": round(idle, 1),
+            "video_idle_s_per_shot": round(idle / len(spans), 3),
+            "after_last_video_s": round(ended - reach, 1)}
+
+
 def prepared_home(home: Path, env: dict) -> float:
     """Seconds to make a Prefect home's database (what a machine's first run pays once; every
     later run finds it made): timed apart, so a render's figures are those of every night."""
@@ -150,7 +171,7 @@ def timed_run(root: Path, film_id: str, shots: int, label: str, *, args: tuple[s
     run_env.update({"SLATE_PROFILE": "draft", "PREFECT_HOME": str(home), **(env or {})})
     setup = prepared_home(home, run_env) if label != "cached" else None
     made = (home / "prefect.db").stat().st_mtime_ns if setup is not None else None
-    started = time.perf_counter()
+    started, began = time.perf_counter(), time.time()
     done = subprocess.run([sys.executable, "-m", "slate.cli", "run", str(root), *args], capture_output=True,
                           text=True, env=run_env)
     wall = time.perf_counter() - started
@@ -166,6 +187,7 @@ def timed_run(root: Path, film_id: str, shots: int, label: str, *, args: tuple[s
                "wall_to_critical_path": round(wall / critical, 2) if critical else None,
                "orchestration_s_per_shot": round((wall - provider) / shots, 3),
                "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3),
+               **where_it_went(new, began, began + wall),
                "prefect_started": (home / "prefect.db").exists() and (home / "prefect.db").stat().st_mtime_ns != made,
                **({"prefect_home_setup_s": setup} if setup is not None else {}),
                "film_seconds": round(probe(cut).duration, 2) if cut else None}

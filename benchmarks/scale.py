@@ -43,7 +43,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.film import (NOT_CALLS, _span, long_film, most_in_flight, stitch_figures, timed_run,
-                             video_critical_path)
+                             video_critical_path, where_it_went)
 from governor.ledger import Ledger
 from manifests import load_film
 
@@ -86,6 +86,7 @@ def studio_render(studio, root: Path, film_id: str, shots: int, slots: int, labe
             "wall_to_critical_path": round(wall / critical, 2) if critical else None,
             "orchestration_s_per_shot": round((wall - provider) / shots, 3),
             "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3) if critical else None,
+            **where_it_went(rows, run.created.timestamp(), run.end_time.timestamp()),
             "scenes_by_worker": scenes_by_worker(studio, root, film_run),
             **({"goal_s": 10} if label == "cached" else {})}
 

@@ -17,8 +17,10 @@ It must never fail a run: an artifact that cannot be written is logged and left 
 from __future__ import annotations
 
 import base64
+import contextvars
 import io
 import re
+import threading
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -50,33 +52,92 @@ def _safe(make):
         return None
 
 
-class Progress:
-    """A progress artifact moved each time a shot's video is approved, escalated or halted."""
+def _once(fn):
+    """`fn` the first time it is called; nothing after."""
+    called = []
 
-    def __init__(self, artifact_id, shots: int):
-        self.artifact_id, self.shots, self.done = artifact_id, max(1, shots), set()
-        self.stop = listen(self)
+    def once():
+        if not called:
+            called.append(True)
+            fn()
+    return once
+
+
+class Progress:
+    """The scene's progress artifact, moved as its shots' videos are approved, escalated or
+    halted.
+
+    It listens to its own scene only (a film's scenes run at once in one process: listening to
+    all of them, each scene's bar moved with every other scene's shots, four requests where one
+    was due). The shot's thread only counts; a thread of its own sends the latest figure, at most
+    every PUSH_SECONDS: a request to a busy server must never hold up a shot's next take."""
+
+    PUSH_SECONDS = 2.0
+
+    def __init__(self, artifact_id, scene: str, shots: int = 1):
+        self.artifact_id, self.scene, self.shots, self.done = artifact_id, scene, max(1, shots), set()
+        self._moved, self._stopped = threading.Event(), threading.Event()
+        self._sent = 0.0  # the bar is made at 0
+        self.stop_listening = _once(listen(self))
+        self._pusher = None
+        if artifact_id is not None:
+            # The run's context goes with it: the server it talks to and the run it logs to.
+            self._pusher = threading.Thread(target=contextvars.copy_context().run, args=(self._push,),
+                                            name=f"progress {scene}", daemon=True)
+            self._pusher.start()
 
     def __call__(self, event: dict) -> None:
+        if event.get("scene") != self.scene:
+            return
         if event.get("event") == "plan":
             self.shots = max(1, len(event["shots"]))
             return
         if event.get("stage") == "video" and event.get("status") in ("approved", "escalated", "halted"):
             self.done.add(event.get("shot"))
-            if self.artifact_id is not None:
-                _safe(lambda: update_progress_artifact(self.artifact_id, 100.0 * len(self.done) / self.shots))
+            self._moved.set()
+
+    @property
+    def figure(self) -> float:
+        return 100.0 * min(len(self.done), self.shots) / self.shots
+
+    def _push(self) -> None:
+        while True:
+            self._moved.wait()
+            if self._stopped.is_set():
+                return  # the last figure is sent by stop(), on the scene's thread
+            self._moved.clear()
+            figure = self.figure
+            if figure != self._sent:
+                self._send(figure)
+            self._stopped.wait(self.PUSH_SECONDS)
+
+    def _send(self, figure: float) -> None:
+        _safe(lambda: update_progress_artifact(self.artifact_id, figure))
+        self._sent = figure
+
+    def stop(self) -> None:
+        """Stop listening and pushing; the bar keeps the last figure (sent now if it moved)."""
+        self.stop_listening()
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._moved.set()  # wakes the pusher, which sees the stop
+        if self._pusher is not None:
+            self._pusher.join(timeout=30)
+            if self.figure != self._sent:
+                self._send(self.figure)
+
+    def finish(self) -> None:
+        """The bar at 100: the scene is done, whatever its shots came to."""
+        self.stop()
+        if self.artifact_id is not None and self._sent != 100.0:
+            self._send(100.0)
 
 
 def start_progress(run) -> Progress:
     artifact = _safe(lambda: create_progress_artifact(0.0, key=key(run.film, run.scene, run.profile, "progress"),
                                                       description=f"scene {run.scene} ({run.profile}): shots finished"))
-    return Progress(artifact, 1)
-
-
-def finish_progress(progress: Progress) -> None:
-    progress.stop()
-    if progress.artifact_id is not None:
-        _safe(lambda: update_progress_artifact(progress.artifact_id, 100.0))
+    return Progress(artifact, run.scene)
 
 
 def image_data_url(path: Path, width: int = 1280) -> str:

@@ -322,21 +322,24 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
         result, made_by = served
         return _finish(run, result, Completed(data=result, message=f"unchanged since run {made_by}"))
     progress = reports.start_progress(run)
-    decision = None
-    if PROFILES[run.profile].needs_approval:
-        first = shoot(run, panels_only=True, return_state=True)
-        if not first.is_completed():
-            return _ended_from(first)
-        done = first.result()
-        if isinstance(done, SceneResult):  # nothing could be approved (every panel escalated, or refused)
-            return _finish(run, done, Completed(data=done, name=first.name, message=first.message))
-        try:
-            decision = approve_finals(run, settings, done)
-        except ApprovalExpired as exc:
-            return ended(EXPIRED, str(exc), None)
-    inner = shoot(run, rejected=decision.rejected if decision else [],
-                  approval=decision.summary() if decision else "", return_state=True)
-    reports.finish_progress(progress)
+    try:
+        decision = None
+        if PROFILES[run.profile].needs_approval:
+            first = shoot(run, panels_only=True, return_state=True)
+            if not first.is_completed():
+                return _ended_from(first)
+            done = first.result()
+            if isinstance(done, SceneResult):  # nothing could be approved (every panel escalated, or refused)
+                return _finish(run, done, Completed(data=done, name=first.name, message=first.message))
+            try:
+                decision = approve_finals(run, settings, done)
+            except ApprovalExpired as exc:
+                return ended(EXPIRED, str(exc), None)
+        inner = shoot(run, rejected=decision.rejected if decision else [],
+                      approval=decision.summary() if decision else "", return_state=True)
+        progress.finish()
+    finally:
+        progress.stop()  # a scene that ended early leaves its bar where its shots got to
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
         return _ended_from(inner, run)
     result = inner.result()
@@ -435,7 +438,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     references, refusal = hold_references(run, film, lock)
     if refusal is not None:
         return refusal
-    emit(event="plan", shots=[p.shot for p in plans])
+    emit(event="plan", scene=run.scene, shots=[p.shot for p in plans])
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
     out_dir = renders_dir(root)
     stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
@@ -542,7 +545,7 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
             if not verdict["passed"]:
                 clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
                 clip.clip_uri = None
-                emit(shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
+                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
                 continue
         kept = p
     return panels, clips

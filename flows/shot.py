@@ -83,12 +83,12 @@ def _policy(run: RunSpec) -> TakePolicy:
     return TakePolicy(max_takes=run.max_takes, patience=run.no_progress_takes)
 
 
-def _finish(outcome, stage: str):
+def _finish(run: RunSpec, outcome, stage: str):
     if outcome.halted:
-        emit(shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
+        emit(scene=run.scene, shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
         return Completed(data=outcome, name="Halted", message=f"shot {outcome.shot}: {outcome.halted}")
     if outcome.escalated:
-        emit(shot=outcome.shot, stage=stage, status="escalated", reasons=[outcome.escalated])
+        emit(scene=run.scene, shot=outcome.shot, stage=stage, status="escalated", reasons=[outcome.escalated])
         return Completed(data=outcome, name="Escalated", message=f"shot {outcome.shot}: {outcome.escalated}")
     return outcome
 
@@ -101,7 +101,7 @@ def shoot_panels(run: RunSpec, plan: ShotPlan):
             _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = str(exc)
-    return _finish(outcome, "panel")
+    return _finish(run, outcome, "panel")
 
 
 def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
@@ -129,7 +129,7 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             decision, why = _policy(run).decide(history)
             if decision == "accept":
                 outcome.approved[moment] = uri
-                emit(shot=plan.shot, stage="panel", moment=moment, take=take, status="approved")
+                emit(scene=run.scene, shot=plan.shot, stage="panel", moment=moment, take=take, status="approved")
                 break
             if decision == "escalate":
                 outcome.escalated = f"{moment} panel {why}; last reasons: {'; '.join(reasons)}"
@@ -148,7 +148,7 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
             _video_takes(run, plan, panels, previous, outcome)
         except (RunHalted, ShotHalted) as exc:
             outcome.halted = str(exc)
-    return _finish(outcome, "video")
+    return _finish(run, outcome, "video")
 
 
 def _moves(plan: ShotPlan) -> bool:
@@ -181,7 +181,7 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
         raise st.governor.halt(f"{why}: a person decides — run again with --approve-fallback {fallback} to allow "
                                f"it, or change the shot")
     st.governor.note(spec, "FallbackSwitch", why + ": switched")
-    emit(shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
+    emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
     return current + 1
 
 
@@ -232,7 +232,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         if decision == "accept":
             outcome.clip_uri = clip_uri
             outcome.last_frame_uri = verdict["keyframes"]["last"]
-            emit(shot=plan.shot, stage="video", take=take, status="approved")
+            emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
             break
         if decision == "escalate":
             outcome.escalated = f"clip {why}; last reasons: {'; '.join(reasons)}"
@@ -244,7 +244,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
                                    run.clip_model, run.clip_weights, outcome.origin_uri or "",
                                    artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
-        emit(shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
+        emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
 
 
 def best_take(panels: PanelOutcome, clip: ClipOutcome | None = None) -> Take | None:

@@ -143,21 +143,23 @@ def _lineup_text(settings) -> str:
 
 
 class Progress:
-    """A live table of shots: what each is doing, take by take."""
+    """A live table of shots: what each is doing, take by take (a scene column once two scenes
+    run: their shot ids may repeat)."""
 
     def __init__(self):
-        self.rows: dict[str, dict] = {}
+        self.rows: dict[tuple[str, str], dict] = {}
         self.started = time.time()
 
     def __call__(self, event: dict) -> None:
+        scene = event.get("scene") or ""
         if event.get("event") == "plan":
             for s in event["shots"]:
-                self.rows.setdefault(s, {"panel": "waiting", "video": "waiting"})
+                self.rows.setdefault((scene, s), {"panel": "waiting", "video": "waiting"})
             return
         shot = event.get("shot")
         if not shot:
             return
-        row = self.rows.setdefault(shot, {"panel": "waiting", "video": "waiting"})
+        row = self.rows.setdefault((scene, shot), {"panel": "waiting", "video": "waiting"})
         stage = "panel" if event.get("stage", "").startswith("panel") else "video"
         take = f" take {event['take']}" if event.get("take") else ""
         moment = f" {event['moment']}" if event.get("moment") and stage == "panel" else ""
@@ -165,16 +167,19 @@ class Progress:
 
     def table(self) -> Table:
         t = Table(title=f"slate run — {time.time() - self.started:.0f}s", expand=False)
+        scenes = len({scene for scene, _ in self.rows}) > 1
+        if scenes:
+            t.add_column("scene")
         t.add_column("shot")
         t.add_column("panel")
         t.add_column("video")
         colour = {"approved": "green", "passed": "green", "failed": "yellow", "escalated": "red"}
-        for shot, row in self.rows.items():
+        for (scene, shot), row in list(self.rows.items()):
             cells = []
             for key in ("panel", "video"):
                 word = row[key].split(" ")[0]
                 cells.append(f"[{colour.get(word, 'white')}]{row[key]}[/]")
-            t.add_row(shot, *cells)
+            t.add_row(*([scene] if scenes else []), shot, *cells)
         return t
 
 

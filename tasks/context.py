@@ -147,6 +147,8 @@ def studio(run: RunSpec) -> Studio:
 
 
 # -- progress: tasks tell whoever listens (the CLI's live display) what a shot is doing -------
+# Every event names its scene: the scenes of a film run at once in one process, and their shot
+# ids may repeat. A listener is called on the emitting task's thread: it must return at once.
 _LISTENERS: list[Callable[[dict], None]] = []
 
 

@@ -61,6 +61,6 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
             st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id)),
         repeatable=True)
     verdict = GatePolicy.load(run.root).apply(read_verdict(st, delivery.uri), "panel", judge_kind(judge), profile)
-    emit(shot=shot, stage="panel_gate", take=take, moment=moment,
+    emit(scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict["passed"] else "failed", reasons=failing(verdict))
     return verdict

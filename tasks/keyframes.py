@@ -49,6 +49,6 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root).apply(raw, "keyframe", judge_kind(judge), profile)
-    emit(shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
+    emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
          reasons=failing(verdict))
     return {**verdict, "keyframes": frame_uris}

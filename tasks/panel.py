@@ -35,7 +35,7 @@ def panel_take(run: RunSpec, shot: str, moment: str, take: int, request: dict, p
     req = panel_from_dict(request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "panel", shot=shot,
                         with_references=bool(req.characters))
-    emit(shot=shot, stage="panel", take=take, moment=moment, status="drawing")
+    emit(scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel", take, provider, model, profile),
         units=Units("image", images=1, resolution=f"{req.height}p"),

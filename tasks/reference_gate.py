@@ -78,7 +78,7 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
                              artifacts=lambda v: [])
         verdict = {**verdict, "key": ref.key, "file": need.file, "field": need.field}
         verdicts.append(verdict)
-        emit(stage="reference_gate", ref=ref.key, status="passed" if verdict["passed"] else "failed",
+        emit(scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict["passed"] else "failed",
              reasons=verdict["failing"])
         if not verdict["passed"]:
             refusals.append(f"{need.file}: {need.field}: {ref.key}: {'; '.join(verdict['failing'])}")

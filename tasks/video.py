@@ -27,7 +27,7 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
     req = ClipRequest(**request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
                         camera_fixed=req.camera_fixed)
-    emit(shot=shot, stage="video", take=take, status="rendering")
+    emit(scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
         units=Units("video", seconds=req.seconds, resolution=req.resolution),

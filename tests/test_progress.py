@@ -1,0 +1,84 @@
+"""What a person watching a film render sees move: each scene's progress bar in the Prefect UI,
+and the live table of `slate run`.
+
+The scenes of a film run at once in one process, and their shot ids may repeat; each scene's
+bar must move with its own shots only. The bars are read back from the Prefect server."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows import reports
+from slate.cli import Progress as LiveTable
+from tasks.context import emit
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _bar(key: str) -> float:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert found, f"no artifact {key}"
+    return float(found[0].data)
+
+
+def _scene(film: str, scene: str):
+    return SimpleNamespace(film=film, scene=scene, profile="draft")
+
+
+def test_each_scenes_bar_moves_with_its_own_shots_only():
+    """Two scenes at once, the same shot ids in both: 1 of scene 1's 2 shots done is 50, and
+    scene 2's bar, none of whose 4 shots is done, stays at 0 (listening to every scene, both
+    bars read 25). A scene that finishes is at 100, one that stops early keeps its figure."""
+
+    @flow
+    def two_scenes():
+        one = reports.start_progress(_scene("bars", "scene-01"))
+        two = reports.start_progress(_scene("bars", "scene-02"))
+        emit(event="plan", scene="scene-01", shots=["1A", "1B"])
+        emit(event="plan", scene="scene-02", shots=["1A", "1B", "1C", "1D"])
+        emit(scene="scene-01", shot="1A", stage="video", status="rendering")
+        emit(scene="scene-01", shot="1A", stage="video", status="approved")
+        one.stop()
+        two.stop()
+        middle = (_bar("bars-scene-01-draft-progress"), _bar("bars-scene-02-draft-progress"))
+        one.finish()
+        return middle
+
+    assert two_scenes() == (50.0, 0.0)
+    assert _bar("bars-scene-01-draft-progress") == 100.0
+    assert _bar("bars-scene-02-draft-progress") == 0.0
+
+
+def test_a_burst_of_finished_shots_lands_as_its_last_figure():
+    """Shots finishing faster than the bar is sent (one send per PUSH_SECONDS at most, off the
+    shots' threads): the bar ends at the scene's true figure, never past 100."""
+
+    @flow
+    def burst():
+        bar = reports.start_progress(_scene("burst", "scene-01"))
+        shots = [f"1{chr(65 + i)}" for i in range(10)]
+        emit(event="plan", scene="scene-01", shots=shots)
+        for shot in shots[:7] + shots[:3]:  # three shots escalated, then approved again: counted once
+            emit(scene="scene-01", shot=shot, stage="video", status="approved")
+        bar.stop()
+
+    burst()
+    assert _bar("burst-scene-01-draft-progress") == 70.0
+
+
+def test_the_live_table_keeps_scenes_apart():
+    """The same shot id in two scenes is two rows, under a scene column."""
+    table = LiveTable()
+    table({"event": "plan", "scene": "scene-01", "shots": ["1A", "1B"]})
+    table({"event": "plan", "scene": "scene-02", "shots": ["1A"]})
+    table({"scene": "scene-02", "shot": "1A", "stage": "video", "status": "approved", "take": 1})
+    assert table.rows[("scene-02", "1A")]["video"] == "approved take 1"
+    assert table.rows[("scene-01", "1A")]["video"] == "waiting"
+    rendered = table.table()
+    assert [c.header for c in rendered.columns] == ["scene", "shot", "panel", "video"]
+    assert rendered.row_count == 3
