@@ -19,7 +19,9 @@ Prints, in one run, one JSON line per `slate run` and one for the stitch:
   upper bound, the local provider's renders run in the same process) and
   (wall - the video critical path) / shots (what is not the video provider's own waiting);
   that time split where it goes (`where_it_went`): before the first video job, the video slots
-  idle between jobs (per shot: what orchestration adds to each shot), after the last one;
+  idle between jobs (per shot: what orchestration adds to each shot), after the last one; and
+  the time no provider call of any kind was in flight (`no_call_in_flight_s`: orchestration and
+  nothing else, a lower bound where the time beyond the critical path is an upper one);
 - for the cached run the goal (10 s), and whether it started Prefect at all (a `prefect.db`
   in its fresh PREFECT_HOME); the first render runs on a home whose database is made before
   the clock starts, as on every night after a machine's first (`prefect_home_setup_s`: what
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,12 +135,27 @@ def most_in_flight(rows: list) -> int:
     return most
 
 
+def _uncovered(spans: list[tuple[float, float]], started: float, ended: float) -> float:
+    """Seconds of [started, ended] that no span covers."""
+    free, reach = 0.0, started
+    for start, end in sorted(spans):
+        free += max(0.0, min(start, ended) - reach)
+        reach = max(reach, end)
+    return free + max(0.0, ended - reach)
+
+
 def where_it_went(rows: list, started: float, ended: float) -> dict:
     """The time beyond the video critical path, split where it goes (epoch seconds in, seconds
     out): before the first video job was submitted (the server's start, the scenes' setup, the
     first shot's panel and gate), the video slots idle between the first job and the last (no
     job in flight: what each shot's hand-over costs), and after the last job finished (its
-    keyframe gate, the stitches, the reports, the exit)."""
+    keyframe gate, the stitches, the reports, the exit).
+
+    And the run's time with no provider call of any kind in flight (`no_call_in_flight_s`):
+    nothing outside slate was being waited for, so all of it is orchestration (imports, the
+    server, task runs, ffmpeg, reports). The time beyond the video critical path is an upper
+    bound of orchestration (it counts the first panel and its judge, the last clip's judge); this
+    is the lower one."""
     spans = sorted((r.submitted_at.timestamp(), r.finished_at.timestamp()) for r in rows
                    if r.stage == "video" and r.submitted_at and r.finished_at)
     if not spans:
@@ -146,9 +164,25 @@ def where_it_went(rows: list, started: float, ended: float) -> dict:
     for start, end in spans[1:]:
         idle += max(0.0, start - reach)
         reach = max(reach, end)
+    calls = [(r.submitted_at.timestamp(), r.finished_at.timestamp()) for r in rows if r.submitted_at and r.finished_at]
+    quiet = _uncovered(calls, started, ended)
     return {"before_first_video_s": round(spans[0][0] - started, 1), "video_idle_s": round(idle, 1),
             "video_idle_s_per_shot": round(idle / len(spans), 3),
-            "after_last_video_s": round(ended - reach, 1)}
+            "after_last_video_s": round(ended - reach, 1),
+            "no_call_in_flight_s": round(quiet, 1)}
+
+
+def server_busy(log: Path) -> dict:
+    """How often the embedded server's database was busy for a request (slate/server.py logs each
+    request it had to send through again, and how long that took): a run slower than its
+    neighbours says here whether the server's database held it up."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return {}
+    waits = [float(m.group(1)) for m in (re.search(r"database busy, answered after \d+ tries \(([\d.]+) s\)", x)
+                                          for x in lines) if m]
+    return {"server_busy_requests": len(waits), "server_busy_longest_s": round(max(waits, default=0.0), 2)}
 
 
 def prepared_home(home: Path, env: dict) -> float:
@@ -187,10 +221,12 @@ def timed_run(root: Path, film_id: str, shots: int, label: str, *, args: tuple[s
                "wall_to_critical_path": round(wall / critical, 2) if critical else None,
                "orchestration_s_per_shot": round((wall - provider) / shots, 3),
                "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3),
-               **where_it_went(new, began, began + wall),
+               **(went := where_it_went(new, began, began + wall)),
+               "no_call_in_flight_s_per_shot": round(went.get("no_call_in_flight_s", 0.0) / shots, 3),
                "prefect_started": (home / "prefect.db").exists() and (home / "prefect.db").stat().st_mtime_ns != made,
                **({"prefect_home_setup_s": setup} if setup is not None else {}),
-               "film_seconds": round(probe(cut).duration, 2) if cut else None}
+               "film_seconds": round(probe(cut).duration, 2) if cut else None,
+               **server_busy(home / "slate-embedded-server.log")}
     shutil.rmtree(home, ignore_errors=True)
     if label == "cached":
         figures["goal_s"] = 10

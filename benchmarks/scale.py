@@ -16,14 +16,15 @@ it (`video_slots = 2`): the same bound on video jobs in flight, which is what a 
 Workers: `--workers 1` is the embedded run above. Any other list (`--workers 1,2`) renders the
 film on a studio instead — `slate up --stack`'s own code (slate/studio.py): SeaweedFS, a Prefect
 server and the ledger on the local Postgres, process workers in folders of their own, the film
-pushed to the bucket and run through its `film` deployment as the UI's Run button runs it. The
-studio comes up with the first count of workers; each further count adds workers to it and
-renders the film again with new takes (every shot re-seeded), so nothing is cached across
-counts. Per count it prints the first render and the cached re-run: wall time from the film
-run's creation to its end (the server's clock: what a person who pressed Run waits), calls and
-provider seconds from the shared ledger (rows of that run), the video critical path and the
-ratio, and which worker ran each scene. The workers run with Prefect's own defaults (a worker
-asks the server for runs every 10 s), as a studio's do.
+pushed to the bucket and run through its `film` deployment as the UI's Run button runs it. Each
+count of workers gets a studio of its own, each worker with room for the film run and an even
+share of the scenes (`spreading_limit`: 5 runs for one worker, 3 each for two), so the scenes
+spread over the workers; after the first count the film is rendered with new takes (every shot
+re-seeded), so nothing is cached across counts. Per count it prints the first render and the
+cached re-run: wall time from the film run's creation to its end (the server's clock: what a
+person who pressed Run waits), calls and provider seconds from the shared ledger (rows of that
+run), the video critical path and the ratio, where the time beyond it went, and which worker
+ran each scene. The workers ask the server for runs every 2 s, as `slate up --stack` starts them.
 
     .venv/bin/python -m benchmarks.scale [shots=62] [scenes=4] [--latency 2] [--price-as MODEL]
                                          [--keys 1,2] [--workers 1 | --workers 1,2]
@@ -86,7 +87,8 @@ def studio_render(studio, root: Path, film_id: str, shots: int, slots: int, labe
             "wall_to_critical_path": round(wall / critical, 2) if critical else None,
             "orchestration_s_per_shot": round((wall - provider) / shots, 3),
             "beyond_video_critical_path_s_per_shot": round((wall - critical) / shots, 3) if critical else None,
-            **where_it_went(rows, run.created.timestamp(), run.end_time.timestamp()),
+            **(went := where_it_went(rows, run.created.timestamp(), run.end_time.timestamp())),
+            "no_call_in_flight_s_per_shot": round(went.get("no_call_in_flight_s", 0.0) / shots, 3),
             "scenes_by_worker": scenes_by_worker(studio, root, film_run),
             **({"goal_s": 10} if label == "cached" else {})}
 
@@ -106,8 +108,17 @@ def scenes_by_worker(studio, root: Path, film_run: str) -> dict[str, str]:
                 and str(client.read_task_run(r.parent_task_run_id).flow_run_id) == str(film_run)}
 
 
+def spreading_limit(scenes: int, workers: int) -> int:
+    """Runs at once per worker that leave every scene of the film running at once and make the
+    workers share them: the film run's own slot and an even share of its scenes. (A worker takes
+    as many scheduled runs as it has room for when it asks: with room for them all, the first
+    worker to ask took every scene and the second stood idle.)"""
+    return -(-scenes // workers) + 1
+
+
 def on_studio(shots: int, scenes: int, latency: float, price_as: str, keys: int, counts: list[int]) -> list[dict]:
-    """The film on a studio of counts[0] workers, then of each further count (new takes each)."""
+    """The film on a studio of each count of workers in turn (new takes for each count after the
+    first), each worker with room for its share of the scenes (`spreading_limit`)."""
     import os
 
     from slate import studio as stack
@@ -115,45 +126,54 @@ def on_studio(shots: int, scenes: int, latency: float, price_as: str, keys: int,
     lines = []
     saved = {k: os.environ.get(k) for k in ("SLATE_PAID_CALLS_ALLOWED", "SLATE_LEDGER_URL")}
     os.environ["SLATE_PAID_CALLS_ALLOWED"] = "local"   # the workers may pay the local provider only
-    os.environ.pop("SLATE_LEDGER_URL", None)             # the studio makes the ledger's database
-    with tempfile.TemporaryDirectory() as tmp:
-        root = long_film(Path(tmp) / "film", shots, scenes)
-        with (root / "slate.toml").open("a") as f:
-            f.write(f"\nvideo_slots = {keys}\nlocal_latency = {latency}\nprice_as = \"{price_as}\"\n"
-                    f"run_cap_usd = {ROOMY_CAP}\nfilm_cap_usd = {ROOMY_CAP}\nmax_parallel_scenes = {scenes}\n"
-                    f"\n[storage]\nbackend = \"s3\"\nbucket = \"bench\"\nprefix = \"scale\"\n")
-        film_id = load_film(root).film.id
-        # A worker holds the film run and, alone, every scene of it at once.
-        studio = stack.up(root, workers=counts[0], limit=scenes + 1, say=lambda m: None)
-        try:
-            from deployments import register
-            from prefect.client.orchestration import get_client
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-            with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
-                for name in (register.NIGHTLY, register.WARDEN):   # their runs would take the workers' slots
-                    client.pause_deployment(studio.deployments[name])
-            os.environ["SLATE_LEDGER_URL"] = stack._database_url(studio, "ledger", "postgresql+psycopg")
-            have = counts[0]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = long_film(Path(tmp) / "film", shots, scenes)
+            with (root / "slate.toml").open("a") as f:
+                f.write(f"\nvideo_slots = {keys}\nlocal_latency = {latency}\nprice_as = \"{price_as}\"\n"
+                        f"run_cap_usd = {ROOMY_CAP}\nfilm_cap_usd = {ROOMY_CAP}\nmax_parallel_scenes = {scenes}\n"
+                        f"\n[storage]\nbackend = \"s3\"\nbucket = \"bench\"\nprefix = \"scale\"\n")
+            film_id = load_film(root).film.id
             for n, count in enumerate(counts):
-                while have < count:
-                    stack.add_worker(root, say=lambda m: None)
-                    have += 1
                 if n:
-                    reseed(root, seed=1000 + n)
-                    stack.push(root, studio)
-                studio = stack.read(root)
-                tag = {"benchmark": "scale", "keys": keys, "slots_per_key": 1, "workers": count,
-                       "latency_s": latency, "price_as": price_as, "studio_up_s": studio.ready_seconds}
-                for label in ("first", "cached"):
-                    lines.append({**tag, **studio_render(studio, root, film_id, shots, keys, label)})
-                    print(json.dumps(lines[-1]), flush=True)
-        finally:
-            stack.down(root, say=lambda *_: None)
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+                    reseed(root, seed=1000 + n)   # nothing cached across counts
+                lines += studio_renders(root, film_id, shots, scenes, keys, count, latency, price_as)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return lines
+
+
+def studio_renders(root: Path, film_id: str, shots: int, scenes: int, keys: int, count: int, latency: float,
+                   price_as: str) -> list[dict]:
+    """A studio of `count` workers brought up for the film, its first render and cached re-run,
+    the studio brought down."""
+    import os
+
+    from slate import studio as stack
+
+    os.environ.pop("SLATE_LEDGER_URL", None)             # the studio makes the ledger's database
+    limit = spreading_limit(scenes, count)
+    studio = stack.up(root, workers=count, limit=limit, say=lambda m: None)
+    lines = []
+    try:
+        from deployments import register
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+        with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
+            for name in (register.NIGHTLY, register.WARDEN):   # their runs would take the workers' slots
+                client.pause_deployment(studio.deployments[name])
+        os.environ["SLATE_LEDGER_URL"] = stack._database_url(studio, "ledger", "postgresql+psycopg")
+        tag = {"benchmark": "scale", "keys": keys, "slots_per_key": 1, "workers": count, "runs_per_worker": limit,
+               "latency_s": latency, "price_as": price_as, "studio_up_s": studio.ready_seconds}
+        for label in ("first", "cached"):
+            lines.append({**tag, **studio_render(studio, root, film_id, shots, keys, label)})
+            print(json.dumps(lines[-1]), flush=True)
+    finally:
+        stack.down(root, say=lambda *_: None)
     return lines
 
 

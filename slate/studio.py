@@ -523,9 +523,11 @@ def worker_names(project: Path) -> dict[str, str]:
     folder = film_stack.stack_dir(Path(project).resolve())
     names = {}
     for log in folder.glob("worker-*.log"):
-        found = re.search(r"Worker '([^']+)' started!", log.read_text(errors="replace"))
+        # The last start: a worker started again on the same folder (a studio brought up again)
+        # appends to its log under a new name.
+        found = re.findall(r"Worker '([^']+)' started!", log.read_text(errors="replace"))
         if found:
-            names[log.stem] = found.group(1)
+            names[log.stem] = found[-1]
     return names
 
 

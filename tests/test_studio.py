@@ -282,3 +282,15 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
     assert [p for p in family if alive(p)] == []
     assert not set(record.databases.values()) & databases()
     assert studio.read(film) is None and not creds.exists()
+
+
+def test_a_worker_started_again_on_its_folder_is_known_by_its_latest_name(tmp_path):
+    """A studio brought up again on the same film folder appends to each worker's log: the
+    worker's name is the one its latest start printed (the first one named a worker long gone,
+    and the benchmark's scenes were put down to an unknown worker)."""
+    from slate.stack import stack_dir
+    folder = stack_dir(tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "worker-1.log").write_text("Worker 'ProcessWorker old' started!\n...\nWorker 'ProcessWorker new' started!\n")
+    (folder / "worker-2.log").write_text("Worker 'ProcessWorker two' started!\n")
+    assert studio.worker_names(tmp_path) == {"worker-1": "ProcessWorker new", "worker-2": "ProcessWorker two"}
