@@ -117,7 +117,9 @@ class _Keeper:
         self.name, self.slots = name, slots
         self.lock = threading.Lock()
         self.waiting: deque[_Turn] = deque()
-        self.keepers = 0
+        self.keepers = 0   # keeper threads alive
+        self.serving = 0   # of them, those a job holds now
+        self.leaving = 0   # of them, those giving their slot back to the server
 
     def take(self, timeout: float) -> _Turn:
         turn = _Turn()
@@ -145,21 +147,30 @@ class _Keeper:
         return turn
 
     def _staff(self) -> None:
-        # Called with the lock held: one more keeper while jobs wait that the keepers cannot serve.
-        if self.waiting and self.keepers < min(self.slots, len(self.waiting)):
+        # Called with the lock held: more keepers while jobs wait that the free keepers (those
+        # asking the server for their slot, about to take the next job) cannot serve. A keeper
+        # a job holds is no room for another job: counted as room, a two-slot key ran one job
+        # at a time whenever its jobs came one by one.
+        while self.keepers < self.slots and len(self.waiting) > self.keepers - self.serving - self.leaving:
             self.keepers += 1
             # The job's context goes with it: the Prefect server it talks to is a setting there.
             threading.Thread(target=contextvars.copy_context().run, args=(self._keep,),
                              name=f"slot-keeper {self.name}", daemon=True).start()
 
-    def _next(self, served: int) -> _Turn | None:
+    def _next(self, served: int, finished: bool) -> _Turn | None:
+        """The next job for a keeper (it finished one when `finished`), or None: it leaves."""
         with self.lock:
+            if finished:
+                self.serving -= 1
             if not self.waiting or (served >= HANDOFFS and not embedded()):
+                self.leaving += 1
                 return None
+            self.serving += 1
             return self.waiting.popleft()
 
     def _keep(self) -> None:
         holding = None  # the turn the slot is with; settled once it is handed on or given back
+        role = "free"   # what this keeper counts as (`_staff`): free, serving a job, or leaving
         try:
             # The keeper's own concurrency context. The thread starts in a copy of the first
             # job's context, and Prefect records every lease taken there on that task run, to
@@ -169,13 +180,15 @@ class _Keeper:
             # to give back is given back when this context closes, with the keeper.
             with ConcurrencyContext(), \
                     concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
-                served, turn = 0, self._next(0)
+                served, turn = 0, self._next(0, finished=False)
+                role = "serving" if turn is not None else "leaving"
                 while turn is not None:
                     holding = turn
                     turn.granted.set()
                     turn.returned.wait()
                     served += 1
-                    following = self._next(served)
+                    following = self._next(served, finished=True)
+                    role = "serving" if following is not None else "leaving"
                     if following is not None:
                         turn.settled.set()
                     turn = following
@@ -189,6 +202,10 @@ class _Keeper:
             if holding is not None:
                 holding.settled.set()
             with self.lock:
+                if role == "serving":
+                    self.serving -= 1
+                elif role == "leaving":
+                    self.leaving -= 1
                 self.keepers -= 1
                 self._staff()  # jobs that came while this keeper gave its slot back
 

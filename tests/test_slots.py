@@ -66,6 +66,32 @@ def test_jobs_of_one_process_share_kept_slots_within_the_servers_limit(prefect_h
     assert _active(slots.slot_name("local", key)) == 0  # every kept slot went back to the server
 
 
+def test_a_job_that_comes_alone_while_another_runs_takes_the_keys_second_slot(prefect_harness):
+    """Two slots: one job is in flight when a second comes, alone. It starts at once on the second
+    slot, not after the first job (the keeper serving the first must not be counted as room for
+    it: a two-slot key then ran one job at a time whenever jobs came one by one)."""
+    key = f"k{uuid.uuid4().hex[:8]}"
+    running = threading.Event()
+    spans = {}
+
+    def job(name: str, hold: float):
+        with slots.video_slot("local", key, 2):
+            start = time.monotonic()
+            running.set()
+            time.sleep(hold)
+            spans[name] = (start, time.monotonic())
+
+    first = threading.Thread(target=job, args=("first", 4.0))
+    first.start()
+    assert running.wait(60)
+    second = threading.Thread(target=job, args=("second", 0.1))
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert spans["second"][0] < spans["first"][1], spans   # it ran while the first was in flight
+    assert _active(slots.slot_name("local", key)) == 0
+
+
 def test_a_keeper_that_cannot_get_a_slot_fails_the_job_that_waited(prefect_harness):
     from prefect.client.orchestration import get_client
     key = f"k{uuid.uuid4().hex[:8]}"
