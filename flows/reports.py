@@ -52,17 +52,6 @@ def _safe(make):
         return None
 
 
-def _once(fn):
-    """`fn` the first time it is called; nothing after."""
-    called = []
-
-    def once():
-        if not called:
-            called.append(True)
-            fn()
-    return once
-
-
 class Progress:
     """The scene's progress artifact, moved as its shots' videos are approved, escalated or
     halted.
@@ -78,7 +67,7 @@ class Progress:
         self.artifact_id, self.scene, self.shots, self.done = artifact_id, scene, max(1, shots), set()
         self._moved, self._stopped = threading.Event(), threading.Event()
         self._sent = 0.0  # the bar is made at 0
-        self.stop_listening = _once(listen(self))
+        self.stop_listening = listen(self)
         self._pusher = None
         if artifact_id is not None:
             # The run's context goes with it: the server it talks to and the run it logs to.

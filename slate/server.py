@@ -45,8 +45,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 #: How long the server sends one busy request through the app again before it answers the 503.
@@ -64,6 +62,15 @@ STOP_GRACE = 10.0
 LOG_NAME = "slate-embedded-server.log"
 FACTORY = "slate.server:embedded_app"   # uvicorn's --factory for the embedded server
 STACK_FACTORY = "slate.server:stack_app"  # and for `slate up`'s
+
+#: The longest a process waiting for a video slot sleeps before asking the server again
+#: (PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS, set on every server slate
+#: starts). Prefect tells a waiter to come back after the slot's average occupancy, up to 30 s; a
+#: slot keeper (tasks/slots.py) holds a slot for several jobs in a row, so that average is long and
+#: a slot one scene's process gave back sat idle until another woke: on a studio of one worker
+#: (four scene processes, one slot) 52 s of a 62-shot film, 0.84 s a shot.
+SLOT_WAIT_SECONDS = 1
+SLOT_WAIT = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
 
 
 # -- in the server's process ----------------------------------------------------------------------
@@ -177,10 +184,19 @@ def stack_app():
 
 # -- in the run's process -------------------------------------------------------------------------
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    """The Prefect server at `api_url` answers its health check."""
+    import httpx
+    try:
+        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _home() -> Path:
@@ -203,15 +219,15 @@ class EmbeddedServer:
 
     def start(self) -> "EmbeddedServer":
         self.home.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
         env.pop("PREFECT_API_URL", None)
         # Prefect's telemetry heartbeat is a request to the internet every run; a laptop's
         # embedded server has no use for it (and offline it only logs a failure).
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        # Two runs on one Prefect home share video slots through this server (slate/stack.py).
-        env.setdefault("PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS", "1")
+        # Two runs on one Prefect home share video slots through this server.
+        env.setdefault(SLOT_WAIT, str(SLOT_WAIT_SECONDS))
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1",
@@ -220,11 +236,7 @@ class EmbeddedServer:
         return self
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
-                return answer.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
+        return healthy(self.api_url)
 
     def wait(self, timeout: float = START_TIMEOUT) -> None:
         """Until the server answers; then every Prefect client of this process talks to it."""

@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from slate.server import STACK_FACTORY
+# The server's own rules, used here and by slate/studio.py through this module.
+from slate.server import SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY, free_port, healthy  # noqa: F401
 
 STACK_DIR = Path(".slate") / "stack"
 RECORD = "stack.json"
@@ -57,14 +57,6 @@ class Stack:
 #: 2 s are a few requests a second. The environment `up` is started with may set it otherwise.
 WORKER_QUERY_SECONDS = 2
 
-#: The longest a process waiting for a video slot sleeps before asking the server again
-#: (PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS, set on every server slate
-#: starts). Prefect tells a waiter to come back after the slot's average occupancy, up to 30 s; a
-#: slot keeper (tasks/slots.py) holds a slot for several jobs in a row, so that average is long and
-#: a slot one scene's process gave back sat idle until another woke: on a studio of one worker
-#: (four scene processes, one slot) 52 s of a 62-shot film, 0.84 s a shot.
-SLOT_WAIT_SECONDS = 1
-SLOT_WAIT = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
 
 
 def stack_dir(project: Path) -> Path:
@@ -95,14 +87,6 @@ def _ours(pid: int, word: str = "prefect") -> bool:
     return state != "Z" and word in cmdline
 
 
-def healthy(api_url: str, timeout: float = 2.0) -> bool:
-    import httpx
-    try:
-        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def running(project: Path) -> Stack | None:
     """The stack of this project when every process it recorded lives and the server answers."""
     stack = read(project)
@@ -110,12 +94,6 @@ def running(project: Path) -> Stack | None:
             and healthy(stack.api_url):
         return stack
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _prefect() -> list[str]:

@@ -153,8 +153,16 @@ _LISTENERS: list[Callable[[dict], None]] = []
 
 
 def listen(fn: Callable[[dict], None]) -> Callable[[], None]:
+    """Call `fn` with every event from now on; returns how to stop (once or more: a listener
+    stopped early, by a scene that ended, is stopped again on the way out)."""
     _LISTENERS.append(fn)
-    return lambda: _LISTENERS.remove(fn)
+
+    def stop() -> None:
+        try:
+            _LISTENERS.remove(fn)
+        except ValueError:  # stopped before
+            pass
+    return stop
 
 
 def emit(**event) -> None:

@@ -192,8 +192,8 @@ def _is_server_of(pid: int, home: str) -> bool:
 def test_the_stacks_server_takes_sixteen_writers_at_once(stack):
     """`slate up`'s SQLite server under 16 writers with no retries: every write lands (Prefect's
     own server answered many 503: a Resume click was lost)."""
-    from tests.test_server import sixteen_writers
-    sixteen_writers(read(stack).api_url)
+    from tests.test_server import ALL_LANDED, sixteen_writers
+    assert sixteen_writers(read(stack).api_url) == ALL_LANDED
 
 
 def test_a_cap_reached_event_pauses_the_films_work_pool(stack):
