@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 from manifests import write_example_film
 from manifests.load import MAX_MANIFEST_BYTES, MAX_SHOTS

@@ -54,13 +54,31 @@ def project_timezone(project: Path) -> str:
     return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
 
 
-def form_schema(schema: dict, scene_ids: list[str]) -> dict:
-    """The run form: each field titled for a person, and scene(s) offered from the film's list."""
+def form_defaults(project: Path) -> dict:
+    """What the run form shows before a person changes anything: the film's own settings (its
+    profile, provider, what a gate does with what the judge cannot judge, scenes at once), not
+    the placeholder "from slate.toml" a person cannot read a value from. Registering again
+    after editing slate.toml refreshes them. Empty when the settings cannot be read (a run
+    then says why)."""
+    try:
+        settings = project_settings(Path(project))
+    except Exception:  # noqa: BLE001 - `slate check` names what is wrong; the form keeps its placeholders
+        return {}
+    return {"profile": settings.profile, "provider": settings.provider, "cannot_judge": settings.cannot_judge,
+            "max_parallel_scenes": settings.max_parallel_scenes}
+
+
+def form_schema(schema: dict, scene_ids: list[str], defaults: dict | None = None) -> dict:
+    """The run form: each field titled for a person, scene(s) offered from the film's list, and
+    the film's own values as the defaults."""
     schema = copy.deepcopy(schema)
     props = schema.get("properties", {})
     for name, title in TITLES.items():
         if name in props:
             props[name]["title"] = title
+    for name, value in (defaults or {}).items():
+        if name in props and value not in (None, ""):
+            props[name]["default"] = value
     if scene_ids and "scene" in props:
         # A dropdown of this film's scenes; the first is what an empty scene meant.
         props["scene"].update({"enum": list(scene_ids), "default": scene_ids[0], "type": "string"})
@@ -69,10 +87,10 @@ def form_schema(schema: dict, scene_ids: list[str]) -> dict:
     return schema
 
 
-def apply_form(deployment: RunnerDeployment, scene_ids: list[str]) -> None:
+def apply_form(deployment: RunnerDeployment, scene_ids: list[str], defaults: dict | None = None) -> None:
     """The form on a built deployment (Prefect keeps the flow's schema in a private field)."""
     schema = deployment._parameter_openapi_schema
-    schema.properties = form_schema({"properties": schema.properties}, scene_ids)["properties"]
+    schema.properties = form_schema({"properties": schema.properties}, scene_ids, defaults)["properties"]
 
 
 def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
@@ -102,8 +120,9 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
                         "at final size)."),
     ]
+    defaults = form_defaults(project)
     for d in made:
-        apply_form(d, scene_ids)
+        apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
         d.enforce_parameter_schema = True
     return made
 

@@ -21,7 +21,7 @@ from prefect.schedules import Cron
 
 from flows.film import film_flow
 from flows.scene import scene_flow
-from deployments.register import NIGHTLY, NIGHTLY_CRON, apply_form, project_timezone
+from deployments.register import NIGHTLY, NIGHTLY_CRON, apply_form, form_defaults, project_timezone
 
 
 def _scene_ids(project: Path) -> list[str]:
@@ -51,8 +51,9 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
             tags=["slate", "nightly"]),
     ]
+    defaults = form_defaults(Path(project))
     for d in made:
-        apply_form(d, scene_ids)
+        apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
     return made
 
 

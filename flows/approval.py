@@ -2,8 +2,15 @@
 
 In the final and hero profiles, once every panel of a scene has passed its gate and before any
 final video is submitted, the scene run waits for a person with a form (a Prefect RunInput)
-that lists each shot with its panel, its gate scores and what its clip will cost, the total and
-what the caps still allow. The person approves every shot, some shots, or none, with notes.
+that lists each shot with its panel, its gate scores by name with the judge's reasons and what
+its clip will cost, the total and the caps — a list, not a wide table, so it reads inside the
+UI's narrow dialog. The person approves every shot, some shots, or none, with notes, and may
+give a retake allowance.
+
+What is approved is an amount: the approved clips' estimate plus the allowance. A retake that
+would take the scene's final video past it (governor/allowance.py) waits for a person again,
+with the same form: what was spent, why the clip failed, what the retake costs. Approving a
+shot there adds its retake to the amount; a declined retake escalates the shot.
 
   * A scene run of a deployment is *suspended*: its process exits and no worker is held while
     nobody answers; when the form is submitted the run starts again from the top, everything
@@ -28,6 +35,7 @@ import json
 import os
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
@@ -47,23 +55,30 @@ EXPIRED = "Approval expired"
 class ShotToApprove(BaseModel):
     shot: str
     panel_uri: str
-    scores: str           # the gate's scores, short
-    video_cost: str       # what its final clip is estimated to cost (fmt_usd)
+    scores: list[str] = []  # each gate score by name against its threshold, with the judge's reason
+    video_cost: str         # what its final clip (or, asked again, its retake) is estimated to cost (fmt_usd)
+    detail: str = ""        # e.g. "2.5 s at 720p", or why a retake is asked for
 
 
 class Decision(BaseModel):
-    """What the person decided: the shots approved, those rejected, who, when, why."""
+    """What the person decided: the shots approved, those rejected, the retake allowance (USD),
+    who, when, why; `approved_usd` is the amount approved in all once the scene adds it up."""
 
     approved: list[str]
     rejected: list[str]
     by: str
     at: str
     notes: str = ""
+    allowance: str = "0"
+    approved_usd: str = ""
 
     def summary(self) -> str:
+        from governor.money import fmt_usd
         return (f"approved {', '.join(self.approved) or 'no shot'}"
                 + (f"; rejected {', '.join(self.rejected)}" if self.rejected else "")
-                + f" — by {self.by or 'someone'} at {self.at}" + (f"; notes: {self.notes}" if self.notes else ""))
+                + f" — by {self.by or 'someone'} at {self.at}" + (f"; notes: {self.notes}" if self.notes else "")
+                + (f"; {fmt_usd(Decimal(self.approved_usd))} approved in all" if self.approved_usd else "")
+                + (f" (retake allowance {fmt_usd(Decimal(self.allowance))})" if Decimal(self.allowance) else ""))
 
 
 class ApprovalExpired(Exception):
@@ -79,6 +94,10 @@ def form_for(shots: list[str]) -> type[RunInput]:
                                                  description="which shots may be rendered at final resolution")),
         shots=(list[Literal[ids]], Field(default_factory=list, title="Shots",
                                          description="the shots to approve, with 'only the shots ticked'")),
+        retake_allowance=(str, Field("0", title="Retake allowance (USD)", pattern=r"^\d{1,6}(\.\d{1,2})?$",
+                                     description="what retakes of clips that fail their keyframe gate may spend "
+                                                 "beyond the clips approved, without asking you again, e.g. 1.50 "
+                                                 "(0: ask before any retake)")),
         notes=(str, Field("", title="Notes", description="why — kept in the ledger with the decision")),
         approved_by=(str, Field("", title="Your name", description="who decided — kept in the ledger")),
     )
@@ -94,15 +113,37 @@ def thumbnail_data_url(path: Path, width: int = 240) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def description(scene: str, profile: str, shots: list[ShotToApprove], local_file, total: str, left: str,
-                contact_sheet: str) -> str:
-    rows = "\n".join(f"| {s.shot} | ![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))}) | {s.scores} | "
-                     f"{s.video_cost} |" for s in shots)
+def _shot_section(s: ShotToApprove, local_file) -> str:
+    """One shot: a heading with its cost, its panel, its scores a line each (nothing wide)."""
+    scores = "\n".join(f"- {line}" for line in s.scores) or "- (no score recorded)"
+    return (f"#### {s.shot} — {s.video_cost}" + (f" ({s.detail})" if s.detail else "") + "\n\n"
+            f"![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))})\n\n{scores}")
+
+
+def description(scene: str, profile: str, shots: list[ShotToApprove], local_file, total: str, caps: str,
+                left: str, contact_sheet_key: str) -> str:
+    """The approval form's text: the total and the caps first, then each shot."""
+    sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
     return (f"### Approve the {profile} video of scene {scene}\n\n"
             f"Every panel passed its gate. Nothing is rendered at {profile} resolution until you answer.\n\n"
-            f"| shot | panel | gate scores | clip estimate |\n|---|---|---|---|\n{rows}\n\n"
-            f"**Total estimate: {total}** — the caps still allow **{left}**.  \n"
-            f"Contact sheet: `{contact_sheet}`")
+            f"**Total estimate: {total}** for {len(shots)} clip(s). Caps: {caps}; they still allow **{left}**.\n\n"
+            f"What you approve is an amount: the clips you approve, plus the retake allowance below. A retake "
+            f"that would go past it waits for you again.\n\n"
+            f"Every shot's panel and scores are also on the contact sheet: this run's **Artifacts** tab, "
+            f"`{contact_sheet_key}`.\n\n{sections}")
+
+
+def retake_description(scene: str, profile: str, shots: list[ShotToApprove], local_file, approved: str, taken: str,
+                       caps: str, left: str, contact_sheet_key: str) -> str:
+    """The same form, asked again: retakes that would pass the amount approved."""
+    sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
+    return (f"### Approve the {profile} video of scene {scene}: retakes past the amount approved\n\n"
+            f"You approved **{approved}** for this scene's {profile} video; **{taken}** of it is taken (the clips "
+            f"made and under way). The clips below failed their keyframe gate, and another take would go past "
+            f"it. Approving a shot adds its retake to the amount; a shot not approved is escalated, the rest of "
+            f"the scene goes on. Caps: {caps}; they still allow **{left}**.\n\n"
+            f"The contact sheet (this run's **Artifacts** tab, `{contact_sheet_key}`) shows each take.\n\n"
+            f"{sections}")
 
 
 def decide(answer, shots: list[str]) -> Decision:
@@ -110,9 +151,13 @@ def decide(answer, shots: list[str]) -> Decision:
     choice = data.get("approve", "all shots")
     ticked = [s for s in data.get("shots", []) if s in shots]
     approved = shots if choice == "all shots" else ticked if choice == "only the shots ticked" else []
+    try:
+        allowance = max(Decimal(0), Decimal(str(data.get("retake_allowance") or "0")))
+    except (InvalidOperation, ValueError):
+        allowance = Decimal(0)  # the form's pattern refuses it first; `slate approve` checks its flag
     return Decision(approved=list(approved), rejected=[s for s in shots if s not in approved],
                     by=str(data.get("approved_by") or ""), notes=str(data.get("notes") or ""),
-                    at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    allowance=str(allowance), at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def can_suspend() -> bool:
@@ -124,10 +169,21 @@ def can_suspend() -> bool:
     return bool(run and run.deployment_id and not run.parent_task_run_id)
 
 
+def waiting_line(root: Path, scene: str, profile: str, what: str, suspended: bool) -> str:
+    """The one line that says what a waiting run waits for and how to answer it."""
+    how = ("open the run in the Prefect UI and press Resume (suspended: no worker is held)" if suspended else
+           f"open the run in the Prefect UI and press Resume, or run: slate approve {root}")
+    return f"scene {scene}: waiting for a person to approve {what} of its {profile} video — {how}"
+
+
 def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], text: str, initial_shots: list[str],
-                    timeout_hours: float):
-    """Suspend or pause this run until the form is answered; the answer, or ApprovalExpired."""
+                    timeout_hours: float, key: str | None = None, what: str = "the shots"):
+    """Suspend or pause this run until the form is answered; the answer, or ApprovalExpired.
+    `key` tells this wait from the run's others (each round of retakes is its own); `what` is
+    what the person is asked to approve, for the line that says the run waits."""
+    from tasks.context import emit
     log = get_run_logger()
+    key = key or f"approve-{scene}-{profile}"
     seconds = int(timeout_hours * 3600)
     ready = form.with_initial_data(description=text, approve="all shots", shots=list(initial_shots))
     marker = Path(root) / ".slate" / APPROVAL_FILE
@@ -139,15 +195,17 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
               "shots": list(initial_shots)}
     marker.write_text(json.dumps(record, indent=2))
     try:
-        if can_suspend():
-            log.info("scene %s: waiting for approval of its %s video (suspended: no worker is held)", scene, profile)
+        suspending = can_suspend()
+        if not answered_before(key):   # a resumed run meets its answered waits again, and goes on
+            line = waiting_line(root, scene, profile, what, suspending)
+            log.info("%s", line)
+            # Whoever watches this process (`slate run`'s screen, a terminal or not) says so too.
+            emit(event="waiting", scene=scene, profile=profile, line=line, flow_run_id=record["flow_run_id"])
+        if suspending:
             # The server fails the run an hour after our deadline, should nothing else expire it.
-            return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=f"approve-{scene}-{profile}")
-        log.info("scene %s: waiting for approval of its %s video: answer the form in the UI, or run "
-                 "`slate approve %s`", scene, profile, root)
+            return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)
         try:
-            return pause_flow_run(wait_for_input=ready, timeout=seconds, poll_interval=2,
-                                  key=f"approve-{scene}-{profile}")
+            return pause_flow_run(wait_for_input=ready, timeout=seconds, poll_interval=2, key=key)
         except FlowPauseTimeout:
             # The run is still Paused, and the server turns any end proposed from an expired
             # pause into a generic failure: take it back to Running to end it under our name.
@@ -161,6 +219,18 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
         # Gone once answered or expired (a suspended run comes back here on resume).
         if marker.is_file() and json.loads(marker.read_text()).get("flow_run_id") == record["flow_run_id"]:
             marker.unlink(missing_ok=True)
+
+
+def answered_before(key: str) -> bool:
+    """This run passed the wait `key` before (a suspended run starts again from the top once
+    resumed, and Prefect hands its stored answer back at once)."""
+    from prefect.client.orchestration import get_client
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run.get_id())
+        return key in (run.empirical_policy.pause_keys or set())
+    except Exception:  # noqa: BLE001 — only the waiting line depends on it
+        return False
 
 
 def expired_since(record: dict) -> bool:

@@ -45,11 +45,13 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
+from flows.logs import slate_lines_on_the_run
+from providers.keys import install_log_redaction
 from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.lot import on_the_lot, wrap_up
-from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES, PANEL_MODEL, PRICE_AS,
-                           PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, ModelList, ModelText, PositiveInt,
-                           ProfileChoice, ProviderChoice, cap_of, chosen)
+from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES,
+                           PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
+                           ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, cap_of, chosen)
 from flows import units
 from flows.scene import SceneResult, renders_dir, scene_flow, top_run_id
 from media import mismatches, stitch
@@ -150,7 +152,8 @@ def film_flow(project: str = PROJECT,
               cap: ModelText = CAP,
               price_as: ModelText = PRICE_AS,
               approve_fallback: ModelList = APPROVE_FALLBACK,
-              max_parallel_scenes: PositiveInt = MAX_PARALLEL_SCENES):
+              max_parallel_scenes: PositiveInt = MAX_PARALLEL_SCENES,
+              cannot_judge: CannotJudgeChoice = CANNOT_JUDGE):
     """Render the film's scenes and cut them into renders/<film-id>-<profile>.mp4; a wrap report
     closes the run. Scenes run at once (at most `max_parallel_scenes`); the film stops at the
     first scene that does not complete.
@@ -158,10 +161,13 @@ def film_flow(project: str = PROJECT,
     `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
     against it, because the scenes' paid calls carry this run's id."""
     log = get_run_logger()
+    install_log_redaction()  # a deployment's worker has no CLI to install it
+    slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(log)  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
-                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
+                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
+                   cannot_judge=chosen(cannot_judge))
     # Every scene checked before the first one starts: a film must not stop in scene 4 on a
     # mistake that was there to see, after paying for scenes 1 to 3.
     checked = preflight(root, cap=cap_of(cap), **options)
@@ -178,6 +184,7 @@ def film_flow(project: str = PROJECT,
     order = [s for s in known if s in wanted]
     results: list[SceneResult] = []
     escalated: list[str] = []
+    unjudged: list[str] = []   # scenes of a rehearsal (cannot_judge = warn) the judge could not read
     left_out: list[str] = []
 
     def wrap() -> None:
@@ -189,7 +196,8 @@ def film_flow(project: str = PROJECT,
             ledger.close()
 
     shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
-                  panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback)
+                  panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
+                  cannot_judge=settings.cannot_judge)
     at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
     if deployment.id:
         # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
@@ -220,6 +228,8 @@ def film_flow(project: str = PROJECT,
             continue
         if end.name == "Escalated" or end.result.escalated:
             escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
+        elif end.name == "Unjudged":
+            unjudged.append(f"{scene_id} ({end.message})")
 
     included = [r for r in results if r.output]
     notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
@@ -237,8 +247,13 @@ def film_flow(project: str = PROJECT,
                         scenes=results)
     create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
                              description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
+    reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
+                            f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
     wrap_up(root, store)
     if notes:
-        log.warning("film %s: %s", film_id, "; ".join(notes))
+        log.warning("film %s: %s", film_id, "; ".join(notes + [f"unjudged: {'; '.join(unjudged)}"] * bool(unjudged)))
         return Completed(data=result, name="Escalated", message="; ".join(notes))
+    if unjudged:
+        log.warning("film %s: unjudged: %s", film_id, "; ".join(unjudged))
+        return Completed(data=result, name="Unjudged", message=f"unjudged: {'; '.join(unjudged)}")
     return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")

@@ -2,8 +2,9 @@
 
 Prefect builds a deployment's run form from its flow's signature, so every parameter here has a
 title, a description, a default a person can leave alone, and — where the answer is one of a
-few — an enum the UI shows as a dropdown ("from slate.toml" keeps the project's setting). No
-parameter is `X | None`: the UI would show a type toggle where a person expects a field.
+few — an enum the UI shows as a dropdown ("from slate.toml" keeps the project's setting; a
+deployment's form shows the film's own value as its default instead: deployments/register.py
+`form_defaults`). No parameter is `X | None`: the UI would show a type toggle where a person expects a field.
 Values arriving as None or Decimal from code are turned into the form's own spelling.
 
 It must never carry a key or a URL with a password: those are read where they are used.
@@ -39,6 +40,7 @@ def _names(v: Any) -> list[str]:
 ProfileChoice = Annotated[Literal["from slate.toml", "draft", "final", "hero"], BeforeValidator(_blank)]
 ProviderChoice = Annotated[Literal["from slate.toml", "local", "gemini", "replicate", "fal", "openrouter"],
                            BeforeValidator(_blank)]
+CannotJudgeChoice = Annotated[Literal["from slate.toml", "block", "warn"], BeforeValidator(_blank)]
 ModelText = Annotated[str, BeforeValidator(_text)]
 ModelList = Annotated[list[str], BeforeValidator(_names)]
 PositiveInt = Annotated[int, BeforeValidator(lambda v: v or 0)]
@@ -81,6 +83,10 @@ PRICE_AS = Field("", description="rehearsal: the local provider runs, every vide
 APPROVE_FALLBACK = Field([], description="fallback video models allowed whatever their cost "
                                                            "impact (the command a held run names)")
 
+CANNOT_JUDGE = Field(FROM_SETTINGS, description="a take the judge cannot judge (art it cannot read): block — the "
+                                                 "shot is escalated; warn — a rehearsal: it goes on, shown UNJUDGED, "
+                                                 "never passed silently")
+
 MAX_PARALLEL_SCENES = Field(0, ge=0, le=64, description="scenes rendered at once (0: max_parallel_scenes in "
                                                         "slate.toml, 4 by default)")
 
@@ -88,4 +94,5 @@ MAX_PARALLEL_SCENES = Field(0, ge=0, le=64, description="scenes rendered at once
 TITLES = {"project": "Film project", "scene": "Scene", "scenes": "Scenes", "profile": "Profile",
           "provider": "Provider", "panel_model": "Panel model", "video_model": "Video model(s)", "judge": "Judge",
           "cap": "Run cap (USD)", "price_as": "Price as (rehearsal)", "max_takes": "Takes per shot",
-          "approve_fallback": "Approved fallbacks", "max_parallel_scenes": "Scenes at once"}
+          "approve_fallback": "Approved fallbacks", "max_parallel_scenes": "Scenes at once",
+          "cannot_judge": "What the judge cannot judge"}

@@ -4,8 +4,10 @@ Per scene run (on the run the person opened, not on a sub-flow): a validation ta
 verdict, gate scores, takes, continuity, drift, cost, and an escalated shot's best take with its
 failing scores and the judge's reasons), the references table (each turnaround
 and plate at the reference gate, its scores and warnings), a cost report (by stage, provider and shot, against the
-caps), a progress bar moved as shots finish, the contact sheet as an image the UI shows, and
-the output. Per film run: a wrap report (cost, takes, escalations, refusals, re-anchors,
+caps), a progress bar moved as shots finish, the contact sheet as an image the UI shows (put up
+as soon as the panels are judged, while a person is asked to approve), and the output as a
+moving picture the UI plays (an animated preview: a link to a file on the worker's disk is one
+no browser follows). Per film run: a wrap report (cost, takes, escalations, refusals, re-anchors,
 approvals). Keys carry the film, the scene and the profile, so draft, final and hero never
 overwrite each other. The scene's escalations are also written to the ledger
 (tasks/escalations.py) for `slate escalations`, and the contact sheet's entries (panels and
@@ -27,10 +29,11 @@ from pathlib import Path
 
 from PIL import Image
 from prefect import get_run_logger
-from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
+from prefect.artifacts import (create_image_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
 from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
+from governor.gates import against
 from governor.money import fmt_usd
 from media import ContactEntry
 from tasks import escalations
@@ -159,7 +162,8 @@ def scene_artifacts(run, result) -> None:
     _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
                                         description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
     if result.references:
-        refs = [{"reference": r.key, "verdict": "passed" if r.passed else "refused", "scores": r.scores,
+        refs = [{"reference": r.key, "verdict": "unjudged" if r.unjudged else "passed" if r.passed else "refused",
+                 "scores": r.scores,
                  "warnings": "; ".join(r.warnings)[:300]} for r in result.references]
         _safe(lambda: create_table_artifact(refs, key=key(*base, "references"),
                                             description=f"scene {run.scene}: every turnaround and plate at the "
@@ -167,14 +171,28 @@ def scene_artifacts(run, result) -> None:
     _safe(lambda: create_markdown_artifact(cost_report(run, rows, result), key=key(*base, "cost"),
                                            description=f"scene {run.scene} ({run.profile}): what it cost"))
     if result.contact_sheet and Path(result.contact_sheet).is_file():
-        _safe(lambda: create_image_artifact(image_data_url(Path(result.contact_sheet)),
-                                            key=key(*base, "contact-sheet"),
-                                            description=f"scene {run.scene} ({run.profile}): every shot's panel"))
+        contact_sheet_artifact(run, Path(result.contact_sheet))
     if result.output:
-        _safe(lambda: create_link_artifact(Path(result.output).resolve().as_uri(), link_text=Path(result.output).name,
-                                           key=key(*base, "output"),
-                                           description=f"scene {run.scene} ({run.profile}): "
-                                                       f"{result.duration or 0:.2f} s at {result.width}x{result.height}"))
+        output_artifact(key(*base, "output"), Path(result.output),
+                        f"scene {run.scene} ({run.profile}): {result.duration or 0:.2f} s at "
+                        f"{result.width}x{result.height}")
+
+
+def contact_sheet_artifact(run, sheet: Path) -> None:
+    """The contact sheet as an image on the run's page (its key is the scene's and profile's)."""
+    _safe(lambda: create_image_artifact(image_data_url(sheet), key=key(run.film, run.scene, run.profile,
+                                                                       "contact-sheet"),
+                                        description=f"scene {run.scene} ({run.profile}): every shot's panel and "
+                                                    f"keyframes with their verdicts; the file: {sheet}"))
+
+
+def output_artifact(name: str, output: Path, what: str) -> None:
+    """A cut as a moving picture on the run's page (an animated preview, 2 frames a second),
+    the file's place in its description."""
+    from media import animated_preview
+    _safe(lambda: create_image_artifact(
+        "data:image/webp;base64," + base64.b64encode(animated_preview(output)).decode(), key=name,
+        description=f"{what}; a preview at 2 frames a second — the file: {output.resolve()}"))
 
 
 def best_take_text(best: dict | None) -> str:
@@ -216,7 +234,7 @@ def _image(open_local, uri: str | None):
 def _lowest(take: Take) -> list[str]:
     blocking = [s for s in take.scores if s.get("role", "block") == "block"]
     low = min(blocking, key=lambda s: s["value"] - s["threshold"], default=None)
-    return [f"lowest: {low['name']} {low['value']:.2f} / {low['threshold']:.2f}"] if low else []
+    return [f"lowest: {low['name']} {against(low['value'], low['threshold'], '/')}"] if low else []
 
 
 def _panel_entry(shot: str, p: PanelOutcome, open_local) -> ContactEntry:
@@ -228,6 +246,8 @@ def _panel_entry(shot: str, p: PanelOutcome, open_local) -> ContactEntry:
         verdict, lines = "escalated", (shown.reasons if shown and shown.reasons else [p.escalated])
     elif p.halted:
         verdict, lines = "halted", [p.halted]
+    elif approved and shown is not None and shown.unjudged:
+        verdict, lines = "unjudged", ["not judged (--cannot-judge warn):", *shown.unjudged]
     elif approved and shown is not None and shown.warnings:
         verdict, lines = "warn", shown.warnings + _lowest(shown)
     elif approved:
@@ -252,6 +272,8 @@ def _keyframe_entries(shot: str, p: PanelOutcome, c: ClipOutcome | None, open_lo
         verdict = "escalated"
     elif c.halted:
         verdict = "halted"
+    elif shown.unjudged or (c.cut is not None and c.cut.unjudged):
+        verdict = "unjudged"
     elif c.reanchor:
         verdict = "re-anchored"
     elif shown.warnings:
@@ -259,7 +281,9 @@ def _keyframe_entries(shot: str, p: PanelOutcome, c: ClipOutcome | None, open_lo
     else:
         verdict = "pass"
     escalated_take = best_take(p, c) if c.escalated else None
-    first = list(escalated_take.reasons if escalated_take else shown.reasons) or shown.warnings or _lowest(shown)
+    first = list(escalated_take.reasons if escalated_take else shown.reasons) or \
+        (["not judged (--cannot-judge warn):", *shown.unjudged] if shown.unjudged else []) or \
+        shown.warnings or _lowest(shown)
     first = [f"from {c.started_from}"] + first
     middle = []
     if c.continuity is not None:
@@ -308,7 +332,7 @@ def _gate_scores(run, rows) -> dict[str, str]:
             continue
         low = min(verdict.get("scores", []), key=lambda s: s["value"] - s["threshold"], default=None)
         if low:
-            out[r.shot] = f"{r.stage.split('_')[0]} {low['name']} {low['value']:.2f}"
+            out[r.shot] = f"{r.stage.split('_')[0]} {low['name']} {against(low['value'], low['threshold'])}"
     return out
 
 

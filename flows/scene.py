@@ -30,15 +30,19 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
 from flows import reports
+from flows.logs import slate_lines_on_the_run
 from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.lot import on_the_lot, wrap_up
-from flows.approval import EXPIRED, ApprovalExpired, Decision, ShotToApprove, decide, description, form_for, wait_for_person
-from flows.options import (APPROVE_FALLBACK, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE, PROJECT,
-                           PROVIDER, SCENE, TAKES, VIDEO_MODEL, ModelList, ModelText, PositiveInt, ProfileChoice,
-                           ProviderChoice, cap_of, chosen)
-from flows.shot import ClipOutcome, PanelOutcome, Take, best_take, shoot_panels, shoot_video
+from flows.approval import (EXPIRED, ApprovalExpired, Decision, ShotToApprove, answered_before, decide,
+                            description, form_for, retake_description, wait_for_person)
+from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
+                           PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
+                           PositiveInt, ProfileChoice, ProviderChoice, cap_of, chosen)
+from flows.shot import ClipOutcome, Finals, PanelOutcome, Take, best_take, shoot_panels, shoot_video, unjudged
+from governor.allowance import allowance_for
 from governor.budget import SlateBudget, block_name, load_or_create
 from governor.chokepoint import CallContext, CallSpec, Units
+from governor.gates import against
 from governor.money import fmt_usd
 from manifests.profiles import PROFILES
 from providers.base import fingerprint
@@ -64,7 +68,7 @@ class ShotReport(BaseModel):
     shot: str
     panel_takes: int
     video_takes: int
-    status: str          # approved | escalated | halted | rejected
+    status: str          # approved | unjudged (a rehearsal's, unread by the judge) | escalated | halted | rejected
     reason: str = ""
     started_from: str = ""
     drift: float | None = None
@@ -81,12 +85,14 @@ class ReferenceReport(BaseModel):
     passed: bool
     scores: str                      # each score against its threshold, lowest margin first
     warnings: list[str] = []
+    unjudged: list[str] = []         # a rehearsal let it through: what slate could not read in it
 
     @classmethod
     def of(cls, verdict: dict) -> "ReferenceReport":
         ranked = sorted(verdict["scores"], key=lambda s: s["value"] - s["threshold"])
         return cls(key=verdict["key"], passed=verdict["passed"], warnings=verdict.get("warnings", []),
-                   scores=", ".join(f"{s['name']} {s['value']:.2f}/{s['threshold']:.2f}" for s in ranked))
+                   unjudged=list(verdict.get("unjudged") or []),
+                   scores=", ".join(f"{s['name']} {against(s['value'], s['threshold'], '/')}" for s in ranked))
 
 
 class SceneResult(BaseModel):
@@ -144,17 +150,33 @@ def renders_dir(root: Path) -> Path:
     return path
 
 
-def _outcome(future, shot: str, cls):
-    """A loop that crashed is reported as an escalation of its shot, not as a lost scene."""
+def _outcome(future, shot: str, cls, waited_on=None):
+    """What a shot's loop came to. One that did not finish is reported as an escalation of its
+    shot, in slate's words (never a Prefect internal such as "Run is in PENDING state"), not as
+    a lost scene. `waited_on()` says what a loop that never started was waiting for."""
     future.wait()
     state = future.state
     if state.is_completed():
         return future.result()
+    return cls(shot=shot, escalated=unfinished(future, state, waited_on))
+
+
+def unfinished(future, state, waited_on=None) -> str:
+    """Why a shot's loop ended without an outcome, for a person."""
+    if state.is_pending() or state.is_scheduled():
+        # Prefect leaves a task whose inputs did not finish "NotReady": it never ran.
+        return "not started: " + ((waited_on() if waited_on else None) or "what it waited for did not finish")
+    if state.is_crashed():
+        return "its process stopped while the shot was being made (crashed); run again: what was made is cached"
+    if state.is_cancelled():
+        return "cancelled before it finished"
     try:
         future.result()
     except Exception as exc:  # noqa: BLE001 — the reason goes into the shot's report
-        return cls(shot=shot, escalated=f"{type(exc).__name__}: {exc}")
-    return cls(shot=shot, escalated=f"ended {state.name}")
+        if type(exc).__module__.split(".")[0] == "prefect":
+            return f"stopped before it finished ({state.name}: {state.message or 'no reason given'})"
+        return f"stopped by an error: {type(exc).__name__}: {exc}"
+    return f"ended {state.name}"
 
 
 @task(name="contact-sheet", cache_policy=NO_CACHE)
@@ -257,14 +279,16 @@ def scene_flow(project: str = PROJECT,
                cap: ModelText = CAP,
                price_as: ModelText = PRICE_AS,
                max_takes: PositiveInt = TAKES,
-               approve_fallback: ModelList = APPROVE_FALLBACK):
+               approve_fallback: ModelList = APPROVE_FALLBACK,
+               cannot_judge: CannotJudgeChoice = CANNOT_JUDGE):
     """Render one scene of a film: every shot through its gates, approved by a person before any
     final video (final and hero profiles), stitched into one mp4."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
+    slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
     outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-                     approve_fallback)
+                     approve_fallback, cannot_judge)
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(outcome))
@@ -302,9 +326,10 @@ def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
 
 
 def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-           approve_fallback):
+           approve_fallback, cannot_judge=FROM_SETTINGS):
     options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
-                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model))
+                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
+                   cannot_judge=chosen(cannot_judge))
     run_cap, takes = cap_of(cap), chosen(max_takes) or None
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent.
@@ -323,7 +348,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
         return _finish(run, result, Completed(data=result, message=f"unchanged since run {made_by}"))
     progress = reports.start_progress(run)
     try:
-        decision = None
+        decision, finals = None, None
         if PROFILES[run.profile].needs_approval:
             first = shoot(run, panels_only=True, return_state=True)
             if not first.is_completed():
@@ -332,11 +357,20 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
             if isinstance(done, SceneResult):  # nothing could be approved (every panel escalated, or refused)
                 return _finish(run, done, Completed(data=done, name=first.name, message=first.message))
             try:
-                decision = approve_finals(run, settings, done)
+                decision, finals = approve_finals(run, settings, done)
             except ApprovalExpired as exc:
                 return ended(EXPIRED, str(exc), None)
-        inner = shoot(run, rejected=decision.rejected if decision else [],
-                      approval=decision.summary() if decision else "", return_state=True)
+        said = [decision.summary()] if decision else []
+        inner = shoot(run, rejected=decision.rejected if decision else [], approval="; ".join(said), finals=finals,
+                      return_state=True)
+        round_ = 1
+        # What was approved is an amount: retakes past it wait for a person, round after round.
+        while inner.is_completed() and isinstance(held := inner.result(), RetakesHeld):
+            round_ += 1
+            more, finals = approve_retakes(run, settings, held, finals, round_)
+            said.append(f"retakes: {more.summary()}")
+            inner = shoot(run, rejected=decision.rejected, approval="; ".join(said), finals=finals,
+                          return_state=True)
         progress.finish()
     finally:
         progress.stop()  # a scene that ended early leaves its bar where its shots got to
@@ -390,39 +424,133 @@ def _finish(run: RunSpec, result: SceneResult, state):
     return state
 
 
-def approve_finals(run: RunSpec, settings, done: PanelsDone) -> Decision:
-    """Wait for a person to approve the final video of the shots whose panels passed; the
-    decision is a $0 ledger row."""
+def _score_lines(take: Take | None) -> list[str]:
+    """A take's gate scores by name against their thresholds, with the judge's reasons."""
+    if take is None:
+        return []
+    lines = []
+    for s in sorted(take.scores, key=lambda s: (s.get("role") != "block", s["value"] - s["threshold"])):
+        mark = "" if s.get("passed") else (" — below" if s.get("role", "block") == "block" else " — warning")
+        lines.append(f"**{s['name']}** {against(s['value'], s['threshold'])}{mark}: {s.get('reason', '')}")
+    return lines + [f"not judged (--cannot-judge warn): {why}" for why in take.unjudged]
+
+
+def _caps(st) -> str:
+    return "; ".join(f"per-{c.scope} {fmt_usd(c.limit)}" for c in st.governor.caps)
+
+
+def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
+    """The contact sheet on the run's page while a person decides (the same key the finished
+    run's sheet takes; not again when a resumed run meets the answered `wait` again); its key,
+    for the form to name."""
+    name = reports.key(run.film, run.scene, run.profile, "contact-sheet")
+    if sheet and Path(sheet).is_file() and not answered_before(wait):
+        reports.contact_sheet_artifact(run, Path(sheet))
+    return name
+
+
+def _note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
+    """The decision as a $0 ledger row, once: a resumed run meets its answered waits again."""
     st = studio(run)
-    ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
-    shots = []
-    for p in ready:
-        verdicts = [t for t in done.panels[p.shot].takes if t.passed]
-        cost = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution), run.video_models[0])
-        shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
-                                   scores=f"quality {verdicts[-1].quality:+.2f}" if verdicts else "passed",
-                                   video_cost=fmt_usd(cost)))
-    total = sum((st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution), run.video_models[0])
-                 for p in ready), Decimal(0))
-    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total),
-                       fmt_usd(st.governor.remaining()), done.contact_sheet)
-    ids = [s.shot for s in shots]
-    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
-                             settings.approval_timeout_hours)
-    decision = decide(answer, ids)
-    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", 0, "person",
-                                          decision.by or "unknown", run.profile),
-                              Units("image"), fingerprint(decision.model_dump())),
+    fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
+    if any(r.stage == "approval" and r.fingerprint == fp for r in st.governor.ledger.rows(run_id=run.run_id)):
+        return
+    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", stage_take, "person",
+                                          decision.by or "unknown", run.profile), Units("image"), fp),
                      "Approval", decision.summary())
     get_run_logger().info("scene %s: %s", run.scene, decision.summary())
-    return decision
+
+
+def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, Finals]:
+    """Wait for a person to approve the final video of the shots whose panels passed: the
+    decision (a $0 ledger row) and what it approves — the chosen clips' estimate plus the
+    retake allowance the person gave."""
+    st = studio(run)
+    ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
+    shots, costs = [], {}
+    for p in ready:
+        passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
+        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution),
+                                            run.video_models[0])
+        shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
+                                   scores=_score_lines(passed[-1] if passed else None),
+                                   video_cost=fmt_usd(costs[p.shot]),
+                                   detail=f"{p.duration:g} s at {p.resolution}"))
+    total = sum(costs.values(), Decimal(0))
+    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
+                       fmt_usd(st.governor.remaining()),
+                       _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
+    ids = [s.shot for s in shots]
+    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+                             settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
+    decision = decide(answer, ids)
+    approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
+    decision = decision.model_copy(update={"approved_usd": str(approved)})
+    _note_decision(run, decision, 0)
+    return decision, Finals(approved=str(approved), first_takes={s: str(costs[s]) for s in decision.approved},
+                            by=decision.by)
+
+
+def approve_retakes(run: RunSpec, settings, held: "RetakesHeld", finals: Finals,
+                    round_: int) -> tuple[Decision, Finals]:
+    """The same form again, for clips whose next take would pass the amount approved: what was
+    taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
+    to the amount; the others are declined (escalated). Nobody answering in time declines them."""
+    st = studio(run)
+    shots, costs = [], {}
+    for p in held.plans:
+        clip = held.clips[p.shot]
+        if not clip.held_for_retake or clip.retake_cost is None:
+            continue  # a chained shot waiting on the one before it costs nothing more to approve
+        last = next((t for t in reversed(clip.takes) if t.uri), None)
+        costs[p.shot] = Decimal(clip.retake_cost or "0")
+        shots.append(ShotToApprove(shot=p.shot, panel_uri=(last.keyframes.get("last") if last else None)
+                                   or held.panels[p.shot].approved["start"],
+                                   scores=_score_lines(last), video_cost=f"retake {fmt_usd(costs[p.shot])}",
+                                   detail=clip.held_for_retake))
+    ids = [s.shot for s in shots]
+    allowance = allowance_for(run.run_id, run.scene, Decimal(finals.approved), {})
+    wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
+    text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
+                              fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),
+                              _show_sheet(run, held.contact_sheet, wait))
+    try:
+        answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+                                 settings.approval_timeout_hours, key=wait,
+                                 what=f"{len(ids)} retake(s), {fmt_usd(sum(costs.values(), Decimal(0)))}")
+        decision = decide(answer, ids)
+    except ApprovalExpired:
+        decision = Decision(approved=[], rejected=ids, by="nobody (the approval expired)", at=_now(), notes="")
+    approved = Decimal(finals.approved) + sum((costs[s] for s in decision.approved), Decimal(0)) + \
+        Decimal(decision.allowance)
+    decision = decision.model_copy(update={"approved_usd": str(approved)})
+    _note_decision(run, decision, round_)
+    return decision, finals.model_copy(update={"approved": str(approved), "by": decision.by,
+                                               "declined": finals.declined + decision.rejected})
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RetakesHeld(BaseModel):
+    """A final scene whose clips' next takes would pass the amount a person approved: every
+    shot's panels and clips so far, and the contact sheet, for the person asked again."""
+
+    plans: list[ShotPlan]
+    panels: dict[str, PanelOutcome]
+    clips: dict[str, ClipOutcome]
+    contact_sheet: str
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
 def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
-                approval: str = ""):
+                approval: str = "", finals: Finals | None = None):
     """Every shot of the scene through its gates. With `panels_only`, stop once every panel is
-    judged (for a person to approve the finals); `rejected` shots get no video."""
+    judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
+    a video take past the amount approved is not sent: the scene stops before its stitch
+    (RetakesHeld) for a person to be asked again."""
     root = Path(run.root)
     film = load_film(root)
     studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
@@ -456,8 +584,12 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         if p.shot in rejected:
             clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
         else:
-            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous)
+            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals)
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
+    if any(c.held_for_retake for c in clips.values()) and studio(run).governor.halted is None:
+        # Not stitched yet: the scene's cut waits for what the person says about the retakes.
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
+        return RetakesHeld(plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
@@ -504,9 +636,23 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
     clips: dict[str, ClipOutcome] = {}
     early: dict[tuple[str, str], object] = {}  # (previous shot, shot) -> the verdict's future
 
+    def waited_on(p: ShotPlan):
+        """What a clip that never started waited for: its panels, or the shot before it in its chain."""
+        def why() -> str | None:
+            pn = panels.get(p.shot) or _outcome(panel_futures[p.shot], p.shot, PanelOutcome)
+            if "start" not in pn.approved:
+                return f"its panels did not finish ({pn.escalated or pn.halted or 'no panel passed'})"
+            if p.chain and p.index > 0:
+                prev = plans[p.index - 1]
+                c = clips.get(prev.shot) or _outcome(clip_futures[prev.shot], prev.shot, ClipOutcome, waited_on(prev))
+                why = c.escalated or c.halted or "no clip"
+                return f"shot {prev.shot}, before it in its chain, did not finish ({why})"
+            return None
+        return why
+
     def land(shot: str) -> None:
         panels[shot] = _outcome(panel_futures[shot], shot, PanelOutcome)
-        clips[shot] = _outcome(clip_futures[shot], shot, ClipOutcome)
+        clips[shot] = _outcome(clip_futures[shot], shot, ClipOutcome, waited_on(index[shot]))
 
     def cut_args(previous: ShotPlan, p: ShotPlan) -> tuple:
         clip = clips[p.shot]
@@ -585,10 +731,13 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
     reports_ = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
-        status = ("approved" if c.clip_uri else "rejected" if c.rejected
-                  else "halted" if c.halted or pn.halted else "escalated")
+        unread = unjudged(pn, c) if c.clip_uri else []
+        status = ("unjudged" if unread else "approved" if c.clip_uri else "rejected" if c.rejected
+                  else "halted" if c.halted or pn.halted or c.held_for_retake else "escalated")
+        why = f"the judge could not read it, let through by --cannot-judge warn: {'; '.join(unread)}" if unread else ""
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
-                                   reason=c.rejected or c.halted or pn.halted or c.escalated or pn.escalated or "",
+                                   reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
+                                   or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
                                    reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift,
                                    best_take=_best(pn, c) if status == "escalated" else None))
@@ -619,4 +768,12 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
         log.warning("escalated: %s", names)
         return Completed(data=result, name="Escalated",
                          message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
+    unread = [s.shot for s in result.shots if s.status == "unjudged"] + \
+        [r.key for r in result.references if r.unjudged]
+    if unread:
+        # A rehearsal: every shot made, but not judged. Never a plain "Completed", never in the can.
+        log.warning("unjudged (cannot_judge = warn): %s", ", ".join(unread))
+        return Completed(data=result, name="Unjudged",
+                         message=f"{len(unread)} unjudged (the judge could not read them; a rehearsal): "
+                                 + ", ".join(unread))
     return result

@@ -10,6 +10,7 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from prefect.states import Completed
 from pydantic import BaseModel
 
 from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
+from governor.allowance import allowance_for
 from governor.gates import failing, warned
 from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
@@ -44,12 +46,14 @@ class Take(BaseModel):
     warnings: list[str] = []           # "warn" scores below their thresholds: reported, not blocking
     scores: list[dict] = []            # every score as held to the policy (name, value, threshold, role, reason)
     keyframes: dict[str, str] = {}     # a clip take's first/middle/last frames (storage URIs)
+    unjudged: list[str] = []           # a rehearsal let it through: what the judge could not read
 
     @classmethod
     def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: dict, **extra) -> "Take":
         """A take as its gate's verdict left it."""
         return cls(stage=stage, moment=moment, take=take, uri=uri, passed=verdict["passed"],
                    quality=verdict["quality"], reasons=failing(verdict), warnings=warned(verdict),
+                   unjudged=list(verdict.get("unjudged") or []),
                    scores=[{k: s.get(k) for k in ("name", "value", "threshold", "role", "passed", "reason")}
                            for s in verdict.get("scores", [])], **extra)
 
@@ -60,6 +64,17 @@ class PanelOutcome(BaseModel):
     takes: list[Take] = []
     escalated: str | None = None
     halted: str | None = None       # the run stopped spending, or this shot's call is unknown
+
+
+class Finals(BaseModel):
+    """What a person approved for the scene's final video (final and hero profiles): the amount
+    in all (USD), each approved shot's first take as it was estimated, and the shots whose
+    retake a person declined."""
+
+    approved: str
+    first_takes: dict[str, str] = {}
+    declined: list[str] = []
+    by: str = ""
 
 
 class ClipOutcome(BaseModel):
@@ -75,12 +90,37 @@ class ClipOutcome(BaseModel):
     drift: dict | None = None
     reanchor: bool = False
     rejected: str | None = None     # not approved for the final video by a person
+    held_for_retake: str | None = None  # its next take would pass the amount a person approved: it waits for one
+    retake_cost: str | None = None      # what that take costs (USD)
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
 
 
 def _policy(run: RunSpec) -> TakePolicy:
     return TakePolicy(max_takes=run.max_takes, patience=run.no_progress_takes)
+
+
+@contextmanager
+def _own_steps(governor, shot: str):
+    """Marks a halt of the run that this shot's own step caused (its call refused by a cap, its
+    fallback held for a person) with the shot, so every other shot stopped by it says whose it
+    was instead of repeating that shot's reason as its own."""
+    before = governor.halted
+    try:
+        yield
+    except RunHalted as exc:
+        if before is None and getattr(exc, "by_shot", None) is None:
+            exc.by_shot = shot
+        raise
+
+
+def halted_reason(exc: Exception, shot: str) -> str:
+    """Why a shot stopped: its own step's reason, or the run's halt and who caused it."""
+    by = getattr(exc, "by_shot", None)
+    if isinstance(exc, RunHalted) and by != shot:
+        cause = f"shot {by} halted the run" if by else "the run stopped spending"
+        return f"stopped before it finished: {cause} ({exc})"
+    return str(exc)
 
 
 def _finish(run: RunSpec, outcome, stage: str):
@@ -100,7 +140,7 @@ def shoot_panels(run: RunSpec, plan: ShotPlan):
         with at_the_easel(run.panel_model):  # the local painter: the shots' panels in turn, not all at once
             _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
-        outcome.halted = str(exc)
+        outcome.halted = halted_reason(exc, plan.shot)
     return _finish(run, outcome, "panel")
 
 
@@ -115,14 +155,16 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             st.governor.check_open()  # a halted run schedules no further paid take
             req = plan.panel_request(moment, take)
             try:
-                uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name,
-                                 st.images.model, st.images.variant, run.profile)
+                with _own_steps(st.governor, plan.shot):
+                    uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name,
+                                     st.images.model, st.images.variant, run.profile)
             except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
-            verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
-                                 st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                 artifacts=lambda v: [])
+            with _own_steps(st.governor, plan.shot):
+                verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
+                                     st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                                     artifacts=lambda v: [])
             outcome.takes.append(Take.judged("panel", moment, take, uri, verdict))
             reasons = outcome.takes[-1].reasons
             history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
@@ -137,7 +179,8 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
 
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
-def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None):
+def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
+                finals: Finals | None = None):
     outcome = ClipOutcome(shot=plan.shot, seconds=plan.duration)
     if panels.halted:
         outcome.halted = panels.halted
@@ -145,9 +188,9 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
         outcome.escalated = f"not animated: {panels.escalated}"
     else:
         try:
-            _video_takes(run, plan, panels, previous, outcome)
+            _video_takes(run, plan, panels, previous, outcome, finals)
         except (RunHalted, ShotHalted) as exc:
-            outcome.halted = str(exc)
+            outcome.halted = halted_reason(exc, plan.shot)
     return _finish(run, outcome, "video")
 
 
@@ -185,10 +228,44 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
     return current + 1
 
 
+def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: int, model: str,
+                     outcome: ClipOutcome) -> bool:
+    """Whether this video take fits the amount a person approved (always, where nobody had to:
+    the draft profile). One that does not is not sent: the shot waits for a person again, or
+    — its retake declined — is escalated."""
+    if finals is None:
+        return True
+    st = studio(run)
+    cost = st.pricing.estimate(Units("video", seconds=plan.duration, resolution=plan.resolution), model)
+    allowance = allowance_for(run.run_id, run.scene, Decimal(finals.approved),
+                              {s: Decimal(c) for s, c in finals.first_takes.items()},
+                              lambda: st.governor.ledger.rows(run_id=run.run_id))
+    short = allowance.admit(plan.shot, take, cost)
+    if short is None:
+        return True
+    last = outcome.takes[-1] if outcome.takes else None
+    why = "; ".join(last.reasons) if last and last.reasons else "its last take failed"
+    if plan.shot in finals.declined:
+        outcome.escalated = (f"clip retake {take} not approved{f' by {finals.by}' if finals.by else ''} "
+                             f"({fmt_usd(cost)}); last reasons: {why}")
+    else:
+        outcome.retake_cost = str(cost)
+        outcome.held_for_retake = (f"retake {take} ({fmt_usd(cost)} on {model}) would take the final video to "
+                                   f"{fmt_usd(short.would_be)}, past the {fmt_usd(short.approved)} approved "
+                                   f"({fmt_usd(short.charged)} taken so far); last reasons: {why}")
+        emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status="awaiting retake approval")
+    return False
+
+
 def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
-                 outcome: ClipOutcome) -> None:
+                 outcome: ClipOutcome, finals: Finals | None = None) -> None:
     st = studio(run)
     start_uri = panels.approved["start"]
+    if plan.chain and previous is not None and previous.held_for_retake:
+        # Its first frame is that shot's last: nothing is paid for until a person has answered.
+        outcome.held_for_retake = f"waits for shot {previous.shot}, before it in its chain, whose retake waits " \
+                                  f"for a person"
+        return
     if plan.chain:
         if previous is not None and previous.last_frame_uri and not previous.reanchor:
             start_uri, outcome.started_from = previous.last_frame_uri, "previous last frame"
@@ -207,24 +284,30 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
     while True:
         take += 1
         st.governor.check_open()
+        if not _within_approval(run, plan, finals, take, models[current], outcome):
+            return
         videos = st.video_for(models[current])
         clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
         try:
-            clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), videos.name, videos.model,
-                                  videos.variant, run.profile)
+            with _own_steps(st.governor, plan.shot):
+                clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), videos.name, videos.model,
+                                      videos.variant, run.profile)
         except (JobRefused, RefusedByModeration) as exc:
             # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
             outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
                                       reasons=[f"refused by moderation on {models[current]}: {exc}"]))
-            following = _fallback(run, plan, models, current, take, exc)
+            with _own_steps(st.governor, plan.shot):
+                following = _fallback(run, plan, models, current, take, exc)
             if following is None:
                 outcome.escalated = f"clip refused by moderation on {models[current]}, no fallback left: {exc}"
                 return
             current = following
             continue
-        verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
-                             st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                             plan.duration, plan.fps, _moves(plan), artifacts=lambda v: list(v["keyframes"].values()))
+        with _own_steps(st.governor, plan.shot):
+            verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
+                                 st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                                 plan.duration, plan.fps, _moves(plan),
+                                 artifacts=lambda v: list(v["keyframes"].values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict["keyframes"]))
         reasons = outcome.takes[-1].reasons
         history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
@@ -239,12 +322,26 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
             return
     if due(plan, run.drift_every):
         start = plan.panel_request("start", 1)
-        outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
-                                   run.drift_threshold, start.plate_uri, [c.turnaround_uri for c in start.characters],
-                                   run.clip_model, run.clip_weights, outcome.origin_uri or "",
-                                   artifacts=lambda d: [])
+        with _own_steps(st.governor, plan.shot):
+            outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
+                                       run.drift_threshold, start.plate_uri,
+                                       [c.turnaround_uri for c in start.characters], run.clip_model,
+                                       run.clip_weights, outcome.origin_uri or "", artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
         emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
+
+
+def unjudged(panels: PanelOutcome, clip: ClipOutcome | None = None) -> list[str]:
+    """What the judge could not read in the takes this shot uses (its approved panels, its
+    clip, the cut into it): a rehearsal (`cannot_judge = "warn"`) let them through unjudged."""
+    used = [t for t in panels.takes if t.passed and t.uri in panels.approved.values()]
+    if clip is not None:
+        used += [t for t in clip.takes if t.passed and t.uri == clip.clip_uri]
+        used += [clip.cut] if clip.cut is not None and clip.cut.passed else []
+    seen: list[str] = []
+    for t in used:
+        seen += [f"{t.stage} {t.moment} take {t.take}: {why}" for why in t.unjudged if why not in seen]
+    return seen
 
 
 def best_take(panels: PanelOutcome, clip: ClipOutcome | None = None) -> Take | None:

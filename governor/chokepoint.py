@@ -26,18 +26,31 @@ What the claim finds decides what happens — one function per row of this table
   | reserved                               | gone                 | release it, claim anew (_release)     |
   | submitted, artifact recorded & stored  | gone                 | settle it (_settle_stored)            |
   | submitted or unknown, with a job id    | gone / nobody        | re-attach: poll, download (_follow_job)|
-  | submitted or unknown, no job id        | gone / nobody        | look it up by our call id (_look_up): |
-  |                                        |                      | found → keep it; else unknown: the    |
-  |                                        |                      | shot halts, or a repeatable call      |
-  |                                        |                      | (a verdict) is asked again            |
+  | submitted or unknown, no job id        | gone / nobody        | look it up (_look_up): the provider's |
+  |                                        |                      | job found (by our call id, or by what |
+  |                                        |                      | was asked) → follow it; an answer it  |
+  |                                        |                      | kept → keep it; proved never received |
+  |                                        |                      | → send it now, under the same row;    |
+  |                                        |                      | else unknown: a job's shot halts (a   |
+  |                                        |                      | person attaches its job), a one-answer|
+  |                                        |                      | call is asked again once (_ask_again) |
 
 A failed call is decided by the error tree (providers/errors.py `outcome_of`): nothing ran →
-failed at $0; ran and failed → failed at what the provider charged; anything else — an
-exception the tree does not know included — is an unknown outcome, counted as spent.
+failed at $0; ran and failed → failed at what the provider charged (its own figure, what it
+reports it used, else the rate card's `[failed_runs]`: the compute, bounded by the estimate, or
+nothing); anything else — an exception the tree does not know included — is an unknown
+outcome, counted as spent. A request whose answer was lost live (the connection dropped after
+it was sent) is looked up at once, the same way.
+
+Following a job never hangs: a 429 or a 5xx while it is polled or its output fetched is waited
+out (as long as the provider asks, within the call's deadline) and asked again, each wait said
+at INFO with the job id; past the deadline the call ends unknown with its job id kept, and the
+next run re-attaches to it. The watchdog (governor/watchdog.py) says so when a call of this
+process makes no progress for longer than its deadline.
 
 Named points of a call (`after_intent`, `sending`, `answered`, `after_submit`, `polling`,
-`downloading`, `downloaded`, `recorded`, `stored`, `settled`, `reattach`, `reused`, `waiting`)
-are announced to listeners (`add_listener`); nothing listens in production. After every
+`downloading`, `downloaded`, `recorded`, `stored`, `settled`, `reattach`, `reused`, `waiting`,
+`asking_again`) are announced to listeners (`add_listener`); nothing listens in production. After every
 reservation, settlement and refusal by a cap, the run's budget alerts (governor/alerts.py) look
 at the caps and emit a Prefect event at 80% and at 100%; they can never fail or refuse a call.
 While a request is being sent (from the intent until its job id or answer is in the ledger),
@@ -49,7 +62,9 @@ own, or take over a call whose owner is alive.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -58,13 +73,25 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from providers.errors import ProviderError, RefusedByModeration, outcome_of
+from providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
 
 from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
                          read_shared_stop)
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
 from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger
+from .money import fmt_usd
+from .watchdog import watchdog
+
+log = logging.getLogger("slate.governor")
+
+#: The error class of a call whose answer was lost and that was asked again (once): counted as
+#: spent at its estimate, closed so that nothing is left to reconcile that a run settled itself.
+ANSWER_LOST = "AnswerLost"
+#: The $0 note written beside the call that asked again: which call's answer was lost, what it cost.
+ASKED_AGAIN = "AskedAgain"
+#: The error class of a row whose request a lookup proved the provider never received.
+NOT_RECEIVED = "NotReceived"
 
 PAID_CALLS_ALLOWED = "SLATE_PAID_CALLS_ALLOWED"
 
@@ -145,14 +172,25 @@ class ShotHalted(Exception):
 
 class UnknownOutcome(ShotHalted):
     """A paid call was sent and nobody knows whether it ran: it counts as spent, it is never
-    resubmitted silently, and its shot halts until a later run or `slate reconcile` settles it."""
+    resubmitted silently, and its shot halts until a later run or `slate reconcile` settles it.
+    `next_step` says which: the next run by itself (a job id is kept), or a person."""
 
-    def __init__(self, row: CallRow, how: str):
+    def __init__(self, row: CallRow, how: str, next_step: str | None = None):
         self.call_id = row.call_id
+        self.job_id = row.job_id
+        if next_step is None:
+            next_step = (f"The next run re-attaches to job {row.job_id} by itself" if row.job_id else
+                         f"If the provider made it, attach its job: `slate reconcile DIR --call {row.call_id} "
+                         f"--job JOB_ID`; if it never did, `slate reconcile DIR --call {row.call_id} --failed`")
         super().__init__(
             f"unknown outcome of paid call {row.call_id} ({row.stage} of shot {row.shot}, take {row.take}, "
-            f"{row.provider}:{row.model}): {how}. It counts as spent. Run again to look for it, or "
-            f"`slate reconcile` to attach the provider's job id or mark it failed.")
+            f"{row.provider}:{row.model}): {how}. It counts as spent. {next_step}.")
+
+
+class AnswerLost(UnknownOutcome):
+    """A one-answer call (a verdict, a panel the provider keeps nothing of) lost its answer a
+    second time after it was asked again once: not asked a third time. Its shot cannot have that
+    answer in this run; a person lets the next run ask again (`slate reconcile --lost`)."""
 
 
 class CallBusy(ShotHalted):
@@ -208,6 +246,7 @@ class _Sync:
     send: Callable[[str], Answer]
     recover: Callable[[str], Answer | None] | None
     repeatable: bool
+    deadline: float
 
 
 @dataclass(frozen=True)
@@ -218,7 +257,7 @@ class _Job:
     suffix: str
     deadline: float
     poll_interval: float
-    find: Callable[[str], str | None] | None
+    find: Callable[[str, Any], str | None] | None   # (our call id, when our intent was written)
     cancel: Callable[[str], None] | None
 
 
@@ -248,8 +287,18 @@ def quiet_sends(timeout: float) -> bool:
         return _SENDS_DONE.wait_for(lambda: _SENDS == 0, timeout=timeout)
 
 
-_WAIT, _AGAIN, _ASK_AGAIN = "wait", "again", "ask again"
-_RETRY_POLL = (ProviderError,)
+_WAIT, _AGAIN = "wait", "again"
+#: What a person does about a one-answer call (no job to attach) whose outcome is unknown.
+_ONE_ANSWER_STEP = ("It is one request and one answer, with no job to attach: `slate reconcile DIR --call {call} "
+                    "--lost` if it ran (counted as spent; the next run asks again), `--failed` if it never did")
+
+
+class _AskAgain(Exception):
+    """Inside the claim loop: the lost call was closed (AnswerLost); claim the request anew,
+    marked as asked again for it."""
+
+    def __init__(self, lost: CallRow):
+        self.lost = lost
 
 
 @dataclass
@@ -269,6 +318,10 @@ class Governor:
     busy_poll: float = 1.0
     max_retries: int = 5              # sends of a request refused before it ran (429, no connection)
     retry_wait_cap: float = 120.0     # the longest single wait a provider may ask for
+    sync_deadline: float = 600.0      # the longest a one-answer call is waited for (the watchdog's clock)
+    #: what a provider bills for a call it ran that failed or that moderation refused, from the rate
+    #: card's [failed_runs]: ("provider:model", "failed" | "refused") -> "compute" | "nothing"
+    failure_charge: Callable[[str, str], str] | None = None
     halted: RunHalted | None = None
     alerts: BudgetAlerts | None = None   # the run's budget events (made from the film if not given)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -341,18 +394,25 @@ class Governor:
 
     # -- the two shapes of a paid call ------------------------------------------------------
     def sync_call(self, spec: CallSpec, send: Callable[[str], Answer], *,
-                  recover: Callable[[str], Answer | None] | None = None, repeatable: bool = False) -> Delivery:
+                  recover: Callable[[str], Answer | None] | None = None, repeatable: bool = False,
+                  deadline: float | None = None) -> Delivery:
         """One request, one answer (a panel, a verdict). `send(call_id)` makes the request.
-        `recover(call_id)` fetches the answer of a call whose answer a crashed run never got,
-        where the provider keeps it; a `repeatable` call (a verdict: no artifact anyone paid
-        to keep, the same answer for the same input) is asked again when it cannot be found."""
-        return self._obtain(spec, _Sync(send, recover, repeatable))
+        `recover(call_id)` fetches the answer of a call whose answer was lost (a crashed run, a
+        dropped connection), where the provider keeps it — or raises NotReceived when it can
+        prove it never got the request. A `repeatable` call whose answer cannot be found is
+        asked again, once: the lost one is counted as spent and both are written down.
+        `deadline`: the longest its answer may take (for the watchdog; `sync_deadline` if None)."""
+        return self._obtain(spec, _Sync(send, recover, repeatable,
+                                        self.sync_deadline if deadline is None else deadline))
 
     def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], Any],
                  download: Callable[[str, Path], Path], suffix: str, deadline: float,
-                 poll_interval: float | None = None, find: Callable[[str], str | None] | None = None,
+                 poll_interval: float | None = None, find: Callable[[str, Any], str | None] | None = None,
                  cancel: Callable[[str], None] | None = None) -> Delivery:
-        """Submit → job id → poll (at most `deadline` seconds) → download (a clip)."""
+        """Submit → job id → poll (at most `deadline` seconds) → download (a clip, a panel).
+        `find(call_id, since)` looks a job up whose id was never recorded (`since`: when our
+        intent was written, a datetime), None when it finds none; NotImplementedError where the
+        provider cannot look jobs up."""
         return self._obtain(spec, _Job(submit, poll, download, suffix.lstrip("."), deadline,
                                        self.poll_interval if poll_interval is None else poll_interval,
                                        find, cancel))
@@ -371,6 +431,9 @@ class Governor:
             for call_id in self._mine.ids:
                 keeper.drop(call_id)
             raise
+        finally:
+            for call_id in self._mine.ids:
+                watchdog.forget(call_id)
 
     def _with_retries(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
         """A request refused before it ran (rate limited, no connection) cost nothing and may be
@@ -391,36 +454,40 @@ class Governor:
 
     def _decide(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
         skip: set[str] = set()
-        take_unknown = False
         waiting_since: float | None = None
         while True:
             try:
                 claim = self.ledger.claim(request=request, cap_scopes=self.caps, owner=self.owner,
-                                          lease_seconds=self.lease_seconds, skip=skip, take_unknown=take_unknown)
+                                          lease_seconds=self.lease_seconds, skip=skip)
             except BudgetRefused as exc:
                 self._budget_moved(refused=exc)
                 raise self._halt(RunHalted(str(exc), kind="budget")) from exc
             row = claim.row
-            if claim.kind == "claimed":
-                self._budget_moved()
-                return self._send(spec, row, way)
-            if claim.kind == "done":
-                found = self._reuse(spec, row, way)
-                if found is not None:
-                    return found
-                skip.add(row.call_id)
+            try:
+                if claim.kind == "claimed":
+                    self._budget_moved()
+                    return self._send(spec, row, way)
+                if claim.kind == "done":
+                    found = self._reuse(spec, row, way)
+                    if found is not None:
+                        return found
+                    skip.add(row.call_id)
+                    continue
+                if claim.kind == "refused":  # refused as asked: never sent again unchanged, not even by a new run
+                    _point("refused", spec, call_id=row.call_id)
+                    words = f"refused earlier (call {row.call_id}): {row.error_message}"
+                    if isinstance(way, _Job):
+                        raise JobRefused(f"{row.provider} job for shot {row.shot}: {words}")
+                    raise RefusedByModeration(words, provider=row.provider)
+                step = self._follow_open(spec, row, claim.now, way)
+            except _AskAgain as again:
+                # The lost call is closed (counted as spent); the request is claimed anew, and
+                # the new row names the call it asks again for.
+                request = dataclasses.replace(request, parameters={**request.parameters,
+                                                                   "asked_again_for": again.lost.call_id})
                 continue
-            if claim.kind == "refused":  # refused as asked: never sent again unchanged, not even by a new run
-                _point("refused", spec, call_id=row.call_id)
-                words = f"refused earlier (call {row.call_id}): {row.error_message}"
-                if isinstance(way, _Job):
-                    raise JobRefused(f"{row.provider} job for shot {row.shot}: {words}")
-                raise RefusedByModeration(words, provider=row.provider)
-            step = self._follow_open(spec, row, claim.now, way)
             if step == _WAIT:
                 waiting_since = self._wait(spec, row, waiting_since)
-            elif step == _ASK_AGAIN:
-                take_unknown = True
             elif step != _AGAIN:
                 return step
 
@@ -428,8 +495,13 @@ class Governor:
         """An open row of this request: whose is it, and what is left to do."""
         if row.status in ("reserved", "submitted"):
             if lease_state(row, now, self.me) == "live":
-                return _WAIT
-            if not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds):
+                if row.call_id not in getattr(self._mine, "ids", set()):
+                    return _WAIT
+                # Our own call, in this very thread: an earlier step of this request left it
+                # open. Never wait for ourselves (that waited, silent, until busy_wait ran out).
+                keeper.drop(row.call_id)
+                row = self.ledger.find(row.call_id)
+            elif not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds):
                 return _AGAIN  # its owner renewed (alive after all) or another run took it first
             self._hold(row.call_id)
             row = self.ledger.find(row.call_id)
@@ -498,46 +570,111 @@ class Governor:
         _point("settled", spec, call_id=row.call_id)
         return Delivery(row.artifact_uri, row.call_id)
 
+    # -- lost answers ------------------------------------------------------------------------
+    def _find(self, row: CallRow, way):
+        """Ask the provider about a call whose job id or answer never reached the ledger: a job
+        id (str), a kept Answer, NotReceived (it proved it never got the request), or None (it
+        cannot tell). A lookup that fails is "cannot tell": it is free, the next run asks again."""
+        try:
+            if isinstance(way, _Job) and way.find is not None:
+                job_id = way.find(row.call_id, row.created_at)
+                # A job found by what was asked may be another call's (the same input asked
+                # twice): one another row already holds is not this one.
+                if job_id and any(r.call_id != row.call_id for r in self.ledger.rows_with_job(job_id)):
+                    log.info("paid call %s: the job found for it, %s, is another call's: not taken", row.call_id,
+                             job_id)
+                    return None
+                return job_id
+            if isinstance(way, _Sync) and way.recover is not None:
+                return way.recover(row.call_id)
+        except NotImplementedError:
+            return None
+        except NotReceived as exc:
+            return exc
+        except ProviderError as exc:
+            log.info("could not look up paid call %s at %s: %s", row.call_id, row.provider, exc)
+            return None
+        return None
+
     def _look_up(self, spec: CallSpec, row: CallRow, way):
-        """Sent, no job id or answer recorded: ask the provider by our call id, else unknown."""
-        found_job = found_answer = None
-        if isinstance(way, _Job) and way.find is not None:
-            try:
-                found_job = way.find(row.call_id)
-            except NotImplementedError:
-                found_job = None
-        elif isinstance(way, _Sync) and way.recover is not None:
-            found_answer = way.recover(row.call_id)
-        if found_job or found_answer is not None:
+        """Sent, no job id or answer recorded: look it up; else unknown."""
+        found = self._find(row, way)
+        if found is not None:
             if row.status == "unknown":
                 if not self.ledger.take_over(row, owner=self.owner, lease_seconds=self.lease_seconds,
                                              status="submitted"):
                     return _AGAIN
                 self._hold(row.call_id)
-            _point("reattach", spec, call_id=row.call_id, job_id=found_job)
-            if found_job:
-                self.ledger.mark_submitted(row.call_id, found_job)
+                row = self.ledger.find(row.call_id)
+            if isinstance(found, NotReceived):
+                # Proved never received: nothing ran. It is sent now, under the same row, so the
+                # provider gets it once and the ledger holds one row for it.
+                _point("reattach", spec, call_id=row.call_id, not_received=True)
+                return self._send(spec, row, way, resend=True)
+            _point("reattach", spec, call_id=row.call_id, job_id=found if isinstance(found, str) else None)
+            if isinstance(found, str):
+                self.ledger.mark_submitted(row.call_id, found)
                 return self._follow_job(spec, self.ledger.find(row.call_id), way)
-            return self._keep(spec, self.ledger.find(row.call_id), found_answer)
-        how = ("it was sent but its job id was never recorded, and the provider cannot find it by our call id"
+            return self._keep(spec, row, found)
+        if isinstance(way, _Sync) and way.repeatable:
+            return self._ask_again(spec, row, "it was sent, but its answer never came back and the provider "
+                                              "keeps none to look up")
+        how = ("it was sent but its job id was never recorded, and the provider cannot find it"
                if isinstance(way, _Job) else "it was sent, but the run that sent it stopped before the answer came back")
         if row.status != "unknown":
             self.ledger.mark_unknown(row.call_id, how)
             keeper.drop(row.call_id)
-        if isinstance(way, _Sync) and way.repeatable:
-            return _ASK_AGAIN  # the lost attempt stays counted as spent
-        raise UnknownOutcome(row, how)
+        raise UnknownOutcome(row, how, None if isinstance(way, _Job) else _ONE_ANSWER_STEP.format(call=row.call_id))
 
-    def _send(self, spec: CallSpec, row: CallRow, way) -> Delivery:
-        """Our claim: the request goes out now."""
+    def _ask_again(self, spec: CallSpec, row: CallRow, why: str):
+        """A one-answer call whose answer is lost and cannot be looked up: counted as spent (its
+        estimate), closed, and asked again — once. A second loss of the same request is not
+        asked a third time: AnswerLost (a person decides, `slate reconcile --lost`)."""
+        earlier = [r for r in self.ledger.rows_of_request(row.request_key)
+                   if r.status == "failed" and r.error_class == ANSWER_LOST and r.call_id != row.call_id]
+        if earlier:
+            if row.status != "unknown":
+                self.ledger.mark_unknown(row.call_id, why)
+                keeper.drop(row.call_id)
+            raise AnswerLost(row, f"{why}; it was asked again once already (after call {earlier[-1].call_id}, "
+                                  f"counted as spent), and is not asked a third time",
+                             f"Both count as spent. To let the next run ask once more: "
+                             f"`slate reconcile DIR --call {row.call_id} --lost`")
+        self.ledger.fail(row.call_id, error_class=ANSWER_LOST, charged=row.estimate,
+                         message=f"{why}: counted as spent at its estimate {fmt_usd(row.estimate)}; asked again once")
+        keeper.drop(row.call_id)
+        log.warning("shot %s %s take %s: the answer of paid call %s (%s:%s) was lost (%s); it counts as spent "
+                    "(%s) and the same request is asked again, once", row.shot, row.stage, row.take, row.call_id,
+                    row.provider, row.model, why, fmt_usd(row.estimate))
+        _point("asking_again", spec, call_id=row.call_id)
+        raise _AskAgain(self.ledger.find(row.call_id))
+
+    def _asked_again(self, spec: CallSpec, row: CallRow, cost: Decimal) -> None:
+        """The call that asked again is settled: say which call's answer was lost and what both cost."""
+        lost_id = (row.parameters or {}).get("asked_again_for")
+        if not lost_id:
+            return
+        try:
+            lost = self.ledger.find(lost_id)
+        except Exception:  # noqa: BLE001 — the note is words; the money is in the two rows already
+            return
+        self.note(spec, ASKED_AGAIN, f"shot {row.shot} {row.stage} take {row.take}: the answer of call {lost_id} was "
+                                     f"lost ({fmt_usd(lost.actual_cost or lost.estimate)}, counted as spent); asked "
+                                     f"again once as call {row.call_id}, which cost {fmt_usd(cost)}")
+
+    # -- sending -----------------------------------------------------------------------------
+    def _send(self, spec: CallSpec, row: CallRow, way, *, resend: bool = False) -> Delivery:
+        """Our claim: the request goes out now (`resend`: a row a lookup proved never received)."""
         call_id = row.call_id
         self._hold(call_id)
-        _point("after_intent", spec, call_id=call_id)
-        try:
-            self.check_open()
-        except RunHalted:
-            self._release(row)
-            raise
+        self._watch(spec, row, way)
+        if not resend:
+            _point("after_intent", spec, call_id=call_id)
+            try:
+                self.check_open()
+            except RunHalted:
+                self._release(row)
+                raise
         _send_begins()
         try:
             self.ledger.mark_submitted(call_id, None)   # from here on a crash is an ambiguous outcome
@@ -546,14 +683,21 @@ class Governor:
                 try:
                     answer = way.send(call_id)
                 except BaseException as exc:
-                    self._failed(row, exc)
+                    lost = self._lost_live(spec, row, way, exc)
+                    if lost is not None:
+                        return lost
+                    self._failed(row, exc, ran=True)
                     raise
                 _point("answered", spec, call_id=call_id)
+                watchdog.progress(call_id)
                 return self._keep(spec, row, answer)
             try:
                 job_id = way.submit(call_id)
             except BaseException as exc:
-                self._failed(row, exc)
+                lost = self._lost_live(spec, row, way, exc)
+                if lost is not None:
+                    return lost
+                self._failed(row, exc, ran=False)
                 raise
             _point("after_submit", spec, call_id=call_id, job_id=job_id)
             self.ledger.mark_submitted(call_id, job_id)   # the job id, before any polling
@@ -561,61 +705,140 @@ class Governor:
             _send_ends()
         return self._follow_job(spec, self.ledger.find(call_id), way)
 
-    def _failed(self, row: CallRow, exc: BaseException) -> None:
-        """Record a call that raised, by the error tree; raise UnknownOutcome when ambiguous."""
+    def _lost_live(self, spec: CallSpec, row: CallRow, way, exc: BaseException):
+        """The request may have reached the provider and its answer was lost (a dropped
+        connection, a timeout after sending): look it up at once; a one-answer call the provider
+        keeps nothing of is asked again, once. None: not such a loss, or nothing found (the
+        caller records it as the error tree says)."""
+        if not isinstance(exc, Exception) or outcome_of(exc) != "ambiguous":
+            return None
+        found = self._find(row, way)
+        if isinstance(found, str):
+            _point("reattach", spec, call_id=row.call_id, job_id=found)
+            self.ledger.mark_submitted(row.call_id, found)
+            return self._follow_job(spec, self.ledger.find(row.call_id), way)
+        if isinstance(found, Answer):
+            _point("reattach", spec, call_id=row.call_id)
+            return self._keep(spec, row, found)
+        if isinstance(way, _Sync) and way.repeatable:
+            self._ask_again(spec, row, f"the request may have reached the provider, then {type(exc).__name__}: {exc}")
+        return None
+
+    def _failed(self, row: CallRow, exc: BaseException, *, ran: bool) -> None:
+        """Record a call that raised, by the error tree; raise UnknownOutcome when ambiguous.
+        `ran`: an error answer means the provider ran the request (a one-answer call); a refused
+        job submit made no job, so it is not billed whatever the rate card says of failed runs."""
+        ran_as_job = not ran or row.job_id is not None
         keeper.drop(row.call_id)
         outcome = outcome_of(exc)
         if outcome == "ambiguous":
             self.ledger.mark_unknown(row.call_id, f"{type(exc).__name__}: {exc}")
             if isinstance(exc, Exception):
                 raise UnknownOutcome(row, f"the request may have reached the provider, then "
-                                          f"{type(exc).__name__}: {exc}") from exc
+                                          f"{type(exc).__name__}: {exc}",
+                                     _ONE_ANSWER_STEP.format(call=row.call_id) if not ran_as_job else None) from exc
             return  # KeyboardInterrupt and the like go on up as they are
-        charged = getattr(exc, "charged", None)
-        if charged is None:  # ran and billed (an unusable output) costs the estimate; else nothing
-            charged = row.estimate if getattr(exc, "billed", False) else Decimal(0)
+        if outcome == "not_run":
+            charged = Decimal(0)
+        else:
+            charged = self._charged(row, exc, ran=ran)
         self.ledger.fail(row.call_id, error_class=type(exc).__name__, message=str(exc)[:2000], charged=charged)
         if getattr(exc, "halts", False):
             self._halt(RunHalted(f"provider refused the run: {exc}", kind="budget"))
 
+    def _charged(self, row: CallRow, exc: BaseException, *, ran: bool) -> Decimal:
+        """What a call that ran and failed is charged: the provider's own figure, what it reports
+        it used, the estimate for a billed unusable output, else the rate card's word."""
+        said = self._cost(getattr(exc, "charged", None), getattr(exc, "usage", None), f"{row.provider}:{row.model}")
+        if said is not None:
+            return said
+        if getattr(exc, "billed", False):
+            return row.estimate
+        if not ran:
+            return Decimal(0)
+        return self._by_the_card(row, "refused" if isinstance(exc, RefusedByModeration) else "failed")
+
+    def _by_the_card(self, row: CallRow, kind: str) -> Decimal:
+        policy = self.failure_charge(f"{row.provider}:{row.model}", kind) if self.failure_charge else "compute"
+        return Decimal(0) if policy == "nothing" else row.estimate
+
+    # -- following a job ---------------------------------------------------------------------
+    def _watch(self, spec: CallSpec, row: CallRow, way) -> None:
+        c = spec.context
+        deadline = way.deadline
+        watchdog.watch(row.call_id, self._what(row, c), deadline)
+        self._mine.ids = getattr(self._mine, "ids", set()) | {row.call_id}
+
+    @staticmethod
+    def _what(row: CallRow, c: CallContext | None = None) -> str:
+        job = f", job {row.job_id}" if row.job_id else ""
+        return f"shot {row.shot} {row.stage} take {row.take}, {row.provider}:{row.model}{job}"
+
     def _follow_job(self, spec: CallSpec, row: CallRow, way: _Job) -> Delivery:
         """A job with a known id: poll to the end (within the deadline), download, keep."""
-        status = self._poll(spec, row, way)
+        if not watchdog.watching(row.call_id):
+            self._watch(spec, row, way)
+        watchdog.describe(row.call_id, self._what(row))
+        deadline = time.monotonic() + way.deadline
+        status = self._poll(spec, row, way, deadline)
         if status.state != "succeeded":
             keeper.drop(row.call_id)
             reason = status.error or f"job ended {status.state}"
             refused = status.state == "failed" and getattr(status, "refused", False)
             error_class = "RefusedByModeration" if refused else "JobFailed" if status.state == "failed" else "JobCanceled"
             charged = self._cost(status.cost, getattr(status, "usage", None), f"{row.provider}:{row.model}")
-            self.ledger.fail(row.call_id, error_class=error_class, message=reason,
-                             charged=charged if charged is not None else
-                             Decimal(0) if status.state == "failed" else row.estimate)
+            if charged is None:
+                # A canceled job that had started is billed for the time it ran [D Replicate]; a
+                # failed or refused one as the provider bills a failed run (the rate card says).
+                charged = row.estimate if status.state == "canceled" else \
+                    self._by_the_card(row, "refused" if refused else "failed")
+            self.ledger.fail(row.call_id, error_class=error_class, message=reason, charged=charged)
             raise (JobRefused if refused else JobEnded)(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
-        part = self._part(row.call_id, way.suffix)
-        _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
-        try:
-            way.download(row.job_id, part)
-        except ProviderError as exc:
-            if exc.outcome == "failed":  # what came back is unusable: the job is over, and billed
-                keeper.drop(row.call_id)
-                part.unlink(missing_ok=True)
-                self._failed(row, exc)
-            raise
+        part = self._download(spec, row, way, deadline)
         _point("downloaded", spec, call_id=row.call_id, job_id=row.job_id)
         return self._keep(spec, row, part, cost=self._cost(status.cost, getattr(status, "usage", None),
                                                            f"{row.provider}:{row.model}"))
 
-    def _poll(self, spec: CallSpec, row: CallRow, way: _Job):
-        deadline = time.monotonic() + way.deadline
+    def _waited(self, spec: CallSpec, row: CallRow, way: _Job, exc: ProviderError, doing: str,
+                deadline: float) -> float:
+        """A GET of a job met `exc`: how long to wait before asking again (said at INFO with the
+        job id), or the call ends — unknown, its job id kept — when no wait can mend it."""
+        wait = poll_wait(exc, way.poll_interval, self.retry_wait_cap)
+        if wait is None:
+            # A refused key, a job the provider does not know: the job itself may still run (and
+            # be billed). The job id is kept for the next run; a refused key halts this one.
+            how = f"{doing} job {row.job_id} failed: {exc}"
+            self.ledger.mark_unknown(row.call_id, how)
+            keeper.drop(row.call_id)
+            if getattr(exc, "halts", False):
+                raise self._halt(RunHalted(f"provider refused the run: {exc}; {row.provider} job {row.job_id} of "
+                                           f"shot {row.shot} is left for the next run to collect", kind="budget"))
+            raise UnknownOutcome(row, how)
+        left = max(0.0, deadline - time.monotonic())
+        asked = getattr(exc, "retry_after", None)
+        if isinstance(exc, RateLimited):
+            log.info("shot %s %s take %s: %s job %s: rate limited while %s (%s); waiting %.3g s%s, then asking "
+                     "again (%.0f s left of its deadline)", row.shot, row.stage, row.take, row.provider, row.job_id,
+                     doing, f"the provider asks {asked:g} s" if asked is not None else "no wait asked",
+                     min(wait, left), "" if asked is None or wait >= asked else f" (at most {self.retry_wait_cap:g} s)",
+                     left)
+        else:
+            log.info("shot %s %s take %s: %s job %s: %s while %s; asking again in %.3g s (%.0f s left of its "
+                     "deadline)", row.shot, row.stage, row.take, row.provider, row.job_id, exc, doing,
+                     min(wait, left), left)
+        return wait
+
+    def _poll(self, spec: CallSpec, row: CallRow, way: _Job, deadline: float):
         cancelled = False
         while True:
             _point("polling", spec, call_id=row.call_id, job_id=row.job_id)
+            wait = way.poll_interval
             try:
                 status = way.poll(row.job_id)
-            except _RETRY_POLL as exc:
-                if exc.outcome != "ambiguous" and not exc.retryable:
-                    raise  # the job is gone or our key is: not something waiting will mend
-                status = None  # a GET that timed out or hit a 5xx: the job is still there
+            except ProviderError as exc:
+                status = None  # the job is still there; the next GET may answer
+                wait = self._waited(spec, row, way, exc, "polling", deadline)
+            watchdog.progress(row.call_id)  # an answer, even a refusal: the loop is alive
             if status is not None and status.state in ("succeeded", "failed", "canceled"):
                 return status
             own = process_stop()
@@ -635,14 +858,42 @@ class Governor:
                         way.cancel(row.job_id)
                     except NotImplementedError:
                         pass  # the provider cannot cancel: the job runs on and is recorded, as on a soft stop
+                    except ProviderError as exc:
+                        log.warning("could not cancel %s job %s: %s", row.provider, row.job_id, exc)
                     cancelled = True
-            if time.monotonic() > deadline:
-                how = (f"no result from {row.provider} job {row.job_id} within {way.deadline:.0f} s; the job id is "
-                       f"kept and the next run looks again")
-                self.ledger.mark_unknown(row.call_id, how)
-                keeper.drop(row.call_id)
-                raise UnknownOutcome(row, how)
-            time.sleep(way.poll_interval)
+            self._past_deadline(row, way, deadline)
+            time.sleep(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
+
+    def _past_deadline(self, row: CallRow, way: _Job, deadline: float) -> None:
+        if time.monotonic() <= deadline:
+            return
+        how = (f"no result from {row.provider} job {row.job_id} within {way.deadline:.0f} s; the job id is "
+               f"kept and the next run looks again")
+        self.ledger.mark_unknown(row.call_id, how)
+        keeper.drop(row.call_id)
+        raise UnknownOutcome(row, how)
+
+    def _download(self, spec: CallSpec, row: CallRow, way: _Job, deadline: float) -> Path:
+        """Fetch what a finished job made, to a temporary name. A GET like a poll: a 429 or a 5xx
+        is waited out and asked again within the deadline; an unusable output is a billed failure."""
+        while True:
+            part = self._part(row.call_id, way.suffix)
+            _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
+            watchdog.progress(row.call_id)
+            try:
+                way.download(row.job_id, part)
+                return part
+            except ProviderError as exc:
+                part.unlink(missing_ok=True)
+                if exc.outcome == "failed":  # what came back is unusable: the job is over, and billed
+                    keeper.drop(row.call_id)
+                    self._failed(row, exc, ran=True)
+                    raise
+                wait = self._waited(spec, row, way, exc, "fetching the output of", deadline)
+            watchdog.progress(row.call_id)
+            self._past_deadline(row, way, deadline)
+            self.check_open()
+            time.sleep(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
 
     # -- keeping what was paid for ----------------------------------------------------------
     def _cost(self, cost, usage, model_key: str) -> Decimal | None:
@@ -682,6 +933,7 @@ class Governor:
         self.ledger.settle(row.call_id, actual_cost=row.estimate if cost is None else cost, artifact_uri=uri)
         keeper.drop(row.call_id)
         _point("settled", spec, call_id=row.call_id, uri=uri)
+        self._asked_again(spec, row, row.estimate if cost is None else cost)
         if cost is not None and cost != row.estimate:  # settled at the estimate, the total did not move
             self._budget_moved()
         return Delivery(uri, row.call_id)

@@ -8,8 +8,14 @@ the profile, and decides: the verdict passes when no blocking score is below its
 stage, profile and judge kind it was held to, and the policy's fingerprint is part of the
 gate's cache key, so changing a threshold changes which takes pass.
 
+"Cannot judge" blocks — unless the person rehearses with `cannot_judge = "warn"` (art the judge
+cannot read, the plumbing tried offline): then a "cannot judge" score, and for slate's own
+(local) reading of a reference every score, is a warning, and the verdict is marked
+`unjudged`, so every report shows the take as unjudged. The mode is part of the policy's
+fingerprint: a rehearsal's verdicts are never a real run's.
+
 It must never invent a score: a score the judge did not give is not added, and "cannot judge"
-always blocks.
+never passes silently.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ STAGES = ("panel", "keyframe", "continuity", "drift", "reference")
 JUDGE_KINDS = ("local", "vision")
 GATES_FILE = "gates.toml"
 ALWAYS_BLOCKS = ("judgeable",)
+CANNOT_JUDGE = ("block", "warn")   # what "cannot judge" does: escalate, or (a rehearsal) go on unjudged
 
 
 class GatePolicyError(ValueError):
@@ -63,11 +70,20 @@ class GatePolicy:
     data: dict
 
     @classmethod
-    def load(cls, project_root: Path | None = None) -> "GatePolicy":
+    def load(cls, project_root: Path | None = None, cannot_judge: str = "block") -> "GatePolicy":
         data = _read(Path(__file__).with_name(GATES_FILE), f"governor/{GATES_FILE}")
         if project_root is not None and (Path(project_root) / GATES_FILE).is_file():
             data = _merge(data, _read(Path(project_root) / GATES_FILE, GATES_FILE))
+        if cannot_judge not in CANNOT_JUDGE:
+            raise GatePolicyError(f"cannot_judge must be one of {', '.join(CANNOT_JUDGE)} (got {cannot_judge!r})")
+        if cannot_judge != "block":  # the shipped policy's fingerprint stays what it was
+            data = {**data, "cannot_judge": cannot_judge}
         return cls(data)
+
+    @property
+    def rehearsal(self) -> bool:
+        """Takes the judge cannot judge go on as unjudged (`cannot_judge = "warn"`)."""
+        return self.data.get("cannot_judge") == "warn"
 
     @property
     def fingerprint(self) -> str:
@@ -87,33 +103,52 @@ class GatePolicy:
     def apply(self, verdict: dict, stage: str, kind: str, profile: str) -> dict:
         """The verdict held to this policy: thresholds, roles, passed, and what it was held to."""
         rules = self.rules(stage, kind, profile)
-        scores = []
+        # slate's own reading of a reference is a reading of the sheet's geometry: what it cannot
+        # find there is what the local judge could not read either.
+        reading_only = self.rehearsal and stage == "reference" and kind == "local"
+        scores, unjudged = [], []
         for s in verdict.get("scores", []):
             rule = rules.get(s["name"], {})
             threshold = float(rule.get("threshold", s["threshold"]))
             role = "block" if s["name"] in ALWAYS_BLOCKS else rule.get("role", s.get("role", "block"))
             if not self.enabled(stage):
                 role = "warn"  # a gate turned off still reports what it saw
-            scores.append({**s, "threshold": threshold, "role": role, "passed": float(s["value"]) >= threshold})
+            passed = float(s["value"]) >= threshold
+            if not passed and role == "block" and (s["name"] in ALWAYS_BLOCKS or reading_only) and self.rehearsal:
+                role = "warn"
+                unjudged.append(s["reason"])
+            scores.append({**s, "threshold": threshold, "role": role, "passed": passed})
         blocking = [s for s in scores if s["role"] == "block"]
         quality = sum(s["value"] - s["threshold"] for s in blocking) / len(blocking) if blocking else 0.0
         return {**verdict, "scores": scores, "passed": all(s["passed"] for s in blocking),
-                "quality": round(quality, 4), "policy": {"stage": stage, "judge": kind, "profile": profile,
-                                                         "fingerprint": self.fingerprint}}
+                "quality": round(quality, 4), "unjudged": unjudged,
+                "policy": {"stage": stage, "judge": kind, "profile": profile, "fingerprint": self.fingerprint}}
 
 
 def judge_kind(judge_provider: str) -> str:
     return "local" if judge_provider == "local" else "vision"
 
 
+def against(value: float, threshold: float, sign: str | None = None) -> str:
+    """A score beside its threshold with the digits it takes to see which is higher: "0.74 <
+    0.74" said nothing; "0.7412 < 0.7450" says why it failed (two digits when they suffice,
+    at most six)."""
+    value, threshold = float(value), float(threshold)
+    sign = sign or ("<" if value < threshold else ">=")
+    digits = 2
+    while digits < 6 and (f"{value:.{digits}f}" == f"{threshold:.{digits}f}") and value != threshold:
+        digits += 1
+    return f"{value:.{digits}f} {sign} {threshold:.{digits}f}"
+
+
 def failing(verdict: dict) -> list[str]:
     """The blocking scores below their thresholds, with the judge's reasons."""
-    return [f"{s['name']} {s['value']:.2f} < {s['threshold']:.2f}: {s['reason']}" for s in verdict.get("scores", [])
+    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in verdict.get("scores", [])
             if not s["passed"] and s.get("role", "block") == "block"]
 
 
 def warned(verdict: dict) -> list[str]:
-    return [f"{s['name']} {s['value']:.2f} < {s['threshold']:.2f}: {s['reason']}" for s in verdict.get("scores", [])
+    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in verdict.get("scores", [])
             if not s["passed"] and s.get("role") == "warn"]
 
 

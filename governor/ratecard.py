@@ -26,7 +26,7 @@ from governor.chokepoint import Units
 from governor.money import usd
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
-           "Rate", "RateCard", "Pricing", "RATES_FILE", "MILLION"]
+           "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION"]
 
 RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
@@ -280,17 +280,63 @@ class Rate:
         return self.base_price + self.per_extra_second * extra
 
 
+#: What a provider bills for a call it ran that failed: its compute, or nothing.
+FAILURE_CHARGES = ("compute", "nothing")
+
+
+@dataclass(frozen=True)
+class FailedRuns:
+    """One provider's [failed_runs] entry: what it bills for a run that failed, or that its
+    moderation refused after running it."""
+
+    provider: str
+    failed: str
+    refused: str
+    source: str
+    confidence: str
+
+    @classmethod
+    def parse(cls, provider: str, entry: Mapping[str, Any]) -> "FailedRuns":
+        where = f"failed_runs.{provider}"
+        if not isinstance(entry, Mapping):
+            raise RateCardError(f"{where}: an entry must be a table")
+        extra = set(entry) - {"failed", "refused", "source", "confidence"}
+        if extra:
+            raise RateCardError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+        for name in ("failed", "refused"):
+            if entry.get(name) not in FAILURE_CHARGES:
+                raise RateCardError(f"{where}: {name} must be one of {', '.join(FAILURE_CHARGES)}, "
+                                    f"got {entry.get(name)!r}")
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise RateCardError(f"{where}: needs a `source` saying where this came from")
+        if entry.get("confidence") not in CONFIDENCES:
+            raise RateCardError(f"{where}: confidence must be one of {CONFIDENCES}, got {entry.get('confidence')!r}")
+        return cls(provider, entry["failed"], entry["refused"], source, entry["confidence"])
+
+
 class RateCard:
     """All known rates, by key. Build with ``RateCard.load()``."""
 
-    def __init__(self, rates: Mapping[str, Rate], sources: tuple[str, ...] = ()):
+    def __init__(self, rates: Mapping[str, Rate], sources: tuple[str, ...] = (),
+                 failed_runs: Mapping[str, FailedRuns] | None = None):
         self._rates = dict(rates)
         self.sources = sources   # files read, packaged first: shown when a price is questioned
+        self.failed_runs = dict(failed_runs or {})
+
+    def failure_charge(self, model_key: str, kind: str) -> str:
+        """What the provider of `model_key` bills for a run of it that ran and failed (`kind`
+        "failed") or was refused by its moderation ("refused"): "compute" or "nothing". A
+        provider the card says nothing of is "compute": counted as spent, never a silent $0."""
+        entry = self.failed_runs.get(model_key.partition(":")[0])
+        if entry is None:
+            return "compute"
+        return entry.refused if kind == "refused" else entry.failed
 
     # ------------------------------------------------------------------ loading
 
     @staticmethod
-    def _read(path: Path) -> dict[str, Any]:
+    def _read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
@@ -298,22 +344,29 @@ class RateCard:
         models = data.get("models")
         if not isinstance(models, dict):
             raise RateCardError(f"{path}: expected [models.\"<provider>:<model>\"] tables")
-        extra = set(data) - {"models"}
+        failed = data.get("failed_runs", {})
+        if not isinstance(failed, dict):
+            raise RateCardError(f"{path}: failed_runs must be [failed_runs.<provider>] tables")
+        extra = set(data) - {"models", "failed_runs"}
         if extra:
             raise RateCardError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}")
-        return models
+        return models, failed
 
     @classmethod
     def from_files(cls, *paths: Path) -> "RateCard":
         """Later files replace earlier files' entries, key by key (whole entries, not fields:
         a corrected entry must be complete, so it cannot inherit a stale half)."""
         entries: dict[str, Any] = {}
+        failed: dict[str, Any] = {}
         for p in paths:
-            entries.update(cls._read(p))
+            models, failed_runs = cls._read(p)
+            entries.update(models)
+            failed.update(failed_runs)
         rates = {}
         for k, v in entries.items():
             rates[k] = Rate.parse(k, v)
-        return cls(rates, tuple(str(p) for p in paths))
+        return cls(rates, tuple(str(p) for p in paths),
+                   {name: FailedRuns.parse(name, entry) for name, entry in failed.items()})
 
     @classmethod
     def load(cls, project_root: Path | None = None) -> "RateCard":

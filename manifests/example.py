@@ -13,6 +13,7 @@ outside ``dest``.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +42,81 @@ provider = "local"      # the offline local provider: no key, no network, $0
 max_takes = 3           # per-shot retry cap before a shot is escalated
 """
 
-EMPTY_BIBLE = """# The locked references. Each character needs an approved turnaround in storage at
-#   characters/<id>/<id>_turnaround_APPROVED.png  (front, 3/4, side, back views)
+EMPTY_TOML = SLATE_TOML + """# judge = "gemini"     # the gates' judge: the local judge (free, offline) reads only
+#                       # what the local provider draws (bible.yaml says what); other art needs a vision judge
+# cannot_judge = "warn" # rehearse offline with art the judge cannot read: takes go on, shown UNJUDGED
+# run_cap_usd = "25"    # the most one run may spend; film_cap_usd: the film, across runs
+"""
+
+EMPTY_FILM = """# The film: its id, its title and its scenes, in the order they are cut together.
+# `slate check DIR` reads every file of the project and names each problem by file, shot and field.
+id: {film_id}            # lowercase letters, digits, - or _, a letter first, at most 40 characters
+title: Untitled
+# fps: 24               # frames per second, 1-120
+# bible: bible.yaml     # where the bible is (a path inside the project)
+scenes:                 # scene files, in film order (at most 200)
+  - scenes/scene-01.yaml
+"""
+
+EMPTY_BIBLE = """# The bible: the locked references. Each character needs an approved turnaround in storage at
+#   characters/<id>/<id>_turnaround_APPROVED.png
 # and each location an approved plate at
 #   locations/<id>/<id>_plate_APPROVED.png
+# (PNG or JPEG, at most 64 MiB and 40 megapixels; `turnaround:` / `plate:` name another path).
+#
+# What the judges can read. The local judge (free, offline: the default with the local provider)
+# reads only art drawn the way the local provider draws it:
+#   - a turnaround is one 768x384 sheet of four 192x384 cells in a row (front, three_quarter,
+#     side, back), each with one figure standing inside its cell on a TRANSPARENT background
+#     (a PNG with an alpha channel), painted in FLAT colours (a few colours, not shading);
+#   - a plate has the panel's shape (16:9: 1280x720, 1920x1080, ...).
+# Photographs, drawings on paper, JPEGs, CMYK or 16-bit images, sheets laid out another way and
+# plates of another shape are art it cannot read: `slate check` names each one. Judge such art with
+# a vision model (`--judge gemini`, a key in GEMINI_API_KEY), or rehearse the plumbing offline
+# (order, durations, transitions, chains, costs) with `slate run DIR --cannot-judge warn`: every
+# take it cannot judge is then shown as UNJUDGED, never passed silently.
 characters:
-  - id: lead
+  - id: lead                 # lowercase letters, digits, - or _, a letter first, at most 40 characters
     name: The lead
     description: Describe the character once, here; this block is pasted into every prompt.
+    # turnaround: characters/lead/lead_turnaround_APPROVED.png   # the default path
 locations:
   - id: set
     name: The set
     description: Describe the place once, here.
+    # plate: locations/set/set_plate_APPROVED.png                # the default path
 """
 
-EMPTY_SCENE = """id: scene-01
+EMPTY_SCENE = """# A scene: its shots in order. Every field a shot may have is below; the commented ones
+# show their default.
+id: scene-01                 # lowercase letters, digits, - or _, a letter first
 title: First scene
-location: set
+location: set                # a location id of the bible: where the shots are, unless a shot says
+# wardrobe:                  # per character, what they wear in this scene
+#   lead:
+#     description: A long grey raincoat.
+#     colour: '#5a5a5a'      # hex, quoted (an unquoted # starts a YAML comment)
 shots:
-  - id: 1A
-    characters: [lead]
-    action: The lead crosses the frame from left to right.
-    duration: 4
+  - id: 1A                   # 1-3 digits then 1-2 capital letters: 1A, 12B, 3AA
+    characters: [lead]       # character ids of the bible, each once
+    action: The lead crosses the frame from left to right.   # physical action only, no mood words
+    duration: 4              # seconds, 2.0 to 12.0
+    # location: set          # default: the scene's location
+    # props: []              # props that must survive from panel to video
+    # camera:
+    #   framing: medium      # wide | medium | close
+    #   angle: eye           # eye | high | low
+    #   movement: static     # static | dolly_in | dolly_out | pan_left | pan_right | tilt_up | tilt_down
+    #   fixed: false         # true: locked off (movement must be static)
+    # frame_mode: start      # start | start_end (an end panel too; then end_action says where it ends)
+    # end_action: The lead sits down.   # only with frame_mode: start_end
+    # chain: false           # true: start from the previous shot's last frame (never the first shot)
+    # critical: false        # true: rendered at 1080p in the hero profile
+    # transition_out:        # into the next shot
+    #   kind: cut            # cut | dissolve (the last shot of a scene ends on a cut)
+    #   duration: 0          # a dissolve: above 0, at most 2 seconds, shorter than both shots
+    # panel_override: overrides/scene-01-1A.png   # a human composite used as the panel
+    # seed: 0                # another seed draws other takes
 """
 
 
@@ -72,9 +126,10 @@ def write_empty_film(dest: Path) -> Path:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ValueError(f"refusing to write a film project into {str(dest)!r}: it exists and is not empty")
     (dest / "scenes").mkdir(parents=True, exist_ok=True)
-    (dest / "slate.toml").write_text(SLATE_TOML, encoding="utf-8")
-    (dest / "film.yaml").write_text(f"id: {dest.name.lower() if dest.name[:1].isalpha() else 'film'}\n"
-                                    "title: Untitled\nscenes:\n  - scenes/scene-01.yaml\n", encoding="utf-8")
+    (dest / "slate.toml").write_text(EMPTY_TOML, encoding="utf-8")
+    film_id = re.sub(r"[^a-z0-9_-]+", "-", dest.name.lower()).strip("-")[:40]
+    (dest / "film.yaml").write_text(EMPTY_FILM.format(film_id=film_id if film_id[:1].isalpha() else "film"),
+                                    encoding="utf-8")
     (dest / "bible.yaml").write_text(EMPTY_BIBLE, encoding="utf-8")
     (dest / "scenes" / "scene-01.yaml").write_text(EMPTY_SCENE, encoding="utf-8")
     return dest

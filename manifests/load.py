@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .keys import check_key
-from .schema import FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene
+from .schema import FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene, Shot, Transition
 
 __all__ = [
     "Problem",
@@ -81,10 +81,21 @@ class Problem:
 
 
 class ManifestError(Exception):
-    """One or more problems in a film's manifests, one per line in str()."""
+    """One or more problems in a film's manifests, one per line in str().
 
-    def __init__(self, problems: list[Problem] | Problem):
+    `partial` is what could still be read (a LoadedFilm of the bible's valid entries and each
+    scene's valid shots), so the checks after the manifests — references, the judge's reading,
+    prices — can report their problems in the same pass instead of hiding behind this one;
+    `whole` names the scenes read without any problem; `timings`, per scene file with a
+    problem, each shot's (label, duration, transition kind, transition seconds) when every shot's
+    timing reads, so the stitch's rules are checked too. Never a film to run."""
+
+    def __init__(self, problems: list[Problem] | Problem, partial: "LoadedFilm | None" = None,
+                 whole: frozenset[str] = frozenset(), timings: dict | None = None):
         self.problems: list[Problem] = [problems] if isinstance(problems, Problem) else list(problems)
+        self.partial = partial
+        self.whole = whole
+        self.timings: dict[str, list[tuple[str, float, str, float]]] = timings or {}
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def __str__(self) -> str:
@@ -549,6 +560,7 @@ def load_film(root: Path) -> LoadedFilm:
             chars, locs = _raw_ids(bible_data, "characters"), _raw_ids(bible_data, "locations")
 
     scenes: list[tuple[str, Scene]] = []
+    scene_docs: list[tuple[str, Any]] = []   # each scene file's document, for what can be read of a bad film
     scene_keys = film_data.get("scenes")
     if isinstance(scene_keys, list) and len(scene_keys) > MAX_SCENES:
         problems.append(Problem(film_file, None, "scenes", f"lists {len(scene_keys):,} scene files; a film may list "
@@ -574,6 +586,7 @@ def load_film(root: Path) -> LoadedFilm:
             problems.append(Problem(key, None, "shots", f"{len(data['shots']):,} shots; a scene may hold at most "
                                                         f"{MAX_SHOTS} (split it into scenes)"))
             continue
+        scene_docs.append((key, data))
         scene, found = _validate(Scene, key, data)
         problems += found
         problems += _scene_cross_checks(key, data, chars, locs)
@@ -589,6 +602,113 @@ def load_film(root: Path) -> LoadedFilm:
 
     problems = _dedupe(problems)
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError(problems, *_partial(root, film, film_data, bible, bible_data if bible_path else None,
+                                                scene_docs, problems))
     assert film is not None and bible is not None  # no problems means both validated
     return LoadedFilm(root=root, film=film, bible=bible, scenes=scenes)
+
+
+# --- what can still be read of a film with problems -----------------------------------------
+
+
+def _valid(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _partial_bible(bible: Bible | None, data: Any) -> Bible | None:
+    if bible is not None:
+        return bible
+    if not isinstance(data, dict):
+        return None
+    kept: dict[str, list] = {}
+    for key, model in (("characters", Character), ("locations", Location)):
+        seen: set[str] = set()
+        kept[key] = []
+        for raw in data.get(key) if isinstance(data.get(key), list) else []:
+            entry = _valid(model, raw)
+            if entry is not None and entry.id not in seen:
+                seen.add(entry.id)
+                kept[key].append(entry)
+    return Bible.model_construct(characters=kept["characters"], locations=kept["locations"])
+
+
+def _names_only(scene: Scene, chars: set[str], locs: set[str]) -> bool:
+    """Every character and location the scene names is one the bible has."""
+    return scene.location in locs and set(scene.wardrobe) <= chars and all(
+        set(s.characters) <= chars and (s.location is None or s.location in locs) for s in scene.shots)
+
+
+def _partial_scene(data: Any, chars: set[str], locs: set[str]) -> Scene | None:
+    """The scene with only its shots that are valid and name what the bible has (the first one
+    made not to chain, the last to end on a cut), or None when nothing of it can be read."""
+    if not isinstance(data, dict) or not isinstance(data.get("shots"), list):
+        return None
+    shots = []
+    for raw in data["shots"]:
+        shot = _valid(Shot, raw)
+        if shot is None or any(c not in chars for c in shot.characters) or \
+                (shot.location is not None and shot.location not in locs):
+            continue
+        shots.append(dict(raw))
+    if not shots:
+        return None
+    shots[0]["chain"] = False
+    shots[-1]["transition_out"] = {"kind": "cut", "duration": 0}
+    wardrobe = data.get("wardrobe")
+    trial = {**data, "shots": shots,
+             "wardrobe": {k: v for k, v in wardrobe.items() if k in chars} if isinstance(wardrobe, dict) else {}}
+    scene = _valid(Scene, trial)
+    return scene if scene is not None and scene.location in locs else None
+
+
+def _timings(data: Any) -> list[tuple[str, float, str, float]] | None:
+    """Each shot's (label, duration, transition kind, seconds) of a raw scene, or None when any
+    of them does not read (the stitch's rules need them all)."""
+    out = []
+    shots = data.get("shots") if isinstance(data, dict) else None
+    for i, raw in enumerate(shots if isinstance(shots, list) else []):
+        if not isinstance(raw, dict):
+            return None
+        try:
+            duration = Shot._duration_bounds(TypeAdapter(float).validate_python(raw.get("duration")))
+        except (ValidationError, ValueError):
+            return None
+        transition = _valid(Transition, raw.get("transition_out", {}))
+        if transition is None:
+            return None
+        out.append((_shot_label(data, i), duration, transition.kind, transition.duration))
+    return out or None
+
+
+def _partial(root: Path, film: Film | None, film_data: dict, bible: Bible | None, bible_data: Any,
+             scene_docs: list[tuple[str, Any]], problems: list[Problem]) -> tuple:
+    """(what can still be read, the scenes read without a problem, the timings of the others)
+    of a film with problems."""
+    troubled = {p.file for p in problems}
+    timings = {key: t for key, data in scene_docs if key in troubled and (t := _timings(data))}
+    bible = _partial_bible(bible, bible_data)
+    if bible is None:
+        return None, frozenset(), timings
+    chars, locs = {c.id for c in bible.characters}, {loc.id for loc in bible.locations}
+    scenes, whole, ids = [], set(), set()
+    for key, data in scene_docs:
+        scene = _valid(Scene, data) if key not in troubled else None
+        if scene is not None and not _names_only(scene, chars, locs):
+            scene = None   # valid, but names what the part of the bible read does not have
+        complete = scene is not None
+        scene = scene or _partial_scene(data, chars, locs)
+        if scene is None or scene.id in ids:
+            continue
+        ids.add(scene.id)
+        scenes.append((key, scene))
+        if complete:
+            whole.add(scene.id)
+    if film is None:
+        raw_id = film_data.get("id") if isinstance(film_data, dict) else None
+        film = Film.model_construct(id=raw_id if isinstance(raw_id, str) and raw_id else "film",
+                                    title=str(film_data.get("title") or ""), fps=24,
+                                    bible=str(film_data.get("bible") or "bible.yaml"), scenes=[k for k, _ in scenes])
+    return LoadedFilm(root=root, film=film, bible=bible, scenes=scenes), frozenset(whole), timings

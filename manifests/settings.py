@@ -28,7 +28,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from .load import ManifestError, Problem, _message, locate, read_bounded
 
-__all__ = ["Settings", "ProfileModels", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "setting_origin"]
+__all__ = ["Settings", "ProfileModels", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
 
 SETTINGS_FILE = "slate.toml"
 MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
@@ -51,6 +51,11 @@ class ProfileModels(BaseModel):
     @classmethod
     def _one_or_many(cls, v):
         return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+
+def _masked(url: str) -> str:
+    """A URL as it may be shown: whatever stands before an @ (a user, a password, a key) is ***."""
+    return re.sub(r"^([a-zA-Z][\w+.-]*://)?[^/@\s]*@", lambda m: f"{m.group(1) or ''}***@", url)
 
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -94,7 +99,7 @@ class StorageSettings(BaseModel):
     def _endpoint(cls, v: str | None) -> str | None:
         if v is not None:
             if not re.match(r"^https?://[^/@\s]+(/.*)?$", v):
-                raise ValueError(f"{v!r} is not an http(s) URL without credentials in it")
+                raise ValueError(f"{_masked(v)!r} is not an http(s) URL without credentials in it")
         return v
 
     @model_validator(mode="after")
@@ -110,6 +115,7 @@ class Settings(BaseSettings):
     profile: Literal["draft", "final", "hero"] = Field("draft", description="draft=480p nightly, final=720p, hero=1080p for critical shots")
     provider: str = Field("local", description="provider of panels and video where it offers them: local | replicate | fal | gemini | openrouter")
     judge: str | None = Field(None, description="the judge of the panel and keyframe gates (default: local with local panels, else gemini)")
+    cannot_judge: Literal["block", "warn"] = Field("block", description="a take the judge cannot judge (art it cannot read): block — the shot is escalated and `slate check` refuses such art; warn — a rehearsal of the plumbing: the take goes on, shown UNJUDGED on the contact sheet, the validation table and the summary, never passed silently")
     panel_model: str | None = Field(None, description="the panel model for this run: provider or provider:model (beats [models.<profile>])")
     video_model: str | None = Field(None, description="video model(s) for this run, comma-separated: the first is used, the rest are fallbacks on refusal")
     models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
@@ -143,6 +149,15 @@ class Settings(BaseSettings):
     busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
+
+    @field_validator("gemini_base_url", "replicate_base_url", "fal_base_url", "openrouter_base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        # Read only when a call is made: a typo here used to surface as the first paid call's error.
+        if not re.match(r"^https?://[^/@\s]+(/\S*)?$", v):
+            raise ValueError(f"{_masked(v)!r} is not an http(s) URL without credentials in it, e.g. "
+                             "https://api.example.com/v1")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -293,6 +308,34 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
             problems.append(Problem(file, None, name, _message(err, Settings, loc)))
         return None, problems
     return settings, problems
+
+
+def salvaged_settings(root: Path, overrides: Mapping[str, Any] | None = None) -> Settings | None:
+    """The settings with every wrong value at its default, or None when even that cannot be
+    built: what the checks after the settings (references, the judge's reading, prices) go on
+    with, so a wrong `fps` does not hide them. Never what a run uses."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values, problems = read_settings_file(root)
+    if any(p.field.startswith("line ") or p.field == "file" for p in problems):
+        values = {}
+
+    class ProjectSettings(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                       file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileValues(settings_cls, values))
+
+    for _ in range(3):   # a default set for one field may let pydantic reach another
+        try:
+            return ProjectSettings(**given)
+        except SettingsError:
+            return None
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]} & set(Settings.model_fields)
+            if not bad:
+                return None
+            given = {**given, **{f: Settings.model_fields[f].get_default(call_default_factory=True) for f in bad}}
+    return None
 
 
 def project_settings(root: Path, **overrides) -> Settings:

@@ -282,3 +282,11 @@ def stitch_plan(copyable: list[bool], transitions: list[tuple[str, float]]) -> l
         else:
             plan.append((copy, i, i))
     return plan
+
+
+def preview_frames_args(video, out_pattern, *, fps: float, width: int, max_frames: int) -> list[str]:
+    """PNGs of the video at `fps` frames a second, `width` pixels wide (even height), at most
+    `max_frames`: the frames of a moving preview."""
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",
+            "-i", _p(video), "-map", "0:v:0", "-vf", f"fps={_num(fps)},scale={int(width)}:-2",
+            "-frames:v", str(int(max_frames)), _p(out_pattern)]

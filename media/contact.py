@@ -23,6 +23,7 @@ VERDICT_COLOURS = {
     "re-anchored": (40, 110, 220),
     "rejected": (150, 60, 170),
     "halted": (90, 90, 110),
+    "unjudged": (200, 60, 140),   # a rehearsal let it through: the judge could not read it
     "missing": (128, 128, 128),
 }
 PAD = 8          # around each cell

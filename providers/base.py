@@ -174,9 +174,11 @@ class VideoGenerator(Protocol):
 
     def cancel(self, job_id: str) -> None: ...
 
-    def find_job(self, client_ref: str) -> str | None:
-        """The job id submitted with `client_ref`, if the vendor can tell; raise
-        NotImplementedError when it cannot (then an intent without a job id is unknown)."""
+    def find_job(self, client_ref: str, since=None) -> str | None:
+        """The job id submitted with `client_ref` (our intent written at `since`, a datetime),
+        if the vendor can tell — by our id, or by what was asked; None when it finds none; raise
+        NotImplementedError when it cannot look (then an intent without a job id is unknown),
+        or NotReceived when its own book proves the request never reached it."""
 
 
 @runtime_checkable

@@ -13,12 +13,17 @@ module, so the governor and the tasks decide what to do from the class alone:
     ├── BadRequest             422 / 400, or refused before sending          not_run
     ├── ProviderUnreachable    the connection never opened: nothing was sent not_run
     ├── JobFailed              the provider ran the job and it failed        failed (charged if said)
-    └── BadOutput              it ran (and billed) but what came back is     failed (charged the estimate)
-                               unusable: not a video, a pixel bomb, too big
+    ├── BadOutput              it ran (and billed) but what came back is     failed (charged the estimate)
+    │                          unusable: not a video, a pixel bomb, too big
+    └── NotReceived            a lookup proved the provider never received   not_run
+                               the request (only a provider whose own book
+                               is complete can say so: the local one)
 
 `outcome` is what the governor (governor/chokepoint.py) decides from, and nothing else:
   not_run    nothing ran at the provider: the call cost nothing and may be asked again;
-  failed     it ran and failed: recorded as failed, charged `charged` (default $0);
+  failed     it ran and failed: recorded as failed, charged `charged` when the provider says (or
+             what it reports it used, `usage`), else as the rate card's `[failed_runs]` says the
+             provider bills a failed run: its compute (the estimate bounds it) or nothing;
   ambiguous  the request may have been taken: the call is an unknown outcome, counted as
              spent, never sent again blindly. Any exception that is not in this tree is
              ambiguous too: an SDK's own timeout after the POST left must not read as "failed".
@@ -46,12 +51,14 @@ class ProviderError(Exception):
     billed: bool = False
 
     def __init__(self, message: str, *, provider: str = "", status: int | None = None,
-                 charged: Decimal | None = None):
+                 charged: Decimal | None = None, usage: dict | None = None):
         super().__init__(message)
         self.provider = provider
         self.status = status
         #: what the provider says it billed for this failure, when it says (a Decimal)
         self.charged = charged
+        #: what the provider reports the failed call used (governor Units fields), when it says
+        self.usage = usage
 
     def __str__(self) -> str:
         where = f"{self.provider}: " if self.provider else ""
@@ -106,6 +113,26 @@ class JobFailed(ProviderError):
 class BadOutput(ProviderError):
     outcome = "failed"
     billed = True
+
+
+class NotReceived(ProviderError):
+    outcome = "not_run"
+
+
+def poll_wait(exc: BaseException, interval: float, longest: float) -> float | None:
+    """How long to wait before asking about a job again after `exc` met one of its GETs (a poll,
+    or the fetch of what it made), or None when no wait can mend it (a refused key, a job the
+    provider does not know). A GET changes nothing at the provider, so a 429 is waited out as the
+    provider asks (at most `longest`), and a 5xx, a timeout, a dropped connection or an answer
+    that could not be read are asked again after the poll interval."""
+    if isinstance(exc, RateLimited):
+        asked = exc.retry_after if exc.retry_after is not None else interval
+        return min(longest, max(interval, asked))
+    if isinstance(exc, (TransientServerError, ProviderTimeout, ProviderUnreachable)):
+        return interval
+    if type(exc) is ProviderError:   # the base class: an answer a module could not read
+        return interval
+    return None
 
 
 def outcome_of(exc: BaseException) -> Outcome:

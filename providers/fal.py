@@ -14,9 +14,15 @@ seconds asked, in the job id the ledger stores; they are never rebuilt from the 
 
 The key is read from FAL_KEY (or its Secret block) at each call, sent as `Authorization: Key …`
 only to the queue's own origin — never to a file host, nor to a URL the queue hands back on
-another origin — and dropped with that call's client. fal cannot find a request by our call id,
-so `find_job` says so (a submit whose answer was lost is an unknown outcome for reconcile), and
-it keeps no panel by our id, so there is no `recover`.
+another origin — and dropped with that call's client. fal cannot find a request by our call id
+or by what was asked, so `find_job` says so: a submit whose answer was lost is an unknown
+outcome, and the person attaches the request id from fal's dashboard (`slate reconcile --job`).
+A bare request id is followed at the URLs fal builds from the model's owner/app
+(`{base}/{owner}/{app}/requests/{id}`, PROVIDERS.md §2 [V client.py, D]) — the one place a
+queue URL is made here rather than read from an answer.
+
+Panels are jobs the governor follows too (`submit_panel`, `poll`, `download_panel`): the request
+id is in the ledger before the first poll, so a panel is never lost, nor paid for twice.
 
 It must never retry a POST (the governor decides from the error tree), rebuild a queue URL,
 send the key anywhere but the queue's origin, or put the key in a job id, a message or a file.
@@ -26,10 +32,13 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import math
+import re
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,8 +49,7 @@ from providers import http
 from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
 from providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
-                              ProviderTimeout, ProviderUnreachable, RateLimited, RefusedByModeration,
-                              TransientServerError)
+                              ProviderTimeout, RefusedByModeration, poll_wait)
 from providers.keys import MissingKey, provider_key
 
 NAME = "fal"
@@ -49,6 +57,10 @@ NAME = "fal"
 OUTPUT_HOSTS = ("fal.media", "fal.run")
 #: The ledger's job_id column.
 JOB_ID_LIMIT = 500
+#: A request id as fal hands them out (a UUID): what a person may paste from the dashboard.
+REQUEST_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+log = logging.getLogger("slate.providers.fal")
 
 
 # -- what each model takes ----------------------------------------------------------------------
@@ -250,6 +262,16 @@ class Queue:
             except BadRequest:
                 pass  # fal cancels only before the run starts: this one runs on, and is paid for
 
+    def job(self, model: str, job_id: str, seconds: float = 0.0) -> Job:
+        """The job a ledger's job id names: the JSON slate stored at submit, or a bare request id
+        (a person's, from the dashboard), followed at the owner/app URLs fal documents for it."""
+        if REQUEST_ID.fullmatch(job_id.strip()):
+            rid = job_id.strip()
+            owner_app = "/".join(model.split("/")[:2])
+            root = f"{self.base_url}/{owner_app}/requests/{rid}"
+            return Job(rid, root, f"{root}/status", f"{root}/cancel", seconds)
+        return Job.decode(job_id)
+
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     u = httpx.URL(url)
@@ -324,13 +346,13 @@ class FalVideo:
         return self.queue.submit(self.model, body, seconds=request.seconds).encode()
 
     def poll(self, job_id: str) -> JobStatus:
-        job = Job.decode(job_id)
+        job = self.queue.job(self.model, job_id)
         with self.queue.client() as c:
             running = self.queue.status(c, job)
             return running if running is not None else ended(c, self.queue, job)
 
     def download(self, job_id: str, dest: Path) -> Path:
-        job = Job.decode(job_id)
+        job = self.queue.job(self.model, job_id)
         with self.queue.client() as c:
             try:
                 result = self.queue.result(c, job)
@@ -340,26 +362,27 @@ class FalVideo:
                 raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status}): fal keeps "
                                 f"results for a limited time; the job ran and is billed", provider=NAME) from None
         fetch_output(output_url(result, "video", "url"), dest, max_bytes=MAX_VIDEO_BYTES, what="clip")
-        return checked_video(NAME, dest, seconds=job.seconds)
+        # A bare request id (attached by a person) does not carry the seconds asked: the clip is
+        # held to the shortest the model makes.
+        return checked_video(NAME, dest, seconds=job.seconds or VIDEO_MODELS[self.model].min_seconds or 2.0)
 
     def cancel(self, job_id: str) -> None:
-        self.queue.cancel(Job.decode(job_id))
+        self.queue.cancel(self.queue.job(self.model, job_id))
 
-    def find_job(self, client_ref: str) -> str | None:
-        raise NotImplementedError("fal's queue cannot find a request by our call id")
+    def find_job(self, client_ref: str, since: datetime | None = None, **_) -> str | None:
+        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
+                                  "its request id from fal's dashboard (slate reconcile --job)")
 
 
 # -- panels ---------------------------------------------------------------------------------------
-#: What a panel's poll may meet and still poll on: a GET is free to repeat.
-_POLL_THROUGH = (ProviderTimeout, TransientServerError, ProviderUnreachable, RateLimited)
-
-
 class FalImage:
     """FLUX Kontext on fal's queue: it edits one image by the prompt.
 
     The image it edits is the human composite when there is one, else the location plate; the
     characters reach it as the locked words of the prompt. Kontext takes one image, so the
-    turnarounds are not sent (a multi-image model would take them; none is in the notes)."""
+    turnarounds are not sent (a multi-image model would take them; none is in the notes).
+    A panel is a job the governor follows (`submit_panel`, `poll`, `download_panel`), or one
+    call outside it (`generate_panel`)."""
 
     name = NAME
     poll_interval = 1.0
@@ -373,30 +396,61 @@ class FalImage:
         self.storage = storage
         self.queue = Queue(base_url)
 
+    def _input(self, request: PanelRequest) -> dict:
+        return panel_input(request, self.storage.get_bytes(request.override_uri or request.plate_uri))
+
+    def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str:
+        return self.queue.submit(self.model, self._input(request)).encode()
+
+    def poll(self, job_id: str) -> JobStatus:
+        job = self.queue.job(self.model, job_id)
+        with self.queue.client() as c:
+            running = self.queue.status(c, job)
+            return running if running is not None else ended(c, self.queue, job)
+
+    def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
+        job = self.queue.job(self.model, job_id)
+        with self.queue.client() as c:
+            result = self._result(c, job)
+        dest.write_bytes(self._picture(result, width, height))
+        return dest
+
+    def cancel(self, job_id: str) -> None:
+        self.queue.cancel(self.queue.job(self.model, job_id))
+
+    def find_job(self, client_ref: str, since: datetime | None = None, **_) -> str | None:
+        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
+                                  "its request id from fal's dashboard (slate reconcile --job)")
+
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
-        source = self.storage.get_bytes(request.override_uri or request.plate_uri)
-        job = self.queue.submit(self.model, panel_input(request, source))
-        result = self._wait(job)
+        job = self.queue.submit(self.model, self._input(request))
+        return self._picture(self._wait(job), request.width, request.height)
+
+    def _picture(self, result: dict, width: int, height: int) -> bytes:
         with tempfile.TemporaryDirectory(prefix="slate-fal-") as tmp:
             path = fetch_output(output_url(result, "images", 0, "url"), Path(tmp) / "panel",
                                 max_bytes=MAX_IMAGE_BYTES, what="panel")
             png = checked_image(NAME, path.read_bytes())
-        return conform(png, request.width, request.height)
+        return conform(png, width, height)
 
     def _wait(self, job: Job) -> dict:
         """Poll to the end within the deadline (GETs only), then the result or the model's error."""
         deadline = time.monotonic() + self.poll_deadline
         while True:
+            wait = self.poll_interval
             try:
                 with self.queue.client() as c:
                     if self.queue.status(c, job) is None:
                         return self._result(c, job)
-            except _POLL_THROUGH:
-                pass  # the request is still there; the next GET will tell
+            except ProviderError as exc:
+                wait = poll_wait(exc, self.poll_interval, self.poll_deadline)
+                if wait is None:
+                    raise
+                log.info("fal: request %s: %s while polling; asking again in %.3g s", job.request_id, exc, wait)
             if time.monotonic() > deadline:
                 raise ProviderTimeout(f"request {job.request_id} gave no panel within {self.poll_deadline:.0f} s",
                                       provider=NAME)
-            time.sleep(self.poll_interval)
+            time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
 
     def _result(self, c: httpx.Client, job: Job) -> dict:
         try:

@@ -133,14 +133,15 @@ def _words(value) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def _refused_prompt(r: types.GenerateContentResponse) -> None:
-    """HTTP 200 with promptFeedback.blockReason and no candidates: the prompt was refused [V]."""
+def _refused_prompt(r: types.GenerateContentResponse, usage: dict | None = None) -> None:
+    """HTTP 200 with promptFeedback.blockReason and no candidates: the prompt was refused [V].
+    `usage`: what the answer reports the refused call used (a verdict's tokens), to price it."""
     feedback = r.prompt_feedback
     if feedback is not None and feedback.block_reason:
         said = _words(feedback.block_reason)
         if feedback.block_reason_message:
             said += f": {feedback.block_reason_message}"
-        raise RefusedByModeration(f"the prompt was blocked ({redact(said)})", provider=NAME)
+        raise RefusedByModeration(f"the prompt was blocked ({redact(said)})", provider=NAME, usage=usage)
 
 
 def _finish(candidate: types.Candidate) -> str:
@@ -230,12 +231,14 @@ class GeminiJudge:
         contents = [instructions, *(_part(Path(p).read_bytes()) for p in images)]
         with _sdk(self.base_url, JUDGE_SECONDS) as client:
             r = client.models.generate_content(model=self.model, contents=contents, config=config)
-        _refused_prompt(r)
+        used = _judge_usage(r.usage_metadata)   # reported even when blocked: the refused call is priced by it
+        _refused_prompt(r, used)
         if r.candidates and _words(r.candidates[0].finish_reason) in REFUSED_FINISH:
-            raise RefusedByModeration(f"the verdict was blocked ({redact(_finish(r.candidates[0]))})", provider=NAME)
+            raise RefusedByModeration(f"the verdict was blocked ({redact(_finish(r.candidates[0]))})", provider=NAME,
+                                      usage=used)
         # `parsed` is None (no exception) when the JSON is invalid or off the schema [V].
         if not isinstance(r.parsed, schema):
-            raise BadOutput("the judge's answer is not the rubric's JSON", provider=NAME)
+            raise BadOutput("the judge's answer is not the rubric's JSON", provider=NAME, usage=used)
         return rubric.verdict(r.parsed, NAME, usage=_judge_usage(r.usage_metadata))
 
 
@@ -341,7 +344,7 @@ class Veo:
         # is billed); a hard stop only stops waiting for it.
         log.warning("gemini: no documented way to cancel Veo job %s; it will run to its end", job_id)
 
-    def find_job(self, client_ref: str) -> str | None:
+    def find_job(self, client_ref: str, since=None, **_) -> str | None:
         raise NotImplementedError("generate_videos takes no request id of ours [V]: a Veo job whose operation "
                                   "name was never recorded cannot be looked up")
 

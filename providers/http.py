@@ -27,6 +27,8 @@ import ipaddress
 import json
 import os
 import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,6 +116,11 @@ def retry_after(response: httpx.Response) -> float | None:
         try:
             return max(0.0, float(header))
         except ValueError:
+            pass
+        try:   # Retry-After may be an HTTP date (RFC 9110 §10.2.3)
+            when = parsedate_to_datetime(header)
+            return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError, OverflowError):
             pass
     text = response.text[:4000]
     for pattern in (_RETRY_DELAY, _RESETS_IN):

@@ -9,6 +9,13 @@ crashed run can re-attach to it exactly as it would to a vendor's job. A fault m
 off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
 gates can be measured.
 
+Like a vendor, the local provider answers a lookup of a call whose answer was lost: it books
+each request it receives (fsynced) before it works on it, and keeps the answer by our call id.
+Its work runs in the caller's process, so a request received by a process that died was never
+finished there: the lookup finishes it — the provider completing the job it was given, as a
+vendor's server would — and a request it has no receipt of was never received (`NotReceived`:
+nothing ran, it may be sent now). Either way it is received once, and drawn or judged once.
+
 It must never reach the network, never read a key, and never invent a reference the bible
 lacks: it draws only from what storage holds.
 """
@@ -27,8 +34,8 @@ from PIL import Image
 
 from manifests.keys import parse_canonical
 from media import render_clip
-from providers.base import ClipRequest, JobStatus, PanelRequest
-from providers.errors import JobFailed
+from providers.base import CharacterRef, ClipRequest, JobStatus, PanelRequest
+from providers.errors import JobFailed, NotReceived
 from providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
                                   hue_rotate, paste_figure, place_figures, rng_for, view_cell,
                                   PANEL_VIEWS)
@@ -89,16 +96,24 @@ class LocalImage:
 
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None,
                        force_fault: str | None = None) -> bytes:
-        fault = force_fault or choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
-                                            "panel", request.fingerprint())
-        png = png_bytes(self.draw(request, fault))
         if client_ref:
-            # Kept by our call id, as a vendor keeps a prediction: a run killed before it got
-            # the answer can fetch it instead of paying for the panel again.
-            write_atomic(self._kept(client_ref), png)
+            # Received, booked before any work: a lookup of this call id finds the request even
+            # if this process dies while drawing it.
+            write_atomic(self._receipt(client_ref), json.dumps(
+                {"request": asdict(request), "force_fault": force_fault}, sort_keys=True).encode())
             _append_book(self._kept(client_ref).parent / "submissions.jsonl",
                          {"client_ref": client_ref, "fingerprint": request.fingerprint()})
+        png = self._draw_png(request, force_fault)
+        if client_ref:
+            # Kept by our call id, as a vendor keeps a prediction: a run killed before it got
+            # the answer fetches it instead of paying for the panel again.
+            write_atomic(self._kept(client_ref), png)
         return png
+
+    def _draw_png(self, request: PanelRequest, force_fault: str | None) -> bytes:
+        fault = force_fault or choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
+                                            "panel", request.fingerprint())
+        return png_bytes(self.draw(request, fault))
 
     def submissions(self) -> list[dict]:
         """The provider's own book of panels drawn for a governor (what a crash test counts)."""
@@ -108,9 +123,29 @@ class LocalImage:
     def _kept(self, client_ref: str) -> Path:
         return self.storage.root / ".slate" / "local-jobs" / "panels" / f"{client_ref}.png"
 
+    def _receipt(self, client_ref: str) -> Path:
+        return self.storage.root / ".slate" / "local-jobs" / "panels" / f"{client_ref}.request.json"
+
     def recover(self, client_ref: str) -> bytes | None:
+        """The panel drawn for our call id; one received and never finished (its process died)
+        is drawn now, from the request it booked; NotReceived when it has no receipt of it (in
+        this folder's book, which is complete; a film in a bucket: None, not found)."""
         path = self._kept(client_ref)
-        return path.read_bytes() if path.is_file() else None
+        if path.is_file():
+            return path.read_bytes()
+        receipt = self._receipt(client_ref)
+        if not receipt.is_file():
+            if not isinstance(self.storage, LocalStorage):
+                # A film in a bucket runs on several workers, and receipts are kept on each one's
+                # disk: another worker may have received it. Not found is all that can be said.
+                return None
+            raise NotReceived(f"the local painter never received call {client_ref}", provider=self.name)
+        booked = json.loads(receipt.read_text())
+        request = PanelRequest(**{**booked["request"], "characters": tuple(
+            CharacterRef(**c) for c in booked["request"]["characters"])})
+        png = self._draw_png(request, booked.get("force_fault"))
+        write_atomic(path, png)
+        return png
 
     def draw(self, request: PanelRequest, fault: str | None = None) -> Image.Image:
         rng = rng_for("fault-detail", request.seed, request.moment)
@@ -263,7 +298,11 @@ class LocalVideo:
     def cancel(self, job_id: str) -> None:
         write_atomic(self.jobs / job_id / "canceled", b"")
 
-    def find_job(self, client_ref: str) -> str | None:
+    def find_job(self, client_ref: str, since=None, **_) -> str | None:
+        """The job submitted with our call id. With the jobs in this folder only, their book is
+        complete (a job is written, atomically, before its id is handed back): no job means the
+        request never arrived (NotReceived). In a bucket another worker's job may not be there
+        yet, so none found is only "not found"."""
         for path in self.jobs.glob("*/job.json") if self.jobs.is_dir() else []:
             rec = json.loads(path.read_text())
             if rec.get("client_ref") == client_ref:
@@ -272,6 +311,8 @@ class LocalVideo:
             rec = json.loads(self.storage.read_key(key))
             if rec.get("client_ref") == client_ref:
                 return rec["job_id"]
+        if not self._shared:
+            raise NotReceived(f"no local video job was submitted for call {client_ref}", provider=self.name)
         return None
 
     def submissions(self) -> list[dict]:

@@ -222,7 +222,7 @@ class OpenRouterVideo:
         raise NotImplementedError("OpenRouter documents no way to cancel a video job: it runs to its end "
                                   "and is billed")
 
-    def find_job(self, client_ref: str) -> str | None:
+    def find_job(self, client_ref: str, since=None, **_) -> str | None:
         raise NotImplementedError("OpenRouter cannot find a video job by our call id (it keeps no caller "
                                   "reference)")
 

@@ -11,8 +11,14 @@ description, mandatory phrases missing, words that trip moderation together with
 images, and anything that must never leave (a URL, a key). A "warn" is printed by `slate check`
 and logged before the paid call; a "block" refuses the call.
 
+A word a provider's moderation refused in this film is offered to the film's own rules: the
+words a refused prompt had that none of the film's accepted prompts had (`refused_words`) are
+shown by `slate escalations`, and the ones a person picks are kept in the film's
+prompt_rules.toml (`warn_of`) as a "warn" rule, so the next prompt that carries one is warned by
+`slate check` and before its paid call.
+
 It must never invent words: everything in a prompt comes from a block, the action, or a line of
-the rules file.
+the rules file; the words offered come from a prompt a provider refused.
 """
 from __future__ import annotations
 
@@ -24,6 +30,18 @@ from pathlib import Path
 
 RULES_FILE = "prompt_rules.toml"
 SECTIONS = ("characters", "environment", "camera", "props", "action")
+
+#: The rule `slate escalations --warn-words` keeps in a film's own prompt_rules.toml, between
+#: two marker lines (rewritten whole each time: the rest of the file is never touched).
+REFUSED_RULE = "refused-in-this-film"
+_BLOCK_START = "# >>> slate escalations --warn-words: words a provider's moderation refused in this film >>>"
+_BLOCK_END = "# <<< slate escalations --warn-words <<<"
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+#: Words too common to say anything about a refusal.
+COMMON = frozenset("""a an and are as at be but by for from has have he her his in into is it its of on onto or
+out over she so that the their them then there they this to up upon was we were what when where which while who
+with you your one two its each both very just not no than through toward towards across behind before after
+under again off down only own same other""".split())
 
 
 @dataclass(frozen=True)
@@ -201,3 +219,60 @@ def lint(prompt: str, family: Family, kind: str, rules: Rules, *, with_reference
             if hits:
                 found.append(Finding(r.id, r.severity, f"{r.message}: {', '.join(hits)}"))
     return found
+
+
+# -- words a provider refused ----------------------------------------------------------------------
+def words_of(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in COMMON}
+
+
+def refused_words(refused_prompt: str, accepted_prompts: list[str]) -> list[str]:
+    """The words of a prompt a provider refused that none of the film's accepted prompts had:
+    what was new in it (the locked blocks every shot shares are in the accepted prompts too)."""
+    seen: set[str] = set()
+    for prompt in accepted_prompts:
+        seen |= words_of(prompt)
+    return sorted(words_of(refused_prompt) - seen)
+
+
+def _project_file(root: Path) -> Path:
+    return Path(root) / RULES_FILE
+
+
+def refused_rule_words(root: Path) -> list[str]:
+    """The words the film's rules already warn of as refused in this film."""
+    path = _project_file(root)
+    if not path.is_file():
+        return []
+    for r in _read(path).get("rules") or []:
+        if r.get("id") == REFUSED_RULE:
+            return list(r.get("words") or [])
+    return []
+
+
+def warn_of(root: Path, words: list[str]) -> tuple[Path, list[str]]:
+    """Keep `words` (with those already kept) in the film's prompt_rules.toml as a "warn" rule:
+    every prompt that carries one is warned by `slate check` and before its paid call. Only the
+    block between slate's marker lines is rewritten. Returns the file and the words it now holds."""
+    wanted = sorted({w.strip().lower() for w in words if w.strip()} | set(refused_rule_words(root)))
+    bad = [w for w in wanted if not re.fullmatch(r"[a-z0-9][a-z0-9' -]*", w)]
+    if bad:
+        raise RulesError(f"{RULES_FILE}: not words a rule can hold: {bad}")
+    path = _project_file(root)
+    text = path.read_text() if path.is_file() else ""
+    if _BLOCK_START in text and _BLOCK_END in text:
+        before, rest = text.split(_BLOCK_START, 1)
+        after = rest.split(_BLOCK_END, 1)[1]
+        text = before.rstrip("\n") + ("\n" if before.strip() else "") + after.lstrip("\n")
+    listed = ", ".join(f'"{w}"' for w in wanted)
+    block = (f"{_BLOCK_START}\n[[rules]]\nid = \"{REFUSED_RULE}\"\nseverity = \"warn\"\nfamilies = [\"*\"]\n"
+             f"kind = \"*\"\nwords = [{listed}]\nmessage = \"a provider's moderation refused a prompt of this film "
+             f"that had these words (slate escalations)\"\n{_BLOCK_END}\n")
+    new = (text.rstrip("\n") + "\n\n" if text.strip() else "") + block
+    path.write_text(new)
+    try:
+        load_rules(root)   # the file must still read: a broken rules file would stop every run
+    except RulesError:
+        path.write_text(text)
+        raise
+    return path, wanted

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from providers.local import FaultMode, LocalImage, LocalVideo
 from providers.local_judge import LocalJudge
+from providers.local_verdicts import KeptJudge
 from providers.storage_local import LocalStorage
 
 CAPABILITIES = ("image", "video", "judge")
@@ -202,7 +203,12 @@ def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
                    base_urls: dict[str, str] | None = None):
     ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
     if ref.provider == "local":
-        return LocalJudge(book=storage.root / ".slate" / "local-jobs" / "judgements.jsonl" if storage else None)
+        if storage is None:
+            return LocalJudge()
+        jobs = storage.root / ".slate" / "local-jobs"
+        # Its paid-call verdicts kept by call id: a verdict a dead run never got is looked up, not asked again.
+        return KeptJudge(LocalJudge(book=jobs / "judgements.jsonl"), jobs / "verdicts",
+                         complete=isinstance(storage, LocalStorage))
     return _vendor(ref.provider).judge(ref.model, storage=storage, base_url=_base(ref.provider, base_urls))
 
 

@@ -4,6 +4,7 @@ Every model here is an official model, run as (../shared/PROVIDERS.md §1):
 
     POST {base}/models/{owner}/{name}/predictions  {"input": {...}}   → 201, the prediction
     GET  {base}/predictions/{id}                                        → its status and output
+    GET  {base}/predictions[?cursor=…]                                  → the predictions made, newest first
     POST {base}/predictions/{id}/cancel
 
 with `Authorization: Bearer <key>`. A prediction goes starting → processing → succeeded,
@@ -11,10 +12,17 @@ failed, canceled or aborted (never started: not billed). Moderation is not an HT
 prediction ends `failed` with "(E005)" in its `error`. Outputs are URLs on replicate.delivery,
 deleted about an hour after they are made.
 
-A clip is a job the governor follows (`submit`, `poll`, `download`). A panel is one paid call
-from the governor's side: `generate_panel` creates the prediction, polls it to its end within
-the call and fetches the picture. The API keeps nothing of ours on a prediction, so a job
-cannot be found by our call id (`find_job` says so) and a panel cannot be recovered.
+A clip and a panel are both jobs the governor follows (`submit`/`submit_panel`, `poll`,
+`download`/`download_panel`): the prediction's id is in the ledger before its first poll, so a run
+that dies, or a poll refused by a 429, never loses it, and `slate reconcile --job` attaches a
+prediction to either stage. (`generate_panel` does the same in one call, for callers outside the
+governor.) The API keeps nothing of ours on a prediction, but it lists the predictions made
+(GET /predictions, newest first, each with its `input`: Replicate's OpenAPI "List predictions",
+not in PROVIDERS.md): a create whose answer was lost is found there by what was asked (`find_job`)
+— the model, every input that is not an image (prompt, seed, duration…), made after our intent.
+How the list echoes an input image sent as a data URL is unknown [?], so images are not compared;
+two predictions that both match are not guessed between (the call stays unknown). Inputs are
+deleted after about an hour [D]: past that, a lost create cannot be found.
 
 Tags in comments are PROVIDERS.md's: [V] checked, [D] docs, [S] secondary, [?] unconfirmed.
 The two panel models are not in PROVIDERS.md: their inputs were read off Replicate's published
@@ -34,25 +42,32 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from PIL import Image
 
 from providers import download, http
 from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
-from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout, RateLimited,
-                              RefusedByModeration, TransientServerError)
+from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
+                              RefusedByModeration, TransientServerError, poll_wait)
 from providers.keys import MissingKey, provider_key, redact
 
 NAME = "replicate"
 CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
 MODERATION_CODE = "(E005)"            # "flagged as sensitive … (E005)" [S]
+START_TIMEOUT_CODE = "(E6716)"        # timed out before it started [D]: never ran, as an aborted one (not billed)
 DATA_URL_BYTES = 1_000_000            # Replicate recommends data URLs only under 1 MB [D, not in PROVIDERS.md]
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # an id goes into a URL path: nothing else is let through
 RESOLUTIONS = ("480p", "720p", "1080p")
+#: How far back the list is read for a lost create: inputs are kept about an hour [D], and the
+#: list is newest first, so a few pages cover what one film run makes in that time.
+LOOKUP_PAGES = 5
+#: A prediction made this long before our intent was written is not ours (clocks differ a little).
+CLOCK_SLACK = timedelta(seconds=120)
 
 log = logging.getLogger("slate.providers.replicate")
 
@@ -84,6 +99,22 @@ class Predictions:
 
     def get(self, prediction_id: str) -> dict:
         return _json(http.send(NAME, self.http, "GET", f"/predictions/{_safe_id(prediction_id)}"))
+
+    def recent(self, pages: int = LOOKUP_PAGES):
+        """The predictions made with this key, newest first (a page of up to 100 at a time)."""
+        url = "/predictions"
+        for _ in range(pages):
+            page = _json(http.send(NAME, self.http, "GET", url))
+            yield from (p for p in page.get("results") or [] if isinstance(p, dict))
+            following = page.get("next")
+            if not isinstance(following, str) or not following:
+                return
+            # The next page of the same API: its path and cursor, never another host.
+            parts = urlsplit(following)
+            base = urlsplit(str(self.http.base_url))
+            if parts.netloc and parts.netloc != base.netloc:
+                return
+            url = parts.path.removeprefix(base.path.rstrip("/")) + (f"?{parts.query}" if parts.query else "")
 
     def cancel(self, prediction_id: str) -> dict:
         return _json(http.send(NAME, self.http, "POST", f"/predictions/{_safe_id(prediction_id)}/cancel"))
@@ -123,7 +154,10 @@ def job_status(prediction: dict) -> JobStatus:
         return JobStatus("succeeded", progress=1.0)
     if state == "failed":
         said = words(prediction) or "the prediction failed"
-        return JobStatus("failed", error=said, refused=MODERATION_CODE in said)
+        # One that never started is not billed, like an aborted one [D]; any other failed run is
+        # billed as the rate card's [failed_runs] says (the governor decides: no figure here).
+        return JobStatus("failed", error=said, refused=MODERATION_CODE in said,
+                         cost="0" if START_TIMEOUT_CODE in said else None)
     if state == "canceled":
         return JobStatus("canceled", error="the prediction was canceled")
     if state == "aborted":
@@ -139,6 +173,55 @@ def output_url(prediction: dict) -> str | None:
     if isinstance(out, list):
         out = out[0] if out else None
     return out if isinstance(out, str) and out else None
+
+
+_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?")
+
+
+def _created(prediction: dict) -> datetime | None:
+    """A prediction's `created_at` (nanosecond fractions and a Z, as Replicate writes it [V])."""
+    m = _ISO.match(str(prediction.get("created_at") or ""))
+    if m is None:
+        return None
+    zone = m.group(3) or "Z"
+    return datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6].ljust(6, '0')}"
+                                  f"{'+00:00' if zone == 'Z' else zone}")
+
+
+def _is_image(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("data:")
+
+
+def same_input(sent: dict, listed: Any) -> bool:
+    """Whether a listed prediction's input is what we sent: every input that is not an image
+    equal (images are not compared: how the list echoes a data URL is unknown [?]), and the
+    same image inputs present."""
+    if not isinstance(listed, dict):
+        return False
+    for key, value in sent.items():
+        if key not in listed:
+            return False
+        if _is_image(value) or (isinstance(value, list) and value and all(map(_is_image, value))):
+            continue
+        if listed[key] != value:
+            return False
+    return True
+
+
+def find_prediction(api: "Predictions", model: str, inputs: dict, since: datetime | None) -> str | None:
+    """The one prediction of `model` made with `inputs` after `since` (our intent), or None —
+    none, or more than one (never a guess between two)."""
+    found = []
+    for prediction in api.recent():
+        made = _created(prediction)
+        if since is not None and made is not None and made < since - CLOCK_SLACK:
+            break   # newest first: everything further is older than our intent
+        if prediction.get("model") not in (model, None) or not same_input(inputs, prediction.get("input")):
+            continue
+        pid = str(prediction.get("id") or "")
+        if JOB_ID.fullmatch(pid):
+            found.append(pid)
+    return found[0] if len(found) == 1 else None
 
 
 # -- images as the API takes them --------------------------------------------------------------
@@ -258,25 +341,60 @@ def panel_inputs(model: str, request: PanelRequest, references: list[bytes]) -> 
 
 
 class ReplicateImage:
-    """Panels: a prediction created, polled to its end within the call, its picture fetched."""
+    """Panels: a prediction the governor follows like a clip (`submit_panel`, `poll`,
+    `download_panel`), or all at once in `generate_panel`."""
 
     name = NAME
     variant: dict = {}
     poll_interval = 2.0      # seconds between polls while a panel is drawn
-    poll_deadline = 300.0    # a panel with no result by then: the call's outcome is unknown
+    poll_deadline = 300.0    # a panel with no result by then: the call's outcome is unknown, its id kept
 
     def __init__(self, model: str, *, storage, base_url: str):
         if model not in PANEL_MODELS:
             raise ValueError(f"replicate offers no panel model {model!r} (known: {', '.join(PANEL_MODELS)})")
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant = {}
+        self._sent: dict[str, dict] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
 
     def references(self, request: PanelRequest) -> list[bytes]:
         uris = ([request.override_uri] if request.override_uri else []) + [request.plate_uri] + [
             c.turnaround_uri for c in request.characters]
         return [self.storage.get_bytes(u) for u in uris]
 
+    def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str:
+        inputs = panel_inputs(self.model, request, self.references(request))
+        self._sent[client_ref] = inputs
+        with Predictions(self.base_url) as api:
+            return api.create(self.model, inputs)["id"]
+
+    def poll(self, job_id: str) -> JobStatus:
+        with Predictions(self.base_url) as api:
+            return job_status(api.get(job_id))
+
+    def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
+        """The finished prediction's picture, checked and fitted to the panel's size, at `dest`."""
+        with Predictions(self.base_url) as api:
+            prediction = api.get(job_id)
+        dest.write_bytes(fit(self._fetch(prediction), width, height))
+        return dest
+
+    def cancel(self, job_id: str) -> None:
+        with Predictions(self.base_url) as api:
+            _cancel_quietly(api, job_id)
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: PanelRequest | None = None) -> str | None:
+        """The prediction a lost create made, found in the list by what was asked."""
+        inputs = panel_inputs(self.model, request, self.references(request)) if request is not None \
+            else self._sent.get(client_ref)
+        if inputs is None:
+            raise NotImplementedError("a lost Replicate create is found by what was asked, and the request is "
+                                      "not known here")
+        with Predictions(self.base_url) as api:
+            return find_prediction(api, self.model, inputs, since)
+
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
+        """Submit, poll to the end and fetch in one call (outside the governor: benchmarks)."""
         inputs = panel_inputs(self.model, request, self.references(request))
         with Predictions(self.base_url) as api:
             prediction = api.create(self.model, inputs)
@@ -299,16 +417,16 @@ class ReplicateImage:
                 _cancel_quietly(api, pid)  # nobody will wait for it: stop what it may still cost
                 raise ProviderTimeout(f"prediction {pid} had no result within {self.poll_deadline:g} s; "
                                       f"asked to cancel it", provider=NAME)
-            time.sleep(self.poll_interval)
+            wait = self.poll_interval
             try:
                 prediction = api.get(pid)
-            except RateLimited as exc:  # a GET is free: wait as asked (bounded by the deadline) and go on
-                time.sleep(min(exc.retry_after or self.poll_interval, max(0.0, deadline - time.monotonic())))
-            except (ProviderTimeout, TransientServerError):
-                continue  # the prediction is still there; the next poll may answer
             except ProviderError as exc:
-                raise ProviderError(f"prediction {pid} was created, then polling it failed: {exc}",
-                                    provider=NAME) from None
+                wait = poll_wait(exc, self.poll_interval, self.poll_deadline)
+                if wait is None:
+                    raise ProviderError(f"prediction {pid} was created, then polling it failed: {exc}",
+                                        provider=NAME) from None
+                log.info("replicate: prediction %s: %s while polling; asking again in %.3g s", pid, exc, wait)
+            time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         return prediction
 
     def _fetch(self, prediction: dict) -> bytes:
@@ -416,6 +534,7 @@ class ReplicateVideo:
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant = {}
         self._asked: dict[str, float] = {}   # job id → seconds asked, for the download check
+        self._sent: dict[str, dict] = {}     # our call id → the inputs sent (a lost answer is looked up by them)
 
     @property
     def key_id(self) -> str:
@@ -425,6 +544,7 @@ class ReplicateVideo:
         start = self.storage.get_bytes(request.start_uri)
         end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
         inputs = clip_inputs(self.model, request, start, end)
+        self._sent[client_ref] = inputs
         with Predictions(self.base_url) as api:
             prediction = api.create(self.model, inputs)
         self._asked[prediction["id"]] = request.seconds
@@ -459,9 +579,24 @@ class ReplicateVideo:
         with Predictions(self.base_url) as api:
             _cancel_quietly(api, job_id)
 
-    def find_job(self, client_ref: str) -> str | None:
-        raise NotImplementedError(
-            "Replicate keeps no metadata of ours on a prediction, so a prediction cannot be found by our call id")
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
+        """The prediction a lost create made, found in the list by what was asked (Replicate
+        keeps no id of ours on a prediction)."""
+        if request is not None:
+            start = self.storage.get_bytes(request.start_uri)
+            end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
+            inputs = clip_inputs(self.model, request, start, end)
+        else:
+            inputs = self._sent.get(client_ref)
+        if inputs is None:
+            raise NotImplementedError("a lost Replicate create is found by what was asked, and the request is "
+                                      "not known here")
+        with Predictions(self.base_url) as api:
+            found = find_prediction(api, self.model, inputs, since)
+        if found is not None and request is not None:
+            self._asked[found] = request.seconds
+        return found
 
 
 # -- what the registry builds ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 # The embedded Prefect server starts in a subprocess; on a loaded 2-core machine its default
 # 20 s start-up allowance is not enough (seen: a timeout under a parallel test run).
@@ -32,15 +33,21 @@ install_log_redaction()  # a key read by a provider never reaches a log line
 
 def _on_stack(directory: Path):
     """This project's `slate up` server as the Prefect API while the command runs, when it is up;
-    else nothing changes (an embedded server, or the one configured, as before)."""
+    else nothing changes (an embedded server, or the one configured, as before).
+
+    On the stack, this process's runs beat as the worker's do (every HEARTBEAT_SECONDS): its
+    zombie automation marks a run that stayed silent for its window Crashed, and Prefect's own
+    default (a beat every 180 s) let a run waiting 90 s for a person look dead."""
     from contextlib import nullcontext
 
     from slate.stack import running
     stack = running(directory)
     if stack is None:
         return nullcontext()
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-    return temporary_settings({PREFECT_API_URL: stack.api_url})
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from deployments.automations import HEARTBEAT_SECONDS
+    return temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS})
 
 
 def _start_embedded():
@@ -54,11 +61,14 @@ def _start_embedded():
     from slate import server as embedded
     return embedded.start()
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="slate: a durable, budget-governed pipeline from storyboard to footage.")
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True)
+# Markup and highlighting are off on both consoles: nearly every line carries a path, a URL or
+# a manifest's text, and rich read "[storage]" or "[/PREFIX]" in them as tags (a crash, or words
+# swallowed). Emphasis is asked for explicitly, with style= or a Text.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()
@@ -69,9 +79,9 @@ def init(directory: Path, example: bool = typer.Option(False, "--example", help=
     try:
         root = write_example_film(directory) if example else write_empty_film(directory)
     except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(str(exc), style="red")
         raise typer.Exit(2)
-    console.print(f"film project written to [bold]{root}[/bold]")
+    console.print(Text.assemble("film project written to ", (str(root), "bold")))
 
 
 def _load(directory: Path):
@@ -81,7 +91,7 @@ def _load(directory: Path):
     except ManifestError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)
-        err.print(f"[red]{len(exc.problems)} problem(s) in {directory}[/red]")
+        err.print(f"{len(exc.problems)} problem(s) in {directory}", style="red")
         raise typer.Exit(1)
 
 
@@ -105,6 +115,13 @@ def _judge_option():
                                               "local panels, else gemini)")
 
 
+def _cannot_judge_option():
+    return typer.Option(None, "--cannot-judge", help="block | warn: what a gate does with a take its judge cannot "
+                                                     "judge (art it cannot read). warn rehearses the plumbing offline: "
+                                                     "such takes go on, shown UNJUDGED on the contact sheet, the "
+                                                     "validation table and the summary (default: slate.toml, block)")
+
+
 def _panel_option():
     return typer.Option(None, "--panel-model", help="panel model: provider or provider:model, e.g. "
                                                     "gemini:gemini-2.5-flash-image")
@@ -121,17 +138,17 @@ def check(directory: Path, scene: Optional[str] = typer.Option(None, help="scene
           provider: Optional[str] = typer.Option(None, help="provider name (default from slate.toml)"),
           price_as: Optional[str] = typer.Option(None, "--price-as", help="check prices as this model"),
           judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
-          video_model: Optional[str] = _video_option()):
-    """Validate everything a run needs before it spends: settings, manifests, references, the
-    stitch's dissolves, providers and prices. Prints every problem; exits 1 on any."""
+          video_model: Optional[str] = _video_option(), cannot_judge: Optional[str] = _cannot_judge_option()):
+    """Validate everything a run needs before it spends: settings, manifests, references (and
+    whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
+    every problem in one pass; exits 1 on any."""
     checked = _preflight(directory, scene=scene, profile=profile, provider=provider, price_as=price_as,
-                         judge=judge, panel_model=panel_model, video_model=video_model)
+                         judge=judge, panel_model=panel_model, video_model=video_model, cannot_judge=cannot_judge)
     film = checked.film
     shots = sum(len(s.shots) for _, s in film.scenes)
-    console.print(f"[green]ok[/green]: {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
-                  f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
-                  f"{checked.settings.profile} profile, {_lineup_text(checked.settings)}",
-                  highlight=False)
+    console.print(Text.assemble(("ok", "green"), f": {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
+                                f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
+                                f"{checked.settings.profile} profile, {_lineup_text(checked.settings)}"))
 
 
 def _lineup_text(settings) -> str:
@@ -178,7 +195,7 @@ class Progress:
             cells = []
             for key in ("panel", "video"):
                 word = row[key].split(" ")[0]
-                cells.append(f"[{colour.get(word, 'white')}]{row[key]}[/]")
+                cells.append(Text(row[key], style=colour.get(word, "white")))
             t.add_row(*([scene] if scenes else []), shot, *cells)
         return t
 
@@ -194,7 +211,7 @@ def run(directory: Path,
                                                help="rehearse: price every video call as this model, "
                                                     "e.g. replicate:bytedance/seedance-1-pro"),
         judge: Optional[str] = _judge_option(), panel_model: Optional[str] = _panel_option(),
-        video_model: Optional[str] = _video_option(),
+        video_model: Optional[str] = _video_option(), cannot_judge: Optional[str] = _cannot_judge_option(),
         approve_fallback: Optional[list[str]] = typer.Option(
             None, "--approve-fallback", help="allow this fallback video model whatever its cost impact "
                                              "(the command a halted run names)"),
@@ -211,7 +228,7 @@ def run(directory: Path,
     started = time.time()
     store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
     cap_usd = _usd_option(cap, "--cap")
-    models = dict(judge=judge, panel_model=panel_model, video_model=video_model)
+    models = dict(judge=judge, panel_model=panel_model, video_model=video_model, cannot_judge=cannot_judge)
     # Every problem is printed here, before any run starts; the flow checks again, the same way.
     for one in scene or [None]:
         checked = _preflight(directory, scene=one, whole_film=one is None, profile=profile, provider=provider,
@@ -243,9 +260,11 @@ def _on_studio(directory: Path, scene, options: dict, cap_usd, max_parallel_scen
     run_id = studio_stack.start_film_run(one, **parameters)
     console.print(f"film run {run_id} on the studio ({len(pushed.sent)} file(s) pushed): UI "
                   f"{one.ui_url}/runs/flow-run/{run_id}", highlight=False)
-    run = studio_stack.wait_for_run(one, run_id)
-    console.print(f"state: [bold]{run.state.name}[/bold]  ({time.time() - started:.1f}s)"
-                  + (f"  {run.state.message}" if run.state.message else ""), highlight=False)
+    run = studio_stack.wait_for_run(one, run_id, on_wait=lambda waiting: _say(
+        f"{waiting.name}: waiting for a person to approve its final video — open {one.ui_url}/runs/flow-run/"
+        f"{waiting.id} in the Prefect UI and press Resume"))
+    console.print(Text.assemble("state: ", (run.state.name, "bold"), f"  ({time.time() - started:.1f}s)"
+                                + (f"  {run.state.message}" if run.state.message else "")))
     if not run.state.is_completed():
         raise typer.Exit(1)
     return True
@@ -316,6 +335,7 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
         _quiet_prefect_console()
     progress = Progress()
     stop = listen(progress)
+    stop_saying = listen(_say_waiting)
     if server is not None:
         server.wait()  # a client call while it is starting would find the server not yet answering
     started = time.time()
@@ -330,13 +350,15 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
         console.line()  # the summary starts below the table, never on its last line
     finally:
         stop()
+        stop_saying()
     elapsed = time.time() - started
     result = film_result(state)
+    run_id = str(state.state_details.flow_run_id or "") or None
     if result is None:  # refused before anything was made, or a bug (its message says which)
-        console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)", highlight=False)
-        err.print(f"[red]{state.name}:[/red] {state.message}", highlight=False)
+        _report(None, state, elapsed, directory, run_id)
+        err.print(Text.assemble((f"{state.name}:", "red"), f" {state.message}"))
         raise typer.Exit(1)
-    _report(result, state, elapsed)
+    _report(result, state, elapsed, directory, run_id)
     if reel is not None and state.name == "Completed" and result.output:
         _write_reel(reel, result)
     if store is not None:
@@ -346,6 +368,15 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
                       f"(s3://{store.bucket}/{store.film_prefix}renders/)", highlight=False)
     if state.is_failed():
         raise typer.Exit(1)
+
+
+def _say_waiting(event: dict) -> None:
+    """A run that waits for a person says so, in one line, whether or not this is a terminal:
+    what it waits for and how to answer (flows/approval.py writes the line)."""
+    if event.get("event") == "waiting" and event.get("line"):
+        console.print(event["line"], style="bold")
+        if not console.is_terminal:
+            sys.stdout.flush()   # a log file or a pipe sees it now, not when the run ends
 
 
 def _storage_settings(directory: Path):
@@ -436,24 +467,48 @@ def _usd_option(value: Optional[str], flag: str):
         raise typer.Exit(2)
 
 
-def _report(result, state, elapsed: float) -> None:
-    """What the run made, scene by scene, then the film; a person reads this in the morning."""
+def _report(result, state, elapsed: float, directory: Path | None = None, run_id: str | None = None) -> None:
+    """What the run made, scene by scene, then the film; a person reads this in the morning.
+    With the run's id, what it spent and how many provider calls it made are read from the
+    ledger's rows of that run, whatever state it ended in (a halted scene has no result)."""
     from governor.money import fmt_usd, usd
-    spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0))
-    console.print(f"state: [bold]{state.name}[/bold]  ({elapsed:.1f}s)  spent this run: {fmt_usd(spent)}",
-                  highlight=False)
+    spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0)) if result is not None else usd(0)
+    calls = sum(s.provider_calls for s in result.scenes) if result is not None else 0
+    notes: list[str] = []
+    if directory is not None and run_id:
+        spent, calls, notes = _run_figures(directory, run_id)
+    console.print(Text.assemble("state: ", (state.name, "bold"),
+                                f"  ({elapsed:.1f}s)  spent this run: {fmt_usd(spent)}"))
     if state.message and state.name not in ("Completed",):
-        console.print(f"  {state.message}", highlight=False)
-    for sc in result.scenes:
+        console.print(f"  {state.message}", highlight=False, markup=False)
+    for sc in result.scenes if result is not None else []:
         for shot in sc.shots:
             if shot.status != "approved":
-                console.print(f"  {shot.status} {sc.scene}/{shot.shot}: {shot.reason}", highlight=False)
+                console.print(f"  {shot.status} {sc.scene}/{shot.shot}: {shot.reason}", highlight=False, markup=False)
         if sc.output:
-            console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})", highlight=False)
-        console.print(f"contact sheet: {sc.contact_sheet}", highlight=False)
-    if result.output and len(result.scenes) > 1:
-        console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False)
-    console.print(f"provider calls made: {sum(s.provider_calls for s in result.scenes)}")
+            console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})",
+                          highlight=False, markup=False)
+        console.print(f"contact sheet: {sc.contact_sheet}", highlight=False, markup=False)
+    if result is not None and result.output and len(result.scenes) > 1:
+        console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False, markup=False)
+    for note in notes:
+        console.print(f"asked again once: {note}", highlight=False, markup=False)
+    console.print(f"provider calls made: {calls}")
+
+
+def _run_figures(directory: Path, run_id: str):
+    """(spent, provider calls made, asked-again notes) of one run, from the ledger: its committed
+    money, its rows that reached a provider (not refusals nor $0 notes)."""
+    from governor.chokepoint import ASKED_AGAIN
+    from governor.ledger import Ledger
+    from providers.storage import film_id
+    with Ledger.for_project(directory.resolve()) as ledger:
+        film = film_id(directory)
+        rows = ledger.rows(film=film, run_id=run_id)
+        spent = ledger.totals(film=film, run_id=run_id).committed
+    calls = sum(1 for r in rows if r.status not in ("refused", "released"))
+    notes = [r.error_message or "" for r in rows if r.error_class == ASKED_AGAIN]
+    return spent, calls, notes
 
 
 @app.command()
@@ -583,8 +638,13 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
             shots: Optional[str] = typer.Option(None, "--shots", help="approve only these shots, e.g. 1A,1C"),
             reject: bool = typer.Option(False, "--reject", help="approve no shot: nothing is rendered at final size"),
             notes: str = typer.Option("", "--notes", help="why, kept in the ledger"),
+            allowance: Optional[str] = typer.Option(None, "--allowance",
+                                                    help="retake allowance in USD: what retakes of clips that fail "
+                                                         "their keyframe gate may spend beyond the clips approved "
+                                                         "without asking again (default 0: ask before any retake)"),
             by: Optional[str] = typer.Option(None, "--by", help="who decides (default: this machine's user)")):
-    """Answer a run waiting for approval of its final video, as the form in the UI does."""
+    """Answer a run waiting for approval of its final video (or of retakes past the amount
+    approved), as the form in the UI does."""
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -598,9 +658,13 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
     if shots and reject:
         err.print("give --shots or --reject, not both")
         raise typer.Exit(2)
+    allowed = _usd_option(allowance, "--allowance") if allowance is not None else None
+    if allowed is not None and allowed < 0:
+        err.print(f"--allowance: a retake allowance is $0 or more, not {allowance}")
+        raise typer.Exit(2)
     answer = {"approve": "no shot" if reject else "only the shots ticked" if shots else "all shots",
               "shots": [s.strip() for s in (shots or "").split(",") if s.strip()], "notes": notes,
-              "approved_by": by or local_user()}
+              "retake_allowance": f"{allowed:.2f}" if allowed is not None else "0", "approved_by": by or local_user()}
     unknown = [s for s in answer["shots"] if record.get("shots") and s not in record["shots"]]
     if unknown:
         err.print(f"unknown shot(s) {', '.join(unknown)}: the run waits for {', '.join(record['shots'])}")
@@ -653,35 +717,103 @@ def _shared_stop(directory: Path, *, clear: bool = False, hard: bool = False):
         return None
 
 
+#: Where a person finds the job a provider made for a call whose answer was lost.
+_WHERE_JOBS_ARE = {
+    "replicate": "its prediction in Replicate's dashboard (Predictions), made at that time with that model",
+    "fal": "its request id in fal's dashboard (Requests), made at that time with that model",
+    "openrouter": "its video job id in OpenRouter's activity, made at that time",
+    "gemini": "the Veo operation's name (models/…/operations/…)",
+}
+
+
+def _makes_jobs(row) -> bool:
+    """Whether this call's stage, at its provider, is a job one can attach (a clip; a panel of a
+    provider whose panels are jobs — Replicate, fal), rather than one request and its answer."""
+    if row.stage == "video":
+        return True
+    if row.stage != "panel" or row.provider == "local":
+        return False
+    from providers.registry import BASE_URLS, _vendor
+    try:
+        return hasattr(_vendor(row.provider).image(row.model, storage=None, base_url=BASE_URLS[row.provider]),
+                       "submit_panel")
+    except Exception:  # noqa: BLE001 — an unknown provider or model: nothing to attach to
+        return False
+
+
 @app.command()
 def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="the call id to resolve"),
-              job: Optional[str] = typer.Option(None, help="attach this provider job id (the job exists)"),
-              failed: bool = typer.Option(False, "--failed", help="mark the call failed (it never ran)")):
-    """Resolve paid calls whose outcome is unknown: attach a job id, or mark them failed."""
-    from governor.ledger import Ledger
+              job: Optional[str] = typer.Option(None, help="attach this provider job id (the job exists): "
+                                                           "a clip's, or a Replicate or fal panel's"),
+              failed: bool = typer.Option(False, "--failed", help="mark the call failed (it never ran): $0"),
+              lost: bool = typer.Option(False, "--lost", help="it ran and its answer is lost: counted as spent "
+                                                              "(its estimate); the next run asks again")):
+    """Resolve paid calls whose outcome is unknown: attach the provider's job (the next run
+    polls, downloads and gates it like a fresh take), or mark them failed or lost. Without
+    --call, lists what a person must resolve, apart from what the next run settles by itself."""
+    from governor.chokepoint import ANSWER_LOST
+    from governor.ledger import Ledger, LedgerStateError, UnknownCall
     from governor.money import fmt_usd
     film = _load(directory)
     ledger = Ledger.for_project(directory.resolve())
     if call is None:
-        rows = [r for r in ledger.open_intents(film=film.film.id) if r.status == "unknown" or
-                (r.status == "submitted" and not r.job_id)]
-        if not rows:
-            console.print("nothing to reconcile")
+        person, by_itself = ledger.to_reconcile(film=film.film.id)
+        for r in by_itself:
+            console.print(f"{r.call_id}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  job "
+                          f"{r.job_id}: the next run re-attaches to it by itself ({r.error_message or 'in flight'}; "
+                          f"--failed if the provider has no such job)", highlight=False, markup=False)
+        if not person:
+            console.print("nothing to reconcile" + (" by hand" if by_itself else ""))
             return
-        for r in rows:
-            console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  "
-                          f"{r.provider}:{r.model}  {fmt_usd(r.estimate)}  {r.error_message or ''}", highlight=False)
-        console.print("resolve each with: slate reconcile DIR --call ID --job JOB_ID   or   --call ID --failed")
+        for r in person:
+            console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  "
+                          f"{fmt_usd(r.estimate)}  sent {r.submitted_at or r.created_at:%Y-%m-%d %H:%M:%S} UTC  "
+                          f"{r.error_message or ''}", highlight=False, markup=False)
+            if _makes_jobs(r):
+                where = _WHERE_JOBS_ARE.get(r.provider, "the job the provider made for it")
+                console.print(f"    find {where}; then --call {r.call_id} --job JOB_ID, or --failed if none was made",
+                              highlight=False, markup=False)
+            else:
+                console.print("    one request, one answer: --lost (counted as spent, the next run asks again) or "
+                              "--failed (it never ran)", highlight=False, markup=False)
+        console.print("resolve each with: slate reconcile DIR --call ID --job JOB_ID | --failed | --lost",
+                      highlight=False, markup=False)
         raise typer.Exit(1)
-    if bool(job) == failed:
-        err.print("give exactly one of --job JOB_ID or --failed")
+    if sum(map(bool, (job, failed, lost))) != 1:
+        err.print("give exactly one of --job JOB_ID, --failed or --lost")
         raise typer.Exit(2)
-    if job:
-        ledger.attach_job(call, job)
-        console.print(f"{call}: job {job} attached; the next run polls and downloads it instead of paying again")
-    else:
-        ledger.fail(call, error_class="Reconciled", message="marked failed by slate reconcile")
-        console.print(f"{call}: marked failed; the next run may make a new take")
+    try:
+        row = ledger.find(call)
+    except UnknownCall as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2)
+    what = f"shot {row.shot} {row.stage} take {row.take} ({row.provider}:{row.model})"
+    try:
+        if job:
+            if not _makes_jobs(row):
+                err.print(f"{call}: {what} is one request and one answer, with no job to attach: use --lost (it ran, "
+                          f"its answer is lost) or --failed (it never ran)", markup=False, highlight=False)
+                raise typer.Exit(2)
+            ledger.attach_job(call, job.strip())
+            console.print(f"{call}: job {job.strip()} attached to {what}; the next run polls it, downloads what it "
+                          f"made and holds it to the {row.stage}'s gate like a fresh take, instead of paying again",
+                          highlight=False, markup=False)
+        elif lost:
+            if row.job_id:
+                err.print(f"{call}: {what} has a job ({row.job_id}): the next run re-attaches to it; nothing is lost",
+                          markup=False, highlight=False)
+                raise typer.Exit(2)
+            ledger.fail(call, error_class=ANSWER_LOST, charged=row.estimate,
+                        message=f"marked lost by slate reconcile: it ran and its answer is lost; counted as spent at "
+                                f"its estimate {fmt_usd(row.estimate)}")
+            console.print(f"{call}: {what} marked lost, counted as spent ({fmt_usd(row.estimate)}); the next run asks "
+                          f"again", highlight=False, markup=False)
+        else:
+            ledger.fail(call, error_class="Reconciled", message="marked failed by slate reconcile")
+            console.print(f"{call}: marked failed; the next run may make a new take", highlight=False, markup=False)
+    except LedgerStateError as exc:
+        err.print(f"{call}: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -693,20 +825,42 @@ def status(directory: Path):
     renders = directory / "renders"
     ledger = Ledger.for_project(directory.resolve())
     totals = ledger.totals(film=film.film.id)
-    unknown = sum(r.status == "unknown" or (r.status == "submitted" and not r.job_id)
-                  for r in ledger.open_intents(film=film.film.id))
+    by_hand, by_itself = ledger.to_reconcile(film=film.film.id)
     console.print(f"film {film.film.id}: {film.film.title} — spent {fmt_usd(totals.committed)}"
-                  + (f", {unknown} call(s) to reconcile" if unknown else ""))
+                  + (f", {len(by_hand)} call(s) to reconcile (slate reconcile {directory})" if by_hand else "")
+                  + (f", {len(by_itself)} job(s) the next run collects" if by_itself else ""),
+                  highlight=False, markup=False)
     for _, scene in film.scenes:
-        outs = sorted(renders.glob(f"{scene.id}-*.mp4")) if renders.is_dir() else []
         console.print(f"  scene {scene.id}: {len(scene.shots)} shots, {scene.total_seconds():.1f}s; "
-                      f"renders: {', '.join(p.name for p in outs) or 'none yet'}")
+                      f"renders: {_written(renders, scene.id) or 'none yet'}")
+    cuts = _written(renders, film.film.id)
+    if cuts:
+        console.print(f"  film {film.film.id}: {cuts}")
     from slate.stack import running
     stack = running(directory)
     if stack is not None:
         console.print(f"stack up: UI {stack.ui_url}, work pool {stack.pool} (slate down {directory} stops it)",
                       highlight=False)
         _stack_runs(stack)
+
+
+def _written(renders: Path, stem: str) -> str:
+    """What runs wrote under renders/ for a scene or the film: cuts (partial ones said so) and
+    contact sheets, each with the profile it was made at."""
+    if not renders.is_dir():
+        return ""
+    said = []
+    for path in sorted(renders.glob(f"{stem}-*")):
+        name = path.name
+        if name.startswith(".") or not path.is_file():
+            continue
+        if name.endswith("-contact.png"):
+            said.append(f"{name} (contact sheet)")
+        elif ".partial-" in name and name.endswith(".mp4"):
+            said.append(f"{name} (partial cut)")
+        elif name.endswith(".mp4"):
+            said.append(name)
+    return ", ".join(said)
 
 
 def _stack_runs(stack) -> None:
@@ -768,8 +922,11 @@ def up(directory: Path,
 
 
 def _say(text: str) -> None:
-    """A line of plain text: paths and manifest text are never read as markup."""
+    """A line of plain text: paths and manifest text are never read as markup. Off a terminal
+    (a pipe, a log) it is flushed at once: a person tailing it sees it now."""
     console.print(text, highlight=False, markup=False)
+    if not console.is_terminal:
+        sys.stdout.flush()
 
 
 @app.command()
@@ -806,18 +963,27 @@ def studio_setup():
 
 
 @app.command()
-def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene")):
+def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene"),
+                warn_words: Optional[str] = typer.Option(
+                    None, "--warn-words", help="comma-separated words to be warned of in every prompt from now on "
+                                               "(kept in the film's prompt_rules.toml): the words a refusal offers")):
     """Every escalated shot of the latest run of each scene: its best take, the failing scores
-    with the judge's reasons, where a human composite goes and the manifest line that uses it."""
+    with the judge's reasons, where a human composite goes and the manifest line that uses it.
+    A shot a provider refused shows the provider's words, the prompt and references sent, and
+    the words to be warned of next time."""
     from governor.ledger import Ledger
     from providers.registry import storage_for
     from tasks import escalations as records
+    if warn_words is not None:
+        _warn_words(directory, warn_words)
+        return
     film = _load(directory)
     ids = [sc.id for _, sc in film.scenes]
     if scene is not None and scene not in ids:
         err.print(f"--scene: unknown scene {scene!r} (the film has: {', '.join(ids)})", markup=False)
         raise typer.Exit(2)
     storage = storage_for(directory.resolve())
+    max_takes = _max_takes(directory, film.film.id)
     found = records.latest(Ledger.for_project(directory.resolve()), film.film.id, [scene] if scene else ids)
     for scene_id, shots in found.items():
         if not shots:
@@ -827,11 +993,64 @@ def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--sc
                       f"({shots[0].when:%Y-%m-%d %H:%M} UTC)", highlight=False)
         scene_file = film.scene_file(scene_id)
         for esc in shots:
-            _print_escalation(directory, film, scene_id, scene_file, esc, storage)
+            _print_escalation(directory, film, scene_id, scene_file, esc, storage, max_takes)
+            _print_refusals(directory, film, scene_id, esc, storage)
 
 
-def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage) -> None:
-    from tasks.escalations import manifest_line, override_key
+def _warn_words(directory: Path, words: str) -> None:
+    """`--warn-words`: the words kept in the film's own prompt_rules.toml as a warn rule."""
+    from providers.prompts import RulesError, warn_of
+    try:
+        path, kept = warn_of(directory, [w for w in words.split(",") if w.strip()])
+    except RulesError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2)
+    console.print(f"{path}: every prompt with {', '.join(kept)} is warned of from now on (slate check, and before "
+                  f"each paid call)", highlight=False, markup=False)
+
+
+def _print_refusals(directory: Path, film, scene_id: str, esc, storage) -> None:
+    """What a provider's moderation refused for this shot, in its own words, with the prompt and
+    the references that were sent, and the words to be warned of next time."""
+    from governor.ledger import Ledger
+    from providers.prompts import refused_rule_words
+    from tasks.escalations import refusals
+    with Ledger.for_project(directory.resolve()) as ledger:
+        refused = refusals(ledger, film.film.id, scene_id, esc.shot)
+    if not refused:
+        return
+    warned = set(refused_rule_words(directory))
+    offered: list[str] = []
+    for r in refused:
+        _say(f"    refused by {r.provider}:{r.model} ({r.stage} take {r.take}, call {r.call_id}): {r.words}")
+        _say(f"      prompt sent: {r.prompt}")
+        for uri in r.references:
+            try:
+                where = str(storage.open_local(uri))
+            except (OSError, ValueError):
+                where = uri  # gone from local storage: the URI still names it
+            _say(f"      reference sent: {where}")
+        offered += [w for w in r.offered if w not in warned and w not in offered]
+    if offered:
+        _say(f"    words only the refused prompt had (no accepted prompt of the film used them): {', '.join(offered)}")
+        _say(f"    to be warned of the ones that tripped it, from now on: slate escalations {directory} "
+             f"--warn-words {','.join(offered)}   (edit the list first)")
+
+
+def _max_takes(directory: Path, film_id: str) -> int:
+    """The takes a shot gets by the project's settings (the film's slate-budget block, edited on a
+    server, may give more: the advice names both)."""
+    from slate.settings import project_settings
+    try:
+        fallback = project_settings(directory).max_takes
+    except Exception:  # noqa: BLE001 — a bad slate.toml is `slate check`'s to report
+        fallback = 3
+    return fallback
+
+
+def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage, max_takes: int) -> None:
+    from governor.gates import against
+    from tasks.escalations import advice
     _say(f"\n  shot {esc.shot}: {esc.reason}")
     best = esc.best_take
     if best:
@@ -841,29 +1060,22 @@ def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc
         except (OSError, ValueError):
             pass  # gone from local storage: the URI still names it
         _say(f"    best take: {best['stage']} {best['moment']} take {best['take']} "
-            f"(quality {best['quality']:+.2f}): {where}")
+             f"(quality {best['quality']:+.2f}): {where}")
         failing = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role", "block") == "block"]
         warned = [s for s in best.get("scores", []) if not s.get("passed") and s.get("role") == "warn"]
         for label, scores in (("failing", failing), ("warning", warned)):
             for s in scores:
-                _say(f"    {label}: {s['name']} {s['value']:.2f} < {s['threshold']:.2f} — {s.get('reason', '')}")
+                _say(f"    {label}: {s['name']} {against(s['value'], s['threshold'])} — {s.get('reason', '')}")
         if not failing and best.get("reasons"):
             for reason in best["reasons"]:
                 _say(f"    failing: {reason}")
-    key = override_key(scene_id, esc.shot)
     try:
         current = film.scene(scene_id).shot(esc.shot).panel_override
     except (KeyError, ValueError):
         current = None  # the shot is gone from the manifest since that run
-    _say(f"    composite: put the corrected panel at {(directory / key).resolve()}")
-    _say(f"    then in {scene_file}, under the shot with id: {esc.shot}, add the line")
-    _say(f"      {manifest_line(key)}")
-    if current and current != key:
-        _say(f"    (in place of its panel_override: {current}, which is the panel that failed)")
-    elif current == key:
-        _say("    (the manifest already names it: replace the file; its new content is judged again)")
-    _say(f"    the next `slate run {directory} --scene {scene_id}` judges it at the panel gate; "
-        "every other shot comes from the cache")
+    for line in advice(esc, project=str(directory.resolve()), scene_file=scene_file, current_override=current,
+                       max_takes=max_takes):
+        _say(f"    {line}")
 
 
 def main() -> None:  # pragma: no cover

@@ -25,7 +25,16 @@ scenes showed on a 2-core machine:
    server of a killed `slate run` went on holding its port and database. Here it watches its
    parent and stops once the parent is gone.
 
-Its output goes to `PREFECT_HOME/slate-embedded-server.log`, not over the run's live table.
+4. **Two first runs on a new machine killed one of them.** Each server migrates the home's new
+   database as it starts; two starting together on a fresh Prefect home raced in the migration
+   ("Online migration expected to match one row … 0 found") and one exited (3), its run with it.
+   Here servers of one home start one at a time (an exclusive lock on
+   `$PREFECT_HOME/slate-embedded-start.lock`, held from the server's start until it answers, so
+   the second finds the database made); a server that still exits in a migration — another
+   program's server on the same home — is started again.
+
+Its output goes to `PREFECT_HOME/slate-embedded-server.log` (appended: two runs on one home
+share it), not over the run's live table.
 
 `slate up`'s server (`stack_app`: the full server, its UI and services, as `prefect server start`
 runs it) gets the same `BusyRetry`: there a busy database lost a person's click on Resume. It
@@ -58,6 +67,10 @@ READS = ("/filter", "/count", "/paginate", "/history")
 PARENT = "SLATE_EMBEDDED_PARENT"
 PARENT_POLL_SECONDS = 1.0
 START_TIMEOUT = 120.0   # a cold start on a loaded 2-core machine takes 10-30 s
+START_LOCK = "slate-embedded-start.lock"
+#: What a server's log says when it exited in the database's migration (another started with it).
+MIGRATION_WORDS = ("migration", "alembic")
+START_TRIES = 3
 STOP_GRACE = 10.0
 LOG_NAME = "slate-embedded-server.log"
 FACTORY = "slate.server:embedded_app"   # uvicorn's --factory for the embedded server
@@ -212,13 +225,43 @@ class EmbeddedServer:
         self.log_path = home / LOG_NAME
         self.port = 0
         self.proc: subprocess.Popen | None = None
+        self._turn: int | None = None   # the start lock's file, held from the start until it answers
+        self._log_from = 0              # where this server's lines begin in the shared log
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
     def start(self) -> "EmbeddedServer":
+        """Start the server now if no other server of this home is starting; else `wait()` does,
+        once that one answers (its database is made by then)."""
         self.home.mkdir(parents=True, exist_ok=True)
+        if self._take_turn(block=False):
+            self._spawn()
+        return self
+
+    def _take_turn(self, *, block: bool, deadline: float | None = None) -> bool:
+        import fcntl
+        if self._turn is None:
+            self._turn = os.open(self.home / START_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self._turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if not block:
+                    return False
+                if deadline is not None and time.monotonic() > deadline:
+                    raise RuntimeError(f"another embedded Prefect server of {self.home} did not finish starting "
+                                       f"within {START_TIMEOUT:.0f} s (its lock: {self.home / START_LOCK})") from None
+                time.sleep(0.1)
+
+    def _give_turn(self) -> None:
+        if self._turn is not None:
+            os.close(self._turn)   # closing the descriptor lets the lock go
+            self._turn = None
+
+    def _spawn(self) -> None:
         self.port = free_port()
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
@@ -228,12 +271,12 @@ class EmbeddedServer:
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         # Two runs on one Prefect home share video slots through this server.
         env.setdefault(SLOT_WAIT, str(SLOT_WAIT_SECONDS))
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab") as log:
+            self._log_from = log.tell()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1",
                  "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        return self
 
     def healthy(self) -> bool:
         return healthy(self.api_url)
@@ -241,32 +284,45 @@ class EmbeddedServer:
     def wait(self, timeout: float = START_TIMEOUT) -> None:
         """Until the server answers; then every Prefect client of this process talks to it."""
         deadline = time.monotonic() + timeout
-        tries = 0
-        while not self.healthy():
-            code = self.proc.poll()
-            if code is not None:
-                tail = self.log_tail()
-                tries += 1
-                if "address already in use" in tail.lower() and tries < 3:  # its port was taken meanwhile
-                    self.start()
-                    continue
-                raise RuntimeError(f"the embedded Prefect server exited ({code}); its log, {self.log_path}:\n{tail}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the embedded Prefect server did not answer within {timeout:.0f} s; "
-                                   f"its log, {self.log_path}:\n{self.log_tail()}")
-            time.sleep(0.05)
+        try:
+            if self.proc is None:   # another run's server of this home was starting: our turn now
+                self._take_turn(block=True, deadline=deadline)
+                self._spawn()
+            tries = 0
+            while not self.healthy():
+                code = self.proc.poll()
+                if code is not None:
+                    tail = self.log_tail()
+                    tries += 1
+                    retry = "address already in use" in tail.lower() or \
+                        any(w in tail.lower() for w in MIGRATION_WORDS)
+                    if retry and tries < START_TRIES:  # its port was taken, or another server migrated with it
+                        self._spawn()
+                        continue
+                    raise RuntimeError(f"the embedded Prefect server exited ({code}); its log, "
+                                       f"{self.log_path}:\n{tail}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the embedded Prefect server did not answer within {timeout:.0f} s; "
+                                       f"its log, {self.log_path}:\n{self.log_tail()}")
+                time.sleep(0.05)
+        finally:
+            self._give_turn()
         os.environ["PREFECT_API_URL"] = self.api_url
         import prefect.context
         prefect.context.refresh_global_settings_context()
 
     def log_tail(self, lines: int = 30) -> str:
+        """The end of what this server wrote (the log is shared: from where its start found it)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_from)
+                return "\n".join(f.read().decode(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
 
     def stop(self) -> None:
+        self._give_turn()
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return

@@ -487,16 +487,29 @@ def start_film_run(studio: Studio, **parameters) -> str:
     return str(run.id)
 
 
-def wait_for_run(studio: Studio, run_id: str, timeout: float | None = None, every: float = 1.0):
-    """The run as the server has it once it is final (or at `timeout`, whatever it is then)."""
+def wait_for_run(studio: Studio, run_id: str, timeout: float | None = None, every: float = 1.0,
+                 on_wait=None):
+    """The run as the server has it once it is final (or at `timeout`, whatever it is then).
+    `on_wait(run)` is told, once each, of every run under it that waits for a person (a scene
+    suspended for approval on some worker)."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.settings import PREFECT_API_URL, temporary_settings
     deadline = None if timeout is None else time.time() + timeout
+    told: set[str] = set()
     with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
         while True:
             run = client.read_flow_run(run_id)
             if (run.state and run.state.is_final()) or (deadline is not None and time.time() > deadline):
                 return run
+            if on_wait is not None:
+                below = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id])))
+                for child in below:
+                    key = f"{child.id}:{child.state.state_details.pause_key if child.state else ''}"
+                    if child.state is not None and child.state.is_paused() and key not in told:
+                        told.add(key)
+                        on_wait(child)
             time.sleep(every)
 
 

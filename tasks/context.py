@@ -57,6 +57,7 @@ class RunSpec(BaseModel):
     clip_model: str = ""
     clip_weights: str = ""
     fallback_gate_share: str = "0.15"
+    cannot_judge: str = "block"      # "warn": a rehearsal, takes the judge cannot judge go on unjudged
 
 
 def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
@@ -74,7 +75,8 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, bud
                    drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
                    clip_model=settings.clip_model if settings.clip_weights else "", clip_weights=settings.clip_weights,
                    local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
-                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds)
+                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds,
+                   cannot_judge=settings.cannot_judge)
 
 
 class Studio:
@@ -106,7 +108,7 @@ class Studio:
     @cached_property
     def gates(self):
         """The gate policy of this film (governor/gates.toml with the film's gates.toml over it)."""
-        return GatePolicy.load(self.root)
+        return GatePolicy.load(self.root, self.run.cannot_judge)
 
     @cached_property
     def judge(self):
@@ -121,7 +123,7 @@ class Studio:
         return Governor(run_id=self.run.run_id, film=self.run.film, root=self.root, ledger=ledger,
                         estimate=self.pricing.estimate, storage=self.storage,
                         caps=[Cap("run", Decimal(self.run.run_cap_usd)), Cap("film", Decimal(self.run.film_cap_usd))],
-                        busy_wait=self.run.busy_wait_seconds)
+                        busy_wait=self.run.busy_wait_seconds, failure_charge=self.pricing.card.failure_charge)
 
     @cached_property
     def pricing(self) -> Pricing:

@@ -13,19 +13,19 @@ never change a clip: it only says whether the cut holds.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 from prefect import task
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from governor.chokepoint import CallContext, CallSpec, Units
 from governor.gates import GatePolicy, failing, judge_kind
 from media import extract_frame
 from media.continuity import palette_continuity
-from providers.base import fingerprint
+from providers.base import JUDGEABLE, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, reference_images
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, reference_images
+from tasks.judge_reading import layout_unreadable
 from tasks.panel import panel_from_dict
 from tasks.versions import CONTINUITY_VERSION  # bumped there
 
@@ -45,7 +45,14 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
     judge_obj = st.judge
     req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
     local = hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local"
-    if local:  # the judge's reading includes the colours
+    unread = _unread_in_rehearsal(run, local, req, prev_req, laid_out, reference_images(st, req))
+    if unread:
+        # A rehearsal with art the judge cannot read: the cut is unjudged, not held to the
+        # frames' colours alone (which a photograph next to a drawing fails for no reason).
+        scores = [{**palette_continuity(last, first), "role": "warn"},
+                  {"name": JUDGEABLE, "value": 0.0, "threshold": 1.0, "passed": False, "role": "block",
+                   "reason": f"cannot judge: the shot after the cut cannot be laid out ({unread})"}]
+    elif local:  # the judge's reading includes the colours
         seen = judge_obj.judge_continuity(last, first, prev_req, req, reference_images(st, req), laid_out=laid_out)
         scores = [asdict(s) for s in seen.scores]
     else:
@@ -56,22 +63,28 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
             units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"last": last_frame_uri, "first": first_uri, "judge": model, "variant": variant}),
             prompt=f"continuity {previous} -> {shot}", references=(last_frame_uri, first_uri))
-        delivery = st.governor.sync_call(spec, lambda call_id: _answer(judge_obj.judge_continuity(
-            last, st.storage.open_local(first_uri), prev_req, req, reference_images(st, req), client_ref=call_id)),
-            repeatable=True)
-        seen = json.loads(st.storage.get_bytes(delivery.uri))
+        seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_continuity(
+            last, st.storage.open_local(first_uri), prev_req, req, reference_images(st, req), client_ref=call_id))
         # The colours warn beside a judge shown both frames and the bible: a grade or a strong
         # gamma moves a histogram past its threshold (3 of 30 clean cuts in benchmarks/gates.py).
         scores = seen.get("scores", []) + [{**s, "role": "warn"} for s in scores]
         usage = seen.get("usage")
     first.unlink(missing_ok=True)
-    verdict = GatePolicy.load(run.root).apply({"judge": judge, "scores": scores, "usage": usage}, "continuity",
-                                              judge_kind(judge), profile)
+    verdict = GatePolicy.load(run.root, run.cannot_judge).apply({"judge": judge, "scores": scores, "usage": usage},
+                                                                "continuity", judge_kind(judge), profile)
     return {**verdict, "previous": previous, "shot": shot, "first_frame": first_uri, "failing": failing(verdict)}
 
 
-def _answer(verdict) -> Answer:
-    return Answer(json.dumps(verdict.to_dict(), sort_keys=True).encode(), "json", usage=verdict.usage)
+def _unread_in_rehearsal(run: RunSpec, local: bool, req, prev_req, laid_out: bool, refs) -> str | None:
+    """In a rehearsal (`cannot_judge = "warn"`), why the local judge could not lay the cut's far
+    side out; None when it could, when it would not try (a composite, a chained start, nothing
+    shared), or in a real run."""
+    if run.cannot_judge != "warn" or not local or req.override_uri or not laid_out:
+        return None
+    shared = {c.id for c in req.characters} & {c.id for c in prev_req.characters}
+    if not shared and prev_req.location_id != req.location_id:
+        return None
+    return layout_unreadable(req, refs)
 
 
 def shares_the_scene(scene, a, b) -> bool:

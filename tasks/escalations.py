@@ -9,6 +9,17 @@ where a human composite goes and the manifest line that makes it the shot's `pan
 the next run locks that file with the bible (tasks/references.py), draws its polish pass and
 holds it to the panel gate like any panel.
 
+A shot a provider's moderation refused is never sent again unchanged; `refusals` reads back
+what a person needs to change it: the provider's own words, the prompt and the references that
+were sent (all in the refused call's ledger row), and the words of that prompt none of the
+film's accepted prompts had — offered to the film's prompt_rules.toml (providers/prompts.py).
+
+`advice` says what a person can do about one escalation, by the stage that gave up: a panel
+that failed takes a composite; a clip that failed its keyframe gate takes more takes or
+another video model (a composite changes what is animated); a refused clip, other words or
+another model; a cut that did not hold, the two frames side by side; art the judge cannot
+read, a judge that can.
+
 It must never decide anything or spend: it only records and reads what the gates decided.
 """
 from __future__ import annotations
@@ -18,6 +29,7 @@ from datetime import datetime
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from providers.base import fingerprint
+from providers.prompts import refused_words
 
 STAGE = "escalation"
 ESCALATED, CLEARED = "Escalated", "Cleared"
@@ -88,3 +100,93 @@ def latest(ledger, film: str, scenes: list[str]) -> dict[str, list[Escalation]]:
                                              (r.parameters or {}).get("best_take"))
         out[scene] = list(by_shot.values())
     return out
+
+
+REFUSED = "RefusedByModeration"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One call of a shot that a provider's moderation refused, as the ledger kept it."""
+
+    call_id: str
+    stage: str
+    take: int
+    provider: str
+    model: str
+    words: str                  # the provider's own words
+    prompt: str                 # the prompt that was sent
+    references: tuple[str, ...]  # the images sent with it (storage URIs)
+    when: datetime
+    offered: tuple[str, ...]    # words of that prompt none of the film's accepted prompts had
+
+
+def refusals(ledger, film: str, scene: str, shot: str) -> list[Refusal]:
+    """Every refused call of one shot (oldest first), with the words it had that the same
+    provider accepted in no other prompt of the film."""
+    rows = ledger.rows(film=film)
+    out = []
+    for r in rows:
+        if r.scene != scene or r.shot != shot or r.status != "failed" or r.error_class != REFUSED:
+            continue
+        accepted = [a.prompt for a in rows if a.status == "succeeded" and a.provider == r.provider and a.prompt]
+        out.append(Refusal(r.call_id, r.stage, r.take, r.provider, r.model, r.error_message or "", r.prompt or "",
+                           tuple(r.reference_hashes or ()), r.created_at,
+                           tuple(refused_words(r.prompt or "", accepted))))
+    return out
+
+
+def kind_of(esc: Escalation) -> str:
+    """Which stage gave up: "cannot judge", "panel", "clip", "refused clip", "cut", or "other"."""
+    best = esc.best_take or {}
+    if any(s.get("name") == "judgeable" and not s.get("passed") for s in best.get("scores", [])) \
+            or "cannot judge" in esc.reason:
+        return "cannot judge"
+    stage = best.get("stage")
+    if stage == "panel":
+        return "panel"
+    if stage == "continuity":
+        return "cut"
+    if stage == "video":
+        return "clip" if best.get("uri") else "refused clip"
+    return "other"
+
+
+def advice(esc: Escalation, *, project: str, scene_file: str, current_override: str | None,
+           max_takes: int) -> list[str]:
+    """What a person can do about `esc`, a line each (no markup: paths are printed as they are)."""
+    kind = kind_of(esc)
+    again = f"slate run {project} --scene {esc.scene}"
+    key = override_key(esc.scene, esc.shot)
+    composite = [f"composite: put the corrected panel at {project}/{key}",
+                 f"then in {scene_file}, under the shot with id: {esc.shot}, add the line",
+                 f"  {manifest_line(key)}"]
+    if current_override and current_override != key:
+        composite.append(f"(in place of its panel_override: {current_override}, which is the panel that failed)")
+    elif current_override == key:
+        composite.append("(the manifest already names it: replace the file; its new content is judged again)")
+    if kind == "cannot judge":
+        return ["the judge cannot read this shot's art (see the reason above): no take would be judged better.",
+                "the local judge reads only what the local provider draws (turnarounds of four 192x384 cells, "
+                "with transparency, in flat colour; plates of the panel's shape): judge it with a vision model "
+                f"({again} --judge gemini),",
+                f"or rehearse the plumbing offline with the gates' \"cannot judge\" as warnings: {again} "
+                "--cannot-judge warn"]
+    if kind == "panel":
+        return composite + [f"the next `{again}` judges it at the panel gate; every other shot comes from the cache"]
+    if kind == "clip":
+        return [f"the clip failed its keyframe gate; a retake: raise max_takes (now {max_takes}: in slate.toml, "
+                "or on the film's slate-budget block) and run again: the takes made so far come from the cache, "
+                "only new ones are paid,",
+                f"or another video model for it: {again} --video-model PROVIDER:MODEL,",
+                "or a new start for the clip: " + composite[0].removeprefix("composite: "),
+                *composite[1:]]
+    if kind == "refused clip":
+        return [f"the video model refused this clip: reword the shot's action in {scene_file} (under id: "
+                f"{esc.shot}), or give the run a fallback: {again} --video-model FIRST,FALLBACK"]
+    if kind == "cut":
+        return ["the cut into this shot does not hold: compare the two frames on the scene's contact sheet "
+                f"(renders/{esc.scene}-<profile>-contact.png);",
+                f"a retake of this shot's clip (raise max_takes, now {max_takes}) or a new panel for it:",
+                *composite]
+    return [f"run again ({again}): what was made is cached; the reason above says what stopped it"]

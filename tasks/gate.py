@@ -39,6 +39,22 @@ def read_verdict(st, uri: str) -> dict:
     return json.loads(st.storage.get_bytes(uri))
 
 
+def _kept(verdict) -> Answer | None:
+    return None if verdict is None else verdict_answer(verdict)
+
+
+def ask_judge(st, spec: CallSpec, ask) -> dict:
+    """One verdict through the governor, as the raw verdict dict. `ask(call_id)` asks the judge.
+    A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
+    a verdict that cannot be looked up is asked again, once, the lost one counted as spent (a
+    verdict is no artifact anyone paid to keep, and the same input gets the same judgement)."""
+    recover = getattr(st.judge, "recover", None)
+    delivery = st.governor.sync_call(
+        spec, lambda call_id: verdict_answer(ask(call_id)),
+        recover=(lambda call_id: _kept(recover(call_id))) if recover else None, repeatable=True)
+    return read_verdict(st, delivery.uri)
+
+
 @task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
       task_run_name="panel gate {shot} {moment} take {take}")
 def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, request: dict, judge: str,
@@ -54,13 +70,9 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
         fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model,
                                  "variant": variant}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
-    # A verdict is repeatable (no artifact; the same panel gets the same judgement), so a judge
-    # call lost in a crash is asked again rather than halting the shot.
-    delivery = st.governor.sync_call(
-        spec, lambda call_id: verdict_answer(st.judge.judge_panel(
-            st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id)),
-        repeatable=True)
-    verdict = GatePolicy.load(run.root).apply(read_verdict(st, delivery.uri), "panel", judge_kind(judge), profile)
+    seen = ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
+        st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
+    verdict = GatePolicy.load(run.root, run.cannot_judge).apply(seen, "panel", judge_kind(judge), profile)
     emit(scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict["passed"] else "failed", reasons=failing(verdict))
     return verdict

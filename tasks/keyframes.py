@@ -16,7 +16,7 @@ from media.motion import motion_scores
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, reference_images, verdict_answer
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, reference_images
 from tasks.panel import panel_from_dict
 from tasks.versions import KEYFRAME_VERSION  # bumped there
 
@@ -40,15 +40,14 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    delivery = st.governor.sync_call(spec, lambda call_id: verdict_answer(st.judge.judge_keyframes(
+    raw = ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
-        req, reference_images(st, req), client_ref=call_id)), repeatable=True)
-    raw = read_verdict(st, delivery.uri)
+        req, reference_images(st, req), client_ref=call_id))
     raw = {**raw, "scores": [*raw.get("scores", []), *motion_scores(
         st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
-    verdict = GatePolicy.load(run.root).apply(raw, "keyframe", judge_kind(judge), profile)
+    verdict = GatePolicy.load(run.root, run.cannot_judge).apply(raw, "keyframe", judge_kind(judge), profile)
     emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
          reasons=failing(verdict))
     return {**verdict, "keyframes": frame_uris}

@@ -4,7 +4,11 @@ Its result is a `cas://` URI, cached by the panel request (prompt of locked bloc
 URIs, framing, size, the take's seed) plus provider, model, the provider's variant (settings
 that change what it draws) and profile: a re-run of a finished shot pays nothing. The governor
 stores the panel before it settles the call, so even without this cache a succeeded call is
-never paid again. It must never call the provider except through the governor.
+never paid again. A provider whose panels are jobs (Replicate, fal: `submit_panel`) is followed
+like a clip — its job id in the ledger before the first poll, re-attached after a crash, and
+attachable by `slate reconcile --job`; one that answers in one request (Gemini, the local
+painter) is a one-answer call, looked up by the call id where the provider keeps answers.
+It must never call the provider except through the governor.
 """
 from __future__ import annotations
 
@@ -43,8 +47,17 @@ def panel_take(run: RunSpec, shot: str, moment: str, take: int, request: dict, p
         references=tuple([req.plate_uri, *(c.turnaround_uri for c in req.characters)]
                          + ([req.override_uri] if req.override_uri else [])),
         parameters={"width": req.width, "height": req.height, "seed": req.seed, "moment": moment, **variant})
-    recover = getattr(st.images, "recover", None)
+    images = st.images
+    if hasattr(images, "submit_panel"):
+        delivery = st.governor.job_call(
+            spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
+            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
+            deadline=images.poll_deadline, poll_interval=images.poll_interval,
+            find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel)
+        return delivery.uri
+    recover = getattr(images, "recover", None)
+    # A panel whose answer was lost and cannot be looked up is asked again, once (written down).
     delivery = st.governor.sync_call(
-        spec, lambda call_id: Answer(st.images.generate_panel(req, client_ref=call_id), "png"),
-        recover=(lambda call_id: _png(recover(call_id))) if recover else None)
+        spec, lambda call_id: Answer(images.generate_panel(req, client_ref=call_id), "png"),
+        recover=(lambda call_id: _png(recover(call_id))) if recover else None, repeatable=True)
     return delivery.uri

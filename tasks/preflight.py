@@ -3,11 +3,14 @@
 One function, `preflight`, run by `slate check` and as the first step of the scene and film
 flows, so the two can never disagree. It checks, for the whole film or the scene asked:
 
-- settings: slate.toml, SLATE_* variables and the command line (manifests.settings);
+- settings: slate.toml, SLATE_* variables and the command line (manifests.settings), and the
+  ledger's URL (SLATE_LEDGER_URL or slate.toml's ledger_url), which the run reads late;
 - manifests: everything load_film checks, within its size, node and count limits;
 - references: every turnaround, plate and panel override the shots use is a regular file
   inside the project, within its byte and pixel limits, and decodes (tasks.references, the
-  same reading the run's reference check does);
+  same reading the run's reference check does); slate's own reading of each sheet and plate
+  (tasks.sheet_check) and the run's judge's (tasks.judge_reading: what the local judge would
+  answer "cannot judge" for — warnings instead in a rehearsal, `cannot_judge = "warn"`);
 - the stitch: every dissolve fits between its shots (media.dissolve_misfits, the rule the
   stitch itself enforces);
 - providers and prices: provider and judge exist, and every call the run will make — each
@@ -15,7 +18,9 @@ flows, so the two can never disagree. It checks, for the whole film or the scene
   rate card, `price_as` included.
 
 Each mistake is one Problem naming the file (or the SLATE_* variable, or the command-line
-flag), the shot and the field. Nothing is raised for a bad input.
+flag), the shot and the field. Nothing is raised for a bad input, and every problem is found
+in one pass: a film with manifest problems is checked on with what can still be read of it
+(ManifestError.partial), and wrong settings with those values at their defaults.
 
 It must never spend, call a provider, write to storage or the ledger, or decode an image
 before its header has been checked against the limits.
@@ -32,13 +37,14 @@ from governor.ratecard import (Pricing, RateCard, RateCardError, RateError, Unkn
                                UnpricedResolution)
 from manifests import LoadedFilm, ManifestError, Problem, load_film
 from manifests.profiles import PROFILES
-from manifests.settings import Settings, check_settings, setting_origin
+from manifests.settings import Settings, check_settings, salvaged_settings, setting_origin
 from media import dissolve_misfits
 from providers.local import FaultMode
 from providers.registry import UnknownProvider, lineup, storage_for
 from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
 from tasks.lint import scene_findings
+from tasks.judge_reading import judge_problems
 from tasks.sheet_check import sheet_problems
 from tasks.references import reference_problems
 
@@ -46,7 +52,7 @@ __all__ = ["Preflight", "preflight", "refused"]
 
 COMMAND_LINE = "command line"
 FLAGS = {"run_cap_usd": "--cap", "price_as": "--price-as", "max_takes": "--max-takes", "panel_model": "--panel-model",
-         "video_model": "--video-model", "judge": "--judge"}
+         "video_model": "--video-model", "judge": "--judge", "cannot_judge": "--cannot-judge"}
 
 
 @dataclass
@@ -72,7 +78,7 @@ class Preflight:
 def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, profile: str | None = None,
               provider: str | None = None, price_as: str | None = None, cap: Decimal | str | None = None,
               max_takes: int | None = None, judge: str | None = None, panel_model: str | None = None,
-              video_model: str | None = None) -> Preflight:
+              video_model: str | None = None, cannot_judge: str | None = None) -> Preflight:
     """Check a film project as a run with these options would use it.
 
     ``scene`` limits the reference, stitch and price checks to one scene; without it every
@@ -80,47 +86,116 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
     no scene renders). Manifests and settings are always checked whole."""
     root = Path(root)
     overrides = {"profile": profile, "provider": provider, "price_as": price_as, "run_cap_usd": cap,
-                 "max_takes": max_takes, "judge": judge, "panel_model": panel_model, "video_model": video_model}
-    settings, problems = check_settings(root, overrides, flags=FLAGS)
+                 "max_takes": max_takes, "judge": judge, "panel_model": panel_model, "video_model": video_model,
+                 "cannot_judge": cannot_judge}
+    valid, problems = check_settings(root, overrides, flags=FLAGS)
+    problems += ledger_problems(root)
+    # A wrong value must not hide what the later checks find: they go on with it at its default.
+    settings = valid if valid is not None else salvaged_settings(root, overrides)
     unknown_provider = _provider_problems(root, settings, overrides) if settings is not None else []
     problems += unknown_provider
 
+    # Every problem in one pass: a mistake in a manifest must not hide the references, the
+    # judge's reading or the prices behind it. What can still be read of a film with problems
+    # (its valid bible entries and shots) is checked on; it is never handed back to run.
+    whole: frozenset[str] | None = None
     try:
         film = load_film(root)
     except ManifestError as exc:
-        return Preflight(root, None, settings, [], problems + exc.problems)
+        problems += exc.problems
+        for file, timings in exc.timings.items():   # the stitch's rules, on scenes read in part
+            problems += _misfits(file, timings)
+        if exc.partial is None or not exc.partial.scenes:
+            return Preflight(root, None, valid, [], problems)
+        film, whole = exc.partial, exc.whole
 
     ids = [s.id for _, s in film.scenes]
     if scene is not None and scene not in ids:
-        problems.append(Problem(COMMAND_LINE, None, "--scene", f"unknown scene {scene!r} (film has: {', '.join(ids)})"))
-        return Preflight(root, film, settings, [], problems)
+        if whole is None or scene not in _listed_ids(root):
+            problems.append(Problem(COMMAND_LINE, None, "--scene", f"unknown scene {scene!r} (film has: "
+                                                                   f"{', '.join(ids)})"))
+        scene = None   # and every scene is checked, so the rest is said in this pass too
+        whole_film = True
     scenes = [scene] if scene is not None else ids if whole_film else ids[:1]
 
-    unreadable = reference_problems(storage_for(root), film, scenes)
-    problems += unreadable
-    if settings is not None and not unknown_provider and not unreadable:
+    problems += reference_problems(storage_for(root), film, scenes)
+    warnings: list[Problem] = []
+    if settings is not None and not unknown_provider:
         # The reference gate's free half: slate's own reading of each sheet and plate, held to
         # the policy as the run's judge would hold it (a bad gates.toml is reported below).
+        # An unreadable reference is the reference check's line above; the others are read.
+        judge = lineup(settings).judge.provider
         try:
-            problems += sheet_problems(storage_for(root), film, scenes, root, lineup(settings).judge.provider,
-                                       settings.profile)
-        except (GatePolicyError, UnknownProvider):
-            pass  # each is its own problem line below / above
+            problems += sheet_problems(storage_for(root), film, scenes, root, judge, settings.profile,
+                                       settings.cannot_judge, warnings)
+        except GatePolicyError:
+            pass  # its own problem line below
+        # What the run's judge will be handed and could not read: refused now, or, when the
+        # person rehearses with `cannot_judge = "warn"`, said and let through as unjudged.
+        unreadable = judge_problems(storage_for(root), film, scenes, judge, settings.profile, settings.cannot_judge)
+        (warnings if settings.cannot_judge == "warn" else problems).extend(unreadable)
     for scene_id in scenes:
-        problems += stitch_problems(film, scene_id)
-    warnings: list[Problem] = []
+        if whole is None or scene_id in whole:   # a scene read in part has other dissolves
+            problems += stitch_problems(film, scene_id)
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
         try:
-            blocking, warnings = prompt_problems(film, scenes, settings)
+            blocking, linted = prompt_problems(film, scenes, settings)
             problems += blocking
+            warnings += linted
         except RulesError as exc:
             problems.append(Problem("prompt_rules.toml", None, "file", str(exc)))
         try:
             GatePolicy.load(root)
         except GatePolicyError as exc:
             problems.append(Problem("gates.toml", None, "file", str(exc).removeprefix("gates.toml: ")))
-    return Preflight(root, film, settings, scenes, problems, warnings)
+    if whole is not None:
+        return Preflight(root, None, valid, [], problems, warnings)
+    return Preflight(root, film, valid, scenes, problems, warnings)
+
+
+def _listed_ids(root: Path) -> set[str]:
+    """The ids of every scene file the film lists that reads as YAML (valid or not), so an
+    unknown --scene is told apart from a scene whose file has problems."""
+    from manifests.load import read_document
+    ids: set[str] = set()
+    data, _ = read_document(Path(root) / "film.yaml", "film.yaml") if (Path(root) / "film.yaml").is_file() else ({}, [])
+    for key in (data or {}).get("scenes") or []:
+        try:
+            doc, _ = read_document(Path(root) / key, key)
+        except Exception:  # noqa: BLE001 - the manifests' own problems name it
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+            ids.add(doc["id"])
+    return ids
+
+
+def ledger_problems(root: Path) -> list[Problem]:
+    """The ledger's URL as `Ledger.for_project` will read it (the environment, else slate.toml's
+    top-level `ledger_url`), checked for its form; nothing connects. Its password is masked."""
+    import os
+    import tomllib
+    from governor.ledger import url_problem
+    problems = []
+    env = os.environ.get("SLATE_LEDGER_URL")
+    if env:
+        why = url_problem(env)
+        if why:
+            problems.append(Problem("environment", None, "SLATE_LEDGER_URL", why))
+    try:
+        doc = tomllib.loads((Path(root) / "slate.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return problems  # no file, or one the settings check already named
+    if isinstance(doc.get("slate"), dict) and "ledger_url" in doc["slate"]:
+        problems.append(Problem("slate.toml", None, "slate.ledger_url", "the ledger reads ledger_url at the top "
+                                                                         "level of slate.toml, not in [slate]"))
+    value = doc.get("ledger_url")
+    if value is not None and not env:
+        why = url_problem(value) if isinstance(value, str) and value else \
+            f"must be a database URL in quotes (got {value!r})"
+        if why:
+            problems.append(Problem("slate.toml", None, "ledger_url", why))
+    return problems
 
 
 def prompt_problems(film: LoadedFilm, scenes: list[str], settings: Settings) -> tuple[list[Problem], list[Problem]]:
@@ -137,11 +212,14 @@ def prompt_problems(film: LoadedFilm, scenes: list[str], settings: Settings) -> 
 def stitch_problems(film: LoadedFilm, scene_id: str) -> list[Problem]:
     """Dissolves the stitch would refuse, named by the shot whose transition_out they are."""
     shots = film.scene(scene_id).shots
-    misfits = dissolve_misfits([s.duration for s in shots],
-                               [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]],
-                               labels=[s.id for s in shots])
-    file = film.scene_file(scene_id)
-    return [Problem(file, shots[i].id, "transition_out.duration", why) for i, why in misfits]
+    return _misfits(film.scene_file(scene_id), [(s.id, s.duration, s.transition_out.kind, s.transition_out.duration)
+                                                for s in shots])
+
+
+def _misfits(file: str, timings: list[tuple[str, float, str, float]]) -> list[Problem]:
+    misfits = dissolve_misfits([d for _, d, _, _ in timings], [(k, t) for _, _, k, t in timings[:-1]],
+                               labels=[label for label, _, _, _ in timings])
+    return [Problem(file, timings[i][0], "transition_out.duration", why) for i, why in misfits]
 
 
 def _setting_problem(name: str, message: str, overrides: dict) -> Problem:

@@ -60,7 +60,7 @@ def _shelf(root: Path) -> Path:
 def scene_keys(root: Path, film, settings, scenes: list[str], policy: TakePolicy) -> dict[str, tuple]:
     """Each wanted scene's can key and the RunSpec it was made with, as the scene flow makes them."""
     root = Path(root).resolve()
-    fingerprint = GatePolicy.load(root).fingerprint
+    fingerprint = GatePolicy.load(root, settings.cannot_judge).fingerprint
     out = {}
     for scene_id in scenes:
         run = run_spec(root, scene_id, film.film.id, settings, NOT_A_RUN, policy)

@@ -24,13 +24,14 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.states import Failed
 
-from governor.chokepoint import CallContext, CallSpec, Units
+from governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Units
 from governor.gates import GatePolicy, failing, judge_kind, warned
 from manifests import LoadedFilm
 from providers.base import fingerprint
+from providers.errors import ProviderError
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, in_project, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, read_verdict, verdict_answer
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
 from tasks.references import BibleLock, Need
 from tasks.sheet_check import gated_needs, hold, measured
 from tasks.versions import REFERENCE_VERSION  # bumped there
@@ -53,11 +54,12 @@ def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: s
             fingerprint=fingerprint({"sheet": uri, "character": ident, "description": description, "judge": model,
                                      "variant": variant}),
             prompt=f"judge turnaround {ident}", references=(uri,))
-        delivery = st.governor.sync_call(spec, lambda call_id: verdict_answer(judge_obj.judge_turnaround(
-            st.storage.open_local(uri), ident, description, client_ref=call_id)), repeatable=True)
-        seen = read_verdict(st, delivery.uri)
+        # A lost answer is looked up, or asked again once (written down): never the whole film stopped.
+        seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_turnaround(
+            st.storage.open_local(uri), ident, description, client_ref=call_id))
         scores, usage = seen.get("scores", []) + scores, seen.get("usage")
-    verdict = hold(GatePolicy.load(run.root), scores, judge_kind(judge), profile, judge=judge, usage=usage)
+    verdict = hold(GatePolicy.load(run.root, run.cannot_judge), scores, judge_kind(judge), profile, judge=judge,
+                   usage=usage)
     return {**verdict, "kind": kind, "ident": ident, "uri": uri, "failing": failing(verdict),
             "warnings": warned(verdict)}
 
@@ -73,9 +75,18 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
     verdicts, refusals = [], []
     for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
-        verdict = in_project(reference_gate, run, need.kind, need.ident, ref.uri, _description(film, need),
-                             st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                             artifacts=lambda v: [])
+        try:
+            verdict = in_project(reference_gate, run, need.kind, need.ident, ref.uri, _description(film, need),
+                                 st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
+                                 artifacts=lambda v: [])
+        except (RunHalted, ShotHalted, ProviderError) as exc:
+            # A cap, a stop, a refused key or an unknown outcome while judging a reference: the
+            # scene stops spending as any halted run does (never an exception's traceback).
+            if isinstance(exc, ProviderError) and not exc.halts:
+                raise
+            name = "Stopped" if isinstance(exc, RunHalted) and exc.kind == "stop" else "Halted"
+            get_run_logger().error("%s: %s: %s", name.lower(), ref.key, exc)
+            return verdicts, Failed(name=name, message=f"reference gate: {need.file}: {need.field}: {ref.key}: {exc}")
         verdict = {**verdict, "key": ref.key, "file": need.file, "field": need.field}
         verdicts.append(verdict)
         emit(scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict["passed"] else "failed",

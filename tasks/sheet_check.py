@@ -61,10 +61,13 @@ def gated_needs(film: LoadedFilm, scene_id: str) -> list[Need]:
     return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
 
 
-def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str) -> list[Problem]:
+def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str,
+                   cannot_judge: str = "block", unjudged: list[Problem] | None = None) -> list[Problem]:
     """slate's own measures of every reference these scenes use, held to the policy as the run
-    would hold them for this judge (a vision judge's own scores are only asked for in a run)."""
-    policy, kind = GatePolicy.load(root), judge_kind(judge)
+    would hold them for this judge (a vision judge's own scores are only asked for in a run).
+    In a rehearsal (`cannot_judge = "warn"`) what slate cannot read in a sheet goes, as the run
+    lets it through, to `unjudged` instead."""
+    policy, kind = GatePolicy.load(root, cannot_judge), judge_kind(judge)
     problems, seen = [], set()
     for scene_id in scene_ids:
         for need in gated_needs(film, scene_id):
@@ -79,4 +82,7 @@ def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge:
             if not verdict["passed"]:
                 problems.append(need.problem(f"{need.key} did not pass the reference gate: "
                                              + "; ".join(failing(verdict))))
+            elif verdict.get("unjudged") and unjudged is not None:
+                unjudged.append(need.problem(f"{need.key}: unjudged at the reference gate (a rehearsal): "
+                                             + "; ".join(verdict["unjudged"])))
     return problems

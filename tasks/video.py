@@ -44,5 +44,6 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
                                         poll=videos.poll, download=videos.download, suffix="mp4",
                                         deadline=videos.poll_deadline, poll_interval=videos.poll_interval,
-                                        find=videos.find_job, cancel=videos.cancel)
+                                        find=lambda ref, since: videos.find_job(ref, since, request=req),
+                                        cancel=videos.cancel)
     return delivery.uri

@@ -221,6 +221,39 @@ def image_bytes(fmt: str, size: tuple[int, int] = (64, 64)) -> bytes:
     return buf.getvalue()
 
 
+def redrawn(key: str, change: Callable[[Image.Image], tuple[Image.Image, str]]) -> Mutate:
+    """Re-save the reference at `key` as a person's tool would: `change(image)` gives the image
+    and the format it is written in (whatever the file's name says)."""
+    def mutate(root: Path) -> None:
+        with Image.open(root / key) as img:
+            img.load()
+            new, fmt = change(img.copy())
+        buf = io.BytesIO()
+        new.save(buf, format=fmt)
+        (root / key).write_bytes(buf.getvalue())
+    return mutate
+
+
+def photo_like(size: tuple[int, int], alpha: bool = False) -> Image.Image:
+    """Smooth gradients and sensor noise: a photograph, to a pixel counter."""
+    import numpy as np
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x / max(1, w - 1) * 200, y / max(1, h - 1) * 180, (x + y) / max(1, w + h - 2) * 160 + 40], -1)
+    rgb = np.clip(rgb + np.random.default_rng(3).normal(0, 9, rgb.shape), 0, 255).astype("uint8")
+    img = Image.fromarray(rgb, "RGB")
+    return img.convert("RGBA") if alpha else img
+
+
+def painted_heads(sheet: Image.Image) -> Image.Image:
+    """The same sheet with every opaque pixel jittered: shading, not the flat colours of a drawing."""
+    import numpy as np
+    a = np.asarray(sheet.convert("RGBA")).astype("int16")
+    noise = np.random.default_rng(5).integers(-12, 13, a[..., :3].shape)
+    a[..., :3] = np.clip(a[..., :3] + noise * (a[..., 3:4] > 0), 0, 255)
+    return Image.fromarray(a.astype("uint8"), "RGBA")
+
+
 def alias_bomb() -> str:
     """A billion laughs: 9 levels of 9 aliases, 9^9 strings once expanded, in ~800 bytes."""
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -521,6 +554,28 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
         field="characters[0].turnaround")
     yield Case("plate-key-drive-letter", edit(BIBLE, lambda d: d["locations"][1].__setitem__("plate", "C:/plates/street.png")),
                BIBLE, "starts with a drive letter", field="locations[1].plate")
+    # references the local judge (the run's judge with the local provider) cannot read: refused
+    # by check, before a run pays for panels and clips it would then escalate as "cannot judge"
+    judge = "the local judge cannot read it"
+    yield Case("turnaround-jpeg-in-png", redrawn(MIA, lambda im: (im.convert("RGB"), "JPEG")), BIBLE,
+               "mode RGB with no alpha channel", field="characters[3].turnaround")
+    yield Case("turnaround-cmyk", redrawn(NINA, lambda im: (im.convert("CMYK"), "JPEG")), BIBLE,
+               f"{judge}: turnaround of 'nina' is mode CMYK with no alpha channel", field="characters[4].turnaround")
+    yield Case("turnaround-16-bit-grey", redrawn(MIA, lambda im: (im.convert("I;16"), "PNG")), BIBLE,
+               f"{judge}: turnaround of 'mia' is mode I;16", field="characters[3].turnaround")
+    yield Case("turnaround-photograph-with-alpha", redrawn(NINA, lambda im: (photo_like(im.size, True), "PNG")),
+               BIBLE, "opaque at the cell's edge", field="characters[4].turnaround")
+    yield Case("turnaround-painted-not-flat", redrawn(MIA, lambda im: (painted_heads(im), "PNG")), BIBLE,
+               "not flat-coloured like a drawn turnaround", field="characters[3].turnaround")
+    yield Case("turnaround-grid-not-a-row", redrawn(NINA, lambda im: (im.resize((384, 768)), "PNG")), BIBLE,
+               "the local judge reads sheets of 4 views", field="characters[4].turnaround")
+    yield Case("plate-4000x100", redrawn(STREET, lambda im: (photo_like((4000, 100)), "PNG")), BIBLE,
+               f"{judge}: plate 'street' is 4000x100 (40.00:1), a different shape from the panel",
+               field="locations[1].plate")
+    yield Case("plate-4-by-3-at-hero", redrawn(DINER, lambda im: (im.resize((960, 720)), "PNG")), BIBLE,
+               "plate 'diner' is 960x720 (1.33:1), a different shape from the panel 1280x720",
+               field="locations[0].plate", args=("--profile", "hero"))
+
     yield Case("turnaround-key-with-space", edit(BIBLE, lambda d: d["characters"][3].__setitem__("turnaround", "refs/mia final.png")),
                BIBLE, "has characters outside", field="characters[3].turnaround")
 
@@ -623,6 +678,25 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                "is a judge model", field="price_as")
     yield Case("toml-timezone-unknown", append(TOML, 'timezone = "CET+1"\n'), TOML, "unknown timezone 'CET+1'",
                field="timezone")
+    yield Case("toml-base-url-without-scheme", append(TOML, 'replicate_base_url = "api.replicate.com/v1"\n'), TOML,
+               "'api.replicate.com/v1' is not an http(s) URL", field="replicate_base_url")
+    yield Case("env-base-url-with-credentials", lambda root: None, "environment", "'https://***@queue.fal.run' is "
+               "not an http(s) URL without credentials", field="SLATE_FAL_BASE_URL",
+               env={"SLATE_FAL_BASE_URL": "https://me:key@queue.fal.run"})
+    yield Case("toml-ledger-url-port-not-a-number",
+               append(TOML, 'ledger_url = "postgresql+psycopg://film:s3cret@db.example:notaport/ledger"\n'), TOML,
+               "'postgresql+psycopg://film:***@db.example:notaport/ledger' has a port that is not a number",
+               field="ledger_url")
+    yield Case("toml-ledger-url-not-a-url", append(TOML, 'ledger_url = "the studio database"\n'), TOML,
+               "is not a database URL", field="ledger_url")
+    yield Case("toml-ledger-url-mysql", append(TOML, 'ledger_url = "mysql://db/ledger"\n'), TOML,
+               "the ledger runs on sqlite or postgresql, not mysql", field="ledger_url")
+    yield Case("toml-ledger-url-sqlite-folder-missing", append(TOML, 'ledger_url = "sqlite:////nowhere/at/all/l.db"\n'),
+               TOML, "the folder '/nowhere/at/all' of the SQLite file does not exist", field="ledger_url")
+    yield Case("toml-ledger-url-in-slate-table", append(TOML, '[slate]\nledger_url = "sqlite:///l.db"\n'), TOML,
+               "the ledger reads ledger_url at the top level", field="slate.ledger_url")
+    yield Case("env-ledger-url-port-out-of-range", lambda root: None, "environment", "port 99999 is out of range",
+               field="SLATE_LEDGER_URL", env={"SLATE_LEDGER_URL": "postgresql+psycopg://u@h:99999/db"})
     yield Case("toml-twice-in-table", append(TOML, "[slate]\nmax_takes = 4\n"), TOML, "is set twice (also as max_takes)",
                field="slate.max_takes")
     yield Case("toml-is-a-folder", folder_at(TOML), TOML, "is a directory, not a file", field="file")

@@ -101,3 +101,87 @@ def test_an_unanswered_approval_expires_with_nothing_spent_on_finals(example_fil
     assert "nothing was rendered at final resolution" in state.message
     assert videos(example_film) == []
     assert not (example_film / "renders" / "scene-01-final.mp4").exists()
+
+
+# -- an approval approves an amount ----------------------------------------------------------------
+# The local provider's fault mode, seeded, corrupts the first final clip of 1C (and only that clip of
+# the two shots; tests: seed 2 at rate 0.3, found by drawing the scene's requests): its keyframe gate
+# fails, and its retake is clean. Priced as Seedance 1 Pro, so every clip and retake costs money.
+RETAKE_FILM = ('local_fault_rate = 0.3\nlocal_fault_seed = 2\nlocal_fault_kinds = "corrupted"\n'
+               'price_as = "replicate:bytedance/seedance-1-pro"\n')
+
+
+def form_text(flow_run_id) -> str:
+    """The description the paused run's form shows (what a person reads before answering)."""
+    from prefect.client.orchestration import get_client
+    from prefect.input import read_flow_run_input
+    from prefect.input.run_input import keyset_from_paused_state
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run_id).state
+    return read_flow_run_input(keyset_from_paused_state(state)["description"], flow_run_id) or ""
+
+
+def waiting_for(root, shots, timeout=300):
+    """The approval the run waits for once it asks about these shots."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        record = waiting(root, timeout=deadline - time.time())
+        if record["shots"] == shots:
+            return record
+        time.sleep(0.5)
+    raise AssertionError(f"the run never asked about {shots}")
+
+
+def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film):
+    from decimal import Decimal
+
+    from prefect.flow_runs import resume_flow_run
+    two_shots(example_film)
+    (example_film / "slate.toml").write_text(RETAKE_FILM)
+    thread, box = start(example_film)
+    first = waiting_for(example_film, ["1A", "1C"])
+    text = form_text(first["flow_run_id"])
+    # The form: each shot's scores by name with the judge's reasons, its estimate, the total, the caps.
+    for words in ("#### 1A — $", "#### 1C — $", "**identity** ", "of the face and hair", "Total estimate: $",
+                  "Caps: per-run $25.00; per-film $250.00", "What you approve is an amount"):
+        assert words in text, (words, text[:3000])
+    assert "| shot |" not in text  # no wide table in a narrow dialog
+    resume_flow_run(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
+                                                     "retake_allowance": "0", "approved_by": "Ana"})
+    second = waiting_for(example_film, ["1C"])  # 1C's clip failed its gate: its retake is past the amount
+    clips = sorted((r.shot, r.take, r.status) for r in videos(example_film))
+    assert clips == [("1A", 1, "succeeded"), ("1C", 1, "succeeded")], clips  # no retake sent before the answer
+    approved = [r for r in Ledger.for_project(example_film).rows(film="night-diner") if r.error_class == "Approval"]
+    [asked] = approved
+    spent = sum((r.actual_cost for r in videos(example_film)), Decimal(0))
+    assert f"{'$'}{spent:.2f} approved in all" in asked.error_message, (asked.error_message, spent)
+    again = form_text(second["flow_run_id"])
+    assert "retakes past the amount approved" in again and "#### 1C — retake $" in again, again[:3000]
+    assert f"**${spent:.2f}** of it is taken" in again and "artefacts" in again, again[:3000]
+    out = CliRunner().invoke(app, ["approve", str(example_film), "--by", "Ana"])
+    assert out.exit_code == 0, out.output
+    thread.join(300)
+    state = box["state"]
+    assert state.name == "Completed", (state.name, state.message)
+    clips = sorted((r.shot, r.take, r.status) for r in videos(example_film))
+    assert clips == [("1A", 1, "succeeded"), ("1C", 1, "succeeded"), ("1C", 2, "succeeded")], clips
+    decisions = [r.error_message for r in Ledger.for_project(example_film).rows(film="night-diner")
+                 if r.error_class == "Approval"]
+    assert len(decisions) == 2 and "approved 1C — by Ana" in decisions[1], decisions
+
+
+def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film):
+    from prefect.flow_runs import resume_flow_run
+    two_shots(example_film)
+    (example_film / "slate.toml").write_text(RETAKE_FILM)
+    thread, box = start(example_film)
+    first = waiting_for(example_film, ["1A", "1C"])
+    resume_flow_run(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
+                                                     "retake_allowance": "5.00", "approved_by": "Ana"})
+    thread.join(300)
+    state = box["state"]
+    assert state.name == "Completed", (state.name, state.message)
+    rows = Ledger.for_project(example_film).rows(film="night-diner")
+    assert sorted((r.shot, r.take) for r in rows if r.stage == "video") == [("1A", 1), ("1C", 1), ("1C", 2)]
+    [decision] = [r for r in rows if r.error_class == "Approval"]
+    assert "(retake allowance $5.00)" in decision.error_message

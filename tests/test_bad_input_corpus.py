@@ -8,7 +8,6 @@ The clean example film passes. In process (typer's CliRunner): the whole corpus 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +86,30 @@ def test_a_slate_table_is_read_like_top_level_keys(example_film: Path):
     assert runner.invoke(app, ["check", str(example_film)]).exit_code == 0
     settings = project_settings(example_film)
     assert (settings.max_takes, str(settings.run_cap_usd)) == (5, "7.50")
+
+
+def test_every_problem_is_found_in_one_pass(example_film: Path):
+    """Mistakes of every kind at once: a manifest's (a camera value, an unknown character), a
+    setting's, the ledger's URL, a dissolve, unreadable references. Each used to hide the ones
+    after it (a wrong camera value hid five more): one `slate check` now names them all."""
+    from bad_inputs import (BIBLE, MIA, SCENE, STREET, TOML, append, dissolves, edit, photo_like, redrawn)
+    for step in (edit(SCENE, lambda d: d["shots"][2]["camera"].__setitem__("movement", "zoom")),
+                 edit(SCENE, lambda d: d["shots"][6]["characters"].__setitem__(0, "jeny")),
+                 dissolves((4, 2.0)),
+                 append(TOML, "fps = 240\nledger_url = \"postgresql+psycopg://u:pw@h:port/db\"\n"),
+                 redrawn(MIA, lambda im: (im.convert("RGB"), "JPEG")),
+                 redrawn(STREET, lambda im: (photo_like((4000, 100)), "PNG"))):
+        step(example_film)
+    result = runner.invoke(app, ["check", str(example_film)])
+    out = result.stderr
+    assert result.exit_code == 1, result.output
+    for line in (f"{SCENE}: shot 1C: camera.movement: Input should be",
+                 f"{SCENE}: shot 1G: characters[0]: unknown character 'jeny'",
+                 f"{SCENE}: shot 1E: transition_out.duration: a 2s dissolve must be shorter than the shot it enters",
+                 f"{TOML}: fps: Input should be less than or equal to 60",
+                 f"{TOML}: ledger_url: 'postgresql+psycopg://u:***@h:port/db' has a port that is not a number",
+                 f"{BIBLE}: characters[3].turnaround: {MIA}: the local judge cannot read it",
+                 f"{BIBLE}: locations[1].plate: {STREET}: the local judge cannot read it"):
+        assert line in out, f"missing {line!r} in:\n{out}"
+    assert "pw" not in out
+    assert out.splitlines()[-1].startswith("7 problem(s)"), out

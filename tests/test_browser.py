@@ -1,11 +1,17 @@
 """The Prefect UI in a real browser: Debian's chromium, headless, driven by playwright, against
 the session's `slate up` stack.
 
-As a person would: open the scene deployment's run form (screenshot), pick scene-02 and the final
-profile in its dropdowns and submit; open the run once it is suspended for approval, press Resume,
-fill in the approval form (screenshot) and submit it; see the run reach Completed, and open
-its Artifacts tab (screenshot). Screenshots go to the film's .slate/screenshots/ (never into
-git); their paths are printed.
+As a person would: open the scene deployment's run form (screenshot) — its dropdowns show the
+film's own values, not a placeholder —, pick scene-02 and the final profile and submit; open the
+run once it is suspended for approval, press Resume, read the approval form (each shot's scores
+by name, the total and the caps, nothing to scroll sideways; screenshot) and submit it; see the
+run reach Completed, and open its Artifacts tab (screenshot). Screenshots go to the film's
+.slate/screenshots/ (never into git); their paths are printed.
+
+It waits for what it asserts (playwright's `expect` retries until the page shows it), never
+for a fixed time, and a dropdown choice is confirmed on the page before the next step: under a
+loaded machine a click once landed before the list was ready, and the form was submitted with
+the default ("assert 'from slate.toml' == 'final'").
 
 The browser is /usr/bin/chromium (`make test` installs it); playwright never downloads one.
 """
@@ -44,12 +50,33 @@ def field(scope, label: str):
                          has=page.locator(".schema-form-property__label", has_text=label)).first
 
 
-def choose(field_, option: str) -> None:
-    """Pick an option of a Prefect dropdown (it opens from the keyboard)."""
-    field_.locator("button.p-select-button__control").click()
-    field_.page.keyboard.press("ArrowDown")
-    field_.page.locator(".p-select-option", has_text=option).first.click()
-    field_.page.keyboard.press("Escape")  # no list left open over the rest of the form
+def shows(field_, text: str, timeout: float = 30_000) -> None:
+    """Wait until the dropdown shows `text` as its value (fail naming what it shows)."""
+    from playwright.sync_api import expect
+    expect(field_.locator(".p-select-button__value")).to_have_text(text, timeout=timeout)
+
+
+def choose(field_, option: str, tries: int = 3) -> None:
+    """Pick an option of a Prefect dropdown and see it taken before going on: open the list (it
+    opens from the keyboard), wait for the option, click it, close the list, and check the
+    field shows it — again, when a click landed while the list was still being drawn."""
+    from playwright.sync_api import Error as PlaywrightError
+    page = field_.page
+    for attempt in range(tries):
+        field_.locator("button.p-select-button__control").click()
+        listed = page.locator(".p-select-option", has_text=option).first
+        if not listed.is_visible():
+            page.keyboard.press("ArrowDown")
+        listed.wait_for(state="visible", timeout=30_000)
+        listed.click()
+        if page.locator(".p-select-option").first.is_visible():
+            page.keyboard.press("Escape")  # no list left open over the rest of the form
+        try:
+            shows(field_, option, timeout=10_000)
+            return
+        except (AssertionError, PlaywrightError):
+            if attempt == tries - 1:
+                raise
 
 
 def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
@@ -65,11 +92,13 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
         # 1. the run form: the film's scene and the final profile from dropdowns, then Submit
         page.goto(f"{ui}/deployments/deployment/{dep.id}/run", timeout=60_000)
         page.wait_for_load_state("networkidle", timeout=60_000)
-        assert field(page, "Scene").locator(".p-select-button__value").inner_text() == "scene-01"
+        shows(field(page, "Scene"), "scene-01")
+        shows(field(page, "Profile"), "draft")      # the film's own profile, not "from slate.toml"
+        shows(field(page, "Provider"), "local")
         choose(field(page, "Scene"), "scene-02")
         choose(field(page, "Profile"), "final")
-        assert field(page, "Scene").locator(".p-select-button__value").inner_text() == "scene-02"
-        assert field(page, "Profile").locator(".p-select-button__value").inner_text() == "final"
+        shows(field(page, "Scene"), "scene-02")     # both choices still there once both are made
+        shows(field(page, "Profile"), "final")
         page.screenshot(path=str(shots / "run-form.png"), full_page=True)
         with page.expect_response(lambda r: r.url.endswith("/create_flow_run"), timeout=60_000) as made:
             page.get_by_role("button", name="Submit").click()
@@ -87,7 +116,13 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
             page.get_by_role("button", name="Resume").first.click()
             form = page.locator(".p-modal").first
             form.get_by_text("Approve the final video of scene scene-02").wait_for(timeout=30_000)
-            assert "Total estimate" in form.inner_text()
+            text = form.inner_text()
+            for words in ("Total estimate", "Caps: per-run", "2C — $", "identity", "Retake allowance (USD)"):
+                assert words in text, (words, text[:2000])
+            # Readable in the dialog as it is: nothing in it needs scrolling sideways.
+            wide = form.evaluate("m => [...m.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 "
+                                 "&& getComputedStyle(e).overflowX !== 'visible').map(e => e.className).slice(0, 5)")
+            assert wide == [], wide
             field(form, "Notes").locator("textarea").fill("the counter reads well")
             field(form, "Your name").locator("textarea").fill("Browser Ben")
             page.screenshot(path=str(shots / "approval-form.png"), full_page=True)

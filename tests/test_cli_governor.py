@@ -67,3 +67,19 @@ def test_reconcile_lists_unknown_calls_then_attaches_or_fails_them(example_film)
     assert runner.invoke(app, ["reconcile", str(example_film), "--call", other, "--failed"]).exit_code == 0
     assert ledger.find(other).status == "failed"
     assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip() == "nothing to reconcile"
+
+
+def test_status_and_reconcile_agree_on_what_needs_a_person(example_film):
+    """`slate status` counted a call whose job id is kept (the next run re-attaches to it) as one
+    to reconcile, while `slate reconcile` said there was nothing to do by hand: one rule now."""
+    ledger, kept = _intent(example_film, with_job=True)
+    ledger.mark_unknown(kept, "no result within its deadline; the job id is kept")
+    status = runner.invoke(app, ["status", str(example_film)])
+    assert status.exit_code == 0, status.output
+    assert "to reconcile" not in status.output and "1 job(s) the next run collects" in status.output
+    assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip().endswith("nothing to reconcile by hand")
+    _, lost = _intent(example_film, with_job=False)
+    status = runner.invoke(app, ["status", str(example_film)])
+    assert "1 call(s) to reconcile" in status.output and "1 job(s) the next run collects" in status.output
+    listing = runner.invoke(app, ["reconcile", str(example_film)])
+    assert listing.exit_code == 1 and lost in listing.output

@@ -7,14 +7,20 @@ group there, and runs the same film again to completion. Then it checks, countin
 effects land — the ledger's rows and the local providers' own books — never our counters:
 
   * duplicates: no request has two rows that reached the provider, and no panel, clip or
-    verdict appears twice in the provider's book — except a verdict whose answer the kill
-    lost in memory ("panel_gate:answered"), which is asked again exactly once (it has no
-    artifact a provider keeps; the lost attempt stays counted as spent);
+    verdict appears twice in the provider's book — a verdict whose answer the kill lost in
+    memory included: the local judge keeps its verdicts by call id, so it is looked up, never
+    asked again ($0 here, paid with a real judge);
   * total spend equal to a clean run's ($0.30: 10 billed seconds of seedance-1-pro at 480p);
-  * nothing left reserved or submitted; every shot present in the stitched mp4;
-  * how the held call was resumed: released, re-attached, recovered, settled from storage,
-    or reused as already paid for;
+  * nothing left reserved, submitted or unknown, and `slate reconcile` has nothing to reconcile;
+    every shot present in the stitched mp4;
+  * how the held call was resumed: released, re-attached, recovered, finished from the provider's
+    receipt, sent once under the same row (the provider proved it never received it), settled
+    from storage, or reused as already paid for;
   * no temporary download (`*.part*`) left under `.slate`.
+
+Two kills in a row (`test_two_kills_then_a_run_that_completes`): killed at one point, then at
+another in the run after, then a run to the end — the same counts, and nothing left for a person
+to reconcile that a run could settle by itself.
 
 The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
 
@@ -89,8 +95,11 @@ POINTS = [
     pytest.param("panel:answered", "reattach", 0, SHARED_SERVER, id="panel-answered"),
     pytest.param("panel:stored", "settled", 0, SHARED_SERVER, id="panel-after_storage"),
     pytest.param("panel:settled", "reused", 0, SHARED_SERVER, id="panel-after_settle"),
-    # judge: a verdict lost in memory is asked again (once); stored or settled ones are not
-    pytest.param("panel_gate:answered", "asked again", 1, SHARED_SERVER, id="judge-answered"),
+    # killed as the request went out: the provider's own book proves it never got it → sent once
+    pytest.param("panel:sending", "resent", 0, SHARED_SERVER, id="panel-sending"),
+    pytest.param("panel_gate:sending", "resent", 0, SHARED_SERVER, id="judge-sending"),
+    # judge: a verdict lost in memory is looked up in the judge's kept verdicts, never asked again
+    pytest.param("panel_gate:answered", "reattach", 0, SHARED_SERVER, id="judge-answered"),
     pytest.param("panel_gate:stored", "settled", 0, SHARED_SERVER, id="judge-after_storage"),
     pytest.param("panel_gate:settled", "reused", 0, SHARED_SERVER, id="judge-after_settle"),
 ]
@@ -317,6 +326,14 @@ def books(film: Path) -> dict[str, list[str]]:
             "judge": [e["subject"] for e in LocalJudge(film / ".slate" / "local-jobs" / "judgements.jsonl").judgements()]}
 
 
+def nothing_to_reconcile(film: Path) -> bool:
+    out = subprocess.run([sys.executable, "-m", "slate.cli", "reconcile", str(film)], cwd=REPO, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    assert out.returncode == 0 and out.stdout.strip() == "nothing to reconcile", (out.returncode, out.stdout,
+                                                                                   out.stderr[-2000:])
+    return True
+
+
 def duplicates(items) -> int:
     return sum(n - 1 for n in Counter(items).values() if n > 1)
 
@@ -441,11 +458,12 @@ def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, server, clean_
     assert {k: len(v) for k, v in got.items()} == {
         k: n + (verdicts_asked_twice if k == "judge" else 0) for k, n in clean_run["books"].items()}
 
-    # 2. the same spend as a clean run, nothing left open (a lost verdict stays unknown: spent)
+    # 2. the same spend as a clean run, nothing left open, nothing for a person to reconcile
     assert totals.committed == clean_run["committed"] == CLEAN_COST
     assert totals.reserved == 0
     assert not [r for r in rows if r.status in ("reserved", "submitted")]
     assert len([r for r in rows if r.status == "unknown"]) == verdicts_asked_twice
+    assert nothing_to_reconcile(film)
 
     # 3. every shot present
     out = film / "renders" / "scene-01-draft.mp4"
@@ -460,13 +478,58 @@ def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, server, clean_
     if resumed == "released":
         assert final_held.status == "released"
         assert [r for r in rows if r.stage == stage and r.shot == held["shot"] and r.status == "succeeded"]
-    elif resumed == "asked again":
-        assert final_held.status == "unknown" and f"{stage}:sending" not in points
+    elif resumed == "resent":   # never received: sent now under the same row, received once
+        assert final_held.status == "succeeded" and f"{stage}:reattach" in points
+        assert any(e.get("not_received") for e in second if e["point"] == f"{stage}:reattach"), second
     else:
         assert final_held.status == "succeeded"
         assert f"{stage}:{ {'reattach': 'reattach', 'settled': 'reattach', 'reused': 'reused'}[resumed]}" in points, points
         assert f"{stage}:sending" not in points and f"{stage}:after_submit" not in points
 
     # 5. no temporary download left behind
+    leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
+    assert not leftovers, leftovers
+
+
+# -- two kills in a row ---------------------------------------------------------------------------
+
+TWICE = [
+    # the panel's request killed on its way out, then a verdict killed with its answer in memory
+    pytest.param("panel:sending", "panel_gate:answered", id="panel-sending-then-judge-answered"),
+    # a clip submitted with its job id unsaved, then the re-attached job killed while polled
+    pytest.param("video:after_submit", "video:polling", id="video-after_submit-then-polling"),
+]
+
+
+@pytest.mark.parametrize("first,second", TWICE)
+def test_two_kills_then_a_run_that_completes(first, second, clean_run, matrix_server, example_master, tmp_path):
+    """Runs killed twice in a row left a completed run with calls to reconcile, halted a rerun on
+    the unknown outcome of a $0 local call, and sent the same gate call twice. After any two
+    kills, the run that completes has settled everything itself, sent no request twice, and
+    spent what a clean run spends."""
+    film = copy_film(example_master, tmp_path / "film")
+    home = tmp_path / "prefect"
+    held = []
+    for n, point in enumerate((first, second), 1):
+        trace = tmp_path / f"trace-{n}.jsonl"
+        event, _ = run_and_kill_at(film, run_env(home, trace, point, matrix_server), trace, tmp_path / f"run-{n}.log",
+                                   point)
+        held.append(event)
+    code, text, seconds = run_to_end(film, run_env(home, tmp_path / "trace-3.jsonl", None, matrix_server),
+                                     tmp_path / "run-3.log")
+    assert code == 0 and "state: Completed" in text, text[-4000:]
+    assert "unknown outcome" not in text, text[-4000:]
+    videos, rows, totals = video_rows(film)
+    got = books(film)
+    print(f"\ncrash matrix: killed at {first} then {second}; last run {seconds:5.1f}s, spend ${totals.committed}")
+    assert ledger_duplicates(rows) == 0, [(r.stage, r.shot, r.take, r.status) for r in rows]
+    assert {k: duplicates(v) for k, v in got.items()} == {"panel": 0, "video": 0, "judge": 0}, got
+    assert {k: len(v) for k, v in got.items()} == clean_run["books"]
+    assert totals.committed == CLEAN_COST and totals.reserved == 0
+    assert not [r for r in rows if r.status in ("reserved", "submitted", "unknown")]
+    assert nothing_to_reconcile(film)
+    assert sorted(r.shot for r in videos if r.status == "succeeded") == list(SHOTS)
+    for event in held:
+        assert next(r for r in rows if r.call_id == event["call_id"]).status == "succeeded"
     leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
     assert not leftovers, leftovers

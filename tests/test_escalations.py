@@ -21,6 +21,7 @@ from providers.local import LocalImage
 from providers.storage_local import LocalStorage
 from slate.cli import app
 from tasks.context import RunSpec
+from governor.gates import against
 from tasks.escalations import CLEARED, ESCALATED, latest, record
 from tasks.plan import plan_from_project
 
@@ -126,7 +127,7 @@ def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(ex
     print(out)
     assert "scene scene-01: 1 escalated shot(s)" in out and "shot 1D:" in out, out
     location = next(s for s in best["scores"] if s["name"] == "location")
-    assert (f"failing: location {location['value']:.2f} < {location['threshold']:.2f} — "
+    assert (f"failing: location {against(location['value'], location['threshold'])} — "
             f"{location['reason']}") in out, out
     assert f"best take: panel start take {best['take']}" in out
     assert str(LocalStorage(example_film).open_local(best["uri"])) in out  # the image to look at
@@ -178,3 +179,42 @@ def test_the_best_take_is_of_the_stage_that_gave_up():
     assert best_take(ok, ClipOutcome(shot="1E", escalated="the cut does not hold", takes=clips, cut=cut)) is cut
     refused = [take("video", "clip", 1, -1.0, uri="")]
     assert best_take(ok, ClipOutcome(shot="1E", escalated="refused", takes=refused)).reasons == ["video 1 failed"]
+
+
+def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
+    from datetime import datetime, timezone
+    from tasks.escalations import Escalation
+    best = None if stage is None else {"stage": stage, "moment": "clip" if stage == "video" else "start", "take": 3,
+                                       "uri": uri, "quality": -0.1, "reasons": [], "scores": list(scores)}
+    return Escalation("scene-01", "1D", "run", datetime.now(timezone.utc), reason, best)
+
+
+@pytest.mark.parametrize("stage,uri,scores,reason,wanted,not_wanted", [
+    ("panel", "cas://p", [], "start panel failed the gate in 3 takes", ["composite: put the corrected panel at",
+                                                                      "panel_override: overrides/scene-01-1D.png"],
+     ["max_takes", "--video-model"]),
+    ("video", "cas://c", [], "clip failed the gate in 3 takes", ["raise max_takes (now 3", "--video-model",
+                                                               "a new start for the clip"], []),
+    ("video", "", [], "clip refused by moderation on replicate:x, no fallback left", ["reword the shot's action"],
+     ["composite", "max_takes"]),
+    ("continuity", "cas://f", [], "the cut from 1C does not hold", ["compare the two frames", "contact"], []),
+    ("panel", "cas://p", [{"name": "judgeable", "value": 0.0, "threshold": 1.0, "passed": False,
+                           "reason": "cannot judge: turnaround of 'gabe' is mode RGB with no alpha channel"}],
+     "start panel: the judge cannot judge take 1", ["--judge gemini", "--cannot-judge warn"], ["composite"]),
+])
+def test_escalation_advice_follows_the_stage_that_failed(stage, uri, scores, reason, wanted, not_wanted):
+    from tasks.escalations import advice
+    text = "\n".join(advice(_escalation(stage, uri, scores, reason), project="/films/f", scene_file="scenes/s.yaml",
+                            current_override=None, max_takes=3))
+    for words in wanted:
+        assert words in text, text
+    for words in not_wanted:
+        assert words not in text, text
+
+
+def test_thresholds_print_with_the_digits_that_show_the_difference():
+    from governor.gates import failing
+    verdict = {"scores": [{"name": "artefacts", "value": 0.9952, "threshold": 0.997, "passed": False, "role": "block",
+                           "reason": "a patch"}]}
+    assert failing(verdict) == ["artefacts 0.995 < 0.997: a patch"]
+    assert against(0.7412, 0.745) == "0.741 < 0.745" and against(0.5, 0.7) == "0.50 < 0.70"

@@ -160,7 +160,8 @@ def _fake_scenes(monkeypatch, outcomes: dict):
 
     @flow(name="scene")
     def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None,
-                   cap=None, price_as=None, judge=None, panel_model=None, video_model=None, approve_fallback=None):
+                   cap=None, price_as=None, judge=None, panel_model=None, video_model=None, approve_fallback=None,
+                   cannot_judge=None):
         ran.append(scene)
         return outcomes[scene]()
 

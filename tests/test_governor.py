@@ -187,7 +187,7 @@ def test_without_a_lookup_a_lost_job_id_is_an_unknown_outcome_never_resubmitted(
     assert len(video.submissions()) == 2
 
 
-def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again(example_film):
+def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again_once_and_written(example_film):
     root = example_film
     kept: dict[str, Answer] = {}
     asked = []
@@ -210,7 +210,13 @@ def test_a_lost_answer_is_recovered_a_lost_verdict_is_asked_again(example_film):
     assert LocalStorage(root).get_bytes(verdict.uri) == b'{"passed": true}'
     assert asked == ["verdict"]  # the panel was not paid for twice
     statuses = sorted(r.fingerprint + ":" + r.status for r in rows(again))
-    assert statuses == ["p:succeeded", "v:succeeded", "v:unknown"]  # the lost verdict stays counted
+    assert statuses == ["p:succeeded", "v:failed", "v:released", "v:succeeded"]
+    lost, note, asked_again = sorted((r for r in rows(again) if r.fingerprint == "v"), key=lambda r: r.status)
+    # the lost verdict stays counted as spent, closed (nothing left to reconcile), and said
+    assert (lost.error_class, lost.actual_cost) == ("AnswerLost", lost.estimate) and lost.actual_cost > 0
+    assert asked_again.parameters["asked_again_for"] == lost.call_id
+    assert note.error_class == "AskedAgain" and lost.call_id in note.error_message and note.actual_cost == 0
+    assert again.ledger.open_intents(film="night-diner") == []
 
 
 # -- errors, decided by the error tree --------------------------------------------------------------

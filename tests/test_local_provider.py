@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from media import probe
+from providers.errors import NotReceived
 from providers.local import FaultMode, LocalImage, LocalVideo
 from benchmarks.judge_trials import panel_requests
 from providers.storage_local import LocalStorage
@@ -77,7 +78,8 @@ def test_video_job_survives_its_process_and_renders_h264(film, tmp_path):
     job = first.submit(req, client_ref="call-abc")
     later = LocalVideo(storage)
     assert later.find_job("call-abc") == job
-    assert later.find_job("call-other") is None
+    with pytest.raises(NotReceived):   # its own book is complete: a call it has no job of never reached it
+        later.find_job("call-other")
     assert later.poll(job).state == "running"
     import time
     time.sleep(0.6)

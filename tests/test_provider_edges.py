@@ -110,6 +110,15 @@ def test_every_status_becomes_its_error(status, body, headers, cls, words):
         assert got.value.retry_after in (30.0, 47.0)
 
 
+
+def test_a_retry_after_given_as_an_http_date_is_the_seconds_until_then():
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+    then = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=20), usegmt=True)
+    waits = http.retry_after(httpx.Response(429, headers={"Retry-After": then}))
+    assert 17 <= waits <= 20
+    assert http.retry_after(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+
 @pytest.mark.parametrize("exc,cls", [
     (httpx.ConnectError("refused"), ProviderUnreachable),
     (httpx.ConnectTimeout("slow"), ProviderUnreachable),

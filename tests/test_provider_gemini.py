@@ -21,6 +21,7 @@ from benchmarks.judge_trials import panel_requests
 from governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
                                  UnknownOutcome, Units, add_listener)
 from governor.ledger import Cap, Ledger
+from governor.ratecard import RateCard
 from providers import gemini, rubric
 from providers.base import ClipRequest, ReferenceImages
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RefusedByModeration)
@@ -229,7 +230,7 @@ def test_doctor_names_the_variable_and_says_what_it_cannot_check(fakes, monkeypa
 def gov(root: Path, run_id: str = "run-1", **kw) -> Governor:
     return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
                     estimate=lambda units, model: PRICE, caps=[Cap("run", Decimal(10)), Cap("film", Decimal(100))],
-                    storage=LocalStorage(root), poll_interval=0.02, busy_poll=0.05, retry_wait_cap=2.0, **kw)
+                    storage=LocalStorage(root), poll_interval=0.02, busy_poll=0.05, retry_wait_cap=2.0, **kw, failure_charge=RateCard.load().failure_charge)
 
 
 def spec(req, stage="video", model=VEO, take=1) -> CallSpec:

@@ -23,6 +23,7 @@ from governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobR
                                  UnknownOutcome, Units)
 from governor.killswitch import request_stop
 from governor.ledger import Cap, Ledger
+from governor.ratecard import RateCard
 from media import probe
 from providers import openrouter
 from providers.base import ClipRequest
@@ -195,7 +196,7 @@ def test_slate_doctor_holds_the_estimate_to_what_the_key_has_left(example_film, 
 def gov(root: Path, run_id: str = "run-1") -> Governor:
     return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
                     estimate=lambda units, model: ESTIMATE, storage=LocalStorage(root),
-                    caps=[Cap("run", Decimal("10")), Cap("film", Decimal("100"))], poll_interval=0.02, busy_poll=0.05)
+                    caps=[Cap("run", Decimal("10")), Cap("film", Decimal("100"))], poll_interval=0.02, busy_poll=0.05, failure_charge=RateCard.load().failure_charge)
 
 
 def paid(g: Governor, video, req: ClipRequest, shot: str = "1A"):

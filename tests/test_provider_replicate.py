@@ -23,6 +23,7 @@ from benchmarks.judge_trials import panel_requests
 from governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
                                  UnknownOutcome, Units)
 from governor.ledger import Cap, Ledger
+from governor.ratecard import RateCard
 from providers import replicate
 from providers.base import ClipRequest
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RateLimited,
@@ -71,7 +72,7 @@ def gov(root: Path, run_id: str = "run-1") -> Governor:
     return Governor(run_id=run_id, film=FILM, root=root, ledger=Ledger.for_project(root),
                     estimate=lambda units, model: ESTIMATE, storage=LocalStorage(root),
                     caps=[Cap("run", Decimal("10")), Cap("film", Decimal("100"))],
-                    poll_interval=0.01, busy_poll=0.05, retry_wait_cap=0.2)
+                    poll_interval=0.01, busy_poll=0.05, retry_wait_cap=0.2, failure_charge=RateCard.load().failure_charge)
 
 
 def spec(g: Governor, stage: str, model: str, fingerprint: str, units: Units) -> CallSpec:
@@ -272,9 +273,19 @@ def test_a_prediction_reads_as_a_job(studio):
     assert oom.state == "failed" and not oom.refused and "E1001" in oom.error
 
 
-def test_a_job_cannot_be_found_by_our_call_id(studio):
-    with pytest.raises(NotImplementedError, match="keeps no metadata"):
-        video(studio).find_job("call-1")
+def test_a_job_is_found_by_what_was_asked_never_by_a_guess(studio):
+    """Replicate keeps no id of ours: a prediction is found in its list by what was asked, made
+    after our intent — and a request nobody made, or asked before it, finds nothing."""
+    from datetime import datetime, timedelta, timezone
+    v, req = video(studio), clip(studio)
+    before = datetime.now(timezone.utc)
+    job_id = v.submit(req, client_ref="call-1")
+    fresh = video(studio)   # another process: only the request says what was asked
+    assert fresh.find_job("call-1", before, request=req) == job_id
+    assert fresh.find_job("call-2", before, request=clip(studio, seconds=5.0)) is None      # not asked
+    assert fresh.find_job("call-1", before + timedelta(minutes=5), request=req) is None     # made earlier
+    with pytest.raises(NotImplementedError, match="not known here"):
+        fresh.find_job("call-1", before)
     assert not hasattr(image(studio), "recover")
 
 
@@ -311,18 +322,14 @@ def test_rate_limited_then_sent_again_makes_one_job(studio):
     assert (second.status, second.actual_cost) == ("succeeded", ESTIMATE)
 
 
-def test_a_dropped_answer_after_the_job_was_made_is_unknown_and_never_sent_again(studio):
+def test_a_dropped_answer_after_the_job_was_made_is_found_and_never_sent_again(studio):
     studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
     req = clip(studio)
-    with pytest.raises(UnknownOutcome):
-        clip_call(gov(studio.root), video(studio), req)
+    got = clip_call(gov(studio.root), video(studio), req)   # looked up in the list at once, followed
+    assert studio.storage.exists(got.uri)
     [row] = rows(studio.root)
-    assert row.status == "unknown" and row.job_id is None
-    assert len(studio.fakes.jobs("replicate")) == 1
-    with pytest.raises(UnknownOutcome):   # another run asks for the same clip
-        clip_call(gov(studio.root, "run-2"), video(studio), req)
+    assert row.status == "succeeded" and row.job_id == studio.fakes.jobs("replicate")[0]["id"]
     assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
-    assert [r.status for r in rows(studio.root)] == ["unknown"]
 
 
 def test_a_connection_dropped_before_an_answer_is_unknown_too(studio):
@@ -337,7 +344,8 @@ def test_a_clip_refused_by_moderation_is_failed_with_the_providers_words_and_not
     with pytest.raises(JobRefused, match=r"\(E005\)"):
         clip_call(gov(studio.root), video(studio), clip(studio))
     [row] = rows(studio.root)
-    assert (row.status, row.error_class, row.actual_cost) == ("failed", "RefusedByModeration", Decimal(0))
+    # The prediction ran, then was flagged: billed for its compute, as the rate card says.
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "RefusedByModeration", ESTIMATE)
     assert "flagged as sensitive" in row.error_message
     assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
 
@@ -357,7 +365,18 @@ def test_a_failed_prediction_is_a_failed_job_with_its_words(studio):
     with pytest.raises(JobEnded, match="E6716"):
         clip_call(gov(studio.root), video(studio), clip(studio))
     [row] = rows(studio.root)
+    # It never started (E6716, a start timeout): not billed, like an aborted prediction.
     assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobFailed", Decimal(0))
+
+
+def test_a_prediction_that_ran_and_failed_is_settled_at_its_compute_not_at_nothing(studio):
+    """Two failed rows were settled at $0.00 although Replicate had run them: a prediction that
+    ran and failed is billed for its compute (rate card [failed_runs.replicate])."""
+    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed"})
+    with pytest.raises(JobEnded, match="E1000"):
+        clip_call(gov(studio.root), video(studio), clip(studio))
+    [row] = rows(studio.root)
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobFailed", ESTIMATE)
 
 
 # 401 and 402 are Replicate's documented bodies [S]; no 403 body of Replicate's is known, so the two

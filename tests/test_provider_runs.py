@@ -19,6 +19,7 @@ from governor.ledger import Ledger
 from governor.ratecard import RateCard
 from manifests import load_film
 from providers.registry import CATALOGUE
+from providers.storage_local import LocalStorage
 from slate.cli import app
 from tests.scene_cuts import keep_shots
 
@@ -215,24 +216,129 @@ def test_a_key_limit_reached_mid_chain_halts_the_run(example_film, fakes):
     assert len(fakes.jobs("openrouter")) == 0
 
 
-def test_a_submit_whose_answer_was_lost_is_reconciled_never_resubmitted(example_film, fakes):
+def test_a_replicate_submit_whose_answer_was_lost_is_found_in_its_list_never_resubmitted(example_film, fakes):
     shots = two_shots(example_film)
     fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
-    first = run(example_film, *MIX)
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots)
+    assert [r.status for r in rows(example_film, "video")] == ["succeeded"] * len(shots)
+    assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip() == "nothing to reconcile"
+
+
+def test_a_fal_submit_whose_answer_was_lost_is_reconciled_never_resubmitted(example_film, fakes):
+    """fal cannot look a request up: the shot halts, every run after it halts on it without
+    sending anything, until the person attaches the request id from fal's dashboard."""
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "fal", "op": "submit", "kind": "drop_after", "model": FAL_LITE.split(":", 1)[1]})
+    first = run(example_film, "--provider", "fal", "--judge", "gemini")
     assert "state: Halted" in first.output and "unknown outcome" in first.output, first.output[-3000:]
+    assert "--job" in first.output and "Run again to look for it" not in first.output
     [lost] = [r for r in rows(example_film, "video") if r.status == "unknown"]
     listing = runner.invoke(app, ["reconcile", str(example_film)])
-    assert listing.exit_code == 1 and lost.call_id in listing.output
-    again = run(example_film, *MIX)  # without a job id nothing is sent for that shot
+    assert listing.exit_code == 1 and lost.call_id in listing.output and "fal's dashboard" in listing.output
+    again = run(example_film, "--provider", "fal", "--judge", "gemini")  # without a job id nothing is sent for it
     assert "state: Halted" in again.output
-    # The film-maker finds the prediction in the provider's dashboard: the first one made (the
-    # fault dropped the answer to the first submit).
-    job_id = fakes.jobs("replicate")[0]["id"]
+    # The film-maker finds the request in fal's dashboard: the first video request made.
+    job_id = next(j["id"] for j in fakes.jobs("fal") if j["model"] == FAL_LITE.split(":", 1)[1])
     assert runner.invoke(app, ["reconcile", str(example_film), "--call", lost.call_id, "--job", job_id]).exit_code == 0
-    done = run(example_film, *MIX)
+    done = run(example_film, "--provider", "fal", "--judge", "gemini")
     assert "state: Completed" in done.output, done.output[-3000:]
-    assert never_twice(fakes, "replicate") == len(shots)
+    assert never_twice(fakes, "fal") == len(shots)
     assert next(r for r in rows(example_film) if r.call_id == lost.call_id).status == "succeeded"
+
+
+def test_a_lost_reference_gate_verdict_never_fails_the_film_and_is_asked_again_once_written(example_film, fakes):
+    """The answer to a Gemini reference-gate verdict was lost: the whole film failed at once, and
+    the next run asked the same question again unseen. Now it is asked again once, in the open:
+    the lost call counted as spent, the second one's cost written, the film finishes."""
+    two_shots(example_film)
+    fakes.faults({"provider": "gemini", "op": "judge", "kind": "drop_after", "contains": "TURNAROUND sheet"})
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    assert "asked again once:" in out.output, out.output[-3000:]
+    refs = [r for r in rows(example_film, "reference_gate")]
+    [lost] = [r for r in refs if r.status == "failed"]
+    assert lost.error_class == "AnswerLost" and lost.actual_cost == lost.estimate > 0
+    [notes] = [r for r in rows(example_film) if r.error_class == "AskedAgain"]
+    assert lost.call_id in notes.error_message and lost.shot in notes.error_message
+    turnaround = [j for j in fakes.jobs("gemini") if j["op"] == "judge"]
+    asked = Counter(j["fingerprint"] for j in turnaround)
+    assert sorted(asked.values())[-1] == 2 and list(asked.values()).count(2) == 1   # one body asked twice: the lost one
+    again = run(example_film, *MIX)
+    assert "provider calls made: 0" in again.output, again.output[-3000:]
+    assert Counter(j["fingerprint"] for j in fakes.jobs("gemini") if j["op"] == "judge") == asked
+
+
+OR_MINI = "openrouter:bytedance/seedance-2.0-mini"
+KEY_LIMIT = {"error": {"code": 403, "message": "Key limit exceeded (total limit). Manage it using "
+                                              "https://openrouter.ai/settings/keys"}}
+OUT_OF_PREPAY = {"error": {"code": 402, "message": "Your prepayment credits are depleted (fake's words)",
+                           "status": "FAILED_PRECONDITION"}}
+
+
+@pytest.mark.parametrize("fault", [
+    # the second clip meets the key's limit, after panels, verdicts and a clip were paid
+    {"provider": "openrouter", "op": "submit", "kind": "status", "status": 403, "every": 2, "body": KEY_LIMIT},
+    # the judge's credit runs out at the second reference verdict: the scene never gets to its shots
+    {"provider": "gemini", "op": "judge", "kind": "status", "status": 402, "every": 2, "body": OUT_OF_PREPAY,
+     "contains": "TURNAROUND sheet"},
+], ids=["key-limit-at-the-second-clip", "credit-out-at-the-second-reference-verdict"])
+def test_a_halted_run_prints_what_the_ledger_says_it_spent(example_film, fakes, fault):
+    """A run halted by a key limit printed "spent this run: $0.00" and "provider calls made: 0"
+    while the ledger held the run's paid rows: the figures are the ledger's for the run, whatever
+    state it ended in — reference verdicts (film-wide rows) and a scene that ended without a
+    result included."""
+    from governor.money import fmt_usd
+    two_shots(example_film, ("1A", "1B", "1C"))
+    fakes.faults(fault)
+    out = run(example_film, "--panel-model", "gemini", "--judge", "gemini", "--video-model", OR_MINI)
+    assert out.exit_code == 1 and "state: Halted" in out.output, out.output[-3000:]
+    ledger = Ledger.for_project(example_film)
+    [run_id] = {r.run_id for r in ledger.rows(film=FILM)}
+    made = [r for r in ledger.rows(film=FILM, run_id=run_id) if r.status not in ("refused", "released")]
+    spent = ledger.totals(film=FILM, run_id=run_id).committed
+    assert spent > 0 and [r for r in made if r.status == "succeeded"]
+    assert f"spent this run: {fmt_usd(spent)}" in out.output, (fmt_usd(spent), out.output[-3000:])
+    assert f"provider calls made: {len(made)}" in out.output, (len(made), out.output[-3000:])
+
+
+def test_a_refused_panel_says_what_was_refused_and_offers_its_words_to_the_lint(example_film, fakes):
+    """A moderation refusal of a panel escalates at once (it is never sent again unchanged): the
+    provider's own words, the prompt and the references sent are shown, and the words only that
+    prompt had are offered to the film's prompt_rules.toml — after which `slate check` warns."""
+    two_shots(example_film)
+    fakes.faults({"provider": "gemini", "op": "generate", "kind": "moderation", "data": {"reason": "PROHIBITED_CONTENT"}})
+    out = run(example_film, *MIX)
+    assert "state: Escalated" in out.output, out.output[-3000:]
+    [refused] = [r for r in rows(example_film, "panel") if r.status == "failed"]
+    shown = runner.invoke(app, ["escalations", str(example_film)])
+    assert shown.exit_code == 0, shown.output
+    assert f"refused by gemini:{refused.model}" in shown.output and "PROHIBITED_CONTENT" in shown.output
+    assert refused.prompt.splitlines()[0] in shown.output
+    plate = LocalStorage(example_film).open_local(refused.reference_hashes[0])
+    assert f"reference sent: {plate}" in shown.output
+    offered = shown.output.split("words only the refused prompt had (no accepted prompt of the film used them): ")[1]
+    words = offered.splitlines()[0].split(", ")
+    assert words and all(w in refused.prompt.lower() for w in words)
+    kept = runner.invoke(app, ["escalations", str(example_film), "--warn-words", words[0]])
+    assert kept.exit_code == 0 and words[0] in (example_film / "prompt_rules.toml").read_text()
+    checked = runner.invoke(app, ["check", str(example_film), "--panel-model", "gemini"])
+    assert "refused-in-this-film" in checked.output and words[0] in checked.output, checked.output[-3000:]
+
+
+def test_a_429_now_and_then_while_polling_never_hangs_the_run(example_film, fakes):
+    """Replicate answering 429 (`Retry-After: 2`) on every third GET of a job hung a run for 15
+    minutes, silent, its job `submitted`: the run waits as asked, and completes."""
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 3, "times": 50,
+                  "headers": {"Retry-After": "2"}},
+                 {"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})   # the 6th GET: a download's
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots)
+    throttled = [r for r in fakes.requests("replicate") if r["method"] == "GET"]
+    assert len(throttled) >= 3 * len(shots)   # every clip's GETs met the 429s
 
 
 def test_timeouts_while_polling_keep_polling_the_same_job(example_film, fakes):

@@ -187,10 +187,12 @@ def test_a_fault_mode_rehearsal_and_a_clean_run_share_no_panel(example_film, exa
     assert clean_panels == fresh_panels
 
 
-def test_a_turnaround_the_local_judge_cannot_read_escalates_at_once(example_film, prefect_harness):
+def test_a_turnaround_the_local_judge_cannot_read_is_refused_or_rehearsed_unjudged(example_film, prefect_harness):
     """A turnaround that passes the reference gate but is not the sheet the local judge reads
-    (the same figures on a white ground, no alpha) is not judged as a failure take after take:
-    the shot escalates after one take, saying the judge cannot judge."""
+    (the same figures on a white ground, no alpha) is refused before anything is paid (it used
+    to be found only once its shot's panels were paid for: "cannot judge" at the panel gate);
+    rehearsed with cannot_judge "warn", its shot is made and reported unjudged, the other
+    judged as ever."""
     from PIL import Image
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -205,11 +207,15 @@ def test_a_turnaround_the_local_judge_cannot_read_escalates_at_once(example_film
     white.save(sheet)
 
     state = scene_flow(project=str(example_film), max_takes=3, return_state=True)
-    result = state.result()
-    shots = {s.shot: s for s in result.shots}
-    assert state.name == "Escalated"
+    assert state.name == "Refused", (state.name, state.message)
+    assert "characters[0].turnaround" in state.message and "the local judge cannot read it" in state.message
+    assert Ledger.for_project(example_film).rows(film="night-diner") == []
+
+    state = scene_flow(project=str(example_film), max_takes=3, cannot_judge="warn", return_state=True)
+    shots = {s.shot: s for s in state.result().shots}
+    assert state.name == "Unjudged", (state.name, state.message)
     assert shots["1A"].status == "approved"
-    assert shots["1C"].status == "escalated" and shots["1C"].panel_takes == 1
+    assert shots["1C"].status == "unjudged" and shots["1C"].panel_takes == 1
     assert "cannot judge" in shots["1C"].reason
 
 

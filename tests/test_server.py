@@ -210,3 +210,24 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_runs_started_together_on_a_new_prefect_home_all_get_their_server(tmp_path):
+    """Three runs' embedded servers started at the same instant on a fresh Prefect home: each
+    server migrates the home's new database as it starts, and one used to die (`RuntimeError:
+    the embedded Prefect server exited (3)`; Prefect's migration: "Online migration expected to
+    match one row … 0 found"), its `slate run` with it — this test failed 2 of 3 times before.
+    Servers of one home now start one at a time, and every run gets one that answers."""
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update({"PREFECT_HOME": str(home), "START_AT": str(time.time() + 8)})
+    # Each process imports first, then starts its server at the same instant as the others.
+    code = ("import os, sys, time\nfrom slate import server as embedded\n"
+            "time.sleep(max(0.0, float(os.environ['START_AT']) - time.time()))\n"
+            "s = embedded.start()\ntry:\n    s.wait()\n    print('ok', s.api_url)\n"
+            "except RuntimeError as exc:\n    print('FAIL', exc)\n    sys.exit(1)\nfinally:\n    s.stop()\n")
+    runs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], "\n---\n".join(o[-1500:] for o in outs)

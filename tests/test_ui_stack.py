@@ -66,6 +66,9 @@ def test_the_nightly_dailies_are_scheduled_at_one_in_the_films_timezone(stack):
     # The run form: the film's own scenes as a dropdown, fields titled for a person.
     assert form["scene"]["enum"] == ["scene-01", "scene-02"] and form["scene"]["title"] == "Scene"
     assert "draft" in form["profile"]["enum"] and form["cap"]["title"] == "Run cap (USD)"
+    # Its defaults are the film's own values (its slate.toml), not the placeholder "from slate.toml".
+    assert (form["profile"]["default"], form["provider"]["default"], form["cannot_judge"]["default"]) == \
+        ("draft", "local", "block"), form["profile"]
 
 
 def time_now(tz):
@@ -257,3 +260,66 @@ def test_a_run_whose_heartbeats_stop_is_marked_crashed_by_the_zombie_automation(
     print(f"\nzombie automation: a run silent since its heartbeat marked Crashed after {time.time() - sent:.0f}s "
           f"(window {ZOMBIE_WINDOW} s)")
     assert "no heartbeat" in crashed.message
+
+
+def test_a_terminal_final_run_waiting_for_approval_says_so_and_never_crashes(stack):
+    """`slate run --profile final` from a terminal while the stack is up, its output a pipe (no
+    live table): it prints one line saying what it waits for and how to answer; waiting past
+    the zombie window, neither its film run nor its scene runs are ever marked Crashed (Prefect's
+    default heartbeat, every 180 s, let the 40 s window call a waiting run dead); `slate approve`
+    answers it (no shot: this scene must not be in the can for the tests after it)."""
+    import subprocess
+    import sys
+    import threading
+
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.objects import StateType
+
+    from deployments.automations import HEARTBEAT_SECONDS
+    from flows.approval import APPROVAL_FILE
+    from tests.stack_harness import ENV
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(ENV)
+    run = subprocess.Popen([sys.executable, "-m", "slate.cli", "run", str(stack), "--scene", "scene-01",
+                            "--profile", "final"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=env)
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(run.stdout), daemon=True)
+    reader.start()
+    try:
+        line = wait_for("the line that says the run waits", lambda: next(
+            (s for s in said if "waiting for a person to approve" in s), None), 300)
+        assert f"slate approve {stack.resolve()}" in line and "Prefect UI" in line, line
+        scene_run = json.loads((stack / ".slate" / APPROVAL_FILE).read_text())["flow_run_id"]
+
+        def family(client) -> dict:
+            """Every state each run of this `slate run` went through: the film run and all below it."""
+            ids, todo = [], [film_run]
+            while todo:
+                ids.append(todo.pop())
+                todo += [r.id for r in client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[ids[-1]])))]
+            return {i: [s.type for s in client.read_flow_run_states(i)] for i in ids}
+
+        with api(stack) as client:
+            film_run = client.read_task_run(client.read_flow_run(scene_run).parent_task_run_id).flow_run_id
+            while_waiting = ZOMBIE_WINDOW + HEARTBEAT_SECONDS + 5
+            started = time.time()
+            while time.time() - started < while_waiting:   # past the zombie window, watched throughout
+                crashed = {i: h for i, h in family(client).items() if StateType.CRASHED in h}
+                assert not crashed, f"crashed while waiting for a person: {crashed}"
+                assert client.read_flow_run(scene_run).state.is_paused()
+                time.sleep(2)
+        answered = slate("approve", str(stack), "--reject", "--by", "Terminal Tess")
+        assert answered.returncode == 0, answered.stdout + answered.stderr
+        run.wait(300)
+        with api(stack) as client:
+            history = family(client)
+        assert not {i: h for i, h in history.items() if StateType.CRASHED in h}, history
+        assert [s for s in said if "waiting for a person to approve" in s] == [line]  # one line, said once
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    print(f"\nterminal final run: waited {while_waiting}s for approval (zombie window {ZOMBIE_WINDOW}s), never "
+          f"Crashed; it said: {line.strip()}")

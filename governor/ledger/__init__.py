@@ -62,7 +62,7 @@ then sees it and refuses.
 from __future__ import annotations
 
 from .book import Claim, Ledger, Reservation
-from .engine import make_engine, mask_secrets_in, mask_url
+from .engine import make_engine, mask_secrets_in, mask_url, url_problem
 from .schema import (LIVE_STATUSES, OPEN_STATUSES, STATUSES, CallRequest, CallRow, paid_calls,
                      request_key)
 from .values import (BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Money, Totals,
@@ -71,6 +71,6 @@ from .values import (BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Mo
 __all__ = [
     "Ledger", "Claim", "Reservation", "Cap", "CallRequest", "CallRow", "Totals", "BudgetRefused",
     "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp", "make_engine",
-    "mask_url", "mask_secrets_in", "paid_calls", "request_key", "STATUSES", "OPEN_STATUSES",
+    "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES", "OPEN_STATUSES",
     "LIVE_STATUSES",
 ]

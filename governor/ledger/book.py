@@ -415,6 +415,19 @@ class Ledger:
         with read(self.engine) as conn:
             return [row_from_mapping(r) for r in conn.execute(q).mappings()]
 
+    def rows_of_request(self, key: str) -> list[CallRow]:
+        """Every row of one request (its `request_key`: same film, scene, shot, stage, take,
+        provider, model and fingerprint), oldest first."""
+        with read(self.engine) as conn:
+            return [row_from_mapping(r) for r in conn.execute(
+                sa.select(paid_calls).where(paid_calls.c.request_key == key).order_by(paid_calls.c.id)).mappings()]
+
+    def rows_with_job(self, job_id: str) -> list[CallRow]:
+        """The rows that name this provider job id."""
+        with read(self.engine) as conn:
+            return [row_from_mapping(r) for r in conn.execute(
+                sa.select(paid_calls).where(paid_calls.c.job_id == job_id).order_by(paid_calls.c.id)).mappings()]
+
     def open_intents(self, *, film: str, fingerprint: str | None = None) -> list[CallRow]:
         """Rows that may still cost money: reserved, submitted or unknown (oldest first)."""
         q = (sa.select(paid_calls).where(paid_calls.c.film == film, paid_calls.c.status.in_(OPEN_STATUSES))
@@ -423,6 +436,14 @@ class Ledger:
             q = q.where(paid_calls.c.fingerprint == fingerprint)
         with read(self.engine) as conn:
             return [row_from_mapping(r) for r in conn.execute(q).mappings()]
+
+    def to_reconcile(self, *, film: str) -> tuple[list[CallRow], list[CallRow]]:
+        """Calls whose outcome is open after their run: (by hand, by itself). A call sent whose
+        job id was never recorded needs a person (`slate reconcile`); one whose job id is kept
+        (unknown past its deadline, or its run gone mid-poll) is re-attached by the next run."""
+        open_rows = [r for r in self.open_intents(film=film)
+                     if r.status == "unknown" or (r.status == "submitted" and not r.job_id)]
+        return [r for r in open_rows if not r.job_id], [r for r in open_rows if r.job_id]
 
     def totals(self, *, film: str, run_id: str | None = None, scene: str | None = None) -> Totals:
         """Committed and reserved for the film (or for the film's rows of one run, or one scene)."""

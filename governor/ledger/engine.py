@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .migrations import PG_LOCK_NAMESPACE
 
-__all__ = ["make_engine", "normalise_url", "mask_url", "mask_secrets_in", "db_now", "write", "read"]
+__all__ = ["make_engine", "normalise_url", "mask_url", "mask_secrets_in", "db_now", "write", "read", "url_problem"]
 
 # scheme://user:password@host  →  scheme://user:***@host ; also ?password=… in a query string.
 _USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s'\"]*):(?P<secret>[^@\s'\"]*)@")
@@ -46,6 +46,44 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a ledger URL, in a person's words (its password masked), or None.
+
+    Only its form is read — scheme, driver, port, a SQLite file's folder — nothing connects: a
+    malformed port used to reach the run as `ValueError: invalid literal for int() with base 10`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    shown = mask_url(url)
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        return f"{shown!r} is not a database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB)"
+    except ValueError:
+        return f"{shown!r} has a port that is not a number"
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in ("sqlite", "postgresql"):
+        return f"{shown!r}: the ledger runs on sqlite or postgresql, not {backend}"
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        return f"{shown!r}: port {parsed.port} is out of range (1-65535)"
+    if backend == "postgresql":
+        if not parsed.host:
+            return f"{shown!r} names no host"
+        if driver not in ("", "psycopg"):
+            return f"{shown!r}: slate speaks to Postgres through psycopg (postgresql+psycopg://), not {driver}"
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            return f"{shown!r}: the Postgres driver is not installed (pip install 'slate[postgres]')"
+        return None
+    path = parsed.database
+    if path and path != ":memory:":
+        from pathlib import Path
+        folder = Path(path).expanduser().parent
+        if not folder.is_dir():
+            return f"{shown!r}: the folder {str(folder)!r} of the SQLite file does not exist"
+    return None
 
 
 def make_engine(url: str) -> Engine:

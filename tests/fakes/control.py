@@ -7,7 +7,6 @@ paid calls allowed to exactly these providers. Test code only.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -73,6 +73,11 @@ class Fault:
     model: str | None = None         # only for this model, when given
     contains: str | None = None      # only for a request whose text holds this (gemini: the prompt)
     data: dict = field(default_factory=dict)
+    every: int = 1                   # only every Nth matching request (3: the 3rd, 6th, 9th …)
+    for_seconds: float | None = None  # every matching request for this long from the first one it
+                                      # meets (`times` is then not counted down)
+    seen: int = 0                    # matching requests met so far (the fake's own count)
+    started: float | None = None     # when a `for_seconds` window opened
 
 
 class State:
@@ -99,14 +104,27 @@ class State:
             self.faults += [Fault(**s) for s in specs]
 
     def take(self, provider: str, op: str, model: str | None = None, text: str = "") -> Fault | None:
+        """The fault this request meets, if any: the first queued one that matches it and whose
+        pattern (every Nth request, a window of seconds) falls on it."""
         with self.lock:
-            for f in self.faults:
-                if (f.provider == provider and f.op == op and (f.model is None or f.model == model)
+            now = time.monotonic()
+            for f in list(self.faults):
+                if not (f.provider == provider and f.op == op and (f.model is None or f.model == model)
                         and (f.contains is None or f.contains in text)):
-                    f.times -= 1
-                    if f.times <= 0:
-                        self.faults.remove(f)
+                    continue
+                if f.for_seconds is not None:
+                    f.started = now if f.started is None else f.started
+                    if now - f.started > f.for_seconds:
+                        self.faults.remove(f)  # the window closed: this request goes through
+                        continue
                     return f
+                f.seen += 1
+                if f.seen % max(1, f.every):
+                    continue  # not this one: the pattern falls on a later request
+                f.times -= 1
+                if f.times <= 0:
+                    self.faults.remove(f)
+                return f
         return None
 
     # -- the book of what would be billed -------------------------------------------------------

@@ -4,7 +4,14 @@ Under /replicate/v1:
 
     POST /models/{owner}/{name}/predictions   {"input": {...}}  → 201 + prediction ("starting")
     GET  /predictions/{id}                                      → the prediction
+    GET  /predictions[?cursor=…]                                → {"next", "previous", "results"}: the
+                                                                  predictions made, newest first, 100 a page
     POST /predictions/{id}/cancel                               → the prediction, "canceled"
+
+The list is Replicate's "List predictions" (its OpenAPI text: "a paginated list of predictions
+that you've created … 100 records per page … sorted with the most recent prediction first", each
+with its `input`): not in PROVIDERS.md. How the real list echoes an image sent as a data URL is
+not known [?]: this fake cuts long strings short there, as on every prediction it shows.
 
 A request without `Authorization: Bearer r8_…` gets the documented 401 body. Inputs are checked
 against each model's documented fields (an unknown field, a duration or resolution the model
@@ -22,11 +29,18 @@ Faults (core.Fault with provider "replicate"), taken where each operation happen
                kind "drop_after"   make the prediction, then close the connection (the answer is lost)
                kind "moderation"   the prediction ends failed with the E005 words
                kind "job_failed"   the prediction ends failed with fault.data["error"] (E1000 words by default)
-  op "poll"    kind "status"       that GET answers fault.status (the prediction goes on)
+  op "poll"    kind "status"       that GET answers fault.status (the prediction goes on); a 429
+                                   without a body has the documented one ("… resets in ~30s") [D]
                kind "drop_before"  that GET's connection is closed
                kind "busy"         that GET finds it still processing (`times` polls in all)
+               kind "hang"         that GET answers only after fault.data["seconds"] (a stuck server),
+                                   and finds it still processing
   op "download" kind "expired"     taken as the prediction succeeds: its output URL answers 404
   op "cancel"  kind "status"       that cancel answers fault.status
+  op "list"    kind "status"       that list answers fault.status
+
+A fault may fall on every Nth request (`every`) or on every request for a while (`for_seconds`):
+core.State.take.
 
 Test code only.
 """
@@ -45,6 +59,8 @@ MODERATION = "The input or output was flagged as sensitive. Please try again wit
 UNKNOWN_ERROR = "An unexpected error occurred (E1000)"
 UNAUTHENTICATED = {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token",
                    "status": 401}
+THROTTLED = {"detail": "Request was throttled. Your rate limit resets in ~30s."}  # [D] (no Retry-After: [?])
+PAGE = 100
 
 
 def _int_in(allowed):
@@ -130,8 +146,9 @@ def _unprocessable(problems) -> Reply:
 
 
 def _short(value):
-    """The echoed input with images cut short: real enough, without megabytes on every poll."""
-    if isinstance(value, str) and len(value) > 120:
+    """The echoed input with images (data URLs) cut short, without megabytes on every poll; text,
+    however long, echoed whole. How Replicate echoes a data URL is not known [?]."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 120:
         return value[:60] + "…"
     if isinstance(value, list):
         return [_short(v) for v in value]
@@ -189,6 +206,13 @@ def _image_size(inputs: dict) -> tuple[int, int]:
     return (long_side, round(long_side * b / a)) if a >= b else (round(long_side * a / b), long_side)
 
 
+def _faulted(fault) -> Reply:
+    """A `status` fault's reply; a 429 with no body of its own has Replicate's documented one."""
+    if fault.status == 429 and fault.body is None:
+        return Reply(429, THROTTLED, fault.headers)
+    return fault_reply(fault)
+
+
 def _job(st: State, req: Request) -> dict | Reply:
     with st.lock:
         job = st.jobs.get(req.params["id"])
@@ -209,7 +233,7 @@ def register(router: Router) -> None:
             return Reply(404, {"title": "Not found", "detail": f"model {model} not found", "status": 404})
         fault = st.take(NAME, "submit", model)
         if fault is not None and fault.kind == "status":
-            return fault_reply(fault)
+            return _faulted(fault)
         if fault is not None and fault.kind == "drop_before":
             raise Drop()
         body = req.json
@@ -239,18 +263,40 @@ def register(router: Router) -> None:
             return job
         fault = st.take(NAME, "poll", job["model"])
         if fault is not None and fault.kind == "status":
-            return fault_reply(fault)
+            return _faulted(fault)
         if fault is not None and fault.kind == "drop_before":
             raise Drop()
+        if fault is not None and fault.kind == "hang":
+            time.sleep(float(fault.data.get("seconds", 5)))
         with st.lock:
             job["polls"] += 1
-        if fault is not None and fault.kind == "busy":
+        if fault is not None and fault.kind in ("busy", "hang"):
             with job["lock"]:
                 if job["status"] == "starting":
                     job.update(status="processing", started_at=_now())
         else:
             _finish(st, job)
         return Reply(200, prediction(st, job))
+
+    @router.route("GET", PREFIX + r"/predictions")
+    def listing(st: State, req: Request) -> Reply:
+        refused = _refused(req)
+        if refused:
+            return refused
+        fault = st.take(NAME, "list")
+        if fault is not None and fault.kind == "status":
+            return _faulted(fault)
+        with st.lock:
+            made = [j for j in st.jobs.values() if j["provider"] == NAME]
+        made.sort(key=lambda j: j["created"], reverse=True)
+        try:
+            start = int((req.query.get("cursor") or ["0"])[0])
+        except ValueError:
+            return Reply(400, {"title": "Bad request", "detail": "invalid cursor", "status": 400})
+        page = made[start:start + PAGE]
+        more = start + PAGE < len(made)
+        return Reply(200, {"next": f"{st.base}{PREFIX}/predictions?cursor={start + PAGE}" if more else None,
+                           "previous": None, "results": [prediction(st, j) for j in page]})
 
     @router.route("POST", PREFIX + r"/predictions/(?P<id>[\w-]+)/cancel")
     def cancel(st: State, req: Request) -> Reply:
@@ -262,7 +308,7 @@ def register(router: Router) -> None:
             return job
         fault = st.take(NAME, "cancel", job["model"])
         if fault is not None and fault.kind == "status":
-            return fault_reply(fault)
+            return _faulted(fault)
         with job["lock"]:
             if job["status"] in ("starting", "processing"):
                 job.update(status="canceled", completed_at=_now())

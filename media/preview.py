@@ -1,0 +1,36 @@
+"""A moving preview of a cut: an animated WebP a web page shows as an image, no player needed.
+
+For: the run's page in the Prefect UI, where an artifact is text, a table, a link or an image
+(a file on the worker's disk is none of these). A 25 s scene at 2 frames a second, 320 pixels
+wide, is about a hundred kilobytes.
+
+Never: change the video, or keep anything on disk (the frames live in a temporary folder).
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from .commands import preview_frames_args
+from .ffmpeg import run
+
+FPS = 2.0
+WIDTH = 320
+MAX_FRAMES = 240   # two minutes at FPS: a preview, not the film
+QUALITY = 50
+
+
+def animated_preview(video, *, fps: float = FPS, width: int = WIDTH, max_frames: int = MAX_FRAMES) -> bytes:
+    """The video as an animated WebP (looping, `fps` frames a second)."""
+    with tempfile.TemporaryDirectory(prefix="slate-preview-") as tmp:
+        run(preview_frames_args(video, Path(tmp) / "f%05d.png", fps=fps, width=width, max_frames=max_frames))
+        frames = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("f*.png"))]
+        if not frames:
+            raise ValueError(f"{video}: no frame to preview")
+        buf = io.BytesIO()
+        frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=int(1000 / fps),
+                       loop=0, quality=QUALITY)
+        return buf.getvalue()
