@@ -58,6 +58,7 @@ from media import mismatches, stitch
 from manifests.settings import project_settings
 from providers.storage import storage_for
 from tasks.preflight import preflight, refused
+from tasks.soundstage import on_stage
 
 
 class FilmResult(BaseModel):
@@ -165,95 +166,98 @@ def film_flow(project: str = PROJECT,
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(log)  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
-                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
-                   cannot_judge=chosen(cannot_judge))
-    # Every scene checked before the first one starts: a film must not stop in scene 4 on a
-    # mistake that was there to see, after paying for scenes 1 to 3.
-    checked = preflight(root, cap=cap_of(cap), **options)
-    if not checked.ok:
-        return refused(checked)
-    settings = project_settings(root, **options)
-    film = checked.film
-    film_id = film.film.id
-    known = [s.id for _, s in film.scenes]
-    wanted = chosen(scenes) or known
-    unknown = [s for s in wanted if s not in known]
-    if unknown:
-        return Failed(name="Refused", message=f"unknown scene(s) {', '.join(unknown)} (film has: {', '.join(known)})")
-    order = [s for s in known if s in wanted]
-    results: list[SceneResult] = []
-    escalated: list[str] = []
-    unjudged: list[str] = []   # scenes of a rehearsal (cannot_judge = warn) the judge could not read
-    left_out: list[str] = []
+    with on_stage(top_run_id()):  # the run's services, for every scene it runs here; closed at its end
+        options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
+                       judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
+                       cannot_judge=chosen(cannot_judge))
+        # Every scene checked before the first one starts: a film must not stop in scene 4 on a
+        # mistake that was there to see, after paying for scenes 1 to 3.
+        checked = preflight(root, cap=cap_of(cap), **options)
+        if not checked.ok:
+            return refused(checked)
+        settings = project_settings(root, **options)
+        film = checked.film
+        film_id = film.film.id
+        known = [s.id for _, s in film.scenes]
+        wanted = chosen(scenes) or known
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            return Failed(name="Refused",
+                          message=f"unknown scene(s) {', '.join(unknown)} (film has: {', '.join(known)})")
+        order = [s for s in known if s in wanted]
+        results: list[SceneResult] = []
+        escalated: list[str] = []
+        unjudged: list[str] = []   # scenes of a rehearsal (cannot_judge = warn) the judge could not read
+        left_out: list[str] = []
 
-    def wrap() -> None:
-        from governor.ledger import Ledger
-        ledger = Ledger.for_project(root)
-        try:
-            reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
-        finally:
-            ledger.close()
+        def wrap() -> None:
+            from governor.ledger import Ledger
+            ledger = Ledger.for_project(root)
+            try:
+                reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
+            finally:
+                ledger.close()
 
-    shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
-                  panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
-                  cannot_judge=settings.cannot_judge)
-    at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
-    if deployment.id:
-        # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
-        # given the project as the film run was (a folder, or the film's bucket address).
-        # A scene in the can is served here: its own run would be a poll and a process for one lookup.
-        scene_settings = project_settings(root, approve_fallback=chosen(approve_fallback),
-                                          **{**options, "profile": settings.profile})
-        ends = units.from_the_can(root, film, order, scene_settings, cap_of(cap), log)
-        ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project, **shared},
-                                     at_once, log))
-    else:
-        ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
-    results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
-    failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
-    if failed is not None:
-        not_run = [s for s in order if s not in ends]
-        log.error("scene %s ended %s (%s); film stopped%s", failed.scene, failed.name, failed.message,
-                  f", not run: {', '.join(not_run)}" if not_run else "")
-        partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+        shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
+                      panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
+                      cannot_judge=settings.cannot_judge)
+        at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
+        if deployment.id:
+            # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
+            # given the project as the film run was (a folder, or the film's bucket address).
+            # A scene in the can is served here: its own run would be a poll and a process for one lookup.
+            scene_settings = project_settings(root, approve_fallback=chosen(approve_fallback),
+                                              **{**options, "profile": settings.profile})
+            ends = units.from_the_can(root, film, order, scene_settings, cap_of(cap), log)
+            ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project, **shared},
+                                         at_once, log))
+        else:
+            ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
+        results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
+        failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
+        if failed is not None:
+            not_run = [s for s in order if s not in ends]
+            log.error("scene %s ended %s (%s); film stopped%s", failed.scene, failed.name, failed.message,
+                      f", not run: {', '.join(not_run)}" if not_run else "")
+            partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+            wrap()
+            wrap_up(root, store)
+            return Failed(data=FilmEnded(failed.message or failed.name, partial), name=failed.name,
+                          message=failed.message)
+        for scene_id in order:
+            end = ends[scene_id]
+            if end.result is None or not end.result.output:
+                left_out.append(scene_id)
+                continue
+            if end.name == "Escalated" or end.result.escalated:
+                escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
+            elif end.name == "Unjudged":
+                unjudged.append(f"{scene_id} ({end.message})")
+
+        included = [r for r in results if r.output]
+        notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
+                ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
         wrap()
+        if not included:
+            result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+            message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
+            return Failed(data=FilmEnded(message, result), message=message)
+
+        out = film_output(root, film_id, settings.profile)
+        made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
+                           max(r.width for r in included), max(r.height for r in included))
+        result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
+                            scenes=results)
+        create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
+                                 description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
+        reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
+                                f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
         wrap_up(root, store)
-        return Failed(data=FilmEnded(failed.message or failed.name, partial), name=failed.name,
-                      message=failed.message)
-    for scene_id in order:
-        end = ends[scene_id]
-        if end.result is None or not end.result.output:
-            left_out.append(scene_id)
-            continue
-        if end.name == "Escalated" or end.result.escalated:
-            escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
-        elif end.name == "Unjudged":
-            unjudged.append(f"{scene_id} ({end.message})")
-
-    included = [r for r in results if r.output]
-    notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
-            ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
-    wrap()
-    if not included:
-        result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-        message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
-        return Failed(data=FilmEnded(message, result), message=message)
-
-    out = film_output(root, film_id, settings.profile)
-    made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
-                       max(r.width for r in included), max(r.height for r in included))
-    result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
-                        scenes=results)
-    create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
-                             description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
-    reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
-                            f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
-    wrap_up(root, store)
-    if notes:
-        log.warning("film %s: %s", film_id, "; ".join(notes + [f"unjudged: {'; '.join(unjudged)}"] * bool(unjudged)))
-        return Completed(data=result, name="Escalated", message="; ".join(notes))
-    if unjudged:
-        log.warning("film %s: unjudged: %s", film_id, "; ".join(unjudged))
-        return Completed(data=result, name="Unjudged", message=f"unjudged: {'; '.join(unjudged)}")
-    return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")
+        if notes:
+            log.warning("film %s: %s", film_id,
+                        "; ".join(notes + [f"unjudged: {'; '.join(unjudged)}"] * bool(unjudged)))
+            return Completed(data=result, name="Escalated", message="; ".join(notes))
+        if unjudged:
+            log.warning("film %s: unjudged: %s", film_id, "; ".join(unjudged))
+            return Completed(data=result, name="Unjudged", message=f"unjudged: {'; '.join(unjudged)}")
+        return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")

@@ -44,8 +44,9 @@ import threading
 import time
 from pathlib import Path
 
-from governor.chokepoint import halt_run, quiet_sends
+from governor.chokepoint import quiet_sends
 from governor.killswitch import bind_to_parent, stop_this_process
+from tasks.soundstage import halt_run
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.5

@@ -39,7 +39,6 @@ from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, J
                            PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
                            PositiveInt, ProfileChoice, ProviderChoice, cap_of, chosen)
 from flows.shot import ClipOutcome, Finals, PanelOutcome, Take, best_take, shoot_panels, shoot_video, unjudged
-from governor.allowance import allowance_for
 from governor.budget import SlateBudget, block_name, load_or_create
 from governor.chokepoint import CallContext, CallSpec, Units
 from governor.gates import against
@@ -59,6 +58,7 @@ from tasks.continuity import continuity_check, shares_the_scene
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
 from tasks.reference_gate import hold_references
+from tasks.soundstage import on_stage
 from tasks.bible_lock import check_references
 from tasks.stitch import stitch_scene
 from tasks.can import from_the_can, into_the_can, read_record, scene_key_of, write_record
@@ -287,8 +287,9 @@ def scene_flow(project: str = PROJECT,
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-                     approve_fallback, cannot_judge)
+    with on_stage(top_run_id()):  # the run's services, closed when its body ends (tasks/soundstage.py)
+        outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
+                         approve_fallback, cannot_judge)
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(outcome))
@@ -509,7 +510,7 @@ def approve_retakes(run: RunSpec, settings, held: "RetakesHeld", finals: Finals,
                                    scores=_score_lines(last), video_cost=f"retake {fmt_usd(costs[p.shot])}",
                                    detail=clip.held_for_retake))
     ids = [s.shot for s in shots]
-    allowance = allowance_for(run.run_id, run.scene, Decimal(finals.approved), {})
+    allowance = st.stage.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
     wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
     text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
                               fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),

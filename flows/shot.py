@@ -20,7 +20,6 @@ from prefect.states import Completed
 from pydantic import BaseModel
 
 from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
-from governor.allowance import allowance_for
 from governor.gates import failing, warned
 from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
@@ -237,9 +236,7 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
         return True
     st = studio(run)
     cost = st.pricing.estimate(Units("video", seconds=plan.duration, resolution=plan.resolution), model)
-    allowance = allowance_for(run.run_id, run.scene, Decimal(finals.approved),
-                              {s: Decimal(c) for s, c in finals.first_takes.items()},
-                              lambda: st.governor.ledger.rows(run_id=run.run_id))
+    allowance = st.allowance(Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
     short = allowance.admit(plan.shot, take, cost)
     if short is None:
         return True

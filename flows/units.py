@@ -38,7 +38,7 @@ from prefect.futures import as_completed
 from pydantic import BaseModel
 
 from flows.scene import SceneResult, keyed_scene, scene_result, served_from_the_can, word_of
-from governor.chokepoint import halt_run
+from tasks.soundstage import halt_run
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").
 SCENE_DEPLOYMENT = "scene/scene"

@@ -8,8 +8,9 @@ gave up front, plus what later approvals added. A retake that does not fit is no
 shot waits for a person again (flows/scene.py asks, with what was spent, why, and what the
 retake costs).
 
-One `FinalsAllowance` per (run, scene) in a process, seeded from the ledger's video rows of the
-run and scene, so a run that resumes (a suspended deployment run starts again from the top, its
+One `FinalsAllowance` per (run, scene), kept in the run's `Allowances` (which the run's
+soundstage holds, tasks/soundstage.py, and drops when the run ends), seeded from the ledger's
+video rows of the run and scene, so a run that resumes (a suspended deployment run starts again from the top, its
 takes coming back from the cache) charges each take it already made once, whatever order its
 shots now arrive in.
 
@@ -22,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-__all__ = ["FinalsAllowance", "Shortfall", "allowance_for"]
+__all__ = ["Allowances", "FinalsAllowance", "Shortfall"]
 
 #: Ledger states of a video row that was sent (or is being sent): what it charged.
 _SENT = ("reserved", "submitted", "succeeded", "failed", "unknown")
@@ -73,22 +74,25 @@ class FinalsAllowance:
             return None
 
 
-_ALLOWANCES: dict[tuple[str, str], FinalsAllowance] = {}
-_LOCK = threading.Lock()
+class Allowances:
+    """The finals allowances of one run's scenes, by (run id, scene); it lives as long as the run."""
 
+    def __init__(self):
+        self._by_scene: dict[tuple[str, str], FinalsAllowance] = {}
+        self._lock = threading.Lock()
 
-def allowance_for(run_id: str, scene: str, approved: Decimal, first_takes: dict[str, Decimal],
+    def for_scene(self, run_id: str, scene: str, approved: Decimal, first_takes: dict[str, Decimal],
                   ledger_rows=lambda: ()) -> FinalsAllowance:
-    """The scene's allowance in this run: made once (the approved shots' first takes charged,
-    and every video take the ledger — `ledger_rows()`, read then — shows this run already
-    sent), then only ever raised."""
-    with _LOCK:
-        found = _ALLOWANCES.get((run_id, scene))
-        if found is None:
-            charges = {(shot, 1): Decimal(cost) for shot, cost in first_takes.items()}
-            for row in ledger_rows():
-                if row.run_id == run_id and row.scene == scene and row.stage == "video" and row.status in _SENT:
-                    charges.setdefault((row.shot, int(row.take)), Decimal(row.estimate))
-            found = _ALLOWANCES[(run_id, scene)] = FinalsAllowance(Decimal(approved), charges)
-    found.approve(Decimal(approved))
-    return found
+        """The scene's allowance in this run: made once (the approved shots' first takes charged,
+        and every video take the ledger — `ledger_rows()`, read then — shows this run already
+        sent), then only ever raised."""
+        with self._lock:
+            found = self._by_scene.get((run_id, scene))
+            if found is None:
+                charges = {(shot, 1): Decimal(cost) for shot, cost in first_takes.items()}
+                for row in ledger_rows():
+                    if row.run_id == run_id and row.scene == scene and row.stage == "video" and row.status in _SENT:
+                        charges.setdefault((row.shot, int(row.take)), Decimal(row.estimate))
+                found = self._by_scene[(run_id, scene)] = FinalsAllowance(Decimal(approved), charges)
+        found.approve(Decimal(approved))
+        return found

@@ -226,6 +226,8 @@ def guard_paid_call(provider: str) -> None:
 
 
 # -- listeners: who wants to know where a call is ------------------------------------------------
+# Process-wide on purpose: the crash tests' probes, each removed by the callable `add_listener`
+# returns. Nothing of a run is kept here.
 _LISTENERS: list[Callable[[str, CallSpec, dict], None]] = []
 
 
@@ -262,6 +264,7 @@ class _Job:
 
 
 # -- sends in flight: a request between its intent and its recorded job id or answer ----------
+# Process-wide on purpose: a process about to end waits for its own sends, whichever run made them.
 _SENDS = 0
 _SENDS_DONE = threading.Condition()
 
@@ -945,29 +948,3 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-_GOVERNORS: dict[str, Governor] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def governor_for(run_id: str, factory: Callable[[], Governor]) -> Governor:
-    """The governor of one run in this process (the tasks of a run, and of all the scenes of a
-    film run, share its halt)."""
-    with _REGISTRY_LOCK:
-        gov = _GOVERNORS.get(run_id)
-        if gov is None:
-            gov = factory()
-            _GOVERNORS[run_id] = gov
-        return gov
-
-
-def halt_run(run_id: str, reason: str) -> bool:
-    """Stop one run's spending in this process (a Cancel): its next paid call is refused as a
-    stop; calls already sent go on as on `slate stop`. False if the run has no governor here."""
-    with _REGISTRY_LOCK:
-        gov = _GOVERNORS.get(run_id)
-    if gov is None:
-        return False
-    gov._halt(RunHalted(f"stop requested: {reason}", kind="stop"))
-    return True

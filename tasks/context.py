@@ -3,10 +3,13 @@
 `RunSpec` is the run's identity and knobs (project folder, run id, provider names, fault mode).
 It is passed to every task but excluded from every cache key: where and when a run happens
 must never change what a shot's content is. What a provider setting does change (the local
-fault mode) reaches the key as the provider's `variant`, a parameter of every stage task. `Studio` holds the live objects (storage,
-providers, governor) for one run in this process.
+fault mode) reaches the key as the provider's `variant`, a parameter of every stage task.
+`Studio` holds the live objects (storage, providers, judge, governor) of one RunSpec; `studio(run)`
+finds it on the run's soundstage (tasks/soundstage.py), where it is built once and closed when
+the run ends. `emit` tells the run's listeners (and the process's display) what a shot is doing.
 
-It must never put a key, a client or an open file into a task's parameters.
+It must never put a key, a client or an open file into a task's parameters, and never keep a
+studio anywhere but on its run's soundstage.
 """
 from __future__ import annotations
 
@@ -18,13 +21,15 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from governor.chokepoint import Governor, governor_for
+from governor.allowance import FinalsAllowance
+from governor.chokepoint import Governor
 from governor.gates import GatePolicy
 from governor.ledger import Cap, Ledger
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
 from manifests.settings import base_urls
 from providers.registry import image_provider, judge_provider, lineup, storage_for, video_provider
+from tasks.soundstage import Soundstage, current, stage_for
 
 
 class RunSpec(BaseModel):
@@ -80,14 +85,17 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, bud
 
 
 class Studio:
-    """The live side of a run: storage, providers and the governor."""
+    """The live side of a run: storage, providers and the governor (the governor is the run's,
+    shared by every studio on its soundstage)."""
 
-    def __init__(self, run: RunSpec):
+    def __init__(self, run: RunSpec, stage: Soundstage):
         self.run = run
+        self.stage = stage
         self.root = Path(run.root)
         self.storage = storage_for(self.root)
         self.faults = FaultMode.parse(run.local_fault_rate, run.local_fault_seed, run.local_fault_kinds)
         self._videos: dict[str, object] = {}
+        self._lock = threading.Lock()
 
     @cached_property
     def images(self):
@@ -99,7 +107,7 @@ class Studio:
 
     def video_for(self, model: str):
         """The video provider for one model of the lineup (a fallback is built when first needed)."""
-        with _LOCK:
+        with self._lock:
             if model not in self._videos:
                 self._videos[model] = video_provider(model, self.storage, latency=self.run.local_latency,
                                                      faults=self.faults, base_urls=self.run.base_urls)
@@ -116,7 +124,7 @@ class Studio:
 
     @property
     def governor(self) -> Governor:
-        return governor_for(self.run.run_id, self._make_governor)
+        return self.stage.governor(self.run.run_id, self._make_governor)
 
     def _make_governor(self) -> Governor:
         ledger = Ledger.for_project(self.root)  # the URL is resolved there, never passed around
@@ -130,45 +138,61 @@ class Studio:
         return Pricing.for_lineup(RateCard.load(self.root), self.run.panel_model, self.run.video_models,
                                   self.run.judge_model, self.run.price_as)
 
+    def allowance(self, approved: Decimal, first_takes: dict[str, Decimal]) -> FinalsAllowance:
+        """This scene's finals allowance in this run (governor/allowance.py), seeded from the ledger."""
+        return self.stage.allowances.for_scene(self.run.run_id, self.run.scene, approved, first_takes,
+                                               lambda: self.governor.ledger.rows(run_id=self.run.run_id))
+
+    def close(self) -> None:
+        """What this studio opened (storage, providers) closed: the run ended."""
+        built = [self.__dict__.get(name) for name in ("images", "judge")] + list(self._videos.values())
+        for thing in [self.storage, *built]:
+            close = getattr(thing, "close", None)
+            if callable(close):
+                close()
+
     def scratch(self, name: str) -> Path:
         path = self.root / ".slate" / "scratch" / self.run.run_id / name
         path.mkdir(parents=True, exist_ok=True)
         return path
 
 
-_STUDIOS: dict[str, Studio] = {}
-_LOCK = threading.Lock()
-
-
 def studio(run: RunSpec) -> Studio:
-    with _LOCK:
-        key = run.model_dump_json()
-        if key not in _STUDIOS:
-            _STUDIOS[key] = Studio(run)
-        return _STUDIOS[key]
+    """The run's studio for this RunSpec, on the run's soundstage (a stray one outside any flow)."""
+    stage = stage_for(run.run_id)
+    return stage.studio(run.model_dump_json(), lambda: Studio(run, stage))
 
 
 # -- progress: tasks tell whoever listens (the CLI's live display) what a shot is doing -------
 # Every event names its scene: the scenes of a film run at once in one process, and their shot
 # ids may repeat. A listener is called on the emitting task's thread: it must return at once.
-_LISTENERS: list[Callable[[dict], None]] = []
+# A listener added inside a run (a scene's progress bar) is the run's, and goes with it; one
+# added outside any run (the CLI's display, which outlives the runs it shows) is the process's.
+_PROCESS_LISTENERS: list[Callable[[dict], None]] = []
+_LISTENERS_LOCK = threading.Lock()
 
 
 def listen(fn: Callable[[dict], None]) -> Callable[[], None]:
     """Call `fn` with every event from now on; returns how to stop (once or more: a listener
     stopped early, by a scene that ended, is stopped again on the way out)."""
-    _LISTENERS.append(fn)
+    stage = current()
+    if stage is not None:
+        return stage.listen(fn)
+    with _LISTENERS_LOCK:
+        _PROCESS_LISTENERS.append(fn)
 
     def stop() -> None:
-        try:
-            _LISTENERS.remove(fn)
-        except ValueError:  # stopped before
-            pass
+        with _LISTENERS_LOCK:
+            if fn in _PROCESS_LISTENERS:
+                _PROCESS_LISTENERS.remove(fn)
     return stop
 
 
 def emit(**event) -> None:
-    for fn in list(_LISTENERS):
+    stage = current()
+    with _LISTENERS_LOCK:
+        listeners = list(_PROCESS_LISTENERS)
+    for fn in (stage.listeners() if stage is not None else []) + listeners:
         try:
             fn(event)
         except Exception:  # a broken display must never break a paid run

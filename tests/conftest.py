@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,16 @@ def pytest_collection_modifyitems(config, items):
     two-worker module on the same worker, one after the other: twenty minutes, the last six of
     them mostly waiting, with the other worker done."""
     items.sort(key=_rank)
+
+
+@pytest.fixture(autouse=True)
+def _strays_struck():
+    """A test's stray soundstages (tasks called outside a flow, tasks/soundstage.py) are struck
+    with the test: their ledger engines disposed, as a run's are when it ends."""
+    yield
+    soundstage = sys.modules.get("tasks.soundstage")  # a test that never imported it made none
+    if soundstage is not None:
+        soundstage.strike_strays()
 
 
 @pytest.fixture

@@ -199,33 +199,36 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
     from prefect.states import Cancelled
 
     from flows.lifeline import stop_on_cancel
-    from governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units, governor_for
+    from governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
+    from tasks.soundstage import on_stage
     from governor.ledger import Cap, CallRequest
     from providers.storage_local import LocalStorage
 
     run_id = str(uuid.uuid4())
     root = example_film
-    g = governor_for(run_id, lambda: Governor(
-        run_id=run_id, film=FILM_ID, root=root, ledger=Ledger.for_project(root),
-        estimate=lambda units, _model: Decimal("0.35"), caps=[Cap("run", Decimal("10"))], storage=LocalStorage(root)))
-    in_flight = g.ledger.claim(request=CallRequest(
-        run_id=run_id, film=FILM_ID, scene="scene-01", shot="1A", stage="video", take=1, provider="local",
-        model="local-ffmpeg-v1", profile="draft", fingerprint="fp-in-flight", prompt="", reference_hashes=(),
-        parameters={}, estimate=Decimal("0.35")), cap_scopes=g.caps, owner=g.owner, lease_seconds=90).row
-    g.ledger.mark_submitted(in_flight.call_id, "lj-in-flight")
+    with on_stage(run_id) as stage:  # the run is open in this process, as its flow body holds it
+        g = stage.governor(run_id, lambda: Governor(
+            run_id=run_id, film=FILM_ID, root=root, ledger=Ledger.for_project(root),
+            estimate=lambda units, _model: Decimal("0.35"), caps=[Cap("run", Decimal("10"))],
+            storage=LocalStorage(root)))
+        in_flight = g.ledger.claim(request=CallRequest(
+            run_id=run_id, film=FILM_ID, scene="scene-01", shot="1A", stage="video", take=1, provider="local",
+            model="local-ffmpeg-v1", profile="draft", fingerprint="fp-in-flight", prompt="", reference_hashes=(),
+            parameters={}, estimate=Decimal("0.35")), cap_scopes=g.caps, owner=g.owner, lease_seconds=90).row
+        g.ledger.mark_submitted(in_flight.call_id, "lj-in-flight")
 
-    flow_run = FlowRun(id=run_id, flow_id=uuid.uuid4(), name="scene-default", parameters={"project": str(root)})
-    with caplog.at_level("WARNING"):
-        stop_on_cancel(None, flow_run, Cancelled())
-    assert any(f"call {in_flight.call_id}, job lj-in-flight" in r.getMessage() for r in caplog.records)
+        flow_run = FlowRun(id=run_id, flow_id=uuid.uuid4(), name="scene-default", parameters={"project": str(root)})
+        with caplog.at_level("WARNING"):
+            stop_on_cancel(None, flow_run, Cancelled())
+        assert any(f"call {in_flight.call_id}, job lj-in-flight" in r.getMessage() for r in caplog.records)
 
-    before = g.ledger.rows(run_id=run_id)
-    ctx = CallContext(run_id, FILM_ID, "scene-01", "1C", "panel", 1, "local", "local-compositor-v1", "draft")
-    with pytest.raises(RunHalted, match=f"flow run {run_id} was cancelled") as halted:
-        g.sync_call(CallSpec(ctx, Units("image", images=1), "fp-after-cancel"),
-                    lambda call_id: Answer(b"never", "png"))
-    assert halted.value.kind == "stop"
-    assert g.ledger.rows(run_id=run_id) == before          # nothing claimed, nothing sent
-    [row] = [r for r in before if r.call_id == in_flight.call_id]
-    assert row.status == "submitted" and row.job_id == "lj-in-flight"
+        before = g.ledger.rows(run_id=run_id)
+        ctx = CallContext(run_id, FILM_ID, "scene-01", "1C", "panel", 1, "local", "local-compositor-v1", "draft")
+        with pytest.raises(RunHalted, match=f"flow run {run_id} was cancelled") as halted:
+            g.sync_call(CallSpec(ctx, Units("image", images=1), "fp-after-cancel"),
+                        lambda call_id: Answer(b"never", "png"))
+        assert halted.value.kind == "stop"
+        assert g.ledger.rows(run_id=run_id) == before          # nothing claimed, nothing sent
+        [row] = [r for r in before if r.call_id == in_flight.call_id]
+        assert row.status == "submitted" and row.job_id == "lj-in-flight"
     check_stop(root)  # the pytest process is no run's own: other runs in it may still spend
