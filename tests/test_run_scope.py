@@ -1,0 +1,132 @@
+"""A run's services belong to the run (tasks/soundstage.py).
+
+Two runs of two films in one process, at once, share no live object (studio, governor, ledger
+engine, storage, judge) and each one's paid calls land in its own ledger only; a task on the
+run's thread pool finds its run's studio; once a run ends its soundstage is gone. A process
+that runs 50 scene runs in a row keeps a flat count of ledger engines and open files — counted
+where they are: live SQLAlchemy engines (the garbage collector's objects) and /proc/self/fd.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import threading
+
+import pytest
+import yaml
+
+from governor.ledger import Ledger
+from tests.scene_cuts import keep_shots
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
+
+
+def _second_film(example_master, tmp_path):
+    import shutil
+    dest = tmp_path / "second"
+    shutil.copytree(example_master, dest, ignore=shutil.ignore_patterns(".slate", "renders"))
+    return dest
+
+
+def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(example_film, example_master, tmp_path,
+                                                                       prefect_harness):
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    from flows.scene import scene_flow, top_run_id
+    from tasks.context import RunSpec, studio
+    from tasks.soundstage import on_stage, open_runs
+
+    other = _second_film(example_master, tmp_path)
+    # Different settings: the second film's ledger is a database of its own, named by its slate.toml.
+    ledger_b = tmp_path / "elsewhere" / "ledger-b.db"
+    ledger_b.parent.mkdir()
+    toml = other / "slate.toml"
+    # First in the file: a top-level key written after a [table] would belong to that table.
+    toml.write_text(f'ledger_url = "sqlite:///{ledger_b}"\n' + (toml.read_text() if toml.exists() else ""))
+    for root in (example_film, other):
+        keep_shots(root, ("1A",))
+
+    # The real scene flows, both open at once (each holds its soundstage while the other runs).
+    states = {}
+    threads = [threading.Thread(target=lambda r=r: states.__setitem__(r, scene_flow(project=str(r),
+                                                                                    return_state=True)))
+               for r in (example_film, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run_a, run_b = (states[r].result().run_id for r in (example_film, other))
+    assert states[example_film].is_completed() and states[other].is_completed()
+    assert run_a != run_b
+    with Ledger.for_project(example_film) as a, Ledger(f"sqlite:///{ledger_b}") as b:
+        assert a.url != b.url
+        rows_a, rows_b = a.rows(film="night-diner"), b.rows(film="night-diner")
+    assert rows_a and rows_b
+    assert {r.run_id for r in rows_a} == {run_a}      # each run's calls in its own ledger only
+    assert {r.run_id for r in rows_b} == {run_b}
+    assert open_runs() == []                           # both soundstages struck with their runs
+
+    # Their live objects: gathered by two flows open at once, and by a task on each one's threads.
+    met = threading.Barrier(2, timeout=60)
+    seen: dict[str, dict] = {}
+
+    @task(cache_policy=NO_CACHE)
+    def on_a_task_thread(run: RunSpec):
+        return studio(run)
+
+    @flow
+    def live_side(root: str, name: str):
+        with on_stage(top_run_id()):
+            run = RunSpec(root=root, run_id=top_run_id(), film="night-diner", scene="scene-01", profile="draft")
+            st = studio(run)
+            met.wait()  # both runs are open now
+            seen[name] = {"studio": st, "governor": st.governor, "engine": st.governor.ledger.engine,
+                          "storage": st.storage, "judge": st.judge, "stage": st.stage,
+                          "on the task's thread": on_a_task_thread.submit(run).result(),
+                          "open": set(open_runs())}
+            met.wait()  # neither ends before both have looked
+
+    threads = [threading.Thread(target=live_side, args=(str(r), n)) for r, n in ((example_film, "a"), (other, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    a, b = seen["a"], seen["b"]
+    assert a["on the task's thread"] is a["studio"] and b["on the task's thread"] is b["studio"]
+    assert a["open"] == b["open"] == {a["stage"].run_id, b["stage"].run_id}
+    for name in ("studio", "governor", "engine", "storage", "judge", "stage"):
+        assert a[name] is not b[name], name
+    assert str(a["engine"].url) != str(b["engine"].url)
+    assert a["stage"].struck and b["stage"].struck and open_runs() == []
+
+
+def _ledger_engines(root) -> int:
+    import sqlalchemy
+    gc.collect()
+    where = str(root)
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, sqlalchemy.engine.Engine) and where in str(o.url.database or ""))
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film, prefect_harness):
+    from flows.scene import scene_flow
+
+    keep_shots(example_film, ("1A",))
+    counts = []
+    for n in range(50):
+        state = scene_flow(project=str(example_film), return_state=True)
+        assert state.is_completed(), (n, state.name, state.message)
+        counts.append((_ledger_engines(example_film), _open_files()))
+    with Ledger.for_project(example_film) as ledger:
+        runs = {r.run_id for r in ledger.rows(film="night-diner")}
+    assert len(runs) >= 1  # the first run paid; the others were served from the can
+    warm_engines, warm_files = counts[4]
+    grown = [(n, e - warm_engines, f - warm_files) for n, (e, f) in enumerate(counts[5:], start=5)]
+    print(f"\nledger engines, open files after runs 5, 25, 50: {counts[4]}, {counts[24]}, {counts[49]}")
+    assert max(e for _, e, _ in grown) <= 1, grown
+    assert max(f for _, _, f in grown) <= 8, grown
