@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from manifests.keys import check_key
 from manifests.settings import StorageSettings
 from providers.storage_s3 import S3Storage, s3_client
 from tasks.clapper import content_key  # the key's rule lives there, without Prefect
+from tasks.memo import BoundedMemo
 
 
 @dataclass(kw_only=True)
@@ -48,9 +48,11 @@ class ContentKey(CachePolicy):
 # folder, a take cached by one worker is a miss on every other. With `[storage] backend = "s3"`
 # the records go to the film's bucket, under `<prefix>results/<cache key>`, beside the
 # artifacts they name. The key is the ContentKey above, unchanged: only where it is looked up moves.
-_CLIENTS: dict[tuple, object] = {}
-_SAVED: dict[tuple, object] = {}
-_CLIENTS_LOCK = threading.Lock()
+# By the bucket's address (never a run): one boto3 client and one saved block each, for the
+# process's life. Process-wide on purpose (a worker serves films of the same bucket run after
+# run) and bounded: a worker that meets more buckets than this makes a forgotten one again.
+_CLIENTS: BoundedMemo[tuple, object] = BoundedMemo("bucket result clients", 16)
+_SAVED: BoundedMemo[tuple, object] = BoundedMemo("saved bucket result blocks", 16)
 
 
 class BucketResults(WritableFileSystem):
@@ -69,10 +71,8 @@ class BucketResults(WritableFileSystem):
 
     def _store(self) -> S3Storage:
         where = (self.bucket, self.prefix, self.endpoint_url, self.region, self.profile)
-        with _CLIENTS_LOCK:
-            if where not in _CLIENTS:
-                _CLIENTS[where] = s3_client(endpoint_url=self.endpoint_url, region=self.region, profile=self.profile)
-            client = _CLIENTS[where]
+        client = _CLIENTS.get_or_make(where, lambda: s3_client(endpoint_url=self.endpoint_url, region=self.region,
+                                                               profile=self.profile))
         # film="-": results are keyed by content, shared by every film of the bucket
         return S3Storage(Path("."), bucket=self.bucket, prefix=self.prefix, film="-",
                          endpoint_url=self.endpoint_url, client=client)
@@ -119,8 +119,7 @@ def result_storage(root: Path, storage: StorageSettings):
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     where = (storage.bucket, storage.prefix.strip("/"), storage.endpoint_url, storage.region, storage.profile)
-    with _CLIENTS_LOCK:
-        block = _SAVED.get(where)
+    block = _SAVED.get(where)
     if block is None:
         block = BucketResults(bucket=storage.bucket, prefix=storage.prefix.strip("/"), endpoint_url=storage.endpoint_url,
                               region=storage.region, profile=storage.profile)
@@ -132,6 +131,5 @@ def result_storage(root: Path, storage: StorageSettings):
             # start at once, and Prefect 3.8.8's save(overwrite=True) then raises ValueError
             # ("a name that is already in use") from the 409 — seen with four scenes on two workers.
             block = BucketResults.load(name)
-        with _CLIENTS_LOCK:
-            _SAVED[where] = block
+        _SAVED.put(where, block)
     return block

@@ -27,10 +27,13 @@ from media.grade import frame_window, lab, soften
 from media import clip as clip_models
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
+from tasks.memo import BoundedMemo
 from tasks.versions import DRIFT_VERSION  # bumped there
 
-_EMBEDDERS: dict[tuple[str, str], tuple] = {}
-_LOCK = threading.Lock()
+# CLIP models by (model, weights): hundreds of megabytes each, loaded once in a process, whatever
+# run asks. Process-wide on purpose and bounded: a film names one model; a second evicts the first.
+_EMBEDDERS: BoundedMemo[tuple[str, str], tuple] = BoundedMemo("CLIP models", 2)
+_LOCK = threading.Lock()   # one load at a time: two threads must not load the same model twice
 
 # The colour measure's scale (see `measure`): the film's 0.35 threshold sits at 7 degrees of hue
 # rotation or 7 Lab units of cast. Measured: a clean chained frame with its figures elsewhere read
@@ -43,9 +46,7 @@ CAST_FULL = 20.0    # Lab units the mean (a*, b*) moved, read as colour distance
 
 def embedder(model: str, weights: str):
     with _LOCK:
-        if (model, weights) not in _EMBEDDERS:
-            _EMBEDDERS[(model, weights)] = clip_models.load(model, weights)
-        made, why = _EMBEDDERS[(model, weights)]
+        made, why = _EMBEDDERS.get_or_make((model, weights), lambda: clip_models.load(model, weights))
     clip_models.say_once(why)
     return made
 

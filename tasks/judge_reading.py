@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import threading
 from pathlib import Path
 
 from manifests import LoadedFilm, Problem
 from manifests.profiles import PROFILES
 from providers.local_judge_inputs import Unjudgeable, read_plate, read_turnaround
+from tasks.memo import BoundedMemo
 from tasks.references import read_reference, scene_needs
 
 #: What a person can do about art the local judge cannot read (the end of every such line).
@@ -37,8 +37,8 @@ REHEARSED = "a rehearsal: the takes that use it go on, shown UNJUDGED"
 # What the judge said of each content, by (kind, id, sha256, wardrobe colours, panel sizes): the
 # CLI's, the film's and each scene's preflight read the same sheets (0.13 s a sheet, mostly the
 # judge's colour count), and a test worker reads one film's many times. Nothing else is kept.
-_READ: dict[tuple, list[str]] = {}
-_READ_LOCK = threading.Lock()
+# Process-wide on purpose (it depends on the content alone) and bounded: a few reasons each.
+_READ: BoundedMemo[tuple, list[str]] = BoundedMemo("local judge readings", 1024)
 
 
 def _palette(sheet: Path, character_id: str, colour: str | None) -> None:
@@ -73,15 +73,13 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
                     if need.kind == "character" else ()
                 key = (need.kind, need.ident, hashlib.sha256(data).hexdigest(), colours,
                        tuple(sorted(sizes)) if need.kind == "location" else ())
-                with _READ_LOCK:
-                    known = _READ.get(key)
+                known = _READ.get(key)
                 if known is None:
                     read += 1  # a file per reading: the judge caches what it read by path
                     sheet = Path(scratch) / f"{read}.img"
                     sheet.write_bytes(data)
                     known = _reasons(need, sheet, colours, sizes)
-                    with _READ_LOCK:
-                        _READ[key] = known
+                    _READ.put(key, known)
                 for why in known:
                     if (need.key, why) not in said:
                         said.add((need.key, why))

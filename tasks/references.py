@@ -21,7 +21,6 @@ import hashlib
 import io
 import re
 import struct
-import threading
 from dataclasses import dataclass
 
 from PIL import Image
@@ -31,6 +30,7 @@ from manifests import LoadedFilm, Problem, parse_canonical
 from providers.errors import ReferenceMissing
 from providers.storage_local import cas_uri
 from tasks.context import RunSpec, studio
+from tasks.memo import BoundedMemo
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
 MAX_REFERENCE_BYTES = 64 << 20     # an 8K PNG plate is ~30-60 MB; anything bigger is not a reference
@@ -133,8 +133,9 @@ def image_header(data: bytes) -> tuple[str, int, int]:
 # Verdicts of judge_image by the bytes' sha256: the preflight, the CLI's and each scene's
 # reference check read the same sheets, and a full decode of a turnaround costs ~0.1 s. Only
 # what passed is kept (a failure is cheap to find again and its message must be fresh).
-_JUDGED: dict[str, tuple[int, int]] = {}
-_JUDGED_LOCK = threading.Lock()
+# Process-wide on purpose (it depends on the content alone) and bounded: a worker's films'
+# references, many times over, for two integers each.
+_JUDGED: BoundedMemo[str, tuple[int, int]] = BoundedMemo("reference decode verdicts", 4096)
 
 
 def judge_image(data: bytes) -> tuple[int, int]:
@@ -144,14 +145,7 @@ def judge_image(data: bytes) -> tuple[int, int]:
     that claims 400 megapixels costs a few bytes of reading, not gigabytes of memory. Each
     content is decoded once per process (by its sha256)."""
     digest = hashlib.sha256(data).hexdigest()
-    with _JUDGED_LOCK:
-        known = _JUDGED.get(digest)
-    if known is not None:
-        return known
-    size = _judge_image(data)
-    with _JUDGED_LOCK:
-        _JUDGED[digest] = size
-    return size
+    return _JUDGED.get_or_make(digest, lambda: _judge_image(data))
 
 
 def _judge_image(data: bytes) -> tuple[int, int]:

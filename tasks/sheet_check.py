@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 
 from PIL import Image
 
@@ -23,6 +22,7 @@ from manifests import LoadedFilm, Problem
 from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
 from media.sheet import Layout, plate_scores, sheet_scores
 from providers.base import Score
+from tasks.memo import BoundedMemo
 from tasks.references import Need, read_reference, scene_needs
 
 # The turnaround contract of the manifests, as media/sheet.py reads it.
@@ -31,23 +31,20 @@ SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
 
 # slate's measures by (kind, the bytes' sha256): the preflight of the CLI, of the film and of
 # each scene measured the same sheets again (2.2 s of a cached 8-shot film's 3.4 s preflight).
-_MEASURED: dict[tuple[str, str], list[dict]] = {}
-_MEASURED_LOCK = threading.Lock()
+# Process-wide on purpose (it depends on the content alone) and bounded: a few scores each.
+_MEASURED: BoundedMemo[tuple[str, str], list[dict]] = BoundedMemo("reference measures", 1024)
 
 
 def measured(kind: str, data: bytes) -> list[dict]:
     """slate's own measures of one reference, as score dicts (thresholds come from the policy);
     each content is measured once per process."""
-    key = (kind, hashlib.sha256(data).hexdigest())
-    with _MEASURED_LOCK:
-        known = _MEASURED.get(key)
-    if known is None:
+    def measure() -> list[dict]:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
-        known = [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
-        with _MEASURED_LOCK:
-            _MEASURED[key] = known
+        return [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
+
+    known = _MEASURED.get_or_make((kind, hashlib.sha256(data).hexdigest()), measure)
     return [dict(score) for score in known]  # a caller's change to a score never reaches the next
 
 

@@ -18,7 +18,7 @@ import yaml
 from governor.ledger import Ledger
 from tests.scene_cuts import keep_shots
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
+OURS = ("manifests", "providers", "governor", "media", "tasks", "flows", "deployments", "slate")
 
 
 def _second_film(example_master, tmp_path):
@@ -28,6 +28,8 @@ def _second_film(example_master, tmp_path):
     return dest
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_calls")
 def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(example_film, example_master, tmp_path,
                                                                        prefect_harness):
     from prefect import flow, task
@@ -113,6 +115,24 @@ def _open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def _module_containers() -> dict[str, int]:
+    """The size of every dict, set, list and bounded memo held at the top of one of slate's
+    modules, by module and name: a registry that outlives a run grows here run after run."""
+    import sys
+
+    from tasks.memo import BoundedMemo
+    sizes = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] not in OURS or module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, (dict, set, list, BoundedMemo)) and not attr.startswith("__"):
+                sizes[f"{name}.{attr}"] = len(value)
+    return sizes
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_calls")
 def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film, prefect_harness):
     from flows.scene import scene_flow
 
@@ -122,6 +142,9 @@ def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film
         state = scene_flow(project=str(example_film), return_state=True)
         assert state.is_completed(), (n, state.name, state.message)
         counts.append((_ledger_engines(example_film), _open_files()))
+        if n == 4:
+            warm_sizes = _module_containers()
+    grew = {k: (warm_sizes.get(k), v) for k, v in _module_containers().items() if v > warm_sizes.get(k, 0)}
     with Ledger.for_project(example_film) as ledger:
         runs = {r.run_id for r in ledger.rows(film="night-diner")}
     assert len(runs) >= 1  # the first run paid; the others were served from the can
@@ -130,3 +153,42 @@ def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film
     print(f"\nledger engines, open files after runs 5, 25, 50: {counts[4]}, {counts[24]}, {counts[49]}")
     assert max(e for _, e, _ in grown) <= 1, grown
     assert max(f for _, _, f in grown) <= 8, grown
+    assert grew == {}, grew  # no module-level registry kept anything of runs 6 to 50
+
+
+def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
+    from tasks.memo import BoundedMemo
+
+    memo = BoundedMemo("test readings", 3)
+    for key in "abc":
+        memo.put(key, key.upper())
+    assert memo.get("a") == "A"          # a is now the most recently used
+    memo.put("d", "D")                   # b, the least recently used, goes
+    assert len(memo) == 3 and memo.get("b") is None
+    assert [memo.get(k) for k in "acd"] == ["A", "C", "D"]
+    made = []
+    assert memo.get_or_make("e", lambda: made.append("e") or "E") == "E"
+    assert memo.get_or_make("e", lambda: made.append("again") or "X") == "E" and made == ["e"]
+    assert len(memo) == 3
+
+
+def test_a_task_outside_any_flow_gets_a_stray_soundstage_struck_with_its_scope(example_film):
+    import contextvars
+
+    from tasks.context import RunSpec, studio
+    from tasks.soundstage import MAX_STRAYS, open_runs, strike_strays
+
+    run = RunSpec(root=str(example_film), run_id="outside", film="night-diner", scene="scene-01", profile="draft")
+    st = studio(run)
+    assert st.stage.stray and studio(run) is st          # the rest of this scope finds it again
+    assert st.governor.ledger.rows(run_id="outside") == []
+    engine = st.governor.ledger.engine
+    assert engine.pool.checkedin() == 1                   # the ledger's connection, pooled while it lives
+    assert open_runs() == []                              # a stray is no run a Cancel could halt
+    # Each in a context of its own (a script's, a thread's): at most MAX_STRAYS stay open.
+    strays = [contextvars.Context().run(lambda: studio(run).stage) for _ in range(MAX_STRAYS + 1)]
+    assert engine.pool.checkedin() == 0                   # struck: its engine disposed
+    assert st.stage.struck and not strays[-1].struck     # the oldest was struck first
+    assert strike_strays() == MAX_STRAYS
+    assert all(s.struck for s in strays)
+    assert studio(run) is not st                          # struck: a new one, never the old services
