@@ -38,6 +38,7 @@ from governor.money import fmt_usd
 from media import ContactEntry
 from tasks import escalations
 from tasks.context import listen, studio
+from tasks.events import Event, ScenePlanned, ShotMoved
 
 KEYFRAMES = ("first", "middle", "last")
 
@@ -78,14 +79,15 @@ class Progress:
                                             name=f"progress {scene}", daemon=True)
             self._pusher.start()
 
-    def __call__(self, event: dict) -> None:
-        if event.get("scene") != self.scene:
+    def __call__(self, event: Event) -> None:
+        if event.scene != self.scene:
             return
-        if event.get("event") == "plan":
-            self.shots = max(1, len(event["shots"]))
+        if isinstance(event, ScenePlanned):
+            self.shots = max(1, len(event.shots))
             return
-        if event.get("stage") == "video" and event.get("status") in ("approved", "escalated", "halted"):
-            self.done.add(event.get("shot"))
+        if isinstance(event, ShotMoved) and event.stage == "video" and event.status in ("approved", "escalated",
+                                                                                         "halted"):
+            self.done.add(event.shot)
             self._moved.set()
 
     @property

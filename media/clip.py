@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 log = logging.getLogger("slate.clip")
+# Reasons already said (once a process): bounded by the few reasons `load` can give.
 _SAID: set[str] = set()
 
 

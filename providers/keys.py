@@ -30,6 +30,8 @@ KEY_VARS: dict[str, tuple[str, ...]] = {
     "openrouter": ("OPENROUTER_API_KEY",),
 }
 
+# Every key value this process has read, so that no log record of any run shows one: process-wide
+# on purpose (a key outlives the run that read it, in a worker's logs), bounded by the keys set.
 _SEEN: set[str] = set()
 _LOCK = threading.Lock()
 

@@ -167,20 +167,20 @@ class Progress:
         self.rows: dict[tuple[str, str], dict] = {}
         self.started = time.time()
 
-    def __call__(self, event: dict) -> None:
-        scene = event.get("scene") or ""
-        if event.get("event") == "plan":
-            for s in event["shots"]:
+    def __call__(self, event) -> None:
+        from tasks.events import ScenePlanned, ShotMoved
+        scene = event.scene or ""
+        if isinstance(event, ScenePlanned):
+            for s in event.shots:
                 self.rows.setdefault((scene, s), {"panel": "waiting", "video": "waiting"})
             return
-        shot = event.get("shot")
-        if not shot:
+        if not isinstance(event, ShotMoved) or not event.shot:
             return
-        row = self.rows.setdefault((scene, shot), {"panel": "waiting", "video": "waiting"})
-        stage = "panel" if event.get("stage", "").startswith("panel") else "video"
-        take = f" take {event['take']}" if event.get("take") else ""
-        moment = f" {event['moment']}" if event.get("moment") and stage == "panel" else ""
-        row[stage] = f"{event.get('status')}{moment}{take}"
+        row = self.rows.setdefault((scene, event.shot), {"panel": "waiting", "video": "waiting"})
+        stage = "panel" if event.stage.startswith("panel") else "video"
+        take = f" take {event.take}" if event.take else ""
+        moment = f" {event.moment}" if event.moment and stage == "panel" else ""
+        row[stage] = f"{event.status}{moment}{take}"
 
     def table(self) -> Table:
         t = Table(title=f"slate run — {time.time() - self.started:.0f}s", expand=False)
@@ -370,11 +370,12 @@ def _run(directory, scene, profile, provider, cap_usd, price_as, approve_fallbac
         raise typer.Exit(1)
 
 
-def _say_waiting(event: dict) -> None:
+def _say_waiting(event) -> None:
     """A run that waits for a person says so, in one line, whether or not this is a terminal:
     what it waits for and how to answer (flows/approval.py writes the line)."""
-    if event.get("event") == "waiting" and event.get("line"):
-        console.print(event["line"], style="bold")
+    from tasks.events import WaitingForPerson
+    if isinstance(event, WaitingForPerson) and event.line:
+        console.print(event.line, style="bold")
         if not console.is_terminal:
             sys.stdout.flush()   # a log file or a pipe sees it now, not when the run ends
 

@@ -4,15 +4,17 @@
 It is passed to every task but excluded from every cache key: where and when a run happens
 must never change what a shot's content is. What a provider setting does change (the local
 fault mode) reaches the key as the provider's `variant`, a parameter of every stage task.
-`Studio` holds the live objects (storage, providers, judge, governor) of one RunSpec; `studio(run)`
-finds it on the run's soundstage (tasks/soundstage.py), where it is built once and closed when
-the run ends. `emit` tells the run's listeners (and the process's display) what a shot is doing.
+`Studio` holds the live objects (storage, providers, judge, governor) of one RunSpec;
+`studio(run)` finds it on the run's soundstage (tasks/soundstage.py), where it is built once and
+closed when the run ends. `emit` tells the run's listeners (and the process's display) what a
+shot is doing, as a typed event (tasks/events.py).
 
 It must never put a key, a client or an open file into a task's parameters, and never keep a
 studio anywhere but on its run's soundstage.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from decimal import Decimal
 from functools import cached_property
@@ -29,6 +31,7 @@ from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
 from manifests.settings import base_urls
 from providers.registry import image_provider, judge_provider, lineup, storage_for, video_provider
+from tasks.events import Event, event_of
 from tasks.soundstage import Soundstage, current, stage_for
 
 
@@ -164,15 +167,16 @@ def studio(run: RunSpec) -> Studio:
 
 
 # -- progress: tasks tell whoever listens (the CLI's live display) what a shot is doing -------
-# Every event names its scene: the scenes of a film run at once in one process, and their shot
-# ids may repeat. A listener is called on the emitting task's thread: it must return at once.
-# A listener added inside a run (a scene's progress bar) is the run's, and goes with it; one
-# added outside any run (the CLI's display, which outlives the runs it shows) is the process's.
-_PROCESS_LISTENERS: list[Callable[[dict], None]] = []
+# `emit(**fields)` makes the fields one typed event (tasks/events.py) and hands it to every
+# listener, on the emitting task's thread: a listener must return at once. A listener added
+# inside a run (a scene's progress bar) is the run's, and goes with it; one added outside any
+# run (the CLI's display, which outlives the runs it shows) is the process's.
+_PROCESS_LISTENERS: list[Callable[[Event], None]] = []
 _LISTENERS_LOCK = threading.Lock()
+log = logging.getLogger("slate.progress")
 
 
-def listen(fn: Callable[[dict], None]) -> Callable[[], None]:
+def listen(fn: Callable[[Event], None]) -> Callable[[], None]:
     """Call `fn` with every event from now on; returns how to stop (once or more: a listener
     stopped early, by a scene that ended, is stopped again on the way out)."""
     stage = current()
@@ -188,7 +192,12 @@ def listen(fn: Callable[[dict], None]) -> Callable[[], None]:
     return stop
 
 
-def emit(**event) -> None:
+def emit(**fields) -> None:
+    try:
+        event = event_of(fields)
+    except TypeError as exc:  # a display that misses an event must never stop a paid run
+        log.warning("progress event not sent: %s", exc)
+        return
     stage = current()
     with _LISTENERS_LOCK:
         listeners = list(_PROCESS_LISTENERS)

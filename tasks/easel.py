@@ -20,6 +20,8 @@ import os
 import threading
 from contextlib import contextmanager, nullcontext
 
+# The easels of this process by their number: process-wide on purpose (the cores are the
+# process's, shared by every run in it), and one entry unless SLATE_LOCAL_EASELS changes.
 _LOCK = threading.Lock()
 _EASELS: dict[int, threading.BoundedSemaphore] = {}
 

@@ -44,6 +44,9 @@ from prefect.concurrency.context import ConcurrencyContext
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+# The limits this process has made sure of, by name (one per provider key, never a run): process-
+# wide on purpose — the first use in a process may reset a killed run's slots (see above), so
+# forgetting one could free a slot this process holds. Bounded by the keys the machine is given.
 _ENSURED: set[str] = set()
 _LOCK = threading.Lock()
 SLOT_WAIT_SECONDS = 6 * 3600  # a night's batch may queue long; forever is a hang
@@ -210,6 +213,9 @@ class _Keeper:
                 self._staff()  # jobs that came while this keeper gave its slot back
 
 
+# One keeper per limit (a provider key, never a run), for the process's life: process-wide on
+# purpose, since slots are handed on between the jobs of every run in the process; bounded by
+# the keys the machine is given.
 _KEEPERS: dict[str, _Keeper] = {}
 
 

@@ -5,6 +5,8 @@ The scenes of a film run at once in one process, and their shot ids may repeat; 
 bar must move with its own shots only. The bars are read back from the Prefect server."""
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +16,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from flows import reports
 from slate.cli import Progress as LiveTable
-from tasks.context import emit
+from tasks.context import emit, listen
+from tasks.events import ReferenceJudged, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -74,11 +77,54 @@ def test_a_burst_of_finished_shots_lands_as_its_last_figure():
 def test_the_live_table_keeps_scenes_apart():
     """The same shot id in two scenes is two rows, under a scene column."""
     table = LiveTable()
-    table({"event": "plan", "scene": "scene-01", "shots": ["1A", "1B"]})
-    table({"event": "plan", "scene": "scene-02", "shots": ["1A"]})
-    table({"scene": "scene-02", "shot": "1A", "stage": "video", "status": "approved", "take": 1})
+    table(ScenePlanned("scene-01", ("1A", "1B")))
+    table(ScenePlanned("scene-02", ("1A",)))
+    table(ShotMoved("scene-02", "1A", "video", "approved", take=1))
     assert table.rows[("scene-02", "1A")]["video"] == "approved take 1"
     assert table.rows[("scene-01", "1A")]["video"] == "waiting"
     rendered = table.table()
     assert [c.header for c in rendered.columns] == ["scene", "shot", "panel", "video"]
     assert rendered.row_count == 3
+
+
+def test_listeners_are_handed_typed_events():
+    """`emit(**fields)` reaches a listener as one event of tasks/events.py, never a dict; fields
+    no event has are not sent (and never stop the run that emitted them)."""
+    heard: list = []
+    stop = listen(heard.append)
+    try:
+        emit(event="plan", scene="scene-01", shots=["1A", "1B"])
+        emit(scene="scene-01", shot="1A", stage="panel_gate", take=2, moment="start", status="failed",
+             reasons=["off the plate"])
+        emit(scene="scene-01", stage="reference_gate", ref="characters/mara", status="passed", reasons=[])
+        emit(event="waiting", scene="scene-01", profile="final", line="approve at …", flow_run_id="r1")
+        emit(scene="scene-01", shot="1A", stage="video", status="approved", colour="red")   # no such field
+    finally:
+        stop()
+    assert heard == [ScenePlanned("scene-01", ("1A", "1B")),
+                     ShotMoved("scene-01", "1A", "panel_gate", "failed", take=2, moment="start",
+                               reasons=("off the plate",)),
+                     ReferenceJudged("scene-01", "characters/mara", "passed"),
+                     WaitingForPerson("scene-01", "final", "approve at …", "r1")]
+
+
+def test_every_emit_in_slate_names_the_fields_of_a_typed_event():
+    """Read off the source: each `emit(...)` call of slate's code is one event of tasks/events.py,
+    its keywords that event's fields (a new field is added to the event first)."""
+    repo = Path(__file__).resolve().parents[1]
+    calls = 0
+    for folder in ("tasks", "flows", "governor", "slate"):
+        for path in sorted((repo / folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "emit"):
+                    continue
+                calls += 1
+                names = [k.arg for k in node.keywords]
+                assert None not in names, f"{path.name}:{node.lineno}: emit(**...) hides its fields"
+                fields = {k.arg: (k.value.value if k.arg == "event" and isinstance(k.value, ast.Constant) else "x")
+                          for k in node.keywords}
+                try:
+                    event_of(fields)
+                except TypeError as exc:
+                    raise AssertionError(f"{path.name}:{node.lineno}: {exc}") from None
+    assert calls >= 15

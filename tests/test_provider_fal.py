@@ -479,6 +479,7 @@ def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, 
     from manifests import load_film
     from slate.cli import app
     from tasks.context import listen
+    from tasks.events import ShotMoved
 
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -488,8 +489,8 @@ def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, 
     shots = [s.id for s in load_film(example_film).scene("scene-01").shots]
 
     approved: set[str] = set()
-    stop = listen(lambda e: approved.add(e["shot"]) if e.get("stage") == "video" and e.get("status") == "approved"
-                  else None)
+    stop = listen(lambda e: approved.add(e.shot) if isinstance(e, ShotMoved) and e.stage == "video"
+                  and e.status == "approved" else None)
     try:
         # Panels and the judge stay local: the local judge reads only the local compositor's art.
         result = CliRunner().invoke(app, ["run", str(example_film), "--provider", "fal", "--panel-model", "local"])

@@ -373,13 +373,14 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
     from governor.ratecard import RateCard
     from slate.cli import app
     from tasks.context import listen
+    from tasks.events import ShotMoved
 
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]  # 1A start frame, 1B start+end, 1C start frame
     doc["shots"][-1].update(transition_out={"kind": "cut", "duration": 0}, duration=4.5)  # asked as 5 s
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    events: list[dict] = []
+    events: list = []
     stop = listen(events.append)
     try:
         result = CliRunner().invoke(app, ["run", str(example_film), "--provider", "openrouter"])
@@ -387,9 +388,9 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
         stop()
     assert result.exit_code == 0, result.output
     assert "state: Completed" in result.output
-    approved = {e["shot"] for e in events if e.get("stage") == "video" and e.get("status") == "approved"}
+    approved = {e.shot for e in events if isinstance(e, ShotMoved) and e.stage == "video" and e.status == "approved"}
     assert approved == {"1A", "1B", "1C"}
-    assert not [e for e in events if e.get("status") in ("escalated", "halted")]
+    assert not [e for e in events if getattr(e, "status", None) in ("escalated", "halted")]
 
     card = RateCard.load(example_film)
     ledger = rows(example_film)

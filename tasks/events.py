@@ -1,0 +1,83 @@
+"""What a run tells its listeners while it works: typed progress events.
+
+Tasks and flows say what a shot is doing with `emit(**fields)` (tasks/context.py); the fields
+are made into one of these events there, and listeners (the CLI's live table, a scene's
+progress bar on the Prefect UI, a test) receive the event, never a dict:
+
+  ScenePlanned      a scene's shots, in order, before any is made
+  ShotMoved         a shot's stage moved: drawing, rendering, passed, failed, approved,
+                    escalated, halted, fallback to …, drift checked
+  ReferenceJudged   a turnaround or plate through the reference gate
+  WaitingForPerson  a run waits for a person's approval (the line the CLI prints)
+
+Every event names its scene: a film's scenes run at once in one process and their shot ids may
+repeat. It must never carry a live object, a key or a path to a secret; events are small values.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Union
+
+__all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "Event", "event_of"]
+
+
+@dataclass(frozen=True)
+class ScenePlanned:
+    scene: str
+    shots: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShotMoved:
+    scene: str
+    shot: str
+    stage: str                    # panel | panel_gate | video | keyframe_gate
+    status: str
+    take: int | None = None
+    moment: str | None = None     # start | end (a panel's)
+    reasons: tuple[str, ...] = ()
+    drift: float | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceJudged:
+    scene: str
+    ref: str
+    status: str                   # passed | failed
+    reasons: tuple[str, ...] = ()
+    stage: str = "reference_gate"
+
+
+@dataclass(frozen=True)
+class WaitingForPerson:
+    scene: str
+    profile: str
+    line: str
+    flow_run_id: str | None = None
+
+
+Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson]
+
+#: What `emit`'s `event=` field names, for the events that are not a shot's or a reference's.
+_NAMED = {"plan": ScenePlanned, "waiting": WaitingForPerson}
+
+
+def event_of(fields: dict) -> Event:
+    """The typed event `emit(**fields)` describes; TypeError for fields no event has."""
+    fields = dict(fields)
+    named = fields.pop("event", None)
+    if named is not None:
+        kind = _NAMED.get(named)
+        if kind is None:
+            raise TypeError(f"no progress event is named {named!r}")
+    else:
+        kind = ReferenceJudged if "ref" in fields else ShotMoved
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise TypeError(f"{kind.__name__} has no field(s) {', '.join(unknown)}")
+    for name in ("shots", "reasons"):
+        if name in fields and fields[name] is not None:
+            fields[name] = tuple(fields[name])
+    return kind(**fields)
