@@ -77,7 +77,13 @@ class S3Storage:
         self.film = film
         self.endpoint_url = endpoint_url
         self.max_object_bytes = max_object_bytes
+        self._own_client = client is None
         self.client = client or s3_client(endpoint_url=endpoint_url, region=region, profile=profile)
+
+    def close(self) -> None:
+        """Close the client this store made (its pooled connections); one handed in is its giver's."""
+        if self._own_client:
+            self.client.close()
 
     def __repr__(self) -> str:
         return f"S3Storage(s3://{self.bucket}/{self.prefix}, film={self.film!r})"
