@@ -387,7 +387,8 @@ def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | Non
     """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
     scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
     budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
-    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
+    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget.takes(),
+                   (budget.run_cap_usd, budget.film_cap_usd))
     # Task results live beside the artifacts they name (the project's .slate/results, or the
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.

@@ -84,7 +84,7 @@ OPTIONS: tuple[RunOption, ...] = (
               "UNJUDGED on the contact sheet, the validation table and the summary", unset="slate.toml, block",
               setting="cannot_judge", flag="--cannot-judge", form="cannot_judge", run_field="cannot_judge"),
     RunOption("run_cap_usd", "Run cap (USD)", "the most this run may spend in USD, e.g. 5.00; 0 is a cap of zero",
-              unset="the film's slate-budget block", setting="run_cap_usd", flag="--cap", form="cap",
+              unset="the film's budget block", setting="run_cap_usd", flag="--cap", form="cap",
               run_field="run_cap_usd", output=False),
     RunOption("film_cap_usd", "Film cap (USD)", "per-film budget cap in USD, across runs", setting="film_cap_usd",
               run_field="film_cap_usd", output=False),

@@ -142,11 +142,11 @@ def _write_reel(reel: _Reel, result) -> None:
     """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
     The take policy is the budget block's, read while the embedded server is still up."""
     from governor.budget import SlateBudget, block_name
-    from tasks.reel import TakePolicy, write_reel
+    from tasks.reel import write_reel
     try:
         budget = SlateBudget.load(block_name(reel.film.film.id))
-        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes,
-                   TakePolicy(budget.max_takes, budget.no_progress_takes), result.output, float(result.duration))
+        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, budget.takes(), result.output,
+                   float(result.duration))
     except Exception as exc:  # noqa: BLE001 — without a reel the next run goes through Prefect, no harm
         err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
 
