@@ -31,7 +31,6 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from governor.chokepoint import Units
