@@ -110,6 +110,11 @@ class Lineup:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos)})
 
 
+def provider_names() -> tuple[str, ...]:
+    """Every provider slate knows, in the catalogue's order (the run form's choices read it)."""
+    return tuple(CATALOGUE)
+
+
 def _first_default(provider: str, capability: str, profile: str) -> str | None:
     offer = CATALOGUE.get(provider, {}).get(capability)
     if not offer:
