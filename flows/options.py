@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from providers.registry import provider_names
+
 FROM_SETTINGS = "from slate.toml"
 
 
@@ -38,8 +40,8 @@ def _names(v: Any) -> list[str]:
 # Prefect reads a parameter's description from a Field given as its default (its title is always
 # the parameter's name: deployments/serve.py gives the form its TITLES).
 ProfileChoice = Annotated[Literal["from slate.toml", "draft", "final", "hero"], BeforeValidator(_blank)]
-ProviderChoice = Annotated[Literal["from slate.toml", "local", "gemini", "replicate", "fal", "openrouter"],
-                           BeforeValidator(_blank)]
+# The registry's providers, whichever modules declare them (a plugin's included).
+ProviderChoice = Annotated[Literal[(FROM_SETTINGS, *provider_names())], BeforeValidator(_blank)]
 CannotJudgeChoice = Annotated[Literal["from slate.toml", "block", "warn"], BeforeValidator(_blank)]
 ModelText = Annotated[str, BeforeValidator(_text)]
 ModelList = Annotated[list[str], BeforeValidator(_names)]
