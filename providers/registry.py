@@ -76,7 +76,7 @@ def discover(modules: list[str] | None = None, entry_points=None) -> dict[str, P
             spec = _spec_of(where, load())
         except SpecError:
             raise
-        except Exception as exc:  # noqa: BLE001 — a broken plugin is named, whatever broke it
+        except Exception as exc:  # a broken plugin is named, whatever broke it
             raise SpecError(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
         if spec.name in found:
             raise SpecError(f"provider {spec.name!r} is declared twice: by {found[spec.name][0]} and by {where}")
