@@ -391,8 +391,3 @@ def project_settings(root: Path, **overrides) -> Settings:
         raise ManifestError(problems)
     return settings
 
-
-def base_urls(settings: Settings) -> dict[str, str]:
-    """The base URLs the settings set, by provider (what a run hands the registry, which fills
-    in every other provider's own and refuses a name that is no provider's)."""
-    return dict(settings.base_urls)

@@ -23,8 +23,7 @@ from governor.gates import GatePolicy
 from governor.ledger import Cap, Ledger
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
-from manifests.settings import base_urls
-from providers.registry import image_provider, judge_provider, lineup, storage_for, video_provider
+from providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
 
 
 class RunSpec(BaseModel):
