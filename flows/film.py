@@ -51,13 +51,12 @@ from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.lot import on_the_lot, wrap_up
 from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES,
                            PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
-                           ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, cap_of, chosen)
+                           ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
 from flows import units
 from flows.scene import SceneResult, renders_dir, scene_flow, top_run_id
 from media import mismatches, stitch
-from manifests.settings import project_settings
 from providers.storage import storage_for
-from tasks.preflight import preflight, refused
+from tasks.preflight import handed_on, preflight, refused
 
 
 class FilmResult(BaseModel):
@@ -165,15 +164,15 @@ def film_flow(project: str = PROJECT,
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(log)  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
-                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
-                   cannot_judge=chosen(cannot_judge))
-    # Every scene checked before the first one starts: a film must not stop in scene 4 on a
-    # mistake that was there to see, after paying for scenes 1 to 3.
-    checked = preflight(root, cap=cap_of(cap), **options)
+    # The run's options resolved and checked once: every scene is checked before the first one
+    # starts (a film must not stop in scene 4 on a mistake that was there to see, after paying
+    # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
+    given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
+                     video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback)
+    checked = preflight(root, **given)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, **options)
+    settings = checked.settings
     film = checked.film
     film_id = film.film.id
     known = [s.id for _, s in film.scenes]
@@ -203,13 +202,12 @@ def film_flow(project: str = PROJECT,
         # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
         # given the project as the film run was (a folder, or the film's bucket address).
         # A scene in the can is served here: its own run would be a poll and a process for one lookup.
-        scene_settings = project_settings(root, approve_fallback=chosen(approve_fallback),
-                                          **{**options, "profile": settings.profile})
-        ends = units.from_the_can(root, film, order, scene_settings, cap_of(cap), log)
+        ends = units.from_the_can(root, film, order, settings, given["run_cap_usd"], log)
         ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project, **shared},
                                      at_once, log))
     else:
-        ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
+        with handed_on(checked):
+            ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
     results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
     failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
     if failed is not None:

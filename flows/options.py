@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from manifests.options import bounds, by_form, titles
 from providers.registry import provider_names
 
 FROM_SETTINGS = "from slate.toml"
@@ -38,27 +39,38 @@ def _names(v: Any) -> list[str]:
 
 
 # Prefect reads a parameter's description from a Field given as its default (its title is always
-# the parameter's name: deployments/serve.py gives the form its TITLES).
+# the parameter's name: deployments/register.py gives the form its TITLES). The descriptions,
+# titles and bounds are the run options' declaration (manifests/options.py).
 ProfileChoice = Annotated[Literal["from slate.toml", "draft", "final", "hero"], BeforeValidator(_blank)]
-# The registry's providers, whichever modules declare them (a plugin's included).
-ProviderChoice = Annotated[Literal[(FROM_SETTINGS, *provider_names())], BeforeValidator(_blank)]
+ProviderChoice = Annotated[Literal[("from slate.toml", *provider_names())],  # type: ignore[misc]
+                           BeforeValidator(_blank)]
 CannotJudgeChoice = Annotated[Literal["from slate.toml", "block", "warn"], BeforeValidator(_blank)]
 ModelText = Annotated[str, BeforeValidator(_text)]
 ModelList = Annotated[list[str], BeforeValidator(_names)]
 PositiveInt = Annotated[int, BeforeValidator(lambda v: v or 0)]
 
-PROJECT = Field(description="the film project's folder (with film.yaml) on the worker's machine, or a pushed "
-                            "film's address: s3://BUCKET[/PREFIX]/films/FILM_ID")
-SCENE = Field("", description="the scene to render (empty: the first)")
-SCENES = Field([], description="the scenes to render, in film order (empty: every scene)")
-PROFILE = Field(FROM_SETTINGS, description="draft = 480p, no approval (the nightly batch); final = 720p after a "
-                                           "person approves the shots; hero = 1080p for shots marked critical")
-PROVIDER = Field(FROM_SETTINGS, description="who draws panels and animates them, where it offers them "
-                                            "(local: offline and free)")
-CAP = Field("", description="the most this run may spend in USD, e.g. 5.00 (empty: the film's slate-budget block; "
-                            "0 is a cap of zero)")
-TAKES = Field(0, ge=0, le=20, description="takes of one stage before a shot is escalated (0: the film's budget "
-                                          "block)")
+
+def _field(form: str, default: Any, blank: str = "empty", **limits) -> Any:
+    """The form's field for a declared run option: its description from manifests/options.py,
+    with what leaving it `blank` (the form's spelling of "not given") means."""
+    declared = by_form(form)
+    unset = f" ({blank}: {declared.unset})" if declared.unset else ""
+    return Field(default, description=declared.help + unset, **limits)
+
+
+def _bounded(form: str) -> dict:
+    """The setting's upper bound on the form (its 0 means "the film's own value")."""
+    _, high = bounds(by_form(form).name)
+    return {"ge": 0, **({"le": high} if high is not None else {})}
+
+
+PROJECT = Field(description=by_form("project").help)
+SCENE = _field("scene", "")
+SCENES = _field("scenes", [])
+PROFILE = _field("profile", FROM_SETTINGS)
+PROVIDER = _field("provider", FROM_SETTINGS)
+CAP = _field("cap", "")
+TAKES = _field("max_takes", 0, "0", **_bounded("max_takes"))
 
 
 def chosen(value: Any) -> Any:
@@ -68,33 +80,30 @@ def chosen(value: Any) -> Any:
     return value
 
 
+def given_of(**form: Any) -> dict[str, Any]:
+    """The form's values as a run's options by their declared name (manifests/options.py):
+    what the person left alone is None, a count of 0 is "the film's own", a cap is Decimal."""
+    given = {}
+    for name, value in form.items():
+        declared = by_form(name)
+        value = cap_of(value) if declared.name == "run_cap_usd" else chosen(value)
+        given[declared.name] = (value or None) if declared.kind is int else value
+    return given
+
+
 def cap_of(value: Any) -> Decimal | None:
     from governor.money import usd
     value = chosen(value)
     return None if value is None else usd(value)
 
 
-PANEL_MODEL = Field("", description="provider or provider:model, e.g. gemini:gemini-2.5-flash-image (empty: "
-                                     "from slate.toml)")
-VIDEO_MODEL = Field("", description="comma-separated: the first is used, the rest are fallbacks when a take is "
-                                    "refused (empty: from slate.toml)")
-JUDGE = Field("", description="provider or provider:model of the gates' judge (empty: local with local panels, "
-                              "else gemini)")
-PRICE_AS = Field("", description="rehearsal: the local provider runs, every video call is priced and capped as "
-                                 "this model, e.g. replicate:bytedance/seedance-1-pro")
-APPROVE_FALLBACK = Field([], description="fallback video models allowed whatever their cost "
-                                                           "impact (the command a held run names)")
-
-CANNOT_JUDGE = Field(FROM_SETTINGS, description="a take the judge cannot judge (art it cannot read): block — the "
-                                                 "shot is escalated; warn — a rehearsal: it goes on, shown UNJUDGED, "
-                                                 "never passed silently")
-
-MAX_PARALLEL_SCENES = Field(0, ge=0, le=64, description="scenes rendered at once (0: max_parallel_scenes in "
-                                                        "slate.toml, 4 by default)")
+PANEL_MODEL = _field("panel_model", "")
+VIDEO_MODEL = _field("video_model", "")
+JUDGE = _field("judge", "")
+PRICE_AS = _field("price_as", "")
+APPROVE_FALLBACK = _field("approve_fallback", [])
+CANNOT_JUDGE = _field("cannot_judge", FROM_SETTINGS)
+MAX_PARALLEL_SCENES = _field("max_parallel_scenes", 0, "0", **_bounded("max_parallel_scenes"))
 
 #: How the UI titles each field of the run form.
-TITLES = {"project": "Film project", "scene": "Scene", "scenes": "Scenes", "profile": "Profile",
-          "provider": "Provider", "panel_model": "Panel model", "video_model": "Video model(s)", "judge": "Judge",
-          "cap": "Run cap (USD)", "price_as": "Price as (rehearsal)", "max_takes": "Takes per shot",
-          "approve_fallback": "Approved fallbacks", "max_parallel_scenes": "Scenes at once",
-          "cannot_judge": "What the judge cannot judge"}
+TITLES = titles()

@@ -37,7 +37,7 @@ from flows.approval import (EXPIRED, ApprovalExpired, Decision, ShotToApprove, a
                             description, form_for, retake_description, wait_for_person)
 from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
                            PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
-                           PositiveInt, ProfileChoice, ProviderChoice, cap_of, chosen)
+                           PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
 from flows.shot import ClipOutcome, Finals, PanelOutcome, Take, best_take, shoot_panels, shoot_video, unjudged
 from governor.allowance import allowance_for
 from governor.budget import SlateBudget, block_name, load_or_create
@@ -327,16 +327,17 @@ def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
 
 def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
            approve_fallback, cannot_judge=FROM_SETTINGS):
-    options = dict(profile=chosen(profile), provider=chosen(provider), price_as=chosen(price_as),
-                   judge=chosen(judge), panel_model=chosen(panel_model), video_model=chosen(video_model),
-                   cannot_judge=chosen(cannot_judge))
-    run_cap, takes = cap_of(cap), chosen(max_takes) or None
+    given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
+                     video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback,
+                     max_takes=max_takes)
     # Before anything else (settings, the budget block, the ledger): every problem a run would
-    # meet later, refused now as one "Refused" state listing them, with nothing spent.
-    checked = preflight(root, scene=chosen(scene), whole_film=False, cap=run_cap, max_takes=takes, **options)
+    # meet later, refused now as one "Refused" state listing them, with nothing spent. A scene
+    # of a film run in this process is handed the film's check instead (tasks/preflight.py).
+    checked = preflight(root, scene=chosen(scene), whole_film=False, **given)
     if not checked.ok:
         return refused(checked)
-    settings = project_settings(root, approve_fallback=chosen(approve_fallback), **options)
+    settings = checked.settings
+    run_cap, takes = given["run_cap_usd"], given["max_takes"]
     film = checked.film
     scene_id = chosen(scene) or film.scenes[0][1].id
     run, shelf, key = keyed_scene(root, scene_id, film, settings, cap=run_cap, max_takes=takes)
@@ -386,7 +387,8 @@ def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | Non
     """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
     scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
     budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
-    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget)
+    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget.takes(),
+                   (budget.run_cap_usd, budget.film_cap_usd))
     # Task results live beside the artifacts they name (the project's .slate/results, or the
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.

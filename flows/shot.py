@@ -97,7 +97,7 @@ class ClipOutcome(BaseModel):
 
 
 def _policy(run: RunSpec) -> TakePolicy:
-    return TakePolicy(max_takes=run.max_takes, patience=run.no_progress_takes)
+    return TakePolicy(run.max_takes, run.no_progress_takes)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field
 
 from .ledger import Cap
+from .policy import TakePolicy
 
 
 class SlateBudget(Block):
@@ -34,6 +35,9 @@ class SlateBudget(Block):
 
     def caps(self) -> list[Cap]:
         return [Cap("run", self.run_cap_usd), Cap("film", self.film_cap_usd)]
+
+    def takes(self) -> TakePolicy:
+        return TakePolicy(self.max_takes, self.no_progress_takes)
 
 
 def block_name(film_id: str) -> str:

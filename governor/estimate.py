@@ -18,7 +18,8 @@ from governor.chokepoint import Units
 from governor.money import fmt_usd, usd
 from governor.ratecard import Pricing
 
-__all__ = ["ShotEstimate", "SceneEstimate", "estimate_scene", "JUDGE_TOKENS"]
+__all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
+           "JUDGE_TOKENS"]
 
 # One judge call: the panel or five keyframes plus references at ~1290 tokens an image, a
 # ~400-token rubric, a ~300-token structured verdict (tasks/gate.py, tasks/keyframes.py).
@@ -126,3 +127,36 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
                                   panel_cost=usd(panel_cost), judge_cost=usd(judge_cost),
                                   video_cost=usd(clip), expected=usd(expected)))
     return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes)
+
+
+def lineup_pricing(root, chosen, price_as: str | None = None) -> Pricing:
+    """The run's pricing: the project's rate card held to a lineup (duck-typed: ``panel``,
+    ``videos``, ``judge``, each ``provider:model``), with ``price_as`` re-pricing its calls."""
+    from governor.ratecard import RateCard
+    return Pricing.for_lineup(RateCard.load(root), str(chosen.panel), [str(v) for v in chosen.videos],
+                              str(chosen.judge), price_as)
+
+
+@dataclass(frozen=True)
+class FilmEstimate:
+    """Scenes' estimates and their total, held to the cap a run would obey."""
+
+    scenes: dict[str, SceneEstimate]
+    cap: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.total for e in self.scenes.values()), Decimal(0))
+
+    @property
+    def fits(self) -> bool:
+        return self.total <= self.cap   # a cap of $0 is a cap: only a $0 film fits it
+
+    def verdict(self) -> str:
+        return (f"expected total: {fmt_usd(self.total)} — {'fits' if self.fits else 'does NOT fit'} the per-run cap "
+                f"{fmt_usd(self.cap)}")
+
+
+def estimate_film(plans: dict[str, Sequence[Any]], pricing: Pricing, cap: Decimal) -> FilmEstimate:
+    """Each scene's plans priced, in the order given, against ``cap``."""
+    return FilmEstimate({scene: estimate_scene(p, pricing) for scene, p in plans.items()}, Decimal(cap))

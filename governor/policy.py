@@ -28,8 +28,13 @@ class TakeResult:
 
 @dataclass(frozen=True)
 class TakePolicy:
+    """The per-shot take policy: the take cap and the takes without progress before a shot is
+    escalated. The one class for it: the settings' defaults (`max_takes`, `no_progress_takes`),
+    the film's budget block (governor/budget.py `SlateBudget.takes`), a run's RunSpec and the
+    reel's record all come to this."""
+
     max_takes: int = 3
-    patience: int = 2
+    no_progress_takes: int = 2
 
     def decide(self, history: list[TakeResult]) -> tuple[Decision, str]:
         last = history[-1]
@@ -39,10 +44,10 @@ class TakePolicy:
             return "escalate", f"the judge cannot judge take {last.take}; another take would not be judged better"
         if len(history) >= self.max_takes:
             return "escalate", f"failed the gate in {len(history)} takes (per-shot cap {self.max_takes})"
-        if len(history) > self.patience:
-            before = max(t.quality for t in history[:-self.patience])
-            recent = max(t.quality for t in history[-self.patience:])
+        if len(history) > self.no_progress_takes:
+            before = max(t.quality for t in history[:-self.no_progress_takes])
+            recent = max(t.quality for t in history[-self.no_progress_takes:])
             if recent <= before:
                 return "escalate", (f"no progress: the best gate score ({before:+.3f}) has not improved "
-                                    f"over the last {self.patience} takes")
+                                    f"over the last {self.no_progress_takes} takes")
         return "retake", f"take {last.take} failed the gate"

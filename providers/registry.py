@@ -273,10 +273,3 @@ def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
     return _factory(spec, "judge")(ref.model, storage=storage, base_url=_base(spec, base_urls),
                                    faults=FaultMode(), latency=0.0)
 
-
-def _vendor(provider_name: str):
-    """The networked provider's module (kept for callers that ask a client's abilities)."""
-    spec = provider(provider_name)
-    if not spec.networked:
-        raise UnknownProvider(f"{provider_name} is not a vendor reached over the network")
-    return importlib.import_module(spec.image.__module__ if spec.image else (spec.video or spec.judge).__module__)

@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from providers.storage_local import cas_uri, file_sha256, write_atomic
+from manifests.options import not_output
 from tasks.clapper import content_key
 from tasks.context import RunSpec, studio
 from tasks.plan import plan_scene
@@ -33,9 +34,9 @@ from tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEY
 CAN_VERSION = "can-v1"
 STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
           DRIFT_VERSION, STITCH_VERSION)
-# RunSpec fields that change what is spent or how long it waits, never what is made.
-NOT_OUTPUT = ("root", "run_id", "run_cap_usd", "film_cap_usd", "price_as", "video_slots", "busy_wait_seconds",
-              "local_latency")
+# RunSpec fields that change what is spent or how long it waits, never what is made: the run
+# options declared so (manifests/options.py), and which run this is.
+NOT_OUTPUT = not_output()
 
 
 def scene_key(run: RunSpec, plans: list, policy: str) -> str:

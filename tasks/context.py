@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict
 from governor.chokepoint import Governor, governor_for
 from governor.gates import GatePolicy
 from governor.ledger import Cap, Ledger
+from governor.policy import TakePolicy
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
+from manifests.options import OPTIONS
 from providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
 
 
@@ -59,23 +61,29 @@ class RunSpec(BaseModel):
     cannot_judge: str = "block"      # "warn": a rehearsal, takes the judge cannot judge go on unjudged
 
 
-def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, budget) -> RunSpec:
-    """A scene run's RunSpec from its settings and its budget (caps and take policy): the one
-    rule, used by the scene flow and by the reel (tasks/reel.py), whose keys must agree."""
+# RunSpec fields a run resolves rather than copies: the lineup's models, the budget's caps and
+# takes, and the values whose spelling differs (CLIP without weights is off; money as text).
+_RESOLVED = ("panel_model", "run_cap_usd", "film_cap_usd", "max_takes", "no_progress_takes", "clip_model",
+             "fallback_gate_share")
+
+
+def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, takes: TakePolicy,
+             caps: tuple[Decimal, Decimal] = (Decimal(0), Decimal(0))) -> RunSpec:
+    """A scene run's RunSpec from its settings, its take policy and its (run, film) caps — the
+    caps are never part of a key, so the reel, which only keys, leaves them at 0: the one
+    rule, used by the scene flow and by the reel (tasks/reel.py), whose keys must agree. Every
+    declared option a stage is handed under its own name is copied (manifests/options.py)."""
     chosen = lineup(settings)
-    return RunSpec(run_cap_usd=str(budget.run_cap_usd), film_cap_usd=str(budget.film_cap_usd),
+    copied = {o.run_field: getattr(settings, o.setting) for o in OPTIONS
+              if o.run_field and o.run_field == o.setting and o.setting not in _RESOLVED}
+    return RunSpec(**copied, run_cap_usd=str(caps[0]), film_cap_usd=str(caps[1]),
+                   max_takes=takes.max_takes, no_progress_takes=takes.no_progress_takes,
                    panel_model=str(chosen.panel), video_models=tuple(str(v) for v in chosen.videos),
                    judge_model=str(chosen.judge), base_urls=base_urls(settings),
-                   price_as=settings.price_as, video_slots=settings.video_slots,
-                   busy_wait_seconds=settings.busy_wait_seconds, approved_fallbacks=tuple(settings.approve_fallback),
-                   fallback_gate_share=str(settings.fallback_gate_share), root=str(root), run_id=run_id, film=film_id,
-                   scene=scene_id, profile=settings.profile, fps=settings.fps,
-                   max_takes=budget.max_takes, no_progress_takes=budget.no_progress_takes,
-                   drift_every=settings.drift_every, drift_threshold=settings.drift_threshold,
-                   clip_model=settings.clip_model if settings.clip_weights else "", clip_weights=settings.clip_weights,
-                   local_latency=settings.local_latency, local_fault_rate=settings.local_fault_rate,
-                   local_fault_seed=settings.local_fault_seed, local_fault_kinds=settings.local_fault_kinds,
-                   cannot_judge=settings.cannot_judge)
+                   approved_fallbacks=tuple(settings.approve_fallback),
+                   fallback_gate_share=str(settings.fallback_gate_share),
+                   clip_model=settings.clip_model if settings.clip_weights else "",
+                   root=str(root), run_id=run_id, film=film_id, scene=scene_id)
 
 
 class Studio:

@@ -27,8 +27,10 @@ before its header has been checked against the limits.
 """
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from governor.chokepoint import Units
@@ -36,6 +38,8 @@ from governor.estimate import JUDGE_TOKENS
 from governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
                                UnpricedResolution)
 from manifests import LoadedFilm, ManifestError, Problem, load_film
+from manifests.options import OPTIONS, cli_flags
+from manifests.options import overrides as run_overrides
 from manifests.profiles import PROFILES
 from manifests.settings import Settings, check_settings, salvaged_settings, setting_origin
 from media import dissolve_misfits
@@ -48,11 +52,11 @@ from tasks.judge_reading import judge_problems
 from tasks.sheet_check import sheet_problems
 from tasks.references import reference_problems
 
-__all__ = ["Preflight", "preflight", "refused"]
+__all__ = ["Preflight", "preflight", "handed_on", "refused"]
 
 COMMAND_LINE = "command line"
-FLAGS = {"run_cap_usd": "--cap", "price_as": "--price-as", "max_takes": "--max-takes", "panel_model": "--panel-model",
-         "video_model": "--video-model", "judge": "--judge", "cannot_judge": "--cannot-judge"}
+FLAGS = cli_flags()   # how a problem names the flag that was typed (manifests/options.py)
+log = logging.getLogger("slate.preflight")
 
 
 @dataclass
@@ -75,19 +79,25 @@ class Preflight:
         return "\n".join([*map(str, self.problems), f"{len(self.problems)} problem(s): nothing was run or spent"])
 
 
-def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, profile: str | None = None,
-              provider: str | None = None, price_as: str | None = None, cap: Decimal | str | None = None,
-              max_takes: int | None = None, judge: str | None = None, panel_model: str | None = None,
-              video_model: str | None = None, cannot_judge: str | None = None) -> Preflight:
+def preflight(root: Path, *, scene: str | None = None, scenes: list[str] | None = None, whole_film: bool = True,
+              **given) -> Preflight:
     """Check a film project as a run with these options would use it.
 
-    ``scene`` limits the reference, stitch and price checks to one scene; without it every
-    scene is checked, or only the first when ``whole_film`` is False (what a scene run with
-    no scene renders). Manifests and settings are always checked whole."""
+    ``given`` are the run's options by their declared name (manifests/options.py; None: not
+    given, the project's setting stands), e.g. ``profile="final", run_cap_usd=Decimal(5)``.
+    ``scene`` (or ``scenes``) limits the reference, stitch and price checks to those scenes;
+    without them every scene is checked, or only the first when ``whole_film`` is False (what a
+    scene run with no scene renders). Manifests and settings are always checked whole."""
     root = Path(root)
-    overrides = {"profile": profile, "provider": provider, "price_as": price_as, "run_cap_usd": cap,
-                 "max_takes": max_takes, "judge": judge, "panel_model": panel_model, "video_model": video_model,
-                 "cannot_judge": cannot_judge}
+    unknown = set(given) - {o.name for o in OPTIONS}
+    if unknown:
+        raise TypeError(f"preflight: not a run option: {', '.join(sorted(unknown))}")
+    overrides = run_overrides(given)
+    wanted = list(scenes or []) or ([scene] if scene is not None else [])
+    held = _held_for(root, overrides, wanted, whole_film)
+    if held is not None:
+        return held
+    log.info("preflight of %s", root)
     valid, problems = check_settings(root, overrides, flags=FLAGS)
     problems += ledger_problems(root)
     # A wrong value must not hide what the later checks find: they go on with it at its default.
@@ -110,13 +120,15 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
         film, whole = exc.partial, exc.whole
 
     ids = [s.id for _, s in film.scenes]
-    if scene is not None and scene not in ids:
-        if whole is None or scene not in _listed_ids(root):
-            problems.append(Problem(COMMAND_LINE, None, "--scene", f"unknown scene {scene!r} (film has: "
+    strangers = [s for s in wanted if s not in ids]
+    for stranger in strangers:
+        if whole is None or stranger not in _listed_ids(root):
+            problems.append(Problem(COMMAND_LINE, None, "--scene", f"unknown scene {stranger!r} (film has: "
                                                                    f"{', '.join(ids)})"))
-        scene = None   # and every scene is checked, so the rest is said in this pass too
+    if strangers:
+        wanted = []   # and every scene is checked, so the rest is said in this pass too
         whole_film = True
-    scenes = [scene] if scene is not None else ids if whole_film else ids[:1]
+    scenes = [s for s in ids if s in wanted] if wanted else ids if whole_film else ids[:1]
 
     problems += reference_problems(storage_for(root), film, scenes)
     warnings: list[Problem] = []
@@ -152,6 +164,36 @@ def preflight(root: Path, *, scene: str | None = None, whole_film: bool = True, 
     if whole is not None:
         return Preflight(root, None, valid, [], problems, warnings)
     return Preflight(root, film, valid, scenes, problems, warnings)
+
+
+_HANDED_ON: ContextVar[Preflight | None] = ContextVar("slate_preflight", default=None)
+
+
+@contextmanager
+def handed_on(checked: Preflight):
+    """While the body runs (a film run, and the scenes it runs in this process: Prefect's
+    threads copy the context), a preflight of the same project, settings and scenes is this
+    one: the run's options are resolved and checked once, and every scene is handed the result."""
+    token = _HANDED_ON.set(checked if checked.ok else None)
+    try:
+        yield checked
+    finally:
+        _HANDED_ON.reset(token)
+
+
+def _held_for(root: Path, overrides: dict, wanted: list[str], whole_film: bool) -> Preflight | None:
+    """The check handed on to this run, when it answers this question: the same project, the
+    same settings once resolved (slate.toml read again: cheap, and an edit since is seen), and
+    every scene asked for among those it checked."""
+    held = _HANDED_ON.get()
+    if held is None or held.film is None or held.root.resolve() != root.resolve():
+        return None
+    settings, problems = check_settings(root, overrides, flags=FLAGS)
+    if problems or settings is None or settings.model_dump() != held.settings.model_dump():
+        return None
+    ids = [s.id for _, s in held.film.scenes]
+    need = wanted or (ids if whole_film else ids[:1])
+    return held if set(need) <= set(held.scenes) else None
 
 
 def _listed_ids(root: Path) -> set[str]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from governor.gates import GatePolicy
+from governor.policy import TakePolicy
 from providers.storage_local import file_sha256, write_atomic
 from tasks.clapper import content_key
 from tasks.can import from_the_can, read_record, scene_key_of
@@ -35,16 +36,6 @@ from tasks.context import run_spec
 
 REEL_VERSION = "reel-v1"
 NOT_A_RUN = "reel"   # the run id of the RunSpecs built here: excluded from every key
-
-
-@dataclass(frozen=True)
-class TakePolicy:
-    """The budget's fields a scene key holds (the caps are never part of a key)."""
-
-    max_takes: int
-    no_progress_takes: int
-    run_cap_usd: str = "0"
-    film_cap_usd: str = "0"
 
 
 def reel_path(root: Path, film_id: str, profile: str) -> Path:

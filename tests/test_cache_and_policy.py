@@ -46,14 +46,14 @@ def test_policy_accepts_a_pass():
 
 
 def test_policy_retakes_then_escalates_at_the_cap():
-    policy = TakePolicy(max_takes=3, patience=5)
+    policy = TakePolicy(max_takes=3, no_progress_takes=5)
     assert policy.decide(history((-0.3, False)))[0] == "retake"
     decision, why = policy.decide(history((-0.3, False), (-0.2, False), (-0.1, False)))
     assert decision == "escalate" and "cap 3" in why
 
 
 def test_policy_escalates_without_progress_before_the_cap():
-    policy = TakePolicy(max_takes=10, patience=2)
+    policy = TakePolicy(max_takes=10, no_progress_takes=2)
     assert policy.decide(history((-0.1, False), (-0.2, False)))[0] == "retake"
     decision, why = policy.decide(history((-0.1, False), (-0.2, False), (-0.15, False)))
     assert decision == "escalate" and "no progress" in why
@@ -75,7 +75,7 @@ def test_every_stage_task_keys_on_its_own_version_and_stores_nothing_in_the_cwd(
 
 
 def test_policy_escalates_at_once_when_the_judge_cannot_judge():
-    policy = TakePolicy(max_takes=5, patience=5)
+    policy = TakePolicy(max_takes=5, no_progress_takes=5)
     decision, why = policy.decide([TakeResult(1, False, -1.0, judgeable=False)])
     assert decision == "escalate" and "cannot judge" in why
     assert policy.decide([TakeResult(1, False, -1.0)])[0] == "retake"

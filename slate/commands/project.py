@@ -1,0 +1,122 @@
+"""The project's commands: `init`, `check`, `estimate` and `doctor`.
+
+Each is a thin call: manifests write or load the film, tasks/preflight.py checks it as a run
+would, governor/estimate.py prices it, tasks/doctor.py asks the providers. The run options they
+take are the declared ones (manifests/options.py), added by `run_options`.
+
+It must never spend, and never print a key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.text import Text
+
+from slate.commands.options import run_options
+from slate.commands.shared import console, err, lineup_text, load_or_exit, preflight_or_exit, usd_or_exit
+
+
+def init(directory: Path, example: bool = typer.Option(False, "--example", help="write the example film")):
+    """Create a film project (with --example: the offline example film, 5 characters, 9 shots)."""
+    from manifests import write_example_film
+    from manifests.example import write_empty_film
+    try:
+        root = write_example_film(directory) if example else write_empty_film(directory)
+    except ValueError as exc:
+        err.print(str(exc), style="red")
+        raise typer.Exit(2)
+    console.print(Text.assemble("film project written to ", (str(root), "bold")))
+
+
+ONE_SCENE = {"scene": "scene id (default: every scene)"}
+
+
+@run_options("scene", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
+             help=ONE_SCENE)
+def check(directory: Path, options: dict):
+    """Validate everything a run needs before it spends: settings, manifests, references (and
+    whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
+    every problem in one pass; exits 1 on any."""
+    checked = preflight_or_exit(directory, **options)
+    film = checked.film
+    shots = sum(len(s.shots) for _, s in film.scenes)
+    console.print(Text.assemble(("ok", "green"), f": {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
+                                f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
+                                f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
+
+
+@run_options("scene", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
+             help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
+def estimate(directory: Path, options: dict):
+    """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
+    from rich.table import Table as RichTable
+
+    from governor.estimate import estimate_film, lineup_pricing
+    from governor.ratecard import RateError
+    from manifests import ManifestError
+    from manifests.options import overrides
+    from providers.errors import ReferenceMissing
+    from providers.registry import UnknownProvider, lineup
+    from slate.settings import project_settings
+    from tasks.plan import plan_from_project
+    film = load_or_exit(directory)
+    scene = options.pop("scene")
+    options["run_cap_usd"] = usd_or_exit(options["run_cap_usd"], "--cap")
+    try:
+        settings = project_settings(directory, **overrides(options))
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
+    try:
+        pricing = lineup_pricing(directory, lineup(settings), settings.price_as)
+    except UnknownProvider as exc:
+        err.print(f"{exc.setting}: {exc}", markup=False)
+        raise typer.Exit(2)
+    except RateError as exc:
+        err.print(f"rate card: {exc}", markup=False)
+        raise typer.Exit(2)
+    plans = {}
+    for _, sc in film.scenes:
+        if scene and sc.id != scene:
+            continue
+        try:
+            plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps)
+        except ReferenceMissing as exc:
+            err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
+            raise typer.Exit(1)
+    priced = estimate_film(plans, pricing, settings.run_cap_usd)
+    for scene_id, est in priced.scenes.items():
+        rows = est.render_table()
+        table = RichTable(title=f"{film.film.id} / {scene_id} — {settings.profile}, video priced as {pricing.video_key}")
+        for col in rows[0]:
+            table.add_column(col, justify="right" if col != "shot" else "left")
+        for row in rows[1:]:
+            table.add_row(*row)
+        console.print(table)
+    console.print(priced.verdict())
+
+
+@run_options("scene", "profile", "provider", "judge", "panel_model", "video_model", help=ONE_SCENE)
+def doctor(directory: Path, options: dict):
+    """Can this film spend with its providers now: keys present and valid, credit left (held to
+    the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
+    from governor.estimate import estimate_film, lineup_pricing
+    from providers.registry import lineup
+    from tasks.doctor import blocking, doctor as run_doctor, line
+    from tasks.plan import plan_from_project
+    checked = preflight_or_exit(directory, **options)
+    settings, film = checked.settings, checked.film
+    chosen = lineup(settings)
+    plans = {sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),
+                                   video_model=str(chosen.video)) for sc in checked.scenes}
+    total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
+    findings = run_doctor(directory.resolve(), settings, estimate=total)
+    for f in findings:
+        (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
+    stops = blocking(findings)
+    if stops:
+        err.print(f"{len(stops)} blocking problem(s): a run would be refused before spending", style="red")
+        raise typer.Exit(1)
+    console.print(f"ready: {lineup_text(settings)}", markup=False, highlight=False)

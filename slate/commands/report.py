@@ -1,0 +1,123 @@
+"""What a person reads of a run: the live table of shots while it runs, and the summary after.
+
+Spending and provider calls are read from the ledger's rows of the run (whatever state it
+ended in); nothing here decides anything.
+
+It must never print a key, and never read a manifest's text as markup.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from slate.commands.shared import console
+
+
+class Progress:
+    """A live table of shots: what each is doing, take by take (a scene column once two scenes
+    run: their shot ids may repeat)."""
+
+    def __init__(self):
+        self.rows: dict[tuple[str, str], dict] = {}
+        self.started = time.time()
+
+    def __call__(self, event: dict) -> None:
+        scene = event.get("scene") or ""
+        if event.get("event") == "plan":
+            for s in event["shots"]:
+                self.rows.setdefault((scene, s), {"panel": "waiting", "video": "waiting"})
+            return
+        shot = event.get("shot")
+        if not shot:
+            return
+        row = self.rows.setdefault((scene, shot), {"panel": "waiting", "video": "waiting"})
+        stage = "panel" if event.get("stage", "").startswith("panel") else "video"
+        take = f" take {event['take']}" if event.get("take") else ""
+        moment = f" {event['moment']}" if event.get("moment") and stage == "panel" else ""
+        row[stage] = f"{event.get('status')}{moment}{take}"
+
+    def table(self) -> Table:
+        t = Table(title=f"slate run — {time.time() - self.started:.0f}s", expand=False)
+        scenes = len({scene for scene, _ in self.rows}) > 1
+        if scenes:
+            t.add_column("scene")
+        t.add_column("shot")
+        t.add_column("panel")
+        t.add_column("video")
+        colour = {"approved": "green", "passed": "green", "failed": "yellow", "escalated": "red"}
+        for (scene, shot), row in list(self.rows.items()):
+            cells = []
+            for key in ("panel", "video"):
+                word = row[key].split(" ")[0]
+                cells.append(Text(row[key], style=colour.get(word, "white")))
+            t.add_row(*([scene] if scenes else []), shot, *cells)
+        return t
+
+
+def _say_waiting(event: dict) -> None:
+    """A run that waits for a person says so, in one line, whether or not this is a terminal:
+    what it waits for and how to answer (flows/approval.py writes the line)."""
+    if event.get("event") == "waiting" and event.get("line"):
+        console.print(event["line"], style="bold")
+        if not console.is_terminal:
+            sys.stdout.flush()   # a log file or a pipe sees it now, not when the run ends
+
+
+def _quiet_prefect_console() -> None:
+    """Prefect's own console lines off (they still reach the server and the UI): the live table
+    and the summary are what a person reads here."""
+    import logging
+
+    from prefect.logging.handlers import APILogHandler
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", None):
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler, APILogHandler):
+                handler.setLevel(logging.CRITICAL + 1)
+
+
+def _report(result, state, elapsed: float, directory: Path | None = None, run_id: str | None = None) -> None:
+    """What the run made, scene by scene, then the film; a person reads this in the morning.
+    With the run's id, what it spent and how many provider calls it made are read from the
+    ledger's rows of that run, whatever state it ended in (a halted scene has no result)."""
+    from governor.money import fmt_usd, usd
+    spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0)) if result is not None else usd(0)
+    calls = sum(s.provider_calls for s in result.scenes) if result is not None else 0
+    notes: list[str] = []
+    if directory is not None and run_id:
+        spent, calls, notes = _run_figures(directory, run_id)
+    console.print(Text.assemble("state: ", (state.name, "bold"),
+                                f"  ({elapsed:.1f}s)  spent this run: {fmt_usd(spent)}"))
+    if state.message and state.name not in ("Completed",):
+        console.print(f"  {state.message}", highlight=False, markup=False)
+    for sc in result.scenes if result is not None else []:
+        for shot in sc.shots:
+            if shot.status != "approved":
+                console.print(f"  {shot.status} {sc.scene}/{shot.shot}: {shot.reason}", highlight=False, markup=False)
+        if sc.output:
+            console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})",
+                          highlight=False, markup=False)
+        console.print(f"contact sheet: {sc.contact_sheet}", highlight=False, markup=False)
+    if result is not None and result.output and len(result.scenes) > 1:
+        console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False, markup=False)
+    for note in notes:
+        console.print(f"asked again once: {note}", highlight=False, markup=False)
+    console.print(f"provider calls made: {calls}")
+
+
+def _run_figures(directory: Path, run_id: str):
+    """(spent, provider calls made, asked-again notes) of one run, from the ledger: its committed
+    money, its rows that reached a provider (not refusals nor $0 notes)."""
+    from governor.chokepoint import ASKED_AGAIN
+    from governor.ledger import Ledger
+    from providers.storage import film_id
+    with Ledger.for_project(directory.resolve()) as ledger:
+        film = film_id(directory)
+        rows = ledger.rows(film=film, run_id=run_id)
+        spent = ledger.totals(film=film, run_id=run_id).committed
+    calls = sum(1 for r in rows if r.status not in ("refused", "released"))
+    notes = [r.error_message or "" for r in rows if r.error_class == ASKED_AGAIN]
+    return spent, calls, notes

@@ -1,0 +1,223 @@
+"""`slate run`: the film (or the scenes named) rendered by the one route that fits.
+
+The routes, in order: a film pulled from a bucket (`--from-bucket`) runs here and sends its
+renders back; an unchanged film is served from the reel (tasks/reel.py) with no Prefect run; a
+`slate up --stack` studio of the film gets a run of its `film` deployment; else the film runs
+in this process, on the `slate up` server when one is up or on an embedded one.
+
+Every problem is printed before any route starts (one preflight: tasks/preflight.py); the film
+flow is handed that check and does not repeat it.
+
+It must never start a paid run before the preflight found nothing wrong, and never print a key.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from manifests.options import option
+from slate.commands.options import run_options
+from slate.commands.report import Progress, _quiet_prefect_console, _report, _say_waiting
+from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit, usd_or_exit
+
+
+@run_options("scenes", "profile", "provider", "run_cap_usd", "price_as", "judge", "panel_model", "video_model",
+             "cannot_judge", "approve_fallback", "max_parallel_scenes")
+def run(directory: Path, options: dict,
+        verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well"),
+        from_bucket: Optional[str] = typer.Option(
+            None, "--from-bucket", help="a film pushed with `slate push`: s3://BUCKET[/PREFIX]/films/FILM_ID; it is "
+                                        "pulled into DIRECTORY (checked by hash) and run there, renders go back to "
+                                        "the bucket")):
+    """Render the film (or the scenes named): every shot through its gates, each scene stitched,
+    the scenes cut together into one mp4."""
+    from manifests.options import overrides
+    from tasks.preflight import handed_on
+    started = time.time()
+    store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
+    scene = options.pop("scenes") or None
+    at_once = options.pop("max_parallel_scenes")
+    options["run_cap_usd"] = usd_or_exit(options["run_cap_usd"], "--cap")
+    options["approve_fallback"] = options["approve_fallback"] or None
+    # Every problem is printed here, before any run starts; the film flow is handed this check.
+    checked = preflight_or_exit(directory, scenes=scene, **options)
+    chosen = {k: v for k, v in overrides(options).items() if k != "run_cap_usd"}
+    reel = None if store is not None else _reel(directory, checked.film, scene, chosen, started)
+    if reel is not None and _from_the_reel(reel, verbose):
+        return
+    if store is None and _on_studio(directory, scene, options, at_once, started):
+        return
+    with on_stack(directory), handed_on(checked):
+        _run(directory, scene, options, verbose, store, reel, at_once)
+
+
+def _start_embedded():
+    """With no Prefect server configured (env or profile), `slate run` starts an embedded one
+    (slate/server.py) and is its only client; tasks/slots.py may then reset slots a killed run
+    left taken. Returns the starting server (wait for it before the first flow), or None."""
+    from prefect.settings import PREFECT_API_URL
+    if PREFECT_API_URL.value():
+        return None
+    os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
+    from slate import server as embedded
+    return embedded.start()
+
+
+def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, started: float) -> bool:
+    """With a `slate up --stack` studio running for this film: the film pushed again (what
+    changed), a run of its `film` deployment — its scenes on any worker — and its end; False
+    when no studio runs (the film renders here)."""
+    from slate import studio as studio_stack
+    one = studio_stack.running(directory.resolve())
+    if one is None:
+        return False
+    pushed = studio_stack.push(directory.resolve(), one)
+    form = {option(name).form: value for name, value in options.items()}
+    form["cap"] = str(form["cap"] if form["cap"] is not None else "")
+    parameters = {k: v for k, v in dict(scenes=list(scene or []), max_parallel_scenes=max_parallel_scenes or 0,
+                                        **form).items() if v not in (None, [], "", 0)}
+    run_id = studio_stack.start_film_run(one, **parameters)
+    console.print(f"film run {run_id} on the studio ({len(pushed.sent)} file(s) pushed): UI "
+                  f"{one.ui_url}/runs/flow-run/{run_id}", highlight=False)
+    run = studio_stack.wait_for_run(one, run_id, on_wait=lambda waiting: say(
+        f"{waiting.name}: waiting for a person to approve its final video — open {one.ui_url}/runs/flow-run/"
+        f"{waiting.id} in the Prefect UI and press Resume"))
+    console.print(Text.assemble("state: ", (run.state.name, "bold"), f"  ({time.time() - started:.1f}s)"
+                                + (f"  {run.state.message}" if run.state.message else "")))
+    if not run.state.is_completed():
+        raise typer.Exit(1)
+    return True
+
+
+class _Reel:
+    """What the reel (tasks/reel.py) is asked about: this project, its film, these options."""
+
+    def __init__(self, directory: Path, film, scenes: list[str], options: dict, started: float):
+        self.directory, self.film, self.scenes, self.options = directory, film, scenes, options
+        self.started = started
+
+
+def _reel(directory: Path, film, scene, options: dict, started: float):
+    """The reel's question for this run, or None where it cannot answer: a `slate up` stack or
+    another Prefect server holds the budget block its keys depend on (tasks/reel.py)."""
+    from slate import studio as studio_stack
+    from slate.stack import running
+    from tasks.reel import server_configured
+    if server_configured() or running(directory) is not None or studio_stack.running(directory.resolve()):
+        return None
+    known = [s.id for _, s in film.scenes]
+    return _Reel(directory, film, [s for s in known if not scene or s in scene], options, started)
+
+
+def _reel_settings(reel: _Reel):
+    from manifests.settings import project_settings
+    return project_settings(reel.directory, **reel.options)
+
+
+def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
+    """Print the film's summary and True when it is served from the reel: nothing was run."""
+    from types import SimpleNamespace
+
+    from tasks.reel import recognise
+    served = recognise(reel.directory, reel.film, _reel_settings(reel), reel.scenes)
+    if isinstance(served, str):
+        if verbose:
+            console.print(f"the reel: {served}; running the film", highlight=False, markup=False)
+        return False
+    scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]]}) for sc in served.scenes]
+    result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
+    _report(result, SimpleNamespace(name="Completed", message=""), time.time() - reel.started)
+    console.print("unchanged since its last run: every scene and the film's cut served from the can, nothing ran",
+                  highlight=False)
+    return True
+
+
+def _write_reel(reel: _Reel, result) -> None:
+    """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
+    The take policy is the budget block's, read while the embedded server is still up."""
+    from governor.budget import SlateBudget, block_name
+    from tasks.reel import write_reel
+    try:
+        budget = SlateBudget.load(block_name(reel.film.film.id))
+        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, budget.takes(), result.output,
+                   float(result.duration))
+    except Exception as exc:  # noqa: BLE001 — without a reel the next run goes through Prefect, no harm
+        err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
+
+
+def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_parallel_scenes=None) -> None:
+    server = _start_embedded()  # it starts while slate's flows import
+    from flows.film import film_flow, film_result
+    from tasks.context import listen
+    if not verbose:
+        _quiet_prefect_console()
+    progress = Progress()
+    stop = listen(progress)
+    stop_saying = listen(_say_waiting)
+    if server is not None:
+        server.wait()  # a client call while it is starting would find the server not yet answering
+    started = time.time()
+    try:
+        with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
+            stop_refresh = listen(lambda _e: live.update(progress.table()))
+            form = {option(name).form: value for name, value in options.items()}
+            state = film_flow(project=str(directory.resolve()), scenes=scene or [],
+                              max_parallel_scenes=max_parallel_scenes or 0, return_state=True, **form)
+            stop_refresh()
+            live.update(progress.table())
+        console.line()  # the summary starts below the table, never on its last line
+    finally:
+        stop()
+        stop_saying()
+    elapsed = time.time() - started
+    result = film_result(state)
+    run_id = str(state.state_details.flow_run_id or "") or None
+    if result is None:  # refused before anything was made, or a bug (its message says which)
+        _report(None, state, elapsed, directory, run_id)
+        err.print(Text.assemble((f"{state.name}:", "red"), f" {state.message}"))
+        raise typer.Exit(1)
+    _report(result, state, elapsed, directory, run_id)
+    if reel is not None and state.name == "Completed" and result.output:
+        _write_reel(reel, result)
+    if store is not None:
+        from providers.storage import publish_renders
+        sent = publish_renders(directory, store)
+        console.print(f"renders in the bucket: {len(sent.sent)} uploaded, {len(sent.unchanged)} unchanged "
+                      f"(s3://{store.bucket}/{store.film_prefix}renders/)", highlight=False)
+    if state.is_failed():
+        raise typer.Exit(1)
+
+
+def _pull_from_bucket(directory: Path, url: str):
+    """Pull a pushed film into `directory` (a worker's working folder) and return its store."""
+    from providers.storage import parse_film_url, pull_film
+    from providers.storage_errors import StorageError
+    from providers.storage_s3 import S3Storage
+    where = parse_film_url(url)
+    if where is None:
+        err.print(f"--from-bucket: {url!r} is not s3://BUCKET[/PREFIX]/films/FILM_ID", markup=False)
+        raise typer.Exit(2)
+    directory.mkdir(parents=True, exist_ok=True)
+    # The endpoint and the identity come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...):
+    # the film's own slate.toml is not here yet.
+    store = S3Storage(directory, bucket=where.bucket, prefix=where.prefix, film=where.film)
+    try:
+        pulled = pull_film(store, directory)
+    except (StorageError, FileNotFoundError, ValueError) as exc:
+        err.print(f"--from-bucket: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    storage = storage_or_exit(directory)
+    if storage.backend != "s3" or storage.bucket != where.bucket or storage.prefix.strip("/") != where.prefix:
+        err.print(f"{directory / 'slate.toml'}: [storage] must name the bucket the film was pulled from "
+                  f"(backend = \"s3\", bucket = \"{where.bucket}\", prefix = \"{where.prefix}\")", markup=False)
+        raise typer.Exit(1)
+    console.print(f"pulled {where.film} from {url}: {len(pulled.sent)} downloaded, {len(pulled.unchanged)} "
+                  "unchanged (each checked by sha256)", highlight=False)
+    from providers.storage import open_storage
+    return open_storage(directory, storage, film=where.film)

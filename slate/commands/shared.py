@@ -1,0 +1,112 @@
+"""What every command shares: the two consoles, plain lines, and the ways a command stops on a
+bad input (a film that does not load, a preflight with problems, an amount that is not one).
+
+Markup and highlighting are off on both consoles: nearly every line carries a path, a URL or a
+manifest's text, and rich read "[storage]" or "[/PREFIX]" in them as tags (a crash, or words
+swallowed). Emphasis is asked for explicitly, with style= or a Text.
+
+It must never print a key, and never decide anything a lower layer decides: it shows.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+__all__ = ["console", "err", "say", "load_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
+           "on_stack", "lineup_text"]
+
+# Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+def say(text: str) -> None:
+    """A line of plain text: paths and manifest text are never read as markup. Off a terminal
+    (a pipe, a log) it is flushed at once: a person tailing it sees it now."""
+    console.print(text, highlight=False, markup=False)
+    if not console.is_terminal:
+        sys.stdout.flush()
+
+
+def problems_or_exit(problems, directory: Path) -> None:
+    """Print every problem, one a line, and exit 1 (nothing when there is none)."""
+    if not problems:
+        return
+    for problem in problems:
+        err.print(str(problem), markup=False, highlight=False)
+    err.print(f"{len(problems)} problem(s) in {directory}", style="red", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def load_or_exit(directory: Path):
+    """The film, or exit 1 naming every problem of its manifests."""
+    from manifests import ManifestError, load_film
+    try:
+        return load_film(directory)
+    except ManifestError as exc:
+        problems_or_exit(exc.problems, directory)
+
+
+def preflight_or_exit(directory: Path, **options):
+    """Run the preflight; on any problem print one line each and exit 1. Returns the Preflight
+    when clean (its warnings printed)."""
+    from tasks.preflight import preflight
+    checked = preflight(directory, **options)
+    for warning in checked.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    problems_or_exit(checked.problems, directory)
+    return checked
+
+
+def usd_or_exit(value: str | None, flag: str):
+    """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag."""
+    if value is None:
+        return None
+    from governor.money import usd
+    try:
+        return usd(value)
+    except (ValueError, TypeError) as exc:
+        err.print(f"{flag}: not an amount of dollars: {value!r} ({exc})")
+        raise typer.Exit(2)
+
+
+def storage_or_exit(directory: Path):
+    """The project's [storage] settings, or exit 1 printing every settings problem."""
+    from manifests import ManifestError
+    from slate.settings import project_settings
+    try:
+        return project_settings(directory).storage
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+def on_stack(directory: Path):
+    """This project's `slate up` server as the Prefect API while the command runs, when it is up;
+    else nothing changes (an embedded server, or the one configured, as before).
+
+    On the stack, this process's runs beat as the worker's do (every HEARTBEAT_SECONDS): its
+    zombie automation marks a run that stayed silent for its window Crashed, and Prefect's own
+    default (a beat every 180 s) let a run waiting 90 s for a person look dead."""
+    from contextlib import nullcontext
+
+    from slate.stack import running
+    stack = running(directory)
+    if stack is None:
+        return nullcontext()
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from deployments.automations import HEARTBEAT_SECONDS
+    return temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS})
+
+
+def lineup_text(settings) -> str:
+    from providers.registry import lineup
+    chosen = lineup(settings)
+    videos = " then ".join(str(v) for v in chosen.videos)
+    priced = f" (video priced as {settings.price_as})" if settings.price_as else ""
+    return f"panels {chosen.panel}, video {videos}{priced}, judge {chosen.judge}"
