@@ -76,7 +76,11 @@ def block_name(provider: str) -> str:
 
 def provider_key(provider: str) -> Key:
     """The key for `provider`, from its environment variable(s), else its Prefect Secret block."""
-    names = key_vars().get(provider)
+    from providers.registry import UnknownProvider, provider as spec_of
+    try:
+        names = spec_of(provider).key_vars
+    except UnknownProvider:
+        names = ()
     if not names:
         raise ValueError(f"provider {provider!r} takes no key")
     for name in names:

@@ -15,9 +15,10 @@ Each provider is one module that declares `PROVIDER` (providers/spec.py): the mo
 package that declare one, and those installed packages name under the `slate.providers` entry
 point group. Everything else about providers — the catalogue, the base URLs and their settings,
 the key variables, the doctor's checks, the run form's choices — is derived from those specs here,
-never listed again. An unknown provider or model is an error that lists what exists. Discovery
-happens on first use; a vendor's SDK is imported when its first client is made, and no client is
-made until a call needs one.
+never listed again. An unknown provider or model is an error that lists what exists. The names
+are known without importing anything (a module here is named after its provider, a plugin's entry
+point too); a provider's module is imported the first time that provider is asked for, its SDK
+when its first client is made, and no client is made until a call needs one.
 
 It must never hold a price (the rate card is data) or a key (providers/keys.py reads them).
 """
@@ -30,12 +31,14 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Callable
 
 from providers.local import FaultMode
 from providers.spec import CAPABILITIES, ProviderSpec, SpecError
 from providers.storage_local import LocalStorage
 
-__all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_urls", "discover",
+__all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
+           "discover",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "resolve", "specs",
            "storage_for", "video_provider"]
 
@@ -54,54 +57,72 @@ def _builtin_modules() -> list[str]:
             if (here / f"{m.name}.py").is_file() and _DECLARES.search((here / f"{m.name}.py").read_bytes())]
 
 
-def _spec_of(where: str, found: object) -> ProviderSpec:
+def _sources(modules: list[str] | None = None, entry_points=None) -> dict[str, tuple[str, Callable[[], object]]]:
+    """Each provider's name, where it is declared and how to load it — nothing imported yet. A
+    provider's name is known before its module is read: a module of this package is named after
+    its provider, a plugin's entry point is (each is held to it when loaded)."""
+    found: dict[str, tuple[str, Callable[[], object]]] = {}
+    listed = [(m.rpartition(".")[2], m, lambda m=m: importlib.import_module(m))
+              for m in (modules if modules is not None else _builtin_modules())]
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINTS)
+    listed += [(ep.name, f"entry point {ep.name} = {ep.value}", ep.load) for ep in entry_points]
+    for name, where, load in listed:
+        if name in found:
+            raise SpecError(f"provider {name!r} is declared twice: by {found[name][0]} and by {where}")
+        found[name] = (where, load)
+    return {name: found[name] for name in sorted(found, key=lambda n: (n != "local", n))}
+
+
+def _load(name: str, where: str, load: Callable[[], object]) -> ProviderSpec:
+    try:
+        found = load()
+    except Exception as exc:  # a broken plugin is named, whatever broke it
+        raise SpecError(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
     spec = getattr(found, "PROVIDER", found)
     if not isinstance(spec, ProviderSpec):
         raise SpecError(f"{where}: PROVIDER is not a providers.spec.ProviderSpec")
+    if spec.name != name:
+        raise SpecError(f"{where} declares provider {spec.name!r}: a provider's module (or entry point) "
+                        f"is named after it")
     return spec
 
 
 def discover(modules: list[str] | None = None, entry_points=None) -> dict[str, ProviderSpec]:
-    """Every provider: this package's provider modules, then the plugins installed under the
-    `slate.providers` entry-point group; local first, then by name. A plugin that cannot be
+    """Every provider, loaded: this package's provider modules, then the plugins installed under
+    the `slate.providers` entry-point group; local first, then by name. A plugin that cannot be
     imported, or two providers of one name, is an error here, not a provider quietly missing."""
-    found: dict[str, tuple[str, ProviderSpec]] = {}
-    sources = [(m, lambda m=m: importlib.import_module(m)) for m in (modules if modules is not None
-                                                                      else _builtin_modules())]
-    if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINTS)
-    sources += [(f"entry point {ep.name} = {ep.value}", ep.load) for ep in entry_points]
-    for where, load in sources:
-        try:
-            spec = _spec_of(where, load())
-        except SpecError:
-            raise
-        except Exception as exc:  # a broken plugin is named, whatever broke it
-            raise SpecError(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
-        if spec.name in found:
-            raise SpecError(f"provider {spec.name!r} is declared twice: by {found[spec.name][0]} and by {where}")
-        found[spec.name] = (where, spec)
-    return {name: found[name][1] for name in sorted(found, key=lambda n: (n != "local", n))}
+    return {name: _load(name, *source) for name, source in _sources(modules, entry_points).items()}
+
+
+# Process-wide caches by nature: installed code does not change under a running process. The
+# index is read without importing anything; a provider's module is imported the first time that
+# provider is asked for, so a run on the local provider never imports a vendor's HTTP stack.
+@cache
+def _index() -> dict[str, tuple[str, Callable[[], object]]]:
+    return _sources()
 
 
 @cache
-def specs() -> dict[str, ProviderSpec]:
-    """The providers of this process, discovered once: installed code does not change under a
-    running process (a process-wide cache by nature, one entry)."""
-    return discover()
+def _loaded(name: str) -> ProviderSpec:
+    return _load(name, *_index()[name])
 
 
 def provider_names() -> tuple[str, ...]:
     """Every provider's name, local first (the run form's choices, `--provider`'s values)."""
-    return tuple(specs())
+    return tuple(_index())
 
 
 def provider(name: str) -> ProviderSpec:
     """The spec of the provider called `name`, or UnknownProvider listing the known ones."""
-    known = specs()
-    if name not in known:
-        raise UnknownProvider(f"unknown provider {name!r} (known: {', '.join(known)})")
-    return known[name]
+    if name not in _index():
+        raise UnknownProvider(f"unknown provider {name!r} (known: {', '.join(_index())})")
+    return _loaded(name)
+
+
+def specs() -> dict[str, ProviderSpec]:
+    """Every provider's spec (each module imported: for tables of all of them, not for a run)."""
+    return {name: provider(name) for name in _index()}
 
 
 def __getattr__(name: str):
@@ -216,27 +237,31 @@ def storage_for(root: Path):
     return chosen(root)
 
 
-def base_urls(settings=None) -> dict[str, str]:
-    """Each networked provider's base URL: its spec's default, replaced where the settings set
-    one (`base_urls`, `<name>_base_url` in slate.toml, SLATE_<NAME>_BASE_URL). A URL set for a
-    provider no module declares is UnknownProvider, naming the setting and the closest name."""
+def base_urls(settings) -> dict[str, str]:
+    """The base URLs the settings set, by provider (`base_urls`, `<name>_base_url` in slate.toml,
+    SLATE_<NAME>_BASE_URL): what a run carries; every other provider uses its spec's own. A URL
+    set for a name that is no networked provider is UnknownProvider, naming the setting and the
+    closest provider."""
     import difflib
-    urls = {n: s.base_url for n, s in specs().items() if s.base_url is not None}
-    for name, url in (getattr(settings, "base_urls", None) or {}).items():
-        if name not in urls:
-            close = difflib.get_close_matches(name, list(urls), n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(urls)}"
+    urls = dict(getattr(settings, "base_urls", None) or {})
+    for name in urls:
+        if name not in _index() or not provider(name).networked:
+            networked = [n for n, s in specs().items() if s.networked]
+            close = difflib.get_close_matches(name, networked, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(networked)}"
             exc = UnknownProvider(f"a base URL for {name!r}, which is not a provider that takes one ({hint})")
             exc.setting = f"{name}_base_url"
             raise exc
-        urls[name] = url
     return urls
 
 
-def _base(spec: ProviderSpec, urls: dict[str, str] | None) -> str | None:
+def base_url_for(name: str, urls: dict[str, str] | None = None) -> str | None:
+    """The base URL a provider's clients are built with: the run's setting, else its spec's own
+    (None for a provider that reaches no network)."""
+    spec = provider(name)
     if spec.base_url is None:
         return None
-    return (urls or {}).get(spec.name) or spec.base_url
+    return (urls or {}).get(name) or spec.base_url
 
 
 def _ref(ref: ModelRef | str) -> ModelRef:
@@ -254,7 +279,7 @@ def image_provider(ref: ModelRef | str, storage: LocalStorage, faults: FaultMode
                    base_urls: dict[str, str] | None = None):
     ref = _ref(ref)
     spec = provider(ref.provider)
-    return _factory(spec, "image")(ref.model, storage=storage, base_url=_base(spec, base_urls), faults=faults,
+    return _factory(spec, "image")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
                                    latency=0.0)
 
 
@@ -262,7 +287,7 @@ def video_provider(ref: ModelRef | str, storage: LocalStorage, *, latency: float
                    faults: FaultMode = FaultMode(), base_urls: dict[str, str] | None = None):
     ref = _ref(ref)
     spec = provider(ref.provider)
-    return _factory(spec, "video")(ref.model, storage=storage, base_url=_base(spec, base_urls), faults=faults,
+    return _factory(spec, "video")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
                                    latency=latency)
 
 
@@ -270,6 +295,6 @@ def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
                    base_urls: dict[str, str] | None = None):
     ref = _ref(ref)
     spec = provider(ref.provider)
-    return _factory(spec, "judge")(ref.model, storage=storage, base_url=_base(spec, base_urls),
+    return _factory(spec, "judge")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls),
                                    faults=FaultMode(), latency=0.0)
 

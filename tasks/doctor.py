@@ -19,7 +19,7 @@ from governor.ratecard import RateCard, RateError
 from manifests.settings import Settings
 from providers.base import Finding
 from providers.keys import MissingKey, provider_key
-from providers.registry import Lineup, UnknownProvider, base_urls, lineup, provider
+from providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
 from tasks.slots import slot_name
 
 
@@ -41,7 +41,7 @@ def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *
         if spec.doctor is None:
             findings.append(Finding(name, "checks", True, "its module declares no checks", blocking=False))
             continue
-        url = urls.get(name, spec.base_url)
+        url = base_url_for(name, urls)
         findings += spec.doctor(base_url=url)
         if estimate is not None and spec.key_limit is not None:
             findings += _limit(name, spec.key_limit, url, estimate)

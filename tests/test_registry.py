@@ -64,7 +64,7 @@ def test_every_model_offered_has_its_rate_card_row_and_every_row_an_offer():
 def test_every_networked_provider_takes_its_base_url_from_the_settings(name, tmp_path, monkeypatch):
     _no_provider_env(monkeypatch)
     settings, problems = check_settings(tmp_path)
-    assert problems == [] and base_urls(settings)[name] == SPECS[name].base_url
+    assert problems == [] and name not in base_urls(settings)   # its spec's own, then
 
     (tmp_path / "slate.toml").write_text(f'{name}_base_url = "http://127.0.0.1:1/from-file"\n')
     settings, problems = check_settings(tmp_path)
@@ -73,6 +73,8 @@ def test_every_networked_provider_takes_its_base_url_from_the_settings(name, tmp
     monkeypatch.setenv(f"SLATE_{name.upper()}_BASE_URL", "http://127.0.0.1:1/from-env")   # beats the file
     settings, problems = check_settings(tmp_path)
     assert problems == [] and base_urls(settings)[name] == "http://127.0.0.1:1/from-env"
+    assert registry.base_url_for(name, base_urls(settings)) == "http://127.0.0.1:1/from-env"
+    assert registry.base_url_for(name, {}) == SPECS[name].base_url
 
     monkeypatch.setenv(f"SLATE_{name.upper()}_BASE_URL", "ftp://127.0.0.1/x")
     settings, problems = check_settings(tmp_path)
@@ -113,7 +115,7 @@ def test_the_doctor_runs_every_providers_own_checks(name, monkeypatch, tmp_path)
     chosen = registry.Lineup(panel=ref if capability == "image" else local,
                              videos=(ref if capability == "video" else registry.resolve("local", "video", "draft"),),
                              judge=ref if capability == "judge" else registry.resolve("local", "judge", "draft"))
-    findings = check_lineup(tmp_path, chosen, base_urls(), video_slots=1)
+    findings = check_lineup(tmp_path, chosen, {}, video_slots=1)
     mine = [f for f in findings if f.provider == name]
     assert {f.check for f in mine} >= {"key", "models"}
     [key] = [f for f in mine if f.check == "key"]
@@ -178,7 +180,9 @@ def test_discovery_names_a_broken_plugin_and_refuses_two_of_one_name():
         discover(["providers.local"], [_EntryPoint("toy", "toy_vendor", broken)])
     twin = types.SimpleNamespace(PROVIDER=SPECS["local"])
     with pytest.raises(SpecError, match="'local' is declared twice"):
-        discover(["providers.local"], [_EntryPoint("twin", "twin_vendor", lambda: twin)])
+        discover(["providers.local"], [_EntryPoint("local", "twin_vendor", lambda: twin)])
+    with pytest.raises(SpecError, match="declares provider 'local': a provider's module"):
+        discover([], [_EntryPoint("twin", "twin_vendor", lambda: twin)])
     plain = types.SimpleNamespace(PROVIDER="toy")
     with pytest.raises(SpecError, match="not a providers.spec.ProviderSpec"):
         discover([], [_EntryPoint("plain", "plain", lambda: plain)])
@@ -195,3 +199,18 @@ def test_every_capability_a_spec_offers_resolves_to_its_default():
             for profile in ("draft", "final", "hero"):
                 ref = registry.resolve(name, capability, profile)
                 assert ref.model == spec.offers[capability].model_for(profile)
+
+
+def test_a_run_on_the_local_provider_imports_no_vendor_module(tmp_path):
+    """The index of providers is read without importing them: a local run (an unchanged film's
+    re-run above all) pays for no vendor's HTTP stack."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom manifests.settings import Settings\nfrom providers.registry import lineup, "
+            "provider_names\nlineup(Settings()); provider_names()\n"
+            "print(sorted(m for m in sys.modules if m in ('providers.gemini', 'providers.replicate', "
+            "'providers.fal', 'providers.openrouter', 'httpx')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_BASE_URL")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
