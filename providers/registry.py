@@ -28,10 +28,10 @@ import importlib
 import importlib.metadata
 import pkgutil
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 from providers.local import FaultMode
 from providers.spec import CAPABILITIES, ProviderSpec, SpecError

@@ -19,9 +19,9 @@ It must never import a vendor's SDK, read a key, or hold a price.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from collections.abc import Callable, Mapping
 from typing import Any
 
 CAPABILITIES = ("image", "video", "judge")
