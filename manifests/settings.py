@@ -18,10 +18,10 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
@@ -35,6 +35,24 @@ MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
 # Keys slate.toml may hold that are not Settings fields, and who reads them.
 OTHER_KEYS = {"ledger_url": "governor.ledger reads it at the moment of use (it may hold a password)"}
 TABLE = "slate"                 # settings may also sit in a [slate] table
+
+
+#: A provider's base URL may be set as `<name>_base_url` in slate.toml, SLATE_<NAME>_BASE_URL, or
+#: in a [base_urls] table. Which names are providers is the registry's to say (providers/
+#: registry.py `base_urls`): manifests/ imports nothing of ours, so here only the form is checked.
+BASE_URL_KEY = re.compile(r"([a-z][a-z0-9]{1,30})_base_url")
+BASE_URL_ENV = re.compile(r"SLATE_([A-Za-z][A-Za-z0-9]{1,30})_BASE_URL", re.IGNORECASE)
+
+
+def _base_url(v: str) -> str:
+    # Read only when a call is made: a typo here used to surface as the first paid call's error.
+    if not re.match(r"^https?://[^/@\s]+(/\S*)?$", v):
+        raise ValueError(f"{_masked(v)!r} is not an http(s) URL without credentials in it, e.g. "
+                         "https://api.example.com/v1")
+    return v
+
+
+BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
 class ProfileModels(BaseModel):
@@ -113,16 +131,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", validate_default=True)
 
     profile: Literal["draft", "final", "hero"] = Field("draft", description="draft=480p nightly, final=720p, hero=1080p for critical shots")
-    provider: str = Field("local", description="provider of panels and video where it offers them: local | replicate | fal | gemini | openrouter")
+    provider: str = Field("local", description="provider of panels and video where it offers them: local (offline, free) or a vendor slate knows (an unknown name lists them)")
     judge: str | None = Field(None, description="the judge of the panel and keyframe gates (default: local with local panels, else gemini)")
     cannot_judge: Literal["block", "warn"] = Field("block", description="a take the judge cannot judge (art it cannot read): block — the shot is escalated and `slate check` refuses such art; warn — a rehearsal of the plumbing: the take goes on, shown UNJUDGED on the contact sheet, the validation table and the summary, never passed silently")
     panel_model: str | None = Field(None, description="the panel model for this run: provider or provider:model (beats [models.<profile>])")
     video_model: str | None = Field(None, description="video model(s) for this run, comma-separated: the first is used, the rest are fallbacks on refusal")
     models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
-    gemini_base_url: str = Field("https://generativelanguage.googleapis.com", description="root of the Gemini API paths (a gateway, proxy or fake may stand in)")
-    replicate_base_url: str = Field("https://api.replicate.com/v1", description="root of the Replicate API paths")
-    fal_base_url: str = Field("https://queue.fal.run", description="root of the fal queue API paths")
-    openrouter_base_url: str = Field("https://openrouter.ai/api/v1", description="root of the OpenRouter API paths")
+    base_urls: dict[str, BaseUrl] = Field(default_factory=dict, description="the root of a provider's API paths, by provider, where a gateway, proxy or fake stands in (also `<provider>_base_url` in slate.toml, or SLATE_<PROVIDER>_BASE_URL); a provider not named here uses its own")
     approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")
     approve_fallback: list[str] = Field(default_factory=list, description="fallback video models a person has approved for this run whatever the cost impact (slate run --approve-fallback MODEL)")
     fallback_gate_share: Decimal = Field(Decimal("0.15"), ge=0, le=1, allow_inf_nan=False, description="a switch to a fallback video model that would raise the remaining cost by more than this share of the remaining budget waits for a person")
@@ -150,15 +165,6 @@ class Settings(BaseSettings):
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
 
-    @field_validator("gemini_base_url", "replicate_base_url", "fal_base_url", "openrouter_base_url")
-    @classmethod
-    def _base_url(cls, v: str) -> str:
-        # Read only when a call is made: a typo here used to surface as the first paid call's error.
-        if not re.match(r"^https?://[^/@\s]+(/\S*)?$", v):
-            raise ValueError(f"{_masked(v)!r} is not an http(s) URL without credentials in it, e.g. "
-                             "https://api.example.com/v1")
-        return v
-
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str | None) -> str | None:
@@ -172,7 +178,18 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+        return (init_settings, _BaseUrlsFromEnv(settings_cls), env_settings)
+
+
+class _BaseUrlsFromEnv(PydanticBaseSettingsSource):
+    """SLATE_<PROVIDER>_BASE_URL variables as entries of `base_urls` (above slate.toml's)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {m.group(1).lower(): v for k, v in os.environ.items() if (m := BASE_URL_ENV.fullmatch(k))}
+        return {"base_urls": found} if found else {}
 
 
 class _FileValues(PydanticBaseSettingsSource):
@@ -239,6 +256,14 @@ def read_settings_file(root: Path) -> tuple[dict[str, Any], list[Problem]]:
     for name, written, value in entries:
         if name in OTHER_KEYS:
             continue
+        if name not in Settings.model_fields and (url := BASE_URL_KEY.fullmatch(name)):
+            named = {k: v for k, v in values.items() if k.startswith("base_urls.")}
+            key = f"base_urls.{url.group(1)}"
+            if key in named:
+                problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {named[key][0]})"))
+            else:
+                values[key] = (written, value)
+            continue
         if name not in Settings.model_fields:
             if isinstance(value, dict):
                 problems.append(Problem(SETTINGS_FILE, None, written, f"unknown table [{written}]: settings are "
@@ -252,7 +277,24 @@ def read_settings_file(root: Path) -> tuple[dict[str, Any], list[Problem]]:
             problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {values[name][0]})"))
             continue
         values[name] = (written, value)
-    return {k: v for k, (_, v) in values.items()}, problems
+    return _fold_base_urls({k: v for k, (_, v) in values.items()}, problems), problems
+
+
+def _fold_base_urls(values: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """`<name>_base_url` keys into the `base_urls` table, beside a [base_urls] table's own."""
+    loose = {k.removeprefix("base_urls."): values.pop(k) for k in list(values) if k.startswith("base_urls.")}
+    if not loose:
+        return values
+    table = values.get("base_urls")
+    if table is not None and not isinstance(table, dict):
+        return values   # the table's own type error is pydantic's to say
+    table = dict(table or {})
+    for name, url in loose.items():
+        if name in table:
+            problems.append(Problem(SETTINGS_FILE, None, f"{name}_base_url", "is set twice (also in [base_urls])"))
+        table[name] = url
+    values["base_urls"] = table
+    return values
 
 
 def _env_name(field: str) -> str | None:
@@ -294,7 +336,7 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _FileValues(settings_cls, values))
+            return (init_settings, _BaseUrlsFromEnv(settings_cls), env_settings, _FileValues(settings_cls, values))
 
     try:
         settings = ProjectSettings(**given)
@@ -304,6 +346,8 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
         for err in exc.errors():
             loc = tuple(err["loc"])
             field = str(loc[0]) if loc else "settings"
+            if field == "base_urls" and len(loc) > 1:   # named as it is written: <provider>_base_url
+                field, loc = f"{loc[1]}_base_url", loc[1:]
             file, name = setting_origin(field, given, flags)
             problems.append(Problem(file, None, name, _message(err, Settings, loc)))
         return None, problems
@@ -323,7 +367,7 @@ def salvaged_settings(root: Path, overrides: Mapping[str, Any] | None = None) ->
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _FileValues(settings_cls, values))
+            return (init_settings, _BaseUrlsFromEnv(settings_cls), env_settings, _FileValues(settings_cls, values))
 
     for _ in range(3):   # a default set for one field may let pydantic reach another
         try:
@@ -347,8 +391,3 @@ def project_settings(root: Path, **overrides) -> Settings:
         raise ManifestError(problems)
     return settings
 
-
-def base_urls(settings: Settings) -> dict[str, str]:
-    """Each provider's base URL from the settings (what a run hands the registry)."""
-    return {"gemini": settings.gemini_base_url, "replicate": settings.replicate_base_url,
-            "fal": settings.fal_base_url, "openrouter": settings.openrouter_base_url}

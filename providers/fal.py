@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -51,6 +52,7 @@ from providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, 
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                               ProviderTimeout, RefusedByModeration, poll_wait)
 from providers.keys import MissingKey, provider_key
+from providers.spec import Offer, ProviderSpec
 
 NAME = "fal"
 #: Where fal serves outputs from (its CDN); the key is never sent there.
@@ -476,11 +478,11 @@ def conform(png: bytes, width: int, height: int) -> bytes:
 
 
 # -- what the registry calls ----------------------------------------------------------------------
-def video(model: str, *, storage, base_url: str) -> FalVideo:
+def video(model: str, *, storage, base_url: str, **_) -> FalVideo:
     return FalVideo(model, storage=storage, base_url=base_url)
 
 
-def image(model: str, *, storage, base_url: str) -> FalImage:
+def image(model: str, *, storage, base_url: str, **_) -> FalImage:
     return FalImage(model, storage=storage, base_url=base_url)
 
 
@@ -498,3 +500,17 @@ def doctor(*, base_url: str) -> list[Finding]:
         Finding(NAME, "credit", False, "not reported: fal's queue API tells no balance; an exhausted balance "
                                        "(403 'User is locked') halts the run at $0", blocking=False),
     ]
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={"image": Offer(IMAGE_MODELS),
+            "video": Offer(tuple(VIDEO_MODELS), {"draft": "fal-ai/bytedance/seedance/v1/lite/image-to-video",
+                                                 "final": "fal-ai/bytedance/seedance/v1/pro/image-to-video",
+                                                 "hero": "fal-ai/bytedance/seedance/v1/pro/image-to-video"})},
+    base_url="https://queue.fal.run",
+    key_vars=("FAL_KEY",),
+    image=image, video=video, doctor=doctor,
+    translate_error=partial(http.error_for, NAME),
+    lost_job_hint="its request id in fal's dashboard (Requests), made at that time with that model",
+)

@@ -29,6 +29,7 @@ or send the key to any host but the API's.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 from contextlib import contextmanager
@@ -37,15 +38,29 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import httpx
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
 
 from providers import download, http, rubric
 from providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                               ProviderUnreachable, RefusedByModeration, TransientServerError)
 from providers.keys import MissingKey, provider_key, redact
+from providers.spec import Offer, ProviderSpec
+
+
+class _OnFirstUse:
+    """A module imported at its first attribute read. google-genai takes a third of a second to
+    import; the registry reads this module's PROVIDER on every run, Gemini used or not."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+genai = _OnFirstUse("google.genai")
+genai_errors = _OnFirstUse("google.genai.errors")
+types = _OnFirstUse("google.genai.types")
 
 NAME = "gemini"
 API_HOST = "generativelanguage.googleapis.com"
@@ -106,12 +121,25 @@ def _api_error(exc: genai_errors.APIError) -> ProviderError:
     # Unverified (not in PROVIDERS.md): a bad key is said to come back as 400 API_KEY_INVALID.
     # Halting on it is safe either way; failing every call of the run as a bad request is not.
     if exc.code == 400 and ("API_KEY_INVALID" in str(exc.details) or "API key not valid" in message):
-        return AuthenticationFailed(f"the key was refused: {message} — check the key (slate doctor)",
-                                    provider=NAME, status=400)
+        return _key_refused(message)
     if isinstance(exc.response, httpx.Response):
-        return http.error_for(NAME, exc.response)
+        return error_for(exc.response)
     return http.error_for(NAME, httpx.Response(exc.code or 500, json=exc.details if isinstance(exc.details, dict)
                                                else {"error": {"message": message}}))
+
+
+def _key_refused(message: str) -> ProviderError:
+    return AuthenticationFailed(f"the key was refused: {message} — check the key (slate doctor)",
+                                provider=NAME, status=400)
+
+
+def error_for(response: httpx.Response) -> ProviderError:
+    """An error answer of the Gemini API in the error tree: the HTTP rules every provider
+    follows, and a bad key, which this API answers with a 400 API_KEY_INVALID."""
+    if response.status_code == 400 and ("API_KEY_INVALID" in response.text[:4000]
+                                        or "API key not valid" in response.text[:4000]):
+        return _key_refused(http.body_text(response))
+    return http.error_for(NAME, response)
 
 
 def _mime(data: bytes) -> str:
@@ -373,15 +401,15 @@ def _status(operation: types.GenerateVideosOperation) -> JobStatus:
 
 
 # -- what the registry and `slate doctor` call -----------------------------------------------------
-def image(model: str, *, storage, base_url: str) -> GeminiImage:
+def image(model: str, *, storage, base_url: str, **_) -> GeminiImage:
     return GeminiImage(model, storage=storage, base_url=base_url)
 
 
-def video(model: str, *, storage, base_url: str) -> Veo:
+def video(model: str, *, storage, base_url: str, **_) -> Veo:
     return Veo(model, storage=storage, base_url=base_url)
 
 
-def judge(model: str, *, storage, base_url: str) -> GeminiJudge:
+def judge(model: str, *, storage, base_url: str, **_) -> GeminiJudge:
     return GeminiJudge(model, storage=storage, base_url=base_url)
 
 
@@ -399,3 +427,16 @@ def doctor(*, base_url: str) -> list[Finding]:
         Finding(NAME, "credit", False, "the Gemini API does not report remaining credit: see the Google Cloud "
                                        "billing page", blocking=False),
     ]
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={"image": Offer(("gemini-2.5-flash-image", "gemini-3-pro-image-preview")),
+            "video": Offer(("veo-3.1-fast-generate-preview", "veo-3.1-generate-preview")),
+            "judge": Offer(("gemini-2.5-flash",))},
+    base_url="https://generativelanguage.googleapis.com",
+    key_vars=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    image=image, video=video, judge=judge, doctor=doctor,
+    translate_error=error_for,
+    lost_job_hint="the Veo operation's name (models/…/operations/…)",
+)

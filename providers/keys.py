@@ -1,12 +1,9 @@
 """Provider keys: read at the moment of use, from the provider's customary environment variable or
 a Prefect Secret block, and never shown.
 
-    replicate   REPLICATE_API_TOKEN
-    fal         FAL_KEY
-    gemini      GEMINI_API_KEY, or GOOGLE_API_KEY
-    openrouter  OPENROUTER_API_KEY
-
-When no variable is set, a Prefect Secret block named `<provider>-api-key` (e.g.
+Which variables a provider's key is read from is its spec's `key_vars` (the provider's module
+declares them: providers/spec.py), e.g. replicate REPLICATE_API_TOKEN, gemini GEMINI_API_KEY or
+GOOGLE_API_KEY. When no variable is set, a Prefect Secret block named `<provider>-api-key` (e.g.
 `replicate-api-key`, made on the UI's Blocks page) is read instead. A `Key` prints as its id (a
 short hash: what the video slot and `slate doctor` show); only `reveal()` gives the value, and
 only an HTTP header or an SDK constructor calls it. Every key read is remembered so that
@@ -22,13 +19,6 @@ import os
 import threading
 
 from providers.errors import AuthenticationFailed
-
-KEY_VARS: dict[str, tuple[str, ...]] = {
-    "replicate": ("REPLICATE_API_TOKEN",),
-    "fal": ("FAL_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "openrouter": ("OPENROUTER_API_KEY",),
-}
 
 # Every key value this process has read, so that no log record of any run shows one: process-wide
 # on purpose (a key outlives the run that read it, in a worker's logs), bounded by the keys set.
@@ -69,14 +59,31 @@ class Key:
         raise TypeError("a provider key is never pickled: read it again where it is used")
 
 
+def key_vars() -> dict[str, tuple[str, ...]]:
+    """Each provider's key variables, from the registry's specs (read when a key is, not on
+    import: the vendor modules import this one)."""
+    from providers.registry import specs
+    return {name: spec.key_vars for name, spec in specs().items() if spec.key_vars}
+
+
+def __getattr__(name: str):
+    if name == "KEY_VARS":   # the table this module once held, now derived from the specs
+        return key_vars()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def block_name(provider: str) -> str:
     return f"{provider}-api-key"
 
 
 def provider_key(provider: str) -> Key:
     """The key for `provider`, from its environment variable(s), else its Prefect Secret block."""
-    names = KEY_VARS.get(provider)
-    if names is None:
+    from providers.registry import UnknownProvider, provider as spec_of
+    try:
+        names = spec_of(provider).key_vars
+    except UnknownProvider:
+        names = ()
+    if not names:
         raise ValueError(f"provider {provider!r} takes no key")
     for name in names:
         value = os.environ.get(name, "").strip()

@@ -34,8 +34,9 @@ from PIL import Image
 
 from manifests.keys import parse_canonical
 from media import render_clip
-from providers.base import CharacterRef, ClipRequest, JobStatus, PanelRequest
+from providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest
 from providers.errors import JobFailed, NotReceived
+from providers.spec import Offer, ProviderSpec
 from providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
                                   hue_rotate, paste_figure, place_figures, rng_for, view_cell,
                                   PANEL_VIEWS)
@@ -320,3 +321,35 @@ class LocalVideo:
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# -- what the registry builds ---------------------------------------------------------------------
+def image(model: str, *, storage, faults: FaultMode = FaultMode(), **_) -> LocalImage:
+    return LocalImage(storage, faults)
+
+
+def video(model: str, *, storage, latency: float = 0.0, faults: FaultMode = FaultMode(), **_) -> LocalVideo:
+    return LocalVideo(storage, latency=latency, faults=faults)
+
+
+def judge(model: str, *, storage=None, **_):
+    from providers.local_judge import LocalJudge
+    from providers.local_verdicts import KeptJudge
+    if storage is None:
+        return LocalJudge()
+    jobs = storage.root / ".slate" / "local-jobs"
+    # Its paid-call verdicts kept by call id: a verdict a dead run never got is looked up, not asked again.
+    return KeptJudge(LocalJudge(book=jobs / "judgements.jsonl"), jobs / "verdicts",
+                     complete=isinstance(storage, LocalStorage))
+
+
+def doctor(**_) -> list[Finding]:
+    return [Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
+
+
+PROVIDER = ProviderSpec(
+    name="local",
+    offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
+            "judge": Offer(("local-pixels-v1",))},
+    image=image, video=video, judge=judge, doctor=doctor,
+)

@@ -1,6 +1,6 @@
 """OpenRouter: Seedance 2.0 clips through OpenRouter's asynchronous videos API.
 
-OpenRouter offers slate video only (CATALOGUE in providers/registry.py): no panels, no judge.
+OpenRouter offers slate video only (its PROVIDER, at the end): no panels, no judge.
 The wire, as ../shared/PROVIDERS.md §4 has it:
 
     submit    POST {base}/videos                         202 {"id", "polling_url", "status": "pending"}
@@ -27,6 +27,7 @@ import base64
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -38,6 +39,7 @@ from providers.base import ClipRequest, Finding, JobStatus
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
                               RefusedByModeration, TransientServerError)
 from providers.keys import MissingKey, provider_key
+from providers.spec import Offer, ProviderSpec
 
 NAME = "openrouter"
 
@@ -227,7 +229,7 @@ class OpenRouterVideo:
                                   "reference)")
 
 
-def video(model: str, *, storage, base_url: str) -> OpenRouterVideo:
+def video(model: str, *, storage, base_url: str, **_) -> OpenRouterVideo:
     return OpenRouterVideo(model, storage=storage, base_url=base_url)
 
 
@@ -291,3 +293,18 @@ def doctor(*, base_url: str) -> list[Finding]:
         found.append(Finding(NAME, "credit", remaining > 0, f"${remaining} left{of}"
                              + ("" if remaining > 0 else ": raise the key's limit on openrouter.ai")))
     return found
+
+
+#: The Seedance 2.0 family, as OpenRouter names it: video only (no panels, no judge).
+VIDEO_MODELS = ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast", "bytedance/seedance-2.0-mini")
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={"video": Offer(VIDEO_MODELS, {"draft": "bytedance/seedance-2.0-mini", "final": "bytedance/seedance-2.0",
+                                          "hero": "bytedance/seedance-2.0"})},
+    base_url="https://openrouter.ai/api/v1",
+    key_vars=("OPENROUTER_API_KEY",),
+    video=video, doctor=doctor, key_limit=key_limit,
+    translate_error=partial(http.error_for, NAME),
+    lost_job_hint="its video job id in OpenRouter's activity, made at that time",
+)

@@ -11,67 +11,128 @@ default model at that profile. The lineup of a run is chosen, per capability, by
   4. the judge: local while panels are local (the local judge reads only the local provider's
      drawings), else gemini — a real vision model.
 
-An unknown provider or model is an error that lists what exists. Modules of the vendors are
-imported when one is built, never before, and no client is made until a call needs one.
+Each provider is one module that declares `PROVIDER` (providers/spec.py): the modules of this
+package that declare one, and those installed packages name under the `slate.providers` entry
+point group. Everything else about providers — the catalogue, the base URLs and their settings,
+the key variables, the doctor's checks, the run form's choices — is derived from those specs here,
+never listed again. An unknown provider or model is an error that lists what exists. The names
+are known without importing anything (a module here is named after its provider, a plugin's entry
+point too); a provider's module is imported the first time that provider is asked for, its SDK
+when its first client is made, and no client is made until a call needs one.
+
+It must never hold a price (the rate card is data) or a key (providers/keys.py reads them).
 """
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import pkgutil
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from providers.local import FaultMode, LocalImage, LocalVideo
-from providers.local_judge import LocalJudge
-from providers.local_verdicts import KeptJudge
+from providers.local import FaultMode
+from providers.spec import CAPABILITIES, ProviderSpec, SpecError
 from providers.storage_local import LocalStorage
 
-CAPABILITIES = ("image", "video", "judge")
+__all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
+           "discover",
+           "image_provider", "judge_provider", "lineup", "provider", "provider_names", "resolve", "specs",
+           "storage_for", "video_provider"]
 
-#: What each provider offers, per capability: its models, and its default per profile.
-#: (The request each model takes lives in the provider's module; its price in governor/rates.toml.)
-CATALOGUE: dict[str, dict[str, dict]] = {
-    "local": {
-        "image": {"models": ("local-compositor-v1",), "default": {}},
-        "video": {"models": ("local-ffmpeg-v1",), "default": {}},
-        "judge": {"models": ("local-pixels-v1",), "default": {}},
-    },
-    "gemini": {
-        "image": {"models": ("gemini-2.5-flash-image", "gemini-3-pro-image-preview"), "default": {}},
-        "video": {"models": ("veo-3.1-fast-generate-preview", "veo-3.1-generate-preview"), "default": {}},
-        "judge": {"models": ("gemini-2.5-flash",), "default": {}},
-    },
-    "replicate": {
-        "image": {"models": ("bytedance/seedream-4", "black-forest-labs/flux-kontext-pro"), "default": {}},
-        "video": {"models": ("bytedance/seedance-1-lite", "bytedance/seedance-1-pro", "bytedance/seedance-1-pro-fast",
-                             "bytedance/seedance-2.0", "kwaivgi/kling-v2.5-turbo-pro", "google/veo-3.1-fast"),
-                  "default": {"draft": "bytedance/seedance-1-lite", "final": "bytedance/seedance-1-pro",
-                              "hero": "bytedance/seedance-1-pro"}},
-    },
-    "fal": {
-        "image": {"models": ("fal-ai/flux-pro/kontext",), "default": {}},
-        "video": {"models": ("fal-ai/bytedance/seedance/v1/lite/image-to-video",
-                             "fal-ai/bytedance/seedance/v1/pro/image-to-video",
-                             "bytedance/seedance-2.0/image-to-video",
-                             "fal-ai/kling-video/v2.1/standard/image-to-video",
-                             "fal-ai/kling-video/v2.1/pro/image-to-video",
-                             "fal-ai/kling-video/v2.1/master/image-to-video"),
-                  "default": {"draft": "fal-ai/bytedance/seedance/v1/lite/image-to-video",
-                              "final": "fal-ai/bytedance/seedance/v1/pro/image-to-video",
-                              "hero": "fal-ai/bytedance/seedance/v1/pro/image-to-video"}},
-    },
-    "openrouter": {
-        "video": {"models": ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast", "bytedance/seedance-2.0-mini"),
-                  "default": {"draft": "bytedance/seedance-2.0-mini", "final": "bytedance/seedance-2.0",
-                              "hero": "bytedance/seedance-2.0"}},
-    },
-}
+#: The entry-point group an installed package names its provider modules in (a plugin):
+#: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
+ENTRY_POINTS = "slate.providers"
+#: A module of this package is a provider module when it declares PROVIDER at its top level.
+#: The source is read for it, not imported: importing every module here would load boto3 (S3
+#: storage) and the judge's pixel work for a lookup of names.
+_DECLARES = re.compile(rb"^PROVIDER\s*(:[^=\n]*)?=", re.MULTILINE)
 
-#: The base URL settings' defaults: the root each provider's documented paths hang from.
-BASE_URLS = {
-    "gemini": "https://generativelanguage.googleapis.com",
-    "replicate": "https://api.replicate.com/v1",
-    "fal": "https://queue.fal.run",
-    "openrouter": "https://openrouter.ai/api/v1",
-}
+# -- discovery ----------------------------------------------------------------------------------
+def _builtin_modules() -> list[str]:
+    here = Path(__file__).parent
+    return [f"providers.{m.name}" for m in pkgutil.iter_modules([str(here)])
+            if (here / f"{m.name}.py").is_file() and _DECLARES.search((here / f"{m.name}.py").read_bytes())]
+
+
+def _sources(modules: list[str] | None = None, entry_points=None) -> dict[str, tuple[str, Callable[[], object]]]:
+    """Each provider's name, where it is declared and how to load it — nothing imported yet. A
+    provider's name is known before its module is read: a module of this package is named after
+    its provider, a plugin's entry point is (each is held to it when loaded)."""
+    found: dict[str, tuple[str, Callable[[], object]]] = {}
+    listed = [(m.rpartition(".")[2], m, lambda m=m: importlib.import_module(m))
+              for m in (modules if modules is not None else _builtin_modules())]
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINTS)
+    listed += [(ep.name, f"entry point {ep.name} = {ep.value}", ep.load) for ep in entry_points]
+    for name, where, load in listed:
+        if name in found:
+            raise SpecError(f"provider {name!r} is declared twice: by {found[name][0]} and by {where}")
+        found[name] = (where, load)
+    return {name: found[name] for name in sorted(found, key=lambda n: (n != "local", n))}
+
+
+def _load(name: str, where: str, load: Callable[[], object]) -> ProviderSpec:
+    try:
+        found = load()
+    except Exception as exc:  # a broken plugin is named, whatever broke it
+        raise SpecError(f"{where}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
+    spec = getattr(found, "PROVIDER", found)
+    if not isinstance(spec, ProviderSpec):
+        raise SpecError(f"{where}: PROVIDER is not a providers.spec.ProviderSpec")
+    if spec.name != name:
+        raise SpecError(f"{where} declares provider {spec.name!r}: a provider's module (or entry point) "
+                        f"is named after it")
+    return spec
+
+
+def discover(modules: list[str] | None = None, entry_points=None) -> dict[str, ProviderSpec]:
+    """Every provider, loaded: this package's provider modules, then the plugins installed under
+    the `slate.providers` entry-point group; local first, then by name. A plugin that cannot be
+    imported, or two providers of one name, is an error here, not a provider quietly missing."""
+    return {name: _load(name, *source) for name, source in _sources(modules, entry_points).items()}
+
+
+# Process-wide caches by nature: installed code does not change under a running process. The
+# index is read without importing anything; a provider's module is imported the first time that
+# provider is asked for, so a run on the local provider never imports a vendor's HTTP stack.
+@cache
+def _index() -> dict[str, tuple[str, Callable[[], object]]]:
+    return _sources()
+
+
+@cache
+def _loaded(name: str) -> ProviderSpec:
+    return _load(name, *_index()[name])
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every provider's name, local first (the run form's choices, `--provider`'s values)."""
+    return tuple(_index())
+
+
+def provider(name: str) -> ProviderSpec:
+    """The spec of the provider called `name`, or UnknownProvider listing the known ones."""
+    if name not in _index():
+        raise UnknownProvider(f"unknown provider {name!r} (known: {', '.join(_index())})")
+    return _loaded(name)
+
+
+def specs() -> dict[str, ProviderSpec]:
+    """Every provider's spec (each module imported: for tables of all of them, not for a run)."""
+    return {name: provider(name) for name in _index()}
+
+
+def __getattr__(name: str):
+    # The tables code read before providers declared themselves, derived on first use (PEP 562)
+    # so that importing this module discovers nothing.
+    if name == "CATALOGUE":
+        return {n: s.catalogue() for n, s in specs().items()}
+    if name == "BASE_URLS":
+        return {n: s.base_url for n, s in specs().items() if s.base_url is not None}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnknownProvider(ValueError):
@@ -110,33 +171,21 @@ class Lineup:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos)})
 
 
-def provider_names() -> tuple[str, ...]:
-    """Every provider slate knows, in the catalogue's order (the run form's choices read it)."""
-    return tuple(CATALOGUE)
-
-
-def _first_default(provider: str, capability: str, profile: str) -> str | None:
-    offer = CATALOGUE.get(provider, {}).get(capability)
-    if not offer:
-        return None
-    return offer["default"].get(profile) or offer["models"][0]
-
-
 def resolve(name: str, capability: str, profile: str) -> ModelRef:
     """`provider` or `provider:model` → a model the provider offers for this capability."""
-    provider, _, model = name.strip().partition(":")
-    offered = [p for p, caps in CATALOGUE.items() if capability in caps]
-    if provider not in CATALOGUE:
-        raise UnknownProvider(f"unknown provider {provider!r} (known: {', '.join(CATALOGUE)})")
-    if capability not in CATALOGUE[provider]:
-        raise UnknownProvider(f"{provider} offers no {'panel' if capability == 'image' else capability} model "
+    provider_name, _, model = name.strip().partition(":")
+    spec = provider(provider_name)
+    if capability not in spec.offers:
+        offered = [n for n, s in specs().items() if capability in s.offers]
+        raise UnknownProvider(f"{provider_name} offers no {'panel' if capability == 'image' else capability} model "
                               f"(for {capability}: {', '.join(offered)})")
-    models = CATALOGUE[provider][capability]["models"]
+    offer = spec.offers[capability]
     if not model:
-        model = _first_default(provider, capability, profile)
-    if model not in models:
-        raise UnknownProvider(f"unknown {capability} model {name!r} (known for {provider}: {', '.join(models)})")
-    return ModelRef(provider, model)
+        model = offer.model_for(profile)
+    if model not in offer.models:
+        raise UnknownProvider(f"unknown {capability} model {name!r} (known for {provider_name}: "
+                              f"{', '.join(offer.models)})")
+    return ModelRef(provider_name, model)
 
 
 def _names(value) -> list[str]:
@@ -152,9 +201,9 @@ def lineup(settings, profile: str | None = None) -> Lineup:
     profile = profile or settings.profile
     table = (getattr(settings, "models", None) or {}).get(profile)
     table = table.model_dump() if hasattr(table, "model_dump") else (table or {})
-    provider = settings.provider or "local"
-    if provider not in CATALOGUE:
-        raise UnknownProvider(f"unknown provider {provider!r} (known: {', '.join(CATALOGUE)})")
+    base_urls(settings)   # a base URL set for no provider is as wrong as an unknown provider
+    chosen_provider = settings.provider or "local"
+    spec = provider(chosen_provider)
 
     def chosen(explicit: str, key: str, fallback) -> tuple[object, str]:
         value = getattr(settings, explicit)
@@ -172,9 +221,9 @@ def lineup(settings, profile: str | None = None) -> Lineup:
             raise
 
     panel_name, panel_from = chosen("panel_model", "panel",
-                                    lambda: provider if "image" in CATALOGUE[provider] else "local")
+                                    lambda: chosen_provider if "image" in spec.offers else "local")
     video_value, video_from = chosen("video_model", "video",
-                                     lambda: provider if "video" in CATALOGUE[provider] else "local")
+                                     lambda: chosen_provider if "video" in spec.offers else "local")
     [panel] = pick([panel_name], "image", panel_from)
     videos = tuple(pick(_names(video_value), "video", video_from))
     judge_name, judge_from = chosen("judge", "judge", lambda: "local" if panel.provider == "local" else "gemini")
@@ -188,42 +237,64 @@ def storage_for(root: Path):
     return chosen(root)
 
 
+def base_urls(settings) -> dict[str, str]:
+    """The base URLs the settings set, by provider (`base_urls`, `<name>_base_url` in slate.toml,
+    SLATE_<NAME>_BASE_URL): what a run carries; every other provider uses its spec's own. A URL
+    set for a name that is no networked provider is UnknownProvider, naming the setting and the
+    closest provider."""
+    import difflib
+    urls = dict(getattr(settings, "base_urls", None) or {})
+    for name in urls:
+        if name not in _index() or not provider(name).networked:
+            networked = [n for n, s in specs().items() if s.networked]
+            close = difflib.get_close_matches(name, networked, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(networked)}"
+            exc = UnknownProvider(f"a base URL for {name!r}, which is not a provider that takes one ({hint})")
+            exc.setting = f"{name}_base_url"
+            raise exc
+    return urls
+
+
+def base_url_for(name: str, urls: dict[str, str] | None = None) -> str | None:
+    """The base URL a provider's clients are built with: the run's setting, else its spec's own
+    (None for a provider that reaches no network)."""
+    spec = provider(name)
+    if spec.base_url is None:
+        return None
+    return (urls or {}).get(name) or spec.base_url
+
+
+def _ref(ref: ModelRef | str) -> ModelRef:
+    return ModelRef.parse(ref) if isinstance(ref, str) else ref
+
+
+def _factory(spec: ProviderSpec, capability: str):
+    made = getattr(spec, capability)
+    if made is None:
+        raise UnknownProvider(f"{spec.name} offers no {capability} model")
+    return made
+
+
 def image_provider(ref: ModelRef | str, storage: LocalStorage, faults: FaultMode = FaultMode(), *,
                    base_urls: dict[str, str] | None = None):
-    ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
-    if ref.provider == "local":
-        return LocalImage(storage, faults)
-    return _vendor(ref.provider).image(ref.model, storage=storage, base_url=_base(ref.provider, base_urls))
+    ref = _ref(ref)
+    spec = provider(ref.provider)
+    return _factory(spec, "image")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
+                                   latency=0.0)
 
 
 def video_provider(ref: ModelRef | str, storage: LocalStorage, *, latency: float = 0.0,
                    faults: FaultMode = FaultMode(), base_urls: dict[str, str] | None = None):
-    ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
-    if ref.provider == "local":
-        return LocalVideo(storage, latency=latency, faults=faults)
-    return _vendor(ref.provider).video(ref.model, storage=storage, base_url=_base(ref.provider, base_urls))
+    ref = _ref(ref)
+    spec = provider(ref.provider)
+    return _factory(spec, "video")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
+                                   latency=latency)
 
 
 def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
                    base_urls: dict[str, str] | None = None):
-    ref = ModelRef.parse(ref) if isinstance(ref, str) else ref
-    if ref.provider == "local":
-        if storage is None:
-            return LocalJudge()
-        jobs = storage.root / ".slate" / "local-jobs"
-        # Its paid-call verdicts kept by call id: a verdict a dead run never got is looked up, not asked again.
-        return KeptJudge(LocalJudge(book=jobs / "judgements.jsonl"), jobs / "verdicts",
-                         complete=isinstance(storage, LocalStorage))
-    return _vendor(ref.provider).judge(ref.model, storage=storage, base_url=_base(ref.provider, base_urls))
+    ref = _ref(ref)
+    spec = provider(ref.provider)
+    return _factory(spec, "judge")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls),
+                                   faults=FaultMode(), latency=0.0)
 
-
-def _base(provider: str, base_urls: dict[str, str] | None) -> str:
-    return (base_urls or {}).get(provider) or BASE_URLS[provider]
-
-
-def _vendor(provider: str):
-    """The vendor's module: it offers image(model, …), video(model, …) and judge(model, …)."""
-    import importlib
-    if provider not in CATALOGUE or provider == "local":
-        raise UnknownProvider(f"unknown provider {provider!r} (known: {', '.join(CATALOGUE)})")
-    return importlib.import_module(f"providers.{provider}")

@@ -43,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -54,6 +55,7 @@ from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
 from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                               RefusedByModeration, TransientServerError, poll_wait)
 from providers.keys import MissingKey, provider_key, redact
+from providers.spec import Offer, ProviderSpec
 
 NAME = "replicate"
 CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)
@@ -600,11 +602,11 @@ class ReplicateVideo:
 
 
 # -- what the registry builds ---------------------------------------------------------------------
-def image(model: str, *, storage, base_url: str) -> ReplicateImage:
+def image(model: str, *, storage, base_url: str, **_) -> ReplicateImage:
     return ReplicateImage(model, storage=storage, base_url=base_url)
 
 
-def video(model: str, *, storage, base_url: str) -> ReplicateVideo:
+def video(model: str, *, storage, base_url: str, **_) -> ReplicateVideo:
     return ReplicateVideo(model, storage=storage, base_url=base_url)
 
 
@@ -637,3 +639,16 @@ def doctor(*, base_url: str) -> list[Finding]:
             found.append(Finding(NAME, "key valid", False, f"could not check: {exc}", blocking=False))
     return found + [credit]
 
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={"image": Offer(PANEL_MODELS),
+            "video": Offer(tuple(CLIP_MODELS), {"draft": "bytedance/seedance-1-lite", "final": "bytedance/seedance-1-pro",
+                                                "hero": "bytedance/seedance-1-pro"})},
+    base_url="https://api.replicate.com/v1",
+    key_vars=("REPLICATE_API_TOKEN",),
+    image=image, video=video, doctor=doctor,
+    translate_error=partial(http.error_for, NAME),
+    lost_job_hint="its prediction in Replicate's dashboard (Predictions), made at that time with that model",
+)

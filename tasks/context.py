@@ -31,8 +31,7 @@ from governor.policy import TakePolicy
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
 from manifests.options import OPTIONS
-from manifests.settings import base_urls
-from providers.registry import image_provider, judge_provider, lineup, storage_for, video_provider
+from providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
 from tasks.events import Event, event_of
 from tasks.soundstage import Soundstage, current, stage_for
 

@@ -2,8 +2,8 @@
 
 For each provider the lineup uses (panels, every video model including fallbacks, the judge):
 its key present (the variable named when missing), valid, and its remaining credit where the
-API tells it — from the vendor module's own `doctor()`, which makes only calls that cost
-nothing — then every model of the lineup priced on the rate card, and the video slots each
+API tells it — from the checks its module declares (`PROVIDER.doctor`, found through the
+registry), which make only calls that cost nothing — then every model of the lineup priced on the rate card, and the video slots each
 provider key gets. OpenRouter tells how much of a key's limit is left: a run whose estimate is
 above it is refused before it spends, with both figures.
 
@@ -12,23 +12,15 @@ It must never make a paid call, or show a key (only its short id).
 """
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 
 from governor.money import fmt_usd
 from governor.ratecard import RateCard, RateError
-from manifests.settings import Settings, base_urls
+from manifests.settings import Settings
 from providers.base import Finding
 from providers.keys import MissingKey, provider_key
-from providers.registry import Lineup, lineup
+from providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
 from tasks.slots import slot_name
-
-
-def _vendor(provider: str):
-    try:
-        return importlib.import_module(f"providers.{provider}")
-    except ModuleNotFoundError:
-        return None
 
 
 def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[Finding]:
@@ -40,17 +32,19 @@ def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list
 def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
                  estimate: Decimal | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    for provider in chosen.providers():
-        if provider == "local":
-            findings.append(Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False))
+    for name in chosen.providers():
+        try:
+            spec = provider(name)
+        except UnknownProvider:
+            findings.append(Finding(name, "module", False, f"no provider module for {name} in this slate"))
             continue
-        module = _vendor(provider)
-        if module is None or not hasattr(module, "doctor"):
-            findings.append(Finding(provider, "module", False, f"no provider module for {provider} in this slate"))
+        if spec.doctor is None:
+            findings.append(Finding(name, "checks", True, "its module declares no checks", blocking=False))
             continue
-        findings += module.doctor(base_url=urls[provider])
-        if estimate is not None and hasattr(module, "key_limit"):
-            findings += _limit(provider, module, urls[provider], estimate)
+        url = base_url_for(name, urls)
+        findings += spec.doctor(base_url=url)
+        if estimate is not None and spec.key_limit is not None:
+            findings += _limit(name, spec.key_limit, url, estimate)
     card = RateCard.load(root)
     for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge)]:
         try:
@@ -59,19 +53,19 @@ def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *
                                     f"({rate.source}; confidence {rate.confidence})", blocking=False))
         except RateError as exc:
             findings.append(Finding(ref.provider, "models", False, str(exc)))
-    for provider in sorted({v.provider for v in chosen.videos}):
+    for name in sorted({v.provider for v in chosen.videos}):
         try:
-            key_id = "local" if provider == "local" else provider_key(provider).id
-        except MissingKey:
+            key_id = provider_key(name).id if provider(name).key_vars else "local"
+        except (MissingKey, UnknownProvider):
             continue  # already said above
-        findings.append(Finding(provider, "slots", True, f"{video_slots} video job(s) at a time on key "
-                                f"{key_id} (concurrency limit {slot_name(provider, key_id)})", blocking=False))
+        findings.append(Finding(name, "slots", True, f"{video_slots} video job(s) at a time on key "
+                                f"{key_id} (concurrency limit {slot_name(name, key_id)})", blocking=False))
     return findings
 
 
-def _limit(provider: str, module, base_url: str, estimate: Decimal) -> list[Finding]:
+def _limit(provider: str, key_limit, base_url: str, estimate: Decimal) -> list[Finding]:
     try:
-        left = module.key_limit(base_url=base_url)
+        left = key_limit(base_url=base_url)
     except Exception as exc:  # noqa: BLE001 — the key line above already says what is wrong
         return [Finding(provider, "estimate", False, f"could not read the key's limit: {exc}", blocking=False)]
     if left is None:

@@ -81,13 +81,13 @@ def _shared_stop(directory: Path, *, clear: bool = False, hard: bool = False):
         return None
 
 
-#: Where a person finds the job a provider made for a call whose answer was lost.
-_WHERE_JOBS_ARE = {
-    "replicate": "its prediction in Replicate's dashboard (Predictions), made at that time with that model",
-    "fal": "its request id in fal's dashboard (Requests), made at that time with that model",
-    "openrouter": "its video job id in OpenRouter's activity, made at that time",
-    "gemini": "the Veo operation's name (models/…/operations/…)",
-}
+def _where_jobs_are(name: str) -> str:
+    """Where a person finds the job a provider made for a call whose answer was lost (its spec says)."""
+    from providers.registry import UnknownProvider, provider
+    try:
+        return provider(name).lost_job_hint or "the job the provider made for it"
+    except UnknownProvider:
+        return "the job the provider made for it"
 
 
 def _makes_jobs(row) -> bool:
@@ -97,10 +97,9 @@ def _makes_jobs(row) -> bool:
         return True
     if row.stage != "panel" or row.provider == "local":
         return False
-    from providers.registry import BASE_URLS, _vendor
+    from providers.registry import image_provider
     try:
-        return hasattr(_vendor(row.provider).image(row.model, storage=None, base_url=BASE_URLS[row.provider]),
-                       "submit_panel")
+        return hasattr(image_provider(f"{row.provider}:{row.model}", None), "submit_panel")
     except Exception:  # noqa: BLE001 — an unknown provider or model: nothing to attach to
         return False
 
@@ -133,7 +132,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
                           f"{fmt_usd(r.estimate)}  sent {r.submitted_at or r.created_at:%Y-%m-%d %H:%M:%S} UTC  "
                           f"{r.error_message or ''}", highlight=False, markup=False)
             if _makes_jobs(r):
-                where = _WHERE_JOBS_ARE.get(r.provider, "the job the provider made for it")
+                where = _where_jobs_are(r.provider)
                 console.print(f"    find {where}; then --call {r.call_id} --job JOB_ID, or --failed if none was made",
                               highlight=False, markup=False)
             else:

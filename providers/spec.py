@@ -1,0 +1,114 @@
+"""What a provider module says about itself: one `PROVIDER = ProviderSpec(...)` per vendor.
+
+A provider is one module. Its `PROVIDER` names it, says what it offers per capability (image,
+video, judge: the models and each profile's default), the root its API paths hang from (the
+base-URL setting's default), the environment variables its key is read from, how an HTTP error
+answer of its API becomes the error tree, the free checks `slate doctor` runs, and the
+factories that build its clients. providers/registry.py discovers the specs and derives from
+them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
+the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
+the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a
+spec offers to its row.
+
+Factories are called with keyword arguments only: `storage`, `base_url` (None for a provider
+that reaches no network) and the rehearsal knobs `faults` and `latency`, which only the local
+provider reads — a vendor's factory takes `**_` and ignores them.
+
+It must never import a vendor's SDK, read a key, or hold a price.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+CAPABILITIES = ("image", "video", "judge")
+PROFILES = ("draft", "final", "hero")
+#: A provider's name goes into `SLATE_<NAME>_BASE_URL`, `<name>_base_url` and `<name>:<model>`:
+#: lowercase letters and digits only, so each of those spellings reads back one way.
+NAME = re.compile(r"[a-z][a-z0-9]{1,30}")
+_URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
+
+
+class SpecError(ValueError):
+    """A provider module's PROVIDER is not a spec the registry can use (said on discovery)."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The models a provider offers for one capability, and which one each profile gets by
+    default (a profile it does not name gets the first model)."""
+
+    models: tuple[str, ...]
+    default: Mapping[str, str] = field(default_factory=dict)
+
+    def model_for(self, profile: str) -> str:
+        return self.default.get(profile) or self.models[0]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """One provider, as its module declares it (see the module docstring)."""
+
+    name: str
+    offers: Mapping[str, Offer]
+    #: the root of the API's paths, the default of its base-URL setting; None: no network
+    base_url: str | None = None
+    #: the environment variables its key is read from, in order (providers/keys.py)
+    key_vars: tuple[str, ...] = ()
+    image: Callable[..., Any] | None = None
+    video: Callable[..., Any] | None = None
+    judge: Callable[..., Any] | None = None
+    #: (*, base_url) -> list[Finding]: `slate doctor`'s lines; free calls only
+    doctor: Callable[..., list] | None = None
+    #: (*, base_url) -> Decimal | None: what the key may still spend, where the API says
+    key_limit: Callable[..., Any] | None = None
+    #: (httpx.Response) -> ProviderError: how an error answer of this API reads in the error tree
+    translate_error: Callable[[Any], Exception] | None = None
+    #: where a person finds a job whose answer was lost (`slate reconcile --job`)
+    lost_job_hint: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
+        problems = list(self._problems())
+        if problems:
+            raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
+
+    def _problems(self):
+        if not NAME.fullmatch(self.name or ""):
+            yield "a name is 2-31 lowercase letters and digits, starting with a letter"
+        if not self.offers:
+            yield "offers nothing"
+        for capability, offer in self.offers.items():
+            if capability not in CAPABILITIES:
+                yield f"unknown capability {capability!r} (known: {', '.join(CAPABILITIES)})"
+                continue
+            if not isinstance(offer, Offer) or not offer.models:
+                yield f"{capability}: an Offer with at least one model"
+                continue
+            if getattr(self, capability) is None:
+                yield f"offers {capability} models but no {capability} factory"
+            for profile, model in offer.default.items():
+                if profile not in PROFILES or model not in offer.models:
+                    yield f"{capability}: default {profile}={model!r} is not a profile and one of its models"
+        for capability in CAPABILITIES:
+            if getattr(self, capability) is not None and capability not in self.offers:
+                yield f"a {capability} factory but no {capability} models"
+        if self.base_url is not None and not _URL.match(self.base_url):
+            yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
+        if self.key_vars and self.base_url is None:
+            yield "a key but no base URL to send it to"
+
+    @property
+    def networked(self) -> bool:
+        return self.base_url is not None
+
+    def models(self, capability: str) -> tuple[str, ...]:
+        offer = self.offers.get(capability)
+        return offer.models if offer else ()
+
+    def catalogue(self) -> dict[str, dict]:
+        """This provider's entry of the registry's CATALOGUE (the shape code read before specs)."""
+        return {c: {"models": o.models, "default": dict(o.default)} for c, o in self.offers.items()}
