@@ -384,16 +384,21 @@ def blank_panel(clean: Image.Image, kind: str, rng: np.random.Generator) -> tupl
     raise ValueError(f"unknown blank kind {kind!r}")
 
 
-def _lab_recolour(px: np.ndarray, hue_degrees: float = 0.0, lightness: float = 0.0) -> np.ndarray:
-    """(N, 3) uint8 colours turned `hue_degrees` about the Lab hue angle and moved `lightness`
-    L* units: the dominant colour of a region changed the way a model repaints hair or cloth."""
-    from skimage.color import lab2rgb, rgb2lab
-    lab = rgb2lab(px.reshape(1, -1, 3).astype(np.float64) / 255.0)
-    a, b = lab[..., 1], lab[..., 2]
-    t = np.radians(hue_degrees)
-    lab[..., 1], lab[..., 2] = a * np.cos(t) - b * np.sin(t), a * np.sin(t) + b * np.cos(t)
-    lab[..., 0] = np.clip(lab[..., 0] + lightness, 0, 100)
-    return np.clip(lab2rgb(lab) * 255.0, 0, 255).round().astype(np.uint8).reshape(-1, 3)
+def _recolour(px: np.ndarray, hue_degrees: float = 0.0, lightness: float = 0.0) -> np.ndarray:
+    """(N, 3) uint8 colours with their HSV hue turned `hue_degrees` (saturation and value kept),
+    then moved `lightness` L* units in CIE Lab: the dominant colour of a region changed the way
+    a model repaints hair or cloth."""
+    out = px.reshape(1, -1, 3).astype(np.uint8)
+    if hue_degrees:
+        hsv = np.asarray(Image.fromarray(out, "RGB").convert("HSV")).astype(np.int32).copy()
+        hsv[..., 0] = (hsv[..., 0] + round(hue_degrees / 360 * 256)) % 256
+        out = np.asarray(Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB"))
+    if lightness:
+        from skimage.color import lab2rgb, rgb2lab
+        lab = rgb2lab(out.astype(np.float64) / 255.0)
+        lab[..., 0] = np.clip(lab[..., 0] + lightness, 0, 100)
+        out = np.clip(lab2rgb(lab) * 255.0, 0, 255).round()
+    return np.asarray(out, dtype=np.uint8).reshape(-1, 3)
 
 
 def dominant_region(arr: np.ndarray, region: np.ndarray, tolerance: int = 14) -> np.ndarray:
@@ -407,7 +412,8 @@ def dominant_region(arr: np.ndarray, region: np.ndarray, tolerance: int = 14) ->
 def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.random.Generator,
                    only: set[str] | None = None) -> tuple[Image.Image, str] | None:
     """One figure's dominant colour changed a little: its hair's hue turned 20 degrees or its
-    lightness moved 12 L* units, or its outfit's hue turned 30 degrees (either way). The figure
+    lightness moved 18 L* units, or its outfit's hue turned 30 degrees (either way; hue in HSV, as
+    the issue measured a +20 degree hair hue at ΔE 23 in a close-up). The figure
     chosen is the one whose region shows most (a close-up's hair is what the grade used to hide).
     None when the shot has no one to recolour."""
     arr = np.array(clean.convert("RGB"))
@@ -426,17 +432,17 @@ def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.r
         if sel.sum() < 20:
             sel = dominant_region(arr, target.head)
         if kind == "hair_hue":
-            arr[sel] = _lab_recolour(arr[sel], hue_degrees=20.0 * sign)
+            arr[sel] = _recolour(arr[sel], hue_degrees=20.0 * sign)
             edit = f"{target.character_id} hair hue {20 * sign:+.0f}°"
         else:
             light = float(np.median(_lab_l(arr[sel])))
-            step = 12.0 if light < 50 else -12.0   # lighter dark hair, darker light hair: either way visible
-            arr[sel] = _lab_recolour(arr[sel], lightness=step)
+            step = 18.0 if light < 50 else -18.0   # lighter dark hair, darker light hair: either way visible
+            arr[sel] = _recolour(arr[sel], lightness=step)
             edit = f"{target.character_id} hair L* {step:+.0f}"
     elif kind == "outfit_hue":
         target = max(figs, key=lambda f: int(f.torso.sum()))
         sel = dominant_region(arr, target.torso, 16)
-        arr[sel] = _lab_recolour(arr[sel], hue_degrees=30.0 * sign)
+        arr[sel] = _recolour(arr[sel], hue_degrees=30.0 * sign)
         edit = f"{target.character_id} outfit hue {30 * sign:+.0f}°"
     else:
         raise ValueError(f"unknown recolour kind {kind!r}")

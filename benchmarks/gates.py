@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (PANEL_FAULTS, PHOTOMETRIC, Studio, drift_step, fault_panel, jpeg, photometric,
-                                    write_png)
+from benchmarks.gate_corpus import (BLANK_PANELS, CUT_KINDS, PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS, Studio,
+                                    blank_panel, cut_picture, drift_step, fault_panel, jpeg, photometric,
+                                    recolour_panel, write_png)
 from benchmarks.judge_trials import panel_requests
 from governor.gates import GatePolicy
 from manifests import load_film, write_example_film
@@ -146,6 +147,31 @@ class Bench:
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
                 self.panel_case(req, faulty, kind, edit)
 
+    def blank_panels(self, n: int) -> None:
+        """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
+        washed out, drowned in noise), and N of each small recolour of a figure's dominant colour
+        (hair hue +20°, hair lightness ±12 L*, outfit hue +30°) on shots with someone in them,
+        each with the clean takes' photometric spread."""
+        rng = np.random.default_rng([self.seed, 21])
+        for k, kind in enumerate(BLANK_PANELS):
+            for i in range(n):
+                req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 600_000 + k * 5000 + i)
+                blank, edit = blank_panel(self.painter.draw(req), kind, rng)
+                if kind == "flat":  # a flat fill is no picture a grade can make: it stays as it came
+                    self.panel_case(req, blank, kind, edit)
+                    continue
+                self.panel_case(req, photometric(blank, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng), kind, edit)
+        peopled = [r for r in self.base if r.characters]
+        for k, kind in enumerate(RECOLOUR_PANELS):
+            for i in range(n):
+                req = replace(peopled[i % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + i)
+                made = recolour_panel(self.studio, req, self.painter.draw(req), kind, rng)
+                if made is None:
+                    continue
+                edited, edit = made
+                op = PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)]
+                self.panel_case(req, photometric(edited, op, rng), kind, f"{req.framing}: {edit.split(' ', 1)[1]}")
+
     # --- keyframe ------------------------------------------------------------------------
     def clip(self, plan, seed: int, movement: str, fault: tuple[str, np.random.Generator] | None = None):
         """A clip rendered by ffmpeg from the shot's panels (the start panel edited if `fault`);
@@ -250,6 +276,27 @@ class Bench:
                                            only=shared if kind != "location" else None)
                 self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
 
+    def blank_cuts(self, n: int, clips: list[dict]) -> None:
+        """Issue 20: N cuts of each kind whose first frame after the cut is no frame of the shot: a
+        flat fill, a near-black star-field, a photograph nothing like the film (made procedurally)."""
+        rng = np.random.default_rng([self.seed, 22])
+        by_shot: dict[str, list[dict]] = {}
+        for c in clips:
+            by_shot.setdefault(c["shot"], []).append(c)
+        cuts = []
+        for a, b in zip(self.plans, self.plans[1:]):
+            ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
+            if ra.location_id == rb.location_id or {c.id for c in ra.characters} & {c.id for c in rb.characters}:
+                cuts.append((a, b))
+        for k, kind in enumerate(CUT_KINDS):
+            for i in range(n):
+                prev, plan = cuts[i % len(cuts)]
+                before = by_shot[prev.shot][(i // len(cuts)) % len(by_shot[prev.shot])]
+                req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 700_000 + k * 5000 + i)
+                first, edit = cut_picture(self.studio, req, self.painter.draw(req), kind, rng)
+                self.continuity_case(before["frames"]["last"], before["end_request"] or before["request"], first, req,
+                                     kind, edit, rng, i)
+
     def continuity_case(self, last: Image.Image, previous, first: Image.Image, req, kind: str, edit: str, rng,
                         i: int) -> None:
         op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
@@ -318,6 +365,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
 
         if "panel" in gates:
             bench.panels(n)
+            bench.blank_panels(n)
             yield from lines("panel")
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
@@ -326,6 +374,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 yield from lines("keyframe")
             if "continuity" in gates:
                 bench.continuity(n, clips)
+                bench.blank_cuts(n, clips)
                 yield from lines("continuity")
         if "drift" in gates:
             bench.drift(n, project_settings(root).drift_threshold)
