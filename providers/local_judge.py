@@ -23,6 +23,10 @@ torso (wardrobe), and the background when the place is the same — beside the c
 frames (media.continuity). The side before the cut is not laid out here: after a camera move
 or a chain its layout is not the panel's, and the keyframe gate already held it.
 
+Before any comparison, every picture it is shown is checked for content (media/content.py): a
+flat, mostly black or white, washed-out or noise-drowned take fails `content` with what is
+wrong, since a picture with nothing in it cannot be held to a layout (the grade would fit it).
+
 Art it did not paint — references or panels without the geometry the local provider draws
 by (see providers/local_judge_inputs.py) — gets `Verdict.unjudgeable` with the reason: not
 passed, and marked "cannot judge" so the take loop can hand it to a person instead of retrying.
@@ -42,6 +46,7 @@ from PIL import Image
 
 from manifests.turnaround import HEAD_BAND, TORSO_BAND
 from media import colour_distance, colour_stats, load_rgb
+from media.content import content_fault
 from media.continuity import palette_continuity
 from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
@@ -74,6 +79,7 @@ THRESHOLDS = {
     "cut_identity": 0.85,
     "cut_wardrobe": 0.85,
     "cut_location": 0.90,
+    "content": 1.0,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
 }
 
 
@@ -167,6 +173,9 @@ class LocalJudge:
 
     def _judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages) -> Verdict:
         take = read_panel(panel, "the panel", request.width, request.height)
+        blank = _blank({"the panel": take})
+        if blank:
+            return blank
         w, h = take.size
         if request.override_uri:
             # A human composite has no known layout: hold it to the location's look (colour
@@ -229,6 +238,9 @@ class LocalJudge:
         start = read_still(start_panel, "the start panel", size).convert("RGB")
         end = read_still(end_panel, "the end panel", size).convert("RGB") if end_panel is not None else None
         clip = {name: load_rgb(read_still(frames[name], f"the clip's {name} frame", size)) for name in names}
+        blank = _blank({f"the {name} frame": clip[name] for name in names})
+        if blank:
+            return blank
         work = (max(8, size[0] // KEY_SCALE), max(8, size[1] // KEY_SCALE))
         scores, patches = [], []
         for name in names:
@@ -263,6 +275,9 @@ class LocalJudge:
         size = (request.width, request.height)
         last = read_still(last_frame, "the last frame before the cut", size)
         first = read_still(first_frame, "the first frame after the cut", size)
+        blank = _blank({"the last frame before the cut": last, "the first frame after the cut": first})
+        if blank:
+            return blank
         palette = palette_continuity(last, first)
         shared = [c.id for c in request.characters if c.id in {p.id for p in previous.characters}]
         same_place = previous.location_id == request.location_id
@@ -311,6 +326,14 @@ class LocalJudge:
                 scores.append(_score("wardrobe", v, f"{fig.character_id}, in both shots: {v:.0%} of the torso in "
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
         return scores
+
+
+def _blank(pictures: dict) -> Verdict | None:
+    """A failing verdict naming each picture with no content, or None when all have some."""
+    faults = [(what, fault) for what, picture in pictures.items() if (fault := content_fault(load_rgb(picture)))]
+    if not faults:
+        return None
+    return Verdict(tuple(_score("content", 0.0, f"{what}: {fault}") for what, fault in faults), LocalJudge.name)
 
 
 def _differs(expected: np.ndarray, take: np.ndarray) -> np.ndarray:
