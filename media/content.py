@@ -16,7 +16,8 @@ a frame of any size reads alike, and it takes a few milliseconds):
            filter (Immerkaer's kernel, median of its magnitude: edges are a minority of pixels);
   structure the smoothed picture's luma standard deviation (what the figures are drawn with);
   snr      structure / noise;
-  colour   the median colour (R, G, B) and its name.
+  colour   the median colour (R, G, B) and its name;
+  share    with a mask (a turnaround's figures), the share of the picture it covers.
 `content_fault(img)` holds those figures to the thresholds below and says what is wrong, or
 None. The thresholds were measured on benchmarks/gate_corpus.py's clean panels with every
 photometric change (see each constant); the callers (every gate) turn a fault into a failing
@@ -47,7 +48,10 @@ BRIGHT_SHARE = 0.85   # clean at most 0.14 (brighter x1.3)
 MIN_CONTRAST = 64.0   # luma levels: clean at least 111 (darker x0.7); washed out (x0.2) at most 41
 MIN_SNR = 12.0        # clean at least 24.8 (noise σ6); noise σ40 at most 6.1: twice off either side
 
-CONTENT_THRESHOLDS = {"flat": FLAT_SHARE, "dark": DARK_SHARE, "bright": BRIGHT_SHARE,
+MIN_SHARE = 0.005     # with a mask: less of the picture than this is no figure at all (a blank sheet: 0)
+RULES = ("flat", "dark", "bright", "contrast", "noise")
+
+CONTENT_THRESHOLDS = {"share": MIN_SHARE, "flat": FLAT_SHARE, "dark": DARK_SHARE, "bright": BRIGHT_SHARE,
                       "contrast": MIN_CONTRAST, "snr": MIN_SNR}
 
 _NAMES = {(0, 0, 0): "black", (255, 255, 255): "white", (128, 128, 128): "mid-grey", (255, 0, 0): "red",
@@ -105,51 +109,59 @@ def content_figures(img, mask=None) -> dict:
              - 2 * (luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:]) + 4 * luma[1:-1, 1:-1])
         inner = np.abs(d) if m is None else np.abs(d)[m[1:-1, 1:-1]]
         noise = float(np.median(inner)) / (0.6745 * 6.0) if inner.size else 0.0
+    share = 1.0
     if m is not None:
+        share = float(m.mean())
         if not m.any():
-            return {"flat": 1.0, "dark": 0.0, "bright": 0.0, "contrast": 0.0, "noise": 0.0, "structure": 0.0,
-                    "snr": 0.0, "colour": [0.0, 0.0, 0.0], "colour_name": "nothing"}
+            return {"share": 0.0, "flat": 1.0, "dark": 0.0, "bright": 0.0, "contrast": 0.0, "noise": 0.0,
+                    "structure": 0.0, "snr": 0.0, "colour": [0.0, 0.0, 0.0], "colour_name": "nothing"}
         a, luma, smooth = a[m], luma[m], smooth[m]
     px = a.reshape(-1, 3)
     median = np.median(px, axis=0)
     flat = float((np.abs(px - median).max(axis=-1) <= FLAT_LEVELS).mean())
     lo, hi = np.percentile(smooth, [1, 99])
     structure = float(smooth.std())
-    return {"flat": round(flat, 4), "dark": round(float((luma <= DARK_LEVEL).mean()), 4),
+    return {"share": round(share, 4), "flat": round(flat, 4), "dark": round(float((luma <= DARK_LEVEL).mean()), 4),
             "bright": round(float((luma >= BRIGHT_LEVEL).mean()), 4), "contrast": round(float(hi - lo), 2),
             "noise": round(noise, 2), "structure": round(structure, 2),
             "snr": round(structure / max(noise, 0.5), 2),
             "colour": [round(float(v), 1) for v in median], "colour_name": colour_name(median)}
 
 
-def content_fault(img, figures: dict | None = None, mask=None) -> str | None:
+def content_fault(img, figures: dict | None = None, mask=None, rules: tuple[str, ...] = RULES) -> str | None:
     """What is wrong with the picture's content, or None when it can hold a shot's figures.
-    `figures`: already measured by `content_figures` (a caller that reports them too)."""
+    `figures`: already measured by `content_figures` (a caller that reports them too). `rules`:
+    the checks that apply (a drawn turnaround's figures are flat-coloured, and may be dressed
+    all in black or white, by design: its caller asks only "empty" and "noise")."""
     f = figures or content_figures(img, mask)
-    if f["structure"] == 0.0 and f["colour_name"] == "nothing":
-        return "empty: nothing to measure where the figures should be"
-    if f["flat"] >= FLAT_SHARE:
+    if f["share"] < MIN_SHARE:
+        return f"empty: {f['share']:.1%} of the picture is anything but its ground (at least {MIN_SHARE:.1%})"
+    if "flat" in rules and f["flat"] >= FLAT_SHARE:
         return (f"flat: {f['flat']:.0%} of the picture within {FLAT_LEVELS} levels of {f['colour_name']} "
                 f"(at most {FLAT_SHARE:.0%} may be)")
-    if f["dark"] >= DARK_SHARE:
+    if "dark" in rules and f["dark"] >= DARK_SHARE:
         return f"mostly black: {f['dark']:.0%} of the picture at luma {DARK_LEVEL} or darker (at most {DARK_SHARE:.0%})"
-    if f["bright"] >= BRIGHT_SHARE:
+    if "bright" in rules and f["bright"] >= BRIGHT_SHARE:
         return (f"mostly white: {f['bright']:.0%} of the picture at luma {BRIGHT_LEVEL} or brighter "
                 f"(at most {BRIGHT_SHARE:.0%})")
-    if f["contrast"] < MIN_CONTRAST:
+    if "contrast" in rules and f["contrast"] < MIN_CONTRAST:
         return (f"washed out: its brightness spans {f['contrast']:.0f} levels from darkest to lightest "
                 f"(at least {MIN_CONTRAST:.0f} to hold figures)")
-    if f["snr"] < MIN_SNR:
-        return (f"drowned in noise: grain of {f['noise']:.0f} levels against a picture varying by "
-                f"{f['structure']:.0f} (signal to noise {f['snr']:.1f}, at least {MIN_SNR:.1f})")
+    if "noise" in rules and f["snr"] < MIN_SNR:
+        return _noisy(f)
     return None
 
 
-def content_score(img, what: str = "the picture", mask=None) -> dict:
+def _noisy(f: dict) -> str:
+    return (f"drowned in noise: grain of {f['noise']:.0f} levels against a picture varying by "
+            f"{f['structure']:.0f} (signal to noise {f['snr']:.1f}, at least {MIN_SNR:.1f})")
+
+
+def content_score(img, what: str = "the picture", mask=None, rules: tuple[str, ...] = RULES) -> dict:
     """The check as a gate's score dict: `content`, 1.0 (has content) or 0.0 with the fault, and
     the figures it rests on; blocks whatever the judge (threshold 1.0)."""
     figures = content_figures(img, mask)
-    fault = content_fault(img, figures)
+    fault = content_fault(img, figures, rules=rules)
     reason = f"{what}: {fault}" if fault else f"{what} has content (contrast {figures['contrast']:.0f}, " \
                                                 f"signal to noise {figures['snr']:.1f})"
     return {"name": "content", "value": 0.0 if fault else 1.0, "threshold": 1.0, "passed": fault is None,
