@@ -5,7 +5,8 @@ the gate policy, with no judge, no Prefect and nothing stored.
 same height and colours) or a plate (a picture, not a flat fill), once per content hash in a
 process, and slate's content check (media/content.py) of it — a plate whole, a sheet where its
 figures are (off its transparent or plain ground) — which, failing, keeps a paid judge from
-being shown it (tasks/reference_gate.py); `hold` holds the scores to the policy's "reference" stage; `sheet_problems` gives
+being shown it (tasks/reference_gate.py); `hold` holds the scores to the policy's "reference"
+stage; `sheet_problems` gives
 `slate check` and the preflight the same verdict the run's gate (tasks/reference_gate.py) would
 give from these measures.
 
