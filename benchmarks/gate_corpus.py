@@ -414,20 +414,26 @@ def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.r
     """One figure's dominant colour changed a little: its hair's hue turned 20 degrees or its
     lightness moved 18 L* units, or its outfit's hue turned 30 degrees (either way; hue in HSV, as
     the issue measured a +20 degree hair hue at ΔE 23 in a close-up). The figure
-    chosen is the one whose region shows most (a close-up's hair is what the grade used to hide).
-    None when the shot has no one to recolour."""
+    chosen is the one whose region shows most (a close-up's hair is what the grade used to hide)
+    among those whose colour has a hue to turn. None when the shot has no one to recolour."""
     arr = np.array(clean.convert("RGB"))
     figs = [f for f in studio.layout(req) if not only or f.character_id in only]
     if not figs:
         return None
     sign = float(rng.choice([-1, 1]))
     if kind in ("hair_hue", "hair_lightness"):
-        # The hair is the colour of the head that reaches its top rows.
-        target = max(figs, key=lambda f: int(f.head.sum()))
-        top = arr[target.box[1]:target.box[1] + 3][target.mask[target.box[1]:target.box[1] + 3]]
-        if not len(top):
+        # The hair is the colour of the head that reaches its top rows; a hue turn needs a hair
+        # with a hue (black or grey hair turned is the same hair: no fault at all).
+        found = []
+        for f in figs:
+            top = arr[f.box[1]:f.box[1] + 3][f.mask[f.box[1]:f.box[1] + 3]]
+            if len(top):
+                hair = np.median(top, axis=0)
+                if kind == "hair_lightness" or _saturation(hair) >= MIN_SATURATION:
+                    found.append((int(f.head.sum()), f, hair))
+        if not found:
             return None
-        hair = np.median(top, axis=0)
+        _, target, hair = max(found, key=lambda x: x[0])
         sel = target.head & (np.abs(arr.astype(int) - hair).max(axis=2) <= 14)
         if sel.sum() < 20:
             sel = dominant_region(arr, target.head)
@@ -440,13 +446,31 @@ def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.r
             arr[sel] = _recolour(arr[sel], lightness=step)
             edit = f"{target.character_id} hair L* {step:+.0f}"
     elif kind == "outfit_hue":
-        target = max(figs, key=lambda f: int(f.torso.sum()))
+        dressed = [f for f in figs if f.torso.any() and _saturation(_dominant(arr, f.torso)) >= MIN_SATURATION]
+        if not dressed:
+            return None
+        target = max(dressed, key=lambda f: int(f.torso.sum()))
         sel = dominant_region(arr, target.torso, 16)
         arr[sel] = _recolour(arr[sel], hue_degrees=30.0 * sign)
         edit = f"{target.character_id} outfit hue {30 * sign:+.0f}°"
     else:
         raise ValueError(f"unknown recolour kind {kind!r}")
     return Image.fromarray(arr), edit
+
+
+MIN_SATURATION = 20   # Lab chroma a colour needs for a hue turn to change it visibly (dark hair has little)
+
+
+def _saturation(rgb) -> float:
+    """The colour's CIE Lab chroma."""
+    from skimage.color import rgb2lab
+    lab = rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(1, 1, 3) / 255.0)[0, 0]
+    return float(np.hypot(lab[1], lab[2]))
+
+
+def _dominant(arr: np.ndarray, region: np.ndarray) -> np.ndarray:
+    colours, counts = np.unique(arr[region].reshape(-1, 3), axis=0, return_counts=True)
+    return colours[counts.argmax()]
 
 
 def _lab_l(px: np.ndarray) -> np.ndarray:

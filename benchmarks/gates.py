@@ -163,11 +163,14 @@ class Bench:
                 self.panel_case(req, photometric(blank, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng), kind, edit)
         peopled = [r for r in self.base if r.characters]
         for k, kind in enumerate(RECOLOUR_PANELS):
-            for i in range(n):
-                req = replace(peopled[i % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + i)
+            i = tried = 0
+            while i < n and tried < 4 * n:   # shots whose figures have no hue to turn are passed over
+                req = replace(peopled[tried % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + tried)
+                tried += 1
                 made = recolour_panel(self.studio, req, self.painter.draw(req), kind, rng)
                 if made is None:
                     continue
+                i += 1
                 edited, edit = made
                 op = PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)]
                 self.panel_case(req, photometric(edited, op, rng), kind, f"{req.framing}: {edit.split(' ', 1)[1]}")

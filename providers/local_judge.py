@@ -53,7 +53,7 @@ from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress,
 from providers.local_blocking import block
 from providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                           read_turnaround)
-from media.grade import delta_e, frame_window, soften
+from media.grade import delta_e, frame_window, graded_lab, region_delta, soften
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
 KEY_SCALE = 2         # keyframes at half size too, once the move is found
@@ -61,6 +61,9 @@ DELTA_E = 12.0        # CIE76 units: clean takes graded to the layout measured b
 EDGE_GAIN = 0.5       # share of an edge's contrast a blur or codec may move a pixel by
 ERODE = 2             # working pixels trimmed off each region's edge (the softening's reach)
 MIN_REGION = 12       # working pixels: a smaller visible head or torso is hidden, not judged
+COLOUR_FULL = 50.0    # ΔE of a region's median colour read as 0 (0.82 = ΔE 9)
+MIN_COLOUR_PIXELS = 8  # working pixels inside a colour's region needed to read it
+COLOUR_SHARE = 0.15   # a colour covering less of a head or torso than this is a detail, not its colour
 EMPTY_SHOT_FIGURE = 0.02  # a shot with nobody in it: a blob of 2% of the frame is someone extra
 THRESHOLDS = {
     # Measured on benchmarks/gates.py's corpus (clean takes with exposure, gamma, JPEG q15-35,
@@ -79,7 +82,15 @@ THRESHOLDS = {
     "cut_identity": 0.85,
     "cut_wardrobe": 0.85,
     "cut_location": 0.90,
-    "content": 1.0,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
+    "content": 1.0,
+    # Each figure's own colours (hair, skin; the outfit) as a whole, after the bounded grade:
+    # 1 - ΔE / COLOUR_FULL of the region's median colour (see COLOUR_FULL for the figures).
+    # Measured (seeds 7, 8, 9; 40 panels of each): clean takes lowest 0.87 (ΔE 6.5: a wide
+    # shot's small face at JPEG q15); hair lightness ±18 L* highest 0.78 (ΔE 10.9), hair hue
+    # ±20° (HSV) and outfit hue ±30° lower (but a hue turned and then clipped white by a
+    # brighter exposure, which no grade can tell).
+    "identity_colour": 0.82,
+    "wardrobe_colour": 0.82,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
 }
 
 
@@ -190,7 +201,8 @@ class LocalJudge:
             _figure_palette(str(refs.turnarounds[ch.id]), ch.id, ch.wardrobe_colour)  # a sheet it can read
         blocking = block(request, refs)
         size = (max(8, w // WORK_SCALE), max(8, h // WORK_SCALE))
-        off = _differs(soften(blocking.expected, size), soften(take, size))
+        seen = _Seen(soften(blocking.expected, size), soften(take, size))
+        off = seen.off
         scores = []
         back = _shrink(blocking.background, size)
         scores.append(_score("location", _matched(off, back),
@@ -203,11 +215,13 @@ class LocalJudge:
                 v = _matched(off, head)
                 scores.append(_score("identity", v, f"{fig.character_id}: {v:.0%} of the face and hair as in "
                                                     f"the turnaround ({fig.view} view)"))
+                scores += seen.colours(blocking.expected, fig, "identity_colour", size)
             if torso.sum() >= MIN_REGION:
                 v = _matched(off, torso)
                 label = next((c.wardrobe for c in request.characters if c.id == fig.character_id and c.wardrobe),
                              "turnaround outfit")
                 scores.append(_score("wardrobe", v, f"{fig.character_id}: {v:.0%} of the torso wears '{label}'"))
+                scores += seen.colours(blocking.expected, fig, "wardrobe_colour", size)
             if body.sum() >= MIN_REGION:
                 present.append((fig.character_id, _matched(off, body)))
             area = fig.area / (WORK_SCALE * WORK_SCALE)
@@ -306,7 +320,8 @@ class LocalJudge:
         work = (max(8, w // KEY_SCALE), max(8, h // KEY_SCALE))
         frame = load_rgb(first)
         _, box, expected = frame_window(blocking.expected, frame, work)
-        off = _differs(expected, soften(frame, work))
+        seen_cut = _Seen(expected, soften(frame, work))
+        off = seen_cut.off
         seen = f"the first frame of the shot after the cut ({_describe(box, (w, h))})"
         scores = []
         if same_place:
@@ -321,10 +336,12 @@ class LocalJudge:
                 v = _matched(off, head)
                 scores.append(_score("identity", v, f"{fig.character_id}, in both shots: {v:.0%} of the face and "
                                                     f"hair in {seen} as in the turnaround", "cut_identity"))
+                scores += seen_cut.colours(blocking.expected, fig, "identity_colour", work, box)
             if torso.sum() >= MIN_REGION:
                 v = _matched(off, torso)
                 scores.append(_score("wardrobe", v, f"{fig.character_id}, in both shots: {v:.0%} of the torso in "
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
+                scores += seen_cut.colours(blocking.expected, fig, "wardrobe_colour", work, box)
         return scores
 
 
@@ -336,11 +353,64 @@ def _blank(pictures: dict) -> Verdict | None:
     return Verdict(tuple(_score("content", 0.0, f"{what}: {fault}") for what, fault in faults), LocalJudge.name)
 
 
-def _differs(expected: np.ndarray, take: np.ndarray) -> np.ndarray:
+def _differs(expected: np.ndarray, take: np.ndarray, graded=None) -> np.ndarray:
     """Where the take differs from what was expected by more than a grade, a codec or a blur
     explains: DELTA_E on flat patches, more along the expected picture's edges."""
-    distance, edges = delta_e(expected, take)
+    distance, edges = delta_e(expected, take, graded=graded)
     return distance > DELTA_E + EDGE_GAIN * edges
+
+
+class _Seen:
+    """A take beside what was expected, both softened to the working size, graded once: where
+    they differ pixel by pixel (`off`), and each figure's own colours compared as a whole."""
+
+    def __init__(self, expected: np.ndarray, take: np.ndarray):
+        self.graded = graded_lab(expected, take)
+        self.off = _differs(expected, take, self.graded)
+
+    def colours(self, expected_full: Image.Image, fig, rule: str, size, box=None) -> list[Score]:
+        """One score for the figure's head (hair and skin: `identity_colour`) or torso (the
+        outfit: `wardrobe_colour`): the worst of its own colours — each one that covers
+        COLOUR_SHARE of the region in the expected picture — by how far its median moved (ΔE)."""
+        region = fig.head if rule == "identity_colour" else fig.torso
+        parts = _colour_parts(np.asarray(expected_full.convert("RGB")), region, rule == "identity_colour")
+        worst = None
+        for name, mask in parts:
+            small = _inside(mask, size, box)
+            if small.sum() < MIN_COLOUR_PIXELS:
+                continue  # too little of it shows, away from its edges, to read its colour
+            d = region_delta(*self.graded, small)
+            if worst is None or d > worst[0]:
+                worst = (d, name)
+        if worst is None:
+            return []
+        d, name = worst
+        what = "hair and skin" if rule == "identity_colour" else "outfit"
+        return [_score(rule, 1.0 - d / COLOUR_FULL, f"{fig.character_id}: {name} colour ΔE {d:.1f} from the "
+                                                    f"turnaround's (the worst of the {what} colours)")]
+
+
+def _colour_parts(expected: np.ndarray, region: np.ndarray, head: bool) -> list[tuple[str, np.ndarray]]:
+    """The region's own colours in the expected picture (drawn flat: exact colours), each that
+    covers COLOUR_SHARE of it, as (name, full-size mask); on a head the colour commonest in its
+    top rows is the hair, the others skin."""
+    if not region.any():
+        return []
+    px = expected[region]
+    colours, counts = np.unique(px, axis=0, return_counts=True)
+    keep = colours[counts >= COLOUR_SHARE * counts.sum()]
+    hair = None
+    if head:
+        rows = np.flatnonzero(region.any(axis=1))
+        top = region.copy()
+        top[rows[0] + max(1, len(rows) // 6):] = False
+        tc, tn = np.unique(expected[top], axis=0, return_counts=True)
+        hair = tuple(tc[tn.argmax()])
+    out = []
+    for c in keep:
+        name = ("hair" if tuple(c) == hair else "skin") if head else "outfit"
+        out.append((name, region & np.all(expected == c, axis=-1)))
+    return out
 
 
 def _describe(box, size) -> str:
@@ -356,6 +426,15 @@ def _shrink(mask: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | No
     small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
     inner = binary_erosion(small, iterations=ERODE)
     return inner if inner.sum() >= MIN_REGION else small
+
+
+def _inside(mask: np.ndarray, size: tuple[int, int], box=None) -> np.ndarray:
+    """A full-size mask at the working size, only where wholly inside it and one pixel further
+    in (never the unshrunk fallback of `_shrink`: a colour read across its edge is blurred with
+    its neighbour's)."""
+    from scipy.ndimage import binary_erosion
+    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
+    return binary_erosion(small, iterations=1)
 
 
 def _matched(off: np.ndarray, region: np.ndarray) -> float:
