@@ -132,12 +132,16 @@ class Bench:
                        f"{[c.id for c in req.characters]}: {failing or 'passed'}")
         path.unlink()
 
-    def panels(self, n: int) -> None:
-        rng = np.random.default_rng([self.seed, 1])
+    def clean_panels(self, n: int, rng: np.random.Generator | None = None) -> None:
+        rng = rng or np.random.default_rng([self.seed, 1])
         for i in range(n):
             req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + i)
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             self.panel_case(req, photometric(self.painter.draw(req), op, rng), "clean", op)
+
+    def panels(self, n: int) -> None:
+        rng = np.random.default_rng([self.seed, 1])
+        self.clean_panels(n, rng)
         for k, kind in enumerate(PANEL_FAULTS):
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 50_000 + k * 5000 + i)
@@ -247,7 +251,7 @@ class Bench:
             self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
 
     # --- continuity ----------------------------------------------------------------------
-    def continuity(self, n: int, clips: list[dict]) -> None:
+    def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
         rng = np.random.default_rng([self.seed, 3])
         by_shot: dict[str, list[dict]] = {}
         for c in clips:
@@ -267,6 +271,8 @@ class Bench:
         for i in range(n):
             last, previous, req, _ = cut(i, cuts)
             self.continuity_case(last, previous, self.painter.draw(req), req, "clean", "", rng, i)
+        if not faults:
+            return
         # N of each kind: a changed place on any cut; a changed face or outfit, or someone gone,
         # on a cut that keeps someone from the shot before (the edit lands on that someone).
         kinds = {"location": [c for c in cuts if c[0].panel_request("start", 1).location_id
@@ -278,6 +284,10 @@ class Bench:
                 edited, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng,
                                            only=shared if kind != "location" else None)
                 self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
+
+    def clean_cuts(self, n: int, clips: list[dict]) -> None:
+        """N clean cuts only (as `continuity` makes them, its faults left out)."""
+        self.continuity(n, clips, faults=False)
 
     def blank_cuts(self, n: int, clips: list[dict]) -> None:
         """Issue 20: N cuts of each kind whose first frame after the cut is no frame of the shot: a
