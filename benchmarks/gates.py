@@ -10,7 +10,10 @@ Last, the spend efficiency (benchmarks/spend.py): a film priced as a real video 
 of panel takes and 10% of clips edited off-model, rendered with the panel gate and without it,
 its video spend over the minimum (one good clip per shot), from the ledger.
 
-  panel:      N clean panels (photometric changes cycled) and N of each fault kind;
+  panel:      N clean panels (photometric changes cycled) and N of each fault kind; and (issue 20)
+              N takes with nothing to judge — a flat fill, washed out (contrast x0.2), noise
+              σ40 — and N of each small recolour of one figure: hair hue ±20°, hair lightness
+              ±18 L*, outfit hue ±30°;
   keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
               a dolly in whatever the shot asked (as the fake providers render) — N clean
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
@@ -18,7 +21,9 @@ its video spend over the minimum (one good clip per shot), from the ledger.
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
-              identity or wardrobe of someone in both shots edited, or that someone gone;
+              identity or wardrobe of someone in both shots edited, or that someone gone; and
+              (issue 20) N each whose first frame after the cut is a flat fill, a near-black
+              star-field, or a made landscape photograph unrelated to the film;
   drift:      N 20-shot chains re-encoded each cut, clean or slowly repainted, checked every
               5th shot at the film's drift threshold; every other chain held to a panel with
               the figures placed elsewhere (a chained shot's own panel).

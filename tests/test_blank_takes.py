@@ -145,3 +145,33 @@ def test_a_black_panel_from_the_image_model_is_never_sent_to_the_paid_judge(exam
     assert panels == [1, 2] and gates == [2], [(r.stage, r.take) for r in rows]
     judged, blank = _flat_images_sent(fakes.requests("gemini"))
     assert judged >= 2 and blank == 0, (judged, blank)   # the sheets and the second take were judged
+
+
+def test_the_local_judge_fails_a_blank_keyframe_and_a_blank_side_of_a_cut(example_master, tmp_path):
+    """The local judge, which every rehearsal rests on, fails a black middle keyframe and a
+    white first frame after a cut with `content`, naming the frame — before comparing anything
+    (a grade fitted to a flat frame would make anything match it)."""
+    from manifests import load_film
+    from providers.base import ReferenceImages
+    from providers.local_judge import LocalJudge
+    from providers.storage_local import LocalStorage
+    from tasks.plan import plan_from_project
+    storage = LocalStorage(example_master)
+    plans = {p.shot: p for p in plan_from_project(load_film(example_master), "scene-01", "draft", 24)}
+    req, prev = plans["1D"].panel_request("start", 1), plans["1C"].panel_request("start", 1)
+    refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
+                           turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+    panel = tmp_path / "panel.png"
+    _clean(example_master, "1D").save(panel)
+    black, white = tmp_path / "black.png", tmp_path / "white.png"
+    Image.new("RGB", (854, 480), (0, 0, 0)).save(black)
+    Image.new("RGB", (854, 480), (255, 255, 255)).save(white)
+    judge = LocalJudge()
+    keys = judge.judge_keyframes({"first": panel, "middle": black, "last": panel}, panel, None, req, refs)
+    assert [(s.name, s.passed) for s in keys.scores] == [("content", False)], keys.scores
+    assert keys.scores[0].reason.startswith("the middle frame: flat: 100% of the picture within 4 levels of black")
+    clean = judge.judge_keyframes({"first": panel, "middle": panel, "last": panel}, panel, None, req, refs)
+    assert clean.passed and "content" not in {s.name for s in clean.scores}, clean.scores
+    cut = judge.judge_continuity(panel, white, prev, req, refs)
+    assert [(s.name, s.passed) for s in cut.scores] == [("content", False)], cut.scores
+    assert cut.scores[0].reason.startswith("the first frame after the cut: flat") and "white" in cut.scores[0].reason
