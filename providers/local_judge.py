@@ -367,13 +367,16 @@ class _Seen:
     def __init__(self, expected: np.ndarray, take: np.ndarray):
         self.graded = graded_lab(expected, take)
         self.off = _differs(expected, take, self.graded)
+        self._full = None   # the full-size expected picture as an array, made once
 
     def colours(self, expected_full: Image.Image, fig, rule: str, size, box=None) -> list[Score]:
         """One score for the figure's head (hair and skin: `identity_colour`) or torso (the
         outfit: `wardrobe_colour`): the worst of its own colours — each one that covers
         COLOUR_SHARE of the region in the expected picture — by how far its median moved (ΔE)."""
         region = fig.head if rule == "identity_colour" else fig.torso
-        parts = _colour_parts(np.asarray(expected_full.convert("RGB")), region, rule == "identity_colour")
+        if self._full is None:
+            self._full = np.asarray(expected_full.convert("RGB"))
+        parts = _colour_parts(self._full, region, rule == "identity_colour")
         worst = None
         for name, mask in parts:
             small = _inside(mask, size, box)
@@ -393,23 +396,29 @@ class _Seen:
 def _colour_parts(expected: np.ndarray, region: np.ndarray, head: bool) -> list[tuple[str, np.ndarray]]:
     """The region's own colours in the expected picture (drawn flat: exact colours), each that
     covers COLOUR_SHARE of it, as (name, full-size mask); on a head the colour commonest in its
-    top rows is the hair, the others skin."""
-    if not region.any():
+    top rows is the hair, the others skin. Colours are packed into one integer (a 1-D unique is
+    several times faster than a unique over RGB rows)."""
+    ys, xs = np.nonzero(region)
+    if not len(ys):
         return []
-    px = expected[region]
-    colours, counts = np.unique(px, axis=0, return_counts=True)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    box = expected[y0:y1, x0:x1].astype(np.int32)
+    packed = (box[..., 0] << 16) | (box[..., 1] << 8) | box[..., 2]
+    inside = region[y0:y1, x0:x1]
+    colours, counts = np.unique(packed[inside], return_counts=True)
     keep = colours[counts >= COLOUR_SHARE * counts.sum()]
     hair = None
     if head:
-        rows = np.flatnonzero(region.any(axis=1))
-        top = region.copy()
+        rows = np.flatnonzero(inside.any(axis=1))
+        top = inside.copy()
         top[rows[0] + max(1, len(rows) // 6):] = False
-        tc, tn = np.unique(expected[top], axis=0, return_counts=True)
-        hair = tuple(tc[tn.argmax()])
+        tc, tn = np.unique(packed[top], return_counts=True)
+        hair = tc[tn.argmax()]
     out = []
     for c in keep:
-        name = ("hair" if tuple(c) == hair else "skin") if head else "outfit"
-        out.append((name, region & np.all(expected == c, axis=-1)))
+        mask = np.zeros_like(region)
+        mask[y0:y1, x0:x1] = inside & (packed == c)
+        out.append((("hair" if c == hair else "skin") if head else "outfit", mask))
     return out
 
 
