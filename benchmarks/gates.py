@@ -38,8 +38,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (PANEL_FAULTS, PHOTOMETRIC, Studio, drift_step, fault_panel, jpeg, photometric,
-                                    write_png)
+from benchmarks.gate_corpus import (CLIP_FAULTS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC, Studio, clip_frames,
+                                    drift_step, encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg,
+                                    photometric, soften_step, write_png)
 from benchmarks.judge_trials import panel_requests
 from governor.gates import GatePolicy
 from manifests import load_film, write_example_film
@@ -49,12 +50,14 @@ from providers.local import LocalImage
 from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 from tasks.drift import measure as drift_measure
+from tasks.keyframes import own_scores
 from tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
 CLIP_FPS = 24
 DRIFT_EVERY = 5
 CHAIN = 20
+FADE_RATE = 0.08   # of what is left of a fading character, gone each shot: a third by the 5th, 57% by the 10th
 
 
 class Tally:
@@ -165,17 +168,23 @@ class Bench:
         render_clip(source, out, width=start_req.width, height=start_req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
                     movement=movement, end_png=end)
         frames = keyframes(out, self.path("-frames"))
-        out.unlink()
         return {"frames": {k: Image.open(v).convert("RGB") for k, v in frames.items()}, "start": start, "end": end,
-                "request": start_req, "shot": plan.shot, "end_request": end_req}
+                "request": start_req, "shot": plan.shot, "end_request": end_req, "file": out, "plan": plan,
+                "movement": movement, "graded": {}}
 
     def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
-                      rng: np.random.Generator, op: str) -> None:
+                      rng: np.random.Generator, op: str, clip_file: Path | None = None, start: Path | None = None) -> None:
+        """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
+        given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
+        them. `start`: the picture the clip started from (a chained start), else the start panel."""
         paths = {k: write_png(photometric(v, op, rng), self.path()) for k, v in frames.items()}
         req = clip["request"]
         started = time.perf_counter()
-        verdict = self.held(self.judge.judge_keyframes(paths, clip["start"], clip["end"], req, self.refs(req)),
-                            "keyframe")
+        raw = self.judge.judge_keyframes(paths, start or clip["start"], clip["end"], req, self.refs(req)).to_dict()
+        if clip_file is not None:
+            plan = clip["plan"]
+            raw["scores"] = [*raw["scores"], *self.own(clip_file, paths, start or clip["start"], clip, plan)]
+        verdict = self.held(raw, "keyframe")
         ms = (time.perf_counter() - started) * 1000
         failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
                    if not s["passed"] and s["role"] == "block"]
@@ -183,6 +192,25 @@ class Bench:
                        f"{clip['shot']} {edit} {op}: {failing or 'passed'}")
         for p in paths.values():
             p.unlink()
+
+    def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
+        expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
+        return own_scores(clip_file, frames, seconds=CLIP_SECONDS, fps=CLIP_FPS, expect_motion=expect)
+
+    def graded(self, clip: dict, op: str) -> Path:
+        """The clip graded by `op` over all its frames and re-encoded (made once per clip and op)."""
+        if op not in clip["graded"]:
+            frames, fps = clip_frames(clip["file"])
+            rng = np.random.default_rng([self.seed, 6, len(clip["graded"]), PHOTOMETRIC.index(op)])
+            clip["graded"][op] = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+        return clip["graded"][op]
+
+    @staticmethod
+    def done(clips: list[dict]) -> None:
+        """Remove the clips' files (nothing generated is kept)."""
+        for c in clips:
+            for path in [c["file"], *c["graded"].values()]:
+                Path(path).unlink(missing_ok=True)
 
     def clips(self, count: int) -> list[dict]:
         """`count` clean clips rendered by ffmpeg, shot after shot: the first round with each
@@ -201,8 +229,10 @@ class Bench:
         rng = np.random.default_rng([self.seed, 2])
         for i in range(n):
             clip = clips[i % len(clips)]
-            self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng,
-                               PHOTOMETRIC[i % len(PHOTOMETRIC)])
+            op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+            # slate's own checks see the whole clip graded as the judge's frames are.
+            self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
+                               clip_file=self.graded(clip, op))
         for i in range(n):
             a = clips[i % len(clips)]
             others = [c for c in clips if c["shot"] != a["shot"]]
@@ -215,7 +245,67 @@ class Bench:
             kind = PANEL_FAULTS[i % len(PANEL_FAULTS)]
             clip = self.clip(plan, self.seed * 1000 + 300_000 + i, "static" if plan.camera_fixed else plan.movement,
                              fault=(kind, rng))
-            self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+            self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)],
+                               clip_file=clip["file"])
+            clip["file"].unlink()
+
+    def clip_faults(self, n: int, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
+        """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
+        graded by one photometric change, judged by the whole keyframe gate."""
+        rng = np.random.default_rng([self.seed, 5])
+
+        def moves(c):
+            return (c["plan"].movement != "static" and not c["plan"].camera_fixed) or c["plan"].end is not None
+        among = {
+            # a chained start+end clip is held to its end panel by the judge anyway: start-only ones
+            "drop_character": [c for c in clips if c["plan"].end is None and c["request"].characters],
+            "move_stops": [c for c in clips if moves(c) and c["plan"].end is None and c["movement"] != "static"],
+            "flat_static": [c for c in clips if not moves(c)],
+        }
+        for kind in kinds:
+            pool = among.get(kind, clips)
+            for i in range(n):
+                clip = pool[i % len(pool)]
+                op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+                req = clip["request"]
+                start = None
+                if kind == "drop_character":
+                    # A chain's start that lacks someone of the shot: the last frame of a shot
+                    # without them. The clip is animated from it as the shot's move asks.
+                    edited, edit = fault_panel(self.studio, req, self.painter.draw(req), "missing", rng)
+                    start = write_png(edited, self.path())
+                    tmp = self.path(".mp4")
+                    render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS,
+                                seconds=CLIP_SECONDS, movement=clip["movement"])
+                    frames, fps = clip_frames(tmp)
+                    tmp.unlink()
+                    gone = sorted({c.id for c in req.characters} - self._seen(req, edited))
+                    edit = f"{edit} ({', '.join(gone) or 'nobody'})"
+                else:
+                    frames, fps = clip_frames(clip["file"])
+                    others = [c for c in self.studio.cast if c not in {c.id for c in req.characters}]
+                    who = others[int(rng.integers(0, len(others)))] if others else None
+                    extra = self.studio.figure(who, "front", None) if who else None
+                    frames, edit = fault_clip(frames, kind, rng, extra=extra, framing=req.framing)
+                    if kind == "add_character":
+                        edit = f"{who} {edit}"
+                frames = grade_frames(frames, op, rng) if kind not in ("flat_static",) else frames
+                out = encode_clip(frames, self.path(".mp4"), fps)
+                keys = keyframes(out, self.path("-frames"))
+                images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+                self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
+                out.unlink()
+                for v in keys.values():
+                    v.unlink()
+                if start is not None:
+                    start.unlink()
+
+    def _seen(self, req, img: Image.Image) -> set[str]:
+        """Who of the request is still painted in `img` (the corpus knows where it put them)."""
+        arr = np.asarray(img.convert("RGB"), dtype=np.int16)
+        clean = np.asarray(self.painter.draw(req).convert("RGB"), dtype=np.int16)
+        return {f.character_id for f in self.studio.layout(req)
+                if f.mask.any() and (np.abs(arr[f.mask] - clean[f.mask]).max(axis=1) <= 12).mean() > 0.5}
 
     # --- continuity ----------------------------------------------------------------------
     def continuity(self, n: int, clips: list[dict]) -> None:
@@ -276,9 +366,13 @@ class Bench:
         b.unlink()
 
     # --- drift ---------------------------------------------------------------------------
+    def drift_cast(self, req) -> dict:
+        """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
+        return {}
+
     def drift(self, n: int, threshold: float) -> None:
         rng = np.random.default_rng([self.seed, 4])
-        for kind in ("clean", "drift"):
+        for kind in ("clean", "drift", *DRIFT_FAULTS):
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
@@ -290,12 +384,21 @@ class Bench:
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
                 frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                if kind == "fading":
+                    figs = [f for f in self.studio.layout(req) if f.mask.sum() > 0]
+                    fading = figs[int(rng.integers(0, len(figs)))] if figs else None
+                    behind = self.studio.backdrop(req, req.seed)
                 for shot in range(1, CHAIN + 1):
                     frame = drift_step(frame, rng, kind == "drift", degrees)
+                    if kind == "softening":
+                        frame = soften_step(frame, shot)
+                    elif kind == "fading" and fading is not None:
+                        frame = fade_step(frame, fading.mask, behind, FADE_RATE)
                     if shot % DRIFT_EVERY == 0:
                         started = time.perf_counter()
-                        seen = drift_measure(frame, held_to, plate, panel if chained else None)
-                        worst = max(1.0 - seen["ssim"], seen["colour_distance"])
+                        seen = drift_measure(frame, held_to, plate, panel if chained else None,
+                                             **self.drift_cast(req))
+                        worst = seen["drift"]
                         ms += (time.perf_counter() - started) * 1000
                         if worst > threshold:
                             flagged = True
@@ -323,10 +426,12 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
             if "keyframe" in gates:
                 bench.keyframes(n, clips)
+                bench.clip_faults(n, clips)
                 yield from lines("keyframe")
             if "continuity" in gates:
                 bench.continuity(n, clips)
                 yield from lines("continuity")
+            bench.done(clips)
         if "drift" in gates:
             bench.drift(n, project_settings(root).drift_threshold)
             yield from lines("drift")

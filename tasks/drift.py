@@ -124,8 +124,10 @@ def measure(frame, panel, plate=None, origin=None) -> dict:
     chroma = float(np.linalg.norm(a[..., 1:] - b[..., 1:], axis=-1).mean())
     hue = _hue_shift(a, b)
     cast = float(np.linalg.norm(a[..., 1:].mean(axis=(0, 1)) - whole[..., 1:].mean(axis=(0, 1))))
-    return {"ssim": round(ssim(frame, aligned), 4),
-            "colour_distance": round(min(1.0, max(abs(hue) / HUE_FULL, cast / CAST_FULL)), 4),
+    seen_ssim = round(ssim(frame, aligned), 4)
+    colour = round(min(1.0, max(abs(hue) / HUE_FULL, cast / CAST_FULL)), 4)
+    return {"ssim": seen_ssim, "drift": round(max(1.0 - seen_ssim, colour), 4),
+            "colour_distance": colour,
             "hue_shift": round(hue, 2), "cast": round(cast, 3), "chroma": round(chroma, 3),
             "colour_to_plate": None if to_plate is None else round(to_plate, 4)}
 

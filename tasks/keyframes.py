@@ -7,6 +7,8 @@ verdict failed, and never call the judge except through the governor.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
@@ -43,7 +45,7 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     raw = ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
-    raw = {**raw, "scores": [*raw.get("scores", []), *motion_scores(
+    raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
         st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
@@ -51,3 +53,9 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
          reasons=failing(verdict))
     return {**verdict, "keyframes": frame_uris}
+
+
+def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool) -> list[dict]:
+    """slate's own checks of a clip, whatever the judge: a pure function of the files, so
+    benchmarks/gates.py measures exactly what the gate does."""
+    return motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
