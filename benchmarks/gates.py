@@ -50,7 +50,7 @@ from providers.local import LocalImage
 from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 from tasks.drift import measure as drift_measure
-from tasks.keyframes import own_scores
+from tasks.keyframes import Cast as KeyframeCast, own_scores
 from tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
@@ -195,7 +195,16 @@ class Bench:
 
     def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
         expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
-        return own_scores(clip_file, frames, seconds=CLIP_SECONDS, fps=CLIP_FPS, expect_motion=expect)
+        req = clip["request"]
+        return own_scores(clip_file, frames, seconds=CLIP_SECONDS, fps=CLIP_FPS, expect_motion=expect, start=start,
+                          end=clip["end"], cast=self.cast_of(req))
+
+    def cast_of(self, req) -> KeyframeCast:
+        """The shot's cast as the scene flow hands it to the keyframe gate."""
+        wardrobe = {c.id: c.wardrobe_colour for r in self.base for c in r.characters if c.wardrobe_colour}
+        return KeyframeCast(tuple(c.id for c in req.characters),
+                            {cid: self.storage.open_local(uri) for cid, uri in self.studio.cast.items()},
+                            wardrobe, self.storage.open_local(req.plate_uri))
 
     def graded(self, clip: dict, op: str) -> Path:
         """The clip graded by `op` over all its frames and re-encoded (made once per clip and op)."""

@@ -7,19 +7,29 @@ verdict failed, and never call the judge except through the governor.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from governor.gates import GatePolicy, failing, judge_kind
 from media import keyframes
+from media import load_rgb, presence
+from media.dailies import dailies_scores, scaled, watch
 from media.motion import motion_scores
+from media.presence import presence_scores
+from media.sheet import read_sheet
+from providers.local_draw import dress
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, reference_images
 from tasks.panel import panel_from_dict
+from tasks.sheet_check import SHEET
 from tasks.versions import KEYFRAME_VERSION  # bumped there
 
 
@@ -55,7 +65,68 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     return {**verdict, "keyframes": frame_uris}
 
 
-def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool) -> list[dict]:
-    """slate's own checks of a clip, whatever the judge: a pure function of the files, so
+@dataclass(frozen=True)
+class Cast:
+    """Who the clip is checked for: the shot's characters (`named`), everyone of the scene who
+    could wrongly stand in it (`turnarounds`: local files of every cast member's sheet, named or
+    not), the scene's wardrobe colour of each (when it gives one), and the shot's plate."""
+    named: tuple[str, ...]
+    turnarounds: dict[str, Path]
+    wardrobe: dict[str, str | None] = field(default_factory=dict)
+    plate: Path | None = None
+
+
+def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
+               start: Path | None = None, end: Path | None = None, cast: Cast | None = None) -> list[dict]:
+    """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
+    (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
+    stops, a cast, noise, against the picture it `start`ed from) and who is in it
+    (media.presence, for the shot's `cast`). A pure function of the files, so
     benchmarks/gates.py measures exactly what the gate does."""
-    return motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
+    scores = motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
+    if start is None:
+        return scores
+    try:
+        seen = watch(clip)
+    except Exception as exc:  # noqa: BLE001 — an undecodable clip already fails `motion` and `frames`
+        return scores + [{"name": "clip_content", "value": 0.0, "threshold": 0.9, "passed": False, "role": "block",
+                          "reason": f"the clip could not be decoded whole ({str(exc)[:160]})"}]
+    first = load_rgb(start)
+    scores += dailies_scores(seen, first, expect_motion=expect_motion,
+                             end=load_rgb(end) if end is not None else None)
+    if cast is not None and len(seen.frames):
+        small = scaled(first, seen.frames)
+        scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
+                                  list(cast.named))
+    return scores
+
+
+def cast_of(cast: Cast, size: tuple[int, int]) -> "presence.Cast":
+    """The cast's colour signatures for frames of `size` (height, width)."""
+    figures, unreadable = {}, {}
+    for cid, path in cast.turnarounds.items():
+        try:
+            figures[cid] = _figure(str(path), cast.wardrobe.get(cid))
+        except Exception as exc:  # noqa: BLE001 — art slate cannot read is said, not raised
+            unreadable[cid] = f"its turnaround could not be read as figures on a plain sheet ({exc})"
+    plate = None
+    if cast.plate is not None:
+        plate = np.asarray(Image.open(cast.plate).convert("RGB").resize((size[1], size[0]), Image.BOX))
+    made = presence.Cast.of(figures, plate, set(cast.named))
+    return presence.Cast(made.members, {**made.unseen, **unreadable})
+
+
+@lru_cache(maxsize=64)
+def _figure(path: str, wardrobe_colour: str | None) -> np.ndarray:
+    """The first view's figure of a turnaround sheet (alpha or a plain ground, media.sheet), as
+    RGBA, wearing the scene's wardrobe colour."""
+    with Image.open(path) as im:
+        sheet = im.convert("RGBA")
+    read = read_sheet(sheet, SHEET)
+    if not read.views:
+        raise ValueError(read.ground)
+    view = read.views[0]
+    x0, y0, x1, y1 = view.box
+    rgba = np.array(sheet.crop((x0, y0, x1, y1)))
+    rgba[..., 3] = np.where(view.bins >= 0, 255, 0)
+    return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour))
