@@ -24,9 +24,13 @@ from .grade import lab
 
 FIGURE_HEIGHT = 0.40   # of the frame's height: the smallest a named character is expected to stand
 MIN_SHARE = 0.04       # of a figure's pixels: a colour covering less (eyes, shoes' edges) is not counted on
-SEPARATION = 12.0      # Lab units (lightness half-weighted) from the plate's colours and those of the others
+SEPARATION = 20.0      # Lab units (lightness half-weighted) from the colours of the others named: twice
+                       # MATCH, so a graded and encoded colour of one is never read as another's
+PLATE_SEPARATION = 13.0  # from the plate's colours (which the frame's grade is fitted on, so held tighter)
 PLATE_SHARE = 0.003    # a plate colour covering less than this of the frame does not take a signature away
-MATCH = 8.0            # Lab units (lightness half-weighted) a frame pixel may be from a signature colour,
+MIN_CHROMA = 12.0      # Lab chroma: a grey, a white or a black (a highlight clipped by a grade) says nothing of who
+MIN_PATCH = 6          # frame pixels: a smaller patch of a signature colour is not counted
+MATCH = 10.0           # Lab units (lightness half-weighted) a frame pixel may be from a signature colour,
                        # once the frame's tones are levelled to the start's (histograms matched per channel:
                        # a grade, a gamma, clipped highlights; no pixel-to-pixel pairing, so a camera
                        # move or a chained start that frames things otherwise does not matter)
@@ -78,12 +82,12 @@ class Cast:
         members, unseen = {}, {}
         for cid, (colours, shares, aspect, rgb) in palettes.items():
             beside = [palettes[o][0] for o in named if o != cid and o in palettes]
-            own = np.ones(len(colours), bool)
+            own = np.hypot(colours[:, 1], colours[:, 2]) >= MIN_CHROMA
             if beside:
                 own &= _dist(colours, np.concatenate(beside)).min(-1) > SEPARATION
             if plate_lab is not None:
                 # The set shows this colour (many near shades of a brick wall count together).
-                own &= (_dist(plate_lab, colours) <= SEPARATION).mean(axis=0) < PLATE_SHARE
+                own &= (_dist(plate_lab, colours) <= PLATE_SEPARATION).mean(axis=0) < PLATE_SHARE
             if not own.any():
                 unseen[cid] = ("every colour they wear is " + ("shown by the set" if not beside else
                                "worn by someone else of the shot or shown by the set"))
@@ -97,24 +101,26 @@ class Cast:
         over a FIGURE_HEIGHT-tall figure's (see the module's docstring). `start`: the picture the
         clip started from, at the frames' size; each frame's exposure is levelled to it first."""
         n, h, w = frames.shape[:3]
+        from scipy.ndimage import label
         f = frames.astype(np.float32)
-        pixels = lab(f).reshape(n, h * w, 3)
-        grades = [_grade(np.asarray(start, np.float32), x) for x in f] if start is not None else [None] * n
+        if start is not None:
+            # Each frame brought back to the start's tones (the inverse of its bounded grade), so
+            # colours are compared where the signatures were chosen, at the start's exposure.
+            f = np.stack([_undo(_grade(np.asarray(start, np.float32), x), x) for x in f])
+        pixels = lab(f).reshape(n, h, w, 3)
         out = {}
         for cid, m in self.members.items():
             hit = np.empty(n)
             for i in range(n):
-                colours, share = m.colours, np.ones(len(m.colours), bool)
-                if grades[i] is not None:
-                    colours = lab(_apply(grades[i], m.rgb)[None])[0]
-                    # A colour the grade drives to white or black (a pale skin brightened past
-                    # clipping) matches every highlight: it says nothing about who is there.
-                    share = (colours[:, 0] < 92) & (colours[:, 0] > 8)
-                if not share.any():
-                    hit[i] = np.nan
-                    continue
-                hit[i] = (_dist(pixels[i], colours[share]).min(-1) <= MATCH).mean() * \
-                    m.share_of_figure / max(1e-6, float(m.shares[share].sum()))
+                near = _dist(pixels[i], m.colours).min(-1) <= MATCH
+                # A figure's colour is a patch; scattered pixels (edges, grain, a codec's
+                # smear between two other colours) are not someone.
+                labels, k = label(near)
+                if k:
+                    sizes = np.bincount(labels.ravel())
+                    sizes[0] = 0
+                    near = sizes[labels] >= MIN_PATCH
+                hit[i] = near.mean()
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
         return out
@@ -128,12 +134,13 @@ def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Per channel (gain, gamma) with frame ~ 255 gain (start/255)^gamma, fitted on the two
     pictures' quantiles (no pixel pairing: a move or another framing does not matter), where
     neither is clipped. Bounded (GAIN, GAMMA): a grade, never a recolour."""
-    qs = np.linspace(0.05, 0.95, 19)
+    qs = np.linspace(0.02, 0.99, 40)
     out = np.empty((3, 2))
     for c in range(3):
         a = np.quantile(start[..., c], qs) / 255.0
         b = np.quantile(frame[..., c], qs) / 255.0
-        ok = (a > 0.02) & (b > 0.02) & (a < 0.98) & (b < 0.98)
+        # Dark levels are where a codec's few levels of error are a large ratio: fitted above them.
+        ok = (a > 0.12) & (b > 0.12) & (a < 0.98) & (b < 0.98)
         if ok.sum() < 3:
             out[c] = (1.0, 1.0)
             continue
@@ -142,23 +149,30 @@ def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return out
 
 
-def _apply(grade: np.ndarray, rgb: np.ndarray) -> np.ndarray:
-    x = np.clip(rgb, 1, 255) / 255.0
-    return np.clip(255.0 * grade[:, 0] * x ** grade[:, 1], 0, 255).astype(np.float32)
+def _undo(grade: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The frame with its grade taken off: back to the start's tones."""
+    x = np.clip(frame, 1, 255) / 255.0
+    return np.clip(255.0 * (x / grade[:, 0]) ** (1.0 / grade[:, 1]), 0, 255).astype(np.float32)
 
 
-PRESENT = 0.25   # a named character reads at least this (a quarter of a FIGURE_HEIGHT figure's colours)
-EXTRA = 0.50     # someone not named reading this much is someone in the shot
+PRESENT = 0.20   # a named character reads at least this (a quarter of a FIGURE_HEIGHT figure's colours)
+EXTRA = 1.0      # someone not named reading this much (a whole FIGURE_HEIGHT figure) is someone in the shot
 SEEN_SHARE = 0.8  # of the clip a named character must be seen in (absent a fifth: a fault)
 
 
 def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: float, start: np.ndarray,
-                    named: list[str]) -> list[dict]:
+                    named: list[str], travel: bool = False) -> list[dict]:
     """`present` per character named for the shot (seen in at least SEEN_SHARE of the frames), and
     `cast` for anyone else who stands in the clip: blocking, unless they stand in the picture the
     clip started from too (a chain carried them in: a warning naming them). A named character the
-    cast cannot tell by colour gets a warning saying so."""
+    cast cannot tell by colour gets a warning saying so. `travel`: a start+end clip, whose middle
+    travels between two pictures (a cross-fade of figures standing in two places, in the local
+    painter's clips): a named character is looked for in its first and last fifths only."""
     seen = cast.presence(frames, start)
+    if travel:
+        ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
+        frames, times = frames[ends], times[ends]
+        seen = {cid: p[ends] for cid, p in seen.items()}
     at_start = cast.presence(start[None], start)
     n = len(frames)
     step = float(times[1] - times[0]) if n > 1 else seconds

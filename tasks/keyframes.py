@@ -97,7 +97,7 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     if cast is not None and len(seen.frames):
         small = scaled(first, seen.frames)
         scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
-                                  list(cast.named))
+                                  list(cast.named), travel=end is not None)
     return scores
 
 
