@@ -108,6 +108,7 @@ class Bench:
         self.studio = Studio(self.storage, self.painter, cast, sorted({r.plate_uri for r in self.base}))
         self.plans = plan_from_project(load_film(root), "scene-01", "draft", CLIP_FPS)
         self.tally = Tally()
+        self.drift_seen: dict[str, list] = {}
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -377,7 +378,9 @@ class Bench:
     # --- drift ---------------------------------------------------------------------------
     def drift_cast(self, req) -> dict:
         """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
-        return {}
+        from tasks.drift import people_of
+        cast = self.cast_of(req)
+        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
 
     def drift(self, n: int, threshold: float) -> None:
         rng = np.random.default_rng([self.seed, 4])
@@ -408,6 +411,8 @@ class Bench:
                         seen = drift_measure(frame, held_to, plate, panel if chained else None,
                                              **self.drift_cast(req))
                         worst = seen["drift"]
+                        if kind in DRIFT_FAULTS or kind == "clean":
+                            self.drift_seen.setdefault(kind, []).append((shot, seen["sharpness"], seen["presence"]))
                         ms += (time.perf_counter() - started) * 1000
                         if worst > threshold:
                             flagged = True

@@ -1,7 +1,12 @@
-"""Keyframe gate: the first, middle and last frames of a clip judged against its panels.
+"""Keyframe gate: the first, middle and last frames of a clip judged against its panels, and the
+whole clip looked at by slate itself.
 
 The first frame must be the start image, the last the end panel in start+end mode, and the
-middle must still look like the shot (colours, no decoder garbage). Keyframes are kept in
+middle must still look like the shot (colours, no decoder garbage). Whatever the judge, slate
+checks the whole clip too (own_scores): every frame at low resolution for black or flat spans,
+a move that stops, a cast, noise (media.dailies), and who stands in it — each character the
+shot names, whatever the clip started from (a chained start included), and no one else of the
+scene (media.presence). Keyframes are kept in
 storage: the last one starts the next shot of a chain. It must never pass a clip whose
 verdict failed, and never call the judge except through the governor.
 """
@@ -37,9 +42,10 @@ from tasks.versions import KEYFRAME_VERSION  # bumped there
       task_run_name="keyframe gate {shot} take {take}")
 def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
                   request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
-                  seconds: float, fps: int, expect_motion: bool) -> dict:
-    """The judge's verdict on a clip's keyframes, with slate's own motion sanity (not frozen
-    where the shot moves, no black frame, the frames asked), held to the gate policy."""
+                  seconds: float, fps: int, expect_motion: bool, cast: dict = {}) -> dict:  # noqa: B006
+    """The judge's verdict on a clip's keyframes, with slate's own checks (own_scores: motion
+    sanity, the whole clip looked at, who is in it), held to the gate policy. `cast`: the
+    scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count."""
     st = studio(run)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
@@ -55,8 +61,15 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     raw = ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
+    people = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
+              for c in req.characters}
+    people = {**cast, **people}
+    who = Cast(tuple(c.id for c in req.characters),
+               {cid: st.storage.open_local(p["turnaround_uri"]) for cid, p in people.items()},
+               {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
-        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion)]}
+        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion,
+        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root, run.cannot_judge).apply(raw, "keyframe", judge_kind(judge), profile)
