@@ -50,7 +50,7 @@ from providers.local import LocalImage
 from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 from tasks.drift import measure as drift_measure
-from tasks.keyframes import Cast as KeyframeCast, own_scores
+from tasks.keyframes import Cast as KeyframeCast, cast_of, own_scores
 from tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
@@ -109,6 +109,8 @@ class Bench:
         self.plans = plan_from_project(load_film(root), "scene-01", "draft", CLIP_FPS)
         self.tally = Tally()
         self.drift_seen: dict[str, list] = {}
+        self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
+        self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -193,6 +195,7 @@ class Bench:
                        f"{clip['shot']} {edit} {op}: {failing or 'passed'}")
         for p in paths.values():
             p.unlink()
+        return verdict
 
     def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
         expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
@@ -303,7 +306,14 @@ class Bench:
                 out = encode_clip(frames, self.path(".mp4"), fps)
                 keys = keyframes(out, self.path("-frames"))
                 images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
-                self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
+                verdict = self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
+                if kind == "drop_character":
+                    # Whether the gate could tell the one who is gone, and said so if it could not.
+                    told = set(cast_of(self.cast_of(req), (90, 160)).members)
+                    warned = [s["reason"] for s in verdict["scores"] if s["name"] == "present" and s["role"] == "warn"]
+                    self.presence_cases.append({"shot": clip["shot"], "gone": gone, "flagged": not verdict["passed"],
+                                                "told": all(g in told for g in gone),
+                                                "warned": all(any(g in w for w in warned) for g in gone)})
                 out.unlink()
                 for v in keys.values():
                     v.unlink()
@@ -396,6 +406,7 @@ class Bench:
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
                 frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                fading = None
                 if kind == "fading":
                     figs = [f for f in self.studio.layout(req) if f.mask.sum() > 0]
                     fading = figs[int(rng.integers(0, len(figs)))] if figs else None
@@ -417,6 +428,9 @@ class Bench:
                         if worst > threshold:
                             flagged = True
                             break
+                people = self.drift_cast(req)["people"]
+                self.drift_cases.append({"kind": kind, "flagged": flagged, "told": kind != "fading" or (
+                    fading is not None and people is not None and fading.character_id in people.members)})
                 self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY),
                                "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
 
