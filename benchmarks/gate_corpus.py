@@ -441,7 +441,7 @@ def fault_clip(frames: np.ndarray, kind: str, rng: np.random.Generator, extra: I
         fig = extra.resize((max(1, round(extra.width * s)), max(1, round(extra.height * s))), Image.NEAREST)
         x = int(rng.uniform(0.1, 0.9) * w - fig.width / 2)
         y = int(0.06 * h) if framing == "close" else int(0.96 * h - fig.height)
-        first = int(round(rng.uniform(0.0, 0.6) * n))
+        first = round(float(rng.uniform(0.0, 0.6)) * n)
         for f in out[first:]:
             paste(f, fig, x, y)
         return out, f"someone walks in at {first} of {n}"

@@ -176,7 +176,8 @@ class Bench:
                 "movement": movement, "graded": {}}
 
     def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
-                      rng: np.random.Generator, op: str, clip_file: Path | None = None, start: Path | None = None) -> None:
+                      rng: np.random.Generator, op: str, clip_file: Path | None = None,
+                      start: Path | None = None) -> dict:
         """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
         given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
         them. `start`: the picture the clip started from (a chained start), else the start panel."""

@@ -305,4 +305,5 @@ def raw_clip_args(out_mp4, *, width: int, height: int, fps) -> list[str]:
     """An H.264 clip from packed RGB24 frames read on stdin (width x height, at `fps`)."""
     _check_dims(width, height)
     return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-            "-s", f"{width}x{height}", "-framerate", fmt_rate(fps), "-protocol_whitelist", "pipe,fd", "-i", "-", *_H264_OUT, _p(out_mp4)]
+            "-s", f"{width}x{height}", "-framerate", fmt_rate(fps), "-protocol_whitelist", "pipe,fd", "-i", "-",
+            *_H264_OUT, _p(out_mp4)]

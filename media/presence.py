@@ -61,7 +61,7 @@ class Cast:
     unseen: dict[str, str] = field(default_factory=dict)   # id -> why presence cannot be told by colour
 
     @classmethod
-    def of(cls, figures: dict[str, np.ndarray], plate: np.ndarray | None, named: set[str]) -> "Cast":
+    def of(cls, figures: dict[str, np.ndarray], plate: np.ndarray | None, named: set[str]) -> Cast:
         """The cast's signatures from each character's figure (an RGBA array, alpha marking the
         figure; dressed as the scene dresses them) and the location's plate (RGB, at the scale of
         the frames it will be looked for in). A character `named` for the shot is told apart from
@@ -217,7 +217,7 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
                              f"({cid}: {where})"))
     else:
         scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
-                             + (f" and whom its start carried in" if extras else "")))
+                             + (" and whom its start carried in" if extras else "")))
     return scores
 
 

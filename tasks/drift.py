@@ -16,8 +16,8 @@ Slow losses are measured too: the frame's fine detail against the picture it des
 (media.presence: someone fading into the plate). The drift figure is the worst of 1 − SSIM,
 the colour distance to the panel, the detail and presence lost (each scaled so its measured
 cut sits at the film's 0.35) and 1 − CLIP similarity to the panel; past the threshold the next
-chained shot re-anchors on its own approved panel. Free (pixels and a local model) and cached by content. It must never decide
-anything but whether to re-anchor.
+chained shot re-anchors on its own approved panel. Free (pixels and a local model) and cached by
+content. It must never decide anything but whether to re-anchor.
 """
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def due(plan, every: int) -> bool:
     return (plan.index + 1) % every == 0 or (plan.chain_position > 0 and plan.chain_position % every == 0)
 
 
-def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> "object | None":
+def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> object | None:
     """The shot's characters' colour signatures (media.presence) for drift's presence measure,
     read from their turnarounds as the keyframe gate reads them; None when none can be read."""
     from tasks.keyframes import Cast, cast_of

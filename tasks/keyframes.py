@@ -114,7 +114,7 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     return scores
 
 
-def cast_of(cast: Cast, size: tuple[int, int]) -> "presence.Cast":
+def cast_of(cast: Cast, size: tuple[int, int]) -> presence.Cast:
     """The cast's colour signatures for frames of `size` (height, width)."""
     figures, unreadable = {}, {}
     for cid, path in cast.turnarounds.items():
