@@ -10,7 +10,10 @@ Last, the spend efficiency (benchmarks/spend.py): a film priced as a real video 
 of panel takes and 10% of clips edited off-model, rendered with the panel gate and without it,
 its video spend over the minimum (one good clip per shot), from the ledger.
 
-  panel:      N clean panels (photometric changes cycled) and N of each fault kind;
+  panel:      N clean panels (photometric changes cycled) and N of each fault kind; and (issue 20)
+              N takes with nothing to judge — a flat fill, washed out (contrast x0.2), noise
+              σ40 — and N of each small recolour of one figure: hair hue ±20°, hair lightness
+              ±18 L*, outfit hue ±30°;
   keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
               a dolly in whatever the shot asked (as the fake providers render) — N clean
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
@@ -18,7 +21,9 @@ its video spend over the minimum (one good clip per shot), from the ledger.
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
-              identity or wardrobe of someone in both shots edited, or that someone gone;
+              identity or wardrobe of someone in both shots edited, or that someone gone; and
+              (issue 20) N each whose first frame after the cut is a flat fill, a near-black
+              star-field, or a made landscape photograph unrelated to the film;
   drift:      N 20-shot chains re-encoded each cut, clean or slowly repainted, checked every
               5th shot at the film's drift threshold; every other chain held to a panel with
               the figures placed elsewhere (a chained shot's own panel).
@@ -38,9 +43,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (CLIP_FAULTS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC, Studio, clip_frames,
-                                    drift_step, encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg,
-                                    photometric, soften_step, write_png)
+from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
+                                    RECOLOUR_PANELS, Studio, blank_panel, clip_frames, cut_picture, drift_step,
+                                    encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
+                                    recolour_panel, soften_step, write_png)
 from benchmarks.judge_trials import panel_requests
 from governor.gates import GatePolicy
 from manifests import load_film, write_example_film
@@ -137,12 +143,16 @@ class Bench:
                        f"{[c.id for c in req.characters]}: {failing or 'passed'}")
         path.unlink()
 
-    def panels(self, n: int) -> None:
-        rng = np.random.default_rng([self.seed, 1])
+    def clean_panels(self, n: int, rng: np.random.Generator | None = None) -> None:
+        rng = rng or np.random.default_rng([self.seed, 1])
         for i in range(n):
             req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + i)
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             self.panel_case(req, photometric(self.painter.draw(req), op, rng), "clean", op)
+
+    def panels(self, n: int) -> None:
+        rng = np.random.default_rng([self.seed, 1])
+        self.clean_panels(n, rng)
         for k, kind in enumerate(PANEL_FAULTS):
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 50_000 + k * 5000 + i)
@@ -151,6 +161,34 @@ class Bench:
                 # catch them only because they are also a little darker.
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
                 self.panel_case(req, faulty, kind, edit)
+
+    def blank_panels(self, n: int) -> None:
+        """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
+        washed out, drowned in noise), and N of each small recolour of a figure's dominant colour
+        (hair hue +20°, hair lightness ±12 L*, outfit hue +30°) on shots with someone in them,
+        each with the clean takes' photometric spread."""
+        rng = np.random.default_rng([self.seed, 21])
+        for k, kind in enumerate(BLANK_PANELS):
+            for i in range(n):
+                req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 600_000 + k * 5000 + i)
+                blank, edit = blank_panel(self.painter.draw(req), kind, rng)
+                if kind == "flat":  # a flat fill is no picture a grade can make: it stays as it came
+                    self.panel_case(req, blank, kind, edit)
+                    continue
+                self.panel_case(req, photometric(blank, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng), kind, edit)
+        peopled = [r for r in self.base if r.characters]
+        for k, kind in enumerate(RECOLOUR_PANELS):
+            i = tried = 0
+            while i < n and tried < 4 * n:   # shots whose figures have no hue to turn are passed over
+                req = replace(peopled[tried % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + tried)
+                tried += 1
+                made = recolour_panel(self.studio, req, self.painter.draw(req), kind, rng)
+                if made is None:
+                    continue
+                i += 1
+                edited, edit = made
+                op = PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)]
+                self.panel_case(req, photometric(edited, op, rng), kind, f"{req.framing}: {edit.split(' ', 1)[1]}")
 
     # --- keyframe ------------------------------------------------------------------------
     def clip(self, plan, seed: int, movement: str, fault: tuple[str, np.random.Generator] | None = None):
@@ -329,7 +367,7 @@ class Bench:
                 if f.mask.any() and (np.abs(arr[f.mask] - clean[f.mask]).max(axis=1) <= 12).mean() > 0.5}
 
     # --- continuity ----------------------------------------------------------------------
-    def continuity(self, n: int, clips: list[dict]) -> None:
+    def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
         rng = np.random.default_rng([self.seed, 3])
         by_shot: dict[str, list[dict]] = {}
         for c in clips:
@@ -349,6 +387,8 @@ class Bench:
         for i in range(n):
             last, previous, req, _ = cut(i, cuts)
             self.continuity_case(last, previous, self.painter.draw(req), req, "clean", "", rng, i)
+        if not faults:
+            return
         # N of each kind: a changed place on any cut; a changed face or outfit, or someone gone,
         # on a cut that keeps someone from the shot before (the edit lands on that someone).
         kinds = {"location": [c for c in cuts if c[0].panel_request("start", 1).location_id
@@ -360,6 +400,31 @@ class Bench:
                 edited, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng,
                                            only=shared if kind != "location" else None)
                 self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
+
+    def clean_cuts(self, n: int, clips: list[dict]) -> None:
+        """N clean cuts only (as `continuity` makes them, its faults left out)."""
+        self.continuity(n, clips, faults=False)
+
+    def blank_cuts(self, n: int, clips: list[dict]) -> None:
+        """Issue 20: N cuts of each kind whose first frame after the cut is no frame of the shot: a
+        flat fill, a near-black star-field, a photograph nothing like the film (made procedurally)."""
+        rng = np.random.default_rng([self.seed, 22])
+        by_shot: dict[str, list[dict]] = {}
+        for c in clips:
+            by_shot.setdefault(c["shot"], []).append(c)
+        cuts = []
+        for a, b in zip(self.plans, self.plans[1:]):
+            ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
+            if ra.location_id == rb.location_id or {c.id for c in ra.characters} & {c.id for c in rb.characters}:
+                cuts.append((a, b))
+        for k, kind in enumerate(CUT_KINDS):
+            for i in range(n):
+                prev, plan = cuts[i % len(cuts)]
+                before = by_shot[prev.shot][(i // len(cuts)) % len(by_shot[prev.shot])]
+                req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 700_000 + k * 5000 + i)
+                first, edit = cut_picture(self.studio, req, self.painter.draw(req), kind, rng)
+                self.continuity_case(before["frames"]["last"], before["end_request"] or before["request"], first, req,
+                                     kind, edit, rng, i)
 
     def continuity_case(self, last: Image.Image, previous, first: Image.Image, req, kind: str, edit: str, rng,
                         i: int) -> None:
@@ -450,6 +515,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
 
         if "panel" in gates:
             bench.panels(n)
+            bench.blank_panels(n)
             yield from lines("panel")
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
@@ -461,6 +527,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 yield from lines("keyframe")
             if "continuity" in gates:
                 bench.continuity(n, clips)
+                bench.blank_cuts(n, clips)
                 yield from lines("continuity")
             bench.done(clips)
         if "drift" in gates:

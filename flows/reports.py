@@ -306,6 +306,8 @@ def _drift_lines(c: ClipOutcome) -> list[str]:
              f"SSIM {d['ssim']:.2f}, colour {d['colour_distance']:.2f}"
              + (f", plate {d['colour_to_plate']:.2f}" if d.get("colour_to_plate") is not None else "")]
     lines.append(f"CLIP panel {d['clip']['panel']:.2f}" if d.get("clip") else "CLIP off")
+    if d.get("content"):
+        lines.append(d["content"])
     return lines
 
 

@@ -2,8 +2,9 @@
 
 For: judges that hold a take to what it should look like. A take's exposure, gamma, codec and
 softness change every pixel a little and must not count as a difference; a different face,
-outfit or place must. So the expected picture is first graded to the take (a per-channel tone
-curve fitted by medians, which a fault covering part of the frame cannot pull), both are
+outfit or place must. So the expected picture is first graded to the take (per channel a
+gain and a gamma, bounded, fitted to band medians with each band one vote, so a recoloured
+figure — however much of the frame it fills — cannot pull it), both are
 softened to one common scale (a slight blur, JPEG blocks and grain vanish below it), and the
 difference is taken in CIE Lab (scikit-image), where a distance means the same to the eye
 whether the colour is dark or light. `frame_window` finds the part of a panel a clip's frame
@@ -19,7 +20,13 @@ from PIL import Image, ImageFilter
 
 TONE_BINS = 32        # tone-curve knots per channel (8 levels each)
 TONE_SAMPLE = 25_000  # pixels the curve is fitted on
-MIN_BIN_PIXELS = 12   # fewer pixels than this in a bin: the curve is interpolated there
+MIN_BIN_PIXELS = 12   # fewer pixels than this in a bin: it casts no vote in the fit
+# The grade a take may differ by, per channel (benchmarks/gate_corpus.py's PHOTOMETRIC set:
+# exposure x0.7-1.3, gamma 0.7-1.45, JPEG q15-35 after x0.75-0.9): bounded a little wider.
+GAIN = (0.6, 1.5)
+GAMMA = (0.6, 1.6)
+DARK_KNOT = 6.0       # levels: a band median darker than this is grain about black
+CLIPPED_KNOT = 250.0  # levels: a take value above this may be clipped white
 
 
 def soften(img: np.ndarray | Image.Image, size: tuple[int, int], radius: float = 1.0) -> np.ndarray:
@@ -33,11 +40,56 @@ def soften(img: np.ndarray | Image.Image, size: tuple[int, int], radius: float =
     return np.asarray(im, dtype=np.float32)
 
 
+def _knots(e: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per band of expected values (TONE_BINS of them): the median expected and take value, for
+    each band with at least MIN_BIN_PIXELS pixels."""
+    if len(e) > TONE_SAMPLE:
+        # A regular sample fits the same curve: medians of thousands of pixels per band.
+        step = len(e) // TONE_SAMPLE
+        e, t = e[::step], t[::step]
+    idx = np.clip((e // (256 / TONE_BINS)).astype(np.int64), 0, TONE_BINS - 1)
+    order = np.argsort(idx, kind="stable")
+    idx_s, t_s, e_s = idx[order], t[order], e[order]
+    starts = np.searchsorted(idx_s, np.arange(TONE_BINS))
+    ends = np.searchsorted(idx_s, np.arange(TONE_BINS), side="right")
+    kx, ky = [], []
+    for b in range(TONE_BINS):
+        if ends[b] - starts[b] >= MIN_BIN_PIXELS:
+            kx.append(float(np.median(e_s[starts[b]:ends[b]])))
+            ky.append(float(np.median(t_s[starts[b]:ends[b]])))
+    return np.asarray(kx), np.asarray(ky)
+
+
+def grade_fit(kx: np.ndarray, ky: np.ndarray) -> tuple[float, float]:
+    """The gain and gamma (take = 255 * gain * (expected / 255) ** gamma) that best carry the
+    knots, bounded to GAIN and GAMMA. Fitted in log space, each band one vote (a colour that fills
+    the frame — a close-up's hair — is one band, not most of the fit), outliers down-weighted
+    (a recoloured region moves its band off the line; the line does not follow it). Knots at
+    the ends (near black, or clipped white) say little of the curve and are left out."""
+    keep = (kx >= DARK_KNOT) & (ky >= DARK_KNOT) & (ky <= CLIPPED_KNOT)
+    if keep.sum() < 2:
+        return 1.0, 1.0
+    x, y = np.log(kx[keep] / 255.0), np.log(ky[keep] / 255.0)
+    w = np.ones_like(x)
+    a, g = 0.0, 1.0
+    for _ in range(4):
+        sw = w.sum()
+        mx, my = (w * x).sum() / sw, (w * y).sum() / sw
+        vx = (w * (x - mx) ** 2).sum()
+        g = float((w * (x - mx) * (y - my)).sum() / vx) if vx > 1e-9 else 1.0
+        g = float(np.clip(g, *GAMMA))
+        a = float(np.clip(my - g * mx, np.log(GAIN[0]), np.log(GAIN[1])))
+        r = y - (a + g * x)
+        scale = 1.4826 * float(np.median(np.abs(r))) + 0.02
+        w = 1.0 / (1.0 + (r / (2.0 * scale)) ** 2)
+    return float(np.exp(a)), g
+
+
 def tone_match(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
-    """The expected picture graded to the take: per channel, the median take value of each band
-    of expected values, made monotone, applied as a curve. A brightness, gamma or white-balance
-    change is a monotone curve per channel, so it is undone; a changed region is a minority of
-    its band and does not move the median."""
+    """The expected picture graded to the take: per channel, a gain and a gamma (grade_fit),
+    each within bounds. A brightness, gamma or white-balance change is such a curve, so it is
+    undone; a recoloured figure is not (a free curve per channel, fitted before issue 20, bent
+    itself to a close-up's recoloured hair and turned a flat take into a perfect match)."""
     out = np.empty_like(expected)
     sel = None if weight is None else weight.reshape(-1)
     for c in range(3):
@@ -45,30 +97,8 @@ def tone_match(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None
         t = take[..., c].reshape(-1)
         if sel is not None:
             e, t = e[sel], t[sel]
-        if len(e) > TONE_SAMPLE:
-            # A regular sample fits the same curve: medians of thousands of pixels per band.
-            step = len(e) // TONE_SAMPLE
-            e, t = e[::step], t[::step]
-        idx = np.clip((e // (256 / TONE_BINS)).astype(np.int64), 0, TONE_BINS - 1)
-        order = np.argsort(idx, kind="stable")
-        idx_s, t_s, e_s = idx[order], t[order], e[order]
-        starts = np.searchsorted(idx_s, np.arange(TONE_BINS))
-        ends = np.searchsorted(idx_s, np.arange(TONE_BINS), side="right")
-        knots_x, knots_y = [], []
-        for b in range(TONE_BINS):
-            if ends[b] - starts[b] >= MIN_BIN_PIXELS:
-                knots_x.append(float(np.median(e_s[starts[b]:ends[b]])))
-                knots_y.append(float(np.median(t_s[starts[b]:ends[b]])))
-        if len(knots_x) < 2:
-            out[..., c] = expected[..., c]
-            continue
-        ky = np.maximum.accumulate(np.asarray(knots_y))
-        kx = np.asarray(knots_x)
-        # Past the last knot, extend with the curve's overall slope (a brighter take clips at 255).
-        slope = (ky[-1] - ky[0]) / max(1.0, kx[-1] - kx[0])
-        kx = np.concatenate([[kx[0] - 255.0], kx, [kx[-1] + 255.0]])
-        ky = np.concatenate([[ky[0] - 255.0 * slope], ky, [ky[-1] + 255.0 * slope]])
-        out[..., c] = np.interp(expected[..., c], kx, ky)
+        gain, gamma = grade_fit(*_knots(e, t))
+        out[..., c] = 255.0 * gain * (np.clip(expected[..., c], 0, 255) / 255.0) ** gamma
     return np.clip(out, 0, 255)
 
 
@@ -77,14 +107,31 @@ def lab(rgb: np.ndarray) -> np.ndarray:
     return rgb2lab(np.clip(rgb, 0, 255) / 255.0)
 
 
-def delta_e(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def graded_lab(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The expected picture graded to the take, and the take, both in CIE Lab."""
+    return lab(tone_match(expected, take, weight)), lab(take)
+
+
+def region_delta(graded: np.ndarray, take: np.ndarray, region: np.ndarray) -> float:
+    """CIE76 distance between the median Lab colour of `region` in the graded expected picture
+    and in the take (both from `graded_lab`): how far a region's colour moved as a whole — a
+    repainted hair or outfit — whatever share of its pixels crossed a per-pixel threshold."""
+    if not region.any():
+        return 0.0
+    return float(np.linalg.norm(np.median(graded[region], axis=0) - np.median(take[region], axis=0)))
+
+
+def delta_e(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = None,
+            graded: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel CIE76 distance between the take and the expected picture graded to it (both
     already softened to the same size), and the expected picture's local contrast there (the
     Lab range over each pixel's 3x3 neighbourhood): at an edge, a blur or a codec moves a pixel
-    by part of that range, so a caller can tolerate more there than on a flat patch."""
+    by part of that range, so a caller can tolerate more there than on a flat patch. `graded`:
+    `graded_lab` of the two, when the caller has it already."""
     from scipy.ndimage import maximum_filter, minimum_filter
-    graded = lab(tone_match(expected, take, weight))
-    distance = np.linalg.norm(graded - lab(take), axis=-1)
+    graded, seen = graded or graded_lab(expected, take, weight)
+    distance = np.linalg.norm(graded - seen, axis=-1)
     spread = np.stack([maximum_filter(graded[..., c], 3) - minimum_filter(graded[..., c], 3) for c in range(3)], -1)
     return distance, np.linalg.norm(spread, axis=-1)
 

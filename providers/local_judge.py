@@ -23,6 +23,10 @@ torso (wardrobe), and the background when the place is the same — beside the c
 frames (media.continuity). The side before the cut is not laid out here: after a camera move
 or a chain its layout is not the panel's, and the keyframe gate already held it.
 
+Before any comparison, every picture it is shown is checked for content (media/content.py): a
+flat, mostly black or white, washed-out or noise-drowned take fails `content` with what is
+wrong, since a picture with nothing in it cannot be held to a layout (the grade would fit it).
+
 Art it did not paint — references or panels without the geometry the local provider draws
 by (see providers/local_judge_inputs.py) — gets `Verdict.unjudgeable` with the reason: not
 passed, and marked "cannot judge" so the take loop can hand it to a person instead of retrying.
@@ -42,13 +46,14 @@ from PIL import Image
 
 from manifests.turnaround import HEAD_BAND, TORSO_BAND
 from media import colour_distance, colour_stats, load_rgb
+from media.content import content_fault
 from media.continuity import palette_continuity
 from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
 from providers.local_blocking import block
 from providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                           read_turnaround)
-from media.grade import delta_e, frame_window, soften
+from media.grade import delta_e, frame_window, graded_lab, region_delta, soften
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
 KEY_SCALE = 2         # keyframes at half size too, once the move is found
@@ -56,6 +61,9 @@ DELTA_E = 12.0        # CIE76 units: clean takes graded to the layout measured b
 EDGE_GAIN = 0.5       # share of an edge's contrast a blur or codec may move a pixel by
 ERODE = 2             # working pixels trimmed off each region's edge (the softening's reach)
 MIN_REGION = 12       # working pixels: a smaller visible head or torso is hidden, not judged
+COLOUR_FULL = 50.0    # ΔE of a region's median colour read as 0 (0.82 = ΔE 9)
+MIN_COLOUR_PIXELS = 8  # working pixels inside a colour's region needed to read it
+COLOUR_SHARE = 0.15   # a colour covering less of a head or torso than this is a detail, not its colour
 EMPTY_SHOT_FIGURE = 0.02  # a shot with nobody in it: a blob of 2% of the frame is someone extra
 THRESHOLDS = {
     # Measured on benchmarks/gates.py's corpus (clean takes with exposure, gamma, JPEG q15-35,
@@ -74,6 +82,15 @@ THRESHOLDS = {
     "cut_identity": 0.85,
     "cut_wardrobe": 0.85,
     "cut_location": 0.90,
+    "content": 1.0,
+    # Each figure's own colours (hair, skin; the outfit) as a whole, after the bounded grade:
+    # 1 - ΔE / COLOUR_FULL of the region's median colour (see COLOUR_FULL for the figures).
+    # Measured (seeds 7, 8, 9; 40 panels of each): clean takes lowest 0.87 (ΔE 6.5: a wide
+    # shot's small face at JPEG q15); hair lightness ±18 L* highest 0.78 (ΔE 10.9), hair hue
+    # ±20° (HSV) and outfit hue ±30° lower (but a hue turned and then clipped white by a
+    # brighter exposure, which no grade can tell).
+    "identity_colour": 0.82,
+    "wardrobe_colour": 0.82,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
 }
 
 
@@ -167,6 +184,9 @@ class LocalJudge:
 
     def _judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages) -> Verdict:
         take = read_panel(panel, "the panel", request.width, request.height)
+        blank = _blank({"the panel": take})
+        if blank:
+            return blank
         w, h = take.size
         if request.override_uri:
             # A human composite has no known layout: hold it to the location's look (colour
@@ -181,7 +201,8 @@ class LocalJudge:
             _figure_palette(str(refs.turnarounds[ch.id]), ch.id, ch.wardrobe_colour)  # a sheet it can read
         blocking = block(request, refs)
         size = (max(8, w // WORK_SCALE), max(8, h // WORK_SCALE))
-        off = _differs(soften(blocking.expected, size), soften(take, size))
+        seen = _Seen(soften(blocking.expected, size), soften(take, size))
+        off = seen.off
         scores = []
         back = _shrink(blocking.background, size)
         scores.append(_score("location", _matched(off, back),
@@ -194,11 +215,13 @@ class LocalJudge:
                 v = _matched(off, head)
                 scores.append(_score("identity", v, f"{fig.character_id}: {v:.0%} of the face and hair as in "
                                                     f"the turnaround ({fig.view} view)"))
+                scores += seen.colours(blocking.expected, fig, "identity_colour", size)
             if torso.sum() >= MIN_REGION:
                 v = _matched(off, torso)
                 label = next((c.wardrobe for c in request.characters if c.id == fig.character_id and c.wardrobe),
                              "turnaround outfit")
                 scores.append(_score("wardrobe", v, f"{fig.character_id}: {v:.0%} of the torso wears '{label}'"))
+                scores += seen.colours(blocking.expected, fig, "wardrobe_colour", size)
             if body.sum() >= MIN_REGION:
                 present.append((fig.character_id, _matched(off, body)))
             area = fig.area / (WORK_SCALE * WORK_SCALE)
@@ -229,6 +252,9 @@ class LocalJudge:
         start = read_still(start_panel, "the start panel", size).convert("RGB")
         end = read_still(end_panel, "the end panel", size).convert("RGB") if end_panel is not None else None
         clip = {name: load_rgb(read_still(frames[name], f"the clip's {name} frame", size)) for name in names}
+        blank = _blank({f"the {name} frame": clip[name] for name in names})
+        if blank:
+            return blank
         work = (max(8, size[0] // KEY_SCALE), max(8, size[1] // KEY_SCALE))
         scores, patches = [], []
         for name in names:
@@ -263,6 +289,9 @@ class LocalJudge:
         size = (request.width, request.height)
         last = read_still(last_frame, "the last frame before the cut", size)
         first = read_still(first_frame, "the first frame after the cut", size)
+        blank = _blank({"the last frame before the cut": last, "the first frame after the cut": first})
+        if blank:
+            return blank
         palette = palette_continuity(last, first)
         shared = [c.id for c in request.characters if c.id in {p.id for p in previous.characters}]
         same_place = previous.location_id == request.location_id
@@ -291,7 +320,8 @@ class LocalJudge:
         work = (max(8, w // KEY_SCALE), max(8, h // KEY_SCALE))
         frame = load_rgb(first)
         _, box, expected = frame_window(blocking.expected, frame, work)
-        off = _differs(expected, soften(frame, work))
+        seen_cut = _Seen(expected, soften(frame, work))
+        off = seen_cut.off
         seen = f"the first frame of the shot after the cut ({_describe(box, (w, h))})"
         scores = []
         if same_place:
@@ -306,18 +336,81 @@ class LocalJudge:
                 v = _matched(off, head)
                 scores.append(_score("identity", v, f"{fig.character_id}, in both shots: {v:.0%} of the face and "
                                                     f"hair in {seen} as in the turnaround", "cut_identity"))
+                scores += seen_cut.colours(blocking.expected, fig, "identity_colour", work, box)
             if torso.sum() >= MIN_REGION:
                 v = _matched(off, torso)
                 scores.append(_score("wardrobe", v, f"{fig.character_id}, in both shots: {v:.0%} of the torso in "
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
+                scores += seen_cut.colours(blocking.expected, fig, "wardrobe_colour", work, box)
         return scores
 
 
-def _differs(expected: np.ndarray, take: np.ndarray) -> np.ndarray:
+def _blank(pictures: dict) -> Verdict | None:
+    """A failing verdict naming each picture with no content, or None when all have some."""
+    faults = [(what, fault) for what, picture in pictures.items() if (fault := content_fault(load_rgb(picture)))]
+    if not faults:
+        return None
+    return Verdict(tuple(_score("content", 0.0, f"{what}: {fault}") for what, fault in faults), LocalJudge.name)
+
+
+def _differs(expected: np.ndarray, take: np.ndarray, graded=None) -> np.ndarray:
     """Where the take differs from what was expected by more than a grade, a codec or a blur
     explains: DELTA_E on flat patches, more along the expected picture's edges."""
-    distance, edges = delta_e(expected, take)
+    distance, edges = delta_e(expected, take, graded=graded)
     return distance > DELTA_E + EDGE_GAIN * edges
+
+
+class _Seen:
+    """A take beside what was expected, both softened to the working size, graded once: where
+    they differ pixel by pixel (`off`), and each figure's own colours compared as a whole."""
+
+    def __init__(self, expected: np.ndarray, take: np.ndarray):
+        self.graded = graded_lab(expected, take)
+        self.off = _differs(expected, take, self.graded)
+
+    def colours(self, expected_full: Image.Image, fig, rule: str, size, box=None) -> list[Score]:
+        """One score for the figure's head (hair and skin: `identity_colour`) or torso (the
+        outfit: `wardrobe_colour`): the worst of its own colours — each one that covers
+        COLOUR_SHARE of the region in the expected picture — by how far its median moved (ΔE)."""
+        region = fig.head if rule == "identity_colour" else fig.torso
+        parts = _colour_parts(np.asarray(expected_full.convert("RGB")), region, rule == "identity_colour")
+        worst = None
+        for name, mask in parts:
+            small = _inside(mask, size, box)
+            if small.sum() < MIN_COLOUR_PIXELS:
+                continue  # too little of it shows, away from its edges, to read its colour
+            d = region_delta(*self.graded, small)
+            if worst is None or d > worst[0]:
+                worst = (d, name)
+        if worst is None:
+            return []
+        d, name = worst
+        what = "hair and skin" if rule == "identity_colour" else "outfit"
+        return [_score(rule, 1.0 - d / COLOUR_FULL, f"{fig.character_id}: {name} colour ΔE {d:.1f} from the "
+                                                    f"turnaround's (the worst of the {what} colours)")]
+
+
+def _colour_parts(expected: np.ndarray, region: np.ndarray, head: bool) -> list[tuple[str, np.ndarray]]:
+    """The region's own colours in the expected picture (drawn flat: exact colours), each that
+    covers COLOUR_SHARE of it, as (name, full-size mask); on a head the colour commonest in its
+    top rows is the hair, the others skin."""
+    if not region.any():
+        return []
+    px = expected[region]
+    colours, counts = np.unique(px, axis=0, return_counts=True)
+    keep = colours[counts >= COLOUR_SHARE * counts.sum()]
+    hair = None
+    if head:
+        rows = np.flatnonzero(region.any(axis=1))
+        top = region.copy()
+        top[rows[0] + max(1, len(rows) // 6):] = False
+        tc, tn = np.unique(expected[top], axis=0, return_counts=True)
+        hair = tuple(tc[tn.argmax()])
+    out = []
+    for c in keep:
+        name = ("hair" if tuple(c) == hair else "skin") if head else "outfit"
+        out.append((name, region & np.all(expected == c, axis=-1)))
+    return out
 
 
 def _describe(box, size) -> str:
@@ -333,6 +426,15 @@ def _shrink(mask: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | No
     small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
     inner = binary_erosion(small, iterations=ERODE)
     return inner if inner.sum() >= MIN_REGION else small
+
+
+def _inside(mask: np.ndarray, size: tuple[int, int], box=None) -> np.ndarray:
+    """A full-size mask at the working size, only where wholly inside it and one pixel further
+    in (never the unshrunk fallback of `_shrink`: a colour read across its edge is blurred with
+    its neighbour's)."""
+    from scipy.ndimage import binary_erosion
+    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
+    return binary_erosion(small, iterations=1)
 
 
 def _matched(off: np.ndarray, region: np.ndarray) -> float:

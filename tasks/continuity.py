@@ -7,6 +7,8 @@ and place on the far side held to the shot's blocking, with the two frames' colo
 and calls nothing, so it is asked directly. For any other judge slate measures the colours
 itself; a vision judge is asked too (a paid call through the governor, cached by the two
 frames' content), with the continuity rubric, and the colours then only warn beside its scores.
+Either frame with no content (media/content.py: a flat, black, washed-out or noise-drowned
+picture) fails the cut before any judge, local or paid, is shown it.
 The verdict, held to the gate policy's "continuity" stage, is recorded as the later shot's
 continuity score; a failure escalates the later shot with the reason. It must
 never change a clip: it only says whether the cut holds.
@@ -24,7 +26,7 @@ from media.continuity import palette_continuity
 from providers.base import JUDGEABLE, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, reference_images
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
 from tasks.judge_reading import layout_unreadable
 from tasks.panel import panel_from_dict
 from tasks.versions import CONTINUITY_VERSION  # bumped there
@@ -45,8 +47,11 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
     judge_obj = st.judge
     req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
     local = hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local"
-    unread = _unread_in_rehearsal(run, local, req, prev_req, laid_out, reference_images(st, req))
-    if unread:
+    blank = blank_pictures({"the last frame before the cut": last, "the first frame after the cut": first})
+    unread = None if blank else _unread_in_rehearsal(run, local, req, prev_req, laid_out, reference_images(st, req))
+    if blank:
+        scores = blank
+    elif unread:
         # A rehearsal with art the judge cannot read: the cut is unjudged, not held to the
         # frames' colours alone (which a photograph next to a drawing fails for no reason).
         scores = [{**palette_continuity(last, first), "role": "warn"},
@@ -57,7 +62,7 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
         scores = [asdict(s) for s in seen.scores]
     else:
         scores = [palette_continuity(last, first)]
-    if hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
+    if not blank and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
             units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),

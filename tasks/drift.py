@@ -16,8 +16,10 @@ Slow losses are measured too: the frame's fine detail against the picture it des
 (media.presence: someone fading into the plate). The drift figure is the worst of 1 − SSIM,
 the colour distance to the panel, the detail and presence lost (each scaled so its measured
 cut sits at the film's 0.35) and 1 − CLIP similarity to the panel; past the threshold the next
-chained shot re-anchors on its own approved panel. Free (pixels and a local model) and cached by
-content. It must never decide anything but whether to re-anchor.
+chained shot re-anchors on its own approved panel. A last frame with no content
+(media/content.py: flat, black, washed out, drowned in noise) is drift at its worst (1.0):
+nothing of the chain is left to carry on from, so the next shot re-anchors. Free (pixels and a
+local model) and cached by content. It must never decide anything but whether to re-anchor.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import threading
 from prefect import task
 
 from media import colour_distance, colour_stats, load_rgb, ssim
+from media.content import content_fault
 from media.grade import frame_window, lab, soften
 from media import clip as clip_models
 from tasks.cache import ContentKey
@@ -89,6 +92,10 @@ def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, th
         worst = max(worst, 1.0 - panel_sim)
     else:
         seen["clip"] = None
+    blank = content_fault(frame)
+    if blank:
+        seen["content"] = f"the last frame: {blank}"
+        worst = 1.0
     return {**seen, "drift": round(worst, 4), "reanchor": worst > threshold}
 
 

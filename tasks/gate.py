@@ -2,8 +2,11 @@
 
 A blocking gate: a panel that has not passed is never animated. The verdict is structured
 data (scores with reasons), kept in storage as JSON by the governor (so a verdict already paid
-for is read back, not asked again) and cached by the panel's content and the judge. It must
-never let a failed verdict through, and never call the judge except through the governor.
+for is read back, not asked again) and cached by the panel's content and the judge. Before any
+judge is asked, slate checks that the take has content (media/content.py, `blank_pictures`,
+shared by every gate): a flat, mostly black or white, washed-out or noise-drowned picture fails
+with a `content` score and no judge, local or paid, is shown it. It must never let a failed
+verdict through, and never call the judge except through the governor.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from prefect import task
 
 from governor.chokepoint import Answer, CallContext, CallSpec, Units
 from governor.gates import GatePolicy, failing, judge_kind
+from media import load_rgb
+from media.content import content_score
 from providers.base import ReferenceImages, fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
@@ -43,6 +48,21 @@ def _kept(verdict) -> Answer | None:
     return None if verdict is None else verdict_answer(verdict)
 
 
+def blank_pictures(pictures: dict) -> list[dict]:
+    """slate's content check of each picture a judge would be shown (`pictures`: what it is, as
+    a reason names it -> path or image), as failing `content` scores with the figures they rest
+    on; empty when every picture has content. Whatever the judge, a gate with any such score asks
+    no judge: a blank picture proves nothing compared with the shot, and a paid judge would
+    bill for it."""
+    return [score for what, picture in pictures.items()
+            if not (score := content_score(load_rgb(picture), what))["passed"]]
+
+
+def unseen(judge: str, blank: list[dict]) -> dict:
+    """The verdict of a take no judge was shown: slate's failing content scores alone."""
+    return {"judge": judge, "scores": blank, "usage": None, "asked": False}
+
+
 def ask_judge(st, spec: CallSpec, ask) -> dict:
     """One verdict through the governor, as the raw verdict dict. `ask(call_id)` asks the judge.
     A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
@@ -70,7 +90,8 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
         fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model,
                                  "variant": variant}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
-    seen = ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
+    blank = blank_pictures({"the panel": st.storage.open_local(panel_uri)})
+    seen = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
         st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
     verdict = GatePolicy.load(run.root, run.cannot_judge).apply(seen, "panel", judge_kind(judge), profile)
     emit(scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,

@@ -2,11 +2,12 @@
 whole clip looked at by slate itself.
 
 The first frame must be the start image, the last the end panel in start+end mode, and the
-middle must still look like the shot (colours, no decoder garbage). Whatever the judge, slate
-checks the whole clip too (own_scores): every frame at low resolution for black or flat spans,
-a move that stops, a cast, noise (media.dailies), and who stands in it — each character the
-shot names, whatever the clip started from (a chained start included), and no one else of the
-scene (media.presence). Keyframes are kept in
+middle must still look like the shot (colours, no decoder garbage). A keyframe with no content
+(media/content.py: flat, black, washed out, noise) fails before any judge is shown the frames.
+Whatever the judge, slate checks the whole clip too (own_scores): every frame at low resolution
+for black or flat spans, a move that stops, a cast, noise (media.dailies), and who stands in it
+— each character the shot names, whatever the clip started from (a chained start included),
+and no one else of the scene (media.presence). Keyframes are kept in
 storage: the last one starts the next shot of a chain. It must never pass a clip whose
 verdict failed, and never call the judge except through the governor.
 """
@@ -32,7 +33,7 @@ from providers.local_draw import dress
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, reference_images
+from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
 from tasks.panel import panel_from_dict
 from tasks.sheet_check import SHEET
 from tasks.versions import KEYFRAME_VERSION  # bumped there
@@ -58,7 +59,8 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    raw = ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
+    blank = blank_pictures({f"the {name} frame": path for name, path in local.items()})
+    raw = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
     people = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}

@@ -11,6 +11,9 @@ within the byte and pixel limits) and locked its hash. Here each is judged:
   kept in the ledger by the sheet's content, so no run ever pays twice for the same sheet;
 - a plate by slate's measure that it has a picture in it (not a flat fill).
 
+A sheet or plate that fails slate's content check (media/content.py: no figure on the sheet, a
+flat, black, washed-out or noise-drowned plate) is never shown to a paid judge.
+
 The verdicts are cached by content (the file's hash, the judge, the policy's fingerprint): a
 changed sheet is judged again, an unchanged one never. A reference whose verdict fails stops
 the scene before any paid call for panels or clips, as a "Refused" state naming the manifest,
@@ -33,7 +36,7 @@ from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
 from tasks.references import BibleLock, Need
-from tasks.sheet_check import gated_needs, hold, measured
+from tasks.sheet_check import content_failed, gated_needs, hold, measured
 from tasks.versions import REFERENCE_VERSION  # bumped there
 
 
@@ -45,7 +48,8 @@ def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: s
     st = studio(run)
     scores = measured(kind, st.storage.get_bytes(uri))
     usage, judge_obj = None, st.judge
-    if kind == "character" and judge_kind(judge) == "vision" and hasattr(judge_obj, "judge_turnaround"):
+    if kind == "character" and judge_kind(judge) == "vision" and hasattr(judge_obj, "judge_turnaround") \
+            and not content_failed(scores):
         # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, "*", f"turnaround:{ident}", "reference_gate", 1, judge, model,

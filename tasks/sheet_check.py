@@ -3,7 +3,10 @@ the gate policy, with no judge, no Prefect and nothing stored.
 
 `measured` reads a sheet (media/sheet.py: views apart on a plain ground, one figure each, the
 same height and colours) or a plate (a picture, not a flat fill), once per content hash in a
-process; `hold` holds the scores to the policy's "reference" stage; `sheet_problems` gives
+process, and slate's content check (media/content.py) of it — a plate whole, a sheet where its
+figures are (off its transparent or plain ground) — which, failing, keeps a paid judge from
+being shown it (tasks/reference_gate.py); `hold` holds the scores to the policy's "reference"
+stage; `sheet_problems` gives
 `slate check` and the preflight the same verdict the run's gate (tasks/reference_gate.py) would
 give from these measures.
 
@@ -21,6 +24,9 @@ from PIL import Image
 from governor.gates import GatePolicy, failing, judge_kind
 from manifests import LoadedFilm, Problem
 from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
+import numpy as np
+
+from media.content import content_score
 from media.sheet import Layout, plate_scores, sheet_scores
 from providers.base import Score
 from tasks.references import Need, read_reference, scene_needs
@@ -46,9 +52,34 @@ def measured(kind: str, data: bytes) -> list[dict]:
             img.load()
             found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
         known = [Score(name, value, 1.0, value >= 1.0, reason).__dict__ for name, value, reason in found]
+        with Image.open(io.BytesIO(data)) as img:
+            content = content_score(img.convert("RGB"), "the plate") if kind != "character" else \
+                content_score(img.convert("RGB"), "the sheet's figures", mask=figure_pixels(img),
+                              rules=("noise",))
+        if not content["passed"]:  # only a failing check is a score: a passing one says nothing new
+            known.append({k: v for k, v in content.items() if k != "figures"})
         with _MEASURED_LOCK:
             _MEASURED[key] = known
     return [dict(score) for score in known]  # a caller's change to a score never reaches the next
+
+
+GROUND_LEVELS = 24   # a sheet's pixel further than this from its border's colour is figure, not ground
+
+
+def figure_pixels(img: Image.Image) -> np.ndarray:
+    """Where a turnaround sheet's figures are: its opaque pixels when it has transparency, else
+    the pixels unlike its ground (the median colour of its border)."""
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        return np.asarray(img.convert("RGBA"))[..., 3] > 0
+    a = np.asarray(img.convert("RGB"), dtype=np.int16)
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    ground = np.median(border, axis=0)
+    return np.abs(a - ground).max(axis=-1) > GROUND_LEVELS
+
+
+def content_failed(scores: list[dict]) -> bool:
+    """slate's content check failed among these measures: no judge is to be shown the picture."""
+    return any(s["name"] == "content" and not s["passed"] for s in scores)
 
 
 def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, judge: str = "slate",

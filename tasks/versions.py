@@ -8,11 +8,11 @@ It must never import Prefect or a stage module: the reel reads it before Prefect
 """
 from __future__ import annotations
 
-REFERENCE_VERSION = "reference-gate-v1"
+REFERENCE_VERSION = "reference-gate-v2"  # v2: the content check (a blank sheet or plate)
 PANEL_VERSION = "panel-take-v2"
-GATE_VERSION = "panel-gate-v3"
+GATE_VERSION = "panel-gate-v4"  # v4: the content check; a bounded grade; each figure's colours
 VIDEO_VERSION = "video-take-v2"
-KEYFRAME_VERSION = "keyframe-gate-v4"  # v4: the whole clip looked at; who is in it
-CONTINUITY_VERSION = "continuity-v2"
-DRIFT_VERSION = "drift-v6"  # v6: sharpness and each character's presence beside SSIM and colour
+KEYFRAME_VERSION = "keyframe-gate-v5"  # v4: each keyframe's content, a bounded grade; v5: the whole clip; who is in it
+CONTINUITY_VERSION = "continuity-v3"  # v3: the content check of both frames; colours per figure
+DRIFT_VERSION = "drift-v7"  # v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour
 STITCH_VERSION = "stitch-v1"

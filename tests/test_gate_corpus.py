@@ -253,3 +253,41 @@ def test_drift_sees_a_chain_slowly_softening_and_a_character_fading(example_mast
     assert rows["softening"]["flagged"] == rows["softening"]["cases"] == 8, rows["softening"]["examples"]
     fading = [c for c in bench.drift_cases if c["kind"] == "fading"]
     assert all(c["flagged"] for c in fading if c["told"]) and any(c["told"] for c in fading), fading
+
+# --- issue 20: takes with nothing in them, small recolours, cuts onto no frame of the shot ------
+
+def test_blank_takes_and_small_recolours_fail_the_panel_gate_and_clean_ones_pass(example_master, tmp_path):
+    """Issue 20 at a small N on seed 11 (the benchmark's figures are at seed 7): 20 clean panels
+    with the photometric spread, and 20 of each new kind — a flat fill (black, white, mid-grey,
+    one colour), washed out (contrast x0.2), noise σ40, and one figure's hair hue turned 20°, its
+    hair lightness moved 18 L*, or its outfit hue turned 30°. Each kind at least 95% caught
+    (19 of 20), clean at most 5% failed (1 of 20). Before issue 20 the flat, washed-out and noisy
+    takes all passed (every score 1.000), and the local judge's free grade hid most recolours."""
+    bench = Bench(example_master, tmp_path, seed=11)
+    bench.clean_panels(20)
+    bench.blank_panels(20)
+    clean, faults, _ = _rates(bench, "panel")
+    print("\n" + _report(bench))
+    assert clean["cases"] == 20 and clean["flagged"] <= 1, clean["examples"]
+    assert sorted(faults) == sorted(["flat", "washed_out", "noise", "hair_hue", "hair_lightness", "outfit_hue"])
+    for kind, row in faults.items():
+        assert row["cases"] == 20 and row["flagged"] >= 19, (kind, row["by_edit"], row["examples"])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_a_cut_onto_a_flat_picture_a_star_field_or_a_photograph_fails_continuity(example_master, tmp_path):
+    """Issue 20: the first frame after a cut is a flat fill, a near-black star-field (which
+    passed at location 0.93, identity 0.93-0.98 before) or a procedurally made landscape photo
+    unrelated to the film: 20 of each on seed 11, each kind at least 95% caught, beside 12 clean
+    cuts (at most 5% failed, so none)."""
+    bench = Bench(example_master, tmp_path, seed=11)
+    clips = bench.clips(12)
+    bench.clean_cuts(12, clips)
+    bench.blank_cuts(20, clips)
+    clean, faults, _ = _rates(bench, "continuity")
+    print("\n" + _report(bench))
+    assert clean["cases"] == 12 and clean["flagged"] == 0, clean["examples"]
+    assert sorted(faults) == ["flat_first", "photograph", "star_field"]
+    for kind, row in faults.items():
+        assert row["cases"] == 20 and row["flagged"] >= 19, (kind, row["by_edit"], row["examples"])

@@ -271,6 +271,13 @@ def make_image(inputs: list[Image.Image], width: int, height: int, seed: int = 0
     return buf.getvalue()
 
 
+def flat_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    """A picture of one colour: what a safety filter or a failed generation sends back."""
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def make_video(start: Image.Image, end: Image.Image | None, seconds: float, width: int, height: int,
                fps: int = 24) -> bytes:
     """A real H.264 clip animated from the start frame (cross-fading to the end frame)."""

@@ -25,6 +25,8 @@ with `contains` only by a generateContent request whose prompt holds that text):
                   RAI-filtered (raiMediaFilteredCount 1, raiMediaFilteredReasons [data.reason…])
     blocked_output  generate: a candidate with finishReason data.finish (IMAGE_SAFETY) and no parts
     no_image      generate: finishReason NO_IMAGE, no parts (the model ran: it is booked)
+    blank         generate: a panel of one flat colour, data.colour ([0, 0, 0]): a safety filter's
+                  black frame or an empty generation, answered as a success (it is booked)
     judge_fail    judge: every score data.score (0.2): the gate fails
     bad_json      judge: the answer's text is not JSON
     job_failed    submit/poll: the operation ends done with {"error": {"code", "message"}} — a
@@ -40,8 +42,8 @@ import base64
 import json
 import uuid
 
-from tests.fakes.core import Drop, Reply, Request, Router, State, decode_image, make_image, make_video, \
-    schema_answer
+from tests.fakes.core import Drop, Reply, Request, Router, State, decode_image, flat_png, make_image, \
+    make_video, schema_answer
 
 PROVIDER = "gemini"
 P = "/gemini/v1beta"
@@ -132,6 +134,8 @@ def generate_content(st: State, req: Request) -> Reply:
                            "modelVersion": model, "responseId": record["id"]})
     width, height = _pixels((config.get("imageConfig") or {}).get("aspectRatio", "1:1"))
     png = make_image(images, width, height, seed=len(st.created))
+    if kind == "blank":  # a safety filter's black frame, an empty generation: one flat colour, billed
+        png = flat_png(width, height, tuple(fault.data.get("colour", (0, 0, 0))))
     return Reply(200, {
         "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
             "mimeType": "image/png", "data": base64.b64encode(png).decode()}}]}, "finishReason": "STOP", "index": 0}],
