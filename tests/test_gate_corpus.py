@@ -208,10 +208,17 @@ def test_black_and_flat_spans_between_the_keyframes_are_caught(clip_bench):
 
 
 @pytest.mark.e2e
-def test_a_stopped_move_a_cast_and_noise_over_the_clip_are_caught(clip_bench):
+def test_a_stopped_move_and_a_cast_over_the_clip_are_caught(clip_bench):
     """Issue 20 item 4: a start-only clip whose camera move stops partway (35-60% in), a warm cast
-    (R x1.15, B x0.8) over the whole clip, noise sigma 60. Before: 0/25, 0/25 and 2/25."""
-    _whole_clip(clip_bench, ("move_stops", "warm_cast", "noise60"))
+    (R x1.15, B x0.8) over the whole clip. Before: 0/25 and 0/25."""
+    _whole_clip(clip_bench, ("move_stops", "warm_cast"))
+
+
+@pytest.mark.e2e
+def test_a_clip_drowned_in_noise_is_caught(clip_bench):
+    """Issue 20 item 4: noise sigma 60 on every frame (re-encoded: the encoder turns it into
+    blotches that boil from frame to frame). Before: 2/25."""
+    _whole_clip(clip_bench, ("noise60",))
 
 
 @pytest.mark.e2e
@@ -226,8 +233,9 @@ def test_a_clip_that_drops_or_adds_a_character_is_caught_where_slate_can_tell_th
     caught; every dropped one the gate can tell caught; every other one warned about by name."""
     bench, clips = clip_bench
     bench.tally.rows.clear()
+    bench.presence_cases.clear()
     bench.clip_faults(6, clips, ("drop_character", "add_character"))
-    _, faults, _ = _rates(bench, "keyframe")
+    faults = {kind: row for (g, kind), row in bench.tally.rows.items() if g == "keyframe"}
     print("\n" + _report(bench))
     added, dropped = faults["add_character"], faults["drop_character"]
     assert added["flagged"] == added["cases"] == 6, added["examples"]
