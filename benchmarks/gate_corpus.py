@@ -348,6 +348,120 @@ def write_png(img: Image.Image, path: Path) -> Path:
     return path
 
 
+# --- whole clips: faults between the keyframes, and slow losses in a chain (issue 20) -------------
+# Each is an edit of a clean clip's decoded frames (or, for a chained clip that lost someone, a
+# clip rendered from a start that lacks them, as a chain starting from the previous shot's last
+# frame is), re-encoded as a model would hand it over; the judge and slate's own checks are never
+# told which.
+
+CLIP_FAULTS = ("drop_character", "add_character", "black_span", "flat_span", "flat_static", "move_stops",
+               "warm_cast", "noise60")
+DRIFT_FAULTS = ("softening", "fading")
+
+
+def clip_frames(clip: Path) -> tuple[np.ndarray, float]:
+    """Every frame of a clip at its own size, (T, H, W, 3) uint8, and its frame rate."""
+    from media.commands import raw_frames_args
+    from media.ffmpeg import pipe
+    from media.probe import probe
+    p = probe(clip)
+    raw = pipe(raw_frames_args(clip, width=p.width, height=p.height))
+    n = len(raw) // (p.width * p.height * 3)
+    return np.frombuffer(raw[:n * p.width * p.height * 3], np.uint8).reshape(n, p.height, p.width, 3), float(p.fps)
+
+
+def encode_clip(frames: np.ndarray, out: Path, fps: float) -> Path:
+    """The frames as an H.264 clip (the encoder a model's clip went through)."""
+    from media.commands import raw_clip_args
+    from media.ffmpeg import pipe
+    pipe(raw_clip_args(out, width=frames.shape[2], height=frames.shape[1], fps=fps),
+         np.ascontiguousarray(frames, dtype=np.uint8).tobytes())
+    return out
+
+
+def grade_frames(frames: np.ndarray, op: str, rng: np.random.Generator) -> np.ndarray:
+    """A photometric change a gate must let through, over the whole clip: one draw of its
+    strength for the clip (a grade), fresh grain and codec per frame."""
+    seed = int(rng.integers(0, 2**31))
+    out = []
+    for f in frames:
+        # The same strength on every frame: each frame's rng starts from the clip's seed.
+        out.append(np.asarray(photometric(Image.fromarray(f), op, np.random.default_rng(seed)), dtype=np.uint8))
+    if op == "noise":  # grain is fresh on every frame
+        out = [np.clip(f.astype(np.float32) + rng.normal(0, 4.0, f.shape), 0, 255).astype(np.uint8)
+               for f in frames]
+    return np.stack(out)
+
+
+def _span(n: int, rng: np.random.Generator, lo: float, hi: float, avoid: tuple[int, ...]) -> tuple[int, int]:
+    """A run of frames `lo`–`hi` of the clip long that misses the frames in `avoid` (the judge's)."""
+    for _ in range(200):
+        length = max(1, int(round(rng.uniform(lo, hi) * n)))
+        first = int(rng.integers(0, n - length + 1))
+        if not any(first <= a < first + length for a in avoid):
+            return first, length
+    length = max(1, int(round(lo * n)))
+    return 1, min(length, n // 2 - 1)
+
+
+def fault_clip(frames: np.ndarray, kind: str, rng: np.random.Generator, extra: Image.Image | None = None,
+               framing: str = "medium") -> tuple[np.ndarray, str]:
+    """An edited copy of a clean clip's frames with one fault of `kind` (not drop_character,
+    which is rendered from its start); returns the frames and the edit's name."""
+    out = frames.copy()
+    n, h, w, _ = out.shape
+    keys = (0, n // 2, n - 1)  # the judge's three frames (first, middle, last)
+    if kind == "black_span":
+        first, length = _span(n, rng, 0.20, 0.40, keys)
+        out[first:first + length] = rng.integers(0, 6)
+        return out, f"black {first}-{first + length - 1} of {n}"
+    if kind == "flat_span":
+        first = int(round(rng.uniform(0.4, 0.6) * n))
+        colour = rng.integers(0, 256, 3) if rng.random() < 0.5 else np.full(3, int(rng.integers(90, 170)))
+        out[first:] = colour.astype(np.uint8)
+        return out, f"flat from {first} of {n}"
+    if kind == "flat_static":
+        colour = rng.integers(0, 256, 3) if rng.random() < 0.5 else np.full(3, int(rng.integers(0, 256)))
+        out[:] = colour.astype(np.uint8)
+        return out, "flat " + "#%02x%02x%02x" % tuple(int(c) for c in colour)
+    if kind == "move_stops":
+        stop = int(round(rng.uniform(0.35, 0.6) * n))
+        out[stop:] = out[stop]
+        return out, f"stops at {stop} of {n}"
+    if kind == "warm_cast":
+        f = out.astype(np.float32)
+        f[..., 0] *= 1.15
+        f[..., 2] *= 0.8
+        return np.clip(f, 0, 255).astype(np.uint8), "R x1.15, B x0.8"
+    if kind == "noise60":
+        return np.clip(out.astype(np.float32) + rng.normal(0, 60, out.shape), 0, 255).astype(np.uint8), "noise 60"
+    if kind == "add_character":
+        assert extra is not None
+        s = FIGURE_HEIGHT.get(framing, 0.78) * h / extra.height * float(rng.uniform(0.85, 1.05))
+        fig = extra.resize((max(1, round(extra.width * s)), max(1, round(extra.height * s))), Image.NEAREST)
+        x = int(rng.uniform(0.1, 0.9) * w - fig.width / 2)
+        y = int(0.06 * h) if framing == "close" else int(0.96 * h - fig.height)
+        first = round(float(rng.uniform(0.0, 0.6)) * n)
+        for f in out[first:]:
+            paste(f, fig, x, y)
+        return out, f"someone walks in at {first} of {n}"
+    raise ValueError(f"unknown clip fault kind {kind!r}")
+
+
+def soften_step(img: Image.Image, shot: int) -> Image.Image:
+    """The shot-th cut of a softening chain: the picture blurred to sigma 0.5 x shot in all, one
+    step more each shot (a blur of sigma s after sigma r is one of sqrt(r^2 + s^2))."""
+    step = float(np.sqrt((0.5 * shot) ** 2 - (0.5 * (shot - 1)) ** 2))
+    return img.convert("RGB").filter(ImageFilter.GaussianBlur(step))
+
+
+def fade_step(img: Image.Image, figure: np.ndarray, backdrop: np.ndarray, rate: float) -> Image.Image:
+    """One cut of a chain in which a character fades into the plate: `rate` of what is left of
+    them goes each shot (their pixels mixed toward what stands behind them)."""
+    a = np.asarray(img.convert("RGB"), dtype=np.float32)
+    a[figure] = (1 - rate) * a[figure] + rate * backdrop[figure].astype(np.float32)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
 # --- issue 20: pictures with nothing to judge, and recolours a free grade used to hide ---------
 # (Kept in their own block: the clip kinds of issue 20 live in another.)
 

@@ -43,9 +43,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BLANK_PANELS, CUT_KINDS, PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS, Studio,
-                                    blank_panel, cut_picture, drift_step, fault_panel, jpeg, photometric,
-                                    recolour_panel, write_png)
+from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
+                                    RECOLOUR_PANELS, Studio, blank_panel, clip_frames, cut_picture, drift_step,
+                                    encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
+                                    recolour_panel, soften_step, write_png)
 from benchmarks.judge_trials import panel_requests
 from governor.gates import GatePolicy
 from manifests import load_film, write_example_film
@@ -55,12 +56,14 @@ from providers.local import LocalImage
 from providers.local_judge import LocalJudge
 from providers.storage_local import LocalStorage
 from tasks.drift import measure as drift_measure
+from tasks.keyframes import Cast as KeyframeCast, cast_of, own_scores
 from tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
 CLIP_FPS = 24
 DRIFT_EVERY = 5
 CHAIN = 20
+FADE_RATE = 0.08   # of what is left of a fading character, gone each shot: a third by the 5th, 57% by the 10th
 
 
 class Tally:
@@ -111,6 +114,9 @@ class Bench:
         self.studio = Studio(self.storage, self.painter, cast, sorted({r.plate_uri for r in self.base}))
         self.plans = plan_from_project(load_film(root), "scene-01", "draft", CLIP_FPS)
         self.tally = Tally()
+        self.drift_seen: dict[str, list] = {}
+        self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
+        self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -208,17 +214,24 @@ class Bench:
         render_clip(source, out, width=start_req.width, height=start_req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
                     movement=movement, end_png=end)
         frames = keyframes(out, self.path("-frames"))
-        out.unlink()
         return {"frames": {k: Image.open(v).convert("RGB") for k, v in frames.items()}, "start": start, "end": end,
-                "request": start_req, "shot": plan.shot, "end_request": end_req}
+                "request": start_req, "shot": plan.shot, "end_request": end_req, "file": out, "plan": plan,
+                "movement": movement, "graded": {}}
 
     def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
-                      rng: np.random.Generator, op: str) -> None:
+                      rng: np.random.Generator, op: str, clip_file: Path | None = None,
+                      start: Path | None = None) -> dict:
+        """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
+        given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
+        them. `start`: the picture the clip started from (a chained start), else the start panel."""
         paths = {k: write_png(photometric(v, op, rng), self.path()) for k, v in frames.items()}
         req = clip["request"]
         started = time.perf_counter()
-        verdict = self.held(self.judge.judge_keyframes(paths, clip["start"], clip["end"], req, self.refs(req)),
-                            "keyframe")
+        raw = self.judge.judge_keyframes(paths, start or clip["start"], clip["end"], req, self.refs(req)).to_dict()
+        if clip_file is not None:
+            plan = clip["plan"]
+            raw["scores"] = [*raw["scores"], *self.own(clip_file, paths, start or clip["start"], clip, plan)]
+        verdict = self.held(raw, "keyframe")
         ms = (time.perf_counter() - started) * 1000
         failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
                    if not s["passed"] and s["role"] == "block"]
@@ -226,6 +239,35 @@ class Bench:
                        f"{clip['shot']} {edit} {op}: {failing or 'passed'}")
         for p in paths.values():
             p.unlink()
+        return verdict
+
+    def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
+        expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
+        req = clip["request"]
+        return own_scores(clip_file, frames, seconds=CLIP_SECONDS, fps=CLIP_FPS, expect_motion=expect, start=start,
+                          end=clip["end"], cast=self.cast_of(req))
+
+    def cast_of(self, req) -> KeyframeCast:
+        """The shot's cast as the scene flow hands it to the keyframe gate."""
+        wardrobe = {c.id: c.wardrobe_colour for r in self.base for c in r.characters if c.wardrobe_colour}
+        return KeyframeCast(tuple(c.id for c in req.characters),
+                            {cid: self.storage.open_local(uri) for cid, uri in self.studio.cast.items()},
+                            wardrobe, self.storage.open_local(req.plate_uri))
+
+    def graded(self, clip: dict, op: str) -> Path:
+        """The clip graded by `op` over all its frames and re-encoded (made once per clip and op)."""
+        if op not in clip["graded"]:
+            frames, fps = clip_frames(clip["file"])
+            rng = np.random.default_rng([self.seed, 6, len(clip["graded"]), PHOTOMETRIC.index(op)])
+            clip["graded"][op] = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+        return clip["graded"][op]
+
+    @staticmethod
+    def done(clips: list[dict]) -> None:
+        """Remove the clips' files (nothing generated is kept)."""
+        for c in clips:
+            for path in [c["file"], *c["graded"].values()]:
+                Path(path).unlink(missing_ok=True)
 
     def clips(self, count: int) -> list[dict]:
         """`count` clean clips rendered by ffmpeg, shot after shot: the first round with each
@@ -244,8 +286,10 @@ class Bench:
         rng = np.random.default_rng([self.seed, 2])
         for i in range(n):
             clip = clips[i % len(clips)]
-            self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng,
-                               PHOTOMETRIC[i % len(PHOTOMETRIC)])
+            op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+            # slate's own checks see the whole clip graded as the judge's frames are.
+            self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
+                               clip_file=self.graded(clip, op))
         for i in range(n):
             a = clips[i % len(clips)]
             others = [c for c in clips if c["shot"] != a["shot"]]
@@ -258,7 +302,74 @@ class Bench:
             kind = PANEL_FAULTS[i % len(PANEL_FAULTS)]
             clip = self.clip(plan, self.seed * 1000 + 300_000 + i, "static" if plan.camera_fixed else plan.movement,
                              fault=(kind, rng))
-            self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+            self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)],
+                               clip_file=clip["file"])
+            clip["file"].unlink()
+
+    def clip_faults(self, n: int, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
+        """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
+        graded by one photometric change, judged by the whole keyframe gate."""
+        rng = np.random.default_rng([self.seed, 5])
+
+        def moves(c):
+            return (c["plan"].movement != "static" and not c["plan"].camera_fixed) or c["plan"].end is not None
+        among = {
+            # a chained start+end clip is held to its end panel by the judge anyway: start-only ones
+            "drop_character": [c for c in clips if c["plan"].end is None and c["request"].characters],
+            "move_stops": [c for c in clips if moves(c) and c["plan"].end is None and c["movement"] != "static"],
+            "flat_static": [c for c in clips if not moves(c)],
+        }
+        for kind in kinds:
+            pool = among.get(kind, clips)
+            for i in range(n):
+                clip = pool[i % len(pool)]
+                op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+                req = clip["request"]
+                start = None
+                if kind == "drop_character":
+                    # A chain's start that lacks someone of the shot: the last frame of a shot
+                    # without them. The clip is animated from it as the shot's move asks.
+                    edited, edit = fault_panel(self.studio, req, self.painter.draw(req), "missing", rng)
+                    start = write_png(edited, self.path())
+                    tmp = self.path(".mp4")
+                    render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS,
+                                seconds=CLIP_SECONDS, movement=clip["movement"])
+                    frames, fps = clip_frames(tmp)
+                    tmp.unlink()
+                    gone = sorted({c.id for c in req.characters} - self._seen(req, edited))
+                    edit = f"{edit} ({', '.join(gone) or 'nobody'})"
+                else:
+                    frames, fps = clip_frames(clip["file"])
+                    others = [c for c in self.studio.cast if c not in {c.id for c in req.characters}]
+                    who = others[int(rng.integers(0, len(others)))] if others else None
+                    extra = self.studio.figure(who, "front", None) if who else None
+                    frames, edit = fault_clip(frames, kind, rng, extra=extra, framing=req.framing)
+                    if kind == "add_character":
+                        edit = f"{who} {edit}"
+                frames = grade_frames(frames, op, rng) if kind not in ("flat_static",) else frames
+                out = encode_clip(frames, self.path(".mp4"), fps)
+                keys = keyframes(out, self.path("-frames"))
+                images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+                verdict = self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
+                if kind == "drop_character":
+                    # Whether the gate could tell the one who is gone, and said so if it could not.
+                    told = set(cast_of(self.cast_of(req), (90, 160)).members)
+                    warned = [s["reason"] for s in verdict["scores"] if s["name"] == "present" and s["role"] == "warn"]
+                    self.presence_cases.append({"shot": clip["shot"], "gone": gone, "flagged": not verdict["passed"],
+                                                "told": all(g in told for g in gone),
+                                                "warned": all(any(g in w for w in warned) for g in gone)})
+                out.unlink()
+                for v in keys.values():
+                    v.unlink()
+                if start is not None:
+                    start.unlink()
+
+    def _seen(self, req, img: Image.Image) -> set[str]:
+        """Who of the request is still painted in `img` (the corpus knows where it put them)."""
+        arr = np.asarray(img.convert("RGB"), dtype=np.int16)
+        clean = np.asarray(self.painter.draw(req).convert("RGB"), dtype=np.int16)
+        return {f.character_id for f in self.studio.layout(req)
+                if f.mask.any() and (np.abs(arr[f.mask] - clean[f.mask]).max(axis=1) <= 12).mean() > 0.5}
 
     # --- continuity ----------------------------------------------------------------------
     def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
@@ -346,9 +457,15 @@ class Bench:
         b.unlink()
 
     # --- drift ---------------------------------------------------------------------------
+    def drift_cast(self, req) -> dict:
+        """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
+        from tasks.drift import people_of
+        cast = self.cast_of(req)
+        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
+
     def drift(self, n: int, threshold: float) -> None:
         rng = np.random.default_rng([self.seed, 4])
-        for kind in ("clean", "drift"):
+        for kind in ("clean", "drift", *DRIFT_FAULTS):
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
@@ -360,16 +477,31 @@ class Bench:
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
                 frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                fading = None
+                if kind == "fading":
+                    figs = [f for f in self.studio.layout(req) if f.mask.sum() > 0]
+                    fading = figs[int(rng.integers(0, len(figs)))] if figs else None
+                    behind = self.studio.backdrop(req, req.seed)
                 for shot in range(1, CHAIN + 1):
                     frame = drift_step(frame, rng, kind == "drift", degrees)
+                    if kind == "softening":
+                        frame = soften_step(frame, shot)
+                    elif kind == "fading" and fading is not None:
+                        frame = fade_step(frame, fading.mask, behind, FADE_RATE)
                     if shot % DRIFT_EVERY == 0:
                         started = time.perf_counter()
-                        seen = drift_measure(frame, held_to, plate, panel if chained else None)
-                        worst = max(1.0 - seen["ssim"], seen["colour_distance"])
+                        seen = drift_measure(frame, held_to, plate, panel if chained else None,
+                                             **self.drift_cast(req))
+                        worst = seen["drift"]
+                        if kind in DRIFT_FAULTS or kind == "clean":
+                            self.drift_seen.setdefault(kind, []).append((shot, seen["sharpness"], seen["presence"]))
                         ms += (time.perf_counter() - started) * 1000
                         if worst > threshold:
                             flagged = True
                             break
+                people = self.drift_cast(req)["people"]
+                self.drift_cases.append({"kind": kind, "flagged": flagged, "told": kind != "fading" or (
+                    fading is not None and people is not None and fading.character_id in people.members)})
                 self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY),
                                "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
 
@@ -394,11 +526,15 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
             if "keyframe" in gates:
                 bench.keyframes(n, clips)
+                # A whole-clip case is a decode, an edit and an encode (~3 s on two busy cores): a
+                # quarter of N of each kind keeps a --n 200 run within the hour.
+                bench.clip_faults(max(8, n // 4), clips)
                 yield from lines("keyframe")
             if "continuity" in gates:
                 bench.continuity(n, clips)
                 bench.blank_cuts(n, clips)
                 yield from lines("continuity")
+            bench.done(clips)
         if "drift" in gates:
             bench.drift(n, project_settings(root).drift_threshold)
             yield from lines("drift")

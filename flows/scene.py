@@ -582,12 +582,15 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
         return _conclude(run, plans, panels, clips, sheet, None, approval, references)
     clip_futures = {}
+    # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
+    cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
+            for p in plans for c in p.start["characters"]}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
         if p.shot in rejected:
             clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
         else:
-            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals)
+            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals, cast)
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
     if any(c.held_for_retake for c in clips.values()) and studio(run).governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.

@@ -179,7 +179,9 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
 def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
-                finals: Finals | None = None):
+                finals: Finals | None = None, cast: dict | None = None):
+    """`cast`: the scene's characters ({id: {turnaround_uri, wardrobe_colour}}): whom the
+    keyframe gate looks for in the clip beside the shot's own."""
     outcome = ClipOutcome(shot=plan.shot, seconds=plan.duration)
     if panels.halted:
         outcome.halted = panels.halted
@@ -187,7 +189,7 @@ def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: Cl
         outcome.escalated = f"not animated: {panels.escalated}"
     else:
         try:
-            _video_takes(run, plan, panels, previous, outcome, finals)
+            _video_takes(run, plan, panels, previous, outcome, finals, cast)
         except (RunHalted, ShotHalted) as exc:
             outcome.halted = halted_reason(exc, plan.shot)
     return _finish(run, outcome, "video")
@@ -255,7 +257,7 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
 
 
 def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
-                 outcome: ClipOutcome, finals: Finals | None = None) -> None:
+                 outcome: ClipOutcome, finals: Finals | None = None, cast: dict | None = None) -> None:
     st = studio(run)
     start_uri = panels.approved["start"]
     if plan.chain and previous is not None and previous.held_for_retake:
@@ -303,7 +305,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         with _own_steps(st.governor, plan.shot):
             verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
                                  st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                 plan.duration, plan.fps, _moves(plan),
+                                 plan.duration, plan.fps, _moves(plan), cast or {},
                                  artifacts=lambda v: list(v["keyframes"].values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict["keyframes"]))
         reasons = outcome.takes[-1].reasons
@@ -323,7 +325,10 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
             outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
                                        run.drift_threshold, start.plate_uri,
                                        [c.turnaround_uri for c in start.characters], run.clip_model,
-                                       run.clip_weights, outcome.origin_uri or "", artifacts=lambda d: [])
+                                       run.clip_weights, outcome.origin_uri or "",
+                                       [{"id": c.id, "turnaround_uri": c.turnaround_uri,
+                                         "wardrobe_colour": c.wardrobe_colour} for c in start.characters],
+                                       artifacts=lambda d: [])
         outcome.reanchor = bool(outcome.drift["reanchor"])
         emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
 

@@ -290,3 +290,20 @@ def preview_frames_args(video, out_pattern, *, fps: float, width: int, max_frame
     return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",
             "-i", _p(video), "-map", "0:v:0", "-vf", f"fps={_num(fps)},scale={int(width)}:-2",
             "-frames:v", str(int(max_frames)), _p(out_pattern)]
+
+
+def raw_frames_args(video, *, width: int, height: int, every: int = 1) -> list[str]:
+    """Every `every`-th frame of a video, scaled to width x height by area averaging, as packed
+    RGB24 on stdout: one decode a whole clip is looked at through."""
+    pick = f"select='not(mod(n\\,{int(every)}))'," if every > 1 else ""
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i", _p(video),
+            "-vf", f"{pick}scale={width}:{height}:flags=area", "-fps_mode", "passthrough",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+
+
+def raw_clip_args(out_mp4, *, width: int, height: int, fps) -> list[str]:
+    """An H.264 clip from packed RGB24 frames read on stdin (width x height, at `fps`)."""
+    _check_dims(width, height)
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            "-s", f"{width}x{height}", "-framerate", fmt_rate(fps), "-protocol_whitelist", "pipe,fd", "-i", "-",
+            *_H264_OUT, _p(out_mp4)]

@@ -1,8 +1,8 @@
 """The one door to the ffmpeg binary: find it, run it, turn failures into MediaError.
 
 For: locating the ffmpeg executable shipped in the imageio-ffmpeg wheel and running it.
-Never: build argument lists (that is commands.py), use a shell, read stdin, or import
-anything of ours. This module is the ONLY place in media/ that starts a process.
+Never: build argument lists (that is commands.py), use a shell, let ffmpeg read a terminal, or
+import anything of ours. This module is the ONLY place in media/ that starts a process.
 """
 
 from __future__ import annotations
@@ -72,3 +72,20 @@ def run(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
     if proc.returncode != 0:
         raise MediaError(f"ffmpeg exited with code {proc.returncode}", cmd, proc.stderr)
     return proc
+
+
+def pipe(args: list[str], data: bytes | None = None, timeout: float = 300) -> bytes:
+    """Run ffmpeg with `args`, raw bytes in (`data` on stdin, or none) and out (its stdout):
+    frames through pipes, no file between. MediaError as run()."""
+    cmd = [ffmpeg_exe(), *(os.fspath(a) for a in args)]
+    try:
+        proc = subprocess.run(cmd, input=data if data is not None else b"", capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise MediaError(f"ffmpeg timed out after {timeout:g}s", cmd, err) from exc
+    except OSError as exc:
+        raise MediaError(f"could not start ffmpeg ({exc})", cmd, "") from exc
+    if proc.returncode != 0:
+        raise MediaError(f"ffmpeg exited with code {proc.returncode}", cmd, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout

@@ -11,12 +11,15 @@ the last keyframe is measured against:
   * the master references themselves: the location plate (colour statistics, levelled for
     exposure) and, with CLIP weights, the plate and every character's turnaround (embeddings);
     CLIP also compares the frame with the panel.
-The drift figure is the worst of 1 − SSIM, the colour distance to the panel and 1 − CLIP
-similarity to the panel; past the threshold the next chained shot re-anchors on its own
-approved panel. A last frame with no content (media/content.py: flat, black, washed out,
-drowned in noise) is drift at its worst (1.0): nothing of the chain is left to carry on from,
-so the next shot re-anchors. Free (pixels and a local model) and cached by content. It must
-never decide anything but whether to re-anchor.
+Slow losses are measured too: the frame's fine detail against the picture it descends from
+(a chain softening shot by shot), and each character's colour signature still in it
+(media.presence: someone fading into the plate). The drift figure is the worst of 1 − SSIM,
+the colour distance to the panel, the detail and presence lost (each scaled so its measured
+cut sits at the film's 0.35) and 1 − CLIP similarity to the panel; past the threshold the next
+chained shot re-anchors on its own approved panel. A last frame with no content
+(media/content.py: flat, black, washed out, drowned in noise) is drift at its worst (1.0):
+nothing of the chain is left to carry on from, so the next shot re-anchors. Free (pixels and a
+local model) and cached by content. It must never decide anything but whether to re-anchor.
 """
 from __future__ import annotations
 
@@ -64,16 +67,21 @@ def _levelled(img):
       task_run_name="drift check {shot}")
 def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, threshold: float, plate_uri: str = "",
                 turnaround_uris: list[str] = [], clip_model: str = "", clip_weights: str = "",  # noqa: B006
-                origin_uri: str = "") -> dict:
+                origin_uri: str = "", characters: list[dict] = []) -> dict:  # noqa: B006
     """`origin_uri`: the approved panel the frame descends from (a chained shot's frames come
-    from the chain's first panel, or an end panel before it); empty or `panel_uri`: its own."""
+    from the chain's first panel, or an end panel before it); empty or `panel_uri`: its own.
+    `characters`: the shot's people ({id, turnaround_uri, wardrobe_colour}), whose presence is
+    a drift measure beside SSIM, colour and sharpness."""
     st = studio(run)
     frame = load_rgb(st.storage.open_local(last_frame_uri))
     panel = load_rgb(st.storage.open_local(panel_uri))
     origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri not in ("", panel_uri) else None
-    seen = {"shot": shot, **measure(frame, panel, st.storage.open_local(plate_uri) if plate_uri else None, origin),
-            "threshold": threshold}
-    worst = max(1.0 - seen["ssim"], seen["colour_distance"])
+    plate = st.storage.open_local(plate_uri) if plate_uri else None
+    people = people_of([c["id"] for c in characters],
+                       {c["id"]: st.storage.open_local(c["turnaround_uri"]) for c in characters},
+                       {c["id"]: c.get("wardrobe_colour") for c in characters}, plate) if characters else None
+    seen = {"shot": shot, **measure(frame, panel, plate, origin, people), "threshold": threshold}
+    worst = seen["drift"]
     model = embedder(clip_model, clip_weights) if clip_model else None
     if model is not None:
         panel_sim = model.similarity(frame, panel)
@@ -92,7 +100,7 @@ def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, th
     return {**seen, "drift": round(worst, 4), "reanchor": worst > threshold}
 
 
-def measure(frame, panel, plate=None, origin=None) -> dict:
+def measure(frame, panel, plate=None, origin=None, people=None) -> dict:
     """The pixel measures of drift (no CLIP): SSIM and colour distance of the frame to its
     approved panel, and the colour distance to the plate (levelled for exposure). A pure
     function, so benchmarks/gates.py measures exactly what the scene's check does.
@@ -132,10 +140,54 @@ def measure(frame, panel, plate=None, origin=None) -> dict:
     chroma = float(np.linalg.norm(a[..., 1:] - b[..., 1:], axis=-1).mean())
     hue = _hue_shift(a, b)
     cast = float(np.linalg.norm(a[..., 1:].mean(axis=(0, 1)) - whole[..., 1:].mean(axis=(0, 1))))
-    return {"ssim": round(ssim(frame, aligned), 4),
-            "colour_distance": round(min(1.0, max(abs(hue) / HUE_FULL, cast / CAST_FULL)), 4),
+    seen_ssim = round(ssim(frame, aligned), 4)
+    colour = round(min(1.0, max(abs(hue) / HUE_FULL, cast / CAST_FULL)), 4)
+    sharp = _sharpness(frame, aligned)
+    softened = min(1.0, max(0.0, 1.0 - sharp) / SHARP_FULL * 0.35)
+    kept, who = _kept(people, frame, aligned)
+    faded = min(1.0, max(0.0, 1.0 - kept) / FADE_FULL * 0.35)
+    worst = max(1.0 - seen_ssim, colour, softened, faded)
+    return {"ssim": seen_ssim, "drift": round(worst, 4), "sharpness": round(sharp, 4),
+            "presence": None if who is None else {"character": who, "kept": round(kept, 4)},
+            "colour_distance": colour,
             "hue_shift": round(hue, 2), "cast": round(cast, 3), "chroma": round(chroma, 3),
             "colour_to_plate": None if to_plate is None else round(to_plate, 4)}
+
+
+SHARP_FULL = 0.30  # fine detail lost (1 - the frame's over its origin's) read as the 0.35 threshold
+FADE_FULL = 0.50   # of a character's colours lost from the frame (against its origin) read as 0.35
+PRESENCE_WIDTH = 160  # px: the scale presence is read at (as the keyframe gate's dailies)
+
+
+def _sharpness(frame, aligned) -> float:
+    """The frame's fine detail over the picture it descends from (aligned, same size): mean
+    |Laplacian| of luma, at the frame's own size. A chain softening shot by shot reads below 1;
+    re-encodes read about 1 (benchmarks/gates.py: see SHARP_FULL)."""
+    from media import sharpness_noise
+    base = sharpness_noise(aligned)
+    return 1.0 if base <= 0 else float(sharpness_noise(frame) / base)
+
+
+def _kept(people, frame, aligned) -> tuple[float, str | None]:
+    """The least share of any character's colour signature still in the frame, against the
+    picture it descends from (media.presence, both at PRESENCE_WIDTH): a character slowly fading
+    into the plate. (1.0, None) without a cast, or when nobody can be told by colour."""
+    import numpy as np
+    from PIL import Image
+    if people is None or not people.members:
+        return 1.0, None
+    h = max(8, round(PRESENCE_WIDTH * frame.shape[0] / frame.shape[1]))
+    small = [np.asarray(Image.fromarray(a).resize((PRESENCE_WIDTH, h), Image.BOX)) for a in (frame, aligned)]
+    now, then = people.presence(small[0][None], small[1]), people.presence(small[1][None], small[1])
+    worst, who = 1.0, None
+    for cid in people.members:
+        before = float(np.nan_to_num(then[cid][0]))
+        if before < 0.2:  # not in the picture it descends from: nothing to lose
+            continue
+        ratio = float(np.nan_to_num(now[cid][0], nan=before)) / before
+        if ratio < worst or who is None:
+            worst, who = min(worst, ratio), cid
+    return worst, who
 
 
 def _window(frame, panel):
@@ -170,3 +222,11 @@ def _matched(frame, panel):
 def due(plan, every: int) -> bool:
     """Every `every`-th shot of the scene, and every `every`-th shot of a chain."""
     return (plan.index + 1) % every == 0 or (plan.chain_position > 0 and plan.chain_position % every == 0)
+
+
+def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> object | None:
+    """The shot's characters' colour signatures (media.presence) for drift's presence measure,
+    read from their turnarounds as the keyframe gate reads them; None when none can be read."""
+    from tasks.keyframes import Cast, cast_of
+    cast = Cast(tuple(named), {c: turnarounds[c] for c in named if c in turnarounds}, wardrobe, plate)
+    return cast_of(cast, (90, PRESENCE_WIDTH)) if cast.turnarounds else None

@@ -1,25 +1,41 @@
-"""Keyframe gate: the first, middle and last frames of a clip judged against its panels.
+"""Keyframe gate: the first, middle and last frames of a clip judged against its panels, and the
+whole clip looked at by slate itself.
 
 The first frame must be the start image, the last the end panel in start+end mode, and the
 middle must still look like the shot (colours, no decoder garbage). A keyframe with no content
 (media/content.py: flat, black, washed out, noise) fails before any judge is shown the frames.
-Keyframes are kept in
+Whatever the judge, slate checks the whole clip too (own_scores): every frame at low resolution
+for black or flat spans, a move that stops, a cast, noise (media.dailies), and who stands in it
+— each character the shot names, whatever the clip started from (a chained start included),
+and no one else of the scene (media.presence). Keyframes are kept in
 storage: the last one starts the next shot of a chain. It must never pass a clip whose
 verdict failed, and never call the judge except through the governor.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
 from prefect import task
 
 from governor.chokepoint import CallContext, CallSpec, Units
 from governor.gates import GatePolicy, failing, judge_kind
 from media import keyframes
+from media import load_rgb, presence
+from media.dailies import dailies_scores, scaled, watch
 from media.motion import motion_scores
+from media.presence import presence_scores
+from media.sheet import read_sheet
+from providers.local_draw import dress
 from providers.base import fingerprint
 from tasks.cache import ContentKey
 from tasks.context import RunSpec, emit, studio
 from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
 from tasks.panel import panel_from_dict
+from tasks.sheet_check import SHEET
 from tasks.versions import KEYFRAME_VERSION  # bumped there
 
 
@@ -27,9 +43,10 @@ from tasks.versions import KEYFRAME_VERSION  # bumped there
       task_run_name="keyframe gate {shot} take {take}")
 def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
                   request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
-                  seconds: float, fps: int, expect_motion: bool) -> dict:
-    """The judge's verdict on a clip's keyframes, with slate's own motion sanity (not frozen
-    where the shot moves, no black frame, the frames asked), held to the gate policy."""
+                  seconds: float, fps: int, expect_motion: bool, cast: dict = {}) -> dict:  # noqa: B006
+    """The judge's verdict on a clip's keyframes, with slate's own checks (own_scores: motion
+    sanity, the whole clip looked at, who is in it), held to the gate policy. `cast`: the
+    scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count."""
     st = studio(run)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
@@ -46,11 +63,85 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
     raw = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
-    raw = {**raw, "scores": [*raw.get("scores", []), *motion_scores(
-        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion)]}
+    people = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
+              for c in req.characters}
+    people = {**cast, **people}
+    who = Cast(tuple(c.id for c in req.characters),
+               {cid: st.storage.open_local(p["turnaround_uri"]) for cid, p in people.items()},
+               {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
+    raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
+        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion,
+        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root, run.cannot_judge).apply(raw, "keyframe", judge_kind(judge), profile)
     emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
          reasons=failing(verdict))
     return {**verdict, "keyframes": frame_uris}
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who the clip is checked for: the shot's characters (`named`), everyone of the scene who
+    could wrongly stand in it (`turnarounds`: local files of every cast member's sheet, named or
+    not), the scene's wardrobe colour of each (when it gives one), and the shot's plate."""
+    named: tuple[str, ...]
+    turnarounds: dict[str, Path]
+    wardrobe: dict[str, str | None] = field(default_factory=dict)
+    plate: Path | None = None
+
+
+def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
+               start: Path | None = None, end: Path | None = None, cast: Cast | None = None) -> list[dict]:
+    """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
+    (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
+    stops, a cast, noise, against the picture it `start`ed from) and who is in it
+    (media.presence, for the shot's `cast`). A pure function of the files, so
+    benchmarks/gates.py measures exactly what the gate does."""
+    scores = motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
+    if start is None:
+        return scores
+    try:
+        seen = watch(clip)
+    except Exception as exc:  # noqa: BLE001 — an undecodable clip already fails `motion` and `frames`
+        return scores + [{"name": "clip_content", "value": 0.0, "threshold": 0.9, "passed": False, "role": "block",
+                          "reason": f"the clip could not be decoded whole ({str(exc)[:160]})"}]
+    first = load_rgb(start)
+    scores += dailies_scores(seen, first, expect_motion=expect_motion,
+                             end=load_rgb(end) if end is not None else None)
+    if cast is not None and len(seen.frames):
+        small = scaled(first, seen.frames)
+        scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
+                                  list(cast.named), travel=end is not None)
+    return scores
+
+
+def cast_of(cast: Cast, size: tuple[int, int]) -> presence.Cast:
+    """The cast's colour signatures for frames of `size` (height, width)."""
+    figures, unreadable = {}, {}
+    for cid, path in cast.turnarounds.items():
+        try:
+            figures[cid] = _figure(str(path), cast.wardrobe.get(cid))
+        except Exception as exc:  # noqa: BLE001 — art slate cannot read is said, not raised
+            unreadable[cid] = f"its turnaround could not be read as figures on a plain sheet ({exc})"
+    plate = None
+    if cast.plate is not None:
+        plate = np.asarray(Image.open(cast.plate).convert("RGB").resize((size[1], size[0]), Image.BOX))
+    made = presence.Cast.of(figures, plate, set(cast.named))
+    return presence.Cast(made.members, {**made.unseen, **unreadable})
+
+
+@lru_cache(maxsize=64)
+def _figure(path: str, wardrobe_colour: str | None) -> np.ndarray:
+    """The first view's figure of a turnaround sheet (alpha or a plain ground, media.sheet), as
+    RGBA, wearing the scene's wardrobe colour."""
+    with Image.open(path) as im:
+        sheet = im.convert("RGBA")
+    read = read_sheet(sheet, SHEET)
+    if not read.views:
+        raise ValueError(read.ground)
+    view = read.views[0]
+    x0, y0, x1, y1 = view.box
+    rgba = np.array(sheet.crop((x0, y0, x1, y1)))
+    rgba[..., 3] = np.where(view.bins >= 0, 255, 0)
+    return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour))

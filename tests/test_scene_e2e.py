@@ -247,3 +247,27 @@ def test_a_cut_is_judged_while_the_shots_after_it_render(example_film, prefect_h
     assert set(by_name) == set(names), sorted(by_name)
     cut, last = by_name["continuity 1D → 1E"], by_name["video 1F"]
     assert cut.start_time < last.end_time, (cut.start_time, last.end_time)
+
+
+def test_a_chained_clip_without_a_character_of_its_shot_escalates_naming_them(example_film, prefect_harness):
+    """Issue 20: a new user's 1G names Leo beside Jenny and is chained from 1F's last frame, a
+    close-up of Jenny alone. Its panel has Leo (the panel gate holds it); its clip, animated from
+    that last frame, has no Leo in any frame, and the judge — holding the clip to the frame it
+    started from — passes it. The keyframe gate's own presence check sees the whole clip: 1G is
+    escalated, and the reason names Leo and where he is missing."""
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    shots = {s["id"]: s for s in doc["shots"]}
+    first, chained = shots["1F"], shots["1G"]
+    first["chain"] = False
+    chained.update(chain=True, characters=["jenny", "leo"])
+    doc["shots"] = [first, chained]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    state = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    result = state.result()
+    statuses = {s.shot: s.status for s in result.shots}
+    assert statuses == {"1F": "approved", "1G": "escalated"}, [(s.shot, s.reason) for s in result.shots]
+    escalated = result.escalated[0]
+    assert escalated.panel_takes >= 1 and escalated.video_takes == 2
+    assert "leo is named for the shot but in none of its frames" in escalated.reason, escalated.reason

@@ -1,0 +1,169 @@
+"""Dailies: the whole clip looked at, not three frames of it.
+
+The keyframe gate's judge sees the first, middle and last frames; a fault between them — a black
+or flat span, a camera move that stops halfway, a colour cast, a picture drowned in noise — is
+seen by no one unless slate looks. `watch` decodes the clip once at low resolution (a fifth of a
+second of work: ffmpeg scales by area to SCAN_WIDTH px and hands packed RGB through a pipe, every
+`stride`-th frame so at least SAMPLES frames are seen and a fault lasting a fifth of the clip
+covers several of them); `dailies_scores` measures those frames with vectorised numpy, each
+measure a score with its threshold and a reason naming the span:
+
+- ``clip_content``  the longest run of black or flat frames (one colour, nothing to hold a
+                    shot's figures) as a share of the clip: a tenth fails;
+- ``clip_motion``   when the shot's camera moves: the least change across a fifth of the clip
+                    over the most, so a move that stops (frames a fifth apart that are the same
+                    picture) fails, and an eased start or end does not;
+- ``clip_colour``   how far the clip's colours moved from the picture it started from (the mean
+                    Lab a*, b* of the frames over the start's), on the frames where it moved most:
+                    a warm or cold cast over the whole clip, or a fifth of it;
+- ``clip_noise``    how much the picture boils from frame to frame (each frame against the mean of
+                    its neighbours, the median over the picture): a clip drowned in noise. Fine
+                    detail at this scale cannot tell it (an encoder turns sigma-60 noise into blotches).
+
+Thresholds were measured on benchmarks/gates.py's clean clips (the shot's move or a dolly, each
+graded by exposure, gamma, JPEG, blur or grain) and its faulty ones; see each constant.
+It must never judge who or where (presence is media/presence.py's, content the judge's) and
+never import anything of ours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .commands import raw_frames_args
+from .ffmpeg import pipe
+from .probe import probe
+
+SCAN_WIDTH = 160     # px: a figure of a wide shot is still ~40 px tall; grain and codec blocks average out
+SAMPLES = 48         # at least this many frames seen (every frame of a clip shorter than that)
+BLACK_LUMA = 8.0     # mean luma under this: a black frame (as media.motion)
+FLAT_SPREAD = 4.0    # luma and colour standard deviation under this (0-255): one flat colour. Clean frames: >= 25
+SPAN_SHARE = 0.10    # a black or flat run this long (share of the clip) fails: a fault of a fifth is twice it
+STALL_LAG = 0.20     # the lag a stop is looked for over: a fifth of the clip
+STALL_RATIO = 0.12   # least/most change over that lag; clean eased moves read >= 0.26, a stop halfway <= 0.06
+CAST_FULL = 12.0     # Lab units the mean (a*, b*) moved, read as 1.0; the 0.5 threshold is 6 units. Clean
+                     # clips (exposure, gamma, JPEG, blur, grain; any move) moved at most 3.8; R x1.15,
+                     # B x0.8 at least 8.6 (a dark street) and 11-13 elsewhere
+NOISE_BOIL = 2.0     # luma levels (median over the picture) a frame differs from its neighbours' mean: clean
+                     # clips read at most 1.0 (grain sigma 4, JPEG, a pan's jitter), noise sigma 60 at least 4.2
+WORST_SHARE = 0.20   # colour and noise are read on the worst fifth of the frames
+
+
+@dataclass(frozen=True)
+class Dailies:
+    """The frames looked at: (N, H, W, 3) uint8, and the time (s) of each."""
+    frames: np.ndarray
+    times: np.ndarray
+    seconds: float
+
+
+def watch(clip: Path, *, width: int = SCAN_WIDTH, samples: int = SAMPLES) -> Dailies:
+    """One low-resolution decode of the clip: every `stride`-th frame, at least `samples` of them."""
+    p = probe(clip)
+    w = max(2, width - width % 2)
+    h = max(2, round(w * p.height / max(1, p.width) / 2) * 2)
+    total = p.frames or max(1, round(float(p.duration or 0) * float(p.fps or 24)))
+    stride = max(1, total // max(1, samples))
+    raw = pipe(raw_frames_args(clip, width=w, height=h, every=stride))
+    n = len(raw) // (w * h * 3)
+    frames = np.frombuffer(raw[:n * w * h * 3], dtype=np.uint8).reshape(n, h, w, 3)
+    fps = float(p.fps or 24)
+    return Dailies(frames, np.arange(n) * stride / fps, float(p.duration or n * stride / fps))
+
+
+def scaled(img: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A picture area-averaged to the frames' size (the start panel beside the dailies)."""
+    from PIL import Image
+    h, w = like.shape[1:3]
+    im = Image.fromarray(np.asarray(img, dtype=np.uint8)).convert("RGB")
+    return np.asarray(im.resize((w, h), Image.BOX), dtype=np.uint8)
+
+
+def _luma(a: np.ndarray) -> np.ndarray:
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+
+def _runs(flags: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True."""
+    best, start = (0, 0), None
+    for i, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start > best[1]:
+                best = (start, i - start)
+            start = None
+    return best
+
+
+def _span(d: Dailies, first: int, count: int) -> str:
+    last = min(len(d.times) - 1, first + count - 1)
+    step = d.times[1] - d.times[0] if len(d.times) > 1 else d.seconds
+    return f"{d.times[first]:.2f}–{min(d.seconds, d.times[last] + step):.2f} s"
+
+
+def _score(name: str, value: float, threshold: float, reason: str) -> dict:
+    value = float(max(0.0, min(1.0, value)))
+    return {"name": name, "value": round(value, 4), "threshold": threshold, "passed": value >= threshold,
+            "reason": reason, "role": "block"}
+
+
+def dailies_scores(d: Dailies, start: np.ndarray, *, expect_motion: bool, end: np.ndarray | None = None) -> list[dict]:
+    """The four whole-clip scores of `d` against the picture it started from (`start`, any size);
+    `expect_motion` for a shot whose camera moves (a start+end clip travels by its cross-fade,
+    `end` given: no stop is looked for then)."""
+    frames = d.frames.astype(np.float32)
+    n = len(frames)
+    if n == 0:
+        return [_score("clip_content", 0.0, 1 - SPAN_SHARE, "no frame could be decoded")]
+    start_small = scaled(start, d.frames).astype(np.float32)
+    gray = _luma(frames)
+    spread = np.maximum(gray.std(axis=(1, 2)), frames.std(axis=(1, 2)).max(axis=1))
+    black = gray.mean(axis=(1, 2)) < BLACK_LUMA
+    flat = black | (spread < FLAT_SPREAD)
+    first, count = _runs(flat)
+    share = count / n
+    if count:
+        what = "black" if black[first:first + count].all() else "one flat colour"
+        reason = f"{what} from {_span(d, first, count)} ({share:.0%} of the clip)"
+    else:
+        reason = f"no black or flat frame among {n} looked at (every {d.seconds / n:.2f} s)"
+    scores = [_score("clip_content", 1.0 - share, 1 - SPAN_SHARE, reason)]
+
+    if expect_motion and end is None and n >= 5:
+        # The picture's change across a fifth of the clip, at every point: a stop makes it vanish.
+        small = frames[:, ::2, ::2].mean(axis=-1)
+        lag = max(1, round(STALL_LAG * n))
+        change = np.abs(small[lag:] - small[:-lag]).mean(axis=(1, 2))
+        most = float(change.max())
+        least = int(change.argmin())
+        ratio = float(change[least]) / most if most > 0 else 0.0
+        scores.append(_score("clip_motion", min(1.0, ratio / (2 * STALL_RATIO)), 0.5,
+                             f"the move stops: {_span(d, least, lag + 1)} changes {ratio:.0%} as much as the "
+                             f"clip's busiest fifth" if ratio < STALL_RATIO else
+                             f"moves throughout (its stillest fifth changes {ratio:.0%} as much as its busiest)"))
+
+    from .grade import lab
+    ab = lab(frames)[..., 1:].mean(axis=(1, 2))
+    ab0 = lab(start_small[None])[0][..., 1:].mean(axis=(0, 1))
+    shift = np.linalg.norm(ab - ab0, axis=-1)
+    k = max(1, round(WORST_SHARE * n))
+    worst = np.argsort(shift)[-k:]
+    cast = float(np.median(shift[worst]))
+    towards = ab[worst].mean(axis=0) - ab0
+    hue = ("warm" if towards[1] > 0 else "cold") if abs(towards[1]) >= abs(towards[0]) else \
+        ("magenta" if towards[0] > 0 else "green")
+    scores.append(_score("clip_colour", 1.0 - cast / CAST_FULL, 0.5,
+                         f"the clip's colours moved {cast:.1f} Lab units from its start ({hue}) on its "
+                         f"{'frames' if k == n else f'worst {k} of {n} frames'}"))
+
+    if n >= 3:
+        # Grain that boils: each frame against the mean of its two neighbours, the median over
+        # the picture (a camera move is smooth in time, and its jitter sits on edges only).
+        boil = np.median(np.abs(gray[1:-1] - (gray[:-2] + gray[2:]) / 2).reshape(n - 2, -1), axis=1)
+        noisy = float(np.sort(boil)[-max(1, round(WORST_SHARE * (n - 2))):].min())
+        scores.append(_score("clip_noise", 1.0 - noisy / (2 * NOISE_BOIL), 0.5,
+                             f"the picture boils by {noisy:.2f} levels frame to frame on the clip's noisiest fifth"))
+    return scores

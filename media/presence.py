@@ -1,0 +1,227 @@
+"""Who is in a clip: each character found in the frames by the colours only they wear.
+
+A turnaround shows a character in a few flat colours (hair, skin, outfit, legs); a scene's
+wardrobe may recolour the outfit. `Cast.of` keeps, for each character, the colours that cover a
+share of their figure and that nobody else of the cast wears and the location's plate does not
+show (within SEPARATION Lab units) — their *signature*. In a frame, a character's presence is
+the share of the frame in their signature colours (within MATCH, lightness counted half: a
+grade moves lightness more than hue) over the share a figure of theirs would cover if it stood
+FIGURE_HEIGHT of the frame tall: 1.0 is a whole such figure, 0 nobody; a closer framing reads
+above 1, a figure half hidden or half out of frame about half.
+
+It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
+never decides: thresholds are the caller's. A character with no signature colour (dressed like
+someone else, or like the set) cannot be told apart by colour; `Cast.unseen` names them, and
+the caller must not claim to have checked them. It never imports anything of ours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .grade import lab
+
+FIGURE_HEIGHT = 0.40   # of the frame's height: the smallest a named character is expected to stand
+MIN_SHARE = 0.04       # of a figure's pixels: a colour covering less (eyes, shoes' edges) is not counted on
+SEPARATION = 20.0      # Lab units (lightness half-weighted) from the colours of the others named: twice
+                       # MATCH, so a graded and encoded colour of one is never read as another's
+PLATE_SEPARATION = 13.0  # from the plate's colours (which the frame's grade is fitted on, so held tighter)
+PLATE_SHARE = 0.003    # a plate colour covering less than this of the frame does not take a signature away
+MIN_CHROMA = 12.0      # Lab chroma: a grey, a white or a black (a highlight clipped by a grade) says nothing of who
+MIN_PATCH = 6          # frame pixels: a smaller patch of a signature colour is not counted
+MATCH = 10.0           # Lab units (lightness half-weighted) a frame pixel may be from a signature colour,
+                       # once the frame's tones are levelled to the start's (histograms matched per channel:
+                       # a grade, a gamma, clipped highlights; no pixel-to-pixel pairing, so a camera
+                       # move or a chained start that frames things otherwise does not matter)
+
+
+def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Lab distance with lightness half-weighted, between (..., 3) and (K, 3): (..., K)."""
+    d = a[..., None, :] - b
+    d = d * np.array([0.5, 1.0, 1.0], dtype=np.float32)
+    return np.sqrt((d * d).sum(-1))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One character: their signature colours (Lab) and the share of a frame they would cover
+    standing FIGURE_HEIGHT tall, per unit of aspect (width/height of the frame)."""
+    id: str
+    colours: np.ndarray                  # (K, 3) Lab
+    rgb: np.ndarray                      # (K, 3) the same colours in RGB (what a grade is applied to)
+    shares: np.ndarray                   # (K,) each colour's share of the figure's pixels
+    share_of_figure: float               # the signature colours' share of the figure's pixels
+    figure_aspect: float                 # the figure's opaque pixels over its height squared
+
+
+@dataclass(frozen=True)
+class Cast:
+    members: dict[str, Member]
+    unseen: dict[str, str] = field(default_factory=dict)   # id -> why presence cannot be told by colour
+
+    @classmethod
+    def of(cls, figures: dict[str, np.ndarray], plate: np.ndarray | None, named: set[str]) -> Cast:
+        """The cast's signatures from each character's figure (an RGBA array, alpha marking the
+        figure; dressed as the scene dresses them) and the location's plate (RGB, at the scale of
+        the frames it will be looked for in). A character `named` for the shot is told apart from
+        the set and from the others named (who may stand beside them); anyone else from the set
+        and from everyone named (a stranger may look like another stranger: either is one too many)."""
+        palettes = {}
+        for cid, fig in figures.items():
+            px = fig[fig[..., 3] > 0][:, :3]
+            colours, counts = np.unique(px, axis=0, return_counts=True)
+            keep = counts >= MIN_SHARE * len(px)
+            rows = np.flatnonzero((fig[..., 3] > 0).any(axis=1))
+            height = max(1, int(rows[-1] - rows[0] + 1)) if len(rows) else 1
+            palettes[cid] = (lab(colours[keep].astype(np.float32)[None])[0], counts[keep] / max(1, len(px)),
+                             len(px) / height ** 2, colours[keep].astype(np.float32))
+        plate_lab = None
+        if plate is not None:
+            plate_lab = lab(np.asarray(plate, dtype=np.float32)).reshape(-1, 3).astype(np.float32)
+        members, unseen = {}, {}
+        for cid, (colours, shares, aspect, rgb) in palettes.items():
+            beside = [palettes[o][0] for o in named if o != cid and o in palettes]
+            own = np.hypot(colours[:, 1], colours[:, 2]) >= MIN_CHROMA
+            if beside:
+                own &= _dist(colours, np.concatenate(beside)).min(-1) > SEPARATION
+            if plate_lab is not None:
+                # The set shows this colour (many near shades of a brick wall count together).
+                own &= (_dist(plate_lab, colours) <= PLATE_SEPARATION).mean(axis=0) < PLATE_SHARE
+            if not own.any():
+                unseen[cid] = ("every colour they wear is " + ("shown by the set" if not beside else
+                               "worn by someone else of the shot or shown by the set"))
+                continue
+            members[cid] = Member(cid, colours[own].astype(np.float32), rgb[own], shares[own],
+                                  float(shares[own].sum()), aspect)
+        return cls(members, unseen)
+
+    def presence(self, frames: np.ndarray, start: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per character, per frame of (N, H, W, 3) RGB: their signature's share of the frame
+        over a FIGURE_HEIGHT-tall figure's (see the module's docstring). `start`: the picture the
+        clip started from, at the frames' size; each frame's exposure is levelled to it first."""
+        n, h, w = frames.shape[:3]
+        from scipy.ndimage import label
+        f = frames.astype(np.float32)
+        if start is not None:
+            # Each frame brought back to the start's tones (the inverse of its bounded grade), so
+            # colours are compared where the signatures were chosen, at the start's exposure.
+            f = np.stack([_undo(_grade(np.asarray(start, np.float32), x), x) for x in f])
+        pixels = lab(f).reshape(n, h, w, 3)
+        out = {}
+        for cid, m in self.members.items():
+            hit = np.empty(n)
+            for i in range(n):
+                near = _dist(pixels[i], m.colours).min(-1) <= MATCH
+                # A figure's colour is a patch; scattered pixels (edges, grain, a codec's
+                # smear between two other colours) are not someone.
+                labels, k = label(near)
+                if k:
+                    sizes = np.bincount(labels.ravel())
+                    sizes[0] = 0
+                    near = sizes[labels] >= MIN_PATCH
+                hit[i] = near.mean()
+            expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
+            out[cid] = hit / max(1e-6, expected)
+        return out
+
+
+GAIN = (0.6, 1.6)      # the grade a frame may carry over its start: a gain and a gamma per channel,
+GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but cannot turn one colour into another
+
+
+def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Per channel (gain, gamma) with frame ~ 255 gain (start/255)^gamma, fitted on the two
+    pictures' quantiles (no pixel pairing: a move or another framing does not matter), where
+    neither is clipped. Bounded (GAIN, GAMMA): a grade, never a recolour."""
+    qs = np.linspace(0.02, 0.99, 40)
+    out = np.empty((3, 2))
+    for c in range(3):
+        a = np.quantile(start[..., c], qs) / 255.0
+        b = np.quantile(frame[..., c], qs) / 255.0
+        # Dark levels are where a codec's few levels of error are a large ratio: fitted above them.
+        ok = (a > 0.12) & (b > 0.12) & (a < 0.98) & (b < 0.98)
+        if ok.sum() < 3:
+            out[c] = (1.0, 1.0)
+            continue
+        gamma, log_gain = np.polyfit(np.log(a[ok]), np.log(b[ok]), 1)
+        out[c] = (np.clip(np.exp(log_gain), *GAIN), np.clip(gamma, *GAMMA))
+    return out
+
+
+def _undo(grade: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The frame with its grade taken off: back to the start's tones."""
+    x = np.clip(frame, 1, 255) / 255.0
+    return np.clip(255.0 * (x / grade[:, 0]) ** (1.0 / grade[:, 1]), 0, 255).astype(np.float32)
+
+
+PRESENT = 0.20   # a named character reads at least this (a quarter of a FIGURE_HEIGHT figure's colours)
+EXTRA = 1.0      # someone not named reading this much (a whole FIGURE_HEIGHT figure) is someone in the shot
+SEEN_SHARE = 0.8  # of the clip a named character must be seen in (absent a fifth: a fault)
+
+
+def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: float, start: np.ndarray,
+                    named: list[str], travel: bool = False) -> list[dict]:
+    """`present` per character named for the shot (seen in at least SEEN_SHARE of the frames), and
+    `cast` for anyone else who stands in the clip: blocking, unless they stand in the picture the
+    clip started from too (a chain carried them in: a warning naming them). A named character the
+    cast cannot tell by colour gets a warning saying so. `travel`: a start+end clip, whose middle
+    travels between two pictures (a cross-fade of figures standing in two places, in the local
+    painter's clips): a named character is looked for in its first and last fifths only."""
+    seen = cast.presence(frames, start)
+    if travel:
+        ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
+        frames, times = frames[ends], times[ends]
+        seen = {cid: p[ends] for cid, p in seen.items()}
+    at_start = cast.presence(start[None], start)
+    n = len(frames)
+    step = float(times[1] - times[0]) if n > 1 else seconds
+
+    def span(mask: np.ndarray) -> str:
+        idx = np.flatnonzero(mask)
+        return f"{times[idx[0]]:.2f}–{min(seconds, times[idx[-1]] + step):.2f} s"
+
+    scores = []
+    for cid in named:
+        if cid not in cast.members:
+            why = cast.unseen.get(cid, "no turnaround to read them from")
+            scores.append(_score("present", 0.0, SEEN_SHARE, f"{cid}: presence not checked ({why})", "warn"))
+            continue
+        p = seen[cid]
+        absent = p < PRESENT   # NaN (cannot tell in that frame) is not absent
+        share = 1.0 - float(absent.mean())
+        if absent.all():
+            reason = f"{cid} is named for the shot but in none of its frames ({span(absent)})"
+        elif share < SEEN_SHARE:
+            reason = f"{cid} is named for the shot but missing from {span(absent)} ({1 - share:.0%} of the clip)"
+        else:
+            reason = f"{cid} is in {share:.0%} of the frames"
+        scores.append(_score("present", share, SEEN_SHARE, reason))
+    extras = []
+    for cid, p in seen.items():
+        if cid in named:
+            continue
+        there = np.nan_to_num(p, nan=0.0) >= EXTRA
+        if there.mean() > 1.0 - SEEN_SHARE:
+            carried = bool(np.nan_to_num(at_start[cid], nan=0.0)[0] >= EXTRA)
+            extras.append((cid, float(there.mean()), span(there), carried))
+    blocking = [e for e in extras if not e[3]]
+    for cid, share, where, carried in extras:
+        if carried:
+            scores.append(_score("cast", 1.0 - share, SEEN_SHARE, f"{cid}, not named for the shot, stands in the "
+                                 f"picture the clip started from and in {where}", "warn"))
+    if blocking:
+        cid, share, where, _ = max(blocking, key=lambda e: e[1])
+        names = ", ".join(e[0] for e in blocking)
+        scores.append(_score("cast", 1.0 - share, SEEN_SHARE, f"{names} not named for the shot but in the clip "
+                             f"({cid}: {where})"))
+    else:
+        scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
+                             + (" and whom its start carried in" if extras else "")))
+    return scores
+
+
+def _score(name: str, value: float, threshold: float, reason: str, role: str = "block") -> dict:
+    value = float(max(0.0, min(1.0, value)))
+    return {"name": name, "value": round(value, 4), "threshold": threshold, "passed": value >= threshold,
+            "reason": reason, "role": role}
