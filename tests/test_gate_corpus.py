@@ -94,7 +94,10 @@ def test_drift_gate_lets_re_encoded_chains_through_and_catches_repainted_ones(ex
     print("\n" + _report(bench))
     assert clean["cases"] == 10 and drifting["drift"]["cases"] == 10
     assert clean["flagged"] / clean["cases"] <= 0.05, clean["examples"]
-    assert detected >= 0.95, drifting["drift"]["examples"]
+    # The repainted chains; the slow kinds bench.drift also makes (softening, fading) are held by
+    # test_drift_sees_a_chain_slowly_softening_and_a_character_fading.
+    repainted = drifting["drift"]
+    assert repainted["flagged"] / repainted["cases"] >= 0.95, repainted["examples"]
 
 
 def test_drift_measure_reads_an_overall_hue_turn_and_not_exposure_jpeg_or_layout():

@@ -99,6 +99,9 @@ def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_aga
     plate = Image.open(example_film / "locations" / "street" / "street_plate_APPROVED.png").convert("RGB")
     ImageEnhance.Brightness(plate).enhance(1.15).save(example_film / "overrides" / "1A.png")
     doc["shots"][0]["panel_override"] = "overrides/1A.png"
+    # The composite is the empty street: nobody is named in it (a clip without the shot's named
+    # character is escalated by the keyframe gate's presence check).
+    doc["shots"][0]["characters"] = []
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     first = scene_flow(project=str(example_film), max_takes=1, return_state=True)
     assert first.name == "Completed"
