@@ -54,6 +54,11 @@ class BoundedMemo(Generic[K, V]):
         found = self.get(key)
         return found if found is not None else self.put(key, make())
 
+    def values(self) -> list[V]:
+        """What the memo holds now, least recently used first (a copy: safe to walk)."""
+        with self._lock:
+            return list(self._entries.values())
+
     def forget(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from governor.chokepoint import Units
@@ -42,6 +43,28 @@ def jobs_made(request, fake_server):
 
 def two_shots(root, ids=("1A", "1C")):
     return [s["id"] for s in keep_shots(root, ids)]
+
+
+def fal_composites(root, shots):
+    """Each shot's panel as a person's composite, for fal: FLUX Kontext edits one picture and
+    draws the named characters from the prompt's words; the fake only frames the picture it is
+    given. Without figures in that picture its clip has nobody in it, and the keyframe gate's
+    presence check escalates the shot (as it must for a real model that drew no one). The
+    composite is the local painter's drawing of the shot, which a person would paint over."""
+    import dataclasses
+
+    from providers.local import LocalImage
+    from tasks.plan import plan_from_project
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    (root / "overrides").mkdir(exist_ok=True)
+    plans = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 24)}
+    for shot in doc["shots"]:
+        if shot["id"] in shots:
+            request = dataclasses.replace(plans[shot["id"]].panel_request("start", 1), override_uri=None)
+            (root / "overrides" / f"{shot['id']}.png").write_bytes(LocalImage(LocalStorage(root)).generate_panel(request))
+            shot["panel_override"] = f"overrides/{shot['id']}.png"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
 def run(root, *args):
@@ -87,6 +110,8 @@ def priced_from_the_card(root):
 ], ids=["replicate", "fal", "gemini-panels-and-judge-with-seedance-on-replicate"])
 def test_a_scene_renders_through_real_providers(example_film, fakes, args, video_provider):
     shots = two_shots(example_film)
+    if args[:2] == ["--provider", "fal"]:
+        fal_composites(example_film, shots)
     out = run(example_film, *args)
     assert out.exit_code == 0 and "state: Completed" in out.output, out.output[-3000:]
     succeeded = {(r.stage, r.provider) for r in rows(example_film) if r.status == "succeeded"}
@@ -230,6 +255,7 @@ def test_a_fal_submit_whose_answer_was_lost_is_reconciled_never_resubmitted(exam
     """fal cannot look a request up: the shot halts, every run after it halts on it without
     sending anything, until the person attaches the request id from fal's dashboard."""
     shots = two_shots(example_film)
+    fal_composites(example_film, shots)
     fakes.faults({"provider": "fal", "op": "submit", "kind": "drop_after", "model": FAL_LITE.split(":", 1)[1]})
     first = run(example_film, "--provider", "fal", "--judge", "gemini")
     assert "state: Halted" in first.output and "unknown outcome" in first.output, first.output[-3000:]
