@@ -66,6 +66,14 @@ CHAIN = 20
 FADE_RATE = 0.08   # of what is left of a fading character, gone each shot: a third by the 5th, 57% by the 10th
 
 
+def _by_shot(clips: list[dict]) -> dict[str, list[dict]]:
+    """The corpus's clips by the shot they were rendered for."""
+    by_shot: dict[str, list[dict]] = {}
+    for c in clips:
+        by_shot.setdefault(c["shot"], []).append(c)
+    return by_shot
+
+
 class Tally:
     """Counts per gate and kind, and the time spent judging."""
 
@@ -372,17 +380,22 @@ class Bench:
                 if f.mask.any() and (np.abs(arr[f.mask] - clean[f.mask]).max(axis=1) <= 12).mean() > 0.5}
 
     # --- continuity ----------------------------------------------------------------------
-    def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
-        rng = np.random.default_rng([self.seed, 3])
-        by_shot: dict[str, list[dict]] = {}
-        for c in clips:
-            by_shot.setdefault(c["shot"], []).append(c)
-        cuts = []
+    def cuts(self) -> list[tuple]:
+        """The example's cuts a continuity check holds (the two shots share a place or someone):
+        (shot before, shot after, the people in both)."""
+        found = []
         for a, b in zip(self.plans, self.plans[1:]):
             ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
             shared = {c.id for c in ra.characters} & {c.id for c in rb.characters}
             if ra.location_id == rb.location_id or shared:
-                cuts.append((a, b, shared))
+                found.append((a, b, shared))
+        return found
+
+    def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
+        rng = np.random.default_rng([self.seed, 3])
+        by_shot = _by_shot(clips)
+        cuts = self.cuts()
+
         def cut(i: int, among: list):
             prev, plan, shared = among[i % len(among)]
             before = by_shot[prev.shot][(i // len(among)) % len(by_shot[prev.shot])]
@@ -414,14 +427,8 @@ class Bench:
         """Issue 20: N cuts of each kind whose first frame after the cut is no frame of the shot: a
         flat fill, a near-black star-field, a photograph nothing like the film (made procedurally)."""
         rng = np.random.default_rng([self.seed, 22])
-        by_shot: dict[str, list[dict]] = {}
-        for c in clips:
-            by_shot.setdefault(c["shot"], []).append(c)
-        cuts = []
-        for a, b in zip(self.plans, self.plans[1:]):
-            ra, rb = a.panel_request("start", 1), b.panel_request("start", 1)
-            if ra.location_id == rb.location_id or {c.id for c in ra.characters} & {c.id for c in rb.characters}:
-                cuts.append((a, b))
+        by_shot = _by_shot(clips)
+        cuts = [(a, b) for a, b, _ in self.cuts()]
         for k, kind in enumerate(CUT_KINDS):
             for i in range(n):
                 prev, plan = cuts[i % len(cuts)]

@@ -34,11 +34,11 @@ import numpy as np
 
 from .commands import raw_frames_args
 from .ffmpeg import pipe
+from .motion import BLACK_LUMA  # one meaning of "a black frame", for the keyframes and the scan
 from .probe import probe
 
 SCAN_WIDTH = 160     # px: a figure of a wide shot is still ~40 px tall; grain and codec blocks average out
 SAMPLES = 48         # at least this many frames seen (every frame of a clip shorter than that)
-BLACK_LUMA = 8.0     # mean luma under this: a black frame (as media.motion)
 FLAT_SPREAD = 4.0    # luma and colour standard deviation under this (0-255): one flat colour. Clean frames: >= 25
 SPAN_SHARE = 0.10    # a black or flat run this long (share of the clip) fails: a fault of a fifth is twice it
 STALL_LAG = 0.20     # the lag a stop is looked for over: a fifth of the clip

@@ -19,3 +19,18 @@ def keep_shots(root: Path, ids=("1A", "1C")) -> list[dict]:
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return doc["shots"]
+
+
+def two_short_scenes(root: Path) -> None:
+    """scene-01 cut down to its first two shots (1A, 1B, ending on a cut) and a copy as scene-02,
+    both in film.yaml: the smallest film with more than one scene."""
+    root = Path(root)
+    shots = keep_shots(root, ("1A", "1B"))
+    assert [s["id"] for s in shots] == ["1A", "1B"]
+    scenes = root / "scenes"
+    doc = yaml.safe_load((scenes / "scene-01.yaml").read_text())
+    doc["id"] = "scene-02"
+    (scenes / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    film = yaml.safe_load((root / "film.yaml").read_text())
+    film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
+    (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))

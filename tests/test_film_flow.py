@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.scene_cuts import two_short_scenes
+
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["scene", "film", "nightly-dailies"]
 ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
@@ -65,28 +67,13 @@ def test_prefect_yaml_names_the_same_deployments():
     assert "prefect.deployments.steps.set_working_directory" in step
 
 
-def _two_short_scenes(root: Path) -> None:
-    """scene-01 cut down to its first two shots (1A, 1B, ending on a cut) and a copy as scene-02."""
-    scenes = root / "scenes"
-    doc = yaml.safe_load((scenes / "scene-01.yaml").read_text())
-    doc["shots"] = doc["shots"][:2]
-    assert [s["id"] for s in doc["shots"]] == ["1A", "1B"]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    (scenes / "scene-01.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    doc["id"] = "scene-02"
-    (scenes / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    film = yaml.safe_load((root / "film.yaml").read_text())
-    film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
-    (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
-
-
 @pytest.mark.e2e
 def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness, local_calls):
     from flows.film import FilmResult, film_flow
     from manifests import load_film
     from media import probe
 
-    _two_short_scenes(example_film)
+    two_short_scenes(example_film)
     loaded = load_film(example_film)
     assert [s.id for _, s in loaded.scenes] == ["scene-01", "scene-02"]
 
@@ -180,7 +167,7 @@ def _scene_result(scene: str, output: str | None, duration: float | None, escala
 def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
     from flows.scene import ended
 
-    _two_short_scenes(example_film)
+    two_short_scenes(example_film)
     ran = _fake_scenes(monkeypatch, {
         "scene-01": lambda: ended("Halted", "budget cap reached", _scene_result("scene-01", None, None)),
         "scene-02": lambda: pytest.fail("scene-02 must not run after a halted scene"),
@@ -203,7 +190,7 @@ def test_escalated_and_empty_scenes_end_the_film_escalated(example_film, prefect
 
     from media import probe, render_clip
 
-    _two_short_scenes(example_film)
+    two_short_scenes(example_film)
     clip = example_film / "clip.mp4"
     plate = next((example_film / "locations").rglob("*_APPROVED.png"))
     render_clip(plate, clip, width=854, height=480, fps=24, seconds=1.0, movement="static")

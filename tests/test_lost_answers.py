@@ -168,7 +168,10 @@ def test_a_replicate_panel_the_list_cannot_find_is_attached_by_reconcile_and_fol
 
 # -- no lookup: a person attaches the job -------------------------------------------------------------
 
-def _attach_and_follow(studio, provider: str, make, job_id_of):
+def _attach_and_follow(studio, provider: str, make, job_id_of) -> dict:
+    """Lose the create's answer, run again (nothing found, nothing sent), attach the job the
+    provider made with `slate reconcile --job`, run a third time. Returns where it landed: the
+    ledger's statuses, the provider's creates, request bodies paid twice, the artifact kept."""
     with pytest.raises(UnknownOutcome) as lost:
         make(gov(studio.root), studio, provider)
     assert "--job" in str(lost.value)
@@ -180,10 +183,14 @@ def _attach_and_follow(studio, provider: str, make, job_id_of):
     done = reconcile(studio.root, "--call", row.call_id, "--job", job_id_of(made))
     assert done.exit_code == 0, done.output
     got = make(gov(studio.root, "run-3"), studio, provider)
-    assert studio.storage.exists(got.uri)
-    assert [r.status for r in rows(studio.root)] == ["succeeded"]
-    assert paid_twice(studio.fakes, provider) == []
-    assert len([j for j in studio.fakes.jobs(provider) if j["op"] in ("submit", "video")]) == 1
+    return {"statuses": [r.status for r in rows(studio.root)],
+            "creates": len([j for j in studio.fakes.jobs(provider) if j["op"] in ("submit", "video")]),
+            "paid_twice": paid_twice(studio.fakes, provider),
+            "kept": studio.storage.exists(got.uri)}
+
+
+#: One create, followed to its end under the ledger's one row, its output kept, nothing paid twice.
+FOLLOWED = {"statuses": ["succeeded"], "creates": 1, "paid_twice": [], "kept": True}
 
 
 @pytest.mark.parametrize("provider,job_id_of", [
@@ -193,12 +200,12 @@ def _attach_and_follow(studio, provider: str, make, job_id_of):
 ], ids=["fal", "openrouter", "gemini-veo"])
 def test_a_lost_clip_that_cannot_be_looked_up_is_attached_by_reconcile(studio, provider, job_id_of):
     studio.fakes.faults({"provider": provider, "op": "submit", "kind": "drop_after"})
-    _attach_and_follow(studio, provider, make_clip, job_id_of)
+    assert _attach_and_follow(studio, provider, make_clip, job_id_of) == FOLLOWED
 
 
 def test_a_lost_fal_panel_is_attached_by_reconcile_like_a_clip(studio):
     studio.fakes.faults({"provider": "fal", "op": "submit", "kind": "drop_after"})
-    _attach_and_follow(studio, "fal", make_panel, lambda made: made["id"])
+    assert _attach_and_follow(studio, "fal", make_panel, lambda made: made["id"]) == FOLLOWED
 
 
 # -- one request, one answer, nothing to look up: asked again once -----------------------------------

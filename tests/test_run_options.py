@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from pathlib import Path
 
 import pytest
 import typer
-import yaml
 from typer.testing import CliRunner
 
 from manifests.options import OPTIONS, RUN_IDENTITY, cli_flags, not_output, option
 from manifests.settings import Settings, check_settings
 from slate.cli import app
+from tests.scene_cuts import two_short_scenes
 
 runner = CliRunner()
 COMMANDS = {c.name: c for c in typer.main.get_command(app).commands.values()}
@@ -111,19 +110,6 @@ def test_the_cache_key_leaves_out_exactly_what_changes_no_output():
     assert carried == set(RunSpec.model_fields), carried ^ set(RunSpec.model_fields)
 
 
-def _two_short_scenes(root: Path) -> None:
-    scenes = root / "scenes"
-    doc = yaml.safe_load((scenes / "scene-01.yaml").read_text())
-    doc["shots"] = doc["shots"][:2]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    (scenes / "scene-01.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    doc["id"] = "scene-02"
-    (scenes / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    film = yaml.safe_load((root / "film.yaml").read_text())
-    film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
-    (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
-
-
 class _Count(logging.Handler):
     def __init__(self):
         super().__init__(logging.INFO)
@@ -135,7 +121,7 @@ class _Count(logging.Handler):
 
 @pytest.mark.e2e
 def test_a_two_scene_film_run_checks_itself_once(example_film, prefect_harness, local_calls):
-    _two_short_scenes(example_film)
+    two_short_scenes(example_film)
     counted = _Count()
     logger = logging.getLogger("slate.preflight")
     logger.addHandler(counted)
