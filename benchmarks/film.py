@@ -75,6 +75,9 @@ def long_film(root: Path, shots: int, scenes: int) -> Path:
         # A chain cannot start a scene: the first shot of each scene stands alone.
         doc["shots"][0].pop("chain", None)
         doc["shots"][-1].pop("transition_out", None)
+        # The example's cues placed at its own shots (issue 23) are placed by time in the dealt scenes.
+        for cue in (doc.get("finishing") or {}).get("cues", []):
+            cue.pop("shot", None)
         n += count
         path = root / "scenes" / f"scene-{k:02d}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))

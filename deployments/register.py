@@ -40,7 +40,8 @@ WARDEN_EVERY = timedelta(minutes=5)
 
 #: The file entrypoint of each flow, relative to the checkout (the pull step's directory).
 ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
-               "approvals-warden": "deployments/warden.py:approvals_warden"}
+               "approvals-warden": "deployments/warden.py:approvals_warden",
+               "bible": "flows/bible.py:bible_flow"}   # issue 24: a reference version approved from the UI
 
 
 def pool_name(film_id: str) -> str:
@@ -94,7 +95,7 @@ def apply_form(deployment: RunnerDeployment, scene_ids: list[str], defaults: dic
 
 
 def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
-    """The film's four deployments, built here (nothing is sent to a server). With `address`
+    """The film's five deployments, built here (nothing is sent to a server). With `address`
     (a pushed film's s3://…/films/<id>), runs are given that instead of the folder: each
     worker pulls the film into its own working folder (flows/lot.py)."""
     project = Path(project).resolve()
@@ -115,6 +116,7 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             schedules=[Cron(NIGHTLY_CRON, timezone=tz, slug=NIGHTLY)],
             description=f"Every night at 01:00 ({tz}): every scene at the draft profile (480p), then the film's "
                         "wrap report — fresh dailies in the morning."),
+        bible_deployment(where, film),
         approvals_warden.to_deployment(
             name=WARDEN, tags=["slate"], schedules=[Interval(WARDEN_EVERY, slug=WARDEN)],
             description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
@@ -125,6 +127,17 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
         apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
         d.enforce_parameter_schema = True
     return made
+
+
+def bible_deployment(where: dict, film) -> RunnerDeployment:
+    """The bible workshop's approval: pick the asset and the version; the run waits with the
+    candidate beside the canonical reference (flows/bible.py)."""
+    from flows.bible import bible_flow
+    first = (film.bible.characters or film.bible.locations)[0].id
+    return bible_flow.to_deployment(
+        name="bible", parameters={**where, "asset": first, "version": 1}, tags=["slate", "bible"],
+        description="Approve a reference version (slate bible turnaround/plate made it): the run shows it beside "
+                    "the canonical one and the shots it would re-make, and promotes it if you approve.")
 
 
 def pull_steps() -> list[dict]:

@@ -55,6 +55,9 @@ from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, J
 from flows import units
 from flows.scene import SceneResult, renders_dir, scene_flow, top_run_id
 from media import mismatches, stitch
+from media import probe as probe_media
+from media.mp4 import read_track
+from media.finish import FinishPlan, FinishShot, deliverable_problems, finish
 from providers.storage import storage_for
 from tasks.preflight import handed_on, preflight, refused
 from tasks.soundstage import on_stage
@@ -97,12 +100,33 @@ def film_output(root: Path, film_id: str, profile: str) -> Path:
     return renders_dir(root) / f"{stem}.mp4"
 
 
+def _has_sound(path: str) -> bool:
+    """Whether a scene's cut carries a track beside its picture: read from the MP4's boxes, no decode."""
+    track = read_track(path)
+    return probe_media(path).has_audio if track is None else track.other_tracks > 0
+
+
 @task(name="stitch-film", cache_policy=NO_CACHE, persist_result=False)
-def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int) -> dict:
-    """Cut the scenes' mp4s together, validate the probe, then move the file into place."""
+def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int,
+                loudness: tuple[float, float] | None = None) -> dict:
+    """Cut the scenes' mp4s together, validate the probe, then move the file into place. With
+    `loudness` (target LUFS, true peak), when a scene's cut has sound (a finished scene, issue 23),
+    the film keeps it: joined with its sound and brought to the target once more as a whole."""
     target = Path(out)
     tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.film-part.mp4")
+    sounds = [_has_sound(path) for path, _ in clips] if loudness is not None else []
     try:
+        if any(sounds):
+            plan = FinishPlan(shots=[FinishShot(path, float(secs), has_audio=has) for (path, secs), has
+                                     in zip(clips, sounds)], width=width, height=height, fps=fps,
+                              target_lufs=loudness[0], true_peak=loudness[1])
+            done = finish(plan, tmp)
+            problems = deliverable_problems(done, plan)
+            if problems:
+                raise FilmStitchMismatch(f"stitched film {target.name} " + "; ".join(problems))
+            os.replace(tmp, target)
+            return {"output": str(target), "duration": done.probe.duration, "width": done.probe.width,
+                    "height": done.probe.height, "codec": done.probe.codec}
         probe = stitch(clips, tmp, transitions=[("cut", 0.0)] * (len(clips) - 1), fps=fps, width=width,
                        height=height)
         expected = sum(seconds for _, seconds in clips)
@@ -196,6 +220,8 @@ def film_flow(project: str = PROJECT,
                 reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
             finally:
                 ledger.close()
+            # the production report (issue 24), as a link on the film run; it never fails the run
+            reports.production_report(root, film, settings, reports.key(film_id, settings.profile, "report"))
 
         shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
                       panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
@@ -242,8 +268,10 @@ def film_flow(project: str = PROJECT,
             return Failed(data=FilmEnded(message, result), message=message)
 
         out = film_output(root, film_id, settings.profile)
+        delivery = film.film.finishing.delivery_for(settings.profile) if film.film.finishing else None
         made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
-                           max(r.width for r in included), max(r.height for r in included))
+                           max(r.width for r in included), max(r.height for r in included),
+                           (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
         result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
                             scenes=results)
         create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),

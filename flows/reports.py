@@ -29,7 +29,7 @@ from pathlib import Path
 
 from PIL import Image
 from prefect import get_run_logger
-from prefect.artifacts import (create_image_artifact, create_markdown_artifact,
+from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
 from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
@@ -363,8 +363,55 @@ def cost_report(run, rows, result) -> str:
             f"| stage | cost |\n|---|---|\n{table(by_stage)}\n\n"
             f"| provider:model | cost |\n|---|---|\n{table(by_provider)}\n\n"
             f"| shot | cost |\n|---|---|\n{table(by_shot)}\n"
+            + against_estimate(rows, result)
             + (f"\nApproval: {result.approval}\n" if result.approval else "")
             + (f"\nHalted: {result.halted}\n" if result.halted else ""))
+
+
+def _per_second(amount: Decimal, seconds: Decimal) -> str:
+    return fmt_usd(amount / seconds) + "/s" if seconds > 0 else "no picture delivered"
+
+
+def why_it_differs(rows, results) -> list[str]:
+    """Why what was spent is not the estimate's one take per shot: retakes, refusals, fallbacks,
+    shots that spent and delivered nothing, takes that cost nothing (made before, found cached)."""
+    paid = [r for r in rows if r.status in ("succeeded", "failed", "submitted", "unknown")]
+    cost = lambda rs: sum((r.actual_cost if r.actual_cost is not None else r.estimate for r in rs), Decimal(0))  # noqa: E731
+    said = []
+    retakes = [r for r in paid if r.take > 1 and r.stage in ("panel", "video", "panel_gate", "keyframe_gate")]
+    if retakes:
+        said.append(f"retakes: {len([r for r in retakes if r.stage in ('panel', 'video')])} takes past the first "
+                    f"and their gates, {fmt_usd(cost(retakes))}")
+    refused = [r for r in rows if r.status == "refused"]
+    moderated = [r for r in rows if r.error_class == "RefusedByModeration"]
+    if refused or moderated:
+        said.append(f"refusals: {len(refused)} calls refused by a cap, {len(moderated)} by moderation "
+                    f"({fmt_usd(cost(moderated))} paid for those)")
+    switched = [r.error_message for r in rows if r.error_class in ("FallbackSwitch", "FallbackHeld")]
+    if switched:
+        said.append(f"fallbacks: {len(switched)} ({'; '.join(m for m in switched if m)[:300]})")
+    lost = [f"{sc.scene}/{s.shot}" for sc in results for s in sc.shots if s.status in ("escalated", "halted", "rejected")]
+    if lost:
+        spent_on = cost([r for r in paid if f"{r.scene}/{r.shot}" in lost])
+        said.append(f"not delivered: {', '.join(lost)} ({fmt_usd(spent_on)} spent on them, no picture)")
+    if not paid and any(sc.output for sc in results):
+        said.append("nothing paid: every take was made before and found in the cache")
+    return said or ["none: one take per shot, as estimated"]
+
+
+def against_estimate(rows, result) -> str:
+    """A scene's cost per delivered second next to its estimate before the run, and why they differ."""
+    est = getattr(result, "estimate", None) or {}
+    spent = Decimal(result.spent_usd or "0")
+    seconds = Decimal(str(result.duration or 0))
+    line = f"\nCost per delivered second: **{_per_second(spent, seconds)}** ({fmt_usd(spent)} for {seconds:.2f} s"
+    if not est:
+        return line + ").\n"
+    planned = Decimal(est["planned_seconds"])
+    low, high = Decimal(est["low"]), Decimal(est["high"])
+    return (line + f" of {planned} s planned). Estimated before the run: {fmt_usd(low)} .. {fmt_usd(high)} "
+            f"(expected {fmt_usd(Decimal(est['expected']))}), {_per_second(low, planned)} .. "
+            f"{_per_second(high, planned)}.\n\nWhy they differ: " + "; ".join(why_it_differs(rows, [result])) + "\n")
 
 
 def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
@@ -388,6 +435,29 @@ def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
              f"- re-anchored chains: {', '.join(reanchored) or 'none'}",
              f"- approvals: {'; '.join(approvals) or 'none asked'}",
              f"- fallback switches: {'; '.join(fallbacks) or 'none'}"]
+    lines += ["", "## Cost per delivered second", "", "| scene | spent | delivered | per second | estimated before "
+              "the run | estimate per second |", "|---|---|---|---|---|---|"]
+    total_est = {"low": Decimal(0), "high": Decimal(0), "planned": Decimal(0)}
+    for sc in scenes:
+        spent_sc = Decimal(sc.spent_usd or "0")
+        seconds = Decimal(str(sc.duration or 0))
+        est = sc.estimate or {}
+        if est:
+            planned, low, high = Decimal(est["planned_seconds"]), Decimal(est["low"]), Decimal(est["high"])
+            total_est = {"low": total_est["low"] + low, "high": total_est["high"] + high,
+                         "planned": total_est["planned"] + planned}
+            said = (f"{fmt_usd(low)} .. {fmt_usd(high)}", f"{_per_second(low, planned)} .. {_per_second(high, planned)}")
+        else:
+            said = ("–", "–")
+        lines.append(f"| {sc.scene} | {fmt_usd(spent_sc)} | {seconds:.2f} s | {_per_second(spent_sc, seconds)} | "
+                     f"{said[0]} | {said[1]} |")
+    delivered = sum((Decimal(str(sc.duration or 0)) for sc in scenes), Decimal(0))
+    spent_all = sum((Decimal(sc.spent_usd or "0") for sc in scenes), Decimal(0))
+    lines.append(f"| **film** | {fmt_usd(spent_all)} | {delivered:.2f} s | {_per_second(spent_all, delivered)} | "
+                 f"{fmt_usd(total_est['low'])} .. {fmt_usd(total_est['high'])} | "
+                 f"{_per_second(total_est['low'], total_est['planned'])} .. "
+                 f"{_per_second(total_est['high'], total_est['planned'])} |")
+    lines += ["", "Why they differ: " + "; ".join(why_it_differs(rows, scenes))]
     return "\n".join(lines)
 
 
@@ -395,3 +465,17 @@ def film_wrap(film: str, profile: str, run_id: str, ledger, scenes) -> None:
     _safe(lambda: create_markdown_artifact(wrap_report(film, profile, run_id, ledger, scenes),
                                            key=key(film, profile, "wrap"),
                                            description=f"film {film} ({profile}): the wrap report"))
+
+
+def production_report(root: Path, film, settings, artifact_key: str) -> Path | None:
+    """Write the film's production report (tasks/production_report.py) and link it on this run.
+    Like every artifact here, it never fails the run: a report that cannot be written is logged."""
+    def publish() -> Path:
+        from providers.registry import storage_for
+        from tasks.production_report import build
+        page = build(Path(root), film, settings, storage_for(Path(root)))
+        create_link_artifact(link=page.as_uri(), link_text=f"production report of {film.film.id}", key=artifact_key,
+                             description=f"film {film.film.id} ({settings.profile}): every shot's panels, clips, "
+                                         "verdicts, prompts and costs; the bible and its versions")
+        return page
+    return _safe(publish)

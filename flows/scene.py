@@ -41,14 +41,14 @@ from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, J
 from flows.shot import ClipOutcome, Finals, PanelOutcome, Take, best_take, shoot_panels, shoot_video, unjudged
 from governor.budget import SlateBudget, block_name, load_or_create
 from governor.chokepoint import CallContext, CallSpec, Units
-from governor.gates import against
+from governor.gates import against, judge_kind
 from governor.money import fmt_usd
 from manifests.profiles import PROFILES
 from providers.base import fingerprint
 from manifests import load_film
 from media import contact_sheet
 from manifests.settings import project_settings
-from governor.estimate import estimate_scene
+from governor.estimate import estimate_scene, takes_so_far
 from providers.keys import install_log_redaction
 from providers.registry import Lineup, ModelRef
 from tasks.doctor import blocking, check_lineup, line
@@ -61,6 +61,9 @@ from tasks.reference_gate import hold_references
 from tasks.soundstage import on_stage
 from tasks.bible_lock import check_references
 from tasks.stitch import stitch_scene
+from tasks.assembly import finishing_inputs
+from tasks.finish import finish_scene
+from tasks import export
 from tasks.can import from_the_can, into_the_can, read_record, scene_key_of, write_record
 
 
@@ -112,6 +115,9 @@ class SceneResult(BaseModel):
     approval: str = ""               # the person's decision before the finals, when one was asked
     references: list[ReferenceReport] = []  # every turnaround and plate at the reference gate
     cut: str | None = None           # the cut's content URI: how a film run on another worker finds it
+    #: the scene's estimate made before its first paid call (USD strings): low, expected, high, and
+    #: the seconds of picture planned — what the cost and wrap reports hold the spend to
+    estimate: dict = {}
 
     @property
     def escalated(self) -> list[ShotReport]:
@@ -199,9 +205,17 @@ def _transitions(plans: list[ShotPlan], approved: list[str]) -> list[list]:
     return out
 
 
-def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None) -> SlateBudget:
+def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None,
+                root: Path | None = None) -> SlateBudget:
     """The film's `slate-budget` block (made from the settings the first time), with this
     run's command-line overrides on top."""
+    if root is not None and (cap is not None or max_takes is not None):
+        # The block is made from the film's own settings (slate.toml, SLATE_*), never from one
+        # run's flags: a `--cap 0.50` rehearsal must not become every later run's cap. The run's
+        # settings carry its flags, so the film's are read again without them.
+        from manifests.settings import check_settings
+        own, problems = check_settings(root)
+        settings = own if own is not None and not problems else settings
     defaults = SlateBudget(run_cap_usd=settings.run_cap_usd, film_cap_usd=settings.film_cap_usd,
                            max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes)
     budget, created = load_or_create(film_id, defaults)
@@ -225,6 +239,21 @@ def sweep_scratch(root: Path, keep: str) -> None:
     for folder in scratch.iterdir():
         if folder.name != keep and folder.is_dir() and now - folder.stat().st_mtime > SCRATCH_STALE_SECONDS:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _estimate_before(run: RunSpec, plans: list[ShotPlan]) -> dict:
+    """The scene's estimate as it stands before its first paid call: one take per shot, the
+    expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
+    try:
+        gov = studio(run).governor
+        so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
+        est = estimate_scene(plans, studio(run).pricing, takes=so_far or None, max_takes=run.max_takes,
+                             vision_judge=judge_kind(ModelRef.parse(run.judge_model).provider) == "vision")
+        return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
+                "planned_seconds": str(est.delivered)}
+    except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
+        log.warning("no estimate for the reports: %s", exc)
+        return {}
 
 
 def provider_checks(run: RunSpec, plans: list[ShotPlan]):
@@ -387,7 +416,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
 def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | None, max_takes: int | None):
     """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
     scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
-    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes)
+    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes, root=Path(root))
     run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget.takes(),
                    (budget.run_cap_usd, budget.film_cap_usd))
     # Task results live beside the artifacts they name (the project's .slate/results, or the
@@ -565,6 +594,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     refusal = provider_checks(run, plans)
     if refusal is not None:
         return refusal
+    before = _estimate_before(run, plans)
     # Before any panel or clip: every turnaround and plate through the reference gate.
     references, refusal = hold_references(run, film, lock)
     if refusal is not None:
@@ -580,7 +610,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return PanelsDone(plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
-        return _conclude(run, plans, panels, clips, sheet, None, approval, references)
+        return _conclude(run, plans, panels, clips, sheet, None, approval, references, before)
     clip_futures = {}
     # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
     cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
@@ -610,13 +640,70 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
                               _transitions(plans, approved), width, height, run.fps,
                               artifacts=lambda r: [r["uri"]])
+        inputs, graded = _finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
+                                         _transitions(plans, approved), width, height)
+        made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         tmp = Path(output + ".part")
-        shutil.copyfile(studio(run).storage.open_local(stitched["uri"]), tmp)
+        shutil.copyfile(studio(run).storage.open_local(made["uri"]), tmp)
         tmp.replace(output)
-        duration, cut = stitched["duration"], stitched["uri"]
+        _timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
+        duration, cut = made["duration"], made["uri"]
     sheet = sheet_drawn.result()
-    return _conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references)
+    return _conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before)
+
+
+def _finishing_pass(run: RunSpec, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
+            width: int, height: int) -> dict | None:
+    """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
+    with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
+    inputs = finishing_inputs(studio(run), root, film, run.scene, approved, transitions, run.profile)
+    if inputs is None:
+        return None, None
+    made = in_project(finish_scene, run, run.scene, inputs["shots"], inputs["cues"], inputs["lut"], inputs["edit"],
+                      width, height, run.fps, artifacts=lambda r: [r["uri"]])
+    if made.get("loudness") is not None:
+        get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
+                              made["loudness"], made["target_lufs"], made["true_peak"])
+    return inputs, made
+
+
+def _timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
+              graded: dict | None, output: str, width: int, height: int) -> None:
+    """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
+    clip, in/out, transition, take, scores and status; the cues where they were placed. With a
+    finishing pass, its OpenTimelineIO export is written beside the record too."""
+    st = studio(run)
+    rows = {row["uri"]: row for row in (inputs or {}).get("shots", [])}
+    shots = []
+    for p in plans:
+        c, pn = clips[p.shot], panels[p.shot]
+        last = c.takes[-1] if c.takes else None
+        row = rows.get(c.clip_uri or "", {})
+        status = "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
+        shots.append({"shot": p.shot, "status": status,
+                      "reason": c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
+                      "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
+                      "seconds": c.seconds, "trim_in": row.get("trim_in", 0.0), "trim_out": row.get("trim_out", 0.0),
+                      "transition": row.get("transition") or [p.transition if p.transition == "dissolve" else "cut",
+                                                              p.transition_seconds if p.transition == "dissolve" else 0.0],
+                      "take": last.take if last else None,
+                      "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
+                      "warnings": list(last.warnings) if last else []})
+    total = graded["duration"] if graded else float("inf")
+    cues = [{"file": c.get("file", ""), "media": export.media_path(st.storage, c["uri"]),
+             "kind": c["kind"], "start": c["start"], "offset": c["offset"],
+             # as long as it is heard: to the file's end, its `length`, or the scene's end
+             "seconds": min(c["seconds"] - c["offset"], c["length"] or c["seconds"], total - c["start"]),
+             "gain_db": c["gain_db"]} for c in (inputs or {}).get("cues", []) if c["start"] < total]
+    record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.fps, width=width,
+                                    height=height, output=output, shots=shots, cues=cues, finished=graded)
+    path = export.write_record(export.record_path(root, run.scene, run.profile), record)
+    if graded is not None:
+        # Beside the record, not in renders/: what renders/ holds is what the can restores.
+        written = export.write_timeline(export.build_timeline([record]), "otio", path.with_suffix(".otio"))
+        get_run_logger().info("timeline for an editor: %s (slate export %s --format fcp7|edl for the others)",
+                              written, root)
 
 
 def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip_futures):
@@ -729,7 +816,8 @@ def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
     return None if take is None else take.model_dump()
 
 
-def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict]):
+def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
+              before: dict | None = None):
     """The scene's result and the state it ends in."""
     log = get_run_logger()
     gov = studio(run).governor
@@ -752,7 +840,7 @@ def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: st
                          height=max(p.height for p in plans),
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
                          halted=str(gov.halted) if gov.halted else None, approval=approval,
-                         references=[ReferenceReport.of(v) for v in references], cut=cut,
+                         references=[ReferenceReport.of(v) for v in references], cut=cut, estimate=before or {},
                          spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
     escalated = result.escalated
     if gov.halted is not None:

@@ -24,12 +24,14 @@ from governor.gates import failing, warned
 from governor.money import fmt_usd
 from governor.policy import TakePolicy, TakeResult
 from providers.errors import RefusedByModeration
+from providers.local import png_bytes, reference_board
 from tasks.context import RunSpec, emit, in_project, studio
 from tasks.drift import drift_check, due
 from tasks.easel import at_the_easel
 from tasks.gate import panel_gate
 from tasks.keyframes import keyframe_gate
 from tasks.panel import panel_take
+from tasks.recipe import panel_edit
 from tasks.plan import ShotPlan
 from tasks.video import video_take
 
@@ -59,7 +61,8 @@ class Take(BaseModel):
 
 class PanelOutcome(BaseModel):
     shot: str
-    approved: dict[str, str] = {}   # moment -> panel URI that passed the gate
+    approved: dict[str, str] = {}   # moment -> panel URI that passed the gate (a reference shot: its board)
+    board: bool = False             # a reference shot: no panel was made; "start" is its references laid out
     takes: list[Take] = []
     escalated: str | None = None
     halted: str | None = None       # the run stopped spending, or this shot's call is unknown
@@ -135,12 +138,26 @@ def _finish(run: RunSpec, outcome, stage: str):
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
 def shoot_panels(run: RunSpec, plan: ShotPlan):
     outcome = PanelOutcome(shot=plan.shot)
+    if plan.by_reference:
+        return _reference_board(run, plan, outcome)
     try:
         with at_the_easel(run.panel_model):  # the local painter: the shots' panels in turn, not all at once
             _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = halted_reason(exc, plan.shot)
     return _finish(run, outcome, "panel")
+
+
+def _reference_board(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> PanelOutcome:
+    """A reference shot makes no panel: its references laid out as the local provider places them
+    (free, no model called) stand where a panel would — the picture its keyframe gate, drift check
+    and reports hold the clip to. The board is never sent to the video model."""
+    st = studio(run)
+    board = reference_board(st.storage, plan.clip_request("", None, 1))
+    outcome.approved["start"] = st.storage.put_bytes(png_bytes(board), "png")
+    outcome.board = True
+    emit(scene=run.scene, shot=plan.shot, stage="panel", moment="start", status="references laid out")
+    return outcome
 
 
 def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
@@ -157,6 +174,10 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
                 with _own_steps(st.governor, plan.shot):
                     uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name,
                                      st.images.model, st.images.variant, run.profile)
+                    # The shot's recipe: each single edit one paid call, from the previous step's picture.
+                    for step, instruction in enumerate(plan.recipe if moment == "start" else [], 1):
+                        uri = in_project(panel_edit, run, plan.shot, take, step, instruction, uri, asdict(req),
+                                         st.images.name, st.images.model, st.images.variant, run.profile)
             except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
@@ -289,7 +310,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
         try:
             with _own_steps(st.governor, plan.shot):
-                clip_uri = in_project(video_take, run, plan.shot, take, asdict(clip_req), videos.name, videos.model,
+                clip_uri = in_project(video_take, run, plan.shot, take, clip_req.as_dict(), videos.name, videos.model,
                                       videos.variant, run.profile)
         except (JobRefused, RefusedByModeration) as exc:
             # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
@@ -305,7 +326,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         with _own_steps(st.governor, plan.shot):
             verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
                                  st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                 plan.duration, plan.fps, _moves(plan), cast or {},
+                                 plan.duration, plan.fps, _moves(plan), cast or {}, panels.board,
                                  artifacts=lambda v: list(v["keyframes"].values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict["keyframes"]))
         reasons = outcome.takes[-1].reasons

@@ -63,6 +63,7 @@ own, or take over a call whose owner is alive.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import logging
 import os
@@ -94,6 +95,9 @@ ASKED_AGAIN = "AskedAgain"
 NOT_RECEIVED = "NotReceived"
 
 PAID_CALLS_ALLOWED = "SLATE_PAID_CALLS_ALLOWED"
+#: Who is asking, written on every row of the run (the ledger's `caller`): unset for a person's
+#: run; `slate mcp` sets "agent:<session id>" in the environment of each run an agent starts.
+CALLER = "SLATE_CALLER"
 
 
 @dataclass(frozen=True)
@@ -290,7 +294,14 @@ def quiet_sends(timeout: float) -> bool:
         return _SENDS_DONE.wait_for(lambda: _SENDS == 0, timeout=timeout)
 
 
-_WAIT, _AGAIN = "wait", "again"
+class Next(enum.Enum):
+    """What the claim loop does when a step has no result yet (a step returns a Delivery or one of these)."""
+
+    WAIT = "wait"    # another live owner is making this call: wait for its outcome
+    AGAIN = "again"  # the ledger changed under us (released, taken over): claim the request anew
+
+
+_WAIT, _AGAIN = Next.WAIT, Next.AGAIN
 #: What a person does about a one-answer call (no job to attach) whose outcome is unknown.
 _ONE_ANSWER_STEP = ("It is one request and one answer, with no job to attach: `slate reconcile DIR --call {call} "
                     "--lost` if it ran (counted as spent; the next run asks again), `--failed` if it never did")
@@ -327,6 +338,7 @@ class Governor:
     failure_charge: Callable[[str, str], str] | None = None
     halted: RunHalted | None = None
     alerts: BudgetAlerts | None = None   # the run's budget events (made from the film if not given)
+    caller: str | None = None            # the ledger's caller column (default: $SLATE_CALLER, else a person)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
@@ -334,6 +346,7 @@ class Governor:
             self.alerts = BudgetAlerts(film=self.film, title=film_title(self.root, self.film), run_id=self.run_id)
         self.me = Owner.current(self.run_id)
         self.owner = str(self.me)
+        self.caller = (self.caller or os.environ.get(CALLER, "").strip() or None)
         self.downloads = Path(self.root) / ".slate" / "downloads"
         self._mine = threading.local()  # the calls this thread is making right now
 
@@ -369,7 +382,7 @@ class Governor:
                            take=c.take, provider=c.provider, model=c.model, profile=c.profile,
                            fingerprint=spec.fingerprint, prompt=spec.prompt,
                            reference_hashes=tuple(spec.references), parameters=dict(spec.parameters or {}),
-                           estimate=self._price(spec.units, f"{c.provider}:{c.model}"))
+                           estimate=self._price(spec.units, f"{c.provider}:{c.model}"), caller=self.caller)
 
     def _price(self, units: Units, model_key: str) -> Decimal:
         return self.estimate(units, model_key)
@@ -388,7 +401,8 @@ class Governor:
         self.ledger.note(CallRequest(run_id=self.run_id, film=self.film, scene=c.scene, shot=c.shot, stage=c.stage,
                                      take=c.take, provider=c.provider, model=c.model, profile=c.profile,
                                      fingerprint=spec.fingerprint, prompt=spec.prompt, reference_hashes=(),
-                                     parameters=dict(spec.parameters or {}), estimate=Decimal(0)),
+                                     parameters=dict(spec.parameters or {}), estimate=Decimal(0),
+                                     caller=self.caller),
                          error_class=kind, message=message)
 
     def halt(self, message: str, kind: Literal["budget", "stop"] = "budget") -> RunHalted:
@@ -489,12 +503,12 @@ class Governor:
                 request = dataclasses.replace(request, parameters={**request.parameters,
                                                                    "asked_again_for": again.lost.call_id})
                 continue
-            if step == _WAIT:
+            if step is _WAIT:
                 waiting_since = self._wait(spec, row, waiting_since)
-            elif step != _AGAIN:
+            elif step is not _AGAIN:
                 return step
 
-    def _follow_open(self, spec: CallSpec, row: CallRow, now, way):
+    def _follow_open(self, spec: CallSpec, row: CallRow, now, way) -> "Delivery | Next":
         """An open row of this request: whose is it, and what is left to do."""
         if row.status in ("reserved", "submitted"):
             if lease_state(row, now, self.me) == "live":
@@ -537,7 +551,7 @@ class Governor:
         time.sleep(self.busy_poll)
         return since
 
-    def _release(self, row: CallRow) -> str:
+    def _release(self, row: CallRow) -> Next:
         """A reserved row whose owner is gone was never sent: free it and claim anew."""
         self.ledger.release(row.call_id)
         keeper.drop(row.call_id)
@@ -599,7 +613,7 @@ class Governor:
             return None
         return None
 
-    def _look_up(self, spec: CallSpec, row: CallRow, way):
+    def _look_up(self, spec: CallSpec, row: CallRow, way) -> "Delivery | Next":
         """Sent, no job id or answer recorded: look it up; else unknown."""
         found = self._find(row, way)
         if found is not None:

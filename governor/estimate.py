@@ -21,9 +21,23 @@ from governor.ratecard import Pricing
 __all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
            "JUDGE_TOKENS"]
 
-# One judge call: the panel or five keyframes plus references at ~1290 tokens an image, a
-# ~400-token rubric, a ~300-token structured verdict (tasks/gate.py, tasks/keyframes.py).
-JUDGE_TOKENS = (5 * 1290 + 400, 300)
+# What each judge call sends, as the gates assemble it (tasks/gate.py, keyframes.py, continuity.py,
+# reference_gate.py): images at ~1290 tokens each (PROVIDERS.md: about 1K), a ~400-token rubric
+# (300 for a sheet), a ~300-token structured verdict. The gates price their calls with these.
+IMAGE_TOKENS = 1290
+RUBRIC_TOKENS = 400
+VERDICT_TOKENS = 300
+#: the keyframe gate: three keyframes, the start panel and the plate
+JUDGE_TOKENS = (5 * IMAGE_TOKENS + RUBRIC_TOKENS, VERDICT_TOKENS)
+#: a cut: the two frames either side of it, and each side's plate
+CUT_TOKENS = (4 * IMAGE_TOKENS + RUBRIC_TOKENS, VERDICT_TOKENS)
+#: a turnaround sheet or a plate, judged once for the film
+REFERENCE_TOKENS = (IMAGE_TOKENS + 300, VERDICT_TOKENS)
+
+
+def panel_gate_tokens(characters: int) -> tuple[int, int]:
+    """The panel gate's call: the panel, the plate and each character's turnaround."""
+    return ((2 + characters) * IMAGE_TOKENS + RUBRIC_TOKENS, VERDICT_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -34,11 +48,18 @@ class ShotEstimate:
     seconds: Decimal         # the shot's length
     billed_seconds: Decimal  # what the video model bills for it (rounded up to what it can make)
     resolution: str
-    panels: int              # 1, or 2 for start+end
+    panels: int              # 1, or 2 for start+end, 0 for a reference shot
     panel_cost: Decimal      # panels × one image
-    judge_cost: Decimal      # panels × panel gate + one keyframe gate
+    judge_cost: Decimal      # panels × panel gate + one keyframe gate (+ the cut into it)
     video_cost: Decimal      # one clip
-    expected: Decimal        # panel takes × (panels + their gates) + video takes × (clip + its gate)
+    expected: Decimal        # panel takes × (panels + their gates) + video takes × (clip + its gate) + its cut
+    high: Decimal = Decimal(0)   # the same with the takes of `takes` (the top of the range)
+    takes: tuple[int, int] = (1, 1)  # panel takes, video takes the top of the range counts for it
+    delivered: Decimal = Decimal(0)  # seconds of picture it leaves in the stitched scene
+
+    @property
+    def one_take(self) -> Decimal:
+        return self.panel_cost + self.judge_cost + self.video_cost
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,26 @@ class SceneEstimate:
     pricing: Pricing
     expected_panel_takes: Decimal
     expected_video_takes: Decimal
+    reference_cost: Decimal = Decimal(0)   # the reference gate's calls, once per sheet and plate
+    takes_from: str = "the take policy"    # what the top of the range counts takes by
+
+    @property
+    def low(self) -> Decimal:
+        """The bottom of the range: every shot once, its references judged once."""
+        return usd(self.one_take + self.reference_cost)
+
+    @property
+    def high(self) -> Decimal:
+        """The top of the range: every shot with the takes `takes_from` says it needs."""
+        return usd(sum((l.high for l in self.lines), Decimal("0")) + self.reference_cost)
+
+    @property
+    def delivered(self) -> Decimal:
+        """Seconds of picture the stitched scene delivers (dissolves overlap)."""
+        return sum((l.delivered for l in self.lines), Decimal("0"))
+
+    def per_second(self, amount: Decimal) -> Decimal:
+        return usd(amount / self.delivered) if self.delivered else Decimal(0)
 
     @property
     def panel_cost(self) -> Decimal:
@@ -100,33 +141,68 @@ def _takes(name: str, x: Decimal | str | int) -> Decimal:
     return d
 
 
+def _judge(pricing: Pricing, tokens: tuple[int, int]) -> Decimal:
+    return pricing.estimate(Units("judge", input_tokens=tokens[0], output_tokens=tokens[1]))
+
+
+def _seconds(x) -> Decimal:
+    return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+
+
+def _shares(a, b) -> bool:
+    """Whether the cut from plan `a` to plan `b` is judged: the same place, or someone in both
+    (tasks/continuity.py shares_the_scene); a plan that does not say is counted as judged."""
+    sa, sb = getattr(a, "start", None), getattr(b, "start", None)
+    if not sa or not sb:
+        return True
+    people = lambda s: {c["id"] if isinstance(c, dict) else c.id for c in s.get("characters", ())}  # noqa: E731
+    return sa.get("location_id") == sb.get("location_id") or bool(people(sa) & people(sb))
+
+
 def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
                    expected_panel_takes: Decimal = Decimal("1.3"),
                    expected_video_takes: Decimal = Decimal("1.1"),
-                   judge_tokens: tuple[int, int] = JUDGE_TOKENS) -> SceneEstimate:
-    """Price each plan: panels (1, or 2 in start+end mode) each judged by the panel gate,
-    then one clip judged by the keyframe gate; retakes scale each part by its multiplier."""
+                   takes: dict[str, tuple[int, int]] | None = None, max_takes: int = 1,
+                   takes_from: str = "the take policy", references: int = 0,
+                   vision_judge: bool = True) -> SceneEstimate:
+    """Price each plan: panels (1, or 2 in start+end mode, none for a reference shot) each judged
+    by the panel gate (its panel, plate and cast), then one clip judged by the keyframe gate, and
+    the cut into it judged; retakes scale each part by its multiplier. The top of the range counts
+    each shot's `takes` (panel takes, video takes: what it needed so far), or `max_takes` of each
+    for a shot it does not name. `references`: turnaround sheets the reference gate asks the judge
+    about. A judge that is not a vision model (the local judge) is asked about no cut and no sheet:
+    with `vision_judge` False those calls are not counted."""
     panel_takes = _takes("expected_panel_takes", expected_panel_takes)
     video_takes = _takes("expected_video_takes", expected_video_takes)
-    judge_in, judge_out = judge_tokens
     # Same for every call of the scene, so priced once.
     video_rate = pricing.card.rate(pricing.video_key, "video")
-    gate = pricing.estimate(Units("judge", input_tokens=judge_in, output_tokens=judge_out))
+    keyframe_gate, cut = _judge(pricing, JUDGE_TOKENS), _judge(pricing, CUT_TOKENS)
     lines = []
-    for p in plans:
-        panels = 2 if p.end else 1
+    for i, p in enumerate(plans):
+        by_reference = getattr(p, "frame_mode", "start") == "reference"
+        panels = 0 if by_reference else 2 if p.end else 1
+        cast = len((getattr(p, "start", None) or {}).get("characters", ()))
         # Priced as tasks/panel.py describes the call: one image at the panel's height.
         image = pricing.estimate(Units("image", images=1, resolution=f"{p.height}p"))
+        panel_gate = _judge(pricing, panel_gate_tokens(cast))
         clip = pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution))
+        # The first shot has no cut into it; a cut between shots that share nothing is not judged.
+        into = cut if i and vision_judge and _shares(plans[i - 1], p) else Decimal(0)
         panel_cost = image * panels
-        judge_cost = gate * panels + gate
-        expected = panel_takes * panels * (image + gate) + video_takes * (clip + gate)
-        seconds = Decimal(repr(p.duration)) if isinstance(p.duration, float) else Decimal(p.duration)
+        judge_cost = panel_gate * panels + keyframe_gate + into
+        expected = panel_takes * panels * (image + panel_gate) + video_takes * (clip + keyframe_gate) + into
+        pt, vt = (takes or {}).get(p.shot, (max_takes, max_takes))
+        high = pt * panels * (image + panel_gate) + vt * (clip + keyframe_gate) + into
+        seconds = _seconds(p.duration)
+        overlap = _seconds(getattr(p, "transition_seconds", 0) or 0) if i < len(plans) - 1 else Decimal(0)
         lines.append(ShotEstimate(shot=p.shot, seconds=seconds,
                                   billed_seconds=video_rate.billed_seconds(p.duration), resolution=p.resolution, panels=panels,
                                   panel_cost=usd(panel_cost), judge_cost=usd(judge_cost),
-                                  video_cost=usd(clip), expected=usd(expected)))
-    return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes)
+                                  video_cost=usd(clip), expected=usd(expected), high=usd(high), takes=(pt, vt),
+                                  delivered=seconds - overlap))
+    return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes,
+                         reference_cost=usd(references * _judge(pricing, REFERENCE_TOKENS)) if vision_judge
+                         else Decimal(0), takes_from=takes_from)
 
 
 def lineup_pricing(root, chosen, price_as: str | None = None) -> Pricing:
@@ -149,6 +225,34 @@ class FilmEstimate:
         return sum((e.total for e in self.scenes.values()), Decimal(0))
 
     @property
+    def low(self) -> Decimal:
+        return sum((e.low for e in self.scenes.values()), Decimal(0))
+
+    @property
+    def high(self) -> Decimal:
+        return sum((e.high for e in self.scenes.values()), Decimal(0))
+
+    @property
+    def delivered(self) -> Decimal:
+        return sum((e.delivered for e in self.scenes.values()), Decimal(0))
+
+    def by_kind(self) -> dict[str, Decimal]:
+        """One take of everything, by what pays for it: panels, judge calls, video."""
+        return {"panels": sum((e.panel_cost for e in self.scenes.values()), Decimal(0)),
+                "judge": sum((e.judge_cost + e.reference_cost for e in self.scenes.values()), Decimal(0)),
+                "video": sum((e.video_cost for e in self.scenes.values()), Decimal(0))}
+
+    def range_lines(self) -> list[str]:
+        """The range, what it is made of, and the cost per delivered second."""
+        kinds = self.by_kind()
+        said = next(iter(self.scenes.values())).takes_from if self.scenes else "the take policy"
+        per = (lambda x: fmt_usd(usd(x / self.delivered))) if self.delivered else (lambda x: "$0.00")
+        return [f"one take of everything: panels {fmt_usd(kinds['panels'])}, judge {fmt_usd(kinds['judge'])}, "
+                f"video {fmt_usd(kinds['video'])}",
+                f"range: {fmt_usd(self.low)} (one take per shot) .. {fmt_usd(self.high)} ({said})",
+                f"cost per delivered second: {per(self.low)} .. {per(self.high)} ({self.delivered} s of picture)"]
+
+    @property
     def fits(self) -> bool:
         return self.total <= self.cap   # a cap of $0 is a cap: only a $0 film fits it
 
@@ -157,6 +261,27 @@ class FilmEstimate:
                 f"{fmt_usd(self.cap)}")
 
 
-def estimate_film(plans: dict[str, Sequence[Any]], pricing: Pricing, cap: Decimal) -> FilmEstimate:
-    """Each scene's plans priced, in the order given, against ``cap``."""
-    return FilmEstimate({scene: estimate_scene(p, pricing) for scene, p in plans.items()}, Decimal(cap))
+def estimate_film(plans: dict[str, Sequence[Any]], pricing: Pricing, cap: Decimal, **ranged) -> FilmEstimate:
+    """Each scene's plans priced, in the order given, against ``cap``. ``ranged``: the range's
+    knobs of estimate_scene (`max_takes`, `takes_from`), and `takes` and `references` by scene."""
+    references = ranged.pop("references", {}) or {}
+    takes = ranged.pop("takes", {}) or {}
+    return FilmEstimate({scene: estimate_scene(p, pricing, references=references.get(scene, 0),
+                                               takes=takes.get(scene), **ranged)
+                         for scene, p in plans.items()}, Decimal(cap))
+
+
+def takes_so_far(rows, scene: str) -> dict[str, tuple[int, int]]:
+    """What each shot of `scene` needed so far, from the film's ledger rows: (panel takes — the
+    most of any of its moments —, video takes), each at least 1. Every take counts, refused or
+    failed ones too: each was a call the film paid for or risked."""
+    panels: dict[str, int] = {}
+    videos: dict[str, int] = {}
+    for r in rows:
+        if r.scene != scene:
+            continue
+        if r.stage == "panel":
+            panels[r.shot] = max(panels.get(r.shot, 0), int(r.take))
+        elif r.stage == "video":
+            videos[r.shot] = max(videos.get(r.shot, 0), int(r.take))
+    return {shot: (max(1, panels.get(shot, 0)), max(1, videos.get(shot, 0))) for shot in {*panels, *videos}}

@@ -402,6 +402,25 @@ class RateCard:
         return self.rate(model_key, units.kind).price(units)
 
 
+def price_as_keys(price_as: str | None) -> list[str]:
+    """The rate-card keys of a `price_as` setting: one key, or a comma list of them."""
+    return [k.strip() for k in (price_as or "").split(",") if k.strip()]
+
+
+def repricing(card: "RateCard", price_as: str | None) -> dict[str, str]:
+    """kind -> the key its calls are priced as, from `price_as`: each key re-prices the capability
+    its model offers (panels: an image model, judge calls: a judge model, video), at most one
+    per capability."""
+    out: dict[str, str] = {}
+    for key in price_as_keys(price_as):
+        kind = card.rate(key).kind
+        if kind in out:
+            raise RateError(f"price_as names two {kind} models ({out[kind]!r} and {key!r}): one per capability "
+                            f"(panel, judge, video)")
+        out[kind] = key
+    return out
+
+
 @dataclass(frozen=True)
 class Pricing:
     """Which rate-card entries a run's calls are priced as, one per kind of call."""
@@ -412,8 +431,8 @@ class Pricing:
     judge_key: str
     #: every video model the run may switch to on a refusal (the first is video_key)
     video_keys: tuple[str, ...] = ()
-    #: the kind `price_as` re-prices: its calls are priced as price_as whatever model makes them
-    repriced: str | None = None
+    #: the kinds `price_as` re-prices: their calls are priced as its key whatever model makes them
+    repriced: tuple[str, ...] = ()
 
     @classmethod
     def for_run(cls, card: RateCard, provider: str, image_model: str, video_model: str, judge: str,
@@ -423,19 +442,11 @@ class Pricing:
         provider is priced as the real model it rehearses, so its cap is tested honestly.
         The judge keeps its own key: it is a separate provider. Every key is checked now, so an
         unpriced model stops the run before its first call, not halfway through."""
-        image_key, video_key = f"{provider}:{image_model}", f"{provider}:{video_model}"
-        judge_key = f"{judge}:{judge_model}"
-        if price_as is not None:
-            kind = card.rate(price_as).kind
-            if kind == "video":
-                video_key = price_as
-            elif kind == "image":
-                image_key = price_as
-            else:
-                raise RateError(f"price_as {price_as!r} is a judge model; price_as re-prices the "
-                                f"image or video calls only")
-        p = cls(card, image_key, video_key, judge_key, (video_key,),
-                None if price_as is None else card.rate(price_as).kind)
+        keys = {"image": f"{provider}:{image_model}", "video": f"{provider}:{video_model}",
+                "judge": f"{judge}:{judge_model}"}
+        repriced = repricing(card, price_as)
+        keys.update(repriced)
+        p = cls(card, keys["image"], keys["video"], keys["judge"], (keys["video"],), tuple(repriced))
         for kind in KINDS:
             card.rate(p.key_for(kind), kind)
         return p
@@ -446,21 +457,11 @@ class Pricing:
         """Keys from a run's lineup (`provider:model` each; the video list with its fallbacks).
         Every key is checked now, fallbacks included."""
         videos = tuple(videos)
-        image_key, video_key = panel, videos[0]
-        repriced = None
-        if price_as is not None:
-            repriced = card.rate(price_as).kind
-            if repriced == "video":
-                video_key = price_as
-            elif repriced == "image":
-                image_key = price_as
-            else:
-                raise RateError(f"price_as {price_as!r} is a judge model; price_as re-prices the "
-                                f"image or video calls only")
-        p = cls(card, image_key, video_key, judge, videos, repriced)
+        keys = {"image": panel, "video": videos[0], "judge": judge, **repricing(card, price_as)}
+        p = cls(card, keys["image"], keys["video"], keys["judge"], videos, tuple(repricing(card, price_as)))
         for kind in KINDS:
             card.rate(p.key_for(kind), kind)
-        if repriced != "video":
+        if "video" not in p.repriced:
             for key in videos:
                 card.rate(key, "video")
         return p
@@ -474,6 +475,6 @@ class Pricing:
     def estimate(self, units: Units, model_key: str | None = None) -> Decimal:
         """The price of a call: of `model_key` (the model that makes it) unless `price_as`
         re-prices its kind, else of the run's model for that kind."""
-        if model_key is None or units.kind == self.repriced:
+        if model_key is None or units.kind in self.repriced:
             return self.card.price(self.key_for(units.kind), units)
         return self.card.price(model_key, units)

@@ -56,6 +56,11 @@ title: Untitled
 # bible: bible.yaml     # where the bible is (a path inside the project)
 scenes:                 # scene files, in film order (at most 200)
   - scenes/scene-01.yaml
+# finishing:            # the edit after the stitch (README "Finishing"): grade and delivery
+#   lut: grade/film.cube                 # a 3D .cube LUT; a scene's own `lut` overrides it
+#   delivery:                            # per profile (draft | final | hero)
+#     draft: {{loudness: web}}           # web (-14 LUFS) | broadcast (-23 LUFS) | a number
+#     hero: {{loudness: broadcast, true_peak: -1, mezzanine: prores_proxy, poster: true}}   # or dnxhr_lb
 """
 
 EMPTY_BIBLE = """# The bible: the locked references. Each character needs an approved turnaround in storage at
@@ -85,6 +90,8 @@ locations:
     name: The set
     description: Describe the place once, here.
     # plate: locations/set/set_plate_APPROVED.png                # the default path
+    # recipe: []             # single edits `slate bible plate --recipe` applies in turn, e.g.
+    #                        # ["remove the chairs", "remove the counter stools"]: an empty room
 """
 
 EMPTY_SCENE = """# A scene: its shots in order. Every field a shot may have is below; the commented ones
@@ -109,7 +116,12 @@ shots:
     #   movement: static     # static | dolly_in | dolly_out | pan_left | pan_right | tilt_up | tilt_down
     #   fixed: false         # true: locked off (movement must be static)
     # frame_mode: start      # start | start_end (an end panel too; then end_action says where it ends)
+    #                        # | reference (no panel: the video model gets the cast's turnarounds,
+    #                        # the plate and `references`; README "Reference shots")
     # end_action: The lead sits down.   # only with frame_mode: start_end
+    # references: []         # extra pictures for the video model, e.g. [props/mug.png]
+    # recipe: []             # single edits of the start panel, one paid call each, in turn,
+    #                        # e.g. ["raise the left arm", "turn the head to camera"]
     # chain: false           # true: start from the previous shot's last frame (never the first shot)
     # critical: false        # true: rendered at 1080p in the hero profile
     # transition_out:        # into the next shot
@@ -117,6 +129,13 @@ shots:
     #   duration: 0          # a dissolve: above 0, at most 2 seconds, shorter than both shots
     # panel_override: overrides/scene-01-1A.png   # a human composite used as the panel
     # seed: 0                # another seed draws other takes
+# finishing:                 # the scene's edit (README "Finishing"); changing it never pays a provider
+#   fade_in: 1.0             # from black, seconds; fade_out: to black
+#   lut: grade/scene.cube    # this scene's grade, over the film's
+#   shots:                   # per shot id: trims in seconds, exposure in stops, a dip to a colour
+#     1A: {trim_in: 0, trim_out: 0, exposure: 0, saturation: 1, dip_out: {colour: '#000000', duration: 1}}
+#   cues:                    # WAV, FLAC, MP3 or AAC; kind: music | dialogue | effects | ambience
+#     - {file: audio/theme.wav, kind: music, shot: 1A, at: 0, offset: 0, gain_db: -3, fade_in: 2, fade_out: 2, duck: true}
 """
 
 
@@ -217,6 +236,10 @@ _FILM: dict[str, Any] = {
     "fps": 24,
     "bible": "bible.yaml",
     "scenes": ["scenes/scene-01.yaml"],
+    # The edit's film-wide part (issue 23): the grade and what each profile delivers.
+    "finishing": {"lut": "grade/night-diner.cube",
+                  "delivery": {"draft": {"loudness": "web"}, "final": {"loudness": "web", "poster": True},
+                               "hero": {"loudness": "broadcast", "mezzanine": "prores_proxy", "poster": True}}},
 }
 
 
@@ -261,6 +284,18 @@ _SCENE: dict[str, Any] = {
         _shot("1I", ["gabe", "mia", "nina"], "Gabe turns on his stool to watch the booth as Mia laughs.", 3.5,
               camera={"framing": "wide", "movement": "dolly_out"}),
     ],
+    # The scene's edit: a fade from and to black, the diner's music under everything (ducked
+    # when Mia speaks), her line at the booth (shot 1G). Both sounds are made by write_example_film.
+    "finishing": {
+        "fade_in": 1.0,
+        "fade_out": 1.5,
+        "cues": [
+            {"file": "audio/diner-theme.wav", "kind": "music", "gain_db": -3.0, "fade_in": 2.0, "fade_out": 3.0},
+            # 0.4 s into 1G (which starts at 15.75 s). Placed by time, not `shot: 1G`, so a copy of
+            # the scene cut down to a few shots still reads (a cue past its end is not heard).
+            {"file": "audio/mia-line.wav", "kind": "dialogue", "at": 16.15},
+        ],
+    },
 }
 
 
@@ -385,6 +420,67 @@ def draw_plate(location_id: str) -> Image.Image:
     return img
 
 
+# --- sound and grade (issue 23) --------------------------------------------------------------
+# Made here, offline and byte for byte the same every time (numpy's seeded generator, the
+# standard library's wave writer): nothing is downloaded and nothing generated is committed.
+
+AUDIO_RATE = 24000
+_CUBE_SIZE = 17
+
+
+def _wav(path: Path, samples: np.ndarray) -> None:
+    import wave
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(AUDIO_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+def diner_theme(seconds: float = 28.0) -> np.ndarray:
+    """A slow A-minor pad (A3, C4, E4 and a soft fifth below) breathing every four seconds."""
+    t = np.arange(int(seconds * AUDIO_RATE)) / AUDIO_RATE
+    chord = sum(a * np.sin(2 * np.pi * f * t) for f, a in ((220.0, 0.5), (261.63, 0.35), (329.63, 0.3), (146.83, 0.2)))
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * t / 4.0) ** 2
+    return 0.3 * chord * swell
+
+
+def mia_line(seconds: float = 2.4) -> np.ndarray:
+    """A line of 'speech': a voiced buzz (130 Hz and its harmonics) shaped into syllables, with breath."""
+    rng = np.random.default_rng([_SEED, 7])
+    t = np.arange(int(seconds * AUDIO_RATE)) / AUDIO_RATE
+    voice = sum(np.sin(2 * np.pi * 130.0 * k * t) / k for k in range(1, 8))
+    breath = np.convolve(rng.standard_normal(t.size), np.ones(12) / 12, mode="same")
+    syllables = np.clip(np.sin(2 * np.pi * 4.2 * t), 0, None) ** 0.7 * np.minimum(1.0, (seconds - t) * 4)
+    return 0.35 * (voice / 2.2 + 0.3 * breath) * syllables
+
+
+def night_grade() -> str:
+    """The film's .cube LUT: a night look — shadows cooled toward teal, highlights warmed, a touch of contrast."""
+    n = _CUBE_SIZE - 1
+    lines = ['TITLE "night-diner"', f"LUT_3D_SIZE {_CUBE_SIZE}"]
+    for b in range(_CUBE_SIZE):
+        for g in range(_CUBE_SIZE):
+            for r in range(_CUBE_SIZE):
+                rgb = np.array([r, g, b]) / n
+                luma = float(rgb @ [0.2126, 0.7152, 0.0722])
+                curve = rgb + 0.08 * np.sin(2 * np.pi * (rgb - 0.5)) * -0.5   # gentle S
+                tint = np.array([0.03, 0.0, -0.02]) * luma + np.array([-0.02, 0.01, 0.03]) * (1 - luma)
+                out = np.clip(curve + tint, 0.0, 1.0)
+                lines.append(" ".join(f"{v:.6f}" for v in out))
+    return "\n".join(lines) + "\n"
+
+
+def write_example_media(dest: Path) -> None:
+    """The example's cues and LUT, where its manifests name them."""
+    _wav(dest / "audio" / "diner-theme.wav", diner_theme())
+    _wav(dest / "audio" / "mia-line.wav", mia_line())
+    (dest / "grade").mkdir(parents=True, exist_ok=True)
+    (dest / "grade" / "night-diner.cube").write_text(night_grade(), encoding="utf-8")
+
+
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -425,4 +521,5 @@ def write_example_film(dest: Path) -> Path:
         _save_png(draw_turnaround(spec), dest / canonical_turnaround_key(cid))
     for lid in _PLATES:
         _save_png(draw_plate(lid), dest / canonical_plate_key(lid))
+    write_example_media(dest)
     return dest

@@ -46,6 +46,7 @@ class RunOption:
     run_field: str | None = None
     output: bool = True
     many: bool = False          # repeatable on the command line / a list on the form
+    joined: bool = False        # repeatable on the command line, held as one comma list (a text setting)
     kind: type = str            # the command line's type (money is text: parsed as Decimal, never float)
 
     @property
@@ -88,9 +89,10 @@ OPTIONS: tuple[RunOption, ...] = (
               run_field="run_cap_usd", output=False),
     RunOption("film_cap_usd", "Film cap (USD)", "per-film budget cap in USD, across runs", setting="film_cap_usd",
               run_field="film_cap_usd", output=False),
-    RunOption("price_as", "Price as (rehearsal)", "rehearse: price every video call as this model, e.g. "
-              "replicate:bytedance/seedance-1-pro", setting="price_as", flag="--price-as", form="price_as",
-              run_field="price_as", output=False),
+    RunOption("price_as", "Price as (rehearsal)", "rehearse: price the calls of a capability as this model, once "
+              "per capability (panel, judge, video), e.g. --price-as gemini:gemini-2.5-flash-image --price-as "
+              "gemini:gemini-2.5-flash --price-as replicate:bytedance/seedance-1-pro (on the form: a comma list)",
+              setting="price_as", flag="--price-as", form="price_as", run_field="price_as", output=False, joined=True),
     RunOption("approve_fallback", "Approved fallbacks", "allow this fallback video model whatever its cost impact "
               "(the command a halted run names)", setting="approve_fallback", flag="--approve-fallback",
               form="approve_fallback", run_field="approved_fallbacks", many=True),

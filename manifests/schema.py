@@ -21,6 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key
+# the assembly manifest (issue 23): the edit's fields, under `finishing:` in film and scene files
+from .assembly import FilmFinish, SceneFinish, shot_problems
 
 __all__ = [
     "MIN_SHOT_SECONDS",
@@ -117,6 +119,7 @@ class Location(_Model):
     name: Text
     description: Text
     plate: AssetKey | None = None
+    recipe: list[Text] = []  # issue 24: single edits `slate bible plate --recipe` applies in turn
 
     @property
     def plate_key(self) -> str:
@@ -219,13 +222,19 @@ class Shot(_Model):
     camera: Camera = Camera()
     action: Text  # physical action only; mood words do not survive image-to-video
     duration: float
-    frame_mode: Literal["start", "start_end"] = "start"
+    # reference: no panel; the video model gets the cast's turnarounds, the plate and `references`
+    frame_mode: Literal["start", "start_end", "reference"] = "start"
     end_action: str | None = None
     chain: bool = False
     critical: bool = False
     transition_out: Transition = Transition()
     panel_override: AssetKey | None = None
+    # Extra reference images (a prop, a hand) sent to the video model beside the cast and plate;
+    # on a start shot: a start frame plus references (slate check says which models allow it).
+    references: list[AssetKey] = []
     seed: int = 0
+    # issue 24: an ordered recipe of single image edits applied to the start panel, one paid call each
+    recipe: list[Text] = []
 
     @field_validator("duration")
     @classmethod
@@ -249,6 +258,15 @@ class Shot(_Model):
             raise field_error("end_action", "end_action is only allowed when frame_mode is 'start_end'")
         if self.end_action is not None and not self.end_action.strip():
             raise field_error("end_action", "must not be empty")
+        if self.frame_mode == "reference":
+            # A reference shot has no frame of its own: nothing to chain from, nothing to override.
+            if self.chain:
+                raise field_error("chain", "a reference shot cannot chain (frame_mode 'reference' sends the model "
+                                           "references, not a start frame)")
+            if self.panel_override is not None:
+                raise field_error("panel_override", "a reference shot has no panel to override")
+        for dup, where in _duplicates(self.references).items():
+            raise field_error(("references", where[1]), f"reference {dup!r} is listed twice")
         return self
 
 
@@ -258,6 +276,7 @@ class Scene(_Model):
     location: str  # default location of its shots
     wardrobe: dict[str, Wardrobe] = {}
     shots: list[Shot]
+    finishing: SceneFinish | None = None  # the scene's edit: trims, dips, fades, LUT, audio cues
 
     @field_validator("shots")
     @classmethod
@@ -274,6 +293,9 @@ class Scene(_Model):
             raise field_error(("shots", 0, "chain"), FIRST_SHOT_CHAIN)
         if self.shots[-1].transition_out.kind != "cut":
             raise field_error(("shots", len(self.shots) - 1, "transition_out", "kind"), LAST_SHOT_DISSOLVE)
+        if self.finishing is not None:
+            for loc, message in shot_problems(self.finishing, [(s.id, s.duration) for s in self.shots]):
+                raise field_error(loc, message)
         return self
 
     def shot(self, shot_id: str) -> Shot:
@@ -301,6 +323,7 @@ class Film(_Model):
     fps: int = Field(default=24, gt=0, le=120)
     bible: AssetKey = "bible.yaml"
     scenes: list[AssetKey]
+    finishing: FilmFinish | None = None  # the film's LUT and each profile's delivery
 
     @field_validator("scenes")
     @classmethod

@@ -158,12 +158,20 @@ class Settings(BaseSettings):
     # Caps are finite: an `inf` in slate.toml would be a cap that never refuses.
     run_cap_usd: Decimal = Field(Decimal("25"), ge=0, allow_inf_nan=False, description="per-run budget cap in USD (0: spend nothing)")
     film_cap_usd: Decimal = Field(Decimal("250"), ge=0, allow_inf_nan=False, description="per-film budget cap in USD, across runs")
-    price_as: str | None = Field(None, description="rehearsal: price every video call as this model, e.g. replicate:bytedance/seedance-1-pro")
+    price_as: str | None = Field(None, description="rehearsal: price the calls of each capability (panel, judge, video) as these models, a comma list, e.g. gemini:gemini-2.5-flash-image,gemini:gemini-2.5-flash,replicate:bytedance/seedance-1-pro")
     video_slots: int = Field(1, ge=1, le=32, description="video jobs in flight per provider key")
     max_parallel_scenes: int = Field(4, ge=1, le=64, description="scenes of a film run at once (each a scene run: in this process, or on any worker when the film runs under a deployment)")
     busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
+
+    @field_validator("price_as", mode="before")
+    @classmethod
+    def _price_as_list(cls, v):
+        # A list in slate.toml (or repeated flags) is held as the one comma list the runs pass on.
+        if isinstance(v, (list, tuple)):
+            v = ",".join(str(x).strip() for x in v if str(x).strip())
+        return v or None
 
     @field_validator("timezone")
     @classmethod

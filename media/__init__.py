@@ -1,7 +1,8 @@
 """slate.media: ffmpeg and image work as plain functions.
 
 For: rendering, stitching, probing and measuring media. Never: import anything else of
-ours (stdlib, numpy, PIL and imageio_ffmpeg only) or keep state between calls.
+ours (stdlib, numpy, PIL, imageio_ffmpeg, and ffmpeg-python's graph builder in finish.py only)
+or keep state between calls.
 """
 
 from .commands import (MOVEMENTS, concat_args, count_frames_args, dissolve_misfits, frame_at_args,

@@ -89,3 +89,41 @@ def pipe(args: list[str], data: bytes | None = None, timeout: float = 300) -> by
     if proc.returncode != 0:
         raise MediaError(f"ffmpeg exited with code {proc.returncode}", cmd, proc.stderr.decode("utf-8", "replace"))
     return proc.stdout
+
+
+def run_with_progress(args: list[str], on_progress, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """run(), for a long pass: ffmpeg writes its `-progress` key=value blocks to stdout and
+    `on_progress(seconds_done)` is called at each block (about twice a second), so the CLI and the
+    Prefect run can say how far a pass is. stderr is kept whole for errors and parsing, as run()."""
+    import threading
+    import time
+
+    cmd = [ffmpeg_exe(), "-progress", "pipe:1", "-nostats", *(os.fspath(a) for a in args)]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, errors="replace")
+    except OSError as exc:
+        raise MediaError(f"could not start ffmpeg ({exc})", cmd, "") from exc
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()   # stderr drained beside stdout: a full pipe would stall ffmpeg
+    deadline = time.monotonic() + timeout
+    for line in proc.stdout:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.isdigit():
+            on_progress(int(value) / 1e6)
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    try:
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    reader.join(timeout=10)
+    stderr = "".join(err)
+    if time.monotonic() > deadline:
+        raise MediaError(f"ffmpeg timed out after {timeout:g}s", cmd, stderr)
+    if proc.returncode != 0:
+        raise MediaError(f"ffmpeg exited with code {proc.returncode}", cmd, stderr)
+    return subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)

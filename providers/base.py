@@ -48,8 +48,34 @@ class PanelRequest:
 
 
 @dataclass(frozen=True)
+class ReferenceRequest:
+    """One version of a bible reference to draw (the bible workshop, tasks/bible.py): a character's
+    turnaround sheet or a location's plate, from the locked description (no parent), or one
+    edit of a parent version — `view` redraws one view of a sheet, `instruction` is one edit."""
+
+    kind: Literal["character", "location"]
+    ident: str
+    description: str
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    parent_uri: str | None = None
+    view: str | None = None
+    instruction: str | None = None
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+@dataclass(frozen=True)
 class ClipRequest:
-    """One image-to-video job: the approved start panel (and end panel) animated."""
+    """One image-to-video job: the approved start panel (and end panel) animated — or, for a
+    reference shot, no frame at all (`start_uri` empty) and the `references`.
+
+    `references`: the images the video model is given besides frames, in the order its prompt
+    names them, each {"uri", "kind" ("character" | "location" | "extra"), "name"} and, for the
+    local provider's placing, a character's "colour" and the location's "framing"/"angle"."""
 
     prompt: str
     start_uri: str
@@ -62,9 +88,25 @@ class ClipRequest:
     movement: str
     camera_fixed: bool
     seed: int
+    references: tuple = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "references", tuple(dict(r) for r in self.references))
+
+    @property
+    def has_frame(self) -> bool:
+        return bool(self.start_uri)
+
+    def as_dict(self) -> dict:
+        """Its fields as a task's input: a clip without references keeps the cache key and
+        fingerprint it always had."""
+        fields = asdict(self)
+        if not self.references:
+            del fields["references"]
+        return fields
 
     def fingerprint(self) -> str:
-        return fingerprint(asdict(self))
+        return fingerprint(self.as_dict())
 
 
 JobState = Literal["queued", "running", "succeeded", "failed", "canceled"]

@@ -46,13 +46,13 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageOps
 
-from providers import http
+from providers import clip_references, http
 from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
 from providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                               ProviderTimeout, RefusedByModeration, poll_wait)
 from providers.keys import MissingKey, provider_key
-from providers.spec import Offer, ProviderSpec
+from providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "fal"
 #: Where fal serves outputs from (its CDN); the key is never sent there.
@@ -91,6 +91,13 @@ VIDEO_MODELS: dict[str, VideoInputs] = {
     "fal-ai/kling-video/v2.1/standard/image-to-video": KLING_21,
     "fal-ai/kling-video/v2.1/pro/image-to-video": KLING_21,
     "fal-ai/kling-video/v2.1/master/image-to-video": KLING_21,
+    # Its reference endpoint: the same inputs, with reference images instead of a start frame.
+    "fal-ai/bytedance/seedance/v1/lite/reference-to-video": SEEDANCE_V1,
+}
+#: The video models that take reference images (PROVIDERS.md §2): whether the reference endpoint
+#: also takes image_url is not in the notes, so a start frame never goes with them.
+VIDEO_REFERENCES = {
+    "fal-ai/bytedance/seedance/v1/lite/reference-to-video": TakesReferences("reference_image_urls", 4, naming="order"),
 }
 IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
 
@@ -123,13 +130,21 @@ def data_url(image: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
 
 
-def video_input(model: str, request: ClipRequest, start: bytes, end: bytes | None) -> dict:
-    """The body of a submit: the model's input itself, as PROVIDERS.md §2 lists it."""
+def video_input(model: str, request: ClipRequest, start: bytes | None, end: bytes | None, read=None) -> dict:
+    """The body of a submit: the model's input itself, as PROVIDERS.md §2 lists it. `read(uri)`
+    fetches a reference shot's images."""
     rules = VIDEO_MODELS[model]
     if end is not None and not rules.end_frame:
         # Sending only the start frame would make a different shot than the one approved.
         raise BadRequest(f"{model} takes no end frame: a start+end shot needs a Seedance model", provider=NAME)
-    body: dict = {"prompt": request.prompt, "image_url": data_url(start)}
+    refs = clip_references.for_model(NAME, model, request, VIDEO_REFERENCES.get(model))
+    if not refs and model in VIDEO_REFERENCES:
+        raise BadRequest(f"{model} animates references, not a frame: a reference shot only", provider=NAME)
+    body: dict = {"prompt": clip_references.named_prompt(request.prompt, refs, "order")}
+    if start is not None:
+        body["image_url"] = data_url(start)
+    if refs:
+        body[VIDEO_REFERENCES[model].field] = [data_url(read(r["uri"])) for r in refs]
     if end is not None:
         body["end_image_url"] = data_url(end)
     if rules.resolution:
@@ -342,9 +357,9 @@ class FalVideo:
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         # client_ref has nowhere to go: fal's queue keeps no id of ours (hence find_job below).
-        start = self.storage.get_bytes(request.start_uri)
+        start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
         end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
-        body = video_input(self.model, request, start, end)
+        body = video_input(self.model, request, start, end, self.storage.get_bytes)
         return self.queue.submit(self.model, body, seconds=request.seconds).encode()
 
     def poll(self, job_id: str) -> JobStatus:
@@ -513,4 +528,5 @@ PROVIDER = ProviderSpec(
     image=image, video=video, doctor=doctor,
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its request id in fal's dashboard (Requests), made at that time with that model",
+    references=VIDEO_REFERENCES,
 )

@@ -39,12 +39,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from providers import download, http, rubric
+from providers import clip_references, download, http, rubric
 from providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                               ProviderUnreachable, RefusedByModeration, TransientServerError)
 from providers.keys import MissingKey, provider_key, redact
-from providers.spec import Offer, ProviderSpec
+from providers.spec import Offer, ProviderSpec, TakesReferences
 
 
 class _OnFirstUse:
@@ -317,16 +317,22 @@ class Veo:
         if request.resolution not in VEO_RESOLUTIONS:
             raise BadRequest(f"Veo makes no {request.resolution} clip: not sent", provider=NAME)
         duration = veo_duration(request.seconds)
-        start = self.storage.get_bytes(request.start_uri)
+        refs = clip_references.for_model(NAME, self.model, request, VEO_REFERENCES.get(self.model))
+        start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
         config = types.GenerateVideosConfig(
+            # A reference shot: each image an ASSET to keep (a character, the set, a prop), never
+            # with a first or last frame [V].
+            reference_images=[types.VideoGenerationReferenceImage(image=self._image(r["uri"]), reference_type="ASSET")
+                              for r in refs] or None,
             # 9:16 is the only other ratio Veo takes [S]; slate's profiles are all 16:9.
             aspect_ratio="9:16" if request.height > request.width else "16:9",
             resolution=VEO_RESOLUTIONS[request.resolution], duration_seconds=duration, number_of_videos=1,
             # The last-frame input only in start+end mode. No seed, fps or audio: the developer
             # API refuses them client-side [V].
             last_frame=self._image(request.end_uri) if request.end_uri else None)
-        source = types.GenerateVideosSource(prompt=request.prompt, image=types.Image(image_bytes=start,
-                                                                                     mime_type=_mime(start)))
+        prompt = clip_references.named_prompt(request.prompt, refs, "typed") if refs else request.prompt
+        source = types.GenerateVideosSource(prompt=prompt, image=types.Image(image_bytes=start, mime_type=_mime(start))
+                                            if start is not None else None)
         with _sdk(self.base_url, SUBMIT_SECONDS) as client:
             operation = client.models.generate_videos(model=self.model, source=source, config=config)
         if not operation.name:
@@ -429,6 +435,12 @@ def doctor(*, base_url: str) -> list[Finding]:
     ]
 
 
+#: Veo 3.1 takes up to three reference images, never with a first or last frame (PROVIDERS.md §3);
+#: whether the fast model takes them through the Gemini API is not in the notes (on Replicate it
+#: does not), so it is not declared.
+VEO_REFERENCES = {"veo-3.1-generate-preview": TakesReferences("referenceImages", 3, with_frame=False, naming="typed")}
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={"image": Offer(("gemini-2.5-flash-image", "gemini-3-pro-image-preview")),
@@ -439,4 +451,5 @@ PROVIDER = ProviderSpec(
     image=image, video=video, judge=judge, doctor=doctor,
     translate_error=error_for,
     lost_job_hint="the Veo operation's name (models/…/operations/…)",
+    references=VEO_REFERENCES,
 )

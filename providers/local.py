@@ -34,9 +34,9 @@ from PIL import Image
 
 from manifests.keys import parse_canonical
 from media import render_clip
-from providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest
+from providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest, ReferenceRequest
 from providers.errors import JobFailed, NotReceived
-from providers.spec import Offer, ProviderSpec
+from providers.spec import Offer, ProviderSpec, TakesReferences
 from providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
                                   hue_rotate, paste_figure, place_figures, rng_for, view_cell,
                                   PANEL_VIEWS)
@@ -185,6 +185,28 @@ class LocalImage:
             canvas = corrupt(canvas, rng)
         return add_grain(canvas, request.seed)
 
+    def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes:
+        """A version of a bible reference (providers/local_bible.py draws it from the words): a
+        fix redraws only its view's cell, an edit only the thing it names."""
+        from providers import local_bible as bible
+        parent = self._open(request.parent_uri) if request.parent_uri else None
+        if request.kind == "character":
+            img = bible.fix_view(parent, request.view or "three_quarter") if parent is not None \
+                else bible.draw_sheet(request.description)
+        elif parent is not None:
+            img = bible.edit_plate(parent, request.description, request.instruction or "")
+        else:
+            img = bible.draw_plate(request.description)
+        # The fault mode reaches references too: a sheet whose three-quarter view "keeps lying"
+        # (recoloured), or a broken plate, so the reference gate and a fix can be rehearsed.
+        fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "reference",
+                             request.fingerprint())
+        if fault and request.kind == "character" and parent is None:
+            img = bible.lying_view(img, "three_quarter")
+        elif fault and request.kind == "location":
+            img = corrupt(img, rng_for("reference-fault", request.seed, request.ident))
+        return bible.png(img)
+
     def _dressed(self, turnaround_uri: str, view: str, colour: str | None) -> Image.Image:
         # Keyed by the turnaround's content URI: a changed reference is a different key.
         key = (turnaround_uri, view, colour)
@@ -206,6 +228,41 @@ class LocalImage:
 
 #: Where a film in a bucket keeps its local video jobs (under the film's folder of the bucket).
 SHARED_JOBS = "local-jobs/"
+
+
+def board_request(request: ClipRequest) -> PanelRequest:
+    """A reference clip's references as the panel the local painter would lay them out as: the
+    plate framed as the shot frames it, each character's turnaround placed and dressed. The
+    layout's seed is the shot's (kept on the location reference), not the take's, so every take
+    and the keyframe gate's board agree on where everyone stands."""
+    loc = next((r for r in request.references if r.get("kind") == "location"), None)
+    if loc is None:
+        raise JobFailed("a reference clip with no location reference: the local provider has no set to place "
+                        "the cast on", provider="local")
+    chars = tuple(CharacterRef(id=r["name"], description="", turnaround_uri=r["uri"],
+                               wardrobe_colour=r.get("colour")) for r in request.references
+                  if r.get("kind") == "character")
+    return PanelRequest(prompt=request.prompt, location_id=loc["name"], plate_uri=loc["uri"], characters=chars,
+                        framing=loc.get("framing", "medium"), angle=loc.get("angle", "eye"),
+                        movement=request.movement, width=request.width, height=request.height,
+                        seed=int(loc.get("seed", 0)))
+
+
+def reference_board(storage, request: ClipRequest) -> Image.Image:
+    """What the local provider places a reference clip's references as (its first frame): the
+    board, with each extra reference (a prop, a hand) set in along the bottom edge, in order."""
+    painter = LocalImage(storage)
+    board = painter.draw(board_request(request))
+    extras = [r for r in request.references if r.get("kind") == "extra"]
+    x = board.width // 40
+    for ref in extras:
+        with Image.open(storage.open_local(ref["uri"])) as im:
+            thing = im.convert("RGBA")
+        side = max(8, board.height // 5)
+        thing.thumbnail((side, side), Image.LANCZOS)
+        board.paste(thing, (x, board.height - thing.height - board.height // 40), thing)
+        x += thing.width + board.width // 40
+    return board
 
 
 class LocalVideo:
@@ -265,11 +322,16 @@ class LocalVideo:
     def download(self, job_id: str, dest: Path) -> Path:
         rec = self._record(job_id)
         req = ClipRequest(**rec["request"])
-        start = self.storage.open_local(req.start_uri)
         end = self.storage.open_local(req.end_uri) if req.end_uri else None
         fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint())
         # The frames a faulty clip is animated from are scratch: they must not outlive the render.
         with tempfile.TemporaryDirectory(prefix=".fault-", dir=dest.parent) as work:
+            if req.has_frame:
+                start = self.storage.open_local(req.start_uri)
+            else:
+                # A reference shot: the references placed in the frame, then animated like a panel.
+                start = Path(work) / "references.png"
+                reference_board(self.storage, req).save(start)
             if fault:
                 start, end = self._fault_inputs(fault, req, start, end, Path(work))
             render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
@@ -347,9 +409,14 @@ def doctor(**_) -> list[Finding]:
     return [Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
 
+#: The local provider places every reference it is given (its "count" is the film's); with a start
+#: frame, the frame already holds the cast and set it was drawn from, so nothing more is placed.
+LOCAL_REFERENCES = {"local-ffmpeg-v1": TakesReferences("references", None, with_frame=True, naming="order")}
+
+
 PROVIDER = ProviderSpec(
     name="local",
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
             "judge": Offer(("local-pixels-v1",))},
-    image=image, video=video, judge=judge, doctor=doctor,
+    image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES,
 )

@@ -34,12 +34,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from providers import download, http
+from providers import clip_references, download, http
 from providers.base import ClipRequest, Finding, JobStatus
 from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
                               RefusedByModeration, TransientServerError)
 from providers.keys import MissingKey, provider_key
-from providers.spec import Offer, ProviderSpec
+from providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "openrouter"
 
@@ -135,13 +135,21 @@ class OpenRouterVideo:
         if request.seconds > MAX_SECONDS:
             raise BadRequest(f"{self.model} makes at most {MAX_SECONDS} s; {request.seconds:g} s was asked",
                              provider=NAME)
-        frames = [("first_frame", request.start_uri)]
+        refs = clip_references.for_model(NAME, self.model, request, VIDEO_REFERENCES.get(self.model))
+        frames = [("first_frame", request.start_uri)] if request.start_uri else []
         if request.end_uri:
             frames.append(("last_frame", request.end_uri))
-        return {"model": self.model, "prompt": request.prompt, "duration": duration_for(request.seconds),
-                "resolution": request.resolution, "seed": request.seed,
-                "frame_images": [{"type": "image_url", "image_url": {"url": data_url(self.storage.get_bytes(uri))},
-                                  "frame_type": kind} for kind, uri in frames]}
+        body = {"model": self.model, "duration": duration_for(request.seconds),
+                "prompt": clip_references.named_prompt(request.prompt, refs, VIDEO_REFERENCES[self.model].naming)
+                if refs else request.prompt,
+                "resolution": request.resolution, "seed": request.seed}
+        if frames:
+            body["frame_images"] = [{"type": "image_url", "image_url": {"url": data_url(self.storage.get_bytes(uri))},
+                                     "frame_type": kind} for kind, uri in frames]
+        if refs:
+            body["input_references"] = [{"type": "image_url", "image_url": {"url": data_url(
+                self.storage.get_bytes(r["uri"]))}} for r in refs]
+        return body
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         # client_ref goes nowhere: OpenRouter keeps no caller reference it could be found by.
@@ -297,6 +305,11 @@ def doctor(*, base_url: str) -> list[Finding]:
 
 #: The Seedance 2.0 family, as OpenRouter names it: video only (no panels, no judge).
 VIDEO_MODELS = ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast", "bytedance/seedance-2.0-mini")
+#: `input_references` (PROVIDERS.md §4). How many, and whether they may go with frame_images, are
+#: not in the notes: no count is assumed and a frame never goes with them. Seedance 2.0 names its
+#: references [Image1]… (§1); mini's behaviour is not in the notes, so it is not declared.
+VIDEO_REFERENCES = {m: TakesReferences("input_references", None, naming="tags")
+                    for m in ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast")}
 
 PROVIDER = ProviderSpec(
     name=NAME,
@@ -307,4 +320,5 @@ PROVIDER = ProviderSpec(
     video=video, doctor=doctor, key_limit=key_limit,
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its video job id in OpenRouter's activity, made at that time",
+    references=VIDEO_REFERENCES,
 )

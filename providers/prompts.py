@@ -74,6 +74,9 @@ class Family:
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     fixed_camera: str = ""
+    #: the lines that stand before the sections when the panel polishes a human composite
+    #: (the rules' top-level `polish`, or the family's own): what the call is, instead of `before`
+    polish: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def _parse(data: dict, source: str) -> tuple[list[Family], list[Rule]]:
             raise RulesError(f"{source}: families.{name}: unknown section(s) {bad} (known: {', '.join(SECTIONS)})")
         families.append(Family(name, tuple(fam.get("match", [])), tuple(fam.get("panel", Family.panel)),
                                tuple(fam.get("clip", Family.clip)), tuple(fam.get("before", [])),
-                               tuple(fam.get("after", [])), fam.get("fixed_camera", "")))
+                               tuple(fam.get("after", [])), fam.get("fixed_camera", ""),
+                               tuple(fam.get("polish", data.get("polish", [])))))
     for i, r in enumerate(data.get("rules") or []):
         where = f"{source}: rules[{i}] ({r.get('id', '?')})"
         if r.get("severity") not in ("warn", "block"):
@@ -181,8 +185,10 @@ def load_rules(project_root: Path | None = None) -> Rules:
 
 
 def assemble(blocks: Blocks, family: Family, kind: str) -> str:
-    """The prompt of one moment for one family: its lines, then the sections in its order."""
-    order = family.panel if kind == "panel" else family.clip
+    """The prompt of one moment for one family: its lines, then the sections in its order. Kind
+    "polish": a panel made by polishing a human composite — the family's polish lines say so."""
+    order = family.panel if kind in ("panel", "polish") else family.clip
+    before = (family.polish or family.before) if kind == "polish" else family.before
     text = {
         "characters": " ".join(blocks.characters),
         "environment": blocks.environment,
@@ -190,7 +196,7 @@ def assemble(blocks: Blocks, family: Family, kind: str) -> str:
         "props": ("Props: " + ", ".join(blocks.props) + ".") if blocks.props else "",
         "action": blocks.action,
     }
-    lines = [*family.before, *(text[s] for s in order if text[s]), *family.after]
+    lines = [*before, *(text[s] for s in order if text[s]), *family.after]
     return "\n".join(line.strip() for line in lines if line.strip())
 
 

@@ -298,3 +298,15 @@ def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
     return _factory(spec, "judge")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls),
                                    faults=FaultMode(), latency=0.0)
 
+
+
+# -- reference images (frame_mode: reference) ----------------------------------------------------
+def takes_references(ref: ModelRef | str):
+    """What references a video model takes (providers.spec.TakesReferences), None: frames only."""
+    ref = _ref(ref)
+    return provider(ref.provider).references.get(ref.model)
+
+
+def reference_models() -> list[str]:
+    """Every `provider:model` that takes reference images, for the messages that name them."""
+    return [f"{name}:{model}" for name, spec in specs().items() for model in spec.references]

@@ -50,12 +50,12 @@ from urllib.parse import quote, urlsplit
 
 from PIL import Image
 
-from providers import download, http
+from providers import clip_references, download, http
 from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
 from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                               RefusedByModeration, TransientServerError, poll_wait)
 from providers.keys import MissingKey, provider_key, redact
-from providers.spec import Offer, ProviderSpec
+from providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "replicate"
 CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)
@@ -485,6 +485,14 @@ CLIP_MODELS = {
 }
 
 
+#: The video models that take reference images (PROVIDERS.md §1), as the spec declares them.
+CLIP_REFERENCES = {
+    "bytedance/seedance-1-lite": TakesReferences("reference_images", 4, with_frame=False, naming="order",
+                                                 resolutions=("480p", "720p")),   # 1–4, not with 1080p [S]
+    "bytedance/seedance-2.0": TakesReferences("reference_images", 9, with_frame=False, naming="tags"),  # [D]
+}
+
+
 def clip_duration(spec: ClipModel, seconds: float) -> int:
     """The shortest duration the model takes that is at least what was asked (rounded up)."""
     wanted = math.ceil(round(seconds, 6))
@@ -505,11 +513,20 @@ def clip_resolution(spec: ClipModel, asked: str) -> str:
     raise BadRequest(f"the model makes no {asked} or higher", provider=NAME)
 
 
-def clip_inputs(model: str, request: ClipRequest, start: bytes, end: bytes | None) -> dict:
+def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: bytes | None,
+                read=None) -> dict:
+    """The prediction's input. `read(uri) -> bytes` fetches a reference shot's images."""
     spec = CLIP_MODELS[model]
     if end is not None and spec.end is None:
         raise BadRequest(f"{model} takes no last frame: a start+end shot needs another model", provider=NAME)
-    inputs: dict[str, Any] = {"prompt": request.prompt, spec.start: data_url(start)}
+    refs = clip_references.for_model(NAME, model, request, CLIP_REFERENCES.get(model))
+    prompt = clip_references.named_prompt(request.prompt, refs, CLIP_REFERENCES[model].naming) if refs \
+        else request.prompt
+    inputs: dict[str, Any] = {"prompt": prompt}
+    if start is not None:
+        inputs[spec.start] = data_url(start)
+    if refs:
+        inputs[CLIP_REFERENCES[model].field] = [data_url(read(r["uri"])) for r in refs]
     if end is not None:
         inputs[spec.end] = data_url(end)   # only in start+end mode: an end frame changes the clip
     inputs["duration"] = clip_duration(spec, request.seconds)
@@ -543,9 +560,9 @@ class ReplicateVideo:
         return provider_key(NAME).id
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
-        start = self.storage.get_bytes(request.start_uri)
+        start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
         end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
-        inputs = clip_inputs(self.model, request, start, end)
+        inputs = clip_inputs(self.model, request, start, end, self.storage.get_bytes)
         self._sent[client_ref] = inputs
         with Predictions(self.base_url) as api:
             prediction = api.create(self.model, inputs)
@@ -586,9 +603,9 @@ class ReplicateVideo:
         """The prediction a lost create made, found in the list by what was asked (Replicate
         keeps no id of ours on a prediction)."""
         if request is not None:
-            start = self.storage.get_bytes(request.start_uri)
+            start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
             end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
-            inputs = clip_inputs(self.model, request, start, end)
+            inputs = clip_inputs(self.model, request, start, end, self.storage.get_bytes)
         else:
             inputs = self._sent.get(client_ref)
         if inputs is None:
@@ -651,4 +668,5 @@ PROVIDER = ProviderSpec(
     image=image, video=video, doctor=doctor,
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its prediction in Replicate's dashboard (Predictions), made at that time with that model",
+    references=CLIP_REFERENCES,
 )

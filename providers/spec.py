@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 CAPABILITIES = ("image", "video", "judge")
+NAMINGS = ("tags", "typed", "order")
 PROFILES = ("draft", "final", "hero")
 #: A provider's name goes into `SLATE_<NAME>_BASE_URL`, `<name>_base_url` and `<name>:<model>`:
 #: lowercase letters and digits only, so each of those spellings reads back one way.
@@ -49,6 +50,35 @@ class Offer:
 
 
 @dataclass(frozen=True)
+class TakesReferences:
+    """What one video model takes besides frames: reference images (PROVIDERS.md), as data.
+
+    `with_frame`: whether a start (or last) frame may go with them — True, False (the notes say
+    not), or None (the notes do not say: slate never sends both). `most`: how many it takes
+    (None: the notes give no count). `naming`: how the prompt names them — "tags" ([Image1]…,
+    Seedance 2.0), "typed" (each image has a reference type, Veo), "order" (in order, by name).
+    `resolutions`/`seconds`: the only ones it makes with references (None: no such limit known)."""
+
+    field: str
+    most: int | None
+    with_frame: bool | None = None
+    naming: str = "order"
+    resolutions: tuple[str, ...] | None = None
+    seconds: tuple[int, ...] | None = None
+
+    def limits(self) -> str:
+        """The limits in words, for `slate check` and the README."""
+        said = [f"up to {self.most}" if self.most else "count not documented"]
+        if self.resolutions:
+            said.append("only " + "/".join(self.resolutions))
+        if self.seconds:
+            said.append("only " + "/".join(f"{s} s" for s in self.seconds))
+        said.append({True: "with a start frame", False: "never with a start frame",
+                     None: "with a start frame: not documented"}[self.with_frame])
+        return ", ".join(said)
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     """One provider, as its module declares it (see the module docstring)."""
 
@@ -69,9 +99,14 @@ class ProviderSpec:
     translate_error: Callable[[Any], Exception] | None = None
     #: where a person finds a job whose answer was lost (`slate reconcile --job`)
     lost_job_hint: str = ""
+    #: video model -> what references it takes; a model not named takes frames only
+    references: Mapping[str, TakesReferences] = field(default_factory=dict)
+    #: whether its image models can polish a human composite (frame_mode start + panel_override)
+    polishes: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
+        object.__setattr__(self, "references", MappingProxyType(dict(self.references)))
         problems = list(self._problems())
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
@@ -96,6 +131,11 @@ class ProviderSpec:
         for capability in CAPABILITIES:
             if getattr(self, capability) is not None and capability not in self.offers:
                 yield f"a {capability} factory but no {capability} models"
+        for model, takes in self.references.items():
+            if model not in self.models("video"):
+                yield f"references declared for {model!r}, which is not one of its video models"
+            elif not isinstance(takes, TakesReferences) or takes.naming not in NAMINGS:
+                yield f"references of {model!r}: a TakesReferences naming one of {', '.join(NAMINGS)}"
         if self.base_url is not None and not _URL.match(self.base_url):
             yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
         if self.key_vars and self.base_url is None:

@@ -28,6 +28,7 @@ from providers.keys import install_log_redaction  # noqa: E402
 install_log_redaction()  # a key read by a provider never reaches a log line
 
 from slate.commands import approve, ledger, project, run, stack, status  # noqa: E402
+from slate.commands import mcp  # noqa: E402
 from slate.commands.report import Progress  # noqa: E402,F401 — tests read the live table from here
 from slate.commands.shared import console, err  # noqa: E402,F401
 
@@ -39,6 +40,14 @@ for command in (project.init, project.check, run.run, stack.push, project.estima
     app.command()(command)
 app.command("studio-setup")(stack.studio_setup)
 app.command()(status.escalations)
+app.command()(mcp.mcp)   # slate mcp: an agent's session (slate/agent/)
+
+from slate.commands import bible  # noqa: E402 — the bible workshop (issue 24)
+app.add_typer(bible.app, name="bible")
+from slate.commands import production  # noqa: E402 — the production report (issue 24)
+app.command("report")(production.report)
+from slate.commands import export  # noqa: E402 — issue 23: the editor's hand-off
+app.command()(export.export)
 
 
 def main() -> None:  # pragma: no cover

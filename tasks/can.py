@@ -26,6 +26,7 @@ from providers.storage_local import cas_uri, file_sha256, write_atomic
 from manifests.options import not_output
 from tasks.clapper import content_key
 from tasks.context import RunSpec, studio
+from tasks.assembly import edit_fingerprint
 from tasks.plan import plan_scene
 from tasks.references import lock_scene_references
 from tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
@@ -39,11 +40,14 @@ STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAM
 NOT_OUTPUT = not_output()
 
 
-def scene_key(run: RunSpec, plans: list, policy: str) -> str:
-    """The key of everything a scene's cut depends on (see the module's docstring)."""
+def scene_key(run: RunSpec, plans: list, policy: str, edit: dict | None = None) -> str:
+    """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
+    assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one."""
     settings = {k: v for k, v in run.model_dump(mode="json").items() if k not in NOT_OUTPUT}
-    return content_key(CAN_VERSION, {"stages": list(STAGES), "run": settings, "plans": plans, "policy": policy},
-                       exclude=())
+    parts = {"stages": list(STAGES), "run": settings, "plans": plans, "policy": policy}
+    if edit is not None:   # a film without `finishing:` keeps the keys it always had
+        parts["edit"] = edit
+    return content_key(CAN_VERSION, parts, exclude=())
 
 
 def scene_key_of(run: RunSpec, film, policy: str) -> str:
@@ -53,7 +57,7 @@ def scene_key_of(run: RunSpec, film, policy: str) -> str:
     lock = lock_scene_references(run, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
                        video_model=run.video_models[0])
-    return scene_key(run, plans, policy)
+    return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene))
 
 
 # `shelf` is the run's own result store (tasks.cache.result_storage): the project's

@@ -15,6 +15,7 @@ import json
 from prefect import task
 
 from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
 from governor.gates import GatePolicy, failing, judge_kind
 from media import load_rgb
 from media.content import content_score
@@ -24,8 +25,8 @@ from tasks.context import RunSpec, emit, studio
 from tasks.panel import panel_from_dict
 from tasks.versions import GATE_VERSION  # bumped there
 
-IMAGE_TOKENS = 1290   # what a judge model bills per image at about 1K (PROVIDERS.md)
-VERDICT_TOKENS = 300
+# IMAGE_TOKENS, VERDICT_TOKENS: what a judge model bills per image at about 1K (PROVIDERS.md) and
+# for a verdict, the estimate's own figures (governor/estimate.py), so a gate and the estimate agree.
 
 
 def reference_images(st, req) -> ReferenceImages:

@@ -63,8 +63,8 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
             scene = film.scene(scene_id)
             sizes = {PROFILES[profile].for_shot(s.critical)[1:] for s in scene.shots}
             for need in scene_needs(film, scene_id):
-                if need.kind == "panel override":
-                    continue  # a composite is judged as a panel, against the plate, in the run
+                if need.kind in ("panel override", "extra reference"):
+                    continue  # a composite (or a prop's picture) is judged as a panel, against the plate, in the run
                 try:
                     data, _, _ = read_reference(storage, need)
                 except Exception:  # noqa: BLE001 - the reference check reports an unreadable file

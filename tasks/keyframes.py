@@ -43,10 +43,13 @@ from tasks.versions import KEYFRAME_VERSION  # bumped there
       task_run_name="keyframe gate {shot} take {take}")
 def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
                   request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
-                  seconds: float, fps: int, expect_motion: bool, cast: dict = {}) -> dict:  # noqa: B006
+                  seconds: float, fps: int, expect_motion: bool, cast: dict = {},  # noqa: B006
+                  board: bool = False) -> dict:
     """The judge's verdict on a clip's keyframes, with slate's own checks (own_scores: motion
     sanity, the whole clip looked at, who is in it), held to the gate policy. `cast`: the
-    scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count."""
+    scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count.
+    `board`: a reference shot's start is its references laid out, not a frame the clip began
+    from: the whole-clip checks hold the clip to its own first frame instead."""
     st = studio(run)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
@@ -71,7 +74,8 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
                {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
         st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion,
-        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who)]}
+        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
+        start_in_clip=board)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root, run.cannot_judge).apply(raw, "keyframe", judge_kind(judge), profile)
@@ -92,12 +96,15 @@ class Cast:
 
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
-               start: Path | None = None, end: Path | None = None, cast: Cast | None = None) -> list[dict]:
+               start: Path | None = None, end: Path | None = None, cast: Cast | None = None,
+               start_in_clip: bool = False) -> list[dict]:
     """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
     (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
     stops, a cast, noise, against the picture it `start`ed from) and who is in it
     (media.presence, for the shot's `cast`). A pure function of the files, so
-    benchmarks/gates.py measures exactly what the gate does."""
+    benchmarks/gates.py measures exactly what the gate does. `start_in_clip`: `start` is not a
+    frame the clip began from (a reference shot's board: a model frames its references its own
+    way), so tones, casts and presence are levelled to the clip's own first frame."""
     scores = motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
     if start is None:
         return scores
@@ -106,7 +113,10 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     except Exception as exc:  # noqa: BLE001 — an undecodable clip already fails `motion` and `frames`
         return scores + [{"name": "clip_content", "value": 0.0, "threshold": 0.9, "passed": False, "role": "block",
                           "reason": f"the clip could not be decoded whole ({str(exc)[:160]})"}]
-    first = load_rgb(start)
+    # Why the clip's own first frame for a reference shot: levelling every frame's tones to a
+    # board the model never drew bends the colours presence looks for (Gabe and Jenny, plainly
+    # in every frame of a fake's reference clip, read missing for most of it).
+    first = seen.frames[0] if start_in_clip and len(seen.frames) else load_rgb(start)
     scores += dailies_scores(seen, first, expect_motion=expect_motion,
                              end=load_rgb(end) if end is not None else None)
     if cast is not None and len(seen.frames):

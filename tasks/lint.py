@@ -28,11 +28,12 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
     rules = load_rules(film.root)
     out = []
     for shot in film.scene(scene_id).shots:
-        moments = ["start"] + (["end"] if shot.frame_mode == "start_end" else [])
+        # A reference shot sends no panel prompt: only its clip's.
+        moments = [] if shot.frame_mode == "reference" else ["start"] + (["end"] if shot.frame_mode == "start_end" else [])
         panel_family = rules.family_of(panel_model)
         for moment in moments:
             blocks = moment_blocks(film, scene_id, shot.id, moment)
-            prompt = assemble(blocks, panel_family, "panel")
+            prompt = assemble(blocks, panel_family, "polish" if moment == "start" and shot.panel_override else "panel")
             field = "end_action" if moment == "end" else "action"
             out += [(shot.id, field, f) for f in lint(prompt, panel_family, "panel", rules,
                                                       with_references=bool(shot.characters),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, replace
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_serializer
 
 from manifests import LoadedFilm
 from manifests.profiles import PROFILES
@@ -44,6 +44,25 @@ class ShotPlan(BaseModel):
     clip_blocks: dict       # the clip's locked blocks (providers.prompts.Blocks)
     clip_prompt: str        # the clip's prompt for the run's first video model
     video_family: str = "local"
+    recipe: list[str] = []  # the shot's single edits of its start panel, in order (issue 24)
+    # The images its video model is given besides frames (providers.base.ClipRequest.references):
+    # a reference shot's cast, plate and extras; a start shot's cast and extras when it lists any.
+    references: list[dict] = []
+
+    @model_serializer(mode="wrap")
+    def _without_empty_additions(self, handler):
+        # A shot without a recipe or references dumps (and so keys) exactly as before they existed.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("recipe", "references"):
+                if not data.get(name):
+                    data.pop(name, None)
+        return data
+
+    @property
+    def by_reference(self) -> bool:
+        """A reference shot: no panel, the video model gets references and no frame."""
+        return self.frame_mode == "reference"
 
     def panel_request(self, moment: str, take: int) -> PanelRequest:
         base = PanelRequest(**{**(self.start if moment == "start" else self.end),
@@ -61,10 +80,11 @@ class ShotPlan(BaseModel):
             family = rules.family_of(video_model)
             if family.name != self.video_family:
                 prompt = assemble(Blocks.from_dict(self.clip_blocks), family, "clip")
-        return ClipRequest(prompt=prompt, start_uri=start_uri, end_uri=end_uri,
+        return ClipRequest(prompt=prompt, start_uri="" if self.by_reference else start_uri, end_uri=end_uri,
                            seconds=self.duration, width=self.width, height=self.height, fps=self.fps,
                            resolution=self.resolution, movement=self.movement,
-                           camera_fixed=self.camera_fixed, seed=take_seed(self.seed, "clip", take))
+                           camera_fixed=self.camera_fixed, seed=take_seed(self.seed, "clip", take),
+                           references=tuple(self.references))
 
 
 def shot_seed(scene_id: str, shot_id: str, seed: int) -> int:
@@ -106,8 +126,11 @@ def moment_blocks(film: LoadedFilm, scene_id: str, shot_id: str, moment: str) ->
 
 
 def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str, family: Family | None = None) -> str:
+    """A moment's panel prompt; a start moment made from a human composite is its polish pass."""
     family = family or load_rules().family("local")
-    return assemble(moment_blocks(film, scene_id, shot_id, moment), family, "panel")
+    shot = film.scene(scene_id).shot(shot_id)
+    kind = "polish" if moment == "start" and shot.panel_override else "panel"
+    return assemble(moment_blocks(film, scene_id, shot_id, moment), family, kind)
 
 
 def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int, *,
@@ -141,15 +164,27 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
                                moment=moment, override_uri=override if moment == "start" else None)
             return asdict(req)
 
+        seed = shot_seed(scene_id, shot.id, shot.seed)
+        refs: list[dict] = []
+        if shot.frame_mode == "reference" or shot.references:
+            refs = [{"uri": c.turnaround_uri, "kind": "character", "name": c.id,
+                     **({"colour": c.wardrobe_colour} if c.wardrobe_colour else {})} for c in chars]
+            if shot.frame_mode == "reference":  # with a start frame, the set is in the frame already
+                refs.append({"uri": lock.locations[loc_id].uri, "kind": "location", "name": loc_id,
+                             # laid out as its start panel would be (the blocking a cut is judged by)
+                             "framing": shot.camera.framing, "angle": shot.camera.angle,
+                             "seed": take_seed(seed, "start", 1)})
+            refs += [{"uri": lock.overrides[key].uri, "kind": "extra", "name": key} for key in shot.references]
         plans.append(ShotPlan(
             film=film.film.id, scene=scene_id, shot=shot.id, index=i, duration=shot.duration,
             frame_mode=shot.frame_mode, chain=shot.chain, chain_position=position, critical=shot.critical,
             transition=shot.transition_out.kind, transition_seconds=shot.transition_out.duration,
             resolution=resolution, width=width, height=height, fps=fps, movement=shot.camera.movement,
-            camera_fixed=shot.camera.fixed, seed=shot_seed(scene_id, shot.id, shot.seed),
+            camera_fixed=shot.camera.fixed, seed=seed, references=refs,
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
             clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")).as_dict(),
             clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
+            recipe=list(shot.recipe),
         ))
     return plans
 

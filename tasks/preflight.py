@@ -36,7 +36,7 @@ from pathlib import Path
 from governor.chokepoint import Units
 from governor.estimate import JUDGE_TOKENS
 from governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
-                               UnpricedResolution)
+                               UnpricedResolution, repricing)
 from manifests import LoadedFilm, ManifestError, Problem, load_film
 from manifests.options import OPTIONS, cli_flags
 from manifests.options import overrides as run_overrides
@@ -48,9 +48,11 @@ from providers.registry import UnknownProvider, lineup, storage_for
 from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
 from tasks.lint import scene_findings
+from tasks.finish_check import finish_problems
 from tasks.judge_reading import judge_problems
 from tasks.sheet_check import sheet_problems
 from tasks.references import reference_problems
+from tasks.reference_shots import reference_problems as reference_problems_of
 
 __all__ = ["Preflight", "preflight", "handed_on", "refused"]
 
@@ -149,8 +151,15 @@ def preflight(root: Path, *, scene: str | None = None, scenes: list[str] | None 
     for scene_id in scenes:
         if whole is None or scene_id in whole:   # a scene read in part has other dissolves
             problems += stitch_problems(film, scene_id)
+    # the assembly manifest's LUTs and cues (issue 23): the finishing pass's inputs, read now
+    problems += finish_problems(root, film, [s for s in scenes if whole is None or s in whole], warnings)
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
+        chosen = lineup(settings)
+        refs, said = reference_problems_of(film, scenes, [str(v) for v in chosen.videos], str(chosen.panel),
+                                           settings.profile)
+        problems += refs
+        warnings += said
         try:
             blocking, linted = prompt_problems(film, scenes, settings)
             problems += blocking
@@ -314,13 +323,10 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
               "judge": (str(chosen_models.judge), "judge")}
     if settings.price_as is not None:
         try:
-            kind = card.rate(settings.price_as).kind
-        except UnknownRate as exc:
+            for kind, key in repricing(card, settings.price_as).items():
+                chosen[kind] = (key, "price_as")   # one key per capability: panels, judge calls, video
+        except RateError as exc:
             return [on_setting("price_as", str(exc))]
-        if kind == "judge":
-            return [on_setting("price_as", f"{settings.price_as!r} is a judge model; price_as re-prices "
-                                                 "the image or video calls only")]
-        chosen[kind] = (settings.price_as, "price_as")
     for kind, (key, name) in chosen.items():
         try:
             card.rate(key, kind)

@@ -60,7 +60,7 @@ class BibleLock(BaseModel):
 class Need:
     """One reference a scene needs, and the manifest line that asks for it."""
 
-    kind: str          # "character" | "location" | "panel override"
+    kind: str          # "character" | "location" | "panel override" | "extra reference"
     ident: str         # the character or location id, or the shot id of an override
     key: str           # the storage key
     file: str          # the manifest naming it (bible.yaml, or the scene file for an override)
@@ -88,6 +88,9 @@ def scene_needs(film: LoadedFilm, scene_id: str) -> list[Need]:
     for s in scene.shots:
         if s.panel_override:
             needs.append(Need("panel override", s.id, s.panel_override, scene_file, s.id, "panel_override"))
+        for i, key in enumerate(s.references):
+            # An extra reference (a prop, a hand) is locked like an override: by its key's content.
+            needs.append(Need("extra reference", s.id, key, scene_file, s.id, f"references[{i}]"))
     return needs
 
 
@@ -227,10 +230,10 @@ def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str, *, stor
         except ReferenceMissing as exc:
             problems.append(str(exc))
             continue
-        ident = need.key if need.kind == "panel override" else need.ident
+        ident = need.key if need.kind in ("panel override", "extra reference") else need.ident
         digest, suffix = hashlib.sha256(data).hexdigest(), need.key.rsplit(".", 1)[-1]
         uri = st.put_bytes(data, suffix) if store else cas_uri(digest, suffix)
-        locked[need.kind][ident] = LockedRef(key=need.key, uri=uri, sha256=digest, width=w, height=h)
+        locked["panel override" if need.kind == "extra reference" else need.kind][ident] = LockedRef(key=need.key, uri=uri, sha256=digest, width=w, height=h)
     if problems:
         raise ReferenceMissing("; ".join(problems))
     return BibleLock(characters=locked["character"], locations=locked["location"], overrides=locked["panel override"])

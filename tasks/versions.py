@@ -16,3 +16,5 @@ KEYFRAME_VERSION = "keyframe-gate-v5"  # v4: each keyframe's content, a bounded 
 CONTINUITY_VERSION = "continuity-v3"  # v3: the content check of both frames; colours per figure
 DRIFT_VERSION = "drift-v7"  # v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour
 STITCH_VERSION = "stitch-v1"
+PANEL_EDIT_VERSION = "panel-edit-v1"  # issue 24: one step of a shot's recipe of single edits
+FINISH_VERSION = "finish-v1"  # issue 23: the finishing pass (mix, grade, loudness, deliverables)

@@ -32,7 +32,7 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
         context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
         units=Units("video", seconds=req.seconds, resolution=req.resolution),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
-        references=tuple(u for u in (req.start_uri, req.end_uri) if u),
+        references=tuple(u for u in (req.start_uri, req.end_uri) if u) + tuple(r["uri"] for r in req.references),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
                     "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps, **variant})
     videos = st.video_for(f"{provider}:{model}")  # the run's video model, or a fallback

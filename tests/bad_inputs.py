@@ -490,7 +490,7 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                "Input should be 'static', 'dolly_in'", shot="1C", field="camera.movement")
     yield Case("end-action-without-end-frame", shot(2, "end_action", "Gabe drinks."), SCENE,
                "end_action is only allowed when frame_mode is 'start_end'", shot="1C", field="end_action")
-    yield Case("frame-mode-misnamed", shot(1, "frame_mode", "start_and_end"), SCENE, "Input should be 'start' or 'start_end'",
+    yield Case("frame-mode-misnamed", shot(1, "frame_mode", "start_and_end"), SCENE, "Input should be 'start', 'start_end' or 'reference'",
                shot="1B", field="frame_mode")
     yield Case("blank-action", shot(3, "action", "   "), SCENE, "must not be empty", shot="1D", field="action")
 
@@ -674,8 +674,10 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                TOML, "openrouter offers no panel model", field="models.draft.panel")
     yield Case("toml-price-as-unknown", append(TOML, 'price_as = "replicate:seedance"\n'), TOML,
                "no rate for 'replicate:seedance' on the rate card", field="price_as")
-    yield Case("toml-price-as-judge-model", append(TOML, 'price_as = "gemini:gemini-2.5-flash"\n'), TOML,
-               "is a judge model", field="price_as")
+    # A judge model is a capability price_as prices (issue 25); two of one capability is the mistake.
+    yield Case("toml-price-as-two-video-models", append(
+        TOML, 'price_as = "replicate:bytedance/seedance-1-pro,replicate:kwaivgi/kling-v2.5-turbo-pro"\n'), TOML,
+        "price_as names two video models", field="price_as")
     yield Case("toml-timezone-unknown", append(TOML, 'timezone = "CET+1"\n'), TOML, "unknown timezone 'CET+1'",
                field="timezone")
     yield Case("toml-base-url-without-scheme", append(TOML, 'replicate_base_url = "api.replicate.com/v1"\n'), TOML,

@@ -37,3 +37,14 @@ def pg_database():
         admin.dispose()
 
 
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    """A ledger URL on each backend: a SQLite file in the test's folder, then a throwaway
+    Postgres database. A test file gets it by importing it (`from postgres_db import url`)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+    else:
+        with pg_database() as u:
+            yield u

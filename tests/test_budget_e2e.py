@@ -138,7 +138,8 @@ def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
     scene_doc.write_text(yaml.safe_dump(doc, sort_keys=False))
     block = None
     try:
-        scene_flow(project=str(example_film), return_state=True)  # creates the block from settings
+        # Creates the block from the film's settings — never from this run's own --cap.
+        scene_flow(project=str(example_film), cap=Decimal("0.50"), return_state=True)
         block = SlateBudget.load(FILM)
         assert (block.run_cap_usd, block.film_cap_usd, block.max_takes) == (Decimal("25"), Decimal("250"), 3)
         block.film_cap_usd = Decimal("0.20")  # what an edit on the Blocks page does

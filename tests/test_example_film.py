@@ -58,6 +58,7 @@ def test_layout(root: Path) -> None:
         "scenes/scene-01.yaml",
         *(f"characters/{c}/{c}_turnaround_APPROVED.png" for c in ("gabe", "jenny", "leo", "mia", "nina")),
         *(f"locations/{loc}/{loc}_plate_APPROVED.png" for loc in ("diner", "street")),
+        "audio/diner-theme.wav", "audio/mia-line.wav", "grade/night-diner.cube",   # the edit's (issue 23)
     }
     from slate.settings import project_settings
     settings = project_settings(root)

@@ -40,15 +40,8 @@ _SEQ = itertools.count(1)
 
 # --------------------------------------------------------------------------- fixtures
 
-from postgres_db import pg_database  # noqa: E402
+from postgres_db import pg_database, url  # noqa: E402,F401 — url: each backend
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        with pg_database() as u:
-            yield u
 
 
 @pytest.fixture
@@ -282,12 +275,12 @@ def test_migrations_recorded_and_idempotent(url):
     led = Ledger(url)
     with led.engine.connect() as c:
         got = c.execute(sa.text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
-    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2, 3, 4]
+    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2, 3, 4, 5]
     assert migrations.migrate(led.engine) == []  # nothing to do the second time
     led.close()
     again = Ledger(url)  # a second open applies nothing either
     with again.engine.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 4
+        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 5
     # The live table object matches the schema the migrations built.
     cols = {c["name"] for c in sa.inspect(again.engine).get_columns("paid_calls")}
     assert cols == {c.name for c in paid_calls.columns}
@@ -304,7 +297,7 @@ def test_upgrade_from_version_1(url):
     idx = {i["name"] for i in sa.inspect(led.engine).get_indexes("paid_calls")}
     assert {"ix_paid_calls_film_status", "ix_paid_calls_run_status", "ix_paid_calls_film"} <= idx
     with led.engine.connect() as c:
-        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2, 3, 4]
+        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2, 3, 4, 5]
     led.reserve(cap_scopes=[], request=req("1"))
     led.close()
 
@@ -496,3 +489,27 @@ LedgerMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 test_ledger_state_machine = LedgerMachine.TestCase
+
+
+def test_a_new_sqlite_ledger_opened_while_another_connection_writes_waits_its_turn(tmp_path):
+    """A worker opening a new (still rollback-journal) ledger file while another holds its write
+    lock waits, as every other statement does, instead of failing at once with "database is
+    locked" — how 16 workers opening one ledger together failed under load."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "ledger.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other_work (x)")
+    holder.execute("BEGIN IMMEDIATE")  # the reserved lock, in rollback mode (the file is new)
+    holder.execute("INSERT INTO other_work VALUES (1)")
+    threading.Timer(1.0, lambda: holder.execute("COMMIT")).start()
+    t0 = time.monotonic()
+    with Ledger(f"sqlite:///{path}") as opened:
+        waited = time.monotonic() - t0
+        assert opened.rows(film="none") == []
+    holder.close()
+    assert waited >= 0.9, f"opened after {waited:.2f}s while the write lock was held"
+    with sqlite3.connect(path) as c:
+        assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

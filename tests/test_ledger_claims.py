@@ -18,19 +18,12 @@ import sqlalchemy as sa
 
 from governor.ledger import (BudgetRefused, CallRequest, Cap, Ledger, LedgerStateError, LedgerUnavailable,
                              make_engine, mask_url, migrations, request_key)
-from postgres_db import pg_database
+from postgres_db import pg_database, url  # noqa: F401 — url: the ledger on each backend
 
 D = Decimal
 PINNED = json.loads((Path(__file__).parent / "data" / "ledger_schema_v2.json").read_text())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        with pg_database() as u:
-            yield u
 
 
 @pytest.fixture

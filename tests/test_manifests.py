@@ -131,7 +131,7 @@ BAD_MANIFESTS = [
     ),
     pytest.param(
         _set(lambda d: _shot(d, 0), "frame_mode", "startend"),
-        "scenes/scene-01.yaml: shot 1A: frame_mode: Input should be 'start' or 'start_end' (got 'startend')",
+        "scenes/scene-01.yaml: shot 1A: frame_mode: Input should be 'start', 'start_end' or 'reference' (got 'startend')",
         id="bad-frame-mode",
     ),
     pytest.param(
@@ -299,7 +299,7 @@ def test_every_problem_is_reported_at_once(template: Path, tmp_path: Path) -> No
         "bible.yaml: characters[0].turnaround: asset key must be relative and inside the project: "
         "'../x.png' has a '..' segment",
         "scenes/scene-01.yaml: shot 1A: duration: must be between 2.0 and 12.0 seconds (got 15)",
-        "scenes/scene-01.yaml: shot 1F: frame_mode: Input should be 'start' or 'start_end' (got 'startend')",
+        "scenes/scene-01.yaml: shot 1F: frame_mode: Input should be 'start', 'start_end' or 'reference' (got 'startend')",
         f"scenes/scene-01.yaml: wardrobe.jeny: unknown character 'jeny' {CAST}",
         f"scenes/scene-01.yaml: shot 1C: characters[1]: unknown character 'jeny' {CAST}",
         "film.yaml: scenes[1]: scene file 'scenes/nope.yaml' not found",

@@ -193,21 +193,23 @@ def test_estimate_scene_hand_computed(card):
              FakePlan("s3", 5.0, "480p", None)]
     pricing = Pricing(card, FLASH_IMAGE, PRO, FLASH)
     est = estimate_scene(plans, pricing)
-    # One judge call: 6850 in × $0.30/M + 300 out × $2.50/M = 0.002055 + 0.00075 = 0.002805
-    gate = Decimal("0.002805")
+    # The keyframe gate: 6850 in × $0.30/M + 300 out × $2.50/M = 0.002055 + 0.00075 = 0.002805;
+    # a panel gate with nobody in it (panel + plate: 2980 in) 0.000894 + 0.00075 = 0.001644;
+    # the cut into a shot (4 images: 5560 in) 0.001668 + 0.00075 = 0.002418 (none into the first).
+    gate, panel_gate, cut = Decimal("0.002805"), Decimal("0.001644"), Decimal("0.002418")
     image = Decimal("0.039")
     # s1: 1 panel, 3 s billed → 0.09 ; s2: 2 panels, 3 s → 0.09 ; s3: 1 panel, 5 s → 0.15
-    expected = [Decimal("1.3") * 1 * (image + gate) + Decimal("1.1") * (Decimal("0.09") + gate),
-                Decimal("1.3") * 2 * (image + gate) + Decimal("1.1") * (Decimal("0.09") + gate),
-                Decimal("1.3") * 1 * (image + gate) + Decimal("1.1") * (Decimal("0.15") + gate)]
+    expected = [Decimal("1.3") * 1 * (image + panel_gate) + Decimal("1.1") * (Decimal("0.09") + gate),
+                Decimal("1.3") * 2 * (image + panel_gate) + Decimal("1.1") * (Decimal("0.09") + gate) + cut,
+                Decimal("1.3") * 1 * (image + panel_gate) + Decimal("1.1") * (Decimal("0.15") + gate) + cut]
     assert [l.panels for l in est.lines] == [1, 2, 1]
     assert [l.billed_seconds for l in est.lines] == [3, 3, 5]
-    assert est.lines[1].judge_cost == 3 * gate and est.lines[1].panel_cost == 2 * image
+    assert est.lines[1].judge_cost == 2 * panel_gate + gate + cut and est.lines[1].panel_cost == 2 * image
     assert est.video_cost == Decimal("0.33")
-    # Lines are kept to the micro-dollar (0.156432, 0.2107785 → 0.210778 half-even, 0.222432).
+    # Lines are kept to the micro-dollar (0.1549227, 0.2101779, 0.2233407 → half-even).
     assert [l.expected for l in est.lines] == [usd(e) for e in expected]
-    assert est.total == Decimal("0.589642")
-    assert est.fits(Decimal("0.589642")) and not est.fits("0.58")
+    assert est.total == Decimal("0.588442")
+    assert est.fits(Decimal("0.588442")) and not est.fits("0.58")
     rows = est.render_table()
     assert len(rows) == 5 and rows[-1][0] == "TOTAL" and rows[-1][-1] == "$0.59"
     with pytest.raises(TypeError):

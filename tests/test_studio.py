@@ -212,7 +212,7 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
             deployed = {d.name: d for d in client.read_deployments()}
             rules = {a.name for a in client.read_automations()}
             blocks = {b.name for b in client.read_block_documents()}
-        assert set(deployed) == {"scene", "film", "nightly-dailies", "approvals-warden"}, set(deployed)
+        assert set(deployed) == {"scene", "film", "nightly-dailies", "bible", "approvals-warden"}, set(deployed)
         assert all(d.work_pool_name == record.pool for d in deployed.values())
         assert {n: deployed[n].parameters["project"] for n in ("scene", "film", "nightly-dailies")} == \
             dict.fromkeys(("scene", "film", "nightly-dailies"), address)

@@ -136,7 +136,8 @@ class Ledger:
     # -- sums
 
     @staticmethod
-    def _sum(conn: Connection, *, film: str | None, run_id: str | None, scene: str | None = None) -> Totals:
+    def _sum(conn: Connection, *, film: str | None, run_id: str | None, scene: str | None = None,
+             caller: str | None = None) -> Totals:
         q = sa.select(paid_calls.c.status, paid_calls.c.estimate, paid_calls.c.actual_cost).where(
             paid_calls.c.status.in_(_COUNTED))
         if film is not None:
@@ -145,6 +146,8 @@ class Ledger:
             q = q.where(paid_calls.c.run_id == run_id)
         if scene is not None:
             q = q.where(paid_calls.c.scene == scene)
+        if caller is not None:   # one agent session's spending, across its runs (slate/agent/)
+            q = q.where(paid_calls.c.caller == caller)
         committed = Decimal("0.000000")
         reserved = Decimal("0.000000")
         # Summed in Python, not SQL: SQLite's SUM over TEXT money would go through
@@ -245,12 +248,14 @@ class Ledger:
                 actual_cost=Decimal(0), finished_at=now, error_class=error_class, error_message=message))
         return self.find(call_id)
 
-    def note(self, request, *, error_class: str, message: str) -> CallRow:
+    def note(self, request, *, error_class: str, message: str, call_id: str | None = None) -> CallRow:
         """A decision worth keeping beside the paid calls that cost nothing itself (a switch to a
-        fallback model, say): a `released` row at $0 — it never counts toward a cap."""
+        fallback model, say): a `released` row at $0 — it never counts toward a cap. A given
+        `call_id` makes the note a claim: a second note with it is refused by the unique
+        constraint (IntegrityError), which is how two racing promotions of one reference are told apart."""
         self._check_request(request)
         now = _utcnow()
-        call_id = uuid.uuid4().hex
+        call_id = call_id or uuid.uuid4().hex
         with write(self.engine) as conn:
             conn.execute(paid_calls.insert().values(
                 **request_values(request), call_id=call_id, status="released", created_at=now,
@@ -445,7 +450,9 @@ class Ledger:
                      if r.status == "unknown" or (r.status == "submitted" and not r.job_id)]
         return [r for r in open_rows if not r.job_id], [r for r in open_rows if r.job_id]
 
-    def totals(self, *, film: str, run_id: str | None = None, scene: str | None = None) -> Totals:
-        """Committed and reserved for the film (or for the film's rows of one run, or one scene)."""
+    def totals(self, *, film: str, run_id: str | None = None, scene: str | None = None,
+               caller: str | None = None) -> Totals:
+        """Committed and reserved for the film (or for the film's rows of one run, one scene, or
+        one caller: an agent's session)."""
         with read(self.engine) as conn:
-            return self._sum(conn, film=film, run_id=run_id, scene=scene)
+            return self._sum(conn, film=film, run_id=run_id, scene=scene, caller=caller)

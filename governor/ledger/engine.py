@@ -12,6 +12,8 @@ INSERT, after the sums were read).
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -105,7 +107,7 @@ def make_engine(url: str) -> Engine:
             try:
                 cur.execute("PRAGMA busy_timeout = 30000")  # wait for the write lock, don't fail
                 # WAL: readers don't block the writer and vice versa; persistent per file.
-                cur.execute("PRAGMA journal_mode = WAL")
+                _journal_mode_wal(cur)
                 # FULL: a committed reservation or settlement survives power loss.
                 cur.execute("PRAGMA synchronous = FULL")
                 cur.execute("PRAGMA foreign_keys = ON")
@@ -123,6 +125,32 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         return sa.create_engine(url, isolation_level="READ COMMITTED", pool_pre_ping=True)
     raise ValueError(f"unsupported ledger URL {mask_url(url)!r}: use sqlite:///... or postgresql+psycopg://...")
+
+
+#: How long a connection waits to switch a new ledger file to WAL while others hold it.
+WAL_SWITCH_WAIT_S = 60.0
+
+
+def _journal_mode_wal(cur) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting its turn like every other statement.
+
+    Why a loop: switching a file that is still in rollback mode needs its exclusive lock, and
+    SQLite does not call the busy handler for it when another connection holds the reserved
+    lock (that would deadlock) — it answers "database is locked" at once. Sixteen workers
+    opening a new ledger together met exactly that (tests/test_ledger.py holds it). Retrying
+    after a pause is safe: the failed attempt releases its shared lock, so the holder finishes.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 def db_now(conn: Connection) -> datetime:

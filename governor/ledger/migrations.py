@@ -127,6 +127,12 @@ def _v4_kill_switch(conn: Connection) -> None:
     kill_switch.create(conn)   # with its index (schema.py): who has an open stop, per film
 
 
+def _v5_caller(conn: Connection) -> None:
+    """Who asked for each call: a person's run (NULL) or an agent's session (slate mcp)."""
+    for col in columns_added_in(5):
+        conn.exec_driver_sql(f"ALTER TABLE paid_calls ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -140,6 +146,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "index paid_calls on (film, status) and (run_id, status)", _v2_status_indexes),
     Migration(3, "request key, owner and lease; one open row per request", _v3_request_owner_lease),
     Migration(4, "kill_switch: a stop every worker sharing the ledger sees", _v4_kill_switch),
+    Migration(5, "paid_calls.caller: a person's run or an agent's session", _v5_caller),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -83,6 +83,10 @@ class CallRow:
     request_key: str | None = column(_s(64), since=3, nullable=True)
     owner: str | None = column(_s(400), since=3, nullable=True)
     lease_until: datetime | None = column(UTCTimestamp, since=3, nullable=True)
+    # v5: who asked for the call: NULL (or "person") for a person's run, "agent:<session id>" for
+    # a run an agent started through `slate mcp` (slate/agent/). A request column with a default:
+    # a caller that does not say is a person.
+    caller: str | None = column(_s(200), since=5, nullable=True, request=True)
 
 
 COLUMNS = tuple(fields(CallRow))
@@ -112,8 +116,10 @@ def _validate_request(self) -> None:
 
 
 #: Everything known about a paid call before it is made (the ``request`` columns of CallRow).
+#: Only the columns from v5 on have a default (None): every older request column must be given.
 CallRequest = make_dataclass(
-    "CallRequest", [(f.name, f.type) for f in COLUMNS if f.metadata["request"]], frozen=True,
+    "CallRequest", [(f.name, f.type) if f.metadata["since"] < 5 else (f.name, f.type, field(default=None))
+                    for f in COLUMNS if f.metadata["request"]], frozen=True,
     namespace={"__post_init__": _validate_request,
                "request_key": property(lambda self: request_key(self)),
                "__doc__": "Everything known about a paid call before it is made."})

@@ -24,7 +24,7 @@ __all__ = ["run_options"]
 
 def _typer_option(name: str, help: str | None = None) -> inspect.Parameter:
     declared = option(name)
-    kind = list[declared.kind] if declared.many else declared.kind
+    kind = list[declared.kind] if declared.many or declared.joined else declared.kind
     extra = {}
     if declared.kind is int and declared.setting:
         low, high = bounds(name)
@@ -47,6 +47,10 @@ def run_options(*names: str, help: dict[str, str] | None = None) -> Callable:
         @functools.wraps(command)
         def with_options(*args, **kwargs):
             given = {params[p]: kwargs.pop(p) for p in list(kwargs) if p in params}
+            for name, value in given.items():
+                if option(name).joined and isinstance(value, list):
+                    # Typed once per value, held as one comma list: the setting is text.
+                    given[name] = ",".join(v.strip() for v in value if v.strip()) or None
             return command(*args, options=given, **kwargs)
 
         del with_options.__wrapped__   # typer must read this signature, not the command's

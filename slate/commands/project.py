@@ -40,10 +40,34 @@ def check(directory: Path, options: dict):
     every problem in one pass; exits 1 on any."""
     checked = preflight_or_exit(directory, **options)
     film = checked.film
+    _coverage(directory)   # after the preflight: what blocks a run is its problems, these are notes
     shots = sum(len(s.shots) for _, s in film.scenes)
     console.print(Text.assemble(("ok", "green"), f": {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
                                 f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
                                 f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
+
+
+def _coverage(directory: Path) -> None:
+    """The bible's coverage (tasks/coverage.py), one warning a line; the preflight decides what blocks."""
+    from manifests import ManifestError, load_film
+    from providers.registry import storage_for
+    from tasks.coverage import coverage
+    try:
+        lines = coverage(storage_for(directory), load_film(directory))
+    except (ManifestError, ValueError, OSError):
+        return   # the preflight names what is wrong with the film or its storage
+    for line in lines:
+        console.print(f"coverage: {line}", markup=False, highlight=False)
+    from tasks.recipe import lint_line   # one change per recipe step (issue 24)
+    film = load_film(directory)
+    steps = [(f"{film.scene_file(sc.id)}: shot {s.id}: recipe[{i}]", text)
+             for _, sc in film.scenes for s in sc.shots for i, text in enumerate(s.recipe)]
+    steps += [(f"{film.film.bible}: locations[{j}].recipe[{i}]", text)
+              for j, loc in enumerate(film.bible.locations) for i, text in enumerate(loc.recipe)]
+    for where, text in steps:
+        line = lint_line(where, text)
+        if line:
+            console.print(f"warning: {line}", markup=False, highlight=False)
 
 
 @run_options("scene", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
@@ -86,16 +110,45 @@ def estimate(directory: Path, options: dict):
         except ReferenceMissing as exc:
             err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
             raise typer.Exit(1)
-    priced = estimate_film(plans, pricing, settings.run_cap_usd)
+    priced = estimate_film(plans, pricing, settings.run_cap_usd, **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():
         rows = est.render_table()
-        table = RichTable(title=f"{film.film.id} / {scene_id} — {settings.profile}, video priced as {pricing.video_key}")
+        table = RichTable(title=f"{film.film.id} / {scene_id} — {settings.profile}, panels priced as "
+                                f"{pricing.image_key}, judge priced as {pricing.judge_key}, video priced as {pricing.video_key}")
         for col in rows[0]:
             table.add_column(col, justify="right" if col != "shot" else "left")
         for row in rows[1:]:
             table.add_row(*row)
         console.print(table)
+    for line in priced.range_lines():
+        console.print(line, markup=False, highlight=False)
     console.print(priced.verdict())
+
+
+def _range_of(directory: Path, film, plans: dict, settings) -> dict:
+    """The top of the estimate's range: the takes this film's shots needed so far, from its
+    ledger — or, for a film with none yet, its take policy (every stage up to max_takes) — and
+    the sheets and plates the reference gate judges."""
+    from governor.estimate import takes_so_far
+    from governor.gates import judge_kind
+    from governor.ledger import Ledger
+    from providers.registry import lineup
+    from tasks.sheet_check import gated_needs
+    rows = [r for r in Ledger.for_project(directory).rows(film=film.film.id) if r.stage in ("panel", "video")]
+    # The reference gate asks a vision judge about each turnaround (a plate is slate's own measure).
+    references = {sc: len([n for n in gated_needs(film, sc) if n.kind == "character"]) for sc in plans}
+    vision = judge_kind(lineup(settings).judge.provider) == "vision"
+    if not rows:
+        return {"max_takes": settings.max_takes, "references": references, "vision_judge": vision,
+                "takes_from": f"the take policy: up to {settings.max_takes} takes of each stage"}
+    known = {sc: takes_so_far(rows, sc) for sc in plans}
+    every = [t for by_shot in known.values() for t in by_shot.values()]
+    # A shot not made yet counts what the film's shots made so far needed, on average (rounded up).
+    usual = (-(-sum(p for p, _ in every) // len(every)), -(-sum(v for _, v in every) // len(every))) if every \
+        else (settings.max_takes, settings.max_takes)
+    takes = {sc: {p.shot: known[sc].get(p.shot, usual) for p in scene_plans} for sc, scene_plans in plans.items()}
+    return {"takes": takes, "references": references, "vision_judge": vision,
+            "takes_from": "the takes this film's shots needed so far"}
 
 
 @run_options("scene", "profile", "provider", "judge", "panel_model", "video_model", help=ONE_SCENE)

@@ -101,11 +101,30 @@ def _report(result, state, elapsed: float, directory: Path | None = None, run_id
             console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})",
                           highlight=False, markup=False)
         console.print(f"contact sheet: {sc.contact_sheet}", highlight=False, markup=False)
+        if directory is not None:
+            _finishing_lines(directory, sc.scene, sc.profile)
     if result is not None and result.output and len(result.scenes) > 1:
         console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False, markup=False)
     for note in notes:
         console.print(f"asked again once: {note}", highlight=False, markup=False)
     console.print(f"provider calls made: {calls}")
+
+
+def _finishing_lines(directory: Path, scene: str, profile: str) -> None:
+    """A finished scene's loudness as measured after the mix, and its editor's timeline (issue 23)."""
+    import json
+
+    from tasks.export import record_path
+    record = record_path(directory, scene, profile)
+    timeline = record.with_suffix(".otio")
+    if not record.is_file() or not timeline.is_file():
+        return
+    measured = json.loads(record.read_text())
+    if measured.get("loudness") is not None:
+        console.print(f"loudness:      {measured['loudness']:.1f} LUFS integrated, true peak "
+                      f"{measured['true_peak']:.1f} dBTP (ebur128, after the mix)", highlight=False, markup=False)
+    console.print(f"timeline:      {timeline}  (slate export {directory} --format fcp7|edl for Resolve, "
+                  f"Premiere or a conform)", highlight=False, markup=False)
 
 
 def _run_figures(directory: Path, run_id: str):

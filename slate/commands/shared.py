@@ -108,5 +108,6 @@ def lineup_text(settings) -> str:
     from providers.registry import lineup
     chosen = lineup(settings)
     videos = " then ".join(str(v) for v in chosen.videos)
-    priced = f" (video priced as {settings.price_as})" if settings.price_as else ""
-    return f"panels {chosen.panel}, video {videos}{priced}, judge {chosen.judge}"
+    # One price_as per capability (panel, judge, video): said after the lineup, not beside the video.
+    priced = f"; rehearsal priced as {settings.price_as.replace(',', ', ')}" if settings.price_as else ""
+    return f"panels {chosen.panel}, video {videos}, judge {chosen.judge}{priced}"

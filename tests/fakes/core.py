@@ -271,6 +271,39 @@ def make_image(inputs: list[Image.Image], width: int, height: int, seed: int = 0
     return buf.getvalue()
 
 
+def _plain_ground(img: Image.Image) -> tuple[int, int, int] | None:
+    """The colour of a plain ground (four corners alike), None for a picture (a plate)."""
+    px = img.convert("RGB")
+    corners = [px.getpixel(p) for p in ((0, 0), (img.width - 1, 0), (0, img.height - 1), (img.width - 1, img.height - 1))]
+    first = corners[0]
+    return first if all(sum(abs(a - b) for a, b in zip(c, first)) < 24 for c in corners) else None
+
+
+def reference_picture(refs: list[Image.Image], width: int, height: int, views: int = 4) -> Image.Image:
+    """What a reference-to-video model 'makes' of its references, for a fake: the one picture
+    with no plain ground (the set) as the background, and from each sheet on a plain ground its
+    first view (a sheet is `views` cells wide) stood on the floor, side by side; a small picture
+    on a plain ground (a prop) set in whole."""
+    sets = [r for r in refs if _plain_ground(r) is None]
+    base = (sets[0] if sets else Image.new("RGB", (width, height), (90, 90, 110))).convert("RGB").resize((width, height))
+    figures = []
+    for ref in refs:
+        ground = _plain_ground(ref)
+        if ground is None:
+            continue
+        cell = ref.crop((0, 0, ref.width // views, ref.height)) if ref.width >= 2 * ref.height else ref
+        rgba = cell.convert("RGBA")
+        rgba.putdata([(r, g, b, 0 if abs(r - ground[0]) + abs(g - ground[1]) + abs(b - ground[2]) < 24 else 255)
+                      for r, g, b, _ in rgba.getdata()])
+        figures.append(rgba)
+    for i, fig in enumerate(figures):
+        fig = fig.copy()
+        fig.thumbnail((width // max(2, len(figures) + 1), int(height * 0.8)))
+        x = (i + 1) * width // (len(figures) + 1) - fig.width // 2
+        base.paste(fig, (x, height - fig.height - height // 20), fig)
+    return base
+
+
 def flat_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
     """A picture of one colour: what a safety filter or a failed generation sends back."""
     buf = io.BytesIO()

@@ -37,7 +37,7 @@ import re
 import uuid
 
 from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
-                              make_video)
+                              make_video, reference_picture)
 
 PROVIDER = "fal"
 PREFIX = "/fal"
@@ -45,7 +45,10 @@ PREFIX = "/fal"
 SEEDANCE_V1 = ("fal-ai/bytedance/seedance/v1/lite/image-to-video", "fal-ai/bytedance/seedance/v1/pro/image-to-video")
 SEEDANCE_2 = ("bytedance/seedance-2.0/image-to-video",)
 KLING = tuple(f"fal-ai/kling-video/v2.1/{tier}/image-to-video" for tier in ("standard", "pro", "master"))
-VIDEO_MODELS = SEEDANCE_V1 + SEEDANCE_2 + KLING
+# The reference endpoint: reference_image_urls 1–4 (PROVIDERS.md §2); whether it takes image_url
+# too is not in the notes, so the fake refuses one sent with references (slate never does).
+REFERENCE = ("fal-ai/bytedance/seedance/v1/lite/reference-to-video",)
+VIDEO_MODELS = SEEDANCE_V1 + SEEDANCE_2 + KLING + REFERENCE
 IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
 KONTEXT_SIZES = {"16:9": (1024, 576), "1:1": (768, 768), "9:16": (576, 1024), "4:3": (960, 720)}
 
@@ -91,14 +94,24 @@ def _check_input(model: str, body) -> Reply | None:
             except Exception:  # noqa: BLE001 — anything that is not an image
                 return Reply(422, {"detail": [{"loc": ["body", field], "msg": "could not load the image",
                                                "type": "image_load_error"}]})
-    if "image_url" not in body:
+    if model in REFERENCE:
+        refs = body.get("reference_image_urls")
+        if not isinstance(refs, list) or not 1 <= len(refs) <= 4:
+            return _invalid("reference_image_urls", "1 to 4 image URLs")
+        if "image_url" in body or "end_image_url" in body:
+            return _invalid("image_url", "not taken with reference_image_urls")
+        try:
+            [decode_image(r) for r in refs]
+        except Exception:  # noqa: BLE001
+            return _invalid("reference_image_urls", "could not load the image")
+    elif "image_url" not in body:
         return _invalid("image_url", "field required")
     if model in IMAGE_MODELS:
         return None
     if "resolution" in body and body["resolution"] not in SIZES:
         return _invalid("resolution", "must be one of 480p, 720p, 1080p")
     d = body.get("duration")
-    if model in SEEDANCE_V1 and d is not None and d not in [str(n) for n in range(2, 13)]:
+    if model in SEEDANCE_V1 + REFERENCE and d is not None and d not in [str(n) for n in range(2, 13)]:
         return _invalid("duration", "must be one of '2' … '12' (a string)")
     if model in KLING and d is not None and d not in ("5", "10"):
         return _invalid("duration", "must be '5' or '10'")
@@ -180,7 +193,11 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
     if kind == "job_failed":
         return 422, fault.body or MODEL_ERROR
     body = job["input"]
-    start = decode_image(body["image_url"])
+    if job["model"] in REFERENCE:
+        start = reference_picture([decode_image(r) for r in body["reference_image_urls"]],
+                                  *SIZES.get(body.get("resolution"), SIZES["720p"]))
+    else:
+        start = decode_image(body["image_url"])
     if job["model"] in IMAGE_MODELS:
         width, height = KONTEXT_SIZES.get(body.get("aspect_ratio"), (1024, 576))
         seed = body.get("seed") if isinstance(body.get("seed"), int) else 0

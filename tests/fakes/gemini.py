@@ -43,7 +43,7 @@ import json
 import uuid
 
 from tests.fakes.core import Drop, Reply, Request, Router, State, decode_image, flat_png, make_image, \
-    make_video, schema_answer
+    make_video, reference_picture, schema_answer
 
 PROVIDER = "gemini"
 P = "/gemini/v1beta"
@@ -164,7 +164,15 @@ def predict_long_running(st: State, req: Request) -> Reply:
     if params.get("durationSeconds") not in VEO_DURATIONS or params.get("resolution") not in VEO_SIZES:
         return Reply(400, google_error(400, f"durationSeconds {params.get('durationSeconds')!r} or resolution "
                                             f"{params.get('resolution')!r} is not supported"))
-    if "image" not in instance:
+    refs = instance.get("referenceImages")
+    if refs is not None:
+        # Up to three ASSET/STYLE references, never with a first or last frame (PROVIDERS.md §3).
+        if "image" in instance or "lastFrame" in instance:
+            return Reply(400, google_error(400, "referenceImages cannot be combined with image or lastFrame"))
+        if not (1 <= len(refs) <= 3) or any(r.get("referenceType") not in ("ASSET", "STYLE") or
+                                            "bytesBase64Encoded" not in (r.get("image") or {}) for r in refs):
+            return Reply(400, google_error(400, "referenceImages: 1-3 images, each with a referenceType"))
+    elif "image" not in instance:
         return Reply(400, google_error(400, "an image is required"))
     fault = st.take(PROVIDER, "submit", model)
     early = _early(fault)
@@ -173,7 +181,8 @@ def predict_long_running(st: State, req: Request) -> Reply:
     op_id = uuid.uuid4().hex[:20]
     name = f"models/{model}/operations/{op_id}"
     st.create(PROVIDER, "submit", model, body, id=op_id, name=name, seconds=params["durationSeconds"],
-              resolution=params["resolution"], start=instance["image"]["bytesBase64Encoded"],
+              resolution=params["resolution"], start=(instance.get("image") or {}).get("bytesBase64Encoded"),
+              refs=[r["image"]["bytesBase64Encoded"] for r in refs or []],
               end=(instance.get("lastFrame") or {}).get("bytesBase64Encoded"),
               fate=fault.kind if fault and fault.kind in ("moderation", "job_failed") else None,
               fate_data=fault.data if fault else {}, uri=None)
@@ -220,7 +229,9 @@ def _rendered(st: State, job: dict) -> str:
             return job["uri"]
     width, height = VEO_SIZES[job["resolution"]]
     end = image_of(job["end"]) if job["end"] else None
-    clip = make_video(image_of(job["start"]), end, float(job["seconds"]), width, height)
+    start = reference_picture([image_of(r) for r in job["refs"]], width, height) if job.get("refs") \
+        else image_of(job["start"])
+    clip = make_video(start, end, float(job["seconds"]), width, height)
     file_id = st.put_file(clip, "mp4", "video/mp4").rsplit("/", 1)[-1].split(".")[0]
     with st.lock:
         job["uri"] = job["uri"] or f"{st.base}{P}/files/{file_id}:download?alt=media"

@@ -39,7 +39,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.fakes.control import PREFIX
-from tests.fakes.core import SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_video
+from tests.fakes.core import SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_video, \
+    reference_picture
 
 P = PREFIX["openrouter"]
 PROVIDER = "openrouter"
@@ -99,6 +100,24 @@ def problems(body) -> list[str]:
         found.append(f"duration: an integer from 4 to 15, not {d!r}")
     if body.get("resolution") not in SIZES:
         found.append(f"resolution: one of {', '.join(SIZES)}")
+    refs = body.get("input_references")
+    if refs is not None:
+        # input_references (PROVIDERS.md §4); with frame_images too is not in the notes: refused here.
+        if "frame_images" in body:
+            found.append("input_references: not taken together with frame_images by this fake")
+        if not isinstance(refs, list) or not refs:
+            found.append("input_references: a list of image_url objects")
+        else:
+            for r in refs:
+                url = ((r.get("image_url") or {}).get("url", "") if isinstance(r, dict) and
+                       r.get("type") == "image_url" else "")
+                try:
+                    decode_image(url) if url.startswith("data:image/") else None
+                except Exception:  # noqa: BLE001
+                    url = ""
+                if not url.startswith("data:image/"):
+                    found.append("input_references: each an image_url with a readable image")
+        return found
     frames = body.get("frame_images")
     kinds = [f.get("frame_type") for f in frames] if isinstance(frames, list) and all(
         isinstance(f, dict) for f in frames) else None
@@ -213,8 +232,11 @@ def register(router: Router) -> None:
 def finish(st: State, job: dict) -> None:
     """Make the clip (real H.264 from the first frame, cross-fading to the last) and complete."""
     asked = job["wanted"]
-    frames = {f["frame_type"]: decode_image(f["image_url"]["url"]) for f in asked["frame_images"]}
     w, h = SIZES[asked["resolution"]]
+    frames = {f["frame_type"]: decode_image(f["image_url"]["url"]) for f in asked.get("frame_images") or []}
+    if asked.get("input_references"):
+        frames["first_frame"] = reference_picture([decode_image(r["image_url"]["url"])
+                                                   for r in asked["input_references"]], w, h)
     clip = make_video(frames["first_frame"], frames.get("last_frame"), asked["duration"], w, h)
     job.update(status="completed", file_url=st.put_file(clip, "mp4", "video/mp4"), generation_id=f"gen-{job['id']}")
 

@@ -51,7 +51,7 @@ import time
 
 from tests.fakes.control import PREFIX as PREFIXES
 from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
-                              make_video)
+                              make_video, reference_picture)
 
 NAME = "replicate"
 PREFIX = PREFIXES[NAME]
@@ -87,18 +87,34 @@ def _seed(v) -> bool:
     return v is None or (isinstance(v, int) and not isinstance(v, bool))
 
 
+def _images(most: int):
+    return lambda v: isinstance(v, list) and 1 <= len(v) <= most and all(map(_image, v))
+
+
+def _not_together(model: str, inputs: dict) -> list[tuple[str, str]]:
+    """The notes' rules across fields of a reference-taking model (PROVIDERS.md §1)."""
+    if "reference_images" not in inputs:
+        return []
+    found = [("input.reference_images", f"reference_images cannot be used with {k}")
+             for k in ("image", "last_frame_image") if k in inputs]
+    if model == "bytedance/seedance-1-lite" and inputs.get("resolution") == "1080p":
+        found.append(("input.reference_images", "reference_images cannot be used with 1080p"))
+    return found
+
+
 SEEDANCE_1 = {"prompt": _text, "image": _image, "last_frame_image": _image, "duration": _int_in(range(2, 13)),
               "resolution": _one_of("480p", "720p", "1080p"), "fps": _one_of(24),
               "camera_fixed": lambda v: isinstance(v, bool), "seed": _seed}
 #: model → its input fields and what each may be; "kind" and "required" say how to answer.
 MODELS = {
     "bytedance/seedance-1-pro": dict(kind="video", required=("prompt",), fields=SEEDANCE_1),
-    "bytedance/seedance-1-lite": dict(kind="video", required=("prompt",), fields=SEEDANCE_1),
+    "bytedance/seedance-1-lite": dict(kind="video", required=("prompt",),
+                                      fields={**SEEDANCE_1, "reference_images": _images(4)}),
     "bytedance/seedance-1-pro-fast": dict(kind="video", required=("prompt",),
                                           fields={k: v for k, v in SEEDANCE_1.items() if k != "last_frame_image"}),
     "bytedance/seedance-2.0": dict(kind="video", required=("prompt",), fields={
         "prompt": _text, "image": _image, "last_frame_image": _image, "duration": _int_in(range(-1, 16)),
-        "resolution": _one_of("480p", "720p", "1080p"), "seed": _seed}),
+        "resolution": _one_of("480p", "720p", "1080p"), "seed": _seed, "reference_images": _images(9)}),
     "kwaivgi/kling-v2.5-turbo-pro": dict(kind="video", required=("prompt",), fields={
         "prompt": _text, "start_image": _image, "duration": _int_in((5, 10))}),
     "google/veo-3.1-fast": dict(kind="video", required=("prompt",), fields={
@@ -136,6 +152,7 @@ def _invalid(model: str, inputs) -> Reply | None:
             problems.append((f"input.{k}", f"{k} is not an input of {model}"))
         elif not check(v):
             problems.append((f"input.{k}", f"{k}: {str(v)[:60]!r} is not a valid value"))
+    problems += _not_together(model, inputs)
     return _unprocessable(problems) if problems else None
 
 
@@ -180,9 +197,12 @@ def _finish(st: State, job: dict) -> None:
             return
         inputs = job["input"]
         if MODELS[job["model"]]["kind"] == "video":
-            start = decode_image(inputs.get("image") or inputs["start_image"])
             end_ref = inputs.get("last_frame_image") or inputs.get("last_frame")
             width, height = SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
+            if "reference_images" in inputs:
+                start = reference_picture([decode_image(r) for r in inputs["reference_images"]], width, height)
+            else:
+                start = decode_image(inputs.get("image") or inputs["start_image"])
             data = make_video(start, decode_image(end_ref) if end_ref else None, float(inputs["duration"]),
                               width, height)
             url = st.put_file(data, "mp4", "video/mp4")

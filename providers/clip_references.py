@@ -1,0 +1,68 @@
+"""A clip's reference images as one video model takes them: how many, and how its prompt names them.
+
+A reference shot (`frame_mode: reference`) sends the video model the cast's turnarounds, the
+location plate and any extra reference the shot names, instead of a start frame. What each model
+takes is data (providers.spec.TakesReferences, declared in each provider module); this module
+applies it the same way for every vendor: the references within the model's count (the cast
+first, then the plate, then the extras: an identity matters most), and the prompt naming them
+the way the family wants — `[Image1]`… for Seedance 2.0, by type for Veo, in order otherwise.
+
+It must never send anything (the provider modules do), read a key, or let a frame go with
+references to a model whose notes do not say it may.
+"""
+from __future__ import annotations
+
+from providers.base import ClipRequest
+from providers.errors import BadRequest
+from providers.spec import TakesReferences
+
+_ORDER = {"character": 0, "location": 1, "extra": 2}
+
+
+def ordered(references) -> list[dict]:
+    """The references, cast first, then plate, then extras (stable within each kind)."""
+    return sorted(references, key=lambda r: _ORDER.get(r.get("kind"), 3))
+
+
+def chosen(request: ClipRequest, takes: TakesReferences) -> list[dict]:
+    """What of the request's references this model gets: all of them, within its count."""
+    refs = ordered(request.references)
+    return refs[:takes.most] if takes.most else refs
+
+
+def label(ref: dict) -> str:
+    kind = ref.get("kind")
+    if kind == "character":
+        return f"{ref['name']} (character turnaround: keep this face, hair and outfit)"
+    if kind == "location":
+        return f"{ref['name']} (the location: keep this set and its light)"
+    return f"{ref['name']} (reference: keep it exactly as shown)"
+
+
+def named_prompt(prompt: str, refs: list[dict], naming: str) -> str:
+    """The prompt with its references named the family's way."""
+    if not refs:
+        return prompt
+    if naming == "tags":
+        said = "; ".join(f"[Image{i}] is {label(r)}" for i, r in enumerate(refs, 1))
+    elif naming == "typed":
+        said = "The reference images show: " + "; ".join(label(r) for r in refs)
+    else:
+        said = "Reference images, in order: " + "; ".join(label(r) for r in refs)
+    return f"{prompt}\n\n{said}."
+
+
+def for_model(provider: str, model: str, request: ClipRequest, takes: TakesReferences | None) -> list[dict]:
+    """The references this model is sent for `request` (empty: a frames-only clip), refusing —
+    before anything is sent — what the model cannot take."""
+    if not request.references:
+        return []
+    if takes is None:
+        raise BadRequest(f"{model} takes no reference images: a reference shot needs a model that does", provider=provider)
+    if request.has_frame and takes.with_frame is not True:
+        why = "its notes say not" if takes.with_frame is False else "its notes do not say it may"
+        raise BadRequest(f"{model} is not sent a start frame together with references ({why})", provider=provider)
+    if takes.resolutions and request.resolution not in takes.resolutions:
+        raise BadRequest(f"{model} takes references only at {'/'.join(takes.resolutions)} "
+                         f"(the shot asks {request.resolution})", provider=provider)
+    return chosen(request, takes)

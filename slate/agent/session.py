@@ -1,0 +1,289 @@
+"""An agent's session with one film: who it is in the ledger, what it may spend, what it runs.
+
+A session is made when `slate mcp DIR` starts: a fresh id, named in the ledger's caller column
+as "agent:<id>" on every row of every run it starts. Its cap is the person's `--cap` (never
+above the film's run cap; the run cap when not given), counted over every run of the session
+from the ledger itself (`Ledger.totals(caller=...)`), so a restarted run or a crashed one still
+counts. A run is refused before it starts — nothing is paid — when its estimate does not fit
+what the session has left, when its profile is above `--max-profile`, or while another run of
+the session is still going (one at a time: an agent left alone must not start three).
+
+Each run is `slate run` in a subprocess (the same preflight, chokepoint, caps and approval as a
+person's run), started with the session's caller and its own cap (what the session has left) in
+its environment and flags, and tied to this server by the lifeline (SLATE_LIFELINE=on): when the
+server ends, its runs stop spending.
+
+It must never start a run past the session's cap or above the allowed profile, never stop a run
+it did not start, and never return text that carries a key (`scrub`).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from governor.chokepoint import CALLER
+from governor.money import fmt_usd
+from manifests.profiles import PROFILES
+
+#: Profiles from the cheapest up: `--max-profile final` allows draft and final, never hero.
+PROFILE_ORDER = ("draft", "final", "hero")
+#: What the run's own output says while it waits for a person (flows/approval.py waiting_line).
+WAITING = "waiting for a person to approve"
+#: How long a stopped run is given to end on its own SIGTERM before its whole group (its embedded
+#: Prefect server too) is sent one: a run paused for approval did not end on its own in 20 s
+#: (measured), and ended at once with its group. Calls in flight are left as a crash leaves them.
+STOP_GRACE_SECONDS = 8.0
+
+
+class Refused(Exception):
+    """What the agent asked for is not allowed, or not possible: the message says which lever."""
+
+
+def scrub(text: str) -> str:
+    """`text` with every provider key of this process's environment, and every key slate has
+    read, replaced by ***: nothing the agent is handed carries one."""
+    from providers.keys import key_vars, redact
+    for names in key_vars().values():
+        for name in names:
+            value = os.environ.get(name, "").strip()
+            if len(value) >= 6 and value in text:
+                text = text.replace(value, "***")
+    return redact(text)
+
+
+@dataclass
+class AgentRun:
+    """One `slate run` the agent started: its process and its output, as a file."""
+
+    id: str
+    scenes: list[str]
+    profile: str
+    cap: Decimal
+    estimate: Decimal
+    log: Path
+    process: subprocess.Popen
+    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    stopped: bool = False
+
+    def output(self, tail: int | None = None) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return scrub("\n".join(lines[-tail:] if tail else lines))
+
+    def state(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "waiting for a person" if WAITING in self.output(200) else "running"
+        if self.stopped:
+            return f"stopped (exit {code})"
+        return "completed" if code == 0 else f"failed (exit {code})"
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+
+class Session:
+    """One agent's session with one film (see the module docstring)."""
+
+    def __init__(self, root: Path, *, cap: Decimal | None, max_profile: str = "draft", price_as: str | None = None):
+        from manifests import load_film
+        from slate.settings import project_settings
+        self.root = Path(root).resolve()
+        self.film = load_film(self.root)            # a ManifestError names every problem
+        self.settings = project_settings(self.root)
+        self.run_cap = Decimal(self.settings.run_cap_usd)
+        if max_profile not in PROFILE_ORDER:
+            raise Refused(f"--max-profile: {max_profile!r} is not a profile ({', '.join(PROFILE_ORDER)})")
+        if cap is not None and cap > self.run_cap:
+            raise Refused(f"--cap {fmt_usd(cap)} is above the film's run cap ({fmt_usd(self.run_cap)}, run_cap_usd "
+                          f"in {self.root / 'slate.toml'}): an agent's session cap is never above it")
+        if cap is not None and cap < 0:
+            raise Refused(f"--cap {fmt_usd(cap)}: a cap is never below $0")
+        self.cap = self.run_cap if cap is None else cap
+        self.max_profile = max_profile
+        self.price_as = price_as
+        self.id = uuid.uuid4().hex[:12]
+        self.caller = f"agent:{self.id}"
+        self.runs: dict[str, AgentRun] = {}
+        self._lock = threading.Lock()
+        self.folder = self.root / ".slate" / "agent" / self.id
+
+    # -- money --------------------------------------------------------------------------------
+    def spent(self):
+        """Committed and reserved by every run of this session, from the ledger."""
+        from governor.ledger import Ledger
+        with Ledger.for_project(self.root) as ledger:
+            return ledger.totals(film=self.film.film.id, caller=self.caller)
+
+    def left(self) -> Decimal:
+        return max(Decimal(0), self.cap - self.spent().total)
+
+    def allowed_profiles(self) -> tuple[str, ...]:
+        return PROFILE_ORDER[:PROFILE_ORDER.index(self.max_profile) + 1]
+
+    def scene_ids(self) -> list[str]:
+        return [s.id for _, s in self.film.scenes]
+
+    def estimate(self, scenes: list[str], profile: str) -> Decimal:
+        """The expected cost of a run of these scenes (all when empty) at this profile, priced as
+        `slate estimate` prices it (the rate card, the session's --price-as)."""
+        from governor.estimate import estimate_film, lineup_pricing
+        from manifests.options import overrides
+        from providers.registry import lineup
+        from slate.settings import project_settings
+        from tasks.plan import plan_from_project
+        settings = project_settings(self.root, **overrides({"profile": profile, "price_as": self.price_as}))
+        pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
+        plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps)
+                 for sid in (scenes or self.scene_ids())}
+        return estimate_film(plans, pricing, self.cap).total
+
+    # -- runs ---------------------------------------------------------------------------------
+    def check_request(self, scenes: list[str], profile: str) -> None:
+        """Refuse (nothing started, nothing paid) a run the levers do not allow."""
+        if profile not in PROFILES:
+            raise Refused(f"profile {profile!r} is not a profile ({', '.join(PROFILE_ORDER)})")
+        if profile not in self.allowed_profiles():
+            raise Refused(f"refused: profile {profile!r} is above what the person who started this server allowed "
+                          f"(--max-profile {self.max_profile}); nothing was started")
+        unknown = [s for s in scenes if s not in self.scene_ids()]
+        if unknown:
+            raise Refused(f"unknown scene(s) {', '.join(unknown)} (the film has: {', '.join(self.scene_ids())})")
+
+    def _free_and_left(self) -> tuple[Decimal, Decimal]:
+        """(spent, left) of the session — refused while one of its runs is still going: an agent
+        left alone does one thing at a time. Called holding the session's lock."""
+        busy = [r for r in self.runs.values() if r.running]
+        if busy:
+            raise Refused(f"refused: run {busy[0].id} of this session is still {busy[0].state()}; one thing at a "
+                          f"time (stop it, or poll status until it ends)")
+        spent = self.spent().total
+        return spent, max(Decimal(0), self.cap - spent)
+
+    def start(self, scenes: list[str], profile: str) -> AgentRun:
+        """Start `slate run` for these scenes (the film when empty) at this profile, in the
+        background, within what the session has left; refused first when it may not."""
+        self.check_request(scenes, profile)
+        from slate import studio
+        if studio.running(self.root) is not None:
+            # A studio's workers run the film's deployment: the session's caller would not reach
+            # their ledger rows, and the session's cap could not count them.
+            raise Refused(f"refused: {self.root} runs on a studio (slate up --stack); an agent's runs render in "
+                          f"this process only, where the ledger names the session — ask the person to run it")
+        with self._lock:
+            spent, left = self._free_and_left()
+            expected = self.estimate(scenes, profile)
+            if expected > left or left <= 0:
+                raise Refused(
+                    f"refused by the session cap: this run's estimate is {fmt_usd(expected)}, and the agent session "
+                    f"cap of {fmt_usd(self.cap)} (--cap, set by the person who started slate mcp) has "
+                    f"{fmt_usd(left)} left ({fmt_usd(spent)} spent by this session); nothing was started and "
+                    f"nothing paid")
+            run_id = f"run-{len(self.runs) + 1}-{uuid.uuid4().hex[:6]}"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            log = self.folder / f"{run_id}.log"
+            cmd = [sys.executable, "-m", "slate.cli", "run", str(self.root), "--profile", profile, "--cap", str(left)]
+            for s in scenes:
+                cmd += ["--scene", s]
+            if self.price_as:
+                cmd += ["--price-as", self.price_as]
+            env = {**os.environ, CALLER: self.caller, "SLATE_LIFELINE": "on"}
+            with open(log, "wb") as out:
+                # Its own process group: a stop reaches the run and the Prefect server it started.
+                process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           cwd=self.root, env=env, start_new_session=True)
+            run = AgentRun(run_id, list(scenes), profile, left, expected, log, process)
+            self.runs[run_id] = run
+            return run
+
+    def make_version(self, args: list[str]) -> str:
+        """`slate bible turnaround|plate ARGS`: one new reference version (never an approval), paid
+        through the governor with this session's caller and, as its run cap, what the session has
+        left; refused first while a run of the session is going or when nothing is left."""
+        with self._lock:
+            spent, left = self._free_and_left()
+            if left <= 0:
+                raise Refused(f"refused by the session cap: the agent session cap of {fmt_usd(self.cap)} (--cap, set "
+                              f"by the person who started slate mcp) has nothing left ({fmt_usd(spent)} spent by "
+                              f"this session); nothing was paid")
+            # The governor's run cap is what the session has left: a version past it is refused by
+            # the chokepoint itself, before it is sent, naming that cap.
+            env = {**os.environ, CALLER: self.caller, "SLATE_RUN_CAP_USD": str(left)}
+            if self.price_as:
+                env["SLATE_PRICE_AS"] = self.price_as
+            done = subprocess.run([sys.executable, "-m", "slate.cli", "bible", *args], cwd=self.root, env=env,
+                                  capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        out = (done.stdout + ("\n" + done.stderr if done.stderr.strip() else "")).strip()
+        text = f"$ slate bible {' '.join(args)}\n{out}\n(exit {done.returncode}; session cap {fmt_usd(self.cap)}, " \
+               f"{fmt_usd(left)} left before it)"
+        if done.returncode != 0:
+            raise Refused(scrub(text))
+        return scrub(text)
+
+    def run(self, run_id: str) -> AgentRun:
+        if run_id not in self.runs:
+            known = ", ".join(self.runs) or "none yet"
+            raise Refused(f"no run {run_id!r} in this session (its runs: {known})")
+        return self.runs[run_id]
+
+    def stop(self, run_id: str) -> AgentRun:
+        """Stop one run of this session: SIGTERM to it, then to its process group, then kill.
+        Jobs already sent keep their job ids in the ledger; the next run collects them."""
+        run = self.run(run_id)
+        if not run.running:
+            return run
+        run.stopped = True
+        _signal(run.process, signal.SIGTERM, group=False)   # Prefect's handling: the run ends Crashed
+        if _ended(run.process, STOP_GRACE_SECONDS):
+            return run
+        _signal(run.process, signal.SIGTERM, group=True)
+        if not _ended(run.process, STOP_GRACE_SECONDS):
+            _signal(run.process, signal.SIGKILL, group=True)
+            _ended(run.process, 5.0)
+        return run
+
+    def close(self) -> None:
+        """The server is ending: every run of the session still going is stopped."""
+        for run_id, run in list(self.runs.items()):
+            if run.running:
+                self.stop(run_id)
+
+    def rows(self, run: AgentRun | None = None) -> list:
+        """The ledger rows this session wrote (of one of its runs: those written since it started)."""
+        from governor.ledger import Ledger
+        with Ledger.for_project(self.root) as ledger:
+            rows = [r for r in ledger.rows(film=self.film.film.id) if r.caller == self.caller]
+        if run is not None:
+            rows = [r for r in rows if r.created_at >= run.started]
+        return rows
+
+
+def _signal(process: subprocess.Popen, sig: int, *, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(process.pid, sig)   # the run's own group (start_new_session): nobody else's
+        else:
+            process.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _ended(process: subprocess.Popen, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return True
+        time.sleep(0.2)
+    return process.poll() is not None

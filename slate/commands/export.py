@@ -1,0 +1,57 @@
+"""`slate export`: the film's (or one scene's) edit as a timeline an editor opens — OpenTimelineIO,
+FCP 7 XML (Resolve, Premiere) or a CMX 3600 EDL — from the timeline records scene runs wrote.
+
+It must never run anything or spend: it reads the records (tasks/export.py) and the ledger (what
+each shot cost) and writes one file.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from slate.commands.shared import err, load_or_exit, say
+
+
+def export(directory: Path,
+           format: str = typer.Option("otio", "--format", help="otio, fcp7 (FCP 7 XML) or edl (CMX 3600)"),
+           scene: Optional[str] = typer.Option(None, "--scene", help="one scene (default: the whole film)"),
+           profile: Optional[str] = typer.Option(None, "--profile", help="the profile whose renders to export "
+                                                                         "(default: the project's)"),
+           out: Optional[Path] = typer.Option(None, "--out", help="where to write it (default: renders/)")):
+    """Write the edit as a timeline: one clip per shot pointing at its approved clip, its in/out,
+    the transitions, the audio cues on their own tracks, each shot's id, take, cost and gate
+    scores as metadata, and a marker on every escalated or warned shot."""
+    from governor.ledger import Ledger
+    from slate.settings import project_settings
+    from tasks import export as timeline
+
+    if format not in timeline.FORMATS:
+        err.print(f"--format: {format!r} is not one of {', '.join(timeline.FORMATS)}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    film = load_or_exit(directory)
+    ids = [s.id for _, s in film.scenes]
+    if scene is not None and scene not in ids:
+        err.print(f"--scene: unknown scene {scene!r} (film has: {', '.join(ids)})", markup=False, highlight=False)
+        raise typer.Exit(2)
+    profile = profile or project_settings(directory).profile
+    wanted = [scene] if scene else ids
+    paths = [timeline.record_path(directory, s, profile) for s in wanted]
+    missing = [s for s, p in zip(wanted, paths) if not p.is_file()]
+    if missing:
+        err.print(f"no cut of {', '.join(missing)} at the {profile} profile yet: run `slate run {directory}` first",
+                  markup=False, highlight=False)
+        raise typer.Exit(1)
+    costs: dict[tuple[str, str], Decimal] = {}
+    for row in Ledger.for_project(directory.resolve()).rows(film=film.film.id):
+        spent = row.actual_cost if row.actual_cost is not None else Decimal(0)
+        costs[(row.scene, row.shot)] = costs.get((row.scene, row.shot), Decimal(0)) + spent
+    built = timeline.build_timeline(timeline.read_records(paths), costs)
+    stem = f"{film.film.id}-{scene}-{profile}" if scene else f"{film.film.id}-{profile}"
+    target = out or directory / "renders" / f"{stem}{timeline.FORMATS[format]}"
+    timeline.write_timeline(built, format, target)
+    clips = sum(1 for t in built.video_tracks() for _ in t.find_clips())
+    sound = "video only" if format == "edl" else f"{len(built.audio_tracks())} audio track(s)"
+    say(f"{format} timeline: {target} ({clips} clip(s), {sound}, {built.video_tracks()[0].duration().to_seconds():.2f}s)")

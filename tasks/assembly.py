@@ -1,0 +1,78 @@
+"""The assembly manifest turned into what the finishing pass is handed, and into what the can's
+key covers: which clips with which trims and transitions, the cues placed on the scene's
+timeline, the LUT and the delivery; the LUT and the cues stored by content so a changed file
+moves the finish task's key (tasks/finish.py) and the scene's key in the can (tasks/can.py).
+
+Never imports Prefect (the reel and the can read it before Prefect starts), never calls a provider.
+"""
+from __future__ import annotations
+
+from tasks.versions import FINISH_VERSION
+
+
+def finishing_inputs(st, root, film, scene_id: str, approved: list[tuple[str, str, float]],
+                     transitions: list[list], profile: str, *, model_audio: bool = False) -> dict | None:
+    """The finish task's inputs for a scene's approved clips ((shot, uri, seconds) in order,
+    joined by `transitions`), from the assembly manifest; None when the film asks for no
+    finishing (no `finishing:` in film.yaml or the scene, no model audio): the stitched cut is
+    then the scene's output, as before. The LUT and the cues are stored by content here, so the
+    task's cache key moves with what is in them."""
+    from pathlib import Path
+
+    from manifests.assembly import DEFAULT_DELIVERY
+    from media.finish import read_audio
+
+    scene = film.scene(scene_id)
+    film_fin, fin = film.film.finishing, scene.finishing
+    if film_fin is None and fin is None and not model_audio:
+        return None
+    per_shot = fin.shots if fin else {}
+    shots, at, starts = [], 0.0, {}
+    for k, (shot_id, uri, seconds) in enumerate(approved):
+        entry = per_shot.get(shot_id)
+        kind, secs = (transitions[k] if k < len(transitions) else ["cut", 0.0])
+        row = {"uri": uri, "seconds": float(seconds), "transition": [kind, float(secs)]}
+        if entry is not None:
+            row.update(trim_in=entry.trim_in, trim_out=entry.trim_out, exposure=entry.exposure,
+                       saturation=entry.saturation)
+            if entry.dip_out is not None and kind == "cut" and k + 1 < len(approved):
+                row.update(transition=["dip", entry.dip_out.duration], dip_colour=entry.dip_out.colour)
+        shots.append(row)
+        starts[shot_id] = at
+        at += float(seconds) - row.get("trim_in", 0.0) - row.get("trim_out", 0.0) - \
+            (float(secs) if kind == "dissolve" else 0.0)
+    cues = []
+    for cue in fin.cues if fin else []:
+        if cue.shot is not None and cue.shot not in starts:
+            continue   # its shot is not in the cut (escalated or rejected): nothing to place it at
+        path = Path(root) / cue.file
+        cues.append({"uri": st.storage.put_file(path, path.suffix), "file": cue.file, "kind": cue.kind,
+                     "start": (starts[cue.shot] if cue.shot else 0.0) + cue.at, "seconds": read_audio(path).seconds,
+                     "offset": cue.offset, "length": cue.length, "gain_db": cue.gain_db, "fade_in": cue.fade_in,
+                     "fade_out": cue.fade_out, "ducks": cue.ducks})
+    lut_key = (fin.lut if fin and fin.lut else None) or (film_fin.lut if film_fin else None)
+    lut = st.storage.put_file(Path(root) / lut_key, "cube") if lut_key else None
+    delivery = film_fin.delivery_for(profile) if film_fin else DEFAULT_DELIVERY
+    edit = {"fade_in": fin.fade_in if fin else 0.0, "fade_out": fin.fade_out if fin else 0.0,
+            "target_lufs": delivery.target_lufs, "true_peak": delivery.true_peak,
+            "mezzanine": delivery.mezzanine, "poster": delivery.poster}
+    return {"shots": shots, "cues": cues, "lut": lut, "edit": edit}
+
+
+def edit_fingerprint(root, film, scene_id: str) -> dict | None:
+    """What of the assembly manifest a scene's finished cut depends on, for the can's key
+    (tasks/can.py): the film's and the scene's `finishing:` and the content of every LUT and cue
+    they name. None when neither has one."""
+    from pathlib import Path
+
+    from providers.storage_local import file_sha256
+
+    scene = film.scene(scene_id)
+    film_fin, fin = film.film.finishing, scene.finishing
+    if film_fin is None and fin is None:
+        return None
+    files = sorted({k for k in [film_fin.lut if film_fin else None, fin.lut if fin else None] if k}
+                   | {c.file for c in (fin.cues if fin else [])})
+    return {"version": FINISH_VERSION, "film": film_fin.model_dump(mode="json") if film_fin else None,
+            "scene": fin.model_dump(mode="json") if fin else None,
+            "files": {k: file_sha256(Path(root) / k) if (Path(root) / k).is_file() else None for k in files}}

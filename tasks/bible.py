@@ -1,0 +1,398 @@
+"""The bible workshop: versions of a character's turnaround or a location's plate, made, fixed,
+listed and promoted to canonical inside slate.
+
+A version is one paid image call through the governor (estimate, cap, ledger row, like every
+paid call): from the bible's locked description, or one edit of a parent version — a sheet's
+one view (`view`), a plate's one thing (`instruction`). It is kept in the film's storage (the
+project folder, or the bucket, with the same keys) beside the asset's canonical file:
+
+    characters/<id>/versions/<n>/<id>_turnaround_v<n>.png   and   .../<n>/version.json
+    locations/<id>/versions/<n>/<id>_plate_v<n>.png         and   .../<n>/version.json
+
+with its prompt, model, parent, cost, call id and the reference gate's verdict (slate's own
+measures, held to the policy's "reference" stage, as `slate check` holds them). A fix of one
+view keeps the parent's other views bit for bit whatever model drew it: only that view's cell
+of the model's picture is pasted onto the parent.
+
+`promote` makes a version canonical: refused for a version that is missing or failed its gate,
+or when the canonical changed since it was read (a promotion racing another: one ledger row
+per asset and promotion number, so two promoters of one generation cannot both win); the
+replaced file is kept under `<folder>/history/`; the decision (who, when, which version) is a
+ledger row. `impact` says which shots' panels and clips were made from the current reference
+(by the ledger's reference URIs, which name content hashes) and what re-making them would cost.
+
+It must never overwrite a canonical reference except in `promote`, never pay except through the
+governor, and never import Prefect at module level (the CLI reads versions without a server).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from PIL import Image
+
+from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from governor.gates import GatePolicy, failing, judge_kind
+from manifests import LoadedFilm
+from manifests.keys import check_key
+from manifests.turnaround import CELL_H, CELL_W, VIEWS
+from providers.base import PanelRequest, ReferenceRequest, fingerprint
+from providers.local_bible import PLATE_SIZE
+from tasks.sheet_check import hold, measured
+
+__all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
+
+STAGE = "reference"            # the ledger's stage of a version's paid call
+APPROVE_STAGE = "bible_approve"
+
+
+class BibleError(ValueError):
+    """Bad input to the workshop: names the asset and the field, before anything is paid."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    kind: str              # "character" | "location"
+    ident: str
+    description: str
+    canonical: str         # the canonical key (bible.yaml's turnaround/plate, or the default path)
+    field: str             # bible.yaml's field, e.g. characters[2].turnaround
+
+    @property
+    def folder(self) -> str:
+        return self.canonical.rsplit("/", 1)[0]
+
+    @property
+    def noun(self) -> str:
+        return "turnaround" if self.kind == "character" else "plate"
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind} '{self.ident}'"
+
+    def version_key(self, n: int) -> str:
+        return f"{self.folder}/versions/{n}/{self.ident}_{self.noun}_v{n}.png"
+
+    def record_key(self, n: int) -> str:
+        return f"{self.folder}/versions/{n}/version.json"
+
+
+def asset_of(film: LoadedFilm, name: str) -> Asset:
+    """The bible's character or location called `name` ("mia", or "location:diner" where both exist)."""
+    kind, _, ident = name.rpartition(":")
+    chars = {c.id: (i, c) for i, c in enumerate(film.bible.characters)}
+    locs = {loc.id: (i, loc) for i, loc in enumerate(film.bible.locations)}
+    if kind in ("", "character") and ident in chars:
+        i, c = chars[ident]
+        return Asset("character", ident, c.description, film.character(ident).turnaround_key,
+                     f"characters[{i}].turnaround")
+    if kind in ("", "location") and ident in locs:
+        i, loc = locs[ident]
+        return Asset("location", ident, loc.description, film.location(ident).plate_key, f"locations[{i}].plate")
+    raise BibleError(f"{film.film.bible}: no character or location {name!r} (characters: "
+                     f"{', '.join(chars) or 'none'}; locations: {', '.join(locs) or 'none'})")
+
+
+def character_of(film: LoadedFilm, name: str) -> Asset:
+    asset = asset_of(film, name if ":" in name else f"character:{name}")
+    return asset
+
+
+# -- storage of named keys (the project folder or the bucket: the same keys) ----------------------
+def write_key(storage, key: str, data: bytes) -> None:
+    """Put bytes at a named key of the film's storage, atomically."""
+    check_key(key)
+    if hasattr(storage, "put_key_file"):      # a bucket: uploaded from a temporary file
+        with tempfile.NamedTemporaryFile(suffix=".part", delete=False) as tmp:
+            tmp.write(data)
+        try:
+            storage.put_key_file(key, Path(tmp.name))
+        finally:
+            os.unlink(tmp.name)
+        return
+    from providers.storage_local import write_atomic
+    write_atomic(storage.root / key, data)
+
+
+def key_sha256(storage, key: str) -> str | None:
+    if not storage.key_exists(key):
+        return None
+    return hashlib.sha256(storage.read_key(key)).hexdigest()
+
+
+def versions(storage, asset: Asset) -> list[dict]:
+    """Every version of the asset, oldest first, as its version.json says."""
+    found = []
+    for key in storage.list_keys(f"{asset.folder}/versions/"):
+        if key.endswith("/version.json"):
+            found.append(json.loads(storage.read_key(key)))
+    return sorted(found, key=lambda v: v["version"])
+
+
+def version(storage, asset: Asset, n: int, field: str = "--version") -> dict:
+    have = versions(storage, asset)
+    for v in have:
+        if v["version"] == n:
+            return v
+    raise BibleError(f"{asset.name}: {field}: no version {n} (versions: "
+                     f"{', '.join(str(v['version']) for v in have) or 'none yet'})")
+
+
+# -- making a version -----------------------------------------------------------------------------
+def _prompt(asset: Asset, view: str | None, instruction: str | None) -> str:
+    if asset.kind == "character":
+        if view:
+            return (f"Turnaround sheet of {asset.ident}. The front, side and back views are right; redraw only the "
+                    f"{view.replace('_', ' ')} view so it shows the same person as the others:\n{asset.description}")
+        return (f"Character turnaround sheet of {asset.ident}: four full-body views in a row (front, three-quarter, "
+                f"side, back) on a plain transparent ground, the same person, outfit and height in every view:\n"
+                f"{asset.description}")
+    if instruction:
+        return f"Location plate of {asset.ident}. One edit, nothing else changes: {instruction}"
+    return f"Location plate of {asset.ident}, no people, eye-level, wide:\n{asset.description}"
+
+
+def _size(asset: Asset) -> tuple[int, int]:
+    return (CELL_W * len(VIEWS), CELL_H) if asset.kind == "character" else PLATE_SIZE
+
+
+def _composite_view(parent: bytes, drawn: bytes, view: str) -> bytes:
+    """The parent sheet, at its own size, with only `view`'s cell taken from what the model drew
+    (scaled to the parent): every other pixel is the parent's, whatever the model returned."""
+    base = Image.open(io.BytesIO(parent))
+    base = base.convert("RGBA" if base.mode in ("RGBA", "LA", "P") else "RGB")
+    w, h = base.size
+    new = Image.open(io.BytesIO(drawn)).convert(base.mode).resize((w, h), Image.NEAREST)
+    i = VIEWS.index(view)
+    box = (round(i * w / len(VIEWS)), 0, round((i + 1) * w / len(VIEWS)), h)
+    base.paste(new.crop(box), box[:2])
+    buf = io.BytesIO()
+    base.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str) -> dict:
+    """The reference gate's verdict on one version, from slate's own measures."""
+    # held as the run's reference gate holds it for this judge (its provider: local or a vision model)
+    verdict = hold(GatePolicy.load(root, "block"), measured(asset.kind, data), judge_kind(judge.split(":")[0]),
+                   profile)
+    return {"passed": bool(verdict["passed"]), "failing": failing(verdict),
+            "scores": [{k: s.get(k) for k in ("name", "value", "threshold", "passed", "reason", "role")}
+                       for s in verdict.get("scores", [])]}
+
+
+def _run(root: Path, film: LoadedFilm, settings, model: str | None):
+    from providers.registry import ModelRef, base_urls, lineup
+    from tasks.context import RunSpec
+    chosen = lineup(settings)
+    panel = str(ModelRef.parse(model)) if model else str(chosen.panel)
+    return RunSpec(root=str(root), run_id=f"bible-{uuid.uuid4().hex[:12]}", film=film.film.id, scene="bible",
+                   profile=settings.profile, panel_model=panel, judge_model=str(chosen.judge),
+                   base_urls=base_urls(settings), run_cap_usd=str(settings.run_cap_usd),
+                   film_cap_usd=str(settings.film_cap_usd), price_as=settings.price_as,
+                   local_fault_rate=settings.local_fault_rate, local_fault_seed=settings.local_fault_seed,
+                   local_fault_kinds=settings.local_fault_kinds)
+
+
+def check_request(storage, asset: Asset, *, view: str | None, parent: int | None,
+                  instruction: str | None) -> dict | None:
+    """Every bad input named before anything is paid; the parent version's record, if any."""
+    if asset.kind == "character":
+        if instruction:
+            raise BibleError(f"{asset.name}: --edit: a turnaround is fixed one view at a time (--fix VIEW --from N)")
+        if view is not None and view not in VIEWS:
+            raise BibleError(f"{asset.name}: --fix: no view {view!r} (views: {', '.join(VIEWS)})")
+        if view is not None and parent is None:
+            raise BibleError(f"{asset.name}: --fix {view}: give the version it fixes (--from N)")
+        if parent is not None and view is None:
+            raise BibleError(f"{asset.name}: --from {parent}: say which view to fix (--fix VIEW)")
+    else:
+        if view is not None:
+            raise BibleError(f"{asset.name}: --fix: a plate has no views; edit it (--edit \"one change\" --from N)")
+        if instruction is not None and not instruction.strip():
+            raise BibleError(f"{asset.name}: --edit: the edit has no instruction")
+        if instruction is not None and parent is None:
+            raise BibleError(f"{asset.name}: --edit: give the version it edits (--from N)")
+        if parent is not None and instruction is None:
+            raise BibleError(f"{asset.name}: --from {parent}: say what to change (--edit \"one change\")")
+    return version(storage, asset, parent, "--from") if parent is not None else None
+
+
+def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model: str | None = None,
+                 view: str | None = None, parent: int | None = None, instruction: str | None = None) -> dict:
+    """One new version of the asset, paid through the governor, gated, stored; its record."""
+    from tasks.context import studio
+    from tasks.lint import check_before_paying
+    run = _run(root, film, settings, model)
+    st = studio(run)
+    storage = st.storage
+    parent_rec = check_request(storage, asset, view=view, parent=parent, instruction=instruction)
+    n = max((v["version"] for v in versions(storage, asset)), default=0) + 1
+    parent_uri = None
+    if parent_rec is not None:
+        parent_uri = storage.put_bytes(storage.read_key(parent_rec["key"]), "png")
+    width, height = _size(asset)
+    prompt = _prompt(asset, view, instruction)
+    # The version number is the seed: a new version of the same request is a new draw.
+    req = ReferenceRequest(kind=asset.kind, ident=asset.ident, description=asset.description, prompt=prompt,
+                           width=width, height=height, seed=n, parent_uri=parent_uri, view=view,
+                           instruction=instruction)
+    provider, model_name = run.panel_model.split(":", 1)
+    check_before_paying(root, prompt, run.panel_model, "panel", shot=None, with_references=bool(parent_uri))
+    images = st.images
+    spec = CallSpec(
+        context=CallContext(run.run_id, run.film, "bible", f"{asset.kind}:{asset.ident}", STAGE, 1, provider,
+                            model_name, run.profile),
+        units=Units("image", images=1, resolution=f"{height}p"),
+        fingerprint=fingerprint({"reference": req.fingerprint(), "variant": images.variant}), prompt=prompt,
+        references=(parent_uri,) if parent_uri else (),
+        parameters={"version": n, "parent": parent, "view": view, "instruction": instruction})
+    delivery = _paid(st, spec, req, images)
+    data = storage.get_bytes(delivery.uri)
+    if view is not None:
+        data = _composite_view(storage.read_key(parent_rec["key"]), data, view)
+    row = st.governor.ledger.find(delivery.call_id)
+    cost = Decimal(0) if delivery.reused else Decimal(row.actual_cost if row.actual_cost is not None else row.estimate)
+    record = {"version": n, "asset": f"{asset.kind}:{asset.ident}", "key": asset.version_key(n),
+              "sha256": hashlib.sha256(data).hexdigest(), "prompt": prompt, "provider": provider,
+              "model": model_name, "parent": parent, "view": view, "instruction": instruction,
+              "cost_usd": f"{cost:.2f}", "call_id": delivery.call_id, "reused": delivery.reused,
+              "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "gate": gate_verdict(root, asset, data, run.judge_model, run.profile)}
+    write_key(storage, asset.version_key(n), data)
+    write_key(storage, asset.record_key(n), json.dumps(record, indent=2, sort_keys=True).encode())
+    return record
+
+
+def _paid(st, spec: CallSpec, req: ReferenceRequest, images):
+    """The one paid call: the provider's own reference painter, else its panel model asked with the
+    parent (or a plain ground) as the image it works from."""
+    if hasattr(images, "generate_reference"):
+        return st.governor.sync_call(
+            spec, lambda call_id: Answer(images.generate_reference(req, client_ref=call_id), "png"), repeatable=True)
+    ground = req.parent_uri or st.storage.put_bytes(_plain(req.width, req.height), "png")
+    panel = PanelRequest(prompt=req.prompt, location_id=req.ident if req.kind == "location" else "bible",
+                         plate_uri=ground, characters=(), framing="wide", angle="eye", movement="static",
+                         width=req.width, height=req.height, seed=req.seed,
+                         override_uri=req.parent_uri)
+    if hasattr(images, "submit_panel"):
+        return st.governor.job_call(
+            spec, submit=lambda ref: images.submit_panel(panel, client_ref=ref), poll=images.poll,
+            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
+            deadline=images.poll_deadline, poll_interval=images.poll_interval,
+            find=lambda ref, since: images.find_job(ref, since, request=panel), cancel=images.cancel)
+    return st.governor.sync_call(
+        spec, lambda call_id: Answer(images.generate_panel(panel, client_ref=call_id), "png"), repeatable=True)
+
+
+def _plain(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (236, 236, 236)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# -- what a promotion would re-make ---------------------------------------------------------------
+def impact(root: Path, film: LoadedFilm, settings, asset: Asset, storage) -> dict:
+    """The shots that use the asset; which of their panels and clips the ledger says were made
+    from the current canonical file; and what re-making those shots would cost (`slate estimate`)."""
+    from governor.estimate import estimate_scene, lineup_pricing
+    from governor.ledger import Ledger
+    from providers.registry import lineup
+    from tasks.plan import plan_from_project
+    shots: dict[str, list[str]] = {}
+    for _, sc in film.scenes:
+        for s in sc.shots:
+            uses = asset.ident in s.characters if asset.kind == "character" else sc.location_of(s) == asset.ident
+            if uses:
+                shots.setdefault(sc.id, []).append(s.id)
+    old = key_sha256(storage, asset.canonical)
+    made: dict[str, set[str]] = {}
+    spent = Decimal(0)
+    if old:
+        for row in Ledger.for_project(root).rows():
+            # Only what shots made (panels, gates, clips): the workshop's own calls are not shots.
+            if row.film == film.film.id and row.scene != "bible" and any(old in r for r in row.reference_hashes or ()):
+                made.setdefault(f"{row.scene}/{row.shot}", set()).add(row.stage)
+                spent += Decimal(row.actual_cost or 0)
+    pricing = lineup_pricing(root, lineup(settings), settings.price_as)
+    cost = Decimal(0)
+    for scene_id, ids in shots.items():
+        plans = [p for p in plan_from_project(film, scene_id, settings.profile, settings.fps) if p.shot in ids]
+        cost += estimate_scene(plans, pricing).total
+    return {"shots": {k: v for k, v in shots.items()}, "made_from_old": {k: sorted(v) for k, v in made.items()},
+            "old_sha256": old, "spent_on_old_usd": f"{spent:.2f}", "remake_estimate_usd": f"{cost:.2f}"}
+
+
+# -- promotion ------------------------------------------------------------------------------------
+def promotions(ledger, film_id: str, asset: Asset) -> list:
+    return [r for r in ledger.rows(film=film_id) if r.stage == APPROVE_STAGE and r.shot == f"{asset.kind}:{asset.ident}"]
+
+
+def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, storage, ledger,
+            expect_sha256: str | None = None) -> dict:
+    """Version `n` made canonical. `expect_sha256`: the canonical's hash the person saw (None: as
+    read now); anything else there by the time it is written is a racing promotion, refused."""
+    from governor.ledger import CallRequest
+    rec = version(storage, asset, n)
+    if not rec["gate"]["passed"]:
+        raise BibleError(f"{asset.name}: --version {n}: failed its reference gate "
+                         f"({'; '.join(rec['gate']['failing'])}): not promoted")
+    data = storage.read_key(rec["key"])
+    if hashlib.sha256(data).hexdigest() != rec["sha256"]:
+        raise BibleError(f"{asset.name}: --version {n}: {rec['key']} does not match its version.json hash: "
+                         "not promoted")
+    current = key_sha256(storage, asset.canonical)
+    expect = current if expect_sha256 is None else expect_sha256
+    if current != expect:
+        raise BibleError(f"{asset.name}: {asset.field}: {asset.canonical} changed since it was read "
+                         f"({(expect or 'none')[:12]} → {(current or 'none')[:12]}): another promotion? not promoted")
+    done = promotions(ledger, film.film.id, asset)
+    # The canonical became `current` at the last promotion that wrote it (never, for a file put there by
+    # hand); a promotion that replaced it since then is another one under way or finished: refused.
+    became = max((r.created_at for r in done if (r.parameters or {}).get("sha256") == current), default=None)
+    overtaken = [r for r in done if (r.parameters or {}).get("replaced") == current
+                 and (became is None or r.created_at > became)]
+    if overtaken:
+        other = overtaken[-1].parameters
+        raise BibleError(f"{asset.name}: {asset.field}: another promotion (version {other.get('version')} by "
+                         f"{other.get('by')} at {other.get('at')}) already replaced {asset.canonical} as you saw it: "
+                         "not promoted; look at `slate bible versions` and try again")
+    generation = len(done) + 1
+    replacing = len([r for r in done if (r.parameters or {}).get("replaced") == current])
+    now = datetime.now(timezone.utc)
+    request = CallRequest(run_id=f"bible-approve-{uuid.uuid4().hex[:8]}", film=film.film.id, scene="bible",
+                          shot=f"{asset.kind}:{asset.ident}", stage=APPROVE_STAGE, take=generation, provider="slate",
+                          model="approval", profile="-",
+                          fingerprint=fingerprint({"promote": asset.canonical, "generation": generation}),
+                          prompt=f"approve version {n}", reference_hashes=(), estimate=Decimal(0),
+                          parameters={"version": n, "by": by, "at": now.isoformat(timespec="seconds"),
+                                      "sha256": rec["sha256"], "replaced": current, "generation": generation})
+    # One row per canonical content replaced (and how often it was replaced before): two promoters
+    # racing from the same canonical claim the same id, and the loser finds the winner's row.
+    claim = hashlib.sha256(f"promote|{film.film.id}|{asset.canonical}|{current}|{replacing}".encode()).hexdigest()[:32]
+    try:
+        ledger.note(request, error_class="approved", message=f"{asset.name} version {n} approved by {by}",
+                    call_id=claim)
+    except Exception as exc:  # noqa: BLE001 - the unique call id: someone promoted this generation first
+        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower() or "integrity" in type(exc).__name__.lower():
+            raise BibleError(f"{asset.name}: {asset.field}: another promotion of {asset.canonical} won the race "
+                             f"(promotion {generation}): not promoted; look at `slate bible versions` and try again") \
+                from None
+        raise
+    if key_sha256(storage, asset.canonical) != current:
+        raise BibleError(f"{asset.name}: {asset.field}: {asset.canonical} changed while promoting: not promoted")
+    history = None
+    if current is not None:
+        history = f"{asset.folder}/history/{generation:03d}-{current[:12]}.png"
+        write_key(storage, history, storage.read_key(asset.canonical))
+    write_key(storage, asset.canonical, data)
+    return {"asset": f"{asset.kind}:{asset.ident}", "version": n, "by": by, "at": now.isoformat(timespec="seconds"),
+            "canonical": asset.canonical, "history": history, "sha256": rec["sha256"], "replaced": current}

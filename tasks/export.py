@@ -1,0 +1,164 @@
+"""The editor's hand-off: a scene's edit as a timeline an editor opens in Resolve or Premiere.
+
+A scene run that made a cut writes a timeline record (.slate/timelines/<scene>-<profile>.json):
+every shot in order with its approved clip (a local path, or its object-storage URL on a studio),
+its in/out, the transition into the next, its take, gate scores and status, and the cues placed
+on the scene's timeline. From it, OpenTimelineIO builds the timeline: a video track of one clip
+per shot (transitions between them), one audio track per cue kind, each shot's provenance in
+the clip's metadata, and a marker on every escalated or warned shot; its adapters write it as
+.otio, FCP 7 XML (Resolve, Premiere) or a CMX 3600 EDL (one video track, for conforms).
+
+It must never call a provider or change a render: it reads the record and the ledger (for what
+each shot cost) and writes one file.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import opentimelineio as otio
+
+FORMATS = {"otio": ".otio", "fcp7": ".xml", "edl": ".edl"}
+_ADAPTERS = {"otio": "otio_json", "fcp7": "fcp_xml", "edl": "cmx_3600"}
+
+
+def record_path(root: Path, scene: str, profile: str) -> Path:
+    return Path(root) / ".slate" / "timelines" / f"{scene}-{profile}.json"
+
+
+def media_path(storage, uri: str) -> str:
+    """Where an editor finds an artifact: its file on this disk, or (S3) its object's URL."""
+    if hasattr(storage, "artifact_object"):
+        return storage.url(storage.artifact_object(uri))
+    return str(storage.open_local(uri))
+
+
+def timeline_record(*, film: str, scene: str, profile: str, fps: int, width: int, height: int, output: str,
+                    shots: list[dict], cues: list[dict], finished: dict | None) -> dict:
+    """The record a scene run writes (see the module's docstring). `shots`: per shot of the
+    scene in order {shot, status, reason, media, seconds, trim_in, trim_out, transition, take,
+    scores, warnings}; `cues`: {file, kind, start, offset, seconds, gain_db}."""
+    return {"version": 1, "film": film, "scene": scene, "profile": profile, "fps": fps, "width": width,
+            "height": height, "output": output, "shots": shots, "cues": cues,
+            "loudness": (finished or {}).get("loudness"), "true_peak": (finished or {}).get("true_peak")}
+
+
+def write_record(path: Path, record: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return path
+
+
+def _rt(seconds: float, fps: int) -> otio.opentime.RationalTime:
+    # Whole frames: an EDL and FCP 7 XML count in frames, and the cut was made frame-exact.
+    return otio.opentime.RationalTime(round(float(seconds) * fps), fps)
+
+
+def _range(start: float, duration: float, fps: int) -> otio.opentime.TimeRange:
+    return otio.opentime.TimeRange(_rt(start, fps), _rt(duration, fps))
+
+
+def _marker(name: str, colour: str, comment: str, fps: int) -> otio.schema.Marker:
+    return otio.schema.Marker(name=name, marked_range=_range(0, 0, fps), color=colour,
+                              metadata={"slate": {"comment": comment}})
+
+
+def _url(media: str) -> str:
+    # A file on this disk as a file:// URL (what FCP 7 XML's pathurl and Resolve expect); an
+    # object's s3:// URL as it is.
+    return Path(media).as_uri() if media.startswith("/") else media
+
+
+def _half_dissolve(shot: dict) -> float:
+    kind, seconds = shot["transition"]
+    return float(seconds) / 2 if kind == "dissolve" else 0.0
+
+
+def build_timeline(records: list[dict], costs: dict[tuple[str, str], Decimal] | None = None) -> otio.schema.Timeline:
+    """One timeline of the scenes' records in order: video track V1 with one clip per approved
+    shot (dissolves as transitions, an escalated shot as a gap of its length with a marker),
+    an audio track per cue kind (music, dialogue, effects, ambience) with the cues at their
+    places, and every shot's id, take, cost and gate scores in its clip's metadata."""
+    costs = costs or {}
+    fps = records[0]["fps"]
+    name = records[0]["film"] + ("" if len(records) > 1 else f" {records[0]['scene']}")
+    timeline = otio.schema.Timeline(name=f"{name} ({records[0]['profile']})")
+    timeline.global_start_time = _rt(0, fps)
+    video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    audio: dict[str, otio.schema.Track] = {}
+    offset = 0.0   # where each scene starts on the film's timeline
+    for record in records:
+        approved = [s for s in record["shots"] if s.get("media")]
+        for i, shot in enumerate(approved):
+            # A dissolve of d seconds overlaps the two shots: in OpenTimelineIO's model each clip
+            # gives up d/2 on the track and the transition reaches d/2 into each one's handle.
+            head = _half_dissolve(approved[i - 1]) if i else 0.0
+            tail = _half_dissolve(shot) if i + 1 < len(approved) else 0.0
+            length = float(shot["seconds"]) - shot.get("trim_in", 0.0) - shot.get("trim_out", 0.0) - head - tail
+            ref = otio.schema.ExternalReference(target_url=_url(shot["media"]),
+                                                available_range=_range(0, float(shot["seconds"]), fps))
+            clip = otio.schema.Clip(name=f"{record['scene']} {shot['shot']}", media_reference=ref,
+                                    source_range=_range(shot.get("trim_in", 0.0) + head, length, fps))
+            cost = costs.get((record["scene"], shot["shot"]))
+            clip.metadata["slate"] = {"shot": shot["shot"], "scene": record["scene"], "take": shot.get("take"),
+                                      "status": shot["status"], "cost_usd": None if cost is None else str(cost),
+                                      "scores": shot.get("scores", {})}
+            if shot.get("warnings"):
+                clip.markers.append(_marker(f"{shot['shot']} warned", otio.schema.MarkerColor.YELLOW,
+                                            "; ".join(shot["warnings"]), fps))
+            if i and approved[i - 1]["transition"][0] == "dissolve":
+                d = float(approved[i - 1]["transition"][1])
+                video.append(otio.schema.Transition(name="dissolve",
+                                                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                                                    in_offset=_rt(d / 2, fps), out_offset=_rt(d / 2, fps)))
+            video.append(clip)
+        for shot in record["shots"]:
+            if not shot.get("media"):
+                # Not in the cut: a marker on the scene's first clip names it and why.
+                first = next((c for c in video if isinstance(c, otio.schema.Clip)
+                              and c.metadata["slate"]["scene"] == record["scene"]), None)
+                if first is not None:
+                    first.markers.append(_marker(f"{shot['shot']} {shot['status']}", otio.schema.MarkerColor.RED,
+                                                 shot.get("reason", ""), fps))
+        for cue in record["cues"]:
+            track = audio.get(cue["kind"])
+            if track is None:
+                track = audio[cue["kind"]] = otio.schema.Track(name=f"A {cue['kind']}",
+                                                               kind=otio.schema.TrackKind.Audio)
+            begin = offset + float(cue["start"])
+            filled = track.duration().to_seconds() if len(track) else 0.0
+            if begin > filled:
+                track.append(otio.schema.Gap(source_range=_range(0, begin - filled, fps)))
+            ref = otio.schema.ExternalReference(target_url=_url(cue["media"]),
+                                                available_range=_range(0, cue["offset"] + cue["seconds"], fps))
+            item = otio.schema.Clip(name=f"{record['scene']} {cue['kind']} {Path(cue['file']).name}",
+                                    media_reference=ref, source_range=_range(cue["offset"], cue["seconds"], fps))
+            item.metadata["slate"] = {"file": cue["file"], "gain_db": cue.get("gain_db", 0.0)}
+            track.append(item)
+        offset = video.duration().to_seconds()
+    timeline.tracks.append(video)
+    for kind in ("dialogue", "music", "effects", "ambience"):
+        if kind in audio:
+            timeline.tracks.append(audio[kind])
+    return timeline
+
+
+def write_timeline(timeline: otio.schema.Timeline, fmt: str, path: Path) -> Path:
+    """Write with the format's OpenTimelineIO adapter. An EDL holds one video track: the cues
+    stay in the .otio and the FCP 7 XML."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "edl":
+        timeline = timeline.clone()
+        for track in [t for t in timeline.tracks if t.kind != otio.schema.TrackKind.Video]:
+            timeline.tracks.remove(track)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    otio.adapters.write_to_file(timeline, str(path), adapter_name=_ADAPTERS[fmt])
+    return path
+
+
+def read_records(paths: list[Path]) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in paths]

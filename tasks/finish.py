@@ -1,0 +1,96 @@
+"""The finishing pass as a stage of its own, after the stitch: a scene's approved clips to the
+graded cut with its sound, at its delivery's loudness, plus the profile's other deliverables.
+
+Cached by content like every stage: the clips' URIs, the edit (trims, transitions, fades, dips,
+grade trims), the LUT's and the cues' content (as cas:// URIs the flow stores them under) and the
+delivery. A changed LUT or cue re-runs this task alone: the panels, clips, gates and stitch are
+cache hits, so a re-finish never pays a provider. It must never call a provider, never hand its
+graded frames to a judge (gates read the clips it reads, never what it writes), and never
+publish a file that fails its probe (length equal to the edit's within one frame, sound present,
+loudness within 1 LU of the target).
+"""
+from __future__ import annotations
+
+from prefect import task
+
+from media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args,
+                          poster_args)
+from media import probe, run as run_ffmpeg
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, studio
+from tasks.versions import FINISH_VERSION
+
+
+class FinishMismatch(Exception):
+    pass
+
+
+def plan_of(st, shots: list[dict], cues: list[dict], lut: str | None, edit: dict, width: int, height: int,
+            fps: int) -> FinishPlan:
+    """The media-level plan, with every cas:// URI opened as a local file."""
+    made = []
+    for s in shots:
+        path = str(st.storage.open_local(s["uri"]))
+        made.append(FinishShot(path=path, seconds=float(s["seconds"]), has_audio=probe(path).has_audio,
+                               trim_in=s.get("trim_in", 0.0), trim_out=s.get("trim_out", 0.0),
+                               exposure=s.get("exposure", 0.0), saturation=s.get("saturation", 1.0),
+                               transition=(s["transition"][0], float(s["transition"][1])),
+                               dip_colour=s.get("dip_colour", "#000000")))
+    placed = [FinishCue(path=str(st.storage.open_local(c["uri"])), kind=c["kind"], start=float(c["start"]),
+                        seconds=float(c["seconds"]), offset=c.get("offset", 0.0), length=c.get("length"),
+                        gain_db=c.get("gain_db", 0.0), fade_in=c.get("fade_in", 0.0), fade_out=c.get("fade_out", 0.0),
+                        ducks=bool(c.get("ducks"))) for c in cues]
+    return FinishPlan(shots=made, cues=placed, width=width, height=height, fps=fps,
+                      lut=str(st.storage.open_local(lut)) if lut else None,
+                      fade_in=edit.get("fade_in", 0.0), fade_out=edit.get("fade_out", 0.0),
+                      target_lufs=edit.get("target_lufs", -14.0), true_peak=edit.get("true_peak", -1.0))
+
+
+def _progress(scene: str):
+    """A line in the run's log (the CLI and the Prefect run both show it) at each quarter of a pass."""
+    from prefect import get_run_logger
+    log, said = get_run_logger(), [0]
+
+    def heard(share: float) -> None:
+        quarter = int(share * 4)
+        if quarter > said[0]:
+            said[0] = quarter
+            log.info("finishing %s: %d%%", scene, quarter * 25)
+    return heard
+
+
+@task(name="finish", cache_policy=ContentKey(stage=FINISH_VERSION), result_serializer="json",
+      task_run_name="finish {scene}")
+def finish_scene(run: RunSpec, scene: str, shots: list[dict], cues: list[dict], lut: str | None, edit: dict,
+                 width: int, height: int, fps: int) -> dict:
+    """`shots`: per approved shot {uri, seconds, transition: [kind, seconds], trim_in, trim_out,
+    exposure, saturation, dip_colour}; `cues`: {uri, kind, start, seconds, offset, length, gain_db,
+    fade_in, fade_out, ducks}; `edit`: {fade_in, fade_out, target_lufs, true_peak, mezzanine, poster}."""
+    st = studio(run)
+    plan = plan_of(st, shots, cues, lut, edit, width, height, fps)
+    out = st.scratch("finish") / f"{scene}.mp4"
+    done = finish(plan, out, _progress(scene))
+    problems = deliverable_problems(done, plan)
+    if problems:
+        raise FinishMismatch(f"finished scene {scene} " + "; ".join(problems))
+    result = {"uri": st.storage.put_file(out, "mp4"), "duration": done.probe.duration, "frames": done.probe.frames,
+              "width": done.probe.width, "height": done.probe.height, "has_audio": done.probe.has_audio,
+              "loudness": None if done.loudness is None else done.loudness.integrated,
+              "true_peak": None if done.loudness is None else done.loudness.true_peak,
+              "target_lufs": plan.target_lufs, "model_audio": sum(s.has_audio for s in plan.shots)}
+    if edit.get("mezzanine"):
+        mov = out.with_name(f"{scene}-{edit['mezzanine']}.mov")
+        run_ffmpeg(mezzanine_args(out, mov, edit["mezzanine"]), timeout=1800)
+        p = probe(mov)
+        if abs(p.duration - done.probe.duration) > 1 / fps + 1e-6 or not p.has_audio:
+            raise FinishMismatch(f"mezzanine of scene {scene} lasts {p.duration:.3f}s (audio: {p.has_audio})")
+        result["mezzanine_uri"] = st.storage.put_file(mov, "mov")
+        mov.unlink(missing_ok=True)
+    if edit.get("poster"):
+        png = out.with_name(f"{scene}-poster.png")
+        run_ffmpeg(poster_args(out, png, done.probe.duration / 3))
+        result["poster_uri"] = st.storage.put_file(png, "png")
+        png.unlink(missing_ok=True)
+    out.unlink(missing_ok=True)
+    return result
+

@@ -1,0 +1,100 @@
+"""The assembly manifest's files, checked at `slate check` before anything runs: every LUT
+parses and stays in range, every audio cue decodes (its length and sample rate read), a cue
+starts inside its scene and its offset inside its file, and every dissolve still fits once the
+shots are trimmed.
+
+For: Problems naming the file (film.yaml or the scene file), the shot where there is one, and
+the field (``finishing.lut``, ``finishing.cues[1].file``, ...). Never: write anything, spend,
+or read a file outside the project (keys are resolved with manifests.locate).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from manifests import LoadedFilm, Problem
+from manifests.load import locate
+from media import MediaError, dissolve_misfits
+from media.cube import CubeError, read_cube
+from media.finish import read_audio
+
+MIN_SAMPLE_RATE = 8000
+
+
+def _lut_problem(root: Path, key: str, file: str, field: str) -> list[Problem]:
+    path, why = locate(root, key)
+    if path is None:
+        return [Problem(file, None, field, f"LUT {key!r} {why}")]
+    try:
+        read_cube(path)
+    except CubeError as exc:
+        return [Problem(file, None, field, f"LUT {key!r} does not read: {exc}")]
+    return []
+
+
+def cue_lengths(root: Path, film: LoadedFilm, scene_id: str) -> dict[str, float]:
+    """The length in seconds of each cue file the scene names (those that decode)."""
+    out = {}
+    fin = film.scene(scene_id).finishing
+    for cue in fin.cues if fin else []:
+        path, _ = locate(root, cue.file)
+        if path is not None and cue.file not in out:
+            try:
+                out[cue.file] = read_audio(path).seconds
+            except MediaError:
+                pass
+    return out
+
+
+def finish_problems(root: Path, film: LoadedFilm, scenes: list[str],
+                    warnings: list[Problem] | None = None) -> list[Problem]:
+    """Everything the finishing pass of these scenes would refuse, one Problem each; what it
+    would only leave out (a cue that starts after its scene ends) goes to `warnings`."""
+    warnings = warnings if warnings is not None else []
+    root = Path(root)
+    problems: list[Problem] = []
+    if film.film.finishing and film.film.finishing.lut:
+        problems += _lut_problem(root, film.film.finishing.lut, "film.yaml", "finishing.lut")
+    for scene_id in scenes:
+        scene, file = film.scene(scene_id), film.scene_file(scene_id)
+        fin = scene.finishing
+        if fin is None:
+            continue
+        if fin.lut:
+            problems += _lut_problem(root, fin.lut, file, "finishing.lut")
+        trims = {s.id: fin.shots.get(s.id) for s in scene.shots}
+        lengths = [s.duration - (t.trim_in + t.trim_out if t else 0.0) for s, t in zip(scene.shots, trims.values())]
+        starts, at = {}, 0.0
+        for s, secs in zip(scene.shots, lengths):
+            starts[s.id] = at
+            at += secs - (s.transition_out.duration if s.transition_out.kind == "dissolve" else 0.0)
+        total = at   # the last shot ends on a cut (schema.py)
+        if any(trims.values()):
+            misfits = dissolve_misfits(lengths, [(s.transition_out.kind, s.transition_out.duration)
+                                                 for s in scene.shots[:-1]], labels=[s.id for s in scene.shots])
+            problems += [Problem(file, scene.shots[i].id, "finishing.shots.trim_out",
+                                 f"once trimmed, {why}") for i, why in misfits]
+        for i, cue in enumerate(fin.cues):
+            where = f"finishing.cues[{i}]"
+            begins = (starts.get(cue.shot, 0.0) if cue.shot else 0.0) + cue.at
+            if begins >= total:
+                warnings.append(Problem(file, cue.shot, f"{where}.at",
+                                        f"starts at {begins:g}s, after the scene's end ({total:g}s): not heard"))
+            path, why = locate(root, cue.file)
+            if path is None:
+                problems.append(Problem(file, cue.shot, f"{where}.file", f"audio file {cue.file!r} {why}"))
+                continue
+            try:
+                audio = read_audio(path)
+            except MediaError:
+                problems.append(Problem(file, cue.shot, f"{where}.file",
+                                        f"audio file {cue.file!r} does not decode as audio"))
+                continue
+            if audio.sample_rate < MIN_SAMPLE_RATE:
+                problems.append(Problem(file, cue.shot, f"{where}.file",
+                                        f"audio file {cue.file!r} is sampled at {audio.sample_rate} Hz "
+                                        f"(at least {MIN_SAMPLE_RATE} Hz)"))
+            if cue.offset >= audio.seconds:
+                problems.append(Problem(file, cue.shot, f"{where}.offset",
+                                        f"offset {cue.offset:g}s is past the end of {cue.file!r} "
+                                        f"({audio.seconds:.2f}s)"))
+    return problems

@@ -1,0 +1,220 @@
+"""The production report: one static HTML page per film that a person reads in any browser.
+
+Per scene and shot: the panels, the keyframes and a link to each clip, verdict badges with their
+scores and the judge's reasons, the assembled prompts in collapsible blocks, the references the
+shot uses as thumbnails, its takes, what it cost against the caps, and the decisions written in
+the ledger beside it (escalations, approvals, re-anchors, refusals); then the bible, every
+reference with its versions (tasks/bible.py), and the coverage of references (tasks/coverage.py).
+
+Everything comes from what slate already keeps: the manifests, the ledger (every call's prompt,
+references, artifact and cost; every decision as a $0 note) and the film's storage. Images are
+copied beside the page (`media/`, named by content), clips linked, so the folder can be zipped
+or served as it is. Jinja2 renders it with autoescape on: a manifest's or a judge's words are
+text, never markup.
+
+It must never call a provider, write anything but the report's folder, or import Prefect.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import Environment, select_autoescape
+
+from governor.ledger import Ledger
+from manifests import LoadedFilm
+
+STAGES_WITH_VERDICTS = ("panel_gate", "keyframe_gate", "reference_gate", "continuity", "drift")
+
+
+class _Media:
+    """Copies artifacts and keys beside the page, once each, and says their relative path."""
+
+    def __init__(self, storage, folder: Path):
+        self.storage, self.folder = storage, folder
+        (folder / "media").mkdir(parents=True, exist_ok=True)
+
+    def uri(self, uri: str | None) -> str | None:
+        if not uri:
+            return None
+        name = uri.split("://", 1)[-1].replace("/", "_")
+        dest = self.folder / "media" / name
+        if not dest.exists():
+            try:
+                dest.write_bytes(self.storage.get_bytes(uri))
+            except Exception:  # noqa: BLE001 - an artifact gone from storage is a missing picture, not a failure
+                return None
+        return f"media/{name}"
+
+    def key(self, key: str) -> str | None:
+        if not self.storage.key_exists(key):
+            return None
+        data = self.storage.read_key(key)
+        import hashlib
+        name = f"{hashlib.sha256(data).hexdigest()[:16]}-{key.rsplit('/', 1)[-1]}"
+        dest = self.folder / "media" / name
+        if not dest.exists():
+            dest.write_bytes(data)
+        return f"media/{name}"
+
+
+def _verdict(storage, uri: str | None) -> dict | None:
+    if not uri or not uri.endswith(".json"):
+        return None
+    try:
+        return json.loads(storage.get_bytes(uri))
+    except Exception:  # noqa: BLE001 - a verdict gone from storage: shown as missing
+        return None
+
+
+def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = None) -> Path:
+    """Write the film's report folder; return the page's path."""
+    from tasks.bible import asset_of, versions
+    from tasks.coverage import coverage
+    root = Path(root)
+    folder = Path(out) if out else root / "renders" / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    media = _Media(storage, folder)
+    rows = Ledger.for_project(root).rows(film=film.film.id)
+    by_shot: dict[tuple[str, str], list] = defaultdict(list)
+    for r in rows:
+        by_shot[(r.scene, r.shot)].append(r)
+    scenes = []
+    for _, sc in film.scenes:
+        shots = []
+        for s in sc.shots:
+            mine = by_shot.get((sc.id, s.id), [])
+            takes, seen = [], set()
+            for r in mine:
+                if r.status != "succeeded" or r.artifact_uri in seen or r.stage not in ("panel", "video"):
+                    continue
+                seen.add(r.artifact_uri)
+                gates = [g for g in mine if g.stage in STAGES_WITH_VERDICTS and g.status == "succeeded"
+                         and (r.artifact_uri in (g.reference_hashes or ()) or
+                              (r.stage == "video" and g.stage == "keyframe_gate" and g.take == r.take
+                               and g.run_id == r.run_id))]
+                verdicts = [{"stage": g.stage, **(_verdict(storage, g.artifact_uri) or {"missing": True})}
+                            for g in gates]
+                frames = [media.uri(u) for g in gates if g.stage == "keyframe_gate" for u in (g.reference_hashes or ())]
+                takes.append({
+                    "stage": r.stage, "take": r.take, "moment": (r.parameters or {}).get("moment", ""),
+                    "image": media.uri(r.artifact_uri) if r.stage == "panel" else None,
+                    "clip": media.uri(r.artifact_uri) if r.stage == "video" else None,
+                    "frames": [f for f in frames if f], "prompt": r.prompt, "model": f"{r.provider}:{r.model}",
+                    "cost": Decimal(r.actual_cost or 0) + sum((Decimal(g.actual_cost or 0) for g in gates), Decimal(0)),
+                    "verdicts": verdicts, "run": r.run_id, "when": r.created_at})
+            # decisions written beside the calls (escalations, fallbacks), and calls that failed or were refused
+            notes = [{"kind": r.error_class if r.status == "released" else f"{r.stage} {r.status}",
+                      "message": r.error_message or r.error_class, "when": r.created_at}
+                     for r in mine if (r.status == "released" and r.error_class) or
+                     (r.status not in ("succeeded", "released", "reserved", "submitted") and r.error_class)]
+            refs = [(f"character {c}", media.key(film.character(c).turnaround_key)) for c in s.characters]
+            loc = sc.location_of(s)
+            refs.append((f"location {loc}", media.key(film.location(loc).plate_key)))
+            spent = sum((Decimal(r.actual_cost or 0) for r in mine), Decimal(0))
+            shots.append({"id": s.id, "action": s.action, "characters": s.characters, "location": loc,
+                          "takes": takes, "notes": notes, "refs": refs, "spent": spent,
+                          "panels": [t for t in takes if t["stage"] == "panel"],
+                          "clips": [t for t in takes if t["stage"] == "video"]})
+        scenes.append({"id": sc.id, "shots": shots,
+                       "notes": [{"kind": r.error_class, "message": r.error_message}
+                                 for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]})
+    bible = []
+    for kind, items in (("character", film.bible.characters), ("location", film.bible.locations)):
+        for item in items:
+            asset = asset_of(film, f"{kind}:{item.id}")
+            canonical = media.key(asset.canonical)
+            vs = [{**v, "image": media.key(v["key"])} for v in versions(storage, asset)]
+            approvals = [{"message": r.error_message, "by": (r.parameters or {}).get("by"),
+                          "version": (r.parameters or {}).get("version"), "when": r.created_at}
+                         for r in rows if r.stage == "bible_approve" and r.shot == f"{kind}:{item.id}"]
+            bible.append({"kind": kind, "id": item.id, "key": asset.canonical, "canonical": canonical,
+                          "description": item.description, "versions": vs, "approvals": approvals})
+    spent = sum((Decimal(r.actual_cost or 0) for r in rows), Decimal(0))
+    page = _ENV.from_string(_PAGE).render(
+        film=film.film, scenes=scenes, bible=bible, spent=spent, caps={"run": settings.run_cap_usd,
+                                                                       "film": settings.film_cap_usd},
+        coverage=coverage(storage, film), calls=len([r for r in rows if r.status != "released"]),
+        made=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    path = folder / "index.html"
+    path.write_text(page)
+    return path
+
+
+def _usd(value) -> str:
+    return f"${Decimal(value or 0):.2f}"
+
+
+_ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+_ENV.filters["usd"] = _usd
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ film.title or film.id }} — production report</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
+h1{margin-bottom:0} .sub{color:#666;margin-top:4px}
+section.shot{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 16px;margin:14px 0}
+.row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+figure{margin:0} figure img{max-width:320px;border:1px solid #ccc;display:block}
+.thumb img{max-width:120px;max-height:90px}
+.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;color:#fff;margin-right:4px}
+.pass{background:#2e7d32} .fail{background:#c62828} .note{background:#6a1b9a} .warn{background:#ef6c00}
+table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px;text-align:left}
+details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-wrap;background:#f3f3f3;padding:8px}
+</style></head><body>
+<h1>{{ film.title or film.id }}</h1>
+<p class="sub">production report — made {{ made }} — {{ calls }} paid calls, spent {{ spent|usd }}
+ (caps: run {{ caps.run|usd }}, film {{ caps.film|usd }})</p>
+{% for scene in scenes %}
+<h2 id="{{ scene.id }}">Scene {{ scene.id }}</h2>
+{% for n in scene.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
+{% for shot in scene.shots %}
+<section class="shot" id="shot-{{ scene.id }}-{{ shot.id }}" data-shot="{{ shot.id }}">
+<h3>Shot {{ shot.id }} <small>— {{ shot.characters|join(", ") or "nobody" }} at {{ shot.location }}; spent {{ shot.spent|usd }}</small></h3>
+<p>{{ shot.action }}</p>
+<div class="row refs">{% for name, src in shot.refs %}<figure class="thumb">{% if src %}<img src="{{ src }}" alt="{{ name }}">{% else %}<span class="badge fail">missing</span>{% endif %}<figcaption>{{ name }}</figcaption></figure>{% endfor %}</div>
+{% for n in shot.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
+{% if not shot.takes %}<p><em>nothing made yet</em></p>{% endif %}
+{% for t in shot.takes %}
+<div class="take {{ t.stage }}">
+<h4>{{ "Panel" if t.stage == "panel" else "Clip" }} {{ t.moment }} take {{ t.take }} <small>{{ t.model }}, {{ t.cost|usd }}</small></h4>
+<div class="row">
+{% if t.image %}<figure><img class="panel" src="{{ t.image }}" alt="panel {{ shot.id }} take {{ t.take }}"></figure>{% endif %}
+{% for f in t.frames %}<figure class="thumb"><img class="keyframe" src="{{ f }}" alt="keyframe"></figure>{% endfor %}
+{% if t.clip %}<p><a class="clip" href="{{ t.clip }}">play clip (take {{ t.take }})</a></p>{% endif %}
+</div>
+{% for v in t.verdicts %}
+<p>{% if v.missing %}<span class="badge warn">{{ v.stage }}: verdict missing</span>{% else %}
+<span class="badge {{ 'pass' if v.passed else 'fail' }}">{{ v.stage }} {{ "passed" if v.passed else "failed" }}</span>
+{% for s in v.scores %}<span class="badge {{ 'pass' if s.passed else 'fail' }}" title="{{ s.reason }}">{{ s.name }} {{ "%.2f"|format(s.value) }}</span>{% endfor %}{% endif %}</p>
+{% if not v.missing %}<details><summary>judge's reasons ({{ v.judge }})</summary><ul>{% for s in v.scores %}<li>{{ s.name }}: {{ s.reason }}</li>{% endfor %}</ul></details>{% endif %}
+{% endfor %}
+<details class="prompt"><summary>prompt</summary><pre>{{ t.prompt }}</pre></details>
+</div>
+{% endfor %}
+</section>
+{% endfor %}
+{% endfor %}
+<h2 id="bible">The bible</h2>
+{% for a in bible %}
+<section class="shot asset" id="bible-{{ a.kind }}-{{ a.id }}">
+<h3>{{ a.kind }} {{ a.id }}</h3>
+<div class="row"><figure>{% if a.canonical %}<img src="{{ a.canonical }}" alt="canonical {{ a.id }}">{% else %}<span class="badge fail">no approved reference</span>{% endif %}<figcaption>{{ a.key }}</figcaption></figure></div>
+<details><summary>locked description</summary><pre>{{ a.description }}</pre></details>
+{% for ap in a.approvals %}<p><span class="badge note">approved</span>version {{ ap.version }} by {{ ap.by }} at {{ ap.when }}</p>{% endfor %}
+{% if a.versions %}<table><tr><th>version</th><th>picture</th><th>parent</th><th>model</th><th>cost</th><th>gate</th><th>prompt</th></tr>
+{% for v in a.versions %}<tr><td>v{{ v.version }}{% if v.view %} (fix {{ v.view }}){% endif %}{% if v.instruction %} (edit){% endif %}</td>
+<td class="thumb">{% if v.image %}<img src="{{ v.image }}" alt="v{{ v.version }}">{% endif %}</td><td>{{ v.parent or "-" }}</td><td>{{ v.provider }}:{{ v.model }}</td><td>{{ v.cost_usd|usd }}</td>
+<td><span class="badge {{ 'pass' if v.gate.passed else 'fail' }}">{{ "passed" if v.gate.passed else "failed" }}</span>{% for f in v.gate.failing %}<div>{{ f }}</div>{% endfor %}</td>
+<td><details><summary>prompt</summary><pre>{{ v.prompt }}</pre></details></td></tr>{% endfor %}</table>{% endif %}
+</section>
+{% endfor %}
+<h2 id="coverage">Coverage</h2>
+<ul class="coverage">
+{% for line in coverage %}<li>{{ line }}</li>{% else %}<li>every reference the manifests name is in storage, every approved one is used</li>{% endfor %}
+</ul>
+</body></html>
+"""

@@ -1,0 +1,73 @@
+"""A recipe step: one single image edit of a shot's start panel, one paid call.
+
+Image-edit models do one edit at a time ("empty the bag", then "fill the bag with small
+candies"), so a shot may carry an ordered recipe in its manifest; each step is one call through
+the governor with its own ledger row (stage `panel_edit`, the step in its parameters), its
+output stored by content, and the next step starts from it. The call is cached by content (the
+step's instruction, the picture it edits, provider, model, variant and profile): a re-run pays
+for no step it already made. The panel gate judges what the last step made.
+
+`several_changes` is the prompt lint's rule for one instruction that asks for several changes
+at once (`make the candies smaller and keep the colours`): a warning, never a refusal.
+
+It must never call the provider except through the governor.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from prefect import task
+
+from governor.chokepoint import Answer, CallContext, CallSpec, Units
+from providers.base import fingerprint
+from tasks.cache import ContentKey
+from tasks.context import RunSpec, emit, studio
+from tasks.panel import panel_from_dict
+from tasks.versions import PANEL_EDIT_VERSION
+
+# Verbs an edit instruction starts a change with: two of them joined in one instruction is two edits.
+_VERBS = ("make", "keep", "remove", "add", "change", "replace", "move", "fill", "empty", "turn", "put", "recolour",
+          "recolor", "colour", "color", "fix", "swap", "erase", "delete", "set", "give", "take", "paint", "shrink",
+          "enlarge", "rotate", "crop", "brighten", "darken", "open", "close", "raise", "lower")
+_CLAUSE = re.compile(r"(?:^|(?:[,;.]\s*)?\b(?:and|then|also|plus)\b|[,;.])\s*(?:please\s+)?([a-z]+)", re.I)
+
+
+def several_changes(instruction: str) -> list[str]:
+    """The change verbs that start clauses of one instruction (two or more: several changes)."""
+    found = [m.group(1).lower() for m in _CLAUSE.finditer(instruction) if m.group(1).lower() in _VERBS]
+    return found if len(found) > 1 else []
+
+
+def lint_line(where: str, instruction: str) -> str | None:
+    verbs = several_changes(instruction)
+    if not verbs:
+        return None
+    return (f"{where}: {instruction!r} asks for {len(verbs)} changes at once ({', '.join(verbs)}): image-edit models "
+            "do one edit at a time; make each its own step")
+
+
+@task(name="panel-edit", cache_policy=ContentKey(stage=PANEL_EDIT_VERSION), result_serializer="json",
+      task_run_name="panel edit {shot} take {take} step {step}")
+def panel_edit(run: RunSpec, shot: str, take: int, step: int, instruction: str, source_uri: str, request: dict,
+               provider: str, model: str, variant: dict, profile: str) -> str:
+    """Step `step` (1-based) of the shot's recipe, applied to `source_uri`; the edited panel's URI."""
+    st = studio(run)
+    base = panel_from_dict(request)
+    # The panel model edits the picture it is given (the override path: image-to-image).
+    req = replace(base, prompt=instruction, override_uri=source_uri)
+    emit(scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
+    spec = CallSpec(
+        context=CallContext(run.run_id, run.film, run.scene, shot, "panel_edit", take, provider, model, profile),
+        units=Units("image", images=1, resolution=f"{req.height}p"),
+        fingerprint=fingerprint({"edit": req.fingerprint(), "step": step, "variant": variant}), prompt=instruction,
+        references=(source_uri,), parameters={"step": step, "width": req.width, "height": req.height, **variant})
+    images = st.images
+    if hasattr(images, "submit_panel"):
+        return st.governor.job_call(
+            spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
+            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
+            deadline=images.poll_deadline, poll_interval=images.poll_interval,
+            find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel).uri
+    return st.governor.sync_call(
+        spec, lambda call_id: Answer(images.generate_panel(req, client_ref=call_id), "png"), repeatable=True).uri

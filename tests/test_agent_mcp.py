@@ -1,0 +1,357 @@
+"""`slate mcp`, driven by the MCP SDK's own client over stdio, as an agent would drive it.
+
+The server is `.venv/bin/slate mcp DIR` in a subprocess (the client starts it); its runs are
+`slate run` subprocesses of it with the local provider, rehearsed at a real video price
+(`--price-as`) so money is not zero. What is counted lands somewhere a person could look: the
+ledger's rows (and their caller column), the files under renders/, the approval marker.
+
+Two tests render (a scene cut to a few shots, about a minute each); the others never start a run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+import yaml
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from governor.ledger import Ledger
+
+PRICE_AS = "replicate:bytedance/seedance-1-pro"
+SCENE = "scene-01"
+#: Fake keys in the server's environment: no tool result may carry one. Key-shaped only when
+#: assembled (the prompt lint must see the pasted one as a key), never written out whole here.
+FAKE_KEYS = {"REPLICATE_API_TOKEN": "r8_" + "notakey" * 3, "GEMINI_API_KEY": "AIza" + "notakey" * 3,
+             "FAL_KEY": "fal-" + "notakey" * 3}
+#: What only a person may do: no tool of the server may be any of these.
+PERSON_LEVERS = ("approve", "promote", "reconcile", "raise", "cap", "clear", "unstop", "resume", "override")
+TOOLS = {"bible", "scenes", "shot", "prompt", "references", "images", "verdicts", "ledger", "refusals", "check",
+         "estimate", "run", "status", "stop", "escalations", "report", "turnaround", "plate", "versions"}
+
+
+def _slate() -> str:
+    return str(Path(sys.executable).with_name("slate"))
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "PREFECT_PROFILE"))}
+    env.update(PREFECT_HOME=str(home), SLATE_PAID_CALLS_ALLOWED="local", **FAKE_KEYS)
+    return env
+
+
+def _trim(film: Path, shots: int) -> None:
+    """The example scene cut to its first shots: a render of about a minute."""
+    path = film / "scenes" / f"{SCENE}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"] = doc["shots"][:shots]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+class Agent:
+    """The SDK client's calls, each result kept (every one is searched for keys at the end)."""
+
+    def __init__(self, client: Client):
+        self.client = client
+        self.seen: list[str] = []
+
+    async def call(self, name: str, **args):
+        result = await self.client.call_tool(name, args)
+        for block in result.content:
+            self.seen.append(getattr(block, "text", None) or getattr(block, "data", "") or "")
+        return result
+
+    async def json(self, name: str, **args) -> dict:
+        result = await self.call(name, **args)
+        assert not result.is_error, result.content[0].text
+        return json.loads(result.content[0].text)
+
+    def no_key_seen(self) -> None:
+        for text in self.seen:
+            for value in FAKE_KEYS.values():
+                assert value not in text
+
+
+def _drive(film: Path, home: Path, script, *flags: str):
+    """Start `slate mcp film flags` with the SDK's stdio client and hand `script` an Agent."""
+    params = StdioServerParameters(command=_slate(), args=["mcp", str(film), *flags], env=_env(home), cwd=str(film))
+    box = {}
+
+    async def main():
+        async with Client(params, read_timeout_seconds=300) as client:
+            agent = Agent(client)
+            box["out"] = await script(agent)
+            agent.no_key_seen()
+    anyio.run(main)
+    return box["out"]
+
+
+REFUSAL_WORDS = "E005: The input or output was flagged as sensitive. Please try again with different inputs."
+
+
+def _refused_call(film: Path) -> str:
+    """A clip call of shot 1C a provider's moderation refused, as a person's run left it."""
+    from decimal import Decimal
+
+    from governor.ledger import CallRequest
+    request = CallRequest(run_id="earlier", film="night-diner", scene=SCENE, shot="1C", stage="video", take=1,
+                          provider="replicate", model="bytedance/seedance-1-pro", profile="draft", fingerprint="f-1c",
+                          prompt="Gabe lifts the knife.", reference_hashes=(), parameters={}, estimate=Decimal("0.12"))
+    with Ledger.for_project(film.resolve()) as ledger:
+        call_id = ledger.reserve(cap_scopes=[], request=request).call_id
+        ledger.fail(call_id, error_class="RefusedByModeration", message=REFUSAL_WORDS)
+    return call_id
+
+
+def _rows(film: Path) -> list:
+    with Ledger.for_project(film.resolve()) as ledger:
+        return ledger.rows(film="night-diner")
+
+
+async def _until(agent: Agent, run_id: str, states: tuple[str, ...], seconds: float = 420) -> dict:
+    deadline = time.monotonic() + seconds
+    while True:
+        got = await agent.json("status", run_id=run_id)
+        if got["state"] in states or not (got["state"] in ("running",) and time.monotonic() < deadline):
+            return got
+        await anyio.sleep(2)
+
+
+def test_tools_context_and_no_person_lever(example_film, tmp_path):
+    """The tools an agent gets, and none of a person's; a shot's context and prompt with the
+    lint's findings; an estimate against the session's money; no key in any result (one is
+    even pasted into a shot's action by mistake)."""
+    path = example_film / "scenes" / f"{SCENE}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"][1]["action"] += f" Token {FAKE_KEYS['REPLICATE_API_TOKEN']} on the napkin."
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    refused = _refused_call(example_film)
+
+    async def script(agent: Agent):
+        listed = (await agent.client.list_tools()).tools
+        names = {t.name for t in listed}
+        assert names == TOOLS
+        assert not [n for n in names for lever in PERSON_LEVERS if lever in n]
+        spending = [t.name for t in listed if not t.annotations.read_only_hint]
+        assert spending == ["run", "stop", "turnaround", "plate"]   # a client may ask its user before these
+        run_schema = next(t for t in listed if t.name == "run").input_schema
+        profile = run_schema["properties"]["profile"]
+        assert profile.get("enum", [profile.get("const")]) == ["draft"]   # --max-profile draft: no other offered
+
+        bible = await agent.json("bible")
+        assert bible["source"] == "bible.yaml" and {c["id"] for c in bible["characters"]} >= {"gabe", "jenny"}
+        shot = await agent.json("shot", scene=SCENE, shot="1A")
+        assert shot["source"] == f"scenes/{SCENE}.yaml" and shot["field"] == "shots[0]" and shot["shot"]["id"] == "1A"
+
+        panel = await agent.json("prompt", scene=SCENE, shot="1A")
+        who = next(c for c in bible["characters"] if c["id"] == shot["shot"]["characters"][0])
+        assert panel["model"] == "local:local-compositor-v1" and who["description"].strip()[:40] in panel["prompt"]
+        assert shot["shot"]["action"].strip() in panel["prompt"]
+        clip = await agent.json("prompt", scene=SCENE, shot="1B", stage="clip", model=PRICE_AS)
+        assert clip["family"] == "seedance" and clip["prompt"] != panel["prompt"]
+        assert [f for f in clip["lint"] if f["severity"] == "block"], clip["lint"]   # the pasted key: blocked
+
+        refs = await agent.call("references", scene=SCENE, shot="1A")
+        kinds = [b.type for b in refs.content]
+        assert kinds.count("image") >= 2 and "text" in kinds   # gabe's turnaround and the diner's plate
+
+        estimate = await agent.call("estimate", scene=SCENE)
+        table, money = estimate.content[0].text, json.loads(estimate.content[1].text)
+        assert f"video priced as {PRICE_AS}" in table and "(exit 0)" in table
+        assert money["session_cap"] == "$1.50" and money["session_spent"] == "$0.00"
+
+        checked = (await agent.call("check", scene=SCENE)).content[0].text
+        assert "(exit 1)" in checked and "1B" in checked, checked   # the pasted key blocks the run, named
+        shot_two = await agent.call("shot", scene=SCENE, shot="1B")
+        assert "***" in shot_two.content[0].text   # the pasted key, masked
+        status = await agent.json("status")
+        assert status["runs"] == [] and status["profiles_allowed"] == ["draft"]
+
+        said = await agent.json("refusals", scene=SCENE, shot="1C")
+        (one,) = said["refusals"]
+        assert one["provider_said"] == REFUSAL_WORDS and one["call_id"] == refused   # its words, not a paraphrase
+        rows = await agent.json("ledger", scene=SCENE, shot="1C")
+        assert [(r["call_id"], r["status"], r["caller"]) for r in rows["rows"]] == [(refused, "failed", None)]
+
+    _drive(example_film, tmp_path / "home", script, "--cap", "1.50", "--price-as", PRICE_AS)
+    assert [r.call_id for r in _rows(example_film)] == [refused]   # reading spends nothing
+
+
+def test_an_agent_makes_a_turnaround_version_but_cannot_make_it_canonical(example_film, tmp_path):
+    """The workshop through the agent: a new version of a character and a fix of one view, paid
+    through the governor under the session's caller; the canonical reference untouched (no tool
+    promotes); a bad view refused by the tool's schema, a missing parent by the workshop, unpaid."""
+    canonical = example_film / "characters" / "gabe" / "gabe_turnaround_APPROVED.png"
+    before = canonical.read_bytes()
+
+    async def script(agent: Agent):
+        made = await agent.call("turnaround", character="gabe")
+        text = made.content[0].text
+        assert not made.is_error and "gabe v1" in text and "(exit 0" in text, text
+        fixed = await agent.call("turnaround", character="gabe", fix_view="three_quarter", from_version=1)
+        assert not fixed.is_error and "v2 from v1 (fix three_quarter)" in fixed.content[0].text, fixed.content[0].text
+        bad = await agent.call("turnaround", character="gabe", fix_view="top", from_version=1)
+        assert bad.is_error
+        orphan = await agent.call("turnaround", character="gabe", fix_view="side", from_version=9)
+        assert orphan.is_error and "9" in orphan.content[0].text
+        listed = (await agent.call("versions", asset="gabe")).content[0].text
+        assert "v1" in listed and "v2  parent 1" in listed, listed
+        names = {t.name for t in (await agent.client.list_tools()).tools}
+        assert not [n for n in names if "approve" in n or "promote" in n]
+        return (await agent.json("status"))["session"]
+
+    caller = _drive(example_film, tmp_path / "home", script, "--cap", "1.50")
+    rows = [r for r in _rows(example_film) if r.stage == "reference"]
+    assert [(r.scene, r.shot, r.status, r.caller) for r in rows] == [("bible", "character:gabe", "succeeded", caller)] * 2
+    assert canonical.read_bytes() == before   # nothing became canonical
+    assert not list(canonical.parent.glob("history/*"))   # and nothing was replaced
+
+
+def test_a_session_with_nothing_left_makes_no_version(example_film, tmp_path):
+    """The workshop spends under the session's cap like a run: with nothing left, a new version is
+    refused naming the cap, and no reference row is written."""
+    async def script(agent: Agent):
+        made = await agent.call("turnaround", character="gabe")
+        assert made.is_error and "session cap of $0.00" in made.content[0].text, made.content[0].text
+
+    _drive(example_film, tmp_path / "home", script, "--cap", "0")
+    assert [r for r in _rows(example_film) if r.stage == "reference"] == []
+
+
+def test_session_cap_refuses_before_anything_is_paid(example_film, tmp_path):
+    """A run whose estimate does not fit the session's cap, and a profile above --max-profile,
+    are refused with the lever named; nothing started, no row in the ledger. A cap above the
+    film's run cap does not even start the server."""
+    async def script(agent: Agent):
+        refused = await agent.call("run", scene=SCENE)
+        assert refused.is_error
+        text = refused.content[0].text
+        assert "session cap of $0.05" in text and "--cap" in text and "nothing paid" in text, text
+        final = await agent.call("run", scene=SCENE, profile="final")
+        assert final.is_error
+        status = await agent.json("status")
+        assert status["runs"] == [] and status["session_spent"] == "$0.00"
+
+    _drive(example_film, tmp_path / "home", script, "--cap", "0.05", "--price-as", PRICE_AS)
+    assert _rows(example_film) == []
+    assert not (example_film / "renders").exists()
+
+    import subprocess
+    above = subprocess.run([_slate(), "mcp", str(example_film), "--cap", "9999"], env=_env(tmp_path / "home"),
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert above.returncode == 2 and "above the film's run cap ($25.00" in above.stderr, above.stderr
+    assert above.stdout == ""
+
+
+@pytest.mark.e2e
+def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
+    """Three shots: $0.33 expected, about $0.30 spent; the session's $0.50 takes one run, not two.
+    Estimate, run a draft scene to completion in the background, poll it, read its verdicts
+    and contact sheet; every row the run wrote names the agent's session; the prompt tool's text
+    is the prompt the run sent; a second run past what is left is refused, nothing paid."""
+    _trim(example_film, 3)
+
+    async def script(agent: Agent):
+        started = await agent.json("run", scene=SCENE)
+        assert started["profile"] == "draft" and started["run_cap"] == "$0.50"
+        again = await agent.call("run", scene=SCENE)   # one run at a time
+        assert again.is_error and "still" in again.content[0].text
+        done = await _until(agent, started["run_id"], ("completed",))
+        assert done["state"] == "completed", done["output_tail"]
+        assert done["calls"] > 0 and "contact sheet:" in done["output_tail"]
+        session = done["session"]
+
+        verdicts = await agent.json("verdicts", scene=SCENE, shot="1A")
+        stages = {v["stage"] for v in verdicts["verdicts"]}
+        assert {"panel_gate", "keyframe_gate"} <= stages
+        assert all("scores" in v["verdict"] or "passed" in v["verdict"] for v in verdicts["verdicts"])
+        images = await agent.call("images", scene=SCENE, shot="1A", profile="draft")
+        said = [json.loads(b.text)["what"] for b in images.content if b.type == "text"]
+        assert said[0] == "latest panel" and said[-1] == "contact sheet" and any("keyframe" in s for s in said)
+        pictures = [b for b in images.content if b.type == "image"]
+        assert len(pictures) == len(said) and all(b.mime_type == "image/png" for b in pictures)
+        panel = await agent.json("prompt", scene=SCENE, shot="1A")
+        report = await agent.call("report", run_id=started["run_id"])
+        assert "renders:" in report.content[0].text
+        page = example_film / "renders" / "report" / "index.html"
+        assert f"report: {page}" in report.content[1].text and "1A" in page.read_text()   # the page a person opens
+
+        # What is left is less than a second run's estimate: refused, the cap named.
+        left = await agent.json("status")
+        refused = await agent.call("run", scene=SCENE)
+        assert refused.is_error and "session cap of $0.50" in refused.content[0].text, refused.content[0].text
+        return session, panel["prompt"], left
+
+    session, prompt, left = _drive(example_film, tmp_path / "home", script, "--cap", "0.50", "--price-as", PRICE_AS)
+    rows = _rows(example_film)
+    assert rows and {r.caller for r in rows} == {session} and session.startswith("agent:")
+    spent = sum(r.actual_cost for r in rows if r.status == "succeeded")
+    assert spent > 0 and left["session_spent"] != "$0.00"
+    sent = [r.prompt for r in rows if r.shot == "1A" and r.stage == "panel"]
+    assert sent and sent[-1] == prompt          # the prompt tool says what the run sent
+    assert (example_film / "renders" / f"{SCENE}-draft-contact.png").is_file()
+    assert len(rows) == len(_rows(example_film))  # and the refused run added none
+
+
+@pytest.mark.e2e
+def test_a_final_run_waits_for_a_person_and_cannot_be_approved_here(example_film, tmp_path):
+    """With --max-profile final the agent may start a final run: it waits for a person at its
+    approval (no final video paid), no tool can approve it, and the agent can stop its own run."""
+    _trim(example_film, 1)
+
+    async def script(agent: Agent):
+        names = {t.name for t in (await agent.client.list_tools()).tools}
+        assert names == TOOLS   # the same tools: no approval among them, whatever the profile
+        t0 = time.monotonic()
+        started = await agent.json("run", scene=SCENE, profile="final")
+        waiting = await _until(agent, started["run_id"], ("waiting for a person",))
+        t1 = time.monotonic()
+        assert waiting["state"] == "waiting for a person", waiting["output_tail"]
+        assert (example_film / ".slate" / "approval.json").is_file()
+        assert waiting["approval"]["scene"] == SCENE and waiting["approval"]["profile"] == "final"
+        assert "slate approve" in waiting["approval"]["who"]
+        stopped = await agent.json("stop", run_id=started["run_id"])
+        assert stopped["state"].startswith("stopped")
+        print(f"final run: waiting for a person after {t1 - t0:.1f}s, stopped in {time.monotonic() - t1:.1f}s")
+        other = await agent.call("stop", run_id="run-9-nobody")
+        assert other.is_error and "no run" in other.content[0].text
+
+    _drive(example_film, tmp_path / "home", script, "--max-profile", "final", "--cap", "5", "--price-as", PRICE_AS)
+    rows = _rows(example_film)
+    assert rows and not [r for r in rows if r.stage == "video" and r.profile == "final"]
+
+
+def test_streamable_http_on_loopback(example_film, tmp_path):
+    """`--http PORT`: the same tools over streamable HTTP, on 127.0.0.1 only."""
+    import socket
+    import subprocess
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([_slate(), "mcp", str(example_film), "--http", str(port)], env=_env(tmp_path / "home"),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-2000:]
+                time.sleep(0.3)
+
+        async def main():
+            async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=120) as client:
+                names = {t.name for t in (await client.list_tools()).tools}
+                shot = await client.call_tool("shot", {"scene": SCENE, "shot": "1A"})
+                return names, json.loads(shot.content[0].text)
+        names, shot = anyio.run(main)
+        assert names == TOOLS and shot["shot"]["id"] == "1A"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

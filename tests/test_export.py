@@ -1,0 +1,84 @@
+"""`slate export`'s timelines read back with OpenTimelineIO: clip count, durations, transitions,
+media paths, cue tracks and markers as written, in otio, FCP 7 XML and CMX 3600 EDL."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import opentimelineio as otio
+import pytest
+
+from tasks.export import build_timeline, write_timeline
+
+FPS = 24
+
+
+def _record(tmp_path) -> dict:
+    clips = {s: tmp_path / f"{s}.mp4" for s in ("1A", "1B", "1C", "1D")}
+    shots = [
+        {"shot": "1A", "status": "approved", "media": str(clips["1A"]), "seconds": 2.5, "trim_in": 0.25,
+         "trim_out": 0.0, "transition": ["cut", 0.0], "take": 1, "scores": {"identity": 0.93}, "warnings": []},
+        {"shot": "1B", "status": "approved", "media": str(clips["1B"]), "seconds": 3.0, "trim_in": 0.0,
+         "trim_out": 0.0, "transition": ["dissolve", 0.75], "take": 2, "scores": {"identity": 0.9},
+         "warnings": ["sharpness 0.41 under 0.5 (warn)"]},
+        {"shot": "1C", "status": "escalated", "reason": "identity 0.42 under 0.7", "media": None, "seconds": 3.5,
+         "transition": ["cut", 0.0]},
+        {"shot": "1D", "status": "approved", "media": str(clips["1D"]), "seconds": 2.5, "trim_in": 0.0,
+         "trim_out": 0.5, "transition": ["cut", 0.0], "take": 1, "scores": {}, "warnings": []},
+    ]
+    cues = [{"file": "theme.wav", "media": str(tmp_path / "theme.wav"), "kind": "music", "start": 0.0, "offset": 0.0,
+             "seconds": 6.0, "gain_db": -6.0},
+            {"file": "line.wav", "media": str(tmp_path / "line.wav"), "kind": "dialogue", "start": 2.0,
+             "offset": 0.5, "seconds": 1.5, "gain_db": 0.0}]
+    return {"version": 1, "film": "night-diner", "scene": "scene-01", "profile": "draft", "fps": FPS, "width": 854,
+            "height": 480, "output": str(tmp_path / "scene-01-draft.mp4"), "shots": shots, "cues": cues}
+
+
+def _clips(timeline) -> list:
+    return [c for t in timeline.video_tracks() for c in t.find_clips()]
+
+
+def test_the_otio_export_reads_back_as_written(tmp_path):
+    record = _record(tmp_path)
+    built = build_timeline([record], {("scene-01", "1B"): Decimal("0.40")})
+    path = write_timeline(built, "otio", tmp_path / "cut.otio")
+    back = otio.adapters.read_from_file(str(path))
+    clips = _clips(back)
+    assert [c.name for c in clips] == ["scene-01 1A", "scene-01 1B", "scene-01 1D"]
+    assert [c.media_reference.target_url for c in clips] == [f"file://{record['shots'][i]['media']}" for i in (0, 1, 3)]
+    # 1A 2.5s trimmed 0.25 at its head; 1B 3s giving 0.375s to the dissolve; 1D 2.5s, 0.375s to the
+    # dissolve, 0.5s trimmed off its tail: the track lasts the cut's 2.25 + 3 + 2 - 0.75 seconds.
+    assert [c.source_range.duration.to_seconds() for c in clips] == [2.25, 2.625, 1.625]
+    assert clips[0].source_range.start_time.to_seconds() == 0.25
+    assert clips[2].source_range.start_time.to_seconds() == 0.375
+    assert back.video_tracks()[0].duration().to_seconds() == pytest.approx(2.25 + 3 + 2 - 0.75)
+    transitions = [t for t in back.video_tracks()[0] if isinstance(t, otio.schema.Transition)]
+    assert len(transitions) == 1 and transitions[0].in_offset.to_seconds() + transitions[0].out_offset.to_seconds() == 0.75
+    meta = clips[1].metadata["slate"]
+    assert (meta["shot"], meta["take"], meta["cost_usd"], meta["scores"]) == ("1B", 2, "0.40", {"identity": 0.9})
+    markers = {m.name: m for c in clips for m in c.markers}
+    assert set(markers) == {"1B warned", "1C escalated"}
+    assert markers["1C escalated"].metadata["slate"]["comment"] == "identity 0.42 under 0.7"
+    audio = {t.name: t for t in back.audio_tracks()}
+    assert set(audio) == {"A dialogue", "A music"}
+    line = list(audio["A dialogue"].find_clips())[0]
+    assert audio["A dialogue"].range_of_child(line).start_time.to_seconds() == 2.0
+    assert line.source_range.duration.to_seconds() == 1.5
+
+
+def test_the_fcp7_and_edl_exports_read_back(tmp_path):
+    record = _record(tmp_path)
+    built = build_timeline([record])
+    xml = otio.adapters.read_from_file(str(write_timeline(built, "fcp7", tmp_path / "cut.xml")))
+    clips = _clips(xml)
+    assert len(clips) == 3
+    assert sum(c.source_range.duration.to_seconds() for c in clips) == pytest.approx(2.25 + 2.625 + 1.625)
+    assert [c.media_reference.target_url.removeprefix("file://") for c in clips] == \
+        [record["shots"][i]["media"] for i in (0, 1, 3)]
+    assert len(xml.audio_tracks()) == 2
+    assert any(isinstance(t, otio.schema.Transition) for t in xml.video_tracks()[0])
+
+    edl = otio.adapters.read_from_file(str(write_timeline(built, "edl", tmp_path / "cut.edl")), rate=FPS)
+    clips = _clips(edl)
+    assert len(clips) == 3 and not edl.audio_tracks()
+    assert edl.video_tracks()[0].duration().to_seconds() == pytest.approx(2.25 + 3 + 2 - 0.75)
+    assert any(isinstance(t, otio.schema.Transition) for t in edl.video_tracks()[0])

@@ -1,0 +1,156 @@
+"""The finishing pass with real ffmpeg on tiny media the tests make: loudness at the target
+(measured with ebur128), sound exactly as long as picture shot by shot, model audio kept, the
+LUT moving colours where the .cube says, and the .cube reader refusing bad LUTs by line."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from media import extract_frame, load_rgb, run
+from media.cube import CubeError, parse_cube, read_cube
+from media.finish import FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, loudness, read_audio
+
+W, H, FPS = 64, 36, 12
+
+
+def _clip(path, seconds, *, colour="gray", tone: int | None = None):
+    args = ["-nostdin", "-y", "-f", "lavfi", "-i", f"color=c={colour}:s={W}x{H}:r={FPS}:d={seconds}"]
+    if tone:
+        args += ["-f", "lavfi", "-i", f"sine=f={tone}:d={seconds}:sample_rate=48000", "-c:a", "aac", "-shortest"]
+    run(args + ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)])
+    return str(path)
+
+
+def _tone(path, seconds, freq=220):
+    run(["-nostdin", "-y", "-f", "lavfi", "-i", f"sine=f={freq}:d={seconds}:sample_rate=44100", str(path)])
+    return str(path)
+
+
+def _cube(path, red_gain: float, size: int = 2):
+    rows = [f"{r / (size - 1) * red_gain:.6f} {g / (size - 1):.6f} {b / (size - 1):.6f}"
+            for b in range(size) for g in range(size) for r in range(size)]
+    path.write_text(f"TITLE \"test\"\nLUT_3D_SIZE {size}\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def _silences(path) -> list[tuple[float, float]]:
+    done = run(["-nostdin", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+                "-af", "silencedetect=noise=-50dB:d=0.2", "-f", "null", "-"])
+    starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", done.stderr)]
+    ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", done.stderr)]
+    return list(zip(starts, ends + [float("inf")] * (len(starts) - len(ends))))
+
+
+def test_a_scene_is_mixed_to_its_loudness_target_with_every_part(tmp_path):
+    """A silent clip, a clip with the model's sound dissolving into it, a dip to white, music
+    ducked under a line of dialogue: the cut is the edit's length, its sound as long as its
+    picture, and it measures the target within 1 LU, true peak at or under -1 dBTP."""
+    a = _clip(tmp_path / "a.mp4", 2.5)
+    b = _clip(tmp_path / "b.mp4", 3, tone=300)
+    c = _clip(tmp_path / "c.mp4", 2, colour="red")
+    music = _tone(tmp_path / "music.wav", 10)
+    run(["-nostdin", "-y", "-f", "lavfi", "-i", "anoisesrc=d=1.5:a=0.2", str(tmp_path / "line.wav")])
+    plan = FinishPlan(
+        shots=[FinishShot(a, 2.5, transition=("dissolve", 0.5), exposure=0.3),
+               FinishShot(b, 3, has_audio=True, trim_in=0.5, transition=("dip", 1.0), dip_colour="#ffffff"),
+               FinishShot(c, 2, saturation=0.5)],
+        width=W, height=H, fps=FPS, target_lufs=-16.0,
+        cues=[FinishCue(music, "music", 0.0, 10.0, fade_in=1, fade_out=1, gain_db=-6, ducks=True),
+              FinishCue(str(tmp_path / "line.wav"), "dialogue", 1.0, 1.5)],
+        fade_in=0.5, fade_out=0.5)
+    done = finish(plan, tmp_path / "out.mp4")
+    assert plan.total == pytest.approx(2.5 + 2.5 + 2 - 0.5)
+    assert deliverable_problems(done, plan) == []
+    measured = loudness(tmp_path / "out.mp4")
+    assert abs(measured.integrated - (-16.0)) <= 1.0, measured
+    assert measured.true_peak <= -1.0 + 0.3, measured   # loudnorm's ceiling, ebur128's reading
+    assert abs(done.audio_seconds - done.probe.duration) <= 1 / FPS
+
+
+def test_silence_lasts_exactly_as_long_as_each_silent_clip_and_model_audio_is_kept(tmp_path):
+    """Shot 1 has no sound, shot 2 the model's tone, shot 3 none: the tone is heard from the
+    frame shot 2 starts to the frame it ends, and nowhere else (picture and sound never drift)."""
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2), 2),
+                             FinishShot(_clip(tmp_path / "b.mp4", 3, tone=440), 3, has_audio=True, trim_in=0.5),
+                             FinishShot(_clip(tmp_path / "c.mp4", 2), 2)],
+                      width=W, height=H, fps=FPS, target_lufs=-23.0)
+    done = finish(plan, tmp_path / "out.mp4")
+    assert done.loudness is not None and abs(done.loudness.integrated + 23) <= 1.0, done.loudness
+    silences = _silences(tmp_path / "out.mp4")
+    assert len(silences) == 2, silences
+    (s1, e1), (s2, e2) = silences
+    frame = 1 / FPS
+    assert s1 == pytest.approx(0, abs=frame) and e1 == pytest.approx(2.0, abs=frame), silences
+    assert s2 == pytest.approx(4.5, abs=frame), silences
+    assert done.audio_seconds == pytest.approx(6.5, abs=frame)
+
+
+def test_a_cut_without_any_sound_source_gets_a_silent_track_of_its_length(tmp_path):
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2), 2, transition=("dissolve", 0.5)),
+                             FinishShot(_clip(tmp_path / "b.mp4", 2), 2)], width=W, height=H, fps=FPS)
+    done = finish(plan, tmp_path / "out.mp4")
+    assert done.loudness is None and done.probe.has_audio
+    assert done.audio_seconds == pytest.approx(3.5, abs=1 / FPS)
+    assert deliverable_problems(done, plan) == []
+
+
+def test_the_lut_moves_the_frames_colour_as_the_cube_says(tmp_path):
+    clip = _clip(tmp_path / "grey.mp4", 2, colour="0x808080")
+    cube_path = tmp_path / "warm.cube"
+    lut = _cube(cube_path, 0.5)
+    plain = finish(FinishPlan(shots=[FinishShot(clip, 2)], width=W, height=H, fps=FPS), tmp_path / "plain.mp4")
+    graded = finish(FinishPlan(shots=[FinishShot(clip, 2)], width=W, height=H, fps=FPS, lut=lut),
+                    tmp_path / "graded.mp4")
+    assert plain.probe.duration == graded.probe.duration
+    before = load_rgb(extract_frame(tmp_path / "plain.mp4", 1.0, tmp_path / "a.png")).reshape(-1, 3).mean(0) / 255
+    after = load_rgb(extract_frame(tmp_path / "graded.mp4", 1.0, tmp_path / "b.png")).reshape(-1, 3).mean(0) / 255
+    expected = np.array(read_cube(cube_path).apply(tuple(before)))
+    assert np.abs(after - expected).max() < 0.03, (before, after, expected)
+    assert after[0] < before[0] - 0.15   # red halved; green and blue where they were
+    assert abs(after[1] - before[1]) < 0.03
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("LUT_1D_SIZE 2\n0 0 0\n1 1 1\n", 1, "1D LUT"),
+    ("LUT_3D_SIZE 1\n", 1, "from 2 to"),
+    ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 7, 0, "needs 8 rows"),
+    ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 6 + "0 1.5 0\n0 0 0\n", 8, "outside 0..1"),
+    ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 7 + "0 x 0\n", 9, "not three numbers"),
+    ("0 0 0\n", 1, "before LUT_3D_SIZE"),
+    ("hello\n", 1, "unknown keyword"),
+])
+def test_a_bad_cube_is_refused_naming_its_line(text, line, words):
+    with pytest.raises(CubeError) as err:
+        parse_cube(text)
+    assert err.value.line == line and words in str(err.value), str(err.value)
+
+
+def test_read_audio_reads_length_and_rate(tmp_path):
+    audio = read_audio(_tone(tmp_path / "t.wav", 1.5))
+    assert audio.sample_rate == 44100 and audio.seconds == pytest.approx(1.5, abs=0.03)
+
+
+@pytest.mark.parametrize("kind, codec", [("prores_proxy", "prores"), ("dnxhr_lb", "dnxhd")])
+def test_the_editors_mezzanine_and_poster_probe_as_the_cut(tmp_path, kind, codec):
+    from media import probe
+    from media.finish import mezzanine_args, poster_args
+    # DNxHR's smallest frame is 256x120: the pass scales the tiny clip up to it.
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2, tone=440), 2, has_audio=True)],
+                      width=256, height=144, fps=FPS)
+    done = finish(plan, tmp_path / "cut.mp4")
+    run(mezzanine_args(tmp_path / "cut.mp4", tmp_path / "cut.mov", kind))
+    mez = probe(tmp_path / "cut.mov")
+    assert mez.codec == codec and mez.has_audio and abs(mez.duration - done.probe.duration) <= 1 / FPS
+    run(poster_args(tmp_path / "cut.mp4", tmp_path / "poster.png", 1.0))
+    assert load_rgb(tmp_path / "poster.png").shape == (144, 256, 3)
+
+
+def test_a_long_pass_says_how_far_it_is(tmp_path):
+    heard: list[float] = []
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 4, tone=300), 4, has_audio=True)],
+                      width=W, height=H, fps=FPS)
+    done = finish(plan, tmp_path / "out.mp4", heard.append)
+    assert heard and heard == sorted(heard) and heard[-1] == pytest.approx(1.0, abs=0.05), heard
+    assert deliverable_problems(done, plan) == []
