@@ -152,7 +152,8 @@ def write_film(dest: Path, shots: int) -> Path:
 
 def render(root: Path, seed: int) -> dict:
     """One render of the film; its figures from the ledger and from this script's edits."""
-    from flows.scene import scene_flow, scene_result
+    from flows.scene import scene_flow
+    from flows.scene_result import scene_result
     edits = Edits(root, seed)
     tasks.context.image_provider, tasks.context.video_provider = providers_with_edits(edits)
     started = time.perf_counter()

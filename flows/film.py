@@ -53,7 +53,9 @@ from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, J
                            PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
                            ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
 from flows import units
-from flows.scene import SceneResult, renders_dir, scene_flow, top_run_id
+from flows.scene import renders_dir, scene_flow
+from flows.scene_result import SceneResult
+from flows.call_sheet import top_run_id
 from media import mismatches, stitch
 from media import probe as probe_media
 from media.mp4 import read_track

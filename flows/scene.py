@@ -14,175 +14,49 @@ escalation inside a "Completed".
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
-import time
-from decimal import Decimal
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
-from prefect.states import State
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
-from pydantic import BaseModel
 
 from flows import reports
 from flows.logs import slate_lines_on_the_run
 from flows.lifeline import hold_lifeline, stop_on_cancel
 from flows.lot import on_the_lot, wrap_up
-from flows.approval import (EXPIRED, ApprovalExpired, Decision, ShotToApprove, answered_before, decide,
-                            description, form_for, retake_description, wait_for_person)
+from flows.approval import EXPIRED, ApprovalExpired
 from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
                            PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
                            PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
-from flows.shot import ClipOutcome, Finals, PanelOutcome, Take, best_take, shoot_panels, shoot_video, unjudged
-from governor.budget import SlateBudget, block_name, load_or_create
-from governor.chokepoint import CallContext, CallSpec, Units
-from governor.gates import against, judge_kind
-from governor.money import fmt_usd
+from flows.shot import ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from manifests.profiles import PROFILES
-from providers.base import fingerprint
 from manifests import load_film
 from media import contact_sheet
-from manifests.settings import project_settings
-from governor.estimate import estimate_scene, takes_so_far
 from providers.keys import install_log_redaction
-from providers.registry import Lineup, ModelRef
-from tasks.doctor import blocking, check_lineup, line
-from tasks.cache import result_storage
-from tasks.context import RunSpec, emit, in_project, run_spec, studio
-from tasks.continuity import continuity_check, shares_the_scene
+from tasks.context import RunSpec, emit, in_project, studio
 from tasks.plan import ShotPlan, plan_scene
 from tasks.preflight import preflight, refused
 from tasks.reference_gate import hold_references
 from tasks.soundstage import on_stage
 from tasks.bible_lock import check_references
 from tasks.stitch import stitch_scene
-from tasks.assembly import finishing_inputs
-from tasks.finish import finish_scene
-from tasks import export
-from tasks.can import from_the_can, into_the_can, read_record, scene_key_of, write_record
-
-
-class ShotReport(BaseModel):
-    shot: str
-    panel_takes: int
-    video_takes: int
-    status: str          # approved | unjudged (a rehearsal's, unread by the judge) | escalated | halted | rejected
-    reason: str = ""
-    started_from: str = ""
-    drift: float | None = None
-    reanchored: bool = False
-    continuity: float | None = None   # the cut from the shot before: the lowest blocking score
-    drift_detail: dict | None = None  # every figure of the drift check: SSIM, colour, CLIP
-    best_take: dict | None = None     # an escalated shot's best take: its scores and the judge's reasons
-
-
-class ReferenceReport(BaseModel):
-    """A turnaround's or plate's verdict at the reference gate."""
-
-    key: str
-    passed: bool
-    scores: str                      # each score against its threshold, lowest margin first
-    warnings: list[str] = []
-    unjudged: list[str] = []         # a rehearsal let it through: what slate could not read in it
-
-    @classmethod
-    def of(cls, verdict: dict) -> "ReferenceReport":
-        ranked = sorted(verdict["scores"], key=lambda s: s["value"] - s["threshold"])
-        return cls(key=verdict["key"], passed=verdict["passed"], warnings=verdict.get("warnings", []),
-                   unjudged=list(verdict.get("unjudged") or []),
-                   scores=", ".join(f"{s['name']} {against(s['value'], s['threshold'], '/')}" for s in ranked))
-
-
-class SceneResult(BaseModel):
-    film: str
-    scene: str
-    profile: str
-    run_id: str
-    output: str | None
-    contact_sheet: str
-    duration: float | None
-    width: int
-    height: int
-    provider_calls: int
-    shots: list[ShotReport]
-    halted: str | None = None        # why the run stopped spending (a cap or the STOP file)
-    spent_usd: str = "0"             # what this run committed in the ledger
-    approval: str = ""               # the person's decision before the finals, when one was asked
-    references: list[ReferenceReport] = []  # every turnaround and plate at the reference gate
-    cut: str | None = None           # the cut's content URI: how a film run on another worker finds it
-    #: the scene's estimate made before its first paid call (USD strings): low, expected, high, and
-    #: the seconds of picture planned — what the cost and wrap reports hold the spend to
-    estimate: dict = {}
-
-    @property
-    def escalated(self) -> list[ShotReport]:
-        return [s for s in self.shots if s.status == "escalated"]
-
-
-class SceneEnded(Exception):
-    """A scene run that stopped before it finished (Halted, Stopped, Failed): its message is
-    why, and `result` what was made so far. A Failed state's data must be an exception — a
-    SceneResult there made Prefect log a TypeError instead of the reason."""
-
-    def __init__(self, message: str, result: SceneResult | None = None):
-        super().__init__(message)
-        self.result = result
-
-    def __reduce__(self):
-        return (type(self), (str(self), self.result))
-
-
-def scene_result(state) -> SceneResult | None:
-    """What a scene run made, whether it finished or not."""
-    data = state.result(raise_on_failure=False)
-    if isinstance(data, SceneEnded):
-        return data.result
-    return data if isinstance(data, SceneResult) else None
-
-
-def ended(name: str, message: str, result: SceneResult | None = None):
-    """A Failed-type end state carrying the reason as an exception (no traceback is logged for it)."""
-    return Failed(data=SceneEnded(message, result), name=name, message=message)
+from tasks.can import into_the_can
+from flows.call_sheet import (estimate_before, keyed_scene, provider_checks, served_from_the_can,
+                              sweep_scratch, top_run_id)
+from flows.cuts import hold_the_cuts, outcome_of
+from flows.scene_approval import PanelsDone, RetakesHeld, approve_finals, approve_retakes
+from flows.scene_finish import finishing_pass, timeline, transitions_between
+from flows.scene_result import SceneEnded, SceneResult, conclude, ended, leave_word, made_by
 
 
 def renders_dir(root: Path) -> Path:
     path = root / "renders"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _outcome(future, shot: str, cls, waited_on=None):
-    """What a shot's loop came to. One that did not finish is reported as an escalation of its
-    shot, in slate's words (never a Prefect internal such as "Run is in PENDING state"), not as
-    a lost scene. `waited_on()` says what a loop that never started was waiting for."""
-    future.wait()
-    state = future.state
-    if state.is_completed():
-        return future.result()
-    return cls(shot=shot, escalated=unfinished(future, state, waited_on))
-
-
-def unfinished(future, state, waited_on=None) -> str:
-    """Why a shot's loop ended without an outcome, for a person."""
-    if state.is_pending() or state.is_scheduled():
-        # Prefect leaves a task whose inputs did not finish "NotReady": it never ran.
-        return "not started: " + ((waited_on() if waited_on else None) or "what it waited for did not finish")
-    if state.is_crashed():
-        return "its process stopped while the shot was being made (crashed); run again: what was made is cached"
-    if state.is_cancelled():
-        return "cancelled before it finished"
-    try:
-        future.result()
-    except Exception as exc:  # noqa: BLE001 — the reason goes into the shot's report
-        if type(exc).__module__.split(".")[0] == "prefect":
-            return f"stopped before it finished ({state.name}: {state.message or 'no reason given'})"
-        return f"stopped by an error: {type(exc).__name__}: {exc}"
-    return f"ended {state.name}"
 
 
 @task(name="contact-sheet", cache_policy=NO_CACHE)
@@ -193,108 +67,10 @@ def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, Pa
     return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
 
 
-def _transitions(plans: list[ShotPlan], approved: list[str]) -> list[list]:
-    """Between two approved clips, the earlier one's transition — unless a shot between them
-    was escalated, where the gap is a plain cut."""
-    index = {p.shot: p for p in plans}
-    out = []
-    for a, b in zip(approved, approved[1:]):
-        pa = index[a]
-        adjacent = index[b].index == pa.index + 1
-        out.append([pa.transition, pa.transition_seconds] if adjacent and pa.transition == "dissolve" else ["cut", 0.0])
-    return out
-
-
-def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None,
-                root: Path | None = None) -> SlateBudget:
-    """The film's `slate-budget` block (made from the settings the first time), with this
-    run's command-line overrides on top."""
-    if root is not None and (cap is not None or max_takes is not None):
-        # The block is made from the film's own settings (slate.toml, SLATE_*), never from one
-        # run's flags: a `--cap 0.50` rehearsal must not become every later run's cap. The run's
-        # settings carry its flags, so the film's are read again without them.
-        from manifests.settings import check_settings
-        own, problems = check_settings(root)
-        settings = own if own is not None and not problems else settings
-    defaults = SlateBudget(run_cap_usd=settings.run_cap_usd, film_cap_usd=settings.film_cap_usd,
-                           max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes)
-    budget, created = load_or_create(film_id, defaults)
-    if created:
-        get_run_logger().info("budget block slate-budget/%s created from settings: edit it on the Blocks page",
-                              block_name(film_id))
-    updates = {k: v for k, v in {"run_cap_usd": cap, "max_takes": max_takes}.items() if v is not None}
-    return budget.model_copy(update=updates) if updates else budget
-
-
-SCRATCH_STALE_SECONDS = 6 * 3600
-
-
-def sweep_scratch(root: Path, keep: str) -> None:
-    """Remove scratch folders of runs that were killed (untouched for hours): keyframes and
-    stitches in the making. A live run of another scene keeps its folder busy and young."""
-    scratch = root / ".slate" / "scratch"
-    if not scratch.is_dir():
-        return
-    now = time.time()
-    for folder in scratch.iterdir():
-        if folder.name != keep and folder.is_dir() and now - folder.stat().st_mtime > SCRATCH_STALE_SECONDS:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _estimate_before(run: RunSpec, plans: list[ShotPlan]) -> dict:
-    """The scene's estimate as it stands before its first paid call: one take per shot, the
-    expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
-    try:
-        gov = studio(run).governor
-        so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
-        est = estimate_scene(plans, studio(run).pricing, takes=so_far or None, max_takes=run.max_takes,
-                             vision_judge=judge_kind(ModelRef.parse(run.judge_model).provider) == "vision")
-        return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
-                "planned_seconds": str(est.delivered)}
-    except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
-        log.warning("no estimate for the reports: %s", exc)
-        return {}
-
-
-def provider_checks(run: RunSpec, plans: list[ShotPlan]):
-    """`slate doctor`'s checks for this run's lineup, with the scene's estimate held to what each
-    key has left: a Failed "Refused" state listing what blocks, or None."""
-    chosen = Lineup(ModelRef.parse(run.panel_model), tuple(ModelRef.parse(v) for v in run.video_models),
-                    ModelRef.parse(run.judge_model))
-    expected = estimate_scene(plans, studio(run).pricing).total
-    findings = check_lineup(run.root, chosen, run.base_urls, run.video_slots, estimate=expected)
-    stops = blocking(findings)
-    if not stops:
-        return None
-    report = "\n".join(line(f) for f in stops)
-    get_run_logger().error("refused before spending:\n%s", report)
-    return Failed(name="Refused", message=report)
-
-
-def top_run_id() -> str:
-    """The run caps are counted against: the top-level flow run (a film run and all its scenes),
-    not this scene's own sub-flow run."""
-    return str(flow_run.root_flow_run_id or flow_run.get_id() or "local")
-
-
-def calls_made(ledger, run_id: str, scene: str) -> int:
-    """Provider calls this run made for this scene, counted where they land: ledger rows that
-    reached the provider (refused and released rows never did)."""
-    return sum(1 for r in ledger.rows(run_id=run_id) if r.scene == scene and r.status not in ("refused", "released"))
-
-
 def _run_name() -> str:
     params = flow_run.parameters
     profile = params.get("profile") or FROM_SETTINGS
     return f"{params.get('scene') or 'scene'}-{'default' if profile == FROM_SETTINGS else profile}"
-
-
-class PanelsDone(BaseModel):
-    """The panels phase of a scene that needs approval: every shot's panels, and the contact sheet."""
-
-    plans: list[ShotPlan]
-    panels: dict[str, PanelOutcome]
-    contact_sheet: str
 
 
 @flow(name="scene", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
@@ -323,36 +99,6 @@ def scene_flow(project: str = PROJECT,
     if deployment.id:
         leave_word(root, made_by(outcome))
     return outcome
-
-
-def made_by(outcome) -> SceneResult | None:
-    """What a scene run made, from what its body returned (a state, or the result itself)."""
-    data = outcome.data if isinstance(outcome, State) else outcome
-    if isinstance(data, SceneEnded):
-        return data.result
-    return data if isinstance(data, SceneResult) else None
-
-
-def leave_word(root: Path, result: SceneResult | None) -> None:
-    """A deployment run's result where the film run that started it reads it (`word_of`): the
-    film's shelf (the project's .slate/results, or the bucket), under this flow run's id.
-    Prefect keeps a flow's return value only in the process that ran it."""
-    if result is None:
-        return
-    try:
-        shelf = result_storage(root, project_settings(root).storage)
-        write_record(shelf, f"run-{flow_run.get_id()}", result.model_dump_json().encode())
-    except Exception as exc:  # noqa: BLE001 — the film then says it has no result; the scene's own state stands
-        get_run_logger().warning("scene result not left for the film run: %s", exc)
-
-
-def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
-    """The result a scene deployment run left (`leave_word`), or None."""
-    try:
-        data = read_record(result_storage(root, project_settings(root).storage), f"run-{flow_run_id}")
-        return None if data is None else SceneResult.model_validate_json(data)
-    except Exception:  # noqa: BLE001 — unreadable word is no word: the film reports the scene without a result
-        return None
 
 
 def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
@@ -413,31 +159,6 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
 
 
-def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | None, max_takes: int | None):
-    """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
-    scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
-    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes, root=Path(root))
-    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget.takes(),
-                   (budget.run_cap_usd, budget.film_cap_usd))
-    # Task results live beside the artifacts they name (the project's .slate/results, or the
-    # film's bucket so every worker shares them): the sub-flows are bound to that store because
-    # a flow's result store is fixed before its body.
-    shelf = result_storage(root, settings.storage)
-    return run, shelf, scene_key_of(run, film, studio(run).gates.fingerprint)
-
-
-def served_from_the_can(run: RunSpec, shelf, key: str) -> tuple[SceneResult, str] | None:
-    """The scene's result and the run that made it, when it finished clean before with this key
-    and its cut is there (nothing to make, nothing paid); None otherwise."""
-    canned = from_the_can(run, shelf, key)
-    if canned is None:
-        return None
-    get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",
-                          run.scene, canned.get("run_id"))
-    result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})
-    return result, str(canned.get("run_id"))
-
-
 def _ended_from(state, run: RunSpec | None = None):
     """A sub-flow's failed end as this run's end (a bug of ours is raised: its traceback matters)."""
     data = state.result(raise_on_failure=False)
@@ -454,126 +175,6 @@ def _ended_from(state, run: RunSpec | None = None):
 def _finish(run: RunSpec, result: SceneResult, state):
     reports.scene_artifacts(run, result)
     return state
-
-
-def _score_lines(take: Take | None) -> list[str]:
-    """A take's gate scores by name against their thresholds, with the judge's reasons."""
-    if take is None:
-        return []
-    lines = []
-    for s in sorted(take.scores, key=lambda s: (s.get("role") != "block", s["value"] - s["threshold"])):
-        mark = "" if s.get("passed") else (" — below" if s.get("role", "block") == "block" else " — warning")
-        lines.append(f"**{s['name']}** {against(s['value'], s['threshold'])}{mark}: {s.get('reason', '')}")
-    return lines + [f"not judged (--cannot-judge warn): {why}" for why in take.unjudged]
-
-
-def _caps(st) -> str:
-    return "; ".join(f"per-{c.scope} {fmt_usd(c.limit)}" for c in st.governor.caps)
-
-
-def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
-    """The contact sheet on the run's page while a person decides (the same key the finished
-    run's sheet takes; not again when a resumed run meets the answered `wait` again); its key,
-    for the form to name."""
-    name = reports.key(run.film, run.scene, run.profile, "contact-sheet")
-    if sheet and Path(sheet).is_file() and not answered_before(wait):
-        reports.contact_sheet_artifact(run, Path(sheet))
-    return name
-
-
-def _note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
-    """The decision as a $0 ledger row, once: a resumed run meets its answered waits again."""
-    st = studio(run)
-    fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
-    if any(r.stage == "approval" and r.fingerprint == fp for r in st.governor.ledger.rows(run_id=run.run_id)):
-        return
-    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", stage_take, "person",
-                                          decision.by or "unknown", run.profile), Units("image"), fp),
-                     "Approval", decision.summary())
-    get_run_logger().info("scene %s: %s", run.scene, decision.summary())
-
-
-def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, Finals]:
-    """Wait for a person to approve the final video of the shots whose panels passed: the
-    decision (a $0 ledger row) and what it approves — the chosen clips' estimate plus the
-    retake allowance the person gave."""
-    st = studio(run)
-    ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
-    shots, costs = [], {}
-    for p in ready:
-        passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
-        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution),
-                                            run.video_models[0])
-        shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
-                                   scores=_score_lines(passed[-1] if passed else None),
-                                   video_cost=fmt_usd(costs[p.shot]),
-                                   detail=f"{p.duration:g} s at {p.resolution}"))
-    total = sum(costs.values(), Decimal(0))
-    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
-                       fmt_usd(st.governor.remaining()),
-                       _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
-    ids = [s.shot for s in shots]
-    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
-                             settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
-    decision = decide(answer, ids)
-    approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
-    decision = decision.model_copy(update={"approved_usd": str(approved)})
-    _note_decision(run, decision, 0)
-    return decision, Finals(approved=str(approved), first_takes={s: str(costs[s]) for s in decision.approved},
-                            by=decision.by)
-
-
-def approve_retakes(run: RunSpec, settings, held: "RetakesHeld", finals: Finals,
-                    round_: int) -> tuple[Decision, Finals]:
-    """The same form again, for clips whose next take would pass the amount approved: what was
-    taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
-    to the amount; the others are declined (escalated). Nobody answering in time declines them."""
-    st = studio(run)
-    shots, costs = [], {}
-    for p in held.plans:
-        clip = held.clips[p.shot]
-        if not clip.held_for_retake or clip.retake_cost is None:
-            continue  # a chained shot waiting on the one before it costs nothing more to approve
-        last = next((t for t in reversed(clip.takes) if t.uri), None)
-        costs[p.shot] = Decimal(clip.retake_cost or "0")
-        shots.append(ShotToApprove(shot=p.shot, panel_uri=(last.keyframes.get("last") if last else None)
-                                   or held.panels[p.shot].approved["start"],
-                                   scores=_score_lines(last), video_cost=f"retake {fmt_usd(costs[p.shot])}",
-                                   detail=clip.held_for_retake))
-    ids = [s.shot for s in shots]
-    allowance = st.stage.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
-    wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
-    text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
-                              fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),
-                              _show_sheet(run, held.contact_sheet, wait))
-    try:
-        answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
-                                 settings.approval_timeout_hours, key=wait,
-                                 what=f"{len(ids)} retake(s), {fmt_usd(sum(costs.values(), Decimal(0)))}")
-        decision = decide(answer, ids)
-    except ApprovalExpired:
-        decision = Decision(approved=[], rejected=ids, by="nobody (the approval expired)", at=_now(), notes="")
-    approved = Decimal(finals.approved) + sum((costs[s] for s in decision.approved), Decimal(0)) + \
-        Decimal(decision.allowance)
-    decision = decision.model_copy(update={"approved_usd": str(approved)})
-    _note_decision(run, decision, round_)
-    return decision, finals.model_copy(update={"approved": str(approved), "by": decision.by,
-                                               "declined": finals.declined + decision.rejected})
-
-
-def _now() -> str:
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-class RetakesHeld(BaseModel):
-    """A final scene whose clips' next takes would pass the amount a person approved: every
-    shot's panels and clips so far, and the contact sheet, for the person asked again."""
-
-    plans: list[ShotPlan]
-    panels: dict[str, PanelOutcome]
-    clips: dict[str, ClipOutcome]
-    contact_sheet: str
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
@@ -594,7 +195,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     refusal = provider_checks(run, plans)
     if refusal is not None:
         return refusal
-    before = _estimate_before(run, plans)
+    before = estimate_before(run, plans)
     # Before any panel or clip: every turnaround and plate through the reference gate.
     references, refusal = hold_references(run, film, lock)
     if refusal is not None:
@@ -604,13 +205,13 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     out_dir = renders_dir(root)
     stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
     if panels_only:
-        panels = {p.shot: _outcome(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
+        panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
         gov = studio(run).governor
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return PanelsDone(plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
-        return _conclude(run, plans, panels, clips, sheet, None, approval, references, before)
+        return conclude(run, plans, panels, clips, sheet, None, approval, references, before)
     clip_futures = {}
     # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
     cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
@@ -638,171 +239,19 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
         stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
-                              _transitions(plans, approved), width, height, run.fps,
+                              transitions_between(plans, approved), width, height, run.fps,
                               artifacts=lambda r: [r["uri"]])
-        inputs, graded = _finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
-                                         _transitions(plans, approved), width, height)
+        inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
+                                         transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         tmp = Path(output + ".part")
         shutil.copyfile(studio(run).storage.open_local(made["uri"]), tmp)
         tmp.replace(output)
-        _timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
+        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made["duration"], made["uri"]
     sheet = sheet_drawn.result()
-    return _conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before)
-
-
-def _finishing_pass(run: RunSpec, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
-            width: int, height: int) -> dict | None:
-    """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
-    with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
-    inputs = finishing_inputs(studio(run), root, film, run.scene, approved, transitions, run.profile)
-    if inputs is None:
-        return None, None
-    made = in_project(finish_scene, run, run.scene, inputs["shots"], inputs["cues"], inputs["lut"], inputs["edit"],
-                      width, height, run.fps, artifacts=lambda r: [r["uri"]])
-    if made.get("loudness") is not None:
-        get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
-                              made["loudness"], made["target_lufs"], made["true_peak"])
-    return inputs, made
-
-
-def _timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
-              graded: dict | None, output: str, width: int, height: int) -> None:
-    """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
-    clip, in/out, transition, take, scores and status; the cues where they were placed. With a
-    finishing pass, its OpenTimelineIO export is written beside the record too."""
-    st = studio(run)
-    rows = {row["uri"]: row for row in (inputs or {}).get("shots", [])}
-    shots = []
-    for p in plans:
-        c, pn = clips[p.shot], panels[p.shot]
-        last = c.takes[-1] if c.takes else None
-        row = rows.get(c.clip_uri or "", {})
-        status = "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
-        shots.append({"shot": p.shot, "status": status,
-                      "reason": c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
-                      "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
-                      "seconds": c.seconds, "trim_in": row.get("trim_in", 0.0), "trim_out": row.get("trim_out", 0.0),
-                      "transition": row.get("transition") or [p.transition if p.transition == "dissolve" else "cut",
-                                                              p.transition_seconds if p.transition == "dissolve" else 0.0],
-                      "take": last.take if last else None,
-                      "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
-                      "warnings": list(last.warnings) if last else []})
-    total = graded["duration"] if graded else float("inf")
-    cues = [{"file": c.get("file", ""), "media": export.media_path(st.storage, c["uri"]),
-             "kind": c["kind"], "start": c["start"], "offset": c["offset"],
-             # as long as it is heard: to the file's end, its `length`, or the scene's end
-             "seconds": min(c["seconds"] - c["offset"], c["length"] or c["seconds"], total - c["start"]),
-             "gain_db": c["gain_db"]} for c in (inputs or {}).get("cues", []) if c["start"] < total]
-    record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.fps, width=width,
-                                    height=height, output=output, shots=shots, cues=cues, finished=graded)
-    path = export.write_record(export.record_path(root, run.scene, run.profile), record)
-    if graded is not None:
-        # Beside the record, not in renders/: what renders/ holds is what the can restores.
-        written = export.write_timeline(export.build_timeline([record]), "otio", path.with_suffix(".otio"))
-        get_run_logger().info("timeline for an editor: %s (slate export %s --format fcp7|edl for the others)",
-                              written, root)
-
-
-def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip_futures):
-    """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
-    in order: each approved shot against the last approved one before it, when they share a
-    place or someone. A cut that does not hold escalates the later shot (the stitch then joins
-    the shots either side of it). Returns (panels, clips) by shot.
-
-    A cut is judged as soon as the two clips either side of it are in, in whatever order the
-    clips land, while the scene's other shots still render (`judge_cut`): judged one after
-    another once the whole scene was in, the cuts were the scene's tail — with a vision judge,
-    one paid call after another while nothing else ran. The gate then reads the verdicts in
-    order. A cut judged early against a shot that its own cut later drops is judged again
-    against the shot before that one (with a vision judge, one call more, only when a cut
-    fails)."""
-    from prefect.futures import as_completed
-
-    st = studio(run)
-    judging = st.gates.enabled("continuity") or st.gates.rules("continuity", "local", run.profile)
-    scene = film.scene(run.scene)
-    index = {p.shot: p for p in plans}
-    panels: dict[str, PanelOutcome] = {}
-    clips: dict[str, ClipOutcome] = {}
-    early: dict[tuple[str, str], object] = {}  # (previous shot, shot) -> the verdict's future
-
-    def waited_on(p: ShotPlan):
-        """What a clip that never started waited for: its panels, or the shot before it in its chain."""
-        def why() -> str | None:
-            pn = panels.get(p.shot) or _outcome(panel_futures[p.shot], p.shot, PanelOutcome)
-            if "start" not in pn.approved:
-                return f"its panels did not finish ({pn.escalated or pn.halted or 'no panel passed'})"
-            if p.chain and p.index > 0:
-                prev = plans[p.index - 1]
-                c = clips.get(prev.shot) or _outcome(clip_futures[prev.shot], prev.shot, ClipOutcome, waited_on(prev))
-                why = c.escalated or c.halted or "no clip"
-                return f"shot {prev.shot}, before it in its chain, did not finish ({why})"
-            return None
-        return why
-
-    def land(shot: str) -> None:
-        panels[shot] = _outcome(panel_futures[shot], shot, PanelOutcome)
-        clips[shot] = _outcome(clip_futures[shot], shot, ClipOutcome, waited_on(index[shot]))
-
-    def cut_args(previous: ShotPlan, p: ShotPlan) -> tuple:
-        clip = clips[p.shot]
-        return (previous.shot, p.shot, clips[previous.shot].last_frame_uri, clip.clip_uri,
-                previous.end or previous.start, _approved_request(p, panels[p.shot]), st.judge.name, st.judge.model,
-                st.judge.variant, run.profile, st.gates.fingerprint, clip.started_from != "previous last frame")
-
-    def to_judge(previous: ShotPlan, p: ShotPlan) -> bool:
-        a, b = clips.get(previous.shot), clips.get(p.shot)
-        return (a is not None and b is not None and bool(a.clip_uri and b.clip_uri and a.last_frame_uri)
-                and shares_the_scene(scene, previous.shot, p.shot))
-
-    shot_of = {id(f): shot for shot, f in clip_futures.items()}
-    for future in as_completed(list(clip_futures.values())):
-        shot = shot_of[id(future)]
-        land(shot)
-        p = index[shot]
-        if not judging:
-            continue
-        for a, b in ((plans[p.index - 1] if p.index > 0 else None, p),
-                     (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
-            if a is not None and b is not None and to_judge(a, b):
-                early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
-    kept = None
-    for p in plans:
-        clip = clips[p.shot]
-        if not judging or not clip.clip_uri:
-            continue
-        if kept is not None and to_judge(kept, p):
-            ahead = early.get((kept.shot, p.shot))
-            verdict = ahead.result() if ahead is not None else judge_cut(run, cut_args(kept, p))
-            low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
-            clip.continuity = low
-            clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
-                                   keyframes={"first": verdict["first_frame"]})
-            if not verdict["passed"]:
-                clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
-                clip.clip_uri = None
-                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
-                continue
-        kept = p
-    return panels, clips
-
-
-@task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {args[0]} → {args[1]}")
-def judge_cut(run: RunSpec, args: tuple) -> dict:
-    """One cut through the continuity gate (the check's result is cached by content, durable
-    the moment it is made)."""
-    return in_project(continuity_check, run, *args, artifacts=lambda v: [v["first_frame"]])
-
-
-def _approved_request(plan: ShotPlan, panels) -> dict:
-    """The start panel's request as the take that passed its gate was drawn (its own seed: a
-    judge that lays the shot out must place the figures where that take has them)."""
-    uri = panels.approved.get("start")
-    take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri), 1)
-    return dataclasses.asdict(plan.panel_request("start", take))
+    return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before)
 
 
 @task(name="rejected-at-approval", cache_policy=NO_CACHE)
@@ -811,63 +260,3 @@ def reject_shot(shot: str, seconds: float, approval: str) -> ClipOutcome:
     return ClipOutcome(shot=shot, seconds=seconds, rejected=f"not approved for the final video ({approval})")
 
 
-def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
-    take = best_take(panels, clip)
-    return None if take is None else take.model_dump()
-
-
-def _conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
-              before: dict | None = None):
-    """The scene's result and the state it ends in."""
-    log = get_run_logger()
-    gov = studio(run).governor
-    output, duration, cut = made or (None, None, None)
-    reports_ = []
-    for p in plans:
-        c, pn = clips[p.shot], panels[p.shot]
-        unread = unjudged(pn, c) if c.clip_uri else []
-        status = ("unjudged" if unread else "approved" if c.clip_uri else "rejected" if c.rejected
-                  else "halted" if c.halted or pn.halted or c.held_for_retake else "escalated")
-        why = f"the judge could not read it, let through by --cannot-judge warn: {'; '.join(unread)}" if unread else ""
-        reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
-                                   reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
-                                   or c.escalated or pn.escalated or "",
-                                   started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
-                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift,
-                                   best_take=_best(pn, c) if status == "escalated" else None))
-    result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
-                         contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
-                         height=max(p.height for p in plans),
-                         provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
-                         halted=str(gov.halted) if gov.halted else None, approval=approval,
-                         references=[ReferenceReport.of(v) for v in references], cut=cut, estimate=before or {},
-                         spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
-    escalated = result.escalated
-    if gov.halted is not None:
-        # Named for what stopped it; type Failed so a nightly run that halted is not mistaken
-        # for a finished one. Everything made so far is cached: raise the cap and run again.
-        name = "Halted" if gov.halted.kind == "budget" else "Stopped"
-        log.error("%s: %s", name.lower(), gov.halted)
-        return ended(name, str(gov.halted), result)
-    unknown = [s for s in result.shots if s.status == "halted"]
-    if unknown:
-        return ended("Halted", "; ".join(s.reason for s in unknown), result)
-    if not output:
-        rejected_all = result.shots and all(s.status == "rejected" for s in result.shots)
-        if rejected_all:
-            return Completed(data=result, name="Rejected", message="no shot was approved for the final video")
-        return ended("Failed", f"no shot of scene {run.scene} passed its gates", result)
-    if escalated:
-        names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
-        log.warning("escalated: %s", names)
-        return Completed(data=result, name="Escalated",
-                         message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
-    unread = [s.shot for s in result.shots if s.status == "unjudged"] + \
-        [r.key for r in result.references if r.unjudged]
-    if unread:
-        # A rehearsal: every shot made, but not judged. Never a plain "Completed", never in the can.
-        log.warning("unjudged (cannot_judge = warn): %s", ", ".join(unread))
-        return Completed(data=result, name="Unjudged",
-                         message=f"{len(unread)} unjudged (the judge could not read them; a rehearsal): "
-                                 + ", ".join(unread))
-    return result

@@ -37,7 +37,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from pydantic import BaseModel
 
-from flows.scene import SceneResult, keyed_scene, scene_result, served_from_the_can, word_of
+from flows.scene_result import SceneResult, scene_result, word_of
+from flows.call_sheet import keyed_scene, served_from_the_can
 from tasks.soundstage import halt_run
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").

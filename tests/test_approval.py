@@ -18,7 +18,8 @@ import yaml
 from typer.testing import CliRunner
 
 from flows.approval import APPROVAL_FILE
-from flows.scene import scene_flow, scene_result
+from flows.scene import scene_flow
+from flows.scene_result import scene_result
 from governor.ledger import Ledger
 from slate.cli import app
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from flows.scene import scene_flow, scene_result
+from flows.scene import scene_flow
+from flows.scene_result import scene_result
 from governor.budget import SlateBudget
 from governor.chokepoint import Units
 from governor.ledger import Ledger

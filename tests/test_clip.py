@@ -59,7 +59,8 @@ def test_a_run_with_clip_weights_measures_drift_with_embeddings(example_film, pr
     import torch
     import yaml
 
-    from flows.scene import scene_flow, scene_result
+    from flows.scene import scene_flow
+    from flows.scene_result import scene_result
     from governor.ledger import Ledger  # noqa: F401 — the run's ledger is the project's
     weights = tmp_path / "clip.pt"
     torch.save(random_model.model.state_dict(), weights)

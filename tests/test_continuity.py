@@ -111,7 +111,8 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
 
-    from flows.scene import scene_flow, scene_result
+    from flows.scene import scene_flow
+    from flows.scene_result import scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]

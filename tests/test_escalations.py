@@ -41,7 +41,7 @@ def _gov(root, run_id: str):
 
 
 def _shot(shot: str, status: str, take: int = 2):
-    from flows.scene import ShotReport
+    from flows.scene_result import ShotReport
     best = {"stage": "panel", "moment": "start", "take": take, "uri": "cas://" + "a" * 64 + ".png", "quality": -0.2,
             "reasons": ["location 0.12 < 0.35: off the plate"],
             "scores": [{"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,

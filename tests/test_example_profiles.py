@@ -16,7 +16,8 @@ import time
 import pytest
 
 from flows.approval import APPROVAL_FILE
-from flows.scene import scene_flow, scene_result
+from flows.scene import scene_flow
+from flows.scene_result import scene_result
 from governor.ledger import Ledger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]

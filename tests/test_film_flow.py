@@ -157,7 +157,7 @@ def _fake_scenes(monkeypatch, outcomes: dict):
 
 
 def _scene_result(scene: str, output: str | None, duration: float | None, escalated: bool = False):
-    from flows.scene import SceneResult, ShotReport
+    from flows.scene_result import SceneResult, ShotReport
 
     shots = [ShotReport(shot="1A", panel_takes=1, video_takes=1, status="escalated" if escalated else "approved")]
     return SceneResult(film="night-diner", scene=scene, profile="draft", run_id="test", output=output,
@@ -165,7 +165,7 @@ def _scene_result(scene: str, output: str | None, duration: float | None, escala
 
 
 def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
-    from flows.scene import ended
+    from flows.scene_result import ended
 
     two_short_scenes(example_film)
     ran = _fake_scenes(monkeypatch, {

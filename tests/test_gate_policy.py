@@ -86,7 +86,8 @@ def test_motion_sanity_catches_frozen_black_and_short_clips(tmp_path):
 @pytest.mark.e2e
 def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_again(example_film, prefect_harness,
                                                                                     local_calls):
-    from flows.scene import scene_flow, scene_result
+    from flows.scene import scene_flow
+    from flows.scene_result import scene_result
     from governor.ledger import Ledger
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())

@@ -88,7 +88,8 @@ def test_the_estimate_range_holds_a_rehearsal_with_seeded_faults(example_film):
 
 def test_the_cost_and_wrap_reports_hold_the_spend_per_delivered_second_to_the_estimate(example_film):
     from flows.reports import against_estimate, wrap_report
-    from flows.scene import scene_flow, scene_result
+    from flows.scene import scene_flow
+    from flows.scene_result import scene_result
     keep_shots(example_film, ("1A", "1C", "1D"))
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')
     state = scene_flow(project=str(example_film), price_as=",".join((PANELS, JUDGE, VIDEO)), cap="25",

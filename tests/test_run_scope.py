@@ -35,7 +35,8 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from flows.scene import scene_flow, top_run_id
+    from flows.scene import scene_flow
+    from flows.call_sheet import top_run_id
     from tasks.context import RunSpec, studio
     from tasks.soundstage import on_stage, open_runs
 

@@ -1,0 +1,150 @@
+"""The scene's cuts as its clips land: every shot's outcome, and the continuity gate over each
+cut between two approved shots that share a place or someone.
+
+It must never report a Prefect internal as a shot's outcome, and never keep a shot whose cut from
+the shot before it does not hold.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows.shot import ClipOutcome, PanelOutcome, Take
+from tasks.context import RunSpec, emit, in_project, studio
+from tasks.continuity import continuity_check, shares_the_scene
+from tasks.plan import ShotPlan
+
+
+def outcome_of(future, shot: str, cls, waited_on=None):
+    """What a shot's loop came to. One that did not finish is reported as an escalation of its
+    shot, in slate's words (never a Prefect internal such as "Run is in PENDING state"), not as
+    a lost scene. `waited_on()` says what a loop that never started was waiting for."""
+    future.wait()
+    state = future.state
+    if state.is_completed():
+        return future.result()
+    return cls(shot=shot, escalated=unfinished(future, state, waited_on))
+
+
+
+def unfinished(future, state, waited_on=None) -> str:
+    """Why a shot's loop ended without an outcome, for a person."""
+    if state.is_pending() or state.is_scheduled():
+        # Prefect leaves a task whose inputs did not finish "NotReady": it never ran.
+        return "not started: " + ((waited_on() if waited_on else None) or "what it waited for did not finish")
+    if state.is_crashed():
+        return "its process stopped while the shot was being made (crashed); run again: what was made is cached"
+    if state.is_cancelled():
+        return "cancelled before it finished"
+    try:
+        future.result()
+    except Exception as exc:  # noqa: BLE001 — the reason goes into the shot's report
+        if type(exc).__module__.split(".")[0] == "prefect":
+            return f"stopped before it finished ({state.name}: {state.message or 'no reason given'})"
+        return f"stopped by an error: {type(exc).__name__}: {exc}"
+    return f"ended {state.name}"
+
+
+
+def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip_futures):
+    """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
+    in order: each approved shot against the last approved one before it, when they share a
+    place or someone. A cut that does not hold escalates the later shot (the stitch then joins
+    the shots either side of it). Returns (panels, clips) by shot.
+
+    A cut is judged as soon as the two clips either side of it are in, in whatever order the
+    clips land, while the scene's other shots still render (`judge_cut`): judged one after
+    another once the whole scene was in, the cuts were the scene's tail — with a vision judge,
+    one paid call after another while nothing else ran. The gate then reads the verdicts in
+    order. A cut judged early against a shot that its own cut later drops is judged again
+    against the shot before that one (with a vision judge, one call more, only when a cut
+    fails)."""
+    from prefect.futures import as_completed
+
+    st = studio(run)
+    judging = st.gates.enabled("continuity") or st.gates.rules("continuity", "local", run.profile)
+    scene = film.scene(run.scene)
+    index = {p.shot: p for p in plans}
+    panels: dict[str, PanelOutcome] = {}
+    clips: dict[str, ClipOutcome] = {}
+    early: dict[tuple[str, str], object] = {}  # (previous shot, shot) -> the verdict's future
+
+    def waited_on(p: ShotPlan):
+        """What a clip that never started waited for: its panels, or the shot before it in its chain."""
+        def why() -> str | None:
+            pn = panels.get(p.shot) or outcome_of(panel_futures[p.shot], p.shot, PanelOutcome)
+            if "start" not in pn.approved:
+                return f"its panels did not finish ({pn.escalated or pn.halted or 'no panel passed'})"
+            if p.chain and p.index > 0:
+                prev = plans[p.index - 1]
+                c = clips.get(prev.shot) or outcome_of(clip_futures[prev.shot], prev.shot, ClipOutcome, waited_on(prev))
+                why = c.escalated or c.halted or "no clip"
+                return f"shot {prev.shot}, before it in its chain, did not finish ({why})"
+            return None
+        return why
+
+    def land(shot: str) -> None:
+        panels[shot] = outcome_of(panel_futures[shot], shot, PanelOutcome)
+        clips[shot] = outcome_of(clip_futures[shot], shot, ClipOutcome, waited_on(index[shot]))
+
+    def cut_args(previous: ShotPlan, p: ShotPlan) -> tuple:
+        clip = clips[p.shot]
+        return (previous.shot, p.shot, clips[previous.shot].last_frame_uri, clip.clip_uri,
+                previous.end or previous.start, _approved_request(p, panels[p.shot]), st.judge.name, st.judge.model,
+                st.judge.variant, run.profile, st.gates.fingerprint, clip.started_from != "previous last frame")
+
+    def to_judge(previous: ShotPlan, p: ShotPlan) -> bool:
+        a, b = clips.get(previous.shot), clips.get(p.shot)
+        return (a is not None and b is not None and bool(a.clip_uri and b.clip_uri and a.last_frame_uri)
+                and shares_the_scene(scene, previous.shot, p.shot))
+
+    shot_of = {id(f): shot for shot, f in clip_futures.items()}
+    for future in as_completed(list(clip_futures.values())):
+        shot = shot_of[id(future)]
+        land(shot)
+        p = index[shot]
+        if not judging:
+            continue
+        for a, b in ((plans[p.index - 1] if p.index > 0 else None, p),
+                     (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
+            if a is not None and b is not None and to_judge(a, b):
+                early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
+    kept = None
+    for p in plans:
+        clip = clips[p.shot]
+        if not judging or not clip.clip_uri:
+            continue
+        if kept is not None and to_judge(kept, p):
+            ahead = early.get((kept.shot, p.shot))
+            verdict = ahead.result() if ahead is not None else judge_cut(run, cut_args(kept, p))
+            low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
+            clip.continuity = low
+            clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
+                                   keyframes={"first": verdict["first_frame"]})
+            if not verdict["passed"]:
+                clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
+                clip.clip_uri = None
+                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
+                continue
+        kept = p
+    return panels, clips
+
+
+
+@task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {args[0]} → {args[1]}")
+def judge_cut(run: RunSpec, args: tuple) -> dict:
+    """One cut through the continuity gate (the check's result is cached by content, durable
+    the moment it is made)."""
+    return in_project(continuity_check, run, *args, artifacts=lambda v: [v["first_frame"]])
+
+
+
+def _approved_request(plan: ShotPlan, panels) -> dict:
+    """The start panel's request as the take that passed its gate was drawn (its own seed: a
+    judge that lays the shot out must place the figures where that take has them)."""
+    uri = panels.approved.get("start")
+    take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri), 1)
+    return dataclasses.asdict(plan.panel_request("start", take))
+

@@ -1,0 +1,161 @@
+"""A person between the panels and the final video: the forms for the finals and for retakes past
+the amount approved, and each decision as a $0 row of the ledger.
+
+It must never send a final video nobody approved, and never write one decision twice (a resumed
+run meets its answered waits again).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from prefect import get_run_logger
+from pydantic import BaseModel
+
+from flows import reports
+from flows.approval import (ApprovalExpired, Decision, ShotToApprove, answered_before, decide, description, form_for,
+                            retake_description, wait_for_person)
+from flows.shot import ClipOutcome, Finals, PanelOutcome, Take
+from governor.chokepoint import CallContext, CallSpec, Units
+from governor.gates import against
+from governor.money import fmt_usd
+from providers.base import fingerprint
+from tasks.context import RunSpec, studio
+from tasks.plan import ShotPlan
+
+
+class PanelsDone(BaseModel):
+    """The panels phase of a scene that needs approval: every shot's panels, and the contact sheet."""
+
+    plans: list[ShotPlan]
+    panels: dict[str, PanelOutcome]
+    contact_sheet: str
+
+
+
+class RetakesHeld(BaseModel):
+    """A final scene whose clips' next takes would pass the amount a person approved: every
+    shot's panels and clips so far, and the contact sheet, for the person asked again."""
+
+    plans: list[ShotPlan]
+    panels: dict[str, PanelOutcome]
+    clips: dict[str, ClipOutcome]
+    contact_sheet: str
+
+
+
+def score_lines(take: Take | None) -> list[str]:
+    """A take's gate scores by name against their thresholds, with the judge's reasons."""
+    if take is None:
+        return []
+    lines = []
+    for s in sorted(take.scores, key=lambda s: (s.get("role") != "block", s["value"] - s["threshold"])):
+        mark = "" if s.get("passed") else (" — below" if s.get("role", "block") == "block" else " — warning")
+        lines.append(f"**{s['name']}** {against(s['value'], s['threshold'])}{mark}: {s.get('reason', '')}")
+    return lines + [f"not judged (--cannot-judge warn): {why}" for why in take.unjudged]
+
+
+
+def _caps(st) -> str:
+    return "; ".join(f"per-{c.scope} {fmt_usd(c.limit)}" for c in st.governor.caps)
+
+
+
+def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
+    """The contact sheet on the run's page while a person decides (the same key the finished
+    run's sheet takes; not again when a resumed run meets the answered `wait` again); its key,
+    for the form to name."""
+    name = reports.key(run.film, run.scene, run.profile, "contact-sheet")
+    if sheet and Path(sheet).is_file() and not answered_before(wait):
+        reports.contact_sheet_artifact(run, Path(sheet))
+    return name
+
+
+
+def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
+    """The decision as a $0 ledger row, once: a resumed run meets its answered waits again."""
+    st = studio(run)
+    fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
+    if any(r.stage == "approval" and r.fingerprint == fp for r in st.governor.ledger.rows(run_id=run.run_id)):
+        return
+    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", stage_take, "person",
+                                          decision.by or "unknown", run.profile), Units("image"), fp),
+                     "Approval", decision.summary())
+    get_run_logger().info("scene %s: %s", run.scene, decision.summary())
+
+
+
+def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, Finals]:
+    """Wait for a person to approve the final video of the shots whose panels passed: the
+    decision (a $0 ledger row) and what it approves — the chosen clips' estimate plus the
+    retake allowance the person gave."""
+    st = studio(run)
+    ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
+    shots, costs = [], {}
+    for p in ready:
+        passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
+        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution),
+                                            run.video_models[0])
+        shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
+                                   scores=score_lines(passed[-1] if passed else None),
+                                   video_cost=fmt_usd(costs[p.shot]),
+                                   detail=f"{p.duration:g} s at {p.resolution}"))
+    total = sum(costs.values(), Decimal(0))
+    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
+                       fmt_usd(st.governor.remaining()),
+                       _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
+    ids = [s.shot for s in shots]
+    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+                             settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
+    decision = decide(answer, ids)
+    approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
+    decision = decision.model_copy(update={"approved_usd": str(approved)})
+    note_decision(run, decision, 0)
+    return decision, Finals(approved=str(approved), first_takes={s: str(costs[s]) for s in decision.approved},
+                            by=decision.by)
+
+
+
+def approve_retakes(run: RunSpec, settings, held: "RetakesHeld", finals: Finals,
+                    round_: int) -> tuple[Decision, Finals]:
+    """The same form again, for clips whose next take would pass the amount approved: what was
+    taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
+    to the amount; the others are declined (escalated). Nobody answering in time declines them."""
+    st = studio(run)
+    shots, costs = [], {}
+    for p in held.plans:
+        clip = held.clips[p.shot]
+        if not clip.held_for_retake or clip.retake_cost is None:
+            continue  # a chained shot waiting on the one before it costs nothing more to approve
+        last = next((t for t in reversed(clip.takes) if t.uri), None)
+        costs[p.shot] = Decimal(clip.retake_cost or "0")
+        shots.append(ShotToApprove(shot=p.shot, panel_uri=(last.keyframes.get("last") if last else None)
+                                   or held.panels[p.shot].approved["start"],
+                                   scores=score_lines(last), video_cost=f"retake {fmt_usd(costs[p.shot])}",
+                                   detail=clip.held_for_retake))
+    ids = [s.shot for s in shots]
+    allowance = st.stage.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
+    wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
+    text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
+                              fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),
+                              _show_sheet(run, held.contact_sheet, wait))
+    try:
+        answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+                                 settings.approval_timeout_hours, key=wait,
+                                 what=f"{len(ids)} retake(s), {fmt_usd(sum(costs.values(), Decimal(0)))}")
+        decision = decide(answer, ids)
+    except ApprovalExpired:
+        decision = Decision(approved=[], rejected=ids, by="nobody (the approval expired)", at=_now(), notes="")
+    approved = Decimal(finals.approved) + sum((costs[s] for s in decision.approved), Decimal(0)) + \
+        Decimal(decision.allowance)
+    decision = decision.model_copy(update={"approved_usd": str(approved)})
+    note_decision(run, decision, round_)
+    return decision, finals.model_copy(update={"approved": str(approved), "by": decision.by,
+                                               "declined": finals.declined + decision.rejected})
+
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+

@@ -1,0 +1,215 @@
+"""What a scene run made, and the state it ends in: the shot and reference reports, the scene's
+result, its end states, and the word a deployment run leaves for the film run that started it.
+
+It must never make, judge or pay for anything: it reads what the run's stages returned and what
+the ledger holds, and says so.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+from prefect.states import State
+from prefect.states import Completed, Failed
+from pydantic import BaseModel
+
+from flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
+from governor.gates import against
+from manifests.settings import project_settings
+from tasks.cache import result_storage
+from tasks.context import RunSpec, studio
+from tasks.can import read_record, write_record
+
+
+class ShotReport(BaseModel):
+    shot: str
+    panel_takes: int
+    video_takes: int
+    status: str          # approved | unjudged (a rehearsal's, unread by the judge) | escalated | halted | rejected
+    reason: str = ""
+    started_from: str = ""
+    drift: float | None = None
+    reanchored: bool = False
+    continuity: float | None = None   # the cut from the shot before: the lowest blocking score
+    drift_detail: dict | None = None  # every figure of the drift check: SSIM, colour, CLIP
+    best_take: dict | None = None     # an escalated shot's best take: its scores and the judge's reasons
+
+
+
+class ReferenceReport(BaseModel):
+    """A turnaround's or plate's verdict at the reference gate."""
+
+    key: str
+    passed: bool
+    scores: str                      # each score against its threshold, lowest margin first
+    warnings: list[str] = []
+    unjudged: list[str] = []         # a rehearsal let it through: what slate could not read in it
+
+    @classmethod
+    def of(cls, verdict: dict) -> "ReferenceReport":
+        ranked = sorted(verdict["scores"], key=lambda s: s["value"] - s["threshold"])
+        return cls(key=verdict["key"], passed=verdict["passed"], warnings=verdict.get("warnings", []),
+                   unjudged=list(verdict.get("unjudged") or []),
+                   scores=", ".join(f"{s['name']} {against(s['value'], s['threshold'], '/')}" for s in ranked))
+
+
+
+class SceneResult(BaseModel):
+    film: str
+    scene: str
+    profile: str
+    run_id: str
+    output: str | None
+    contact_sheet: str
+    duration: float | None
+    width: int
+    height: int
+    provider_calls: int
+    shots: list[ShotReport]
+    halted: str | None = None        # why the run stopped spending (a cap or the STOP file)
+    spent_usd: str = "0"             # what this run committed in the ledger
+    approval: str = ""               # the person's decision before the finals, when one was asked
+    references: list[ReferenceReport] = []  # every turnaround and plate at the reference gate
+    cut: str | None = None           # the cut's content URI: how a film run on another worker finds it
+    #: the scene's estimate made before its first paid call (USD strings): low, expected, high, and
+    #: the seconds of picture planned — what the cost and wrap reports hold the spend to
+    estimate: dict = {}
+
+    @property
+    def escalated(self) -> list[ShotReport]:
+        return [s for s in self.shots if s.status == "escalated"]
+
+
+
+class SceneEnded(Exception):
+    """A scene run that stopped before it finished (Halted, Stopped, Failed): its message is
+    why, and `result` what was made so far. A Failed state's data must be an exception — a
+    SceneResult there made Prefect log a TypeError instead of the reason."""
+
+    def __init__(self, message: str, result: SceneResult | None = None):
+        super().__init__(message)
+        self.result = result
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.result))
+
+
+
+def scene_result(state) -> SceneResult | None:
+    """What a scene run made, whether it finished or not."""
+    data = state.result(raise_on_failure=False)
+    if isinstance(data, SceneEnded):
+        return data.result
+    return data if isinstance(data, SceneResult) else None
+
+
+
+def ended(name: str, message: str, result: SceneResult | None = None):
+    """A Failed-type end state carrying the reason as an exception (no traceback is logged for it)."""
+    return Failed(data=SceneEnded(message, result), name=name, message=message)
+
+
+
+def made_by(outcome) -> SceneResult | None:
+    """What a scene run made, from what its body returned (a state, or the result itself)."""
+    data = outcome.data if isinstance(outcome, State) else outcome
+    if isinstance(data, SceneEnded):
+        return data.result
+    return data if isinstance(data, SceneResult) else None
+
+
+
+def leave_word(root: Path, result: SceneResult | None) -> None:
+    """A deployment run's result where the film run that started it reads it (`word_of`): the
+    film's shelf (the project's .slate/results, or the bucket), under this flow run's id.
+    Prefect keeps a flow's return value only in the process that ran it."""
+    if result is None:
+        return
+    try:
+        shelf = result_storage(root, project_settings(root).storage)
+        write_record(shelf, f"run-{flow_run.get_id()}", result.model_dump_json().encode())
+    except Exception as exc:  # noqa: BLE001 — the film then says it has no result; the scene's own state stands
+        get_run_logger().warning("scene result not left for the film run: %s", exc)
+
+
+
+def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
+    """The result a scene deployment run left (`leave_word`), or None."""
+    try:
+        data = read_record(result_storage(root, project_settings(root).storage), f"run-{flow_run_id}")
+        return None if data is None else SceneResult.model_validate_json(data)
+    except Exception:  # noqa: BLE001 — unreadable word is no word: the film reports the scene without a result
+        return None
+
+
+
+def calls_made(ledger, run_id: str, scene: str) -> int:
+    """Provider calls this run made for this scene, counted where they land: ledger rows that
+    reached the provider (refused and released rows never did)."""
+    return sum(1 for r in ledger.rows(run_id=run_id) if r.scene == scene and r.status not in ("refused", "released"))
+
+
+
+def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
+    take = best_take(panels, clip)
+    return None if take is None else take.model_dump()
+
+
+
+def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
+              before: dict | None = None):
+    """The scene's result and the state it ends in."""
+    log = get_run_logger()
+    gov = studio(run).governor
+    output, duration, cut = made or (None, None, None)
+    reports_ = []
+    for p in plans:
+        c, pn = clips[p.shot], panels[p.shot]
+        unread = unjudged(pn, c) if c.clip_uri else []
+        status = ("unjudged" if unread else "approved" if c.clip_uri else "rejected" if c.rejected
+                  else "halted" if c.halted or pn.halted or c.held_for_retake else "escalated")
+        why = f"the judge could not read it, let through by --cannot-judge warn: {'; '.join(unread)}" if unread else ""
+        reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
+                                   reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
+                                   or c.escalated or pn.escalated or "",
+                                   started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
+                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift,
+                                   best_take=_best(pn, c) if status == "escalated" else None))
+    result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
+                         contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
+                         height=max(p.height for p in plans),
+                         provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
+                         halted=str(gov.halted) if gov.halted else None, approval=approval,
+                         references=[ReferenceReport.of(v) for v in references], cut=cut, estimate=before or {},
+                         spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
+    escalated = result.escalated
+    if gov.halted is not None:
+        # Named for what stopped it; type Failed so a nightly run that halted is not mistaken
+        # for a finished one. Everything made so far is cached: raise the cap and run again.
+        name = "Halted" if gov.halted.kind == "budget" else "Stopped"
+        log.error("%s: %s", name.lower(), gov.halted)
+        return ended(name, str(gov.halted), result)
+    unknown = [s for s in result.shots if s.status == "halted"]
+    if unknown:
+        return ended("Halted", "; ".join(s.reason for s in unknown), result)
+    if not output:
+        rejected_all = result.shots and all(s.status == "rejected" for s in result.shots)
+        if rejected_all:
+            return Completed(data=result, name="Rejected", message="no shot was approved for the final video")
+        return ended("Failed", f"no shot of scene {run.scene} passed its gates", result)
+    if escalated:
+        names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
+        log.warning("escalated: %s", names)
+        return Completed(data=result, name="Escalated",
+                         message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
+    unread = [s.shot for s in result.shots if s.status == "unjudged"] + \
+        [r.key for r in result.references if r.unjudged]
+    if unread:
+        # A rehearsal: every shot made, but not judged. Never a plain "Completed", never in the can.
+        log.warning("unjudged (cannot_judge = warn): %s", ", ".join(unread))
+        return Completed(data=result, name="Unjudged",
+                         message=f"{len(unread)} unjudged (the judge could not read them; a rehearsal): "
+                                 + ", ".join(unread))
+    return result
+
