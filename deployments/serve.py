@@ -3,6 +3,7 @@
     scene              — one scene on demand (parameters: project; scene/profile/… from the form)
     film               — the whole film on demand
     nightly-dailies    — every scene at the draft profile, every night at 01:00, then the wrap report
+    bible              — a reference version approved by a person (once the film has a bible)
 
 `build_deployments` only builds `RunnerDeployment` objects (`flow.to_deployment`); it never
 contacts a Prefect server. `serve` registers and runs them (`prefect.serve`); stopping it
@@ -21,22 +22,25 @@ from prefect.schedules import Cron
 
 from flows.film import film_flow
 from flows.scene import scene_flow
-from deployments.register import NIGHTLY, NIGHTLY_CRON, apply_form, form_defaults, project_timezone
+from deployments.register import (NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment, form_defaults,
+                                  project_timezone)
 
 
-def _scene_ids(project: Path) -> list[str]:
-    """The film's scenes for the form's dropdown; none (free text) when the folder holds no film yet."""
+def _film(project: Path):
+    """The film at `project`, or None when the folder holds no film yet (the forms then take free text)."""
     from manifests import ManifestError, load_film
     try:
-        return [sc.id for _, sc in load_film(project).scenes]
+        return load_film(project)
     except (ManifestError, OSError):
-        return []
+        return None
 
 
 def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeployment]:
-    """The three deployments for the film project at `project`; `timezone` is the nightly cron's."""
+    """The deployments for the film project at `project` (the bible's once it has one); `timezone`
+    is the nightly cron's."""
     project = str(Path(project).resolve())
-    scene_ids = _scene_ids(Path(project))
+    film = _film(Path(project))
+    scene_ids = [sc.id for _, sc in film.scenes] if film is not None else []
     made = [
         scene_flow.to_deployment(
             name="scene", parameters={"project": project},
@@ -51,6 +55,8 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
             tags=["slate", "nightly"]),
     ]
+    if film is not None and (film.bible.characters or film.bible.locations):
+        made.append(bible_deployment({"project": project}, film))
     defaults = form_defaults(Path(project))
     for d in made:
         apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})

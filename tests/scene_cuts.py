@@ -34,3 +34,15 @@ def two_short_scenes(root: Path) -> None:
     film = yaml.safe_load((root / "film.yaml").read_text())
     film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]
     (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
+
+
+def without_finishing(root: Path) -> None:
+    """The example with no finishing pass (no `finishing:` in film.yaml or its scenes): the cut
+    is the plain stitch. For tests whose subject is the shots, gates or money, not the finished
+    cut — the finishing pass (a graded re-encode, two loudness passes, a hero profile's ProRes
+    mezzanine) is tested by the finishing tests and the example's own renders."""
+    root = Path(root)
+    for path in [root / "film.yaml", *sorted((root / "scenes").glob("*.yaml"))]:
+        doc = yaml.safe_load(path.read_text())
+        if isinstance(doc, dict) and doc.pop("finishing", None) is not None:
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))

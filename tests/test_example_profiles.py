@@ -5,7 +5,8 @@ The local judge measures its patches at a working size; measured at the full siz
 (`0.48% of the last frame`, a false alarm that made a final run retake three times past its
 approval). Draft is rendered by tests/test_scene_e2e.py; here final (720p) and hero (1080p for
 the critical shot), approved by a person through Prefect's resume API, end with no escalation
-and no retake.
+and no retake. The finishing pass is left out (tests/scene_cuts.without_finishing): its subject
+is the gates at size; a hero cut's grade, mix and mezzanine are the finishing tests' subject.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from flows.approval import APPROVAL_FILE
 from flows.scene import scene_flow
 from flows.scene_result import scene_result
 from governor.ledger import Ledger
+from tests.scene_cuts import without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]
 
@@ -43,6 +45,7 @@ def _approved_run(root, profile: str):
 
 @pytest.mark.parametrize("profile", ["final", "hero"])
 def test_the_clean_example_passes_every_gate_at_each_profiles_size(example_film, profile):
+    without_finishing(example_film)
     state = _approved_run(example_film, profile)
     result = scene_result(state)
     assert state.is_completed(), (state.name, state.message, [s.reason for s in result.escalated])

@@ -1,8 +1,8 @@
 """The film flow and its deployments.
 
 Unit: the deployments are built without a server (three, named, the nightly one on a 01:00
-cron at the draft profile) and deployments/prefect.yaml names the same three with entrypoints
-that exist. End to end: a two-scene example film (two short shots each) renders under the test
+cron at the draft profile; a fourth, the bible's approval, once the folder holds a film) and
+deployments/prefect.yaml names the same four with entrypoints that exist. End to end: a two-scene example film (two short shots each) renders under the test
 harness into one 480p H.264 mp4 as long as its two scenes together.
 """
 from __future__ import annotations
@@ -16,9 +16,10 @@ import yaml
 from tests.scene_cuts import two_short_scenes
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["scene", "film", "nightly-dailies"]
+NAMES = ["scene", "film", "nightly-dailies", "bible"]
 ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
-               "nightly-dailies": "flows/film.py:film_flow"}
+               "nightly-dailies": "flows/film.py:film_flow", "bible": "flows/bible.py:bible_flow"}
+FLOWS = {"scene": "scene", "film": "film", "nightly-dailies": "film", "bible": "bible"}
 
 
 def _entrypoint_flow(entrypoint: str):
@@ -32,9 +33,9 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
     from deployments.serve import build_deployments
 
     deployments = build_deployments(str(tmp_path), timezone="Europe/Berlin")
-    assert [d.name for d in deployments] == NAMES
+    assert [d.name for d in deployments] == NAMES[:3]    # no film in the folder yet: no bible to approve
     by_name = {d.name: d for d in deployments}
-    assert {n: d.entrypoint for n, d in by_name.items()} == ENTRYPOINTS
+    assert {n: d.entrypoint for n, d in by_name.items()} == {n: ENTRYPOINTS[n] for n in NAMES[:3]}
     assert by_name["scene"].flow_name == "scene"
     assert by_name["film"].flow_name == by_name["nightly-dailies"].flow_name == "film"
     for d in deployments:
@@ -50,13 +51,23 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
     assert build_deployments(str(tmp_path))[2].schedules[0].schedule.timezone == "UTC"
 
 
+def test_a_served_film_has_its_bible_approval_deployment(example_film):
+    from deployments.serve import build_deployments
+
+    by_name = {d.name: d for d in build_deployments(str(example_film))}
+    assert list(by_name) == NAMES
+    bible = by_name["bible"]
+    assert bible.entrypoint == ENTRYPOINTS["bible"] and bible.flow_name == "bible"
+    assert bible.parameters == {"project": str(example_film.resolve()), "asset": "gabe", "version": 1}   # the first character
+
+
 def test_prefect_yaml_names_the_same_deployments():
     doc = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in doc["deployments"]}
     assert list(deployments) == NAMES
     for name, d in deployments.items():
         assert d["entrypoint"] == ENTRYPOINTS[name]
-        assert _entrypoint_flow(d["entrypoint"]).name == ("scene" if name == "scene" else "film")
+        assert _entrypoint_flow(d["entrypoint"]).name == FLOWS[name]
         assert d["work_pool"]["name"] == "slate"
         assert d["parameters"]["project"] == "example-film"
     nightly = deployments["nightly-dailies"]
