@@ -49,7 +49,7 @@ from flows.call_sheet import (estimate_before, keyed_scene, provider_checks, ser
                               sweep_scratch, top_run_id)
 from flows.cuts import hold_the_cuts, outcome_of
 from flows.scene_approval import PanelsDone, RetakesHeld, approve_finals, approve_retakes
-from flows.scene_finish import finishing_pass, timeline, transitions_between
+from flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
 from flows.scene_result import SceneEnded, SceneResult, conclude, ended, leave_word, made_by
 
 
@@ -234,7 +234,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
-    output, duration, cut = None, None, None
+    output, duration, cut, extras = None, None, None, []
     if approved:
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
@@ -248,10 +248,12 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         tmp = Path(output + ".part")
         shutil.copyfile(studio(run).storage.open_local(made["uri"]), tmp)
         tmp.replace(output)
+        extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made["duration"], made["uri"]
     sheet = sheet_drawn.result()
-    return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before)
+    return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,
+                    deliverables=extras)
 
 
 @task(name="rejected-at-approval", cache_policy=NO_CACHE)

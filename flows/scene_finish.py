@@ -1,10 +1,12 @@
 """After the stitch: the scene's transitions between approved clips, the finishing pass (graded
-cut with its sound, issue 23) and the timeline record `slate export` reads.
+cut with its sound, issue 23), the profile's mezzanine and poster copied beside the cut in
+renders/, and the timeline record `slate export` reads.
 
 It must never call a provider or re-make a clip: a changed grade or cue re-makes only this.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from prefect import get_run_logger
@@ -14,6 +16,7 @@ from tasks.plan import ShotPlan
 from tasks.assembly import finishing_inputs
 from tasks.finish import finish_scene
 from tasks import export
+from flows.scene_result import Deliverable
 
 
 def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list]:
@@ -82,3 +85,23 @@ def timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str]
         get_run_logger().info("timeline for an editor: %s (slate export %s --format fcp7|edl for the others)",
                               written, root)
 
+
+#: What a finishing pass may make beside the cut, and the name each takes in renders/ after the
+#: cut's own stem (a partial cut's extras are named like it: never under the finished scene's name).
+EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
+
+
+def extras_into_renders(run: RunSpec, graded: dict | None, output: str) -> list[Deliverable]:
+    """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
+    and an editor look for them (the finishing pass stored them; here they are copied out)."""
+    made = []
+    for key, (kind, name) in EXTRAS.items():
+        uri = (graded or {}).get(key)
+        if not uri:
+            continue
+        path = Path(output).with_name(name.format(stem=Path(output).stem))
+        tmp = path.with_name(path.name + ".part")
+        shutil.copyfile(studio(run).storage.open_local(uri), tmp)
+        tmp.replace(path)
+        made.append(Deliverable(kind=kind, file=path.name, uri=uri))
+    return made

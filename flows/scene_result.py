@@ -55,6 +55,15 @@ class ReferenceReport(BaseModel):
 
 
 
+class Deliverable(BaseModel):
+    """A deliverable beside the cut (a profile's editor's mezzanine or poster frame, issue 23): its
+    file in renders/ and its content in storage, where the can restores it from."""
+
+    kind: str                        # mezzanine | poster
+    file: str                        # its name in renders/
+    uri: str
+
+
 class SceneResult(BaseModel):
     film: str
     scene: str
@@ -75,6 +84,7 @@ class SceneResult(BaseModel):
     #: the scene's estimate made before its first paid call (USD strings): low, expected, high, and
     #: the seconds of picture planned — what the cost and wrap reports hold the spend to
     estimate: dict = {}
+    deliverables: list[Deliverable] = []   # the profile's mezzanine and poster, in renders/ beside the cut
 
     @property
     def escalated(self) -> list[ShotReport]:
@@ -158,7 +168,7 @@ def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
 
 
 def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
-              before: dict | None = None):
+             before: dict | None = None, deliverables: list[Deliverable] | None = None):
     """The scene's result and the state it ends in."""
     log = get_run_logger()
     gov = studio(run).governor
@@ -182,6 +192,7 @@ def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
                          halted=str(gov.halted) if gov.halted else None, approval=approval,
                          references=[ReferenceReport.of(v) for v in references], cut=cut, estimate=before or {},
+                         deliverables=deliverables or [],
                          spent_usd=str(gov.ledger.totals(film=run.film, run_id=run.run_id, scene=run.scene).committed))
     escalated = result.escalated
     if gov.halted is not None:

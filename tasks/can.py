@@ -99,7 +99,9 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
     sheet_uri = entry.get("sheet")   # records written before the sheet was stored have none
     if sheet_uri is None and not sheet.is_file():
         return None  # made again by the run (its stages all cached), with its contact sheet
-    if not storage.exists(cut) or (sheet_uri is not None and not storage.exists(sheet_uri)):
+    extras = result.get("deliverables") or []   # the profile's mezzanine and poster, beside the cut
+    if not storage.exists(cut) or (sheet_uri is not None and not storage.exists(sheet_uri)) or \
+            not all(storage.exists(e["uri"]) for e in extras):
         return None
     result = {**result, "output": str(output), "contact_sheet": str(sheet), "cut": cut}
     # renders/ is the film-maker's folder (or, on a worker, a folder that never saw the scene):
@@ -107,6 +109,8 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
     _in_place(storage, cut, output, "mp4")
     if sheet_uri is not None:
         _in_place(storage, sheet_uri, sheet, "png")
+    for extra in extras:
+        _in_place(storage, extra["uri"], output.with_name(extra["file"]), Path(extra["file"]).suffix.lstrip("."))
     return result
 
 

@@ -1,7 +1,8 @@
 """The finishing pass inside a scene run (local provider, Prefect test harness): the published
 cut is graded and has its sound at the delivery's loudness; a changed LUT re-renders only the
 finishing pass — not one new ledger row — and moves the frames' colour as the LUT says; the
-judges' clips stay ungraded."""
+judges' clips stay ungraded. A profile's mezzanine and poster frame land in renders/ beside the
+cut, and an unchanged scene served from the can puts them back when renders/ was emptied."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ import yaml
 
 from flows.scene import scene_flow
 from governor.ledger import Ledger
-from media import extract_frame, load_rgb, run
+from media import extract_frame, load_rgb, probe, run
 from media.cube import read_cube
 from media.finish import loudness
 from tests.scene_cuts import keep_shots
@@ -85,3 +86,30 @@ def _exports_read_back(film, tmp_path, duration: float) -> None:
             assert "/.slate/artifacts/" in path and (film / path).is_file(), path
             assert len(back.audio_tracks()) == 1, fmt   # FCP 7 XML keeps no track names
             assert fmt != "otio" or back.audio_tracks()[0].name == "A music"
+
+
+
+def test_a_profiles_mezzanine_and_poster_land_beside_the_cut_and_come_back_from_the_can(example_film,
+                                                                                       prefect_harness):
+    keep_shots(example_film, ("1A",))
+    film = yaml.safe_load((example_film / "film.yaml").read_text())
+    film["finishing"]["delivery"]["draft"] = {"loudness": "web", "mezzanine": "dnxhr_lb", "poster": True}
+    (example_film / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
+    renders = example_film / "renders"
+
+    first = CliRunner().invoke(app, ["run", str(example_film)])
+    assert first.exit_code == 0, first.output
+    cut, mov, poster = (renders / f"scene-01-draft{end}" for end in (".mp4", ".mov", "-poster.png"))
+    assert f"mezzanine:     {mov}" in first.output and f"poster:        {poster}" in first.output, first.output
+    picture, master = probe(cut), probe(mov)
+    assert master.codec == "dnxhd" and master.has_audio, master
+    assert abs(master.duration - picture.duration) <= 1 / 24 + 1e-6, (master.duration, picture.duration)
+    assert load_rgb(poster).shape[:2] == (picture.height, picture.width)
+    made = {p.name: p.read_bytes() for p in (cut, mov, poster)}
+
+    for p in list(renders.iterdir()):   # the film-maker cleared renders/: an unchanged scene is served
+        if p.is_file():
+            p.unlink()
+    again = CliRunner().invoke(app, ["run", str(example_film)])
+    assert again.exit_code == 0 and "provider calls made: 0" in again.output, again.output
+    assert {p.name: p.read_bytes() for p in (cut, mov, poster)} == made   # put back from storage, unchanged

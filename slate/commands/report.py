@@ -101,6 +101,9 @@ def _report(result, state, elapsed: float, directory: Path | None = None, run_id
             console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})",
                           highlight=False, markup=False)
         console.print(f"contact sheet: {sc.contact_sheet}", highlight=False, markup=False)
+        for extra in sc.deliverables if sc.output else []:   # the profile's mezzanine and poster
+            console.print(f"{extra.kind + ':':<15}{Path(sc.output).with_name(extra.file)}", highlight=False,
+                          markup=False)
         if directory is not None:
             _finishing_lines(directory, sc.scene, sc.profile)
     if result is not None and result.output and len(result.scenes) > 1:
