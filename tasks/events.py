@@ -9,6 +9,7 @@ progress bar on the Prefect UI, a test) receive the event, never a dict:
                     escalated, halted, fallback to …, drift checked
   ReferenceJudged   a turnaround or plate through the reference gate
   WaitingForPerson  a run waits for a person's approval (the line the CLI prints)
+  SceneFinishing    a scene's finishing pass moved on (a share of its ffmpeg passes, 0..1)
 
 Every event names its scene: a film's scenes run at once in one process and their shot ids may
 repeat. It must never carry a live object, a key or a path to a secret; events are small values.
@@ -19,7 +20,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "Event", "event_of"]
+__all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "SceneFinishing", "Event",
+           "event_of"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,16 @@ class WaitingForPerson:
     flow_run_id: str | None = None
 
 
-Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson]
+@dataclass(frozen=True)
+class SceneFinishing:
+    scene: str
+    share: float                  # of the finishing pass done: 0.25, 0.5, 0.75, 1.0
+
+
+Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson, SceneFinishing]
 
 #: What `emit`'s `event=` field names, for the events that are not a shot's or a reference's.
-_NAMED = {"plan": ScenePlanned, "waiting": WaitingForPerson}
+_NAMED = {"plan": ScenePlanned, "waiting": WaitingForPerson, "finishing": SceneFinishing}
 
 
 def event_of(fields: dict) -> Event:

@@ -17,7 +17,7 @@ from media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_problem
                           poster_args)
 from media import probe, run as run_ffmpeg
 from tasks.cache import ContentKey
-from tasks.context import RunSpec, studio
+from tasks.context import RunSpec, emit, studio
 from tasks.versions import FINISH_VERSION
 
 
@@ -47,7 +47,8 @@ def plan_of(st, shots: list[dict], cues: list[dict], lut: str | None, edit: dict
 
 
 def _progress(scene: str):
-    """A line in the run's log (the CLI and the Prefect run both show it) at each quarter of a pass."""
+    """At each quarter of a pass: a line in the run's log (the Prefect run shows it) and an event
+    for the CLI's live table (tasks/events.SceneFinishing)."""
     from prefect import get_run_logger
     log, said = get_run_logger(), [0]
 
@@ -56,6 +57,7 @@ def _progress(scene: str):
         if quarter > said[0]:
             said[0] = quarter
             log.info("finishing %s: %d%%", scene, quarter * 25)
+            emit(event="finishing", scene=scene, share=quarter / 4)
     return heard
 
 

@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from flows import reports
 from slate.cli import Progress as LiveTable
 from tasks.context import emit, listen
-from tasks.events import ReferenceJudged, ScenePlanned, ShotMoved, WaitingForPerson, event_of
+from tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -87,6 +87,15 @@ def test_the_live_table_keeps_scenes_apart():
     assert rendered.row_count == 3
 
 
+def test_the_live_table_shows_a_scenes_finishing_pass():
+    """A long finishing pass (issue 23) moves in the table, not only in the run's log."""
+    table = LiveTable()
+    table(ScenePlanned("scene-01", ("1A",)))
+    assert not table.table().caption
+    table(SceneFinishing("scene-01", 0.5))
+    assert table.table().caption == "finishing scene-01: 50%"
+
+
 def test_listeners_are_handed_typed_events():
     """`emit(**fields)` reaches a listener as one event of tasks/events.py, never a dict; fields
     no event has are not sent (and never stop the run that emitted them)."""
@@ -98,6 +107,7 @@ def test_listeners_are_handed_typed_events():
              reasons=["off the plate"])
         emit(scene="scene-01", stage="reference_gate", ref="characters/mara", status="passed", reasons=[])
         emit(event="waiting", scene="scene-01", profile="final", line="approve at …", flow_run_id="r1")
+        emit(event="finishing", scene="scene-01", share=0.25)
         emit(scene="scene-01", shot="1A", stage="video", status="approved", colour="red")   # no such field
     finally:
         stop()
@@ -105,7 +115,8 @@ def test_listeners_are_handed_typed_events():
                      ShotMoved("scene-01", "1A", "panel_gate", "failed", take=2, moment="start",
                                reasons=("off the plate",)),
                      ReferenceJudged("scene-01", "characters/mara", "passed"),
-                     WaitingForPerson("scene-01", "final", "approve at …", "r1")]
+                     WaitingForPerson("scene-01", "final", "approve at …", "r1"),
+                     SceneFinishing("scene-01", 0.25)]
 
 
 def test_every_emit_in_slate_names_the_fields_of_a_typed_event():

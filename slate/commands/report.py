@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slate.commands.shared import console
-from tasks.events import Event, ScenePlanned, ShotMoved, WaitingForPerson
+from tasks.events import Event, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
 class Progress:
@@ -24,10 +24,14 @@ class Progress:
 
     def __init__(self):
         self.rows: dict[tuple[str, str], dict] = {}
+        self.finishing: dict[str, float] = {}   # scene -> share of its finishing pass done
         self.started = time.time()
 
     def __call__(self, event: Event) -> None:
         scene = event.scene or ""
+        if isinstance(event, SceneFinishing):
+            self.finishing[scene] = event.share
+            return
         if isinstance(event, ScenePlanned):
             for s in event.shots:
                 self.rows.setdefault((scene, s), {"panel": "waiting", "video": "waiting"})
@@ -55,6 +59,8 @@ class Progress:
                 word = row[key].split(" ")[0]
                 cells.append(Text(row[key], style=colour.get(word, "white")))
             t.add_row(*([scene] if scenes else []), shot, *cells)
+        if self.finishing:   # the graded cut with its sound, after the stitch (a long pass on a long scene)
+            t.caption = "  ".join(f"finishing {scene}: {share:.0%}" for scene, share in self.finishing.items())
         return t
 
 
