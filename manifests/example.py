@@ -120,6 +120,8 @@ shots:
     #                        # the plate and `references`; README "Reference shots")
     # end_action: The lead sits down.   # only with frame_mode: start_end
     # references: []         # extra pictures for the video model, e.g. [props/mug.png]
+    # views: []              # with references: the turnaround views sent (default: the whole sheet),
+    #                        # any of front | three_quarter | side | back, e.g. [front, three_quarter]
     # recipe: []             # single edits of the start panel, one paid call each, in turn,
     #                        # e.g. ["raise the left arm", "turn the head to camera"]
     # chain: false           # true: start from the previous shot's last frame (never the first shot)

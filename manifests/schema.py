@@ -232,6 +232,9 @@ class Shot(_Model):
     # Extra reference images (a prop, a hand) sent to the video model beside the cast and plate;
     # on a start shot: a start frame plus references (slate check says which models allow it).
     references: list[AssetKey] = []
+    # Which views of each character's turnaround the video model is sent, side by side in the
+    # sheet's order (default: the whole sheet): e.g. [front, three_quarter] for a walk to camera.
+    views: list[Literal["front", "three_quarter", "side", "back"]] = []
     seed: int = 0
     # issue 24: an ordered recipe of single image edits applied to the start panel, one paid call each
     recipe: list[Text] = []
@@ -267,6 +270,13 @@ class Shot(_Model):
                 raise field_error("panel_override", "a reference shot has no panel to override")
         for dup, where in _duplicates(self.references).items():
             raise field_error(("references", where[1]), f"reference {dup!r} is listed twice")
+        for dup, where in _duplicates(self.views).items():
+            raise field_error(("views", where[1]), f"view {dup!r} is listed twice")
+        if self.views and self.frame_mode != "reference" and not self.references:
+            raise field_error("views", "only a shot that sends the video model references (frame_mode: reference, "
+                                       "or references) sends views of its turnarounds")
+        if self.views and not self.characters:
+            raise field_error("views", "the shot names no character whose turnaround views could be sent")
         return self
 
 

@@ -12,9 +12,17 @@ references to a model whose notes do not say it may.
 """
 from __future__ import annotations
 
+import io
+
 from providers.base import ClipRequest
 from providers.errors import BadRequest
 from providers.spec import TakesReferences
+
+#: A turnaround sheet's cells, left to right (manifests/turnaround.py's contract; the workshop
+#: makes sheets this way, and `slate check` holds a shot's `views` to it).
+SHEET_VIEWS = ("front", "three_quarter", "side", "back")
+#: A sheet's width over its height: four cells, each half as wide as it is tall.
+SHEET_ASPECT = 2.0
 
 _ORDER = {"character": 0, "location": 1, "extra": 2}
 
@@ -30,9 +38,45 @@ def chosen(request: ClipRequest, takes: TakesReferences) -> list[dict]:
     return refs[:takes.most] if takes.most else refs
 
 
+def is_sheet(width: int, height: int) -> bool:
+    """Whether a picture has a turnaround sheet's shape (four cells in a row), within 2%."""
+    return height > 0 and abs(width / height - SHEET_ASPECT) <= 0.02 * SHEET_ASPECT
+
+
+def views_of(sheet: bytes, views: list[str]) -> bytes:
+    """The chosen views of a turnaround sheet side by side, in the sheet's order, as a PNG: each
+    cell as it is (alpha and all). BadRequest for a picture that is not a four-cell sheet."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(sheet)) as img:
+        img.load()
+        if not is_sheet(*img.size):
+            raise BadRequest(f"a turnaround of {img.size[0]}x{img.size[1]} is not a sheet of four views in a row "
+                             f"({', '.join(SHEET_VIEWS)}): its views cannot be cut out")
+        cell = img.size[0] / len(SHEET_VIEWS)
+        chosen_views = [v for v in SHEET_VIEWS if v in views]
+        out = Image.new(img.mode, (round(cell * len(chosen_views)), img.size[1]))
+        for i, v in enumerate(chosen_views):
+            left = round(SHEET_VIEWS.index(v) * cell)
+            out.paste(img.crop((left, 0, left + round(cell), img.size[1])), (round(i * cell), 0))
+    buf = io.BytesIO()
+    out.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def picture(ref: dict, read) -> bytes:
+    """The image a reference sends (`read(uri) -> bytes`): the file itself, or for a character
+    whose shot chose `views`, those views of its sheet."""
+    data = read(ref["uri"])
+    return views_of(data, ref["views"]) if ref.get("kind") == "character" and ref.get("views") else data
+
+
 def label(ref: dict) -> str:
     kind = ref.get("kind")
     if kind == "character":
+        if ref.get("views"):
+            shown = ", ".join(v.replace("_", " ") for v in SHEET_VIEWS if v in ref["views"])
+            return f"{ref['name']} (character views: {shown}; keep this face, hair and outfit)"
         return f"{ref['name']} (character turnaround: keep this face, hair and outfit)"
     if kind == "location":
         return f"{ref['name']} (the location: keep this set and its light)"

@@ -144,7 +144,7 @@ def video_input(model: str, request: ClipRequest, start: bytes | None, end: byte
     if start is not None:
         body["image_url"] = data_url(start)
     if refs:
-        body[VIDEO_REFERENCES[model].field] = [data_url(read(r["uri"])) for r in refs]
+        body[VIDEO_REFERENCES[model].field] = [data_url(clip_references.picture(r, read)) for r in refs]
     if end is not None:
         body["end_image_url"] = data_url(end)
     if rules.resolution:

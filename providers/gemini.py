@@ -322,8 +322,9 @@ class Veo:
         config = types.GenerateVideosConfig(
             # A reference shot: each image an ASSET to keep (a character, the set, a prop), never
             # with a first or last frame [V].
-            reference_images=[types.VideoGenerationReferenceImage(image=self._image(r["uri"]), reference_type="ASSET")
-                              for r in refs] or None,
+            reference_images=[types.VideoGenerationReferenceImage(
+                image=self._bytes_image(clip_references.picture(r, self.storage.get_bytes)), reference_type="ASSET")
+                for r in refs] or None,
             # 9:16 is the only other ratio Veo takes [S]; slate's profiles are all 16:9.
             aspect_ratio="9:16" if request.height > request.width else "16:9",
             resolution=VEO_RESOLUTIONS[request.resolution], duration_seconds=duration, number_of_videos=1,
@@ -342,7 +343,10 @@ class Veo:
         return operation.name
 
     def _image(self, uri: str) -> types.Image:
-        data = self.storage.get_bytes(uri)
+        return self._bytes_image(self.storage.get_bytes(uri))
+
+    @staticmethod
+    def _bytes_image(data: bytes) -> types.Image:
         return types.Image(image_bytes=data, mime_type=_mime(data))
 
     def _operation(self, job_id: str) -> types.GenerateVideosOperation:

@@ -148,7 +148,7 @@ class OpenRouterVideo:
                                      "frame_type": kind} for kind, uri in frames]
         if refs:
             body["input_references"] = [{"type": "image_url", "image_url": {"url": data_url(
-                self.storage.get_bytes(r["uri"]))}} for r in refs]
+                clip_references.picture(r, self.storage.get_bytes))}} for r in refs]
         return body
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:

@@ -526,7 +526,7 @@ def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: byte
     if start is not None:
         inputs[spec.start] = data_url(start)
     if refs:
-        inputs[CLIP_REFERENCES[model].field] = [data_url(read(r["uri"])) for r in refs]
+        inputs[CLIP_REFERENCES[model].field] = [data_url(clip_references.picture(r, read)) for r in refs]
     if end is not None:
         inputs[spec.end] = data_url(end)   # only in start+end mode: an end frame changes the clip
     inputs["duration"] = clip_duration(spec, request.seconds)

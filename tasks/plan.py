@@ -168,7 +168,8 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
         refs: list[dict] = []
         if shot.frame_mode == "reference" or shot.references:
             refs = [{"uri": c.turnaround_uri, "kind": "character", "name": c.id,
-                     **({"colour": c.wardrobe_colour} if c.wardrobe_colour else {})} for c in chars]
+                     **({"colour": c.wardrobe_colour} if c.wardrobe_colour else {}),
+                     **({"views": list(shot.views)} if shot.views else {})} for c in chars]
             if shot.frame_mode == "reference":  # with a start frame, the set is in the frame already
                 refs.append({"uri": lock.locations[loc_id].uri, "kind": "location", "name": loc_id,
                              # laid out as its start panel would be (the blocking a cut is judged by)

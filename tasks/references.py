@@ -206,16 +206,38 @@ def read_reference(storage, need: Need) -> tuple[bytes, int, int]:
 def reference_problems(storage, film: LoadedFilm, scene_ids: list[str]) -> list[Problem]:
     """Every reference problem of these scenes, one Problem each, nothing stored or written."""
     problems, seen = [], set()
+    sheets: dict[str, tuple[str, int, int]] = {}   # character id -> its turnaround's key and size
     for scene_id in scene_ids:
         for need in scene_needs(film, scene_id):
             if (need.key, need.file, need.field) in seen:   # a turnaround used by every scene: once
                 continue
             seen.add((need.key, need.file, need.field))
             try:
-                read_reference(storage, need)
+                _, w, h = read_reference(storage, need)
             except ReferenceMissing as exc:
                 problems.append(need.problem(str(exc)))
-    return problems
+                continue
+            if need.kind == "character":
+                sheets[need.ident] = (need.key, w, h)
+    return problems + _views_problems(film, scene_ids, sheets)
+
+
+def _views_problems(film: LoadedFilm, scene_ids: list[str], sheets: dict[str, tuple[str, int, int]]) -> list[Problem]:
+    """A shot that sends chosen `views` of its cast's turnarounds needs sheets they can be cut
+    from: four views in a row (providers/clip_references.py). Said now, before any money."""
+    from providers.clip_references import SHEET_VIEWS, is_sheet
+    out = []
+    for scene_id in scene_ids:
+        for shot in (s for s in film.scene(scene_id).shots if s.views):
+            for cid in shot.characters:
+                if cid in sheets and not is_sheet(*sheets[cid][1:]):
+                    key, w, h = sheets[cid]
+                    out.append(Problem(film.scene_file(scene_id), shot.id, "views",
+                                       f"character '{cid}': its turnaround {key} is {w}x{h}, not a sheet of four "
+                                       f"views in a row ({', '.join(SHEET_VIEWS)}; twice as wide as tall), so its "
+                                       f"views cannot be cut out: send the whole sheet (no views) or re-make it with "
+                                       f"`slate bible turnaround`"))
+    return out
 
 
 def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str, *, store: bool = True) -> BibleLock:

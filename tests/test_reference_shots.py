@@ -267,6 +267,87 @@ def test_check_says_where_a_start_frame_cannot_go_with_references(example_film):
     assert "(its notes do not say it may)" in out.output
 
 
+# -- chosen views of a turnaround ----------------------------------------------------------------
+
+CELLS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40)]   # front, 3/4, side, back
+
+
+def _sheet_png(size=(768, 384)) -> bytes:
+    """A turnaround sheet of four views in a row, each cell one colour (front, 3/4, side, back)."""
+    import io
+    img = Image.new("RGB", size)
+    for i, colour in enumerate(CELLS):
+        img.paste(colour, (i * size[0] // 4, 0, (i + 1) * size[0] // 4, size[1]))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _data_url_image(url: str) -> Image.Image:
+    import base64
+    import io
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
+
+
+def test_chosen_views_reach_the_model_cut_from_the_sheet_in_its_order(example_film, fakes):
+    """A shot's `views: [side, front]` sends each character as those two cells side by side, in
+    the sheet's order (front, then side), and the prompt says which views they are."""
+    from providers.base import ClipRequest
+    from providers.replicate import ReplicateVideo
+    from providers.storage_local import LocalStorage
+    storage = LocalStorage(example_film)
+    sheet = storage.put_bytes(_sheet_png(), "png")
+    refs = [{"uri": sheet, "kind": "character", "name": "gabe", "views": ["side", "front"]},
+            {"uri": storage.put_bytes(_png((90, 90, 90)), "png"), "kind": "location", "name": "diner"}]
+    request = ClipRequest(prompt="Gabe turns to the door.", seconds=5.0, width=1280, height=720, fps=24, start_uri="",
+                          end_uri=None, resolution="720p", movement="static", camera_fixed=False, seed=7,
+                          references=refs)
+    ReplicateVideo("bytedance/seedance-2.0", storage=storage, base_url=fakes.url("replicate")).submit(
+        request, client_ref="c1")
+    [body] = _posted(fakes, "replicate")
+    gabe = _data_url_image(body["input"]["reference_images"][0])
+    assert gabe.size == (384, 384)                                  # two of the four 192-px cells
+    assert gabe.getpixel((96, 192)) == CELLS[0] and gabe.getpixel((288, 192)) == CELLS[2]   # front, then side
+    assert "[Image1] is gabe (character views: front, side;" in body["input"]["prompt"]
+    assert _data_url_image(body["input"]["reference_images"][1]).size == (96, 64)   # the plate as it is
+
+
+def test_a_shots_views_are_planned_onto_its_casts_references(example_film):
+    from manifests import load_film
+    from tasks.plan import plan_from_project
+    shot = reference_shot(example_film, extra=False)
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    next(s for s in doc["shots"] if s["id"] == "1C")["views"] = ["front", "three_quarter"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    [plan] = [p for p in plan_from_project(load_film(example_film), "scene-01", "draft", 24) if p.shot == shot["id"]]
+    cast = [r for r in plan.references if r["kind"] == "character"]
+    assert cast and all(r["views"] == ["front", "three_quarter"] for r in cast), plan.references
+    assert all("views" not in r for r in plan.references if r["kind"] != "character")
+
+
+def test_check_refuses_views_of_a_turnaround_that_is_not_a_sheet_and_views_without_references(example_film):
+    shot = reference_shot(example_film, extra=False)
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    target = next(s for s in doc["shots"] if s["id"] == "1C")
+    target["views"] = ["front"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert check(example_film).exit_code == 0, check(example_film).output   # the example's sheets: four in a row
+    who = shot["characters"][0]
+    key = f"characters/{who}/{who}_turnaround_APPROVED.png"
+    Image.new("RGBA", (500, 500), (0, 0, 0, 0)).save(example_film / key)   # a square portrait, not a sheet
+    out = check(example_film)
+    assert out.exit_code == 1
+    assert (f"scenes/scene-01.yaml: shot 1C: views: character '{who}': its turnaround {key} is 500x500, not a sheet "
+            "of four views in a row") in out.output, out.output
+    target["frame_mode"] = "start"          # a start shot with no references sends no turnaround at all
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = check(example_film)
+    assert out.exit_code == 1 and "shot 1C: views: only a shot that sends the video model references" in out.output, \
+        out.output
+
+
 # -- the polish pass of a human composite --------------------------------------------------------
 
 def test_a_composite_is_polished_with_its_own_prompt_for_every_family(example_film):
