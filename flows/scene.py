@@ -502,7 +502,7 @@ def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, 
     shots, costs = [], {}
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
-        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution),
+        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
                                             run.video_models[0])
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=_score_lines(passed[-1] if passed else None),
@@ -589,7 +589,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
-                       video_model=run.video_models[0])
+                       video_model=run.video_models[0], audio=run.model_audio)
     # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
     refusal = provider_checks(run, plans)
     if refusal is not None:
