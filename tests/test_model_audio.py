@@ -188,3 +188,23 @@ def test_check_says_gemini_veo_makes_its_sound_unasked(example_film):
     said = " ".join(out.split())
     assert ("shot 1A: video model gemini:veo-3.1-fast-generate-preview always makes its sound" in said
             and "with-audio price" in said), out
+
+
+# -- 4. the setting, and the rate card's with-audio entry --------------------------------------
+def test_model_audio_is_off_unless_the_film_maker_turns_it_on(tmp_path):
+    from manifests.settings import model_audio, project_settings
+    assert not any(model_audio(project_settings(tmp_path), p) for p in ("draft", "final", "hero"))
+    (tmp_path / "slate.toml").write_text("[models.final]\naudio = true\n")
+    settings = project_settings(tmp_path)
+    assert [model_audio(settings, p) for p in ("draft", "final", "hero")] == [False, True, False]
+    (tmp_path / "slate.toml").write_text("model_audio = false\n[models.final]\naudio = true\n")
+    assert not model_audio(project_settings(tmp_path), "final")   # the setting for every profile wins
+
+
+def test_a_with_audio_entry_holds_only_money(tmp_path):
+    from governor.ratecard import RateCardError
+    (tmp_path / "rates.toml").write_text(
+        '[models."replicate:google/veo-3.1-fast"]\nkind = "video"\nper_second = "0.10"\n'
+        'with_audio = { per_second = "0.15", durations = [4] }\nsource = "test"\nconfidence = "S"\n')
+    with pytest.raises(RateCardError, match="with_audio must be a table of the money of one scheme"):
+        RateCard.load(tmp_path)
