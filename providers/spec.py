@@ -2,9 +2,9 @@
 
 A provider is one module. Its `PROVIDER` names it, says what it offers per capability (image,
 video, judge: the models and each profile's default), the root its API paths hang from (the
-base-URL setting's default), the environment variables its key is read from, how an HTTP error
-answer of its API becomes the error tree, the free checks `slate doctor` runs, and the
-factories that build its clients. providers/registry.py discovers the specs and derives from
+base-URL setting's default), the environment variables its key is read from, how each video
+model makes sound (`audio`), how an HTTP error answer of its API becomes the error tree, the free
+checks `slate doctor` runs, and the factories that build its clients. providers/registry.py discovers the specs and derives from
 them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
 the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
 the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a

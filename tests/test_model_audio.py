@@ -208,3 +208,15 @@ def test_a_with_audio_entry_holds_only_money(tmp_path):
         'with_audio = { per_second = "0.15", durations = [4] }\nsource = "test"\nconfidence = "S"\n')
     with pytest.raises(RateCardError, match="with_audio must be a table of the money of one scheme"):
         RateCard.load(tmp_path)
+
+
+def test_a_spec_declares_sound_only_for_its_own_video_models_and_known_ways():
+    from providers.spec import Offer, ProviderSpec, SpecError
+    def made(*_, **__):   # a factory that is never called
+        return None
+    ok = ProviderSpec("studio", {"video": Offer(("m1", "m2"))}, video=made, audio={"m1": "field", "m2": "always"})
+    assert [ok.audio_of(m) for m in ("m1", "m2", "m3")] == ["field", "always", "none"]
+    with pytest.raises(SpecError, match="audio declared for 'm9'"):
+        ProviderSpec("studio", {"video": Offer(("m1",))}, video=made, audio={"m9": "field"})
+    with pytest.raises(SpecError, match="audio of 'm1': one of field, always"):
+        ProviderSpec("studio", {"video": Offer(("m1",))}, video=made, audio={"m1": "sometimes"})
