@@ -190,7 +190,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
-                       video_model=run.video_models[0])
+                       video_model=run.video_models[0], audio=run.model_audio)
     # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
     refusal = provider_checks(run, plans)
     if refusal is not None:

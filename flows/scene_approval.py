@@ -94,7 +94,7 @@ def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, 
     shots, costs = [], {}
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
-        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution),
+        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
                                             run.video_models[0])
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),

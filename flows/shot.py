@@ -232,7 +232,7 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
         return None
     st = studio(run)
     refusing, fallback = models[current], models[current + 1]
-    units = Units("video", seconds=plan.duration, resolution=plan.resolution)
+    units = Units("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio)
     impact = st.pricing.estimate(units, fallback) - st.pricing.estimate(units, refusing)
     left = st.governor.remaining()
     share = Decimal(run.fallback_gate_share)
@@ -258,7 +258,7 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
     if finals is None:
         return True
     st = studio(run)
-    cost = st.pricing.estimate(Units("video", seconds=plan.duration, resolution=plan.resolution), model)
+    cost = st.pricing.estimate(Units("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio), model)
     allowance = st.allowance(Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
     short = allowance.admit(plan.shot, take, cost)
     if short is None:

@@ -125,6 +125,8 @@ class Units:
     images: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    #: a video call that asks the model for its sound: priced at the card's with-audio rate
+    audio: bool = False
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
         # Priced as tasks/panel.py describes the call: one image at the panel's height.
         image = pricing.estimate(Units("image", images=1, resolution=f"{p.height}p"))
         panel_gate = _judge(pricing, panel_gate_tokens(cast))
-        clip = pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution))
+        clip = pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution,
+                                         audio=getattr(p, "audio", False)))
         # The first shot has no cut into it; a cut between shots that share nothing is not judged.
         into = cut if i and vision_judge and _shares(plans[i - 1], p) else Decimal(0)
         panel_cost = image * panels

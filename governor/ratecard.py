@@ -116,6 +116,9 @@ class Rate:
     min_seconds: int | None = None
     max_seconds: int | None = None
     durations: tuple[int, ...] | None = None
+    # video: the price when the model is asked for its sound, where the provider prices it
+    # differently (a `with_audio` table: the money fields of a scheme); None: one price either way
+    with_audio: "Rate | None" = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -173,7 +176,9 @@ class Rate:
         else:
             allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
                         "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
-                        "max_seconds", "durations"}
+                        "max_seconds", "durations", "with_audio"}
+            if "with_audio" in entry:
+                f["with_audio"] = cls._with_audio(key, entry)
             schemes = [s for s in ("per_second", "per_million_video_tokens", "base_price") if s in entry]
             if len(schemes) != 1:
                 raise RateCardError(f"{key}: a video entry needs exactly one of per_second, "
@@ -222,6 +227,21 @@ class Rate:
             raise RateCardError(f"{key}: unknown field(s) {', '.join(sorted(extra))} for a {kind} entry")
         return cls(**f)
 
+    @classmethod
+    def _with_audio(cls, key: str, entry: Mapping[str, Any]) -> "Rate":
+        """The with-audio price of a video entry: its `with_audio` table holds the money of one
+        scheme (per_second, per_million_video_tokens, or base_price + per_extra_second); the
+        billed seconds, dims and token rate are the entry's own, so the two prices can differ
+        only in money."""
+        extra = entry["with_audio"]
+        money = {"per_second", "per_million_video_tokens", "base_price", "per_extra_second"}
+        if not isinstance(extra, Mapping) or not extra or set(extra) - money:
+            raise RateCardError(f"{key}: with_audio must be a table of the money of one scheme "
+                                f"({', '.join(sorted(money))}), got {extra!r}")
+        schemes = {"per_second", "per_million_video_tokens", "base_price"}
+        kept = {k: v for k, v in entry.items() if k not in schemes | {"per_extra_second", "with_audio"}}
+        return cls.parse(f"{key} (with audio)", {**kept, **extra})
+
     # ------------------------------------------------------------------ pricing
 
     def billed_seconds(self, seconds: float | int | Decimal) -> Decimal:
@@ -262,6 +282,8 @@ class Rate:
         return usd(self._video(units))
 
     def _video(self, units: Units) -> Decimal:
+        if units.audio and self.with_audio is not None:
+            return self.with_audio._video(Units("video", seconds=units.seconds, resolution=units.resolution))
         res = units.resolution
         s = self.billed_seconds(units.seconds)
         if self.per_second is not None:

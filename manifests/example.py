@@ -40,6 +40,7 @@ SLATE_TOML = """# slate project settings (any SLATE_* environment variable overr
 profile = "draft"       # draft = 480p nightly batch; final = 720p; hero = 1080p for critical shots
 provider = "local"      # the offline local provider: no key, no network, $0
 max_takes = 3           # per-shot retry cap before a shot is escalated
+# model_audio = true    # ask the video model for the sound it makes (paid for); off by default
 """
 
 EMPTY_TOML = SLATE_TOML + """# judge = "gemini"     # the gates' judge: the local judge (free, offline) reads only

@@ -80,6 +80,9 @@ OPTIONS: tuple[RunOption, ...] = (
               flag="--video-model", form="video_model", run_field="video_models"),
     RunOption("judge", "Judge", "judge of the gates: provider or provider:model",
               unset="local with local panels, else gemini", setting="judge", flag="--judge", form="judge", run_field="judge_model"),
+    RunOption("model_audio", "Model audio", "ask the video model for the sound it makes with the picture, and pay "
+              "for it (true/false; per profile in [models.<profile>] audio)", unset="the profile's, else off",
+              setting="model_audio", run_field="model_audio", kind=bool),
     RunOption("cannot_judge", "What the judge cannot judge", "block | warn: what a gate does with a take its judge "
               "cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
               "UNJUDGED on the contact sheet, the validation table and the summary", unset="slate.toml, block",

@@ -28,7 +28,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from .load import ManifestError, Problem, _message, locate, read_bounded
 
-__all__ = ["Settings", "ProfileModels", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
+__all__ = ["Settings", "ProfileModels", "model_audio", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
 
 SETTINGS_FILE = "slate.toml"
 MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
@@ -64,11 +64,26 @@ class ProfileModels(BaseModel):
     panel: str | None = Field(None, description="the panel (image) model, e.g. gemini:gemini-2.5-flash-image")
     video: list[str] | None = Field(None, description="video models in order: the first is used, the rest are fallbacks when a take is refused")
     judge: str | None = Field(None, description="the judge of the panel and keyframe gates, e.g. gemini:gemini-2.5-flash")
+    audio: bool | None = Field(None, description="ask this profile's video model for the sound it makes with the picture, and pay for it (default: off)")
 
     @field_validator("video", mode="before")
     @classmethod
     def _one_or_many(cls, v):
         return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+
+
+def model_audio(settings, profile: str | None = None) -> bool:
+    """Whether a run of `profile` (default: the settings') asks its video model for its sound.
+
+    Off unless the film-maker says so: `model_audio` for every profile, else the profile's
+    `[models.<profile>] audio`. Sound is money (Veo 3.1 fast: $0.15/s with it, $0.10/s without)
+    and a draft is a rehearsal of the picture, so nothing pays for it by default; a final or hero
+    run is the film-maker's to turn on, where the picture is kept — and where the estimate a
+    person approves already carries the with-audio price."""
+    if settings.model_audio is not None:
+        return bool(settings.model_audio)
+    table = (settings.models or {}).get(profile or settings.profile)
+    return bool(table is not None and table.audio)
 
 
 def _masked(url: str) -> str:
@@ -136,6 +151,7 @@ class Settings(BaseSettings):
     cannot_judge: Literal["block", "warn"] = Field("block", description="a take the judge cannot judge (art it cannot read): block — the shot is escalated and `slate check` refuses such art; warn — a rehearsal of the plumbing: the take goes on, shown UNJUDGED on the contact sheet, the validation table and the summary, never passed silently")
     panel_model: str | None = Field(None, description="the panel model for this run: provider or provider:model (beats [models.<profile>])")
     video_model: str | None = Field(None, description="video model(s) for this run, comma-separated: the first is used, the rest are fallbacks on refusal")
+    model_audio: bool | None = Field(None, description="ask video models for the sound they make with the picture, and pay for it where the rate card prices it higher: true or false for every profile (unset: each profile's [models.<profile>] audio, else off)")
     models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
     base_urls: dict[str, BaseUrl] = Field(default_factory=dict, description="the root of a provider's API paths, by provider, where a gateway, proxy or fake stands in (also `<provider>_base_url` in slate.toml, or SLATE_<PROVIDER>_BASE_URL); a provider not named here uses its own")
     approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")

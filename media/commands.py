@@ -307,3 +307,18 @@ def raw_clip_args(out_mp4, *, width: int, height: int, fps) -> list[str]:
     return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", f"{width}x{height}", "-framerate", fmt_rate(fps), "-protocol_whitelist", "pipe,fd", "-i", "-",
             *_H264_OUT, _p(out_mp4)]
+
+
+def sound_bed_args(video, out_mp4, *, seconds: float, tone_hz: float, seed: int) -> list[str]:
+    """The clip `video` with a sound track of exactly `seconds`: a steady tone at `tone_hz` over
+    a quiet pink-noise bed (seeded), AAC at 48 kHz stereo. The picture is copied untouched.
+    For the local provider's "model audio": something a mix can carry and a test can hear."""
+    d = _num(seconds)
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-protocol_whitelist", "file", "-i", _p(video),
+            "-f", "lavfi", "-i", f"sine=frequency={_num(tone_hz)}:sample_rate=48000:duration={d}",
+            "-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.05:sample_rate=48000:duration={d}:seed={int(seed)}",
+            "-filter_complex", "[1:a][2:a]amix=inputs=2:duration=first:normalize=0,volume=0.3,"
+                               "aformat=sample_rates=48000:channel_layouts=stereo[a]",
+            "-map", "0:v:0", "-map", "[a]", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-t", d,
+            "-movflags", "+faststart", _p(out_mp4)]

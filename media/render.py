@@ -15,7 +15,7 @@ from pathlib import Path
 from collections import Counter
 from fractions import Fraction
 
-from .commands import concat_args, copy_concat_args, still_clip_args, stitch_plan
+from .commands import concat_args, copy_concat_args, sound_bed_args, still_clip_args, stitch_plan
 from .mp4 import Track, read_track
 from .probe import Probe, probe, probe_copied
 from .ffmpeg import run
@@ -45,6 +45,11 @@ def render_clip(start_png, out_mp4, *, width: int, height: int, fps, seconds: fl
     return _atomic(out_mp4, lambda tmp: still_clip_args(
         start_png, tmp, width=width, height=height, fps=fps, seconds=seconds,
         movement=movement, end_png=end_png))
+
+
+def add_sound_bed(mp4, *, seconds: float, tone_hz: float, seed: int) -> Probe:
+    """Give a rendered clip a sound track of its length (a tone over a noise bed), in place."""
+    return _atomic(mp4, lambda tmp: sound_bed_args(mp4, tmp, seconds=seconds, tone_hz=tone_hz, seed=seed))
 
 
 def _signature(track: Track | None) -> tuple | None:

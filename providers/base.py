@@ -75,7 +75,11 @@ class ClipRequest:
 
     `references`: the images the video model is given besides frames, in the order its prompt
     names them, each {"uri", "kind" ("character" | "location" | "extra"), "name"} and, for the
-    local provider's placing, a character's "colour" and the location's "framing"/"angle"."""
+    local provider's placing, a character's "colour" and the location's "framing"/"angle".
+
+    `audio`: the film-maker pays for the model's own sound (the profile's `model_audio`). A model
+    that takes `generate_audio` is sent it, true or false; one that always makes sound, or
+    never does, is sent nothing (providers/spec.py AUDIO_WAYS)."""
 
     prompt: str
     start_uri: str
@@ -89,6 +93,7 @@ class ClipRequest:
     camera_fixed: bool
     seed: int
     references: tuple = ()
+    audio: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "references", tuple(dict(r) for r in self.references))
@@ -98,11 +103,13 @@ class ClipRequest:
         return bool(self.start_uri)
 
     def as_dict(self) -> dict:
-        """Its fields as a task's input: a clip without references keeps the cache key and
-        fingerprint it always had."""
+        """Its fields as a task's input: a clip without references, or without sound asked,
+        keeps the cache key and fingerprint it always had."""
         fields = asdict(self)
         if not self.references:
             del fields["references"]
+        if not self.audio:
+            del fields["audio"]
         return fields
 
     def fingerprint(self) -> str:

@@ -99,6 +99,10 @@ VIDEO_MODELS: dict[str, VideoInputs] = {
 VIDEO_REFERENCES = {
     "fal-ai/bytedance/seedance/v1/lite/reference-to-video": TakesReferences("reference_image_urls", 4, naming="order"),
 }
+#: How its video models make sound (PROVIDERS.md §2): Seedance 2.0 takes `generate_audio`; v1
+#: and Kling 2.1 list no such input. (v1.5 pro's with/without-audio prices are in the notes, but
+#: slate does not offer it and its audio input is not: it is not declared.)
+VIDEO_AUDIO = {"bytedance/seedance-2.0/image-to-video": "field"}
 IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
 
 #: FLUX Kontext's aspect ratios. Not in PROVIDERS.md [?]: the nearest one to the panel's is asked,
@@ -153,6 +157,8 @@ def video_input(model: str, request: ClipRequest, start: bytes | None, end: byte
     if rules.camera_and_seed:
         body["camera_fixed"] = bool(request.camera_fixed)
         body["seed"] = int(request.seed)
+    if VIDEO_AUDIO.get(model) == "field":
+        body["generate_audio"] = bool(request.audio)   # always said: sound is paid for
     return body
 
 
@@ -529,4 +535,5 @@ PROVIDER = ProviderSpec(
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its request id in fal's dashboard (Requests), made at that time with that model",
     references=VIDEO_REFERENCES,
+    audio=VIDEO_AUDIO,
 )

@@ -329,7 +329,7 @@ class Veo:
             aspect_ratio="9:16" if request.height > request.width else "16:9",
             resolution=VEO_RESOLUTIONS[request.resolution], duration_seconds=duration, number_of_videos=1,
             # The last-frame input only in start+end mode. No seed, fps or audio: the developer
-            # API refuses them client-side [V].
+            # API refuses them client-side [V] (Veo makes its sound whatever: VEO_AUDIO).
             last_frame=self._image(request.end_uri) if request.end_uri else None)
         prompt = clip_references.named_prompt(request.prompt, refs, "typed") if refs else request.prompt
         source = types.GenerateVideosSource(prompt=prompt, image=types.Image(image_bytes=start, mime_type=_mime(start))
@@ -445,6 +445,11 @@ def doctor(*, base_url: str) -> list[Finding]:
 VEO_REFERENCES = {"veo-3.1-generate-preview": TakesReferences("referenceImages", 3, with_frame=False, naming="typed")}
 
 
+#: Veo through the Developer API always makes its sound: its prices are with audio (PROVIDERS.md
+#: §3 Pricing) and the SDK raises ValueError client-side for `generate_audio`, so nothing is sent.
+VEO_AUDIO = {m: "always" for m in ("veo-3.1-fast-generate-preview", "veo-3.1-generate-preview")}
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={"image": Offer(("gemini-2.5-flash-image", "gemini-3-pro-image-preview")),
@@ -456,4 +461,5 @@ PROVIDER = ProviderSpec(
     translate_error=error_for,
     lost_job_hint="the Veo operation's name (models/…/operations/…)",
     references=VEO_REFERENCES,
+    audio=VEO_AUDIO,
 )

@@ -33,7 +33,7 @@ from pathlib import Path
 from PIL import Image
 
 from manifests.keys import parse_canonical
-from media import render_clip
+from media import add_sound_bed, render_clip
 from providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest, ReferenceRequest
 from providers.errors import JobFailed, NotReceived
 from providers.spec import Offer, ProviderSpec, TakesReferences
@@ -336,6 +336,10 @@ class LocalVideo:
                 start, end = self._fault_inputs(fault, req, start, end, Path(work))
             render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
                         movement="static" if req.camera_fixed else req.movement, end_png=end)
+        if req.audio:
+            # Asked for its sound, as a vendor's model would be: a tone of the clip's own (its
+            # pitch follows the take's seed, so a mix can be heard to carry this clip's sound).
+            add_sound_bed(dest, seconds=req.seconds, tone_hz=tone_of(req.seed), seed=req.seed)
         return dest
 
     def _fault_inputs(self, fault: str, req: ClipRequest, start: Path, end: Path | None, work: Path):
@@ -409,6 +413,14 @@ def doctor(**_) -> list[Finding]:
     return [Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
 
+def tone_of(seed: int) -> int:
+    """The pitch of a local clip's sound: one of eight notes, 220–605 Hz, by the take's seed."""
+    return 220 + 55 * (int(seed) % 8)
+
+
+#: The local provider takes the request's `audio` as a vendor takes generate_audio.
+LOCAL_AUDIO = {"local-ffmpeg-v1": "field"}
+
 #: The local provider places every reference it is given (its "count" is the film's); with a start
 #: frame, the frame already holds the cast and set it was drawn from, so nothing more is placed.
 LOCAL_REFERENCES = {"local-ffmpeg-v1": TakesReferences("references", None, with_frame=True, naming="order")}
@@ -418,5 +430,5 @@ PROVIDER = ProviderSpec(
     name="local",
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
             "judge": Offer(("local-pixels-v1",))},
-    image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES,
+    image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
 )

@@ -143,6 +143,8 @@ class OpenRouterVideo:
                 "prompt": clip_references.named_prompt(request.prompt, refs, VIDEO_REFERENCES[self.model].naming)
                 if refs else request.prompt,
                 "resolution": request.resolution, "seed": request.seed}
+        if VIDEO_AUDIO.get(self.model) == "field":
+            body["generate_audio"] = bool(request.audio)   # always said: sound is paid for
         if frames:
             body["frame_images"] = [{"type": "image_url", "image_url": {"url": data_url(self.storage.get_bytes(uri))},
                                      "frame_type": kind} for kind, uri in frames]
@@ -311,6 +313,11 @@ VIDEO_MODELS = ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast", "byteda
 VIDEO_REFERENCES = {m: TakesReferences("input_references", None, naming="tags")
                     for m in ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast")}
 
+#: `generate_audio` is a request field of the videos API (PROVIDERS.md §4), sent to the Seedance
+#: 2.0 models that make sound elsewhere (§1, §2); whether mini makes any is not in the notes, so it
+#: is not declared (never sent the field, and `slate check` warns when sound is asked of it).
+VIDEO_AUDIO = {m: "field" for m in ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast")}
+
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={"video": Offer(VIDEO_MODELS, {"draft": "bytedance/seedance-2.0-mini", "final": "bytedance/seedance-2.0",
@@ -321,4 +328,5 @@ PROVIDER = ProviderSpec(
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its video job id in OpenRouter's activity, made at that time",
     references=VIDEO_REFERENCES,
+    audio=VIDEO_AUDIO,
 )

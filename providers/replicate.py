@@ -493,6 +493,11 @@ CLIP_REFERENCES = {
 }
 
 
+#: How its video models make sound (PROVIDERS.md §1): Seedance 2.0 and Veo 3.1 fast take
+#: `generate_audio`; Seedance 1.x and Kling list no such input, so they make none.
+CLIP_AUDIO = {"bytedance/seedance-2.0": "field", "google/veo-3.1-fast": "field"}
+
+
 def clip_duration(spec: ClipModel, seconds: float) -> int:
     """The shortest duration the model takes that is at least what was asked (rounded up)."""
     wanted = math.ceil(round(seconds, 6))
@@ -537,6 +542,9 @@ def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: byte
         inputs["camera_fixed"] = bool(request.camera_fixed)
     if spec.seed:
         inputs["seed"] = int(request.seed)
+    if CLIP_AUDIO.get(model) == "field":
+        # Always said, true or false: Seedance 2.0 makes sound by default, and it is paid for.
+        inputs["generate_audio"] = bool(request.audio)
     return inputs
 
 
@@ -669,4 +677,5 @@ PROVIDER = ProviderSpec(
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its prediction in Replicate's dashboard (Predictions), made at that time with that model",
     references=CLIP_REFERENCES,
+    audio=CLIP_AUDIO,
 )

@@ -2,9 +2,9 @@
 
 A provider is one module. Its `PROVIDER` names it, says what it offers per capability (image,
 video, judge: the models and each profile's default), the root its API paths hang from (the
-base-URL setting's default), the environment variables its key is read from, how an HTTP error
-answer of its API becomes the error tree, the free checks `slate doctor` runs, and the
-factories that build its clients. providers/registry.py discovers the specs and derives from
+base-URL setting's default), the environment variables its key is read from, how each video
+model makes sound (`audio`), how an HTTP error answer of its API becomes the error tree, the free
+checks `slate doctor` runs, and the factories that build its clients. providers/registry.py discovers the specs and derives from
 them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
 the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
 the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a
@@ -26,6 +26,12 @@ from typing import Any
 
 CAPABILITIES = ("image", "video", "judge")
 NAMINGS = ("tags", "typed", "order")
+#: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
+#: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
+#: default is true, and an unasked default is money spent nobody chose); "always" — it makes its
+#: sound whatever is asked and takes no such field (Veo through the Gemini Developer API, whose
+#: SDK raises ValueError client-side for `generate_audio`). A model not named makes no sound.
+AUDIO_WAYS = ("field", "always")
 PROFILES = ("draft", "final", "hero")
 #: A provider's name goes into `SLATE_<NAME>_BASE_URL`, `<name>_base_url` and `<name>:<model>`:
 #: lowercase letters and digits only, so each of those spellings reads back one way.
@@ -103,10 +109,13 @@ class ProviderSpec:
     references: Mapping[str, TakesReferences] = field(default_factory=dict)
     #: whether its image models can polish a human composite (frame_mode start + panel_override)
     polishes: bool = True
+    #: video model -> how it makes sound, one of AUDIO_WAYS; a model not named makes none
+    audio: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
         object.__setattr__(self, "references", MappingProxyType(dict(self.references)))
+        object.__setattr__(self, "audio", MappingProxyType(dict(self.audio)))
         problems = list(self._problems())
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
@@ -136,6 +145,11 @@ class ProviderSpec:
                 yield f"references declared for {model!r}, which is not one of its video models"
             elif not isinstance(takes, TakesReferences) or takes.naming not in NAMINGS:
                 yield f"references of {model!r}: a TakesReferences naming one of {', '.join(NAMINGS)}"
+        for model, way in self.audio.items():
+            if model not in self.models("video"):
+                yield f"audio declared for {model!r}, which is not one of its video models"
+            elif way not in AUDIO_WAYS:
+                yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         if self.base_url is not None and not _URL.match(self.base_url):
             yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
         if self.key_vars and self.base_url is None:
@@ -148,6 +162,10 @@ class ProviderSpec:
     def models(self, capability: str) -> tuple[str, ...]:
         offer = self.offers.get(capability)
         return offer.models if offer else ()
+
+    def audio_of(self, model: str) -> str:
+        """How `model` makes sound: "field", "always", or "none"."""
+        return self.audio.get(model, "none")
 
     def catalogue(self) -> dict[str, dict]:
         """This provider's entry of the registry's CATALOGUE (the shape code read before specs)."""

@@ -56,7 +56,7 @@ def scene_key_of(run: RunSpec, film, policy: str) -> str:
     from them. The run's own reference check stores and writes the lock."""
     lock = lock_scene_references(run, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
-                       video_model=run.video_models[0])
+                       video_model=run.video_models[0], audio=run.model_audio)
     return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene))
 
 

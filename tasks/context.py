@@ -31,6 +31,7 @@ from governor.policy import TakePolicy
 from governor.ratecard import Pricing, RateCard
 from providers.local import FaultMode
 from manifests.options import OPTIONS
+from manifests.settings import model_audio
 from providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
 from tasks.events import Event, event_of
 from tasks.soundstage import Soundstage, current, stage_for
@@ -67,12 +68,13 @@ class RunSpec(BaseModel):
     clip_weights: str = ""
     fallback_gate_share: str = "0.15"
     cannot_judge: str = "block"      # "warn": a rehearsal, takes the judge cannot judge go on unjudged
+    model_audio: bool = False        # the video model is asked for its sound (manifests.settings.model_audio)
 
 
 # RunSpec fields a run resolves rather than copies: the lineup's models, the budget's caps and
 # takes, and the values whose spelling differs (CLIP without weights is off; money as text).
 _RESOLVED = ("panel_model", "run_cap_usd", "film_cap_usd", "max_takes", "no_progress_takes", "clip_model",
-             "fallback_gate_share")
+             "fallback_gate_share", "model_audio")
 
 
 def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, takes: TakePolicy,
@@ -91,6 +93,7 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, tak
                    approved_fallbacks=tuple(settings.approve_fallback),
                    fallback_gate_share=str(settings.fallback_gate_share),
                    clip_model=settings.clip_model if settings.clip_weights else "",
+                   model_audio=model_audio(settings),
                    root=str(root), run_id=run_id, film=film_id, scene=scene_id)
 
 

@@ -48,13 +48,16 @@ class ShotPlan(BaseModel):
     # The images its video model is given besides frames (providers.base.ClipRequest.references):
     # a reference shot's cast, plate and extras; a start shot's cast and extras when it lists any.
     references: list[dict] = []
+    # Whether its clip asks the video model for its sound (the run's model_audio, issue 23).
+    audio: bool = False
 
     @model_serializer(mode="wrap")
     def _without_empty_additions(self, handler):
-        # A shot without a recipe or references dumps (and so keys) exactly as before they existed.
+        # A shot without a recipe, references or sound asked dumps (and so keys) exactly as before
+        # they existed.
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("recipe", "references"):
+            for name in ("recipe", "references", "audio"):
                 if not data.get(name):
                     data.pop(name, None)
         return data
@@ -84,7 +87,7 @@ class ShotPlan(BaseModel):
                            seconds=self.duration, width=self.width, height=self.height, fps=self.fps,
                            resolution=self.resolution, movement=self.movement,
                            camera_fixed=self.camera_fixed, seed=take_seed(self.seed, "clip", take),
-                           references=tuple(self.references))
+                           references=tuple(self.references), audio=self.audio)
 
 
 def shot_seed(scene_id: str, shot_id: str, seed: int) -> int:
@@ -135,9 +138,9 @@ def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str, fam
 
 def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int, *,
                panel_model: str = "local:local-compositor-v1", video_model: str = "local:local-ffmpeg-v1",
-               rules: Rules | None = None) -> list[ShotPlan]:
+               rules: Rules | None = None, audio: bool = False) -> list[ShotPlan]:
     """Every shot of a scene resolved into its requests, prompts in the families of the run's
-    panel and (first) video model."""
+    panel and (first) video model; `audio`: its clips ask the video model for their sound."""
     rules = rules or load_rules(film.root)
     panel_family, video_family = rules.family_of(panel_model), rules.family_of(video_model)
     scene = film.scene(scene_id)
@@ -185,7 +188,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
             clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")).as_dict(),
             clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
-            recipe=list(shot.recipe),
+            recipe=list(shot.recipe), audio=audio,
         ))
     return plans
 

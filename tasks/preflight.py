@@ -41,12 +41,13 @@ from manifests import LoadedFilm, ManifestError, Problem, load_film
 from manifests.options import OPTIONS, cli_flags
 from manifests.options import overrides as run_overrides
 from manifests.profiles import PROFILES
-from manifests.settings import Settings, check_settings, salvaged_settings, setting_origin
+from manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from media import dissolve_misfits
 from providers.local import FaultMode
 from providers.registry import UnknownProvider, lineup, storage_for
 from governor.gates import GatePolicy, GatePolicyError
 from providers.prompts import RulesError
+from tasks.audio_check import audio_warnings
 from tasks.lint import scene_findings
 from tasks.finish_check import finish_problems
 from tasks.judge_reading import judge_problems
@@ -160,6 +161,8 @@ def preflight(root: Path, *, scene: str | None = None, scenes: list[str] | None 
                                            settings.profile)
         problems += refs
         warnings += said
+        # the sound asked of the video models (issue 23): warned, never refused (tasks/audio_check.py)
+        warnings += audio_warnings(film, scenes, [str(v) for v in chosen.videos], model_audio(settings))
         try:
             blocking, linted = prompt_problems(film, scenes, settings)
             problems += blocking
@@ -344,6 +347,7 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
                                  str(chosen_models.judge), settings.price_as)
 
     profile = PROFILES[settings.profile]
+    asked = model_audio(settings)   # the clips are priced with the sound the run asks for
     said: set[str] = set()
 
     def once(problem: Problem) -> None:
@@ -367,12 +371,12 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
                 once(on_setting(chosen["image"][1], str(exc)))
             for key in fallbacks:
                 try:
-                    pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution), key)
+                    pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution, audio=asked), key)
                 except RateError as exc:
                     problems.append(Problem(file, shot.id, "duration", f"{exc}: the fallback video model cannot "
                                                                        f"make this shot"))
             try:
-                pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution), chosen["video"][0])
+                pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution, audio=asked), chosen["video"][0])
             except UnpricedDuration as exc:
                 problems.append(Problem(file, shot.id, "duration", f"{exc}: the video model cannot make this shot"))
             except UnpricedResolution as exc:

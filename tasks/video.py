@@ -30,11 +30,12 @@ def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str,
     emit(scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
-        units=Units("video", seconds=req.seconds, resolution=req.resolution),
+        units=Units("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u) + tuple(r["uri"] for r in req.references),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
-                    "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps, **variant})
+                    "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps,
+                    **({"audio": True} if req.audio else {}), **variant})
     videos = st.video_for(f"{provider}:{model}")  # the run's video model, or a fallback
     try:
         key_id = getattr(videos, "key_id", "default")  # the slot is named by the key's short hash

@@ -171,7 +171,8 @@ def test_seedance_2_gets_its_own_fields_and_its_4_to_15_seconds(studio, fakes):
     video(fakes, storage, SEEDANCE_2).submit(clip(start, end, seconds=2.5, resolution="720p"), client_ref="c")
     [post] = posts(fakes)
     body = post["body"]
-    assert set(body) == {"prompt", "image_url", "end_image_url", "resolution", "duration"}
+    assert set(body) == {"prompt", "image_url", "end_image_url", "resolution", "duration", "generate_audio"}
+    assert body["generate_audio"] is False   # sound not asked: said so, never left to a default
     assert int(body["duration"]) == 4 and body["resolution"] == "720p"  # its type is not in the notes [?]
 
 

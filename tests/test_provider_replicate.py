@@ -131,9 +131,10 @@ CLIP_CONTRACT = {
     "bytedance/seedance-1-pro": ("image", 3, ("480p", "480p"), {"fps": 24, "camera_fixed": True, "seed": 7}),
     "bytedance/seedance-1-lite": ("image", 3, ("480p", "480p"), {"fps": 24, "camera_fixed": True, "seed": 7}),
     "bytedance/seedance-1-pro-fast": ("image", 3, ("480p", "480p"), {"fps": 24, "camera_fixed": True, "seed": 7}),
-    "bytedance/seedance-2.0": ("image", 3, ("720p", "720p"), {"seed": 7}),   # 720p: its documented default
+    # 720p: its documented default; generate_audio always said (its default is true, and paid for)
+    "bytedance/seedance-2.0": ("image", 3, ("720p", "720p"), {"seed": 7, "generate_audio": False}),
     "kwaivgi/kling-v2.5-turbo-pro": ("start_image", 5, ("480p", None), {}),
-    "google/veo-3.1-fast": ("image", 4, ("480p", "720p"), {}),               # Veo makes no 480p
+    "google/veo-3.1-fast": ("image", 4, ("480p", "720p"), {"generate_audio": False}),   # Veo makes no 480p
 }
 
 

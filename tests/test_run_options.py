@@ -70,7 +70,7 @@ def test_every_form_field_is_declared_titled_and_described():
     assert set(provider_names()) <= set(ProviderChoice.__origin__.__args__)
 
 
-SAMPLES = {str: "local:local-ffmpeg-v1", int: 2, float: 0.5}
+SAMPLES = {str: "local:local-ffmpeg-v1", int: 2, float: 0.5, bool: True}
 
 
 def test_every_declared_setting_is_accepted_from_slate_toml_and_the_environment(tmp_path, monkeypatch):
@@ -81,7 +81,7 @@ def test_every_declared_setting_is_accepted_from_slate_toml_and_the_environment(
         default = Settings.model_fields[declared.setting].get_default(call_default_factory=True)
         value = str(default) if default not in (None, [], "") else SAMPLES[declared.kind]
         value = [value] if declared.many else value
-        toml = json.dumps(value) if not isinstance(value, (int, float)) else str(value)
+        toml = json.dumps(value) if isinstance(value, bool) or not isinstance(value, (int, float)) else str(value)
         (tmp_path / "slate.toml").write_text(f"{declared.setting} = {toml}\n")
         settings, problems = check_settings(tmp_path)
         assert not problems and settings is not None, (declared, problems)

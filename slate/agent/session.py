@@ -146,7 +146,8 @@ class Session:
         from tasks.plan import plan_from_project
         settings = project_settings(self.root, **overrides({"profile": profile, "price_as": self.price_as}))
         pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
-        plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps)
+        from manifests.settings import model_audio
+        plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
                  for sid in (scenes or self.scene_ids())}
         return estimate_film(plans, pricing, self.cap).total
 

@@ -82,6 +82,7 @@ def estimate(directory: Path, options: dict):
     from manifests.options import overrides
     from providers.errors import ReferenceMissing
     from providers.registry import UnknownProvider, lineup
+    from manifests.settings import model_audio
     from slate.settings import project_settings
     from tasks.plan import plan_from_project
     film = load_or_exit(directory)
@@ -106,7 +107,8 @@ def estimate(directory: Path, options: dict):
         if scene and sc.id != scene:
             continue
         try:
-            plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps)
+            plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps,
+                                             audio=model_audio(settings))
         except ReferenceMissing as exc:
             err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
             raise typer.Exit(1)
@@ -157,13 +159,15 @@ def doctor(directory: Path, options: dict):
     the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
     from governor.estimate import estimate_film, lineup_pricing
     from providers.registry import lineup
+    from manifests.settings import model_audio
     from tasks.doctor import blocking, doctor as run_doctor, line
     from tasks.plan import plan_from_project
     checked = preflight_or_exit(directory, **options)
     settings, film = checked.settings, checked.film
     chosen = lineup(settings)
     plans = {sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),
-                                   video_model=str(chosen.video)) for sc in checked.scenes}
+                                   video_model=str(chosen.video), audio=model_audio(settings))
+             for sc in checked.scenes}
     total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
     findings = run_doctor(directory.resolve(), settings, estimate=total)
     for f in findings:

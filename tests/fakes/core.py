@@ -312,9 +312,11 @@ def flat_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
 
 
 def make_video(start: Image.Image, end: Image.Image | None, seconds: float, width: int, height: int,
-               fps: int = 24) -> bytes:
-    """A real H.264 clip animated from the start frame (cross-fading to the end frame)."""
-    from media import render_clip
+               fps: int = 24, audio: bool = False) -> bytes:
+    """A real H.264 clip animated from the start frame (cross-fading to the end frame); with
+    `audio`, an AAC track of its length (a 330 Hz tone over pink noise), as a model asked for its
+    sound answers."""
+    from media import add_sound_bed, render_clip
     with tempfile.TemporaryDirectory() as tmp:
         s = Path(tmp) / "start.png"
         start.resize((width, height)).save(s)
@@ -324,7 +326,13 @@ def make_video(start: Image.Image, end: Image.Image | None, seconds: float, widt
             end.resize((width, height)).save(e)
         out = Path(tmp) / "clip.mp4"
         render_clip(s, out, width=width, height=height, fps=fps, seconds=seconds, movement="dolly_in", end_png=e)
+        if audio:
+            add_sound_bed(out, seconds=seconds, tone_hz=FAKE_TONE_HZ, seed=7)
         return out.read_bytes()
+
+
+#: The pitch of the sound a fake's model makes when asked for it.
+FAKE_TONE_HZ = 330
 
 
 SIZES = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}

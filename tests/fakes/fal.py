@@ -121,6 +121,10 @@ def _check_input(model: str, body) -> Reply | None:
         return _invalid("camera_fixed", "must be a boolean")
     if "seed" in body and not isinstance(body["seed"], int):
         return _invalid("seed", "must be an integer")
+    if "generate_audio" in body and (model not in SEEDANCE_2 or not isinstance(body["generate_audio"], bool)):
+        # Only Seedance 2.0 lists generate_audio (PROVIDERS.md §2): v1 and Kling are refused it.
+        return _invalid("generate_audio", f"not an input of {model}" if model not in SEEDANCE_2
+                        else "must be a boolean")
     return None
 
 
@@ -206,7 +210,9 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
         end = decode_image(body["end_image_url"]) if body.get("end_image_url") else None
         seconds = float(body.get("duration") or 5) if str(body.get("duration")) != "auto" else 5.0
         width, height = SIZES.get(body.get("resolution"), SIZES["720p"])
-        data, suffix, ctype = make_video(start, end, seconds, width, height), "mp4", "video/mp4"
+        # Seedance 2.0 makes sound when asked (its default when not sent is not in the notes: none here).
+        audio = job["model"] in SEEDANCE_2 and body.get("generate_audio") is True
+        data, suffix, ctype = make_video(start, end, seconds, width, height, audio=audio), "mp4", "video/mp4"
     url = (f"{st.base}/files/{uuid.uuid4().hex[:16]}.{suffix}" if kind == "expired"  # never put: 404
            else st.put_file(data, suffix, ctype))
     if job["model"] in IMAGE_MODELS:

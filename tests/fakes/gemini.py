@@ -164,6 +164,10 @@ def predict_long_running(st: State, req: Request) -> Reply:
     if params.get("durationSeconds") not in VEO_DURATIONS or params.get("resolution") not in VEO_SIZES:
         return Reply(400, google_error(400, f"durationSeconds {params.get('durationSeconds')!r} or resolution "
                                             f"{params.get('resolution')!r} is not supported"))
+    if "generateAudio" in params:
+        # The SDK raises ValueError client-side for generate_audio on the Developer API (PROVIDERS.md
+        # §3): a request that carries it did not come through the SDK as slate uses it.
+        return Reply(400, google_error(400, "generateAudio is not supported by the Gemini API"))
     refs = instance.get("referenceImages")
     if refs is not None:
         # Up to three ASSET/STYLE references, never with a first or last frame (PROVIDERS.md §3).
@@ -231,7 +235,7 @@ def _rendered(st: State, job: dict) -> str:
     end = image_of(job["end"]) if job["end"] else None
     start = reference_picture([image_of(r) for r in job["refs"]], width, height) if job.get("refs") \
         else image_of(job["start"])
-    clip = make_video(start, end, float(job["seconds"]), width, height)
+    clip = make_video(start, end, float(job["seconds"]), width, height, audio=True)   # Veo always makes its sound
     file_id = st.put_file(clip, "mp4", "video/mp4").rsplit("/", 1)[-1].split(".")[0]
     with st.lock:
         job["uri"] = job["uri"] or f"{st.base}{P}/files/{file_id}:download?alt=media"

@@ -100,6 +100,8 @@ def problems(body) -> list[str]:
         found.append(f"duration: an integer from 4 to 15, not {d!r}")
     if body.get("resolution") not in SIZES:
         found.append(f"resolution: one of {', '.join(SIZES)}")
+    if "generate_audio" in body and not isinstance(body["generate_audio"], bool):
+        found.append("generate_audio: a boolean")   # a request field of the videos API (PROVIDERS.md §4)
     refs = body.get("input_references")
     if refs is not None:
         # input_references (PROVIDERS.md §4); with frame_images too is not in the notes: refused here.
@@ -237,7 +239,8 @@ def finish(st: State, job: dict) -> None:
     if asked.get("input_references"):
         frames["first_frame"] = reference_picture([decode_image(r["image_url"]["url"])
                                                    for r in asked["input_references"]], w, h)
-    clip = make_video(frames["first_frame"], frames.get("last_frame"), asked["duration"], w, h)
+    clip = make_video(frames["first_frame"], frames.get("last_frame"), asked["duration"], w, h,
+                      audio=asked.get("generate_audio") is True)
     job.update(status="completed", file_url=st.put_file(clip, "mp4", "video/mp4"), generation_id=f"gen-{job['id']}")
 
 

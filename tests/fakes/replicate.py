@@ -87,6 +87,15 @@ def _seed(v) -> bool:
     return v is None or (isinstance(v, int) and not isinstance(v, bool))
 
 
+def _bool(v) -> bool:
+    return isinstance(v, bool)
+
+
+#: What a model makes when `generate_audio` is not sent: Seedance 2.0's default is true (§1);
+#: Veo 3.1 fast's is not in the notes, so the fake makes none (slate always sends the field).
+AUDIO_DEFAULT = {"bytedance/seedance-2.0": True}
+
+
 def _images(most: int):
     return lambda v: isinstance(v, list) and 1 <= len(v) <= most and all(map(_image, v))
 
@@ -114,12 +123,13 @@ MODELS = {
                                           fields={k: v for k, v in SEEDANCE_1.items() if k != "last_frame_image"}),
     "bytedance/seedance-2.0": dict(kind="video", required=("prompt",), fields={
         "prompt": _text, "image": _image, "last_frame_image": _image, "duration": _int_in(range(-1, 16)),
-        "resolution": _one_of("480p", "720p", "1080p"), "seed": _seed, "reference_images": _images(9)}),
+        "resolution": _one_of("480p", "720p", "1080p"), "seed": _seed, "reference_images": _images(9),
+        "generate_audio": _bool}),
     "kwaivgi/kling-v2.5-turbo-pro": dict(kind="video", required=("prompt",), fields={
         "prompt": _text, "start_image": _image, "duration": _int_in((5, 10))}),
     "google/veo-3.1-fast": dict(kind="video", required=("prompt",), fields={
         "prompt": _text, "image": _image, "last_frame": _image, "duration": _int_in((4, 6, 8)),
-        "resolution": _one_of("720p", "1080p"), "seed": _seed}),
+        "resolution": _one_of("720p", "1080p"), "seed": _seed, "generate_audio": _bool}),
     "bytedance/seedream-4": dict(kind="image", required=("prompt",), fields={
         "prompt": _text, "image_input": lambda v: isinstance(v, list) and 1 <= len(v) <= 10 and all(map(_image, v)),
         "size": _one_of("1K", "2K", "4K"), "aspect_ratio": lambda v: isinstance(v, str),
@@ -203,8 +213,11 @@ def _finish(st: State, job: dict) -> None:
                 start = reference_picture([decode_image(r) for r in inputs["reference_images"]], width, height)
             else:
                 start = decode_image(inputs.get("image") or inputs["start_image"])
+            # A model that takes generate_audio answers with sound when it is true (or its default is);
+            # every other model makes none (an unknown field never got this far: a 422 above).
+            audio = inputs.get("generate_audio", AUDIO_DEFAULT.get(job["model"], False))
             data = make_video(start, decode_image(end_ref) if end_ref else None, float(inputs["duration"]),
-                              width, height)
+                              width, height, audio=audio)
             url = st.put_file(data, "mp4", "video/mp4")
             output = url
         else:
