@@ -94,7 +94,8 @@ def pipe(args: list[str], data: bytes | None = None, timeout: float = 300) -> by
 def run_with_progress(args: list[str], on_progress, timeout: float = 1800) -> subprocess.CompletedProcess:
     """run(), for a long pass: ffmpeg writes its `-progress` key=value blocks to stdout and
     `on_progress(seconds_done)` is called at each block (about twice a second), so the CLI and the
-    Prefect run can say how far a pass is. stderr is kept whole for errors and parsing, as run()."""
+    Prefect run can say how far a pass is. stderr is kept whole for errors and parsing, as run();
+    the returned stdout is the last block (`frame=` is the count of frames written)."""
     import threading
     import time
 
@@ -108,8 +109,10 @@ def run_with_progress(args: list[str], on_progress, timeout: float = 1800) -> su
     reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
     reader.start()   # stderr drained beside stdout: a full pipe would stall ffmpeg
     deadline = time.monotonic() + timeout
+    last: dict[str, str] = {}   # the last progress block's values (frame=, out_time_us=, …)
     for line in proc.stdout:
         key, _, value = line.strip().partition("=")
+        last[key] = value
         if key == "out_time_us" and value.isdigit():
             on_progress(int(value) / 1e6)
         if time.monotonic() > deadline:
@@ -126,4 +129,5 @@ def run_with_progress(args: list[str], on_progress, timeout: float = 1800) -> su
         raise MediaError(f"ffmpeg timed out after {timeout:g}s", cmd, stderr)
     if proc.returncode != 0:
         raise MediaError(f"ffmpeg exited with code {proc.returncode}", cmd, stderr)
-    return subprocess.CompletedProcess(cmd, proc.returncode, "", stderr)
+    # stdout: the last progress block, so a caller reads what was written (e.g. `frame=N`)
+    return subprocess.CompletedProcess(cmd, proc.returncode, "".join(f"{k}={v}\n" for k, v in last.items()), stderr)

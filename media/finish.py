@@ -27,7 +27,7 @@ import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything h
 
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
-from .probe import Probe, probe
+from .probe import Probe, probe_copied
 
 RATE = 48000           # the mix's sample rate (AAC and broadcast both take it)
 _QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error"]
@@ -318,12 +318,19 @@ _TIME = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 def loudness(path) -> Loudness:
     """EBU R128 integrated loudness and true peak of a file's first audio stream (ebur128)."""
-    done = run(["-nostdin", "-hide_banner", "-nostats", "-protocol_whitelist", "file", "-i", os.fspath(path),
+    return heard(path)[0]
+
+
+def heard(path) -> tuple[Loudness, float]:
+    """One decode of a file's first audio stream: its EBU R128 loudness and true peak (ebur128),
+    and its length in seconds (the decode's last `time=`)."""
+    done = run(["-nostdin", "-hide_banner", "-protocol_whitelist", "file", "-i", os.fspath(path),
                 "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"], timeout=900)
-    i, p = _I.findall(done.stderr), _PEAK.findall(done.stderr)
-    if not i or not p:
+    i, p, times = _I.findall(done.stderr), _PEAK.findall(done.stderr), _TIME.findall(done.stderr)
+    if not i or not p or not times:
         raise MediaError("ebur128 printed no summary", [os.fspath(path)], done.stderr)
-    return Loudness(float(i[-1]), float(p[-1]))
+    h, m, sec = times[-1]
+    return Loudness(float(i[-1]), float(p[-1])), int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 @dataclass(frozen=True)
@@ -361,17 +368,21 @@ def finish(plan: FinishPlan, out, on_progress=None) -> Finished:
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _beside(target)
+    total = plan.total
     try:
-        if on_progress is None:
-            run(finish_args(plan, tmp, measured), timeout=1800)
-        else:
-            total = plan.total
-            run_with_progress(finish_args(plan, tmp, measured), lambda done: on_progress(min(1.0, done / total)))
+        wrote = run_with_progress(finish_args(plan, tmp, measured),
+                                  lambda done: on_progress(min(1.0, done / total)) if on_progress else None)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return Finished(probe(target), loudness(target) if measured is not None else None,
-                    read_audio(target).seconds)
+    # Read back without decoding the picture again: its boxes, held to the frames ffmpeg says it
+    # wrote (media/probe.probe_copied) — a full decode of the cut was the pass's biggest cost
+    # beyond the render itself. The sound is decoded once, for its loudness and its length.
+    picture = probe_copied(target, wrote.stdout)
+    if measured is None:
+        return Finished(picture, None, read_audio(target).seconds)
+    sound, seconds = heard(target)
+    return Finished(picture, sound, seconds)
 
 
 def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:
