@@ -368,10 +368,15 @@ class Bench:
                 verdict = self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
                 if kind == "drop_character":
                     # Whether the gate could tell the one who is gone, and said so if it could not.
-                    told = set(cast_of(self.cast_of(req), (90, 160)).members)
-                    warned = [s["reason"] for s in verdict["scores"] if s["name"] == "present" and s["role"] == "warn"]
+                    told = cast_of(self.cast_of(req), (90, 160)).members
+                    present = [s for s in verdict["scores"] if s["name"] == "present"]
+                    warned = [s["reason"] for s in present if s["role"] == "warn"]
+                    blocked = [s["reason"] for s in present if s["role"] == "block" and not s["passed"]]
                     self.presence_cases.append({"shot": clip["shot"], "gone": gone, "flagged": not verdict["passed"],
                                                 "told": all(g in told for g in gone),
+                                                "foreground": any(getattr(told.get(g), "foreground", False) for g in gone),
+                                                "named": bool(gone) and all(any(r.startswith(f"{g} ") for r in blocked)
+                                                                            for g in gone),
                                                 "warned": all(any(g in w for w in warned) for g in gone)})
                 out.unlink()
                 for v in keys.values():
