@@ -1,8 +1,10 @@
 """The gates, measured on a corpus they were not tuned for: detection, false alarms, time.
 
-`python -m benchmarks.gates [--n N] [--seed S] [--gates panel,keyframe,continuity,drift] [--spend-shots 16]`
+`python -m benchmarks.gates [--n N] [--seed S] [--gates panel,keyframe,continuity,drift] [--kinds a,b]
+[--spend-shots 16]`
 builds a seeded corpus from the example film (benchmarks/gate_corpus.py: the local provider's
-clean output, and edits of it made after drawing) and runs each gate as the scene does — the
+clean output, and edits of it made after drawing; `--kinds` measures only the keyframe and
+drift kinds named, "clean" included) and runs each gate as the scene does — the
 local judge's verdict held to the gate policy (governor/gates.py) — printing one JSON line per
 gate and fault kind: cases, detection rate, the gate's false-alarm rate on its clean cases, and
 milliseconds per judged case (the judge and the policy; drawing and editing are not counted).
@@ -290,22 +292,27 @@ class Bench:
             made.append(clip)
         return made
 
-    def keyframes(self, n: int, clips: list[dict]) -> None:
+    def keyframes(self, n: int, clips: list[dict], kinds: set[str] | None = None) -> None:
+        """N clean keyframe sets, N partway clips, N//5 off-model ones (`kinds`: only those named)."""
+        def wanted(kind):
+            return kinds is None or kind in kinds
         rng = np.random.default_rng([self.seed, 2])
-        for i in range(n):
+        for i in range(n if wanted("clean") else 0):
             clip = clips[i % len(clips)]
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             # slate's own checks see the whole clip graded as the judge's frames are.
             self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
                                clip_file=self.graded(clip, op))
-        for i in range(n):
+        rng = np.random.default_rng([self.seed, 2, 1])   # each kind its own stream: --kinds keeps the cases
+        for i in range(n if wanted("partway") else 0):
             a = clips[i % len(clips)]
             others = [c for c in clips if c["shot"] != a["shot"]]
             b = others[int(rng.integers(0, len(others)))]
             # The second half is another shot's: the frame at half time and the last frame are b's.
             frames = {"first": a["frames"]["first"], "middle": b["frames"]["middle"], "last": b["frames"]["last"]}
             self.keyframe_case(a, frames, "partway", f"{a['shot']}<-{b['shot']}", rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
-        for i in range(max(len(self.plans), n // 5)):
+        rng = np.random.default_rng([self.seed, 2, 2])
+        for i in range(max(len(self.plans), n // 5) if wanted("off_model") else 0):
             plan = self.plans[i % len(self.plans)]
             kind = PANEL_FAULTS[i % len(PANEL_FAULTS)]
             clip = self.clip(plan, self.seed * 1000 + 300_000 + i, "static" if plan.camera_fixed else plan.movement,
@@ -317,8 +324,6 @@ class Bench:
     def clip_faults(self, n: int, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
         """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
         graded by one photometric change, judged by the whole keyframe gate."""
-        rng = np.random.default_rng([self.seed, 5])
-
         def moves(c):
             return (c["plan"].movement != "static" and not c["plan"].camera_fixed) or c["plan"].end is not None
         among = {
@@ -328,6 +333,8 @@ class Bench:
             "flat_static": [c for c in clips if not moves(c)],
         }
         for kind in kinds:
+            # Each kind its own random stream, so --kinds measures the same cases as a full run.
+            rng = np.random.default_rng([self.seed, 5, CLIP_FAULTS.index(kind)])
             pool = among.get(kind, clips)
             for i in range(n):
                 clip = pool[i % len(pool)]
@@ -361,10 +368,15 @@ class Bench:
                 verdict = self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out, start=start)
                 if kind == "drop_character":
                     # Whether the gate could tell the one who is gone, and said so if it could not.
-                    told = set(cast_of(self.cast_of(req), (90, 160)).members)
-                    warned = [s["reason"] for s in verdict["scores"] if s["name"] == "present" and s["role"] == "warn"]
+                    told = cast_of(self.cast_of(req), (90, 160)).members
+                    present = [s for s in verdict["scores"] if s["name"] == "present"]
+                    warned = [s["reason"] for s in present if s["role"] == "warn"]
+                    blocked = [s["reason"] for s in present if s["role"] == "block" and not s["passed"]]
                     self.presence_cases.append({"shot": clip["shot"], "gone": gone, "flagged": not verdict["passed"],
                                                 "told": all(g in told for g in gone),
+                                                "foreground": any(getattr(told.get(g), "foreground", False) for g in gone),
+                                                "named": bool(gone) and all(any(r.startswith(f"{g} ") for r in blocked)
+                                                                            for g in gone),
                                                 "warned": all(any(g in w for w in warned) for g in gone)})
                 out.unlink()
                 for v in keys.values():
@@ -470,9 +482,12 @@ class Bench:
         cast = self.cast_of(req)
         return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
 
-    def drift(self, n: int, threshold: float) -> None:
-        rng = np.random.default_rng([self.seed, 4])
-        for kind in ("clean", "drift", *DRIFT_FAULTS):
+    def drift(self, n: int, threshold: float, kinds: set[str] | None = None) -> None:
+        every = ("clean", "drift", *DRIFT_FAULTS)
+        for kind in every:
+            if kinds is not None and kind not in kinds:
+                continue
+            rng = np.random.default_rng([self.seed, 4, every.index(kind)])   # each kind its own stream
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
@@ -513,8 +528,10 @@ class Bench:
                                "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
 
 
-def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift")):
-    """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while)."""
+def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift"),
+        kinds: set[str] | None = None):
+    """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while).
+    `kinds`: only these keyframe and drift kinds ("clean" for the clean sets); None: all."""
     from manifests.settings import project_settings
     with tempfile.TemporaryDirectory(prefix="slate-gates-") as tmp:
         root = write_example_film(Path(tmp) / "film")
@@ -532,10 +549,11 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
             if "keyframe" in gates:
-                bench.keyframes(n, clips)
+                bench.keyframes(n, clips, kinds)
                 # A whole-clip case is a decode, an edit and an encode (~3 s on two busy cores): a
                 # quarter of N of each kind keeps a --n 200 run within the hour.
-                bench.clip_faults(max(8, n // 4), clips)
+                bench.clip_faults(max(8, n // 4), clips,
+                                  tuple(k for k in CLIP_FAULTS if kinds is None or k in kinds))
                 yield from lines("keyframe")
             if "continuity" in gates:
                 bench.continuity(n, clips)
@@ -543,7 +561,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 yield from lines("continuity")
             bench.done(clips)
         if "drift" in gates:
-            bench.drift(n, project_settings(root).drift_threshold)
+            bench.drift(n, project_settings(root).drift_threshold, kinds)
             yield from lines("drift")
 
 
@@ -552,10 +570,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="cases per gate and kind (default 200)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--gates", default="panel,keyframe,continuity,drift")
+    parser.add_argument("--kinds", default="", help="only these keyframe and drift kinds, comma-separated "
+                        "(e.g. clean,off_model,drop_character,fading); default: all")
     parser.add_argument("--spend-shots", type=int, default=16,
                         help="shots of the spend-efficiency film (benchmarks/spend.py); 0: not measured")
     args = parser.parse_args()
-    for line in run(args.n, args.seed, tuple(g.strip() for g in args.gates.split(",") if g.strip())):
+    kinds = {k.strip() for k in args.kinds.split(",") if k.strip()} or None
+    for line in run(args.n, args.seed, tuple(g.strip() for g in args.gates.split(",") if g.strip()), kinds):
         print(json.dumps(line), flush=True)
     if args.spend_shots:
         # Spend efficiency (issue 9): the film rendered twice, panel gate on and off, its video

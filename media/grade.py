@@ -148,14 +148,17 @@ def _ncc(a: np.ndarray, b: np.ndarray) -> float:
 
 
 ZOOMS = np.round(np.arange(1.0, 1.2701, 0.03), 3)   # a dolly's or a pan's crop: 1.00 … 1.27
+# A plate as a shot frames it: a close framing crops it as far as 1.88 (the local painter's close-up
+# of a plate is a crop of about half its width), and a move adds its own crop on top.
+PLATE_ZOOMS = np.round(np.arange(1.0, 1.8801, 0.04), 3)
 PLACES = np.linspace(0.0, 1.0, 5)                    # where the window sits in the slack
 SEARCH = (48, 27)     # the size a move is searched at
 
 
-def _coarse(width: int, height: int) -> np.ndarray:
+def _coarse(width: int, height: int, zooms: np.ndarray = ZOOMS) -> np.ndarray:
     """Every crop window (x0, y0, x1, y1) a camera move could show of a width x height panel."""
     out = []
-    for z in ZOOMS:
+    for z in zooms:
         cw, ch = width / z, height / z
         places = PLACES if z > 1 else (0.5,)
         for u in places:
@@ -214,20 +217,24 @@ def _ncc_many(crops: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.where(den > 0, c @ t / np.maximum(den, 1e-9), 0.0)
 
 
-def frame_window(panel: Image.Image, frame: np.ndarray, size: tuple[int, int], mix: Image.Image | None = None):
+def frame_window(panel: Image.Image, frame: np.ndarray, size: tuple[int, int], mix: Image.Image | None = None,
+                 zooms: np.ndarray = ZOOMS, near: tuple | None = None):
     """The crop of `panel` that best explains `frame`, by normalised correlation of luma at a
     small size, coarse then fine: (score, window, that crop softened at `size`). With `mix`,
-    each crop is first blended half and half with it (the middle of a cross-fade to an end panel)."""
+    each crop is first blended half and half with it (the middle of a cross-fade to an end panel).
+    `zooms`: the crops the coarse search tries; `near`: a window found for a frame before this
+    one (of the same clip), refined from instead of searching every crop again."""
     sw, sh = SEARCH if panel.width >= panel.height else SEARCH[::-1]
     panel = panel.convert("RGB")
     scale = 3 * sw / panel.width
     small = _gray(soften(panel, (3 * sw, round(panel.height * scale)), 1.0)).astype(np.float32)
     target = _gray(soften(frame, (sw, sh), 0.5))
     other = None if mix is None else _gray(soften(mix, (sw, sh), 0.0)).ravel()
-    best = (-2.0, None)
-    for stage in (None, *REFINE):
-        boxes = _coarse(panel.width, panel.height) if stage is None else _around(best[1], panel.width,
-                                                                                 panel.height, *stage)
+    best = (-2.0, near)
+    # From a window found before: one wider step first (four frames of a dolly move it ~0.02).
+    for stage in ((None,) if near is None else ((0.02, 0.03),)) + REFINE:
+        boxes = _coarse(panel.width, panel.height, zooms) if stage is None else _around(best[1], panel.width,
+                                                                                        panel.height, *stage)
         crops = _sample(small, boxes, scale, (sw, sh))
         if other is not None:
             crops = 0.5 * crops + 0.5 * other

@@ -9,10 +9,20 @@ grade moves lightness more than hue) over the share a figure of theirs would cov
 FIGURE_HEIGHT of the frame tall: 1.0 is a whole such figure, 0 nobody; a closer framing reads
 above 1, a figure half hidden or half out of frame about half.
 
+A character every colour of whom the set shows (in the diner every colour Gabe and Jenny wear
+is on the stools, the floor, the lamps or on the other) is a *foreground member*: looked for
+only where the frame is not the plate. The plate's window is found in each frame
+(media.grade.frame_window's move search, widened to the crop a close framing makes of a plate),
+a frame pixel more than FIGURE_DISTANCE Lab units from it is figure, and their signature there
+is the colours of theirs that the others named wear little of (at most SHARED of a figure: one
+character's red hair does not take away another's red dress). Someone dressed in the set's
+colours is then told by where they stand in front of it, not by a colour the set lacks.
+
 It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
-never decides: thresholds are the caller's. A character with no signature colour (dressed like
-someone else, or like the set) cannot be told apart by colour; `Cast.unseen` names them, and
-the caller must not claim to have checked them. It never imports anything of ours.
+never decides: thresholds are the caller's. A character with no signature colour even so
+(dressed like someone else of the shot), or with no plate to stand them against, cannot be
+told apart by colour; `Cast.unseen` names them, and the caller must not claim to have checked
+them. It never imports anything of ours.
 """
 from __future__ import annotations
 
@@ -34,6 +44,10 @@ MATCH = 10.0           # Lab units (lightness half-weighted) a frame pixel may b
                        # once the frame's tones are levelled to the start's (histograms matched per channel:
                        # a grade, a gamma, clipped highlights; no pixel-to-pixel pairing, so a camera
                        # move or a chained start that frames things otherwise does not matter)
+FIGURE_DISTANCE = 20.0  # Lab units (lightness half-weighted) a frame pixel is from the plate's window
+                        # to be figure, not set: past a grade's and a codec's error on a softened plate
+SHARED = 0.25          # of another named figure's pixels: a colour they wear more of than this is theirs
+PLATE_EVERY = 4        # frames: the plate's window is refined every 4th frame (a move is slow between)
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -53,20 +67,26 @@ class Member:
     shares: np.ndarray                   # (K,) each colour's share of the figure's pixels
     share_of_figure: float               # the signature colours' share of the figure's pixels
     figure_aspect: float                 # the figure's opaque pixels over its height squared
+    foreground: bool = False             # looked for only where the frame is not the plate
 
 
 @dataclass(frozen=True)
 class Cast:
     members: dict[str, Member]
     unseen: dict[str, str] = field(default_factory=dict)   # id -> why presence cannot be told by colour
+    plate: np.ndarray | None = None      # RGB, larger than the frames: where foreground members are told
+                                         # from the set (the window each frame shows of it is searched)
 
     @classmethod
-    def of(cls, figures: dict[str, np.ndarray], plate: np.ndarray | None, named: set[str]) -> Cast:
+    def of(cls, figures: dict[str, np.ndarray], plate: np.ndarray | None, named: set[str],
+           backdrop: np.ndarray | None = None) -> Cast:
         """The cast's signatures from each character's figure (an RGBA array, alpha marking the
         figure; dressed as the scene dresses them) and the location's plate (RGB, at the scale of
         the frames it will be looked for in). A character `named` for the shot is told apart from
         the set and from the others named (who may stand beside them); anyone else from the set
-        and from everyone named (a stranger may look like another stranger: either is one too many)."""
+        and from everyone named (a stranger may look like another stranger: either is one too many).
+        `backdrop`: the plate at a larger scale (RGB); given, a named character whose every colour
+        the set shows is a foreground member (the module's docstring)."""
         palettes = {}
         for cid, fig in figures.items():
             px = fig[fig[..., 3] > 0][:, :3]
@@ -88,13 +108,27 @@ class Cast:
             if plate_lab is not None:
                 # The set shows this colour (many near shades of a brick wall count together).
                 own &= (_dist(plate_lab, colours) <= PLATE_SEPARATION).mean(axis=0) < PLATE_SHARE
+            if not own.any() and backdrop is not None and cid in named:
+                # Told where the frame is not the plate: by the colours the others named wear
+                # little of (each other's figure's share within SEPARATION of it).
+                fore = np.hypot(colours[:, 1], colours[:, 2]) >= MIN_CHROMA
+                for o in named:
+                    if o == cid or o not in palettes:
+                        continue
+                    o_colours, o_shares = palettes[o][0], palettes[o][1]
+                    near = _dist(colours, o_colours) <= SEPARATION          # (K, K_o)
+                    fore &= (near * o_shares[None, :]).sum(-1) <= SHARED
+                if fore.any():
+                    members[cid] = Member(cid, colours[fore].astype(np.float32), rgb[fore], shares[fore],
+                                          float(shares[fore].sum()), aspect, foreground=True)
+                    continue
             if not own.any():
                 unseen[cid] = ("every colour they wear is " + ("shown by the set" if not beside else
                                "worn by someone else of the shot or shown by the set"))
                 continue
             members[cid] = Member(cid, colours[own].astype(np.float32), rgb[own], shares[own],
                                   float(shares[own].sum()), aspect)
-        return cls(members, unseen)
+        return cls(members, unseen, None if backdrop is None else np.asarray(backdrop, dtype=np.uint8))
 
     def presence(self, frames: np.ndarray, start: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per character, per frame of (N, H, W, 3) RGB: their signature's share of the frame
@@ -108,11 +142,16 @@ class Cast:
             # colours are compared where the signatures were chosen, at the start's exposure.
             f = np.stack([_undo(_grade(np.asarray(start, np.float32), x), x) for x in f])
         pixels = lab(f).reshape(n, h, w, 3)
+        figure = None
+        if self.plate is not None and any(m.foreground for m in self.members.values()):
+            figure = self.figure(f)
         out = {}
         for cid, m in self.members.items():
             hit = np.empty(n)
             for i in range(n):
                 near = _dist(pixels[i], m.colours).min(-1) <= MATCH
+                if m.foreground:
+                    near &= figure[i]
                 # A figure's colour is a patch; scattered pixels (edges, grain, a codec's
                 # smear between two other colours) are not someone.
                 labels, k = label(near)
@@ -123,6 +162,26 @@ class Cast:
                 hit[i] = near.mean()
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
+        return out
+
+    def figure(self, frames: np.ndarray) -> np.ndarray:
+        """(N, H, W) bool: where each frame (levelled to the plate's tones) is not the plate —
+        more than FIGURE_DISTANCE from the window of the plate it shows, searched in full on the
+        first frame and refined from there every PLATE_EVERY frames (a move is slow between)."""
+        from PIL import Image
+
+        from .grade import PLATE_ZOOMS, frame_window, soften
+        n, h, w = frames.shape[:3]
+        plate = Image.fromarray(self.plate)
+        out = np.empty((n, h, w), dtype=bool)
+        box, crop = None, None
+        for i in range(n):
+            if box is None or i % PLATE_EVERY == 0:
+                _, box, crop = frame_window(plate, frames[i], (w, h), zooms=PLATE_ZOOMS, near=box)
+                window = lab(crop)
+            seen = lab(soften(frames[i], (w, h), 1.0))
+            d = (seen - window) * np.array([0.5, 1.0, 1.0], dtype=np.float32)
+            out[i] = np.sqrt((d * d).sum(-1)) > FIGURE_DISTANCE
         return out
 
 

@@ -134,11 +134,16 @@ def cast_of(cast: Cast, size: tuple[int, int]) -> presence.Cast:
             figures[cid] = _figure(str(path), cast.wardrobe.get(cid))
         except Exception as exc:  # noqa: BLE001 — art slate cannot read is said, not raised
             unreadable[cid] = f"its turnaround could not be read as figures on a plain sheet ({exc})"
-    plate = None
+    plate = backdrop = None
     if cast.plate is not None:
-        plate = np.asarray(Image.open(cast.plate).convert("RGB").resize((size[1], size[0]), Image.BOX))
-    made = presence.Cast.of(figures, plate, set(cast.named))
-    return presence.Cast(made.members, {**made.unseen, **unreadable})
+        with Image.open(cast.plate) as im:
+            whole = im.convert("RGB")
+        plate = np.asarray(whole.resize((size[1], size[0]), Image.BOX))
+        # Twice the frames' scale: a close framing's window of it is still sharp when searched
+        # for (media.presence: someone dressed in the set's colours is told where the frame is not it).
+        backdrop = np.asarray(whole.resize((2 * size[1], 2 * size[0]), Image.BOX))
+    made = presence.Cast.of(figures, plate, set(cast.named), backdrop)
+    return presence.Cast(made.members, {**made.unseen, **unreadable}, made.plate)
 
 
 @lru_cache(maxsize=64)

@@ -129,6 +129,12 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     (example_film / "overrides").mkdir()
     Image.fromarray(composite).save(example_film / "overrides" / "1D.png")
     doc["shots"][1]["panel_override"] = "overrides/1D.png"
+    # The composite is a set with nobody in it: 1D names nobody (naming Gabe and Jenny, its clip
+    # would rightly escalate at its own keyframe gate — neither is in any frame — before the cut
+    # is reached), and 1E starts from its own panel, not from 1D's empty last frame.
+    doc["shots"][1]["characters"] = []
+    doc["shots"][1]["action"] = "The counter, the mug left on it."
+    doc["shots"][2]["chain"] = False
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     began = datetime.now(timezone.utc)
     state = scene_flow(project=str(example_film), return_state=True)

@@ -257,14 +257,80 @@ def decode_image(ref: str | bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-def make_image(inputs: list[Image.Image], width: int, height: int, seed: int = 0) -> bytes:
-    """A 'generated' panel: the first input framed to the asked size, with the others inset."""
-    base = inputs[0].resize((width, height)) if inputs else Image.new("RGB", (width, height), (90, 90, 110))
+# Colour words a model reads off a wardrobe line ("Wearing: Navy waxed work coat …"), as the
+# example film's wardrobe paints them (its scene's hex colours), and a few plain ones. A real model
+# reads any; the fakes need only the words the tests' films use.
+COLOUR_WORDS = {"cherry-red": "#b3202a", "navy": "#1f3a5f", "red": "#b3202a", "blue": "#1f3a5f",
+                "green": "#2e6b3a", "yellow": "#d9b020", "black": "#1a1a1a", "white": "#f0f0f0"}
+
+
+def wardrobe_colours(prompt: str) -> list[str | None]:
+    """Per person of a panel or clip prompt, in order, the hex of the first colour word of what
+    they wear (None: no wardrobe said, or no colour in it). A person's entry is "id: Name, …"
+    (how the tests' films introduce people; a place's entry, "diner: Interior of …", is not one),
+    running to the next entry, and its wardrobe follows "Wearing:"."""
+    starts = list(re.finditer(r"(?:^|(?<=\. )|(?<=\n))[a-z][a-z0-9_-]*: ", prompt))
+    out = []
+    for i, m in enumerate(starts):
+        text = prompt[m.end():starts[i + 1].start() if i + 1 < len(starts) else len(prompt)]
+        if not re.match(r"[A-Z][\w'-]*,", text):
+            continue
+        wearing = text.partition("Wearing:")[2].split("\n")[0].lower()
+        found = [(wearing.find(w), -len(w), hexed) for w, hexed in COLOUR_WORDS.items()
+                 if re.search(rf"(?<![a-z-]){re.escape(w)}(?![a-z-])", wearing)]
+        out.append(min(found)[2] if found else None)
+    return out
+
+
+def _figures(refs: list[Image.Image], prompt: str, views: int = 4) -> list[Image.Image]:
+    """Each sheet on a plain ground (a turnaround, `views` cells wide) as its first view cut from
+    the ground (RGBA), dressed in the colour its person's wardrobe line names (the sheets come in
+    the prompt's order of people); a small picture on a plain ground (a prop) whole."""
+    from providers.local_draw import dress
+    colours = wardrobe_colours(prompt)
+    figures = []
+    for ref in refs:
+        ground = _plain_ground(ref)
+        if ground is None:
+            continue
+        cell = ref.crop((0, 0, ref.width // views, ref.height)) if ref.width >= 2 * ref.height else ref
+        rgba = cell.convert("RGBA")
+        rgba.putdata([(r, g, b, 0 if abs(r - ground[0]) + abs(g - ground[1]) + abs(b - ground[2]) < 24 else 255)
+                      for r, g, b, _ in rgba.getdata()])
+        bbox = rgba.getchannel("A").getbbox()
+        rgba = rgba.crop(bbox) if bbox else rgba
+        colour = colours[len(figures)] if len(figures) < len(colours) else None
+        figures.append(dress(rgba, colour) if colour else rgba)
+    return figures
+
+
+def _stand(base: Image.Image, figures: list[Image.Image], height: float) -> Image.Image:
+    """The figures stood on the floor of `base`, side by side, each `height` of the frame tall
+    at most (as a model stands the shot's people on its set)."""
+    width, tall = base.size
+    for i, fig in enumerate(figures):
+        fig = fig.copy()
+        fig.thumbnail((width // max(2, len(figures) + 1), int(tall * height)))
+        x = (i + 1) * width // (len(figures) + 1) - fig.width // 2
+        base.paste(fig, (x, tall - fig.height - tall // 20), fig)
+    return base
+
+
+def make_image(inputs: list[Image.Image], width: int, height: int, seed: int = 0, prompt: str = "") -> bytes:
+    """A 'generated' panel, drawn as an image model would: the shot's people (each turnaround's
+    first view, dressed in the colour their wardrobe line names) standing on the location plate
+    (the first picture that is not a sheet on a plain ground). A composite to polish (a second
+    picture: the first one sent when the prompt says so, else the last) is kept as it is; a single
+    picture is framed to the asked size."""
+    pictures = [i for i in inputs if _plain_ground(i) is None]
+    if len(pictures) >= 2:
+        composite = pictures[0] if "composite to polish" in prompt else pictures[-1]
+        base = composite.convert("RGB").resize((width, height))
+    elif pictures:
+        base = _stand(pictures[0].convert("RGB").resize((width, height)), _figures(inputs, prompt), 0.75)
+    else:
+        base = _stand(Image.new("RGB", (width, height), (90, 90, 110)), _figures(inputs, prompt), 0.75)
     draw = ImageDraw.Draw(base)
-    for i, extra in enumerate(inputs[1:4]):
-        thumb = extra.copy()
-        thumb.thumbnail((width // 5, height // 2))
-        base.paste(thumb, (width // 8 + i * width // 4, height // 3))
     draw.rectangle([0, 0, 6 + seed % 5, 6], fill=(seed % 255, 40, 40))
     buf = io.BytesIO()
     base.save(buf, format="PNG")
@@ -279,29 +345,15 @@ def _plain_ground(img: Image.Image) -> tuple[int, int, int] | None:
     return first if all(sum(abs(a - b) for a, b in zip(c, first)) < 24 for c in corners) else None
 
 
-def reference_picture(refs: list[Image.Image], width: int, height: int, views: int = 4) -> Image.Image:
+def reference_picture(refs: list[Image.Image], width: int, height: int, views: int = 4,
+                      prompt: str = "") -> Image.Image:
     """What a reference-to-video model 'makes' of its references, for a fake: the one picture
     with no plain ground (the set) as the background, and from each sheet on a plain ground its
-    first view (a sheet is `views` cells wide) stood on the floor, side by side; a small picture
-    on a plain ground (a prop) set in whole."""
+    first view (a sheet is `views` cells wide) stood on the floor, side by side, dressed in the
+    colour the prompt's wardrobe line names; a small picture on a plain ground (a prop) set in whole."""
     sets = [r for r in refs if _plain_ground(r) is None]
     base = (sets[0] if sets else Image.new("RGB", (width, height), (90, 90, 110))).convert("RGB").resize((width, height))
-    figures = []
-    for ref in refs:
-        ground = _plain_ground(ref)
-        if ground is None:
-            continue
-        cell = ref.crop((0, 0, ref.width // views, ref.height)) if ref.width >= 2 * ref.height else ref
-        rgba = cell.convert("RGBA")
-        rgba.putdata([(r, g, b, 0 if abs(r - ground[0]) + abs(g - ground[1]) + abs(b - ground[2]) < 24 else 255)
-                      for r, g, b, _ in rgba.getdata()])
-        figures.append(rgba)
-    for i, fig in enumerate(figures):
-        fig = fig.copy()
-        fig.thumbnail((width // max(2, len(figures) + 1), int(height * 0.8)))
-        x = (i + 1) * width // (len(figures) + 1) - fig.width // 2
-        base.paste(fig, (x, height - fig.height - height // 20), fig)
-    return base
+    return _stand(base, _figures(refs, prompt, views), 0.8)
 
 
 def flat_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:

@@ -199,7 +199,7 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
     body = job["input"]
     if job["model"] in REFERENCE:
         start = reference_picture([decode_image(r) for r in body["reference_image_urls"]],
-                                  *SIZES.get(body.get("resolution"), SIZES["720p"]))
+                                  *SIZES.get(body.get("resolution"), SIZES["720p"]), prompt=body.get("prompt") or "")
     else:
         start = decode_image(body["image_url"])
     if job["model"] in IMAGE_MODELS:

@@ -133,7 +133,7 @@ def generate_content(st: State, req: Request) -> Reply:
         return Reply(200, {"candidates": [{"content": {"role": "model"}, "finishReason": finish, "index": 0}],
                            "modelVersion": model, "responseId": record["id"]})
     width, height = _pixels((config.get("imageConfig") or {}).get("aspectRatio", "1:1"))
-    png = make_image(images, width, height, seed=len(st.created))
+    png = make_image(images, width, height, seed=len(st.created), prompt=text)
     if kind == "blank":  # a safety filter's black frame, an empty generation: one flat colour, billed
         png = flat_png(width, height, tuple(fault.data.get("colour", (0, 0, 0))))
     return Reply(200, {
@@ -186,7 +186,7 @@ def predict_long_running(st: State, req: Request) -> Reply:
     name = f"models/{model}/operations/{op_id}"
     st.create(PROVIDER, "submit", model, body, id=op_id, name=name, seconds=params["durationSeconds"],
               resolution=params["resolution"], start=(instance.get("image") or {}).get("bytesBase64Encoded"),
-              refs=[r["image"]["bytesBase64Encoded"] for r in refs or []],
+              refs=[r["image"]["bytesBase64Encoded"] for r in refs or []], prompt=instance.get("prompt") or "",
               end=(instance.get("lastFrame") or {}).get("bytesBase64Encoded"),
               fate=fault.kind if fault and fault.kind in ("moderation", "job_failed") else None,
               fate_data=fault.data if fault else {}, uri=None)
@@ -233,8 +233,8 @@ def _rendered(st: State, job: dict) -> str:
             return job["uri"]
     width, height = VEO_SIZES[job["resolution"]]
     end = image_of(job["end"]) if job["end"] else None
-    start = reference_picture([image_of(r) for r in job["refs"]], width, height) if job.get("refs") \
-        else image_of(job["start"])
+    refs = [image_of(r) for r in job.get("refs") or []]
+    start = reference_picture(refs, width, height, prompt=job.get("prompt") or "") if refs else image_of(job["start"])
     clip = make_video(start, end, float(job["seconds"]), width, height, audio=True)   # Veo always makes its sound
     file_id = st.put_file(clip, "mp4", "video/mp4").rsplit("/", 1)[-1].split(".")[0]
     with st.lock:

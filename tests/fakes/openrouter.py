@@ -238,7 +238,8 @@ def finish(st: State, job: dict) -> None:
     frames = {f["frame_type"]: decode_image(f["image_url"]["url"]) for f in asked.get("frame_images") or []}
     if asked.get("input_references"):
         frames["first_frame"] = reference_picture([decode_image(r["image_url"]["url"])
-                                                   for r in asked["input_references"]], w, h)
+                                                   for r in asked["input_references"]], w, h,
+                                                  prompt=asked.get("prompt") or "")
     clip = make_video(frames["first_frame"], frames.get("last_frame"), asked["duration"], w, h,
                       audio=asked.get("generate_audio") is True)
     job.update(status="completed", file_url=st.put_file(clip, "mp4", "video/mp4"), generation_id=f"gen-{job['id']}")

@@ -210,7 +210,8 @@ def _finish(st: State, job: dict) -> None:
             end_ref = inputs.get("last_frame_image") or inputs.get("last_frame")
             width, height = SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
             if "reference_images" in inputs:
-                start = reference_picture([decode_image(r) for r in inputs["reference_images"]], width, height)
+                start = reference_picture([decode_image(r) for r in inputs["reference_images"]], width, height,
+                                          prompt=inputs.get("prompt") or "")
             else:
                 start = decode_image(inputs.get("image") or inputs["start_image"])
             # A model that takes generate_audio answers with sound when it is true (or its default is);
@@ -223,7 +224,8 @@ def _finish(st: State, job: dict) -> None:
         else:
             refs = inputs.get("image_input") or [inputs["input_image"]]
             width, height = _image_size(inputs)
-            url = st.put_file(make_image([decode_image(r) for r in refs], width, height), "png", "image/png")
+            url = st.put_file(make_image([decode_image(r) for r in refs], width, height, prompt=inputs.get("prompt") or ""),
+                              "png", "image/png")
             output = [url] if job["model"] == "bytedance/seedream-4" else url
         expired = st.take(NAME, "download", job["model"])
         if expired is not None and expired.kind == "expired":
