@@ -72,6 +72,7 @@ def finish_scene(run: RunSpec, scene: str, shots: list[dict], cues: list[dict], 
     plan = plan_of(st, shots, cues, lut, edit, width, height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
     done = finish(plan, out, _progress(scene))
+    emit(event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
     problems = deliverable_problems(done, plan)
     if problems:
         raise FinishMismatch(f"finished scene {scene} " + "; ".join(problems))
