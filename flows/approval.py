@@ -221,6 +221,24 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
             marker.unlink(missing_ok=True)
 
 
+def resume_when_paused(flow_run_id: str, run_input: dict, wait: float = 60.0) -> None:
+    """Answer a waiting run (prefect's resume_flow_run). The approval file is written just before
+    the run pauses (it must name the run while it waits), so an answer given the moment the file
+    appears can meet a run not yet Paused: it is tried again until the run is, for `wait` seconds."""
+    import time
+
+    from prefect.exceptions import NotPausedError
+    from prefect.flow_runs import resume_flow_run
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return resume_flow_run(flow_run_id, run_input=run_input)
+        except NotPausedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def answered_before(key: str) -> bool:
     """This run passed the wait `key` before (a suspended run starts again from the top once
     resumed, and Prefect hands its stored answer back at once)."""

@@ -59,7 +59,7 @@ def videos(root):
 
 
 def test_a_final_scene_waits_for_a_person_and_renders_only_what_was_approved(example_film):
-    from prefect.flow_runs import resume_flow_run
+    from flows.approval import resume_when_paused as resume_flow_run
     two_shots(example_film)
     thread, box = start(example_film)
     record = waiting(example_film)
@@ -136,7 +136,7 @@ def waiting_for(root, shots, timeout=300):
 def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film):
     from decimal import Decimal
 
-    from prefect.flow_runs import resume_flow_run
+    from flows.approval import resume_when_paused as resume_flow_run
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
@@ -172,7 +172,7 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
 
 
 def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film):
-    from prefect.flow_runs import resume_flow_run
+    from flows.approval import resume_when_paused as resume_flow_run
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local
 
 
 def _approved_run(root, profile: str):
-    from prefect.flow_runs import resume_flow_run
+    from flows.approval import resume_when_paused as resume_flow_run
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
         "state", scene_flow(project=str(root), profile=profile, return_state=True)))

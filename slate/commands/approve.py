@@ -26,10 +26,9 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
             by: Optional[str] = typer.Option(None, "--by", help="who decides (default: this machine's user)")):
     """Answer a run waiting for approval of its final video (or of retakes past the amount
     approved), as the form in the UI does."""
-    from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.approval import APPROVAL_FILE, local_user
+    from flows.approval import APPROVAL_FILE, local_user, resume_when_paused
     marker = directory / ".slate" / APPROVAL_FILE
     record = json.loads(marker.read_text()) if marker.is_file() else {}
     flow_run_id = run_id or record.get("flow_run_id")
@@ -53,6 +52,6 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
     with on_stack(directory):
         api = record.get("api_url") or PREFECT_API_URL.value()
         with temporary_settings({PREFECT_API_URL: api} if api else {}):
-            resume_flow_run(flow_run_id, run_input=answer)
+            resume_when_paused(flow_run_id, answer)
     what = "no shot" if reject else f"shots {', '.join(answer['shots'])}" if shots else "every shot"
     console.print(f"approved {what} of run {flow_run_id}" + (f" ({notes})" if notes else ""))
