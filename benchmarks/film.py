@@ -258,8 +258,12 @@ def main(shots: int = 62, scenes: int = 4, keep: str | None = None) -> list[dict
     return lines
 
 
-if __name__ == "__main__":
-    argv = sys.argv[1:]
+def shots_scenes_keep(argv: list[str]) -> tuple[list[int], str | None]:
+    """`[shots] [scenes] [--keep DIR]` from a command line: the numbers given, and DIR."""
     kept = argv[argv.index("--keep") + 1] if "--keep" in argv else None
-    numbers = [int(a) for a in argv if a.isdigit()]
-    main(*numbers[:2], keep=kept)
+    return [int(a) for a in argv if a.isdigit()][:2], kept
+
+
+if __name__ == "__main__":
+    numbers, kept = shots_scenes_keep(sys.argv[1:])
+    main(*numbers, keep=kept)

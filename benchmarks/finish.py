@@ -26,7 +26,7 @@ import time
 import tempfile
 from pathlib import Path
 
-from benchmarks.film import _rows, long_film, timed_run
+from benchmarks.film import _rows, long_film, shots_scenes_keep, timed_run
 from manifests import load_film
 from media import ffmpeg_exe
 from media.finish import FinishCue, FinishPlan, FinishShot, finish, finish_args, measure
@@ -101,7 +101,5 @@ def main(shots: int = 62, scenes: int = 4, keep: str | None = None) -> list[dict
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    kept = argv[argv.index("--keep") + 1] if "--keep" in argv else None
-    numbers = [int(a) for a in argv if a.isdigit()]
-    main(*numbers[:2], keep=kept)
+    numbers, kept = shots_scenes_keep(sys.argv[1:])
+    main(*numbers, keep=kept)

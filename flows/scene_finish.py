@@ -6,7 +6,6 @@ It must never call a provider or re-make a clip: a changed grade or cue re-makes
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from prefect import get_run_logger
@@ -16,6 +15,7 @@ from tasks.plan import ShotPlan
 from tasks.assembly import finishing_inputs
 from tasks.finish import finish_scene
 from tasks import export
+from tasks.can import in_place
 from flows.scene_result import Deliverable
 
 
@@ -100,8 +100,6 @@ def extras_into_renders(run: RunSpec, graded: dict | None, output: str) -> list[
         if not uri:
             continue
         path = Path(output).with_name(name.format(stem=Path(output).stem))
-        tmp = path.with_name(path.name + ".part")
-        shutil.copyfile(studio(run).storage.open_local(uri), tmp)
-        tmp.replace(path)
+        in_place(studio(run).storage, uri, path, path.suffix.lstrip("."))
         made.append(Deliverable(kind=kind, file=path.name, uri=uri))
     return made

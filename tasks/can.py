@@ -106,15 +106,16 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
     result = {**result, "output": str(output), "contact_sheet": str(sheet), "cut": cut}
     # renders/ is the film-maker's folder (or, on a worker, a folder that never saw the scene):
     # a removed or replaced cut or sheet is put back from storage, where every worker finds it.
-    _in_place(storage, cut, output, "mp4")
+    in_place(storage, cut, output, "mp4")
     if sheet_uri is not None:
-        _in_place(storage, sheet_uri, sheet, "png")
+        in_place(storage, sheet_uri, sheet, "png")
     for extra in extras:
-        _in_place(storage, extra["uri"], output.with_name(extra["file"]), Path(extra["file"]).suffix.lstrip("."))
+        in_place(storage, extra["uri"], output.with_name(extra["file"]), Path(extra["file"]).suffix.lstrip("."))
     return result
 
 
-def _in_place(storage, uri: str, path: Path, ext: str) -> None:
+def in_place(storage, uri: str, path: Path, ext: str) -> None:
+    """The stored `uri` at `path` (atomically), unless `path` already holds that content."""
     if path.is_file() and cas_uri(file_sha256(path), ext) == uri:
         return
     path.parent.mkdir(parents=True, exist_ok=True)

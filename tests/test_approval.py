@@ -59,14 +59,14 @@ def videos(root):
 
 
 def test_a_final_scene_waits_for_a_person_and_renders_only_what_was_approved(example_film):
-    from flows.approval import resume_when_paused as resume_flow_run
+    from flows.approval import resume_when_paused
     two_shots(example_film)
     thread, box = start(example_film)
     record = waiting(example_film)
     time.sleep(1.0)
     assert videos(example_film) == []  # every panel judged, not one final clip paid for
     assert record["shots"] == ["1A", "1C"] and record["profile"] == "final"
-    resume_flow_run(record["flow_run_id"], run_input={"approve": "only the shots ticked", "shots": ["1A"],
+    resume_when_paused(record["flow_run_id"], run_input={"approve": "only the shots ticked", "shots": ["1A"],
                                                       "notes": "1C: the lamp is wrong", "approved_by": "Ana"})
     thread.join(300)
     state = box["state"]
@@ -136,7 +136,7 @@ def waiting_for(root, shots, timeout=300):
 def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film):
     from decimal import Decimal
 
-    from flows.approval import resume_when_paused as resume_flow_run
+    from flows.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
@@ -147,7 +147,7 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
                   "Caps: per-run $25.00; per-film $250.00", "What you approve is an amount"):
         assert words in text, (words, text[:3000])
     assert "| shot |" not in text  # no wide table in a narrow dialog
-    resume_flow_run(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
+    resume_when_paused(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
                                                      "retake_allowance": "0", "approved_by": "Ana"})
     second = waiting_for(example_film, ["1C"])  # 1C's clip failed its gate: its retake is past the amount
     clips = sorted((r.shot, r.take, r.status) for r in videos(example_film))
@@ -172,12 +172,12 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
 
 
 def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film):
-    from flows.approval import resume_when_paused as resume_flow_run
+    from flows.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
     first = waiting_for(example_film, ["1A", "1C"])
-    resume_flow_run(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
+    resume_when_paused(first["flow_run_id"], run_input={"approve": "all shots", "shots": [], "notes": "",
                                                      "retake_allowance": "5.00", "approved_by": "Ana"})
     thread.join(300)
     state = box["state"]

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local
 
 
 def _approved_run(root, profile: str):
-    from flows.approval import resume_when_paused as resume_flow_run
+    from flows.approval import resume_when_paused
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
         "state", scene_flow(project=str(root), profile=profile, return_state=True)))
@@ -37,7 +37,7 @@ def _approved_run(root, profile: str):
         assert time.time() < deadline and thread.is_alive(), f"the {profile} run never waited for approval"
         time.sleep(0.2)
     record = json.loads(marker.read_text())
-    resume_flow_run(record["flow_run_id"], run_input={"approve": "all shots", "shots": record["shots"],
+    resume_when_paused(record["flow_run_id"], run_input={"approve": "all shots", "shots": record["shots"],
                                                       "notes": "", "approved_by": "Ana"})
     thread.join(900)
     return box["state"]
