@@ -18,9 +18,9 @@ COPY tasks tasks
 COPY flows flows
 COPY deployments deployments
 COPY slate slate
-# A regular (not editable) install: the deployments' entrypoints (flows/scene.py, flows/film.py)
-# are found beside the installed packages (deployments/register.py's pull step), wherever the
-# worker's working folder is.
+# A regular (not editable) install: the folders are installed as slate.<folder> (pyproject's
+# package-dir) and the deployments name their flows by module (slate.flows.scene:scene_flow),
+# so a worker finds them wherever its working folder is.
 RUN pip install ".[studio]"
 
 # Never root at run time. /work is a worker's own working folder (SLATE_WORKDIR), /data the

@@ -24,7 +24,7 @@ TRIALS = 200
 
 
 def _request(i: int, estimate: str, run_id: str):
-    from governor.ledger import CallRequest
+    from slate.governor.ledger import CallRequest
     return CallRequest(run_id=run_id, film="bench", scene="s", shot=f"{i}", stage="video", take=1, provider="local",
                        model="m", profile="draft", fingerprint=f"fp-{i}", prompt="", reference_hashes=(), parameters={},
                        estimate=Decimal(estimate))
@@ -41,8 +41,8 @@ def _times(fn, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    from governor.alerts import BudgetAlerts
-    from governor.ledger import Cap, Ledger
+    from slate.governor.alerts import BudgetAlerts
+    from slate.governor.ledger import Cap, Ledger
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(f"sqlite:///{Path(tmp) / 'ledger.db'}")
         caps = [Cap("run", Decimal("1000")), Cap("film", Decimal("10000"))]

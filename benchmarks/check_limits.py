@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 
-from manifests import write_example_film
-from manifests.load import MAX_MANIFEST_BYTES, MAX_SHOTS
+from slate.manifests import write_example_film
+from slate.manifests.load import MAX_MANIFEST_BYTES, MAX_SHOTS
 
 REPO = Path(__file__).resolve().parent.parent
 SCENE = "scenes/scene-01.yaml"

@@ -20,10 +20,10 @@ import numpy as np
 
 from benchmarks.gate_corpus import BLANK_PANELS, PHOTOMETRIC, blank_panel, photograph, photometric, star_field
 from benchmarks.judge_trials import panel_requests
-from manifests import write_example_film
-from media.content import content_fault, content_figures
-from providers.local import LocalImage
-from providers.storage_local import LocalStorage
+from slate.manifests import write_example_film
+from slate.media.content import content_fault, content_figures
+from slate.providers.local import LocalImage
+from slate.providers.storage_local import LocalStorage
 
 FIGURES = ("flat", "dark", "bright", "contrast", "noise", "structure", "snr")
 

@@ -49,9 +49,9 @@ from pathlib import Path
 import yaml
 
 from benchmarks.stitch import against_copy
-from governor.ledger import Ledger
-from manifests import load_film, write_example_film
-from media import probe
+from slate.governor.ledger import Ledger
+from slate.manifests import load_film, write_example_film
+from slate.media import probe
 
 NOT_CALLS = ("refused", "released")
 

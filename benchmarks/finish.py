@@ -27,10 +27,10 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.film import _rows, long_film, shots_scenes_keep, timed_run
-from manifests import load_film
-from media import ffmpeg_exe
-from media.finish import FinishCue, FinishPlan, FinishShot, finish, finish_args, measure
-from tasks.export import record_path
+from slate.manifests import load_film
+from slate.media import ffmpeg_exe
+from slate.media.finish import FinishCue, FinishPlan, FinishShot, finish, finish_args, measure
+from slate.tasks.export import record_path
 
 
 def plan_from_record(root: Path, film, scene_id: str) -> FinishPlan:

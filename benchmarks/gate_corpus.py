@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from manifests.turnaround import HEAD_BAND, TORSO_BAND
-from providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, add_grain, band_rows, dress, frame_plate,
-                                  place_figures, view_cell)
+from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, add_grain, band_rows, dress, frame_plate,
+                                        place_figures, view_cell)
 
 PHOTOMETRIC = ("none", "brighter", "darker", "gamma", "jpeg", "blur", "noise", "jpeg_darker")
 FRAMINGS = ("wide", "medium", "close")
@@ -361,9 +361,9 @@ DRIFT_FAULTS = ("softening", "fading")
 
 def clip_frames(clip: Path) -> tuple[np.ndarray, float]:
     """Every frame of a clip at its own size, (T, H, W, 3) uint8, and its frame rate."""
-    from media.commands import raw_frames_args
-    from media.ffmpeg import pipe
-    from media.probe import probe
+    from slate.media.commands import raw_frames_args
+    from slate.media.ffmpeg import pipe
+    from slate.media.probe import probe
     p = probe(clip)
     raw = pipe(raw_frames_args(clip, width=p.width, height=p.height))
     n = len(raw) // (p.width * p.height * 3)
@@ -372,8 +372,8 @@ def clip_frames(clip: Path) -> tuple[np.ndarray, float]:
 
 def encode_clip(frames: np.ndarray, out: Path, fps: float) -> Path:
     """The frames as an H.264 clip (the encoder a model's clip went through)."""
-    from media.commands import raw_clip_args
-    from media.ffmpeg import pipe
+    from slate.media.commands import raw_clip_args
+    from slate.media.ffmpeg import pipe
     pipe(raw_clip_args(out, width=frames.shape[2], height=frames.shape[1], fps=fps),
          np.ascontiguousarray(frames, dtype=np.uint8).tobytes())
     return out

@@ -50,16 +50,16 @@ from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_
                                     encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
                                     recolour_panel, soften_step, write_png)
 from benchmarks.judge_trials import panel_requests
-from governor.gates import GatePolicy
-from manifests import load_film, write_example_film
-from media import keyframes, render_clip
-from providers.base import ReferenceImages
-from providers.local import LocalImage
-from providers.local_judge import LocalJudge
-from providers.storage_local import LocalStorage
-from tasks.drift import measure as drift_measure
-from tasks.keyframes import Cast as KeyframeCast, cast_of, own_scores
-from tasks.plan import plan_from_project
+from slate.governor.gates import GatePolicy
+from slate.manifests import load_film, write_example_film
+from slate.media import keyframes, render_clip
+from slate.providers.base import ReferenceImages
+from slate.providers.local import LocalImage
+from slate.providers.local_judge import LocalJudge
+from slate.providers.storage_local import LocalStorage
+from slate.tasks.drift import measure as drift_measure
+from slate.tasks.keyframes import Cast as KeyframeCast, cast_of, own_scores
+from slate.tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
 CLIP_FPS = 24
@@ -478,7 +478,7 @@ class Bench:
     # --- drift ---------------------------------------------------------------------------
     def drift_cast(self, req) -> dict:
         """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
-        from tasks.drift import people_of
+        from slate.tasks.drift import people_of
         cast = self.cast_of(req)
         return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
 
@@ -532,7 +532,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
         kinds: set[str] | None = None):
     """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while).
     `kinds`: only these keyframe and drift kinds ("clean" for the clean sets); None: all."""
-    from manifests.settings import project_settings
+    from slate.manifests.settings import project_settings
     with tempfile.TemporaryDirectory(prefix="slate-gates-") as tmp:
         root = write_example_film(Path(tmp) / "film")
         work = Path(tmp) / "work"

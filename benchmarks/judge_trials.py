@@ -15,11 +15,11 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from manifests import load_film
-from providers.local import FaultMode, LocalImage
-from providers.local_draw import FAULT_KINDS
-from providers.local_judge import LocalJudge
-from providers.base import ReferenceImages
+from slate.manifests import load_film
+from slate.providers.local import FaultMode, LocalImage
+from slate.providers.local_draw import FAULT_KINDS
+from slate.providers.local_judge import LocalJudge
+from slate.providers.base import ReferenceImages
 
 
 @dataclass
@@ -49,7 +49,7 @@ class TrialReport:
 
 def panel_requests(root: Path, profile: str = "draft"):
     """The example film's start and end panel requests, resolved against its own storage."""
-    from tasks.plan import plan_from_project
+    from slate.tasks.plan import plan_from_project
     film = load_film(root)
     requests = []
     for _, scene in film.scenes:
@@ -61,7 +61,7 @@ def panel_requests(root: Path, profile: str = "draft"):
 
 
 def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str = "draft") -> TrialReport:
-    from providers.storage_local import LocalStorage
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(root)
     painter = LocalImage(storage, FaultMode())
     judge = LocalJudge()
@@ -101,7 +101,7 @@ def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str
 def main() -> None:
     import sys
     import time
-    from manifests import write_example_film
+    from slate.manifests import write_example_film
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     with tempfile.TemporaryDirectory() as tmp:
         root = write_example_film(Path(tmp) / "film")

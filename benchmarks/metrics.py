@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from media.metrics import load_rgb, ssim, ssim_box
+from slate.media.metrics import load_rgb, ssim, ssim_box
 
 
 def pairs(n: int = 24):
     from benchmarks.judge_trials import panel_requests
-    from manifests import write_example_film
-    from providers.local import LocalImage
-    from providers.storage_local import LocalStorage
+    from slate.manifests import write_example_film
+    from slate.providers.local import LocalImage
+    from slate.providers.storage_local import LocalStorage
     root = write_example_film(Path(tempfile.mkdtemp()) / "film")
     storage = LocalStorage(root)
     painter = LocalImage(storage)

@@ -20,10 +20,10 @@ from collections import defaultdict
 import numpy as np
 from PIL import Image
 
-from governor.gates import GatePolicy
-from manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_turnaround
-from media.sheet import sheet_scores
-from tasks.sheet_check import SHEET, hold
+from slate.governor.gates import GatePolicy
+from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_turnaround
+from slate.media.sheet import sheet_scores
+from slate.tasks.sheet_check import SHEET, hold
 
 CAST = list(EXAMPLE_CAST)
 SHEETS = {c: draw_turnaround(s) for c, s in EXAMPLE_CAST.items()}

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from governor.ledger import BudgetRefused, CallRequest, Cap, Ledger
-from governor.money import fmt_usd
+from slate.governor.ledger import BudgetRefused, CallRequest, Cap, Ledger
+from slate.governor.money import fmt_usd
 
 D = Decimal
 PROCESSES = 16

@@ -45,8 +45,8 @@ import yaml
 
 from benchmarks.film import (NOT_CALLS, _span, long_film, most_in_flight, stitch_figures, timed_run,
                              video_critical_path, where_it_went)
-from governor.ledger import Ledger
-from manifests import load_film
+from slate.governor.ledger import Ledger
+from slate.manifests import load_film
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 ROOMY_CAP = "100000"  # the rehearsal measures time, not refusals: no cap may halt it
@@ -160,7 +160,7 @@ def studio_renders(root: Path, film_id: str, shots: int, scenes: int, keys: int,
     studio = stack.up(root, workers=count, limit=limit, say=lambda m: None)
     lines = []
     try:
-        from deployments import register
+        from slate.deployments import register
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings
         with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:

@@ -24,9 +24,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from governor.ledger import Ledger
-from manifests import load_film, write_example_film
-from media import Probe, probe
+from slate.governor.ledger import Ledger
+from slate.manifests import load_film, write_example_film
+from slate.media import Probe, probe
 
 NOT_CALLS = ("refused", "released")  # rows for the log that never reached a provider
 

@@ -38,14 +38,14 @@ import numpy as np
 import yaml
 from PIL import Image
 
-import tasks.context
-from governor.chokepoint import Units
-from governor.ledger import Ledger
-from governor.ratecard import RateCard
-from manifests import write_example_film
-from media.ffmpeg import run as ffmpeg
-from providers.local import FaultMode, LocalImage, LocalVideo
-from providers.base import ClipRequest
+import slate.tasks.context
+from slate.governor.chokepoint import Units
+from slate.governor.ledger import Ledger
+from slate.governor.ratecard import RateCard
+from slate.manifests import write_example_film
+from slate.media.ffmpeg import run as ffmpeg
+from slate.providers.local import FaultMode, LocalImage, LocalVideo
+from slate.providers.base import ClipRequest
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 PANEL_RATE, CLIP_RATE = 0.30, 0.10
@@ -152,10 +152,10 @@ def write_film(dest: Path, shots: int) -> Path:
 
 def render(root: Path, seed: int) -> dict:
     """One render of the film; its figures from the ledger and from this script's edits."""
-    from flows.scene import scene_flow
-    from flows.scene_result import scene_result
+    from slate.flows.scene import scene_flow
+    from slate.flows.scene_result import scene_result
     edits = Edits(root, seed)
-    tasks.context.image_provider, tasks.context.video_provider = providers_with_edits(edits)
+    slate.tasks.context.image_provider, slate.tasks.context.video_provider = providers_with_edits(edits)
     started = time.perf_counter()
     state = scene_flow(project=str(root), price_as=PRICE_AS, return_state=True)
     wall = time.perf_counter() - started

@@ -37,7 +37,7 @@ def _slate(*args: str) -> float:
 
 
 def main() -> None:
-    from manifests import write_example_film
+    from slate.manifests import write_example_film
     studio = "--stack" in sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
         film = write_example_film(Path(tmp) / "film")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-import media
-from media.commands import concat_args
+from slate import media
+from slate.media.commands import concat_args
 
 W, H, FPS = 854, 480, 24
 

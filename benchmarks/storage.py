@@ -26,10 +26,10 @@ def _median_ms(fn, items) -> float:
 
 
 def main(n: int = 200) -> None:
-    from manifests import write_example_film
-    from providers.storage import film_files, push_film
-    from providers.storage_local import LocalStorage
-    from providers.storage_s3 import S3Storage
+    from slate.manifests import write_example_film
+    from slate.providers.storage import film_files, push_film
+    from slate.providers.storage_local import LocalStorage
+    from slate.providers.storage_s3 import S3Storage
     from tests.s3_server import S3Server
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,7 +37,7 @@ def _render(one, seed: int) -> tuple[float, str, dict]:
 
 
 def main() -> None:
-    from manifests import write_example_film
+    from slate.manifests import write_example_film
     with tempfile.TemporaryDirectory() as tmp:
         example = write_example_film(Path(tmp) / "example")
         with open_studio(Path(tmp) / "studio", example, workers=1) as one:

@@ -7,10 +7,11 @@
     approvals-warden  — every few minutes: suspended approvals past their deadline end
                         "Approval expired" (a suspended run has no process of its own to do it)
 
-Each deployment names its flow by a file entrypoint of this checkout and pulls by setting the
-working directory to it, so a worker started anywhere runs this checkout's code. The form is
-the flow's own schema with the titles of flows/options.py and the film's scenes as choices,
-fixed at registration (registering again after editing the film refreshes them).
+Each deployment names its flow by module (slate.flows.scene:scene_flow: one copy of each
+module in the worker, never a second one loaded from a file path) and pulls by setting the
+working directory to this checkout. The form is the flow's own schema with the titles of
+flows/options.py and the film's scenes as choices, fixed at registration (registering again
+after editing the film refreshes them).
 
 It must never start a run, and never put a key or a URL with a password in a deployment's
 parameters or job variables: those are stored on the server and shown in the UI.
@@ -24,13 +25,13 @@ from pathlib import Path
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
-from deployments.warden import approvals_warden
-from flows.film import film_flow
-from flows.options import TITLES
-from flows.scene import scene_flow
-from governor.budget import block_name
-from manifests import load_film
-from manifests.settings import project_settings
+from slate.deployments.warden import approvals_warden
+from slate.flows.film import film_flow
+from slate.flows.options import TITLES
+from slate.flows.scene import scene_flow
+from slate.governor.budget import block_name
+from slate.manifests import load_film
+from slate.manifests.settings import project_settings
 
 REPO = Path(__file__).resolve().parents[1]
 NIGHTLY = "nightly-dailies"
@@ -38,10 +39,10 @@ NIGHTLY_CRON = "0 1 * * *"
 WARDEN = "approvals-warden"
 WARDEN_EVERY = timedelta(minutes=5)
 
-#: The file entrypoint of each flow, relative to the checkout (the pull step's directory).
-ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
-               "approvals-warden": "deployments/warden.py:approvals_warden",
-               "bible": "flows/bible.py:bible_flow"}   # issue 24: a reference version approved from the UI
+#: The module entrypoint of each flow (serve.py's deployments carry the same ones).
+ENTRYPOINTS = {"scene": "slate.flows.scene:scene_flow", "film": "slate.flows.film:film_flow",
+               "approvals-warden": "slate.deployments.warden:approvals_warden",
+               "bible": "slate.flows.bible:bible_flow"}   # issue 24: a reference version approved from the UI
 
 
 def pool_name(film_id: str) -> str:
@@ -65,6 +66,8 @@ def form_defaults(project: Path) -> dict:
         settings = project_settings(Path(project))
     except Exception:  # noqa: BLE001 - `slate check` names what is wrong; the form keeps its placeholders
         return {}
+    # Model audio keeps "from slate.toml": its value is the profile's ([models.<profile>] audio), so
+    # the default profile's answer shown here would be wrong the moment a person picks another one.
     return {"profile": settings.profile, "provider": settings.provider, "cannot_judge": settings.cannot_judge,
             "max_parallel_scenes": settings.max_parallel_scenes}
 
@@ -132,7 +135,7 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
 def bible_deployment(where: dict, film) -> RunnerDeployment:
     """The bible workshop's approval: pick the asset and the version; the run waits with the
     candidate beside the canonical reference (flows/bible.py)."""
-    from flows.bible import bible_flow
+    from slate.flows.bible import bible_flow
     first = (film.bible.characters or film.bible.locations)[0].id
     return bible_flow.to_deployment(
         name="bible", parameters={**where, "asset": first, "version": 1}, tags=["slate", "bible"],

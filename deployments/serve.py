@@ -20,15 +20,15 @@ from pathlib import Path
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.film import film_flow
-from flows.scene import scene_flow
-from deployments.register import (NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment, form_defaults,
-                                  project_timezone)
+from slate.flows.film import film_flow
+from slate.flows.scene import scene_flow
+from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment,
+                                        form_defaults, project_timezone)
 
 
 def _film(project: Path):
     """The film at `project`, or None when the folder holds no film yet (the forms then take free text)."""
-    from manifests import ManifestError, load_film
+    from slate.manifests import ManifestError, load_film
     try:
         return load_film(project)
     except (ManifestError, OSError):
@@ -60,6 +60,7 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
     defaults = form_defaults(Path(project))
     for d in made:
         apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
+        d.entrypoint = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
     return made
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from flows.approval import expire_approvals
+from slate.flows.approval import expire_approvals
 
 
 @flow(name="approvals-warden", log_prints=False)

@@ -73,7 +73,7 @@ class Decision(BaseModel):
     approved_usd: str = ""
 
     def summary(self) -> str:
-        from governor.money import fmt_usd
+        from slate.governor.money import fmt_usd
         return (f"approved {', '.join(self.approved) or 'no shot'}"
                 + (f"; rejected {', '.join(self.rejected)}" if self.rejected else "")
                 + f" — by {self.by or 'someone'} at {self.at}" + (f"; notes: {self.notes}" if self.notes else "")
@@ -181,7 +181,7 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
     """Suspend or pause this run until the form is answered; the answer, or ApprovalExpired.
     `key` tells this wait from the run's others (each round of retakes is its own); `what` is
     what the person is asked to approve, for the line that says the run waits."""
-    from tasks.context import emit
+    from slate.tasks.context import emit
     log = get_run_logger()
     key = key or f"approve-{scene}-{profile}"
     seconds = int(timeout_hours * 3600)

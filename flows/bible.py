@@ -22,7 +22,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import Field
 
-from flows.approval import can_suspend, local_user, thumbnail_data_url
+from slate.flows.approval import can_suspend, local_user, thumbnail_data_url
 
 MARKER = "bible-approval.json"
 WAIT_HOURS = 24.0
@@ -53,12 +53,12 @@ def form_text(asset, rec: dict, candidate: Path, canonical: Path | None, hit: di
 @flow(name="bible", log_prints=False)
 def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)):
     """Show a reference version beside the canonical one and promote it if a person approves."""
-    from governor.ledger import Ledger
-    from manifests import load_film
-    from providers.registry import storage_for
-    from manifests.settings import project_settings
-    from tasks.bible import BibleError, asset_of, impact, key_sha256, promote
-    from tasks.bible import version as get_version
+    from slate.governor.ledger import Ledger
+    from slate.manifests import load_film
+    from slate.providers.registry import storage_for
+    from slate.manifests.settings import project_settings
+    from slate.tasks.bible import BibleError, asset_of, impact, key_sha256, promote
+    from slate.tasks.bible import version as get_version
     log = get_run_logger()
     root = Path(project)
     film = load_film(root)

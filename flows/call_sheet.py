@@ -15,16 +15,16 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from governor.budget import SlateBudget, block_name, load_or_create
-from governor.gates import judge_kind
-from governor.estimate import estimate_scene, takes_so_far
-from providers.registry import Lineup, ModelRef
-from tasks.doctor import blocking, check_lineup, line
-from tasks.cache import result_storage
-from tasks.context import RunSpec, run_spec, studio
-from tasks.plan import ShotPlan
-from tasks.can import from_the_can, scene_key_of
-from flows.scene_result import SceneResult
+from slate.governor.budget import SlateBudget, block_name, load_or_create
+from slate.governor.gates import judge_kind
+from slate.governor.estimate import estimate_scene, takes_so_far
+from slate.providers.registry import Lineup, ModelRef
+from slate.tasks.doctor import blocking, check_lineup, line
+from slate.tasks.cache import result_storage
+from slate.tasks.context import RunSpec, run_spec, studio
+from slate.tasks.plan import ShotPlan
+from slate.tasks.can import from_the_can, scene_key_of
+from slate.flows.scene_result import SceneResult
 
 
 def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None,
@@ -35,7 +35,7 @@ def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int |
         # The block is made from the film's own settings (slate.toml, SLATE_*), never from one
         # run's flags: a `--cap 0.50` rehearsal must not become every later run's cap. The run's
         # settings carry its flags, so the film's are read again without them.
-        from manifests.settings import check_settings
+        from slate.manifests.settings import check_settings
         own, problems = check_settings(root)
         settings = own if own is not None and not problems else settings
     defaults = SlateBudget(run_cap_usd=settings.run_cap_usd, film_cap_usd=settings.film_cap_usd,

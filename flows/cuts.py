@@ -11,10 +11,12 @@ import dataclasses
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.shot import ClipOutcome, PanelOutcome, Take
-from tasks.context import RunSpec, emit, in_project, studio
-from tasks.continuity import continuity_check, shares_the_scene
-from tasks.plan import ShotPlan
+from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.continuity import continuity_check, shares_the_scene
+from slate.tasks.gate_inputs import ContinuityInput, Judging
+from slate.tasks.verdicts import ContinuityVerdict
+from slate.tasks.plan import ShotPlan
 
 
 def outcome_of(future, shot: str, cls, waited_on=None):
@@ -89,11 +91,12 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
         panels[shot] = outcome_of(panel_futures[shot], shot, PanelOutcome)
         clips[shot] = outcome_of(clip_futures[shot], shot, ClipOutcome, waited_on(index[shot]))
 
-    def cut_args(previous: ShotPlan, p: ShotPlan) -> tuple:
+    def cut_args(previous: ShotPlan, p: ShotPlan) -> ContinuityInput:
         clip = clips[p.shot]
-        return (previous.shot, p.shot, clips[previous.shot].last_frame_uri, clip.clip_uri,
-                previous.end or previous.start, _approved_request(p, panels[p.shot]), st.judge.name, st.judge.model,
-                st.judge.variant, run.profile, st.gates.fingerprint, clip.started_from != "previous last frame")
+        return ContinuityInput(previous=previous.shot, shot=p.shot, last_frame_uri=clips[previous.shot].last_frame_uri,
+                               clip_uri=clip.clip_uri, previous_request=previous.end or previous.start,
+                               request=_approved_request(p, panels[p.shot]), judging=Judging.of(st, run.profile),
+                               laid_out=clip.started_from != "previous last frame")
 
     def to_judge(previous: ShotPlan, p: ShotPlan) -> bool:
         a, b = clips.get(previous.shot), clips.get(p.shot)
@@ -119,25 +122,24 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
         if kept is not None and to_judge(kept, p):
             ahead = early.get((kept.shot, p.shot))
             verdict = ahead.result() if ahead is not None else judge_cut(run, cut_args(kept, p))
-            low = min((sc["value"] for sc in verdict["scores"] if sc.get("role") == "block"), default=None)
-            clip.continuity = low
+            clip.continuity = verdict.lowest_block
             clip.cut = Take.judged("continuity", f"cut from {kept.shot}", len(clip.takes), clip.clip_uri, verdict,
-                                   keyframes={"first": verdict["first_frame"]})
-            if not verdict["passed"]:
-                clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict['failing'])}"
+                                   keyframes={"first": verdict.first_frame})
+            if not verdict.passed:
+                clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict.failing)}"
                 clip.clip_uri = None
-                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict["failing"])
+                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict.failing)
                 continue
         kept = p
     return panels, clips
 
 
 
-@task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {args[0]} → {args[1]}")
-def judge_cut(run: RunSpec, args: tuple) -> dict:
+@task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {given.previous} → {given.shot}")
+def judge_cut(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
     """One cut through the continuity gate (the check's result is cached by content, durable
     the moment it is made)."""
-    return in_project(continuity_check, run, *args, artifacts=lambda v: [v["first_frame"]])
+    return in_project(continuity_check, run, given, artifacts=lambda v: [v.first_frame])
 
 
 

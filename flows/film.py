@@ -44,25 +44,26 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
-from flows import reports
-from flows.logs import slate_lines_on_the_run
-from providers.keys import install_log_redaction
-from flows.lifeline import hold_lifeline, stop_on_cancel
-from flows.lot import on_the_lot, wrap_up
-from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES,
-                           PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
-                           ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
-from flows import units
-from flows.scene import renders_dir, scene_flow
-from flows.scene_result import SceneResult
-from flows.call_sheet import top_run_id
-from media import mismatches, stitch
-from media import probe as probe_media
-from media.mp4 import read_track
-from media.finish import FinishPlan, FinishShot, deliverable_problems, finish
-from providers.storage import storage_for
-from tasks.preflight import handed_on, preflight, refused
-from tasks.soundstage import on_stage
+from slate.flows import reports
+from slate.flows.logs import slate_lines_on_the_run
+from slate.providers.keys import install_log_redaction
+from slate.flows.lifeline import hold_lifeline, stop_on_cancel
+from slate.flows.lot import on_the_lot, wrap_up
+from slate.flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES,
+                                 PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
+                                 MODEL_AUDIO, ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, SwitchChoice,
+                                 chosen, given_of)
+from slate.flows import units
+from slate.flows.scene import renders_dir, scene_flow
+from slate.flows.scene_result import SceneResult
+from slate.flows.call_sheet import top_run_id
+from slate.media import mismatches, stitch
+from slate.media import probe as probe_media
+from slate.media.mp4 import read_track
+from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish
+from slate.providers.storage import storage_for
+from slate.tasks.preflight import handed_on, preflight, refused
+from slate.tasks.soundstage import on_stage
 
 
 class FilmResult(BaseModel):
@@ -179,7 +180,8 @@ def film_flow(project: str = PROJECT,
               price_as: ModelText = PRICE_AS,
               approve_fallback: ModelList = APPROVE_FALLBACK,
               max_parallel_scenes: PositiveInt = MAX_PARALLEL_SCENES,
-              cannot_judge: CannotJudgeChoice = CANNOT_JUDGE):
+              cannot_judge: CannotJudgeChoice = CANNOT_JUDGE,
+              model_audio: SwitchChoice = MODEL_AUDIO):
     """Render the film's scenes and cut them into renders/<film-id>-<profile>.mp4; a wrap report
     closes the run. Scenes run at once (at most `max_parallel_scenes`); the film stops at the
     first scene that does not complete.
@@ -196,7 +198,8 @@ def film_flow(project: str = PROJECT,
         # starts (a film must not stop in scene 4 on a mistake that was there to see, after paying
         # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
         given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
-                         video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback)
+                         video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback,
+                         model_audio=model_audio)
         checked = preflight(root, **given)
         if not checked.ok:
             return refused(checked)
@@ -216,7 +219,7 @@ def film_flow(project: str = PROJECT,
         left_out: list[str] = []
 
         def wrap() -> None:
-            from governor.ledger import Ledger
+            from slate.governor.ledger import Ledger
             ledger = Ledger.for_project(root)
             try:
                 reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
@@ -227,7 +230,7 @@ def film_flow(project: str = PROJECT,
 
         shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
                       panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
-                      cannot_judge=settings.cannot_judge)
+                      cannot_judge=settings.cannot_judge, model_audio=model_audio)
         at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
         if deployment.id:
             # Under a worker: every scene a run of the scene deployment, for any worker of the pool,

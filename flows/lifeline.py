@@ -1,6 +1,6 @@
 """The lifeline: a run's process never outlives the process that started it.
 
-A worker or `python -m deployments.serve` starts each flow run in a child process. When that
+A worker or `python -m slate.deployments.serve` starts each flow run in a child process. When that
 parent was SIGKILLed, the child lived on, re-parented to init, making provider calls with its
 log lost and its run Running forever. `hold_lifeline()`, called first thing in a top-level
 scene or film run, ties the child to its parent three ways:
@@ -10,7 +10,9 @@ scene or film run, ties the child to its parent three ways:
      nothing is submitted once it is gone — no signal or poll has to arrive first;
   2. Linux's parent-death signal (`prctl(PR_SET_PDEATHSIG, SIGTERM)`), checked against
      `getppid()` right after to close the race with a parent that died before the call:
-     Prefect's own SIGTERM handling ends the run Crashed and the process exits;
+     Prefect's own SIGTERM handling ends the run Crashed and the process exits. The kernel
+     sends it when the *thread* that started the process ends, so a starter must start runs
+     from a thread that lives as long as it does (slate/agent/session.py's launcher);
   3. a daemon thread that looks at the parent every `POLL_SECONDS` and, once it is gone, sets
      the stop, lets a request being sent get its job id into the ledger (`quiet_sends`), then
      aims SIGTERM at the main thread (a main thread blocked on a future runs no handler until
@@ -44,9 +46,9 @@ import threading
 import time
 from pathlib import Path
 
-from governor.chokepoint import quiet_sends
-from governor.killswitch import bind_to_parent, stop_this_process
-from tasks.soundstage import halt_run
+from slate.governor.chokepoint import quiet_sends
+from slate.governor.killswitch import bind_to_parent, stop_this_process
+from slate.tasks.soundstage import halt_run
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.5
@@ -178,7 +180,7 @@ def stop_on_cancel(flow, flow_run, state) -> None:
 
 
 def _name_calls_in_flight(root: Path, run_id: str, logger) -> None:
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     ledger = Ledger.for_project(root.resolve())
     try:
         for row in ledger.rows(run_id=run_id):

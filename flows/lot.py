@@ -18,9 +18,9 @@ import fcntl
 import os
 from pathlib import Path
 
-from manifests.settings import project_settings
-from providers.storage import parse_film_url, publish_renders, pull_film
-from providers.storage_s3 import S3Storage
+from slate.manifests.settings import project_settings
+from slate.providers.storage import parse_film_url, publish_renders, pull_film
+from slate.providers.storage_s3 import S3Storage
 
 WORKDIR = "SLATE_WORKDIR"
 

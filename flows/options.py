@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from manifests.options import bounds, by_form, titles
-from providers.registry import provider_names
+from slate.manifests.options import SWITCH_FORM, bounds, by_form, titles
+from slate.providers.registry import provider_names
 
 FROM_SETTINGS = "from slate.toml"
 
@@ -46,6 +46,16 @@ ProviderChoice = Annotated[Literal[("from slate.toml", *provider_names())],  # t
                            BeforeValidator(_blank)]
 CannotJudgeChoice = Annotated[Literal["from slate.toml", "block", "warn"], BeforeValidator(_blank)]
 ModelText = Annotated[str, BeforeValidator(_text)]
+
+
+def _switch(v: Any) -> Any:
+    """A switch from code (True/False/None, as the CLI hands it) in the form's own spelling."""
+    if isinstance(v, bool):
+        return SWITCH_FORM[v]
+    return _blank(v)
+
+
+SwitchChoice = Annotated[Literal["from slate.toml", "on", "off"], BeforeValidator(_switch)]
 ModelList = Annotated[list[str], BeforeValidator(_names)]
 PositiveInt = Annotated[int, BeforeValidator(lambda v: v or 0)]
 
@@ -87,12 +97,14 @@ def given_of(**form: Any) -> dict[str, Any]:
     for name, value in form.items():
         declared = by_form(name)
         value = cap_of(value) if declared.name == "run_cap_usd" else chosen(value)
+        if declared.kind is bool and value is not None:
+            value = {spelt: on for on, spelt in SWITCH_FORM.items()}[_switch(value)]
         given[declared.name] = (value or None) if declared.kind is int else value
     return given
 
 
 def cap_of(value: Any) -> Decimal | None:
-    from governor.money import usd
+    from slate.governor.money import usd
     value = chosen(value)
     return None if value is None else usd(value)
 
@@ -103,6 +115,7 @@ JUDGE = _field("judge", "")
 PRICE_AS = _field("price_as", "")
 APPROVE_FALLBACK = _field("approve_fallback", [])
 CANNOT_JUDGE = _field("cannot_judge", FROM_SETTINGS)
+MODEL_AUDIO = _field("model_audio", FROM_SETTINGS, FROM_SETTINGS)
 MAX_PARALLEL_SCENES = _field("max_parallel_scenes", 0, "0", **_bounded("max_parallel_scenes"))
 
 #: How the UI titles each field of the run form.

@@ -32,13 +32,13 @@ from prefect import get_run_logger
 from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
-from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
-from governor.gates import against
-from governor.money import fmt_usd
-from media import ContactEntry
-from tasks import escalations
-from tasks.context import listen, studio
-from tasks.events import Event, ScenePlanned, ShotMoved
+from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
+from slate.governor.gates import against
+from slate.governor.money import fmt_usd
+from slate.media import ContactEntry
+from slate.tasks import escalations
+from slate.tasks.context import listen, studio
+from slate.tasks.events import Event, ScenePlanned, ShotMoved
 
 KEYFRAMES = ("first", "middle", "last")
 
@@ -191,7 +191,7 @@ def contact_sheet_artifact(run, sheet: Path) -> None:
 def output_artifact(name: str, output: Path, what: str) -> None:
     """A cut as a moving picture on the run's page (an animated preview, 2 frames a second),
     the file's place in its description."""
-    from media import animated_preview
+    from slate.media import animated_preview
     _safe(lambda: create_image_artifact(
         "data:image/webp;base64," + base64.b64encode(animated_preview(output)).decode(), key=name,
         description=f"{what}; a preview at 2 frames a second — the file: {output.resolve()}"))
@@ -304,12 +304,12 @@ def _drift_lines(c: ClipOutcome) -> list[str]:
     d = c.drift
     if not d:
         return []
-    lines = [f"drift {d['drift']:.2f} / {d['threshold']:.2f}" + (" -> next shot re-anchors" if c.reanchor else ""),
-             f"SSIM {d['ssim']:.2f}, colour {d['colour_distance']:.2f}"
-             + (f", plate {d['colour_to_plate']:.2f}" if d.get("colour_to_plate") is not None else "")]
-    lines.append(f"CLIP panel {d['clip']['panel']:.2f}" if d.get("clip") else "CLIP off")
-    if d.get("content"):
-        lines.append(d["content"])
+    lines = [f"drift {d.drift:.2f} / {d.threshold:.2f}" + (" -> next shot re-anchors" if c.reanchor else ""),
+             f"SSIM {d.ssim:.2f}, colour {d.colour_distance:.2f}"
+             + (f", plate {d.colour_to_plate:.2f}" if d.colour_to_plate is not None else "")]
+    lines.append(f"CLIP panel {d.clip.panel:.2f}" if d.clip else "CLIP off")
+    if d.content:
+        lines.append(d.content)
     return lines
 
 
@@ -423,7 +423,7 @@ def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
     rejected = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.status == "rejected"]
     reanchored = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.reanchored]
     refusals = [r for r in rows if r.status == "refused" or r.error_class == "RefusedByModeration"]
-    approvals = [r.error_message for r in rows if r.error_class == "Approval"]
+    approvals = [a.message for a in ledger.approvals(film=film, run_id=run_id, stage="approval")]
     fallbacks = [r.error_message for r in rows if r.error_class in ("FallbackSwitch", "FallbackHeld")]
     lines = [f"# Wrap: film {film} ({profile})", "",
              f"- spent this run: **{fmt_usd(spent)}** in {sum(1 for r in rows if r.status == 'succeeded')} paid "
@@ -471,8 +471,8 @@ def production_report(root: Path, film, settings, artifact_key: str) -> Path | N
     """Write the film's production report (tasks/production_report.py) and link it on this run.
     Like every artifact here, it never fails the run: a report that cannot be written is logged."""
     def publish() -> Path:
-        from providers.registry import storage_for
-        from tasks.production_report import build
+        from slate.providers.registry import storage_for
+        from slate.tasks.production_report import build
         page = build(Path(root), film, settings, storage_for(Path(root)))
         create_link_artifact(link=page.as_uri(), link_text=f"production report of {film.film.id}", key=artifact_key,
                              description=f"film {film.film.id} ({settings.profile}): every shot's panels, clips, "

@@ -15,7 +15,6 @@ escalation inside a "Completed".
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -24,33 +23,34 @@ from prefect.runtime import deployment, flow_run
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
 
-from flows import reports
-from flows.logs import slate_lines_on_the_run
-from flows.lifeline import hold_lifeline, stop_on_cancel
-from flows.lot import on_the_lot, wrap_up
-from flows.approval import EXPIRED, ApprovalExpired
-from flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
-                           PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
-                           PositiveInt, ProfileChoice, ProviderChoice, chosen, given_of)
-from flows.shot import ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
-from manifests.profiles import PROFILES
-from manifests import load_film
-from media import contact_sheet
-from providers.keys import install_log_redaction
-from tasks.context import RunSpec, emit, in_project, studio
-from tasks.plan import ShotPlan, plan_scene
-from tasks.preflight import preflight, refused
-from tasks.reference_gate import hold_references
-from tasks.soundstage import on_stage
-from tasks.bible_lock import check_references
-from tasks.stitch import stitch_scene
-from tasks.can import into_the_can
-from flows.call_sheet import (estimate_before, keyed_scene, provider_checks, served_from_the_can,
-                              sweep_scratch, top_run_id)
-from flows.cuts import hold_the_cuts, outcome_of
-from flows.scene_approval import PanelsDone, RetakesHeld, approve_finals, approve_retakes
-from flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
-from flows.scene_result import SceneEnded, SceneResult, conclude, ended, leave_word, made_by
+from slate.flows import reports
+from slate.flows.logs import slate_lines_on_the_run
+from slate.flows.lifeline import hold_lifeline, stop_on_cancel
+from slate.flows.lot import on_the_lot, wrap_up
+from slate.flows.approval import EXPIRED, ApprovalExpired
+from slate.flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
+                                 PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
+                                 MODEL_AUDIO, PositiveInt, ProfileChoice, ProviderChoice, SwitchChoice, chosen, given_of)
+from slate.flows.shot import ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
+from slate.manifests.profiles import PROFILES
+from slate.manifests import load_film
+from slate.media import contact_sheet
+from slate.providers.keys import install_log_redaction
+from slate.providers.storage_local import copy_atomic
+from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.plan import ShotPlan, plan_scene
+from slate.tasks.preflight import preflight, refused
+from slate.tasks.reference_gate import hold_references
+from slate.tasks.soundstage import on_stage
+from slate.tasks.bible_lock import check_references
+from slate.tasks.stitch import stitch_scene
+from slate.tasks.can import into_the_can
+from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_checks, served_from_the_can,
+                                    sweep_scratch, top_run_id)
+from slate.flows.cuts import hold_the_cuts, outcome_of
+from slate.flows.scene_approval import PanelsDone, RetakesHeld, approve_finals, approve_retakes
+from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
+from slate.flows.scene_result import SceneEnded, SceneResult, conclude, ended, leave_word, made_by
 
 
 def renders_dir(root: Path) -> Path:
@@ -85,7 +85,8 @@ def scene_flow(project: str = PROJECT,
                price_as: ModelText = PRICE_AS,
                max_takes: PositiveInt = TAKES,
                approve_fallback: ModelList = APPROVE_FALLBACK,
-               cannot_judge: CannotJudgeChoice = CANNOT_JUDGE):
+               cannot_judge: CannotJudgeChoice = CANNOT_JUDGE,
+               model_audio: SwitchChoice = MODEL_AUDIO):
     """Render one scene of a film: every shot through its gates, approved by a person before any
     final video (final and hero profiles), stitched into one mp4."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
@@ -94,7 +95,7 @@ def scene_flow(project: str = PROJECT,
     root, store = on_the_lot(project)
     with on_stage(top_run_id()):  # the run's services, closed when its body ends (tasks/soundstage.py)
         outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-                         approve_fallback, cannot_judge)
+                         approve_fallback, cannot_judge, model_audio)
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(outcome))
@@ -102,10 +103,10 @@ def scene_flow(project: str = PROJECT,
 
 
 def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-           approve_fallback, cannot_judge=FROM_SETTINGS):
+           approve_fallback, cannot_judge=FROM_SETTINGS, model_audio=FROM_SETTINGS):
     given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
                      video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback,
-                     max_takes=max_takes)
+                     max_takes=max_takes, model_audio=model_audio)
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent. A scene
     # of a film run in this process is handed the film's check instead (tasks/preflight.py).
@@ -245,9 +246,7 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
-        tmp = Path(output + ".part")
-        shutil.copyfile(studio(run).storage.open_local(made["uri"]), tmp)
-        tmp.replace(output)
+        copy_atomic(studio(run).storage.open_local(made["uri"]), Path(output))
         extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made["duration"], made["uri"]

@@ -1,5 +1,5 @@
 """A person between the panels and the final video: the forms for the finals and for retakes past
-the amount approved, and each decision as a $0 row of the ledger.
+the amount approved, and each decision as a row of the ledger's approvals (never a paid call).
 
 It must never send a final video nobody approved, and never write one decision twice (a resumed
 run meets its answered waits again).
@@ -12,16 +12,19 @@ from pathlib import Path
 from prefect import get_run_logger
 from pydantic import BaseModel
 
-from flows import reports
-from flows.approval import (ApprovalExpired, Decision, ShotToApprove, answered_before, decide, description, form_for,
-                            retake_description, wait_for_person)
-from flows.shot import ClipOutcome, Finals, PanelOutcome, Take
-from governor.chokepoint import CallContext, CallSpec, Units
-from governor.gates import against
-from governor.money import fmt_usd
-from providers.base import fingerprint
-from tasks.context import RunSpec, studio
-from tasks.plan import ShotPlan
+from slate.flows import reports
+from slate.flows.approval import (ApprovalExpired, Decision, ShotToApprove, answered_before, decide, description, form_for,
+                                  retake_description, wait_for_person)
+from slate.flows.shot import ClipOutcome, Finals, PanelOutcome, Take
+from slate.governor.chokepoint import Units
+from slate.governor.gates import against
+from slate.governor.money import fmt_usd
+from slate.providers.base import fingerprint
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.plan import ShotPlan
+
+#: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
+APPROVAL_STAGE = "approval"
 
 
 class PanelsDone(BaseModel):
@@ -73,21 +76,21 @@ def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
 
 
 def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
-    """The decision as a $0 ledger row, once: a resumed run meets its answered waits again."""
+    """The decision as a row of the ledger's approvals (never a paid call), once: a resumed
+    run meets its answered waits again."""
     st = studio(run)
     fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
-    if any(r.stage == "approval" and r.fingerprint == fp for r in st.governor.ledger.rows(run_id=run.run_id)):
+    if any(a.fingerprint == fp for a in st.governor.ledger.approvals(run_id=run.run_id, stage=APPROVAL_STAGE)):
         return
-    st.governor.note(CallSpec(CallContext(run.run_id, run.film, run.scene, "*", "approval", stage_take, "person",
-                                          decision.by or "unknown", run.profile), Units("image"), fp),
-                     "Approval", decision.summary())
+    st.governor.approve(scene=run.scene, stage=APPROVAL_STAGE, take=stage_take, by=decision.by or "unknown",
+                        fingerprint=fp, message=decision.summary())
     get_run_logger().info("scene %s: %s", run.scene, decision.summary())
 
 
 
 def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
-    decision (a $0 ledger row) and what it approves — the chosen clips' estimate plus the
+    decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
     retake allowance the person gave."""
     st = studio(run)
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from tasks.context import RunSpec, in_project, studio
-from tasks.plan import ShotPlan
-from tasks.assembly import finishing_inputs
-from tasks.finish import finish_scene
-from tasks import export
-from tasks.can import in_place
-from flows.scene_result import Deliverable
+from slate.tasks.context import RunSpec, in_project, studio
+from slate.tasks.plan import ShotPlan
+from slate.tasks.assembly import finishing_inputs
+from slate.tasks.finish import finish_scene
+from slate.tasks import export
+from slate.tasks.can import in_place
+from slate.flows.scene_result import Deliverable
 
 
 def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list]:

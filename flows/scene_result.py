@@ -14,12 +14,13 @@ from prefect.states import State
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
-from flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
-from governor.gates import against
-from manifests.settings import project_settings
-from tasks.cache import result_storage
-from tasks.context import RunSpec, studio
-from tasks.can import read_record, write_record
+from slate.flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
+from slate.governor.gates import against
+from slate.manifests.settings import project_settings
+from slate.tasks.cache import result_storage
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.verdicts import ReferenceVerdict
+from slate.tasks.can import read_record, write_record
 
 
 class ShotReport(BaseModel):
@@ -47,11 +48,11 @@ class ReferenceReport(BaseModel):
     unjudged: list[str] = []         # a rehearsal let it through: what slate could not read in it
 
     @classmethod
-    def of(cls, verdict: dict) -> "ReferenceReport":
-        ranked = sorted(verdict["scores"], key=lambda s: s["value"] - s["threshold"])
-        return cls(key=verdict["key"], passed=verdict["passed"], warnings=verdict.get("warnings", []),
-                   unjudged=list(verdict.get("unjudged") or []),
-                   scores=", ".join(f"{s['name']} {against(s['value'], s['threshold'], '/')}" for s in ranked))
+    def of(cls, verdict: ReferenceVerdict) -> "ReferenceReport":
+        ranked = sorted(verdict.scores, key=lambda s: s.value - s.threshold)
+        return cls(key=verdict.key, passed=verdict.passed, warnings=verdict.warnings,
+                   unjudged=list(verdict.unjudged),
+                   scores=", ".join(f"{s.name} {against(s.value, s.threshold, '/')}" for s in ranked))
 
 
 
@@ -183,8 +184,8 @@ def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                    reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
                                    or c.escalated or pn.escalated or "",
-                                   started_from=c.started_from, drift=c.drift["drift"] if c.drift else None,
-                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift,
+                                   started_from=c.started_from, drift=c.drift.drift if c.drift else None,
+                                   reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift.as_dict() if c.drift else None,
                                    best_take=_best(pn, c) if status == "escalated" else None))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),

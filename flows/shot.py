@@ -19,21 +19,22 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
-from governor.gates import failing, warned
-from governor.money import fmt_usd
-from governor.policy import TakePolicy, TakeResult
-from providers.errors import RefusedByModeration
-from providers.local import png_bytes, reference_board
-from tasks.context import RunSpec, emit, in_project, studio
-from tasks.drift import drift_check, due
-from tasks.easel import at_the_easel
-from tasks.gate import panel_gate
-from tasks.keyframes import keyframe_gate
-from tasks.panel import panel_take
-from tasks.recipe import panel_edit
-from tasks.plan import ShotPlan
-from tasks.video import video_take
+from slate.governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
+from slate.governor.money import fmt_usd
+from slate.governor.policy import TakePolicy, TakeResult
+from slate.providers.errors import RefusedByModeration
+from slate.providers.local import png_bytes, reference_board
+from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.drift import drift_check, due
+from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
+from slate.tasks.verdicts import DriftReading, GateVerdict
+from slate.tasks.easel import at_the_easel
+from slate.tasks.gate import panel_gate
+from slate.tasks.keyframes import keyframe_gate
+from slate.tasks.panel import panel_take
+from slate.tasks.recipe import panel_edit
+from slate.tasks.plan import ShotPlan
+from slate.tasks.video import video_take
 
 
 class Take(BaseModel):
@@ -50,13 +51,13 @@ class Take(BaseModel):
     unjudged: list[str] = []           # a rehearsal let it through: what the judge could not read
 
     @classmethod
-    def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: dict, **extra) -> "Take":
+    def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: GateVerdict, **extra) -> "Take":
         """A take as its gate's verdict left it."""
-        return cls(stage=stage, moment=moment, take=take, uri=uri, passed=verdict["passed"],
-                   quality=verdict["quality"], reasons=failing(verdict), warnings=warned(verdict),
-                   unjudged=list(verdict.get("unjudged") or []),
-                   scores=[{k: s.get(k) for k in ("name", "value", "threshold", "role", "passed", "reason")}
-                           for s in verdict.get("scores", [])], **extra)
+        return cls(stage=stage, moment=moment, take=take, uri=uri, passed=verdict.passed,
+                   quality=verdict.quality, reasons=verdict.failing, warnings=verdict.warnings,
+                   unjudged=list(verdict.unjudged),
+                   scores=[{"name": s.name, "value": s.value, "threshold": s.threshold, "role": s.role,
+                            "passed": s.passed, "reason": s.reason} for s in verdict.scores], **extra)
 
 
 class PanelOutcome(BaseModel):
@@ -89,7 +90,7 @@ class ClipOutcome(BaseModel):
     takes: list[Take] = []
     escalated: str | None = None
     halted: str | None = None
-    drift: dict | None = None
+    drift: DriftReading | None = None
     reanchor: bool = False
     rejected: str | None = None     # not approved for the final video by a person
     held_for_retake: str | None = None  # its next take would pass the amount a person approved: it waits for one
@@ -182,12 +183,12 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
             with _own_steps(st.governor, plan.shot):
-                verdict = in_project(panel_gate, run, plan.shot, moment, take, uri, asdict(req), st.judge.name,
-                                     st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                     artifacts=lambda v: [])
+                given = PanelInput(shot=plan.shot, moment=moment, take=take, panel_uri=uri, request=asdict(req),
+                                   judging=Judging.of(st, run.profile))
+                verdict = in_project(panel_gate, run, given, artifacts=lambda v: [])
             outcome.takes.append(Take.judged("panel", moment, take, uri, verdict))
             reasons = outcome.takes[-1].reasons
-            history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
+            history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
             decision, why = _policy(run).decide(history)
             if decision == "accept":
                 outcome.approved[moment] = uri
@@ -324,17 +325,17 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
             current = following
             continue
         with _own_steps(st.governor, plan.shot):
-            verdict = in_project(keyframe_gate, run, plan.shot, take, clip_uri, start_uri, end_uri, start_req,
-                                 st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                 plan.duration, plan.fps, _moves(plan), cast or {}, panels.board,
-                                 artifacts=lambda v: list(v["keyframes"].values()))
-        outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict["keyframes"]))
+            given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
+                                  request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
+                                  cast=cast or {}, board=panels.board, judging=Judging.of(st, run.profile))
+            verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
+        outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons
-        history.append(TakeResult(take, verdict["passed"], verdict["quality"], not verdict.get("cannot_judge")))
+        history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
         decision, why = _policy(run).decide(history)
         if decision == "accept":
             outcome.clip_uri = clip_uri
-            outcome.last_frame_uri = verdict["keyframes"]["last"]
+            outcome.last_frame_uri = verdict.keyframes["last"]
             emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
             break
         if decision == "escalate":
@@ -343,15 +344,16 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
     if due(plan, run.drift_every):
         start = plan.panel_request("start", 1)
         with _own_steps(st.governor, plan.shot):
-            outcome.drift = in_project(drift_check, run, plan.shot, outcome.last_frame_uri, panels.approved["start"],
-                                       run.drift_threshold, start.plate_uri,
-                                       [c.turnaround_uri for c in start.characters], run.clip_model,
-                                       run.clip_weights, outcome.origin_uri or "",
-                                       [{"id": c.id, "turnaround_uri": c.turnaround_uri,
-                                         "wardrobe_colour": c.wardrobe_colour} for c in start.characters],
-                                       artifacts=lambda d: [])
-        outcome.reanchor = bool(outcome.drift["reanchor"])
-        emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift["drift"])
+            given = DriftInput(shot=plan.shot, last_frame_uri=outcome.last_frame_uri,
+                               panel_uri=panels.approved["start"], threshold=run.drift_threshold,
+                               plate_uri=start.plate_uri, turnaround_uris=[c.turnaround_uri for c in start.characters],
+                               clip_model=run.clip_model, clip_weights=run.clip_weights,
+                               origin_uri=outcome.origin_uri or "",
+                               characters=[{"id": c.id, "turnaround_uri": c.turnaround_uri,
+                                            "wardrobe_colour": c.wardrobe_colour} for c in start.characters])
+            outcome.drift = in_project(drift_check, run, given, artifacts=lambda d: [])
+        outcome.reanchor = outcome.drift.reanchor
+        emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift.drift)
 
 
 def unjudged(panels: PanelOutcome, clip: ClipOutcome | None = None) -> list[str]:

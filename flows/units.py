@@ -37,9 +37,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from pydantic import BaseModel
 
-from flows.scene_result import SceneResult, scene_result, word_of
-from flows.call_sheet import keyed_scene, served_from_the_can
-from tasks.soundstage import halt_run
+from slate.flows.scene_result import SceneResult, scene_result, word_of
+from slate.flows.call_sheet import keyed_scene, served_from_the_can
+from slate.tasks.soundstage import halt_run
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").
 SCENE_DEPLOYMENT = "scene/scene"

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
-from manifests.load import FILM_FILENAMES
+from slate.manifests.load import FILM_FILENAMES
 
 from .ledger import BudgetRefused, Cap, Ledger
 

@@ -74,7 +74,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
+from slate.providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
 
 from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
@@ -406,6 +406,12 @@ class Governor:
                                      parameters=dict(spec.parameters or {}), estimate=Decimal(0),
                                      caller=self.caller),
                          error_class=kind, message=message)
+
+    def approve(self, *, scene: str, stage: str, take: int, by: str, fingerprint: str, message: str,
+                shot: str = "*") -> None:
+        """Write a person's decision into the ledger's approvals (schema v6): never a paid call."""
+        self.ledger.approve(run_id=self.run_id, film=self.film, scene=scene, shot=shot, stage=stage, take=take,
+                            by=by, fingerprint=fingerprint, message=message, caller=self.caller)
 
     def halt(self, message: str, kind: Literal["budget", "stop"] = "budget") -> RunHalted:
         """Stop the run spending (a person must decide something first)."""

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
-from governor.chokepoint import Units
-from governor.money import fmt_usd, usd
-from governor.ratecard import Pricing
+from slate.governor.chokepoint import Units
+from slate.governor.money import fmt_usd, usd
+from slate.governor.ratecard import Pricing
 
 __all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
            "JUDGE_TOKENS"]
@@ -209,7 +209,7 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
 def lineup_pricing(root, chosen, price_as: str | None = None) -> Pricing:
     """The run's pricing: the project's rate card held to a lineup (duck-typed: ``panel``,
     ``videos``, ``judge``, each ``provider:model``), with ``price_as`` re-pricing its calls."""
-    from governor.ratecard import RateCard
+    from slate.governor.ratecard import RateCard
     return Pricing.for_lineup(RateCard.load(root), str(chosen.panel), [str(v) for v in chosen.videos],
                               str(chosen.judge), price_as)
 

@@ -141,14 +141,20 @@ def against(value: float, threshold: float, sign: str | None = None) -> str:
     return f"{value:.{digits}f} {sign} {threshold:.{digits}f}"
 
 
-def failing(verdict: dict) -> list[str]:
+def _scores(verdict) -> list[dict]:
+    # A typed verdict (tasks/verdicts.py) or a policy's dict: the same scores either way.
+    scores = verdict.get("scores", []) if isinstance(verdict, dict) else verdict.scores
+    return [s if isinstance(s, dict) else s.model_dump() for s in scores]
+
+
+def failing(verdict) -> list[str]:
     """The blocking scores below their thresholds, with the judge's reasons."""
-    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in verdict.get("scores", [])
+    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in _scores(verdict)
             if not s["passed"] and s.get("role", "block") == "block"]
 
 
-def warned(verdict: dict) -> list[str]:
-    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in verdict.get("scores", [])
+def warned(verdict) -> list[str]:
+    return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in _scores(verdict)
             if not s["passed"] and s.get("role") == "warn"]
 
 

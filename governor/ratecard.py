@@ -22,8 +22,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from governor.chokepoint import Units
-from governor.money import usd
+from slate.governor.chokepoint import Units
+from slate.governor.money import usd
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
            "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION"]

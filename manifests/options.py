@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RunOption", "OPTIONS", "RUN_IDENTITY", "option", "by_form", "cli_flags", "not_output", "overrides",
+__all__ = ["RunOption", "OPTIONS", "RUN_IDENTITY", "SWITCH_FORM", "option", "by_form", "cli_flags", "not_output", "overrides",
            "bounds", "titles"]
 
 
@@ -47,7 +47,8 @@ class RunOption:
     output: bool = True
     many: bool = False          # repeatable on the command line / a list on the form
     joined: bool = False        # repeatable on the command line, held as one comma list (a text setting)
-    kind: type = str            # the command line's type (money is text: parsed as Decimal, never float)
+    kind: type = str            # the command line's type (money is text: parsed as Decimal, never float;
+                                # a bool is a switch: --flag / --no-flag, neither typed keeps the setting)
 
     @property
     def cli_help(self) -> str:
@@ -81,8 +82,9 @@ OPTIONS: tuple[RunOption, ...] = (
     RunOption("judge", "Judge", "judge of the gates: provider or provider:model",
               unset="local with local panels, else gemini", setting="judge", flag="--judge", form="judge", run_field="judge_model"),
     RunOption("model_audio", "Model audio", "ask the video model for the sound it makes with the picture, and pay "
-              "for it (true/false; per profile in [models.<profile>] audio)", unset="the profile's, else off",
-              setting="model_audio", run_field="model_audio", kind=bool),
+              "for it where the rate card prices it higher (per profile: [models.<profile>] audio in slate.toml)",
+              unset="the profile's, else off", setting="model_audio", flag="--model-audio", form="model_audio",
+              run_field="model_audio", kind=bool),
     RunOption("cannot_judge", "What the judge cannot judge", "block | warn: what a gate does with a take its judge "
               "cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
               "UNJUDGED on the contact sheet, the validation table and the summary", unset="slate.toml, block",
@@ -133,6 +135,9 @@ OPTIONS: tuple[RunOption, ...] = (
               setting="busy_wait_seconds", run_field="busy_wait_seconds", output=False, kind=float),
 )
 
+#: How the run form spells a switch (a bool option): a dropdown of "from slate.toml", "on", "off".
+SWITCH_FORM: dict[bool, str] = {True: "on", False: "off"}
+
 #: RunSpec fields that are not options: which run and scene this is, and where the providers are.
 #: True: part of what a stage makes (a scene's key holds them); False: never in a key.
 RUN_IDENTITY: dict[str, bool] = {"root": False, "run_id": False, "film": True, "scene": True, "base_urls": True}
@@ -176,7 +181,7 @@ def bounds(name: str) -> tuple[Any, Any]:
     """(ge, le) of an option's setting, as Settings declares them (None where unbounded)."""
     from annotated_types import Ge, Gt, Le
 
-    from manifests.settings import Settings
+    from slate.manifests.settings import Settings
     low = high = None
     for m in Settings.model_fields[option(name).setting].metadata:
         if isinstance(m, (Ge, Gt)):

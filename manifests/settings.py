@@ -33,7 +33,7 @@ __all__ = ["Settings", "ProfileModels", "model_audio", "StorageSettings", "SETTI
 SETTINGS_FILE = "slate.toml"
 MAX_SETTINGS_BYTES = 64 << 10   # a settings file is a dozen lines
 # Keys slate.toml may hold that are not Settings fields, and who reads them.
-OTHER_KEYS = {"ledger_url": "governor.ledger reads it at the moment of use (it may hold a password)"}
+OTHER_KEYS = {"ledger_url": "slate.governor.ledger reads it at the moment of use (it may hold a password)"}
 TABLE = "slate"                 # settings may also sit in a [slate] table
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import io
 
-from providers.base import ClipRequest
-from providers.errors import BadRequest
-from providers.spec import TakesReferences
+from slate.providers.base import ClipRequest
+from slate.providers.errors import BadRequest
+from slate.providers.spec import TakesReferences
 
 #: A turnaround sheet's cells, left to right (manifests/turnaround.py's contract; the workshop
 #: makes sheets this way, and `slate check` holds a shot's `views` to it).

@@ -33,9 +33,9 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image
 
-from media import MediaError, probe
-from providers.errors import BadOutput, ProviderTimeout, TransientServerError
-from providers.http import error_for, is_loopback, where
+from slate.media import MediaError, probe
+from slate.providers.errors import BadOutput, ProviderTimeout, TransientServerError
+from slate.providers.http import error_for, is_loopback, where
 
 MAX_VIDEO_BYTES = 512 * 1024 * 1024
 MAX_IMAGE_BYTES = 64 * 1024 * 1024

@@ -46,13 +46,13 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageOps
 
-from providers import clip_references, http
-from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
-from providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
-                              ProviderTimeout, RefusedByModeration, poll_wait)
-from providers.keys import MissingKey, provider_key
-from providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers import clip_references, http
+from slate.providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from slate.providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
+                                    ProviderTimeout, RefusedByModeration, poll_wait)
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "fal"
 #: Where fal serves outputs from (its CDN); the key is never sent there.

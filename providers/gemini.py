@@ -39,12 +39,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from providers import clip_references, download, http, rubric
-from providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
-                              ProviderUnreachable, RefusedByModeration, TransientServerError)
-from providers.keys import MissingKey, provider_key, redact
-from providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers import clip_references, download, http, rubric
+from slate.providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
+                                    ProviderUnreachable, RefusedByModeration, TransientServerError)
+from slate.providers.keys import MissingKey, provider_key, redact
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 
 
 class _OnFirstUse:

@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from providers.errors import (AuthenticationFailed, BadRequest, OutOfCredit, ProviderError, ProviderTimeout,
-                              ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
-from providers.keys import redact
+from slate.providers.errors import (AuthenticationFailed, BadRequest, OutOfCredit, ProviderError, ProviderTimeout,
+                                    ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
+from slate.providers.keys import redact
 
 TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 
-from providers.errors import AuthenticationFailed
+from slate.providers.errors import AuthenticationFailed
 
 # Every key value this process has read, so that no log record of any run shows one: process-wide
 # on purpose (a key outlives the run that read it, in a worker's logs), bounded by the keys set.
@@ -62,7 +62,7 @@ class Key:
 def key_vars() -> dict[str, tuple[str, ...]]:
     """Each provider's key variables, from the registry's specs (read when a key is, not on
     import: the vendor modules import this one)."""
-    from providers.registry import specs
+    from slate.providers.registry import specs
     return {name: spec.key_vars for name, spec in specs().items() if spec.key_vars}
 
 
@@ -78,7 +78,7 @@ def block_name(provider: str) -> str:
 
 def provider_key(provider: str) -> Key:
     """The key for `provider`, from its environment variable(s), else its Prefect Secret block."""
-    from providers.registry import UnknownProvider, provider as spec_of
+    from slate.providers.registry import UnknownProvider, provider as spec_of
     try:
         names = spec_of(provider).key_vars
     except UnknownProvider:

@@ -32,15 +32,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from manifests.keys import parse_canonical
-from media import add_sound_bed, render_clip
-from providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest, ReferenceRequest
-from providers.errors import JobFailed, NotReceived
-from providers.spec import Offer, ProviderSpec, TakesReferences
-from providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
-                                  hue_rotate, paste_figure, place_figures, rng_for, view_cell,
-                                  PANEL_VIEWS)
-from providers.storage_local import LocalStorage, write_atomic
+from slate.manifests.keys import parse_canonical
+from slate.media import add_sound_bed, render_clip
+from slate.providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest, ReferenceRequest
+from slate.providers.errors import JobFailed, NotReceived
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
+                                        hue_rotate, paste_figure, place_figures, rng_for, view_cell,
+                                        PANEL_VIEWS)
+from slate.providers.storage_local import LocalStorage, write_atomic
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class LocalImage:
     def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes:
         """A version of a bible reference (providers/local_bible.py draws it from the words): a
         fix redraws only its view's cell, an edit only the thing it names."""
-        from providers import local_bible as bible
+        from slate.providers import local_bible as bible
         parent = self._open(request.parent_uri) if request.parent_uri else None
         if request.kind == "character":
             img = bible.fix_view(parent, request.view or "three_quarter") if parent is not None \
@@ -399,8 +399,8 @@ def video(model: str, *, storage, latency: float = 0.0, faults: FaultMode = Faul
 
 
 def judge(model: str, *, storage=None, **_):
-    from providers.local_judge import LocalJudge
-    from providers.local_verdicts import KeptJudge
+    from slate.providers.local_judge import LocalJudge
+    from slate.providers.local_verdicts import KeptJudge
     if storage is None:
         return LocalJudge()
     jobs = storage.root / ".slate" / "local-jobs"

@@ -21,7 +21,7 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw
 
-from manifests.turnaround import CELL_H, CELL_W, VIEWS, FigureSpec, draw_turnaround
+from slate.manifests.turnaround import CELL_H, CELL_W, VIEWS, FigureSpec, draw_turnaround
 
 PLATE_SIZE = (640, 360)
 
@@ -134,7 +134,7 @@ def fix_view(parent: Image.Image, view: str) -> Image.Image:
 
 def lying_view(sheet: Image.Image, view: str) -> Image.Image:
     """The sheet with one view off-model (its colours turned): what the local fault mode draws."""
-    from providers.local_draw import hue_rotate
+    from slate.providers.local_draw import hue_rotate
     out = sheet.convert("RGBA").copy()
     i = VIEWS.index(view)
     box = (i * CELL_W, 0, (i + 1) * CELL_W, CELL_H)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from manifests.turnaround import HEAD_BAND, TORSO_BAND
-from providers.local_draw import PANEL_VIEWS, band_rows, dress, frame_plate, place_figures, view_cell
-from providers.local_judge_inputs import read_plate, read_turnaround
+from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.providers.local_draw import PANEL_VIEWS, band_rows, dress, frame_plate, place_figures, view_cell
+from slate.providers.local_judge_inputs import read_plate, read_turnaround
 
 
 @dataclass

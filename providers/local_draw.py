@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from manifests.turnaround import CELL_H, CELL_W, TORSO_BAND, VIEWS
+from slate.manifests.turnaround import CELL_H, CELL_W, TORSO_BAND, VIEWS
 
 # How much of the frame height a standing figure takes, by framing. A close shot crops the legs.
 FIGURE_HEIGHT = {"wide": 0.55, "medium": 0.78, "close": 1.25}

@@ -16,7 +16,9 @@ Panel gate criteria, each a Score with a reason, each a share of a region that m
 Keyframe gate: each keyframe against its panel seen through the camera move that explains it
 best (zoom and position searched, since no model reproduces a move exactly; the middle of a
 start+end clip may be the cross-fade): the share that differs, and the largest differing patch.
-A clip whose second half is another shot fails on its middle or last frame.
+A clip whose second half is another shot fails on its middle or last frame. The first frame is
+also held figure by figure to the start image where the layout puts each (head, torso and their
+colours): a clip animated from a panel with another face or hair differs there, not in the whole.
 Continuity across a cut: the next shot's first frame, seen through the move that explains it,
 against that shot's blocking — for each character the two shots share, its head (identity) and
 torso (wardrobe), and the background when the place is the same — beside the colours of the two
@@ -44,16 +46,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from manifests.turnaround import HEAD_BAND, TORSO_BAND
-from media import colour_distance, colour_stats, load_rgb
-from media.content import content_fault
-from media.continuity import palette_continuity
-from providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
-from providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
-from providers.local_blocking import block
-from providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
-                                          read_turnaround)
-from media.grade import delta_e, frame_window, graded_lab, region_delta, soften
+from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.media import colour_distance, colour_stats, load_rgb
+from slate.media.content import content_fault
+from slate.media.continuity import palette_continuity
+from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
+from slate.providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
+from slate.providers.local_blocking import block
+from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
+                                                read_turnaround)
+from slate.media.grade import delta_e, frame_window, graded_lab, region_delta, soften
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
 KEY_SCALE = 2         # keyframes at half size too, once the move is found
@@ -86,6 +88,9 @@ THRESHOLDS = {
     "cut_identity": 0.85,
     "cut_wardrobe": 0.85,
     "cut_location": 0.90,
+    # The clip's first frame, figure by figure, against the start image (as the panel gate).
+    "first_identity": 0.85,
+    "first_wardrobe": 0.85,
     "content": 1.0,
     # Each figure's own colours (hair, skin; the outfit) as a whole, after the bounded grade:
     # 1 - ΔE / COLOUR_FULL of the region's median colour (see COLOUR_FULL for the figures).
@@ -165,7 +170,7 @@ class LocalJudge:
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
-        return self._answer(lambda: self._judge_keyframes(frames, start_panel, end_panel, request))
+        return self._answer(lambda: self._judge_keyframes(frames, start_panel, end_panel, request, refs))
 
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                          refs: ReferenceImages, *, laid_out: bool = True, client_ref: str | None = None) -> Verdict:
@@ -246,7 +251,7 @@ class LocalJudge:
         return Verdict(tuple(scores), self.name)
 
     def _judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
-                         request: PanelRequest) -> Verdict:
+                         request: PanelRequest, refs: ReferenceImages | None = None) -> Verdict:
         size = (request.width, request.height)
         needed = ("first", "middle", "last") if end_panel is not None else ("first", "middle")
         missing = [name for name in needed if name not in frames]
@@ -283,6 +288,8 @@ class LocalJudge:
             scores.append(_score(f"{name}_frame", v, f"{name} frame: {1 - v:.1%} differs from {held} "
                                                      f"({_describe(box, size)})"))
             patches.append((_largest_blob(off) / off.size, name))
+            if name == "first" and refs is not None:
+                scores += _first_figures(start, frame, box, expected, work, request, refs)
         patch, where = max(patches)
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the panels is {patch:.2%} of the "
                                                        f"{where} frame", "keyframe_artefacts"))
@@ -347,6 +354,38 @@ class LocalJudge:
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
                 scores += seen_cut.colours(blocking.expected, fig, "wardrobe_colour", work, box)
         return scores
+
+
+def _first_figures(start: Image.Image, frame: np.ndarray, box, expected: np.ndarray, work: tuple[int, int],
+                   request: PanelRequest, refs: ReferenceImages) -> list[Score]:
+    """Each figure of the shot in the clip's first frame, held to the start image where the
+    shot's layout puts it (head: `first_identity`, torso: `first_wardrobe`, and each one's own
+    colours), as the panel gate holds a panel. Why: a head or hair changed in a wide shot is a
+    few tenths of a percent of the frame — under what the whole-frame share and the largest
+    patch can tell from a codec's specks (a clip animated from a panel with another face passed
+    at 0.997) — but most of the figure's own head. Art the layout cannot be read from (a
+    model's references) keeps the whole-frame checks only: those still hold the first frame."""
+    if any(ch.id not in refs.turnarounds for ch in request.characters):
+        return []  # a figure slate has no sheet for cannot be placed: the whole-frame checks hold it
+    try:
+        blocking = block(request, refs)
+    except Unjudgeable:
+        return []
+    seen = _Seen(expected, soften(frame, work))
+    scores = []
+    for fig in blocking.figures:
+        head, torso = _shrink(fig.head, work, box), _shrink(fig.torso, work, box)
+        if head.sum() >= MIN_REGION:
+            v = _matched(seen.off, head)
+            scores.append(_score("identity", v, f"{fig.character_id}: {v:.0%} of the face and hair in the first "
+                                                f"frame as in the start image", "first_identity"))
+            scores += seen.colours(start, fig, "identity_colour", work, box)
+        if torso.sum() >= MIN_REGION:
+            v = _matched(seen.off, torso)
+            scores.append(_score("wardrobe", v, f"{fig.character_id}: {v:.0%} of the torso in the first frame as "
+                                                f"in the start image", "first_wardrobe"))
+            scores += seen.colours(start, fig, "wardrobe_colour", work, box)
+    return scores
 
 
 def _working(w: int, h: int, scale: int) -> tuple[int, int]:

@@ -22,9 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from providers.base import CharacterRef, PanelRequest, ReferenceImages, Score, Verdict
-from providers.errors import NotReceived
-from providers.storage_local import write_atomic
+from slate.providers.base import CharacterRef, PanelRequest, ReferenceImages, Score, Verdict
+from slate.providers.errors import NotReceived
+from slate.providers.storage_local import write_atomic
 
 
 def _request(d: dict) -> PanelRequest:

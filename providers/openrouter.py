@@ -34,12 +34,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from providers import clip_references, download, http
-from providers.base import ClipRequest, Finding, JobStatus
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
-                              RefusedByModeration, TransientServerError)
-from providers.keys import MissingKey, provider_key
-from providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers import clip_references, download, http
+from slate.providers.base import ClipRequest, Finding, JobStatus
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
+                                    RefusedByModeration, TransientServerError)
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "openrouter"
 

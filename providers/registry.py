@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from providers.local import FaultMode
-from providers.spec import CAPABILITIES, ProviderSpec, SpecError
-from providers.storage_local import LocalStorage
+from slate.providers.local import FaultMode
+from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
+from slate.providers.storage_local import LocalStorage
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "discover",
@@ -53,7 +53,7 @@ _DECLARES = re.compile(rb"^PROVIDER\s*(:[^=\n]*)?=", re.MULTILINE)
 # -- discovery ----------------------------------------------------------------------------------
 def _builtin_modules() -> list[str]:
     here = Path(__file__).parent
-    return [f"providers.{m.name}" for m in pkgutil.iter_modules([str(here)])
+    return [f"slate.providers.{m.name}" for m in pkgutil.iter_modules([str(here)])
             if (here / f"{m.name}.py").is_file() and _DECLARES.search((here / f"{m.name}.py").read_bytes())]
 
 
@@ -233,7 +233,7 @@ def lineup(settings, profile: str | None = None) -> Lineup:
 
 def storage_for(root: Path):
     """The project's store, local folder or bucket, as its [storage] settings say."""
-    from providers.storage import storage_for as chosen
+    from slate.providers.storage import storage_for as chosen
     return chosen(root)
 
 

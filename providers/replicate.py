@@ -50,12 +50,12 @@ from urllib.parse import quote, urlsplit
 
 from PIL import Image
 
-from providers import clip_references, download, http
-from providers.base import ClipRequest, Finding, JobStatus, PanelRequest
-from providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
-                              RefusedByModeration, TransientServerError, poll_wait)
-from providers.keys import MissingKey, provider_key, redact
-from providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers import clip_references, download, http
+from slate.providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
+                                    RefusedByModeration, TransientServerError, poll_wait)
+from slate.providers.keys import MissingKey, provider_key, redact
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 
 NAME = "replicate"
 CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)

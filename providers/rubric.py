@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from providers.base import PanelRequest, Score, Verdict
+from slate.providers.base import PanelRequest, Score, Verdict
 
 
 class Criterion(BaseModel):

@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from manifests.load import read_document
-from manifests.settings import Settings, StorageSettings, check_settings
-from providers.storage_local import LocalStorage, file_sha256
-from providers.storage_s3 import S3Storage
+from slate.manifests.load import read_document
+from slate.manifests.settings import Settings, StorageSettings, check_settings
+from slate.providers.storage_local import LocalStorage, file_sha256
+from slate.providers.storage_s3 import S3Storage
 
 #: project folders and files a push leaves behind: what slate makes, and the kill switch
 NOT_PUSHED = ("renders/", "STOP", "local-jobs/")   # local-jobs/: the local provider's jobs of a film in a bucket

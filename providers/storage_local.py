@@ -22,9 +22,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from manifests.keys import check_key
-from manifests.load import NOT_FOUND, locate, read_bounded
-from providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig
+from slate.manifests.keys import check_key
+from slate.manifests.load import NOT_FOUND, locate, read_bounded
+from slate.providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig
 
 CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
 
@@ -51,11 +51,29 @@ def uri_digest(uri: str) -> str:
 
 def write_atomic(dest: Path, data: bytes) -> None:
     """Temp file in the same folder → fsync → rename → fsync the folder (ALICE's order)."""
+    _atomic(dest, lambda f: f.write(data))
+
+
+def copy_atomic(src: Path, dest: Path, chunk: int = 1 << 20) -> None:
+    """`src` copied to `dest` in write_atomic's order, streamed (a clip is not read whole)."""
+    def copy(out) -> None:
+        with open(src, "rb") as f:
+            for block in iter(lambda: f.read(chunk), b""):
+                out.write(block)
+    _atomic(dest, copy)
+
+
+def _atomic(dest: Path, write) -> None:
+    # The temporary file's name is this writer's own (mkstemp), never one derived from `dest`
+    # alone: scenes of one run store the same new content at the same moment (a re-finish's
+    # new LUT), and under a shared name one writer truncated the file another was about to
+    # rename, then found it renamed away (FileNotFoundError). Own names: each rename puts a
+    # whole file in place, the same bytes whichever is last.
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dest)
@@ -157,14 +175,7 @@ class LocalStorage:
         uri = cas_uri(file_sha256(path), suffix)
         dest = self._cas_path(uri)
         if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.part")
-            with open(path, "rb") as src, open(tmp, "wb") as out:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
+            copy_atomic(path, dest)
         return uri
 
     def exists(self, uri: str) -> bool:

@@ -29,10 +29,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from manifests.keys import check_key
-from providers.storage_errors import (ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied, StorageError,
-                                      StorageUnreachable)
-from providers.storage_local import KeyUnreadable, cas_uri, file_sha256, uri_digest, write_atomic
+from slate.manifests.keys import check_key
+from slate.providers.storage_errors import (ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied, StorageError,
+                                            StorageUnreachable)
+from slate.providers.storage_local import KeyUnreadable, cas_uri, copy_atomic, file_sha256, uri_digest, write_atomic
 
 DEFAULT_MAX_OBJECT_BYTES = 2 << 30   # 2 GiB: a 4K master of a long scene; anything bigger is a mistake
 SHA_META = "sha256"                  # x-amz-meta-sha256: the content hash of a pushed file
@@ -274,14 +274,8 @@ class S3Storage:
             self._put_path(self.artifact_object(uri), path, digest, uri)
         cached = self._cache_path(uri)
         if not cached.exists():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-            with open(path, "rb") as src, open(tmp, "wb") as out:
-                for block in iter(lambda: src.read(_CHUNK), b""):
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, cached)
+            # A name of this writer's own: a process id is shared by the scenes in its threads.
+            copy_atomic(path, cached, _CHUNK)
         return uri
 
     def exists(self, uri: str) -> bool:

@@ -23,7 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no network here, and no need
 
 
-from providers.keys import install_log_redaction  # noqa: E402
+from slate.providers.keys import install_log_redaction  # noqa: E402
 
 install_log_redaction()  # a key read by a provider never reaches a log line
 

@@ -123,7 +123,7 @@ def _env(home: Path, api_url: str | None = None) -> dict:
 
 def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     """Start the film's stack (or find it running); what runs, as recorded."""
-    from deployments import automations, register
+    from slate.deployments import automations, register
 
     project = Path(project).resolve()
     found = running(project)
@@ -142,7 +142,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
         return known
     if known:
         down(project, say=lambda *_: None)  # a half-dead stack: stop what is left of it first
-    from manifests import load_film
+    from slate.manifests import load_film
     film = load_film(project)  # a film that does not load stops here, before anything starts
     folder = stack_dir(project)
     home = folder / "home"
@@ -190,7 +190,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
 
 
 def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:
-    from deployments.automations import HEARTBEAT_SECONDS
+    from slate.deployments.automations import HEARTBEAT_SECONDS
     folder = stack_dir(project)
     env = _env(folder / "home", stack.api_url)
     # Heartbeats from every run the worker starts, so the zombie automation can see one die.
@@ -208,9 +208,9 @@ def _setup(project: Path, stack: Stack, home: Path, zombie_window: int) -> None:
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
     from prefect.workers.process import ProcessWorker
 
-    from deployments import automations, register
-    from governor.budget import SlateBudget, load_or_create
-    from manifests.settings import project_settings
+    from slate.deployments import automations, register
+    from slate.governor.budget import SlateBudget, load_or_create
+    from slate.manifests.settings import project_settings
 
     with temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_HOME: str(home)}):
         with get_client(sync_client=True) as client:

@@ -150,10 +150,10 @@ WORKER_LIMIT = 4
 
 def up(project: Path, *, workers: int = 2, limit: int = WORKER_LIMIT, say=print) -> Studio:
     """Start the studio's services for the film in `project` (or find them running)."""
-    from manifests import load_film
-    from manifests.settings import project_settings
-    from providers.storage import film_url, push_film
-    from providers.storage_s3 import S3Storage
+    from slate.manifests import load_film
+    from slate.manifests.settings import project_settings
+    from slate.providers.storage import film_url, push_film
+    from slate.providers.storage_s3 import S3Storage
 
     project = Path(project).resolve()
     found = running(project)
@@ -173,7 +173,7 @@ def up(project: Path, *, workers: int = 2, limit: int = WORKER_LIMIT, say=print)
         # slate.toml's endpoint wins over the workers' AWS_ENDPOINT_URL: they would miss this S3 server.
         raise RuntimeError(f"{project / 'slate.toml'}: [storage] endpoint_url is set ({storage.endpoint_url}); "
                            "the studio's own S3 server is the endpoint: remove the line to use it")
-    from deployments.register import pool_name
+    from slate.deployments.register import pool_name
     folder = film_stack.stack_dir(project)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -362,7 +362,7 @@ def setup(api_url: str, pool: str, bucket: str, ledger_url: str, s3_env: dict[st
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.workers.process import ProcessWorker
 
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
 
     client = _s3_client(s3_env)
     try:
@@ -396,11 +396,11 @@ def register_film(api_url: str, pool: str, film_url: str,
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from deployments import automations, register
-    from governor.budget import SlateBudget, load_or_create
-    from manifests.settings import project_settings
-    from providers.storage import parse_film_url, pull_film
-    from providers.storage_s3 import S3Storage
+    from slate.deployments import automations, register
+    from slate.governor.budget import SlateBudget, load_or_create
+    from slate.manifests.settings import project_settings
+    from slate.providers.storage import parse_film_url, pull_film
+    from slate.providers.storage_s3 import S3Storage
 
     where = parse_film_url(film_url)
     if where is None:
@@ -422,7 +422,7 @@ def register_film(api_url: str, pool: str, film_url: str,
 
 
 def _start_worker(project: Path, studio: Studio, role: str, shared: dict[str, str]) -> None:
-    from deployments.automations import HEARTBEAT_SECONDS
+    from slate.deployments.automations import HEARTBEAT_SECONDS
     folder = film_stack.stack_dir(project)
     own = folder / role                     # its working folder and its Prefect home: nothing shared
     own.mkdir(exist_ok=True)
@@ -458,7 +458,7 @@ def _wait_for_workers(studio: Studio, n: int, folder: Path) -> None:
 # -- a film run on the studio ---------------------------------------------------------------------
 def s3_env(project: Path, studio: Studio) -> dict[str, str]:
     """The studio's S3 client settings, the identity read from its 0600 file (never printed)."""
-    from manifests.settings import project_settings
+    from slate.manifests.settings import project_settings
     project = Path(project).resolve()
     identity = dict(line.split("=", 1) for line in (film_stack.stack_dir(project) / CREDENTIALS).read_text().split())
     region = project_settings(project).storage.region or REGION   # as `up` gave the workers
@@ -468,9 +468,9 @@ def s3_env(project: Path, studio: Studio) -> dict[str, str]:
 def push(project: Path, studio: Studio):
     """The film's manifests and references to the studio's bucket again (only what changed is
     sent), so the next run renders what is in the folder now."""
-    from manifests.settings import project_settings
-    from providers.storage import push_film
-    from providers.storage_s3 import S3Storage
+    from slate.manifests.settings import project_settings
+    from slate.providers.storage import push_film
+    from slate.providers.storage_s3 import S3Storage
     storage = project_settings(project).storage
     store = S3Storage(project, bucket=storage.bucket, prefix=storage.prefix, film=studio.film,
                       client=_s3_client(s3_env(project, studio)))

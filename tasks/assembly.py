@@ -7,7 +7,7 @@ Never imports Prefect (the reel and the can read it before Prefect starts), neve
 """
 from __future__ import annotations
 
-from tasks.versions import FINISH_VERSION
+from slate.tasks.versions import FINISH_VERSION
 
 
 def finishing_inputs(st, root, film, scene_id: str, approved: list[tuple[str, str, float]],
@@ -19,8 +19,8 @@ def finishing_inputs(st, root, film, scene_id: str, approved: list[tuple[str, st
     task's cache key moves with what is in them."""
     from pathlib import Path
 
-    from manifests.assembly import DEFAULT_DELIVERY
-    from media.finish import read_audio
+    from slate.manifests.assembly import DEFAULT_DELIVERY
+    from slate.media.finish import read_audio
 
     scene = film.scene(scene_id)
     film_fin, fin = film.film.finishing, scene.finishing
@@ -65,7 +65,7 @@ def edit_fingerprint(root, film, scene_id: str) -> dict | None:
     they name. None when neither has one."""
     from pathlib import Path
 
-    from providers.storage_local import file_sha256
+    from slate.providers.storage_local import file_sha256
 
     scene = film.scene(scene_id)
     film_fin, fin = film.film.finishing, scene.finishing

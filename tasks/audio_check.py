@@ -16,8 +16,8 @@ It must never call a provider, spend, or read a file.
 """
 from __future__ import annotations
 
-from manifests import LoadedFilm, Problem
-from providers.registry import ModelRef, provider
+from slate.manifests import LoadedFilm, Problem
+from slate.providers.registry import ModelRef, provider
 
 FIELD = "model_audio"
 

@@ -39,14 +39,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Units
-from governor.gates import GatePolicy, failing, judge_kind
-from manifests import LoadedFilm
-from manifests.keys import check_key
-from manifests.turnaround import CELL_H, CELL_W, VIEWS
-from providers.base import PanelRequest, ReferenceRequest, fingerprint
-from providers.local_bible import PLATE_SIZE
-from tasks.sheet_check import hold, measured
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.gates import GatePolicy, failing, judge_kind
+from slate.manifests import LoadedFilm
+from slate.manifests.keys import check_key
+from slate.manifests.turnaround import CELL_H, CELL_W, VIEWS
+from slate.providers.base import PanelRequest, ReferenceRequest, fingerprint
+from slate.providers.local_bible import PLATE_SIZE
+from slate.tasks.sheet_check import hold, measured
 
 __all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
 
@@ -118,7 +118,7 @@ def write_key(storage, key: str, data: bytes) -> None:
         finally:
             os.unlink(tmp.name)
         return
-    from providers.storage_local import write_atomic
+    from slate.providers.storage_local import write_atomic
     write_atomic(storage.root / key, data)
 
 
@@ -190,8 +190,8 @@ def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str
 
 
 def _run(root: Path, film: LoadedFilm, settings, model: str | None):
-    from providers.registry import ModelRef, base_urls, lineup
-    from tasks.context import RunSpec
+    from slate.providers.registry import ModelRef, base_urls, lineup
+    from slate.tasks.context import RunSpec
     chosen = lineup(settings)
     panel = str(ModelRef.parse(model)) if model else str(chosen.panel)
     return RunSpec(root=str(root), run_id=f"bible-{uuid.uuid4().hex[:12]}", film=film.film.id, scene="bible",
@@ -229,8 +229,8 @@ def check_request(storage, asset: Asset, *, view: str | None, parent: int | None
 def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model: str | None = None,
                  view: str | None = None, parent: int | None = None, instruction: str | None = None) -> dict:
     """One new version of the asset, paid through the governor, gated, stored; its record."""
-    from tasks.context import studio
-    from tasks.lint import check_before_paying
+    from slate.tasks.context import studio
+    from slate.tasks.lint import check_before_paying
     run = _run(root, film, settings, model)
     st = studio(run)
     storage = st.storage
@@ -303,10 +303,10 @@ def _plain(width: int, height: int) -> bytes:
 def impact(root: Path, film: LoadedFilm, settings, asset: Asset, storage) -> dict:
     """The shots that use the asset; which of their panels and clips the ledger says were made
     from the current canonical file; and what re-making those shots would cost (`slate estimate`)."""
-    from governor.estimate import estimate_scene, lineup_pricing
-    from governor.ledger import Ledger
-    from providers.registry import lineup
-    from tasks.plan import plan_from_project
+    from slate.governor.estimate import estimate_scene, lineup_pricing
+    from slate.governor.ledger import Ledger
+    from slate.providers.registry import lineup
+    from slate.tasks.plan import plan_from_project
     shots: dict[str, list[str]] = {}
     for _, sc in film.scenes:
         for s in sc.shots:
@@ -333,14 +333,14 @@ def impact(root: Path, film: LoadedFilm, settings, asset: Asset, storage) -> dic
 
 # -- promotion ------------------------------------------------------------------------------------
 def promotions(ledger, film_id: str, asset: Asset) -> list:
-    return [r for r in ledger.rows(film=film_id) if r.stage == APPROVE_STAGE and r.shot == f"{asset.kind}:{asset.ident}"]
+    """The asset's promotions, oldest first (rows of the ledger's approvals, schema v6)."""
+    return [a for a in ledger.approvals(film=film_id, stage=APPROVE_STAGE) if a.shot == f"{asset.kind}:{asset.ident}"]
 
 
 def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, storage, ledger,
             expect_sha256: str | None = None) -> dict:
     """Version `n` made canonical. `expect_sha256`: the canonical's hash the person saw (None: as
     read now); anything else there by the time it is written is a racing promotion, refused."""
-    from governor.ledger import CallRequest
     rec = version(storage, asset, n)
     if not rec["gate"]["passed"]:
         raise BibleError(f"{asset.name}: --version {n}: failed its reference gate "
@@ -368,19 +368,16 @@ def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, stor
     generation = len(done) + 1
     replacing = len([r for r in done if (r.parameters or {}).get("replaced") == current])
     now = datetime.now(timezone.utc)
-    request = CallRequest(run_id=f"bible-approve-{uuid.uuid4().hex[:8]}", film=film.film.id, scene="bible",
-                          shot=f"{asset.kind}:{asset.ident}", stage=APPROVE_STAGE, take=generation, provider="slate",
-                          model="approval", profile="-",
-                          fingerprint=fingerprint({"promote": asset.canonical, "generation": generation}),
-                          prompt=f"approve version {n}", reference_hashes=(), estimate=Decimal(0),
-                          parameters={"version": n, "by": by, "at": now.isoformat(timespec="seconds"),
-                                      "sha256": rec["sha256"], "replaced": current, "generation": generation})
     # One row per canonical content replaced (and how often it was replaced before): two promoters
     # racing from the same canonical claim the same id, and the loser finds the winner's row.
     claim = hashlib.sha256(f"promote|{film.film.id}|{asset.canonical}|{current}|{replacing}".encode()).hexdigest()[:32]
     try:
-        ledger.note(request, error_class="approved", message=f"{asset.name} version {n} approved by {by}",
-                    call_id=claim)
+        ledger.approve(run_id=f"bible-approve-{uuid.uuid4().hex[:8]}", film=film.film.id, scene="bible",
+                       shot=f"{asset.kind}:{asset.ident}", stage=APPROVE_STAGE, take=generation, by=by,
+                       fingerprint=fingerprint({"promote": asset.canonical, "generation": generation}),
+                       message=f"{asset.name} version {n} approved by {by}", approval_id=claim,
+                       parameters={"version": n, "by": by, "at": now.isoformat(timespec="seconds"),
+                                   "sha256": rec["sha256"], "replaced": current, "generation": generation})
     except Exception as exc:  # noqa: BLE001 - the unique call id: someone promoted this generation first
         if "unique" in str(exc).lower() or "duplicate" in str(exc).lower() or "integrity" in type(exc).__name__.lower():
             raise BibleError(f"{asset.name}: {asset.field}: another promotion of {asset.canonical} won the race "

@@ -15,10 +15,10 @@ import json
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from manifests import LoadedFilm
-from providers.storage_local import write_atomic
-from tasks.context import RunSpec, studio
-from tasks.references import BibleLock, lock_scene_references
+from slate.manifests import LoadedFilm
+from slate.providers.storage_local import write_atomic
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.references import BibleLock, lock_scene_references
 
 
 def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:

@@ -25,11 +25,11 @@ from prefect.cache_policies import CachePolicy
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import WritableFileSystem
 
-from manifests.keys import check_key
-from manifests.settings import StorageSettings
-from providers.storage_s3 import S3Storage, s3_client
-from tasks.clapper import content_key  # the key's rule lives there, without Prefect
-from tasks.memo import BoundedMemo
+from slate.manifests.keys import check_key
+from slate.manifests.settings import StorageSettings
+from slate.providers.storage_s3 import S3Storage, s3_client
+from slate.tasks.clapper import content_key  # the key's rule lives there, without Prefect
+from slate.tasks.memo import BoundedMemo
 
 
 @dataclass(kw_only=True)

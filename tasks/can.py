@@ -19,18 +19,17 @@ change what may be spent, not what is made).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-from providers.storage_local import cas_uri, file_sha256, write_atomic
-from manifests.options import not_output
-from tasks.clapper import content_key
-from tasks.context import RunSpec, studio
-from tasks.assembly import edit_fingerprint
-from tasks.plan import plan_scene
-from tasks.references import lock_scene_references
-from tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
-                            REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
+from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, write_atomic
+from slate.manifests.options import not_output
+from slate.tasks.clapper import content_key
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.assembly import edit_fingerprint
+from slate.tasks.plan import plan_scene
+from slate.tasks.references import lock_scene_references
+from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
+                                  REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
 
 CAN_VERSION = "can-v1"
 STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
@@ -118,10 +117,7 @@ def in_place(storage, uri: str, path: Path, ext: str) -> None:
     """The stored `uri` at `path` (atomically), unless `path` already holds that content."""
     if path.is_file() and cas_uri(file_sha256(path), ext) == uri:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    shutil.copyfile(storage.open_local(uri), tmp)
-    tmp.replace(path)
+    copy_atomic(storage.open_local(uri), path)   # under a name of its own (two runs may put one cut back)
 
 
 def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:

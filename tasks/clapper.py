@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from providers.base import canonical_json
+from slate.providers.base import canonical_json
 
 
 def plain(value: Any) -> Any:

@@ -23,18 +23,18 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from governor.allowance import FinalsAllowance
-from governor.chokepoint import Governor
-from governor.gates import GatePolicy
-from governor.ledger import Cap, Ledger
-from governor.policy import TakePolicy
-from governor.ratecard import Pricing, RateCard
-from providers.local import FaultMode
-from manifests.options import OPTIONS
-from manifests.settings import model_audio
-from providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
-from tasks.events import Event, event_of
-from tasks.soundstage import Soundstage, current, stage_for
+from slate.governor.allowance import FinalsAllowance
+from slate.governor.chokepoint import Governor
+from slate.governor.gates import GatePolicy
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.policy import TakePolicy
+from slate.governor.ratecard import Pricing, RateCard
+from slate.providers.local import FaultMode
+from slate.manifests.options import OPTIONS
+from slate.manifests.settings import model_audio
+from slate.providers.registry import base_urls, image_provider, judge_provider, lineup, storage_for, video_provider
+from slate.tasks.events import Event, event_of
+from slate.tasks.soundstage import Soundstage, current, stage_for
 
 
 class RunSpec(BaseModel):

@@ -19,31 +19,36 @@ from dataclasses import asdict
 
 from prefect import task
 
-from governor.chokepoint import CallContext, CallSpec, Units
-from governor.gates import GatePolicy, failing, judge_kind
-from media import extract_frame
-from media.continuity import palette_continuity
-from providers.base import JUDGEABLE, fingerprint
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
-from tasks.judge_reading import layout_unreadable
-from tasks.panel import panel_from_dict
-from tasks.versions import CONTINUITY_VERSION  # bumped there
+from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.gates import GatePolicy, judge_kind
+from slate.media import extract_frame
+from slate.media.continuity import palette_continuity
+from slate.providers.base import JUDGEABLE, fingerprint
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
+from slate.tasks.judge_reading import layout_unreadable
+from slate.tasks.panel import panel_from_dict
+from slate.tasks.gate_inputs import ContinuityInput
+from slate.tasks.verdicts import ContinuityVerdict
+from slate.tasks.versions import CONTINUITY_VERSION  # bumped there
 
 
 @task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",
-      task_run_name="continuity {previous} → {shot}")
-def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str, clip_uri: str, previous_request: dict,
-                     request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
-                     laid_out: bool = True) -> dict:
-    """`laid_out`: the later shot's clip started from its own panel, not from `last_frame_uri`."""
+      task_run_name="continuity {given.previous} → {given.shot}")
+def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
+    """The verdict on one cut (`given.laid_out`: the later shot's clip started from its own
+    panel, not from `given.last_frame_uri`)."""
     st = studio(run)
+    previous, shot, last_frame_uri, clip_uri = given.previous, given.shot, given.last_frame_uri, given.clip_uri
+    request, previous_request, laid_out = given.request, given.previous_request, given.laid_out
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+                                      given.judging.profile)
     scratch = st.scratch(f"continuity-{clip_uri[6:18]}")
     first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / "first.png")
     first_uri = st.storage.put_file(first, "png")
     last = st.storage.open_local(last_frame_uri)
-    usage = None
+    usage = call_id = None
     judge_obj = st.judge
     req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
     local = hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local"
@@ -73,11 +78,11 @@ def continuity_check(run: RunSpec, previous: str, shot: str, last_frame_uri: str
         # The colours warn beside a judge shown both frames and the bible: a grade or a strong
         # gamma moves a histogram past its threshold (3 of 30 clean cuts in benchmarks/gates.py).
         scores = seen.get("scores", []) + [{**s, "role": "warn"} for s in scores]
-        usage = seen.get("usage")
+        usage, call_id = seen.get("usage"), seen.get("call_id")
     first.unlink(missing_ok=True)
     verdict = GatePolicy.load(run.root, run.cannot_judge).apply({"judge": judge, "scores": scores, "usage": usage},
                                                                 "continuity", judge_kind(judge), profile)
-    return {**verdict, "previous": previous, "shot": shot, "first_frame": first_uri, "failing": failing(verdict)}
+    return ContinuityVerdict.held(verdict, previous=previous, shot=shot, first_frame=first_uri, call_id=call_id)
 
 
 def _unread_in_rehearsal(run: RunSpec, local: bool, req, prev_req, laid_out: bool, refs) -> str | None:

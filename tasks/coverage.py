@@ -11,7 +11,7 @@ the production report (tasks/production_report.py) read it before any run.
 """
 from __future__ import annotations
 
-from manifests import LoadedFilm, parse_canonical
+from slate.manifests import LoadedFilm, parse_canonical
 
 
 def coverage(storage, film: LoadedFilm) -> list[str]:

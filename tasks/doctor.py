@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from governor.money import fmt_usd
-from governor.ratecard import RateCard, RateError
-from manifests.settings import Settings
-from providers.base import Finding
-from providers.keys import MissingKey, provider_key
-from providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
-from tasks.slots import slot_name
+from slate.governor.money import fmt_usd
+from slate.governor.ratecard import RateCard, RateError
+from slate.manifests.settings import Settings
+from slate.providers.base import Finding
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
+from slate.tasks.slots import slot_name
 
 
 def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[Finding]:

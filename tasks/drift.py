@@ -27,14 +27,16 @@ import threading
 
 from prefect import task
 
-from media import colour_distance, colour_stats, load_rgb, ssim
-from media.content import content_fault
-from media.grade import frame_window, lab, soften
-from media import clip as clip_models
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, studio
-from tasks.memo import BoundedMemo
-from tasks.versions import DRIFT_VERSION  # bumped there
+from slate.media import colour_distance, colour_stats, load_rgb, ssim
+from slate.media.content import content_fault
+from slate.media.grade import frame_window, lab, soften
+from slate.media import clip as clip_models
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.memo import BoundedMemo
+from slate.tasks.gate_inputs import DriftInput
+from slate.tasks.verdicts import DriftReading
+from slate.tasks.versions import DRIFT_VERSION  # bumped there
 
 # CLIP models by (model, weights): hundreds of megabytes each, loaded once in a process, whatever
 # run asks. Process-wide on purpose and bounded: a film names one model; a second evicts the first.
@@ -64,15 +66,17 @@ def _levelled(img):
 
 
 @task(name="drift-check", cache_policy=ContentKey(stage=DRIFT_VERSION), result_serializer="json",
-      task_run_name="drift check {shot}")
-def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, threshold: float, plate_uri: str = "",
-                turnaround_uris: list[str] = [], clip_model: str = "", clip_weights: str = "",  # noqa: B006
-                origin_uri: str = "", characters: list[dict] = []) -> dict:  # noqa: B006
-    """`origin_uri`: the approved panel the frame descends from (a chained shot's frames come
-    from the chain's first panel, or an end panel before it); empty or `panel_uri`: its own.
-    `characters`: the shot's people ({id, turnaround_uri, wardrobe_colour}), whose presence is
-    a drift measure beside SSIM, colour and sharpness."""
+      task_run_name="drift check {given.shot}")
+def drift_check(run: RunSpec, given: DriftInput) -> DriftReading:
+    """`given.origin_uri`: the approved panel the frame descends from (a chained shot's frames
+    come from the chain's first panel, or an end panel before it); empty or `panel_uri`: its
+    own. `given.characters`: the shot's people ({id, turnaround_uri, wardrobe_colour}), whose
+    presence is a drift measure beside SSIM, colour and sharpness."""
     st = studio(run)
+    shot, last_frame_uri, panel_uri, threshold = given.shot, given.last_frame_uri, given.panel_uri, given.threshold
+    plate_uri, turnaround_uris, origin_uri, characters = (given.plate_uri, given.turnaround_uris, given.origin_uri,
+                                                          given.characters)
+    clip_model, clip_weights = given.clip_model, given.clip_weights
     frame = load_rgb(st.storage.open_local(last_frame_uri))
     panel = load_rgb(st.storage.open_local(panel_uri))
     origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri not in ("", panel_uri) else None
@@ -97,7 +101,7 @@ def drift_check(run: RunSpec, shot: str, last_frame_uri: str, panel_uri: str, th
     if blank:
         seen["content"] = f"the last frame: {blank}"
         worst = 1.0
-    return {**seen, "drift": round(worst, 4), "reanchor": worst > threshold}
+    return DriftReading.model_validate({**seen, "drift": round(worst, 4), "reanchor": worst > threshold})
 
 
 def measure(frame, panel, plate=None, origin=None, people=None) -> dict:
@@ -163,7 +167,7 @@ def _sharpness(frame, aligned) -> float:
     """The frame's fine detail over the picture it descends from (aligned, same size): mean
     |Laplacian| of luma, at the frame's own size. A chain softening shot by shot reads below 1;
     re-encodes read about 1 (benchmarks/gates.py: see SHARP_FULL)."""
-    from media import sharpness_noise
+    from slate.media import sharpness_noise
     base = sharpness_noise(aligned)
     return 1.0 if base <= 0 else float(sharpness_noise(frame) / base)
 
@@ -227,6 +231,6 @@ def due(plan, every: int) -> bool:
 def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> object | None:
     """The shot's characters' colour signatures (media.presence) for drift's presence measure,
     read from their turnarounds as the keyframe gate reads them; None when none can be read."""
-    from tasks.keyframes import Cast, cast_of
+    from slate.tasks.keyframes import Cast, cast_of
     cast = Cast(tuple(named), {c: turnarounds[c] for c in named if c in turnarounds}, wardrobe, plate)
     return cast_of(cast, (90, PRESENCE_WIDTH)) if cast.turnarounds else None

@@ -27,9 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from governor.chokepoint import CallContext, CallSpec, Units
-from providers.base import fingerprint
-from providers.prompts import refused_words
+from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.providers.base import fingerprint
+from slate.providers.prompts import refused_words
 
 STAGE = "escalation"
 ESCALATED, CLEARED = "Escalated", "Cleared"

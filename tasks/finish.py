@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from prefect import task
 
-from media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args,
-                          poster_args)
-from media import probe, run as run_ffmpeg
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.versions import FINISH_VERSION
+from slate.media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args,
+                                poster_args)
+from slate.media import probe, run as run_ffmpeg
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.versions import FINISH_VERSION
 
 
 class FinishMismatch(Exception):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manifests import LoadedFilm, Problem
-from manifests.load import locate
-from media import MediaError, dissolve_misfits
-from media.cube import CubeError, read_cube
-from media.finish import read_audio
+from slate.manifests import LoadedFilm, Problem
+from slate.manifests.load import locate
+from slate.media import MediaError, dissolve_misfits
+from slate.media.cube import CubeError, read_cube
+from slate.media.finish import read_audio
 
 MIN_SAMPLE_RATE = 8000
 

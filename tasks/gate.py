@@ -14,16 +14,18 @@ import json
 
 from prefect import task
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Units
-from governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
-from governor.gates import GatePolicy, failing, judge_kind
-from media import load_rgb
-from media.content import content_score
-from providers.base import ReferenceImages, fingerprint
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.panel import panel_from_dict
-from tasks.versions import GATE_VERSION  # bumped there
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
+from slate.governor.gates import GatePolicy, judge_kind
+from slate.media import load_rgb
+from slate.media.content import content_score
+from slate.providers.base import ReferenceImages, fingerprint
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.panel import panel_from_dict
+from slate.tasks.gate_inputs import PanelInput
+from slate.tasks.verdicts import PanelVerdict
+from slate.tasks.versions import GATE_VERSION  # bumped there
 
 # IMAGE_TOKENS, VERDICT_TOKENS: what a judge model bills per image at about 1K (PROVIDERS.md) and
 # for a verdict, the estimate's own figures (governor/estimate.py), so a gate and the estimate agree.
@@ -65,7 +67,8 @@ def unseen(judge: str, blank: list[dict]) -> dict:
 
 
 def ask_judge(st, spec: CallSpec, ask) -> dict:
-    """One verdict through the governor, as the raw verdict dict. `ask(call_id)` asks the judge.
+    """One verdict through the governor, as the raw verdict dict (with the paid call's
+    `call_id`, for the typed verdict). `ask(call_id)` asks the judge.
     A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
     a verdict that cannot be looked up is asked again, once, the lost one counted as spent (a
     verdict is no artifact anyone paid to keep, and the same input gets the same judgement)."""
@@ -73,17 +76,19 @@ def ask_judge(st, spec: CallSpec, ask) -> dict:
     delivery = st.governor.sync_call(
         spec, lambda call_id: verdict_answer(ask(call_id)),
         recover=(lambda call_id: _kept(recover(call_id))) if recover else None, repeatable=True)
-    return read_verdict(st, delivery.uri)
+    return {**read_verdict(st, delivery.uri), "call_id": delivery.call_id}
 
 
 @task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
-      task_run_name="panel gate {shot} {moment} take {take}")
-def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, request: dict, judge: str,
-               model: str, variant: dict, profile: str, policy: str) -> dict:
-    """The judge's verdict on one panel take, held to the gate policy (`policy`: its fingerprint,
-    so a changed threshold is a different gate)."""
+      task_run_name="panel gate {given.shot} {given.moment} take {given.take}")
+def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
+    """The judge's verdict on one panel take, held to the gate policy (`given.judging.policy`:
+    its fingerprint, so a changed threshold is a different gate)."""
     st = studio(run)
-    req = panel_from_dict(request)
+    shot, moment, take, panel_uri = given.shot, given.moment, given.take, given.panel_uri
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+                                      given.judging.profile)
+    req = panel_from_dict(given.request)
     images = 2 + len(req.characters)
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel_gate", take, judge, model, profile),
@@ -94,7 +99,8 @@ def panel_gate(run: RunSpec, shot: str, moment: str, take: int, panel_uri: str, 
     blank = blank_pictures({"the panel": st.storage.open_local(panel_uri)})
     seen = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
         st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
-    verdict = GatePolicy.load(run.root, run.cannot_judge).apply(seen, "panel", judge_kind(judge), profile)
+    verdict = PanelVerdict.held(GatePolicy.load(run.root, run.cannot_judge).apply(seen, "panel", judge_kind(judge),
+                                                                                  profile))
     emit(scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
-         status="passed" if verdict["passed"] else "failed", reasons=failing(verdict))
+         status="passed" if verdict.passed else "failed", reasons=verdict.failing)
     return verdict

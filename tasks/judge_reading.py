@@ -21,11 +21,11 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from manifests import LoadedFilm, Problem
-from manifests.profiles import PROFILES
-from providers.local_judge_inputs import Unjudgeable, read_plate, read_turnaround
-from tasks.memo import BoundedMemo
-from tasks.references import read_reference, scene_needs
+from slate.manifests import LoadedFilm, Problem
+from slate.manifests.profiles import PROFILES
+from slate.providers.local_judge_inputs import Unjudgeable, read_plate, read_turnaround
+from slate.tasks.memo import BoundedMemo
+from slate.tasks.references import read_reference, scene_needs
 
 #: What a person can do about art the local judge cannot read (the end of every such line).
 REMEDY = ("the local judge reads only what the local provider draws; judge this art with a vision model "
@@ -44,7 +44,7 @@ _READ: BoundedMemo[tuple, list[str]] = BoundedMemo("local judge readings", 1024)
 def _palette(sheet: Path, character_id: str, colour: str | None) -> None:
     """The judge's flat-colour reading of a sheet's heads (providers/local_judge.py), which raises
     Unjudgeable when no colour covers a tenth of a head."""
-    from providers.local_judge import _figure_palette
+    from slate.providers.local_judge import _figure_palette
     _figure_palette(str(sheet), character_id, colour)
 
 

@@ -21,36 +21,39 @@ import numpy as np
 from PIL import Image
 from prefect import task
 
-from governor.chokepoint import CallContext, CallSpec, Units
-from governor.gates import GatePolicy, failing, judge_kind
-from media import keyframes
-from media import load_rgb, presence
-from media.dailies import dailies_scores, scaled, watch
-from media.motion import motion_scores
-from media.presence import presence_scores
-from media.sheet import read_sheet
-from providers.local_draw import dress
-from providers.base import fingerprint
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
-from tasks.panel import panel_from_dict
-from tasks.sheet_check import SHEET
-from tasks.versions import KEYFRAME_VERSION  # bumped there
+from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.gates import GatePolicy, judge_kind
+from slate.media import keyframes
+from slate.media import load_rgb, presence
+from slate.media.dailies import dailies_scores, scaled, watch
+from slate.media.motion import motion_scores
+from slate.media.presence import presence_scores
+from slate.media.sheet import read_sheet
+from slate.providers.local_draw import dress
+from slate.providers.base import fingerprint
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
+from slate.tasks.panel import panel_from_dict
+from slate.tasks.sheet_check import SHEET
+from slate.tasks.gate_inputs import KeyframeInput
+from slate.tasks.verdicts import KeyframeVerdict
+from slate.tasks.versions import KEYFRAME_VERSION  # bumped there
 
 
 @task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",
-      task_run_name="keyframe gate {shot} take {take}")
-def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: str, end_uri: str | None,
-                  request: dict, judge: str, model: str, variant: dict, profile: str, policy: str,
-                  seconds: float, fps: int, expect_motion: bool, cast: dict = {},  # noqa: B006
-                  board: bool = False) -> dict:
+      task_run_name="keyframe gate {given.shot} take {given.take}")
+def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
     """The judge's verdict on a clip's keyframes, with slate's own checks (own_scores: motion
-    sanity, the whole clip looked at, who is in it), held to the gate policy. `cast`: the
+    sanity, the whole clip looked at, who is in it), held to the gate policy. `given.cast`: the
     scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count.
-    `board`: a reference shot's start is its references laid out, not a frame the clip began
-    from: the whole-clip checks hold the clip to its own first frame instead."""
+    `given.board`: a reference shot's start is its references laid out, not a frame the clip
+    began from: the whole-clip checks hold the clip to its own first frame instead."""
     st = studio(run)
+    shot, take, clip_uri, start_uri, end_uri = given.shot, given.take, given.clip_uri, given.start_uri, given.end_uri
+    request, cast = given.request, given.cast
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+                                      given.judging.profile)
     req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
     frames = keyframes(st.storage.open_local(clip_uri), scratch)
@@ -73,15 +76,16 @@ def keyframe_gate(run: RunSpec, shot: str, take: int, clip_uri: str, start_uri: 
                {cid: st.storage.open_local(p["turnaround_uri"]) for cid, p in people.items()},
                {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
-        st.storage.open_local(clip_uri), local, seconds=seconds, fps=fps, expect_motion=expect_motion,
+        st.storage.open_local(clip_uri), local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
         start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
-        start_in_clip=board)]}
+        start_in_clip=given.board)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
-    verdict = GatePolicy.load(run.root, run.cannot_judge).apply(raw, "keyframe", judge_kind(judge), profile)
-    emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict["passed"] else "failed",
-         reasons=failing(verdict))
-    return {**verdict, "keyframes": frame_uris}
+    verdict = KeyframeVerdict.held(GatePolicy.load(run.root, run.cannot_judge).apply(
+        raw, "keyframe", judge_kind(judge), profile), keyframes=frame_uris)
+    emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
+         reasons=verdict.failing)
+    return verdict
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from governor.chokepoint import ShotHalted
-from manifests import LoadedFilm
-from providers.prompts import Finding, assemble, lint, load_rules
-from tasks.plan import moment_blocks
+from slate.governor.chokepoint import ShotHalted
+from slate.manifests import LoadedFilm
+from slate.providers.prompts import Finding, assemble, lint, load_rules
+from slate.tasks.plan import moment_blocks
 
 log = logging.getLogger("slate.lint")
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from prefect import task
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Units
-from providers.base import CharacterRef, PanelRequest, fingerprint
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.lint import check_before_paying
-from tasks.versions import PANEL_VERSION  # bumped there
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.providers.base import CharacterRef, PanelRequest, fingerprint
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.lint import check_before_paying
+from slate.tasks.versions import PANEL_VERSION  # bumped there
 
 
 def panel_from_dict(request: dict) -> PanelRequest:

@@ -13,11 +13,11 @@ from dataclasses import asdict, replace
 
 from pydantic import BaseModel, model_serializer
 
-from manifests import LoadedFilm
-from manifests.profiles import PROFILES
-from providers.base import CharacterRef, ClipRequest, PanelRequest
-from providers.prompts import Blocks, Family, Rules, assemble, load_rules
-from tasks.references import BibleLock, lock_scene_references
+from slate.manifests import LoadedFilm
+from slate.manifests.profiles import PROFILES
+from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
+from slate.providers.prompts import Blocks, Family, Rules, assemble, load_rules
+from slate.tasks.references import BibleLock, lock_scene_references
 
 
 class ShotPlan(BaseModel):
@@ -196,6 +196,6 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
 def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, **models) -> list[ShotPlan]:
     """A scene's plans outside any run (estimates, checks, benchmarks): its references locked from
     the project's storage exactly as a run would, with no Prefect and no provider call."""
-    from tasks.context import RunSpec
+    from slate.tasks.context import RunSpec
     run = RunSpec(root=str(film.root), run_id="plan", film=film.film.id, scene=scene_id, profile=profile_name)
     return plan_scene(film, scene_id, lock_scene_references(run, film, scene_id), profile_name, fps, **models)

@@ -33,27 +33,27 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from governor.chokepoint import Units
-from governor.estimate import JUDGE_TOKENS
-from governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
-                               UnpricedResolution, repricing)
-from manifests import LoadedFilm, ManifestError, Problem, load_film
-from manifests.options import OPTIONS, cli_flags
-from manifests.options import overrides as run_overrides
-from manifests.profiles import PROFILES
-from manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
-from media import dissolve_misfits
-from providers.local import FaultMode
-from providers.registry import UnknownProvider, lineup, storage_for
-from governor.gates import GatePolicy, GatePolicyError
-from providers.prompts import RulesError
-from tasks.audio_check import audio_warnings
-from tasks.lint import scene_findings
-from tasks.finish_check import finish_problems
-from tasks.judge_reading import judge_problems
-from tasks.sheet_check import sheet_problems
-from tasks.references import reference_problems
-from tasks.reference_shots import reference_problems as reference_problems_of
+from slate.governor.chokepoint import Units
+from slate.governor.estimate import JUDGE_TOKENS
+from slate.governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
+                                     UnpricedResolution, repricing)
+from slate.manifests import LoadedFilm, ManifestError, Problem, load_film
+from slate.manifests.options import OPTIONS, cli_flags
+from slate.manifests.options import overrides as run_overrides
+from slate.manifests.profiles import PROFILES
+from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
+from slate.media import dissolve_misfits
+from slate.providers.local import FaultMode
+from slate.providers.registry import UnknownProvider, lineup, storage_for
+from slate.governor.gates import GatePolicy, GatePolicyError
+from slate.providers.prompts import RulesError
+from slate.tasks.audio_check import audio_warnings
+from slate.tasks.lint import scene_findings
+from slate.tasks.finish_check import finish_problems
+from slate.tasks.judge_reading import judge_problems
+from slate.tasks.sheet_check import sheet_problems
+from slate.tasks.references import reference_problems
+from slate.tasks.reference_shots import reference_problems as reference_problems_of
 
 __all__ = ["Preflight", "preflight", "handed_on", "refused"]
 
@@ -211,7 +211,7 @@ def _held_for(root: Path, overrides: dict, wanted: list[str], whole_film: bool) 
 def _listed_ids(root: Path) -> set[str]:
     """The ids of every scene file the film lists that reads as YAML (valid or not), so an
     unknown --scene is told apart from a scene whose file has problems."""
-    from manifests.load import read_document
+    from slate.manifests.load import read_document
     ids: set[str] = set()
     data, _ = read_document(Path(root) / "film.yaml", "film.yaml") if (Path(root) / "film.yaml").is_file() else ({}, [])
     for key in (data or {}).get("scenes") or []:
@@ -229,7 +229,7 @@ def ledger_problems(root: Path) -> list[Problem]:
     top-level `ledger_url`), checked for its form; nothing connects. Its password is masked."""
     import os
     import tomllib
-    from governor.ledger import url_problem
+    from slate.governor.ledger import url_problem
     problems = []
     env = os.environ.get("SLATE_LEDGER_URL")
     if env:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
-from governor.ledger import Ledger
-from manifests import LoadedFilm
+from slate.governor.ledger import Ledger
+from slate.manifests import LoadedFilm
 
 STAGES_WITH_VERDICTS = ("panel_gate", "keyframe_gate", "reference_gate", "continuity", "drift")
 
@@ -72,13 +72,14 @@ def _verdict(storage, uri: str | None) -> dict | None:
 
 def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = None) -> Path:
     """Write the film's report folder; return the page's path."""
-    from tasks.bible import asset_of, versions
-    from tasks.coverage import coverage
+    from slate.tasks.bible import asset_of, versions
+    from slate.tasks.coverage import coverage
     root = Path(root)
     folder = Path(out) if out else root / "renders" / "report"
     folder.mkdir(parents=True, exist_ok=True)
     media = _Media(storage, folder)
-    rows = Ledger.for_project(root).rows(film=film.film.id)
+    with Ledger.for_project(root) as ledger:
+        rows, approved = ledger.rows(film=film.film.id), ledger.approvals(film=film.film.id)
     by_shot: dict[tuple[str, str], list] = defaultdict(list)
     for r in rows:
         by_shot[(r.scene, r.shot)].append(r)
@@ -119,18 +120,22 @@ def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = No
                           "takes": takes, "notes": notes, "refs": refs, "spent": spent,
                           "panels": [t for t in takes if t["stage"] == "panel"],
                           "clips": [t for t in takes if t["stage"] == "video"]})
-        scenes.append({"id": sc.id, "shots": shots,
-                       "notes": [{"kind": r.error_class, "message": r.error_message}
-                                 for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]})
+        # The scene's decisions in the order they were made: notes beside the calls, and a person's
+        # approvals (their own ledger table since schema v6), shown as they always were.
+        notes = [(r.created_at, {"kind": r.error_class, "message": r.error_message})
+                 for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]
+        notes += [(a.created_at, {"kind": "Approval", "message": a.message})
+                  for a in approved if a.scene == sc.id and a.stage == "approval"]
+        scenes.append({"id": sc.id, "shots": shots, "notes": [n for _, n in sorted(notes, key=lambda n: n[0])]})
     bible = []
     for kind, items in (("character", film.bible.characters), ("location", film.bible.locations)):
         for item in items:
             asset = asset_of(film, f"{kind}:{item.id}")
             canonical = media.key(asset.canonical)
             vs = [{**v, "image": media.key(v["key"])} for v in versions(storage, asset)]
-            approvals = [{"message": r.error_message, "by": (r.parameters or {}).get("by"),
-                          "version": (r.parameters or {}).get("version"), "when": r.created_at}
-                         for r in rows if r.stage == "bible_approve" and r.shot == f"{kind}:{item.id}"]
+            approvals = [{"message": a.message, "by": a.parameters.get("by"), "version": a.parameters.get("version"),
+                          "when": a.created_at}
+                         for a in approved if a.stage == "bible_approve" and a.shot == f"{kind}:{item.id}"]
             bible.append({"kind": kind, "id": item.id, "key": asset.canonical, "canonical": canonical,
                           "description": item.description, "versions": vs, "approvals": approvals})
     spent = sum((Decimal(r.actual_cost or 0) for r in rows), Decimal(0))

@@ -19,12 +19,12 @@ from dataclasses import replace
 
 from prefect import task
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Units
-from providers.base import fingerprint
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.panel import panel_from_dict
-from tasks.versions import PANEL_EDIT_VERSION
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.providers.base import fingerprint
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.panel import panel_from_dict
+from slate.tasks.versions import PANEL_EDIT_VERSION
 
 # Verbs an edit instruction starts a change with: two of them joined in one instruction is two edits.
 _VERBS = ("make", "keep", "remove", "add", "change", "replace", "move", "fill", "empty", "turn", "put", "recolour",

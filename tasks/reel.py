@@ -27,12 +27,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from governor.gates import GatePolicy
-from governor.policy import TakePolicy
-from providers.storage_local import file_sha256, write_atomic
-from tasks.clapper import content_key
-from tasks.can import from_the_can, read_record, scene_key_of
-from tasks.context import run_spec
+from slate.governor.gates import GatePolicy
+from slate.governor.policy import TakePolicy
+from slate.providers.storage_local import file_sha256, write_atomic
+from slate.tasks.clapper import content_key
+from slate.tasks.can import from_the_can, read_record, scene_key_of
+from slate.tasks.context import run_spec
 
 REEL_VERSION = "reel-v1"
 NOT_A_RUN = "reel"   # the run id of the RunSpecs built here: excluded from every key

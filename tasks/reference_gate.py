@@ -27,27 +27,31 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.states import Failed
 
-from governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Units
-from governor.gates import GatePolicy, failing, judge_kind, warned
-from manifests import LoadedFilm
-from providers.base import fingerprint
-from providers.errors import ProviderError
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, in_project, studio
-from tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
-from tasks.references import BibleLock, Need
-from tasks.sheet_check import content_failed, gated_needs, hold, measured
-from tasks.versions import REFERENCE_VERSION  # bumped there
+from slate.governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Units
+from slate.governor.gates import GatePolicy, judge_kind
+from slate.manifests import LoadedFilm
+from slate.providers.base import fingerprint
+from slate.providers.errors import ProviderError
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
+from slate.tasks.references import BibleLock, Need
+from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured
+from slate.tasks.gate_inputs import Judging, ReferenceInput
+from slate.tasks.verdicts import ReferenceVerdict
+from slate.tasks.versions import REFERENCE_VERSION  # bumped there
 
 
 @task(name="reference-gate", cache_policy=ContentKey(stage=REFERENCE_VERSION), result_serializer="json",
-      task_run_name="reference {kind} {ident}")
-def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: str, judge: str, model: str,
-                   variant: dict, profile: str, policy: str) -> dict:
-    """One reference's verdict, held to the policy (`policy`: its fingerprint)."""
+      task_run_name="reference {given.kind} {given.ident}")
+def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
+    """One reference's verdict, held to the policy (`given.judging.policy`: its fingerprint)."""
     st = studio(run)
+    kind, ident, uri, description = given.kind, given.ident, given.uri, given.description
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+                                      given.judging.profile)
     scores = measured(kind, st.storage.get_bytes(uri))
-    usage, judge_obj = None, st.judge
+    usage, call_id, judge_obj = None, None, st.judge
     if kind == "character" and judge_kind(judge) == "vision" and hasattr(judge_obj, "judge_turnaround") \
             and not content_failed(scores):
         # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.
@@ -61,18 +65,17 @@ def reference_gate(run: RunSpec, kind: str, ident: str, uri: str, description: s
         # A lost answer is looked up, or asked again once (written down): never the whole film stopped.
         seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_turnaround(
             st.storage.open_local(uri), ident, description, client_ref=call_id))
-        scores, usage = seen.get("scores", []) + scores, seen.get("usage")
+        scores, usage, call_id = seen.get("scores", []) + scores, seen.get("usage"), seen.get("call_id")
     verdict = hold(GatePolicy.load(run.root, run.cannot_judge), scores, judge_kind(judge), profile, judge=judge,
                    usage=usage)
-    return {**verdict, "kind": kind, "ident": ident, "uri": uri, "failing": failing(verdict),
-            "warnings": warned(verdict)}
+    return ReferenceVerdict.held(verdict, kind=kind, ident=ident, uri=uri, call_id=call_id)
 
 
 def _description(film: LoadedFilm, need: Need) -> str:
     return film.character(need.ident).description if need.kind == "character" else film.location(need.ident).description
 
 
-def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[list[dict], Failed | None]:
+def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], Failed | None]:
     """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
     state naming what failed (None when all passed)."""
     st = studio(run)
@@ -80,9 +83,9 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
     for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
         try:
-            verdict = in_project(reference_gate, run, need.kind, need.ident, ref.uri, _description(film, need),
-                                 st.judge.name, st.judge.model, st.judge.variant, run.profile, st.gates.fingerprint,
-                                 artifacts=lambda v: [])
+            given = ReferenceInput(kind=need.kind, ident=need.ident, uri=ref.uri, description=_description(film, need),
+                                   judging=Judging.of(st, run.profile))
+            verdict = in_project(reference_gate, run, given, artifacts=lambda v: [])
         except (RunHalted, ShotHalted, ProviderError) as exc:
             # A cap, a stop, a refused key or an unknown outcome while judging a reference: the
             # scene stops spending as any halted run does (never an exception's traceback).
@@ -91,13 +94,13 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
             name = "Stopped" if isinstance(exc, RunHalted) and exc.kind == "stop" else "Halted"
             get_run_logger().error("%s: %s: %s", name.lower(), ref.key, exc)
             return verdicts, Failed(name=name, message=f"reference gate: {need.file}: {need.field}: {ref.key}: {exc}")
-        verdict = {**verdict, "key": ref.key, "file": need.file, "field": need.field}
+        verdict = verdict.model_copy(update={"key": ref.key, "file": need.file, "field": need.field})
         verdicts.append(verdict)
-        emit(scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict["passed"] else "failed",
-             reasons=verdict["failing"])
-        if not verdict["passed"]:
-            refusals.append(f"{need.file}: {need.field}: {ref.key}: {'; '.join(verdict['failing'])}")
-        for w in verdict["warnings"]:
+        emit(scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict.passed else "failed",
+             reasons=verdict.failing)
+        if not verdict.passed:
+            refusals.append(f"{need.file}: {need.field}: {ref.key}: {'; '.join(verdict.failing)}")
+        for w in verdict.warnings:
             get_run_logger().warning("%s: %s", ref.key, w)
     if not refusals:
         return verdicts, None

@@ -12,9 +12,9 @@ It must never call a provider, spend, or read an image.
 """
 from __future__ import annotations
 
-from manifests import LoadedFilm, Problem
-from manifests.profiles import PROFILES
-from providers.registry import ModelRef, provider, reference_models, specs, takes_references
+from slate.manifests import LoadedFilm, Problem
+from slate.manifests.profiles import PROFILES
+from slate.providers.registry import ModelRef, provider, reference_models, specs, takes_references
 
 
 def reference_count(shot) -> int:

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from PIL import Image
 from pydantic import BaseModel
 
-from manifests import LoadedFilm, Problem, parse_canonical
-from providers.errors import ReferenceMissing
-from providers.storage_local import cas_uri
-from tasks.context import RunSpec, studio
-from tasks.memo import BoundedMemo
+from slate.manifests import LoadedFilm, Problem, parse_canonical
+from slate.providers.errors import ReferenceMissing
+from slate.providers.storage_local import cas_uri
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.memo import BoundedMemo
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
 MAX_REFERENCE_BYTES = 64 << 20     # an 8K PNG plate is ~30-60 MB; anything bigger is not a reference
@@ -225,7 +225,7 @@ def reference_problems(storage, film: LoadedFilm, scene_ids: list[str]) -> list[
 def _views_problems(film: LoadedFilm, scene_ids: list[str], sheets: dict[str, tuple[str, int, int]]) -> list[Problem]:
     """A shot that sends chosen `views` of its cast's turnarounds needs sheets they can be cut
     from: four views in a row (providers/clip_references.py). Said now, before any money."""
-    from providers.clip_references import SHEET_VIEWS, is_sheet
+    from slate.providers.clip_references import SHEET_VIEWS, is_sheet
     out = []
     for scene_id in scene_ids:
         for shot in (s for s in film.scene(scene_id).shots if s.views):

@@ -20,16 +20,16 @@ import io
 
 from PIL import Image
 
-from governor.gates import GatePolicy, failing, judge_kind
-from manifests import LoadedFilm, Problem
-from manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
+from slate.governor.gates import GatePolicy, failing, judge_kind
+from slate.manifests import LoadedFilm, Problem
+from slate.manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, LEGS_BAND, TORSO_BAND, VIEWS
 import numpy as np
 
-from media.content import content_score
-from media.sheet import Layout, plate_scores, sheet_scores
-from providers.base import Score
-from tasks.memo import BoundedMemo
-from tasks.references import Need, read_reference, scene_needs
+from slate.media.content import content_score
+from slate.media.sheet import Layout, plate_scores, sheet_scores
+from slate.providers.base import Score
+from slate.tasks.memo import BoundedMemo
+from slate.tasks.references import Need, read_reference, scene_needs
 
 # The turnaround contract of the manifests, as media/sheet.py reads it.
 SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)

@@ -35,8 +35,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator
 
-from governor.allowance import Allowances
-from governor.chokepoint import Governor, RunHalted
+from slate.governor.allowance import Allowances
+from slate.governor.chokepoint import Governor, RunHalted
 
 log = logging.getLogger("slate.soundstage")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from prefect import task
 
-from media import mismatches, stitch
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, studio
-from tasks.versions import STITCH_VERSION  # bumped there
+from slate.media import mismatches, stitch
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, studio
+from slate.tasks.versions import STITCH_VERSION  # bumped there
 
 
 class StitchMismatch(Exception):

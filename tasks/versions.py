@@ -8,13 +8,13 @@ It must never import Prefect or a stage module: the reel reads it before Prefect
 """
 from __future__ import annotations
 
-REFERENCE_VERSION = "reference-gate-v2"  # v2: the content check (a blank sheet or plate)
+REFERENCE_VERSION = "reference-gate-v3"  # v2: the content check (a blank sheet or plate); v3: a typed verdict (tasks/verdicts.py)
 PANEL_VERSION = "panel-take-v2"
-GATE_VERSION = "panel-gate-v4"  # v4: the content check; a bounded grade; each figure's colours
+GATE_VERSION = "panel-gate-v5"  # v4: the content check; a bounded grade; each figure's colours; v5: a typed verdict
 VIDEO_VERSION = "video-take-v2"
-KEYFRAME_VERSION = "keyframe-gate-v6"  # v4: each keyframe's content, a bounded grade; v5: the whole clip; who is in it; v6: who stands before the plate
-CONTINUITY_VERSION = "continuity-v3"  # v3: the content check of both frames; colours per figure
-DRIFT_VERSION = "drift-v8"  # v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour; v8: foreground members
+KEYFRAME_VERSION = "keyframe-gate-v8"  # v4: each keyframe's content, a bounded grade; v5: the whole clip; who is in it; v6: who stands before the plate; v7: a typed verdict; v8: each figure of the first frame held to the start image
+CONTINUITY_VERSION = "continuity-v4"  # v3: the content check of both frames; colours per figure; v4: a typed verdict
+DRIFT_VERSION = "drift-v9"  # v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour; v8: foreground members; v9: a typed reading (tasks/verdicts.py)
 STITCH_VERSION = "stitch-v1"
 PANEL_EDIT_VERSION = "panel-edit-v1"  # issue 24: one step of a shot's recipe of single edits
 FINISH_VERSION = "finish-v1"  # issue 23: the finishing pass (mix, grade, loudness, deliverables)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from prefect import task
 
-from governor.chokepoint import CallContext, CallSpec, Units
-from providers.base import ClipRequest, fingerprint
-from providers.keys import MissingKey
-from tasks.cache import ContentKey
-from tasks.context import RunSpec, emit, studio
-from tasks.lint import check_before_paying
-from tasks.slots import video_slot
-from tasks.versions import VIDEO_VERSION  # bumped there
+from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.providers.base import ClipRequest, fingerprint
+from slate.providers.keys import MissingKey
+from slate.tasks.cache import ContentKey
+from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.lint import check_before_paying
+from slate.tasks.slots import video_slot
+from slate.tasks.versions import VIDEO_VERSION  # bumped there
 
 
 @task(name="video-take", cache_policy=ContentKey(stage=VIDEO_VERSION), result_serializer="json",

@@ -53,7 +53,7 @@ def _strays_struck():
     """A test's stray soundstages (tasks called outside a flow, tasks/soundstage.py) are struck
     with the test: their ledger engines disposed, as a run's are when it ends."""
     yield
-    soundstage = sys.modules.get("tasks.soundstage")  # a test that never imported it made none
+    soundstage = sys.modules.get("slate.tasks.soundstage")  # a test that never imported it made none
     if soundstage is not None:
         soundstage.strike_strays()
 
@@ -66,7 +66,7 @@ def local_calls(monkeypatch):
 
 @pytest.fixture(scope="session")
 def example_master(tmp_path_factory) -> Path:
-    from manifests import write_example_film
+    from slate.manifests import write_example_film
     return write_example_film(tmp_path_factory.mktemp("example") / "night-diner")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from governor.chokepoint import add_listener  # noqa: E402
+from slate.governor.chokepoint import add_listener  # noqa: E402
 
 _held = threading.Event()
 
@@ -47,7 +47,7 @@ def _listener(point: str, spec, details: dict) -> None:
 if __name__ == "__main__":
     add_listener(_listener)
     if sys.argv[1] == "film":
-        from flows.film import film_flow
+        from slate.flows.film import film_flow
         state = film_flow(project=sys.argv[2], profile=sys.argv[3], price_as=sys.argv[4], return_state=True)
         print("film state:", state.name, state.message or "")
         sys.exit(0 if state.is_completed() else 1)

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governor.ledger import Ledger
-from providers.local import LocalVideo
-from providers.storage_local import LocalStorage
+from slate.governor.ledger import Ledger
+from slate.providers.local import LocalVideo
+from slate.providers.storage_local import LocalStorage
 from slate.stack import alive, descendants, read
 
 FILM_ID = "night-diner"
 TIMEZONE = "America/New_York"
-ZOMBIE_WINDOW = 40  # seconds; heartbeats every 30 s
+ZOMBIE_WINDOW = 60  # seconds: the shortest slate up takes (two heartbeats of 30 s)
 ENV = {
     "SLATE_PAID_CALLS_ALLOWED": "local",          # the worker's runs may pay the local provider
     "PREFECT_WORKER_QUERY_SECONDS": "2",          # a run starts within seconds, not 15

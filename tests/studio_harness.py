@@ -119,7 +119,7 @@ class One:
 @contextmanager
 def open_studio(base: Path, example: Path, workers: int = 2, say=print):
     """The studio, up until the block ends; then `down` stops every process it started, by id."""
-    from deployments import register
+    from slate.deployments import register
     from slate.stack import alive, descendants
     saved = {k: os.environ.get(k) for k in [*ENV, "SLATE_LEDGER_URL"]}
     os.environ.update(ENV)
@@ -195,14 +195,14 @@ def who_ran(one: One) -> dict[str, str]:
 
 def books(one: One) -> list[str]:
     """Every video job the local provider was given, from its books in every worker's folder."""
-    from providers.local import LocalVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.local import LocalVideo
+    from slate.providers.storage_local import LocalStorage
     return [e["fingerprint"] for role in one.record.workdirs if one.worker_folder(role).is_dir()
             for e in LocalVideo(LocalStorage(one.worker_folder(role))).submissions()]
 
 
 def ledger_rows(run_id=None):
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     with Ledger.for_project(Path(".")) as ledger:
         return ledger.rows(film=FILM_ID, **({"run_id": str(run_id)} if run_id else {}))
 

@@ -21,7 +21,7 @@ import yaml
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 SCENE = "scene-01"
@@ -98,7 +98,7 @@ def _refused_call(film: Path) -> str:
     """A clip call of shot 1C a provider's moderation refused, as a person's run left it."""
     from decimal import Decimal
 
-    from governor.ledger import CallRequest
+    from slate.governor.ledger import CallRequest
     request = CallRequest(run_id="earlier", film="night-diner", scene=SCENE, shot="1C", stage="video", take=1,
                           provider="replicate", model="bytedance/seedance-1-pro", profile="draft", fingerprint="f-1c",
                           prompt="Gabe lifts the knife.", reference_hashes=(), parameters={}, estimate=Decimal("0.12"))
@@ -324,6 +324,51 @@ def test_a_final_run_waits_for_a_person_and_cannot_be_approved_here(example_film
     _drive(example_film, tmp_path / "home", script, "--max-profile", "final", "--cap", "5", "--price-as", PRICE_AS)
     rows = _rows(example_film)
     assert rows and not [r for r in rows if r.stage == "video" and r.profile == "final"]
+
+
+@pytest.mark.e2e
+def test_an_agents_run_outlives_the_thread_that_started_it(example_film, tmp_path, monkeypatch):
+    """The MCP SDK calls a tool in one of anyio's worker threads, and anyio retires a worker idle
+    for 10 s. The lifeline's parent-death signal follows the thread that started a run, not its
+    process: a run started there was sent SIGTERM when that thread ended, which it handled the
+    moment it woke (exit -15 — in CI while it waited; here when a person's answer woke it). The
+    tool's thread is a plain one that ends once the run waits; a person's answer must then find
+    the run alive and see it end by itself."""
+    import subprocess
+    import threading
+    from decimal import Decimal
+
+    from slate.agent.session import Session
+    _trim(example_film, 1)
+    for name in [n for n in os.environ if n.startswith(("PREFECT_API", "PREFECT_PROFILE"))]:
+        monkeypatch.delenv(name)
+    for name, value in _env(tmp_path / "home").items():
+        monkeypatch.setenv(name, value)
+    session = Session(example_film, cap=Decimal(5), max_profile="final", price_as=PRICE_AS)
+    box = {}
+
+    def tool():   # as the SDK's worker thread: start the run, see it wait, end
+        box["run"] = run = session.start([SCENE], "final")
+        deadline = time.monotonic() + 300
+        while run.state() == "running" and time.monotonic() < deadline:
+            time.sleep(1)
+
+    try:
+        caller = threading.Thread(target=tool)
+        caller.start()
+        caller.join(330)
+        run = box["run"]
+        assert run.state() == "waiting for a person", run.output(30)   # its lifeline is held by now
+        time.sleep(3)
+        answer = subprocess.run([_slate(), "approve", str(example_film), "--by", "Ana"],
+                                capture_output=True, text=True, timeout=120)
+        assert answer.returncode == 0, answer.stdout + answer.stderr
+        deadline = time.monotonic() + 180
+        while run.running and time.monotonic() < deadline:
+            time.sleep(1)
+        assert run.state() == "completed", run.state() + "\n" + run.output(30)
+    finally:
+        session.close()
 
 
 def test_streamable_http_on_loopback(example_film, tmp_path):

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.approval import APPROVAL_FILE
-from flows.scene import scene_flow
-from flows.scene_result import scene_result
-from governor.ledger import Ledger
+from slate.flows.approval import APPROVAL_FILE
+from slate.flows.scene import scene_flow
+from slate.flows.scene_result import scene_result
+from slate.governor.ledger import Ledger
 from slate.cli import app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]
@@ -59,7 +59,7 @@ def videos(root):
 
 
 def test_a_final_scene_waits_for_a_person_and_renders_only_what_was_approved(example_film):
-    from flows.approval import resume_when_paused
+    from slate.flows.approval import resume_when_paused
     two_shots(example_film)
     thread, box = start(example_film)
     record = waiting(example_film)
@@ -76,9 +76,11 @@ def test_a_final_scene_waits_for_a_person_and_renders_only_what_was_approved(exa
     assert shots["1A"].status == "approved" and shots["1C"].status == "rejected"
     assert "not approved" in shots["1C"].reason
     assert [(r.shot, r.status) for r in videos(example_film)] == [("1A", "succeeded")]
-    [decision] = [r for r in Ledger.for_project(example_film).rows(film="night-diner") if r.error_class == "Approval"]
-    assert decision.actual_cost == 0 and decision.model == "Ana"
-    assert "approved 1A; rejected 1C — by Ana" in decision.error_message and "the lamp is wrong" in decision.error_message
+    with Ledger.for_project(example_film) as ledger:
+        [decision] = ledger.approvals(film="night-diner")
+        assert not [r for r in ledger.rows(film="night-diner") if r.stage == "approval"]  # never a paid call
+    assert decision.stage == "approval" and decision.by == "Ana"
+    assert "approved 1A; rejected 1C — by Ana" in decision.message and "the lamp is wrong" in decision.message
     assert not (example_film / ".slate" / APPROVAL_FILE).exists()
 
 
@@ -117,8 +119,13 @@ def form_text(flow_run_id) -> str:
     from prefect.client.orchestration import get_client
     from prefect.input import read_flow_run_input
     from prefect.input.run_input import keyset_from_paused_state
+    # The approval file is written just before the run pauses: read its form once it is Paused.
+    deadline = time.time() + 60
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
+        while not state.is_paused() and time.time() < deadline:
+            time.sleep(0.5)
+            state = client.read_flow_run(flow_run_id).state
     return read_flow_run_input(keyset_from_paused_state(state)["description"], flow_run_id) or ""
 
 
@@ -136,7 +143,7 @@ def waiting_for(root, shots, timeout=300):
 def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film):
     from decimal import Decimal
 
-    from flows.approval import resume_when_paused
+    from slate.flows.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
@@ -152,10 +159,9 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
     second = waiting_for(example_film, ["1C"])  # 1C's clip failed its gate: its retake is past the amount
     clips = sorted((r.shot, r.take, r.status) for r in videos(example_film))
     assert clips == [("1A", 1, "succeeded"), ("1C", 1, "succeeded")], clips  # no retake sent before the answer
-    approved = [r for r in Ledger.for_project(example_film).rows(film="night-diner") if r.error_class == "Approval"]
-    [asked] = approved
+    [asked] = Ledger.for_project(example_film).approvals(film="night-diner")
     spent = sum((r.actual_cost for r in videos(example_film)), Decimal(0))
-    assert f"{'$'}{spent:.2f} approved in all" in asked.error_message, (asked.error_message, spent)
+    assert f"{'$'}{spent:.2f} approved in all" in asked.message, (asked.message, spent)
     again = form_text(second["flow_run_id"])
     assert "retakes past the amount approved" in again and "#### 1C — retake $" in again, again[:3000]
     assert f"**${spent:.2f}** of it is taken" in again and "artefacts" in again, again[:3000]
@@ -166,13 +172,12 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
     assert state.name == "Completed", (state.name, state.message)
     clips = sorted((r.shot, r.take, r.status) for r in videos(example_film))
     assert clips == [("1A", 1, "succeeded"), ("1C", 1, "succeeded"), ("1C", 2, "succeeded")], clips
-    decisions = [r.error_message for r in Ledger.for_project(example_film).rows(film="night-diner")
-                 if r.error_class == "Approval"]
+    decisions = [a.message for a in Ledger.for_project(example_film).approvals(film="night-diner")]
     assert len(decisions) == 2 and "approved 1C — by Ana" in decisions[1], decisions
 
 
 def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film):
-    from flows.approval import resume_when_paused
+    from slate.flows.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
@@ -184,5 +189,5 @@ def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film
     assert state.name == "Completed", (state.name, state.message)
     rows = Ledger.for_project(example_film).rows(film="night-diner")
     assert sorted((r.shot, r.take) for r in rows if r.stage == "video") == [("1A", 1), ("1C", 1), ("1C", 2)]
-    [decision] = [r for r in rows if r.error_class == "Approval"]
-    assert "(retake allowance $5.00)" in decision.error_message
+    [decision] = Ledger.for_project(example_film).approvals(film="night-diner")
+    assert "(retake allowance $5.00)" in decision.message

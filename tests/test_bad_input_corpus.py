@@ -81,7 +81,7 @@ def test_a_zero_cap_is_a_cap_not_a_mistake(example_film: Path):
 
 
 def test_a_slate_table_is_read_like_top_level_keys(example_film: Path):
-    from manifests.settings import project_settings
+    from slate.manifests.settings import project_settings
     (example_film / "slate.toml").write_text("[slate]\nmax_takes = 5\nrun_cap_usd = \"7.50\"\n")
     assert runner.invoke(app, ["check", str(example_film)]).exit_code == 0
     settings = project_settings(example_film)

@@ -10,7 +10,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from slate.cli import app
 
 runner = CliRunner()
@@ -28,7 +28,7 @@ def waiting(root, timeout=120) -> dict:
 
 
 def start(root, asset: str, version: int):
-    from flows.bible import bible_flow
+    from slate.flows.bible import bible_flow
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
         "state", bible_flow(project=str(root), asset=asset, version=version, return_state=True)))
@@ -37,7 +37,7 @@ def start(root, asset: str, version: int):
 
 
 def test_the_bible_run_shows_both_and_promotes_on_approval_only(example_film):
-    from prefect.flow_runs import resume_flow_run
+    from slate.flows.approval import resume_when_paused   # the marker comes just before Paused
     root = example_film
     assert runner.invoke(app, ["bible", "plate", str(root), "diner"]).exit_code == 0
     canonical = root / "locations/diner/diner_plate_APPROVED.png"
@@ -47,23 +47,23 @@ def test_the_bible_run_shows_both_and_promotes_on_approval_only(example_film):
     record = waiting(root)
     assert "![candidate](data:image/jpeg;base64," in record["text"] and "![canonical](data:image" in record["text"]
     assert "Shots that use it: scene-01/1C" in record["text"] and "estimated at **$" in record["text"]
-    resume_flow_run(record["flow_run_id"], run_input={"approve": False, "notes": "too dark"})
+    resume_when_paused(record["flow_run_id"], run_input={"approve": False, "notes": "too dark"})
     thread.join(120)
     assert box["state"].name == "Declined" and canonical.read_bytes() == before
 
     thread, box = start(root, "diner", 1)
     record = waiting(root)
-    resume_flow_run(record["flow_run_id"], run_input={"approve": True, "approved_by": "Ana"})
+    resume_when_paused(record["flow_run_id"], run_input={"approve": True, "approved_by": "Ana"})
     thread.join(120)
     assert box["state"].is_completed(), (box["state"].name, box["state"].message)
     v1 = json.loads((root / "locations/diner/versions/1/version.json").read_text())
     assert hashlib.sha256(canonical.read_bytes()).hexdigest() == v1["sha256"]
-    [decision] = [r for r in Ledger.for_project(root).rows() if r.stage == "bible_approve"]
+    [decision] = Ledger.for_project(root).approvals(stage="bible_approve")
     assert decision.parameters["by"] == "Ana" and decision.parameters["version"] == 1
 
 
 def test_a_promotion_overtaken_while_waiting_is_refused(example_film):
-    from prefect.flow_runs import resume_flow_run
+    from slate.flows.approval import resume_when_paused   # the marker comes just before Paused
     root = example_film
     for _ in range(2):
         assert runner.invoke(app, ["bible", "plate", str(root), "street"]).exit_code == 0
@@ -71,7 +71,7 @@ def test_a_promotion_overtaken_while_waiting_is_refused(example_film):
     record = waiting(root)
     # meanwhile someone promotes version 2 from a terminal
     assert runner.invoke(app, ["bible", "approve", str(root), "street", "--version", "2"]).exit_code == 0
-    resume_flow_run(record["flow_run_id"], run_input={"approve": True, "approved_by": "Ana"})
+    resume_when_paused(record["flow_run_id"], run_input={"approve": True, "approved_by": "Ana"})
     thread.join(120)
     state = box["state"]
     assert state.name == "Refused" and "location 'street': locations[1].plate:" in state.message, state.message

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from tests.bible_steps import lying_then_fixed, slate
 from tests.scene_cuts import keep_shots
 

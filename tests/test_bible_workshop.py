@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from governor.ledger import Ledger
-from manifests.turnaround import CELL_W, VIEWS
+from slate.governor.ledger import Ledger
+from slate.manifests.turnaround import CELL_W, VIEWS
 from tests.bible_steps import lying_then_fixed, slate
 
 
@@ -69,16 +69,16 @@ def test_a_lying_three_quarter_view_is_fixed_alone_and_the_fix_is_promoted(examp
     assert hashlib.sha256(canonical.read_bytes()).hexdigest() == v2["sha256"]
     history = list((root / "characters/mia/history").iterdir())
     assert len(history) == 1 and history[0].read_bytes() == before
-    decision = [r for r in Ledger.for_project(root).rows() if r.stage == "bible_approve"]
+    decision = Ledger.for_project(root).approvals(stage="bible_approve")
     assert len(decision) == 1 and decision[0].parameters["by"] == "ana" and decision[0].parameters["version"] == 2
-    assert decision[0].actual_cost == 0 and decision[0].parameters["replaced"] == hashlib.sha256(before).hexdigest()
+    assert decision[0].by == "ana" and decision[0].parameters["replaced"] == hashlib.sha256(before).hexdigest()
     assert "* canonical" in slate("bible", "versions", root, "mia").splitlines()[-1]
 
     # someone promoted since this person looked: their stale view of the canonical is refused
     out = slate("bible", "approve", root, "mia", "--version", "2", "--expect",
                 hashlib.sha256(before).hexdigest(), code=1)
     assert "character 'mia': characters[3].turnaround:" in out and "changed since it was read" in out
-    assert len([r for r in Ledger.for_project(root).rows() if r.stage == "bible_approve"]) == 1
+    assert len(Ledger.for_project(root).approvals(stage="bible_approve")) == 1
 
 
 def test_a_plate_and_one_removal_edit(example_film, local_calls):
@@ -112,9 +112,9 @@ def test_bad_input_names_the_asset_and_field_and_pays_nothing(example_film, loca
 
 def test_the_local_painter_redraws_only_the_view_it_fixes(example_film):
     """The provider itself keeps the other views (slate also pastes only that view's cell, for any model)."""
-    from providers.base import ReferenceRequest
-    from providers.local import LocalImage
-    from providers.storage_local import LocalStorage
+    from slate.providers.base import ReferenceRequest
+    from slate.providers.local import LocalImage
+    from slate.providers.storage_local import LocalStorage
     store = LocalStorage(example_film)
     sheet = (example_film / "characters/gabe/gabe_turnaround_APPROVED.png").read_bytes()
     parent = store.put_bytes(sheet, "png")
@@ -138,8 +138,8 @@ def s3(tmp_path_factory):
 
 
 def test_versions_and_a_promotion_live_in_the_bucket(s3, example_film, local_calls, monkeypatch):
-    from providers.registry import storage_for
-    from providers.storage import push_film
+    from slate.providers.registry import storage_for
+    from slate.providers.storage import push_film
     root, bucket = example_film, s3.bucket()
     for name, value in s3.env().items():
         monkeypatch.setenv(name, value)
@@ -165,9 +165,9 @@ def test_versions_and_a_promotion_live_in_the_bucket(s3, example_film, local_cal
 
 def test_coverage_names_missing_unused_and_uncovered_references(example_film):
     import shutil
-    from manifests import load_film
-    from providers.storage_local import LocalStorage
-    from tasks.coverage import coverage
+    from slate.manifests import load_film
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.coverage import coverage
     root = example_film
     (root / "characters/zoe").mkdir()
     shutil.copy(root / "characters/mia/mia_turnaround_APPROVED.png", root / "characters/zoe/zoe_turnaround_APPROVED.png")
@@ -211,9 +211,9 @@ def test_two_promotions_racing_from_one_canonical_one_wins(example_film, local_c
     """Two people approve different versions at the same moment: one wins, the other is refused
     naming the asset and field, and the canonical is the winner's (whatever the interleaving)."""
     import threading
-    from manifests import load_film
-    from providers.storage_local import LocalStorage
-    from tasks.bible import BibleError, asset_of, key_sha256, promote
+    from slate.manifests import load_film
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.bible import BibleError, asset_of, key_sha256, promote
     root = example_film
     slate("bible", "plate", root, "street")
     slate("bible", "plate", root, "street")
@@ -239,4 +239,4 @@ def test_two_promotions_racing_from_one_canonical_one_wins(example_film, local_c
     assert len(won) == 1 and len(lost) == 1, results
     assert str(lost[0]).startswith("location 'street': locations[1].plate:"), lost[0]
     assert key_sha256(storage, asset.canonical) == record(root, "street", won[0], "locations")["sha256"]
-    assert len([r for r in Ledger.for_project(root).rows() if r.stage == "bible_approve"]) == 1
+    assert len(Ledger.for_project(root).approvals(stage="bible_approve")) == 1

@@ -17,10 +17,10 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from governor.ledger import Ledger
-from media.content import content_fault, content_figures
+from slate.governor.ledger import Ledger
+from slate.media.content import content_fault, content_figures
 from slate.cli import app
-from tasks.escalations import ESCALATED
+from slate.tasks.escalations import ESCALATED
 from tests.scene_cuts import keep_shots
 
 runner = CliRunner()
@@ -31,10 +31,10 @@ PAINTED = ("1A", "1C", "1D")   # none chained to another: each stands or falls o
 def _clean(root, shot: str) -> Image.Image:
     import dataclasses
 
-    from manifests import load_film
-    from providers.local import LocalImage
-    from providers.storage_local import LocalStorage
-    from tasks.plan import plan_from_project
+    from slate.manifests import load_film
+    from slate.providers.local import LocalImage
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.plan import plan_from_project
     plan = next(p for p in plan_from_project(load_film(root), "scene-01", "draft", 24) if p.shot == shot)
     request = dataclasses.replace(plan.panel_request("start", 1), override_uri=None)
     return Image.open(io.BytesIO(LocalImage(LocalStorage(root)).generate_panel(request))).convert("RGB")
@@ -151,11 +151,11 @@ def test_the_local_judge_fails_a_blank_keyframe_and_a_blank_side_of_a_cut(exampl
     """The local judge, which every rehearsal rests on, fails a black middle keyframe and a
     white first frame after a cut with `content`, naming the frame — before comparing anything
     (a grade fitted to a flat frame would make anything match it)."""
-    from manifests import load_film
-    from providers.base import ReferenceImages
-    from providers.local_judge import LocalJudge
-    from providers.storage_local import LocalStorage
-    from tasks.plan import plan_from_project
+    from slate.manifests import load_film
+    from slate.providers.base import ReferenceImages
+    from slate.providers.local_judge import LocalJudge
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.plan import plan_from_project
     storage = LocalStorage(example_master)
     plans = {p.shot: p for p in plan_from_project(load_film(example_master), "scene-01", "draft", 24)}
     req, prev = plans["1D"].panel_request("start", 1), plans["1C"].panel_request("start", 1)

@@ -153,12 +153,12 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
         page.get_by_text(f"night-diner-scene-02-final-{key}", exact=True).first.wait_for(timeout=30_000)
     page.get_by_text("Completed", exact=True).first.wait_for(timeout=30_000)
     page.screenshot(path=str(shots / "run-artifacts.png"), full_page=True)
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     ledger = Ledger.for_project(stack)
     try:
-        [row] = [r for r in ledger.rows(run_id=str(decision.id)) if r.error_class == "Approval"]
+        [row] = ledger.approvals(run_id=str(decision.id))
     finally:
         ledger.close()
-    assert row.model == "Browser Ben" and "the counter reads well" in row.error_message
+    assert row.by == "Browser Ben" and "the counter reads well" in row.message
     print(f"\nbrowser: approval submitted in the UI, run Completed {seconds:.1f}s later; screenshots:\n  "
           + "\n  ".join(str(p) for p in sorted(shots.glob("*.png"))))

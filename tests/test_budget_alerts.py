@@ -15,13 +15,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from flows.scene import scene_flow
-from governor.alerts import CAP_REACHED_EVENT, WARNING_EVENT, BudgetAlerts, crossings
-from governor.ledger import BudgetRefused, Cap, CallRequest, Ledger
-from governor.money import usd
-from governor.ratecard import RateCard
-from governor.chokepoint import Units
-from manifests import load_film
+from slate.flows.scene import scene_flow
+from slate.governor.alerts import CAP_REACHED_EVENT, WARNING_EVENT, BudgetAlerts, crossings
+from slate.governor.ledger import BudgetRefused, Cap, CallRequest, Ledger
+from slate.governor.money import usd
+from slate.governor.ratecard import RateCard
+from slate.governor.chokepoint import Units
+from slate.manifests import load_film
 from tests.scene_cuts import keep_shots
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]

@@ -13,16 +13,16 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from flows.scene import scene_flow
-from flows.scene_result import scene_result
-from governor.budget import SlateBudget
-from governor.chokepoint import Units
-from governor.ledger import Ledger
-from governor.money import fmt_usd
-from governor.ratecard import RateCard
-from manifests import load_film
-from providers.local import LocalVideo
-from providers.storage_local import LocalStorage
+from slate.flows.scene import scene_flow
+from slate.flows.scene_result import scene_result
+from slate.governor.budget import SlateBudget
+from slate.governor.chokepoint import Units
+from slate.governor.ledger import Ledger
+from slate.governor.money import fmt_usd
+from slate.governor.ratecard import RateCard
+from slate.manifests import load_film
+from slate.providers.local import LocalVideo
+from slate.providers.storage_local import LocalStorage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
@@ -110,7 +110,7 @@ def _two_scenes_of_two_shots(root) -> None:
 
 def test_a_film_runs_cap_holds_across_its_scenes(example_film, prefect_harness):
     """The run cap is the film run's, not each scene's: scene-02 may not spend what scene-01 left."""
-    from flows.film import film_flow
+    from slate.flows.film import film_flow
     _two_scenes_of_two_shots(example_film)
     prices = clip_prices(example_film)
     per_scene = sum(prices.values())
@@ -170,7 +170,7 @@ def test_scenes_starting_together_on_a_new_server_share_one_budget_block(prefect
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    from governor.budget import block_name, load_or_create
+    from slate.governor.budget import block_name, load_or_create
 
     with get_client(sync_client=True) as client:
         try:

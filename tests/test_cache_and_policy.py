@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from governor.policy import TakePolicy, TakeResult
-from tasks.cache import content_key
-from tasks.context import RunSpec
+from slate.governor.policy import TakePolicy, TakeResult
+from slate.tasks.cache import content_key
+from slate.tasks.context import RunSpec
 
 
 def run(run_id: str, root: str = "/films/a") -> RunSpec:
@@ -62,12 +62,12 @@ def test_policy_escalates_without_progress_before_the_cap():
 
 
 def test_every_stage_task_keys_on_its_own_version_and_stores_nothing_in_the_cwd():
-    from tasks.drift import drift_check
-    from tasks.gate import panel_gate
-    from tasks.keyframes import keyframe_gate
-    from tasks.panel import panel_take
-    from tasks.stitch import stitch_scene
-    from tasks.video import video_take
+    from slate.tasks.drift import drift_check
+    from slate.tasks.gate import panel_gate
+    from slate.tasks.keyframes import keyframe_gate
+    from slate.tasks.panel import panel_take
+    from slate.tasks.stitch import stitch_scene
+    from slate.tasks.video import video_take
     stages = [t.cache_policy.stage for t in (panel_take, panel_gate, video_take, keyframe_gate, drift_check,
                                              stitch_scene)]
     assert len(set(stages)) == 6 and all(re.fullmatch(r"[a-z-]+-v[0-9]+", s) for s in stages), stages

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from governor.chokepoint import CallContext, CallSpec, Governor, Units
-from governor.killswitch import read_stop, stop_path
-from governor.ledger import Cap, Ledger
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, Units
+from slate.governor.killswitch import read_stop, stop_path
+from slate.governor.ledger import Cap, Ledger
+from slate.providers.storage_local import LocalStorage
 from slate.cli import app
 
 runner = CliRunner()

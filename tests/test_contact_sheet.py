@@ -13,10 +13,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from flows.reports import contact_entries
-from flows.shot import ClipOutcome, PanelOutcome, Take
-from media.contact import (BACKGROUND, MAX_LINES, VERDICT_COLOURS, ContactEntry, badge_box, contact_sheet,
-                           sheet_size)
+from slate.flows.reports import contact_entries
+from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.media.contact import (BACKGROUND, MAX_LINES, VERDICT_COLOURS, ContactEntry, badge_box, contact_sheet,
+                                 sheet_size)
+from slate.tasks.verdicts import DriftReading, GateVerdict
 
 LOCATION_FAILS = {"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
                   "reason": "12% of the frame matches plate 'diner'"}
@@ -27,8 +28,8 @@ PROPS_WARN = {"name": "props", "value": 0.40, "threshold": 0.50, "role": "warn",
 
 
 def _take(stage, take, quality, scores, uri, **extra):
-    verdict = {"passed": all(s["passed"] for s in scores if s["role"] == "block"), "quality": quality,
-               "scores": scores}
+    verdict = GateVerdict(passed=all(s["passed"] for s in scores if s["role"] == "block"), quality=quality,
+                          scores=scores)
     return Take.judged(stage, "start" if stage == "panel" else "clip", take, uri, verdict, **extra)
 
 
@@ -43,8 +44,9 @@ def test_entries_carry_the_verdicts_the_best_takes_scores_drift_and_continuity()
     frames = {"first": "cas://f", "middle": "cas://m", "last": "cas://l"}
     clip = ClipOutcome(shot="1E", clip_uri="cas://c", started_from="previous last frame", continuity=0.71,
                        reanchor=True, takes=[_take("video", 1, 0.2, [IDENTITY_OK], "cas://c", keyframes=frames)],
-                       drift={"drift": 0.42, "threshold": 0.3, "ssim": 0.58, "colour_distance": 0.11,
-                              "colour_to_plate": 0.2, "clip": None, "reanchor": True})
+                       drift=DriftReading(shot="1E", drift=0.42, threshold=0.3, ssim=0.58, sharpness=1.0,
+                                          colour_distance=0.11, hue_shift=0.0, cast=0.0, chroma=0.0,
+                                          colour_to_plate=0.2, reanchor=True))
     opened = []
     entries = contact_entries([SimpleNamespace(shot="1D"), SimpleNamespace(shot="1E")],
                               {"1D": escalated, "1E": panel}, {"1D": ClipOutcome(shot="1D", escalated="not animated"),
@@ -95,8 +97,8 @@ def _lines_of(sheet: Image.Image, n: int, columns: int) -> int:
 def test_a_scene_runs_sheet_shows_the_escalated_shot_and_the_drift_check(example_film, prefect_harness, local_calls):
     """1D's composite is the street plate (its panel gate fails: escalated); 1E, chained, is
     drift-checked with a zero threshold (re-anchored). The sheet is read back from the PNG."""
-    from flows.scene import scene_flow
-    from flows.scene_result import scene_result
+    from slate.flows.scene import scene_flow
+    from slate.flows.scene_result import scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E")]

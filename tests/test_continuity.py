@@ -12,12 +12,12 @@ import pytest
 import yaml
 from PIL import Image
 
-from manifests import load_film
-from media.continuity import palette_continuity
-from providers.local import LocalImage
-from providers.local_draw import hue_rotate
-from providers.storage_local import LocalStorage
-from tasks.plan import plan_from_project
+from slate.manifests import load_film
+from slate.media.continuity import palette_continuity
+from slate.providers.local import LocalImage
+from slate.providers.local_draw import hue_rotate
+from slate.providers.storage_local import LocalStorage
+from slate.tasks.plan import plan_from_project
 
 
 def panels(root):
@@ -43,9 +43,9 @@ def _cut(root, tmp_path, a: str, b: str, first: np.ndarray | None = None):
     """The local judge's verdict on the cut a -> b of the example's scene (their start panels as
     the last and first frames), held to the gate policy."""
     from dataclasses import replace
-    from governor.gates import GatePolicy
-    from providers.base import ReferenceImages
-    from providers.local_judge import LocalJudge
+    from slate.governor.gates import GatePolicy
+    from slate.providers.base import ReferenceImages
+    from slate.providers.local_judge import LocalJudge
     storage = LocalStorage(root)
     plans = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 24)}
     prev, req = plans[a].panel_request("start", 1), plans[b].panel_request("start", 1)
@@ -87,8 +87,8 @@ def test_the_local_judge_holds_the_people_and_place_across_a_cut(example_film, t
     assert not palette_continuity(art["1C"], graded)["passed"]  # the colours alone would have failed it
 
     # Someone in both shots with another head after the cut: only that head's pixels recoloured.
-    from providers.base import ReferenceImages
-    from providers.local_blocking import block
+    from slate.providers.base import ReferenceImages
+    from slate.providers.local_blocking import block
     storage = LocalStorage(example_film)
     previous = {c.id for p in plan_from_project(load_film(example_film), "scene-01", "draft", 24) if p.shot == "1C"
                 for c in p.panel_request("start", 1).characters}
@@ -111,8 +111,8 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
 
-    from flows.scene import scene_flow
-    from flows.scene_result import scene_result
+    from slate.flows.scene import scene_flow
+    from slate.flows.scene_result import scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]

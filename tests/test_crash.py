@@ -54,11 +54,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governor.ledger import Ledger
-from media import probe
-from providers.local import LocalImage, LocalVideo
-from providers.local_judge import LocalJudge
-from providers.storage_local import LocalStorage
+from slate.governor.ledger import Ledger
+from slate.media import probe
+from slate.providers.local import LocalImage, LocalVideo
+from slate.providers.local_judge import LocalJudge
+from slate.providers.storage_local import LocalStorage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("crash")]
 

@@ -13,17 +13,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from governor.chokepoint import Units
-from governor.ledger import Ledger
-from governor.ratecard import RateCard
-from manifests import load_film
-from providers.local import LocalImage
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import Units
+from slate.governor.ledger import Ledger
+from slate.governor.ratecard import RateCard
+from slate.manifests import load_film
+from slate.providers.local import LocalImage
+from slate.providers.storage_local import LocalStorage
 from slate.cli import app
-from tasks.context import RunSpec
-from governor.gates import against
-from tasks.escalations import CLEARED, ESCALATED, latest, record
-from tasks.plan import plan_from_project
+from slate.tasks.context import RunSpec
+from slate.governor.gates import against
+from slate.tasks.escalations import CLEARED, ESCALATED, latest, record
+from slate.tasks.plan import plan_from_project
 
 runner = CliRunner()
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
@@ -33,15 +33,15 @@ PAID = ("succeeded", "failed", "submitted", "unknown")
 def _gov(root, run_id: str):
     from decimal import Decimal
 
-    from governor.chokepoint import Governor
-    from governor.ledger import Cap
+    from slate.governor.chokepoint import Governor
+    from slate.governor.ledger import Cap
     return Governor(run_id=run_id, film="night-diner", root=root, ledger=Ledger.for_project(root),
                     estimate=lambda units, _model: Decimal(0), caps=[Cap("run", Decimal(1))],
                     storage=LocalStorage(root))
 
 
 def _shot(shot: str, status: str, take: int = 2):
-    from flows.scene_result import ShotReport
+    from slate.flows.scene_result import ShotReport
     best = {"stage": "panel", "moment": "start", "take": take, "uri": "cas://" + "a" * 64 + ".png", "quality": -0.2,
             "reasons": ["location 0.12 < 0.35: off the plate"],
             "scores": [{"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
@@ -161,7 +161,7 @@ def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(ex
 
 
 def test_the_best_take_is_of_the_stage_that_gave_up():
-    from flows.shot import ClipOutcome, PanelOutcome, Take, best_take
+    from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
 
     def take(stage, moment, n, quality, passed=False, uri="cas://x"):
         return Take(stage=stage, moment=moment, take=n, uri=uri, passed=passed, quality=quality,
@@ -183,7 +183,7 @@ def test_the_best_take_is_of_the_stage_that_gave_up():
 
 def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
     from datetime import datetime, timezone
-    from tasks.escalations import Escalation
+    from slate.tasks.escalations import Escalation
     best = None if stage is None else {"stage": stage, "moment": "clip" if stage == "video" else "start", "take": 3,
                                        "uri": uri, "quality": -0.1, "reasons": [], "scores": list(scores)}
     return Escalation("scene-01", "1D", "run", datetime.now(timezone.utc), reason, best)
@@ -203,7 +203,7 @@ def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
      "start panel: the judge cannot judge take 1", ["--judge gemini", "--cannot-judge warn"], ["composite"]),
 ])
 def test_escalation_advice_follows_the_stage_that_failed(stage, uri, scores, reason, wanted, not_wanted):
-    from tasks.escalations import advice
+    from slate.tasks.escalations import advice
     text = "\n".join(advice(_escalation(stage, uri, scores, reason), project="/films/f", scene_file="scenes/s.yaml",
                             current_override=None, max_takes=3))
     for words in wanted:
@@ -213,7 +213,7 @@ def test_escalation_advice_follows_the_stage_that_failed(stage, uri, scores, rea
 
 
 def test_thresholds_print_with_the_digits_that_show_the_difference():
-    from governor.gates import failing
+    from slate.governor.gates import failing
     verdict = {"scores": [{"name": "artefacts", "value": 0.9952, "threshold": 0.997, "passed": False, "role": "block",
                            "reason": "a patch"}]}
     assert failing(verdict) == ["artefacts 0.995 < 0.997: a patch"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from manifests import (
+from slate.manifests import (
     CELL_H,
     CELL_W,
     EXAMPLE_CAST,

@@ -16,17 +16,17 @@ import time
 
 import pytest
 
-from flows.approval import APPROVAL_FILE
-from flows.scene import scene_flow
-from flows.scene_result import scene_result
-from governor.ledger import Ledger
+from slate.flows.approval import APPROVAL_FILE
+from slate.flows.scene import scene_flow
+from slate.flows.scene_result import scene_result
+from slate.governor.ledger import Ledger
 from tests.scene_cuts import without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]
 
 
 def _approved_run(root, profile: str):
-    from flows.approval import resume_when_paused
+    from slate.flows.approval import resume_when_paused
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
         "state", scene_flow(project=str(root), profile=profile, return_state=True)))

@@ -22,12 +22,12 @@ import pytest
 import yaml
 from PIL import Image
 
-from governor.ledger import Ledger
-from manifests import load_film
-from manifests.settings import project_settings
-from providers.registry import storage_for
-from tasks import can
-from tasks.reel import reel_path, recognise
+from slate.governor.ledger import Ledger
+from slate.manifests import load_film
+from slate.manifests.settings import project_settings
+from slate.providers.registry import storage_for
+from slate.tasks import can
+from slate.tasks.reel import reel_path, recognise
 
 SCENES = ["scene-01", "scene-02"]
 

@@ -17,20 +17,20 @@ from tests.scene_cuts import two_short_scenes
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ["scene", "film", "nightly-dailies", "bible"]
-ENTRYPOINTS = {"scene": "flows/scene.py:scene_flow", "film": "flows/film.py:film_flow",
-               "nightly-dailies": "flows/film.py:film_flow", "bible": "flows/bible.py:bible_flow"}
+ENTRYPOINTS = {"scene": "slate.flows.scene:scene_flow", "film": "slate.flows.film:film_flow",
+               "nightly-dailies": "slate.flows.film:film_flow", "bible": "slate.flows.bible:bible_flow"}
 FLOWS = {"scene": "scene", "film": "film", "nightly-dailies": "film", "bible": "bible"}
 
 
 def _entrypoint_flow(entrypoint: str):
-    path, _, name = entrypoint.partition(":")
-    assert (REPO / path).is_file(), path
-    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    module_name, _, name = entrypoint.partition(":")
+    assert module_name.startswith("slate."), module_name       # the installed name, never a file path
+    module = importlib.import_module(module_name)
     return getattr(module, name)
 
 
 def test_build_deployments_names_schedule_and_parameters(tmp_path):
-    from deployments.serve import build_deployments
+    from slate.deployments.serve import build_deployments
 
     deployments = build_deployments(str(tmp_path), timezone="Europe/Berlin")
     assert [d.name for d in deployments] == NAMES[:3]    # no film in the folder yet: no bible to approve
@@ -52,7 +52,7 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
 
 
 def test_a_served_film_has_its_bible_approval_deployment(example_film):
-    from deployments.serve import build_deployments
+    from slate.deployments.serve import build_deployments
 
     by_name = {d.name: d for d in build_deployments(str(example_film))}
     assert list(by_name) == NAMES
@@ -80,9 +80,9 @@ def test_prefect_yaml_names_the_same_deployments():
 
 @pytest.mark.e2e
 def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness, local_calls):
-    from flows.film import FilmResult, film_flow
-    from manifests import load_film
-    from media import probe
+    from slate.flows.film import FilmResult, film_flow
+    from slate.manifests import load_film
+    from slate.media import probe
 
     two_short_scenes(example_film)
     loaded = load_film(example_film)
@@ -152,23 +152,23 @@ def _fake_scenes(monkeypatch, outcomes: dict):
     """Stand in for the scene flow: each scene ends in the state `outcomes[scene]` builds."""
     from prefect import flow
 
-    import flows.film
+    import slate.flows.film
 
     ran = []
 
     @flow(name="scene")
     def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None,
                    cap=None, price_as=None, judge=None, panel_model=None, video_model=None, approve_fallback=None,
-                   cannot_judge=None):
+                   cannot_judge=None, model_audio=None):
         ran.append(scene)
         return outcomes[scene]()
 
-    monkeypatch.setattr(flows.film, "scene_flow", fake_scene)
+    monkeypatch.setattr(slate.flows.film, "scene_flow", fake_scene)
     return ran
 
 
 def _scene_result(scene: str, output: str | None, duration: float | None, escalated: bool = False):
-    from flows.scene_result import SceneResult, ShotReport
+    from slate.flows.scene_result import SceneResult, ShotReport
 
     shots = [ShotReport(shot="1A", panel_takes=1, video_takes=1, status="escalated" if escalated else "approved")]
     return SceneResult(film="night-diner", scene=scene, profile="draft", run_id="test", output=output,
@@ -176,20 +176,20 @@ def _scene_result(scene: str, output: str | None, duration: float | None, escala
 
 
 def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
-    from flows.scene_result import ended
+    from slate.flows.scene_result import ended
 
     two_short_scenes(example_film)
     ran = _fake_scenes(monkeypatch, {
         "scene-01": lambda: ended("Halted", "budget cap reached", _scene_result("scene-01", None, None)),
         "scene-02": lambda: pytest.fail("scene-02 must not run after a halted scene"),
     })
-    from flows.film import film_flow
+    from slate.flows.film import film_flow
 
     # One scene at a time: scene-02 would start only after scene-01 ended, and must not.
     state = film_flow(project=str(example_film), max_parallel_scenes=1, return_state=True)
     assert ran == ["scene-01"]
     assert state.is_failed() and state.name == "Halted" and state.message == "budget cap reached"
-    from flows.film import FilmEnded, film_result
+    from slate.flows.film import FilmEnded, film_result
     assert isinstance(state.result(raise_on_failure=False), FilmEnded)  # an exception: Prefect can raise it
     result = film_result(state)
     assert result.output is None and [s.scene for s in result.scenes] == ["scene-01"]
@@ -199,7 +199,7 @@ def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatc
 def test_escalated_and_empty_scenes_end_the_film_escalated(example_film, prefect_harness, monkeypatch):
     from prefect.states import Completed
 
-    from media import probe, render_clip
+    from slate.media import probe, render_clip
 
     two_short_scenes(example_film)
     clip = example_film / "clip.mp4"
@@ -210,7 +210,7 @@ def test_escalated_and_empty_scenes_end_the_film_escalated(example_film, prefect
                                       name="Escalated", message="1 shot(s) escalated: 1A"),
         "scene-02": lambda: Completed(data=_scene_result("scene-02", None, None)),
     })
-    from flows.film import film_flow
+    from slate.flows.film import film_flow
 
     state = film_flow(project=str(example_film), return_state=True)
     assert sorted(ran) == ["scene-01", "scene-02"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from media import run
-from tasks.preflight import preflight
+from slate.media import run
+from slate.tasks.preflight import preflight
 
 
 def _edit(root: Path, scene_finishing: dict | None = None, film_finishing: dict | None = None) -> None:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from flows.scene import scene_flow
-from governor.ledger import Ledger
-from media import extract_frame, load_rgb, probe, run
-from media.cube import read_cube
-from media.finish import loudness
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
+from slate.media import extract_frame, load_rgb, probe, run
+from slate.media.cube import read_cube
+from slate.media.finish import loudness
 from tests.scene_cuts import keep_shots
 
 import opentimelineio as otio

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from media import extract_frame, load_rgb, run
-from media.cube import CubeError, parse_cube, read_cube
-from media.finish import FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, loudness, read_audio
+from slate.media import extract_frame, load_rgb, run
+from slate.media.cube import CubeError, parse_cube, read_cube
+from slate.media.finish import FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, loudness, read_audio
 
 W, H, FPS = 64, 36, 12
 
@@ -134,8 +134,8 @@ def test_read_audio_reads_length_and_rate(tmp_path):
 
 @pytest.mark.parametrize("kind, codec", [("prores_proxy", "prores"), ("dnxhr_lb", "dnxhd")])
 def test_the_editors_mezzanine_and_poster_probe_as_the_cut(tmp_path, kind, codec):
-    from media import probe
-    from media.finish import mezzanine_args, poster_args
+    from slate.media import probe
+    from slate.media.finish import mezzanine_args, poster_args
     # DNxHR's smallest frame is 256x120: the pass scales the tiny clip up to it.
     plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2, tone=440), 2, has_audio=True)],
                       width=256, height=144, fps=FPS)

@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from manifests import schema
+from slate.manifests import schema
 from slate.cli import app
 
 runner = CliRunner()
@@ -85,7 +85,7 @@ def test_art_the_judge_cannot_read_is_refused_by_check_and_rehearsed_when_asked(
     never a plain Completed."""
     from PIL import Image
 
-    from media.contact import VERDICT_COLOURS, badge_box
+    from slate.media.contact import VERDICT_COLOURS, badge_box
     from tests.bad_inputs import redrawn
     from tests.scene_cuts import keep_shots
     from tests.test_contact_sheet import _lines_of

@@ -7,9 +7,9 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from governor.gates import GatePolicy, GatePolicyError, failing, warned
-from media import keyframes, render_clip
-from media.motion import motion_scores
+from slate.governor.gates import GatePolicy, GatePolicyError, failing, warned
+from slate.media import keyframes, render_clip
+from slate.media.motion import motion_scores
 from slate.cli import app
 
 
@@ -86,9 +86,9 @@ def test_motion_sanity_catches_frozen_black_and_short_clips(tmp_path):
 @pytest.mark.e2e
 def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_again(example_film, prefect_harness,
                                                                                     local_calls):
-    from flows.scene import scene_flow
-    from flows.scene_result import scene_result
-    from governor.ledger import Ledger
+    from slate.flows.scene import scene_flow
+    from slate.flows.scene_result import scene_result
+    from slate.governor.ledger import Ledger
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, PaidCallsRefused, RunHalted,
-                                 UnknownOutcome, Units, add_listener)
-from governor.killswitch import clear_stop, request_stop
-from governor.leases import Owner, keeper, lease_state
-from governor.ledger import Cap, Ledger
-from providers.base import ClipRequest, JobStatus
-from providers.errors import BadRequest, ProviderTimeout, RefusedByModeration
-from providers.local import LocalImage, LocalVideo
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, PaidCallsRefused, RunHalted,
+                                       UnknownOutcome, Units, add_listener)
+from slate.governor.killswitch import clear_stop, request_stop
+from slate.governor.leases import Owner, keeper, lease_state
+from slate.governor.ledger import Cap, Ledger
+from slate.providers.base import ClipRequest, JobStatus
+from slate.providers.errors import BadRequest, ProviderTimeout, RefusedByModeration
+from slate.providers.local import LocalImage, LocalVideo
+from slate.providers.storage_local import LocalStorage
 
 PRICE = Decimal("0.35")
 pytestmark = pytest.mark.usefixtures("local_calls")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from governor.chokepoint import CALLER, CallContext, CallSpec, Governor, Units
-from governor.ledger import CallRequest, Cap, Ledger, migrations
-from governor.ledger.engine import make_engine
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import CALLER, CallContext, CallSpec, Governor, Units
+from slate.governor.ledger import CallRequest, Cap, Ledger, migrations
+from slate.governor.ledger.engine import make_engine
+from slate.providers.storage_local import LocalStorage
 from postgres_db import pg_database, url  # noqa: F401 — url: the ledger on each backend
 
 
@@ -38,10 +38,10 @@ def test_v4_ledger_upgraded_rows_kept_as_a_persons(url):
             "'r0', 'night-diner', 'scene-01', '1A', 'panel', 1, 'local', 'm', 'draft', 'f0', 'p', '[]', '{}', "
             "'0.100000', 'succeeded', '2026-01-01T00:00:00+00:00')"))
     engine.dispose()
-    with Ledger(url) as ledger:   # opening upgrades to v5
+    with Ledger(url) as ledger:   # opening upgrades to the latest (v5 added the caller)
         with ledger.engine.connect() as conn:
             assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))
-                    ] == [1, 2, 3, 4, 5]
+                    ] == [1, 2, 3, 4, 5, 6]
         (old,) = ledger.rows(film="night-diner")
         assert old.call_id == "c-old" and old.caller is None
         ledger.reserve(cap_scopes=[], request=_request("f1"))

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from governor.ledger import (BudgetRefused, CallRequest, Cap, Ledger, LedgerStateError, LedgerUnavailable,
-                             make_engine, mask_url, migrations, request_key)
+from slate.governor.ledger import (BudgetRefused, CallRequest, Cap, Ledger, LedgerStateError, LedgerUnavailable,
+                                   make_engine, mask_url, migrations, request_key)
 from postgres_db import pg_database, url  # noqa: F401 — url: the ledger on each backend
 
 D = Decimal

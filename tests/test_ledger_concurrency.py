@@ -13,7 +13,7 @@ On SQLite, BEGIN DEFERRED instead of IMMEDIATE fails the race with "database is 
 from __future__ import annotations
 
 from benchmarks.reservations import FILM_CAP, RUN_CAP, race
-from governor.ledger.migrations import MIGRATIONS
+from slate.governor.ledger.migrations import MIGRATIONS
 
 from postgres_db import pg_database  # noqa: E402
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from governor.killswitch import (StopRequested, bind_to_parent, check_stop, clear_process_stop, current_stop,
-                                 stop_this_process)
-from governor.ledger import Ledger
-from providers.local import LocalVideo
-from providers.storage_local import LocalStorage
+from slate.governor.killswitch import (StopRequested, bind_to_parent, check_stop, clear_process_stop, current_stop,
+                                       stop_this_process)
+from slate.governor.ledger import Ledger
+from slate.providers.local import LocalVideo
+from slate.providers.storage_local import LocalStorage
 from tests.scene_cuts import keep_shots
 
 pytestmark = [pytest.mark.e2e]
@@ -84,7 +84,7 @@ def deploy_scene(film: Path) -> str:
     with get_client(sync_client=True) as client:
         flow_id = client.create_flow_from_name("scene")
         deployment_id = client.create_deployment(flow_id=flow_id, name=f"lifeline-{film.parent.name}",
-                                                 entrypoint="flows/scene.py:scene_flow", path=str(REPO))
+                                                 entrypoint="slate.flows.scene:scene_flow", path=str(REPO))
         run = client.create_flow_run_from_deployment(
             deployment_id, parameters={"project": str(film), "price_as": PRICE_AS, "cap": "50"})
     return str(run.id)
@@ -153,7 +153,7 @@ def test_a_deployment_runs_process_dies_with_its_parent_and_sends_nothing_after(
         assert state.name == "Crashed", (state.name, state.message)
 
         # Run again: the job left in flight is collected, not paid for twice.
-        from flows.scene import scene_flow
+        from slate.flows.scene import scene_flow
         again = scene_flow(project=str(film), price_as=PRICE_AS, cap=Decimal("50"), return_state=True)
         assert again.is_completed(), (again.name, again.message)
         fingerprints = [s["fingerprint"] for s in LocalVideo(LocalStorage(film)).submissions()]
@@ -198,11 +198,11 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
     from prefect.client.schemas.objects import FlowRun
     from prefect.states import Cancelled
 
-    from flows.lifeline import stop_on_cancel
-    from governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
-    from tasks.soundstage import on_stage
-    from governor.ledger import Cap, CallRequest
-    from providers.storage_local import LocalStorage
+    from slate.flows.lifeline import stop_on_cancel
+    from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
+    from slate.tasks.soundstage import on_stage
+    from slate.governor.ledger import Cap, CallRequest
+    from slate.providers.storage_local import LocalStorage
 
     run_id = str(uuid.uuid4())
     root = example_film

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from media import keyframes
-from providers.base import ReferenceImages
-from providers.local import FaultMode, LocalImage, LocalVideo
-from providers.local_judge import LocalJudge
+from slate.media import keyframes
+from slate.providers.base import ReferenceImages
+from slate.providers.local import FaultMode, LocalImage, LocalVideo
+from slate.providers.local_judge import LocalJudge
 from benchmarks.judge_trials import run_trials
-from providers.storage_local import LocalStorage
-from tasks.plan import plan_from_project
-from manifests import load_film
+from slate.providers.storage_local import LocalStorage
+from slate.tasks.plan import plan_from_project
+from slate.manifests import load_film
 
 
 def test_panel_judge_catches_faults_and_passes_clean_panels(example_master):

@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
-from manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_view
-from providers.base import ReferenceImages
-from providers.local import LocalImage
-from providers.local_judge import LocalJudge
-from providers.storage_local import LocalStorage
+from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_view
+from slate.providers.base import ReferenceImages
+from slate.providers.local import LocalImage
+from slate.providers.local_judge import LocalJudge
+from slate.providers.storage_local import LocalStorage
 
 SHEET = (4 * CELL_W, CELL_H)
 

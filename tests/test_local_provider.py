@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media import probe
-from providers.errors import NotReceived
-from providers.local import FaultMode, LocalImage, LocalVideo
+from slate.media import probe
+from slate.providers.errors import NotReceived
+from slate.providers.local import FaultMode, LocalImage, LocalVideo
 from benchmarks.judge_trials import panel_requests
-from providers.storage_local import LocalStorage
+from slate.providers.storage_local import LocalStorage
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_fault_rate_picks_the_same_outputs_every_time(film):
 def test_video_job_survives_its_process_and_renders_h264(film, tmp_path):
     """A job submitted by one provider object is found, polled and downloaded by another, as a
     crashed run's successor must; the clip is H.264 at the requested size and length."""
-    from providers.base import ClipRequest
+    from slate.providers.base import ClipRequest
     root, storage, reqs = film
     start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
     req = ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=2.0, width=426, height=240, fps=12,

@@ -30,17 +30,17 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import (Answer, AnswerLost, CallContext, CallSpec, Governor, UnknownOutcome, Units)
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from providers import fal, gemini, openrouter, replicate
-from providers.base import ClipRequest, ReferenceImages
-from providers.local import LocalImage, LocalVideo
-from providers.local_judge import LocalJudge
-from providers.local_verdicts import KeptJudge
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (Answer, AnswerLost, CallContext, CallSpec, Governor, UnknownOutcome, Units)
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.providers import fal, gemini, openrouter, replicate
+from slate.providers.base import ClipRequest, ReferenceImages
+from slate.providers.local import LocalImage, LocalVideo
+from slate.providers.local_judge import LocalJudge
+from slate.providers.local_verdicts import KeptJudge
+from slate.providers.storage_local import LocalStorage
 from slate.cli import app
-from tasks.gate import verdict_answer
+from slate.tasks.gate import verdict_answer
 
 FILM = "night-diner"
 ESTIMATE = Decimal("0.10")
@@ -298,7 +298,7 @@ def test_the_local_judge_keeps_its_verdicts_and_finishes_one_a_dead_run_was_give
     judge._kept("call-1").unlink()     # as if the process died after booking, before keeping
     assert judge.recover("call-1") == given
     assert [j["client_ref"] for j in judge.judgements()] == ["call-1"]   # judged once in its book
-    from providers.errors import NotReceived
+    from slate.providers.errors import NotReceived
     with pytest.raises(NotReceived):
         judge.recover("call-never")
 

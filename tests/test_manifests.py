@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import yaml
 from pydantic import ValidationError
 
-from manifests import (
+from slate.manifests import (
     Camera,
     ManifestError,
     Problem,

@@ -4,8 +4,8 @@ from fractions import Fraction
 
 import pytest
 
-from media import commands as c
-from media.probe import parse_probe
+from slate.media import commands as c
+from slate.media.probe import parse_probe
 
 # Captured once from this ffmpeg build (n9.0.2): stderr of count_frames_args() on a
 # 2 s 160x96 12 fps H.264 + AAC mp4 (header, stream mapping, output, final progress line).

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media import (ContactEntry, colour_distance, colour_stats, contact_sheet, load_rgb,
-                   mean_rgb_distance, sharpness_noise, ssim)
-from media.contact import sheet_size
+from slate.media import (ContactEntry, colour_distance, colour_stats, contact_sheet, load_rgb,
+                         mean_rgb_distance, sharpness_noise, ssim)
+from slate.media.contact import sheet_size
 
 
 def _scene(h=480, w=854):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import media
-from media import MediaError, keyframes, render_clip, ssim, stitch
+from slate import media
+from slate.media import MediaError, keyframes, render_clip, ssim, stitch
 
 W, H, FPS = 160, 96, 12
 
@@ -91,7 +91,7 @@ def test_probe_rejects_non_video(tmp_path):
 
 def test_mismatches_names_what_is_wrong():
     from fractions import Fraction
-    from media import Probe, mismatches
+    from slate.media import Probe, mismatches
     p = Probe(duration=8.25, container_duration=8.25, width=854, height=480, fps=Fraction(24), codec="h264",
               pix_fmt="yuv420p", frames=198, has_audio=False)
     assert mismatches(p, seconds=8.25, width=854, height=480, fps=24) == []
@@ -136,8 +136,8 @@ def test_a_join_by_copy_is_read_back_from_its_boxes_as_ffmpeg_reads_it(tmp_path,
     ffmpeg: size, rate, frames, codec and pixel format must equal a full decode's, for 4:2:0,
     4:2:2 and 4:4:4 H.264 (each SPS codes its chroma layout differently); a join whose boxes
     list other than the frames ffmpeg wrote is an error."""
-    from media.mp4 import pixel_format, read_track
-    from media.probe import probe_copied
+    from slate.media.mp4 import pixel_format, read_track
+    from slate.media.probe import probe_copied
     start, end = panels
     for fmt in ("yuv420p", "yuv422p", "yuv444p"):
         clips = []
@@ -156,7 +156,7 @@ def test_a_join_by_copy_is_read_back_from_its_boxes_as_ffmpeg_reads_it(tmp_path,
 
 
 def test_stitch_plan_segments():
-    from media.commands import stitch_plan
+    from slate.media.commands import stitch_plan
     cut, dis = ("cut", 0), ("dissolve", 0.5)
     assert stitch_plan([True, True, True], [cut, cut]) == [(True, 0, 0), (True, 1, 1), (True, 2, 2)]
     assert stitch_plan([True, True, True, True], [cut, dis, cut]) == [(True, 0, 0), (False, 1, 2), (True, 3, 3)]

@@ -1,5 +1,8 @@
 """The sound a video model makes (issue 23, model audio), with real ffmpeg and the real fakes.
 
+- `slate run --model-audio` asks the local video model for its sound (its clips and the cut carry
+  it); "off" on the film flow's form over a slate.toml that turns it on asks none, and makes the
+  scene again.
 - Offline: a scene rendered by the local provider with `model_audio = true` keeps each clip's own
   sound in the finished cut — an audio stream, loud where each shot plays, at the pitch of that
   shot's clip — and its video rows are priced with audio (the rehearsal priced as Veo 3.1 fast).
@@ -21,15 +24,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from governor.chokepoint import CallContext, CallSpec, Governor, Units
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from media import probe, run
-from media.ffmpeg import ffmpeg_exe
-from providers import fal, openrouter, replicate
-from providers.base import ClipRequest
-from providers.local import LocalImage, tone_of
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, Units
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.media import probe, run
+from slate.media.ffmpeg import ffmpeg_exe
+from slate.providers import fal, openrouter, replicate
+from slate.providers.base import ClipRequest
+from slate.providers.local import LocalImage, tone_of
+from slate.providers.storage_local import LocalStorage
 from slate.cli import app
 from tests.fakes.core import FAKE_TONE_HZ
 from tests.scene_cuts import keep_shots
@@ -72,7 +75,7 @@ def _set(root: Path, **values) -> None:
 @pytest.mark.e2e
 @pytest.mark.usefixtures("local_calls")
 def test_a_scene_rendered_with_model_audio_keeps_each_clips_own_sound(example_film, prefect_harness):
-    from flows.scene import scene_flow
+    from slate.flows.scene import scene_flow
     keep_shots(example_film, ("1A", "1B"))
     scene = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(scene.read_text())
@@ -102,6 +105,38 @@ def test_a_scene_rendered_with_model_audio_keeps_each_clips_own_sound(example_fi
         level, pitch = _level_db(middle), _pitch(middle)
         assert level > -35, (shot, level)                          # sound, not the silence a silent clip gets
         assert any(abs(pitch - t) <= 4 for t in tones[shot]), (shot, pitch, tones[shot])   # and this clip's
+
+
+# -- 1b. `slate run --model-audio` / `--no-model-audio`: the run option, declared once ---------
+def _video_rows(root: Path) -> list:
+    return [r for r in Ledger.for_project(root).rows(film=FILM) if r.stage == "video"]
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_calls")
+def test_the_model_audio_switch_reaches_the_video_model_and_the_scenes_key(example_film, prefect_harness):
+    """Typed on `slate run`, the switch is what the local video model is asked: its clips and the
+    cut carry their own sound. Set "off" on the film flow's form (as a deployment's run is given
+    it) over a slate.toml that turns it on, it wins: the clips are made again without sound, not
+    served from the can where the clips with sound are (that the switch is in the scene's key is
+    held by tests/test_run_options.py)."""
+    from slate.flows.film import film_flow
+    keep_shots(example_film, ("1A",))
+    storage = LocalStorage(example_film)
+    first = CliRunner().invoke(app, ["run", str(example_film), "--model-audio"])
+    assert first.exit_code == 0, (first.output, first.exception)
+    asked = _video_rows(example_film)
+    assert asked and all(r.parameters.get("audio") is True for r in asked), [r.parameters for r in asked]
+    assert all(probe(storage.open_local(r.artifact_uri)).has_audio for r in asked if r.artifact_uri)
+    sound = _pcm(example_film / "renders" / f"{FILM}-draft.mp4", 0.4, 1.5)
+    assert _level_db(sound) > -35 and any(abs(_pitch(sound) - tone_of(r.parameters["seed"])) <= 4 for r in asked)
+
+    _set(example_film, model_audio=True)
+    second = film_flow(project=str(example_film), model_audio="off", return_state=True)
+    assert second.is_completed(), second
+    new = [r for r in _video_rows(example_film) if r.call_id not in {a.call_id for a in asked}]
+    assert new and not any(r.parameters.get("audio") for r in new), [r.parameters for r in new]   # not asked
+    assert not any(probe(storage.open_local(r.artifact_uri)).has_audio for r in new if r.artifact_uri)
 
 
 # -- 2. through the Replicate fake: the field on the wire, the price in the ledger --------------
@@ -192,7 +227,7 @@ def test_check_says_gemini_veo_makes_its_sound_unasked(example_film):
 
 # -- 4. the setting, and the rate card's with-audio entry --------------------------------------
 def test_model_audio_is_off_unless_the_film_maker_turns_it_on(tmp_path):
-    from manifests.settings import model_audio, project_settings
+    from slate.manifests.settings import model_audio, project_settings
     assert not any(model_audio(project_settings(tmp_path), p) for p in ("draft", "final", "hero"))
     (tmp_path / "slate.toml").write_text("[models.final]\naudio = true\n")
     settings = project_settings(tmp_path)
@@ -202,7 +237,7 @@ def test_model_audio_is_off_unless_the_film_maker_turns_it_on(tmp_path):
 
 
 def test_a_with_audio_entry_holds_only_money(tmp_path):
-    from governor.ratecard import RateCardError
+    from slate.governor.ratecard import RateCardError
     (tmp_path / "rates.toml").write_text(
         '[models."replicate:google/veo-3.1-fast"]\nkind = "video"\nper_second = "0.10"\n'
         'with_audio = { per_second = "0.15", durations = [4] }\nsource = "test"\nconfidence = "S"\n')
@@ -211,7 +246,7 @@ def test_a_with_audio_entry_holds_only_money(tmp_path):
 
 
 def test_a_spec_declares_sound_only_for_its_own_video_models_and_known_ways():
-    from providers.spec import Offer, ProviderSpec, SpecError
+    from slate.providers.spec import Offer, ProviderSpec, SpecError
     def made(*_, **__):   # a factory that is never called
         return None
     ok = ProviderSpec("studio", {"video": Offer(("m1", "m2"))}, video=made, audio={"m1": "field", "m2": "always"})

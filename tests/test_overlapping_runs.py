@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governor.chokepoint import Units
-from governor.ledger import Ledger
-from governor.ratecard import RateCard
-from providers.local import LocalImage, LocalVideo
-from providers.local_judge import LocalJudge
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import Units
+from slate.governor.ledger import Ledger
+from slate.governor.ratecard import RateCard
+from slate.providers.local import LocalImage, LocalVideo
+from slate.providers.local_judge import LocalJudge
+from slate.providers.storage_local import LocalStorage
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[1]

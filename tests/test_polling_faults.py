@@ -18,12 +18,12 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import CallContext, CallSpec, Governor, UnknownOutcome, Units
-from governor.ledger import Cap, Ledger
-from providers import fal, gemini, openrouter, replicate
-from providers.base import ClipRequest
-from providers.local import LocalImage
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, UnknownOutcome, Units
+from slate.governor.ledger import Cap, Ledger
+from slate.providers import fal, gemini, openrouter, replicate
+from slate.providers.base import ClipRequest
+from slate.providers.local import LocalImage
+from slate.providers.storage_local import LocalStorage
 
 FILM = "night-diner"
 ESTIMATE = Decimal("0.10")
@@ -165,7 +165,7 @@ def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_dea
     """A poll that hangs (the server answers only after 3 s) on a job whose deadline is 1 s: the
     run's watchdog says so — at WARNING, naming the call — while the GET still hangs, before the
     call ends unknown with its job id kept."""
-    from governor.watchdog import watchdog
+    from slate.governor.watchdog import watchdog
     stalls: list[tuple[float, str]] = []
     stop = watchdog.on_stall(lambda call_id, what, silent: stalls.append((time.monotonic(), call_id)))
     studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "hang", "data": {"seconds": 3}})
@@ -185,8 +185,8 @@ def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_dea
 
 
 def test_the_watchdog_watches_a_one_answer_call_too(studio, caplog):
-    from governor.chokepoint import Answer
-    from governor.watchdog import watchdog
+    from slate.governor.chokepoint import Answer
+    from slate.governor.watchdog import watchdog
     stalls: list[str] = []
     stop = watchdog.on_stall(lambda call_id, what, silent: stalls.append(what))
     g = gov(studio.root)
@@ -215,7 +215,7 @@ def test_each_wait_is_on_the_runs_page_in_the_prefect_server(studio, prefect_har
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    from flows.logs import slate_lines_on_the_run
+    from slate.flows.logs import slate_lines_on_the_run
 
     fakes = studio.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 2, "times": 4,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bad_inputs import MIA, dissolves, remove, second_scene, toml
-from flows.film import film_flow
-from flows.scene import scene_flow
-from governor.ledger import Ledger
+from slate.flows.film import film_flow
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
 
 pytestmark = pytest.mark.e2e
 

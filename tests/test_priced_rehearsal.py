@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from slate.cli import app
 from tests.scene_cuts import keep_shots
 
@@ -87,9 +87,9 @@ def test_the_estimate_range_holds_a_rehearsal_with_seeded_faults(example_film):
 
 
 def test_the_cost_and_wrap_reports_hold_the_spend_per_delivered_second_to_the_estimate(example_film):
-    from flows.reports import against_estimate, wrap_report
-    from flows.scene import scene_flow
-    from flows.scene_result import scene_result
+    from slate.flows.reports import against_estimate, wrap_report
+    from slate.flows.scene import scene_flow
+    from slate.flows.scene_result import scene_result
     keep_shots(example_film, ("1A", "1C", "1D"))
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')
     state = scene_flow(project=str(example_film), price_as=",".join((PANELS, JUDGE, VIDEO)), cap="25",

@@ -14,10 +14,10 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from flows import reports
+from slate.flows import reports
 from slate.cli import Progress as LiveTable
-from tasks.context import emit, listen
-from tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
+from slate.tasks.context import emit, listen
+from slate.tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from manifests import load_film
-from providers.prompts import assemble, lint, load_rules
+from slate.manifests import load_film
+from slate.providers.prompts import assemble, lint, load_rules
 from slate.cli import app
-from tasks.lint import PromptRefused, check_before_paying
-from tasks.plan import moment_blocks, plan_from_project
+from slate.tasks.lint import PromptRefused, check_before_paying
+from slate.tasks.plan import moment_blocks, plan_from_project
 
 runner = CliRunner()
 

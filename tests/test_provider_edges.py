@@ -20,14 +20,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Governor, Units, add_listener
-from governor.ledger import Cap, Ledger
-from media import render_clip
-from providers import download, http
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderTimeout,
-                              ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
-from providers.keys import MissingKey, RedactKeys, install_log_redaction, provider_key, redact
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, Units, add_listener
+from slate.governor.ledger import Cap, Ledger
+from slate.media import render_clip
+from slate.providers import download, http
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderTimeout,
+                                    ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
+from slate.providers.keys import MissingKey, RedactKeys, install_log_redaction, provider_key, redact
+from slate.providers.storage_local import LocalStorage
 
 pytestmark = pytest.mark.usefixtures("local_calls")
 

@@ -25,16 +25,16 @@ import yaml
 from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted, UnknownOutcome,
-                                 Units)
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from providers import fal
-from providers.base import ClipRequest
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RefusedByModeration)
-from providers.keys import MissingKey, provider_key
-from providers.local import LocalImage
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted, UnknownOutcome,
+                                       Units)
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.providers import fal
+from slate.providers.base import ClipRequest
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RefusedByModeration)
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.local import LocalImage
+from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key
 
 SEEDANCE_PRO = "fal-ai/bytedance/seedance/v1/pro/image-to-video"
@@ -441,7 +441,7 @@ def test_an_expired_output_is_a_billed_bad_output_not_a_second_job(studio, fakes
 
 
 def test_a_panel_through_the_governor_and_a_refused_one(studio, fakes):
-    from governor.chokepoint import Answer
+    from slate.governor.chokepoint import Answer
     root, storage, _start, _end, drawn = studio
     g, images = gov(root), fal.image(KONTEXT, storage=storage, base_url=fakes.url("fal"))
 
@@ -476,11 +476,11 @@ def units_of(row) -> Units:
 def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, prefect_harness, fakes):
     from typer.testing import CliRunner
 
-    from governor.ratecard import RateCard
-    from manifests import load_film
+    from slate.governor.ratecard import RateCard
+    from slate.manifests import load_film
     from slate.cli import app
-    from tasks.context import listen
-    from tasks.events import ShotMoved
+    from slate.tasks.context import listen
+    from slate.tasks.events import ShotMoved
 
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())

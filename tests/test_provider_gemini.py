@@ -18,14 +18,14 @@ import yaml
 from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                 UnknownOutcome, Units, add_listener)
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from providers import gemini, rubric
-from providers.base import ClipRequest, ReferenceImages
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RefusedByModeration)
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
+                                       UnknownOutcome, Units, add_listener)
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.providers import gemini, rubric
+from slate.providers.base import ClipRequest, ReferenceImages
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RefusedByModeration)
+from slate.providers.storage_local import LocalStorage
 from tests.fakes import gemini as fake
 from tests.fakes.control import fake_key
 from tests.fakes.core import schema_answer
@@ -434,7 +434,7 @@ def test_a_judge_answer_that_is_not_the_rubric_is_a_billed_bad_output(fakes, fil
 def test_slate_run_with_gemini_renders_every_shot_priced_from_the_rate_card(example_film, prefect_harness, fakes):
     from typer.testing import CliRunner
 
-    from governor.ratecard import RateCard
+    from slate.governor.ratecard import RateCard
     from slate.cli import app
 
     path = example_film / "scenes" / "scene-01.yaml"

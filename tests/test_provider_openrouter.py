@@ -19,17 +19,17 @@ import pytest
 import yaml
 from PIL import Image
 
-from governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                 UnknownOutcome, Units)
-from governor.killswitch import request_stop
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from media import probe
-from providers import openrouter
-from providers.base import ClipRequest
-from providers.errors import AuthenticationFailed, BadOutput, OutOfCredit, RefusedByModeration
-from providers.keys import MissingKey
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
+                                       UnknownOutcome, Units)
+from slate.governor.killswitch import request_stop
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.media import probe
+from slate.providers import openrouter
+from slate.providers.base import ClipRequest
+from slate.providers.errors import AuthenticationFailed, BadOutput, OutOfCredit, RefusedByModeration
+from slate.providers.keys import MissingKey
+from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key
 from tests.fakes.openrouter import MODERATION, cost_of
 
@@ -370,10 +370,10 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
                                                                                      prefect_harness):
     from typer.testing import CliRunner
 
-    from governor.ratecard import RateCard
+    from slate.governor.ratecard import RateCard
     from slate.cli import app
-    from tasks.context import listen
-    from tasks.events import ShotMoved
+    from slate.tasks.context import listen
+    from slate.tasks.events import ShotMoved
 
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())

@@ -19,10 +19,10 @@ from pathlib import Path
 TOY_MODULE = '''"""Toy: a video vendor that exists only in a test."""
 from functools import partial
 
-from providers import http
-from providers.base import Finding
-from providers.keys import MissingKey, provider_key
-from providers.spec import Offer, ProviderSpec
+from slate.providers import http
+from slate.providers.base import Finding
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.spec import Offer, ProviderSpec
 
 NAME = "toy"
 
@@ -109,7 +109,7 @@ def test_a_toy_provider_is_one_module_and_its_rate_rows(example_film, tmp_path):
 
     form = _run([sys.executable, "-c", "import json\n"
                  "from prefect.utilities.callables import parameter_schema\n"
-                 "from flows.film import film_flow\nfrom flows.scene import scene_flow\n"
+                 "from slate.flows.film import film_flow\nfrom slate.flows.scene import scene_flow\n"
                  "print(json.dumps([parameter_schema(f.fn).model_dump()['properties']['provider']['enum']"
                  " for f in (scene_flow, film_flow)]))"], env, tmp_path)
     assert form.returncode == 0, form.stderr

@@ -20,16 +20,16 @@ import yaml
 from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
-from governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                 UnknownOutcome, Units)
-from governor.ledger import Cap, Ledger
-from governor.ratecard import RateCard
-from providers import replicate
-from providers.base import ClipRequest
-from providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RateLimited,
-                              RefusedByModeration)
-from providers.local import LocalImage
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
+                                       UnknownOutcome, Units)
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ratecard import RateCard
+from slate.providers import replicate
+from slate.providers.base import ClipRequest
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, RateLimited,
+                                    RefusedByModeration)
+from slate.providers.local import LocalImage
+from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key
 from tests.fakes.replicate import MODERATION
 
@@ -449,8 +449,8 @@ def test_a_panel_past_its_deadline_is_cancelled_and_unknown(studio):
 
 
 def test_a_hard_stop_cancels_the_clip_at_the_provider(studio):
-    from governor.chokepoint import add_listener
-    from governor.killswitch import request_stop
+    from slate.governor.chokepoint import add_listener
+    from slate.governor.killswitch import request_stop
     studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
     remove = add_listener(lambda point, _spec, _details: point == "video:after_submit"
                           and request_stop(studio.root, hard=True))
@@ -494,7 +494,7 @@ def test_doctor_names_the_variable_and_checks_the_key_for_free(studio, monkeypat
 def test_slate_run_with_replicate_renders_every_shot(example_film, prefect_harness, fakes):
     from typer.testing import CliRunner
 
-    from governor.ratecard import RateCard
+    from slate.governor.ratecard import RateCard
     from slate.cli import app
 
     path = example_film / "scenes" / "scene-01.yaml"

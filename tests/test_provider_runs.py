@@ -15,12 +15,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from governor.chokepoint import Units
-from governor.ledger import Ledger
-from governor.ratecard import RateCard
-from manifests import load_film
-from providers.registry import CATALOGUE
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import Units
+from slate.governor.ledger import Ledger
+from slate.governor.ratecard import RateCard
+from slate.manifests import load_film
+from slate.providers.registry import CATALOGUE
+from slate.providers.storage_local import LocalStorage
 from slate.cli import app
 from tests.scene_cuts import keep_shots
 
@@ -53,8 +53,8 @@ def fal_composites(root, shots):
     composite is the local painter's drawing of the shot, which a person would paint over."""
     import dataclasses
 
-    from providers.local import LocalImage
-    from tasks.plan import plan_from_project
+    from slate.providers.local import LocalImage
+    from slate.tasks.plan import plan_from_project
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     (root / "overrides").mkdir(exist_ok=True)
@@ -315,7 +315,7 @@ def test_a_halted_run_prints_what_the_ledger_says_it_spent(example_film, fakes, 
     while the ledger held the run's paid rows: the figures are the ledger's for the run, whatever
     state it ended in — reference verdicts (film-wide rows) and a scene that ended without a
     result included."""
-    from governor.money import fmt_usd
+    from slate.governor.money import fmt_usd
     two_shots(example_film, ("1A", "1B", "1C"))
     fakes.faults(fault)
     out = run(example_film, "--panel-model", "gemini", "--judge", "gemini", "--video-model", OR_MINI)

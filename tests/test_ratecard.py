@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from governor.chokepoint import Units
-from governor.estimate import estimate_scene
-from governor.money import usd
-from governor.ratecard import (Pricing, RateCard, RateCardError, UnknownRate, UnpricedDuration,
-                               UnpricedResolution)
+from slate.governor.chokepoint import Units
+from slate.governor.estimate import estimate_scene
+from slate.governor.money import usd
+from slate.governor.ratecard import (Pricing, RateCard, RateCardError, UnknownRate, UnpricedDuration,
+                                     UnpricedResolution)
 
 PACKAGED = Path(__file__).resolve().parents[1] / "governor" / "rates.toml"
 MONEY_FIELDS = ("per_image", "per_million_input", "per_million_output", "per_million_video_tokens",

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from slate.cli import app
-from tasks.recipe import several_changes
+from slate.tasks.recipe import several_changes
 from tests.scene_cuts import keep_shots
 
 runner = CliRunner()

@@ -20,12 +20,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from benchmarks.references import SHEETS, clean_cases, far_colour, fault_cases, on_ground, recoloured, verdict
-from governor.gates import GatePolicy
-from governor.ledger import Ledger
-from manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST
-from media.sheet import plate_scores
+from slate.governor.gates import GatePolicy
+from slate.governor.ledger import Ledger
+from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST
+from slate.media.sheet import plate_scores
 from slate.cli import app
-from tasks.sheet_check import hold
+from slate.tasks.sheet_check import hold
 from tests.scene_cuts import keep_shots
 
 runner = CliRunner()
@@ -69,7 +69,7 @@ def test_a_flat_plate_is_not_a_place():
         scores = [{"name": n, "value": v, "threshold": 1.0, "passed": v >= 1, "reason": r} for n, v, r in plate_scores(img)]
         return hold(policy, scores, "local", "draft")["passed"]
 
-    from manifests.example import draw_plate
+    from slate.manifests.example import draw_plate
     assert passed(draw_plate("diner"))
     assert not passed(Image.new("RGB", (1280, 720), (12, 12, 12)))
 
@@ -100,7 +100,7 @@ def touch_the_back_view(root):
 
 @pytest.mark.e2e
 def test_a_broken_turnaround_stops_the_scene_before_any_paid_call(example_film, prefect_harness, local_calls):
-    from flows.scene import scene_flow
+    from slate.flows.scene import scene_flow
     two_shots(example_film)
     swap_a_view(example_film)
     check = runner.invoke(app, ["check", str(example_film)])
@@ -143,7 +143,7 @@ def test_a_vision_judge_refuses_a_sheet_once_per_content_and_a_new_sheet_is_judg
 
 @pytest.mark.e2e
 def test_a_changed_turnaround_remakes_exactly_the_shots_that_use_it(example_film, prefect_harness, local_calls):
-    from flows.scene import scene_flow
+    from slate.flows.scene import scene_flow
     shots = two_shots(example_film, ("1A", "1B", "1C"))
     with_gabe = {s["id"] for s in shots if "gabe" in s.get("characters", [])}
     assert with_gabe and with_gabe != {s["id"] for s in shots}

@@ -8,7 +8,7 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from slate.cli import app
 from tests.scene_cuts import keep_shots
 
@@ -42,8 +42,8 @@ def video_rows(root):
 @pytest.mark.e2e
 @pytest.mark.usefixtures("local_calls", "prefect_harness")
 def test_a_reference_shot_renders_offline_with_its_references_placed_and_no_panel(example_film):
-    from providers.local import LocalVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.local import LocalVideo
+    from slate.providers.storage_local import LocalStorage
     reference_shot(example_film)
     out = runner.invoke(app, ["run", str(example_film), "--cap", "25"])
     assert out.exit_code == 0 and "state: Completed" in out.output, out.output[-3000:]
@@ -64,8 +64,8 @@ def test_a_reference_shot_renders_offline_with_its_references_placed_and_no_pane
     # character references the same board is the bare set (and the mug).
     import numpy as np
 
-    from providers.base import ClipRequest
-    from providers.local import reference_board
+    from slate.providers.base import ClipRequest
+    from slate.providers.local import reference_board
     storage = LocalStorage(example_film)
     req = ClipRequest(**ref_jobs[0])
     placed = np.asarray(reference_board(storage, req), dtype=np.float32)
@@ -86,7 +86,7 @@ def _png(colour, size=(96, 64)) -> bytes:
 
 def _reference_clip(storage, *, frame=False, resolution="720p", seconds=5.0, count=3):
     """A clip request of a reference shot: `count` references (two sheets, a plate, then props)."""
-    from providers.base import ClipRequest
+    from slate.providers.base import ClipRequest
     kinds = [("character", "gabe"), ("character", "jenny"), ("location", "diner")] + \
         [("extra", f"props/p{i}.png") for i in range(max(0, count - 3))]
     refs = [{"uri": storage.put_bytes(_png((40 * i % 255, 90, 160)), "png"), "kind": k, "name": n}
@@ -105,9 +105,9 @@ def _posted(fakes, provider):
     ("bytedance/seedance-1-lite", "reference_images", "Reference images, in order: gabe"),
 ])
 def test_replicate_sends_references_in_reference_images_and_never_with_a_frame(example_film, fakes, model, field, tag):
-    from providers.errors import BadRequest
-    from providers.replicate import ReplicateVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.errors import BadRequest
+    from slate.providers.replicate import ReplicateVideo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     video = ReplicateVideo(model, storage=storage, base_url=fakes.url("replicate"))
     video.submit(_reference_clip(storage), client_ref="c1")
@@ -123,9 +123,9 @@ def test_replicate_sends_references_in_reference_images_and_never_with_a_frame(e
 
 
 def test_seedance_1_lite_gets_at_most_four_references_and_never_at_1080p(example_film, fakes):
-    from providers.errors import BadRequest
-    from providers.replicate import ReplicateVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.errors import BadRequest
+    from slate.providers.replicate import ReplicateVideo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     video = ReplicateVideo("bytedance/seedance-1-lite", storage=storage, base_url=fakes.url("replicate"))
     video.submit(_reference_clip(storage, count=6), client_ref="c1")
@@ -137,9 +137,9 @@ def test_seedance_1_lite_gets_at_most_four_references_and_never_at_1080p(example
 
 
 def test_veo_gets_asset_references_and_no_image(example_film, fakes):
-    from providers.errors import BadRequest
-    from providers.gemini import Veo
-    from providers.storage_local import LocalStorage
+    from slate.providers.errors import BadRequest
+    from slate.providers.gemini import Veo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     veo = Veo("veo-3.1-generate-preview", storage=storage, base_url=fakes.url("gemini"))
     veo.submit(_reference_clip(storage, count=5, seconds=8.0), client_ref="c1")
@@ -159,9 +159,9 @@ def test_veo_gets_asset_references_and_no_image(example_film, fakes):
 
 
 def test_fal_reference_to_video_gets_reference_image_urls_and_no_image_url(example_film, fakes):
-    from providers.errors import BadRequest
-    from providers.fal import FalVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.errors import BadRequest
+    from slate.providers.fal import FalVideo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     video = FalVideo("fal-ai/bytedance/seedance/v1/lite/reference-to-video", storage=storage,
                      base_url=fakes.url("fal"))
@@ -177,9 +177,9 @@ def test_fal_reference_to_video_gets_reference_image_urls_and_no_image_url(examp
 
 
 def test_openrouter_sends_input_references_and_no_frame_images(example_film, fakes):
-    from providers.errors import BadRequest
-    from providers.openrouter import OpenRouterVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.errors import BadRequest
+    from slate.providers.openrouter import OpenRouterVideo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     video = OpenRouterVideo("bytedance/seedance-2.0", storage=storage, base_url=fakes.url("openrouter"))
     video.submit(_reference_clip(storage, count=4), client_ref="c1")
@@ -293,9 +293,9 @@ def _data_url_image(url: str) -> Image.Image:
 def test_chosen_views_reach_the_model_cut_from_the_sheet_in_its_order(example_film, fakes):
     """A shot's `views: [side, front]` sends each character as those two cells side by side, in
     the sheet's order (front, then side), and the prompt says which views they are."""
-    from providers.base import ClipRequest
-    from providers.replicate import ReplicateVideo
-    from providers.storage_local import LocalStorage
+    from slate.providers.base import ClipRequest
+    from slate.providers.replicate import ReplicateVideo
+    from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(example_film)
     sheet = storage.put_bytes(_sheet_png(), "png")
     refs = [{"uri": sheet, "kind": "character", "name": "gabe", "views": ["side", "front"]},
@@ -314,8 +314,8 @@ def test_chosen_views_reach_the_model_cut_from_the_sheet_in_its_order(example_fi
 
 
 def test_a_shots_views_are_planned_onto_its_casts_references(example_film):
-    from manifests import load_film
-    from tasks.plan import plan_from_project
+    from slate.manifests import load_film
+    from slate.tasks.plan import plan_from_project
     shot = reference_shot(example_film, extra=False)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -352,9 +352,9 @@ def test_check_refuses_views_of_a_turnaround_that_is_not_a_sheet_and_views_witho
 # -- the polish pass of a human composite --------------------------------------------------------
 
 def test_a_composite_is_polished_with_its_own_prompt_for_every_family(example_film):
-    from manifests import load_film
-    from providers.prompts import load_rules
-    from tasks.plan import panel_prompt
+    from slate.manifests import load_film
+    from slate.providers.prompts import load_rules
+    from slate.tasks.plan import panel_prompt
     keep_shots(example_film, ("1A", "1C"))
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -378,9 +378,9 @@ def test_a_reference_clip_is_held_to_its_own_first_frame_not_to_the_board(exampl
     clip that frames the set its own way, in its own light, is not a colour cast of the board —
     while the same clip held to the board as if it had started from it is (what the keyframe gate
     did before a reference shot's clip was held to its own first frame)."""
-    from media import render_clip
-    from media.frames import keyframes
-    from tasks.keyframes import own_scores
+    from slate.media import render_clip
+    from slate.media.frames import keyframes
+    from slate.tasks.keyframes import own_scores
     plate = Image.open(example_film / "locations" / "diner" / "diner_plate_APPROVED.png").convert("RGB")
     board = tmp_path / "board.png"
     plate.resize((320, 180)).save(board)

@@ -15,13 +15,13 @@ import types
 import httpx
 import pytest
 
-from governor.ratecard import RateCard
-from manifests.settings import check_settings
-from providers import registry
-from providers.errors import AuthenticationFailed, OutOfCredit, RateLimited, TransientServerError
-from providers.keys import MissingKey, provider_key
-from providers.registry import UnknownProvider, base_urls, discover, provider_names, specs
-from providers.spec import CAPABILITIES, Offer, ProviderSpec, SpecError
+from slate.governor.ratecard import RateCard
+from slate.manifests.settings import check_settings
+from slate.providers import registry
+from slate.providers.errors import AuthenticationFailed, OutOfCredit, RateLimited, TransientServerError
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.registry import UnknownProvider, base_urls, discover, provider_names, specs
+from slate.providers.spec import CAPABILITIES, Offer, ProviderSpec, SpecError
 
 SPECS = specs()
 NETWORKED = [name for name, spec in SPECS.items() if spec.networked]
@@ -40,7 +40,7 @@ def test_the_providers_are_discovered_from_their_modules():
     for name, spec in SPECS.items():
         assert spec.name == name
         module = (spec.image or spec.video or spec.judge).__module__
-        assert module == f"providers.{name}"   # the module that builds it is the one that declares it
+        assert module == f"slate.providers.{name}"   # the module that builds it is the one that declares it
     # What code read before the specs is derived from them, not written again.
     assert registry.CATALOGUE == {n: s.catalogue() for n, s in SPECS.items()}
     assert registry.BASE_URLS == {n: s.base_url for n, s in SPECS.items() if s.base_url}
@@ -105,7 +105,7 @@ def test_every_key_is_read_from_the_variables_its_provider_declares(name, monkey
 
 @pytest.mark.parametrize("name", list(SPECS))
 def test_the_doctor_runs_every_providers_own_checks(name, monkeypatch, tmp_path):
-    from tasks.doctor import check_lineup
+    from slate.tasks.doctor import check_lineup
     _no_provider_env(monkeypatch)
     spec = SPECS[name]
     assert spec.doctor is not None, f"{name} declares no doctor checks"
@@ -138,8 +138,8 @@ def test_every_networked_provider_translates_its_error_answers_into_the_tree(nam
 def test_the_run_form_offers_every_provider():
     from prefect.utilities.callables import parameter_schema
 
-    from flows.film import film_flow
-    from flows.scene import scene_flow
+    from slate.flows.film import film_flow
+    from slate.flows.scene import scene_flow
     for flow in (scene_flow, film_flow):
         enum = parameter_schema(flow.fn).model_dump()["properties"]["provider"]["enum"]
         assert enum == ["from slate.toml", *provider_names()]
@@ -177,16 +177,16 @@ def test_discovery_names_a_broken_plugin_and_refuses_two_of_one_name():
     def broken():
         raise ImportError("no module named toy_sdk")
     with pytest.raises(SpecError, match=r"entry point toy = toy_vendor: cannot be loaded: ImportError"):
-        discover(["providers.local"], [_EntryPoint("toy", "toy_vendor", broken)])
+        discover(["slate.providers.local"], [_EntryPoint("toy", "toy_vendor", broken)])
     twin = types.SimpleNamespace(PROVIDER=SPECS["local"])
     with pytest.raises(SpecError, match="'local' is declared twice"):
-        discover(["providers.local"], [_EntryPoint("local", "twin_vendor", lambda: twin)])
+        discover(["slate.providers.local"], [_EntryPoint("local", "twin_vendor", lambda: twin)])
     with pytest.raises(SpecError, match="declares provider 'local': a provider's module"):
         discover([], [_EntryPoint("twin", "twin_vendor", lambda: twin)])
     plain = types.SimpleNamespace(PROVIDER="toy")
     with pytest.raises(SpecError, match="not a providers.spec.ProviderSpec"):
         discover([], [_EntryPoint("plain", "plain", lambda: plain)])
-    assert list(discover(["providers.local"], [])) == ["local"]
+    assert list(discover(["slate.providers.local"], [])) == ["local"]
 
 
 def test_every_capability_a_spec_offers_resolves_to_its_default():
@@ -206,10 +206,10 @@ def test_a_run_on_the_local_provider_imports_no_vendor_module(tmp_path):
     re-run above all) pays for no vendor's HTTP stack."""
     import subprocess
     import sys
-    code = ("import sys\nfrom manifests.settings import Settings\nfrom providers.registry import lineup, "
+    code = ("import sys\nfrom slate.manifests.settings import Settings\nfrom slate.providers.registry import lineup, "
             "provider_names\nlineup(Settings()); provider_names()\n"
-            "print(sorted(m for m in sys.modules if m in ('providers.gemini', 'providers.replicate', "
-            "'providers.fal', 'providers.openrouter', 'httpx')))")
+            "print(sorted(m for m in sys.modules if m in ('slate.providers.gemini', 'slate.providers.replicate', "
+            "'slate.providers.fal', 'slate.providers.openrouter', 'httpx')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_BASE_URL")})
     assert done.returncode == 0, done.stderr

@@ -15,8 +15,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from manifests.options import OPTIONS, RUN_IDENTITY, cli_flags, not_output, option
-from manifests.settings import Settings, check_settings
+from slate.manifests.options import OPTIONS, RUN_IDENTITY, cli_flags, not_output, option
+from slate.manifests.settings import Settings, check_settings
 from slate.cli import app
 from tests.scene_cuts import two_short_scenes
 
@@ -51,9 +51,9 @@ def test_the_cli_bounds_are_the_settings_bounds():
 
 
 def test_every_form_field_is_declared_titled_and_described():
-    from deployments.register import form_schema
-    from flows.film import film_flow
-    from flows.scene import scene_flow
+    from slate.deployments.register import form_schema
+    from slate.flows.film import film_flow
+    from slate.flows.scene import scene_flow
     from prefect.utilities.callables import parameter_schema
 
     seen = set()
@@ -65,8 +65,8 @@ def test_every_form_field_is_declared_titled_and_described():
             assert prop["description"].startswith(declared.help), (name, prop)
             seen.add(name)
     assert seen == {o.form for o in OPTIONS if o.form}
-    from flows.options import ProviderChoice
-    from providers.registry import provider_names
+    from slate.flows.options import ProviderChoice
+    from slate.providers.registry import provider_names
     assert set(provider_names()) <= set(ProviderChoice.__origin__.__args__)
 
 
@@ -102,8 +102,8 @@ def test_the_preflight_names_the_declared_flag():
 
 
 def test_the_cache_key_leaves_out_exactly_what_changes_no_output():
-    from tasks.can import NOT_OUTPUT
-    from tasks.context import RunSpec
+    from slate.tasks.can import NOT_OUTPUT
+    from slate.tasks.context import RunSpec
     assert set(NOT_OUTPUT) == set(not_output()) == {"root", "run_id", "run_cap_usd", "film_cap_usd", "price_as",
                                                     "video_slots", "busy_wait_seconds", "local_latency"}
     carried = {o.run_field for o in OPTIONS if o.run_field} | set(RUN_IDENTITY)

@@ -15,10 +15,10 @@ import threading
 import pytest
 import yaml
 
-from governor.ledger import Ledger
+from slate.governor.ledger import Ledger
 from tests.scene_cuts import keep_shots
 
-OURS = ("manifests", "providers", "governor", "media", "tasks", "flows", "deployments", "slate")
+OURS = ("slate",)  # every module of slate is slate.<folder> (issue 22: its own namespace)
 
 
 def _second_film(example_master, tmp_path):
@@ -35,10 +35,10 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from flows.scene import scene_flow
-    from flows.call_sheet import top_run_id
-    from tasks.context import RunSpec, studio
-    from tasks.soundstage import on_stage, open_runs
+    from slate.flows.scene import scene_flow
+    from slate.flows.call_sheet import top_run_id
+    from slate.tasks.context import RunSpec, studio
+    from slate.tasks.soundstage import on_stage, open_runs
 
     other = _second_film(example_master, tmp_path)
     # Different settings: the second film's ledger is a database of its own, named by its slate.toml.
@@ -121,7 +121,7 @@ def _module_containers() -> dict[str, int]:
     modules, by module and name: a registry that outlives a run grows here run after run."""
     import sys
 
-    from tasks.memo import BoundedMemo
+    from slate.tasks.memo import BoundedMemo
     sizes = {}
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] not in OURS or module is None:
@@ -135,7 +135,7 @@ def _module_containers() -> dict[str, int]:
 @pytest.mark.e2e
 @pytest.mark.usefixtures("local_calls")
 def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film, prefect_harness):
-    from flows.scene import scene_flow
+    from slate.flows.scene import scene_flow
 
     keep_shots(example_film, ("1A",))
     counts = []
@@ -158,7 +158,7 @@ def test_fifty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film
 
 
 def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
-    from tasks.memo import BoundedMemo
+    from slate.tasks.memo import BoundedMemo
 
     memo = BoundedMemo("test readings", 3)
     for key in "abc":
@@ -176,8 +176,8 @@ def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
 def test_a_task_outside_any_flow_gets_a_stray_soundstage_struck_with_its_scope(example_film):
     import contextvars
 
-    from tasks.context import RunSpec, studio
-    from tasks.soundstage import MAX_STRAYS, open_runs, strike_strays
+    from slate.tasks.context import RunSpec, studio
+    from slate.tasks.soundstage import MAX_STRAYS, open_runs, strike_strays
 
     run = RunSpec(root=str(example_film), run_id="outside", film="night-diner", scene="scene-01", profile="draft")
     st = studio(run)

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from flows.scene import scene_flow
-from governor.ledger import Ledger
-from manifests import load_film
-from media import probe
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
+from slate.manifests import load_film
+from slate.media import probe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 

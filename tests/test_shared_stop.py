@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
-from governor.killswitch import SHARED_CHECK_SECONDS, read_shared_stop, request_shared_stop
-from governor.ledger import Cap, Ledger
-from governor.ledger.schema import kill_switch
-from providers.storage_local import LocalStorage
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
+from slate.governor.killswitch import SHARED_CHECK_SECONDS, read_shared_stop, request_shared_stop
+from slate.governor.ledger import Cap, Ledger
+from slate.governor.ledger.schema import kill_switch
+from slate.providers.storage_local import LocalStorage
 from tests.postgres_db import pg_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("local_calls")]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import slots
+from slate.tasks import slots
 
 
 def _jobs(provider: str, key: str, n: int, slots_per_key: int, hold: float):
@@ -143,7 +143,7 @@ SCENE_PROCESS = """
 import json, sys, time
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
-from tasks.slots import video_slot
+from slate.tasks.slots import video_slot
 
 key, jobs, hold, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 spans = []

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from providers.storage import film_files, push_film, storage_for
-from providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied
-from providers.storage_local import LocalStorage
-from providers.storage_s3 import S3Storage
+from slate.providers.storage import film_files, push_film, storage_for
+from slate.providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied
+from slate.providers.storage_local import LocalStorage
+from slate.providers.storage_s3 import S3Storage
 from tests.s3_server import READER, WRITER, S3Server
 from tests.scene_cuts import keep_shots
 
@@ -119,8 +119,51 @@ def test_a_put_of_content_already_stored_sends_nothing(backend, tmp_path):
     assert backend.artifact_count() == before == 1
 
 
+def _identity_lut(size: int, note: str) -> str:
+    """A real .cube LUT (identity, `size`³ rows), told apart by its title."""
+    steps = [i / (size - 1) for i in range(size)]
+    rows = [f"{r:.6f} {g:.6f} {b:.6f}" for b in steps for g in steps for r in steps]
+    return f'TITLE "{note}"\nLUT_3D_SIZE {size}\n' + "\n".join(rows) + "\n"
+
+
+def test_scenes_storing_the_same_new_file_at_once_all_get_it_whole(backend, tmp_path):
+    """A re-finish after a LUT change: every scene of the film, in threads of one run, stores the
+    new LUT at the same moment (tasks/assembly.finishing_inputs). Each put must return its URI and
+    leave one whole file named by its content — not a writer's temporary file renamed away under
+    another (the 62-shot re-finish's Failed: FileNotFoundError on '.<sha>.cube.part', which a
+    write slowed as under load brings back every time)."""
+    import threading
+
+    store = backend.store(tmp_path / "a")
+    scenes = 4
+    for attempt in range(12):   # a few rounds: the writers must meet inside one write's window
+        lut = tmp_path / f"grade-{attempt}.cube"
+        lut.write_text(_identity_lut(17, f"night diner, grade {attempt}"))
+        start, got = threading.Barrier(scenes), []
+
+        def scene() -> None:
+            start.wait()
+            try:
+                got.append(store.put_file(lut, "cube"))
+            except Exception as exc:  # noqa: BLE001 - the failure is what this test counts
+                got.append(exc)
+
+        threads = [threading.Thread(target=scene) for _ in range(scenes)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        uri = f"cas://{hashlib.sha256(lut.read_bytes()).hexdigest()}.cube"
+        assert got == [uri] * scenes, (attempt, got)
+        kept = store.open_local(uri)
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == uri[6:-5], attempt   # whole, not torn
+    # Where the files land: no writer's temporary file left beside them.
+    left = [p for p in (tmp_path / "a").rglob("*.part")]
+    assert not left, left
+
+
 def test_list_by_prefix_and_the_roster_of_approved_references(backend, tmp_path, example_film):
-    from tasks.references import _approved
+    from slate.tasks.references import _approved
     store = backend.store(tmp_path / "w")
     for key in film_files(example_film):
         if key.startswith(("characters/", "locations/")):
@@ -197,7 +240,7 @@ def test_credentials_come_from_the_environment_and_settings_name_the_bucket(s3_s
     uri = store.put_bytes(PNG, "png")
     assert s3_server.keys(bucket) == [f"studio/artifacts/{uri[6:8]}/{uri[6:]}"]
 
-    from manifests.settings import check_settings
+    from slate.manifests.settings import check_settings
     (example_film / "slate.toml").write_text(f'[storage]\nbackend = "s3"\nbucket = "{bucket}"\n'
                                              'secret_access_key = "abc"\n')
     settings, problems = check_settings(example_film)
@@ -266,7 +309,7 @@ def test_a_pushed_film_runs_on_two_workers_and_the_second_pays_nothing(s3_server
     task results: 0 new ledger rows, 0 new results, the same cut."""
     from prefect.settings import get_current_settings
 
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     from tests.postgres_db import pg_database
 
     keep_shots(example_film)
@@ -326,7 +369,7 @@ def test_a_pushed_film_runs_on_two_workers_and_the_second_pays_nothing(s3_server
 def test_push_without_a_bucket_and_a_bad_bucket_address_are_refused_before_anything_moves(example_film, tmp_path):
     from typer.testing import CliRunner
 
-    from providers.storage import parse_film_url
+    from slate.providers.storage import parse_film_url
     from slate.cli import app
     done = CliRunner().invoke(app, ["push", str(example_film)])
     assert done.exit_code == 2 and 'backend = "s3"' in done.output

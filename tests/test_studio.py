@@ -217,7 +217,7 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
         assert {n: deployed[n].parameters["project"] for n in ("scene", "film", "nightly-dailies")} == \
             dict.fromkeys(("scene", "film", "nightly-dailies"), address)
         assert set(record.automations) == rules and len(rules) == 2, rules
-        from governor.budget import block_name
+        from slate.governor.budget import block_name
         assert block_name(FILM_ID) in blocks, blocks
 
         # Compose's one-shot `setup` (its command, its variables) registers the same deployments:
@@ -259,7 +259,7 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
         assert cut == made[0].read_bytes()
 
         # The ledger rows are in Postgres: 2 shots, each a panel, its gate, a video and its gate.
-        from governor.ledger import Ledger
+        from slate.governor.ledger import Ledger
         with Ledger(f"postgresql+psycopg://postgres@127.0.0.1:5432/{record.databases['ledger']}") as ledger:
             rows = ledger.rows(film=FILM_ID)
         notes = [r for r in rows if r.status == "released"]   # $0 decisions beside the calls (a scene's

@@ -81,14 +81,14 @@ def test_a_film_across_two_workers(studio):
 
 def _watch_spending(one: One, film_run, cap: Decimal, seen: list) -> None:
     """While the film runs: the run's committed + reserved, sampled from the ledger."""
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     with Ledger.for_project(Path(".")) as ledger:
         totals = ledger.totals(film=FILM_ID, run_id=str(film_run))
         seen.append(totals.committed + totals.reserved)
 
 
 def test_the_run_cap_holds_to_the_cent_with_both_workers_spending(studio):
-    from governor.money import fmt_usd
+    from slate.governor.money import fmt_usd
     studio.reshoot(seed=11)
     clip = Decimal("0.35")          # Kling v2.5 turbo pro at 480p: one 5 s block (governor/rates.toml)
     clips = sum(len(s) for s in SCENES.values())
@@ -201,7 +201,7 @@ def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     # Retry instead of showing it Cancelling for ever. Wait for that end, as a person would.
     # The default window (90 s): heartbeats come every 30 s at the most often, and a shorter window
     # marked live runs Crashed on this loaded machine (seen with 40 s: the film run itself).
-    from deployments.automations import ZOMBIE_WINDOW as window
+    from slate.deployments.automations import ZOMBIE_WINDOW as window
     with _api(studio) as client:
         try:
             crashed = wait(lambda: (lambda st: st if st.is_final() else None)(client.read_flow_run(scene_run.id).state),

@@ -106,8 +106,10 @@ def test_a_final_scene_suspends_for_approval_and_resumes_with_input(stack):
     # their keyframe verdicts and the continuity check were paid after the answer
     after = [r for r in reached_provider(ours)][before:]
     assert {r.stage for r in after} <= {"video", "keyframe_gate"}, [(r.stage, r.shot) for r in after]
-    [decision] = [r for r in ours if r.error_class == "Approval"]
-    assert decision.model == "Ana" and "approved 1A; rejected 1C" in decision.error_message
+    from slate.governor.ledger import Ledger
+    with Ledger.for_project(stack) as ledger:
+        [decision] = ledger.approvals(run_id=str(run.id))
+    assert decision.by == "Ana" and "approved 1A; rejected 1C" in decision.message
     assert (stack / "renders" / "scene-01-final.mp4").is_file()
     assert any(k.startswith("validation") or "validation" in k for k in artifacts), artifacts
 
@@ -266,7 +268,7 @@ def test_a_terminal_final_run_waiting_for_approval_says_so_and_never_crashes(sta
     """`slate run --profile final` from a terminal while the stack is up, its output a pipe (no
     live table): it prints one line saying what it waits for and how to answer; waiting past
     the zombie window, neither its film run nor its scene runs are ever marked Crashed (Prefect's
-    default heartbeat, every 180 s, let the 40 s window call a waiting run dead); `slate approve`
+    default heartbeat, every 180 s, let a window shorter than that call a waiting run dead); `slate approve`
     answers it (no shot: this scene must not be in the can for the tests after it)."""
     import subprocess
     import sys
@@ -275,8 +277,8 @@ def test_a_terminal_final_run_waiting_for_approval_says_so_and_never_crashes(sta
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.client.schemas.objects import StateType
 
-    from deployments.automations import HEARTBEAT_SECONDS
-    from flows.approval import APPROVAL_FILE
+    from slate.deployments.automations import HEARTBEAT_SECONDS
+    from slate.flows.approval import APPROVAL_FILE
     from tests.stack_harness import ENV
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(ENV)

@@ -17,7 +17,10 @@ What it must never do:
     and admits a new one in the same locked transaction, and a partial unique index
     allows one reserved-or-submitted row per request (schema v3);
   * forget money: a call whose outcome is unknown counts as spent until a person or
-    a re-attachment proves otherwise; rows are never deleted;
+    a re-attachment proves otherwise; rows are never deleted (schema v6 moved the approvals
+    once written as $0 rows into ``approvals``: they were never calls);
+  * count a person's approval as a paid call: approvals have their own table (``approve``,
+    ``approvals``), which no budget sum or call count reads;
   * use float for money (see ``governor.money``), or change its own schema outside
     ``governor.ledger.migrations``; or put a database password into any message.
 
@@ -63,13 +66,13 @@ from __future__ import annotations
 
 from .book import Claim, Ledger, Reservation
 from .engine import make_engine, mask_secrets_in, mask_url, url_problem
-from .schema import (LIVE_STATUSES, OPEN_STATUSES, STATUSES, CallRequest, CallRow, paid_calls,
+from .schema import (LIVE_STATUSES, OPEN_STATUSES, STATUSES, ApprovalRow, CallRequest, CallRow, paid_calls,
                      request_key)
 from .values import (BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Money, Totals,
                      UnknownCall, UTCTimestamp)
 
 __all__ = [
-    "Ledger", "Claim", "Reservation", "Cap", "CallRequest", "CallRow", "Totals", "BudgetRefused",
+    "Ledger", "Claim", "Reservation", "Cap", "CallRequest", "CallRow", "ApprovalRow", "Totals", "BudgetRefused",
     "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp", "make_engine",
     "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES", "OPEN_STATUSES",
     "LIVE_STATUSES",

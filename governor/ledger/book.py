@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 from ..money import usd
 from . import migrations
 from .engine import db_now, make_engine, mask_secrets_in, mask_url, normalise_url, read, write
-from .schema import (LIVE_STATUSES, OPEN_STATUSES, CallRequest, CallRow, paid_calls, request_key,
-                     request_values, row_from_mapping)
+from .schema import (LIVE_STATUSES, OPEN_STATUSES, ApprovalRow, CallRequest, CallRow, approval_from_mapping,
+                     approvals, canonical_dumps, paid_calls, request_key, request_values, row_from_mapping)
 from .values import BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Totals, UnknownCall
 
 __all__ = ["Ledger", "Reservation", "Claim", "REFUSED_BY_MODERATION"]
@@ -261,6 +261,34 @@ class Ledger:
                 **request_values(request), call_id=call_id, status="released", created_at=now,
                 actual_cost=Decimal(0), finished_at=now, error_class=error_class, error_message=message))
         return self.find(call_id)
+
+    # -- a person's approvals (their own table, schema v6: never a paid call, never in a sum)
+
+    def approve(self, *, run_id: str, film: str, scene: str, shot: str, stage: str, take: int, by: str,
+                fingerprint: str, message: str, parameters: dict | None = None, caller: str | None = None,
+                approval_id: str | None = None) -> ApprovalRow:
+        """Write a person's decision. A given `approval_id` makes it a claim: a second approval
+        with it is refused by the unique constraint (IntegrityError), which is how two racing
+        promotions of one reference are told apart."""
+        approval_id = approval_id or uuid.uuid4().hex
+        with write(self.engine) as conn:
+            conn.execute(approvals.insert().values(
+                approval_id=approval_id, run_id=run_id, film=film, scene=scene, shot=shot, stage=stage,
+                take=int(take), decided_by=by, fingerprint=fingerprint, message=message,
+                parameters=canonical_dumps(dict(parameters or {})), caller=caller, created_at=_utcnow()))
+        with read(self.engine) as conn:
+            return approval_from_mapping(conn.execute(
+                sa.select(approvals).where(approvals.c.approval_id == approval_id)).mappings().one())
+
+    def approvals(self, *, film: str | None = None, run_id: str | None = None,
+                  stage: str | None = None) -> list[ApprovalRow]:
+        """The approvals written, oldest first."""
+        q = sa.select(approvals).order_by(approvals.c.id)
+        for column, value in ((approvals.c.film, film), (approvals.c.run_id, run_id), (approvals.c.stage, stage)):
+            if value is not None:
+                q = q.where(column == value)
+        with read(self.engine) as conn:
+            return [approval_from_mapping(r) for r in conn.execute(q).mappings()]
 
     @staticmethod
     def _check_request(request) -> None:

@@ -23,6 +23,7 @@ What it must never do:
 
 from __future__ import annotations
 
+import json
 import types
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,7 +32,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import LIVE_STATUSES, STATUSES, columns_added_in, kill_switch, request_key
+from .schema import LIVE_STATUSES, STATUSES, approvals, columns_added_in, kill_switch, request_key
+from .values import UTCTimestamp
 
 __all__ = ["Migration", "MIGRATIONS", "LATEST_VERSION", "migrate", "applied_versions", "SchemaTooNew"]
 
@@ -133,6 +135,43 @@ def _v5_caller(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE paid_calls ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}")
 
 
+def _v6_approvals(conn: Connection) -> None:
+    """A person's approvals in a table of their own, and the ones written before as $0 rows of
+    `paid_calls` (a scene's: stage "approval" by provider "person"; the bible's: stage
+    "bible_approve") moved there in the same transaction.
+
+    Why a table and not a `kind` column: an approval has no provider, estimate, status or cost,
+    and every budget sum, call count and reconcile reads `paid_calls`; with approvals out of it
+    none of them can ever count one, whatever a query forgets to filter. The move is the one
+    time rows leave `paid_calls`: these were never calls (released, $0), and each keeps its id
+    (`approval_id` = its call_id, so a bible promotion's claim still collides), time, take,
+    fingerprint, caller, message and parameters.
+    """
+    approvals.create(conn)   # with its indexes and the unique approval_id (schema.py)
+    md = sa.MetaData()
+    t = sa.Table("paid_calls", md, sa.Column("id", sa.Integer), sa.Column("call_id", sa.String(64)),
+                 sa.Column("run_id", sa.String(200)), sa.Column("film", sa.String(200)),
+                 sa.Column("scene", sa.String(200)), sa.Column("shot", sa.String(200)),
+                 sa.Column("stage", sa.String(100)), sa.Column("take", sa.Integer),
+                 sa.Column("provider", sa.String(100)), sa.Column("model", sa.String(200)),
+                 sa.Column("fingerprint", sa.String(200)), sa.Column("parameters", sa.Text),
+                 sa.Column("error_class", sa.String(200)), sa.Column("error_message", sa.Text),
+                 sa.Column("caller", sa.String(200)), sa.Column("created_at", UTCTimestamp))
+    scene = sa.and_(t.c.stage == "approval", t.c.provider == "person", t.c.error_class == "Approval")
+    found = conn.execute(sa.select(t).where(sa.or_(scene, t.c.stage == "bible_approve"))
+                         .order_by(t.c.id)).mappings().all()
+    for r in found:
+        params = json.loads(r["parameters"] or "{}")
+        by = r["model"] if r["stage"] == "approval" else str(params.get("by") or "unknown")
+        conn.execute(approvals.insert().values(
+            approval_id=r["call_id"], run_id=r["run_id"], film=r["film"], scene=r["scene"], shot=r["shot"],
+            stage=r["stage"], take=r["take"], decided_by=by, fingerprint=r["fingerprint"],
+            message=r["error_message"] or "", parameters=r["parameters"] or "{}", caller=r["caller"],
+            created_at=r["created_at"]))
+    if found:
+        conn.execute(t.delete().where(t.c.id.in_([r["id"] for r in found])))
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -147,6 +186,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "request key, owner and lease; one open row per request", _v3_request_owner_lease),
     Migration(4, "kill_switch: a stop every worker sharing the ledger sees", _v4_kill_switch),
     Migration(5, "paid_calls.caller: a person's run or an agent's session", _v5_caller),
+    Migration(6, "approvals: a person's decision in its own table, not a $0 paid call", _v6_approvals),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -29,7 +29,8 @@ from ..money import usd
 from .values import Money, UTCTimestamp
 
 __all__ = ["CallRow", "CallRequest", "paid_calls", "STATUSES", "OPEN_STATUSES", "LIVE_STATUSES",
-           "columns_added_in", "request_key", "request_values", "row_from_mapping", "canonical_dumps"]
+           "columns_added_in", "request_key", "request_values", "row_from_mapping", "canonical_dumps",
+           "approvals", "ApprovalRow", "approval_from_mapping"]
 
 STATUSES = ("reserved", "submitted", "succeeded", "failed", "refused", "unknown", "released")
 #: Rows that may still cost money and must be followed up after a crash.
@@ -185,3 +186,60 @@ kill_switch = sa.Table(
     sa.Column("cleared_at", sa.Float, nullable=True),
     sa.Index("ix_kill_switch_open", "film", "cleared_at"),
 )
+
+
+# -- a person's approvals (schema v6) -------------------------------------------------------------
+# An approval is a person's decision, not a call: it has no provider, no estimate, no status and no
+# cost, so it has a table of its own instead of a $0 row of `paid_calls` (where it once was, as
+# provider "person" or "slate"). No budget sum, call count or reconcile reads this table, so an
+# approval can never count as a paid call, whatever a query on `paid_calls` forgets to filter.
+# `approval_id` is unique: a caller that names it makes the approval a claim (two people promoting
+# the same bible generation at once: the second insert is refused).
+_approval_metadata = sa.MetaData()
+approvals = sa.Table(
+    "approvals", _approval_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(200), nullable=False),
+    sa.Column("film", sa.String(200), nullable=False),
+    sa.Column("scene", sa.String(200), nullable=False),
+    sa.Column("shot", sa.String(200), nullable=False),     # "*": the whole scene; "kind:id": a bible asset
+    sa.Column("stage", sa.String(100), nullable=False),    # "approval" (a scene's finals) | "bible_approve"
+    sa.Column("take", sa.Integer, nullable=False),         # the round (a scene) or the generation (the bible)
+    sa.Column("decided_by", sa.String(200), nullable=False),
+    sa.Column("fingerprint", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),      # canonical JSON
+    sa.Column("caller", sa.String(200), nullable=True),    # as paid_calls.caller: NULL for a person's run
+    sa.Column("created_at", UTCTimestamp, nullable=False),
+    sa.UniqueConstraint("approval_id", name="uq_approvals_approval_id"),
+    sa.Index("ix_approvals_film", "film"),
+    sa.Index("ix_approvals_run_id", "run_id"),
+)
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    """One row of ``approvals`` as Python values (``by``: who decided)."""
+
+    id: int
+    approval_id: str
+    run_id: str
+    film: str
+    scene: str
+    shot: str
+    stage: str
+    take: int
+    by: str
+    fingerprint: str
+    message: str
+    parameters: dict
+    caller: str | None
+    created_at: datetime
+
+
+def approval_from_mapping(m) -> ApprovalRow:
+    d = dict(m)
+    d["by"] = d.pop("decided_by")
+    d["parameters"] = json.loads(d["parameters"] or "{}")
+    return ApprovalRow(**d)

@@ -66,9 +66,9 @@ def prompt(session: Session, scene: str, shot: str, stage: str = "panel", model:
            moment: str = "start") -> dict:
     """The prompt a run sends for this shot and stage to this model (the run's lineup when not
     named), and what the lint finds in it."""
-    from providers.prompts import assemble, lint, load_rules
-    from providers.registry import lineup
-    from tasks.plan import moment_blocks
+    from slate.providers.prompts import assemble, lint, load_rules
+    from slate.providers.registry import lineup
+    from slate.tasks.plan import moment_blocks
     if stage not in ("panel", "clip"):
         raise Refused(f"stage {stage!r}: a prompt is sent for 'panel' or 'clip'")
     if moment not in ("start", "end"):
@@ -94,9 +94,9 @@ def prompt(session: Session, scene: str, shot: str, stage: str = "panel", model:
 
 def references(session: Session, scene: str, shot: str) -> list[tuple[dict, bytes | None]]:
     """Each reference the shot uses, with its bytes (None, and why, when it cannot be read)."""
-    from providers.errors import ReferenceMissing
-    from providers.registry import storage_for
-    from tasks.references import read_reference, scene_needs
+    from slate.providers.errors import ReferenceMissing
+    from slate.providers.registry import storage_for
+    from slate.tasks.references import read_reference, scene_needs
     sc, s = _shot(session, scene, shot)
     wanted = {("character", c) for c in s.characters} | {("location", sc.location_of(s))} | \
              {("panel override", s.id)}
@@ -115,7 +115,7 @@ def references(session: Session, scene: str, shot: str) -> list[tuple[dict, byte
 
 
 def _rows(session: Session, scene: str, shot: str) -> list:
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     with Ledger.for_project(session.root) as ledger:
         return [r for r in ledger.rows(film=session.film.film.id) if r.scene == scene and r.shot == shot]
 
@@ -145,7 +145,7 @@ def _read_json(storage, uri: str) -> Any:
 def verdicts(session: Session, scene: str, shot: str) -> dict:
     """Every gate verdict of the shot the ledger holds, newest last: the judge's own JSON (its
     scores and reasons) from the artifact the row names, with the row's take and outcome."""
-    from providers.registry import storage_for
+    from slate.providers.registry import storage_for
     _shot(session, scene, shot)
     storage = storage_for(session.root)
     out = []
@@ -162,7 +162,7 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
 def images(session: Session, scene: str, shot: str, profile: str | None = None) -> list[tuple[dict, Path | None]]:
     """The shot's latest panel, the keyframes its latest keyframe gate judged, and the scene's
     contact sheet (of `profile`, else the newest), each as (what, local file)."""
-    from providers.registry import storage_for
+    from slate.providers.registry import storage_for
     _shot(session, scene, shot)
     storage = storage_for(session.root)
     rows = _rows(session, scene, shot)
@@ -195,8 +195,8 @@ def images(session: Session, scene: str, shot: str, profile: str | None = None) 
 
 def refusals(session: Session, scene: str, shot: str) -> dict:
     """Every call of the shot a provider's moderation refused, in the provider's own words."""
-    from governor.ledger import Ledger
-    from tasks.escalations import refusals as refused
+    from slate.governor.ledger import Ledger
+    from slate.tasks.escalations import refusals as refused
     _shot(session, scene, shot)
     with Ledger.for_project(session.root) as ledger:
         found = refused(ledger, session.film.film.id, scene, shot)

@@ -32,10 +32,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
 from mcp_types import TextContent, ToolAnnotations
 
-from governor.money import fmt_usd
+from slate.governor.money import fmt_usd
 from slate.agent import context
 from slate.agent.session import Refused, Session, scrub
-from manifests.turnaround import VIEWS
+from slate.manifests.turnaround import VIEWS
 
 #: What the agent is told when it connects: the levers, so it does not go looking for others.
 INSTRUCTIONS = """slate renders one film: storyboard panels, gates, video clips, a cut.
@@ -248,7 +248,7 @@ def _given(**flags) -> list[str]:
 
 def _approval(session: Session) -> dict:
     """What the waiting run's marker says (flows/approval.py): scene, profile, shots, deadline."""
-    from flows.approval import APPROVAL_FILE
+    from slate.flows.approval import APPROVAL_FILE
     try:
         record = json.loads((session.root / ".slate" / APPROVAL_FILE).read_text())
     except (OSError, ValueError):

@@ -25,14 +25,15 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from governor.chokepoint import CALLER
-from governor.money import fmt_usd
-from manifests.profiles import PROFILES
+from slate.governor.chokepoint import CALLER
+from slate.governor.money import fmt_usd
+from slate.manifests.profiles import PROFILES
 
 #: Profiles from the cheapest up: `--max-profile final` allows draft and final, never hero.
 PROFILE_ORDER = ("draft", "final", "hero")
@@ -51,7 +52,7 @@ class Refused(Exception):
 def scrub(text: str) -> str:
     """`text` with every provider key of this process's environment, and every key slate has
     read, replaced by ***: nothing the agent is handed carries one."""
-    from providers.keys import key_vars, redact
+    from slate.providers.keys import key_vars, redact
     for names in key_vars().values():
         for name in names:
             value = os.environ.get(name, "").strip()
@@ -98,7 +99,7 @@ class Session:
     """One agent's session with one film (see the module docstring)."""
 
     def __init__(self, root: Path, *, cap: Decimal | None, max_profile: str = "draft", price_as: str | None = None):
-        from manifests import load_film
+        from slate.manifests import load_film
         from slate.settings import project_settings
         self.root = Path(root).resolve()
         self.film = load_film(self.root)            # a ManifestError names every problem
@@ -119,11 +120,16 @@ class Session:
         self.runs: dict[str, AgentRun] = {}
         self._lock = threading.Lock()
         self.folder = self.root / ".slate" / "agent" / self.id
+        # Every run is started from this one thread, which lives as long as the session. The
+        # lifeline's parent-death signal fires when the *thread* that started a run ends, not its
+        # process; the MCP SDK calls a tool in one of anyio's worker threads, which end after 10 s
+        # idle — an agent's run waiting for approval was SIGTERMed (exit -15) that way.
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slate-agent-launcher")
 
     # -- money --------------------------------------------------------------------------------
     def spent(self):
         """Committed and reserved by every run of this session, from the ledger."""
-        from governor.ledger import Ledger
+        from slate.governor.ledger import Ledger
         with Ledger.for_project(self.root) as ledger:
             return ledger.totals(film=self.film.film.id, caller=self.caller)
 
@@ -139,14 +145,14 @@ class Session:
     def estimate(self, scenes: list[str], profile: str) -> Decimal:
         """The expected cost of a run of these scenes (all when empty) at this profile, priced as
         `slate estimate` prices it (the rate card, the session's --price-as)."""
-        from governor.estimate import estimate_film, lineup_pricing
-        from manifests.options import overrides
-        from providers.registry import lineup
+        from slate.governor.estimate import estimate_film, lineup_pricing
+        from slate.manifests.options import overrides
+        from slate.providers.registry import lineup
         from slate.settings import project_settings
-        from tasks.plan import plan_from_project
+        from slate.tasks.plan import plan_from_project
         settings = project_settings(self.root, **overrides({"profile": profile, "price_as": self.price_as}))
         pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
-        from manifests.settings import model_audio
+        from slate.manifests.settings import model_audio
         plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
                  for sid in (scenes or self.scene_ids())}
         return estimate_film(plans, pricing, self.cap).total
@@ -203,8 +209,9 @@ class Session:
             env = {**os.environ, CALLER: self.caller, "SLATE_LIFELINE": "on"}
             with open(log, "wb") as out:
                 # Its own process group: a stop reaches the run and the Prefect server it started.
-                process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                           cwd=self.root, env=env, start_new_session=True)
+                process = self._launcher.submit(
+                    subprocess.Popen, cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=self.root, env=env, start_new_session=True).result()
             run = AgentRun(run_id, list(scenes), profile, left, expected, log, process)
             self.runs[run_id] = run
             return run
@@ -260,10 +267,11 @@ class Session:
         for run_id, run in list(self.runs.items()):
             if run.running:
                 self.stop(run_id)
+        self._launcher.shutdown(wait=False)
 
     def rows(self, run: AgentRun | None = None) -> list:
         """The ledger rows this session wrote (of one of its runs: those written since it started)."""
-        from governor.ledger import Ledger
+        from slate.governor.ledger import Ledger
         with Ledger.for_project(self.root) as ledger:
             rows = [r for r in ledger.rows(film=self.film.film.id) if r.caller == self.caller]
         if run is not None:

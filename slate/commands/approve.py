@@ -28,7 +28,7 @@ def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run",
     approved), as the form in the UI does."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.approval import APPROVAL_FILE, local_user, resume_when_paused
+    from slate.flows.approval import APPROVAL_FILE, local_user, resume_when_paused
     marker = directory / ".slate" / APPROVAL_FILE
     record = json.loads(marker.read_text()) if marker.is_file() else {}
     flow_run_id = run_id or record.get("flow_run_id")

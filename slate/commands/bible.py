@@ -20,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 
 def _settings_or_exit(directory: Path):
-    from manifests import ManifestError
+    from slate.manifests import ManifestError
     from slate.settings import project_settings
     try:
         return project_settings(directory)
@@ -46,12 +46,12 @@ def _say_version(rec: dict) -> None:
 
 
 def _make(directory: Path, name: str, kind: str, model, view, parent, instruction) -> None:
-    from governor.chokepoint import RunHalted
-    from providers.errors import ProviderError
-    from tasks.bible import BibleError, asset_of, make_version
+    from slate.governor.chokepoint import RunHalted
+    from slate.providers.errors import ProviderError
+    from slate.tasks.bible import BibleError, asset_of, make_version
     film = load_or_exit(directory)
     settings = _settings_or_exit(directory)
-    from tasks.recipe import lint_line
+    from slate.tasks.recipe import lint_line
     line = lint_line(f"{kind} '{name}': --edit", instruction) if instruction else None
     if line:
         err.print(f"warning: {line}", markup=False, highlight=False)
@@ -89,7 +89,7 @@ def plate(directory: Path, location: str,
     if not recipe:
         _make(directory, location, "location", model, None, parent, edit)
         return
-    from tasks.bible import BibleError, asset_of
+    from slate.tasks.bible import BibleError, asset_of
     film = load_or_exit(directory)
     try:
         asset = asset_of(film, f"location:{location}")
@@ -107,8 +107,8 @@ def plate(directory: Path, location: str,
 @app.command("versions")
 def list_versions(directory: Path, asset: Optional[str] = typer.Argument(None, help="a character or location id")):
     """Every version of one asset (or of the whole bible): parent, model, cost, gate, canonical."""
-    from tasks.bible import BibleError, asset_of, key_sha256, versions
-    from providers.registry import storage_for
+    from slate.tasks.bible import BibleError, asset_of, key_sha256, versions
+    from slate.providers.registry import storage_for
     film = load_or_exit(directory)
     storage = storage_for(directory)
     try:
@@ -137,9 +137,9 @@ def approve(directory: Path, asset: str, version: int = typer.Option(..., "--ver
             expect: Optional[str] = typer.Option(None, "--expect", help="the canonical's sha256 you saw (refused if "
                                                                          "it changed since)")):
     """Promote a version to the canonical _APPROVED reference (the old one kept as history)."""
-    from governor.ledger import Ledger
-    from providers.registry import storage_for
-    from tasks.bible import BibleError, asset_of, impact, promote, version as get_version
+    from slate.governor.ledger import Ledger
+    from slate.providers.registry import storage_for
+    from slate.tasks.bible import BibleError, asset_of, impact, promote, version as get_version
     film = load_or_exit(directory)
     settings = _settings_or_exit(directory)
     storage = storage_for(directory)

@@ -24,9 +24,9 @@ def export(directory: Path,
     """Write the edit as a timeline: one clip per shot pointing at its approved clip, its in/out,
     the transitions, the audio cues on their own tracks, each shot's id, take, cost and gate
     scores as metadata, and a marker on every escalated or warned shot."""
-    from governor.ledger import Ledger
+    from slate.governor.ledger import Ledger
     from slate.settings import project_settings
-    from tasks import export as timeline
+    from slate.tasks import export as timeline
 
     if format not in timeline.FORMATS:
         err.print(f"--format: {format!r} is not one of {', '.join(timeline.FORMATS)}", markup=False, highlight=False)

@@ -21,14 +21,18 @@ def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one 
     """The ledger: every paid call attempt, with its cost and outcome."""
     from dataclasses import asdict
 
-    from governor.ledger import Ledger
-    from governor.money import fmt_usd
+    from slate.governor.ledger import Ledger
+    from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     ledger = Ledger.for_project(directory.resolve())
     rows = ledger.rows(film=film.film.id, run_id=run_id)
+    # A person's approvals: their own table (schema v6), shown beside the calls, never counted as one.
+    approved = ledger.approvals(film=film.film.id, run_id=run_id)
     if jsonl:
         for row in rows:
             print(json.dumps(asdict(row), default=str, sort_keys=True))
+        for a in approved:
+            print(json.dumps({"approval": asdict(a)}, default=str, sort_keys=True))
         return
     table = Table(title=f"ledger of {film.film.id}: {len(rows)} call(s)")
     for col in ("when", "run", "shot", "stage", "take", "provider:model", "status", "estimate", "actual", "job"):
@@ -38,6 +42,9 @@ def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one 
                       f"{r.provider}:{r.model}", r.status, fmt_usd(r.estimate),
                       "" if r.actual_cost is None else fmt_usd(r.actual_cost), (r.job_id or "")[:14])
     console.print(table)
+    for a in approved:
+        console.print(f"approved {a.created_at.strftime('%m-%d %H:%M:%S')} {a.run_id[:8]} {a.shot} {a.stage} "
+                      f"by {a.by}: {a.message}", markup=False)
     totals = ledger.totals(film=film.film.id)
     console.print(f"committed {fmt_usd(totals.committed)}, reserved {fmt_usd(totals.reserved)}")
 
@@ -46,7 +53,7 @@ def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="rem
          hard: bool = typer.Option(False, "--hard", help="also cancel jobs already submitted, at the provider")):
     """The kill switch: nothing new is submitted while the project's STOP file exists, or while
     the ledger holds a stop for the film (every worker sharing SLATE_LEDGER_URL reads it)."""
-    from governor.killswitch import clear_stop, request_stop
+    from slate.governor.killswitch import clear_stop, request_stop
     if clear:
         console.print("STOP file removed" if clear_stop(directory) else "no STOP file")
         n = _shared_stop(directory, clear=True)
@@ -63,9 +70,9 @@ def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="rem
 def _shared_stop(directory: Path, *, clear: bool = False, hard: bool = False):
     """The ledger half of `slate stop`: after the STOP file, so an unreachable ledger never
     keeps the local switch from working. A film whose id cannot be read stops every film."""
-    from governor.killswitch import EVERY_FILM, clear_shared_stop, request_shared_stop
-    from governor.ledger import Ledger, LedgerUnavailable
-    from providers.storage import film_id
+    from slate.governor.killswitch import EVERY_FILM, clear_shared_stop, request_shared_stop
+    from slate.governor.ledger import Ledger, LedgerUnavailable
+    from slate.providers.storage import film_id
     try:
         film = film_id(directory)
     except (ValueError, OSError):
@@ -83,7 +90,7 @@ def _shared_stop(directory: Path, *, clear: bool = False, hard: bool = False):
 
 def _where_jobs_are(name: str) -> str:
     """Where a person finds the job a provider made for a call whose answer was lost (its spec says)."""
-    from providers.registry import UnknownProvider, provider
+    from slate.providers.registry import UnknownProvider, provider
     try:
         return provider(name).lost_job_hint or "the job the provider made for it"
     except UnknownProvider:
@@ -97,7 +104,7 @@ def _makes_jobs(row) -> bool:
         return True
     if row.stage != "panel" or row.provider == "local":
         return False
-    from providers.registry import image_provider
+    from slate.providers.registry import image_provider
     try:
         return hasattr(image_provider(f"{row.provider}:{row.model}", None), "submit_panel")
     except Exception:  # noqa: BLE001 — an unknown provider or model: nothing to attach to
@@ -113,9 +120,9 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
     """Resolve paid calls whose outcome is unknown: attach the provider's job (the next run
     polls, downloads and gates it like a fresh take), or mark them failed or lost. Without
     --call, lists what a person must resolve, apart from what the next run settles by itself."""
-    from governor.chokepoint import ANSWER_LOST
-    from governor.ledger import Ledger, LedgerStateError, UnknownCall
-    from governor.money import fmt_usd
+    from slate.governor.chokepoint import ANSWER_LOST
+    from slate.governor.ledger import Ledger, LedgerStateError, UnknownCall
+    from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     ledger = Ledger.for_project(directory.resolve())
     if call is None:

@@ -32,8 +32,8 @@ def mcp(directory: Path, options: dict,
     """Serve this film to an AI agent over MCP: scene context, check, estimate, run, status,
     stop, escalations, report — within a session cap, and with no tool to approve, promote,
     raise a cap, clear a STOP or reconcile."""
-    from governor.money import fmt_usd
-    from manifests import ManifestError
+    from slate.governor.money import fmt_usd
+    from slate.manifests import ManifestError
     from slate.agent.server import build
     from slate.agent.session import Refused, Session
     from slate.commands.shared import problems_or_exit
@@ -63,11 +63,11 @@ def mcp(directory: Path, options: dict,
 
 def _priced_or_exit(session) -> None:
     """A --price-as (or a lineup) the rate card cannot price is said now, not at the first run."""
-    from governor.estimate import lineup_pricing
-    from governor.ratecard import RateError
-    from manifests import ManifestError
-    from manifests.options import overrides
-    from providers.registry import UnknownProvider, lineup
+    from slate.governor.estimate import lineup_pricing
+    from slate.governor.ratecard import RateError
+    from slate.manifests import ManifestError
+    from slate.manifests.options import overrides
+    from slate.providers.registry import UnknownProvider, lineup
     from slate.settings import project_settings
     try:
         settings = project_settings(session.root, **overrides({"price_as": session.price_as}))

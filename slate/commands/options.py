@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 import typer
 
-from manifests.options import bounds, option
+from slate.manifests.options import bounds, option
 
 __all__ = ["run_options"]
 
@@ -29,7 +29,10 @@ def _typer_option(name: str, help: str | None = None) -> inspect.Parameter:
     if declared.kind is int and declared.setting:
         low, high = bounds(name)
         extra = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
-    default = typer.Option(None, declared.flag, help=help or declared.cli_help, **extra)
+    # A switch is said both ways (--model-audio / --no-model-audio): a slate.toml that turns it on
+    # can be turned off for one run; typing neither leaves the setting its say.
+    flag = f"{declared.flag}/--no-{declared.flag[2:]}" if declared.kind is bool else declared.flag
+    default = typer.Option(None, flag, help=help or declared.cli_help, **extra)
     return inspect.Parameter(declared.param, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Optional[kind])
 

@@ -16,9 +16,9 @@ def report(directory: Path, out: Optional[Path] = typer.Option(None, "--out", he
                                                                                   "DIR/renders/report)")):
     """Write the production report: every shot's panels, keyframes, clips, verdicts, prompts,
     references, takes and costs; the bible with its versions; the coverage of references."""
-    from providers.registry import storage_for
+    from slate.providers.registry import storage_for
     from slate.commands.bible import _settings_or_exit
-    from tasks.production_report import build
+    from slate.tasks.production_report import build
     film = load_or_exit(directory)
     settings = _settings_or_exit(directory)
     page = build(directory, film, settings, storage_for(directory), out)

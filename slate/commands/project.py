@@ -19,8 +19,8 @@ from slate.commands.shared import console, err, lineup_text, load_or_exit, prefl
 
 def init(directory: Path, example: bool = typer.Option(False, "--example", help="write the example film")):
     """Create a film project (with --example: the offline example film, 5 characters, 9 shots)."""
-    from manifests import write_example_film
-    from manifests.example import write_empty_film
+    from slate.manifests import write_example_film
+    from slate.manifests.example import write_empty_film
     try:
         root = write_example_film(directory) if example else write_empty_film(directory)
     except ValueError as exc:
@@ -33,7 +33,7 @@ ONE_SCENE = {"scene": "scene id (default: every scene)"}
 
 
 @run_options("scene", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
-             help=ONE_SCENE)
+             "model_audio", help=ONE_SCENE)
 def check(directory: Path, options: dict):
     """Validate everything a run needs before it spends: settings, manifests, references (and
     whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
@@ -49,16 +49,16 @@ def check(directory: Path, options: dict):
 
 def _coverage(directory: Path) -> None:
     """The bible's coverage (tasks/coverage.py), one warning a line; the preflight decides what blocks."""
-    from manifests import ManifestError, load_film
-    from providers.registry import storage_for
-    from tasks.coverage import coverage
+    from slate.manifests import ManifestError, load_film
+    from slate.providers.registry import storage_for
+    from slate.tasks.coverage import coverage
     try:
         lines = coverage(storage_for(directory), load_film(directory))
     except (ManifestError, ValueError, OSError):
         return   # the preflight names what is wrong with the film or its storage
     for line in lines:
         console.print(f"coverage: {line}", markup=False, highlight=False)
-    from tasks.recipe import lint_line   # one change per recipe step (issue 24)
+    from slate.tasks.recipe import lint_line   # one change per recipe step (issue 24)
     film = load_film(directory)
     steps = [(f"{film.scene_file(sc.id)}: shot {s.id}: recipe[{i}]", text)
              for _, sc in film.scenes for s in sc.shots for i, text in enumerate(s.recipe)]
@@ -71,20 +71,20 @@ def _coverage(directory: Path) -> None:
 
 
 @run_options("scene", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
-             help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
+             "model_audio", help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
 def estimate(directory: Path, options: dict):
     """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
     from rich.table import Table as RichTable
 
-    from governor.estimate import estimate_film, lineup_pricing
-    from governor.ratecard import RateError
-    from manifests import ManifestError
-    from manifests.options import overrides
-    from providers.errors import ReferenceMissing
-    from providers.registry import UnknownProvider, lineup
-    from manifests.settings import model_audio
+    from slate.governor.estimate import estimate_film, lineup_pricing
+    from slate.governor.ratecard import RateError
+    from slate.manifests import ManifestError
+    from slate.manifests.options import overrides
+    from slate.providers.errors import ReferenceMissing
+    from slate.providers.registry import UnknownProvider, lineup
+    from slate.manifests.settings import model_audio
     from slate.settings import project_settings
-    from tasks.plan import plan_from_project
+    from slate.tasks.plan import plan_from_project
     film = load_or_exit(directory)
     scene = options.pop("scene")
     options["run_cap_usd"] = usd_or_exit(options["run_cap_usd"], "--cap")
@@ -131,11 +131,11 @@ def _range_of(directory: Path, film, plans: dict, settings) -> dict:
     """The top of the estimate's range: the takes this film's shots needed so far, from its
     ledger — or, for a film with none yet, its take policy (every stage up to max_takes) — and
     the sheets and plates the reference gate judges."""
-    from governor.estimate import takes_so_far
-    from governor.gates import judge_kind
-    from governor.ledger import Ledger
-    from providers.registry import lineup
-    from tasks.sheet_check import gated_needs
+    from slate.governor.estimate import takes_so_far
+    from slate.governor.gates import judge_kind
+    from slate.governor.ledger import Ledger
+    from slate.providers.registry import lineup
+    from slate.tasks.sheet_check import gated_needs
     rows = [r for r in Ledger.for_project(directory).rows(film=film.film.id) if r.stage in ("panel", "video")]
     # The reference gate asks a vision judge about each turnaround (a plate is slate's own measure).
     references = {sc: len([n for n in gated_needs(film, sc) if n.kind == "character"]) for sc in plans}
@@ -153,15 +153,15 @@ def _range_of(directory: Path, film, plans: dict, settings) -> dict:
             "takes_from": "the takes this film's shots needed so far"}
 
 
-@run_options("scene", "profile", "provider", "judge", "panel_model", "video_model", help=ONE_SCENE)
+@run_options("scene", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
 def doctor(directory: Path, options: dict):
     """Can this film spend with its providers now: keys present and valid, credit left (held to
     the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
-    from governor.estimate import estimate_film, lineup_pricing
-    from providers.registry import lineup
-    from manifests.settings import model_audio
-    from tasks.doctor import blocking, doctor as run_doctor, line
-    from tasks.plan import plan_from_project
+    from slate.governor.estimate import estimate_film, lineup_pricing
+    from slate.providers.registry import lineup
+    from slate.manifests.settings import model_audio
+    from slate.tasks.doctor import blocking, doctor as run_doctor, line
+    from slate.tasks.plan import plan_from_project
     checked = preflight_or_exit(directory, **options)
     settings, film = checked.settings, checked.film
     chosen = lineup(settings)

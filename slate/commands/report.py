@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slate.commands.shared import console
-from tasks.events import Event, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
+from slate.tasks.events import Event, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
 class Progress:
@@ -89,7 +89,7 @@ def _report(result, state, elapsed: float, directory: Path | None = None, run_id
     """What the run made, scene by scene, then the film; a person reads this in the morning.
     With the run's id, what it spent and how many provider calls it made are read from the
     ledger's rows of that run, whatever state it ended in (a halted scene has no result)."""
-    from governor.money import fmt_usd, usd
+    from slate.governor.money import fmt_usd, usd
     spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0)) if result is not None else usd(0)
     calls = sum(s.provider_calls for s in result.scenes) if result is not None else 0
     notes: list[str] = []
@@ -123,7 +123,7 @@ def _finishing_lines(directory: Path, scene: str, profile: str) -> None:
     """A finished scene's loudness as measured after the mix, and its editor's timeline (issue 23)."""
     import json
 
-    from tasks.export import record_path
+    from slate.tasks.export import record_path
     record = record_path(directory, scene, profile)
     timeline = record.with_suffix(".otio")
     if not record.is_file() or not timeline.is_file():
@@ -139,9 +139,9 @@ def _finishing_lines(directory: Path, scene: str, profile: str) -> None:
 def _run_figures(directory: Path, run_id: str):
     """(spent, provider calls made, asked-again notes) of one run, from the ledger: its committed
     money, its rows that reached a provider (not refusals nor $0 notes)."""
-    from governor.chokepoint import ASKED_AGAIN
-    from governor.ledger import Ledger
-    from providers.storage import film_id
+    from slate.governor.chokepoint import ASKED_AGAIN
+    from slate.governor.ledger import Ledger
+    from slate.providers.storage import film_id
     with Ledger.for_project(directory.resolve()) as ledger:
         film = film_id(directory)
         rows = ledger.rows(film=film, run_id=run_id)

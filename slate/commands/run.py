@@ -21,14 +21,14 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
-from manifests.options import option
+from slate.manifests.options import SWITCH_FORM, option
 from slate.commands.options import run_options
 from slate.commands.report import Progress, _quiet_prefect_console, _report, _say_waiting
 from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit, usd_or_exit
 
 
 @run_options("scenes", "profile", "provider", "run_cap_usd", "price_as", "judge", "panel_model", "video_model",
-             "cannot_judge", "approve_fallback", "max_parallel_scenes")
+             "cannot_judge", "approve_fallback", "max_parallel_scenes", "model_audio")
 def run(directory: Path, options: dict,
         verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well"),
         from_bucket: Optional[str] = typer.Option(
@@ -37,8 +37,8 @@ def run(directory: Path, options: dict,
                                         "the bucket")):
     """Render the film (or the scenes named): every shot through its gates, each scene stitched,
     the scenes cut together into one mp4."""
-    from manifests.options import overrides
-    from tasks.preflight import handed_on
+    from slate.manifests.options import overrides
+    from slate.tasks.preflight import handed_on
     started = time.time()
     store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
     scene = options.pop("scenes") or None
@@ -80,6 +80,8 @@ def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, start
     pushed = studio_stack.push(directory.resolve(), one)
     form = {option(name).form: value for name, value in options.items()}
     form["cap"] = str(form["cap"] if form["cap"] is not None else "")
+    # A switch in the form's spelling: a False typed (--no-model-audio) must not read as "not given".
+    form.update({option(n).form: SWITCH_FORM[v] for n, v in options.items() if isinstance(v, bool)})
     parameters = {k: v for k, v in dict(scenes=list(scene or []), max_parallel_scenes=max_parallel_scenes or 0,
                                         **form).items() if v not in (None, [], "", 0)}
     run_id = studio_stack.start_film_run(one, **parameters)
@@ -108,7 +110,7 @@ def _reel(directory: Path, film, scene, options: dict, started: float):
     another Prefect server holds the budget block its keys depend on (tasks/reel.py)."""
     from slate import studio as studio_stack
     from slate.stack import running
-    from tasks.reel import server_configured
+    from slate.tasks.reel import server_configured
     if server_configured() or running(directory) is not None or studio_stack.running(directory.resolve()):
         return None
     known = [s.id for _, s in film.scenes]
@@ -116,7 +118,7 @@ def _reel(directory: Path, film, scene, options: dict, started: float):
 
 
 def _reel_settings(reel: _Reel):
-    from manifests.settings import project_settings
+    from slate.manifests.settings import project_settings
     return project_settings(reel.directory, **reel.options)
 
 
@@ -124,7 +126,7 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
     """Print the film's summary and True when it is served from the reel: nothing was run."""
     from types import SimpleNamespace
 
-    from tasks.reel import recognise
+    from slate.tasks.reel import recognise
     served = recognise(reel.directory, reel.film, _reel_settings(reel), reel.scenes)
     if isinstance(served, str):
         if verbose:
@@ -141,8 +143,8 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
 def _write_reel(reel: _Reel, result) -> None:
     """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
     The take policy is the budget block's, read while the embedded server is still up."""
-    from governor.budget import SlateBudget, block_name
-    from tasks.reel import write_reel
+    from slate.governor.budget import SlateBudget, block_name
+    from slate.tasks.reel import write_reel
     try:
         budget = SlateBudget.load(block_name(reel.film.film.id))
         write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, budget.takes(), result.output,
@@ -153,8 +155,8 @@ def _write_reel(reel: _Reel, result) -> None:
 
 def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_parallel_scenes=None) -> None:
     server = _start_embedded()  # it starts while slate's flows import
-    from flows.film import film_flow, film_result
-    from tasks.context import listen
+    from slate.flows.film import film_flow, film_result
+    from slate.tasks.context import listen
     if not verbose:
         _quiet_prefect_console()
     progress = Progress()
@@ -186,7 +188,7 @@ def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_p
     if reel is not None and state.name == "Completed" and result.output:
         _write_reel(reel, result)
     if store is not None:
-        from providers.storage import publish_renders
+        from slate.providers.storage import publish_renders
         sent = publish_renders(directory, store)
         console.print(f"renders in the bucket: {len(sent.sent)} uploaded, {len(sent.unchanged)} unchanged "
                       f"(s3://{store.bucket}/{store.film_prefix}renders/)", highlight=False)
@@ -196,9 +198,9 @@ def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_p
 
 def _pull_from_bucket(directory: Path, url: str):
     """Pull a pushed film into `directory` (a worker's working folder) and return its store."""
-    from providers.storage import parse_film_url, pull_film
-    from providers.storage_errors import StorageError
-    from providers.storage_s3 import S3Storage
+    from slate.providers.storage import parse_film_url, pull_film
+    from slate.providers.storage_errors import StorageError
+    from slate.providers.storage_s3 import S3Storage
     where = parse_film_url(url)
     if where is None:
         err.print(f"--from-bucket: {url!r} is not s3://BUCKET[/PREFIX]/films/FILM_ID", markup=False)
@@ -219,5 +221,5 @@ def _pull_from_bucket(directory: Path, url: str):
         raise typer.Exit(1)
     console.print(f"pulled {where.film} from {url}: {len(pulled.sent)} downloaded, {len(pulled.unchanged)} "
                   "unchanged (each checked by sha256)", highlight=False)
-    from providers.storage import open_storage
+    from slate.providers.storage import open_storage
     return open_storage(directory, storage, film=where.film)

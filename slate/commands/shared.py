@@ -43,7 +43,7 @@ def problems_or_exit(problems, directory: Path) -> None:
 
 def load_or_exit(directory: Path):
     """The film, or exit 1 naming every problem of its manifests."""
-    from manifests import ManifestError, load_film
+    from slate.manifests import ManifestError, load_film
     try:
         return load_film(directory)
     except ManifestError as exc:
@@ -53,7 +53,7 @@ def load_or_exit(directory: Path):
 def preflight_or_exit(directory: Path, **options):
     """Run the preflight; on any problem print one line each and exit 1. Returns the Preflight
     when clean (its warnings printed)."""
-    from tasks.preflight import preflight
+    from slate.tasks.preflight import preflight
     checked = preflight(directory, **options)
     for warning in checked.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
@@ -65,7 +65,7 @@ def usd_or_exit(value: str | None, flag: str):
     """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag."""
     if value is None:
         return None
-    from governor.money import usd
+    from slate.governor.money import usd
     try:
         return usd(value)
     except (ValueError, TypeError) as exc:
@@ -75,7 +75,7 @@ def usd_or_exit(value: str | None, flag: str):
 
 def storage_or_exit(directory: Path):
     """The project's [storage] settings, or exit 1 printing every settings problem."""
-    from manifests import ManifestError
+    from slate.manifests import ManifestError
     from slate.settings import project_settings
     try:
         return project_settings(directory).storage
@@ -100,12 +100,12 @@ def on_stack(directory: Path):
         return nullcontext()
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from deployments.automations import HEARTBEAT_SECONDS
+    from slate.deployments.automations import HEARTBEAT_SECONDS
     return temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_SECONDS})
 
 
 def lineup_text(settings) -> str:
-    from providers.registry import lineup
+    from slate.providers.registry import lineup
     chosen = lineup(settings)
     videos = " then ".join(str(v) for v in chosen.videos)
     # One price_as per capability (panel, judge, video): said after the lineup, not beside the video.

@@ -18,7 +18,7 @@ from slate.commands.shared import console, err, load_or_exit, say, storage_or_ex
 def up(directory: Path,
        zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
                                                    help="seconds without a heartbeat before a run is marked Crashed "
-                                                        "(default 90; more than 30)"),
+                                                        "(default 90; at least 60: two heartbeats)"),
        studio: bool = typer.Option(False, "--stack", help="a studio natively: S3 server, Prefect on Postgres, the "
                                                           "ledger on Postgres, N workers with their own folders "
                                                           "(what docker-compose.yml starts)"),
@@ -29,10 +29,14 @@ def up(directory: Path,
     with the film's deployments (scene, film, nightly-dailies, approvals-warden) and automations.
     With --stack: the studio's services instead (slate/studio.py)."""
     from slate import studio as studio_stack
+    from slate.deployments.automations import HEARTBEAT_SECONDS, MIN_ZOMBIE_WINDOW
     from slate.stack import up as stack_up
     load_or_exit(directory)
-    if zombie_window is not None and zombie_window <= 30:
-        err.print("--zombie-window: more than 30 seconds (runs send a heartbeat every 30 s)")
+    if zombie_window is not None and zombie_window < MIN_ZOMBIE_WINDOW:
+        # Runs beat every 30 s, a paused one too; on a busy machine a beat can arrive 10 s late,
+        # and a 40 s window then marked a run waiting for approval Crashed (seen in CI).
+        err.print(f"--zombie-window: at least {MIN_ZOMBIE_WINDOW} seconds (runs send a heartbeat every "
+                  f"{HEARTBEAT_SECONDS} s, and a late one must not crash a live run)")
         raise typer.Exit(2)
     try:
         if studio:
@@ -83,8 +87,8 @@ def push(directory: Path):
     """Upload the film's manifests and references to its bucket ([storage] in slate.toml), so a
     worker with only the bucket can run it (`slate run WORKDIR --from-bucket URL`). Content
     already in the bucket is not sent again."""
-    from providers.storage import film_url, open_storage, push_film
-    from providers.storage_errors import StorageError
+    from slate.providers.storage import film_url, open_storage, push_film
+    from slate.providers.storage_errors import StorageError
     storage = storage_or_exit(directory)
     if storage.backend != "s3":
         err.print(f"{directory / 'slate.toml'}: storage: push needs a bucket: [storage] backend = \"s3\" and "

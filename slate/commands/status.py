@@ -16,8 +16,8 @@ from slate.commands.shared import console, err, load_or_exit, say
 
 def status(directory: Path):
     """What has been rendered and escalated, from the project's renders and run records."""
-    from governor.ledger import Ledger
-    from governor.money import fmt_usd
+    from slate.governor.ledger import Ledger
+    from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     renders = directory / "renders"
     ledger = Ledger.for_project(directory.resolve())
@@ -92,9 +92,9 @@ def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--sc
     with the judge's reasons, where a human composite goes and the manifest line that uses it.
     A shot a provider refused shows the provider's words, the prompt and references sent, and
     the words to be warned of next time."""
-    from governor.ledger import Ledger
-    from providers.registry import storage_for
-    from tasks import escalations as records
+    from slate.governor.ledger import Ledger
+    from slate.providers.registry import storage_for
+    from slate.tasks import escalations as records
     if warn_words is not None:
         _warn_words(directory, warn_words)
         return
@@ -120,7 +120,7 @@ def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--sc
 
 def _warn_words(directory: Path, words: str) -> None:
     """`--warn-words`: the words kept in the film's own prompt_rules.toml as a warn rule."""
-    from providers.prompts import RulesError, warn_of
+    from slate.providers.prompts import RulesError, warn_of
     try:
         path, kept = warn_of(directory, [w for w in words.split(",") if w.strip()])
     except RulesError as exc:
@@ -133,9 +133,9 @@ def _warn_words(directory: Path, words: str) -> None:
 def _print_refusals(directory: Path, film, scene_id: str, esc, storage) -> None:
     """What a provider's moderation refused for this shot, in its own words, with the prompt and
     the references that were sent, and the words to be warned of next time."""
-    from governor.ledger import Ledger
-    from providers.prompts import refused_rule_words
-    from tasks.escalations import refusals
+    from slate.governor.ledger import Ledger
+    from slate.providers.prompts import refused_rule_words
+    from slate.tasks.escalations import refusals
     with Ledger.for_project(directory.resolve()) as ledger:
         refused = refusals(ledger, film.film.id, scene_id, esc.shot)
     if not refused:
@@ -170,8 +170,8 @@ def _max_takes(directory: Path, film_id: str) -> int:
 
 
 def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage, max_takes: int) -> None:
-    from governor.gates import against
-    from tasks.escalations import advice
+    from slate.governor.gates import against
+    from slate.tasks.escalations import advice
     say(f"\n  shot {esc.shot}: {esc.reason}")
     best = esc.best_take
     if best:

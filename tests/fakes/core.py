@@ -286,7 +286,7 @@ def _figures(refs: list[Image.Image], prompt: str, views: int = 4) -> list[Image
     """Each sheet on a plain ground (a turnaround, `views` cells wide) as its first view cut from
     the ground (RGBA), dressed in the colour its person's wardrobe line names (the sheets come in
     the prompt's order of people); a small picture on a plain ground (a prop) whole."""
-    from providers.local_draw import dress
+    from slate.providers.local_draw import dress
     colours = wardrobe_colours(prompt)
     figures = []
     for ref in refs:
@@ -368,7 +368,7 @@ def make_video(start: Image.Image, end: Image.Image | None, seconds: float, widt
     """A real H.264 clip animated from the start frame (cross-fading to the end frame); with
     `audio`, an AAC track of its length (a 330 Hz tone over pink noise), as a model asked for its
     sound answers."""
-    from media import add_sound_bed, render_clip
+    from slate.media import add_sound_bed, render_clip
     with tempfile.TemporaryDirectory() as tmp:
         s = Path(tmp) / "start.png"
         start.resize((width, height)).save(s)

@@ -1,0 +1,104 @@
+"""What a gate task is given: one typed input per gate, the same value its cache key is made from.
+
+A gate's result depends on what it looks at (URIs of content-addressed pictures and clips, the
+shot's request) and on who judges it by which policy (`Judging`: the judge provider, its model
+and variant, the profile and the gate policy's fingerprint). The live judge the task asks comes
+from the run's studio; `Judging` names it in the key, so a different judge or a changed
+threshold is a different gate, and the key is exactly the input the task is handed.
+
+It must never hold a live object, a path or a key: every field is plain data (tasks/clapper.py
+spells it into the key and raises on anything else).
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Judging(_Input):
+    """Who judges, and by which policy."""
+
+    judge: str                 # the judge's provider ("local", a vision provider)
+    model: str
+    variant: dict = {}
+    profile: str
+    policy: str                # the gate policy's fingerprint (governor/gates.py)
+
+    @classmethod
+    def of(cls, st, profile: str) -> "Judging":
+        """The run's judge and policy, from its studio."""
+        return cls(judge=st.judge.name, model=st.judge.model, variant=dict(st.judge.variant or {}), profile=profile,
+                   policy=st.gates.fingerprint)
+
+
+class KeyframeInput(_Input):
+    """A clip take for the keyframe gate. `cast`: the scene's characters ({id: {turnaround_uri,
+    wardrobe_colour}}); `board`: a reference shot's start is its references laid out."""
+
+    shot: str
+    take: int
+    clip_uri: str
+    start_uri: str
+    end_uri: str | None
+    request: dict
+    seconds: float
+    fps: int
+    expect_motion: bool
+    cast: dict = {}
+    board: bool = False
+    judging: Judging
+
+
+class ContinuityInput(_Input):
+    """A cut for the continuity gate: `previous` → `shot`. `laid_out`: the later shot's clip
+    started from its own panel, not from `last_frame_uri`."""
+
+    previous: str
+    shot: str
+    last_frame_uri: str
+    clip_uri: str
+    previous_request: dict
+    request: dict
+    laid_out: bool = True
+    judging: Judging
+
+
+class DriftInput(_Input):
+    """A shot's last frame for the drift check. `origin_uri`: the approved panel the frame
+    descends from (empty or `panel_uri`: its own); `characters`: the shot's people ({id,
+    turnaround_uri, wardrobe_colour}); `clip_model`/`clip_weights`: CLIP, when the film has it."""
+
+    shot: str
+    last_frame_uri: str
+    panel_uri: str
+    threshold: float
+    plate_uri: str = ""
+    turnaround_uris: list[str] = []
+    clip_model: str = ""
+    clip_weights: str = ""
+    origin_uri: str = ""
+    characters: list[dict] = []
+
+
+class PanelInput(_Input):
+    """A panel take for the panel gate: the picture and the request it was drawn from."""
+
+    shot: str
+    moment: str
+    take: int
+    panel_uri: str
+    request: dict
+    judging: Judging
+
+
+class ReferenceInput(_Input):
+    """A turnaround (`kind` "character") or plate ("location") for the reference gate."""
+
+    kind: str
+    ident: str
+    uri: str
+    description: str
+    judging: Judging
