@@ -41,7 +41,7 @@ class Figure:
     at: tuple[int, int]              # where it was pasted (may be off-frame)
 
 
-class Studio:
+class Props:
     """The example film's references, read once; the clean panels the local provider draws."""
 
     def __init__(self, storage, painter, cast: dict[str, str], plates: list[str]):
@@ -180,16 +180,16 @@ def hue_shift(px: np.ndarray, degrees: float, value: float = 1.0, floor: int = 0
     return np.asarray(Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB")).reshape(-1, 3)
 
 
-def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.random.Generator,
+def fault_panel(props: Props, req, clean: Image.Image, kind: str, rng: np.random.Generator,
                 only: set[str] | None = None) -> tuple[Image.Image, str]:
     """An edited copy of a clean panel with one fault of `kind` (on one of `only`'s characters,
     when given); returns it and the edit's name."""
     arr = np.array(clean.convert("RGB"))
-    figs = studio.layout(req)
+    figs = props.layout(req)
     pick = [f for f in figs if not only or f.character_id in only] or figs
     grain_seed = int(rng.integers(0, 2**31))
-    back = studio.backdrop(req, req.seed)
-    others = [c for c in studio.cast if c not in {f.character_id for f in figs}]
+    back = props.backdrop(req, req.seed)
+    others = [c for c in props.cast if c not in {f.character_id for f in figs}]
     if kind in ("identity", "wardrobe", "missing") and not figs:
         kind = "extra"
     if kind == "identity":
@@ -212,9 +212,9 @@ def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.rand
             else:
                 target = pick[int(rng.integers(0, len(pick)))]
                 pool = others or [f.character_id for f in figs if f.character_id != target.character_id] \
-                    or [c for c in studio.cast if c != target.character_id]
+                    or [c for c in props.cast if c != target.character_id]
                 who = pool[int(rng.integers(0, len(pool)))]
-                donor = studio.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
+                donor = props.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
                 s = target.image.height / donor.height
                 donor = donor.resize((max(1, round(donor.width * s)), target.image.height), Image.NEAREST)
                 pairs = [(target, donor, who)]
@@ -255,12 +255,12 @@ def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.rand
     elif kind == "location":
         edit = "plate_replaced" if rng.random() < 0.5 else "plate_shifted"
         if edit == "plate_replaced":
-            other = [u for u in studio.plates if u != req.plate_uri]
-            new = studio.backdrop(req, grain_seed, plate=studio.plate(other[int(rng.integers(0, len(other)))])) \
-                if other else studio.backdrop(req, grain_seed, plate=studio.plate(req.plate_uri).transpose(Image.FLIP_LEFT_RIGHT))
+            other = [u for u in props.plates if u != req.plate_uri]
+            new = props.backdrop(req, grain_seed, plate=props.plate(other[int(rng.integers(0, len(other)))])) \
+                if other else props.backdrop(req, grain_seed, plate=props.plate(req.plate_uri).transpose(Image.FLIP_LEFT_RIGHT))
         else:
             sx = float(rng.uniform(0.06, 0.15)) * rng.choice([-1, 1])
-            new = studio.backdrop(req, grain_seed, shift=(sx, 0.0))
+            new = props.backdrop(req, grain_seed, shift=(sx, 0.0))
         keep = np.zeros(arr.shape[:2], dtype=bool)
         for f in figs:
             keep |= f.mask
@@ -270,9 +270,9 @@ def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.rand
         arr[target.mask] = back[target.mask]
         edit = "figure_removed"
     elif kind == "extra":
-        pool = others or list(studio.cast)
+        pool = others or list(props.cast)
         who = pool[int(rng.integers(0, len(pool)))]
-        fig = studio.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
+        fig = props.figure(who, PANEL_VIEWS[int(rng.integers(0, 3))], None)
         s = FIGURE_HEIGHT.get(req.framing, 0.78) * req.height / fig.height * float(rng.uniform(0.85, 1.05))
         fig = fig.resize((max(1, round(fig.width * s)), max(1, round(fig.height * s))), Image.NEAREST)
         x = int(rng.uniform(0.02, 0.98) * req.width - fig.width / 2)
@@ -283,7 +283,7 @@ def fault_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.rand
         if rng.random() < 0.5:
             other = [f for f in FRAMINGS if f != req.framing]
             moved = replace(req, framing=other[int(rng.integers(0, len(other)))])
-            return studio.painter.draw(moved), "reframed"
+            return props.painter.draw(moved), "reframed"
         z = float(rng.uniform(1.25, 1.6))
         w, h = req.width / z, req.height / z
         x0 = float(rng.uniform(0, req.width - w))
@@ -523,7 +523,7 @@ def dominant_region(arr: np.ndarray, region: np.ndarray, tolerance: int = 14) ->
     return region & (np.abs(arr.astype(int) - main).max(axis=2) <= tolerance)
 
 
-def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.random.Generator,
+def recolour_panel(props: Props, req, clean: Image.Image, kind: str, rng: np.random.Generator,
                    only: set[str] | None = None) -> tuple[Image.Image, str] | None:
     """One figure's dominant colour changed a little: its hair's hue turned 20 degrees or its
     lightness moved 18 L* units, or its outfit's hue turned 30 degrees (either way; hue in HSV, as
@@ -531,7 +531,7 @@ def recolour_panel(studio: Studio, req, clean: Image.Image, kind: str, rng: np.r
     chosen is the one whose region shows most (a close-up's hair is what the grade used to hide)
     among those whose colour has a hue to turn. None when the shot has no one to recolour."""
     arr = np.array(clean.convert("RGB"))
-    figs = [f for f in studio.layout(req) if not only or f.character_id in only]
+    figs = [f for f in props.layout(req) if not only or f.character_id in only]
     if not figs:
         return None
     sign = float(rng.choice([-1, 1]))
@@ -629,7 +629,7 @@ def photograph(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
 
 
-def cut_picture(studio: Studio, req, clean: Image.Image, kind: str,
+def cut_picture(props: Props, req, clean: Image.Image, kind: str,
                 rng: np.random.Generator) -> tuple[Image.Image, str]:
     """The first frame after a cut that is no frame of the shot: flat, a star-field, a photograph."""
     if kind == "flat_first":

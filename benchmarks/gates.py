@@ -46,7 +46,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
-                                    RECOLOUR_PANELS, Studio, blank_panel, clip_frames, cut_picture, drift_step,
+                                    RECOLOUR_PANELS, Props, blank_panel, clip_frames, cut_picture, drift_step,
                                     encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
                                     recolour_panel, soften_step, write_png)
 from benchmarks.judge_trials import panel_requests
@@ -58,7 +58,7 @@ from slate.providers.local import LocalImage
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.drift import measure as drift_measure
-from slate.tasks.keyframes import Cast as KeyframeCast, cast_of, own_scores
+from slate.tasks.keyframes import ClipCast, cast_of, own_scores
 from slate.tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
@@ -121,7 +121,7 @@ class Bench:
         self.policy = GatePolicy.load(root)
         self.base = panel_requests(root)
         cast = {c.id: c.turnaround_uri for r in self.base for c in r.characters}
-        self.studio = Studio(self.storage, self.painter, cast, sorted({r.plate_uri for r in self.base}))
+        self.props = Props(self.storage, self.painter, cast, sorted({r.plate_uri for r in self.base}))
         self.plans = plan_from_project(load_film(root), "scene-01", "draft", CLIP_FPS)
         self.tally = Tally()
         self.drift_seen: dict[str, list] = {}
@@ -166,7 +166,7 @@ class Bench:
         for k, kind in enumerate(PANEL_FAULTS):
             for i in range(n):
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 50_000 + k * 5000 + i)
-                faulty, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng)
+                faulty, edit = fault_panel(self.props, req, self.painter.draw(req), kind, rng)
                 # Faults come with the same photometric spread as clean output: a gate may not
                 # catch them only because they are also a little darker.
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
@@ -197,7 +197,7 @@ class Bench:
             while i < n and tried < 4 * n:   # shots whose figures have no hue to turn are passed over
                 req = replace(peopled[tried % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + tried)
                 tried += 1
-                made = recolour_panel(self.studio, req, self.painter.draw(req), kind, rng)
+                made = recolour_panel(self.props, req, self.painter.draw(req), kind, rng)
                 if made is None:
                     continue
                 i += 1
@@ -218,7 +218,7 @@ class Bench:
             end = write_png(self.painter.draw(end_req), self.path())
         source = start
         if fault:
-            edited, _ = fault_panel(self.studio, start_req, start_img, fault[0], fault[1])
+            edited, _ = fault_panel(self.props, start_req, start_img, fault[0], fault[1])
             source = write_png(edited, self.path())
         out = self.path(".mp4")
         render_clip(source, out, width=start_req.width, height=start_req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
@@ -257,11 +257,11 @@ class Bench:
         return own_scores(clip_file, frames, seconds=CLIP_SECONDS, fps=CLIP_FPS, expect_motion=expect, start=start,
                           end=clip["end"], cast=self.cast_of(req))
 
-    def cast_of(self, req) -> KeyframeCast:
+    def cast_of(self, req) -> ClipCast:
         """The shot's cast as the scene flow hands it to the keyframe gate."""
         wardrobe = {c.id: c.wardrobe_colour for r in self.base for c in r.characters if c.wardrobe_colour}
-        return KeyframeCast(tuple(c.id for c in req.characters),
-                            {cid: self.storage.open_local(uri) for cid, uri in self.studio.cast.items()},
+        return ClipCast(tuple(c.id for c in req.characters),
+                            {cid: self.storage.open_local(uri) for cid, uri in self.props.cast.items()},
                             wardrobe, self.storage.open_local(req.plate_uri))
 
     def graded(self, clip: dict, op: str) -> Path:
@@ -344,7 +344,7 @@ class Bench:
                 if kind == "drop_character":
                     # A chain's start that lacks someone of the shot: the last frame of a shot
                     # without them. The clip is animated from it as the shot's move asks.
-                    edited, edit = fault_panel(self.studio, req, self.painter.draw(req), "missing", rng)
+                    edited, edit = fault_panel(self.props, req, self.painter.draw(req), "missing", rng)
                     start = write_png(edited, self.path())
                     tmp = self.path(".mp4")
                     render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS,
@@ -355,9 +355,9 @@ class Bench:
                     edit = f"{edit} ({', '.join(gone) or 'nobody'})"
                 else:
                     frames, fps = clip_frames(clip["file"])
-                    others = [c for c in self.studio.cast if c not in {c.id for c in req.characters}]
+                    others = [c for c in self.props.cast if c not in {c.id for c in req.characters}]
                     who = others[int(rng.integers(0, len(others)))] if others else None
-                    extra = self.studio.figure(who, "front", None) if who else None
+                    extra = self.props.figure(who, "front", None) if who else None
                     frames, edit = fault_clip(frames, kind, rng, extra=extra, framing=req.framing)
                     if kind == "add_character":
                         edit = f"{who} {edit}"
@@ -388,7 +388,7 @@ class Bench:
         """Who of the request is still painted in `img` (the corpus knows where it put them)."""
         arr = np.asarray(img.convert("RGB"), dtype=np.int16)
         clean = np.asarray(self.painter.draw(req).convert("RGB"), dtype=np.int16)
-        return {f.character_id for f in self.studio.layout(req)
+        return {f.character_id for f in self.props.layout(req)
                 if f.mask.any() and (np.abs(arr[f.mask] - clean[f.mask]).max(axis=1) <= 12).mean() > 0.5}
 
     # --- continuity ----------------------------------------------------------------------
@@ -427,7 +427,7 @@ class Bench:
         for kind, among in kinds.items():
             for i in range(n):
                 last, previous, req, shared = cut(i, among)
-                edited, edit = fault_panel(self.studio, req, self.painter.draw(req), kind, rng,
+                edited, edit = fault_panel(self.props, req, self.painter.draw(req), kind, rng,
                                            only=shared if kind != "location" else None)
                 self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
 
@@ -446,7 +446,7 @@ class Bench:
                 prev, plan = cuts[i % len(cuts)]
                 before = by_shot[prev.shot][(i // len(cuts)) % len(by_shot[prev.shot])]
                 req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 700_000 + k * 5000 + i)
-                first, edit = cut_picture(self.studio, req, self.painter.draw(req), kind, rng)
+                first, edit = cut_picture(self.props, req, self.painter.draw(req), kind, rng)
                 self.continuity_case(before["frames"]["last"], before["end_request"] or before["request"], first, req,
                                      kind, edit, rng, i)
 
@@ -501,9 +501,9 @@ class Bench:
                 frame, flagged, ms, worst = panel, False, 0.0, 0.0
                 fading = None
                 if kind == "fading":
-                    figs = [f for f in self.studio.layout(req) if f.mask.sum() > 0]
+                    figs = [f for f in self.props.layout(req) if f.mask.sum() > 0]
                     fading = figs[int(rng.integers(0, len(figs)))] if figs else None
-                    behind = self.studio.backdrop(req, req.seed)
+                    behind = self.props.backdrop(req, req.seed)
                 for shot in range(1, CHAIN + 1):
                     frame = drift_step(frame, rng, kind == "drift", degrees)
                     if kind == "softening":

@@ -14,7 +14,7 @@ Two keys: the local provider has one key ("local"), so two keys are rehearsed as
 it (`video_slots = 2`): the same bound on video jobs in flight, which is what a second key buys.
 
 Workers: `--workers 1` is the embedded run above. Any other list (`--workers 1,2`) renders the
-film on a studio instead — `slate up --stack`'s own code (slate/studio.py): SeaweedFS, a Prefect
+film on a studio instead — `slate up --studio`'s own code (slate/studio.py): SeaweedFS, a Prefect
 server and the ledger on the local Postgres, process workers in folders of their own, the film
 pushed to the bucket and run through its `film` deployment as the UI's Run button runs it. Each
 count of workers gets a studio of its own, each worker with room for the film run and an even
@@ -24,7 +24,7 @@ re-seeded), so nothing is cached across counts. Per count it prints the first re
 cached re-run: wall time from the film run's creation to its end (the server's clock: what a
 person who pressed Run waits), calls and provider seconds from the shared ledger (rows of that
 run), the video critical path and the ratio, where the time beyond it went, and which worker
-ran each scene. The workers ask the server for runs every 2 s, as `slate up --stack` starts them.
+ran each scene. The workers ask the server for runs every 2 s, as `slate up --studio` starts them.
 
     .venv/bin/python -m benchmarks.scale [shots=62] [scenes=4] [--latency 2] [--price-as MODEL]
                                          [--keys 1,2] [--workers 1 | --workers 1,2]

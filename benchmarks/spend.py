@@ -39,7 +39,7 @@ import yaml
 from PIL import Image
 
 import slate.tasks.context
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
 from slate.manifests import write_example_film
@@ -162,7 +162,7 @@ def render(root: Path, seed: int) -> dict:
     result = scene_result(state)
     doc = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())
     card = RateCard.load(root)
-    price = {s["id"]: card.price(PRICE_AS, Units("video", seconds=s["duration"], resolution="480p"))
+    price = {s["id"]: card.price(PRICE_AS, Usage("video", seconds=s["duration"], resolution="480p"))
              for s in doc["shots"]}
     rows = Ledger.for_project(root).rows(film="night-diner")
     videos = [r for r in rows if r.stage == "video" and r.status in PAID]

@@ -9,7 +9,7 @@ once too. The machine's load average is printed with them: on a shared 2-core ma
 most of the figure.
 
     .venv/bin/python -m benchmarks.stack_up
-    .venv/bin/python -m benchmarks.stack_up --stack    # the studio (slate/studio.py): S3 server,
+    .venv/bin/python -m benchmarks.stack_up --studio   # the studio (slate/studio.py): S3 server,
                                                        # Prefect on Postgres, ledger database, 2 workers
 
 It must never leave a process behind: every stack it starts it stops by its recorded ids.
@@ -38,14 +38,14 @@ def _slate(*args: str) -> float:
 
 def main() -> None:
     from slate.manifests import write_example_film
-    studio = "--stack" in sys.argv[1:]
+    studio = "--studio" in sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
         film = write_example_film(Path(tmp) / "film")
         up = ["up", str(film)]
         if studio:   # the studio keeps the film in a bucket of its own S3 server
             with open(film / "slate.toml", "a") as f:
                 f.write('\n[storage]\nbackend = "s3"\nbucket = "studio"\n')
-            up += ["--stack", "--workers", "2"]
+            up += ["--studio", "--workers", "2"]
         ups, downs = [], []
         for i in range(TRIALS):
             ups.append(_slate(*up))
@@ -54,7 +54,7 @@ def main() -> None:
             downs.append(_slate("down", str(film)))
             print(f"trial {i + 1}: slate up {ups[-1]:.1f}s, slate down {downs[-1]:.1f}s "
                   f"(load average {os.getloadavg()[0]:.1f})")
-        print(f"slate up{' --stack' if studio else ''}: median {statistics.median(ups):.1f}s to ready (min {min(ups):.1f}, max {max(ups):.1f}); "
+        print(f"slate up{' --studio' if studio else ''}: median {statistics.median(ups):.1f}s to ready (min {min(ups):.1f}, max {max(ups):.1f}); "
               f"a second slate up on the running stack {again:.1f}s; slate down median "
               f"{statistics.median(downs):.1f}s")
 

@@ -1,6 +1,6 @@
 """The film's wall time through the film deployment on one worker, then on two.
 
-Starts the two-worker test's studio (tests/studio_harness.py: `slate up --stack`'s own code —
+Starts the two-worker test's studio (tests/studio_harness.py: `slate up --studio`'s own code —
 SeaweedFS, a Prefect server, the ledger in Postgres, process workers with their own folders) with
 ONE worker, renders the
 four-scene cut of the example with new takes and times it from the run's creation to its

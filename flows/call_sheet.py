@@ -21,7 +21,7 @@ from slate.governor.estimate import estimate_scene, takes_so_far
 from slate.providers.registry import Lineup, ModelRef
 from slate.tasks.doctor import blocking, check_lineup, line
 from slate.tasks.cache import result_storage
-from slate.tasks.context import RunSpec, run_spec, studio
+from slate.tasks.context import RunSpec, run_spec, crew
 from slate.tasks.plan import ShotPlan
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.flows.scene_result import SceneResult
@@ -70,9 +70,9 @@ def estimate_before(run: RunSpec, plans: list[ShotPlan]) -> dict:
     """The scene's estimate as it stands before its first paid call: one take per shot, the
     expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
     try:
-        gov = studio(run).governor
+        gov = crew(run).governor
         so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
-        est = estimate_scene(plans, studio(run).pricing, takes=so_far or None, max_takes=run.max_takes,
+        est = estimate_scene(plans, crew(run).pricing, takes=so_far or None, max_takes=run.max_takes,
                              vision_judge=judge_kind(ModelRef.parse(run.judge_model).provider) == "vision")
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
@@ -87,7 +87,7 @@ def provider_checks(run: RunSpec, plans: list[ShotPlan]):
     key has left: a Failed "Refused" state listing what blocks, or None."""
     chosen = Lineup(ModelRef.parse(run.panel_model), tuple(ModelRef.parse(v) for v in run.video_models),
                     ModelRef.parse(run.judge_model))
-    expected = estimate_scene(plans, studio(run).pricing).total
+    expected = estimate_scene(plans, crew(run).pricing).total
     findings = check_lineup(run.root, chosen, run.base_urls, run.video_slots, estimate=expected)
     stops = blocking(findings)
     if not stops:
@@ -115,7 +115,7 @@ def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | Non
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.
     shelf = result_storage(root, settings.storage)
-    return run, shelf, scene_key_of(run, film, studio(run).gates.fingerprint)
+    return run, shelf, scene_key_of(run, film, crew(run).gates.fingerprint)
 
 
 

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take
-from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.context import RunSpec, emit, in_project, crew
 from slate.tasks.continuity import continuity_check, shares_the_scene
 from slate.tasks.gate_inputs import ContinuityInput, Judging
 from slate.tasks.verdicts import ContinuityVerdict
@@ -65,7 +65,7 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
     fails)."""
     from prefect.futures import as_completed
 
-    st = studio(run)
+    st = crew(run)
     judging = st.gates.enabled("continuity") or st.gates.rules("continuity", "local", run.profile)
     scene = film.scene(run.scene)
     index = {p.shot: p for p in plans}

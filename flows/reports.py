@@ -37,7 +37,7 @@ from slate.governor.gates import against
 from slate.governor.money import fmt_usd
 from slate.media import ContactEntry
 from slate.tasks import escalations
-from slate.tasks.context import listen, studio
+from slate.tasks.context import listen, crew
 from slate.tasks.events import Event, ScenePlanned, ShotMoved
 
 KEYFRAMES = ("first", "middle", "last")
@@ -56,7 +56,7 @@ def _safe(make):
         return None
 
 
-class Progress:
+class ProgressArtifact:
     """The scene's progress artifact, moved as its shots' videos are approved, escalated or
     halted.
 
@@ -128,10 +128,10 @@ class Progress:
             self._send(100.0)
 
 
-def start_progress(run) -> Progress:
+def start_progress(run) -> ProgressArtifact:
     artifact = _safe(lambda: create_progress_artifact(0.0, key=key(run.film, run.scene, run.profile, "progress"),
                                                       description=f"scene {run.scene} ({run.profile}): shots finished"))
-    return Progress(artifact, run.scene)
+    return ProgressArtifact(artifact, run.scene)
 
 
 def image_data_url(path: Path, width: int = 1280) -> str:
@@ -146,10 +146,10 @@ def image_data_url(path: Path, width: int = 1280) -> str:
 
 def scene_artifacts(run, result) -> None:
     """The scene run's artifacts (see the module docstring)."""
-    rows = studio(run).governor.ledger.rows(film=run.film, run_id=run.run_id)
+    rows = crew(run).governor.ledger.rows(film=run.film, run_id=run.run_id)
     rows = [r for r in rows if r.scene == run.scene]
     base = (run.film, run.scene, run.profile)
-    _safe(lambda: escalations.record(run, studio(run).governor, result.shots))
+    _safe(lambda: escalations.record(run, crew(run).governor, result.shots))
     cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
         if r.status in ("succeeded", "failed", "submitted", "unknown"):
@@ -325,7 +325,7 @@ def _drift_text(shot) -> str:
 def _gate_scores(run, rows) -> dict[str, str]:
     """Each shot's lowest gate score (against its threshold), read from the stored verdicts."""
     import json
-    storage = studio(run).storage
+    storage = crew(run).storage
     out = {}
     for r in rows:
         if r.stage not in ("panel_gate", "keyframe_gate") or r.status != "succeeded" or not r.artifact_uri:
@@ -354,7 +354,7 @@ def cost_report(run, rows, result) -> str:
         by_stage[r.stage] += cost
         by_provider[f"{r.provider}:{r.model}"] += cost
         by_shot[r.shot] += cost
-    gov = studio(run).governor
+    gov = crew(run).governor
     caps = "; ".join(f"per-{c.scope} cap {fmt_usd(c.limit)}" for c in gov.caps)
     table = lambda d: "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))  # noqa: E731
     return (f"# Cost of scene {run.scene} ({run.profile})\n\n"

@@ -37,20 +37,21 @@ from slate.manifests import load_film
 from slate.media import contact_sheet
 from slate.providers.keys import install_log_redaction
 from slate.providers.storage_local import copy_atomic
-from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.context import RunSpec, emit, in_project, crew
 from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.preflight import preflight, refused
 from slate.tasks.reference_gate import hold_references
 from slate.tasks.soundstage import on_stage
 from slate.tasks.bible_lock import check_references
 from slate.tasks.stitch import stitch_scene
+from slate.tasks.take_inputs import StitchInput
 from slate.tasks.can import into_the_can
 from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_checks, served_from_the_can,
                                     sweep_scratch, top_run_id)
 from slate.flows.cuts import hold_the_cuts, outcome_of
-from slate.flows.scene_approval import PanelsDone, RetakesHeld, approve_finals, approve_retakes
+from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
-from slate.flows.scene_result import SceneEnded, SceneResult, conclude, ended, leave_word, made_by
+from slate.flows.scene_result import SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word, made_by
 
 
 def renders_dir(root: Path) -> Path:
@@ -63,7 +64,7 @@ def renders_dir(root: Path) -> Path:
 def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
                        clips: dict[str, ClipOutcome] | None = None) -> str:
     """Every shot's panel (and, once there are clips, its keyframes) with verdict badges."""
-    entries = reports.contact_entries(plans, panels, clips, studio(run).storage.open_local)
+    entries = reports.contact_entries(plans, panels, clips, crew(run).storage.open_local)
     return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
 
 
@@ -132,8 +133,8 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
             if not first.is_completed():
                 return _ended_from(first)
             done = first.result()
-            if isinstance(done, SceneResult):  # nothing could be approved (every panel escalated, or refused)
-                return _finish(run, done, Completed(data=done, name=first.name, message=first.message))
+            if done.stage == "concluded":  # nothing could be approved (every panel escalated, or refused)
+                return _finish(run, done.result, Completed(data=done.result, name=first.name, message=first.message))
             try:
                 decision, finals = approve_finals(run, settings, done)
             except ApprovalExpired as exc:
@@ -143,7 +144,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
                       return_state=True)
         round_ = 1
         # What was approved is an amount: retakes past it wait for a person, round after round.
-        while inner.is_completed() and isinstance(held := inner.result(), RetakesHeld):
+        while inner.is_completed() and (held := inner.result()).stage == "retakes":
             round_ += 1
             more, finals = approve_retakes(run, settings, held, finals, round_)
             said.append(f"retakes: {more.summary()}")
@@ -154,8 +155,8 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
         progress.stop()  # a scene that ended early leaves its bar where its shots got to
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
         return _ended_from(inner, run)
-    result = inner.result()
-    if isinstance(result, SceneResult) and inner.name == "Completed":
+    result = inner.result().result
+    if inner.name == "Completed":
         into_the_can(run, shelf, key, result.model_dump(mode="json"))
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
 
@@ -180,14 +181,14 @@ def _finish(run: RunSpec, result: SceneResult, state):
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
 def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
-                approval: str = "", finals: Finals | None = None):
-    """Every shot of the scene through its gates. With `panels_only`, stop once every panel is
+                approval: str = "", finals: Finals | None = None) -> SceneRound:
+    """Every shot of the scene through its gates, one round (SceneRound says where it stopped). With `panels_only`, stop once every panel is
     judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
     a video take past the amount approved is not sent: the scene stops before its stitch
-    (RetakesHeld) for a person to be asked again."""
+    (stage "retakes") for a person to be asked again."""
     root = Path(run.root)
     film = load_film(root)
-    studio(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
+    crew(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
     plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
@@ -208,9 +209,9 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     if panels_only:
         panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
-        gov = studio(run).governor
+        gov = crew(run).governor
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
-            return PanelsDone(plans=plans, panels=panels, contact_sheet=sheet)
+            return SceneRound(stage="panels", plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
         return conclude(run, plans, panels, clips, sheet, None, approval, references, before)
     clip_futures = {}
@@ -224,14 +225,14 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
         else:
             clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals, cast)
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
-    if any(c.held_for_retake for c in clips.values()) and studio(run).governor.halted is None:
+    if any(c.held_for_retake for c in clips.values()) and crew(run).governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
-        return RetakesHeld(plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
+        return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
-    gov = studio(run).governor
+    gov = crew(run).governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
@@ -239,14 +240,15 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     if approved:
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
-        stitched = in_project(stitch_scene, run, run.scene, [[clips[s].clip_uri, clips[s].seconds] for s in approved],
-                              transitions_between(plans, approved), width, height, run.fps,
-                              artifacts=lambda r: [r["uri"]])
+        stitched = in_project(stitch_scene, run, StitchInput(
+            scene=run.scene, clips=[[clips[s].clip_uri, clips[s].seconds] for s in approved],
+            transitions=transitions_between(plans, approved), width=width, height=height, fps=run.fps),
+            artifacts=lambda r: [r["uri"]])
         inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
-        copy_atomic(studio(run).storage.open_local(made["uri"]), Path(output))
+        copy_atomic(crew(run).storage.open_local(made["uri"]), Path(output))
         extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made["duration"], made["uri"]

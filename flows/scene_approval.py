@@ -10,41 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 
 from prefect import get_run_logger
-from pydantic import BaseModel
 
 from slate.flows import reports
 from slate.flows.approval import (ApprovalExpired, Decision, ShotToApprove, answered_before, decide, description, form_for,
                                   retake_description, wait_for_person)
-from slate.flows.shot import ClipOutcome, Finals, PanelOutcome, Take
-from slate.governor.chokepoint import Units
+from slate.flows.scene_result import SceneRound
+from slate.flows.shot import Finals, Take
+from slate.governor.chokepoint import Usage
 from slate.governor.gates import against
 from slate.governor.money import fmt_usd
 from slate.providers.base import fingerprint
-from slate.tasks.context import RunSpec, studio
-from slate.tasks.plan import ShotPlan
+from slate.tasks.context import RunSpec, crew
 
 #: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
 APPROVAL_STAGE = "approval"
-
-
-class PanelsDone(BaseModel):
-    """The panels phase of a scene that needs approval: every shot's panels, and the contact sheet."""
-
-    plans: list[ShotPlan]
-    panels: dict[str, PanelOutcome]
-    contact_sheet: str
-
-
-
-class RetakesHeld(BaseModel):
-    """A final scene whose clips' next takes would pass the amount a person approved: every
-    shot's panels and clips so far, and the contact sheet, for the person asked again."""
-
-    plans: list[ShotPlan]
-    panels: dict[str, PanelOutcome]
-    clips: dict[str, ClipOutcome]
-    contact_sheet: str
-
 
 
 def score_lines(take: Take | None) -> list[str]:
@@ -78,7 +57,7 @@ def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
 def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
     """The decision as a row of the ledger's approvals (never a paid call), once: a resumed
     run meets its answered waits again."""
-    st = studio(run)
+    st = crew(run)
     fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
     if any(a.fingerprint == fp for a in st.governor.ledger.approvals(run_id=run.run_id, stage=APPROVAL_STAGE)):
         return
@@ -88,16 +67,16 @@ def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
 
 
 
-def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, Finals]:
+def approve_finals(run: RunSpec, settings, done: SceneRound) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
     decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
     retake allowance the person gave."""
-    st = studio(run)
+    st = crew(run)
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
     shots, costs = [], {}
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
-        costs[p.shot] = st.pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
+        costs[p.shot] = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
                                             run.video_models[0])
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
@@ -119,12 +98,12 @@ def approve_finals(run: RunSpec, settings, done: PanelsDone) -> tuple[Decision, 
 
 
 
-def approve_retakes(run: RunSpec, settings, held: "RetakesHeld", finals: Finals,
+def approve_retakes(run: RunSpec, settings, held: SceneRound, finals: Finals,
                     round_: int) -> tuple[Decision, Finals]:
     """The same form again, for clips whose next take would pass the amount approved: what was
     taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
     to the amount; the others are declined (escalated). Nobody answering in time declines them."""
-    st = studio(run)
+    st = crew(run)
     shots, costs = [], {}
     for p in held.plans:
         clip = held.clips[p.shot]

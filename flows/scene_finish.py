@@ -10,10 +10,11 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from slate.tasks.context import RunSpec, in_project, studio
+from slate.tasks.context import RunSpec, in_project, crew
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
 from slate.tasks.finish import finish_scene
+from slate.tasks.take_inputs import FinishInput
 from slate.tasks import export
 from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
@@ -36,11 +37,13 @@ def finishing_pass(run: RunSpec, root: Path, film, approved: list[tuple[str, str
             width: int, height: int) -> dict | None:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
-    inputs = finishing_inputs(studio(run), root, film, run.scene, approved, transitions, run.profile)
+    inputs = finishing_inputs(crew(run), root, film, run.scene, approved, transitions, run.profile)
     if inputs is None:
         return None, None
-    made = in_project(finish_scene, run, run.scene, inputs["shots"], inputs["cues"], inputs["lut"], inputs["edit"],
-                      width, height, run.fps, artifacts=lambda r: [r["uri"]])
+    made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"], cues=inputs["cues"],
+                                                     lut=inputs["lut"], edit=inputs["edit"], width=width,
+                                                     height=height, fps=run.fps),
+                      artifacts=lambda r: [r["uri"]])
     if made.get("loudness") is not None:
         get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
                               made["loudness"], made["target_lufs"], made["true_peak"])
@@ -53,7 +56,7 @@ def timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str]
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
-    st = studio(run)
+    st = crew(run)
     rows = {row["uri"]: row for row in (inputs or {}).get("shots", [])}
     shots = []
     for p in plans:
@@ -100,6 +103,6 @@ def extras_into_renders(run: RunSpec, graded: dict | None, output: str) -> list[
         if not uri:
             continue
         path = Path(output).with_name(name.format(stem=Path(output).stem))
-        in_place(studio(run).storage, uri, path, path.suffix.lstrip("."))
+        in_place(crew(run).storage, uri, path, path.suffix.lstrip("."))
         made.append(Deliverable(kind=kind, file=path.name, uri=uri))
     return made

@@ -12,13 +12,16 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.states import Completed, Failed
+from typing import Literal
+
 from pydantic import BaseModel
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
 from slate.governor.gates import against
 from slate.manifests.settings import project_settings
 from slate.tasks.cache import result_storage
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
+from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.can import read_record, write_record
 
@@ -91,6 +94,26 @@ class SceneResult(BaseModel):
     def escalated(self) -> list[ShotReport]:
         return [s for s in self.shots if s.status == "escalated"]
 
+
+
+class SceneRound(BaseModel):
+    """What one round of the shoot-scene sub-flow returns, always this type (a failure is a
+    Failed state instead). `stage` says where the round stopped:
+
+      * "panels" — every panel judged, for a person to approve the finals (panels_only);
+      * "retakes" — clips whose next takes would pass the amount a person approved are held,
+        for the person to be asked again; not stitched yet;
+      * "concluded" — the scene's result (`result`), whatever its end (the state's name says
+        Completed, Escalated, Rejected or Unjudged).
+
+    The shots' panels, clips and contact sheet ride along for the person asked."""
+
+    stage: Literal["panels", "retakes", "concluded"]
+    plans: list[ShotPlan] = []
+    panels: dict[str, PanelOutcome] = {}
+    clips: dict[str, ClipOutcome] = {}
+    contact_sheet: str = ""
+    result: SceneResult | None = None
 
 
 class SceneEnded(Exception):
@@ -170,9 +193,10 @@ def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
 
 def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
              before: dict | None = None, deliverables: list[Deliverable] | None = None):
-    """The scene's result and the state it ends in."""
+    """The scene's result and the state it ends in: a concluded SceneRound (in a Completed-type
+    state when it has a name of its own), or a Failed one carrying the result (`ended`)."""
     log = get_run_logger()
-    gov = studio(run).governor
+    gov = crew(run).governor
     output, duration, cut = made or (None, None, None)
     reports_ = []
     for p in plans:
@@ -208,20 +232,20 @@ def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str
     if not output:
         rejected_all = result.shots and all(s.status == "rejected" for s in result.shots)
         if rejected_all:
-            return Completed(data=result, name="Rejected", message="no shot was approved for the final video")
+            return Completed(data=SceneRound(stage="concluded", result=result), name="Rejected", message="no shot was approved for the final video")
         return ended("Failed", f"no shot of scene {run.scene} passed its gates", result)
     if escalated:
         names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
         log.warning("escalated: %s", names)
-        return Completed(data=result, name="Escalated",
+        return Completed(data=SceneRound(stage="concluded", result=result), name="Escalated",
                          message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
     unread = [s.shot for s in result.shots if s.status == "unjudged"] + \
         [r.key for r in result.references if r.unjudged]
     if unread:
         # A rehearsal: every shot made, but not judged. Never a plain "Completed", never in the can.
         log.warning("unjudged (cannot_judge = warn): %s", ", ".join(unread))
-        return Completed(data=result, name="Unjudged",
+        return Completed(data=SceneRound(stage="concluded", result=result), name="Unjudged",
                          message=f"{len(unread)} unjudged (the judge could not read them; a rehearsal): "
                                  + ", ".join(unread))
-    return result
+    return SceneRound(stage="concluded", result=result)
 

@@ -19,12 +19,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from slate.governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Units
+from slate.governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import RefusedByModeration
 from slate.providers.local import png_bytes, reference_board
-from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.context import RunSpec, emit, in_project, crew
 from slate.tasks.drift import drift_check, due
 from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
 from slate.tasks.verdicts import DriftReading, GateVerdict
@@ -34,6 +34,7 @@ from slate.tasks.keyframes import keyframe_gate
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
 from slate.tasks.plan import ShotPlan
+from slate.tasks.take_inputs import ClipTake, Maker, PanelEdit, PanelTake
 from slate.tasks.video import video_take
 
 
@@ -153,7 +154,7 @@ def _reference_board(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> Pan
     """A reference shot makes no panel: its references laid out as the local provider places them
     (free, no model called) stand where a panel would — the picture its keyframe gate, drift check
     and reports hold the clip to. The board is never sent to the video model."""
-    st = studio(run)
+    st = crew(run)
     board = reference_board(st.storage, plan.clip_request("", None, 1))
     outcome.approved["start"] = st.storage.put_bytes(png_bytes(board), "png")
     outcome.board = True
@@ -162,7 +163,7 @@ def _reference_board(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> Pan
 
 
 def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
-    st = studio(run)
+    st = crew(run)
     moments = ["start"] + (["end"] if plan.end else [])
     for moment in moments:
         history: list[TakeResult] = []
@@ -173,12 +174,14 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             req = plan.panel_request(moment, take)
             try:
                 with _own_steps(st.governor, plan.shot):
-                    uri = in_project(panel_take, run, plan.shot, moment, take, asdict(req), st.images.name,
-                                     st.images.model, st.images.variant, run.profile)
+                    maker = Maker.of(st.images, run.profile)
+                    uri = in_project(panel_take, run, PanelTake(shot=plan.shot, moment=moment, take=take,
+                                                                request=asdict(req), maker=maker))
                     # The shot's recipe: each single edit one paid call, from the previous step's picture.
                     for step, instruction in enumerate(plan.recipe if moment == "start" else [], 1):
-                        uri = in_project(panel_edit, run, plan.shot, take, step, instruction, uri, asdict(req),
-                                         st.images.name, st.images.model, st.images.variant, run.profile)
+                        uri = in_project(panel_edit, run, PanelEdit(shot=plan.shot, take=take, step=step,
+                                                                    instruction=instruction, source_uri=uri,
+                                                                    request=asdict(req), maker=maker))
             except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
@@ -231,9 +234,9 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
     switch goes ahead. Either way the decision is a $0 row of the ledger."""
     if current + 1 >= len(models):
         return None
-    st = studio(run)
+    st = crew(run)
     refusing, fallback = models[current], models[current + 1]
-    units = Units("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio)
+    units = Usage("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio)
     impact = st.pricing.estimate(units, fallback) - st.pricing.estimate(units, refusing)
     left = st.governor.remaining()
     share = Decimal(run.fallback_gate_share)
@@ -258,8 +261,8 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
     — its retake declined — is escalated."""
     if finals is None:
         return True
-    st = studio(run)
-    cost = st.pricing.estimate(Units("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio), model)
+    st = crew(run)
+    cost = st.pricing.estimate(Usage("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio), model)
     allowance = st.allowance(Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
     short = allowance.admit(plan.shot, take, cost)
     if short is None:
@@ -280,7 +283,7 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
 
 def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
                  outcome: ClipOutcome, finals: Finals | None = None, cast: dict | None = None) -> None:
-    st = studio(run)
+    st = crew(run)
     start_uri = panels.approved["start"]
     if plan.chain and previous is not None and previous.held_for_retake:
         # Its first frame is that shot's last: nothing is paid for until a person has answered.
@@ -311,8 +314,8 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
         try:
             with _own_steps(st.governor, plan.shot):
-                clip_uri = in_project(video_take, run, plan.shot, take, clip_req.as_dict(), videos.name, videos.model,
-                                      videos.variant, run.profile)
+                clip_uri = in_project(video_take, run, ClipTake(shot=plan.shot, take=take, request=clip_req.as_dict(),
+                                                                maker=Maker.of(videos, run.profile)))
         except (JobRefused, RefusedByModeration) as exc:
             # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
             outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,

@@ -116,7 +116,7 @@ class CallContext:
 
 
 @dataclass(frozen=True)
-class Units:
+class Usage:
     """What a rate card prices a call by."""
 
     kind: Literal["image", "video", "judge"]
@@ -135,7 +135,7 @@ class CallSpec:
     covers the request and every provider setting that changes its output."""
 
     context: CallContext
-    units: Units
+    units: Usage
     fingerprint: str
     prompt: str = ""
     references: tuple[str, ...] = ()
@@ -145,7 +145,7 @@ class CallSpec:
 @dataclass(frozen=True)
 class Answer:
     """What a one-request call brings back: the bytes to keep, and what it cost — the provider's
-    own figure (`cost`), or what it reports it used (`usage`: Units fields, e.g. a judge's
+    own figure (`cost`), or what it reports it used (`usage`: Usage fields, e.g. a judge's
     tokens), priced by the rate card; else the estimate."""
 
     data: bytes
@@ -155,7 +155,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class CallArtifact:
     """The artifact a paid call produced. `reused`: an earlier call's, no provider call made."""
 
     uri: str
@@ -297,7 +297,7 @@ def quiet_sends(timeout: float) -> bool:
 
 
 class Next(enum.Enum):
-    """What the claim loop does when a step has no result yet (a step returns a Delivery or one of these)."""
+    """What the claim loop does when a step has no result yet (a step returns a CallArtifact or one of these)."""
 
     WAIT = "wait"    # another live owner is making this call: wait for its outcome
     AGAIN = "again"  # the ledger changed under us (released, taken over): claim the request anew
@@ -386,7 +386,7 @@ class Governor:
                            reference_hashes=tuple(spec.references), parameters=dict(spec.parameters or {}),
                            estimate=self._price(spec.units, f"{c.provider}:{c.model}"), caller=self.caller)
 
-    def _price(self, units: Units, model_key: str) -> Decimal:
+    def _price(self, units: Usage, model_key: str) -> Decimal:
         return self.estimate(units, model_key)
 
     def remaining(self) -> Decimal:
@@ -420,7 +420,7 @@ class Governor:
     # -- the two shapes of a paid call ------------------------------------------------------
     def sync_call(self, spec: CallSpec, send: Callable[[str], Answer], *,
                   recover: Callable[[str], Answer | None] | None = None, repeatable: bool = False,
-                  deadline: float | None = None) -> Delivery:
+                  deadline: float | None = None) -> CallArtifact:
         """One request, one answer (a panel, a verdict). `send(call_id)` makes the request.
         `recover(call_id)` fetches the answer of a call whose answer was lost (a crashed run, a
         dropped connection), where the provider keeps it — or raises NotReceived when it can
@@ -433,7 +433,7 @@ class Governor:
     def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], Any],
                  download: Callable[[str, Path], Path], suffix: str, deadline: float,
                  poll_interval: float | None = None, find: Callable[[str, Any], str | None] | None = None,
-                 cancel: Callable[[str], None] | None = None) -> Delivery:
+                 cancel: Callable[[str], None] | None = None) -> CallArtifact:
         """Submit → job id → poll (at most `deadline` seconds) → download (a clip, a panel).
         `find(call_id, since)` looks a job up whose id was never recorded (`since`: when our
         intent was written, a datetime), None when it finds none; NotImplementedError where the
@@ -443,7 +443,7 @@ class Governor:
                                        find, cancel))
 
     # -- the state machine ------------------------------------------------------------------
-    def _obtain(self, spec: CallSpec, way) -> Delivery:
+    def _obtain(self, spec: CallSpec, way) -> CallArtifact:
         self.check_open()
         guard_paid_call(spec.context.provider)
         request = self._request(spec)
@@ -460,7 +460,7 @@ class Governor:
             for call_id in self._mine.ids:
                 watchdog.forget(call_id)
 
-    def _with_retries(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
+    def _with_retries(self, spec: CallSpec, request: CallRequest, way) -> CallArtifact:
         """A request refused before it ran (rate limited, no connection) cost nothing and may be
         sent again: after the wait the provider asks for (bounded), at most `max_retries` times.
         Each refused send stays a failed row at $0 in the ledger."""
@@ -477,7 +477,7 @@ class Governor:
                 time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _decide(self, spec: CallSpec, request: CallRequest, way) -> Delivery:
+    def _decide(self, spec: CallSpec, request: CallRequest, way) -> CallArtifact:
         skip: set[str] = set()
         waiting_since: float | None = None
         while True:
@@ -516,7 +516,7 @@ class Governor:
             elif step is not _AGAIN:
                 return step
 
-    def _follow_open(self, spec: CallSpec, row: CallRow, now, way) -> "Delivery | Next":
+    def _follow_open(self, spec: CallSpec, row: CallRow, now, way) -> "CallArtifact | Next":
         """An open row of this request: whose is it, and what is left to do."""
         if row.status in ("reserved", "submitted"):
             if lease_state(row, now, self.me) == "live":
@@ -565,11 +565,11 @@ class Governor:
         keeper.drop(row.call_id)
         return _AGAIN
 
-    def _reuse(self, spec: CallSpec, row: CallRow, way) -> Delivery | None:
+    def _reuse(self, spec: CallSpec, row: CallRow, way) -> CallArtifact | None:
         """A succeeded call of this request: its artifact, or (lost) the provider's copy of it."""
         if self.storage.exists(row.artifact_uri):
             _point("reused", spec, call_id=row.call_id)
-            return Delivery(row.artifact_uri, row.call_id, reused=True)
+            return CallArtifact(row.artifact_uri, row.call_id, reused=True)
         try:  # fetching what was already paid for again is free; if the provider lost it too, pay anew
             if isinstance(way, _Job) and row.job_id:
                 part = self._part(row.call_id, way.suffix)
@@ -586,14 +586,14 @@ class Governor:
             return None
         self.ledger.replace_artifact(row.call_id, uri)
         _point("reused", spec, call_id=row.call_id, fetched_again=True)
-        return Delivery(uri, row.call_id, reused=True)
+        return CallArtifact(uri, row.call_id, reused=True)
 
-    def _settle_stored(self, spec: CallSpec, row: CallRow) -> Delivery:
+    def _settle_stored(self, spec: CallSpec, row: CallRow) -> CallArtifact:
         """The owner stored the artifact and died before settling: settle it for them."""
         self.ledger.settle(row.call_id, actual_cost=row.estimate, artifact_uri=row.artifact_uri)
         keeper.drop(row.call_id)
         _point("settled", spec, call_id=row.call_id)
-        return Delivery(row.artifact_uri, row.call_id)
+        return CallArtifact(row.artifact_uri, row.call_id)
 
     # -- lost answers ------------------------------------------------------------------------
     def _find(self, row: CallRow, way):
@@ -621,7 +621,7 @@ class Governor:
             return None
         return None
 
-    def _look_up(self, spec: CallSpec, row: CallRow, way) -> "Delivery | Next":
+    def _look_up(self, spec: CallSpec, row: CallRow, way) -> "CallArtifact | Next":
         """Sent, no job id or answer recorded: look it up; else unknown."""
         found = self._find(row, way)
         if found is not None:
@@ -688,7 +688,7 @@ class Governor:
                                      f"again once as call {row.call_id}, which cost {fmt_usd(cost)}")
 
     # -- sending -----------------------------------------------------------------------------
-    def _send(self, spec: CallSpec, row: CallRow, way, *, resend: bool = False) -> Delivery:
+    def _send(self, spec: CallSpec, row: CallRow, way, *, resend: bool = False) -> CallArtifact:
         """Our claim: the request goes out now (`resend`: a row a lookup proved never received)."""
         call_id = row.call_id
         self._hold(call_id)
@@ -799,7 +799,7 @@ class Governor:
         job = f", job {row.job_id}" if row.job_id else ""
         return f"shot {row.shot} {row.stage} take {row.take}, {row.provider}:{row.model}{job}"
 
-    def _follow_job(self, spec: CallSpec, row: CallRow, way: _Job) -> Delivery:
+    def _follow_job(self, spec: CallSpec, row: CallRow, way: _Job) -> CallArtifact:
         """A job with a known id: poll to the end (within the deadline), download, keep."""
         if not watchdog.watching(row.call_id):
             self._watch(spec, row, way)
@@ -926,7 +926,7 @@ class Governor:
         if cost is not None and str(cost) != "":
             return Decimal(str(cost))
         if usage:
-            return self._price(Units(**usage), model_key)
+            return self._price(Usage(**usage), model_key)
         return None
 
     def _part(self, call_id: str, suffix: str) -> Path:
@@ -940,7 +940,7 @@ class Governor:
         path.unlink(missing_ok=True)
         return uri
 
-    def _keep(self, spec: CallSpec, row: CallRow, got: Answer | Path, *, cost: Decimal | None = None) -> Delivery:
+    def _keep(self, spec: CallSpec, row: CallRow, got: Answer | Path, *, cost: Decimal | None = None) -> CallArtifact:
         """Record the artifact's URI, store its bytes, then settle: a run killed anywhere in
         between finds the URI in the ledger and the bytes in storage, and pays nothing again."""
         if isinstance(got, Answer):
@@ -961,7 +961,7 @@ class Governor:
         self._asked_again(spec, row, row.estimate if cost is None else cost)
         if cost is not None and cost != row.estimate:  # settled at the estimate, the total did not move
             self._budget_moved()
-        return Delivery(uri, row.call_id)
+        return CallArtifact(uri, row.call_id)
 
 
 def _file_digest(path: Path) -> str:

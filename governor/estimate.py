@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.money import fmt_usd, usd
 from slate.governor.ratecard import Pricing
 
@@ -142,7 +142,7 @@ def _takes(name: str, x: Decimal | str | int) -> Decimal:
 
 
 def _judge(pricing: Pricing, tokens: tuple[int, int]) -> Decimal:
-    return pricing.estimate(Units("judge", input_tokens=tokens[0], output_tokens=tokens[1]))
+    return pricing.estimate(Usage("judge", input_tokens=tokens[0], output_tokens=tokens[1]))
 
 
 def _seconds(x) -> Decimal:
@@ -183,9 +183,9 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
         panels = 0 if by_reference else 2 if p.end else 1
         cast = len((getattr(p, "start", None) or {}).get("characters", ()))
         # Priced as tasks/panel.py describes the call: one image at the panel's height.
-        image = pricing.estimate(Units("image", images=1, resolution=f"{p.height}p"))
+        image = pricing.estimate(Usage("image", images=1, resolution=f"{p.height}p"))
         panel_gate = _judge(pricing, panel_gate_tokens(cast))
-        clip = pricing.estimate(Units("video", seconds=p.duration, resolution=p.resolution,
+        clip = pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution,
                                          audio=getattr(p, "audio", False)))
         # The first shot has no cut into it; a cut between shots that share nothing is not judged.
         into = cut if i and vision_judge and _shares(plans[i - 1], p) else Decimal(0)

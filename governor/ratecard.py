@@ -1,6 +1,6 @@
 """The rate card: what one provider call costs, in exact dollars.
 
-What it is for: turning the ``Units`` of a call (output seconds at a resolution, images,
+What it is for: turning the ``Usage`` of a call (output seconds at a resolution, images,
 judge tokens) into a ``Decimal`` price, from data. Prices live in ``governor/rates.toml``
 (packaged) and, for one film, in ``<project>/rates.toml``, whose entries replace the packaged
 ones of the same key. ``Pricing`` says which rate-card entries a run's calls are priced as,
@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.money import usd
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
@@ -270,7 +270,7 @@ class Rate:
             f"{self.key} has no price for resolution {resolution!r} "
             f"(priced: {', '.join(self.resolutions or ())}); add it to rates.toml with a source")
 
-    def price(self, units: Units) -> Decimal:
+    def price(self, units: Usage) -> Decimal:
         """Exact price of one call, quantised to the ledger's micro-dollar."""
         if units.kind != self.kind:
             raise RateError(f"{self.key} is a {self.kind} model; it cannot price a {units.kind} call")
@@ -281,9 +281,9 @@ class Rate:
                         + self.per_million_output * units.output_tokens) / MILLION)
         return usd(self._video(units))
 
-    def _video(self, units: Units) -> Decimal:
+    def _video(self, units: Usage) -> Decimal:
         if units.audio and self.with_audio is not None:
-            return self.with_audio._video(Units("video", seconds=units.seconds, resolution=units.resolution))
+            return self.with_audio._video(Usage("video", seconds=units.seconds, resolution=units.resolution))
         res = units.resolution
         s = self.billed_seconds(units.seconds)
         if self.per_second is not None:
@@ -419,7 +419,7 @@ class RateCard:
                               f"{', '.join(known) or '(none)'} (add it to rates.toml with a source)")
         return r
 
-    def price(self, model_key: str, units: Units) -> Decimal:
+    def price(self, model_key: str, units: Usage) -> Decimal:
         """Price of one call of ``model_key``; unknown keys list the known keys of that kind."""
         return self.rate(model_key, units.kind).price(units)
 
@@ -494,7 +494,7 @@ class Pricing:
         except KeyError:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}") from None
 
-    def estimate(self, units: Units, model_key: str | None = None) -> Decimal:
+    def estimate(self, units: Usage, model_key: str | None = None) -> Decimal:
         """The price of a call: of `model_key` (the model that makes it) unless `price_as`
         re-prices its kind, else of the run's model for that kind."""
         if model_key is None or units.kind in self.repriced:

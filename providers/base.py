@@ -125,7 +125,7 @@ class JobStatus:
     progress: float = 0.0
     error: str | None = None
     cost: str | None = None  # the provider's own figure, as a decimal string, when it gives one
-    usage: dict | None = None  # what it reports it used, as governor Units fields (priced by the rate card)
+    usage: dict | None = None  # what it reports it used, as governor Usage fields (priced by the rate card)
     refused: bool = False      # ended "failed" because moderation refused the input or output
 
 
@@ -156,7 +156,7 @@ class Verdict:
 
     scores: tuple[Score, ...]
     judge: str
-    #: what the judge reported it used (governor Units fields: kind, input_tokens, output_tokens)
+    #: what the judge reported it used (governor Usage fields: kind, input_tokens, output_tokens)
     usage: dict | None = None
 
     @classmethod
@@ -257,7 +257,7 @@ class ReferenceImages:
 
 
 @dataclass(frozen=True)
-class Finding:
+class DoctorFinding:
     """One line of `slate doctor` about a provider: what was checked, whether it is fine, and
     whether a run may go on without it being fixed."""
 

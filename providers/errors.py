@@ -57,7 +57,7 @@ class ProviderError(Exception):
         self.status = status
         #: what the provider says it billed for this failure, when it says (a Decimal)
         self.charged = charged
-        #: what the provider reports the failed call used (governor Units fields), when it says
+        #: what the provider reports the failed call used (governor Usage fields), when it says
         self.usage = usage
 
     def __str__(self) -> str:

@@ -47,7 +47,7 @@ import httpx
 from PIL import Image, ImageOps
 
 from slate.providers import clip_references, http
-from slate.providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from slate.providers.base import ClipRequest, DoctorFinding, JobStatus, PanelRequest
 from slate.providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                                     ProviderTimeout, RefusedByModeration, poll_wait)
@@ -507,18 +507,18 @@ def image(model: str, *, storage, base_url: str, **_) -> FalImage:
     return FalImage(model, storage=storage, base_url=base_url)
 
 
-def doctor(*, base_url: str) -> list[Finding]:
+def doctor(*, base_url: str) -> list[DoctorFinding]:
     """`slate doctor`'s lines for fal. Nothing here costs money, so nothing here calls fal: the
     queue documents no free endpoint that checks a key or tells the balance."""
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
-        return [Finding(NAME, "key", False, str(exc))]
+        return [DoctorFinding(NAME, "key", False, str(exc))]
     return [
-        Finding(NAME, "key", True, f"key {key.id} from {key.source}, for the queue at {http.where(base_url)}"),
-        Finding(NAME, "key valid", False, "not checked: fal documents no free endpoint that checks a key; the first "
+        DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}, for the queue at {http.where(base_url)}"),
+        DoctorFinding(NAME, "key valid", False, "not checked: fal documents no free endpoint that checks a key; the first "
                                           "paid call does (a 401 halts the run at $0)", blocking=False),
-        Finding(NAME, "credit", False, "not reported: fal's queue API tells no balance; an exhausted balance "
+        DoctorFinding(NAME, "credit", False, "not reported: fal's queue API tells no balance; an exhausted balance "
                                        "(403 'User is locked') halts the run at $0", blocking=False),
     ]
 

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from slate.providers import clip_references, download, http, rubric
-from slate.providers.base import (ClipRequest, Finding, JobStatus, PanelRequest, ReferenceImages, Verdict)
+from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelRequest, ReferenceImages, Verdict)
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                                     ProviderUnreachable, RefusedByModeration, TransientServerError)
 from slate.providers.keys import MissingKey, provider_key, redact
@@ -423,18 +423,18 @@ def judge(model: str, *, storage, base_url: str, **_) -> GeminiJudge:
     return GeminiJudge(model, storage=storage, base_url=base_url)
 
 
-def doctor(*, base_url: str) -> list[Finding]:
+def doctor(*, base_url: str) -> list[DoctorFinding]:
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
-        return [Finding(NAME, "key", False, str(exc))]
+        return [DoctorFinding(NAME, "key", False, str(exc))]
     return [
-        Finding(NAME, "key", True, f"key {key.id} from {key.source}"),
+        DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}"),
         # PROVIDERS.md documents no free endpoint of the Gemini API, and a paid call to test a
         # key is not what a doctor should spend.
-        Finding(NAME, "key valid", False, "cannot be checked without a paid call: the first call of a run will "
+        DoctorFinding(NAME, "key valid", False, "cannot be checked without a paid call: the first call of a run will "
                                           "say (a refused key halts the run)", blocking=False),
-        Finding(NAME, "credit", False, "the Gemini API does not report remaining credit: see the Google Cloud "
+        DoctorFinding(NAME, "credit", False, "the Gemini API does not report remaining credit: see the Google Cloud "
                                        "billing page", blocking=False),
     ]
 

@@ -34,7 +34,7 @@ from PIL import Image
 
 from slate.manifests.keys import parse_canonical
 from slate.media import add_sound_bed, render_clip
-from slate.providers.base import CharacterRef, ClipRequest, Finding, JobStatus, PanelRequest, ReferenceRequest
+from slate.providers.base import CharacterRef, ClipRequest, DoctorFinding, JobStatus, PanelRequest, ReferenceRequest
 from slate.providers.errors import JobFailed, NotReceived
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
@@ -409,8 +409,8 @@ def judge(model: str, *, storage=None, **_):
                      complete=isinstance(storage, LocalStorage))
 
 
-def doctor(**_) -> list[Finding]:
-    return [Finding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
+def doctor(**_) -> list[DoctorFinding]:
+    return [DoctorFinding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
 
 def tone_of(seed: int) -> int:

@@ -35,7 +35,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from slate.providers import clip_references, download, http
-from slate.providers.base import ClipRequest, Finding, JobStatus
+from slate.providers.base import ClipRequest, DoctorFinding, JobStatus
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
                                     RefusedByModeration, TransientServerError)
 from slate.providers.keys import MissingKey, provider_key
@@ -278,29 +278,29 @@ def key_limit(*, base_url: str) -> Decimal | None:
     return _money(_key_info(base_url).get("limit_remaining"))
 
 
-def doctor(*, base_url: str) -> list[Finding]:
+def doctor(*, base_url: str) -> list[DoctorFinding]:
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
-        return [Finding(NAME, "key", False, str(exc))]
-    found = [Finding(NAME, "key", True, f"key {key.id} from {key.source}")]
+        return [DoctorFinding(NAME, "key", False, str(exc))]
+    found = [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}")]
     try:
         data = _key_info(base_url)
     except AuthenticationFailed as exc:
-        return found + [Finding(NAME, "key valid", False, str(exc))]
+        return found + [DoctorFinding(NAME, "key valid", False, str(exc))]
     except OutOfCredit as exc:
-        return found + [Finding(NAME, "credit", False, str(exc))]
+        return found + [DoctorFinding(NAME, "credit", False, str(exc))]
     except ProviderError as exc:
-        return found + [Finding(NAME, "key valid", False, f"could not be checked: {exc}", blocking=False)]
+        return found + [DoctorFinding(NAME, "key valid", False, f"could not be checked: {exc}", blocking=False)]
     # The label is a masked form of the key itself: not shown.
-    found.append(Finding(NAME, "key valid", True, f"key {key.id} is valid (GET /key)"))
+    found.append(DoctorFinding(NAME, "key valid", True, f"key {key.id} is valid (GET /key)"))
     limit, remaining = _money(data.get("limit")), _money(data.get("limit_remaining"))
     if remaining is None:
-        found.append(Finding(NAME, "credit", True, "the key has no spending limit; the account's credit is not "
+        found.append(DoctorFinding(NAME, "credit", True, "the key has no spending limit; the account's credit is not "
                                                    "checked", blocking=False))
     else:
         of = f" of its ${limit} limit" if limit is not None else ""
-        found.append(Finding(NAME, "credit", remaining > 0, f"${remaining} left{of}"
+        found.append(DoctorFinding(NAME, "credit", remaining > 0, f"${remaining} left{of}"
                              + ("" if remaining > 0 else ": raise the key's limit on openrouter.ai")))
     return found
 

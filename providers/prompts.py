@@ -94,7 +94,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Finding:
+class LintFinding:
     rule: str
     severity: str      # warn | block
     message: str
@@ -201,7 +201,7 @@ def assemble(blocks: Blocks, family: Family, kind: str) -> str:
 
 
 def lint(prompt: str, family: Family, kind: str, rules: Rules, *, with_references: bool,
-         camera_fixed: bool = False) -> list[Finding]:
+         camera_fixed: bool = False) -> list[LintFinding]:
     """What the rules say of a finished prompt, for this family and kind of call."""
     found = []
     lowered = prompt.lower()
@@ -216,14 +216,14 @@ def lint(prompt: str, family: Family, kind: str, rules: Rules, *, with_reference
             m = re.search(r.pattern, prompt, re.IGNORECASE)
             if m:
                 hit = m.group(0) if r.id != "no-secrets" else "a URL or key"  # never echo a key back
-                found.append(Finding(r.id, r.severity, f"{r.message} (found: {hit!r})"))
+                found.append(LintFinding(r.id, r.severity, f"{r.message} (found: {hit!r})"))
         elif r.requires:
             if r.requires.lower() not in lowered:
-                found.append(Finding(r.id, r.severity, f"{r.message} (missing: {r.requires!r})"))
+                found.append(LintFinding(r.id, r.severity, f"{r.message} (missing: {r.requires!r})"))
         elif r.words and (with_references or not r.with_references):
             hits = sorted({w for w in r.words if re.search(rf"\b{re.escape(w)}\b", lowered)})
             if hits:
-                found.append(Finding(r.id, r.severity, f"{r.message}: {', '.join(hits)}"))
+                found.append(LintFinding(r.id, r.severity, f"{r.message}: {', '.join(hits)}"))
     return found
 
 

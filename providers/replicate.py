@@ -51,7 +51,7 @@ from urllib.parse import quote, urlsplit
 from PIL import Image
 
 from slate.providers import clip_references, download, http
-from slate.providers.base import ClipRequest, Finding, JobStatus, PanelRequest
+from slate.providers.base import ClipRequest, DoctorFinding, JobStatus, PanelRequest
 from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                                     RefusedByModeration, TransientServerError, poll_wait)
 from slate.providers.keys import MissingKey, provider_key, redact
@@ -638,30 +638,30 @@ def video(model: str, *, storage, base_url: str, **_) -> ReplicateVideo:
 PROBE_ID = "slatedoctorkeycheck"   # no such prediction: a free GET that only a bad key is refused
 
 
-def doctor(*, base_url: str) -> list[Finding]:
+def doctor(*, base_url: str) -> list[DoctorFinding]:
     """`slate doctor`'s lines for Replicate: the key, whether the API takes it, credit."""
-    credit = Finding(NAME, "credit", True, "Replicate's API does not report remaining credit: see the account's "
+    credit = DoctorFinding(NAME, "credit", True, "Replicate's API does not report remaining credit: see the account's "
                                           "billing page", blocking=False)
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
-        return [Finding(NAME, "key", False, str(exc)), credit]
-    found = [Finding(NAME, "key", True, f"key {key.id} from {key.source}")]
+        return [DoctorFinding(NAME, "key", False, str(exc)), credit]
+    found = [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}")]
     try:
         with Predictions(base_url) as api:
             api.get(PROBE_ID)
-        found.append(Finding(NAME, "key valid", True, "the API accepted the key"))
+        found.append(DoctorFinding(NAME, "key valid", True, "the API accepted the key"))
     except BadRequest as exc:
         # A key the API accepts gets "not found" for a prediction that does not exist; a 404's
         # exact body is [?], so only its status is read.
         ok = exc.status == 404
-        found.append(Finding(NAME, "key valid", ok, "the API accepted the key" if ok else
+        found.append(DoctorFinding(NAME, "key valid", ok, "the API accepted the key" if ok else
                              f"could not tell: {exc}", blocking=False))
     except ProviderError as exc:
         if exc.halts:   # 401/402/403: the key (or its account) is refused
-            found.append(Finding(NAME, "key valid", False, f"the key was refused: {exc}"))
+            found.append(DoctorFinding(NAME, "key valid", False, f"the key was refused: {exc}"))
         else:           # no answer, a 5xx, a 429: nothing learnt about the key
-            found.append(Finding(NAME, "key valid", False, f"could not check: {exc}", blocking=False))
+            found.append(DoctorFinding(NAME, "key valid", False, f"could not check: {exc}", blocking=False))
     return found + [credit]
 
 

@@ -97,7 +97,7 @@ class ProviderSpec:
     image: Callable[..., Any] | None = None
     video: Callable[..., Any] | None = None
     judge: Callable[..., Any] | None = None
-    #: (*, base_url) -> list[Finding]: `slate doctor`'s lines; free calls only
+    #: (*, base_url) -> list[DoctorFinding]: `slate doctor`'s lines; free calls only
     doctor: Callable[..., list] | None = None
     #: (*, base_url) -> Decimal | None: what the key may still spend, where the API says
     key_limit: Callable[..., Any] | None = None

@@ -29,7 +29,6 @@ install_log_redaction()  # a key read by a provider never reaches a log line
 
 from slate.commands import approve, ledger, project, run, stack, status  # noqa: E402
 from slate.commands import mcp  # noqa: E402
-from slate.commands.report import Progress  # noqa: E402,F401 — tests read the live table from here
 from slate.commands.shared import console, err  # noqa: E402,F401
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,

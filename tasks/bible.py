@@ -39,7 +39,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
 from slate.governor.gates import GatePolicy, failing, judge_kind
 from slate.manifests import LoadedFilm
 from slate.manifests.keys import check_key
@@ -229,10 +229,10 @@ def check_request(storage, asset: Asset, *, view: str | None, parent: int | None
 def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model: str | None = None,
                  view: str | None = None, parent: int | None = None, instruction: str | None = None) -> dict:
     """One new version of the asset, paid through the governor, gated, stored; its record."""
-    from slate.tasks.context import studio
+    from slate.tasks.context import crew
     from slate.tasks.lint import check_before_paying
     run = _run(root, film, settings, model)
-    st = studio(run)
+    st = crew(run)
     storage = st.storage
     parent_rec = check_request(storage, asset, view=view, parent=parent, instruction=instruction)
     n = max((v["version"] for v in versions(storage, asset)), default=0) + 1
@@ -251,7 +251,7 @@ def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model:
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, "bible", f"{asset.kind}:{asset.ident}", STAGE, 1, provider,
                             model_name, run.profile),
-        units=Units("image", images=1, resolution=f"{height}p"),
+        units=Usage("image", images=1, resolution=f"{height}p"),
         fingerprint=fingerprint({"reference": req.fingerprint(), "variant": images.variant}), prompt=prompt,
         references=(parent_uri,) if parent_uri else (),
         parameters={"version": n, "parent": parent, "view": view, "instruction": instruction})

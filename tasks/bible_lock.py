@@ -17,13 +17,13 @@ from prefect.cache_policies import NO_CACHE
 
 from slate.manifests import LoadedFilm
 from slate.providers.storage_local import write_atomic
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
 from slate.tasks.references import BibleLock, lock_scene_references
 
 
 def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:
     """Record the lock and say which references changed since the last run."""
-    path = studio(run).root / ".slate" / f"bible.lock.{run.scene}.json"
+    path = crew(run).root / ".slate" / f"bible.lock.{run.scene}.json"
     changed = []
     if path.is_file():
         old = json.loads(path.read_text())

@@ -24,7 +24,7 @@ from pathlib import Path
 from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, write_atomic
 from slate.manifests.options import not_output
 from slate.tasks.clapper import content_key
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
 from slate.tasks.assembly import edit_fingerprint
 from slate.tasks.plan import plan_scene
 from slate.tasks.references import lock_scene_references
@@ -94,7 +94,7 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
         output, sheet = root / entry["output"], root / entry["contact_sheet"]
     except (ValueError, KeyError, TypeError):
         return None
-    storage = studio(run).storage
+    storage = crew(run).storage
     sheet_uri = entry.get("sheet")   # records written before the sheet was stored have none
     if sheet_uri is None and not sheet.is_file():
         return None  # made again by the run (its stages all cached), with its contact sheet
@@ -130,7 +130,7 @@ def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
     output, sheet = Path(result["output"]).resolve(), Path(result.get("contact_sheet") or "").resolve()
     if root not in output.parents or root not in sheet.parents or not sheet.is_file():
         return False
-    storage = studio(run).storage
+    storage = crew(run).storage
     cut = storage.put_file(output, "mp4")  # already there: the stitch stored it
     sheet_uri = storage.put_file(sheet, "png")  # so a worker whose folder never saw the scene serves it
     write_record(shelf, key, json.dumps({"key": key, "cut": cut, "sheet": sheet_uri, "result": result,

@@ -4,13 +4,13 @@
 It is passed to every task but excluded from every cache key: where and when a run happens
 must never change what a shot's content is. What a provider setting does change (the local
 fault mode) reaches the key as the provider's `variant`, a parameter of every stage task.
-`Studio` holds the live objects (storage, providers, judge, governor) of one RunSpec;
-`studio(run)` finds it on the run's soundstage (tasks/soundstage.py), where it is built once and
+`Crew` holds the live objects (storage, providers, judge, governor) of one RunSpec;
+`crew(run)` finds it on the run's soundstage (tasks/soundstage.py), where it is built once and
 closed when the run ends. `emit` tells the run's listeners (and the process's display) what a
 shot is doing, as a typed event (tasks/events.py).
 
 It must never put a key, a client or an open file into a task's parameters, and never keep a
-studio anywhere but on its run's soundstage.
+crew anywhere but on its run's soundstage.
 """
 from __future__ import annotations
 
@@ -97,9 +97,9 @@ def run_spec(root: Path, scene_id: str, film_id: str, settings, run_id: str, tak
                    root=str(root), run_id=run_id, film=film_id, scene=scene_id)
 
 
-class Studio:
+class Crew:
     """The live side of a run: storage, providers and the governor (the governor is the run's,
-    shared by every studio on its soundstage)."""
+    shared by every crew on its soundstage)."""
 
     def __init__(self, run: RunSpec, stage: Soundstage):
         self.run = run
@@ -157,7 +157,7 @@ class Studio:
                                                lambda: self.governor.ledger.rows(run_id=self.run.run_id))
 
     def close(self) -> None:
-        """What this studio opened (storage, providers) closed: the run ended."""
+        """What this crew opened (storage, providers) closed: the run ended."""
         built = [self.__dict__.get(name) for name in ("images", "judge")] + list(self._videos.values())
         for thing in [self.storage, *built]:
             close = getattr(thing, "close", None)
@@ -170,10 +170,10 @@ class Studio:
         return path
 
 
-def studio(run: RunSpec) -> Studio:
-    """The run's studio for this RunSpec, on the run's soundstage (a stray one outside any flow)."""
+def crew(run: RunSpec) -> Crew:
+    """The run's crew for this RunSpec, on the run's soundstage (a stray one outside any flow)."""
     stage = stage_for(run.run_id)
-    return stage.studio(run.model_dump_json(), lambda: Studio(run, stage))
+    return stage.crew(run.model_dump_json(), lambda: Crew(run, stage))
 
 
 # -- progress: tasks tell whoever listens (the CLI's live display) what a shot is doing -------
@@ -234,7 +234,7 @@ def in_project(task_obj, run: RunSpec, *args, artifacts: Callable[[object], list
     from prefect.transactions import CommitMode, transaction
     with transaction(commit_mode=CommitMode.EAGER):
         result = task_obj(run, *args)
-    storage = studio(run).storage
+    storage = crew(run).storage
     if not all(storage.exists(uri) for uri in artifacts(result) if uri):
         with transaction(commit_mode=CommitMode.EAGER):
             result = task_obj.with_options(refresh_cache=True)(run, *args)

@@ -19,13 +19,13 @@ from dataclasses import asdict
 
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import extract_frame
 from slate.media.continuity import palette_continuity
 from slate.providers.base import JUDGEABLE, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
 from slate.tasks.judge_reading import layout_unreadable
 from slate.tasks.panel import panel_from_dict
@@ -39,7 +39,7 @@ from slate.tasks.versions import CONTINUITY_VERSION  # bumped there
 def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
     """The verdict on one cut (`given.laid_out`: the later shot's clip started from its own
     panel, not from `given.last_frame_uri`)."""
-    st = studio(run)
+    st = crew(run)
     previous, shot, last_frame_uri, clip_uri = given.previous, given.shot, given.last_frame_uri, given.clip_uri
     request, previous_request, laid_out = given.request, given.previous_request, given.laid_out
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
@@ -70,7 +70,7 @@ def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
     if not blank and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
-            units=Units("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+            units=Usage("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"last": last_frame_uri, "first": first_uri, "judge": model, "variant": variant}),
             prompt=f"continuity {previous} -> {shot}", references=(last_frame_uri, first_uri))
         seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_continuity(

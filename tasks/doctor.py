@@ -17,29 +17,29 @@ from decimal import Decimal
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
 from slate.manifests.settings import Settings
-from slate.providers.base import Finding
+from slate.providers.base import DoctorFinding
 from slate.providers.keys import MissingKey, provider_key
 from slate.providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
 from slate.tasks.slots import slot_name
 
 
-def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[Finding]:
+def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[DoctorFinding]:
     """One finding per line of `slate doctor`, for the lineup the settings choose; `estimate`
     (the run's expected cost) is held to what a key has left where the provider says."""
     return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate)
 
 
 def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
-                 estimate: Decimal | None = None) -> list[Finding]:
-    findings: list[Finding] = []
+                 estimate: Decimal | None = None) -> list[DoctorFinding]:
+    findings: list[DoctorFinding] = []
     for name in chosen.providers():
         try:
             spec = provider(name)
         except UnknownProvider:
-            findings.append(Finding(name, "module", False, f"no provider module for {name} in this slate"))
+            findings.append(DoctorFinding(name, "module", False, f"no provider module for {name} in this slate"))
             continue
         if spec.doctor is None:
-            findings.append(Finding(name, "checks", True, "its module declares no checks", blocking=False))
+            findings.append(DoctorFinding(name, "checks", True, "its module declares no checks", blocking=False))
             continue
         url = base_url_for(name, urls)
         findings += spec.doctor(base_url=url)
@@ -49,38 +49,38 @@ def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *
     for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge)]:
         try:
             rate = card.rate(str(ref), kind)
-            findings.append(Finding(ref.provider, "models", True, f"{kind} model {ref} is priced "
+            findings.append(DoctorFinding(ref.provider, "models", True, f"{kind} model {ref} is priced "
                                     f"({rate.source}; confidence {rate.confidence})", blocking=False))
         except RateError as exc:
-            findings.append(Finding(ref.provider, "models", False, str(exc)))
+            findings.append(DoctorFinding(ref.provider, "models", False, str(exc)))
     for name in sorted({v.provider for v in chosen.videos}):
         try:
             key_id = provider_key(name).id if provider(name).key_vars else "local"
         except (MissingKey, UnknownProvider):
             continue  # already said above
-        findings.append(Finding(name, "slots", True, f"{video_slots} video job(s) at a time on key "
+        findings.append(DoctorFinding(name, "slots", True, f"{video_slots} video job(s) at a time on key "
                                 f"{key_id} (concurrency limit {slot_name(name, key_id)})", blocking=False))
     return findings
 
 
-def _limit(provider: str, key_limit, base_url: str, estimate: Decimal) -> list[Finding]:
+def _limit(provider: str, key_limit, base_url: str, estimate: Decimal) -> list[DoctorFinding]:
     try:
         left = key_limit(base_url=base_url)
     except Exception as exc:  # noqa: BLE001 — the key line above already says what is wrong
-        return [Finding(provider, "estimate", False, f"could not read the key's limit: {exc}", blocking=False)]
+        return [DoctorFinding(provider, "estimate", False, f"could not read the key's limit: {exc}", blocking=False)]
     if left is None:
-        return [Finding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}; the key has no "
+        return [DoctorFinding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}; the key has no "
                         f"spending limit", blocking=False)]
     if left < estimate:
-        return [Finding(provider, "estimate", False, f"the key has {fmt_usd(left)} left of its limit and this run is "
+        return [DoctorFinding(provider, "estimate", False, f"the key has {fmt_usd(left)} left of its limit and this run is "
                         f"estimated at {fmt_usd(estimate)}: raise the key's limit, or run fewer shots")]
-    return [Finding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}, within the "
+    return [DoctorFinding(provider, "estimate", True, f"this run is estimated at {fmt_usd(estimate)}, within the "
                     f"{fmt_usd(left)} the key has left", blocking=False)]
 
 
-def blocking(findings: list[Finding]) -> list[Finding]:
+def blocking(findings: list[DoctorFinding]) -> list[DoctorFinding]:
     return [f for f in findings if not f.ok and f.blocking]
 
 
-def line(f: Finding) -> str:
+def line(f: DoctorFinding) -> str:
     return f"{'ok ' if f.ok else ('FAIL' if f.blocking else 'warn')}  {f.provider:<10} {f.check:<9} {f.text}"

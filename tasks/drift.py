@@ -32,7 +32,7 @@ from slate.media.content import content_fault
 from slate.media.grade import frame_window, lab, soften
 from slate.media import clip as clip_models
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
 from slate.tasks.memo import BoundedMemo
 from slate.tasks.gate_inputs import DriftInput
 from slate.tasks.verdicts import DriftReading
@@ -72,7 +72,7 @@ def drift_check(run: RunSpec, given: DriftInput) -> DriftReading:
     come from the chain's first panel, or an end panel before it); empty or `panel_uri`: its
     own. `given.characters`: the shot's people ({id, turnaround_uri, wardrobe_colour}), whose
     presence is a drift measure beside SSIM, colour and sharpness."""
-    st = studio(run)
+    st = crew(run)
     shot, last_frame_uri, panel_uri, threshold = given.shot, given.last_frame_uri, given.panel_uri, given.threshold
     plate_uri, turnaround_uris, origin_uri, characters = (given.plate_uri, given.turnaround_uris, given.origin_uri,
                                                           given.characters)
@@ -231,6 +231,6 @@ def due(plan, every: int) -> bool:
 def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> object | None:
     """The shot's characters' colour signatures (media.presence) for drift's presence measure,
     read from their turnarounds as the keyframe gate reads them; None when none can be read."""
-    from slate.tasks.keyframes import Cast, cast_of
-    cast = Cast(tuple(named), {c: turnarounds[c] for c in named if c in turnarounds}, wardrobe, plate)
+    from slate.tasks.keyframes import ClipCast, cast_of
+    cast = ClipCast(tuple(named), {c: turnarounds[c] for c in named if c in turnarounds}, wardrobe, plate)
     return cast_of(cast, (90, PRESENCE_WIDTH)) if cast.turnarounds else None

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.providers.prompts import refused_words
 
@@ -58,7 +58,7 @@ class Escalation:
 
 def _spec(run, shot: str, take: int, what: dict) -> CallSpec:
     return CallSpec(CallContext(run.run_id, run.film, run.scene, shot, STAGE, take, "slate", "gates", run.profile),
-                    Units("image"), fingerprint(what), parameters=what)
+                    Usage("image"), fingerprint(what), parameters=what)
 
 
 def record(run, governor, shots) -> int:

@@ -17,7 +17,8 @@ from slate.media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_p
                                 poster_args)
 from slate.media import probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, crew, emit
+from slate.tasks.take_inputs import FinishInput
 from slate.tasks.versions import FINISH_VERSION
 
 
@@ -62,14 +63,14 @@ def _progress(scene: str):
 
 
 @task(name="finish", cache_policy=ContentKey(stage=FINISH_VERSION), result_serializer="json",
-      task_run_name="finish {scene}")
-def finish_scene(run: RunSpec, scene: str, shots: list[dict], cues: list[dict], lut: str | None, edit: dict,
-                 width: int, height: int, fps: int) -> dict:
-    """`shots`: per approved shot {uri, seconds, transition: [kind, seconds], trim_in, trim_out,
+      task_run_name="finish {given.scene}")
+def finish_scene(run: RunSpec, given: FinishInput) -> dict:
+    """The scene's finishing pass. `shots`: per approved shot {uri, seconds, transition: [kind, seconds], trim_in, trim_out,
     exposure, saturation, dip_colour}; `cues`: {uri, kind, start, seconds, offset, length, gain_db,
     fade_in, fade_out, ducks}; `edit`: {fade_in, fade_out, target_lufs, true_peak, mezzanine, poster}."""
-    st = studio(run)
-    plan = plan_of(st, shots, cues, lut, edit, width, height, fps)
+    st = crew(run)
+    scene, edit, fps = given.scene, given.edit, given.fps
+    plan = plan_of(st, given.shots, given.cues, given.lut, edit, given.width, given.height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
     done = finish(plan, out, _progress(scene))
     emit(event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end

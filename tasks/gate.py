@@ -14,14 +14,14 @@ import json
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
 from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import load_rgb
 from slate.media.content import content_score
 from slate.providers.base import ReferenceImages, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, emit, crew
 from slate.tasks.panel import panel_from_dict
 from slate.tasks.gate_inputs import PanelInput
 from slate.tasks.verdicts import PanelVerdict
@@ -84,7 +84,7 @@ def ask_judge(st, spec: CallSpec, ask) -> dict:
 def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
     """The judge's verdict on one panel take, held to the gate policy (`given.judging.policy`:
     its fingerprint, so a changed threshold is a different gate)."""
-    st = studio(run)
+    st = crew(run)
     shot, moment, take, panel_uri = given.shot, given.moment, given.take, given.panel_uri
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
@@ -92,7 +92,7 @@ def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
     images = 2 + len(req.characters)
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel_gate", take, judge, model, profile),
-        units=Units("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+        units=Usage("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model,
                                  "variant": variant}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))

@@ -3,7 +3,7 @@
 A gate's result depends on what it looks at (URIs of content-addressed pictures and clips, the
 shot's request) and on who judges it by which policy (`Judging`: the judge provider, its model
 and variant, the profile and the gate policy's fingerprint). The live judge the task asks comes
-from the run's studio; `Judging` names it in the key, so a different judge or a changed
+from the run's crew; `Judging` names it in the key, so a different judge or a changed
 threshold is a different gate, and the key is exactly the input the task is handed.
 
 It must never hold a live object, a path or a key: every field is plain data (tasks/clapper.py
@@ -14,11 +14,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 
-class _Input(BaseModel):
+class StageInput(BaseModel):
+    """A stage task's one input: frozen plain data, its fields the task's cache key."""
+
     model_config = ConfigDict(frozen=True)
 
 
-class Judging(_Input):
+class Judging(StageInput):
     """Who judges, and by which policy."""
 
     judge: str                 # the judge's provider ("local", a vision provider)
@@ -29,12 +31,12 @@ class Judging(_Input):
 
     @classmethod
     def of(cls, st, profile: str) -> "Judging":
-        """The run's judge and policy, from its studio."""
+        """The run's judge and policy, from its crew."""
         return cls(judge=st.judge.name, model=st.judge.model, variant=dict(st.judge.variant or {}), profile=profile,
                    policy=st.gates.fingerprint)
 
 
-class KeyframeInput(_Input):
+class KeyframeInput(StageInput):
     """A clip take for the keyframe gate. `cast`: the scene's characters ({id: {turnaround_uri,
     wardrobe_colour}}); `board`: a reference shot's start is its references laid out."""
 
@@ -52,7 +54,7 @@ class KeyframeInput(_Input):
     judging: Judging
 
 
-class ContinuityInput(_Input):
+class ContinuityInput(StageInput):
     """A cut for the continuity gate: `previous` → `shot`. `laid_out`: the later shot's clip
     started from its own panel, not from `last_frame_uri`."""
 
@@ -66,7 +68,7 @@ class ContinuityInput(_Input):
     judging: Judging
 
 
-class DriftInput(_Input):
+class DriftInput(StageInput):
     """A shot's last frame for the drift check. `origin_uri`: the approved panel the frame
     descends from (empty or `panel_uri`: its own); `characters`: the shot's people ({id,
     turnaround_uri, wardrobe_colour}); `clip_model`/`clip_weights`: CLIP, when the film has it."""
@@ -83,7 +85,7 @@ class DriftInput(_Input):
     characters: list[dict] = []
 
 
-class PanelInput(_Input):
+class PanelInput(StageInput):
     """A panel take for the panel gate: the picture and the request it was drawn from."""
 
     shot: str
@@ -94,7 +96,7 @@ class PanelInput(_Input):
     judging: Judging
 
 
-class ReferenceInput(_Input):
+class ReferenceInput(StageInput):
     """A turnaround (`kind` "character") or plate ("location") for the reference gate."""
 
     kind: str

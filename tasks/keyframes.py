@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import keyframes
 from slate.media import load_rgb, presence
@@ -32,7 +32,7 @@ from slate.media.sheet import read_sheet
 from slate.providers.local_draw import dress
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, emit, crew
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
 from slate.tasks.panel import panel_from_dict
 from slate.tasks.sheet_check import SHEET
@@ -49,7 +49,7 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
     scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count.
     `given.board`: a reference shot's start is its references laid out, not a frame the clip
     began from: the whole-clip checks hold the clip to its own first frame instead."""
-    st = studio(run)
+    st = crew(run)
     shot, take, clip_uri, start_uri, end_uri = given.shot, given.take, given.clip_uri, given.start_uri, given.end_uri
     request, cast = given.request, given.cast
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
@@ -61,7 +61,7 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
     local = {name: st.storage.open_local(uri) for name, uri in frame_uris.items()}
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "keyframe_gate", take, judge, model, profile),
-        units=Units("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
+        units=Usage("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
@@ -72,7 +72,7 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
     people = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
               for c in req.characters}
     people = {**cast, **people}
-    who = Cast(tuple(c.id for c in req.characters),
+    who = ClipCast(tuple(c.id for c in req.characters),
                {cid: st.storage.open_local(p["turnaround_uri"]) for cid, p in people.items()},
                {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
@@ -89,7 +89,7 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
 
 
 @dataclass(frozen=True)
-class Cast:
+class ClipCast:
     """Who the clip is checked for: the shot's characters (`named`), everyone of the scene who
     could wrongly stand in it (`turnarounds`: local files of every cast member's sheet, named or
     not), the scene's wardrobe colour of each (when it gives one), and the shot's plate."""
@@ -100,7 +100,7 @@ class Cast:
 
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
-               start: Path | None = None, end: Path | None = None, cast: Cast | None = None,
+               start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
                start_in_clip: bool = False) -> list[dict]:
     """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
     (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
@@ -130,7 +130,7 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     return scores
 
 
-def cast_of(cast: Cast, size: tuple[int, int]) -> presence.Cast:
+def cast_of(cast: ClipCast, size: tuple[int, int]) -> presence.Cast:
     """The cast's colour signatures for frames of `size` (height, width)."""
     figures, unreadable = {}, {}
     for cid, path in cast.turnarounds.items():

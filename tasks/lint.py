@@ -12,7 +12,7 @@ import logging
 
 from slate.governor.chokepoint import ShotHalted
 from slate.manifests import LoadedFilm
-from slate.providers.prompts import Finding, assemble, lint, load_rules
+from slate.providers.prompts import LintFinding, assemble, lint, load_rules
 from slate.tasks.plan import moment_blocks
 
 log = logging.getLogger("slate.lint")
@@ -23,7 +23,7 @@ class PromptRefused(ShotHalted):
 
 
 def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_models: list[str]
-                   ) -> list[tuple[str, str, Finding]]:
+                   ) -> list[tuple[str, str, LintFinding]]:
     """(shot, field, finding) for every prompt a run of this scene would send."""
     rules = load_rules(film.root)
     out = []
@@ -54,7 +54,7 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
 
 
 def check_before_paying(root, prompt: str, model_key: str, kind: str, *, shot: str, with_references: bool,
-                        camera_fixed: bool = False) -> list[Finding]:
+                        camera_fixed: bool = False) -> list[LintFinding]:
     """Lint the prompt about to be sent: warnings are logged, a blocking rule refuses the call."""
     rules = load_rules(root)
     found = lint(prompt, rules.family_of(model_key), kind, rules, with_references=with_references,

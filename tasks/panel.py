@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
 from slate.providers.base import CharacterRef, PanelRequest, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, emit, crew
 from slate.tasks.lint import check_before_paying
+from slate.tasks.take_inputs import PanelTake
 from slate.tasks.versions import PANEL_VERSION  # bumped there
 
 
@@ -32,17 +33,18 @@ def _png(data: bytes | None) -> Answer | None:
 
 
 @task(name="panel-take", cache_policy=ContentKey(stage=PANEL_VERSION), result_serializer="json",
-      task_run_name="panel {shot} {moment} take {take}")
-def panel_take(run: RunSpec, shot: str, moment: str, take: int, request: dict, provider: str, model: str,
-               variant: dict, profile: str) -> str:
-    st = studio(run)
-    req = panel_from_dict(request)
+      task_run_name="panel {given.shot} {given.moment} take {given.take}")
+def panel_take(run: RunSpec, given: PanelTake) -> str:
+    st = crew(run)
+    shot, moment, take = given.shot, given.moment, given.take
+    provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
+    req = panel_from_dict(given.request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "panel", shot=shot,
                         with_references=bool(req.characters))
     emit(scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel", take, provider, model, profile),
-        units=Units("image", images=1, resolution=f"{req.height}p"),
+        units=Usage("image", images=1, resolution=f"{req.height}p"),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
         references=tuple([req.plate_uri, *(c.turnaround_uri for c in req.characters)]
                          + ([req.override_uri] if req.override_uri else [])),

@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.estimate import JUDGE_TOKENS
 from slate.governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
                                      UnpricedResolution, repricing)
@@ -356,7 +356,7 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             problems.append(problem)
 
     try:
-        pricing.estimate(Units("judge", input_tokens=JUDGE_TOKENS[0], output_tokens=JUDGE_TOKENS[1]),
+        pricing.estimate(Usage("judge", input_tokens=JUDGE_TOKENS[0], output_tokens=JUDGE_TOKENS[1]),
                          chosen["judge"][0])
     except RateError as exc:
         once(on_setting("judge", str(exc)))
@@ -366,17 +366,17 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             resolution, _, height = profile.for_shot(shot.critical)
             hero = shot.critical and profile.hero_resolution == resolution
             try:
-                pricing.estimate(Units("image", images=1, resolution=f"{height}p"), chosen["image"][0])
+                pricing.estimate(Usage("image", images=1, resolution=f"{height}p"), chosen["image"][0])
             except RateError as exc:
                 once(on_setting(chosen["image"][1], str(exc)))
             for key in fallbacks:
                 try:
-                    pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution, audio=asked), key)
+                    pricing.estimate(Usage("video", seconds=shot.duration, resolution=resolution, audio=asked), key)
                 except RateError as exc:
                     problems.append(Problem(file, shot.id, "duration", f"{exc}: the fallback video model cannot "
                                                                        f"make this shot"))
             try:
-                pricing.estimate(Units("video", seconds=shot.duration, resolution=resolution, audio=asked), chosen["video"][0])
+                pricing.estimate(Usage("video", seconds=shot.duration, resolution=resolution, audio=asked), chosen["video"][0])
             except UnpricedDuration as exc:
                 problems.append(Problem(file, shot.id, "duration", f"{exc}: the video model cannot make this shot"))
             except UnpricedResolution as exc:

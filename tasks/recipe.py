@@ -19,11 +19,12 @@ from dataclasses import replace
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Units
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, emit, crew
 from slate.tasks.panel import panel_from_dict
+from slate.tasks.take_inputs import PanelEdit
 from slate.tasks.versions import PANEL_EDIT_VERSION
 
 # Verbs an edit instruction starts a change with: two of them joined in one instruction is two edits.
@@ -48,18 +49,19 @@ def lint_line(where: str, instruction: str) -> str | None:
 
 
 @task(name="panel-edit", cache_policy=ContentKey(stage=PANEL_EDIT_VERSION), result_serializer="json",
-      task_run_name="panel edit {shot} take {take} step {step}")
-def panel_edit(run: RunSpec, shot: str, take: int, step: int, instruction: str, source_uri: str, request: dict,
-               provider: str, model: str, variant: dict, profile: str) -> str:
+      task_run_name="panel edit {given.shot} take {given.take} step {given.step}")
+def panel_edit(run: RunSpec, given: PanelEdit) -> str:
     """Step `step` (1-based) of the shot's recipe, applied to `source_uri`; the edited panel's URI."""
-    st = studio(run)
-    base = panel_from_dict(request)
+    st = crew(run)
+    shot, take, step, instruction, source_uri = given.shot, given.take, given.step, given.instruction, given.source_uri
+    provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
+    base = panel_from_dict(given.request)
     # The panel model edits the picture it is given (the override path: image-to-image).
     req = replace(base, prompt=instruction, override_uri=source_uri)
     emit(scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "panel_edit", take, provider, model, profile),
-        units=Units("image", images=1, resolution=f"{req.height}p"),
+        units=Usage("image", images=1, resolution=f"{req.height}p"),
         fingerprint=fingerprint({"edit": req.fingerprint(), "step": step, "variant": variant}), prompt=instruction,
         references=(source_uri,), parameters={"step": step, "width": req.width, "height": req.height, **variant})
     images = st.images

@@ -27,13 +27,13 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.states import Failed
 
-from slate.governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Units
+from slate.governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.manifests import LoadedFilm
 from slate.providers.base import fingerprint
 from slate.providers.errors import ProviderError
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, in_project, studio
+from slate.tasks.context import RunSpec, emit, in_project, crew
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
 from slate.tasks.references import BibleLock, Need
 from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured
@@ -46,7 +46,7 @@ from slate.tasks.versions import REFERENCE_VERSION  # bumped there
       task_run_name="reference {given.kind} {given.ident}")
 def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
     """One reference's verdict, held to the policy (`given.judging.policy`: its fingerprint)."""
-    st = studio(run)
+    st = crew(run)
     kind, ident, uri, description = given.kind, given.ident, given.uri, given.description
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
@@ -58,7 +58,7 @@ def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
         spec = CallSpec(
             context=CallContext(run.run_id, run.film, "*", f"turnaround:{ident}", "reference_gate", 1, judge, model,
                                 profile),
-            units=Units("judge", input_tokens=IMAGE_TOKENS + 300, output_tokens=VERDICT_TOKENS),
+            units=Usage("judge", input_tokens=IMAGE_TOKENS + 300, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"sheet": uri, "character": ident, "description": description, "judge": model,
                                      "variant": variant}),
             prompt=f"judge turnaround {ident}", references=(uri,))
@@ -78,7 +78,7 @@ def _description(film: LoadedFilm, need: Need) -> str:
 def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], Failed | None]:
     """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
     state naming what failed (None when all passed)."""
-    st = studio(run)
+    st = crew(run)
     verdicts, refusals = [], []
     for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from slate.manifests import LoadedFilm, Problem, parse_canonical
 from slate.providers.errors import ReferenceMissing
 from slate.providers.storage_local import cas_uri
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
 from slate.tasks.memo import BoundedMemo
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
@@ -243,7 +243,7 @@ def _views_problems(film: LoadedFilm, scene_ids: list[str], sheets: dict[str, tu
 def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str, *, store: bool = True) -> BibleLock:
     """The scene's references locked by content hash; with `store` False nothing is written
     (the reel's lookup: the URI is the content's own name either way)."""
-    st = studio(run).storage
+    st = crew(run).storage
     problems = []
     locked: dict[str, dict[str, LockedRef]] = {"character": {}, "location": {}, "panel override": {}}
     for need in scene_needs(film, scene_id):

@@ -3,7 +3,7 @@
 A scene or film flow opens its soundstage (`on_stage`) for the length of its body. Everything a
 run builds for itself lives there and nowhere else:
 
-  - its studios (tasks/context.py `Studio`, one per RunSpec: storage, providers, judge, gates,
+  - its crews (tasks/context.py `Crew`, one per RunSpec: storage, providers, judge, gates,
     pricing),
   - its governors (one per run id: the chokepoint, holding the ledger's database engine),
   - its scenes' finals allowances (governor/allowance.py),
@@ -54,17 +54,17 @@ class Soundstage:
         self.stray = stray
         self.struck = False
         self.allowances = Allowances()
-        self._studios: dict[str, object] = {}
+        self._crews: dict[str, object] = {}
         self._governors: dict[str, Governor] = {}
         self._listeners: list[Callable[[object], None]] = []
         self._lock = threading.RLock()
 
-    def studio(self, key: str, build: Callable[[], object]) -> object:
-        """The studio at `key` (a RunSpec's JSON), built once on this soundstage."""
+    def crew(self, key: str, build: Callable[[], object]) -> object:
+        """The crew at `key` (a RunSpec's JSON), built once on this soundstage."""
         with self._lock:
-            found = self._studios.get(key)
+            found = self._crews.get(key)
             if found is None:
-                found = self._studios[key] = build()
+                found = self._crews[key] = build()
             return found
 
     def governor(self, run_id: str, build: Callable[[], Governor]) -> Governor:
@@ -110,10 +110,10 @@ class Soundstage:
             if self.struck:
                 return
             self.struck = True
-            studios, self._studios = list(self._studios.values()), {}
+            crews, self._crews = list(self._crews.values()), {}
             governors, self._governors = list(self._governors.values()), {}
             self._listeners = []
-        for thing in [*studios, *(g.ledger for g in governors)]:
+        for thing in [*crews, *(g.ledger for g in governors)]:
             try:
                 thing.close()
             except Exception as exc:  # noqa: BLE001 — one service that will not close must not keep the rest open

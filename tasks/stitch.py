@@ -11,7 +11,8 @@ from prefect import task
 
 from slate.media import mismatches, stitch
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, studio
+from slate.tasks.context import RunSpec, crew
+from slate.tasks.take_inputs import StitchInput
 from slate.tasks.versions import STITCH_VERSION  # bumped there
 
 
@@ -20,11 +21,12 @@ class StitchMismatch(Exception):
 
 
 @task(name="stitch", cache_policy=ContentKey(stage=STITCH_VERSION), result_serializer="json",
-      task_run_name="stitch {scene}")
-def stitch_scene(run: RunSpec, scene: str, clips: list[list], transitions: list[list], width: int, height: int,
-                 fps: int) -> dict:
-    """`clips`: [uri, seconds] per clip; `transitions`: [kind, seconds] between clip i and i+1."""
-    st = studio(run)
+      task_run_name="stitch {given.scene}")
+def stitch_scene(run: RunSpec, given: StitchInput) -> dict:
+    """The scene's clips stitched in order, with their transitions (see StitchInput)."""
+    st = crew(run)
+    scene, clips, transitions = given.scene, given.clips, given.transitions
+    width, height, fps = given.width, given.height, given.fps
     out = st.scratch("stitch") / f"{scene}.mp4"
     probe = stitch([(str(st.storage.open_local(u)), float(s)) for u, s in clips], out,
                    transitions=[(k, float(s)) for k, s in transitions], fps=fps, width=width, height=height)

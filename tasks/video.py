@@ -9,28 +9,30 @@ from __future__ import annotations
 
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Usage
 from slate.providers.base import ClipRequest, fingerprint
 from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, studio
+from slate.tasks.context import RunSpec, emit, crew
 from slate.tasks.lint import check_before_paying
 from slate.tasks.slots import video_slot
+from slate.tasks.take_inputs import ClipTake
 from slate.tasks.versions import VIDEO_VERSION  # bumped there
 
 
 @task(name="video-take", cache_policy=ContentKey(stage=VIDEO_VERSION), result_serializer="json",
-      task_run_name="video {shot} take {take}")
-def video_take(run: RunSpec, shot: str, take: int, request: dict, provider: str, model: str, variant: dict,
-               profile: str) -> str:
-    st = studio(run)
-    req = ClipRequest(**request)
+      task_run_name="video {given.shot} take {given.take}")
+def video_take(run: RunSpec, given: ClipTake) -> str:
+    st = crew(run)
+    shot, take = given.shot, given.take
+    provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
+    req = ClipRequest(**given.request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
                         camera_fixed=req.camera_fixed)
     emit(scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
         context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
-        units=Units("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
+        units=Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u) + tuple(r["uri"] for r in req.references),
         parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,

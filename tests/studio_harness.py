@@ -1,7 +1,7 @@
-"""The two-worker test's studio: `slate up --stack` itself (slate/studio.py), and what a test reads.
+"""The two-worker test's studio: `slate up --studio` itself (slate/studio.py), and what a test reads.
 
 `open_studio` copies the example film, splits its scene-01 into four short scenes, gives it a
-bucket, and brings the studio up with `slate.studio.up` — the same code `slate up --stack` runs:
+bucket, and brings the studio up with `slate.studio.up` — the same code `slate up --studio` runs:
 SeaweedFS, a Prefect server on a Postgres database of its own, the ledger in another, the film
 pushed and its deployments registered by its bucket address, and process workers, each in its
 own folder with its own Prefect home. At the end `slate.studio.down` stops what `up` started, by

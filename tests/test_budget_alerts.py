@@ -20,7 +20,7 @@ from slate.governor.alerts import CAP_REACHED_EVENT, WARNING_EVENT, BudgetAlerts
 from slate.governor.ledger import BudgetRefused, Cap, CallRequest, Ledger
 from slate.governor.money import usd
 from slate.governor.ratecard import RateCard
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.manifests import load_film
 from tests.scene_cuts import keep_shots
 
@@ -64,7 +64,7 @@ def test_a_run_crossing_80_then_100_percent_of_its_cap_emits_one_warning_and_one
     title = load_film(film).film.title
     card = RateCard.load(film)
     first_shot = load_film(film).scene("scene-01").shots[0]
-    first_clip = card.price(KLING, Units("video", seconds=first_shot.duration, resolution="480p"))
+    first_clip = card.price(KLING, Usage("video", seconds=first_shot.duration, resolution="480p"))
     cap = usd(first_clip / Decimal("0.85"))   # the first clip is 85% of it; the second does not fit
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
 

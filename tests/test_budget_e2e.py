@@ -16,7 +16,7 @@ import yaml
 from slate.flows.scene import scene_flow
 from slate.flows.scene_result import scene_result
 from slate.governor.budget import SlateBudget
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard
@@ -32,7 +32,7 @@ FILM = "night-diner"
 def clip_prices(root, scene="scene-01") -> dict[str, Decimal]:
     """What each shot's clip costs at 480p according to the rate card."""
     card = RateCard.load(root)
-    return {s.id: card.price(KLING, Units("video", seconds=s.duration, resolution="480p"))
+    return {s.id: card.price(KLING, Usage("video", seconds=s.duration, resolution="480p"))
             for s in load_film(root).scene(scene).shots}
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from slate.governor.chokepoint import CallContext, CallSpec, Governor, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, Usage
 from slate.governor.killswitch import read_stop, stop_path
 from slate.governor.ledger import Cap, Ledger
 from slate.providers.storage_local import LocalStorage
@@ -30,7 +30,7 @@ def _intent(root, *, with_job: bool):
                    estimate=lambda u, _model: Decimal("0.35"), caps=[Cap("run", Decimal(5)), Cap("film", Decimal(50))],
                    storage=LocalStorage(root))
     spec = CallSpec(CallContext("r1", "night-diner", "scene-01", "1C", "video", 1, "local", "local-ffmpeg-v1",
-                                "draft"), Units("video", 3, "480p"), uuid.uuid4().hex)
+                                "draft"), Usage("video", 3, "480p"), uuid.uuid4().hex)
     claim = gov.ledger.claim(request=gov._request(spec), cap_scopes=gov.caps, owner=gov.owner, lease_seconds=60)
     gov.ledger.mark_submitted(claim.row.call_id, "job-7" if with_job else None)
     return gov.ledger, claim.row.call_id

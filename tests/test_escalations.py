@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
 from slate.manifests import load_film
@@ -153,7 +153,7 @@ def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(ex
     assert [(r.shot, r.take) for r in paid if r.stage == "panel"] == [("1D", 1)]  # 1E's panels are cached
     assert [r.status for r in paid if r.stage == "panel_gate"] == ["succeeded"]  # the composite was judged
     card, seconds = RateCard.load(example_film), {s["id"]: s["duration"] for s in doc["shots"]}
-    clips = sum(card.price(PRICE_AS, Units("video", seconds=seconds[s], resolution="480p")) for s in ("1D", "1E"))
+    clips = sum(card.price(PRICE_AS, Usage("video", seconds=seconds[s], resolution="480p")) for s in ("1D", "1E"))
     assert sum((r.actual_cost for r in paid), type(clips)(0)) == clips
     assert latest(ledger, "night-diner", ["scene-01"]) == {"scene-01": []}
     after = runner.invoke(app, ["escalations", str(example_film), "--scene", "scene-01"])

@@ -326,7 +326,7 @@ def test_someone_dressed_in_the_sets_colours_is_told_where_the_frame_is_not_the_
     anywhere_members = {k: replace(m, foreground=False) for k, m in cast.members.items()}
     anywhere = presence.Cast(anywhere_members, cast.unseen, None)
     for gone, kept in (("gabe", "jenny"), ("jenny", "gabe")):
-        edited, _ = fault_panel(bench.studio, req, clean, "missing", rng, only={gone})
+        edited, _ = fault_panel(bench.props, req, clean, "missing", rng, only={gone})
         frame = small(edited)[None]
         seen = cast.presence(frame, start)
         assert float(seen[gone][0]) < presence.PRESENT <= float(seen[kept][0]), (gone, seen)

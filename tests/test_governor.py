@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.judge_trials import panel_requests
 from slate.governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, PaidCallsRefused, RunHalted,
-                                       UnknownOutcome, Units, add_listener)
+                                       UnknownOutcome, Usage, add_listener)
 from slate.governor.killswitch import clear_stop, request_stop
 from slate.governor.leases import Owner, keeper, lease_state
 from slate.governor.ledger import Cap, Ledger
@@ -37,7 +37,7 @@ def gov(root: Path, run_id: str = "run-1", run_cap: str = "10", film_cap: str = 
 
 def spec(stage="video", take=1, fingerprint="fp-1", shot="1A") -> CallSpec:
     ctx = CallContext("run-1", "night-diner", "scene-01", shot, stage, take, "local", "local-ffmpeg-v1", "draft")
-    units = Units("video", seconds=2, resolution="480p") if stage == "video" else Units("image", images=1)
+    units = Usage("video", seconds=2, resolution="480p") if stage == "video" else Usage("image", images=1)
     return CallSpec(ctx, units, fingerprint)
 
 

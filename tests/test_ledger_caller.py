@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from slate.governor.chokepoint import CALLER, CallContext, CallSpec, Governor, Units
+from slate.governor.chokepoint import CALLER, CallContext, CallSpec, Governor, Usage
 from slate.governor.ledger import CallRequest, Cap, Ledger, migrations
 from slate.governor.ledger.engine import make_engine
 from slate.providers.storage_local import LocalStorage
@@ -63,7 +63,7 @@ def test_the_governor_names_its_caller_on_every_row(tmp_path: Path, monkeypatch,
                    estimate=lambda u, _model: Decimal("0.35"), caps=[Cap("run", Decimal(5)), Cap("film", Decimal(50))],
                    storage=LocalStorage(root))
     spec = CallSpec(CallContext("r1", "night-diner", "scene-01", "1C", "video", 1, "local", "local-ffmpeg-v1",
-                                "draft"), Units("video", 3, "480p"), uuid.uuid4().hex)
+                                "draft"), Usage("video", 3, "480p"), uuid.uuid4().hex)
     gov.ledger.claim(request=gov._request(spec), cap_scopes=gov.caps, owner=gov.owner, lease_seconds=60)
     gov.note(spec, "Decision", "a $0 note beside the calls")
     rows = gov.ledger.rows(film="night-diner")

@@ -199,7 +199,7 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
     from prefect.states import Cancelled
 
     from slate.flows.lifeline import stop_on_cancel
-    from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
+    from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Usage
     from slate.tasks.soundstage import on_stage
     from slate.governor.ledger import Cap, CallRequest
     from slate.providers.storage_local import LocalStorage
@@ -225,7 +225,7 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
         before = g.ledger.rows(run_id=run_id)
         ctx = CallContext(run_id, FILM_ID, "scene-01", "1C", "panel", 1, "local", "local-compositor-v1", "draft")
         with pytest.raises(RunHalted, match=f"flow run {run_id} was cancelled") as halted:
-            g.sync_call(CallSpec(ctx, Units("image", images=1), "fp-after-cancel"),
+            g.sync_call(CallSpec(ctx, Usage("image", images=1), "fp-after-cancel"),
                         lambda call_id: Answer(b"never", "png"))
         assert halted.value.kind == "stop"
         assert g.ledger.rows(run_id=run_id) == before          # nothing claimed, nothing sent

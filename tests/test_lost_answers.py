@@ -30,7 +30,7 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.judge_trials import panel_requests
-from slate.governor.chokepoint import (Answer, AnswerLost, CallContext, CallSpec, Governor, UnknownOutcome, Units)
+from slate.governor.chokepoint import (Answer, AnswerLost, CallContext, CallSpec, Governor, UnknownOutcome, Usage)
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import fal, gemini, openrouter, replicate
@@ -79,7 +79,7 @@ def make_clip(g: Governor, st, provider: str):
     module = {"replicate": replicate, "fal": fal, "openrouter": openrouter, "gemini": gemini}[provider]
     v = module.video(VIDEO[provider], storage=st.storage, base_url=st.fakes.url(provider))
     req = clip(st)
-    spec = CallSpec(ctx(g, "video", provider, v.model), Units("video", seconds=req.seconds, resolution=req.resolution),
+    spec = CallSpec(ctx(g, "video", provider, v.model), Usage("video", seconds=req.seconds, resolution=req.resolution),
                     req.fingerprint(), prompt=req.prompt, references=(req.start_uri,))
     return g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
                       suffix="mp4", deadline=30, poll_interval=0.02,
@@ -94,7 +94,7 @@ def make_panel(g: Governor, st, provider: str):
     if hasattr(painter, "poll_interval"):
         painter.poll_interval = 0.02
     req = st.panels[0]
-    spec = CallSpec(ctx(g, "panel", provider, painter.model), Units("image", images=1), req.fingerprint(),
+    spec = CallSpec(ctx(g, "panel", provider, painter.model), Usage("image", images=1), req.fingerprint(),
                     prompt=req.prompt)
     if hasattr(painter, "submit_panel"):
         return g.job_call(spec, submit=lambda ref: painter.submit_panel(req, client_ref=ref), poll=painter.poll,
@@ -111,7 +111,7 @@ def judge_panel(g: Governor, st, panel_uri: str, take: int = 1):
     refs = ReferenceImages(plate=st.storage.open_local(req.plate_uri),
                            turnarounds={c.id: st.storage.open_local(c.turnaround_uri) for c in req.characters})
     spec = CallSpec(CallContext(g.run_id, FILM, "scene-01", "1A", "panel_gate", take, "gemini", judge.model, "draft"),
-                    Units("judge", input_tokens=4000, output_tokens=300), f"verdict-{panel_uri}-{take}",
+                    Usage("judge", input_tokens=4000, output_tokens=300), f"verdict-{panel_uri}-{take}",
                     prompt="judge panel 1A start")
     return g.sync_call(spec, lambda ref: verdict_answer(judge.judge_panel(st.storage.open_local(panel_uri), req, refs,
                                                                           client_ref=ref)), repeatable=True)
@@ -263,7 +263,7 @@ def test_the_local_painter_finishes_a_received_panel_and_sends_one_it_never_rece
     dying = DiesDrawing(studio.storage)
 
     spec = CallSpec(CallContext("run-1", FILM, "scene-01", "1A", "panel", 1, "local", painter.model, "draft"),
-                    Units("image", images=1), req.fingerprint())
+                    Usage("image", images=1), req.fingerprint())
     with pytest.raises(Died):
         gov(studio.root).sync_call(spec, lambda ref: Answer(dying.generate_panel(req, client_ref=ref), "png"),
                                    recover=lambda ref: Answer(painter.recover(ref), "png"))
@@ -275,7 +275,7 @@ def test_the_local_painter_finishes_a_received_panel_and_sends_one_it_never_rece
     assert row.status == "succeeded"
 
     other = CallSpec(CallContext("run-1", FILM, "scene-01", "1B", "panel", 1, "local", painter.model, "draft"),
-                     Units("image", images=1), "fp-never-received")
+                     Usage("image", images=1), "fp-never-received")
     with pytest.raises(Died):   # dies before the request reached the painter
         gov(studio.root).sync_call(other, lambda ref: (_ for _ in ()).throw(Died()),
                                    recover=lambda ref: Answer(painter.recover(ref), "png"))
@@ -311,7 +311,7 @@ def test_a_local_video_never_received_is_sent_under_the_same_row(studio, local_c
         pass
 
     spec = CallSpec(CallContext("run-1", FILM, "scene-01", "1A", "video", 1, "local", v.model, "draft"),
-                    Units("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+                    Usage("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
     with pytest.raises(Died):
         gov(studio.root).job_call(spec, submit=lambda ref: (_ for _ in ()).throw(Died()), poll=v.poll,
                                   download=v.download, suffix="mp4", deadline=30, find=v.find_job)

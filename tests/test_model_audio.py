@@ -24,10 +24,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slate.governor.chokepoint import CallContext, CallSpec, Governor, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, Usage
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
-from slate.media import probe, run
+from slate.media import probe
 from slate.media.ffmpeg import ffmpeg_exe
 from slate.providers import fal, openrouter, replicate
 from slate.providers.base import ClipRequest
@@ -164,7 +164,7 @@ def test_veo_fast_on_replicate_is_asked_for_its_sound_and_booked_at_that_price(p
     req = _clip(panel.start, audio)
     # The units as tasks/video.py builds them from the request.
     spec = CallSpec(CallContext("run-1", FILM, "scene-01", "1A", "video", 1, "replicate", VEO, "final"),
-                    Units("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio), req.fingerprint())
+                    Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio), req.fingerprint())
     done = g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
                       suffix="mp4", deadline=60, poll_interval=0.01, find=v.find_job, cancel=v.cancel)
 

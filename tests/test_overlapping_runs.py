@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers.local import LocalImage, LocalVideo
@@ -123,6 +123,6 @@ def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path)
     assert all(max(book.values()) == 1 for book in books.values()), books
     assert len(books["video"]) == 3 and len(books["panel"]) == 3
     card = RateCard.load(film)
-    clean = sum(card.price(PRICE_AS, Units("video", seconds=s["duration"], resolution="480p")) for s in doc["shots"])
+    clean = sum(card.price(PRICE_AS, Usage("video", seconds=s["duration"], resolution="480p")) for s in doc["shots"])
     assert ledger.totals(film="night-diner").committed == clean
     assert not [r for r in rows if r.status in ("reserved", "submitted", "unknown")]

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.judge_trials import panel_requests
-from slate.governor.chokepoint import CallContext, CallSpec, Governor, UnknownOutcome, Units
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, UnknownOutcome, Usage
 from slate.governor.ledger import Cap, Ledger
 from slate.providers import fal, gemini, openrouter, replicate
 from slate.providers.base import ClipRequest
@@ -35,7 +35,7 @@ POLL_OPS = {"replicate": ("poll",), "fal": ("status", "result"), "openrouter": (
 
 
 @pytest.fixture
-def studio(example_film, fakes):
+def bench(example_film, fakes):
     storage = LocalStorage(example_film)
     start = storage.put_bytes(LocalImage(storage).generate_panel(panel_requests(example_film)[0]), "png")
     return SimpleNamespace(root=example_film, storage=storage, start=start, fakes=fakes)
@@ -61,7 +61,7 @@ def gov(root: Path, run_id: str = "run-1", **kw) -> Governor:
 
 def follow(g: Governor, v, req: ClipRequest, *, deadline: float = 30.0, interval: float = 0.02):
     spec = CallSpec(CallContext(g.run_id, FILM, "scene-01", "1A", "video", 1, v.name, v.model, "draft"),
-                    Units("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+                    Usage("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
     return g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
                       suffix="mp4", deadline=deadline, poll_interval=interval, find=v.find_job, cancel=v.cancel)
 
@@ -75,21 +75,21 @@ def gets(fakes, provider: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("provider", list(MODELS))
-def test_a_429_on_every_third_get_never_hangs_a_clip(studio, provider, caplog):
+def test_a_429_on_every_third_get_never_hangs_a_clip(bench, provider, caplog):
     """Replicate answering 429 now and then (`Retry-After: 2`, here 0.2) hung a run: the job
     stayed `submitted`, nothing was printed. Every GET of the job may meet it — its polls and
     the fetch of its output — and each is waited out and asked again."""
-    fakes = studio.fakes
+    fakes = bench.fakes
     busy_op = {"fal": "status"}.get(provider, "poll")
     fakes.faults(*[{"provider": provider, "op": op, "kind": "status", "status": 429, "every": 3, "times": 20,
                     "headers": {"Retry-After": "0.2"}} for op in POLL_OPS[provider]],
                  {"provider": provider, "op": busy_op, "kind": "busy", "times": 3})
     caplog.set_level(logging.INFO, logger="slate")
     started = time.monotonic()
-    got = follow(gov(studio.root), videos(studio, provider), clip(studio))
+    got = follow(gov(bench.root), videos(bench, provider), clip(bench))
     took = time.monotonic() - started
-    assert studio.storage.exists(got.uri)
-    [row] = rows(studio.root)
+    assert bench.storage.exists(got.uri)
+    [row] = rows(bench.root)
     assert row.status == "succeeded" and row.job_id   # at the estimate, or OpenRouter's own figure
     assert len([j for j in fakes.jobs(provider) if j["model"] == MODELS[provider]]) == 1
     waits = [r for r in caplog.records if r.levelno == logging.INFO and "rate limited" in r.getMessage()]
@@ -98,17 +98,17 @@ def test_a_429_on_every_third_get_never_hangs_a_clip(studio, provider, caplog):
     assert took < 20, took
 
 
-def test_a_429_for_a_while_is_waited_out_as_the_provider_asks(studio, caplog):
+def test_a_429_for_a_while_is_waited_out_as_the_provider_asks(bench, caplog):
     """Every poll answers 429 with `Retry-After: 0.5` for 2.5 s: the call waits as asked (a
     handful of GETs, not one every poll interval), says each wait at INFO with the job id, and
     completes — one prediction."""
-    fakes = studio.fakes
+    fakes = bench.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "for_seconds": 2.5,
                   "headers": {"Retry-After": "0.5"}})
     caplog.set_level(logging.INFO, logger="slate")
-    got = follow(gov(studio.root), videos(studio, "replicate"), clip(studio), interval=0.01)
-    assert studio.storage.exists(got.uri)
-    [row] = rows(studio.root)
+    got = follow(gov(bench.root), videos(bench, "replicate"), clip(bench), interval=0.01)
+    assert bench.storage.exists(got.uri)
+    [row] = rows(bench.root)
     assert row.status == "succeeded"
     polled = gets(fakes, "replicate")
     assert len(polled) <= 2.5 / 0.5 + 3, len(polled)   # not ~250 at the 0.01 s poll interval
@@ -116,13 +116,13 @@ def test_a_429_for_a_while_is_waited_out_as_the_provider_asks(studio, caplog):
     assert len(said) >= 3 and all("0.5" in s for s in said), said
 
 
-def test_the_documented_429_body_without_retry_after_is_honoured_too(studio, caplog):
+def test_the_documented_429_body_without_retry_after_is_honoured_too(bench, caplog):
     """Replicate documents `{"detail": "… Your rate limit resets in ~30s."}` and no Retry-After:
     the wait asked there (30 s) is honoured up to the governor's longest wait (here 0.4 s)."""
-    fakes = studio.fakes
+    fakes = bench.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "for_seconds": 1.5})
     caplog.set_level(logging.INFO, logger="slate")
-    follow(gov(studio.root, retry_wait_cap=0.4), videos(studio, "replicate"), clip(studio), interval=0.01)
+    follow(gov(bench.root, retry_wait_cap=0.4), videos(bench, "replicate"), clip(bench), interval=0.01)
     polled = gets(fakes, "replicate")
     assert len(polled) <= 1.5 / 0.4 + 3, len(polled)
     said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and "rate limited" in r.getMessage()]
@@ -130,53 +130,53 @@ def test_the_documented_429_body_without_retry_after_is_honoured_too(studio, cap
 
 
 @pytest.mark.parametrize("provider", list(MODELS))
-def test_5xx_while_polling_is_asked_again(studio, provider):
-    fakes = studio.fakes
+def test_5xx_while_polling_is_asked_again(bench, provider):
+    fakes = bench.fakes
     op = POLL_OPS[provider][0]
     fakes.faults({"provider": provider, "op": op, "kind": "status", "status": 503, "times": 3},
                  {"provider": provider, "op": op, "kind": "status", "status": 500, "times": 1})
-    got = follow(gov(studio.root), videos(studio, provider), clip(studio))
-    assert studio.storage.exists(got.uri)
-    assert [r.status for r in rows(studio.root)] == ["succeeded"]
+    got = follow(gov(bench.root), videos(bench, provider), clip(bench))
+    assert bench.storage.exists(got.uri)
+    assert [r.status for r in rows(bench.root)] == ["succeeded"]
     assert len([j for j in fakes.jobs(provider) if j["model"] == MODELS[provider]]) == 1
 
 
-def test_429s_past_the_deadline_end_unknown_with_the_job_kept_and_the_next_run_collects_it(studio):
+def test_429s_past_the_deadline_end_unknown_with_the_job_kept_and_the_next_run_collects_it(bench):
     """429 on every poll for longer than the call's deadline: the call ends *unknown* within its
     deadline (plus at most one wait), its job id kept; once the provider answers again, the next
     run re-attaches to that very job and pays nothing twice."""
-    fakes = studio.fakes
+    fakes = bench.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "for_seconds": 4.0,
                   "headers": {"Retry-After": "0.3"}})
     started = time.monotonic()
     with pytest.raises(UnknownOutcome) as lost:
-        follow(gov(studio.root), videos(studio, "replicate"), clip(studio), deadline=1.5)
+        follow(gov(bench.root), videos(bench, "replicate"), clip(bench), deadline=1.5)
     assert time.monotonic() - started < 1.5 + 0.3 + 2.0
-    [row] = rows(studio.root)
+    [row] = rows(bench.root)
     assert row.status == "unknown" and row.job_id and row.job_id in str(lost.value)
     time.sleep(max(0.0, 4.2 - (time.monotonic() - started)))
-    got = follow(gov(studio.root, "run-2"), videos(studio, "replicate"), clip(studio))
-    assert studio.storage.exists(got.uri)
-    [row] = rows(studio.root)
+    got = follow(gov(bench.root, "run-2"), videos(bench, "replicate"), clip(bench))
+    assert bench.storage.exists(got.uri)
+    [row] = rows(bench.root)
     assert row.status == "succeeded" and len(fakes.jobs("replicate")) == 1
 
 
-def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_deadline(studio, caplog):
+def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_deadline(bench, caplog):
     """A poll that hangs (the server answers only after 3 s) on a job whose deadline is 1 s: the
     run's watchdog says so — at WARNING, naming the call — while the GET still hangs, before the
     call ends unknown with its job id kept."""
     from slate.governor.watchdog import watchdog
     stalls: list[tuple[float, str]] = []
     stop = watchdog.on_stall(lambda call_id, what, silent: stalls.append((time.monotonic(), call_id)))
-    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "hang", "data": {"seconds": 3}})
+    bench.fakes.faults({"provider": "replicate", "op": "poll", "kind": "hang", "data": {"seconds": 3}})
     caplog.set_level(logging.WARNING, logger="slate.governor")
     try:
         with pytest.raises(UnknownOutcome):
-            follow(gov(studio.root), videos(studio, "replicate"), clip(studio), deadline=1.0)
+            follow(gov(bench.root), videos(bench, "replicate"), clip(bench), deadline=1.0)
         ended = time.monotonic()
     finally:
         stop()
-    [row] = rows(studio.root)
+    [row] = rows(bench.root)
     assert row.status == "unknown" and row.job_id
     said = [t for t, call_id in stalls if call_id == row.call_id]
     assert said and said[0] < ended - 1.0, (said, ended)   # said while the GET hung, not after
@@ -184,14 +184,14 @@ def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_dea
                for r in caplog.records if r.levelno == logging.WARNING)
 
 
-def test_the_watchdog_watches_a_one_answer_call_too(studio, caplog):
+def test_the_watchdog_watches_a_one_answer_call_too(bench, caplog):
     from slate.governor.chokepoint import Answer
     from slate.governor.watchdog import watchdog
     stalls: list[str] = []
     stop = watchdog.on_stall(lambda call_id, what, silent: stalls.append(what))
-    g = gov(studio.root)
+    g = gov(bench.root)
     spec = CallSpec(CallContext(g.run_id, FILM, "scene-01", "1B", "panel_gate", 1, "gemini", "gemini-2.5-flash",
-                                "draft"), Units("judge", input_tokens=100, output_tokens=10), "fp-slow-verdict")
+                                "draft"), Usage("judge", input_tokens=100, output_tokens=10), "fp-slow-verdict")
     try:
         g.sync_call(spec, lambda ref: time.sleep(1.2) or Answer(b"{}", "json"), deadline=0.3)
     finally:
@@ -207,7 +207,7 @@ def test_the_watchdog_watches_a_one_answer_call_too(studio, caplog):
     assert quiet == []
 
 
-def test_each_wait_is_on_the_runs_page_in_the_prefect_server(studio, prefect_harness):
+def test_each_wait_is_on_the_runs_page_in_the_prefect_server(bench, prefect_harness):
     """The waits are said at INFO by slate's own logger; inside a flow run they reach the run's
     logs on the server (flows/logs.py), where a person watching the UI reads them, not only the
     process's console. Read back from the server's API."""
@@ -217,7 +217,7 @@ def test_each_wait_is_on_the_runs_page_in_the_prefect_server(studio, prefect_har
 
     from slate.flows.logs import slate_lines_on_the_run
 
-    fakes = studio.fakes
+    fakes = bench.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 2, "times": 4,
                   "headers": {"Retry-After": "0.2"}},
                  {"provider": "replicate", "op": "poll", "kind": "busy", "times": 4})
@@ -225,11 +225,11 @@ def test_each_wait_is_on_the_runs_page_in_the_prefect_server(studio, prefect_har
     @flow(name="poll-with-waits")
     def polled():
         slate_lines_on_the_run()
-        follow(gov(studio.root), videos(studio, "replicate"), clip(studio))
+        follow(gov(bench.root), videos(bench, "replicate"), clip(bench))
 
     state = polled(return_state=True)
     assert state.is_completed(), state
-    [row] = rows(studio.root)
+    [row] = rows(bench.root)
     deadline = time.monotonic() + 30
     lines: list[str] = []
     while time.monotonic() < deadline:   # the server receives logs in batches

@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from slate.flows import reports
-from slate.cli import Progress as LiveTable
+from slate.commands.report import LiveTable
 from slate.tasks.context import emit, listen
 from slate.tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, Units, add_listener
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, Usage, add_listener
 from slate.governor.ledger import Cap, Ledger
 from slate.media import render_clip
 from slate.providers import download, http
@@ -157,8 +157,8 @@ def gov(root: Path, **kw) -> Governor:
 
 def spec(stage="panel", fp="fp"):
     return CallSpec(CallContext("r", "night-diner", "scene-01", "1A", stage, 1, "local", "m", "draft"),
-                    Units("judge", input_tokens=2000, output_tokens=300) if stage == "panel_gate"
-                    else Units("image", images=1), fp)
+                    Usage("judge", input_tokens=2000, output_tokens=300) if stage == "panel_gate"
+                    else Usage("image", images=1), fp)
 
 
 def test_a_rate_limited_send_waits_and_is_sent_again(example_film):

@@ -26,7 +26,7 @@ from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
 from slate.governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted, UnknownOutcome,
-                                       Units)
+                                       Usage)
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import fal
@@ -46,10 +46,10 @@ ESTIMATE = Decimal("0.10")
 FILM = "night-diner"
 
 
-# -- the studio: an example film with two approved panels in storage --------------------------------
+# -- the bench: an example film with two approved panels in storage --------------------------------
 
 @pytest.fixture
-def studio(example_film, fakes):
+def bench(example_film, fakes):
     storage = LocalStorage(example_film)
     drawn = panel_requests(example_film)
     local = LocalImage(storage)
@@ -88,8 +88,8 @@ def finish(v: fal.FalVideo, job_id: str, dest: Path, polls: int = 20):
 
 # -- 1. the contract --------------------------------------------------------------------------------
 
-def test_a_submit_is_the_model_input_itself_with_the_key_in_fals_header(studio, fakes, tmp_path):
-    root, storage, start, _end, _ = studio
+def test_a_submit_is_the_model_input_itself_with_the_key_in_fals_header(bench, fakes, tmp_path):
+    root, storage, start, _end, _ = bench
     v = video(fakes, storage)
     req = clip(start, seconds=2.5)
     job_id = v.submit(req, client_ref="call-1")
@@ -109,8 +109,8 @@ def test_a_submit_is_the_model_input_itself_with_the_key_in_fals_header(studio, 
     assert fake_key("fal") not in job_id
 
 
-def test_the_end_frame_is_sent_only_in_start_end_mode(studio, fakes):
-    root, storage, start, end, _ = studio
+def test_the_end_frame_is_sent_only_in_start_end_mode(bench, fakes):
+    root, storage, start, end, _ = bench
     video(fakes, storage).submit(clip(start, end, seconds=3.0), client_ref="call-1")
     [sent] = posts(fakes)
     assert decoded(sent["body"]["end_image_url"]) == storage.get_bytes(end)
@@ -118,8 +118,8 @@ def test_the_end_frame_is_sent_only_in_start_end_mode(studio, fakes):
     assert sent["body"]["duration"] == "3"
 
 
-def test_the_returned_urls_are_followed_never_rebuilt(studio, fakes, tmp_path):
-    root, storage, start, _end, _ = studio
+def test_the_returned_urls_are_followed_never_rebuilt(bench, fakes, tmp_path):
+    root, storage, start, _end, _ = bench
     v = video(fakes, storage)
     job_id = v.submit(clip(start), client_ref="call-1")
     finish(v, job_id, tmp_path / "clip.mp4")
@@ -135,8 +135,8 @@ def test_the_returned_urls_are_followed_never_rebuilt(studio, fakes, tmp_path):
     assert rebuilt.status_code == 404
 
 
-def test_the_key_goes_to_the_queue_only_never_to_the_file_host(studio, fakes, tmp_path):
-    root, storage, start, _end, _ = studio
+def test_the_key_goes_to_the_queue_only_never_to_the_file_host(bench, fakes, tmp_path):
+    root, storage, start, _end, _ = bench
     v = video(fakes, storage)
     job_id = v.submit(clip(start), client_ref="c")
     finish(v, job_id, tmp_path / "clip.mp4")
@@ -157,8 +157,8 @@ def test_the_key_goes_to_the_queue_only_never_to_the_file_host(studio, fakes, tm
     (SEEDANCE_PRO, 3.5, "4"),
     (KLING_STD, 2.5, "5"), (KLING_STD, 5.0, "5"), (KLING_STD, 5.5, "10"), (KLING_STD, 10.0, "10"),
 ])
-def test_duration_is_what_each_model_takes(studio, fakes, model, seconds, sent):
-    root, storage, start, _end, _ = studio
+def test_duration_is_what_each_model_takes(bench, fakes, model, seconds, sent):
+    root, storage, start, _end, _ = bench
     video(fakes, storage, model).submit(clip(start, seconds=seconds), client_ref="c")
     [post] = posts(fakes)
     assert post["path"] == "/fal/" + model and post["body"]["duration"] == sent
@@ -166,8 +166,8 @@ def test_duration_is_what_each_model_takes(studio, fakes, model, seconds, sent):
         assert set(post["body"]) == {"prompt", "image_url", "duration"}
 
 
-def test_seedance_2_gets_its_own_fields_and_its_4_to_15_seconds(studio, fakes):
-    root, storage, start, end, _ = studio
+def test_seedance_2_gets_its_own_fields_and_its_4_to_15_seconds(bench, fakes):
+    root, storage, start, end, _ = bench
     video(fakes, storage, SEEDANCE_2).submit(clip(start, end, seconds=2.5, resolution="720p"), client_ref="c")
     [post] = posts(fakes)
     body = post["body"]
@@ -177,22 +177,22 @@ def test_seedance_2_gets_its_own_fields_and_its_4_to_15_seconds(studio, fakes):
 
 
 @pytest.mark.parametrize("model, seconds", [(SEEDANCE_PRO, 12.5), (KLING_STD, 10.5), (SEEDANCE_2, 15.2)])
-def test_a_shot_longer_than_the_model_makes_is_refused_before_sending(studio, fakes, model, seconds):
-    root, storage, start, _end, _ = studio
+def test_a_shot_longer_than_the_model_makes_is_refused_before_sending(bench, fakes, model, seconds):
+    root, storage, start, _end, _ = bench
     with pytest.raises(BadRequest, match="at most|longer"):
         video(fakes, storage, model).submit(clip(start, seconds=seconds), client_ref="c")
     assert fakes.requests("fal") == []
 
 
-def test_kling_refuses_a_start_end_shot_rather_than_drop_its_end_frame(studio, fakes):
-    root, storage, start, end, _ = studio
+def test_kling_refuses_a_start_end_shot_rather_than_drop_its_end_frame(bench, fakes):
+    root, storage, start, end, _ = bench
     with pytest.raises(BadRequest, match="no end frame"):
         video(fakes, storage, KLING_STD).submit(clip(start, end), client_ref="c")
     assert fakes.requests("fal") == []
 
 
-def test_the_job_id_keeps_the_three_urls_within_the_ledgers_500_characters(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_the_job_id_keeps_the_three_urls_within_the_ledgers_500_characters(bench, fakes):
+    root, storage, start, _end, _ = bench
     longest = max((m for m in fal.VIDEO_MODELS if m not in fal.VIDEO_REFERENCES), key=len)  # takes a frame
     job_id = video(fakes, storage, longest).submit(clip(start), client_ref="c")
     [job] = fakes.jobs("fal")
@@ -211,10 +211,10 @@ def test_the_job_id_keeps_the_three_urls_within_the_ledgers_500_characters(studi
         assert len(real) <= fal.JOB_ID_LIMIT and fal.Job.decode(real).status_url == base + "/status"
 
 
-def test_a_bare_request_id_is_followed_at_the_owner_app_urls_fal_documents(studio, fakes):
+def test_a_bare_request_id_is_followed_at_the_owner_app_urls_fal_documents(bench, fakes):
     """A person attaches the request id fal's dashboard shows: it is followed at
     {base}/{owner}/{app}/requests/{id} (PROVIDERS.md §2), never at a URL of the full model id."""
-    root, storage, start, _end, _ = studio
+    root, storage, start, _end, _ = bench
     v = video(fakes, storage)
     stored = fal.Job.decode(v.submit(clip(start), client_ref="c"))
     assert v.poll(stored.request_id).state == "succeeded"
@@ -226,8 +226,8 @@ def test_a_bare_request_id_is_followed_at_the_owner_app_urls_fal_documents(studi
         v.poll("not a request id")
 
 
-def test_the_key_is_read_at_each_call_never_held(studio, fakes, monkeypatch):
-    root, storage, start, _end, _ = studio
+def test_the_key_is_read_at_each_call_never_held(bench, fakes, monkeypatch):
+    root, storage, start, _end, _ = bench
     monkeypatch.delenv("FAL_KEY")
     v = video(fakes, storage)                          # built without a key: nothing is read yet
     with pytest.raises(MissingKey, match="FAL_KEY"):
@@ -240,14 +240,14 @@ def test_the_key_is_read_at_each_call_never_held(studio, fakes, monkeypatch):
     assert fake_key("fal", "other") not in repr(vars(v)) + repr(vars(v.queue))
 
 
-def test_find_job_says_fal_cannot_look_a_request_up(studio, fakes):
-    root, storage, *_ = studio
+def test_find_job_says_fal_cannot_look_a_request_up(bench, fakes):
+    root, storage, *_ = bench
     with pytest.raises(NotImplementedError):
         video(fakes, storage).find_job("call-1")
 
 
-def test_a_cancel_before_the_run_starts_ends_the_job_unbilled(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_a_cancel_before_the_run_starts_ends_the_job_unbilled(bench, fakes):
+    root, storage, start, _end, _ = bench
     v = video(fakes, storage)
     job_id = v.submit(clip(start), client_ref="c")
     v.cancel(job_id)
@@ -257,8 +257,8 @@ def test_a_cancel_before_the_run_starts_ends_the_job_unbilled(studio, fakes):
     assert put["path"].endswith("/cancel") and "/fal-ai/bytedance/requests/" in put["path"]
 
 
-def test_a_cancel_after_the_run_started_is_too_late_and_the_job_runs_on(studio, fakes, tmp_path):
-    root, storage, start, _end, _ = studio
+def test_a_cancel_after_the_run_started_is_too_late_and_the_job_runs_on(bench, fakes, tmp_path):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "status", "kind": "busy", "times": 2})
     v = video(fakes, storage)
     job_id = v.submit(clip(start), client_ref="c")
@@ -269,8 +269,8 @@ def test_a_cancel_after_the_run_started_is_too_late_and_the_job_runs_on(studio, 
     assert status.state == "succeeded" and path.is_file()
 
 
-def test_a_panel_is_one_queued_kontext_request_answered_at_the_panel_size(studio, fakes):
-    root, storage, _start, _end, drawn = studio
+def test_a_panel_is_one_queued_kontext_request_answered_at_the_panel_size(bench, fakes):
+    root, storage, _start, _end, drawn = bench
     request = drawn[0]
     png = fal.image(KONTEXT, storage=storage, base_url=fakes.url("fal")).generate_panel(request, client_ref="c")
     with Image.open(io.BytesIO(png)) as img:
@@ -284,9 +284,9 @@ def test_a_panel_is_one_queued_kontext_request_answered_at_the_panel_size(studio
     assert len(fakes.jobs("fal")) == 1
 
 
-def test_a_panel_with_a_human_composite_sends_the_composite(studio, fakes):
+def test_a_panel_with_a_human_composite_sends_the_composite(bench, fakes):
     from dataclasses import replace
-    root, storage, start, _end, drawn = studio
+    root, storage, start, _end, drawn = bench
     request = replace(drawn[0], override_uri=start)
     fal.image(KONTEXT, storage=storage, base_url=fakes.url("fal")).generate_panel(request)
     [post] = posts(fakes)
@@ -316,7 +316,7 @@ def gov(root: Path, run_id: str = "run-1") -> Governor:
 
 def run_job(g: Governor, v: fal.FalVideo, req: ClipRequest):
     ctx = CallContext(g.run_id, FILM, "scene-01", "1A", "video", 1, "fal", v.model, "draft")
-    spec = CallSpec(ctx, Units("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+    spec = CallSpec(ctx, Usage("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
     return g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
                       suffix="mp4", deadline=30, poll_interval=0.02, find=v.find_job, cancel=v.cancel)
 
@@ -325,8 +325,8 @@ def rows(root: Path):
     return Ledger.for_project(root).rows(film=FILM)
 
 
-def test_a_429_is_waited_out_and_sent_again_one_job_at_fal(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_a_429_is_waited_out_and_sent_again_one_job_at_fal(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": 429,
                   "headers": {"Retry-After": "0"}, "body": {"detail": "Too many requests"}})
     got = run_job(gov(root), video(fakes, storage), clip(start))
@@ -336,8 +336,8 @@ def test_a_429_is_waited_out_and_sent_again_one_job_at_fal(studio, fakes):
     assert len(posts(fakes)) == 2 and len(fakes.jobs("fal")) == 1
 
 
-def test_a_connection_dropped_after_the_job_was_made_is_unknown_and_never_sent_again(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_a_connection_dropped_after_the_job_was_made_is_unknown_and_never_sent_again(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "submit", "kind": "drop_after"})
     req = clip(start)
     with pytest.raises(UnknownOutcome, match="reconcile"):
@@ -351,8 +351,8 @@ def test_a_connection_dropped_after_the_job_was_made_is_unknown_and_never_sent_a
     assert [r.status for r in rows(root)] == ["unknown"]
 
 
-def test_moderation_at_submit_fails_the_row_in_fals_words_and_is_not_retried(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_moderation_at_submit_fails_the_row_in_fals_words_and_is_not_retried(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "submit", "kind": "moderation"})
     with pytest.raises(RefusedByModeration, match="content_policy_violation"):
         run_job(gov(root), video(fakes, storage), clip(start))
@@ -362,8 +362,8 @@ def test_moderation_at_submit_fails_the_row_in_fals_words_and_is_not_retried(stu
     assert len(posts(fakes)) == 1 and fakes.jobs("fal") == []
 
 
-def test_moderation_of_a_finished_job_is_a_refused_job(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_moderation_of_a_finished_job_is_a_refused_job(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "result", "kind": "moderation"})
     with pytest.raises(JobRefused, match="content_policy_violation"):
         run_job(gov(root), video(fakes, storage), clip(start))
@@ -373,8 +373,8 @@ def test_moderation_of_a_finished_job_is_a_refused_job(studio, fakes):
     assert len(posts(fakes)) == 1 and len(fakes.jobs("fal")) == 1
 
 
-def test_a_failed_job_is_failed_with_the_models_words(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_a_failed_job_is_failed_with_the_models_words(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "result", "kind": "job_failed"})
     with pytest.raises(JobEnded, match="could not generate"):
         run_job(gov(root), video(fakes, storage), clip(start))
@@ -388,8 +388,8 @@ def test_a_failed_job_is_failed_with_the_models_words(studio, fakes):
     (401, {"detail": "Invalid API key"}, AuthenticationFailed),
     (403, {"detail": "User is locked. Reason: Exhausted balance"}, OutOfCredit),
 ])
-def test_credit_and_key_refusals_fail_at_zero_and_halt_the_run(studio, fakes, status, body, error):
-    root, storage, start, _end, _ = studio
+def test_credit_and_key_refusals_fail_at_zero_and_halt_the_run(bench, fakes, status, body, error):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": status, "body": body})
     g, v = gov(root), video(fakes, storage)
     with pytest.raises(error) as exc:
@@ -407,8 +407,8 @@ def test_credit_and_key_refusals_fail_at_zero_and_halt_the_run(studio, fakes, st
     (503, {"detail": "Runner unavailable", "error_type": "runner_unavailable"}, {"X-Fal-Error-Type": "runner_unavailable"}),
     (504, {"detail": "Request timed out", "error_type": "request_timeout"}, {"X-Fal-Error-Type": "request_timeout"}),
 ])
-def test_a_5xx_on_submit_is_an_unknown_outcome(studio, fakes, status, body, headers):
-    root, storage, start, _end, _ = studio
+def test_a_5xx_on_submit_is_an_unknown_outcome(bench, fakes, status, body, headers):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "submit", "kind": "status", "status": status, "body": body,
                   "headers": headers})
     with pytest.raises(UnknownOutcome):
@@ -418,8 +418,8 @@ def test_a_5xx_on_submit_is_an_unknown_outcome(studio, fakes, status, body, head
     assert len(posts(fakes)) == 1
 
 
-def test_busy_polls_are_polled_through_to_success(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_busy_polls_are_polled_through_to_success(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "status", "kind": "busy", "times": 3},
                  {"provider": "fal", "op": "status", "kind": "status", "status": 503,
                   "body": {"detail": "Request timed out", "error_type": "request_timeout"}})
@@ -430,8 +430,8 @@ def test_busy_polls_are_polled_through_to_success(studio, fakes):
     assert len(status_gets) == 5 and len(fakes.jobs("fal")) == 1   # 3 busy, one 503, then COMPLETED
 
 
-def test_an_expired_output_is_a_billed_bad_output_not_a_second_job(studio, fakes):
-    root, storage, start, _end, _ = studio
+def test_an_expired_output_is_a_billed_bad_output_not_a_second_job(bench, fakes):
+    root, storage, start, _end, _ = bench
     fakes.faults({"provider": "fal", "op": "result", "kind": "expired"})
     with pytest.raises(BadOutput, match="is gone .HTTP 404.*billed"):
         run_job(gov(root), video(fakes, storage), clip(start))
@@ -440,14 +440,14 @@ def test_an_expired_output_is_a_billed_bad_output_not_a_second_job(studio, fakes
     assert len(posts(fakes)) == 1 and len(fakes.jobs("fal")) == 1
 
 
-def test_a_panel_through_the_governor_and_a_refused_one(studio, fakes):
+def test_a_panel_through_the_governor_and_a_refused_one(bench, fakes):
     from slate.governor.chokepoint import Answer
-    root, storage, _start, _end, drawn = studio
+    root, storage, _start, _end, drawn = bench
     g, images = gov(root), fal.image(KONTEXT, storage=storage, base_url=fakes.url("fal"))
 
     def panel(request, shot):
         ctx = CallContext(g.run_id, FILM, "scene-01", shot, "panel", 1, "fal", KONTEXT, "draft")
-        spec = CallSpec(ctx, Units("image", images=1), request.fingerprint())
+        spec = CallSpec(ctx, Usage("image", images=1), request.fingerprint())
         return g.sync_call(spec, lambda ref: Answer(images.generate_panel(request, client_ref=ref), "png"))
 
     got = panel(drawn[0], "1A")
@@ -462,14 +462,14 @@ def test_a_panel_through_the_governor_and_a_refused_one(studio, fakes):
 
 # -- 3. a `slate run` on fal's video, end to end ------------------------------------------------------
 
-def units_of(row) -> Units:
-    """What the rate card prices a ledger row by (the governor's Units, read back from the row)."""
+def units_of(row) -> Usage:
+    """What the rate card prices a ledger row by (the governor's Usage, read back from the row)."""
     p = row.parameters
     if row.stage == "video":
-        return Units("video", seconds=p["seconds"], resolution=p["resolution"])
+        return Usage("video", seconds=p["seconds"], resolution=p["resolution"])
     if row.stage == "panel":
-        return Units("image", images=1, resolution=f"{p['height']}p")
-    return Units("judge")
+        return Usage("image", images=1, resolution=f"{p['height']}p")
+    return Usage("judge")
 
 
 @pytest.mark.e2e

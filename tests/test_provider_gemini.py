@@ -19,7 +19,7 @@ from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
 from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                       UnknownOutcome, Units, add_listener)
+                                       UnknownOutcome, Usage, add_listener)
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import gemini, rubric
@@ -234,8 +234,8 @@ def gov(root: Path, run_id: str = "run-1", **kw) -> Governor:
 
 
 def spec(req, stage="video", model=VEO, take=1) -> CallSpec:
-    units = Units("video", seconds=req.seconds, resolution=req.resolution) if stage == "video" \
-        else Units("image", images=1)
+    units = Usage("video", seconds=req.seconds, resolution=req.resolution) if stage == "video" \
+        else Usage("image", images=1)
     return CallSpec(CallContext("run-1", "night-diner", "scene-01", "1A", stage, take, "gemini", model, "draft"),
                     units, req.fingerprint())
 
@@ -453,12 +453,12 @@ def test_slate_run_with_gemini_renders_every_shot_priced_from_the_rate_card(exam
     assert all(r.status == "succeeded" for r in ledger), [(r.stage, r.status, r.error_message) for r in ledger]
     for r in ledger:
         if r.stage == "video":
-            units = Units("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
+            units = Usage("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
         elif r.stage == "panel":
-            units = Units("image", images=1)
+            units = Usage("image", images=1)
         else:
             verdict = json.loads(LocalStorage(example_film).get_bytes(r.artifact_uri))
-            units = Units(**verdict["usage"])
+            units = Usage(**verdict["usage"])
         assert r.actual_cost == card.price(f"{r.provider}:{r.model}", units), (r.stage, r.shot)
     assert {(r.stage, r.model) for r in ledger} >= {("panel", PAINTER), ("video", VEO), ("panel_gate", JUDGE),
                                                     ("keyframe_gate", JUDGE)}

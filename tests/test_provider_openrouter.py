@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from slate.governor.chokepoint import (CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                       UnknownOutcome, Units)
+                                       UnknownOutcome, Usage)
 from slate.governor.killswitch import request_stop
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
@@ -47,7 +47,7 @@ def png(colour: tuple[int, int, int], size=(854, 480)) -> bytes:
 
 
 @pytest.fixture
-def studio(example_film, fakes):
+def bench(example_film, fakes):
     storage = LocalStorage(example_film)
     start = storage.put_bytes(png((200, 120, 60)), "png")
     end = storage.put_bytes(png((60, 120, 200)), "png")
@@ -70,8 +70,8 @@ def posts(fakes) -> list[dict]:
 
 # -- 1. the contract: what goes on the wire ----------------------------------------------------------
 
-def test_a_start_frame_clip_is_asked_as_the_notes_describe(studio, fakes):
-    root, storage, start, _ = studio
+def test_a_start_frame_clip_is_asked_as_the_notes_describe(bench, fakes):
+    root, storage, start, _ = bench
     job = adapter(storage, fakes).submit(clip(start), client_ref="call-1")
     [sent] = fakes.requests("openrouter")
     assert (sent["method"], sent["path"]) == ("POST", f"{API}/videos")
@@ -90,8 +90,8 @@ def test_a_start_frame_clip_is_asked_as_the_notes_describe(studio, fakes):
     assert [j["id"] for j in fakes.jobs("openrouter")] == [job]
 
 
-def test_start_and_end_sends_the_last_frame_in_whole_seconds(studio, fakes):
-    root, storage, start, end = studio
+def test_start_and_end_sends_the_last_frame_in_whole_seconds(bench, fakes):
+    root, storage, start, end = bench
     adapter(storage, fakes, "bytedance/seedance-2.0").submit(clip(start, end, seconds=6.2, resolution="720p"),
                                                              client_ref="call-2")
     body = posts(fakes)[0]["body"]
@@ -106,8 +106,8 @@ def test_duration_is_whole_seconds_rounded_up_from_the_models_minimum(seconds, s
     assert openrouter.duration_for(seconds) == sent
 
 
-def test_polls_and_download_send_the_key_to_the_api_host_only(studio, fakes, tmp_path):
-    root, storage, start, _ = studio
+def test_polls_and_download_send_the_key_to_the_api_host_only(bench, fakes, tmp_path):
+    root, storage, start, _ = bench
     video = adapter(storage, fakes)
     job = video.submit(clip(start), client_ref="call-3")
     status = video.poll(job)
@@ -127,8 +127,8 @@ def test_polls_and_download_send_the_key_to_the_api_host_only(studio, fakes, tmp
     assert cdn["headers"]["host"].startswith("localhost") and "authorization" not in cdn["headers"]
 
 
-def test_the_key_is_read_when_used_never_at_construction_or_kept(studio, fakes, monkeypatch):
-    root, storage, start, _ = studio
+def test_the_key_is_read_when_used_never_at_construction_or_kept(bench, fakes, monkeypatch):
+    root, storage, start, _ = bench
     monkeypatch.delenv("OPENROUTER_API_KEY")
     video = adapter(storage, fakes)  # no key yet: building the provider needs none
     with pytest.raises(MissingKey, match="OPENROUTER_API_KEY"):
@@ -140,8 +140,8 @@ def test_the_key_is_read_when_used_never_at_construction_or_kept(studio, fakes, 
     assert fake_key("openrouter") not in repr(vars(video)) + job
 
 
-def test_no_cancel_and_no_lookup_are_documented(studio, fakes):
-    _, storage, _, _ = studio
+def test_no_cancel_and_no_lookup_are_documented(bench, fakes):
+    _, storage, _, _ = bench
     video = adapter(storage, fakes)
     with pytest.raises(NotImplementedError, match="cancel"):
         video.cancel("job-1")
@@ -201,7 +201,7 @@ def gov(root: Path, run_id: str = "run-1") -> Governor:
 
 def paid(g: Governor, video, req: ClipRequest, shot: str = "1A"):
     ctx = CallContext(g.run_id, "night-diner", "scene-01", shot, "video", 1, "openrouter", video.model, "draft")
-    spec = CallSpec(ctx, Units("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+    spec = CallSpec(ctx, Usage("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
     return g.job_call(spec, submit=lambda ref: video.submit(req, client_ref=ref), poll=video.poll,
                       download=video.download, suffix="mp4", deadline=60, poll_interval=0.02,
                       find=video.find_job, cancel=video.cancel)
@@ -215,8 +215,8 @@ def fault(op: str, kind: str, **kw) -> dict:
     return {"provider": "openrouter", "op": op, "kind": kind, **kw}
 
 
-def test_a_rate_limit_is_waited_out_and_the_job_made_once(studio, fakes):
-    root, storage, start, _ = studio
+def test_a_rate_limit_is_waited_out_and_the_job_made_once(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("submit", "status", status=429, headers={"Retry-After": "1"}))
     started = time.monotonic()
     got = paid(gov(root), adapter(storage, fakes), clip(start))
@@ -229,8 +229,8 @@ def test_a_rate_limit_is_waited_out_and_the_job_made_once(studio, fakes):
     assert storage.exists(got.uri)
 
 
-def test_an_answer_lost_after_the_job_was_made_is_unknown_and_never_sent_again(studio, fakes):
-    root, storage, start, _ = studio
+def test_an_answer_lost_after_the_job_was_made_is_unknown_and_never_sent_again(bench, fakes):
+    root, storage, start, _ = bench
     req = clip(start)
     fakes.faults(fault("submit", "drop_after"))
     with pytest.raises(UnknownOutcome, match="counts as spent"):
@@ -244,16 +244,16 @@ def test_an_answer_lost_after_the_job_was_made_is_unknown_and_never_sent_again(s
     assert len(fakes.jobs("openrouter")) == 1 and len(posts(fakes)) == 1
 
 
-def test_a_connection_dropped_before_the_job_is_still_unknown(studio, fakes):
-    root, storage, start, _ = studio
+def test_a_connection_dropped_before_the_job_is_still_unknown(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("submit", "drop_before"))
     with pytest.raises(UnknownOutcome):  # from here nobody can tell it from a lost answer
         paid(gov(root), adapter(storage, fakes), clip(start))
     assert [r.status for r in rows(root)] == ["unknown"] and fakes.jobs("openrouter") == []
 
 
-def test_a_moderation_refusal_is_recorded_in_the_providers_words_and_not_retried(studio, fakes):
-    root, storage, start, _ = studio
+def test_a_moderation_refusal_is_recorded_in_the_providers_words_and_not_retried(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("submit", "moderation"))
     with pytest.raises(JobRefused, match="flagged"):
         paid(gov(root), adapter(storage, fakes), clip(start))
@@ -263,19 +263,19 @@ def test_a_moderation_refusal_is_recorded_in_the_providers_words_and_not_retried
     assert len(posts(fakes)) == 1 and len(fakes.jobs("openrouter")) == 1
 
 
-def test_a_refusal_is_read_from_an_error_object_as_well_as_a_string(studio, fakes):
+def test_a_refusal_is_read_from_an_error_object_as_well_as_a_string(bench, fakes):
     # The shape of a failed job's `error` is not in the notes: both are read.
-    root, storage, start, _ = studio
+    root, storage, start, _ = bench
     video = adapter(storage, fakes)
     fakes.faults(fault("poll", "moderation", body={"code": 400, "message": "Output video flagged as sensitive"}))
     status = video.poll(video.submit(clip(start), client_ref="call-5"))
     assert (status.state, status.refused, status.error) == ("failed", True, "Output video flagged as sensitive")
 
 
-def test_a_403_that_speaks_of_moderation_is_a_refusal_not_a_bad_key(studio, fakes):
+def test_a_403_that_speaks_of_moderation_is_a_refusal_not_a_bad_key(bench, fakes):
     # Our reading, should the videos API answer as OpenRouter's chat API does for flagged input
     # (not in the notes): the words below are the test's own, not OpenRouter's.
-    root, storage, start, _ = studio
+    root, storage, start, _ = bench
     fakes.faults(fault("submit", "status", status=403,
                        body={"error": {"code": 403, "message": "input flagged by moderation"}}))
     g = gov(root)
@@ -286,8 +286,8 @@ def test_a_403_that_speaks_of_moderation_is_a_refusal_not_a_bad_key(studio, fake
     assert g.halted is None and "check the key" not in row.error_message
 
 
-def test_a_failed_job_is_failed_not_refused(studio, fakes):
-    root, storage, start, _ = studio
+def test_a_failed_job_is_failed_not_refused(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("poll", "job_failed"))
     with pytest.raises(JobEnded) as got:
         paid(gov(root), adapter(storage, fakes), clip(start))
@@ -297,8 +297,8 @@ def test_a_failed_job_is_failed_not_refused(studio, fakes):
 
 
 @pytest.mark.parametrize("status,cls", [(402, OutOfCredit), (401, AuthenticationFailed), (403, OutOfCredit)])
-def test_credit_and_key_refusals_fail_at_nothing_and_halt_the_run(studio, fakes, status, cls):
-    root, storage, start, end = studio
+def test_credit_and_key_refusals_fail_at_nothing_and_halt_the_run(bench, fakes, status, cls):
+    root, storage, start, end = bench
     fakes.faults(fault("submit", "status", status=status))  # 403: "Key limit exceeded (total limit)…"
     g, video = gov(root), adapter(storage, fakes)
     with pytest.raises(cls):
@@ -311,8 +311,8 @@ def test_credit_and_key_refusals_fail_at_nothing_and_halt_the_run(studio, fakes,
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_a_server_error_on_submit_is_an_unknown_outcome(studio, fakes, status):
-    root, storage, start, _ = studio
+def test_a_server_error_on_submit_is_an_unknown_outcome(bench, fakes, status):
+    root, storage, start, _ = bench
     fakes.faults(fault("submit", "status", status=status))
     with pytest.raises(UnknownOutcome):
         paid(gov(root), adapter(storage, fakes), clip(start))
@@ -320,8 +320,8 @@ def test_a_server_error_on_submit_is_an_unknown_outcome(studio, fakes, status):
     assert row.status == "unknown" and len(posts(fakes)) == 1
 
 
-def test_busy_and_failing_polls_are_polled_through(studio, fakes):
-    root, storage, start, _ = studio
+def test_busy_and_failing_polls_are_polled_through(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("poll", "busy", times=3), fault("poll", "status", status=503))
     got = paid(gov(root), adapter(storage, fakes), clip(start))
     [row] = rows(root)
@@ -330,8 +330,8 @@ def test_busy_and_failing_polls_are_polled_through(studio, fakes):
     assert len(polls) == 5 and len(fakes.jobs("openrouter")) == 1
 
 
-def test_an_expired_output_is_a_clear_failure_at_its_cost_not_a_second_job(studio, fakes):
-    root, storage, start, _ = studio
+def test_an_expired_output_is_a_clear_failure_at_its_cost_not_a_second_job(bench, fakes):
+    root, storage, start, _ = bench
     fakes.faults(fault("download", "expired"))
     with pytest.raises(BadOutput, match="no longer at OpenRouter"):
         paid(gov(root), adapter(storage, fakes), clip(start))
@@ -342,8 +342,8 @@ def test_an_expired_output_is_a_clear_failure_at_its_cost_not_a_second_job(studi
     assert not list((root / ".slate" / "downloads").glob("*part*"))
 
 
-def test_a_hard_stop_lets_a_job_that_cannot_be_cancelled_finish_and_be_recorded(studio, fakes):
-    root, storage, start, end = studio
+def test_a_hard_stop_lets_a_job_that_cannot_be_cancelled_finish_and_be_recorded(bench, fakes):
+    root, storage, start, end = bench
     video = adapter(storage, fakes)
     fakes.faults(fault("poll", "busy", times=2))
     g = gov(root)
@@ -397,7 +397,7 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
     videos = [r for r in ledger if r.stage == "video" and r.status == "succeeded"]
     assert {r.shot for r in videos} == {"1A", "1B", "1C"} and all(r.model == MINI for r in videos)
     for r in ledger:
-        units = (Units("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
+        units = (Usage("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
                  if r.stage == "video" else None)
         if units is not None:
             assert r.actual_cost == card.price(f"{r.provider}:{r.model}", units), r

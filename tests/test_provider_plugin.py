@@ -20,7 +20,7 @@ TOY_MODULE = '''"""Toy: a video vendor that exists only in a test."""
 from functools import partial
 
 from slate.providers import http
-from slate.providers.base import Finding
+from slate.providers.base import DoctorFinding
 from slate.providers.keys import MissingKey, provider_key
 from slate.providers.spec import Offer, ProviderSpec
 
@@ -40,8 +40,8 @@ def doctor(*, base_url):
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
-        return [Finding(NAME, "key", False, str(exc))]
-    return [Finding(NAME, "key", True, f"key {key.id} from {key.source}, for {http.where(base_url)}")]
+        return [DoctorFinding(NAME, "key", False, str(exc))]
+    return [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}, for {http.where(base_url)}")]
 
 
 PROVIDER = ProviderSpec(

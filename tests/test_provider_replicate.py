@@ -21,7 +21,7 @@ from PIL import Image
 
 from benchmarks.judge_trials import panel_requests
 from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                       UnknownOutcome, Units)
+                                       UnknownOutcome, Usage)
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import replicate
@@ -41,7 +41,7 @@ THROTTLED = {"detail": "Request was throttled. Your rate limit resets in ~30s.",
 
 # -- helpers -------------------------------------------------------------------------------------
 @pytest.fixture
-def studio(example_film, fakes):
+def bench(example_film, fakes):
     storage = LocalStorage(example_film)
     panels = panel_requests(example_film)
     local = LocalImage(storage)
@@ -75,19 +75,19 @@ def gov(root: Path, run_id: str = "run-1") -> Governor:
                     poll_interval=0.01, busy_poll=0.05, retry_wait_cap=0.2, failure_charge=RateCard.load().failure_charge)
 
 
-def spec(g: Governor, stage: str, model: str, fingerprint: str, units: Units) -> CallSpec:
+def spec(g: Governor, stage: str, model: str, fingerprint: str, units: Usage) -> CallSpec:
     return CallSpec(CallContext(g.run_id, FILM, "scene-01", "1A", stage, 1, "replicate", model, "draft"),
                     units, fingerprint)
 
 
 def clip_call(g: Governor, v: replicate.ReplicateVideo, req: ClipRequest):
-    s = spec(g, "video", v.model, req.fingerprint(), Units("video", seconds=req.seconds, resolution=req.resolution))
+    s = spec(g, "video", v.model, req.fingerprint(), Usage("video", seconds=req.seconds, resolution=req.resolution))
     return g.job_call(s, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,
                       suffix="mp4", deadline=60, poll_interval=0.01, find=v.find_job, cancel=v.cancel)
 
 
 def panel_call(g: Governor, img: replicate.ReplicateImage, req):
-    s = spec(g, "panel", img.model, req.fingerprint(), Units("image", images=1))
+    s = spec(g, "panel", img.model, req.fingerprint(), Usage("image", images=1))
     return g.sync_call(s, lambda ref: Answer(img.generate_panel(req, client_ref=ref), "png"))
 
 
@@ -139,12 +139,12 @@ CLIP_CONTRACT = {
 
 
 @pytest.mark.parametrize("model", list(CLIP_CONTRACT))
-def test_a_clip_is_asked_as_each_model_takes_it(studio, model):
+def test_a_clip_is_asked_as_each_model_takes_it(bench, model):
     start_field, duration, (asked, sent_resolution), extra = CLIP_CONTRACT[model]
-    v = video(studio, model)
-    req = clip(studio, resolution=asked)
+    v = video(bench, model)
+    req = clip(bench, resolution=asked)
     job_id = v.submit(req, client_ref="call-1")
-    [post] = creates(studio.fakes)
+    [post] = creates(bench.fakes)
     assert post["path"] == f"/replicate/v1/models/{model}/predictions"
     assert post["headers"]["authorization"] == f"Bearer {fake_key('replicate')}"
     assert "prefer" not in post["headers"]          # never a blocking create
@@ -157,103 +157,103 @@ def test_a_clip_is_asked_as_each_model_takes_it(studio, model):
     assert sent.get("resolution") == sent_resolution
     for name, value in extra.items():
         assert type(sent[name]) is type(value) and sent[name] == value
-    assert same_picture(pixels(sent[start_field]), studio.storage.get_bytes(req.start_uri))
-    assert job_id == studio.fakes.jobs("replicate")[0]["id"]
+    assert same_picture(pixels(sent[start_field]), bench.storage.get_bytes(req.start_uri))
+    assert job_id == bench.fakes.jobs("replicate")[0]["id"]
 
 
-def test_a_clip_comes_back_polled_and_downloaded(studio, tmp_path):
-    v = video(studio)
-    job_id = v.submit(clip(studio), client_ref="call-1")
+def test_a_clip_comes_back_polled_and_downloaded(bench, tmp_path):
+    v = video(bench)
+    job_id = v.submit(clip(bench), client_ref="call-1")
     status = v.poll(job_id)
     assert status.state == "succeeded" and status.cost is None   # Replicate reports no cost: the rate card prices
     got = v.download(job_id, tmp_path / "clip.mp4")
     assert got.stat().st_size > 0
-    gets = [r for r in studio.fakes.requests("replicate") if r["method"] == "GET"]
+    gets = [r for r in bench.fakes.requests("replicate") if r["method"] == "GET"]
     assert gets and all(r["headers"]["authorization"].startswith("Bearer r8_") for r in gets)
 
 
-def test_a_frame_over_a_megabyte_is_sent_as_a_jpeg_data_url(studio):
+def test_a_frame_over_a_megabyte_is_sent_as_a_jpeg_data_url(bench):
     """Replicate recommends data URLs only under 1 MB [D]: a 720p panel with grain is over it."""
     from dataclasses import replace
-    big = studio.storage.put_bytes(LocalImage(studio.storage).generate_panel(
-        replace(studio.panels[0], width=1280, height=720)), "png")
-    assert len(studio.storage.get_bytes(big)) > replicate.DATA_URL_BYTES
-    video(studio).submit(replace(clip(studio, resolution="720p"), start_uri=big), client_ref="call-1")
-    sent = creates(studio.fakes)[0]["body"]["input"]["image"]
+    big = bench.storage.put_bytes(LocalImage(bench.storage).generate_panel(
+        replace(bench.panels[0], width=1280, height=720)), "png")
+    assert len(bench.storage.get_bytes(big)) > replicate.DATA_URL_BYTES
+    video(bench).submit(replace(clip(bench, resolution="720p"), start_uri=big), client_ref="call-1")
+    sent = creates(bench.fakes)[0]["body"]["input"]["image"]
     assert sent.startswith("data:image/jpeg;base64,") and len(sent) < 1.4 * replicate.DATA_URL_BYTES
-    assert same_picture(pixels(sent), studio.storage.get_bytes(big))
+    assert same_picture(pixels(sent), bench.storage.get_bytes(big))
 
 
 @pytest.mark.parametrize("model, last", [("bytedance/seedance-1-pro", "last_frame_image"),
                                          ("bytedance/seedance-1-lite", "last_frame_image"),
                                          ("google/veo-3.1-fast", "last_frame")])
-def test_the_last_frame_is_sent_only_in_start_end_mode(studio, model, last):
-    v = video(studio, model)
-    v.submit(clip(studio), client_ref="call-1")
-    v.submit(clip(studio, end=True), client_ref="call-2")
-    start_only, start_end = (p["body"]["input"] for p in creates(studio.fakes))
+def test_the_last_frame_is_sent_only_in_start_end_mode(bench, model, last):
+    v = video(bench, model)
+    v.submit(clip(bench), client_ref="call-1")
+    v.submit(clip(bench, end=True), client_ref="call-2")
+    start_only, start_end = (p["body"]["input"] for p in creates(bench.fakes))
     assert last not in start_only
-    assert same_picture(pixels(start_end[last]), studio.storage.get_bytes(studio.end))
+    assert same_picture(pixels(start_end[last]), bench.storage.get_bytes(bench.end))
 
 
 @pytest.mark.parametrize("model", ["bytedance/seedance-1-pro-fast", "kwaivgi/kling-v2.5-turbo-pro"])
-def test_a_start_end_clip_on_a_model_without_a_last_frame_is_refused_before_sending(studio, model):
+def test_a_start_end_clip_on_a_model_without_a_last_frame_is_refused_before_sending(bench, model):
     with pytest.raises(BadRequest, match="takes no last frame"):
-        video(studio, model).submit(clip(studio, end=True), client_ref="call-1")
-    assert creates(studio.fakes) == [] and studio.fakes.jobs("replicate") == []
+        video(bench, model).submit(clip(bench, end=True), client_ref="call-1")
+    assert creates(bench.fakes) == [] and bench.fakes.jobs("replicate") == []
 
 
 @pytest.mark.parametrize("model, seconds, duration", [
     (LITE, 2.0, 2), (LITE, 2.01, 3), (LITE, 11.5, 12),
     ("kwaivgi/kling-v2.5-turbo-pro", 2.0, 5), ("kwaivgi/kling-v2.5-turbo-pro", 5.5, 10),
     ("google/veo-3.1-fast", 4.0, 4), ("google/veo-3.1-fast", 4.2, 6), ("google/veo-3.1-fast", 7.5, 8)])
-def test_the_duration_is_rounded_up_to_what_the_model_takes(studio, model, seconds, duration):
-    video(studio, model).submit(clip(studio, seconds=seconds), client_ref="call-1")
-    assert creates(studio.fakes)[0]["body"]["input"]["duration"] == duration
+def test_the_duration_is_rounded_up_to_what_the_model_takes(bench, model, seconds, duration):
+    video(bench, model).submit(clip(bench, seconds=seconds), client_ref="call-1")
+    assert creates(bench.fakes)[0]["body"]["input"]["duration"] == duration
 
 
 @pytest.mark.parametrize("model, seconds", [("kwaivgi/kling-v2.5-turbo-pro", 10.5), ("google/veo-3.1-fast", 8.5)])
-def test_a_clip_longer_than_the_model_makes_is_refused_before_sending(studio, model, seconds):
+def test_a_clip_longer_than_the_model_makes_is_refused_before_sending(bench, model, seconds):
     with pytest.raises(BadRequest, match="longer than the model makes"):
-        video(studio, model).submit(clip(studio, seconds=seconds), client_ref="call-1")
-    assert creates(studio.fakes) == []
+        video(bench, model).submit(clip(bench, seconds=seconds), client_ref="call-1")
+    assert creates(bench.fakes) == []
 
 
-def test_a_seedream_panel_sends_the_prompt_and_every_reference(studio):
-    req = studio.panels[2]  # a shot with characters
+def test_a_seedream_panel_sends_the_prompt_and_every_reference(bench):
+    req = bench.panels[2]  # a shot with characters
     assert req.characters
-    png = image(studio).generate_panel(req, client_ref="call-1")
+    png = image(bench).generate_panel(req, client_ref="call-1")
     assert Image.open(io.BytesIO(png)).size == (req.width, req.height)
-    [post] = creates(studio.fakes)
+    [post] = creates(bench.fakes)
     assert post["path"] == "/replicate/v1/models/bytedance/seedream-4/predictions"
     assert set(post["body"]) == {"input"} and req.prompt in post["body"]["input"]["prompt"]
     sent = post["body"]["input"]["image_input"]
     refs = [req.plate_uri] + [c.turnaround_uri for c in req.characters]
     assert len(sent) == len(refs)
     for url, uri in zip(sent, refs):
-        assert same_picture(pixels(url), studio.storage.get_bytes(uri)), uri
+        assert same_picture(pixels(url), bench.storage.get_bytes(uri)), uri
 
 
-def test_a_human_composite_is_sent_first_to_be_polished(studio):
+def test_a_human_composite_is_sent_first_to_be_polished(bench):
     from dataclasses import replace
-    composite = studio.storage.put_bytes(studio.storage.get_bytes(studio.start), "png")
-    req = replace(studio.panels[2], override_uri=composite)
-    image(studio).generate_panel(req, client_ref="call-1")
-    sent = creates(studio.fakes)[0]["body"]["input"]["image_input"]
+    composite = bench.storage.put_bytes(bench.storage.get_bytes(bench.start), "png")
+    req = replace(bench.panels[2], override_uri=composite)
+    image(bench).generate_panel(req, client_ref="call-1")
+    sent = creates(bench.fakes)[0]["body"]["input"]["image_input"]
     assert len(sent) == 2 + len(req.characters)
-    assert same_picture(pixels(sent[0]), studio.storage.get_bytes(composite))
-    assert same_picture(pixels(sent[1]), studio.storage.get_bytes(req.plate_uri))
+    assert same_picture(pixels(sent[0]), bench.storage.get_bytes(composite))
+    assert same_picture(pixels(sent[1]), bench.storage.get_bytes(req.plate_uri))
 
 
-def test_a_kontext_panel_sends_every_reference_on_one_sheet(studio):
-    req = studio.panels[2]
-    png = image(studio, "black-forest-labs/flux-kontext-pro").generate_panel(req, client_ref="call-1")
+def test_a_kontext_panel_sends_every_reference_on_one_sheet(bench):
+    req = bench.panels[2]
+    png = image(bench, "black-forest-labs/flux-kontext-pro").generate_panel(req, client_ref="call-1")
     assert Image.open(io.BytesIO(png)).size == (req.width, req.height)   # its output is one URL string
-    [post] = creates(studio.fakes)
+    [post] = creates(bench.fakes)
     assert post["path"] == "/replicate/v1/models/black-forest-labs/flux-kontext-pro/predictions"
     sent = post["body"]["input"]
     assert set(post["body"]) == {"input"} and req.prompt in sent["prompt"]
-    refs = [studio.storage.get_bytes(u) for u in [req.plate_uri] + [c.turnaround_uri for c in req.characters]]
+    refs = [bench.storage.get_bytes(u) for u in [req.plate_uri] + [c.turnaround_uri for c in req.characters]]
     sheet = pixels(sent["input_image"])
     sizes = [Image.open(io.BytesIO(r)).size for r in refs]
     size, boxes = replicate.sheet_layout(sizes[0], sizes[1:])
@@ -262,7 +262,7 @@ def test_a_kontext_panel_sends_every_reference_on_one_sheet(studio):
         assert same_picture(sheet, ref, box)
 
 
-def test_a_prediction_reads_as_a_job(studio):
+def test_a_prediction_reads_as_a_job(bench):
     """Statuses as PROVIDERS.md lists them; aborted never started and is not billed [D]."""
     assert replicate.job_status({"status": "starting"}).state == "queued"
     assert replicate.job_status({"status": "processing"}).state == "running"
@@ -274,29 +274,29 @@ def test_a_prediction_reads_as_a_job(studio):
     assert oom.state == "failed" and not oom.refused and "E1001" in oom.error
 
 
-def test_a_job_is_found_by_what_was_asked_never_by_a_guess(studio):
+def test_a_job_is_found_by_what_was_asked_never_by_a_guess(bench):
     """Replicate keeps no id of ours: a prediction is found in its list by what was asked, made
     after our intent — and a request nobody made, or asked before it, finds nothing."""
     from datetime import datetime, timedelta, timezone
-    v, req = video(studio), clip(studio)
+    v, req = video(bench), clip(bench)
     before = datetime.now(timezone.utc)
     job_id = v.submit(req, client_ref="call-1")
-    fresh = video(studio)   # another process: only the request says what was asked
+    fresh = video(bench)   # another process: only the request says what was asked
     assert fresh.find_job("call-1", before, request=req) == job_id
-    assert fresh.find_job("call-2", before, request=clip(studio, seconds=5.0)) is None      # not asked
+    assert fresh.find_job("call-2", before, request=clip(bench, seconds=5.0)) is None      # not asked
     assert fresh.find_job("call-1", before + timedelta(minutes=5), request=req) is None     # made earlier
     with pytest.raises(NotImplementedError, match="not known here"):
         fresh.find_job("call-1", before)
-    assert not hasattr(image(studio), "recover")
+    assert not hasattr(image(bench), "recover")
 
 
-def test_the_key_goes_to_the_api_only_and_is_read_when_used(studio, monkeypatch):
-    v = video(studio)   # made without a key: it is read at the moment of use
+def test_the_key_goes_to_the_api_only_and_is_read_when_used(bench, monkeypatch):
+    v = video(bench)   # made without a key: it is read at the moment of use
     monkeypatch.setenv("REPLICATE_API_TOKEN", fake_key("replicate", "other"))
-    job_id = v.submit(clip(studio), client_ref="call-1")
+    job_id = v.submit(clip(bench), client_ref="call-1")
     v.poll(job_id)
-    v.download(job_id, studio.root / "clip.mp4")
-    seen = studio.fakes.requests()
+    v.download(job_id, bench.root / "clip.mp4")
+    seen = bench.fakes.requests()
     key = fake_key("replicate", "other")
     assert [r["headers"]["authorization"] for r in seen if r["path"].startswith("/replicate/")] == [f"Bearer {key}"] * 3
     files = [r for r in seen if r["path"].startswith("/files/")]
@@ -305,78 +305,78 @@ def test_the_key_goes_to_the_api_only_and_is_read_when_used(studio, monkeypatch)
     assert v.key_id == replicate.provider_key("replicate").id
 
 
-def test_a_rate_limit_says_how_long_to_wait(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "body": THROTTLED})
+def test_a_rate_limit_says_how_long_to_wait(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "body": THROTTLED})
     with pytest.raises(RateLimited) as got:
-        video(studio).submit(clip(studio), client_ref="call-1")
+        video(bench).submit(clip(bench), client_ref="call-1")
     assert got.value.retry_after == 30.0 and "throttled" in str(got.value)
 
 
 # -- 2. faults, through a real governor ---------------------------------------------------------------
-def test_rate_limited_then_sent_again_makes_one_job(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "body": THROTTLED})
-    got = clip_call(gov(studio.root), video(studio), clip(studio))
-    assert studio.storage.exists(got.uri)
-    assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 2
-    first, second = rows(studio.root)
+def test_rate_limited_then_sent_again_makes_one_job(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "body": THROTTLED})
+    got = clip_call(gov(bench.root), video(bench), clip(bench))
+    assert bench.storage.exists(got.uri)
+    assert len(bench.fakes.jobs("replicate")) == 1 and len(creates(bench.fakes)) == 2
+    first, second = rows(bench.root)
     assert (first.status, first.error_class, first.actual_cost) == ("failed", "RateLimited", Decimal(0))
     assert (second.status, second.actual_cost) == ("succeeded", ESTIMATE)
 
 
-def test_a_dropped_answer_after_the_job_was_made_is_found_and_never_sent_again(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
-    req = clip(studio)
-    got = clip_call(gov(studio.root), video(studio), req)   # looked up in the list at once, followed
-    assert studio.storage.exists(got.uri)
-    [row] = rows(studio.root)
-    assert row.status == "succeeded" and row.job_id == studio.fakes.jobs("replicate")[0]["id"]
-    assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
+def test_a_dropped_answer_after_the_job_was_made_is_found_and_never_sent_again(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
+    req = clip(bench)
+    got = clip_call(gov(bench.root), video(bench), req)   # looked up in the list at once, followed
+    assert bench.storage.exists(got.uri)
+    [row] = rows(bench.root)
+    assert row.status == "succeeded" and row.job_id == bench.fakes.jobs("replicate")[0]["id"]
+    assert len(bench.fakes.jobs("replicate")) == 1 and len(creates(bench.fakes)) == 1
 
 
-def test_a_connection_dropped_before_an_answer_is_unknown_too(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_before"})
+def test_a_connection_dropped_before_an_answer_is_unknown_too(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_before"})
     with pytest.raises(UnknownOutcome):   # from here nobody can tell whether it was taken
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    assert [r.status for r in rows(studio.root)] == ["unknown"]
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    assert [r.status for r in rows(bench.root)] == ["unknown"]
 
 
-def test_a_clip_refused_by_moderation_is_failed_with_the_providers_words_and_not_retried(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+def test_a_clip_refused_by_moderation_is_failed_with_the_providers_words_and_not_retried(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
     with pytest.raises(JobRefused, match=r"\(E005\)"):
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    [row] = rows(studio.root)
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    [row] = rows(bench.root)
     # The prediction ran, then was flagged: billed for its compute, as the rate card says.
     assert (row.status, row.error_class, row.actual_cost) == ("failed", "RefusedByModeration", ESTIMATE)
     assert "flagged as sensitive" in row.error_message
-    assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
+    assert len(bench.fakes.jobs("replicate")) == 1 and len(creates(bench.fakes)) == 1
 
 
-def test_a_panel_refused_by_moderation_is_failed_with_the_providers_words(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+def test_a_panel_refused_by_moderation_is_failed_with_the_providers_words(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
     with pytest.raises(RefusedByModeration, match=r"\(E005\)"):
-        panel_call(gov(studio.root), image(studio), studio.panels[0])
-    [row] = rows(studio.root)
+        panel_call(gov(bench.root), image(bench), bench.panels[0])
+    [row] = rows(bench.root)
     assert (row.status, row.error_class) == ("failed", "RefusedByModeration")
-    assert "flagged as sensitive" in row.error_message and len(creates(studio.fakes)) == 1
+    assert "flagged as sensitive" in row.error_message and len(creates(bench.fakes)) == 1
 
 
-def test_a_failed_prediction_is_a_failed_job_with_its_words(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed",
+def test_a_failed_prediction_is_a_failed_job_with_its_words(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed",
                          "data": {"error": "Prediction timed out before it started (E6716)"}})
     with pytest.raises(JobEnded, match="E6716"):
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    [row] = rows(studio.root)
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    [row] = rows(bench.root)
     # It never started (E6716, a start timeout): not billed, like an aborted prediction.
     assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobFailed", Decimal(0))
 
 
-def test_a_prediction_that_ran_and_failed_is_settled_at_its_compute_not_at_nothing(studio):
+def test_a_prediction_that_ran_and_failed_is_settled_at_its_compute_not_at_nothing(bench):
     """Two failed rows were settled at $0.00 although Replicate had run them: a prediction that
     ran and failed is billed for its compute (rate card [failed_runs.replicate])."""
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed"})
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed"})
     with pytest.raises(JobEnded, match="E1000"):
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    [row] = rows(studio.root)
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    [row] = rows(bench.root)
     assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobFailed", ESTIMATE)
 
 
@@ -390,103 +390,103 @@ def test_a_prediction_that_ran_and_failed_is_settled_at_its_compute_not_at_nothi
      AuthenticationFailed),
     (403, {"title": "Forbidden", "detail": "Key limit exceeded (total limit)", "status": 403}, OutOfCredit),
     (403, {"title": "Forbidden", "detail": "You do not have permission", "status": 403}, AuthenticationFailed)])
-def test_a_refused_key_or_account_fails_at_nothing_and_halts_the_run(studio, status, body, cls):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": status, "body": body})
-    g = gov(studio.root)
+def test_a_refused_key_or_account_fails_at_nothing_and_halts_the_run(bench, status, body, cls):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": status, "body": body})
+    g = gov(bench.root)
     with pytest.raises(cls):
-        clip_call(g, video(studio), clip(studio))
-    [row] = rows(studio.root)
+        clip_call(g, video(bench), clip(bench))
+    [row] = rows(bench.root)
     assert (row.status, row.error_class, row.actual_cost) == ("failed", cls.__name__, Decimal(0))
     with pytest.raises(RunHalted):
-        clip_call(g, video(studio), clip(studio, seconds=3.0))
-    assert studio.fakes.jobs("replicate") == [] and len(creates(studio.fakes)) == 1
+        clip_call(g, video(bench), clip(bench, seconds=3.0))
+    assert bench.fakes.jobs("replicate") == [] and len(creates(bench.fakes)) == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_a_server_error_on_submit_is_an_unknown_outcome(studio, status):
-    studio.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": status})
+def test_a_server_error_on_submit_is_an_unknown_outcome(bench, status):
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": status})
     with pytest.raises(UnknownOutcome):
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    assert [r.status for r in rows(studio.root)] == ["unknown"] and len(creates(studio.fakes)) == 1
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    assert [r.status for r in rows(bench.root)] == ["unknown"] and len(creates(bench.fakes)) == 1
 
 
-def test_busy_polls_then_success(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 4})
-    got = clip_call(gov(studio.root), video(studio), clip(studio))
-    polls = [r for r in studio.fakes.requests("replicate") if r["method"] == "GET"]
-    assert len(polls) >= 5 and studio.storage.exists(got.uri)
-    assert [r.status for r in rows(studio.root)] == ["succeeded"] and len(studio.fakes.jobs("replicate")) == 1
+def test_busy_polls_then_success(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 4})
+    got = clip_call(gov(bench.root), video(bench), clip(bench))
+    polls = [r for r in bench.fakes.requests("replicate") if r["method"] == "GET"]
+    assert len(polls) >= 5 and bench.storage.exists(got.uri)
+    assert [r.status for r in rows(bench.root)] == ["succeeded"] and len(bench.fakes.jobs("replicate")) == 1
 
 
 @pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "status", "status": 504},
                                    {"kind": "drop_before"}, {"kind": "status", "status": 429, "body": THROTTLED}])
-def test_a_failed_poll_is_polled_again(studio, fault):
-    studio.fakes.faults({"provider": "replicate", "op": "poll", **fault})
-    clip_call(gov(studio.root), video(studio), clip(studio))
-    assert [r.status for r in rows(studio.root)] == ["succeeded"] and len(studio.fakes.jobs("replicate")) == 1
+def test_a_failed_poll_is_polled_again(bench, fault):
+    bench.fakes.faults({"provider": "replicate", "op": "poll", **fault})
+    clip_call(gov(bench.root), video(bench), clip(bench))
+    assert [r.status for r in rows(bench.root)] == ["succeeded"] and len(bench.fakes.jobs("replicate")) == 1
 
 
-def test_an_expired_output_is_a_clear_error_and_not_a_second_job(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "download", "kind": "expired"})
+def test_an_expired_output_is_a_clear_error_and_not_a_second_job(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "download", "kind": "expired"})
     with pytest.raises(BadOutput, match="gone from the CDN"):
-        clip_call(gov(studio.root), video(studio), clip(studio))
-    [row] = rows(studio.root)
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    [row] = rows(bench.root)
     # It ran and was billed: failed at its estimate, with the reason.
     assert (row.status, row.error_class, row.actual_cost) == ("failed", "BadOutput", ESTIMATE)
     assert "deletes outputs" in row.error_message
-    assert len(studio.fakes.jobs("replicate")) == 1 and len(creates(studio.fakes)) == 1
+    assert len(bench.fakes.jobs("replicate")) == 1 and len(creates(bench.fakes)) == 1
 
 
-def test_a_panel_past_its_deadline_is_cancelled_and_unknown(studio):
-    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 10_000})
-    img = image(studio)
+def test_a_panel_past_its_deadline_is_cancelled_and_unknown(bench):
+    bench.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 10_000})
+    img = image(bench)
     img.poll_deadline = 0.2
     with pytest.raises(UnknownOutcome, match="no result within 0.2 s"):
-        panel_call(gov(studio.root), img, studio.panels[0])
-    assert [r.status for r in rows(studio.root)] == ["unknown"] and len(studio.fakes.jobs("replicate")) == 1
-    [cancel] = [r for r in studio.fakes.requests("replicate") if r["path"].endswith("/cancel")]
-    assert cancel["path"] == f"/replicate/v1/predictions/{studio.fakes.jobs('replicate')[0]['id']}/cancel"
+        panel_call(gov(bench.root), img, bench.panels[0])
+    assert [r.status for r in rows(bench.root)] == ["unknown"] and len(bench.fakes.jobs("replicate")) == 1
+    [cancel] = [r for r in bench.fakes.requests("replicate") if r["path"].endswith("/cancel")]
+    assert cancel["path"] == f"/replicate/v1/predictions/{bench.fakes.jobs('replicate')[0]['id']}/cancel"
 
 
-def test_a_hard_stop_cancels_the_clip_at_the_provider(studio):
+def test_a_hard_stop_cancels_the_clip_at_the_provider(bench):
     from slate.governor.chokepoint import add_listener
     from slate.governor.killswitch import request_stop
-    studio.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
+    bench.fakes.faults({"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
     remove = add_listener(lambda point, _spec, _details: point == "video:after_submit"
-                          and request_stop(studio.root, hard=True))
+                          and request_stop(bench.root, hard=True))
     try:
         with pytest.raises(JobEnded, match="canceled"):
-            clip_call(gov(studio.root), video(studio), clip(studio))
+            clip_call(gov(bench.root), video(bench), clip(bench))
     finally:
         remove()
-    [cancel] = [r for r in studio.fakes.requests("replicate") if r["path"].endswith("/cancel")]
-    [row] = rows(studio.root)
+    [cancel] = [r for r in bench.fakes.requests("replicate") if r["path"].endswith("/cancel")]
+    [row] = rows(bench.root)
     assert (row.status, row.error_class) == ("failed", "JobCanceled")
     assert cancel["path"].endswith(f"/{row.job_id}/cancel")
-    assert len(studio.fakes.jobs("replicate")) == 1
+    assert len(bench.fakes.jobs("replicate")) == 1
 
 
-def test_a_panel_through_the_governor_is_paid_once(studio):
-    req = studio.panels[0]
-    first = panel_call(gov(studio.root), image(studio), req)
-    again = panel_call(gov(studio.root, "run-2"), image(studio), req)
+def test_a_panel_through_the_governor_is_paid_once(bench):
+    req = bench.panels[0]
+    first = panel_call(gov(bench.root), image(bench), req)
+    again = panel_call(gov(bench.root, "run-2"), image(bench), req)
     assert again.uri == first.uri and again.reused
-    assert len(studio.fakes.jobs("replicate")) == 1
-    [row] = rows(studio.root)
+    assert len(bench.fakes.jobs("replicate")) == 1
+    [row] = rows(bench.root)
     assert (row.status, row.actual_cost) == ("succeeded", ESTIMATE)
 
 
-def test_doctor_names_the_variable_and_checks_the_key_for_free(studio, monkeypatch, prefect_harness):
+def test_doctor_names_the_variable_and_checks_the_key_for_free(bench, monkeypatch, prefect_harness):
     # The harness: with no variable set, the key is looked for in a Prefect Secret block.
-    lines = {f.check: f for f in replicate.doctor(base_url=studio.url)}
+    lines = {f.check: f for f in replicate.doctor(base_url=bench.url)}
     assert lines["key"].ok and lines["key valid"].ok and not lines["credit"].blocking
     monkeypatch.setenv("REPLICATE_API_TOKEN", "not-a-replicate-key")
-    refused = {f.check: f for f in replicate.doctor(base_url=studio.url)}["key valid"]
+    refused = {f.check: f for f in replicate.doctor(base_url=bench.url)}["key valid"]
     assert not refused.ok and refused.blocking
     monkeypatch.delenv("REPLICATE_API_TOKEN")
-    missing = {f.check: f for f in replicate.doctor(base_url=studio.url)}["key"]
+    missing = {f.check: f for f in replicate.doctor(base_url=bench.url)}["key"]
     assert not missing.ok and "REPLICATE_API_TOKEN" in missing.text
-    assert studio.fakes.jobs("replicate") == []   # nothing paid for
+    assert bench.fakes.jobs("replicate") == []   # nothing paid for
 
 
 # -- 3. end to end ---------------------------------------------------------------------------------
@@ -518,7 +518,7 @@ def test_slate_run_with_replicate_renders_every_shot(example_film, prefect_harne
     assert all(r.status == "succeeded" and (r.provider, r.model) == ("replicate", LITE) for r in videos)
     card = RateCard.load(example_film)
     for r in videos:
-        units = Units("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
+        units = Usage("video", seconds=r.parameters["seconds"], resolution=r.parameters["resolution"])
         assert r.actual_cost == card.price(f"replicate:{r.model}", units) > 0
     jobs = fakes.jobs("replicate")
     assert len(jobs) == len(videos) == 3

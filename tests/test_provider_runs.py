@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
 from slate.manifests import load_film
@@ -95,10 +95,10 @@ def priced_from_the_card(root):
         key = f"{r.provider}:{r.model}"
         if r.stage == "video":
             shot = film.scene(r.scene).shot(r.shot)
-            assert r.actual_cost == card.price(key, Units("video", seconds=shot.duration,
+            assert r.actual_cost == card.price(key, Usage("video", seconds=shot.duration,
                                                             resolution=r.parameters["resolution"])), r
         elif r.stage == "panel":
-            assert r.actual_cost == card.price(key, Units("image", images=1)), r
+            assert r.actual_cost == card.price(key, Usage("image", images=1)), r
 
 
 # -- every provider, and the mix ---------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.governor.chokepoint import Units
+from slate.governor.chokepoint import Usage
 from slate.governor.estimate import estimate_scene
 from slate.governor.money import usd
 from slate.governor.ratecard import (Pricing, RateCard, RateCardError, UnknownRate, UnpricedDuration,
@@ -31,7 +31,7 @@ def card() -> RateCard:
 
 
 def video(seconds, resolution):
-    return Units("video", seconds=seconds, resolution=resolution)
+    return Usage("video", seconds=seconds, resolution=resolution)
 
 
 # ---------------------------------------------------------------- the data itself
@@ -73,9 +73,9 @@ def test_every_entry_loads_with_decimal_prices(card):
             assert all(type(v) is Decimal for v in r.per_second.values()), key
         # Every entry prices something, and the answer is a Decimal.
         if r.kind == "image":
-            u = Units("image", images=1, resolution="480p")
+            u = Usage("image", images=1, resolution="480p")
         elif r.kind == "judge":
-            u = Units("judge", input_tokens=1000, output_tokens=100)
+            u = Usage("judge", input_tokens=1000, output_tokens=100)
         else:
             res = (r.resolutions or ("720p",))[0]
             u = video(r.durations[0] if r.durations else (r.min_seconds or 5), res)
@@ -125,8 +125,8 @@ def test_fal_kling_block_pricing(card):
 
 
 def test_judge_and_image(card):
-    assert card.price(FLASH, Units("judge", input_tokens=1_000_000, output_tokens=1_000_000)) == Decimal("2.80")
-    assert card.price(FLASH_IMAGE, Units("image", images=2, resolution="480p")) == Decimal("0.078")
+    assert card.price(FLASH, Usage("judge", input_tokens=1_000_000, output_tokens=1_000_000)) == Decimal("2.80")
+    assert card.price(FLASH_IMAGE, Usage("image", images=2, resolution="480p")) == Decimal("0.078")
 
 
 def test_unpriced_resolution_names_model_and_resolution(card):
@@ -143,7 +143,7 @@ def test_unknown_model_lists_known_keys_of_its_kind(card):
     msg = str(e.value)
     assert PRO in msg and FLASH not in msg
     with pytest.raises(UnknownRate):    # right key, wrong kind
-        card.price(PRO, Units("image", images=1))
+        card.price(PRO, Usage("image", images=1))
 
 
 def test_project_override_replaces_one_entry(tmp_path):
@@ -166,8 +166,8 @@ def test_price_as_rehearsal_swaps_the_video_key_only(card):
                         price_as=PRO)
     assert (p.image_key, p.video_key, p.judge_key) == ("local:local-compositor-v1", PRO, "local:local-pixels-v1")
     assert p.estimate(video(5, "480p")) == Decimal("0.15")
-    assert p.estimate(Units("image", images=1, resolution="480p")) == 0
-    assert p.estimate(Units("judge", input_tokens=10**6, output_tokens=10**6)) == 0
+    assert p.estimate(Usage("image", images=1, resolution="480p")) == 0
+    assert p.estimate(Usage("judge", input_tokens=10**6, output_tokens=10**6)) == 0
     q = Pricing.for_run(card, "local", "local-compositor-v1", "local-ffmpeg-v1", "gemini", "gemini-2.5-flash",
                         price_as=FLASH_IMAGE)
     assert (q.image_key, q.video_key, q.judge_key) == (FLASH_IMAGE, "local:local-ffmpeg-v1", FLASH)

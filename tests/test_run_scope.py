@@ -1,8 +1,8 @@
 """A run's services belong to the run (tasks/soundstage.py).
 
-Two runs of two films in one process, at once, share no live object (studio, governor, ledger
+Two runs of two films in one process, at once, share no live object (crew, governor, ledger
 engine, storage, judge) and each one's paid calls land in its own ledger only; a task on the
-run's thread pool finds its run's studio; once a run ends its soundstage is gone. A process
+run's thread pool finds its run's crew; once a run ends its soundstage is gone. A process
 that runs 50 scene runs in a row keeps a flat count of ledger engines and open files — counted
 where they are: live SQLAlchemy engines (the garbage collector's objects) and /proc/self/fd.
 """
@@ -13,7 +13,6 @@ import os
 import threading
 
 import pytest
-import yaml
 
 from slate.governor.ledger import Ledger
 from tests.scene_cuts import keep_shots
@@ -37,7 +36,7 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
 
     from slate.flows.scene import scene_flow
     from slate.flows.call_sheet import top_run_id
-    from slate.tasks.context import RunSpec, studio
+    from slate.tasks.context import RunSpec, crew
     from slate.tasks.soundstage import on_stage, open_runs
 
     other = _second_film(example_master, tmp_path)
@@ -76,15 +75,15 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
 
     @task(cache_policy=NO_CACHE)
     def on_a_task_thread(run: RunSpec):
-        return studio(run)
+        return crew(run)
 
     @flow
     def live_side(root: str, name: str):
         with on_stage(top_run_id()):
             run = RunSpec(root=root, run_id=top_run_id(), film="night-diner", scene="scene-01", profile="draft")
-            st = studio(run)
+            st = crew(run)
             met.wait()  # both runs are open now
-            seen[name] = {"studio": st, "governor": st.governor, "engine": st.governor.ledger.engine,
+            seen[name] = {"crew": st, "governor": st.governor, "engine": st.governor.ledger.engine,
                           "storage": st.storage, "judge": st.judge, "stage": st.stage,
                           "on the task's thread": on_a_task_thread.submit(run).result(),
                           "open": set(open_runs())}
@@ -96,9 +95,9 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     for t in threads:
         t.join()
     a, b = seen["a"], seen["b"]
-    assert a["on the task's thread"] is a["studio"] and b["on the task's thread"] is b["studio"]
+    assert a["on the task's thread"] is a["crew"] and b["on the task's thread"] is b["crew"]
     assert a["open"] == b["open"] == {a["stage"].run_id, b["stage"].run_id}
-    for name in ("studio", "governor", "engine", "storage", "judge", "stage"):
+    for name in ("crew", "governor", "engine", "storage", "judge", "stage"):
         assert a[name] is not b[name], name
     assert str(a["engine"].url) != str(b["engine"].url)
     assert a["stage"].struck and b["stage"].struck and open_runs() == []
@@ -176,20 +175,20 @@ def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
 def test_a_task_outside_any_flow_gets_a_stray_soundstage_struck_with_its_scope(example_film):
     import contextvars
 
-    from slate.tasks.context import RunSpec, studio
+    from slate.tasks.context import RunSpec, crew
     from slate.tasks.soundstage import MAX_STRAYS, open_runs, strike_strays
 
     run = RunSpec(root=str(example_film), run_id="outside", film="night-diner", scene="scene-01", profile="draft")
-    st = studio(run)
-    assert st.stage.stray and studio(run) is st          # the rest of this scope finds it again
+    st = crew(run)
+    assert st.stage.stray and crew(run) is st          # the rest of this scope finds it again
     assert st.governor.ledger.rows(run_id="outside") == []
     engine = st.governor.ledger.engine
     assert engine.pool.checkedin() == 1                   # the ledger's connection, pooled while it lives
     assert open_runs() == []                              # a stray is no run a Cancel could halt
     # Each in a context of its own (a script's, a thread's): at most MAX_STRAYS stay open.
-    strays = [contextvars.Context().run(lambda: studio(run).stage) for _ in range(MAX_STRAYS + 1)]
+    strays = [contextvars.Context().run(lambda: crew(run).stage) for _ in range(MAX_STRAYS + 1)]
     assert engine.pool.checkedin() == 0                   # struck: its engine disposed
     assert st.stage.struck and not strays[-1].struck     # the oldest was struck first
     assert strike_strays() == MAX_STRAYS
     assert all(s.struck for s in strays)
-    assert studio(run) is not st                          # struck: a new one, never the old services
+    assert crew(run) is not st                          # struck: a new one, never the old services

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Units
+from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Usage
 from slate.governor.killswitch import SHARED_CHECK_SECONDS, read_shared_stop, request_shared_stop
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ledger.schema import kill_switch
@@ -42,7 +42,7 @@ def governor(root: Path, url: str, run_id: str) -> Governor:
 
 def panel_call(g: Governor, n: int):
     ctx = CallContext(g.run_id, "night-diner", "scene-01", "1A", "panel", n, "local", "local-compositor-v1", "draft")
-    return g.sync_call(CallSpec(ctx, Units("image", images=1), f"fp-{n}"), lambda _ref: Answer(b"png", "png"))
+    return g.sync_call(CallSpec(ctx, Usage("image", images=1), f"fp-{n}"), lambda _ref: Answer(b"png", "png"))
 
 
 def slate(*args: str, url: str) -> subprocess.CompletedProcess:

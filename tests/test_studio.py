@@ -1,9 +1,9 @@
-"""A studio: docker-compose.yml and `slate up --stack` (slate/studio.py) are one stack.
+"""A studio: docker-compose.yml and `slate up --studio` (slate/studio.py) are one stack.
 
   * the compose file names the services slate/studio.py describes, with the same commands of
     the images (program, verbs, flag names) and the same environment variables (no Docker: the
     file is read as data);
-  * `slate up --stack` for real, in a subprocess, on the example film cut to two shots: the S3
+  * `slate up --studio` for real, in a subprocess, on the example film cut to two shots: the S3
     server lists the film's bucket, Prefect answers /health with its tables in a Postgres
     database of its own, the ledger has another, two workers are online on the film's pool (read
     from the server); each recorded process runs the described command; the S3 secret is in a
@@ -75,12 +75,12 @@ def test_a_film_that_keeps_no_bucket_or_names_another_endpoint_is_refused_before
     from typer.testing import CliRunner
 
     from slate.cli import app
-    done = CliRunner().invoke(app, ["up", "--stack", str(example_film)])
+    done = CliRunner().invoke(app, ["up", "--stack", str(example_film)])   # the older spelling
     assert done.exit_code == 1 and 'backend = "s3"' in done.output, done.output
     with open(example_film / "slate.toml", "a") as f:
         f.write('\n[storage]\nbackend = "s3"\nbucket = "studio"\nendpoint_url = "https://example.invalid"\n')
     try:
-        done = CliRunner().invoke(app, ["up", "--stack", str(example_film)])
+        done = CliRunner().invoke(app, ["up", "--studio", str(example_film)])
     finally:
         studio.down(example_film, say=lambda *_: None)   # had it not refused: what it started, stopped
     assert done.exit_code == 1 and "endpoint_url is set" in done.output, done.output
@@ -154,14 +154,14 @@ def test_slate_up_stack_brings_a_studio_up_renders_the_film_through_it_and_down_
     before = databases()
 
     started = time.time()
-    out = run(*slate, "up", "--stack", str(film), "--workers", "2", env=env, timeout=300)
+    out = run(*slate, "up", "--studio", str(film), "--workers", "2", env=env, timeout=300)
     up_seconds = time.time() - started
     record = studio.read(film)
     family: list[int] = []
     try:
         assert out.returncode == 0, out.stdout + out.stderr
         assert record is not None and set(record.pids) == {"s3", "prefect", "worker-1", "worker-2"}, out.stdout
-        print(f"\nslate up --stack: ready in {up_seconds:.1f}s (its own figure {record.ready_seconds}s)")
+        print(f"\nslate up --studio: ready in {up_seconds:.1f}s (its own figure {record.ready_seconds}s)")
 
         # Each recorded process runs the command the description (and docker-compose.yml) names.
         for role, pid in record.pids.items():

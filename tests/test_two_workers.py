@@ -1,6 +1,6 @@
 """Two workers for real: one film of four short scenes through the film deployment.
 
-The module's studio is `slate up --stack` itself (slate/studio.py, through tests/studio_harness.py),
+The module's studio is `slate up --studio` itself (slate/studio.py, through tests/studio_harness.py),
 started once and stopped by `slate down` (by process id) at the end: SeaweedFS, a Prefect server
 on Postgres, the ledger in Postgres, two process workers with their own folders and nothing
 shared but those services; the film pushed and its deployments registered by its bucket
@@ -118,7 +118,7 @@ def test_the_run_cap_holds_to_the_cent_with_both_workers_spending(studio):
     assert refused and all(committed + r.estimate > cap for r in refused)
     assert {by_scene[r.scene] for r in paid} == {W1, W2}, by_scene   # both workers spent under one cap
     assert paid_twice(rows) == []
-    # The studio's cap automation (registered by `slate up --stack`) paused the film's pool: nothing
+    # The studio's cap automation (registered by `slate up --studio`) paused the film's pool: nothing
     # new starts until a person looks. The person resumes it, as in the UI, for the next test.
     from prefect.client.schemas.actions import WorkPoolUpdate
     with _api(studio) as client:

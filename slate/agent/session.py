@@ -187,7 +187,7 @@ class Session:
         if studio.running(self.root) is not None:
             # A studio's workers run the film's deployment: the session's caller would not reach
             # their ledger rows, and the session's cap could not count them.
-            raise Refused(f"refused: {self.root} runs on a studio (slate up --stack); an agent's runs render in "
+            raise Refused(f"refused: {self.root} runs on a studio (slate up --studio); an agent's runs render in "
                           f"this process only, where the ledger names the session — ask the person to run it")
         with self._lock:
             spent, left = self._free_and_left()

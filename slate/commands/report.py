@@ -18,7 +18,7 @@ from slate.commands.shared import console
 from slate.tasks.events import Event, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
-class Progress:
+class LiveTable:
     """A live table of shots: what each is doing, take by take (a scene column once two scenes
     run: their shot ids may repeat)."""
 

@@ -2,7 +2,7 @@
 
 The routes, in order: a film pulled from a bucket (`--from-bucket`) runs here and sends its
 renders back; an unchanged film is served from the reel (tasks/reel.py) with no Prefect run; a
-`slate up --stack` studio of the film gets a run of its `film` deployment; else the film runs
+`slate up --studio` studio of the film gets a run of its `film` deployment; else the film runs
 in this process, on the `slate up` server when one is up or on an embedded one.
 
 Every problem is printed before any route starts (one preflight: tasks/preflight.py); the film
@@ -23,7 +23,7 @@ from rich.text import Text
 
 from slate.manifests.options import SWITCH_FORM, option
 from slate.commands.options import run_options
-from slate.commands.report import Progress, _quiet_prefect_console, _report, _say_waiting
+from slate.commands.report import LiveTable, _quiet_prefect_console, _report, _say_waiting
 from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit, usd_or_exit
 
 
@@ -70,7 +70,7 @@ def _start_embedded():
 
 
 def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, started: float) -> bool:
-    """With a `slate up --stack` studio running for this film: the film pushed again (what
+    """With a `slate up --studio` studio running for this film: the film pushed again (what
     changed), a run of its `film` deployment — its scenes on any worker — and its end; False
     when no studio runs (the film renders here)."""
     from slate import studio as studio_stack
@@ -159,7 +159,7 @@ def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_p
     from slate.tasks.context import listen
     if not verbose:
         _quiet_prefect_console()
-    progress = Progress()
+    progress = LiveTable()
     stop = listen(progress)
     stop_saying = listen(_say_waiting)
     if server is not None:

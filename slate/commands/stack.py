@@ -1,5 +1,5 @@
 """Where a film runs: `up` and `down` (its Prefect server, worker and deployments, or with
-`--stack` a studio: slate/stack.py and slate/studio.py), `studio-setup` (the compose file's
+`--studio` a studio: slate/stack.py and slate/studio.py), `studio-setup` (the compose file's
 one-shot) and `push` (the film to its bucket, for workers that only have the bucket).
 
 It must never stop a process it did not start (by recorded ids only), and never print a key.
@@ -19,15 +19,16 @@ def up(directory: Path,
        zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
                                                    help="seconds without a heartbeat before a run is marked Crashed "
                                                         "(default 90; at least 60: two heartbeats)"),
-       studio: bool = typer.Option(False, "--stack", help="a studio natively: S3 server, Prefect on Postgres, the "
-                                                          "ledger on Postgres, N workers with their own folders "
-                                                          "(what docker-compose.yml starts)"),
-       workers: int = typer.Option(2, "--workers", min=1, max=16, help="with --stack: how many workers"),
+       studio: bool = typer.Option(False, "--studio", "--stack",
+                                   help="a studio natively: S3 server, Prefect on Postgres, the ledger on Postgres, "
+                                        "N workers with their own folders (what docker-compose.yml starts; --stack "
+                                        "is its older spelling)"),
+       workers: int = typer.Option(2, "--workers", min=1, max=16, help="with --studio: how many workers"),
        limit: int = typer.Option(4, "--limit", min=2, max=64,
-                                 help="with --stack: runs at once per worker (a film run holds one)")):
+                                 help="with --studio: runs at once per worker (a film run holds one)")):
     """Start, in the background, this film's Prefect server and UI, a process work pool and a worker,
     with the film's deployments (scene, film, nightly-dailies, approvals-warden) and automations.
-    With --stack: the studio's services instead (slate/studio.py)."""
+    With --studio: the studio's services instead (slate/studio.py)."""
     from slate import studio as studio_stack
     from slate.deployments.automations import HEARTBEAT_SECONDS, MIN_ZOMBIE_WINDOW
     from slate.stack import up as stack_up
@@ -42,7 +43,7 @@ def up(directory: Path,
         if studio:
             studio_stack.up(directory, workers=workers, limit=limit, say=say)
         elif studio_stack.read(directory) is not None:
-            err.print(f"a studio (`slate up --stack`) is recorded for {directory}: `slate down {directory}` first",
+            err.print(f"a studio (`slate up --studio`) is recorded for {directory}: `slate down {directory}` first",
                       markup=False, highlight=False)
             raise typer.Exit(1)
         else:
@@ -53,7 +54,7 @@ def up(directory: Path,
 
 
 def down(directory: Path):
-    """Stop exactly what `slate up` (or `slate up --stack`) started for this film (by its recorded
+    """Stop exactly what `slate up` (or `slate up --studio`) started for this film (by its recorded
     process ids); a studio's databases are dropped."""
     from slate import studio as studio_stack
     from slate.stack import down as stack_down
