@@ -56,15 +56,17 @@ from slate.media import probe
 NOT_CALLS = ("refused", "released")
 
 
-def long_film(root: Path, shots: int, scenes: int) -> Path:
-    """The example film with `shots` shots dealt into `scenes` scenes."""
+def long_film(root: Path, shots: int, scenes: int, finishing: bool = True) -> Path:
+    """The example film with `shots` shots dealt into `scenes` scenes. Without `finishing`, no
+    finishing pass (no grade, cues or loudness pass): the cut is the plain stitch, as before
+    issue 23 — to compare the orchestration of code that had none like for like."""
     write_example_film(root)
     source = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())
     pool = source["shots"]
     per = [shots // scenes + (1 if k < shots % scenes else 0) for k in range(scenes)]
     files, n = [], 0
     for k, count in enumerate(per, start=1):
-        doc = {key: value for key, value in source.items() if key != "shots"}
+        doc = {key: value for key, value in source.items() if key != "shots" and (finishing or key != "finishing")}
         doc["id"], doc["title"] = f"scene-{k:02d}", f"{source['title']} ({k})"
         doc["shots"] = []
         for i in range(count):
@@ -89,6 +91,8 @@ def long_film(root: Path, shots: int, scenes: int) -> Path:
     (root / "gates.toml").write_text("[stages.continuity]\nenabled = false\n")
     film = yaml.safe_load((root / "film.yaml").read_text())
     film["scenes"] = files
+    if not finishing:
+        film.pop("finishing", None)
     (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
     return root
 

@@ -177,15 +177,16 @@ def studio_renders(root: Path, film_id: str, shots: int, scenes: int, keys: int,
     return lines
 
 
-def configuration(shots: int, scenes: int, latency: float, price_as: str, keys: int) -> list[dict]:
+def configuration(shots: int, scenes: int, latency: float, price_as: str, keys: int,
+                  finishing: bool = True) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
-        root = long_film(Path(tmp) / "film", shots, scenes)
+        root = long_film(Path(tmp) / "film", shots, scenes, finishing=finishing)
         with (root / "slate.toml").open("a") as f:
             f.write(f"\nvideo_slots = {keys}\nlocal_latency = {latency}\n"
                     f"run_cap_usd = {ROOMY_CAP}\nfilm_cap_usd = {ROOMY_CAP}\n")
         film_id = load_film(root).film.id
         tag = {"benchmark": "scale", "keys": keys, "slots_per_key": 1, "workers": 1, "latency_s": latency,
-               "price_as": price_as}
+               "price_as": price_as, "finishing": finishing}
         lines = []
         for label in ("first", "cached"):
             figures = timed_run(root, film_id, shots, label, args=("--price-as", price_as), slots=keys)
@@ -205,6 +206,8 @@ def main(argv: list[str]) -> list[dict]:
     parser.add_argument("--latency", type=float, default=2.0, help="seconds per local video job")
     parser.add_argument("--price-as", default=PRICE_AS)
     parser.add_argument("--keys", default="1,2", help="comma-separated: video keys (one slot each)")
+    parser.add_argument("--no-finishing", action="store_true",
+                        help="the film without its finishing pass (grade, cues, loudness): the plain stitch")
     parser.add_argument("--workers", default="1",
                         help="1: the embedded run; a list (1,2): a studio of that many workers, then more")
     args = parser.parse_args(argv)
@@ -212,7 +215,8 @@ def main(argv: list[str]) -> list[dict]:
     out = []
     for keys in (int(k) for k in args.keys.split(",")):
         if counts == [1]:
-            out += configuration(args.shots, args.scenes, args.latency, args.price_as, keys)
+            out += configuration(args.shots, args.scenes, args.latency, args.price_as, keys,
+                                 finishing=not args.no_finishing)
         else:
             out += on_studio(args.shots, args.scenes, args.latency, args.price_as, keys, counts)
     return out
