@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from slate.governor.chokepoint import CallContext, CallSpec, JobRefused, RunHalted, ShotHalted, Usage
+from slate.governor.chokepoint import CallSpec, JobRefused, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import RefusedByModeration
@@ -241,8 +241,7 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
     left = st.governor.remaining()
     share = Decimal(run.fallback_gate_share)
     provider, _, model = fallback.partition(":")
-    spec = CallSpec(CallContext(run.run_id, run.film, run.scene, plan.shot, "video", take, provider, model,
-                                run.profile), units, f"fallback {refusing} -> {fallback}")
+    spec = CallSpec(run.call_at(plan.shot, "video", take, provider, model), units, f"fallback {refusing} -> {fallback}")
     why = (f"shot {plan.shot}: {refusing} refused the clip ({exc}); {fallback} would change the remaining cost "
            f"by {fmt_usd(impact)} ({fmt_usd(left)} left under the caps, gate {share:.0%})")
     if impact > share * left and fallback not in run.approved_fallbacks:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
+from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.governor.gates import GatePolicy, failing, judge_kind
 from slate.manifests import LoadedFilm
 from slate.manifests.keys import check_key
@@ -249,8 +249,7 @@ def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model:
     check_before_paying(root, prompt, run.panel_model, "panel", shot=None, with_references=bool(parent_uri))
     images = st.images
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, "bible", f"{asset.kind}:{asset.ident}", STAGE, 1, provider,
-                            model_name, run.profile),
+        context=run.call_at(f"{asset.kind}:{asset.ident}", STAGE, 1, provider, model_name),
         units=Usage("image", images=1, resolution=f"{height}p"),
         fingerprint=fingerprint({"reference": req.fingerprint(), "variant": images.variant}), prompt=prompt,
         references=(parent_uri,) if parent_uri else (),

@@ -24,7 +24,7 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict
 
 from slate.governor.allowance import FinalsAllowance
-from slate.governor.chokepoint import Governor
+from slate.governor.chokepoint import CallContext, Governor
 from slate.governor.gates import GatePolicy
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.policy import TakePolicy
@@ -69,6 +69,14 @@ class RunSpec(BaseModel):
     fallback_gate_share: str = "0.15"
     cannot_judge: str = "block"      # "warn": a rehearsal, takes the judge cannot judge go on unjudged
     model_audio: bool = False        # the video model is asked for its sound (manifests.settings.model_audio)
+
+    def call_at(self, shot: str, stage: str, take: int, provider: str, model: str, *, profile: str | None = None,
+                scene: str | None = None) -> CallContext:
+        """Where a paid call of this run sits in the film (the ledger's who-and-why columns): the
+        run's own id, film, scene and profile unless the call says otherwise — a film-wide check
+        is scene "*", the bible's drawings scene "bible"; a take's maker carries its profile."""
+        return CallContext(self.run_id, self.film, self.scene if scene is None else scene, shot, stage, take,
+                           provider, model, self.profile if profile is None else profile)
 
 
 # RunSpec fields a run resolves rather than copies: the lineup's models, the budget's caps and

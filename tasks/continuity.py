@@ -19,7 +19,7 @@ from dataclasses import asdict
 
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Usage
+from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import extract_frame
 from slate.media.continuity import palette_continuity
@@ -69,7 +69,7 @@ def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
         scores = [palette_continuity(last, first)]
     if not blank and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
         spec = CallSpec(
-            context=CallContext(run.run_id, run.film, run.scene, shot, "continuity", 1, judge, model, profile),
+            context=run.call_at(shot, "continuity", 1, judge, model, profile=profile),
             units=Usage("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"last": last_frame_uri, "first": first_uri, "judge": model, "variant": variant}),
             prompt=f"continuity {previous} -> {shot}", references=(last_frame_uri, first_uri))

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from slate.governor.chokepoint import CallContext, CallSpec, Usage
+from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.providers.prompts import refused_words
 
@@ -57,7 +57,7 @@ class Escalation:
 
 
 def _spec(run, shot: str, take: int, what: dict) -> CallSpec:
-    return CallSpec(CallContext(run.run_id, run.film, run.scene, shot, STAGE, take, "slate", "gates", run.profile),
+    return CallSpec(run.call_at(shot, STAGE, take, "slate", "gates"),
                     Usage("image"), fingerprint(what), parameters=what)
 
 

@@ -14,7 +14,7 @@ import json
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
+from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import load_rgb
@@ -91,7 +91,7 @@ def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
     req = panel_from_dict(given.request)
     images = 2 + len(req.characters)
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, run.scene, shot, "panel_gate", take, judge, model, profile),
+        context=run.call_at(shot, "panel_gate", take, judge, model, profile=profile),
         units=Usage("judge", input_tokens=images * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"panel": panel_uri, "request": req.fingerprint(), "judge": model,
                                  "variant": variant}),

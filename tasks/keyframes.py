@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Usage
+from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import keyframes
 from slate.media import load_rgb, presence
@@ -60,7 +60,7 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
     frame_uris = {name: st.storage.put_file(path, "png") for name, path in frames.items()}
     local = {name: st.storage.open_local(uri) for name, uri in frame_uris.items()}
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, run.scene, shot, "keyframe_gate", take, judge, model, profile),
+        context=run.call_at(shot, "keyframe_gate", take, judge, model, profile=profile),
         units=Usage("judge", input_tokens=5 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
+from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.providers.base import CharacterRef, PanelRequest, fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.context import RunSpec, emit, crew
@@ -43,7 +43,7 @@ def panel_take(run: RunSpec, given: PanelTake) -> str:
                         with_references=bool(req.characters))
     emit(scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, run.scene, shot, "panel", take, provider, model, profile),
+        context=run.call_at(shot, "panel", take, provider, model, profile=profile),
         units=Usage("image", images=1, resolution=f"{req.height}p"),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
         references=tuple([req.plate_uri, *(c.turnaround_uri for c in req.characters)]

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallContext, CallSpec, Usage
+from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.context import RunSpec, emit, crew
@@ -60,7 +60,7 @@ def panel_edit(run: RunSpec, given: PanelEdit) -> str:
     req = replace(base, prompt=instruction, override_uri=source_uri)
     emit(scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, run.scene, shot, "panel_edit", take, provider, model, profile),
+        context=run.call_at(shot, "panel_edit", take, provider, model, profile=profile),
         units=Usage("image", images=1, resolution=f"{req.height}p"),
         fingerprint=fingerprint({"edit": req.fingerprint(), "step": step, "variant": variant}), prompt=instruction,
         references=(source_uri,), parameters={"step": step, "width": req.width, "height": req.height, **variant})

@@ -27,7 +27,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.states import Failed
 
-from slate.governor.chokepoint import CallContext, CallSpec, RunHalted, ShotHalted, Usage
+from slate.governor.chokepoint import CallSpec, RunHalted, ShotHalted, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.manifests import LoadedFilm
 from slate.providers.base import fingerprint
@@ -56,8 +56,8 @@ def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
             and not content_failed(scores):
         # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.
         spec = CallSpec(
-            context=CallContext(run.run_id, run.film, "*", f"turnaround:{ident}", "reference_gate", 1, judge, model,
-                                profile),
+            context=run.call_at(f"turnaround:{ident}", "reference_gate", 1, judge, model, profile=profile,
+                                    scene="*"),
             units=Usage("judge", input_tokens=IMAGE_TOKENS + 300, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"sheet": uri, "character": ident, "description": description, "judge": model,
                                      "variant": variant}),

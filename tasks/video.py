@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from slate.governor.chokepoint import CallContext, CallSpec, Usage
+from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipRequest, fingerprint
 from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
@@ -31,7 +31,7 @@ def video_take(run: RunSpec, given: ClipTake) -> str:
                         camera_fixed=req.camera_fixed)
     emit(scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
-        context=CallContext(run.run_id, run.film, run.scene, shot, "video", take, provider, model, profile),
+        context=run.call_at(shot, "video", take, provider, model, profile=profile),
         units=Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
         fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
         references=tuple(u for u in (req.start_uri, req.end_uri) if u) + tuple(r["uri"] for r in req.references),
