@@ -26,8 +26,11 @@ Prints, in one run, one JSON line per `slate run` and one for the stitch:
   in its fresh PREFECT_HOME); the first render runs on a home whose database is made before
   the clock starts, as on every night after a machine's first (`prefect_home_setup_s`: what
   making it took);
-- the stitch: slate's stitch of the film's scene cuts against ffmpeg's concat demuxer with
-  stream copy of the same files (benchmarks/stitch.py), goal 1.1x.
+- the join: the film flow's own join of its scene cuts (flows/film.stitch_film) — cuts without
+  sound stitched, against ffmpeg's concat demuxer with stream copy of the same files
+  (benchmarks/stitch.py, goal 1.1x); cuts with sound (a finished film) joined by one
+  finishing graph with the film's loudness pass, against one plain ffmpeg run of the graph
+  slate compiled (pass one's figures given, as benchmarks/finish.py does; goal 1.2x).
 
     .venv/bin/python -m benchmarks.film [shots=62] [scenes=4] [--keep DIR]
 
@@ -51,7 +54,7 @@ import yaml
 from benchmarks.stitch import against_copy
 from slate.governor.ledger import Ledger
 from slate.manifests import load_film, write_example_film
-from slate.media import probe
+from slate.media import ffmpeg_exe, probe
 
 NOT_CALLS = ("refused", "released")
 
@@ -241,12 +244,35 @@ def timed_run(root: Path, film_id: str, shots: int, label: str, *, args: tuple[s
 
 
 def stitch_figures(root: Path, fps: int) -> dict:
-    """The film flow's stitch of this film's scene cuts against a plain ffmpeg concat."""
+    """The film flow's join of this film's draft scene cuts, timed against plain ffmpeg doing the
+    same work: a stream-copy concat for silent cuts, one run of the same graph for cuts with sound."""
+    from slate.flows.film import join_plan, stitch_film
+    from slate.media.finish import finish_args, measure
+
     film = load_film(root)
-    clips = [(str(root / "renders" / f"{sc.id}-draft.mp4"), probe(root / "renders" / f"{sc.id}-draft.mp4").duration)
-             for _, sc in film.scenes]
+    cuts = [root / "renders" / f"{sc.id}-draft.mp4" for _, sc in film.scenes]
+    probes = [probe(c) for c in cuts]
+    clips = [(str(c), p.duration) for c, p in zip(cuts, probes)]
+    width, height = max(p.width for p in probes), max(p.height for p in probes)
+    delivery = film.film.finishing.delivery_for("draft") if film.film.finishing else None
+    loudness = (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0)   # as the film flow
+    plan = join_plan(clips, fps, width, height, loudness)
     with tempfile.TemporaryDirectory() as work:
-        return {"benchmark": "film", "run": "stitch", **against_copy(clips, Path(work), fps=fps)}
+        if plan is None:
+            return {"benchmark": "film", "run": "stitch", "join": "silent cuts, stitched",
+                    **against_copy(clips, Path(work), fps=fps)}
+        # One of each (each is a re-encode of the whole film, tens of seconds): the film flow's
+        # task as the flow calls it, then ffmpeg alone on the graph slate compiled.
+        started = time.perf_counter()
+        stitch_film.fn(clips, str(Path(work) / "film.mp4"), fps, width, height, loudness)
+        ours = time.perf_counter() - started
+        args = finish_args(plan, Path(work) / "plain.mp4", measure(plan))   # pass one: slate's own work, untimed
+        started = time.perf_counter()
+        subprocess.run([ffmpeg_exe(), *args], check=True, stdin=subprocess.DEVNULL, capture_output=True)
+        plain = time.perf_counter() - started
+    return {"benchmark": "film", "run": "stitch", "join": "cuts with sound, one graph and the loudness pass",
+            "clips": len(clips), "seconds_of_film": round(plan.total, 2), "stitch_s": round(ours, 2),
+            "plain_ffmpeg_s": round(plain, 2), "stitch_ratio": round(ours / plain, 2), "stitch_goal_ratio": 1.2}
 
 
 def main(shots: int = 62, scenes: int = 4, keep: str | None = None) -> list[dict]:

@@ -109,6 +109,18 @@ def _has_sound(path: str) -> bool:
     return probe_media(path).has_audio if track is None else track.other_tracks > 0
 
 
+def join_plan(clips: list[tuple[str, float]], fps: int, width: int, height: int,
+              loudness: tuple[float, float] | None) -> FinishPlan | None:
+    """How the film joins its scenes when a scene's cut carries sound: one finishing graph of the
+    cuts with their sound, brought to `loudness` (target LUFS, true peak) as a whole; None when
+    no cut has sound (or no loudness is asked), and the cuts are stitched as they are."""
+    sounds = [_has_sound(path) for path, _ in clips] if loudness is not None else []
+    if not any(sounds):
+        return None
+    return FinishPlan(shots=[FinishShot(path, float(secs), has_audio=has) for (path, secs), has in zip(clips, sounds)],
+                      width=width, height=height, fps=fps, target_lufs=loudness[0], true_peak=loudness[1])
+
+
 @task(name="stitch-film", cache_policy=NO_CACHE, persist_result=False)
 def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int,
                 loudness: tuple[float, float] | None = None) -> dict:
@@ -117,12 +129,9 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
     the film keeps it: joined with its sound and brought to the target once more as a whole."""
     target = Path(out)
     tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.film-part.mp4")
-    sounds = [_has_sound(path) for path, _ in clips] if loudness is not None else []
+    plan = join_plan(clips, fps, width, height, loudness)
     try:
-        if any(sounds):
-            plan = FinishPlan(shots=[FinishShot(path, float(secs), has_audio=has) for (path, secs), has
-                                     in zip(clips, sounds)], width=width, height=height, fps=fps,
-                              target_lufs=loudness[0], true_peak=loudness[1])
+        if plan is not None:
             done = finish(plan, tmp)
             problems = deliverable_problems(done, plan)
             if problems:
