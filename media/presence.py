@@ -140,7 +140,10 @@ class Cast:
         if start is not None:
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
-            f = np.stack([_undo(_grade(np.asarray(start, np.float32), x), x) for x in f])
+            # The quantiles of the start and of every frame are taken once, all channels at once.
+            theirs = np.quantile(f.reshape(n, -1, 3), GRADE_QUANTILES, axis=1)          # (Q, N, 3)
+            ours = np.quantile(np.asarray(start, np.float32).reshape(-1, 3), GRADE_QUANTILES, axis=0)  # (Q, 3)
+            f = np.stack([_undo(_fit_grade(ours, theirs[:, i]), x) for i, x in enumerate(f)])
         pixels = lab(f).reshape(n, h, w, 3)
         figure = None
         if self.plate is not None and any(m.foreground for m in self.members.values()):
@@ -189,15 +192,23 @@ GAIN = (0.6, 1.6)      # the grade a frame may carry over its start: a gain and 
 GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but cannot turn one colour into another
 
 
+GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
+
+
 def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Per channel (gain, gamma) with frame ~ 255 gain (start/255)^gamma, fitted on the two
     pictures' quantiles (no pixel pairing: a move or another framing does not matter), where
     neither is clipped. Bounded (GAIN, GAMMA): a grade, never a recolour."""
-    qs = np.linspace(0.02, 0.99, 40)
+    return _fit_grade(np.quantile(start.reshape(-1, 3), GRADE_QUANTILES, axis=0),
+                      np.quantile(frame.reshape(-1, 3), GRADE_QUANTILES, axis=0))
+
+
+def _fit_grade(start_q: np.ndarray, frame_q: np.ndarray) -> np.ndarray:
+    """`_grade` from the two pictures' GRADE_QUANTILES per channel, (Q, 3) each."""
     out = np.empty((3, 2))
     for c in range(3):
-        a = np.quantile(start[..., c], qs) / 255.0
-        b = np.quantile(frame[..., c], qs) / 255.0
+        a = start_q[:, c] / 255.0
+        b = frame_q[:, c] / 255.0
         # Dark levels are where a codec's few levels of error are a large ratio: fitted above them.
         ok = (a > 0.12) & (b > 0.12) & (a < 0.98) & (b < 0.98)
         if ok.sum() < 3:
