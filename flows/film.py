@@ -44,6 +44,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
+from slate.flows.outcome import keep, outcome
 from slate.flows import reports
 from slate.flows.logs import slate_lines_on_the_run
 from slate.providers.keys import install_log_redaction
@@ -91,7 +92,7 @@ class FilmEnded(Exception):
 
 
 def film_result(state) -> FilmResult | None:
-    data = state.result(raise_on_failure=False)
+    data = outcome(state, raise_on_failure=False)
     if isinstance(data, FilmEnded):
         return data.result
     return data if isinstance(data, FilmResult) else None
@@ -197,6 +198,14 @@ def film_flow(project: str = PROJECT,
 
     `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
     against it, because the scenes' paid calls carry this run's id."""
+    # What the body returns is kept here too: flows/outcome.py says why.
+    return keep(_film(project, scenes, profile, provider, panel_model, video_model, judge, cap, price_as, approve_fallback,
+                      max_parallel_scenes, cannot_judge, model_audio))
+
+
+def _film(project, scenes, profile, provider, panel_model, video_model, judge, cap, price_as, approve_fallback,
+          max_parallel_scenes, cannot_judge, model_audio):
+    """The film run's body (`film_flow`): its end state, or what it made."""
     log = get_run_logger()
     install_log_redaction()  # a deployment's worker has no CLI to install it
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page

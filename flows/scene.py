@@ -51,6 +51,7 @@ from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_check
 from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
+from slate.flows.outcome import keep, outcome
 from slate.flows.scene_result import SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word, made_by
 
 
@@ -95,12 +96,12 @@ def scene_flow(project: str = PROJECT,
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
     with on_stage(top_run_id()):  # the run's services, closed when its body ends (tasks/soundstage.py)
-        outcome = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-                         approve_fallback, cannot_judge, model_audio)
+        ending = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
+                        approve_fallback, cannot_judge, model_audio)
     wrap_up(root, store)
     if deployment.id:
-        leave_word(root, made_by(outcome))
-    return outcome
+        leave_word(root, made_by(ending))
+    return keep(ending)   # kept here too: flows/outcome.py says why
 
 
 def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
@@ -132,7 +133,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
             first = shoot(run, panels_only=True, return_state=True)
             if not first.is_completed():
                 return _ended_from(first)
-            done = first.result()
+            done = outcome(first)
             if done.stage == "concluded":  # nothing could be approved (every panel escalated, or refused)
                 return _finish(run, done.result, Completed(data=done.result, name=first.name, message=first.message))
             try:
@@ -144,7 +145,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
                       return_state=True)
         round_ = 1
         # What was approved is an amount: retakes past it wait for a person, round after round.
-        while inner.is_completed() and (held := inner.result()).stage == "retakes":
+        while inner.is_completed() and (held := outcome(inner)).stage == "retakes":
             round_ += 1
             more, finals = approve_retakes(run, settings, held, finals, round_)
             said.append(f"retakes: {more.summary()}")
@@ -155,7 +156,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
         progress.stop()  # a scene that ended early leaves its bar where its shots got to
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
         return _ended_from(inner, run)
-    result = inner.result().result
+    result = outcome(inner).result
     if inner.name == "Completed":
         into_the_can(run, shelf, key, result.model_dump(mode="json"))
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
@@ -163,7 +164,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
 
 def _ended_from(state, run: RunSpec | None = None):
     """A sub-flow's failed end as this run's end (a bug of ours is raised: its traceback matters)."""
-    data = state.result(raise_on_failure=False)
+    data = outcome(state, raise_on_failure=False)
     if isinstance(data, SceneEnded):
         if run is not None and data.result is not None:
             reports.scene_artifacts(run, data.result)
@@ -186,6 +187,11 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
     a video take past the amount approved is not sent: the scene stops before its stitch
     (stage "retakes") for a person to be asked again."""
+    return keep(_shoot_round(run, panels_only, rejected, approval, finals))   # kept: flows/outcome.py says why
+
+
+def _shoot_round(run: RunSpec, panels_only: bool, rejected: list[str], approval: str, finals: Finals | None):
+    """One round's body (`shoot_scene`): a SceneRound, or the round's end state."""
     root = Path(run.root)
     film = load_film(root)
     crew(run).pricing  # an unpriced model or a bad --price-as stops here, before any money

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from slate.flows.outcome import outcome
 from slate.flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
 from slate.governor.gates import against
 from slate.manifests.settings import project_settings
@@ -132,7 +133,7 @@ class SceneEnded(Exception):
 
 def scene_result(state) -> SceneResult | None:
     """What a scene run made, whether it finished or not."""
-    data = state.result(raise_on_failure=False)
+    data = outcome(state, raise_on_failure=False)
     if isinstance(data, SceneEnded):
         return data.result
     return data if isinstance(data, SceneResult) else None

@@ -1,0 +1,58 @@
+"""What a flow run of this process returned, handed back to the code that ran it.
+
+A flow run called here with `return_state=True` (a scene's shooting round, the film's scenes on
+its threads, `slate run`'s film) gives its caller the final state the server accepted, and the
+caller reads what it made from that state. When the answer to the request that set the state
+is lost (a reset connection or a timeout on a loaded machine), Prefect's client sends the same
+request again; the server, which already holds the state, rejects the copy as a duplicate and
+answers with the state it holds — with no data, since the server keeps none for a finished run.
+The engine hands that copy back, and its `.result()` raises MissingResult: a scene that had
+finished clean ended its film Failed (seen once, under load, in tests/test_film_can.py).
+
+So the flows whose ends are read here return `keep(...)` of what their body made: it is kept by
+flow run id, and `outcome` reads it where the state came back without it.
+
+It must never hold more than the last few runs' values (a bounded memo), never change what a
+flow returns or how its state is made, and never stand in for another process's runs (a
+deployment run's word goes through flows/scene_result.leave_word).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+KEEP = 64   # runs: far more than one process runs at once (a film's scenes, their rounds)
+
+_KEPT: OrderedDict[str, Any] = OrderedDict()
+_LOCK = threading.Lock()
+_NOTHING = object()
+
+
+def keep(value):
+    """`value`, kept by the current flow run's id: a flow's body returns `keep(what it made)`
+    (a plain function of the flow's, so every one of its returns is kept)."""
+    from prefect.context import FlowRunContext
+    ctx = FlowRunContext.get()
+    if ctx is not None and ctx.flow_run is not None:
+        run_id = str(ctx.flow_run.id)
+        with _LOCK:
+            _KEPT[run_id] = value
+            _KEPT.move_to_end(run_id)
+            while len(_KEPT) > KEEP:
+                _KEPT.popitem(last=False)
+    return value
+
+
+def outcome(state, raise_on_failure: bool = True):
+    """`state.result(raise_on_failure)`, or — when the state came back from the server without
+    its data — the same read of what the run's body returned here."""
+    if state.data is None:
+        with _LOCK:
+            value = _KEPT.get(str(state.state_details.flow_run_id), _NOTHING)
+        if value is not _NOTHING:
+            from prefect.states import State
+            if isinstance(value, State):   # a body that returned its own end (Failed with its reason)
+                return value.result(raise_on_failure=raise_on_failure)
+            return value
+    return state.result(raise_on_failure=raise_on_failure)
