@@ -22,7 +22,7 @@ from slate.manifests import load_film
 from slate.providers.registry import CATALOGUE
 from slate.providers.storage_local import LocalStorage
 from slate.cli import app
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
@@ -42,6 +42,9 @@ def jobs_made(request, fake_server):
 
 
 def two_shots(root, ids=("1A", "1C")):
+    """Two shots of the example, without its finishing pass: these runs are about providers; the
+    finishing tests and the example's own renders hold the finished cut."""
+    without_finishing(root)
     return [s["id"] for s in keep_shots(root, ids)]
 
 
