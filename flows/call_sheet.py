@@ -18,6 +18,7 @@ from prefect.states import Failed
 from slate.governor.budget import SlateBudget, block_name, load_or_create
 from slate.governor.gates import judge_kind
 from slate.governor.estimate import estimate_scene, takes_so_far
+from slate.providers.storage_local import sweep_orphans
 from slate.providers.registry import Lineup, ModelRef
 from slate.tasks.doctor import blocking, check_lineup, line
 from slate.tasks.cache import result_storage
@@ -55,7 +56,11 @@ SCRATCH_STALE_SECONDS = 6 * 3600
 
 def sweep_scratch(root: Path, keep: str) -> None:
     """Remove scratch folders of runs that were killed (untouched for hours): keyframes and
-    stitches in the making. A live run of another scene keeps its folder busy and young."""
+    stitches in the making. A live run of another scene keeps its folder busy and young. And the
+    temporary files of writers killed mid-write (providers/storage_local.sweep_orphans), in the
+    project's store and renders: a killed run must not leave them behind for ever."""
+    for folder in (root / ".slate", root / "renders"):
+        sweep_orphans(folder)
     scratch = root / ".slate" / "scratch"
     if not scratch.is_dir():
         return

@@ -63,6 +63,45 @@ def copy_atomic(src: Path, dest: Path, chunk: int = 1 << 20) -> None:
     _atomic(dest, copy)
 
 
+def temp_beside(dest: Path) -> tuple[int, str]:
+    """A temporary file of this writer's own beside `dest` (open fd, path): `.<name>.<pid>.<random>.part`.
+    The writer's process id is in the name so that one left by a writer killed mid-write
+    (SIGKILL, a lost machine) is known for garbage by `sweep_orphans`, and nobody else's is."""
+    return tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part")
+
+
+def sweep_orphans(folder: Path) -> int:
+    """Remove, under `folder`, the temporary files (`temp_beside`) of writers that are no live
+    process of this machine; how many. A live writer's file, and any other file, is left alone;
+    so is a name without a process id (made by an older slate: its writer cannot be told)."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.rglob(".*.part"):
+        fields = path.name.split(".")
+        if len(fields) < 5 or not fields[-3].isdigit():
+            continue
+        pid = int(fields[-3])
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _atomic(dest: Path, write) -> None:
     # The temporary file's name is this writer's own (mkstemp), never one derived from `dest`
     # alone: scenes of one run store the same new content at the same moment (a re-finish's
@@ -70,7 +109,7 @@ def _atomic(dest: Path, write) -> None:
     # rename, then found it renamed away (FileNotFoundError). Own names: each rename puts a
     # whole file in place, the same bytes whichever is last.
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp = temp_beside(dest)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

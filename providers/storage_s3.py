@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from slate.manifests.keys import check_key
 from slate.providers.storage_errors import (ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied, StorageError,
                                             StorageUnreachable)
-from slate.providers.storage_local import KeyUnreadable, cas_uri, copy_atomic, file_sha256, uri_digest, write_atomic
+from slate.providers.storage_local import (KeyUnreadable, cas_uri, copy_atomic, file_sha256, temp_beside, uri_digest,
+                                          write_atomic)
 
 DEFAULT_MAX_OBJECT_BYTES = 2 << 30   # 2 GiB: a 4K master of a long scene; anything bigger is a mistake
 SHA_META = "sha256"                  # x-amz-meta-sha256: the content hash of a pushed file
@@ -160,7 +160,7 @@ class S3Storage:
         """Stream the object to a temporary file beside `dest`; return (its sha256, the temporary
         file), for the caller to rename into place once the hash is what it should be."""
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fd, tmp = temp_beside(dest)
         h = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out, self._edge(what):

@@ -1,0 +1,61 @@
+"""A writer killed mid-write leaves its temporary file (`.<name>.<pid>.<random>.part`) beside
+where the whole file would have gone; the next run's sweep removes it, and never a live
+writer's. Found by the crash matrix: a run SIGKILLed while the local painter wrote a panel left
+`.slate/artifacts/…/.<sha>.png.<random>.part` for good, once each writer had a name of its own.
+
+Real processes, really killed: each writer is a child blocked inside its write.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+# A writer of the store's own (storage_local._atomic, what put_file and copy_atomic use) that
+# stops half way through its file and says so.
+WRITER = """
+import sys, time
+from pathlib import Path
+import slate.providers.storage_local as store
+
+def write(out):
+    out.write(b"half a panel"); out.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+
+store._atomic(Path(sys.argv[2]), write)
+"""
+
+
+def _writer(src: Path, dest: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(src), str(dest)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def test_a_killed_writers_temporary_file_is_swept_and_a_live_writers_is_not(tmp_path):
+    from slate.flows.call_sheet import sweep_scratch
+    from slate.providers.storage_local import sweep_orphans
+
+    store = tmp_path / ".slate" / "artifacts" / "b7"
+    src = tmp_path / "panel.png"
+    src.write_bytes(b"a panel")
+    killed = _writer(src, store / "b73d.png")
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(10)
+    live = _writer(src, tmp_path / "renders" / "scene-01-draft.mp4")
+    try:
+        left = sorted(p.name for p in tmp_path.rglob("*.part"))
+        assert len(left) == 2, left
+        assert f".b73d.png.{killed.pid}." in left[0]
+        (store / ".old.png.k7szun_i.part").write_bytes(b"?")   # an older slate's name: no pid, left alone
+        sweep_scratch(tmp_path, keep="run-2")
+        after = sorted(p.name for p in tmp_path.rglob("*.part"))
+        assert after == sorted([".old.png.k7szun_i.part", left[1]]), after   # the live writer's is still there
+        assert not (store / "b73d.png").exists()
+        assert sweep_orphans(tmp_path) == 0
+    finally:
+        live.kill()
+        live.wait(10)
+    assert sweep_orphans(tmp_path) == 1   # its writer gone now, the live one's file is garbage too
