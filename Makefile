@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FILM   ?= example-film
 
-.PHONY: demo test setup dev clean chromium
+.PHONY: demo test docs setup dev clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ chromium:
 # handed out in the order tests/conftest.py sorts it (--no-loadscope-reorder): the long groups first.
 test: dev chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
+
+# The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt as pages change.
+docs: dev
+	$(BIN)/mkdocs serve
 
 clean:
 	rm -rf $(VENV) $(FILM)
