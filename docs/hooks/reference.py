@@ -9,7 +9,7 @@
                            options (`slate.manifests.options.OPTIONS`): setting, flag, run-form name
     results.md             benchmarks/RESULTS.md, the dated measurements, published as written
 
-and two splices, each where a page's marker stands, so the table has one source:
+and three splices, each where a page's marker stands, so each table has one source:
 
     concepts.md  the README's "Film words in the code" table (tests/test_names.py holds it to the code)
     gates.md     the shipped gate thresholds, read from governor/gates.toml
@@ -46,7 +46,6 @@ RESULTS_SOURCE = Path("benchmarks") / "RESULTS.md"
 
 GENERATED = "<!-- Generated at build time by docs/hooks/reference.py from {source}: edit the code, not this page. -->\n"
 
-
 GLOSSARY_MARKER = re.compile(r"<!-- glossary:[^>]*-->")
 GLOSSARY_HEADING = "### Film words in the code"
 THRESHOLDS_MARKER = re.compile(r"<!-- gate thresholds:[^>]*-->")
@@ -73,6 +72,8 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         markdown = PRICES_MARKER.sub(lambda _: prices(root / RATES_SOURCE), markdown)
     return markdown
 
+
+# ------------------------------------------------------------------------------------- splices
 
 def glossary(readme: Path) -> str:
     """The table under the README's glossary heading (up to its next `## ` section)."""
@@ -117,37 +118,6 @@ def thresholds(policy: Path) -> str:
     return "\n".join(out)
 
 
-# --------------------------------------------------------------------------------- text helpers
-
-def inline(text: str | None) -> str:
-    """Help text as one line of markdown for a table cell: code spans (`...`) kept, everything
-    else escaped, so `<profile>`, `SLATE_*` and `a | b` read as written."""
-    if not text:
-        return ""
-    text = " ".join(line.strip() for line in text.replace("\b", "").split("\n") if line.strip())
-    parts = re.split(r"(`[^`]+`)", text)
-    out = []
-    for part in parts:
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(part)
-        else:
-            part = html.escape(part, quote=False)
-            out.append(re.sub(r"([\\*_\[\]|#])", r"\\\1", part))
-    return "".join(out)
-
-
-def paragraphs(text: str | None) -> str:
-    """A command's help as markdown paragraphs (its docstring, blank lines kept)."""
-    if not text:
-        return ""
-    text = inspect.cleandoc(text)
-    return "\n\n".join(inline(p) for p in re.split(r"\n\s*\n", text) if p.strip())
-
-
-def code(value: Any) -> str:
-    return f"`{value}`"
-
-
 def _money(scheme: dict) -> str:
     """One rate-card entry's price in words: per second (by resolution), per image, per token."""
     def per_second(v):
@@ -181,6 +151,37 @@ def prices(rates: Path) -> str:
         out.append(f"| `{key}` | {entry.get('kind', '')} | {inline(_money(entry))} | "
                    f"{inline(entry.get('confidence', '?'))} |")
     return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------- text helpers
+
+def inline(text: str | None) -> str:
+    """Help text as one line of markdown for a table cell: code spans (`...`) kept, everything
+    else escaped, so `<profile>`, `SLATE_*` and `a | b` read as written."""
+    if not text:
+        return ""
+    text = " ".join(line.strip() for line in text.replace("\b", "").split("\n") if line.strip())
+    parts = re.split(r"(`[^`]+`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(part)
+        else:
+            part = html.escape(part, quote=False)
+            out.append(re.sub(r"([\\*_\[\]|#])", r"\\\1", part))
+    return "".join(out)
+
+
+def paragraphs(text: str | None) -> str:
+    """A command's help as markdown paragraphs (its docstring, blank lines kept)."""
+    if not text:
+        return ""
+    text = inspect.cleandoc(text)
+    return "\n\n".join(inline(p) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
+def code(value: Any) -> str:
+    return f"`{value}`"
 
 
 # ----------------------------------------------------------------------------------------- CLI
@@ -231,11 +232,10 @@ def _name(param) -> str:
 
 def _params_table(command, ctx) -> list[str]:
     rows = [p for p in command.params if not getattr(p, "hidden", False)]
-    if not rows:
-        return []
     out = ["| argument or option | type | default | bounds | what it does |", "| --- | --- | --- | --- | --- |"]
     for p in rows:
-        out.append(f"| {_name(p)} | {inline(_type(p, ctx))} | {_default(p)} | {_bounds(p)} | {inline(getattr(p, 'help', None))} |")
+        cells = [_name(p), inline(_type(p, ctx)), _default(p), _bounds(p), inline(getattr(p, "help", None))]
+        out.append("| " + " | ".join(cells) + " |")
     out.append("| `--help` | flag | off |  | show the command's help and exit |")
     return out
 
@@ -389,8 +389,8 @@ def _fields_table(model, *, key: str, env_prefix: str | None, anchor: str | None
 def _options_table() -> list[str]:
     from slate.manifests.options import OPTIONS
 
-    out = ["| option | title on the run form | setting | command-line flag | run-form parameter | changes what a stage makes |",
-           "| --- | --- | --- | --- | --- | --- |"]
+    out = ["| option | title on the run form | setting | command-line flag | run-form parameter "
+           "| changes what a stage makes |", "| --- | --- | --- | --- | --- | --- |"]
     for o in OPTIONS:
         out.append("| " + " | ".join([
             code(o.name), inline(o.title), code(o.setting) if o.setting else "–", code(o.flag) if o.flag else "–",
