@@ -11,7 +11,7 @@
 
 and three splices, each where a page's marker stands, so each table has one source:
 
-    concepts.md  the README's "Film words in the code" table (tests/test_names.py holds it to the code)
+    concepts.md  the README's "Film words in the code" table (test_names.py holds it to the code)
     gates.md     the shipped gate thresholds, read from governor/gates.toml
     providers.md the rate card's prices and how sure they are, read from governor/rates.toml
 
