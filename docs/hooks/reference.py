@@ -322,23 +322,13 @@ def type_name(annotation: Any) -> str:
 
 
 def _field_bounds(field) -> str:
+    """The field's constraints in words: ≥ 1, ≤ 60."""
     from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 
-    words = []
-    for m in field.metadata:
-        if isinstance(m, Ge):
-            words.append(f"≥ {m.ge}")
-        elif isinstance(m, Gt):
-            words.append(f"> {m.gt}")
-        elif isinstance(m, Le):
-            words.append(f"≤ {m.le}")
-        elif isinstance(m, Lt):
-            words.append(f"< {m.lt}")
-        elif isinstance(m, MinLen):
-            words.append(f"at least {m.min_length} long")
-        elif isinstance(m, MaxLen):
-            words.append(f"at most {m.max_length} long")
-    return ", ".join(words)
+    words = ((Ge, "ge", "≥ {}"), (Gt, "gt", "> {}"), (Le, "le", "≤ {}"), (Lt, "lt", "< {}"),
+             (MinLen, "min_length", "at least {} long"), (MaxLen, "max_length", "at most {} long"))
+    return ", ".join(say.format(getattr(m, attr)) for m in field.metadata
+                     for kind, attr, say in words if isinstance(m, kind))
 
 
 def _field_default(field) -> str:
