@@ -1,12 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make demo   — set up, write the example film, render its scene offline, print the outputs
-#   make test   — set up with the dev extras and run the whole suite
+#   make test   — set up with the dev extras and run the whole suite (the docs' strict build included)
+# and, while writing code, make test-fast: the unit and integration tests (docs/testing.md).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 FILM   ?= example-film
 
-.PHONY: demo test docs setup dev clean chromium
+.PHONY: demo test test-fast docs setup dev clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +30,20 @@ demo: setup
 	$(BIN)/slate check $(FILM)
 	$(BIN)/slate run $(FILM)
 
-# The browser test (tests/test_browser.py) drives Debian's chromium, headless; install it when missing.
+# The browser test (tests/e2e/test_browser.py) drives Debian's chromium, headless; install it when missing.
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # Two workers (pytest-xdist): much of the suite waits on servers, schedulers and subprocesses.
 # The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once. Work is
 # handed out in the order tests/conftest.py sorts it (--no-loadscope-reorder): the long groups first.
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
 test: dev chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup --no-loadscope-reorder --durations=15
+	$(PYTEST) -n 2 --durations=15 tests
+
+# The loop while writing code: no whole runs, no kill matrices, no studio, no browser.
+test-fast: dev
+	$(PYTEST) -n 2 --durations=10 tests/unit tests/integration
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt as pages change.
 docs: dev

@@ -1,5 +1,16 @@
 """Shared fixtures: the example film (made once, copied per test) and one Prefect harness.
 
+The tests are kept by kind, one folder each, and each test is marked with its folder's name:
+
+    unit/         in-process: manifests, media with ffmpeg, the ledger on SQLite; no server
+    integration/  real servers the tests start (the fake providers over HTTP, SeaweedFS, the
+                  Postgres at 127.0.0.1:5432, a Prefect test server); each test short
+    corpus/       the gates held on seeded samples of their statistical corpora (full size: benchmarks/)
+    e2e/          whole scenes and films rendered, SIGKILL matrices, the two-worker studio,
+                  the `slate up` stack and the browser
+
+`make test-fast` runs unit/ and integration/ (the loop while writing code); `make test` runs all.
+
 The harness costs 9–12 s to start (PREFECT.md), so there is one per test session, started
 only by tests that ask for it, and stopped by Prefect's own context manager.
 
@@ -35,6 +46,14 @@ def _rank(item) -> tuple[int, bool]:
             item.get_closest_marker("e2e") is None)
 
 
+KINDS = ("unit", "integration", "corpus", "e2e")
+
+
+def _kind(item) -> str | None:
+    parts = item.path.relative_to(Path(__file__).parent).parts
+    return parts[0] if len(parts) > 1 and parts[0] in KINDS else None
+
+
 def pytest_collection_modifyitems(config, items):
     """The long groups first (GROUP_ORDER), then end-to-end tests, the rest in their order (a
     stable sort).
@@ -45,6 +64,9 @@ def pytest_collection_modifyitems(config, items):
     fill in behind them. xdist's own order (largest unit first) put the crash matrix and then the
     two-worker module on the same worker, one after the other: twenty minutes, the last six of
     them mostly waiting, with the other worker done."""
+    for item in items:
+        if kind := _kind(item):
+            item.add_marker(kind)
     items.sort(key=_rank)
 
 
@@ -76,6 +98,38 @@ def example_film(example_master, tmp_path) -> Path:
     dest = tmp_path / "film"
     shutil.copytree(example_master, dest, ignore=shutil.ignore_patterns(".slate", "renders"))
     return dest
+
+
+@pytest.fixture(scope="session")
+def painted_master(example_master, tmp_path_factory):
+    """The example film with its panel requests resolved (the references in its storage) and the
+    local painter's panels for the first three requests stored beside them: drawn once a session."""
+    from types import SimpleNamespace
+
+    from benchmarks.judge_trials import panel_requests
+    from slate.providers.local import LocalImage
+    from slate.providers.storage_local import LocalStorage
+    root = tmp_path_factory.mktemp("painted") / "film"
+    shutil.copytree(example_master, root, ignore=shutil.ignore_patterns(".slate", "renders"))
+    storage = LocalStorage(root)
+    requests = tuple(panel_requests(root))
+    painter = LocalImage(storage)
+    drawn = tuple(storage.put_bytes(painter.generate_panel(r), "png") for r in requests[:3])
+    return SimpleNamespace(root=root, requests=requests, drawn=drawn)
+
+
+@pytest.fixture
+def painted(painted_master, tmp_path):
+    """A fresh copy of `painted_master` for one test: its folder (`root`), storage, the panel
+    requests and the three drawn panels' URIs. A provider test needs real panels to send; drawing
+    them (and resolving the requests) cost each test about 0.4 s of CPU, the same every time."""
+    from types import SimpleNamespace
+
+    from slate.providers.storage_local import LocalStorage
+    root = tmp_path / "film"
+    shutil.copytree(painted_master.root, root)
+    return SimpleNamespace(root=root, storage=LocalStorage(root), requests=list(painted_master.requests),
+                           drawn=list(painted_master.drawn))
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def pg_database():
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request, tmp_path):
     """A ledger URL on each backend: a SQLite file in the test's folder, then a throwaway
-    Postgres database. A test file gets it by importing it (`from postgres_db import url`)."""
+    Postgres database. A test file gets it by importing it (`from tests.postgres_db import url`)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
     else:

@@ -9,9 +9,8 @@
                            options (`slate.manifests.options.OPTIONS`): setting, flag, run-form name
     results.md             benchmarks/RESULTS.md, the dated measurements, published as written
 
-and three splices, each where a page's marker stands, so each table has one source:
+and two splices, each where a page's marker stands, so each table has one source:
 
-    concepts.md  the README's "Film words in the code" table (test_names.py holds it to the code)
     gates.md     the shipped gate thresholds, read from governor/gates.toml
     providers.md the rate card's prices and how sure they are, read from governor/rates.toml
 
@@ -46,8 +45,6 @@ RESULTS_SOURCE = Path("benchmarks") / "RESULTS.md"
 
 GENERATED = "<!-- Generated at build time by docs/hooks/reference.py from {source}: edit the code, not this page. -->\n"
 
-GLOSSARY_MARKER = re.compile(r"<!-- glossary:[^>]*-->")
-GLOSSARY_HEADING = "### Film words in the code"
 THRESHOLDS_MARKER = re.compile(r"<!-- gate thresholds:[^>]*-->")
 GATES_SOURCE = Path("governor") / "gates.toml"
 PRICES_MARKER = re.compile(r"<!-- rate card:[^>]*-->")
@@ -64,8 +61,6 @@ def on_files(files: Files, config) -> Files:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     root = Path(config.config_file_path).resolve().parent
-    if GLOSSARY_MARKER.search(markdown):
-        markdown = GLOSSARY_MARKER.sub(lambda _: glossary(root / "README.md"), markdown)
     if THRESHOLDS_MARKER.search(markdown):
         markdown = THRESHOLDS_MARKER.sub(lambda _: thresholds(root / GATES_SOURCE), markdown)
     if PRICES_MARKER.search(markdown):
@@ -74,18 +69,6 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 # ------------------------------------------------------------------------------------- splices
-
-def glossary(readme: Path) -> str:
-    """The table under the README's glossary heading (up to its next `## ` section)."""
-    text = readme.read_text(encoding="utf-8")
-    if GLOSSARY_HEADING not in text:
-        raise ValueError(f"{readme.name} has no {GLOSSARY_HEADING!r} section for the concepts page")
-    section = text.split(GLOSSARY_HEADING, 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
-    if not rows:
-        raise ValueError(f"{readme.name}'s {GLOSSARY_HEADING!r} section has no table")
-    return "\n".join(rows)
-
 
 def thresholds(policy: Path) -> str:
     """The gate policy as tables: per stage, each score's threshold for the local and the vision
