@@ -14,7 +14,7 @@ an admission, the overshoot, the violations and the wall time.
 
     .venv/bin/python -m benchmarks.reservations [postgresql+psycopg://postgres@127.0.0.1:5432/DB]
 
-SQLite always; Postgres too when a URL is given. tests/test_ledger_concurrency.py runs the
+SQLite always; Postgres too when a URL is given. tests/e2e/test_ledger_concurrency.py runs the
 race on both and asserts the figures. It must never point at a database it did not make: the
 Postgres database is the caller's, and every film it writes is named for this race alone.
 """

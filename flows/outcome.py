@@ -7,7 +7,7 @@ is lost (a reset connection or a timeout on a loaded machine), Prefect's client 
 request again; the server, which already holds the state, rejects the copy as a duplicate and
 answers with the state it holds — with no data, since the server keeps none for a finished run.
 The engine hands that copy back, and its `.result()` raises MissingResult: a scene that had
-finished clean ended its film Failed (seen once, under load, in tests/test_film_can.py).
+finished clean ended its film Failed (seen once, under load, in tests/e2e/test_film_can.py).
 
 So the flows whose ends are read here return `keep(...)` of what their body made: it is kept by
 flow run id, and `outcome` reads it where the state came back without it.

@@ -10,7 +10,7 @@ The surfaces are derived from this table, never written again: the typer options
 run`, `check`, `estimate` and `doctor` (slate/commands/options.py), the run form's field
 descriptions and titles (flows/options.py, deployments/register.py), the preflight's overrides
 and the flags its problems name (tasks/preflight.py), the cache key's exclusions
-(tasks/can.py `NOT_OUTPUT`) and the bounds the CLI and the form check. tests/test_run_options.py
+(tasks/can.py `NOT_OUTPUT`) and the bounds the CLI and the form check. tests/integration/test_run_options.py
 holds each surface to it.
 
 It must never hold a value of a run (this is a table of names), never a key or a URL with a

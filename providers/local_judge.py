@@ -62,7 +62,7 @@ KEY_SCALE = 2         # keyframes at half size too, once the move is found
 WORK_WIDTH = 427      # ... and never wider than half the draft's 854: every threshold below was measured
                       # there. Measured at half of 720p or 1080p, codec specks join into patches: the
                       # local provider's own clean final clips failed the artefact check (and a cut the
-                      # identity check); tests/test_example_profiles.py
+                      # identity check); tests/e2e/test_example_profiles.py
 DELTA_E = 12.0        # CIE76 units: clean takes graded to the layout measured below ~6 inside regions
 EDGE_GAIN = 0.5       # share of an edge's contrast a blur or codec may move a pixel by
 ERODE = 2             # working pixels trimmed off each region's edge (the softening's reach)

@@ -6,7 +6,7 @@ Each case is a function that mutates a fresh copy of the example film (written b
 fragment of the message. A case refused for another reason than the one it declares fails,
 so the corpus tests the reasons, not just the exit code.
 
-`cases()` yields them; tests/test_bad_input_corpus.py runs `slate check` on each, and
+`cases()` yields them; tests/unit/test_bad_input_corpus.py runs `slate check` on each, and
 benchmarks/check_limits.py times the whole corpus.
 """
 from __future__ import annotations

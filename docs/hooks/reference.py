@@ -16,7 +16,7 @@ and two splices, each where a page's marker stands, so each table has one source
 
 mkdocs.yml names this file under `hooks:` (and keeps it out of the site with `exclude_docs`);
 `on_files` adds the pages to the build with `File.generated`, so no generated markdown is ever
-committed, and `mkdocs build --strict` (tests/test_docs.py) checks their links like any page's.
+committed, and `mkdocs build --strict` (tests/unit/test_docs.py) checks their links like any page's.
 
 It reads the code, and must never do more: never import flows/, tasks/, deployments/ or Prefect
 beyond what `import slate.cli` imports (today none of them: the commands import their heavy

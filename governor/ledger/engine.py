@@ -137,7 +137,7 @@ def _journal_mode_wal(cur) -> None:
     Why a loop: switching a file that is still in rollback mode needs its exclusive lock, and
     SQLite does not call the busy handler for it when another connection holds the reserved
     lock (that would deadlock) — it answers "database is locked" at once. Sixteen workers
-    opening a new ledger together met exactly that (tests/test_ledger.py holds it). Retrying
+    opening a new ledger together met exactly that (tests/integration/test_ledger.py holds it). Retrying
     after a pause is safe: the failed attempt releases its shared lock, so the holder finishes.
     """
     deadline = time.monotonic() + WAL_SWITCH_WAIT_S

@@ -5,7 +5,7 @@ Run as a terminal run would be (the scene is a top-level run without a deploymen
 paused, not suspended): the flow runs in a thread, the test answers from outside — through
 Prefect's resume API with the form's fields, or through `slate approve` — and reads what
 happened where it lands: ledger rows, shot reports, renders. The suspension of a deployment's
-run is tested against a real server with a worker (tests/test_ui_stack.py).
+run is tested against a real server with a worker (tests/e2e/test_ui_stack.py).
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ import pytest
 from tests.stack_harness import api, wait_for
 from slate.stack import read
 
-# Shares the session's stack with tests/test_ui_stack.py: one worker runs both (pytest -n, --dist loadgroup).
+# Shares the session's stack with tests/e2e/test_ui_stack.py: one worker runs both (pytest -n, --dist loadgroup).
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 CHROMIUM = Path("/usr/bin/chromium")
 

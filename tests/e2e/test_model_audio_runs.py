@@ -65,7 +65,7 @@ def test_the_model_audio_switch_reaches_the_video_model_and_the_scenes_key(examp
     cut carry their own sound. Set "off" on the film flow's form (as a deployment's run is given
     it) over a slate.toml that turns it on, it wins: the clips are made again without sound, not
     served from the can where the clips with sound are (that the switch is in the scene's key is
-    held by tests/test_run_options.py)."""
+    held by tests/integration/test_run_options.py)."""
     from slate.flows.film import film_flow
     keep_shots(example_film, ("1A",))
     storage = LocalStorage(example_film)

@@ -168,8 +168,7 @@ def test_a_stop_during_the_run_stops_both_workers(studio):
 
 def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     """SIGKILL the process group of a worker while its scene has a clip in flight: its run dies
-    with it (the lifeline), the film stops and the dead run ends final (Crashed by the zombie
-    automation when the film's cancel found no worker to carry it out); run again, the scene is finished by another
+    with it (the lifeline) and the film stops; run again at once, the scene is finished by another
     worker, re-attaching to the clip's job (kept in the bucket) — no request sent twice."""
     t0 = time.time()
     studio.reshoot(seed=13)
@@ -196,24 +195,17 @@ def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     first = wait_final(studio, film_run)
     t_stopped = time.time()
     # The scene's process died with its worker. The film, stopping, may have asked it to cancel
-    # first (Cancelling), which no worker is left to carry out: the studio's zombie automation
-    # marks it Crashed once its heartbeats have been missing for the window, so the UI offers
-    # Retry instead of showing it Cancelling for ever. Wait for that end, as a person would.
-    # The default window (90 s): heartbeats come every 30 s at the most often, and a shorter window
-    # marked live runs Crashed on this loaded machine (seen with 40 s: the film run itself).
-    from slate.deployments.automations import ZOMBIE_WINDOW as window
-    with _api(studio) as client:
-        try:
-            crashed = wait(lambda: (lambda st: st if st.is_final() else None)(client.read_flow_run(scene_run.id).state),
-                           timeout=window + 120, every=2.0,
-                           why="the killed worker's scene run never reached a final state")
-        except AssertionError as exc:
-            history = [(s.name, s.message, s.timestamp.isoformat()) for s in client.read_flow_run_states(scene_run.id)]
-            raise AssertionError(f"{exc}: film {first.state.name} ({first.state.message}); scene run states {history}")
-    t_crashed = time.time()
+    # first (Cancelling), which no worker is left to carry out; the studio's zombie automation
+    # marks such a run Crashed once its heartbeats have been missing for the window (90 s here).
+    # Waiting that out proves the automation, which tests/e2e/test_ui_stack.py holds on its own
+    # (test_a_run_whose_heartbeats_stop_is_marked_crashed_by_the_zombie_automation; test_studio.py
+    # holds that the studio installs it): here the retry goes on at once, as a person may, and
+    # what it proves is that the dead run's clip is collected, never sent again.
     scene = scene_run.parameters["scene"]
     assert not first.state.is_completed(), first.state.name
-    assert crashed.is_crashed() or crashed.is_failed() or crashed.is_cancelled(), crashed.name
+    with _api(studio) as client:
+        dead = client.read_flow_run(scene_run.id).state
+    assert not (dead and dead.is_completed()), dead
 
     from slate import studio as studio_stack
     added = studio_stack.add_worker(studio.film, say=lambda *_: None)   # a new machine: its own, empty folder
@@ -227,11 +219,10 @@ def test_a_worker_killed_mid_scene_and_the_retry_pays_nothing_twice(studio):
     rows = ledger_rows(film_run) + ledger_rows(retry)
     jobs = books(studio)
     print(f"\nkilled {killed} with scene {scene} in flight (jobs {[x.job_id for x in flying]}): scene run "
-          f"{crashed.name}, film {first.state.name}; retry: film {second.state.name}, {scene} "
+          f"{dead.name if dead else None}, film {first.state.name}; retry: film {second.state.name}, {scene} "
           f"{again.state.name} on {ran.get(str(again.id))}; {len(jobs)} local jobs, {len(set(jobs))} distinct; "
-          f"seconds: to the kill {t_kill - t0:.1f}, film stopped {t_stopped - t_kill:.1f}, scene run final "
-          f"{t_crashed - t_stopped:.1f} (window {window} s), worker added {t_added - t_crashed:.1f}, "
-          f"retry {t_end - t_added:.1f}")
+          f"seconds: to the kill {t_kill - t0:.1f}, film stopped {t_stopped - t_kill:.1f}, worker added "
+          f"{t_added - t_stopped:.1f}, retry {t_end - t_added:.1f}")
     assert second.state.is_completed(), (second.state.name, second.state.message)
     assert again.state.is_completed() and ran.get(str(again.id)) in {W1, W2, added} - {killed}, ran
     assert paid_twice(rows) == []

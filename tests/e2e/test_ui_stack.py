@@ -131,7 +131,7 @@ def test_a_killed_worker_ends_crashed_and_retry_completes_with_nothing_paid_twic
         # The run's process dies with its worker — nothing left behind to keep calling providers
         # with its log lost. flows/lifeline.py sees to it; here, under a worker that pipes the
         # run's output, the run also died with SLATE_LIFELINE=off (tried: it did not fail this
-        # wait), so tests/test_lifeline.py is what guards the lifeline itself.
+        # wait), so tests/e2e/test_lifeline.py is what guards the lifeline itself.
         wait_for("the run's processes to die with the worker", lambda: not any(alive(p) for p in runs_below + [worker]),
                  30, every=0.2)
         gone_after = time.time() - killed
