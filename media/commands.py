@@ -223,14 +223,17 @@ def frame_at_args(video, out_png, *, seconds: float) -> list[str]:
 
 
 def last_frame_args(video, out_png) -> list[str]:
-    """PNG of the very last frame: decode the final second, overwriting one PNG per frame.
+    """PNG of the very last frame: decode the final second, and write only its last frame.
 
     Seeking to -0.1 s and taking one frame can land on the second-to-last frame at low
-    fps; '-update 1' keeps rewriting the same file, so whatever is decoded last wins.
+    fps, so the whole final second is decoded; `reverse` holds its frames (a second at most)
+    and hands the last one out first, so one PNG is encoded where writing every frame over the
+    same file ('-update 1' alone) encoded 24 to 30 of them. The bytes are the same: the same
+    decoded frame through the same encoder (the frame's bytes feed the next shot's cache key).
     """
     return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-sseof", "-1",
-            "-protocol_whitelist", "file", "-i", _p(video), "-map", "0:v:0", "-fps_mode", "passthrough",
-            "-update", "1", _p(out_png)]
+            "-protocol_whitelist", "file", "-i", _p(video), "-map", "0:v:0", "-vf", "reverse",
+            "-frames:v", "1", "-update", "1", _p(out_png)]
 
 
 def probe_args(video) -> list[str]:

@@ -57,6 +57,27 @@ def test_start_end_clip_ends_on_end_panel(tmp_path, panels):
     assert ssim(end, first) < 0.5 and ssim(start, last) < 0.5
 
 
+
+def test_the_last_frame_is_the_clips_last_decoded_frame_byte_for_byte(tmp_path, panels):
+    """The extracted last frame feeds the next shot's cache key: it must be the very frame a full
+    decode ends on, encoded as every frame of the clip is, whatever way it is extracted."""
+    import subprocess
+
+    from slate.media.ffmpeg import ffmpeg_exe
+
+    start, end = panels
+    out = tmp_path / "c.mp4"
+    render_clip(start, out, width=W, height=H, fps=FPS, seconds=1.5, movement="pan_right", end_png=end)
+    every = tmp_path / "every"
+    every.mkdir()
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(out), "-map", "0:v:0",
+                    "-fps_mode", "passthrough", str(every / "%03d.png")], check=True)
+    frames = sorted(every.iterdir())
+    assert len(frames) == 18
+    last = media.extract_last_frame(out, tmp_path / "l.png")
+    assert last.read_bytes() == frames[-1].read_bytes()
+    assert last.read_bytes() != frames[-2].read_bytes()
+
 def test_stitch_cut_and_dissolve(tmp_path, panels):
     start, end = panels
     a = render_clip(start, tmp_path / "a.mp4", width=W, height=H, fps=FPS, seconds=1, movement="static")
