@@ -357,11 +357,12 @@ def test_a_refused_panel_says_what_was_refused_and_offers_its_words_to_the_lint(
 
 
 def test_a_429_now_and_then_while_polling_never_hangs_the_run(example_film, fakes):
-    """Replicate answering 429 (`Retry-After: 2`) on every third GET of a job hung a run for 15
-    minutes, silent, its job `submitted`: the run waits as asked, and completes."""
+    """Replicate answering 429 on every third GET of a job (`Retry-After: 2` then) hung a run for
+    15 minutes, silent, its job `submitted`: the run waits as asked, and completes. A one-second
+    wait asks the same of the run at half the test's idle time."""
     shots = two_shots(example_film)
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 3, "times": 50,
-                  "headers": {"Retry-After": "2"}},
+                  "headers": {"Retry-After": "1"}},
                  {"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})   # the 6th GET: a download's
     out = run(example_film, *MIX)
     assert "state: Completed" in out.output, out.output[-3000:]
