@@ -98,7 +98,8 @@ def _sdk(base_url: str, seconds: float) -> Iterator[genai.Client]:
     """A client for one call, with the key read now; SDK failures leave as the error tree."""
     http.guard_endpoint(NAME, base_url)
     client = genai.Client(api_key=provider_key(NAME).reveal(), http_options=types.HttpOptions(
-        base_url=base_url.rstrip("/"), api_version=API_VERSION, timeout=int(seconds * 1000)))
+        base_url=base_url.rstrip("/"), api_version=API_VERSION, timeout=int(seconds * 1000),
+        client_args={"verify": http.tls()}))   # the process's one TLS context, not a CA bundle loaded per call
     where = http.where(base_url)
     try:
         yield client
