@@ -123,7 +123,8 @@ def form_text(flow_run_id) -> str:
     deadline = time.time() + 60
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(flow_run_id).state
-        while not state.is_paused() and time.time() < deadline:
+        while not state.is_paused():
+            assert time.time() < deadline, f"flow run {flow_run_id} never paused for its form: {state.name}"
             time.sleep(0.5)
             state = client.read_flow_run(flow_run_id).state
     return read_flow_run_input(keyset_from_paused_state(state)["description"], flow_run_id) or ""
