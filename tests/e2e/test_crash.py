@@ -1,5 +1,9 @@
 """Crash matrix: SIGKILL a real `slate run` inside a paid panel, judge or video call, run again, count.
 
+The test keeps one case per way a killed call is resumed and per stage (`KEPT`, below): the full
+matrix — every named point of a paid call, and two pairs of kills — runs in
+benchmarks/crash_matrix.py, with the same machinery and checks (tests/crash_cases.py).
+
 Each case starts `slate run` (through tests/holding_cli.py, which can hold the process at one
 named point of a paid call) in its own session, so the CLI and the embedded Prefect server it
 starts are one process group; it holds the first call to reach the point, SIGKILLs the whole
@@ -22,6 +26,22 @@ Two kills in a row (`test_two_kills_then_a_run_that_completes`): killed at one p
 another in the run after, then a run to the end — the same counts, and nothing left for a person
 to reconcile that a run could settle by itself.
 
+The cases kept, each the only one here of its kind:
+
+  * video-after_intent: released (the only point before anything was sent), on the shared server;
+  * video-polling-own-server: re-attached to a job by its saved id, the whole embedded path (each
+    run starts its own server and must find out by itself that it is embedded);
+  * panel-answered: an answer lost in memory, recovered by our call id;
+  * judge-sending: proved never received, sent once under the same row;
+  * video-after_storage: settled from storage;
+  * judge-after_settle: reused as already paid for;
+  * panel-sending then judge-answered: two kills in a row, the first a panel sent once under its
+    row, the second a verdict recovered from the judge's kept verdicts (never asked again).
+
+Left to the benchmark: the same ways at the other stages (panel and judge settled and reused,
+video downloaded and settled), the job found by our call id (video-after_submit; the governor's
+unit tests hold it too) and the pair video-after_submit then polling.
+
 The local provider is given a latency (`SLATE_LOCAL_LATENCY`) so a job is really in flight.
 
 One Prefect server for the module (`matrix_server`), started the way `slate run` starts its
@@ -37,504 +57,49 @@ and the CLI must find out by itself that it is embedded. The module runs on one 
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections import Counter
-from decimal import Decimal
-from pathlib import Path
-
 import pytest
-import yaml
 
-from slate.governor.ledger import Ledger
-from slate.media import probe
-from slate.providers.local import LocalImage, LocalVideo
-from slate.providers.local_judge import LocalJudge
-from tests.scene_cuts import without_finishing
-from slate.providers.storage_local import LocalStorage
+from tests.crash_cases import (POINTS, TWICE, clean_run_costs_the_rate_card_figure, sigkill_then_rerun,
+                               two_kills_then_a_run)
+from tests.crash_cases import clean_run as run_clean
+from tests.crash_cases import matrix_server as start_matrix_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("crash")]
 
-REPO = Path(__file__).resolve().parents[2]
-FILM_ID = "night-diner"
-SHOTS = ("1A", "1B", "1C")
-PRICE_AS = "replicate:bytedance/seedance-1-pro"
-CLEAN_COST = Decimal("0.30")            # (3 + 3 + 4) billed seconds x $0.03 at 480p
-DRAFT_SECONDS = 2.5 + 3.0 + 3.5 - 0.75  # the 1B -> 1C dissolve overlaps 0.75 s
-LATENCY = "1.5"
-HOLD_TIMEOUT = 240.0
-RUN_TIMEOUT = 400.0
-SLOT = "video-local-local"              # tasks.slots.slot_name("local", LocalVideo.key_id)
-SERVER_TIMEOUT = 180.0
+#: one case per way of resumption and per stage (the module docstring says why each)
+KEPT = ("video-after_intent", "video-polling-own-server", "panel-answered", "judge-sending",
+        "video-after_storage", "judge-after_settle")
+KEPT_TWICE = ("panel-sending-then-judge-answered",)
+assert set(KEPT) <= {c.id for c in POINTS} and set(KEPT_TWICE) <= {name for name, _, _ in TWICE}, "a kept case is gone"
 
-SHARED_SERVER, OWN_SERVER = "shared", "own"
-
-# (point held at, how the second run resumes the held call, verdicts asked twice, which Prefect server)
-POINTS = [
-    # video: the intent row is written, nothing sent → released, a new claim is sent
-    pytest.param("video:after_intent", "released", 0, SHARED_SERVER, id="video-after_intent"),
-    # the provider has the job; its id is not yet in the ledger → found by our call id
-    pytest.param("video:after_submit", "reattach", 0, SHARED_SERVER, id="video-after_submit"),
-    # the job id is saved, the job is running → re-attached; each run on its own embedded server,
-    # which the CLI must find out by itself to free the slot the killed run left taken
-    pytest.param("video:polling", "reattach", 0, OWN_SERVER, id="video-polling-own-server"),
-    # the clip is downloaded to its temporary name, nothing recorded → re-attached, downloaded again
-    pytest.param("video:downloaded", "reattach", 0, SHARED_SERVER, id="video-downloaded"),
-    # the clip's URI is recorded and its bytes are in storage, not settled → settled from storage
-    pytest.param("video:stored", "settled", 0, SHARED_SERVER, id="video-after_storage"),
-    # settled; the task's cached result was never written → the paid clip is reused
-    pytest.param("video:settled", "reused", 0, SHARED_SERVER, id="video-after_settle"),
-    # panel: the provider answered, the answer was in memory only → recovered by our call id
-    pytest.param("panel:answered", "reattach", 0, SHARED_SERVER, id="panel-answered"),
-    pytest.param("panel:stored", "settled", 0, SHARED_SERVER, id="panel-after_storage"),
-    pytest.param("panel:settled", "reused", 0, SHARED_SERVER, id="panel-after_settle"),
-    # killed as the request went out: the provider's own book proves it never got it → sent once
-    pytest.param("panel:sending", "resent", 0, SHARED_SERVER, id="panel-sending"),
-    pytest.param("panel_gate:sending", "resent", 0, SHARED_SERVER, id="judge-sending"),
-    # judge: a verdict lost in memory is looked up in the judge's kept verdicts, never asked again
-    pytest.param("panel_gate:answered", "reattach", 0, SHARED_SERVER, id="judge-answered"),
-    pytest.param("panel_gate:stored", "settled", 0, SHARED_SERVER, id="judge-after_storage"),
-    pytest.param("panel_gate:settled", "reused", 0, SHARED_SERVER, id="judge-after_settle"),
-]
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-def trim(film: Path) -> Path:
-    """Keep shots 1A, 1B (start+end, dissolve into 1C) and 1C; the last one cuts out."""
-    path = film / "scenes" / "scene-01.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["shots"] = [s for s in doc["shots"] if s["id"] in SHOTS]
-    assert [s["id"] for s in doc["shots"]] == list(SHOTS)
-    assert doc["shots"][1].get("frame_mode") == "start_end"
-    assert doc["shots"][1]["transition_out"]["kind"] == "dissolve"
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return film
-
-
-def copy_film(master: Path, dest: Path) -> Path:
-    """The trimmed film without its finishing pass: the matrix is about paid calls, and a
-    finishing pass (a graded re-encode, two loudness passes) in each of a case's runs is time
-    that proves nothing here (the finishing tests and the example's renders hold it)."""
-    shutil.copytree(master, dest, ignore=shutil.ignore_patterns(".slate", "renders"))
-    without_finishing(dest)
-    return trim(dest)
-
-
-def run_env(prefect_home: Path, trace: Path, hold: str | None, api_url: str | None) -> dict[str, str]:
-    """A `slate run`'s environment: on the matrix's server (`api_url`, told it is embedded), or with
-    no server configured, so that it starts its own (`api_url` None)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "SLATE_TEST_HOLD_AT", "SLATE_TEST_TRACE", "PREFECT_HOME",
-                        "SLATE_EMBEDDED_PREFECT")}
-    prefect_home.mkdir(parents=True, exist_ok=True)
-    env.update(SLATE_TEST_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", SLATE_PAID_CALLS_ALLOWED="local",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
-    if api_url:
-        env.update(PREFECT_API_URL=api_url, SLATE_EMBEDDED_PREFECT="1")
-    if hold:
-        env["SLATE_TEST_HOLD_AT"] = hold
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api_get(api_url: str, path: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(f"{api_url}{path}", timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, {}
-
-
-def server_slots_taken(api_url: str) -> int:
-    """Active slots of the video limit on the matrix's (live) server; 0 before any video ran."""
-    status, limit = api_get(api_url, f"/v2/concurrency_limits/{SLOT}")
-    if status == 404:
-        return 0
-    assert status == 200, status
-    return limit["active_slots"]
-
-
-def command(film: Path) -> list[str]:
-    return [sys.executable, str(REPO / "tests" / "holding_cli.py"), "run", str(film), "--price-as", PRICE_AS,
-            "--cap", "50"]
-
-
-def trace_lines(trace: Path) -> list[dict]:
-    if not trace.is_file():
-        return []
-    out = []
-    for line in trace.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written as we read
-            pass
-    return out
-
-
-def group_members(pgid: int) -> list[tuple[int, str]]:
-    """(pid, state) of every process in a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()   # after "pid (comm) "
-        if int(fields[2]) == pgid:
-            members.append((int(entry.name), fields[0]))
-    return members
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the process group we started (the CLI and its Prefect server) and reap it."""
-    pgid = proc.pid  # start_new_session=True: the child leads its own group
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def assert_group_gone(pgid: int, timeout: float = 15.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        live = [(pid, st) for pid, st in group_members(pgid) if st != "Z"]
-        if not live:  # only zombies wait for a parent (init) to reap them: nothing runs
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"processes of group {pgid} survived SIGKILL: {group_members(pgid)}")
-
-
-def tail(path: Path, n: int = 40) -> str:
-    if not path.is_file():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-
-
-def run_to_end(film: Path, env: dict[str, str], log: Path) -> tuple[int, str, float]:
-    started = time.time()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(command(film), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            code = proc.wait(timeout=RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            code = None
-        finally:
-            if proc.poll() is None or code is None:
-                kill_group(proc)
-    elapsed = time.time() - started
-    text = log.read_text(errors="replace")
-    assert code is not None, f"slate run did not finish in {RUN_TIMEOUT}s:\n{tail(log)}"
-    return code, text, elapsed
-
-
-def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, point: str) -> tuple[dict, float]:
-    """Start a run, wait until it holds at `point`, SIGKILL its whole group; the held event."""
-    started = time.time()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(command(film), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            held = None
-            deadline = time.time() + HOLD_TIMEOUT
-            while held is None and time.time() < deadline:
-                held = next((e for e in trace_lines(trace) if e.get("holding") and e["point"] == point), None)
-                if held is None:
-                    if proc.poll() is not None:
-                        raise AssertionError(f"slate run ended ({proc.returncode}) before holding at "
-                                             f"{point}:\n{tail(log)}")
-                    time.sleep(0.2)
-            assert held is not None, f"no hold at {point} within {HOLD_TIMEOUT}s:\n{tail(log)}"
-            wait_quiet(film, trace, held["call_id"])
-        finally:
-            kill_group(proc)
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, tail(log))
-    assert_group_gone(proc.pid)
-    return held, time.time() - started
-
-
-def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> bool:
-    """Wait until the held call is the only open paid call and the trace has stopped growing.
-
-    Other threads of the run go on while one holds (panels and gates of the other shots, videos
-    not waiting on the held one). The run does go quiet: then the kill lands at the named point
-    and nowhere else, and each case tests exactly one point."""
-    deadline = time.time() + timeout
-    size, since = -1, time.time()
-    while time.time() < deadline:
-        now = trace.stat().st_size if trace.is_file() else 0
-        if now != size:
-            size, since = now, time.time()
-        ledger = Ledger.for_project(film)
-        try:
-            open_ids = {r.call_id for r in ledger.open_intents(film=FILM_ID)}
-        finally:
-            ledger.close()
-        if open_ids <= {call_id} and time.time() - since >= 1.5:
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def slots_taken(prefect_home: Path) -> int:
-    """Active slots of the video concurrency limits in a (dead) Prefect server's database."""
-    import sqlite3
-    db = prefect_home / "prefect.db"
-    if not db.is_file():
-        return -1
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("select active_slots from concurrency_limit_v2 where name like 'video-%'").fetchall()
-    return sum(r[0] for r in rows)
-
-
-def video_rows(film: Path):
-    ledger = Ledger.for_project(film)
-    try:
-        return [r for r in ledger.rows(film=FILM_ID) if r.stage == "video"], ledger.rows(film=FILM_ID), \
-            ledger.totals(film=FILM_ID)
-    finally:
-        ledger.close()
-
-
-def books(film: Path) -> dict[str, list[str]]:
-    """What the local providers were asked, from their own books: panels and clips by request
-    fingerprint, verdicts by what was judged."""
-    storage = LocalStorage(film)
-    return {"panel": [e["fingerprint"] for e in LocalImage(storage).submissions()],
-            "video": [e["fingerprint"] for e in LocalVideo(storage).submissions()],
-            "judge": [e["subject"] for e in LocalJudge(film / ".slate" / "local-jobs" / "judgements.jsonl").judgements()]}
-
-
-def nothing_to_reconcile(film: Path) -> bool:
-    out = subprocess.run([sys.executable, "-m", "slate.cli", "reconcile", str(film)], cwd=REPO, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
-    assert out.returncode == 0 and out.stdout.strip() == "nothing to reconcile", (out.returncode, out.stdout,
-                                                                                   out.stderr[-2000:])
-    return True
-
-
-def duplicates(items) -> int:
-    return sum(n - 1 for n in Counter(items).values() if n > 1)
-
-
-def ledger_duplicates(rows) -> int:
-    """Requests with more than one row that reached the provider."""
-    return duplicates(r.request_key for r in rows if r.status in ("submitted", "succeeded", "failed", "unknown"))
-
-
-# -- the matrix's Prefect server ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def matrix_server(tmp_path_factory):
-    """One Prefect server for the module, as `slate run` starts its embedded one (`uvicorn` on
-    slate/server.py's factory, `PREFECT__SERVER_EPHEMERAL=1`: the services of an embedded server and no others —
-    none that frees a killed run's slot), in its own session; stopped by its process id."""
-    home = tmp_path_factory.mktemp("crash-prefect-server")
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="0",
-               PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1", PREFECT_LOGGING_LEVEL="WARNING")
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "slate.server:embedded_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
-                            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.time() + SERVER_TIMEOUT
-        while api_get_or_none(api_url, "/health") is None:
-            assert proc.poll() is None, f"the Prefect server exited ({proc.returncode}):\n{tail(home / 'server.log')}"
-            assert time.time() < deadline, f"the Prefect server did not answer in {SERVER_TIMEOUT}s"
-            time.sleep(0.25)
+    """One Prefect server for the module (tests/crash_cases.py), stopped by its process id."""
+    with start_matrix_server(tmp_path_factory.mktemp("crash-prefect-server")) as api_url:
         yield api_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
-
-def api_get_or_none(api_url: str, path: str):
-    try:
-        return api_get(api_url, path)
-    except OSError:  # not listening yet
-        return None
-
-
-# -- the clean run ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def clean_run(example_master, tmp_path_factory, matrix_server) -> dict:
     """One uninterrupted run of the trimmed film, for the spend to compare against."""
-    base = tmp_path_factory.mktemp("crash-clean")
-    film = copy_film(example_master, base / "film")
-    code, text, elapsed = run_to_end(film, run_env(base / "prefect", base / "trace.jsonl", None, matrix_server),
-                                     base / "run.log")
-    assert code == 0, text[-4000:]
-    assert "state: Completed" in text, text[-4000:]
-    videos, rows, totals = video_rows(film)
-    got = books(film)
-    print(f"\ncrash matrix: clean run {elapsed:.1f}s, spend ${totals.committed}, {len(rows)} paid calls; "
-          f"provider books: {len(got['panel'])} panels, {len(got['judge'])} verdicts, {len(got['video'])} clips")
-    return {"film": film, "committed": totals.committed, "rows": len(rows), "books": {k: len(v) for k, v in got.items()},
-            "seconds": elapsed, "slots_after": server_slots_taken(matrix_server)}
+    return run_clean(example_master, tmp_path_factory.mktemp("crash-clean"), matrix_server)
 
 
 def test_clean_run_costs_the_rate_card_figure(clean_run):
-    assert clean_run["committed"] == CLEAN_COST
-    assert clean_run["books"]["video"] == len(SHOTS)
-    assert clean_run["books"]["panel"] == len(SHOTS) + 1  # 1B is start+end
-    assert clean_run["books"]["judge"] == clean_run["books"]["panel"] + len(SHOTS)  # panel and keyframe gates
-    assert clean_run["slots_after"] == 0  # a run that ends gives its video slot back
+    clean_run_costs_the_rate_card_figure(clean_run)
 
 
-# -- the matrix ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("point,resumed,verdicts_asked_twice,server", POINTS)
-def test_sigkill_then_rerun(point, resumed, verdicts_asked_twice, server, clean_run, matrix_server, example_master,
-                            tmp_path):
-    film = copy_film(example_master, tmp_path / "film")
-    trace1, trace2 = tmp_path / "trace-1.jsonl", tmp_path / "trace-2.jsonl"
-    stage = point.split(":")[0]
-    api_url = matrix_server if server == SHARED_SERVER else None
-    home = tmp_path / "prefect-1"
-    # a video call holds the key's one slot from submit to download, and at every video point
-    slots_leaked = 1 if stage == "video" else 0
-
-    # 1. run, hold inside the first paid call to reach the point, SIGKILL the process group there
-    held, killed_after = run_and_kill_at(film, run_env(home, trace1, point, api_url),
-                                         trace1, tmp_path / "run-1.log", point)
-    # the killed run's slot stays taken in the server's database (nothing else frees it)
-    taken = server_slots_taken(api_url) if api_url else slots_taken(home)
-    assert taken == slots_leaked, taken
-    call_id = held["call_id"]
-    held_row = next(r for r in video_rows(film)[1] if r.call_id == call_id)
-    expect_status = {"after_intent": "reserved", "settled": "succeeded"}.get(point.split(":")[1], "submitted")
-    assert held_row.status == expect_status, held_row
-    if stage == "video":
-        assert (held_row.job_id is None) == (point in ("video:after_intent", "video:after_submit")), held_row
-
-    # 2. run again to the end, no hold, on the same Prefect home: the killed run's server left its
-    # video slot taken in the database, and the rerun must not wait on it forever
-    code, text, rerun_seconds = run_to_end(film, run_env(home, trace2, None, api_url), tmp_path / "run-2.log")
-    assert code == 0, text[-4000:]
-    assert "state: Completed" in text, text[-4000:]
-    assert (server_slots_taken(api_url) if api_url else slots_taken(home)) == 0  # the rerun gave its slot back
-
-    videos, rows, totals = video_rows(film)
-    got = books(film)
-    dup = {k: duplicates(v) for k, v in got.items()}
-    in_ledger = ledger_duplicates(rows)
-    print(f"\ncrash matrix: {point:<22} killed after {killed_after:5.1f}s, rerun {rerun_seconds:5.1f}s; "
-          f"duplicates: ledger {in_ledger}, panels {dup['panel']}, verdicts {dup['judge']}, clips {dup['video']}; "
-          f"spend ${totals.committed} (clean ${clean_run['committed']}); resumed: {resumed}")
-
-    # 1. no duplicate paid calls, counted in the ledger and in the providers' books
-    assert in_ledger == verdicts_asked_twice, [(r.stage, r.shot, r.status) for r in rows]
-    assert dup == {"panel": 0, "video": 0, "judge": verdicts_asked_twice}, got
-    assert {k: len(v) for k, v in got.items()} == {
-        k: n + (verdicts_asked_twice if k == "judge" else 0) for k, n in clean_run["books"].items()}
-
-    # 2. the same spend as a clean run, nothing left open, nothing for a person to reconcile
-    assert totals.committed == clean_run["committed"] == CLEAN_COST
-    assert totals.reserved == 0
-    assert not [r for r in rows if r.status in ("reserved", "submitted")]
-    assert len([r for r in rows if r.status == "unknown"]) == verdicts_asked_twice
-    assert nothing_to_reconcile(film)
-
-    # 3. every shot present
-    out = film / "renders" / "scene-01-draft.mp4"
-    assert out.is_file()
-    assert abs(probe(out).duration - DRAFT_SECONDS) <= 1 / 24 + 1e-6
-    assert sorted(r.shot for r in videos if r.status == "succeeded") == list(SHOTS)
-
-    # 4. resumed as it should be, not paid again
-    second = [e for e in trace_lines(trace2) if e.get("call_id") == call_id]
-    points = {e["point"] for e in second}
-    final_held = next(r for r in rows if r.call_id == call_id)
-    if resumed == "released":
-        assert final_held.status == "released"
-        assert [r for r in rows if r.stage == stage and r.shot == held["shot"] and r.status == "succeeded"]
-    elif resumed == "resent":   # never received: sent now under the same row, received once
-        assert final_held.status == "succeeded" and f"{stage}:reattach" in points
-        assert any(e.get("not_received") for e in second if e["point"] == f"{stage}:reattach"), second
-    else:
-        assert final_held.status == "succeeded"
-        assert f"{stage}:{ {'reattach': 'reattach', 'settled': 'reattach', 'reused': 'reused'}[resumed]}" in points, points
-        assert f"{stage}:sending" not in points and f"{stage}:after_submit" not in points
-
-    # 5. no temporary download left behind
-    leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
-    assert not leftovers, leftovers
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in POINTS if c.id in KEPT])
+def test_sigkill_then_rerun(case, clean_run, matrix_server, example_master, tmp_path):
+    sigkill_then_rerun(case, clean_run, matrix_server, example_master, tmp_path)
 
 
-# -- two kills in a row ---------------------------------------------------------------------------
-
-TWICE = [
-    # the panel's request killed on its way out, then a verdict killed with its answer in memory
-    pytest.param("panel:sending", "panel_gate:answered", id="panel-sending-then-judge-answered"),
-    # a clip submitted with its job id unsaved, then the re-attached job killed while polled
-    pytest.param("video:after_submit", "video:polling", id="video-after_submit-then-polling"),
-]
-
-
-@pytest.mark.parametrize("first,second", TWICE)
+@pytest.mark.parametrize("first,second", [pytest.param(first, second, id=name) for name, first, second in TWICE
+                                           if name in KEPT_TWICE])
 def test_two_kills_then_a_run_that_completes(first, second, clean_run, matrix_server, example_master, tmp_path):
     """Runs killed twice in a row left a completed run with calls to reconcile, halted a rerun on
     the unknown outcome of a $0 local call, and sent the same gate call twice. After any two
     kills, the run that completes has settled everything itself, sent no request twice, and
     spent what a clean run spends."""
-    film = copy_film(example_master, tmp_path / "film")
-    home = tmp_path / "prefect"
-    held = []
-    for n, point in enumerate((first, second), 1):
-        trace = tmp_path / f"trace-{n}.jsonl"
-        event, _ = run_and_kill_at(film, run_env(home, trace, point, matrix_server), trace, tmp_path / f"run-{n}.log",
-                                   point)
-        held.append(event)
-    code, text, seconds = run_to_end(film, run_env(home, tmp_path / "trace-3.jsonl", None, matrix_server),
-                                     tmp_path / "run-3.log")
-    assert code == 0 and "state: Completed" in text, text[-4000:]
-    assert "unknown outcome" not in text, text[-4000:]
-    videos, rows, totals = video_rows(film)
-    got = books(film)
-    print(f"\ncrash matrix: killed at {first} then {second}; last run {seconds:5.1f}s, spend ${totals.committed}")
-    assert ledger_duplicates(rows) == 0, [(r.stage, r.shot, r.take, r.status) for r in rows]
-    assert {k: duplicates(v) for k, v in got.items()} == {"panel": 0, "video": 0, "judge": 0}, got
-    assert {k: len(v) for k, v in got.items()} == clean_run["books"]
-    assert totals.committed == CLEAN_COST and totals.reserved == 0
-    assert not [r for r in rows if r.status in ("reserved", "submitted", "unknown")]
-    assert nothing_to_reconcile(film)
-    assert sorted(r.shot for r in videos if r.status == "succeeded") == list(SHOTS)
-    for event in held:
-        assert next(r for r in rows if r.call_id == event["call_id"]).status == "succeeded"
-    leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
-    assert not leftovers, leftovers
+    two_kills_then_a_run(first, second, clean_run, matrix_server, example_master, tmp_path)
