@@ -38,8 +38,9 @@ chromium:
 # The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once. Work is
 # handed out in the order tests/conftest.py sorts it (--no-loadscope-reorder): the long groups first.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
+JOBS   ?= 2
 test: dev chromium
-	$(PYTEST) -n 2 --durations=15 tests
+	$(PYTEST) -n $(JOBS) --durations=15 tests
 
 # The loop while writing code: no whole runs, no kill matrices, no studio, no browser.
 test-fast: dev
