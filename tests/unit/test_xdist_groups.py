@@ -31,7 +31,8 @@ def test_a_groups_tests_run_on_one_worker_and_the_rest_spread(tmp_path):
             with open("ran.txt", "a") as f:
                 f.write(f"loose {os.environ['PYTEST_XDIST_WORKER']}\\n")
     '''))
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dist", "loadgroup", "--no-loadscope-reorder", "-n", "2", "."],
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dist", "loadgroup",
+                          "--no-loadscope-reorder", "-n", "2", "."],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     ran = [line.split() for line in (tmp_path / "ran.txt").read_text().splitlines()]
