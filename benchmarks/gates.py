@@ -30,6 +30,13 @@ its video spend over the minimum (one good clip per shot), from the ledger.
               5th shot at the film's drift threshold; every other chain held to a panel with
               the figures placed elsewhere (a chained shot's own panel).
 
+After each gate's lines, one line with its bar (benchmarks/gate_bar.py, which the corpus tests
+hold too: each fault kind at least 95% caught, at most 5% of clean cases failed, every dropped or
+fading character told apart and caught) — "held", or the failures — and the seconds the gate took,
+its corpus built included. The run exits non-zero when any gate broke its bar. This is the full
+corpus; tests/corpus/test_gate_corpus.py builds a seeded sample of the same cases (each case has
+its own random stream, so case i is the same alone or among all N).
+
 It must never write outside its temp dir, touch a ledger or reach the network; nothing it makes
 is kept.
 """
@@ -49,6 +56,7 @@ from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_
                                     RECOLOUR_PANELS, Props, blank_panel, clip_frames, cut_picture, drift_step,
                                     encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
                                     recolour_panel, soften_step, write_png)
+from benchmarks.gate_bar import Sample, as_sample, failures, fading_failures, presence_failures
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
 from slate.manifests import load_film, write_example_film
@@ -153,18 +161,25 @@ class Bench:
                        f"{[c.id for c in req.characters]}: {failing or 'passed'}")
         path.unlink()
 
-    def clean_panels(self, n: int, rng: np.random.Generator | None = None) -> None:
-        rng = rng or np.random.default_rng([self.seed, 1])
-        for i in range(n):
+    def rng(self, *stream: int) -> np.random.Generator:
+        """One case's own random stream (the corpus's seed, the kind's stream, the case number):
+        a case is made alike whether built alone, in a sample, or among all N."""
+        return np.random.default_rng([self.seed, *stream])
+
+    def clean_panels(self, n: int | Sample) -> None:
+        sample = as_sample(n)
+        for i in sample.indices("clean"):
+            rng = self.rng(1, 0, i)
             req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + i)
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             self.panel_case(req, photometric(self.painter.draw(req), op, rng), "clean", op)
 
-    def panels(self, n: int) -> None:
-        rng = np.random.default_rng([self.seed, 1])
-        self.clean_panels(n, rng)
+    def panels(self, n: int | Sample) -> None:
+        sample = as_sample(n)
+        self.clean_panels(sample)
         for k, kind in enumerate(PANEL_FAULTS):
-            for i in range(n):
+            for i in sample.indices(kind):
+                rng = self.rng(1, k + 1, i)
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 50_000 + k * 5000 + i)
                 faulty, edit = fault_panel(self.props, req, self.painter.draw(req), kind, rng)
                 # Faults come with the same photometric spread as clean output: a gate may not
@@ -172,14 +187,15 @@ class Bench:
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
                 self.panel_case(req, faulty, kind, edit)
 
-    def blank_panels(self, n: int) -> None:
+    def blank_panels(self, n: int | Sample) -> None:
         """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
         washed out, drowned in noise), and N of each small recolour of a figure's dominant colour
         (hair hue +20°, hair lightness ±12 L*, outfit hue +30°) on shots with someone in them,
         each with the clean takes' photometric spread."""
-        rng = np.random.default_rng([self.seed, 21])
+        sample = as_sample(n)
         for k, kind in enumerate(BLANK_PANELS):
-            for i in range(n):
+            for i in sample.indices(kind):
+                rng = self.rng(21, k, i)
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 600_000 + k * 5000 + i)
                 blank, edit = blank_panel(self.painter.draw(req), kind, rng)
                 if kind == "flat":  # a flat fill is no picture a grade can make: it stays as it came
@@ -193,14 +209,16 @@ class Bench:
                 self.panel_case(req, photometric(blank, op, rng), kind, edit)
         peopled = [r for r in self.base if r.characters]
         for k, kind in enumerate(RECOLOUR_PANELS):
-            i = tried = 0
-            while i < n and tried < 4 * n:   # shots whose figures have no hue to turn are passed over
-                req = replace(peopled[tried % len(peopled)], seed=self.seed * 1000 + 650_000 + k * 5000 + tried)
-                tried += 1
-                made = recolour_panel(self.props, req, self.painter.draw(req), kind, rng)
-                if made is None:
+            for i in sample.indices(kind):
+                rng = self.rng(21, len(BLANK_PANELS) + k, i)
+                for j in range(len(peopled)):   # shots whose figures have no hue to turn are passed over
+                    req = replace(peopled[(i + j) % len(peopled)],
+                                  seed=self.seed * 1000 + 650_000 + k * 5000 + i * 16 + j)
+                    made = recolour_panel(self.props, req, self.painter.draw(req), kind, rng)
+                    if made is not None:
+                        break
+                else:
                     continue
-                i += 1
                 edited, edit = made
                 op = PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)]
                 self.panel_case(req, photometric(edited, op, rng), kind, f"{req.framing}: {edit.split(' ', 1)[1]}")
@@ -292,27 +310,30 @@ class Bench:
             made.append(clip)
         return made
 
-    def keyframes(self, n: int, clips: list[dict], kinds: set[str] | None = None) -> None:
-        """N clean keyframe sets, N partway clips, N//5 off-model ones (`kinds`: only those named)."""
+    def keyframes(self, n: int | Sample, clips: list[dict], kinds: set[str] | None = None) -> None:
+        """N clean keyframe sets, N partway clips, N//5 off-model ones (`kinds`: only those named;
+        a sample of k: k of the first two, and of the off-model ones at least one of each panel fault)."""
         def wanted(kind):
             return kinds is None or kind in kinds
-        rng = np.random.default_rng([self.seed, 2])
-        for i in range(n if wanted("clean") else 0):
+        sample = as_sample(n)
+        for i in (sample.indices("clean") if wanted("clean") else []):
+            rng = self.rng(2, 0, i)
             clip = clips[i % len(clips)]
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             # slate's own checks see the whole clip graded as the judge's frames are.
             self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
                                clip_file=self.graded(clip, op))
-        rng = np.random.default_rng([self.seed, 2, 1])   # each kind its own stream: --kinds keeps the cases
-        for i in range(n if wanted("partway") else 0):
+        for i in (sample.indices("partway") if wanted("partway") else []):
+            rng = self.rng(2, 1, i)   # each case its own stream: --kinds and samples keep the cases
             a = clips[i % len(clips)]
             others = [c for c in clips if c["shot"] != a["shot"]]
             b = others[int(rng.integers(0, len(others)))]
             # The second half is another shot's: the frame at half time and the last frame are b's.
             frames = {"first": a["frames"]["first"], "middle": b["frames"]["middle"], "last": b["frames"]["last"]}
             self.keyframe_case(a, frames, "partway", f"{a['shot']}<-{b['shot']}", rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
-        rng = np.random.default_rng([self.seed, 2, 2])
-        for i in range(max(len(self.plans), n // 5) if wanted("off_model") else 0):
+        off_model = Sample(max(len(self.plans), sample.n // 5), sample.k, sample.seed)
+        for i in (off_model.strata("off_model", len(PANEL_FAULTS)) if wanted("off_model") else []):
+            rng = self.rng(2, 2, i)
             plan = self.plans[i % len(self.plans)]
             kind = PANEL_FAULTS[i % len(PANEL_FAULTS)]
             clip = self.clip(plan, self.seed * 1000 + 300_000 + i, "static" if plan.camera_fixed else plan.movement,
@@ -321,7 +342,7 @@ class Bench:
                                clip_file=clip["file"])
             clip["file"].unlink()
 
-    def clip_faults(self, n: int, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
+    def clip_faults(self, n: int | Sample, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
         """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
         graded by one photometric change, judged by the whole keyframe gate."""
         def moves(c):
@@ -332,11 +353,12 @@ class Bench:
             "move_stops": [c for c in clips if moves(c) and c["plan"].end is None and c["movement"] != "static"],
             "flat_static": [c for c in clips if not moves(c)],
         }
+        sample = as_sample(n)
         for kind in kinds:
-            # Each kind its own random stream, so --kinds measures the same cases as a full run.
-            rng = np.random.default_rng([self.seed, 5, CLIP_FAULTS.index(kind)])
             pool = among.get(kind, clips)
-            for i in range(n):
+            for i in sample.indices(kind):
+                # Each case its own random stream, so --kinds and samples measure the same cases as a full run.
+                rng = self.rng(5, CLIP_FAULTS.index(kind), i)
                 clip = pool[i % len(pool)]
                 op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
                 req = clip["request"]
@@ -403,8 +425,8 @@ class Bench:
                 found.append((a, b, shared))
         return found
 
-    def continuity(self, n: int, clips: list[dict], faults: bool = True) -> None:
-        rng = np.random.default_rng([self.seed, 3])
+    def continuity(self, n: int | Sample, clips: list[dict], faults: bool = True) -> None:
+        sample = as_sample(n)
         by_shot = _by_shot(clips)
         cuts = self.cuts()
 
@@ -414,7 +436,8 @@ class Bench:
             req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 400_000 + i)
             return before["frames"]["last"], before["end_request"] or before["request"], req, shared
 
-        for i in range(n):
+        for i in sample.indices("clean"):
+            rng = self.rng(3, 0, i)
             last, previous, req, _ = cut(i, cuts)
             self.continuity_case(last, previous, self.painter.draw(req), req, "clean", "", rng, i)
         if not faults:
@@ -424,25 +447,27 @@ class Bench:
         kinds = {"location": [c for c in cuts if c[0].panel_request("start", 1).location_id
                               == c[1].panel_request("start", 1).location_id],
                  **{k: [c for c in cuts if c[2]] for k in ("identity", "wardrobe", "missing")}}
-        for kind, among in kinds.items():
-            for i in range(n):
+        for j, (kind, among) in enumerate(kinds.items()):
+            for i in sample.indices(kind):
+                rng = self.rng(3, j + 1, i)
                 last, previous, req, shared = cut(i, among)
                 edited, edit = fault_panel(self.props, req, self.painter.draw(req), kind, rng,
                                            only=shared if kind != "location" else None)
                 self.continuity_case(last, previous, edited, req, kind, edit, rng, i)
 
-    def clean_cuts(self, n: int, clips: list[dict]) -> None:
+    def clean_cuts(self, n: int | Sample, clips: list[dict]) -> None:
         """N clean cuts only (as `continuity` makes them, its faults left out)."""
         self.continuity(n, clips, faults=False)
 
-    def blank_cuts(self, n: int, clips: list[dict]) -> None:
+    def blank_cuts(self, n: int | Sample, clips: list[dict]) -> None:
         """Issue 20: N cuts of each kind whose first frame after the cut is no frame of the shot: a
         flat fill, a near-black star-field, a photograph nothing like the film (made procedurally)."""
-        rng = np.random.default_rng([self.seed, 22])
+        sample = as_sample(n)
         by_shot = _by_shot(clips)
         cuts = [(a, b) for a, b, _ in self.cuts()]
         for k, kind in enumerate(CUT_KINDS):
-            for i in range(n):
+            for i in sample.indices(kind):
+                rng = self.rng(22, k, i)
                 prev, plan = cuts[i % len(cuts)]
                 before = by_shot[prev.shot][(i // len(cuts)) % len(by_shot[prev.shot])]
                 req = replace(plan.panel_request("start", 1), seed=self.seed * 1000 + 700_000 + k * 5000 + i)
@@ -482,13 +507,13 @@ class Bench:
         cast = self.cast_of(req)
         return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
 
-    def drift(self, n: int, threshold: float, kinds: set[str] | None = None) -> None:
+    def drift(self, n: int | Sample, threshold: float, kinds: set[str] | None = None) -> None:
         every = ("clean", "drift", *DRIFT_FAULTS)
         for kind in every:
             if kinds is not None and kind not in kinds:
                 continue
-            rng = np.random.default_rng([self.seed, 4, every.index(kind)])   # each kind its own stream
-            for i in range(n):
+            for i in as_sample(n).indices(kind):
+                rng = self.rng(4, every.index(kind), i)   # each chain its own stream
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
                 # Every other chain is measured as a chained shot is: against its own panel, a
@@ -530,7 +555,9 @@ class Bench:
 
 def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift"),
         kinds: set[str] | None = None):
-    """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while).
+    """Yields each gate's JSON lines as soon as that gate is measured (a full run takes a while),
+    then a line with the gate's bar (benchmarks/gate_bar.py: "held" or what it broke) and the
+    seconds the gate took, building its corpus included.
     `kinds`: only these keyframe and drift kinds ("clean" for the clean sets); None: all."""
     from slate.manifests.settings import project_settings
     with tempfile.TemporaryDirectory(prefix="slate-gates-") as tmp:
@@ -538,9 +565,16 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
         work = Path(tmp) / "work"
         work.mkdir()
         bench = Bench(root, work, seed)
+        started = time.perf_counter()
 
-        def lines(gate):
-            return [line for line in bench.tally.lines() if line["gate"] == gate]
+        def lines(gate, extra: list[str] = ()):
+            nonlocal started
+            broken = [*failures(bench.tally.rows, gate), *extra]
+            out = [line for line in bench.tally.lines() if line["gate"] == gate]
+            out.append({"gate": gate, "bar": "held" if not broken else "broken", "failures": broken,
+                        "seconds": round(time.perf_counter() - started, 1)})
+            started = time.perf_counter()
+            return out
 
         if "panel" in gates:
             bench.panels(n)
@@ -554,7 +588,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 # quarter of N of each kind keeps a --n 200 run within the hour.
                 bench.clip_faults(max(8, n // 4), clips,
                                   tuple(k for k in CLIP_FAULTS if kinds is None or k in kinds))
-                yield from lines("keyframe")
+                yield from lines("keyframe", presence_failures(bench.presence_cases))
             if "continuity" in gates:
                 bench.continuity(n, clips)
                 bench.blank_cuts(n, clips)
@@ -562,7 +596,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
             bench.done(clips)
         if "drift" in gates:
             bench.drift(n, project_settings(root).drift_threshold, kinds)
-            yield from lines("drift")
+            yield from lines("drift", fading_failures(bench.drift_cases))
 
 
 def main() -> None:
@@ -576,13 +610,17 @@ def main() -> None:
                         help="shots of the spend-efficiency film (benchmarks/spend.py); 0: not measured")
     args = parser.parse_args()
     kinds = {k.strip() for k in args.kinds.split(",") if k.strip()} or None
+    broken = []
     for line in run(args.n, args.seed, tuple(g.strip() for g in args.gates.split(",") if g.strip()), kinds):
         print(json.dumps(line), flush=True)
+        broken += line.get("failures", [])
     if args.spend_shots:
         # Spend efficiency (issue 9): the film rendered twice, panel gate on and off, its video
         # spend over the minimum from the ledger: one JSON line, printed by benchmarks/spend.py.
         from benchmarks import spend
         spend.main(["--shots", str(args.spend_shots), "--seed", str(args.seed)])
+    if broken:   # a guarantee of the bar broken on the full corpus: the run fails
+        raise SystemExit(f"the gates' bar is broken: {len(broken)} failure(s), first: {broken[0]}")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 The gates are only worth their cost if they catch off-model output and let good output
 through; this measures both on the example film's shots: N clean panels (new seeds) and N
-faulty ones (each fault kind in turn). Used by the judge test and the judge benchmark.
+faulty ones (each fault kind in turn). Used by the judge test (tests/corpus/test_local_judge.py,
+on a seeded sample: `sample`) and the judge benchmark (every case). Bar (benchmarks/gate_bar.py,
+`trial_failures`): at least 95% of faults caught, at most 5% of clean panels failed.
 
 It must never touch the ledger or the network: it calls the local provider and judge directly.
 
 Run it as a benchmark: `.venv/bin/python -m benchmarks.judge_trials [N]` prints detection and
-false-positive rates and the time per judged panel.
+false-positive rates and the time per judged panel, and exits non-zero when the bar is broken.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
 from slate.manifests import load_film
 from slate.providers.local import FaultMode, LocalImage
 from slate.providers.local_draw import FAULT_KINDS
@@ -60,7 +63,21 @@ def panel_requests(root: Path, profile: str = "draft"):
     return requests
 
 
-def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str = "draft") -> TrialReport:
+def trial_failures(report: TrialReport) -> list[str]:
+    """What of the bar the trials broke (empty: held)."""
+    out = []
+    if report.detection_rate < CAUGHT:
+        out.append(f"faults caught {report.faulty_caught}/{report.faulty}: {report.misses[:10]}")
+    if report.false_positive_rate > FALSE_ALARMS:
+        out.append(f"clean panels failed {report.clean_failed}/{report.clean}: {report.false_alarms[:10]}")
+    return out
+
+
+def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str = "draft",
+               sample: int | None = None) -> TrialReport:
+    """`sample`: k of the clean cases and k faulty ones spread over the fault kinds (at least one
+    of each), drawn by benchmarks/gate_bar.py's seeded Sample; None: every case. Case i is drawn
+    by its own seed, so a sample is a subset of the full trials."""
     from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(root)
     painter = LocalImage(storage, FaultMode())
@@ -76,14 +93,14 @@ def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str
                                    turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
             return judge.judge_panel(out, req, refs)
 
-        for i in range(n_clean):
+        for i in Sample(n_clean, sample).indices("clean"):
             req = replace(base[i % len(base)], seed=10_000 + i)
             verdict = judge_one(req, None)
             report.clean += 1
             if not verdict.passed:
                 report.clean_failed += 1
                 report.false_alarms.append(f"seed {req.seed} {req.location_id}: {verdict.reasons()}")
-        for i in range(n_faulty):
+        for i in Sample(n_faulty, sample).strata("faulty", len(FAULT_KINDS)):
             kind = FAULT_KINDS[i % len(FAULT_KINDS)]
             req = replace(base[i % len(base)], seed=20_000 + i)
             verdict = judge_one(req, kind)
@@ -114,6 +131,10 @@ def main() -> None:
         print("missed:", miss)
     for alarm in report.false_alarms[:10]:
         print("false alarm:", alarm)
+    broken = trial_failures(report)
+    print("bar:", "held" if not broken else f"broken: {broken}")
+    if broken:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
