@@ -22,6 +22,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from slate.governor.ledger import Ledger
+from tests.scene_cuts import without_finishing
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 SCENE = "scene-01"
@@ -46,7 +47,9 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _trim(film: Path, shots: int) -> None:
-    """The example scene cut to its first shots: a render of about a minute."""
+    """The example scene cut to its first shots: a render of about a minute. No finishing: the
+    agent's tools, caps and approvals are the subject, not the finished cut."""
+    without_finishing(film)
     path = film / "scenes" / f"{SCENE}.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:shots]

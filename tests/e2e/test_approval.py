@@ -14,7 +14,6 @@ import threading
 import time
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from slate.flows.approval import APPROVAL_FILE
@@ -22,16 +21,16 @@ from slate.flows.scene import scene_flow
 from slate.flows.scene_result import scene_result
 from slate.governor.ledger import Ledger
 from slate.cli import app
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]
 
 
 def two_shots(root, timeout_hours=None):
-    path = root / "scenes" / "scene-01.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C")]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    """1A and 1C: one shot to approve and one to reject or retake. No finishing: the subject is
+    the approval and the final clips it allows, not the finished cut (a final grade and mix)."""
+    without_finishing(root)
+    keep_shots(root, ("1A", "1C"))
     if timeout_hours is not None:
         (root / "slate.toml").write_text(f"approval_timeout_hours = {timeout_hours}\n")
 

@@ -22,7 +22,7 @@ from slate.governor.money import usd
 from slate.governor.ratecard import RateCard
 from slate.governor.chokepoint import Usage
 from slate.manifests import load_film
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
@@ -31,6 +31,8 @@ EVENT_WAIT = 30.0
 
 
 def two_shots(root):
+    """1A and 1C: a first clip that crosses 80% and a second refused at 100%; no finishing."""
+    without_finishing(root)
     keep_shots(root)
     return root
 

@@ -23,6 +23,7 @@ from slate.governor.ratecard import RateCard
 from slate.manifests import load_film
 from slate.providers.local import LocalVideo
 from slate.providers.storage_local import LocalStorage
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
@@ -41,9 +42,12 @@ def spent(ledger) -> Decimal:
 
 
 def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example_film, prefect_harness):
+    # 1A and 1C: a first clip that fits and a second that does not; no finishing (money is the subject).
     from typer.testing import CliRunner
 
     from slate.cli import app
+    without_finishing(example_film)
+    keep_shots(example_film, ("1A", "1C"))
     prices = clip_prices(example_film)
     first_clip = prices["1A"]
     cap = first_clip + first_clip / 2  # room for one clip, not two
@@ -81,9 +85,12 @@ def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example
 
 
 def test_a_zero_cap_is_zero_not_unset(example_film, prefect_harness):
+    # 1A and 1C: the first clip is refused, whatever follows it; no finishing.
     from typer.testing import CliRunner
 
     from slate.cli import app
+    without_finishing(example_film)
+    keep_shots(example_film, ("1A", "1C"))
     estimate = CliRunner().invoke(app, ["estimate", str(example_film), "--price-as", KLING, "--cap", "0"])
     assert "does NOT fit the per-run cap $0.00" in estimate.output, estimate.output
     state = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("0"), return_state=True)
@@ -94,6 +101,7 @@ def test_a_zero_cap_is_zero_not_unset(example_film, prefect_harness):
 
 
 def _two_scenes_of_two_shots(root) -> None:
+    without_finishing(root)  # the cap across scenes is the subject, not the finished cut
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]
@@ -133,6 +141,7 @@ def test_a_film_runs_cap_holds_across_its_scenes(example_film, prefect_harness):
 
 def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
     """The run's caps come from the film's slate-budget block (editable on the Blocks page)."""
+    without_finishing(example_film)  # one shot, as before; the block's caps are the subject
     scene_doc = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(scene_doc.read_text())
     doc["shots"] = doc["shots"][:1]

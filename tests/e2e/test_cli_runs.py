@@ -7,10 +7,13 @@ import yaml
 from slate.cli import app
 
 from tests.integration.test_cli import runner
+from tests.scene_cuts import without_finishing
 
 
 @pytest.mark.e2e
 def test_run_reports_outputs_and_calls(example_film, prefect_harness, local_calls):
+    # 1A, 1B: two shots make a scene to report; no finishing (the report is the subject).
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]
@@ -27,6 +30,8 @@ def test_run_reports_outputs_and_calls(example_film, prefect_harness, local_call
 
 
 def _two_scenes(root):
+    """Two scenes of one shot (1A): the smallest film; no finishing (which scenes run is the subject)."""
+    without_finishing(root)
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]

@@ -17,6 +17,7 @@ from slate.cli import app
 from slate.governor.gates import against
 from slate.tasks.escalations import ESCALATED, latest, record
 from slate.tasks.plan import plan_from_project
+from tests.scene_cuts import without_finishing
 
 
 runner = CliRunner()
@@ -52,6 +53,8 @@ def _clean_panel(root, shot: str) -> bytes:
 @pytest.mark.e2e
 @pytest.mark.usefixtures("local_calls", "prefect_harness")
 def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(example_film):
+    # 1C (must come all from the cache), 1D (escalated) and 1E (chained to it); no finishing.
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]  # 1E is chained to 1D

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.scene_cuts import two_short_scenes
+from tests.scene_cuts import two_short_scenes, without_finishing
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ["scene", "film", "nightly-dailies", "bible"]
@@ -84,7 +84,9 @@ def test_two_scene_film_renders_into_one_mp4(example_film, prefect_harness, loca
     from slate.manifests import load_film
     from slate.media import probe
 
+    # Two scenes of two shots (1A, 1B): the smallest film; no finishing (the stitch of scenes is the subject).
     two_short_scenes(example_film)
+    without_finishing(example_film)
     loaded = load_film(example_film)
     assert [s.id for _, s in loaded.scenes] == ["scene-01", "scene-02"]
 

@@ -9,6 +9,7 @@ from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key
+from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_gemini import JUDGE, PAINTER, VEO, jobs, rows, sent
 
@@ -20,6 +21,8 @@ def test_slate_run_with_gemini_renders_every_shot_priced_from_the_rate_card(exam
     from slate.governor.ratecard import RateCard
     from slate.cli import app
 
+    # 1A, 1B: a start frame and start+end frames; no finishing (the calls and their prices are the subject).
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]   # 1A (start frame), 1B (start and end frames)
