@@ -8,6 +8,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key
+from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_fal import SEEDANCE_LITE, rows
 
@@ -32,6 +33,8 @@ def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, 
     from slate.tasks.context import listen
     from slate.tasks.events import ShotMoved
 
+    # 1A, 1B, 1C: a start-only shot, a start+end shot, a pan; no finishing (the clips and their money are the subject).
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]                 # 1A start only, 1B start+end, 1C a pan

@@ -9,6 +9,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key
+from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_openrouter import MINI, posts, rows
 
@@ -23,6 +24,8 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
     from slate.tasks.context import listen
     from slate.tasks.events import ShotMoved
 
+    # 1A, 1B, 1C: start, start+end, start; no finishing (the calls, prices and key are the subject).
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]  # 1A start frame, 1B start+end, 1C start frame

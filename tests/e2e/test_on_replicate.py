@@ -8,6 +8,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key
+from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_replicate import LITE, rows
 
@@ -20,6 +21,8 @@ def test_slate_run_with_replicate_renders_every_shot(example_film, prefect_harne
     from slate.governor.ratecard import RateCard
     from slate.cli import app
 
+    # 1A, 1B, 1C: a start-only shot, a start+end shot, a pan; no finishing (the clips and their money are the subject).
+    without_finishing(example_film)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]   # a start-only shot, a start+end shot, a pan

@@ -29,6 +29,7 @@ from slate.governor.ratecard import RateCard
 from slate.providers.local import LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
+from tests.scene_cuts import without_finishing
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -63,6 +64,8 @@ def wait_for(what, check, procs, logs, timeout=240.0):
 def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path):
     film = tmp_path / "film"
     shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
+    # 1A, 1C, 1D: a few shots for the two runs to meet on; no finishing (what is paid is the subject).
+    without_finishing(film)
     path = film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1D")]
