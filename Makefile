@@ -34,11 +34,13 @@ demo: setup
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Two workers (pytest-xdist): much of the suite waits on servers, schedulers and subprocesses.
-# The `slate up` stack's tests share one worker (xdist_group "stack"), so it starts once. Work is
-# handed out in the order tests/conftest.py sorts it (--no-loadscope-reorder): the long groups first.
+# Three workers (pytest-xdist) on two cores: much of the suite waits on servers, schedulers,
+# heartbeat windows and subprocesses, and the third worker computes while the others wait. Each
+# group of tests that shares a started studio, stack or crash server (xdist_group) runs on one
+# worker, so it starts once. Work is handed out in the order tests/conftest.py sorts it
+# (--no-loadscope-reorder): the long groups first. JOBS=2 to run on two.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
-JOBS   ?= 2
+JOBS   ?= 3
 test: dev chromium
 	$(PYTEST) -n $(JOBS) --durations=15 tests
 
