@@ -402,19 +402,22 @@ def clean_run(master: Path, base: Path, api_url: str) -> dict:
             "seconds": elapsed, "slots_after": server_slots_taken(api_url)}
 
 
-def clean_run_costs_the_rate_card_figure(clean: dict) -> None:
+def clean_run_costs_the_rate_card_figure(clean: dict) -> Decimal:
+    """The clean run's spend (checked against the rate card's figure, and its books' counts)."""
     assert clean["committed"] == CLEAN_COST
     assert clean["books"]["video"] == len(SHOTS)
     assert clean["books"]["panel"] == len(SHOTS) + 1  # 1B is start+end
     assert clean["books"]["judge"] == clean["books"]["panel"] + len(SHOTS)  # panel and keyframe gates
     assert clean["slots_after"] == 0  # a run that ends gives its video slot back
+    return clean["committed"]
 
 
 # -- one kill, then a run to the end --------------------------------------------------------------
 
-def sigkill_then_rerun(case: Case, clean: dict, api: str, master: Path, base: Path) -> None:
+def sigkill_then_rerun(case: Case, clean: dict, api: str, master: Path, base: Path) -> dict:
     """Kill a run of a copy of `master` (under `base`) at `case.point`, run it again to the end,
-    and check the counts against the clean run `clean`; `api` is the matrix's server."""
+    and check the counts against the clean run `clean`; `api` is the matrix's server. Returns
+    what was counted: the ledger's committed spend and the held call's last status."""
     point, resumed, verdicts_asked_twice = case.point, case.resumed, case.verdicts_asked_twice
     film = copy_film(master, base / "film")
     trace1, trace2 = base / "trace-1.jsonl", base / "trace-2.jsonl"
@@ -489,13 +492,14 @@ def sigkill_then_rerun(case: Case, clean: dict, api: str, master: Path, base: Pa
     # 5. no temporary download left behind
     leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
     assert not leftovers, leftovers
+    return {"committed": totals.committed, "held": final_held.status}
 
 
 # -- two kills in a row ---------------------------------------------------------------------------
 
-def two_kills_then_a_run(first: str, second: str, clean: dict, api: str, master: Path, base: Path) -> None:
+def two_kills_then_a_run(first: str, second: str, clean: dict, api: str, master: Path, base: Path) -> Decimal:
     """Killed at `first`, then at `second` in the run after, then a run to the end: it has settled
-    everything itself, sent no request twice, and spent what a clean run spends."""
+    everything itself, sent no request twice, and spent what a clean run spends (returned)."""
     film = copy_film(master, base / "film")
     home = base / "prefect"
     held = []
@@ -520,3 +524,4 @@ def two_kills_then_a_run(first: str, second: str, clean: dict, api: str, master:
         assert next(r for r in rows if r.call_id == event["call_id"]).status == "succeeded"
     leftovers = [str(p.relative_to(film)) for p in (film / ".slate").rglob("*.part*")]
     assert not leftovers, leftovers
+    return totals.committed

@@ -59,8 +59,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.crash_cases import (POINTS, TWICE, clean_run_costs_the_rate_card_figure, sigkill_then_rerun,
-                               two_kills_then_a_run)
+from tests.crash_cases import (CLEAN_COST, POINTS, TWICE, clean_run_costs_the_rate_card_figure,
+                               sigkill_then_rerun, two_kills_then_a_run)
 from tests.crash_cases import clean_run as run_clean
 from tests.crash_cases import matrix_server as start_matrix_server
 
@@ -87,12 +87,15 @@ def clean_run(example_master, tmp_path_factory, matrix_server) -> dict:
 
 
 def test_clean_run_costs_the_rate_card_figure(clean_run):
-    clean_run_costs_the_rate_card_figure(clean_run)
+    assert clean_run_costs_the_rate_card_figure(clean_run) == CLEAN_COST
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in POINTS if c.id in KEPT])
 def test_sigkill_then_rerun(case, clean_run, matrix_server, example_master, tmp_path):
-    sigkill_then_rerun(case, clean_run, matrix_server, example_master, tmp_path)
+    counted = sigkill_then_rerun(case, clean_run, matrix_server, example_master, tmp_path)
+    # the checks are tests/crash_cases.py's (the benchmark runs them too); what they counted, in short:
+    assert counted["committed"] == CLEAN_COST   # the same spend as a clean run
+    assert counted["held"] == ("released" if case.resumed == "released" else "succeeded"), counted
 
 
 @pytest.mark.parametrize("first,second", [pytest.param(first, second, id=name) for name, first, second in TWICE
@@ -102,4 +105,4 @@ def test_two_kills_then_a_run_that_completes(first, second, clean_run, matrix_se
     the unknown outcome of a $0 local call, and sent the same gate call twice. After any two
     kills, the run that completes has settled everything itself, sent no request twice, and
     spent what a clean run spends."""
-    two_kills_then_a_run(first, second, clean_run, matrix_server, example_master, tmp_path)
+    assert two_kills_then_a_run(first, second, clean_run, matrix_server, example_master, tmp_path) == CLEAN_COST
