@@ -36,6 +36,7 @@ from slate.media import probe
 from slate.providers.local import LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
+from tests.holding_cli import read_trace
 from tests.scene_cuts import without_finishing
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,16 +172,6 @@ def command(film: Path) -> list[str]:
             "--cap", "50"]
 
 
-def trace_lines(trace: Path) -> list[dict]:
-    if not trace.is_file():
-        return []
-    out = []
-    for line in trace.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written as we read
-            pass
-    return out
 
 
 def group_members(pgid: int) -> list[tuple[int, str]]:
@@ -260,7 +251,7 @@ def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, poi
             held = None
             deadline = time.time() + HOLD_TIMEOUT
             while held is None and time.time() < deadline:
-                held = next((e for e in trace_lines(trace) if e.get("holding") and e["point"] == point), None)
+                held = next((e for e in read_trace(trace) if e.get("holding") and e["point"] == point), None)
                 if held is None:
                     if proc.poll() is not None:
                         raise AssertionError(f"slate run ended ({proc.returncode}) before holding at "
@@ -475,7 +466,7 @@ def sigkill_then_rerun(case: Case, clean: dict, api: str, master: Path, base: Pa
     assert sorted(r.shot for r in videos if r.status == "succeeded") == list(SHOTS)
 
     # 4. resumed as it should be, not paid again
-    second = [e for e in trace_lines(trace2) if e.get("call_id") == call_id]
+    second = [e for e in read_trace(trace2) if e.get("call_id") == call_id]
     points = {e["point"] for e in second}
     final_held = next(r for r in rows if r.call_id == call_id)
     if resumed == "released":

@@ -22,6 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slate.governor.chokepoint import add_listener  # noqa: E402
 
+
+def read_trace(trace: Path) -> list[dict]:
+    """The points a held run wrote to its trace so far (a test reads it while the run goes on)."""
+    if not trace.is_file():
+        return []
+    out = []
+    for line in trace.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a line being written as we read
+            pass
+    return out
+
+
 _held = threading.Event()
 
 

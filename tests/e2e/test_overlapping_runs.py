@@ -11,7 +11,6 @@ finished, and the spend equals one clean run's.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ from slate.governor.ratecard import RateCard
 from slate.providers.local import LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
+from tests.holding_cli import read_trace
 from tests.scene_cuts import without_finishing
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +37,6 @@ RUNNER = str(REPO / "tests" / "holding_cli.py")
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 
 
-def events(trace: Path) -> list[dict]:
-    if not trace.is_file():
-        return []
-    out = []
-    for line in trace.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:  # being written
-            pass
-    return out
 
 
 def wait_for(what, check, procs, logs, timeout=240.0):
@@ -87,12 +77,12 @@ def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path)
             env={**env, "SLATE_TEST_TRACE": str(traces["nightly"]), "SLATE_TEST_HOLD_AT": "panel_gate:answered",
                  "SLATE_TEST_RELEASE": str(release)})
         held = wait_for("hold in the nightly's judge call",
-                        lambda: next((e for e in events(traces["nightly"]) if e.get("holding")), None), procs, log_paths)
+                        lambda: next((e for e in read_trace(traces["nightly"]) if e.get("holding")), None), procs, log_paths)
         procs["manual"] = subprocess.Popen(
             [sys.executable, RUNNER, "run", str(film), "--price-as", PRICE_AS], cwd=REPO, stdout=files["manual"],
             stderr=subprocess.STDOUT, start_new_session=True, env={**env, "SLATE_TEST_TRACE": str(traces["manual"])})
         waited = wait_for("manual run waiting on the nightly's live call",
-                          lambda: next((e for e in events(traces["manual"]) if e["point"] == "panel_gate:waiting"
+                          lambda: next((e for e in read_trace(traces["manual"]) if e["point"] == "panel_gate:waiting"
                                         and e.get("call_id") == held["call_id"]), None), procs, log_paths)
         release.touch()
         codes = {name: p.wait(timeout=600) for name, p in procs.items()}
@@ -114,7 +104,7 @@ def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path)
              "video": Counter(e["fingerprint"] for e in LocalVideo(storage).submissions()),
              "judge": Counter(e["subject"] for e in
                               LocalJudge(film / ".slate" / "local-jobs" / "judgements.jsonl").judgements())}
-    manual_points = [e for e in events(traces["manual"]) if e.get("call_id") == held["call_id"]]
+    manual_points = [e for e in read_trace(traces["manual"]) if e.get("call_id") == held["call_id"]]
     runs = Counter(r.run_id[:8] for r in rows if r.status == "succeeded")
     print(f"\noverlapping runs: finished in {time.time() - started:.0f}s; the manual run waited "
           f"{manual_points[-1]['time'] - waited['time']:.1f}s on the nightly's verdict for shot {held['shot']}, then "
