@@ -224,7 +224,9 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
 def resume_when_paused(flow_run_id: str, run_input: dict, wait: float = 60.0) -> None:
     """Answer a waiting run (prefect's resume_flow_run). The approval file is written just before
     the run pauses (it must name the run while it waits), so an answer given the moment the file
-    appears can meet a run not yet Paused: it is tried again until the run is, for `wait` seconds."""
+    appears can meet a run not yet Paused: it is tried again until the run is, for `wait` seconds.
+    Prefect also sets a run Paused or Suspended *before* it stores the form's schema, and refuses
+    an answer in between ("Run input schema not found"): that is tried again the same way."""
     import time
 
     from prefect.exceptions import NotPausedError
@@ -233,8 +235,9 @@ def resume_when_paused(flow_run_id: str, run_input: dict, wait: float = 60.0) ->
     while True:
         try:
             return resume_flow_run(flow_run_id, run_input=run_input)
-        except NotPausedError:
-            if time.monotonic() > deadline:
+        except (NotPausedError, RuntimeError) as refused:
+            not_yet = isinstance(refused, NotPausedError) or "schema not found" in str(refused)
+            if not not_yet or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
 

@@ -80,6 +80,16 @@ def _state(client, run_id):
     return client.read_flow_run(run_id).state
 
 
+def _form(client, run_id, waiting) -> bool:
+    import httpx
+    try:
+        return bool(client.read_flow_run_input(run_id, waiting.state_details.run_input_keyset["schema"]))
+    except httpx.HTTPStatusError as missing:
+        if missing.response.status_code == 404:
+            return False
+        raise
+
+
 def test_a_final_scene_suspends_for_approval_and_resumes_with_input(stack):
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
@@ -87,6 +97,9 @@ def test_a_final_scene_suspends_for_approval_and_resumes_with_input(stack):
         run = run_deployment("scene/scene", parameters={"scene": "scene-01", "profile": "final"}, timeout=0)
         waiting = wait_for("the approval", lambda: (s := _state(client, run.id)) and s.is_paused() and s, 300)
         assert waiting.name == "Suspended" and waiting.state_details.pause_key == "approve-scene-01-final", waiting
+        # The UI draws the form from its stored schema, which Prefect writes just *after* the run is
+        # Suspended; an answer in between is refused ("Run input schema not found").
+        wait_for("the approval form", lambda: _form(client, run.id, waiting), 60)
         ours = [r for r in ledger_rows(stack) if r.run_id == str(run.id)]
         assert not [r for r in ours if r.stage == "video"]  # panels judged, not one final clip paid
         before = len(reached_provider(ours))
