@@ -30,6 +30,9 @@ from slate.tasks import can
 from slate.tasks.reel import reel_path, recognise
 
 SCENES = ["scene-01", "scene-02"]
+#: One worker for the module: each xdist worker builds its own module fixture, and `filmed` is a
+#: whole `slate run` (~45 s on two loaded cores) that three workers built three times.
+pytestmark = pytest.mark.xdist_group("film-can")
 
 
 def _slate_run(root: Path, home: Path, *args: str, **env) -> subprocess.CompletedProcess:
