@@ -133,11 +133,11 @@ def _module_containers() -> dict[str, int]:
 
 @pytest.mark.e2e
 @pytest.mark.usefixtures("local_calls")
-def test_twenty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film, prefect_harness, monkeypatch):
-    """Warm after five runs, then fifteen more: a run that leaves one engine or one file open
-    behind it shows as 15 against the bounds of 1 and 8 (fifty runs held the same bounds at
-    2.5 times the cost). The bounded keepers are held to a bound these runs pass (the flows'
-    kept outcomes to 4, from 64), so twenty runs fill them and a keeper that forgot its bound
+def test_fifteen_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_film, prefect_harness, monkeypatch):
+    """Warm after five runs, then ten more: a run that leaves one engine or one file open
+    behind it shows as 10 against the bounds of 1 and 8 (fifty runs held the same bounds at
+    3.3 times the cost). The bounded keepers are held to a bound these runs pass (the flows'
+    kept outcomes to 4, from 64), so fifteen runs fill them and a keeper that forgot its bound
     grows here — and the test no longer depends on earlier tests in its process having filled them."""
     from slate.flows import outcome
     from slate.flows.scene import scene_flow
@@ -145,7 +145,7 @@ def test_twenty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_fil
     monkeypatch.setattr(outcome, "KEEP", 4)
 
     keep_shots(example_film, ("1A",))
-    runs_in_a_row = 20
+    runs_in_a_row = 15
     counts = []
     for n in range(runs_in_a_row):
         state = scene_flow(project=str(example_film), return_state=True)
@@ -162,7 +162,7 @@ def test_twenty_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_fil
     print(f"\nledger engines, open files after runs 5, 10, {runs_in_a_row}: {counts[4]}, {counts[9]}, {counts[-1]}")
     assert max(e for _, e, _ in grown) <= 1, grown
     assert max(f for _, _, f in grown) <= 8, grown
-    assert grew == {}, grew  # no module-level registry kept anything of runs 6 to 20
+    assert grew == {}, grew  # no module-level registry kept anything of runs 6 to 15
     assert len(outcome._KEPT) == 4, len(outcome._KEPT)   # full, and held to its bound
 
 

@@ -1,13 +1,15 @@
-"""A canary secret, read by a real code path, is never written anywhere.
+"""Canary secrets, read by real code paths, are never written anywhere.
 
-The secret a run reads today is the ledger's database URL: `SLATE_LEDGER_URL` pointing at the
-Postgres on 127.0.0.1:5432 with a password (trust auth accepts any, so the run really uses it).
-A real `slate run` (its own embedded Prefect server and home), `slate log`, `slate status`,
-`slate estimate` and `slate reconcile` run with it; a second run points at a port where nothing
-listens, so the URL lands in an error. Then everything they wrote is searched for the canary
-— raw, base64, URL-encoded and hex: their output, every file of the film project (ledger
-exports, cached results, artifacts, renders), the Prefect home (its database holds flow and
-task parameters, states, logs and artifacts) and every row of the ledger.
+The secrets a run reads today: the ledger's database URL (`SLATE_LEDGER_URL` pointing at the
+Postgres on 127.0.0.1:5432 with a password; trust auth accepts any, so the run really uses it)
+and the providers' keys, one recognisable key each. A real `slate run` (its own
+embedded Prefect server and home, a mixed lineup against the fake providers), `slate log`,
+`slate status`, `slate estimate`, `slate reconcile` and `slate doctor` run with them; a second
+run points the ledger at a port where nothing listens, so the URL lands in an error. Then
+everything they wrote is searched for each canary — raw, base64, URL-encoded and hex: their
+output, every file of the film project (ledger exports, cached results, artifacts, renders), the
+Prefect home (its database holds flow and task parameters, states, logs and artifacts) and every
+row of the ledger.
 """
 from __future__ import annotations
 
@@ -53,9 +55,7 @@ def slate(*args: str, env: dict, cwd: Path = REPO) -> subprocess.CompletedProces
                           text=True, timeout=600)
 
 
-def test_a_canary_ledger_password_appears_nowhere(example_master, tmp_path):
-    # built at run time (no key-like literal in the repository); "+" makes its URL-encoded form differ
-    canary = "cAn4ry+" + secrets.token_hex(12)
+def two_shots(example_master: Path, tmp_path: Path) -> Path:
     film = tmp_path / "film"
     shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
     scene = film / "scenes" / "scene-01.yaml"
@@ -63,23 +63,45 @@ def test_a_canary_ledger_password_appears_nowhere(example_master, tmp_path):
     doc["shots"] = doc["shots"][:2]
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     scene.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return film
+
+
+def test_a_canary_ledger_password_and_canary_provider_keys_appear_nowhere(example_master, tmp_path, fake_server):
+    """One real `slate run` reads every secret a run reads: the ledger's database URL with a
+    password, and a recognisable key for every provider (a mixed lineup: Gemini panels and judge,
+    Seedance on Replicate, a fal fallback the refused first clip makes it use). (One run for both:
+    each is a whole run with its own embedded server, ~40 s of CPU.)"""
+    from tests.fakes.control import PROVIDERS, fake_key
+    # built at run time (no key-like literal in the repository); "+" makes its URL-encoded form differ
+    canary = "cAn4ry+" + secrets.token_hex(12)
+    tag = "CAN4RY" + secrets.token_hex(6)
+    fake_server.reset()
+    film = two_shots(example_master, tmp_path)
     home = tmp_path / "prefect-home"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    base_env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                    SLATE_PAID_CALLS_ALLOWED="local", PREFECT_LOGGING_LEVEL="DEBUG")
+    base_env.update(fake_server.env(tag=tag), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+                    PREFECT_LOGGING_LEVEL="DEBUG", PREFECT_LOGGING_LOG_PRINTS="true")
+    keys = [fake_key(p, tag) for p in PROVIDERS]
+    # a refused first clip makes the run use the fallback too: both video providers read their keys
+    fake_server.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
     with pg_database() as url:
         secret_url = url.replace("postgres@", f"postgres:{canary}@")
         env = {**base_env, "SLATE_LEDGER_URL": secret_url}
         outputs = {}
-        run = slate("run", str(film), env=env)
+        run = slate("run", str(film), "--panel-model", "gemini", "--judge", "gemini", "--video-model",
+                    "replicate:bytedance/seedance-1-lite,fal:fal-ai/bytedance/seedance/v1/lite/image-to-video", env=env)
         outputs["slate run"] = run.stdout + run.stderr
         assert run.returncode == 0 and "state: Completed" in run.stdout, run.stdout[-3000:] + run.stderr[-3000:]
         for args in (["log", str(film)], ["log", str(film), "--jsonl"], ["status", str(film)],
-                     ["estimate", str(film)], ["reconcile", str(film)]):
+                     ["estimate", str(film)], ["reconcile", str(film)],
+                     ["doctor", str(film), "--provider", "replicate"]):
             done = slate(*args, env=env)
             outputs[f"slate {' '.join(args[:1] + args[2:])}"] = done.stdout + done.stderr
         jsonl = outputs["slate log --jsonl"]
         assert jsonl.count('"status": "succeeded"') >= 8  # the run really wrote its calls there
+        assert {j["provider"] for j in fake_server.jobs()} >= {"gemini", "replicate", "fal"}  # every key was used
+        sent = [r["headers"] for r in fake_server.requests()]
+        assert any(tag in " ".join(h.values()) for h in sent)  # the keys really went out, in headers
 
         down = {**env, "SLATE_LEDGER_URL": secret_url.replace(":5432/", ":1/")}
         # Without its cut the film is not served from the reel (tasks/reel.py, which reads no
@@ -96,44 +118,10 @@ def test_a_canary_ledger_password_appears_nowhere(example_master, tmp_path):
         engine.dispose()
         assert rows.count("succeeded") >= 8
 
-    found = leaks(canary, film, home, texts={**outputs, "ledger rows": rows})
+    found = []
+    for secret in (canary, *keys):
+        found += leaks(secret, film, home, texts={**outputs, "ledger rows": rows})
     assert found == [], found
     # and the search itself works: the canary is found where it is put
     (tmp_path / "probe.txt").write_text(urllib.parse.quote(canary, safe=""))
     assert leaks(canary, tmp_path / "probe.txt") == [f"{tmp_path / 'probe.txt'} (url-encoded)"]
-
-
-def test_canary_provider_keys_appear_nowhere(example_master, tmp_path, fake_server):
-    """A real `slate run` of a mixed lineup (Gemini panels and judge, Seedance on Replicate, a
-    fal fallback) with recognisable keys for every provider: then every place it wrote is searched."""
-    from tests.fakes.control import PROVIDERS, fake_key
-    tag = "CAN4RY" + secrets.token_hex(6)
-    fake_server.reset()
-    film = tmp_path / "film"
-    shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
-    scene = film / "scenes" / "scene-01.yaml"
-    doc = yaml.safe_load(scene.read_text())
-    doc["shots"] = doc["shots"][:2]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    scene.write_text(yaml.safe_dump(doc, sort_keys=False))
-    home = tmp_path / "prefect-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(fake_server.env(tag=tag), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_LOGGING_LEVEL="DEBUG", PREFECT_LOGGING_LOG_PRINTS="true")
-    keys = [fake_key(p, tag) for p in PROVIDERS]
-    # a refused first clip makes the run use the fallback too: both video providers read their keys
-    fake_server.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
-    done = slate("run", str(film), "--panel-model", "gemini", "--judge", "gemini", "--video-model",
-                 "replicate:bytedance/seedance-1-lite,fal:fal-ai/bytedance/seedance/v1/lite/image-to-video", env=env)
-    outputs = {"slate run": done.stdout + done.stderr}
-    assert done.returncode == 0 and "state: Completed" in done.stdout, outputs["slate run"][-3000:]
-    for args in (["log", str(film), "--jsonl"], ["status", str(film)], ["doctor", str(film), "--provider", "replicate"]):
-        out = slate(*args, env=env)
-        outputs[" ".join(args[:1])] = out.stdout + out.stderr
-    assert {j["provider"] for j in fake_server.jobs()} >= {"gemini", "replicate", "fal"}  # every key was used
-    sent = [r["headers"] for r in fake_server.requests()]
-    assert any(tag in " ".join(h.values()) for h in sent)  # the keys really went out, in headers
-    found = []
-    for key in keys:
-        found += leaks(key, film, home, texts=outputs)
-    assert found == [], found
