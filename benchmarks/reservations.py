@@ -64,9 +64,9 @@ class Trial:
         return caps + [Cap("run", RUN_CAP)] if self.shared_run else caps
 
 
-def trials(race_id: str) -> list[Trial]:
+def trials(race_id: str, count: int = TRIALS) -> list[Trial]:
     return [Trial(i, f"race-{race_id}-t{i:03d}", f"race-{race_id}-t{i:03d}-run" if i % RUN_CAP_EVERY == 1 else None)
-            for i in range(TRIALS)]
+            for i in range(count)]
 
 
 @dataclass
@@ -116,14 +116,14 @@ def _after_call(ledger: Ledger, rng: random.Random, call_id: str, estimate: Deci
     # else: stays reserved
 
 
-def _worker(url: str, race_id: str, worker: int, barrier, results) -> None:
+def _worker(url: str, race_id: str, worker: int, barrier, results, count: int = TRIALS) -> None:
     """One process for the whole race: open the ledger with the others, then every trial."""
     try:
         rng = random.Random(f"{race_id}-{worker}")
         barrier.wait(BARRIER_TIMEOUT)
         ledger = Ledger(url)  # all processes migrate at once: must not double-apply
         tallies = []
-        for trial in trials(race_id):
+        for trial in trials(race_id, count):
             barrier.wait(BARRIER_TIMEOUT)  # everyone starts the trial together
             tally = TrialTally()
             for i in range(ATTEMPTS):
@@ -201,12 +201,13 @@ def overshoot(results: list[TrialResult]) -> Decimal:
     return max([D(0), *over])
 
 
-def race(url: str, label: str) -> dict:
+def race(url: str, label: str, count: int = TRIALS) -> dict:
+    """The race on one backend, `count` trials (the benchmark's TRIALS; the test runs fewer)."""
     race_id = uuid.uuid4().hex[:8]
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(url, race_id, w, barrier, results)) for w in range(PROCESSES)]
+    procs = [ctx.Process(target=_worker, args=(url, race_id, w, barrier, results, count)) for w in range(PROCESSES)]
     t0 = time.perf_counter()
     for p in procs:
         p.start()
@@ -223,7 +224,7 @@ def race(url: str, label: str) -> dict:
 
     ledger = Ledger(url)
     per_trial = [_trial_result(ledger, t, [by_worker[w][t.index] for w in range(PROCESSES)])
-                 for t in trials(race_id)]
+                 for t in trials(race_id, count)]
     with ledger.engine.connect() as c:
         versions = [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))]
     ledger.close()

@@ -1,7 +1,8 @@
 """16 processes reserving against one cap, trial after trial, never exceed it: SQLite and Postgres.
 
-The race is benchmarks/reservations.py (it prints the figures). Here its numbers are held to
-the bar: not one reading of committed + reserved above a cap after any admission (read back
+The race is benchmarks/reservations.py (it prints the figures; 32 trials, 2,048 attempts per
+backend). Here it runs 12 trials (768 attempts: the broken lock below read over the cap about
+once in five attempts) and its numbers are held to the bar: not one reading of committed + reserved above a cap after any admission (read back
 from the ledger by the admitted worker), none in any trial's end sum from its rows, one
 ledger row per attempt, and a cap that bit in every trial (else the trial proved nothing).
 
@@ -12,15 +13,18 @@ On SQLite, BEGIN DEFERRED instead of IMMEDIATE fails the race with "database is 
 """
 from __future__ import annotations
 
-from benchmarks.reservations import FILM_CAP, RUN_CAP, race
+from benchmarks.reservations import ATTEMPTS, FILM_CAP, PROCESSES, RUN_CAP, race
 from slate.governor.ledger.migrations import MIGRATIONS
 
 from tests.postgres_db import pg_database  # noqa: E402
 
 
+TRIALS = 12
+
+
 def check(s: dict) -> None:
     assert s["versions"] == [m.version for m in MIGRATIONS]  # the race ran on a ledger migrated to the latest
-    assert s["processes"] >= 16 and s["attempts"] >= 1000
+    assert s["processes"] == PROCESSES and s["attempts"] == PROCESSES * ATTEMPTS * TRIALS
     assert s["admitted"] + s["refused"] == s["attempts"]
     # Every admission was followed by a read-back from the ledger: the check ran, it did not skip.
     assert s["readings"] == s["admitted"]
@@ -37,9 +41,9 @@ def check(s: dict) -> None:
 
 
 def test_concurrent_reservations_sqlite(tmp_path):
-    check(race(f"sqlite:///{tmp_path / 'ledger.db'}", "sqlite"))
+    check(race(f"sqlite:///{tmp_path / 'ledger.db'}", "sqlite", TRIALS))
 
 
 def test_concurrent_reservations_postgres():
     with pg_database() as url:
-        check(race(url, "postgres"))
+        check(race(url, "postgres", TRIALS))
