@@ -67,9 +67,9 @@ def cut_film(root: Path, seed: int | None = None) -> None:
     (root / "film.yaml").write_text(yaml.safe_dump(film, sort_keys=False))
 
 
-def settings_text() -> str:
+def settings_text(latency: float = LATENCY) -> str:
     # No endpoint_url: the studio's own S3 server is the workers' endpoint (AWS_ENDPOINT_URL).
-    return (f"local_latency = {LATENCY}\nvideo_slots = 8\nmax_parallel_scenes = 4\n\n"
+    return (f"local_latency = {latency}\nvideo_slots = 8\nmax_parallel_scenes = 4\n\n"
             f"[storage]\nbackend = \"s3\"\nbucket = \"{BUCKET}\"\nprefix = \"{PREFIX}\"\n")
 
 
@@ -105,8 +105,10 @@ class One:
         return subprocess.run([sys.executable, "-m", "slate.cli", *args], capture_output=True, text=True,
                               env=dict(os.environ), timeout=240)
 
-    def reshoot(self, seed: int) -> None:
-        """New takes for every shot (nothing cached), pushed to the bucket."""
+    def reshoot(self, seed: int, latency: float = LATENCY) -> None:
+        """New takes for every shot (nothing cached), pushed to the bucket, each local video job
+        taking `latency` seconds."""
+        (self.film / "slate.toml").write_text(settings_text(latency))
         cut_film(self.film, seed)
         studio_stack.push(self.film, self.record)
 

@@ -133,7 +133,10 @@ def _pending():
 
 
 def test_a_stop_during_the_run_stops_both_workers(studio):
-    studio.reshoot(seed=12)
+    # Clips of 12 s: the stop must land while both scenes still have a paid call to make. With
+    # the studio's 3 s, on two cores kept busy by another process, `slate stop` (a new process)
+    # landed after one worker's scene had finished its only clip and completed.
+    studio.reshoot(seed=12, latency=12)
     film_run = run_film(studio, project=studio.address)
 
     def both_busy():
