@@ -5,7 +5,7 @@ The server is `.venv/bin/slate mcp DIR` in a subprocess (the client starts it); 
 (`--price-as`) so money is not zero. What is counted lands somewhere a person could look: the
 ledger's rows (and their caller column), the files under renders/, the approval marker.
 
-Two tests render (a scene cut to a few shots, about a minute each); the others never start a run.
+Two tests render (a scene cut to one or two shots, under a minute each); the others never start a run.
 """
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def _trim(film: Path, shots: int) -> None:
     path = film / "scenes" / f"{SCENE}.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:shots]
+    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}   # nothing to dissolve into
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
@@ -253,15 +254,15 @@ def test_session_cap_refuses_before_anything_is_paid(example_film, tmp_path):
 
 @pytest.mark.e2e
 def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
-    """Three shots: $0.33 expected, about $0.30 spent; the session's $0.50 takes one run, not two.
+    """Two shots: $0.22 expected, about $0.20 spent; the session's $0.35 takes one run, not two.
     Estimate, run a draft scene to completion in the background, poll it, read its verdicts
     and contact sheet; every row the run wrote names the agent's session; the prompt tool's text
     is the prompt the run sent; a second run past what is left is refused, nothing paid."""
-    _trim(example_film, 3)
+    _trim(example_film, 2)
 
     async def script(agent: Agent):
         started = await agent.json("run", scene=SCENE)
-        assert started["profile"] == "draft" and started["run_cap"] == "$0.50"
+        assert started["profile"] == "draft" and started["run_cap"] == "$0.35"
         again = await agent.call("run", scene=SCENE)   # one run at a time
         assert again.is_error and "still" in again.content[0].text
         done = await _until(agent, started["run_id"], ("completed",))
@@ -287,10 +288,10 @@ def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
         # What is left is less than a second run's estimate: refused, the cap named.
         left = await agent.json("status")
         refused = await agent.call("run", scene=SCENE)
-        assert refused.is_error and "session cap of $0.50" in refused.content[0].text, refused.content[0].text
+        assert refused.is_error and "session cap of $0.35" in refused.content[0].text, refused.content[0].text
         return session, panel["prompt"], left
 
-    session, prompt, left = _drive(example_film, tmp_path / "home", script, "--cap", "0.50", "--price-as", PRICE_AS)
+    session, prompt, left = _drive(example_film, tmp_path / "home", script, "--cap", "0.35", "--price-as", PRICE_AS)
     rows = _rows(example_film)
     assert rows and {r.caller for r in rows} == {session} and session.startswith("agent:")
     spent = sum(r.actual_cost for r in rows if r.status == "succeeded")

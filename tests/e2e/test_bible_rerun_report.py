@@ -11,7 +11,7 @@ import pytest
 
 from slate.governor.ledger import Ledger
 from tests.bible_steps import lying_then_fixed, slate
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.e2e
@@ -27,6 +27,7 @@ def paid_rows(root: Path, run_ids: set[str] | None = None) -> list:
 def test_a_promotion_remakes_only_its_shots_and_the_report_shows_every_shot(example_film, tmp_path, monkeypatch):
     root = example_film
     keep_shots(root, ("1C", "1G"))           # 1C: gabe and jenny; 1G: nina and mia
+    without_finishing(root)
     slate("run", root)
     first = paid_rows(root)
     assert {r.shot for r in first} == {"1C", "1G"}

@@ -21,7 +21,7 @@ from slate.governor.ledger import Ledger
 from slate.media.content import content_fault, content_figures
 from slate.cli import app
 from slate.tasks.escalations import ESCALATED
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 runner = CliRunner()
 FILM = "night-diner"
@@ -80,6 +80,7 @@ def test_black_grey_and_washed_out_panels_fail_the_panel_gate_with_a_reason_and_
     dropped in as human composites: each escalates at its panel gate with the content check's
     reason; the judge is never asked (no panel-gate row in the ledger) and no clip is paid for."""
     shots = keep_shots(example_film, PAINTED)
+    without_finishing(example_film)
     (example_film / "overrides").mkdir()
     pictures = {"1A": Image.new("RGB", (854, 480), (0, 0, 0)), "1C": Image.new("RGB", (854, 480), (128, 128, 128)),
                 "1D": _washed_out(_clean(example_film, "1D"))}
@@ -134,6 +135,7 @@ def test_a_black_panel_from_the_image_model_is_never_sent_to_the_paid_judge(exam
     The fake received judge requests, and none carried a blank picture; the ledger holds one
     panel-gate call, for the second take."""
     keep_shots(example_film, ("1C",))
+    without_finishing(example_film)
     fakes.faults({"provider": "gemini", "op": "generate", "kind": "blank", "times": 1,
                   "data": {"colour": [0, 0, 0]}})
     out = runner.invoke(app, ["run", str(example_film), "--panel-model", "gemini", "--judge", "gemini",

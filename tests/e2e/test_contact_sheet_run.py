@@ -7,6 +7,7 @@ import pytest
 import yaml
 from PIL import Image
 from slate.media.contact import BACKGROUND, MAX_LINES, VERDICT_COLOURS, badge_box, contact_sheet, sheet_size
+from tests.scene_cuts import without_finishing
 
 
 def _lines_of(sheet: Image.Image, n: int, columns: int) -> int:
@@ -30,6 +31,7 @@ def test_a_scene_runs_sheet_shows_the_escalated_shot_and_the_drift_check(example
         (example_film / "locations" / "street" / "street_plate_APPROVED.png").read_bytes())
     doc["shots"][0]["panel_override"] = "overrides/1D.png"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    without_finishing(example_film)   # the sheet is the subject, not the finished cut
     (example_film / "slate.toml").write_text("drift_every = 2\ndrift_threshold = 0.0\n")
 
     state = scene_flow(project=str(example_film), max_takes=2, return_state=True)

@@ -30,7 +30,7 @@ from slate.governor.killswitch import (StopRequested, bind_to_parent, check_stop
 from slate.governor.ledger import Ledger
 from slate.providers.local import LocalVideo
 from slate.providers.storage_local import LocalStorage
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e]
 
@@ -56,6 +56,7 @@ with open(sys.argv[3], "w") as out:
 
 def two_shots(root: Path) -> Path:
     keep_shots(root)
+    without_finishing(root)
     return root
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from slate.governor.ledger import Ledger
 from slate.cli import app
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls", "prefect_harness")]
 runner = CliRunner()
@@ -51,6 +51,7 @@ def spent(root, film="night-diner") -> dict[str, Decimal]:
 
 def test_a_rehearsal_priced_as_a_full_lineup_books_every_stage_and_halts_at_a_cap_below_its_bill(example_film):
     keep_shots(example_film, ("1A", "1B", "1C"))
+    without_finishing(example_film)
     film = own_budget(example_film, "night-diner-capped")
     video_only = money(estimate(example_film, "--price-as", VIDEO), "range:")
     full = estimate(example_film, *FULL)
@@ -69,6 +70,7 @@ def test_a_rehearsal_priced_as_a_full_lineup_books_every_stage_and_halts_at_a_ca
 
 def test_the_estimate_range_holds_a_rehearsal_with_seeded_faults(example_film):
     keep_shots(example_film, ("1A", "1B", "1C", "1D"))
+    without_finishing(example_film)
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')
     before = estimate(example_film, *FULL)
     low, high = money(before, "range:"), money(before, "..")
@@ -91,6 +93,7 @@ def test_the_cost_and_wrap_reports_hold_the_spend_per_delivered_second_to_the_es
     from slate.flows.scene import scene_flow
     from slate.flows.scene_result import scene_result
     keep_shots(example_film, ("1A", "1C", "1D"))
+    without_finishing(example_film)
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')
     state = scene_flow(project=str(example_film), price_as=",".join((PANELS, JUDGE, VIDEO)), cap="25",
                        return_state=True)

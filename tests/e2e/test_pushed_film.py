@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 import pytest
 from slate.providers.storage import film_files
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 from tests.integration.test_storage_s3 import s3_server
 
@@ -53,6 +53,7 @@ def test_a_pushed_film_runs_on_two_workers_and_the_second_pays_nothing(s3_server
     from tests.postgres_db import pg_database
 
     keep_shots(example_film)
+    without_finishing(example_film)
     bucket = s3_server.bucket()
     with open(example_film / "slate.toml", "a") as f:
         f.write(f'\n[storage]\nbackend = "s3"\nbucket = "{bucket}"\nprefix = "studio"\n')

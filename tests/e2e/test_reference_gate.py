@@ -26,7 +26,7 @@ from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST
 from slate.media.sheet import plate_scores
 from slate.cli import app
 from slate.tasks.sheet_check import hold
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 runner = CliRunner()
 
@@ -77,6 +77,7 @@ def test_a_flat_plate_is_not_a_place():
 # -- the gate in runs ---------------------------------------------------------------------------
 
 def two_shots(root, ids=("1A", "1C")):
+    without_finishing(root)
     return keep_shots(root, ids)
 
 

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from slate.governor.ledger import Ledger
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 OURS = ("slate",)  # every module of slate is slate.<folder> (issue 22: its own namespace)
 
@@ -48,6 +48,7 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     toml.write_text(f'ledger_url = "sqlite:///{ledger_b}"\n' + (toml.read_text() if toml.exists() else ""))
     for root in (example_film, other):
         keep_shots(root, ("1A",))
+        without_finishing(root)
 
     # The real scene flows, both open at once (each holds its soundstage while the other runs).
     states = {}
@@ -145,6 +146,7 @@ def test_fifteen_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_fi
     monkeypatch.setattr(outcome, "KEEP", 4)
 
     keep_shots(example_film, ("1A",))
+    without_finishing(example_film)
     runs_in_a_row = 15
     counts = []
     for n in range(runs_in_a_row):

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slate.cli import app
-from tests.scene_cuts import keep_shots
+from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
@@ -33,6 +33,7 @@ def shot_lines(output: str) -> dict[str, str]:
 
 def test_a_chained_shot_whose_previous_clip_failed_says_so(example_film, fakes):
     keep_shots(example_film, ("1D", "1E"))   # 1E chains from 1D's last frame
+    without_finishing(example_film)
     fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed", "times": 1})
     out = runner.invoke(app, ["run", str(example_film), *MIX, "--video-model", LITE])
     lines = shot_lines(out.output)
@@ -46,6 +47,7 @@ def test_a_chained_shot_whose_previous_clip_failed_says_so(example_film, fakes):
 
 def test_shots_stopped_by_another_shots_halt_name_that_shot(example_film, fakes):
     keep_shots(example_film, ("1D", "1E"))   # 1E's clip starts only once 1D's loop has ended
+    without_finishing(example_film)
     fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
     out = runner.invoke(app, ["run", str(example_film), *MIX, "--video-model", f"{LITE},{VEO}", "--cap", "5"])
     assert out.exit_code == 1 and "state: Halted" in out.output, out.output[-3000:]
