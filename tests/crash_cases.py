@@ -172,8 +172,6 @@ def command(film: Path) -> list[str]:
             "--cap", "50"]
 
 
-
-
 def group_members(pgid: int) -> list[tuple[int, str]]:
     """(pid, state) of every process in a process group, from /proc."""
     members = []

@@ -37,8 +37,6 @@ RUNNER = str(REPO / "tests" / "holding_cli.py")
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 
 
-
-
 def wait_for(what, check, procs, logs, timeout=240.0):
     deadline = time.time() + timeout
     while time.time() < deadline:

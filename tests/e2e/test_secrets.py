@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from tests.postgres_db import pg_database
+from tests.scene_cuts import keep_shots
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -55,17 +55,6 @@ def slate(*args: str, env: dict, cwd: Path = REPO) -> subprocess.CompletedProces
                           text=True, timeout=600)
 
 
-def two_shots(example_master: Path, tmp_path: Path) -> Path:
-    film = tmp_path / "film"
-    shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
-    scene = film / "scenes" / "scene-01.yaml"
-    doc = yaml.safe_load(scene.read_text())
-    doc["shots"] = doc["shots"][:2]
-    doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
-    scene.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return film
-
-
 def test_a_canary_ledger_password_and_canary_provider_keys_appear_nowhere(example_master, tmp_path, fake_server):
     """One real `slate run` reads every secret a run reads: the ledger's database URL with a
     password, and a recognisable key for every provider (a mixed lineup: Gemini panels and judge,
@@ -76,7 +65,9 @@ def test_a_canary_ledger_password_and_canary_provider_keys_appear_nowhere(exampl
     canary = "cAn4ry+" + secrets.token_hex(12)
     tag = "CAN4RY" + secrets.token_hex(6)
     fake_server.reset()
-    film = two_shots(example_master, tmp_path)
+    film = tmp_path / "film"
+    shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
+    keep_shots(film, ("1A", "1B"))
     home = tmp_path / "prefect-home"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     base_env.update(fake_server.env(tag=tag), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
