@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.media.palette import colour_counts
 from slate.providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, add_grain, band_rows, dress, frame_plate,
                                         place_figures, view_cell)
 
@@ -234,7 +235,7 @@ def fault_panel(props: Props, req, clean: Image.Image, kind: str, rng: np.random
         else:  # hair_recolour: a subtle change of hair colour only
             target = pick[int(rng.integers(0, len(pick)))]
             head_px = arr[target.head]
-            colours, counts = np.unique(head_px.reshape(-1, 3), axis=0, return_counts=True)
+            colours, counts = colour_counts(head_px)
             # The head's two commonest colours are hair and skin; the hair is the one that reaches the top row.
             top = arr[target.box[1]:target.box[1] + 3][target.mask[target.box[1]:target.box[1] + 3]]
             hair = np.median(top, axis=0) if len(top) else colours[counts.argmax()]
@@ -246,7 +247,7 @@ def fault_panel(props: Props, req, clean: Image.Image, kind: str, rng: np.random
     elif kind == "wardrobe":
         target = pick[int(rng.integers(0, len(pick)))]
         px = arr[target.torso]
-        colours, counts = np.unique(px.reshape(-1, 3), axis=0, return_counts=True)
+        colours, counts = colour_counts(px)
         outfit = np.median(px, axis=0)
         sel = target.torso & (np.abs(arr.astype(int) - outfit).max(axis=2) <= 16)
         arr[sel] = hue_shift(arr[sel], float(rng.uniform(60, 180)) * rng.choice([-1, 1]), float(rng.uniform(0.7, 1.2)),
@@ -518,7 +519,7 @@ def _recolour(px: np.ndarray, hue_degrees: float = 0.0, lightness: float = 0.0) 
 def dominant_region(arr: np.ndarray, region: np.ndarray, tolerance: int = 14) -> np.ndarray:
     """The pixels of `region` near its commonest colour (a head's hair, a torso's outfit)."""
     px = arr[region].reshape(-1, 3)
-    colours, counts = np.unique(px, axis=0, return_counts=True)
+    colours, counts = colour_counts(px)
     main = colours[counts.argmax()].astype(int)
     return region & (np.abs(arr.astype(int) - main).max(axis=2) <= tolerance)
 
@@ -583,7 +584,7 @@ def _saturation(rgb) -> float:
 
 
 def _dominant(arr: np.ndarray, region: np.ndarray) -> np.ndarray:
-    colours, counts = np.unique(arr[region].reshape(-1, 3), axis=0, return_counts=True)
+    colours, counts = colour_counts(arr[region])
     return colours[counts.argmax()]
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grade import lab
+from .palette import colour_counts
 
 FIGURE_HEIGHT = 0.40   # of the frame's height: the smallest a named character is expected to stand
 MIN_SHARE = 0.04       # of a figure's pixels: a colour covering less (eyes, shoes' edges) is not counted on
@@ -90,7 +91,7 @@ class Cast:
         palettes = {}
         for cid, fig in figures.items():
             px = fig[fig[..., 3] > 0][:, :3]
-            colours, counts = np.unique(px, axis=0, return_counts=True)
+            colours, counts = colour_counts(px)
             keep = counts >= MIN_SHARE * len(px)
             rows = np.flatnonzero((fig[..., 3] > 0).any(axis=1))
             height = max(1, int(rows[-1] - rows[0] + 1)) if len(rows) else 1

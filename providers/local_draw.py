@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import CELL_H, CELL_W, TORSO_BAND, VIEWS
+from slate.media.palette import colour_counts
 
 # How much of the frame height a standing figure takes, by framing. A close shot crops the legs.
 FIGURE_HEIGHT = {"wide": 0.55, "medium": 0.78, "close": 1.25}
@@ -64,7 +65,7 @@ def dominant_colour(rgba: np.ndarray, rows: slice) -> tuple[int, int, int] | Non
     px = part[part[..., 3] > 0][:, :3]
     if len(px) == 0:
         return None
-    colours, counts = np.unique(px, axis=0, return_counts=True)
+    colours, counts = colour_counts(px)
     return tuple(int(c) for c in colours[counts.argmax()])
 
 

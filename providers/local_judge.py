@@ -56,6 +56,7 @@ from slate.providers.local_blocking import block
 from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                                 read_turnaround)
 from slate.media.grade import delta_e, frame_window, graded_lab, region_delta, soften
+from slate.media.palette import colour_counts
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
 KEY_SCALE = 2         # keyframes at half size too, once the move is found
@@ -115,7 +116,7 @@ def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | N
         h = fig.shape[0]
         head = fig[band_rows(h, HEAD_BAND)]
         px = head[head[..., 3] > 0][:, :3]
-        colours, counts = np.unique(px, axis=0, return_counts=True)
+        colours, counts = colour_counts(px)
         keep = counts >= 0.10 * counts.sum()
         if not keep.any():
             # Drawn turnarounds have a few flat colours; a painted or photographed head has
@@ -126,7 +127,7 @@ def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | N
                        dominant_colour(fig, band_rows(h, TORSO_BAND)),
                        int((fig[band_rows(h, TORSO_BAND)][..., 3] > 0).sum()))
         opaque = fig[fig[..., 3] > 0][:, :3]
-        cs, ns = np.unique(opaque, axis=0, return_counts=True)
+        cs, ns = colour_counts(opaque)
         palette.update(tuple(map(int, c)) for c, n in zip(cs, ns) if n >= 0.002 * len(opaque))
     return views, frozenset(palette)
 

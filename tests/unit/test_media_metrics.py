@@ -77,3 +77,22 @@ def test_contact_sheet_grid_and_determinism(tmp_path):
     assert px.getpixel((8 + 168 + 150, bar_y)) == (200, 40, 40)
     assert px.getpixel((8 + 2 * 168 + 150, bar_y)) == (235, 140, 20)
     assert px.getpixel((8 + 150, bar_y + 136)) == (128, 128, 128)
+
+
+def test_colour_counts_are_numpys_row_unique_in_the_same_order():
+    """media.palette packs each colour into one integer for a fast 1-D unique: the colours, their
+    counts and their order must be exactly those of a unique over RGB rows (the gates' shares
+    and the painter's dominant colour are read from them)."""
+    from slate.media.palette import colour_counts
+    rng = np.random.default_rng(7)
+    cases = [rng.integers(0, 256, (5000, 3), dtype=np.uint8),            # many colours, high bytes set
+             (rng.integers(0, 3, (64, 64, 3)) * 127).astype(np.uint8),  # a flat drawing's few colours, as an image
+             np.array([[0, 0, 255], [0, 255, 0], [255, 0, 0], [0, 0, 255]], dtype=np.uint8),
+             np.zeros((0, 3), dtype=np.uint8)]
+    for px in cases:
+        want_colours, want_counts = np.unique(px.reshape(-1, 3), axis=0, return_counts=True)
+        colours, counts = colour_counts(px)
+        assert colours.dtype == np.uint8
+        assert np.array_equal(colours, want_colours) and np.array_equal(counts, want_counts)
+    with pytest.raises(TypeError, match="8-bit"):
+        colour_counts(np.zeros((4, 3), dtype=np.float32))
