@@ -247,7 +247,6 @@ def fault_panel(props: Props, req, clean: Image.Image, kind: str, rng: np.random
     elif kind == "wardrobe":
         target = pick[int(rng.integers(0, len(pick)))]
         px = arr[target.torso]
-        colours, counts = colour_counts(px)
         outfit = np.median(px, axis=0)
         sel = target.torso & (np.abs(arr.astype(int) - outfit).max(axis=2) <= 16)
         arr[sel] = hue_shift(arr[sel], float(rng.uniform(60, 180)) * rng.choice([-1, 1]), float(rng.uniform(0.7, 1.2)),

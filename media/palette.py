@@ -16,14 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def pack_colours(rgb: np.ndarray) -> np.ndarray:
+    """Each 8-bit RGB colour of `rgb` (any shape ending in 3 channels) as one integer,
+    r << 16 | g << 8 | b, in an array of the same shape without its last axis."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:  # packing holds only 8 bits a channel: a wider colour would alias
+        raise TypeError(f"colours are packed from 8-bit channels, got {rgb.dtype}")
+    wide = rgb.astype(np.uint32)
+    return (wide[..., 0] << 16) | (wide[..., 1] << 8) | wide[..., 2]
+
+
 def colour_counts(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct colours of `px` (any shape ending in 3 channels of 0-255) as uint8 rows in
     lexicographic order, and each one's pixel count."""
-    px = np.asarray(px)
-    if px.dtype != np.uint8:  # packing holds only 8 bits a channel: a wider colour would alias
-        raise TypeError(f"colour_counts counts 8-bit colours, got {px.dtype}")
-    flat = px.reshape(-1, 3).astype(np.uint32)
-    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
-    values, counts = np.unique(packed, return_counts=True)
+    values, counts = np.unique(pack_colours(px).ravel(), return_counts=True)
     colours = np.stack([(values >> 16) & 0xFF, (values >> 8) & 0xFF, values & 0xFF], axis=1).astype(np.uint8)
     return colours, counts

@@ -56,7 +56,7 @@ from slate.providers.local_blocking import block
 from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                                 read_turnaround)
 from slate.media.grade import delta_e, frame_window, graded_lab, region_delta, soften
-from slate.media.palette import colour_counts
+from slate.media.palette import colour_counts, pack_colours
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
 KEY_SCALE = 2         # keyframes at half size too, once the move is found
@@ -447,14 +447,12 @@ class _Seen:
 def _colour_parts(expected: np.ndarray, region: np.ndarray, head: bool) -> list[tuple[str, np.ndarray]]:
     """The region's own colours in the expected picture (drawn flat: exact colours), each that
     covers COLOUR_SHARE of it, as (name, full-size mask); on a head the colour commonest in its
-    top rows is the hair, the others skin. Colours are packed into one integer (a 1-D unique is
-    several times faster than a unique over RGB rows)."""
+    top rows is the hair, the others skin. Colours are packed into one integer (media/palette.py)."""
     ys, xs = np.nonzero(region)
     if not len(ys):
         return []
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    box = expected[y0:y1, x0:x1].astype(np.int32)
-    packed = (box[..., 0] << 16) | (box[..., 1] << 8) | box[..., 2]
+    packed = pack_colours(expected[y0:y1, x0:x1])
     inside = region[y0:y1, x0:x1]
     colours, counts = np.unique(packed[inside], return_counts=True)
     keep = colours[counts >= COLOUR_SHARE * counts.sum()]
