@@ -9,6 +9,7 @@ anything of ours.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -37,6 +38,19 @@ def _atomic(target, build, *, copied: bool = False) -> Probe:
     finally:
         tmp.unlink(missing_ok=True)
     return probe_copied(out, done.stderr) if copied else probe(out)
+
+
+def _copied(target, source) -> Probe:
+    """`source`'s bytes at `target`, written beside it and renamed into place; probed by a decode."""
+    out = Path(target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_beside(out)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return probe(out)
 
 
 def render_clip(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
@@ -70,7 +84,7 @@ def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[s
     pass, as concat_args alone does. A re-encoded result is probed by a full decode; a joined one
     by its header and the frames ffmpeg wrote (each clip was decoded and checked when made)."""
     encode_all = lambda tmp: concat_args(clips, tmp, transitions=transitions, fps=fps, width=width, height=height)
-    if len(clips) < 2:
+    if not clips:
         return _atomic(out_mp4, encode_all)
     tracks = [read_track(path) for path, _ in clips]
     half_frame = 0.5 / float(Fraction(fps))
@@ -80,6 +94,10 @@ def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[s
     common = Counter(_signature(t) for t, ok in zip(tracks, fits) if ok).most_common(1)
     copyable = [ok and _signature(t) == common[0][0] for t, ok in zip(tracks, fits)]
     plan = stitch_plan(copyable, transitions)
+    if plan == [(True, 0, 0)]:
+        # One clip that already is the cut (a film of one scene): its bytes, not a second
+        # generation of the same pictures.
+        return _copied(out_mp4, clips[0][0])
     if not any(copy for copy, _, _ in plan) or len(plan) == 1:
         return _atomic(out_mp4, encode_all)
     out = Path(out_mp4)

@@ -152,6 +152,20 @@ def test_stitch_copies_what_does_not_change(tmp_path, panels):
     assert a.frames + b.frames + c.frames + d.frames == 60
 
 
+def test_one_clip_that_already_is_the_cut_is_its_own_bytes(tmp_path, panels):
+    """A film of one scene: the stitch of one clip that fits (size, rate, length, no sound) is the
+    clip's bytes, not a second generation of its pictures; one of another size is re-encoded."""
+    start, _ = panels
+    render_clip(start, tmp_path / "a.mp4", width=W, height=H, fps=FPS, seconds=1, movement="dolly_out")
+    render_clip(start, tmp_path / "w.mp4", width=W + 16, height=H, fps=FPS, seconds=1, movement="static")
+    one = stitch([(str(tmp_path / "a.mp4"), 1)], tmp_path / "one.mp4", transitions=[], fps=FPS, width=W, height=H)
+    assert (tmp_path / "one.mp4").read_bytes() == (tmp_path / "a.mp4").read_bytes()
+    assert one.frames == 12 and (one.width, one.height) == (W, H)
+    wide = stitch([(str(tmp_path / "w.mp4"), 1)], tmp_path / "wide.mp4", transitions=[], fps=FPS, width=W, height=H)
+    assert (wide.width, wide.height) == (W, H) and wide.frames == 12
+    assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
+
+
 def test_a_join_by_copy_is_read_back_from_its_boxes_as_ffmpeg_reads_it(tmp_path, panels):
     """The stitch reads a file it joined by copy from its boxes (media/mp4.py), not with a second
     ffmpeg: size, rate, frames, codec and pixel format must equal a full decode's, for 4:2:0,
