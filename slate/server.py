@@ -33,6 +33,12 @@ scenes showed on a 2-core machine:
    the second finds the database made); a server that still exits in a migration — another
    program's server on the same home — is started again.
 
+5. **A lost slot stalled a run for hours.** An ephemeral Prefect server runs no repossessor, so a
+   concurrency lease nobody renews (its holder killed, or a grant whose answer was lost and asked
+   for again) held its video slot for the server's life. Here (`LeaseReclaim`) expired leases are
+   given back as Prefect's repossessor does, and a write waiting for its turn is answered busy
+   once its window has passed, so that its client asks again itself instead of timing out.
+
 Its output goes to `PREFECT_HOME/slate-embedded-server.log` (appended: two runs on one home
 share it), not over the run's live table.
 
@@ -127,9 +133,16 @@ class BusyRetry:
             gate = self._gate(scope)
             if gate is None:
                 busy = await self._try(scope, whole, receive, send, pass_503=last_try)
+            elif not await self._turn_at(gate, started):
+                await _busy_answer(send)
+                print(f"{scope['method']} {scope['path']}: database busy, no turn at writing within "
+                      f"{self.seconds:g} s: answered busy", file=sys.stderr, flush=True)
+                return
             else:
-                async with gate:
+                try:
                     busy = await self._try(scope, whole, receive, send, pass_503=last_try)
+                finally:
+                    gate.release()
             if not busy:
                 if tries > 1:  # one line in the server's log: how busy the database was
                     print(f"{scope['method']} {scope['path']}: database busy, answered after {tries} tries "
@@ -137,6 +150,21 @@ class BusyRetry:
                 return
             await asyncio.sleep(pause * (0.5 + random.random()))
             pause = min(MAX_PAUSE, pause * 1.5)
+
+    async def _turn_at(self, gate: asyncio.Lock, started: float) -> bool:
+        """The write gate taken, or False when the request's window passed while it waited.
+
+        Waiting in line is bounded like trying is: behind writes that each wait out SQLite's
+        busy timeout, a request once waited 61 s, past its client's 60 s — the client sent it
+        again while the first went through, and a concurrency slot the server granted was held
+        by a lease nobody knew of (the run waited for that slot until the end of the suite). A
+        client answered busy sends it again itself, with its own back-off."""
+        left = self.seconds - (time.monotonic() - started)
+        try:
+            await asyncio.wait_for(gate.acquire(), timeout=max(left, 0.001))
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     async def _try(self, scope, body: bytes, receive, send, *, pass_503: bool) -> bool:
         """One pass through the app; True when it answered 503 and the answer was held back."""
@@ -168,6 +196,70 @@ class BusyRetry:
         return held
 
 
+async def _busy_answer(send) -> None:
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")]})
+    await send({"type": "http.response.body", "body": b'{"detail": "database busy"}'})
+
+
+class LeaseReclaim:
+    """ASGI middleware: while the app runs, concurrency leases past their expiry are given back
+    every `every` seconds, as Prefect's repossessor service does on a full server.
+
+    Prefect starts no repossessor in an ephemeral server, so there a lease nobody renews — its
+    holder killed, or its grant's answer lost and the request sent again — held its slot for the
+    rest of the server's life: a one-slot key then let no video job through, and a run waited
+    for it for hours (SLOT_WAIT_SECONDS). A lease is renewed at three quarters of its duration
+    while its holder lives, so only a dead or forgotten one expires."""
+
+    def __init__(self, app, every: float | None = None):
+        if every is None:   # the repossessor's own setting (PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS)
+            from prefect.settings.context import get_current_settings
+            every = float(get_current_settings().server.services.repossessor.loop_seconds)
+        self.app, self.every = app, every
+        self._task: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watch(message):
+            if message["type"] == "lifespan.startup.complete" and self._task is None:
+                self._task = asyncio.get_running_loop().create_task(self._reclaim_forever())
+            if message["type"].startswith("lifespan.shutdown") and self._task is not None:
+                self._task.cancel()
+                self._task = None
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+    async def _reclaim_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                given = await reclaim_expired_leases()
+            except Exception as exc:  # noqa: BLE001 — the next pass tries again; the server goes on
+                print(f"expired concurrency leases not reclaimed: {type(exc).__name__}: {exc}", file=sys.stderr,
+                      flush=True)
+                continue
+            if given:
+                print(f"reclaimed {given} expired concurrency lease(s): their holders stopped renewing them",
+                      file=sys.stderr, flush=True)
+
+
+async def reclaim_expired_leases() -> int:
+    """Give back every expired lease's slots (Prefect's repossessor's own step); how many."""
+    from prefect.server.concurrency.lease_storage import get_concurrency_lease_storage
+    from prefect.server.database import provide_database_interface
+    from prefect.server.services.repossessor import revoke_expired_lease
+    storage = get_concurrency_lease_storage()
+    expired = await storage.read_expired_lease_ids()
+    for lease_id in expired:
+        await revoke_expired_lease(lease_id, db=provide_database_interface(), lease_storage=storage)
+    return len(expired)
+
+
 def _watch_parent(parent: int) -> None:
     """Stop this server (SIGTERM to itself: uvicorn's own shutdown) once `parent` is gone."""
     while True:
@@ -179,13 +271,14 @@ def _watch_parent(parent: int) -> None:
 
 def embedded_app():
     """uvicorn's factory in the embedded server's process: Prefect's app in ephemeral mode (as its
-    client would start it), busy requests retried, tied to the process that started it."""
+    client would start it), busy requests retried, expired concurrency leases given back, tied to
+    the process that started it."""
     from prefect.server.api.server import create_app
 
     parent = os.environ.get(PARENT, "")
     if parent.isdigit():
         threading.Thread(target=_watch_parent, args=(int(parent),), name="slate-parent-watch", daemon=True).start()
-    return BusyRetry(create_app())
+    return LeaseReclaim(BusyRetry(create_app()))
 
 
 def stack_app():
@@ -203,11 +296,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+_PROBE = None
+_PROBE_LOCK = threading.Lock()
+
+
+def _probe():
+    """The one HTTP client this process asks servers' health with. A client per question
+    (`httpx.get`) builds a TLS context each time, about 20 ms of CPU: polled every 50 ms while a
+    server starts, that was a core's worth beside the server it waited for (3.8 s of the 11 s a
+    two-shot `slate run` spent)."""
+    global _PROBE
+    with _PROBE_LOCK:
+        if _PROBE is None:
+            import httpx
+            _PROBE = httpx.Client()
+        return _PROBE
+
+
 def healthy(api_url: str, timeout: float = 2.0) -> bool:
     """The Prefect server at `api_url` answers its health check."""
     import httpx
     try:
-        return httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200
+        return _probe().get(f"{api_url}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -263,8 +373,8 @@ class EmbeddedServer:
 
     def _spawn(self) -> None:
         self.port = free_port()
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
+        env = {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_UI_ENABLED": "0",
+               "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
         env.pop("PREFECT_API_URL", None)
         # Prefect's telemetry heartbeat is a request to the internet every run; a laptop's
         # embedded server has no use for it (and offline it only logs a failure).
@@ -281,8 +391,8 @@ class EmbeddedServer:
     def healthy(self) -> bool:
         return healthy(self.api_url)
 
-    def wait(self, timeout: float = START_TIMEOUT) -> None:
-        """Until the server answers; then every Prefect client of this process talks to it."""
+    def wait(self, timeout: float = START_TIMEOUT, *, adopt: bool = True) -> None:
+        """Until the server answers; then (`adopt`) every Prefect client of this process talks to it."""
         deadline = time.monotonic() + timeout
         try:
             if self.proc is None:   # another run's server of this home was starting: our turn now
@@ -308,6 +418,8 @@ class EmbeddedServer:
                 time.sleep(0.05)
         finally:
             self._give_turn()
+        if not adopt:
+            return
         os.environ["PREFECT_API_URL"] = self.api_url
         import prefect.context
         prefect.context.refresh_global_settings_context()

@@ -11,8 +11,9 @@ The tests are kept by kind, one folder each, and each test is marked with its fo
 
 `make test-fast` runs unit/ and integration/ (the loop while writing code); `make test` runs all.
 
-The harness costs 9–12 s to start (PREFECT.md), so there is one per test session, started
-only by tests that ask for it, and stopped by Prefect's own context manager.
+The Prefect server of the in-process flows (`prefect_harness`) costs seconds to start, so there
+is one per worker, started only by tests that ask for it; every Prefect home a test makes starts
+from one migrated database (tests/prefect_homes.py).
 
 Paid calls are switched off for the whole suite (`SLATE_PAID_CALLS_ALLOWED` empty: the
 governor refuses every provider); a test that needs them asks by name with a fixture
@@ -52,6 +53,24 @@ KINDS = ("unit", "integration", "corpus", "e2e")
 def _kind(item) -> str | None:
     parts = item.path.relative_to(Path(__file__).parent).parts
     return parts[0] if len(parts) > 1 and parts[0] in KINDS else None
+
+
+def pytest_configure(config):
+    """One folder for the run's migrated Prefect template (tests/prefect_homes.py), named in the
+    environment before xdist's workers start, so that they all find it."""
+    from tests.prefect_homes import ENV
+    if not hasattr(config, "workerinput") and not os.environ.get(ENV):
+        import tempfile
+        config._slate_template = tempfile.mkdtemp(prefix="slate-prefect-template-")
+        os.environ[ENV] = config._slate_template
+
+
+def pytest_unconfigure(config):
+    from tests.prefect_homes import ENV
+    made = getattr(config, "_slate_template", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        os.environ.pop(ENV, None)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -133,10 +152,38 @@ def painted(painted_master, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def prefect_harness(tmp_path_factory):
+    """One Prefect server for this worker's in-process flows: Prefect's own test server (what
+    `prefect_test_harness` starts), on a database copied from the migrated template
+    (tests/prefect_homes.py) instead of one it migrates each time; this process's settings
+    pointed at it — never its environment, which `slate` subprocesses inherit and would follow.
+    Stopped by its process id at the end."""
+    import prefect.context
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import (PREFECT_API_URL, PREFECT_MEMO_STORE_PATH, PREFECT_SERVER_DATABASE_CONNECTION_URL,
+                                  temporary_settings)
+
+    from slate.server import free_port
+    from tests.prefect_homes import DATABASE, MEMO, fresh_home
+    home = fresh_home(tmp_path_factory.mktemp("prefect-harness"))
+    where = {PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{home / DATABASE}",
+             PREFECT_MEMO_STORE_PATH: home / MEMO}
+    with temporary_settings(where):
+        server = SubprocessASGIServer(port=free_port())
+        before = SubprocessASGIServer._instances.get(None)
+        # As Prefect's harness does: code asking for "the" ephemeral server finds this one.
+        SubprocessASGIServer._instances[None] = server
+        try:
+            server.start(timeout=120)
+            with temporary_settings({PREFECT_API_URL: server.api_url}), \
+                    prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
+                yield server
+        finally:
+            server.stop()
+            if before is None:
+                SubprocessASGIServer._instances.pop(None, None)
+            else:
+                SubprocessASGIServer._instances[None] = before
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ from slate.providers.local import LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from tests.holding_cli import read_trace
+from tests.prefect_homes import fresh_home
 from tests.scene_cuts import without_finishing
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,7 +134,7 @@ def run_env(prefect_home: Path, trace: Path, hold: str | None, api_url: str | No
     env = {k: v for k, v in os.environ.items()
            if k not in ("PREFECT_API_URL", "SLATE_TEST_HOLD_AT", "SLATE_TEST_TRACE", "PREFECT_HOME",
                         "SLATE_EMBEDDED_PREFECT")}
-    prefect_home.mkdir(parents=True, exist_ok=True)
+    fresh_home(prefect_home)
     env.update(SLATE_TEST_TRACE=str(trace), SLATE_LOCAL_LATENCY=LATENCY, PREFECT_HOME=str(prefect_home),
                PREFECT_SERVER_ANALYTICS_ENABLED="false", SLATE_PAID_CALLS_ALLOWED="local",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
@@ -342,6 +343,7 @@ def matrix_server(home: Path):
     none that frees a killed run's slot), in its own session; its API URL; stopped by its process id."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
+    fresh_home(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="0",
                PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1", PREFECT_LOGGING_LEVEL="WARNING")

@@ -26,6 +26,7 @@ from slate.governor.ledger import Ledger
 from slate.providers.local import LocalVideo
 from slate.providers.storage_local import LocalStorage
 from slate.stack import alive, descendants, read
+from tests.prefect_homes import fresh_home
 
 FILM_ID = "night-diner"
 TIMEZONE = "America/New_York"
@@ -70,6 +71,7 @@ def stack(example_master, tmp_path_factory):
     film = tmp_path_factory.mktemp("stack") / "film"
     shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
     trim_film(film)
+    fresh_home(film / ".slate" / "stack" / "home")   # where `slate up` keeps its server's database
     started = time.time()
     out = slate("up", str(film), "--zombie-window", str(ZOMBIE_WINDOW))
     up_seconds = time.time() - started

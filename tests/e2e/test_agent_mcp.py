@@ -23,6 +23,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from slate.governor.ledger import Ledger
 from tests.scene_cuts import without_finishing
+from tests.prefect_homes import slate_env
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 SCENE = "scene-01"
@@ -41,9 +42,7 @@ def _slate() -> str:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "PREFECT_PROFILE"))}
-    env.update(PREFECT_HOME=str(home), SLATE_PAID_CALLS_ALLOWED="local", **FAKE_KEYS)
-    return env
+    return slate_env(home, SLATE_PAID_CALLS_ALLOWED="local", **FAKE_KEYS)
 
 
 def _trim(film: Path, shots: int) -> None:

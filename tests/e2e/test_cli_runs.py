@@ -7,6 +7,7 @@ import yaml
 from slate.cli import app
 
 from tests.integration.test_cli import runner
+from tests.prefect_homes import slate_env
 from tests.scene_cuts import without_finishing
 
 
@@ -71,8 +72,7 @@ def test_the_console_shows_the_table_and_the_summary_not_prefects_lines(example_
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "home"), SLATE_PAID_CALLS_ALLOWED="local")
+    env = slate_env(tmp_path / "home", SLATE_PAID_CALLS_ALLOWED="local")
     args = [sys.executable, "-m", "slate.cli", "run", str(example_film), "--cap", "0", "--price-as",
             "replicate:bytedance/seedance-1-pro"]
     quiet = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)

@@ -26,8 +26,10 @@ from slate.governor.ledger import Ledger
 from slate.manifests import load_film
 from slate.manifests.settings import project_settings
 from slate.providers.registry import storage_for
+from slate.server import LOG_NAME
 from slate.tasks import can
 from slate.tasks.reel import reel_path, recognise
+from tests.prefect_homes import slate_env
 
 SCENES = ["scene-01", "scene-02"]
 #: One worker for the module: each xdist worker builds its own module fixture, and `filmed` is a
@@ -36,8 +38,7 @@ pytestmark = pytest.mark.xdist_group("film-can")
 
 
 def _slate_run(root: Path, home: Path, *args: str, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "PREFECT_PROFILE"))}
-    clean.update(PREFECT_HOME=str(home), SLATE_PAID_CALLS_ALLOWED="local", **env)
+    clean = slate_env(home, SLATE_PAID_CALLS_ALLOWED="local", **env)
     return subprocess.run([sys.executable, "-m", "slate.cli", "run", str(root), *args], env=clean,
                           capture_output=True, text=True, timeout=900)
 
@@ -113,7 +114,7 @@ def test_an_unchanged_film_is_served_without_prefect(filmed, film, tmp_path):
     assert "provider calls made: 0" in served.stdout and "state: Completed" in served.stdout
     # The same summary as the run that made it, paths in this copy.
     assert _summary(served.stdout) == [line.replace(str(filmed[0]), str(film)) for line in _summary(filmed[1])]
-    assert not (home / "prefect.db").exists(), "no Prefect server was started"
+    assert not (home / LOG_NAME).exists(), "no Prefect server was started"
     assert _ledger_rows(film) == rows and _digests(film) == cuts
 
 
@@ -213,7 +214,7 @@ def test_a_changed_setting_runs_the_film_through_prefect(film, tmp_path):
     home, rows = tmp_path / "home", _ledger_rows(film)
     again = _slate_run(film, home, SLATE_DRIFT_EVERY="4")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert (home / "prefect.db").exists(), "a real run: the embedded server started"
+    assert (home / LOG_NAME).exists(), "a real run: the embedded server started"
     assert "served from the can, nothing ran" not in again.stdout
     assert "state: Completed" in again.stdout and _ledger_rows(film) >= rows
     served = _slate_run(film, tmp_path / "home2", SLATE_DRIFT_EVERY="4")

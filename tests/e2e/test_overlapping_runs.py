@@ -29,6 +29,7 @@ from slate.providers.local import LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from tests.holding_cli import read_trace
+from tests.prefect_homes import slate_env
 from tests.scene_cuts import without_finishing
 
 pytestmark = pytest.mark.e2e
@@ -58,10 +59,8 @@ def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path)
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1D")]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               SLATE_PAID_CALLS_ALLOWED="local", SLATE_LOCAL_LATENCY="1.0", SLATE_EMBEDDED_PREFECT="1",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    env = slate_env(tmp_path / "prefect-home", SLATE_PAID_CALLS_ALLOWED="local", SLATE_LOCAL_LATENCY="1.0",
+                    SLATE_EMBEDDED_PREFECT="1", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
     traces = {name: tmp_path / f"{name}-trace.jsonl" for name in ("nightly", "manual")}
     release = tmp_path / "release-the-nightly"
     log_paths = {name: tmp_path / f"{name}.log" for name in ("nightly", "manual")}

@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.postgres_db import pg_database
+from tests.prefect_homes import slate_env
 from tests.scene_cuts import keep_shots
 
 pytestmark = pytest.mark.e2e
@@ -69,9 +70,8 @@ def test_a_canary_ledger_password_and_canary_provider_keys_appear_nowhere(exampl
     shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
     keep_shots(film, ("1A", "1B"))
     home = tmp_path / "prefect-home"
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    base_env.update(fake_server.env(tag=tag), PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                    PREFECT_LOGGING_LEVEL="DEBUG", PREFECT_LOGGING_LOG_PRINTS="true")
+    base_env = slate_env(home, **fake_server.env(tag=tag), PREFECT_LOGGING_LEVEL="DEBUG",
+                         PREFECT_LOGGING_LOG_PRINTS="true")
     keys = [fake_key(p, tag) for p in PROVIDERS]
     # a refused first clip makes the run use the fallback too: both video providers read their keys
     fake_server.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})

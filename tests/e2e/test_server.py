@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from slate.server import BusyRetry, EmbeddedServer
+from tests.prefect_homes import fresh_home
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,6 +93,29 @@ def test_other_answers_pass_at_once(status):
     assert len(app.bodies) == 1
 
 
+def test_a_write_still_waiting_for_its_turn_when_its_window_passes_is_answered_busy():
+    """A write behind another that holds the writing turn (each waiting out SQLite's busy
+    timeout, on a loaded machine) is answered busy once its window passes, never sent through
+    the app after its client gave up on it: a concurrency slot granted then was held by a lease
+    nobody knew of."""
+    async def two():
+        app = BusyApp(busy=0, status=200, pause=1.5)
+        wrapped = BusyRetry(app, seconds=0.3)
+        transport = httpx.ASGITransport(app=wrapped, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://embedded") as client:
+            first = asyncio.create_task(client.post("/api/task_runs/", content=b"first"))
+            await asyncio.sleep(0.05)
+            started = time.monotonic()
+            second = await client.post("/api/v2/concurrency_limits/increment-with-lease", content=b"second")
+            waited = time.monotonic() - started
+            return await first, second, waited, app.bodies
+
+    first, second, waited, bodies = asyncio.run(two())
+    assert first.status_code == 200 and second.status_code == 503
+    assert waited < 1.2, waited           # answered while the first still held the turn
+    assert bodies == [b"first"]           # the second never reached the app
+
+
 def test_writes_go_through_one_at_a_time_and_reads_do_not_wait():
     async def many(method: str, path: str) -> int:
         app = BusyApp(busy=0, status=200, pause=0.05)
@@ -111,8 +135,9 @@ def test_writes_go_through_one_at_a_time_and_reads_do_not_wait():
 
 @pytest.fixture
 def prefect_home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "prefect-home"
-    home.mkdir()
+    """A Prefect home of the test's own, its database migrated (tests/prefect_homes.py): these
+    tests are about what the server does once up; a new home's own migration is the last test's."""
+    home = fresh_home(tmp_path / "prefect-home")
     for name in [k for k in os.environ if k.startswith("PREFECT_API")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("PREFECT_HOME", str(home))
@@ -167,6 +192,38 @@ def test_sixteen_writers_at_once_all_land(prefect_home):
     finally:
         server.stop()
     assert server.proc is None
+
+
+def test_a_lease_nobody_renews_gives_its_slot_back(prefect_home, monkeypatch):
+    """A video slot granted to a holder that never renews it (killed, or its answer lost and the
+    grant asked for again) is given back once the lease expires: the next job gets the slot
+    instead of waiting for the server's life (Prefect's ephemeral server runs no repossessor)."""
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS", "1")
+    server = EmbeddedServer(prefect_home).start()
+    name = f"video-orphan-{uuid.uuid4().hex[:8]}"
+    try:
+        server.wait(adopt=False)
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            with get_client(sync_client=True) as client:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+                # The shortest lease Prefect grants: a minute (what `concurrency` asks for by default: 5).
+                granted = client.increment_concurrency_slots_with_lease(names=[name], slots=1, mode="concurrency",
+                                                                        lease_duration=60)
+                assert granted.status_code == 200   # held, and from here on forgotten
+                assert client.read_global_concurrency_limit_by_name(name).active_slots == 1
+            started = time.monotonic()
+            with concurrency(name, occupy=1, strict=True, timeout_seconds=120):
+                waited = time.monotonic() - started
+    finally:
+        server.stop()
+    assert 55 <= waited < 90, waited
+    assert "reclaimed 1 expired concurrency lease" in server.log_tail(200)
 
 
 def test_the_server_stops_when_the_run_that_started_it_is_killed(prefect_home, tmp_path):
