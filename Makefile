@@ -34,19 +34,20 @@ demo: setup
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# Three workers (pytest-xdist) on two cores: much of the suite waits on servers, schedulers,
-# heartbeat windows and subprocesses, and the third worker computes while the others wait. Each
+# Four workers (pytest-xdist) on two cores: much of the suite waits on servers, schedulers,
+# heartbeat windows and subprocesses, and the workers that are not waiting keep both cores busy
+# (measured: 24 min with four, 25 with three, on one machine and commit; docs/testing.md). Each
 # group of tests that shares a started studio, stack or crash server (xdist_group) runs on one
 # worker, so it starts once. Work is handed out in the order tests/conftest.py sorts it
-# (--no-loadscope-reorder): the long groups first. JOBS=2 to run on two.
+# (--no-loadscope-reorder): the long groups first. JOBS=3 to run on three.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
-JOBS   ?= 3
+JOBS   ?= 4
 test: dev chromium
 	$(PYTEST) -n $(JOBS) --durations=15 tests
 
 # The loop while writing code: no whole runs, no kill matrices, no studio, no browser.
 test-fast: dev
-	$(PYTEST) -n 2 --durations=10 tests/unit tests/integration
+	$(PYTEST) -n 4 --durations=10 tests/unit tests/integration
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt as pages change.
 docs: dev

@@ -240,8 +240,11 @@ def run_to_end(film: Path, env: dict[str, str], log: Path) -> tuple[int, str, fl
     return code, text, elapsed
 
 
-def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, point: str) -> tuple[dict, float]:
-    """Start a run, wait until it holds at `point`, SIGKILL its whole group; the held event."""
+def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, point: str,
+                    slots=None, held_slots: int = 0) -> tuple[dict, float]:
+    """Start a run, wait until it holds at `point` and is quiet (`slots`, when given: a reading of
+    the video slots taken, down to the `held_slots` the held call keeps), SIGKILL its whole
+    group; the held event."""
     started = time.time()
     with open(log, "w") as out:
         proc = subprocess.Popen(command(film), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -257,7 +260,7 @@ def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, poi
                                              f"{point}:\n{tail(log)}")
                     time.sleep(0.2)
             assert held is not None, f"no hold at {point} within {HOLD_TIMEOUT}s:\n{tail(log)}"
-            wait_quiet(film, trace, held["call_id"])
+            wait_quiet(film, trace, held["call_id"], slots=slots, held_slots=held_slots)
         finally:
             kill_group(proc)
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, tail(log))
@@ -265,12 +268,17 @@ def run_and_kill_at(film: Path, env: dict[str, str], trace: Path, log: Path, poi
     return held, time.time() - started
 
 
-def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> bool:
-    """Wait until the held call is the only open paid call and the trace has stopped growing.
+def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0, *, slots=None,
+               held_slots: int = 0) -> bool:
+    """Wait until the held call is the only open paid call, the trace has stopped growing and
+    (`slots`) no video slot is taken but the `held_slots` of the held call.
 
     Other threads of the run go on while one holds (panels and gates of the other shots, videos
     not waiting on the held one). The run does go quiet: then the kill lands at the named point
-    and nowhere else, and each case tests exactly one point."""
+    and nowhere else, and each case tests exactly one point. A finished clip gives its slot back
+    by a request to the server after its ledger row is settled: on two busy cores that request
+    was once still on its way when a panel point's kill landed, and the server kept a slot the
+    case said no call held."""
     deadline = time.time() + timeout
     size, since = -1, time.time()
     while time.time() < deadline:
@@ -282,7 +290,7 @@ def wait_quiet(film: Path, trace: Path, call_id: str, timeout: float = 90.0) -> 
             open_ids = {r.call_id for r in ledger.open_intents(film=FILM_ID)}
         finally:
             ledger.close()
-        if open_ids <= {call_id} and time.time() - since >= 1.5:
+        if open_ids <= {call_id} and time.time() - since >= 1.5 and (slots is None or slots() <= held_slots):
             return True
         time.sleep(0.2)
     return False
@@ -420,7 +428,9 @@ def sigkill_then_rerun(case: Case, clean: dict, api: str, master: Path, base: Pa
 
     # 1. run, hold inside the first paid call to reach the point, SIGKILL the process group there
     held, killed_after = run_and_kill_at(film, run_env(home, trace1, point, api_url),
-                                         trace1, base / "run-1.log", point)
+                                         trace1, base / "run-1.log", point,
+                                         slots=(lambda: server_slots_taken(api_url)) if api_url
+                                         else (lambda: slots_taken(home)), held_slots=slots_leaked)
     # the killed run's slot stays taken in the server's database (nothing else frees it)
     taken = server_slots_taken(api_url) if api_url else slots_taken(home)
     assert taken == slots_leaked, taken

@@ -8,7 +8,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from slate.providers.storage_local import LocalStorage
-from tests.fakes.control import fake_key
+from tests.fakes.control import fake_key, files_holding
 from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_gemini import JUDGE, PAINTER, VEO, jobs, rows, sent
@@ -56,6 +56,4 @@ def test_slate_run_with_gemini_renders_every_shot_priced_from_the_rate_card(exam
     secret = fake_key("gemini").encode()
     assert secret.decode() not in result.output
     assert not any(secret.decode() in repr(r) for r in ledger)
-    leaked = [p for top in (".slate", "renders") for p in (example_film / top).rglob("*")
-              if p.is_file() and secret in p.read_bytes()]
-    assert leaked == []
+    assert files_holding(secret, example_film / ".slate", example_film / "renders") == []

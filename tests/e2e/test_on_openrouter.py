@@ -8,7 +8,7 @@ import pytest
 import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
-from tests.fakes.control import fake_key
+from tests.fakes.control import fake_key, files_holding
 from tests.scene_cuts import without_finishing
 
 from tests.integration.test_provider_openrouter import MINI, posts, rows
@@ -63,6 +63,4 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
     forms = [key.encode(), base64.b64encode(key.encode()).rstrip(b"=")]
     assert key not in result.output
     assert not [r.call_id for r in ledger if key in repr(r)]
-    leaked = [p for place in (example_film / ".slate", example_film / "renders") for p in place.rglob("*")
-              if p.is_file() and any(f in p.read_bytes() for f in forms)]
-    assert leaked == []
+    assert files_holding(forms, example_film / ".slate", example_film / "renders") == []

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.fakes.control import files_holding
 from tests.postgres_db import pg_database
 from tests.prefect_homes import slate_env
 from tests.scene_cuts import keep_shots
@@ -44,10 +45,8 @@ def leaks(secret: str, *places: Path, texts: dict[str, str | bytes] = {}) -> lis
     for name, text in texts.items():
         blob = text.encode() if isinstance(text, str) else text
         found += [f"{name} ({kind})" for kind, n in needles.items() if n in blob]
-    for place in places:
-        for path in [place] if place.is_file() else sorted(p for p in place.rglob("*") if p.is_file()):
-            blob = path.read_bytes()
-            found += [f"{path} ({kind})" for kind, n in needles.items() if n in blob]
+    for kind, n in needles.items():
+        found += [f"{path} ({kind})" for path in files_holding(n, *places)]
     return found
 
 

@@ -27,6 +27,24 @@ def fake_key(provider: str, tag: str = "test") -> str:
     return {"replicate": "r8_", "fal": "fal-", "gemini": "AIza", "openrouter": "sk-or-v1-"}[provider] + f"fake{tag}" * 3
 
 
+def files_holding(needles, *places: Path) -> list[Path]:
+    """The files under `places` (folders, or files) whose bytes hold any of `needles` (bytes or
+    str). A file that is gone by the time it is read is passed over: SQLite's `-shm` and `-wal`
+    files come and go as connections open and close (a test's own ledger reader, collected, closed
+    one between the listing and the read)."""
+    wanted = [n.encode() if isinstance(n, str) else n for n in ([needles] if isinstance(needles, (str, bytes)) else needles)]
+    found = []
+    for place in places:
+        for path in [place] if place.is_file() else sorted(p for p in place.rglob("*") if p.is_file()):
+            try:
+                blob = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if any(n in blob for n in wanted):
+                found.append(path)
+    return found
+
+
 class FakeProviders:
     def __init__(self, proc: subprocess.Popen, base: str):
         self.proc, self.base = proc, base
