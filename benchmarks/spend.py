@@ -39,6 +39,7 @@ import yaml
 from PIL import Image
 
 import slate.tasks.context
+from slate.manifests.options import RunOptions
 from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
@@ -157,7 +158,7 @@ def render(root: Path, seed: int) -> dict:
     edits = Edits(root, seed)
     slate.tasks.context.image_provider, slate.tasks.context.video_provider = providers_with_edits(edits)
     started = time.perf_counter()
-    state = scene_flow(project=str(root), price_as=PRICE_AS, return_state=True)
+    state = scene_flow(project=str(root), options=RunOptions(price_as=PRICE_AS), return_state=True)
     wall = time.perf_counter() - started
     result = scene_result(state)
     doc = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())

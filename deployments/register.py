@@ -27,7 +27,7 @@ from prefect.schedules import Cron, Interval
 
 from slate.deployments.warden import approvals_warden
 from slate.flows.film import film_flow
-from slate.flows.options import TITLES
+from slate.manifests.options import RunOptions, option_names
 from slate.flows.scene import scene_flow
 from slate.governor.budget import block_name
 from slate.manifests import load_film
@@ -56,45 +56,81 @@ def project_timezone(project: Path) -> str:
     return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
 
 
-def form_defaults(project: Path) -> dict:
-    """What the run form shows before a person changes anything: the film's own settings (its
-    profile, provider, what a gate does with what the judge cannot judge, scenes at once), not
-    the placeholder "from slate.toml" a person cannot read a value from. Registering again
-    after editing slate.toml refreshes them. Empty when the settings cannot be read (a run
-    then says why)."""
+def film_values(project: Path) -> dict:
+    """The film's own value of each option on the form (its settings, as a run not told them
+    resolves them), to say beside each field; empty when the settings cannot be read (a run
+    then says why). Registering again after editing slate.toml refreshes them."""
     try:
         settings = project_settings(Path(project))
-    except Exception:  # noqa: BLE001 - `slate check` names what is wrong; the form keeps its placeholders
+    except Exception:  # noqa: BLE001 - `slate check` names what is wrong; the form says no value
         return {}
-    # Model audio keeps "from slate.toml": its value is the profile's ([models.<profile>] audio), so
-    # the default profile's answer shown here would be wrong the moment a person picks another one.
-    return {"profile": settings.profile, "provider": settings.provider, "cannot_judge": settings.cannot_judge,
-            "max_parallel_scenes": settings.max_parallel_scenes}
+    return {name: getattr(settings, name) for name in option_names(form=True, setting=True)}
 
 
-def form_schema(schema: dict, scene_ids: list[str], defaults: dict | None = None) -> dict:
-    """The run form: each field titled for a person, scene(s) offered from the film's list, and
-    the film's own values as the defaults."""
+def _plain(prop: dict) -> None:
+    """A field as a person fills it: no "or null" toggle (empty is "not told"), money as text."""
+    branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        prop.update(branches[0])
+    elif branches:   # Decimal: a number or a text; the form asks for the text (never a float)
+        prop.update({"type": "string"})
+    if prop.get("type") == "boolean":   # a switch left alone is not told; a checkbox cannot say that
+        prop.pop("type")
+        prop.update({"type": "string", "enum": ["on", "off"]})
+
+
+def options_form(definition: dict, scene_ids: list[str], values: dict | None = None) -> dict:
+    """The RunOptions part of a run form: only the options a run form may tell (`Told.form`), each
+    titled and described by its field, with no default — a field left empty is not told, and
+    the film's slate.toml keeps its say (its current value is said in the description) — the
+    providers as choices and the film's scenes offered."""
+    from slate.providers.registry import provider_names
+    keep = set(option_names(form=True))
+    props = {name: prop for name, prop in definition.get("properties", {}).items() if name in keep}
+    for name, prop in props.items():
+        prop.pop("default", None)
+        _plain(prop)
+        if name in (values or {}) and values[name] not in (None, "", []):
+            shown = {True: "on", False: "off"}.get(values[name], values[name]) if isinstance(values[name], bool) \
+                else values[name]
+            prop["description"] = f"{prop.get('description', '')} (empty: the film's own, now {shown})"
+    if "provider" in props:
+        props["provider"]["enum"] = list(provider_names())
+    if scene_ids and "scenes" in props:
+        props["scenes"]["items"] = {"type": "string", "enum": list(scene_ids)}
+    definition["properties"] = props
+    definition.pop("required", None)
+    return definition
+
+
+def form_schema(schema: dict, scene_ids: list[str], values: dict | None = None) -> dict:
+    """The run form: project and scene titled for a person, the scene offered from the film's
+    list, and the options as `options_form` makes them."""
     schema = copy.deepcopy(schema)
     props = schema.get("properties", {})
-    for name, title in TITLES.items():
+    for name, title in (("project", "Film project"), ("scene", "Scene"), ("options", "Options")):
         if name in props:
             props[name]["title"] = title
-    for name, value in (defaults or {}).items():
-        if name in props and value not in (None, ""):
-            props[name]["default"] = value
     if scene_ids and "scene" in props:
         # A dropdown of this film's scenes; the first is what an empty scene meant.
         props["scene"].update({"enum": list(scene_ids), "default": scene_ids[0], "type": "string"})
-    if scene_ids and "scenes" in props:
-        props["scenes"]["items"] = {"type": "string", "enum": list(scene_ids)}
+    for key in ("definitions", "$defs"):
+        if "RunOptions" in (schema.get(key) or {}):
+            options_form(schema[key]["RunOptions"], scene_ids, values)
+    if "options" in props:
+        props["options"]["default"] = {}
+    schema["required"] = [r for r in schema.get("required", []) if r != "options"]
     return schema
 
 
-def apply_form(deployment: RunnerDeployment, scene_ids: list[str], defaults: dict | None = None) -> None:
+def apply_form(deployment: RunnerDeployment, scene_ids: list[str], values: dict | None = None) -> None:
     """The form on a built deployment (Prefect keeps the flow's schema in a private field)."""
     schema = deployment._parameter_openapi_schema
-    schema.properties = form_schema({"properties": schema.properties}, scene_ids, defaults)["properties"]
+    made = form_schema(schema.model_dump(), scene_ids, values)
+    schema.properties = made["properties"]
+    schema.required = made.get("required", [])
+    if made.get("definitions") is not None:
+        schema.definitions = made["definitions"]
 
 
 def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
@@ -115,7 +151,8 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             name="film", parameters=where, tags=["slate"],
             description="Render every scene of the film (or those picked) and cut them into one mp4."),
         film_flow.to_deployment(
-            name=NIGHTLY, parameters={**where, "profile": "draft"}, tags=["slate", "nightly"],
+            name=NIGHTLY, parameters={**where, "options": RunOptions(profile="draft").model_dump(mode="json")},
+            tags=["slate", "nightly"],
             schedules=[Cron(NIGHTLY_CRON, timezone=tz, slug=NIGHTLY)],
             description=f"Every night at 01:00 ({tz}): every scene at the draft profile (480p), then the film's "
                         "wrap report — fresh dailies in the morning."),
@@ -125,9 +162,9 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
                         "at final size)."),
     ]
-    defaults = form_defaults(project)
+    values = film_values(project)
     for d in made:
-        apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
+        apply_form(d, scene_ids, values)
         d.enforce_parameter_schema = True
     return made
 

@@ -22,8 +22,9 @@ from prefect.schedules import Cron
 
 from slate.flows.film import film_flow
 from slate.flows.scene import scene_flow
+from slate.manifests.options import RunOptions
 from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment,
-                                        form_defaults, project_timezone)
+                                        film_values, project_timezone)
 
 
 def _film(project: Path):
@@ -50,16 +51,16 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             name="film", parameters={"project": project},
             description="Render every scene of the film and cut them into one mp4.", tags=["slate"]),
         film_flow.to_deployment(
-            name=NIGHTLY, parameters={"project": project, "profile": "draft"},
+            name=NIGHTLY, parameters={"project": project, "options": RunOptions(profile="draft").model_dump(mode="json")},
             schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug=NIGHTLY)],
             description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
             tags=["slate", "nightly"]),
     ]
     if film is not None and (film.bible.characters or film.bible.locations):
         made.append(bible_deployment({"project": project}, film))
-    defaults = form_defaults(Path(project))
+    values = film_values(Path(project))
     for d in made:
-        apply_form(d, scene_ids, {k: v for k, v in defaults.items() if k not in d.parameters})
+        apply_form(d, scene_ids, values)
         d.entrypoint = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
     return made
 

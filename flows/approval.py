@@ -181,7 +181,7 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
     """Suspend or pause this run until the form is answered; the answer, or ApprovalExpired.
     `key` tells this wait from the run's others (each round of retakes is its own); `what` is
     what the person is asked to approve, for the line that says the run waits."""
-    from slate.tasks.context import emit
+    from slate.tasks.run import emit
     log = get_run_logger()
     key = key or f"approve-{scene}-{profile}"
     seconds = int(timeout_hours * 3600)
@@ -200,7 +200,7 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
             line = waiting_line(root, scene, profile, what, suspending)
             log.info("%s", line)
             # Whoever watches this process (`slate run`'s screen, a terminal or not) says so too.
-            emit(event="waiting", scene=scene, profile=profile, line=line, flow_run_id=record["flow_run_id"])
+            emit(None, event="waiting", scene=scene, profile=profile, line=line, flow_run_id=record["flow_run_id"])
         if suspending:
             # The server fails the run an hour after our deadline, should nothing else expire it.
             return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)

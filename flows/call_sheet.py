@@ -1,5 +1,5 @@
-"""What a scene run is set up with before its first shot: the film's budget block, the scene's
-RunSpec and can key, the unchanged scene served from the can, the providers' checks, the estimate
+"""What a scene run is set up with before its first shot: its budget limits, the scene's
+Run and can key, the unchanged scene served from the can, the providers' checks, the estimate
 made before the first paid call, and the sweep of killed runs' scratch.
 
 It must never spend: everything here runs before the first paid call, or instead of it.
@@ -15,39 +15,31 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from slate.governor.budget import SlateBudget, block_name, load_or_create
+from slate.governor.budget import Limits, resolve_limits
 from slate.governor.gates import judge_kind
 from slate.governor.estimate import estimate_scene, takes_so_far
 from slate.providers.storage_local import sweep_orphans
-from slate.providers.registry import Lineup, ModelRef
+from slate.providers.registry import Lineup, ModelRef, base_urls
 from slate.tasks.doctor import blocking, check_lineup, line
 from slate.tasks.cache import result_storage
-from slate.tasks.context import RunSpec, run_spec, crew
+from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.flows.scene_result import SceneResult
 
 
-def film_budget(film_id: str, settings, *, cap: Decimal | None, max_takes: int | None,
-                root: Path | None = None) -> SlateBudget:
-    """The film's `slate-budget` block (made from the settings the first time), with this
-    run's command-line overrides on top."""
-    if root is not None and (cap is not None or max_takes is not None):
-        # The block is made from the film's own settings (slate.toml, SLATE_*), never from one
-        # run's flags: a `--cap 0.50` rehearsal must not become every later run's cap. The run's
-        # settings carry its flags, so the film's are read again without them.
-        from slate.manifests.settings import check_settings
-        own, problems = check_settings(root)
-        settings = own if own is not None and not problems else settings
-    defaults = SlateBudget(run_cap_usd=settings.run_cap_usd, film_cap_usd=settings.film_cap_usd,
-                           max_takes=settings.max_takes, no_progress_takes=settings.no_progress_takes)
-    budget, created = load_or_create(film_id, defaults)
-    if created:
-        get_run_logger().info("budget block slate-budget/%s created from settings: edit it on the Blocks page",
-                              block_name(film_id))
-    updates = {k: v for k, v in {"run_cap_usd": cap, "max_takes": max_takes}.items() if v is not None}
-    return budget.model_copy(update=updates) if updates else budget
-
+def film_limits(root: Path, film_id: str, told: dict) -> Limits:
+    """The run's caps and take policy, each with where it came from (governor/budget.py
+    `resolve_limits`): what the run was `told`, else the film's budget block where a person
+    edited it, else the film's own settings (slate.toml, SLATE_*), which the block follows."""
+    from slate.manifests.settings import check_settings, setting_origin
+    own, problems = check_settings(root)   # the film's own: never one run's flags
+    if own is None:
+        raise ValueError("the film's settings cannot be read: " + "; ".join(map(str, problems)))
+    limits = resolve_limits(film_id, own, told, origin_of=setting_origin)
+    for line in limits.unused:
+        get_run_logger().warning("%s", line)
+    return limits
 
 
 SCRATCH_STALE_SECONDS = 6 * 3600
@@ -71,14 +63,14 @@ def sweep_scratch(root: Path, keep: str) -> None:
 
 
 
-def estimate_before(run: RunSpec, plans: list[ShotPlan]) -> dict:
+def estimate_before(run: Run, plans: list[ShotPlan]) -> dict:
     """The scene's estimate as it stands before its first paid call: one take per shot, the
     expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
     try:
-        gov = crew(run).governor
+        gov = run.crew.governor
         so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
-        est = estimate_scene(plans, crew(run).pricing, takes=so_far or None, max_takes=run.max_takes,
-                             vision_judge=judge_kind(ModelRef.parse(run.judge_model).provider) == "vision")
+        est = estimate_scene(plans, run.crew.pricing, takes=so_far or None, max_takes=run.settings.max_takes,
+                             vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision")
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -87,13 +79,13 @@ def estimate_before(run: RunSpec, plans: list[ShotPlan]) -> dict:
 
 
 
-def provider_checks(run: RunSpec, plans: list[ShotPlan]):
+def provider_checks(run: Run, plans: list[ShotPlan]):
     """`slate doctor`'s checks for this run's lineup, with the scene's estimate held to what each
     key has left: a Failed "Refused" state listing what blocks, or None."""
-    chosen = Lineup(ModelRef.parse(run.panel_model), tuple(ModelRef.parse(v) for v in run.video_models),
-                    ModelRef.parse(run.judge_model))
-    expected = estimate_scene(plans, crew(run).pricing).total
-    findings = check_lineup(run.root, chosen, run.base_urls, run.video_slots, estimate=expected)
+    chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
+                    ModelRef.parse(run.lineup.judge))
+    expected = estimate_scene(plans, run.crew.pricing).total
+    findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected)
     stops = blocking(findings)
     if not stops:
         return None
@@ -110,24 +102,26 @@ def top_run_id() -> str:
 
 
 
-def keyed_scene(root: Path, scene_id: str, film, settings, *, cap: Decimal | None, max_takes: int | None):
-    """The scene's RunSpec in this run, its result store and its can key (tasks/can.py): as the
-    scene flow makes them, and as the film makes them to serve an unchanged scene itself."""
-    budget = film_budget(film.film.id, settings, cap=cap, max_takes=max_takes, root=Path(root))
-    run = run_spec(root, scene_id, film.film.id, settings, top_run_id(), budget.takes(),
-                   (budget.run_cap_usd, budget.film_cap_usd))
+def scene_run(root: Path, scene_id: str, film, settings, told: dict) -> Run:
+    """The scene's Run in this run: its settings (the preflight's: the film's with what the run
+    was told) with the budget's limits over them (`film_limits`), its lineup, its run id."""
+    return run_of(root, scene_id, film.film.id, settings, top_run_id(), film_limits(Path(root), film.film.id, told))
+
+
+def keyed_scene(run: Run, film, settings):
+    """The scene's result store and its can key (tasks/can.py), for an open run: as the scene
+    flow makes them, and as the film makes them to serve an unchanged scene itself."""
     # Task results live beside the artifacts they name (the project's .slate/results, or the
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.
-    shelf = result_storage(root, settings.storage)
-    return run, shelf, scene_key_of(run, film, crew(run).gates.fingerprint)
+    shelf = result_storage(Path(run.root), settings.storage)
+    return shelf, scene_key_of(run, film, run.crew.gates.fingerprint, run.crew.storage)
 
 
-
-def served_from_the_can(run: RunSpec, shelf, key: str) -> tuple[SceneResult, str] | None:
+def served_from_the_can(run: Run, shelf, key: str) -> tuple[SceneResult, str] | None:
     """The scene's result and the run that made it, when it finished clean before with this key
     and its cut is there (nothing to make, nothing paid); None otherwise."""
-    canned = from_the_can(run, shelf, key)
+    canned = from_the_can(Path(run.root), run.crew.storage, shelf, key)
     if canned is None:
         return None
     get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take
-from slate.tasks.context import RunSpec, emit, in_project, crew
+from slate.tasks.run import Run, emit, in_project
 from slate.tasks.continuity import continuity_check, shares_the_scene
 from slate.tasks.gate_inputs import ContinuityInput, Judging
 from slate.tasks.verdicts import ContinuityVerdict
@@ -50,7 +50,7 @@ def unfinished(future, state, waited_on=None) -> str:
 
 
 
-def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip_futures):
+def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_futures):
     """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
     in order: each approved shot against the last approved one before it, when they share a
     place or someone. A cut that does not hold escalates the later shot (the stitch then joins
@@ -65,7 +65,7 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
     fails)."""
     from prefect.futures import as_completed
 
-    st = crew(run)
+    st = run.crew
     judging = st.gates.enabled("continuity") or st.gates.rules("continuity", "local", run.profile)
     scene = film.scene(run.scene)
     index = {p.shot: p for p in plans}
@@ -128,7 +128,7 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
             if not verdict.passed:
                 clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict.failing)}"
                 clip.clip_uri = None
-                emit(scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict.failing)
+                emit(run, scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict.failing)
                 continue
         kept = p
     return panels, clips
@@ -136,7 +136,7 @@ def hold_the_cuts(run: RunSpec, film, plans: list[ShotPlan], panel_futures, clip
 
 
 @task(name="cut", cache_policy=NO_CACHE, task_run_name="cut {given.previous} → {given.shot}")
-def judge_cut(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
+def judge_cut(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     """One cut through the continuity gate (the check's result is cached by content, durable
     the moment it is made)."""
     return in_project(continuity_check, run, given, artifacts=lambda v: [v.first_frame])

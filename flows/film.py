@@ -50,21 +50,19 @@ from slate.flows.logs import slate_lines_on_the_run
 from slate.providers.keys import install_log_redaction
 from slate.flows.lifeline import hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
-from slate.flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, MAX_PARALLEL_SCENES,
-                                 PANEL_MODEL, PRICE_AS, PROFILE, PROJECT, PROVIDER, SCENES, VIDEO_MODEL, CannotJudgeChoice,
-                                 MODEL_AUDIO, ModelList, ModelText, PositiveInt, ProfileChoice, ProviderChoice, SwitchChoice,
-                                 chosen, given_of)
+from slate.flows.options import OPTIONS, PROJECT, run_name
 from slate.flows import units
 from slate.flows.scene import renders_dir, scene_flow
 from slate.flows.scene_result import SceneResult
-from slate.flows.call_sheet import top_run_id
+from slate.flows.call_sheet import film_limits, top_run_id
 from slate.media import mismatches, stitch
 from slate.media import probe as probe_media
 from slate.media.mp4 import read_track
 from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish
 from slate.providers.storage import storage_for
 from slate.tasks.preflight import handed_on, preflight, refused
-from slate.tasks.soundstage import on_stage
+from slate.manifests.options import RunOptions
+from slate.tasks.run import open_run, run_of
 
 
 class FilmResult(BaseModel):
@@ -164,8 +162,7 @@ def _summary(result: FilmResult, notes: list[str]) -> str:
 
 
 def _run_name() -> str:
-    profile = flow_run.parameters.get("profile") or FROM_SETTINGS
-    return f"film-{'default' if profile == FROM_SETTINGS else profile}"
+    return run_name("film", flow_run.parameters)
 
 
 def _cut_of(root: Path, settings, scene: SceneResult) -> str:
@@ -179,134 +176,124 @@ def _cut_of(root: Path, settings, scene: SceneResult) -> str:
 # Threads for the scenes run in this process (one each, at most max_parallel_scenes) and the stitch.
 @flow(name="film", flow_run_name=_run_name, log_prints=False,
       on_cancellation=[stop_on_cancel, units.cancel_scene_runs], task_runner=ThreadPoolTaskRunner(max_workers=65))
-def film_flow(project: str = PROJECT,
-              scenes: ModelList = SCENES,
-              profile: ProfileChoice = PROFILE,
-              provider: ProviderChoice = PROVIDER,
-              panel_model: ModelText = PANEL_MODEL,
-              video_model: ModelText = VIDEO_MODEL,
-              judge: ModelText = JUDGE,
-              cap: ModelText = CAP,
-              price_as: ModelText = PRICE_AS,
-              approve_fallback: ModelList = APPROVE_FALLBACK,
-              max_parallel_scenes: PositiveInt = MAX_PARALLEL_SCENES,
-              cannot_judge: CannotJudgeChoice = CANNOT_JUDGE,
-              model_audio: SwitchChoice = MODEL_AUDIO):
-    """Render the film's scenes and cut them into renders/<film-id>-<profile>.mp4; a wrap report
-    closes the run. Scenes run at once (at most `max_parallel_scenes`); the film stops at the
-    first scene that does not complete.
+def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS):
+    """Render the film's scenes (`options.scenes`, else all) and cut them into
+    renders/<film-id>-<profile>.mp4; a wrap report closes the run. Scenes run at once (at most
+    `max_parallel_scenes`); the film stops at the first scene that does not complete.
 
-    `cap` is the per-run cap (USD) of this whole film run — every scene's spending counts
-    against it, because the scenes' paid calls carry this run's id."""
+    The run cap is this whole film run's — every scene's spending counts against it, because the
+    scenes' paid calls carry this run's id."""
     # What the body returns is kept here too: flows/outcome.py says why.
-    return keep(_film(project, scenes, profile, provider, panel_model, video_model, judge, cap, price_as, approve_fallback,
-                      max_parallel_scenes, cannot_judge, model_audio))
+    return keep(_film(project, options))
 
 
-def _film(project, scenes, profile, provider, panel_model, video_model, judge, cap, price_as, approve_fallback,
-          max_parallel_scenes, cannot_judge, model_audio):
+def _film(project: str, options: RunOptions):
     """The film run's body (`film_flow`): its end state, or what it made."""
     log = get_run_logger()
     install_log_redaction()  # a deployment's worker has no CLI to install it
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(log)  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    with on_stage(top_run_id()):  # the run's services, for every scene it runs here; closed at its end
-        # The run's options resolved and checked once: every scene is checked before the first one
-        # starts (a film must not stop in scene 4 on a mistake that was there to see, after paying
-        # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
-        given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
-                         video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback,
-                         model_audio=model_audio)
-        checked = preflight(root, **given)
-        if not checked.ok:
-            return refused(checked)
-        settings = checked.settings
-        film = checked.film
-        film_id = film.film.id
-        known = [s.id for _, s in film.scenes]
-        wanted = chosen(scenes) or known
-        unknown = [s for s in wanted if s not in known]
-        if unknown:
-            return Failed(name="Refused",
-                          message=f"unknown scene(s) {', '.join(unknown)} (film has: {', '.join(known)})")
-        order = [s for s in known if s in wanted]
-        results: list[SceneResult] = []
-        escalated: list[str] = []
-        unjudged: list[str] = []   # scenes of a rehearsal (cannot_judge = warn) the judge could not read
-        left_out: list[str] = []
+    # The run's options resolved and checked once: every scene is checked before the first one
+    # starts (a film must not stop in scene 4 on a mistake that was there to see, after paying
+    # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
+    checked = preflight(root, options)
+    if not checked.ok:
+        return refused(checked)
+    settings = checked.settings
+    film = checked.film
+    film_id = film.film.id
+    known = [s.id for _, s in film.scenes]
+    wanted = list(options.scenes) or known
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        return Failed(name="Refused", message=f"unknown scene(s) {', '.join(unknown)} (film has: {', '.join(known)})")
+    order = [s for s in known if s in wanted]
+    # The run's services, for every scene it runs here (one governor: halting the film halts
+    # them all); closed at its end.
+    with open_run(run_of(root, "", film_id, settings, top_run_id(), film_limits(root, film_id, options.told()))) as run:
+        return _scenes(run, project, root, store, film, settings, order, options, checked, log)
 
-        def wrap() -> None:
-            from slate.governor.ledger import Ledger
-            ledger = Ledger.for_project(root)
-            try:
-                reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
-            finally:
-                ledger.close()
-            # the production report (issue 24), as a link on the film run; it never fails the run
-            reports.production_report(root, film, settings, reports.key(film_id, settings.profile, "report"))
 
-        shared = dict(profile=settings.profile, provider=provider, cap=cap, price_as=price_as, judge=judge,
-                      panel_model=panel_model, video_model=video_model, approve_fallback=approve_fallback,
-                      cannot_judge=settings.cannot_judge, model_audio=model_audio)
-        at_once = max(1, chosen(max_parallel_scenes) or settings.max_parallel_scenes)
-        if deployment.id:
-            # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
-            # given the project as the film run was (a folder, or the film's bucket address).
-            # A scene in the can is served here: its own run would be a poll and a process for one lookup.
-            ends = units.from_the_can(root, film, order, settings, given["run_cap_usd"], log)
-            ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project, **shared},
-                                         at_once, log))
-        else:
-            with handed_on(checked):
-                ends = units.in_threads(scene_flow, order, {"project": str(root), **shared}, at_once, top_run_id(), log)
-        results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
-        failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
-        if failed is not None:
-            not_run = [s for s in order if s not in ends]
-            log.error("scene %s ended %s (%s); film stopped%s", failed.scene, failed.name, failed.message,
-                      f", not run: {', '.join(not_run)}" if not_run else "")
-            partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-            wrap()
-            wrap_up(root, store)
-            return Failed(data=FilmEnded(failed.message or failed.name, partial), name=failed.name,
-                          message=failed.message)
-        for scene_id in order:
-            end = ends[scene_id]
-            if end.result is None or not end.result.output:
-                left_out.append(scene_id)
-                continue
-            if end.name == "Escalated" or end.result.escalated:
-                escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
-            elif end.name == "Unjudged":
-                unjudged.append(f"{scene_id} ({end.message})")
+def _scenes(run, project: str, root: Path, store, film, settings, order: list[str], options: RunOptions, checked,
+            log):
+    """The film's scenes, shot and cut together (`_film`'s body, its run open)."""
+    film_id = film.film.id
+    results: list[SceneResult] = []
+    escalated: list[str] = []
+    unjudged: list[str] = []   # scenes of a rehearsal (cannot_judge = warn) the judge could not read
+    left_out: list[str] = []
 
-        included = [r for r in results if r.output]
-        notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
-                ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
+    def wrap() -> None:
+        from slate.governor.ledger import Ledger
+        ledger = Ledger.for_project(root)
+        try:
+            reports.film_wrap(film_id, settings.profile, top_run_id(), ledger, results)
+        finally:
+            ledger.close()
+        # the production report (issue 24), as a link on the film run; it never fails the run
+        reports.production_report(root, film, settings, reports.key(film_id, settings.profile, "report"))
+
+    at_once = settings.max_parallel_scenes
+    if deployment.id:
+        # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
+        # given the project as the film run was (a folder, or the film's bucket address) and
+        # the options it was told (never the film's resolved ones: a scene resolves its own).
+        # A scene in the can is served here: its own run would be a poll and a process for one lookup.
+        ends = units.from_the_can(run, film, order, settings, log)
+        ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project,
+                                     "options": options}, at_once, log))
+    else:
+        with handed_on(checked):
+            ends = units.in_threads(scene_flow, order, {"project": str(root), "options": options}, at_once,
+                                    run.run_id, log)
+    results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
+    failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
+    if failed is not None:
+        not_run = [s for s in order if s not in ends]
+        log.error("scene %s ended %s (%s); film stopped%s", failed.scene, failed.name, failed.message,
+                  f", not run: {', '.join(not_run)}" if not_run else "")
+        partial = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
         wrap()
-        if not included:
-            result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
-            message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
-            return Failed(data=FilmEnded(message, result), message=message)
-
-        out = film_output(root, film_id, settings.profile)
-        delivery = film.film.finishing.delivery_for(settings.profile) if film.film.finishing else None
-        made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
-                           max(r.width for r in included), max(r.height for r in included),
-                           (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
-        result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
-                            scenes=results)
-        create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
-                                 description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
-        reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
-                                f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
         wrap_up(root, store)
-        if notes:
-            log.warning("film %s: %s", film_id,
-                        "; ".join(notes + [f"unjudged: {'; '.join(unjudged)}"] * bool(unjudged)))
-            return Completed(data=result, name="Escalated", message="; ".join(notes))
-        if unjudged:
-            log.warning("film %s: unjudged: %s", film_id, "; ".join(unjudged))
-            return Completed(data=result, name="Unjudged", message=f"unjudged: {'; '.join(unjudged)}")
-        return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")
+        return Failed(data=FilmEnded(failed.message or failed.name, partial), name=failed.name,
+                      message=failed.message)
+    for scene_id in order:
+        end = ends[scene_id]
+        if end.result is None or not end.result.output:
+            left_out.append(scene_id)
+            continue
+        if end.name == "Escalated" or end.result.escalated:
+            escalated.append(f"{scene_id} ({end.message or f'{len(end.result.escalated)} shot(s) escalated'})")
+        elif end.name == "Unjudged":
+            unjudged.append(f"{scene_id} ({end.message})")
+
+    included = [r for r in results if r.output]
+    notes = ([f"scene(s) left out (no output): {', '.join(left_out)}"] if left_out else []) + \
+            ([f"escalated: {'; '.join(escalated)}"] if escalated else [])
+    wrap()
+    if not included:
+        result = FilmResult(film=film_id, profile=settings.profile, output=None, duration=None, scenes=results)
+        message = f"no scene of film {film_id} produced an output" + (f" ({'; '.join(notes)})" if notes else "")
+        return Failed(data=FilmEnded(message, result), message=message)
+
+    out = film_output(root, film_id, settings.profile)
+    delivery = film.film.finishing.delivery_for(settings.profile) if film.film.finishing else None
+    made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
+                       max(r.width for r in included), max(r.height for r in included),
+                       (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
+    result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
+                        scenes=results)
+    create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
+                             description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
+    reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
+                            f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
+    wrap_up(root, store)
+    if notes:
+        log.warning("film %s: %s", film_id,
+                    "; ".join(notes + [f"unjudged: {'; '.join(unjudged)}"] * bool(unjudged)))
+        return Completed(data=result, name="Escalated", message="; ".join(notes))
+    if unjudged:
+        log.warning("film %s: unjudged: %s", film_id, "; ".join(unjudged))
+        return Completed(data=result, name="Unjudged", message=f"unjudged: {'; '.join(unjudged)}")
+    return Completed(data=result, message=f"{len(included)} scene(s), {result.duration:.3f}s")

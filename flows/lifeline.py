@@ -48,7 +48,7 @@ from pathlib import Path
 
 from slate.governor.chokepoint import quiet_sends
 from slate.governor.killswitch import bind_to_parent, stop_this_process
-from slate.tasks.soundstage import halt_run
+from slate.tasks.run import halt_run
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.5

@@ -37,7 +37,7 @@ from slate.governor.gates import against
 from slate.governor.money import fmt_usd
 from slate.media import ContactEntry
 from slate.tasks import escalations
-from slate.tasks.context import listen, crew
+from slate.tasks.run import Run, listen
 from slate.tasks.events import Event, ScenePlanned, ShotMoved
 
 KEYFRAMES = ("first", "middle", "last")
@@ -67,11 +67,12 @@ class ProgressArtifact:
 
     PUSH_SECONDS = 2.0
 
-    def __init__(self, artifact_id, scene: str, shots: int = 1):
+    def __init__(self, artifact_id, scene: str, shots: int = 1, run: Run | None = None):
         self.artifact_id, self.scene, self.shots, self.done = artifact_id, scene, max(1, shots), set()
         self._moved, self._stopped = threading.Event(), threading.Event()
         self._sent = 0.0  # the bar is made at 0
-        self.stop_listening = listen(self)
+        # The run's events (its crew's listeners); every run's, for a bar made outside one.
+        self.stop_listening = listen(self, run if isinstance(run, Run) else None)
         self._pusher = None
         if artifact_id is not None:
             # The run's context goes with it: the server it talks to and the run it logs to.
@@ -131,7 +132,7 @@ class ProgressArtifact:
 def start_progress(run) -> ProgressArtifact:
     artifact = _safe(lambda: create_progress_artifact(0.0, key=key(run.film, run.scene, run.profile, "progress"),
                                                       description=f"scene {run.scene} ({run.profile}): shots finished"))
-    return ProgressArtifact(artifact, run.scene)
+    return ProgressArtifact(artifact, run.scene, run=run)
 
 
 def image_data_url(path: Path, width: int = 1280) -> str:
@@ -146,10 +147,10 @@ def image_data_url(path: Path, width: int = 1280) -> str:
 
 def scene_artifacts(run, result) -> None:
     """The scene run's artifacts (see the module docstring)."""
-    rows = crew(run).governor.ledger.rows(film=run.film, run_id=run.run_id)
+    rows = run.crew.governor.ledger.rows(film=run.film, run_id=run.run_id)
     rows = [r for r in rows if r.scene == run.scene]
     base = (run.film, run.scene, run.profile)
-    _safe(lambda: escalations.record(run, crew(run).governor, result.shots))
+    _safe(lambda: escalations.record(run, run.crew.governor, result.shots))
     cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
         if r.status in ("succeeded", "failed", "submitted", "unknown"):
@@ -325,7 +326,7 @@ def _drift_text(shot) -> str:
 def _gate_scores(run, rows) -> dict[str, str]:
     """Each shot's lowest gate score (against its threshold), read from the stored verdicts."""
     import json
-    storage = crew(run).storage
+    storage = run.crew.storage
     out = {}
     for r in rows:
         if r.stage not in ("panel_gate", "keyframe_gate") or r.status != "succeeded" or not r.artifact_uri:
@@ -354,7 +355,7 @@ def cost_report(run, rows, result) -> str:
         by_stage[r.stage] += cost
         by_provider[f"{r.provider}:{r.model}"] += cost
         by_shot[r.shot] += cost
-    gov = crew(run).governor
+    gov = run.crew.governor
     caps = "; ".join(f"per-{c.scope} cap {fmt_usd(c.limit)}" for c in gov.caps)
     table = lambda d: "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))  # noqa: E731
     return (f"# Cost of scene {run.scene} ({run.profile})\n\n"

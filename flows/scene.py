@@ -28,26 +28,24 @@ from slate.flows.logs import slate_lines_on_the_run
 from slate.flows.lifeline import hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired
-from slate.flows.options import (APPROVE_FALLBACK, CANNOT_JUDGE, CAP, FROM_SETTINGS, JUDGE, PANEL_MODEL, PRICE_AS, PROFILE,
-                                 PROJECT, PROVIDER, SCENE, TAKES, VIDEO_MODEL, CannotJudgeChoice, ModelList, ModelText,
-                                 MODEL_AUDIO, PositiveInt, ProfileChoice, ProviderChoice, SwitchChoice, chosen, given_of)
+from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
 from slate.flows.shot import ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.manifests.profiles import PROFILES
 from slate.manifests import load_film
 from slate.media import contact_sheet
 from slate.providers.keys import install_log_redaction
 from slate.providers.storage_local import copy_atomic
-from slate.tasks.context import RunSpec, emit, in_project, crew
+from slate.manifests.options import RunOptions
+from slate.tasks.run import Run, emit, in_project, open_run
 from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.preflight import preflight, refused
 from slate.tasks.reference_gate import hold_references
-from slate.tasks.soundstage import on_stage
 from slate.tasks.bible_lock import check_references
 from slate.tasks.stitch import stitch_scene
 from slate.tasks.take_inputs import StitchInput
 from slate.tasks.can import into_the_can
-from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_checks, served_from_the_can,
-                                    sweep_scratch, top_run_id)
+from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_checks, scene_run, served_from_the_can,
+                                    sweep_scratch)
 from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
@@ -62,64 +60,52 @@ def renders_dir(root: Path) -> Path:
 
 
 @task(name="contact-sheet", cache_policy=NO_CACHE)
-def make_contact_sheet(run: RunSpec, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
+def make_contact_sheet(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
                        clips: dict[str, ClipOutcome] | None = None) -> str:
     """Every shot's panel (and, once there are clips, its keyframes) with verdict badges."""
-    entries = reports.contact_entries(plans, panels, clips, crew(run).storage.open_local)
+    entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
     return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
 
 
 def _run_name() -> str:
-    params = flow_run.parameters
-    profile = params.get("profile") or FROM_SETTINGS
-    return f"{params.get('scene') or 'scene'}-{'default' if profile == FROM_SETTINGS else profile}"
+    return run_name("scene", flow_run.parameters)
 
 
 @flow(name="scene", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
-def scene_flow(project: str = PROJECT,
-               scene: ModelText = SCENE,
-               profile: ProfileChoice = PROFILE,
-               provider: ProviderChoice = PROVIDER,
-               panel_model: ModelText = PANEL_MODEL,
-               video_model: ModelText = VIDEO_MODEL,
-               judge: ModelText = JUDGE,
-               cap: ModelText = CAP,
-               price_as: ModelText = PRICE_AS,
-               max_takes: PositiveInt = TAKES,
-               approve_fallback: ModelList = APPROVE_FALLBACK,
-               cannot_judge: CannotJudgeChoice = CANNOT_JUDGE,
-               model_audio: SwitchChoice = MODEL_AUDIO):
+def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions = OPTIONS):
     """Render one scene of a film: every shot through its gates, approved by a person before any
-    final video (final and hero profiles), stitched into one mp4."""
+    final video (final and hero profiles), stitched into one mp4. `options`: what this run is
+    told (manifests/options.py); what it is not told, the film's settings say."""
     install_log_redaction()  # a deployment's worker has no CLI to install it
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    with on_stage(top_run_id()):  # the run's services, closed when its body ends (tasks/soundstage.py)
-        ending = _scene(root, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-                        approve_fallback, cannot_judge, model_audio)
+    ending = _scene(root, scene or None, options)
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(ending))
     return keep(ending)   # kept here too: flows/outcome.py says why
 
 
-def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge, cap, price_as, max_takes,
-           approve_fallback, cannot_judge=FROM_SETTINGS, model_audio=FROM_SETTINGS):
-    given = given_of(profile=profile, provider=provider, price_as=price_as, judge=judge, panel_model=panel_model,
-                     video_model=video_model, cannot_judge=cannot_judge, cap=cap, approve_fallback=approve_fallback,
-                     max_takes=max_takes, model_audio=model_audio)
+def _scene(root: Path, scene: str | None, options: RunOptions):
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent. A scene
     # of a film run in this process is handed the film's check instead (tasks/preflight.py).
-    checked = preflight(root, scene=chosen(scene), whole_film=False, **given)
+    checked = preflight(root, options, scene=scene, whole_film=False)
     if not checked.ok:
         return refused(checked)
     settings = checked.settings
-    run_cap, takes = given["run_cap_usd"], given["max_takes"]
     film = checked.film
-    scene_id = chosen(scene) or film.scenes[0][1].id
-    run, shelf, key = keyed_scene(root, scene_id, film, settings, cap=run_cap, max_takes=takes)
+    scene_id = scene or film.scenes[0][1].id
+    # The run's services, opened once its options are resolved, closed when its body ends (a
+    # scene of a film run in this process works on its film's: tasks/run.py).
+    with open_run(scene_run(root, scene_id, film, settings, options.told())) as run:
+        return _shoot(run, film, settings)
+
+
+def _shoot(run: Run, film, settings):
+    """The scene's body, its run open: served from the can, or shot round by round."""
+    shelf, key = keyed_scene(run, film, settings)
     shoot = shoot_scene.with_options(result_storage=shelf)
     # An unchanged scene that finished clean before is one lookup: no task, call or approval.
     served = served_from_the_can(run, shelf, key)
@@ -162,7 +148,7 @@ def _scene(root: Path, scene, profile, provider, panel_model, video_model, judge
     return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
 
 
-def _ended_from(state, run: RunSpec | None = None):
+def _ended_from(state, run: Run | None = None):
     """A sub-flow's failed end as this run's end (a bug of ours is raised: its traceback matters)."""
     data = outcome(state, raise_on_failure=False)
     if isinstance(data, SceneEnded):
@@ -175,13 +161,13 @@ def _ended_from(state, run: RunSpec | None = None):
     return Failed(name=state.name, message=state.message or "the scene failed")
 
 
-def _finish(run: RunSpec, result: SceneResult, state):
+def _finish(run: Run, result: SceneResult, state):
     reports.scene_artifacts(run, result)
     return state
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
-def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
+def shoot_scene(run: Run, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
                 approval: str = "", finals: Finals | None = None) -> SceneRound:
     """Every shot of the scene through its gates, one round (SceneRound says where it stopped). With `panels_only`, stop once every panel is
     judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
@@ -190,15 +176,15 @@ def shoot_scene(run: RunSpec, panels_only: bool = False, rejected: list[str] = [
     return keep(_shoot_round(run, panels_only, rejected, approval, finals))   # kept: flows/outcome.py says why
 
 
-def _shoot_round(run: RunSpec, panels_only: bool, rejected: list[str], approval: str, finals: Finals | None):
+def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str, finals: Finals | None):
     """One round's body (`shoot_scene`): a SceneRound, or the round's end state."""
     root = Path(run.root)
     film = load_film(root)
-    crew(run).pricing  # an unpriced model or a bad --price-as stops here, before any money
+    run.crew.pricing  # an unpriced model or a bad --price-as stops here, before any money
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)
-    plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
-                       video_model=run.video_models[0], audio=run.model_audio)
+    plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
+                       video_model=run.lineup.videos[0], audio=run.model_audio)
     # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
     refusal = provider_checks(run, plans)
     if refusal is not None:
@@ -208,14 +194,14 @@ def _shoot_round(run: RunSpec, panels_only: bool, rejected: list[str], approval:
     references, refusal = hold_references(run, film, lock)
     if refusal is not None:
         return refusal
-    emit(event="plan", scene=run.scene, shots=[p.shot for p in plans])
+    emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
     out_dir = renders_dir(root)
     stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
     if panels_only:
         panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
-        gov = crew(run).governor
+        gov = run.crew.governor
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return SceneRound(stage="panels", plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
@@ -231,14 +217,14 @@ def _shoot_round(run: RunSpec, panels_only: bool, rejected: list[str], approval:
         else:
             clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals, cast)
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
-    if any(c.held_for_retake for c in clips.values()) and crew(run).governor.halted is None:
+    if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     approved = [p.shot for p in plans if clips[p.shot].clip_uri]
-    gov = crew(run).governor
+    gov = run.crew.governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
@@ -248,13 +234,13 @@ def _shoot_round(run: RunSpec, panels_only: bool, rejected: list[str], approval:
         height = max(p.height for p in plans)
         stitched = in_project(stitch_scene, run, StitchInput(
             scene=run.scene, clips=[[clips[s].clip_uri, clips[s].seconds] for s in approved],
-            transitions=transitions_between(plans, approved), width=width, height=height, fps=run.fps),
+            transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
             artifacts=lambda r: [r["uri"]])
         inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
-        copy_atomic(crew(run).storage.open_local(made["uri"]), Path(output))
+        copy_atomic(run.crew.storage.open_local(made["uri"]), Path(output))
         extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made["duration"], made["uri"]

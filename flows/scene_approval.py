@@ -20,7 +20,7 @@ from slate.governor.chokepoint import Usage
 from slate.governor.gates import against
 from slate.governor.money import fmt_usd
 from slate.providers.base import fingerprint
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 
 #: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
 APPROVAL_STAGE = "approval"
@@ -43,7 +43,7 @@ def _caps(st) -> str:
 
 
 
-def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
+def _show_sheet(run: Run, sheet: str, wait: str) -> str:
     """The contact sheet on the run's page while a person decides (the same key the finished
     run's sheet takes; not again when a resumed run meets the answered `wait` again); its key,
     for the form to name."""
@@ -54,10 +54,10 @@ def _show_sheet(run: RunSpec, sheet: str, wait: str) -> str:
 
 
 
-def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
+def note_decision(run: Run, decision: Decision, stage_take: int) -> None:
     """The decision as a row of the ledger's approvals (never a paid call), once: a resumed
     run meets its answered waits again."""
-    st = crew(run)
+    st = run.crew
     fp = fingerprint({**decision.model_dump(exclude={"at"}), "round": stage_take})
     if any(a.fingerprint == fp for a in st.governor.ledger.approvals(run_id=run.run_id, stage=APPROVAL_STAGE)):
         return
@@ -67,17 +67,17 @@ def note_decision(run: RunSpec, decision: Decision, stage_take: int) -> None:
 
 
 
-def approve_finals(run: RunSpec, settings, done: SceneRound) -> tuple[Decision, Finals]:
+def approve_finals(run: Run, settings, done: SceneRound) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
     decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
     retake allowance the person gave."""
-    st = crew(run)
+    st = run.crew
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
     shots, costs = [], {}
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
         costs[p.shot] = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
-                                            run.video_models[0])
+                                            run.lineup.videos[0])
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
                                    video_cost=fmt_usd(costs[p.shot]),
@@ -98,12 +98,12 @@ def approve_finals(run: RunSpec, settings, done: SceneRound) -> tuple[Decision, 
 
 
 
-def approve_retakes(run: RunSpec, settings, held: SceneRound, finals: Finals,
+def approve_retakes(run: Run, settings, held: SceneRound, finals: Finals,
                     round_: int) -> tuple[Decision, Finals]:
     """The same form again, for clips whose next take would pass the amount approved: what was
     taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
     to the amount; the others are declined (escalated). Nobody answering in time declines them."""
-    st = crew(run)
+    st = run.crew
     shots, costs = [], {}
     for p in held.plans:
         clip = held.clips[p.shot]
@@ -116,7 +116,7 @@ def approve_retakes(run: RunSpec, settings, held: SceneRound, finals: Finals,
                                    scores=score_lines(last), video_cost=f"retake {fmt_usd(costs[p.shot])}",
                                    detail=clip.held_for_retake))
     ids = [s.shot for s in shots]
-    allowance = st.stage.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
+    allowance = st.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
     wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
     text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
                               fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),

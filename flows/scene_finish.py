@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect import get_run_logger
 
-from slate.tasks.context import RunSpec, in_project, crew
+from slate.tasks.run import Run, in_project
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
 from slate.tasks.finish import finish_scene
@@ -33,16 +33,16 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 
 
-def finishing_pass(run: RunSpec, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
+def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
             width: int, height: int) -> dict | None:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
-    inputs = finishing_inputs(crew(run), root, film, run.scene, approved, transitions, run.profile)
+    inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
     if inputs is None:
         return None, None
     made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"], cues=inputs["cues"],
                                                      lut=inputs["lut"], edit=inputs["edit"], width=width,
-                                                     height=height, fps=run.fps),
+                                                     height=height, fps=run.settings.fps),
                       artifacts=lambda r: [r["uri"]])
     if made.get("loudness") is not None:
         get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
@@ -51,12 +51,12 @@ def finishing_pass(run: RunSpec, root: Path, film, approved: list[tuple[str, str
 
 
 
-def timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
+def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
               graded: dict | None, output: str, width: int, height: int) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
-    st = crew(run)
+    st = run.crew
     rows = {row["uri"]: row for row in (inputs or {}).get("shots", [])}
     shots = []
     for p in plans:
@@ -79,7 +79,7 @@ def timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str]
              # as long as it is heard: to the file's end, its `length`, or the scene's end
              "seconds": min(c["seconds"] - c["offset"], c["length"] or c["seconds"], total - c["start"]),
              "gain_db": c["gain_db"]} for c in (inputs or {}).get("cues", []) if c["start"] < total]
-    record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.fps, width=width,
+    record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.settings.fps, width=width,
                                     height=height, output=output, shots=shots, cues=cues, finished=graded)
     path = export.write_record(export.record_path(root, run.scene, run.profile), record)
     if graded is not None:
@@ -94,7 +94,7 @@ def timeline(run: RunSpec, root: Path, plans, panels, clips, approved: list[str]
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
 
 
-def extras_into_renders(run: RunSpec, graded: dict | None, output: str) -> list[Deliverable]:
+def extras_into_renders(run: Run, graded: dict | None, output: str) -> list[Deliverable]:
     """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
     and an editor look for them (the finishing pass stored them; here they are copied out)."""
     made = []
@@ -103,6 +103,6 @@ def extras_into_renders(run: RunSpec, graded: dict | None, output: str) -> list[
         if not uri:
             continue
         path = Path(output).with_name(name.format(stem=Path(output).stem))
-        in_place(crew(run).storage, uri, path, path.suffix.lstrip("."))
+        in_place(run.crew.storage, uri, path, path.suffix.lstrip("."))
         made.append(Deliverable(kind=kind, file=path.name, uri=uri))
     return made

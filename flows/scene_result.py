@@ -21,7 +21,7 @@ from slate.flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
 from slate.governor.gates import against
 from slate.manifests.settings import project_settings
 from slate.tasks.cache import result_storage
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.can import read_record, write_record
@@ -192,12 +192,12 @@ def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
 
 
 
-def conclude(run: RunSpec, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
+def conclude(run: Run, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
              before: dict | None = None, deliverables: list[Deliverable] | None = None):
     """The scene's result and the state it ends in: a concluded SceneRound (in a Completed-type
     state when it has a name of its own), or a Failed one carrying the result (`ended`)."""
     log = get_run_logger()
-    gov = crew(run).governor
+    gov = run.crew.governor
     output, duration, cut = made or (None, None, None)
     reports_ = []
     for p in plans:

@@ -24,7 +24,7 @@ from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import RefusedByModeration
 from slate.providers.local import png_bytes, reference_board
-from slate.tasks.context import RunSpec, emit, in_project, crew
+from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
 from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
 from slate.tasks.verdicts import DriftReading, GateVerdict
@@ -100,8 +100,8 @@ class ClipOutcome(BaseModel):
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
 
 
-def _policy(run: RunSpec) -> TakePolicy:
-    return TakePolicy(run.max_takes, run.no_progress_takes)
+def _policy(run: Run) -> TakePolicy:
+    return TakePolicy(run.settings.max_takes, run.settings.no_progress_takes)
 
 
 @contextmanager
@@ -127,43 +127,43 @@ def halted_reason(exc: Exception, shot: str) -> str:
     return str(exc)
 
 
-def _finish(run: RunSpec, outcome, stage: str):
+def _finish(run: Run, outcome, stage: str):
     if outcome.halted:
-        emit(scene=run.scene, shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
+        emit(run, scene=run.scene, shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
         return Completed(data=outcome, name="Halted", message=f"shot {outcome.shot}: {outcome.halted}")
     if outcome.escalated:
-        emit(scene=run.scene, shot=outcome.shot, stage=stage, status="escalated", reasons=[outcome.escalated])
+        emit(run, scene=run.scene, shot=outcome.shot, stage=stage, status="escalated", reasons=[outcome.escalated])
         return Completed(data=outcome, name="Escalated", message=f"shot {outcome.shot}: {outcome.escalated}")
     return outcome
 
 
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
-def shoot_panels(run: RunSpec, plan: ShotPlan):
+def shoot_panels(run: Run, plan: ShotPlan):
     outcome = PanelOutcome(shot=plan.shot)
     if plan.by_reference:
         return _reference_board(run, plan, outcome)
     try:
-        with at_the_easel(run.panel_model):  # the local painter: the shots' panels in turn, not all at once
+        with at_the_easel(run.lineup.panel):  # the local painter: the shots' panels in turn, not all at once
             _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = halted_reason(exc, plan.shot)
     return _finish(run, outcome, "panel")
 
 
-def _reference_board(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> PanelOutcome:
+def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOutcome:
     """A reference shot makes no panel: its references laid out as the local provider places them
     (free, no model called) stand where a panel would — the picture its keyframe gate, drift check
     and reports hold the clip to. The board is never sent to the video model."""
-    st = crew(run)
+    st = run.crew
     board = reference_board(st.storage, plan.clip_request("", None, 1))
     outcome.approved["start"] = st.storage.put_bytes(png_bytes(board), "png")
     outcome.board = True
-    emit(scene=run.scene, shot=plan.shot, stage="panel", moment="start", status="references laid out")
+    emit(run, scene=run.scene, shot=plan.shot, stage="panel", moment="start", status="references laid out")
     return outcome
 
 
-def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
-    st = crew(run)
+def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
+    st = run.crew
     moments = ["start"] + (["end"] if plan.end else [])
     for moment in moments:
         history: list[TakeResult] = []
@@ -195,7 +195,7 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
             decision, why = _policy(run).decide(history)
             if decision == "accept":
                 outcome.approved[moment] = uri
-                emit(scene=run.scene, shot=plan.shot, stage="panel", moment=moment, take=take, status="approved")
+                emit(run, scene=run.scene, shot=plan.shot, stage="panel", moment=moment, take=take, status="approved")
                 break
             if decision == "escalate":
                 outcome.escalated = f"{moment} panel {why}; last reasons: {'; '.join(reasons)}"
@@ -203,7 +203,7 @@ def _panel_takes(run: RunSpec, plan: ShotPlan, outcome: PanelOutcome) -> None:
 
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
-def shoot_video(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
+def shoot_video(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
                 finals: Finals | None = None, cast: dict | None = None):
     """`cast`: the scene's characters ({id: {turnaround_uri, wardrobe_colour}}): whom the
     keyframe gate looks for in the clip beside the shot's own."""
@@ -225,7 +225,7 @@ def _moves(plan: ShotPlan) -> bool:
     return (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
 
 
-def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, take: int, exc) -> int | None:
+def _fallback(run: Run, plan: ShotPlan, models: list[str], current: int, take: int, exc) -> int | None:
     """After a refusal, the next video model of the lineup — if its cost impact allows.
 
     The impact is what the shot's clip costs on the fallback minus on the refusing model. Past
@@ -234,35 +234,35 @@ def _fallback(run: RunSpec, plan: ShotPlan, models: list[str], current: int, tak
     switch goes ahead. Either way the decision is a $0 row of the ledger."""
     if current + 1 >= len(models):
         return None
-    st = crew(run)
+    st = run.crew
     refusing, fallback = models[current], models[current + 1]
     units = Usage("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio)
     impact = st.pricing.estimate(units, fallback) - st.pricing.estimate(units, refusing)
     left = st.governor.remaining()
-    share = Decimal(run.fallback_gate_share)
+    share = Decimal(run.settings.fallback_gate_share)
     provider, _, model = fallback.partition(":")
     spec = CallSpec(run.call_at(plan.shot, "video", take, provider, model), units, f"fallback {refusing} -> {fallback}")
     why = (f"shot {plan.shot}: {refusing} refused the clip ({exc}); {fallback} would change the remaining cost "
            f"by {fmt_usd(impact)} ({fmt_usd(left)} left under the caps, gate {share:.0%})")
-    if impact > share * left and fallback not in run.approved_fallbacks:
+    if impact > share * left and fallback not in run.settings.approve_fallback:
         st.governor.note(spec, "FallbackHeld", why)
         raise st.governor.halt(f"{why}: a person decides — run again with --approve-fallback {fallback} to allow "
                                f"it, or change the shot")
     st.governor.note(spec, "FallbackSwitch", why + ": switched")
-    emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
+    emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
     return current + 1
 
 
-def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: int, model: str,
+def _within_approval(run: Run, plan: ShotPlan, finals: Finals | None, take: int, model: str,
                      outcome: ClipOutcome) -> bool:
     """Whether this video take fits the amount a person approved (always, where nobody had to:
     the draft profile). One that does not is not sent: the shot waits for a person again, or
     — its retake declined — is escalated."""
     if finals is None:
         return True
-    st = crew(run)
+    st = run.crew
     cost = st.pricing.estimate(Usage("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio), model)
-    allowance = st.allowance(Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
+    allowance = st.allowance(run.scene, Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
     short = allowance.admit(plan.shot, take, cost)
     if short is None:
         return True
@@ -276,13 +276,13 @@ def _within_approval(run: RunSpec, plan: ShotPlan, finals: Finals | None, take: 
         outcome.held_for_retake = (f"retake {take} ({fmt_usd(cost)} on {model}) would take the final video to "
                                    f"{fmt_usd(short.would_be)}, past the {fmt_usd(short.approved)} approved "
                                    f"({fmt_usd(short.charged)} taken so far); last reasons: {why}")
-        emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status="awaiting retake approval")
+        emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="awaiting retake approval")
     return False
 
 
-def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
+def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
                  outcome: ClipOutcome, finals: Finals | None = None, cast: dict | None = None) -> None:
-    st = crew(run)
+    st = run.crew
     start_uri = panels.approved["start"]
     if plan.chain and previous is not None and previous.held_for_retake:
         # Its first frame is that shot's last: nothing is paid for until a person has answered.
@@ -302,7 +302,7 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
     outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
     start_req = asdict(plan.panel_request("start", 1))
     history: list[TakeResult] = []
-    models, current = list(run.video_models), 0
+    models, current = list(run.lineup.videos), 0
     take = 0
     while True:
         take += 1
@@ -338,24 +338,24 @@ def _video_takes(run: RunSpec, plan: ShotPlan, panels: PanelOutcome, previous: C
         if decision == "accept":
             outcome.clip_uri = clip_uri
             outcome.last_frame_uri = verdict.keyframes["last"]
-            emit(scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
+            emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
             break
         if decision == "escalate":
             outcome.escalated = f"clip {why}; last reasons: {'; '.join(reasons)}"
             return
-    if due(plan, run.drift_every):
+    if due(plan, run.settings.drift_every):
         start = plan.panel_request("start", 1)
         with _own_steps(st.governor, plan.shot):
             given = DriftInput(shot=plan.shot, last_frame_uri=outcome.last_frame_uri,
-                               panel_uri=panels.approved["start"], threshold=run.drift_threshold,
+                               panel_uri=panels.approved["start"], threshold=run.settings.drift_threshold,
                                plate_uri=start.plate_uri, turnaround_uris=[c.turnaround_uri for c in start.characters],
-                               clip_model=run.clip_model, clip_weights=run.clip_weights,
+                               clip_model=run.settings.clip_model, clip_weights=run.settings.clip_weights,
                                origin_uri=outcome.origin_uri or "",
                                characters=[{"id": c.id, "turnaround_uri": c.turnaround_uri,
                                             "wardrobe_colour": c.wardrobe_colour} for c in start.characters])
             outcome.drift = in_project(drift_check, run, given, artifacts=lambda d: [])
         outcome.reanchor = outcome.drift.reanchor
-        emit(scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift.drift)
+        emit(run, scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift.drift)
 
 
 def unjudged(panels: PanelOutcome, clip: ClipOutcome | None = None) -> list[str]:

@@ -39,7 +39,7 @@ from pydantic import BaseModel
 
 from slate.flows.scene_result import SceneResult, scene_result, word_of
 from slate.flows.call_sheet import keyed_scene, served_from_the_can
-from slate.tasks.soundstage import halt_run
+from slate.tasks.run import Run, halt_run
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").
 SCENE_DEPLOYMENT = "scene/scene"
@@ -94,15 +94,16 @@ def in_threads(shoot: Callable, order: list[str], parameters: dict, max_parallel
     return ends
 
 
-def from_the_can(root, film, order: list[str], settings, cap, log) -> dict[str, SceneEnd]:
-    """The scenes of `order` that are in the can, served here: their ends, as a scene run would
-    have reported them. A scene whose key cannot be made here (a reference gone, the store not
-    answering) is left to its own run, which reports why."""
+def from_the_can(run: Run, film, order: list[str], settings, log) -> dict[str, SceneEnd]:
+    """The scenes of `order` that are in the can, served here by the film's open `run`: their
+    ends, as a scene run would have reported them. A scene whose key cannot be made here (a
+    reference gone, the store not answering) is left to its own run, which reports why."""
     ends = {}
     for scene in order:
         try:
-            run, shelf, key = keyed_scene(root, scene, film, settings, cap=cap, max_takes=None)
-            served = served_from_the_can(run, shelf, key)
+            at = run.at_scene(scene)
+            shelf, key = keyed_scene(at, film, settings)
+            served = served_from_the_can(at, shelf, key)
         except Exception as exc:  # noqa: BLE001 — the scene's own run meets it again and says so
             log.info("scene %s: not looked up in the can here (%s: %s); its run will", scene, type(exc).__name__, exc)
             continue

@@ -30,7 +30,7 @@ class TakeResult:
 class TakePolicy:
     """The per-shot take policy: the take cap and the takes without progress before a shot is
     escalated. The one class for it: the settings' defaults (`max_takes`, `no_progress_takes`),
-    the film's budget block (governor/budget.py `SlateBudget.takes`), a run's RunSpec and the
+    the film's budget block (governor/budget.py `SlateBudget.takes`), a run's Run and the
     reel's record all come to this."""
 
     max_takes: int = 3

@@ -5,6 +5,9 @@ Everything else in slate imports this package; it imports nothing of ours, and i
 touches the network.
 """
 
+if __name__ != "slate.manifests":   # the folder is slate/manifests (a symlink); imported bare, it would be a second copy
+    raise ImportError(f"import slate.manifests, not {__name__}: manifests/ is slate's manifests package (slate/manifests)")
+
 from .example import EXAMPLE_FILM_ID, draw_plate, example_documents, write_example_film
 from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key, check_key, parse_canonical
 from .load import LoadedFilm, ManifestError, Problem, load_film, problems_from_validation, read_document

@@ -1,191 +1,245 @@
-"""A run's options, declared once: what a run may be told, and where each can be told it.
+"""A run's options: one typed value, everything a run may be told, declared once.
 
-Every option a run takes is one `RunOption` here: its title (the Prefect form's label), its
-description, the settings key it is (slate.toml, `SLATE_<KEY>`; its default and bounds are that
-field's in manifests/settings.py), the command-line flag that sets it for one run, the name of
-the run form's parameter, the `RunSpec` field a stage is handed it in (tasks/context.py) and
-whether it changes what a stage makes — only those feed a scene's cache key (tasks/can.py).
+`RunOptions` is a pydantic model. Each field is one option: its type, default and bounds, its
+title (the Prefect form's label) and description, and — in a `Told` beside it — where it may be
+told (a flag of `slate run`, the Prefect run form, the MCP run tool, slate.toml and `SLATE_*`)
+and whether it changes what a stage makes (only those reach a scene's cache key). Every surface
+is derived from these fields, never written again:
 
-The surfaces are derived from this table, never written again: the typer options of `slate
-run`, `check`, `estimate` and `doctor` (slate/commands/options.py), the run form's field
-descriptions and titles (flows/options.py, deployments/register.py), the preflight's overrides
-and the flags its problems name (tasks/preflight.py), the cache key's exclusions
-(tasks/can.py `NOT_OUTPUT`) and the bounds the CLI and the form check. tests/integration/test_run_options.py
-holds each surface to it.
+  - the film's settings (manifests/settings.py `Settings`) inherit them: slate.toml's run keys,
+    `SLATE_*`, their bounds and the "did you mean" of a misspelt key;
+  - the command line's flags (slate/commands/options.py);
+  - the flows take one `options: RunOptions` parameter (flows/scene.py, flows/film.py), so Prefect
+    draws the run form from this model (deployments/register.py titles it for a person);
+  - the MCP run tool's arguments (slate/agent/server.py);
+  - a scene's cache key (tasks/can.py) takes the options whose `output` is true.
 
-It must never hold a value of a run (this is a table of names), never a key or a URL with a
-password, and it imports nothing of ours but manifests.
+A `RunOptions` holds what a run was *told*: the fields given when it was made (pydantic's
+`model_fields_set`); an option not told stands at its default and leaves the film's settings
+their say. So a value arriving blank from a form or as None from code is not told (`_untold`),
+and a `RunOptions` dumps only its told values — what crosses to a deployment's run, or is kept as
+a flow run's parameters, is what the person said, and an untouched default never overrides the
+film's slate.toml. `over(settings)` resolves: the told values over the film's (tasks/run.py).
+
+Where a value comes from, lowest first: the default here, slate.toml, SLATE_*, then what the run
+was told (a flag, the form, the agent).
+
+It must never hold a key or a URL with a password (those are read where they are used), never a
+provider's own knobs (a provider declares its settings itself: providers/spec.py), and it imports
+nothing of ours.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-__all__ = ["RunOption", "OPTIONS", "RUN_IDENTITY", "SWITCH_FORM", "option", "by_form", "cli_flags", "not_output", "overrides",
-           "bounds", "titles"]
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+
+__all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "told_of", "option_names", "flag_of",
+           "cli_flags", "bounds", "output_names"]
+
+#: How the run form spells "not told: the film's own value" in a choice.
+FROM_SETTINGS = "from slate.toml"
+#: How the run form spells a switch.
+SWITCH_FORM: dict[bool, str] = {True: "on", False: "off"}
+#: What "not told" arrives as: None from code, blank or the placeholder from a form, an empty list.
+_NOT_TOLD = (None, "", FROM_SETTINGS)
 
 
 @dataclass(frozen=True)
-class RunOption:
-    """One thing a run may be told.
+class Told:
+    """Where an option may be told, and what telling it changes.
 
-    ``setting`` is the Settings field (slate.toml key, SLATE_* variable) or None for what only a
-    run is told (which scenes, the project); ``flag`` the command-line flag (None: not on the
-    command line); ``form`` the run form's parameter (None: not on the form); ``run_field`` the
-    RunSpec field that carries the resolved value to the stages (None: resolved before them);
-    ``output`` whether it changes what a stage makes (False: it changes only what is spent, how
-    long a run waits, or which run this is — never part of a cache key)."""
+    ``flag``: the command-line flag (None: not on the command line); ``form``: on the Prefect run
+    form; ``mcp``: an argument of the MCP run tool (what an agent may choose; caps never are);
+    ``setting``: a key of slate.toml and a `SLATE_*` variable (False: only a run is told it);
+    ``output``: it changes what a stage makes, so it is part of a scene's cache key (False: it
+    changes what is spent, how long a run waits or which scenes run — never what is made);
+    ``unset``: what not telling it means, for the command line's help; ``many``: repeatable on the
+    command line; ``joined``: repeatable on the command line, held as one comma list."""
 
-    name: str
-    title: str
-    help: str
-    unset: str = ""             # what not giving it means (the command line says "default: …")
-    setting: str | None = None
     flag: str | None = None
-    form: str | None = None
-    run_field: str | None = None
+    form: bool = True
+    mcp: bool = False
+    setting: bool = True
     output: bool = True
-    many: bool = False          # repeatable on the command line / a list on the form
-    joined: bool = False        # repeatable on the command line, held as one comma list (a text setting)
-    kind: type = str            # the command line's type (money is text: parsed as Decimal, never float;
-                                # a bool is a switch: --flag / --no-flag, neither typed keeps the setting)
-
-    @property
-    def cli_help(self) -> str:
-        return self.help + (f" (default: {self.unset})" if self.unset else "")
-
-    @property
-    def param(self) -> str:
-        """The Python name of the command line's parameter (``--cap`` → ``cap``)."""
-        return (self.flag or f"--{self.name}").lstrip("-").replace("-", "_")
+    unset: str = ""
+    many: bool = False
+    joined: bool = False
 
 
-# Where a value comes from, lowest first: the default, slate.toml, SLATE_*, then the flag or the form.
-OPTIONS: tuple[RunOption, ...] = (
-    RunOption("project", "Film project", "the film project's folder (with film.yaml) on the worker's machine, or a "
-              "pushed film's address: s3://BUCKET[/PREFIX]/films/FILM_ID", form="project", output=False),
-    RunOption("scene", "Scene", "the scene to render", unset="the first", flag="--scene", form="scene"),
-    RunOption("scenes", "Scenes", "the scenes to render, in film order (repeatable)", unset="every scene of the film",
-              flag="--scene", form="scenes", many=True),
-    RunOption("profile", "Profile", "draft = 480p, no approval (the nightly batch); final = 720p after a person "
-              "approves the shots; hero = 1080p for shots marked critical", setting="profile", flag="--profile",
-              form="profile", run_field="profile"),
-    RunOption("provider", "Provider", "who draws panels and animates them, where it offers them (local: offline and "
-              "free)", setting="provider", flag="--provider", form="provider"),
-    RunOption("panel_model", "Panel model", "panel model: provider or provider:model, e.g. "
-              "gemini:gemini-2.5-flash-image", unset="from slate.toml", setting="panel_model", flag="--panel-model", form="panel_model",
-              run_field="panel_model"),
-    RunOption("video_model", "Video model(s)", "video model(s), comma-separated: the first is used, the rest are "
-              "fallbacks when a take is refused, e.g. replicate:bytedance/seedance-1-lite", unset="from slate.toml",
-              setting="video_model",
-              flag="--video-model", form="video_model", run_field="video_models"),
-    RunOption("judge", "Judge", "judge of the gates: provider or provider:model",
-              unset="local with local panels, else gemini", setting="judge", flag="--judge", form="judge", run_field="judge_model"),
-    RunOption("model_audio", "Model audio", "ask the video model for the sound it makes with the picture, and pay "
-              "for it where the rate card prices it higher (per profile: [models.<profile>] audio in slate.toml)",
-              unset="the profile's, else off", setting="model_audio", flag="--model-audio", form="model_audio",
-              run_field="model_audio", kind=bool),
-    RunOption("cannot_judge", "What the judge cannot judge", "block | warn: what a gate does with a take its judge "
-              "cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
-              "UNJUDGED on the contact sheet, the validation table and the summary", unset="slate.toml, block",
-              setting="cannot_judge", flag="--cannot-judge", form="cannot_judge", run_field="cannot_judge"),
-    RunOption("run_cap_usd", "Run cap (USD)", "the most this run may spend in USD, e.g. 5.00; 0 is a cap of zero",
-              unset="the film's budget block", setting="run_cap_usd", flag="--cap", form="cap",
-              run_field="run_cap_usd", output=False),
-    RunOption("film_cap_usd", "Film cap (USD)", "per-film budget cap in USD, across runs", setting="film_cap_usd",
-              run_field="film_cap_usd", output=False),
-    RunOption("price_as", "Price as (rehearsal)", "rehearse: price the calls of a capability as this model, once "
-              "per capability (panel, judge, video), e.g. --price-as gemini:gemini-2.5-flash-image --price-as "
-              "gemini:gemini-2.5-flash --price-as replicate:bytedance/seedance-1-pro (on the form: a comma list)",
-              setting="price_as", flag="--price-as", form="price_as", run_field="price_as", output=False, joined=True),
-    RunOption("approve_fallback", "Approved fallbacks", "allow this fallback video model whatever its cost impact "
-              "(the command a halted run names)", setting="approve_fallback", flag="--approve-fallback",
-              form="approve_fallback", run_field="approved_fallbacks", many=True),
-    RunOption("max_takes", "Takes per shot", "takes of one stage before a shot is escalated",
-              unset="the film's budget block", setting="max_takes", flag="--max-takes", form="max_takes", run_field="max_takes",
-              kind=int),
-    RunOption("no_progress_takes", "Takes without progress", "escalate when the best gate score has not improved "
-              "over this many takes", setting="no_progress_takes", run_field="no_progress_takes", kind=int),
-    RunOption("max_parallel_scenes", "Scenes at once", "scenes rendered at once",
-              unset="max_parallel_scenes in slate.toml, 4", setting="max_parallel_scenes", flag="--max-parallel-scenes",
-              form="max_parallel_scenes", output=False, kind=int),
-    RunOption("fps", "Frames per second", "frames per second of rendered clips", setting="fps", run_field="fps",
-              kind=int),
-    RunOption("drift_every", "Drift check every", "check drift every Nth shot of a chain", setting="drift_every",
-              run_field="drift_every", kind=int),
-    RunOption("drift_threshold", "Drift threshold", "drift past which the next chained shot re-anchors",
-              setting="drift_threshold", run_field="drift_threshold", kind=float),
-    RunOption("clip_model", "CLIP model", "open_clip model name for drift checks", setting="clip_model",
-              run_field="clip_model"),
-    RunOption("clip_weights", "CLIP weights", "CLIP weights for drift checks (empty: CLIP drift is off)",
-              setting="clip_weights", run_field="clip_weights"),
-    RunOption("fallback_gate_share", "Fallback gate share", "a fallback's cost rise past this share of what is left "
-              "waits for a person", setting="fallback_gate_share", run_field="fallback_gate_share"),
-    RunOption("local_latency", "Local latency", "seconds the local provider takes per video job",
-              setting="local_latency", run_field="local_latency", output=False, kind=float),
-    RunOption("local_fault_rate", "Local fault rate", "share of local outputs made off-model on purpose",
-              setting="local_fault_rate", run_field="local_fault_rate", kind=float),
-    RunOption("local_fault_seed", "Local fault seed", "seed of the local provider's fault mode",
-              setting="local_fault_seed", run_field="local_fault_seed", kind=int),
-    RunOption("local_fault_kinds", "Local fault kinds", "comma-separated fault kinds", setting="local_fault_kinds",
-              run_field="local_fault_kinds"),
-    RunOption("video_slots", "Video slots", "video jobs in flight per provider key", setting="video_slots",
-              run_field="video_slots", output=False, kind=int),
-    RunOption("busy_wait_seconds", "Busy wait", "how long a run waits for a paid call another live run is making",
-              setting="busy_wait_seconds", run_field="busy_wait_seconds", output=False, kind=float),
-)
-
-#: How the run form spells a switch (a bool option): a dropdown of "from slate.toml", "on", "off".
-SWITCH_FORM: dict[bool, str] = {True: "on", False: "off"}
-
-#: RunSpec fields that are not options: which run and scene this is, and where the providers are.
-#: True: part of what a stage makes (a scene's key holds them); False: never in a key.
-RUN_IDENTITY: dict[str, bool] = {"root": False, "run_id": False, "film": True, "scene": True, "base_urls": True}
-
-_BY_NAME = {o.name: o for o in OPTIONS}
+Profile = Literal["draft", "final", "hero"]
+CannotJudge = Literal["block", "warn"]
+# Caps are finite: an `inf` in slate.toml would be a cap that never refuses.
+Usd = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 
 
-def option(name: str) -> RunOption:
-    return _BY_NAME[name]
+class RunOptions(BaseModel):
+    """Everything a run may be told (the module's docstring says how each field is used)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    #: Whether blank values are "not told" (a run's options) or values (the film's settings).
+    __told__ = True
+
+    scenes: Annotated[list[str], Told(flag="--scene", mcp=True, setting=False, output=False, many=True,
+                                      unset="every scene of the film")] = Field(
+        default_factory=list, title="Scenes", description="the scenes to render, in film order (repeatable)")
+    profile: Annotated[Profile, Told(flag="--profile", mcp=True)] = Field(
+        "draft", title="Profile", description="draft = 480p, no approval (the nightly batch); final = 720p after "
+        "a person approves the shots; hero = 1080p for shots marked critical")
+    provider: Annotated[str, Told(flag="--provider")] = Field(
+        "local", title="Provider", description="who draws panels and animates them, where it offers them (local: "
+        "offline and free; an unknown name lists them)")
+    panel_model: Annotated[str | None, Told(flag="--panel-model", unset="from slate.toml")] = Field(
+        None, title="Panel model", description="panel model: provider or provider:model, e.g. "
+        "gemini:gemini-2.5-flash-image (beats [models.<profile>])")
+    video_model: Annotated[str | None, Told(flag="--video-model", unset="from slate.toml")] = Field(
+        None, title="Video model(s)", description="video model(s), comma-separated: the first is used, the rest "
+        "are fallbacks when a take is refused, e.g. replicate:bytedance/seedance-1-lite")
+    judge: Annotated[str | None, Told(flag="--judge", unset="local with local panels, else gemini")] = Field(
+        None, title="Judge", description="judge of the gates: provider or provider:model")
+    model_audio: Annotated[bool | None, Told(flag="--model-audio", unset="the profile's, else off")] = Field(
+        None, title="Model audio", description="ask the video model for the sound it makes with the picture, and "
+        "pay for it where the rate card prices it higher (per profile: [models.<profile>] audio in slate.toml)")
+    cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
+        "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
+        "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
+        "UNJUDGED on the contact sheet, the validation table and the summary")
+    run_cap_usd: Annotated[Usd, Told(flag="--cap", output=False, unset="the film's budget block")] = Field(
+        Decimal("25"), title="Run cap (USD)", description="the most this run may spend in USD, e.g. 5.00; 0 is a "
+        "cap of zero")
+    film_cap_usd: Annotated[Usd, Told(form=False, output=False)] = Field(
+        Decimal("250"), title="Film cap (USD)", description="per-film budget cap in USD, across runs")
+    price_as: Annotated[str | None, Told(flag="--price-as", output=False, joined=True)] = Field(
+        None, title="Price as (rehearsal)", description="rehearse: price the calls of a capability as this model, "
+        "once per capability (panel, judge, video), e.g. --price-as gemini:gemini-2.5-flash-image --price-as "
+        "gemini:gemini-2.5-flash --price-as replicate:bytedance/seedance-1-pro (on the form: a comma list)")
+    approve_fallback: Annotated[list[str], Told(flag="--approve-fallback", many=True)] = Field(
+        default_factory=list, title="Approved fallbacks", description="allow this fallback video model whatever "
+        "its cost impact (the command a halted run names)")
+    max_takes: Annotated[int, Told(flag="--max-takes", unset="the film's budget block")] = Field(
+        3, ge=1, le=20, title="Takes per shot", description="takes of one stage before a shot is escalated")
+    no_progress_takes: Annotated[int, Told(form=False)] = Field(
+        2, ge=1, le=20, title="Takes without progress", description="escalate when the best gate score has not "
+        "improved over this many takes")
+    max_parallel_scenes: Annotated[int, Told(flag="--max-parallel-scenes", output=False,
+                                             unset="max_parallel_scenes in slate.toml, 4")] = Field(
+        4, ge=1, le=64, title="Scenes at once", description="scenes of a film rendered at once (each a scene run: in "
+        "this process, or on any worker when the film runs under a deployment)")
+    fps: Annotated[int, Told(form=False)] = Field(
+        24, ge=1, le=60, title="Frames per second", description="frames per second of rendered clips")
+    drift_every: Annotated[int, Told(form=False)] = Field(
+        5, ge=1, le=100, title="Drift check every", description="check drift against the master references every "
+        "Nth shot of a chain")
+    drift_threshold: Annotated[float, Told(form=False)] = Field(
+        0.35, ge=0, le=1, title="Drift threshold", description="drift (the worst of 1-SSIM, colour distance and "
+        "1-CLIP similarity to the approved panel) past which the next chained shot re-anchors")
+    clip_model: Annotated[str, Told(form=False)] = Field(
+        "ViT-B-32", title="CLIP model", description="open_clip model name for drift checks (needs the slate[clip] "
+        "extra)")
+    clip_weights: Annotated[str, Told(form=False)] = Field(
+        "", title="CLIP weights", description="CLIP weights: a checkpoint file's path or an open_clip pretrained tag "
+        "(fetched from a hub); empty: CLIP drift is off")
+    fallback_gate_share: Annotated[Decimal, Told(form=False)] = Field(
+        Decimal("0.15"), ge=0, le=1, allow_inf_nan=False, title="Fallback gate share", description="a switch to a "
+        "fallback video model that would raise the remaining cost by more than this share of the remaining budget "
+        "waits for a person")
+    video_slots: Annotated[int, Told(form=False, output=False)] = Field(
+        1, ge=1, le=32, title="Video slots", description="video jobs in flight per provider key")
+    busy_wait_seconds: Annotated[float, Told(form=False, output=False)] = Field(
+        1800, ge=0, le=86400, title="Busy wait", description="how long a run waits for a paid call that another "
+        "live run is making of the same request, before halting that shot")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untold(cls, data: Any) -> Any:
+        """A run's options: what arrives blank (None, "", the form's "from slate.toml", an empty
+        list) was not told. The film's settings (a subclass) keep every value they are given."""
+        if not cls.__told__ or not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (v is None or v == [] or (isinstance(v, str) and v in _NOT_TOLD))}
+
+    @field_validator("run_cap_usd", "film_cap_usd", mode="before")
+    @classmethod
+    def _dollars(cls, v: Any) -> Any:
+        # "$5.00" and "1,000" as people type amounts on a command line or a form (slate.toml's
+        # values are written once and checked as they stand: "$5" there is a mistake to name).
+        if cls.__told__ and isinstance(v, str):
+            return v.strip().removeprefix("$").replace(",", "")
+        return v
+
+    @field_validator("price_as", mode="before")
+    @classmethod
+    def _price_as_list(cls, v: Any) -> Any:
+        # A list (repeated flags, a TOML array) is held as the one comma list the runs pass on.
+        if isinstance(v, (list, tuple)):
+            v = ",".join(str(x).strip() for x in v if str(x).strip())
+        return v or None
+
+    @field_validator("model_audio", mode="before")
+    @classmethod
+    def _switch(cls, v: Any) -> Any:
+        # The form's spelling of a switch ("on"/"off"), as the CLI and code say it (True/False).
+        for on, spelt in SWITCH_FORM.items():
+            if v == spelt:
+                return on
+        return v
+
+    @field_validator("scenes", "approve_fallback", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        # One name or a comma list, as a form's text field may send it.
+        if isinstance(v, str):
+            return [x.strip() for x in v.split(",") if x.strip()]
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        """Only the told values: what crosses to a deployment's run, or is kept as a flow run's
+        parameters, is what the run was told (an untold default must never become a told one)."""
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    def told(self) -> dict[str, Any]:
+        """What this run was told, by option name (the Python values)."""
+        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
+
+    def telling(self, **more: Any) -> "RunOptions":
+        """These options with `more` told as well (None: leave as it is)."""
+        return RunOptions(**{**self.told(), **{k: v for k, v in more.items() if v is not None}})
 
 
-def by_form(form: str) -> RunOption:
-    """The option a run form parameter sets."""
-    return next(o for o in OPTIONS if o.form == form)
+def told_of(name: str) -> Told:
+    """The `Told` of an option (every field has one)."""
+    field = RunOptions.model_fields[name]
+    return next(m for m in field.metadata if isinstance(m, Told))
 
 
-def titles() -> dict[str, str]:
-    """How the run form titles each of its fields."""
-    return {o.form: o.title for o in OPTIONS if o.form}
+def option_names(**where: bool) -> list[str]:
+    """The options whose `Told` matches every `where` (e.g. form=True, setting=False), in order."""
+    return [n for n in RunOptions.model_fields if all(getattr(told_of(n), k) == v for k, v in where.items())]
+
+
+def flag_of(name: str) -> str | None:
+    return told_of(name).flag
 
 
 def cli_flags() -> dict[str, str]:
-    """Settings field → the command-line flag that sets it (how a problem names what was typed)."""
-    return {o.setting: o.flag for o in OPTIONS if o.setting and o.flag}
+    """Option → the command-line flag that tells it (how a problem names what was typed)."""
+    return {n: told_of(n).flag for n in RunOptions.model_fields if told_of(n).flag}  # type: ignore[misc]
 
 
-def overrides(values: dict[str, Any]) -> dict[str, Any]:
-    """A run's given values (by option name; None: not given) as settings overrides, every
-    option that is a setting and has a flag or a form present (None when not given)."""
-    return {o.setting: values.get(o.name) for o in OPTIONS if o.setting and (o.flag or o.form)}
-
-
-def not_output() -> tuple[str, ...]:
-    """RunSpec fields that change what is spent, how long a run waits or which run it is —
-    never what is made: left out of every cache key."""
-    return tuple([f for f, made in RUN_IDENTITY.items() if not made]
-                 + [o.run_field for o in OPTIONS if o.run_field and not o.output])
+def output_names() -> list[str]:
+    """The options that change what a stage makes: a scene's cache key holds their values."""
+    return option_names(output=True)
 
 
 def bounds(name: str) -> tuple[Any, Any]:
-    """(ge, le) of an option's setting, as Settings declares them (None where unbounded)."""
-    from annotated_types import Ge, Gt, Le
-
-    from slate.manifests.settings import Settings
+    """(ge, le) of an option (None where unbounded), as its field declares them."""
     low = high = None
-    for m in Settings.model_fields[option(name).setting].metadata:
-        if isinstance(m, (Ge, Gt)):
-            low = getattr(m, "ge", None) if isinstance(m, Ge) else m.gt
-        if isinstance(m, Le):
-            high = m.le
+    for m in RunOptions.model_fields[name].metadata:
+        low = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else low
+        low = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else low
+        high = getattr(m, "le", None) if getattr(m, "le", None) is not None else high
     return low, high

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from .load import ManifestError, Problem, _message, locate, read_bounded
+from .options import RunOptions, option_names
 
 __all__ = ["Settings", "ProfileModels", "model_audio", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
 
@@ -42,6 +43,9 @@ TABLE = "slate"                 # settings may also sit in a [slate] table
 #: registry.py `base_urls`): manifests/ imports nothing of ours, so here only the form is checked.
 BASE_URL_KEY = re.compile(r"([a-z][a-z0-9]{1,30})_base_url")
 BASE_URL_ENV = re.compile(r"SLATE_([A-Za-z][A-Za-z0-9]{1,30})_BASE_URL", re.IGNORECASE)
+#: A provider's own setting may be written `<name>_<setting>` in slate.toml (local_latency), as a
+#: base URL is; which names and settings exist is the registry's to say.
+PROVIDER_KEY = re.compile(r"([a-z][a-z0-9]{1,30})_([a-z][a-z0-9_]{0,40})")
 
 
 def _base_url(v: str) -> str:
@@ -142,52 +146,27 @@ class StorageSettings(BaseModel):
         return self
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", validate_default=True)
+class Settings(RunOptions, BaseSettings):
+    """The film's settings: every run option (manifests/options.py `RunOptions`, inherited: one
+    declaration) at the film's value, and what belongs to the project rather than to a run."""
 
-    profile: Literal["draft", "final", "hero"] = Field("draft", description="draft=480p nightly, final=720p, hero=1080p for critical shots")
-    provider: str = Field("local", description="provider of panels and video where it offers them: local (offline, free) or a vendor slate knows (an unknown name lists them)")
-    judge: str | None = Field(None, description="the judge of the panel and keyframe gates (default: local with local panels, else gemini)")
-    cannot_judge: Literal["block", "warn"] = Field("block", description="a take the judge cannot judge (art it cannot read): block — the shot is escalated and `slate check` refuses such art; warn — a rehearsal of the plumbing: the take goes on, shown UNJUDGED on the contact sheet, the validation table and the summary, never passed silently")
-    panel_model: str | None = Field(None, description="the panel model for this run: provider or provider:model (beats [models.<profile>])")
-    video_model: str | None = Field(None, description="video model(s) for this run, comma-separated: the first is used, the rest are fallbacks on refusal")
-    model_audio: bool | None = Field(None, description="ask video models for the sound they make with the picture, and pay for it where the rate card prices it higher: true or false for every profile (unset: each profile's [models.<profile>] audio, else off)")
+    model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", validate_default=True, frozen=True)
+    __told__ = False   # a blank value in slate.toml is a value, not "not told"
+
     models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
     base_urls: dict[str, BaseUrl] = Field(default_factory=dict, description="the root of a provider's API paths, by provider, where a gateway, proxy or fake stands in (also `<provider>_base_url` in slate.toml, or SLATE_<PROVIDER>_BASE_URL); a provider not named here uses its own")
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict, description="a provider's own settings, by provider: a [providers.<name>] table, or `<name>_<setting>` in slate.toml, or SLATE_<NAME>_<SETTING> (e.g. the local provider's latency and fault rehearsal: local_latency, local_fault_rate); which settings a provider has is its own to declare (providers/spec.py)")
     approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")
-    approve_fallback: list[str] = Field(default_factory=list, description="fallback video models a person has approved for this run whatever the cost impact (slate run --approve-fallback MODEL)")
-    fallback_gate_share: Decimal = Field(Decimal("0.15"), ge=0, le=1, allow_inf_nan=False, description="a switch to a fallback video model that would raise the remaining cost by more than this share of the remaining budget waits for a person")
-    fps: int = Field(24, ge=1, le=60, description="frames per second of rendered clips")
-    max_takes: int = Field(3, ge=1, le=20, description="per-shot retry cap: takes of one stage before the shot is escalated")
-    no_progress_takes: int = Field(2, ge=1, le=20, description="escalate when the best gate score has not improved over this many takes")
-    drift_every: int = Field(5, ge=1, le=100, description="check drift against the master references every Nth shot of a chain")
-    drift_threshold: float = Field(0.35, ge=0, le=1, description="drift (the worst of 1-SSIM, colour distance and 1-CLIP similarity to the approved panel) past which the next chained shot re-anchors")
-    clip_model: str = Field("ViT-B-32", description="open_clip model name for drift checks (needs the slate[clip] extra)")
-    clip_weights: str = Field("", description="CLIP weights: a checkpoint file's path or an open_clip pretrained tag (fetched from a hub); empty: CLIP drift is off")
-    local_latency: float = Field(0.0, ge=0, le=600, description="seconds the local provider takes per video job (rehearse waits and crashes)")
-    local_fault_rate: float = Field(0.0, ge=0, le=1, description="share of local provider outputs made off-model on purpose")
-    local_fault_seed: int = Field(0, description="seed of the local provider's fault mode")
-    local_fault_kinds: str = Field("recolour,wrong_plate,missing,corrupted", description="comma-separated fault kinds")
+    timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
     # The ledger's URL (SLATE_LEDGER_URL, or `ledger_url` in slate.toml) is not a field here: it
     # may hold a password, so governor.ledger.Ledger.for_project reads it at the moment of use
     # and nothing ever passes it along as a flow or task parameter.
-    # Caps are finite: an `inf` in slate.toml would be a cap that never refuses.
-    run_cap_usd: Decimal = Field(Decimal("25"), ge=0, allow_inf_nan=False, description="per-run budget cap in USD (0: spend nothing)")
-    film_cap_usd: Decimal = Field(Decimal("250"), ge=0, allow_inf_nan=False, description="per-film budget cap in USD, across runs")
-    price_as: str | None = Field(None, description="rehearsal: price the calls of each capability (panel, judge, video) as these models, a comma list, e.g. gemini:gemini-2.5-flash-image,gemini:gemini-2.5-flash,replicate:bytedance/seedance-1-pro")
-    video_slots: int = Field(1, ge=1, le=32, description="video jobs in flight per provider key")
-    max_parallel_scenes: int = Field(4, ge=1, le=64, description="scenes of a film run at once (each a scene run: in this process, or on any worker when the film runs under a deployment)")
-    busy_wait_seconds: float = Field(1800, ge=0, le=86400, description="how long a run waits for a paid call that another live run is making of the same request, before halting that shot")
-    timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
-    storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
 
-    @field_validator("price_as", mode="before")
-    @classmethod
-    def _price_as_list(cls, v):
-        # A list in slate.toml (or repeated flags) is held as the one comma list the runs pass on.
-        if isinstance(v, (list, tuple)):
-            v = ",".join(str(x).strip() for x in v if str(x).strip())
-        return v or None
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        """Every value: the film's settings are all said (only a run's options are a told few)."""
+        return handler(self)
 
     @field_validator("timezone")
     @classmethod
@@ -276,15 +255,31 @@ def read_settings_file(root: Path) -> tuple[dict[str, Any], list[Problem]]:
         entries += [(k, f"{TABLE}.{k}", v) for k, v in table.items()]
     elif table is not None:
         problems.append(Problem(SETTINGS_FILE, None, TABLE, f"must be a table ([{TABLE}]), not a {type(table).__name__}"))
-    known = list(Settings.model_fields) + list(OTHER_KEYS)
+    run_only = set(option_names(setting=False))
+    known = [f for f in Settings.model_fields if f not in run_only] + list(OTHER_KEYS)
     for name, written, value in entries:
         if name in OTHER_KEYS:
+            continue
+        if name in run_only:
+            problems.append(Problem(SETTINGS_FILE, None, written, "is not a setting: only a run is told it "
+                                                                  "(a flag of `slate run`, the run form)"))
             continue
         if name not in Settings.model_fields and (url := BASE_URL_KEY.fullmatch(name)):
             named = {k: v for k, v in values.items() if k.startswith("base_urls.")}
             key = f"base_urls.{url.group(1)}"
             if key in named:
                 problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {named[key][0]})"))
+            else:
+                values[key] = (written, value)
+            continue
+        if name not in Settings.model_fields and not difflib.get_close_matches(name, known, n=1, cutoff=0.75) \
+                and (own := PROVIDER_KEY.fullmatch(name)):
+            # `<provider>_<setting>` (local_latency): a provider's own setting, folded into its
+            # [providers.<name>] table; whether that provider has that setting is the registry's
+            # to say (providers/registry.py `provider_settings`), as for base URLs.
+            key = f"providers.{own.group(1)}.{own.group(2)}"
+            if key in values:
+                problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {values[key][0]})"))
             else:
                 values[key] = (written, value)
             continue
@@ -301,7 +296,27 @@ def read_settings_file(root: Path) -> tuple[dict[str, Any], list[Problem]]:
             problems.append(Problem(SETTINGS_FILE, None, written, f"is set twice (also as {values[name][0]})"))
             continue
         values[name] = (written, value)
-    return _fold_base_urls({k: v for k, (_, v) in values.items()}, problems), problems
+    return _fold_providers(_fold_base_urls({k: v for k, (_, v) in values.items()}, problems), problems), problems
+
+
+def _fold_providers(values: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """`<provider>_<setting>` keys into the `providers` table, beside a [providers.<name>] table's own."""
+    loose = {tuple(k.split(".")[1:3]): values.pop(k) for k in list(values) if k.startswith("providers.")}
+    if not loose:
+        return values
+    table = values.get("providers")
+    if table is not None and not isinstance(table, dict):
+        return values   # the table's own type error is pydantic's to say
+    table = {name: dict(v) if isinstance(v, dict) else v for name, v in (table or {}).items()}
+    for (name, setting), value in loose.items():
+        own = table.setdefault(name, {})
+        if not isinstance(own, dict):
+            continue
+        if setting in own:
+            problems.append(Problem(SETTINGS_FILE, None, f"{name}_{setting}", f"is set twice (also in [providers.{name}])"))
+        own[setting] = value
+    values["providers"] = table
+    return values
 
 
 def _fold_base_urls(values: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:

@@ -5,6 +5,9 @@ ours (stdlib, numpy, PIL, imageio_ffmpeg, and ffmpeg-python's graph builder in f
 or keep state between calls.
 """
 
+if __name__ != "slate.media":   # the folder is slate/media (a symlink); imported bare, it would be a second copy
+    raise ImportError(f"import slate.media, not {__name__}: media/ is slate's media package (slate/media)")
+
 from .commands import (MOVEMENTS, concat_args, count_frames_args, dissolve_misfits, frame_at_args,
                        last_frame_args, probe_args, still_clip_args)
 from .contact import ContactEntry, contact_sheet

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from slate.manifests.keys import parse_canonical
 from slate.media import add_sound_bed, render_clip
@@ -62,6 +63,35 @@ class FaultMode:
         if self.rate <= 0:
             return {}
         return {"fault_rate": self.rate, "fault_seed": self.seed, "fault_kinds": list(self.kinds)}
+
+
+class LocalSettings(BaseModel):
+    """The local provider's own settings: rehearsal knobs no vendor has. In slate.toml as
+    `local_<setting>` or a [providers.local] table, or SLATE_LOCAL_<SETTING> (providers/registry.py
+    `provider_settings`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency: float = Field(0.0, ge=0, le=600, description="seconds the local provider takes per video job "
+                           "(rehearse waits and crashes)")
+    fault_rate: float = Field(0.0, ge=0, le=1, description="share of local provider outputs made off-model on purpose")
+    fault_seed: int = Field(0, description="seed of the local provider's fault mode")
+    fault_kinds: str = Field(",".join(FAULT_KINDS), description="comma-separated fault kinds")
+
+    @field_validator("fault_kinds")
+    @classmethod
+    def _known_kinds(cls, v: str) -> str:
+        FaultMode.parse(0.0, 0, v)   # an unknown kind is said here, naming the known ones
+        return v
+
+    @property
+    def faults(self) -> FaultMode:
+        return FaultMode.parse(self.fault_rate, self.fault_seed, self.fault_kinds)
+
+    def variant(self) -> dict:
+        """What these settings change of what the provider makes: the fault mode, when it is on
+        (the latency changes only how long a job takes)."""
+        return self.faults.as_variant()
 
 
 def _append_book(path: Path, entry: dict) -> None:
@@ -390,12 +420,13 @@ class LocalVideo:
 
 
 # -- what the registry builds ---------------------------------------------------------------------
-def image(model: str, *, storage, faults: FaultMode = FaultMode(), **_) -> LocalImage:
-    return LocalImage(storage, faults)
+def image(model: str, *, storage, settings: LocalSettings | None = None, **_) -> LocalImage:
+    return LocalImage(storage, (settings or LocalSettings()).faults)
 
 
-def video(model: str, *, storage, latency: float = 0.0, faults: FaultMode = FaultMode(), **_) -> LocalVideo:
-    return LocalVideo(storage, latency=latency, faults=faults)
+def video(model: str, *, storage, settings: LocalSettings | None = None, **_) -> LocalVideo:
+    own = settings or LocalSettings()
+    return LocalVideo(storage, latency=own.latency, faults=own.faults)
 
 
 def judge(model: str, *, storage=None, **_):
@@ -431,4 +462,5 @@ PROVIDER = ProviderSpec(
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
             "judge": Offer(("local-pixels-v1",))},
     image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
+    settings=LocalSettings,
 )

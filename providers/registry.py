@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from slate.providers.local import FaultMode
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
 from slate.providers.storage_local import LocalStorage
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "discover",
-           "image_provider", "judge_provider", "lineup", "provider", "provider_names", "resolve", "specs",
-           "storage_for", "video_provider"]
+           "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
+           "provider_variant", "resolve", "specs", "storage_for", "video_provider"]
 
 #: The entry-point group an installed package names its provider modules in (a plugin):
 #: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
@@ -231,10 +230,10 @@ def lineup(settings, profile: str | None = None) -> Lineup:
     return Lineup(panel, videos, judge)
 
 
-def storage_for(root: Path):
+def storage_for(root: Path, settings=None):
     """The project's store, local folder or bucket, as its [storage] settings say."""
     from slate.providers.storage import storage_for as chosen
-    return chosen(root)
+    return chosen(root, settings)
 
 
 def base_urls(settings) -> dict[str, str]:
@@ -275,29 +274,80 @@ def _factory(spec: ProviderSpec, capability: str):
     return made
 
 
-def image_provider(ref: ModelRef | str, storage: LocalStorage, faults: FaultMode = FaultMode(), *,
-                   base_urls: dict[str, str] | None = None):
+def _built(ref: ModelRef | str, capability: str, storage, settings):
     ref = _ref(ref)
     spec = provider(ref.provider)
-    return _factory(spec, "image")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
-                                   latency=0.0)
+    urls = base_urls(settings) if settings is not None else {}
+    return _factory(spec, capability)(ref.model, storage=storage, base_url=base_url_for(spec.name, urls),
+                                      settings=provider_settings(spec.name, settings))
 
 
-def video_provider(ref: ModelRef | str, storage: LocalStorage, *, latency: float = 0.0,
-                   faults: FaultMode = FaultMode(), base_urls: dict[str, str] | None = None):
-    ref = _ref(ref)
-    spec = provider(ref.provider)
-    return _factory(spec, "video")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls), faults=faults,
-                                   latency=latency)
+def image_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
+    """The panel provider of `ref`, built with the run's `settings` (its base URL, its own knobs)."""
+    return _built(ref, "image", storage, settings)
 
 
-def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, *,
-                   base_urls: dict[str, str] | None = None):
-    ref = _ref(ref)
-    spec = provider(ref.provider)
-    return _factory(spec, "judge")(ref.model, storage=storage, base_url=base_url_for(spec.name, base_urls),
-                                   faults=FaultMode(), latency=0.0)
+def video_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
+    return _built(ref, "video", storage, settings)
 
+
+def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, settings=None):
+    return _built(ref, "judge", storage, settings)
+
+
+# -- a provider's own settings -------------------------------------------------------------------
+class ProviderSettingsError(UnknownProvider):
+    """A provider's own setting that no provider declares, or a value it refuses; `setting` names
+    it as slate.toml spells it (`<name>_<setting>`)."""
+
+
+def provider_settings(name: str, settings=None):
+    """Provider `name`'s own settings (its spec's `settings` model), read from the film's
+    settings (`[providers.<name>]`, or `<name>_<setting>` in slate.toml) with `SLATE_<NAME>_<SETTING>`
+    over them; None for a provider that declares none. Raises ProviderSettingsError naming the
+    setting for a value it refuses or a setting it does not have."""
+    import difflib
+    import os
+
+    from pydantic import ValidationError
+    spec = provider(name)
+    table = dict(((getattr(settings, "providers", None) or {}).get(name)) or {})
+    if spec.settings is None:
+        if table:
+            setting = next(iter(table))
+            raise _settings_error(name, setting, "is not a setting: the provider has none")
+        return None
+    fields = spec.settings.model_fields
+    for setting in table:
+        if setting not in fields:
+            close = difflib.get_close_matches(setting, list(fields), n=1, cutoff=0.6)
+            hint = f"did you mean {name}_{close[0]}?" if close else \
+                f"{name}'s settings: {', '.join(f'{name}_{f}' for f in fields)}"
+            raise _settings_error(name, setting, f"unknown setting ({hint})")
+    for setting in fields:
+        env = next((k for k in os.environ if k.upper() == f"SLATE_{name}_{setting}".upper()), None)
+        if env is not None:
+            table[setting] = os.environ[env]
+    try:
+        return spec.settings.model_validate(table)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        setting = str(err["loc"][0]) if err["loc"] else next(iter(table), "settings")
+        raise _settings_error(name, setting, str(err["msg"]).removeprefix("Value error, ")) from None
+
+
+def _settings_error(name: str, setting: str, message: str) -> ProviderSettingsError:
+    exc = ProviderSettingsError(f"{name}_{setting}: {message}")
+    exc.setting = f"{name}_{setting}"
+    return exc
+
+
+def provider_variant(name: str, settings=None) -> dict:
+    """What provider `name`'s own settings change of what it makes (a part of every key that
+    depends on its output): its settings model's `variant()`, {} when it has none."""
+    own = provider_settings(name, settings)
+    variant = getattr(own, "variant", None)
+    return dict(variant()) if callable(variant) else {}
 
 
 # -- reference images (frame_mode: reference) ----------------------------------------------------

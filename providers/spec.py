@@ -11,8 +11,9 @@ the rate card (governor/rates.toml, a film's own rates.toml), and a test holds e
 spec offers to its row.
 
 Factories are called with keyword arguments only: `storage`, `base_url` (None for a provider
-that reaches no network) and the rehearsal knobs `faults` and `latency`, which only the local
-provider reads — a vendor's factory takes `**_` and ignores them.
+that reaches no network) and `settings`, the provider's own settings (its `settings` model, or
+None): the core knows no provider's knobs — the local provider's latency and fault rehearsal are
+its own settings, declared in its module.
 
 It must never import a vendor's SDK, read a key, or hold a price.
 """
@@ -111,6 +112,11 @@ class ProviderSpec:
     polishes: bool = True
     #: video model -> how it makes sound, one of AUDIO_WAYS; a model not named makes none
     audio: Mapping[str, str] = field(default_factory=dict)
+    #: the provider's own settings, a pydantic model (None: it has none): read from the film's
+    #: `[providers.<name>]` table, `<name>_<setting>` in slate.toml or SLATE_<NAME>_<SETTING>
+    #: (providers/registry.py `provider_settings`), handed to its factories as `settings`. Its
+    #: `variant()`, when it has one, is what those settings change of what it makes (in every key).
+    settings: type | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))

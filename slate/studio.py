@@ -477,11 +477,15 @@ def push(project: Path, studio: Studio):
     return push_film(project, store)
 
 
-def start_film_run(studio: Studio, **parameters) -> str:
+def start_film_run(studio: Studio, options=None, project: str | None = None) -> str:
     """A run of the film's `film` deployment (its scenes fan out as `scene` runs on any worker),
-    as the UI's Run button makes one; its id. Parameters left out keep the deployment's."""
+    as the UI's Run button makes one; its id. It carries the options told (a RunOptions) and
+    nothing else: the deployment's project and the film's settings keep their say."""
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
+    parameters: dict = {} if project is None else {"project": project}
+    if options is not None:
+        parameters["options"] = options.model_dump(mode="json")
     with temporary_settings({PREFECT_API_URL: studio.api_url}):
         run = run_deployment("film/film", parameters=parameters, timeout=0, as_subflow=False)
     return str(run.id)

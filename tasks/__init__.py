@@ -1,1 +1,4 @@
+"""slate.tasks: see docs/architecture.md for what the folder holds and may import."""
 
+if __name__ != "slate.tasks":   # the folder is slate/tasks (a symlink); imported bare, it would be a second copy
+    raise ImportError(f"import slate.tasks, not {__name__}: tasks/ is slate's tasks package (slate/tasks)")

@@ -190,16 +190,15 @@ def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str
 
 
 def _run(root: Path, film: LoadedFilm, settings, model: str | None):
-    from slate.providers.registry import ModelRef, base_urls, lineup
-    from slate.tasks.context import RunSpec
+    """The workshop's run: the film's settings (its caps: slate.toml's, or what an agent's session
+    has left), the panel model asked for, scene "bible"; opened by whoever makes a version."""
+    from slate.providers.registry import ModelRef, lineup
+    from slate.tasks.run import Run, RunLineup
     chosen = lineup(settings)
     panel = str(ModelRef.parse(model)) if model else str(chosen.panel)
-    return RunSpec(root=str(root), run_id=f"bible-{uuid.uuid4().hex[:12]}", film=film.film.id, scene="bible",
-                   profile=settings.profile, panel_model=panel, judge_model=str(chosen.judge),
-                   base_urls=base_urls(settings), run_cap_usd=str(settings.run_cap_usd),
-                   film_cap_usd=str(settings.film_cap_usd), price_as=settings.price_as,
-                   local_fault_rate=settings.local_fault_rate, local_fault_seed=settings.local_fault_seed,
-                   local_fault_kinds=settings.local_fault_kinds)
+    return Run(root=str(root), run_id=f"bible-{uuid.uuid4().hex[:12]}", film=film.film.id, scene="bible",
+               settings=settings, lineup=RunLineup(panel=panel, videos=tuple(str(v) for v in chosen.videos),
+                                                   judge=str(chosen.judge)))
 
 
 def check_request(storage, asset: Asset, *, view: str | None, parent: int | None,
@@ -228,11 +227,17 @@ def check_request(storage, asset: Asset, *, view: str | None, parent: int | None
 
 def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model: str | None = None,
                  view: str | None = None, parent: int | None = None, instruction: str | None = None) -> dict:
-    """One new version of the asset, paid through the governor, gated, stored; its record."""
-    from slate.tasks.context import crew
+    """One new version of the asset, paid through the governor, gated, stored; its record. The
+    workshop's run is opened for the one call and closed after it (its ledger engine too)."""
+    from slate.tasks.run import open_run
+    with open_run(_run(root, film, settings, model)) as run:
+        return _make_version(root, run, asset, view=view, parent=parent, instruction=instruction)
+
+
+def _make_version(root: Path, run, asset: Asset, *, view: str | None, parent: int | None,
+                  instruction: str | None) -> dict:
     from slate.tasks.lint import check_before_paying
-    run = _run(root, film, settings, model)
-    st = crew(run)
+    st = run.crew
     storage = st.storage
     parent_rec = check_request(storage, asset, view=view, parent=parent, instruction=instruction)
     n = max((v["version"] for v in versions(storage, asset)), default=0) + 1
@@ -245,8 +250,8 @@ def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model:
     req = ReferenceRequest(kind=asset.kind, ident=asset.ident, description=asset.description, prompt=prompt,
                            width=width, height=height, seed=n, parent_uri=parent_uri, view=view,
                            instruction=instruction)
-    provider, model_name = run.panel_model.split(":", 1)
-    check_before_paying(root, prompt, run.panel_model, "panel", shot=None, with_references=bool(parent_uri))
+    provider, model_name = run.lineup.panel.split(":", 1)
+    check_before_paying(root, prompt, run.lineup.panel, "panel", shot=None, with_references=bool(parent_uri))
     images = st.images
     spec = CallSpec(
         context=run.call_at(f"{asset.kind}:{asset.ident}", STAGE, 1, provider, model_name),
@@ -265,7 +270,7 @@ def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model:
               "model": model_name, "parent": parent, "view": view, "instruction": instruction,
               "cost_usd": f"{cost:.2f}", "call_id": delivery.call_id, "reused": delivery.reused,
               "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "gate": gate_verdict(root, asset, data, run.judge_model, run.profile)}
+              "gate": gate_verdict(root, asset, data, run.lineup.judge, run.profile)}
     write_key(storage, asset.version_key(n), data)
     write_key(storage, asset.record_key(n), json.dumps(record, indent=2, sort_keys=True).encode())
     return record

@@ -17,13 +17,13 @@ from prefect.cache_policies import NO_CACHE
 
 from slate.manifests import LoadedFilm
 from slate.providers.storage_local import write_atomic
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.references import BibleLock, lock_scene_references
 
 
-def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:
+def write_lock(run: Run, lock: BibleLock) -> list[str]:
     """Record the lock and say which references changed since the last run."""
-    path = crew(run).root / ".slate" / f"bible.lock.{run.scene}.json"
+    path = run.crew.root / ".slate" / f"bible.lock.{run.scene}.json"
     changed = []
     if path.is_file():
         old = json.loads(path.read_text())
@@ -38,8 +38,8 @@ def write_lock(run: RunSpec, lock: BibleLock) -> list[str]:
 
 
 @task(name="reference-check", cache_policy=NO_CACHE)
-def check_references(run: RunSpec, film: LoadedFilm) -> BibleLock:
-    lock = lock_scene_references(run, film, run.scene)
+def check_references(run: Run, film: LoadedFilm) -> BibleLock:
+    lock = lock_scene_references(run.crew.storage, film, run.scene)
     for note in write_lock(run, lock):
         get_run_logger().warning(note)
     return lock

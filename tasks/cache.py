@@ -1,6 +1,6 @@
 """The cache policy of every slate task: keyed by content, never by run, source or path.
 
-key = sha256(stage version string + canonical JSON of the task's inputs minus the RunSpec).
+key = sha256(stage version string + canonical JSON of the task's inputs minus the Run).
 Images are passed as `cas://<sha256>` URIs, so their content hashes are in the key; provider,
 model and profile are fields of the inputs. Bump a stage's version string when its output for
 the same inputs would change.

@@ -1,9 +1,10 @@
 """In the can: a finished scene recognised at once, so an unchanged scene costs one lookup.
 
 A scene's key covers everything its output depends on: every shot's plan (its requests, whose
-reference images are content URIs, its prompts, size, timing and transitions), the settings of
-the run that change what is made or judged (models, fallbacks, takes, drift, fault rehearsal,
-CLIP weights), the gate policy's fingerprint and the version string of every stage. A scene
+reference images are content URIs, its prompts, size, timing and transitions), the options of
+the run that change what is made or judged (models, fallbacks, takes, drift, CLIP weights: each
+declared `output` in manifests/options.py), what the providers' own settings change (the local
+provider's fault rehearsal), the gate policy's fingerprint and the version string of every stage. A scene
 that finished clean — every shot approved, nothing escalated, halted or rejected, a cut
 published — is written down under that key with its result and its cut's content hash. A later
 run with the same key finds the cut in storage, restores `renders/` if it was removed, and
@@ -22,9 +23,11 @@ import json
 from pathlib import Path
 
 from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, write_atomic
-from slate.manifests.options import not_output
+from slate.manifests.options import output_names
+from slate.providers.base import Storage
+from slate.providers.registry import base_urls
 from slate.tasks.clapper import content_key
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
 from slate.tasks.plan import plan_scene
 from slate.tasks.references import lock_scene_references
@@ -34,28 +37,37 @@ from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSIO
 CAN_VERSION = "can-v1"
 STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
           DRIFT_VERSION, STITCH_VERSION)
-# RunSpec fields that change what is spent or how long it waits, never what is made: the run
-# options declared so (manifests/options.py), and which run this is.
-NOT_OUTPUT = not_output()
+#: The run options that change what is made (manifests/options.py `Told.output`): a scene's key
+#: holds their values; the others (caps, prices, waits, which scenes) never reach it.
+OUTPUT = tuple(output_names())
 
 
-def scene_key(run: RunSpec, plans: list, policy: str, edit: dict | None = None) -> str:
+def run_part(run: Run) -> dict:
+    """What of a run changes what its scene makes: the film and scene, the options declared so
+    (their resolved values: the budget block's takes), the models, where their APIs stand and
+    what the providers' own settings change (the local provider's fault rehearsal)."""
+    return {"film": run.film, "scene": run.scene,
+            "options": run.settings.model_dump(mode="json", include=set(OUTPUT)),
+            "lineup": run.lineup.model_dump(mode="json"), "base_urls": base_urls(run.settings),
+            "variants": run.variants()}
+
+
+def scene_key(run: Run, plans: list, policy: str, edit: dict | None = None) -> str:
     """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
     assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one."""
-    settings = {k: v for k, v in run.model_dump(mode="json").items() if k not in NOT_OUTPUT}
-    parts = {"stages": list(STAGES), "run": settings, "plans": plans, "policy": policy}
+    parts = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
     if edit is not None:   # a film without `finishing:` keeps the keys it always had
         parts["edit"] = edit
     return content_key(CAN_VERSION, parts, exclude=())
 
 
-def scene_key_of(run: RunSpec, film, policy: str) -> str:
-    """run.scene's key as the scene flow and the reel both take it: its references locked by
-    content hash (nothing stored: a reference's URI is its content's name) and its shots planned
-    from them. The run's own reference check stores and writes the lock."""
-    lock = lock_scene_references(run, film, run.scene, store=False)
-    plans = plan_scene(film, run.scene, lock, run.profile, run.fps, panel_model=run.panel_model,
-                       video_model=run.video_models[0], audio=run.model_audio)
+def scene_key_of(run: Run, film, policy: str, storage: Storage) -> str:
+    """run.scene's key as the scene flow and the reel both take it: its references in `storage`
+    locked by content hash (nothing stored: a reference's URI is its content's name) and its shots
+    planned from them. The run's own reference check stores and writes the lock."""
+    lock = lock_scene_references(storage, film, run.scene, store=False)
+    plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
+                       video_model=run.lineup.videos[0], audio=run.model_audio)
     return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene))
 
 
@@ -80,13 +92,13 @@ def write_record(shelf, key: str, data: bytes) -> None:
         shelf.write_path(f"scene-{key}.json", data)
 
 
-def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
-    """The recorded result of the scene under `key` (a SceneResult's fields), its cut verified
-    and back in place; None when there is none or its cut is gone."""
+def from_the_can(root: Path, storage: Storage, shelf, key: str) -> dict | None:
+    """The recorded result of the scene under `key` (a SceneResult's fields), its cut verified in
+    the film's `storage` and back in place under `root`; None when there is none or its cut is gone."""
     data = read_record(shelf, key)
     if data is None:
         return None
-    root = Path(run.root)
+    root = Path(root)
     try:
         entry = json.loads(data)
         result, cut = entry["result"], entry["cut"]
@@ -94,7 +106,6 @@ def from_the_can(run: RunSpec, shelf, key: str) -> dict | None:
         output, sheet = root / entry["output"], root / entry["contact_sheet"]
     except (ValueError, KeyError, TypeError):
         return None
-    storage = crew(run).storage
     sheet_uri = entry.get("sheet")   # records written before the sheet was stored have none
     if sheet_uri is None and not sheet.is_file():
         return None  # made again by the run (its stages all cached), with its contact sheet
@@ -120,8 +131,9 @@ def in_place(storage, uri: str, path: Path, ext: str) -> None:
     copy_atomic(storage.open_local(uri), path)   # under a name of its own (two runs may put one cut back)
 
 
-def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
-    """Write down a scene that finished clean; False (nothing written) for any other."""
+def into_the_can(run: Run, shelf, key: str, result: dict) -> bool:
+    """Write down a scene that finished clean (the run is open: its storage keeps the cut);
+    False (nothing written) for any other."""
     shots = result.get("shots") or []
     if (not result.get("output") or result.get("halted") or not shots
             or any(s.get("status") != "approved" for s in shots)):
@@ -130,7 +142,7 @@ def into_the_can(run: RunSpec, shelf, key: str, result: dict) -> bool:
     output, sheet = Path(result["output"]).resolve(), Path(result.get("contact_sheet") or "").resolve()
     if root not in output.parents or root not in sheet.parents or not sheet.is_file():
         return False
-    storage = crew(run).storage
+    storage = run.crew.storage
     cut = storage.put_file(output, "mp4")  # already there: the stitch stored it
     sheet_uri = storage.put_file(sheet, "png")  # so a worker whose folder never saw the scene serves it
     write_record(shelf, key, json.dumps({"key": key, "cut": cut, "sheet": sheet_uri, "result": result,

@@ -1,7 +1,7 @@
 """The clapper: the content key every take, scene and film is marked with.
 
 key = sha256(stage version string + canonical JSON of the inputs, minus what is excluded
-(a task's RunSpec)). Images are passed as `cas://<sha256>` URIs, so their content hashes are in
+(a task's Run)). Images are passed as `cas://<sha256>` URIs, so their content hashes are in
 the key. Used by the stage tasks' cache policy (tasks/cache.py), the can and the reel.
 
 It must never import Prefect (the reel computes keys before Prefect starts), never key on a

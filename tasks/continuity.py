@@ -25,7 +25,7 @@ from slate.media import extract_frame
 from slate.media.continuity import palette_continuity
 from slate.providers.base import JUDGEABLE, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
 from slate.tasks.judge_reading import layout_unreadable
 from slate.tasks.panel import panel_from_dict
@@ -36,10 +36,10 @@ from slate.tasks.versions import CONTINUITY_VERSION  # bumped there
 
 @task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",
       task_run_name="continuity {given.previous} → {given.shot}")
-def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
+def continuity_check(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     """The verdict on one cut (`given.laid_out`: the later shot's clip started from its own
     panel, not from `given.last_frame_uri`)."""
-    st = crew(run)
+    st = run.crew
     previous, shot, last_frame_uri, clip_uri = given.previous, given.shot, given.last_frame_uri, given.clip_uri
     request, previous_request, laid_out = given.request, given.previous_request, given.laid_out
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
@@ -80,16 +80,16 @@ def continuity_check(run: RunSpec, given: ContinuityInput) -> ContinuityVerdict:
         scores = seen.get("scores", []) + [{**s, "role": "warn"} for s in scores]
         usage, call_id = seen.get("usage"), seen.get("call_id")
     first.unlink(missing_ok=True)
-    verdict = GatePolicy.load(run.root, run.cannot_judge).apply({"judge": judge, "scores": scores, "usage": usage},
+    verdict = GatePolicy.load(run.root, run.settings.cannot_judge).apply({"judge": judge, "scores": scores, "usage": usage},
                                                                 "continuity", judge_kind(judge), profile)
     return ContinuityVerdict.held(verdict, previous=previous, shot=shot, first_frame=first_uri, call_id=call_id)
 
 
-def _unread_in_rehearsal(run: RunSpec, local: bool, req, prev_req, laid_out: bool, refs) -> str | None:
+def _unread_in_rehearsal(run: Run, local: bool, req, prev_req, laid_out: bool, refs) -> str | None:
     """In a rehearsal (`cannot_judge = "warn"`), why the local judge could not lay the cut's far
     side out; None when it could, when it would not try (a composite, a chained start, nothing
     shared), or in a real run."""
-    if run.cannot_judge != "warn" or not local or req.override_uri or not laid_out:
+    if run.settings.cannot_judge != "warn" or not local or req.override_uri or not laid_out:
         return None
     shared = {c.id for c in req.characters} & {c.id for c in prev_req.characters}
     if not shared and prev_req.location_id != req.location_id:

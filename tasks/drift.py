@@ -32,7 +32,7 @@ from slate.media.content import content_fault
 from slate.media.grade import frame_window, lab, soften
 from slate.media import clip as clip_models
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.memo import BoundedMemo
 from slate.tasks.gate_inputs import DriftInput
 from slate.tasks.verdicts import DriftReading
@@ -67,12 +67,12 @@ def _levelled(img):
 
 @task(name="drift-check", cache_policy=ContentKey(stage=DRIFT_VERSION), result_serializer="json",
       task_run_name="drift check {given.shot}")
-def drift_check(run: RunSpec, given: DriftInput) -> DriftReading:
+def drift_check(run: Run, given: DriftInput) -> DriftReading:
     """`given.origin_uri`: the approved panel the frame descends from (a chained shot's frames
     come from the chain's first panel, or an end panel before it); empty or `panel_uri`: its
     own. `given.characters`: the shot's people ({id, turnaround_uri, wardrobe_colour}), whose
     presence is a drift measure beside SSIM, colour and sharpness."""
-    st = crew(run)
+    st = run.crew
     shot, last_frame_uri, panel_uri, threshold = given.shot, given.last_frame_uri, given.panel_uri, given.threshold
     plate_uri, turnaround_uris, origin_uri, characters = (given.plate_uri, given.turnaround_uris, given.origin_uri,
                                                           given.characters)

@@ -17,7 +17,7 @@ from slate.media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_p
                                 poster_args)
 from slate.media import probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, crew, emit
+from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import FinishInput
 from slate.tasks.versions import FINISH_VERSION
 
@@ -47,7 +47,7 @@ def plan_of(st, shots: list[dict], cues: list[dict], lut: str | None, edit: dict
                       target_lufs=edit.get("target_lufs", -14.0), true_peak=edit.get("true_peak", -1.0))
 
 
-def _progress(scene: str):
+def _progress(run: Run, scene: str):
     """At each quarter of a pass: a line in the run's log (the Prefect run shows it) and an event
     for the CLI's live table (tasks/events.SceneFinishing)."""
     from prefect import get_run_logger
@@ -58,22 +58,22 @@ def _progress(scene: str):
         if quarter > said[0]:
             said[0] = quarter
             log.info("finishing %s: %d%%", scene, quarter * 25)
-            emit(event="finishing", scene=scene, share=quarter / 4)
+            emit(run, event="finishing", scene=scene, share=quarter / 4)
     return heard
 
 
 @task(name="finish", cache_policy=ContentKey(stage=FINISH_VERSION), result_serializer="json",
       task_run_name="finish {given.scene}")
-def finish_scene(run: RunSpec, given: FinishInput) -> dict:
+def finish_scene(run: Run, given: FinishInput) -> dict:
     """The scene's finishing pass. `shots`: per approved shot {uri, seconds, transition: [kind, seconds], trim_in, trim_out,
     exposure, saturation, dip_colour}; `cues`: {uri, kind, start, seconds, offset, length, gain_db,
     fade_in, fade_out, ducks}; `edit`: {fade_in, fade_out, target_lufs, true_peak, mezzanine, poster}."""
-    st = crew(run)
+    st = run.crew
     scene, edit, fps = given.scene, given.edit, given.fps
     plan = plan_of(st, given.shots, given.cues, given.lut, edit, given.width, given.height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
-    done = finish(plan, out, _progress(scene))
-    emit(event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
+    done = finish(plan, out, _progress(run, scene))
+    emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
     problems = deliverable_problems(done, plan)
     if problems:
         raise FinishMismatch(f"finished scene {scene} " + "; ".join(problems))

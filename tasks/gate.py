@@ -21,7 +21,7 @@ from slate.media import load_rgb
 from slate.media.content import content_score
 from slate.providers.base import ReferenceImages, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, crew
+from slate.tasks.run import Run, emit
 from slate.tasks.panel import panel_from_dict
 from slate.tasks.gate_inputs import PanelInput
 from slate.tasks.verdicts import PanelVerdict
@@ -81,10 +81,10 @@ def ask_judge(st, spec: CallSpec, ask) -> dict:
 
 @task(name="panel-gate", cache_policy=ContentKey(stage=GATE_VERSION), result_serializer="json",
       task_run_name="panel gate {given.shot} {given.moment} take {given.take}")
-def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
+def panel_gate(run: Run, given: PanelInput) -> PanelVerdict:
     """The judge's verdict on one panel take, held to the gate policy (`given.judging.policy`:
     its fingerprint, so a changed threshold is a different gate)."""
-    st = crew(run)
+    st = run.crew
     shot, moment, take, panel_uri = given.shot, given.moment, given.take, given.panel_uri
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
@@ -99,8 +99,8 @@ def panel_gate(run: RunSpec, given: PanelInput) -> PanelVerdict:
     blank = blank_pictures({"the panel": st.storage.open_local(panel_uri)})
     seen = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
         st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
-    verdict = PanelVerdict.held(GatePolicy.load(run.root, run.cannot_judge).apply(seen, "panel", judge_kind(judge),
+    verdict = PanelVerdict.held(GatePolicy.load(run.root, run.settings.cannot_judge).apply(seen, "panel", judge_kind(judge),
                                                                                   profile))
-    emit(scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
+    emit(run, scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict.passed else "failed", reasons=verdict.failing)
     return verdict

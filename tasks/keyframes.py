@@ -32,7 +32,7 @@ from slate.media.sheet import read_sheet
 from slate.providers.local_draw import dress
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, crew
+from slate.tasks.run import Run, emit
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
 from slate.tasks.panel import panel_from_dict
 from slate.tasks.sheet_check import SHEET
@@ -43,13 +43,13 @@ from slate.tasks.versions import KEYFRAME_VERSION  # bumped there
 
 @task(name="keyframe-gate", cache_policy=ContentKey(stage=KEYFRAME_VERSION), result_serializer="json",
       task_run_name="keyframe gate {given.shot} take {given.take}")
-def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
+def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     """The judge's verdict on a clip's keyframes, with slate's own checks (own_scores: motion
     sanity, the whole clip looked at, who is in it), held to the gate policy. `given.cast`: the
     scene's characters ({id: {turnaround_uri, wardrobe_colour}}); the shot's own always count.
     `given.board`: a reference shot's start is its references laid out, not a frame the clip
     began from: the whole-clip checks hold the clip to its own first frame instead."""
-    st = crew(run)
+    st = run.crew
     shot, take, clip_uri, start_uri, end_uri = given.shot, given.take, given.clip_uri, given.start_uri, given.end_uri
     request, cast = given.request, given.cast
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
@@ -81,9 +81,9 @@ def keyframe_gate(run: RunSpec, given: KeyframeInput) -> KeyframeVerdict:
         start_in_clip=given.board)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
-    verdict = KeyframeVerdict.held(GatePolicy.load(run.root, run.cannot_judge).apply(
+    verdict = KeyframeVerdict.held(GatePolicy.load(run.root, run.settings.cannot_judge).apply(
         raw, "keyframe", judge_kind(judge), profile), keyframes=frame_uris)
-    emit(scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
+    emit(run, scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
          reasons=verdict.failing)
     return verdict
 

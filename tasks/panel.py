@@ -17,7 +17,7 @@ from prefect import task
 from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.providers.base import CharacterRef, PanelRequest, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, crew
+from slate.tasks.run import Run, emit
 from slate.tasks.lint import check_before_paying
 from slate.tasks.take_inputs import PanelTake
 from slate.tasks.versions import PANEL_VERSION  # bumped there
@@ -34,14 +34,14 @@ def _png(data: bytes | None) -> Answer | None:
 
 @task(name="panel-take", cache_policy=ContentKey(stage=PANEL_VERSION), result_serializer="json",
       task_run_name="panel {given.shot} {given.moment} take {given.take}")
-def panel_take(run: RunSpec, given: PanelTake) -> str:
-    st = crew(run)
+def panel_take(run: Run, given: PanelTake) -> str:
+    st = run.crew
     shot, moment, take = given.shot, given.moment, given.take
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
     req = panel_from_dict(given.request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "panel", shot=shot,
                         with_references=bool(req.characters))
-    emit(scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
+    emit(run, scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
     spec = CallSpec(
         context=run.call_at(shot, "panel", take, provider, model, profile=profile),
         units=Usage("image", images=1, resolution=f"{req.height}p"),

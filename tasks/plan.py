@@ -196,6 +196,11 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
 def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, **models) -> list[ShotPlan]:
     """A scene's plans outside any run (estimates, checks, benchmarks): its references locked from
     the project's storage exactly as a run would, with no Prefect and no provider call."""
-    from slate.tasks.context import RunSpec
-    run = RunSpec(root=str(film.root), run_id="plan", film=film.film.id, scene=scene_id, profile=profile_name)
-    return plan_scene(film, scene_id, lock_scene_references(run, film, scene_id), profile_name, fps, **models)
+    from slate.providers.registry import storage_for
+    storage = storage_for(film.root)
+    try:
+        return plan_scene(film, scene_id, lock_scene_references(storage, film, scene_id), profile_name, fps, **models)
+    finally:
+        close = getattr(storage, "close", None)
+        if callable(close):
+            close()

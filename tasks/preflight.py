@@ -38,13 +38,11 @@ from slate.governor.estimate import JUDGE_TOKENS
 from slate.governor.ratecard import (Pricing, RateCard, RateCardError, RateError, UnknownRate, UnpricedDuration,
                                      UnpricedResolution, repricing)
 from slate.manifests import LoadedFilm, ManifestError, Problem, load_film
-from slate.manifests.options import OPTIONS, cli_flags
-from slate.manifests.options import overrides as run_overrides
+from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.profiles import PROFILES
 from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
-from slate.providers.local import FaultMode
-from slate.providers.registry import UnknownProvider, lineup, storage_for
+from slate.providers.registry import UnknownProvider, lineup, provider_settings, storage_for
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
@@ -55,7 +53,7 @@ from slate.tasks.sheet_check import sheet_problems
 from slate.tasks.references import reference_problems
 from slate.tasks.reference_shots import reference_problems as reference_problems_of
 
-__all__ = ["Preflight", "preflight", "handed_on", "refused"]
+__all__ = ["Preflight", "preflight", "handed_on", "refused", "settings_overrides"]
 
 COMMAND_LINE = "command line"
 FLAGS = cli_flags()   # how a problem names the flag that was typed (manifests/options.py)
@@ -82,21 +80,17 @@ class Preflight:
         return "\n".join([*map(str, self.problems), f"{len(self.problems)} problem(s): nothing was run or spent"])
 
 
-def preflight(root: Path, *, scene: str | None = None, scenes: list[str] | None = None, whole_film: bool = True,
-              **given) -> Preflight:
-    """Check a film project as a run with these options would use it.
-
-    ``given`` are the run's options by their declared name (manifests/options.py; None: not
-    given, the project's setting stands), e.g. ``profile="final", run_cap_usd=Decimal(5)``.
-    ``scene`` (or ``scenes``) limits the reference, stitch and price checks to those scenes;
-    without them every scene is checked, or only the first when ``whole_film`` is False (what a
-    scene run with no scene renders). Manifests and settings are always checked whole."""
+def preflight(root: Path, options: RunOptions | None = None, *, scene: str | None = None,
+              whole_film: bool = True) -> Preflight:
+    """Check a film project as a run told these `options` would use it (manifests/options.py:
+    what it was not told, the film's settings say), e.g. ``RunOptions(profile="final", run_cap_usd=5)``.
+    ``scene`` (or ``options.scenes``) limits the reference, stitch and price checks to those
+    scenes; without them every scene is checked, or only the first when ``whole_film`` is False
+    (what a scene run with no scene renders). Manifests and settings are always checked whole."""
     root = Path(root)
-    unknown = set(given) - {o.name for o in OPTIONS}
-    if unknown:
-        raise TypeError(f"preflight: not a run option: {', '.join(sorted(unknown))}")
-    overrides = run_overrides(given)
-    wanted = list(scenes or []) or ([scene] if scene is not None else [])
+    options = options if options is not None else RunOptions()
+    overrides = settings_overrides(options)
+    wanted = list(options.scenes) or ([scene] if scene is not None else [])
     held = _held_for(root, overrides, wanted, whole_film)
     if held is not None:
         return held
@@ -176,6 +170,13 @@ def preflight(root: Path, *, scene: str | None = None, scenes: list[str] | None 
     if whole is not None:
         return Preflight(root, None, valid, [], problems, warnings)
     return Preflight(root, film, valid, scenes, problems, warnings)
+
+
+def settings_overrides(options: RunOptions) -> dict:
+    """What a run was told, as overrides of the film's settings: every told option that is a
+    setting (which scenes run is not: it is the run's own)."""
+    run_only = set(option_names(setting=False))
+    return {k: v for k, v in options.told().items() if k not in run_only}
 
 
 _HANDED_ON: ContextVar[Preflight | None] = ContextVar("slate_preflight", default=None)
@@ -290,11 +291,31 @@ def _provider_problems(root: Path, settings: Settings, overrides: dict) -> list[
         lineup(settings)
     except UnknownProvider as exc:
         problems.append(_setting_problem(exc.setting, str(exc), overrides))
-    try:
-        FaultMode.parse(settings.local_fault_rate, settings.local_fault_seed, settings.local_fault_kinds)
-    except ValueError as exc:
-        problems.append(_setting_problem("local_fault_kinds", str(exc), overrides))
+    # Each provider's own settings ([providers.<name>], `<name>_<setting>`, SLATE_<NAME>_<SETTING>),
+    # as its module declares them: the local provider's fault rehearsal, say.
+    from slate.providers.registry import ProviderSettingsError, provider_names
+    for name in sorted(set(settings.providers or {}) | set(provider_names())):
+        if name not in provider_names():
+            # `colour_grade`: no provider `colour` — a misspelt or unknown setting, said as written.
+            for setting in (settings.providers or {}).get(name) or {}:
+                problems.append(_setting_problem(f"{name}_{setting}", f"unknown setting (known: "
+                                                 f"{', '.join(_known_settings())})", overrides))
+            continue
+        try:
+            provider_settings(name, settings)
+        except ProviderSettingsError as exc:
+            problems.append(_setting_problem(exc.setting, str(exc).split(": ", 1)[-1], overrides))
     return problems
+
+
+def _known_settings() -> list[str]:
+    """Every key slate.toml may hold: the settings, and each provider's own as `<name>_<setting>`."""
+    from slate.manifests.settings import OTHER_KEYS
+    from slate.providers.registry import provider, provider_names
+    run_only = set(option_names(setting=False))
+    own = [f"{n}_{f}" for n in provider_names() if (spec := provider(n)).settings is not None
+           for f in spec.settings.model_fields]
+    return [f for f in Settings.model_fields if f not in run_only] + list(OTHER_KEYS) + own
 
 
 def _rate_card(root: Path) -> tuple[RateCard | None, list[Problem]]:

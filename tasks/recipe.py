@@ -22,7 +22,7 @@ from prefect import task
 from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, crew
+from slate.tasks.run import Run, emit
 from slate.tasks.panel import panel_from_dict
 from slate.tasks.take_inputs import PanelEdit
 from slate.tasks.versions import PANEL_EDIT_VERSION
@@ -50,15 +50,15 @@ def lint_line(where: str, instruction: str) -> str | None:
 
 @task(name="panel-edit", cache_policy=ContentKey(stage=PANEL_EDIT_VERSION), result_serializer="json",
       task_run_name="panel edit {given.shot} take {given.take} step {given.step}")
-def panel_edit(run: RunSpec, given: PanelEdit) -> str:
+def panel_edit(run: Run, given: PanelEdit) -> str:
     """Step `step` (1-based) of the shot's recipe, applied to `source_uri`; the edited panel's URI."""
-    st = crew(run)
+    st = run.crew
     shot, take, step, instruction, source_uri = given.shot, given.take, given.step, given.instruction, given.source_uri
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
     base = panel_from_dict(given.request)
     # The panel model edits the picture it is given (the override path: image-to-image).
     req = replace(base, prompt=instruction, override_uri=source_uri)
-    emit(scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
+    emit(run, scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
     spec = CallSpec(
         context=run.call_at(shot, "panel_edit", take, provider, model, profile=profile),
         units=Usage("image", images=1, resolution=f"{req.height}p"),

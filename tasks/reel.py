@@ -32,10 +32,11 @@ from slate.governor.policy import TakePolicy
 from slate.providers.storage_local import file_sha256, write_atomic
 from slate.tasks.clapper import content_key
 from slate.tasks.can import from_the_can, read_record, scene_key_of
-from slate.tasks.context import run_spec
+from slate.providers.registry import storage_for
+from slate.tasks.run import run_of
 
-REEL_VERSION = "reel-v1"
-NOT_A_RUN = "reel"   # the run id of the RunSpecs built here: excluded from every key
+REEL_VERSION = "reel-v2"   # v2: the take policy slate.toml said is written down beside the block's
+NOT_A_RUN = "reel"   # the run id of the Runs built here: excluded from every key
 
 
 def reel_path(root: Path, film_id: str, profile: str) -> Path:
@@ -49,13 +50,16 @@ def _shelf(root: Path) -> Path:
 
 
 def scene_keys(root: Path, film, settings, scenes: list[str], policy: TakePolicy) -> dict[str, tuple]:
-    """Each wanted scene's can key and the RunSpec it was made with, as the scene flow makes them."""
+    """Each wanted scene's can key and the Run it was made with, as the scene flow makes them."""
     root = Path(root).resolve()
     fingerprint = GatePolicy.load(root, settings.cannot_judge).fingerprint
+    # The takes the scenes were keyed with: the budget's, as resolved when the reel was written.
+    settings = settings.model_copy(update={"max_takes": policy.max_takes, "no_progress_takes": policy.no_progress_takes})
+    storage = storage_for(root, settings)
     out = {}
     for scene_id in scenes:
-        run = run_spec(root, scene_id, film.film.id, settings, NOT_A_RUN, policy)
-        out[scene_id] = (scene_key_of(run, film, fingerprint), run)
+        run = run_of(root, scene_id, film.film.id, settings, NOT_A_RUN)
+        out[scene_id] = (scene_key_of(run, film, fingerprint, storage), run)
     return out
 
 
@@ -106,6 +110,7 @@ def recognise(root: Path, film, settings, scenes: list[str]) -> Served | str:
     try:
         reel = json.loads(path.read_bytes())
         policy = TakePolicy(**reel["take_policy"])
+        written_from = reel["takes_in_settings"]
         recorded_key, output, cut_sha = reel["key"], root / reel["output"], reel["sha256"]
         duration = float(reel["duration"])
     except FileNotFoundError:
@@ -114,12 +119,16 @@ def recognise(root: Path, film, settings, scenes: list[str]) -> Served | str:
         return "the reel cannot be read"
     if reel.get("scenes") != scenes:
         return "other scenes were wanted"
+    if written_from != _takes_in(settings):
+        # The budget block follows slate.toml (governor/budget.py): a changed take policy there
+        # is the next run's, and what the block says now only a server can tell.
+        return "the film's take policy changed in its settings"
     keys = scene_keys(root, film, settings, scenes, policy)
     if film_key(film.film.id, settings.profile, settings.fps, [k for k, _ in keys.values()]) != recorded_key:
         return "the film's inputs changed"
     made = []
     for scene_id, (key, run) in keys.items():
-        canned = from_the_can(run, _shelf(root), key)
+        canned = from_the_can(root, storage_for(root, settings), _shelf(root), key)
         if canned is None:
             return f"scene {scene_id} is not in the can"
         made.append({**canned, "provider_calls": 0, "spent_usd": "0"})
@@ -144,6 +153,12 @@ def write_reel(root: Path, film, settings, scenes: list[str], policy: TakePolicy
     reel = {"version": REEL_VERSION, "film": film.film.id, "profile": settings.profile, "scenes": scenes,
             "key": film_key(film.film.id, settings.profile, settings.fps, [k for k, _ in keys.values()]),
             "take_policy": {"max_takes": policy.max_takes, "no_progress_takes": policy.no_progress_takes},
+            "takes_in_settings": _takes_in(settings),
             "output": str(cut.relative_to(root)), "sha256": file_sha256(cut), "duration": duration}
     write_atomic(reel_path(root, film.film.id, settings.profile), json.dumps(reel, sort_keys=True).encode())
     return True
+
+
+def _takes_in(settings) -> dict[str, int]:
+    """The take policy the film's settings say (what its budget block follows, unless edited)."""
+    return {"max_takes": settings.max_takes, "no_progress_takes": settings.no_progress_takes}

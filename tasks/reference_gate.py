@@ -33,7 +33,7 @@ from slate.manifests import LoadedFilm
 from slate.providers.base import fingerprint
 from slate.providers.errors import ProviderError
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, in_project, crew
+from slate.tasks.run import Run, emit, in_project
 from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
 from slate.tasks.references import BibleLock, Need
 from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured
@@ -44,9 +44,9 @@ from slate.tasks.versions import REFERENCE_VERSION  # bumped there
 
 @task(name="reference-gate", cache_policy=ContentKey(stage=REFERENCE_VERSION), result_serializer="json",
       task_run_name="reference {given.kind} {given.ident}")
-def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
+def reference_gate(run: Run, given: ReferenceInput) -> ReferenceVerdict:
     """One reference's verdict, held to the policy (`given.judging.policy`: its fingerprint)."""
-    st = crew(run)
+    st = run.crew
     kind, ident, uri, description = given.kind, given.ident, given.uri, given.description
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
@@ -66,7 +66,7 @@ def reference_gate(run: RunSpec, given: ReferenceInput) -> ReferenceVerdict:
         seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_turnaround(
             st.storage.open_local(uri), ident, description, client_ref=call_id))
         scores, usage, call_id = seen.get("scores", []) + scores, seen.get("usage"), seen.get("call_id")
-    verdict = hold(GatePolicy.load(run.root, run.cannot_judge), scores, judge_kind(judge), profile, judge=judge,
+    verdict = hold(GatePolicy.load(run.root, run.settings.cannot_judge), scores, judge_kind(judge), profile, judge=judge,
                    usage=usage)
     return ReferenceVerdict.held(verdict, kind=kind, ident=ident, uri=uri, call_id=call_id)
 
@@ -75,10 +75,10 @@ def _description(film: LoadedFilm, need: Need) -> str:
     return film.character(need.ident).description if need.kind == "character" else film.location(need.ident).description
 
 
-def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], Failed | None]:
+def hold_references(run: Run, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], Failed | None]:
     """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
     state naming what failed (None when all passed)."""
-    st = crew(run)
+    st = run.crew
     verdicts, refusals = [], []
     for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
@@ -96,7 +96,7 @@ def hold_references(run: RunSpec, film: LoadedFilm, lock: BibleLock) -> tuple[li
             return verdicts, Failed(name=name, message=f"reference gate: {need.file}: {need.field}: {ref.key}: {exc}")
         verdict = verdict.model_copy(update={"key": ref.key, "file": need.file, "field": need.field})
         verdicts.append(verdict)
-        emit(scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict.passed else "failed",
+        emit(run, scene=run.scene, stage="reference_gate", ref=ref.key, status="passed" if verdict.passed else "failed",
              reasons=verdict.failing)
         if not verdict.passed:
             refusals.append(f"{need.file}: {need.field}: {ref.key}: {'; '.join(verdict.failing)}")

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from slate.manifests import LoadedFilm, Problem, parse_canonical
 from slate.providers.errors import ReferenceMissing
 from slate.providers.storage_local import cas_uri
-from slate.tasks.context import RunSpec, crew
+from slate.providers.base import Storage
 from slate.tasks.memo import BoundedMemo
 
 MAX_REFERENCE_PIXELS = 40_000_000  # a turnaround sheet or plate is never bigger than 8K
@@ -240,10 +240,9 @@ def _views_problems(film: LoadedFilm, scene_ids: list[str], sheets: dict[str, tu
     return out
 
 
-def lock_scene_references(run: RunSpec, film: LoadedFilm, scene_id: str, *, store: bool = True) -> BibleLock:
-    """The scene's references locked by content hash; with `store` False nothing is written
-    (the reel's lookup: the URI is the content's own name either way)."""
-    st = crew(run).storage
+def lock_scene_references(st: Storage, film: LoadedFilm, scene_id: str, *, store: bool = True) -> BibleLock:
+    """The scene's references in the film's storage `st`, locked by content hash; with `store`
+    False nothing is written (the reel's lookup: the URI is the content's own name either way)."""
     problems = []
     locked: dict[str, dict[str, LockedRef]] = {"character": {}, "location": {}, "panel override": {}}
     for need in scene_needs(film, scene_id):

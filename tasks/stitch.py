@@ -11,7 +11,7 @@ from prefect import task
 
 from slate.media import mismatches, stitch
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, crew
+from slate.tasks.run import Run
 from slate.tasks.take_inputs import StitchInput
 from slate.tasks.versions import STITCH_VERSION  # bumped there
 
@@ -22,9 +22,9 @@ class StitchMismatch(Exception):
 
 @task(name="stitch", cache_policy=ContentKey(stage=STITCH_VERSION), result_serializer="json",
       task_run_name="stitch {given.scene}")
-def stitch_scene(run: RunSpec, given: StitchInput) -> dict:
+def stitch_scene(run: Run, given: StitchInput) -> dict:
     """The scene's clips stitched in order, with their transitions (see StitchInput)."""
-    st = crew(run)
+    st = run.crew
     scene, clips, transitions = given.scene, given.clips, given.transitions
     width, height, fps = given.width, given.height, given.fps
     out = st.scratch("stitch") / f"{scene}.mp4"

@@ -24,7 +24,7 @@ class Maker(StageInput):
 
     @classmethod
     def of(cls, service, profile: str) -> "Maker":
-        """The maker of a live service of the run's crew (`crew(run).images`, a video model)."""
+        """The maker of a live service of the run's crew (`run.crew.images`, a video model)."""
         return cls(provider=service.name, model=service.model, variant=dict(service.variant or {}), profile=profile)
 
 

@@ -13,7 +13,7 @@ from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipRequest, fingerprint
 from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
-from slate.tasks.context import RunSpec, emit, crew
+from slate.tasks.run import Run, emit
 from slate.tasks.lint import check_before_paying
 from slate.tasks.slots import video_slot
 from slate.tasks.take_inputs import ClipTake
@@ -22,14 +22,14 @@ from slate.tasks.versions import VIDEO_VERSION  # bumped there
 
 @task(name="video-take", cache_policy=ContentKey(stage=VIDEO_VERSION), result_serializer="json",
       task_run_name="video {given.shot} take {given.take}")
-def video_take(run: RunSpec, given: ClipTake) -> str:
-    st = crew(run)
+def video_take(run: Run, given: ClipTake) -> str:
+    st = run.crew
     shot, take = given.shot, given.take
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
     req = ClipRequest(**given.request)
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
                         camera_fixed=req.camera_fixed)
-    emit(scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
+    emit(run, scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
     spec = CallSpec(
         context=run.call_at(shot, "video", take, provider, model, profile=profile),
         units=Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
@@ -43,7 +43,7 @@ def video_take(run: RunSpec, given: ClipTake) -> str:
         key_id = getattr(videos, "key_id", "default")  # the slot is named by the key's short hash
     except MissingKey as exc:  # the key went away mid-run: nothing more can be paid for here
         raise st.governor.halt(f"{exc}; then run the same command again") from None
-    with video_slot(provider, key_id, run.video_slots):
+    with video_slot(provider, key_id, run.settings.video_slots):
         delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
                                         poll=videos.poll, download=videos.download, suffix="mp4",
                                         deadline=videos.poll_deadline, poll_interval=videos.poll_interval,

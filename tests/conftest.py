@@ -89,16 +89,6 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=_rank)
 
 
-@pytest.fixture(autouse=True)
-def _strays_struck():
-    """A test's stray soundstages (tasks called outside a flow, tasks/soundstage.py) are struck
-    with the test: their ledger engines disposed, as a run's are when it ends."""
-    yield
-    soundstage = sys.modules.get("slate.tasks.soundstage")  # a test that never imported it made none
-    if soundstage is not None:
-        soundstage.strike_strays()
-
-
 @pytest.fixture
 def local_calls(monkeypatch):
     """Paid calls allowed to the local provider and judge only."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from slate.manifests.options import RunOptions
 from slate.governor.chokepoint import add_listener  # noqa: E402
 
 
@@ -62,7 +63,7 @@ if __name__ == "__main__":
     add_listener(_listener)
     if sys.argv[1] == "film":
         from slate.flows.film import film_flow
-        state = film_flow(project=sys.argv[2], profile=sys.argv[3], price_as=sys.argv[4], return_state=True)
+        state = film_flow(project=sys.argv[2], options=RunOptions(profile=sys.argv[3], price_as=sys.argv[4]), return_state=True)
         print("film state:", state.name, state.message or "")
         sys.exit(0 if state.is_completed() else 1)
     from slate.cli import app

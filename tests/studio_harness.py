@@ -166,9 +166,11 @@ def _api(one: One):
     return opened()
 
 
-def run_film(one: One, **parameters):
-    """A run of the film deployment, as `slate run` on the studio makes one; its id."""
-    return studio_stack.start_film_run(one.record, **parameters)
+def run_film(one: One, project: str | None = None, **told):
+    """A run of the film deployment, as `slate run` on the studio makes one, told `told` (RunOptions
+    fields); its id."""
+    from slate.manifests.options import RunOptions
+    return studio_stack.start_film_run(one.record, options=RunOptions(**told), project=project)
 
 
 def wait_final(one: One, run_id, timeout: float = RUN_TIMEOUT):

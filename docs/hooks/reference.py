@@ -6,7 +6,7 @@
     reference/settings.md  the settings model (`slate.manifests.settings.Settings` and its nested
                            `StorageSettings` and `ProfileModels`): each field's type, default, bounds
                            from its constraints, description and `SLATE_*` variable; then the run
-                           options (`slate.manifests.options.OPTIONS`): setting, flag, run-form name
+                           options (`slate.manifests.options.RunOptions`): setting, flag, run form, agent, cache key
     results.md             benchmarks/RESULTS.md, the dated measurements, published as written
 
 and two splices, each where a page's marker stands, so each table has one source:
@@ -360,14 +360,16 @@ def _fields_table(model, *, key: str, env_prefix: str | None, anchor: str | None
 
 
 def _options_table() -> list[str]:
-    from slate.manifests.options import OPTIONS
+    from slate.manifests.options import RunOptions, told_of
 
-    out = ["| option | title on the run form | setting | command-line flag | run-form parameter "
-           "| changes what a stage makes |", "| --- | --- | --- | --- | --- | --- |"]
-    for o in OPTIONS:
+    out = ["| option | title on the run form | slate.toml / SLATE_* | command-line flag | on the run form "
+           "| an agent's run tool | changes what a stage makes |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, field in RunOptions.model_fields.items():
+        t = told_of(name)
         out.append("| " + " | ".join([
-            code(o.name), inline(o.title), code(o.setting) if o.setting else "–", code(o.flag) if o.flag else "–",
-            code(o.form) if o.form else "–", "yes" if o.output else "no (never in a cache key)"]) + " |")
+            code(name), inline(field.title or name), "yes" if t.setting else "–", code(t.flag) if t.flag else "–",
+            "yes" if t.form else "–", "yes" if t.mcp else "–",
+            "yes" if t.output else "no (never in a cache key)"]) + " |")
     return out + [""]
 
 
@@ -398,8 +400,8 @@ def settings_page() -> str:
     out.append(f"| `<provider>_base_url` | `{env_prefix}<PROVIDER>_BASE_URL` | an entry of `base_urls`; "
                f"the provider registry refuses a name that is no provider |")
     out += ["", "## Run options", "",
-            "What one run may be told, declared once in `slate.manifests.options.OPTIONS`: the command "
-            "line's flags, the Prefect run form's fields and the cache key's exclusions are derived from it. "
-            "An option with a setting takes its default and bounds from that setting above.", "",
+            "What one run may be told, declared once as the fields of `slate.manifests.options.RunOptions`: "
+            "the settings above inherit them, and the command line's flags, the Prefect run form's fields, the "
+            "MCP run tool's arguments and a scene's cache key are derived from them.", "",
             *_options_table()]
     return "\n".join(out) + "\n"

@@ -32,7 +32,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
 from mcp_types import TextContent, ToolAnnotations
 
+from pydantic import ValidationError
+
+from slate.commands.options import argv_of
 from slate.governor.money import fmt_usd
+from slate.manifests.options import RunOptions, option_names
 from slate.agent import context
 from slate.agent.session import Refused, Session, scrub
 from slate.manifests.turnaround import VIEWS
@@ -65,6 +69,33 @@ def _tool(fn: Callable) -> Callable:
             return [x if isinstance(x, Image) else _text(x) for x in got]
         return [_text(got)]
     return wrapped
+
+
+def told_tool(body: Callable[[RunOptions], Any], narrowed: dict[str, Any] | None = None) -> Callable:
+    """A tool whose arguments are the run options an agent may tell (`Told.mcp` in
+    manifests/options.py), each optional, typed as RunOptions declares it (`narrowed`: a narrower
+    type for one, e.g. the profiles this session allows); `body` is handed them as one RunOptions."""
+    import inspect
+    names = option_names(mcp=True)
+    params = []
+    for name in names:
+        field = RunOptions.model_fields[name]
+        kind = (narrowed or {}).get(name, field.annotation)
+        default = field.get_default(call_default_factory=True) if name in (narrowed or {}) else None
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=kind if default is not None else Optional[kind]))
+
+    def tool(**given: Any) -> Any:
+        try:
+            options = RunOptions(**given)
+        except ValidationError as exc:
+            raise Refused("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        return body(options)
+    tool.__name__ = body.__name__
+    tool.__doc__ = body.__doc__
+    tool.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in params}
+    return tool
 
 
 def _cli(session: Session, *args: str) -> str:
@@ -146,34 +177,29 @@ def build(session: Session) -> MCPServer:
                   "references that were sent.")
 
     # -- work through the governor ------------------------------------------------------------
-    def _scene_args(scene: Optional[str]) -> list[str]:
-        if scene is not None and scene not in session.scene_ids():
-            raise Refused(f"unknown scene {scene!r} (the film has: {', '.join(session.scene_ids())})")
-        return ["--scene", scene] if scene else []
+    # check, estimate and run take the run options an agent may choose (manifests/options.py
+    # `Told.mcp`), derived from RunOptions; the profile offered stops at --max-profile.
+    def check(options: RunOptions) -> Any:
+        session.check_request(options)
+        return _cli(session, "check", root, *argv_of(session.told(options)))
+    add(told_tool(check, {"profile": Profile}), "slate check: everything a run needs, checked before it spends "
+        "(manifests, references, prompts' lint, providers, prices).")
 
-    def _price_args() -> list[str]:
-        return ["--price-as", session.price_as] if session.price_as else []
-
-    def check(scene: Optional[str] = None, profile: Profile = "draft") -> Any:
-        session.check_request([scene] if scene else [], profile)
-        return _cli(session, "check", root, *_scene_args(scene), "--profile", profile, *_price_args())
-    add(check, "slate check: everything a run needs, checked before it spends (manifests, references, "
-               "prompts' lint, providers, prices).")
-
-    def estimate(scene: Optional[str] = None, profile: Profile = "draft") -> Any:
-        session.check_request([scene] if scene else [], profile)
-        table = _cli(session, "estimate", root, *_scene_args(scene), "--profile", profile, *_price_args(),
-                     "--cap", str(session.left()))
+    def estimate(options: RunOptions) -> Any:
+        session.check_request(options)
+        table = _cli(session, "estimate", root, *argv_of(session.told(options).telling(run_cap_usd=session.left())))
         return [table, _session_money(session)]
-    add(estimate, "slate estimate: the expected cost per shot and in total, against what this session has left.")
+    add(told_tool(estimate, {"profile": Profile}), "slate estimate: the expected cost per shot and in total, against "
+        "what this session has left.")
 
-    def run(scene: Optional[str] = None, profile: Profile = "draft") -> Any:
-        started = session.start([scene] if scene else [], profile)
+    def run(options: RunOptions) -> Any:
+        started = session.start(options)
         return {"run_id": started.id, "scenes": started.scenes or "the film", "profile": started.profile,
                 "estimate": fmt_usd(started.estimate), "run_cap": fmt_usd(started.cap),
                 "next": "poll status with this run_id until it ends"}
-    add(run, "Render a scene (or the film) at a profile this session allows, in the background, within the "
-             "session's cap: refused before anything is paid when the estimate does not fit. Returns a run id.")
+    add(told_tool(run, {"profile": Profile}), "Render scenes (or the film) at a profile this session allows, in the "
+        "background, within the session's cap: refused before anything is paid when the estimate does not fit. "
+        "Returns a run id.")
 
     def status(run_id: Optional[str] = None) -> Any:
         if run_id is None:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 from slate.governor.chokepoint import CALLER
 from slate.governor.money import fmt_usd
+from slate.commands.options import argv_of
+from slate.manifests.options import RunOptions
 from slate.manifests.profiles import PROFILES
 
 #: Profiles from the cheapest up: `--max-profile final` allows draft and final, never hero.
@@ -142,15 +144,22 @@ class Session:
     def scene_ids(self) -> list[str]:
         return [s.id for _, s in self.film.scenes]
 
-    def estimate(self, scenes: list[str], profile: str) -> Decimal:
-        """The expected cost of a run of these scenes (all when empty) at this profile, priced as
+    def told(self, options: RunOptions) -> RunOptions:
+        """What the agent told a run, with what the person told the session (its --price-as), and
+        its profile always said: a profile the agent did not name is draft, never slate.toml's
+        (the levers allow profiles up to --max-profile, and a run must be held to the one checked)."""
+        return options.telling(price_as=self.price_as, profile=options.profile)
+
+    def estimate(self, options: RunOptions) -> Decimal:
+        """The expected cost of a run told `options` (its scenes: all when none), priced as
         `slate estimate` prices it (the rate card, the session's --price-as)."""
         from slate.governor.estimate import estimate_film, lineup_pricing
-        from slate.manifests.options import overrides
         from slate.providers.registry import lineup
         from slate.settings import project_settings
         from slate.tasks.plan import plan_from_project
-        settings = project_settings(self.root, **overrides({"profile": profile, "price_as": self.price_as}))
+        from slate.tasks.preflight import settings_overrides
+        scenes = list(options.scenes)
+        settings = project_settings(self.root, **settings_overrides(self.told(options)))
         pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
         from slate.manifests.settings import model_audio
         plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
@@ -158,8 +167,9 @@ class Session:
         return estimate_film(plans, pricing, self.cap).total
 
     # -- runs ---------------------------------------------------------------------------------
-    def check_request(self, scenes: list[str], profile: str) -> None:
+    def check_request(self, options: RunOptions) -> None:
         """Refuse (nothing started, nothing paid) a run the levers do not allow."""
+        scenes, profile = list(options.scenes), options.profile
         if profile not in PROFILES:
             raise Refused(f"profile {profile!r} is not a profile ({', '.join(PROFILE_ORDER)})")
         if profile not in self.allowed_profiles():
@@ -179,10 +189,11 @@ class Session:
         spent = self.spent().total
         return spent, max(Decimal(0), self.cap - spent)
 
-    def start(self, scenes: list[str], profile: str) -> AgentRun:
-        """Start `slate run` for these scenes (the film when empty) at this profile, in the
+    def start(self, options: RunOptions) -> AgentRun:
+        """Start `slate run` told `options` (its scenes: the film when none; its profile), in the
         background, within what the session has left; refused first when it may not."""
-        self.check_request(scenes, profile)
+        self.check_request(options)
+        scenes, profile = list(options.scenes), options.profile
         from slate import studio
         if studio.running(self.root) is not None:
             # A studio's workers run the film's deployment: the session's caller would not reach
@@ -191,7 +202,7 @@ class Session:
                           f"this process only, where the ledger names the session — ask the person to run it")
         with self._lock:
             spent, left = self._free_and_left()
-            expected = self.estimate(scenes, profile)
+            expected = self.estimate(options)
             if expected > left or left <= 0:
                 raise Refused(
                     f"refused by the session cap: this run's estimate is {fmt_usd(expected)}, and the agent session "
@@ -201,11 +212,10 @@ class Session:
             run_id = f"run-{len(self.runs) + 1}-{uuid.uuid4().hex[:6]}"
             self.folder.mkdir(parents=True, exist_ok=True)
             log = self.folder / f"{run_id}.log"
-            cmd = [sys.executable, "-m", "slate.cli", "run", str(self.root), "--profile", profile, "--cap", str(left)]
-            for s in scenes:
-                cmd += ["--scene", s]
-            if self.price_as:
-                cmd += ["--price-as", self.price_as]
+            # What the agent told the run, what the person told the session, and as its cap what the
+            # session has left (never the agent's to say: the cap is no argument of its tools).
+            cmd = [sys.executable, "-m", "slate.cli", "run", str(self.root),
+                   *argv_of(self.told(options).telling(run_cap_usd=left))]
             env = {**os.environ, CALLER: self.caller, "SLATE_LIFELINE": "on"}
             with open(log, "wb") as out:
                 # Its own process group: a stop reaches the run and the Prefect server it started.

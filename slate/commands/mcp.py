@@ -16,7 +16,8 @@ from typing import Optional
 import typer
 
 from slate.commands.options import run_options
-from slate.commands.shared import err, usd_or_exit
+from slate.commands.shared import err
+from slate.manifests.options import RunOptions
 
 
 @run_options("run_cap_usd", "price_as", help={
@@ -24,7 +25,7 @@ from slate.commands.shared import err, usd_or_exit
                    "run cap)",
     "price_as": "rehearse: price the session's runs as this video model (provider:model) while the local "
                 "provider renders"})
-def mcp(directory: Path, options: dict,
+def mcp(directory: Path, options: RunOptions,
         max_profile: str = typer.Option("draft", "--max-profile",
                                         help="the highest profile the agent may run: draft, final or hero"),
         http: Optional[int] = typer.Option(None, "--http", min=1, max=65535,
@@ -37,9 +38,10 @@ def mcp(directory: Path, options: dict,
     from slate.agent.server import build
     from slate.agent.session import Refused, Session
     from slate.commands.shared import problems_or_exit
-    cap = usd_or_exit(options["run_cap_usd"], "--cap")
+    told = options.told()
     try:
-        session = Session(directory, cap=cap, max_profile=max_profile, price_as=options["price_as"])
+        session = Session(directory, cap=told.get("run_cap_usd"), max_profile=max_profile,
+                          price_as=told.get("price_as"))
     except ManifestError as exc:
         problems_or_exit(exc.problems, directory)
         return
@@ -66,11 +68,10 @@ def _priced_or_exit(session) -> None:
     from slate.governor.estimate import lineup_pricing
     from slate.governor.ratecard import RateError
     from slate.manifests import ManifestError
-    from slate.manifests.options import overrides
     from slate.providers.registry import UnknownProvider, lineup
     from slate.settings import project_settings
     try:
-        settings = project_settings(session.root, **overrides({"price_as": session.price_as}))
+        settings = project_settings(session.root, price_as=session.price_as)
         lineup_pricing(session.root, lineup(settings), settings.price_as)
     except (UnknownProvider, RateError, ManifestError, ValueError) as exc:
         err.print(f"--price-as: {exc}", markup=False, highlight=False)

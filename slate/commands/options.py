@@ -1,63 +1,125 @@
-"""The command line's run options, built from their one declaration (manifests/options.py).
+"""The command line's run options, derived from their one declaration (manifests/options.py).
 
-`run_options("profile", "provider", …)` adds a typer Option per declared run option to a
-command: typer reads a function's `__signature__`, so the flag, its help and its bounds come
-from the declaration and the settings' field, not from the command. The command is handed
-`options`, a dict by option name of what was typed (None: not given, the project's setting
-stands); money stays text here and is parsed where it is used (never a float).
+`run_options("profile", "provider", …)` adds a typer Option per named field of `RunOptions` to a
+command: typer reads a function's `__signature__`, so the flag, its help and its bounds come from
+the field and its `Told`, not from the command. The command is handed `options`, a `RunOptions`
+holding what was typed (a flag not typed is not told: slate.toml and SLATE_* keep their say).
+Money is typed as text and parsed by the model as `Decimal`, never a float; a value the model
+refuses is said as one line naming the flag, before the command runs.
 
-It must never give an option a default of its own: a flag not typed is None, so slate.toml and
-SLATE_* keep their say.
+It must never give an option a default of its own.
 """
 from __future__ import annotations
 
 import functools
 import inspect
-from typing import Callable, Optional
+import typing
+from typing import Any, Callable, Optional
 
 import typer
+from pydantic import ValidationError
 
-from slate.manifests.options import bounds, option
+from slate.manifests.options import RunOptions, bounds, told_of
 
 __all__ = ["run_options"]
 
 
+def _kind(name: str) -> Any:
+    """The command line's type of an option: its own, with money and choices as text."""
+    annotation = RunOptions.model_fields[name].annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base = args[0] if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
+        and len(args) == 1 else annotation
+    if typing.get_origin(base) is list:
+        return list[str]
+    if base in (int, float, bool):
+        return base
+    return str   # Decimal, Literal choices, model names: the model parses and checks them
+
+
 def _typer_option(name: str, help: str | None = None) -> inspect.Parameter:
-    declared = option(name)
-    kind = list[declared.kind] if declared.many or declared.joined else declared.kind
+    told, field = told_of(name), RunOptions.model_fields[name]
+    kind = _kind(name)
+    if told.joined and kind is str:
+        kind = list[str]
     extra = {}
-    if declared.kind is int and declared.setting:
+    if kind is int:
         low, high = bounds(name)
         extra = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+    said = help or field.description or ""
+    said += f" (default: {told.unset})" if told.unset and not help else ""
     # A switch is said both ways (--model-audio / --no-model-audio): a slate.toml that turns it on
     # can be turned off for one run; typing neither leaves the setting its say.
-    flag = f"{declared.flag}/--no-{declared.flag[2:]}" if declared.kind is bool else declared.flag
-    default = typer.Option(None, flag, help=help or declared.cli_help, **extra)
-    return inspect.Parameter(declared.param, inspect.Parameter.KEYWORD_ONLY, default=default,
-                             annotation=Optional[kind])
+    flag = f"{told.flag}/--no-{told.flag[2:]}" if kind is bool else told.flag
+    default = typer.Option(None, flag, help=said, **extra)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Optional[kind])
+
+
+def told(given: dict[str, Any], directory: Any = None) -> RunOptions:
+    """The options typed, as one RunOptions. Every value it refuses is one problem line naming
+    the flag, as the preflight names a setting (`command line: --profile: ...`), then exit 1."""
+    for name, value in list(given.items()):
+        if told_of(name).joined and isinstance(value, list):
+            # Typed once per value, held as one comma list.
+            given[name] = ",".join(v.strip() for v in value if v.strip()) or None
+    try:
+        return RunOptions(**given)
+    except ValidationError as exc:
+        from slate.commands.shared import problems_or_exit
+        from slate.manifests import Problem
+        problems = []
+        for e in exc.errors():
+            name = str(e["loc"][0]) if e["loc"] else "options"
+            flag = told_of(name).flag if name in RunOptions.model_fields else name
+            problems.append(Problem("command line", None, flag or name,
+                                    str(e["msg"]).removeprefix("Value error, ")))
+        problems_or_exit(problems, directory if directory is not None else "the command line")
+        raise   # problems_or_exit exits; never reached
 
 
 def run_options(*names: str, help: dict[str, str] | None = None) -> Callable:
-    """Add the declared run options `names` to a command, which receives them as `options`
-    (by option name). `help` replaces an option's declared help where a command means it
-    differently (`slate estimate --cap`: the cap it checks against)."""
+    """Add the options `names` (fields of RunOptions with a flag; none named: every one) to a
+    command, which receives what was typed as `options: RunOptions`. `help` replaces an option's
+    description where a command means it differently (`slate estimate --cap`: the cap it checks
+    against)."""
+    names = names or tuple(n for n in RunOptions.model_fields if told_of(n).flag)
+    for name in names:
+        if told_of(name).flag is None:
+            raise ValueError(f"run option {name!r} has no flag")
+
     def wrap(command: Callable) -> Callable:
         own = inspect.signature(command, eval_str=True)
         kept = [p for p in own.parameters.values() if p.name != "options"]
         added = [_typer_option(n, (help or {}).get(n)) for n in names]
-        params = {option(n).param: n for n in names}
 
         @functools.wraps(command)
-        def with_options(*args, **kwargs):
-            given = {params[p]: kwargs.pop(p) for p in list(kwargs) if p in params}
-            for name, value in given.items():
-                if option(name).joined and isinstance(value, list):
-                    # Typed once per value, held as one comma list: the setting is text.
-                    given[name] = ",".join(v.strip() for v in value if v.strip()) or None
-            return command(*args, options=given, **kwargs)
+        def with_options(*args: Any, **kwargs: Any) -> Any:
+            given = {n: kwargs.pop(n) for n in names if n in kwargs}
+            return command(*args, options=told(given, kwargs.get("directory")), **kwargs)
 
         del with_options.__wrapped__   # typer must read this signature, not the command's
-        with_options.__signature__ = own.replace(parameters=kept + added)
+        with_options.__signature__ = own.replace(parameters=kept + added)  # type: ignore[attr-defined]
         with_options.__annotations__ = {p.name: p.annotation for p in kept + added}
         return with_options
     return wrap
+
+
+def argv_of(options: RunOptions) -> list[str]:
+    """The flags that tell a `slate` command what `options` were told (the session of `slate mcp`
+    starts its runs so): every told option with a flag, as a person would type it."""
+    args: list[str] = []
+    for name, value in options.told().items():
+        told = told_of(name)
+        if told.flag is None:
+            continue
+        if isinstance(value, bool):
+            args.append(told.flag if value else f"--no-{told.flag[2:]}")
+        elif isinstance(value, list):
+            for item in value:
+                args += [told.flag, str(item)]
+        elif told.joined and isinstance(value, str):
+            for item in value.split(","):
+                args += [told.flag, item.strip()]
+        else:
+            args += [told.flag, str(value)]
+    return args

@@ -14,7 +14,8 @@ import typer
 from rich.text import Text
 
 from slate.commands.options import run_options
-from slate.commands.shared import console, err, lineup_text, load_or_exit, preflight_or_exit, usd_or_exit
+from slate.commands.shared import console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit
+from slate.manifests.options import RunOptions
 
 
 def init(directory: Path, example: bool = typer.Option(False, "--example", help="write the example film")):
@@ -29,22 +30,24 @@ def init(directory: Path, example: bool = typer.Option(False, "--example", help=
     console.print(Text.assemble("film project written to ", (str(root), "bold")))
 
 
-ONE_SCENE = {"scene": "scene id (default: every scene)"}
+ONE_SCENE = {"scenes": "a scene id, repeatable (default: every scene)"}
 
 
-@run_options("scene", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
+@run_options("scenes", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
              "model_audio", help=ONE_SCENE)
-def check(directory: Path, options: dict):
+def check(directory: Path, options: RunOptions):
     """Validate everything a run needs before it spends: settings, manifests, references (and
     whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
     every problem in one pass; exits 1 on any."""
-    checked = preflight_or_exit(directory, **options)
+    checked = preflight_or_exit(directory, options)
     film = checked.film
     _coverage(directory)   # after the preflight: what blocks a run is its problems, these are notes
     shots = sum(len(s.shots) for _, s in film.scenes)
     console.print(Text.assemble(("ok", "green"), f": {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
                                 f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
                                 f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
+    for line in limits_lines(directory, film.film.id, options):   # each cap, and where it came from
+        console.print(line, markup=False, highlight=False)
 
 
 def _coverage(directory: Path) -> None:
@@ -70,26 +73,24 @@ def _coverage(directory: Path) -> None:
             console.print(f"warning: {line}", markup=False, highlight=False)
 
 
-@run_options("scene", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
+@run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
              "model_audio", help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
-def estimate(directory: Path, options: dict):
+def estimate(directory: Path, options: RunOptions):
     """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
     from rich.table import Table as RichTable
 
     from slate.governor.estimate import estimate_film, lineup_pricing
     from slate.governor.ratecard import RateError
     from slate.manifests import ManifestError
-    from slate.manifests.options import overrides
     from slate.providers.errors import ReferenceMissing
+    from slate.tasks.preflight import settings_overrides
     from slate.providers.registry import UnknownProvider, lineup
     from slate.manifests.settings import model_audio
     from slate.settings import project_settings
     from slate.tasks.plan import plan_from_project
     film = load_or_exit(directory)
-    scene = options.pop("scene")
-    options["run_cap_usd"] = usd_or_exit(options["run_cap_usd"], "--cap")
     try:
-        settings = project_settings(directory, **overrides(options))
+        settings = project_settings(directory, **settings_overrides(options))
     except ManifestError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)
@@ -104,7 +105,7 @@ def estimate(directory: Path, options: dict):
         raise typer.Exit(2)
     plans = {}
     for _, sc in film.scenes:
-        if scene and sc.id != scene:
+        if options.scenes and sc.id not in options.scenes:
             continue
         try:
             plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps,
@@ -153,8 +154,8 @@ def _range_of(directory: Path, film, plans: dict, settings) -> dict:
             "takes_from": "the takes this film's shots needed so far"}
 
 
-@run_options("scene", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
-def doctor(directory: Path, options: dict):
+@run_options("scenes", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
+def doctor(directory: Path, options: RunOptions):
     """Can this film spend with its providers now: keys present and valid, credit left (held to
     the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
     from slate.governor.estimate import estimate_film, lineup_pricing
@@ -162,7 +163,7 @@ def doctor(directory: Path, options: dict):
     from slate.manifests.settings import model_audio
     from slate.tasks.doctor import blocking, doctor as run_doctor, line
     from slate.tasks.plan import plan_from_project
-    checked = preflight_or_exit(directory, **options)
+    checked = preflight_or_exit(directory, options)
     settings, film = checked.settings, checked.film
     chosen = lineup(settings)
     plans = {sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),

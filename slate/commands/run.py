@@ -21,15 +21,14 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
-from slate.manifests.options import SWITCH_FORM, option
+from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
 from slate.commands.report import LiveTable, _quiet_prefect_console, _report, _say_waiting
-from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit, usd_or_exit
+from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit
 
 
-@run_options("scenes", "profile", "provider", "run_cap_usd", "price_as", "judge", "panel_model", "video_model",
-             "cannot_judge", "approve_fallback", "max_parallel_scenes", "model_audio")
-def run(directory: Path, options: dict,
+@run_options()   # every option a flag tells (manifests/options.py): a new one is here with nothing else edited
+def run(directory: Path, options: RunOptions,
         verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well"),
         from_bucket: Optional[str] = typer.Option(
             None, "--from-bucket", help="a film pushed with `slate push`: s3://BUCKET[/PREFIX]/films/FILM_ID; it is "
@@ -37,24 +36,18 @@ def run(directory: Path, options: dict,
                                         "the bucket")):
     """Render the film (or the scenes named): every shot through its gates, each scene stitched,
     the scenes cut together into one mp4."""
-    from slate.manifests.options import overrides
     from slate.tasks.preflight import handed_on
     started = time.time()
     store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
-    scene = options.pop("scenes") or None
-    at_once = options.pop("max_parallel_scenes")
-    options["run_cap_usd"] = usd_or_exit(options["run_cap_usd"], "--cap")
-    options["approve_fallback"] = options["approve_fallback"] or None
     # Every problem is printed here, before any run starts; the film flow is handed this check.
-    checked = preflight_or_exit(directory, scenes=scene, **options)
-    chosen = {k: v for k, v in overrides(options).items() if k != "run_cap_usd"}
-    reel = None if store is not None else _reel(directory, checked.film, scene, chosen, started)
+    checked = preflight_or_exit(directory, options)
+    reel = None if store is not None else _reel(directory, checked.film, options, started)
     if reel is not None and _from_the_reel(reel, verbose):
         return
-    if store is None and _on_studio(directory, scene, options, at_once, started):
+    if store is None and _on_studio(directory, options, started):
         return
     with on_stack(directory), handed_on(checked):
-        _run(directory, scene, options, verbose, store, reel, at_once)
+        _run(directory, options, verbose, store, reel)
 
 
 def _start_embedded():
@@ -69,7 +62,7 @@ def _start_embedded():
     return embedded.start()
 
 
-def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, started: float) -> bool:
+def _on_studio(directory: Path, options: RunOptions, started: float) -> bool:
     """With a `slate up --studio` studio running for this film: the film pushed again (what
     changed), a run of its `film` deployment — its scenes on any worker — and its end; False
     when no studio runs (the film renders here)."""
@@ -78,13 +71,8 @@ def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, start
     if one is None:
         return False
     pushed = studio_stack.push(directory.resolve(), one)
-    form = {option(name).form: value for name, value in options.items()}
-    form["cap"] = str(form["cap"] if form["cap"] is not None else "")
-    # A switch in the form's spelling: a False typed (--no-model-audio) must not read as "not given".
-    form.update({option(n).form: SWITCH_FORM[v] for n, v in options.items() if isinstance(v, bool)})
-    parameters = {k: v for k, v in dict(scenes=list(scene or []), max_parallel_scenes=max_parallel_scenes or 0,
-                                        **form).items() if v not in (None, [], "", 0)}
-    run_id = studio_stack.start_film_run(one, **parameters)
+    # What was typed, and only that: the deployment's project (the film's bucket address) stands.
+    run_id = studio_stack.start_film_run(one, options=options)
     console.print(f"film run {run_id} on the studio ({len(pushed.sent)} file(s) pushed): UI "
                   f"{one.ui_url}/runs/flow-run/{run_id}", highlight=False)
     run = studio_stack.wait_for_run(one, run_id, on_wait=lambda waiting: say(
@@ -100,12 +88,12 @@ def _on_studio(directory: Path, scene, options: dict, max_parallel_scenes, start
 class _Reel:
     """What the reel (tasks/reel.py) is asked about: this project, its film, these options."""
 
-    def __init__(self, directory: Path, film, scenes: list[str], options: dict, started: float):
+    def __init__(self, directory: Path, film, scenes: list[str], options: RunOptions, started: float):
         self.directory, self.film, self.scenes, self.options = directory, film, scenes, options
         self.started = started
 
 
-def _reel(directory: Path, film, scene, options: dict, started: float):
+def _reel(directory: Path, film, options: RunOptions, started: float):
     """The reel's question for this run, or None where it cannot answer: a `slate up` stack or
     another Prefect server holds the budget block its keys depend on (tasks/reel.py)."""
     from slate import studio as studio_stack
@@ -114,12 +102,16 @@ def _reel(directory: Path, film, scene, options: dict, started: float):
     if server_configured() or running(directory) is not None or studio_stack.running(directory.resolve()):
         return None
     known = [s.id for _, s in film.scenes]
-    return _Reel(directory, film, [s for s in known if not scene or s in scene], options, started)
+    return _Reel(directory, film, [s for s in known if not options.scenes or s in options.scenes], options, started)
 
 
 def _reel_settings(reel: _Reel):
+    """The film's settings with what this run was told over them, but its cap: a cap changes
+    what may be spent, never what was made (the reel keys on what was made)."""
     from slate.manifests.settings import project_settings
-    return project_settings(reel.directory, **reel.options)
+    from slate.tasks.preflight import settings_overrides
+    told = {k: v for k, v in settings_overrides(reel.options).items() if k != "run_cap_usd"}
+    return project_settings(reel.directory, **told)
 
 
 def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
@@ -142,21 +134,25 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
 
 def _write_reel(reel: _Reel, result) -> None:
     """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
-    The take policy is the budget block's, read while the embedded server is still up."""
-    from slate.governor.budget import SlateBudget, block_name
+    The take policy is the run's, resolved as the run resolved it (governor/budget.py), while
+    the embedded server that holds the film's budget block is still up."""
+    from slate.governor.budget import SlateBudget, block_name, resolve_limits
+    from slate.manifests.settings import project_settings
     from slate.tasks.reel import write_reel
     try:
-        budget = SlateBudget.load(block_name(reel.film.film.id))
-        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, budget.takes(), result.output,
+        block = SlateBudget.load(block_name(reel.film.film.id))
+        limits = resolve_limits(reel.film.film.id, project_settings(reel.directory), reel.options.told(), block=block,
+                                save=False)
+        write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, limits.takes(), result.output,
                    float(result.duration))
     except Exception as exc:  # noqa: BLE001 — without a reel the next run goes through Prefect, no harm
         err.print(f"warning: the reel was not written ({type(exc).__name__}: {exc})", markup=False, highlight=False)
 
 
-def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_parallel_scenes=None) -> None:
+def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> None:
     server = _start_embedded()  # it starts while slate's flows import
     from slate.flows.film import film_flow, film_result
-    from slate.tasks.context import listen
+    from slate.tasks.run import listen
     if not verbose:
         _quiet_prefect_console()
     progress = LiveTable()
@@ -168,9 +164,7 @@ def _run(directory, scene, options: dict, verbose: bool, store, reel=None, max_p
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
-            form = {option(name).form: value for name, value in options.items()}
-            state = film_flow(project=str(directory.resolve()), scenes=scene or [],
-                              max_parallel_scenes=max_parallel_scenes or 0, return_state=True, **form)
+            state = film_flow(project=str(directory.resolve()), options=options, return_state=True)
             stop_refresh()
             live.update(progress.table())
         console.line()  # the summary starts below the table, never on its last line

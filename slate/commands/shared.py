@@ -50,11 +50,11 @@ def load_or_exit(directory: Path):
         problems_or_exit(exc.problems, directory)
 
 
-def preflight_or_exit(directory: Path, **options):
-    """Run the preflight; on any problem print one line each and exit 1. Returns the Preflight
-    when clean (its warnings printed)."""
+def preflight_or_exit(directory: Path, options=None):
+    """Run the preflight of a run told `options` (a RunOptions); on any problem print one line
+    each and exit 1. Returns the Preflight when clean (its warnings printed)."""
     from slate.tasks.preflight import preflight
-    checked = preflight(directory, **options)
+    checked = preflight(directory, options)
     for warning in checked.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     problems_or_exit(checked.problems, directory)
@@ -111,3 +111,42 @@ def lineup_text(settings) -> str:
     # One price_as per capability (panel, judge, video): said after the lineup, not beside the video.
     priced = f"; rehearsal priced as {settings.price_as.replace(',', ', ')}" if settings.price_as else ""
     return f"panels {chosen.panel}, video {videos}, judge {chosen.judge}{priced}"
+
+
+def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
+    """What a run told `options` would obey — its run and film caps and take policy — each with
+    where it came from (governor/budget.py `resolve_limits`). The film's budget block is read
+    where a Prefect server holds it (a `slate up` stack of this film, or a configured server);
+    without one the block follows slate.toml unless it was edited in a UI, which is said."""
+    from slate.governor.budget import SlateBudget, block_name, resolve_limits
+    from slate.manifests.settings import check_settings, setting_origin
+    from slate.tasks.preflight import settings_overrides
+    own, _ = check_settings(directory)
+    if own is None:
+        return []
+    told = settings_overrides(options) if options is not None else {}
+    block, where = None, "no Prefect server holds the film's budget block here: it follows slate.toml unless " \
+                         "edited in the Prefect UI, and a run says so"
+    from slate.stack import running
+    stack = running(directory)
+    api = stack.api_url if stack is not None else None
+    if api is None:
+        from slate.tasks.reel import server_configured
+        if server_configured():
+            from prefect.settings import PREFECT_API_URL
+            api = PREFECT_API_URL.value()
+    if api:
+        try:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+            with temporary_settings({PREFECT_API_URL: api}):
+                block = SlateBudget.load(block_name(film_id))
+            where = f"the budget block slate-budget/{block_name(film_id)} read from {api}"
+        except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
+            block = None
+    if block is None:   # as the block would stand if nobody edited it: slate.toml's
+        block = SlateBudget(**{n: getattr(own, n) for n in ("run_cap_usd", "film_cap_usd", "max_takes",
+                                                            "no_progress_takes")})
+    limits = resolve_limits(film_id, own, told, origin_of=setting_origin, block=block, save=False)
+    lines = [f"run cap {limits.said('run_cap_usd')}, film cap {limits.said('film_cap_usd')}; "
+             f"takes {limits.said('max_takes')}, without progress {limits.said('no_progress_takes')} ({where})"]
+    return lines + [f"warning: {u}" for u in limits.unused]

@@ -27,6 +27,9 @@ def status(directory: Path):
                   + (f", {len(by_hand)} call(s) to reconcile (slate reconcile {directory})" if by_hand else "")
                   + (f", {len(by_itself)} job(s) the next run collects" if by_itself else ""),
                   highlight=False, markup=False)
+    from slate.commands.shared import limits_lines
+    for line in limits_lines(directory, film.film.id):   # each cap, and where it came from
+        console.print(f"  {line}", highlight=False, markup=False)
     for _, scene in film.scenes:
         console.print(f"  scene {scene.id}: {len(scene.shots)} shots, {scene.total_seconds():.1f}s; "
                       f"renders: {_written(renders, scene.id) or 'none yet'}")

@@ -16,6 +16,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from slate.manifests.options import RunOptions
 from slate.flows.approval import APPROVAL_FILE
 from slate.flows.scene import scene_flow
 from slate.flows.scene_result import scene_result
@@ -37,8 +38,7 @@ def two_shots(root, timeout_hours=None):
 
 def start(root):
     box = {}
-    thread = threading.Thread(target=lambda: box.setdefault("state", scene_flow(project=str(root), profile="final",
-                                                                                  return_state=True)))
+    thread = threading.Thread(target=lambda: box.setdefault("state", scene_flow(project=str(root), options=RunOptions(profile="final"), return_state=True)))
     thread.start()
     return thread, box
 
@@ -98,7 +98,7 @@ def test_slate_approve_answers_from_a_terminal(example_film):
 
 def test_an_unanswered_approval_expires_with_nothing_spent_on_finals(example_film):
     two_shots(example_film, timeout_hours=0.001)  # 3.6 seconds
-    state = scene_flow(project=str(example_film), profile="final", return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(profile="final"), return_state=True)
     assert state.is_failed() and state.name == "Approval expired", (state.name, state.message)
     assert "nothing was rendered at final resolution" in state.message
     assert videos(example_film) == []

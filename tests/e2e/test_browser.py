@@ -106,7 +106,7 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
         [run] = wait_for("the run the form made", lambda: [
             r for r in client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])))
             if r.id not in known], 60)
-        assert run.parameters["profile"] == "final" and run.parameters["scene"] == "scene-02", run.parameters
+        assert run.parameters["options"]["profile"] == "final" and run.parameters["scene"] == "scene-02", run.parameters
 
         # 2. suspended at the approval: Resume opens the form built from the approval's RunInput
         wait_for("the approval", lambda: client.read_flow_run(run.id).state.is_paused(), 300, every=1)

@@ -15,6 +15,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
 from slate.governor.alerts import CAP_REACHED_EVENT, WARNING_EVENT, BudgetAlerts, crossings
 from slate.governor.ledger import BudgetRefused, Cap, CallRequest, Ledger
@@ -70,7 +71,7 @@ def test_a_run_crossing_80_then_100_percent_of_its_cap_emits_one_warning_and_one
     cap = usd(first_clip / Decimal("0.85"))   # the first clip is 85% of it; the second does not fit
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
 
-    state = scene_flow(project=str(film), price_as=KLING, cap=cap, return_state=True)
+    state = scene_flow(project=str(film), options=RunOptions(price_as=KLING, run_cap_usd=cap), return_state=True)
     assert state.name == "Halted", (state.name, state.message)
     run_id = str(state.state_details.flow_run_id)
     videos = [r for r in Ledger.for_project(film).rows(film=FILM) if r.stage == "video"]
@@ -94,7 +95,7 @@ def test_a_run_crossing_80_then_100_percent_of_its_cap_emits_one_warning_and_one
 
     # The same film again with room to spare: the second clip alone is far under 80% of $50.
     since = datetime.now(timezone.utc) - timedelta(seconds=1)
-    state = scene_flow(project=str(film), price_as=KLING, cap=Decimal("50"), return_state=True)
+    state = scene_flow(project=str(film), options=RunOptions(price_as=KLING, run_cap_usd=Decimal("50")), return_state=True)
     assert state.is_completed(), (state.name, state.message)
     quiet = events_of(str(state.state_details.flow_run_id), since, expect=0)
     assert quiet == []

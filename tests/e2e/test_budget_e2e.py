@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
 from slate.flows.scene_result import scene_result
 from slate.governor.budget import SlateBudget
@@ -55,7 +56,7 @@ def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example
     expected = Decimal(re.search(r"expected total: \$([\d.,]+)", estimate.output).group(1).replace(",", ""))
     assert expected >= sum(prices.values()) and "does NOT fit" in estimate.output, estimate.output
 
-    state = scene_flow(project=str(example_film), price_as=KLING, cap=cap, return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(price_as=KLING, run_cap_usd=cap), return_state=True)
     halted = scene_result(state)
     ledger = Ledger.for_project(example_film)
     videos = [r for r in ledger.rows(film=FILM) if r.stage == "video"]
@@ -74,7 +75,7 @@ def test_a_capped_rehearsal_halts_before_the_cap_and_resumes_when_raised(example
     assert halted.output is None or ".partial-" in halted.output
     assert len(LocalVideo(LocalStorage(example_film)).submissions()) == 1
 
-    resumed = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("50"), return_state=True)
+    resumed = scene_flow(project=str(example_film), options=RunOptions(price_as=KLING, run_cap_usd=Decimal("50")), return_state=True)
     result = resumed.result()
     assert resumed.name == "Completed"
     assert [s.status for s in result.shots] == ["approved"] * len(prices)
@@ -93,7 +94,7 @@ def test_a_zero_cap_is_zero_not_unset(example_film, prefect_harness):
     keep_shots(example_film, ("1A", "1C"))
     estimate = CliRunner().invoke(app, ["estimate", str(example_film), "--price-as", KLING, "--cap", "0"])
     assert "does NOT fit the per-run cap $0.00" in estimate.output, estimate.output
-    state = scene_flow(project=str(example_film), price_as=KLING, cap=Decimal("0"), return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(price_as=KLING, run_cap_usd=Decimal("0")), return_state=True)
     ledger = Ledger.for_project(example_film)
     assert state.name == "Halted" and state.message.startswith("per-run cap $0.00 would be exceeded")
     assert [r.status for r in ledger.rows(film=FILM) if r.stage == "video"] == ["refused"]
@@ -123,7 +124,7 @@ def test_a_film_runs_cap_holds_across_its_scenes(example_film, prefect_harness):
     prices = clip_prices(example_film)
     per_scene = sum(prices.values())
     cap = per_scene + min(prices.values()) / 2  # scene-01 fits; not one clip of scene-02 does
-    state = film_flow(project=str(example_film), price_as=KLING, cap=cap, return_state=True)
+    state = film_flow(project=str(example_film), options=RunOptions(price_as=KLING, run_cap_usd=cap), return_state=True)
     ledger = Ledger.for_project(example_film)
     rows = ledger.rows(film=FILM)
     videos = [(r.scene, r.status) for r in rows if r.stage == "video"]
@@ -149,14 +150,14 @@ def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
     block = None
     try:
         # Creates the block from the film's settings — never from this run's own --cap.
-        scene_flow(project=str(example_film), cap=Decimal("0.50"), return_state=True)
+        scene_flow(project=str(example_film), options=RunOptions(run_cap_usd=Decimal("0.50")), return_state=True)
         block = SlateBudget.load(FILM)
         assert (block.run_cap_usd, block.film_cap_usd, block.max_takes) == (Decimal("25"), Decimal("250"), 3)
         block.film_cap_usd = Decimal("0.20")  # what an edit on the Blocks page does
         block.save(FILM, overwrite=True)
         doc["shots"][0]["seed"] = 99  # a new take: not cached
         scene_doc.write_text(yaml.safe_dump(doc, sort_keys=False))
-        state = scene_flow(project=str(example_film), price_as=KLING, return_state=True)
+        state = scene_flow(project=str(example_film), options=RunOptions(price_as=KLING), return_state=True)
         assert state.name == "Halted"
         assert state.message.startswith("per-film cap $0.20 would be exceeded")
         assert [r.status for r in Ledger.for_project(example_film).rows(film=FILM) if r.stage == "video"] == \

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from slate.manifests.options import RunOptions
 from slate.media.contact import BACKGROUND, MAX_LINES, VERDICT_COLOURS, badge_box, contact_sheet, sheet_size
 from tests.scene_cuts import without_finishing
 
@@ -34,7 +35,7 @@ def test_a_scene_runs_sheet_shows_the_escalated_shot_and_the_drift_check(example
     without_finishing(example_film)   # the sheet is the subject, not the finished cut
     (example_film / "slate.toml").write_text("drift_every = 2\ndrift_threshold = 0.0\n")
 
-    state = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(max_takes=2), return_state=True)
     result = scene_result(state)
     shots = {s.shot: s for s in result.shots}
     assert state.name == "Escalated" and shots["1D"].status == "escalated" and shots["1E"].reanchored

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from slate.manifests.options import RunOptions
 from slate.flows.approval import APPROVAL_FILE
 from slate.flows.scene import scene_flow
 from slate.flows.scene_result import scene_result
@@ -30,7 +31,7 @@ def _approved_run(root, profile: str):
     from slate.flows.approval import resume_when_paused
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
-        "state", scene_flow(project=str(root), profile=profile, return_state=True)))
+        "state", scene_flow(project=str(root), options=RunOptions(profile=profile), return_state=True)))
     thread.start()
     marker = root / ".slate" / APPROVAL_FILE
     deadline = time.time() + 600

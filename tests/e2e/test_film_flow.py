@@ -7,6 +7,7 @@ harness into one 480p H.264 mp4 as long as its two scenes together.
 """
 from __future__ import annotations
 
+from slate.manifests.options import RunOptions
 import importlib
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
     assert by_name["scene"].schedules == [] and by_name["film"].schedules == []
 
     nightly = by_name["nightly-dailies"]
-    assert nightly.parameters["profile"] == "draft"
+    assert nightly.parameters["options"] == {"profile": "draft"}
     [schedule] = nightly.schedules
     assert schedule.schedule.cron == "0 1 * * *"
     assert schedule.schedule.timezone == "Europe/Berlin"
@@ -71,7 +72,7 @@ def test_prefect_yaml_names_the_same_deployments():
         assert d["work_pool"]["name"] == "slate"
         assert d["parameters"]["project"] == "example-film"
     nightly = deployments["nightly-dailies"]
-    assert nightly["parameters"]["profile"] == "draft"
+    assert nightly["parameters"]["options"] == {"profile": "draft"}
     [schedule] = nightly["schedules"]
     assert (schedule["cron"], schedule["slug"]) == ("0 1 * * *", "nightly-dailies")
     [step] = doc["pull"]
@@ -188,7 +189,7 @@ def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatc
     from slate.flows.film import film_flow
 
     # One scene at a time: scene-02 would start only after scene-01 ended, and must not.
-    state = film_flow(project=str(example_film), max_parallel_scenes=1, return_state=True)
+    state = film_flow(project=str(example_film), options=RunOptions(max_parallel_scenes=1), return_state=True)
     assert ran == ["scene-01"]
     assert state.is_failed() and state.name == "Halted" and state.message == "budget cap reached"
     from slate.flows.film import FilmEnded, film_result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from slate.manifests.options import RunOptions
 import pytest
 import yaml
 from PIL import Image
@@ -30,11 +31,11 @@ def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_aga
     # character is escalated by the keyframe gate's presence check).
     doc["shots"][0]["characters"] = []
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    first = scene_flow(project=str(example_film), max_takes=1, return_state=True)
+    first = scene_flow(project=str(example_film), options=RunOptions(max_takes=1), return_state=True)
     assert first.name == "Completed"
     gates_before = [r for r in Ledger.for_project(example_film).rows(film="night-diner") if r.stage == "panel_gate"]
     (example_film / "gates.toml").write_text("[panel.local]\nlocation = { threshold = 0.999 }\n")
-    second = scene_flow(project=str(example_film), max_takes=1, return_state=True)
+    second = scene_flow(project=str(example_film), options=RunOptions(max_takes=1), return_state=True)
     result = scene_result(second)
     assert second.name == "Failed" and result.shots[0].status == "escalated"
     assert "location" in result.shots[0].reason and "< 1.00" in result.shots[0].reason

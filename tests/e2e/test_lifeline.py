@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from slate.manifests.options import RunOptions
 from slate.governor.killswitch import (StopRequested, bind_to_parent, check_stop, clear_process_stop, current_stop,
                                        stop_this_process)
 from slate.governor.ledger import Ledger
@@ -87,7 +88,7 @@ def deploy_scene(film: Path) -> str:
         deployment_id = client.create_deployment(flow_id=flow_id, name=f"lifeline-{film.parent.name}",
                                                  entrypoint="slate.flows.scene:scene_flow", path=str(REPO))
         run = client.create_flow_run_from_deployment(
-            deployment_id, parameters={"project": str(film), "price_as": PRICE_AS, "cap": "50"})
+            deployment_id, parameters={"project": str(film), "options": {"price_as": PRICE_AS, "run_cap_usd": "50"}})
     return str(run.id)
 
 
@@ -155,7 +156,7 @@ def test_a_deployment_runs_process_dies_with_its_parent_and_sends_nothing_after(
 
         # Run again: the job left in flight is collected, not paid for twice.
         from slate.flows.scene import scene_flow
-        again = scene_flow(project=str(film), price_as=PRICE_AS, cap=Decimal("50"), return_state=True)
+        again = scene_flow(project=str(film), options=RunOptions(price_as=PRICE_AS, run_cap_usd=Decimal("50")), return_state=True)
         assert again.is_completed(), (again.name, again.message)
         fingerprints = [s["fingerprint"] for s in LocalVideo(LocalStorage(film)).submissions()]
         assert len(fingerprints) == len(set(fingerprints)) == 2
@@ -201,17 +202,14 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
 
     from slate.flows.lifeline import stop_on_cancel
     from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Usage
-    from slate.tasks.soundstage import on_stage
-    from slate.governor.ledger import Cap, CallRequest
-    from slate.providers.storage_local import LocalStorage
+    from slate.governor.ledger import CallRequest
+    from slate.tasks.run import open_run
+    from tests.runs import a_run
 
     run_id = str(uuid.uuid4())
     root = example_film
-    with on_stage(run_id) as stage:  # the run is open in this process, as its flow body holds it
-        g = stage.governor(run_id, lambda: Governor(
-            run_id=run_id, film=FILM_ID, root=root, ledger=Ledger.for_project(root),
-            estimate=lambda units, _model: Decimal("0.35"), caps=[Cap("run", Decimal("10"))],
-            storage=LocalStorage(root)))
+    with open_run(a_run(root, run_id)) as run:  # the run is open in this process, as its flow body holds it
+        g = run.crew.governor
         in_flight = g.ledger.claim(request=CallRequest(
             run_id=run_id, film=FILM_ID, scene="scene-01", shot="1A", stage="video", take=1, provider="local",
             model="local-ffmpeg-v1", profile="draft", fingerprint="fp-in-flight", prompt="", reference_hashes=(),

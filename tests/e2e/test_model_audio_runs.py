@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from typer.testing import CliRunner
+from slate.manifests.options import RunOptions
 from slate.governor.ledger import Ledger
 from slate.media import probe
 from slate.providers.local import tone_of
@@ -78,7 +79,7 @@ def test_the_model_audio_switch_reaches_the_video_model_and_the_scenes_key(examp
     assert _level_db(sound) > -35 and any(abs(_pitch(sound) - tone_of(r.parameters["seed"])) <= 4 for r in asked)
 
     _set(example_film, model_audio=True)
-    second = film_flow(project=str(example_film), model_audio="off", return_state=True)
+    second = film_flow(project=str(example_film), options=RunOptions(model_audio="off"), return_state=True)
     assert second.is_completed(), second
     new = [r for r in _video_rows(example_film) if r.call_id not in {a.call_id for a in asked}]
     assert new and not any(r.parameters.get("audio") for r in new), [r.parameters for r in new]   # not asked

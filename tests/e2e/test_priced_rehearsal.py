@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
+from slate.manifests.options import RunOptions
 from slate.governor.ledger import Ledger
 from slate.cli import app
 from tests.scene_cuts import keep_shots, without_finishing
@@ -95,8 +96,7 @@ def test_the_cost_and_wrap_reports_hold_the_spend_per_delivered_second_to_the_es
     keep_shots(example_film, ("1A", "1C", "1D"))
     without_finishing(example_film)
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')
-    state = scene_flow(project=str(example_film), price_as=",".join((PANELS, JUDGE, VIDEO)), cap="25",
-                       return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(price_as=",".join((PANELS, JUDGE, VIDEO)), run_cap_usd="25"), return_state=True)
     result = scene_result(state)
     ledger = Ledger.for_project(example_film)
     rows = [r for r in ledger.rows(film="night-diner", run_id=result.run_id) if r.scene == "scene-01"]

@@ -1,8 +1,9 @@
-"""A run's services belong to the run (tasks/soundstage.py).
+"""A run's services belong to the run (tasks/run.py).
 
 Two runs of two films in one process, at once, share no live object (crew, governor, ledger
 engine, storage, judge) and each one's paid calls land in its own ledger only; a task on the
-run's thread pool finds its run's crew; once a run ends its soundstage is gone. A process
+run's thread pool is handed its run's crew; once a run ends its crew is closed and the run is no
+longer open. A process
 that runs 20 scene runs in a row keeps a flat count of ledger engines and open files — counted
 where they are: live SQLAlchemy engines (the garbage collector's objects) and /proc/self/fd.
 """
@@ -36,8 +37,8 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
 
     from slate.flows.scene import scene_flow
     from slate.flows.call_sheet import top_run_id
-    from slate.tasks.context import RunSpec, crew
-    from slate.tasks.soundstage import on_stage, open_runs
+    from slate.tasks.run import Run, open_run, open_runs
+    from tests.runs import a_run
 
     other = _second_film(example_master, tmp_path)
     # Different settings: the second film's ledger is a database of its own, named by its slate.toml.
@@ -68,24 +69,23 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     assert rows_a and rows_b
     assert {r.run_id for r in rows_a} == {run_a}      # each run's calls in its own ledger only
     assert {r.run_id for r in rows_b} == {run_b}
-    assert open_runs() == []                           # both soundstages struck with their runs
+    assert open_runs() == []                           # both runs closed with their flows
 
     # Their live objects: gathered by two flows open at once, and by a task on each one's threads.
     met = threading.Barrier(2, timeout=60)
     seen: dict[str, dict] = {}
 
     @task(cache_policy=NO_CACHE)
-    def on_a_task_thread(run: RunSpec):
-        return crew(run)
+    def on_a_task_thread(run: Run):
+        return run.crew
 
     @flow
     def live_side(root: str, name: str):
-        with on_stage(top_run_id()):
-            run = RunSpec(root=root, run_id=top_run_id(), film="night-diner", scene="scene-01", profile="draft")
-            st = crew(run)
+        with open_run(a_run(root, top_run_id())) as run:
+            st = run.crew
             met.wait()  # both runs are open now
             seen[name] = {"crew": st, "governor": st.governor, "engine": st.governor.ledger.engine,
-                          "storage": st.storage, "judge": st.judge, "stage": st.stage,
+                          "storage": st.storage, "judge": st.judge, "run": run,
                           "on the task's thread": on_a_task_thread.submit(run).result(),
                           "open": set(open_runs())}
             met.wait()  # neither ends before both have looked
@@ -97,11 +97,11 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
         t.join()
     a, b = seen["a"], seen["b"]
     assert a["on the task's thread"] is a["crew"] and b["on the task's thread"] is b["crew"]
-    assert a["open"] == b["open"] == {a["stage"].run_id, b["stage"].run_id}
-    for name in ("crew", "governor", "engine", "storage", "judge", "stage"):
+    assert a["open"] == b["open"] == {a["run"].run_id, b["run"].run_id}
+    for name in ("crew", "governor", "engine", "storage", "judge", "run"):
         assert a[name] is not b[name], name
     assert str(a["engine"].url) != str(b["engine"].url)
-    assert a["stage"].struck and b["stage"].struck and open_runs() == []
+    assert a["crew"].closed and b["crew"].closed and open_runs() == []
 
 
 def _ledger_engines(root) -> int:
@@ -184,23 +184,23 @@ def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
     assert len(memo) == 3
 
 
-def test_a_task_outside_any_flow_gets_a_stray_soundstage_struck_with_its_scope(example_film):
-    import contextvars
+def test_a_run_that_was_never_opened_has_no_crew_and_an_opened_one_closes_its_own(example_film):
+    """No crew is made on the side: a Run outside the body that opened it has no services, and
+    the run's services are closed when that body ends (its ledger engine disposed)."""
+    from slate.tasks.run import RunNotOpen, open_run, open_runs
+    from tests.runs import a_run
 
-    from slate.tasks.context import RunSpec, crew
-    from slate.tasks.soundstage import MAX_STRAYS, open_runs, strike_strays
-
-    run = RunSpec(root=str(example_film), run_id="outside", film="night-diner", scene="scene-01", profile="draft")
-    st = crew(run)
-    assert st.stage.stray and crew(run) is st          # the rest of this scope finds it again
-    assert st.governor.ledger.rows(run_id="outside") == []
-    engine = st.governor.ledger.engine
-    assert engine.pool.checkedin() == 1                   # the ledger's connection, pooled while it lives
-    assert open_runs() == []                              # a stray is no run a Cancel could halt
-    # Each in a context of its own (a script's, a thread's): at most MAX_STRAYS stay open.
-    strays = [contextvars.Context().run(lambda: crew(run).stage) for _ in range(MAX_STRAYS + 1)]
-    assert engine.pool.checkedin() == 0                   # struck: its engine disposed
-    assert st.stage.struck and not strays[-1].struck     # the oldest was struck first
-    assert strike_strays() == MAX_STRAYS
-    assert all(s.struck for s in strays)
-    assert crew(run) is not st                          # struck: a new one, never the old services
+    run = a_run(example_film, "outside")
+    with pytest.raises(RunNotOpen, match="is not open"):
+        run.crew
+    with open_run(run) as opened:
+        st = opened.crew
+        assert opened.at_scene("scene-02").crew is st         # a film's scenes work on its crew
+        assert st.governor.ledger.rows(run_id="outside") == []
+        engine = st.governor.ledger.engine
+        assert engine.pool.checkedin() == 1                  # the ledger's connection, pooled while it lives
+        assert open_runs() == ["outside"]                    # a Cancel of this run finds its governor
+    assert engine.pool.checkedin() == 0 and st.closed          # closed with the body: its engine disposed
+    assert open_runs() == []
+    with pytest.raises(RunNotOpen):
+        opened.crew

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
+from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.manifests import load_film
@@ -115,7 +116,7 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
     doc["shots"][2]["panel_override"] = "overrides/1G.png"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    state = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(max_takes=2), return_state=True)
     result = state.result()
     assert state.name == "Escalated"
     assert "1G" in state.message
@@ -131,7 +132,7 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
     # An escalated scene is never put in the can: the next run goes through its shots again
     # (their stages cached, nothing paid), not one lookup that would skip 1G for good.
     started = time.time()
-    again = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    again = scene_flow(project=str(example_film), options=RunOptions(max_takes=2), return_state=True)
     assert again.name == "Escalated" and _task_runs_since(started) > 2
 
 
@@ -213,12 +214,12 @@ def test_a_turnaround_the_local_judge_cannot_read_is_refused_or_rehearsed_unjudg
     white.paste(drawn, mask=drawn.getchannel("A"))
     white.save(sheet)
 
-    state = scene_flow(project=str(example_film), max_takes=3, return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(max_takes=3), return_state=True)
     assert state.name == "Refused", (state.name, state.message)
     assert "characters[0].turnaround" in state.message and "the local judge cannot read it" in state.message
     assert Ledger.for_project(example_film).rows(film="night-diner") == []
 
-    state = scene_flow(project=str(example_film), max_takes=3, cannot_judge="warn", return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(max_takes=3, cannot_judge="warn"), return_state=True)
     shots = {s.shot: s for s in state.result().shots}
     assert state.name == "Unjudged", (state.name, state.message)
     assert shots["1A"].status == "approved"
@@ -275,7 +276,7 @@ def test_a_chained_clip_without_a_character_of_its_shot_escalates_naming_them(ex
     doc["shots"] = [first, chained]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    state = scene_flow(project=str(example_film), max_takes=2, return_state=True)
+    state = scene_flow(project=str(example_film), options=RunOptions(max_takes=2), return_state=True)
     result = state.result()
     statuses = {s.shot: s.status for s in result.shots}
     assert statuses == {"1F": "approved", "1G": "escalated"}, [(s.shot, s.reason) for s in result.shots]

@@ -93,7 +93,7 @@ def test_the_run_cap_holds_to_the_cent_with_both_workers_spending(studio):
     clip = Decimal("0.35")          # Kling v2.5 turbo pro at 480p: one 5 s block (governor/rates.toml)
     clips = sum(len(s) for s in SCENES.values())
     cap = clip * (clips - 1) + clip / 2   # every clip but one fits
-    film_run = run_film(studio, project=studio.address, price_as=KLING, cap=str(cap))
+    film_run = run_film(studio, project=studio.address, price_as=KLING, run_cap_usd=str(cap))
     seen: list[Decimal] = []
     deadline = time.time() + RUN_TIMEOUT
     with _api(studio) as client:

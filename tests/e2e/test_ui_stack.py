@@ -50,7 +50,8 @@ def test_the_nightly_dailies_are_scheduled_at_one_in_the_films_timezone(stack):
     with api(stack) as client:
         upcoming = wait_for("the scheduler's nightly-dailies runs",
                             lambda: runs_of(client, "film/nightly-dailies", types=[StateType.SCHEDULED]), 90)
-        form = client.read_deployment_by_name("scene/scene").parameter_openapi_schema["properties"]
+        schema = client.read_deployment_by_name("scene/scene").parameter_openapi_schema
+    form, options = schema["properties"], schema["definitions"]["RunOptions"]["properties"]
     tz = ZoneInfo(TIMEZONE)
     times = sorted(r.expected_start_time.astimezone(tz) for r in upcoming)
     print(f"\nnightly-dailies: {len(upcoming)} upcoming, first {times[0].isoformat()}")
@@ -58,17 +59,19 @@ def test_the_nightly_dailies_are_scheduled_at_one_in_the_films_timezone(stack):
     assert len({t.date() for t in times}) == len(times)  # one a night
     assert times[0] - time_now(tz) < __import__("datetime").timedelta(hours=25)
     for r in upcoming:
-        assert r.parameters["profile"] == "draft" and r.parameters["project"] == str(stack.resolve()), r.parameters
+        assert r.parameters["options"]["profile"] == "draft" and r.parameters["project"] == str(stack.resolve()), r.parameters
     log = (stack / ".slate" / "stack" / "server.log").read_text(errors="replace")
     assert "Can't evaluate bulk DML" not in log
     assert not [line for line in log.splitlines() if "scheduler" in line.lower() and
                 ("error" in line.lower() or "traceback" in line.lower())]
     # The run form: the film's own scenes as a dropdown, fields titled for a person.
     assert form["scene"]["enum"] == ["scene-01", "scene-02"] and form["scene"]["title"] == "Scene"
-    assert "draft" in form["profile"]["enum"] and form["cap"]["title"] == "Run cap (USD)"
-    # Its defaults are the film's own values (its slate.toml), not the placeholder "from slate.toml".
-    assert (form["profile"]["default"], form["provider"]["default"], form["cannot_judge"]["default"]) == \
-        ("draft", "local", "block"), form["profile"]
+    assert "draft" in options["profile"]["enum"] and options["run_cap_usd"]["title"] == "Run cap (USD)"
+    # An option left empty is not told: no defaults (a default would be told on every run and
+    # outvote slate.toml), and each field says the film's own value as its slate.toml has it.
+    assert not [name for name, field in options.items() if "default" in field], options
+    assert [("now draft" in options["profile"]["description"]), ("now local" in options["provider"]["description"]),
+            ("now block" in options["cannot_judge"]["description"])] == [True] * 3, options["profile"]
 
 
 def time_now(tz):
@@ -94,7 +97,7 @@ def test_a_final_scene_suspends_for_approval_and_resumes_with_input(stack):
     from prefect.deployments import run_deployment
     from prefect.flow_runs import resume_flow_run
     with api(stack) as client:
-        run = run_deployment("scene/scene", parameters={"scene": "scene-01", "profile": "final"}, timeout=0)
+        run = run_deployment("scene/scene", parameters={"scene": "scene-01", "options": {"profile": "final"}}, timeout=0)
         waiting = wait_for("the approval", lambda: (s := _state(client, run.id)) and s.is_paused() and s, 300)
         assert waiting.name == "Suspended" and waiting.state_details.pause_key == "approve-scene-01-final", waiting
         # The UI draws the form from its stored schema, which Prefect writes just *after* the run is
@@ -132,7 +135,7 @@ def test_a_killed_worker_ends_crashed_and_retry_completes_with_nothing_paid_twic
     from prefect.deployments import run_deployment
     from prefect.states import Scheduled
     with api(stack) as client:
-        run = run_deployment("scene/scene", parameters={"scene": "scene-01", "profile": "draft"}, timeout=0)
+        run = run_deployment("scene/scene", parameters={"scene": "scene-01", "options": {"profile": "draft"}}, timeout=0)
         in_flight = wait_for("a video job in flight", lambda: [
             r for r in ledger_rows(stack) if r.run_id == str(run.id) and r.stage == "video"
             and r.status == "submitted" and r.job_id], 300, every=0.2)

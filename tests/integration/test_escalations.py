@@ -20,7 +20,7 @@ from slate.manifests import load_film
 from slate.providers.local import LocalImage
 from slate.providers.storage_local import LocalStorage
 from slate.cli import app
-from slate.tasks.context import RunSpec
+from tests.runs import a_run
 from slate.governor.gates import against
 from slate.tasks.escalations import CLEARED, ESCALATED, latest, record
 from slate.tasks.plan import plan_from_project
@@ -50,7 +50,7 @@ def test_the_latest_run_of_each_scene_is_what_the_ledger_says(example_film):
     """Escalations are $0 rows per run; a later run with none clears them, even one that paid
     for nothing (all from the cache); scenes are read apart."""
     def finish(run_id, scene, shots):
-        run = RunSpec(root=str(example_film), run_id=run_id, film="night-diner", scene=scene, profile="draft")
+        run = a_run(example_film, run_id, scene=scene)
         return record(run, _gov(example_film, run_id), shots)
 
     assert finish("run-1", "scene-01", [_shot("1C", "approved"), _shot("1D", "escalated")]) == 1

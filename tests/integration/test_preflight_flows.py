@@ -14,6 +14,7 @@ import pytest
 
 from tests.bad_inputs import MIA, dissolves, remove, second_scene, toml
 from slate.flows.film import film_flow
+from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 
@@ -51,7 +52,7 @@ def test_the_scene_flow_refuses_before_spending(example_film, prefect_harness, m
     done = _earlier_render(example_film)
     before = _digest(done)
 
-    state = scene_flow(project=str(example_film), return_state=True, **options)
+    state = scene_flow(project=str(example_film), options=RunOptions(**options), return_state=True)
 
     assert state.is_failed() and state.name == "Refused", (state.name, state.message)
     assert any(x.startswith(line) for x in state.message.splitlines()), state.message

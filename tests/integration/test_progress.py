@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from slate.flows import reports
 from slate.commands.report import LiveTable
-from slate.tasks.context import emit, listen
+from slate.tasks.run import emit, listen
 from slate.tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -42,10 +42,10 @@ def test_each_scenes_bar_moves_with_its_own_shots_only():
     def two_scenes():
         one = reports.start_progress(_scene("bars", "scene-01"))
         two = reports.start_progress(_scene("bars", "scene-02"))
-        emit(event="plan", scene="scene-01", shots=["1A", "1B"])
-        emit(event="plan", scene="scene-02", shots=["1A", "1B", "1C", "1D"])
-        emit(scene="scene-01", shot="1A", stage="video", status="rendering")
-        emit(scene="scene-01", shot="1A", stage="video", status="approved")
+        emit(None, event="plan", scene="scene-01", shots=["1A", "1B"])
+        emit(None, event="plan", scene="scene-02", shots=["1A", "1B", "1C", "1D"])
+        emit(None, scene="scene-01", shot="1A", stage="video", status="rendering")
+        emit(None, scene="scene-01", shot="1A", stage="video", status="approved")
         one.stop()
         two.stop()
         middle = (_bar("bars-scene-01-draft-progress"), _bar("bars-scene-02-draft-progress"))
@@ -65,9 +65,9 @@ def test_a_burst_of_finished_shots_lands_as_its_last_figure():
     def burst():
         bar = reports.start_progress(_scene("burst", "scene-01"))
         shots = [f"1{chr(65 + i)}" for i in range(10)]
-        emit(event="plan", scene="scene-01", shots=shots)
+        emit(None, event="plan", scene="scene-01", shots=shots)
         for shot in shots[:7] + shots[:3]:  # three shots escalated, then approved again: counted once
-            emit(scene="scene-01", shot=shot, stage="video", status="approved")
+            emit(None, scene="scene-01", shot=shot, stage="video", status="approved")
         bar.stop()
 
     burst()
@@ -97,18 +97,18 @@ def test_the_live_table_shows_a_scenes_finishing_pass():
 
 
 def test_listeners_are_handed_typed_events():
-    """`emit(**fields)` reaches a listener as one event of tasks/events.py, never a dict; fields
+    """`emit(run, **fields)` reaches a listener as one event of tasks/events.py, never a dict; fields
     no event has are not sent (and never stop the run that emitted them)."""
     heard: list = []
     stop = listen(heard.append)
     try:
-        emit(event="plan", scene="scene-01", shots=["1A", "1B"])
-        emit(scene="scene-01", shot="1A", stage="panel_gate", take=2, moment="start", status="failed",
+        emit(None, event="plan", scene="scene-01", shots=["1A", "1B"])
+        emit(None, scene="scene-01", shot="1A", stage="panel_gate", take=2, moment="start", status="failed",
              reasons=["off the plate"])
-        emit(scene="scene-01", stage="reference_gate", ref="characters/mara", status="passed", reasons=[])
-        emit(event="waiting", scene="scene-01", profile="final", line="approve at …", flow_run_id="r1")
-        emit(event="finishing", scene="scene-01", share=0.25)
-        emit(scene="scene-01", shot="1A", stage="video", status="approved", colour="red")   # no such field
+        emit(None, scene="scene-01", stage="reference_gate", ref="characters/mara", status="passed", reasons=[])
+        emit(None, event="waiting", scene="scene-01", profile="final", line="approve at …", flow_run_id="r1")
+        emit(None, event="finishing", scene="scene-01", share=0.25)
+        emit(None, scene="scene-01", shot="1A", stage="video", status="approved", colour="red")   # no such field
     finally:
         stop()
     assert heard == [ScenePlanned("scene-01", ("1A", "1B")),
@@ -120,7 +120,7 @@ def test_listeners_are_handed_typed_events():
 
 
 def test_every_emit_in_slate_names_the_fields_of_a_typed_event():
-    """Read off the source: each `emit(...)` call of slate's code is one event of tasks/events.py,
+    """Read off the source: each `emit(None, ...)` call of slate's code is one event of tasks/events.py,
     its keywords that event's fields (a new field is added to the event first)."""
     repo = Path(__file__).resolve().parents[2]
     calls = 0
@@ -131,7 +131,7 @@ def test_every_emit_in_slate_names_the_fields_of_a_typed_event():
                     continue
                 calls += 1
                 names = [k.arg for k in node.keywords]
-                assert None not in names, f"{path.name}:{node.lineno}: emit(**...) hides its fields"
+                assert None not in names, f"{path.name}:{node.lineno}: emit(None, **...) hides its fields"
                 fields = {k.arg: (k.value.value if k.arg == "event" and isinstance(k.value, ast.Constant) else "x")
                           for k in node.keywords}
                 try:

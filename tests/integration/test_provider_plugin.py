@@ -109,9 +109,10 @@ def test_a_toy_provider_is_one_module_and_its_rate_rows(example_film, tmp_path):
 
     form = _run([sys.executable, "-c", "import json\n"
                  "from prefect.utilities.callables import parameter_schema\n"
+                 "from slate.deployments.register import form_schema\n"
                  "from slate.flows.film import film_flow\nfrom slate.flows.scene import scene_flow\n"
-                 "print(json.dumps([parameter_schema(f.fn).model_dump()['properties']['provider']['enum']"
-                 " for f in (scene_flow, film_flow)]))"], env, tmp_path)
+                 "print(json.dumps([form_schema(parameter_schema(f.fn).model_dump(), [])['definitions']['RunOptions']"
+                 "['properties']['provider']['enum'] for f in (scene_flow, film_flow)]))"], env, tmp_path)
     assert form.returncode == 0, form.stderr
     for enum in json.loads(form.stdout.splitlines()[-1]):
         assert "toy" in enum and "local" in enum

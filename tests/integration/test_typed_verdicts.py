@@ -25,12 +25,12 @@ def test_a_gate_read_back_from_the_cache_is_the_typed_verdict_and_pays_nothing_a
     from slate.manifests.settings import project_settings
     from slate.providers.local import LocalImage
     from slate.tasks.cache import result_storage
-    from slate.tasks.context import RunSpec, in_project, crew
+    from slate.tasks.run import in_project, open_run
     from slate.tasks.drift import drift_check
     from slate.tasks.gate_inputs import DriftInput, Judging, PanelInput
     from slate.tasks.gate import panel_gate
     from slate.tasks.plan import plan_from_project
-    from slate.tasks.soundstage import on_stage
+    from tests.runs import a_run
     from slate.tasks.verdicts import DriftReading, GateScore, PanelVerdict
 
     root = example_film
@@ -39,9 +39,8 @@ def test_a_gate_read_back_from_the_cache_is_the_typed_verdict_and_pays_nothing_a
 
     @flow(result_storage=result_storage(root, project_settings(root).storage))
     def judge_once():
-        with on_stage(top_run_id()):
-            run = RunSpec(root=str(root), run_id=top_run_id(), film="night-diner", scene="scene-01", profile="draft")
-            st = crew(run)
+        with open_run(a_run(root, top_run_id())) as run:
+            st = run.crew
             uri = st.storage.put_bytes(LocalImage(st.storage).generate_panel(req), "png")
             given = PanelInput(shot="1A", moment="start", take=1, panel_uri=uri, request=asdict(req),
                                judging=Judging.of(st, run.profile))

@@ -9,11 +9,12 @@ import pytest
 
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.tasks.cache import content_key
-from slate.tasks.context import RunSpec
+from slate.tasks.run import Run
+from tests.runs import a_run
 
 
-def run(run_id: str, root: str = "/films/a") -> RunSpec:
-    return RunSpec(root=root, run_id=run_id, film="f", scene="s", profile="draft")
+def run(run_id: str, root: str = "/films/a") -> Run:
+    return a_run(root, run_id, film="f", scene="s", profile="draft")
 
 
 def test_key_ignores_the_run_and_where_the_project_lives():

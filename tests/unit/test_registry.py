@@ -138,11 +138,13 @@ def test_every_networked_provider_translates_its_error_answers_into_the_tree(nam
 def test_the_run_form_offers_every_provider():
     from prefect.utilities.callables import parameter_schema
 
+    from slate.deployments.register import form_schema
     from slate.flows.film import film_flow
     from slate.flows.scene import scene_flow
     for flow in (scene_flow, film_flow):
-        enum = parameter_schema(flow.fn).model_dump()["properties"]["provider"]["enum"]
-        assert enum == ["from slate.toml", *provider_names()]
+        form = form_schema(parameter_schema(flow.fn).model_dump(), [])
+        enum = form["definitions"]["RunOptions"]["properties"]["provider"]["enum"]
+        assert enum == list(provider_names())
 
 
 # -- what a spec must be, and how discovery fails -------------------------------------------------
