@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FILM   ?= example-film
 
-.PHONY: demo test test-fast docs setup dev clean chromium
+.PHONY: demo test test-fast typecheck docs setup dev clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: dev chromium
 # The loop while writing code: no whole runs, no kill matrices, no studio, no browser.
 test-fast: dev
 	$(PYTEST) -n 4 --durations=10 tests/unit tests/integration
+
+# The type checker over all of slate ([tool.mypy] in pyproject.toml: strict on the core).
+typecheck: dev
+	$(BIN)/mypy
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt as pages change.
 docs: dev
