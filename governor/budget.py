@@ -31,8 +31,15 @@ from prefect.blocks.core import Block
 from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field
 
+from slate.manifests.options import RunOptions
+
 from .ledger import Cap
 from .policy import TakePolicy
+
+
+def _default(name: str) -> Any:
+    """A limit's default is RunOptions' (manifests/options.py): written once, there."""
+    return RunOptions.model_fields[name].default
 
 
 class SlateBudget(Block):
@@ -42,10 +49,10 @@ class SlateBudget(Block):
     _block_type_slug = "slate-budget"
     _description = "slate: per-run and per-film spending caps (USD) and the per-shot take policy."
 
-    run_cap_usd: Decimal = Field(Decimal("25"), ge=0, description="A run is halted before spending past this (USD).")
-    film_cap_usd: Decimal = Field(Decimal("250"), ge=0, description="All runs of the film together never pass this (USD).")
-    max_takes: int = Field(3, ge=1, le=20, description="Takes of one stage of a shot before it is escalated.")
-    no_progress_takes: int = Field(2, ge=1, le=20, description="Escalate when the best gate score has not improved over this many takes.")
+    run_cap_usd: Decimal = Field(_default("run_cap_usd"), ge=0, description="A run is halted before spending past this (USD).")
+    film_cap_usd: Decimal = Field(_default("film_cap_usd"), ge=0, description="All runs of the film together never pass this (USD).")
+    max_takes: int = Field(_default("max_takes"), ge=1, le=20, description="Takes of one stage of a shot before it is escalated.")
+    no_progress_takes: int = Field(_default("no_progress_takes"), ge=1, le=20, description="Escalate when the best gate score has not improved over this many takes.")
 
     written_from: dict[str, str] = Field(default_factory=dict, description="What slate.toml said when slate "
                                          "last wrote this block (a value differing from it was edited here).")
@@ -117,6 +124,19 @@ class Limits:
         return f"{shown} ({self.origins.get(name, 'default')})"
 
 
+def film_block(film: Any) -> SlateBudget:
+    """The block as slate writes it from the film's own settings (slate.toml, SLATE_*, defaults),
+    recording what it wrote, so a later difference reads as a person's edit."""
+    own = {name: getattr(film, name) for name in LIMITS}
+    return SlateBudget(**own, written_from={name: _spelt(v) for name, v in own.items()})
+
+
+def make_block(film_id: str, film: Any) -> SlateBudget:
+    """The film's block on the server, made from its settings if there is none yet (`slate up`,
+    the studio's setup, a film's first run)."""
+    return load_or_create(film_id, film_block(film))[0]
+
+
 def _spelt(value: Any) -> str:
     return str(value)
 
@@ -132,7 +152,7 @@ def resolve_limits(film_id: str, film: Any, told: dict[str, Any], *, origin_of: 
     own = {name: getattr(film, name) for name in LIMITS}
     written = {name: _spelt(v) for name, v in own.items()}
     if block is None:
-        block, created = load_or_create(film_id, SlateBudget(**own, written_from=written))
+        block = make_block(film_id, film)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     unused: list[str] = []

@@ -209,7 +209,7 @@ def _setup(project: Path, stack: Stack, home: Path, zombie_window: int) -> None:
     from prefect.workers.process import ProcessWorker
 
     from slate.deployments import automations, register
-    from slate.governor.budget import SlateBudget, load_or_create
+    from slate.governor.budget import make_block
     from slate.manifests.settings import project_settings
 
     with temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_HOME: str(home)}):
@@ -221,10 +221,7 @@ def _setup(project: Path, stack: Stack, home: Path, zombie_window: int) -> None:
             except ObjectAlreadyExists:
                 pass
             settings = project_settings(project)
-            load_or_create(stack.film, SlateBudget(run_cap_usd=settings.run_cap_usd,
-                                                   film_cap_usd=settings.film_cap_usd,
-                                                   max_takes=settings.max_takes,
-                                                   no_progress_takes=settings.no_progress_takes))
+            make_block(stack.film, settings)
             stack.deployments = register.register(client, project, stack.pool)
             stack.automations = automations.install(client, stack.film, stack.pool, zombie_window)
 

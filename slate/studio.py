@@ -397,7 +397,7 @@ def register_film(api_url: str, pool: str, film_url: str,
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from slate.deployments import automations, register
-    from slate.governor.budget import SlateBudget, load_or_create
+    from slate.governor.budget import make_block
     from slate.manifests.settings import project_settings
     from slate.providers.storage import parse_film_url, pull_film
     from slate.providers.storage_s3 import S3Storage
@@ -412,10 +412,7 @@ def register_film(api_url: str, pool: str, film_url: str,
             pull_film(S3Storage(project, bucket=where.bucket, prefix=where.prefix, film=where.film), project)
         settings = project_settings(project)
         with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
-            load_or_create(where.film, SlateBudget(run_cap_usd=settings.run_cap_usd,
-                                                   film_cap_usd=settings.film_cap_usd,
-                                                   max_takes=settings.max_takes,
-                                                   no_progress_takes=settings.no_progress_takes))
+            make_block(where.film, settings)
             made = register.register(client, project, pool, address=film_url)
             rules = automations.install(client, where.film, pool, automations.ZOMBIE_WINDOW)
     return made, rules

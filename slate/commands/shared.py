@@ -118,7 +118,7 @@ def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
     where it came from (governor/budget.py `resolve_limits`). The film's budget block is read
     where a Prefect server holds it (a `slate up` stack of this film, or a configured server);
     without one the block follows slate.toml unless it was edited in a UI, which is said."""
-    from slate.governor.budget import SlateBudget, block_name, resolve_limits
+    from slate.governor.budget import SlateBudget, block_name, film_block, resolve_limits
     from slate.manifests.settings import check_settings, setting_origin
     from slate.tasks.preflight import settings_overrides
     own, _ = check_settings(directory)
@@ -144,8 +144,7 @@ def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
         except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
             block = None
     if block is None:   # as the block would stand if nobody edited it: slate.toml's
-        block = SlateBudget(**{n: getattr(own, n) for n in ("run_cap_usd", "film_cap_usd", "max_takes",
-                                                            "no_progress_takes")})
+        block = film_block(own)
     limits = resolve_limits(film_id, own, told, origin_of=setting_origin, block=block, save=False)
     lines = [f"run cap {limits.said('run_cap_usd')}, film cap {limits.said('film_cap_usd')}; "
              f"takes {limits.said('max_takes')}, without progress {limits.said('no_progress_takes')} ({where})"]
