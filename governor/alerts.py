@@ -143,9 +143,9 @@ class BudgetAlerts:
             related.append({"prefect.resource.id": f"prefect.flow-run.{self.run_id}",
                             "prefect.resource.role": "flow-run"})
         share = (crossing.spent / crossing.cap * 100).quantize(Decimal("0.1")) if crossing.cap > 0 else None
-        payload: Payload = {"film": self.film, "run_id": self.run_id, "cap": crossing.scope, "spent_usd": str(crossing.spent),
-                   "cap_usd": str(crossing.cap), "percent": None if share is None else str(share),
-                   "refused": crossing.refused}
+        payload: Payload = {"film": self.film, "run_id": self.run_id, "cap": crossing.scope,
+                            "spent_usd": str(crossing.spent), "cap_usd": str(crossing.cap),
+                            "percent": None if share is None else str(share), "refused": crossing.refused}
         self.emit(event=crossing.event, resource=resource, related=related, payload=payload)
         log.info("%s: %s cap of film %s at %s of %s", crossing.event, crossing.scope, self.film,
                  crossing.spent, crossing.cap)

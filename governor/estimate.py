@@ -57,7 +57,7 @@ class PlannedShot(Protocol):
     def end(self) -> Mapping[str, Any] | None: ...   # the end panel, in start+end mode
 
 
-class Lineup(Protocol):
+class ChosenLineup(Protocol):
     """The models a run uses (providers/registry.py Lineup), each read as ``provider:model``."""
 
     @property
@@ -243,7 +243,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                          else Decimal(0), takes_from=takes_from)
 
 
-def lineup_pricing(root: Path, chosen: Lineup, price_as: str | None = None) -> Pricing:
+def lineup_pricing(root: Path, chosen: ChosenLineup, price_as: str | None = None) -> Pricing:
     """The run's pricing: the project's rate card held to a lineup (duck-typed: ``panel``,
     ``videos``, ``judge``, each ``provider:model``), with ``price_as`` re-pricing its calls."""
     from slate.governor.ratecard import RateCard

@@ -272,7 +272,7 @@ class Rate:
             f"{self.key} has no price for resolution {resolution!r} "
             f"(priced: {', '.join(self.resolutions or ())}); add it to rates.toml with a source")
 
-    def _set(self, value: _T | None, name: str) -> _T:
+    def _required(self, value: _T | None, name: str) -> _T:
         """A field its scheme always sets (``parse`` makes sure): never None here."""
         if value is None:
             raise RateCardError(f"{self.key}: a {self.scheme} entry without {name}")
@@ -283,10 +283,11 @@ class Rate:
         if units.kind != self.kind:
             raise RateError(f"{self.key} is a {self.kind} model; it cannot price a {units.kind} call")
         if self.kind == "image":
-            return usd(self._set(self.per_image, "per_image") * units.images)
+            return usd(self._required(self.per_image, "per_image") * units.images)
         if self.kind == "judge":
-            return usd((self._set(self.per_million_input, "per_million_input") * units.input_tokens
-                        + self._set(self.per_million_output, "per_million_output") * units.output_tokens) / MILLION)
+            per_input = self._required(self.per_million_input, "per_million_input")
+            per_output = self._required(self.per_million_output, "per_million_output")
+            return usd((per_input * units.input_tokens + per_output * units.output_tokens) / MILLION)
         return usd(self._video(units))
 
     def _video(self, units: Usage) -> Decimal:
@@ -301,14 +302,15 @@ class Rate:
                 raise self._unpriced(res)
             return self.per_second[res] * s
         if self.per_million_video_tokens is not None:
-            dims = self._set(self.dims, "dims")
+            dims = self._required(self.dims, "dims")
             if res is None or res not in dims:
                 raise self._unpriced(res)
             w, h = dims[res]
-            tokens = Decimal(w * h * self._set(self.token_fps, "token_fps")) * s / 1024
+            tokens = Decimal(w * h * self._required(self.token_fps, "token_fps")) * s / 1024
             return tokens * self.per_million_video_tokens / MILLION
-        extra = max(s - self._set(self.base_seconds, "base_seconds"), Decimal(0))
-        return self._set(self.base_price, "base_price") + self._set(self.per_extra_second, "per_extra_second") * extra
+        extra = max(s - self._required(self.base_seconds, "base_seconds"), Decimal(0))
+        return (self._required(self.base_price, "base_price")
+                + self._required(self.per_extra_second, "per_extra_second") * extra)
 
 
 #: What a provider bills for a call it ran that failed: its compute, or nothing.

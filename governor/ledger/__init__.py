@@ -72,8 +72,8 @@ from .values import (BudgetRefused, Cap, CapScope, LedgerStateError, LedgerUnava
                      UnknownCall, UTCTimestamp)
 
 __all__ = [
-    "Ledger", "Claim", "Reservation", "Cap", "CapScope", "CallRequest", "CallRow", "ApprovalRow", "Totals", "BudgetRefused",
-    "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp", "make_engine",
+    "Ledger", "Claim", "Reservation", "Cap", "CapScope", "CallRequest", "CallRow", "ApprovalRow", "Totals",
+    "BudgetRefused", "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp", "make_engine",
     "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES", "OPEN_STATUSES",
     "LIVE_STATUSES",
 ]

@@ -266,8 +266,8 @@ class Ledger:
     # -- a person's approvals (their own table, schema v6: never a paid call, never in a sum)
 
     def approve(self, *, run_id: str, film: str, scene: str, shot: str, stage: str, take: int, by: str,
-                fingerprint: str, message: str, parameters: Mapping[str, Any] | None = None, caller: str | None = None,
-                approval_id: str | None = None) -> ApprovalRow:
+                fingerprint: str, message: str, parameters: Mapping[str, Any] | None = None,
+                caller: str | None = None, approval_id: str | None = None) -> ApprovalRow:
         """Write a person's decision. A given `approval_id` makes it a claim: a second approval
         with it is refused by the unique constraint (IntegrityError), which is how two racing
         promotions of one reference are told apart."""
