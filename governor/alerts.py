@@ -20,14 +20,18 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 
 from slate.manifests.load import FILM_FILENAMES
 
-from .ledger import BudgetRefused, Cap, Ledger
+from .ledger import BudgetRefused, Cap, CapScope, Ledger
+
+if TYPE_CHECKING:
+    from prefect.events import Event
 
 log = logging.getLogger("slate.governor")
 
@@ -42,7 +46,7 @@ class Crossing:
     """One cap passing one mark: what the event says."""
 
     event: str
-    scope: str           # run | film
+    scope: CapScope
     spent: Decimal       # committed + reserved in the cap's scope
     cap: Decimal
     refused: bool = False
@@ -61,7 +65,8 @@ def film_title(root: Path, film_id: str) -> str:
     return film_id
 
 
-def crossings(spent_by_scope: dict[str, Decimal], caps: list[Cap], refused: BudgetRefused | None) -> list[Crossing]:
+def crossings(spent_by_scope: Mapping[CapScope, Decimal], caps: Sequence[Cap],
+              refused: BudgetRefused | None) -> list[Crossing]:
     """The marks each cap has reached, given what its scope has spent (pure: tests call it)."""
     out = []
     for cap in caps:
@@ -74,14 +79,26 @@ def crossings(spent_by_scope: dict[str, Decimal], caps: list[Cap], refused: Budg
     return out
 
 
-def _prefect_emit(**kwargs) -> Any:
+#: A budget event's payload: amounts as decimal text, a share, whether a cap refused a call.
+Payload = dict[str, str | bool | None]
+
+
+class Emit(Protocol):
+    """How a budget event leaves the process: Prefect's `emit_event`, or a test's recorder."""
+
+    def __call__(self, *, event: str, resource: dict[str, str], related: list[dict[str, str]],
+                 payload: Payload) -> object: ...
+
+
+def _prefect_emit(*, event: str, resource: dict[str, str], related: list[dict[str, str]],
+                  payload: Payload) -> Event | None:
     """Emit through Prefect, from inside a flow or task run only: that run's server is up. Outside
     one (a script driving the governor), Prefect would start an embedded server just for this."""
     from prefect.context import FlowRunContext, TaskRunContext
     if FlowRunContext.get() is None and TaskRunContext.get() is None:
         return None
     from prefect.events import emit_event
-    return emit_event(**kwargs)
+    return emit_event(event=event, resource=resource, related=related, payload=payload)
 
 
 @dataclass
@@ -91,20 +108,20 @@ class BudgetAlerts:
     film: str
     title: str
     run_id: str
-    emit: Callable[..., Any] = _prefect_emit
-    sent: set[tuple[str, str]] = field(default_factory=set)   # (cap scope, event) already emitted
+    emit: Emit = _prefect_emit
+    sent: set[tuple[CapScope, str]] = field(default_factory=set)   # (cap scope, event) already emitted
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed_once: bool = False
 
-    def check(self, ledger: Ledger, caps: list[Cap], refused: BudgetRefused | None = None) -> None:
+    def check(self, ledger: Ledger, caps: Sequence[Cap], refused: BudgetRefused | None = None) -> None:
         """Emit what this run has newly crossed. Never raises."""
         try:
             if refused is None and len(self.sent) >= 2 * len(caps):
                 return  # every mark already reported: no need to sum the ledger again
-            spent = {}
+            spent: dict[CapScope, Decimal] = {}
             for scope in {c.scope for c in caps}:
                 spent[scope] = ledger.totals(film=self.film, run_id=self.run_id if scope == "run" else None).total
-            new = []
+            new: list[Crossing] = []
             with self._lock:
                 for crossing in crossings(spent, caps, refused):
                     if (crossing.scope, crossing.event) not in self.sent:
@@ -121,14 +138,14 @@ class BudgetAlerts:
                     "slate.cap": crossing.scope,
                     "slate.spent": str(crossing.spent),
                     "slate.cap-usd": str(crossing.cap)}
-        related = []
+        related: list[dict[str, str]] = []
         if _is_flow_run_id(self.run_id):
             related.append({"prefect.resource.id": f"prefect.flow-run.{self.run_id}",
                             "prefect.resource.role": "flow-run"})
         share = (crossing.spent / crossing.cap * 100).quantize(Decimal("0.1")) if crossing.cap > 0 else None
-        payload = {"film": self.film, "run_id": self.run_id, "cap": crossing.scope, "spent_usd": str(crossing.spent),
-                   "cap_usd": str(crossing.cap), "percent": None if share is None else str(share),
-                   "refused": crossing.refused}
+        payload: Payload = {"film": self.film, "run_id": self.run_id, "cap": crossing.scope,
+                            "spent_usd": str(crossing.spent), "cap_usd": str(crossing.cap),
+                            "percent": None if share is None else str(share), "refused": crossing.refused}
         self.emit(event=crossing.event, resource=resource, related=related, payload=payload)
         log.info("%s: %s cap of film %s at %s of %s", crossing.event, crossing.scope, self.film,
                  crossing.spent, crossing.cap)

@@ -20,8 +20,13 @@ and never let the amount shrink.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .ledger import CallRow
 
 __all__ = ["Allowances", "FinalsAllowance", "Shortfall"]
 
@@ -77,12 +82,12 @@ class FinalsAllowance:
 class Allowances:
     """The finals allowances of one run's scenes, by (run id, scene); it lives as long as the run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._by_scene: dict[tuple[str, str], FinalsAllowance] = {}
         self._lock = threading.Lock()
 
-    def for_scene(self, run_id: str, scene: str, approved: Decimal, first_takes: dict[str, Decimal],
-                  ledger_rows=lambda: ()) -> FinalsAllowance:
+    def for_scene(self, run_id: str, scene: str, approved: Decimal, first_takes: Mapping[str, Decimal],
+                  ledger_rows: Callable[[], Iterable[CallRow]] = lambda: ()) -> FinalsAllowance:
         """The scene's allowance in this run: made once (the approved shots' first takes charged,
         and every video take the ledger — `ledger_rows()`, read then — shows this run already
         sent), then only ever raised."""

@@ -23,9 +23,10 @@ reservation); this only says what the limits are, and it never writes a told val
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.blocks.core import Block
 from prefect.exceptions import ObjectAlreadyExists
@@ -36,8 +37,11 @@ from slate.manifests.options import RunOptions
 from .ledger import Cap
 from .policy import TakePolicy
 
+if TYPE_CHECKING:
+    from slate.manifests.settings import Settings
 
-def _default(name: str) -> Any:
+
+def _default(name: str) -> object:
     """A limit's default is RunOptions' (manifests/options.py): written once, there."""
     return RunOptions.model_fields[name].default
 
@@ -82,7 +86,9 @@ def load_or_create(film_id: str, defaults: SlateBudget, *, within: float = 30.0)
     deadline = time.monotonic() + within
     while True:
         try:
-            return SlateBudget.load(name), False
+            # Prefect types `load` as "the block, or a coroutine of it" (it dispatches on whether an
+            # event loop runs); called from sync code, as here, it is the block.
+            return SlateBudget.load(name), False  # type: ignore[return-value]
         except ValueError:  # no such block document yet
             pass
         try:
@@ -124,24 +130,25 @@ class Limits:
         return f"{shown} ({self.origins.get(name, 'default')})"
 
 
-def film_block(film: Any) -> SlateBudget:
+def film_block(film: Settings) -> SlateBudget:
     """The block as slate writes it from the film's own settings (slate.toml, SLATE_*, defaults),
     recording what it wrote, so a later difference reads as a person's edit."""
     own = {name: getattr(film, name) for name in LIMITS}
     return SlateBudget(**own, written_from={name: _spelt(v) for name, v in own.items()})
 
 
-def make_block(film_id: str, film: Any) -> SlateBudget:
+def make_block(film_id: str, film: Settings) -> SlateBudget:
     """The film's block on the server, made from its settings if there is none yet (`slate up`,
     the studio's setup, a film's first run)."""
     return load_or_create(film_id, film_block(film))[0]
 
 
-def _spelt(value: Any) -> str:
+def _spelt(value: object) -> str:
     return str(value)
 
 
-def resolve_limits(film_id: str, film: Any, told: dict[str, Any], *, origin_of: Any = None,
+def resolve_limits(film_id: str, film: Settings, told: Mapping[str, object], *,
+                   origin_of: Callable[[str], tuple[str, str]] | None = None,
                    block: SlateBudget | None = None, save: bool = True) -> Limits:
     """The run's limits (see the module's docstring for the order), from the film's own settings
     `film` (slate.toml, SLATE_*, defaults — never one run's flags), what this run was `told` (by
@@ -192,6 +199,6 @@ def resolve_limits(film_id: str, film: Any, told: dict[str, Any], *, origin_of: 
     return Limits(**values, origins=origins, unused=unused)
 
 
-def _set_in(film: Any) -> set[str]:
+def _set_in(film: Settings) -> set[str]:
     """The fields the film's settings were given (slate.toml, SLATE_*), not left at their default."""
     return set(getattr(film, "model_fields_set", set()))

@@ -69,18 +69,21 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Final, Literal, NoReturn
 
+from slate.providers.base import JobStatus, Storage
 from slate.providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
 
 from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
                          read_shared_stop)
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
-from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger
+from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger, LedgerStateError, request_key
 from .money import fmt_usd
 from .watchdog import watchdog
 
@@ -151,7 +154,7 @@ class Answer:
     data: bytes
     suffix: str
     cost: Decimal | None = None
-    usage: dict | None = None
+    usage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class RunHalted(Exception):
     """The run stopped spending (a cap refused a call, or the STOP file appeared): no new
     paid call of this run is admitted. Work already made stays cached."""
 
-    def __init__(self, message: str, *, kind: Literal["budget", "stop"]):
+    def __init__(self, message: str, *, kind: Literal["budget", "stop"]) -> None:
         super().__init__(message)
         self.kind = kind
 
@@ -181,7 +184,7 @@ class UnknownOutcome(ShotHalted):
     resubmitted silently, and its shot halts until a later run or `slate reconcile` settles it.
     `next_step` says which: the next run by itself (a job id is kept), or a person."""
 
-    def __init__(self, row: CallRow, how: str, next_step: str | None = None):
+    def __init__(self, row: CallRow, how: str, next_step: str | None = None) -> None:
         self.call_id = row.call_id
         self.job_id = row.job_id
         if next_step is None:
@@ -202,7 +205,7 @@ class AnswerLost(UnknownOutcome):
 class CallBusy(ShotHalted):
     """Another live run is making this very call and did not finish within the wait."""
 
-    def __init__(self, row: CallRow, waited: float):
+    def __init__(self, row: CallRow, waited: float) -> None:
         self.call_id = row.call_id
         super().__init__(
             f"shot {row.shot}: its {row.stage} take {row.take} is being made by {describe_owner(row.owner)}, "
@@ -234,16 +237,18 @@ def guard_paid_call(provider: str) -> None:
 # -- listeners: who wants to know where a call is ------------------------------------------------
 # Process-wide on purpose: the crash tests' probes, each removed by the callable `add_listener`
 # returns. Nothing of a run is kept here.
-_LISTENERS: list[Callable[[str, CallSpec, dict], None]] = []
+#: (point, spec, details): details are what the point knows (call_id, job_id, uri, ...).
+Listener = Callable[[str, CallSpec, dict[str, object]], None]
+_LISTENERS: list[Listener] = []
 
 
-def add_listener(fn: Callable[[str, CallSpec, dict], None]) -> Callable[[], None]:
+def add_listener(fn: Listener) -> Callable[[], None]:
     """Call `fn(point, spec, details)` at every named point of every paid call in this process."""
     _LISTENERS.append(fn)
     return lambda: _LISTENERS.remove(fn)
 
 
-def _point(name: str, spec: CallSpec, **details) -> None:
+def _point(name: str, spec: CallSpec, **details: object) -> None:
     for fn in list(_LISTENERS):
         fn(f"{spec.context.stage}:{name}", spec, details)
 
@@ -260,13 +265,17 @@ class _Sync:
 @dataclass(frozen=True)
 class _Job:
     submit: Callable[[str], str]
-    poll: Callable[[str], Any]
+    poll: Callable[[str], JobStatus]
     download: Callable[[str, Path], Path]
     suffix: str
     deadline: float
     poll_interval: float
-    find: Callable[[str, Any], str | None] | None   # (our call id, when our intent was written)
+    find: Callable[[str, datetime], str | None] | None   # (our call id, when our intent was written)
     cancel: Callable[[str], None] | None
+
+
+#: How a call is made: one request and one answer, or a job.
+_Way = _Sync | _Job
 
 
 # -- sends in flight: a request between its intent and its recorded job id or answer ----------
@@ -303,7 +312,8 @@ class Next(enum.Enum):
     AGAIN = "again"  # the ledger changed under us (released, taken over): claim the request anew
 
 
-_WAIT, _AGAIN = Next.WAIT, Next.AGAIN
+_WAIT: Final = Next.WAIT
+_AGAIN: Final = Next.AGAIN
 #: What a person does about a one-answer call (no job to attach) whose outcome is unknown.
 _ONE_ANSWER_STEP = ("It is one request and one answer, with no job to attach: `slate reconcile DIR --call {call} "
                     "--lost` if it ran (counted as spent; the next run asks again), `--failed` if it never did")
@@ -313,8 +323,15 @@ class _AskAgain(Exception):
     """Inside the claim loop: the lost call was closed (AnswerLost); claim the request anew,
     marked as asked again for it."""
 
-    def __init__(self, lost: CallRow):
+    def __init__(self, lost: CallRow) -> None:
         self.lost = lost
+
+
+class _ThisThread(threading.local):
+    """The calls this thread is making right now (each thread sees its own set)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
 
 
 @dataclass
@@ -325,9 +342,9 @@ class Governor:
     film: str
     root: Path
     ledger: Ledger
-    estimate: Callable[..., Decimal]   # (units, "provider:model") -> price from the rate card
+    estimate: Callable[[Usage, str], Decimal]   # (units, "provider:model") -> price from the rate card
     caps: list[Cap]
-    storage: Any                      # providers.base.Storage: put_bytes, put_file, exists, uri_for
+    storage: Storage
     poll_interval: float = 0.25
     lease_seconds: float = LEASE_SECONDS
     busy_wait: float = 1800.0         # how long to wait for another live run's call of the same request
@@ -343,18 +360,18 @@ class Governor:
     caller: str | None = None            # the ledger's caller column (default: $SLATE_CALLER, else a person)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.alerts is None:
             self.alerts = BudgetAlerts(film=self.film, title=film_title(self.root, self.film), run_id=self.run_id)
         self.me = Owner.current(self.run_id)
         self.owner = str(self.me)
         self.caller = (self.caller or os.environ.get(CALLER, "").strip() or None)
         self.downloads = Path(self.root) / ".slate" / "downloads"
-        self._mine = threading.local()  # the calls this thread is making right now
+        self._mine = _ThisThread()
 
     def _hold(self, call_id: str) -> None:
         keeper.hold(self.ledger, call_id, self.owner, self.lease_seconds)
-        self._mine.ids = getattr(self._mine, "ids", set()) | {call_id}
+        self._mine.ids = self._mine.ids | {call_id}
 
     # -- the run's state --------------------------------------------------------------------
     def _halt(self, exc: RunHalted) -> RunHalted:
@@ -391,7 +408,7 @@ class Governor:
 
     def remaining(self) -> Decimal:
         """What every cap still allows (the smallest), after what is committed and reserved."""
-        left = []
+        left: list[Decimal] = []
         for cap in self.caps:
             t = self.ledger.totals(film=self.film, run_id=self.run_id if cap.scope == "run" else None)
             left.append(cap.limit - t.total)
@@ -430,9 +447,9 @@ class Governor:
         return self._obtain(spec, _Sync(send, recover, repeatable,
                                         self.sync_deadline if deadline is None else deadline))
 
-    def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], Any],
+    def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], JobStatus],
                  download: Callable[[str, Path], Path], suffix: str, deadline: float,
-                 poll_interval: float | None = None, find: Callable[[str, Any], str | None] | None = None,
+                 poll_interval: float | None = None, find: Callable[[str, datetime], str | None] | None = None,
                  cancel: Callable[[str], None] | None = None) -> CallArtifact:
         """Submit → job id → poll (at most `deadline` seconds) → download (a clip, a panel).
         `find(call_id, since)` looks a job up whose id was never recorded (`since`: when our
@@ -443,7 +460,7 @@ class Governor:
                                        find, cancel))
 
     # -- the state machine ------------------------------------------------------------------
-    def _obtain(self, spec: CallSpec, way) -> CallArtifact:
+    def _obtain(self, spec: CallSpec, way: _Way) -> CallArtifact:
         self.check_open()
         guard_paid_call(spec.context.provider)
         request = self._request(spec)
@@ -460,7 +477,7 @@ class Governor:
             for call_id in self._mine.ids:
                 watchdog.forget(call_id)
 
-    def _with_retries(self, spec: CallSpec, request: CallRequest, way) -> CallArtifact:
+    def _with_retries(self, spec: CallSpec, request: CallRequest, way: _Way) -> CallArtifact:
         """A request refused before it ran (rate limited, no connection) cost nothing and may be
         sent again: after the wait the provider asks for (bounded), at most `max_retries` times.
         Each refused send stays a failed row at $0 in the ledger."""
@@ -470,14 +487,14 @@ class Governor:
             except ProviderError as exc:
                 if exc.outcome != "not_run" or not exc.retryable or attempt == self.max_retries:
                     raise
-                wait = min(self.retry_wait_cap, exc.retry_after if getattr(exc, "retry_after", None) is not None
-                           else 2.0 * 2 ** attempt)
+                asked: float | None = getattr(exc, "retry_after", None)   # RateLimited says how long
+                wait = min(self.retry_wait_cap, asked if asked is not None else 2.0 * 2 ** attempt)
                 _point("retrying", spec, error=type(exc).__name__, wait=wait, attempt=attempt + 1)
                 self.check_open()
                 time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _decide(self, spec: CallSpec, request: CallRequest, way) -> CallArtifact:
+    def _decide(self, spec: CallSpec, request: CallRequest, way: _Way) -> CallArtifact:
         skip: set[str] = set()
         waiting_since: float | None = None
         while True:
@@ -516,11 +533,11 @@ class Governor:
             elif step is not _AGAIN:
                 return step
 
-    def _follow_open(self, spec: CallSpec, row: CallRow, now, way) -> "CallArtifact | Next":
+    def _follow_open(self, spec: CallSpec, row: CallRow, now: datetime, way: _Way) -> CallArtifact | Next:
         """An open row of this request: whose is it, and what is left to do."""
         if row.status in ("reserved", "submitted"):
             if lease_state(row, now, self.me) == "live":
-                if row.call_id not in getattr(self._mine, "ids", set()):
+                if row.call_id not in self._mine.ids:
                     return _WAIT
                 # Our own call, in this very thread: an earlier step of this request left it
                 # open. Never wait for ourselves (that waited, silent, until busy_wait ran out).
@@ -534,7 +551,7 @@ class Governor:
             if row.status == "reserved":
                 return self._release(row)
             if row.artifact_uri and self.storage.exists(row.artifact_uri):
-                return self._settle_stored(spec, row)
+                return self._settle_stored(spec, row, row.artifact_uri)
             if row.job_id and isinstance(way, _Job):
                 return self._follow_job(spec, row, way)
             return self._look_up(spec, row, way)
@@ -565,8 +582,10 @@ class Governor:
         keeper.drop(row.call_id)
         return _AGAIN
 
-    def _reuse(self, spec: CallSpec, row: CallRow, way) -> CallArtifact | None:
+    def _reuse(self, spec: CallSpec, row: CallRow, way: _Way) -> CallArtifact | None:
         """A succeeded call of this request: its artifact, or (lost) the provider's copy of it."""
+        if row.artifact_uri is None:   # never: the ledger's claim says "done" only of a row with one
+            raise LedgerStateError(f"paid call {row.call_id} succeeded without an artifact: nothing to reuse")
         if self.storage.exists(row.artifact_uri):
             _point("reused", spec, call_id=row.call_id)
             return CallArtifact(row.artifact_uri, row.call_id, reused=True)
@@ -588,15 +607,15 @@ class Governor:
         _point("reused", spec, call_id=row.call_id, fetched_again=True)
         return CallArtifact(uri, row.call_id, reused=True)
 
-    def _settle_stored(self, spec: CallSpec, row: CallRow) -> CallArtifact:
-        """The owner stored the artifact and died before settling: settle it for them."""
-        self.ledger.settle(row.call_id, actual_cost=row.estimate, artifact_uri=row.artifact_uri)
+    def _settle_stored(self, spec: CallSpec, row: CallRow, uri: str) -> CallArtifact:
+        """The owner stored the artifact (at `uri`) and died before settling: settle it for them."""
+        self.ledger.settle(row.call_id, actual_cost=row.estimate, artifact_uri=uri)
         keeper.drop(row.call_id)
         _point("settled", spec, call_id=row.call_id)
-        return CallArtifact(row.artifact_uri, row.call_id)
+        return CallArtifact(uri, row.call_id)
 
     # -- lost answers ------------------------------------------------------------------------
-    def _find(self, row: CallRow, way):
+    def _find(self, row: CallRow, way: _Way) -> str | Answer | NotReceived | None:
         """Ask the provider about a call whose job id or answer never reached the ledger: a job
         id (str), a kept Answer, NotReceived (it proved it never got the request), or None (it
         cannot tell). A lookup that fails is "cannot tell": it is free, the next run asks again."""
@@ -621,7 +640,7 @@ class Governor:
             return None
         return None
 
-    def _look_up(self, spec: CallSpec, row: CallRow, way) -> "CallArtifact | Next":
+    def _look_up(self, spec: CallSpec, row: CallRow, way: _Way) -> CallArtifact | Next:
         """Sent, no job id or answer recorded: look it up; else unknown."""
         found = self._find(row, way)
         if found is not None:
@@ -637,10 +656,11 @@ class Governor:
                 _point("reattach", spec, call_id=row.call_id, not_received=True)
                 return self._send(spec, row, way, resend=True)
             _point("reattach", spec, call_id=row.call_id, job_id=found if isinstance(found, str) else None)
-            if isinstance(found, str):
-                self.ledger.mark_submitted(row.call_id, found)
-                return self._follow_job(spec, self.ledger.find(row.call_id), way)
-            return self._keep(spec, row, found)
+            if isinstance(found, Answer):
+                return self._keep(spec, row, found)
+            assert isinstance(way, _Job), "only a job's lookup finds a job id"
+            self.ledger.mark_submitted(row.call_id, found)
+            return self._follow_job(spec, self.ledger.find(row.call_id), way)
         if isinstance(way, _Sync) and way.repeatable:
             return self._ask_again(spec, row, "it was sent, but its answer never came back and the provider "
                                               "keeps none to look up")
@@ -651,11 +671,12 @@ class Governor:
             keeper.drop(row.call_id)
         raise UnknownOutcome(row, how, None if isinstance(way, _Job) else _ONE_ANSWER_STEP.format(call=row.call_id))
 
-    def _ask_again(self, spec: CallSpec, row: CallRow, why: str):
+    def _ask_again(self, spec: CallSpec, row: CallRow, why: str) -> NoReturn:
         """A one-answer call whose answer is lost and cannot be looked up: counted as spent (its
         estimate), closed, and asked again — once. A second loss of the same request is not
         asked a third time: AnswerLost (a person decides, `slate reconcile --lost`)."""
-        earlier = [r for r in self.ledger.rows_of_request(row.request_key)
+        # Every row has its request key since schema v3 (the upgrade wrote it into older rows).
+        earlier = [r for r in self.ledger.rows_of_request(row.request_key or request_key(row))
                    if r.status == "failed" and r.error_class == ANSWER_LOST and r.call_id != row.call_id]
         if earlier:
             if row.status != "unknown":
@@ -688,7 +709,7 @@ class Governor:
                                      f"again once as call {row.call_id}, which cost {fmt_usd(cost)}")
 
     # -- sending -----------------------------------------------------------------------------
-    def _send(self, spec: CallSpec, row: CallRow, way, *, resend: bool = False) -> CallArtifact:
+    def _send(self, spec: CallSpec, row: CallRow, way: _Way, *, resend: bool = False) -> CallArtifact:
         """Our claim: the request goes out now (`resend`: a row a lookup proved never received)."""
         call_id = row.call_id
         self._hold(call_id)
@@ -730,7 +751,7 @@ class Governor:
             _send_ends()
         return self._follow_job(spec, self.ledger.find(call_id), way)
 
-    def _lost_live(self, spec: CallSpec, row: CallRow, way, exc: BaseException):
+    def _lost_live(self, spec: CallSpec, row: CallRow, way: _Way, exc: BaseException) -> CallArtifact | None:
         """The request may have reached the provider and its answer was lost (a dropped
         connection, a timeout after sending): look it up at once; a one-answer call the provider
         keeps nothing of is asked again, once. None: not such a loss, or nothing found (the
@@ -739,6 +760,7 @@ class Governor:
             return None
         found = self._find(row, way)
         if isinstance(found, str):
+            assert isinstance(way, _Job), "only a job's lookup finds a job id"
             _point("reattach", spec, call_id=row.call_id, job_id=found)
             self.ledger.mark_submitted(row.call_id, found)
             return self._follow_job(spec, self.ledger.find(row.call_id), way)
@@ -788,11 +810,11 @@ class Governor:
         return Decimal(0) if policy == "nothing" else row.estimate
 
     # -- following a job ---------------------------------------------------------------------
-    def _watch(self, spec: CallSpec, row: CallRow, way) -> None:
+    def _watch(self, spec: CallSpec, row: CallRow, way: _Way) -> None:
         c = spec.context
         deadline = way.deadline
         watchdog.watch(row.call_id, self._what(row, c), deadline)
-        self._mine.ids = getattr(self._mine, "ids", set()) | {row.call_id}
+        self._mine.ids = self._mine.ids | {row.call_id}
 
     @staticmethod
     def _what(row: CallRow, c: CallContext | None = None) -> str:
@@ -801,11 +823,14 @@ class Governor:
 
     def _follow_job(self, spec: CallSpec, row: CallRow, way: _Job) -> CallArtifact:
         """A job with a known id: poll to the end (within the deadline), download, keep."""
+        job_id = row.job_id
+        if job_id is None:   # never: every caller has recorded the job id first
+            raise LedgerStateError(f"paid call {row.call_id} has no job id to follow")
         if not watchdog.watching(row.call_id):
             self._watch(spec, row, way)
         watchdog.describe(row.call_id, self._what(row))
         deadline = time.monotonic() + way.deadline
-        status = self._poll(spec, row, way, deadline)
+        status = self._poll(spec, row, job_id, way, deadline)
         if status.state != "succeeded":
             keeper.drop(row.call_id)
             reason = status.error or f"job ended {status.state}"
@@ -819,7 +844,7 @@ class Governor:
                     self._by_the_card(row, "refused" if refused else "failed")
             self.ledger.fail(row.call_id, error_class=error_class, message=reason, charged=charged)
             raise (JobRefused if refused else JobEnded)(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
-        part = self._download(spec, row, way, deadline)
+        part = self._download(spec, row, job_id, way, deadline)
         _point("downloaded", spec, call_id=row.call_id, job_id=row.job_id)
         return self._keep(spec, row, part, cost=self._cost(status.cost, getattr(status, "usage", None),
                                                            f"{row.provider}:{row.model}"))
@@ -853,13 +878,14 @@ class Governor:
                      min(wait, left), left)
         return wait
 
-    def _poll(self, spec: CallSpec, row: CallRow, way: _Job, deadline: float):
+    def _poll(self, spec: CallSpec, row: CallRow, job_id: str, way: _Job, deadline: float) -> JobStatus:
         cancelled = False
         while True:
             _point("polling", spec, call_id=row.call_id, job_id=row.job_id)
             wait = way.poll_interval
+            status: JobStatus | None
             try:
-                status = way.poll(row.job_id)
+                status = way.poll(job_id)
             except ProviderError as exc:
                 status = None  # the job is still there; the next GET may answer
                 wait = self._waited(spec, row, way, exc, "polling", deadline)
@@ -880,7 +906,7 @@ class Governor:
                 # A soft stop lets a submitted job finish (it is paid for); a hard stop cancels it.
                 if stop.hard and way.cancel is not None and not cancelled:
                     try:
-                        way.cancel(row.job_id)
+                        way.cancel(job_id)
                     except NotImplementedError:
                         pass  # the provider cannot cancel: the job runs on and is recorded, as on a soft stop
                     except ProviderError as exc:
@@ -898,7 +924,7 @@ class Governor:
         keeper.drop(row.call_id)
         raise UnknownOutcome(row, how)
 
-    def _download(self, spec: CallSpec, row: CallRow, way: _Job, deadline: float) -> Path:
+    def _download(self, spec: CallSpec, row: CallRow, job_id: str, way: _Job, deadline: float) -> Path:
         """Fetch what a finished job made, to a temporary name. A GET like a poll: a 429 or a 5xx
         is waited out and asked again within the deadline; an unusable output is a billed failure."""
         while True:
@@ -906,7 +932,7 @@ class Governor:
             _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
             watchdog.progress(row.call_id)
             try:
-                way.download(row.job_id, part)
+                way.download(job_id, part)
                 return part
             except ProviderError as exc:
                 part.unlink(missing_ok=True)
@@ -921,7 +947,7 @@ class Governor:
             time.sleep(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
 
     # -- keeping what was paid for ----------------------------------------------------------
-    def _cost(self, cost, usage, model_key: str) -> Decimal | None:
+    def _cost(self, cost: Decimal | str | None, usage: Mapping[str, Any] | None, model_key: str) -> Decimal | None:
         """The provider's own figure, else its reported usage priced by the rate card (None: the estimate)."""
         if cost is not None and str(cost) != "":
             return Decimal(str(cost))

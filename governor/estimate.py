@@ -5,18 +5,23 @@ clips), with expected-retake multipliers, so a film-maker sees the bill per shot
 governor can refuse a run whose estimate does not fit its cap.
 
 What it must never do: hold a price (every amount comes from the rate card), use ``float``
-for money, or call a provider. Plans are duck-typed (``shot, duration, resolution, end,
-width, height, fps``) so this module does not import ``tasks``.
+for money, or call a provider. Plans are duck-typed (``PlannedShot``: ``shot, duration,
+resolution, end, height``) so this module does not import ``tasks``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slate.governor.chokepoint import Usage
 from slate.governor.money import fmt_usd, usd
 from slate.governor.ratecard import Pricing
+
+if TYPE_CHECKING:
+    from slate.governor.ledger import CallRow
 
 __all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
            "JUDGE_TOKENS"]
@@ -33,6 +38,34 @@ JUDGE_TOKENS = (5 * IMAGE_TOKENS + RUBRIC_TOKENS, VERDICT_TOKENS)
 CUT_TOKENS = (4 * IMAGE_TOKENS + RUBRIC_TOKENS, VERDICT_TOKENS)
 #: a turnaround sheet or a plate, judged once for the film
 REFERENCE_TOKENS = (IMAGE_TOKENS + 300, VERDICT_TOKENS)
+
+
+class PlannedShot(Protocol):
+    """What pricing reads of a shot's plan (tasks/plan.py ShotPlan). A plan may also say its
+    ``frame_mode``, ``start`` panel, ``audio`` and ``transition_seconds``; one that does not is
+    priced as a start-frame shot without sound or dissolve."""
+
+    @property
+    def shot(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def resolution(self) -> str: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def end(self) -> Mapping[str, Any] | None: ...   # the end panel, in start+end mode
+
+
+class ChosenLineup(Protocol):
+    """The models a run uses (providers/registry.py Lineup), each read as ``provider:model``."""
+
+    @property
+    def panel(self) -> object: ...
+    @property
+    def videos(self) -> Sequence[object]: ...
+    @property
+    def judge(self) -> object: ...
 
 
 def panel_gate_tokens(characters: int) -> tuple[int, int]:
@@ -145,24 +178,28 @@ def _judge(pricing: Pricing, tokens: tuple[int, int]) -> Decimal:
     return pricing.estimate(Usage("judge", input_tokens=tokens[0], output_tokens=tokens[1]))
 
 
-def _seconds(x) -> Decimal:
+def _seconds(x: float | int | Decimal | str) -> Decimal:
     return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
 
 
-def _shares(a, b) -> bool:
+def _people(start: Mapping[str, Any]) -> set[str]:
+    """The characters of a start panel (dicts, or CharacterRef-like objects), by id."""
+    return {c["id"] if isinstance(c, dict) else c.id for c in start.get("characters", ())}
+
+
+def _shares(a: PlannedShot, b: PlannedShot) -> bool:
     """Whether the cut from plan `a` to plan `b` is judged: the same place, or someone in both
     (tasks/continuity.py shares_the_scene); a plan that does not say is counted as judged."""
     sa, sb = getattr(a, "start", None), getattr(b, "start", None)
     if not sa or not sb:
         return True
-    people = lambda s: {c["id"] if isinstance(c, dict) else c.id for c in s.get("characters", ())}  # noqa: E731
-    return sa.get("location_id") == sb.get("location_id") or bool(people(sa) & people(sb))
+    return sa.get("location_id") == sb.get("location_id") or bool(_people(sa) & _people(sb))
 
 
-def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
+def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                    expected_panel_takes: Decimal = Decimal("1.3"),
                    expected_video_takes: Decimal = Decimal("1.1"),
-                   takes: dict[str, tuple[int, int]] | None = None, max_takes: int = 1,
+                   takes: Mapping[str, tuple[int, int]] | None = None, max_takes: int = 1,
                    takes_from: str = "the take policy", references: int = 0,
                    vision_judge: bool = True) -> SceneEstimate:
     """Price each plan: panels (1, or 2 in start+end mode, none for a reference shot) each judged
@@ -177,7 +214,7 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
     # Same for every call of the scene, so priced once.
     video_rate = pricing.card.rate(pricing.video_key, "video")
     keyframe_gate, cut = _judge(pricing, JUDGE_TOKENS), _judge(pricing, CUT_TOKENS)
-    lines = []
+    lines: list[ShotEstimate] = []
     for i, p in enumerate(plans):
         by_reference = getattr(p, "frame_mode", "start") == "reference"
         panels = 0 if by_reference else 2 if p.end else 1
@@ -206,7 +243,7 @@ def estimate_scene(plans: Sequence[Any], pricing: Pricing, *,
                          else Decimal(0), takes_from=takes_from)
 
 
-def lineup_pricing(root, chosen, price_as: str | None = None) -> Pricing:
+def lineup_pricing(root: Path, chosen: ChosenLineup, price_as: str | None = None) -> Pricing:
     """The run's pricing: the project's rate card held to a lineup (duck-typed: ``panel``,
     ``videos``, ``judge``, each ``provider:model``), with ``price_as`` re-pricing its calls."""
     from slate.governor.ratecard import RateCard
@@ -247,7 +284,9 @@ class FilmEstimate:
         """The range, what it is made of, and the cost per delivered second."""
         kinds = self.by_kind()
         said = next(iter(self.scenes.values())).takes_from if self.scenes else "the take policy"
-        per = (lambda x: fmt_usd(usd(x / self.delivered))) if self.delivered else (lambda x: "$0.00")
+
+        def per(x: Decimal) -> str:
+            return fmt_usd(usd(x / self.delivered)) if self.delivered else "$0.00"
         return [f"one take of everything: panels {fmt_usd(kinds['panels'])}, judge {fmt_usd(kinds['judge'])}, "
                 f"video {fmt_usd(kinds['video'])}",
                 f"range: {fmt_usd(self.low)} (one take per shot) .. {fmt_usd(self.high)} ({said})",
@@ -262,17 +301,23 @@ class FilmEstimate:
                 f"{fmt_usd(self.cap)}")
 
 
-def estimate_film(plans: dict[str, Sequence[Any]], pricing: Pricing, cap: Decimal, **ranged) -> FilmEstimate:
-    """Each scene's plans priced, in the order given, against ``cap``. ``ranged``: the range's
-    knobs of estimate_scene (`max_takes`, `takes_from`), and `takes` and `references` by scene."""
-    references = ranged.pop("references", {}) or {}
-    takes = ranged.pop("takes", {}) or {}
+def estimate_film(plans: Mapping[str, Sequence[PlannedShot]], pricing: Pricing, cap: Decimal, *,
+                  references: Mapping[str, int] | None = None,
+                  takes: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
+                  expected_panel_takes: Decimal = Decimal("1.3"), expected_video_takes: Decimal = Decimal("1.1"),
+                  max_takes: int = 1, takes_from: str = "the take policy", vision_judge: bool = True) -> FilmEstimate:
+    """Each scene's plans priced, in the order given, against ``cap``. The range's knobs are
+    estimate_scene's (`max_takes`, `takes_from`, ...), with `takes` and `references` by scene."""
+    references = references or {}
+    takes = takes or {}
     return FilmEstimate({scene: estimate_scene(p, pricing, references=references.get(scene, 0),
-                                               takes=takes.get(scene), **ranged)
+                                               takes=takes.get(scene), expected_panel_takes=expected_panel_takes,
+                                               expected_video_takes=expected_video_takes, max_takes=max_takes,
+                                               takes_from=takes_from, vision_judge=vision_judge)
                          for scene, p in plans.items()}, Decimal(cap))
 
 
-def takes_so_far(rows, scene: str) -> dict[str, tuple[int, int]]:
+def takes_so_far(rows: Iterable[CallRow], scene: str) -> dict[str, tuple[int, int]]:
     """What each shot of `scene` needed so far, from the film's ledger rows: (panel takes — the
     most of any of its moments —, video takes), each at least 1. Every take counts, refused or
     failed ones too: each was a call the film paid for or risked."""

@@ -22,9 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 STAGES = ("panel", "keyframe", "continuity", "drift", "reference")
 JUDGE_KINDS = ("local", "vision")
@@ -37,14 +40,14 @@ class GatePolicyError(ValueError):
     """A gates.toml that cannot be read: the message names the file and the entry."""
 
 
-def _merge(base: dict, over: dict) -> dict:
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
-def _check(data: dict, source: str) -> None:
+def _check(data: Mapping[str, Any], source: str) -> None:
     for stage, judges in data.items():
         if stage in ("profiles", "stages"):
             continue
@@ -67,7 +70,7 @@ def _check(data: dict, source: str) -> None:
 
 @dataclass(frozen=True)
 class GatePolicy:
-    data: dict
+    data: dict[str, Any]   # gates.toml as read (the film's over slate's), and the cannot_judge mode
 
     @classmethod
     def load(cls, project_root: Path | None = None, cannot_judge: str = "block") -> "GatePolicy":
@@ -95,18 +98,19 @@ class GatePolicy:
     def judge_for(self, stage: str) -> str | None:
         return (self.data.get("stages") or {}).get(stage, {}).get("judge") or None
 
-    def rules(self, stage: str, kind: str, profile: str) -> dict[str, dict]:
+    def rules(self, stage: str, kind: str, profile: str) -> dict[str, dict[str, Any]]:
         base = dict((self.data.get(stage) or {}).get(kind) or {})
         over = ((self.data.get("profiles") or {}).get(profile) or {}).get(stage, {}).get(kind) or {}
         return {name: {**base.get(name, {}), **over.get(name, {})} for name in {*base, *over}}
 
-    def apply(self, verdict: dict, stage: str, kind: str, profile: str) -> dict:
+    def apply(self, verdict: Mapping[str, Any], stage: str, kind: str, profile: str) -> dict[str, Any]:
         """The verdict held to this policy: thresholds, roles, passed, and what it was held to."""
         rules = self.rules(stage, kind, profile)
         # slate's own reading of a reference is a reading of the sheet's geometry: what it cannot
         # find there is what the local judge could not read either.
         reading_only = self.rehearsal and stage == "reference" and kind == "local"
-        scores, unjudged = [], []
+        scores: list[dict[str, Any]] = []
+        unjudged: list[str] = []
         for s in verdict.get("scores", []):
             rule = rules.get(s["name"], {})
             threshold = float(rule.get("threshold", s["threshold"]))
@@ -141,19 +145,26 @@ def against(value: float, threshold: float, sign: str | None = None) -> str:
     return f"{value:.{digits}f} {sign} {threshold:.{digits}f}"
 
 
-def _scores(verdict) -> list[dict]:
+class ScoredVerdict(Protocol):
+    """A typed verdict (tasks/verdicts.py GateVerdict), read here without importing tasks."""
+
+    @property
+    def scores(self) -> Sequence[BaseModel]: ...
+
+
+def _scores(verdict: Mapping[str, Any] | ScoredVerdict) -> list[dict[str, Any]]:
     # A typed verdict (tasks/verdicts.py) or a policy's dict: the same scores either way.
-    scores = verdict.get("scores", []) if isinstance(verdict, dict) else verdict.scores
+    scores = verdict.get("scores", []) if isinstance(verdict, Mapping) else verdict.scores
     return [s if isinstance(s, dict) else s.model_dump() for s in scores]
 
 
-def failing(verdict) -> list[str]:
+def failing(verdict: Mapping[str, Any] | ScoredVerdict) -> list[str]:
     """The blocking scores below their thresholds, with the judge's reasons."""
     return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in _scores(verdict)
             if not s["passed"] and s.get("role", "block") == "block"]
 
 
-def warned(verdict) -> list[str]:
+def warned(verdict: Mapping[str, Any] | ScoredVerdict) -> list[str]:
     return [f"{s['name']} {against(s['value'], s['threshold'])}: {s['reason']}" for s in _scores(verdict)
             if not s["passed"] and s.get("role") == "warn"]
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .ledger import Ledger
 from .ledger.schema import kill_switch
 
 STOP_FILE = "STOP"
@@ -144,7 +145,7 @@ _seen: dict[tuple[int, str], tuple[float, Stop | None]] = {}
 _seen_lock = threading.Lock()
 
 
-def request_shared_stop(ledger, film: str, *, hard: bool = False, reason: str = "") -> None:
+def request_shared_stop(ledger: Ledger, film: str, *, hard: bool = False, reason: str = "") -> None:
     """Stop every worker spending for `film` (or every film, with "*") through this ledger."""
     with ledger.engine.begin() as conn:
         conn.execute(kill_switch.insert().values(
@@ -153,9 +154,9 @@ def request_shared_stop(ledger, film: str, *, hard: bool = False, reason: str = 
     _forget(ledger)
 
 
-def clear_shared_stop(ledger, film: str) -> int:
+def clear_shared_stop(ledger: Ledger, film: str) -> int:
     """Clear the film's shared stops (and, for "*", every film's); returns how many."""
-    where = kill_switch.c.cleared_at.is_(None)
+    where: sa.ColumnElement[bool] = kill_switch.c.cleared_at.is_(None)
     if film != EVERY_FILM:
         where = where & kill_switch.c.film.in_([film, EVERY_FILM])
     with ledger.engine.begin() as conn:
@@ -164,7 +165,7 @@ def clear_shared_stop(ledger, film: str) -> int:
     return n
 
 
-def read_shared_stop(ledger, film: str, *, max_age: float = SHARED_CHECK_SECONDS) -> Stop | None:
+def read_shared_stop(ledger: Ledger, film: str, *, max_age: float = SHARED_CHECK_SECONDS) -> Stop | None:
     """The newest uncleared stop of this film (or of every film), as at most `max_age` ago."""
     key = (id(ledger), film)
     now = time.monotonic()
@@ -185,7 +186,7 @@ def read_shared_stop(ledger, film: str, *, max_age: float = SHARED_CHECK_SECONDS
     return stop
 
 
-def check_shared_stop(ledger, film: str) -> None:
+def check_shared_stop(ledger: Ledger, film: str) -> None:
     stop = read_shared_stop(ledger, film)
     if stop is not None:
         kind = "hard stop" if stop.hard else "stop"
@@ -193,7 +194,7 @@ def check_shared_stop(ledger, film: str) -> None:
                             "submitted — `slate stop --clear` to go on")
 
 
-def _forget(ledger) -> None:
+def _forget(ledger: Ledger) -> None:
     with _seen_lock:
         for key in [k for k in _seen if k[0] == id(ledger)]:
             del _seen[key]

@@ -24,7 +24,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .ledger import CallRow, Ledger
 
 log = logging.getLogger("slate.governor")
 
@@ -98,12 +101,12 @@ def process_alive(owner: Owner) -> bool:
 class LeaseKeeper:
     """Renews, in one background thread, the leases of the calls this process is making."""
 
-    def __init__(self):
-        self._held: dict[str, tuple[object, str, float, float]] = {}  # call_id -> ledger, owner, lease, renewed
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[Ledger, str, float, float]] = {}  # call_id -> ledger, owner, lease, renewed
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def hold(self, ledger, call_id: str, owner: str, lease_seconds: float) -> None:
+    def hold(self, ledger: Ledger, call_id: str, owner: str, lease_seconds: float) -> None:
         with self._lock:
             self._held[call_id] = (ledger, owner, lease_seconds, time.monotonic())
             if self._thread is None or not self._thread.is_alive():
@@ -118,9 +121,9 @@ class LeaseKeeper:
         with self._lock:
             return call_id in self._held
 
-    def _due(self) -> dict[tuple[int, str, float], tuple[object, list[str]]]:
+    def _due(self) -> dict[tuple[int, str, float], tuple[Ledger, list[str]]]:
         now = time.monotonic()
-        groups: dict[tuple[int, str, float], tuple[object, list[str]]] = {}
+        groups: dict[tuple[int, str, float], tuple[Ledger, list[str]]] = {}
         with self._lock:
             for call_id, (ledger, owner, lease, renewed) in self._held.items():
                 if now - renewed >= lease * RENEW_FRACTION:
@@ -153,7 +156,7 @@ class LeaseKeeper:
 keeper = LeaseKeeper()
 
 
-def lease_state(row, now: datetime, me: Owner) -> Literal["live", "dead"]:
+def lease_state(row: CallRow, now: datetime, me: Owner) -> Literal["live", "dead"]:
     """Whether the owner of an open (reserved or submitted) row is still making the call."""
     if row.owner is None or row.lease_until is None:
         return "dead"  # written before owners existed (schema v2), or released by its owner

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from slate.governor.chokepoint import Usage
 from slate.governor.money import usd
@@ -32,6 +32,8 @@ RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
 KINDS = ("image", "video", "judge")
 CONFIDENCES = ("S", "D", "?")
+
+_T = TypeVar("_T")
 
 
 class RateError(ValueError):
@@ -57,7 +59,7 @@ class UnpricedDuration(RateError):
     """The model cannot be asked for this many seconds, so there is no price for it."""
 
 
-def _money(key: str, name: str, value: Any) -> Decimal:
+def _money(key: str, name: str, value: object) -> Decimal:
     # Only strings: a TOML float (0.03) has already lost exactness by the time we see it,
     # and an int would be legal but makes "is every price a string" impossible to audit.
     if not isinstance(value, str):
@@ -72,7 +74,7 @@ def _money(key: str, name: str, value: Any) -> Decimal:
     return d
 
 
-def _int(key: str, name: str, value: Any, minimum: int = 0) -> int:
+def _int(key: str, name: str, value: object, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise RateCardError(f"{key}: {name} must be an integer >= {minimum}, got {value!r}")
     return value
@@ -135,7 +137,7 @@ class Rate:
     def resolutions(self) -> tuple[str, ...] | None:
         """Resolutions this entry prices; None when the price does not depend on resolution."""
         if self.per_second is not None:
-            return None if None in self.per_second else tuple(self.per_second)
+            return None if None in self.per_second else tuple(r for r in self.per_second if r is not None)
         if self.dims is not None:
             return tuple(self.dims)
         return None
@@ -270,15 +272,22 @@ class Rate:
             f"{self.key} has no price for resolution {resolution!r} "
             f"(priced: {', '.join(self.resolutions or ())}); add it to rates.toml with a source")
 
+    def _required(self, value: _T | None, name: str) -> _T:
+        """A field its scheme always sets (``parse`` makes sure): never None here."""
+        if value is None:
+            raise RateCardError(f"{self.key}: a {self.scheme} entry without {name}")
+        return value
+
     def price(self, units: Usage) -> Decimal:
         """Exact price of one call, quantised to the ledger's micro-dollar."""
         if units.kind != self.kind:
             raise RateError(f"{self.key} is a {self.kind} model; it cannot price a {units.kind} call")
         if self.kind == "image":
-            return usd(self.per_image * units.images)
+            return usd(self._required(self.per_image, "per_image") * units.images)
         if self.kind == "judge":
-            return usd((self.per_million_input * units.input_tokens
-                        + self.per_million_output * units.output_tokens) / MILLION)
+            per_input = self._required(self.per_million_input, "per_million_input")
+            per_output = self._required(self.per_million_output, "per_million_output")
+            return usd((per_input * units.input_tokens + per_output * units.output_tokens) / MILLION)
         return usd(self._video(units))
 
     def _video(self, units: Usage) -> Decimal:
@@ -293,13 +302,15 @@ class Rate:
                 raise self._unpriced(res)
             return self.per_second[res] * s
         if self.per_million_video_tokens is not None:
-            if res not in self.dims:
+            dims = self._required(self.dims, "dims")
+            if res is None or res not in dims:
                 raise self._unpriced(res)
-            w, h = self.dims[res]
-            tokens = Decimal(w * h * self.token_fps) * s / 1024
+            w, h = dims[res]
+            tokens = Decimal(w * h * self._required(self.token_fps, "token_fps")) * s / 1024
             return tokens * self.per_million_video_tokens / MILLION
-        extra = max(s - self.base_seconds, Decimal(0))
-        return self.base_price + self.per_extra_second * extra
+        extra = max(s - self._required(self.base_seconds, "base_seconds"), Decimal(0))
+        return (self._required(self.base_price, "base_price")
+                + self._required(self.per_extra_second, "per_extra_second") * extra)
 
 
 #: What a provider bills for a call it ran that failed: its compute, or nothing.

@@ -39,7 +39,7 @@ class _Watched:
 
 
 class Watchdog:
-    def __init__(self):
+    def __init__(self) -> None:
         self._calls: dict[str, _Watched] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -81,7 +81,7 @@ class Watchdog:
 
     def _stalled(self) -> list[tuple[str, str, float]]:
         now = time.monotonic()
-        out = []
+        out: list[tuple[str, str, float]] = []
         with self._lock:
             for call_id, w in self._calls.items():
                 silent = now - w.last

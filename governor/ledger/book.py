@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,7 +43,7 @@ class Reservation:
     """An admitted call: its row exists with status ``reserved``."""
 
     call_id: str
-    request: Any
+    request: CallRequest
     estimate: Decimal
     created_at: datetime
 
@@ -79,7 +80,7 @@ def _toml_ledger_url(root: Path) -> str | None:
     return str(value) if value else None
 
 
-def _lock_keys(request) -> list[str]:
+def _lock_keys(request: CallRequest) -> list[str]:
     # Always both: a film cap and a run cap on other calls must serialize with us. Sorted
     # so two transactions wanting the same keys take them in the same order (no deadlock).
     return sorted({f"film:{request.film}", f"run:{request.run_id}"})
@@ -127,7 +128,7 @@ class Ledger:
     def __enter__(self) -> "Ledger":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -163,7 +164,7 @@ class Ledger:
 
     # -- the budget
 
-    def _admit(self, conn: Connection, request, cap_scopes: list[Cap], *, owner: str | None,
+    def _admit(self, conn: Connection, request: CallRequest, cap_scopes: Sequence[Cap], *, owner: str | None,
                lease_until: datetime | None) -> tuple[str, datetime, BudgetRefused | None]:
         """Check every cap and insert the reserved row, inside the caller's locked transaction.
         On refusal a ``refused`` row (cost 0) is inserted for the log and the refusal returned:
@@ -184,7 +185,7 @@ class Ledger:
                                                 created_at=now, owner=owner, lease_until=lease_until))
         return call_id, now, None
 
-    def reserve(self, *, cap_scopes: list[Cap], request, owner: str | None = None,
+    def reserve(self, *, cap_scopes: Sequence[Cap], request: CallRequest, owner: str | None = None,
                 lease_seconds: float | None = None) -> Reservation:
         """Atomically check every cap and insert a ``reserved`` row, or refuse.
 
@@ -201,7 +202,7 @@ class Ledger:
             raise refusal  # only after the refused row committed
         return Reservation(call_id=call_id, request=request, estimate=request.estimate, created_at=now)
 
-    def claim(self, *, request, cap_scopes: list[Cap], owner: str, lease_seconds: float,
+    def claim(self, *, request: CallRequest, cap_scopes: Sequence[Cap], owner: str, lease_seconds: float,
               skip: frozenset[str] | set[str] = frozenset(), take_unknown: bool = False) -> Claim:
         """Find this request's row, or admit a new one: one decision under the ledger's lock.
 
@@ -237,7 +238,7 @@ class Ledger:
             raise refusal  # only after the refused row committed
         return Claim("claimed", row, now)
 
-    def record_refusal(self, request, message: str, *, error_class: str = "Refused") -> CallRow:
+    def record_refusal(self, request: CallRequest, message: str, *, error_class: str = "Refused") -> CallRow:
         """Log a call that was refused before reaching the ledger (kill switch, approval...)."""
         self._check_request(request)
         now = _utcnow()
@@ -248,7 +249,7 @@ class Ledger:
                 actual_cost=Decimal(0), finished_at=now, error_class=error_class, error_message=message))
         return self.find(call_id)
 
-    def note(self, request, *, error_class: str, message: str, call_id: str | None = None) -> CallRow:
+    def note(self, request: CallRequest, *, error_class: str, message: str, call_id: str | None = None) -> CallRow:
         """A decision worth keeping beside the paid calls that cost nothing itself (a switch to a
         fallback model, say): a `released` row at $0 — it never counts toward a cap. A given
         `call_id` makes the note a claim: a second note with it is refused by the unique
@@ -265,8 +266,8 @@ class Ledger:
     # -- a person's approvals (their own table, schema v6: never a paid call, never in a sum)
 
     def approve(self, *, run_id: str, film: str, scene: str, shot: str, stage: str, take: int, by: str,
-                fingerprint: str, message: str, parameters: dict | None = None, caller: str | None = None,
-                approval_id: str | None = None) -> ApprovalRow:
+                fingerprint: str, message: str, parameters: Mapping[str, Any] | None = None,
+                caller: str | None = None, approval_id: str | None = None) -> ApprovalRow:
         """Write a person's decision. A given `approval_id` makes it a claim: a second approval
         with it is refused by the unique constraint (IntegrityError), which is how two racing
         promotions of one reference are told apart."""
@@ -291,7 +292,7 @@ class Ledger:
             return [approval_from_mapping(r) for r in conn.execute(q).mappings()]
 
     @staticmethod
-    def _check_request(request) -> None:
+    def _check_request(request: object) -> None:   # a guard for callers no type checker saw
         if not isinstance(request, CallRequest):
             raise TypeError("the ledger needs a CallRequest")
 
@@ -312,12 +313,12 @@ class Ledger:
             q = q.where(paid_calls.c.owner.is_(None) if row.owner is None else paid_calls.c.owner == row.owner)
             q = q.where(paid_calls.c.lease_until.is_(None) if row.lease_until is None
                         else paid_calls.c.lease_until == row.lease_until)
-            values: dict[str, Any] = dict(owner=owner, lease_until=lease)
+            values: dict[str, str | datetime] = dict(owner=owner, lease_until=lease)
             if status is not None:
                 values["status"] = status
             return conn.execute(q.values(**values)).rowcount == 1
 
-    def renew(self, call_ids: list[str], *, owner: str, lease_seconds: float) -> set[str]:
+    def renew(self, call_ids: Sequence[str], *, owner: str, lease_seconds: float) -> set[str]:
         """Extend the leases of the open rows ``owner`` still holds; return which ones it holds."""
         if not call_ids:
             return set()
@@ -330,8 +331,8 @@ class Ledger:
 
     # -- state transitions
 
-    def _transition(self, call_id: str, allowed_from: tuple[str, ...], values: dict[str, Any], *,
-                    same_ok=None) -> None:
+    def _transition(self, call_id: str, allowed_from: tuple[str, ...], values: Mapping[str, object], *,
+                    same_ok: Callable[[CallRow], bool] | None = None) -> None:
         """UPDATE the row if its status is in ``allowed_from``; else explain why not.
 
         ``same_ok(row)`` returning True makes a repeat of an already-applied transition a

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from .migrations import PG_LOCK_NAMESPACE
 
@@ -101,7 +102,7 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see "begin")
             cur = dbapi_conn.cursor()
             try:
@@ -115,7 +116,7 @@ def make_engine(url: str) -> Engine:
                 cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):
+        def _on_begin(conn: Connection) -> None:
             mode = conn.get_execution_options().get("slate_begin", "IMMEDIATE")
             if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
                 raise ValueError(f"bad slate_begin {mode!r}")
@@ -131,7 +132,7 @@ def make_engine(url: str) -> Engine:
 WAL_SWITCH_WAIT_S = 60.0
 
 
-def _journal_mode_wal(cur) -> None:
+def _journal_mode_wal(cur: sqlite3.Cursor) -> None:
     """``PRAGMA journal_mode = WAL``, waiting its turn like every other statement.
 
     Why a loop: switching a file that is still in rollback mode needs its exclusive lock, and
@@ -160,7 +161,8 @@ def db_now(conn: Connection) -> datetime:
     still agree on whether a lease has run out. SQLite lives on this machine: its clock is ours.
     """
     if conn.dialect.name == "postgresql":
-        return conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one().astimezone(timezone.utc)
+        now: datetime = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()   # psycopg: an aware datetime
+        return now.astimezone(timezone.utc)
     return datetime.now(timezone.utc)
 
 

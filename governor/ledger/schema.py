@@ -4,7 +4,8 @@ Each field of ``CallRow`` is a column of ``paid_calls``, with its SQL type, the 
 that added it, and whether the caller supplies it when asking for a call. From that one list:
 
   * ``paid_calls``    the live SQLAlchemy table the ledger builds statements with;
-  * ``CallRequest``   what a caller asks for (the fields marked ``request``);
+  * ``CallRequest``   what a caller asks for (the fields marked ``request``): written out as a class
+                      so a type checker can read it, and held to those fields when this module loads;
   * ``columns_added_in(v)``  what migration step ``v`` creates or adds (governor/ledger/migrations.py);
   * ``request_values`` the values an INSERT writes.
 
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields, make_dataclass
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.types import TypeEngine
 
 from ..money import usd
 from .values import Money, UTCTimestamp
@@ -39,14 +43,15 @@ OPEN_STATUSES = ("reserved", "submitted", "unknown")
 LIVE_STATUSES = ("reserved", "submitted")
 
 
-def column(sql: Callable[[], sa.types.TypeEngine], *, since: int, nullable: bool = False, request: bool = False,
-           json_text: bool = False, primary: bool = False):
-    """A ``CallRow`` field that is a column: SQL type factory, version that added it, and roles."""
+def column(sql: Callable[[], TypeEngine[Any]], *, since: int, nullable: bool = False, request: bool = False,
+           json_text: bool = False, primary: bool = False) -> Any:
+    """A ``CallRow`` field that is a column: SQL type factory, version that added it, and roles.
+    (``Any``, as ``dataclasses.field`` itself is typed: the field stands for a value of any column type.)"""
     return field(metadata={"sql": sql, "since": since, "nullable": nullable, "request": request,
                            "json": json_text, "primary": primary})
 
 
-def _s(n: int) -> Callable[[], sa.types.TypeEngine]:
+def _s(n: int) -> Callable[[], TypeEngine[str]]:
     return lambda: sa.String(n)
 
 
@@ -67,8 +72,8 @@ class CallRow:
     profile: str = column(_s(200), since=1, request=True)
     fingerprint: str = column(_s(200), since=1, request=True)
     prompt: str = column(lambda: sa.Text(), since=1, request=True)
-    reference_hashes: tuple = column(lambda: sa.Text(), since=1, request=True, json_text=True)
-    parameters: dict = column(lambda: sa.Text(), since=1, request=True, json_text=True)
+    reference_hashes: tuple[str, ...] = column(lambda: sa.Text(), since=1, request=True, json_text=True)
+    parameters: dict[str, Any] = column(lambda: sa.Text(), since=1, request=True, json_text=True)
     estimate: Decimal = column(Money, since=1, request=True)
     actual_cost: Decimal | None = column(Money, since=1, nullable=True)
     status: str = column(_s(16), since=1)
@@ -93,7 +98,7 @@ class CallRow:
 COLUMNS = tuple(fields(CallRow))
 
 
-def columns_added_in(version: int) -> list[sa.Column]:
+def columns_added_in(version: int) -> list[sa.Column[Any]]:
     """Fresh Column objects of the fields a migration step adds (or, for v1, creates)."""
     return [sa.Column(f.name, f.metadata["sql"](), primary_key=f.metadata["primary"],
                       autoincrement=True if f.metadata["primary"] else "auto",
@@ -109,32 +114,82 @@ paid_calls = sa.Table("paid_calls", _metadata,
                         for f in COLUMNS])
 
 
-def _validate_request(self) -> None:
-    object.__setattr__(self, "estimate", usd(self.estimate))
-    if self.estimate < 0:
-        raise ValueError(f"estimate must be >= 0, got {self.estimate}")
-    object.__setattr__(self, "reference_hashes", tuple(self.reference_hashes))
+@dataclass(frozen=True)
+class CallRequest:
+    """Everything known about a paid call before it is made."""
+
+    # The ``request`` columns of CallRow, in its order and with its types (held to them below).
+    # Only the columns from v5 on have a default (None): every older request column must be given.
+    run_id: str
+    film: str
+    scene: str
+    shot: str
+    stage: str
+    take: int
+    provider: str
+    model: str
+    profile: str
+    fingerprint: str
+    prompt: str
+    reference_hashes: tuple[str, ...]
+    parameters: dict[str, Any]
+    estimate: Decimal
+    caller: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "estimate", usd(self.estimate))
+        if self.estimate < 0:
+            raise ValueError(f"estimate must be >= 0, got {self.estimate}")
+        object.__setattr__(self, "reference_hashes", tuple(self.reference_hashes))
+
+    @property
+    def request_key(self) -> str:
+        return request_key(self)
 
 
-#: Everything known about a paid call before it is made (the ``request`` columns of CallRow).
-#: Only the columns from v5 on have a default (None): every older request column must be given.
-CallRequest = make_dataclass(
-    "CallRequest", [(f.name, f.type) if f.metadata["since"] < 5 else (f.name, f.type, field(default=None))
-                    for f in COLUMNS if f.metadata["request"]], frozen=True,
-    namespace={"__post_init__": _validate_request,
-               "request_key": property(lambda self: request_key(self)),
-               "__doc__": "Everything known about a paid call before it is made."})
-CallRequest.__module__ = __name__  # so it pickles (make_dataclass's module= is Python 3.12+)
+def _request_fields_follow_call_row() -> None:
+    """CallRow is the one home of the columns: CallRequest must be exactly its ``request`` fields
+    (names, order, types; a default of None from v5 on, none before). Checked at import, so a
+    column added to one and not the other stops slate at once rather than writing rows without it."""
+    want = [(f.name, f.type, "None" if f.metadata["since"] >= 5 else "required")
+            for f in COLUMNS if f.metadata["request"]]
+    have = [(f.name, f.type, "required" if f.default is MISSING else repr(f.default)) for f in fields(CallRequest)]
+    if have != want:
+        raise TypeError(f"CallRequest's fields {have} are not CallRow's request columns {want}")
 
 
-def request_key(r) -> str:
+_request_fields_follow_call_row()
+
+
+class RequestIdentity(Protocol):
+    """What names a request across runs: a CallRequest, a CallRow, or a row read by a migration."""
+
+    @property
+    def film(self) -> str: ...
+    @property
+    def scene(self) -> str: ...
+    @property
+    def shot(self) -> str: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def take(self) -> int: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def request_key(r: RequestIdentity) -> str:
     """The identity of a request across runs: same film, scene, shot, stage, take, provider,
     model and fingerprint is the same paid call. Fixed forever (see the module docstring)."""
     parts = [r.film, r.scene, r.shot, r.stage, int(r.take), r.provider, r.model, r.fingerprint]
     return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()
 
 
-def _json_default(o: Any) -> Any:
+def _json_default(o: object) -> str | list[Any]:
     if isinstance(o, Decimal):
         return str(o)
     if isinstance(o, (set, frozenset)):
@@ -146,14 +201,14 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"parameter value of type {type(o).__name__} is not JSON-serialisable")
 
 
-def canonical_dumps(v: Any) -> str:
+def canonical_dumps(v: object) -> str:
     # Canonical (sorted keys, no spaces): equal parameters give equal text.
     return json.dumps(v, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
 
 
-def request_values(request) -> dict[str, Any]:
+def request_values(request: CallRequest) -> dict[str, str | int | Decimal | None]:
     """The INSERT values of a request's columns (JSON columns as canonical text)."""
-    out = {}
+    out: dict[str, str | int | Decimal | None] = {}
     for f in COLUMNS:
         if f.metadata["request"]:
             value = getattr(request, f.name)
@@ -163,7 +218,7 @@ def request_values(request) -> dict[str, Any]:
     return out
 
 
-def row_from_mapping(m) -> CallRow:
+def row_from_mapping(m: RowMapping) -> CallRow:
     d = dict(m)
     d["reference_hashes"] = tuple(json.loads(d["reference_hashes"]))
     d["parameters"] = json.loads(d["parameters"])
@@ -233,12 +288,12 @@ class ApprovalRow:
     by: str
     fingerprint: str
     message: str
-    parameters: dict
+    parameters: dict[str, Any]
     caller: str | None
     created_at: datetime
 
 
-def approval_from_mapping(m) -> ApprovalRow:
+def approval_from_mapping(m: RowMapping) -> ApprovalRow:
     d = dict(m)
     d["by"] = d.pop("decided_by")
     d["parameters"] = json.loads(d["parameters"] or "{}")

@@ -12,32 +12,37 @@ from decimal import Decimal
 from typing import Literal
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from ..money import fmt_usd, usd
 
-__all__ = ["Money", "UTCTimestamp", "Cap", "Totals", "BudgetRefused", "LedgerStateError", "UnknownCall",
+__all__ = ["Money", "UTCTimestamp", "Cap", "CapScope", "Totals", "BudgetRefused", "LedgerStateError", "UnknownCall",
            "LedgerUnavailable"]
 
+#: What a cap sums: one run's rows, or every row of the film.
+CapScope = Literal["run", "film"]
 
-class Money(sa.types.TypeDecorator):
+
+class Money(sa.types.TypeDecorator[Decimal]):
     """Decimal dollars, exact on both backends (NUMERIC(18,6) / TEXT on SQLite)."""
 
     impl = sa.Numeric(18, 6, asdecimal=True)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Decimal] | TypeEngine[str]:
         if dialect.name == "sqlite":
             # SQLite has no exact decimal type: NUMERIC affinity would turn '0.1' into a REAL.
             return dialect.type_descriptor(sa.String(40))
         return dialect.type_descriptor(sa.Numeric(18, 6, asdecimal=True))
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Decimal | str | None:
         if value is None:
             return None
         d = usd(value)  # rejects float
         return str(d) if dialect.name == "sqlite" else d
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Decimal | str | float | None, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
         if isinstance(value, float):  # would mean someone wrote REAL into the column
@@ -45,18 +50,18 @@ class Money(sa.types.TypeDecorator):
         return usd(value if isinstance(value, Decimal) else str(value))
 
 
-class UTCTimestamp(sa.types.TypeDecorator):
+class UTCTimestamp(sa.types.TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes (timestamptz / ISO-8601 text on SQLite)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[datetime] | TypeEngine[str]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.String(40))
         return dialect.type_descriptor(sa.DateTime(timezone=True))
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -65,7 +70,7 @@ class UTCTimestamp(sa.types.TypeDecorator):
         # Fixed width (microseconds always printed) so text order is time order on SQLite.
         return value.isoformat(timespec="microseconds") if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | str | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -77,7 +82,7 @@ class UTCTimestamp(sa.types.TypeDecorator):
 class Cap:
     """A spending limit. ``run``: rows with the same run_id; ``film``: all rows of the film."""
 
-    scope: Literal["run", "film"]
+    scope: CapScope
     limit: Decimal
 
     def __post_init__(self) -> None:
@@ -113,7 +118,8 @@ class BudgetRefused(Exception):
             f"(spent {fmt_usd(spent)}, reserved {fmt_usd(reserved)}, next call {fmt_usd(next_call)}): halted"
         )
 
-    def __reduce__(self):  # keep it picklable across Prefect/multiprocessing boundaries
+    # Keep it picklable across Prefect/multiprocessing boundaries.
+    def __reduce__(self) -> tuple[type[BudgetRefused], tuple[Cap, Decimal, Decimal, Decimal, str | None]]:
         return (type(self), (self.cap, self.spent, self.reserved, self.next_call, self.call_id))
 
 
