@@ -42,8 +42,14 @@ def open_storage(root: Path, storage: StorageSettings, film: str | None = None) 
     """The store these settings describe, working in `root`."""
     if storage.backend == "local":
         return LocalStorage(root, max_object_bytes=storage.max_object_bytes)
-    if storage.bucket is None:   # StorageSettings refuses this already; said again for a model built unchecked
-        raise ValueError("backend = \"s3\" needs a bucket")
+    return open_bucket(root, storage, film)
+
+
+def open_bucket(root: Path, storage: StorageSettings, film: str | None = None) -> S3Storage:
+    """The bucket these settings name, working in `root` (for what only a bucket does: push, pull,
+    publish). Settings of the local backend, or without a bucket, are a ValueError."""
+    if storage.backend != "s3" or storage.bucket is None:   # StorageSettings refuses s3 without a bucket already
+        raise ValueError("a bucket needs [storage] backend = \"s3\" and its bucket")
     return S3Storage(root, bucket=storage.bucket, film=film or film_id(root), prefix=storage.prefix,
                      endpoint_url=storage.endpoint_url, region=storage.region, profile=storage.profile,
                      max_object_bytes=storage.max_object_bytes)
