@@ -203,7 +203,6 @@ class ImageGenerator(Protocol):
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
         our call id; a provider that keeps results by it also offers `recover(client_ref)`,
         which returns the bytes of a call whose answer a crashed run never received."""
-        ...
 
 
 @runtime_checkable
@@ -221,7 +220,6 @@ class PanelJobs(ImageGenerator, Protocol):
 
     def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
         """The finished job's picture, checked and fitted to the panel's size, at `dest`."""
-        ...
 
     def cancel(self, job_id: str) -> None: ...
 
@@ -229,7 +227,6 @@ class PanelJobs(ImageGenerator, Protocol):
                  request: PanelRequest | None = None) -> str | None:
         """As VideoGenerator.find_job, for a panel (`request`: what was asked, where the vendor
         is searched by it)."""
-        ...
 
 
 @runtime_checkable
@@ -250,13 +247,11 @@ class VideoGenerator(Protocol):
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         """Start the job and return the provider's job id. `client_ref` is our call id, sent
         where the vendor keeps it, so `find_job` can re-attach after a crash."""
-        ...
 
     def poll(self, job_id: str) -> JobStatus: ...
 
     def download(self, job_id: str, dest: Path) -> Path:
         """Write the finished clip to `dest` (the caller renames it into place)."""
-        ...
 
     def cancel(self, job_id: str) -> None: ...
 
@@ -267,7 +262,6 @@ class VideoGenerator(Protocol):
         it); None when it finds none; raise NotImplementedError when it cannot look (then an
         intent without a job id is unknown), or NotReceived when its own book proves the request
         never reached it."""
-        ...
 
 
 @runtime_checkable
@@ -337,17 +331,14 @@ class Storage(Protocol):
     def read_key(self, key: str, max_bytes: int | None = None) -> bytes:
         """A key's bytes; with ``max_bytes``, a bigger file is refused (a ValueError naming the
         key) before it is read. A key that is not a readable file is a ValueError too."""
-        ...
 
     def key_size(self, key: str) -> int | None:
         """Bytes at the key, None when nothing is there (a HEAD, for object storage)."""
-        ...
 
     def key_exists(self, key: str) -> bool: ...
 
     def uri_for(self, digest: str, suffix: str) -> str:
         """The URI of bytes whose sha256 is `digest`, before they are stored (a pure function)."""
-        ...
 
     def put_bytes(self, data: bytes, suffix: str) -> str: ...
 
@@ -359,7 +350,6 @@ class Storage(Protocol):
 
     def open_local(self, uri: str) -> Path:
         """A local file holding the artifact's bytes (the file itself for local storage)."""
-        ...
 
 
 @runtime_checkable
@@ -369,7 +359,6 @@ class BucketStorage(Storage, Protocol):
 
     def put_key_file(self, key: str, path: Path) -> bool:
         """Store a file at its key; False when the same content is already there."""
-        ...
 
 
 def canonical_json(value: object) -> str:
