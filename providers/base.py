@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class ClipRequest:
     movement: str
     camera_fixed: bool
     seed: int
-    references: tuple = ()
+    references: tuple[dict[str, Any], ...] = ()
     audio: bool = False
 
     def __post_init__(self) -> None:
@@ -102,7 +103,7 @@ class ClipRequest:
     def has_frame(self) -> bool:
         return bool(self.start_uri)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """Its fields as a task's input: a clip without references, or without sound asked,
         keeps the cache key and fingerprint it always had."""
         fields = asdict(self)
@@ -125,7 +126,7 @@ class JobStatus:
     progress: float = 0.0
     error: str | None = None
     cost: str | None = None  # the provider's own figure, as a decimal string, when it gives one
-    usage: dict | None = None  # what it reports it used, as governor Usage fields (priced by the rate card)
+    usage: dict[str, Any] | None = None  # what it reports it used, as governor Usage fields (priced by the rate card)
     refused: bool = False      # ended "failed" because moderation refused the input or output
 
 
@@ -157,7 +158,7 @@ class Verdict:
     scores: tuple[Score, ...]
     judge: str
     #: what the judge reported it used (governor Usage fields: kind, input_tokens, output_tokens)
-    usage: dict | None = None
+    usage: dict[str, Any] | None = None
 
     @classmethod
     def unjudgeable(cls, judge: str, reason: str) -> "Verdict":
@@ -184,7 +185,7 @@ class Verdict:
     def warnings(self) -> list[str]:
         return [f"{s.name}: {s.reason}" for s in self.scores if not s.passed and s.role == "warn"]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"judge": self.judge, "passed": self.passed, "cannot_judge": self.cannot_judge,
                 "quality": round(self.quality, 4), "scores": [asdict(s) for s in self.scores],
                 "usage": self.usage}
@@ -196,7 +197,7 @@ class ImageGenerator(Protocol):
     model: str
     #: every setting besides the request that changes what this provider draws (JSON-able;
     #: empty when none): part of the cache key and of the ledger's fingerprint
-    variant: dict
+    variant: dict[str, Any]
 
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
@@ -205,10 +206,41 @@ class ImageGenerator(Protocol):
 
 
 @runtime_checkable
+class PanelJobs(ImageGenerator, Protocol):
+    """An image model whose panels are jobs the governor follows as it follows a clip (Replicate,
+    fal): the job id is in the ledger before the first poll, so a panel is never lost nor paid
+    for twice. `generate_panel` still does it all in one call, for callers outside the governor."""
+
+    poll_interval: float   # seconds between polls of a panel job
+    poll_deadline: float   # seconds after which a panel job with no result is an unknown outcome
+
+    def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str: ...
+
+    def poll(self, job_id: str) -> JobStatus: ...
+
+    def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
+        """The finished job's picture, checked and fitted to the panel's size, at `dest`."""
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: PanelRequest | None = None) -> str | None:
+        """As VideoGenerator.find_job, for a panel (`request`: what was asked, where the vendor
+        is searched by it)."""
+
+
+@runtime_checkable
+class ReferencePainter(ImageGenerator, Protocol):
+    """An image model that also draws the bible's references (the workshop, tasks/bible.py)."""
+
+    def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes: ...
+
+
+@runtime_checkable
 class VideoGenerator(Protocol):
     name: str
     model: str
-    variant: dict
+    variant: dict[str, Any]
     poll_interval: float   # seconds between polls of a job
     poll_deadline: float   # seconds after which a job with no result is an unknown outcome
 
@@ -223,29 +255,47 @@ class VideoGenerator(Protocol):
 
     def cancel(self, job_id: str) -> None: ...
 
-    def find_job(self, client_ref: str, since=None) -> str | None:
-        """The job id submitted with `client_ref` (our intent written at `since`, a datetime),
-        if the vendor can tell — by our id, or by what was asked; None when it finds none; raise
-        NotImplementedError when it cannot look (then an intent without a job id is unknown),
-        or NotReceived when its own book proves the request never reached it."""
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
+        """The job id submitted with `client_ref` (our intent written at `since`), if the vendor
+        can tell — by our id, or by what was asked (`request`, where the vendor is searched by
+        it); None when it finds none; raise NotImplementedError when it cannot look (then an
+        intent without a job id is unknown), or NotReceived when its own book proves the request
+        never reached it."""
 
 
 @runtime_checkable
 class Judge(Protocol):
     """A judge scores panels and keyframes. A vision judge may also offer
     `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and
-    `judge_turnaround(sheet, character_id, description)` (a reference sheet); a judge without
-    them leaves those gates to slate's own measures."""
+    `judge_turnaround(sheet, character_id, description)` (a reference sheet): ContinuityJudge,
+    VisionJudge; a judge without them leaves those gates to slate's own measures."""
 
     name: str
     model: str
-    variant: dict
+    variant: dict[str, Any]
 
-    def judge_panel(self, panel: Path, request: PanelRequest, refs: "ReferenceImages", *,
+    def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict: ...
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
-                        request: PanelRequest, refs: "ReferenceImages", *, client_ref: str | None = None) -> Verdict: ...
+                        request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict: ...
+
+
+@runtime_checkable
+class ContinuityJudge(Judge, Protocol):
+    """A judge that also holds a cut: the last frame before it against the first after it."""
+
+    def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                         refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict: ...
+
+
+@runtime_checkable
+class VisionJudge(ContinuityJudge, Protocol):
+    """A vision model as judge: cuts, and a character's turnaround sheet against its words."""
+
+    def judge_turnaround(self, sheet: Path, character_id: str, description: str, *,
+                         client_ref: str | None = None) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -272,6 +322,10 @@ class DoctorFinding:
 class Storage(Protocol):
     """Named project keys (the bible, overrides) and content-addressed artifacts (`cas://`)."""
 
+    #: the film's working folder on this machine: the project itself, or for a film in a bucket
+    #: the folder its artifacts are cached in (the local provider keeps its jobs under it)
+    root: Path
+
     def list_keys(self, prefix: str = "") -> list[str]: ...
 
     def read_key(self, key: str, max_bytes: int | None = None) -> bytes:
@@ -280,6 +334,8 @@ class Storage(Protocol):
 
     def key_size(self, key: str) -> int | None:
         """Bytes at the key, None when nothing is there (a HEAD, for object storage)."""
+
+    def key_exists(self, key: str) -> bool: ...
 
     def uri_for(self, digest: str, suffix: str) -> str:
         """The URI of bytes whose sha256 is `digest`, before they are stored (a pure function)."""
@@ -296,10 +352,19 @@ class Storage(Protocol):
         """A local file holding the artifact's bytes (the file itself for local storage)."""
 
 
-def canonical_json(value) -> str:
+@runtime_checkable
+class BucketStorage(Storage, Protocol):
+    """A film's store that other workers share (object storage): a named key is written by
+    uploading a file, not by writing into the project folder."""
+
+    def put_key_file(self, key: str, path: Path) -> bool:
+        """Store a file at its key; False when the same content is already there."""
+
+
+def canonical_json(value: object) -> str:
     """The one JSON spelling used for fingerprints and cache keys: sorted, compact, ASCII."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
-def fingerprint(value) -> str:
+def fingerprint(value: object) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()

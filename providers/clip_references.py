@@ -13,6 +13,8 @@ references to a model whose notes do not say it may.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from slate.providers.base import ClipRequest
 from slate.providers.errors import BadRequest
@@ -27,12 +29,17 @@ SHEET_ASPECT = 2.0
 _ORDER = {"character": 0, "location": 1, "extra": 2}
 
 
-def ordered(references) -> list[dict]:
+#: One reference image as a ClipRequest carries it: {"uri", "kind", "name"} and what the kind adds
+#: ("views", "colour", "framing", "angle", "seed"): JSON, as the plan keeps it.
+Reference = dict[str, Any]
+
+
+def ordered(references: Iterable[Reference]) -> list[Reference]:
     """The references, cast first, then plate, then extras (stable within each kind)."""
-    return sorted(references, key=lambda r: _ORDER.get(r.get("kind"), 3))
+    return sorted(references, key=lambda r: _ORDER.get(r.get("kind") or "", 3))
 
 
-def chosen(request: ClipRequest, takes: TakesReferences) -> list[dict]:
+def chosen(request: ClipRequest, takes: TakesReferences) -> list[Reference]:
     """What of the request's references this model gets: all of them, within its count."""
     refs = ordered(request.references)
     return refs[:takes.most] if takes.most else refs
@@ -64,14 +71,14 @@ def views_of(sheet: bytes, views: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def picture(ref: dict, read) -> bytes:
+def picture(ref: Reference, read: Callable[[str], bytes]) -> bytes:
     """The image a reference sends (`read(uri) -> bytes`): the file itself, or for a character
     whose shot chose `views`, those views of its sheet."""
     data = read(ref["uri"])
     return views_of(data, ref["views"]) if ref.get("kind") == "character" and ref.get("views") else data
 
 
-def label(ref: dict) -> str:
+def label(ref: Reference) -> str:
     kind = ref.get("kind")
     if kind == "character":
         if ref.get("views"):
@@ -83,7 +90,7 @@ def label(ref: dict) -> str:
     return f"{ref['name']} (reference: keep it exactly as shown)"
 
 
-def named_prompt(prompt: str, refs: list[dict], naming: str) -> str:
+def named_prompt(prompt: str, refs: list[Reference], naming: str) -> str:
     """The prompt with its references named the family's way."""
     if not refs:
         return prompt
@@ -96,7 +103,7 @@ def named_prompt(prompt: str, refs: list[dict], naming: str) -> str:
     return f"{prompt}\n\n{said}."
 
 
-def for_model(provider: str, model: str, request: ClipRequest, takes: TakesReferences | None) -> list[dict]:
+def for_model(provider: str, model: str, request: ClipRequest, takes: TakesReferences | None) -> list[Reference]:
     """The references this model is sent for `request` (empty: a frames-only clip), refusing —
     before anything is sent — what the model cannot take."""
     if not request.references:

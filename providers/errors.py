@@ -34,7 +34,7 @@ messages are built from the provider's public error text only.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 Outcome = Literal["not_run", "failed", "ambiguous"]
 
@@ -51,7 +51,7 @@ class ProviderError(Exception):
     billed: bool = False
 
     def __init__(self, message: str, *, provider: str = "", status: int | None = None,
-                 charged: Decimal | None = None, usage: dict | None = None):
+                 charged: Decimal | None = None, usage: dict[str, Any] | None = None):
         super().__init__(message)
         self.provider = provider
         self.status = status
@@ -70,8 +70,9 @@ class RateLimited(ProviderError):
     retryable = True
     outcome = "not_run"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw):
-        super().__init__(message, **kw)
+    def __init__(self, message: str, *, retry_after: float | None = None, provider: str = "",
+                 status: int | None = None, charged: Decimal | None = None, usage: dict[str, Any] | None = None):
+        super().__init__(message, provider=provider, status=status, charged=charged, usage=usage)
         self.retry_after = retry_after
 
 

@@ -37,22 +37,28 @@ import math
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from PIL import Image, ImageOps
 
 from slate.providers import clip_references, http
-from slate.providers.base import ClipRequest, DoctorFinding, JobStatus, PanelRequest
+from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
+                                  VideoGenerator)
 from slate.providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                                     ProviderTimeout, RefusedByModeration, poll_wait)
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 NAME = "fal"
 #: Where fal serves outputs from (its CDN); the key is never sent there.
@@ -134,7 +140,8 @@ def data_url(image: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
 
 
-def video_input(model: str, request: ClipRequest, start: bytes | None, end: bytes | None, read=None) -> dict:
+def video_input(model: str, request: ClipRequest, start: bytes | None, end: bytes | None,
+                read: Callable[[str], bytes] | None = None) -> dict[str, object]:
     """The body of a submit: the model's input itself, as PROVIDERS.md §2 lists it. `read(uri)`
     fetches a reference shot's images."""
     rules = VIDEO_MODELS[model]
@@ -144,10 +151,12 @@ def video_input(model: str, request: ClipRequest, start: bytes | None, end: byte
     refs = clip_references.for_model(NAME, model, request, VIDEO_REFERENCES.get(model))
     if not refs and model in VIDEO_REFERENCES:
         raise BadRequest(f"{model} animates references, not a frame: a reference shot only", provider=NAME)
-    body: dict = {"prompt": clip_references.named_prompt(request.prompt, refs, "order")}
+    body: dict[str, object] = {"prompt": clip_references.named_prompt(request.prompt, refs, "order")}
     if start is not None:
         body["image_url"] = data_url(start)
     if refs:
+        if read is None:
+            raise TypeError("a reference shot's images are fetched by `read`, and none was given")
         body[VIDEO_REFERENCES[model].field] = [data_url(clip_references.picture(r, read)) for r in refs]
     if end is not None:
         body["end_image_url"] = data_url(end)
@@ -169,7 +178,7 @@ def nearest_ratio(width: int, height: int) -> str:
     return min(KONTEXT_RATIOS, key=distance)
 
 
-def panel_input(request: PanelRequest, source: bytes) -> dict:
+def panel_input(request: PanelRequest, source: bytes) -> dict[str, object]:
     """FLUX Kontext's input. Not in PROVIDERS.md: every field but prompt and image_url is [?]."""
     return {"prompt": request.prompt, "image_url": data_url(source),
             "aspect_ratio": nearest_ratio(request.width, request.height),   # [?]
@@ -229,7 +238,7 @@ class Queue:
                              f"the key is not sent there", provider=NAME)
         return url
 
-    def submit(self, model: str, body: dict, *, seconds: float = 0.0) -> Job:
+    def submit(self, model: str, body: dict[str, object], *, seconds: float = 0.0) -> Job:
         """One POST, never repeated here. What comes back must name the job, else the outcome is
         unknown: the job may exist, and slate cannot follow it."""
         with self.client() as c:
@@ -268,7 +277,7 @@ class Queue:
         # governor's deadline ends a job that never says COMPLETED (as an unknown outcome).
         return JobStatus("running")
 
-    def result(self, c: httpx.Client, job: Job) -> dict:
+    def result(self, c: httpx.Client, job: Job) -> dict[str, Any]:
         response = http.send(NAME, c, "GET", self.own(job.response_url))
         try:
             data = response.json()
@@ -329,8 +338,8 @@ def fetch_output(url: str, dest: Path, *, max_bytes: int, what: str) -> Path:
         raise
 
 
-def output_url(result: dict, *path: str | int) -> str:
-    value = result
+def output_url(result: dict[str, Any], *path: str | int) -> str:
+    value: Any = result   # the answer's JSON, walked along `path`
     try:
         for step in path:
             value = value[step]
@@ -349,11 +358,11 @@ class FalVideo:
     poll_interval = 5.0      # Seedance and Kling take tens of seconds to minutes
     poll_deadline = 1800.0   # a queue can be long; past this the call is an unknown outcome, its job kept
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in VIDEO_MODELS:
             raise ValueError(f"fal offers no video model {model!r} (known: {', '.join(VIDEO_MODELS)})")
         self.model = model
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
         self.storage = storage
         self.queue = Queue(base_url)
 
@@ -392,7 +401,8 @@ class FalVideo:
     def cancel(self, job_id: str) -> None:
         self.queue.cancel(self.queue.job(self.model, job_id))
 
-    def find_job(self, client_ref: str, since: datetime | None = None, **_) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
         raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
                                   "its request id from fal's dashboard (slate reconcile --job)")
 
@@ -411,15 +421,15 @@ class FalImage:
     poll_interval = 1.0
     poll_deadline = 300.0
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in IMAGE_MODELS:
             raise ValueError(f"fal offers no image model {model!r} (known: {', '.join(IMAGE_MODELS)})")
         self.model = model
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
         self.storage = storage
         self.queue = Queue(base_url)
 
-    def _input(self, request: PanelRequest) -> dict:
+    def _input(self, request: PanelRequest) -> dict[str, object]:
         return panel_input(request, self.storage.get_bytes(request.override_uri or request.plate_uri))
 
     def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str:
@@ -441,7 +451,8 @@ class FalImage:
     def cancel(self, job_id: str) -> None:
         self.queue.cancel(self.queue.job(self.model, job_id))
 
-    def find_job(self, client_ref: str, since: datetime | None = None, **_) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: PanelRequest | None = None) -> str | None:
         raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
                                   "its request id from fal's dashboard (slate reconcile --job)")
 
@@ -449,14 +460,14 @@ class FalImage:
         job = self.queue.submit(self.model, self._input(request))
         return self._picture(self._wait(job), request.width, request.height)
 
-    def _picture(self, result: dict, width: int, height: int) -> bytes:
+    def _picture(self, result: dict[str, Any], width: int, height: int) -> bytes:
         with tempfile.TemporaryDirectory(prefix="slate-fal-") as tmp:
             path = fetch_output(output_url(result, "images", 0, "url"), Path(tmp) / "panel",
                                 max_bytes=MAX_IMAGE_BYTES, what="panel")
             png = checked_image(NAME, path.read_bytes())
         return conform(png, width, height)
 
-    def _wait(self, job: Job) -> dict:
+    def _wait(self, job: Job) -> dict[str, Any]:
         """Poll to the end within the deadline (GETs only), then the result or the model's error."""
         deadline = time.monotonic() + self.poll_deadline
         while True:
@@ -466,16 +477,17 @@ class FalImage:
                     if self.queue.status(c, job) is None:
                         return self._result(c, job)
             except ProviderError as exc:
-                wait = poll_wait(exc, self.poll_interval, self.poll_deadline)
-                if wait is None:
+                asked = poll_wait(exc, self.poll_interval, self.poll_deadline)
+                if asked is None:
                     raise
+                wait = asked
                 log.info("fal: request %s: %s while polling; asking again in %.3g s", job.request_id, exc, wait)
             if time.monotonic() > deadline:
                 raise ProviderTimeout(f"request {job.request_id} gave no panel within {self.poll_deadline:.0f} s",
                                       provider=NAME)
             time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
 
-    def _result(self, c: httpx.Client, job: Job) -> dict:
+    def _result(self, c: httpx.Client, job: Job) -> dict[str, Any]:
         try:
             return self.queue.result(c, job)
         except RefusedByModeration:
@@ -492,22 +504,23 @@ def conform(png: bytes, width: int, height: int) -> bytes:
     with Image.open(io.BytesIO(png)) as img:
         if img.size == (width, height):
             return png
-        fitted = ImageOps.fit(img.convert("RGB"), (width, height), Image.LANCZOS)
+        fitted = ImageOps.fit(img.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     fitted.save(buf, format="PNG")
     return buf.getvalue()
 
 
 # -- what the registry calls ----------------------------------------------------------------------
-def video(model: str, *, storage, base_url: str, **_) -> FalVideo:
-    return FalVideo(model, storage=storage, base_url=base_url)
+def video(model: str, *, storage: Storage, base_url: str | None,
+          settings: BaseModel | None = None) -> VideoGenerator:
+    return FalVideo(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def image(model: str, *, storage, base_url: str, **_) -> FalImage:
-    return FalImage(model, storage=storage, base_url=base_url)
+def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> PanelJobs:
+    return FalImage(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def doctor(*, base_url: str) -> list[DoctorFinding]:
+def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     """`slate doctor`'s lines for fal. Nothing here costs money, so nothing here calls fal: the
     queue documents no free endpoint that checks a key or tells the balance."""
     try:
@@ -515,7 +528,8 @@ def doctor(*, base_url: str) -> list[DoctorFinding]:
     except MissingKey as exc:
         return [DoctorFinding(NAME, "key", False, str(exc))]
     return [
-        DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}, for the queue at {http.where(base_url)}"),
+        DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}, for the queue at "
+                                         f"{http.where(reached_at(NAME, base_url))}"),
         DoctorFinding(NAME, "key valid", False, "not checked: fal documents no free endpoint that checks a key; the first "
                                           "paid call does (a 401 halts the run at $0)", blocking=False),
         DoctorFinding(NAME, "credit", False, "not reported: fal's queue API tells no balance; an exhausted balance "

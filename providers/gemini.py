@@ -32,19 +32,24 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel
 
 from slate.providers import clip_references, download, http, rubric
-from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelRequest, ReferenceImages, Verdict)
+from slate.providers.base import (ClipRequest, DoctorFinding, ImageGenerator, JobStatus, PanelRequest, ReferenceImages,
+                                  Storage, Verdict, VideoGenerator, VisionJudge)
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                                     ProviderUnreachable, RefusedByModeration, TransientServerError)
 from slate.providers.keys import MissingKey, provider_key, redact
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
 
 
 class _OnFirstUse:
@@ -54,13 +59,19 @@ class _OnFirstUse:
     def __init__(self, name: str):
         self._name = name
 
-    def __getattr__(self, attr: str):
-        return getattr(importlib.import_module(self._name), attr)
+    def __getattr__(self, attr: str) -> object:
+        module: ModuleType = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
-genai = _OnFirstUse("google.genai")
-genai_errors = _OnFirstUse("google.genai.errors")
-types = _OnFirstUse("google.genai.types")
+if TYPE_CHECKING:   # the SDK's own types, as the checker reads them; imported at first use when run
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types
+else:
+    genai = _OnFirstUse("google.genai")
+    genai_errors = _OnFirstUse("google.genai.errors")
+    types = _OnFirstUse("google.genai.types")
 
 NAME = "gemini"
 API_HOST = "generativelanguage.googleapis.com"
@@ -158,11 +169,11 @@ def _part(data: bytes) -> types.Part:
     return types.Part.from_bytes(data=data, mime_type=_mime(data))
 
 
-def _words(value) -> str:
+def _words(value: object) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def _refused_prompt(r: types.GenerateContentResponse, usage: dict | None = None) -> None:
+def _refused_prompt(r: types.GenerateContentResponse, usage: dict[str, Any] | None = None) -> None:
     """HTTP 200 with promptFeedback.blockReason and no candidates: the prompt was refused [V].
     `usage`: what the answer reports the refused call used (a verdict's tokens), to price it."""
     feedback = r.prompt_feedback
@@ -190,15 +201,15 @@ class GeminiImage:
 
     name = NAME
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         self.model, self.storage, self.base_url = model, storage, base_url
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
 
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         uris = [request.plate_uri, *(c.turnaround_uri for c in request.characters)]
         if request.override_uri:
             uris.append(request.override_uri)
-        contents = [request.prompt, *(_part(self.storage.get_bytes(u)) for u in uris)]
+        contents: list[types.PartUnionDict] = [request.prompt, *(_part(self.storage.get_bytes(u)) for u in uris)]
         size = {"image_size": "1K"} if self.model in SIZED_IMAGE_MODELS else {}
         config = types.GenerateContentConfig(response_modalities=["IMAGE"], image_config=types.ImageConfig(
             aspect_ratio=aspect_ratio(request.width, request.height), **size))
@@ -230,9 +241,9 @@ class GeminiJudge:
 
     name = NAME
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage | None, base_url: str):
         self.model, self.storage, self.base_url = model, storage, base_url
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
@@ -255,9 +266,9 @@ class GeminiJudge:
                          client_ref: str | None = None) -> Verdict:
         return self._ask(rubric.turnaround_instructions(character_id, description), [sheet], rubric.TurnaroundRubric)
 
-    def _ask(self, instructions: str, images: list[Path], schema) -> Verdict:
+    def _ask(self, instructions: str, images: list[Path], schema: type[BaseModel]) -> Verdict:
         config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=schema)
-        contents = [instructions, *(_part(Path(p).read_bytes()) for p in images)]
+        contents: list[types.PartUnionDict] = [instructions, *(_part(Path(p).read_bytes()) for p in images)]
         with _sdk(self.base_url, JUDGE_SECONDS) as client:
             r = client.models.generate_content(model=self.model, contents=contents, config=config)
         used = _judge_usage(r.usage_metadata)   # reported even when blocked: the refused call is priced by it
@@ -276,7 +287,7 @@ def _turnarounds(request: PanelRequest, refs: ReferenceImages) -> list[Path]:
     return [refs.turnarounds[c.id] for c in request.characters if c.id in refs.turnarounds]
 
 
-def _judge_usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict | None:
+def _judge_usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str, Any] | None:
     if meta is None or meta.prompt_token_count is None:
         return None  # nothing reported: the call is settled at its estimate
     # Thinking is billed as output (PROVIDERS.md §3 Pricing).
@@ -301,9 +312,9 @@ class Veo:
     poll_interval = 10.0   # the SDK's own example polls every 10 s
     poll_deadline = 900.0  # a Veo job takes minutes; one silent for 15 is an unknown outcome
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         self.model, self.storage, self.base_url = model, storage, base_url
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
         host = urlsplit(base_url).hostname or API_HOST
         self._auth_host = host
         self._hosts = tuple(dict.fromkeys((API_HOST, host)))
@@ -352,7 +363,7 @@ class Veo:
 
     def _operation(self, job_id: str) -> types.GenerateVideosOperation:
         with _sdk(self.base_url, POLL_SECONDS) as client:
-            return client.operations.get(types.GenerateVideosOperation(name=job_id))
+            return client.operations.get(types.GenerateVideosOperation.model_validate({"name": job_id}))
 
     def poll(self, job_id: str) -> JobStatus:
         return _status(self._operation(job_id))
@@ -362,7 +373,9 @@ class Veo:
         status = _status(operation)
         if status.state != "succeeded":
             raise BadOutput(f"job {job_id} has no clip to download ({status.error or status.state})", provider=NAME)
-        uri = _videos(operation)[0].video.uri
+        uri = _video_uri(operation)
+        if uri is None:   # not so when the job succeeded (_status): said as the same billed failure
+            raise BadOutput(f"job {job_id} has no clip to download (no video URI)", provider=NAME)
         # The allow-list is the API host (loopback for fakes). Whether the real download answers
         # with a redirect to another host is not in PROVIDERS.md; if it does, fetch refuses that
         # hop (and never sends it the key), and this list is what to widen, with a source.
@@ -383,7 +396,8 @@ class Veo:
         # is billed); a hard stop only stops waiting for it.
         log.warning("gemini: no documented way to cancel Veo job %s; it will run to its end", job_id)
 
-    def find_job(self, client_ref: str, since=None, **_) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
         raise NotImplementedError("generate_videos takes no request id of ours [V]: a Veo job whose operation "
                                   "name was never recorded cannot be looked up")
 
@@ -391,6 +405,13 @@ class Veo:
 def _videos(operation: types.GenerateVideosOperation) -> list[types.GeneratedVideo]:
     response = operation.response or operation.result
     return (response.generated_videos or []) if response else []
+
+
+def _video_uri(operation: types.GenerateVideosOperation) -> str | None:
+    """Where the operation's first clip is, None when it names none."""
+    videos = _videos(operation)
+    video = videos[0].video if videos else None
+    return video.uri if video is not None and video.uri else None
 
 
 def _status(operation: types.GenerateVideosOperation) -> JobStatus:
@@ -406,25 +427,28 @@ def _status(operation: types.GenerateVideosOperation) -> JobStatus:
         reasons = "; ".join((response.rai_media_filtered_reasons or []) if response else [])
         return JobStatus("failed", refused=True,
                          error=redact(reasons or "Veo returned no video (filtered by its safety checks)")[:600])
-    if videos[0].video is None or not videos[0].video.uri:
+    if _video_uri(operation) is None:
         return JobStatus("failed", error="Veo answered without a video URI")
     return JobStatus("succeeded", progress=1.0)
 
 
 # -- what the registry and `slate doctor` call -----------------------------------------------------
-def image(model: str, *, storage, base_url: str, **_) -> GeminiImage:
-    return GeminiImage(model, storage=storage, base_url=base_url)
+def image(model: str, *, storage: Storage, base_url: str | None,
+          settings: BaseModel | None = None) -> ImageGenerator:
+    return GeminiImage(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def video(model: str, *, storage, base_url: str, **_) -> Veo:
-    return Veo(model, storage=storage, base_url=base_url)
+def video(model: str, *, storage: Storage, base_url: str | None,
+          settings: BaseModel | None = None) -> VideoGenerator:
+    return Veo(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def judge(model: str, *, storage, base_url: str, **_) -> GeminiJudge:
-    return GeminiJudge(model, storage=storage, base_url=base_url)
+def judge(model: str, *, storage: Storage | None, base_url: str | None,
+          settings: BaseModel | None = None) -> VisionJudge:
+    return GeminiJudge(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def doctor(*, base_url: str) -> list[DoctorFinding]:
+def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     try:
         key = provider_key(NAME)
     except MissingKey as exc:

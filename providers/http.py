@@ -143,29 +143,32 @@ def error_for(provider: str, response: httpx.Response) -> ProviderError:
     """The error-tree class of a non-2xx answer, with the provider's own words."""
     status = response.status_code
     words = body_text(response)
-    kw = dict(provider=provider, status=status)
     if status == 429:
-        return RateLimited(f"rate limited: {words}", retry_after=retry_after(response), **kw)
+        return RateLimited(f"rate limited: {words}", retry_after=retry_after(response), provider=provider,
+                           status=status)
     if status == 401:
-        return AuthenticationFailed(f"the key was refused: {words} — check the key (slate doctor)", **kw)
+        return AuthenticationFailed(f"the key was refused: {words} — check the key (slate doctor)", provider=provider,
+                                    status=status)
     if status == 402 or (status == 403 and CREDIT_WORDS.search(words)):
         return OutOfCredit(f"out of credit or over the key's limit: {words} — top up or raise the limit, "
-                           f"then run the same command again", **kw)
+                           f"then run the same command again", provider=provider, status=status)
     if status == 403:
-        return AuthenticationFailed(f"forbidden: {words} — check the key (slate doctor)", **kw)
+        return AuthenticationFailed(f"forbidden: {words} — check the key (slate doctor)", provider=provider,
+                                    status=status)
     if status in (408, 504):
-        return ProviderTimeout(f"the provider timed out: {words}", **kw)
+        return ProviderTimeout(f"the provider timed out: {words}", provider=provider, status=status)
     if status >= 500:
-        return TransientServerError(f"server error: {words}", **kw)
+        return TransientServerError(f"server error: {words}", provider=provider, status=status)
     if MODERATION_WORDS.search(words):
-        return RefusedByModeration(f"refused by moderation: {words}", **kw)
-    return BadRequest(f"request refused: {words}", **kw)
+        return RefusedByModeration(f"refused by moderation: {words}", provider=provider, status=status)
+    return BadRequest(f"request refused: {words}", provider=provider, status=status)
 
 
-def send(provider: str, http: httpx.Client, method: str, url: str, **kw) -> httpx.Response:
-    """One request; a 2xx answer back, or an error of the tree (see the module docstring)."""
+def send(provider: str, http: httpx.Client, method: str, url: str, *, json: object = None) -> httpx.Response:
+    """One request (with a JSON body, when given); a 2xx answer back, or an error of the tree (see
+    the module docstring)."""
     try:
-        response = http.request(method, url, **kw)
+        response = http.request(method, url, json=json)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise ProviderUnreachable(f"could not connect to {where(http.base_url.join(url))}: "
                                   f"{type(exc).__name__}", provider=provider) from None

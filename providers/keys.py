@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import threading
+from typing import NoReturn
 
 from slate.providers.errors import AuthenticationFailed
 
@@ -55,7 +56,7 @@ class Key:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # a key must not travel in a pickle (task results, parameters)
+    def __reduce__(self) -> NoReturn:  # a key must not travel in a pickle (task results, parameters)
         raise TypeError("a provider key is never pickled: read it again where it is used")
 
 
@@ -66,7 +67,7 @@ def key_vars() -> dict[str, tuple[str, ...]]:
     return {name: spec.key_vars for name, spec in specs().items() if spec.key_vars}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> dict[str, tuple[str, ...]]:
     if name == "KEY_VARS":   # the table this module once held, now derived from the specs
         return key_vars()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -89,9 +90,9 @@ def provider_key(provider: str) -> Key:
         value = os.environ.get(name, "").strip()
         if value:
             return Key(provider, value, name)
-    value = _secret_block(block_name(provider))
-    if value:
-        return Key(provider, value, f"Secret block {block_name(provider)}")
+    stored = _secret_block(block_name(provider))
+    if stored:
+        return Key(provider, stored, f"Secret block {block_name(provider)}")
     raise MissingKey(f"no key for {provider}: set {' or '.join(names)} (or save a Prefect Secret block named "
                      f"{block_name(provider)!r})", provider=provider)
 
@@ -99,7 +100,10 @@ def provider_key(provider: str) -> Key:
 def _secret_block(name: str) -> str | None:
     try:
         from prefect.blocks.system import Secret
-        return str(Secret.load(name).get()).strip() or None
+        secret = Secret.load(name)
+        if not isinstance(secret, Secret):   # inside an event loop Prefect hands back a coroutine: no key
+            return None
+        return str(secret.get()).strip() or None
     except Exception:  # noqa: BLE001 — no server, no block, no permission: no key from here
         return None
 
@@ -145,7 +149,7 @@ def install_log_redaction() -> None:
         _INSTALLED = True
     previous = logging.getLogRecordFactory()
 
-    def factory(*args, **kwargs):
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         if _SEEN:
             try:

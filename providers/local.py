@@ -28,14 +28,17 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from slate.manifests.keys import parse_canonical
 from slate.media import add_sound_bed, render_clip
-from slate.providers.base import CharacterRef, ClipRequest, DoctorFinding, JobStatus, PanelRequest, ReferenceRequest
+from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, ContinuityJudge, DoctorFinding, JobStatus,
+                                  PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
@@ -58,7 +61,7 @@ class FaultMode:
             raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(FAULT_KINDS)})")
         return cls(rate, seed, chosen)
 
-    def as_variant(self) -> dict:
+    def as_variant(self) -> dict[str, Any]:
         """What of the fault mode changes output: nothing when it is off."""
         if self.rate <= 0:
             return {}
@@ -88,13 +91,13 @@ class LocalSettings(BaseModel):
     def faults(self) -> FaultMode:
         return FaultMode.parse(self.fault_rate, self.fault_seed, self.fault_kinds)
 
-    def variant(self) -> dict:
+    def variant(self) -> dict[str, Any]:
         """What these settings change of what the provider makes: the fault mode, when it is on
         (the latency changes only how long a job takes)."""
         return self.faults.as_variant()
 
 
-def _append_book(path: Path, entry: dict) -> None:
+def _append_book(path: Path, entry: dict[str, object]) -> None:
     """One line of a provider's own book of what it was asked (fsynced: a crash test reads it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as book:
@@ -116,11 +119,11 @@ class LocalImage:
     name = "local"
     model = "local-compositor-v1"
 
-    def __init__(self, storage: LocalStorage, faults: FaultMode = FaultMode()):
+    def __init__(self, storage: Storage, faults: FaultMode = FaultMode()):
         self.storage = storage
         self.faults = faults
         self.variant = faults.as_variant()
-        self._figures: dict[tuple, Image.Image] = {}
+        self._figures: dict[tuple[str, str, str | None], Image.Image] = {}
 
     def _open(self, uri: str) -> Image.Image:
         return Image.open(self.storage.open_local(uri))
@@ -146,7 +149,7 @@ class LocalImage:
                                             "panel", request.fingerprint())
         return png_bytes(self.draw(request, fault))
 
-    def submissions(self) -> list[dict]:
+    def submissions(self) -> list[dict[str, Any]]:
         """The provider's own book of panels drawn for a governor (what a crash test counts)."""
         path = self.storage.root / ".slate" / "local-jobs" / "panels" / "submissions.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
@@ -183,7 +186,7 @@ class LocalImage:
         if request.override_uri:
             # A human composite: the polish pass only conforms it to the frame.
             img = self._open(request.override_uri).convert("RGB").resize(
-                (request.width, request.height), Image.LANCZOS)
+                (request.width, request.height), Image.Resampling.LANCZOS)
             return add_grain(img, request.seed)
         plate = self._open(request.plate_uri)
         if fault == "wrong_plate":
@@ -253,7 +256,7 @@ class LocalImage:
         if others:
             return Image.open(io.BytesIO(self.storage.read_key(sorted(others)[0])))
         # A film with one location: the set dressed wrong (mirrored, other colours).
-        return hue_rotate(plate.transpose(Image.FLIP_LEFT_RIGHT), 180).convert("RGB")
+        return hue_rotate(plate.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 180).convert("RGB")
 
 
 #: Where a film in a bucket keeps its local video jobs (under the film's folder of the bucket).
@@ -278,7 +281,7 @@ def board_request(request: ClipRequest) -> PanelRequest:
                         seed=int(loc.get("seed", 0)))
 
 
-def reference_board(storage, request: ClipRequest) -> Image.Image:
+def reference_board(storage: Storage, request: ClipRequest) -> Image.Image:
     """What the local provider places a reference clip's references as (its first frame): the
     board, with each extra reference (a prop, a hand) set in along the bottom edge, in order."""
     painter = LocalImage(storage)
@@ -289,7 +292,7 @@ def reference_board(storage, request: ClipRequest) -> Image.Image:
         with Image.open(storage.open_local(ref["uri"])) as im:
             thing = im.convert("RGBA")
         side = max(8, board.height // 5)
-        thing.thumbnail((side, side), Image.LANCZOS)
+        thing.thumbnail((side, side), Image.Resampling.LANCZOS)
         board.paste(thing, (x, board.height - thing.height - board.height // 40), thing)
         x += thing.width + board.width // 40
     return board
@@ -305,7 +308,7 @@ class LocalVideo:
 
     poll_interval = 0.25
 
-    def __init__(self, storage: LocalStorage, *, latency: float = 0.0, faults: FaultMode = FaultMode()):
+    def __init__(self, storage: Storage, *, latency: float = 0.0, faults: FaultMode = FaultMode()):
         self.storage = storage
         self.latency = latency
         self.faults = faults
@@ -319,26 +322,33 @@ class LocalVideo:
         record = {"job_id": job_id, "client_ref": client_ref, "submitted_at": time.time(),
                   "request": asdict(request), "latency": self.latency}
         write_atomic(self.jobs / job_id / "job.json", json.dumps(record, sort_keys=True).encode())
-        if self._shared:
+        bucket = self._bucket()
+        if bucket is not None:
             # In a bucket the job outlives this worker: a retry on another one re-attaches to it.
-            self.storage.put_key_file(f"{SHARED_JOBS}{job_id}.json", self.jobs / job_id / "job.json")
+            bucket.put_key_file(f"{SHARED_JOBS}{job_id}.json", self.jobs / job_id / "job.json")
         # The provider's own book of submissions: what a crash test counts duplicates in.
         _append_book(self.jobs / "submissions.jsonl",
                      {"job_id": job_id, "client_ref": client_ref, "fingerprint": request.fingerprint()})
         return job_id
 
+    def _bucket(self) -> BucketStorage | None:
+        """The film's bucket, when its storage is one (not this folder): jobs are kept there too."""
+        if isinstance(self.storage, LocalStorage) or not isinstance(self.storage, BucketStorage):
+            return None
+        return self.storage
+
     @property
     def _shared(self) -> bool:
-        """Jobs kept in the film's bucket too, when its storage is one (not this folder)."""
-        return not isinstance(self.storage, LocalStorage) and hasattr(self.storage, "put_key_file")
+        return self._bucket() is not None
 
-    def _record(self, job_id: str) -> dict:
+    def _record(self, job_id: str) -> dict[str, Any]:
         path = self.jobs / job_id / "job.json"
         if not path.is_file() and self._shared and self.storage.key_exists(f"{SHARED_JOBS}{job_id}.json"):
             write_atomic(path, self.storage.read_key(f"{SHARED_JOBS}{job_id}.json"))
         if not path.is_file():
             raise JobFailed(f"no local job {job_id}", provider=self.name)
-        return json.loads(path.read_text())
+        record: dict[str, Any] = json.loads(path.read_text())
+        return record
 
     def poll(self, job_id: str) -> JobStatus:
         rec = self._record(job_id)
@@ -372,30 +382,31 @@ class LocalVideo:
             add_sound_bed(dest, seconds=req.seconds, tone_hz=tone_of(req.seed), seed=req.seed)
         return dest
 
-    def _fault_inputs(self, fault: str, req: ClipRequest, start: Path, end: Path | None, work: Path):
+    def _fault_inputs(self, fault: str, req: ClipRequest, start: Path, end: Path | None,
+                      work: Path) -> tuple[Path, Path | None]:
         """An off-model clip: the frames it is animated from go wrong, so its keyframes do."""
         rng = rng_for("clip-fault", req.seed, req.start_uri)
-        out = []
-        for i, src in enumerate([start, end]):
-            if src is None:
-                out.append(None)
-                continue
+
+        def spoiled(src: Path, i: int) -> Path:
             img = Image.open(src).convert("RGB")
             if fault == "recolour":
                 img = hue_rotate(img, 150).convert("RGB")
             elif fault in ("wrong_plate", "missing"):
-                img = hue_rotate(img.transpose(Image.FLIP_LEFT_RIGHT), 60).convert("RGB")
+                img = hue_rotate(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 60).convert("RGB")
             else:
                 img = corrupt(img, rng)
             path = work / f".fault-{req.seed}-{i}.png"
             img.save(path)
-            out.append(path)
-        return out[0], out[1]
+            return path
+        # The start frame first: the seeded faults are drawn in that order.
+        first = spoiled(start, 0)
+        return first, spoiled(end, 1) if end is not None else None
 
     def cancel(self, job_id: str) -> None:
         write_atomic(self.jobs / job_id / "canceled", b"")
 
-    def find_job(self, client_ref: str, since=None, **_) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
         """The job submitted with our call id. With the jobs in this folder only, their book is
         complete (a job is written, atomically, before its id is handed back): no job means the
         request never arrived (NotReceived). In a bucket another worker's job may not be there
@@ -403,16 +414,16 @@ class LocalVideo:
         for path in self.jobs.glob("*/job.json") if self.jobs.is_dir() else []:
             rec = json.loads(path.read_text())
             if rec.get("client_ref") == client_ref:
-                return rec["job_id"]
+                return str(rec["job_id"])
         for key in self.storage.list_keys(SHARED_JOBS) if self._shared else []:
             rec = json.loads(self.storage.read_key(key))
             if rec.get("client_ref") == client_ref:
-                return rec["job_id"]
+                return str(rec["job_id"])
         if not self._shared:
             raise NotReceived(f"no local video job was submitted for call {client_ref}", provider=self.name)
         return None
 
-    def submissions(self) -> list[dict]:
+    def submissions(self) -> list[dict[str, Any]]:
         path = self.jobs / "submissions.jsonl"
         if not path.is_file():
             return []
@@ -420,16 +431,28 @@ class LocalVideo:
 
 
 # -- what the registry builds ---------------------------------------------------------------------
-def image(model: str, *, storage, settings: LocalSettings | None = None, **_) -> LocalImage:
-    return LocalImage(storage, (settings or LocalSettings()).faults)
+def _own(settings: BaseModel | None) -> LocalSettings:
+    """The local provider's settings as the registry hands them over (None: the defaults)."""
+    if settings is None:
+        return LocalSettings()
+    if not isinstance(settings, LocalSettings):
+        raise TypeError(f"the local provider's settings are LocalSettings, not {type(settings).__name__}")
+    return settings
 
 
-def video(model: str, *, storage, settings: LocalSettings | None = None, **_) -> LocalVideo:
-    own = settings or LocalSettings()
+def image(model: str, *, storage: Storage, base_url: str | None = None,
+          settings: BaseModel | None = None) -> ReferencePainter:
+    return LocalImage(storage, _own(settings).faults)
+
+
+def video(model: str, *, storage: Storage, base_url: str | None = None,
+          settings: BaseModel | None = None) -> VideoGenerator:
+    own = _own(settings)
     return LocalVideo(storage, latency=own.latency, faults=own.faults)
 
 
-def judge(model: str, *, storage=None, **_):
+def judge(model: str, *, storage: Storage | None = None, base_url: str | None = None,
+          settings: BaseModel | None = None) -> ContinuityJudge:
     from slate.providers.local_judge import LocalJudge
     from slate.providers.local_verdicts import KeptJudge
     if storage is None:
@@ -440,7 +463,7 @@ def judge(model: str, *, storage=None, **_):
                      complete=isinstance(storage, LocalStorage))
 
 
-def doctor(**_) -> list[DoctorFinding]:
+def doctor(*, base_url: str | None = None) -> list[DoctorFinding]:
     return [DoctorFinding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
 

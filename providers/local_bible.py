@@ -21,7 +21,7 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw
 
-from slate.manifests.turnaround import CELL_H, CELL_W, VIEWS, FigureSpec, draw_turnaround
+from slate.manifests.turnaround import CELL_H, CELL_W, RGB, VIEWS, FigureSpec, HairStyle, draw_turnaround
 
 PLATE_SIZE = (640, 360)
 
@@ -46,7 +46,7 @@ _LEGWEAR = ("jeans", "trousers", "tights", "skirt", "pants", "shorts", "leggings
 _UNKNOWN_PART = "the description names no colour for it"
 
 
-def _seeded(*parts) -> np.random.Generator:
+def _seeded(*parts: object) -> np.random.Generator:
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
@@ -80,7 +80,8 @@ def figure_from_words(description: str) -> FigureSpec:
         return None
 
     def anyc() -> tuple[int, int, int]:
-        return tuple(int(v) for v in rng.integers(30, 230, 3))
+        r, g, b = (int(v) for v in rng.integers(30, 230, 3))
+        return r, g, b
 
     hair = pick("hair") or anyc()
     skin = pick("skin") or (214, 170, 140)
@@ -91,7 +92,7 @@ def figure_from_words(description: str) -> FigureSpec:
         else 0.84 if "short" in low else 0.86
     build = 1.25 if re.search(r"broad|heavy", low) else 1.18 if "stocky" in low else \
         0.8 if re.search(r"\bthin\b", low) else 0.85 if re.search(r"slight|slim", low) else 1.0
-    style = "bun" if "bun" in low else "bob" if "bob" in low else "flat" if "flat-top" in low else \
+    style: HairStyle = "bun" if "bun" in low else "bob" if "bob" in low else "flat" if "flat-top" in low else \
         "long" if re.search(r"\blong\b[^.\n]*hair|hair[^.\n]*\blong\b", low) else "short"
     return FigureSpec(hair=hair, skin=skin, outfit=top or anyc(), legs=legs or anyc(), height_frac=height,
                       build=build, hair_style=style)
@@ -118,14 +119,14 @@ def fix_view(parent: Image.Image, view: str) -> Image.Image:
         raise ValueError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
     sheet = parent.convert("RGBA")
     if sheet.size != (CELL_W * len(VIEWS), CELL_H):
-        sheet = sheet.resize((CELL_W * len(VIEWS), CELL_H), Image.NEAREST)
+        sheet = sheet.resize((CELL_W * len(VIEWS), CELL_H), Image.Resampling.NEAREST)
     source = _cell(sheet, "back" if view == "front" else "front")
     box = source.getchannel("A").getbbox()
     cell = Image.new("RGBA", (CELL_W, CELL_H), (0, 0, 0, 0))
     if box is not None:
         figure = source.crop(box)
         w = max(1, round(figure.width * _WIDTH[view]))
-        figure = figure.resize((w, figure.height), Image.NEAREST)   # nearest: the mask stays exact
+        figure = figure.resize((w, figure.height), Image.Resampling.NEAREST)   # nearest: the mask stays exact
         cell.paste(figure, ((CELL_W - w) // 2, box[1]))
     out = sheet.copy()
     out.paste(cell, (VIEWS.index(view) * CELL_W, 0))   # no mask: the whole cell, alpha and all
@@ -170,13 +171,21 @@ def _thing_box(description: str, phrase: str, index: int) -> tuple[int, int, int
     return x0, max(0, y0), min(w, x0 + bw), min(h, y0 + bh)
 
 
+def _named_colour(description: str, words: tuple[str, ...]) -> RGB | None:
+    """The colour of the first phrase that names one of `words` and a colour."""
+    for phrase in _phrases(description):
+        if any(k in phrase.lower() for k in words):
+            found = colour_in(phrase)
+            if found:
+                return found
+    return None
+
+
 def plate_ground(description: str) -> Image.Image:
     """The empty place: the walls (or sky) over the floor, with a little texture."""
     w, h = PLATE_SIZE
-    wall = next((colour_in(p) for p in _phrases(description)
-                 if any(k in p.lower() for k in _GROUND_WORDS) and colour_in(p)), (120, 110, 100))
-    floor = next((colour_in(p) for p in _phrases(description)
-                  if any(k in p.lower() for k in _FLOOR_WORDS) and colour_in(p)), (70, 66, 60))
+    wall = _named_colour(description, _GROUND_WORDS) or (120, 110, 100)
+    floor = _named_colour(description, _FLOOR_WORDS) or (70, 66, 60)
     img = Image.new("RGB", PLATE_SIZE, wall)
     d = ImageDraw.Draw(img)
     d.rectangle([0, int(h * 0.62), w, h], fill=floor)
@@ -203,7 +212,7 @@ def edit_plate(parent: Image.Image, description: str, instruction: str) -> Image
     """One edit of a plate. A removal ("remove the red stools") repaints the region of each thing
     the instruction names with the plate's ground; any other edit is drawn as a tint of the thing
     it names. Pixels outside the things named are the parent's."""
-    out = parent.convert("RGB").resize(PLATE_SIZE, Image.NEAREST) if parent.size != PLATE_SIZE \
+    out = parent.convert("RGB").resize(PLATE_SIZE, Image.Resampling.NEAREST) if parent.size != PLATE_SIZE \
         else parent.convert("RGB").copy()
     ground = plate_ground(description)
     words = {w for w in re.findall(r"[a-z]+", instruction.lower()) if len(w) > 3}

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.providers.base import PanelRequest, ReferenceImages
 from slate.providers.local_draw import PANEL_VIEWS, band_rows, dress, frame_plate, place_figures, view_cell
 from slate.providers.local_judge_inputs import read_plate, read_turnaround
 
@@ -52,7 +53,7 @@ def _plate(path: str, location_id: str, framing: str, angle: str, width: int, he
     return frame_plate(read_plate(Path(path), location_id, (width, height)), framing, angle, width, height)
 
 
-def block(request, refs) -> Blocking:
+def block(request: PanelRequest, refs: ReferenceImages) -> Blocking:
     """The blocking of `request` from its references (raises Unjudgeable for references the
     local judge cannot read)."""
     w, h = request.width, request.height
@@ -68,7 +69,8 @@ def block(request, refs) -> Blocking:
     for i, p in enumerate(place_figures([c.id for c in request.characters], sizes, framing=request.framing,
                                         width=w, height=h, seed=request.seed, moment=request.moment)):
         fig = figs[(p.character_id, p.view)]
-        scaled = fig.resize((max(1, round(fig.width * p.scale)), max(1, round(fig.height * p.scale))), Image.NEAREST)
+        scaled = fig.resize((max(1, round(fig.width * p.scale)), max(1, round(fig.height * p.scale))),
+                            Image.Resampling.NEAREST)
         canvas.paste(scaled, (p.x, p.y), scaled.getchannel("A"))
         alpha = np.asarray(scaled.getchannel("A")) > 0
         full = np.zeros((h, w), dtype=bool)

@@ -29,7 +29,7 @@ NOISE_SIGMA = 2.0        # a generated image is never clean; the judge must tole
 FAULT_KINDS = ("recolour", "wrong_plate", "missing", "corrupted")
 
 
-def rng_for(*parts) -> np.random.Generator:
+def rng_for(*parts: object) -> np.random.Generator:
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
@@ -42,7 +42,7 @@ def frame_plate(plate: Image.Image, framing: str, angle: str, width: int, height
     cw, ch = pw * frac, ph * frac
     x0 = (pw - cw) / 2
     y0 = (ph - ch) * ANGLE_Y.get(angle, 0.5)
-    return plate.resize((width, height), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+    return plate.resize((width, height), Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
 
 
 def view_cell(sheet: Image.Image, view: str) -> Image.Image:
@@ -66,7 +66,8 @@ def dominant_colour(rgba: np.ndarray, rows: slice) -> tuple[int, int, int] | Non
     if len(px) == 0:
         return None
     colours, counts = colour_counts(px)
-    return tuple(int(c) for c in colours[counts.argmax()])
+    r, g, b = (int(c) for c in colours[counts.argmax()])
+    return r, g, b
 
 
 def hex_rgb(value: str) -> tuple[int, int, int]:
@@ -140,7 +141,7 @@ def paste_figure(canvas: Image.Image, figure: Image.Image, p: Placement) -> None
     h = max(1, round(figure.height * p.scale))
     # Nearest-neighbour keeps the figure's colours exact and its mask hard: no halo of new
     # colours along edges for the judge to mistake for artefacts.
-    fig = figure.resize((w, h), Image.NEAREST)
+    fig = figure.resize((w, h), Image.Resampling.NEAREST)
     canvas.paste(fig, (p.x, p.y), fig.getchannel("A"))
 
 
@@ -164,7 +165,7 @@ def corrupt(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(arr, "RGB")
 
 
-def choose_fault(rate: float, fault_seed: int, kinds: tuple[str, ...], *parts) -> str | None:
+def choose_fault(rate: float, fault_seed: int, kinds: tuple[str, ...], *parts: object) -> str | None:
     """Whether this output goes off-model, and how: seeded by the request, so reproducible."""
     if rate <= 0 or not kinds:
         return None

@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -52,7 +54,7 @@ from slate.media.content import content_fault
 from slate.media.continuity import palette_continuity
 from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from slate.providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
-from slate.providers.local_blocking import block
+from slate.providers.local_blocking import Figure, block
 from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                                 read_turnaround)
 from slate.media.grade import delta_e, frame_window, graded_lab, region_delta, soften
@@ -103,14 +105,22 @@ THRESHOLDS = {
     "wardrobe_colour": 0.82,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
 }
 
+#: A window of a picture (left, top, right, bottom): what a camera move shows of it.
+Box = tuple[float, float, float, float]
+#: One view of a figure as the judge reads its sheet: its height, its head's colours (each with
+#: its pixel count), its outfit's colour, and how many pixels its torso covers.
+ViewPalette = tuple[int, list[tuple[tuple[int, ...], int]], tuple[int, int, int] | None, int]
+
 
 @lru_cache(maxsize=64)
-def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | None):
+def _figure_palette(sheet_path: str, character_id: str, wardrobe_colour: str | None
+                    ) -> tuple[dict[str, ViewPalette], frozenset[tuple[int, ...]]]:
     """Per view: the figure's identity colours (head band) with their pixel counts and the
     figure height; plus every colour the dressed figure uses. Raises Unjudgeable (never
     cached) for a sheet the judge cannot read."""
     sheet = read_turnaround(Path(sheet_path), character_id)
-    views, palette = {}, set()
+    views: dict[str, ViewPalette] = {}
+    palette: set[tuple[int, ...]] = set()
     for view in PANEL_VIEWS:
         fig = np.array(dress(view_cell(sheet, view), wardrobe_colour))
         h = fig.shape[0]
@@ -141,14 +151,14 @@ def _score(name: str, value: float, reason: str, rule: str | None = None) -> Sco
 class LocalJudge:
     name = "local"
     model = "local-pixels-v1"
-    variant: dict = {}
+    variant: dict[str, Any] = {}
 
     def __init__(self, book: Path | None = None):
         # The judge's own book of what it was asked (a vendor's usage page): crash tests count
         # duplicate verdicts in it, not in our own counters.
         self.book = book
 
-    def _note(self, client_ref: str | None, kind: str, *images: Path) -> None:
+    def _note(self, client_ref: str | None, kind: str, *images: Path | None) -> None:
         if client_ref is None or self.book is None:
             return
         self.book.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +168,7 @@ class LocalJudge:
             f.flush()
             os.fsync(f.fileno())
 
-    def judgements(self) -> list[dict]:
+    def judgements(self) -> list[dict[str, Any]]:
         if self.book is None or not self.book.is_file():
             return []
         return [json.loads(line) for line in self.book.read_text().splitlines() if line.strip()]
@@ -181,7 +191,7 @@ class LocalJudge:
         self._note(client_ref, "continuity", last_frame, first_frame)
         return self._answer(lambda: self._judge_continuity(last_frame, first_frame, previous, request, refs, laid_out))
 
-    def _answer(self, judge) -> Verdict:
+    def _answer(self, judge: Callable[[], Verdict]) -> Verdict:
         try:
             return judge()
         except Unjudgeable as exc:
@@ -238,13 +248,13 @@ class LocalJudge:
             smallest = area if smallest is None else min(smallest, area)
         blob = _largest_blob(off & back)
         extra = blob / (smallest or EMPTY_SHOT_FIGURE * size[0] * size[1])
-        who, seen = min(present, key=lambda p: p[1]) if present else ("", 1.0)
-        if 1.0 - extra < seen:
+        who, there = min(present, key=lambda p: p[1]) if present else ("", 1.0)
+        if 1.0 - extra < there:
             scores.append(_score("characters_present", 1.0 - extra,
                                  f"something figure-sized ({extra:.0%} of a figure) stands where only the plate "
                                  "should be"))
         else:
-            scores.append(_score("characters_present", seen, f"{who}: {seen:.0%} of the figure where it should stand"))
+            scores.append(_score("characters_present", there, f"{who}: {there:.0%} of the figure where it should stand"))
         # Codec and blur leave specks; a blotch, a stripe or decoder garbage is one connected patch.
         patch = _largest_blob(off) / off.size
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the shot as laid out is {patch:.2%} "
@@ -273,6 +283,7 @@ class LocalJudge:
             # pan, tilt by amounts no model reproduces exactly: searched, not read off the
             # request); in start+end mode the last frame is the end panel through the move, and
             # the middle a half-way cross-fade — or either panel, whichever explains it best.
+            options: list[tuple[Image.Image, Image.Image | None]]
             if end is None:
                 options = [(start, None)]
             elif name == "first":
@@ -357,7 +368,7 @@ class LocalJudge:
         return scores
 
 
-def _first_figures(start: Image.Image, frame: np.ndarray, box, expected: np.ndarray, work: tuple[int, int],
+def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np.ndarray, work: tuple[int, int],
                    request: PanelRequest, refs: ReferenceImages) -> list[Score]:
     """Each figure of the shot in the clip's first frame, held to the start image where the
     shot's layout puts it (head: `first_identity`, torso: `first_wardrobe`, and each one's own
@@ -396,7 +407,7 @@ def _working(w: int, h: int, scale: int) -> tuple[int, int]:
     return max(8, width), max(8, round(h * width / w))
 
 
-def _blank(pictures: dict) -> Verdict | None:
+def _blank(pictures: Mapping[str, Image.Image | np.ndarray]) -> Verdict | None:
     """A failing verdict naming each picture with no content, or None when all have some."""
     faults = [(what, fault) for what, picture in pictures.items() if (fault := content_fault(load_rgb(picture)))]
     if not faults:
@@ -404,7 +415,8 @@ def _blank(pictures: dict) -> Verdict | None:
     return Verdict(tuple(_score("content", 0.0, f"{what}: {fault}") for what, fault in faults), LocalJudge.name)
 
 
-def _differs(expected: np.ndarray, take: np.ndarray, graded=None) -> np.ndarray:
+def _differs(expected: np.ndarray, take: np.ndarray, graded: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> np.ndarray:
     """Where the take differs from what was expected by more than a grade, a codec or a blur
     explains: DELTA_E on flat patches, more along the expected picture's edges."""
     distance, edges = delta_e(expected, take, graded=graded)
@@ -418,9 +430,10 @@ class _Seen:
     def __init__(self, expected: np.ndarray, take: np.ndarray):
         self.graded = graded_lab(expected, take)
         self.off = _differs(expected, take, self.graded)
-        self._full = None   # the full-size expected picture as an array, made once
+        self._full: np.ndarray | None = None   # the full-size expected picture as an array, made once
 
-    def colours(self, expected_full: Image.Image, fig, rule: str, size, box=None) -> list[Score]:
+    def colours(self, expected_full: Image.Image, fig: Figure, rule: str, size: tuple[int, int],
+                box: Box | None = None) -> list[Score]:
         """One score for the figure's head (hair and skin: `identity_colour`) or torso (the
         outfit: `wardrobe_colour`): the worst of its own colours — each one that covers
         COLOUR_SHARE of the region in the expected picture — by how far its median moved (ΔE)."""
@@ -471,28 +484,31 @@ def _colour_parts(expected: np.ndarray, region: np.ndarray, head: bool) -> list[
     return out
 
 
-def _describe(box, size) -> str:
+def _describe(box: Box, size: tuple[int, int]) -> str:
     zoom = size[0] / max(1e-6, box[2] - box[0])
     return "as framed" if zoom < 1.005 else f"seen {zoom:.2f}x closer, at {box[0]:.0f},{box[1]:.0f}"
 
 
-def _shrink(mask: np.ndarray, size: tuple[int, int], box: tuple[float, ...] | None = None) -> np.ndarray:
+def _shrink(mask: np.ndarray, size: tuple[int, int], box: Box | None = None) -> np.ndarray:
     """A full-size mask at the working size (of the `box` a camera move shows, when given), kept
     only where wholly inside and then eroded past the softening's reach, so edges (where a
     slight blur or a codec smears) are not counted."""
     from scipy.ndimage import binary_erosion
-    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
-    inner = binary_erosion(small, iterations=ERODE)
+    scaled = Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.Resampling.BOX, box=box)
+    small = np.asarray(scaled) >= 250
+    inner: np.ndarray = binary_erosion(small, iterations=ERODE)
     return inner if inner.sum() >= MIN_REGION else small
 
 
-def _inside(mask: np.ndarray, size: tuple[int, int], box=None) -> np.ndarray:
+def _inside(mask: np.ndarray, size: tuple[int, int], box: Box | None = None) -> np.ndarray:
     """A full-size mask at the working size, only where wholly inside it and one pixel further
     in (never the unshrunk fallback of `_shrink`: a colour read across its edge is blurred with
     its neighbour's)."""
     from scipy.ndimage import binary_erosion
-    small = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.BOX, box=box)) >= 250
-    return binary_erosion(small, iterations=1)
+    scaled = Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.Resampling.BOX, box=box)
+    small = np.asarray(scaled) >= 250
+    inner: np.ndarray = binary_erosion(small, iterations=1)
+    return inner
 
 
 def _matched(off: np.ndarray, region: np.ndarray) -> float:

@@ -82,7 +82,7 @@ def read_still(path: Path, what: str, size: tuple[int, int]) -> Image.Image:
         raise Unjudgeable(f"{what} is {img.width}x{img.height}, too small to compare "
                           f"(at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE})")
     check_shape(img, what, size, "the clip asked for")
-    return img if img.size == size else img.resize(size, Image.BILINEAR)
+    return img if img.size == size else img.resize(size, Image.Resampling.BILINEAR)
 
 
 def _has_alpha(img: Image.Image) -> bool:

@@ -18,35 +18,39 @@ the judge is given.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from slate.providers.base import CharacterRef, PanelRequest, ReferenceImages, Score, Verdict
 from slate.providers.errors import NotReceived
 from slate.providers.storage_local import write_atomic
 
+if TYPE_CHECKING:
+    from slate.providers.local_judge import LocalJudge
 
-def _request(d: dict) -> PanelRequest:
+
+def _request(d: dict[str, Any]) -> PanelRequest:
     return PanelRequest(**{**d, "characters": tuple(CharacterRef(**c) for c in d["characters"])})
 
 
-def _refs(refs: ReferenceImages) -> dict:
+def _refs(refs: ReferenceImages) -> dict[str, object]:
     return {"plate": str(refs.plate), "turnarounds": {k: str(v) for k, v in refs.turnarounds.items()}}
 
 
-def _refs_back(d: dict) -> ReferenceImages:
+def _refs_back(d: dict[str, Any]) -> ReferenceImages:
     return ReferenceImages(plate=Path(d["plate"]), turnarounds={k: Path(v) for k, v in d["turnarounds"].items()})
 
 
-def verdict_of(d: dict) -> Verdict:
+def verdict_of(d: dict[str, Any]) -> Verdict:
     return Verdict(tuple(Score(**s) for s in d["scores"]), d["judge"], usage=d.get("usage"))
 
 
 class KeptJudge:
     """A local judge whose paid-call requests are booked and whose verdicts are kept by call id."""
 
-    def __init__(self, judge, folder: Path, *, complete: bool = True):
+    def __init__(self, judge: LocalJudge, folder: Path, *, complete: bool = True):
         self._judge = judge
         self.folder = Path(folder)
         #: whether every request this judge is asked comes through this folder (a film in a
@@ -54,8 +58,9 @@ class KeptJudge:
         self.complete = complete
         self.name, self.model, self.variant = judge.name, judge.model, judge.variant
 
-    def __getattr__(self, attr: str):
-        return getattr(self._judge, attr)   # its book (judgements()), and anything else it offers
+    def judgements(self) -> list[dict[str, Any]]:
+        """The judge's own book of what it was asked (what crash tests count)."""
+        return self._judge.judgements()
 
     # -- the judge's calls, booked -------------------------------------------------------------
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
@@ -93,7 +98,8 @@ class KeptJudge:
             sort_keys=True).encode())
         return verdict
 
-    def _take(self, client_ref: str | None, booked: dict, judge: Callable[[str | None], Verdict]) -> Verdict:
+    def _take(self, client_ref: str | None, booked: dict[str, object],
+              judge: Callable[[str | None], Verdict]) -> Verdict:
         if client_ref is None:
             return judge(None)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -27,19 +27,23 @@ import base64
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from slate.providers import clip_references, download, http
-from slate.providers.base import ClipRequest, DoctorFinding, JobStatus
+from slate.providers.base import ClipRequest, DoctorFinding, JobState, JobStatus, Storage, VideoGenerator
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
                                     RefusedByModeration, TransientServerError)
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 NAME = "openrouter"
 
@@ -53,7 +57,7 @@ MAX_JOB_ID = 500  # the ledger's job_id column
 _REFUSAL_WORDS = re.compile(r"sensitive|flagged|nsfw", re.IGNORECASE)
 
 #: poll status → our job state; `expired` is a job whose output is gone: a failure.
-_STATES = {"pending": "queued", "in_progress": "running", "completed": "succeeded",
+_STATES: dict[str, JobState] = {"pending": "queued", "in_progress": "running", "completed": "succeeded",
            "failed": "failed", "cancelled": "canceled", "expired": "failed"}
 
 
@@ -81,7 +85,7 @@ def _words(error: Any) -> str:
     return str(error)[:600] if error else ""
 
 
-def _cost(body: dict) -> str | None:
+def _cost(body: dict[str, Any]) -> str | None:
     """OpenRouter's own figure for the job, as a decimal string. With a key of the user's own
     at the upstream (BYOK) the upstream bills them apart, so `usage.cost` is not the whole
     price (unverified for videos): then the rate card's estimate stands instead."""
@@ -117,9 +121,9 @@ class OpenRouterVideo:
     #: (its job id is kept, so the next run looks again).
     poll_deadline = 30 * 60.0
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         self.model = model
-        self.variant: dict = {}
+        self.variant: dict[str, Any] = {}
         self.storage = storage
         self.base_url = base_url.rstrip("/")
         # Asked seconds by job id, for the length check of a download in this process; a job
@@ -130,7 +134,7 @@ class OpenRouterVideo:
     def key_id(self) -> str:
         return provider_key(NAME).id
 
-    def body(self, request: ClipRequest) -> dict:
+    def body(self, request: ClipRequest) -> dict[str, object]:
         """The JSON of a submit: start frame always, last frame only in start+end mode."""
         if request.seconds > MAX_SECONDS:
             raise BadRequest(f"{self.model} makes at most {MAX_SECONDS} s; {request.seconds:g} s was asked",
@@ -139,7 +143,7 @@ class OpenRouterVideo:
         frames = [("first_frame", request.start_uri)] if request.start_uri else []
         if request.end_uri:
             frames.append(("last_frame", request.end_uri))
-        body = {"model": self.model, "duration": duration_for(request.seconds),
+        body: dict[str, object] = {"model": self.model, "duration": duration_for(request.seconds),
                 "prompt": clip_references.named_prompt(request.prompt, refs, VIDEO_REFERENCES[self.model].naming)
                 if refs else request.prompt,
                 "resolution": request.resolution, "seed": request.seed}
@@ -234,17 +238,19 @@ class OpenRouterVideo:
         raise NotImplementedError("OpenRouter documents no way to cancel a video job: it runs to its end "
                                   "and is billed")
 
-    def find_job(self, client_ref: str, since=None, **_) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
         raise NotImplementedError("OpenRouter cannot find a video job by our call id (it keeps no caller "
                                   "reference)")
 
 
-def video(model: str, *, storage, base_url: str, **_) -> OpenRouterVideo:
-    return OpenRouterVideo(model, storage=storage, base_url=base_url)
+def video(model: str, *, storage: Storage, base_url: str | None,
+          settings: BaseModel | None = None) -> VideoGenerator:
+    return OpenRouterVideo(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
 # -- the key: what `slate doctor` and the run's start ask -----------------------------------------
-def _key_info(base_url: str) -> dict:
+def _key_info(base_url: str) -> dict[str, Any]:
     """GET /key (free: it runs no model), or its legacy path where the new one is not served."""
     with _client(base_url) as c:
         try:
@@ -263,7 +269,7 @@ def _key_info(base_url: str) -> dict:
     return data
 
 
-def _money(value) -> Decimal | None:
+def _money(value: object) -> Decimal | None:
     if value is None:
         return None
     try:
@@ -273,19 +279,19 @@ def _money(value) -> Decimal | None:
                                    provider=NAME) from None
 
 
-def key_limit(*, base_url: str) -> Decimal | None:
+def key_limit(*, base_url: str | None) -> Decimal | None:
     """What the key may still spend (its limit_remaining, exact), or None when it is uncapped."""
-    return _money(_key_info(base_url).get("limit_remaining"))
+    return _money(_key_info(reached_at(NAME, base_url)).get("limit_remaining"))
 
 
-def doctor(*, base_url: str) -> list[DoctorFinding]:
+def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     try:
         key = provider_key(NAME)
     except MissingKey as exc:
         return [DoctorFinding(NAME, "key", False, str(exc))]
     found = [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}")]
     try:
-        data = _key_info(base_url)
+        data = _key_info(reached_at(NAME, base_url))
     except AuthenticationFailed as exc:
         return found + [DoctorFinding(NAME, "key valid", False, str(exc))]
     except OutOfCredit as exc:

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 RULES_FILE = "prompt_rules.toml"
 SECTIONS = ("characters", "environment", "camera", "props", "action")
@@ -55,12 +57,12 @@ class Blocks:
     action: str
     camera_fixed: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"characters": list(self.characters), "environment": self.environment, "camera": self.camera,
                 "props": list(self.props), "action": self.action, "camera_fixed": self.camera_fixed}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Blocks":
+    def from_dict(cls, d: Mapping[str, Any]) -> "Blocks":
         return cls(tuple(d["characters"]), d["environment"], d["camera"], tuple(d["props"]), d["action"],
                    bool(d.get("camera_fixed")))
 
@@ -127,7 +129,7 @@ class RulesError(ValueError):
     """A prompt_rules.toml that cannot be read; the message names the file and the entry."""
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -135,7 +137,7 @@ def _read(path: Path) -> dict:
         raise RulesError(f"{path.name}: {exc}") from None
 
 
-def _parse(data: dict, source: str) -> tuple[list[Family], list[Rule]]:
+def _parse(data: dict[str, Any], source: str) -> tuple[list[Family], list[Rule]]:
     families, rules = [], []
     for name, fam in (data.get("families") or {}).items():
         bad = [s for s in fam.get("panel", []) + fam.get("clip", []) if s not in SECTIONS]

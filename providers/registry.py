@@ -28,13 +28,19 @@ import importlib
 import importlib.metadata
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
-from slate.providers.storage_local import LocalStorage
+from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
+from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError, TakesReferences
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "discover",
@@ -56,13 +62,15 @@ def _builtin_modules() -> list[str]:
             if (here / f"{m.name}.py").is_file() and _DECLARES.search((here / f"{m.name}.py").read_bytes())]
 
 
-def _sources(modules: list[str] | None = None, entry_points=None) -> dict[str, tuple[str, Callable[[], object]]]:
+def _sources(modules: list[str] | None = None, entry_points: Iterable[importlib.metadata.EntryPoint] | None = None
+             ) -> dict[str, tuple[str, Callable[[], object]]]:
     """Each provider's name, where it is declared and how to load it — nothing imported yet. A
     provider's name is known before its module is read: a module of this package is named after
     its provider, a plugin's entry point is (each is held to it when loaded)."""
     found: dict[str, tuple[str, Callable[[], object]]] = {}
-    listed = [(m.rpartition(".")[2], m, lambda m=m: importlib.import_module(m))
-              for m in (modules if modules is not None else _builtin_modules())]
+    listed: list[tuple[str, str, Callable[[], object]]] = [
+        (m.rpartition(".")[2], m, partial(importlib.import_module, m))
+        for m in (modules if modules is not None else _builtin_modules())]
     if entry_points is None:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINTS)
     listed += [(ep.name, f"entry point {ep.name} = {ep.value}", ep.load) for ep in entry_points]
@@ -87,7 +95,8 @@ def _load(name: str, where: str, load: Callable[[], object]) -> ProviderSpec:
     return spec
 
 
-def discover(modules: list[str] | None = None, entry_points=None) -> dict[str, ProviderSpec]:
+def discover(modules: list[str] | None = None,
+             entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> dict[str, ProviderSpec]:
     """Every provider, loaded: this package's provider modules, then the plugins installed under
     the `slate.providers` entry-point group; local first, then by name. A plugin that cannot be
     imported, or two providers of one name, is an error here, not a provider quietly missing."""
@@ -124,7 +133,7 @@ def specs() -> dict[str, ProviderSpec]:
     return {name: provider(name) for name in _index()}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> dict[str, object]:
     # The tables code read before providers declared themselves, derived on first use (PEP 562)
     # so that importing this module discovers nothing.
     if name == "CATALOGUE":
@@ -187,7 +196,7 @@ def resolve(name: str, capability: str, profile: str) -> ModelRef:
     return ModelRef(provider_name, model)
 
 
-def _names(value) -> list[str]:
+def _names(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -195,21 +204,23 @@ def _names(value) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
-def lineup(settings, profile: str | None = None) -> Lineup:
+_Listed = TypeVar("_Listed", str, list[str])
+
+
+def lineup(settings: Settings, profile: str | None = None) -> Lineup:
     """The run's lineup from its settings (see the module docstring for the order of choice)."""
     profile = profile or settings.profile
-    table = (getattr(settings, "models", None) or {}).get(profile)
-    table = table.model_dump() if hasattr(table, "model_dump") else (table or {})
+    table = next((models for named, models in settings.models.items() if named == profile), None)
     base_urls(settings)   # a base URL set for no provider is as wrong as an unknown provider
     chosen_provider = settings.provider or "local"
     spec = provider(chosen_provider)
 
-    def chosen(explicit: str, key: str, fallback) -> tuple[object, str]:
-        value = getattr(settings, explicit)
-        if value:
-            return value, explicit
-        if table.get(key):
-            return table[key], f"models.{profile}.{key}"
+    def chosen(told: str | None, explicit: str, listed: _Listed | None, key: str,
+               fallback: Callable[[], str]) -> tuple[str | _Listed, str]:
+        if told:
+            return told, explicit
+        if listed:
+            return listed, f"models.{profile}.{key}"
         return fallback(), "provider"
 
     def pick(names: list[str], capability: str, setting: str) -> list[ModelRef]:
@@ -219,30 +230,31 @@ def lineup(settings, profile: str | None = None) -> Lineup:
             exc.setting = setting
             raise
 
-    panel_name, panel_from = chosen("panel_model", "panel",
+    panel_name, panel_from = chosen(settings.panel_model, "panel_model", table.panel if table else None, "panel",
                                     lambda: chosen_provider if "image" in spec.offers else "local")
-    video_value, video_from = chosen("video_model", "video",
+    video_value, video_from = chosen(settings.video_model, "video_model", table.video if table else None, "video",
                                      lambda: chosen_provider if "video" in spec.offers else "local")
     [panel] = pick([panel_name], "image", panel_from)
     videos = tuple(pick(_names(video_value), "video", video_from))
-    judge_name, judge_from = chosen("judge", "judge", lambda: "local" if panel.provider == "local" else "gemini")
+    judge_name, judge_from = chosen(settings.judge, "judge", table.judge if table else None, "judge",
+                                    lambda: "local" if panel.provider == "local" else "gemini")
     [judge] = pick([judge_name], "judge", judge_from if judge_from != "provider" else "judge")
     return Lineup(panel, videos, judge)
 
 
-def storage_for(root: Path, settings=None):
+def storage_for(root: Path, settings: Settings | None = None) -> Storage:
     """The project's store, local folder or bucket, as its [storage] settings say."""
     from slate.providers.storage import storage_for as chosen
     return chosen(root, settings)
 
 
-def base_urls(settings) -> dict[str, str]:
+def base_urls(settings: Settings) -> dict[str, str]:
     """The base URLs the settings set, by provider (`base_urls`, `<name>_base_url` in slate.toml,
     SLATE_<NAME>_BASE_URL): what a run carries; every other provider uses its spec's own. A URL
     set for a name that is no networked provider is UnknownProvider, naming the setting and the
     closest provider."""
     import difflib
-    urls = dict(getattr(settings, "base_urls", None) or {})
+    urls = dict(settings.base_urls)
     for name in urls:
         if name not in _index() or not provider(name).networked:
             networked = [n for n, s in specs().items() if s.networked]
@@ -267,32 +279,40 @@ def _ref(ref: ModelRef | str) -> ModelRef:
     return ModelRef.parse(ref) if isinstance(ref, str) else ref
 
 
-def _factory(spec: ProviderSpec, capability: str):
-    made = getattr(spec, capability)
-    if made is None:
-        raise UnknownProvider(f"{spec.name} offers no {capability} model")
-    return made
-
-
-def _built(ref: ModelRef | str, capability: str, storage, settings):
-    ref = _ref(ref)
+def _spec_of(ref: ModelRef, settings: Settings | None) -> tuple[ProviderSpec, str | None]:
+    """The provider's spec and the base URL its clients are built with, for the run's settings."""
     spec = provider(ref.provider)
     urls = base_urls(settings) if settings is not None else {}
-    return _factory(spec, capability)(ref.model, storage=storage, base_url=base_url_for(spec.name, urls),
-                                      settings=provider_settings(spec.name, settings))
+    return spec, base_url_for(spec.name, urls)
 
 
-def image_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
+def _offers_no(spec: ProviderSpec, capability: str) -> UnknownProvider:
+    return UnknownProvider(f"{spec.name} offers no {capability} model")
+
+
+def image_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> ImageGenerator:
     """The panel provider of `ref`, built with the run's `settings` (its base URL, its own knobs)."""
-    return _built(ref, "image", storage, settings)
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    if spec.image is None:
+        raise _offers_no(spec, "image")
+    return spec.image(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
 
 
-def video_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
-    return _built(ref, "video", storage, settings)
+def video_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> VideoGenerator:
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    if spec.video is None:
+        raise _offers_no(spec, "video")
+    return spec.video(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
 
 
-def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, settings=None):
-    return _built(ref, "judge", storage, settings)
+def judge_provider(ref: ModelRef | str, storage: Storage | None = None, settings: Settings | None = None) -> Judge:
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    if spec.judge is None:
+        raise _offers_no(spec, "judge")
+    return spec.judge(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
 
 
 # -- a provider's own settings -------------------------------------------------------------------
@@ -301,7 +321,7 @@ class ProviderSettingsError(UnknownProvider):
     it as slate.toml spells it (`<name>_<setting>`)."""
 
 
-def provider_settings(name: str, settings=None):
+def provider_settings(name: str, settings: Settings | None = None) -> BaseModel | None:
     """Provider `name`'s own settings (its spec's `settings` model), read from the film's
     settings (`[providers.<name>]`, or `<name>_<setting>` in slate.toml) with `SLATE_<NAME>_<SETTING>`
     over them; None for a provider that declares none. Raises ProviderSettingsError naming the
@@ -311,7 +331,7 @@ def provider_settings(name: str, settings=None):
 
     from pydantic import ValidationError
     spec = provider(name)
-    table = dict(((getattr(settings, "providers", None) or {}).get(name)) or {})
+    table = dict((settings.providers.get(name) if settings is not None else None) or {})
     if spec.settings is None:
         if table:
             setting = next(iter(table))
@@ -342,7 +362,7 @@ def _settings_error(name: str, setting: str, message: str) -> ProviderSettingsEr
     return exc
 
 
-def provider_variant(name: str, settings=None) -> dict:
+def provider_variant(name: str, settings: Settings | None = None) -> dict[str, Any]:
     """What provider `name`'s own settings change of what it makes (a part of every key that
     depends on its output): its settings model's `variant()`, {} when it has none."""
     own = provider_settings(name, settings)
@@ -351,7 +371,7 @@ def provider_variant(name: str, settings=None) -> dict:
 
 
 # -- reference images (frame_mode: reference) ----------------------------------------------------
-def takes_references(ref: ModelRef | str):
+def takes_references(ref: ModelRef | str) -> TakesReferences | None:
     """What references a video model takes (providers.spec.TakesReferences), None: frames only."""
     ref = _ref(ref)
     return provider(ref.provider).references.get(ref.model)

@@ -41,21 +41,27 @@ import math
 import re
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+import httpx
 from PIL import Image
 
 from slate.providers import clip_references, download, http
-from slate.providers.base import ClipRequest, DoctorFinding, JobStatus, PanelRequest
+from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
+                                  VideoGenerator)
 from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                                     RefusedByModeration, TransientServerError, poll_wait)
 from slate.providers.keys import MissingKey, provider_key, redact
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 NAME = "replicate"
 CDN_HOSTS = ("replicate.delivery",)   # where outputs live [D]; loopback only for fakes (download.py)
@@ -74,6 +80,12 @@ CLOCK_SLACK = timedelta(seconds=120)
 log = logging.getLogger("slate.providers.replicate")
 
 
+#: A prediction as the API answers it (JSON, read where it is used); `input` echoes what was sent.
+Prediction = dict[str, Any]
+#: What a prediction is sent: the model's own input fields.
+Inputs = dict[str, object]
+
+
 # -- the three calls of the API ---------------------------------------------------------------
 class Predictions:
     """One short-lived client per call: the key is read when the call is made and dropped after."""
@@ -84,10 +96,10 @@ class Predictions:
     def __enter__(self) -> "Predictions":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.http.close()
 
-    def create(self, model: str, inputs: dict) -> dict:
+    def create(self, model: str, inputs: Inputs) -> Prediction:
         owner, _, name = model.partition("/")
         # No `Prefer: wait`: a blocking create that times out reads as "did it run?" — we poll.
         response = http.send(NAME, self.http, "POST", f"/models/{quote(owner)}/{quote(name)}/predictions",
@@ -99,10 +111,10 @@ class Predictions:
                                        status=response.status_code)
         return prediction
 
-    def get(self, prediction_id: str) -> dict:
+    def get(self, prediction_id: str) -> Prediction:
         return _json(http.send(NAME, self.http, "GET", f"/predictions/{_safe_id(prediction_id)}"))
 
-    def recent(self, pages: int = LOOKUP_PAGES):
+    def recent(self, pages: int = LOOKUP_PAGES) -> Iterator[Prediction]:
         """The predictions made with this key, newest first (a page of up to 100 at a time)."""
         url = "/predictions"
         for _ in range(pages):
@@ -118,11 +130,11 @@ class Predictions:
                 return
             url = parts.path.removeprefix(base.path.rstrip("/")) + (f"?{parts.query}" if parts.query else "")
 
-    def cancel(self, prediction_id: str) -> dict:
+    def cancel(self, prediction_id: str) -> Prediction:
         return _json(http.send(NAME, self.http, "POST", f"/predictions/{_safe_id(prediction_id)}/cancel"))
 
 
-def _json(response) -> dict:
+def _json(response: httpx.Response) -> Prediction:
     try:
         data = response.json()
     except ValueError:
@@ -139,12 +151,12 @@ def _safe_id(prediction_id: str) -> str:
     return prediction_id
 
 
-def words(prediction: dict) -> str:
+def words(prediction: Prediction) -> str:
     """The provider's own public words about a prediction's end (never a key)."""
     return redact(str(prediction.get("error") or "")[:600])
 
 
-def job_status(prediction: dict) -> JobStatus:
+def job_status(prediction: Prediction) -> JobStatus:
     """A prediction as the governor reads a job. Replicate reports no cost and no units, so the
     rate card prices what was asked."""
     state = prediction.get("status")
@@ -169,7 +181,7 @@ def job_status(prediction: dict) -> JobStatus:
     return JobStatus("running")
 
 
-def output_url(prediction: dict) -> str | None:
+def output_url(prediction: Prediction) -> str | None:
     """The output's URL: one string, or the first of a list (image models answer with lists)."""
     out = prediction.get("output")
     if isinstance(out, list):
@@ -180,7 +192,7 @@ def output_url(prediction: dict) -> str | None:
 _ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?")
 
 
-def _created(prediction: dict) -> datetime | None:
+def _created(prediction: Prediction) -> datetime | None:
     """A prediction's `created_at` (nanosecond fractions and a Z, as Replicate writes it [V])."""
     m = _ISO.match(str(prediction.get("created_at") or ""))
     if m is None:
@@ -194,7 +206,7 @@ def _is_image(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("data:")
 
 
-def same_input(sent: dict, listed: Any) -> bool:
+def same_input(sent: Inputs, listed: object) -> bool:
     """Whether a listed prediction's input is what we sent: every input that is not an image
     equal (images are not compared: how the list echoes a data URL is unknown [?]), and the
     same image inputs present."""
@@ -210,7 +222,7 @@ def same_input(sent: dict, listed: Any) -> bool:
     return True
 
 
-def find_prediction(api: "Predictions", model: str, inputs: dict, since: datetime | None) -> str | None:
+def find_prediction(api: Predictions, model: str, inputs: Inputs, since: datetime | None) -> str | None:
     """The one prediction of `model` made with `inputs` after `since` (our intent), or None —
     none, or more than one (never a guess between two)."""
     found = []
@@ -276,7 +288,7 @@ def reference_sheet(images: list[bytes]) -> bytes:
     size, boxes = sheet_layout(opened[0].size, [im.size for im in opened[1:]])
     sheet = Image.new("RGB", size, (128, 128, 128))
     for im, (left, top, right, bottom) in zip(opened, boxes):
-        fitted = im.resize((right - left, bottom - top), Image.LANCZOS)
+        fitted = im.resize((right - left, bottom - top), Image.Resampling.LANCZOS)
         sheet.paste(fitted, (left, top), mask=fitted.getchannel("A"))
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
@@ -300,7 +312,7 @@ def fit(png: bytes, width: int, height: int) -> bytes:
         scale = max(width / img.width, height / img.height)
         w, h = math.ceil(img.width * scale), math.ceil(img.height * scale)
         left, top = (w - width) // 2, (h - height) // 2
-        out = img.convert("RGB").resize((w, h), Image.LANCZOS).crop((left, top, left + width, top + height))
+        out = img.convert("RGB").resize((w, h), Image.Resampling.LANCZOS).crop((left, top, left + width, top + height))
     buf = io.BytesIO()
     out.save(buf, format="PNG")
     return buf.getvalue()
@@ -321,7 +333,7 @@ def _panel_prompt(request: PanelRequest) -> str:
     return f"{request.prompt}\n\nReference images, in order: {order}."
 
 
-def panel_inputs(model: str, request: PanelRequest, references: list[bytes]) -> dict:
+def panel_inputs(model: str, request: PanelRequest, references: list[bytes]) -> Inputs:
     """What each panel model is sent. All field names and values [?] (see module docstring)."""
     prompt = _panel_prompt(request)
     if model == "bytedance/seedream-4":
@@ -347,16 +359,16 @@ class ReplicateImage:
     `download_panel`), or all at once in `generate_panel`."""
 
     name = NAME
-    variant: dict = {}
+    variant: dict[str, Any] = {}
     poll_interval = 2.0      # seconds between polls while a panel is drawn
     poll_deadline = 300.0    # a panel with no result by then: the call's outcome is unknown, its id kept
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in PANEL_MODELS:
             raise ValueError(f"replicate offers no panel model {model!r} (known: {', '.join(PANEL_MODELS)})")
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant = {}
-        self._sent: dict[str, dict] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
+        self._sent: dict[str, Inputs] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
 
     def references(self, request: PanelRequest) -> list[bytes]:
         uris = ([request.override_uri] if request.override_uri else []) + [request.plate_uri] + [
@@ -367,7 +379,8 @@ class ReplicateImage:
         inputs = panel_inputs(self.model, request, self.references(request))
         self._sent[client_ref] = inputs
         with Predictions(self.base_url) as api:
-            return api.create(self.model, inputs)["id"]
+            job_id: str = api.create(self.model, inputs)["id"]
+        return job_id
 
     def poll(self, job_id: str) -> JobStatus:
         with Predictions(self.base_url) as api:
@@ -409,7 +422,7 @@ class ReplicateImage:
             raise JobFailed(job_status(prediction).error or f"the prediction ended {status}", provider=NAME)
         return fit(self._fetch(prediction), request.width, request.height)
 
-    def _await(self, api: Predictions, prediction: dict) -> dict:
+    def _await(self, api: Predictions, prediction: Prediction) -> Prediction:
         """Poll a created prediction to its end. From here on it exists and may be billed, so
         nothing may read as "never ran": a lost track is an unknown outcome."""
         pid = prediction["id"]
@@ -423,15 +436,16 @@ class ReplicateImage:
             try:
                 prediction = api.get(pid)
             except ProviderError as exc:
-                wait = poll_wait(exc, self.poll_interval, self.poll_deadline)
-                if wait is None:
+                asked = poll_wait(exc, self.poll_interval, self.poll_deadline)
+                if asked is None:
                     raise ProviderError(f"prediction {pid} was created, then polling it failed: {exc}",
                                         provider=NAME) from None
+                wait = asked
                 log.info("replicate: prediction %s: %s while polling; asking again in %.3g s", pid, exc, wait)
             time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         return prediction
 
-    def _fetch(self, prediction: dict) -> bytes:
+    def _fetch(self, prediction: Prediction) -> bytes:
         url = output_url(prediction)
         if url is None:
             raise BadOutput(f"prediction {prediction.get('id')} succeeded without an output", provider=NAME)
@@ -448,7 +462,7 @@ def _cancel_quietly(api: Predictions, prediction_id: str) -> None:
         log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
 
 
-def _fetch_output(prediction: dict, url: str, dest: Path, max_bytes: int) -> Path:
+def _fetch_output(prediction: Prediction, url: str, dest: Path, max_bytes: int) -> Path:
     """Download an output from the CDN, without the key. A refusal from the CDN (404 and the
     like) means the output is gone: the prediction ran and was billed, so it is BadOutput."""
     try:
@@ -508,18 +522,18 @@ def clip_duration(spec: ClipModel, seconds: float) -> int:
                      f"(at most {spec.durations[-1]} s)", provider=NAME)
 
 
-def clip_resolution(spec: ClipModel, asked: str) -> str:
-    """The asked resolution, or the next one up the model makes (Veo has no 480p)."""
+def clip_resolution(resolutions: tuple[str, ...], asked: str) -> str:
+    """The asked resolution, or the next one up of the model's `resolutions` (Veo has no 480p)."""
     if asked not in RESOLUTIONS:
         raise BadRequest(f"unknown resolution {asked!r}", provider=NAME)
     for r in RESOLUTIONS[RESOLUTIONS.index(asked):]:
-        if r in spec.resolutions:
+        if r in resolutions:
             return r
     raise BadRequest(f"the model makes no {asked} or higher", provider=NAME)
 
 
 def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: bytes | None,
-                read=None) -> dict:
+                read: Callable[[str], bytes] | None = None) -> Inputs:
     """The prediction's input. `read(uri) -> bytes` fetches a reference shot's images."""
     spec = CLIP_MODELS[model]
     if end is not None and spec.end is None:
@@ -527,16 +541,18 @@ def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: byte
     refs = clip_references.for_model(NAME, model, request, CLIP_REFERENCES.get(model))
     prompt = clip_references.named_prompt(request.prompt, refs, CLIP_REFERENCES[model].naming) if refs \
         else request.prompt
-    inputs: dict[str, Any] = {"prompt": prompt}
+    inputs: Inputs = {"prompt": prompt}
     if start is not None:
         inputs[spec.start] = data_url(start)
     if refs:
+        if read is None:
+            raise TypeError("a reference shot's images are fetched by `read`, and none was given")
         inputs[CLIP_REFERENCES[model].field] = [data_url(clip_references.picture(r, read)) for r in refs]
-    if end is not None:
+    if end is not None and spec.end is not None:   # a model without one refused the end frame above
         inputs[spec.end] = data_url(end)   # only in start+end mode: an end frame changes the clip
     inputs["duration"] = clip_duration(spec, request.seconds)
     if spec.resolutions is not None:
-        inputs["resolution"] = clip_resolution(spec, request.resolution)
+        inputs["resolution"] = clip_resolution(spec.resolutions, request.resolution)
     if spec.seedance_1:
         inputs["fps"] = 24                 # the enum is [24] [S]
         inputs["camera_fixed"] = bool(request.camera_fixed)
@@ -555,13 +571,13 @@ class ReplicateVideo:
     poll_interval = 5.0       # seconds: GETs are limited to 3000/min [D], clips take minutes
     poll_deadline = 1800.0    # well inside the hour the output is kept for
 
-    def __init__(self, model: str, *, storage, base_url: str):
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in CLIP_MODELS:
             raise ValueError(f"replicate offers no video model {model!r} (known: {', '.join(CLIP_MODELS)})")
         self.model, self.storage, self.base_url = model, storage, base_url
-        self.variant = {}
+        self.variant: dict[str, Any] = {}
         self._asked: dict[str, float] = {}   # job id → seconds asked, for the download check
-        self._sent: dict[str, dict] = {}     # our call id → the inputs sent (a lost answer is looked up by them)
+        self._sent: dict[str, Inputs] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
 
     @property
     def key_id(self) -> str:
@@ -574,8 +590,9 @@ class ReplicateVideo:
         self._sent[client_ref] = inputs
         with Predictions(self.base_url) as api:
             prediction = api.create(self.model, inputs)
-        self._asked[prediction["id"]] = request.seconds
-        return prediction["id"]
+        job_id: str = prediction["id"]
+        self._asked[job_id] = request.seconds
+        return job_id
 
     def poll(self, job_id: str) -> JobStatus:
         with Predictions(self.base_url) as api:
@@ -591,7 +608,7 @@ class ReplicateVideo:
         _fetch_output(prediction, url, dest, download.MAX_VIDEO_BYTES)
         return download.checked_video(NAME, dest, seconds=self._seconds(job_id, prediction))
 
-    def _seconds(self, job_id: str, prediction: dict) -> float:
+    def _seconds(self, job_id: str, prediction: Prediction) -> float:
         """What the clip must last: the seconds asked, or after a crash (a job this process did
         not submit) the duration the prediction echoes back as its input."""
         if job_id in self._asked:
@@ -610,6 +627,7 @@ class ReplicateVideo:
                  request: ClipRequest | None = None) -> str | None:
         """The prediction a lost create made, found in the list by what was asked (Replicate
         keeps no id of ours on a prediction)."""
+        inputs: Inputs | None
         if request is not None:
             start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
             end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
@@ -627,18 +645,19 @@ class ReplicateVideo:
 
 
 # -- what the registry builds ---------------------------------------------------------------------
-def image(model: str, *, storage, base_url: str, **_) -> ReplicateImage:
-    return ReplicateImage(model, storage=storage, base_url=base_url)
+def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> PanelJobs:
+    return ReplicateImage(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
-def video(model: str, *, storage, base_url: str, **_) -> ReplicateVideo:
-    return ReplicateVideo(model, storage=storage, base_url=base_url)
+def video(model: str, *, storage: Storage, base_url: str | None,
+          settings: BaseModel | None = None) -> VideoGenerator:
+    return ReplicateVideo(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
 PROBE_ID = "slatedoctorkeycheck"   # no such prediction: a free GET that only a bad key is refused
 
 
-def doctor(*, base_url: str) -> list[DoctorFinding]:
+def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     """`slate doctor`'s lines for Replicate: the key, whether the API takes it, credit."""
     credit = DoctorFinding(NAME, "credit", True, "Replicate's API does not report remaining credit: see the account's "
                                           "billing page", blocking=False)
@@ -648,7 +667,7 @@ def doctor(*, base_url: str) -> list[DoctorFinding]:
         return [DoctorFinding(NAME, "key", False, str(exc)), credit]
     found = [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}")]
     try:
-        with Predictions(base_url) as api:
+        with Predictions(reached_at(NAME, base_url)) as api:
             api.get(PROBE_ID)
         found.append(DoctorFinding(NAME, "key valid", True, "the API accepted the key"))
     except BadRequest as exc:

@@ -12,6 +12,8 @@ It must never decide a verdict itself: it only carries the judge's scores to the
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from slate.providers.base import PanelRequest, Score, Verdict
@@ -106,7 +108,7 @@ def turnaround_instructions(character_id: str, description: str) -> str:
         "each criterion from 0 to 1 with the reason you saw. The character, as written:\n" + description)
 
 
-def verdict(answer: BaseModel, judge: str, usage: dict | None = None) -> Verdict:
+def verdict(answer: BaseModel, judge: str, usage: dict[str, Any] | None = None) -> Verdict:
     """The gate's Verdict from a rubric answer: a score per criterion, passed at its threshold."""
     scores = tuple(Score(name, float(c.score), THRESHOLDS[name], float(c.score) >= THRESHOLDS[name], c.reason)
                    for name, c in answer)

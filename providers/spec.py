@@ -20,10 +20,19 @@ It must never import a vendor's SDK, read a key, or hold a price.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypedDict
+
+from slate.providers.base import DoctorFinding, ImageGenerator, Judge, Storage, VideoGenerator
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import BaseModel
+
+    from slate.providers.errors import ProviderError
 
 CAPABILITIES = ("image", "video", "judge")
 NAMINGS = ("tags", "typed", "order")
@@ -42,6 +51,52 @@ _URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
 
 class SpecError(ValueError):
     """A provider module's PROVIDER is not a spec the registry can use (said on discovery)."""
+
+
+# -- what a spec's callables are called with (the registry calls them; see the module docstring) --
+class ImageFactory(Protocol):
+    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
+                 settings: BaseModel | None) -> ImageGenerator: ...
+
+
+class VideoFactory(Protocol):
+    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
+                 settings: BaseModel | None) -> VideoGenerator: ...
+
+
+class JudgeFactory(Protocol):
+    """A judge may be built without a store (it reads only the files it is handed)."""
+
+    def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
+                 settings: BaseModel | None) -> Judge: ...
+
+
+class DoctorChecks(Protocol):
+    """`slate doctor`'s lines about one provider: free calls only."""
+
+    def __call__(self, *, base_url: str | None) -> list[DoctorFinding]: ...
+
+
+class KeyLimit(Protocol):
+    """What the key may still spend, where the API says (None: no limit)."""
+
+    def __call__(self, *, base_url: str | None) -> Decimal | None: ...
+
+
+def reached_at(provider: str, base_url: str | None) -> str:
+    """The base URL a networked provider's factory or check was handed. The registry passes a
+    networked provider its spec's own URL when no setting names another, so None reaches only a
+    provider that declares no base URL (one that reaches no network)."""
+    if base_url is None:
+        raise SpecError(f"provider {provider!r} was built without a base URL, and it reaches a network")
+    return base_url
+
+
+class CatalogueEntry(TypedDict):
+    """One capability of a provider in the registry's CATALOGUE (read by the run form and tests)."""
+
+    models: tuple[str, ...]
+    default: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -95,15 +150,15 @@ class ProviderSpec:
     base_url: str | None = None
     #: the environment variables its key is read from, in order (providers/keys.py)
     key_vars: tuple[str, ...] = ()
-    image: Callable[..., Any] | None = None
-    video: Callable[..., Any] | None = None
-    judge: Callable[..., Any] | None = None
-    #: (*, base_url) -> list[DoctorFinding]: `slate doctor`'s lines; free calls only
-    doctor: Callable[..., list] | None = None
-    #: (*, base_url) -> Decimal | None: what the key may still spend, where the API says
-    key_limit: Callable[..., Any] | None = None
-    #: (httpx.Response) -> ProviderError: how an error answer of this API reads in the error tree
-    translate_error: Callable[[Any], Exception] | None = None
+    image: ImageFactory | None = None
+    video: VideoFactory | None = None
+    judge: JudgeFactory | None = None
+    #: `slate doctor`'s lines; free calls only
+    doctor: DoctorChecks | None = None
+    #: what the key may still spend, where the API says
+    key_limit: KeyLimit | None = None
+    #: how an error answer of this API reads in the error tree
+    translate_error: Callable[[httpx.Response], ProviderError] | None = None
     #: where a person finds a job whose answer was lost (`slate reconcile --job`)
     lost_job_hint: str = ""
     #: video model -> what references it takes; a model not named takes frames only
@@ -116,7 +171,7 @@ class ProviderSpec:
     #: `[providers.<name>]` table, `<name>_<setting>` in slate.toml or SLATE_<NAME>_<SETTING>
     #: (providers/registry.py `provider_settings`), handed to its factories as `settings`. Its
     #: `variant()`, when it has one, is what those settings change of what it makes (in every key).
-    settings: type | None = None
+    settings: type[BaseModel] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
@@ -126,7 +181,7 @@ class ProviderSpec:
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
 
-    def _problems(self):
+    def _problems(self) -> Iterator[str]:
         if not NAME.fullmatch(self.name or ""):
             yield "a name is 2-31 lowercase letters and digits, starting with a letter"
         if not self.offers:
@@ -173,6 +228,6 @@ class ProviderSpec:
         """How `model` makes sound: "field", "always", or "none"."""
         return self.audio.get(model, "none")
 
-    def catalogue(self) -> dict[str, dict]:
+    def catalogue(self) -> dict[str, CatalogueEntry]:
         """This provider's entry of the registry's CATALOGUE (the shape code read before specs)."""
         return {c: {"models": o.models, "default": dict(o.default)} for c, o in self.offers.items()}

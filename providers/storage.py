@@ -31,22 +31,31 @@ _FILM_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:(
 def film_id(root: Path) -> str:
     """The film's id from its film.yaml (the bucket's folder of the film)."""
     data, problems = read_document(Path(root) / "film.yaml", "film.yaml")
-    if problems or not isinstance(data, dict) or not isinstance(data.get("id"), str):
+    ident = data.get("id") if isinstance(data, dict) else None
+    if problems or not isinstance(ident, str):
         raise ValueError(f"{Path(root) / 'film.yaml'}: no film id to name the film in the bucket "
                          + "; ".join(str(p) for p in problems))
-    return data["id"]
+    return ident
 
 
-def open_storage(root: Path, storage: StorageSettings, film: str | None = None):
+def open_storage(root: Path, storage: StorageSettings, film: str | None = None) -> LocalStorage | S3Storage:
     """The store these settings describe, working in `root`."""
     if storage.backend == "local":
         return LocalStorage(root, max_object_bytes=storage.max_object_bytes)
+    return open_bucket(root, storage, film)
+
+
+def open_bucket(root: Path, storage: StorageSettings, film: str | None = None) -> S3Storage:
+    """The bucket these settings name, working in `root` (for what only a bucket does: push, pull,
+    publish). Settings of the local backend, or without a bucket, are a ValueError."""
+    if storage.backend != "s3" or storage.bucket is None:   # StorageSettings refuses s3 without a bucket already
+        raise ValueError("a bucket needs [storage] backend = \"s3\" and its bucket")
     return S3Storage(root, bucket=storage.bucket, film=film or film_id(root), prefix=storage.prefix,
                      endpoint_url=storage.endpoint_url, region=storage.region, profile=storage.profile,
                      max_object_bytes=storage.max_object_bytes)
 
 
-def storage_for(root: Path, settings: Settings | None = None):
+def storage_for(root: Path, settings: Settings | None = None) -> LocalStorage | S3Storage:
     """The project's store. Settings that cannot be read fall back to the folder: whoever
     checked them (the preflight, `slate check`) reports why, and a run refuses before it
     stores anything."""

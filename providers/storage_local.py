@@ -20,7 +20,9 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from slate.manifests.keys import check_key
 from slate.manifests.load import NOT_FOUND, locate, read_bounded
@@ -29,7 +31,7 @@ from slate.providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectT
 CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
     """The sha256 of a file's bytes, read a mebibyte at a time (a clip is never held whole)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -56,7 +58,7 @@ def write_atomic(dest: Path, data: bytes) -> None:
 
 def copy_atomic(src: Path, dest: Path, chunk: int = 1 << 20) -> None:
     """`src` copied to `dest` in write_atomic's order, streamed (a clip is not read whole)."""
-    def copy(out) -> None:
+    def copy(out: BinaryIO) -> None:
         with open(src, "rb") as f:
             for block in iter(lambda: f.read(chunk), b""):
                 out.write(block)
@@ -102,7 +104,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _atomic(dest: Path, write) -> None:
+def _atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
     # The temporary file's name is this writer's own (mkstemp), never one derived from `dest`
     # alone: scenes of one run store the same new content at the same moment (a re-finish's
     # new LUT), and under a shared name one writer truncated the file another was about to

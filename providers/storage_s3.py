@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from slate.manifests.keys import check_key
 from slate.providers.storage_errors import (ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied, StorageError,
@@ -51,7 +53,28 @@ def normalise_prefix(prefix: str) -> str:
     return prefix + "/"
 
 
-def s3_client(*, endpoint_url: str | None = None, region: str | None = None, profile: str | None = None):
+class S3Pages(Protocol):
+    def paginate(self, *, Bucket: str, Prefix: str) -> Iterable[dict[str, Any]]: ...
+
+
+class S3Client(Protocol):
+    """What slate asks of a boto3 S3 client (boto3 ships no types: this is the surface relied on).
+    Its answers are S3's JSON, read here at the edge."""
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]: ...
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]: ...
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, Metadata: dict[str, str] = ...) -> dict[str, Any]: ...
+
+    def upload_file(self, Filename: str, Bucket: str, Key: str, ExtraArgs: dict[str, Any] | None = None) -> None: ...
+
+    def get_paginator(self, operation_name: str) -> S3Pages: ...
+
+    def close(self) -> None: ...
+
+
+def s3_client(*, endpoint_url: str | None = None, region: str | None = None, profile: str | None = None) -> S3Client:
     """A boto3 S3 client for one store. The identity is boto3's own chain (environment,
     profile, instance role); path-style addressing where an endpoint is given (MinIO,
     SeaweedFS and R2 all take it, and it needs no DNS per bucket)."""
@@ -61,7 +84,9 @@ def s3_client(*, endpoint_url: str | None = None, region: str | None = None, pro
     custom = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60,
                     s3={"addressing_style": "path"} if custom else {})
-    return session.client("s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config)
+    client: S3Client = session.client("s3", endpoint_url=endpoint_url or None, region_name=region or None,
+                                      config=config)
+    return client
 
 
 class S3Storage:
@@ -69,7 +94,7 @@ class S3Storage:
 
     def __init__(self, root: Path, *, bucket: str, film: str, prefix: str = "", endpoint_url: str | None = None,
                  region: str | None = None, profile: str | None = None,
-                 max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES, client=None):
+                 max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES, client: S3Client | None = None):
         self.root = Path(root).resolve()
         self.artifacts = self.root / ".slate" / "artifacts"   # this machine's copy, same layout as local
         self.bucket = bucket
@@ -105,7 +130,7 @@ class S3Storage:
 
     # -- the edge: every boto3 error becomes one of ours ------------------------------------------
     @contextmanager
-    def _edge(self, what: str):
+    def _edge(self, what: str) -> Iterator[None]:
         """Translate S3 errors about `what` (a key or a URI). Messages are rebuilt from the
         error code: some stores echo the access key id in their error body, and it never
         leaves here (`from None` drops the original, whose text we do not control)."""
@@ -135,7 +160,7 @@ class S3Storage:
         except BotoCoreError as exc:
             raise StorageError(f"{what}: {type(exc).__name__} talking to {self.url(self.prefix)}") from None
 
-    def _head(self, name: str, what: str) -> dict | None:
+    def _head(self, name: str, what: str) -> dict[str, Any] | None:
         """The object's HEAD, or None when nothing is there."""
         try:
             with self._edge(what):
@@ -210,7 +235,7 @@ class S3Storage:
         if max_bytes is not None and int(head["ContentLength"]) > max_bytes:
             raise KeyUnreadable(f"{key} is {int(head['ContentLength']):,} bytes, over the {max_bytes:,} byte limit")
         with self._edge(key):
-            data = self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
+            data: bytes = self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
         if max_bytes is not None and len(data) > max_bytes:
             raise KeyUnreadable(f"{key} grew past the {max_bytes:,} byte limit while it was read")
         want = head.get("Metadata", {}).get(SHA_META)
