@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from slate.providers.base import LaysOutReferences, Storage
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
 from slate.providers.storage_local import LocalStorage
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
-           "discover",
+           "board_painter", "discover",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "storage_for", "video_provider"]
 
@@ -293,6 +294,16 @@ def video_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
 
 def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, settings=None):
     return _built(ref, "judge", storage, settings)
+
+
+def board_painter(storage: Storage) -> LaysOutReferences:
+    """What lays a reference shot's references out as its board (providers.base.LaysOutReferences):
+    the local painter, whatever the run's models — free, offline, and the picture the local video
+    model would start the clip from."""
+    painter = image_provider("local", storage)
+    if not isinstance(painter, LaysOutReferences):
+        raise UnknownProvider("the local provider lays out no reference board")
+    return painter
 
 
 # -- a provider's own settings -------------------------------------------------------------------
