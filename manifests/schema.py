@@ -39,6 +39,7 @@ __all__ = [
     "Camera",
     "Transition",
     "Shot",
+    "shot_seconds",
     "Scene",
     "Film",
     "field_error",
@@ -214,6 +215,16 @@ class Transition(_Model):
         return self
 
 
+def shot_seconds(v: float) -> float:
+    """A shot's duration, held to MIN_SHOT_SECONDS..MAX_SHOT_SECONDS (a ValueError saying the
+    bounds): the Shot's own check, also what the stitch's rules read a scene that failed with."""
+    if not (MIN_SHOT_SECONDS <= v <= MAX_SHOT_SECONDS):
+        raise ValueError(
+            f"must be between {MIN_SHOT_SECONDS} and {MAX_SHOT_SECONDS} seconds (got {_fmt_seconds(v)})"
+        )
+    return v
+
+
 class Shot(_Model):
     id: ShotId
     characters: list[str] = []
@@ -242,11 +253,7 @@ class Shot(_Model):
     @field_validator("duration")
     @classmethod
     def _duration_bounds(cls, v: float) -> float:
-        if not (MIN_SHOT_SECONDS <= v <= MAX_SHOT_SECONDS):
-            raise ValueError(
-                f"must be between {MIN_SHOT_SECONDS} and {MAX_SHOT_SECONDS} seconds (got {_fmt_seconds(v)})"
-            )
-        return v
+        return shot_seconds(v)
 
     @field_validator("characters")
     @classmethod

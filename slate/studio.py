@@ -138,7 +138,7 @@ def _word(role: str) -> str:
 
 def running(project: Path) -> Studio | None:
     studio = read(project)
-    if studio and studio.pids and all(film_stack._ours(pid, _word(role)) for role, pid in studio.pids.items()) \
+    if studio and studio.pids and all(film_stack.is_ours(pid, _word(role)) for role, pid in studio.pids.items()) \
             and film_stack.healthy(studio.api_url):
         return studio
     return None
@@ -297,8 +297,8 @@ def _start_s3(project: Path, studio: Studio, identity: dict[str, str]) -> None:
                                "-s3.port.iceberg": 0, "-s3.port.lance": 0, "-master.volumeSizeLimitMB": 64,
                                "-volume.max": 0})
     cmd[0] = str(weed_binary())
-    env = {**film_stack._env(folder / "home"), **identity}   # weed's admin identity, from its environment
-    studio.pids["s3"] = film_stack._start(cmd, folder / "s3.log", env, folder).pid
+    env = {**film_stack.stack_env(folder / "home"), **identity}   # weed's admin identity, from its environment
+    studio.pids["s3"] = film_stack.start_detached(cmd, folder / "s3.log", env, folder).pid
     studio.s3_endpoint = f"http://127.0.0.1:{ports['-s3.port']}"
     _save(project, studio)
 
@@ -307,12 +307,12 @@ def _start_server(project: Path, studio: Studio) -> None:
     folder = film_stack.stack_dir(project)
     port = film_stack.free_port()
     studio.api_url, studio.ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
-    env = film_stack._env(folder / "home")
+    env = film_stack.stack_env(folder / "home")
     env.update({"PREFECT_API_DATABASE_CONNECTION_URL": _database_url(studio, "prefect", "postgresql+asyncpg"),
                 "PREFECT_UI_API_URL": studio.api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     env.setdefault(film_stack.SLOT_WAIT, str(film_stack.SLOT_WAIT_SECONDS))
-    cmd = film_stack._prefect() + argv(service("prefect"), {"--host": "127.0.0.1", "--port": port})[1:]
-    studio.pids["prefect"] = film_stack._start(cmd, folder / "server.log", env, folder).pid
+    cmd = film_stack.prefect_command() + argv(service("prefect"), {"--host": "127.0.0.1", "--port": port})[1:]
+    studio.pids["prefect"] = film_stack.start_detached(cmd, folder / "server.log", env, folder).pid
     _save(project, studio)
 
 
@@ -426,14 +426,14 @@ def _start_worker(project: Path, studio: Studio, role: str, shared: dict[str, st
     folder = film_stack.stack_dir(project)
     own = folder / role                     # its working folder and its Prefect home: nothing shared
     own.mkdir(exist_ok=True)
-    env = film_stack._env(own / "home", studio.api_url)
+    env = film_stack.stack_env(own / "home", studio.api_url)
     env.update(shared)
     env.update({"SLATE_POOL": studio.pool, "SLATE_WORKDIR": str(own / "work"),
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)})
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(film_stack.WORKER_QUERY_SECONDS))
-    cmd = film_stack._prefect() + argv(service("worker"), {"--pool": studio.pool, "--type": "process",
-                                                           "--limit": studio.limit or WORKER_LIMIT})[1:]
-    studio.pids[role] = film_stack._start(cmd, folder / f"{role}.log", env, own).pid
+    cmd = film_stack.prefect_command() + argv(service("worker"), {"--pool": studio.pool, "--type": "process",
+                                                                  "--limit": studio.limit or WORKER_LIMIT})[1:]
+    studio.pids[role] = film_stack.start_detached(cmd, folder / f"{role}.log", env, own).pid
     studio.workdirs[role] = str(own / "work")
 
 
@@ -584,7 +584,7 @@ def down(project: Path, *, say=print) -> list[int]:
     # All at once (the workers signalled first): one grace period, not one per service — weed
     # alone takes ~25 s to stop on SIGTERM and is killed after the grace like any other.
     roles = sorted(r for r in studio.pids if r.startswith("worker")) + ["prefect", "s3"]
-    ours = [studio.pids[r] for r in roles if r in studio.pids and film_stack._ours(studio.pids[r], _word(r))]
+    ours = [studio.pids[r] for r in roles if r in studio.pids and film_stack.is_ours(studio.pids[r], _word(r))]
     if ours:
         stopped.extend(film_stack.stop(*ours))
     if studio.databases:

@@ -13,21 +13,10 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say
+from slate.commands.shared import console, err, load_or_exit, say, settings_or_exit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
-
-
-def _settings_or_exit(directory: Path):
-    from slate.manifests import ManifestError
-    from slate.settings import project_settings
-    try:
-        return project_settings(directory)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
 
 
 def _fail(exc: Exception, code: int = 2):
@@ -50,7 +39,7 @@ def _make(directory: Path, name: str, kind: str, model, view, parent, instructio
     from slate.providers.errors import ProviderError
     from slate.tasks.bible import BibleError, asset_of, make_version
     film = load_or_exit(directory)
-    settings = _settings_or_exit(directory)
+    settings = settings_or_exit(directory)
     from slate.tasks.recipe import lint_line
     line = lint_line(f"{kind} '{name}': --edit", instruction) if instruction else None
     if line:
@@ -141,7 +130,7 @@ def approve(directory: Path, asset: str, version: int = typer.Option(..., "--ver
     from slate.providers.registry import storage_for
     from slate.tasks.bible import BibleError, asset_of, impact, promote, version as get_version
     film = load_or_exit(directory)
-    settings = _settings_or_exit(directory)
+    settings = settings_or_exit(directory)
     storage = storage_for(directory)
     try:
         a = asset_of(film, asset)

@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["console", "err", "say", "load_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
+__all__ = ["console", "err", "say", "load_or_exit", "settings_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
            "on_stack", "lineup_text"]
 
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
@@ -48,6 +48,18 @@ def load_or_exit(directory: Path):
         return load_film(directory)
     except ManifestError as exc:
         problems_or_exit(exc.problems, directory)
+
+
+def settings_or_exit(directory: Path):
+    """The project's settings (slate.toml), or exit 1 naming every problem of them."""
+    from slate.manifests import ManifestError
+    from slate.settings import project_settings
+    try:
+        return project_settings(directory)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 def preflight_or_exit(directory: Path, options=None):
