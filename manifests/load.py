@@ -630,7 +630,8 @@ def _partial_bible(bible: Bible | None, data: Any) -> Bible | None:
     for key, model in (("characters", Character), ("locations", Location)):
         seen: set[str] = set()
         kept[key] = []
-        for raw in data.get(key) if isinstance(data.get(key), list) else []:
+        listed = data.get(key)
+        for raw in listed if isinstance(listed, list) else []:
             entry = _valid(model, raw)
             if entry is not None and entry.id not in seen:
                 seen.add(entry.id)

@@ -15,6 +15,7 @@ manifests.keys: providers, governor and tasks all import it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -127,7 +128,7 @@ class Location(_Model):
         return self.plate if self.plate is not None else canonical_plate_key(self.id)
 
 
-def _duplicates(ids: list[str]) -> dict[str, list[int]]:
+def _duplicates(ids: Sequence[str]) -> dict[str, list[int]]:
     seen: dict[str, list[int]] = {}
     for i, x in enumerate(ids):
         seen.setdefault(x, []).append(i)

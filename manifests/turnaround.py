@@ -24,6 +24,7 @@ __all__ = [
     "CELL_W",
     "CELL_H",
     "VIEWS",
+    "View",
     "HEAD_BAND",
     "TORSO_BAND",
     "LEGS_BAND",
@@ -37,6 +38,8 @@ __all__ = [
 CELL_W = 192
 CELL_H = 384
 VIEWS = ("front", "three_quarter", "side", "back")
+#: A view of the sheet as a type: VIEWS' names (a tool's schema offers these and no other).
+View = Literal["front", "three_quarter", "side", "back"]
 HEAD_BAND = (0.0, 0.22)
 TORSO_BAND = (0.22, 0.58)
 LEGS_BAND = (0.58, 1.0)

@@ -33,6 +33,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from uuid import UUID
 
 from slate import stack as film_stack
 
@@ -472,6 +473,8 @@ def push(project: Path, studio: Studio):
     from slate.providers.storage import push_film
     from slate.providers.storage_s3 import S3Storage
     storage = project_settings(project).storage
+    if not storage.bucket:   # `up` refused to start without one; the film's slate.toml lost it since
+        raise RuntimeError(f"{project / 'slate.toml'}: the studio keeps the film in a bucket: [storage] names none")
     store = S3Storage(project, bucket=storage.bucket, prefix=storage.prefix, film=studio.film,
                       client=_s3_client(s3_env(project, studio)))
     return push_film(project, store)
@@ -481,13 +484,16 @@ def start_film_run(studio: Studio, options=None, project: str | None = None) -> 
     """A run of the film's `film` deployment (its scenes fan out as `scene` runs on any worker),
     as the UI's Run button makes one; its id. It carries the options told (a RunOptions) and
     nothing else: the deployment's project and the film's settings keep their say."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
-    parameters: dict = {} if project is None else {"project": project}
+    parameters: dict[str, object] = {} if project is None else {"project": project}
     if options is not None:
         parameters["options"] = options.model_dump(mode="json")
     with temporary_settings({PREFECT_API_URL: studio.api_url}):
         run = run_deployment("film/film", parameters=parameters, timeout=0, as_subflow=False)
+    if not isinstance(run, FlowRun):   # Prefect answers a coroutine inside an event loop; this is called outside one
+        raise RuntimeError("start_film_run was called inside an event loop: await prefect's arun_deployment there")
     return str(run.id)
 
 
@@ -503,7 +509,7 @@ def wait_for_run(studio: Studio, run_id: str, timeout: float | None = None, ever
     told: set[str] = set()
     with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
         while True:
-            run = client.read_flow_run(run_id)
+            run = client.read_flow_run(UUID(run_id))
             if (run.state and run.state.is_final()) or (deadline is not None and time.time() > deadline):
                 return run
             if on_wait is not None:
@@ -559,12 +565,14 @@ def who_ran(project: Path, api_url: str) -> dict[str, str]:
                                   limit=50)
         events = list(page.events)
         while page.next_page:
-            page = client.read_events_page(page.next_page)
+            page = client.read_events_page(str(page.next_page))
             events += page.events
     roles = {name: role for role, name in worker_names(project).items()}
     out = {}
     for event in events:
         worker = event.resource.get("prefect.resource.name")
+        if worker is None:   # a submitted-flow-run event always names its worker; one that did not names no one
+            continue
         for related in event.related:
             if related.role == "flow-run":
                 out[related.id.removeprefix("prefect.flow-run.")] = roles.get(worker, worker)

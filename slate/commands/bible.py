@@ -9,7 +9,7 @@ It must never print a key, and never promote without printing first what the old
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 
@@ -19,7 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
 
 
-def _fail(exc: Exception, code: int = 2):
+def _fail(exc: Exception | str, code: int = 2) -> NoReturn:
     err.print(str(exc), markup=False, highlight=False)
     raise typer.Exit(code)
 
@@ -34,7 +34,9 @@ def _say_version(rec: dict) -> None:
         f"{rec['key']}")
 
 
-def _make(directory: Path, name: str, kind: str, model, view, parent, instruction) -> None:
+def _make(directory: Path, name: str, kind: str, model: str | None, view: str | None, parent: int | None,
+          instruction: str | None) -> dict[str, Any]:
+    """One version made (tasks/bible.py make_version) and said; its record."""
     from slate.governor.chokepoint import RunHalted
     from slate.providers.errors import ProviderError
     from slate.tasks.bible import BibleError, asset_of, make_version

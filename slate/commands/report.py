@@ -22,7 +22,7 @@ class LiveTable:
     """A live table of shots: what each is doing, take by take (a scene column once two scenes
     run: their shot ids may repeat)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.rows: dict[tuple[str, str], dict] = {}
         self.finishing: dict[str, float] = {}   # scene -> share of its finishing pass done
         self.started = time.time()

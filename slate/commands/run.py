@@ -141,6 +141,8 @@ def _write_reel(reel: _Reel, result) -> None:
     from slate.tasks.reel import write_reel
     try:
         block = SlateBudget.load(block_name(reel.film.film.id))
+        if not isinstance(block, SlateBudget):   # Prefect answers a coroutine only inside an event loop
+            raise TypeError("the budget block was not read: called inside an event loop")
         limits = resolve_limits(reel.film.film.id, project_settings(reel.directory), reel.options.told(), block=block,
                                 save=False)
         write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, limits.takes(), result.output,
@@ -151,6 +153,8 @@ def _write_reel(reel: _Reel, result) -> None:
 
 def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> None:
     server = _start_embedded()  # it starts while slate's flows import
+    from prefect.states import State
+
     from slate.flows.film import film_flow, film_result
     from slate.tasks.run import listen
     if not verbose:
@@ -166,6 +170,8 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = film_flow(project=str(directory.resolve()), options=options, return_state=True)
             stop_refresh()
+            if not isinstance(state, State):   # a flow answers an awaitable only inside an event loop
+                raise TypeError("the film flow was called inside an event loop")
             live.update(progress.table())
         console.line()  # the summary starts below the table, never on its last line
     finally:

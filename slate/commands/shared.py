@@ -31,7 +31,7 @@ def say(text: str) -> None:
         sys.stdout.flush()
 
 
-def problems_or_exit(problems, directory: Path) -> None:
+def problems_or_exit(problems, directory: Path | str) -> None:
     """Print every problem, one a line, and exit 1 (nothing when there is none)."""
     if not problems:
         return
@@ -151,7 +151,10 @@ def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
         try:
             from prefect.settings import PREFECT_API_URL, temporary_settings
             with temporary_settings({PREFECT_API_URL: api}):
-                block = SlateBudget.load(block_name(film_id))
+                loaded = SlateBudget.load(block_name(film_id))
+            if not isinstance(loaded, SlateBudget):   # Prefect answers a coroutine only inside an event loop
+                raise TypeError("the budget block was not read: called inside an event loop")
+            block = loaded
             where = f"the budget block slate-budget/{block_name(film_id)} read from {api}"
         except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
             block = None
