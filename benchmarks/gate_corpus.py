@@ -23,8 +23,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
 from slate.media.palette import colour_counts
-from slate.providers.local_draw import (FIGURE_HEIGHT, PANEL_VIEWS, add_grain, band_rows, dress, frame_plate,
-                                        place_figures, view_cell)
+from slate.media.wardrobe import band_rows
+from slate.providers.local_draw import FIGURE_HEIGHT, PANEL_VIEWS, add_grain, dress, frame_plate, place_figures, view_cell
 
 PHOTOMETRIC = ("none", "brighter", "darker", "gamma", "jpeg", "blur", "noise", "jpeg_darker")
 FRAMINGS = ("wide", "medium", "close")

@@ -23,7 +23,7 @@ from slate.governor.chokepoint import CallSpec, JobRefused, RunHalted, ShotHalte
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import RefusedByModeration
-from slate.providers.local import png_bytes, reference_board
+from slate.providers.registry import board_painter
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
 from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
@@ -155,8 +155,8 @@ def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOu
     (free, no model called) stand where a panel would — the picture its keyframe gate, drift check
     and reports hold the clip to. The board is never sent to the video model."""
     st = run.crew
-    board = reference_board(st.storage, plan.clip_request("", None, 1))
-    outcome.approved["start"] = st.storage.put_bytes(png_bytes(board), "png")
+    board = board_painter(st.storage).reference_board(plan.clip_request("", None, 1))
+    outcome.approved["start"] = st.storage.put_bytes(board, "png")
     outcome.board = True
     emit(run, scene=run.scene, shot=plan.shot, stage="panel", moment="start", status="references laid out")
     return outcome

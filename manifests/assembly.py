@@ -129,7 +129,7 @@ class FilmFinish(_Model):
     delivery: dict[Literal["draft", "final", "hero"], Delivery] = {}
 
     def delivery_for(self, profile: str) -> Delivery:
-        return self.delivery.get(profile, DEFAULT_DELIVERY)
+        return next((d for name, d in self.delivery.items() if name == profile), DEFAULT_DELIVERY)
 
 
 def shot_problems(finish: SceneFinish, shots: list[tuple[str, float]]) -> list[tuple[tuple, str]]:

@@ -31,9 +31,11 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from .keys import check_key
-from .schema import FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene, Shot, Transition
+from .schema import (FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene, Shot, Transition,
+                     shot_seconds)
 
 __all__ = [
     "Problem",
@@ -389,7 +391,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(err: dict, model: type[BaseModel], loc: tuple) -> str:
+def error_message(err: ErrorDetails, model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """One pydantic error as a person reads it beside the field it names (`loc` in `model`)."""
     kind = err["type"]
     msg: str = err["msg"]
     if kind == "missing":
@@ -423,7 +426,7 @@ def problems_from_validation(file: str, exc: ValidationError, model: type[BaseMo
         loc = tuple(err["loc"])
         if err["type"] == "slate_field":
             loc = loc + tuple(err["ctx"]["field"])
-        message = _message(err, model, tuple(err["loc"]))
+        message = error_message(err, model, tuple(err["loc"]))
         shot = None
         if len(loc) >= 3 and loc[0] == "shots" and isinstance(loc[1], int):
             shot = _shot_label(data, loc[1])
@@ -627,7 +630,8 @@ def _partial_bible(bible: Bible | None, data: Any) -> Bible | None:
     for key, model in (("characters", Character), ("locations", Location)):
         seen: set[str] = set()
         kept[key] = []
-        for raw in data.get(key) if isinstance(data.get(key), list) else []:
+        listed = data.get(key)
+        for raw in listed if isinstance(listed, list) else []:
             entry = _valid(model, raw)
             if entry is not None and entry.id not in seen:
                 seen.add(entry.id)
@@ -673,7 +677,7 @@ def _timings(data: Any) -> list[tuple[str, float, str, float]] | None:
         if not isinstance(raw, dict):
             return None
         try:
-            duration = Shot._duration_bounds(TypeAdapter(float).validate_python(raw.get("duration")))
+            duration = shot_seconds(TypeAdapter(float).validate_python(raw.get("duration")))
         except (ValidationError, ValueError):
             return None
         transition = _valid(Transition, raw.get("transition_out", {}))

@@ -15,6 +15,7 @@ manifests.keys: providers, governor and tasks all import it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,6 +40,7 @@ __all__ = [
     "Camera",
     "Transition",
     "Shot",
+    "shot_seconds",
     "Scene",
     "Film",
     "field_error",
@@ -126,7 +128,7 @@ class Location(_Model):
         return self.plate if self.plate is not None else canonical_plate_key(self.id)
 
 
-def _duplicates(ids: list[str]) -> dict[str, list[int]]:
+def _duplicates(ids: Sequence[str]) -> dict[str, list[int]]:
     seen: dict[str, list[int]] = {}
     for i, x in enumerate(ids):
         seen.setdefault(x, []).append(i)
@@ -214,6 +216,16 @@ class Transition(_Model):
         return self
 
 
+def shot_seconds(v: float) -> float:
+    """A shot's duration, held to MIN_SHOT_SECONDS..MAX_SHOT_SECONDS (a ValueError saying the
+    bounds): the Shot's own check, also what the stitch's rules read a scene that failed with."""
+    if not (MIN_SHOT_SECONDS <= v <= MAX_SHOT_SECONDS):
+        raise ValueError(
+            f"must be between {MIN_SHOT_SECONDS} and {MAX_SHOT_SECONDS} seconds (got {_fmt_seconds(v)})"
+        )
+    return v
+
+
 class Shot(_Model):
     id: ShotId
     characters: list[str] = []
@@ -242,11 +254,7 @@ class Shot(_Model):
     @field_validator("duration")
     @classmethod
     def _duration_bounds(cls, v: float) -> float:
-        if not (MIN_SHOT_SECONDS <= v <= MAX_SHOT_SECONDS):
-            raise ValueError(
-                f"must be between {MIN_SHOT_SECONDS} and {MAX_SHOT_SECONDS} seconds (got {_fmt_seconds(v)})"
-            )
-        return v
+        return shot_seconds(v)
 
     @field_validator("characters")
     @classmethod

@@ -26,7 +26,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from .load import ManifestError, Problem, _message, locate, read_bounded
+from .load import ManifestError, Problem, error_message, locate, read_bounded
 from .options import RunOptions, option_names
 
 __all__ = ["Settings", "ProfileModels", "model_audio", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
@@ -388,7 +388,7 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
             if field == "base_urls" and len(loc) > 1:   # named as it is written: <provider>_base_url
                 field, loc = f"{loc[1]}_base_url", loc[1:]
             file, name = setting_origin(field, given, flags)
-            problems.append(Problem(file, None, name, _message(err, Settings, loc)))
+            problems.append(Problem(file, None, name, error_message(err, Settings, loc)))
         return None, problems
     return settings, problems
 

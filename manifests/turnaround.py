@@ -24,9 +24,11 @@ __all__ = [
     "CELL_W",
     "CELL_H",
     "VIEWS",
+    "View",
     "HEAD_BAND",
     "TORSO_BAND",
     "LEGS_BAND",
+    "BIBLE_PLATE_SIZE",
     "FigureSpec",
     "EXAMPLE_CAST",
     "draw_view",
@@ -36,9 +38,14 @@ __all__ = [
 CELL_W = 192
 CELL_H = 384
 VIEWS = ("front", "three_quarter", "side", "back")
+#: A view of the sheet as a type: VIEWS' names (a tool's schema offers these and no other).
+View = Literal["front", "three_quarter", "side", "back"]
 HEAD_BAND = (0.0, 0.22)
 TORSO_BAND = (0.22, 0.58)
 LEGS_BAND = (0.58, 1.0)
+#: The size a bible location plate is drawn at: the bible workshop asks every painter for it
+#: (tasks/bible.py) and the local painter draws it — the plate's half of the reference contract.
+BIBLE_PLATE_SIZE = (640, 360)
 
 RGB = tuple[int, int, int]
 HairStyle = Literal["short", "flat", "long", "bob", "bun"]

@@ -90,9 +90,9 @@ def _thumb(path: Path | None, w: int, h: int) -> Image.Image | None:
     if path is None:
         return None
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            im.thumbnail((w, h), Image.LANCZOS)
+        with Image.open(path) as opened:
+            im = opened.convert("RGB")
+            im.thumbnail((w, h), Image.Resampling.LANCZOS)
             return im.copy()
     except (OSError, ValueError):
         return None

@@ -71,8 +71,8 @@ def _rgb(img, mask=None) -> tuple[np.ndarray, np.ndarray | None]:
     m = None if mask is None else Image.fromarray(np.asarray(mask, dtype=bool).astype(np.uint8) * 255)
     if im.width > WORK_WIDTH:
         size = (WORK_WIDTH, max(1, round(im.height * WORK_WIDTH / im.width)))
-        im = im.resize(size, Image.BOX)
-        m = None if m is None else m.resize(size, Image.BOX)
+        im = im.resize(size, Image.Resampling.BOX)
+        m = None if m is None else m.resize(size, Image.Resampling.BOX)
     # A working pixel counts when it was wholly inside the mask (its edge mixes in the ground).
     return np.asarray(im, dtype=np.float32), None if m is None else np.asarray(m) >= 250
 
@@ -81,7 +81,7 @@ def _smooth(a: np.ndarray, passes: int = 2) -> np.ndarray:
     """A 3x3 box blur applied `passes` times (edge-padded): grain averaged away, shapes kept."""
     for _ in range(passes):
         p = np.pad(a, 1, mode="edge")
-        a = sum(p[dy:dy + a.shape[0], dx:dx + a.shape[1]] for dy in range(3) for dx in range(3)) / 9.0
+        a = np.asarray(sum(p[dy:dy + a.shape[0], dx:dx + a.shape[1]] for dy in range(3) for dx in range(3))) / 9.0
     return a
 
 

@@ -78,7 +78,7 @@ def scaled(img: np.ndarray, like: np.ndarray) -> np.ndarray:
     from PIL import Image
     h, w = like.shape[1:3]
     im = Image.fromarray(np.asarray(img, dtype=np.uint8)).convert("RGB")
-    return np.asarray(im.resize((w, h), Image.BOX), dtype=np.uint8)
+    return np.asarray(im.resize((w, h), Image.Resampling.BOX), dtype=np.uint8)
 
 
 def _luma(a: np.ndarray) -> np.ndarray:

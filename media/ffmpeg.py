@@ -63,10 +63,8 @@ def run(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        err = exc.stderr
-        if isinstance(err, bytes):
-            err = err.decode("utf-8", "replace")
-        raise MediaError(f"ffmpeg timed out after {timeout:g}s", cmd, err or "") from exc
+        err = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise MediaError(f"ffmpeg timed out after {timeout:g}s", cmd, err) from exc
     except OSError as exc:  # missing / non-executable binary
         raise MediaError(f"could not start ffmpeg ({exc})", cmd, "") from exc
     if proc.returncode != 0:
@@ -105,12 +103,14 @@ def run_with_progress(args: list[str], on_progress, timeout: float = 1800) -> su
                                 text=True, errors="replace")
     except OSError as exc:
         raise MediaError(f"could not start ffmpeg ({exc})", cmd, "") from exc
+    out, errors = proc.stdout, proc.stderr
+    assert out is not None and errors is not None   # both asked for as pipes above
     err: list[str] = []
-    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader = threading.Thread(target=lambda: err.append(errors.read()), daemon=True)
     reader.start()   # stderr drained beside stdout: a full pipe would stall ffmpeg
     deadline = time.monotonic() + timeout
     last: dict[str, str] = {}   # the last progress block's values (frame=, out_time_us=, …)
-    for line in proc.stdout:
+    for line in out:
         key, _, value = line.strip().partition("=")
         last[key] = value
         if key == "out_time_us" and value.isdigit():

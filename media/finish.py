@@ -22,12 +22,16 @@ import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything here
 
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
 from .probe import Probe, probe_copied
+
+#: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
+Stream = Any
 
 RATE = 48000           # the mix's sample rate (AAC and broadcast both take it)
 _QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error"]
@@ -231,7 +235,9 @@ def _sound(plan: FinishPlan, sources):
         else:
             cur = ffmpeg.concat(cur, a, v=0, a=1)
     production = _fit_audio(cur, total)
-    ducked, dialogue, others = [], [], []
+    ducked: list[Stream] = []
+    dialogue: list[Stream] = []
+    others: list[Stream] = []
     for cue in plan.cues:
         s = _cue_stream(cue, total)
         if s is None:

@@ -34,7 +34,7 @@ def soften(img: np.ndarray | Image.Image, size: tuple[int, int], radius: float =
     im = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img, dtype=np.uint8))
     im = im.convert("RGB")
     if im.size != size:
-        im = im.resize(size, Image.BOX if im.width >= size[0] else Image.BILINEAR)
+        im = im.resize(size, Image.Resampling.BOX if im.width >= size[0] else Image.Resampling.BILINEAR)
     if radius > 0:
         im = im.filter(ImageFilter.GaussianBlur(radius))
     return np.asarray(im, dtype=np.float32)
@@ -130,9 +130,10 @@ def delta_e(expected: np.ndarray, take: np.ndarray, weight: np.ndarray | None = 
     by part of that range, so a caller can tolerate more there than on a flat patch. `graded`:
     `graded_lab` of the two, when the caller has it already."""
     from scipy.ndimage import maximum_filter, minimum_filter
-    graded, seen = graded or graded_lab(expected, take, weight)
-    distance = np.linalg.norm(graded - seen, axis=-1)
-    spread = np.stack([maximum_filter(graded[..., c], 3) - minimum_filter(graded[..., c], 3) for c in range(3)], -1)
+    levelled, seen = graded or graded_lab(expected, take, weight)
+    distance = np.linalg.norm(levelled - seen, axis=-1)
+    spread = np.stack([maximum_filter(levelled[..., c], 3) - minimum_filter(levelled[..., c], 3)
+                       for c in range(3)], -1)
     return distance, np.linalg.norm(spread, axis=-1)
 
 
@@ -242,7 +243,7 @@ def frame_window(panel: Image.Image, frame: np.ndarray, size: tuple[int, int], m
         i = int(scores.argmax())
         if scores[i] > best[0]:
             best = (float(scores[i]), tuple(float(v) for v in boxes[i]))
-    crop = soften(panel.resize(size, Image.BILINEAR, box=best[1]), size)
+    crop = soften(panel.resize(size, Image.Resampling.BILINEAR, box=best[1]), size)
     if mix is not None:
         crop = 0.5 * crop + 0.5 * soften(mix, size)
     return best[0], best[1], crop

@@ -78,7 +78,7 @@ def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     ra = load_rgb(a)
     rb = load_rgb(b)
     if rb.shape[:2] != ra.shape[:2]:
-        rb = np.asarray(Image.fromarray(rb).resize((ra.shape[1], ra.shape[0]), Image.BILINEAR))
+        rb = np.asarray(Image.fromarray(rb).resize((ra.shape[1], ra.shape[0]), Image.Resampling.BILINEAR))
     return _gray(ra.astype(np.float32)).astype(np.float64), _gray(rb.astype(np.float32)).astype(np.float64)
 
 

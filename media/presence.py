@@ -155,6 +155,7 @@ class Cast:
             for i in range(n):
                 near = _dist(pixels[i], m.colours).min(-1) <= MATCH
                 if m.foreground:
+                    assert figure is not None   # a foreground member is only made beside a plate (Cast.of)
                     near &= figure[i]
                 # A figure's colour is a patch; scattered pixels (edges, grain, a codec's
                 # smear between two other colours) are not someone.
@@ -176,6 +177,8 @@ class Cast:
 
         from .grade import PLATE_ZOOMS, frame_window, soften
         n, h, w = frames.shape[:3]
+        if self.plate is None:
+            raise ValueError("a cast without a plate cannot tell a figure from the set")
         plate = Image.fromarray(self.plate)
         out = np.empty((n, h, w), dtype=bool)
         box, crop = None, None

@@ -54,7 +54,9 @@ def _rate(text: str, kind: str) -> Fraction | None:
 
 def _split_top_level(desc: str) -> list[str]:
     """Split a stream description on commas that are not inside parentheses."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in desc:
         if ch == "(":
             depth += 1

@@ -113,8 +113,10 @@ def _ground(img: Image.Image) -> tuple[np.ndarray | None, np.ndarray, str]:
 
 def _runs(columns: np.ndarray) -> list[tuple[int, int]]:
     """Runs of True, joined across gaps narrower than MIN_GAP."""
-    runs, start, last = [], None, -MIN_GAP - 1
-    for x in np.flatnonzero(columns):
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    last = -MIN_GAP - 1
+    for x in map(int, np.flatnonzero(columns)):
         if start is None:
             start = x
         elif x - last > MIN_GAP:

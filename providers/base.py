@@ -298,6 +298,32 @@ class VisionJudge(ContinuityJudge, Protocol):
                          client_ref: str | None = None) -> Verdict: ...
 
 
+@runtime_checkable
+class ReadsReferences(Protocol):
+    """A judge that reads only some art (the local judge: what the local provider draws, by its
+    geometry) says, before a run pays for anything, why it could not read a reference. Each
+    answer is None when it can read it, else the reason as the judge would give it. A judge
+    shown the images as they are (a vision model) does not offer this: it reads any art."""
+
+    def unreadable_turnaround(self, sheet: Path, character_id: str,
+                              wardrobe_colours: tuple[str | None, ...] = ()) -> str | None:
+        """Why the judge could not read `sheet` as `character_id`'s turnaround — also dressed in
+        each of `wardrobe_colours`, the scene's wardrobe it will be judged in."""
+
+    def unreadable_plate(self, plate: Path, location_id: str, size: tuple[int, int]) -> str | None:
+        """Why the judge could not read `plate` framed for a panel of `size` (width, height)."""
+
+
+@runtime_checkable
+class LaysOutReferences(Protocol):
+    """A painter that lays a reference clip's references out as one picture, free and offline (the
+    local provider's board: the first frame it renders such a clip from). A reference shot's
+    board stands where a panel would for its gates and reports; it is never sent to a model."""
+
+    def reference_board(self, request: ClipRequest) -> bytes:
+        """The board of `request`'s references, as PNG bytes."""
+
+
 @dataclass(frozen=True)
 class ReferenceImages:
     """Local files of the locked references a judge compares against."""

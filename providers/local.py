@@ -149,6 +149,11 @@ class LocalImage:
                                             "panel", request.fingerprint())
         return png_bytes(self.draw(request, fault))
 
+    def reference_board(self, request: ClipRequest) -> bytes:
+        """A reference clip's board as PNG (providers.base.LaysOutReferences): the picture the
+        local video model starts such a clip from, laid out by a painter without faults."""
+        return png_bytes(reference_board(self.storage, request))
+
     def submissions(self) -> list[dict[str, Any]]:
         """The provider's own book of panels drawn for a governor (what a crash test counts)."""
         path = self.storage.root / ".slate" / "local-jobs" / "panels" / "submissions.jsonl"

@@ -21,9 +21,7 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw
 
-from slate.manifests.turnaround import CELL_H, CELL_W, RGB, VIEWS, FigureSpec, HairStyle, draw_turnaround
-
-PLATE_SIZE = (640, 360)
+from slate.manifests.turnaround import BIBLE_PLATE_SIZE, CELL_H, CELL_W, RGB, VIEWS, FigureSpec, HairStyle, draw_turnaround
 
 # Colour words a description uses, longest first so "pale blue" wins over "blue".
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -164,7 +162,7 @@ def _plate_things(description: str) -> list[tuple[str, tuple[int, int, int]]]:
 
 def _thing_box(description: str, phrase: str, index: int) -> tuple[int, int, int, int]:
     rng = _seeded("thing", description, phrase)
-    w, h = PLATE_SIZE
+    w, h = BIBLE_PLATE_SIZE
     bw, bh = int(rng.integers(w // 8, w // 4)), int(rng.integers(h // 6, h // 3))
     x0 = int((index * 0.23 + rng.uniform(0, 0.12)) % 0.8 * w)
     y0 = int(h * 0.62 - bh + rng.integers(-h // 10, h // 10))
@@ -183,10 +181,10 @@ def _named_colour(description: str, words: tuple[str, ...]) -> RGB | None:
 
 def plate_ground(description: str) -> Image.Image:
     """The empty place: the walls (or sky) over the floor, with a little texture."""
-    w, h = PLATE_SIZE
+    w, h = BIBLE_PLATE_SIZE
     wall = _named_colour(description, _GROUND_WORDS) or (120, 110, 100)
     floor = _named_colour(description, _FLOOR_WORDS) or (70, 66, 60)
-    img = Image.new("RGB", PLATE_SIZE, wall)
+    img = Image.new("RGB", BIBLE_PLATE_SIZE, wall)
     d = ImageDraw.Draw(img)
     d.rectangle([0, int(h * 0.62), w, h], fill=floor)
     rng = _seeded("ground", description)
@@ -212,7 +210,7 @@ def edit_plate(parent: Image.Image, description: str, instruction: str) -> Image
     """One edit of a plate. A removal ("remove the red stools") repaints the region of each thing
     the instruction names with the plate's ground; any other edit is drawn as a tint of the thing
     it names. Pixels outside the things named are the parent's."""
-    out = parent.convert("RGB").resize(PLATE_SIZE, Image.Resampling.NEAREST) if parent.size != PLATE_SIZE \
+    out = parent.convert("RGB").resize(BIBLE_PLATE_SIZE, Image.Resampling.NEAREST) if parent.size != BIBLE_PLATE_SIZE \
         else parent.convert("RGB").copy()
     ground = plate_ground(description)
     words = {w for w in re.findall(r"[a-z]+", instruction.lower()) if len(w) > 3}

@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.media.wardrobe import band_rows
 from slate.providers.base import PanelRequest, ReferenceImages
-from slate.providers.local_draw import PANEL_VIEWS, band_rows, dress, frame_plate, place_figures, view_cell
+from slate.providers.local_draw import PANEL_VIEWS, dress, frame_plate, place_figures, view_cell
 from slate.providers.local_judge_inputs import read_plate, read_turnaround
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import CELL_H, CELL_W, TORSO_BAND, VIEWS
-from slate.media.palette import colour_counts
+from slate.media import wardrobe
 
 # How much of the frame height a standing figure takes, by framing. A close shot crops the legs.
 FIGURE_HEIGHT = {"wide": 0.55, "medium": 0.78, "close": 1.25}
@@ -55,41 +55,9 @@ def view_cell(sheet: Image.Image, view: str) -> Image.Image:
     return cell.crop(box)
 
 
-def band_rows(height: int, band: tuple[float, float]) -> slice:
-    return slice(int(round(band[0] * height)), int(round(band[1] * height)))
-
-
-def dominant_colour(rgba: np.ndarray, rows: slice) -> tuple[int, int, int] | None:
-    """The most common opaque colour in some rows of a figure."""
-    part = rgba[rows]
-    px = part[part[..., 3] > 0][:, :3]
-    if len(px) == 0:
-        return None
-    colours, counts = colour_counts(px)
-    r, g, b = (int(c) for c in colours[counts.argmax()])
-    return r, g, b
-
-
-def hex_rgb(value: str) -> tuple[int, int, int]:
-    value = value.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-
-
 def dress(figure: Image.Image, wardrobe_colour: str | None) -> Image.Image:
-    """Put the scene's wardrobe on a figure: its outfit colour (the torso's dominant colour)
-    becomes the wardrobe colour. Face, hair and build stay as locked in the turnaround."""
-    if not wardrobe_colour:
-        return figure
-    arr = np.array(figure.convert("RGBA"))
-    rows = band_rows(arr.shape[0], TORSO_BAND)
-    outfit = dominant_colour(arr, rows)
-    if outfit is None:
-        return figure
-    target = np.array(hex_rgb(wardrobe_colour), dtype=np.uint8)
-    # The outfit continues into the arms and below the torso band; recolour it wherever it is.
-    match = (np.abs(arr[..., :3].astype(int) - outfit).max(axis=2) <= 12) & (arr[..., 3] > 0)
-    arr[match, :3] = target
-    return Image.fromarray(arr, "RGBA")
+    """Put the scene's wardrobe on a figure (media.wardrobe), by the turnaround contract's torso band."""
+    return wardrobe.dress(figure, wardrobe_colour, TORSO_BAND)
 
 
 def hue_rotate(img: Image.Image, degrees: float) -> Image.Image:

@@ -53,7 +53,8 @@ from slate.media import colour_distance, colour_stats, load_rgb
 from slate.media.content import content_fault
 from slate.media.continuity import palette_continuity
 from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
-from slate.providers.local_draw import PANEL_VIEWS, band_rows, dominant_colour, dress, view_cell
+from slate.media.wardrobe import band_rows, dominant_colour
+from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
 from slate.providers.local_blocking import Figure, block
 from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
                                                 read_turnaround)
@@ -172,6 +173,24 @@ class LocalJudge:
         if self.book is None or not self.book.is_file():
             return []
         return [json.loads(line) for line in self.book.read_text().splitlines() if line.strip()]
+
+    # -- what it can read (providers.base.ReadsReferences): asked before a run pays -------------
+    def unreadable_turnaround(self, sheet: Path, character_id: str,
+                              wardrobe_colours: tuple[str | None, ...] = ()) -> str | None:
+        try:
+            read_turnaround(sheet, character_id)
+            for colour in wardrobe_colours:
+                _figure_palette(str(sheet), character_id, colour)   # no colour covering a tenth of a head
+        except Unjudgeable as exc:
+            return str(exc)
+        return None
+
+    def unreadable_plate(self, plate: Path, location_id: str, size: tuple[int, int]) -> str | None:
+        try:
+            read_plate(plate, location_id, size)
+        except Unjudgeable as exc:
+            return str(exc)
+        return None
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:

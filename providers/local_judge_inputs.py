@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, TORSO_BAND, VIEWS
-from slate.providers.local_draw import PANEL_VIEWS, band_rows
+from slate.media.wardrobe import band_rows
+from slate.providers.local_draw import PANEL_VIEWS
 
 ASPECT_TOL = 0.02       # 1280x720 plates frame 854x480 panels (0.08% apart); a 4:3 plate is 25%
 MIN_FIGURE_ROWS = 20    # below this the head band is a row or two: no colours to count

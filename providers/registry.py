@@ -34,8 +34,9 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
+from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, Storage, VideoGenerator
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError, TakesReferences
+from slate.providers.storage_local import LocalStorage
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
-           "discover",
+           "board_painter", "discover",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "storage_for", "video_provider"]
 
@@ -313,6 +314,16 @@ def judge_provider(ref: ModelRef | str, storage: Storage | None = None, settings
     if spec.judge is None:
         raise _offers_no(spec, "judge")
     return spec.judge(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+
+
+def board_painter(storage: Storage) -> LaysOutReferences:
+    """What lays a reference shot's references out as its board (providers.base.LaysOutReferences):
+    the local painter, whatever the run's models — free, offline, and the picture the local video
+    model would start the clip from."""
+    painter = image_provider("local", storage)
+    if not isinstance(painter, LaysOutReferences):
+        raise UnknownProvider("the local provider lays out no reference board")
+    return painter
 
 
 # -- a provider's own settings -------------------------------------------------------------------

@@ -334,7 +334,7 @@ class EmbeddedServer:
         self.home = home
         self.log_path = home / LOG_NAME
         self.port = 0
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._turn: int | None = None   # the start lock's file, held from the start until it answers
         self._log_from = 0              # where this server's lines begin in the shared log
 
@@ -371,7 +371,7 @@ class EmbeddedServer:
             os.close(self._turn)   # closing the descriptor lets the lock go
             self._turn = None
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         self.port = free_port()
         env = {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_UI_ENABLED": "0",
                "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1", PARENT: str(os.getpid())}
@@ -387,6 +387,7 @@ class EmbeddedServer:
                 [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1",
                  "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        return self.proc
 
     def healthy(self) -> bool:
         return healthy(self.api_url)
@@ -395,19 +396,20 @@ class EmbeddedServer:
         """Until the server answers; then (`adopt`) every Prefect client of this process talks to it."""
         deadline = time.monotonic() + timeout
         try:
-            if self.proc is None:   # another run's server of this home was starting: our turn now
+            proc = self.proc
+            if proc is None:   # another run's server of this home was starting: our turn now
                 self._take_turn(block=True, deadline=deadline)
-                self._spawn()
+                proc = self._spawn()
             tries = 0
             while not self.healthy():
-                code = self.proc.poll()
+                code = proc.poll()
                 if code is not None:
                     tail = self.log_tail()
                     tries += 1
                     retry = "address already in use" in tail.lower() or \
                         any(w in tail.lower() for w in MIGRATION_WORDS)
                     if retry and tries < START_TRIES:  # its port was taken, or another server migrated with it
-                        self._spawn()
+                        proc = self._spawn()
                         continue
                     raise RuntimeError(f"the embedded Prefect server exited ({code}); its log, "
                                        f"{self.log_path}:\n{tail}")

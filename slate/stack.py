@@ -77,7 +77,7 @@ def read(project: Path) -> Stack | None:
 WORDS = {"server": STACK_FACTORY, "worker": "prefect"}
 
 
-def _ours(pid: int, word: str = "prefect") -> bool:
+def is_ours(pid: int, word: str = "prefect") -> bool:
     """The process under `pid` is alive and is one of ours (not a recycled id)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -90,18 +90,19 @@ def _ours(pid: int, word: str = "prefect") -> bool:
 def running(project: Path) -> Stack | None:
     """The stack of this project when every process it recorded lives and the server answers."""
     stack = read(project)
-    if stack and stack.pids and all(_ours(pid, WORDS.get(role, "prefect")) for role, pid in stack.pids.items()) \
+    if stack and stack.pids and all(is_ours(pid, WORDS.get(role, "prefect")) for role, pid in stack.pids.items()) \
             and healthy(stack.api_url):
         return stack
     return None
 
 
-def _prefect() -> list[str]:
-    # The prefect of this interpreter's environment (the venv slate runs from).
+def prefect_command() -> list[str]:
+    """How to start prefect: the prefect of this interpreter's environment (the venv slate runs from)."""
     return [sys.executable, "-m", "prefect"]
 
 
-def _start(argv: list[str], log: Path, env: dict, cwd: Path) -> subprocess.Popen:
+def start_detached(argv: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    """A process of the stack (or a studio's), started apart from this one, its output to `log`."""
     with open(log, "ab") as out:
         # Own session: its own process group, so `down` stops it and its children together,
         # and a Ctrl-C in the terminal that ran `slate up` does not reach it.
@@ -109,7 +110,9 @@ def _start(argv: list[str], log: Path, env: dict, cwd: Path) -> subprocess.Popen
                                 cwd=cwd, start_new_session=True)
 
 
-def _env(home: Path, api_url: str | None = None) -> dict:
+def stack_env(home: Path, api_url: str | None = None) -> dict[str, str]:
+    """The environment a stack's process starts in: this one, with its own Prefect home (never the
+    user's ~/.prefect) and, for a worker, the server it talks to."""
     env = dict(os.environ)
     env.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                 "PREFECT_LOGGING_COLORS": "false"})
@@ -132,7 +135,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
             f"{', '.join(f'{k} {v}' for k, v in found.pids.items())})")
         return found
     known = read(project)
-    if known and _ours(known.pids.get("server", 0), WORDS["server"]) and healthy(known.api_url):
+    if known and is_ours(known.pids.get("server", 0), WORDS["server"]) and healthy(known.api_url):
         # The server lives but its worker died (killed, or the machine's OOM killer): a new
         # worker, the same server — its runs, schedules and a crashed run's Retry are kept.
         known.pids["worker"] = _start_worker(project, known).pid
@@ -152,7 +155,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
     stack = Stack(film=film.film.id, pool=register.pool_name(film.film.id), api_url=api_url, ui_url=ui_url,
                   started_at=started)
-    server_env = _env(home)
+    server_env = stack_env(home)
     server_env["PREFECT_UI_API_URL"] = api_url
     # SQLite under a busy machine: a write may wait on the lock longer than Prefect's 10 s
     # default, and the UI then shows "Something went wrong" for a run it did not create.
@@ -161,9 +164,9 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     # `prefect server start`'s own app, with busy SQLite answers retried in the server (slate/server.py):
     # a busy database lost a person's click on Resume.
     server_env["PREFECT__SERVER_FINAL"] = "1"
-    server = _start([sys.executable, "-m", "uvicorn", "--factory", STACK_FACTORY, "--host", "127.0.0.1",
-                     "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "5"],
-                    folder / "server.log", server_env, folder)
+    server = start_detached([sys.executable, "-m", "uvicorn", "--factory", STACK_FACTORY, "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "5"],
+                            folder / "server.log", server_env, folder)
     stack.pids["server"] = server.pid
     _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
     deadline = time.time() + HEALTH_TIMEOUT
@@ -192,12 +195,12 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
 def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:
     from slate.deployments.automations import HEARTBEAT_SECONDS
     folder = stack_dir(project)
-    env = _env(folder / "home", stack.api_url)
+    env = stack_env(folder / "home", stack.api_url)
     # Heartbeats from every run the worker starts, so the zombie automation can see one die.
     env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_SECONDS)
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(WORKER_QUERY_SECONDS))
-    return _start(_prefect() + ["worker", "start", "--pool", stack.pool, "--type", "process",
-                                "--name", f"{stack.pool}-worker"], folder / "worker.log", env, folder)
+    return start_detached(prefect_command() + ["worker", "start", "--pool", stack.pool, "--type", "process",
+                                             "--name", f"{stack.pool}-worker"], folder / "worker.log", env, folder)
 
 
 def _setup(project: Path, stack: Stack, home: Path, zombie_window: int) -> None:
@@ -242,7 +245,7 @@ def down(project: Path, *, say=print) -> list[int]:
     stopped = []
     for role in ("worker", "server"):
         pid = stack.pids.get(role)
-        if pid is not None and _ours(pid, WORDS[role]):
+        if pid is not None and is_ours(pid, WORDS[role]):
             stopped.extend(stop(pid))
     (stack_dir(project) / RECORD).unlink(missing_ok=True)
     say(f"slate stack of {stack.film} stopped (pids {', '.join(map(str, stopped)) or 'none alive'})")

@@ -33,6 +33,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from uuid import UUID
 
 from slate import stack as film_stack
 
@@ -138,7 +139,7 @@ def _word(role: str) -> str:
 
 def running(project: Path) -> Studio | None:
     studio = read(project)
-    if studio and studio.pids and all(film_stack._ours(pid, _word(role)) for role, pid in studio.pids.items()) \
+    if studio and studio.pids and all(film_stack.is_ours(pid, _word(role)) for role, pid in studio.pids.items()) \
             and film_stack.healthy(studio.api_url):
         return studio
     return None
@@ -297,8 +298,8 @@ def _start_s3(project: Path, studio: Studio, identity: dict[str, str]) -> None:
                                "-s3.port.iceberg": 0, "-s3.port.lance": 0, "-master.volumeSizeLimitMB": 64,
                                "-volume.max": 0})
     cmd[0] = str(weed_binary())
-    env = {**film_stack._env(folder / "home"), **identity}   # weed's admin identity, from its environment
-    studio.pids["s3"] = film_stack._start(cmd, folder / "s3.log", env, folder).pid
+    env = {**film_stack.stack_env(folder / "home"), **identity}   # weed's admin identity, from its environment
+    studio.pids["s3"] = film_stack.start_detached(cmd, folder / "s3.log", env, folder).pid
     studio.s3_endpoint = f"http://127.0.0.1:{ports['-s3.port']}"
     _save(project, studio)
 
@@ -307,12 +308,12 @@ def _start_server(project: Path, studio: Studio) -> None:
     folder = film_stack.stack_dir(project)
     port = film_stack.free_port()
     studio.api_url, studio.ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
-    env = film_stack._env(folder / "home")
+    env = film_stack.stack_env(folder / "home")
     env.update({"PREFECT_API_DATABASE_CONNECTION_URL": _database_url(studio, "prefect", "postgresql+asyncpg"),
                 "PREFECT_UI_API_URL": studio.api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     env.setdefault(film_stack.SLOT_WAIT, str(film_stack.SLOT_WAIT_SECONDS))
-    cmd = film_stack._prefect() + argv(service("prefect"), {"--host": "127.0.0.1", "--port": port})[1:]
-    studio.pids["prefect"] = film_stack._start(cmd, folder / "server.log", env, folder).pid
+    cmd = film_stack.prefect_command() + argv(service("prefect"), {"--host": "127.0.0.1", "--port": port})[1:]
+    studio.pids["prefect"] = film_stack.start_detached(cmd, folder / "server.log", env, folder).pid
     _save(project, studio)
 
 
@@ -423,14 +424,14 @@ def _start_worker(project: Path, studio: Studio, role: str, shared: dict[str, st
     folder = film_stack.stack_dir(project)
     own = folder / role                     # its working folder and its Prefect home: nothing shared
     own.mkdir(exist_ok=True)
-    env = film_stack._env(own / "home", studio.api_url)
+    env = film_stack.stack_env(own / "home", studio.api_url)
     env.update(shared)
     env.update({"SLATE_POOL": studio.pool, "SLATE_WORKDIR": str(own / "work"),
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS)})
     env.setdefault("PREFECT_WORKER_QUERY_SECONDS", str(film_stack.WORKER_QUERY_SECONDS))
-    cmd = film_stack._prefect() + argv(service("worker"), {"--pool": studio.pool, "--type": "process",
-                                                           "--limit": studio.limit or WORKER_LIMIT})[1:]
-    studio.pids[role] = film_stack._start(cmd, folder / f"{role}.log", env, own).pid
+    cmd = film_stack.prefect_command() + argv(service("worker"), {"--pool": studio.pool, "--type": "process",
+                                                                  "--limit": studio.limit or WORKER_LIMIT})[1:]
+    studio.pids[role] = film_stack.start_detached(cmd, folder / f"{role}.log", env, own).pid
     studio.workdirs[role] = str(own / "work")
 
 
@@ -469,6 +470,8 @@ def push(project: Path, studio: Studio):
     from slate.providers.storage import push_film
     from slate.providers.storage_s3 import S3Storage
     storage = project_settings(project).storage
+    if not storage.bucket:   # `up` refused to start without one; the film's slate.toml lost it since
+        raise RuntimeError(f"{project / 'slate.toml'}: the studio keeps the film in a bucket: [storage] names none")
     store = S3Storage(project, bucket=storage.bucket, prefix=storage.prefix, film=studio.film,
                       client=_s3_client(s3_env(project, studio)))
     return push_film(project, store)
@@ -478,13 +481,16 @@ def start_film_run(studio: Studio, options=None, project: str | None = None) -> 
     """A run of the film's `film` deployment (its scenes fan out as `scene` runs on any worker),
     as the UI's Run button makes one; its id. It carries the options told (a RunOptions) and
     nothing else: the deployment's project and the film's settings keep their say."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
-    parameters: dict = {} if project is None else {"project": project}
+    parameters: dict[str, object] = {} if project is None else {"project": project}
     if options is not None:
         parameters["options"] = options.model_dump(mode="json")
     with temporary_settings({PREFECT_API_URL: studio.api_url}):
         run = run_deployment("film/film", parameters=parameters, timeout=0, as_subflow=False)
+    if not isinstance(run, FlowRun):   # Prefect answers a coroutine inside an event loop; this is called outside one
+        raise RuntimeError("start_film_run was called inside an event loop: await prefect's arun_deployment there")
     return str(run.id)
 
 
@@ -500,7 +506,7 @@ def wait_for_run(studio: Studio, run_id: str, timeout: float | None = None, ever
     told: set[str] = set()
     with temporary_settings({PREFECT_API_URL: studio.api_url}), get_client(sync_client=True) as client:
         while True:
-            run = client.read_flow_run(run_id)
+            run = client.read_flow_run(UUID(run_id))
             if (run.state and run.state.is_final()) or (deadline is not None and time.time() > deadline):
                 return run
             if on_wait is not None:
@@ -556,12 +562,14 @@ def who_ran(project: Path, api_url: str) -> dict[str, str]:
                                   limit=50)
         events = list(page.events)
         while page.next_page:
-            page = client.read_events_page(page.next_page)
+            page = client.read_events_page(str(page.next_page))
             events += page.events
     roles = {name: role for role, name in worker_names(project).items()}
     out = {}
     for event in events:
         worker = event.resource.get("prefect.resource.name")
+        if worker is None:   # a submitted-flow-run event always names its worker; one that did not names no one
+            continue
         for related in event.related:
             if related.role == "flow-run":
                 out[related.id.removeprefix("prefect.flow-run.")] = roles.get(worker, worker)
@@ -581,7 +589,7 @@ def down(project: Path, *, say=print) -> list[int]:
     # All at once (the workers signalled first): one grace period, not one per service — weed
     # alone takes ~25 s to stop on SIGTERM and is killed after the grace like any other.
     roles = sorted(r for r in studio.pids if r.startswith("worker")) + ["prefect", "s3"]
-    ours = [studio.pids[r] for r in roles if r in studio.pids and film_stack._ours(studio.pids[r], _word(r))]
+    ours = [studio.pids[r] for r in roles if r in studio.pids and film_stack.is_ours(studio.pids[r], _word(r))]
     if ours:
         stopped.extend(film_stack.stop(*ours))
     if studio.databases:

@@ -43,9 +43,8 @@ from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.governor.gates import GatePolicy, failing, judge_kind
 from slate.manifests import LoadedFilm
 from slate.manifests.keys import check_key
-from slate.manifests.turnaround import CELL_H, CELL_W, VIEWS
+from slate.manifests.turnaround import BIBLE_PLATE_SIZE, CELL_H, CELL_W, VIEWS
 from slate.providers.base import PanelRequest, ReferenceRequest, fingerprint
-from slate.providers.local_bible import PLATE_SIZE
 from slate.tasks.sheet_check import hold, measured
 
 __all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
@@ -161,7 +160,7 @@ def _prompt(asset: Asset, view: str | None, instruction: str | None) -> str:
 
 
 def _size(asset: Asset) -> tuple[int, int]:
-    return (CELL_W * len(VIEWS), CELL_H) if asset.kind == "character" else PLATE_SIZE
+    return (CELL_W * len(VIEWS), CELL_H) if asset.kind == "character" else BIBLE_PLATE_SIZE
 
 
 def _composite_view(parent: bytes, drawn: bytes, view: str) -> bytes:

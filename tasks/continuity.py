@@ -94,7 +94,7 @@ def _unread_in_rehearsal(run: Run, local: bool, req, prev_req, laid_out: bool, r
     shared = {c.id for c in req.characters} & {c.id for c in prev_req.characters}
     if not shared and prev_req.location_id != req.location_id:
         return None
-    return layout_unreadable(req, refs)
+    return layout_unreadable(run.crew.judge, req, refs)
 
 
 def shares_the_scene(scene, a, b) -> bool:

@@ -1,13 +1,13 @@
 """What the run's judge can read: every reference it will be handed, read as it will read it.
 
-The local judge reads only art drawn by the local provider's geometry (providers/
-local_judge_inputs.py): turnaround sheets of four cells with transparency, flat-coloured
-heads, plates of the panel's shape. A run whose references break one of those rules pays for
-panels and clips and then escalates every shot that uses them with "cannot judge …", one rule
-per run. Here the preflight reads each turnaround and plate a scene uses with the judge's own
-readers — each plate at the shape of every panel size the profile gives the scene's shots (a
-hero run draws critical shots at 1080p) — and turns each refusal into a Problem naming the
-file, the rule and what to do.
+The local judge reads only art drawn by the local provider's geometry: turnaround sheets of
+four cells with transparency, flat-coloured heads, plates of the panel's shape. A run whose
+references break one of those rules pays for panels and clips and then escalates every shot
+that uses them with "cannot judge …", one rule per run. A judge that reads only some art says
+so through its capability (providers.base.ReadsReferences); here the preflight has it read
+each turnaround and plate a scene uses — each plate at the shape of every panel size the
+profile gives the scene's shots (a hero run draws critical shots at 1080p) — and turns each
+refusal into a Problem naming the file, the rule and what to do.
 
 Under `cannot_judge = "warn"` (a rehearsal of the plumbing with art the judge cannot read) the
 same findings are warnings: the run goes on and shows those takes as unjudged.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from slate.manifests import LoadedFilm, Problem
 from slate.manifests.profiles import PROFILES
-from slate.providers.local_judge_inputs import Unjudgeable, read_plate, read_turnaround
+from slate.providers.base import Judge, ReadsReferences
 from slate.tasks.memo import BoundedMemo
 from slate.tasks.references import read_reference, scene_needs
 
@@ -41,19 +41,12 @@ REHEARSED = "a rehearsal: the takes that use it go on, shown UNJUDGED"
 _READ: BoundedMemo[tuple, list[str]] = BoundedMemo("local judge readings", 1024)
 
 
-def _palette(sheet: Path, character_id: str, colour: str | None) -> None:
-    """The judge's flat-colour reading of a sheet's heads (providers/local_judge.py), which raises
-    Unjudgeable when no colour covers a tenth of a head."""
-    from slate.providers.local_judge import _figure_palette
-    _figure_palette(str(sheet), character_id, colour)
-
-
-def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provider: str,
+def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge: Judge,
                    profile: str, cannot_judge: str = "block") -> list[Problem]:
-    """Every reference of these scenes the run's judge would answer "cannot judge" for, one
-    Problem each (a reference used by several scenes, once per reason). None for a vision judge:
-    it is shown the images as they are."""
-    if judge_provider != "local":
+    """Every reference of these scenes the run's `judge` would answer "cannot judge" for, one
+    Problem each (a reference used by several scenes, once per reason). None for a judge that
+    reads any art (a vision judge: it is shown the images as they are)."""
+    if not isinstance(judge, ReadsReferences):
         return []
     problems: list[Problem] = []
     said: set[tuple[str, str]] = set()
@@ -78,7 +71,7 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
                     read += 1  # a file per reading: the judge caches what it read by path
                     sheet = Path(scratch) / f"{read}.img"
                     sheet.write_bytes(data)
-                    known = _reasons(need, sheet, colours, sizes)
+                    known = _reasons(judge, need, sheet, colours, sizes)
                     _READ.put(key, known)
                 for why in known:
                     if (need.key, why) not in said:
@@ -88,30 +81,27 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
     return problems
 
 
-def layout_unreadable(request, refs) -> str | None:
-    """Why the local judge could not lay out `request` from its references (the plate at the
-    panel's size, each character's sheet), or None: a rehearsal's continuity gate calls such a
-    cut unjudged instead of holding it to the two frames' colours alone."""
-    try:
-        read_plate(Path(refs.plate), request.location_id, (request.width, request.height))
-        for ch in request.characters:
-            if ch.id in refs.turnarounds:
-                read_turnaround(Path(refs.turnarounds[ch.id]), ch.id)
-    except Unjudgeable as exc:
-        return str(exc)
-    return None
+def layout_unreadable(judge: Judge, request, refs) -> str | None:
+    """Why the run's `judge` could not lay out `request` from its references (the plate at the
+    panel's size, each character's sheet), or None (also for a judge that reads any art): a
+    rehearsal's continuity gate calls such a cut unjudged instead of holding it to the two
+    frames' colours alone."""
+    if not isinstance(judge, ReadsReferences):
+        return None
+    why = judge.unreadable_plate(Path(refs.plate), request.location_id, (request.width, request.height))
+    for ch in request.characters:
+        if why is None and ch.id in refs.turnarounds:
+            why = judge.unreadable_turnaround(Path(refs.turnarounds[ch.id]), ch.id)
+    return why
 
 
-def _reasons(need, path: Path, colours: tuple, sizes: set[tuple[int, int]]) -> list[str]:
+def _reasons(judge: ReadsReferences, need, path: Path, colours: tuple, sizes: set[tuple[int, int]]) -> list[str]:
     """Why the judge could not read this reference, as it would say it (nothing when it can)."""
-    try:
-        if need.kind == "character":
-            read_turnaround(path, need.ident)
-            for colour in colours:
-                _palette(path, need.ident, colour)
-            return []
-        for size in sorted(sizes):   # one line a plate: the sizes of a profile share a shape or two
-            read_plate(path, need.ident, size)
-        return []
-    except Unjudgeable as exc:
-        return [str(exc)]
+    if need.kind == "character":
+        why = judge.unreadable_turnaround(path, need.ident, colours)
+        return [why] if why is not None else []
+    for size in sorted(sizes):   # one line a plate: the sizes of a profile share a shape or two
+        why = judge.unreadable_plate(path, need.ident, size)
+        if why is not None:
+            return [why]
+    return []

@@ -29,7 +29,7 @@ from slate.media.dailies import dailies_scores, scaled, watch
 from slate.media.motion import motion_scores
 from slate.media.presence import presence_scores
 from slate.media.sheet import read_sheet
-from slate.providers.local_draw import dress
+from slate.media.wardrobe import dress
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
@@ -163,4 +163,4 @@ def _figure(path: str, wardrobe_colour: str | None) -> np.ndarray:
     x0, y0, x1, y1 = view.box
     rgba = np.array(sheet.crop((x0, y0, x1, y1)))
     rgba[..., 3] = np.where(view.bins >= 0, 255, 0)
-    return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour))
+    return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour, SHEET.torso))

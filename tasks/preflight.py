@@ -42,7 +42,7 @@ from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.profiles import PROFILES
 from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
-from slate.providers.registry import UnknownProvider, lineup, provider_settings, storage_for
+from slate.providers.registry import UnknownProvider, judge_provider, lineup, provider_settings, storage_for
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
@@ -141,7 +141,8 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
             pass  # its own problem line below
         # What the run's judge will be handed and could not read: refused now, or, when the
         # person rehearses with `cannot_judge = "warn"`, said and let through as unjudged.
-        unreadable = judge_problems(storage_for(root), film, scenes, judge, settings.profile, settings.cannot_judge)
+        reader = judge_provider(lineup(settings).judge, storage_for(root), settings)
+        unreadable = judge_problems(storage_for(root), film, scenes, reader, settings.profile, settings.cannot_judge)
         (warnings if settings.cannot_judge == "warn" else problems).extend(unreadable)
     for scene_id in scenes:
         if whole is None or scene_id in whole:   # a scene read in part has other dissolves

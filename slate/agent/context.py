@@ -92,7 +92,7 @@ def prompt(session: Session, scene: str, shot: str, stage: str = "panel", model:
             "lint": [{"severity": f.severity, "rule": f.rule, "message": f.message} for f in found]}
 
 
-def references(session: Session, scene: str, shot: str) -> list[tuple[dict, bytes | None]]:
+def references(session: Session, scene: str, shot: str) -> list[tuple[dict[str, object], bytes | None]]:
     """Each reference the shot uses, with its bytes (None, and why, when it cannot be read)."""
     from slate.providers.errors import ReferenceMissing
     from slate.providers.registry import storage_for
@@ -101,7 +101,7 @@ def references(session: Session, scene: str, shot: str) -> list[tuple[dict, byte
     wanted = {("character", c) for c in s.characters} | {("location", sc.location_of(s))} | \
              {("panel override", s.id)}
     storage = storage_for(session.root)
-    out = []
+    out: list[tuple[dict[str, object], bytes | None]] = []
     for need in scene_needs(session.film, scene):
         if (need.kind, need.ident) not in wanted:
             continue

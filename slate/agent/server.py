@@ -39,7 +39,7 @@ from slate.governor.money import fmt_usd
 from slate.manifests.options import RunOptions, option_names
 from slate.agent import context
 from slate.agent.session import Refused, Session, scrub
-from slate.manifests.turnaround import VIEWS
+from slate.manifests.turnaround import View
 
 #: What the agent is told when it connects: the levers, so it does not go looking for others.
 INSTRUCTIONS = """slate renders one film: storyboard panels, gates, video clips, a cut.
@@ -111,7 +111,9 @@ def build(session: Session) -> MCPServer:
     mcp = MCPServer(name="slate", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
     root = str(session.root)
     profiles = session.allowed_profiles()
-    Profile = Literal[profiles]  # the run tool's schema offers only what the person allowed
+    # The run tool's schema offers only what the person allowed: a type made at run time (the SDK
+    # reads it from the tool's signature), so to a type checker a value.
+    Profile: object = Literal[profiles]
 
     def add(fn: Callable, description: str) -> None:
         # Hints for the client (e.g. to ask its user before a call): only run spends, only stop ends something.
@@ -232,7 +234,7 @@ def build(session: Session) -> MCPServer:
                      "the judge's reasons, a provider's refusal in its own words, and what a person can do.")
 
     # -- the bible workshop: new versions only; promoting one is a person's (slate bible approve)
-    def turnaround(character: str, fix_view: Optional[Literal[VIEWS]] = None,
+    def turnaround(character: str, fix_view: Optional[View] = None,
                    from_version: Optional[int] = None) -> Any:
         return session.make_version(["turnaround", root, character, *_given(fix=fix_view, from_=from_version)])
     add(turnaround, "Make a new version of a character's turnaround sheet from the bible's locked description, or "
@@ -252,7 +254,7 @@ def build(session: Session) -> MCPServer:
                   "parent, model, cost, reference-gate scores and which one is canonical.")
 
     def report(run_id: Optional[str] = None) -> Any:
-        out = [_cli(session, "status", root), _cli(session, "report", root)]
+        out: list[str | dict[str, object]] = [_cli(session, "status", root), _cli(session, "report", root)]
         if run_id is not None:
             r = session.run(run_id)
             out.append({"run_id": r.id, "state": r.state(), "output": r.output(400)})

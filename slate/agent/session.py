@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -156,14 +157,15 @@ class Session:
         from slate.governor.estimate import estimate_film, lineup_pricing
         from slate.providers.registry import lineup
         from slate.settings import project_settings
-        from slate.tasks.plan import plan_from_project
+        from slate.tasks.plan import ShotPlan, plan_from_project
         from slate.tasks.preflight import settings_overrides
         scenes = list(options.scenes)
         settings = project_settings(self.root, **settings_overrides(self.told(options)))
         pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
         from slate.manifests.settings import model_audio
-        plans = {sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
-                 for sid in (scenes or self.scene_ids())}
+        plans: dict[str, Sequence[ShotPlan]] = {
+            sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
+            for sid in (scenes or self.scene_ids())}
         return estimate_film(plans, pricing, self.cap).total
 
     # -- runs ---------------------------------------------------------------------------------

@@ -9,28 +9,17 @@ It must never print a key, and never promote without printing first what the old
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say
+from slate.commands.shared import console, err, load_or_exit, say, settings_or_exit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
 
 
-def _settings_or_exit(directory: Path):
-    from slate.manifests import ManifestError
-    from slate.settings import project_settings
-    try:
-        return project_settings(directory)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
-
-
-def _fail(exc: Exception, code: int = 2):
+def _fail(exc: Exception | str, code: int = 2) -> NoReturn:
     err.print(str(exc), markup=False, highlight=False)
     raise typer.Exit(code)
 
@@ -45,12 +34,14 @@ def _say_version(rec: dict) -> None:
         f"{rec['key']}")
 
 
-def _make(directory: Path, name: str, kind: str, model, view, parent, instruction) -> None:
+def _make(directory: Path, name: str, kind: str, model: str | None, view: str | None, parent: int | None,
+          instruction: str | None) -> dict[str, Any]:
+    """One version made (tasks/bible.py make_version) and said; its record."""
     from slate.governor.chokepoint import RunHalted
     from slate.providers.errors import ProviderError
     from slate.tasks.bible import BibleError, asset_of, make_version
     film = load_or_exit(directory)
-    settings = _settings_or_exit(directory)
+    settings = settings_or_exit(directory)
     from slate.tasks.recipe import lint_line
     line = lint_line(f"{kind} '{name}': --edit", instruction) if instruction else None
     if line:
@@ -141,7 +132,7 @@ def approve(directory: Path, asset: str, version: int = typer.Option(..., "--ver
     from slate.providers.registry import storage_for
     from slate.tasks.bible import BibleError, asset_of, impact, promote, version as get_version
     film = load_or_exit(directory)
-    settings = _settings_or_exit(directory)
+    settings = settings_or_exit(directory)
     storage = storage_for(directory)
     try:
         a = asset_of(film, asset)

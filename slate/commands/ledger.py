@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from slate.commands.shared import console, err, load_or_exit
+from slate.providers.storage_local import LocalStorage
 
 
 def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
@@ -97,16 +98,17 @@ def _where_jobs_are(name: str) -> str:
         return "the job the provider made for it"
 
 
-def _makes_jobs(row) -> bool:
+def _makes_jobs(row, storage: LocalStorage) -> bool:
     """Whether this call's stage, at its provider, is a job one can attach (a clip; a panel of a
-    provider whose panels are jobs — Replicate, fal), rather than one request and its answer."""
+    provider whose panels are jobs — Replicate, fal), rather than one request and its answer.
+    `storage`: the film's, which the provider is built with (it is only asked what it offers)."""
     if row.stage == "video":
         return True
     if row.stage != "panel" or row.provider == "local":
         return False
     from slate.providers.registry import image_provider
     try:
-        return hasattr(image_provider(f"{row.provider}:{row.model}", None), "submit_panel")
+        return hasattr(image_provider(f"{row.provider}:{row.model}", storage), "submit_panel")
     except Exception:  # noqa: BLE001 — an unknown provider or model: nothing to attach to
         return False
 
@@ -125,6 +127,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
     from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     ledger = Ledger.for_project(directory.resolve())
+    storage = LocalStorage(directory)
     if call is None:
         person, by_itself = ledger.to_reconcile(film=film.film.id)
         for r in by_itself:
@@ -138,7 +141,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
             console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  "
                           f"{fmt_usd(r.estimate)}  sent {r.submitted_at or r.created_at:%Y-%m-%d %H:%M:%S} UTC  "
                           f"{r.error_message or ''}", highlight=False, markup=False)
-            if _makes_jobs(r):
+            if _makes_jobs(r, storage):
                 where = _where_jobs_are(r.provider)
                 console.print(f"    find {where}; then --call {r.call_id} --job JOB_ID, or --failed if none was made",
                               highlight=False, markup=False)
@@ -159,7 +162,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
     what = f"shot {row.shot} {row.stage} take {row.take} ({row.provider}:{row.model})"
     try:
         if job:
-            if not _makes_jobs(row):
+            if not _makes_jobs(row, storage):
                 err.print(f"{call}: {what} is one request and one answer, with no job to attach: use --lost (it ran, "
                           f"its answer is lost) or --failed (it never ran)", markup=False, highlight=False)
                 raise typer.Exit(2)

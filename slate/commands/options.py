@@ -39,6 +39,8 @@ def _kind(name: str) -> Any:
 
 def _typer_option(name: str, help: str | None = None) -> inspect.Parameter:
     told, field = told_of(name), RunOptions.model_fields[name]
+    if told.flag is None:
+        raise ValueError(f"{name} is not told on the command line (it has no flag)")
     kind = _kind(name)
     if told.joined and kind is str:
         kind = list[str]

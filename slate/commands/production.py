@@ -17,9 +17,9 @@ def report(directory: Path, out: Optional[Path] = typer.Option(None, "--out", he
     """Write the production report: every shot's panels, keyframes, clips, verdicts, prompts,
     references, takes and costs; the bible with its versions; the coverage of references."""
     from slate.providers.registry import storage_for
-    from slate.commands.bible import _settings_or_exit
+    from slate.commands.shared import settings_or_exit
     from slate.tasks.production_report import build
     film = load_or_exit(directory)
-    settings = _settings_or_exit(directory)
+    settings = settings_or_exit(directory)
     page = build(directory, film, settings, storage_for(directory), out)
     say(f"report: {page}")

@@ -8,6 +8,7 @@ It must never spend, and never print a key.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -68,9 +69,9 @@ def _coverage(directory: Path) -> None:
     steps += [(f"{film.film.bible}: locations[{j}].recipe[{i}]", text)
               for j, loc in enumerate(film.bible.locations) for i, text in enumerate(loc.recipe)]
     for where, text in steps:
-        line = lint_line(where, text)
-        if line:
-            console.print(f"warning: {line}", markup=False, highlight=False)
+        warning = lint_line(where, text)
+        if warning:
+            console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 @run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
@@ -87,7 +88,7 @@ def estimate(directory: Path, options: RunOptions):
     from slate.providers.registry import UnknownProvider, lineup
     from slate.manifests.settings import model_audio
     from slate.settings import project_settings
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.plan import ShotPlan, plan_from_project
     film = load_or_exit(directory)
     try:
         settings = project_settings(directory, **settings_overrides(options))
@@ -103,7 +104,7 @@ def estimate(directory: Path, options: RunOptions):
     except RateError as exc:
         err.print(f"rate card: {exc}", markup=False)
         raise typer.Exit(2)
-    plans = {}
+    plans: dict[str, Sequence[ShotPlan]] = {}
     for _, sc in film.scenes:
         if options.scenes and sc.id not in options.scenes:
             continue
@@ -162,13 +163,14 @@ def doctor(directory: Path, options: RunOptions):
     from slate.providers.registry import lineup
     from slate.manifests.settings import model_audio
     from slate.tasks.doctor import blocking, doctor as run_doctor, line
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.plan import ShotPlan, plan_from_project
     checked = preflight_or_exit(directory, options)
     settings, film = checked.settings, checked.film
     chosen = lineup(settings)
-    plans = {sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),
-                                   video_model=str(chosen.video), audio=model_audio(settings))
-             for sc in checked.scenes}
+    plans: dict[str, Sequence[ShotPlan]] = {
+        sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),
+                              video_model=str(chosen.video), audio=model_audio(settings))
+        for sc in checked.scenes}
     total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
     findings = run_doctor(directory.resolve(), settings, estimate=total)
     for f in findings:

@@ -22,7 +22,7 @@ class LiveTable:
     """A live table of shots: what each is doing, take by take (a scene column once two scenes
     run: their shot ids may repeat)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.rows: dict[tuple[str, str], dict] = {}
         self.finishing: dict[str, float] = {}   # scene -> share of its finishing pass done
         self.started = time.time()
@@ -64,7 +64,7 @@ class LiveTable:
         return t
 
 
-def _say_waiting(event: Event) -> None:
+def say_waiting(event: Event) -> None:
     """A run that waits for a person says so, in one line, whether or not this is a terminal:
     what it waits for and how to answer (flows/approval.py writes the line)."""
     if isinstance(event, WaitingForPerson) and event.line:
@@ -73,7 +73,7 @@ def _say_waiting(event: Event) -> None:
             sys.stdout.flush()   # a log file or a pipe sees it now, not when the run ends
 
 
-def _quiet_prefect_console() -> None:
+def quiet_prefect_console() -> None:
     """Prefect's own console lines off (they still reach the server and the UI): the live table
     and the summary are what a person reads here."""
     import logging
@@ -85,7 +85,7 @@ def _quiet_prefect_console() -> None:
                 handler.setLevel(logging.CRITICAL + 1)
 
 
-def _report(result, state, elapsed: float, directory: Path | None = None, run_id: str | None = None) -> None:
+def report_run(result, state, elapsed: float, directory: Path | None = None, run_id: str | None = None) -> None:
     """What the run made, scene by scene, then the film; a person reads this in the morning.
     With the run's id, what it spent and how many provider calls it made are read from the
     ledger's rows of that run, whatever state it ended in (a halted scene has no result)."""

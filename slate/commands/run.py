@@ -23,7 +23,7 @@ from rich.text import Text
 
 from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
-from slate.commands.report import LiveTable, _quiet_prefect_console, _report, _say_waiting
+from slate.commands.report import LiveTable, quiet_prefect_console, report_run, say_waiting
 from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit
 
 
@@ -126,7 +126,7 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
         return False
     scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]]}) for sc in served.scenes]
     result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
-    _report(result, SimpleNamespace(name="Completed", message=""), time.time() - reel.started)
+    report_run(result, SimpleNamespace(name="Completed", message=""), time.time() - reel.started)
     console.print("unchanged since its last run: every scene and the film's cut served from the can, nothing ran",
                   highlight=False)
     return True
@@ -141,6 +141,8 @@ def _write_reel(reel: _Reel, result) -> None:
     from slate.tasks.reel import write_reel
     try:
         block = SlateBudget.load(block_name(reel.film.film.id))
+        if not isinstance(block, SlateBudget):   # Prefect answers a coroutine only inside an event loop
+            raise TypeError("the budget block was not read: called inside an event loop")
         limits = resolve_limits(reel.film.film.id, project_settings(reel.directory), reel.options.told(), block=block,
                                 save=False)
         write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, limits.takes(), result.output,
@@ -151,13 +153,15 @@ def _write_reel(reel: _Reel, result) -> None:
 
 def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> None:
     server = _start_embedded()  # it starts while slate's flows import
+    from prefect.states import State
+
     from slate.flows.film import film_flow, film_result
     from slate.tasks.run import listen
     if not verbose:
-        _quiet_prefect_console()
+        quiet_prefect_console()
     progress = LiveTable()
     stop = listen(progress)
-    stop_saying = listen(_say_waiting)
+    stop_saying = listen(say_waiting)
     if server is not None:
         server.wait()  # a client call while it is starting would find the server not yet answering
     started = time.time()
@@ -166,6 +170,8 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
             stop_refresh = listen(lambda _e: live.update(progress.table()))
             state = film_flow(project=str(directory.resolve()), options=options, return_state=True)
             stop_refresh()
+            if not isinstance(state, State):   # a flow answers an awaitable only inside an event loop
+                raise TypeError("the film flow was called inside an event loop")
             live.update(progress.table())
         console.line()  # the summary starts below the table, never on its last line
     finally:
@@ -175,10 +181,10 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     result = film_result(state)
     run_id = str(state.state_details.flow_run_id or "") or None
     if result is None:  # refused before anything was made, or a bug (its message says which)
-        _report(None, state, elapsed, directory, run_id)
+        report_run(None, state, elapsed, directory, run_id)
         err.print(Text.assemble((f"{state.name}:", "red"), f" {state.message}"))
         raise typer.Exit(1)
-    _report(result, state, elapsed, directory, run_id)
+    report_run(result, state, elapsed, directory, run_id)
     if reel is not None and state.name == "Completed" and result.output:
         _write_reel(reel, result)
     if store is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["console", "err", "say", "load_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
+__all__ = ["console", "err", "say", "load_or_exit", "settings_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
            "on_stack", "lineup_text"]
 
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
@@ -31,7 +31,7 @@ def say(text: str) -> None:
         sys.stdout.flush()
 
 
-def problems_or_exit(problems, directory: Path) -> None:
+def problems_or_exit(problems, directory: Path | str) -> None:
     """Print every problem, one a line, and exit 1 (nothing when there is none)."""
     if not problems:
         return
@@ -48,6 +48,18 @@ def load_or_exit(directory: Path):
         return load_film(directory)
     except ManifestError as exc:
         problems_or_exit(exc.problems, directory)
+
+
+def settings_or_exit(directory: Path):
+    """The project's settings (slate.toml), or exit 1 naming every problem of them."""
+    from slate.manifests import ManifestError
+    from slate.settings import project_settings
+    try:
+        return project_settings(directory)
+    except ManifestError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 def preflight_or_exit(directory: Path, options=None):
@@ -139,7 +151,10 @@ def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
         try:
             from prefect.settings import PREFECT_API_URL, temporary_settings
             with temporary_settings({PREFECT_API_URL: api}):
-                block = SlateBudget.load(block_name(film_id))
+                loaded = SlateBudget.load(block_name(film_id))
+            if not isinstance(loaded, SlateBudget):   # Prefect answers a coroutine only inside an event loop
+                raise TypeError("the budget block was not read: called inside an event loop")
+            block = loaded
             where = f"the budget block slate-budget/{block_name(film_id)} read from {api}"
         except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
             block = None

@@ -84,7 +84,8 @@ def _stack_runs(stack) -> None:
     for r in started:
         console.print(f"  run {r.name}: {r.state.name if r.state else '?'}", highlight=False)
     for r in upcoming:
-        console.print(f"  next: {r.name} at {r.expected_start_time.isoformat(timespec='minutes')}", highlight=False)
+        when = r.expected_start_time.isoformat(timespec="minutes") if r.expected_start_time else "?"
+        console.print(f"  next: {r.name} at {when}", highlight=False)
 
 
 def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene"),

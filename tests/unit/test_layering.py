@@ -16,6 +16,10 @@ The folders sit at the top of the repository but are installed and imported as s
 a folder by its old top-level name (a module imported as both flows.shot and slate.flows.shot is
 two copies, with two sets of classes and registries); a built wheel's only top-level package is
 slate; and every distribution product code imports is declared in pyproject.toml.
+
+Two rules by module, over every product module's AST: the core knows no vendor (nothing outside
+providers/ imports a module that implements a provider: VENDOR_MODULES below), and no module
+takes another module's private names (`from m import _name`, `m._name`).
 """
 from __future__ import annotations
 
@@ -220,3 +224,150 @@ def test_every_distribution_product_code_imports_is_declared():
     undeclared = [f"{t} ({', '.join(owners.get(t, ['not installed']))})" for t in third
                   if not {_normal(d) for d in owners.get(t, [])} & declared]
     assert not undeclared, undeclared
+
+
+# -- the core knows no vendor --------------------------------------------------------------------
+#: The modules of providers/ that implement a provider — a vendor's: each declares PROVIDER
+#: (local, gemini, replicate, fal, openrouter), or is one provider's own part (the local painter's
+#: drawing, bible, blocking; the local judge, what it reads, its kept verdicts). Only providers/
+#: may import them: the core reaches a provider through the capability Protocols
+#: (providers/base.py) and the registry, never by its module.
+VENDOR_MODULES = {"local", "local_bible", "local_blocking", "local_draw", "local_judge", "local_judge_inputs",
+                  "local_verdicts", "gemini", "replicate", "fal", "openrouter"}
+#: ... and those every layer may import: the contracts, the registry, the error tree, storage,
+#: keys, HTTP and downloads, the prompts and the rubric shared by every vendor.
+SHARED_PROVIDER_MODULES = {"base", "spec", "registry", "errors", "http", "download", "keys", "prompts", "rubric",
+                           "clip_references", "storage", "storage_errors", "storage_local", "storage_s3"}
+VENDORS = {f"slate.providers.{m}" for m in VENDOR_MODULES}
+
+
+def product_modules(root: Path | None = None) -> list[tuple[Path, str]]:
+    """Every product module (the folders and slate's own files, not tests or benchmarks) and its
+    installed name: providers/local.py is slate.providers.local, slate/cli.py is slate.cli."""
+    root = root or ROOT
+    found = []
+    for top, name in [("slate", "slate"), *((f, f"slate.{f}") for f in FOLDERS)]:
+        # rglob does not follow slate/<folder>, a symlink: each folder is walked once, by its own name
+        for path in sorted((root / top).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            parts = path.relative_to(root / top).with_suffix("").parts
+            found.append((path, ".".join([name, *(parts[:-1] if parts[-1] == "__init__" else parts)])))
+    return found
+
+
+def _imports(path: Path, module: str):
+    """(line, module imported from, names taken or None for `import m`) of every import in a file,
+    relative ones resolved against `module` (an __init__.py's module is its package)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, None, alias
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            for alias in node.names:
+                yield node.lineno, base, alias.name, alias
+
+
+def vendor_imports_in(path: Path, module: str) -> list[str]:
+    """Each import of a vendor's module (VENDOR_MODULES) by a module outside providers/: as a
+    module, from it, or named in a string (import_module("slate.providers.local"))."""
+    if module.startswith("slate.providers."):
+        return []
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    seen: dict[tuple[int, str], None] = {}   # an import statement naming a vendor's module, once
+    for line, base, name, _ in _imports(path, module):
+        for target in (base, f"{base}.{name}") if name else (base,):
+            vendor = next((v for v in VENDORS if target == v or target.startswith(v + ".")), None)
+            if vendor:
+                seen[line, vendor] = None
+    wrong = [f"{rel}:{line}: imports {vendor} (a vendor's module: only providers/ may)" for line, vendor in seen]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = re.split(r"[:\s]", node.value, maxsplit=1)[0]
+            if any(name == v or name.startswith(v + ".") for v in VENDORS):
+                wrong.append(f"{rel}:{node.lineno}: names {name} (a vendor's module: only providers/ may)")
+    return wrong
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_imports_in(path: Path, module: str) -> list[str]:
+    """Each private name (`_name`) a module takes from another: `from m import _name`, or
+    `m._name` / `Thing._name` on a name it imported from a module of ours."""
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    wrong, ours = [], set()
+    for line, base, name, alias in _imports(path, module):
+        if name is not None and _private(name):
+            wrong.append(f"{rel}:{line}: imports {name} from {base} (a private name of another module)")
+        if base.split(".")[0] == "slate":
+            ours.add(alias.asname or (name if name is not None else base.split(".")[0]))
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in ours:
+                wrong.append(f"{rel}:{node.lineno}: reaches {ast.unparse(node)} (a private name of another module)")
+    return wrong
+
+
+def test_the_providers_modules_are_each_a_vendors_or_shared():
+    """Every module of providers/ is decided: a vendor's or shared (a new one must be put in one
+    list); every module that declares a PROVIDER is a vendor's."""
+    names = {p.stem for p in (ROOT / "providers").glob("*.py")} - {"__init__"}
+    assert not VENDOR_MODULES & SHARED_PROVIDER_MODULES
+    assert names == VENDOR_MODULES | SHARED_PROVIDER_MODULES, (names - VENDOR_MODULES - SHARED_PROVIDER_MODULES,
+                                                                VENDOR_MODULES | SHARED_PROVIDER_MODULES - names)
+    declares = {n for n in names if re.search(r"^PROVIDER\s*(:[^=\n]*)?=", (ROOT / "providers" / f"{n}.py").read_text(),
+                                              re.MULTILINE)}
+    assert declares and declares <= VENDOR_MODULES, declares - VENDOR_MODULES
+
+
+def test_no_module_outside_providers_imports_a_vendors_module():
+    wrong = [w for path, module in product_modules() for w in vendor_imports_in(path, module)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_takes_another_modules_private_names():
+    wrong = [w for path, module in product_modules() for w in private_imports_in(path, module)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_vendor_and_private_checks_see_each_form(tmp_path):
+    """The two checks above are not blind: each form is caught, with its file and line, and the
+    allowed forms are not."""
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "providers").mkdir()
+    core = tmp_path / "tasks" / "core.py"
+    core.write_text("from slate.providers.local import reference_board\n"       # 1
+                    "import slate.providers.local_judge\n"                         # 2
+                    "from slate.providers import gemini\n"                         # 3
+                    "from ..providers.local_draw import dress\n"                   # 4
+                    "m = 'slate.providers.fal'\n"                                  # 5
+                    "from slate.providers.registry import board_painter\n"        # 6: shared, allowed
+                    "from slate.providers import base, registry\n"                 # 7: allowed
+                    "from slate.tasks.cache import _edge, ContentKey\n"            # 8: private
+                    "from .gate import _verdict\n"                                 # 9: private
+                    "from slate import stack as film_stack\n"                      # 10
+                    "film_stack._start()\n"                                        # 11: reach-in
+                    "import slate.stack\n"                                         # 12
+                    "slate.stack._env()\n"                                         # 13: reach-in
+                    "import os\n"
+                    "os._exit(0)\n"                                                # not ours: allowed
+                    "self._x = film_stack.stack_env\n")                            # own and public: allowed
+    vendor = tmp_path / "providers" / "local.py"
+    vendor.write_text("from slate.providers.local_draw import dress\n")           # inside providers: allowed
+    found = vendor_imports_in(core, "slate.tasks.core") + vendor_imports_in(vendor, "slate.providers.local")
+    private = private_imports_in(core, "slate.tasks.core")
+    assert [f.split(": ", 1)[0].rsplit(":", 1)[1] for f in found] == ["1", "2", "3", "4", "5"], found
+    assert "slate.providers.local_draw" in found[3] and "core.py:1: imports slate.providers.local " in found[0], found
+    assert [f.split(": ", 1)[0].rsplit(":", 1)[1] for f in private] == ["8", "9", "11", "13"], private
+    assert "_verdict from slate.tasks.gate" in private[1], private

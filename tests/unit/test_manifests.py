@@ -410,3 +410,11 @@ def test_accepted_keys_stay_inside_the_project(key: str) -> None:
     resolved = (Path("/project") / key).resolve()
     assert resolved.is_relative_to(Path("/project")) and resolved != Path("/project")
     assert PurePosixPath(key).as_posix() == key  # already normal: one spelling per file
+
+
+def test_the_view_type_names_the_sheets_views():
+    """The agent's tools offer a view by the View type; it names VIEWS, in order, and nothing else."""
+    from typing import get_args
+
+    from slate.manifests.turnaround import VIEWS, View
+    assert get_args(View) == VIEWS
