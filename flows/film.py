@@ -63,6 +63,7 @@ from slate.providers.storage import storage_for
 from slate.tasks.preflight import handed_on, preflight, refused
 from slate.manifests.options import RunOptions
 from slate.tasks.run import open_run, run_of
+from slate.errors import SlateError
 
 
 class FilmResult(BaseModel):
@@ -77,7 +78,7 @@ class FilmStitchMismatch(Exception):
     pass
 
 
-class FilmEnded(Exception):
+class FilmEnded(SlateError):
     """A film run that stopped before it finished: why, and `result`, what was made so far
     (a Failed state's data must be an exception, or Prefect logs a TypeError instead)."""
 

@@ -20,13 +20,14 @@ from PIL import Image
 
 from slate.manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, TORSO_BAND, VIEWS
 from slate.providers.local_draw import PANEL_VIEWS, band_rows
+from slate.errors import SlateError
 
 ASPECT_TOL = 0.02       # 1280x720 plates frame 854x480 panels (0.08% apart); a 4:3 plate is 25%
 MIN_FIGURE_ROWS = 20    # below this the head band is a row or two: no colours to count
 MIN_FRAME_SIDE = 8      # SSIM needs one 8x8 window
 
 
-class Unjudgeable(Exception):
+class Unjudgeable(SlateError):
     """An input the local judge cannot read; the message says what was wrong with it."""
 
 

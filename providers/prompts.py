@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from slate.errors import SlateError
+
 RULES_FILE = "prompt_rules.toml"
 SECTIONS = ("characters", "environment", "camera", "props", "action")
 
@@ -123,7 +125,7 @@ class Rules:
         return next(f for f in self.families if f.name == name)
 
 
-class RulesError(ValueError):
+class RulesError(SlateError, ValueError):
     """A prompt_rules.toml that cannot be read; the message names the file and the entry."""
 
 

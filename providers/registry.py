@@ -35,6 +35,7 @@ from pathlib import Path
 
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
 from slate.providers.storage_local import LocalStorage
+from slate.errors import SlateError
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "discover",
@@ -134,7 +135,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class UnknownProvider(ValueError):
+class UnknownProvider(SlateError, ValueError):
     """A provider or model no module offers. `setting` names the setting that chose it."""
 
     setting: str = "provider"

@@ -47,6 +47,7 @@ from slate.manifests.turnaround import CELL_H, CELL_W, VIEWS
 from slate.providers.base import PanelRequest, ReferenceRequest, fingerprint
 from slate.providers.local_bible import PLATE_SIZE
 from slate.tasks.sheet_check import hold, measured
+from slate.errors import SlateError
 
 __all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
 
@@ -54,7 +55,7 @@ STAGE = "reference"            # the ledger's stage of a version's paid call
 APPROVE_STAGE = "bible_approve"
 
 
-class BibleError(ValueError):
+class BibleError(SlateError, ValueError):
     """Bad input to the workshop: names the asset and the field, before anything is paid."""
 
 
