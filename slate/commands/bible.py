@@ -20,14 +20,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 
 
 def _settings_or_exit(directory: Path):
-    from slate.manifests import ManifestError
+    """The film's settings; a problem in them is a ManifestError, said by the app (slate/cli.py)."""
     from slate.settings import project_settings
-    try:
-        return project_settings(directory)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
+    return project_settings(directory)
 
 
 def _fail(exc: Exception, code: int = 2):

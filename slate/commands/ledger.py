@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from slate.commands.shared import console, err, load_or_exit
+from slate.commands.shared import console, err, load_or_exit, project_or_exit
 
 
 def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
@@ -54,6 +54,7 @@ def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="rem
     """The kill switch: nothing new is submitted while the project's STOP file exists, or while
     the ledger holds a stop for the film (every worker sharing SLATE_LEDGER_URL reads it)."""
     from slate.governor.killswitch import clear_stop, request_stop
+    project_or_exit(directory)   # a STOP file outside any project would stop nothing
     if clear:
         console.print("STOP file removed" if clear_stop(directory) else "no STOP file")
         n = _shared_stop(directory, clear=True)

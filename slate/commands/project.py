@@ -14,7 +14,8 @@ import typer
 from rich.text import Text
 
 from slate.commands.options import run_options
-from slate.commands.shared import console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit
+from slate.commands.shared import (console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit,
+                                   problems_or_exit)
 from slate.manifests.options import RunOptions
 
 
@@ -81,7 +82,7 @@ def estimate(directory: Path, options: RunOptions):
 
     from slate.governor.estimate import estimate_film, lineup_pricing
     from slate.governor.ratecard import RateError
-    from slate.manifests import ManifestError
+    from slate.manifests import Problem
     from slate.providers.errors import ReferenceMissing
     from slate.tasks.preflight import settings_overrides
     from slate.providers.registry import UnknownProvider, lineup
@@ -89,12 +90,11 @@ def estimate(directory: Path, options: RunOptions):
     from slate.settings import project_settings
     from slate.tasks.plan import plan_from_project
     film = load_or_exit(directory)
-    try:
-        settings = project_settings(directory, **settings_overrides(options))
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
+    known = [sc.id for _, sc in film.scenes]
+    problems_or_exit([Problem("command line", None, "--scene", f"unknown scene {s!r} (film has: {', '.join(known)})")
+                      for s in options.scenes if s not in known], directory)
+    # A settings problem is a ManifestError: the app says it, one line a problem (slate/cli.py).
+    settings = project_settings(directory, **settings_overrides(options))
     try:
         pricing = lineup_pricing(directory, lineup(settings), settings.price_as)
     except UnknownProvider as exc:
