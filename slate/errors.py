@@ -22,7 +22,8 @@ SlateError is printed as `error: <message>` and the command exits 1.
     │   SchemaTooNew                             governor/: rate cards, gates, the ledger
     ├── RunNotOpen, BibleError                   tasks/
     ├── SceneEnded, FilmEnded, ApprovalExpired, NotOnTheLot    flows/
-    └── Refused                                  slate/agent/: what an agent may not do
+    ├── Refused                                  slate/agent/: what an agent may not do
+    └── NotAProject                              slate/commands/: a folder that is not there
 
 A class that a caller already caught as a builtin (ValueError, KeyError, OSError, RuntimeError)
 derives from that builtin too, so those clauses keep catching it. tests/unit/test_errors.py fails
