@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say
+from slate.commands.shared import console, err, load_or_exit, say, say_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
@@ -25,8 +25,9 @@ def _settings_or_exit(directory: Path):
     return project_settings(directory)
 
 
-def _fail(exc: Exception, code: int = 2):
-    err.print(str(exc), markup=False, highlight=False)
+def _fail(exc: Exception | str, code: int = 2):
+    """Say what is wrong (`error: ...`) and exit: 2 for a mistake in how the command was called."""
+    say_error(exc)
     raise typer.Exit(code)
 
 

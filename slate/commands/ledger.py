@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from slate.commands.shared import console, err, load_or_exit, project_or_exit
+from slate.commands.shared import console, err, load_or_exit, project_or_exit, say_error
 
 
 def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
@@ -155,7 +155,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
     try:
         row = ledger.find(call)
     except UnknownCall as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        say_error(exc)
         raise typer.Exit(2)
     what = f"shot {row.shot} {row.stage} take {row.take} ({row.provider}:{row.model})"
     try:
@@ -182,5 +182,5 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
             ledger.fail(call, error_class="Reconciled", message="marked failed by slate reconcile")
             console.print(f"{call}: marked failed; the next run may make a new take", highlight=False, markup=False)
     except LedgerStateError as exc:
-        err.print(f"{call}: {exc}", markup=False, highlight=False)
+        say_error(f"{call}: {exc}")
         raise typer.Exit(1)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from slate.commands.options import run_options
 from slate.commands.shared import (console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit,
-                                   problems_or_exit)
+                                   problems_or_exit, say_error)
 from slate.manifests.options import RunOptions
 
 
@@ -98,10 +98,10 @@ def estimate(directory: Path, options: RunOptions):
     try:
         pricing = lineup_pricing(directory, lineup(settings), settings.price_as)
     except UnknownProvider as exc:
-        err.print(f"{exc.setting}: {exc}", markup=False)
+        say_error(f"{exc.setting}: {exc}")
         raise typer.Exit(2)
     except RateError as exc:
-        err.print(f"rate card: {exc}", markup=False)
+        say_error(f"rate card: {exc}")
         raise typer.Exit(2)
     plans = {}
     for _, sc in film.scenes:
@@ -111,7 +111,7 @@ def estimate(directory: Path, options: RunOptions):
             plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps,
                                              audio=model_audio(settings))
         except ReferenceMissing as exc:
-            err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
+            say_error(f"{film.scene_file(sc.id)}: references: {exc}")
             raise typer.Exit(1)
     priced = estimate_film(plans, pricing, settings.run_cap_usd, **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():
