@@ -47,6 +47,8 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field, create_model
 
+from slate.errors import SlateError
+
 APPROVE_CHOICES = ("all shots", "only the shots ticked", "no shot")
 APPROVAL_FILE = "approval.json"
 EXPIRED = "Approval expired"
@@ -81,7 +83,7 @@ class Decision(BaseModel):
                 + (f" (retake allowance {fmt_usd(Decimal(self.allowance))})" if Decimal(self.allowance) else ""))
 
 
-class ApprovalExpired(Exception):
+class ApprovalExpired(SlateError):
     """Nobody answered the approval form in time: nothing was spent on finals."""
 
 

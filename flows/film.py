@@ -55,14 +55,15 @@ from slate.flows import units
 from slate.flows.scene import renders_dir, scene_flow
 from slate.flows.scene_result import SceneResult
 from slate.flows.call_sheet import film_limits, top_run_id
-from slate.media import mismatches, stitch
 from slate.media import probe as probe_media
+from slate.media.cut import Stitching, make_cut
 from slate.media.mp4 import read_track
-from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish
+from slate.media.finish import FinishPlan, FinishShot
 from slate.providers.storage import storage_for
 from slate.tasks.preflight import handed_on, preflight, refused
 from slate.manifests.options import RunOptions
 from slate.tasks.run import open_run, run_of
+from slate.errors import SlateError
 
 
 class FilmResult(BaseModel):
@@ -73,11 +74,7 @@ class FilmResult(BaseModel):
     scenes: list[SceneResult]
 
 
-class FilmStitchMismatch(Exception):
-    pass
-
-
-class FilmEnded(Exception):
+class FilmEnded(SlateError):
     """A film run that stopped before it finished: why, and `result`, what was made so far
     (a Failed state's data must be an exception, or Prefect logs a TypeError instead)."""
 
@@ -129,21 +126,13 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
     target = Path(out)
     tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.film-part.mp4")
     plan = join_plan(clips, fps, width, height, loudness)
+    name = f"stitched film {target.name}"   # what a CutMismatch names
     try:
         if plan is not None:
-            done = finish(plan, tmp)
-            problems = deliverable_problems(done, plan)
-            if problems:
-                raise FilmStitchMismatch(f"stitched film {target.name} " + "; ".join(problems))
-            os.replace(tmp, target)
-            return {"output": str(target), "duration": done.probe.duration, "width": done.probe.width,
-                    "height": done.probe.height, "codec": done.probe.codec}
-        probe = stitch(clips, tmp, transitions=[("cut", 0.0)] * (len(clips) - 1), fps=fps, width=width,
-                       height=height)
-        expected = sum(seconds for _, seconds in clips)
-        problems = mismatches(probe, seconds=expected, width=width, height=height, fps=fps)
-        if problems:
-            raise FilmStitchMismatch(f"stitched film {target.name} " + "; ".join(problems))
+            probe = make_cut(name, plan, tmp).probe
+        else:
+            probe = make_cut(name, Stitching(clips, [("cut", 0.0)] * (len(clips) - 1), fps=fps, width=width,
+                                             height=height), tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -21,11 +21,12 @@ from pathlib import Path
 from slate.manifests.settings import project_settings
 from slate.providers.storage import parse_film_url, publish_renders, pull_film
 from slate.providers.storage_s3 import S3Storage
+from slate.errors import SlateError
 
 WORKDIR = "SLATE_WORKDIR"
 
 
-class NotOnTheLot(ValueError):
+class NotOnTheLot(SlateError, ValueError):
     """A pulled film whose settings do not name the bucket it came from."""
 
 

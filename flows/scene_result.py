@@ -25,6 +25,7 @@ from slate.tasks.run import Run
 from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.can import read_record, write_record
+from slate.errors import SlateError
 
 
 class ShotReport(BaseModel):
@@ -117,7 +118,7 @@ class SceneRound(BaseModel):
     result: SceneResult | None = None
 
 
-class SceneEnded(Exception):
+class SceneEnded(SlateError):
     """A scene run that stopped before it finished (Halted, Stopped, Failed): its message is
     why, and `result` what was made so far. A Failed state's data must be an exception — a
     SceneResult there made Prefect log a TypeError instead of the reason."""

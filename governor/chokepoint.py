@@ -78,6 +78,7 @@ from typing import Any, Final, Literal, NoReturn
 
 from slate.providers.base import JobStatus, Storage
 from slate.providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
+from slate.errors import SlateError
 
 from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
@@ -166,7 +167,7 @@ class CallArtifact:
     reused: bool = False
 
 
-class RunHalted(Exception):
+class RunHalted(SlateError):
     """The run stopped spending (a cap refused a call, or the STOP file appeared): no new
     paid call of this run is admitted. Work already made stays cached."""
 
@@ -175,7 +176,7 @@ class RunHalted(Exception):
         self.kind = kind
 
 
-class ShotHalted(Exception):
+class ShotHalted(SlateError):
     """This shot cannot go on in this run; the rest of the scene does."""
 
 
@@ -213,7 +214,7 @@ class CallBusy(ShotHalted):
             f"its result will be used, not paid for twice.")
 
 
-class JobEnded(Exception):
+class JobEnded(SlateError):
     """A provider job ended without a result (failed or canceled)."""
 
 
@@ -221,7 +222,7 @@ class JobRefused(JobEnded):
     """A provider job ended refused by moderation: never sent again unchanged."""
 
 
-class PaidCallsRefused(RuntimeError):
+class PaidCallsRefused(SlateError, RuntimeError):
     """Paid calls to this provider are switched off here (the test suite's default)."""
 
 
@@ -319,7 +320,7 @@ _ONE_ANSWER_STEP = ("It is one request and one answer, with no job to attach: `s
                     "--lost` if it ran (counted as spent; the next run asks again), `--failed` if it never did")
 
 
-class _AskAgain(Exception):
+class _AskAgain(SlateError):
     """Inside the claim loop: the lost call was closed (AnswerLost); claim the request anew,
     marked as asked again for it."""
 

@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from slate.errors import SlateError
+
 STAGES = ("panel", "keyframe", "continuity", "drift", "reference")
 JUDGE_KINDS = ("local", "vision")
 GATES_FILE = "gates.toml"
@@ -36,7 +38,7 @@ ALWAYS_BLOCKS = ("judgeable",)
 CANNOT_JUDGE = ("block", "warn")   # what "cannot judge" does: escalate, or (a rehearsal) go on unjudged
 
 
-class GatePolicyError(ValueError):
+class GatePolicyError(SlateError, ValueError):
     """A gates.toml that cannot be read: the message names the file and the entry."""
 
 

@@ -32,13 +32,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from slate.errors import SlateError
+
 from .ledger import Ledger
 from .ledger.schema import kill_switch
 
 STOP_FILE = "STOP"
 
 
-class StopRequested(Exception):
+class StopRequested(SlateError):
     """The STOP file is present: nothing new may be submitted."""
 
 

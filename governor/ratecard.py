@@ -24,6 +24,7 @@ from typing import Any, Mapping, TypeVar
 
 from slate.governor.chokepoint import Usage
 from slate.governor.money import usd
+from slate.errors import SlateError
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
            "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION"]
@@ -36,7 +37,7 @@ CONFIDENCES = ("S", "D", "?")
 _T = TypeVar("_T")
 
 
-class RateError(ValueError):
+class RateError(SlateError, ValueError):
     """A call cannot be priced from the card."""
 
 

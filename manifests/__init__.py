@@ -1,8 +1,8 @@
 """slate's manifests: the film's locked source of truth (schema, asset keys, loading) and the
 example film.
 
-Everything else in slate imports this package; it imports nothing of ours, and it never
-touches the network.
+Everything else in slate imports this package; it imports nothing of ours but the error root
+(slate.errors), and it never touches the network.
 """
 
 if __name__ != "slate.manifests":   # the folder is slate/manifests (a symlink); imported bare, it would be a second copy

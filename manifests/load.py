@@ -33,6 +33,8 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from slate.errors import SlateError
+
 from .keys import check_key
 from .schema import (FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene, Shot, Transition,
                      shot_seconds)
@@ -82,7 +84,7 @@ class Problem:
         return f"{self.file}: shot {self.shot}: {self.field}: {self.message}"
 
 
-class ManifestError(Exception):
+class ManifestError(SlateError):
     """One or more problems in a film's manifests, one per line in str().
 
     `partial` is what could still be read (a LoadedFilm of the bible's valid entries and each
@@ -158,7 +160,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-class _OverBudget(yaml.YAMLError):
+class _OverBudget(SlateError, yaml.YAMLError):
     """A document that nests too deep or expands to too many nodes: refused while composing."""
 
     def __init__(self, message: str, mark: Any):

@@ -1,8 +1,8 @@
 """slate.media: ffmpeg and image work as plain functions.
 
 For: rendering, stitching, probing and measuring media. Never: import anything else of
-ours (stdlib, numpy, PIL, imageio_ffmpeg, and ffmpeg-python's graph builder in finish.py only)
-or keep state between calls.
+ours but the error root, slate.errors (stdlib, numpy, PIL, imageio_ffmpeg, and ffmpeg-python's
+graph builder in finish.py only) or keep state between calls.
 """
 
 if __name__ != "slate.media":   # the folder is slate/media (a symlink); imported bare, it would be a second copy

@@ -5,18 +5,20 @@ colour should land.
 For: parsing and range-checking a .cube text (TITLE, DOMAIN_MIN/MAX, LUT_3D_SIZE, then size^3
 rows of three numbers, red changing fastest), and applying it to one RGB triple (trilinear, as
 lut3d's default interpolation does). Never: read a file larger than MAX_CUBE_BYTES, start a
-process, or import anything of ours.
+process, or import anything of ours but the error root (slate.errors).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from slate.errors import SlateError
+
 MAX_CUBE_BYTES = 64 << 20   # a 65-point LUT is ~7 MB of text; anything far past that is not a LUT
 MAX_SIZE = 256
 
 
-class CubeError(ValueError):
+class CubeError(SlateError, ValueError):
     """The .cube does not parse or holds values out of range; `line` is 1-based (0: the whole file)."""
 
     def __init__(self, message: str, line: int = 0):

@@ -2,7 +2,7 @@
 
 For: locating the ffmpeg executable shipped in the imageio-ffmpeg wheel and running it.
 Never: build argument lists (that is commands.py), use a shell, let ffmpeg read a terminal, or
-import anything of ours. This module is the ONLY place in media/ that starts a process.
+import anything of ours but the error root (slate.errors). This module is the ONLY place in media/ that starts a process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import subprocess
 from functools import lru_cache
 
 import imageio_ffmpeg
+
+from slate.errors import SlateError
 
 # How much of a failing command / its stderr to show in str(MediaError): enough to
 # diagnose, short enough for a log line.
@@ -25,7 +27,7 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-class MediaError(Exception):
+class MediaError(SlateError):
     """An ffmpeg run failed. Keeps the full command and stderr for diagnosis."""
 
     def __init__(self, message: str, cmd: list[str], stderr: str = "") -> None:

@@ -36,10 +36,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
+from slate.errors import SlateError
+
 Outcome = Literal["not_run", "failed", "ambiguous"]
 
 
-class ProviderError(Exception):
+class ProviderError(SlateError):
     """Base of the tree. `halts` means the whole run must stop; `retryable` means the same
     request may be sent again *because nothing was run* (never true for an ambiguous POST)."""
 
@@ -141,6 +143,6 @@ def outcome_of(exc: BaseException) -> Outcome:
     return exc.outcome if isinstance(exc, ProviderError) else "ambiguous"
 
 
-class ReferenceMissing(Exception):
+class ReferenceMissing(SlateError):
     """A canonical reference the manifests name is not in storage. Never papered over by
     generating a substitute: the film-maker must approve one."""

@@ -39,12 +39,13 @@ import httpx
 from slate.providers.errors import (AuthenticationFailed, BadRequest, OutOfCredit, ProviderError, ProviderTimeout,
                                     ProviderUnreachable, RateLimited, RefusedByModeration, TransientServerError)
 from slate.providers.keys import redact
+from slate.errors import SlateError
 
 TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
-class FakeEndpointRequired(RuntimeError):
+class FakeEndpointRequired(SlateError, RuntimeError):
     """Under the test suite, a provider's base URL must be this machine (a fake server)."""
 
 

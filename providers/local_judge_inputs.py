@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import CELL_H, CELL_W, HEAD_BAND, TORSO_BAND, VIEWS
+from slate.errors import SlateError
 from slate.media.wardrobe import band_rows
 from slate.providers.local_draw import PANEL_VIEWS
 
@@ -27,7 +28,7 @@ MIN_FIGURE_ROWS = 20    # below this the head band is a row or two: no colours t
 MIN_FRAME_SIDE = 8      # SSIM needs one 8x8 window
 
 
-class Unjudgeable(Exception):
+class Unjudgeable(SlateError):
     """An input the local judge cannot read; the message says what was wrong with it."""
 
 

@@ -30,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from slate.errors import SlateError
+
 RULES_FILE = "prompt_rules.toml"
 SECTIONS = ("characters", "environment", "camera", "props", "action")
 
@@ -125,7 +127,7 @@ class Rules:
         return next(f for f in self.families if f.name == name)
 
 
-class RulesError(ValueError):
+class RulesError(SlateError, ValueError):
     """A prompt_rules.toml that cannot be read; the message names the file and the entry."""
 
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, Storage, VideoGenerator
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
+from slate.errors import SlateError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -144,7 +145,7 @@ def __getattr__(name: str) -> dict[str, object]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class UnknownProvider(ValueError):
+class UnknownProvider(SlateError, ValueError):
     """A provider or model no module offers. `setting` names the setting that chose it."""
 
     setting: str = "provider"

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
     from slate.providers.errors import ProviderError
 
+from slate.errors import SlateError
+
 CAPABILITIES = ("image", "video", "judge")
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
@@ -49,7 +51,7 @@ NAME = re.compile(r"[a-z][a-z0-9]{1,30}")
 _URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
 
 
-class SpecError(ValueError):
+class SpecError(SlateError, ValueError):
     """A provider module's PROVIDER is not a spec the registry can use (said on discovery)."""
 
 

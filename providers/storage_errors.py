@@ -15,8 +15,10 @@ never an access key, a secret or a signature.
 """
 from __future__ import annotations
 
+from slate.errors import SlateError
 
-class StorageError(Exception):
+
+class StorageError(SlateError):
     """Base of the tree; the message starts with what was asked (a key or a cas:// URI)."""
 
 

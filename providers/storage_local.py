@@ -27,6 +27,7 @@ from typing import BinaryIO
 from slate.manifests.keys import check_key
 from slate.manifests.load import NOT_FOUND, locate, read_bounded
 from slate.providers.storage_errors import ObjectCorrupt, ObjectMissing, ObjectTooBig
+from slate.errors import SlateError
 
 CAS_RE = re.compile(r"^cas://([0-9a-f]{64})\.([a-z0-9]{1,8})$")
 
@@ -128,7 +129,7 @@ def _atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
         os.close(dir_fd)
 
 
-class KeyUnreadable(ValueError):
+class KeyUnreadable(SlateError, ValueError):
     """Something is at the key, but it is not a regular file inside the project, or it is over
     the size the caller allows. The message starts with the key."""
 

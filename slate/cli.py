@@ -6,7 +6,9 @@
 
 Each command is a thin call into manifests, tasks, flows and governor; the run options they
 take are declared once (manifests/options.py). This module only sets what must be set before
-Prefect is imported and puts the commands on the app.
+Prefect is imported, puts the commands on the app, and is the one place errors are caught: a
+SlateError (slate/errors.py) that reaches the app is said as `error: <message>` on stderr and
+the command exits 1, never with a traceback; any other exception is a bug and keeps its traceback.
 
 It must never print a key, and never start a paid run before the preflight (tasks/preflight.py)
 found nothing wrong.
@@ -14,8 +16,12 @@ found nothing wrong.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 # The embedded Prefect server starts in a subprocess; on a loaded 2-core machine its default
 # 20 s start-up allowance is not enough (seen: a timeout under a parallel test run).
@@ -29,9 +35,27 @@ install_log_redaction()  # a key read by a provider never reaches a log line
 
 from slate.commands import approve, ledger, project, run, stack, status  # noqa: E402
 from slate.commands import mcp  # noqa: E402
-from slate.commands.shared import console, err  # noqa: E402,F401
+from slate.commands.shared import console, err, say_error  # noqa: E402,F401
+from slate.errors import SlateError  # noqa: E402
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+
+class SlateGroup(TyperGroup):
+    """The app's command group, around every command (the bible's too): a SlateError is said as
+    one `error:` line (a ManifestError, one a problem) and the command exits 1. Caught where the
+    group's main runs, so `slate` and an in-process CliRunner say it alike."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        except SlateError as exc:
+            say_error(exc)
+            if standalone_mode:
+                sys.exit(1)
+            return 1   # as click hands back an exit's code when it is not standalone
+
+
+app = typer.Typer(cls=SlateGroup, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="slate: a durable, budget-governed pipeline from storyboard to footage.")
 
 for command in (project.init, project.check, run.run, stack.push, project.estimate, ledger.log, project.doctor,

@@ -46,6 +46,7 @@ from slate.manifests.keys import check_key
 from slate.manifests.turnaround import BIBLE_PLATE_SIZE, CELL_H, CELL_W, VIEWS
 from slate.providers.base import PanelRequest, ReferenceRequest, fingerprint
 from slate.tasks.sheet_check import hold, measured
+from slate.errors import SlateError
 
 __all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
 
@@ -53,7 +54,7 @@ STAGE = "reference"            # the ledger's stage of a version's paid call
 APPROVE_STAGE = "bible_approve"
 
 
-class BibleError(ValueError):
+class BibleError(SlateError, ValueError):
     """Bad input to the workshop: names the asset and the field, before anything is paid."""
 
 

@@ -7,23 +7,19 @@ delivery. A changed LUT or cue re-runs this task alone: the panels, clips, gates
 cache hits, so a re-finish never pays a provider. It must never call a provider, never hand its
 graded frames to a judge (gates read the clips it reads, never what it writes), and never
 publish a file that fails its probe (length equal to the edit's within one frame, sound present,
-loudness within 1 LU of the target).
+loudness within 1 LU of the target: media/cut.py checks it, CutMismatch says what is off).
 """
 from __future__ import annotations
 
 from prefect import task
 
-from slate.media.finish import (FinishCue, FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args,
-                                poster_args)
+from slate.media.cut import CutMismatch, make_cut
+from slate.media.finish import FinishCue, FinishPlan, FinishShot, mezzanine_args, poster_args
 from slate.media import probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import FinishInput
 from slate.tasks.versions import FINISH_VERSION
-
-
-class FinishMismatch(Exception):
-    pass
 
 
 def plan_of(st, shots: list[dict], cues: list[dict], lut: str | None, edit: dict, width: int, height: int,
@@ -72,11 +68,8 @@ def finish_scene(run: Run, given: FinishInput) -> dict:
     scene, edit, fps = given.scene, given.edit, given.fps
     plan = plan_of(st, given.shots, given.cues, given.lut, edit, given.width, given.height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
-    done = finish(plan, out, _progress(run, scene))
+    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene))
     emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
-    problems = deliverable_problems(done, plan)
-    if problems:
-        raise FinishMismatch(f"finished scene {scene} " + "; ".join(problems))
     result = {"uri": st.storage.put_file(out, "mp4"), "duration": done.probe.duration, "frames": done.probe.frames,
               "width": done.probe.width, "height": done.probe.height, "has_audio": done.probe.has_audio,
               "loudness": None if done.loudness is None else done.loudness.integrated,
@@ -86,8 +79,13 @@ def finish_scene(run: Run, given: FinishInput) -> dict:
         mov = out.with_name(f"{scene}-{edit['mezzanine']}.mov")
         run_ffmpeg(mezzanine_args(out, mov, edit["mezzanine"]), timeout=1800)
         p = probe(mov)
-        if abs(p.duration - done.probe.duration) > 1 / fps + 1e-6 or not p.has_audio:
-            raise FinishMismatch(f"mezzanine of scene {scene} lasts {p.duration:.3f}s (audio: {p.has_audio})")
+        problems: list[str] = []   # the editor's copy of the cut: as long as it, with its sound
+        if abs(p.duration - done.probe.duration) > 1 / fps + 1e-6:
+            problems.append(f"lasts {p.duration:.3f}s, the cut {done.probe.duration:.3f}s")
+        if not p.has_audio:
+            problems.append("has no audio stream")
+        if problems:
+            raise CutMismatch(f"mezzanine of scene {scene}", problems)
         result["mezzanine_uri"] = st.storage.put_file(mov, "mov")
         mov.unlink(missing_ok=True)
     if edit.get("poster"):

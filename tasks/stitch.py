@@ -1,23 +1,19 @@
 """Stitch: the approved clips of a scene into one mp4, validated after it is made.
 
 Cuts and dissolves come from the manifests; the result is probed and must last the sum of its
-clips minus the dissolve overlaps, at the scene's size, in H.264, or the task fails. Cached by
-the clips' content. It must never include a clip that did not pass its keyframe gate (the
+clips minus the dissolve overlaps, at the scene's size, in H.264, or the task fails (CutMismatch:
+media/cut.py joins and checks every cut). Cached by the clips' content. It must never include a clip that did not pass its keyframe gate (the
 flow hands it only approved clips) and never write the output anywhere but storage.
 """
 from __future__ import annotations
 
 from prefect import task
 
-from slate.media import mismatches, stitch
+from slate.media.cut import Stitching, make_cut
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run
 from slate.tasks.take_inputs import StitchInput
 from slate.tasks.versions import STITCH_VERSION  # bumped there
-
-
-class StitchMismatch(Exception):
-    pass
 
 
 @task(name="stitch", cache_policy=ContentKey(stage=STITCH_VERSION), result_serializer="json",
@@ -28,12 +24,9 @@ def stitch_scene(run: Run, given: StitchInput) -> dict:
     scene, clips, transitions = given.scene, given.clips, given.transitions
     width, height, fps = given.width, given.height, given.fps
     out = st.scratch("stitch") / f"{scene}.mp4"
-    probe = stitch([(str(st.storage.open_local(u)), float(s)) for u, s in clips], out,
-                   transitions=[(k, float(s)) for k, s in transitions], fps=fps, width=width, height=height)
-    expected = sum(float(s) for _, s in clips) - sum(float(s) for k, s in transitions if k == "dissolve")
-    problems = mismatches(probe, seconds=expected, width=width, height=height, fps=fps)
-    if problems:
-        raise StitchMismatch(f"stitched scene {scene} " + "; ".join(problems))
+    joined = Stitching([(str(st.storage.open_local(u)), float(s)) for u, s in clips],
+                       [(k, float(s)) for k, s in transitions], fps=fps, width=width, height=height)
+    probe = make_cut(f"stitched scene {scene}", joined, out)
     uri = st.storage.put_file(out, "mp4")
     out.unlink(missing_ok=True)
     return {"uri": uri, "duration": probe.duration, "width": probe.width, "height": probe.height,

@@ -32,6 +32,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from slate.errors import SlateError
+
 from .schema import LIVE_STATUSES, STATUSES, approvals, columns_added_in, kill_switch, request_key
 from .values import UTCTimestamp
 
@@ -43,7 +45,7 @@ __all__ = ["Migration", "MIGRATIONS", "LATEST_VERSION", "migrate", "applied_vers
 PG_LOCK_NAMESPACE = 0x736C6174
 _PG_MIGRATION_KEY = 0  # objid used for the migration lock inside the namespace
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(SlateError, RuntimeError):
     """The database was migrated by a newer slate than this one."""
 
 

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
+from slate.errors import SlateError
+
 from ..money import fmt_usd, usd
 
 __all__ = ["Money", "UTCTimestamp", "Cap", "CapScope", "Totals", "BudgetRefused", "LedgerStateError", "UnknownCall",
@@ -103,7 +105,7 @@ class Totals:
         return self.committed + self.reserved
 
 
-class BudgetRefused(Exception):
+class BudgetRefused(SlateError):
     """A reservation would take committed + reserved + next call past a cap."""
 
     def __init__(self, cap: Cap, spent: Decimal, reserved: Decimal, next_call: Decimal, call_id: str | None = None):
@@ -123,13 +125,13 @@ class BudgetRefused(Exception):
         return (type(self), (self.cap, self.spent, self.reserved, self.next_call, self.call_id))
 
 
-class LedgerStateError(ValueError):
+class LedgerStateError(SlateError, ValueError):
     """An illegal state transition (e.g. settling a released call)."""
 
 
-class UnknownCall(LookupError):
+class UnknownCall(SlateError, LookupError):
     """No row with that call_id."""
 
 
-class LedgerUnavailable(RuntimeError):
+class LedgerUnavailable(SlateError, RuntimeError):
     """The ledger's database cannot be opened. The message names it with any password masked."""

@@ -37,6 +37,7 @@ from slate.governor.money import fmt_usd
 from slate.commands.options import argv_of
 from slate.manifests.options import RunOptions
 from slate.manifests.profiles import PROFILES
+from slate.errors import SlateError
 
 #: Profiles from the cheapest up: `--max-profile final` allows draft and final, never hero.
 PROFILE_ORDER = ("draft", "final", "hero")
@@ -48,7 +49,7 @@ WAITING = "waiting for a person to approve"
 STOP_GRACE_SECONDS = 8.0
 
 
-class Refused(Exception):
+class Refused(SlateError):
     """What the agent asked for is not allowed, or not possible: the message says which lever."""
 
 

@@ -13,14 +13,15 @@ from typing import Any, NoReturn, Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say, settings_or_exit
+from slate.commands.shared import console, err, load_or_exit, say, say_error, settings_or_exit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
 
 
 def _fail(exc: Exception | str, code: int = 2) -> NoReturn:
-    err.print(str(exc), markup=False, highlight=False)
+    """Say what is wrong (`error: ...`) and exit: 2 for a mistake in how the command was called."""
+    say_error(exc)
     raise typer.Exit(code)
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from slate.commands.shared import console, err, load_or_exit
+from slate.commands.shared import console, err, load_or_exit, project_or_exit, say_error
 from slate.providers.storage_local import LocalStorage
 
 
@@ -55,6 +55,7 @@ def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="rem
     """The kill switch: nothing new is submitted while the project's STOP file exists, or while
     the ledger holds a stop for the film (every worker sharing SLATE_LEDGER_URL reads it)."""
     from slate.governor.killswitch import clear_stop, request_stop
+    project_or_exit(directory)   # a STOP file outside any project would stop nothing
     if clear:
         console.print("STOP file removed" if clear_stop(directory) else "no STOP file")
         n = _shared_stop(directory, clear=True)
@@ -157,7 +158,7 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
     try:
         row = ledger.find(call)
     except UnknownCall as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        say_error(exc)
         raise typer.Exit(2)
     what = f"shot {row.shot} {row.stage} take {row.take} ({row.provider}:{row.model})"
     try:
@@ -184,5 +185,5 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
             ledger.fail(call, error_class="Reconciled", message="marked failed by slate reconcile")
             console.print(f"{call}: marked failed; the next run may make a new take", highlight=False, markup=False)
     except LedgerStateError as exc:
-        err.print(f"{call}: {exc}", markup=False, highlight=False)
+        say_error(f"{call}: {exc}")
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from slate.commands.options import run_options
-from slate.commands.shared import err
+from slate.commands.shared import err, say_error
 from slate.manifests.options import RunOptions
 
 
@@ -46,7 +46,7 @@ def mcp(directory: Path, options: RunOptions,
         problems_or_exit(exc.problems, directory)
         return
     except Refused as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        say_error(exc)
         raise typer.Exit(2)
     _priced_or_exit(session)
     err.print(f"slate mcp: film {session.film.film.id}, session {session.caller}, cap {fmt_usd(session.cap)}, "
@@ -74,5 +74,5 @@ def _priced_or_exit(session) -> None:
         settings = project_settings(session.root, price_as=session.price_as)
         lineup_pricing(session.root, lineup(settings), settings.price_as)
     except (UnknownProvider, RateError, ManifestError, ValueError) as exc:
-        err.print(f"--price-as: {exc}", markup=False, highlight=False)
+        say_error(f"--price-as: {exc}")
         raise typer.Exit(2)

@@ -73,8 +73,10 @@ def told(given: dict[str, Any], directory: Any = None) -> RunOptions:
         for e in exc.errors():
             name = str(e["loc"][0]) if e["loc"] else "options"
             flag = told_of(name).flag if name in RunOptions.model_fields else name
+            typed = e.get("input")   # what was typed, beside what is wrong with it
             problems.append(Problem("command line", None, flag or name,
-                                    str(e["msg"]).removeprefix("Value error, ")))
+                                    str(e["msg"]).removeprefix("Value error, ")
+                                    + (f" (got {typed!r})" if isinstance(typed, str) else "")))
         problems_or_exit(problems, directory if directory is not None else "the command line")
         raise   # problems_or_exit exits; never reached
 

@@ -15,7 +15,8 @@ import typer
 from rich.text import Text
 
 from slate.commands.options import run_options
-from slate.commands.shared import console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit
+from slate.commands.shared import (console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit,
+                                   problems_or_exit, say_error)
 from slate.manifests.options import RunOptions
 
 
@@ -82,7 +83,7 @@ def estimate(directory: Path, options: RunOptions):
 
     from slate.governor.estimate import estimate_film, lineup_pricing
     from slate.governor.ratecard import RateError
-    from slate.manifests import ManifestError
+    from slate.manifests import Problem
     from slate.providers.errors import ReferenceMissing
     from slate.tasks.preflight import settings_overrides
     from slate.providers.registry import UnknownProvider, lineup
@@ -90,19 +91,18 @@ def estimate(directory: Path, options: RunOptions):
     from slate.settings import project_settings
     from slate.tasks.plan import ShotPlan, plan_from_project
     film = load_or_exit(directory)
-    try:
-        settings = project_settings(directory, **settings_overrides(options))
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
+    known = [sc.id for _, sc in film.scenes]
+    problems_or_exit([Problem("command line", None, "--scene", f"unknown scene {s!r} (film has: {', '.join(known)})")
+                      for s in options.scenes if s not in known], directory)
+    # A settings problem is a ManifestError: the app says it, one line a problem (slate/cli.py).
+    settings = project_settings(directory, **settings_overrides(options))
     try:
         pricing = lineup_pricing(directory, lineup(settings), settings.price_as)
     except UnknownProvider as exc:
-        err.print(f"{exc.setting}: {exc}", markup=False)
+        say_error(f"{exc.setting}: {exc}")
         raise typer.Exit(2)
     except RateError as exc:
-        err.print(f"rate card: {exc}", markup=False)
+        say_error(f"rate card: {exc}")
         raise typer.Exit(2)
     plans: dict[str, Sequence[ShotPlan]] = {}
     for _, sc in film.scenes:
@@ -112,7 +112,7 @@ def estimate(directory: Path, options: RunOptions):
             plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps,
                                              audio=model_audio(settings))
         except ReferenceMissing as exc:
-            err.print(f"{film.scene_file(sc.id)}: references: {exc}", markup=False)
+            say_error(f"{film.scene_file(sc.id)}: references: {exc}")
             raise typer.Exit(1)
     priced = estimate_film(plans, pricing, settings.run_cap_usd, **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():

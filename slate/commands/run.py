@@ -24,7 +24,7 @@ from rich.text import Text
 from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
 from slate.commands.report import LiveTable, quiet_prefect_console, report_run, say_waiting
-from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, storage_or_exit
+from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, say_error, storage_or_exit
 
 
 @run_options()   # every option a flag tells (manifests/options.py): a new one is here with nothing else edited
@@ -212,7 +212,7 @@ def _pull_from_bucket(directory: Path, url: str):
     try:
         pulled = pull_film(store, directory)
     except (StorageError, FileNotFoundError, ValueError) as exc:
-        err.print(f"--from-bucket: {exc}", markup=False, highlight=False)
+        say_error(f"--from-bucket: {exc}")
         raise typer.Exit(1)
     storage = storage_or_exit(directory)
     if storage.backend != "s3" or storage.bucket != where.bucket or storage.prefix.strip("/") != where.prefix:

@@ -1,5 +1,7 @@
 """What every command shares: the two consoles, plain lines, and the ways a command stops on a
-bad input (a film that does not load, a preflight with problems, an amount that is not one).
+bad input (a film that does not load, a preflight with problems, an amount that is not one, a
+folder that is not there). An error is said as `error: <message>` (`say_error`): the app says
+every SlateError that reaches it so (slate/cli.py), and a film's problems are said so, one a line.
 
 Markup and highlighting are off on both consoles: nearly every line carries a path, a URL or a
 manifest's text, and rich read "[storage]" or "[/PREFIX]" in them as tags (a crash, or words
@@ -15,8 +17,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["console", "err", "say", "load_or_exit", "settings_or_exit", "preflight_or_exit", "usd_or_exit", "storage_or_exit",
-           "on_stack", "lineup_text"]
+from slate.errors import SlateError
+
+__all__ = ["console", "err", "say", "say_error", "NotAProject", "project_or_exit", "load_or_exit", "settings_or_exit",
+           "preflight_or_exit", "usd_or_exit", "storage_or_exit", "on_stack", "lineup_text"]
 
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, highlight=False)
@@ -31,12 +35,44 @@ def say(text: str) -> None:
         sys.stdout.flush()
 
 
+def say_error(error: object) -> None:
+    """An error (or a manifest's Problem) as a person reads it, on stderr: `error: <message>`,
+    one line. A ManifestError is one such line per problem (each names its file, shot and field);
+    another error's message past its first line (ffmpeg's stderr under a MediaError) follows
+    indented, as detail."""
+    from slate.manifests import ManifestError
+    if isinstance(error, ManifestError):
+        for problem in error.problems:
+            say_error(problem)
+        return
+    first, *rest = str(error).splitlines() or [""]
+    err.print(f"error: {first}", markup=False, highlight=False)
+    for line in rest:
+        err.print(f"  {line}", markup=False, highlight=False)
+
+
+class NotAProject(SlateError):
+    """The folder a command was given is not there: nothing of a film can be read or written."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        super().__init__(f"{directory}: no such project folder")
+
+
+def project_or_exit(directory: Path) -> Path:
+    """`directory` when it is a folder; else NotAProject, which the app says as one error line."""
+    if not directory.is_dir():
+        raise NotAProject(directory)
+    return directory
+
+
 def problems_or_exit(problems, directory: Path | str) -> None:
-    """Print every problem, one a line, and exit 1 (nothing when there is none)."""
+    """Print every problem, one `error:` line each, then how many, and exit 1 (nothing when
+    there is none)."""
     if not problems:
         return
     for problem in problems:
-        err.print(str(problem), markup=False, highlight=False)
+        say_error(problem)
     err.print(f"{len(problems)} problem(s) in {directory}", style="red", markup=False, highlight=False)
     raise typer.Exit(1)
 
@@ -58,7 +94,7 @@ def settings_or_exit(directory: Path):
         return project_settings(directory)
     except ManifestError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            say_error(problem)
         raise typer.Exit(1)
 
 
@@ -86,15 +122,10 @@ def usd_or_exit(value: str | None, flag: str):
 
 
 def storage_or_exit(directory: Path):
-    """The project's [storage] settings, or exit 1 printing every settings problem."""
-    from slate.manifests import ManifestError
+    """The project's [storage] settings; a settings problem is a ManifestError, which the app
+    says (slate/cli.py: one `error:` line a problem, exit 1)."""
     from slate.settings import project_settings
-    try:
-        return project_settings(directory).storage
-    except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1)
+    return project_settings(directory).storage
 
 
 def on_stack(directory: Path):

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say, storage_or_exit
+from slate.commands.shared import console, err, load_or_exit, say, say_error, storage_or_exit
 
 
 def up(directory: Path,
@@ -100,7 +100,7 @@ def push(directory: Path):
     try:
         done = push_film(directory, store)
     except StorageError as exc:
-        err.print(f"push: {exc}", markup=False, highlight=False)
+        say_error(f"push: {exc}")
         raise typer.Exit(1)
     console.print(f"pushed {film.film.id} to {film_url(store)}: {len(done.sent)} uploaded, "
                   f"{len(done.unchanged)} unchanged", highlight=False)

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say
+from slate.commands.shared import console, err, load_or_exit, say, say_error
 
 
 def status(directory: Path):
@@ -128,7 +128,7 @@ def _warn_words(directory: Path, words: str) -> None:
     try:
         path, kept = warn_of(directory, [w for w in words.split(",") if w.strip()])
     except RulesError as exc:
-        err.print(str(exc), markup=False, highlight=False)
+        say_error(exc)
         raise typer.Exit(2)
     console.print(f"{path}: every prompt with {', '.join(kept)} is warned of from now on (slate check, and before "
                   f"each paid call)", highlight=False, markup=False)

@@ -57,8 +57,8 @@ def test_a_fresh_skeleton_checks_with_only_its_references_missing(tmp_path):
     result = runner.invoke(app, ["check", str(root)])
     lines = result.stderr.splitlines()
     assert result.exit_code == 1 and len(lines) == 3, result.stderr
-    assert lines[0].startswith("bible.yaml: characters[0].turnaround: character 'lead': no approved reference")
-    assert lines[1].startswith("bible.yaml: locations[0].plate: location 'set': no approved reference")
+    assert lines[0].startswith("error: bible.yaml: characters[0].turnaround: character 'lead': no approved reference")
+    assert lines[1].startswith("error: bible.yaml: locations[0].plate: location 'set': no approved reference")
 
 
 def test_status_lists_what_runs_wrote(example_film):

@@ -167,8 +167,8 @@ def test_check_refuses_a_video_model_without_references_naming_the_shot_and_the_
     out = check(example_film, "--video-model", "replicate:bytedance/seedance-1-pro,gemini:veo-3.1-generate-preview")
     assert out.exit_code == 1
     line = next(x for x in out.output.splitlines() if "seedance-1-pro" in x)
-    assert line.startswith("scenes/scene-01.yaml: shot 1C: frame_mode: the video model replicate:bytedance/seedance-1-pro "
-                           "takes no reference images; models that do: ")
+    assert line.startswith("error: scenes/scene-01.yaml: shot 1C: frame_mode: the video model "
+                           "replicate:bytedance/seedance-1-pro takes no reference images; models that do: ")
     assert "replicate:bytedance/seedance-2.0" in line and "gemini:veo-3.1-generate-preview" in line
     # Veo, the fallback, takes them: no line of this shot's frame_mode names the fallback
     assert not [x for x in out.output.splitlines() if "shot 1C: frame_mode:" in x and "fallback" in x], out.output

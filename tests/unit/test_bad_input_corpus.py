@@ -1,8 +1,9 @@
 """`slate check` on a corpus of bad inputs (tests/bad_inputs.py): each is refused, for its reason.
 
-For every case: exit code 1, at least one problem line, every line names a file of the project
-(or the SLATE_* variable or command-line flag the value came from), the line the case expects
-is there (file, shot and field, and a fragment of the message), and no traceback anywhere.
+For every case: exit code 1, at least one problem line, each said `error: ...` (slate/cli.py),
+every line names a file of the project (or the SLATE_* variable or command-line flag the value
+came from), the line the case expects is there (file, shot and field, and a fragment of the
+message), and no traceback anywhere.
 The clean example film passes. In process (typer's CliRunner): the whole corpus takes seconds.
 """
 from __future__ import annotations
@@ -52,6 +53,8 @@ def test_slate_check_refuses_each_bad_input_for_its_reason(case: Case, example_f
     problems = lines[:-1]
     assert problems, everything
     assert lines[-1].startswith(f"{len(problems)} problem(s)"), everything
+    assert all(line.startswith("error: ") for line in problems), everything
+    problems = [line.removeprefix("error: ") for line in problems]
     named = _named_files(example_film)
     for line in problems:
         source = line.split(": ", 1)[0]

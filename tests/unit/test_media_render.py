@@ -120,6 +120,30 @@ def test_mismatches_names_what_is_wrong():
         "lasts 8.250s, expected 9.000s", "is 854x480, expected 1280x720", "is h264, expected hevc"]
 
 
+def test_a_cut_shorter_than_asked_is_one_cut_mismatch_and_leaves_nothing(tmp_path, panels):
+    """media/cut.py: what a stitch asked (its clips' seconds, less dissolves) against what was
+    made; a mismatch names the cut and both values, is a SlateError, survives a pickle (a task's
+    exception is stored), and no file is left where the cut would be."""
+    import pickle
+
+    from slate.errors import SlateError
+    from slate.media.cut import CutMismatch, Stitching, make_cut
+    start, _ = panels
+    a = str(tmp_path / "a.mp4")
+    render_clip(start, a, width=W, height=H, fps=FPS, seconds=1, movement="static")
+    made = make_cut("stitched scene s1", Stitching([(a, 1.0), (a, 1.0)], [("cut", 0.0)], fps=FPS, width=W, height=H),
+                    tmp_path / "ok.mp4")
+    assert made.duration == 2.0
+    said = Stitching([(a, 1.0), (a, 2.0)], [("dissolve", 0.5)], fps=FPS, width=W, height=H)   # the clip is 1 s
+    assert said.total == 2.5
+    with pytest.raises(CutMismatch) as raised:
+        make_cut("stitched scene s1", said, tmp_path / "bad.mp4")
+    assert isinstance(raised.value, SlateError)
+    assert str(raised.value).startswith("stitched scene s1 lasts 1.500s, expected 2.500s"), str(raised.value)
+    assert str(pickle.loads(pickle.dumps(raised.value))) == str(raised.value)
+    assert not (tmp_path / "bad.mp4").exists()
+
+
 def _frame_hashes(path):
     # One md5 per decoded frame: equal lists mean the same pictures, bit for bit.
     out = media.run(["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file",
