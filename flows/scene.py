@@ -208,8 +208,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         return conclude(run, plans, panels, clips, sheet, None, approval, references, before)
     clip_futures = {}
     # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
-    cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
-            for p in plans for c in p.start["characters"]}
+    cast = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
+            for p in plans for c in p.start.characters}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
         if p.shot in rejected:
@@ -235,15 +235,15 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         stitched = in_project(stitch_scene, run, StitchInput(
             scene=run.scene, clips=[[clips[s].clip_uri, clips[s].seconds] for s in approved],
             transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
-            artifacts=lambda r: [r["uri"]])
+            artifacts=lambda r: [r.uri])
         inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
-        copy_atomic(run.crew.storage.open_local(made["uri"]), Path(output))
+        copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
-        duration, cut = made["duration"], made["uri"]
+        duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,
                     deliverables=extras)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -223,9 +224,10 @@ class VideoGenerator(Protocol):
 
     def cancel(self, job_id: str) -> None: ...
 
-    def find_job(self, client_ref: str, since=None) -> str | None:
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipRequest | None = None) -> str | None:
         """The job id submitted with `client_ref` (our intent written at `since`, a datetime),
-        if the vendor can tell — by our id, or by what was asked; None when it finds none; raise
+        if the vendor can tell — by our id, or by what was asked (`request`); None when it finds none; raise
         NotImplementedError when it cannot look (then an intent without a job id is unknown),
         or NotReceived when its own book proves the request never reached it."""
 
