@@ -70,8 +70,9 @@ def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], in
                       "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
                       "seconds": c.seconds, "trim_in": (row.trim_in or 0.0) if row else 0.0,
                       "trim_out": (row.trim_out or 0.0) if row else 0.0,
-                      "transition": list(row.transition) if row else [p.transition if p.transition == "dissolve" else "cut",
-                                                                      p.transition_seconds if p.transition == "dissolve" else 0.0],
+                      "transition": list(row.transition) if row else
+                      [p.transition if p.transition == "dissolve" else "cut",
+                       p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
                       "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
                       "warnings": list(last.warnings) if last else []})

@@ -77,7 +77,7 @@ class FinalsAllowance:
 class Allowances:
     """The finals allowances of one run's scenes, by (run id, scene); it lives as long as the run."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._by_scene: dict[tuple[str, str], FinalsAllowance] = {}
         self._lock = threading.Lock()
 

@@ -283,6 +283,8 @@ class Storage(Protocol):
     def key_size(self, key: str) -> int | None:
         """Bytes at the key, None when nothing is there (a HEAD, for object storage)."""
 
+    def key_exists(self, key: str) -> bool: ...
+
     def uri_for(self, digest: str, suffix: str) -> str:
         """The URI of bytes whose sha256 is `digest`, before they are stored (a pure function)."""
 

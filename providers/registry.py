@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError
-from slate.providers.storage_local import LocalStorage
+from slate.providers.base import Storage
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "discover",
@@ -282,16 +282,16 @@ def _built(ref: ModelRef | str, capability: str, storage, settings):
                                       settings=provider_settings(spec.name, settings))
 
 
-def image_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
+def image_provider(ref: ModelRef | str, storage: Storage, settings=None):
     """The panel provider of `ref`, built with the run's `settings` (its base URL, its own knobs)."""
     return _built(ref, "image", storage, settings)
 
 
-def video_provider(ref: ModelRef | str, storage: LocalStorage, settings=None):
+def video_provider(ref: ModelRef | str, storage: Storage, settings=None):
     return _built(ref, "video", storage, settings)
 
 
-def judge_provider(ref: ModelRef | str, storage: LocalStorage | None = None, settings=None):
+def judge_provider(ref: ModelRef | str, storage: Storage | None = None, settings=None):
     return _built(ref, "judge", storage, settings)
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from slate.manifests import LoadedFilm, Problem
 from slate.manifests.profiles import PROFILES
+from slate.providers.base import PanelRequest, ReferenceImages, Storage
 from slate.providers.local_judge_inputs import Unjudgeable, read_plate, read_turnaround
 from slate.tasks.memo import BoundedMemo
-from slate.tasks.references import read_reference, scene_needs
+from slate.tasks.references import Need, read_reference, scene_needs
 
 #: What a person can do about art the local judge cannot read (the end of every such line).
 REMEDY = ("the local judge reads only what the local provider draws; judge this art with a vision model "
@@ -38,7 +39,9 @@ REHEARSED = "a rehearsal: the takes that use it go on, shown UNJUDGED"
 # CLI's, the film's and each scene's preflight read the same sheets (0.13 s a sheet, mostly the
 # judge's colour count), and a test worker reads one film's many times. Nothing else is kept.
 # Process-wide on purpose (it depends on the content alone) and bounded: a few reasons each.
-_READ: BoundedMemo[tuple, list[str]] = BoundedMemo("local judge readings", 1024)
+#: What a reading is kept by: kind, id, sha256, the wardrobe colours, the panel sizes.
+ReadingKey = tuple[str, str, str, tuple[str | None, ...], tuple[tuple[int, int], ...]]
+_READ: BoundedMemo[ReadingKey, list[str]] = BoundedMemo("local judge readings", 1024)
 
 
 def _palette(sheet: Path, character_id: str, colour: str | None) -> None:
@@ -48,7 +51,7 @@ def _palette(sheet: Path, character_id: str, colour: str | None) -> None:
     _figure_palette(str(sheet), character_id, colour)
 
 
-def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provider: str,
+def judge_problems(storage: Storage, film: LoadedFilm, scene_ids: list[str], judge_provider: str,
                    profile: str, cannot_judge: str = "block") -> list[Problem]:
     """Every reference of these scenes the run's judge would answer "cannot judge" for, one
     Problem each (a reference used by several scenes, once per reason). None for a vision judge:
@@ -69,9 +72,10 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
                     data, _, _ = read_reference(storage, need)
                 except Exception:  # noqa: BLE001 - the reference check reports an unreadable file
                     continue
-                colours = (scene.wardrobe[need.ident].colour if need.ident in scene.wardrobe else None,) \
-                    if need.kind == "character" else ()
-                key = (need.kind, need.ident, hashlib.sha256(data).hexdigest(), colours,
+                colours: tuple[str | None, ...] = (
+                    (scene.wardrobe[need.ident].colour if need.ident in scene.wardrobe else None,)
+                    if need.kind == "character" else ())
+                key: ReadingKey = (need.kind, need.ident, hashlib.sha256(data).hexdigest(), colours,
                        tuple(sorted(sizes)) if need.kind == "location" else ())
                 known = _READ.get(key)
                 if known is None:
@@ -88,7 +92,7 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge_provid
     return problems
 
 
-def layout_unreadable(request, refs) -> str | None:
+def layout_unreadable(request: PanelRequest, refs: ReferenceImages) -> str | None:
     """Why the local judge could not lay out `request` from its references (the plate at the
     panel's size, each character's sheet), or None: a rehearsal's continuity gate calls such a
     cut unjudged instead of holding it to the two frames' colours alone."""
@@ -102,7 +106,7 @@ def layout_unreadable(request, refs) -> str | None:
     return None
 
 
-def _reasons(need, path: Path, colours: tuple, sizes: set[tuple[int, int]]) -> list[str]:
+def _reasons(need: Need, path: Path, colours: tuple[str | None, ...], sizes: set[tuple[int, int]]) -> list[str]:
     """Why the judge could not read this reference, as it would say it (nothing when it can)."""
     try:
         if need.kind == "character":

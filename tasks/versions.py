@@ -17,4 +17,4 @@ CONTINUITY_VERSION = "continuity-v4"  # v3: the content check of both frames; co
 DRIFT_VERSION = "drift-v9"  # v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour; v8: foreground members; v9: a typed reading (tasks/verdicts.py)
 STITCH_VERSION = "stitch-v2"  # v2: a typed result (tasks/results.py StitchResult): a v1 record is a dict
 PANEL_EDIT_VERSION = "panel-edit-v1"  # issue 24: one step of a shot's recipe of single edits
-FINISH_VERSION = "finish-v2"  # issue 23: the finishing pass (mix, grade, loudness, deliverables); v2: a typed result (FinishResult)
+FINISH_VERSION = "finish-v2"  # issue 23: the finishing pass (mix, grade, loudness, deliverables); v2: a typed result
