@@ -32,7 +32,7 @@ from slate.tasks.gate import panel_gate
 from slate.tasks.keyframes import keyframe_gate
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
-from slate.tasks.plan import ShotPlan
+from slate.tasks.plan import Moment, ShotPlan
 from slate.tasks.take_inputs import ClipTake, Maker, PanelEdit, PanelTake
 from slate.tasks.video import video_take
 
@@ -163,7 +163,7 @@ def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOu
 
 def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
     st = run.crew
-    moments = ["start"] + (["end"] if plan.end else [])
+    moments: list[Moment] = ["start"] + (["end"] if plan.end else [])
     for moment in moments:
         history: list[TakeResult] = []
         take = 0

@@ -9,11 +9,14 @@ It must never print a key, and never promote without printing first what the old
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from slate.commands.shared import console, err, load_or_exit, say
+
+if TYPE_CHECKING:
+    from slate.tasks.bible import VersionRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
@@ -35,7 +38,7 @@ def _fail(exc: Exception, code: int = 2):
     raise typer.Exit(code)
 
 
-def _say_version(rec: dict) -> None:
+def _say_version(rec: VersionRecord) -> None:
     gate = rec["gate"]
     verdict = "passed" if gate["passed"] else "FAILED: " + "; ".join(gate["failing"])
     parent = f" from v{rec['parent']}" if rec.get("parent") else ""
