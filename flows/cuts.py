@@ -93,7 +93,8 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
     def cut_args(previous: ShotPlan, p: ShotPlan) -> ContinuityInput:
         clip = clips[p.shot]
         return ContinuityInput(previous=previous.shot, shot=p.shot, last_frame_uri=clips[previous.shot].last_frame_uri,
-                               clip_uri=clip.clip_uri, previous_request=previous.end or previous.start,
+                               clip_uri=clip.clip_uri,
+                               previous_request=previous.request_of("end" if previous.end else "start"),
                                request=_approved_request(p, panels[p.shot]), judging=Judging.of(st, run.profile),
                                laid_out=clip.started_from != "previous last frame")
 

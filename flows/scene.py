@@ -208,8 +208,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         return conclude(run, plans, panels, clips, sheet, None, approval, references, before)
     clip_futures = {}
     # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
-    cast = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
-            for p in plans for c in p.start.characters}
+    cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
+            for p in plans for c in p.start["characters"]}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
         if p.shot in rejected:

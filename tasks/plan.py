@@ -9,10 +9,10 @@ It must never add anything to a prompt that is not a locked block or the shot's 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from slate.manifests import LoadedFilm, Shot
 from slate.manifests.profiles import PROFILES
@@ -23,6 +23,7 @@ from slate.tasks.references import BibleLock, lock_scene_references
 
 #: A panel's moment in its shot: its start frame, or its end frame in start+end mode.
 Moment = Literal["start", "end"]
+_PANEL_REQUEST = TypeAdapter(PanelRequest)
 
 
 class ShotPlan(BaseModel):
@@ -46,8 +47,11 @@ class ShotPlan(BaseModel):
     movement: str
     camera_fixed: bool
     seed: int
-    start: PanelRequest             # the start panel's request (its seed 0: each take draws its own)
-    end: PanelRequest | None        # the end panel's in start+end mode
+    # The start panel's PanelRequest as its fields (seed 0: each take draws its own), and the end
+    # panel's in start+end mode: plain fields because the estimate (governor/estimate.py) reads a
+    # plan by name; `request_of` is the typed request.
+    start: dict[str, Any]
+    end: dict[str, Any] | None
     clip_blocks: Blocks             # the clip's locked blocks
     clip_prompt: str        # the clip's prompt for the run's first video model
     video_family: str = "local"
@@ -74,11 +78,16 @@ class ShotPlan(BaseModel):
         """A reference shot: no panel, the video model gets references and no frame."""
         return self.frame_mode == "reference"
 
-    def panel_request(self, moment: Moment, take: int) -> PanelRequest:
-        base = self.start if moment == "start" else self.end
-        if base is None:
+    def request_of(self, moment: Moment) -> PanelRequest:
+        """The plan's request of a moment's panel, as planned (seed 0)."""
+        fields = self.start if moment == "start" else self.end
+        if fields is None:
             raise ValueError(f"shot {self.shot} has no end panel: its frame mode is {self.frame_mode}")
-        return replace(base, seed=take_seed(self.seed, moment, take))
+        return _PANEL_REQUEST.validate_python(fields)
+
+    def panel_request(self, moment: Moment, take: int) -> PanelRequest:
+        """The request of one take of a moment's panel: the plan's, with the take's own seed."""
+        return replace(self.request_of(moment), seed=take_seed(self.seed, moment, take))
 
     def clip_request(self, start_uri: str, end_uri: str | None, take: int, video_model: str | None = None,
                      rules: Rules | None = None) -> ClipRequest:
@@ -166,12 +175,13 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
                                       wardrobe_colour=ward.colour if ward else None))
         override = lock.overrides[shot.panel_override].uri if shot.panel_override else None
 
-        def request(moment: Moment) -> PanelRequest:
-            return PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment, panel_family), location_id=loc_id,
-                                plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
-                                framing=shot.camera.framing, angle=shot.camera.angle,
-                                movement=shot.camera.movement, width=width, height=height, seed=0,
-                                moment=moment, override_uri=override if moment == "start" else None)
+        def request(moment: Moment) -> dict[str, Any]:
+            req = PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment, panel_family), location_id=loc_id,
+                               plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
+                               framing=shot.camera.framing, angle=shot.camera.angle,
+                               movement=shot.camera.movement, width=width, height=height, seed=0,
+                               moment=moment, override_uri=override if moment == "start" else None)
+            return asdict(req)
 
         seed = shot_seed(scene_id, shot.id, shot.seed)
         refs: list[dict[str, JsonValue]] = []
