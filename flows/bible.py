@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
@@ -23,6 +24,9 @@ from prefect.states import Completed, Failed
 from pydantic import Field
 
 from slate.flows.approval import can_suspend, local_user, thumbnail_data_url
+
+if TYPE_CHECKING:
+    from slate.tasks.bible import Impact, VersionRecord
 
 MARKER = "bible-approval.json"
 WAIT_HOURS = 24.0
@@ -35,7 +39,7 @@ class BibleAnswer(RunInput):
     approved_by: str = Field("", title="Your name", description="who decided — kept in the ledger")
 
 
-def form_text(asset, rec: dict, candidate: Path, canonical: Path | None, hit: dict) -> str:
+def form_text(asset, rec: VersionRecord, candidate: Path, canonical: Path | None, hit: Impact) -> str:
     """The form: the candidate beside the canonical, its gate, and what promoting it re-makes."""
     uses = ", ".join(f"{sc}/{s}" for sc, ids in hit["shots"].items() for s in ids) or "none"
     made = ", ".join(sorted(hit["made_from_old"])) or "nothing yet"

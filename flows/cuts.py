@@ -6,8 +6,6 @@ the shot before it does not hold.
 """
 from __future__ import annotations
 
-import dataclasses
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -16,6 +14,7 @@ from slate.tasks.run import Run, emit, in_project
 from slate.tasks.continuity import continuity_check, shares_the_scene
 from slate.tasks.gate_inputs import ContinuityInput, Judging
 from slate.tasks.verdicts import ContinuityVerdict
+from slate.providers.base import PanelRequest
 from slate.tasks.plan import ShotPlan
 
 
@@ -94,7 +93,8 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
     def cut_args(previous: ShotPlan, p: ShotPlan) -> ContinuityInput:
         clip = clips[p.shot]
         return ContinuityInput(previous=previous.shot, shot=p.shot, last_frame_uri=clips[previous.shot].last_frame_uri,
-                               clip_uri=clip.clip_uri, previous_request=previous.end or previous.start,
+                               clip_uri=clip.clip_uri,
+                               previous_request=previous.request_of("end" if previous.end else "start"),
                                request=_approved_request(p, panels[p.shot]), judging=Judging.of(st, run.profile),
                                laid_out=clip.started_from != "previous last frame")
 
@@ -143,10 +143,10 @@ def judge_cut(run: Run, given: ContinuityInput) -> ContinuityVerdict:
 
 
 
-def _approved_request(plan: ShotPlan, panels) -> dict:
+def _approved_request(plan: ShotPlan, panels) -> PanelRequest:
     """The start panel's request as the take that passed its gate was drawn (its own seed: a
     judge that lays the shot out must place the figures where that take has them)."""
     uri = panels.approved.get("start")
     take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri), 1)
-    return dataclasses.asdict(plan.panel_request("start", take))
+    return plan.panel_request("start", take)
 

@@ -235,15 +235,15 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         stitched = in_project(stitch_scene, run, StitchInput(
             scene=run.scene, clips=[[clips[s].clip_uri, clips[s].seconds] for s in approved],
             transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
-            artifacts=lambda r: [r["uri"]])
+            artifacts=lambda r: [r.uri])
         inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
-        copy_atomic(run.crew.storage.open_local(made["uri"]), Path(output))
+        copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
-        duration, cut = made["duration"], made["uri"]
+        duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,
                     deliverables=extras)

@@ -14,7 +14,8 @@ from slate.tasks.run import Run, in_project
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
 from slate.tasks.finish import finish_scene
-from slate.tasks.take_inputs import FinishInput
+from slate.tasks.results import FinishResult
+from slate.tasks.take_inputs import FinishInput, Finishing
 from slate.tasks import export
 from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
@@ -34,51 +35,53 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 
 def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
-            width: int, height: int) -> dict | None:
+            width: int, height: int) -> tuple[Finishing | None, FinishResult | None]:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
     inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
     if inputs is None:
         return None, None
-    made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"], cues=inputs["cues"],
-                                                     lut=inputs["lut"], edit=inputs["edit"], width=width,
+    made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs.shots, cues=inputs.cues,
+                                                     lut=inputs.lut, edit=inputs.edit, width=width,
                                                      height=height, fps=run.settings.fps),
-                      artifacts=lambda r: [r["uri"]])
-    if made.get("loudness") is not None:
+                      artifacts=lambda r: [r.uri])
+    if made.loudness is not None:
         get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
-                              made["loudness"], made["target_lufs"], made["true_peak"])
+                              made.loudness, made.target_lufs, made.true_peak)
     return inputs, made
 
 
 
-def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
-              graded: dict | None, output: str, width: int, height: int) -> None:
+def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], inputs: Finishing | None,
+              graded: FinishResult | None, output: str, width: int, height: int) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
     st = run.crew
-    rows = {row["uri"]: row for row in (inputs or {}).get("shots", [])}
+    rows = {row.uri: row for row in (inputs.shots if inputs else [])}
     shots = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
         last = c.takes[-1] if c.takes else None
-        row = rows.get(c.clip_uri or "", {})
+        row = rows.get(c.clip_uri or "")
         status = "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
         shots.append({"shot": p.shot, "status": status,
                       "reason": c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
                       "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
-                      "seconds": c.seconds, "trim_in": row.get("trim_in", 0.0), "trim_out": row.get("trim_out", 0.0),
-                      "transition": row.get("transition") or [p.transition if p.transition == "dissolve" else "cut",
-                                                              p.transition_seconds if p.transition == "dissolve" else 0.0],
+                      "seconds": c.seconds, "trim_in": (row.trim_in or 0.0) if row else 0.0,
+                      "trim_out": (row.trim_out or 0.0) if row else 0.0,
+                      "transition": list(row.transition) if row else
+                      [p.transition if p.transition == "dissolve" else "cut",
+                       p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
                       "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
                       "warnings": list(last.warnings) if last else []})
-    total = graded["duration"] if graded else float("inf")
-    cues = [{"file": c.get("file", ""), "media": export.media_path(st.storage, c["uri"]),
-             "kind": c["kind"], "start": c["start"], "offset": c["offset"],
+    total = graded.duration if graded else float("inf")
+    cues = [{"file": c.file, "media": export.media_path(st.storage, c.uri),
+             "kind": c.kind, "start": c.start, "offset": c.offset,
              # as long as it is heard: to the file's end, its `length`, or the scene's end
-             "seconds": min(c["seconds"] - c["offset"], c["length"] or c["seconds"], total - c["start"]),
-             "gain_db": c["gain_db"]} for c in (inputs or {}).get("cues", []) if c["start"] < total]
+             "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),
+             "gain_db": c.gain_db} for c in (inputs.cues if inputs else []) if c.start < total]
     record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.settings.fps, width=width,
                                     height=height, output=output, shots=shots, cues=cues, finished=graded)
     path = export.write_record(export.record_path(root, run.scene, run.profile), record)
@@ -94,12 +97,12 @@ def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], in
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
 
 
-def extras_into_renders(run: Run, graded: dict | None, output: str) -> list[Deliverable]:
+def extras_into_renders(run: Run, graded: FinishResult | None, output: str) -> list[Deliverable]:
     """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
     and an editor look for them (the finishing pass stored them; here they are copied out)."""
     made = []
     for key, (kind, name) in EXTRAS.items():
-        uri = (graded or {}).get(key)
+        uri = getattr(graded, key) if graded is not None else None
         if not uri:
             continue
         path = Path(output).with_name(name.format(stem=Path(output).stem))

@@ -11,7 +11,6 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict
 from decimal import Decimal
 
 from prefect import task
@@ -33,7 +32,7 @@ from slate.tasks.gate import panel_gate
 from slate.tasks.keyframes import keyframe_gate
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
-from slate.tasks.plan import ShotPlan
+from slate.tasks.plan import Moment, ShotPlan
 from slate.tasks.take_inputs import ClipTake, Maker, PanelEdit, PanelTake
 from slate.tasks.video import video_take
 
@@ -164,7 +163,7 @@ def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOu
 
 def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
     st = run.crew
-    moments = ["start"] + (["end"] if plan.end else [])
+    moments: list[Moment] = ["start"] + (["end"] if plan.end else [])
     for moment in moments:
         history: list[TakeResult] = []
         take = 0
@@ -176,17 +175,17 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
                 with _own_steps(st.governor, plan.shot):
                     maker = Maker.of(st.images, run.profile)
                     uri = in_project(panel_take, run, PanelTake(shot=plan.shot, moment=moment, take=take,
-                                                                request=asdict(req), maker=maker))
+                                                                request=req, maker=maker))
                     # The shot's recipe: each single edit one paid call, from the previous step's picture.
                     for step, instruction in enumerate(plan.recipe if moment == "start" else [], 1):
                         uri = in_project(panel_edit, run, PanelEdit(shot=plan.shot, take=take, step=step,
                                                                     instruction=instruction, source_uri=uri,
-                                                                    request=asdict(req), maker=maker))
+                                                                    request=req, maker=maker))
             except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
             with _own_steps(st.governor, plan.shot):
-                given = PanelInput(shot=plan.shot, moment=moment, take=take, panel_uri=uri, request=asdict(req),
+                given = PanelInput(shot=plan.shot, moment=moment, take=take, panel_uri=uri, request=req,
                                    judging=Judging.of(st, run.profile))
                 verdict = in_project(panel_gate, run, given, artifacts=lambda v: [])
             outcome.takes.append(Take.judged("panel", moment, take, uri, verdict))
@@ -300,7 +299,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
     # or, for a shot chained from the one before, whatever that one's frames came from.
     chained_from = previous.origin_uri if outcome.started_from == "previous last frame" else None
     outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
-    start_req = asdict(plan.panel_request("start", 1))
+    start_req = plan.panel_request("start", 1)
     history: list[TakeResult] = []
     models, current = list(run.lineup.videos), 0
     take = 0
@@ -313,7 +312,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
         try:
             with _own_steps(st.governor, plan.shot):
-                clip_uri = in_project(video_take, run, ClipTake(shot=plan.shot, take=take, request=clip_req.as_dict(),
+                clip_uri = in_project(video_take, run, ClipTake(shot=plan.shot, take=take, request=clip_req,
                                                                 maker=Maker.of(videos, run.profile)))
         except (JobRefused, RefusedByModeration) as exc:
             # Refused as asked: never sent again unchanged. The next model of the lineup, if any.

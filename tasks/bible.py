@@ -36,17 +36,24 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict, TypeGuard
 
 from PIL import Image
+from pydantic import JsonValue
 
-from slate.governor.chokepoint import Answer, CallSpec, Usage
+from slate.governor.chokepoint import Answer, CallArtifact, CallSpec, Usage
 from slate.governor.gates import GatePolicy, failing, judge_kind
+from slate.governor.ledger import ApprovalRow, Ledger
 from slate.manifests import LoadedFilm
 from slate.manifests.keys import check_key
+from slate.manifests.settings import Settings
 from slate.manifests.turnaround import BIBLE_PLATE_SIZE, CELL_H, CELL_W, VIEWS
-from slate.providers.base import PanelRequest, ReferenceRequest, fingerprint
+from slate.providers.base import ImageGenerator, PanelRequest, ReferenceRequest, Storage, fingerprint
 from slate.tasks.sheet_check import hold, measured
 from slate.errors import SlateError
+
+if TYPE_CHECKING:  # a run is opened here only for the one paid call (tasks/run.py imports nothing of this)
+    from slate.tasks.run import Crew, Run
 
 __all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
 
@@ -58,9 +65,61 @@ class BibleError(SlateError, ValueError):
     """Bad input to the workshop: names the asset and the field, before anything is paid."""
 
 
+class GateRecord(TypedDict):
+    """A version's verdict at the reference gate, as its version.json keeps it."""
+
+    passed: bool
+    failing: list[str]
+    scores: list[dict[str, JsonValue]]   # name, value, threshold, passed, reason, role
+
+
+class VersionRecord(TypedDict):
+    """A version of a turnaround or plate: its version.json in the film's storage, read by `slate
+    bible versions`, the MCP tools and the production report."""
+
+    version: int
+    asset: str                 # "character:<id>" | "location:<id>"
+    key: str
+    sha256: str
+    prompt: str
+    provider: str
+    model: str
+    parent: int | None
+    view: str | None
+    instruction: str | None
+    cost_usd: str
+    call_id: str
+    reused: bool
+    made_at: str
+    gate: GateRecord
+
+
+class Impact(TypedDict):
+    """What promoting a version would re-make (`slate bible impact`, the MCP tool)."""
+
+    shots: dict[str, list[str]]          # scene -> the shots that use the asset
+    made_from_old: dict[str, list[str]]  # "<scene>/<shot>" -> the stages the ledger made from the canonical file
+    old_sha256: str | None
+    spent_on_old_usd: str
+    remake_estimate_usd: str
+
+
+class Promotion(TypedDict):
+    """A promotion as `slate bible approve` reports it."""
+
+    asset: str
+    version: int
+    by: str
+    at: str
+    canonical: str
+    history: str | None        # where the replaced canonical file was kept
+    sha256: str
+    replaced: str | None
+
+
 @dataclass(frozen=True)
 class Asset:
-    kind: str              # "character" | "location"
+    kind: Literal["character", "location"]
     ident: str
     description: str
     canonical: str         # the canonical key (bible.yaml's turnaround/plate, or the default path)
@@ -107,10 +166,20 @@ def character_of(film: LoadedFilm, name: str) -> Asset:
 
 
 # -- storage of named keys (the project folder or the bucket: the same keys) ----------------------
-def write_key(storage, key: str, data: bytes) -> None:
+class UploadsKeys(Protocol):
+    """A bucket: a project file is uploaded to its key (providers/storage_s3.py)."""
+
+    def put_key_file(self, key: str, path: Path) -> bool: ...
+
+
+def uploads_keys(storage: Storage) -> TypeGuard[UploadsKeys]:
+    return hasattr(storage, "put_key_file")
+
+
+def write_key(storage: Storage, key: str, data: bytes) -> None:
     """Put bytes at a named key of the film's storage, atomically."""
     check_key(key)
-    if hasattr(storage, "put_key_file"):      # a bucket: uploaded from a temporary file
+    if uploads_keys(storage):      # a bucket: uploaded from a temporary file
         with tempfile.NamedTemporaryFile(suffix=".part", delete=False) as tmp:
             tmp.write(data)
         try:
@@ -118,26 +187,28 @@ def write_key(storage, key: str, data: bytes) -> None:
         finally:
             os.unlink(tmp.name)
         return
-    from slate.providers.storage_local import write_atomic
+    from slate.providers.storage_local import LocalStorage, write_atomic
+    if not isinstance(storage, LocalStorage):
+        raise TypeError(f"{type(storage).__name__} can neither upload a key nor keep one in the project folder")
     write_atomic(storage.root / key, data)
 
 
-def key_sha256(storage, key: str) -> str | None:
+def key_sha256(storage: Storage, key: str) -> str | None:
     if not storage.key_exists(key):
         return None
     return hashlib.sha256(storage.read_key(key)).hexdigest()
 
 
-def versions(storage, asset: Asset) -> list[dict]:
+def versions(storage: Storage, asset: Asset) -> list[VersionRecord]:
     """Every version of the asset, oldest first, as its version.json says."""
-    found = []
+    found: list[VersionRecord] = []
     for key in storage.list_keys(f"{asset.folder}/versions/"):
         if key.endswith("/version.json"):
             found.append(json.loads(storage.read_key(key)))
     return sorted(found, key=lambda v: v["version"])
 
 
-def version(storage, asset: Asset, n: int, field: str = "--version") -> dict:
+def version(storage: Storage, asset: Asset, n: int, field: str = "--version") -> VersionRecord:
     have = versions(storage, asset)
     for v in have:
         if v["version"] == n:
@@ -167,10 +238,10 @@ def _size(asset: Asset) -> tuple[int, int]:
 def _composite_view(parent: bytes, drawn: bytes, view: str) -> bytes:
     """The parent sheet, at its own size, with only `view`'s cell taken from what the model drew
     (scaled to the parent): every other pixel is the parent's, whatever the model returned."""
-    base = Image.open(io.BytesIO(parent))
-    base = base.convert("RGBA" if base.mode in ("RGBA", "LA", "P") else "RGB")
+    opened = Image.open(io.BytesIO(parent))
+    base = opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB")
     w, h = base.size
-    new = Image.open(io.BytesIO(drawn)).convert(base.mode).resize((w, h), Image.NEAREST)
+    new = Image.open(io.BytesIO(drawn)).convert(base.mode).resize((w, h), Image.Resampling.NEAREST)
     i = VIEWS.index(view)
     box = (round(i * w / len(VIEWS)), 0, round((i + 1) * w / len(VIEWS)), h)
     base.paste(new.crop(box), box[:2])
@@ -179,7 +250,7 @@ def _composite_view(parent: bytes, drawn: bytes, view: str) -> bytes:
     return buf.getvalue()
 
 
-def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str) -> dict:
+def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str) -> GateRecord:
     """The reference gate's verdict on one version, from slate's own measures."""
     # held as the run's reference gate holds it for this judge (its provider: local or a vision model)
     verdict = hold(GatePolicy.load(root, "block"), measured(asset.kind, data), judge_kind(judge.split(":")[0]),
@@ -189,7 +260,7 @@ def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str
                        for s in verdict.get("scores", [])]}
 
 
-def _run(root: Path, film: LoadedFilm, settings, model: str | None):
+def _run(root: Path, film: LoadedFilm, settings: Settings, model: str | None) -> Run:
     """The workshop's run: the film's settings (its caps: slate.toml's, or what an agent's session
     has left), the panel model asked for, scene "bible"; opened by whoever makes a version."""
     from slate.providers.registry import ModelRef, lineup
@@ -201,8 +272,8 @@ def _run(root: Path, film: LoadedFilm, settings, model: str | None):
                                                    judge=str(chosen.judge)))
 
 
-def check_request(storage, asset: Asset, *, view: str | None, parent: int | None,
-                  instruction: str | None) -> dict | None:
+def check_request(storage: Storage, asset: Asset, *, view: str | None, parent: int | None,
+                  instruction: str | None) -> VersionRecord | None:
     """Every bad input named before anything is paid; the parent version's record, if any."""
     if asset.kind == "character":
         if instruction:
@@ -225,8 +296,8 @@ def check_request(storage, asset: Asset, *, view: str | None, parent: int | None
     return version(storage, asset, parent, "--from") if parent is not None else None
 
 
-def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model: str | None = None,
-                 view: str | None = None, parent: int | None = None, instruction: str | None = None) -> dict:
+def make_version(root: Path, film: LoadedFilm, settings: Settings, asset: Asset, *, model: str | None = None,
+                 view: str | None = None, parent: int | None = None, instruction: str | None = None) -> VersionRecord:
     """One new version of the asset, paid through the governor, gated, stored; its record. The
     workshop's run is opened for the one call and closed after it (its ledger engine too)."""
     from slate.tasks.run import open_run
@@ -234,8 +305,8 @@ def make_version(root: Path, film: LoadedFilm, settings, asset: Asset, *, model:
         return _make_version(root, run, asset, view=view, parent=parent, instruction=instruction)
 
 
-def _make_version(root: Path, run, asset: Asset, *, view: str | None, parent: int | None,
-                  instruction: str | None) -> dict:
+def _make_version(root: Path, run: Run, asset: Asset, *, view: str | None, parent: int | None,
+                  instruction: str | None) -> VersionRecord:
     from slate.tasks.lint import check_before_paying
     st = run.crew
     storage = st.storage
@@ -259,40 +330,50 @@ def _make_version(root: Path, run, asset: Asset, *, view: str | None, parent: in
         fingerprint=fingerprint({"reference": req.fingerprint(), "variant": images.variant}), prompt=prompt,
         references=(parent_uri,) if parent_uri else (),
         parameters={"version": n, "parent": parent, "view": view, "instruction": instruction})
-    delivery = _paid(st, spec, req, images)
+    delivery = _paid(run, spec, req, images)
     data = storage.get_bytes(delivery.uri)
-    if view is not None:
+    if view is not None and parent_rec is not None:   # a view is fixed only from a parent (check_request)
         data = _composite_view(storage.read_key(parent_rec["key"]), data, view)
     row = st.governor.ledger.find(delivery.call_id)
     cost = Decimal(0) if delivery.reused else Decimal(row.actual_cost if row.actual_cost is not None else row.estimate)
-    record = {"version": n, "asset": f"{asset.kind}:{asset.ident}", "key": asset.version_key(n),
-              "sha256": hashlib.sha256(data).hexdigest(), "prompt": prompt, "provider": provider,
-              "model": model_name, "parent": parent, "view": view, "instruction": instruction,
-              "cost_usd": f"{cost:.2f}", "call_id": delivery.call_id, "reused": delivery.reused,
-              "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "gate": gate_verdict(root, asset, data, run.lineup.judge, run.profile)}
+    record: VersionRecord = {
+        "version": n, "asset": f"{asset.kind}:{asset.ident}", "key": asset.version_key(n),
+        "sha256": hashlib.sha256(data).hexdigest(), "prompt": prompt, "provider": provider,
+        "model": model_name, "parent": parent, "view": view, "instruction": instruction,
+        "cost_usd": f"{cost:.2f}", "call_id": delivery.call_id, "reused": delivery.reused,
+        "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "gate": gate_verdict(root, asset, data, run.lineup.judge, run.profile)}
     write_key(storage, asset.version_key(n), data)
     write_key(storage, asset.record_key(n), json.dumps(record, indent=2, sort_keys=True).encode())
     return record
 
 
-def _paid(st, spec: CallSpec, req: ReferenceRequest, images):
+class DrawsReferences(Protocol):
+    """An image model with its own reference painter (the local provider's bible drawings)."""
+
+    def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes: ...
+
+
+def draws_references(images: ImageGenerator) -> TypeGuard[DrawsReferences]:
+    return hasattr(images, "generate_reference")
+
+
+def _paid(run: Run, spec: CallSpec, req: ReferenceRequest, images: ImageGenerator) -> CallArtifact:
     """The one paid call: the provider's own reference painter, else its panel model asked with the
     parent (or a plain ground) as the image it works from."""
-    if hasattr(images, "generate_reference"):
+    from slate.tasks.panel import by_job, draws_by_job
+    st = run.crew
+    if draws_references(images):
+        painter = images
         return st.governor.sync_call(
-            spec, lambda call_id: Answer(images.generate_reference(req, client_ref=call_id), "png"), repeatable=True)
+            spec, lambda call_id: Answer(painter.generate_reference(req, client_ref=call_id), "png"), repeatable=True)
     ground = req.parent_uri or st.storage.put_bytes(_plain(req.width, req.height), "png")
     panel = PanelRequest(prompt=req.prompt, location_id=req.ident if req.kind == "location" else "bible",
                          plate_uri=ground, characters=(), framing="wide", angle="eye", movement="static",
                          width=req.width, height=req.height, seed=req.seed,
                          override_uri=req.parent_uri)
-    if hasattr(images, "submit_panel"):
-        return st.governor.job_call(
-            spec, submit=lambda ref: images.submit_panel(panel, client_ref=ref), poll=images.poll,
-            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
-            deadline=images.poll_deadline, poll_interval=images.poll_interval,
-            find=lambda ref, since: images.find_job(ref, since, request=panel), cancel=images.cancel)
+    if draws_by_job(images):
+        return by_job(run, spec, images, panel)
     return st.governor.sync_call(
         spec, lambda call_id: Answer(images.generate_panel(panel, client_ref=call_id), "png"), repeatable=True)
 
@@ -304,7 +385,7 @@ def _plain(width: int, height: int) -> bytes:
 
 
 # -- what a promotion would re-make ---------------------------------------------------------------
-def impact(root: Path, film: LoadedFilm, settings, asset: Asset, storage) -> dict:
+def impact(root: Path, film: LoadedFilm, settings: Settings, asset: Asset, storage: Storage) -> Impact:
     """The shots that use the asset; which of their panels and clips the ledger says were made
     from the current canonical file; and what re-making those shots would cost (`slate estimate`)."""
     from slate.governor.estimate import estimate_scene, lineup_pricing
@@ -336,13 +417,13 @@ def impact(root: Path, film: LoadedFilm, settings, asset: Asset, storage) -> dic
 
 
 # -- promotion ------------------------------------------------------------------------------------
-def promotions(ledger, film_id: str, asset: Asset) -> list:
+def promotions(ledger: Ledger, film_id: str, asset: Asset) -> list[ApprovalRow]:
     """The asset's promotions, oldest first (rows of the ledger's approvals, schema v6)."""
     return [a for a in ledger.approvals(film=film_id, stage=APPROVE_STAGE) if a.shot == f"{asset.kind}:{asset.ident}"]
 
 
-def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, storage, ledger,
-            expect_sha256: str | None = None) -> dict:
+def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, storage: Storage, ledger: Ledger,
+            expect_sha256: str | None = None) -> Promotion:
     """Version `n` made canonical. `expect_sha256`: the canonical's hash the person saw (None: as
     read now); anything else there by the time it is written is a racing promotion, refused."""
     rec = version(storage, asset, n)

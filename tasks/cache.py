@@ -19,9 +19,11 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.cache_policies import CachePolicy
+from prefect.context import TaskRunContext
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import WritableFileSystem
 
@@ -39,7 +41,8 @@ class ContentKey(CachePolicy):
     stage: str
     exclude: tuple[str, ...] = ("run",)
 
-    def compute_key(self, task_ctx, inputs, flow_parameters, **kwargs) -> str:
+    def compute_key(self, task_ctx: TaskRunContext, inputs: dict[str, Any], flow_parameters: dict[str, Any],
+                    **kwargs: Any) -> str:
         return content_key(self.stage, inputs, self.exclude)
 
 
@@ -51,8 +54,10 @@ class ContentKey(CachePolicy):
 # By the bucket's address (never a run): one boto3 client and one saved block each, for the
 # process's life. Process-wide on purpose (a worker serves films of the same bucket run after
 # run) and bounded: a worker that meets more buckets than this makes a forgotten one again.
-_CLIENTS: BoundedMemo[tuple, object] = BoundedMemo("bucket result clients", 16)
-_SAVED: BoundedMemo[tuple, object] = BoundedMemo("saved bucket result blocks", 16)
+#: A bucket's address: bucket, prefix, endpoint URL, region, profile (never a credential).
+BucketAddress = tuple[str | None, str, str | None, str | None, str | None]
+_CLIENTS: BoundedMemo[BucketAddress, object] = BoundedMemo("bucket result clients", 16)
+_SAVED: BoundedMemo[BucketAddress, "BucketResults"] = BoundedMemo("saved bucket result blocks", 16)
 
 
 class BucketResults(WritableFileSystem):
@@ -81,13 +86,16 @@ class BucketResults(WritableFileSystem):
         check_key(path)
         return f"{store.prefix}results/{path}"
 
-    def _read(self, path: str) -> bytes:
+    def read_now(self, path: str) -> bytes:
+        """The record at `path`, read in this thread (the can reads its records so, in or out of an event loop)."""
         store = self._store()
         name = self._object(store, path)
         with store._edge(f"result {path}"):
-            return store.client.get_object(Bucket=store.bucket, Key=name)["Body"].read()
+            data: bytes = store.client.get_object(Bucket=store.bucket, Key=name)["Body"].read()
+        return data
 
-    def _write(self, path: str, content: bytes) -> str:
+    def write_now(self, path: str, content: bytes) -> str:
+        """Write the record at `path` in this thread."""
         store = self._store()
         name = self._object(store, path)
         with store._edge(f"result {path}"):
@@ -95,21 +103,24 @@ class BucketResults(WritableFileSystem):
         return path
 
     async def aread_path(self, path: str) -> bytes:
-        return await asyncio.to_thread(self._read, path)
+        return await asyncio.to_thread(self.read_now, path)
 
+    # Prefect declares read_path and write_path async on WritableFileSystem, while its own file
+    # systems dispatch them as this does (a coroutine in an async context, the value otherwise),
+    # and its LocalFileSystem's write_path returns the path as this one does.
     @async_dispatch(aread_path)
-    def read_path(self, path: str) -> bytes:
-        return self._read(path)
+    def read_path(self, path: str) -> bytes:  # type: ignore[override]  # Prefect's base is typed async-only
+        return self.read_now(path)
 
     async def awrite_path(self, path: str, content: bytes) -> str:
-        return await asyncio.to_thread(self._write, path, content)
+        return await asyncio.to_thread(self.write_now, path, content)
 
     @async_dispatch(awrite_path)
-    def write_path(self, path: str, content: bytes) -> str:
-        return self._write(path, content)
+    def write_path(self, path: str, content: bytes) -> str:  # type: ignore[override]  # as read_path
+        return self.write_now(path, content)
 
 
-def result_storage(root: Path, storage: StorageSettings):
+def result_storage(root: Path, storage: StorageSettings) -> Path | BucketResults:
     """What a scene's tasks persist their results to: the project's `.slate/results` folder,
     or (s3 backend) a saved BucketResults block. Prefect needs a block passed as result storage
     to be saved on the server; it is saved once per process and bucket, under a name made from
@@ -118,7 +129,8 @@ def result_storage(root: Path, storage: StorageSettings):
         folder = Path(root) / ".slate" / "results"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
-    where = (storage.bucket, storage.prefix.strip("/"), storage.endpoint_url, storage.region, storage.profile)
+    where: BucketAddress = (storage.bucket, storage.prefix.strip("/"), storage.endpoint_url, storage.region,
+                            storage.profile)
     block = _SAVED.get(where)
     if block is None:
         block = BucketResults(bucket=storage.bucket, prefix=storage.prefix.strip("/"), endpoint_url=storage.endpoint_url,
@@ -130,6 +142,10 @@ def result_storage(root: Path, storage: StorageSettings):
             # Another process saved the same address at the same moment: the scenes of a film
             # start at once, and Prefect 3.8.8's save(overwrite=True) then raises ValueError
             # ("a name that is already in use") from the 409 — seen with four scenes on two workers.
-            block = BucketResults.load(name)
+            loaded = BucketResults.load(name)
+            # Prefect types load for an async caller too (a coroutine); this one is sync.
+            if not isinstance(loaded, BucketResults):
+                raise TypeError(f"result storage {name} could not be loaded here: {type(loaded).__name__}")
+            block = loaded
         _SAVED.put(where, block)
     return block

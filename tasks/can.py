@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, write_atomic
+from slate.manifests import LoadedFilm
 from slate.manifests.options import output_names
 from slate.providers.base import Storage
 from slate.providers.registry import base_urls
 from slate.tasks.clapper import content_key
 from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
-from slate.tasks.plan import plan_scene
+from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.references import lock_scene_references
 from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
                                   REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
@@ -41,8 +43,14 @@ STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAM
 #: holds their values; the others (caps, prices, waits, which scenes) never reach it.
 OUTPUT = tuple(output_names())
 
+if TYPE_CHECKING:  # the can's shelf is the run's result storage; tasks/cache.py imports Prefect
+    from slate.tasks.cache import BucketResults
 
-def run_part(run: Run) -> dict:
+#: A scene's recorded result: a SceneResult's fields (flows/scene_result.py) as JSON.
+SceneFields = dict[str, Any]
+
+
+def run_part(run: Run) -> dict[str, Any]:
     """What of a run changes what its scene makes: the film and scene, the options declared so
     (their resolved values: the budget block's takes), the models, where their APIs stand and
     what the providers' own settings change (the local provider's fault rehearsal)."""
@@ -52,16 +60,16 @@ def run_part(run: Run) -> dict:
             "variants": run.variants()}
 
 
-def scene_key(run: Run, plans: list, policy: str, edit: dict | None = None) -> str:
+def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any] | None = None) -> str:
     """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
     assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one."""
-    parts = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
+    parts: dict[str, Any] = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
     if edit is not None:   # a film without `finishing:` keeps the keys it always had
         parts["edit"] = edit
     return content_key(CAN_VERSION, parts, exclude=())
 
 
-def scene_key_of(run: Run, film, policy: str, storage: Storage) -> str:
+def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage) -> str:
     """run.scene's key as the scene flow and the reel both take it: its references in `storage`
     locked by content hash (nothing stored: a reference's URI is its content's name) and its shots
     planned from them. The run's own reference check stores and writes the lock."""
@@ -75,24 +83,24 @@ def scene_key_of(run: Run, film, policy: str, storage: Storage) -> str:
 # .slate/results, or (s3 backend) the film's bucket, so a scene in the can on one worker is in
 # the can for every worker.
 
-def read_record(shelf, key: str) -> bytes | None:
+def read_record(shelf: Path | BucketResults, key: str) -> bytes | None:
     if isinstance(shelf, Path):
         record = shelf / f"scene-{key}.json"
         return record.read_bytes() if record.is_file() else None
     try:
-        return shelf.read_path(f"scene-{key}.json")
+        return shelf.read_now(f"scene-{key}.json")
     except Exception:  # noqa: BLE001 — a record that cannot be read is no record: the scene is made
         return None
 
 
-def write_record(shelf, key: str, data: bytes) -> None:
+def write_record(shelf: Path | BucketResults, key: str, data: bytes) -> None:
     if isinstance(shelf, Path):
         write_atomic(shelf / f"scene-{key}.json", data)
     else:
-        shelf.write_path(f"scene-{key}.json", data)
+        shelf.write_now(f"scene-{key}.json", data)
 
 
-def from_the_can(root: Path, storage: Storage, shelf, key: str) -> dict | None:
+def from_the_can(root: Path, storage: Storage, shelf: Path | BucketResults, key: str) -> SceneFields | None:
     """The recorded result of the scene under `key` (a SceneResult's fields), its cut verified in
     the film's `storage` and back in place under `root`; None when there is none or its cut is gone."""
     data = read_record(shelf, key)
@@ -124,14 +132,14 @@ def from_the_can(root: Path, storage: Storage, shelf, key: str) -> dict | None:
     return result
 
 
-def in_place(storage, uri: str, path: Path, ext: str) -> None:
+def in_place(storage: Storage, uri: str, path: Path, ext: str) -> None:
     """The stored `uri` at `path` (atomically), unless `path` already holds that content."""
     if path.is_file() and cas_uri(file_sha256(path), ext) == uri:
         return
     copy_atomic(storage.open_local(uri), path)   # under a name of its own (two runs may put one cut back)
 
 
-def into_the_can(run: Run, shelf, key: str, result: dict) -> bool:
+def into_the_can(run: Run, shelf: Path | BucketResults, key: str, result: SceneFields) -> bool:
     """Write down a scene that finished clean (the run is open: its storage keeps the cut);
     False (nothing written) for any other."""
     shots = result.get("shots") or []

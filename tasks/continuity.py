@@ -16,6 +16,8 @@ never change a clip: it only says whether the cut holds.
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
+from typing import Protocol, TypeGuard
 
 from prefect import task
 
@@ -23,15 +25,41 @@ from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import extract_frame
 from slate.media.continuity import palette_continuity
-from slate.providers.base import JUDGEABLE, fingerprint
+from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
+from slate.manifests import Scene
+from slate.providers.base import JUDGEABLE, Judge, PanelRequest, ReferenceImages, Verdict, fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run
-from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images
+from slate.tasks.gate import ask_judge, blank_pictures, reference_images
 from slate.tasks.judge_reading import layout_unreadable
-from slate.tasks.panel import panel_from_dict
 from slate.tasks.gate_inputs import ContinuityInput
-from slate.tasks.verdicts import ContinuityVerdict
+from slate.tasks.verdicts import ContinuityVerdict, ScoreFields
 from slate.tasks.versions import CONTINUITY_VERSION  # bumped there
+
+
+class CutJudge(Protocol):
+    """A vision judge that reads a cut (providers/base.py `Judge`: `judge_continuity`)."""
+
+    def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                         refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict: ...
+
+
+class LayingOutJudge(Protocol):
+    """The local judge's reading of a cut: the far side held to the shot's blocking when its clip
+    started from its own panel (`laid_out`)."""
+
+    def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                         refs: ReferenceImages, *, laid_out: bool = True,
+                         client_ref: str | None = None) -> Verdict: ...
+
+
+def judges_cuts(judge: Judge) -> TypeGuard[CutJudge]:
+    return hasattr(judge, "judge_continuity")
+
+
+def lays_out_cuts(judge: Judge, provider: str) -> TypeGuard[LayingOutJudge]:
+    """The run's judge is the local one, which reads a cut from the pixels."""
+    return hasattr(judge, "judge_continuity") and judge_kind(provider) == "local"
 
 
 @task(name="continuity", cache_policy=ContentKey(stage=CONTINUITY_VERSION), result_serializer="json",
@@ -50,10 +78,12 @@ def continuity_check(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     last = st.storage.open_local(last_frame_uri)
     usage = call_id = None
     judge_obj = st.judge
-    req, prev_req = panel_from_dict(request), panel_from_dict(previous_request)
-    local = hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "local"
+    req, prev_req = request, previous_request
+    local = judge_obj if lays_out_cuts(judge_obj, judge) else None
     blank = blank_pictures({"the last frame before the cut": last, "the first frame after the cut": first})
-    unread = None if blank else _unread_in_rehearsal(run, local, req, prev_req, laid_out, reference_images(st, req))
+    unread = None if blank else _unread_in_rehearsal(run, local is not None, req, prev_req, laid_out,
+                                                     reference_images(st, req))
+    scores: list[ScoreFields]
     if blank:
         scores = blank
     elif unread:
@@ -62,30 +92,32 @@ def continuity_check(run: Run, given: ContinuityInput) -> ContinuityVerdict:
         scores = [{**palette_continuity(last, first), "role": "warn"},
                   {"name": JUDGEABLE, "value": 0.0, "threshold": 1.0, "passed": False, "role": "block",
                    "reason": f"cannot judge: the shot after the cut cannot be laid out ({unread})"}]
-    elif local:  # the judge's reading includes the colours
-        seen = judge_obj.judge_continuity(last, first, prev_req, req, reference_images(st, req), laid_out=laid_out)
-        scores = [asdict(s) for s in seen.scores]
+    elif local is not None:  # the judge's reading includes the colours
+        reading = local.judge_continuity(last, first, prev_req, req, reference_images(st, req), laid_out=laid_out)
+        scores = [asdict(s) for s in reading.scores]
     else:
         scores = [palette_continuity(last, first)]
-    if not blank and hasattr(judge_obj, "judge_continuity") and judge_kind(judge) == "vision":
+    vision = judge_obj if judges_cuts(judge_obj) and judge_kind(judge) == "vision" else None
+    if not blank and vision is not None:
         spec = CallSpec(
             context=run.call_at(shot, "continuity", 1, judge, model, profile=profile),
             units=Usage("judge", input_tokens=4 * IMAGE_TOKENS + 400, output_tokens=VERDICT_TOKENS),
             fingerprint=fingerprint({"last": last_frame_uri, "first": first_uri, "judge": model, "variant": variant}),
             prompt=f"continuity {previous} -> {shot}", references=(last_frame_uri, first_uri))
-        seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_continuity(
+        seen = ask_judge(st, spec, lambda call_id: vision.judge_continuity(
             last, st.storage.open_local(first_uri), prev_req, req, reference_images(st, req), client_ref=call_id))
         # The colours warn beside a judge shown both frames and the bible: a grade or a strong
         # gamma moves a histogram past its threshold (3 of 30 clean cuts in benchmarks/gates.py).
         scores = seen.get("scores", []) + [{**s, "role": "warn"} for s in scores]
         usage, call_id = seen.get("usage"), seen.get("call_id")
     first.unlink(missing_ok=True)
-    verdict = GatePolicy.load(run.root, run.settings.cannot_judge).apply({"judge": judge, "scores": scores, "usage": usage},
-                                                                "continuity", judge_kind(judge), profile)
+    verdict = GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
+        {"judge": judge, "scores": scores, "usage": usage}, "continuity", judge_kind(judge), profile)
     return ContinuityVerdict.held(verdict, previous=previous, shot=shot, first_frame=first_uri, call_id=call_id)
 
 
-def _unread_in_rehearsal(run: Run, local: bool, req, prev_req, laid_out: bool, refs) -> str | None:
+def _unread_in_rehearsal(run: Run, local: bool, req: PanelRequest, prev_req: PanelRequest, laid_out: bool,
+                         refs: ReferenceImages) -> str | None:
     """In a rehearsal (`cannot_judge = "warn"`), why the local judge could not lay the cut's far
     side out; None when it could, when it would not try (a composite, a chained start, nothing
     shared), or in a real run."""
@@ -97,7 +129,7 @@ def _unread_in_rehearsal(run: Run, local: bool, req, prev_req, laid_out: bool, r
     return layout_unreadable(run.crew.judge, req, refs)
 
 
-def shares_the_scene(scene, a, b) -> bool:
+def shares_the_scene(scene: Scene, a: str, b: str) -> bool:
     """Two shots a cut must hold together: the same place, or someone in both."""
     sa, sb = scene.shot(a), scene.shot(b)
     return scene.location_of(sa) == scene.location_of(sb) or bool(set(sa.characters) & set(sb.characters))

@@ -12,13 +12,15 @@ the production report (tasks/production_report.py) read it before any run.
 from __future__ import annotations
 
 from slate.manifests import LoadedFilm, parse_canonical
+from slate.providers.base import Storage
 
 
-def coverage(storage, film: LoadedFilm) -> list[str]:
+def coverage(storage: Storage, film: LoadedFilm) -> list[str]:
     """One line per gap, in the order a person fixes them: missing, unused, then shots uncovered."""
     lines: list[str] = []
     bible = film.film.bible
-    used_chars, used_locs = set(), set()
+    used_chars: set[str] = set()
+    used_locs: set[str] = set()
     for _, sc in film.scenes:
         used_chars |= set(sc.wardrobe)
         for s in sc.shots:
@@ -51,8 +53,8 @@ def coverage(storage, film: LoadedFilm) -> list[str]:
     for _, sc in film.scenes:
         for s in sc.shots:
             lacking = [f"character {c}" for c in s.characters if f"character:{c}" in missing]
-            loc = sc.location_of(s)
-            lacking += [f"location {loc}"] if f"location:{loc}" in missing else []
+            at = sc.location_of(s)
+            lacking += [f"location {at}"] if f"location:{at}" in missing else []
             if lacking:
                 lines.append(f"{film.scene_file(sc.id)}: shot {s.id}: no approved reference for "
                              + ", ".join(lacking))

@@ -13,6 +13,8 @@ It must never make a paid call, or show a key (only its short id).
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Callable
 
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
@@ -23,13 +25,13 @@ from slate.providers.registry import Lineup, UnknownProvider, base_url_for, base
 from slate.tasks.slots import slot_name
 
 
-def doctor(root, settings: Settings, *, estimate: Decimal | None = None) -> list[DoctorFinding]:
+def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None) -> list[DoctorFinding]:
     """One finding per line of `slate doctor`, for the lineup the settings choose; `estimate`
     (the run's expected cost) is held to what a key has left where the provider says."""
     return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate)
 
 
-def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
+def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
                  estimate: Decimal | None = None) -> list[DoctorFinding]:
     findings: list[DoctorFinding] = []
     for name in chosen.providers():
@@ -45,7 +47,7 @@ def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *
         findings += spec.doctor(base_url=url)
         if estimate is not None and spec.key_limit is not None:
             findings += _limit(name, spec.key_limit, url, estimate)
-    card = RateCard.load(root)
+    card = RateCard.load(Path(root))
     for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge)]:
         try:
             rate = card.rate(str(ref), kind)
@@ -63,7 +65,8 @@ def check_lineup(root, chosen: Lineup, urls: dict[str, str], video_slots: int, *
     return findings
 
 
-def _limit(provider: str, key_limit, base_url: str, estimate: Decimal) -> list[DoctorFinding]:
+def _limit(provider: str, key_limit: Callable[..., Decimal | None], base_url: str | None,
+           estimate: Decimal) -> list[DoctorFinding]:
     try:
         left = key_limit(base_url=base_url)
     except Exception as exc:  # noqa: BLE001 — the key line above already says what is wrong

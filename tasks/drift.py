@@ -24,23 +24,32 @@ local model) and cached by content. It must never decide anything but whether to
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Any, Sequence
 
+import numpy as np
+from PIL import Image
 from prefect import task
 
 from slate.media import colour_distance, colour_stats, load_rgb, ssim
 from slate.media.content import content_fault
 from slate.media.grade import frame_window, lab, soften
 from slate.media import clip as clip_models
+from slate.media.presence import Cast
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run
 from slate.tasks.memo import BoundedMemo
 from slate.tasks.gate_inputs import DriftInput
+from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import DriftReading
 from slate.tasks.versions import DRIFT_VERSION  # bumped there
 
+#: A picture as slate's measures take it (media.load_rgb): a file, a PIL image or RGB pixels.
+Picture = Path | str | Image.Image | np.ndarray
+
 # CLIP models by (model, weights): hundreds of megabytes each, loaded once in a process, whatever
 # run asks. Process-wide on purpose and bounded: a film names one model; a second evicts the first.
-_EMBEDDERS: BoundedMemo[tuple[str, str], tuple] = BoundedMemo("CLIP models", 2)
+_EMBEDDERS: BoundedMemo[tuple[str, str], tuple[clip_models.Embedder | None, str]] = BoundedMemo("CLIP models", 2)
 _LOCK = threading.Lock()   # one load at a time: two threads must not load the same model twice
 
 # The colour measure's scale (see `measure`): the film's 0.35 threshold sits at 7 degrees of hue
@@ -52,17 +61,17 @@ HUE_FULL = 20.0     # degrees of overall hue rotation read as colour distance 1.
 CAST_FULL = 20.0    # Lab units the mean (a*, b*) moved, read as colour distance 1.0 (0.35 = 7 units)
 
 
-def embedder(model: str, weights: str):
+def embedder(model: str, weights: str) -> clip_models.Embedder | None:
     with _LOCK:
         made, why = _EMBEDDERS.get_or_make((model, weights), lambda: clip_models.load(model, weights))
     clip_models.say_once(why)
     return made
 
 
-def _levelled(img):
-    import numpy as np
+def _levelled(img: Picture) -> np.ndarray:
     a = load_rgb(img).astype(np.float32)
-    return np.clip(a * (128.0 / max(1.0, float(a.mean()))), 0, 255).astype(np.uint8)
+    levelled: np.ndarray = np.clip(a * (128.0 / max(1.0, float(a.mean()))), 0, 255).astype(np.uint8)
+    return levelled
 
 
 @task(name="drift-check", cache_policy=ContentKey(stage=DRIFT_VERSION), result_serializer="json",
@@ -81,19 +90,20 @@ def drift_check(run: Run, given: DriftInput) -> DriftReading:
     panel = load_rgb(st.storage.open_local(panel_uri))
     origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri not in ("", panel_uri) else None
     plate = st.storage.open_local(plate_uri) if plate_uri else None
-    people = people_of([c["id"] for c in characters],
-                       {c["id"]: st.storage.open_local(c["turnaround_uri"]) for c in characters},
-                       {c["id"]: c.get("wardrobe_colour") for c in characters}, plate) if characters else None
-    seen = {"shot": shot, **measure(frame, panel, plate, origin, people), "threshold": threshold}
+    people = people_of([c.id for c in characters],
+                       {c.id: st.storage.open_local(c.turnaround_uri) for c in characters},
+                       {c.id: c.wardrobe_colour for c in characters}, plate) if characters else None
+    seen: dict[str, Any] = {"shot": shot, **measure(frame, panel, plate, origin, people), "threshold": threshold}
     worst = seen["drift"]
     model = embedder(clip_model, clip_weights) if clip_model else None
     if model is not None:
         panel_sim = model.similarity(frame, panel)
-        seen["clip"] = {"model": model.name, "panel": round(panel_sim, 4)}
+        clip: dict[str, Any] = {"model": model.name, "panel": round(panel_sim, 4)}
         if plate_uri:
-            seen["clip"]["plate"] = round(model.similarity(frame, st.storage.open_local(plate_uri)), 4)
+            clip["plate"] = round(model.similarity(frame, st.storage.open_local(plate_uri)), 4)
         for uri in turnaround_uris:
-            seen["clip"].setdefault("turnarounds", []).append(round(model.similarity(frame, st.storage.open_local(uri)), 4))
+            clip.setdefault("turnarounds", []).append(round(model.similarity(frame, st.storage.open_local(uri)), 4))
+        seen["clip"] = clip
         worst = max(worst, 1.0 - panel_sim)
     else:
         seen["clip"] = None
@@ -104,7 +114,8 @@ def drift_check(run: Run, given: DriftInput) -> DriftReading:
     return DriftReading.model_validate({**seen, "drift": round(worst, 4), "reanchor": worst > threshold})
 
 
-def measure(frame, panel, plate=None, origin=None, people=None) -> dict:
+def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin: Picture | None = None,
+            people: Cast | None = None) -> dict[str, Any]:
     """The pixel measures of drift (no CLIP): SSIM and colour distance of the frame to its
     approved panel, and the colour distance to the plate (levelled for exposure). A pure
     function, so benchmarks/gates.py measures exactly what the scene's check does.
@@ -132,15 +143,14 @@ def measure(frame, panel, plate=None, origin=None, people=None) -> dict:
     average out. `chroma` (the per-pixel difference on the aligned crop) is reported, not judged.
     The former 8x8x8 RGB-histogram distance read a clean 20-shot chain's re-encode losses as
     0.39-0.58, past the 0.35 threshold on 96.7 % of clean chains in benchmarks/gates.py."""
-    import numpy as np
-    frame, panel = load_rgb(frame), load_rgb(panel)
-    aligned = _window(frame, panel if origin is None else load_rgb(origin))
-    frame = _matched(frame, aligned)
+    pixels, panel_pixels = load_rgb(frame), load_rgb(panel)
+    aligned = _window(pixels, panel_pixels if origin is None else load_rgb(origin))
+    frame = _matched(pixels, aligned)
     to_plate = None
     if plate is not None:
         to_plate = colour_distance(colour_stats(_levelled(frame)), colour_stats(_levelled(plate)))
     size = (COLOUR_WIDTH, max(8, round(COLOUR_WIDTH * frame.shape[0] / frame.shape[1])))
-    a, b, whole = lab(soften(frame, size)), lab(soften(aligned, size)), lab(soften(panel, size))
+    a, b, whole = lab(soften(frame, size)), lab(soften(aligned, size)), lab(soften(panel_pixels, size))
     chroma = float(np.linalg.norm(a[..., 1:] - b[..., 1:], axis=-1).mean())
     hue = _hue_shift(a, b)
     cast = float(np.linalg.norm(a[..., 1:].mean(axis=(0, 1)) - whole[..., 1:].mean(axis=(0, 1))))
@@ -163,7 +173,7 @@ FADE_FULL = 0.50   # of a character's colours lost from the frame (against its o
 PRESENCE_WIDTH = 160  # px: the scale presence is read at (as the keyframe gate's dailies)
 
 
-def _sharpness(frame, aligned) -> float:
+def _sharpness(frame: np.ndarray, aligned: np.ndarray) -> float:
     """The frame's fine detail over the picture it descends from (aligned, same size): mean
     |Laplacian| of luma, at the frame's own size. A chain softening shot by shot reads below 1;
     re-encodes read about 1 (benchmarks/gates.py: see SHARP_FULL)."""
@@ -172,18 +182,17 @@ def _sharpness(frame, aligned) -> float:
     return 1.0 if base <= 0 else float(sharpness_noise(frame) / base)
 
 
-def _kept(people, frame, aligned) -> tuple[float, str | None]:
+def _kept(people: Cast | None, frame: np.ndarray, aligned: np.ndarray) -> tuple[float, str | None]:
     """The least share of any character's colour signature still in the frame, against the
     picture it descends from (media.presence, both at PRESENCE_WIDTH): a character slowly fading
     into the plate. (1.0, None) without a cast, or when nobody can be told by colour."""
-    import numpy as np
-    from PIL import Image
     if people is None or not people.members:
         return 1.0, None
     h = max(8, round(PRESENCE_WIDTH * frame.shape[0] / frame.shape[1]))
-    small = [np.asarray(Image.fromarray(a).resize((PRESENCE_WIDTH, h), Image.BOX)) for a in (frame, aligned)]
+    small = [np.asarray(Image.fromarray(a).resize((PRESENCE_WIDTH, h), Image.Resampling.BOX)) for a in (frame, aligned)]
     now, then = people.presence(small[0][None], small[1]), people.presence(small[1][None], small[1])
     worst, who = 1.0, None
+    cid: str
     for cid in people.members:
         before = float(np.nan_to_num(then[cid][0]))
         if before < 0.2:  # not in the picture it descends from: nothing to lose
@@ -194,41 +203,39 @@ def _kept(people, frame, aligned) -> tuple[float, str | None]:
     return worst, who
 
 
-def _window(frame, panel):
+def _window(frame: np.ndarray, panel: np.ndarray) -> np.ndarray:
     """The panel's crop that best explains the frame, at the frame's size (the whole panel when
     nothing better does: a still frame of the panel finds its full window)."""
-    import numpy as np
-    from PIL import Image
     still = Image.fromarray(panel)
     _, box, _ = frame_window(still, frame, (8, 8))
-    return np.asarray(still.resize((frame.shape[1], frame.shape[0]), Image.BILINEAR, box=box))
+    return np.asarray(still.resize((frame.shape[1], frame.shape[0]), Image.Resampling.BILINEAR, box=box))
 
 
-def _hue_shift(a, b) -> float:
+def _hue_shift(a: np.ndarray, b: np.ndarray) -> float:
     """The picture's overall hue rotation from b to a, in degrees: each pixel's hue angle
     difference weighted by the reference's chroma (grey pixels have no hue to lose). A colour cast
     or a slow repaint turns the whole picture one way; codec noise turns pixels both ways, and so
     do figures standing elsewhere (their turns cancel out: 2.9 degrees on the example's 1E)."""
-    import numpy as np
     turn = np.angle(np.exp(1j * (np.arctan2(a[..., 2], a[..., 1]) - np.arctan2(b[..., 2], b[..., 1]))))
     weight = np.hypot(b[..., 1], b[..., 2])
     return float(np.degrees((turn * weight).sum() / max(1e-6, float(weight.sum()))))
 
 
-def _matched(frame, panel):
+def _matched(frame: np.ndarray, panel: np.ndarray) -> np.ndarray:
     """The frame with its mean brightness brought to the panel's (one gain on all channels, so
     hue and saturation are left as they were)."""
-    import numpy as np
     a = frame.astype(np.float32)
-    return np.clip(a * (float(panel.mean()) / max(1.0, float(a.mean()))), 0, 255).astype(np.uint8)
+    matched: np.ndarray = np.clip(a * (float(panel.mean()) / max(1.0, float(a.mean()))), 0, 255).astype(np.uint8)
+    return matched
 
 
-def due(plan, every: int) -> bool:
+def due(plan: ShotPlan, every: int) -> bool:
     """Every `every`-th shot of the scene, and every `every`-th shot of a chain."""
     return (plan.index + 1) % every == 0 or (plan.chain_position > 0 and plan.chain_position % every == 0)
 
 
-def people_of(named, turnarounds: dict, wardrobe: dict, plate) -> object | None:
+def people_of(named: Sequence[str], turnarounds: dict[str, Path], wardrobe: dict[str, str | None],
+              plate: Path | None) -> Cast | None:
     """The shot's characters' colour signatures (media.presence) for drift's presence measure,
     read from their turnarounds as the keyframe gate reads them; None when none can be read."""
     from slate.tasks.keyframes import ClipCast, cast_of

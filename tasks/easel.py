@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Iterator
 
 # The easels of this process by their number: process-wide on purpose (the cores are the
 # process's, shared by every run in it), and one entry unless SLATE_LOCAL_EASELS changes.
@@ -38,13 +39,13 @@ def easels() -> int:
 
 
 @contextmanager
-def _at(n: int):
+def _at(n: int) -> Iterator[None]:
     with _LOCK:
         place = _EASELS.setdefault(n, threading.BoundedSemaphore(n))
     with place:
         yield
 
 
-def at_the_easel(painter: str):
+def at_the_easel(painter: str) -> AbstractContextManager[None]:
     """Hold one easel for a panel loop whose painter ("provider:model") is the local one."""
     return _at(easels()) if painter.partition(":")[0] == "local" else nullcontext()

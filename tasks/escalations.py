@@ -26,10 +26,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
-from slate.governor.chokepoint import CallSpec, Usage
+from slate.governor.chokepoint import CallSpec, Governor, Usage
+from slate.governor.ledger import CallRow, Ledger
 from slate.providers.base import fingerprint
 from slate.providers.prompts import refused_words
+
+if TYPE_CHECKING:
+    from slate.tasks.run import Run
 
 STAGE = "escalation"
 ESCALATED, CLEARED = "Escalated", "Cleared"
@@ -53,15 +58,32 @@ class Escalation:
     run_id: str
     when: datetime
     reason: str
-    best_take: dict | None   # flows.shot.Take as a dict: stage, moment, take, uri, quality, reasons, scores
+    best_take: dict[str, Any] | None   # flows.shot.Take as the ledger keeps it (JSON): stage, moment, take, uri,
+                                       # quality, reasons, scores
 
 
-def _spec(run, shot: str, take: int, what: dict) -> CallSpec:
+class ShotOutcome(Protocol):
+    """A shot of a finished scene run as its report says it (flows/scene_result.py ShotReport)."""
+
+    @property
+    def shot(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def best_take(self) -> dict[str, Any] | None: ...
+
+
+def _spec(run: Run, shot: str, take: int, what: dict[str, Any]) -> CallSpec:
     return CallSpec(run.call_at(shot, STAGE, take, "slate", "gates"),
                     Usage("image"), fingerprint(what), parameters=what)
 
 
-def record(run, governor, shots) -> int:
+def record(run: Run, governor: Governor, shots: Iterable[ShotOutcome]) -> int:
     """One `Escalated` row per escalated shot of a finished scene run (a `Cleared` row when
     none is and the scene's last record was an escalation). Returns the rows written."""
     escalated = [s for s in shots if s.status == "escalated"]
@@ -78,12 +100,12 @@ def record(run, governor, shots) -> int:
     return 0
 
 
-def _marks(rows, scene: str) -> list:
+def _marks(rows: Sequence[CallRow], scene: str) -> list[CallRow]:
     return sorted((r for r in rows if r.scene == scene and r.stage == STAGE and r.error_class in (ESCALATED, CLEARED)),
                   key=lambda r: r.created_at)
 
 
-def latest(ledger, film: str, scenes: list[str]) -> dict[str, list[Escalation]]:
+def latest(ledger: Ledger, film: str, scenes: list[str]) -> dict[str, list[Escalation]]:
     """Per scene, the escalations of its latest recorded run (an empty list: none, or cleared)."""
     rows = ledger.rows(film=film)
     out: dict[str, list[Escalation]] = {}
@@ -121,7 +143,7 @@ class Refusal:
     offered: tuple[str, ...]    # words of that prompt none of the film's accepted prompts had
 
 
-def refusals(ledger, film: str, scene: str, shot: str) -> list[Refusal]:
+def refusals(ledger: Ledger, film: str, scene: str, shot: str) -> list[Refusal]:
     """Every refused call of one shot (oldest first), with the words it had that the same
     provider accepted in no other prompt of the film."""
     rows = ledger.rows(film=film)

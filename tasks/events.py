@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 __all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "SceneFinishing", "Event",
            "event_of"]
@@ -68,17 +68,19 @@ class SceneFinishing:
 Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson, SceneFinishing]
 
 #: What `emit`'s `event=` field names, for the events that are not a shot's or a reference's.
-_NAMED = {"plan": ScenePlanned, "waiting": WaitingForPerson, "finishing": SceneFinishing}
+_NAMED: dict[str, type[Event]] = {"plan": ScenePlanned, "waiting": WaitingForPerson, "finishing": SceneFinishing}
 
 
-def event_of(fields: dict) -> Event:
+def event_of(fields: dict[str, Any]) -> Event:
     """The typed event `emit(**fields)` describes; TypeError for fields no event has."""
     fields = dict(fields)
     named = fields.pop("event", None)
+    kind: type[Event]
     if named is not None:
-        kind = _NAMED.get(named)
-        if kind is None:
+        found = _NAMED.get(named)
+        if found is None:
             raise TypeError(f"no progress event is named {named!r}")
+        kind = found
     else:
         kind = ReferenceJudged if "ref" in fields else ShotMoved
     known = {f.name for f in dataclasses.fields(kind)}
@@ -88,4 +90,5 @@ def event_of(fields: dict) -> Event:
     for name in ("shots", "reasons"):
         if name in fields and fields[name] is not None:
             fields[name] = tuple(fields[name])
-    return kind(**fields)
+    event: Event = kind(**fields)
+    return event

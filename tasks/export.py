@@ -16,35 +16,97 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol, TypedDict, TypeGuard
 
 import opentimelineio as otio
 
+from slate.providers.base import Storage
+from slate.tasks.results import FinishResult
+
 FORMATS = {"otio": ".otio", "fcp7": ".xml", "edl": ".edl"}
 _ADAPTERS = {"otio": "otio_json", "fcp7": "fcp_xml", "edl": "cmx_3600"}
+
+
+class TimelineShot(TypedDict):
+    """A shot of the scene, in order, as the record keeps it."""
+
+    shot: str
+    status: str                    # approved | rejected | escalated
+    reason: str
+    media: str | None              # its approved clip (a path, or an object's URL); None: not in the cut
+    seconds: float
+    trim_in: float
+    trim_out: float
+    transition: list[str | float]  # [kind, seconds] into the next shot
+    take: int | None
+    scores: dict[str, float]
+    warnings: list[str]
+
+
+class TimelineCue(TypedDict):
+    """An audio cue where the finishing pass placed it, as long as it is heard."""
+
+    file: str
+    media: str
+    kind: str
+    start: float
+    offset: float
+    seconds: float
+    gain_db: float
+
+
+class TimelineRecord(TypedDict):
+    """A scene's timeline record (.slate/timelines/<scene>-<profile>.json): `slate export` reads it."""
+
+    version: int
+    film: str
+    scene: str
+    profile: str
+    fps: int
+    width: int
+    height: int
+    output: str
+    shots: list[TimelineShot]
+    cues: list[TimelineCue]
+    loudness: float | None
+    true_peak: float | None
 
 
 def record_path(root: Path, scene: str, profile: str) -> Path:
     return Path(root) / ".slate" / "timelines" / f"{scene}-{profile}.json"
 
 
-def media_path(storage, uri: str) -> str:
+class PublishesObjects(Protocol):
+    """Object storage: an artifact is an object with a URL an editor's machine can reach."""
+
+    def artifact_object(self, uri: str) -> str: ...
+
+    def url(self, name: str = "") -> str: ...
+
+
+def publishes_objects(storage: Storage) -> TypeGuard[PublishesObjects]:
+    return hasattr(storage, "artifact_object")
+
+
+def media_path(storage: Storage, uri: str) -> str:
     """Where an editor finds an artifact: its file on this disk, or (S3) its object's URL."""
-    if hasattr(storage, "artifact_object"):
+    if publishes_objects(storage):
         return storage.url(storage.artifact_object(uri))
     return str(storage.open_local(uri))
 
 
 def timeline_record(*, film: str, scene: str, profile: str, fps: int, width: int, height: int, output: str,
-                    shots: list[dict], cues: list[dict], finished: dict | None) -> dict:
-    """The record a scene run writes (see the module's docstring). `shots`: per shot of the
-    scene in order {shot, status, reason, media, seconds, trim_in, trim_out, transition, take,
-    scores, warnings}; `cues`: {file, kind, start, offset, seconds, gain_db}."""
+                    shots: list[TimelineShot], cues: list[TimelineCue],
+                    finished: FinishResult | None) -> TimelineRecord:
+    """The record a scene run writes (see the module's docstring): every shot of the scene in
+    order, the cues, and the finished cut's loudness when it was finished."""
     return {"version": 1, "film": film, "scene": scene, "profile": profile, "fps": fps, "width": width,
             "height": height, "output": output, "shots": shots, "cues": cues,
-            "loudness": (finished or {}).get("loudness"), "true_peak": (finished or {}).get("true_peak")}
+            "loudness": finished.loudness if finished is not None else None,
+            "true_peak": finished.true_peak if finished is not None else None}
 
 
-def write_record(path: Path, record: dict) -> Path:
+def write_record(path: Path, record: TimelineRecord) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
@@ -72,12 +134,13 @@ def _url(media: str) -> str:
     return Path(media).as_uri() if media.startswith("/") else media
 
 
-def _half_dissolve(shot: dict) -> float:
+def _half_dissolve(shot: TimelineShot) -> float:
     kind, seconds = shot["transition"]
     return float(seconds) / 2 if kind == "dissolve" else 0.0
 
 
-def build_timeline(records: list[dict], costs: dict[tuple[str, str], Decimal] | None = None) -> otio.schema.Timeline:
+def build_timeline(records: list[TimelineRecord],
+                   costs: dict[tuple[str, str], Decimal] | None = None) -> otio.schema.Timeline:
     """One timeline of the scenes' records in order: video track V1 with one clip per approved
     shot (dissolves as transitions, an escalated shot as a gap of its length with a marker),
     an audio track per cue kind (music, dialogue, effects, ambience) with the cues at their
@@ -98,7 +161,7 @@ def build_timeline(records: list[dict], costs: dict[tuple[str, str], Decimal] | 
             head = _half_dissolve(approved[i - 1]) if i else 0.0
             tail = _half_dissolve(shot) if i + 1 < len(approved) else 0.0
             length = float(shot["seconds"]) - shot.get("trim_in", 0.0) - shot.get("trim_out", 0.0) - head - tail
-            ref = otio.schema.ExternalReference(target_url=_url(shot["media"]),
+            ref = otio.schema.ExternalReference(target_url=_url(shot["media"] or ""),   # in the cut: it has media
                                                 available_range=_range(0, float(shot["seconds"]), fps))
             clip = otio.schema.Clip(name=f"{record['scene']} {shot['shot']}", media_reference=ref,
                                     source_range=_range(shot.get("trim_in", 0.0) + head, length, fps))
@@ -160,5 +223,6 @@ def write_timeline(timeline: otio.schema.Timeline, fmt: str, path: Path) -> Path
     return path
 
 
-def read_records(paths: list[Path]) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in paths]
+def read_records(paths: list[Path]) -> list[TimelineRecord]:
+    read: list[TimelineRecord] = [json.loads(Path(p).read_text()) for p in paths]
+    return read

@@ -11,39 +11,43 @@ loudness within 1 LU of the target: media/cut.py checks it, CutMismatch says wha
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from prefect import task
 
 from slate.media.cut import CutMismatch, make_cut
 from slate.media.finish import FinishCue, FinishPlan, FinishShot, mezzanine_args, poster_args
 from slate.media import probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
-from slate.tasks.run import Run, emit
-from slate.tasks.take_inputs import FinishInput
+from slate.tasks.results import FinishResult
+from slate.tasks.run import Crew, Run, emit
+from slate.tasks.take_inputs import FinishInput, FinishingCue, FinishingEdit, FinishingShot
 from slate.tasks.versions import FINISH_VERSION
 
 
-def plan_of(st, shots: list[dict], cues: list[dict], lut: str | None, edit: dict, width: int, height: int,
-            fps: int) -> FinishPlan:
+def plan_of(st: Crew, shots: list[FinishingShot], cues: list[FinishingCue], lut: str | None, edit: FinishingEdit,
+            width: int, height: int, fps: int) -> FinishPlan:
     """The media-level plan, with every cas:// URI opened as a local file."""
     made = []
     for s in shots:
-        path = str(st.storage.open_local(s["uri"]))
-        made.append(FinishShot(path=path, seconds=float(s["seconds"]), has_audio=probe(path).has_audio,
-                               trim_in=s.get("trim_in", 0.0), trim_out=s.get("trim_out", 0.0),
-                               exposure=s.get("exposure", 0.0), saturation=s.get("saturation", 1.0),
-                               transition=(s["transition"][0], float(s["transition"][1])),
-                               dip_colour=s.get("dip_colour", "#000000")))
-    placed = [FinishCue(path=str(st.storage.open_local(c["uri"])), kind=c["kind"], start=float(c["start"]),
-                        seconds=float(c["seconds"]), offset=c.get("offset", 0.0), length=c.get("length"),
-                        gain_db=c.get("gain_db", 0.0), fade_in=c.get("fade_in", 0.0), fade_out=c.get("fade_out", 0.0),
-                        ducks=bool(c.get("ducks"))) for c in cues]
+        path = str(st.storage.open_local(s.uri))
+        made.append(FinishShot(path=path, seconds=float(s.seconds), has_audio=probe(path).has_audio,
+                               trim_in=s.trim_in if s.trim_in is not None else 0.0,
+                               trim_out=s.trim_out if s.trim_out is not None else 0.0,
+                               exposure=s.exposure if s.exposure is not None else 0.0,
+                               saturation=s.saturation if s.saturation is not None else 1.0,
+                               transition=(s.transition[0], float(s.transition[1])),
+                               dip_colour=s.dip_colour if s.dip_colour is not None else "#000000"))
+    placed = [FinishCue(path=str(st.storage.open_local(c.uri)), kind=c.kind, start=float(c.start),
+                        seconds=float(c.seconds), offset=c.offset, length=c.length, gain_db=c.gain_db,
+                        fade_in=c.fade_in, fade_out=c.fade_out, ducks=c.ducks) for c in cues]
     return FinishPlan(shots=made, cues=placed, width=width, height=height, fps=fps,
                       lut=str(st.storage.open_local(lut)) if lut else None,
-                      fade_in=edit.get("fade_in", 0.0), fade_out=edit.get("fade_out", 0.0),
-                      target_lufs=edit.get("target_lufs", -14.0), true_peak=edit.get("true_peak", -1.0))
+                      fade_in=edit.fade_in, fade_out=edit.fade_out, target_lufs=edit.target_lufs,
+                      true_peak=edit.true_peak)
 
 
-def _progress(run: Run, scene: str):
+def _progress(run: Run, scene: str) -> Callable[[float], None]:
     """At each quarter of a pass: a line in the run's log (the Prefect run shows it) and an event
     for the CLI's live table (tasks/events.SceneFinishing)."""
     from prefect import get_run_logger
@@ -60,24 +64,19 @@ def _progress(run: Run, scene: str):
 
 @task(name="finish", cache_policy=ContentKey(stage=FINISH_VERSION), result_serializer="json",
       task_run_name="finish {given.scene}")
-def finish_scene(run: Run, given: FinishInput) -> dict:
-    """The scene's finishing pass. `shots`: per approved shot {uri, seconds, transition: [kind, seconds], trim_in, trim_out,
-    exposure, saturation, dip_colour}; `cues`: {uri, kind, start, seconds, offset, length, gain_db,
-    fade_in, fade_out, ducks}; `edit`: {fade_in, fade_out, target_lufs, true_peak, mezzanine, poster}."""
+def finish_scene(run: Run, given: FinishInput) -> FinishResult:
+    """The scene's finishing pass (tasks/take_inputs.py says what each shot, cue and the edit hold)."""
     st = run.crew
     scene, edit, fps = given.scene, given.edit, given.fps
     plan = plan_of(st, given.shots, given.cues, given.lut, edit, given.width, given.height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
     done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene))
     emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
-    result = {"uri": st.storage.put_file(out, "mp4"), "duration": done.probe.duration, "frames": done.probe.frames,
-              "width": done.probe.width, "height": done.probe.height, "has_audio": done.probe.has_audio,
-              "loudness": None if done.loudness is None else done.loudness.integrated,
-              "true_peak": None if done.loudness is None else done.loudness.true_peak,
-              "target_lufs": plan.target_lufs, "model_audio": sum(s.has_audio for s in plan.shots)}
-    if edit.get("mezzanine"):
-        mov = out.with_name(f"{scene}-{edit['mezzanine']}.mov")
-        run_ffmpeg(mezzanine_args(out, mov, edit["mezzanine"]), timeout=1800)
+    uri = st.storage.put_file(out, "mp4")
+    mezzanine_uri = poster_uri = None
+    if edit.mezzanine:
+        mov = out.with_name(f"{scene}-{edit.mezzanine}.mov")
+        run_ffmpeg(mezzanine_args(out, mov, edit.mezzanine), timeout=1800)
         p = probe(mov)
         problems: list[str] = []   # the editor's copy of the cut: as long as it, with its sound
         if abs(p.duration - done.probe.duration) > 1 / fps + 1e-6:
@@ -86,13 +85,18 @@ def finish_scene(run: Run, given: FinishInput) -> dict:
             problems.append("has no audio stream")
         if problems:
             raise CutMismatch(f"mezzanine of scene {scene}", problems)
-        result["mezzanine_uri"] = st.storage.put_file(mov, "mov")
+        mezzanine_uri = st.storage.put_file(mov, "mov")
         mov.unlink(missing_ok=True)
-    if edit.get("poster"):
+    if edit.poster:
         png = out.with_name(f"{scene}-poster.png")
         run_ffmpeg(poster_args(out, png, done.probe.duration / 3))
-        result["poster_uri"] = st.storage.put_file(png, "png")
+        poster_uri = st.storage.put_file(png, "png")
         png.unlink(missing_ok=True)
     out.unlink(missing_ok=True)
-    return result
+    return FinishResult(uri=uri, duration=done.probe.duration, frames=done.probe.frames, width=done.probe.width,
+                        height=done.probe.height, has_audio=done.probe.has_audio,
+                        loudness=None if done.loudness is None else done.loudness.integrated,
+                        true_peak=None if done.loudness is None else done.loudness.true_peak,
+                        target_lufs=plan.target_lufs, model_audio=sum(s.has_audio for s in plan.shots),
+                        mezzanine_uri=mezzanine_uri, poster_uri=poster_uri)
 

@@ -11,7 +11,11 @@ verdict through, and never call the judge except through the governor.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Callable, Mapping, Protocol, TypeGuard
 
+import numpy as np
+from PIL import Image
 from prefect import task
 
 from slate.governor.chokepoint import Answer, CallSpec, Usage
@@ -19,39 +23,50 @@ from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import load_rgb
 from slate.media.content import content_score
-from slate.providers.base import ReferenceImages, fingerprint
+from slate.providers.base import Judge, PanelRequest, ReferenceImages, Verdict, fingerprint
 from slate.tasks.cache import ContentKey
-from slate.tasks.run import Run, emit
-from slate.tasks.panel import panel_from_dict
+from slate.tasks.run import Crew, Run, emit
 from slate.tasks.gate_inputs import PanelInput
-from slate.tasks.verdicts import PanelVerdict
+from slate.tasks.verdicts import PanelVerdict, ScoreFields, VerdictFields
 from slate.tasks.versions import GATE_VERSION  # bumped there
 
 # IMAGE_TOKENS, VERDICT_TOKENS: what a judge model bills per image at about 1K (PROVIDERS.md) and
 # for a verdict, the estimate's own figures (governor/estimate.py), so a gate and the estimate agree.
 
 
-def reference_images(st, req) -> ReferenceImages:
+class KeepsVerdicts(Protocol):
+    """A judge that keeps its verdicts by our call id (the local judge's receipts): a verdict
+    whose answer was lost is looked up instead of asked again."""
+
+    def recover(self, client_ref: str) -> Verdict | None: ...
+
+
+def keeps_verdicts(judge: Judge) -> TypeGuard[KeepsVerdicts]:
+    return hasattr(judge, "recover")
+
+
+def reference_images(st: Crew, req: PanelRequest) -> ReferenceImages:
     return ReferenceImages(plate=st.storage.open_local(req.plate_uri),
                            turnarounds={c.id: st.storage.open_local(c.turnaround_uri) for c in req.characters})
 
 
-def verdict_answer(verdict) -> Answer:
+def verdict_answer(verdict: Verdict) -> Answer:
     """A verdict as the bytes the governor keeps (canonical JSON), with what the judge reported
     it used, so the call is settled at its real price."""
     return Answer(json.dumps(verdict.to_dict(), sort_keys=True, separators=(",", ":")).encode(), "json",
                   usage=verdict.usage)
 
 
-def read_verdict(st, uri: str) -> dict:
-    return json.loads(st.storage.get_bytes(uri))
+def read_verdict(st: Crew, uri: str) -> VerdictFields:
+    read: VerdictFields = json.loads(st.storage.get_bytes(uri))
+    return read
 
 
-def _kept(verdict) -> Answer | None:
+def _kept(verdict: Verdict | None) -> Answer | None:
     return None if verdict is None else verdict_answer(verdict)
 
 
-def blank_pictures(pictures: dict) -> list[dict]:
+def blank_pictures(pictures: Mapping[str, Path | Image.Image | np.ndarray]) -> list[ScoreFields]:
     """slate's content check of each picture a judge would be shown (`pictures`: what it is, as
     a reason names it -> path or image), as failing `content` scores with the figures they rest
     on; empty when every picture has content. Whatever the judge, a gate with any such score asks
@@ -61,21 +76,22 @@ def blank_pictures(pictures: dict) -> list[dict]:
             if not (score := content_score(load_rgb(picture), what))["passed"]]
 
 
-def unseen(judge: str, blank: list[dict]) -> dict:
+def unseen(judge: str, blank: list[ScoreFields]) -> VerdictFields:
     """The verdict of a take no judge was shown: slate's failing content scores alone."""
     return {"judge": judge, "scores": blank, "usage": None, "asked": False}
 
 
-def ask_judge(st, spec: CallSpec, ask) -> dict:
+def ask_judge(st: Crew, spec: CallSpec, ask: Callable[[str], Verdict]) -> VerdictFields:
     """One verdict through the governor, as the raw verdict dict (with the paid call's
     `call_id`, for the typed verdict). `ask(call_id)` asks the judge.
     A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
     a verdict that cannot be looked up is asked again, once, the lost one counted as spent (a
     verdict is no artifact anyone paid to keep, and the same input gets the same judgement)."""
-    recover = getattr(st.judge, "recover", None)
+    judge = st.judge
+    keeper = judge if keeps_verdicts(judge) else None
     delivery = st.governor.sync_call(
         spec, lambda call_id: verdict_answer(ask(call_id)),
-        recover=(lambda call_id: _kept(recover(call_id))) if recover else None, repeatable=True)
+        recover=(lambda call_id: _kept(keeper.recover(call_id))) if keeper is not None else None, repeatable=True)
     return {**read_verdict(st, delivery.uri), "call_id": delivery.call_id}
 
 
@@ -88,7 +104,7 @@ def panel_gate(run: Run, given: PanelInput) -> PanelVerdict:
     shot, moment, take, panel_uri = given.shot, given.moment, given.take, given.panel_uri
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
-    req = panel_from_dict(given.request)
+    req = given.request
     images = 2 + len(req.characters)
     spec = CallSpec(
         context=run.call_at(shot, "panel_gate", take, judge, model, profile=profile),
@@ -99,8 +115,8 @@ def panel_gate(run: Run, given: PanelInput) -> PanelVerdict:
     blank = blank_pictures({"the panel": st.storage.open_local(panel_uri)})
     seen = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
         st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
-    verdict = PanelVerdict.held(GatePolicy.load(run.root, run.settings.cannot_judge).apply(seen, "panel", judge_kind(judge),
-                                                                                  profile))
+    verdict = PanelVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
+        seen, "panel", judge_kind(judge), profile))
     emit(run, scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict.passed else "failed", reasons=verdict.failing)
     return verdict

@@ -11,7 +11,14 @@ spells it into the key and raises on anything else).
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from slate.providers.base import PanelRequest
+
+if TYPE_CHECKING:  # the crew is only read here, never held: tasks/run.py imports the stages' inputs' modules
+    from slate.tasks.run import Crew
 
 
 class StageInput(BaseModel):
@@ -25,31 +32,45 @@ class Judging(StageInput):
 
     judge: str                 # the judge's provider ("local", a vision provider)
     model: str
-    variant: dict = {}
+    variant: dict[str, JsonValue] = {}
     profile: str
     policy: str                # the gate policy's fingerprint (governor/gates.py)
 
     @classmethod
-    def of(cls, st, profile: str) -> "Judging":
+    def of(cls, st: Crew, profile: str) -> "Judging":
         """The run's judge and policy, from its crew."""
         return cls(judge=st.judge.name, model=st.judge.model, variant=dict(st.judge.variant or {}), profile=profile,
                    policy=st.gates.fingerprint)
 
 
+class CastMember(StageInput):
+    """A character as the gates look for it in a picture: its turnaround sheet and the scene's
+    wardrobe colour (None when the scene gives none)."""
+
+    turnaround_uri: str
+    wardrobe_colour: str | None
+
+
+class ShotCharacter(CastMember):
+    """One of a shot's characters, by id."""
+
+    id: str
+
+
 class KeyframeInput(StageInput):
-    """A clip take for the keyframe gate. `cast`: the scene's characters ({id: {turnaround_uri,
-    wardrobe_colour}}); `board`: a reference shot's start is its references laid out."""
+    """A clip take for the keyframe gate. `cast`: the scene's characters by id; `board`: a
+    reference shot's start is its references laid out."""
 
     shot: str
     take: int
     clip_uri: str
     start_uri: str
     end_uri: str | None
-    request: dict
+    request: PanelRequest
     seconds: float
     fps: int
     expect_motion: bool
-    cast: dict = {}
+    cast: dict[str, CastMember] = {}
     board: bool = False
     judging: Judging
 
@@ -62,16 +83,16 @@ class ContinuityInput(StageInput):
     shot: str
     last_frame_uri: str
     clip_uri: str
-    previous_request: dict
-    request: dict
+    previous_request: PanelRequest
+    request: PanelRequest
     laid_out: bool = True
     judging: Judging
 
 
 class DriftInput(StageInput):
     """A shot's last frame for the drift check. `origin_uri`: the approved panel the frame
-    descends from (empty or `panel_uri`: its own); `characters`: the shot's people ({id,
-    turnaround_uri, wardrobe_colour}); `clip_model`/`clip_weights`: CLIP, when the film has it."""
+    descends from (empty or `panel_uri`: its own); `characters`: the shot's people;
+    `clip_model`/`clip_weights`: CLIP, when the film has it."""
 
     shot: str
     last_frame_uri: str
@@ -82,7 +103,7 @@ class DriftInput(StageInput):
     clip_model: str = ""
     clip_weights: str = ""
     origin_uri: str = ""
-    characters: list[dict] = []
+    characters: list[ShotCharacter] = []
 
 
 class PanelInput(StageInput):
@@ -92,7 +113,7 @@ class PanelInput(StageInput):
     moment: str
     take: int
     panel_uri: str
-    request: dict
+    request: PanelRequest
     judging: Judging
 
 

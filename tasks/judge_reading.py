@@ -23,9 +23,9 @@ from pathlib import Path
 
 from slate.manifests import LoadedFilm, Problem
 from slate.manifests.profiles import PROFILES
-from slate.providers.base import Judge, ReadsReferences
+from slate.providers.base import Judge, PanelRequest, ReadsReferences, ReferenceImages, Storage
 from slate.tasks.memo import BoundedMemo
-from slate.tasks.references import read_reference, scene_needs
+from slate.tasks.references import Need, read_reference, scene_needs
 
 #: What a person can do about art the local judge cannot read (the end of every such line).
 REMEDY = ("the local judge reads only what the local provider draws; judge this art with a vision model "
@@ -38,10 +38,12 @@ REHEARSED = "a rehearsal: the takes that use it go on, shown UNJUDGED"
 # CLI's, the film's and each scene's preflight read the same sheets (0.13 s a sheet, mostly the
 # judge's colour count), and a test worker reads one film's many times. Nothing else is kept.
 # Process-wide on purpose (it depends on the content alone) and bounded: a few reasons each.
-_READ: BoundedMemo[tuple, list[str]] = BoundedMemo("local judge readings", 1024)
+#: What a reading is kept by: kind, id, sha256, the wardrobe colours, the panel sizes.
+ReadingKey = tuple[str, str, str, tuple[str | None, ...], tuple[tuple[int, int], ...]]
+_READ: BoundedMemo[ReadingKey, list[str]] = BoundedMemo("local judge readings", 1024)
 
 
-def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge: Judge,
+def judge_problems(storage: Storage, film: LoadedFilm, scene_ids: list[str], judge: Judge,
                    profile: str, cannot_judge: str = "block") -> list[Problem]:
     """Every reference of these scenes the run's `judge` would answer "cannot judge" for, one
     Problem each (a reference used by several scenes, once per reason). None for a judge that
@@ -62,9 +64,10 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge: Judge
                     data, _, _ = read_reference(storage, need)
                 except Exception:  # noqa: BLE001 - the reference check reports an unreadable file
                     continue
-                colours = (scene.wardrobe[need.ident].colour if need.ident in scene.wardrobe else None,) \
-                    if need.kind == "character" else ()
-                key = (need.kind, need.ident, hashlib.sha256(data).hexdigest(), colours,
+                colours: tuple[str | None, ...] = (
+                    (scene.wardrobe[need.ident].colour if need.ident in scene.wardrobe else None,)
+                    if need.kind == "character" else ())
+                key: ReadingKey = (need.kind, need.ident, hashlib.sha256(data).hexdigest(), colours,
                        tuple(sorted(sizes)) if need.kind == "location" else ())
                 known = _READ.get(key)
                 if known is None:
@@ -81,7 +84,7 @@ def judge_problems(storage, film: LoadedFilm, scene_ids: list[str], judge: Judge
     return problems
 
 
-def layout_unreadable(judge: Judge, request, refs) -> str | None:
+def layout_unreadable(judge: Judge, request: PanelRequest, refs: ReferenceImages) -> str | None:
     """Why the run's `judge` could not lay out `request` from its references (the plate at the
     panel's size, each character's sheet), or None (also for a judge that reads any art): a
     rehearsal's continuity gate calls such a cut unjudged instead of holding it to the two
@@ -95,7 +98,8 @@ def layout_unreadable(judge: Judge, request, refs) -> str | None:
     return why
 
 
-def _reasons(judge: ReadsReferences, need, path: Path, colours: tuple, sizes: set[tuple[int, int]]) -> list[str]:
+def _reasons(judge: ReadsReferences, need: Need, path: Path, colours: tuple[str | None, ...],
+             sizes: set[tuple[int, int]]) -> list[str]:
     """Why the judge could not read this reference, as it would say it (nothing when it can)."""
     if need.kind == "character":
         why = judge.unreadable_turnaround(path, need.ident, colours)

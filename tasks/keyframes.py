@@ -33,11 +33,11 @@ from slate.media.wardrobe import dress
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
-from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge, blank_pictures, reference_images, unseen
-from slate.tasks.panel import panel_from_dict
+from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
+from slate.tasks.gate import ask_judge, blank_pictures, reference_images, unseen
 from slate.tasks.sheet_check import SHEET
-from slate.tasks.gate_inputs import KeyframeInput
-from slate.tasks.verdicts import KeyframeVerdict
+from slate.tasks.gate_inputs import CastMember, KeyframeInput
+from slate.tasks.verdicts import KeyframeVerdict, ScoreFields, VerdictFields
 from slate.tasks.versions import KEYFRAME_VERSION  # bumped there
 
 
@@ -51,10 +51,9 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     began from: the whole-clip checks hold the clip to its own first frame instead."""
     st = run.crew
     shot, take, clip_uri, start_uri, end_uri = given.shot, given.take, given.clip_uri, given.start_uri, given.end_uri
-    request, cast = given.request, given.cast
+    req, cast = given.request, given.cast
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
-    req = panel_from_dict(request)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
     frames = keyframes(st.storage.open_local(clip_uri), scratch)
     frame_uris = {name: st.storage.put_file(path, "png") for name, path in frames.items()}
@@ -66,22 +65,21 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
     blank = blank_pictures({f"the {name} frame": path for name, path in local.items()})
-    raw = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
+    raw: VerdictFields = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
-    people = {c.id: {"turnaround_uri": c.turnaround_uri, "wardrobe_colour": c.wardrobe_colour}
-              for c in req.characters}
-    people = {**cast, **people}
+    people = {**cast, **{c.id: CastMember(turnaround_uri=c.turnaround_uri, wardrobe_colour=c.wardrobe_colour)
+                         for c in req.characters}}
     who = ClipCast(tuple(c.id for c in req.characters),
-               {cid: st.storage.open_local(p["turnaround_uri"]) for cid, p in people.items()},
-               {cid: p.get("wardrobe_colour") for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
+                   {cid: st.storage.open_local(p.turnaround_uri) for cid, p in people.items()},
+                   {cid: p.wardrobe_colour for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
         st.storage.open_local(clip_uri), local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
         start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
         start_in_clip=given.board)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
-    verdict = KeyframeVerdict.held(GatePolicy.load(run.root, run.settings.cannot_judge).apply(
+    verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
         raw, "keyframe", judge_kind(judge), profile), keyframes=frame_uris)
     emit(run, scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
          reasons=verdict.failing)
@@ -101,7 +99,7 @@ class ClipCast:
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
                start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
-               start_in_clip: bool = False) -> list[dict]:
+               start_in_clip: bool = False) -> list[ScoreFields]:
     """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
     (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
     stops, a cast, noise, against the picture it `start`ed from) and who is in it
@@ -132,7 +130,8 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
 
 def cast_of(cast: ClipCast, size: tuple[int, int]) -> presence.Cast:
     """The cast's colour signatures for frames of `size` (height, width)."""
-    figures, unreadable = {}, {}
+    figures: dict[str, np.ndarray] = {}
+    unreadable: dict[str, str] = {}
     for cid, path in cast.turnarounds.items():
         try:
             figures[cid] = _figure(str(path), cast.wardrobe.get(cid))
@@ -142,10 +141,10 @@ def cast_of(cast: ClipCast, size: tuple[int, int]) -> presence.Cast:
     if cast.plate is not None:
         with Image.open(cast.plate) as im:
             whole = im.convert("RGB")
-        plate = np.asarray(whole.resize((size[1], size[0]), Image.BOX))
+        plate = np.asarray(whole.resize((size[1], size[0]), Image.Resampling.BOX))
         # Twice the frames' scale: a close framing's window of it is still sharp when searched
         # for (media.presence: someone dressed in the set's colours is told where the frame is not it).
-        backdrop = np.asarray(whole.resize((2 * size[1], 2 * size[0]), Image.BOX))
+        backdrop = np.asarray(whole.resize((2 * size[1], 2 * size[0]), Image.Resampling.BOX))
     made = presence.Cast.of(figures, plate, set(cast.named), backdrop)
     return presence.Cast(made.members, {**made.unseen, **unreadable}, made.plate)
 

@@ -9,6 +9,7 @@ It must never change a prompt: it reports, and refuses the call a blocking rule 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from slate.governor.chokepoint import ShotHalted
 from slate.manifests import LoadedFilm
@@ -26,7 +27,7 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
                    ) -> list[tuple[str, str, LintFinding]]:
     """(shot, field, finding) for every prompt a run of this scene would send."""
     rules = load_rules(film.root)
-    out = []
+    out: list[tuple[str, str, LintFinding]] = []
     for shot in film.scene(scene_id).shots:
         # A reference shot sends no panel prompt: only its clip's.
         moments = [] if shot.frame_mode == "reference" else ["start"] + (["end"] if shot.frame_mode == "start_end" else [])
@@ -39,7 +40,7 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
                                                       with_references=bool(shot.characters),
                                                       camera_fixed=shot.camera.fixed)]
         clip = moment_blocks(film, scene_id, shot.id, "clip")
-        seen = set()
+        seen: set[str] = set()
         for model in video_models:
             family = rules.family_of(model)
             if family.name in seen:
@@ -53,10 +54,10 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
     return out
 
 
-def check_before_paying(root, prompt: str, model_key: str, kind: str, *, shot: str, with_references: bool,
-                        camera_fixed: bool = False) -> list[LintFinding]:
+def check_before_paying(root: Path | str, prompt: str, model_key: str, kind: str, *, shot: str | None,
+                        with_references: bool, camera_fixed: bool = False) -> list[LintFinding]:
     """Lint the prompt about to be sent: warnings are logged, a blocking rule refuses the call."""
-    rules = load_rules(root)
+    rules = load_rules(Path(root))
     found = lint(prompt, rules.family_of(model_key), kind, rules, with_references=with_references,
                  camera_fixed=camera_fixed)
     for f in found:

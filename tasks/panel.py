@@ -12,10 +12,14 @@ It must never call the provider except through the governor.
 """
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeGuard
+
 from prefect import task
 
-from slate.governor.chokepoint import Answer, CallSpec, Usage
-from slate.providers.base import CharacterRef, PanelRequest, fingerprint
+from slate.governor.chokepoint import Answer, CallArtifact, CallSpec, Usage
+from slate.providers.base import ImageGenerator, JobStatus, PanelRequest, fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
 from slate.tasks.lint import check_before_paying
@@ -23,9 +27,37 @@ from slate.tasks.take_inputs import PanelTake
 from slate.tasks.versions import PANEL_VERSION  # bumped there
 
 
-def panel_from_dict(request: dict) -> PanelRequest:
-    return PanelRequest(**{**request, "characters": tuple(
-        c if isinstance(c, CharacterRef) else CharacterRef(**c) for c in request["characters"])})
+class PanelJobs(Protocol):
+    """An image model whose panels are jobs (Replicate, fal: `submit_panel`), followed like a clip."""
+
+    poll_interval: float
+    poll_deadline: float
+
+    def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str: ...
+
+    def poll(self, job_id: str) -> JobStatus: ...
+
+    def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path: ...
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: PanelRequest | None = None) -> str | None: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+
+def draws_by_job(images: ImageGenerator) -> TypeGuard[PanelJobs]:
+    """Whether the image model's panels are jobs (it offers `submit_panel`)."""
+    return hasattr(images, "submit_panel")
+
+
+class KeepsPanels(Protocol):
+    """An image model that keeps its answers by our call id (`recover`: the local painter)."""
+
+    def recover(self, client_ref: str) -> bytes | None: ...
+
+
+def keeps_panels(images: ImageGenerator) -> TypeGuard[KeepsPanels]:
+    return hasattr(images, "recover")
 
 
 def _png(data: bytes | None) -> Answer | None:
@@ -38,7 +70,7 @@ def panel_take(run: Run, given: PanelTake) -> str:
     st = run.crew
     shot, moment, take = given.shot, given.moment, given.take
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
-    req = panel_from_dict(given.request)
+    req = given.request
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "panel", shot=shot,
                         with_references=bool(req.characters))
     emit(run, scene=run.scene, shot=shot, stage="panel", take=take, moment=moment, status="drawing")
@@ -50,16 +82,21 @@ def panel_take(run: Run, given: PanelTake) -> str:
                          + ([req.override_uri] if req.override_uri else [])),
         parameters={"width": req.width, "height": req.height, "seed": req.seed, "moment": moment, **variant})
     images = st.images
-    if hasattr(images, "submit_panel"):
-        delivery = st.governor.job_call(
-            spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
-            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
-            deadline=images.poll_deadline, poll_interval=images.poll_interval,
-            find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel)
-        return delivery.uri
-    recover = getattr(images, "recover", None)
+    if draws_by_job(images):
+        return by_job(run, spec, images, req).uri
+    keeper = images if keeps_panels(images) else None
     # A panel whose answer was lost and cannot be looked up is asked again, once (written down).
     delivery = st.governor.sync_call(
         spec, lambda call_id: Answer(images.generate_panel(req, client_ref=call_id), "png"),
-        recover=(lambda call_id: _png(recover(call_id))) if recover else None, repeatable=True)
+        recover=(lambda call_id: _png(keeper.recover(call_id))) if keeper is not None else None, repeatable=True)
     return delivery.uri
+
+
+def by_job(run: Run, spec: CallSpec, images: PanelJobs, req: PanelRequest) -> CallArtifact:
+    """A panel drawn as a job: its job id in the ledger before the first poll, re-attached after
+    a crash (the panel take, a recipe's step, a bible version drawn by a panel model)."""
+    return run.crew.governor.job_call(
+        spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
+        download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
+        deadline=images.poll_deadline, poll_interval=images.poll_interval,
+        find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel)

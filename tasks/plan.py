@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, replace
+from typing import Any, Literal
 
-from pydantic import BaseModel, model_serializer
+from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
-from slate.manifests import LoadedFilm
+from slate.manifests import LoadedFilm, Shot
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
 from slate.providers.prompts import Blocks, Family, Rules, assemble, load_rules
 from slate.tasks.references import BibleLock, lock_scene_references
 
 
+#: A panel's moment in its shot: its start frame, or its end frame in start+end mode.
+Moment = Literal["start", "end"]
+_PANEL_REQUEST = TypeAdapter(PanelRequest)
+
+
 class ShotPlan(BaseModel):
+    """One shot resolved into what its stages will send (see the module's docstring)."""
+
     film: str
     scene: str
     shot: str
@@ -39,20 +47,23 @@ class ShotPlan(BaseModel):
     movement: str
     camera_fixed: bool
     seed: int
-    start: dict             # PanelRequest fields, take 1
-    end: dict | None        # PanelRequest fields of the end panel in start+end mode
-    clip_blocks: dict       # the clip's locked blocks (providers.prompts.Blocks)
+    # The start panel's PanelRequest as its fields (seed 0: each take draws its own), and the end
+    # panel's in start+end mode: plain fields because the estimate (governor/estimate.py) reads a
+    # plan by name; `request_of` is the typed request.
+    start: dict[str, Any]
+    end: dict[str, Any] | None
+    clip_blocks: Blocks             # the clip's locked blocks
     clip_prompt: str        # the clip's prompt for the run's first video model
     video_family: str = "local"
     recipe: list[str] = []  # the shot's single edits of its start panel, in order (issue 24)
     # The images its video model is given besides frames (providers.base.ClipRequest.references):
     # a reference shot's cast, plate and extras; a start shot's cast and extras when it lists any.
-    references: list[dict] = []
+    references: list[dict[str, JsonValue]] = []
     # Whether its clip asks the video model for its sound (the run's model_audio, issue 23).
     audio: bool = False
 
     @model_serializer(mode="wrap")
-    def _without_empty_additions(self, handler):
+    def _without_empty_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
         # A shot without a recipe, references or sound asked dumps (and so keys) exactly as before
         # they existed.
         data = handler(self)
@@ -67,11 +78,16 @@ class ShotPlan(BaseModel):
         """A reference shot: no panel, the video model gets references and no frame."""
         return self.frame_mode == "reference"
 
-    def panel_request(self, moment: str, take: int) -> PanelRequest:
-        base = PanelRequest(**{**(self.start if moment == "start" else self.end),
-                               "characters": tuple(CharacterRef(**c) for c in
-                                                   (self.start if moment == "start" else self.end)["characters"])})
-        return replace(base, seed=take_seed(self.seed, moment, take))
+    def request_of(self, moment: Moment) -> PanelRequest:
+        """The plan's request of a moment's panel, as planned (seed 0)."""
+        fields = self.start if moment == "start" else self.end
+        if fields is None:
+            raise ValueError(f"shot {self.shot} has no end panel: its frame mode is {self.frame_mode}")
+        return _PANEL_REQUEST.validate_python(fields)
+
+    def panel_request(self, moment: Moment, take: int) -> PanelRequest:
+        """The request of one take of a moment's panel: the plan's, with the take's own seed."""
+        return replace(self.request_of(moment), seed=take_seed(self.seed, moment, take))
 
     def clip_request(self, start_uri: str, end_uri: str | None, take: int, video_model: str | None = None,
                      rules: Rules | None = None) -> ClipRequest:
@@ -82,7 +98,7 @@ class ShotPlan(BaseModel):
             rules = rules or load_rules()
             family = rules.family_of(video_model)
             if family.name != self.video_family:
-                prompt = assemble(Blocks.from_dict(self.clip_blocks), family, "clip")
+                prompt = assemble(self.clip_blocks, family, "clip")
         return ClipRequest(prompt=prompt, start_uri="" if self.by_reference else start_uri, end_uri=end_uri,
                            seconds=self.duration, width=self.width, height=self.height, fps=self.fps,
                            resolution=self.resolution, movement=self.movement,
@@ -102,7 +118,7 @@ def take_seed(seed: int, what: str, take: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _camera(shot) -> str:
+def _camera(shot: Shot) -> str:
     cam = shot.camera
     return f"{cam.framing.capitalize()} shot, {cam.angle} angle, {cam.movement.replace('_', ' ')}."
 
@@ -159,7 +175,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
                                       wardrobe_colour=ward.colour if ward else None))
         override = lock.overrides[shot.panel_override].uri if shot.panel_override else None
 
-        def request(moment: str) -> dict:
+        def request(moment: Moment) -> dict[str, Any]:
             req = PanelRequest(prompt=panel_prompt(film, scene_id, shot.id, moment, panel_family), location_id=loc_id,
                                plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
                                framing=shot.camera.framing, angle=shot.camera.angle,
@@ -168,7 +184,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             return asdict(req)
 
         seed = shot_seed(scene_id, shot.id, shot.seed)
-        refs: list[dict] = []
+        refs: list[dict[str, JsonValue]] = []
         if shot.frame_mode == "reference" or shot.references:
             refs = [{"uri": c.turnaround_uri, "kind": "character", "name": c.id,
                      **({"colour": c.wardrobe_colour} if c.wardrobe_colour else {}),
@@ -186,20 +202,23 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             resolution=resolution, width=width, height=height, fps=fps, movement=shot.camera.movement,
             camera_fixed=shot.camera.fixed, seed=seed, references=refs,
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
-            clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")).as_dict(),
+            clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")),
             clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
             recipe=list(shot.recipe), audio=audio,
         ))
     return plans
 
 
-def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, **models) -> list[ShotPlan]:
+def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, *,
+                      panel_model: str = "local:local-compositor-v1", video_model: str = "local:local-ffmpeg-v1",
+                      rules: Rules | None = None, audio: bool = False) -> list[ShotPlan]:
     """A scene's plans outside any run (estimates, checks, benchmarks): its references locked from
     the project's storage exactly as a run would, with no Prefect and no provider call."""
     from slate.providers.registry import storage_for
     storage = storage_for(film.root)
     try:
-        return plan_scene(film, scene_id, lock_scene_references(storage, film, scene_id), profile_name, fps, **models)
+        return plan_scene(film, scene_id, lock_scene_references(storage, film, scene_id), profile_name, fps,
+                          panel_model=panel_model, video_model=video_model, rules=rules, audio=audio)
     finally:
         close = getattr(storage, "close", None)
         if callable(close):

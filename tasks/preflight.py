@@ -32,6 +32,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from pydantic import BaseModel
 
 from slate.governor.chokepoint import Usage
 from slate.governor.estimate import JUDGE_TOKENS
@@ -52,6 +55,9 @@ from slate.tasks.judge_reading import judge_problems
 from slate.tasks.sheet_check import sheet_problems
 from slate.tasks.references import reference_problems
 from slate.tasks.reference_shots import reference_problems as reference_problems_of
+
+if TYPE_CHECKING:  # a flow's state: Prefect is imported only where a flow is refused
+    from prefect.client.schemas.objects import State
 
 __all__ = ["Preflight", "preflight", "handed_on", "refused", "settings_overrides"]
 
@@ -173,7 +179,7 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
     return Preflight(root, film, valid, scenes, problems, warnings)
 
 
-def settings_overrides(options: RunOptions) -> dict:
+def settings_overrides(options: RunOptions) -> dict[str, Any]:
     """What a run was told, as overrides of the film's settings: every told option that is a
     setting (which scenes run is not: it is the run's own)."""
     run_only = set(option_names(setting=False))
@@ -184,7 +190,7 @@ _HANDED_ON: ContextVar[Preflight | None] = ContextVar("slate_preflight", default
 
 
 @contextmanager
-def handed_on(checked: Preflight):
+def handed_on(checked: Preflight) -> Iterator[Preflight]:
     """While the body runs (a film run, and the scenes it runs in this process: Prefect's
     threads copy the context), a preflight of the same project, settings and scenes is this
     one: the run's options are resolved and checked once, and every scene is handed the result."""
@@ -195,7 +201,7 @@ def handed_on(checked: Preflight):
         _HANDED_ON.reset(token)
 
 
-def _held_for(root: Path, overrides: dict, wanted: list[str], whole_film: bool) -> Preflight | None:
+def _held_for(root: Path, overrides: dict[str, Any], wanted: list[str], whole_film: bool) -> Preflight | None:
     """The check handed on to this run, when it answers this question: the same project, the
     same settings once resolved (slate.toml read again: cheap, and an edit since is seen), and
     every scene asked for among those it checked."""
@@ -203,7 +209,7 @@ def _held_for(root: Path, overrides: dict, wanted: list[str], whole_film: bool) 
     if held is None or held.film is None or held.root.resolve() != root.resolve():
         return None
     settings, problems = check_settings(root, overrides, flags=FLAGS)
-    if problems or settings is None or settings.model_dump() != held.settings.model_dump():
+    if problems or settings is None or held.settings is None or settings.model_dump() != held.settings.model_dump():
         return None
     ids = [s.id for _, s in held.film.scenes]
     need = wanted or (ids if whole_film else ids[:1])
@@ -257,7 +263,8 @@ def ledger_problems(root: Path) -> list[Problem]:
 def prompt_problems(film: LoadedFilm, scenes: list[str], settings: Settings) -> tuple[list[Problem], list[Problem]]:
     """The prompt lint over every prompt the run would send: (blocking, warnings)."""
     chosen = lineup(settings)
-    blocking, warnings = [], []
+    blocking: list[Problem] = []
+    warnings: list[Problem] = []
     for scene_id in scenes:
         file = film.scene_file(scene_id)
         for shot, where, finding in scene_findings(film, scene_id, str(chosen.panel), [str(v) for v in chosen.videos]):
@@ -278,14 +285,14 @@ def _misfits(file: str, timings: list[tuple[str, float, str, float]]) -> list[Pr
     return [Problem(file, timings[i][0], "transition_out.duration", why) for i, why in misfits]
 
 
-def _setting_problem(name: str, message: str, overrides: dict) -> Problem:
+def _setting_problem(name: str, message: str, overrides: dict[str, Any]) -> Problem:
     if name.startswith("models."):
         return Problem("slate.toml", None, name, message)
     file, where = setting_origin(name, overrides, FLAGS)
     return Problem(file, None, where, message)
 
 
-def _provider_problems(root: Path, settings: Settings, overrides: dict) -> list[Problem]:
+def _provider_problems(root: Path, settings: Settings, overrides: dict[str, Any]) -> list[Problem]:
     """The lineup of models the settings choose (providers/registry.py), each one known."""
     problems = []
     try:
@@ -314,8 +321,8 @@ def _known_settings() -> list[str]:
     from slate.manifests.settings import OTHER_KEYS
     from slate.providers.registry import provider, provider_names
     run_only = set(option_names(setting=False))
-    own = [f"{n}_{f}" for n in provider_names() if (spec := provider(n)).settings is not None
-           for f in spec.settings.model_fields]
+    own = [f"{n}_{f}" for n in provider_names()
+           if (model := provider(n).settings) is not None and issubclass(model, BaseModel) for f in model.model_fields]
     return [f for f in Settings.model_fields if f not in run_only] + list(OTHER_KEYS) + own
 
 
@@ -329,7 +336,7 @@ def _rate_card(root: Path) -> tuple[RateCard | None, list[Problem]]:
 
 
 def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Settings,
-                   overrides: dict | None = None) -> list[Problem]:
+                   overrides: dict[str, Any] | None = None) -> list[Problem]:
     """Every call the run will make, priced as the run will price it; a call that cannot be is
     a Problem on the shot and field that make it unpriceable (duration, critical) or on the
     setting that chose the model or resolution."""
@@ -412,7 +419,7 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
     return problems
 
 
-def refused(checked: Preflight):
+def refused(checked: Preflight) -> State[None]:
     """The state a flow returns when preflight found problems: Failed, named "Refused", its
     message the problems one a line. Nothing was spent, nothing was written."""
     from prefect import get_run_logger

@@ -21,19 +21,24 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from slate.governor.ledger import Ledger
+from slate.governor.ledger import CallRow, Ledger
 from slate.manifests import LoadedFilm
+from slate.manifests.settings import Settings
+from slate.providers.base import Storage
 
 STAGES_WITH_VERDICTS = ("panel_gate", "keyframe_gate", "reference_gate", "continuity", "drift")
+#: What the page's template reads of a scene, a shot, a take, a note or a bible entry, by name.
+PageRow = dict[str, Any]
 
 
 class _Media:
     """Copies artifacts and keys beside the page, once each, and says their relative path."""
 
-    def __init__(self, storage, folder: Path):
+    def __init__(self, storage: Storage, folder: Path) -> None:
         self.storage, self.folder = storage, folder
         (folder / "media").mkdir(parents=True, exist_ok=True)
 
@@ -61,16 +66,17 @@ class _Media:
         return f"media/{name}"
 
 
-def _verdict(storage, uri: str | None) -> dict | None:
+def _verdict(storage: Storage, uri: str | None) -> PageRow | None:
     if not uri or not uri.endswith(".json"):
         return None
     try:
-        return json.loads(storage.get_bytes(uri))
+        verdict: PageRow = json.loads(storage.get_bytes(uri))
+        return verdict
     except Exception:  # noqa: BLE001 - a verdict gone from storage: shown as missing
         return None
 
 
-def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = None) -> Path:
+def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, out: Path | None = None) -> Path:
     """Write the film's report folder; return the page's path."""
     from slate.tasks.bible import asset_of, versions
     from slate.tasks.coverage import coverage
@@ -80,15 +86,16 @@ def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = No
     media = _Media(storage, folder)
     with Ledger.for_project(root) as ledger:
         rows, approved = ledger.rows(film=film.film.id), ledger.approvals(film=film.film.id)
-    by_shot: dict[tuple[str, str], list] = defaultdict(list)
+    by_shot: dict[tuple[str, str], list[CallRow]] = defaultdict(list)
     for r in rows:
         by_shot[(r.scene, r.shot)].append(r)
-    scenes = []
+    scenes: list[PageRow] = []
     for _, sc in film.scenes:
-        shots = []
+        shots: list[PageRow] = []
         for s in sc.shots:
             mine = by_shot.get((sc.id, s.id), [])
-            takes, seen = [], set()
+            takes: list[PageRow] = []
+            seen: set[str | None] = set()
             for r in mine:
                 if r.status != "succeeded" or r.artifact_uri in seen or r.stage not in ("panel", "video"):
                     continue
@@ -122,12 +129,13 @@ def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = No
                           "clips": [t for t in takes if t["stage"] == "video"]})
         # The scene's decisions in the order they were made: notes beside the calls, and a person's
         # approvals (their own ledger table since schema v6), shown as they always were.
-        notes = [(r.created_at, {"kind": r.error_class, "message": r.error_message})
-                 for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]
-        notes += [(a.created_at, {"kind": "Approval", "message": a.message})
-                  for a in approved if a.scene == sc.id and a.stage == "approval"]
-        scenes.append({"id": sc.id, "shots": shots, "notes": [n for _, n in sorted(notes, key=lambda n: n[0])]})
-    bible = []
+        decisions: list[tuple[datetime, PageRow]] = [
+            (r.created_at, {"kind": r.error_class, "message": r.error_message})
+            for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]
+        decisions += [(a.created_at, {"kind": "Approval", "message": a.message})
+                      for a in approved if a.scene == sc.id and a.stage == "approval"]
+        scenes.append({"id": sc.id, "shots": shots, "notes": [n for _, n in sorted(decisions, key=lambda n: n[0])]})
+    bible: list[PageRow] = []
     for kind, items in (("character", film.bible.characters), ("location", film.bible.locations)):
         for item in items:
             asset = asset_of(film, f"{kind}:{item.id}")
@@ -149,7 +157,7 @@ def build(root: Path, film: LoadedFilm, settings, storage, out: Path | None = No
     return path
 
 
-def _usd(value) -> str:
+def _usd(value: Decimal | str | int | float | None) -> str:
     return f"${Decimal(value or 0):.2f}"
 
 

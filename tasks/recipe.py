@@ -23,7 +23,7 @@ from slate.governor.chokepoint import Answer, CallSpec, Usage
 from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
-from slate.tasks.panel import panel_from_dict
+from slate.tasks.panel import by_job, draws_by_job
 from slate.tasks.take_inputs import PanelEdit
 from slate.tasks.versions import PANEL_EDIT_VERSION
 
@@ -55,7 +55,7 @@ def panel_edit(run: Run, given: PanelEdit) -> str:
     st = run.crew
     shot, take, step, instruction, source_uri = given.shot, given.take, given.step, given.instruction, given.source_uri
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
-    base = panel_from_dict(given.request)
+    base = given.request
     # The panel model edits the picture it is given (the override path: image-to-image).
     req = replace(base, prompt=instruction, override_uri=source_uri)
     emit(run, scene=run.scene, shot=shot, stage="panel", take=take, moment="start", status=f"editing (step {step})")
@@ -65,11 +65,7 @@ def panel_edit(run: Run, given: PanelEdit) -> str:
         fingerprint=fingerprint({"edit": req.fingerprint(), "step": step, "variant": variant}), prompt=instruction,
         references=(source_uri,), parameters={"step": step, "width": req.width, "height": req.height, **variant})
     images = st.images
-    if hasattr(images, "submit_panel"):
-        return st.governor.job_call(
-            spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
-            download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
-            deadline=images.poll_deadline, poll_interval=images.poll_interval,
-            find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel).uri
+    if draws_by_job(images):
+        return by_job(run, spec, images, req).uri
     return st.governor.sync_call(
         spec, lambda call_id: Answer(images.generate_panel(req, client_ref=call_id), "png"), repeatable=True).uri

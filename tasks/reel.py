@@ -29,11 +29,13 @@ from pathlib import Path
 
 from slate.governor.gates import GatePolicy
 from slate.governor.policy import TakePolicy
+from slate.manifests import LoadedFilm
+from slate.manifests.settings import Settings
 from slate.providers.storage_local import file_sha256, write_atomic
 from slate.tasks.clapper import content_key
-from slate.tasks.can import from_the_can, read_record, scene_key_of
+from slate.tasks.can import SceneFields, from_the_can, read_record, scene_key_of
 from slate.providers.registry import storage_for
-from slate.tasks.run import run_of
+from slate.tasks.run import Run, run_of
 
 REEL_VERSION = "reel-v2"   # v2: the take policy slate.toml said is written down beside the block's
 NOT_A_RUN = "reel"   # the run id of the Runs built here: excluded from every key
@@ -49,14 +51,15 @@ def _shelf(root: Path) -> Path:
     return Path(root) / ".slate" / "results"
 
 
-def scene_keys(root: Path, film, settings, scenes: list[str], policy: TakePolicy) -> dict[str, tuple]:
+def scene_keys(root: Path, film: LoadedFilm, settings: Settings, scenes: list[str],
+               policy: TakePolicy) -> dict[str, tuple[str, Run]]:
     """Each wanted scene's can key and the Run it was made with, as the scene flow makes them."""
     root = Path(root).resolve()
     fingerprint = GatePolicy.load(root, settings.cannot_judge).fingerprint
     # The takes the scenes were keyed with: the budget's, as resolved when the reel was written.
     settings = settings.model_copy(update={"max_takes": policy.max_takes, "no_progress_takes": policy.no_progress_takes})
     storage = storage_for(root, settings)
-    out = {}
+    out: dict[str, tuple[str, Run]] = {}
     for scene_id in scenes:
         run = run_of(root, scene_id, film.film.id, settings, NOT_A_RUN)
         out[scene_id] = (scene_key_of(run, film, fingerprint, storage), run)
@@ -96,10 +99,10 @@ class Served:
     profile: str
     output: str
     duration: float
-    scenes: list[dict]   # each scene's recorded result, its cut verified and in place
+    scenes: list[SceneFields]   # each scene's recorded result, its cut verified and in place
 
 
-def recognise(root: Path, film, settings, scenes: list[str]) -> Served | str:
+def recognise(root: Path, film: LoadedFilm, settings: Settings, scenes: list[str]) -> Served | str:
     """The film served from the reel, or why not (one line: the run goes through Prefect)."""
     root = Path(root).resolve()
     if settings.storage.backend != "local":
@@ -137,7 +140,7 @@ def recognise(root: Path, film, settings, scenes: list[str]) -> Served | str:
     return Served(film.film.id, settings.profile, str(output), duration, made)
 
 
-def write_reel(root: Path, film, settings, scenes: list[str], policy: TakePolicy, output: str,
+def write_reel(root: Path, film: LoadedFilm, settings: Settings, scenes: list[str], policy: TakePolicy, output: str,
                duration: float) -> bool:
     """Write the reel after a run that finished clean (the caller's judgement: state Completed,
     nothing escalated); False, nothing written, when a scene is not in the can after all."""
@@ -159,6 +162,6 @@ def write_reel(root: Path, film, settings, scenes: list[str], policy: TakePolicy
     return True
 
 
-def _takes_in(settings) -> dict[str, int]:
+def _takes_in(settings: Settings) -> dict[str, int]:
     """The take policy the film's settings say (what its budget block follows, unless edited)."""
     return {"max_takes": settings.max_takes, "no_progress_takes": settings.no_progress_takes}

@@ -24,22 +24,38 @@ It must never change a reference, and never call a judge except through the gove
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Protocol, TypeGuard
+
 from prefect import get_run_logger, task
+from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from slate.governor.chokepoint import CallSpec, RunHalted, ShotHalted, Usage
+from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.manifests import LoadedFilm
-from slate.providers.base import fingerprint
+from slate.providers.base import Judge, Verdict, fingerprint
 from slate.providers.errors import ProviderError
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit, in_project
-from slate.tasks.gate import IMAGE_TOKENS, VERDICT_TOKENS, ask_judge
+from slate.tasks.gate import ask_judge
 from slate.tasks.references import BibleLock, Need
 from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured
 from slate.tasks.gate_inputs import Judging, ReferenceInput
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.versions import REFERENCE_VERSION  # bumped there
+
+
+class SheetJudge(Protocol):
+    """A vision judge that reads a turnaround sheet (providers/base.py `Judge`: `judge_turnaround`)."""
+
+    def judge_turnaround(self, sheet: Path, character_id: str, description: str, *,
+                         client_ref: str | None = None) -> Verdict: ...
+
+
+def judges_sheets(judge: Judge) -> TypeGuard[SheetJudge]:
+    return hasattr(judge, "judge_turnaround")
 
 
 @task(name="reference-gate", cache_policy=ContentKey(stage=REFERENCE_VERSION), result_serializer="json",
@@ -52,8 +68,8 @@ def reference_gate(run: Run, given: ReferenceInput) -> ReferenceVerdict:
                                       given.judging.profile)
     scores = measured(kind, st.storage.get_bytes(uri))
     usage, call_id, judge_obj = None, None, st.judge
-    if kind == "character" and judge_kind(judge) == "vision" and hasattr(judge_obj, "judge_turnaround") \
-            and not content_failed(scores):
+    sheets = judge_obj if judges_sheets(judge_obj) else None
+    if kind == "character" and judge_kind(judge) == "vision" and sheets is not None and not content_failed(scores):
         # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.
         spec = CallSpec(
             context=run.call_at(f"turnaround:{ident}", "reference_gate", 1, judge, model, profile=profile,
@@ -63,11 +79,11 @@ def reference_gate(run: Run, given: ReferenceInput) -> ReferenceVerdict:
                                      "variant": variant}),
             prompt=f"judge turnaround {ident}", references=(uri,))
         # A lost answer is looked up, or asked again once (written down): never the whole film stopped.
-        seen = ask_judge(st, spec, lambda call_id: judge_obj.judge_turnaround(
+        seen = ask_judge(st, spec, lambda call_id: sheets.judge_turnaround(
             st.storage.open_local(uri), ident, description, client_ref=call_id))
         scores, usage, call_id = seen.get("scores", []) + scores, seen.get("usage"), seen.get("call_id")
-    verdict = hold(GatePolicy.load(run.root, run.settings.cannot_judge), scores, judge_kind(judge), profile, judge=judge,
-                   usage=usage)
+    verdict = hold(GatePolicy.load(Path(run.root), run.settings.cannot_judge), scores, judge_kind(judge), profile,
+                   judge=judge, usage=usage)
     return ReferenceVerdict.held(verdict, kind=kind, ident=ident, uri=uri, call_id=call_id)
 
 
@@ -75,17 +91,18 @@ def _description(film: LoadedFilm, need: Need) -> str:
     return film.character(need.ident).description if need.kind == "character" else film.location(need.ident).description
 
 
-def hold_references(run: Run, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], Failed | None]:
+def hold_references(run: Run, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], State[None] | None]:
     """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
     state naming what failed (None when all passed)."""
     st = run.crew
-    verdicts, refusals = [], []
+    verdicts: list[ReferenceVerdict] = []
+    refusals: list[str] = []
     for need in gated_needs(film, run.scene):
         ref = (lock.characters if need.kind == "character" else lock.locations)[need.ident]
         try:
             given = ReferenceInput(kind=need.kind, ident=need.ident, uri=ref.uri, description=_description(film, need),
                                    judging=Judging.of(st, run.profile))
-            verdict = in_project(reference_gate, run, given, artifacts=lambda v: [])
+            verdict: ReferenceVerdict = in_project(reference_gate, run, given, artifacts=lambda v: [])
         except (RunHalted, ShotHalted, ProviderError) as exc:
             # A cap, a stop, a refused key or an unknown outcome while judging a reference: the
             # scene stops spending as any halted run does (never an exception's traceback).

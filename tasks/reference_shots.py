@@ -12,12 +12,12 @@ It must never call a provider, spend, or read an image.
 """
 from __future__ import annotations
 
-from slate.manifests import LoadedFilm, Problem
+from slate.manifests import LoadedFilm, Problem, Shot
 from slate.manifests.profiles import PROFILES
 from slate.providers.registry import ModelRef, provider, reference_models, specs, takes_references
 
 
-def reference_count(shot) -> int:
+def reference_count(shot: Shot) -> int:
     """How many images the shot's clip is given: its cast, its plate (with no frame), its extras."""
     return len(shot.characters) + (1 if shot.frame_mode == "reference" else 0) + len(shot.references)
 
@@ -41,7 +41,7 @@ def reference_problems(film: LoadedFilm, scenes: list[str], videos: list[str], p
     return problems, warnings
 
 
-def _held_to_lineup(file: str, shot, videos: list[str], profile: str, warnings: list[Problem]) -> list[Problem]:
+def _held_to_lineup(file: str, shot: Shot, videos: list[str], profile: str, warnings: list[Problem]) -> list[Problem]:
     out = []
     with_frame = shot.frame_mode != "reference"
     field = "references" if with_frame else "frame_mode"

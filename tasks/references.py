@@ -176,12 +176,12 @@ def decode_reference(key: str, data: bytes) -> tuple[int, int]:
         raise ReferenceMissing(f"{key} {exc}") from None
 
 
-def _approved(storage, kind: str) -> list[str]:
+def _approved(storage: Storage, kind: str) -> list[str]:
     folder = {"character": "characters/", "location": "locations/"}[kind]
     return sorted(ident for k, ident in filter(None, map(parse_canonical, storage.list_keys(folder))) if k == kind)
 
 
-def read_reference(storage, need: Need) -> tuple[bytes, int, int]:
+def read_reference(storage: Storage, need: Need) -> tuple[bytes, int, int]:
     """The bytes and size of one needed reference, or ReferenceMissing saying what is wrong."""
     try:
         size = storage.key_size(need.key)
@@ -203,9 +203,10 @@ def read_reference(storage, need: Need) -> tuple[bytes, int, int]:
     return data, w, h
 
 
-def reference_problems(storage, film: LoadedFilm, scene_ids: list[str]) -> list[Problem]:
+def reference_problems(storage: Storage, film: LoadedFilm, scene_ids: list[str]) -> list[Problem]:
     """Every reference problem of these scenes, one Problem each, nothing stored or written."""
-    problems, seen = [], set()
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
     sheets: dict[str, tuple[str, int, int]] = {}   # character id -> its turnaround's key and size
     for scene_id in scene_ids:
         for need in scene_needs(film, scene_id):

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -59,6 +59,9 @@ from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
 from slate.providers.registry import (base_urls, image_provider, judge_provider, lineup, provider_variant,
                                       storage_for, video_provider)
 from slate.tasks.events import Event, event_of
+
+if TYPE_CHECKING:  # Prefect is imported where a task is called: Run and run_of are read before it starts
+    from prefect import Task
 
 __all__ = ["Run", "RunLineup", "Crew", "RunNotOpen", "open_run", "run_of", "halt_run", "open_runs", "listen",
            "emit", "in_project"]
@@ -164,7 +167,7 @@ class Crew:
     """The live side of a run: storage, providers, the judge, the gate policy, pricing and the
     governor, built when first needed, closed with the run (`open_run`)."""
 
-    def __init__(self, run: Run):
+    def __init__(self, run: Run) -> None:
         self.run = run
         self.root = Path(run.root)
         self.storage: Storage = storage_for(self.root, run.settings)
@@ -177,7 +180,8 @@ class Crew:
 
     @cached_property
     def images(self) -> ImageGenerator:
-        return image_provider(self.run.lineup.panel, self.storage, self.run.settings)
+        images: ImageGenerator = image_provider(self.run.lineup.panel, self.storage, self.run.settings)
+        return images
 
     @property
     def videos(self) -> VideoGenerator:
@@ -197,7 +201,8 @@ class Crew:
 
     @cached_property
     def judge(self) -> Judge:
-        return judge_provider(self.run.lineup.judge, self.storage, self.run.settings)
+        judge: Judge = judge_provider(self.run.lineup.judge, self.storage, self.run.settings)
+        return judge
 
     @property
     def governor(self) -> Governor:
@@ -358,7 +363,18 @@ def emit(run: Run | None, **fields: Any) -> None:
 
 
 # -- calling a cached task inside a film project ------------------------------------------------
-def in_project(task_obj: Any, run: Run, *args: Any,
+R = TypeVar("R")
+
+
+@overload
+def in_project(task_obj: Task[..., str], run: Run, *args: object) -> str: ...
+
+
+@overload
+def in_project(task_obj: Task[..., R], run: Run, *args: object, artifacts: Callable[[R], list[str]]) -> R: ...
+
+
+def in_project(task_obj: Task[..., Any], run: Run, *args: object,
                artifacts: Callable[[Any], list[str]] = lambda r: [r]) -> Any:
     """Call a cached stage task so that its result is durable the moment it finishes.
 

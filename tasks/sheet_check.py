@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 from PIL import Image
+from pydantic import JsonValue
 
 from slate.governor.gates import GatePolicy, failing, judge_kind
 from slate.manifests import LoadedFilm, Problem
@@ -27,9 +29,10 @@ import numpy as np
 
 from slate.media.content import content_score
 from slate.media.sheet import Layout, plate_scores, sheet_scores
-from slate.providers.base import Score
+from slate.providers.base import Score, Storage
 from slate.tasks.memo import BoundedMemo
 from slate.tasks.references import Need, read_reference, scene_needs
+from slate.tasks.verdicts import ScoreFields, VerdictFields
 
 # The turnaround contract of the manifests, as media/sheet.py reads it.
 SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
@@ -38,13 +41,13 @@ SHEET = Layout(VIEWS, (CELL_W, CELL_H), HEAD_BAND, TORSO_BAND, LEGS_BAND)
 # slate's measures by (kind, the bytes' sha256): the preflight of the CLI, of the film and of
 # each scene measured the same sheets again (2.2 s of a cached 8-shot film's 3.4 s preflight).
 # Process-wide on purpose (it depends on the content alone) and bounded: a few scores each.
-_MEASURED: BoundedMemo[tuple[str, str], list[dict]] = BoundedMemo("reference measures", 1024)
+_MEASURED: BoundedMemo[tuple[str, str], list[ScoreFields]] = BoundedMemo("reference measures", 1024)
 
 
-def measured(kind: str, data: bytes) -> list[dict]:
+def measured(kind: str, data: bytes) -> list[ScoreFields]:
     """slate's own measures of one reference, as score dicts (thresholds come from the policy);
     each content is measured once per process."""
-    def measure() -> list[dict]:
+    def measure() -> list[ScoreFields]:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             found = sheet_scores(img, SHEET) if kind == "character" else plate_scores(img)
@@ -72,16 +75,18 @@ def figure_pixels(img: Image.Image) -> np.ndarray:
     a = np.asarray(img.convert("RGB"), dtype=np.int16)
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
     ground = np.median(border, axis=0)
-    return np.abs(a - ground).max(axis=-1) > GROUND_LEVELS
+    unlike: np.ndarray = np.abs(a - ground).max(axis=-1) > GROUND_LEVELS
+    return unlike
 
 
-def content_failed(scores: list[dict]) -> bool:
+def content_failed(scores: list[ScoreFields]) -> bool:
     """slate's content check failed among these measures: no judge is to be shown the picture."""
     return any(s["name"] == "content" and not s["passed"] for s in scores)
 
 
-def hold(policy: GatePolicy, scores: list[dict], kind: str, profile: str, *, judge: str = "slate",
-         usage: dict | None = None) -> dict:
+def hold(policy: GatePolicy, scores: list[ScoreFields], kind: str, profile: str, *, judge: str = "slate",
+         usage: dict[str, JsonValue] | None = None) -> VerdictFields:
+    """slate's own measures (and a vision judge's scores) held to the policy's "reference" stage."""
     return policy.apply({"judge": judge, "scores": scores, "usage": usage}, "reference", kind, profile)
 
 
@@ -90,14 +95,15 @@ def gated_needs(film: LoadedFilm, scene_id: str) -> list[Need]:
     return [n for n in scene_needs(film, scene_id) if n.kind in ("character", "location")]
 
 
-def sheet_problems(storage, film: LoadedFilm, scene_ids: list[str], root, judge: str, profile: str,
+def sheet_problems(storage: Storage, film: LoadedFilm, scene_ids: list[str], root: Path, judge: str, profile: str,
                    cannot_judge: str = "block", unjudged: list[Problem] | None = None) -> list[Problem]:
     """slate's own measures of every reference these scenes use, held to the policy as the run
     would hold them for this judge (a vision judge's own scores are only asked for in a run).
     In a rehearsal (`cannot_judge = "warn"`) what slate cannot read in a sheet goes, as the run
     lets it through, to `unjudged` instead."""
     policy, kind = GatePolicy.load(root, cannot_judge), judge_kind(judge)
-    problems, seen = [], set()
+    problems: list[Problem] = []
+    seen: set[str] = set()
     for scene_id in scene_ids:
         for need in gated_needs(film, scene_id):
             if need.key in seen:

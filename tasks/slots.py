@@ -37,6 +37,7 @@ import threading
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
@@ -105,7 +106,7 @@ def ensure_limit(name: str, slots: int) -> None:
 class _Turn:
     """One job's wait for a slot: granted (or failed with the keeper's error), then given back."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.granted = threading.Event()
         self.returned = threading.Event()
         self.settled = threading.Event()   # handed on to the next job, or given back to the server
@@ -220,7 +221,7 @@ _KEEPERS: dict[str, _Keeper] = {}
 
 
 @contextmanager
-def video_slot(provider: str, key_id: str, slots: int):
+def video_slot(provider: str, key_id: str, slots: int) -> Iterator[None]:
     name = slot_name(provider, key_id)
     ensure_limit(name, slots)
     with _LOCK:

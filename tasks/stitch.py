@@ -2,8 +2,9 @@
 
 Cuts and dissolves come from the manifests; the result is probed and must last the sum of its
 clips minus the dissolve overlaps, at the scene's size, in H.264, or the task fails (CutMismatch:
-media/cut.py joins and checks every cut). Cached by the clips' content. It must never include a clip that did not pass its keyframe gate (the
-flow hands it only approved clips) and never write the output anywhere but storage.
+media/cut.py joins and checks every cut). Cached by the clips' content; the cut comes back as a
+`StitchResult` (tasks/results.py). It must never include a clip that did not pass its keyframe
+gate (the flow hands it only approved clips) and never write the output anywhere but storage.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prefect import task
 
 from slate.media.cut import Stitching, make_cut
 from slate.tasks.cache import ContentKey
+from slate.tasks.results import StitchResult
 from slate.tasks.run import Run
 from slate.tasks.take_inputs import StitchInput
 from slate.tasks.versions import STITCH_VERSION  # bumped there
@@ -18,7 +20,7 @@ from slate.tasks.versions import STITCH_VERSION  # bumped there
 
 @task(name="stitch", cache_policy=ContentKey(stage=STITCH_VERSION), result_serializer="json",
       task_run_name="stitch {given.scene}")
-def stitch_scene(run: Run, given: StitchInput) -> dict:
+def stitch_scene(run: Run, given: StitchInput) -> StitchResult:
     """The scene's clips stitched in order, with their transitions (see StitchInput)."""
     st = run.crew
     scene, clips, transitions = given.scene, given.clips, given.transitions
@@ -29,5 +31,5 @@ def stitch_scene(run: Run, given: StitchInput) -> dict:
     probe = make_cut(f"stitched scene {scene}", joined, out)
     uri = st.storage.put_file(out, "mp4")
     out.unlink(missing_ok=True)
-    return {"uri": uri, "duration": probe.duration, "width": probe.width, "height": probe.height,
-            "codec": probe.codec, "frames": probe.frames}
+    return StitchResult(uri=uri, duration=probe.duration, width=probe.width, height=probe.height, codec=probe.codec,
+                        frames=probe.frames)

@@ -12,9 +12,19 @@ only gives it a shape. It must never decide anything, call a judge or read stora
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from slate.governor.gates import failing, warned
+
+#: A score as a judge, media/'s measures or slate's content check give it and the gate policy
+#: holds it (governor/gates.py `GatePolicy.apply`): name, value, threshold, passed, reason, role,
+#: and the figures a measure reports beside them. JSON by field name until `GateScore` holds it.
+ScoreFields = dict[str, Any]
+#: A verdict before the gate policy held it, or as `GatePolicy.apply` hands it back: judge,
+#: scores (`ScoreFields`), usage, and a gate's own fields. JSON until `GateVerdict.held` makes it one.
+VerdictFields = dict[str, Any]
 
 
 class GateScore(BaseModel):
@@ -42,17 +52,17 @@ class GateVerdict(BaseModel):
     unjudged: list[str] = []            # a rehearsal let it through: what the judge could not read
     cannot_judge: bool = False          # the judge said it could not read its inputs
     asked: bool = True                  # False: a blank picture, no judge was shown it
-    usage: dict | None = None           # what the judge reported it used
-    policy: dict = {}                   # what it was held to: stage, judge kind, profile, fingerprint
+    usage: dict[str, JsonValue] | None = None   # what the judge reported it used
+    policy: dict[str, str] = {}                 # what it was held to: stage, judge kind, profile, fingerprint
     call_id: str | None = None
 
     @classmethod
-    def held(cls, applied: dict, **extra) -> "GateVerdict":
+    def held(cls, applied: VerdictFields, **extra: object) -> Self:
         """The model of a `GatePolicy.apply` result (with this gate's own fields in `extra`)."""
         return cls.model_validate({**applied, **extra})
 
     @property
-    def scores_dicts(self) -> list[dict]:
+    def scores_dicts(self) -> list[dict[str, Any]]:
         return [s.model_dump() for s in self.scores]
 
     @property
@@ -136,6 +146,6 @@ class DriftReading(BaseModel):
     clip: ClipSimilarity | None = None
     content: str | None = None          # why the last frame has no content (drift 1.0)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """Every figure as the scene's result has always shown it (`content` only when set)."""
         return self.model_dump(exclude={"content"} if self.content is None else set())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from prefect import task
 
 from slate.governor.chokepoint import CallSpec, Usage
-from slate.providers.base import ClipRequest, fingerprint
+from slate.providers.base import fingerprint
 from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
@@ -26,7 +26,7 @@ def video_take(run: Run, given: ClipTake) -> str:
     st = run.crew
     shot, take = given.shot, given.take
     provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
-    req = ClipRequest(**given.request)
+    req = given.request
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
                         camera_fixed=req.camera_fixed)
     emit(run, scene=run.scene, shot=shot, stage="video", take=take, status="rendering")

@@ -9,11 +9,14 @@ It must never print a key, and never promote without printing first what the old
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 
 from slate.commands.shared import console, err, load_or_exit, say, say_error, settings_or_exit
+
+if TYPE_CHECKING:
+    from slate.tasks.bible import VersionRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds and plates.")
@@ -25,7 +28,7 @@ def _fail(exc: Exception | str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _say_version(rec: dict) -> None:
+def _say_version(rec: VersionRecord) -> None:
     gate = rec["gate"]
     verdict = "passed" if gate["passed"] else "FAILED: " + "; ".join(gate["failing"])
     parent = f" from v{rec['parent']}" if rec.get("parent") else ""

@@ -8,8 +8,6 @@ and the ledger holds one panel_gate row after two runs.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pytest
 
 from slate.governor.ledger import Ledger
@@ -42,7 +40,7 @@ def test_a_gate_read_back_from_the_cache_is_the_typed_verdict_and_pays_nothing_a
         with open_run(a_run(root, top_run_id())) as run:
             st = run.crew
             uri = st.storage.put_bytes(LocalImage(st.storage).generate_panel(req), "png")
-            given = PanelInput(shot="1A", moment="start", take=1, panel_uri=uri, request=asdict(req),
+            given = PanelInput(shot="1A", moment="start", take=1, panel_uri=uri, request=req,
                                judging=Judging.of(st, run.profile))
             verdict = in_project(panel_gate, run, given, artifacts=lambda v: [])
             reading = in_project(drift_check, run, DriftInput(shot="1A", last_frame_uri=uri, panel_uri=uri, threshold=0.35),

@@ -80,3 +80,41 @@ def test_policy_escalates_at_once_when_the_judge_cannot_judge():
     decision, why = policy.decide([TakeResult(1, False, -1.0, judgeable=False)])
     assert decision == "escalate" and "cannot judge" in why
     assert policy.decide([TakeResult(1, False, -1.0)])[0] == "retake"
+
+
+def test_a_cut_read_back_through_the_result_serializer_is_the_typed_result():
+    from prefect.serializers import JSONSerializer
+
+    from slate.tasks.results import FinishResult, StitchResult
+    stitched = StitchResult(uri="cas://" + "a" * 64 + ".mp4", duration=4.5, width=854, height=480, codec="h264",
+                            frames=108)
+    finished = FinishResult(uri="cas://" + "b" * 64 + ".mp4", duration=4.5, frames=108, width=854, height=480,
+                            has_audio=True, loudness=-14.1, true_peak=-1.2, target_lufs=-14.0, model_audio=0,
+                            poster_uri="cas://" + "c" * 64 + ".png")
+    serializer = JSONSerializer()
+    for made in (stitched, finished):
+        back = serializer.loads(serializer.dumps(made))
+        assert type(back) is type(made) and back == made
+
+
+def test_typed_stage_inputs_key_as_the_dicts_they_replaced():
+    from dataclasses import asdict, replace
+
+    from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
+    from slate.tasks.take_inputs import ClipTake, FinishingShot, Maker, PanelTake
+    maker = Maker(provider="local", model="m", profile="draft")
+    panel = PanelRequest(prompt="p", location_id="diner", plate_uri="cas://" + "a" * 64 + ".png",
+                         characters=(CharacterRef("gabe", "tall", "cas://" + "b" * 64 + ".png"),), framing="wide",
+                         angle="eye", movement="static", width=854, height=480, seed=7)
+    typed = PanelTake(shot="1A", moment="start", take=1, request=panel, maker=maker)
+    assert content_key("p", {"given": typed}) == content_key(
+        "p", {"given": {**typed.model_dump(exclude={"request"}), "request": asdict(panel)}})
+    clip = ClipRequest(prompt="c", start_uri="cas://s.png", end_uri=None, seconds=4.0, width=854, height=480, fps=24,
+                       resolution="480p", movement="static", camera_fixed=True, seed=3)
+    for req in (clip, replace(clip, audio=True, references=({"uri": "cas://r.png", "kind": "character"},))):
+        given = ClipTake(shot="1A", take=1, request=req, maker=maker)
+        assert given.model_dump(mode="json")["request"] == {**req.as_dict(), **(
+            {"references": [dict(r) for r in req.references]} if req.references else {})}
+    # A shot the scene's finishing gives nothing keys without trims, grade or dip.
+    assert FinishingShot(uri="cas://c.mp4", seconds=4.0, transition=("cut", 0.0)).model_dump(mode="json") == \
+        {"uri": "cas://c.mp4", "seconds": 4.0, "transition": ["cut", 0.0]}
