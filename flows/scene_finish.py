@@ -7,9 +7,12 @@ It must never call a provider or re-make a clip: a changed grade or cue re-makes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import get_run_logger
 
+from slate.flows.shot import ClipOutcome, PanelOutcome
+from slate.manifests import LoadedFilm
 from slate.tasks.run import Run, in_project
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
@@ -20,11 +23,16 @@ from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
 
 
-def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list]:
+#: The finishing pass's inputs (tasks/assembly.py `finishing_inputs`) and what it made (tasks/finish.py
+#: `finish_scene`: the graded cut's uri, duration, loudness, and its mezzanine and poster), as those hand them.
+Finishing = dict[str, Any]
+
+
+def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list[str | float]]:
     """Between two approved clips, the earlier one's transition — unless a shot between them
     was escalated, where the gap is a plain cut."""
     index = {p.shot: p for p in plans}
-    out = []
+    out: list[list[str | float]] = []
     for a, b in zip(approved, approved[1:]):
         pa = index[a]
         adjacent = index[b].index == pa.index + 1
@@ -33,17 +41,19 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 
 
-def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
-            width: int, height: int) -> dict | None:
+def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[str, str, float]],
+                   transitions: list[list[str | float]], width: int,
+                   height: int) -> tuple[Finishing | None, Finishing | None]:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
     inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
     if inputs is None:
         return None, None
-    made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"], cues=inputs["cues"],
-                                                     lut=inputs["lut"], edit=inputs["edit"], width=width,
-                                                     height=height, fps=run.settings.fps),
-                      artifacts=lambda r: [r["uri"]])
+    made: Finishing = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"],
+                                                                cues=inputs["cues"], lut=inputs["lut"],
+                                                                edit=inputs["edit"], width=width, height=height,
+                                                                fps=run.settings.fps),
+                                 artifacts=lambda r: [r["uri"]])
     if made.get("loudness") is not None:
         get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
                               made["loudness"], made["target_lufs"], made["true_peak"])
@@ -51,8 +61,9 @@ def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, fl
 
 
 
-def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], inputs: dict | None,
-              graded: dict | None, output: str, width: int, height: int) -> None:
+def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
+             clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
+             graded: Finishing | None, output: str, width: int, height: int) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
@@ -71,7 +82,7 @@ def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], in
                       "transition": row.get("transition") or [p.transition if p.transition == "dissolve" else "cut",
                                                               p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
-                      "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
+                      "scores": {s.name: s.value for s in (last.scores if last else []) if s.name},
                       "warnings": list(last.warnings) if last else []})
     total = graded["duration"] if graded else float("inf")
     cues = [{"file": c.get("file", ""), "media": export.media_path(st.storage, c["uri"]),
@@ -94,7 +105,7 @@ def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], in
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
 
 
-def extras_into_renders(run: Run, graded: dict | None, output: str) -> list[Deliverable]:
+def extras_into_renders(run: Run, graded: Finishing | None, output: str) -> list[Deliverable]:
     """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
     and an editor look for them (the finishing pass stored them; here they are copied out)."""
     made = []
