@@ -100,7 +100,7 @@ def _gives_a_dict(value: ast.expr | None) -> bool:
 
 
 def findings(root: Path = ROOT) -> list[str]:
-    """`<module>:<line> <function>: why` for every task or flow of `root`'s tasks/ and flows/ that
+    """`<module>, line <n>, <function>: why` for every task or flow of `root`'s tasks/ and flows/ that
     returns, or may return, a dict."""
     out: list[str] = []
     for folder in FOLDERS:
@@ -113,12 +113,12 @@ def findings(root: Path = ROOT) -> list[str]:
                     continue
                 if not any(_is_prefect_decorator(d, names) for d in fn.decorator_list):
                     continue
-                where = f"{module}:{fn.lineno} {fn.name}"
+                where = f"{module}, line {fn.lineno}, {fn.name}"
                 if fn.returns is None:
                     out.append(f"{where}: no return annotation")
                 elif (mapping := _mapping_in(fn.returns, aliases)) is not None:
                     out.append(f"{where}: its return annotation is or holds a mapping ({mapping})")
-                out += [f"{module}:{r.lineno} {fn.name}: returns a dict" for r in _own_returns(fn)
+                out += [f"{module}, line {r.lineno}, {fn.name}: returns a dict" for r in _own_returns(fn)
                         if _gives_a_dict(r.value)]
     return out
 
@@ -213,14 +213,14 @@ def whole() -> list[str]:
     return []
 ''')
     assert findings(tmp_path) == [
-        "tasks/stage.py:14 bare_dict: its return annotation is or holds a mapping (dict)",
-        "tasks/stage.py:19 called_dict: its return annotation is or holds a mapping (dict)",
-        "tasks/stage.py:24 in_a_union: its return annotation is or holds a mapping (Mapping)",
-        "tasks/stage.py:29 listed: its return annotation is or holds a mapping (Dict)",
-        "tasks/stage.py:34 quoted: its return annotation is or holds a mapping (dict)",
-        "tasks/stage.py:39 aliased: its return annotation is or holds a mapping (Finishing = dict)",
-        "tasks/stage.py:44 unannotated: no return annotation",
-        "tasks/stage.py:51 literal: returns a dict",
-        "tasks/stage.py:52 literal: returns a dict",
-        "tasks/stage.py:57 in_a_tuple: returns a dict",
+        "tasks/stage.py, line 14, bare_dict: its return annotation is or holds a mapping (dict)",
+        "tasks/stage.py, line 19, called_dict: its return annotation is or holds a mapping (dict)",
+        "tasks/stage.py, line 24, in_a_union: its return annotation is or holds a mapping (Mapping)",
+        "tasks/stage.py, line 29, listed: its return annotation is or holds a mapping (Dict)",
+        "tasks/stage.py, line 34, quoted: its return annotation is or holds a mapping (dict)",
+        "tasks/stage.py, line 39, aliased: its return annotation is or holds a mapping (Finishing = dict)",
+        "tasks/stage.py, line 44, unannotated: no return annotation",
+        "tasks/stage.py, line 51, literal: returns a dict",
+        "tasks/stage.py, line 52, literal: returns a dict",
+        "tasks/stage.py, line 57, in_a_tuple: returns a dict",
     ]
