@@ -12,6 +12,11 @@ finished clean ended its film Failed (seen once, under load, in tests/e2e/test_f
 So the flows whose ends are read here return `keep(...)` of what their body made: it is kept by
 flow run id, and `outcome` reads it where the state came back without it.
 
+`outcome` is also where what a run hands back gets its type: a body that returns its own end
+state is read as the result inside it, which Prefect's typing of `return_state=True` does not
+say. `landed` does the same for a task's future, and `made_here` for a Prefect call that Prefect
+types as maybe a coroutine (it is one only when made from async code).
+
 It must never hold more than the last few runs' values (a bounded memo), never change what a
 flow returns or how its state is made, and never stand in for another process's runs (a
 deployment run's word goes through flows/scene_result.leave_word).
