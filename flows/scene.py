@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture
 from prefect.runtime import deployment, flow_run
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
