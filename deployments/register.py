@@ -21,17 +21,22 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
 from slate.deployments.warden import approvals_warden
 from slate.flows.film import film_flow
+from slate.flows.outcome import made_here
 from slate.manifests.options import RunOptions, option_names
 from slate.flows.scene import scene_flow
 from slate.governor.budget import block_name
-from slate.manifests import load_film
+from slate.manifests import LoadedFilm, load_film
 from slate.manifests.settings import project_settings
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
 
 REPO = Path(__file__).resolve().parents[1]
 NIGHTLY = "nightly-dailies"
@@ -51,12 +56,12 @@ def pool_name(film_id: str) -> str:
     return "slate-" + block_name(film_id)
 
 
-def project_timezone(project: Path) -> str:
+def project_timezone(project: Path | str) -> str:
     """The nightly schedule's timezone: slate.toml's `timezone`, else UTC."""
     return getattr(project_settings(Path(project)), "timezone", None) or "UTC"
 
 
-def film_values(project: Path) -> dict:
+def film_values(project: Path) -> dict[str, object]:
     """The film's own value of each option on the form (its settings, as a run not told them
     resolves them), to say beside each field; empty when the settings cannot be read (a run
     then says why). Registering again after editing slate.toml refreshes them."""
@@ -67,7 +72,7 @@ def film_values(project: Path) -> dict:
     return {name: getattr(settings, name) for name in option_names(form=True, setting=True)}
 
 
-def _plain(prop: dict) -> None:
+def _plain(prop: dict[str, Any]) -> None:
     """A field as a person fills it: no "or null" toggle (empty is "not told"), money as text."""
     branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
     if len(branches) == 1:
@@ -79,20 +84,22 @@ def _plain(prop: dict) -> None:
         prop.update({"type": "string", "enum": ["on", "off"]})
 
 
-def options_form(definition: dict, scene_ids: list[str], values: dict | None = None) -> dict:
+def options_form(definition: dict[str, Any], scene_ids: list[str],
+                 values: dict[str, object] | None = None) -> dict[str, Any]:
     """The RunOptions part of a run form: only the options a run form may tell (`Told.form`), each
     titled and described by its field, with no default — a field left empty is not told, and
     the film's slate.toml keeps its say (its current value is said in the description) — the
     providers as choices and the film's scenes offered."""
     from slate.providers.registry import provider_names
     keep = set(option_names(form=True))
+    values = values or {}
     props = {name: prop for name, prop in definition.get("properties", {}).items() if name in keep}
     for name, prop in props.items():
         prop.pop("default", None)
         _plain(prop)
-        if name in (values or {}) and values[name] not in (None, "", []):
-            shown = {True: "on", False: "off"}.get(values[name], values[name]) if isinstance(values[name], bool) \
-                else values[name]
+        if name in values and values[name] not in (None, "", []):
+            value = values[name]
+            shown = ("on" if value else "off") if isinstance(value, bool) else value
             prop["description"] = f"{prop.get('description', '')} (empty: the film's own, now {shown})"
     if "provider" in props:
         props["provider"]["enum"] = list(provider_names())
@@ -103,7 +110,8 @@ def options_form(definition: dict, scene_ids: list[str], values: dict | None = N
     return definition
 
 
-def form_schema(schema: dict, scene_ids: list[str], values: dict | None = None) -> dict:
+def form_schema(schema: dict[str, Any], scene_ids: list[str],
+                values: dict[str, object] | None = None) -> dict[str, Any]:
     """The run form: project and scene titled for a person, the scene offered from the film's
     list, and the options as `options_form` makes them."""
     schema = copy.deepcopy(schema)
@@ -123,7 +131,7 @@ def form_schema(schema: dict, scene_ids: list[str], values: dict | None = None) 
     return schema
 
 
-def apply_form(deployment: RunnerDeployment, scene_ids: list[str], values: dict | None = None) -> None:
+def apply_form(deployment: RunnerDeployment, scene_ids: list[str], values: dict[str, object] | None = None) -> None:
     """The form on a built deployment (Prefect keeps the flow's schema in a private field)."""
     schema = deployment._parameter_openapi_schema
     made = form_schema(schema.model_dump(), scene_ids, values)
@@ -142,7 +150,7 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
     scene_ids = [sc.id for _, sc in film.scenes]
     tz = timezone or project_timezone(project)
     where = {"project": address or str(project)}
-    made = [
+    made = [made_here(d) for d in (
         scene_flow.to_deployment(
             name="scene", parameters={**where, "scene": scene_ids[0]}, tags=["slate"],
             description="Render one scene of the film: pick the scene and the profile (final and hero wait for "
@@ -161,7 +169,7 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             name=WARDEN, tags=["slate"], schedules=[Interval(WARDEN_EVERY, slug=WARDEN)],
             description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
                         "at final size)."),
-    ]
+    )]
     values = film_values(project)
     for d in made:
         apply_form(d, scene_ids, values)
@@ -169,34 +177,38 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
     return made
 
 
-def bible_deployment(where: dict, film) -> RunnerDeployment:
+def bible_deployment(where: dict[str, str], film: LoadedFilm) -> RunnerDeployment:
     """The bible workshop's approval: pick the asset and the version; the run waits with the
     candidate beside the canonical reference (flows/bible.py)."""
     from slate.flows.bible import bible_flow
     first = (film.bible.characters or film.bible.locations)[0].id
-    return bible_flow.to_deployment(
+    return made_here(bible_flow.to_deployment(
         name="bible", parameters={**where, "asset": first, "version": 1}, tags=["slate", "bible"],
         description="Approve a reference version (slate bible turnaround/plate made it): the run shows it beside "
-                    "the canonical one and the shots it would re-make, and promotes it if you approve.")
+                    "the canonical one and the shots it would re-make, and promotes it if you approve."))
 
 
-def pull_steps() -> list[dict]:
+def pull_steps() -> list[dict[str, dict[str, str]]]:
     """Run from this checkout, wherever the worker was started."""
     return [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
 
 
-def register(client, project: Path, pool: str, timezone: str | None = None,
+def register(client: SyncPrefectClient, project: Path, pool: str, timezone: str | None = None,
              address: str | None = None) -> dict[str, str]:
     """Create or update (by flow and name) the film's deployments on `pool`; their ids by name.
     `client` is a sync Prefect client of the server to register on."""
     ids = {}
     for d in build(project, timezone, address):
+        assert d.flow_name is not None  # built from a flow (`to_deployment`): it carries the flow's name
         flow_id = client.create_flow_from_name(d.flow_name)
         entry = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
         ids[d.name] = str(client.create_deployment(
             flow_id=flow_id, name=d.name, description=d.description, tags=d.tags, parameters=d.parameters,
             parameter_openapi_schema=d._parameter_openapi_schema.model_dump(exclude_unset=True),
             enforce_parameter_schema=True,
-            schedules=d.schedules, work_pool_name=pool, entrypoint=entry, pull_steps=pull_steps(),
+            # A built deployment's schedules are ones to create; Prefect types them as ones to create
+            # or update, which its client's create_deployment does not take.
+            schedules=d.schedules,  # type: ignore[arg-type]
+            work_pool_name=pool, entrypoint=entry, pull_steps=pull_steps(),
             job_variables={}))
     return ids

@@ -21,6 +21,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from slate.flows.film import film_flow
+from slate.flows.outcome import made_here
 from slate.flows.scene import scene_flow
 from slate.manifests.options import RunOptions
 from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment,
@@ -42,7 +43,7 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
     project = str(Path(project).resolve())
     film = _film(Path(project))
     scene_ids = [sc.id for _, sc in film.scenes] if film is not None else []
-    made = [
+    made = [made_here(d) for d in (
         scene_flow.to_deployment(
             name="scene", parameters={"project": project},
             description="Render one scene of the film (choose the scene and profile in the run form).",
@@ -55,7 +56,7 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug=NIGHTLY)],
             description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
             tags=["slate", "nightly"]),
-    ]
+    )]
     if film is not None and (film.bible.characters or film.bible.locations):
         made.append(bible_deployment({"project": project}, film))
     values = film_values(Path(project))

@@ -34,10 +34,12 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
+from uuid import UUID
 
 from PIL import Image
 from prefect import get_run_logger
@@ -49,7 +51,11 @@ from pydantic import BaseModel, Field, create_model
 
 from slate.errors import SlateError
 
-APPROVE_CHOICES = ("all shots", "only the shots ticked", "no shot")
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+
+ApproveChoice = Literal["all shots", "only the shots ticked", "no shot"]
+APPROVE_CHOICES: tuple[str, ...] = get_args(ApproveChoice)
 APPROVAL_FILE = "approval.json"
 EXPIRED = "Approval expired"
 
@@ -92,10 +98,13 @@ def form_for(shots: list[str]) -> type[RunInput]:
     ids = tuple(shots) or ("none",)
     return create_model(
         "FinalsApproval", __base__=RunInput,
-        approve=(Literal[APPROVE_CHOICES], Field("all shots", title="Approve",
-                                                 description="which shots may be rendered at final resolution")),
-        shots=(list[Literal[ids]], Field(default_factory=list, title="Shots",
-                                         description="the shots to approve, with 'only the shots ticked'")),
+        approve=(ApproveChoice, Field("all shots", title="Approve",
+                                      description="which shots may be rendered at final resolution")),
+        # The scene's shots are known only now: a Literal made at run time, which pydantic takes and
+        # the type checker cannot read.
+        shots=(list[Literal[ids]],  # type: ignore[valid-type]
+               Field(default_factory=list, title="Shots",
+                     description="the shots to approve, with 'only the shots ticked'")),
         retake_allowance=(str, Field("0", title="Retake allowance (USD)", pattern=r"^\d{1,6}(\.\d{1,2})?$",
                                      description="what retakes of clips that fail their keyframe gate may spend "
                                                  "beyond the clips approved, without asking you again, e.g. 1.50 "
@@ -107,22 +116,26 @@ def form_for(shots: list[str]) -> type[RunInput]:
 
 def thumbnail_data_url(path: Path, width: int = 240) -> str:
     """A small JPEG of a panel as a data URL, so the form shows it without any server."""
-    with Image.open(path) as img:
-        img = img.convert("RGB")
+    with Image.open(path) as opened:
+        img = opened.convert("RGB")
         img.thumbnail((width, width))
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _shot_section(s: ShotToApprove, local_file) -> str:
+#: Where a panel is read from: the film's storage's `open_local` (a content URI -> a file here).
+LocalFile = Callable[[str], Path]
+
+
+def _shot_section(s: ShotToApprove, local_file: LocalFile) -> str:
     """One shot: a heading with its cost, its panel, its scores a line each (nothing wide)."""
     scores = "\n".join(f"- {line}" for line in s.scores) or "- (no score recorded)"
     return (f"#### {s.shot} — {s.video_cost}" + (f" ({s.detail})" if s.detail else "") + "\n\n"
             f"![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))})\n\n{scores}")
 
 
-def description(scene: str, profile: str, shots: list[ShotToApprove], local_file, total: str, caps: str,
+def description(scene: str, profile: str, shots: list[ShotToApprove], local_file: LocalFile, total: str, caps: str,
                 left: str, contact_sheet_key: str) -> str:
     """The approval form's text: the total and the caps first, then each shot."""
     sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
@@ -135,8 +148,8 @@ def description(scene: str, profile: str, shots: list[ShotToApprove], local_file
             f"`{contact_sheet_key}`.\n\n{sections}")
 
 
-def retake_description(scene: str, profile: str, shots: list[ShotToApprove], local_file, approved: str, taken: str,
-                       caps: str, left: str, contact_sheet_key: str) -> str:
+def retake_description(scene: str, profile: str, shots: list[ShotToApprove], local_file: LocalFile, approved: str,
+                       taken: str, caps: str, left: str, contact_sheet_key: str) -> str:
     """The same form, asked again: retakes that would pass the amount approved."""
     sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
     return (f"### Approve the {profile} video of scene {scene}: retakes past the amount approved\n\n"
@@ -148,8 +161,8 @@ def retake_description(scene: str, profile: str, shots: list[ShotToApprove], loc
             f"{sections}")
 
 
-def decide(answer, shots: list[str]) -> Decision:
-    data = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
+def decide(answer: BaseModel | Mapping[str, Any], shots: list[str]) -> Decision:
+    data = answer.model_dump() if isinstance(answer, BaseModel) else dict(answer)
     choice = data.get("approve", "all shots")
     ticked = [s for s in data.get("shots", []) if s in shots]
     approved = shots if choice == "all shots" else ticked if choice == "only the shots ticked" else []
@@ -179,7 +192,7 @@ def waiting_line(root: Path, scene: str, profile: str, what: str, suspended: boo
 
 
 def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], text: str, initial_shots: list[str],
-                    timeout_hours: float, key: str | None = None, what: str = "the shots"):
+                    timeout_hours: float, key: str | None = None, what: str = "the shots") -> RunInput:
     """Suspend or pause this run until the form is answered; the answer, or ApprovalExpired.
     `key` tells this wait from the run's others (each round of retakes is its own); `what` is
     what the person is asked to approve, for the line that says the run waits."""
@@ -192,7 +205,8 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
     deadline = datetime.now(timezone.utc) + timedelta(seconds=seconds)
     marker.parent.mkdir(parents=True, exist_ok=True)
     from prefect.settings import PREFECT_API_URL
-    record = {"flow_run_id": str(flow_run.get_id()), "scene": scene, "profile": profile,
+    this_run = str(flow_run.get_id())
+    record = {"flow_run_id": this_run, "scene": scene, "profile": profile,
               "api_url": PREFECT_API_URL.value(), "deadline": deadline.isoformat(timespec="seconds"),
               "shots": list(initial_shots)}
     marker.write_text(json.dumps(record, indent=2))
@@ -202,7 +216,7 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
             line = waiting_line(root, scene, profile, what, suspending)
             log.info("%s", line)
             # Whoever watches this process (`slate run`'s screen, a terminal or not) says so too.
-            emit(None, event="waiting", scene=scene, profile=profile, line=line, flow_run_id=record["flow_run_id"])
+            emit(None, event="waiting", scene=scene, profile=profile, line=line, flow_run_id=this_run)
         if suspending:
             # The server fails the run an hour after our deadline, should nothing else expire it.
             return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)
@@ -214,16 +228,16 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
             from prefect.client.orchestration import get_client
             from prefect.states import Running
             with get_client(sync_client=True) as client:
-                client.set_flow_run_state(flow_run.get_id(), Running(), force=True)
+                client.set_flow_run_state(this_run, Running(), force=True)
             raise ApprovalExpired(f"nobody approved the {profile} video of scene {scene} within "
                                   f"{timeout_hours:g} h: nothing was rendered at {profile} resolution") from None
     finally:
         # Gone once answered or expired (a suspended run comes back here on resume).
-        if marker.is_file() and json.loads(marker.read_text()).get("flow_run_id") == record["flow_run_id"]:
+        if marker.is_file() and json.loads(marker.read_text()).get("flow_run_id") == this_run:
             marker.unlink(missing_ok=True)
 
 
-def resume_when_paused(flow_run_id: str, run_input: dict, wait: float = 60.0) -> None:
+def resume_when_paused(flow_run_id: str, run_input: dict[str, Any], wait: float = 60.0) -> None:
     """Answer a waiting run (prefect's resume_flow_run). The approval file is written just before
     the run pauses (it must name the run while it waits), so an answer given the moment the file
     appears can meet a run not yet Paused: it is tried again until the run is, for `wait` seconds.
@@ -236,7 +250,8 @@ def resume_when_paused(flow_run_id: str, run_input: dict, wait: float = 60.0) ->
     deadline = time.monotonic() + wait
     while True:
         try:
-            return resume_flow_run(flow_run_id, run_input=run_input)
+            resume_flow_run(UUID(flow_run_id), run_input=run_input)
+            return
         except (NotPausedError, RuntimeError) as refused:
             not_yet = isinstance(refused, NotPausedError) or "schema not found" in str(refused)
             if not not_yet or time.monotonic() > deadline:
@@ -250,17 +265,17 @@ def answered_before(key: str) -> bool:
     from prefect.client.orchestration import get_client
     try:
         with get_client(sync_client=True) as client:
-            run = client.read_flow_run(flow_run.get_id())
+            run = client.read_flow_run(UUID(flow_run.get_id()))
         return key in (run.empirical_policy.pause_keys or set())
     except Exception:  # noqa: BLE001 — only the waiting line depends on it
         return False
 
 
-def expired_since(record: dict) -> bool:
+def expired_since(record: dict[str, Any]) -> bool:
     return datetime.fromisoformat(record["deadline"]) < datetime.now(timezone.utc)
 
 
-def expire_approvals(client, now: datetime | None = None) -> list[str]:
+def expire_approvals(client: SyncPrefectClient, now: datetime | None = None) -> list[str]:
     """Suspended scene runs past their approval deadline end "Approval expired" (slate up runs
     this every few minutes). Returns the ids it ended."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName
@@ -270,10 +285,11 @@ def expire_approvals(client, now: datetime | None = None) -> list[str]:
     waiting = client.read_flow_runs(flow_run_filter=FlowRunFilter(
         state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended", "Paused"]))))
     for run in waiting:
-        timeout = run.state.state_details.pause_timeout if run.state else None
+        state = run.state
+        timeout = state.state_details.pause_timeout if state else None
         # our deadline is the server's minus the hour of slack we gave it
-        if timeout is not None and timeout - timedelta(hours=1) < now and run.state.state_details.pause_key \
-                and str(run.state.state_details.pause_key).startswith("approve-"):
+        if state is not None and timeout is not None and timeout - timedelta(hours=1) < now \
+                and state.state_details.pause_key and str(state.state_details.pause_key).startswith("approve-"):
             client.set_flow_run_state(run.id, Failed(name=EXPIRED, message="nobody approved the final video in "
                                                                          "time: nothing was rendered at final "
                                                                          "resolution"), force=True)

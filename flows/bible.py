@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from slate.flows.approval import can_suspend, local_user, thumbnail_data_url
 
 if TYPE_CHECKING:
-    from slate.tasks.bible import Impact, VersionRecord
+    from slate.tasks.bible import Asset, Impact, VersionRecord
 
 MARKER = "bible-approval.json"
 WAIT_HOURS = 24.0
@@ -39,7 +40,21 @@ class BibleAnswer(RunInput):
     approved_by: str = Field("", title="Your name", description="who decided — kept in the ledger")
 
 
-def form_text(asset, rec: VersionRecord, candidate: Path, canonical: Path | None, hit: Impact) -> str:
+class PromotedVersion(BaseModel):
+    """What an approved bible run made canonical (tasks/bible.py `promote`): the asset, its version,
+    who approved it and when, the canonical file and where the one it replaced was kept."""
+
+    asset: str                  # kind:ident
+    version: int
+    by: str
+    at: str
+    canonical: str
+    history: str | None         # the replaced canonical, kept (None: there was none)
+    sha256: str
+    replaced: str | None        # the replaced canonical's hash
+
+
+def form_text(asset: Asset, rec: VersionRecord, candidate: Path, canonical: Path | None, hit: Impact) -> str:
     """The form: the candidate beside the canonical, its gate, and what promoting it re-makes."""
     uses = ", ".join(f"{sc}/{s}" for sc, ids in hit["shots"].items() for s in ids) or "none"
     made = ", ".join(sorted(hit["made_from_old"])) or "nothing yet"
@@ -55,7 +70,7 @@ def form_text(asset, rec: VersionRecord, candidate: Path, canonical: Path | None
 
 
 @flow(name="bible", log_prints=False)
-def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)):
+def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)) -> State[PromotedVersion]:
     """Show a reference version beside the canonical one and promote it if a person approves."""
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
@@ -105,9 +120,9 @@ def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)):
         return Completed(name="Declined", message=f"{target.name}: version {version} not promoted"
                                                   + (f" ({answer.notes})" if answer.notes else ""))
     try:
-        done = promote(root, film, target, version, by=answer.approved_by or local_user(), storage=storage,
-                       ledger=Ledger.for_project(root), expect_sha256=seen)
+        promoted = promote(root, film, target, version, by=answer.approved_by or local_user(), storage=storage,
+                           ledger=Ledger.for_project(root), expect_sha256=seen)
     except BibleError as exc:
         return Failed(name="Refused", message=str(exc))
-    return Completed(message=f"promoted {done['asset']} v{version} to {done['canonical']} by {done['by']}",
-                     data=done)
+    done = PromotedVersion.model_validate(promoted)
+    return Completed(message=f"promoted {done.asset} v{version} to {done.canonical} by {done.by}", data=done)

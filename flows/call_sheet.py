@@ -10,25 +10,33 @@ import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from prefect import get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from slate.governor.budget import Limits, resolve_limits
 from slate.governor.gates import judge_kind
 from slate.governor.estimate import estimate_scene, takes_so_far
+from slate.manifests import LoadedFilm
+from slate.manifests.settings import Settings
 from slate.providers.storage_local import sweep_orphans
 from slate.providers.registry import Lineup, ModelRef, base_urls
 from slate.tasks.doctor import blocking, check_lineup, line
-from slate.tasks.cache import result_storage
+from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
 from slate.tasks.can import from_the_can, scene_key_of
-from slate.flows.scene_result import SceneResult
+from slate.flows.scene_result import SceneResult, SceneRound
+
+#: Where a film's scene results are kept (tasks/cache.py `result_storage`): the project's
+#: .slate/results folder, or the film's bucket.
+Shelf = Path | BucketResults
 
 
-def film_limits(root: Path, film_id: str, told: dict) -> Limits:
+def film_limits(root: Path, film_id: str, told: dict[str, Any]) -> Limits:
     """The run's caps and take policy, each with where it came from (governor/budget.py
     `resolve_limits`): what the run was `told`, else the film's budget block where a person
     edited it, else the film's own settings (slate.toml, SLATE_*), which the block follows."""
@@ -63,7 +71,7 @@ def sweep_scratch(root: Path, keep: str) -> None:
 
 
 
-def estimate_before(run: Run, plans: list[ShotPlan]) -> dict:
+def estimate_before(run: Run, plans: list[ShotPlan]) -> dict[str, str]:
     """The scene's estimate as it stands before its first paid call: one take per shot, the
     expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
     try:
@@ -79,9 +87,9 @@ def estimate_before(run: Run, plans: list[ShotPlan]) -> dict:
 
 
 
-def provider_checks(run: Run, plans: list[ShotPlan]):
+def provider_checks(run: Run, plans: list[ShotPlan]) -> State[SceneRound] | None:
     """`slate doctor`'s checks for this run's lineup, with the scene's estimate held to what each
-    key has left: a Failed "Refused" state listing what blocks, or None."""
+    key has left: a Failed "Refused" state listing what blocks (the round's end), or None."""
     chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
                     ModelRef.parse(run.lineup.judge))
     expected = estimate_scene(plans, run.crew.pricing).total
@@ -102,23 +110,23 @@ def top_run_id() -> str:
 
 
 
-def scene_run(root: Path, scene_id: str, film, settings, told: dict) -> Run:
+def scene_run(root: Path, scene_id: str, film: LoadedFilm, settings: Settings, told: dict[str, Any]) -> Run:
     """The scene's Run in this run: its settings (the preflight's: the film's with what the run
     was told) with the budget's limits over them (`film_limits`), its lineup, its run id."""
     return run_of(root, scene_id, film.film.id, settings, top_run_id(), film_limits(Path(root), film.film.id, told))
 
 
-def keyed_scene(run: Run, film, settings):
+def keyed_scene(run: Run, film: LoadedFilm, settings: Settings) -> tuple[Shelf, str]:
     """The scene's result store and its can key (tasks/can.py), for an open run: as the scene
     flow makes them, and as the film makes them to serve an unchanged scene itself."""
     # Task results live beside the artifacts they name (the project's .slate/results, or the
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.
-    shelf = result_storage(Path(run.root), settings.storage)
+    shelf: Shelf = result_storage(Path(run.root), settings.storage)
     return shelf, scene_key_of(run, film, run.crew.gates.fingerprint, run.crew.storage)
 
 
-def served_from_the_can(run: Run, shelf, key: str) -> tuple[SceneResult, str] | None:
+def served_from_the_can(run: Run, shelf: Shelf, key: str) -> tuple[SceneResult, str] | None:
     """The scene's result and the run that made it, when it finished clean before with this key
     and its cut is there (nothing to make, nothing paid); None otherwise."""
     canned = from_the_can(Path(run.root), run.crew.storage, shelf, key)

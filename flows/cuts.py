@@ -6,10 +6,18 @@ the shot before it does not hold.
 """
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 
-from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.flows.outcome import landed
+from slate.flows.shot import ClipOutcome, Outcome, PanelOutcome, Take
+from slate.manifests import LoadedFilm
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.continuity import continuity_check, shares_the_scene
 from slate.tasks.gate_inputs import ContinuityInput, Judging
@@ -17,20 +25,26 @@ from slate.tasks.verdicts import ContinuityVerdict
 from slate.providers.base import PanelRequest
 from slate.tasks.plan import ShotPlan
 
+if TYPE_CHECKING:
+    from slate.flows.shot import Landing
 
-def outcome_of(future, shot: str, cls, waited_on=None):
+R = TypeVar("R")
+
+
+def outcome_of(future: Landing[Outcome], shot: str, cls: type[Outcome],
+               waited_on: Callable[[], str | None] | None = None) -> Outcome:
     """What a shot's loop came to. One that did not finish is reported as an escalation of its
     shot, in slate's words (never a Prefect internal such as "Run is in PENDING state"), not as
     a lost scene. `waited_on()` says what a loop that never started was waiting for."""
     future.wait()
     state = future.state
     if state.is_completed():
-        return future.result()
+        return landed(future)
     return cls(shot=shot, escalated=unfinished(future, state, waited_on))
 
 
 
-def unfinished(future, state, waited_on=None) -> str:
+def unfinished(future: PrefectFuture[R], state: State[R], waited_on: Callable[[], str | None] | None = None) -> str:
     """Why a shot's loop ended without an outcome, for a person."""
     if state.is_pending() or state.is_scheduled():
         # Prefect leaves a task whose inputs did not finish "NotReady": it never ran.
@@ -49,7 +63,9 @@ def unfinished(future, state, waited_on=None) -> str:
 
 
 
-def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_futures):
+def hold_the_cuts(
+        run: Run, film: LoadedFilm, plans: list[ShotPlan], panel_futures: Mapping[str, Landing[PanelOutcome]],
+        clip_futures: Mapping[str, Landing[ClipOutcome]]) -> tuple[dict[str, PanelOutcome], dict[str, ClipOutcome]]:
     """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
     in order: each approved shot against the last approved one before it, when they share a
     place or someone. A cut that does not hold escalates the later shot (the stitch then joins
@@ -70,9 +86,9 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
     index = {p.shot: p for p in plans}
     panels: dict[str, PanelOutcome] = {}
     clips: dict[str, ClipOutcome] = {}
-    early: dict[tuple[str, str], object] = {}  # (previous shot, shot) -> the verdict's future
+    early: dict[tuple[str, str], PrefectFuture[ContinuityVerdict]] = {}  # (previous shot, shot) -> the verdict's future
 
-    def waited_on(p: ShotPlan):
+    def waited_on(p: ShotPlan) -> Callable[[], str | None]:
         """What a clip that never started waited for: its panels, or the shot before it in its chain."""
         def why() -> str | None:
             pn = panels.get(p.shot) or outcome_of(panel_futures[p.shot], p.shot, PanelOutcome)
@@ -104,7 +120,10 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
                 and shares_the_scene(scene, previous.shot, p.shot))
 
     shot_of = {id(f): shot for shot, f in clip_futures.items()}
-    for future in as_completed(list(clip_futures.values())):
+    # Two kinds of future land here (a shot's loop, a rejected shot), which as_completed cannot type
+    # as one: only which one landed is read of them.
+    landing: list[PrefectFuture[Any]] = list(clip_futures.values())
+    for future in as_completed(landing):
         shot = shot_of[id(future)]
         land(shot)
         p = index[shot]
@@ -114,7 +133,7 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
                      (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
             if a is not None and b is not None and to_judge(a, b):
                 early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
-    kept = None
+    kept: ShotPlan | None = None
     for p in plans:
         clip = clips[p.shot]
         if not judging or not clip.clip_uri:
@@ -139,11 +158,12 @@ def hold_the_cuts(run: Run, film, plans: list[ShotPlan], panel_futures, clip_fut
 def judge_cut(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     """One cut through the continuity gate (the check's result is cached by content, durable
     the moment it is made)."""
-    return in_project(continuity_check, run, given, artifacts=lambda v: [v.first_frame])
+    verdict: ContinuityVerdict = in_project(continuity_check, run, given, artifacts=lambda v: [v.first_frame])
+    return verdict
 
 
 
-def _approved_request(plan: ShotPlan, panels) -> PanelRequest:
+def _approved_request(plan: ShotPlan, panels: PanelOutcome) -> PanelRequest:
     """The start panel's request as the take that passed its gate was drawn (its own seed: a
     judge that lays the shot out must place the figures where that take has them)."""
     uri = panels.approved.get("start")

@@ -39,6 +39,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.states import Completed, Failed
@@ -48,7 +49,7 @@ from slate.flows.outcome import keep, outcome
 from slate.flows import reports
 from slate.flows.logs import slate_lines_on_the_run
 from slate.providers.keys import install_log_redaction
-from slate.flows.lifeline import hold_lifeline, stop_on_cancel
+from slate.flows.lifeline import RunLogger, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.options import OPTIONS, PROJECT, run_name
 from slate.flows import units
@@ -59,10 +60,13 @@ from slate.media import probe as probe_media
 from slate.media.cut import Stitching, make_cut
 from slate.media.mp4 import read_track
 from slate.media.finish import FinishPlan, FinishShot
+from slate.manifests import LoadedFilm
+from slate.manifests.settings import Settings
 from slate.providers.storage import storage_for
-from slate.tasks.preflight import handed_on, preflight, refused
+from slate.providers.storage_s3 import S3Storage
+from slate.tasks.preflight import Preflight, handed_on, preflight, refused
 from slate.manifests.options import RunOptions
-from slate.tasks.run import open_run, run_of
+from slate.tasks.run import Run, open_run, run_of
 from slate.errors import SlateError
 
 
@@ -74,6 +78,17 @@ class FilmResult(BaseModel):
     scenes: list[SceneResult]
 
 
+class FilmJoin(BaseModel):
+    """The film's scenes joined into its one file (`stitch_film`): where it is, and what its probe
+    read of it."""
+
+    output: str
+    duration: float
+    width: int
+    height: int
+    codec: str
+
+
 class FilmEnded(SlateError):
     """A film run that stopped before it finished: why, and `result`, what was made so far
     (a Failed state's data must be an exception, or Prefect logs a TypeError instead)."""
@@ -82,11 +97,11 @@ class FilmEnded(SlateError):
         super().__init__(message)
         self.result = result
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[FilmEnded], tuple[str, FilmResult | None]]:
         return (type(self), (str(self), self.result))
 
 
-def film_result(state) -> FilmResult | None:
+def film_result(state: State[State[FilmResult]]) -> FilmResult | None:
     data = outcome(state, raise_on_failure=False)
     if isinstance(data, FilmEnded):
         return data.result
@@ -110,7 +125,9 @@ def join_plan(clips: list[tuple[str, float]], fps: int, width: int, height: int,
     """How the film joins its scenes when a scene's cut carries sound: one finishing graph of the
     cuts with their sound, brought to `loudness` (target LUFS, true peak) as a whole; None when
     no cut has sound (or no loudness is asked), and the cuts are stitched as they are."""
-    sounds = [_has_sound(path) for path, _ in clips] if loudness is not None else []
+    if loudness is None:
+        return None
+    sounds = [_has_sound(path) for path, _ in clips]
     if not any(sounds):
         return None
     return FinishPlan(shots=[FinishShot(path, float(secs), has_audio=has) for (path, secs), has in zip(clips, sounds)],
@@ -119,7 +136,7 @@ def join_plan(clips: list[tuple[str, float]], fps: int, width: int, height: int,
 
 @task(name="stitch-film", cache_policy=NO_CACHE, persist_result=False)
 def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int,
-                loudness: tuple[float, float] | None = None) -> dict:
+                loudness: tuple[float, float] | None = None) -> FilmJoin:
     """Cut the scenes' mp4s together, validate the probe, then move the file into place. With
     `loudness` (target LUFS, true peak), when a scene's cut has sound (a finished scene, issue 23),
     the film keeps it: joined with its sound and brought to the target once more as a whole."""
@@ -136,8 +153,8 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return {"output": str(target), "duration": probe.duration, "width": probe.width, "height": probe.height,
-            "codec": probe.codec}
+    return FilmJoin(output=str(target), duration=probe.duration, width=probe.width, height=probe.height,
+                    codec=probe.codec)
 
 
 def _summary(result: FilmResult, notes: list[str]) -> str:
@@ -154,18 +171,22 @@ def _run_name() -> str:
     return run_name("film", flow_run.parameters)
 
 
-def _cut_of(root: Path, settings, scene: SceneResult) -> str:
+def _cut_of(root: Path, settings: Settings, scene: SceneResult) -> tuple[str, float]:
     """The scene's cut on this machine, by its content URI from the film's storage (the bucket:
-    another worker may have made it; a path it published is on that worker's disk)."""
+    another worker may have made it; a path it published is on that worker's disk), and its length."""
+    assert scene.output is not None and scene.duration is not None  # only a scene with its cut is joined
     if not scene.cut:
-        return scene.output
-    return str(storage_for(root, settings).open_local(scene.cut))
+        return scene.output, float(scene.duration)
+    return str(storage_for(root, settings).open_local(scene.cut)), float(scene.duration)
 
 
 # Threads for the scenes run in this process (one each, at most max_parallel_scenes) and the stitch.
+# (Prefect types a flow's task runner as one of futures of any kind, which no runner is: its
+# TaskRunner is invariant in the futures it makes.)
 @flow(name="film", flow_run_name=_run_name, log_prints=False,
-      on_cancellation=[stop_on_cancel, units.cancel_scene_runs], task_runner=ThreadPoolTaskRunner(max_workers=65))
-def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS):
+      on_cancellation=[stop_on_cancel, units.cancel_scene_runs],
+      task_runner=ThreadPoolTaskRunner(max_workers=65))  # type: ignore[arg-type]
+def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS) -> State[FilmResult]:
     """Render the film's scenes (`options.scenes`, else all) and cut them into
     renders/<film-id>-<profile>.mp4; a wrap report closes the run. Scenes run at once (at most
     `max_parallel_scenes`); the film stops at the first scene that does not complete.
@@ -176,7 +197,7 @@ def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS):
     return keep(_film(project, options))
 
 
-def _film(project: str, options: RunOptions):
+def _film(project: str, options: RunOptions) -> State[FilmResult]:
     """The film run's body (`film_flow`): its end state, or what it made."""
     log = get_run_logger()
     install_log_redaction()  # a deployment's worker has no CLI to install it
@@ -188,9 +209,11 @@ def _film(project: str, options: RunOptions):
     # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
     checked = preflight(root, options)
     if not checked.ok:
-        return refused(checked)
+        refusal: State[FilmResult] = refused(checked)
+        return refusal
     settings = checked.settings
     film = checked.film
+    assert film is not None and settings is not None  # a preflight with no problems read both
     film_id = film.film.id
     known = [s.id for _, s in film.scenes]
     wanted = list(options.scenes) or known
@@ -204,8 +227,8 @@ def _film(project: str, options: RunOptions):
         return _scenes(run, project, root, store, film, settings, order, options, checked, log)
 
 
-def _scenes(run, project: str, root: Path, store, film, settings, order: list[str], options: RunOptions, checked,
-            log):
+def _scenes(run: Run, project: str, root: Path, store: S3Storage | None, film: LoadedFilm, settings: Settings,
+            order: list[str], options: RunOptions, checked: Preflight, log: RunLogger) -> State[FilmResult]:
     """The film's scenes, shot and cut together (`_film`'s body, its run open)."""
     film_id = film.film.id
     results: list[SceneResult] = []
@@ -236,7 +259,7 @@ def _scenes(run, project: str, root: Path, store, film, settings, order: list[st
         with handed_on(checked):
             ends = units.in_threads(scene_flow, order, {"project": str(root), "options": options}, at_once,
                                     run.run_id, log)
-    results.extend(ends[s].result for s in order if s in ends and ends[s].result is not None)
+    results.extend(scene_made for s in order if s in ends and (scene_made := ends[s].result) is not None)
     failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type
     if failed is not None:
         not_run = [s for s in order if s not in ends]
@@ -268,15 +291,15 @@ def _scenes(run, project: str, root: Path, store, film, settings, order: list[st
 
     out = film_output(root, film_id, settings.profile)
     delivery = film.film.finishing.delivery_for(settings.profile) if film.film.finishing else None
-    made = stitch_film([(_cut_of(root, settings, r), float(r.duration)) for r in included], str(out), settings.fps,
+    made = stitch_film([_cut_of(root, settings, r) for r in included], str(out), settings.fps,
                        max(r.width for r in included), max(r.height for r in included),
                        (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
-    result = FilmResult(film=film_id, profile=settings.profile, output=made["output"], duration=made["duration"],
+    result = FilmResult(film=film_id, profile=settings.profile, output=made.output, duration=made.duration,
                         scenes=results)
     create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
                              description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
-    reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made["output"]),
-                            f"film {film_id} ({settings.profile}): {made['duration']:.2f} s")
+    reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made.output),
+                            f"film {film_id} ({settings.profile}): {made.duration:.2f} s")
     wrap_up(root, store)
     if notes:
         log.warning("film %s: %s", film_id,

@@ -45,11 +45,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from slate.governor.chokepoint import quiet_sends
 from slate.governor.killswitch import bind_to_parent, stop_this_process
 from slate.tasks.run import halt_run
 
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.client.schemas.objects import FlowRun, State
+
+#: Prefect's run logger, or a plain one outside a run.
+RunLogger = logging.Logger | logging.LoggerAdapter[logging.Logger]
+P = ParamSpec("P")
+R = TypeVar("R")
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.5
 SEND_GRACE_SECONDS = 3.0   # a request being sent gets this long to have its job id recorded
@@ -83,7 +92,8 @@ def _set_parent_death_signal(sig: int) -> bool:
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+        answer: int = libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        return answer == 0
     except (OSError, AttributeError):
         return False
 
@@ -91,7 +101,7 @@ def _set_parent_death_signal(sig: int) -> bool:
 class Lifeline:
     """This process's tie to the process that started it."""
 
-    def __init__(self, parent: int, logger: logging.Logger | logging.LoggerAdapter):
+    def __init__(self, parent: int, logger: RunLogger):
         self.parent = parent
         self.logger = logger
         self.cut = threading.Event()
@@ -138,12 +148,12 @@ class Lifeline:
             # blocked on a future may not do. A second SIGTERM, aimed at the main thread, wakes
             # it; not at once, for one landing inside Prefect's crash report would cut it short.
             time.sleep(WAKE_SECONDS)
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
-        else:
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        main = threading.main_thread().ident
+        if main is not None:   # a thread started long ago: it has its id
+            signal.pthread_kill(main, signal.SIGTERM)
 
 
-def hold_lifeline(logger: logging.Logger | logging.LoggerAdapter | None = None) -> Lifeline | None:
+def hold_lifeline(logger: RunLogger | None = None) -> Lifeline | None:
     """Tie this run's process to its parent, if this run should (see `wanted`); once per process."""
     global _HELD
     try:
@@ -162,7 +172,7 @@ def held() -> Lifeline | None:
     return _HELD
 
 
-def stop_on_cancel(flow, flow_run, state) -> None:
+def stop_on_cancel(flow: Flow[P, R], flow_run: FlowRun, state: State[R]) -> None:
     """`on_cancellation` hook of the scene and film flows: stop spending as `slate stop` does."""
     try:
         logger = _run_logger(flow_run)
@@ -179,7 +189,7 @@ def stop_on_cancel(flow, flow_run, state) -> None:
         log.warning("cancellation hook: %s", exc)
 
 
-def _name_calls_in_flight(root: Path, run_id: str, logger) -> None:
+def _name_calls_in_flight(root: Path, run_id: str, logger: RunLogger) -> None:
     from slate.governor.ledger import Ledger
     ledger = Ledger.for_project(root.resolve())
     try:
@@ -192,7 +202,7 @@ def _name_calls_in_flight(root: Path, run_id: str, logger) -> None:
         ledger.close()
 
 
-def _run_logger(flow_run):
+def _run_logger(flow_run: FlowRun) -> RunLogger:
     try:
         from prefect.logging import get_run_logger
         return get_run_logger()

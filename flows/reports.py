@@ -24,23 +24,36 @@ import io
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 from PIL import Image
 from prefect import get_run_logger
 from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
+from slate.flows.outcome import made_here
+from slate.flows.scene_result import SceneResult, ShotReport
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
 from slate.governor.gates import against
+from slate.governor.ledger import CallRow, Ledger
 from slate.governor.money import fmt_usd
+from slate.manifests import LoadedFilm
+from slate.manifests.settings import Settings
 from slate.media import ContactEntry
 from slate.tasks import escalations
+from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, listen
 from slate.tasks.events import Event, ScenePlanned, ShotMoved
 
+if TYPE_CHECKING:
+    from slate.flows.approval import LocalFile
+
 KEYFRAMES = ("first", "middle", "last")
+T = TypeVar("T")
 
 
 def key(*parts: str) -> str:
@@ -48,7 +61,7 @@ def key(*parts: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower())).strip("-")[:100]
 
 
-def _safe(make):
+def _safe(make: Callable[[], T]) -> T | None:
     try:
         return make()
     except Exception as exc:  # noqa: BLE001 — a report must never fail a paid run
@@ -67,13 +80,14 @@ class ProgressArtifact:
 
     PUSH_SECONDS = 2.0
 
-    def __init__(self, artifact_id, scene: str, shots: int = 1, run: Run | None = None):
-        self.artifact_id, self.scene, self.shots, self.done = artifact_id, scene, max(1, shots), set()
+    def __init__(self, artifact_id: UUID | None, scene: str, shots: int = 1, run: Run | None = None):
+        self.artifact_id, self.scene, self.shots = artifact_id, scene, max(1, shots)
+        self.done: set[str] = set()
         self._moved, self._stopped = threading.Event(), threading.Event()
         self._sent = 0.0  # the bar is made at 0
         # The run's events (its crew's listeners); every run's, for a bar made outside one.
         self.stop_listening = listen(self, run if isinstance(run, Run) else None)
-        self._pusher = None
+        self._pusher: threading.Thread | None = None
         if artifact_id is not None:
             # The run's context goes with it: the server it talks to and the run it logs to.
             self._pusher = threading.Thread(target=contextvars.copy_context().run, args=(self._push,),
@@ -107,7 +121,9 @@ class ProgressArtifact:
             self._stopped.wait(self.PUSH_SECONDS)
 
     def _send(self, figure: float) -> None:
-        _safe(lambda: update_progress_artifact(self.artifact_id, figure))
+        artifact_id = self.artifact_id
+        if artifact_id is not None:   # sent only for a bar that was made
+            _safe(lambda: update_progress_artifact(artifact_id, figure))
         self._sent = figure
 
     def stop(self) -> None:
@@ -129,23 +145,24 @@ class ProgressArtifact:
             self._send(100.0)
 
 
-def start_progress(run) -> ProgressArtifact:
-    artifact = _safe(lambda: create_progress_artifact(0.0, key=key(run.film, run.scene, run.profile, "progress"),
-                                                      description=f"scene {run.scene} ({run.profile}): shots finished"))
+def start_progress(run: Run) -> ProgressArtifact:
+    artifact = _safe(lambda: made_here(create_progress_artifact(
+        0.0, key=key(run.film, run.scene, run.profile, "progress"),
+        description=f"scene {run.scene} ({run.profile}): shots finished")))
     return ProgressArtifact(artifact, run.scene, run=run)
 
 
 def image_data_url(path: Path, width: int = 1280) -> str:
     """The contact sheet as a JPEG data URL: the UI shows it with no file server behind it."""
-    with Image.open(path) as img:
-        img = img.convert("RGB")
+    with Image.open(path) as opened:
+        img = opened.convert("RGB")
         img.thumbnail((width, width))
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=82)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def scene_artifacts(run, result) -> None:
+def scene_artifacts(run: Run, result: SceneResult) -> None:
     """The scene run's artifacts (see the module docstring)."""
     rows = run.crew.governor.ledger.rows(film=run.film, run_id=run.run_id)
     rows = [r for r in rows if r.scene == run.scene]
@@ -156,7 +173,7 @@ def scene_artifacts(run, result) -> None:
         if r.status in ("succeeded", "failed", "submitted", "unknown"):
             cost_by_shot[r.shot] += r.actual_cost if r.actual_cost is not None else r.estimate
     scores = _gate_scores(run, rows)
-    table = [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
+    table: list[dict[str, Any]] = [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
               "panel takes": s.panel_takes, "video takes": s.video_takes,
               "continuity": "" if s.continuity is None else f"{s.continuity:.2f}",
               "drift": _drift_text(s), "started from": s.started_from,
@@ -165,7 +182,8 @@ def scene_artifacts(run, result) -> None:
     _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
                                         description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
     if result.references:
-        refs = [{"reference": r.key, "verdict": "unjudged" if r.unjudged else "passed" if r.passed else "refused",
+        refs: list[dict[str, Any]] = [
+                {"reference": r.key, "verdict": "unjudged" if r.unjudged else "passed" if r.passed else "refused",
                  "scores": r.scores,
                  "warnings": "; ".join(r.warnings)[:300]} for r in result.references]
         _safe(lambda: create_table_artifact(refs, key=key(*base, "references"),
@@ -181,7 +199,7 @@ def scene_artifacts(run, result) -> None:
                         f"{result.width}x{result.height}")
 
 
-def contact_sheet_artifact(run, sheet: Path) -> None:
+def contact_sheet_artifact(run: Run, sheet: Path) -> None:
     """The contact sheet as an image on the run's page (its key is the scene's and profile's)."""
     _safe(lambda: create_image_artifact(image_data_url(sheet), key=key(run.film, run.scene, run.profile,
                                                                        "contact-sheet"),
@@ -198,7 +216,7 @@ def output_artifact(name: str, output: Path, what: str) -> None:
         description=f"{what}; a preview at 2 frames a second — the file: {output.resolve()}"))
 
 
-def best_take_text(best: dict | None) -> str:
+def best_take_text(best: dict[str, Any] | None) -> str:
     """An escalated shot's best take in a line: which take, and its failing scores with reasons."""
     if not best:
         return ""
@@ -207,13 +225,13 @@ def best_take_text(best: dict | None) -> str:
 
 
 # -- the contact sheet's entries ---------------------------------------------------------------
-def contact_columns(clips) -> int:
+def contact_columns(clips: dict[str, ClipOutcome] | None) -> int:
     """A shot a row: its panel, then (once there are clips) its first, middle and last frames."""
     return 3 if clips is None else 1 + len(KEYFRAMES)
 
 
-def contact_entries(plans, panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome] | None,
-                    open_local) -> list[ContactEntry]:
+def contact_entries(plans: list[ShotPlan], panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome] | None,
+                    open_local: LocalFile) -> list[ContactEntry]:
     """The contact sheet as plain data: per shot its panel entry and, with clips, one entry per
     keyframe; each with its verdict badge and the lines a person reads under it."""
     entries = []
@@ -225,7 +243,7 @@ def contact_entries(plans, panels: dict[str, PanelOutcome], clips: dict[str, Cli
     return entries
 
 
-def _image(open_local, uri: str | None):
+def _image(open_local: LocalFile, uri: str | None) -> Path | None:
     if not uri:
         return None
     try:
@@ -235,12 +253,12 @@ def _image(open_local, uri: str | None):
 
 
 def _lowest(take: Take) -> list[str]:
-    blocking = [s for s in take.scores if s.get("role", "block") == "block"]
-    low = min(blocking, key=lambda s: s["value"] - s["threshold"], default=None)
-    return [f"lowest: {low['name']} {against(low['value'], low['threshold'], '/')}"] if low else []
+    blocking = [s for s in take.scores if s.role == "block"]
+    low = min(blocking, key=lambda s: s.value - s.threshold, default=None)
+    return [f"lowest: {low.name} {against(low.value, low.threshold, '/')}"] if low else []
 
 
-def _panel_entry(shot: str, p: PanelOutcome, open_local) -> ContactEntry:
+def _panel_entry(shot: str, p: PanelOutcome, open_local: LocalFile) -> ContactEntry:
     takes = [t for t in p.takes if t.moment == "start"]
     approved = p.approved.get("start")
     shown = (best_take(p) if p.escalated else
@@ -262,7 +280,7 @@ def _panel_entry(shot: str, p: PanelOutcome, open_local) -> ContactEntry:
                         detail=f"{len(p.takes)} take(s)", lines=tuple(lines))
 
 
-def _keyframe_entries(shot: str, p: PanelOutcome, c: ClipOutcome | None, open_local) -> list[ContactEntry]:
+def _keyframe_entries(shot: str, p: PanelOutcome, c: ClipOutcome | None, open_local: LocalFile) -> list[ContactEntry]:
     judged = [t for t in (c.takes if c else []) if t.uri]
     passed = [t for t in judged if t.passed]
     shown = passed[-1] if passed else (max(judged, key=lambda t: t.quality) if judged else None)
@@ -314,7 +332,7 @@ def _drift_lines(c: ClipOutcome) -> list[str]:
     return lines
 
 
-def _drift_text(shot) -> str:
+def _drift_text(shot: ShotReport) -> str:
     d = shot.drift_detail
     if not d:
         return ""
@@ -323,7 +341,7 @@ def _drift_text(shot) -> str:
             + (" → re-anchored" if shot.reanchored else ""))
 
 
-def _gate_scores(run, rows) -> dict[str, str]:
+def _gate_scores(run: Run, rows: list[CallRow]) -> dict[str, str]:
     """Each shot's lowest gate score (against its threshold), read from the stored verdicts."""
     import json
     storage = run.crew.storage
@@ -341,7 +359,7 @@ def _gate_scores(run, rows) -> dict[str, str]:
     return out
 
 
-def cost_report(run, rows, result) -> str:
+def cost_report(run: Run, rows: list[CallRow], result: SceneResult) -> str:
     by_stage: dict[str, Decimal] = defaultdict(Decimal)
     by_provider: dict[str, Decimal] = defaultdict(Decimal)
     by_shot: dict[str, Decimal] = defaultdict(Decimal)
@@ -357,7 +375,9 @@ def cost_report(run, rows, result) -> str:
         by_shot[r.shot] += cost
     gov = run.crew.governor
     caps = "; ".join(f"per-{c.scope} cap {fmt_usd(c.limit)}" for c in gov.caps)
-    table = lambda d: "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))  # noqa: E731
+
+    def table(d: dict[str, Decimal]) -> str:
+        return "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))
     return (f"# Cost of scene {run.scene} ({run.profile})\n\n"
             f"Spent by this run on this scene: **{fmt_usd(Decimal(result.spent_usd))}**; {caps}; "
             f"the caps still allow {fmt_usd(gov.remaining())}. Calls refused by a cap: {refusals}.\n\n"
@@ -373,11 +393,14 @@ def _per_second(amount: Decimal, seconds: Decimal) -> str:
     return fmt_usd(amount / seconds) + "/s" if seconds > 0 else "no picture delivered"
 
 
-def why_it_differs(rows, results) -> list[str]:
+def why_it_differs(rows: list[CallRow], results: list[SceneResult]) -> list[str]:
     """Why what was spent is not the estimate's one take per shot: retakes, refusals, fallbacks,
     shots that spent and delivered nothing, takes that cost nothing (made before, found cached)."""
     paid = [r for r in rows if r.status in ("succeeded", "failed", "submitted", "unknown")]
-    cost = lambda rs: sum((r.actual_cost if r.actual_cost is not None else r.estimate for r in rs), Decimal(0))  # noqa: E731
+
+    def cost(rs: list[CallRow]) -> Decimal:
+        return sum((r.actual_cost if r.actual_cost is not None else r.estimate for r in rs), Decimal(0))
+
     said = []
     retakes = [r for r in paid if r.take > 1 and r.stage in ("panel", "video", "panel_gate", "keyframe_gate")]
     if retakes:
@@ -400,9 +423,9 @@ def why_it_differs(rows, results) -> list[str]:
     return said or ["none: one take per shot, as estimated"]
 
 
-def against_estimate(rows, result) -> str:
+def against_estimate(rows: list[CallRow], result: SceneResult) -> str:
     """A scene's cost per delivered second next to its estimate before the run, and why they differ."""
-    est = getattr(result, "estimate", None) or {}
+    est = result.estimate or {}
     spent = Decimal(result.spent_usd or "0")
     seconds = Decimal(str(result.duration or 0))
     line = f"\nCost per delivered second: **{_per_second(spent, seconds)}** ({fmt_usd(spent)} for {seconds:.2f} s"
@@ -415,7 +438,7 @@ def against_estimate(rows, result) -> str:
             f"{_per_second(high, planned)}.\n\nWhy they differ: " + "; ".join(why_it_differs(rows, [result])) + "\n")
 
 
-def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
+def wrap_report(film: str, profile: str, run_id: str, ledger: Ledger, scenes: list[SceneResult]) -> str:
     """The film run's wrap: what it cost, and everything a person should know in the morning."""
     rows = ledger.rows(film=film, run_id=run_id)
     spent = ledger.totals(film=film, run_id=run_id).committed
@@ -424,8 +447,10 @@ def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
     rejected = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.status == "rejected"]
     reanchored = [f"{sc.scene}/{s.shot}" for sc in scenes for s in sc.shots if s.reanchored]
     refusals = [r for r in rows if r.status == "refused" or r.error_class == "RefusedByModeration"]
-    approvals = [a.message for a in ledger.approvals(film=film, run_id=run_id, stage="approval")]
-    fallbacks = [r.error_message for r in rows if r.error_class in ("FallbackSwitch", "FallbackHeld")]
+    approvals = [a.message for a in ledger.approvals(film=film, run_id=run_id, stage="approval")
+                 if a.message is not None]
+    fallbacks = [r.error_message for r in rows
+                 if r.error_class in ("FallbackSwitch", "FallbackHeld") and r.error_message is not None]
     lines = [f"# Wrap: film {film} ({profile})", "",
              f"- spent this run: **{fmt_usd(spent)}** in {sum(1 for r in rows if r.status == 'succeeded')} paid "
              f"calls; {takes} takes",
@@ -462,13 +487,13 @@ def wrap_report(film: str, profile: str, run_id: str, ledger, scenes) -> str:
     return "\n".join(lines)
 
 
-def film_wrap(film: str, profile: str, run_id: str, ledger, scenes) -> None:
+def film_wrap(film: str, profile: str, run_id: str, ledger: Ledger, scenes: list[SceneResult]) -> None:
     _safe(lambda: create_markdown_artifact(wrap_report(film, profile, run_id, ledger, scenes),
                                            key=key(film, profile, "wrap"),
                                            description=f"film {film} ({profile}): the wrap report"))
 
 
-def production_report(root: Path, film, settings, artifact_key: str) -> Path | None:
+def production_report(root: Path, film: LoadedFilm, settings: Settings, artifact_key: str) -> Path | None:
     """Write the film's production report (tasks/production_report.py) and link it on this run.
     Like every artifact here, it never fails the run: a report that cannot be written is logged."""
     def publish() -> Path:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.runtime import deployment, flow_run
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
@@ -27,11 +29,12 @@ from slate.flows import reports
 from slate.flows.logs import slate_lines_on_the_run
 from slate.flows.lifeline import hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
-from slate.flows.approval import EXPIRED, ApprovalExpired
+from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
-from slate.flows.shot import ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
+from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.manifests.profiles import PROFILES
-from slate.manifests import load_film
+from slate.manifests import LoadedFilm, load_film
+from slate.manifests.settings import Settings
 from slate.media import contact_sheet
 from slate.providers.keys import install_log_redaction
 from slate.providers.storage_local import copy_atomic
@@ -40,6 +43,7 @@ from slate.tasks.run import Run, emit, in_project, open_run
 from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.preflight import preflight, refused
 from slate.tasks.reference_gate import hold_references
+from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.bible_lock import check_references
 from slate.tasks.stitch import stitch_scene
 from slate.tasks.take_inputs import StitchInput
@@ -50,7 +54,11 @@ from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
 from slate.flows.outcome import keep, outcome
-from slate.flows.scene_result import SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word, made_by
+from slate.flows.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
+                                      made_by)
+
+if TYPE_CHECKING:
+    from slate.flows.shot import Landing
 
 
 def renders_dir(root: Path) -> Path:
@@ -72,7 +80,7 @@ def _run_name() -> str:
 
 
 @flow(name="scene", flow_run_name=_run_name, log_prints=False, on_cancellation=[stop_on_cancel])
-def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions = OPTIONS):
+def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions = OPTIONS) -> State[SceneResult]:
     """Render one scene of a film: every shot through its gates, approved by a person before any
     final video (final and hero profiles), stitched into one mp4. `options`: what this run is
     told (manifests/options.py); what it is not told, the film's settings say."""
@@ -87,15 +95,17 @@ def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions =
     return keep(ending)   # kept here too: flows/outcome.py says why
 
 
-def _scene(root: Path, scene: str | None, options: RunOptions):
+def _scene(root: Path, scene: str | None, options: RunOptions) -> State[SceneResult]:
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent. A scene
     # of a film run in this process is handed the film's check instead (tasks/preflight.py).
     checked = preflight(root, options, scene=scene, whole_film=False)
     if not checked.ok:
-        return refused(checked)
+        refusal: State[SceneResult] = refused(checked)
+        return refusal
     settings = checked.settings
     film = checked.film
+    assert film is not None and settings is not None  # a preflight with no problems read both
     scene_id = scene or film.scenes[0][1].id
     # The run's services, opened once its options are resolved, closed when its body ends (a
     # scene of a film run in this process works on its film's: tasks/run.py).
@@ -103,7 +113,7 @@ def _scene(root: Path, scene: str | None, options: RunOptions):
         return _shoot(run, film, settings)
 
 
-def _shoot(run: Run, film, settings):
+def _shoot(run: Run, film: LoadedFilm, settings: Settings) -> State[SceneResult]:
     """The scene's body, its run open: served from the can, or shot round by round."""
     shelf, key = keyed_scene(run, film, settings)
     shoot = shoot_scene.with_options(result_storage=shelf)
@@ -114,13 +124,15 @@ def _shoot(run: Run, film, settings):
         return _finish(run, result, Completed(data=result, message=f"unchanged since run {made_by}"))
     progress = reports.start_progress(run)
     try:
-        decision, finals = None, None
+        decision: Decision | None = None
+        finals: Finals | None = None
         if PROFILES[run.profile].needs_approval:
             first = shoot(run, panels_only=True, return_state=True)
             if not first.is_completed():
                 return _ended_from(first)
             done = outcome(first)
             if done.stage == "concluded":  # nothing could be approved (every panel escalated, or refused)
+                assert done.result is not None  # a concluded round carries the scene's result
                 return _finish(run, done.result, Completed(data=done.result, name=first.name, message=first.message))
             try:
                 decision, finals = approve_finals(run, settings, done)
@@ -132,6 +144,8 @@ def _shoot(run: Run, film, settings):
         round_ = 1
         # What was approved is an amount: retakes past it wait for a person, round after round.
         while inner.is_completed() and (held := outcome(inner)).stage == "retakes":
+            # Retakes are held only against an amount a person approved: a decision and its finals.
+            assert decision is not None and finals is not None
             round_ += 1
             more, finals = approve_retakes(run, settings, held, finals, round_)
             said.append(f"retakes: {more.summary()}")
@@ -142,13 +156,14 @@ def _shoot(run: Run, film, settings):
         progress.stop()  # a scene that ended early leaves its bar where its shots got to
     if inner.is_failed() or inner.is_crashed() or inner.is_cancelled():
         return _ended_from(inner, run)
-    result = outcome(inner).result
+    concluded = outcome(inner).result
+    assert concluded is not None  # the round concluded: neither failed (above) nor held for retakes (the loop)
     if inner.name == "Completed":
-        into_the_can(run, shelf, key, result.model_dump(mode="json"))
-    return _finish(run, result, Completed(data=result, name=inner.name, message=inner.message))
+        into_the_can(run, shelf, key, concluded.model_dump(mode="json"))
+    return _finish(run, concluded, Completed(data=concluded, name=inner.name, message=inner.message))
 
 
-def _ended_from(state, run: Run | None = None):
+def _ended_from(state: State[SceneRound | State[SceneRound]], run: Run | None = None) -> State[SceneResult]:
     """A sub-flow's failed end as this run's end (a bug of ours is raised: its traceback matters)."""
     data = outcome(state, raise_on_failure=False)
     if isinstance(data, SceneEnded):
@@ -161,14 +176,14 @@ def _ended_from(state, run: Run | None = None):
     return Failed(name=state.name, message=state.message or "the scene failed")
 
 
-def _finish(run: Run, result: SceneResult, state):
+def _finish(run: Run, result: SceneResult, state: State[SceneResult]) -> State[SceneResult]:
     reports.scene_artifacts(run, result)
     return state
 
 
 @flow(name="shoot-scene", flow_run_name="shoot-{run.scene}")
 def shoot_scene(run: Run, panels_only: bool = False, rejected: list[str] = [],  # noqa: B006
-                approval: str = "", finals: Finals | None = None) -> SceneRound:
+                approval: str = "", finals: Finals | None = None) -> SceneRound | State[SceneRound]:
     """Every shot of the scene through its gates, one round (SceneRound says where it stopped). With `panels_only`, stop once every panel is
     judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
     a video take past the amount approved is not sent: the scene stops before its stitch
@@ -176,7 +191,8 @@ def shoot_scene(run: Run, panels_only: bool = False, rejected: list[str] = [],  
     return keep(_shoot_round(run, panels_only, rejected, approval, finals))   # kept: flows/outcome.py says why
 
 
-def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str, finals: Finals | None):
+def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str,
+                 finals: Finals | None) -> SceneRound | State[SceneRound]:
     """One round's body (`shoot_scene`): a SceneRound, or the round's end state."""
     root = Path(run.root)
     film = load_film(root)
@@ -191,7 +207,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         return refusal
     before = estimate_before(run, plans)
     # Before any panel or clip: every turnaround and plate through the reference gate.
-    references, refusal = hold_references(run, film, lock)
+    held: tuple[list[ReferenceVerdict], State[SceneRound] | None] = hold_references(run, film, lock)
+    references, refusal = held
     if refusal is not None:
         return refusal
     emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
@@ -206,16 +223,19 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             return SceneRound(stage="panels", plans=plans, panels=panels, contact_sheet=sheet)
         clips = {p.shot: ClipOutcome(shot=p.shot, seconds=p.duration) for p in plans}
         return conclude(run, plans, panels, clips, sheet, None, approval, references, before)
-    clip_futures = {}
+    clip_futures: dict[str, Landing[ClipOutcome]] = {}
     # Everyone of the scene, for the keyframe gate to tell an extra person in a clip by.
-    cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
-            for p in plans for c in p.start["characters"]}
+    cast: Cast = {c["id"]: {"turnaround_uri": c["turnaround_uri"], "wardrobe_colour": c.get("wardrobe_colour")}
+                  for p in plans for c in p.start["characters"]}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
         if p.shot in rejected:
             clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
         else:
-            clip_futures[p.shot] = shoot_video.submit(run, p, panel_futures[p.shot], previous, finals, cast)
+            # The engine waits on the futures given for the panels and the previous clip, and hands
+            # the task what they made: Prefect's typing of submit takes only what they make.
+            clip_futures[p.shot] = shoot_video.submit(  # type: ignore[call-overload]
+                run, p, panel_futures[p.shot], previous, finals, cast)
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
     if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
@@ -223,20 +243,24 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
-    approved = [p.shot for p in plans if clips[p.shot].clip_uri]
+    cut_of = {p.shot: uri for p in plans if (uri := clips[p.shot].clip_uri)}   # the approved clips
+    approved = list(cut_of)
     gov = run.crew.governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
     finished = gov.halted is None and not any(clips[p.shot].halted or panels[p.shot].halted for p in plans)
-    output, duration, cut, extras = None, None, None, []
+    output: str | None = None
+    duration: float | None = None
+    cut: str | None = None
+    extras: list[Deliverable] = []
     if approved:
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
         stitched = in_project(stitch_scene, run, StitchInput(
-            scene=run.scene, clips=[[clips[s].clip_uri, clips[s].seconds] for s in approved],
+            scene=run.scene, clips=[[cut_of[s], clips[s].seconds] for s in approved],
             transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
             artifacts=lambda r: [r.uri])
-        inputs, graded = finishing_pass(run, root, film, [(s, clips[s].clip_uri, clips[s].seconds) for s in approved],
+        inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))

@@ -19,8 +19,9 @@ from slate.flows.shot import Finals, Take
 from slate.governor.chokepoint import Usage
 from slate.governor.gates import against
 from slate.governor.money import fmt_usd
+from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
-from slate.tasks.run import Run
+from slate.tasks.run import Crew, Run
 
 #: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
 APPROVAL_STAGE = "approval"
@@ -31,14 +32,14 @@ def score_lines(take: Take | None) -> list[str]:
     if take is None:
         return []
     lines = []
-    for s in sorted(take.scores, key=lambda s: (s.get("role") != "block", s["value"] - s["threshold"])):
-        mark = "" if s.get("passed") else (" — below" if s.get("role", "block") == "block" else " — warning")
-        lines.append(f"**{s['name']}** {against(s['value'], s['threshold'])}{mark}: {s.get('reason', '')}")
+    for s in sorted(take.scores, key=lambda s: (s.role != "block", s.value - s.threshold)):
+        mark = "" if s.passed else (" — below" if s.role == "block" else " — warning")
+        lines.append(f"**{s.name}** {against(s.value, s.threshold)}{mark}: {s.reason}")
     return lines + [f"not judged (--cannot-judge warn): {why}" for why in take.unjudged]
 
 
 
-def _caps(st) -> str:
+def _caps(st: Crew) -> str:
     return "; ".join(f"per-{c.scope} {fmt_usd(c.limit)}" for c in st.governor.caps)
 
 
@@ -67,13 +68,14 @@ def note_decision(run: Run, decision: Decision, stage_take: int) -> None:
 
 
 
-def approve_finals(run: Run, settings, done: SceneRound) -> tuple[Decision, Finals]:
+def approve_finals(run: Run, settings: Settings, done: SceneRound) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
     decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
     retake allowance the person gave."""
     st = run.crew
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
-    shots, costs = [], {}
+    shots: list[ShotToApprove] = []
+    costs: dict[str, Decimal] = {}
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
         costs[p.shot] = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
@@ -98,13 +100,14 @@ def approve_finals(run: Run, settings, done: SceneRound) -> tuple[Decision, Fina
 
 
 
-def approve_retakes(run: Run, settings, held: SceneRound, finals: Finals,
+def approve_retakes(run: Run, settings: Settings, held: SceneRound, finals: Finals,
                     round_: int) -> tuple[Decision, Finals]:
     """The same form again, for clips whose next take would pass the amount approved: what was
     taken of it, why each clip failed, what its retake costs. An approved shot's retake is added
     to the amount; the others are declined (escalated). Nobody answering in time declines them."""
     st = run.crew
-    shots, costs = [], {}
+    shots: list[ShotToApprove] = []
+    costs: dict[str, Decimal] = {}
     for p in held.plans:
         clip = held.clips[p.shot]
         if not clip.held_for_retake or clip.retake_cost is None:

@@ -7,9 +7,12 @@ It must never call a provider or re-make a clip: a changed grade or cue re-makes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prefect import get_run_logger
 
+from slate.flows.shot import ClipOutcome, PanelOutcome
+from slate.manifests import LoadedFilm
 from slate.tasks.run import Run, in_project
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
@@ -21,11 +24,11 @@ from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
 
 
-def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list]:
+def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list[str | float]]:
     """Between two approved clips, the earlier one's transition — unless a shot between them
     was escalated, where the gap is a plain cut."""
     index = {p.shot: p for p in plans}
-    out = []
+    out: list[list[str | float]] = []
     for a, b in zip(approved, approved[1:]):
         pa = index[a]
         adjacent = index[b].index == pa.index + 1
@@ -34,8 +37,9 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 
 
-def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, float]], transitions: list[list],
-            width: int, height: int) -> tuple[Finishing | None, FinishResult | None]:
+def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[str, str, float]],
+                   transitions: list[list[str | float]], width: int,
+                   height: int) -> tuple[Finishing | None, FinishResult | None]:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
     inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
@@ -52,8 +56,9 @@ def finishing_pass(run: Run, root: Path, film, approved: list[tuple[str, str, fl
 
 
 
-def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], inputs: Finishing | None,
-              graded: FinishResult | None, output: str, width: int, height: int) -> None:
+def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
+             clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
+             graded: FinishResult | None, output: str, width: int, height: int) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
@@ -74,7 +79,7 @@ def timeline(run: Run, root: Path, plans, panels, clips, approved: list[str], in
                       [p.transition if p.transition == "dissolve" else "cut",
                        p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
-                      "scores": {s["name"]: s["value"] for s in (last.scores if last else []) if s.get("name")},
+                      "scores": {s.name: s.value for s in (last.scores if last else []) if s.name},
                       "warnings": list(last.warnings) if last else []})
     total = graded.duration if graded else float("inf")
     cues = [{"file": c.file, "media": export.media_path(st.storage, c.uri),

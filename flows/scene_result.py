@@ -7,18 +7,18 @@ the ledger holds, and says so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 from prefect import get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
-from prefect.states import State
 from prefect.states import Completed, Failed
-from typing import Literal
-
 from pydantic import BaseModel
 
 from slate.flows.outcome import outcome
 from slate.flows.shot import ClipOutcome, PanelOutcome, best_take, unjudged
 from slate.governor.gates import against
+from slate.governor.ledger import Ledger
 from slate.manifests.settings import project_settings
 from slate.tasks.cache import result_storage
 from slate.tasks.run import Run
@@ -38,8 +38,9 @@ class ShotReport(BaseModel):
     drift: float | None = None
     reanchored: bool = False
     continuity: float | None = None   # the cut from the shot before: the lowest blocking score
-    drift_detail: dict | None = None  # every figure of the drift check: SSIM, colour, CLIP
-    best_take: dict | None = None     # an escalated shot's best take: its scores and the judge's reasons
+    # As plain JSON, the way the ledger's escalations and `slate status` read them:
+    drift_detail: dict[str, Any] | None = None  # every figure of the drift check: SSIM, colour, CLIP
+    best_take: dict[str, Any] | None = None     # an escalated shot's best take (a Take): its scores, the judge's reasons
 
 
 
@@ -89,7 +90,7 @@ class SceneResult(BaseModel):
     cut: str | None = None           # the cut's content URI: how a film run on another worker finds it
     #: the scene's estimate made before its first paid call (USD strings): low, expected, high, and
     #: the seconds of picture planned — what the cost and wrap reports hold the spend to
-    estimate: dict = {}
+    estimate: dict[str, str] = {}
     deliverables: list[Deliverable] = []   # the profile's mezzanine and poster, in renders/ beside the cut
 
     @property
@@ -127,12 +128,14 @@ class SceneEnded(SlateError):
         super().__init__(message)
         self.result = result
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[SceneEnded], tuple[str, SceneResult | None]]:
         return (type(self), (str(self), self.result))
 
 
+R = TypeVar("R")
 
-def scene_result(state) -> SceneResult | None:
+
+def scene_result(state: State[State[SceneResult]]) -> SceneResult | None:
     """What a scene run made, whether it finished or not."""
     data = outcome(state, raise_on_failure=False)
     if isinstance(data, SceneEnded):
@@ -141,13 +144,13 @@ def scene_result(state) -> SceneResult | None:
 
 
 
-def ended(name: str, message: str, result: SceneResult | None = None):
+def ended(name: str | None, message: str, result: SceneResult | None = None) -> State[R]:
     """A Failed-type end state carrying the reason as an exception (no traceback is logged for it)."""
     return Failed(data=SceneEnded(message, result), name=name, message=message)
 
 
 
-def made_by(outcome) -> SceneResult | None:
+def made_by(outcome: SceneResult | State[SceneResult]) -> SceneResult | None:
     """What a scene run made, from what its body returned (a state, or the result itself)."""
     data = outcome.data if isinstance(outcome, State) else outcome
     if isinstance(data, SceneEnded):
@@ -180,21 +183,24 @@ def word_of(root: Path, flow_run_id: str) -> SceneResult | None:
 
 
 
-def calls_made(ledger, run_id: str, scene: str) -> int:
+def calls_made(ledger: Ledger, run_id: str, scene: str) -> int:
     """Provider calls this run made for this scene, counted where they land: ledger rows that
     reached the provider (refused and released rows never did)."""
     return sum(1 for r in ledger.rows(run_id=run_id) if r.scene == scene and r.status not in ("refused", "released"))
 
 
 
-def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict | None:
+def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict[str, Any] | None:
     take = best_take(panels, clip)
     return None if take is None else take.model_dump()
 
 
 
-def conclude(run: Run, plans, panels, clips, sheet: str, made, approval: str, references: list[dict],
-             before: dict | None = None, deliverables: list[Deliverable] | None = None):
+def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome],
+             sheet: str, made: tuple[str | None, float | None, str | None] | None, approval: str,
+             references: list[ReferenceVerdict], before: dict[str, str] | None = None,
+             deliverables: list[Deliverable] | None = None) -> SceneRound | State[SceneRound]:
+
     """The scene's result and the state it ends in: a concluded SceneRound (in a Completed-type
     state when it has a name of its own), or a Failed one carrying the result (`ended`)."""
     log = get_run_logger()

@@ -10,15 +10,18 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from slate.governor.chokepoint import CallSpec, JobRefused, RunHalted, ShotHalted, Usage
+from slate.governor.chokepoint import CallSpec, Governor, JobRefused, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import RefusedByModeration
@@ -26,7 +29,7 @@ from slate.providers.registry import board_painter
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
 from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
-from slate.tasks.verdicts import DriftReading, GateVerdict
+from slate.tasks.verdicts import DriftReading, GateScore, GateVerdict
 from slate.tasks.easel import at_the_easel
 from slate.tasks.gate import panel_gate
 from slate.tasks.keyframes import keyframe_gate
@@ -46,18 +49,21 @@ class Take(BaseModel):
     quality: float
     reasons: list[str]                 # the blocking scores below their thresholds, with the judge's reasons
     warnings: list[str] = []           # "warn" scores below their thresholds: reported, not blocking
-    scores: list[dict] = []            # every score as held to the policy (name, value, threshold, role, reason)
+    scores: list[GateScore] = []       # every score as held to the policy (name, value, threshold, role, reason)
     keyframes: dict[str, str] = {}     # a clip take's first/middle/last frames (storage URIs)
     unjudged: list[str] = []           # a rehearsal let it through: what the judge could not read
 
     @classmethod
-    def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: GateVerdict, **extra) -> "Take":
-        """A take as its gate's verdict left it."""
+    def judged(cls, stage: str, moment: str, take: int, uri: str, verdict: GateVerdict,
+               keyframes: dict[str, str] | None = None) -> "Take":
+        """A take as its gate's verdict left it (a clip's or a cut's with its `keyframes`)."""
+        # Each score's own figures only: the extras a measure reports stay in the stored verdict.
         return cls(stage=stage, moment=moment, take=take, uri=uri, passed=verdict.passed,
                    quality=verdict.quality, reasons=verdict.failing, warnings=verdict.warnings,
                    unjudged=list(verdict.unjudged),
-                   scores=[{"name": s.name, "value": s.value, "threshold": s.threshold, "role": s.role,
-                            "passed": s.passed, "reason": s.reason} for s in verdict.scores], **extra)
+                   scores=[GateScore(name=s.name, value=s.value, threshold=s.threshold, role=s.role,
+                                     passed=s.passed, reason=s.reason) for s in verdict.scores],
+                   keyframes=keyframes or {})
 
 
 class PanelOutcome(BaseModel):
@@ -80,6 +86,11 @@ class Finals(BaseModel):
     by: str = ""
 
 
+#: The scene's characters, whom the keyframe gate looks for in a clip beside the shot's own:
+#: {id: {"turnaround_uri": …, "wardrobe_colour": … or None}}.
+Cast = dict[str, dict[str, str | None]]
+
+
 class ClipOutcome(BaseModel):
     shot: str
     clip_uri: str | None = None
@@ -99,12 +110,25 @@ class ClipOutcome(BaseModel):
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
 
 
+#: A shot's loop outcome: its panels', or its clip's.
+Outcome = TypeVar("Outcome", PanelOutcome, ClipOutcome)
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from prefect.futures import PrefectFuture
+
+    #: A shot loop's future (or a rejected shot's): it lands as the loop's outcome, a loop that
+    #: ended Escalated or Halted having returned its state (flows/outcome.py `landed`).
+    Landing: TypeAlias = PrefectFuture[Outcome] | PrefectFuture[Outcome | State[Outcome]]
+
+
 def _policy(run: Run) -> TakePolicy:
     return TakePolicy(run.settings.max_takes, run.settings.no_progress_takes)
 
 
 @contextmanager
-def _own_steps(governor, shot: str):
+def _own_steps(governor: Governor, shot: str) -> Iterator[None]:
     """Marks a halt of the run that this shot's own step caused (its call refused by a cap, its
     fallback held for a person) with the shot, so every other shot stopped by it says whose it
     was instead of repeating that shot's reason as its own."""
@@ -112,21 +136,20 @@ def _own_steps(governor, shot: str):
     try:
         yield
     except RunHalted as exc:
-        if before is None and getattr(exc, "by_shot", None) is None:
+        if before is None and exc.by_shot is None:
             exc.by_shot = shot
         raise
 
 
 def halted_reason(exc: Exception, shot: str) -> str:
     """Why a shot stopped: its own step's reason, or the run's halt and who caused it."""
-    by = getattr(exc, "by_shot", None)
-    if isinstance(exc, RunHalted) and by != shot:
+    if isinstance(exc, RunHalted) and (by := exc.by_shot) != shot:
         cause = f"shot {by} halted the run" if by else "the run stopped spending"
         return f"stopped before it finished: {cause} ({exc})"
     return str(exc)
 
 
-def _finish(run: Run, outcome, stage: str):
+def _finish(run: Run, outcome: Outcome, stage: str) -> Outcome | State[Outcome]:
     if outcome.halted:
         emit(run, scene=run.scene, shot=outcome.shot, stage=stage, status="halted", reasons=[outcome.halted])
         return Completed(data=outcome, name="Halted", message=f"shot {outcome.shot}: {outcome.halted}")
@@ -137,7 +160,8 @@ def _finish(run: Run, outcome, stage: str):
 
 
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
-def shoot_panels(run: Run, plan: ShotPlan):
+def shoot_panels(run: Run, plan: ShotPlan) -> PanelOutcome | State[PanelOutcome]:
+    """A shot's panels, take after take through the panel gate (a reference shot: its board)."""
     outcome = PanelOutcome(shot=plan.shot)
     if plan.by_reference:
         return _reference_board(run, plan, outcome)
@@ -203,7 +227,7 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
 def shoot_video(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
-                finals: Finals | None = None, cast: dict | None = None):
+                finals: Finals | None = None, cast: Cast | None = None) -> ClipOutcome | State[ClipOutcome]:
     """`cast`: the scene's characters ({id: {turnaround_uri, wardrobe_colour}}): whom the
     keyframe gate looks for in the clip beside the shot's own."""
     outcome = ClipOutcome(shot=plan.shot, seconds=plan.duration)
@@ -224,7 +248,7 @@ def _moves(plan: ShotPlan) -> bool:
     return (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
 
 
-def _fallback(run: Run, plan: ShotPlan, models: list[str], current: int, take: int, exc) -> int | None:
+def _fallback(run: Run, plan: ShotPlan, models: list[str], current: int, take: int, exc: Exception) -> int | None:
     """After a refusal, the next video model of the lineup — if its cost impact allows.
 
     The impact is what the shot's clip costs on the fallback minus on the refusing model. Past
@@ -280,7 +304,7 @@ def _within_approval(run: Run, plan: ShotPlan, finals: Finals | None, take: int,
 
 
 def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
-                 outcome: ClipOutcome, finals: Finals | None = None, cast: dict | None = None) -> None:
+                 outcome: ClipOutcome, finals: Finals | None = None, cast: Cast | None = None) -> None:
     st = run.crew
     start_uri = panels.approved["start"]
     if plan.chain and previous is not None and previous.held_for_retake:
@@ -297,7 +321,8 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
     end_uri = panels.approved.get("end")
     # What the last frame descends from: the end panel it is held to, else the start panel —
     # or, for a shot chained from the one before, whatever that one's frames came from.
-    chained_from = previous.origin_uri if outcome.started_from == "previous last frame" else None
+    chained_from = previous.origin_uri if previous is not None and outcome.started_from == "previous last frame" \
+        else None
     outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
     start_req = plan.panel_request("start", 1)
     history: list[TakeResult] = []
@@ -345,16 +370,17 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
     if due(plan, run.settings.drift_every):
         start = plan.panel_request("start", 1)
         with _own_steps(st.governor, plan.shot):
-            given = DriftInput(shot=plan.shot, last_frame_uri=outcome.last_frame_uri,
-                               panel_uri=panels.approved["start"], threshold=run.settings.drift_threshold,
-                               plate_uri=start.plate_uri, turnaround_uris=[c.turnaround_uri for c in start.characters],
-                               clip_model=run.settings.clip_model, clip_weights=run.settings.clip_weights,
-                               origin_uri=outcome.origin_uri or "",
-                               characters=[{"id": c.id, "turnaround_uri": c.turnaround_uri,
-                                            "wardrobe_colour": c.wardrobe_colour} for c in start.characters])
-            outcome.drift = in_project(drift_check, run, given, artifacts=lambda d: [])
-        outcome.reanchor = outcome.drift.reanchor
-        emit(run, scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=outcome.drift.drift)
+            measured = DriftInput(shot=plan.shot, last_frame_uri=outcome.last_frame_uri,
+                                  panel_uri=panels.approved["start"], threshold=run.settings.drift_threshold,
+                                  plate_uri=start.plate_uri, turnaround_uris=[c.turnaround_uri for c in start.characters],
+                                  clip_model=run.settings.clip_model, clip_weights=run.settings.clip_weights,
+                                  origin_uri=outcome.origin_uri or "",
+                                  characters=[{"id": c.id, "turnaround_uri": c.turnaround_uri,
+                                               "wardrobe_colour": c.wardrobe_colour} for c in start.characters])
+            drift: DriftReading = in_project(drift_check, run, measured, artifacts=lambda d: [])
+            outcome.drift = drift
+        outcome.reanchor = drift.reanchor
+        emit(run, scene=run.scene, shot=plan.shot, stage="video", status="drift checked", drift=drift.drift)
 
 
 def unjudged(panels: PanelOutcome, clip: ClipOutcome | None = None) -> list[str]:

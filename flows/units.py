@@ -30,16 +30,28 @@ unstopped when it stops the film, and never wait on a scene without reading its 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, ParamSpec, Protocol, TypedDict, TypeVar
+from uuid import UUID
 
-from prefect import task
+from prefect import Flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture, as_completed
 from pydantic import BaseModel
 
+from slate.flows.lifeline import RunLogger
+from slate.flows.outcome import made_here
 from slate.flows.scene_result import SceneResult, scene_result, word_of
 from slate.flows.call_sheet import keyed_scene, served_from_the_can
+from slate.manifests import LoadedFilm
+from slate.manifests.options import RunOptions
+from slate.manifests.settings import Settings
 from slate.tasks.run import Run, halt_run
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
 
 #: The film's scene deployment (deployments/register.py names it "scene", of the flow "scene").
 SCENE_DEPLOYMENT = "scene/scene"
@@ -49,6 +61,24 @@ POLL_SECONDS = 1.0
 STOP_WAIT_SECONDS = 120.0
 #: Ends whose cause is in the shared ledger (a cap, the kill switch): every scene meets it.
 SHARED_ENDS = ("Halted", "Stopped")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class SceneParameters(TypedDict):
+    """What every scene run of a film is given beside its own `scene`: the flow run's parameters
+    (sent to the server for a run of the scene deployment)."""
+
+    project: str
+    options: RunOptions
+
+
+class SceneFlow(Protocol):
+    """The scene flow as the film runs it in this process (flows/scene.py `scene_flow`): its end state."""
+
+    def __call__(self, *, project: str, scene: str, options: RunOptions,
+                 return_state: Literal[True]) -> State[State[SceneResult]]: ...
 
 
 class SceneEnd(BaseModel):
@@ -63,17 +93,19 @@ class SceneEnd(BaseModel):
 
 
 @task(name="second-unit", cache_policy=NO_CACHE, persist_result=False)
-def _shoot_here(shoot: Callable, scene: str, parameters: dict) -> SceneEnd:
+def _shoot_here(shoot: SceneFlow, scene: str, parameters: SceneParameters) -> SceneEnd:
     """One scene as a sub-flow of the film run, on one of the film's threads."""
     state = shoot(**parameters, scene=scene, return_state=True)
     return SceneEnd(scene=scene, name=state.name, completed=state.is_completed(), message=state.message,
                     result=scene_result(state), flow_run_id=str(state.state_details.flow_run_id or "") or None)
 
 
-def in_threads(shoot: Callable, order: list[str], parameters: dict, max_parallel: int, run_id: str,
-               log) -> dict[str, SceneEnd]:
+def in_threads(shoot: SceneFlow, order: list[str], parameters: SceneParameters, max_parallel: int, run_id: str,
+               log: RunLogger) -> dict[str, SceneEnd]:
     """Every scene of `order` as a sub-flow in this process, `max_parallel` at a time."""
-    waiting, running, ends = list(order), {}, {}
+    waiting = list(order)
+    running: dict[str, PrefectFuture[SceneEnd]] = {}
+    ends: dict[str, SceneEnd] = {}
     stopped_by: SceneEnd | None = None
     while waiting or running:
         while waiting and stopped_by is None and len(running) < max_parallel:
@@ -94,11 +126,12 @@ def in_threads(shoot: Callable, order: list[str], parameters: dict, max_parallel
     return ends
 
 
-def from_the_can(run: Run, film, order: list[str], settings, log) -> dict[str, SceneEnd]:
+def from_the_can(run: Run, film: LoadedFilm, order: list[str], settings: Settings,
+                 log: RunLogger) -> dict[str, SceneEnd]:
     """The scenes of `order` that are in the can, served here by the film's open `run`: their
     ends, as a scene run would have reported them. A scene whose key cannot be made here (a
     reference gone, the store not answering) is left to its own run, which reports why."""
-    ends = {}
+    ends: dict[str, SceneEnd] = {}
     for scene in order:
         try:
             at = run.at_scene(scene)
@@ -114,14 +147,14 @@ def from_the_can(run: Run, film, order: list[str], settings, log) -> dict[str, S
     return ends
 
 
-def _ended(future, scene: str) -> SceneEnd:
+def _ended(future: PrefectFuture[SceneEnd], scene: str) -> SceneEnd:
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 — a scene whose sub-flow raised is a failed scene, not a lost film
         return SceneEnd(scene=scene, name="Failed", completed=False, message=f"{type(exc).__name__}: {exc}")
 
 
-def _settle_link(client, run_id, state) -> None:
+def _settle_link(client: SyncPrefectClient, run_id: UUID, state: State[R]) -> None:
     """run_deployment links a scene run to the film run by a task run it leaves Pending; give it
     the scene's end, so the film run's graph does not show its scenes as never finished."""
     from prefect.states import Completed, Failed
@@ -134,7 +167,7 @@ def _settle_link(client, run_id, state) -> None:
         pass
 
 
-def on_workers(root, order: list[str], parameters: dict, max_parallel: int, log,
+def on_workers(root: Path, order: list[str], parameters: SceneParameters, max_parallel: int, log: RunLogger,
                poll: float = POLL_SECONDS) -> dict[str, SceneEnd]:
     """Every scene of `order` as a run of the scene deployment, `max_parallel` at a time; each
     run's end read from the server, its result from the word it left."""
@@ -142,15 +175,17 @@ def on_workers(root, order: list[str], parameters: dict, max_parallel: int, log,
     from prefect.deployments import run_deployment
     from prefect.states import Cancelled, Cancelling
 
-    waiting, running, ends = list(order), {}, {}
+    waiting = list(order)
+    running: dict[str, UUID] = {}
+    ends: dict[str, SceneEnd] = {}
     stopped_by: SceneEnd | None = None
-    stop_deadline = None
+    stop_deadline: float | None = None
     with get_client(sync_client=True) as client:
         while waiting or running:
             while waiting and stopped_by is None and len(running) < max_parallel:
                 scene = waiting.pop(0)
-                run = run_deployment(SCENE_DEPLOYMENT, parameters={**parameters, "scene": scene}, timeout=0,
-                                     as_subflow=True)
+                run = made_here(run_deployment(SCENE_DEPLOYMENT, parameters={**parameters, "scene": scene}, timeout=0,
+                                               as_subflow=True))
                 log.info("scene %s: flow run %s (%s), for any worker of the pool", scene, run.id, run.name)
                 running[scene] = run.id
             if not running:
@@ -185,9 +220,9 @@ def on_workers(root, order: list[str], parameters: dict, max_parallel: int, log,
                         # cancelled outright — a Cancelling nobody watches would stay so; a
                         # running one is asked to stop (its worker ends its process, its hook
                         # stops spending).
-                        new = (Cancelled(message=reason)
-                               if current is None or current.is_scheduled() or current.is_pending()
-                               else Cancelling(message=reason))
+                        new: State[None] = (Cancelled(message=reason)
+                                            if current is None or current.is_scheduled() or current.is_pending()
+                                            else Cancelling(message=reason))
                         client.set_flow_run_state(other_id, new, force=True)
             if stop_deadline is not None and running and time.monotonic() > stop_deadline:
                 log.error("scenes %s did not stop within %.0fs of the cancel", ", ".join(running), STOP_WAIT_SECONDS)
@@ -198,7 +233,7 @@ def on_workers(root, order: list[str], parameters: dict, max_parallel: int, log,
     return ends
 
 
-def cancel_scene_runs(flow, flow_run, state) -> None:
+def cancel_scene_runs(flow: Flow[P, R], flow_run: FlowRun, state: State[R]) -> None:
     """`on_cancellation` hook of the film flow: a cancelled film run cancels the scene runs it
     started on workers (they are runs of their own, which Prefect does not cancel with it)."""
     try:
