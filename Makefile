@@ -42,7 +42,7 @@ chromium:
 # (--no-loadscope-reorder): the long groups first. JOBS=3 to run on three.
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --dist loadgroup --no-loadscope-reorder
 JOBS   ?= 4
-test: dev chromium
+test: dev chromium typecheck
 	$(PYTEST) -n $(JOBS) --durations=15 tests
 
 # The loop while writing code: no whole runs, no kill matrices, no studio, no browser.

@@ -42,7 +42,8 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
                    height: int) -> tuple[Finishing | None, FinishResult | None]:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
-    inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
+    inputs = finishing_inputs(run.crew, root, film, run.scene, approved,
+                              [(str(kind), float(seconds)) for kind, seconds in transitions], run.profile)
     if inputs is None:
         return None, None
     made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs.shots, cues=inputs.cues,
@@ -64,7 +65,7 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
     finishing pass, its OpenTimelineIO export is written beside the record too."""
     st = run.crew
     rows = {row.uri: row for row in (inputs.shots if inputs else [])}
-    shots = []
+    shots: list[export.TimelineShot] = []
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
         last = c.takes[-1] if c.takes else None
@@ -82,7 +83,7 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
                       "scores": {s.name: s.value for s in (last.scores if last else []) if s.name},
                       "warnings": list(last.warnings) if last else []})
     total = graded.duration if graded else float("inf")
-    cues = [{"file": c.file, "media": export.media_path(st.storage, c.uri),
+    cues: list[export.TimelineCue] = [{"file": c.file, "media": export.media_path(st.storage, c.uri),
              "kind": c.kind, "start": c.start, "offset": c.offset,
              # as long as it is heard: to the file's end, its `length`, or the scene's end
              "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),

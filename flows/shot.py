@@ -187,7 +187,7 @@ def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOu
 
 def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
     st = run.crew
-    moments: list[Moment] = ["start"] + (["end"] if plan.end else [])
+    moments: list[Moment] = ["start", "end"] if plan.end else ["start"]
     for moment in moments:
         history: list[TakeResult] = []
         take = 0

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from slate.manifests.settings import Settings
 
 
-def _default(name: str) -> object:
+def _default(name: str) -> Any:   # pydantic keeps a field's default as Any
     """A limit's default is RunOptions' (manifests/options.py): written once, there."""
     return RunOptions.model_fields[name].default
 

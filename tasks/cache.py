@@ -29,7 +29,7 @@ from prefect.filesystems import WritableFileSystem
 
 from slate.manifests.keys import check_key
 from slate.manifests.settings import StorageSettings
-from slate.providers.storage_s3 import S3Storage, s3_client
+from slate.providers.storage_s3 import S3Client, S3Storage, s3_client
 from slate.tasks.clapper import content_key  # the key's rule lives there, without Prefect
 from slate.tasks.memo import BoundedMemo
 
@@ -56,7 +56,7 @@ class ContentKey(CachePolicy):
 # run) and bounded: a worker that meets more buckets than this makes a forgotten one again.
 #: A bucket's address: bucket, prefix, endpoint URL, region, profile (never a credential).
 BucketAddress = tuple[str | None, str, str | None, str | None, str | None]
-_CLIENTS: BoundedMemo[BucketAddress, object] = BoundedMemo("bucket result clients", 16)
+_CLIENTS: BoundedMemo[BucketAddress, S3Client] = BoundedMemo("bucket result clients", 16)
 _SAVED: BoundedMemo[BucketAddress, "BucketResults"] = BoundedMemo("saved bucket result blocks", 16)
 
 

@@ -419,9 +419,10 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
     return problems
 
 
-def refused(checked: Preflight) -> State[None]:
+def refused(checked: Preflight) -> State[Any]:
     """The state a flow returns when preflight found problems: Failed, named "Refused", its
-    message the problems one a line. Nothing was spent, nothing was written."""
+    message the problems one a line. Nothing was spent, nothing was written. It carries no
+    result, so it stands for a flow of any result type (State is invariant in it)."""
     from prefect import get_run_logger
     from prefect.states import Failed
 

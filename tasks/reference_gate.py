@@ -25,7 +25,7 @@ It must never change a reference, and never call a judge except through the gove
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from prefect import get_run_logger, task
 from prefect.client.schemas.objects import State
@@ -91,7 +91,7 @@ def _description(film: LoadedFilm, need: Need) -> str:
     return film.character(need.ident).description if need.kind == "character" else film.location(need.ident).description
 
 
-def hold_references(run: Run, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], State[None] | None]:
+def hold_references(run: Run, film: LoadedFilm, lock: BibleLock) -> tuple[list[ReferenceVerdict], State[Any] | None]:
     """Every reference of the scene through the gate: the verdicts, and a Failed "Refused"
     state naming what failed (None when all passed)."""
     st = run.crew

@@ -46,7 +46,8 @@ def _held_to_lineup(file: str, shot: Shot, videos: list[str], profile: str, warn
     with_frame = shot.frame_mode != "reference"
     field = "references" if with_frame else "frame_mode"
     resolution = PROFILES[profile].for_shot(shot.critical)[0]
-    able = [m for m in reference_models() if not with_frame or takes_references(m).with_frame is True]
+    able = [m for m in reference_models()
+            if not with_frame or getattr(takes_references(m), "with_frame", None) is True]
     count = reference_count(shot)
     for i, model in enumerate(videos):
         role = "the video model" if i == 0 else "the fallback video model"

@@ -39,7 +39,7 @@ def _say_version(rec: VersionRecord) -> None:
 
 
 def _make(directory: Path, name: str, kind: str, model: str | None, view: str | None, parent: int | None,
-          instruction: str | None) -> dict[str, Any]:
+          instruction: str | None) -> VersionRecord:
     """One version made (tasks/bible.py make_version) and said; its record."""
     from slate.governor.chokepoint import RunHalted
     from slate.providers.errors import ProviderError

@@ -88,7 +88,7 @@ def push(directory: Path):
     """Upload the film's manifests and references to its bucket ([storage] in slate.toml), so a
     worker with only the bucket can run it (`slate run WORKDIR --from-bucket URL`). Content
     already in the bucket is not sent again."""
-    from slate.providers.storage import film_url, open_storage, push_film
+    from slate.providers.storage import film_url, open_bucket, push_film
     from slate.providers.storage_errors import StorageError
     storage = storage_or_exit(directory)
     if storage.backend != "s3":
@@ -96,7 +96,7 @@ def push(directory: Path):
                   "bucket = \"...\" (endpoint_url for R2, MinIO, SeaweedFS)", markup=False)
         raise typer.Exit(2)
     film = load_or_exit(directory)   # a film with a bad manifest is not pushed: a worker would only refuse it
-    store = open_storage(directory, storage, film=film.film.id)
+    store = open_bucket(directory, storage, film=film.film.id)
     try:
         done = push_film(directory, store)
     except StorageError as exc:
