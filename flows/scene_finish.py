@@ -23,11 +23,6 @@ from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
 
 
-#: The finishing pass's inputs (tasks/assembly.py `finishing_inputs`) and what it made (tasks/finish.py
-#: `finish_scene`: the graded cut's uri, duration, loudness, and its mezzanine and poster), as those hand them.
-Finishing = dict[str, Any]
-
-
 def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list[str | float]]:
     """Between two approved clips, the earlier one's transition — unless a shot between them
     was escalated, where the gap is a plain cut."""
@@ -43,13 +38,13 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[str, str, float]],
                    transitions: list[list[str | float]], width: int,
-                   height: int) -> tuple[Finishing | None, Finishing | None]:
+                   height: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
     with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
     inputs = finishing_inputs(run.crew, root, film, run.scene, approved, transitions, run.profile)
     if inputs is None:
         return None, None
-    made: Finishing = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"],
+    made: dict[str, Any] = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs["shots"],
                                                                 cues=inputs["cues"], lut=inputs["lut"],
                                                                 edit=inputs["edit"], width=width, height=height,
                                                                 fps=run.settings.fps),
@@ -62,8 +57,8 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
 
 
 def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
-             clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
-             graded: Finishing | None, output: str, width: int, height: int) -> None:
+             clips: dict[str, ClipOutcome], approved: list[str], inputs: dict[str, Any] | None,
+             graded: dict[str, Any] | None, output: str, width: int, height: int) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
@@ -105,7 +100,7 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
 
 
-def extras_into_renders(run: Run, graded: Finishing | None, output: str) -> list[Deliverable]:
+def extras_into_renders(run: Run, graded: dict[str, Any] | None, output: str) -> list[Deliverable]:
     """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
     and an editor look for them (the finishing pass stored them; here they are copied out)."""
     made = []
