@@ -160,9 +160,7 @@ def _fake_scenes(monkeypatch, outcomes: dict):
     ran = []
 
     @flow(name="scene")
-    def fake_scene(project: str, scene: str | None = None, profile: str | None = None, provider: str | None = None,
-                   cap=None, price_as=None, judge=None, panel_model=None, video_model=None, approve_fallback=None,
-                   cannot_judge=None, model_audio=None):
+    def fake_scene(project: str, scene: str | None = None, options: RunOptions | None = None):
         ran.append(scene)
         return outcomes[scene]()
 
