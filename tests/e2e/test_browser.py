@@ -93,8 +93,11 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
         page.goto(f"{ui}/deployments/deployment/{dep.id}/run", timeout=60_000)
         page.wait_for_load_state("networkidle", timeout=60_000)
         shows(field(page, "Scene"), "scene-01")
-        shows(field(page, "Profile"), "draft")      # the film's own profile, not "from slate.toml"
-        shows(field(page, "Provider"), "local")
+        # An option left empty is not told (the film's slate.toml keeps its say); each says the
+        # film's own value beside it, not the placeholder "from slate.toml".
+        from playwright.sync_api import expect
+        expect(field(page, "Profile")).to_contain_text("now draft", timeout=30_000)
+        expect(field(page, "Provider")).to_contain_text("now local", timeout=30_000)
         choose(field(page, "Scene"), "scene-02")
         choose(field(page, "Profile"), "final")
         shows(field(page, "Scene"), "scene-02")     # both choices still there once both are made
