@@ -342,6 +342,7 @@ def test_an_agents_run_outlives_the_thread_that_started_it(example_film, tmp_pat
     from decimal import Decimal
 
     from slate.agent.session import Session
+    from slate.manifests.options import RunOptions
     _trim(example_film, 1)
     for name in [n for n in os.environ if n.startswith(("PREFECT_API", "PREFECT_PROFILE"))]:
         monkeypatch.delenv(name)
@@ -351,7 +352,7 @@ def test_an_agents_run_outlives_the_thread_that_started_it(example_film, tmp_pat
     box = {}
 
     def tool():   # as the SDK's worker thread: start the run, see it wait, end
-        box["run"] = run = session.start([SCENE], "final")
+        box["run"] = run = session.start(RunOptions(scenes=[SCENE], profile="final"))
         deadline = time.monotonic() + 300
         while run.state() == "running" and time.monotonic() < deadline:
             time.sleep(1)
