@@ -17,7 +17,8 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from slate.governor.budget import Limits, resolve_limits
+from slate.governor.budget import resolve_limits
+from slate.governor.limits import Limits
 from slate.governor.gates import judge_kind
 from slate.governor.estimate import estimate_scene, takes_so_far
 from slate.manifests import LoadedFilm

@@ -35,6 +35,7 @@ from pydantic import Field
 from slate.manifests.options import RunOptions
 
 from .ledger import Cap
+from .limits import LIMITS, Limits
 from .policy import TakePolicy
 
 if TYPE_CHECKING:
@@ -103,33 +104,6 @@ def load_or_create(film_id: str, defaults: SlateBudget, *, within: float = 30.0)
 
 
 #: The block's limits, each a field of the block and a run option of the same name.
-LIMITS = ("run_cap_usd", "film_cap_usd", "max_takes", "no_progress_takes")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """A run's caps and take policy, resolved: each value and where it came from."""
-
-    run_cap_usd: Decimal
-    film_cap_usd: Decimal
-    max_takes: int
-    no_progress_takes: int
-    origins: dict[str, str] = field(default_factory=dict)     # limit -> where its value came from
-    unused: list[str] = field(default_factory=list)          # slate.toml values a UI edit overrides, said
-
-    def caps(self) -> list[Cap]:
-        return [Cap("run", self.run_cap_usd), Cap("film", self.film_cap_usd)]
-
-    def takes(self) -> TakePolicy:
-        return TakePolicy(self.max_takes, self.no_progress_takes)
-
-    def said(self, name: str) -> str:
-        """One limit as a person reads it: its value and where it came from."""
-        value = getattr(self, name)
-        shown = f"${value:.2f}" if isinstance(value, Decimal) else str(value)
-        return f"{shown} ({self.origins.get(name, 'default')})"
-
-
 def film_block(film: Settings) -> SlateBudget:
     """The block as slate writes it from the film's own settings (slate.toml, SLATE_*, defaults),
     recording what it wrote, so a later difference reads as a person's edit."""

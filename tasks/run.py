@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from slate.errors import SlateError
 from slate.governor.allowance import Allowances, FinalsAllowance
-from slate.governor.budget import LIMITS, Limits
+from slate.governor.limits import LIMITS, Limits
 from slate.governor.chokepoint import CallContext, Governor, RunHalted
 from slate.governor.gates import GatePolicy
 from slate.governor.ledger import Cap, Ledger

@@ -50,7 +50,7 @@ def _summary(out: str) -> list[str]:
 def test_the_reels_path_imports_no_prefect():
     """The command line, the preflight and the reel load without Prefect (~3 s of imports on
     2 cores): a served film never pays for it. Run in a fresh interpreter: this one has it."""
-    code = ("import sys, slate.cli, tasks.preflight, tasks.reel; "
+    code = ("import sys, slate.cli, slate.tasks.preflight, slate.tasks.reel; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
