@@ -247,17 +247,19 @@ def _scenes(run: Run, project: str, root: Path, store: S3Storage | None, film: L
         reports.production_report(root, film, settings, reports.key(film_id, settings.profile, "report"))
 
     at_once = settings.max_parallel_scenes
+    told = options.telling(profile=settings.profile)
     if deployment.id:
         # Under a worker: every scene a run of the scene deployment, for any worker of the pool,
         # given the project as the film run was (a folder, or the film's bucket address) and
-        # the options it was told (never the film's resolved ones: a scene resolves its own).
+        # the options it was told (never the film's resolved ones: a scene resolves its own) and
+        # the film's profile, which every scene of one film shares (and its run's name says).
         # A scene in the can is served here: its own run would be a poll and a process for one lookup.
         ends = units.from_the_can(run, film, order, settings, log)
         ends.update(units.on_workers(root, [s for s in order if s not in ends], {"project": project,
-                                     "options": options}, at_once, log))
+                                     "options": told}, at_once, log))
     else:
         with handed_on(checked):
-            ends = units.in_threads(scene_flow, order, {"project": str(root), "options": options}, at_once,
+            ends = units.in_threads(scene_flow, order, {"project": str(root), "options": told}, at_once,
                                     run.run_id, log)
     results.extend(scene_made for s in order if s in ends and (scene_made := ends[s].result) is not None)
     failed = next((e for e in ends.values() if not e.completed), None)  # the first to end Failed-type

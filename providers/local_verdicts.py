@@ -62,6 +62,14 @@ class KeptJudge:
         """The judge's own book of what it was asked (what crash tests count)."""
         return self._judge.judgements()
 
+    # -- what it cannot read (providers.base.ReadsReferences): free, asked of the judge itself ----
+    def unreadable_turnaround(self, sheet: Path, character_id: str,
+                              wardrobe_colours: tuple[str | None, ...] = ()) -> str | None:
+        return self._judge.unreadable_turnaround(sheet, character_id, wardrobe_colours)
+
+    def unreadable_plate(self, plate: Path, location_id: str, size: tuple[int, int]) -> str | None:
+        return self._judge.unreadable_plate(plate, location_id, size)
+
     # -- the judge's calls, booked -------------------------------------------------------------
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
