@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-import slate.tasks.context
+import slate.tasks.run
 from slate.manifests.options import RunOptions
 from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
@@ -124,11 +124,11 @@ def providers_with_edits(edits: Edits):
                 edits.clips.add(job_id)
             return dest
 
-    def images(ref, storage, faults=FaultMode(), *, base_urls=None):
-        return EditedPanels(storage, faults)
+    def images(ref, storage, settings=None):   # as providers.registry.image_provider: the local painter, edited
+        return EditedPanels(storage)
 
-    def videos(ref, storage, *, latency=0.0, faults=FaultMode(), base_urls=None):
-        return EditedClips(storage, latency=latency, faults=faults)
+    def videos(ref, storage, settings=None):
+        return EditedClips(storage)
 
     return images, videos
 
@@ -156,7 +156,7 @@ def render(root: Path, seed: int) -> dict:
     from slate.flows.scene import scene_flow
     from slate.flows.scene_result import scene_result
     edits = Edits(root, seed)
-    slate.tasks.context.image_provider, slate.tasks.context.video_provider = providers_with_edits(edits)
+    slate.tasks.run.image_provider, slate.tasks.run.video_provider = providers_with_edits(edits)
     started = time.perf_counter()
     state = scene_flow(project=str(root), options=RunOptions(price_as=PRICE_AS), return_state=True)
     wall = time.perf_counter() - started
