@@ -46,7 +46,8 @@ def page():
 def field(scope, label: str):
     """A field of a Prefect schema form, by the title the form shows."""
     page = scope if hasattr(scope, "goto") else scope.page
-    return scope.locator(".schema-form-property",
+    # A leaf field: the Options group is a property too, and holds the labels of its own fields.
+    return scope.locator(".schema-form-property:not(:has(.schema-form-property))",
                          has=page.locator(".schema-form-property__label", has_text=label)).first
 
 
