@@ -19,30 +19,12 @@ from typing import Protocol, TypeGuard
 from prefect import task
 
 from slate.governor.chokepoint import Answer, CallArtifact, CallSpec, Usage
-from slate.providers.base import ImageGenerator, JobStatus, PanelRequest, fingerprint
+from slate.providers.base import ImageGenerator, JobStatus, PanelJobs, PanelRequest, fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
 from slate.tasks.lint import check_before_paying
 from slate.tasks.take_inputs import PanelTake
 from slate.tasks.versions import PANEL_VERSION  # bumped there
-
-
-class PanelJobs(Protocol):
-    """An image model whose panels are jobs (Replicate, fal: `submit_panel`), followed like a clip."""
-
-    poll_interval: float
-    poll_deadline: float
-
-    def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str: ...
-
-    def poll(self, job_id: str) -> JobStatus: ...
-
-    def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path: ...
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: PanelRequest | None = None) -> str | None: ...
-
-    def cancel(self, job_id: str) -> None: ...
 
 
 def draws_by_job(images: ImageGenerator) -> TypeGuard[PanelJobs]:
