@@ -76,7 +76,8 @@ def test_an_error_raised_deep_in_a_command_is_one_line_too(example_film, tmp_pat
     ledger = tmp_path / "no-such-folder" / "ledger.db"
     with (example_film / "slate.toml").open("a") as toml:
         toml.write(f'\nledger_url = "sqlite:///{ledger}"\n')
-    error_line(slate("log", example_film), "cannot open the ledger", str(ledger))
+    said = error_line(slate("log", example_film), "cannot open the ledger", str(ledger))
+    assert said.startswith("error: ") and str(ledger) in said, said   # one line, naming the database it could not open
 
 
 BUG = """
