@@ -186,7 +186,8 @@ def up(project: Path, *, workers: int = 2, limit: int = WORKER_LIMIT, say=print)
         ledger_url = _databases(studio, project)
         _start_s3(project, studio, identity)
         _start_server(project, studio)
-        _wait(studio, folder)
+        _wait(studio, folder, restart={"s3": lambda: _start_s3(project, studio, identity),
+                                       "prefect": lambda: _start_server(project, studio)})
         s3_env = {**identity, "AWS_ENDPOINT_URL": studio.s3_endpoint, "AWS_DEFAULT_REGION": storage.region or REGION}
         store = S3Storage(project, bucket=storage.bucket, prefix=storage.prefix, film=studio.film,
                           client=_s3_client(s3_env))
@@ -263,19 +264,28 @@ def _database_url(studio: Studio, role: str, driver: str) -> str:
     return _admin_url().set(drivername=driver, database=studio.databases[role]).render_as_string(hide_password=False)
 
 
-def _free_twin_port() -> int:
-    """A free port whose gRPC twin (+10000, SeaweedFS's rule) is free too."""
-    for _ in range(200):
-        port = film_stack.free_port()
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 10000))
-                return port
-            except OSError:
+def _s3_ports(flags: tuple[str, ...]) -> dict[str, int]:
+    """A free port for each flag whose gRPC twin (+10000, SeaweedFS's rule) is free too, and no
+    port equal to another's twin: weed binds all eight, and a master on 37221 (its gRPC on 47221)
+    beside an S3 API on 47221 kills the S3 server at start (it did, once, in CI)."""
+    taken: set[int] = set()
+    ports: dict[str, int] = {}
+    for flag in flags:
+        for _ in range(200):
+            port = film_stack.free_port()
+            if port + 10000 > 65535 or {port, port + 10000} & taken:
                 continue
-    raise RuntimeError("no free port pair for the S3 server")
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            ports[flag] = port
+            taken |= {port, port + 10000}
+            break
+        else:
+            raise RuntimeError("no free port pair for the S3 server")
+    return ports
 
 
 def weed_binary() -> Path:
@@ -293,7 +303,7 @@ def _start_s3(project: Path, studio: Studio, identity: dict[str, str]) -> None:
     folder = film_stack.stack_dir(project)
     data = folder / "s3"
     data.mkdir(exist_ok=True)
-    ports = {flag: _free_twin_port() for flag in ("-master.port", "-volume.port", "-filer.port", "-s3.port")}
+    ports = _s3_ports(("-master.port", "-volume.port", "-filer.port", "-s3.port"))
     cmd = argv(service("s3"), {"-dir": data, "-ip": "127.0.0.1", "-ip.bind": "127.0.0.1", **ports,
                                "-s3.port.iceberg": 0, "-s3.port.lance": 0, "-master.volumeSizeLimitMB": 64,
                                "-volume.max": 0})
@@ -317,19 +327,46 @@ def _start_server(project: Path, studio: Studio) -> None:
     _save(project, studio)
 
 
-def _wait(studio: Studio, folder: Path) -> None:
-    """Until the S3 server lists buckets and the Prefect server says it is healthy."""
+PORT_TAKEN = "address already in use"
+PORT_RETRIES = 3
+
+
+def _wait(studio: Studio, folder: Path, restart: dict | None = None,
+          roles: tuple[str, ...] = ("s3", "prefect")) -> None:
+    """Until the S3 server lists buckets and the Prefect server says it is healthy. A server that
+    died because its port was taken between our choosing it and its binding it (any process's
+    outgoing connection may take a free port) is started again on new ports, up to PORT_RETRIES."""
     import boto3
+    from botocore.config import Config
     identity = dict(line.split("=", 1) for line in (folder / CREDENTIALS).read_text().split())
-    s3 = boto3.client("s3", endpoint_url=studio.s3_endpoint, region_name=REGION,
-                      aws_access_key_id=identity["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=identity["AWS_SECRET_ACCESS_KEY"])
+
+    def client():
+        # Short and unretried: a port held by another program may accept and never answer, and
+        # boto3's own 60 s × 4 would keep this loop from reading the log that says so.
+        return boto3.client("s3", endpoint_url=studio.s3_endpoint, region_name=REGION,
+                            aws_access_key_id=identity["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=identity["AWS_SECRET_ACCESS_KEY"],
+                            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}))
+    s3 = client()
     deadline = time.time() + READY_TIMEOUT
-    waiting = {"s3", "prefect"}
+    waiting = set(roles)
+    retries = dict.fromkeys(waiting, PORT_RETRIES)
     while waiting:
         for role, log in (("s3", "s3.log"), ("prefect", "server.log")):
-            if not film_stack.alive(studio.pids[role]) or time.time() > deadline:
-                tail = (folder / log).read_text(errors="replace")[-2000:]
+            if role not in waiting:
+                continue
+            dead = not film_stack.alive(studio.pids[role])
+            tail = (folder / log).read_text(errors="replace")[-4000:]
+            # weed logs its fatal bind and then lingers for minutes before it exits: the line decides.
+            if restart and role in restart and retries[role] and PORT_TAKEN in tail:
+                retries[role] -= 1
+                _kill_now(studio.pids[role])
+                (folder / log).rename(folder / f"{log}.port-taken")   # kept for whoever asks why
+                restart[role]()
+                if role == "s3":
+                    s3 = client()
+                continue
+            if dead or time.time() > deadline:
                 raise RuntimeError(f"the {role} did not come up: see {folder / log}\n{tail}")
         if "s3" in waiting:
             try:
@@ -340,6 +377,23 @@ def _wait(studio: Studio, folder: Path) -> None:
         if "prefect" in waiting and film_stack.healthy(studio.api_url):
             waiting.discard("prefect")
         time.sleep(0.3)
+
+
+def _kill_now(pid: int) -> None:
+    """A server that logged a fatal bind has nothing to save: killed, not asked (weed would take ~25 s)."""
+    import signal
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    for _ in range(50):
+        try:
+            os.waitpid(pid, os.WNOHANG)   # ours when `up` started it in this process
+        except ChildProcessError:
+            pass
+        if not film_stack.alive(pid):
+            return
+        time.sleep(0.1)
 
 
 def _s3_client(s3_env: dict[str, str]):
