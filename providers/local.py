@@ -44,7 +44,7 @@ from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
                                         hue_rotate, paste_figure, place_figures, rng_for, view_cell,
                                         PANEL_VIEWS)
-from slate.providers.storage_local import LocalStorage, write_atomic
+from slate.providers.storage_local import LocalStorage, copy_atomic, write_atomic
 
 
 @dataclass(frozen=True)
@@ -379,8 +379,8 @@ class LocalVideo:
                 reference_board(self.storage, req).save(start)
             if fault:
                 start, end = self._fault_inputs(fault, req, start, end, Path(work))
-            render_clip(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
-                        movement="static" if req.camera_fixed else req.movement, end_png=end)
+            _render(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
+                    movement="static" if req.camera_fixed else req.movement, end_png=end)
         if req.audio:
             # Asked for its sound, as a vendor's model would be: a tone of the clip's own (its
             # pitch follows the take's seed, so a mix can be heard to carry this clip's sound).
@@ -436,6 +436,37 @@ class LocalVideo:
 
 
 # -- what the registry builds ---------------------------------------------------------------------
+#: A folder where the stand-in keeps the clips it rendered, by what they were rendered from, so the
+#: same frames, size and move are encoded once per test session, not once per test (317 clips,
+#: 198 s of ffmpeg CPU, in one `make test`). Only the test suite sets it (tests/conftest.py): a
+#: film's own runs render every clip they are asked for, as a vendor would.
+RENDER_MEMO = "SLATE_LOCAL_RENDER_MEMO"
+RENDER_MEMO_VERSION = "1"   # bump when render_clip's output changes for the same inputs
+
+
+def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, seconds: float, movement: str,
+            end_png: Path | None) -> None:
+    """render_clip, or its earlier output for the same frames and arguments (the memo above):
+    byte for byte what it would render, since x264 is deterministic for one input and build."""
+    memo = os.environ.get(RENDER_MEMO)
+    if not memo:
+        render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, movement=movement,
+                    end_png=end_png)
+        return
+    import hashlib
+    key = hashlib.sha256(repr((RENDER_MEMO_VERSION, width, height, str(fps), seconds, movement)).encode())
+    for frame in (start, end_png):
+        key.update(b"\0" + (Path(frame).read_bytes() if frame is not None else b""))
+    kept = Path(memo) / f"{key.hexdigest()}.mp4"
+    if not kept.exists():
+        Path(memo).mkdir(parents=True, exist_ok=True)
+        render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, movement=movement,
+                    end_png=end_png)
+        copy_atomic(dest, kept)   # whole or absent: processes of the suite share the folder
+        return
+    copy_atomic(kept, dest)
+
+
 def _own(settings: BaseModel | None) -> LocalSettings:
     """The local provider's settings as the registry hands them over (None: the defaults)."""
     if settings is None:

@@ -58,11 +58,18 @@ def _kind(item) -> str | None:
 def pytest_configure(config):
     """One folder for the run's migrated Prefect template (tests/prefect_homes.py), named in the
     environment before xdist's workers start, so that they all find it."""
+    from slate.providers.local import RENDER_MEMO
     from tests.prefect_homes import ENV
     if not hasattr(config, "workerinput") and not os.environ.get(ENV):
         import tempfile
         config._slate_template = tempfile.mkdtemp(prefix="slate-prefect-template-")
         os.environ[ENV] = config._slate_template
+    if not hasattr(config, "workerinput") and not os.environ.get(RENDER_MEMO):
+        # The local provider's clips, encoded once per session for the same frames and move
+        # (providers/local.py RENDER_MEMO); every process of the suite inherits the folder.
+        import tempfile
+        config._slate_render_memo = tempfile.mkdtemp(prefix="slate-render-memo-")
+        os.environ[RENDER_MEMO] = config._slate_render_memo
 
 
 def pytest_unconfigure(config):
@@ -71,6 +78,11 @@ def pytest_unconfigure(config):
     if made:
         shutil.rmtree(made, ignore_errors=True)
         os.environ.pop(ENV, None)
+    memo = getattr(config, "_slate_render_memo", None)
+    if memo:
+        from slate.providers.local import RENDER_MEMO
+        shutil.rmtree(memo, ignore_errors=True)
+        os.environ.pop(RENDER_MEMO, None)
 
 
 def pytest_collection_modifyitems(config, items):

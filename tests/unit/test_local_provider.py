@@ -88,3 +88,30 @@ def test_video_job_survives_its_process_and_renders_h264(film, tmp_path):
     p = probe(out)
     assert (p.codec, p.width, p.height, p.frames) == ("h264", 426, 240, 24)
     assert [s["client_ref"] for s in later.submissions()] == ["call-abc"]
+
+
+def test_the_suites_render_memo_gives_the_bytes_ffmpeg_would_and_keys_by_what_was_rendered(film, tmp_path,
+                                                                                          monkeypatch):
+    """The test suite's memo of the stand-in's clips (RENDER_MEMO) hands a second job for the same
+    frames the very bytes a render would make, and renders anew for a new move or new frames."""
+    from slate.providers.base import ClipRequest
+    from slate.providers.local import RENDER_MEMO
+    root, storage, reqs = film
+    start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
+    req = ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=1.0, width=426, height=240, fps=12,
+                      resolution="240p", movement="dolly_in", camera_fixed=False, seed=1)
+
+    def clip(request: ClipRequest, name: str) -> bytes:
+        video = LocalVideo(storage)
+        return video.download(video.submit(request, client_ref=name), tmp_path / f"{name}.mp4").read_bytes()
+    monkeypatch.delenv(RENDER_MEMO, raising=False)
+    rendered = clip(req, "plain")
+    memo = tmp_path / "memo"
+    monkeypatch.setenv(RENDER_MEMO, str(memo))
+    first, second = clip(req, "first"), clip(req, "second")
+    assert sha(first) == sha(second) == sha(rendered)
+    assert len(list(memo.glob("*.mp4"))) == 1
+    panned = clip(replace(req, movement="pan_left"), "panned")
+    other = storage.put_bytes(LocalImage(storage).generate_panel(replace(reqs[0], seed=reqs[0].seed + 1)), "png")
+    clip(replace(req, start_uri=other), "other")
+    assert len(list(memo.glob("*.mp4"))) == 3 and sha(panned) != sha(rendered)
