@@ -62,6 +62,8 @@ import threading
 import time
 from pathlib import Path
 
+from slate.errors import SlateError
+
 #: How long the server sends one busy request through the app again before it answers the 503.
 RETRY_SECONDS = 30.0
 #: The first wait between two tries; each further one is a little longer, at most MAX_PAUSE.
@@ -72,7 +74,14 @@ READS = ("/filter", "/count", "/paginate", "/history")
 #: The server tells who started it by this variable; it stops once that process is gone.
 PARENT = "SLATE_EMBEDDED_PARENT"
 PARENT_POLL_SECONDS = 1.0
-START_TIMEOUT = 120.0   # a cold start on a loaded 2-core machine takes 10-30 s
+#: A server that is starting is waited for as long as it makes progress (it uses CPU, its log
+#: grows, its port opens); this long without any progress, it is given up. A cold start takes
+#: 10-30 s on an idle 2-core machine and 80-162 s on a busy one, mostly busy importing.
+START_STALL = 120.0
+#: The longest a start is waited for however it progresses; SLATE_SERVER_START_SECONDS sets it.
+START_LIMIT = 900.0
+START_LIMIT_ENV = "SLATE_SERVER_START_SECONDS"
+START_TIMEOUT = START_STALL   # the other server's start lock is waited for as long
 START_LOCK = "slate-embedded-start.lock"
 #: What a server's log says when it exited in the database's migration (another started with it).
 MIGRATION_WORDS = ("migration", "alembic")
@@ -392,15 +401,26 @@ class EmbeddedServer:
     def healthy(self) -> bool:
         return healthy(self.api_url)
 
-    def wait(self, timeout: float = START_TIMEOUT, *, adopt: bool = True) -> None:
-        """Until the server answers; then (`adopt`) every Prefect client of this process talks to it."""
-        deadline = time.monotonic() + timeout
+    def wait(self, timeout: float | None = None, *, adopt: bool = True) -> None:
+        """Until the server answers; then (`adopt`) every Prefect client of this process talks to it.
+
+        Waited for while it makes progress (`_progress`), up to `timeout` in all (START_LIMIT, or
+        SLATE_SERVER_START_SECONDS); a server that stalls START_STALL seconds, exits, or outlasts
+        the bound is one line naming its log (ServerDidNotStart)."""
+        try:
+            limit = timeout if timeout is not None else _start_limit()
+        except ServerDidNotStart:
+            self.stop()   # start() may have spawned it already
+            raise
+        started = time.monotonic()
+        deadline = started + limit
         try:
             proc = self.proc
             if proc is None:   # another run's server of this home was starting: our turn now
                 self._take_turn(block=True, deadline=deadline)
                 proc = self._spawn()
             tries = 0
+            seen, moved = self._progress(proc), time.monotonic()
             while not self.healthy():
                 code = proc.poll()
                 if code is not None:
@@ -410,13 +430,20 @@ class EmbeddedServer:
                         any(w in tail.lower() for w in MIGRATION_WORDS)
                     if retry and tries < START_TRIES:  # its port was taken, or another server migrated with it
                         proc = self._spawn()
+                        seen, moved = self._progress(proc), time.monotonic()
                         continue
-                    raise RuntimeError(f"the embedded Prefect server exited ({code}); its log, "
-                                       f"{self.log_path}:\n{tail}")
-                if time.monotonic() > deadline:
+                    raise ServerDidNotStart(f"the embedded Prefect server exited ({code}) before it answered: "
+                                            f"{_last_line(tail)} (its log: {self.log_path})")
+                now = time.monotonic()
+                progress = self._progress(proc)
+                if progress != seen:
+                    seen, moved = progress, now
+                stalled = now - moved > min(START_STALL, limit)
+                if stalled or now > deadline:
                     self.stop()
-                    raise RuntimeError(f"the embedded Prefect server did not answer within {timeout:.0f} s; "
-                                       f"its log, {self.log_path}:\n{self.log_tail()}")
+                    why = (f"made no progress for {now - moved:.0f} s" if stalled else
+                           f"did not answer within {limit:.0f} s (set {START_LIMIT_ENV} to wait longer)")
+                    raise ServerDidNotStart(f"the embedded Prefect server {why}; its log: {self.log_path}")
                 time.sleep(0.05)
         finally:
             self._give_turn()
@@ -425,6 +452,22 @@ class EmbeddedServer:
         os.environ["PREFECT_API_URL"] = self.api_url
         import prefect.context
         prefect.context.refresh_global_settings_context()
+
+    def _progress(self, proc: subprocess.Popen[bytes]) -> tuple[int, int, bool]:
+        """What moves while a server starts: its CPU ticks, its log's size, its port open."""
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])   # utime + stime
+        except (OSError, IndexError, ValueError):
+            ticks = -1
+        try:
+            size = self.log_path.stat().st_size
+        except OSError:
+            size = -1
+        with socket.socket() as probe:
+            probe.settimeout(0.2)
+            listening = probe.connect_ex(("127.0.0.1", self.port)) == 0
+        return ticks, size, listening
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of what this server wrote (the log is shared: from where its start found it)."""
@@ -446,6 +489,28 @@ class EmbeddedServer:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class ServerDidNotStart(SlateError, RuntimeError):
+    """The embedded Prefect server exited, stalled or outlasted its bound before it answered."""
+
+
+def _start_limit() -> float:
+    said = os.environ.get(START_LIMIT_ENV, "").strip()
+    if not said:
+        return START_LIMIT
+    try:
+        value = float(said)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ServerDidNotStart(f"{START_LIMIT_ENV}={said!r}: give a number of seconds greater than 0")
+    return value
+
+
+def _last_line(tail: str) -> str:
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "it wrote nothing"
 
 
 def start() -> EmbeddedServer:
