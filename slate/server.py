@@ -99,6 +99,11 @@ STACK_FACTORY = "slate.server:stack_app"  # and for `slate up`'s
 #: (four scene processes, one slot) 52 s of a 62-shot film, 0.84 s a shot.
 SLOT_WAIT_SECONDS = 1
 SLOT_WAIT = "PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS"
+LEASE_STORAGE = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
+SHARED_LEASES = "prefect.server.concurrency.lease_storage.filesystem"
+#: How often an embedded server looks for expired leases (the repossessor's 15 s on a full server).
+RECLAIM_EVERY = "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS"
+RECLAIM_SECONDS = 5
 
 
 # -- in the server's process ----------------------------------------------------------------------
@@ -390,6 +395,11 @@ class EmbeddedServer:
         env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         # Two runs on one Prefect home share video slots through this server.
         env.setdefault(SLOT_WAIT, str(SLOT_WAIT_SECONDS))
+        # Their slots' leases too: kept in files of the home (Prefect's own filesystem store), not in
+        # this server's memory, so when a run dies with its server, the lease it held is seen by
+        # the server of the run that lives on, and given back when it expires (LeaseReclaim).
+        env.setdefault(LEASE_STORAGE, SHARED_LEASES)
+        env.setdefault(RECLAIM_EVERY, str(RECLAIM_SECONDS))
         with open(self.log_path, "ab") as log:
             self._log_from = log.tell()
             self.proc = subprocess.Popen(

@@ -34,7 +34,9 @@ import contextvars
 import fcntl
 import os
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -53,6 +55,13 @@ _LOCK = threading.Lock()
 SLOT_WAIT_SECONDS = 6 * 3600  # a night's batch may queue long; forever is a hang
 HANDOFFS = 8                  # jobs in a row on one kept slot before others on the server get a turn
 SETTLE_SECONDS = 60           # a job waits this long at most for its slot to be handed on or given back
+#: A server slot's lease: renewed at three quarters of it while its keeper lives, so a keeper that
+#: dies (SIGKILL, out of memory, a closed laptop) stops renewing and its slot is given back this
+#: long after at most, plus the reclaim's round (slate/server.py LeaseReclaim). Prefect's shortest.
+LEASE_SECONDS = 60
+#: A job that waits this long for its slot says so, and again every NOTICE_AGAIN seconds.
+NOTICE_SECONDS = 20.0
+NOTICE_AGAIN = 300.0
 
 
 def embedded() -> bool:
@@ -125,13 +134,13 @@ class _Keeper:
         self.serving = 0   # of them, those a job holds now
         self.leaving = 0   # of them, those giving their slot back to the server
 
-    def take(self, timeout: float) -> _Turn:
+    def take(self, timeout: float, on_wait: Callable[[float], None] | None = None) -> _Turn:
         turn = _Turn()
         with self.lock:
             self.waiting.append(turn)
             self._staff()
         try:
-            if not turn.granted.wait(timeout):
+            if not _wait_saying(turn.granted, timeout, on_wait):
                 with self.lock:
                     if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
                         self.waiting.remove(turn)
@@ -183,7 +192,8 @@ class _Keeper:
             # one-slot key were in flight at once (seen on the studio). A lease the keeper fails
             # to give back is given back when this context closes, with the keeper.
             with ConcurrencyContext(), \
-                    concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS):
+                    concurrency(self.name, occupy=1, strict=True, timeout_seconds=SLOT_WAIT_SECONDS,
+                                lease_duration=LEASE_SECONDS):
                 served, turn = 0, self._next(0, finished=False)
                 role = "serving" if turn is not None else "leaving"
                 while turn is not None:
@@ -214,6 +224,35 @@ class _Keeper:
                 self._staff()  # jobs that came while this keeper gave its slot back
 
 
+def _wait_saying(event: threading.Event, timeout: float, on_wait: Callable[[float], None] | None) -> bool:
+    """event.wait(timeout), calling on_wait(seconds waited) after NOTICE_SECONDS and then every
+    NOTICE_AGAIN: a job that waits for its slot says so, instead of hours of silence."""
+    start = time.monotonic()
+    step = NOTICE_SECONDS
+    while True:
+        left = timeout - (time.monotonic() - start)
+        if left <= 0:
+            return event.is_set()
+        if event.wait(min(step, left)):
+            return True
+        if on_wait is not None and time.monotonic() - start < timeout:
+            try:
+                on_wait(time.monotonic() - start)
+            except Exception:  # noqa: BLE001 — a display that fails must never lose the slot's wait
+                pass
+        step = NOTICE_AGAIN
+
+
+def holders(name: str) -> str:
+    """Who holds a limit's slots, in words: how many of how many are taken."""
+    try:
+        with get_client(sync_client=True) as client:
+            limit = client.read_global_concurrency_limit_by_name(name)
+        return f"{limit.active_slots} of {limit.limit} taken"
+    except Exception as exc:  # noqa: BLE001 — said while waiting: never a reason to stop waiting
+        return f"its holders unknown ({type(exc).__name__})"
+
+
 # One keeper per limit (a provider key, never a run), for the process's life: process-wide on
 # purpose, since slots are handed on between the jobs of every run in the process; bounded by
 # the keys the machine is given.
@@ -221,12 +260,20 @@ _KEEPERS: dict[str, _Keeper] = {}
 
 
 @contextmanager
-def video_slot(provider: str, key_id: str, slots: int) -> Iterator[None]:
+def video_slot(provider: str, key_id: str, slots: int,
+               say: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold one of the key's video slots for the block. `say` hears, while the job waits, what it
+    waits for and who holds the slots."""
     name = slot_name(provider, key_id)
     ensure_limit(name, slots)
     with _LOCK:
         keeper = _KEEPERS.setdefault(name, _Keeper(name, slots))
-    turn = keeper.take(SLOT_WAIT_SECONDS)
+
+    def waiting(seconds: float) -> None:
+        if say is not None:
+            say(f"waiting {seconds:.0f} s for a video slot of {provider} key {key_id} ({holders(name)}; "
+                f"a slot of a run that died is given back within {LEASE_SECONDS + 15} s)")
+    turn = keeper.take(SLOT_WAIT_SECONDS, waiting)
     try:
         yield
     finally:
