@@ -70,9 +70,14 @@ def renders_dir(root: Path) -> Path:
 @task(name="contact-sheet", cache_policy=NO_CACHE)
 def make_contact_sheet(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
                        clips: dict[str, ClipOutcome] | None = None) -> str:
-    """Every shot's panel (and, once there are clips, its keyframes) with verdict badges."""
-    entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
-    return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
+    """Every shot's panel (and, once there are clips, its keyframes) with verdict badges; "" (and
+    a warning on the run) when it cannot be drawn: a report's picture never fails a paid scene."""
+    try:
+        entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
+        return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
+    except Exception as exc:  # noqa: BLE001 — whatever it was, the takes it shows are made and paid for
+        reports.warn(f"the contact sheet of scene {run.scene} ({out})", exc, run.scene)
+        return ""
 
 
 def _run_name() -> str:
