@@ -37,7 +37,6 @@ import uuid
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.runtime import deployment, flow_run
@@ -298,8 +297,9 @@ def _scenes(run: Run, project: str, root: Path, store: S3Storage | None, film: L
                        (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
     result = FilmResult(film=film_id, profile=settings.profile, output=made.output, duration=made.duration,
                         scenes=results)
-    create_markdown_artifact(_summary(result, notes), key=reports.key(film_id, settings.profile, "film"),
-                             description=f"film {film_id} ({settings.profile}): scenes, escalations, output")
+    reports.markdown_artifact(lambda: _summary(result, notes), reports.key(film_id, settings.profile, "film"),
+                              f"film {film_id} ({settings.profile}): scenes, escalations, output",
+                              f"the summary of film {film_id}")
     reports.output_artifact(reports.key(film_id, settings.profile, "film-output"), Path(made.output),
                             f"film {film_id} ({settings.profile}): {made.duration:.2f} s")
     wrap_up(root, store)

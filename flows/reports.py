@@ -14,13 +14,16 @@ overwrite each other. The scene's escalations are also written to the ledger
 keyframes with verdict badges, failing scores, drift and continuity figures) are made here as
 plain data for media/contact.py to draw.
 
-It must never fail a run: an artifact that cannot be written is logged and left out.
+It must never fail a run: a contact sheet, a preview, a table or a report that cannot be made is
+left out, and said as a warning on the run (`warn`): on its log, where the Prefect UI shows it,
+and as a line the CLI prints (a `RunWarning` event).
 """
 from __future__ import annotations
 
 import base64
 import contextvars
 import io
+import logging
 import re
 import threading
 from collections import defaultdict
@@ -32,6 +35,7 @@ from uuid import UUID
 
 from PIL import Image
 from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
                                create_progress_artifact, create_table_artifact, update_progress_artifact)
 
@@ -46,7 +50,7 @@ from slate.manifests.settings import Settings
 from slate.media import ContactEntry
 from slate.tasks import escalations
 from slate.tasks.plan import ShotPlan
-from slate.tasks.run import Run, listen
+from slate.tasks.run import Run, emit, listen
 from slate.tasks.events import Event, ScenePlanned, ShotMoved
 
 if TYPE_CHECKING:
@@ -61,11 +65,25 @@ def key(*parts: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower())).strip("-")[:100]
 
 
-def _safe(make: Callable[[], T]) -> T | None:
+def warn(what: str, exc: BaseException, scene: str = "") -> str:
+    """`what` could not be made, and the run goes on: a warning on the run's log and a line for
+    whoever watches it (the CLI prints it). Returns the line."""
+    said = " ".join(str(exc).split())
+    line = f"{what} was not made ({type(exc).__name__}: {said[:300]}{'...' if len(said) > 300 else ''}); " \
+           "the run goes on without it"
+    try:
+        get_run_logger().warning(line)
+    except MissingContextError:   # outside a flow or task run (a script, a test): slate's own log
+        logging.getLogger("slate.reports").warning(line)
+    emit(None, event="warning", scene=scene, line=line)
+    return line
+
+
+def _safe(make: Callable[[], T], what: str = "an artifact on the run's page", scene: str = "") -> T | None:
     try:
         return make()
     except Exception as exc:  # noqa: BLE001 — a report must never fail a paid run
-        get_run_logger().warning("an artifact could not be written: %s", exc)
+        warn(what, exc, scene)
         return None
 
 
@@ -123,7 +141,10 @@ class ProgressArtifact:
     def _send(self, figure: float) -> None:
         artifact_id = self.artifact_id
         if artifact_id is not None:   # sent only for a bar that was made
-            _safe(lambda: update_progress_artifact(artifact_id, figure))
+            sent = _safe(lambda: update_progress_artifact(artifact_id, figure) or True,
+                         f"the progress bar of scene {self.scene}", self.scene)
+            if sent is None:
+                self.artifact_id = None   # said once: the bar stays where it got to
         self._sent = figure
 
     def stop(self) -> None:
@@ -148,7 +169,8 @@ class ProgressArtifact:
 def start_progress(run: Run) -> ProgressArtifact:
     artifact = _safe(lambda: made_here(create_progress_artifact(
         0.0, key=key(run.film, run.scene, run.profile, "progress"),
-        description=f"scene {run.scene} ({run.profile}): shots finished")))
+        description=f"scene {run.scene} ({run.profile}): shots finished")),
+        f"the progress bar of scene {run.scene}", run.scene)
     return ProgressArtifact(artifact, run.scene, run=run)
 
 
@@ -163,40 +185,51 @@ def image_data_url(path: Path, width: int = 1280) -> str:
 
 
 def scene_artifacts(run: Run, result: SceneResult) -> None:
-    """The scene run's artifacts (see the module docstring)."""
-    rows = run.crew.governor.ledger.rows(film=run.film, run_id=run.run_id)
-    rows = [r for r in rows if r.scene == run.scene]
-    base = (run.film, run.scene, run.profile)
-    _safe(lambda: escalations.record(run, run.crew.governor, result.shots))
-    cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
-    for r in rows:
-        if r.status in ("succeeded", "failed", "submitted", "unknown"):
-            cost_by_shot[r.shot] += r.actual_cost if r.actual_cost is not None else r.estimate
-    scores = _gate_scores(run, rows)
-    table: list[dict[str, Any]] = [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
-              "panel takes": s.panel_takes, "video takes": s.video_takes,
-              "continuity": "" if s.continuity is None else f"{s.continuity:.2f}",
-              "drift": _drift_text(s), "started from": s.started_from,
-              "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200],
-              "best take": best_take_text(s.best_take)} for s in result.shots]
-    _safe(lambda: create_table_artifact(table, key=key(*base, "validation"),
-                                        description=f"scene {run.scene} ({run.profile}): every shot's verdict"))
-    if result.references:
-        refs: list[dict[str, Any]] = [
-                {"reference": r.key, "verdict": "unjudged" if r.unjudged else "passed" if r.passed else "refused",
-                 "scores": r.scores,
-                 "warnings": "; ".join(r.warnings)[:300]} for r in result.references]
-        _safe(lambda: create_table_artifact(refs, key=key(*base, "references"),
-                                            description=f"scene {run.scene}: every turnaround and plate at the "
-                                                        "reference gate"))
-    _safe(lambda: create_markdown_artifact(cost_report(run, rows, result), key=key(*base, "cost"),
-                                           description=f"scene {run.scene} ({run.profile}): what it cost"))
+    """The scene run's artifacts (see the module docstring); none of them ever fails the run."""
+    _safe(lambda: escalations.record(run, run.crew.governor, result.shots),
+          f"the escalations of scene {run.scene} in the ledger", run.scene)
+    rows = _safe(lambda: [r for r in run.crew.governor.ledger.rows(film=run.film, run_id=run.run_id)
+                          if r.scene == run.scene], f"the reports of scene {run.scene} (its ledger rows)", run.scene)
+    if rows is not None:
+        _tables(run, result, rows)
     if result.contact_sheet and Path(result.contact_sheet).is_file():
         contact_sheet_artifact(run, Path(result.contact_sheet))
     if result.output:
-        output_artifact(key(*base, "output"), Path(result.output),
+        output_artifact(key(run.film, run.scene, run.profile, "output"), Path(result.output),
                         f"scene {run.scene} ({run.profile}): {result.duration or 0:.2f} s at "
-                        f"{result.width}x{result.height}")
+                        f"{result.width}x{result.height}", scene=run.scene)
+
+
+def _tables(run: Run, result: SceneResult, rows: list[CallRow]) -> None:
+    """The validation table, the references table and the cost report of a scene run."""
+    base = (run.film, run.scene, run.profile)
+
+    def validation() -> list[dict[str, Any]]:
+        cost_by_shot: dict[str, Decimal] = defaultdict(Decimal)
+        for r in rows:
+            if r.status in ("succeeded", "failed", "submitted", "unknown"):
+                cost_by_shot[r.shot] += r.actual_cost if r.actual_cost is not None else r.estimate
+        scores = _gate_scores(run, rows)
+        return [{"shot": s.shot, "verdict": s.status, "gate scores": scores.get(s.shot, ""),
+                 "panel takes": s.panel_takes, "video takes": s.video_takes,
+                 "continuity": "" if s.continuity is None else f"{s.continuity:.2f}",
+                 "drift": _drift_text(s), "started from": s.started_from,
+                 "cost": fmt_usd(cost_by_shot.get(s.shot, Decimal(0))), "why": s.reason[:200],
+                 "best take": best_take_text(s.best_take)} for s in result.shots]
+    _safe(lambda: create_table_artifact(validation(), key=key(*base, "validation"),
+                                        description=f"scene {run.scene} ({run.profile}): every shot's verdict"),
+          f"the validation table of scene {run.scene}", run.scene)
+    def refs() -> list[dict[str, Any]]:
+        return [{"reference": r.key, "verdict": "unjudged" if r.unjudged else "passed" if r.passed else "refused",
+                 "scores": r.scores, "warnings": "; ".join(r.warnings)[:300]} for r in result.references]
+    if result.references:
+        _safe(lambda: create_table_artifact(refs(), key=key(*base, "references"),
+                                            description=f"scene {run.scene}: every turnaround and plate at the "
+                                                        "reference gate"),
+              f"the references table of scene {run.scene}", run.scene)
+    _safe(lambda: create_markdown_artifact(cost_report(run, rows, result), key=key(*base, "cost"),
+                                           description=f"scene {run.scene} ({run.profile}): what it cost"),
+          f"the cost report of scene {run.scene}", run.scene)
 
 
 def contact_sheet_artifact(run: Run, sheet: Path) -> None:
@@ -204,16 +237,18 @@ def contact_sheet_artifact(run: Run, sheet: Path) -> None:
     _safe(lambda: create_image_artifact(image_data_url(sheet), key=key(run.film, run.scene, run.profile,
                                                                        "contact-sheet"),
                                         description=f"scene {run.scene} ({run.profile}): every shot's panel and "
-                                                    f"keyframes with their verdicts; the file: {sheet}"))
+                                                    f"keyframes with their verdicts; the file: {sheet}"),
+          f"the contact sheet of scene {run.scene} on the run's page", run.scene)
 
 
-def output_artifact(name: str, output: Path, what: str) -> None:
+def output_artifact(name: str, output: Path, what: str, scene: str = "") -> None:
     """A cut as a moving picture on the run's page (an animated preview, 2 frames a second),
     the file's place in its description."""
     from slate.media import animated_preview
     _safe(lambda: create_image_artifact(
         "data:image/webp;base64," + base64.b64encode(animated_preview(output)).decode(), key=name,
-        description=f"{what}; a preview at 2 frames a second — the file: {output.resolve()}"))
+        description=f"{what}; a preview at 2 frames a second — the file: {output.resolve()}"),
+        f"the preview of {output.name}", scene)
 
 
 def best_take_text(best: dict[str, Any] | None) -> str:
@@ -487,15 +522,21 @@ def wrap_report(film: str, profile: str, run_id: str, ledger: Ledger, scenes: li
     return "\n".join(lines)
 
 
+def markdown_artifact(markdown: Callable[[], str], name: str, description: str, what: str) -> None:
+    """A markdown artifact on the run's page, written (and made) so that it never fails the run."""
+    _safe(lambda: create_markdown_artifact(markdown(), key=name, description=description), what)
+
+
 def film_wrap(film: str, profile: str, run_id: str, ledger: Ledger, scenes: list[SceneResult]) -> None:
     _safe(lambda: create_markdown_artifact(wrap_report(film, profile, run_id, ledger, scenes),
                                            key=key(film, profile, "wrap"),
-                                           description=f"film {film} ({profile}): the wrap report"))
+                                           description=f"film {film} ({profile}): the wrap report"),
+          f"the wrap report of film {film}")
 
 
 def production_report(root: Path, film: LoadedFilm, settings: Settings, artifact_key: str) -> Path | None:
     """Write the film's production report (tasks/production_report.py) and link it on this run.
-    Like every artifact here, it never fails the run: a report that cannot be written is logged."""
+    Like every artifact here, it never fails the run: a report that cannot be written is a warning."""
     def publish() -> Path:
         from slate.providers.registry import storage_for
         from slate.tasks.production_report import build
@@ -504,4 +545,4 @@ def production_report(root: Path, film: LoadedFilm, settings: Settings, artifact
                              description=f"film {film.film.id} ({settings.profile}): every shot's panels, clips, "
                                          "verdicts, prompts and costs; the bible and its versions")
         return page
-    return _safe(publish)
+    return _safe(publish, f"the production report of film {film.film.id}")

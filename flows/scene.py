@@ -14,7 +14,6 @@ escalation inside a "Completed".
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
-from slate.manifests.profiles import PROFILES
+from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
 from slate.manifests.settings import Settings
 from slate.media import contact_sheet
@@ -70,9 +69,14 @@ def renders_dir(root: Path) -> Path:
 @task(name="contact-sheet", cache_policy=NO_CACHE)
 def make_contact_sheet(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
                        clips: dict[str, ClipOutcome] | None = None) -> str:
-    """Every shot's panel (and, once there are clips, its keyframes) with verdict badges."""
-    entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
-    return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
+    """Every shot's panel (and, once there are clips, its keyframes) with verdict badges; "" (and
+    a warning on the run) when it cannot be drawn: a report's picture never fails a paid scene."""
+    try:
+        entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
+        return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
+    except Exception as exc:  # noqa: BLE001 — whatever it was, the takes it shows are made and paid for
+        reports.warn(f"the contact sheet of scene {run.scene} ({out})", exc, run.scene)
+        return ""
 
 
 def _run_name() -> str:
@@ -214,7 +218,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
     out_dir = renders_dir(root)
-    stem = re.sub(r"[^a-z0-9-]+", "-", f"{run.scene}-{run.profile}".lower())
+    stem = render_stem(run.scene, run.profile)
     if panels_only:
         panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))

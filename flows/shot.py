@@ -131,7 +131,12 @@ def _policy(run: Run) -> TakePolicy:
 def _own_steps(governor: Governor, shot: str) -> Iterator[None]:
     """Marks a halt of the run that this shot's own step caused (its call refused by a cap, its
     fallback held for a person) with the shot, so every other shot stopped by it says whose it
-    was instead of repeating that shot's reason as its own."""
+    was instead of repeating that shot's reason as its own.
+
+    A provider that refuses the whole run (a key out of credit or refused: an error that `halts`)
+    halts the governor and comes up as the provider's error; for the shot it is the halt, as a
+    cap's refusal is: the shot ends halted (its table row says so, not "rendering take 1"), never
+    escalated as though the shot itself were at fault."""
     before = governor.halted
     try:
         yield
@@ -139,6 +144,13 @@ def _own_steps(governor: Governor, shot: str) -> Iterator[None]:
         if before is None and exc.by_shot is None:
             exc.by_shot = shot
         raise
+    except Exception as exc:
+        halted = governor.halted
+        if halted is None or not getattr(exc, "halts", False):
+            raise
+        if before is None and halted.by_shot is None:
+            halted.by_shot = shot
+        raise halted from exc
 
 
 def halted_reason(exc: Exception, shot: str) -> str:
@@ -159,6 +171,13 @@ def _finish(run: Run, outcome: Outcome, stage: str) -> Outcome | State[Outcome]:
     return outcome
 
 
+def _stopped(run: Run, shot: str, stage: str, exc: Exception) -> None:
+    """A loop ended by an error of any other kind (the scene reports it: flows/cuts.py
+    `unfinished`): the shot's row says so too, never the take it was making when it stopped."""
+    emit(run, scene=run.scene, shot=shot, stage=stage, status="stopped by an error",
+         reasons=[f"{type(exc).__name__}: {exc}"])
+
+
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
 def shoot_panels(run: Run, plan: ShotPlan) -> PanelOutcome | State[PanelOutcome]:
     """A shot's panels, take after take through the panel gate (a reference shot: its board)."""
@@ -170,6 +189,9 @@ def shoot_panels(run: Run, plan: ShotPlan) -> PanelOutcome | State[PanelOutcome]
             _panel_takes(run, plan, outcome)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = halted_reason(exc, plan.shot)
+    except Exception as exc:
+        _stopped(run, plan.shot, "panel", exc)
+        raise
     return _finish(run, outcome, "panel")
 
 
@@ -240,6 +262,9 @@ def shoot_video(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOu
             _video_takes(run, plan, panels, previous, outcome, finals, cast)
         except (RunHalted, ShotHalted) as exc:
             outcome.halted = halted_reason(exc, plan.shot)
+        except Exception as exc:
+            _stopped(run, plan.shot, "video", exc)
+            raise
     return _finish(run, outcome, "video")
 
 

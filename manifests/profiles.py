@@ -5,6 +5,7 @@ provider: a profile names a resolution, and rate cards price that resolution.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -31,3 +32,9 @@ PROFILES = {
     "final": Profile("final", "720p", 1280, 720, needs_approval=True),
     "hero": Profile("hero", "720p", 1280, 720, needs_approval=True, hero_resolution="1080p"),
 }
+
+
+def render_stem(scene: str, profile: str) -> str:
+    """What a scene's files of one profile are named by in renders/: its cut `<stem>.mp4` (a
+    partial one `<stem>.partial-N-of-M.mp4`) and its contact sheet `<stem>-contact.png`."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{scene}-{profile}".lower())

@@ -3,6 +3,9 @@
 For: a one-glance PNG of what a run produced — per shot its panel and its clip's keyframes, the
 badge coloured by verdict (pass, warn, escalated, re-anchored, …) and, written under the
 thumbnail, what a person needs to read: the failing scores, the drift and continuity figures.
+Any text is drawn on one line and cut to its cell: a judge's reason with line breaks, a
+5,000-character one, any script (right-to-left, CJK, emoji) — a glyph the font lacks is drawn as
+its placeholder box, never an error. A report's picture must never fail the run that made it.
 Never: depend on system fonts or anything non-deterministic (same entries => same bytes),
 judge verdicts itself, or import anything of ours — callers pass plain data in.
 """
@@ -10,6 +13,7 @@ judge verdicts itself, or import anything of ours — callers pass plain data in
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +81,50 @@ def _origin(i: int, columns: int, thumb_width: int, lines: int) -> tuple[int, in
     return PAD + (i % columns) * cell_w, PAD + (i // columns) * cell_h
 
 
+def _one_line(text: str) -> str:
+    """The text as one line: line breaks, tabs and runs of spaces are one space, and control
+    characters (which no font draws) are dropped. Pillow refuses to measure a text with a line
+    break in it ("can't measure length of multiline text"); a judge's reason often has one."""
+    text = "".join(" " if ch.isspace() else ch for ch in str(text)
+                   if ch.isspace() or unicodedata.category(ch) != "Cc")
+    return " ".join(text.split())
+
+
+def _length(draw: ImageDraw.ImageDraw, text: str, font) -> float:
+    try:
+        return float(draw.textlength(text, font=font))
+    except UnicodeEncodeError:  # Pillow's bitmap font (no FreeType) knows Latin-1 only
+        return float(draw.textlength(_latin1(text), font=font))
+
+
+def _latin1(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    # Truncate with an ellipsis so long labels never spill into the next cell.
-    if draw.textlength(text, font=font) <= width:
+    """The text on one line, cut with an ellipsis so it never spills into the next cell."""
+    text = _one_line(text)
+    if _length(draw, text, font) <= width:
         return text
-    while text and draw.textlength(text + "...", font=font) > width:
-        text = text[:-1]
-    return text + "..."
+    # A cell `width` pixels wide shows no more characters than that (only zero-width marks are
+    # narrower than a pixel): the rest is cut before measuring. Then the longest prefix that fits,
+    # by halving: a 5,000-character reason is a dozen measures, not one per character.
+    text = text[:max(1, width)]
+    fits, longest = 0, len(text)
+    while fits < longest:
+        mid = (fits + longest + 1) // 2
+        if _length(draw, text[:mid].rstrip() + "...", font) <= width:
+            fits = mid
+        else:
+            longest = mid - 1
+    return text[:fits].rstrip() + "..."
+
+
+def _write(draw: ImageDraw.ImageDraw, at: tuple[int, int], text: str, font, fill) -> None:
+    try:
+        draw.text(at, text, fill=fill, font=font)
+    except UnicodeEncodeError:  # the bitmap font (no FreeType): what it cannot draw is a "?"
+        draw.text(at, _latin1(text), fill=fill, font=font)
 
 
 def _thumb(path: Path | None, w: int, h: int) -> Image.Image | None:
@@ -115,15 +156,15 @@ def contact_sheet(entries: list[ContactEntry], out_png, *, columns: int = 3,
         t = _thumb(e.image, thumb_width, thumb_h)
         if t is not None:  # centred, letterboxed
             sheet.paste(t, (x0 + (thumb_width - t.width) // 2, y0 + (thumb_h - t.height) // 2))
-        draw.text((x0 + 2, y0 + thumb_h + 3), _fit(draw, e.label, font, thumb_width - 4), fill=TEXT, font=font)
+        _write(draw, (x0 + 2, y0 + thumb_h + 3), _fit(draw, e.label, font, thumb_width - 4), font, TEXT)
         left, top, right, bottom = badge_box(i, columns=columns, thumb_width=thumb_width, lines=lines)
         colour = VERDICT_COLOURS.get(e.verdict, VERDICT_COLOURS["missing"])
         draw.rectangle([left, top, right, bottom], fill=colour)
         bar_text = e.verdict.upper() + (f" - {e.detail}" if e.detail else "")
         # The text starts a few pixels in: the badge's first columns stay its pure colour.
-        draw.text((left + 6, top + 4), _fit(draw, bar_text, font, thumb_width - 10), fill=(255, 255, 255), font=font)
+        _write(draw, (left + 6, top + 4), _fit(draw, bar_text, font, thumb_width - 10), font, (255, 255, 255))
         for n, text in enumerate(e.lines[:lines]):
-            draw.text((x0 + 2, bottom + 2 + n * LINE_H), _fit(draw, text, font, thumb_width - 4), fill=NOTE, font=font)
+            _write(draw, (x0 + 2, bottom + 2 + n * LINE_H), _fit(draw, text, font, thumb_width - 4), font, NOTE)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     # zlib's fastest level: a 62-shot film's sheet took 0.86 s at the default and 0.22 s here,

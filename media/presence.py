@@ -218,7 +218,14 @@ def _fit_grade(start_q: np.ndarray, frame_q: np.ndarray) -> np.ndarray:
         if ok.sum() < 3:
             out[c] = (1.0, 1.0)
             continue
-        gamma, log_gain = np.polyfit(np.log(a[ok]), np.log(b[ok]), 1)
+        x, y = np.log(a[ok]), np.log(b[ok])
+        if np.ptp(x) < 1e-6:
+            # A flat channel at the start (one level of it: a plain wall, a fake's flat clip) says
+            # nothing of a gamma; a line fitted through one x is numpy's RankWarning, once a frame
+            # (1,176 lines in one run), and a made-up slope. Its gain alone is what it tells.
+            out[c] = (np.clip(np.exp(float(np.mean(y - x))), *GAIN), 1.0)
+            continue
+        gamma, log_gain = np.polyfit(x, y, 1)
         out[c] = (np.clip(np.exp(log_gain), *GAIN), np.clip(gamma, *GAMMA))
     return out
 

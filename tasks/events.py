@@ -10,6 +10,8 @@ progress bar on the Prefect UI, a test) receive the event, never a dict:
   ReferenceJudged   a turnaround or plate through the reference gate
   WaitingForPerson  a run waits for a person's approval (the line the CLI prints)
   SceneFinishing    a scene's finishing pass moved on (a share of its ffmpeg passes, 0..1)
+  RunWarning        something the run could not make that never fails it (a contact sheet, a
+                    preview, a report): the line the CLI prints, also on the run's log
 
 Every event names its scene: a film's scenes run at once in one process and their shot ids may
 repeat. It must never carry a live object, a key or a path to a secret; events are small values.
@@ -20,8 +22,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Union
 
-__all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "SceneFinishing", "Event",
-           "event_of"]
+__all__ = ["ScenePlanned", "ShotMoved", "ReferenceJudged", "WaitingForPerson", "SceneFinishing", "RunWarning",
+           "Event", "event_of"]
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,17 @@ class SceneFinishing:
     share: float                  # of the finishing pass done: 0.25, 0.5, 0.75, 1.0
 
 
-Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson, SceneFinishing]
+@dataclass(frozen=True)
+class RunWarning:
+    scene: str                    # "" for the film's own (its wrap, its production report)
+    line: str
+
+
+Event = Union[ScenePlanned, ShotMoved, ReferenceJudged, WaitingForPerson, SceneFinishing, RunWarning]
 
 #: What `emit`'s `event=` field names, for the events that are not a shot's or a reference's.
-_NAMED: dict[str, type[Event]] = {"plan": ScenePlanned, "waiting": WaitingForPerson, "finishing": SceneFinishing}
+_NAMED: dict[str, type[Event]] = {"plan": ScenePlanned, "waiting": WaitingForPerson, "finishing": SceneFinishing,
+                                  "warning": RunWarning}
 
 
 def event_of(fields: dict[str, Any]) -> Event:

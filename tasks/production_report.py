@@ -1,10 +1,14 @@
 """The production report: one static HTML page per film that a person reads in any browser.
 
-Per scene and shot: the panels, the keyframes and a link to each clip, verdict badges with their
-scores and the judge's reasons, the assembled prompts in collapsible blocks, the references the
-shot uses as thumbnails, its takes, what it cost against the caps, and the decisions written in
-the ledger beside it (escalations, approvals, re-anchors, refusals); then the bible, every
-reference with its versions (tasks/bible.py), and the coverage of references (tasks/coverage.py).
+Per scene: links to its cut and contact sheet of each profile in renders/; per shot: the panels,
+the keyframes and a link to each clip, verdict badges with their scores and the judge's reasons,
+the assembled prompts in collapsible blocks, the references the shot uses as thumbnails, its
+takes, what it cost against the caps and who spent it (a person, or an agent's session: the
+ledger's caller), and the decisions written in the ledger beside it (escalations, approvals,
+re-anchors, refusals); then the bible, every reference with its versions (tasks/bible.py), and
+the coverage of references (tasks/coverage.py). Every take is labelled with its profile and the
+run that made it (the runs are listed, numbered, at the top): a draft's and a final's "start
+take 1", or two runs' takes of one shot, are never told alike.
 
 Everything comes from what slate already keeps: the manifests, the ledger (every call's prompt,
 references, artifact and cost; every decision as a $0 note) and the film's storage. Images are
@@ -17,6 +21,7 @@ It must never call a provider, write anything but the report's folder, or import
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -27,6 +32,7 @@ from jinja2 import Environment, select_autoescape
 
 from slate.governor.ledger import CallRow, Ledger
 from slate.manifests import LoadedFilm
+from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests.settings import Settings
 from slate.providers.base import Storage
 
@@ -76,6 +82,55 @@ def _verdict(storage: Storage, uri: str | None) -> PageRow | None:
         return None
 
 
+def who(caller: str | None) -> str:
+    """Who asked for a call, in a person's words: the ledger's caller is NULL (or "person") for
+    a person's run, "agent:<session>" for a run an agent started through `slate mcp`."""
+    if not caller or caller == "person":
+        return "a person"
+    kind, _, name = caller.partition(":")
+    return f"{kind} {name}" if name else caller
+
+
+def _by_whom(rows: list[CallRow]) -> list[tuple[str, Decimal]]:
+    """What each caller spent of `rows`, a person first, then by name."""
+    spent: dict[str, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        spent[who(r.caller)] += Decimal(r.actual_cost or 0)
+    return sorted(spent.items(), key=lambda kv: (kv[0] != "a person", kv[0]))
+
+
+def _runs(rows: list[CallRow]) -> dict[str, PageRow]:
+    """Every run of the film's ledger, numbered in the order they started: what each take's
+    label names (a short id alone would leave a person comparing hex)."""
+    firsts: dict[str, CallRow] = {}
+    for r in sorted(rows, key=lambda r: (r.created_at, r.id)):
+        firsts.setdefault(r.run_id, r)
+    runs: dict[str, PageRow] = {}
+    for n, (run_id, first) in enumerate(firsts.items(), 1):
+        mine = [r for r in rows if r.run_id == run_id]
+        runs[run_id] = {"n": n, "id": run_id[:8], "full": run_id, "when": first.created_at,
+                        "profiles": sorted({r.profile for r in mine}), "spent": _by_whom(mine),
+                        "scenes": sorted({r.scene for r in mine if r.scene not in ("*", "")})}
+    return runs
+
+
+def _renders(root: Path, scene: str, folder: Path) -> list[PageRow]:
+    """The scene's cut (or partial cuts) and contact sheet of each profile in renders/, linked
+    from the report's folder."""
+    renders = root / "renders"
+    found: list[PageRow] = []
+    for profile in PROFILES:
+        stem = render_stem(scene, profile)
+        cuts = [(renders / f"{stem}.mp4", f"cut ({profile})")]
+        cuts += [(p, f"partial cut {p.name.split('.partial-')[1].removesuffix('.mp4').replace('-', ' ')} ({profile})")
+                 for p in sorted(renders.glob(f"{stem}.partial-*.mp4"))]
+        for path, text in cuts + [(renders / f"{stem}-contact.png", f"contact sheet ({profile})")]:
+            if path.is_file():
+                found.append({"kind": "sheet" if path.suffix == ".png" else "cut", "profile": profile, "text": text,
+                              "href": Path(os.path.relpath(path, folder)).as_posix()})
+    return found
+
+
 def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, out: Path | None = None) -> Path:
     """Write the film's report folder; return the page's path."""
     from slate.tasks.bible import asset_of, versions
@@ -86,6 +141,7 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
     media = _Media(storage, folder)
     with Ledger.for_project(root) as ledger:
         rows, approved = ledger.rows(film=film.film.id), ledger.approvals(film=film.film.id)
+    runs = _runs(rows)
     by_shot: dict[tuple[str, str], list[CallRow]] = defaultdict(list)
     for r in rows:
         by_shot[(r.scene, r.shot)].append(r)
@@ -113,7 +169,8 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
                     "clip": media.uri(r.artifact_uri) if r.stage == "video" else None,
                     "frames": [f for f in frames if f], "prompt": r.prompt, "model": f"{r.provider}:{r.model}",
                     "cost": Decimal(r.actual_cost or 0) + sum((Decimal(g.actual_cost or 0) for g in gates), Decimal(0)),
-                    "verdicts": verdicts, "run": r.run_id, "when": r.created_at})
+                    "verdicts": verdicts, "run": runs[r.run_id], "profile": r.profile, "who": who(r.caller),
+                    "when": r.created_at})
             # decisions written beside the calls (escalations, fallbacks), and calls that failed or were refused
             notes = [{"kind": r.error_class if r.status == "released" else f"{r.stage} {r.status}",
                       "message": r.error_message or r.error_class, "when": r.created_at}
@@ -124,7 +181,7 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
             refs.append((f"location {loc}", media.key(film.location(loc).plate_key)))
             spent = sum((Decimal(r.actual_cost or 0) for r in mine), Decimal(0))
             shots.append({"id": s.id, "action": s.action, "characters": s.characters, "location": loc,
-                          "takes": takes, "notes": notes, "refs": refs, "spent": spent,
+                          "takes": takes, "notes": notes, "refs": refs, "spent": spent, "by": _by_whom(mine),
                           "panels": [t for t in takes if t["stage"] == "panel"],
                           "clips": [t for t in takes if t["stage"] == "video"]})
         # The scene's decisions in the order they were made: notes beside the calls, and a person's
@@ -134,7 +191,8 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
             for r in rows if r.scene == sc.id and r.shot in ("*", "") and r.error_class]
         decisions += [(a.created_at, {"kind": "Approval", "message": a.message})
                       for a in approved if a.scene == sc.id and a.stage == "approval"]
-        scenes.append({"id": sc.id, "shots": shots, "notes": [n for _, n in sorted(decisions, key=lambda n: n[0])]})
+        scenes.append({"id": sc.id, "shots": shots, "notes": [n for _, n in sorted(decisions, key=lambda n: n[0])],
+                       "renders": _renders(root, sc.id, folder)})
     bible: list[PageRow] = []
     for kind, items in (("character", film.bible.characters), ("location", film.bible.locations)):
         for item in items:
@@ -148,7 +206,8 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
                           "description": item.description, "versions": vs, "approvals": approvals})
     spent = sum((Decimal(r.actual_cost or 0) for r in rows), Decimal(0))
     page = _ENV.from_string(_PAGE).render(
-        film=film.film, scenes=scenes, bible=bible, spent=spent, caps={"run": settings.run_cap_usd,
+        film=film.film, scenes=scenes, bible=bible, spent=spent, by=_by_whom(rows), runs=list(runs.values()),
+        caps={"run": settings.run_cap_usd,
                                                                        "film": settings.film_cap_usd},
         coverage=coverage(storage, film), calls=len([r for r in rows if r.status != "released"]),
         made=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
@@ -161,8 +220,23 @@ def _usd(value: Decimal | str | int | float | None) -> str:
     return f"${Decimal(value or 0):.2f}"
 
 
+def _whom(spent: list[tuple[str, Decimal]]) -> str:
+    """ "by a person" alone, or "by a person $1.20, agent s1 $0.35": who spent what."""
+    if not spent:
+        return "nothing spent"
+    if len(spent) == 1:
+        return f"by {spent[0][0]}"
+    return "by " + ", ".join(f"{name} {_usd(amount)}" for name, amount in spent)
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if at else ""
+
+
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _ENV.filters["usd"] = _usd
+_ENV.filters["whom"] = _whom
+_ENV.filters["when"] = _when
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ film.title or film.id }} — production report</title>
@@ -180,24 +254,32 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 </style></head><body>
 <h1>{{ film.title or film.id }}</h1>
 <p class="sub">production report — made {{ made }} — {{ calls }} paid calls, spent {{ spent|usd }}
- (caps: run {{ caps.run|usd }}, film {{ caps.film|usd }})</p>
+ (caps: run {{ caps.run|usd }}, film {{ caps.film|usd }}) — <span class="by">{{ by|whom }}</span></p>
+{% if runs %}<details class="runs" open><summary>runs</summary><table class="runs">
+<tr><th>run</th><th>id</th><th>profile</th><th>started</th><th>scenes</th><th>spent, by whom</th></tr>
+{% for r in runs %}<tr id="run-{{ r.n }}" data-run="{{ r.full }}"><td>#{{ r.n }}</td><td>{{ r.id }}</td><td>{{ r.profiles|join(", ") }}</td>
+<td>{{ r.when|when }}</td><td>{{ r.scenes|join(", ") }}</td><td class="by">{{ r.spent|whom }}</td></tr>{% endfor %}
+</table></details>{% endif %}
 {% for scene in scenes %}
 <h2 id="{{ scene.id }}">Scene {{ scene.id }}</h2>
+<p class="renders">{% for f in scene.renders %}<a class="{{ f.kind }}" data-profile="{{ f.profile }}" href="{{ f.href }}">{{ f.text }}</a>{% if not loop.last %} · {% endif %}{% else %}<em>no cut or contact sheet in renders/ yet</em>{% endfor %}</p>
 {% for n in scene.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
 {% for shot in scene.shots %}
 <section class="shot" id="shot-{{ scene.id }}-{{ shot.id }}" data-shot="{{ shot.id }}">
-<h3>Shot {{ shot.id }} <small>— {{ shot.characters|join(", ") or "nobody" }} at {{ shot.location }}; spent {{ shot.spent|usd }}</small></h3>
+<h3>Shot {{ shot.id }} <small>— {{ shot.characters|join(", ") or "nobody" }} at {{ shot.location }}; spent {{ shot.spent|usd }}{% if shot.by %} <span class="by">({{ shot.by|whom }})</span>{% endif %}</small></h3>
 <p>{{ shot.action }}</p>
 <div class="row refs">{% for name, src in shot.refs %}<figure class="thumb">{% if src %}<img src="{{ src }}" alt="{{ name }}">{% else %}<span class="badge fail">missing</span>{% endif %}<figcaption>{{ name }}</figcaption></figure>{% endfor %}</div>
 {% for n in shot.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
 {% if not shot.takes %}<p><em>nothing made yet</em></p>{% endif %}
 {% for t in shot.takes %}
-<div class="take {{ t.stage }}">
-<h4>{{ "Panel" if t.stage == "panel" else "Clip" }} {{ t.moment }} take {{ t.take }} <small>{{ t.model }}, {{ t.cost|usd }}</small></h4>
+{% set made = t.profile ~ ", run #" ~ t.run.n %}
+<div class="take {{ t.stage }}" data-profile="{{ t.profile }}" data-run="{{ t.run.full }}">
+<h4>{{ "Panel" if t.stage == "panel" else "Clip" }} {% if t.moment %}{{ t.moment }} {% endif %}take {{ t.take }} <span class="made">— {{ t.profile }}, <a href="#run-{{ t.run.n }}">run #{{ t.run.n }}</a> ({{ t.run.id }}, {{ t.when|when }})</span>
+ <small>{{ t.model }}, {{ t.cost|usd }} by <span class="by">{{ t.who }}</span></small></h4>
 <div class="row">
-{% if t.image %}<figure><img class="panel" src="{{ t.image }}" alt="panel {{ shot.id }} take {{ t.take }}"></figure>{% endif %}
-{% for f in t.frames %}<figure class="thumb"><img class="keyframe" src="{{ f }}" alt="keyframe"></figure>{% endfor %}
-{% if t.clip %}<p><a class="clip" href="{{ t.clip }}">play clip (take {{ t.take }})</a></p>{% endif %}
+{% if t.image %}<figure><img class="panel" src="{{ t.image }}" alt="panel {{ shot.id }} {{ t.moment }} take {{ t.take }}, {{ made }}"><figcaption>{{ shot.id }} {{ t.moment }} take {{ t.take }} — {{ made }}</figcaption></figure>{% endif %}
+{% for f in t.frames %}<figure class="thumb"><img class="keyframe" src="{{ f }}" alt="keyframe of {{ shot.id }} take {{ t.take }}, {{ made }}"></figure>{% endfor %}
+{% if t.clip %}<p><a class="clip" href="{{ t.clip }}">play clip (take {{ t.take }}, {{ made }})</a></p>{% endif %}
 </div>
 {% for v in t.verdicts %}
 <p>{% if v.missing %}<span class="badge warn">{{ v.stage }}: verdict missing</span>{% else %}

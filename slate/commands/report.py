@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slate.commands.shared import console
-from slate.tasks.events import Event, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
+from slate.tasks.events import Event, RunWarning, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
 class LiveTable:
@@ -73,6 +73,15 @@ def say_waiting(event: Event) -> None:
             sys.stdout.flush()   # a log file or a pipe sees it now, not when the run ends
 
 
+def say_warning(event: Event) -> None:
+    """Something the run could not make and went on without (a contact sheet, a preview, a
+    report: flows/reports.py `warn`), one line as it happens; the run's log keeps it too."""
+    if isinstance(event, RunWarning):
+        console.print(f"warning: {event.line}", style="yellow", markup=False, highlight=False, emoji=False)
+        if not console.is_terminal:
+            sys.stdout.flush()
+
+
 def quiet_prefect_console() -> None:
     """Prefect's own console lines off (they still reach the server and the UI): the live table
     and the summary are what a person reads here."""
@@ -106,7 +115,8 @@ def report_run(result, state, elapsed: float, directory: Path | None = None, run
         if sc.output:
             console.print(f"output:        {sc.output}  ({sc.duration:.2f}s, {sc.width}x{sc.height})",
                           highlight=False, markup=False)
-        console.print(f"contact sheet: {sc.contact_sheet}", highlight=False, markup=False)
+        console.print(f"contact sheet: {sc.contact_sheet or 'not made (a warning of the run says why)'}",
+                      highlight=False, markup=False)
         for extra in sc.deliverables if sc.output else []:   # the profile's mezzanine and poster
             console.print(f"{extra.kind + ':':<15}{Path(sc.output).with_name(extra.file)}", highlight=False,
                           markup=False)

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
-from slate.commands.report import LiveTable, quiet_prefect_console, report_run, say_waiting
+from slate.commands.report import LiveTable, quiet_prefect_console, report_run, say_waiting, say_warning
 from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, say_error, storage_or_exit
 
 
@@ -162,6 +162,7 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     progress = LiveTable()
     stop = listen(progress)
     stop_saying = listen(say_waiting)
+    stop_warning = listen(say_warning)
     if server is not None:
         server.wait()  # a client call while it is starting would find the server not yet answering
     started = time.time()
@@ -177,6 +178,7 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     finally:
         stop()
         stop_saying()
+        stop_warning()
     elapsed = time.time() - started
     result = film_result(state)
     run_id = str(state.state_details.flow_run_id or "") or None

@@ -4,6 +4,7 @@ that Debian's chromium renders with every shot's panel and a collapsible prompt 
 in the test's folder, their paths printed)."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -55,6 +56,15 @@ def test_a_promotion_remakes_only_its_shots_and_the_report_shows_every_shot(exam
     assert "report: " in slate("report", root)
     html = page.read_text()
     assert html.count('class="shot"') == 2 and "<details class=\"prompt\">" in html
+    # Takes told apart (issue 35): 1G was made by both runs, each take labelled with its profile and run;
+    # the scene's cut and contact sheet linked; who spent said.
+    g = html.split('data-shot="1G">')[1].split("</section>")[0]
+    made_by = set(re.findall(r'<div class="take panel" data-profile="draft" data-run="([^"]+)"', g))
+    assert made_by == {r.run_id for r in first} | {r.run_id for r in again}, made_by
+    assert len(set(re.findall(r"— draft, <a href=\"#run-\d+\">run #(\d+)</a> \(", g))) == 2, g
+    for href in ("../scene-01-draft.mp4", "../scene-01-draft-contact.png"):
+        assert f'href="{href}"' in html and (page.parent / href).is_file(), href
+    assert "by a person" in html
     if not CHROMIUM.is_file():
         pytest.fail(f"chromium is not installed at {CHROMIUM} (make chromium)")
     from playwright.sync_api import expect, sync_playwright

@@ -74,6 +74,13 @@ def run(root, *args):
     return runner.invoke(app, ["run", str(root), *args])
 
 
+def live_table(output: str) -> dict[str, tuple[str, str]]:
+    """The live table's last frame, as `slate run` printed it: shot -> (panel, video)."""
+    cells = [[c.strip() for c in line.strip().strip("│").split("│")] for line in output.splitlines()
+             if line.startswith("│")]
+    return {c[0]: (c[1], c[2]) for c in cells if len(c) == 3}
+
+
 def rows(root, stage=None):
     return [r for r in Ledger.for_project(root).rows(film=FILM) if stage is None or r.stage == stage]
 
@@ -330,6 +337,11 @@ def test_a_halted_run_prints_what_the_ledger_says_it_spent(example_film, fakes, 
     assert spent > 0 and [r for r in made if r.status == "succeeded"]
     assert f"spent this run: {fmt_usd(spent)}" in out.output, (fmt_usd(spent), out.output[-3000:])
     assert f"provider calls made: {len(made)}" in out.output, (len(made), out.output[-3000:])
+    refused = {r.shot for r in made if r.stage == "video" and r.status == "failed"}
+    if refused:   # the live table shows each shot's last state: the refused shot halted, not "rendering take 1"
+        table = live_table(out.output)
+        assert {table[shot][1] for shot in refused} == {"halted"}, out.output[-3000:]
+        assert not [row for row in table.values() if row[1].startswith(("rendering", "drawing"))], out.output[-3000:]
 
 
 def test_a_refused_panel_says_what_was_refused_and_offers_its_words_to_the_lint(example_film, fakes):

@@ -5,6 +5,8 @@ The entries (plain data, made by flows/reports.py) and the drawing (media/contac
 tested apart, then a real scene run's sheet is read back from its PNG."""
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,3 +88,87 @@ def test_each_verdict_draws_its_own_badge_and_notes_under_it(tmp_path):
     assert len(set(seen)) == len(verdicts)
 
 
+
+
+WORDY = {"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
+         "reason": "The diner is not recognisable.\nThe counter is missing;\n\nthe window shows a street."}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_verdict_whose_reasons_hold_line_breaks_draws_the_scenes_sheet(example_film):
+    """A real vision judge's reasons often hold line breaks: the scene's contact-sheet task drew
+    none ("can't measure length of multiline text") and the scene, paid for, ended Failed."""
+    from prefect import flow
+
+    from slate.flows.scene import make_contact_sheet
+    from slate.tasks.run import open_run
+    from tests.runs import a_run
+    out = example_film / "renders" / "scene-01-draft-contact.png"
+    escalated = PanelOutcome(shot="1A", escalated="start panel no progress in 2 takes",
+                             takes=[_take("panel", 1, -0.2, [WORDY, IDENTITY_OK], "cas://gone")])
+
+    @flow
+    def scene() -> str:
+        with open_run(a_run(example_film)) as run:
+            return make_contact_sheet(run, [SimpleNamespace(shot="1A")], {"1A": escalated}, str(out))
+
+    state = scene(return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result() == str(out) and Image.open(out).size == sheet_size(1, lines=1)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_sheet_preview_or_report_that_cannot_be_made_is_a_warning_and_the_run_goes_on(example_film):
+    """Each made to fail by what it is given, not by a patch: the sheet's file is a folder, the cut
+    to preview is not a video, the report's folder is a file. The flow completes; each is a
+    warning heard by the CLI's listener and kept on the run's log."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    from slate.flows import reports
+    from slate.flows.scene import make_contact_sheet
+    from slate.manifests import load_film
+    from slate.manifests.settings import project_settings
+    from slate.tasks.events import RunWarning
+    from slate.tasks.run import listen, open_run
+    from tests.runs import a_run
+    renders = example_film / "renders"
+    (renders / "scene-01-draft-contact.png").mkdir(parents=True)
+    (renders / "scene-01-draft.mp4").write_text("not a video")
+    (renders / "report").write_text("a file where the report's folder goes")
+
+    @flow
+    def scene() -> str:
+        with open_run(a_run(example_film)) as run:
+            sheet = make_contact_sheet(run, [], {}, str(renders / "scene-01-draft-contact.png"))
+            reports.output_artifact("night-diner-scene-01-draft-output", renders / "scene-01-draft.mp4", "scene-01",
+                                    scene="scene-01")
+            reports.production_report(example_film, load_film(example_film), project_settings(example_film),
+                                      "night-diner-draft-report")
+            return sheet
+
+    heard: list = []
+    stop = listen(heard.append)
+    try:
+        state = scene(return_state=True)
+    finally:
+        stop()
+    assert state.is_completed(), state.message
+    assert state.result() == ""
+    said = [e.line for e in heard if isinstance(e, RunWarning)]
+    assert [line.split(" was not made")[0] for line in said] == [
+        f"the contact sheet of scene scene-01 ({renders / 'scene-01-draft-contact.png'})",
+        "the preview of scene-01-draft.mp4", "the production report of film night-diner"], said
+    assert "IsADirectoryError" in said[0] and "FileExistsError" in said[2], said
+    APILogHandler().flush()
+    warned: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(line in warned for line in said):   # logs land in batches
+        with get_client(sync_client=True) as client:
+            logged = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(
+                any_=[state.state_details.flow_run_id])))
+        warned = [log.message for log in logged if log.level == logging.WARNING]
+        time.sleep(0.2)
+    assert all(line in warned for line in said), ("the warnings on the run's log, after 30 s", said, warned)

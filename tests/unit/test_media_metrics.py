@@ -96,3 +96,23 @@ def test_colour_counts_are_numpys_row_unique_in_the_same_order():
         assert np.array_equal(colours, want_colours) and np.array_equal(counts, want_counts)
     with pytest.raises(TypeError, match="8-bit"):
         colour_counts(np.zeros((4, 3), dtype=np.float32))
+
+
+def test_presence_on_a_flat_start_warns_nothing_and_reads_its_gain():
+    """A start picture flat in a channel (a plain wall, a fake provider's one-colour clip) left
+    numpy's polyfit one x to fit a line through: a RankWarning a frame (1,176 lines in one run's
+    terminal) and a made-up gamma. Now its gain alone is read, silently."""
+    import warnings
+
+    from slate.media.presence import Cast
+    figure = np.zeros((40, 20, 4), np.uint8)
+    figure[5:35, 5:15] = (200, 40, 40, 255)                     # a red figure on nothing
+    cast = Cast.of({"gabe": figure}, None, {"gabe"})
+    start = np.full((36, 64, 3), 100, np.uint8)                 # flat: every quantile the same level
+    frames = np.full((3, 36, 64, 3), 120, np.uint8)             # the same, 20% brighter
+    frames[:, 8:30, 20:32] = (240, 48, 48)                      # and the figure, graded alike
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        seen = cast.presence(frames, start)
+    assert [str(w.message) for w in said] == []
+    assert all(v > 0 for v in seen["gabe"])                     # the figure is still read, through the gain
