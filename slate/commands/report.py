@@ -64,6 +64,34 @@ class LiveTable:
         return t
 
 
+class ProgressLines:
+    """When nobody watches a terminal (a nightly's log, a pipe, an agent reading the output), the
+    live table draws nothing until the run ends: instead, one line per move that matters — a
+    shot's stage started, passed, failed, retaken, escalated or halted, a job waiting — with the
+    time since the run began and the first reason. A move the shot already said is not said again."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.said: dict[tuple[str, str, str], str] = {}
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, ShotMoved) or not event.shot:
+            return
+        take = f" take {event.take}" if event.take else ""
+        moment = f" {event.moment}" if event.moment else ""
+        status = f"{event.status}{moment}{take}"
+        where = (event.scene or "", event.shot, event.stage)
+        reason = f": {event.reasons[0]}" if event.reasons else ""
+        line = f"{event.stage} {status}{reason}"
+        if self.said.get(where) == line:
+            return
+        self.said[where] = line
+        scene = f"{event.scene}/" if event.scene else ""
+        console.print(f"[{time.time() - self.started:6.0f}s] {scene}{event.shot} {line}",
+                      markup=False, highlight=False, emoji=False)
+        sys.stdout.flush()
+
+
 def say_waiting(event: Event) -> None:
     """A run that waits for a person says so, in one line, whether or not this is a terminal:
     what it waits for and how to answer (flows/approval.py writes the line)."""

@@ -23,7 +23,8 @@ from rich.text import Text
 
 from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
-from slate.commands.report import LiveTable, quiet_prefect_console, report_run, say_waiting, say_warning
+from slate.commands.report import (LiveTable, ProgressLines, quiet_prefect_console, report_run, say_waiting,
+                                   say_warning)
 from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, say_error, storage_or_exit
 
 
@@ -163,6 +164,8 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     stop = listen(progress)
     stop_saying = listen(say_waiting)
     stop_warning = listen(say_warning)
+    # No terminal: the table would draw nothing until the end; a line per move instead.
+    stop_lines = listen(ProgressLines()) if not console.is_terminal else (lambda: None)
     if server is not None:
         server.wait()  # a client call while it is starting would find the server not yet answering
     started = time.time()
@@ -179,6 +182,7 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
         stop()
         stop_saying()
         stop_warning()
+        stop_lines()
     elapsed = time.time() - started
     result = film_result(state)
     run_id = str(state.state_details.flow_run_id or "") or None

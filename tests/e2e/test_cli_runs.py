@@ -81,4 +81,7 @@ def test_the_console_shows_the_table_and_the_summary_not_prefects_lines(example_
         assert out.returncode == 1 and "state: Halted" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
         assert "\nstate: Halted" in out.stdout and "┘state" not in out.stdout
     assert "| ERROR   |" not in quiet.stdout + quiet.stderr
+    # Not a terminal: the run said each move as it happened, one line each, the halt with its reason.
+    moves = [line for line in quiet.stdout.splitlines() if "scene-01/1A " in line and line.startswith("[")]
+    assert moves and any("halted" in line for line in moves), quiet.stdout[-2000:]
     assert "| ERROR   |" in loud.stdout + loud.stderr

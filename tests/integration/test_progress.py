@@ -139,3 +139,25 @@ def test_every_emit_in_slate_names_the_fields_of_a_typed_event():
                 except TypeError as exc:
                     raise AssertionError(f"{path.name}:{node.lineno}: {exc}") from None
     assert calls >= 15
+
+
+def test_without_a_terminal_each_move_of_a_shot_is_one_line_said_once(capsys):
+    """A nightly's log has no live table: it gets a line per move, with the time, the shot, the
+    stage, the take and the first reason, and a move the shot already said is not said again."""
+    from slate.commands.report import ProgressLines
+    lines = ProgressLines()
+    for event in [ShotMoved(scene="scene-01", shot="1A", stage="video", status="rendering", take=1),
+                  ShotMoved(scene="scene-01", shot="1A", stage="video", status="rendering", take=1),
+                  ShotMoved(scene="scene-01", shot="1A", stage="video", status="waiting for a slot", take=1,
+                            reasons=("waiting 20 s for a video slot of fal key ab12 (1 of 1 taken)",)),
+                  ShotMoved(scene="scene-01", shot="1A", stage="keyframe_gate", status="failed", take=1,
+                            reasons=("the face is not Gabe's",)),
+                  ShotMoved(scene="scene-01", shot="1A", stage="video", status="rendering", take=2),
+                  ScenePlanned(scene="scene-01", shots=("1A",))]:
+        lines(event)
+    out = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert len(out) == 4, out
+    assert out[0].endswith("scene-01/1A video rendering take 1")
+    assert "waiting for a slot take 1: waiting 20 s for a video slot" in out[1]
+    assert out[2].endswith("scene-01/1A keyframe_gate failed take 1: the face is not Gabe's")
+    assert out[3].endswith("video rendering take 2") and out[3].startswith("[")
