@@ -355,7 +355,8 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         with _own_steps(st.governor, plan.shot):
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
                                   request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
-                                  cast=cast or {}, board=panels.board, judging=Judging.of(st, run.profile))
+                                  cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
+                                  judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons
