@@ -128,13 +128,16 @@ def keyed_scene(run: Run, film: LoadedFilm, settings: Settings) -> tuple[Shelf, 
 
 
 def served_from_the_can(run: Run, shelf: Shelf, key: str) -> tuple[SceneResult, str] | None:
-    """The scene's result and the run that made it, when it finished clean before with this key
-    and its cut is there (nothing to make, nothing paid); None otherwise."""
+    """The scene's result and the run that made it, when it finished before with this key (every
+    shot approved, or escalated by a gate: tasks/can.py) and its cut is there (nothing to make,
+    nothing paid); None otherwise."""
     canned = from_the_can(Path(run.root), run.crew.storage, shelf, key)
     if canned is None:
         return None
-    get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make",
-                          run.scene, canned.get("run_id"))
+    escalated = [s["shot"] for s in canned.get("shots") or [] if s.get("status") == "escalated"]
+    get_run_logger().info("scene %s: unchanged since run %s; its cut is in the can, nothing to make%s",
+                          run.scene, canned.get("run_id"),
+                          f" ({', '.join(escalated)} escalated, as then)" if escalated else "")
     result = SceneResult(**{**canned, "run_id": run.run_id, "provider_calls": 0, "spent_usd": "0"})
     return result, str(canned.get("run_id"))
 

@@ -54,7 +54,7 @@ from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
 from slate.flows.outcome import keep, outcome
 from slate.flows.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
-                                      made_by)
+                                      made_by, served_end)
 
 if TYPE_CHECKING:
     from slate.flows.shot import Landing
@@ -121,11 +121,13 @@ def _shoot(run: Run, film: LoadedFilm, settings: Settings) -> State[SceneResult]
     """The scene's body, its run open: served from the can, or shot round by round."""
     shelf, key = keyed_scene(run, film, settings)
     shoot = shoot_scene.with_options(result_storage=shelf)
-    # An unchanged scene that finished clean before is one lookup: no task, call or approval.
+    # An unchanged scene that finished before (its escalations too) is one lookup: no task, call,
+    # approval or ledger row.
     served = served_from_the_can(run, shelf, key)
     if served is not None:
         result, made_by = served
-        return _finish(run, result, Completed(data=result, message=f"unchanged since run {made_by}"))
+        name, message = served_end(result, f"unchanged since run {made_by}")
+        return _finish(run, result, Completed(data=result, name=name, message=message))
     progress = reports.start_progress(run)
     try:
         decision: Decision | None = None
@@ -162,7 +164,7 @@ def _shoot(run: Run, film: LoadedFilm, settings: Settings) -> State[SceneResult]
         return _ended_from(inner, run)
     concluded = outcome(inner).result
     assert concluded is not None  # the round concluded: neither failed (above) nor held for retakes (the loop)
-    if inner.name == "Completed":
+    if inner.name in ("Completed", "Escalated"):   # into_the_can takes only what the key always comes to
         into_the_can(run, shelf, key, concluded.model_dump(mode="json"))
     return _finish(run, concluded, Completed(data=concluded, name=inner.name, message=inner.message))
 

@@ -41,6 +41,9 @@ class ShotReport(BaseModel):
     # As plain JSON, the way the ledger's escalations and `slate status` read them:
     drift_detail: dict[str, Any] | None = None  # every figure of the drift check: SSIM, colour, CLIP
     best_take: dict[str, Any] | None = None     # an escalated shot's best take (a Take): its scores, the judge's reasons
+    # An escalation a gate decided on takes the cache keeps (not a loop that stopped, nor a person's
+    # "no"): the same inputs come to it again, so an unchanged re-run is served it from the can.
+    settled: bool = False
 
 
 
@@ -97,6 +100,20 @@ class SceneResult(BaseModel):
     def escalated(self) -> list[ShotReport]:
         return [s for s in self.shots if s.status == "escalated"]
 
+
+
+def escalated_message(result: SceneResult) -> str:
+    """An Escalated scene's message: how many shots, which."""
+    escalated = result.escalated
+    return f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated)
+
+
+def served_end(result: SceneResult, said: str) -> tuple[str, str]:
+    """The name and message of a scene served from the can (tasks/can.py), `said` saying by whom
+    and since when: Completed, or Escalated naming the escalations it was written down with."""
+    if result.escalated:
+        return "Escalated", f"{escalated_message(result)} ({said})"
+    return "Completed", said
 
 
 class SceneRound(BaseModel):
@@ -213,12 +230,15 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
         status = ("unjudged" if unread else "approved" if c.clip_uri else "rejected" if c.rejected
                   else "halted" if c.halted or pn.halted or c.held_for_retake else "escalated")
         why = f"the judge could not read it, let through by --cannot-judge warn: {'; '.join(unread)}" if unread else ""
+        best = _best(pn, c) if status == "escalated" else None
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
                                    reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
                                    or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift.drift if c.drift else None,
                                    reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift.as_dict() if c.drift else None,
-                                   best_take=_best(pn, c) if status == "escalated" else None))
+                                   best_take=best,
+                                   # judged takes gave up (a loop that never ran has none), and no person said no
+                                   settled=best is not None and not c.declined))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
                          height=max(p.height for p in plans),
@@ -246,7 +266,7 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
         names = ", ".join(f"{s.shot} ({s.reason[:80]})" for s in escalated)
         log.warning("escalated: %s", names)
         return Completed(data=SceneRound(stage="concluded", result=result), name="Escalated",
-                         message=f"{len(escalated)} shot(s) escalated: " + ", ".join(s.shot for s in escalated))
+                         message=escalated_message(result))
     unread = [s.shot for s in result.shots if s.status == "unjudged"] + \
         [r.key for r in result.references if r.unjudged]
     if unread:

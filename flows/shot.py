@@ -105,6 +105,7 @@ class ClipOutcome(BaseModel):
     reanchor: bool = False
     rejected: str | None = None     # not approved for the final video by a person
     held_for_retake: str | None = None  # its next take would pass the amount a person approved: it waits for one
+    declined: bool = False          # escalated because a person declined its retake (not a gate's verdict)
     retake_cost: str | None = None      # what that take costs (USD)
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
@@ -317,6 +318,7 @@ def _within_approval(run: Run, plan: ShotPlan, finals: Finals | None, take: int,
     last = outcome.takes[-1] if outcome.takes else None
     why = "; ".join(last.reasons) if last and last.reasons else "its last take failed"
     if plan.shot in finals.declined:
+        outcome.declined = True
         outcome.escalated = (f"clip retake {take} not approved{f' by {finals.by}' if finals.by else ''} "
                              f"({fmt_usd(cost)}); last reasons: {why}")
     else:
@@ -378,7 +380,8 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         with _own_steps(st.governor, plan.shot):
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
                                   request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
-                                  cast=cast or {}, board=panels.board, judging=Judging.of(st, run.profile))
+                                  cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
+                                  judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons

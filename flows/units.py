@@ -42,7 +42,7 @@ from pydantic import BaseModel
 
 from slate.flows.lifeline import RunLogger
 from slate.flows.outcome import made_here
-from slate.flows.scene_result import SceneResult, scene_result, word_of
+from slate.flows.scene_result import SceneResult, scene_result, served_end, word_of
 from slate.flows.call_sheet import keyed_scene, served_from_the_can
 from slate.manifests import LoadedFilm
 from slate.manifests.options import RunOptions
@@ -142,8 +142,8 @@ def from_the_can(run: Run, film: LoadedFilm, order: list[str], settings: Setting
             continue
         if served is not None:
             result, made_by = served
-            ends[scene] = SceneEnd(scene=scene, name="Completed", completed=True, result=result,
-                                   message=f"unchanged since run {made_by}: served by the film run, no scene run")
+            name, message = served_end(result, f"unchanged since run {made_by}: served by the film run, no scene run")
+            ends[scene] = SceneEnd(scene=scene, name=name, completed=True, result=result, message=message)
     return ends
 
 

@@ -126,6 +126,8 @@ shots:
     # recipe: []             # single edits of the start panel, one paid call each, in turn,
     #                        # e.g. ["raise the left arm", "turn the head to camera"]
     # chain: false           # true: start from the previous shot's last frame (never the first shot)
+    # enters: []             # characters of the shot who walk in partway (say how in the action): a
+    #                        # chained shot may name them though the shot before does not
     # critical: false        # true: rendered at 1080p in the hero profile
     # transition_out:        # into the next shot
     #   kind: cut            # cut | dissolve (the last shot of a scene ends on a cut)

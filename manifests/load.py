@@ -483,6 +483,8 @@ def _scene_cross_checks(file: str, data: dict, chars: set[str] | None, locs: set
                 first_seen[sid] = i
         if i == 0 and shot.get("chain") is True:
             out.append(Problem(file, label, "chain", FIRST_SHOT_CHAIN))
+        if i > 0 and shot.get("chain") is True and isinstance(shots[i - 1], dict):
+            out += _chain_newcomers(file, label, _shot_label(data, i - 1), shots[i - 1], shot)
         if chars is not None and isinstance(shot.get("characters"), list):
             for j, cid in enumerate(shot["characters"]):
                 if isinstance(cid, str) and cid not in chars:
@@ -491,6 +493,31 @@ def _scene_cross_checks(file: str, data: dict, chars: set[str] | None, locs: set
         if locs is not None and isinstance(sloc, str) and sloc not in locs:
             out.append(Problem(file, label, "location", _unknown("location", sloc, locs)))
     return out
+
+
+def _names(raw: Any) -> list[str]:
+    """The character ids a raw shot's list holds (anything else is its schema's problem)."""
+    return [c for c in raw if isinstance(c, str)] if isinstance(raw, list) else []
+
+
+def _chain_newcomers(file: str, label: str, before: str, previous: dict, shot: dict) -> list[Problem]:
+    """A chained shot's clip starts from the previous shot's last frame: someone it names whom
+    that shot does not is in none of its first frames, and the keyframe gate would refuse every
+    take of it ("named for the shot but in none of its frames") — unless the shot says they
+    walk in (`enters`). One problem naming both shots and who is missing, with both fixes."""
+    listed = previous.get("characters", [])
+    if not isinstance(listed, list):
+        return []   # the previous shot's own problem: who it shows is not known
+    there = _names(listed)
+    new = [c for c in _names(shot.get("characters")) if c not in there and c not in _names(shot.get("enters"))]
+    if not new:
+        return []
+    who = ", ".join(new)
+    return [Problem(file, label, "chain", (
+        f"chains from shot {before}'s last frame, where {who} {'is' if len(new) == 1 else 'are'} not "
+        f"(shot {before} names {', '.join(there) or 'nobody'}): every take would fail the keyframe gate. "
+        f"Start the shot from its own panel (chain: false), or write the entrance into the action and mark it: "
+        f"enters: [{who}]"))]
 
 
 # --- the film --------------------------------------------------------------------------------

@@ -238,6 +238,10 @@ class Shot(_Model):
     frame_mode: Literal["start", "start_end", "reference"] = "start"
     end_action: str | None = None
     chain: bool = False
+    # Characters of the shot who walk in partway (the action says how): a chained shot may name
+    # someone its previous shot's last frame does not show, and the keyframe gate looks for them
+    # only in the clip's last part (media/presence.py), not from its first frame.
+    enters: list[str] = []
     critical: bool = False
     transition_out: Transition = Transition()
     panel_override: AssetKey | None = None
@@ -276,6 +280,12 @@ class Shot(_Model):
                                            "references, not a start frame)")
             if self.panel_override is not None:
                 raise field_error("panel_override", "a reference shot has no panel to override")
+        for dup, where in _duplicates(self.enters).items():
+            raise field_error(("enters", where[1]), f"character {dup!r} is listed twice (also enters[{where[0]}])")
+        for i, cid in enumerate(self.enters):
+            if cid not in self.characters:
+                raise field_error(("enters", i), f"{cid!r} enters the shot but is not one of its characters "
+                                                 f"({', '.join(self.characters) or 'none'}): add them to characters")
         for dup, where in _duplicates(self.references).items():
             raise field_error(("references", where[1]), f"reference {dup!r} is listed twice")
         for dup, where in _duplicates(self.views).items():

@@ -239,16 +239,20 @@ def _undo(grade: np.ndarray, frame: np.ndarray) -> np.ndarray:
 PRESENT = 0.20   # a named character reads at least this (a quarter of a FIGURE_HEIGHT figure's colours)
 EXTRA = 1.0      # someone not named reading this much (a whole FIGURE_HEIGHT figure) is someone in the shot
 SEEN_SHARE = 0.8  # of the clip a named character must be seen in (absent a fifth: a fault)
+ENTERED = 0.8    # of the clip's length: one who walks in (a shot's `enters`) is looked for after it only,
+                 # in SEEN_SHARE of those frames — in by the last fifth, wherever the walk began
 
 
 def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: float, start: np.ndarray,
-                    named: list[str], travel: bool = False) -> list[dict]:
+                    named: list[str], travel: bool = False, entering: list[str] | None = None) -> list[dict]:
     """`present` per character named for the shot (seen in at least SEEN_SHARE of the frames), and
     `cast` for anyone else who stands in the clip: blocking, unless they stand in the picture the
     clip started from too (a chain carried them in: a warning naming them). A named character the
     cast cannot tell by colour gets a warning saying so. `travel`: a start+end clip, whose middle
     travels between two pictures (a cross-fade of figures standing in two places, in the local
-    painter's clips): a named character is looked for in its first and last fifths only."""
+    painter's clips): a named character is looked for in its first and last fifths only.
+    `entering`: named characters who walk in partway (the shot's `enters`): looked for only in
+    the frames from ENTERED of the clip on, absent before that or not."""
     seen = cast.presence(frames, start)
     if travel:
         ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
@@ -262,16 +266,28 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
         idx = np.flatnonzero(mask)
         return f"{times[idx[0]]:.2f}–{min(seconds, times[idx[-1]] + step):.2f} s"
 
+    # Where someone who walks in must be: the clip's last part (at least its last frame).
+    late = times >= ENTERED * seconds
+    if n and not late.any():
+        late[-1] = True
     scores = []
     for cid in named:
         if cid not in cast.members:
             why = cast.unseen.get(cid, "no turnaround to read them from")
             scores.append(_score("present", 0.0, SEEN_SHARE, f"{cid}: presence not checked ({why})", "warn"))
             continue
-        p = seen[cid]
-        absent = p < PRESENT   # NaN (cannot tell in that frame) is not absent
-        share = 1.0 - float(absent.mean())
-        if absent.all():
+        looked = late if cid in (entering or ()) else np.ones(n, dtype=bool)
+        absent = looked & (seen[cid] < PRESENT)   # NaN (cannot tell in that frame) is not absent
+        share = 1.0 - float(absent.sum()) / max(1, int(looked.sum()))
+        if looked is late:
+            part = f"from {ENTERED:.0%} of the clip on"
+            if absent[looked].all():
+                reason = f"{cid} enters the shot but is in none of its frames {part} ({span(absent)})"
+            elif share < SEEN_SHARE:
+                reason = f"{cid} enters the shot but is missing from {span(absent)} ({1 - share:.0%} of its frames {part})"
+            else:
+                reason = f"{cid} enters the shot and is in {share:.0%} of its frames {part}"
+        elif absent.all():
             reason = f"{cid} is named for the shot but in none of its frames ({span(absent)})"
         elif share < SEEN_SHARE:
             reason = f"{cid} is named for the shot but missing from {span(absent)} ({1 - share:.0%} of the clip)"

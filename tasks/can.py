@@ -5,17 +5,20 @@ reference images are content URIs, its prompts, size, timing and transitions), t
 the run that change what is made or judged (models, fallbacks, takes, drift, CLIP weights: each
 declared `output` in manifests/options.py), what the providers' own settings change (the local
 provider's fault rehearsal), the gate policy's fingerprint and the version string of every stage. A scene
-that finished clean — every shot approved, nothing escalated, halted or rejected, a cut
-published — is written down under that key with its result and its cut's content hash. A later
-run with the same key finds the cut in storage, restores `renders/` if it was removed, and
-returns the result without a task, a provider call or an approval.
+that finished — a cut published, every shot approved or escalated by a gate's verdict on its
+takes (`settled`: what the same key would decide again), nothing halted, rejected, unjudged or
+escalated for any other reason (a loop that stopped, a retake a person declined) — is written
+down under that key with its result and its cut's content hash. A later run with the same key
+finds the cut in storage, restores `renders/` if it was removed, and returns the result — its
+escalations included — without a task, a provider call, an approval or a ledger row. A change
+to an escalated shot (its seed, prompt, `enters`, a composite) changes its plan, so the key.
 
 The reel (tasks/reel.py) computes these same keys before Prefect starts, to serve a whole
 unchanged film without a run.
 
 It must never serve a scene whose cut is gone or differs from what was written down, never
-record a scene that did not finish clean, and never key on the run id, a cap or a price (they
-change what may be spent, not what is made).
+record a scene whose end the same key might not reach again, and never key on the run id, a cap
+or a price (they change what may be spent, not what is made).
 """
 from __future__ import annotations
 
@@ -139,12 +142,18 @@ def in_place(storage: Storage, uri: str, path: Path, ext: str) -> None:
     copy_atomic(storage.open_local(uri), path)   # under a name of its own (two runs may put one cut back)
 
 
-def into_the_can(run: Run, shelf: Path | BucketResults, key: str, result: SceneFields) -> bool:
-    """Write down a scene that finished clean (the run is open: its storage keeps the cut);
-    False (nothing written) for any other."""
+def cannable(result: SceneFields) -> bool:
+    """Whether a scene's result is what its key will always come to: a cut, and every shot
+    approved or escalated by a gate's verdict on its cached takes (see the module's docstring)."""
     shots = result.get("shots") or []
-    if (not result.get("output") or result.get("halted") or not shots
-            or any(s.get("status") != "approved" for s in shots)):
+    return bool(result.get("output")) and not result.get("halted") and bool(shots) and all(
+        s.get("status") == "approved" or (s.get("status") == "escalated" and s.get("settled")) for s in shots)
+
+
+def into_the_can(run: Run, shelf: Path | BucketResults, key: str, result: SceneFields) -> bool:
+    """Write down a scene that finished (`cannable`; the run is open: its storage keeps the cut);
+    False (nothing written) for any other."""
+    if not cannable(result):
         return False
     root = Path(run.root).resolve()
     output, sheet = Path(result["output"]).resolve(), Path(result.get("contact_sheet") or "").resolve()

@@ -4,7 +4,9 @@ At the end of every scene run each escalated shot becomes one $0 `Escalated` row
 (stage "escalation"): the reason, and its best take — the stage and take, its image, every score
 with the judge's reason. A run of a scene that had escalations before and has none now writes
 one `Cleared` row, so "the latest run of each scene" is always answerable from the ledger alone
-(a run that was all cache hits writes no paid row). `slate escalations` reads them back and says
+(a run that was all cache hits writes no paid row; one whose escalations are those the scene's
+latest run recorded — an unchanged scene served from the can — writes none either, and the
+ledger goes on naming the run that found them). `slate escalations` reads them back and says
 where a human composite goes and the manifest line that makes it the shot's `panel_override`;
 the next run locks that file with the bible (tasks/references.py), draws its polish pass and
 holds it to the panel gate like any panel.
@@ -24,6 +26,7 @@ It must never decide anything or spend: it only records and reads what the gates
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
@@ -85,19 +88,38 @@ def _spec(run: Run, shot: str, take: int, what: dict[str, Any]) -> CallSpec:
 
 def record(run: Run, governor: Governor, shots: Iterable[ShotOutcome]) -> int:
     """One `Escalated` row per escalated shot of a finished scene run (a `Cleared` row when
-    none is and the scene's last record was an escalation). Returns the rows written."""
+    none is and the scene's last record was an escalation). Returns the rows written: none when
+    the scene's latest recorded escalations are these very ones (an unchanged re-run, served
+    from the can, has nothing new to say)."""
     escalated = [s for s in shots if s.status == "escalated"]
+    marks = _marks(governor.ledger.rows(film=run.film), run.scene)
+    if escalated and _said(marks) == {(s.shot, s.reason, _canonical(s.best_take or None)) for s in escalated}:
+        return 0
     for s in escalated:
         best = s.best_take or None
         what = {"reason": s.reason, "best_take": best}
         governor.note(_spec(run, s.shot, int(best["take"]) if best else 0, what), ESCALATED, s.reason)
     if escalated:
         return len(escalated)
-    marks = _marks(governor.ledger.rows(film=run.film), run.scene)
     if marks and marks[-1].error_class == ESCALATED:
         governor.note(_spec(run, "*", 0, {"cleared": True}), CLEARED, "no shot of this scene is escalated")
         return 1
     return 0
+
+
+def _canonical(value: Any) -> str:
+    """A best take as one comparable string (JSON read back from the ledger, or as the run holds it)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _said(marks: list[CallRow]) -> set[tuple[str, str, str]] | None:
+    """What the scene's latest recorded run said: (shot, reason, best take) per escalation; None
+    when nothing is recorded or it was cleared."""
+    if not marks or marks[-1].error_class != ESCALATED:
+        return None
+    last = marks[-1].run_id
+    return {(r.shot, r.error_message or "", _canonical((r.parameters or {}).get("best_take")))
+            for r in marks if r.run_id == last and r.error_class == ESCALATED}
 
 
 def _marks(rows: Sequence[CallRow], scene: str) -> list[CallRow]:

@@ -11,9 +11,9 @@ spells it into the key and raises on anything else).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 from slate.providers.base import PanelRequest
 
@@ -59,7 +59,8 @@ class ShotCharacter(CastMember):
 
 class KeyframeInput(StageInput):
     """A clip take for the keyframe gate. `cast`: the scene's characters by id; `board`: a
-    reference shot's start is its references laid out."""
+    reference shot's start is its references laid out; `enters`: the shot's characters who walk
+    in partway (looked for in the clip's last part only)."""
 
     shot: str
     take: int
@@ -72,7 +73,17 @@ class KeyframeInput(StageInput):
     expect_motion: bool
     cast: dict[str, CastMember] = {}
     board: bool = False
+    enters: tuple[str, ...] = ()
     judging: Judging
+
+    @model_serializer(mode="wrap")
+    def _without_no_entrance(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A shot nobody walks into keys its gate exactly as before `enters` existed: its takes'
+        # verdicts stay in the cache.
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("enters"):
+            data.pop("enters", None)
+        return data
 
 
 class ContinuityInput(StageInput):

@@ -6,8 +6,9 @@ middle must still look like the shot (colours, no decoder garbage). A keyframe w
 (media/content.py: flat, black, washed out, noise) fails before any judge is shown the frames.
 Whatever the judge, slate checks the whole clip too (own_scores): every frame at low resolution
 for black or flat spans, a move that stops, a cast, noise (media.dailies), and who stands in it
-— each character the shot names, whatever the clip started from (a chained start included),
-and no one else of the scene (media.presence). Keyframes are kept in
+— each character the shot names, whatever the clip started from (a chained start included;
+one the shot says `enters` in the clip's last part only), and no one else of the scene
+(media.presence). Keyframes are kept in
 storage: the last one starts the next shot of a chain. It must never pass a clip whose
 verdict failed, and never call the judge except through the governor.
 """
@@ -72,7 +73,8 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
                          for c in req.characters}}
     who = ClipCast(tuple(c.id for c in req.characters),
                    {cid: st.storage.open_local(p.turnaround_uri) for cid, p in people.items()},
-                   {cid: p.wardrobe_colour for cid, p in people.items()}, st.storage.open_local(req.plate_uri))
+                   {cid: p.wardrobe_colour for cid, p in people.items()}, st.storage.open_local(req.plate_uri),
+                   entering=given.enters)
     raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
         st.storage.open_local(clip_uri), local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
         start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
@@ -90,11 +92,13 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
 class ClipCast:
     """Who the clip is checked for: the shot's characters (`named`), everyone of the scene who
     could wrongly stand in it (`turnarounds`: local files of every cast member's sheet, named or
-    not), the scene's wardrobe colour of each (when it gives one), and the shot's plate."""
+    not), the scene's wardrobe colour of each (when it gives one), the shot's plate, and those
+    of the named who walk in partway (`entering`: looked for in the clip's last part only)."""
     named: tuple[str, ...]
     turnarounds: dict[str, Path]
     wardrobe: dict[str, str | None] = field(default_factory=dict)
     plate: Path | None = None
+    entering: tuple[str, ...] = ()
 
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
@@ -124,7 +128,7 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     if cast is not None and len(seen.frames):
         small = scaled(first, seen.frames)
         scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
-                                  list(cast.named), travel=end is not None)
+                                  list(cast.named), travel=end is not None, entering=list(cast.entering))
     return scores
 
 

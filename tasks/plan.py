@@ -61,14 +61,17 @@ class ShotPlan(BaseModel):
     references: list[dict[str, JsonValue]] = []
     # Whether its clip asks the video model for its sound (the run's model_audio, issue 23).
     audio: bool = False
+    # Its characters who walk in partway (the shot's `enters`): the keyframe gate looks for
+    # them in the clip's last part only.
+    enters: list[str] = []
 
     @model_serializer(mode="wrap")
     def _without_empty_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # A shot without a recipe, references or sound asked dumps (and so keys) exactly as before
-        # they existed.
+        # A shot without a recipe, references, sound asked or an entrance dumps (and so keys)
+        # exactly as before they existed.
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("recipe", "references", "audio"):
+            for name in ("recipe", "references", "audio", "enters"):
                 if not data.get(name):
                     data.pop(name, None)
         return data
@@ -204,7 +207,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
             clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")),
             clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
-            recipe=list(shot.recipe), audio=audio,
+            recipe=list(shot.recipe), audio=audio, enters=list(shot.enters),
         ))
     return plans
 

@@ -4,7 +4,8 @@ A film's key is made over the can keys of the scenes wanted (tasks/can.py `scene
 here exactly as the scene flow computes it, but without a Prefect run: the references locked by
 content hash without storing them, the shots' plans, the gate policy's fingerprint, the run's
 settings that change what is made) and over what its cut is (film, profile, fps, the scenes in
-order). After a run that finished clean the CLI writes the reel down
+order). After a run that finished — Completed, or Escalated where every escalation is one the
+can keeps (tasks/can.py `cannable`) — the CLI writes the reel down
 (`.slate/results/reel-<film>-<profile>.json`): the key, the take policy the scenes were keyed
 with (the budget block's, read from the server while it was up), the film cut's sha256 and its
 duration. The next `slate run` serves the film from the reel when the key is the same, every
@@ -15,7 +16,8 @@ It must never serve a film whose inputs changed (a manifest, a reference, a sett
 policy, a stage version), whose cut is gone or differs, or one it cannot check without a server:
 with a Prefect server configured or a `slate up` stack running the budget block may have been
 edited where this cannot see it, and with s3 storage the can is in the bucket — those runs go
-through Prefect as before. It must never write a reel for a run that did not finish clean.
+through Prefect as before. It must never write a reel for a run whose end the same inputs might
+not reach again (a scene left out, stopped, unjudged, or escalated other than by a gate).
 """
 from __future__ import annotations
 
@@ -142,8 +144,9 @@ def recognise(root: Path, film: LoadedFilm, settings: Settings, scenes: list[str
 
 def write_reel(root: Path, film: LoadedFilm, settings: Settings, scenes: list[str], policy: TakePolicy, output: str,
                duration: float) -> bool:
-    """Write the reel after a run that finished clean (the caller's judgement: state Completed,
-    nothing escalated); False, nothing written, when a scene is not in the can after all."""
+    """Write the reel after a run that finished (the caller's judgement: state Completed, or
+    Escalated with every scene in the can); False, nothing written, when a scene is not in the
+    can after all."""
     root = Path(root).resolve()
     if settings.storage.backend != "local":
         return False

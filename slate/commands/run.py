@@ -127,14 +127,28 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
         return False
     scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]]}) for sc in served.scenes]
     result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
-    report_run(result, SimpleNamespace(name="Completed", message=""), time.time() - reel.started)
+    # A film whose escalations the can kept ends as its run did: Escalated, naming them.
+    escalated = [f"{sc.scene} ({len(shots)} shot(s) escalated: {', '.join(s.shot for s in shots)})"
+                 for sc in scenes if (shots := [s for s in sc.shots if s.status == "escalated"])]
+    state = SimpleNamespace(name="Escalated", message=f"escalated: {'; '.join(escalated)}") if escalated else \
+        SimpleNamespace(name="Completed", message="")
+    report_run(result, state, time.time() - reel.started)
     console.print("unchanged since its last run: every scene and the film's cut served from the can, nothing ran",
                   highlight=False)
     return True
 
 
+def _finished(state_name: str | None, result) -> bool:
+    """A film run whose end the same inputs always come to: Completed, or Escalated with every
+    scene's escalations a gate's verdict the can keeps (tasks/can.py `cannable`) — never a
+    scene left out, stopped or unjudged."""
+    from slate.tasks.can import cannable
+    return state_name == "Completed" or (
+        state_name == "Escalated" and all(cannable(s.model_dump(mode="json")) for s in result.scenes))
+
+
 def _write_reel(reel: _Reel, result) -> None:
-    """After a run that finished clean: the reel written down for the next run (tasks/reel.py).
+    """After a run that finished (`_finished`): the reel written down for the next run (tasks/reel.py).
     The take policy is the run's, resolved as the run resolved it (governor/budget.py), while
     the embedded server that holds the film's budget block is still up."""
     from slate.governor.budget import SlateBudget, block_name, resolve_limits
@@ -191,7 +205,7 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
         err.print(Text.assemble((f"{state.name}:", "red"), f" {state.message}"))
         raise typer.Exit(1)
     report_run(result, state, elapsed, directory, run_id)
-    if reel is not None and state.name == "Completed" and result.output:
+    if reel is not None and result.output and _finished(state.name, result):
         _write_reel(reel, result)
     if store is not None:
         from slate.providers.storage import publish_renders

@@ -219,3 +219,35 @@ def test_a_changed_setting_runs_the_film_through_prefect(film, tmp_path):
     assert "state: Completed" in again.stdout and _ledger_rows(film) >= rows
     served = _slate_run(film, tmp_path / "home2", SLATE_DRIFT_EVERY="4")
     assert "served from the can, nothing ran" in served.stdout, "the new reel serves the next run"
+
+
+@pytest.mark.e2e
+def test_a_film_with_escalated_shots_is_served_from_the_reel_too(film, example_master, tmp_path):
+    """Issue 35: a film whose shots escalated on the gates' verdicts is what its inputs always
+    come to: run again unchanged it is served from the reel like a clean one — its escalations
+    said again, no Prefect server, no provider call, no ledger row (every re-run once wrote its
+    escalations again and re-ran their scenes). scene-02 becomes 1F and 1G chained from it, Leo
+    said to walk in and never coming (the local painter's clip keeps 1F's last frame's cast)."""
+    path = film / "scenes" / "scene-02.yaml"
+    doc = yaml.safe_load(path.read_text())
+    shots = {s["id"]: s for s in yaml.safe_load((example_master / "scenes" / "scene-01.yaml").read_text())["shots"]}
+    first, chained = shots["1F"], shots["1G"]
+    first["chain"] = False
+    chained.update(chain=True, characters=["jenny", "leo"], enters=["leo"])
+    doc["shots"], doc["location"] = [first, chained], "diner"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    shot = _slate_run(film, tmp_path / "home", SLATE_MAX_TAKES="2")
+    assert shot.returncode == 0, shot.stdout[-3000:] + shot.stderr[-3000:]
+    assert "state: Escalated" in shot.stdout and "escalated scene-02/1G: " in shot.stdout, shot.stdout[-3000:]
+    rows, cuts = _ledger_rows(film), _digests(film)
+
+    served = _slate_run(film, tmp_path / "home2", SLATE_MAX_TAKES="2")
+    assert served.returncode == 0, served.stdout[-3000:] + served.stderr[-3000:]
+    assert "served from the can, nothing ran" in served.stdout, served.stdout[-3000:]
+    assert "state: Escalated" in served.stdout and "escalated: scene-02 (1 shot(s) escalated: 1G)" in served.stdout
+    assert [line for line in served.stdout.splitlines() if "scene-02/1G" in line] == \
+        [line for line in shot.stdout.splitlines() if "scene-02/1G" in line]
+    assert "provider calls made: 0" in served.stdout
+    assert not (tmp_path / "home2" / LOG_NAME).exists(), "no Prefect server was started"
+    assert _ledger_rows(film) == rows and _digests(film) == cuts

@@ -39,6 +39,27 @@ def test_check_prints_every_problem_and_fails(example_film):
     assert "shot 1D: duration" in result.output
 
 
+def test_check_refuses_a_chain_into_someone_new_unless_they_enter(example_film):
+    """1F chains from 1E's last frame, where Leo is not: every take would fail the keyframe gate
+    ("leo is named for the shot but in none of its frames"), so `slate check` says so now, naming
+    both shots, Leo and the two fixes. Marked `enters: [leo]`, the same film checks ok."""
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    assert doc["shots"][5]["id"] == "1F" and doc["shots"][5]["chain"]
+    doc["shots"][5]["characters"] = ["jenny", "leo"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = runner.invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1, result.output
+    assert ("scenes/scene-01.yaml: shot 1F: chain: chains from shot 1E's last frame, where leo is not (shot 1E "
+            "names gabe, jenny): every take would fail the keyframe gate. Start the shot from its own panel "
+            "(chain: false), or write the entrance into the action and mark it: enters: [leo]") in result.output
+
+    doc["shots"][5].update(enters=["leo"], action="Jenny turns her head toward the door as Leo walks in beside her.")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = runner.invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 0, result.output
+
+
 def test_check_names_a_missing_approved_reference(example_film):
     (example_film / "characters" / "mia" / "mia_turnaround_APPROVED.png").rename(
         example_film / "characters" / "mia" / "mia_turnaround_draft.png")

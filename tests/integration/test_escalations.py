@@ -72,6 +72,26 @@ def test_the_latest_run_of_each_scene_is_what_the_ledger_says(example_film):
     assert [e.shot for e in latest(ledger, "night-diner", ["scene-01"])["scene-01"]] == ["1C"]
 
 
+def test_the_same_escalations_again_write_no_row(example_film):
+    """Issue 35: a run whose escalations are those its scene's latest run recorded (an unchanged
+    scene served from the can) writes nothing; the ledger goes on naming the run that found them.
+    Another escalation, or another take of the same shot, is written as before."""
+    def finish(run_id, shots):
+        return record(a_run(example_film, run_id, scene="scene-01"), _gov(example_film, run_id), shots)
+
+    ledger = Ledger.for_project(example_film)
+    assert finish("run-1", [_shot("1C", "approved"), _shot("1D", "escalated")]) == 1
+    assert finish("run-2", [_shot("1C", "approved"), _shot("1D", "escalated")]) == 0
+    assert finish("run-3", [_shot("1C", "approved"), _shot("1D", "escalated")]) == 0
+    assert len(ledger.rows(film="night-diner")) == 1
+    assert [(e.shot, e.run_id) for e in latest(ledger, "night-diner", ["scene-01"])["scene-01"]] == [("1D", "run-1")]
+
+    assert finish("run-4", [_shot("1C", "approved"), _shot("1D", "escalated", take=3)]) == 1   # another best take
+    assert finish("run-5", [_shot("1C", "escalated"), _shot("1D", "escalated", take=3)]) == 2  # one more shot
+    assert finish("run-6", [_shot("1C", "escalated"), _shot("1D", "escalated", take=3)]) == 0
+    assert [e.run_id for e in latest(ledger, "night-diner", ["scene-01"])["scene-01"]] == ["run-5", "run-5"]
+
+
 def test_the_best_take_is_of_the_stage_that_gave_up():
     from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_inputs import MIA, dissolves, remove, second_scene, toml
+from tests.bad_inputs import MIA, dissolves, remove, second_scene, shot, toml
 from slate.flows.film import film_flow
 from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
@@ -31,6 +31,10 @@ REFUSED = [
                  "resolution '1080p'", id="critical-shot-unpriced-at-1080p"),
     pytest.param(remove(MIA), {}, "bible.yaml: characters[3].turnaround: character 'mia': no approved reference",
                  id="missing-turnaround"),
+    # 1F chains from 1E's last frame, where Leo is not: once paid three takes to find out (issue 35)
+    pytest.param(shot(5, "characters", ["jenny", "leo"]), {},
+                 "scenes/scene-01.yaml: shot 1F: chain: chains from shot 1E's last frame, where leo is not",
+                 id="chain-into-someone-new"),
 ]
 
 

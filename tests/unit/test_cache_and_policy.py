@@ -118,3 +118,39 @@ def test_typed_stage_inputs_key_as_the_dicts_they_replaced():
     # A shot the scene's finishing gives nothing keys without trims, grade or dip.
     assert FinishingShot(uri="cas://c.mp4", seconds=4.0, transition=("cut", 0.0)).model_dump(mode="json") == \
         {"uri": "cas://c.mp4", "seconds": 4.0, "transition": ["cut", 0.0]}
+
+
+def test_a_keyframe_gate_keys_an_entrance_only_where_there_is_one():
+    """Issue 35: a shot's `enters` changes what its keyframe gate holds a clip to, so its key; a
+    shot nobody walks into keys as before `enters` existed (its verdicts stay in the cache)."""
+    from slate.providers.base import PanelRequest
+    from slate.tasks.gate_inputs import Judging, KeyframeInput
+    req = PanelRequest(prompt="p", location_id="diner", plate_uri="cas://" + "a" * 64 + ".png", characters=(),
+                       framing="wide", angle="eye", movement="static", width=854, height=480, seed=0)
+    given = KeyframeInput(shot="1G", take=1, clip_uri="cas://c.mp4", start_uri="cas://s.png", end_uri=None,
+                          request=req, seconds=3.0, fps=24, expect_motion=True,
+                          judging=Judging(judge="local", model="m", profile="draft", policy="x"))
+    assert "enters" not in given.model_dump(mode="json")
+    entering = given.model_copy(update={"enters": ("leo",)})
+    assert entering.model_dump(mode="json")["enters"] == ["leo"]
+    assert content_key("k", {"given": entering}) != content_key("k", {"given": given})
+
+
+def test_the_can_keeps_a_scene_whose_escalations_a_gate_decided():
+    """Issue 35: a scene with a cut whose shots are approved or escalated on judged takes (settled)
+    is what its key always comes to; one with an escalation no gate decided (a loop that stopped,
+    a retake a person declined), a halted shot or no cut is not."""
+    from slate.tasks.can import cannable
+
+    def scene(*shots, output="renders/s.mp4", halted=None):
+        return {"output": output, "halted": halted,
+                "shots": [{"shot": f"1{chr(65 + i)}", "status": st, "settled": settled}
+                          for i, (st, settled) in enumerate(shots)]}
+
+    assert cannable(scene(("approved", False), ("approved", False)))
+    assert cannable(scene(("approved", False), ("escalated", True)))
+    assert not cannable(scene(("approved", False), ("escalated", False)))
+    assert not cannable(scene(("approved", False), ("halted", False)))
+    assert not cannable(scene(("approved", False), ("unjudged", False)))
+    assert not cannable(scene(("escalated", True), output=None))
+    assert not cannable(scene(("approved", False), halted="the run cap"))

@@ -158,6 +158,24 @@ BAD_MANIFESTS = [
         id="chain-on-first-shot",
     ),
     pytest.param(
+        _set(lambda d: _shot(d, 2), "enters", ["leo"]),
+        "scenes/scene-01.yaml: shot 1C: enters[0]: 'leo' enters the shot but is not one of its characters "
+        "(gabe, jenny): add them to characters",
+        id="enters-not-a-character",
+    ),
+    pytest.param(
+        _set(lambda d: _shot(d, 2), "enters", ["gabe", "gabe"]),
+        "scenes/scene-01.yaml: shot 1C: enters[1]: character 'gabe' is listed twice (also enters[0])",
+        id="enters-twice",
+    ),
+    pytest.param(
+        _set(lambda d: _shot(d, 5), "characters", ["jenny", "leo"]),
+        "scenes/scene-01.yaml: shot 1F: chain: chains from shot 1E's last frame, where leo is not (shot 1E names "
+        "gabe, jenny): every take would fail the keyframe gate. Start the shot from its own panel (chain: false), "
+        "or write the entrance into the action and mark it: enters: [leo]",
+        id="chain-adds-a-character",
+    ),
+    pytest.param(
         _set(lambda d: _shot(d, 0), "end_action", "Nina opens the door."),
         "scenes/scene-01.yaml: shot 1A: end_action: end_action is only allowed when frame_mode is 'start_end'",
         id="end-action-in-start-mode",
@@ -374,6 +392,31 @@ def test_models_are_frozen_and_strict() -> None:
     with pytest.raises(ValidationError):
         Shot(id="1A", action="walks", duration=3, duraton=3)  # type: ignore[call-arg]
     assert Camera().movement == "static" and Transition().kind == "cut"
+
+
+def test_a_shot_enters_only_its_own_characters() -> None:
+    """`enters`: characters of the shot who walk in partway; each one of its characters, once,
+    refused otherwise naming the field."""
+    shot = Shot(id="1G", characters=["jenny", "leo"], enters=["leo"], action="Leo walks in.", duration=3, chain=True)
+    assert shot.enters == ["leo"] and Shot(id="1A", action="walks", duration=3).enters == []
+    for enters, field, said in ((["gabe"], ("enters", 0), "'gabe' enters the shot but is not one of its characters "
+                                                        "(jenny, leo): add them to characters"),
+                                (["leo", "leo"], ("enters", 1), "character 'leo' is listed twice (also enters[0])")):
+        with pytest.raises(ValidationError) as info:
+            Shot(id="1G", characters=["jenny", "leo"], enters=enters, action="Leo walks in.", duration=3)
+        (error,) = info.value.errors()
+        assert tuple(error["ctx"]["field"]) == field and error["ctx"]["message"] == said, error
+
+
+def test_a_chained_shot_may_name_whom_it_says_enters(template: Path, tmp_path: Path) -> None:
+    """A chained shot naming someone its previous shot's last frame lacks loads once it says
+    they walk in; a chained shot with the same cast as the one before never needed to."""
+    root = _copy(template, tmp_path / "film")
+    docs = _read_docs(root)
+    _shot(docs, 5).update(characters=["jenny", "leo"], enters=["leo"])
+    _write_docs(root, docs)
+    shot = load_film(root).scene("scene-01").shot("1F")
+    assert shot.chain and shot.enters == ["leo"]
 
 
 def test_total_seconds_subtracts_dissolves() -> None:

@@ -116,3 +116,38 @@ def test_presence_on_a_flat_start_warns_nothing_and_reads_its_gain():
         seen = cast.presence(frames, start)
     assert [str(w.message) for w in said] == []
     assert all(v > 0 for v in seen["gabe"])                     # the figure is still read, through the gain
+
+
+def _walk_in(n: int, from_frame: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 2 s clip of `n` frames on a grey ramp, a figure (green over blue, 40 % of the frame tall)
+    standing in it from frame `from_frame` on; and the figure as its turnaround's RGBA."""
+    h, w = 120, 160
+    ground = np.repeat(np.linspace(40, 220, w, dtype=np.uint8)[None, :, None], h, 0).repeat(3, 2)
+    figure = np.zeros((48, 24, 4), np.uint8)
+    figure[:24, :, :3], figure[24:, :, :3], figure[..., 3] = (30, 160, 60), (40, 60, 200), 255
+    frames = np.stack([ground] * n)
+    frames[from_frame:, 60:108, 70:94] = figure[..., :3]
+    return frames, np.arange(n) * (2.0 / n), figure
+
+
+def test_a_character_who_enters_is_looked_for_in_the_clips_last_part_only():
+    """Issue 35: a shot's `enters` character walks in partway — absent from its first frames (a
+    chain's start never shows them), there by its end. Named without `enters` they fail the
+    presence check for the frames before; with it they pass, and fail only if they never come."""
+    from slate.media.presence import Cast, presence_scores
+
+    frames, times, figure = _walk_in(20, 13)   # in from 1.3 s of 2 s: 35 % of the clip
+    cast = Cast.of({"leo": figure}, None, {"leo"})
+
+    def present(entering, clip=frames):
+        return next(s for s in presence_scores(cast, clip, times, 2.0, clip[0], ["leo"], entering=entering)
+                    if s["name"] == "present")
+
+    named = present(None)
+    assert not named["passed"] and "leo is named for the shot but missing from 0.00–1.30 s" in named["reason"], named
+    entered = present(["leo"])
+    assert entered["passed"] and "leo enters the shot and is in 100% of its frames from 80% of the clip on" in \
+        entered["reason"], entered
+    never = present(["leo"], _walk_in(20, 20)[0])
+    assert not never["passed"] and "leo enters the shot but is in none of its frames from 80% of the clip on" in \
+        never["reason"], never
