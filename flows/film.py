@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -55,7 +54,7 @@ from slate.flows import units
 from slate.flows.scene import renders_dir, scene_flow
 from slate.flows.scene_result import SceneResult
 from slate.flows.call_sheet import film_limits, top_run_id
-from slate.media import probe as probe_media
+from slate.media import probe as probe_media, scratch_beside
 from slate.media.cut import Stitching, make_cut
 from slate.media.mp4 import read_track
 from slate.media.finish import FinishPlan, FinishShot
@@ -140,7 +139,7 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
     `loudness` (target LUFS, true peak), when a scene's cut has sound (a finished scene, issue 23),
     the film keeps it: joined with its sound and brought to the target once more as a whole."""
     target = Path(out)
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.film-part.mp4")
+    tmp = scratch_beside(target, ".mp4")   # a killed run's is swept by the next (its pid in the name)
     plan = join_plan(clips, fps, width, height, loudness)
     name = f"stitched film {target.name}"   # what a CutMismatch names
     try:

@@ -69,6 +69,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -960,9 +961,9 @@ class Governor:
 
     def _part(self, call_id: str, suffix: str) -> Path:
         self.downloads.mkdir(parents=True, exist_ok=True)
-        part = self.downloads / f"{call_id}.part.{suffix}"
-        part.unlink(missing_ok=True)  # a killed download of this very call
-        return part
+        # Hidden, with this writer's pid: a killed run's download is swept by the next run
+        # (flows/call_sheet.sweep_scratch); a live one's never is.
+        return self.downloads / f".{call_id}.{os.getpid()}.{uuid.uuid4().hex[:12]}.part.{suffix}"
 
     def _store_file(self, path: Path, suffix: str) -> str:
         uri = self.storage.put_file(path, suffix)

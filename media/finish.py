@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +28,7 @@ import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything h
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
 from .probe import Probe, probe_copied
+from .render import scratch_beside
 
 #: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
 Stream = Any
@@ -363,7 +363,7 @@ def read_audio(path) -> AudioFile:
 
 
 def _beside(target: Path) -> Path:
-    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.part{target.suffix}")
+    return scratch_beside(target, target.suffix)
 
 
 def finish(plan: FinishPlan, out, on_progress=None) -> Finished:

@@ -22,16 +22,24 @@ from .probe import Probe, probe, probe_copied
 from .ffmpeg import run
 
 
-def _temp_beside(target: Path) -> Path:
-    # Same directory => same filesystem => os.replace is atomic. Hidden + unique name so
-    # concurrent renders and directory listings never see it as a finished clip.
-    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.part{target.suffix or '.mp4'}")
+def scratch_beside(target: Path, suffix: str | None = None) -> Path:
+    """Where a file that ffmpeg writes is made before it is renamed to `target`:
+    `.<stem>.<pid>.<random>.part<suffix>`. Same directory => same filesystem => os.replace is
+    atomic; hidden and unique so concurrent renders and listings never see it as finished; the
+    writer's process id in the name so a killed writer's file is known for garbage by the next
+    run's sweep (providers/storage_local.sweep_orphans), and a live writer's never is. The
+    suffix stays last: ffmpeg picks the container by it."""
+    target = Path(target)
+    return target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:12]}.part"
+                            f"{suffix if suffix is not None else (target.suffix or '.mp4')}")
+
+
 
 
 def _atomic(target, build, *, copied: bool = False) -> Probe:
     out = Path(target)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(out)
+    tmp = scratch_beside(out)
     try:
         done = run(build(tmp))
         os.replace(tmp, out)
@@ -44,7 +52,7 @@ def _copied(target, source) -> Probe:
     """`source`'s bytes at `target`, written beside it and renamed into place; probed by a decode."""
     out = Path(target)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(out)
+    tmp = scratch_beside(out)
     try:
         shutil.copyfile(source, tmp)
         os.replace(tmp, out)
@@ -109,7 +117,7 @@ def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[s
             if copy:
                 listed.append(Path(clips[first][0]).resolve())
                 continue
-            part = _temp_beside(out.with_name(f"{out.stem}-segment{k}.mp4"))
+            part = scratch_beside(out.with_name(f"{out.stem}-segment{k}.mp4"))
             parts.append(part)
             run(concat_args(clips[first:last + 1], part, transitions=transitions[first:last],
                             fps=fps, width=width, height=height))
@@ -117,7 +125,7 @@ def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[s
                 # Our encoder's segment would not join the copied clips cleanly: one pass instead.
                 return _atomic(out_mp4, encode_all)
             listed.append(part.resolve())
-        cuts = _temp_beside(out.with_suffix(".txt"))
+        cuts = scratch_beside(out.with_suffix(".txt"))
         parts.append(cuts)
         # The concat demuxer's list syntax: one quoted path a line, quotes escaped.
         cuts.write_text("".join("file '" + str(p).replace("'", "'\\''") + "'\n" for p in listed))

@@ -80,11 +80,14 @@ def sweep_orphans(folder: Path) -> int:
     removed = 0
     if not folder.is_dir():
         return 0
-    for path in folder.rglob(".*.part"):
+    # `.<name>.<pid>.<random>.part` (temp_beside) and `.<stem>.<pid>.<random>.part.<ext>` (what
+    # ffmpeg writes, media/render.scratch_beside, and a download's, governor/chokepoint).
+    for path in [*folder.rglob(".*.part"), *folder.rglob(".*.part.*")]:
         fields = path.name.split(".")
-        if len(fields) < 5 or not fields[-3].isdigit():
+        at = len(fields) - 1 if fields[-1] == "part" else len(fields) - 2
+        if fields[at] != "part" or at < 4 or not fields[at - 2].isdigit():
             continue
-        pid = int(fields[-3])
+        pid = int(fields[at - 2])
         if pid == os.getpid() or _alive(pid):
             continue
         try:

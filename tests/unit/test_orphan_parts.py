@@ -59,3 +59,39 @@ def test_a_killed_writers_temporary_file_is_swept_and_a_live_writers_is_not(tmp_
         live.kill()
         live.wait(10)
     assert sweep_orphans(tmp_path) == 1   # its writer gone now, the live one's file is garbage too
+
+
+# A run that renders with ffmpeg (its scratch named by media.scratch_beside, as the stitch, the
+# finishing pass and the film's join name theirs) and is killed before the rename.
+FFMPEG_WRITER = """
+import sys, time
+from pathlib import Path
+from slate.media import scratch_beside
+
+part = scratch_beside(Path(sys.argv[1]))
+part.parent.mkdir(parents=True, exist_ok=True)
+part.write_bytes(b"half a film")
+print("writing", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_runs_ffmpeg_scratch_and_download_are_swept_by_the_next(tmp_path):
+    """Issue 35: after a run killed during the stitch, a 1 MB `..night-diner-draft.….film-part.…
+    .part.mp4` sat in renders/ for good, and killed downloads left `.part.mp4` files in
+    .slate/downloads/: their names carried no writer's pid, so the sweep could not tell them."""
+    from slate.flows.call_sheet import sweep_scratch
+
+    killed = subprocess.Popen([sys.executable, "-c", FFMPEG_WRITER, str(tmp_path / "renders" / "night-diner-draft.mp4")],
+                              stdout=subprocess.PIPE, text=True)
+    assert killed.stdout.readline().strip() == "writing"
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(10)
+    # A download of the dead run's, named as governor/chokepoint names one (its pid, then .part.<ext>).
+    downloads = tmp_path / ".slate" / "downloads"
+    downloads.mkdir(parents=True)
+    (downloads / f".0b5c-call.{killed.pid}.3f9a2c1d7e6b.part.mp4").write_bytes(b"half a clip")
+    left = sorted(p.name for p in tmp_path.rglob(".*.part.*"))
+    assert len(left) == 2 and all(f".{killed.pid}." in name for name in left), left
+    sweep_scratch(tmp_path, keep="run-2")
+    assert sorted(p.name for p in tmp_path.rglob(".*part*")) == []
