@@ -665,7 +665,9 @@ class Governor:
             assert isinstance(way, _Job), "only a job's lookup finds a job id"
             self.ledger.mark_submitted(row.call_id, found)
             return self._follow_job(spec, self.ledger.find(row.call_id), way)
-        if isinstance(way, _Sync) and way.repeatable:
+        if isinstance(way, _Sync) and (way.repeatable or row.estimate == 0):
+            # A $0 call (a local judge, a free model) asked again loses nothing: the next run
+            # settles what a dead run left open without asking a person.
             return self._ask_again(spec, row, "it was sent, but its answer never came back and the provider "
                                               "keeps none to look up")
         how = ("it was sent but its job id was never recorded, and the provider cannot find it"
@@ -682,6 +684,8 @@ class Governor:
         # Every row has its request key since schema v3 (the upgrade wrote it into older rows).
         earlier = [r for r in self.ledger.rows_of_request(row.request_key or request_key(row))
                    if r.status == "failed" and r.error_class == ANSWER_LOST and r.call_id != row.call_id]
+        if row.estimate == 0:
+            earlier = []   # free to ask: a third time costs what the first did, nothing
         if earlier:
             if row.status != "unknown":
                 self.ledger.mark_unknown(row.call_id, why)
@@ -771,7 +775,7 @@ class Governor:
         if isinstance(found, Answer):
             _point("reattach", spec, call_id=row.call_id)
             return self._keep(spec, row, found)
-        if isinstance(way, _Sync) and way.repeatable:
+        if isinstance(way, _Sync) and (way.repeatable or row.estimate == 0):
             self._ask_again(spec, row, f"the request may have reached the provider, then {type(exc).__name__}: {exc}")
         return None
 

@@ -486,3 +486,25 @@ def test_paid_calls_are_refused_unless_a_test_names_the_provider(example_film, m
     with pytest.raises(PaidCallsRefused):
         gov(example_film).sync_call(spec(stage="panel", fingerprint="p"), lambda _: Answer(b"png", "png"))
     assert rows(gov(example_film)) == []
+
+
+def test_a_free_calls_lost_answer_is_asked_again_by_the_next_run_without_a_person(example_film):
+    """Issue 35: a $0 judge call a killed run had sent kept the next run from finishing until a
+    person answered `slate reconcile`. A call that costs nothing is asked again by the next run,
+    every time its answer is lost: nothing is spent twice, and nothing is left open."""
+    root = example_film
+    free = dict(estimate=lambda units, _model: Decimal(0))
+    asked = []
+    for run in ("run-1", "run-2"):   # sent, then the run dies before the answer is written
+        with pytest.raises(Crash):
+            Governor(run_id=run, film="night-diner", root=root, ledger=Ledger.for_project(root), **free,
+                     caps=[Cap("run", Decimal(10))], storage=LocalStorage(root), poll_interval=0.02,
+                     busy_poll=0.05).sync_call(spec(stage="panel_gate", fingerprint="v"),
+                                               lambda _: (_ for _ in ()).throw(Crash()))
+    again = Governor(run_id="run-3", film="night-diner", root=root, ledger=Ledger.for_project(root), **free,
+                     caps=[Cap("run", Decimal(10))], storage=LocalStorage(root), poll_interval=0.02, busy_poll=0.05)
+    verdict = again.sync_call(spec(stage="panel_gate", fingerprint="v"),
+                              lambda _: asked.append("verdict") or Answer(b'{"passed": true}', "json"))
+    assert LocalStorage(root).get_bytes(verdict.uri) == b'{"passed": true}' and asked == ["verdict"]
+    assert again.ledger.open_intents(film="night-diner") == []
+    assert sum((r.actual_cost or Decimal(0)) for r in rows(again)) == 0
