@@ -409,7 +409,7 @@ def cost_report(run: Run, rows: list[CallRow], result: SceneResult) -> str:
         by_provider[f"{r.provider}:{r.model}"] += cost
         by_shot[r.shot] += cost
     gov = run.crew.governor
-    caps = "; ".join(f"per-{c.scope} cap {fmt_usd(c.limit)}" for c in gov.caps)
+    caps = "; ".join(f"{c.label} {fmt_usd(c.limit)}" for c in gov.caps)
 
     def table(d: dict[str, Decimal]) -> str:
         return "\n".join(f"| {k} | {fmt_usd(v)} |" for k, v in sorted(d.items()))

@@ -40,7 +40,7 @@ def score_lines(take: Take | None) -> list[str]:
 
 
 def _caps(st: Crew) -> str:
-    return "; ".join(f"per-{c.scope} {fmt_usd(c.limit)}" for c in st.governor.caps)
+    return "; ".join(f"{c.label.removesuffix(' cap')} {fmt_usd(c.limit)}" for c in st.governor.caps)
 
 
 

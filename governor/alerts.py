@@ -115,6 +115,11 @@ class BudgetAlerts:
 
     def check(self, ledger: Ledger, caps: Sequence[Cap], refused: BudgetRefused | None = None) -> None:
         """Emit what this run has newly crossed. Never raises."""
+        # An agent's session and daily caps are the agent's own levers, said to it by `slate mcp`:
+        # no event for them (a film's cap-reached pauses the work pool for everyone's runs).
+        caps = [c for c in caps if c.scope in ("run", "film")]
+        if refused is not None and refused.cap.scope not in ("run", "film"):
+            refused = None
         try:
             if refused is None and len(self.sent) >= 2 * len(caps):
                 return  # every mark already reported: no need to sum the ledger again

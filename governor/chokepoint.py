@@ -85,8 +85,8 @@ from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
                          read_shared_stop)
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
-from .ledger import BudgetRefused, CallRequest, CallRow, Cap, Ledger, LedgerStateError, request_key
-from .money import fmt_usd
+from .ledger import AGENT_CALLER, BudgetRefused, CallRequest, CallRow, Cap, Ledger, LedgerStateError, request_key
+from .money import fmt_usd, usd
 from .watchdog import watchdog
 
 log = logging.getLogger("slate.governor")
@@ -101,8 +101,30 @@ NOT_RECEIVED = "NotReceived"
 
 PAID_CALLS_ALLOWED = "SLATE_PAID_CALLS_ALLOWED"
 #: Who is asking, written on every row of the run (the ledger's `caller`): unset for a person's
-#: run; `slate mcp` sets "agent:<session id>" in the environment of each run an agent starts.
+#: run; `slate mcp` sets "agent:<session>" in the environment of each run an agent starts.
 CALLER = "SLATE_CALLER"
+#: An agent's caps, set by `slate mcp` beside its caller: the session's cap (its rows of the film,
+#: over every run and process of the session) and the agents' daily cap (every agent's rows of the
+#: film today). The ledger holds both at every admission, like the run and film caps.
+SESSION_CAP = "SLATE_SESSION_CAP_USD"
+AGENTS_DAILY_CAP = "SLATE_AGENTS_DAILY_CAP_USD"
+
+
+def agent_caps(caller: str | None) -> list[Cap]:
+    """The caps `slate mcp` set for an agent caller's run in this process's environment (none
+    for a person's run: an agent's caps never hold a person)."""
+    if not caller or not caller.startswith(AGENT_CALLER):
+        return []
+    limits: dict[str, Decimal] = {}
+    for name in (SESSION_CAP, AGENTS_DAILY_CAP):
+        text = os.environ.get(name, "").strip()
+        if text:
+            try:
+                limits[name] = usd(text)
+            except (TypeError, ValueError, ArithmeticError):
+                raise SlateError(f"${name}: {text!r} is not a dollar amount the ledger can hold") from None
+    caps = [Cap("session", limits[SESSION_CAP], caller=caller)] if SESSION_CAP in limits else []
+    return caps + ([Cap("agents_day", limits[AGENTS_DAILY_CAP])] if AGENTS_DAILY_CAP in limits else [])
 
 
 @dataclass(frozen=True)
@@ -370,6 +392,7 @@ class Governor:
         self.me = Owner.current(self.run_id)
         self.owner = str(self.me)
         self.caller = (self.caller or os.environ.get(CALLER, "").strip() or None)
+        self.caps = [*self.caps, *agent_caps(self.caller)]
         self.downloads = Path(self.root) / ".slate" / "downloads"
         self._mine = _ThisThread()
 
@@ -414,8 +437,7 @@ class Governor:
         """What every cap still allows (the smallest), after what is committed and reserved."""
         left: list[Decimal] = []
         for cap in self.caps:
-            t = self.ledger.totals(film=self.film, run_id=self.run_id if cap.scope == "run" else None)
-            left.append(cap.limit - t.total)
+            left.append(cap.limit - self.ledger.cap_totals(cap, film=self.film, run_id=self.run_id).total)
         return max(Decimal(0), min(left)) if left else Decimal(0)
 
     def note(self, spec: CallSpec, kind: str, message: str) -> None:

@@ -1,10 +1,13 @@
-"""A moving preview of a cut: an animated WebP a web page shows as an image, no player needed.
+"""Previews: a moving one of a cut (an animated WebP a web page shows as an image, no player
+needed), and a still one of a picture (a small JPEG).
 
 For: the run's page in the Prefect UI, where an artifact is text, a table, a link or an image
 (a file on the worker's disk is none of these). A 25 s scene at 2 frames a second, 320 pixels
-wide, is about a hundred kilobytes.
+wide, is about a hundred kilobytes. And what an agent is handed of a panel or a contact sheet
+(slate/agent/server.py): a picture of a few hundred kilobytes at most, not the 3 MB PNG.
 
-Never: change the video, or keep anything on disk (the frames live in a temporary folder).
+Never: change the video or the picture, or keep anything on disk (the frames live in a temporary
+folder).
 """
 from __future__ import annotations
 
@@ -34,3 +37,21 @@ def animated_preview(video, *, fps: float = FPS, width: int = WIDTH, max_frames:
         frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=int(1000 / fps),
                        loop=0, quality=QUALITY)
         return buf.getvalue()
+
+
+def still_preview(picture: bytes | Path, *, side: int = 512, max_bytes: int = 200_000) -> bytes:
+    """A picture (its bytes, or its file) as a JPEG whose longer side is `side` at most and whose
+    size is `max_bytes` at most: the quality, then the size, is lowered until it fits."""
+    source = io.BytesIO(picture) if isinstance(picture, bytes) else picture
+    with Image.open(source) as opened:
+        img = opened.convert("RGB")
+    img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    while True:
+        for quality in (80, 65, 50):
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=quality, optimize=True)
+            if buf.tell() <= max_bytes:
+                return buf.getvalue()
+        if max(img.size) <= 64:
+            return buf.getvalue()
+        img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)), Image.Resampling.LANCZOS)

@@ -35,7 +35,10 @@ Accounting rule (per film, or per run for a run-scoped cap)
 A call with estimate ``e`` is admitted only if ``committed + reserved + e <= limit``
 for EVERY cap in ``cap_scopes``; admission inserts the row (status ``reserved``) in
 the same transaction as the sums. A run-scoped cap sums the rows with the same
-``run_id``; a film-scoped cap sums every row of the film, across runs.
+``run_id``; a film-scoped cap sums every row of the film, across runs; a session cap sums the
+film's rows of one agent session's caller, across its runs and processes; the agents' daily cap
+sums the film's rows of every agent caller since midnight UTC. The last two sum rows of one
+film, so the film's lock already serializes their admissions.
 
 Why a lock, not just "check then insert"
 ----------------------------------------
@@ -68,12 +71,12 @@ from .book import Claim, Ledger, Reservation
 from .engine import make_engine, mask_secrets_in, mask_url, url_problem
 from .schema import (LIVE_STATUSES, OPEN_STATUSES, STATUSES, ApprovalRow, CallRequest, CallRow, paid_calls,
                      request_key)
-from .values import (BudgetRefused, Cap, CapScope, LedgerStateError, LedgerUnavailable, Money, Totals,
+from .values import (AGENT_CALLER, BudgetRefused, Cap, CapScope, LedgerStateError, LedgerUnavailable, Money, Totals,
                      UnknownCall, UTCTimestamp)
 
 __all__ = [
-    "Ledger", "Claim", "Reservation", "Cap", "CapScope", "CallRequest", "CallRow", "ApprovalRow", "Totals",
-    "BudgetRefused", "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp", "make_engine",
-    "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES", "OPEN_STATUSES",
-    "LIVE_STATUSES",
+    "Ledger", "Claim", "Reservation", "Cap", "CapScope", "AGENT_CALLER", "CallRequest", "CallRow", "ApprovalRow",
+    "Totals", "BudgetRefused", "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp",
+    "make_engine", "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES",
+    "OPEN_STATUSES", "LIVE_STATUSES",
 ]

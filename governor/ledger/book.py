@@ -24,9 +24,9 @@ from . import migrations
 from .engine import db_now, make_engine, mask_secrets_in, mask_url, normalise_url, read, write
 from .schema import (LIVE_STATUSES, OPEN_STATUSES, ApprovalRow, CallRequest, CallRow, approval_from_mapping,
                      approvals, canonical_dumps, paid_calls, request_key, request_values, row_from_mapping)
-from .values import BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Totals, UnknownCall
+from .values import AGENT_CALLER, BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Totals, UnknownCall
 
-__all__ = ["Ledger", "Reservation", "Claim", "REFUSED_BY_MODERATION"]
+__all__ = ["Ledger", "Reservation", "Claim", "REFUSED_BY_MODERATION", "day_start"]
 
 #: The error class of a row refused by moderation: that request is final, never resent unchanged.
 REFUSED_BY_MODERATION = "RefusedByModeration"
@@ -66,6 +66,11 @@ class Claim:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    """Midnight UTC of today: where the agents' daily cap starts counting (rows are stamped in UTC)."""
+    return (now or _utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _toml_ledger_url(root: Path) -> str | None:
@@ -138,7 +143,7 @@ class Ledger:
 
     @staticmethod
     def _sum(conn: Connection, *, film: str | None, run_id: str | None, scene: str | None = None,
-             caller: str | None = None) -> Totals:
+             caller: str | None = None, agents_since: datetime | None = None) -> Totals:
         q = sa.select(paid_calls.c.status, paid_calls.c.estimate, paid_calls.c.actual_cost).where(
             paid_calls.c.status.in_(_COUNTED))
         if film is not None:
@@ -149,6 +154,9 @@ class Ledger:
             q = q.where(paid_calls.c.scene == scene)
         if caller is not None:   # one agent session's spending, across its runs (slate/agent/)
             q = q.where(paid_calls.c.caller == caller)
+        if agents_since is not None:   # every agent's spending since then (the agents' daily cap)
+            q = q.where(paid_calls.c.caller.startswith(AGENT_CALLER, autoescape=True),
+                        paid_calls.c.created_at >= agents_since)
         committed = Decimal("0.000000")
         reserved = Decimal("0.000000")
         # Summed in Python, not SQL: SQLite's SUM over TEXT money would go through
@@ -162,6 +170,22 @@ class Ledger:
                 reserved += estimate
         return Totals(committed=committed, reserved=reserved)
 
+    @classmethod
+    def _within(cls, conn: Connection, cap: Cap, *, film: str, run_id: str | None) -> Totals:
+        """What a cap's scope has committed and reserved (see `Cap`)."""
+        if cap.scope == "run":
+            return cls._sum(conn, film=None, run_id=run_id)
+        if cap.scope == "session":
+            return cls._sum(conn, film=film, run_id=None, caller=cap.caller)
+        if cap.scope == "agents_day":
+            return cls._sum(conn, film=film, run_id=None, agents_since=day_start())
+        return cls._sum(conn, film=film, run_id=None)
+
+    def cap_totals(self, cap: Cap, *, film: str, run_id: str | None = None) -> Totals:
+        """Committed and reserved in `cap`'s scope, as an admission under it would sum them."""
+        with read(self.engine) as conn:
+            return self._within(conn, cap, film=film, run_id=run_id)
+
     # -- the budget
 
     def _admit(self, conn: Connection, request: CallRequest, cap_scopes: Sequence[Cap], *, owner: str | None,
@@ -172,8 +196,7 @@ class Ledger:
         now = _utcnow()
         call_id = uuid.uuid4().hex
         for cap in cap_scopes:
-            t = (self._sum(conn, film=request.film, run_id=None) if cap.scope == "film"
-                 else self._sum(conn, film=None, run_id=request.run_id))
+            t = self._within(conn, cap, film=request.film, run_id=request.run_id)
             if t.committed + t.reserved + request.estimate > cap.limit:
                 refusal = BudgetRefused(cap, t.committed, t.reserved, request.estimate, call_id)
                 conn.execute(paid_calls.insert().values(

@@ -19,11 +19,16 @@ from slate.errors import SlateError
 
 from ..money import fmt_usd, usd
 
-__all__ = ["Money", "UTCTimestamp", "Cap", "CapScope", "Totals", "BudgetRefused", "LedgerStateError", "UnknownCall",
-           "LedgerUnavailable"]
+__all__ = ["Money", "UTCTimestamp", "Cap", "CapScope", "CAP_SCOPES", "AGENT_CALLER", "Totals", "BudgetRefused",
+           "LedgerStateError", "UnknownCall", "LedgerUnavailable"]
 
-#: What a cap sums: one run's rows, or every row of the film.
-CapScope = Literal["run", "film"]
+#: What a cap sums: one run's rows; every row of the film; the film's rows of one agent session
+#: (its caller, whichever process or run wrote them); or the film's rows of every agent since
+#: midnight UTC today.
+CapScope = Literal["run", "film", "session", "agents_day"]
+CAP_SCOPES: tuple[CapScope, ...] = ("run", "film", "session", "agents_day")
+#: How the caller column names an agent (`slate mcp`'s sessions): "agent:<session>".
+AGENT_CALLER = "agent:"
 
 
 class Money(sa.types.TypeDecorator[Decimal]):
@@ -82,17 +87,31 @@ class UTCTimestamp(sa.types.TypeDecorator[datetime]):
 
 @dataclass(frozen=True)
 class Cap:
-    """A spending limit. ``run``: rows with the same run_id; ``film``: all rows of the film."""
+    """A spending limit. ``run``: rows with the same run_id; ``film``: all rows of the film;
+    ``session``: the film's rows whose caller is ``caller`` (an agent session, over every process
+    that used its name); ``agents_day``: the film's rows of every agent caller written today (UTC)."""
 
     scope: CapScope
     limit: Decimal
+    caller: str | None = None
 
     def __post_init__(self) -> None:
-        if self.scope not in ("run", "film"):
-            raise ValueError(f"cap scope must be 'run' or 'film', not {self.scope!r}")
+        if self.scope not in CAP_SCOPES:
+            raise ValueError(f"cap scope must be one of {', '.join(CAP_SCOPES)}, not {self.scope!r}")
+        if (self.scope == "session") != bool(self.caller):
+            raise ValueError("a session cap names its caller, and only a session cap does")
         object.__setattr__(self, "limit", usd(self.limit))
         if self.limit < 0:
             raise ValueError(f"cap limit must be >= 0, got {self.limit}")
+
+    @property
+    def label(self) -> str:
+        """The cap as a person reads it: "per-run cap", "agent session cap (agent:nightly)"."""
+        if self.scope == "session":
+            return f"agent session cap ({self.caller})"
+        if self.scope == "agents_day":
+            return "agents' daily cap on this film"
+        return f"per-{self.scope} cap"
 
 
 @dataclass(frozen=True)
@@ -116,7 +135,7 @@ class BudgetRefused(SlateError):
         #: call_id of the ``refused`` row reserve() wrote for the log.
         self.call_id = call_id
         super().__init__(
-            f"per-{cap.scope} cap {fmt_usd(cap.limit)} would be exceeded "
+            f"{cap.label} {fmt_usd(cap.limit)} would be exceeded "
             f"(spent {fmt_usd(spent)}, reserved {fmt_usd(reserved)}, next call {fmt_usd(next_call)}): halted"
         )
 

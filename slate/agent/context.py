@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from slate.agent.session import Refused, Session
+from slate.agent.session import PROFILE_ORDER, Refused, Session
 
 #: Stages whose artifact is a verdict (JSON), and the one whose artifact is a panel (PNG).
 GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
@@ -185,11 +185,17 @@ def images(session: Session, scene: str, shot: str, profile: str | None = None) 
         for i, uri in enumerate(g.reference_hashes):
             out.append(({"what": f"keyframe {i + 1} of {len(g.reference_hashes)} (latest keyframe gate)",
                          "call_id": g.call_id, "take": g.take, "uri": uri}, local(uri)))
-    renders = session.root / "renders"
-    sheets = sorted(renders.glob(f"{scene}-{profile or '*'}-contact.png"), key=lambda p: p.stat().st_mtime)
+    # The sheet's file is named by the scene and a profile, both ids the film knows (checked by the
+    # tool's arguments, and again here): never a pattern, never a path the agent wrote.
+    if profile is not None and profile not in PROFILE_ORDER:
+        raise Refused(f"profile {profile!r} is not a profile ({', '.join(PROFILE_ORDER)})")
+    sheets = [(p, session.root / "renders" / f"{scene}-{p}-contact.png") for p in ([profile] if profile
+                                                                                     else PROFILE_ORDER)]
+    sheets = sorted(((p, f) for p, f in sheets if f.is_file()), key=lambda pf: pf[1].stat().st_mtime)
     if sheets:
-        out.append(({"what": "contact sheet", "scene": scene, "file": str(sheets[-1].relative_to(session.root))},
-                    sheets[-1]))
+        made, sheet = sheets[-1]
+        out.append(({"what": "contact sheet", "scene": scene, "profile": made,
+                     "file": str(sheet.relative_to(session.root))}, sheet))
     return out
 
 

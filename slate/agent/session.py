@@ -1,17 +1,23 @@
 """An agent's session with one film: who it is in the ledger, what it may spend, what it runs.
 
-A session is made when `slate mcp DIR` starts: a fresh id, named in the ledger's caller column
-as "agent:<id>" on every row of every run it starts. Its cap is the person's `--cap` (never
-above the film's run cap; the run cap when not given), counted over every run of the session
-from the ledger itself (`Ledger.totals(caller=...)`), so a restarted run or a crashed one still
-counts. A run is refused before it starts — nothing is paid — when its estimate does not fit
-what the session has left, when its profile is above `--max-profile`, or while another run of
-the session is still going (one at a time: an agent left alone must not start three).
+A session is made when `slate mcp DIR` starts, named in the ledger's caller column as
+"agent:<session>" on every row of every run it starts: the name the person gave (`--session
+NAME`), or a fresh id. Its cap is the person's `--cap` (never above the film's run cap; the run
+cap when not given), counted from the ledger itself (the film's rows of that caller), so a
+restarted run or a crashed one still counts — and with a name, every `slate mcp --session NAME`
+of the film, one after another or at once, counts against the one cap: a restarted server, or a
+client that starts a server per call, continues the same count. Without a name the cap belongs to
+this process (the tools say so). `--daily-cap` adds a cap on what every agent spends on the film
+today (UTC). Both are held by the ledger at each paid call's admission (governor/chokepoint.py
+`agent_caps`, set in each run's environment), and checked here first: a run is refused before it
+starts — nothing is paid — when its estimate does not fit what is left, when its profile is above
+`--max-profile`, or while another run of the session in this process is still going (one at a
+time: an agent left alone must not start three).
 
 Each run is `slate run` in a subprocess (the same preflight, chokepoint, caps and approval as a
-person's run), started with the session's caller and its own cap (what the session has left) in
-its environment and flags, and tied to this server by the lifeline (SLATE_LIFELINE=on): when the
-server ends, its runs stop spending.
+person's run), started with the session's caller and caps, and its own run cap (what the session
+has left), in its environment and flags, and tied to this server by the lifeline
+(SLATE_LIFELINE=on): when the server ends, its runs stop spending.
 
 It must never start a run past the session's cap or above the allowed profile, never stop a run
 it did not start, and never return text that carries a key (`scrub`).
@@ -19,6 +25,7 @@ it did not start, and never return text that carries a key (`scrub`).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,8 +39,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from slate.governor.chokepoint import CALLER
-from slate.governor.money import fmt_usd
+from slate.governor.chokepoint import AGENTS_DAILY_CAP, CALLER, SESSION_CAP
+from slate.governor.ledger import AGENT_CALLER, Cap, Totals
+from slate.governor.money import fmt_usd, usd
 from slate.commands.options import argv_of
 from slate.manifests.options import RunOptions
 from slate.manifests.profiles import PROFILES
@@ -47,6 +55,8 @@ WAITING = "waiting for a person to approve"
 #: Prefect server too) is sent one: a run paused for approval did not end on its own in 20 s
 #: (measured), and ended at once with its group. Calls in flight are left as a crash leaves them.
 STOP_GRACE_SECONDS = 8.0
+#: A session's name (`--session`): the ledger's caller is "agent:<name>".
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Refused(SlateError):
@@ -102,9 +112,15 @@ class AgentRun:
 class Session:
     """One agent's session with one film (see the module docstring)."""
 
-    def __init__(self, root: Path, *, cap: Decimal | None, max_profile: str = "draft", price_as: str | None = None):
+    def __init__(self, root: Path, *, cap: Decimal | None, max_profile: str = "draft", price_as: str | None = None,
+                 name: str | None = None, daily_cap: Decimal | str | None = None):
         from slate.manifests import load_film
         from slate.settings import project_settings
+        if name is not None and not SESSION_NAME.fullmatch(name):
+            raise Refused(f"--session {name!r}: a session's name is 1 to 64 letters, digits, '.', '_' or '-', "
+                          f"starting with a letter or digit")
+        cap = _amount("--cap", cap)
+        daily = _amount("--daily-cap", daily_cap)
         self.root = Path(root).resolve()
         self.film = load_film(self.root)            # a ManifestError names every problem
         self.settings = project_settings(self.root)
@@ -114,13 +130,14 @@ class Session:
         if cap is not None and cap > self.run_cap:
             raise Refused(f"--cap {fmt_usd(cap)} is above the film's run cap ({fmt_usd(self.run_cap)}, run_cap_usd "
                           f"in {self.root / 'slate.toml'}): an agent's session cap is never above it")
-        if cap is not None and cap < 0:
-            raise Refused(f"--cap {fmt_usd(cap)}: a cap is never below $0")
         self.cap = self.run_cap if cap is None else cap
+        self.daily_cap = daily
         self.max_profile = max_profile
         self.price_as = price_as
-        self.id = uuid.uuid4().hex[:12]
-        self.caller = f"agent:{self.id}"
+        #: Named by the person (its cap counts every process of that name), or this process's own.
+        self.named = name is not None
+        self.id = name or uuid.uuid4().hex[:12]
+        self.caller = f"{AGENT_CALLER}{self.id}"
         self.runs: dict[str, AgentRun] = {}
         self._lock = threading.Lock()
         self.folder = self.root / ".slate" / "agent" / self.id
@@ -131,14 +148,50 @@ class Session:
         self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slate-agent-launcher")
 
     # -- money --------------------------------------------------------------------------------
-    def spent(self):
-        """Committed and reserved by every run of this session, from the ledger."""
+    def caps(self) -> list[Cap]:
+        """The session's caps as the ledger holds them at every paid call of its runs."""
+        caps = [Cap("session", self.cap, caller=self.caller)]
+        if self.daily_cap is not None:
+            caps.append(Cap("agents_day", self.daily_cap))
+        return caps
+
+    def cap_env(self) -> dict[str, str]:
+        """The environment that makes a run's governor hold the session's caps (chokepoint `agent_caps`)."""
+        env = {CALLER: self.caller, SESSION_CAP: str(self.cap)}
+        if self.daily_cap is not None:
+            env[AGENTS_DAILY_CAP] = str(self.daily_cap)
+        return env
+
+    def _sums(self) -> list[tuple[Cap, Totals]]:
         from slate.governor.ledger import Ledger
         with Ledger.for_project(self.root) as ledger:
-            return ledger.totals(film=self.film.film.id, caller=self.caller)
+            return [(cap, ledger.cap_totals(cap, film=self.film.film.id)) for cap in self.caps()]
+
+    def spent(self) -> Totals:
+        """Committed and reserved by this session (every process of its name), from the ledger."""
+        return self._sums()[0][1]
+
+    def money(self) -> tuple[Decimal, Decimal, str]:
+        """(spent by the session, what is left under every cap, the cap that leaves least, said)."""
+        sums = self._sums()
+        spent = sums[0][1].total
+        cap, t = min(sums, key=lambda ct: ct[0].limit - ct[1].total)
+        left = max(Decimal(0), cap.limit - t.total)
+        if cap.scope == "agents_day":
+            said = (f"the agents' daily cap of {fmt_usd(cap.limit)} on this film (--daily-cap, set by the person who "
+                    f"started slate mcp) has {fmt_usd(left)} left today ({fmt_usd(t.total)} spent by agents since "
+                    f"midnight UTC)")
+        else:
+            said = (f"the agent session cap of {fmt_usd(self.cap)} (--cap, set by the person who started slate mcp) "
+                    f"has {fmt_usd(left)} left ({fmt_usd(spent)} spent by this session{self._counted()})")
+        return spent, left, said
+
+    def _counted(self) -> str:
+        return (f", {self.caller}: every slate mcp --session {self.id} on this film counts" if self.named
+                else ", this server process only: it has no --session name")
 
     def left(self) -> Decimal:
-        return max(Decimal(0), self.cap - self.spent().total)
+        return self.money()[1]
 
     def allowed_profiles(self) -> tuple[str, ...]:
         return PROFILE_ORDER[:PROFILE_ORDER.index(self.max_profile) + 1]
@@ -182,15 +235,15 @@ class Session:
         if unknown:
             raise Refused(f"unknown scene(s) {', '.join(unknown)} (the film has: {', '.join(self.scene_ids())})")
 
-    def _free_and_left(self) -> tuple[Decimal, Decimal]:
-        """(spent, left) of the session — refused while one of its runs is still going: an agent
-        left alone does one thing at a time. Called holding the session's lock."""
+    def _free_and_left(self) -> tuple[Decimal, str]:
+        """(left, what is left said) of the session — refused while one of its runs is still going:
+        an agent left alone does one thing at a time. Called holding the session's lock."""
         busy = [r for r in self.runs.values() if r.running]
         if busy:
             raise Refused(f"refused: run {busy[0].id} of this session is still {busy[0].state()}; one thing at a "
                           f"time (stop it, or poll status until it ends)")
-        spent = self.spent().total
-        return spent, max(Decimal(0), self.cap - spent)
+        _, left, said = self.money()
+        return left, said
 
     def start(self, options: RunOptions) -> AgentRun:
         """Start `slate run` told `options` (its scenes: the film when none; its profile), in the
@@ -204,22 +257,19 @@ class Session:
             raise Refused(f"refused: {self.root} runs on a studio (slate up --studio); an agent's runs render in "
                           f"this process only, where the ledger names the session — ask the person to run it")
         with self._lock:
-            spent, left = self._free_and_left()
+            left, said = self._free_and_left()
             expected = self.estimate(options)
             if expected > left or left <= 0:
-                raise Refused(
-                    f"refused by the session cap: this run's estimate is {fmt_usd(expected)}, and the agent session "
-                    f"cap of {fmt_usd(self.cap)} (--cap, set by the person who started slate mcp) has "
-                    f"{fmt_usd(left)} left ({fmt_usd(spent)} spent by this session); nothing was started and "
-                    f"nothing paid")
+                raise Refused(f"refused by the session cap: this run's estimate is {fmt_usd(expected)}, and {said}; "
+                              f"nothing was started and nothing paid")
             run_id = f"run-{len(self.runs) + 1}-{uuid.uuid4().hex[:6]}"
             self.folder.mkdir(parents=True, exist_ok=True)
             log = self.folder / f"{run_id}.log"
             # What the agent told the run, what the person told the session, and as its cap what the
             # session has left (never the agent's to say: the cap is no argument of its tools).
-            cmd = [sys.executable, "-m", "slate.cli", "run", str(self.root),
-                   *argv_of(self.told(options).telling(run_cap_usd=left))]
-            env = {**os.environ, CALLER: self.caller, "SLATE_LIFELINE": "on"}
+            cmd = [sys.executable, "-m", "slate.cli", "run", *argv_of(self.told(options).telling(run_cap_usd=left)),
+                   "--", str(self.root)]
+            env = {**os.environ, **self.cap_env(), "SLATE_LIFELINE": "on"}
             with open(log, "wb") as out:
                 # Its own process group: a stop reaches the run and the Prefect server it started.
                 process = self._launcher.submit(
@@ -234,14 +284,12 @@ class Session:
         through the governor with this session's caller and, as its run cap, what the session has
         left; refused first while a run of the session is going or when nothing is left."""
         with self._lock:
-            spent, left = self._free_and_left()
+            left, said = self._free_and_left()
             if left <= 0:
-                raise Refused(f"refused by the session cap: the agent session cap of {fmt_usd(self.cap)} (--cap, set "
-                              f"by the person who started slate mcp) has nothing left ({fmt_usd(spent)} spent by "
-                              f"this session); nothing was paid")
-            # The governor's run cap is what the session has left: a version past it is refused by
-            # the chokepoint itself, before it is sent, naming that cap.
-            env = {**os.environ, CALLER: self.caller, "SLATE_RUN_CAP_USD": str(left)}
+                raise Refused(f"refused by the session cap: {said}; nothing was paid")
+            # The governor's run cap is what the session has left, and it holds the session's caps:
+            # a version past them is refused by the chokepoint itself, before it is sent, naming the cap.
+            env = {**os.environ, **self.cap_env(), "SLATE_RUN_CAP_USD": str(left)}
             if self.price_as:
                 env["SLATE_PRICE_AS"] = self.price_as
             done = subprocess.run([sys.executable, "-m", "slate.cli", "bible", *args], cwd=self.root, env=env,
@@ -290,6 +338,19 @@ class Session:
         if run is not None:
             rows = [r for r in rows if r.created_at >= run.started]
         return rows
+
+
+def _amount(flag: str, value: Decimal | str | None) -> Decimal | None:
+    """A cap the person typed, as the ledger holds money; refused in one line naming its flag."""
+    if value is None:
+        return None
+    try:
+        amount = usd(value if isinstance(value, (Decimal, str)) else str(value))
+    except (TypeError, ValueError, ArithmeticError):   # ArithmeticError: 1e400 cannot be quantised
+        raise Refused(f"{flag} {value}: not a dollar amount the ledger can hold (e.g. 5 or 2.50)") from None
+    if amount < 0:
+        raise Refused(f"{flag} {fmt_usd(amount)}: a cap is never below $0")
+    return amount
 
 
 def _signal(process: subprocess.Popen, sig: int, *, group: bool) -> None:

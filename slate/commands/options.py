@@ -110,7 +110,8 @@ def run_options(*names: str, help: dict[str, str] | None = None) -> Callable:
 
 def argv_of(options: RunOptions) -> list[str]:
     """The flags that tell a `slate` command what `options` were told (the session of `slate mcp`
-    starts its runs so): every told option with a flag, as a person would type it."""
+    starts its runs so): every told option with a flag, each value joined to its flag
+    (`--scene=scene-01`), so that no value, whatever it holds, is read as an option."""
     args: list[str] = []
     for name, value in options.told().items():
         told = told_of(name)
@@ -119,11 +120,9 @@ def argv_of(options: RunOptions) -> list[str]:
         if isinstance(value, bool):
             args.append(told.flag if value else f"--no-{told.flag[2:]}")
         elif isinstance(value, list):
-            for item in value:
-                args += [told.flag, str(item)]
+            args += [f"{told.flag}={item}" for item in value]
         elif told.joined and isinstance(value, str):
-            for item in value.split(","):
-                args += [told.flag, item.strip()]
+            args += [f"{told.flag}={item.strip()}" for item in value.split(",")]
         else:
-            args += [told.flag, str(value)]
+            args.append(f"{told.flag}={value}")
     return args

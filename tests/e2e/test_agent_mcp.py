@@ -9,10 +9,12 @@ Two tests render (a scene cut to one or two shots, under a minute each); the oth
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -20,6 +22,7 @@ import pytest
 import yaml
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from slate.governor.ledger import Ledger
 from tests.scene_cuts import without_finishing
@@ -33,6 +36,8 @@ FAKE_KEYS = {"REPLICATE_API_TOKEN": "r8_" + "notakey" * 3, "GEMINI_API_KEY": "AI
              "FAL_KEY": "fal-" + "notakey" * 3}
 #: What only a person may do: no tool of the server may be any of these.
 PERSON_LEVERS = ("approve", "promote", "reconcile", "raise", "cap", "clear", "unstop", "resume", "override")
+#: A preview's most, as the base64 a result carries (slate/agent/server.py PREVIEW_BYTES, 200 kB).
+PREVIEW_B64 = 200_000 * 4 // 3 + 4
 TOOLS = {"bible", "scenes", "shot", "prompt", "references", "images", "verdicts", "ledger", "refusals", "check",
          "estimate", "run", "status", "stop", "escalations", "report", "turnaround", "plate", "versions"}
 
@@ -162,14 +167,32 @@ def test_tools_context_and_no_person_lever(example_film, tmp_path):
         refs = await agent.call("references", scene=SCENE, shot="1A")
         kinds = [b.type for b in refs.content]
         assert kinds.count("image") >= 2 and "text" in kinds   # gabe's turnaround and the diner's plate
+        # Each a small preview and a link to the full picture, which the agent can read as a resource.
+        assert all(b.mime_type == "image/jpeg" and len(b.data) < PREVIEW_B64 for b in refs.content if b.type == "image")
+        links = [b for b in refs.content if b.type == "resource_link"]
+        assert len(links) == kinds.count("image")
+        about = {json.loads(b.text)["kind"]: json.loads(b.text) for b in refs.content if b.type == "text"}
+        plate = next(b for b in links if str(b.uri) == f"slate://reference/location/{about['location']['id']}.png")
+        full = (await agent.client.read_resource(plate.uri)).contents[0]
+        assert base64.b64decode(full.blob) == (example_film / about["location"]["key"]).read_bytes()
+        assert full.mime_type == "image/png"
 
-        estimate = await agent.call("estimate", scene=SCENE)
+        # The bible, a scene's manifest and a shot's prompt are resources too.
+        uris = {str(r.uri) for r in (await agent.client.list_resources()).resources}
+        assert {"slate://bible", f"slate://scene/{SCENE}"} <= uris
+        scene_text = (await agent.client.read_resource(f"slate://scene/{SCENE}")).contents[0].text
+        assert yaml.safe_load(scene_text)["id"] == SCENE and "***" in scene_text   # the pasted key, masked
+        as_resource = (await agent.client.read_resource(f"slate://prompt/{SCENE}/1A")).contents[0].text
+        assert json.loads(as_resource)["prompt"] == panel["prompt"]
+
+        estimate = await agent.call("estimate", scenes=[SCENE])
         table, money = estimate.content[0].text, json.loads(estimate.content[1].text)
         assert f"video priced as {PRICE_AS}" in table and "(exit 0)" in table
         assert money["session_cap"] == "$1.50" and money["session_spent"] == "$0.00"
 
-        checked = (await agent.call("check", scene=SCENE)).content[0].text
-        assert "(exit 1)" in checked and "1B" in checked, checked   # the pasted key blocks the run, named
+        checked = await agent.call("check", scenes=[SCENE])   # a command that fails is a tool error
+        text = checked.content[0].text
+        assert checked.is_error and "(exit 1)" in text and "1B" in text, text   # the pasted key blocks the run, named
         shot_two = await agent.call("shot", scene=SCENE, shot="1B")
         assert "***" in shot_two.content[0].text   # the pasted key, masked
         status = await agent.json("status")
@@ -226,16 +249,57 @@ def test_a_session_with_nothing_left_makes_no_version(example_film, tmp_path):
     assert [r for r in _rows(example_film) if r.stage == "reference"] == []
 
 
+#: The workshop's versions priced as an image model; the film's own rate card (rates.toml beside
+#: it) says $0.40 a version, so a $1 cap holds two and few versions are made.
+IMAGE_PRICE_AS = "gemini:gemini-3-pro-image-preview"
+PRICIER = f'''[models."{IMAGE_PRICE_AS}"]
+kind = "image"
+per_image = "0.40"
+source = "a test's price: three versions pass $1"
+confidence = "S"
+'''
+
+
+@pytest.mark.e2e
+def test_a_named_sessions_cap_holds_across_servers(example_film, tmp_path):
+    """Two `slate mcp --session S --cap 1` servers, one after the other (a restart, or a client that
+    starts a server per call): the first spends until its cap refuses, the second continues the
+    same count and is refused at once. Together they spent no more than $1 — summed from the
+    ledger's rows, every one of them the session's."""
+    (example_film / "rates.toml").write_text(PRICIER)
+
+    async def spend_until_refused(agent: Agent):
+        made = 0
+        while True:
+            got = await agent.call("turnaround", character="gabe")
+            if got.is_error:
+                return made, got.content[0].text, await agent.json("status")
+            made += 1
+            assert made <= 3, "the $1 cap let a fourth $0.40 version through"
+
+    flags = ("--session", "nightly", "--cap", "1", "--price-as", IMAGE_PRICE_AS)
+    first, refusal, money = _drive(example_film, tmp_path / "home", spend_until_refused, *flags)
+    assert first == 2 and money["session"] == "agent:nightly" and money["session_spent"] == "$0.80", (first, money)
+    assert "cap $0.20 would be exceeded" in refusal, refusal      # the third: refused before it was sent
+    second, refusal, money = _drive(example_film, tmp_path / "home", spend_until_refused, *flags)
+    assert second == 0, f"the restarted server made {second} more version(s): its cap started afresh"
+    assert "would be exceeded" in refusal and money["session_spent"] == "$0.80", (refusal, money)
+
+    rows = [r for r in _rows(example_film) if r.status not in ("refused", "released")]
+    assert {r.caller for r in rows} == {"agent:nightly"} and len(rows) == 2
+    assert sum(r.actual_cost for r in rows) <= Decimal(1)
+
+
 def test_session_cap_refuses_before_anything_is_paid(example_film, tmp_path):
     """A run whose estimate does not fit the session's cap, and a profile above --max-profile,
     are refused with the lever named; nothing started, no row in the ledger. A cap above the
     film's run cap does not even start the server."""
     async def script(agent: Agent):
-        refused = await agent.call("run", scene=SCENE)
+        refused = await agent.call("run", scenes=[SCENE])
         assert refused.is_error
         text = refused.content[0].text
         assert "session cap of $0.05" in text and "--cap" in text and "nothing paid" in text, text
-        final = await agent.call("run", scene=SCENE, profile="final")
+        final = await agent.call("run", scenes=[SCENE], profile="final")
         assert final.is_error
         status = await agent.json("status")
         assert status["runs"] == [] and status["session_spent"] == "$0.00"
@@ -249,6 +313,12 @@ def test_session_cap_refuses_before_anything_is_paid(example_film, tmp_path):
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert above.returncode == 2 and "above the film's run cap ($25.00" in above.stderr, above.stderr
     assert above.stdout == ""
+    # A lever the ledger cannot hold, or a session name that is not one: one line naming it.
+    for flag, value in (("--cap", "1e400"), ("--daily-cap", "nan"), ("--session", "../x")):
+        bad = subprocess.run([_slate(), "mcp", str(example_film), flag, value], env=_env(tmp_path / "home"),
+                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        said = bad.stderr.strip().splitlines()
+        assert bad.returncode == 2 and len(said) == 1 and said[0].startswith(f"error: {flag} "), bad.stderr
 
 
 @pytest.mark.e2e
@@ -260,9 +330,9 @@ def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
     _trim(example_film, 2)
 
     async def script(agent: Agent):
-        started = await agent.json("run", scene=SCENE)
+        started = await agent.json("run", scenes=[SCENE])
         assert started["profile"] == "draft" and started["run_cap"] == "$0.35"
-        again = await agent.call("run", scene=SCENE)   # one run at a time
+        again = await agent.call("run", scenes=[SCENE])   # one run at a time
         assert again.is_error and "still" in again.content[0].text
         done = await _until(agent, started["run_id"], ("completed",))
         assert done["state"] == "completed", done["output_tail"]
@@ -276,8 +346,17 @@ def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
         images = await agent.call("images", scene=SCENE, shot="1A", profile="draft")
         said = [json.loads(b.text)["what"] for b in images.content if b.type == "text"]
         assert said[0] == "latest panel" and said[-1] == "contact sheet" and any("keyframe" in s for s in said)
+        # Small previews, each with a link to the full picture: the contact sheet is read whole only
+        # when the agent asks for it.
         pictures = [b for b in images.content if b.type == "image"]
-        assert len(pictures) == len(said) and all(b.mime_type == "image/png" for b in pictures)
+        assert len(pictures) == len(said) and all(b.mime_type == "image/jpeg" for b in pictures)
+        assert all(len(b.data) < PREVIEW_B64 for b in pictures), [len(b.data) for b in pictures]
+        links = [b for b in images.content if b.type == "resource_link"]
+        assert len(links) == len(said) and str(links[-1].uri) == f"slate://contact/{SCENE}/draft"
+        sheet = (await agent.client.read_resource(links[-1].uri)).contents[0]
+        assert base64.b64decode(sheet.blob) == (example_film / "renders" / f"{SCENE}-draft-contact.png").read_bytes()
+        panel_full = (await agent.client.read_resource(links[0].uri)).contents[0]
+        assert panel_full.mime_type == "image/png" and base64.b64decode(panel_full.blob)[:4] == b"\x89PNG"
         panel = await agent.json("prompt", scene=SCENE, shot="1A")
         report = await agent.call("report", run_id=started["run_id"])
         assert "renders:" in report.content[0].text
@@ -286,7 +365,7 @@ def test_agent_renders_a_draft_scene_within_its_cap(example_film, tmp_path):
 
         # What is left is less than a second run's estimate: refused, the cap named.
         left = await agent.json("status")
-        refused = await agent.call("run", scene=SCENE)
+        refused = await agent.call("run", scenes=[SCENE])
         assert refused.is_error and "session cap of $0.35" in refused.content[0].text, refused.content[0].text
         return session, panel["prompt"], left
 
@@ -311,7 +390,7 @@ def test_a_final_run_waits_for_a_person_and_cannot_be_approved_here(example_film
         names = {t.name for t in (await agent.client.list_tools()).tools}
         assert names == TOOLS   # the same tools: no approval among them, whatever the profile
         t0 = time.monotonic()
-        started = await agent.json("run", scene=SCENE, profile="final")
+        started = await agent.json("run", scenes=[SCENE], profile="final")
         waiting = await _until(agent, started["run_id"], ("waiting for a person",))
         t1 = time.monotonic()
         assert waiting["state"] == "waiting for a person", waiting["output_tail"]
@@ -322,7 +401,7 @@ def test_a_final_run_waits_for_a_person_and_cannot_be_approved_here(example_film
         assert stopped["state"].startswith("stopped")
         print(f"final run: waiting for a person after {t1 - t0:.1f}s, stopped in {time.monotonic() - t1:.1f}s")
         other = await agent.call("stop", run_id="run-9-nobody")
-        assert other.is_error and "no run" in other.content[0].text
+        assert other.is_error and "not a run of this session" in other.content[0].text
 
     _drive(example_film, tmp_path / "home", script, "--max-profile", "final", "--cap", "5", "--price-as", PRICE_AS)
     rows = _rows(example_film)
@@ -373,6 +452,56 @@ def test_an_agents_run_outlives_the_thread_that_started_it(example_film, tmp_pat
         assert run.state() == "completed", run.state() + "\n" + run.output(30)
     finally:
         session.close()
+
+
+#: What an agent may send by mistake or on purpose. JSON has no infinity or NaN: the SDK's client
+#: sends a non-finite number as null, which for an optional argument means "not given"; so those go
+#: to the required arguments as numbers, and to every argument as the text an agent would type.
+ODD = ["**", "../../etc/passwd", "--help", "", "1e400", "nan", -1]
+NON_FINITE = [float("inf"), float("nan")]
+#: A good value of each argument a tool requires, so that the odd one is the only fault.
+GOOD = {"scene": SCENE, "shot": "1A", "character": "gabe", "location": "diner"}
+
+
+def test_odd_values_to_every_tool_are_refused_by_name(example_film, tmp_path):
+    """Every tool, every argument, every odd value: a tool error whose text names the argument —
+    never a success, never the SDK's bare "Error executing tool" of a crash. An argument a tool does
+    not take (`run` with `cap`) is refused by name. Nothing is written to the ledger, and no
+    resource can be read outside the film's ids."""
+    async def script(agent: Agent):
+        listed = (await agent.client.list_tools()).tools
+        assert {t.name for t in listed} == TOOLS
+        seen: list[tuple[str, str, object, str]] = []
+
+        async def refused(tool: str, args: dict, name: str, value: object) -> None:
+            result = await agent.call(tool, **args)
+            text = " ".join(getattr(b, "text", "") for b in result.content)
+            seen.append((tool, name, value, text))
+            assert result.is_error, (tool, args, text)
+            assert f"'{name}'" in text and "Traceback" not in text, (tool, args, text)
+
+        for tool in listed:
+            schema = tool.input_schema
+            required = set(schema.get("required", []))
+            base = {n: GOOD[n] for n in required if n in GOOD}
+            await refused(tool.name, {**base, "cap": 1000}, "cap", 1000)
+            for name in schema.get("properties", {}):
+                for value in ODD + (NON_FINITE if name in required else []):
+                    await refused(tool.name, {**base, name: value}, name, value)
+                if name == "scenes":
+                    for value in ODD:
+                        await refused(tool.name, {**base, name: [value]}, name, [value])
+        print(f"{len(seen)} odd calls, each refused by name")
+
+        for uri in ("slate://scene/..%2F..%2Fetc%2Fpasswd", "slate://prompt/scene-01/%2A%2A",
+                    "slate://contact/scene-01/..%2F..", "slate://contact/%2A%2A/draft",
+                    "slate://artifact/..%2F..%2Fetc%2Fpasswd.png", "slate://reference/character/%2A%2A.png",
+                    "slate://reference/..%2F../gabe.png"):
+            with pytest.raises(MCPError):
+                await agent.client.read_resource(uri)
+
+    _drive(example_film, tmp_path / "home", script, "--cap", "0", "--max-profile", "final")
+    assert _rows(example_film) == []
 
 
 def test_streamable_http_on_loopback(example_film, tmp_path):

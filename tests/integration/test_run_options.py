@@ -225,5 +225,5 @@ def test_a_toy_option_added_as_one_field_reaches_every_surface(example_film, tmp
     assert got["toml"] == 7 and got["env"] == 8 and got["told_over_toml"] == 5
     assert any("did you mean 'toy_knob'?" in p for p in got["misspelt"]), got["misspelt"]
     assert "toy_knob" in got["mcp_params"] and got["mcp_told"] == {"toy_knob": 3}
-    assert got["argv"] == ["--toy-knob", "3"]
+    assert got["argv"] == ["--toy-knob=3"]
     assert got["key"] == [2, 5]
