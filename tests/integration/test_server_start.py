@@ -25,7 +25,7 @@ def home(tmp_path, monkeypatch):
 
 def test_a_server_that_keeps_working_is_waited_for_past_the_stall_bound(home, monkeypatch):
     monkeypatch.setattr(embedded, "FACTORY", "tests.slow_servers:busy_then_healthy")
-    monkeypatch.setenv("SLATE_TEST_SERVER_BUSY_SECONDS", "8")   # well past the 3 s stall bound
+    monkeypatch.setenv("SLATE_TEST_SERVER_BUSY_SECONDS", "6")   # past the 3 s stall bound
     server = embedded.EmbeddedServer(home).start()
     try:
         server.wait(adopt=False)

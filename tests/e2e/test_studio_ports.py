@@ -8,9 +8,12 @@ from __future__ import annotations
 import socket
 
 import boto3
+import pytest
 
 from slate import stack as film_stack
 from slate import studio
+
+pytestmark = pytest.mark.e2e   # it starts a real weed: not in make test-fast
 
 
 def test_no_port_the_s3_server_is_given_is_another_ones_grpc_twin(monkeypatch):
