@@ -653,6 +653,12 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                field="film_cap_usd")
     yield Case("toml-infinite-cap", append(TOML, "run_cap_usd = inf\n"), TOML, "finite number", field="run_cap_usd")
     yield Case("toml-cap-with-dollar-sign", append(TOML, 'run_cap_usd = "$5"\n'), TOML, "valid decimal", field="run_cap_usd")
+    # More than the ledger holds (Numeric(18, 6)): a decimal.InvalidOperation at the run's first sum, before.
+    yield Case("toml-cap-beyond-the-ledger", append(TOML, 'run_cap_usd = "1e400"\n'), TOML,
+               "less than or equal to 999999999999.999999", field="run_cap_usd")
+    yield Case("env-cap-beyond-the-ledger", lambda root: None, "environment",
+               "less than or equal to 999999999999.999999", field="SLATE_FILM_CAP_USD",
+               env={"SLATE_FILM_CAP_USD": "1e400"})
     yield Case("toml-max-takes-zero", toml("max_takes = 0\n"), TOML, "greater than or equal to 1", field="max_takes")
     yield Case("toml-fps-240", append(TOML, "fps = 240\n"), TOML, "less than or equal to 60", field="fps")
     yield Case("toml-drift-threshold-percent", append(TOML, "drift_threshold = 35\n"), TOML, "less than or equal to 1",
@@ -743,3 +749,6 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
     yield Case("project-rates-float-money", rates(LOCAL_VIDEO_WITHOUT_1080P.replace('"0", "720p" = "0"', '0.0, "720p" = "0"')),
                "rates.toml", "local:local-ffmpeg-v1", field="file")
     yield Case("project-rates-bad-toml", rates("[models.local\n"), "rates.toml", "not valid TOML", field="file")
+    yield Case("project-rates-price-beyond-the-ledger",
+               rates(LOCAL_VIDEO_WITHOUT_1080P.replace('"720p" = "0"', '"720p" = "1e400"')), "rates.toml",
+               "must be a finite amount from 0 to 999,999,999,999.999999", field="file")

@@ -110,15 +110,23 @@ def preflight_or_exit(directory: Path, options=None):
 
 
 def usd_or_exit(value: str | None, flag: str):
-    """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag."""
+    """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag and
+    the value (governor/money.py: not a number, not finite, or more than the ledger holds)."""
     if value is None:
         return None
     from slate.governor.money import usd
     try:
         return usd(value)
     except (ValueError, TypeError) as exc:
-        err.print(f"{flag}: not an amount of dollars: {value!r} ({exc})")
+        say_error(f"{flag}: {exc}")
         raise typer.Exit(2)
+
+
+def shown(value: object) -> str:
+    """A typed value as an error line names it: its repr when short, else its head and length (a
+    10,000-character argument is named, not echoed)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}… ({len(str(value))} characters)"
 
 
 def storage_or_exit(directory: Path):
