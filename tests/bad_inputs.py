@@ -303,6 +303,15 @@ def toml(content: str) -> Mutate:
     return text(TOML, content)
 
 
+def not_a_database(name: str) -> Mutate:
+    """slate.toml's ledger_url names a file of the project that is no SQLite database."""
+    def mutate(root: Path) -> None:
+        (root / name).write_text("these are notes, not a ledger\n" * 40, encoding="utf-8")
+        with open(root / TOML, "a", encoding="utf-8") as f:
+            f.write(f'ledger_url = "sqlite:///{(root / name).resolve()}"\n')
+    return mutate
+
+
 def rates(content: str) -> Mutate:
     return text("rates.toml", content)
 
@@ -705,6 +714,14 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                "the ledger reads ledger_url at the top level", field="slate.ledger_url")
     yield Case("env-ledger-url-port-out-of-range", lambda root: None, "environment", "port 99999 is out of range",
                field="SLATE_LEDGER_URL", env={"SLATE_LEDGER_URL": "postgresql+psycopg://u@h:99999/db"})
+    # Well formed, but nothing answers there (nothing listens on port 1): said by check, not at the run's start.
+    yield Case("env-ledger-url-port-closed", lambda root: None, "environment",
+               "'postgresql+psycopg://slate:***@127.0.0.1:1/ledger': cannot connect to it: ", field="SLATE_LEDGER_URL",
+               env={"SLATE_LEDGER_URL": "postgresql+psycopg://slate:s3cret@127.0.0.1:1/ledger"})
+    yield Case("toml-ledger-url-port-closed", append(TOML, 'ledger_url = "postgresql+psycopg://slate@127.0.0.1:1/l"\n'),
+               TOML, "cannot connect to it: ", field="ledger_url")
+    yield Case("toml-ledger-url-sqlite-not-a-database", not_a_database("ledger.db"), TOML,
+               "the SQLite file cannot be read as a database: file is not a database", field="ledger_url")
     yield Case("toml-twice-in-table", append(TOML, "[slate]\nmax_takes = 4\n"), TOML, "is set twice (also as max_takes)",
                field="slate.max_takes")
     yield Case("toml-is-a-folder", folder_at(TOML), TOML, "is a directory, not a file", field="file")
