@@ -11,11 +11,12 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, on_stack, usd_or_exit
+from slate.commands.shared import Directory, console, err, on_stack, say_error, shown, usd_or_exit
 
 
-def approve(directory: Path, run_id: Optional[str] = typer.Option(None, "--run", help="the waiting run's id (default: "
-                                                                                 "the one waiting in this project)"),
+def approve(directory: Directory,
+            run_id: Optional[str] = typer.Option(None, "--run", help="the waiting run's id (default: the one waiting "
+                                                                       "in this project)"),
             shots: Optional[str] = typer.Option(None, "--shots", help="approve only these shots, e.g. 1A,1C"),
             reject: bool = typer.Option(False, "--reject", help="approve no shot: nothing is rendered at final size"),
             notes: str = typer.Option("", "--notes", help="why, kept in the ledger"),
