@@ -135,7 +135,11 @@ def approve(directory: Directory, asset: str,
     """Promote a version to the canonical _APPROVED reference (the old one kept as history)."""
     from slate.governor.ledger import Ledger
     from slate.providers.registry import storage_for
-    from slate.tasks.bible import BibleError, asset_of, impact, promote, version as get_version
+    from slate.tasks.bible import BibleError, asset_of, expected_sha256, impact, promote, version as get_version
+    try:
+        expect = expected_sha256(expect)   # a value that is no hash is refused before anything is read
+    except BibleError as exc:
+        _fail(exc)
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     storage = storage_for(directory)
