@@ -93,6 +93,11 @@ class ApprovalExpired(SlateError):
     """Nobody answered the approval form in time: nothing was spent on finals."""
 
 
+class NoRunWaiting(SlateError):
+    """No live run waits for the answer: the run named is not on the Prefect server asked, or it
+    has ended (`slate approve` after the run it meant to answer died)."""
+
+
 def form_for(shots: list[str]) -> type[RunInput]:
     """The form's class: its shot list is this scene's shots, so the UI offers them as boxes."""
     ids = tuple(shots) or ("none",)
@@ -235,6 +240,20 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
         # Gone once answered or expired (a suspended run comes back here on resume).
         if marker.is_file() and json.loads(marker.read_text()).get("flow_run_id") == this_run:
             marker.unlink(missing_ok=True)
+
+
+def still_waiting(flow_run_id: str) -> None:
+    """NoRunWaiting unless the run `flow_run_id` is on the Prefect server this process is set to
+    and has not ended (it may not be Paused yet: `resume_when_paused` waits for that)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(flow_run_id))
+    except ObjectNotFound:
+        raise NoRunWaiting(f"no run {flow_run_id} on this Prefect server") from None
+    if run.state is not None and run.state.is_final():
+        raise NoRunWaiting(f"run {flow_run_id} has ended ({run.state.name}): it waits for nobody")
 
 
 def resume_when_paused(flow_run_id: str, run_input: dict[str, Any], wait: float = 60.0) -> None:

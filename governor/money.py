@@ -15,14 +15,21 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["MICRO", "usd", "fmt_usd"]
+from slate.errors import SlateError
+
+__all__ = ["MICRO", "MAX_USD", "NotAnAmount", "usd", "fmt_usd"]
 
 #: One micro-dollar: the ledger's resolution (Numeric(18, 6)).
 MICRO = Decimal("0.000001")
 
-# 12 integer digits + 6 decimals = Numeric(18, 6). Anything larger would not fit the
-# Postgres column and is certainly a bug (a trillion-dollar take).
-_MAX = Decimal("999999999999.999999")
+#: The largest amount there is: 12 integer digits + 6 decimals = Numeric(18, 6). Anything
+#: larger would not fit the Postgres column and is certainly a mistake (a trillion-dollar take).
+MAX_USD = Decimal("999999999999.999999")
+
+
+class NotAnAmount(SlateError, ValueError):
+    """A value that is not an amount of dollars the ledger can hold: not a number, not finite, or
+    out of its range. Its message names the value; a caller that knows the flag or field adds it."""
 
 
 def usd(x: str | int | Decimal) -> Decimal:
@@ -43,16 +50,24 @@ def usd(x: str | int | Decimal) -> Decimal:
             # Tolerate a leading "$" because rate cards written by people contain one.
             d = Decimal(x.strip().removeprefix("$").replace(",", ""))
         except InvalidOperation:
-            raise ValueError(f"not a dollar amount: {x!r}") from None
+            raise NotAnAmount(f"not a dollar amount: {_shown(x)}") from None
     else:
         raise TypeError(f"usd() takes str, int or Decimal, not {type(x).__name__}")
     if not d.is_finite():
-        raise ValueError(f"not a finite dollar amount: {x!r}")
+        raise NotAnAmount(f"not a finite dollar amount: {_shown(x)}")
+    # Before quantising: 1e400 cannot be written to six places in Decimal's 28 digits, and
+    # quantize() raised decimal.InvalidOperation (a traceback from `--cap 1e400`).
+    if abs(d) > MAX_USD:
+        raise NotAnAmount(f"dollar amount out of range for the ledger (at most {MAX_USD:,}): {_shown(x)}")
     q = d.quantize(MICRO, rounding=ROUND_HALF_EVEN)
-    if abs(q) > _MAX:
-        raise ValueError(f"dollar amount out of range for the ledger: {x!r}")
     # Normalise -0.000000 to 0.000000 so equal amounts also print the same.
     return q + 0 if q else Decimal("0.000000")
+
+
+def _shown(x: object) -> str:
+    """A typed value as an error names it: whole when short, its head and length when not."""
+    text = repr(x)
+    return text if len(text) <= 60 else f"{text[:40]}… ({len(str(x))} characters)"
 
 
 def fmt_usd(d: Decimal | str | int) -> str:

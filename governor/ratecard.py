@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, TypeVar
 
 from slate.governor.chokepoint import Usage
-from slate.governor.money import usd
+from slate.governor.money import MAX_USD, usd
 from slate.errors import SlateError
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
@@ -70,8 +70,8 @@ def _money(key: str, name: str, value: object) -> Decimal:
         d = Decimal(value.strip())
     except InvalidOperation:
         raise RateCardError(f"{key}: {name} is not a dollar amount: {value!r}") from None
-    if not d.is_finite() or d < 0:
-        raise RateCardError(f"{key}: {name} must be a finite amount >= 0, got {value!r}")
+    if not d.is_finite() or d < 0 or d > MAX_USD:
+        raise RateCardError(f"{key}: {name} must be a finite amount from 0 to {MAX_USD:,}, got {value!r}")
     return d
 
 

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-__all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "told_of", "option_names", "flag_of",
+__all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "PROFILES", "told_of", "option_names", "flag_of",
            "cli_flags", "bounds", "output_names"]
 
 #: How the run form spells "not told: the film's own value" in a choice.
@@ -70,9 +70,14 @@ class Told:
 
 
 Profile = Literal["draft", "final", "hero"]
+#: The profiles, in order.
+PROFILES: tuple[str, ...] = get_args(Profile)
 CannotJudge = Literal["block", "warn"]
-# Caps are finite: an `inf` in slate.toml would be a cap that never refuses.
-Usd = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+# Caps are finite: an `inf` in slate.toml would be a cap that never refuses. And at most what
+# the ledger holds (governor/money.py MAX_USD, written again here: this module imports nothing
+# of ours): `--cap 1e400` passed as a Decimal and failed the run's first sum with a traceback.
+MAX_USD = Decimal("999999999999.999999")
+Usd = Annotated[Decimal, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
 
 
 class RunOptions(BaseModel):

@@ -18,10 +18,10 @@ SlateError is printed as `error: <message>` and the command exits 1.
     ├── StorageError            providers/storage_errors.py: ObjectMissing, ObjectCorrupt, …
     ├── RunHalted, ShotHalted (UnknownOutcome, CallBusy, PromptRefused), JobEnded, StopRequested,
     │   BudgetRefused, PaidCallsRefused          governor/: a run or shot stopped on purpose
-    ├── RateError, GatePolicyError, LedgerStateError, UnknownCall, LedgerUnavailable,
-    │   SchemaTooNew                             governor/: rate cards, gates, the ledger
+    ├── RateError, GatePolicyError, LedgerStateError, UnknownCall, LedgerUnavailable
+    │   (LedgerUrlInvalid), SchemaTooNew, NotAnAmount    governor/: rate cards, gates, the ledger, money
     ├── RunNotOpen, BibleError                   tasks/
-    ├── SceneEnded, FilmEnded, ApprovalExpired, NotOnTheLot    flows/
+    ├── SceneEnded, FilmEnded, ApprovalExpired, NoRunWaiting, NotOnTheLot    flows/
     ├── Refused                                  slate/agent/: what an agent may not do
     └── NotAProject                              slate/commands/: a folder that is not there
 

@@ -55,7 +55,8 @@ from slate.errors import SlateError
 if TYPE_CHECKING:  # a run is opened here only for the one paid call (tasks/run.py imports nothing of this)
     from slate.tasks.run import Crew, Run
 
-__all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS"]
+__all__ = ["BibleError", "Asset", "asset_of", "versions", "make_version", "promote", "impact", "VIEWS",
+           "expected_sha256"]
 
 STAGE = "reference"            # the ledger's stage of a version's paid call
 APPROVE_STAGE = "bible_approve"
@@ -422,10 +423,24 @@ def promotions(ledger: Ledger, film_id: str, asset: Asset) -> list[ApprovalRow]:
     return [a for a in ledger.approvals(film=film_id, stage=APPROVE_STAGE) if a.shot == f"{asset.kind}:{asset.ident}"]
 
 
+def expected_sha256(value: str | None) -> str | None:
+    """`--expect` as a SHA-256 (64 hex digits, lower-cased), or BibleError naming what was typed:
+    a value that is no hash at all was said as "changed since it was read", a race that never was."""
+    if value is None:
+        return None
+    digest = value.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        shown = repr(value) if len(value) <= 80 else f"{value[:40]!r}… ({len(value)} characters)"
+        raise BibleError(f"--expect: {shown} is not a SHA-256 (64 hex digits, as `sha256sum` prints for the "
+                         "canonical file)")
+    return digest
+
+
 def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, storage: Storage, ledger: Ledger,
             expect_sha256: str | None = None) -> Promotion:
     """Version `n` made canonical. `expect_sha256`: the canonical's hash the person saw (None: as
     read now); anything else there by the time it is written is a racing promotion, refused."""
+    expect_sha256 = expected_sha256(expect_sha256)
     rec = version(storage, asset, n)
     if not rec["gate"]["passed"]:
         raise BibleError(f"{asset.name}: --version {n}: failed its reference gate "

@@ -4,7 +4,9 @@ One function, `preflight`, run by `slate check` and as the first step of the sce
 flows, so the two can never disagree. It checks, for the whole film or the scene asked:
 
 - settings: slate.toml, SLATE_* variables and the command line (manifests.settings), and the
-  ledger's URL (SLATE_LEDGER_URL or slate.toml's ledger_url), which the run reads late;
+  ledger's URL (SLATE_LEDGER_URL or slate.toml's ledger_url), which the run reads late: its
+  form, then one brief connection (a closed port or a missing database said here, not at the
+  run's first paid call);
 - manifests: everything load_film checks, within its size, node and count limits;
 - references: every turnaround, plate and panel override the shots use is a regular file
   inside the project, within its byte and pixel limits, and decodes (tasks.references, the
@@ -234,14 +236,16 @@ def _listed_ids(root: Path) -> set[str]:
 
 def ledger_problems(root: Path) -> list[Problem]:
     """The ledger's URL as `Ledger.for_project` will read it (the environment, else slate.toml's
-    top-level `ledger_url`), checked for its form; nothing connects. Its password is masked."""
+    top-level `ledger_url`), checked for its form, then connected to once, briefly (a closed port,
+    a missing database, a file that is not one: governor/ledger `reach_problem`), writing
+    nothing. Its password is masked."""
     import os
     import tomllib
-    from slate.governor.ledger import url_problem
+    from slate.governor.ledger import reach_problem, url_problem
     problems = []
     env = os.environ.get("SLATE_LEDGER_URL")
     if env:
-        why = url_problem(env)
+        why = url_problem(env) or reach_problem(env)
         if why:
             problems.append(Problem("environment", None, "SLATE_LEDGER_URL", why))
     try:
@@ -253,7 +257,7 @@ def ledger_problems(root: Path) -> list[Problem]:
                                                                          "level of slate.toml, not in [slate]"))
     value = doc.get("ledger_url")
     if value is not None and not env:
-        why = url_problem(value) if isinstance(value, str) and value else \
+        why = (url_problem(value) or reach_problem(value)) if isinstance(value, str) and value else \
             f"must be a database URL in quotes (got {value!r})"
         if why:
             problems.append(Problem("slate.toml", None, "ledger_url", why))

@@ -303,6 +303,15 @@ def toml(content: str) -> Mutate:
     return text(TOML, content)
 
 
+def not_a_database(name: str) -> Mutate:
+    """slate.toml's ledger_url names a file of the project that is no SQLite database."""
+    def mutate(root: Path) -> None:
+        (root / name).write_text("these are notes, not a ledger\n" * 40, encoding="utf-8")
+        with open(root / TOML, "a", encoding="utf-8") as f:
+            f.write(f'ledger_url = "sqlite:///{(root / name).resolve()}"\n')
+    return mutate
+
+
 def rates(content: str) -> Mutate:
     return text("rates.toml", content)
 
@@ -653,6 +662,12 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                field="film_cap_usd")
     yield Case("toml-infinite-cap", append(TOML, "run_cap_usd = inf\n"), TOML, "finite number", field="run_cap_usd")
     yield Case("toml-cap-with-dollar-sign", append(TOML, 'run_cap_usd = "$5"\n'), TOML, "valid decimal", field="run_cap_usd")
+    # More than the ledger holds (Numeric(18, 6)): a decimal.InvalidOperation at the run's first sum, before.
+    yield Case("toml-cap-beyond-the-ledger", append(TOML, 'run_cap_usd = "1e400"\n'), TOML,
+               "less than or equal to 999999999999.999999", field="run_cap_usd")
+    yield Case("env-cap-beyond-the-ledger", lambda root: None, "environment",
+               "less than or equal to 999999999999.999999", field="SLATE_FILM_CAP_USD",
+               env={"SLATE_FILM_CAP_USD": "1e400"})
     yield Case("toml-max-takes-zero", toml("max_takes = 0\n"), TOML, "greater than or equal to 1", field="max_takes")
     yield Case("toml-fps-240", append(TOML, "fps = 240\n"), TOML, "less than or equal to 60", field="fps")
     yield Case("toml-drift-threshold-percent", append(TOML, "drift_threshold = 35\n"), TOML, "less than or equal to 1",
@@ -699,6 +714,14 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                "the ledger reads ledger_url at the top level", field="slate.ledger_url")
     yield Case("env-ledger-url-port-out-of-range", lambda root: None, "environment", "port 99999 is out of range",
                field="SLATE_LEDGER_URL", env={"SLATE_LEDGER_URL": "postgresql+psycopg://u@h:99999/db"})
+    # Well formed, but nothing answers there (nothing listens on port 1): said by check, not at the run's start.
+    yield Case("env-ledger-url-port-closed", lambda root: None, "environment",
+               "'postgresql+psycopg://slate:***@127.0.0.1:1/ledger': cannot connect to it: ", field="SLATE_LEDGER_URL",
+               env={"SLATE_LEDGER_URL": "postgresql+psycopg://slate:s3cret@127.0.0.1:1/ledger"})
+    yield Case("toml-ledger-url-port-closed", append(TOML, 'ledger_url = "postgresql+psycopg://slate@127.0.0.1:1/l"\n'),
+               TOML, "cannot connect to it: ", field="ledger_url")
+    yield Case("toml-ledger-url-sqlite-not-a-database", not_a_database("ledger.db"), TOML,
+               "the SQLite file cannot be read as a database: file is not a database", field="ledger_url")
     yield Case("toml-twice-in-table", append(TOML, "[slate]\nmax_takes = 4\n"), TOML, "is set twice (also as max_takes)",
                field="slate.max_takes")
     yield Case("toml-is-a-folder", folder_at(TOML), TOML, "is a directory, not a file", field="file")
@@ -743,3 +766,6 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
     yield Case("project-rates-float-money", rates(LOCAL_VIDEO_WITHOUT_1080P.replace('"0", "720p" = "0"', '0.0, "720p" = "0"')),
                "rates.toml", "local:local-ffmpeg-v1", field="file")
     yield Case("project-rates-bad-toml", rates("[models.local\n"), "rates.toml", "not valid TOML", field="file")
+    yield Case("project-rates-price-beyond-the-ledger",
+               rates(LOCAL_VIDEO_WITHOUT_1080P.replace('"720p" = "0"', '"720p" = "1e400"')), "rates.toml",
+               "must be a finite amount from 0 to 999,999,999,999.999999", field="file")

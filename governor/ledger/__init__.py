@@ -68,15 +68,15 @@ then sees it and refuses.
 from __future__ import annotations
 
 from .book import Claim, Ledger, Reservation
-from .engine import make_engine, mask_secrets_in, mask_url, url_problem
+from .engine import make_engine, mask_secrets_in, mask_url, reach_problem, url_problem
 from .schema import (LIVE_STATUSES, OPEN_STATUSES, STATUSES, ApprovalRow, CallRequest, CallRow, paid_calls,
                      request_key)
-from .values import (AGENT_CALLER, BudgetRefused, Cap, CapScope, LedgerStateError, LedgerUnavailable, Money, Totals,
-                     UnknownCall, UTCTimestamp)
+from .values import (AGENT_CALLER, BudgetRefused, Cap, CapScope, LedgerStateError, LedgerUnavailable,
+                     LedgerUrlInvalid, Money, Totals, UnknownCall, UTCTimestamp)
 
 __all__ = [
     "Ledger", "Claim", "Reservation", "Cap", "CapScope", "AGENT_CALLER", "CallRequest", "CallRow", "ApprovalRow",
-    "Totals", "BudgetRefused", "LedgerStateError", "LedgerUnavailable", "UnknownCall", "Money", "UTCTimestamp",
-    "make_engine", "mask_url", "mask_secrets_in", "url_problem", "paid_calls", "request_key", "STATUSES",
-    "OPEN_STATUSES", "LIVE_STATUSES",
+    "Totals", "BudgetRefused", "LedgerStateError", "LedgerUnavailable", "LedgerUrlInvalid", "UnknownCall", "Money",
+    "UTCTimestamp", "make_engine", "mask_url", "mask_secrets_in", "url_problem", "reach_problem", "paid_calls",
+    "request_key", "STATUSES", "OPEN_STATUSES", "LIVE_STATUSES",
 ]

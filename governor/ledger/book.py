@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection
 
 from ..money import usd
 from . import migrations
-from .engine import db_now, make_engine, mask_secrets_in, mask_url, normalise_url, read, write
+from .engine import db_now, make_engine, mask_secrets_in, mask_url, normalise_url, read, url_problem, write
 from .schema import (LIVE_STATUSES, OPEN_STATUSES, ApprovalRow, CallRequest, CallRow, approval_from_mapping,
                      approvals, canonical_dumps, paid_calls, request_key, request_values, row_from_mapping)
-from .values import AGENT_CALLER, BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, Totals, UnknownCall
+from .values import (AGENT_CALLER, BudgetRefused, Cap, LedgerStateError, LedgerUnavailable, LedgerUrlInvalid,
+                     Totals, UnknownCall)
 
 __all__ = ["Ledger", "Reservation", "Claim", "REFUSED_BY_MODERATION", "day_start"]
 
@@ -97,9 +98,18 @@ class Ledger:
     Do not share an instance across ``fork``; open one per process.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, where: str = ""):
+        """`where`: where the URL was read (SLATE_LEDGER_URL, slate.toml's ledger_url), said with
+        any reason the ledger cannot be opened."""
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        said = f" ({where})" if where else ""
+        try:
+            self.engine = make_engine(self.url)
+        except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
+            # A malformed URL is one line naming it, as `slate check` says it (tasks/preflight.py),
+            # not a traceback from `slate status` or `slate log`.
+            why = url_problem(self.url) or mask_secrets_in(str(exc)).splitlines()[0]
+            raise LedgerUrlInvalid(f"cannot open the ledger{said}: {why}") from None
         self.dialect = self.engine.dialect.name
         try:
             migrations.migrate(self.engine)
@@ -109,7 +119,7 @@ class Ledger:
         except Exception as exc:
             self.engine.dispose()  # don't leak pooled connections from a refused open
             # `from None`: the driver's own exception (and its traceback) may carry the URL.
-            raise LedgerUnavailable(f"cannot open the ledger at {mask_url(self.url)}: "
+            raise LedgerUnavailable(f"cannot open the ledger at {mask_url(self.url)}{said}: "
                                     f"{mask_secrets_in(str(exc)).splitlines()[0]}") from None
 
     @classmethod
@@ -119,13 +129,16 @@ class Ledger:
 
         Resolved here, at the moment of use, so a URL with a password in it is never a
         flow or task parameter (those are stored and shown in the Prefect UI)."""
+        where = ""
         if url is None:
-            url = os.environ.get("SLATE_LEDGER_URL") or _toml_ledger_url(Path(root))
+            url, where = os.environ.get("SLATE_LEDGER_URL") or None, "SLATE_LEDGER_URL"
+        if url is None:
+            url, where = _toml_ledger_url(Path(root)), "slate.toml: ledger_url"
         if url is None:
             d = Path(root) / ".slate"
             d.mkdir(parents=True, exist_ok=True)
-            url = f"sqlite:///{(d / 'ledger.db').resolve()}"
-        return cls(url)
+            url, where = f"sqlite:///{(d / 'ledger.db').resolve()}", ""
+        return cls(url, where=where)
 
     def close(self) -> None:
         self.engine.dispose()

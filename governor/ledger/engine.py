@@ -25,7 +25,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from .migrations import PG_LOCK_NAMESPACE
 
-__all__ = ["make_engine", "normalise_url", "mask_url", "mask_secrets_in", "db_now", "write", "read", "url_problem"]
+__all__ = ["make_engine", "normalise_url", "mask_url", "mask_secrets_in", "db_now", "write", "read", "url_problem",
+           "reach_problem"]
 
 # scheme://user:password@host  →  scheme://user:***@host ; also ?password=… in a query string.
 _USERINFO = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s'\"]*):(?P<secret>[^@\s'\"]*)@")
@@ -82,11 +83,67 @@ def url_problem(url: str) -> str | None:
         return None
     path = parsed.database
     if path and path != ":memory:":
+        import os.path
         from pathlib import Path
         folder = Path(path).expanduser().parent
-        if not folder.is_dir():
+        if not os.path.isdir(folder):   # never raises (a name too long is "not a folder" too)
             return f"{shown!r}: the folder {str(folder)!r} of the SQLite file does not exist"
     return None
+
+
+#: How long `reach_problem` waits for the ledger's database to answer: a check, not a run.
+REACH_TIMEOUT_S = 2
+
+
+def reach_problem(url: str, timeout: float = REACH_TIMEOUT_S) -> str | None:
+    """Whether the ledger's database answers, in a person's words (its password masked), or None.
+
+    For a URL whose form `url_problem` passed: Postgres is connected to once, waiting at most
+    `timeout` seconds, and asked `SELECT 1` (a closed port, a missing database, a refused login
+    are each said); an existing SQLite file is opened read-only and its schema read (a file that
+    is not a database is said). Nothing is written, no table is made: the run's own open does
+    that. What `slate check` and every run's preflight ask before anything is spent."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+    shown = mask_url(url)
+    parsed = make_url(normalise_url(url))
+    if parsed.drivername.startswith("postgresql"):
+        engine = sa.create_engine(parsed, poolclass=NullPool,
+                                  connect_args={"connect_timeout": max(1, int(timeout))})
+        try:
+            with engine.connect() as pg:
+                pg.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 — whatever the driver says is the reason, said in one line
+            return f"{shown!r}: cannot connect to it: {_driver_reason(exc)}"
+        finally:
+            engine.dispose()
+        return None
+    path = parsed.database
+    if not path or path == ":memory:":
+        return None
+    import os.path
+    file = os.path.expanduser(path)
+    if not os.path.exists(file):
+        folder = os.path.dirname(file) or "."
+        if not os.access(folder, os.W_OK):
+            return f"{shown!r}: the folder {folder!r} of the SQLite file is not writable"
+        return None   # the run's first open makes it
+    try:
+        lite = sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=timeout)
+        try:
+            lite.execute("PRAGMA schema_version").fetchone()
+        finally:
+            lite.close()
+    except sqlite3.Error as exc:
+        return f"{shown!r}: the SQLite file cannot be read as a database: {exc}"
+    return None
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """The driver's reason, without SQLAlchemy's wrapping (its class name, the SQL, a link), on one line."""
+    reason = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in mask_secrets_in(str(reason)).splitlines() if line.strip()]
+    return "; ".join(lines[:2]) or type(reason).__name__
 
 
 def make_engine(url: str) -> Engine:

@@ -20,7 +20,7 @@ from slate.errors import SlateError
 from ..money import fmt_usd, usd
 
 __all__ = ["Money", "UTCTimestamp", "Cap", "CapScope", "CAP_SCOPES", "AGENT_CALLER", "Totals", "BudgetRefused",
-           "LedgerStateError", "UnknownCall", "LedgerUnavailable"]
+           "LedgerStateError", "UnknownCall", "LedgerUnavailable", "LedgerUrlInvalid"]
 
 #: What a cap sums: one run's rows; every row of the film; the film's rows of one agent session
 #: (its caller, whichever process or run wrote them); or the film's rows of every agent since
@@ -154,3 +154,8 @@ class UnknownCall(SlateError, LookupError):
 
 class LedgerUnavailable(SlateError, RuntimeError):
     """The ledger's database cannot be opened. The message names it with any password masked."""
+
+
+class LedgerUrlInvalid(LedgerUnavailable, ValueError):
+    """The ledger's URL is not one slate can open (its form: scheme, driver, port); a ValueError
+    as the engine's own refusal was, so callers that caught that still do."""

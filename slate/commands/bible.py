@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say, say_error, settings_or_exit
+from slate.commands.shared import Directory, console, err, load_or_exit, say, say_error, settings_or_exit
 
 if TYPE_CHECKING:
     from slate.tasks.bible import VersionRecord
@@ -63,7 +63,7 @@ def _make(directory: Path, name: str, kind: str, model: str | None, view: str | 
 
 
 @app.command()
-def turnaround(directory: Path, character: str,
+def turnaround(directory: Directory, character: str,
                model: Optional[str] = typer.Option(None, "--model", help="panel model provider:model (default: the "
                                                                           "lineup's panel model)"),
                fix: Optional[str] = typer.Option(None, "--fix", help="redraw only this view: front, three_quarter, "
@@ -74,7 +74,7 @@ def turnaround(directory: Path, character: str,
 
 
 @app.command()
-def plate(directory: Path, location: str,
+def plate(directory: Directory, location: str,
           model: Optional[str] = typer.Option(None, "--model", help="panel model provider:model"),
           edit: Optional[str] = typer.Option(None, "--edit", help="one change, e.g. \"remove the red stools\""),
           parent: Optional[int] = typer.Option(None, "--from", help="the version to edit"),
@@ -100,7 +100,7 @@ def plate(directory: Path, location: str,
 
 
 @app.command("versions")
-def list_versions(directory: Path, asset: Optional[str] = typer.Argument(None, help="a character or location id")):
+def list_versions(directory: Directory, asset: Optional[str] = typer.Argument(None, help="a character or location id")):
     """Every version of one asset (or of the whole bible): parent, model, cost, gate, canonical."""
     from slate.tasks.bible import BibleError, asset_of, key_sha256, versions
     from slate.providers.registry import storage_for
@@ -127,14 +127,19 @@ def list_versions(directory: Path, asset: Optional[str] = typer.Argument(None, h
 
 
 @app.command()
-def approve(directory: Path, asset: str, version: int = typer.Option(..., "--version", help="the version to promote"),
+def approve(directory: Directory, asset: str,
+            version: int = typer.Option(..., "--version", help="the version to promote"),
             by: Optional[str] = typer.Option(None, "--by", help="who decides (default: this machine's user)"),
             expect: Optional[str] = typer.Option(None, "--expect", help="the canonical's sha256 you saw (refused if "
                                                                          "it changed since)")):
     """Promote a version to the canonical _APPROVED reference (the old one kept as history)."""
     from slate.governor.ledger import Ledger
     from slate.providers.registry import storage_for
-    from slate.tasks.bible import BibleError, asset_of, impact, promote, version as get_version
+    from slate.tasks.bible import BibleError, asset_of, expected_sha256, impact, promote, version as get_version
+    try:
+        expect = expected_sha256(expect)   # a value that is no hash is refused before anything is read
+    except BibleError as exc:
+        _fail(exc)
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     storage = storage_for(directory)

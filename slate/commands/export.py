@@ -12,15 +12,17 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import err, load_or_exit, say
+from slate.commands.shared import Directory, a_path, err, load_or_exit, say, say_error, shown
+from slate.manifests.options import PROFILES
 
 
-def export(directory: Path,
+def export(directory: Directory,
            format: str = typer.Option("otio", "--format", help="otio, fcp7 (FCP 7 XML) or edl (CMX 3600)"),
            scene: Optional[str] = typer.Option(None, "--scene", help="one scene (default: the whole film)"),
            profile: Optional[str] = typer.Option(None, "--profile", help="the profile whose renders to export "
                                                                          "(default: the project's)"),
-           out: Optional[Path] = typer.Option(None, "--out", help="where to write it (default: renders/)")):
+           out: Optional[Path] = typer.Option(None, "--out", parser=a_path,
+                                              help="where to write it (default: renders/)")):
     """Write the edit as a timeline: one clip per shot pointing at its approved clip, its in/out,
     the transitions, the audio cues on their own tracks, each shot's id, take, cost and gate
     scores as metadata, and a marker on every escalated or warned shot."""
@@ -29,12 +31,18 @@ def export(directory: Path,
     from slate.tasks import export as timeline
 
     if format not in timeline.FORMATS:
-        err.print(f"--format: {format!r} is not one of {', '.join(timeline.FORMATS)}", markup=False, highlight=False)
+        say_error(f"--format: {shown(format)} is not one of {', '.join(timeline.FORMATS)}")
+        raise typer.Exit(2)
+    if profile is not None and profile not in PROFILES:   # it names a file: never a path or a glob
+        say_error(f"--profile: {shown(profile)} is not a profile ({', '.join(PROFILES)})")
+        raise typer.Exit(2)
+    if out is not None and out.is_dir():
+        say_error(f"--out: {out} is a folder: give the file to write, e.g. {out / 'cut'}{timeline.FORMATS[format]}")
         raise typer.Exit(2)
     film = load_or_exit(directory)
     ids = [s.id for _, s in film.scenes]
     if scene is not None and scene not in ids:
-        err.print(f"--scene: unknown scene {scene!r} (film has: {', '.join(ids)})", markup=False, highlight=False)
+        say_error(f"--scene: unknown scene {shown(scene)} (film has: {', '.join(ids)})")
         raise typer.Exit(2)
     profile = profile or project_settings(directory).profile
     wanted = [scene] if scene else ids
@@ -51,7 +59,11 @@ def export(directory: Path,
     built = timeline.build_timeline(timeline.read_records(paths), costs)
     stem = f"{film.film.id}-{scene}-{profile}" if scene else f"{film.film.id}-{profile}"
     target = out or directory / "renders" / f"{stem}{timeline.FORMATS[format]}"
-    timeline.write_timeline(built, format, target)
+    try:
+        timeline.write_timeline(built, format, target)
+    except OSError as exc:   # a folder in its way, a file where its folder would be, no permission
+        say_error(f"--out: cannot write {target}: {exc.strerror or exc}")
+        raise typer.Exit(1)
     clips = sum(1 for t in built.video_tracks() for _ in t.find_clips())
     sound = "video only" if format == "edl" else f"{len(built.audio_tracks())} audio track(s)"
     say(f"{format} timeline: {target} ({clips} clip(s), {sound}, {built.video_tracks()[0].duration().to_seconds():.2f}s)")

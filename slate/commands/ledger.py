@@ -13,11 +13,12 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from slate.commands.shared import console, err, load_or_exit, project_or_exit, say_error
+from slate.commands.shared import Directory, console, err, load_or_exit, project_or_exit, say_error, shown
 from slate.providers.storage_local import LocalStorage
 
 
-def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
+def log(directory: Directory,
+        jsonl: bool = typer.Option(False, "--jsonl", help="one JSON object a line (a generations log)"),
         run_id: Optional[str] = typer.Option(None, "--run", help="only this run's calls")):
     """The ledger: every paid call attempt, with its cost and outcome."""
     from dataclasses import asdict
@@ -50,7 +51,7 @@ def log(directory: Path, jsonl: bool = typer.Option(False, "--jsonl", help="one 
     console.print(f"committed {fmt_usd(totals.committed)}, reserved {fmt_usd(totals.reserved)}")
 
 
-def stop(directory: Path, clear: bool = typer.Option(False, "--clear", help="remove the STOP file"),
+def stop(directory: Directory, clear: bool = typer.Option(False, "--clear", help="remove the STOP file"),
          hard: bool = typer.Option(False, "--hard", help="also cancel jobs already submitted, at the provider")):
     """The kill switch: nothing new is submitted while the project's STOP file exists, or while
     the ledger holds a stop for the film (every worker sharing SLATE_LEDGER_URL reads it)."""
@@ -114,7 +115,15 @@ def _makes_jobs(row, storage: LocalStorage) -> bool:
         return False
 
 
-def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="the call id to resolve"),
+def _a_job_id(job: str) -> bool:
+    """A job id as providers write them: a Replicate prediction id, a fal request id (a UUID), a
+    Gemini operation's name (models/…/operations/…)."""
+    import re
+    return (0 < len(job) <= 512 and re.fullmatch(r"[A-Za-z0-9._:/-]+", job) is not None
+            and ".." not in job.split("/") and not job.startswith("/"))
+
+
+def reconcile(directory: Directory, call: Optional[str] = typer.Option(None, help="the call id to resolve"),
               job: Optional[str] = typer.Option(None, help="attach this provider job id (the job exists): "
                                                            "a clip's, or a Replicate or fal panel's"),
               failed: bool = typer.Option(False, "--failed", help="mark the call failed (it never ran): $0"),
@@ -154,6 +163,11 @@ def reconcile(directory: Path, call: Optional[str] = typer.Option(None, help="th
         raise typer.Exit(1)
     if sum(map(bool, (job, failed, lost))) != 1:
         err.print("give exactly one of --job JOB_ID, --failed or --lost")
+        raise typer.Exit(2)
+    if job and not _a_job_id(job.strip()):
+        # The next run asks the provider for it by this id, in its URL: never a path or a pattern.
+        say_error(f"--job: {shown(job)} is not a provider's job id (letters, digits and - _ . : / as the provider "
+                  "shows it; no spaces, no .. and no * ? [ ])")
         raise typer.Exit(2)
     try:
         row = ledger.find(call)

@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 
 from slate.commands.options import run_options
-from slate.commands.shared import err, say_error
+from slate.commands.shared import Directory, err, say_error
 from slate.manifests.options import RunOptions
 
 
@@ -27,7 +27,7 @@ from slate.manifests.options import RunOptions
                    "run cap)",
     "price_as": "rehearse: price the session's runs as this video model (provider:model) while the local "
                 "provider renders"})
-def mcp(directory: Path, options: RunOptions,
+def mcp(directory: Directory, options: RunOptions,
         max_profile: str = typer.Option("draft", "--max-profile",
                                         help="the highest profile the agent may run: draft, final or hero"),
         http: Optional[int] = typer.Option(None, "--http", min=1, max=65535,

@@ -67,7 +67,7 @@ def told(given: dict[str, Any], directory: Any = None) -> RunOptions:
     try:
         return RunOptions(**given)
     except ValidationError as exc:
-        from slate.commands.shared import problems_or_exit
+        from slate.commands.shared import problems_or_exit, shown
         from slate.manifests import Problem
         problems = []
         for e in exc.errors():
@@ -76,7 +76,7 @@ def told(given: dict[str, Any], directory: Any = None) -> RunOptions:
             typed = e.get("input")   # what was typed, beside what is wrong with it
             problems.append(Problem("command line", None, flag or name,
                                     str(e["msg"]).removeprefix("Value error, ")
-                                    + (f" (got {typed!r})" if isinstance(typed, str) else "")))
+                                    + (f" (got {shown(typed)})" if isinstance(typed, str) else "")))
         problems_or_exit(problems, directory if directory is not None else "the command line")
         raise   # problems_or_exit exits; never reached
 

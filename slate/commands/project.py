@@ -15,12 +15,12 @@ import typer
 from rich.text import Text
 
 from slate.commands.options import run_options
-from slate.commands.shared import (console, err, limits_lines, lineup_text, load_or_exit, preflight_or_exit,
-                                   problems_or_exit, say_error)
+from slate.commands.shared import (Directory, console, err, limits_lines, lineup_text, load_or_exit,
+                                   preflight_or_exit, problems_or_exit, say_error)
 from slate.manifests.options import RunOptions
 
 
-def init(directory: Path, example: bool = typer.Option(False, "--example", help="write the example film")):
+def init(directory: Directory, example: bool = typer.Option(False, "--example", help="write the example film")):
     """Create a film project (with --example: the offline example film, 5 characters, 9 shots)."""
     from slate.manifests import write_example_film
     from slate.manifests.example import write_empty_film
@@ -37,7 +37,7 @@ ONE_SCENE = {"scenes": "a scene id, repeatable (default: every scene)"}
 
 @run_options("scenes", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
              "model_audio", help=ONE_SCENE)
-def check(directory: Path, options: RunOptions):
+def check(directory: Directory, options: RunOptions):
     """Validate everything a run needs before it spends: settings, manifests, references (and
     whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
     every problem in one pass; exits 1 on any."""
@@ -77,7 +77,7 @@ def _coverage(directory: Path) -> None:
 
 @run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
              "model_audio", help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
-def estimate(directory: Path, options: RunOptions):
+def estimate(directory: Directory, options: RunOptions):
     """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
     from rich.table import Table as RichTable
 
@@ -156,7 +156,7 @@ def _range_of(directory: Path, film, plans: dict, settings) -> dict:
 
 
 @run_options("scenes", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
-def doctor(directory: Path, options: RunOptions):
+def doctor(directory: Directory, options: RunOptions):
     """Can this film spend with its providers now: keys present and valid, credit left (held to
     the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
     from slate.governor.estimate import estimate_film, lineup_pricing

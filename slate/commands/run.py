@@ -25,11 +25,11 @@ from slate.manifests.options import RunOptions
 from slate.commands.options import run_options
 from slate.commands.report import (LiveTable, ProgressLines, quiet_prefect_console, report_run, say_waiting,
                                    say_warning)
-from slate.commands.shared import console, err, on_stack, preflight_or_exit, say, say_error, storage_or_exit
+from slate.commands.shared import Directory, console, err, on_stack, preflight_or_exit, say, say_error, storage_or_exit
 
 
 @run_options()   # every option a flag tells (manifests/options.py): a new one is here with nothing else edited
-def run(directory: Path, options: RunOptions,
+def run(directory: Directory, options: RunOptions,
         verbose: bool = typer.Option(False, "--verbose", help="show Prefect's own log lines as well"),
         from_bucket: Optional[str] = typer.Option(
             None, "--from-bucket", help="a film pushed with `slate push`: s3://BUCKET[/PREFIX]/films/FILM_ID; it is "

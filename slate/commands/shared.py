@@ -1,7 +1,9 @@
 """What every command shares: the two consoles, plain lines, and the ways a command stops on a
 bad input (a film that does not load, a preflight with problems, an amount that is not one, a
-folder that is not there). An error is said as `error: <message>` (`say_error`): the app says
-every SlateError that reaches it so (slate/cli.py), and a film's problems are said so, one a line.
+folder that is not there, a path typed blank or longer than a file system takes: `a_path`, the
+parser of the `Directory` every command takes and of every path option). An error is said as
+`error: <message>` (`say_error`): the app says every SlateError that reaches it so (slate/cli.py),
+and a film's problems are said so, one a line.
 
 Markup and highlighting are off on both consoles: nearly every line carries a path, a URL or a
 manifest's text, and rich read "[storage]" or "[/PREFIX]" in them as tags (a crash, or words
@@ -11,8 +13,10 @@ It must never print a key, and never decide anything a lower layer decides: it s
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,7 +24,8 @@ from rich.console import Console
 from slate.errors import SlateError
 
 __all__ = ["console", "err", "say", "say_error", "NotAProject", "project_or_exit", "load_or_exit", "settings_or_exit",
-           "preflight_or_exit", "usd_or_exit", "storage_or_exit", "on_stack", "lineup_text"]
+           "preflight_or_exit", "usd_or_exit", "shown", "storage_or_exit", "on_stack", "lineup_text", "a_path",
+           "Directory"]
 
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, highlight=False)
@@ -49,6 +54,27 @@ def say_error(error: object) -> None:
     err.print(f"error: {first}", markup=False, highlight=False)
     for line in rest:
         err.print(f"  {line}", markup=False, highlight=False)
+
+
+#: The longest name of one file or folder, and of a whole path, that Linux and macOS take.
+NAME_MAX, PATH_MAX = 255, 4095
+
+
+def a_path(value: str) -> Path:
+    """A path typed on the command line (typer's `parser` of every path argument and option).
+    Refused as that argument's bad value, before the command runs: a blank one (it read as the
+    current folder: `slate init ""` wrote a film there) and one longer than a file system takes (a
+    traceback from wherever the command first touched it)."""
+    if not value.strip():
+        raise typer.BadParameter("a blank path (give a folder; . is this one)")
+    if len(os.fsencode(value)) > PATH_MAX or any(len(os.fsencode(part)) > NAME_MAX for part in Path(value).parts):
+        raise typer.BadParameter(f"{shown(value)}: longer than a path may be (a name at most {NAME_MAX} bytes, "
+                                 f"the whole at most {PATH_MAX})")
+    return Path(value)
+
+
+#: The film's project folder, as every command takes it.
+Directory = Annotated[Path, typer.Argument(parser=a_path, help="the film's project folder")]
 
 
 class NotAProject(SlateError):
@@ -110,15 +136,23 @@ def preflight_or_exit(directory: Path, options=None):
 
 
 def usd_or_exit(value: str | None, flag: str):
-    """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag."""
+    """A typed amount of dollars as Decimal (None when not given), or exit 2 naming the flag and
+    the value (governor/money.py: not a number, not finite, or more than the ledger holds)."""
     if value is None:
         return None
     from slate.governor.money import usd
     try:
         return usd(value)
     except (ValueError, TypeError) as exc:
-        err.print(f"{flag}: not an amount of dollars: {value!r} ({exc})")
+        say_error(f"{flag}: {exc}")
         raise typer.Exit(2)
+
+
+def shown(value: object) -> str:
+    """A typed value as an error line names it: its repr when short, else its head and length (a
+    10,000-character argument is named, not echoed)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}… ({len(str(value))} characters)"
 
 
 def storage_or_exit(directory: Path):

@@ -12,10 +12,10 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say, say_error, storage_or_exit
+from slate.commands.shared import Directory, console, err, load_or_exit, say, say_error, storage_or_exit
 
 
-def up(directory: Path,
+def up(directory: Directory,
        zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
                                                    help="seconds without a heartbeat before a run is marked Crashed "
                                                         "(default 90; at least 60: two heartbeats)"),
@@ -53,7 +53,7 @@ def up(directory: Path,
         raise typer.Exit(1)
 
 
-def down(directory: Path):
+def down(directory: Directory):
     """Stop exactly what `slate up` (or `slate up --studio`) started for this film (by its recorded
     process ids); a studio's databases are dropped."""
     from slate import studio as studio_stack
@@ -84,7 +84,7 @@ def studio_setup():
                   highlight=False)
 
 
-def push(directory: Path):
+def push(directory: Directory):
     """Upload the film's manifests and references to its bucket ([storage] in slate.toml), so a
     worker with only the bucket can run it (`slate run WORKDIR --from-bucket URL`). Content
     already in the bucket is not sent again."""

@@ -11,10 +11,10 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import console, err, load_or_exit, say, say_error
+from slate.commands.shared import Directory, console, err, load_or_exit, say, say_error
 
 
-def status(directory: Path):
+def status(directory: Directory):
     """What has been rendered and escalated, from the project's renders and run records."""
     from slate.governor.ledger import Ledger
     from slate.governor.money import fmt_usd
@@ -88,7 +88,7 @@ def _stack_runs(stack) -> None:
         console.print(f"  next: {r.name} at {when}", highlight=False)
 
 
-def escalations(directory: Path, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene"),
+def escalations(directory: Directory, scene: Optional[str] = typer.Option(None, "--scene", help="only this scene"),
                 warn_words: Optional[str] = typer.Option(
                     None, "--warn-words", help="comma-separated words to be warned of in every prompt from now on "
                                                "(kept in the film's prompt_rules.toml): the words a refusal offers")):

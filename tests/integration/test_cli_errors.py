@@ -80,6 +80,30 @@ def test_an_error_raised_deep_in_a_command_is_one_line_too(example_film, tmp_pat
     assert said.startswith("error: ") and str(ledger) in said, said   # one line, naming the database it could not open
 
 
+def test_a_malformed_ledger_address_is_one_line_from_status_and_log(example_film):
+    """`slate status` and `slate log` read the ledger: a ledger_url that is no database URL was an
+    80-line traceback (sqlalchemy's ValueError) where `slate check` gave one line."""
+    with (example_film / "slate.toml").open("a") as toml:
+        toml.write('\nledger_url = "the studio database"\n')
+    for command in ("status", "log"):
+        line = error_line(slate(command, example_film), "slate.toml: ledger_url", "'the studio database'",
+                          "is not a database URL")
+        assert line.startswith("error: cannot open the ledger"), line
+
+
+def test_check_connects_to_the_ledger_and_names_a_missing_database(example_film):
+    """`slate check` read ledger_url's form only: a database that is not there passed, and the run
+    failed at its start. Now it connects once, briefly, and says what the server answered."""
+    from tests.postgres_db import pg_database
+    with pg_database() as url:
+        missing = f"{url}_not_made"
+        with (example_film / "slate.toml").open("a") as toml:
+            toml.write(f'\nledger_url = "{missing}"\n')
+        done = slate("check", example_film)
+    line = error_line(done, "slate.toml: ledger_url:", repr(missing), "cannot connect to it", "does not exist")
+    assert done.stderr.splitlines()[-1].startswith("1 problem(s)"), done.stderr
+
+
 BUG = """
 import sys
 from slate.cli import app

@@ -97,6 +97,22 @@ def test_usd_quantises_and_rejects_float():
         Cap("film", 10.0)
 
 
+def test_usd_refuses_what_the_ledger_cannot_hold_naming_it():
+    """1e400 cannot be written to six places in Decimal's 28 digits: quantize() raised
+    decimal.InvalidOperation, a traceback from `--cap 1e400`. Every amount past the ledger's
+    Numeric(18, 6), and every one that is not finite, is a NotAnAmount naming the value."""
+    from slate.errors import SlateError
+    from slate.governor.money import MAX_USD, NotAnAmount
+    assert usd(MAX_USD) == MAX_USD and usd(-MAX_USD) == -MAX_USD
+    for bad in ("1e400", "-1e400", "1e13", D("1e400"), D("-Infinity"), "Infinity", "nan", 10**20):
+        with pytest.raises(NotAnAmount) as refused:
+            usd(bad)
+        assert isinstance(refused.value, SlateError) and isinstance(refused.value, ValueError)
+        assert str(bad).lower().removeprefix("-")[:3] in str(refused.value).lower(), refused.value
+        with pytest.raises(NotAnAmount):
+            fmt_usd(bad)
+
+
 @pytest.mark.parametrize(
     "amount, text",
     [
