@@ -269,3 +269,14 @@ def test_an_edit_that_returns_its_parent_fails_its_gate_and_cannot_be_approved(e
     scores = {s["name"]: s for s in record(root, "diner", 3, "locations")["gate"]["scores"]}
     assert scores["edit_changed"]["passed"] and scores["edit_in_place"]["value"] == 1.0
     assert "is where the warm pendant lamps hanging from the ceiling is" in scores["edit_in_place"]["reason"]
+
+
+def test_gabes_flat_top_is_hair_and_his_sheet_is_held_to_his_green_shirt(example_film, local_calls):
+    """The local painter draws Gabe from his words ("red hair cut in a flat-top", "green plaid flannel
+    shirt"), and the local judge holds the sheet's outfit to the colours those words name."""
+    root = example_film
+    out = slate("bible", "turnaround", root, "gabe")
+    assert "reference gate passed" in out, out
+    named = [s for s in record(root, "gabe", 1)["gate"]["scores"] if s["name"] == "outfit_named"]
+    assert [s["passed"] for s in named] == [True, True], named
+    assert "the outfit's top is drawn rgb(46, 112, 58)" in named[0]["reason"] and "the green the" in named[0]["reason"]
