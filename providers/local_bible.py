@@ -41,6 +41,12 @@ _BY_LENGTH = sorted(COLOURS, key=len, reverse=True)
 _GARMENTS = ("shirt", "hoodie", "jacket", "uniform", "sweater", "coat", "dress", "top", "t-shirt", "blouse",
              "jeans", "trousers", "tights", "skirt", "pants", "shorts", "leggings")
 _LEGWEAR = ("jeans", "trousers", "tights", "skirt", "pants", "shorts", "leggings")
+# Words that name a haircut, never a garment: "flat-top" holds "top", and was read as one (a
+# green flannel shirt drawn red, the hair's colour). Longest first so "pixie cut" wins over "cut".
+HAIRSTYLES = ("flat-top", "flat top", "crew cut", "buzz cut", "pixie cut", "bowl cut", "ponytail", "pony tail",
+              "pigtails", "top knot", "topknot", "bob", "bun", "braids", "braid", "mohawk", "quiff", "pompadour",
+              "mullet", "undercut", "afro", "dreadlocks", "cornrows", "fringe", "bangs")
+_HAIR = re.compile(r"(?<![a-z])(?:hair|" + "|".join(re.escape(h) for h in HAIRSTYLES) + r")(?![a-z])")
 _UNKNOWN_PART = "the description names no colour for it"
 
 
@@ -49,19 +55,49 @@ def _seeded(*parts: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def colour_in(text: str) -> tuple[int, int, int] | None:
+def colour_word(text: str) -> str | None:
     """The first colour word in `text` (the longest spelling where two overlap)."""
     low = text.lower()
-    best = None
+    best: tuple[int, str] | None = None
     for word in _BY_LENGTH:
         m = re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", low)
         if m and (best is None or m.start() < best[0]):
-            best = (m.start(), COLOURS[word])
+            best = (m.start(), word)
     return best[1] if best else None
+
+
+def colour_in(text: str) -> tuple[int, int, int] | None:
+    """The colour of the first colour word in `text`."""
+    word = colour_word(text)
+    return COLOURS[word] if word else None
 
 
 def _phrases(description: str) -> list[str]:
     return [p.strip() for p in re.split(r"[;,.\n]", description) if p.strip()]
+
+
+def _garment(phrase: str, words: tuple[str, ...]) -> bool:
+    """Whether the phrase names one of `words` as a garment: a whole word, once its haircut words
+    are taken out ("a flat-top" is hair; "a tank top" is a garment)."""
+    low = phrase.lower()
+    for style in HAIRSTYLES:
+        low = re.sub(rf"(?<![a-z]){re.escape(style)}(?![a-z])", " ", low)
+    return any(re.search(rf"(?<![a-z-]){re.escape(g)}(?![a-z])", low) for g in words)
+
+
+def _garment_colour(phrase: str) -> str | None:
+    """The colour word a garment phrase names: after its last hair word when it names the hair
+    too ("red crew cut and a green shirt" is green)."""
+    hair = [m.end() for m in _HAIR.finditer(phrase.lower())]
+    return colour_word(phrase[hair[-1]:] if hair else phrase)
+
+
+def described_outfit(description: str) -> tuple[str | None, str | None]:
+    """The colour words the description names for the outfit's top and its legwear (None: unnamed)."""
+    garments = [p for p in _phrases(description) if _garment(p, _GARMENTS)]
+    top = next((c for p in garments if not _garment(p, _LEGWEAR) and (c := _garment_colour(p))), None)
+    legs = next((c for p in garments if _garment(p, _LEGWEAR) and (c := _garment_colour(p))), None)
+    return top, legs
 
 
 def figure_from_words(description: str) -> FigureSpec:
@@ -81,11 +117,10 @@ def figure_from_words(description: str) -> FigureSpec:
         r, g, b = (int(v) for v in rng.integers(30, 230, 3))
         return r, g, b
 
-    hair = pick("hair") or anyc()
+    # The hair's colour is in the phrase that names the hair or its cut ("platinum-blonde bob").
+    hair = pick("hair", *HAIRSTYLES) or anyc()
     skin = pick("skin") or (214, 170, 140)
-    garments = [p for p in _phrases(description) if any(g in p.lower() for g in _GARMENTS)]
-    top = next((colour_in(p) for p in garments if not any(w in p.lower() for w in _LEGWEAR) and colour_in(p)), None)
-    legs = next((colour_in(p) for p in garments if any(w in p.lower() for w in _LEGWEAR) and colour_in(p)), None)
+    top, legs = (COLOURS[w] if w else None for w in described_outfit(description))
     height = 1.0 if "very tall" in low else 0.96 if "tall" in low else 0.72 if re.search(r"\bsmall\b|shortest", low) \
         else 0.84 if "short" in low else 0.86
     build = 1.25 if re.search(r"broad|heavy", low) else 1.18 if "stocky" in low else \
@@ -146,17 +181,27 @@ _GROUND_WORDS = ("wall", "sky", "ceiling", "backdrop")
 _FLOOR_WORDS = ("floor", "sidewalk", "road", "ground", "carpet", "asphalt", "grass")
 
 
+_LIGHT = re.compile(r"\b(lamps?|windows?|lights?|neon)\b")
+_GROUND = re.compile(r"\b(" + "|".join(_GROUND_WORDS + _FLOOR_WORDS) + r")s?\b")
+# One phrase may hold several things ("a steel-blue counter with chrome trim and red stools"):
+# each is drawn, and so can be edited, on its own.
+_THING_SPLIT = re.compile(r"\s+(?:and|with)\s+")
+
+
 def _plate_things(description: str) -> list[tuple[str, tuple[int, int, int]]]:
     """The description's coloured things that are neither its walls nor its floor."""
     things = []
     for phrase in _phrases(description):
         low = phrase.lower()
-        if any(w in low for w in _GROUND_WORDS + _FLOOR_WORDS):
+        ground, light = _GROUND.search(low), _LIGHT.search(low)
+        # A wall or a floor, unless a light comes first ("pendant lamps hanging from the ceiling").
+        if ground and not (light and light.start() < ground.start()):
             continue
-        # A lamp or a window is a light: drawn bright, so the plate holds figures' contrast.
-        colour = (255, 232, 170) if re.search(r"\b(lamps?|windows?|lights?|neon)\b", low) else colour_in(phrase)
-        if colour:
-            things.append((phrase, colour))
+        for part in _THING_SPLIT.split(phrase):
+            # A lamp or a window is a light: drawn bright, so the plate holds figures' contrast.
+            colour = (255, 232, 170) if _LIGHT.search(part.lower()) else colour_in(part)
+            if colour:
+                things.append((part, colour))
     return things
 
 
@@ -194,38 +239,61 @@ def plate_ground(description: str) -> Image.Image:
     return img
 
 
-def draw_plate(description: str) -> Image.Image:
-    """A location plate from the words: the ground, then each coloured thing the words name."""
+def _box_fill(d: ImageDraw.ImageDraw, box: tuple[int, int, int, int], colour: RGB) -> None:
+    # A box is half-open, as a crop is: ImageDraw's rectangle includes its far corner, and a
+    # removal (which pastes the crop) left a one-pixel outline of the box along two edges.
+    x0, y0, x1, y1 = box
+    if x1 > x0 and y1 > y0:
+        d.rectangle((x0, y0, x1 - 1, y1 - 1), fill=colour)
+
+
+def draw_plate(description: str, *, leave_out: frozenset[int] = frozenset()) -> Image.Image:
+    """A location plate from the words: the ground, then each coloured thing the words name
+    (but the things numbered in `leave_out`)."""
     img = plate_ground(description)
     d = ImageDraw.Draw(img)
     for i, (phrase, colour) in enumerate(_plate_things(description)):
-        d.rectangle(_thing_box(description, phrase, i), fill=colour)
+        if i not in leave_out:
+            _box_fill(d, _thing_box(description, phrase, i), colour)
     return img
 
 
 _REMOVE = re.compile(r"^\s*(remove|take away|take out|empty|clear|delete)\b", re.I)
+_NOT_A_THING = {"remove", "take", "away", "delete", "clear", "empty", "make", "turn", "paint", "change", "colour",
+                "color", "recolour", "recolor", "the", "a", "an", "all", "of", "from", "into", "them", "it", "its"}
+_COLOUR_WORDS = {w for c in COLOURS for w in re.findall(r"[a-z]+", c)}
+
+
+def _nouns(text: str) -> set[str]:
+    """The words of `text` that can name a thing (no verbs, articles or colours), singular."""
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z]+", text.lower())
+            if w not in _NOT_A_THING and w not in _COLOUR_WORDS and len(w) > 2}
+
+
+def named_things(description: str, instruction: str) -> list[tuple[int, str, tuple[int, int, int, int], RGB]]:
+    """The plate's things an edit names (by a word of the thing other than its colour): each as
+    (its number, its words, its box on the plate, its colour) — where the local painter drew it."""
+    asked = _nouns(instruction)
+    return [(i, phrase, _thing_box(description, phrase, i), colour)
+            for i, (phrase, colour) in enumerate(_plate_things(description)) if asked & _nouns(phrase)]
 
 
 def edit_plate(parent: Image.Image, description: str, instruction: str) -> Image.Image:
-    """One edit of a plate. A removal ("remove the red stools") repaints the region of each thing
-    the instruction names with the plate's ground; any other edit is drawn as a tint of the thing
-    it names. Pixels outside the things named are the parent's."""
+    """One edit of a plate. A removal ("remove the red stools") repaints the box of each thing
+    the instruction names with what the plate shows without it (its ground, and any other thing
+    there); any other edit is drawn as a tint of the thing it names. Pixels outside the boxes of
+    the things named are the parent's."""
     out = parent.convert("RGB").resize(BIBLE_PLATE_SIZE, Image.Resampling.NEAREST) if parent.size != BIBLE_PLATE_SIZE \
         else parent.convert("RGB").copy()
-    ground = plate_ground(description)
-    words = {w for w in re.findall(r"[a-z]+", instruction.lower()) if len(w) > 3}
-    for i, (phrase, colour) in enumerate(_plate_things(description)):
-        if not words & set(re.findall(r"[a-z]+", phrase.lower())):
-            continue
-        box = _thing_box(description, phrase, i)
-        if _REMOVE.search(instruction):
-            out.paste(ground.crop(box), box[:2])
-        else:
-            tint = colour_in(instruction) or colour
-            ImageDraw.Draw(out).rectangle(box, fill=tint)
+    named = named_things(description, instruction)
+    if _REMOVE.search(instruction):
+        without = draw_plate(description, leave_out=frozenset(i for i, _, _, _ in named))
+        for _, _, box, _ in named:
+            out.paste(without.crop(box), box[:2])
+        return out
+    for _, _, box, colour in named:
+        _box_fill(ImageDraw.Draw(out), box, colour_in(instruction) or colour)
     return out
-
-
 def png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")

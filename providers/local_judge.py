@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from slate.manifests.turnaround import HEAD_BAND, TORSO_BAND
+from slate.manifests.turnaround import BIBLE_PLATE_SIZE, HEAD_BAND, LEGS_BAND, TORSO_BAND
 from slate.media import colour_distance, colour_stats, load_rgb
 from slate.media.content import content_fault
 from slate.media.continuity import palette_continuity
@@ -56,9 +56,9 @@ from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, 
 from slate.media.wardrobe import band_rows, dominant_colour
 from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
 from slate.providers.local_blocking import Figure, block
-from slate.providers.local_judge_inputs import (Unjudgeable, read_panel, read_plate, read_still,
+from slate.providers.local_judge_inputs import (Unjudgeable, open_image, read_panel, read_plate, read_still,
                                                 read_turnaround)
-from slate.media.grade import delta_e, frame_window, graded_lab, region_delta, soften
+from slate.media.grade import delta_e, frame_window, graded_lab, lab, region_delta, soften
 from slate.media.palette import colour_counts, pack_colours
 
 WORK_SCALE = 2        # panels are compared at half size: a slight blur, grain and JPEG blocks vanish there
@@ -103,7 +103,13 @@ THRESHOLDS = {
     # ±20° (HSV) and outfit hue ±30° lower (but a hue turned and then clipped white by a
     # brighter exposure, which no grade can tell).
     "identity_colour": 0.82,
-    "wardrobe_colour": 0.82,        # media/content.py: 1 has content, 0 does not (its thresholds are its own)
+    "wardrobe_colour": 0.82,
+    # A turnaround's outfit (its front view's top and legwear) against the colour word its locked
+    # description names, 1 - ΔE / COLOUR_FULL: the painter's own sheets of the example cast read
+    # ΔE < 1; the nearest other colour words of its palette lie ΔE 20+ apart (blue and dark blue
+    # 27, green and dark green 24, tan and warm tan 0: one colour), a flannel shirt drawn in its
+    # wearer's red hair 90+. 0.6 = ΔE 20: another colour word, never the same one drawn a little off.
+    "outfit_named": 0.6,         # media/content.py: 1 has content, 0 does not (its thresholds are its own)
 }
 
 #: A window of a picture (left, top, right, bottom): what a camera move shows of it.
@@ -191,6 +197,50 @@ class LocalJudge:
         except Unjudgeable as exc:
             return str(exc)
         return None
+
+    # -- the bible's references: read from the pixels and the words, free (no request, nothing
+    # billed), beside slate's own measures of a sheet or plate -----------------------------------
+    def turnaround_colours(self, sheet: Path, character_id: str, description: str) -> list[Score]:
+        """The sheet's outfit (its front view's top and legwear) against the colours its locked
+        description names: one score per colour named; none for a sheet it cannot read (slate's
+        own measures say what is wrong with it)."""
+        from slate.providers.local_bible import COLOURS, described_outfit
+        try:
+            img = read_turnaround(sheet, character_id)
+        except Unjudgeable:
+            return []
+        fig = np.asarray(view_cell(img, "front"))
+        scores = []
+        for part, word, band in zip(("top", "legwear"), described_outfit(description), (TORSO_BAND, LEGS_BAND)):
+            seen = dominant_colour(fig, band_rows(fig.shape[0], band)) if word else None
+            if word is None or seen is None:
+                continue
+            d = float(np.linalg.norm(lab(np.array([[seen]], float))[0, 0] - lab(np.array([[COLOURS[word]]], float))[0, 0]))
+            scores.append(_score("outfit_named", 1.0 - d / COLOUR_FULL,
+                                 f"{character_id}: the outfit's {part} is drawn rgb{tuple(seen)}, ΔE {d:.0f} from the "
+                                 f"{word} the description names"))
+        return scores
+
+    def locate_edit(self, plate: Path, description: str, instruction: str
+                    ) -> tuple[list[tuple[int, int, int, int]], str] | None:
+        """Where in a plate the things an edit names are (the local painter's layout of the
+        description's things), with their words — when the plate shows each one there (its
+        colour over a tenth of its box); None when the edit names nothing it can find."""
+        from slate.providers.local_bible import named_things
+        try:
+            img = np.asarray(open_image(plate, "the parent plate").convert("RGB"), dtype=np.int16)
+        except Unjudgeable:
+            return None
+        if img.shape[1::-1] != BIBLE_PLATE_SIZE:
+            return None
+        found = []
+        for _, words, (x0, y0, x1, y1), colour in named_things(description, instruction):
+            box = img[y0:y1, x0:x1]
+            if box.size and (np.abs(box - np.array(colour)).max(axis=-1) <= 24).mean() >= 0.1:
+                found.append(((x0, y0, x1, y1), words))
+        if not found:
+            return None
+        return [b for b, _ in found], " and ".join(f"the {w}" for _, w in found)
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:

@@ -70,6 +70,14 @@ class KeptJudge:
     def unreadable_plate(self, plate: Path, location_id: str, size: tuple[int, int]) -> str | None:
         return self._judge.unreadable_plate(plate, location_id, size)
 
+    # -- its free readings of the bible's references (no call: nothing to book) -----------------
+    def turnaround_colours(self, sheet: Path, character_id: str, description: str) -> list[Score]:
+        return self._judge.turnaround_colours(sheet, character_id, description)
+
+    def locate_edit(self, plate: Path, description: str, instruction: str
+                    ) -> tuple[list[tuple[int, int, int, int]], str] | None:
+        return self._judge.locate_edit(plate, description, instruction)
+
     # -- the judge's calls, booked -------------------------------------------------------------
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:

@@ -10,7 +10,10 @@ project folder, or the bucket, with the same keys) beside the asset's canonical 
     locations/<id>/versions/<n>/<id>_plate_v<n>.png         and   .../<n>/version.json
 
 with its prompt, model, parent, cost, call id and the reference gate's verdict (slate's own
-measures, held to the policy's "reference" stage, as `slate check` holds them). A fix of one
+measures, held to the policy's "reference" stage, as `slate check` holds them; with the local
+judge, the outfit against the words). A version made from a parent must differ from it, where
+the judge can locate what the edit names (tasks/edit_check.py): an edit that came back unchanged
+fails "the edit changed nothing", and so can never be promoted. A fix of one
 view keeps the parent's other views bit for bit whatever model drew it: only that view's cell
 of the model's picture is pasted onto the parent.
 
@@ -49,7 +52,8 @@ from slate.manifests.keys import check_key
 from slate.manifests.settings import Settings
 from slate.manifests.turnaround import BIBLE_PLATE_SIZE, CELL_H, CELL_W, VIEWS
 from slate.providers.base import ImageGenerator, PanelRequest, ReferenceRequest, Storage, fingerprint
-from slate.tasks.sheet_check import hold, measured
+from slate.tasks.edit_check import edit_scores, locates_edits
+from slate.tasks.sheet_check import content_failed, hold, measured, named_colours
 from slate.errors import SlateError
 
 if TYPE_CHECKING:  # a run is opened here only for the one paid call (tasks/run.py imports nothing of this)
@@ -251,11 +255,29 @@ def _composite_view(parent: bytes, drawn: bytes, view: str) -> bytes:
     return buf.getvalue()
 
 
-def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str) -> GateRecord:
-    """The reference gate's verdict on one version, from slate's own measures."""
+def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str, *,
+                 judge_obj: object = None, parent: tuple[int, bytes] | None = None,
+                 instruction: str | None = None) -> GateRecord:
+    """The reference gate's verdict on one version, from slate's own measures (and the judge's
+    free readings: the outfit against the words, where an edit's subject is). `parent`: the
+    version it edits and its picture, which it must differ from — where the edit was asked."""
+    scores = measured(asset.kind, data)
+    if asset.kind == "character" and judge_kind(judge.split(":")[0]) == "local" and not content_failed(scores):
+        with tempfile.NamedTemporaryFile(suffix=".png") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            scores += named_colours(judge_obj, Path(tmp.name), asset.ident, asset.description)
+    if parent is not None:
+        n, before = parent
+        where = None
+        if instruction and locates_edits(judge_obj):
+            with tempfile.NamedTemporaryFile(suffix=".png") as tmp:
+                tmp.write(before)
+                tmp.flush()
+                where = judge_obj.locate_edit(Path(tmp.name), asset.description, instruction)
+        scores += edit_scores(before, data, f"version {n}", *(where or (None,)))
     # held as the run's reference gate holds it for this judge (its provider: local or a vision model)
-    verdict = hold(GatePolicy.load(root, "block"), measured(asset.kind, data), judge_kind(judge.split(":")[0]),
-                   profile)
+    verdict = hold(GatePolicy.load(root, "block"), scores, judge_kind(judge.split(":")[0]), profile)
     return {"passed": bool(verdict["passed"]), "failing": failing(verdict),
             "scores": [{k: s.get(k) for k in ("name", "value", "threshold", "passed", "reason", "role")}
                        for s in verdict.get("scores", [])]}
@@ -343,7 +365,9 @@ def _make_version(root: Path, run: Run, asset: Asset, *, view: str | None, paren
         "model": model_name, "parent": parent, "view": view, "instruction": instruction,
         "cost_usd": f"{cost:.2f}", "call_id": delivery.call_id, "reused": delivery.reused,
         "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "gate": gate_verdict(root, asset, data, run.lineup.judge, run.profile)}
+        "gate": gate_verdict(root, asset, data, run.lineup.judge, run.profile, judge_obj=st.judge,
+                             parent=(parent_rec["version"], storage.read_key(parent_rec["key"])) if parent_rec else None,
+                             instruction=instruction)}
     write_key(storage, asset.version_key(n), data)
     write_key(storage, asset.record_key(n), json.dumps(record, indent=2, sort_keys=True).encode())
     return record

@@ -9,7 +9,10 @@ within the byte and pixel limits) and locked its hash. Here each is judged:
   the run's judge is a vision model that offers `judge_turnaround`, by that judge (one
   character, the same person in every view, no artefacts): a paid call through the governor,
   kept in the ledger by the sheet's content, so no run ever pays twice for the same sheet;
-- a plate by slate's measure that it has a picture in it (not a flat fill).
+- a plate by slate's measure that it has a picture in it (not a flat fill);
+- with the local judge, a turnaround's outfit also against the colours its locked description
+  names (`turnaround_colours`: a free reading of the pixels and the words, no request, nothing
+  billed, so it is read here like slate's own measures rather than called through the governor).
 
 A sheet or plate that fails slate's content check (media/content.py: no figure on the sheet, a
 flat, black, washed-out or noise-drowned plate) is never shown to a paid judge.
@@ -41,7 +44,7 @@ from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.gate import ask_judge
 from slate.tasks.references import BibleLock, Need
-from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured
+from slate.tasks.sheet_check import content_failed, gated_needs, hold, measured, named_colours
 from slate.tasks.gate_inputs import Judging, ReferenceInput
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.versions import REFERENCE_VERSION  # bumped there
@@ -68,6 +71,10 @@ def reference_gate(run: Run, given: ReferenceInput) -> ReferenceVerdict:
                                       given.judging.profile)
     scores = measured(kind, st.storage.get_bytes(uri))
     usage, call_id, judge_obj = None, None, st.judge
+    if kind == "character" and judge_kind(judge) == "local" and not content_failed(scores):
+        # The local judge's reading of the outfit against the words: free, read like slate's own
+        # measures (a flat-top read as a garment drew a green shirt red, and passed).
+        scores += named_colours(judge_obj, st.storage.open_local(uri), ident, description)
     sheets = judge_obj if judges_sheets(judge_obj) else None
     if kind == "character" and judge_kind(judge) == "vision" and sheets is not None and not content_failed(scores):
         # Film-wide, not the scene's: every scene that uses this sheet reads the same verdict.

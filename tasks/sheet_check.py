@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Protocol, TypeGuard
 
 from PIL import Image
 from pydantic import JsonValue
@@ -77,6 +78,25 @@ def figure_pixels(img: Image.Image) -> np.ndarray:
     ground = np.median(border, axis=0)
     unlike: np.ndarray = np.abs(a - ground).max(axis=-1) > GROUND_LEVELS
     return unlike
+
+
+class ReadsSheetColours(Protocol):
+    """A judge that reads a turnaround's outfit against the colours its locked description names,
+    free (the local judge: providers/local_judge.py `turnaround_colours`)."""
+
+    def turnaround_colours(self, sheet: Path, character_id: str, description: str) -> list[Score]: ...
+
+
+def reads_sheet_colours(judge: object) -> TypeGuard[ReadsSheetColours]:
+    return hasattr(judge, "turnaround_colours")
+
+
+def named_colours(judge: object, sheet: Path, character_id: str, description: str) -> list[ScoreFields]:
+    """The judge's reading of the sheet's outfit against its description (none from a judge that
+    has no such reading), as score dicts beside slate's own measures."""
+    if not reads_sheet_colours(judge):
+        return []
+    return [dict(s.__dict__) for s in judge.turnaround_colours(sheet, character_id, description)]
 
 
 def content_failed(scores: list[ScoreFields]) -> bool:

@@ -8,7 +8,7 @@ It must never import Prefect or a stage module: the reel reads it before Prefect
 """
 from __future__ import annotations
 
-REFERENCE_VERSION = "reference-gate-v3"  # v2: the content check (a blank sheet or plate); v3: a typed verdict (tasks/verdicts.py)
+REFERENCE_VERSION = "reference-gate-v4"  # v2: the content check (a blank sheet or plate); v3: a typed verdict (tasks/verdicts.py); v4: the local judge reads the outfit against the words
 PANEL_VERSION = "panel-take-v2"
 GATE_VERSION = "panel-gate-v5"  # v4: the content check; a bounded grade; each figure's colours; v5: a typed verdict
 VIDEO_VERSION = "video-take-v2"

@@ -240,3 +240,43 @@ def test_two_promotions_racing_from_one_canonical_one_wins(example_film, local_c
     assert str(lost[0]).startswith("location 'street': locations[1].plate:"), lost[0]
     assert key_sha256(storage, asset.canonical) == record(root, "street", won[0], "locations")["sha256"]
     assert len(Ledger.for_project(root).approvals(stage="bible_approve")) == 1
+
+
+def test_an_edit_that_returns_its_parent_fails_its_gate_and_cannot_be_approved(example_film, local_calls):
+    """The local painter cannot remove what the plate does not have: its version is its parent, bit for
+    bit — paid for (a ledger row), recorded, but failed "the edit changed nothing" and never promoted."""
+    root = example_film
+    slate("bible", "plate", root, "diner")
+    out = slate("bible", "plate", root, "diner", "--edit", "remove the jukebox", "--from", "1")
+    assert "reference gate FAILED" in out and "the edit changed nothing" in out, out
+    v1, v2 = record(root, "diner", 1, "locations"), record(root, "diner", 2, "locations")
+    assert v2["sha256"] == v1["sha256"] and v2["parent"] == 1
+    assert v2["gate"]["passed"] is False
+    assert [s["name"] for s in v2["gate"]["scores"] if not s["passed"]] == ["edit_changed"]
+    assert v2["gate"]["failing"][0].startswith("edit_changed 0.00 < 0.01: the edit changed nothing: 0.00% of the "
+                                               "picture differs from version 1"), v2["gate"]["failing"]
+    assert [(r.stage, r.status) for r in bible_rows(root)] == [("reference", "succeeded")] * 2
+    canonical = root / "locations/diner/diner_plate_APPROVED.png"
+    before = canonical.read_bytes()
+    out = slate("bible", "approve", root, "diner", "--version", "2", code=1)
+    assert "location 'diner': --version 2: failed its reference gate (edit_changed" in out, out
+    assert canonical.read_bytes() == before
+    assert Ledger.for_project(root).approvals(stage="bible_approve") == []
+
+    # what the plate has is removed, and only there: the judge finds the lamps where the painter drew them
+    out = slate("bible", "plate", root, "diner", "--edit", "remove the pendant lamps", "--from", "1")
+    assert "reference gate passed" in out, out
+    scores = {s["name"]: s for s in record(root, "diner", 3, "locations")["gate"]["scores"]}
+    assert scores["edit_changed"]["passed"] and scores["edit_in_place"]["value"] == 1.0
+    assert "is where the warm pendant lamps hanging from the ceiling is" in scores["edit_in_place"]["reason"]
+
+
+def test_gabes_flat_top_is_hair_and_his_sheet_is_held_to_his_green_shirt(example_film, local_calls):
+    """The local painter draws Gabe from his words ("red hair cut in a flat-top", "green plaid flannel
+    shirt"), and the local judge holds the sheet's outfit to the colours those words name."""
+    root = example_film
+    out = slate("bible", "turnaround", root, "gabe")
+    assert "reference gate passed" in out, out
+    named = [s for s in record(root, "gabe", 1)["gate"]["scores"] if s["name"] == "outfit_named"]
+    assert [s["passed"] for s in named] == [True, True], named
+    assert "the outfit's top is drawn rgb(46, 112, 58)" in named[0]["reason"] and "the green the" in named[0]["reason"]
