@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from slate.governor.chokepoint import CallSpec, Governor, JobRefused, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
-from slate.providers.errors import RefusedByModeration
+from slate.providers.errors import BadOutput, RefusedByModeration
 from slate.providers.registry import board_painter
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
@@ -298,7 +298,9 @@ def _fallback(run: Run, plan: ShotPlan, models: list[str], current: int, take: i
         raise st.governor.halt(f"{why}: a person decides — run again with --approve-fallback {fallback} to allow "
                                f"it, or change the shot")
     st.governor.note(spec, "FallbackSwitch", why + ": switched")
-    emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}")
+    # Said as it happens (a nightly's log, the live table), not only in the ledger.
+    emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status=f"fallback to {fallback}",
+         reasons=[f"{refusing} refused the clip by moderation ({exc}); take {take + 1} is made on {fallback}"])
     return current + 1
 
 
@@ -354,6 +356,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
     start_req = plan.panel_request("start", 1)
     history: list[TakeResult] = []
     models, current = list(run.lineup.videos), 0
+    fell_back = ""   # "after X refused it by moderation, fell back to Y": said in an escalation's reason
     take = 0
     while True:
         take += 1
@@ -373,9 +376,26 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             with _own_steps(st.governor, plan.shot):
                 following = _fallback(run, plan, models, current, take, exc)
             if following is None:
-                outcome.escalated = f"clip refused by moderation on {models[current]}, no fallback left: {exc}"
+                outcome.escalated = (f"clip refused by moderation on {models[current]}{fell_back}, no fallback left: "
+                                     f"{exc}; reword the shot's action, or give the run another fallback model")
                 return
+            fell_back += f" (after {models[current]} refused it by moderation, fell back to {models[following]})"
             current = following
+            continue
+        except BadOutput as exc:
+            # It ran and was billed, and what came back is unusable (cut short, redirected off the
+            # provider's file host, larger than any clip of its length, not a video): a failed
+            # take, as a gate's failure is — retaken within the take policy, else escalated.
+            cause = f"the clip from {models[current]} was unusable: {exc}"
+            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
+                                      reasons=[cause]))
+            history.append(TakeResult(take, False, -1.0))
+            decision, why = _policy(run).decide(history)
+            if decision == "escalate":
+                outcome.escalated = f"clip {why}{fell_back}; last reasons: {cause}; run again for a new take"
+                return
+            emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="failed",
+                 reasons=[f"{cause}; take {take + 1} is made"])
             continue
         with _own_steps(st.governor, plan.shot):
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
@@ -393,7 +413,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
             break
         if decision == "escalate":
-            outcome.escalated = f"clip {why}; last reasons: {'; '.join(reasons)}"
+            outcome.escalated = f"clip {why}{fell_back}; last reasons: {'; '.join(reasons)}"
             return
     if due(plan, run.settings.drift_every):
         start = plan.panel_request("start", 1)

@@ -78,7 +78,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
 from slate.providers.base import JobStatus, Storage
-from slate.providers.errors import NotReceived, ProviderError, RateLimited, RefusedByModeration, outcome_of, poll_wait
+from slate.providers.errors import (BadOutput, CutShort, NotReceived, ProviderError, RateLimited, RefusedByModeration,
+                                    outcome_of, poll_wait)
 from slate.errors import SlateError
 
 from .alerts import BudgetAlerts, film_title
@@ -249,6 +250,12 @@ class JobRefused(JobEnded):
 
 class PaidCallsRefused(SlateError, RuntimeError):
     """Paid calls to this provider are switched off here (the test suite's default)."""
+
+
+#: Fetches of a finished job's file that may come back cut short before it is an unusable
+#: output: a dropped connection is asked again, a file that is always short is not waited on
+#: until the job's deadline (half an hour for a clip) with its cause lost.
+CUT_SHORT_FETCHES = 3
 
 
 def guard_paid_call(provider: str) -> None:
@@ -956,7 +963,9 @@ class Governor:
 
     def _download(self, spec: CallSpec, row: CallRow, job_id: str, way: _Job, deadline: float) -> Path:
         """Fetch what a finished job made, to a temporary name. A GET like a poll: a 429 or a 5xx
-        is waited out and asked again within the deadline; an unusable output is a billed failure."""
+        is waited out and asked again within the deadline; an unusable output is a billed failure —
+        a file that comes back cut short `CUT_SHORT_FETCHES` times in a row is one too."""
+        short = 0
         while True:
             part = self._part(row.call_id, way.suffix)
             _point("downloading", spec, call_id=row.call_id, job_id=row.job_id)
@@ -966,10 +975,13 @@ class Governor:
                 return part
             except ProviderError as exc:
                 part.unlink(missing_ok=True)
+                short = short + 1 if isinstance(exc, CutShort) else 0
+                if short >= CUT_SHORT_FETCHES:
+                    exc = BadOutput(f"{exc.args[0]}, {short} times in a row", provider=exc.provider)
                 if exc.outcome == "failed":  # what came back is unusable: the job is over, and billed
                     keeper.drop(row.call_id)
                     self._failed(row, exc, ran=True)
-                    raise
+                    raise exc
                 wait = self._waited(spec, row, way, exc, "fetching the output of", deadline)
             watchdog.progress(row.call_id)
             self._past_deadline(row, way, deadline)

@@ -8,6 +8,7 @@ import anything of ours but the error root (slate.errors). This module is the ON
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from functools import lru_cache
 
@@ -15,10 +16,29 @@ import imageio_ffmpeg
 
 from slate.errors import SlateError
 
-# How much of a failing command / its stderr to show in str(MediaError): enough to
-# diagnose, short enough for a log line.
+# How much of a failing command / its stderr `detail()` shows: enough to diagnose, short enough
+# for a log line. str(MediaError) shows neither: a person reads the cause (`cause_line`).
 _CMD_ITEMS_SHOWN = 12
 _STDERR_TAIL_CHARS = 1500
+
+# The lines of ffmpeg's stderr that say what went wrong ("moov atom not found", "Invalid data
+# found when processing input"), as against its banner, stream listing and progress lines.
+_CAUSE_WORDS = re.compile(r"error|invalid|not found|no such|could not|cannot|can't|failed|unable|unknown|"
+                          r"corrupt|truncated|missing|does not|not supported|unsupported|incomplete|denied|"
+                          r"no space|too large|too many", re.IGNORECASE)
+_NOT_A_CAUSE = re.compile(r"misdetection possible|^(?:frame|size)=|^\s*(?:Stream|Input|Output|Duration|Metadata)\b")
+_LOG_PREFIX = re.compile(r"^(?:\[[^\]]*@ 0x[0-9a-f]+\]\s*)+")
+
+
+def cause_line(stderr: str) -> str:
+    """The first line of ffmpeg's stderr that says what went wrong (its `[in#0 @ 0x…]` prefix cut,
+    at most 200 characters); else its last line; "" when it printed nothing."""
+    lines = [_LOG_PREFIX.sub("", line).strip() for line in (stderr or "").splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if _CAUSE_WORDS.search(line) and not _NOT_A_CAUSE.search(line):
+            return line[:200]
+    return lines[-1][:200] if lines else ""
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +48,9 @@ def ffmpeg_exe() -> str:
 
 
 class MediaError(SlateError):
-    """An ffmpeg run failed. Keeps the full command and stderr for diagnosis."""
+    """An ffmpeg run failed. Said as its cause (`message: the cause line of ffmpeg's stderr`);
+    the full command and stderr are kept (`cmd`, `stderr`, `detail()`) for diagnosis, never
+    printed as the reason: a command line cut mid-path tells a film-maker nothing."""
 
     def __init__(self, message: str, cmd: list[str], stderr: str = "") -> None:
         super().__init__(message)
@@ -36,7 +58,17 @@ class MediaError(SlateError):
         self.cmd = list(cmd)
         self.stderr = stderr or ""
 
+    @property
+    def cause(self) -> str:
+        """The cause line of ffmpeg's stderr ("" when it printed nothing)."""
+        return cause_line(self.stderr)
+
     def __str__(self) -> str:
+        cause = self.cause
+        return f"{self.message}: {cause}" if cause else self.message
+
+    def detail(self) -> str:
+        """The message, the command (its first items) and the tail of ffmpeg's stderr: for a log."""
         shown = " ".join(self.cmd[:_CMD_ITEMS_SHOWN])
         if len(self.cmd) > _CMD_ITEMS_SHOWN:
             shown += " ..."

@@ -9,6 +9,7 @@ module, so the governor and the tasks decide what to do from the class alone:
     ├── OutOfCredit            402 / key limit / exhausted balance: halt     not_run
     ├── AuthenticationFailed   401 / 403 bad key: halt the run               not_run
     ├── TransientServerError   5xx from the provider                         ambiguous
+    │   └── CutShort           a file's download ended before its last byte  (a GET: asked again)
     ├── ProviderTimeout        no answer in time                             ambiguous
     ├── BadRequest             422 / 400, or refused before sending          not_run
     ├── ProviderUnreachable    the connection never opened: nothing was sent not_run
@@ -94,6 +95,17 @@ class AuthenticationFailed(ProviderError):
 
 class TransientServerError(ProviderError):
     outcome = "ambiguous"
+
+
+class CutShort(TransientServerError):
+    """The provider's file stopped before its end: fewer bytes than its Content-Length, or the
+    connection closed mid-body. A GET changes nothing at the provider, so it is asked again;
+    one that keeps coming back short is an unusable output (governor/chokepoint.py)."""
+
+    def __init__(self, received: int, declared: int, provider: str = ""):
+        of = f"{received:,} of {declared:,} bytes" if declared else f"{received:,} bytes, then the connection closed"
+        super().__init__(f"the provider's file was cut short ({of})", provider=provider)
+        self.received, self.declared = received, declared
 
 
 class ProviderTimeout(ProviderError):

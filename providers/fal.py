@@ -51,7 +51,7 @@ from PIL import Image, ImageOps
 from slate.providers import clip_references, http
 from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
                                   VideoGenerator)
-from slate.providers.download import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, checked_image, checked_video, fetch
+from slate.providers.download import MAX_IMAGE_BYTES, checked_image, checked_video, clip_limit, fetch
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                                     ProviderTimeout, RefusedByModeration, poll_wait)
 from slate.providers.keys import MissingKey, provider_key
@@ -327,10 +327,11 @@ def ended(c: httpx.Client, queue: Queue, job: Job) -> JobStatus:
     return JobStatus("succeeded", progress=1.0)
 
 
-def fetch_output(url: str, dest: Path, *, max_bytes: int, what: str) -> Path:
-    """An output from fal's file host; a file that is gone is a billed, unusable output."""
+def fetch_output(url: str, dest: Path, *, max_bytes: int, what: str, bounds: str = "") -> Path:
+    """An output from fal's file host; a file that is gone is a billed, unusable output.
+    `bounds` names what `max_bytes` bounds ("a 4 s clip at 1280x720")."""
     try:
-        return fetch(NAME, url, dest, allowed_hosts=OUTPUT_HOSTS, max_bytes=max_bytes)  # no key: a CDN
+        return fetch(NAME, url, dest, allowed_hosts=OUTPUT_HOSTS, max_bytes=max_bytes, what=bounds)  # no key: a CDN
     except (BadRequest, AuthenticationFailed) as exc:
         if exc.status in (403, 404, 410):
             raise BadOutput(f"the {what} at {http.where(url)} is gone (HTTP {exc.status}): fal keeps outputs "
@@ -365,6 +366,7 @@ class FalVideo:
         self.variant: dict[str, Any] = {}
         self.storage = storage
         self.queue = Queue(base_url)
+        self._frames: dict[str, tuple[int, int]] = {}   # job id → width, height asked: the download's bound
 
     @property
     def key_id(self) -> str:
@@ -375,7 +377,9 @@ class FalVideo:
         start = self.storage.get_bytes(request.start_uri) if request.start_uri else None
         end = self.storage.get_bytes(request.end_uri) if request.end_uri else None
         body = video_input(self.model, request, start, end, self.storage.get_bytes)
-        return self.queue.submit(self.model, body, seconds=request.seconds).encode()
+        job_id = self.queue.submit(self.model, body, seconds=request.seconds).encode()
+        self._frames[job_id] = (request.width, request.height)
+        return job_id
 
     def poll(self, job_id: str) -> JobStatus:
         job = self.queue.job(self.model, job_id)
@@ -393,10 +397,12 @@ class FalVideo:
                     raise
                 raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status}): fal keeps "
                                 f"results for a limited time; the job ran and is billed", provider=NAME) from None
-        fetch_output(output_url(result, "video", "url"), dest, max_bytes=MAX_VIDEO_BYTES, what="clip")
         # A bare request id (attached by a person) does not carry the seconds asked: the clip is
         # held to the shortest the model makes.
-        return checked_video(NAME, dest, seconds=job.seconds or VIDEO_MODELS[self.model].min_seconds or 2.0)
+        seconds = job.seconds or VIDEO_MODELS[self.model].min_seconds or 2.0
+        limit, bounds = clip_limit(seconds, *self._frames.get(job_id, (None, None)))
+        fetch_output(output_url(result, "video", "url"), dest, max_bytes=limit, what="clip", bounds=bounds)
+        return checked_video(NAME, dest, seconds=seconds)
 
     def cancel(self, job_id: str) -> None:
         self.queue.cancel(self.queue.job(self.model, job_id))

@@ -319,6 +319,7 @@ class Veo:
         self._auth_host = host
         self._hosts = tuple(dict.fromkeys((API_HOST, host)))
         self._asked: dict[str, float] = {}   # job id -> the seconds its shot asked for
+        self._frames: dict[str, tuple[int, int]] = {}   # job id -> width, height asked: the download's bound
 
     @property
     def key_id(self) -> str:
@@ -352,6 +353,7 @@ class Veo:
             # The job may exist, but there is nothing to follow it by: an unknown outcome.
             raise ProviderError("the answer to a Veo submit named no operation", provider=NAME)
         self._asked[operation.name] = request.seconds
+        self._frames[operation.name] = (request.width, request.height)
         return operation.name
 
     def _image(self, uri: str) -> types.Image:
@@ -380,7 +382,8 @@ class Veo:
         # with a redirect to another host is not in PROVIDERS.md; if it does, fetch refuses that
         # hop (and never sends it the key), and this list is what to widen, with a source.
         try:
-            download.fetch(NAME, uri, dest, allowed_hosts=self._hosts, max_bytes=download.MAX_VIDEO_BYTES,
+            limit, what = download.clip_limit(self._asked.get(job_id, 0.0), *self._frames.get(job_id, (None, None)))
+            download.fetch(NAME, uri, dest, allowed_hosts=self._hosts, max_bytes=limit, what=what,
                            auth_headers={"x-goog-api-key": provider_key(NAME).reveal()}, auth_host=self._auth_host)
         except BadRequest as exc:
             if exc.status not in (404, 410):

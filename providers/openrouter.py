@@ -129,6 +129,7 @@ class OpenRouterVideo:
         # Asked seconds by job id, for the length check of a download in this process; a job
         # re-attached after a crash is held to the shortest clip ever asked for instead.
         self._asked: dict[str, float] = {}
+        self._frames: dict[str, tuple[int, int]] = {}   # job id → width, height asked: the download's bound
 
     @property
     def key_id(self) -> str:
@@ -179,6 +180,7 @@ class OpenRouterVideo:
             # Accepted, but with no job we can follow: the job may exist all the same.
             raise TransientServerError(f"HTTP {response.status_code} without a usable job id", provider=NAME)
         self._asked[job_id] = request.seconds
+        self._frames[job_id] = (request.width, request.height)
         return job_id
 
     def _job_path(self, job_id: str) -> str:
@@ -213,7 +215,8 @@ class OpenRouterVideo:
         url = f"{self.base_url}{self._job_path(job_id)}/content?index=0"
         api_host = urlsplit(self.base_url).hostname or ""
         try:
-            download.fetch(NAME, url, dest, allowed_hosts=(api_host,), max_bytes=download.MAX_VIDEO_BYTES,
+            limit, what = download.clip_limit(self._asked.get(job_id, 0.0), *self._frames.get(job_id, (None, None)))
+            download.fetch(NAME, url, dest, allowed_hosts=(api_host,), max_bytes=limit, what=what,
                            auth_headers={"Authorization": f"Bearer {provider_key(NAME).reveal()}"},
                            auth_host=api_host)
         except BadRequest as exc:

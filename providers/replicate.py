@@ -462,11 +462,11 @@ def _cancel_quietly(api: Predictions, prediction_id: str) -> None:
         log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
 
 
-def _fetch_output(prediction: Prediction, url: str, dest: Path, max_bytes: int) -> Path:
+def _fetch_output(prediction: Prediction, url: str, dest: Path, max_bytes: int, what: str = "") -> Path:
     """Download an output from the CDN, without the key. A refusal from the CDN (404 and the
     like) means the output is gone: the prediction ran and was billed, so it is BadOutput."""
     try:
-        return download.fetch(NAME, url, dest, allowed_hosts=CDN_HOSTS, max_bytes=max_bytes)
+        return download.fetch(NAME, url, dest, allowed_hosts=CDN_HOSTS, max_bytes=max_bytes, what=what)
     except ProviderError as exc:
         if exc.outcome != "not_run":
             raise
@@ -577,6 +577,7 @@ class ReplicateVideo:
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant: dict[str, Any] = {}
         self._asked: dict[str, float] = {}   # job id → seconds asked, for the download check
+        self._frames: dict[str, tuple[int, int]] = {}   # job id → width, height asked: the download's bound
         self._sent: dict[str, Inputs] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
 
     @property
@@ -592,6 +593,7 @@ class ReplicateVideo:
             prediction = api.create(self.model, inputs)
         job_id: str = prediction["id"]
         self._asked[job_id] = request.seconds
+        self._frames[job_id] = (request.width, request.height)
         return job_id
 
     def poll(self, job_id: str) -> JobStatus:
@@ -605,8 +607,10 @@ class ReplicateVideo:
         if url is None or prediction.get("data_removed"):
             raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')}, "
                             f"data removed: {bool(prediction.get('data_removed'))})", provider=NAME)
-        _fetch_output(prediction, url, dest, download.MAX_VIDEO_BYTES)
-        return download.checked_video(NAME, dest, seconds=self._seconds(job_id, prediction))
+        seconds = self._seconds(job_id, prediction)
+        limit, what = download.clip_limit(seconds, *self._frames.get(job_id, (None, None)))
+        _fetch_output(prediction, url, dest, limit, what)
+        return download.checked_video(NAME, dest, seconds=seconds)
 
     def _seconds(self, job_id: str, prediction: Prediction) -> float:
         """What the clip must last: the seconds asked, or after a crash (a job this process did
@@ -641,6 +645,7 @@ class ReplicateVideo:
             found = find_prediction(api, self.model, inputs, since)
         if found is not None and request is not None:
             self._asked[found] = request.seconds
+            self._frames[found] = (request.width, request.height)
         return found
 
 

@@ -181,7 +181,8 @@ def refusals(ledger: Ledger, film: str, scene: str, shot: str) -> list[Refusal]:
 
 
 def kind_of(esc: Escalation) -> str:
-    """Which stage gave up: "cannot judge", "panel", "clip", "refused clip", "cut", or "other"."""
+    """Which stage gave up: "cannot judge", "panel", "clip", "refused clip", "unusable clip" (what
+    the provider sent could not be used: cut short, too large, not a video), "cut", or "other"."""
     best = esc.best_take or {}
     if any(s.get("name") == "judgeable" and not s.get("passed") for s in best.get("scores", [])) \
             or "cannot judge" in esc.reason:
@@ -192,7 +193,10 @@ def kind_of(esc: Escalation) -> str:
     if stage == "continuity":
         return "cut"
     if stage == "video":
-        return "clip" if best.get("uri") else "refused clip"
+        if best.get("uri"):
+            return "clip"
+        unusable = any("was unusable" in r for r in best.get("reasons", []))
+        return "unusable clip" if unusable and "refused by moderation" not in esc.reason else "refused clip"
     return "other"
 
 
@@ -228,6 +232,10 @@ def advice(esc: Escalation, *, project: str, scene_file: str, current_override: 
     if kind == "refused clip":
         return [f"the video model refused this clip: reword the shot's action in {scene_file} (under id: "
                 f"{esc.shot}), or give the run a fallback: {again} --video-model FIRST,FALLBACK"]
+    if kind == "unusable clip":
+        return [f"what the video provider sent could not be used (the reason above says how): run again ({again}) "
+                "for a new take, the takes paid so far stay recorded;",
+                f"if it keeps happening, another video model for it: {again} --video-model PROVIDER:MODEL"]
     if kind == "cut":
         return ["the cut into this shot does not hold: compare the two frames on the scene's contact sheet "
                 f"(renders/{esc.scene}-<profile>-contact.png);",

@@ -21,6 +21,7 @@ from tests.scene_cuts import keep_shots, without_finishing
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 LITE = "replicate:bytedance/seedance-1-lite"
+PRO = "replicate:bytedance/seedance-1-pro"
 VEO = "gemini:veo-3.1-generate-preview"
 MIX = ["--panel-model", "gemini", "--judge", "gemini"]
 PREFECT_WORDS = ("UnfinishedRun", "PENDING", "NotReady", "its result is not available")
@@ -59,3 +60,21 @@ def test_shots_stopped_by_another_shots_halt_name_that_shot(example_film, fakes)
     for shot in others:
         assert f"shot {held[0]} halted the run" in lines[shot], lines[shot]
         assert not lines[shot].split(": ", 1)[1].startswith(f"shot {held[0]}:"), lines[shot]
+
+
+def test_a_refused_clip_and_its_fallback_are_printed_as_they_happen(example_film, fakes):
+    """A moderation refusal and the fallback it caused appeared only in the ledger: the run (no
+    terminal: one line per move) says the fallback with the refusal's words as it happens, and a
+    shot escalated after it says in its reason that the first model refused it."""
+    keep_shots(example_film, ("1D",))
+    without_finishing(example_film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"},
+                 {"provider": "replicate", "op": "submit", "kind": "moderation"})
+    out = runner.invoke(app, ["run", str(example_film), *MIX, "--video-model", f"{LITE},{PRO}", "--approve-fallback",
+                              PRO, "--cap", "50"])
+    print(out.output[-3000:])
+    moved = [line for line in out.output.splitlines() if f"fallback to {PRO}" in line]
+    assert moved and f"{LITE} refused the clip by moderation" in moved[0] and "(E005)" in moved[0], \
+        out.output[-3000:]
+    line = shot_lines(out.output).get("1D", "")
+    assert f"after {LITE} refused it by moderation, fell back to {PRO}" in line, out.output[-3000:]

@@ -98,5 +98,9 @@ class FakeProviders:
         got = self.http.get("/_fake/requests").json()
         return [r for r in got if provider is None or r["path"].startswith(PREFIX[provider])]
 
+    def sent(self) -> dict[str, int]:
+        """Per file the fakes served, the bytes written to the socket (every fetch of it)."""
+        return self.http.get("/_fake/sent").json()
+
     def jobs(self, provider: str | None = None) -> list[dict]:
         return [j for j in self.http.get("/_fake/jobs").json() if provider is None or j["provider"] == provider]

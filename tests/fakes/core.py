@@ -59,6 +59,13 @@ class Reply:
     body: Any = None                 # dict/list → JSON; bytes → as is
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    # How a file misbehaves on its way (State.file_faults): the Content-Length said (a body cut
+    # short says more than it sends; -1: none, the body runs until the connection closes), the
+    # bytes that follow the body (a padded file: `padding` zero bytes after it), and the name under
+    # which the bytes really written to the socket are counted (State.sent).
+    declared: int | None = None
+    padding: int = 0
+    count: str | None = None
 
 
 @dataclass
@@ -96,6 +103,8 @@ class State:
             self.created: list[dict] = []
             self.faults: list[Fault] = []
             self.files: dict[str, tuple[bytes, str]] = {}
+            self.file_faults: dict[str, Fault] = {}   # file name -> how each fetch of it misbehaves
+            self.sent: dict[str, int] = {}            # file name -> bytes written to the socket, all fetches
             self.keys: dict[str, dict] = {}   # provider -> key info (openrouter /key figures…)
 
     # -- faults ---------------------------------------------------------------------------------
@@ -216,13 +225,49 @@ def make_handler(state: State, router: Router):
                 payload, ctype = b"", reply.content_type or "application/json"
             else:
                 payload, ctype = json.dumps(reply.body).encode(), reply.content_type or "application/json"
+            whole = len(payload) + reply.padding
+            declared = whole if reply.declared is None else reply.declared
             self.send_response(reply.status)
             self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(payload)))
+            if declared >= 0:
+                self.send_header("Content-Length", str(declared))
             for k, v in reply.headers.items():
                 self.send_header(k, v)
+            if declared != whole:
+                self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(payload)
+            if reply.count is None and not reply.padding and declared == whole:
+                self.wfile.write(payload)
+                return
+            self._stream(reply, payload)
+            if declared != whole:   # said more (or nothing): the connection closes where the body stops
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+
+        def _stream(self, reply: Reply, payload: bytes) -> None:
+            """The body in 64 KB writes (the padding as zeros), each counted in State.sent once the
+            socket took it; a client that stops reading ends it."""
+            zeros = bytes(1 << 16)
+            chunks = (payload[i:i + (1 << 16)] for i in range(0, len(payload), 1 << 16))
+            left = reply.padding
+            try:
+                for chunk in chunks:
+                    self._counted(reply, chunk)
+                while left > 0:
+                    piece = zeros[:min(left, len(zeros))]
+                    self._counted(reply, piece)
+                    left -= len(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _counted(self, reply: Reply, chunk: bytes) -> None:
+            self.wfile.write(chunk)
+            if reply.count is not None:
+                with state.lock:
+                    state.sent[reply.count] = state.sent.get(reply.count, 0) + len(chunk)
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

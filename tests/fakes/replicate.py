@@ -36,6 +36,11 @@ Faults (core.Fault with provider "replicate"), taken where each operation happen
                kind "hang"         that GET answers only after fault.data["seconds"] (a stuck server),
                                    and finds it still processing
   op "download" kind "expired"     taken as the prediction succeeds: its output URL answers 404
+               kind "truncated"   … every fetch of its output says its whole length and sends
+                                  fault.data["share"] (half) of it, then closes
+               kind "redirect"    … every fetch of its output answers 302 to fault.data["to"]
+               kind "padded"      … its output is the clip then zeros, fault.data["bytes"] in all
+                                  (200 MB), with a Content-Length saying so (none: "sized" false)
   op "cancel"  kind "status"       that cancel answers fault.status
   op "list"    kind "status"       that list answers fault.status
 
@@ -231,6 +236,9 @@ def _finish(st: State, job: dict) -> None:
         if expired is not None and expired.kind == "expired":
             with st.lock:  # made, handed out, and gone before anyone fetched it
                 st.files.pop(url.rsplit("/", 1)[-1], None)
+        elif expired is not None and expired.kind in ("truncated", "redirect", "padded"):
+            with st.lock:  # every fetch of its output misbehaves so (server.py, /files)
+                st.file_faults[url.rsplit("/", 1)[-1]] = expired
         job.update(status="succeeded", output=output, completed_at=_now())
 
 

@@ -12,6 +12,12 @@ out (/files/<id>) and the test's controls:
     POST /_fake/keys     {provider: {…}}  what a key endpoint reports (OpenRouter's /key)
     GET  /_fake/requests              every request received
     GET  /_fake/jobs                  every job created: provider, op, model, fingerprint
+    GET  /_fake/sent                  per file, the bytes written to the socket over all its fetches
+
+A file a provider's fake marked with a download fault (State.file_faults) misbehaves on every
+fetch: "truncated" (says its length, sends `share` of it, closes), "redirect" (302 to
+fault.data["to"], another server), "padded" (the clip then zeros to fault.data["bytes"], with a
+Content-Length saying so, or with none when fault.data["sized"] is false).
 
 Test code only.
 """
@@ -60,14 +66,33 @@ def build(state: State) -> Router:
         with st.lock:
             return Reply(200, list(st.created))
 
+    @router.route("GET", "/_fake/sent")
+    def sent(st: State, req):
+        with st.lock:
+            return Reply(200, dict(st.sent))
+
     @router.route("GET", r"/files/(?P<name>[0-9a-f]{16}\.[a-z0-9]+)")
     def files(st: State, req):
+        name = req.params["name"]
         with st.lock:
-            found = st.files.get(req.params["name"])
+            found = st.files.get(name)
+            fault = st.file_faults.get(name)
         if found is None:
             return Reply(404, {"detail": "file expired"})
         data, ctype = found
-        return Reply(200, data, content_type=ctype)
+        if fault is None:
+            return Reply(200, data, content_type=ctype, count=name)
+        if fault.kind == "truncated":   # says its whole length, sends the first part, closes
+            keep = int(len(data) * float(fault.data.get("share", 0.5)))
+            return Reply(200, data[:keep], content_type=ctype, declared=len(data), count=name)
+        if fault.kind == "redirect":    # to another server (fault.data["to"]): off the provider's file host
+            return Reply(302, None, {"Location": fault.data["to"]}, count=name)
+        if fault.kind == "padded":      # the clip, then zeros to fault.data["bytes"] in all
+            total = int(fault.data.get("bytes", 200 * 1024 * 1024))
+            sized = fault.data.get("sized", True)
+            return Reply(200, data, content_type=ctype, padding=max(0, total - len(data)),
+                         declared=None if sized else -1, count=name)
+        return Reply(200, data, content_type=ctype, count=name)
 
     for name in PROVIDERS:
         try:

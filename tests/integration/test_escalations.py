@@ -116,8 +116,11 @@ def test_the_best_take_is_of_the_stage_that_gave_up():
 def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
     from datetime import datetime, timezone
     from slate.tasks.escalations import Escalation
+    unusable = stage == "unusable"   # a clip take whose file could not be used (flows/shot.py)
+    stage = "video" if unusable else stage
     best = None if stage is None else {"stage": stage, "moment": "clip" if stage == "video" else "start", "take": 3,
-                                       "uri": uri, "quality": -0.1, "reasons": [], "scores": list(scores)}
+                                       "uri": uri, "quality": -0.1, "scores": list(scores),
+                                       "reasons": [reason.split("last reasons: ")[-1]] if unusable else []}
     return Escalation("scene-01", "1D", "run", datetime.now(timezone.utc), reason, best)
 
 
@@ -129,6 +132,9 @@ def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
                                                                "a new start for the clip"], []),
     ("video", "", [], "clip refused by moderation on replicate:x, no fallback left", ["reword the shot's action"],
      ["composite", "max_takes"]),
+    ("unusable", "", [], "clip failed the gate in 3 takes; last reasons: the clip from replicate:x was unusable: "
+     "replicate: the provider's file was cut short (10 of 20 bytes), 3 times in a row",
+     ["could not be used", "run again", "--video-model"], ["reword", "composite"]),
     ("continuity", "cas://f", [], "the cut from 1C does not hold", ["compare the two frames", "contact"], []),
     ("panel", "cas://p", [{"name": "judgeable", "value": 0.0, "threshold": 1.0, "passed": False,
                            "reason": "cannot judge: turnaround of 'gabe' is mode RGB with no alpha channel"}],

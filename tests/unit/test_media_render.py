@@ -1,5 +1,6 @@
 """Real ffmpeg: render, probe, frames, stitch, atomic writes, errors (tiny sizes, fast)."""
 
+import re
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -97,8 +98,22 @@ def test_media_error_on_bad_input_leaves_nothing(tmp_path):
         render_clip(bad, tmp_path / "x.mp4", width=W, height=H, fps=FPS, seconds=1, movement="static")
     err = ei.value
     assert err.stderr.strip() and err.cmd[0] == media.ffmpeg_exe()
-    assert "-xerror" in err.cmd and "ffmpeg exited" in str(err) and err.stderr.strip()[-50:] in str(err)
+    assert "-xerror" in err.cmd and "ffmpeg exited" in str(err) and err.stderr.strip()[-50:] in err.detail()
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_media_error_says_ffmpegs_cause_not_its_command_line(tmp_path):
+    """A file that is not a video read "ffmpeg exited with code 183: …/ffmpeg-linux-x86_64-v9.0.2
+    -nostdin -hide_banner -stats -protocol_whitelist file -i /…": the command cut mid-path. It is
+    said as the line of ffmpeg's stderr that names the cause, on one line; the command is kept."""
+    f = tmp_path / "x.mp4"
+    f.write_bytes(np.random.default_rng(0).integers(0, 255, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(MediaError) as ei:
+        media.probe(f)
+    said = str(ei.value)
+    assert re.fullmatch(r"ffmpeg exited with code \d+: moov atom not found", said), said
+    assert media.ffmpeg_exe() not in said and "\n" not in said
+    assert ei.value.cmd[0] == media.ffmpeg_exe() and "moov atom not found" in ei.value.detail()
 
 
 def test_probe_rejects_non_video(tmp_path):
