@@ -12,6 +12,7 @@ out (/files/<id>) and the test's controls:
     POST /_fake/keys     {provider: {…}}  what a key endpoint reports (OpenRouter's /key)
     GET  /_fake/requests              every request received
     GET  /_fake/jobs                  every job created: provider, op, model, fingerprint
+    GET  /_fake/cancels               every cancel a job received: provider, id, model, outcome
 
 Test code only.
 """
@@ -59,6 +60,11 @@ def build(state: State) -> Router:
     def jobs(st: State, req):
         with st.lock:
             return Reply(200, list(st.created))
+
+    @router.route("GET", "/_fake/cancels")
+    def cancels(st: State, req):
+        with st.lock:
+            return Reply(200, list(st.cancelled))
 
     @router.route("GET", r"/files/(?P<name>[0-9a-f]{16}\.[a-z0-9]+)")
     def files(st: State, req):
