@@ -13,7 +13,9 @@ embedded mode (the CLI sets SLATE_EMBEDDED_PREFECT=1) the limit's taken slots ar
 first time this process uses it — but only when no other embedded slate run is alive on the
 same Prefect home: each one holds a shared lock on `$PREFECT_HOME/slate-embedded.lock` for as
 long as it lives, and the reset needs that lock alone (two `slate run` at once share the home's
-database, and one must not free the other's slot). Every wait for a slot has a time limit.
+database, and one must not free the other's slot). Every wait for a slot has a time limit, and
+ends at once when the process is told to stop (SIGTERM, its parent gone): a RunHalted. A job
+that leaves its slot — finished, failed, or cancelled past its deadline — gives it to the next.
 
 A slot is handed on inside the process. Asking the server for a slot that another job of the
 same process has just released cost a 62-shot film 1.3 s per shot (benchmarks/scale.py): the
@@ -34,6 +36,7 @@ import contextvars
 import fcntl
 import os
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +48,9 @@ from prefect.concurrency.context import ConcurrencyContext
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from slate.governor.chokepoint import RunHalted
+from slate.governor.killswitch import process_stop
+
 # The limits this process has made sure of, by name (one per provider key, never a run): process-
 # wide on purpose — the first use in a process may reset a killed run's slots (see above), so
 # forgetting one could free a slot this process holds. Bounded by the keys the machine is given.
@@ -53,6 +59,7 @@ _LOCK = threading.Lock()
 SLOT_WAIT_SECONDS = 6 * 3600  # a night's batch may queue long; forever is a hang
 HANDOFFS = 8                  # jobs in a row on one kept slot before others on the server get a turn
 SETTLE_SECONDS = 60           # a job waits this long at most for its slot to be handed on or given back
+STOP_CHECK_SECONDS = 0.5      # how often a job waiting for a slot looks whether its process was told to stop
 
 
 def embedded() -> bool:
@@ -131,10 +138,14 @@ class _Keeper:
             self.waiting.append(turn)
             self._staff()
         try:
-            if not turn.granted.wait(timeout):
+            if not self._granted(turn, timeout):
                 with self.lock:
                     if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
                         self.waiting.remove(turn)
+                        stop = process_stop()
+                        if stop is not None:
+                            raise RunHalted(f"stop requested: {stop.reason}; no video slot of '{self.name}' "
+                                            f"was taken", kind="stop")
                         raise TimeoutError(f"no slot of '{self.name}' within {timeout:.0f} s")
                 turn.granted.wait()
         except BaseException:
@@ -149,6 +160,16 @@ class _Keeper:
         if turn.error is not None:
             raise turn.error
         return turn
+
+    @staticmethod
+    def _granted(turn: _Turn, timeout: float) -> bool:
+        """Wait for the turn, at most `timeout`, and no longer once this process is told to stop
+        (SIGTERM, its parent gone): a run ending must not wait hours for a slot."""
+        deadline = time.monotonic() + timeout
+        while not turn.granted.wait(max(0.0, min(STOP_CHECK_SECONDS, deadline - time.monotonic()))):
+            if process_stop() is not None or time.monotonic() >= deadline:
+                return False
+        return True
 
     def _staff(self) -> None:
         # Called with the lock held: more keepers while jobs wait that the free keepers (those
