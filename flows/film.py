@@ -47,7 +47,7 @@ from slate.flows.outcome import keep, outcome
 from slate.flows import reports
 from slate.flows.logs import slate_lines_on_the_run
 from slate.providers.keys import install_log_redaction
-from slate.flows.lifeline import RunLogger, hold_lifeline, stop_on_cancel
+from slate.flows.lifeline import RunLogger, ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.options import OPTIONS, PROJECT, run_name
 from slate.flows import units
@@ -192,7 +192,8 @@ def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS) -> State[Fi
     The run cap is this whole film run's — every scene's spending counts against it, because the
     scenes' paid calls carry this run's id."""
     # What the body returns is kept here too: flows/outcome.py says why.
-    return keep(_film(project, options))
+    with ends_on_sigterm():   # SIGTERM stops its spending and ends its process within seconds
+        return keep(_film(project, options))
 
 
 def _film(project: str, options: RunOptions) -> State[FilmResult]:

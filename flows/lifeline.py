@@ -27,6 +27,15 @@ Which runs hold it: deployment runs (a worker's or a runner's child), or any run
 `SLATE_LIFELINE=on`; never with `SLATE_LIFELINE=off`. A `slate run` in a terminal does not
 (its parent is the shell, and a `nohup` run must survive it; Ctrl-C is left to Prefect).
 
+`ends_on_sigterm` is for every top-level run, lifeline or not: SIGTERM (`kill`, a stack's `slate
+down`, a supervisor) reached Prefect's handler alone, which ends the flow Crashed and then waits
+for the flow's task threads — a shot polling a job for its whole deadline, another waiting hours
+for the key's video slot — so the run outlived SIGTERM until SIGKILL. Now SIGTERM first stops
+this process's spending (the process stop: nothing new is sent, every poll, slot wait and retry
+wait ends at once, a job being polled keeps its job id for the next run), then Prefect's handling
+ends the run; if the process is still there `TERM_EXIT_SECONDS` later, it exits, once no request
+is between being sent and its job id recorded.
+
 `stop_on_cancel` is the scene and film flows' `on_cancellation` hook: a Cancel from the UI
 stops the run's spending the way `slate stop` does (nothing new is sent; jobs already sent
 keep their job ids for the next run) and names the calls it leaves in flight.
@@ -44,7 +53,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from slate.governor.chokepoint import quiet_sends
@@ -65,6 +77,7 @@ SEND_GRACE_SECONDS = 3.0   # a request being sent gets this long to have its job
 EXIT_SECONDS = 10.0        # after SIGTERM, Prefect's crash report gets this long before os._exit
 WAKE_SECONDS = 3.0         # with the parent-death signal sent, how long before the main thread is woken
 EXIT_CODE = 70
+TERM_EXIT_SECONDS = 8.0    # after SIGTERM, the run's own ending gets this long before os._exit
 SWITCH = "SLATE_LIFELINE"
 
 log = logging.getLogger("slate.lifeline")
@@ -170,6 +183,54 @@ def hold_lifeline(logger: RunLogger | None = None) -> Lifeline | None:
 
 def held() -> Lifeline | None:
     return _HELD
+
+
+@contextmanager
+def ends_on_sigterm(logger: RunLogger | None = None) -> Iterator[None]:
+    """For the length of a top-level run's body, in its process's main thread: SIGTERM stops
+    the run's spending at once and the process ends within TERM_EXIT_SECONDS (see the module
+    docstring), the handler it finds (Prefect's, which ends the run Crashed) called after. Off the
+    main thread (a scene run on one of its film's threads) it does nothing: the film's holds."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _on_sigterm(previous, logger or log))
+    except ValueError:   # not the main thread: signals are the main thread's
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        except (ValueError, TypeError):
+            pass
+
+
+def _on_sigterm(previous: object, logger: RunLogger) -> Callable[[int, FrameType | None], None]:
+    ending = threading.Lock()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop = stop_this_process("this run's process was sent SIGTERM")
+        if ending.acquire(blocking=False):   # the first SIGTERM: the ending is set up once
+            threading.Thread(target=_end_within, args=(time.monotonic() + TERM_EXIT_SECONDS,),
+                             name="slate-sigterm", daemon=True).start()
+            try:
+                logger.warning("%s: nothing new is sent, jobs in flight keep their job ids in the ledger (the "
+                               "next run collects them); this run ends now", stop.reason)
+            except Exception:  # noqa: BLE001 — a log that cannot be written must not keep the run alive
+                pass
+        if callable(previous):
+            previous(signum, frame)   # Prefect's: the run ends Crashed
+        elif previous == signal.SIG_DFL:
+            raise SystemExit(128 + signum)
+    return handler
+
+
+def _end_within(deadline: float) -> None:
+    """The last word after SIGTERM: the process exits by `deadline`, once no request is being sent."""
+    quiet_sends(max(0.0, deadline - time.monotonic() - 0.5))
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    os._exit(EXIT_CODE)
 
 
 def stop_on_cancel(flow: Flow[P, R], flow_run: FlowRun, state: State[R]) -> None:

@@ -26,7 +26,7 @@ from prefect.states import Completed, Failed
 
 from slate.flows import reports
 from slate.flows.logs import slate_lines_on_the_run
-from slate.flows.lifeline import hold_lifeline, stop_on_cancel
+from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
@@ -92,7 +92,8 @@ def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions =
     slate_lines_on_the_run()  # the governor's and providers' lines on this run's page
     hold_lifeline(get_run_logger())  # a deployment run's process dies with the worker that started it
     root, store = on_the_lot(project)
-    ending = _scene(root, scene or None, options)
+    with ends_on_sigterm():   # at the top of its process: SIGTERM stops its spending, ends it within seconds
+        ending = _scene(root, scene or None, options)
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(ending))

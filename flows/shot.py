@@ -21,7 +21,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from slate.governor.chokepoint import CallSpec, Governor, JobRefused, RunHalted, ShotHalted, Usage
+from slate.governor.chokepoint import CallSpec, Governor, JobRefused, JobStuck, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
 from slate.providers.errors import BadOutput, RefusedByModeration
@@ -231,6 +231,9 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
             except RefusedByModeration as exc:  # a new take would be refused alike: a person rewrites it
                 outcome.escalated = f"{moment} panel refused by moderation: {exc}"
                 return
+            except JobStuck as exc:  # cancelled past its deadline: a person decides, the other shots go on
+                outcome.escalated = f"{moment} panel take {take} stuck: {exc}"
+                return
             with _own_steps(st.governor, plan.shot):
                 given = PanelInput(shot=plan.shot, moment=moment, take=take, panel_uri=uri, request=req,
                                    judging=Judging.of(st, run.profile))
@@ -382,6 +385,14 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             fell_back += f" (after {models[current]} refused it by moderation, fell back to {models[following]})"
             current = following
             continue
+        except JobStuck as exc:
+            # Cancelled past its deadline (the key's video slot went free as the take ended): the
+            # shot waits for a person — to try again, or to give the model longer — and the other
+            # shots go on.
+            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
+                                      reasons=[f"stuck: {exc}"]))
+            outcome.escalated = f"clip take {take} stuck: {exc}"
+            return
         except BadOutput as exc:
             # It ran and was billed, and what came back is unusable (cut short, redirected off the
             # provider's file host, larger than any clip of its length, not a video): a failed

@@ -44,13 +44,22 @@ it was sent) is looked up at once, the same way.
 
 Following a job never hangs: a 429 or a 5xx while it is polled or its output fetched is waited
 out (as long as the provider asks, within the call's deadline) and asked again, each wait said
-at INFO with the job id; past the deadline the call ends unknown with its job id kept, and the
-next run re-attaches to it. The watchdog (governor/watchdog.py) says so when a call of this
-process makes no progress for longer than its deadline.
+at INFO with the job id. A job the provider still says is running past its deadline (the run sets
+it from the model's expected duration) is stuck (`_stuck`): it is cancelled at the provider and
+asked once more how it ended — one that finished meanwhile is kept; one that ended or whose
+cancel was taken is recorded failed (`JobStuck`) at what the provider says it billed, else as the
+rate card's [failed_runs] says; one the provider cannot cancel stays unknown with its job id, for
+the next run to collect — and the shot is told (`JobStuck`, a ShotHalted) with the job id and the
+time waited. A job whose polls the provider did not answer when its deadline came (a job nobody
+can see may be done: it is not cancelled), and a finished job whose output cannot be fetched
+within it, end the call unknown with the job id kept: the next run re-attaches to it. A process
+told to stop (SIGTERM, its parent gone) leaves every poll and wait at once, its job ids kept. The
+watchdog (governor/watchdog.py) says so when a call of this process makes no progress for longer
+than its deadline.
 
 Named points of a call (`after_intent`, `sending`, `answered`, `after_submit`, `polling`,
 `downloading`, `downloaded`, `recorded`, `stored`, `settled`, `reattach`, `reused`, `waiting`,
-`asking_again`) are announced to listeners (`add_listener`); nothing listens in production. After every
+`asking_again`, `stuck`) are announced to listeners (`add_listener`); nothing listens in production. After every
 reservation, settlement and refusal by a cap, the run's budget alerts (governor/alerts.py) look
 at the caps and emit a Prefect event at 80% and at 100%; they can never fail or refuse a call.
 While a request is being sent (from the intent until its job id or answer is in the ledger),
@@ -84,7 +93,7 @@ from slate.errors import SlateError
 
 from .alerts import BudgetAlerts, film_title
 from .killswitch import (StopRequested, check_shared_stop, check_stop, current_stop, process_stop,
-                         read_shared_stop)
+                         read_shared_stop, wait_unless_stopped)
 from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
 from .ledger import AGENT_CALLER, BudgetRefused, CallRequest, CallRow, Cap, Ledger, LedgerStateError, request_key
 from .money import fmt_usd, usd
@@ -99,6 +108,8 @@ ANSWER_LOST = "AnswerLost"
 ASKED_AGAIN = "AskedAgain"
 #: The error class of a row whose request a lookup proved the provider never received.
 NOT_RECEIVED = "NotReceived"
+#: The error class of a job that gave no result within its deadline and was cancelled (or ended).
+JOB_STUCK = "JobStuck"
 
 PAID_CALLS_ALLOWED = "SLATE_PAID_CALLS_ALLOWED"
 #: Who is asking, written on every row of the run (the ledger's `caller`): unset for a person's
@@ -240,6 +251,16 @@ class CallBusy(ShotHalted):
             f"its result will be used, not paid for twice.")
 
 
+class JobStuck(ShotHalted):
+    """A provider job gave no result within its deadline: slate asked the provider to cancel it,
+    recorded how that went, and this shot stops here (escalated: a person decides whether to try
+    again or to give the model longer), while the run's other shots go on."""
+
+    def __init__(self, message: str, *, call_id: str, job_id: str, waited: float, cancelled: bool) -> None:
+        super().__init__(message)
+        self.call_id, self.job_id, self.waited, self.cancelled = call_id, job_id, waited, cancelled
+
+
 class JobEnded(SlateError):
     """A provider job ended without a result (failed or canceled)."""
 
@@ -305,6 +326,8 @@ class _Job:
     poll_interval: float
     find: Callable[[str, datetime], str | None] | None   # (our call id, when our intent was written)
     cancel: Callable[[str], None] | None
+    #: how long the job is expected to take, where the caller knows (said when it is stuck)
+    expected: float | None = None
 
 
 #: How a call is made: one request and one answer, or a job.
@@ -483,14 +506,16 @@ class Governor:
     def job_call(self, spec: CallSpec, *, submit: Callable[[str], str], poll: Callable[[str], JobStatus],
                  download: Callable[[str, Path], Path], suffix: str, deadline: float,
                  poll_interval: float | None = None, find: Callable[[str, datetime], str | None] | None = None,
-                 cancel: Callable[[str], None] | None = None) -> CallArtifact:
-        """Submit → job id → poll (at most `deadline` seconds) → download (a clip, a panel).
-        `find(call_id, since)` looks a job up whose id was never recorded (`since`: when our
-        intent was written, a datetime), None when it finds none; NotImplementedError where the
-        provider cannot look jobs up."""
+                 cancel: Callable[[str], None] | None = None, expected: float | None = None) -> CallArtifact:
+        """Submit → job id → poll (at most `deadline` seconds: past it the job is stuck and
+        `cancel(job_id)` asked) → download (a clip, a panel). `find(call_id, since)` looks a job up
+        whose id was never recorded (`since`: when our intent was written, a datetime), None when
+        it finds none; NotImplementedError where the provider cannot look jobs up. `expected`: how
+        long the job is expected to take (the deadline's ground, said when it is stuck). A job is
+        polled at least ten times within its deadline, however long the provider's own interval."""
+        interval = self.poll_interval if poll_interval is None else poll_interval
         return self._obtain(spec, _Job(submit, poll, download, suffix.lstrip("."), deadline,
-                                       self.poll_interval if poll_interval is None else poll_interval,
-                                       find, cancel))
+                                       min(interval, max(0.05, deadline / 10)), find, cancel, expected))
 
     # -- the state machine ------------------------------------------------------------------
     def _obtain(self, spec: CallSpec, way: _Way) -> CallArtifact:
@@ -524,7 +549,8 @@ class Governor:
                 wait = min(self.retry_wait_cap, asked if asked is not None else 2.0 * 2 ** attempt)
                 _point("retrying", spec, error=type(exc).__name__, wait=wait, attempt=attempt + 1)
                 self.check_open()
-                time.sleep(wait)
+                wait_unless_stopped(wait)
+                self.check_open()
         raise AssertionError("unreachable")
 
     def _decide(self, spec: CallSpec, request: CallRequest, way: _Way) -> CallArtifact:
@@ -949,8 +975,81 @@ class Governor:
                     except ProviderError as exc:
                         log.warning("could not cancel %s job %s: %s", row.provider, row.job_id, exc)
                     cancelled = True
-            self._past_deadline(row, way, deadline)
-            time.sleep(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
+            if time.monotonic() > deadline:
+                if status is None:
+                    # The provider did not answer the last GET (a 429, a 5xx): a job nobody can see
+                    # is not cancelled — it may be done. Unknown, its job id kept for the next run.
+                    self._past_deadline(row, way, deadline)
+                return self._stuck(spec, row, job_id, way, deadline)
+            wait_unless_stopped(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
+
+    def _stuck(self, spec: CallSpec, row: CallRow, job_id: str, way: _Job, deadline: float) -> JobStatus:
+        """No result within the deadline: cancel the job at the provider and ask it once more
+        how the job ended. A job that finished meanwhile is returned (and kept, as any other). One
+        that ended, or whose cancel the provider took, is recorded failed (JOB_STUCK) at what the
+        provider reports it billed, else as the rate card's [failed_runs] says it bills a run that
+        did not finish (a cancelled prediction that had started is billed for the time it ran [D
+        Replicate]: its compute, bounded by the estimate); one the provider cannot cancel stays
+        unknown with its job id (it may still finish, and be billed: the next run collects it).
+        Either way JobStuck tells the shot."""
+        waited = way.deadline + max(0.0, time.monotonic() - deadline)
+        _point("stuck", spec, call_id=row.call_id, job_id=job_id)
+        cancelled, how_cancel = self._cancel(row, job_id, way)
+        status = self._last_word(row, job_id, way)
+        if status is not None and status.state == "succeeded":
+            log.warning("%s: %s job %s had no result within %.0f s, and finished as it was cancelled: kept",
+                        self._what(row), row.provider, job_id, waited)
+            return status
+        expected = (f" (a job of {row.provider}:{row.model} is expected to take {way.expected:.0f} s; its "
+                    f"deadline is {way.deadline:.0f} s)") if way.expected else f" (its deadline is {way.deadline:.0f} s)"
+        said = f"{status.state}{': ' + status.error if status.error else ''}" if status is not None else "unknown"
+        ended = status is not None and status.state in ("failed", "canceled")
+        keeper.drop(row.call_id)
+        if cancelled or ended:
+            charged = self._cost(status.cost, status.usage, f"{row.provider}:{row.model}") if status else None
+            if charged is None:
+                # What a job that ran and did not finish is billed, as the rate card's [failed_runs]
+                # says of the provider: its compute (bounded by the estimate), or nothing.
+                charged = self._by_the_card(row, "refused" if status is not None and status.refused else "failed")
+            how = (f"{row.provider} job {job_id} gave no result in {waited:.0f} s{expected}; {how_cancel}; the "
+                   f"provider then said: {said}; recorded at {fmt_usd(charged)}")
+            self.ledger.fail(row.call_id, error_class=JOB_STUCK, message=how[:2000], charged=charged)
+            if charged != row.estimate:
+                self._budget_moved()
+            next_step = "Nothing of it is left open: run again for a new take"
+        else:
+            how = (f"{row.provider} job {job_id} gave no result in {waited:.0f} s{expected}; {how_cancel}, so it "
+                   f"may still run and be billed (counted as spent, {fmt_usd(row.estimate)}); the provider last "
+                   f"said: {said}")
+            self.ledger.mark_unknown(row.call_id, how)
+            next_step = "The next run collects it if it finishes"
+        log.warning("%s: stuck: %s", self._what(row), how)
+        raise JobStuck(f"{how}. {next_step}. If "
+                       f"{row.provider}:{row.model} is this slow, give it longer in slate.toml: [job_seconds] "
+                       f"\"{row.provider}:{row.model}\" = SECONDS", call_id=row.call_id, job_id=job_id,
+                       waited=waited, cancelled=cancelled)
+
+    @staticmethod
+    def _cancel(row: CallRow, job_id: str, way: _Job) -> tuple[bool, str]:
+        """Ask the provider to cancel a stuck job: (taken, what happened, in words)."""
+        if way.cancel is None:
+            return False, "it could not be cancelled (no way to cancel was given)"
+        try:
+            way.cancel(job_id)
+        except NotImplementedError as exc:
+            return False, f"it could not be cancelled: {exc}"
+        except Exception as exc:  # noqa: BLE001 — a refused or failed cancel: said, and the job recorded as open
+            return False, f"{row.provider} did not cancel it ({type(exc).__name__}: {exc})"
+        return True, f"slate asked {row.provider} to cancel it, and {row.provider} took the request"
+
+    @staticmethod
+    def _last_word(row: CallRow, job_id: str, way: _Job) -> JobStatus | None:
+        """The job's state after the cancel (None: the provider did not say)."""
+        try:
+            return way.poll(job_id)
+        except Exception as exc:  # noqa: BLE001 — a GET that failed tells nothing; the job is recorded as it stands
+            log.info("%s job %s: could not ask how it ended after the cancel: %s", row.provider, job_id, exc)
+            return None
 
     def _past_deadline(self, row: CallRow, way: _Job, deadline: float) -> None:
         if time.monotonic() <= deadline:
@@ -986,7 +1085,7 @@ class Governor:
             watchdog.progress(row.call_id)
             self._past_deadline(row, way, deadline)
             self.check_open()
-            time.sleep(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
+            wait_unless_stopped(max(0.0, min(wait, deadline - time.monotonic())) or 0.001)
 
     # -- keeping what was paid for ----------------------------------------------------------
     def _cost(self, cost: Decimal | str | None, usage: Mapping[str, Any] | None, model_key: str) -> Decimal | None:

@@ -87,6 +87,7 @@ def clear_stop(root: Path) -> bool:
 # -- the stop of this process only --------------------------------------------------------------
 _PROCESS_STOP: Stop | None = None
 _PROCESS_LOCK = threading.Lock()
+_STOPPED = threading.Event()   # set with the stop: a wait in this process ends at once
 _PARENT: int | None = None   # the process that started this one, when the run is bound to it
 
 
@@ -104,7 +105,14 @@ def stop_this_process(reason: str, *, hard: bool = False) -> Stop:
     with _PROCESS_LOCK:
         if _PROCESS_STOP is None:
             _PROCESS_STOP = Stop(hard=hard, reason=reason, since=time.time())
+        _STOPPED.set()
         return _PROCESS_STOP
+
+
+def wait_unless_stopped(seconds: float) -> bool:
+    """Wait `seconds`, or less if this process's stop comes on meanwhile; True when it is on. A
+    poll's or a retry's wait: a process told to end (SIGTERM, its parent gone) leaves it at once."""
+    return _STOPPED.wait(max(0.0, seconds)) or process_stop() is not None
 
 
 def process_stop() -> Stop | None:
@@ -119,6 +127,7 @@ def clear_process_stop() -> None:
     with _PROCESS_LOCK:
         _PROCESS_STOP = None
         _PARENT = None
+        _STOPPED.clear()
 
 
 def current_stop(root: Path) -> Stop | None:

@@ -11,6 +11,9 @@ run that meets the row decides from this alone:
     SIGKILLed run is resumed at once, not after its lease runs out), else as its lease says;
   * the owner is on another machine: alive until its lease runs out (the database's clock).
 
+`open_calls` sorts a film's open calls (reserved, submitted, unknown) by who settles them — their
+live owner, the next run by itself, or a person — for `slate reconcile` and `slate status`.
+
 What it must never do: call a live owner dead. When in doubt it says "live", and the waiting
 run waits (bounded) instead of paying twice.
 """
@@ -21,7 +24,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -171,3 +174,38 @@ def lease_state(row: CallRow, now: datetime, me: Owner) -> Literal["live", "dead
 def describe_owner(text: str | None) -> str:
     owner = Owner.parse(text or "")
     return owner.describe() if owner else f"owner {text!r}"
+
+
+@dataclass(frozen=True)
+class OpenCalls:
+    """Every call of a film that may still cost money (reserved, submitted or unknown), by who
+    settles it."""
+
+    #: its owner is alive and making it now (a run in progress)
+    in_flight: list[CallRow] = field(default_factory=list)
+    #: the next run settles it by itself: re-attaches to its kept job id and collects what it
+    #: made, or frees a reservation that was never sent ($0)
+    by_itself: list[CallRow] = field(default_factory=list)
+    #: sent, no job id recorded, its owner gone: a person says what happened (`slate reconcile`)
+    by_hand: list[CallRow] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.in_flight or self.by_itself or self.by_hand)
+
+
+def open_calls(ledger: Ledger, film: str) -> OpenCalls:
+    """The film's open calls, each where it belongs (OpenCalls), judged as a run judges an owner."""
+    found = OpenCalls()
+    rows = ledger.open_intents(film=film)
+    if not rows:
+        return found
+    now, me = ledger.now(), Owner.current("")
+    for row in rows:
+        if row.status in ("reserved", "submitted") and lease_state(row, now, me) == "live":
+            found.in_flight.append(row)
+        elif row.job_id or row.status == "reserved":
+            found.by_itself.append(row)
+        else:
+            found.by_hand.append(row)
+    return found

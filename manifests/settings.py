@@ -59,6 +59,18 @@ def _base_url(v: str) -> str:
 BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
+def _model_key(key: str) -> str:
+    # Which models exist is the registry's to say (providers/registry.py `job_seconds_told`); here the form.
+    if not re.fullmatch(r"[a-z][a-z0-9]{1,30}:\S+", key):
+        raise ValueError(f"{key!r} is not a `provider:model` (e.g. \"replicate:bytedance/seedance-1-lite\")")
+    return key
+
+
+#: A `[job_seconds]` entry: a `provider:model`, and seconds, more than none and at most a day.
+ModelKey = Annotated[str, AfterValidator(_model_key)]
+JobSeconds = Annotated[float, Field(gt=0, le=86400)]
+
+
 class ProfileModels(BaseModel):
     """One `[models.<profile>]` table: which model draws panels, animates them, and judges them.
     Each is `provider` (its default model) or `provider:model`, as on the rate card."""
@@ -156,6 +168,7 @@ class Settings(RunOptions, BaseSettings):
     models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge")
     base_urls: dict[str, BaseUrl] = Field(default_factory=dict, description="the root of a provider's API paths, by provider, where a gateway, proxy or fake stands in (also `<provider>_base_url` in slate.toml, or SLATE_<PROVIDER>_BASE_URL); a provider not named here uses its own")
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict, description="a provider's own settings, by provider: a [providers.<name>] table, or `<name>_<setting>` in slate.toml, or SLATE_<NAME>_<SETTING> (e.g. the local provider's latency and fault rehearsal: local_latency, local_fault_rate); which settings a provider has is its own to declare (providers/spec.py)")
+    job_seconds: dict[ModelKey, JobSeconds] = Field(default_factory=dict, description="how long one provider job of a model is expected to take, in seconds, by `provider:model` (a [job_seconds] table), where the provider's own figure is wrong for this film: a job is waited for three times it, then cancelled at the provider and its shot escalated")
     approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
@@ -388,6 +401,8 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
             if field == "base_urls" and len(loc) > 1:   # named as it is written: <provider>_base_url
                 field, loc = f"{loc[1]}_base_url", loc[1:]
             file, name = setting_origin(field, given, flags)
+            if field == "job_seconds" and len(loc) > 1 and isinstance(loc[1], str):   # the model it is for
+                name = f'{name}."{loc[1]}"'
             problems.append(Problem(file, None, name, error_message(err, Settings, loc)))
         return None, problems
     return settings, problems

@@ -211,8 +211,8 @@ class PanelJobs(ImageGenerator, Protocol):
     fal): the job id is in the ledger before the first poll, so a panel is never lost nor paid
     for twice. `generate_panel` still does it all in one call, for callers outside the governor."""
 
-    poll_interval: float   # seconds between polls of a panel job
-    poll_deadline: float   # seconds after which a panel job with no result is an unknown outcome
+    poll_interval: float      # seconds between polls of a panel job
+    expected_seconds: float   # how long one panel job is expected to take (its spec's job_seconds)
 
     def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str: ...
 
@@ -221,7 +221,8 @@ class PanelJobs(ImageGenerator, Protocol):
     def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
         """The finished job's picture, checked and fitted to the panel's size, at `dest`."""
 
-    def cancel(self, job_id: str) -> None: ...
+    def cancel(self, job_id: str) -> None:
+        """As VideoGenerator.cancel."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: PanelRequest | None = None) -> str | None:
@@ -241,8 +242,11 @@ class VideoGenerator(Protocol):
     name: str
     model: str
     variant: dict[str, Any]
-    poll_interval: float   # seconds between polls of a job
-    poll_deadline: float   # seconds after which a job with no result is an unknown outcome
+    poll_interval: float      # seconds between polls of a job
+    #: how long one job is expected to take, queue included: its spec's `job_seconds` for the
+    #: model (and what its own settings add). Past `spec.job_deadline` of it (or of slate.toml's
+    #: figure) the governor cancels the job and its shot is escalated.
+    expected_seconds: float
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         """Start the job and return the provider's job id. `client_ref` is our call id, sent
@@ -253,7 +257,10 @@ class VideoGenerator(Protocol):
     def download(self, job_id: str, dest: Path) -> Path:
         """Write the finished clip to `dest` (the caller renames it into place)."""
 
-    def cancel(self, job_id: str) -> None: ...
+    def cancel(self, job_id: str) -> None:
+        """Ask the provider to stop the job: returns once the provider took the request (the
+        job's next poll says how it ended); raises NotImplementedError where the provider has no
+        documented way to cancel a job, and a ProviderError when it refused or did not answer."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: ClipRequest | None = None) -> str | None:

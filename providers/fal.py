@@ -10,7 +10,8 @@ seconds asked, in the job id the ledger stores; they are never rebuilt from the 
     poll      GET status_url           → 202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED; then
               GET response_url         → the output, or the model's own error (422 …)
     download  GET response_url → video.url → download.fetch (fal.media, fal.run) → checked_video
-    cancel    PUT cancel_url           (only before the run starts)
+    cancel    PUT cancel_url           a queued request is removed; a running one is sent a
+                                       cancellation signal its app may honour [D]
 
 The key is read from FAL_KEY (or its Secret block) at each call, sent as `Authorization: Key …`
 only to the queue's own origin — never to a file host, nor to a URL the queue hands back on
@@ -55,7 +56,7 @@ from slate.providers.download import MAX_IMAGE_BYTES, checked_image, checked_vid
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                                     ProviderTimeout, RefusedByModeration, poll_wait)
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, job_deadline, reached_at
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -110,6 +111,21 @@ VIDEO_REFERENCES = {
 #: slate does not offer it and its audio input is not: it is not declared.)
 VIDEO_AUDIO = {"bytedance/seedance-2.0/image-to-video": "field"}
 IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
+#: How long one request of each model is expected to take, its queue included, in seconds (the
+#: spec's `job_seconds`; a film corrects one in slate.toml's `[job_seconds]`). fal documents no
+#: figure [?]: PROVIDERS.md's Seedance example reports `inference_time` 38 s for a 5 s clip; these
+#: allow for 1080p, longer clips and a queue. A request is waited for three times its figure
+#: (spec.STUCK_AFTER), then cancelled.
+JOB_SECONDS = {
+    "fal-ai/bytedance/seedance/v1/lite/image-to-video": 90.0,
+    "fal-ai/bytedance/seedance/v1/pro/image-to-video": 150.0,
+    "bytedance/seedance-2.0/image-to-video": 180.0,
+    "fal-ai/kling-video/v2.1/standard/image-to-video": 180.0,
+    "fal-ai/kling-video/v2.1/pro/image-to-video": 240.0,
+    "fal-ai/kling-video/v2.1/master/image-to-video": 300.0,
+    "fal-ai/bytedance/seedance/v1/lite/reference-to-video": 90.0,
+    "fal-ai/flux-pro/kontext": 60.0,
+}
 
 #: FLUX Kontext's aspect ratios. Not in PROVIDERS.md [?]: the nearest one to the panel's is asked,
 #: and the answer is conformed to the panel's exact size either way.
@@ -288,11 +304,16 @@ class Queue:
         return data
 
     def cancel(self, job: Job) -> None:
+        """PUT cancel_url [V]: a queued request is removed and never runs; a running one is sent a
+        cancellation signal, which its model's app decides how to honour [D fal.ai/docs/inference-api/
+        queue/cancel]. A request already done answers ALREADY_COMPLETED (with which status code is
+        [?]): no error here, its next poll says how it ended. Any other refusal is the error tree's."""
         with self.client() as c:
             try:
                 http.send(NAME, c, "PUT", self.own(job.cancel_url))
-            except BadRequest:
-                pass  # fal cancels only before the run starts: this one runs on, and is paid for
+            except BadRequest as exc:
+                if "ALREADY_COMPLETED" not in exc.args[0]:
+                    raise
 
     def job(self, model: str, job_id: str, seconds: float = 0.0) -> Job:
         """The job a ledger's job id names: the JSON slate stored at submit, or a bare request id
@@ -357,12 +378,12 @@ class FalVideo:
 
     name = NAME
     poll_interval = 5.0      # Seedance and Kling take tens of seconds to minutes
-    poll_deadline = 1800.0   # a queue can be long; past this the call is an unknown outcome, its job kept
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in VIDEO_MODELS:
             raise ValueError(f"fal offers no video model {model!r} (known: {', '.join(VIDEO_MODELS)})")
         self.model = model
+        self.expected_seconds = JOB_SECONDS[model]
         self.variant: dict[str, Any] = {}
         self.storage = storage
         self.queue = Queue(base_url)
@@ -425,12 +446,14 @@ class FalImage:
 
     name = NAME
     poll_interval = 1.0
-    poll_deadline = 300.0
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in IMAGE_MODELS:
             raise ValueError(f"fal offers no image model {model!r} (known: {', '.join(IMAGE_MODELS)})")
         self.model = model
+        self.expected_seconds = JOB_SECONDS[model]
+        # `generate_panel`'s own wait (outside the governor, which takes its deadline from the run).
+        self.poll_deadline = job_deadline(self.expected_seconds)
         self.variant: dict[str, Any] = {}
         self.storage = storage
         self.queue = Queue(base_url)
@@ -556,4 +579,5 @@ PROVIDER = ProviderSpec(
     lost_job_hint="its request id in fal's dashboard (Requests), made at that time with that model",
     references=VIDEO_REFERENCES,
     audio=VIDEO_AUDIO,
+    job_seconds=JOB_SECONDS,
 )

@@ -310,11 +310,11 @@ class Veo:
 
     name = NAME
     poll_interval = 10.0   # the SDK's own example polls every 10 s
-    poll_deadline = 900.0  # a Veo job takes minutes; one silent for 15 is an unknown outcome
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant: dict[str, Any] = {}
+        self.expected_seconds = VEO_JOB_SECONDS[model]
         host = urlsplit(base_url).hostname or API_HOST
         self._auth_host = host
         self._hosts = tuple(dict.fromkeys((API_HOST, host)))
@@ -395,9 +395,11 @@ class Veo:
         return download.checked_video(NAME, dest, seconds=self._asked.get(job_id, SHORTEST_SHOT))
 
     def cancel(self, job_id: str) -> None:
-        # PROVIDERS.md documents no cancel for a Veo operation: the job runs to its end (and
-        # is billed); a hard stop only stops waiting for it.
-        log.warning("gemini: no documented way to cancel Veo job %s; it will run to its end", job_id)
+        # No cancel is documented for a Veo operation of the Developer API, and google-genai 2.34's
+        # `operations` has only `get` [V] (PROVIDERS.md §3, "Cancelling a job"): the job runs to its
+        # end and is billed. The governor records that it could not be cancelled and leaves the
+        # job for the next run to collect; a hard stop only stops waiting for it.
+        raise NotImplementedError("the Gemini API documents no way to cancel a Veo operation: it runs to its end")
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: ClipRequest | None = None) -> str | None:
@@ -478,6 +480,14 @@ VEO_REFERENCES = {"veo-3.1-generate-preview": TakesReferences("referenceImages",
 VEO_AUDIO = {m: "always" for m in ("veo-3.1-fast-generate-preview", "veo-3.1-generate-preview")}
 
 
+#: How long one Veo operation is expected to take, in seconds (the spec's `job_seconds`; a film
+#: corrects one in slate.toml's `[job_seconds]`). PROVIDERS.md says only that a Veo job takes
+#: minutes (the SDK's example polls every 10 s) [?]. An operation is waited for three times its
+#: figure (spec.STUCK_AFTER); it cannot be cancelled (`Veo.cancel`), so past that it is left for
+#: the next run to collect.
+VEO_JOB_SECONDS = {"veo-3.1-fast-generate-preview": 150.0, "veo-3.1-generate-preview": 240.0}
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={"image": Offer(("gemini-2.5-flash-image", "gemini-3-pro-image-preview")),
@@ -490,4 +500,5 @@ PROVIDER = ProviderSpec(
     lost_job_hint="the Veo operation's name (models/…/operations/…)",
     references=VEO_REFERENCES,
     audio=VEO_AUDIO,
+    job_seconds=VEO_JOB_SECONDS,
 )

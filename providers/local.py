@@ -319,8 +319,8 @@ class LocalVideo:
         self.faults = faults
         self.variant = faults.as_variant()
         self.jobs = storage.root / ".slate" / "local-jobs"
-        # A local job takes `latency` seconds and a render: a job silent for much longer is lost.
-        self.poll_deadline = 120.0 + 4 * latency
+        # A local job takes `latency` seconds and a render (its spec's figure).
+        self.expected_seconds = LOCAL_JOB_SECONDS["local-ffmpeg-v1"] + latency
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         job_id = "lj" + uuid.uuid4().hex[:20]
@@ -508,6 +508,10 @@ def tone_of(seed: int) -> int:
     return 220 + 55 * (int(seed) % 8)
 
 
+#: How long a local clip job is expected to take, in seconds, besides its `latency` setting: an
+#: ffmpeg render of a few seconds of picture on a loaded two-core machine, with room to spare.
+LOCAL_JOB_SECONDS = {"local-ffmpeg-v1": 40.0}
+
 #: The local provider takes the request's `audio` as a vendor takes generate_audio.
 LOCAL_AUDIO = {"local-ffmpeg-v1": "field"}
 
@@ -521,5 +525,5 @@ PROVIDER = ProviderSpec(
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
             "judge": Offer(("local-pixels-v1",))},
     image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
-    settings=LocalSettings,
+    settings=LocalSettings, job_seconds=LOCAL_JOB_SECONDS,
 )

@@ -117,12 +117,12 @@ class OpenRouterVideo:
 
     name = NAME
     poll_interval = 5.0
-    #: Seedance clips take a few minutes; past this a job with no result is an unknown outcome
-    #: (its job id is kept, so the next run looks again).
-    poll_deadline = 30 * 60.0
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         self.model = model
+        # Past three times this (spec.STUCK_AFTER) a job is stuck: it cannot be cancelled here,
+        # so its job id is kept and the next run collects it.
+        self.expected_seconds = JOB_SECONDS[model]
         self.variant: dict[str, Any] = {}
         self.storage = storage
         self.base_url = base_url.rstrip("/")
@@ -316,6 +316,11 @@ def doctor(*, base_url: str | None) -> list[DoctorFinding]:
 
 #: The Seedance 2.0 family, as OpenRouter names it: video only (no panels, no judge).
 VIDEO_MODELS = ("bytedance/seedance-2.0", "bytedance/seedance-2.0-fast", "bytedance/seedance-2.0-mini")
+#: How long one video job of each model is expected to take, in seconds (the spec's `job_seconds`;
+#: a film corrects one in slate.toml's `[job_seconds]`). OpenRouter documents no figure [?]: as
+#: Seedance 2.0 elsewhere (providers/replicate.py, providers/fal.py).
+JOB_SECONDS = {"bytedance/seedance-2.0": 180.0, "bytedance/seedance-2.0-fast": 120.0,
+               "bytedance/seedance-2.0-mini": 120.0}
 #: `input_references` (PROVIDERS.md §4). How many, and whether they may go with frame_images, are
 #: not in the notes: no count is assumed and a frame never goes with them. Seedance 2.0 names its
 #: references [Image1]… (§1); mini's behaviour is not in the notes, so it is not declared.
@@ -338,4 +343,5 @@ PROVIDER = ProviderSpec(
     lost_job_hint="its video job id in OpenRouter's activity, made at that time",
     references=VIDEO_REFERENCES,
     audio=VIDEO_AUDIO,
+    job_seconds=JOB_SECONDS,
 )

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, Storage, VideoGenerator
-from slate.providers.spec import CAPABILITIES, ProviderSpec, SpecError, TakesReferences
+from slate.providers.spec import CAPABILITIES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
-           "board_painter", "discover",
+           "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "storage_for", "video_provider"]
 
@@ -325,6 +325,44 @@ def board_painter(storage: Storage) -> LaysOutReferences:
     if not isinstance(painter, LaysOutReferences):
         raise UnknownProvider("the local provider lays out no reference board")
     return painter
+
+
+# -- how long a job is expected to take -----------------------------------------------------------
+def job_seconds_told(settings: Settings) -> dict[str, float]:
+    """slate.toml's `[job_seconds]`, each key held to a model a provider offers (for video, or
+    for panels): UnknownProvider naming the setting and the key, with the closest model, else."""
+    import difflib
+    told = dict(settings.job_seconds)
+    for key in told:
+        name, _, model = key.partition(":")
+        known = [f"{name}:{m}" for m in (provider(name).models("video") + provider(name).models("image"))] \
+            if name in _index() else []
+        if model not in {k.partition(":")[2] for k in known}:
+            everything = known or [f"{n}:{m}" for n, s in specs().items() for m in s.models("video")]
+            close = difflib.get_close_matches(key, everything, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else \
+                (f"{name}'s models: {', '.join(known)}" if known else f"unknown provider {name!r}")
+            exc = UnknownProvider(f"[job_seconds] {key!r}: not a video or panel model of a provider ({hint})")
+            exc.setting = "job_seconds"
+            raise exc
+    return told
+
+
+def expected_job_seconds(ref: ModelRef | str, maker: object, settings: Settings | None = None) -> tuple[float, str]:
+    """How long one job of `ref` is expected to take, and where that figure came from: the film's
+    slate.toml (`[job_seconds]`), else the provider `maker` built for it (`expected_seconds`: its
+    spec's `job_seconds` and what its own settings add), else its spec, else UNDECLARED_JOB_SECONDS."""
+    ref = _ref(ref)
+    told = (settings.job_seconds if settings is not None else {}).get(str(ref))
+    if told is not None:
+        return float(told), "slate.toml's [job_seconds]"
+    own = getattr(maker, "expected_seconds", None)
+    if isinstance(own, (int, float)) and not isinstance(own, bool) and own > 0:
+        return float(own), f"{ref.provider}'s figure for {ref.model}"
+    declared = provider(ref.provider).job_seconds.get(ref.model)
+    if declared is not None:
+        return float(declared), f"{ref.provider}'s figure for {ref.model}"
+    return UNDECLARED_JOB_SECONDS, f"slate's default ({ref.provider} declares no figure for {ref.model})"
 
 
 # -- a provider's own settings -------------------------------------------------------------------

@@ -13,7 +13,8 @@ prediction ends `failed` with "(E005)" in its `error`. Outputs are URLs on repli
 deleted about an hour after they are made.
 
 A clip and a panel are both jobs the governor follows (`submit`/`submit_panel`, `poll`,
-`download`/`download_panel`): the prediction's id is in the ledger before its first poll, so a run
+`download`/`download_panel`, `cancel`: a job past its deadline is cancelled, and one that had
+started is billed for the time it ran [D]): the prediction's id is in the ledger before its first poll, so a run
 that dies, or a poll refused by a 429, never loses it, and `slate reconcile --job` attaches a
 prediction to either stage. (`generate_panel` does the same in one call, for callers outside the
 governor.) The API keeps nothing of ours on a prediction, but it lists the predictions made
@@ -58,7 +59,7 @@ from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJo
 from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                                     RefusedByModeration, TransientServerError, poll_wait)
 from slate.providers.keys import MissingKey, provider_key, redact
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences, reached_at
+from slate.providers.spec import Offer, ProviderSpec, TakesReferences, job_deadline, reached_at
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -324,6 +325,17 @@ KONTEXT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4
 SEEDREAM_MAX_IMAGES = 10                                                                           # [?]
 PANEL_MODELS = ("bytedance/seedream-4", "black-forest-labs/flux-kontext-pro")
 
+#: How long one prediction of each model is expected to take, queue included, in seconds (the
+#: spec's `job_seconds`; a film corrects one in slate.toml's `[job_seconds]`). Replicate documents
+#: no figure [?]: PROVIDERS.md's Seedance example ran 41 s (`predict_time`) of 44 s in all, a
+#: 5 s clip; these allow for 1080p, longer clips and a queue. A job is waited for three times
+#: its figure (spec.STUCK_AFTER), then cancelled.
+JOB_SECONDS = {
+    "bytedance/seedance-1-pro": 150.0, "bytedance/seedance-1-lite": 90.0, "bytedance/seedance-1-pro-fast": 90.0,
+    "bytedance/seedance-2.0": 180.0, "kwaivgi/kling-v2.5-turbo-pro": 180.0, "google/veo-3.1-fast": 180.0,
+    "bytedance/seedream-4": 60.0, "black-forest-labs/flux-kontext-pro": 60.0,
+}
+
 
 def _panel_prompt(request: PanelRequest) -> str:
     """The locked prompt, then which reference is which: a multi-image model is told the order."""
@@ -361,13 +373,15 @@ class ReplicateImage:
     name = NAME
     variant: dict[str, Any] = {}
     poll_interval = 2.0      # seconds between polls while a panel is drawn
-    poll_deadline = 300.0    # a panel with no result by then: the call's outcome is unknown, its id kept
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in PANEL_MODELS:
             raise ValueError(f"replicate offers no panel model {model!r} (known: {', '.join(PANEL_MODELS)})")
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant = {}
+        self.expected_seconds = JOB_SECONDS[model]
+        # `generate_panel`'s own wait (outside the governor, which takes its deadline from the run).
+        self.poll_deadline = job_deadline(self.expected_seconds)
         self._sent: dict[str, Inputs] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
 
     def references(self, request: PanelRequest) -> list[bytes]:
@@ -394,8 +408,7 @@ class ReplicateImage:
         return dest
 
     def cancel(self, job_id: str) -> None:
-        with Predictions(self.base_url) as api:
-            _cancel_quietly(api, job_id)
+        cancel(self.base_url, job_id)
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: PanelRequest | None = None) -> str | None:
@@ -453,6 +466,15 @@ class ReplicateImage:
             path = Path(tmp) / "panel"
             _fetch_output(prediction, url, path, download.MAX_IMAGE_BYTES)
             return download.checked_image(NAME, path.read_bytes())
+
+
+def cancel(base_url: str, prediction_id: str) -> None:
+    """POST /predictions/{id}/cancel (PROVIDERS.md §1): answered 200 with the prediction, which
+    says `canceled` — or an end it reached first. A refusal (an id it does not know, a 5xx) is the
+    error tree's, for the governor to record."""
+    with Predictions(base_url) as api:
+        answer = api.cancel(prediction_id)
+    log.info("replicate: asked to cancel prediction %s; it is %s", prediction_id, answer.get("status") or "?")
 
 
 def _cancel_quietly(api: Predictions, prediction_id: str) -> None:
@@ -569,13 +591,13 @@ class ReplicateVideo:
 
     name = NAME
     poll_interval = 5.0       # seconds: GETs are limited to 3000/min [D], clips take minutes
-    poll_deadline = 1800.0    # well inside the hour the output is kept for
 
     def __init__(self, model: str, *, storage: Storage, base_url: str):
         if model not in CLIP_MODELS:
             raise ValueError(f"replicate offers no video model {model!r} (known: {', '.join(CLIP_MODELS)})")
         self.model, self.storage, self.base_url = model, storage, base_url
         self.variant: dict[str, Any] = {}
+        self.expected_seconds = JOB_SECONDS[model]   # its deadline (three times it) is well inside the hour outputs are kept
         self._asked: dict[str, float] = {}   # job id → seconds asked, for the download check
         self._frames: dict[str, tuple[int, int]] = {}   # job id → width, height asked: the download's bound
         self._sent: dict[str, Inputs] = {}   # our call id → the inputs sent (a lost answer is looked up by them)
@@ -623,9 +645,7 @@ class ReplicateVideo:
             return 0.0
 
     def cancel(self, job_id: str) -> None:
-        # Best effort: a job we failed to cancel is still polled to its end and recorded.
-        with Predictions(self.base_url) as api:
-            _cancel_quietly(api, job_id)
+        cancel(self.base_url, job_id)
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: ClipRequest | None = None) -> str | None:
@@ -702,4 +722,5 @@ PROVIDER = ProviderSpec(
     lost_job_hint="its prediction in Replicate's dashboard (Predictions), made at that time with that model",
     references=CLIP_REFERENCES,
     audio=CLIP_AUDIO,
+    job_seconds=JOB_SECONDS,
 )

@@ -4,7 +4,8 @@ A provider is one module. Its `PROVIDER` names it, says what it offers per capab
 video, judge: the models and each profile's default), the root its API paths hang from (the
 base-URL setting's default), the environment variables its key is read from, how each video
 model makes sound (`audio`), how an HTTP error answer of its API becomes the error tree, the free
-checks `slate doctor` runs, and the factories that build its clients. providers/registry.py discovers the specs and derives from
+checks `slate doctor` runs, how long one job of each model it runs as a job is expected to take
+(`job_seconds`), and the factories that build its clients. providers/registry.py discovers the specs and derives from
 them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
 the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
 the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a
@@ -45,10 +46,23 @@ NAMINGS = ("tags", "typed", "order")
 #: SDK raises ValueError client-side for `generate_audio`). A model not named makes no sound.
 AUDIO_WAYS = ("field", "always")
 PROFILES = ("draft", "final", "hero")
+#: A job is given this many times its model's expected duration (`job_seconds`, or slate.toml's
+#: `[job_seconds]` for that model) before slate calls it stuck: cancels it at the provider and
+#: escalates its shot. Three, because a provider's queue on a busy day doubles a job's time, and a
+#: job cancelled too early is paid for and lost.
+STUCK_AFTER = 3.0
+#: What a job of a model whose provider declares no `job_seconds` for it is expected to take (a
+#: plugin written before the figure existed): a clip of minutes, as the built-in video models'.
+UNDECLARED_JOB_SECONDS = 300.0
 #: A provider's name goes into `SLATE_<NAME>_BASE_URL`, `<name>_base_url` and `<name>:<model>`:
 #: lowercase letters and digits only, so each of those spellings reads back one way.
 NAME = re.compile(r"[a-z][a-z0-9]{1,30}")
 _URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
+
+
+def job_deadline(expected_seconds: float) -> float:
+    """The seconds a job expected to take `expected_seconds` is waited for before it is stuck."""
+    return STUCK_AFTER * expected_seconds
 
 
 class SpecError(SlateError, ValueError):
@@ -174,9 +188,15 @@ class ProviderSpec:
     #: (providers/registry.py `provider_settings`), handed to its factories as `settings`. Its
     #: `variant()`, when it has one, is what those settings change of what it makes (in every key).
     settings: type[BaseModel] | None = None
+    #: model -> the seconds one job of it is expected to take, its queue included (a clip; a panel
+    #: drawn as a job). A job is waited for `job_deadline` of it, then cancelled and its shot
+    #: escalated; a film corrects a figure in slate.toml (`[job_seconds]`, by `provider:model`). A
+    #: model it does not name (a plugin's) is expected to take UNDECLARED_JOB_SECONDS.
+    job_seconds: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
+        object.__setattr__(self, "job_seconds", MappingProxyType(dict(self.job_seconds)))
         object.__setattr__(self, "references", MappingProxyType(dict(self.references)))
         object.__setattr__(self, "audio", MappingProxyType(dict(self.audio)))
         problems = list(self._problems())
@@ -213,6 +233,11 @@ class ProviderSpec:
                 yield f"audio declared for {model!r}, which is not one of its video models"
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
+        for model, seconds in self.job_seconds.items():
+            if model not in self.models("video") + self.models("image"):
+                yield f"job_seconds declared for {model!r}, which is not one of its video or image models"
+            elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
+                yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
         if self.base_url is not None and not _URL.match(self.base_url):
             yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
         if self.key_vars and self.base_url is None:

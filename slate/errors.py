@@ -16,7 +16,7 @@ SlateError is printed as `error: <message>` and the command exits 1.
     ├── ReferenceMissing, Unjudgeable, UnknownProvider (ProviderSettingsError), SpecError,
     │   RulesError, KeyUnreadable, FakeEndpointRequired       providers/
     ├── StorageError            providers/storage_errors.py: ObjectMissing, ObjectCorrupt, …
-    ├── RunHalted, ShotHalted (UnknownOutcome, CallBusy, PromptRefused), JobEnded, StopRequested,
+    ├── RunHalted, ShotHalted (UnknownOutcome, CallBusy, JobStuck, PromptRefused), JobEnded, StopRequested,
     │   BudgetRefused, PaidCallsRefused          governor/: a run or shot stopped on purpose
     ├── RateError, GatePolicyError, LedgerStateError, UnknownCall, LedgerUnavailable
     │   (LedgerUrlInvalid), SchemaTooNew, NotAnAmount    governor/: rate cards, gates, the ledger, money

@@ -77,8 +77,10 @@ def panel_take(run: Run, given: PanelTake) -> str:
 def by_job(run: Run, spec: CallSpec, images: PanelJobs, req: PanelRequest) -> CallArtifact:
     """A panel drawn as a job: its job id in the ledger before the first poll, re-attached after
     a crash (the panel take, a recipe's step, a bible version drawn by a panel model)."""
+    c = spec.context
+    expected, deadline = run.crew.job_times(f"{c.provider}:{c.model}", images)
     return run.crew.governor.job_call(
         spec, submit=lambda ref: images.submit_panel(req, client_ref=ref), poll=images.poll,
         download=lambda job_id, dest: images.download_panel(job_id, dest, req.width, req.height), suffix="png",
-        deadline=images.poll_deadline, poll_interval=images.poll_interval,
+        deadline=deadline, expected=expected, poll_interval=images.poll_interval,
         find=lambda ref, since: images.find_job(ref, since, request=req), cancel=images.cancel)

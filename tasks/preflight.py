@@ -47,7 +47,8 @@ from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.profiles import PROFILES
 from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
-from slate.providers.registry import UnknownProvider, judge_provider, lineup, provider_settings, storage_for
+from slate.providers.registry import (UnknownProvider, job_seconds_told, judge_provider, lineup, provider_settings,
+                                     storage_for)
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
@@ -301,6 +302,10 @@ def _provider_problems(root: Path, settings: Settings, overrides: dict[str, Any]
     problems = []
     try:
         lineup(settings)
+    except UnknownProvider as exc:
+        problems.append(_setting_problem(exc.setting, str(exc), overrides))
+    try:
+        job_seconds_told(settings)   # each [job_seconds] key a model some provider offers
     except UnknownProvider as exc:
         problems.append(_setting_problem(exc.setting, str(exc), overrides))
     # Each provider's own settings ([providers.<name>], `<name>_<setting>`, SLATE_<NAME>_<SETTING>),

@@ -56,8 +56,9 @@ from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
 from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
-from slate.providers.registry import (base_urls, image_provider, judge_provider, lineup, provider_variant,
-                                      storage_for, video_provider)
+from slate.providers.registry import (base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
+                                      provider_variant, storage_for, video_provider)
+from slate.providers.spec import job_deadline
 from slate.tasks.events import Event, event_of
 
 if TYPE_CHECKING:  # Prefect is imported where a task is called: Run and run_of are read before it starts
@@ -193,6 +194,13 @@ class Crew:
             if model not in self._videos:
                 self._videos[model] = video_provider(model, self.storage, self.run.settings)
             return self._videos[model]
+
+    def job_times(self, model: str, maker: object) -> tuple[float, float]:
+        """(expected, deadline) in seconds of one job of `model` ("provider:model") made by
+        `maker`: the film's slate.toml figure ([job_seconds]), else the provider's own; the
+        deadline is spec.STUCK_AFTER times it. Past it the governor cancels the job."""
+        expected, _ = expected_job_seconds(model, maker, self.run.settings)
+        return expected, job_deadline(expected)
 
     @cached_property
     def gates(self) -> GatePolicy:

@@ -13,7 +13,9 @@ embedded mode (the CLI sets SLATE_EMBEDDED_PREFECT=1) the limit's taken slots ar
 first time this process uses it — but only when no other embedded slate run is alive on the
 same Prefect home: each one holds a shared lock on `$PREFECT_HOME/slate-embedded.lock` for as
 long as it lives, and the reset needs that lock alone (two `slate run` at once share the home's
-database, and one must not free the other's slot). Every wait for a slot has a time limit.
+database, and one must not free the other's slot). Every wait for a slot has a time limit, and
+ends at once when the process is told to stop (SIGTERM, its parent gone): a RunHalted. A job
+that leaves its slot — finished, failed, or cancelled past its deadline — gives it to the next.
 
 A slot is handed on inside the process. Asking the server for a slot that another job of the
 same process has just released cost a 62-shot film 1.3 s per shot (benchmarks/scale.py): the
@@ -47,6 +49,9 @@ from prefect.concurrency.context import ConcurrencyContext
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from slate.governor.chokepoint import RunHalted
+from slate.governor.killswitch import process_stop
+
 # The limits this process has made sure of, by name (one per provider key, never a run): process-
 # wide on purpose — the first use in a process may reset a killed run's slots (see above), so
 # forgetting one could free a slot this process holds. Bounded by the keys the machine is given.
@@ -62,6 +67,7 @@ LEASE_SECONDS = 60
 #: A job that waits this long for its slot says so, and again every NOTICE_AGAIN seconds.
 NOTICE_SECONDS = 20.0
 NOTICE_AGAIN = 300.0
+STOP_CHECK_SECONDS = 0.5      # how often a job waiting for a slot looks whether its process was told to stop
 
 
 def embedded() -> bool:
@@ -140,10 +146,14 @@ class _Keeper:
             self.waiting.append(turn)
             self._staff()
         try:
-            if not _wait_saying(turn.granted, timeout, on_wait):
+            if not self._granted(turn, timeout, on_wait):
                 with self.lock:
                     if turn in self.waiting:  # still queued: leave; a keeper may be granting it right now
                         self.waiting.remove(turn)
+                        stop = process_stop()
+                        if stop is not None:
+                            raise RunHalted(f"stop requested: {stop.reason}; no video slot of '{self.name}' "
+                                            f"was taken", kind="stop")
                         raise TimeoutError(f"no slot of '{self.name}' within {timeout:.0f} s")
                 turn.granted.wait()
         except BaseException:
@@ -158,6 +168,26 @@ class _Keeper:
         if turn.error is not None:
             raise turn.error
         return turn
+
+    @staticmethod
+    def _granted(turn: _Turn, timeout: float, on_wait: Callable[[float], None] | None = None) -> bool:
+        """Wait for the turn, at most `timeout`, and no longer once this process is told to stop
+        (SIGTERM, its parent gone): a run ending must not wait hours for a slot. A job that waits
+        says so (on_wait, with the seconds waited) after NOTICE_SECONDS, then every NOTICE_AGAIN."""
+        start = time.monotonic()
+        deadline = start + timeout
+        notice = start + NOTICE_SECONDS
+        while not turn.granted.wait(max(0.0, min(STOP_CHECK_SECONDS, deadline - time.monotonic()))):
+            now = time.monotonic()
+            if process_stop() is not None or now >= deadline:
+                return False
+            if on_wait is not None and now >= notice:
+                notice = now + NOTICE_AGAIN
+                try:
+                    on_wait(now - start)
+                except Exception:  # noqa: BLE001 — a display that fails must never lose the slot's wait
+                    pass
+        return True
 
     def _staff(self) -> None:
         # Called with the lock held: more keepers while jobs wait that the free keepers (those
@@ -222,25 +252,6 @@ class _Keeper:
                     self.leaving -= 1
                 self.keepers -= 1
                 self._staff()  # jobs that came while this keeper gave its slot back
-
-
-def _wait_saying(event: threading.Event, timeout: float, on_wait: Callable[[float], None] | None) -> bool:
-    """event.wait(timeout), calling on_wait(seconds waited) after NOTICE_SECONDS and then every
-    NOTICE_AGAIN: a job that waits for its slot says so, instead of hours of silence."""
-    start = time.monotonic()
-    step = NOTICE_SECONDS
-    while True:
-        left = timeout - (time.monotonic() - start)
-        if left <= 0:
-            return event.is_set()
-        if event.wait(min(step, left)):
-            return True
-        if on_wait is not None and time.monotonic() - start < timeout:
-            try:
-                on_wait(time.monotonic() - start)
-            except Exception:  # noqa: BLE001 — a display that fails must never lose the slot's wait
-                pass
-        step = NOTICE_AGAIN
 
 
 def holders(name: str) -> str:

@@ -43,12 +43,16 @@ def video_take(run: Run, given: ClipTake) -> str:
         key_id = getattr(videos, "key_id", "default")  # the slot is named by the key's short hash
     except MissingKey as exc:  # the key went away mid-run: nothing more can be paid for here
         raise st.governor.halt(f"{exc}; then run the same command again") from None
+    expected, deadline = st.job_times(f"{provider}:{model}", videos)
+
     def waiting(line: str) -> None:   # what the job waits for, on the live table and in a nightly's log
         emit(run, scene=run.scene, shot=shot, stage="video", take=take, status="waiting for a slot", reasons=(line,))
+    # A job stuck past its deadline is cancelled and raises JobStuck: leaving this block frees the
+    # key's slot for the other shots' clips.
     with video_slot(provider, key_id, run.settings.video_slots, say=waiting):
         delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
                                         poll=videos.poll, download=videos.download, suffix="mp4",
-                                        deadline=videos.poll_deadline, poll_interval=videos.poll_interval,
+                                        deadline=deadline, expected=expected, poll_interval=videos.poll_interval,
                                         find=lambda ref, since: videos.find_job(ref, since, request=req),
                                         cancel=videos.cancel)
     return delivery.uri

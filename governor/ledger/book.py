@@ -507,13 +507,10 @@ class Ledger:
         with read(self.engine) as conn:
             return [row_from_mapping(r) for r in conn.execute(q).mappings()]
 
-    def to_reconcile(self, *, film: str) -> tuple[list[CallRow], list[CallRow]]:
-        """Calls whose outcome is open after their run: (by hand, by itself). A call sent whose
-        job id was never recorded needs a person (`slate reconcile`); one whose job id is kept
-        (unknown past its deadline, or its run gone mid-poll) is re-attached by the next run."""
-        open_rows = [r for r in self.open_intents(film=film)
-                     if r.status == "unknown" or (r.status == "submitted" and not r.job_id)]
-        return [r for r in open_rows if not r.job_id], [r for r in open_rows if r.job_id]
+    def now(self) -> datetime:
+        """The database's clock: what owners' leases are judged against (governor/leases.py)."""
+        with read(self.engine) as conn:
+            return db_now(conn)
 
     def totals(self, *, film: str, run_id: str | None = None, scene: str | None = None,
                caller: str | None = None) -> Totals:

@@ -131,21 +131,33 @@ def reconcile(directory: Directory, call: Optional[str] = typer.Option(None, hel
                                                               "(its estimate); the next run asks again")):
     """Resolve paid calls whose outcome is unknown: attach the provider's job (the next run
     polls, downloads and gates it like a fresh take), or mark them failed or lost. Without
-    --call, lists what a person must resolve, apart from what the next run settles by itself."""
+    --call, lists every open call — what a person must resolve, apart from what the next run
+    settles by itself and what a live run is making now."""
     from slate.governor.chokepoint import ANSWER_LOST
+    from slate.governor.leases import describe_owner, open_calls
     from slate.governor.ledger import Ledger, LedgerStateError, UnknownCall
     from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     ledger = Ledger.for_project(directory.resolve())
     storage = LocalStorage(directory)
     if call is None:
-        person, by_itself = ledger.to_reconcile(film=film.film.id)
-        for r in by_itself:
-            console.print(f"{r.call_id}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  job "
-                          f"{r.job_id}: the next run re-attaches to it by itself ({r.error_message or 'in flight'}; "
-                          f"--failed if the provider has no such job)", highlight=False, markup=False)
+        found = open_calls(ledger, film.film.id)
+        person = found.by_hand
+        for r in found.in_flight:
+            console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  "
+                          f"job {r.job_id or '(being sent)'}: in flight, made now by {describe_owner(r.owner)}",
+                          highlight=False, markup=False)
+        for r in found.by_itself:
+            if r.status == "reserved":
+                console.print(f"{r.call_id}  reserved  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}: "
+                              f"never sent, its run gone; the next run frees it ($0)", highlight=False, markup=False)
+                continue
+            console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  "
+                          f"job {r.job_id}: the next run re-attaches to it by itself "
+                          f"({r.error_message or 'no run is following it now'}; --failed if the provider "
+                          f"has no such job)", highlight=False, markup=False)
         if not person:
-            console.print("nothing to reconcile" + (" by hand" if by_itself else ""))
+            console.print("nothing to reconcile" + (" by hand" if found.any else ""))
             return
         for r in person:
             console.print(f"{r.call_id}  {r.status}  shot {r.shot} {r.stage} take {r.take}  {r.provider}:{r.model}  "

@@ -16,17 +16,27 @@ from slate.commands.shared import Directory, console, err, load_or_exit, say, sa
 
 def status(directory: Directory):
     """What has been rendered and escalated, from the project's renders and run records."""
+    from slate.governor.leases import open_calls
     from slate.governor.ledger import Ledger
     from slate.governor.money import fmt_usd
     film = load_or_exit(directory)
     renders = directory / "renders"
     ledger = Ledger.for_project(directory.resolve())
     totals = ledger.totals(film=film.film.id)
-    by_hand, by_itself = ledger.to_reconcile(film=film.film.id)
+    found = open_calls(ledger, film.film.id)
     console.print(f"film {film.film.id}: {film.film.title} — spent {fmt_usd(totals.committed)}"
-                  + (f", {len(by_hand)} call(s) to reconcile (slate reconcile {directory})" if by_hand else "")
-                  + (f", {len(by_itself)} job(s) the next run collects" if by_itself else ""),
+                  + (f", {len(found.by_hand)} call(s) to reconcile (slate reconcile {directory})"
+                     if found.by_hand else "")
+                  + (f", {len(found.by_itself)} job(s) the next run collects" if found.by_itself else "")
+                  + (f", {len(found.in_flight)} call(s) in flight" if found.in_flight else ""),
                   highlight=False, markup=False)
+    # Every open call, one line each: who settles it.
+    for who, rows in (("in flight", found.in_flight), ("the next run settles it", found.by_itself),
+                      ("to reconcile", found.by_hand)):
+        for r in rows:
+            console.print(f"  open: {r.call_id[:12]} {r.status} shot {r.shot} {r.stage} take {r.take} "
+                          f"{r.provider}:{r.model}" + (f" job {r.job_id[:40]}" if r.job_id else "") + f": {who}",
+                          highlight=False, markup=False)
     from slate.commands.shared import limits_lines
     for line in limits_lines(directory, film.film.id):   # each cap, and where it came from
         console.print(f"  {line}", highlight=False, markup=False)

@@ -11,7 +11,8 @@ local provider's own book of video jobs, and the run's state on the server. A se
 the scene then collects the job left in flight instead of paying for it again.
 
 The kill switch's process stop is also checked on its own: bound to a parent that is not ours
-(the parent is gone), every paid call is refused before it is sent.
+(the parent is gone), every paid call is refused before it is sent. And a `slate run` sent
+SIGTERM while it polls a clip that never finishes ends within seconds, its ledger consistent.
 """
 from __future__ import annotations
 
@@ -231,3 +232,55 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
         [row] = [r for r in before if r.call_id == in_flight.call_id]
         assert row.status == "submitted" and row.job_id == "lj-in-flight"
     check_stop(root)  # the pytest process is no run's own: other runs in it may still spend
+
+
+SIGTERM_WITHIN = 10.0   # seconds from SIGTERM to a `slate run`'s process gone
+
+
+def test_sigterm_ends_a_cli_run_within_seconds_with_the_ledger_consistent(example_film, fakes, tmp_path):
+    """A `slate run` polling a Replicate clip that never finishes (the fake's `stuck` job, its
+    deadline minutes away) and a shot waiting for the key's video slot: SIGTERM reached Prefect's
+    handler only, which waited for the flow's threads — the run lived on until SIGKILL. Now it
+    ends within SIGTERM_WITHIN seconds; no call is left half-made (no reserved row, no sent call
+    without a job id); the clip keeps its job id, its owner gone, and `slate reconcile` lists it
+    for the next run to collect."""
+    from tests.prefect_homes import slate_env
+    film = example_film
+    keep_shots(film, ("1A", "1C"))
+    without_finishing(film)
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "stuck"})
+    env = slate_env(tmp_path / "home", **fakes.env())
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        run = subprocess.Popen([sys.executable, "-m", "slate.cli", "run", str(film), "--panel-model", "gemini",
+                                "--judge", "gemini", "--video-model", "replicate:bytedance/seedance-1-lite"],
+                               cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + FIRST_VIDEO_TIMEOUT
+        while not any(r.stage == "video" and r.job_id for r in reached_provider(film)):
+            assert run.poll() is None, f"the run ended before its first video job:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, \
+                f"no video job submitted within {FIRST_VIDEO_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+        time.sleep(1.0)   # the other shot is waiting for the one video slot by now
+        run.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        try:
+            run.wait(timeout=SIGTERM_WITHIN + 20)
+        except subprocess.TimeoutExpired:
+            pass
+        took = time.monotonic() - sent
+        print(f"\nsigterm: `slate run` gone {took:.1f} s after SIGTERM (exit {run.returncode})")
+        assert run.returncode is not None and took < SIGTERM_WITHIN, (took, log.read_text()[-3000:])
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(timeout=10)
+    rows = reached_provider(film)
+    assert not [r for r in rows if r.status == "reserved" or (r.status in ("submitted", "unknown") and not r.job_id)], rows
+    [clip] = [r for r in rows if r.stage == "video"]
+    assert clip.status == "submitted" and clip.job_id == fakes.jobs("replicate")[0]["id"]
+    listing = subprocess.run([sys.executable, "-m", "slate.cli", "reconcile", str(film)], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0 and f"job {clip.job_id}: the next run re-attaches to it by itself" in listing.stdout, \
+        listing.stdout + listing.stderr[-2000:]

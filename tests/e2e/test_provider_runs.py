@@ -394,6 +394,39 @@ def test_timeouts_while_polling_keep_polling_the_same_job(example_film, fakes):
     assert len(polls) >= len(shots) + 5
 
 
+def test_a_clip_job_that_never_finishes_is_cancelled_its_shot_escalated_and_the_film_goes_on(example_film, fakes):
+    """A Replicate prediction that never finished was polled for the video deadline's 30 minutes,
+    uncancelled, while every later shot waited for the key's video slot. With the model given a
+    few seconds in slate.toml (3 s: its deadline three times that), the stuck clip is cancelled
+    at the provider — one cancel request, in the fake's book — and its shot escalated naming the
+    job and the time waited; the other shot renders, the run ends as a run with an escalated shot
+    does, and nothing is left open."""
+    import time
+    shots = two_shots(example_film)
+    with open(example_film / "slate.toml", "a") as f:
+        f.write(f'\n[job_seconds]\n"{LITE}" = 3\n')
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "stuck", "model": LITE.split(":", 1)[1]})
+    started = time.monotonic()
+    out = run(example_film, *MIX)
+    took = time.monotonic() - started
+    assert out.exit_code == 0 and "state: Escalated" in out.output, out.output[-3000:]
+    [stuck] = [r for r in rows(example_film, "video") if r.status != "succeeded"]
+    assert (stuck.status, stuck.error_class) == ("failed", "JobStuck") and stuck.job_id, stuck
+    waited = (stuck.finished_at - stuck.submitted_at).total_seconds()
+    assert 9 <= waited <= 9 + 60, waited                           # its deadline, plus at most a minute
+    [cancel] = fakes.cancels("replicate")                          # exactly one cancel, where it lands
+    assert cancel["id"] == stuck.job_id and cancel["outcome"] == "canceled"
+    said = next(line for line in out.output.splitlines() if f"scene-01/{stuck.shot}:" in line)
+    assert stuck.job_id in said and "stuck" in said and "gave no result in" in said, said
+    others = [s for s in shots if s != stuck.shot]
+    rendered = [r for r in rows(example_film, "video") if r.status == "succeeded"]
+    assert sorted(r.shot for r in rendered) == others
+    # One video slot per key: the other clip was sent once the stuck one gave its slot back.
+    assert all(r.submitted_at >= stuck.finished_at for r in rendered), (stuck, rendered)
+    assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip() == "nothing to reconcile"
+    print(f"stuck clip: run took {took:.0f} s, the stuck job {waited:.0f} s")
+
+
 # -- money gates before and between paid calls ---------------------------------------------------
 
 def test_a_costly_fallback_waits_for_a_person_and_goes_on_when_approved(example_film, fakes):

@@ -104,3 +104,7 @@ class FakeProviders:
 
     def jobs(self, provider: str | None = None) -> list[dict]:
         return [j for j in self.http.get("/_fake/jobs").json() if provider is None or j["provider"] == provider]
+
+    def cancels(self, provider: str | None = None) -> list[dict]:
+        """Every cancel request a job of the fakes received (provider, id, model, what it did)."""
+        return [c for c in self.http.get("/_fake/cancels").json() if provider is None or c["provider"] == provider]

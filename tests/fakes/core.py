@@ -7,9 +7,12 @@ path prefix (/replicate/v1, /fal, /gemini, /openrouter/api/v1), speaking the sha
   * every request, as received (method, path, headers, JSON body) — for contract tests;
   * every job or generation a provider would bill, by a fingerprint of what was asked — so a
     test can see that no request was made into two jobs;
+  * every cancel a provider received for one of its jobs, with what it did (`State.cancelled`):
+    a test counts cancel requests where they land;
   * faults queued by a test (POST /_fake/faults) are taken by the provider routes in order:
     an HTTP status with a body and headers, a dropped connection (before or after the job is
-    created), a moderation refusal, a failed job, polls that stay busy, an expired output.
+    created), a moderation refusal, a failed job, polls that stay busy, a job that never
+    finishes (`stuck`: it runs until it is cancelled), an expired output.
 
 Media is real: images are PNGs made from the images sent (so a panel still looks like its
 plate), videos are H.264 clips rendered by slate's own ffmpeg functions from the start frame.
@@ -72,7 +75,8 @@ class Reply:
 class Fault:
     provider: str
     op: str                          # submit | poll | result | download | generate | judge | key | cancel
-    kind: str                        # status | drop_before | drop_after | moderation | job_failed | busy | expired | …
+    kind: str                        # status | drop_before | drop_after | moderation | job_failed | busy | stuck |
+                                     # expired | …
     status: int = 500
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -101,6 +105,7 @@ class State:
             self.requests: list[dict] = []
             self.jobs: dict[str, dict] = {}
             self.created: list[dict] = []
+            self.cancelled: list[dict] = []   # every cancel a job received: provider, id, model, what it did
             self.faults: list[Fault] = []
             self.files: dict[str, tuple[bytes, str]] = {}
             self.file_faults: dict[str, Fault] = {}   # file name -> how each fetch of it misbehaves
@@ -147,6 +152,13 @@ class State:
             self.jobs[record["id"]] = record
             self.created.append({k: record[k] for k in ("id", "provider", "op", "model", "fingerprint")})
             return record
+
+    def book_cancel(self, job: dict, outcome: str) -> None:
+        """A cancel request that reached one of the provider's jobs, and what it did (`canceled`,
+        `already ended`, a fault's status…)."""
+        with self.lock:
+            self.cancelled.append({"provider": job["provider"], "id": job["id"], "model": job["model"],
+                                   "outcome": outcome})
 
     def put_file(self, data: bytes, suffix: str, content_type: str) -> str:
         """Keep bytes to serve at /files/<id>.<suffix>; returns the absolute URL."""

@@ -7,7 +7,11 @@
     GET  /fal/{owner}/{app}/requests/{id}         the output ({"video": {"url", …}, "seed"} for video,
                                                   {"images": [{"url", …}], "seed"} for Kontext [?]),
                                                   or the model's own error (422 {"detail": [{loc, msg, type}]})
-    PUT  /fal/{owner}/{app}/requests/{id}/cancel  202 before the run starts, 400 after [?]
+    PUT  /fal/{owner}/{app}/requests/{id}/cancel  202 {"status": "CANCELLATION_REQUESTED"}: a queued
+                                                  request is removed, a running one is sent the
+                                                  signal and its app stops [D: fal.ai/docs/inference-
+                                                  api/queue/cancel]; 400 {"status": "ALREADY_COMPLETED"}
+                                                  once done (the status codes are [?])
 
 The URLs handed out use only the model's owner/app, as fal's do, so a URL rebuilt from the full
 model id answers 404. Every route wants `Authorization: Key <key>` (401 without). Inputs are
@@ -26,9 +30,12 @@ cancel, and a fault may name the model it is for:
                  result is that 422 (fal's documented moderation outcome)
     job_failed   result: the job ran and its result is the model's own 422 error
     busy         status: the job stays IN_QUEUE, then IN_PROGRESS, for `times` polls
+    stuck        submit: the job never completes — IN_PROGRESS on every poll until it is cancelled
+    ignored      cancel: the running job's app ignores the signal (202, and it runs on)
     expired      result: the job succeeds but its output URL answers 404
 
 A job's outcome is fixed at its first result GET (so a poll and the download see the same).
+Every cancel that reaches a job is booked (`State.book_cancel`): what a test counts.
 Test code only.
 """
 from __future__ import annotations
@@ -145,7 +152,8 @@ def submit(st: State, req: Request) -> Reply:
     request_id = str(uuid.uuid4())
     owner_app = "/".join(model.split("/")[:2])
     root = f"{st.base}{PREFIX}/{owner_app}/requests/{request_id}"
-    st.create(PROVIDER, "submit", model, body, id=request_id, owner_app=owner_app, input=body, state="IN_QUEUE")
+    st.create(PROVIDER, "submit", model, body, id=request_id, owner_app=owner_app, input=body, state="IN_QUEUE",
+              stuck=fault is not None and fault.kind == "stuck")
     if fault is not None and fault.kind == "drop_after":
         raise Drop()
     return Reply(200, {"request_id": request_id, "response_url": root, "status_url": f"{root}/status",
@@ -174,6 +182,9 @@ def status(st: State, req: Request) -> Reply:
     fault = st.take(PROVIDER, "status", job["model"])
     if (reply := _faulted(fault)) is not None:
         return reply
+    if job.get("stuck"):
+        job["state"] = "IN_PROGRESS"
+        return Reply(202, {"status": "IN_PROGRESS", "logs": []})
     if fault is not None and fault.kind == "busy":
         queued = job["state"] == "IN_QUEUE"
         job["state"] = "IN_PROGRESS"
@@ -191,7 +202,7 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
     """What the model made (or its own error), decided once per job."""
     kind = fault.kind if fault is not None else None
     if job.get("canceled"):
-        return 400, {"detail": "Request was cancelled before it started"}
+        return 400, {"detail": "Request was cancelled"}   # how fal words a cancelled request's result is [?]
     if kind == "moderation":
         return 422, fault.body or MODERATION
     if kind == "job_failed":
@@ -246,13 +257,20 @@ def cancel(st: State, req: Request) -> Reply:
     job = _job(st, req)
     if job is None:
         return Reply(404, {"detail": "Request not found"})
-    if (reply := _faulted(st.take(PROVIDER, "cancel", job["model"]))) is not None:
+    fault = st.take(PROVIDER, "cancel", job["model"])
+    if fault is not None and fault.kind in ("status", "drop_before"):
+        st.book_cancel(job, f"fault {fault.kind}")
+    if (reply := _faulted(fault)) is not None:
         return reply
     with st.lock:
-        if job["state"] == "IN_QUEUE":
-            job.update(state="COMPLETED", canceled=True)
-            return Reply(202, {"status": "CANCELLATION_REQUESTED"})
-    return Reply(400, {"status": "ALREADY_RUNNING", "detail": "the request has started and cannot be cancelled"})
+        state = job["state"]
+        if state == "IN_QUEUE" or (state == "IN_PROGRESS" and not (fault is not None and fault.kind == "ignored")):
+            job.update(state="COMPLETED", canceled=True, stuck=False)
+    if state == "COMPLETED":
+        st.book_cancel(job, "already completed")
+        return Reply(400, {"status": "ALREADY_COMPLETED", "detail": "the request has already completed"})
+    st.book_cancel(job, "canceled" if job.get("canceled") else "signal ignored: runs on")
+    return Reply(202, {"status": "CANCELLATION_REQUESTED"})
 
 
 def register(router: Router) -> None:

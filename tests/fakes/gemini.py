@@ -7,6 +7,13 @@
                                                            response.generateVideoResponse.generatedSamples
     GET  /gemini/v1beta/files/{id}:download?alt=media       the mp4 (ids lowercase alphanumeric: the
                                                            SDK reads them with files/([a-z0-9]+))
+    POST /gemini/v1beta/models/{model}/operations/{id}:cancel  google.longrunning's CancelOperation
+                                                           shape: {} and the operation ends done with
+                                                           error code 1 (CANCELLED). Not documented
+                                                           for a Veo operation of the Gemini API [?],
+                                                           and google-genai has no call for it [V]:
+                                                           slate never sends it, and the book of
+                                                           cancels shows one that was sent.
 
 Every request must carry `x-goog-api-key` (else 401). Billable work is booked with `state.create`
 under the op it was asked by: "generate" (a panel), "judge" (a verdict), "submit" (a Veo job).
@@ -32,6 +39,7 @@ with `contains` only by a generateContent request whose prompt holds that text):
     job_failed    submit/poll: the operation ends done with {"error": {"code", "message"}} — a
                   shape PROVIDERS.md marks unconfirmed [?]
     busy          poll: the operation is still running, for fault.times polls
+    stuck         submit: the operation never finishes — running on every poll (until cancelled)
     expired       download: the file answers 404
 
 Test code only.
@@ -188,7 +196,7 @@ def predict_long_running(st: State, req: Request) -> Reply:
               resolution=params["resolution"], start=(instance.get("image") or {}).get("bytesBase64Encoded"),
               refs=[r["image"]["bytesBase64Encoded"] for r in refs or []], prompt=instance.get("prompt") or "",
               end=(instance.get("lastFrame") or {}).get("bytesBase64Encoded"),
-              fate=fault.kind if fault and fault.kind in ("moderation", "job_failed") else None,
+              fate=fault.kind if fault and fault.kind in ("moderation", "job_failed", "stuck") else None,
               fate_data=fault.data if fault else {}, uri=None)
     if fault and fault.kind == "drop_after":
         raise Drop()
@@ -211,8 +219,10 @@ def get_operation(st: State, req: Request) -> Reply:
         job["polls"] += 1
         if fault and fault.kind in ("moderation", "job_failed"):
             job["fate"], job["fate_data"] = fault.kind, fault.data
-    if fault and fault.kind == "busy":
+    if (fault and fault.kind == "busy") or job["fate"] == "stuck":
         return Reply(200, {"name": job["name"]})
+    if job["fate"] == "cancelled":
+        return Reply(200, {"name": job["name"], "done": True, "error": {"code": 1, "message": "Operation cancelled."}})
     if job["fate"] == "moderation":
         reasons = job["fate_data"].get("reasons") or [job["fate_data"].get("reason", DEFAULT_RAI)]
         return Reply(200, {"name": job["name"], "done": True, "response": {
@@ -257,8 +267,25 @@ def download_file(st: State, req: Request) -> Reply:
     return Reply(200, found[0], content_type=found[1])
 
 
+def cancel_operation(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    with st.lock:
+        job = st.jobs.get(req.params["op_id"])
+    if job is None or job["name"] != req.params["name"]:
+        return Reply(404, google_error(404, f"Operation {req.params['name']} not found"))
+    with st.lock:
+        running = job["fate"] in (None, "stuck") and not job["uri"]
+        if running:
+            job["fate"] = "cancelled"
+    st.book_cancel(job, "canceled" if running else "already done")
+    return Reply(200, {})
+
+
 def register(router: Router) -> None:
     router.add("POST", P + r"/models/(?P<model>[^/:]+):generateContent", generate_content)
     router.add("POST", P + r"/models/(?P<model>[^/:]+):predictLongRunning", predict_long_running)
     router.add("GET", P + r"/(?P<name>models/[^/:]+/operations/(?P<op_id>[a-z0-9]+))", get_operation)
     router.add("GET", P + r"/files/(?P<file_id>[a-z0-9]+):download", download_file)
+    router.add("POST", P + r"/(?P<name>models/[^/:]+/operations/(?P<op_id>[a-z0-9]+)):cancel", cancel_operation)

@@ -26,6 +26,8 @@ Faults (queued with control.FakeProviders.faults, taken per operation: op "submi
     job_failed   the job ends `failed` with a generic error                  (submit, poll)
                  (for both, fault.body, a string or an object, is the job's `error` when given)
     busy         polls answer pending, then in_progress, for fault.times polls    (poll)
+    stuck        the job never finishes: in_progress on every poll              (submit)
+                 (no cancel is documented, so the fake has none to offer)
     expired      the content answers 404 and the job reports `expired` from then on  (download)
     redirect     the content answers 302 to the file on "localhost" (another host than
                  the API's, like a CDN)                                     (download)
@@ -163,7 +165,7 @@ def register(router: Router) -> None:
         wrong = problems(body)
         if wrong:
             return Reply(400, envelope(400, "; ".join(wrong)))
-        outcome = {"moderation": "moderation", "job_failed": "failed"}.get(fault.kind if fault else "")
+        outcome = {"moderation": "moderation", "job_failed": "failed", "stuck": "stuck"}.get(fault.kind if fault else "")
         job = st.create(PROVIDER, "video", model, body, wanted=body, status="pending", outcome=outcome,
                         words=fault.body if fault else None,
                         cost=cost_of(model, body["duration"], body["resolution"]))
@@ -187,6 +189,8 @@ def register(router: Router) -> None:
             job["words"] = fault.body
         if fault and fault.kind == "busy":
             job["status"] = "pending" if job["status"] == "pending" and job["polls"] == 1 else "in_progress"
+        elif job["outcome"] == "stuck":
+            job["status"] = "in_progress"
         elif job.get("expired"):
             job["status"] = "expired"
         elif job["outcome"] == "moderation":

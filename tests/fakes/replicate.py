@@ -29,6 +29,8 @@ Faults (core.Fault with provider "replicate"), taken where each operation happen
                kind "drop_after"   make the prediction, then close the connection (the answer is lost)
                kind "moderation"   the prediction ends failed with the E005 words
                kind "job_failed"   the prediction ends failed with fault.data["error"] (E1000 words by default)
+               kind "stuck"        the prediction never finishes: every GET finds it processing until it
+                                   is cancelled (then `canceled`, as Replicate answers a cancel [D])
   op "poll"    kind "status"       that GET answers fault.status (the prediction goes on); a 429
                                    without a body has the documented one ("… resets in ~30s") [D]
                kind "drop_before"  that GET's connection is closed
@@ -41,7 +43,9 @@ Faults (core.Fault with provider "replicate"), taken where each operation happen
                kind "redirect"    … every fetch of its output answers 302 to fault.data["to"]
                kind "padded"      … its output is the clip then zeros, fault.data["bytes"] in all
                                   (200 MB), with a Content-Length saying so (none: "sized" false)
-  op "cancel"  kind "status"       that cancel answers fault.status
+  op "cancel"  kind "status"       that cancel answers fault.status (booked with that status)
+
+Every cancel that reaches a prediction is booked (`State.book_cancel`): what a test counts.
   op "list"    kind "status"       that list answers fault.status
 
 A fault may fall on every Nth request (`every`) or on every request for a while (`for_seconds`):
@@ -291,7 +295,7 @@ def register(router: Router) -> None:
         elif fault is not None and fault.kind == "job_failed":
             ending = fault.data.get("error", UNKNOWN_ERROR)
         job = st.create(NAME, "submit", model, body, input=body["input"], status="starting", ending=ending,
-                        created_at=_now(), lock=threading.Lock())
+                        created_at=_now(), lock=threading.Lock(), stuck=fault is not None and fault.kind == "stuck")
         if fault is not None and fault.kind == "drop_after":
             raise Drop()
         return Reply(201, prediction(st, job))
@@ -313,7 +317,7 @@ def register(router: Router) -> None:
             time.sleep(float(fault.data.get("seconds", 5)))
         with st.lock:
             job["polls"] += 1
-        if fault is not None and fault.kind in ("busy", "hang"):
+        if (fault is not None and fault.kind in ("busy", "hang")) or job["stuck"]:
             with job["lock"]:
                 if job["status"] == "starting":
                     job.update(status="processing", started_at=_now())
@@ -351,8 +355,11 @@ def register(router: Router) -> None:
             return job
         fault = st.take(NAME, "cancel", job["model"])
         if fault is not None and fault.kind == "status":
+            st.book_cancel(job, f"HTTP {fault.status}")
             return _faulted(fault)
         with job["lock"]:
-            if job["status"] in ("starting", "processing"):
+            running = job["status"] in ("starting", "processing")
+            if running:
                 job.update(status="canceled", completed_at=_now())
+        st.book_cancel(job, "canceled" if running else f"already {job['status']}")
         return Reply(200, prediction(st, job))

@@ -13,6 +13,7 @@ out (/files/<id>) and the test's controls:
     GET  /_fake/requests              every request received
     GET  /_fake/jobs                  every job created: provider, op, model, fingerprint
     GET  /_fake/sent                  per file, the bytes written to the socket over all its fetches
+    GET  /_fake/cancels               every cancel a job received: provider, id, model, outcome
 
 A file a provider's fake marked with a download fault (State.file_faults) misbehaves on every
 fetch: "truncated" (says its length, sends `share` of it, closes), "redirect" (302 to
@@ -70,6 +71,11 @@ def build(state: State) -> Router:
     def sent(st: State, req):
         with st.lock:
             return Reply(200, dict(st.sent))
+
+    @router.route("GET", "/_fake/cancels")
+    def cancels(st: State, req):
+        with st.lock:
+            return Reply(200, list(st.cancelled))
 
     @router.route("GET", r"/files/(?P<name>[0-9a-f]{16}\.[a-z0-9]+)")
     def files(st: State, req):

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from slate.governor.chokepoint import CallContext, CallSpec, Governor, UnknownOutcome, Usage
+from slate.governor.chokepoint import CallContext, CallSpec, Governor, JobStuck, UnknownOutcome, Usage
 from slate.governor.ledger import Cap, Ledger
 from slate.providers import fal, gemini, openrouter, replicate
 from slate.providers.base import ClipRequest
@@ -157,23 +157,60 @@ def test_429s_past_the_deadline_end_unknown_with_the_job_kept_and_the_next_run_c
     assert row.status == "succeeded" and len(fakes.jobs("replicate")) == 1
 
 
+#: Where a stuck job's cancel lands: one request booked by the provider's fake (Replicate: POST
+#: /predictions/{id}/cancel; fal: PUT .../requests/{id}/cancel), or none where no cancel is
+#: documented (a Veo operation of the Gemini API, an OpenRouter video job): the job stays open.
+CANCELS = {"replicate": 1, "fal": 1, "gemini": 0, "openrouter": 0}
+
+
+@pytest.mark.parametrize("provider", list(MODELS))
+def test_a_job_still_running_past_its_deadline_is_cancelled_once_where_it_can_be(bench, provider, caplog):
+    """A job that never finishes, at each provider: past its deadline the call ends within a few
+    seconds (JobStuck, naming the job and the time waited). Where the provider documents a cancel,
+    exactly one cancel request reaches the job (the fake's book) and the row is failed (JobStuck)
+    at the estimate — a cancelled job that had started is billed its compute — leaving nothing
+    open; where it does not, no cancel is sent and the row stays unknown with its job id, for the
+    next run to collect."""
+    fakes = bench.fakes
+    fakes.faults({"provider": provider, "op": "submit", "kind": "stuck"})
+    caplog.set_level(logging.WARNING, logger="slate.governor")
+    started = time.monotonic()
+    with pytest.raises(JobStuck) as stuck:
+        follow(gov(bench.root), videos(bench, provider), clip(bench), deadline=1.5)
+    took = time.monotonic() - started
+    assert 1.5 <= took < 1.5 + 5, took
+    [row] = rows(bench.root)
+    [job] = [j for j in fakes.jobs(provider) if j["model"] == MODELS[provider]]
+    cancels = fakes.cancels(provider)
+    assert len(cancels) == CANCELS[provider], cancels
+    assert all(c["id"] == job["id"] and c["outcome"] == "canceled" for c in cancels), cancels
+    assert stuck.value.job_id == row.job_id and stuck.value.cancelled == bool(CANCELS[provider])
+    assert f"gave no result in {stuck.value.waited:.0f} s" in str(stuck.value) and row.job_id in str(stuck.value)
+    if CANCELS[provider]:
+        assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobStuck", ESTIMATE)
+        assert Ledger.for_project(bench.root).open_intents(film=FILM) == []
+    else:
+        assert row.status == "unknown" and "could not be cancelled" in row.error_message
+    assert any(": stuck: " in r.getMessage() and row.job_id in r.getMessage() for r in caplog.records)   # said
+
+
 def test_the_watchdog_says_when_a_call_makes_no_progress_for_longer_than_its_deadline(bench, caplog):
     """A poll that hangs (the server answers only after 3 s) on a job whose deadline is 1 s: the
     run's watchdog says so — at WARNING, naming the call — while the GET still hangs, before the
-    call ends unknown with its job id kept."""
+    call ends: the job, still processing past its deadline, is cancelled (JobStuck)."""
     from slate.governor.watchdog import watchdog
     stalls: list[tuple[float, str]] = []
     stop = watchdog.on_stall(lambda call_id, what, silent: stalls.append((time.monotonic(), call_id)))
     bench.fakes.faults({"provider": "replicate", "op": "poll", "kind": "hang", "data": {"seconds": 3}})
     caplog.set_level(logging.WARNING, logger="slate.governor")
     try:
-        with pytest.raises(UnknownOutcome):
+        with pytest.raises(JobStuck):
             follow(gov(bench.root), videos(bench, "replicate"), clip(bench), deadline=1.0)
         ended = time.monotonic()
     finally:
         stop()
     [row] = rows(bench.root)
-    assert row.status == "unknown" and row.job_id
+    assert (row.status, row.error_class) == ("failed", "JobStuck") and row.job_id
     said = [t for t, call_id in stalls if call_id == row.call_id]
     assert said and said[0] < ended - 1.0, (said, ended)   # said while the GET hung, not after
     assert any(row.call_id in r.getMessage() and "no progress" in r.getMessage() and row.job_id in r.getMessage()

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, RunHalted,
-                                       UnknownOutcome, Usage)
+from slate.governor.chokepoint import (Answer, CallContext, CallSpec, Governor, JobEnded, JobRefused, JobStuck,
+                                       RunHalted, UnknownOutcome, Usage)
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import replicate
@@ -441,6 +441,26 @@ def test_a_panel_past_its_deadline_is_cancelled_and_unknown(bench):
     assert [r.status for r in rows(bench.root)] == ["unknown"] and len(bench.fakes.jobs("replicate")) == 1
     [cancel] = [r for r in bench.fakes.requests("replicate") if r["path"].endswith("/cancel")]
     assert cancel["path"] == f"/replicate/v1/predictions/{bench.fakes.jobs('replicate')[0]['id']}/cancel"
+
+
+def test_a_panel_job_still_running_past_its_deadline_is_cancelled_once(bench):
+    """A stuck panel prediction was given up after 300 s without a cancel: past its deadline (here
+    0.5 s) the governor cancels it — one POST /predictions/{id}/cancel, booked by the fake — and
+    records it failed (JobStuck) at its estimate, nothing left open."""
+    bench.fakes.faults({"provider": "replicate", "op": "submit", "kind": "stuck"})
+    img, req = image(bench), bench.panels[0]
+    g = gov(bench.root)
+    s = spec(g, "panel", img.model, req.fingerprint(), Usage("image", images=1))
+    with pytest.raises(JobStuck) as stuck:
+        g.job_call(s, submit=lambda ref: img.submit_panel(req, client_ref=ref), poll=img.poll,
+                   download=lambda job_id, dest: img.download_panel(job_id, dest, req.width, req.height),
+                   suffix="png", deadline=0.5, expected=0.2, poll_interval=0.01, cancel=img.cancel)
+    [row] = rows(bench.root)
+    [job] = bench.fakes.jobs("replicate")
+    assert bench.fakes.cancels("replicate") == [{"provider": "replicate", "id": job["id"], "model": img.model,
+                                                 "outcome": "canceled"}]
+    assert (row.status, row.error_class, row.actual_cost, row.job_id) == ("failed", "JobStuck", ESTIMATE, job["id"])
+    assert stuck.value.job_id == job["id"] and "the prediction was canceled" in row.error_message
 
 
 def test_a_hard_stop_cancels_the_clip_at_the_provider(bench):

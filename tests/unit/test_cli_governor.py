@@ -66,6 +66,11 @@ def test_reconcile_lists_unknown_calls_then_attaches_or_fails_them(example_film)
     ledger.mark_unknown(other, "lost")
     assert runner.invoke(app, ["reconcile", str(example_film), "--call", other, "--failed"]).exit_code == 0
     assert ledger.find(other).status == "failed"
+    # The attached job is still open until the next run collects it: listed, for the next run.
+    left = runner.invoke(app, ["reconcile", str(example_film)])
+    assert left.exit_code == 0 and left.output.strip().endswith("nothing to reconcile by hand"), left.output
+    assert "job job-42: the next run re-attaches to it by itself" in left.output
+    ledger.settle(call_id, actual_cost=Decimal("0.35"), artifact_uri="cas://" + "a" * 64 + ".mp4")
     assert runner.invoke(app, ["reconcile", str(example_film)]).output.strip() == "nothing to reconcile"
 
 
@@ -83,3 +88,33 @@ def test_status_and_reconcile_agree_on_what_needs_a_person(example_film):
     assert "1 call(s) to reconcile" in status.output and "1 job(s) the next run collects" in status.output
     listing = runner.invoke(app, ["reconcile", str(example_film)])
     assert listing.exit_code == 1 and lost in listing.output
+
+
+def test_reconcile_and_status_list_every_open_job_submitted_ones_included(example_film):
+    """A run stopped with a clip submitted (its job id kept): `slate reconcile` listed only a
+    panel whose answer was lost, never the submitted video — which was open, and could still
+    bill. Every open call is listed now: one a live run is making (in flight), one whose run is
+    gone (the next run re-attaches to its job), and one a person must resolve."""
+    from slate.governor.leases import keeper
+    ledger, live = _intent(example_film, with_job=True)           # its owner, this process, holds it
+    _, gone = _intent(example_film, with_job=True)                # its owner stopped following it
+    _, lost = _intent(example_film, with_job=False)
+    ledger.mark_unknown(lost, "the answer was lost")
+    row = ledger.find(live)
+    keeper.hold(ledger, live, row.owner, 60)
+    try:
+        listing = runner.invoke(app, ["reconcile", str(example_film)])
+        status = runner.invoke(app, ["status", str(example_film)])
+    finally:
+        keeper.drop(live)
+    assert listing.exit_code == 1, listing.output                 # one is a person's to resolve
+    lines = {call: next((line for line in listing.output.splitlines() if line.startswith(call)), "")
+             for call in (live, gone, lost)}
+    assert "submitted" in lines[live] and "job job-7: in flight, made now by run r1" in lines[live], listing.output
+    assert "job job-7: the next run re-attaches to it by itself" in lines[gone], listing.output
+    assert "unknown" in lines[lost], listing.output
+    assert status.exit_code == 0, status.output
+    assert "1 call(s) to reconcile" in status.output and "1 job(s) the next run collects" in status.output
+    assert "1 call(s) in flight" in status.output, status.output
+    opened = [line for line in status.output.splitlines() if line.strip().startswith("open:")]
+    assert len(opened) == 3 and any(live[:12] in line and line.endswith("in flight") for line in opened), opened

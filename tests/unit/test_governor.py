@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.judge_trials import panel_requests
-from slate.governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, PaidCallsRefused, RunHalted,
-                                       UnknownOutcome, Usage, add_listener)
+from slate.governor.chokepoint import (Answer, CallBusy, CallContext, CallSpec, Governor, JobStuck, PaidCallsRefused,
+                                       RunHalted, UnknownOutcome, Usage, add_listener)
 from slate.governor.killswitch import clear_stop, request_stop
 from slate.governor.leases import Owner, keeper, lease_state
 from slate.governor.ledger import Cap, Ledger
@@ -274,14 +274,39 @@ def test_a_request_refused_by_moderation_is_never_sent_again(example_film):
                                                 lambda _: Answer(b"png", "png")).uri
 
 
-def test_a_poll_deadline_makes_the_call_unknown_with_its_job_kept(studio):
+def test_a_job_past_its_deadline_is_cancelled_recorded_and_its_shot_told(studio):
+    """A job with no result past its deadline is cancelled at the provider, asked once more how
+    it ended (canceled), recorded failed at what the card says the provider bills (the local
+    provider: nothing), and the call raises JobStuck with the job id and the time waited."""
+    root, storage, video, req = studio
+    slow = LocalVideo(storage, latency=30)
+    started = time.monotonic()
+    with pytest.raises(JobStuck) as stuck:
+        run_job(gov(root, failure_charge=lambda key, kind: "nothing"), slow, req, poll=slow.poll,
+                find=slow.find_job, deadline=0.3, expected=0.1)
+    assert time.monotonic() - started < 5
+    [row] = rows(gov(root))
+    assert (row.status, row.error_class, row.actual_cost) == ("failed", "JobStuck", Decimal(0)) and row.job_id
+    assert (root / ".slate" / "local-jobs" / row.job_id / "canceled").exists()   # the cancel, where it lands
+    assert stuck.value.job_id == row.job_id and stuck.value.cancelled and 0.3 <= stuck.value.waited < 5
+    assert row.job_id in str(stuck.value) and "gave no result in 0 s" in str(stuck.value)
+    assert "expected to take 0 s; its deadline is 0 s" in str(stuck.value)
+
+
+def test_a_stuck_job_the_provider_cannot_cancel_stays_open_with_its_job_id_for_the_next_run(studio):
     root, storage, video, req = studio
     never = lambda job_id: JobStatus("running")  # noqa: E731
-    with pytest.raises(UnknownOutcome, match="within 0 s"):
-        run_job(gov(root), video, req, poll=never, deadline=0.2)
+
+    def cannot(job_id):
+        raise NotImplementedError("no cancel is documented")
+
+    with pytest.raises(JobStuck, match="could not be cancelled: no cancel is documented") as stuck:
+        gov(root).job_call(spec(fingerprint=req.fingerprint()), submit=lambda ref: video.submit(req, client_ref=ref),
+                           poll=never, download=video.download, suffix="mp4", deadline=0.2, cancel=cannot)
     [row] = rows(gov(root))
-    assert row.status == "unknown" and row.job_id
-    got = run_job(gov(root, "run-2"), video, req)  # the job did finish: the next run finds it
+    assert row.status == "unknown" and row.job_id and not stuck.value.cancelled
+    assert "may still run and be billed" in row.error_message
+    got = run_job(gov(root, "run-2"), video, req)  # the job did finish: the next run collects it
     assert [r.status for r in rows(gov(root))] == ["succeeded"] and storage.exists(got.uri)
     assert len(video.submissions()) == 1
 

@@ -92,6 +92,52 @@ def test_a_base_url_for_no_provider_is_named_with_the_closest_one(tmp_path, monk
     assert caught.value.setting == "replikate_base_url"
 
 
+def test_every_job_a_provider_runs_has_an_expected_duration_of_its_own(tmp_path):
+    """A clip, and a panel drawn as a job, is waited for three times its model's expected
+    duration before it is cancelled — declared by its provider (its spec's `job_seconds`, which
+    the model's client reports as `expected_seconds`), never one constant for every model."""
+    from slate.providers.spec import job_deadline
+    from slate.providers.storage_local import LocalStorage
+    storage = LocalStorage(tmp_path)
+    for name, spec in SPECS.items():
+        for model in spec.models("video"):
+            assert model in spec.job_seconds, f"{name}:{model} declares no job_seconds"
+            made = registry.video_provider(f"{name}:{model}", storage)
+            assert made.expected_seconds == spec.job_seconds[model], (name, model)
+            assert registry.expected_job_seconds(f"{name}:{model}", made) == \
+                (spec.job_seconds[model], f"{name}'s figure for {model}")
+        for model in spec.models("image"):
+            made = registry.image_provider(f"{name}:{model}", storage)
+            if hasattr(made, "submit_panel"):   # its panels are jobs the governor follows
+                assert made.expected_seconds == spec.job_seconds[model], (name, model)
+    figures = {s.job_seconds[m] for s in SPECS.values() for m in s.models("video")}
+    assert len(figures) > 1 and all(60 <= job_deadline(f) <= 1800 for f in figures), figures
+
+
+def test_slate_toml_gives_a_model_longer_and_a_key_that_is_no_model_is_named(tmp_path, monkeypatch):
+    _no_provider_env(monkeypatch)
+    (tmp_path / "slate.toml").write_text('[job_seconds]\n"replicate:bytedance/seedance-1-lite" = 4.5\n')
+    settings, problems = check_settings(tmp_path)
+    assert problems == []
+    lite = registry.video_provider("replicate:bytedance/seedance-1-lite", registry.storage_for(tmp_path))
+    assert registry.expected_job_seconds("replicate:bytedance/seedance-1-lite", lite, settings) == \
+        (4.5, "slate.toml's [job_seconds]")
+    assert registry.job_seconds_told(settings) == {"replicate:bytedance/seedance-1-lite": 4.5}
+    (tmp_path / "slate.toml").write_text('[job_seconds]\n"replicate:bytedance/seedance-1-lyte" = 4\n')
+    settings, problems = check_settings(tmp_path)
+    with pytest.raises(UnknownProvider, match="did you mean replicate:bytedance/seedance-1-lite") as caught:
+        registry.job_seconds_told(settings)
+    assert caught.value.setting == "job_seconds"
+    (tmp_path / "slate.toml").write_text('[job_seconds]\n"replicate:bytedance/seedance-1-lite" = 0\n'
+                                         '"seedance-1-lite" = 3\n')
+    settings, problems = check_settings(tmp_path)
+    said = {p.field: p.message for p in problems}
+    assert settings is None and set(said) == {'job_seconds."replicate:bytedance/seedance-1-lite"',
+                                              'job_seconds."seedance-1-lite"'}, said
+    assert "greater than 0" in said['job_seconds."replicate:bytedance/seedance-1-lite"']
+    assert "'seedance-1-lite' is not a `provider:model`" in said['job_seconds."seedance-1-lite"'], said
+
+
 @pytest.mark.parametrize("name", [n for n in NETWORKED if SPECS[n].key_vars])
 def test_every_key_is_read_from_the_variables_its_provider_declares(name, monkeypatch):
     _no_provider_env(monkeypatch)
