@@ -19,3 +19,12 @@ def a_run(root, run_id: str = "test-run", *, film: str = "night-diner", scene: s
     if settings is None:
         settings = Settings(**told)
     return run_of(Path(root), scene, film, settings, run_id)
+
+
+def summary_of(output: str) -> str:
+    """What `slate run` printed, without the lines it says of each move when its output is not a
+    terminal (`[  42s] scene-01/1A video rendering take 1`, slate/commands/report.py ProgressLines):
+    the summary and its warnings, which a test reads for what the run ended with."""
+    import re
+    move = re.compile(r"^\[\s*\d+s\] ")
+    return "\n".join(line for line in output.splitlines() if not move.match(line))
