@@ -1,5 +1,5 @@
 """Stand-ins for the embedded Prefect server's app factory (uvicorn's --factory), for the tests of
-how a start is waited for (tests/integration/test_server_start.py): one that works and writes
+how a start is waited for (tests/e2e/test_server_start.py): one that works and writes
 for a while before it answers, as a real server importing on a busy machine does, and one that
 stalls — no CPU, no log, no port — as a hung one does. Neither is slate's code."""
 from __future__ import annotations

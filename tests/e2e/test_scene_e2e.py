@@ -27,7 +27,16 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
     monkeypatch.setenv("SLATE_LOCAL_EASELS", "2")  # as on a 2-core machine, whatever this one has
     began = datetime.now(timezone.utc)
     started = time.time()
-    state = scene_flow(project=str(example_film), return_state=True)
+    import warnings
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        state = scene_flow(project=str(example_film), return_state=True)
+    # Issue 35: a run printed 1,176 lines of numpy's RankWarning. What Python shows by default (not
+    # the deprecations it hides) must be nothing, from any library, in a render of the example.
+    shown = [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in said
+             if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                                            ResourceWarning))]
+    assert shown == [], shown[:10]
     first = state.result()
     first_seconds = time.time() - started
     scene = load_film(example_film).scene("scene-01")

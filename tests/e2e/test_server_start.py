@@ -14,6 +14,7 @@ from slate import server as embedded
 from slate.errors import SlateError
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e   # real server processes, seconds each: not in make test-fast
 
 
 @pytest.fixture
