@@ -200,6 +200,23 @@ def test_a_refused_clip_goes_to_the_fallback_model_and_the_switch_is_written(exa
     assert never_twice(fakes, "replicate") == len(shots) and never_twice(fakes, "fal") == 1
 
 
+def test_an_unusable_clip_is_a_failed_take_said_with_its_cause_and_made_again(example_film, fakes):
+    """Issue 35: a clip the provider ran and billed but whose file comes cut short (on every fetch)
+    is a failed take — said as it happens with its cause, counted as spent, and retaken within
+    the take policy — not a shot stopped by an error."""
+    shots = two_shots(example_film)
+    fakes.faults({"provider": "replicate", "op": "download", "kind": "truncated"})   # the first clip's file
+    out = run(example_film, *MIX)
+    assert "state: Completed" in out.output, out.output[-3000:]
+    [bad] = [r for r in rows(example_film, "video") if r.error_class == "BadOutput"]
+    assert "cut short" in bad.error_message and bad.actual_cost == bad.estimate > 0
+    again = [r for r in rows(example_film, "video") if r.shot == bad.shot and r.status == "succeeded"]
+    assert [r.take for r in again] == [bad.take + 1], again
+    assert any(line.startswith("[") and f"{bad.shot} video failed take {bad.take}: " in line and "cut short" in line
+               for line in out.output.splitlines()), out.output[-3000:]
+    assert never_twice(fakes, "replicate") == len(shots) + 1
+
+
 def test_a_refusal_with_no_fallback_escalates_the_shot_and_is_not_sent_again(example_film, fakes):
     two_shots(example_film)
     fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
