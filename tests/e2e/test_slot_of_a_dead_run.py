@@ -73,7 +73,10 @@ def test_the_slot_of_a_killed_run_is_given_to_the_run_that_lives_within_the_leas
         got = _wait_for(waiter_out, waiter, 120, "the run that lives got the dead run's slot")
         waited = got["got"] - killed
         print(f"\nthe slot of the killed run was given to the other {waited:.1f} s after the kill")
-        assert waited <= slots.LEASE_SECONDS + 15, waited
+        # The lease (60 s) lapses, then a reclaim round (5 s) gives it back: 45 s measured idle;
+        # the bound leaves a loaded machine's scheduling room, and a slot left in a dead server's
+        # memory never comes back at all (the test's 120 s wait fails first).
+        assert waited <= slots.LEASE_SECONDS + 30, waited
     finally:
         for proc in (holder, waiter):
             if proc is not None and proc.poll() is None:
