@@ -87,6 +87,9 @@ START_LOCK = "slate-embedded-start.lock"
 MIGRATION_WORDS = ("migration", "alembic")
 START_TRIES = 3
 STOP_GRACE = 10.0
+#: What a server's log says when its port was taken between our choosing it and its binding it
+#: (uvicorn's and weed's words alike): the server is started again on another port.
+PORT_TAKEN = "address already in use"
 LOG_NAME = "slate-embedded-server.log"
 FACTORY = "slate.server:embedded_app"   # uvicorn's --factory for the embedded server
 STACK_FACTORY = "slate.server:stack_app"  # and for `slate up`'s
@@ -436,7 +439,7 @@ class EmbeddedServer:
                 if code is not None:
                     tail = self.log_tail()
                     tries += 1
-                    retry = "address already in use" in tail.lower() or \
+                    retry = PORT_TAKEN in tail.lower() or \
                         any(w in tail.lower() for w in MIGRATION_WORDS)
                     if retry and tries < START_TRIES:  # its port was taken, or another server migrated with it
                         proc = self._spawn()

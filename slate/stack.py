@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # The server's own rules, used here and by slate/studio.py through this module.
-from slate.server import SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY, free_port, healthy  # noqa: F401
+from slate.server import PORT_TAKEN, SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY, free_port, healthy  # noqa: F401
 
 STACK_DIR = Path(".slate") / "stack"
 RECORD = "stack.json"
@@ -252,9 +252,9 @@ def down(project: Path, *, say=print) -> list[int]:
     return stopped
 
 
-def stop(*pids: int) -> list[int]:
+def stop(*pids: int, grace: float = STOP_GRACE) -> list[int]:
     """Stop recorded processes, together, and everything below them (SIGTERM, then SIGKILL after
-    a bound); the ids it covered."""
+    `grace` seconds); the ids it covered."""
     # Each recorded process leads its own group (start_new_session); a flow run the worker
     # started may sit in a group of its own, so its descendants are named one by one too —
     # found before the first signal, while they are still below it.
@@ -262,7 +262,7 @@ def stop(*pids: int) -> list[int]:
     everyone = [p for family in families for p in family]
     for family in families:
         _signal_all(family, signal.SIGTERM)
-    deadline = time.time() + STOP_GRACE
+    deadline = time.time() + grace
     while any(alive(p) for p in everyone) and time.time() < deadline:
         for pid in pids:
             _reap(pid)

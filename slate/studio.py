@@ -327,7 +327,7 @@ def _start_server(project: Path, studio: Studio) -> None:
     _save(project, studio)
 
 
-PORT_TAKEN = "address already in use"
+PORT_TAKEN = film_stack.PORT_TAKEN
 PORT_RETRIES = 3
 
 
@@ -360,7 +360,7 @@ def _wait(studio: Studio, folder: Path, restart: dict | None = None,
             # weed logs its fatal bind and then lingers for minutes before it exits: the line decides.
             if restart and role in restart and retries[role] and PORT_TAKEN in tail:
                 retries[role] -= 1
-                _kill_now(studio.pids[role])
+                film_stack.stop(studio.pids[role], grace=0)   # it logged a fatal bind: nothing to save
                 (folder / log).rename(folder / f"{log}.port-taken")   # kept for whoever asks why
                 restart[role]()
                 if role == "s3":
@@ -377,23 +377,6 @@ def _wait(studio: Studio, folder: Path, restart: dict | None = None,
         if "prefect" in waiting and film_stack.healthy(studio.api_url):
             waiting.discard("prefect")
         time.sleep(0.3)
-
-
-def _kill_now(pid: int) -> None:
-    """A server that logged a fatal bind has nothing to save: killed, not asked (weed would take ~25 s)."""
-    import signal
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        try:
-            os.waitpid(pid, os.WNOHANG)   # ours when `up` started it in this process
-        except ChildProcessError:
-            pass
-        if not film_stack.alive(pid):
-            return
-        time.sleep(0.1)
 
 
 def _s3_client(s3_env: dict[str, str]):

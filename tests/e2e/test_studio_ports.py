@@ -59,4 +59,4 @@ def test_an_s3_server_whose_port_was_taken_is_started_again_on_new_ports(tmp_pat
     finally:
         taken.close()
         if "s3" in one.pids:
-            studio._kill_now(one.pids["s3"])   # nothing to save: not the 25 s SIGTERM grace
+            film_stack.stop(one.pids["s3"], grace=0)   # nothing to save: not weed's 25 s on SIGTERM
