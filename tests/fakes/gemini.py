@@ -203,7 +203,8 @@ def predict_long_running(st: State, req: Request) -> Reply:
     return Reply(200, {"name": name})
 
 
-def get_operation(st: State, req: Request) -> Reply:
+def _operation(st: State, req: Request) -> dict | Reply:
+    """The operation the request names, or the answer Google gives when there is none (or no key)."""
     denied = _keyless(req)
     if denied:
         return denied
@@ -211,6 +212,13 @@ def get_operation(st: State, req: Request) -> Reply:
         job = st.jobs.get(req.params["op_id"])
     if job is None or job["name"] != req.params["name"]:
         return Reply(404, google_error(404, f"Operation {req.params['name']} not found"))
+    return job
+
+
+def get_operation(st: State, req: Request) -> Reply:
+    job = _operation(st, req)
+    if isinstance(job, Reply):
+        return job
     fault = st.take(PROVIDER, "poll", job["model"])
     early = _early(fault)
     if early:
@@ -268,13 +276,9 @@ def download_file(st: State, req: Request) -> Reply:
 
 
 def cancel_operation(st: State, req: Request) -> Reply:
-    denied = _keyless(req)
-    if denied:
-        return denied
-    with st.lock:
-        job = st.jobs.get(req.params["op_id"])
-    if job is None or job["name"] != req.params["name"]:
-        return Reply(404, google_error(404, f"Operation {req.params['name']} not found"))
+    job = _operation(st, req)
+    if isinstance(job, Reply):
+        return job
     with st.lock:
         running = job["fate"] in (None, "stuck") and not job["uri"]
         if running:
