@@ -334,6 +334,13 @@ class _Job:
 _Way = _Sync | _Job
 
 
+def _may_ask_again(way: _Way, row: CallRow) -> bool:
+    """Whether a one-answer call whose answer is lost is asked again (`_ask_again`): a repeatable
+    one, or one that costs nothing — a $0 call (a local judge, a free model) asked again loses
+    nothing, so the next run settles what a dead run left open without asking a person."""
+    return isinstance(way, _Sync) and (way.repeatable or row.estimate == 0)
+
+
 # -- sends in flight: a request between its intent and its recorded job id or answer ----------
 # Process-wide on purpose: a process about to end waits for its own sends, whichever run made them.
 _SENDS = 0
@@ -720,9 +727,7 @@ class Governor:
             assert isinstance(way, _Job), "only a job's lookup finds a job id"
             self.ledger.mark_submitted(row.call_id, found)
             return self._follow_job(spec, self.ledger.find(row.call_id), way)
-        if isinstance(way, _Sync) and (way.repeatable or row.estimate == 0):
-            # A $0 call (a local judge, a free model) asked again loses nothing: the next run
-            # settles what a dead run left open without asking a person.
+        if _may_ask_again(way, row):
             return self._ask_again(spec, row, "it was sent, but its answer never came back and the provider "
                                               "keeps none to look up")
         how = ("it was sent but its job id was never recorded, and the provider cannot find it"
@@ -830,7 +835,7 @@ class Governor:
         if isinstance(found, Answer):
             _point("reattach", spec, call_id=row.call_id)
             return self._keep(spec, row, found)
-        if isinstance(way, _Sync) and (way.repeatable or row.estimate == 0):
+        if _may_ask_again(way, row):
             self._ask_again(spec, row, f"the request may have reached the provider, then {type(exc).__name__}: {exc}")
         return None
 
