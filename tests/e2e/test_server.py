@@ -233,7 +233,9 @@ def test_the_server_stops_when_the_run_that_started_it_is_killed(prefect_home, t
     code = ("import json, sys, time\n"
             "from slate import server as embedded\n"
             "server = embedded.start(); server.wait()\n"
-            f"open({str(said)!r}, 'w').write(json.dumps({{'pid': server.proc.pid, 'api': server.api_url}}))\n"
+            # Written beside and renamed: the test polls for the file, and must never read it half written.
+            f"open({str(said) + '.part'!r}, 'w').write(json.dumps({{'pid': server.proc.pid, 'api': server.api_url}}))\n"
+            f"import os; os.replace({str(said) + '.part'!r}, {str(said)!r})\n"
             "time.sleep(600)\n")
     run = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=os.environ.copy())
     server = None

@@ -33,11 +33,14 @@ from slate.tasks.slots import video_slot
 slots.NOTICE_SECONDS = 5.0   # said sooner than a run's 20 s, for the test's sake
 key, hold, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 said = []
+def tell(path, what):   # written beside and renamed: the test never reads a file half written
+    open(path + ".part", "w").write(json.dumps(what))
+    os.replace(path + ".part", path)
 def say(line):
     said.append(line)
-    open(out + ".said", "w").write(json.dumps(said))
+    tell(out + ".said", said)
 with video_slot("local", key, 1, say=say):
-    open(out, "w").write(json.dumps({"got": time.time(), "said": said}))
+    tell(out, {"got": time.time(), "said": said})
     time.sleep(hold)
 """
 
@@ -48,7 +51,6 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float, what: str) -> 
         assert proc.poll() is None, f"{what}: the run exited ({proc.returncode}): {proc.stdout.read()[-2000:]}"
         assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
         time.sleep(0.2)
-    time.sleep(0.1)
     return json.loads(path.read_text())
 
 
