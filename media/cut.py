@@ -18,7 +18,7 @@ from typing import Callable, overload
 
 from slate.errors import SlateError
 
-from .finish import Finished, FinishPlan, deliverable_problems, finish
+from .finish import Finished, FinishPlan, deliverable_problems, finish, kept
 from .probe import Probe, mismatches
 from .render import stitch
 
@@ -71,7 +71,9 @@ def make_cut(name: str, join: Stitching | FinishPlan, out: Path,
     how far a finishing pass is (a stitching says nothing)."""
     made: Probe | Finished
     if isinstance(join, FinishPlan):
-        made = finish(join, out, on_progress)
+        # A pass that would only re-encode one file that already is the deliverable keeps it:
+        # a one-scene film's cut is its finished scene, not a third generation of it.
+        made = kept(join, out) or finish(join, out, on_progress)
         problems = deliverable_problems(made, join)
     else:
         made = stitch(join.clips, out, transitions=join.transitions, fps=join.fps, width=join.width,

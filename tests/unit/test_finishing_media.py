@@ -154,3 +154,26 @@ def test_a_long_pass_says_how_far_it_is(tmp_path):
     done = finish(plan, tmp_path / "out.mp4", heard.append)
     assert heard and heard == sorted(heard) and heard[-1] == pytest.approx(1.0, abs=0.05), heard
     assert deliverable_problems(done, plan) == []
+
+
+def test_a_one_scene_films_join_keeps_its_finished_scene_and_encodes_only_what_is_not_the_deliverable(tmp_path):
+    """The film's join of one finished scene (one shot with its sound, nothing graded) is that
+    file, byte for byte, when it already is the deliverable; a target it misses by more than
+    1 LU, or another size, makes the pass run and the cut meets the target."""
+    from slate.media.cut import make_cut
+    scene = finish(FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2, tone=300), 2, has_audio=True)],
+                              width=W, height=H, fps=FPS, target_lufs=-14.0), tmp_path / "scene.mp4")
+    assert scene.loudness is not None
+    join = FinishPlan(shots=[FinishShot(str(tmp_path / "scene.mp4"), 2, has_audio=True)], width=W, height=H,
+                      fps=FPS, target_lufs=-14.0)
+    made = make_cut("film", join, tmp_path / "film.mp4")
+    assert (tmp_path / "film.mp4").read_bytes() == (tmp_path / "scene.mp4").read_bytes()
+    assert deliverable_problems(made, join) == [] and made.probe.frames == 2 * FPS
+
+    louder = FinishPlan(shots=join.shots, width=W, height=H, fps=FPS, target_lufs=-23.0)
+    again = make_cut("film", louder, tmp_path / "film-23.mp4")
+    assert (tmp_path / "film-23.mp4").read_bytes() != (tmp_path / "scene.mp4").read_bytes()
+    assert abs(loudness(tmp_path / "film-23.mp4").integrated + 23.0) <= 1.0 and again.loudness is not None
+
+    wider = FinishPlan(shots=join.shots, width=W * 2, height=H * 2, fps=FPS, target_lufs=-14.0)
+    assert make_cut("film", wider, tmp_path / "film-wide.mp4").probe.width == W * 2
