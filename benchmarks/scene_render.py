@@ -66,7 +66,7 @@ def _new_calls(film: Path, film_id: str, before: set[str]) -> list:
 # A leaf task's name, to the stage it belongs to (flows/shot.py, flows/scene.py): the first match.
 STAGES = [(re.compile(r"^panel gate "), "panel gate"), (re.compile(r"^panel "), "panels"),
           (re.compile(r"^keyframe gate "), "keyframe gate (dailies, presence)"),
-          (re.compile(r"^video \S+ \d+$"), "video"), (re.compile(r"^(continuity|cut) "), "continuity"),
+          (re.compile(r"^video \S+ take \d+$"), "video"), (re.compile(r"^(continuity|cut) "), "continuity"),
           (re.compile(r"^drift"), "drift"), (re.compile(r"^stitch-film"), "film join"),
           (re.compile(r"^stitch "), "stitch"), (re.compile(r"^finish "), "finishing"),
           (re.compile(r"^contact-sheet"), "contact sheet"), (re.compile(r"^reference"), "references")]
