@@ -214,7 +214,12 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
     record = {"flow_run_id": this_run, "scene": scene, "profile": profile,
               "api_url": PREFECT_API_URL.value(), "deadline": deadline.isoformat(timespec="seconds"),
               "shots": list(initial_shots)}
-    marker.write_text(json.dumps(record, indent=2))
+    # Written beside and renamed: `slate approve`, the agent and a waiting test read it while
+    # this run may be writing it, and an empty file read half made is no answer.
+    from slate.media.render import scratch_beside
+    part = scratch_beside(marker, ".json")
+    part.write_text(json.dumps(record, indent=2))
+    os.replace(part, marker)
     try:
         suspending = can_suspend()
         if not answered_before(key):   # a resumed run meets its answered waits again, and goes on

@@ -91,7 +91,9 @@ def test_a_429_on_every_third_get_never_hangs_a_clip(bench, provider, caplog):
     waits = [r for r in caplog.records if r.levelno == logging.INFO and "rate limited" in r.getMessage()]
     assert waits and all(row.job_id in r.getMessage() or row.job_id[:40] in r.getMessage() for r in waits), \
         [r.getMessage() for r in caplog.records]
-    assert took < 20, took
+    # Never hung: a wait past this is a run stuck on a 429, not a slow machine (alone: 3-6 s;
+    # 22-32 s on two cores at a load average of 25).
+    assert took < 90, took
 
 
 def test_a_429_for_a_while_is_waited_out_as_the_provider_asks(bench, caplog):

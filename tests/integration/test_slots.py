@@ -110,13 +110,14 @@ def test_a_job_that_gives_up_waiting_leaves_no_slot_held_for_it(prefect_harness,
     key = f"k{uuid.uuid4().hex[:8]}"
     name = slots.slot_name("local", key)
     monkeypatch.setattr(slots, "SLOT_WAIT_SECONDS", 0.5)
-    holding = threading.Event()
+    holding, decided = threading.Event(), threading.Event()
     outcome = {}
 
     def first():
+        # Held until the other has its answer (not for a fixed time a loaded machine may outlast).
         with slots.video_slot("local", key, 1):
             holding.set()
-            time.sleep(1.5)
+            decided.wait(60)
 
     def impatient():
         holding.wait(30)
@@ -125,6 +126,8 @@ def test_a_job_that_gives_up_waiting_leaves_no_slot_held_for_it(prefect_harness,
                 outcome["impatient"] = "ran"
         except TimeoutError:
             outcome["impatient"] = "gave up"
+        finally:
+            decided.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=impatient)]
     for t in threads:
