@@ -204,10 +204,13 @@ def _sample(gray: np.ndarray, boxes: np.ndarray, scale: float, size: tuple[int, 
     ys = np.clip(ys, 0, gh - 1.001).astype(np.float32)
     x0, y0 = xs.astype(np.int64), ys.astype(np.int64)
     ax, ay = xs - x0, ys - y0
-    X0, Y0 = x0[:, None, :], y0[:, :, None]
     AX, AY = ax[:, None, :], ay[:, :, None]
-    top = gray[Y0, X0] * (1 - AX) + gray[Y0, X0 + 1] * AX
-    bottom = gray[Y0 + 1, X0] * (1 - AX) + gray[Y0 + 1, X0 + 1] * AX
+    # One flat index per sample and four takes of the raveled picture: the same four neighbours
+    # as gray[y, x] pairs, at half the cost of numpy's two-axis fancy indexing.
+    flat = gray.ravel()
+    at = y0[:, :, None] * gw + x0[:, None, :]
+    top = flat.take(at) * (1 - AX) + flat.take(at + 1) * AX
+    bottom = flat.take(at + gw) * (1 - AX) + flat.take(at + gw + 1) * AX
     return (top * (1 - AY) + bottom * AY).reshape(len(boxes), -1)
 
 

@@ -51,6 +51,12 @@ SHARED = 0.25          # of another named figure's pixels: a colour they wear mo
 PLATE_EVERY = 4        # frames: the plate's window is refined every 4th frame (a move is slow between)
 
 
+_WEIGHTS = np.array([0.5, 1.0, 1.0])   # lightness half-weighted (_dist)
+# scipy.ndimage.label's default 4-neighbourhood within a frame, none across frames of a stack.
+_WITHIN_A_FRAME = np.zeros((3, 3, 3), dtype=bool)
+_WITHIN_A_FRAME[1] = [[False, True, False], [True, True, True], [False, True, False]]
+
+
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Lab distance with lightness half-weighted, between (..., 3) and (K, 3): (..., K)."""
     d = a[..., None, :] - b
@@ -142,7 +148,7 @@ class Cast:
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
             # The quantiles of the start and of every frame are taken once, all channels at once.
-            theirs = np.quantile(f.reshape(n, -1, 3), GRADE_QUANTILES, axis=1)          # (Q, N, 3)
+            theirs = _quantiles(frames)                                                   # (Q, N, 3)
             ours = np.quantile(np.asarray(start, np.float32).reshape(-1, 3), GRADE_QUANTILES, axis=0)  # (Q, 3)
             f = np.stack([_undo(_fit_grade(ours, theirs[:, i]), x) for i, x in enumerate(f)])
         pixels = lab(f).reshape(n, h, w, 3)
@@ -150,21 +156,33 @@ class Cast:
         if self.plate is not None and any(m.foreground for m in self.members.values()):
             figure = self.figure(f)
         out = {}
+        # Every pixel of every frame at once, one signature colour at a time (a handful), each
+        # Lab channel a contiguous plane: the least squared distance (lightness half-weighted,
+        # _dist's measure) against MATCH squared.
+        planes = [np.ascontiguousarray(pixels[..., c]) * _WEIGHTS[c] for c in range(3)]
         for cid, m in self.members.items():
-            hit = np.empty(n)
-            for i in range(n):
-                near = _dist(pixels[i], m.colours).min(-1) <= MATCH
-                if m.foreground:
-                    assert figure is not None   # a foreground member is only made beside a plate (Cast.of)
-                    near &= figure[i]
-                # A figure's colour is a patch; scattered pixels (edges, grain, a codec's
-                # smear between two other colours) are not someone.
-                labels, k = label(near)
-                if k:
-                    sizes = np.bincount(labels.ravel())
-                    sizes[0] = 0
-                    near = sizes[labels] >= MIN_PATCH
-                hit[i] = near.mean()
+            least = None
+            for colour in m.colours.astype(np.float64) * _WEIGHTS:
+                d = planes[0] - colour[0]
+                squared = d * d
+                for c in (1, 2):
+                    d = np.subtract(planes[c], colour[c], out=d)
+                    squared += d * d
+                least = squared if least is None else np.minimum(least, squared, out=least)
+            assert least is not None
+            near = least <= MATCH * MATCH
+            if m.foreground:
+                assert figure is not None   # a foreground member is only made beside a plate (Cast.of)
+                near &= figure
+            # A figure's colour is a patch; scattered pixels (edges, grain, a codec's smear
+            # between two other colours) are not someone. Patches are found in every frame at
+            # once, each frame's on its own (the structure joins no pixel across frames).
+            labels, k = label(near, structure=_WITHIN_A_FRAME)
+            if k:
+                sizes = np.bincount(labels.ravel())
+                sizes[0] = 0
+                near = sizes[labels] >= MIN_PATCH
+            hit = near.reshape(n, -1).mean(1)
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
         return out
@@ -197,6 +215,30 @@ GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but canno
 
 
 GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
+
+
+def _quantiles(frames: np.ndarray) -> np.ndarray:
+    """np.quantile(frames, GRADE_QUANTILES, axis=pixels) per frame and channel, (Q, N, 3), read
+    off each one's histogram: the frames are 8-bit, so the k-th smallest level is the number of
+    levels whose running count is at most k, and no frame is sorted. Linear between the two
+    levels around each quantile's position, as numpy's default."""
+    if frames.dtype != np.uint8:
+        n = frames.shape[0]
+        return np.quantile(np.asarray(frames, np.float32).reshape(n, -1, 3), GRADE_QUANTILES, axis=1)
+    n = frames.shape[0]
+    pixels = frames.reshape(n, -1, 3)
+    count = pixels.shape[1]
+    groups = (np.arange(n)[:, None] * 3 + np.arange(3)[None, :]) * 256          # (N, 3)
+    hist = np.bincount((pixels.astype(np.int64) + groups[:, None, :]).ravel(), minlength=n * 3 * 256)
+    running = np.cumsum(hist.reshape(n, 3, 256), axis=-1)                        # (N, 3, 256)
+    at = GRADE_QUANTILES * (count - 1)
+    lo = np.floor(at).astype(np.int64)
+    hi = np.minimum(lo + 1, count - 1)
+    # The k-th smallest (from 0) is the first level whose running count passes k.
+    low = (running[None, :, :, :] <= lo[:, None, None, None]).sum(-1)          # (Q, N, 3)
+    high = (running[None, :, :, :] <= hi[:, None, None, None]).sum(-1)
+    t = (at - lo)[:, None, None]
+    return (low + (high - low) * t).astype(np.float64)
 
 
 def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:

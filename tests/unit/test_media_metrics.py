@@ -151,3 +151,32 @@ def test_a_character_who_enters_is_looked_for_in_the_clips_last_part_only():
     never = present(["leo"], _walk_in(20, 20)[0])
     assert not never["passed"] and "leo enters the shot but is in none of its frames from 80% of the clip on" in \
         never["reason"], never
+
+
+def test_presences_levels_are_numpys_quantiles_read_off_each_frames_histogram():
+    """Each frame's tones are levelled on its quantiles per channel; read off 8-bit histograms
+    (media.presence._quantiles), they are numpy's own, frame by frame, exactly."""
+    from slate.media.presence import GRADE_QUANTILES, _quantiles
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, (4, 9, 13, 3), dtype=np.uint8)
+    frames[1] = 77                                               # a flat frame
+    frames[2, ..., 0] = rng.integers(250, 256, (9, 13))          # a channel near clipping
+    want = np.quantile(frames.reshape(4, -1, 3).astype(np.float32), GRADE_QUANTILES, axis=1)
+    assert np.allclose(_quantiles(frames), want, rtol=0, atol=1e-9)
+
+
+def test_a_patch_too_small_in_every_frame_is_nobody_however_many_frames_repeat_it():
+    """Presence looks at a clip's frames as one stack; a patch is a patch within one frame. A
+    signature-coloured speck of 3 pixels (MIN_PATCH is 6) at the same place in every frame is
+    grain, not someone — joined across frames it would have been a patch of 3 x frames."""
+    from slate.media.presence import MIN_PATCH, Cast
+    figure = np.zeros((40, 20, 4), np.uint8)
+    figure[5:35, 5:15] = (200, 40, 40, 255)
+    cast = Cast.of({"gabe": figure}, None, {"gabe"})
+    frames = np.full((4, 36, 64, 3), 128, np.uint8)
+    frames[:, 10, 10:13] = (200, 40, 40)                          # 3 pixels a frame, 12 in the stack
+    assert 3 < MIN_PATCH <= 12
+    assert all(v == 0 for v in cast.presence(frames)["gabe"])
+    frames[2, 11, 10:13] = (200, 40, 40)                          # frame 2: a patch of 6
+    seen = cast.presence(frames)["gabe"]
+    assert seen[2] > 0 and seen[0] == seen[1] == seen[3] == 0
