@@ -72,6 +72,16 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Looked:
+    """What `Cast.looked` saw: per character, their presence per frame (`shares`), each of their
+    signature colours' pixels per frame ((N, K) `colours`), and where they stood in the frames
+    asked for (`masks`: frame index -> character -> (H, W) bool)."""
+    shares: dict[str, np.ndarray]
+    colours: dict[str, np.ndarray]
+    masks: dict[int, dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
 class Cast:
     members: dict[str, Member]
     unseen: dict[str, str] = field(default_factory=dict)   # id -> why presence cannot be told by colour
@@ -135,10 +145,17 @@ class Cast:
         """Per character, per frame of (N, H, W, 3) RGB: their signature's share of the frame
         over a FIGURE_HEIGHT-tall figure's (see the module's docstring). `start`: the picture the
         clip started from, at the frames' size; each frame's exposure is levelled to it first."""
+        return self.looked(frames, start).shares
+
+    def looked(self, frames: np.ndarray, start: np.ndarray | None = None, keep: tuple[int, ...] = ()) -> Looked:
+        """`presence`, with each signature colour's pixels per frame (whole-clip identity: a
+        colour of someone's that goes partway is their hair or clothes repainted) and, for the
+        frames `keep` names, where each character was found (a mask per character)."""
         n, h, w = frames.shape[:3]
         from scipy.ndimage import label
         f = frames.astype(np.float32)
         if start is not None:
+            f = _levelled(f, np.asarray(start, np.float32))
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
             # The quantiles of the start and of every frame are taken once, all channels at once.
@@ -149,11 +166,15 @@ class Cast:
         figure = None
         if self.plate is not None and any(m.foreground for m in self.members.values()):
             figure = self.figure(f)
-        out = {}
+        out: dict[str, np.ndarray] = {}
+        colours: dict[str, np.ndarray] = {}
+        masks: dict[int, dict[str, np.ndarray]] = {}
         for cid, m in self.members.items():
             hit = np.empty(n)
+            per = np.zeros((n, len(m.colours)))
             for i in range(n):
-                near = _dist(pixels[i], m.colours).min(-1) <= MATCH
+                d = _dist(pixels[i], m.colours)
+                near = d.min(-1) <= MATCH
                 if m.foreground:
                     assert figure is not None   # a foreground member is only made beside a plate (Cast.of)
                     near &= figure[i]
@@ -165,9 +186,14 @@ class Cast:
                     sizes[0] = 0
                     near = sizes[labels] >= MIN_PATCH
                 hit[i] = near.mean()
+                if near.any():
+                    per[i] = np.bincount(d[near].argmin(-1), minlength=len(m.colours))
+                if i in keep:
+                    masks.setdefault(i, {})[cid] = near
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
-        return out
+            colours[cid] = per
+        return Looked(out, colours, masks)
 
     def figure(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) bool: where each frame (levelled to the plate's tones) is not the plate —
@@ -197,6 +223,22 @@ GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but canno
 
 
 GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
+LEVEL = 5.0            # the most a frame's exposure is levelled by (either way) before its grade is fitted
+
+
+def _levelled(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Each frame's exposure brought to the start's (one gain: the ratio of their mean levels, at
+    most LEVEL either way) where it lies beyond what the bounded grade follows (GAIN): a clip
+    graded dark on purpose is looked at at the start's exposure, not read as nobody in frame."""
+    ours = max(1.0, float(start.mean()))
+    theirs = np.maximum(1.0, frames.reshape(len(frames), -1).mean(axis=1))
+    gain = ours / theirs
+    off = (gain > GAIN[1]) | (gain < GAIN[0])
+    if not off.any():
+        return frames
+    out = frames.copy()
+    out[off] = np.clip(frames[off] * np.clip(gain[off], 1 / LEVEL, LEVEL)[:, None, None, None], 0, 255)
+    return out
 
 
 def _grade(start: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -244,7 +286,8 @@ ENTERED = 0.8    # of the clip's length: one who walks in (a shot's `enters`) is
 
 
 def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: float, start: np.ndarray,
-                    named: list[str], travel: bool = False, entering: list[str] | None = None) -> list[dict]:
+                    named: list[str], travel: bool = False, entering: list[str] | None = None,
+                    jump: tuple[int, np.ndarray] | None = None) -> list[dict]:
     """`present` per character named for the shot (seen in at least SEEN_SHARE of the frames), and
     `cast` for anyone else who stands in the clip: blocking, unless they stand in the picture the
     clip started from too (a chain carried them in: a warning naming them). A named character the
@@ -252,8 +295,14 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     travels between two pictures (a cross-fade of figures standing in two places, in the local
     painter's clips): a named character is looked for in its first and last fifths only.
     `entering`: named characters who walk in partway (the shot's `enters`): looked for only in
-    the frames from ENTERED of the clip on, absent before that or not."""
-    seen = cast.presence(frames, start)
+    the frames from ENTERED of the clip on, absent before that or not. `clip_identity` (issue
+    36): each named character's own colours held across the clip (not in a travelling clip, nor
+    for one who enters); `jump`: (frame index, (H, W) bool) where the picture jumps after that
+    frame (media.dailies.sharpest_jump), so whoever stands there and changes is named."""
+    view = cast.looked(frames, start, keep=(jump[0], jump[0] + 1) if jump is not None else ())
+    seen = view.shares
+    identity = [] if travel else _identity(cast, view, times, seconds, [c for c in named if c not in (entering or ())],
+                                           jump)
     if travel:
         ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
         frames, times = frames[ends], times[ends]
@@ -315,7 +364,85 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     else:
         scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
                              + (" and whom its start carried in" if extras else "")))
-    return scores
+    return scores + identity
+
+
+KEPT_SHARE = 0.15     # of a character's signature pixels: a colour of theirs this large is held across the clip
+LOST = 0.35           # a held colour falling under this much of its share in the clip's first frames is gone
+CHANGED_SPAN = 0.20   # of the clip: a character's colour gone this long (while they are there) is a change
+CHANGED_AT = 0.25     # half the summed change of a character's colour shares across a jump: repainted there
+
+
+def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, named: list[str],
+              jump: tuple[int, np.ndarray] | None) -> list[dict]:
+    """`clip_identity`: every named character's own colours held across the clip. Each colour of
+    their signature covering KEPT_SHARE of what of them is seen is followed frame by frame, as a
+    share of them (a move or a framing scales all of them alike); one falling under LOST of its
+    share in the clip's first fifth, for CHANGED_SPAN of the clip while they are in it, or their
+    shares changing by CHANGED_AT across the step where the picture jumps with them standing
+    there, is their hair or clothes repainted partway: it fails naming them and the span."""
+    n = len(times)
+    if not n or not named:
+        return []
+    step = float(times[1] - times[0]) if n > 1 else seconds
+    worst: tuple[float, str] | None = None
+    checked = []
+    for cid in named:
+        if cid not in cast.members:
+            continue
+        checked.append(cid)
+        per = looked.colours[cid]
+        total = per.sum(axis=1)
+        there = (looked.shares[cid] >= PRESENT) & (total > 0)
+        if there.sum() < 3:
+            continue
+        share = per / np.maximum(1.0, total)[:, None]
+        first = np.flatnonzero(there)[:max(1, int(round(0.2 * there.sum())))]
+        ref = np.median(share[first], axis=0)
+        held = ref >= KEPT_SHARE
+        gone = there & (share[:, held] < LOST * ref[held]).any(axis=1)
+        start, count = _longest(gone)
+        value = 1.0 - (count / n) / (2 * CHANGED_SPAN)
+        reason = ""
+        if count / n >= CHANGED_SPAN:
+            k = int(np.flatnonzero(held)[np.argmax((share[start:start + count, held] / np.maximum(1e-6, ref[held]) < LOST)
+                                                   .mean(axis=0))])
+            colour = "#%02x%02x%02x" % tuple(int(c) for c in cast.members[cid].rgb[k])
+            reason = (f"{cid} changes partway: their colour {colour} (hair or clothes) is gone from "
+                      f"{times[start]:.2f}–{min(seconds, times[start + count - 1] + step):.2f} s")
+        if jump is not None and jump[0] + 1 < n:
+            at, where = jump
+            masks = looked.masks.get(at, {})
+            if cid in masks and (masks[cid] & where).any():
+                before = share[max(0, at - 2):at + 1][there[max(0, at - 2):at + 1]]
+                after = share[at + 1:at + 4][there[at + 1:at + 4]]
+                if len(before) and len(after):
+                    moved = 0.5 * float(np.abs(before.mean(axis=0) - after.mean(axis=0)).sum())
+                    if moved >= CHANGED_AT and 1.0 - moved / (2 * CHANGED_AT) < value:
+                        value = 1.0 - moved / (2 * CHANGED_AT)
+                        reason = (f"{cid} changes at {times[at + 1]:.2f} s: their colours shift by {moved:.0%} "
+                                  f"where the picture jumps (from {times[at + 1]:.2f} s to the end of the clip)")
+        if worst is None or value < worst[0]:
+            worst = (value, reason or f"{cid}'s own colours hold across the clip")
+    if worst is None:
+        return []
+    value, reason = worst
+    if value >= 0.5:
+        reason = f"{', '.join(checked)}: each one's own colours hold across the clip"
+    return [_score("clip_identity", value, 0.5, reason)]
+
+
+def _longest(flags: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True."""
+    best, start = (0, 0), None
+    for i, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start > best[1]:
+                best = (start, i - start)
+            start = None
+    return best
 
 
 def _score(name: str, value: float, threshold: float, reason: str, role: str = "block") -> dict:

@@ -26,8 +26,9 @@ from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import keyframes
 from slate.media import load_rgb, presence
-from slate.media.dailies import dailies_scores, scaled, watch
-from slate.media.motion import motion_scores
+from slate.media.dailies import JUMP_LEVELS, cadence_scores, dailies_scores, jump_mask, scaled, sharpest_jump, watch
+from slate.media.motion import format_score, motion_scores
+from slate.media.probe import Probe, probe
 from slate.media.presence import presence_scores
 from slate.media.sheet import read_sheet
 from slate.media.wardrobe import dress
@@ -103,19 +104,34 @@ class ClipCast:
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
                start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
-               start_in_clip: bool = False) -> list[ScoreFields]:
-    """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
-    (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
-    stops, a cast, noise, against the picture it `start`ed from) and who is in it
-    (media.presence, for the shot's `cast`). A pure function of the files, so
-    benchmarks/gates.py measures exactly what the gate does. `start_in_clip`: `start` is not a
-    frame the clip began from (a reference shot's board: a model frames its references its own
-    way), so tones, casts and presence are levelled to the clip's own first frame."""
-    scores = motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
+               start_in_clip: bool = False, size: tuple[int, int] | None = None,
+               sizes: tuple[tuple[int, int], ...] = (), info: Probe | None = None) -> list[ScoreFields]:
+    """slate's own checks of a clip, whatever the judge: first its format against what was asked
+    (`size`: the shot's (width, height), `sizes` any other its model was asked, `fps`,
+    `seconds`: media.motion `clip_format`; a clip that is not what was asked is looked at no
+    further), the three keyframes' motion sanity (media.motion), the whole clip looked at
+    (media.dailies: black or flat spans, a move that stops, a cast, noise, against the picture
+    it `start`ed from; frame to frame: repeated frames, a still run, a jump or a flash) and who
+    is in it (media.presence, for the shot's `cast`: present, nobody else, and each one's own
+    colours held across the clip). A pure function of the files, so benchmarks/gates.py measures
+    exactly what the gate does. `start_in_clip`: `start` is not a frame the clip began from (a
+    reference shot's board: a model frames its references its own way), so tones, casts and
+    presence are levelled to the clip's own first frame. `info`: the clip's probe when the
+    caller has it (a probe is a whole decode: the gate probes once)."""
+    try:
+        p = info or probe(clip)
+    except Exception:  # noqa: BLE001 — an unreadable clip is said by `motion` and `frames`
+        p = None
+    scores: list[ScoreFields] = []
+    if size is not None and p is not None:
+        scores.append(format_score(p, width=size[0], height=size[1], fps=fps, seconds=seconds, sizes=sizes))
+        if not scores[-1]["passed"]:
+            return scores
+    scores += motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion, info=p)
     if start is None:
         return scores
     try:
-        seen = watch(clip)
+        seen = watch(clip, info=p)
     except Exception as exc:  # noqa: BLE001 — an undecodable clip already fails `motion` and `frames`
         return scores + [{"name": "clip_content", "value": 0.0, "threshold": 0.9, "passed": False, "role": "block",
                           "reason": f"the clip could not be decoded whole ({str(exc)[:160]})"}]
@@ -125,10 +141,14 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     first = seen.frames[0] if start_in_clip and len(seen.frames) else load_rgb(start)
     scores += dailies_scores(seen, first, expect_motion=expect_motion,
                              end=load_rgb(end) if end is not None else None)
+    jump = sharpest_jump(seen)
+    scores += cadence_scores(seen, expect_motion=expect_motion, travel=end is not None, jump=jump)
     if cast is not None and len(seen.frames):
         small = scaled(first, seen.frames)
+        at = ((jump.at, jump_mask(jump, small.shape[:2])) if jump is not None and jump.levels >= JUMP_LEVELS
+              else None)
         scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
-                                  list(cast.named), travel=end is not None, entering=list(cast.entering))
+                                  list(cast.named), travel=end is not None, entering=list(cast.entering), jump=at)
     return scores
 
 
