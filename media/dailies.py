@@ -238,7 +238,9 @@ def sharpest_jump(d: Dailies) -> Jump | None:
     c = np.abs(np.diff(b, axis=0)).max(axis=-1)                  # (K-1, hb, wb)
     k = len(c)
     beside = np.maximum(np.concatenate([c[:1] * 0, c[:-1]]), np.concatenate([c[1:], c[-1:] * 0]))
-    spike = c - beside
+    # A block that changes a lot at every step (fine texture under a move) is held to twice its
+    # usual change too: only a step no step of its own comes near is a jump.
+    spike = c - np.maximum(beside, 2 * np.median(c, axis=0)[None])
     worst = spike.reshape(k, -1).max(axis=1)
     at = int(worst.argmax())
     where = spike[at] >= JUMP_LEVELS

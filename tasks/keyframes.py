@@ -57,7 +57,9 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
-    frames = keyframes(st.storage.open_local(clip_uri), scratch)
+    clip = st.storage.open_local(clip_uri)
+    info = probe(clip)   # once: the format check, the keyframes, the motion check and the dailies share it
+    frames = keyframes(clip, scratch, info=info)
     frame_uris = {name: st.storage.put_file(path, "png") for name, path in frames.items()}
     local = {name: st.storage.open_local(uri) for name, uri in frame_uris.items()}
     spec = CallSpec(
@@ -66,7 +68,10 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    blank = blank_pictures({f"the {name} frame": path for name, path in local.items()})
+    # What was asked first: a clip of another size, rate or length is a failed take before any
+    # judge is paid to look at it (and the stitch never scales it into the scene unsaid).
+    form = format_score(info, width=req.width, height=req.height, fps=given.fps, seconds=given.seconds)
+    blank = [form] if not form["passed"] else blank_pictures({f"the {name} frame": path for name, path in local.items()})
     raw: VerdictFields = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
@@ -76,10 +81,11 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
                    {cid: st.storage.open_local(p.turnaround_uri) for cid, p in people.items()},
                    {cid: p.wardrobe_colour for cid, p in people.items()}, st.storage.open_local(req.plate_uri),
                    entering=given.enters)
-    raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
-        st.storage.open_local(clip_uri), local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
-        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
-        start_in_clip=given.board)]}
+    if form["passed"]:
+        raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
+            clip, local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
+            start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
+            start_in_clip=given.board, size=(req.width, req.height), info=info)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
