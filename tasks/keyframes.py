@@ -70,7 +70,8 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
     # What was asked first: a clip of another size, rate or length is a failed take before any
     # judge is paid to look at it (and the stitch never scales it into the scene unsaid).
-    form = format_score(info, width=req.width, height=req.height, fps=given.fps, seconds=given.seconds)
+    form = format_score(info, width=req.width, height=req.height, fps=given.fps, seconds=given.seconds,
+                        sizes=given.sizes)
     blank = [form] if not form["passed"] else blank_pictures({f"the {name} frame": path for name, path in local.items()})
     raw: VerdictFields = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
@@ -85,7 +86,7 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
         raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
             clip, local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
             start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
-            start_in_clip=given.board, size=(req.width, req.height), info=info)]}
+            start_in_clip=given.board, size=(req.width, req.height), sizes=given.sizes, info=info)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(

@@ -149,3 +149,26 @@ def test_a_character_whose_colours_change_partway_fails_naming_them_and_the_span
     assert not s["passed"] and s["reason"].startswith("nina changes partway") and "0.62–1.25 s" in s["reason"], s
     jump = sharpest_jump(_dailies(changed))
     assert jump is not None and jump.at == 14
+
+
+def test_a_model_that_makes_another_size_says_so_and_the_gate_takes_it():
+    """Veo makes no 480p: its clip of an 854x480 draft comes at 1280x720, which the keyframe gate
+    takes because the generator says so (`clip_sizes`); a model that takes no resolution (Kling on
+    fal) makes 720p or 1080p (at the shot's shape); one asked the shot's own resolution adds nothing (640x360 still fails)."""
+    from slate.providers.base import ClipRequest
+    from slate.providers.fal import FalVideo
+    from slate.providers.gemini import Veo
+    draft = ClipRequest(prompt="p", start_uri="s", end_uri=None, seconds=1.5, width=854, height=480, fps=24,
+                        resolution="480p", movement="static", camera_fixed=False, seed=1)
+    veo = Veo("veo-3.1-fast-generate-preview", storage=None, base_url="https://generativelanguage.googleapis.com")
+    assert veo.clip_sizes(draft) == ((1280, 720),)
+    s = format_score(_probe(width=1280, height=720), width=854, height=480, fps=24, seconds=1.5,
+                     sizes=veo.clip_sizes(draft))
+    assert s["passed"], s
+    kling = FalVideo("fal-ai/kling-video/v2.1/standard/image-to-video", storage=None, base_url="https://queue.fal.run")
+    seedance = FalVideo("fal-ai/bytedance/seedance/v1/lite/image-to-video", storage=None,
+                        base_url="https://queue.fal.run")
+    assert kling.clip_sizes(draft) == ((1280, 720), (1922, 1080)) and seedance.clip_sizes(draft) == ()
+    s = format_score(_probe(width=640, height=360), width=854, height=480, fps=24, seconds=1.5,
+                     sizes=kling.clip_sizes(draft))
+    assert not s["passed"] and "asked 854x480 or 1280x720 or 1922x1080" in s["reason"], s
