@@ -5,8 +5,10 @@ or flat span, a camera move that stops halfway, a colour cast, a picture drowned
 seen by no one unless slate looks. `watch` decodes the clip once at low resolution (a fifth of a
 second of work: ffmpeg scales by area to SCAN_WIDTH px and hands packed RGB through a pipe, every
 `stride`-th frame so at least SAMPLES frames are seen and a fault lasting a fifth of the clip
-covers several of them); `dailies_scores` measures those frames with vectorised numpy, each
-measure a score with its threshold and a reason naming the span:
+covers several of them, each sample with the RUN - 1 frames after it, so a frame shown twice is
+seen wherever it falls; the same frames are what media.presence looks for people in: one decode);
+`dailies_scores` and `cadence_scores` measure those frames with vectorised numpy, each measure a
+score with its threshold and a reason naming the span:
 
 - ``clip_content``  the longest run of black or flat frames (one colour, nothing to hold a
                     shot's figures) as a share of the clip: a tenth fails;
@@ -19,6 +21,15 @@ measure a score with its threshold and a reason naming the span:
 - ``clip_noise``    how much the picture boils from frame to frame (each frame against the mean of
                     its neighbours, the median over the picture): a clip drowned in noise. Fine
                     detail at this scale cannot tell it (an encoder turns sigma-60 noise into blotches).
+
+- ``clip_cadence``  frames shown twice (judder): of the runs of three consecutive frames that
+                    move, the share where one step is under EVEN of the other;
+- ``clip_frozen``   in a shot whose camera moves: the longest run of samples standing still
+                    (a step under STILL of the clip's brisk ones) as a share of the clip;
+- ``clip_jump``     a part of the picture (BLOCK px blocks' mean colours) changing in one step
+                    far beyond the steps beside it and its own usual change: a flash of another
+                    picture (a second jump within FLASH_SECONDS), a figure jumping, a colour
+                    repainted (whose, media.presence says).
 
 Thresholds were measured on benchmarks/gates.py's clean clips (the shot's move or a dolly, each
 graded by exposure, gamma, JPEG, blur or grain) and its faulty ones; see each constant.

@@ -1,6 +1,7 @@
-"""Motion sanity of a clip: is it a clip at all — moving where the shot moves, no black frames,
-as many frames as asked. Measured by slate itself for every judge (a vision model is not asked
-to count frames).
+"""Motion sanity of a clip: is it a clip at all — the size, shape, frame rate and length asked
+(`format_score`, looked at before anything else: a clip of another size is a failed take, not one
+the stitch scales without a word), moving where the shot moves, no black frames, as many frames
+as asked. Measured by slate itself for every judge (a vision model is not asked to count frames).
 
 It must never judge content: who or where is the judge's business.
 """

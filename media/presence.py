@@ -18,6 +18,10 @@ is the colours of theirs that the others named wear little of (at most SHARED of
 character's red hair does not take away another's red dress). Someone dressed in the set's
 colours is then told by where they stand in front of it, not by a colour the set lacks.
 
+Each frame's exposure is levelled to the start's before its bounded grade is taken off (a clip
+graded dark on purpose is not "nobody in frame"), and `presence_scores` also holds each named
+character's own colours across the clip (`clip_identity`: hair or clothes repainted partway).
+
 It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
 never decides: thresholds are the caller's. A character with no signature colour even so
 (dressed like someone else of the shot), or with no plate to stand them against, cannot be
