@@ -19,7 +19,13 @@ its video spend over the minimum (one good clip per shot), from the ledger.
   keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
               a dolly in whatever the shot asked (as the fake providers render) — N clean
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
-              from an off-model panel;
+              from an off-model panel; N//4 of each whole-clip fault of issue 20; and (issue
+              36) N//2 of each whole-clip kind — a character's hair or outfit repainted
+              partway, a clip at another size (640x360, 1280x720, 960x540, 720x480 for
+              854x480), every other frame shown twice, 0.3 s of another shot of the same set,
+              a figure jumping sideways just after the middle, a move frozen for its last
+              fifth — and N//2 clips graded dark on purpose, which must pass (a MUST_PASS kind:
+              held to the false-alarm bar as clean cases are);
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the

@@ -371,68 +371,49 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     return scores + identity
 
 
-KEPT_SHARE = 0.15     # of a character's signature pixels: a colour of theirs this large is held across the clip
-LOST = 0.35           # a held colour falling under this much of its share in the clip's first frames is gone
-CHANGED_SPAN = 0.20   # of the clip: a character's colour gone this long (while they are there) is a change
 CHANGED_AT = 0.25     # half the summed change of a character's colour shares across a jump: repainted there
 
 
 def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, named: list[str],
               jump: tuple[int, np.ndarray] | None) -> list[dict]:
-    """`clip_identity`: every named character's own colours held across the clip. Each colour of
-    their signature covering KEPT_SHARE of what of them is seen is followed frame by frame, as a
-    share of them (a move or a framing scales all of them alike); one falling under LOST of its
-    share in the clip's first fifth, for CHANGED_SPAN of the clip while they are in it, or their
-    shares changing by CHANGED_AT across the step where the picture jumps with them standing
-    there, is their hair or clothes repainted partway: it fails naming them and the span."""
+    """`clip_identity`: every named character's own colours held across the clip. Where the
+    picture jumps (media.dailies: some part of it changes in one step) with a named character
+    standing there, their signature colours are compared as shares of them (a move or a
+    framing scales all of them alike) over the frames just before and just after: shares moving
+    by CHANGED_AT is their hair or clothes repainted there, and fails naming them and the span.
+    (A colour that only fades out of frame over a pan is no change: measured on clean clips, a
+    pan that takes someone's legs out of frame read as their trousers gone.)"""
     n = len(times)
-    if not n or not named:
+    checked = [cid for cid in named if cid in cast.members]
+    if not n or not checked:
         return []
-    step = float(times[1] - times[0]) if n > 1 else seconds
-    worst: tuple[float, str] | None = None
-    checked = []
-    for cid in named:
-        if cid not in cast.members:
-            continue
-        checked.append(cid)
+    if jump is None or jump[0] + 1 >= n:
+        return [_score("clip_identity", 1.0, 0.5, f"{', '.join(checked)}: no step of the clip changes "
+                                                  f"where they stand")]
+    at, where = jump
+    worst: tuple[float, str] = (1.0, "")
+    for cid in checked:
         per = looked.colours[cid]
-        total = per.sum(axis=1)
-        there = (looked.shares[cid] >= PRESENT) & (total > 0)
-        if there.sum() < 3:
+        share = per / np.maximum(1.0, per.sum(axis=1))[:, None]
+        there = (looked.shares[cid] >= PRESENT) & (per.sum(axis=1) > 0)
+        mask = looked.masks.get(at, {}).get(cid)
+        if mask is None or not (mask & where).any():
             continue
-        share = per / np.maximum(1.0, total)[:, None]
-        first = np.flatnonzero(there)[:max(1, int(round(0.2 * there.sum())))]
-        ref = np.median(share[first], axis=0)
-        held = ref >= KEPT_SHARE
-        gone = there & (share[:, held] < LOST * ref[held]).any(axis=1)
-        start, count = _longest(gone)
-        value = 1.0 - (count / n) / (2 * CHANGED_SPAN)
-        reason = ""
-        if count / n >= CHANGED_SPAN:
-            k = int(np.flatnonzero(held)[np.argmax((share[start:start + count, held] / np.maximum(1e-6, ref[held]) < LOST)
-                                                   .mean(axis=0))])
+        before = share[max(0, at - 2):at + 1][there[max(0, at - 2):at + 1]]
+        after = share[at + 1:at + 4][there[at + 1:at + 4]]
+        if not len(before) or not len(after):
+            continue
+        moved = 0.5 * float(np.abs(before.mean(axis=0) - after.mean(axis=0)).sum())
+        value = 1.0 - moved / (2 * CHANGED_AT)
+        if value < worst[0]:
+            k = int(np.argmax(np.abs(before.mean(axis=0) - after.mean(axis=0))))
             colour = "#%02x%02x%02x" % tuple(int(c) for c in cast.members[cid].rgb[k])
-            reason = (f"{cid} changes partway: their colour {colour} (hair or clothes) is gone from "
-                      f"{times[start]:.2f}–{min(seconds, times[start + count - 1] + step):.2f} s")
-        if jump is not None and jump[0] + 1 < n:
-            at, where = jump
-            masks = looked.masks.get(at, {})
-            if cid in masks and (masks[cid] & where).any():
-                before = share[max(0, at - 2):at + 1][there[max(0, at - 2):at + 1]]
-                after = share[at + 1:at + 4][there[at + 1:at + 4]]
-                if len(before) and len(after):
-                    moved = 0.5 * float(np.abs(before.mean(axis=0) - after.mean(axis=0)).sum())
-                    if moved >= CHANGED_AT and 1.0 - moved / (2 * CHANGED_AT) < value:
-                        value = 1.0 - moved / (2 * CHANGED_AT)
-                        reason = (f"{cid} changes at {times[at + 1]:.2f} s: their colours shift by {moved:.0%} "
-                                  f"where the picture jumps (from {times[at + 1]:.2f} s to the end of the clip)")
-        if worst is None or value < worst[0]:
-            worst = (value, reason or f"{cid}'s own colours hold across the clip")
-    if worst is None:
-        return []
+            worst = (value, f"{cid} changes at {times[at + 1]:.2f} s: their colours (most {colour}, hair or "
+                            f"clothes) shift by {moved:.0%} where the picture jumps, "
+                            f"{times[at + 1]:.2f}–{seconds:.2f} s")
     value, reason = worst
     if value >= 0.5:
-        reason = f"{', '.join(checked)}: each one's own colours hold across the clip"
+        reason = f"{', '.join(checked)}: each one's own colours hold where the picture jumps at {times[at + 1]:.2f} s"
     return [_score("clip_identity", value, 0.5, reason)]
 
 
