@@ -228,20 +228,26 @@ GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but canno
 
 GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
 LEVEL = 5.0            # the most a frame's exposure is levelled by (either way) before its grade is fitted
+LEVEL_QUANTILE = 0.9   # the tones a frame's exposure is levelled on: its bright ones, never clipped by the gain
 
 
 def _levelled(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Each frame's exposure brought to the start's (one gain: the ratio of their mean levels, at
-    most LEVEL either way) where it lies beyond what the bounded grade follows (GAIN): a clip
-    graded dark on purpose is looked at at the start's exposure, not read as nobody in frame."""
-    ours = max(1.0, float(start.mean()))
-    theirs = np.maximum(1.0, frames.reshape(len(frames), -1).mean(axis=1))
-    gain = ours / theirs
-    off = (gain > GAIN[1]) | (gain < GAIN[0])
+    """Each frame's exposure brought towards the start's where it lies beyond what the bounded
+    grade follows (the ratio of their mean levels outside GAIN): one gain, that of their bright
+    tones (LEVEL_QUANTILE: a gain matching the means would clip a frame's highlights when its
+    grade also sank the shadows), at most LEVEL either way. A clip graded dark on purpose is then
+    looked at near the start's exposure, its grade's gamma left to the bounded fit, not read as
+    nobody in frame."""
+    n = len(frames)
+    flat = frames.reshape(n, -1)
+    ratio = max(1.0, float(start.mean())) / np.maximum(1.0, flat.mean(axis=1))
+    off = (ratio > GAIN[1]) | (ratio < GAIN[0])
     if not off.any():
         return frames
+    bright = np.quantile(flat[off], LEVEL_QUANTILE, axis=1)
+    gain = np.clip(max(1.0, float(np.quantile(start, LEVEL_QUANTILE))) / np.maximum(1.0, bright), 1 / LEVEL, LEVEL)
     out = frames.copy()
-    out[off] = np.clip(frames[off] * np.clip(gain[off], 1 / LEVEL, LEVEL)[:, None, None, None], 0, 255)
+    out[off] = np.clip(frames[off] * gain[:, None, None, None], 0, 255)
     return out
 
 
