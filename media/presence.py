@@ -159,13 +159,20 @@ class Cast:
         from scipy.ndimage import label
         f = frames.astype(np.float32)
         if start is not None:
+            dark = _beyond(f, np.asarray(start, np.float32))
             f = _levelled(f, np.asarray(start, np.float32))
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
             # The quantiles of the start and of every frame are taken once, all channels at once.
             theirs = np.quantile(f.reshape(n, -1, 3), GRADE_QUANTILES, axis=1)          # (Q, N, 3)
             ours = np.quantile(np.asarray(start, np.float32).reshape(-1, 3), GRADE_QUANTILES, axis=0)  # (Q, 3)
-            f = np.stack([_undo(_fit_grade(ours, theirs[:, i]), x) for i, x in enumerate(f)])
+            grades = [_fit_grade(ours, theirs[:, i]) for i in range(n)]
+            if dark.all():
+                # A whole clip graded beyond the bounded grade (a dark grade on purpose) carries
+                # one grade: the one its first frame (framed as the start) shows, not each
+                # frame's own, which a move's new content bends (nina lost mid-dolly in a x0.57 clip).
+                grades = [grades[0]] * n
+            f = np.stack([_undo(g, x) for g, x in zip(grades, f)])
         pixels = lab(f).reshape(n, h, w, 3)
         figure = None
         if self.plate is not None and any(m.foreground for m in self.members.values()):
@@ -229,6 +236,13 @@ GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but canno
 GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
 LEVEL = 5.0            # the most a frame's exposure is levelled by (either way) before its grade is fitted
 LEVEL_QUANTILE = 0.9   # the tones a frame's exposure is levelled on: its bright ones, never clipped by the gain
+
+
+def _beyond(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(N,) bool: the frames whose exposure lies beyond what the bounded grade follows (the
+    ratio of their mean level to the start's outside GAIN)."""
+    ratio = max(1.0, float(start.mean())) / np.maximum(1.0, frames.reshape(len(frames), -1).mean(axis=1))
+    return (ratio > GAIN[1]) | (ratio < GAIN[0])
 
 
 def _levelled(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
