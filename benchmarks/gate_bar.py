@@ -20,6 +20,9 @@ from dataclasses import dataclass
 CAUGHT = 0.95         # of each fault kind, at least
 FALSE_ALARMS = 0.05   # of a gate's clean cases, at most
 SAMPLE_SEED = 33      # the tests' draw of cases (issue 33)
+# Kinds a gate must let through, each held to FALSE_ALARMS as its clean cases are: the clean
+# takes, and a clip darkened on purpose (issue 36: presence read "nobody in frame" in one).
+MUST_PASS = ("clean", "dark_grade")
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,17 @@ def rows_of(rows: dict[tuple[str, str], dict], gate: str) -> dict[str, dict]:
 
 
 def failures(rows: dict[tuple[str, str], dict], gate: str, kinds: set[str] | None = None) -> list[str]:
-    """Every part of the bar the gate's tallied cases break (empty: held): its clean cases failed
-    above FALSE_ALARMS, a fault kind caught below CAUGHT. `kinds`: only these (None: all)."""
+    """Every part of the bar the gate's tallied cases break (empty: held): its clean cases (any
+    MUST_PASS kind) failed above FALSE_ALARMS, a fault kind caught below CAUGHT. `kinds`: only these (None: all)."""
     out = []
     for kind, row in sorted(rows_of(rows, gate).items()):
         if kinds is not None and kind not in kinds:
             continue
         rate = row["flagged"] / row["cases"]
-        if kind == "clean" and rate > FALSE_ALARMS:
-            out.append(f"{gate} clean: {row['flagged']}/{row['cases']} failed (at most {FALSE_ALARMS:.0%}): "
+        if kind in MUST_PASS and rate > FALSE_ALARMS:
+            out.append(f"{gate} {kind}: {row['flagged']}/{row['cases']} failed (at most {FALSE_ALARMS:.0%}): "
                        f"{row['examples']}")
-        elif kind != "clean" and rate < CAUGHT:
+        elif kind not in MUST_PASS and rate < CAUGHT:
             out.append(f"{gate} {kind}: {row['flagged']}/{row['cases']} caught (at least {CAUGHT:.0%}): "
                        f"{row.get('by_edit')} {row['examples']}")
     return out

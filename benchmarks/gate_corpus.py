@@ -640,3 +640,113 @@ def cut_picture(props: Props, req, clean: Image.Image, kind: str,
     if kind == "photograph":
         return photograph(clean.size, rng), "landscape"
     raise ValueError(f"unknown cut kind {kind!r}")
+
+
+# --- issue 36: the whole clip, for who and what is in it ---------------------------------------
+# Faults the dailies' stride and the judge's three frames let through (each passed the film's own
+# gate policy in few-case trials): one character's hair or outfit changing colour partway, a clip
+# at another size than the shot's, every frame shown twice, a flash of another shot of the same
+# set, a figure jumping to another place just after the middle frame, a pan frozen for its last
+# fifth; and a clip darkened on purpose, which must pass. The splices (a change, a jump) are made
+# from two clips rendered alike, one from the clean panel and one from its edit, so every frame
+# before the splice is the clean clip's and every frame after it the edited one's.
+
+WHOLE_CLIP_FAULTS = ("character_change", "wrong_size", "judder", "flash", "jump", "frozen_tail")
+MUST_PASS_CLIPS = ("dark_grade",)    # a grade the film may choose: never a failed take
+WRONG_SIZES = ((640, 360), (1280, 720), (960, 540), (720, 480))   # for the example's 854x480 shots
+
+
+def change_panel(props: Props, req, clean: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str] | None:
+    """One figure's hair or outfit (its dominant colour there) turned 60-150 degrees of hue
+    either way: a character whose hair or clothes a model repaints. None when no figure of the
+    shot has a hair or an outfit with a hue to turn."""
+    arr = np.array(clean.convert("RGB"))
+    choices = []
+    for f in props.layout(req):
+        top = arr[f.box[1]:f.box[1] + 3][f.mask[f.box[1]:f.box[1] + 3]]
+        if len(top) and f.head.any() and _saturation(np.median(top, axis=0)) >= MIN_SATURATION:
+            choices.append((f, "hair"))
+        if f.torso.any() and _saturation(_dominant(arr, f.torso)) >= MIN_SATURATION:
+            choices.append((f, "outfit"))
+    if not choices:
+        return None
+    target, part = choices[int(rng.integers(0, len(choices)))]
+    if part == "hair":
+        top = arr[target.box[1]:target.box[1] + 3][target.mask[target.box[1]:target.box[1] + 3]]
+        sel = target.head & (np.abs(arr.astype(int) - np.median(top, axis=0)).max(axis=2) <= 14)
+        if sel.sum() < 20:
+            sel = dominant_region(arr, target.head)
+    else:
+        sel = dominant_region(arr, target.torso, 16)
+    degrees = float(rng.uniform(60, 150)) * float(rng.choice([-1, 1]))
+    arr[sel] = _recolour(arr[sel], hue_degrees=degrees)
+    return Image.fromarray(arr), f"{target.character_id} {part} hue {degrees:+.0f}°"
+
+
+def jump_panel(props: Props, req, clean: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str] | None:
+    """One figure moved sideways by 12-25% of the frame's width (the set behind where it stood
+    painted back): the picture a figure jumps to. None when the shot has no one."""
+    arr = np.array(clean.convert("RGB"))
+    figs = [f for f in props.layout(req) if f.mask.sum() > 0]
+    if not figs:
+        return None
+    target = figs[int(rng.integers(0, len(figs)))]
+    back = props.backdrop(req, req.seed)
+    arr[target.mask] = back[target.mask]
+    dx = int(round(float(rng.uniform(0.12, 0.25)) * req.width))
+    centre = (target.box[0] + target.box[2]) / 2
+    dx = -dx if centre + dx > 0.95 * req.width else dx   # towards the side it has room on
+    paste(arr, target.image, target.at[0] + dx, target.at[1])
+    return Image.fromarray(arr), f"{target.character_id} jumps {dx:+d} px"
+
+
+def splice(frames: np.ndarray, other: np.ndarray, at: int) -> np.ndarray:
+    """`frames` up to `at`, `other` (rendered alike from an edited panel) from `at` on."""
+    out = frames.copy()
+    out[at:] = other[at:len(out)]
+    return out
+
+
+def judder(frames: np.ndarray) -> np.ndarray:
+    """Every other frame shown twice: the motion of half the frame rate, at the clip's rate."""
+    return frames[(np.arange(len(frames)) // 2) * 2]
+
+
+def freeze_tail(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The clip's last fifth (18-25% of its frames) frozen on one frame: a move that stops."""
+    n = len(frames)
+    stop = n - max(2, int(round(float(rng.uniform(0.18, 0.25)) * n)))
+    out = frames.copy()
+    out[stop:] = out[stop]
+    return out, f"frozen from {stop} of {n}"
+
+
+def flash(frames: np.ndarray, other: np.ndarray, rng: np.random.Generator, fps: float) -> tuple[np.ndarray, str]:
+    """0.25-0.35 s of another clip's frames (another shot of the same set) put into the clip
+    anywhere but on the judge's three frames."""
+    n = len(frames)
+    length = max(2, int(round(float(rng.uniform(0.25, 0.35)) * fps)))
+    keys = (0, n // 2, n - 1)
+    for _ in range(200):
+        first = int(rng.integers(1, n - length))
+        if not any(first <= k < first + length for k in keys):
+            break
+    out = frames.copy()
+    src = int(rng.integers(0, max(1, len(other) - length)))
+    out[first:first + length] = other[src:src + length][:, :out.shape[1], :out.shape[2]]
+    return out, f"{length} frames from {first} of {n}"
+
+
+def resized(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The frames scaled to (width, height): a clip delivered at another size than asked."""
+    return np.stack([np.asarray(Image.fromarray(f).resize(size, Image.BILINEAR)) for f in frames])
+
+
+def dark_grade(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The whole clip darkened on purpose: exposure x0.55-0.70 and a gamma of 1.05-1.3 that
+    sinks the shadows further (a night grade: mid-grey to 40-60% of itself), the same on every
+    frame — past the photometric spread of clean takes (x0.7-0.9), within what the judge's
+    bounded grade follows (gain 0.6 and a gamma)."""
+    gain, gamma = float(rng.uniform(0.55, 0.70)), float(rng.uniform(1.05, 1.3))
+    a = 255.0 * (frames.astype(np.float32) / 255.0) ** gamma * gain
+    return np.clip(a, 0, 255).round().astype(np.uint8), f"exposure x{gain:.2f}, gamma {gamma:.2f}"

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from slate.governor.chokepoint import CallSpec, Governor, JobRefused, JobStuck, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
 from slate.governor.policy import TakePolicy, TakeResult
+from slate.providers.base import ClipRequest
 from slate.providers.errors import BadOutput, RefusedByModeration
 from slate.providers.registry import board_painter
 from slate.tasks.run import Run, emit, in_project
@@ -412,7 +413,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
                                   request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
                                   cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
-                                  judging=Judging.of(st, run.profile))
+                                  sizes=_made_sizes(videos, clip_req), judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons
@@ -472,3 +473,10 @@ def best_take(panels: PanelOutcome, clip: ClipOutcome | None = None) -> Take | N
     if judged:
         return max(judged, key=lambda t: t.quality)
     return clip.takes[-1] if clip.takes else None  # every take refused: the refusal is the reason
+
+
+def _made_sizes(videos: object, request: ClipRequest) -> tuple[tuple[int, int], ...]:
+    """The sizes the video model makes instead of the shot's (its `clip_sizes`, where it says):
+    the keyframe gate holds a clip to the shot's size or one of these (media/motion.py)."""
+    said = getattr(videos, "clip_sizes", None)
+    return tuple((int(w), int(h)) for w, h in said(request)) if callable(said) else ()

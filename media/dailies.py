@@ -5,8 +5,10 @@ or flat span, a camera move that stops halfway, a colour cast, a picture drowned
 seen by no one unless slate looks. `watch` decodes the clip once at low resolution (a fifth of a
 second of work: ffmpeg scales by area to SCAN_WIDTH px and hands packed RGB through a pipe, every
 `stride`-th frame so at least SAMPLES frames are seen and a fault lasting a fifth of the clip
-covers several of them); `dailies_scores` measures those frames with vectorised numpy, each
-measure a score with its threshold and a reason naming the span:
+covers several of them, each sample with the RUN - 1 frames after it, so a frame shown twice is
+seen wherever it falls; the same frames are what media.presence looks for people in: one decode);
+`dailies_scores` and `cadence_scores` measure those frames with vectorised numpy, each measure a
+score with its threshold and a reason naming the span:
 
 - ``clip_content``  the longest run of black or flat frames (one colour, nothing to hold a
                     shot's figures) as a share of the clip: a tenth fails;
@@ -19,6 +21,15 @@ measure a score with its threshold and a reason naming the span:
 - ``clip_noise``    how much the picture boils from frame to frame (each frame against the mean of
                     its neighbours, the median over the picture): a clip drowned in noise. Fine
                     detail at this scale cannot tell it (an encoder turns sigma-60 noise into blotches).
+
+- ``clip_cadence``  frames shown twice (judder): of the runs of three consecutive frames that
+                    move, the share where one step is under EVEN of the other;
+- ``clip_frozen``   in a shot whose camera moves: the longest run of samples standing still
+                    (a step under STILL of the clip's brisk ones) as a share of the clip;
+- ``clip_jump``     a part of the picture (BLOCK px blocks' mean colours) changing in one step
+                    far beyond the steps beside it and its own usual change: a flash of another
+                    picture (a second jump within FLASH_SECONDS), a figure jumping, a colour
+                    repainted (whose, media.presence says).
 
 Thresholds were measured on benchmarks/gates.py's clean clips (the shot's move or a dolly, each
 graded by exposure, gamma, JPEG, blur or grain) and its faulty ones; see each constant.
@@ -35,10 +46,12 @@ import numpy as np
 from .commands import raw_frames_args
 from .ffmpeg import pipe
 from .motion import BLACK_LUMA  # one meaning of "a black frame", for the keyframes and the scan
-from .probe import probe
+from .probe import Probe, probe
 
 SCAN_WIDTH = 160     # px: a figure of a wide shot is still ~40 px tall; grain and codec blocks average out
 SAMPLES = 48         # at least this many frames seen (every frame of a clip shorter than that)
+RUN = 3              # frames decoded in a row from each sample when the scan strides: a repeated
+                     # frame falls inside every run, whichever frame of a pair the sample is
 FLAT_SPREAD = 4.0    # luma and colour standard deviation under this (0-255): one flat colour. Clean frames: >= 25
 SPAN_SHARE = 0.10    # a black or flat run this long (share of the clip) fails: a fault of a fifth is twice it
 STALL_LAG = 0.20     # the lag a stop is looked for over: a fifth of the clip
@@ -49,28 +62,52 @@ CAST_FULL = 12.0     # Lab units the mean (a*, b*) moved, read as 1.0; the 0.5 t
 NOISE_BOIL = 2.0     # luma levels (median over the picture) a frame differs from its neighbours' mean: clean
                      # clips read at most 1.0 (grain sigma 4, JPEG, a pan's jitter), noise sigma 60 at least 4.2
 WORST_SHARE = 0.20   # colour and noise are read on the worst fifth of the frames
+LEVEL = 5.0          # the most a frame's exposure is levelled by before its colours are read (a dark grade)
+# Issue 36 (benchmarks/gates.py's whole-clip kinds, seed 7; see docs/gates.md):
+BLOCK = 8            # px of the scan: a step is read on blocks' mean colours (a pan's edges average out)
+JUMP_LEVELS = 18.0   # a block changing this much more in one step than in the steps beside it is a jump
+                     # (a flash of another shot, a figure that jumps, a colour repainted): clean clips
+                     # read at most 7.3, a hair or an outfit repainted at least 33, a jump 87, a flash 111
+FLASH_SECONDS = 0.5  # a jump and a second one this soon after: a flash of another picture between them
+STEP_FLOOR = 0.6     # luma levels (80 px): a step smaller than this is a picture standing still
+EVEN = 0.3           # of the larger of two steps in a row: the smaller is a repeated frame below it
+CADENCE_SHARE = 0.5  # of the moving runs with a repeated frame: judder. Clean clips <= 0.03, judder 1.0
+STILL = 0.10         # of the clip's brisk steps (its 90th percentile): a step under this stands still
+FROZEN_SHARE = 0.12  # a still run this long (share of the clip) in a moving shot: the move stops.
+                     # Clean eased moves <= 0.03, a frozen last fifth >= 0.17
 
 
 @dataclass(frozen=True)
 class Dailies:
-    """The frames looked at: (N, H, W, 3) uint8, and the time (s) of each."""
+    """The frames looked at: (N, H, W, 3) uint8, and the time (s) of each; `near`: every frame
+    decoded (the samples and the RUN - 1 frames after each when the scan strides), `numbers`
+    their frame numbers, so frame-to-frame steps are seen wherever the samples fall."""
     frames: np.ndarray
     times: np.ndarray
     seconds: float
+    near: np.ndarray | None = None
+    numbers: np.ndarray | None = None
+    fps: float = 24.0
 
 
-def watch(clip: Path, *, width: int = SCAN_WIDTH, samples: int = SAMPLES) -> Dailies:
-    """One low-resolution decode of the clip: every `stride`-th frame, at least `samples` of them."""
-    p = probe(clip)
+def watch(clip: Path, *, width: int = SCAN_WIDTH, samples: int = SAMPLES, info: Probe | None = None) -> Dailies:
+    """One low-resolution decode of the clip: every `stride`-th frame, at least `samples` of them,
+    each with the RUN - 1 frames after it. `info`: the clip's probe when the caller has it (a
+    probe is a whole decode)."""
+    p = info or probe(clip)
     w = max(2, width - width % 2)
     h = max(2, round(w * p.height / max(1, p.width) / 2) * 2)
     total = p.frames or max(1, round(float(p.duration or 0) * float(p.fps or 24)))
     stride = max(1, total // max(1, samples))
-    raw = pipe(raw_frames_args(clip, width=w, height=h, every=stride))
+    # A stride of RUN or less decodes every frame (a frame's next ones are then samples or near them).
+    every, run = (stride, RUN) if stride > RUN else (1, 1)
+    raw = pipe(raw_frames_args(clip, width=w, height=h, every=every, run=run))
     n = len(raw) // (w * h * 3)
-    frames = np.frombuffer(raw[:n * w * h * 3], dtype=np.uint8).reshape(n, h, w, 3)
+    decoded = np.frombuffer(raw[:n * w * h * 3], dtype=np.uint8).reshape(n, h, w, 3)
+    numbers = (np.arange(n) // run) * every + np.arange(n) % run
+    main = np.flatnonzero(numbers % stride == 0)
     fps = float(p.fps or 24)
-    return Dailies(frames, np.arange(n) * stride / fps, float(p.duration or n * stride / fps))
+    return Dailies(decoded[main], numbers[main] / fps, float(p.duration or n / fps), decoded, numbers, fps)
 
 
 def scaled(img: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -146,7 +183,11 @@ def dailies_scores(d: Dailies, start: np.ndarray, *, expect_motion: bool, end: n
                              f"moves throughout (its stillest fifth changes {ratio:.0%} as much as its busiest)"))
 
     from .grade import lab
-    ab = lab(frames)[..., 1:].mean(axis=(1, 2))
+    # Exposure levelled to the start's first (one gain a frame, at most LEVEL either way): a clip
+    # graded darker on purpose keeps its hues, and Lab's a*, b* shrink with its lightness.
+    level = np.clip(max(1.0, float(start_small.mean())) / np.maximum(1.0, frames.mean(axis=(1, 2, 3))), 1 / LEVEL, LEVEL)
+    level = np.where((level > 1.25) | (level < 0.8), level, 1.0)
+    ab = lab(np.clip(frames * level[:, None, None, None], 0, 255))[..., 1:].mean(axis=(1, 2))
     ab0 = lab(start_small[None])[0][..., 1:].mean(axis=(0, 1))
     shift = np.linalg.norm(ab - ab0, axis=-1)
     k = max(1, round(WORST_SHARE * n))
@@ -167,3 +208,122 @@ def dailies_scores(d: Dailies, start: np.ndarray, *, expect_motion: bool, end: n
         scores.append(_score("clip_noise", 1.0 - noisy / (2 * NOISE_BOIL), 0.5,
                              f"the picture boils by {noisy:.2f} levels frame to frame on the clip's noisiest fifth"))
     return scores
+
+
+def _blocks(frames: np.ndarray) -> np.ndarray:
+    """(N, H/BLOCK, W/BLOCK, 3) float32: each block's mean colour."""
+    n, h, w, _ = frames.shape
+    hh, ww = max(1, h // BLOCK), max(1, w // BLOCK)
+    b = min(BLOCK, h, w)
+    return frames[:, :hh * b, :ww * b].astype(np.float32).reshape(n, hh, b, ww, b, 3).mean(axis=(2, 4))
+
+
+def _coarse_luma(frames: np.ndarray) -> np.ndarray:
+    """(N, H/2, W/2) luma, 2x2 area-averaged (grain and codec speckle average out)."""
+    g = _luma(frames.astype(np.float32))
+    n, h, w = g.shape
+    h2, w2 = max(1, h // 2), max(1, w // 2)
+    return g[:, :h2 * 2, :w2 * 2].reshape(n, h2, 2, w2, 2).mean(axis=(2, 4)) if h > 1 and w > 1 else g
+
+
+@dataclass(frozen=True)
+class Jump:
+    """The clip's sharpest step: between samples `at` and `at` + 1 (indices of Dailies.frames),
+    how far a block changed beyond the steps beside it (levels), where (a bool mask over the
+    blocks), and whether it jumped back within FLASH_SECONDS (`back`: the sample it came back at:
+    a flash)."""
+    at: int
+    levels: float
+    where: np.ndarray
+    back: int | None = None
+
+
+def jump_mask(jump: Jump, shape: tuple[int, int]) -> np.ndarray:
+    """The jump's blocks as an (H, W) bool mask over the scan's frames."""
+    full = np.zeros(shape, dtype=bool)
+    grown = np.repeat(np.repeat(jump.where, BLOCK, axis=0), BLOCK, axis=1)[:shape[0], :shape[1]]
+    full[:grown.shape[0], :grown.shape[1]] = grown
+    return full
+
+
+def sharpest_jump(d: Dailies) -> Jump | None:
+    """The step between samples that changes a block most beyond the steps beside it (a smooth
+    move changes each block about as much step after step; a flash, a figure that jumps, a
+    colour repainted changes some blocks in one step only). None when fewer than 3 samples."""
+    if len(d.frames) < 3:
+        return None
+    b = _blocks(d.frames)
+    c = np.abs(np.diff(b, axis=0)).max(axis=-1)                  # (K-1, hb, wb)
+    k = len(c)
+    beside = np.maximum(np.concatenate([c[:1] * 0, c[:-1]]), np.concatenate([c[1:], c[-1:] * 0]))
+    # A block that changes a lot at every step (fine texture under a move) is held to twice its
+    # usual change too: only a step no step of its own comes near is a jump.
+    spike = c - np.maximum(beside, 2 * np.median(c, axis=0)[None])
+    worst = spike.reshape(k, -1).max(axis=1)
+    at = int(worst.argmax())
+    where = spike[at] >= JUMP_LEVELS
+    # Back again: a second jump within half a second (the picture leaves the flash as sharply
+    # as it came): the span between is a flash of another picture, not a change that stays.
+    back = None
+    if worst[at] >= JUMP_LEVELS:
+        other = [k for k in range(len(worst)) if k != at and worst[k] >= JUMP_LEVELS
+                 and abs(d.times[k + 1] - d.times[at + 1]) <= FLASH_SECONDS]
+        if other:
+            k = min(other, key=lambda k: abs(k - at))
+            at, back = min(at, k), max(at, k) + 1
+    return Jump(at, float(worst.max()), where, back)
+
+
+def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jump: Jump | None = None) -> list[dict]:
+    """Issue 36: the clip frame to frame, wherever the samples fall — `clip_cadence` (frames
+    shown twice in a moving shot: judder), `clip_frozen` (a move that stops: the longest run of
+    samples standing still, in a moving shot that does not `travel` by a cross-fade to its end) and `clip_jump` (a step some part of
+    the picture takes alone: a flash of another shot, a figure jumping, a colour repainted),
+    each with the span it names. Who stands where a jump is, is media.presence's to say.
+    `jump`: `sharpest_jump(d)` when the caller has it."""
+    scores: list[dict] = []
+    n = len(d.frames)
+    near = d.near if d.near is not None else d.frames
+    numbers = d.numbers if d.numbers is not None else np.arange(len(near))
+    if len(near) >= 3:   # whatever the shot asked: a clip that moves frame to frame shows its cadence
+        g = _coarse_luma(near)
+        steps = np.abs(np.diff(g, axis=0)).mean(axis=(1, 2))
+        consecutive = np.diff(numbers) == 1
+        runs = np.flatnonzero(consecutive[:-1] & consecutive[1:])   # j: frames j, j+1, j+2 in a row
+        a, b = steps[runs], steps[runs + 1]
+        top, low = np.maximum(a, b), np.minimum(a, b)
+        moving = top > STEP_FLOOR
+        if moving.sum() >= 4:
+            uneven = moving & (low < EVEN * top)
+            share = float(uneven.sum()) / float(moving.sum())
+            since = float(numbers[runs[uneven][0]]) / d.fps if uneven.any() else 0.0
+            reason = (f"frames shown twice (judder): {share:.0%} of its moving runs of three frames repeat one, "
+                      f"from {since:.2f} s" if share >= CADENCE_SHARE else f"every frame new ({share:.0%} of its moving runs repeat one)")
+            scores.append(_score("clip_cadence", 1.0 - share / (2 * CADENCE_SHARE), 0.5, reason))
+        else:
+            scores.append(_score("clip_cadence", 1.0, 0.5, "too still frame to frame to tell a repeated frame"))
+    elif expect_motion:
+        scores.append(_score("clip_cadence", 1.0, 0.5, "too few frames to tell a repeated frame"))
+    if expect_motion and not travel and n >= 5:
+        c = np.abs(np.diff(_coarse_luma(d.frames), axis=0)).mean(axis=(1, 2))
+        brisk = float(np.quantile(c, 0.9))
+        if brisk > STEP_FLOOR:
+            first, count = _runs(c < STILL * brisk)
+            share = count / n
+            reason = (f"the move stops: {_span(d, first + 1, count)} stands still ({share:.0%} of the clip)"
+                      if share >= FROZEN_SHARE else f"moves throughout (its longest still run is {share:.0%} of it)")
+            scores.append(_score("clip_frozen", 1.0 - share / (2 * FROZEN_SHARE), 0.5, reason))
+    jump = jump or sharpest_jump(d)
+    if jump is not None:
+        when = f"{d.times[jump.at + 1]:.2f} s"
+        if jump.levels < JUMP_LEVELS:
+            reason = f"no part of the picture jumps (the sharpest step, at {when}, {jump.levels:.0f} levels)"
+        elif jump.back is not None:
+            reason = (f"a flash of another picture at {_span(d, jump.at + 1, jump.back - jump.at - 1)}: "
+                      f"{jump.where.mean():.0%} of the frame changes and changes back")
+        else:
+            reason = (f"the picture jumps at {when}: {jump.where.mean():.0%} of the frame changes in one "
+                      f"step ({jump.levels:.0f} levels beyond the steps beside it)")
+        scores.append(_score("clip_jump", 1.0 - jump.levels / (2 * JUMP_LEVELS), 0.5, reason))
+    return scores
+

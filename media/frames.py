@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .commands import frame_at_args, last_frame_args
 from .ffmpeg import MediaError, run
-from .probe import probe
+from .probe import Probe, probe
 
 
 def _ensure(out: Path, args: list[str]) -> Path:
@@ -41,10 +41,11 @@ def extract_last_frame(video, out_png) -> Path:
     return _ensure(out, args)
 
 
-def keyframes(video, out_dir) -> dict[str, Path]:
-    """first.png / middle.png / last.png in out_dir; middle is the frame at duration/2."""
+def keyframes(video, out_dir, info: Probe | None = None) -> dict[str, Path]:
+    """first.png / middle.png / last.png in out_dir; middle is the frame at duration/2. `info`:
+    the video's probe when the caller has it (a probe is a whole decode)."""
     d = Path(out_dir)
-    info = probe(video)
+    info = info or probe(video)
     return {
         "first": extract_frame(video, 0.0, d / "first.png"),
         "middle": extract_frame(video, info.duration / 2, d / "middle.png"),

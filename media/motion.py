@@ -1,6 +1,7 @@
-"""Motion sanity of a clip: is it a clip at all — moving where the shot moves, no black frames,
-as many frames as asked. Measured by slate itself for every judge (a vision model is not asked
-to count frames).
+"""Motion sanity of a clip: is it a clip at all — the size, shape, frame rate and length asked
+(`format_score`, looked at before anything else: a clip of another size is a failed take, not one
+the stitch scales without a word), moving where the shot moves, no black frames, as many frames
+as asked. Measured by slate itself for every judge (a vision model is not asked to count frames).
 
 It must never judge content: who or where is the judge's business.
 """
@@ -11,17 +12,47 @@ from pathlib import Path
 import numpy as np
 
 from .metrics import load_rgb
-from .probe import probe
+from .probe import Probe, probe
 
 BLACK_LUMA = 8.0       # a frame darker than this on average is black (encoder garbage, a failed render)
 FROZEN_DIFF = 0.75     # mean absolute change (0–255) below this between first and last frame: no motion
 
 
-def motion_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool) -> list[dict]:
+SIZE_TOLERANCE = 0.02   # of the asked height: a codec's rounding (1088 for 1080)
+SHAPE_TOLERANCE = 0.03  # of the asked width/height: a model's own 16:9 at 480p (832x480, 864x480 for 854x480)
+RATE_TOLERANCE = 0.005  # of the asked frame rate: 23.976 for 24, never 25 or 30
+
+
+def format_score(p: Probe, *, width: int, height: int, fps: float, seconds: float,
+                 sizes: tuple[tuple[int, int], ...] = ()) -> dict:
+    """`clip_format`: the clip is what was asked before anything is looked at in it — its height
+    the asked height (within SIZE_TOLERANCE), its shape the asked shape (within SHAPE_TOLERANCE:
+    a model's own 16:9 at that height), its frame rate the asked one (within RATE_TOLERANCE) and
+    no shorter than asked (by more than a frame; a longer clip is cut at the stitch). `sizes`:
+    other (width, height) the take's model was asked instead (one that makes no 480p is asked
+    720p). A clip of another size is a failed take, never one the stitch scales without a word."""
+    got_rate = float(p.fps or 0)
+    problems = []
+    asked = [(width, height), *sizes]
+    if not any(abs(p.height - h) <= SIZE_TOLERANCE * h and h and p.height
+               and abs((p.width / p.height) / (w / h) - 1) <= SHAPE_TOLERANCE for w, h in asked):
+        problems.append(f"is {p.width}x{p.height}, asked {' or '.join(f'{w}x{h}' for w, h in asked)}")
+    if abs(got_rate - float(fps)) > RATE_TOLERANCE * float(fps):
+        problems.append(f"runs at {got_rate:g} fps, asked {float(fps):g}")
+    if p.duration + 1.0 / max(1.0, float(fps)) < seconds:
+        problems.append(f"lasts {p.duration:.2f} s, asked {seconds:g} s")
+    reason = ("the clip " + "; ".join(problems) if problems else
+              f"{p.width}x{p.height} at {got_rate:g} fps for {p.duration:.2f} s, as asked")
+    return _score("clip_format", 0.0 if problems else 1.0, 1.0, reason)
+
+
+def motion_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
+                  info: Probe | None = None) -> list[dict]:
     """Two scores: `motion` (1 moving or still as asked; 0 frozen, black) and `frames` (1 when the
-    clip has the frames asked, within one), each with its reason."""
+    clip has the frames asked, within one), each with its reason. `info`: the clip's probe, when
+    the caller has it (a probe is a whole decode)."""
     try:
-        p = probe(clip)
+        p = info or probe(clip)
     except Exception as exc:  # noqa: BLE001 — a clip ffmpeg cannot read is a corrupt clip
         return [_score("motion", 0.0, 0.5, f"the clip cannot be read ({str(exc)[:120]})"),
                 _score("frames", 0.0, 1.0, "the clip cannot be read")]

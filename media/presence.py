@@ -18,6 +18,10 @@ is the colours of theirs that the others named wear little of (at most SHARED of
 character's red hair does not take away another's red dress). Someone dressed in the set's
 colours is then told by where they stand in front of it, not by a colour the set lacks.
 
+Each frame's exposure is levelled to the start's before its bounded grade is taken off (a clip
+graded dark on purpose is not "nobody in frame"), and `presence_scores` also holds each named
+character's own colours across the clip (`clip_identity`: hair or clothes repainted partway).
+
 It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
 never decides: thresholds are the caller's. A character with no signature colour even so
 (dressed like someone else of the shot), or with no plate to stand them against, cannot be
@@ -75,6 +79,16 @@ class Member:
     share_of_figure: float               # the signature colours' share of the figure's pixels
     figure_aspect: float                 # the figure's opaque pixels over its height squared
     foreground: bool = False             # looked for only where the frame is not the plate
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What `Cast.looked` saw: per character, their presence per frame (`shares`), each of their
+    signature colours' pixels per frame ((N, K) `colours`), and where they stood in the frames
+    asked for (`masks`: frame index -> character -> (H, W) bool)."""
+    shares: dict[str, np.ndarray]
+    colours: dict[str, np.ndarray]
+    masks: dict[int, dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -141,34 +155,55 @@ class Cast:
         """Per character, per frame of (N, H, W, 3) RGB: their signature's share of the frame
         over a FIGURE_HEIGHT-tall figure's (see the module's docstring). `start`: the picture the
         clip started from, at the frames' size; each frame's exposure is levelled to it first."""
+        return self.looked(frames, start).shares
+
+    def looked(self, frames: np.ndarray, start: np.ndarray | None = None, keep: tuple[int, ...] = ()) -> Looked:
+        """`presence`, with each signature colour's pixels per frame (whole-clip identity: a
+        colour of someone's that goes partway is their hair or clothes repainted) and, for the
+        frames `keep` names, where each character was found (a mask per character)."""
         n, h, w = frames.shape[:3]
         from scipy.ndimage import label
         f = frames.astype(np.float32)
         if start is not None:
+            dark = _beyond(f, np.asarray(start, np.float32))
+            f = _levelled(f, np.asarray(start, np.float32))
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
             # The quantiles of the start and of every frame are taken once, all channels at once.
             theirs = _quantiles(frames)                                                   # (Q, N, 3)
             ours = np.quantile(np.asarray(start, np.float32).reshape(-1, 3), GRADE_QUANTILES, axis=0)  # (Q, 3)
-            f = np.stack([_undo(_fit_grade(ours, theirs[:, i]), x) for i, x in enumerate(f)])
+            grades = [_fit_grade(ours, theirs[:, i]) for i in range(n)]
+            if dark.all():
+                # A whole clip graded beyond the bounded grade (a dark grade on purpose) carries
+                # one grade: the one its first frame (framed as the start) shows, not each
+                # frame's own, which a move's new content bends (nina lost mid-dolly in a x0.57 clip).
+                grades = [grades[0]] * n
+            f = np.stack([_undo(g, x) for g, x in zip(grades, f)])
         pixels = lab(f).reshape(n, h, w, 3)
         figure = None
         if self.plate is not None and any(m.foreground for m in self.members.values()):
             figure = self.figure(f)
-        out = {}
+        out: dict[str, np.ndarray] = {}
+        colours: dict[str, np.ndarray] = {}
+        masks: dict[int, dict[str, np.ndarray]] = {}
         # Every pixel of every frame at once, one signature colour at a time (a handful), each
         # Lab channel a contiguous plane: the least squared distance (lightness half-weighted,
-        # _dist's measure) against MATCH squared.
+        # _dist's measure) against MATCH squared, and which colour it was (the first, on a tie).
         planes = [np.ascontiguousarray(pixels[..., c]) * _WEIGHTS[c] for c in range(3)]
         for cid, m in self.members.items():
-            least = None
-            for colour in m.colours.astype(np.float64) * _WEIGHTS:
+            least, which = None, np.zeros((n, h, w), dtype=np.int64)
+            for k, colour in enumerate(m.colours.astype(np.float64) * _WEIGHTS):
                 d = planes[0] - colour[0]
                 squared = d * d
                 for c in (1, 2):
                     d = np.subtract(planes[c], colour[c], out=d)
                     squared += d * d
-                least = squared if least is None else np.minimum(least, squared, out=least)
+                if least is None:
+                    least = squared
+                else:
+                    closer = squared < least
+                    which[closer] = k
+                    least = np.minimum(least, squared, out=least)
             assert least is not None
             near = least <= MATCH * MATCH
             if m.foreground:
@@ -177,15 +212,23 @@ class Cast:
             # A figure's colour is a patch; scattered pixels (edges, grain, a codec's smear
             # between two other colours) are not someone. Patches are found in every frame at
             # once, each frame's on its own (the structure joins no pixel across frames).
-            labels, k = label(near, structure=_WITHIN_A_FRAME)
-            if k:
+            labels, found = label(near, structure=_WITHIN_A_FRAME)
+            if found:
                 sizes = np.bincount(labels.ravel())
                 sizes[0] = 0
                 near = sizes[labels] >= MIN_PATCH
             hit = near.reshape(n, -1).mean(1)
+            # Each signature colour's pixels per frame, among those found.
+            frame_of = np.broadcast_to(np.arange(n)[:, None, None], near.shape)
+            per = np.bincount((frame_of * len(m.colours) + which)[near],
+                              minlength=n * len(m.colours)).reshape(n, len(m.colours)).astype(float)
+            for i in keep:
+                if 0 <= i < n:
+                    masks.setdefault(i, {})[cid] = near[i]
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
-        return out
+            colours[cid] = per
+        return Looked(out, colours, masks)
 
     def figure(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) bool: where each frame (levelled to the plate's tones) is not the plate —
@@ -215,6 +258,35 @@ GAMMA = (0.6, 1.6)     # bounded, so it follows an exposure or a gamma but canno
 
 
 GRADE_QUANTILES = np.linspace(0.02, 0.99, 40)
+LEVEL = 5.0            # the most a frame's exposure is levelled by (either way) before its grade is fitted
+LEVEL_QUANTILE = 0.9   # the tones a frame's exposure is levelled on: its bright ones, never clipped by the gain
+
+
+def _beyond(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """(N,) bool: the frames whose exposure lies beyond what the bounded grade follows (the
+    ratio of their mean level to the start's outside GAIN)."""
+    ratio = max(1.0, float(start.mean())) / np.maximum(1.0, frames.reshape(len(frames), -1).mean(axis=1))
+    return (ratio > GAIN[1]) | (ratio < GAIN[0])
+
+
+def _levelled(frames: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Each frame's exposure brought towards the start's where it lies beyond what the bounded
+    grade follows (the ratio of their mean levels outside GAIN): one gain, that of their bright
+    tones (LEVEL_QUANTILE: a gain matching the means would clip a frame's highlights when its
+    grade also sank the shadows), at most LEVEL either way. A clip graded dark on purpose is then
+    looked at near the start's exposure, its grade's gamma left to the bounded fit, not read as
+    nobody in frame."""
+    n = len(frames)
+    flat = frames.reshape(n, -1)
+    ratio = max(1.0, float(start.mean())) / np.maximum(1.0, flat.mean(axis=1))
+    off = (ratio > GAIN[1]) | (ratio < GAIN[0])
+    if not off.any():
+        return frames
+    bright = np.quantile(flat[off], LEVEL_QUANTILE, axis=1)
+    gain = np.clip(max(1.0, float(np.quantile(start, LEVEL_QUANTILE))) / np.maximum(1.0, bright), 1 / LEVEL, LEVEL)
+    out = frames.copy()
+    out[off] = np.clip(frames[off] * gain[:, None, None, None], 0, 255)
+    return out
 
 
 def _quantiles(frames: np.ndarray) -> np.ndarray:
@@ -286,7 +358,8 @@ ENTERED = 0.8    # of the clip's length: one who walks in (a shot's `enters`) is
 
 
 def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: float, start: np.ndarray,
-                    named: list[str], travel: bool = False, entering: list[str] | None = None) -> list[dict]:
+                    named: list[str], travel: bool = False, entering: list[str] | None = None,
+                    jump: tuple[int, np.ndarray] | None = None) -> list[dict]:
     """`present` per character named for the shot (seen in at least SEEN_SHARE of the frames), and
     `cast` for anyone else who stands in the clip: blocking, unless they stand in the picture the
     clip started from too (a chain carried them in: a warning naming them). A named character the
@@ -294,8 +367,14 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     travels between two pictures (a cross-fade of figures standing in two places, in the local
     painter's clips): a named character is looked for in its first and last fifths only.
     `entering`: named characters who walk in partway (the shot's `enters`): looked for only in
-    the frames from ENTERED of the clip on, absent before that or not."""
-    seen = cast.presence(frames, start)
+    the frames from ENTERED of the clip on, absent before that or not. `clip_identity` (issue
+    36): each named character's own colours held across the clip (not in a travelling clip, nor
+    for one who enters); `jump`: (frame index, (H, W) bool) where the picture jumps after that
+    frame (media.dailies.sharpest_jump), so whoever stands there and changes is named."""
+    view = cast.looked(frames, start, keep=(jump[0], jump[0] + 1) if jump is not None else ())
+    seen = view.shares
+    identity = [] if travel else _identity(cast, view, times, seconds, [c for c in named if c not in (entering or ())],
+                                           jump)
     if travel:
         ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
         frames, times = frames[ends], times[ends]
@@ -357,7 +436,66 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     else:
         scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
                              + (" and whom its start carried in" if extras else "")))
-    return scores
+    return scores + identity
+
+
+CHANGED_AT = 0.25     # half the summed change of a character's colour shares across a jump: repainted there
+
+
+def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, named: list[str],
+              jump: tuple[int, np.ndarray] | None) -> list[dict]:
+    """`clip_identity`: every named character's own colours held across the clip. Where the
+    picture jumps (media.dailies: some part of it changes in one step) with a named character
+    standing there, their signature colours are compared as shares of them (a move or a
+    framing scales all of them alike) over the frames just before and just after: shares moving
+    by CHANGED_AT is their hair or clothes repainted there, and fails naming them and the span.
+    (A colour that only fades out of frame over a pan is no change: measured on clean clips, a
+    pan that takes someone's legs out of frame read as their trousers gone.)"""
+    n = len(times)
+    checked = [cid for cid in named if cid in cast.members]
+    if not n or not checked:
+        return []
+    if jump is None or jump[0] + 1 >= n:
+        return [_score("clip_identity", 1.0, 0.5, f"{', '.join(checked)}: no step of the clip changes "
+                                                  f"where they stand")]
+    at, where = jump
+    worst: tuple[float, str] = (1.0, "")
+    for cid in checked:
+        per = looked.colours[cid]
+        share = per / np.maximum(1.0, per.sum(axis=1))[:, None]
+        there = (looked.shares[cid] >= PRESENT) & (per.sum(axis=1) > 0)
+        mask = looked.masks.get(at, {}).get(cid)
+        if mask is None or not (mask & where).any():
+            continue
+        before = share[max(0, at - 2):at + 1][there[max(0, at - 2):at + 1]]
+        after = share[at + 1:at + 4][there[at + 1:at + 4]]
+        if not len(before) or not len(after):
+            continue
+        moved = 0.5 * float(np.abs(before.mean(axis=0) - after.mean(axis=0)).sum())
+        value = 1.0 - moved / (2 * CHANGED_AT)
+        if value < worst[0]:
+            k = int(np.argmax(np.abs(before.mean(axis=0) - after.mean(axis=0))))
+            colour = "#%02x%02x%02x" % tuple(int(c) for c in cast.members[cid].rgb[k])
+            worst = (value, f"{cid} changes at {times[at + 1]:.2f} s: their colours (most {colour}, hair or "
+                            f"clothes) shift by {moved:.0%} where the picture jumps, "
+                            f"{times[at + 1]:.2f}–{seconds:.2f} s")
+    value, reason = worst
+    if value >= 0.5:
+        reason = f"{', '.join(checked)}: each one's own colours hold where the picture jumps at {times[at + 1]:.2f} s"
+    return [_score("clip_identity", value, 0.5, reason)]
+
+
+def _longest(flags: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True."""
+    best, start = (0, 0), None
+    for i, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start > best[1]:
+                best = (start, i - start)
+            start = None
+    return best
 
 
 def _score(name: str, value: float, threshold: float, reason: str, role: str = "block") -> dict:

@@ -69,6 +69,23 @@ class ReferenceRequest:
         return fingerprint(asdict(self))
 
 
+#: The height of each resolution a clip is asked at (rate cards price by these names).
+HEIGHTS = {"480p": 480, "720p": 720, "1080p": 1080}
+
+
+def at_resolution(request: ClipRequest, resolutions: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """The (width, height) a clip of `request`'s shape comes at in each of `resolutions` other
+    than its own: what a model asked another resolution (or none) makes instead. A video
+    generator says so by a `clip_sizes(request)` method; the keyframe gate holds the clip to
+    the shot's size or one of these, and to nothing else (media/motion.py format_score)."""
+    out = []
+    for r in resolutions:
+        if r in HEIGHTS and r != request.resolution:
+            h = HEIGHTS[r]
+            out.append((round(h * request.width / max(1, request.height) / 2) * 2, h))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ClipRequest:
     """One image-to-video job: the approved start panel (and end panel) animated — or, for a

@@ -50,7 +50,7 @@ import httpx
 from PIL import Image, ImageOps
 
 from slate.providers import clip_references, http
-from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
+from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
                                   VideoGenerator)
 from slate.providers.download import MAX_IMAGE_BYTES, checked_image, checked_video, clip_limit, fetch
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
@@ -392,6 +392,10 @@ class FalVideo:
     @property
     def key_id(self) -> str:
         return provider_key(NAME).id
+
+    def clip_sizes(self, request: ClipRequest) -> tuple[tuple[int, int], ...]:
+        """A model that takes no resolution (Kling) makes its own: 720p or 1080p."""
+        return () if VIDEO_MODELS[self.model].resolution else at_resolution(request, ("720p", "1080p"))
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         # client_ref has nowhere to go: fal's queue keeps no id of ours (hence find_job below).

@@ -44,7 +44,7 @@ import httpx
 from pydantic import BaseModel
 
 from slate.providers import clip_references, download, http, rubric
-from slate.providers.base import (ClipRequest, DoctorFinding, ImageGenerator, JobStatus, PanelRequest, ReferenceImages,
+from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, ImageGenerator, JobStatus, PanelRequest, ReferenceImages,
                                   Storage, Verdict, VideoGenerator, VisionJudge)
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                                     ProviderUnreachable, RefusedByModeration, TransientServerError)
@@ -324,6 +324,10 @@ class Veo:
     @property
     def key_id(self) -> str:
         return provider_key(NAME).id
+
+    def clip_sizes(self, request: ClipRequest) -> tuple[tuple[int, int], ...]:
+        """Veo makes no 480p: a draft's clip comes at 720p (the keyframe gate takes it)."""
+        return at_resolution(request, (VEO_RESOLUTIONS.get(request.resolution, request.resolution),))
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         # Everything that could refuse the request is checked before anything is sent.

@@ -54,7 +54,7 @@ import httpx
 from PIL import Image
 
 from slate.providers import clip_references, download, http
-from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
+from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
                                   VideoGenerator)
 from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                                     RefusedByModeration, TransientServerError, poll_wait)
@@ -605,6 +605,14 @@ class ReplicateVideo:
     @property
     def key_id(self) -> str:
         return provider_key(NAME).id
+
+    def clip_sizes(self, request: ClipRequest) -> tuple[tuple[int, int], ...]:
+        """The resolution the model is asked instead of the shot's (the next one up it makes), or,
+        for a model that takes no resolution, the sizes it makes on its own (720p, 1080p)."""
+        spec = CLIP_MODELS[self.model]
+        if spec.resolutions is None:
+            return at_resolution(request, ("720p", "1080p"))
+        return at_resolution(request, (clip_resolution(spec.resolutions, request.resolution),))
 
     def submit(self, request: ClipRequest, *, client_ref: str) -> str:
         start = self.storage.get_bytes(request.start_uri) if request.start_uri else None

@@ -60,7 +60,8 @@ class ShotCharacter(CastMember):
 class KeyframeInput(StageInput):
     """A clip take for the keyframe gate. `cast`: the scene's characters by id; `board`: a
     reference shot's start is its references laid out; `enters`: the shot's characters who walk
-    in partway (looked for in the clip's last part only)."""
+    in partway (looked for in the clip's last part only); `sizes`: the (width, height) its video
+    model makes instead of the request's (its `clip_sizes`: Veo's 720p for a 480p draft)."""
 
     shot: str
     take: int
@@ -74,15 +75,18 @@ class KeyframeInput(StageInput):
     cast: dict[str, CastMember] = {}
     board: bool = False
     enters: tuple[str, ...] = ()
+    sizes: tuple[tuple[int, int], ...] = ()
     judging: Judging
 
     @model_serializer(mode="wrap")
     def _without_no_entrance(self, handler: SerializerFunctionWrapHandler) -> Any:
         # A shot nobody walks into keys its gate exactly as before `enters` existed: its takes'
-        # verdicts stay in the cache.
+        # verdicts stay in the cache; so does a clip whose model makes only the shot's size.
         data = handler(self)
-        if isinstance(data, dict) and not data.get("enters"):
-            data.pop("enters", None)
+        if isinstance(data, dict):
+            for name in ("enters", "sizes"):
+                if not data.get(name):
+                    data.pop(name, None)
         return data
 
 

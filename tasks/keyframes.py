@@ -26,8 +26,9 @@ from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import keyframes
 from slate.media import load_rgb, presence
-from slate.media.dailies import dailies_scores, scaled, watch
-from slate.media.motion import motion_scores
+from slate.media.dailies import JUMP_LEVELS, cadence_scores, dailies_scores, jump_mask, scaled, sharpest_jump, watch
+from slate.media.motion import format_score, motion_scores
+from slate.media.probe import Probe, probe
 from slate.media.presence import presence_scores
 from slate.media.sheet import read_sheet
 from slate.media.wardrobe import dress
@@ -56,7 +57,9 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
-    frames = keyframes(st.storage.open_local(clip_uri), scratch)
+    clip = st.storage.open_local(clip_uri)
+    info = probe(clip)   # once: the format check, the keyframes, the motion check and the dailies share it
+    frames = keyframes(clip, scratch, info=info)
     frame_uris = {name: st.storage.put_file(path, "png") for name, path in frames.items()}
     local = {name: st.storage.open_local(uri) for name, uri in frame_uris.items()}
     spec = CallSpec(
@@ -65,7 +68,11 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
         fingerprint=fingerprint({"clip": clip_uri, "start": start_uri, "end": end_uri, "judge": model,
                                  "variant": variant}),
         prompt=f"judge keyframes {shot}", references=tuple(frame_uris.values()))
-    blank = blank_pictures({f"the {name} frame": path for name, path in local.items()})
+    # What was asked first: a clip of another size, rate or length is a failed take before any
+    # judge is paid to look at it (and the stitch never scales it into the scene unsaid).
+    form = format_score(info, width=req.width, height=req.height, fps=given.fps, seconds=given.seconds,
+                        sizes=given.sizes)
+    blank = [form] if not form["passed"] else blank_pictures({f"the {name} frame": path for name, path in local.items()})
     raw: VerdictFields = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
@@ -75,10 +82,11 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
                    {cid: st.storage.open_local(p.turnaround_uri) for cid, p in people.items()},
                    {cid: p.wardrobe_colour for cid, p in people.items()}, st.storage.open_local(req.plate_uri),
                    entering=given.enters)
-    raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
-        st.storage.open_local(clip_uri), local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
-        start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
-        start_in_clip=given.board)]}
+    if form["passed"]:
+        raw = {**raw, "scores": [*raw.get("scores", []), *own_scores(
+            clip, local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
+            start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
+            start_in_clip=given.board, size=(req.width, req.height), sizes=given.sizes, info=info)]}
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
@@ -103,19 +111,34 @@ class ClipCast:
 
 def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
                start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
-               start_in_clip: bool = False) -> list[ScoreFields]:
-    """slate's own checks of a clip, whatever the judge: the three keyframes' motion sanity
-    (media.motion), the whole clip looked at (media.dailies: black or flat spans, a move that
-    stops, a cast, noise, against the picture it `start`ed from) and who is in it
-    (media.presence, for the shot's `cast`). A pure function of the files, so
-    benchmarks/gates.py measures exactly what the gate does. `start_in_clip`: `start` is not a
-    frame the clip began from (a reference shot's board: a model frames its references its own
-    way), so tones, casts and presence are levelled to the clip's own first frame."""
-    scores = motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion)
+               start_in_clip: bool = False, size: tuple[int, int] | None = None,
+               sizes: tuple[tuple[int, int], ...] = (), info: Probe | None = None) -> list[ScoreFields]:
+    """slate's own checks of a clip, whatever the judge: first its format against what was asked
+    (`size`: the shot's (width, height), `sizes` any other its model was asked, `fps`,
+    `seconds`: media.motion `clip_format`; a clip that is not what was asked is looked at no
+    further), the three keyframes' motion sanity (media.motion), the whole clip looked at
+    (media.dailies: black or flat spans, a move that stops, a cast, noise, against the picture
+    it `start`ed from; frame to frame: repeated frames, a still run, a jump or a flash) and who
+    is in it (media.presence, for the shot's `cast`: present, nobody else, and each one's own
+    colours held across the clip). A pure function of the files, so benchmarks/gates.py measures
+    exactly what the gate does. `start_in_clip`: `start` is not a frame the clip began from (a
+    reference shot's board: a model frames its references its own way), so tones, casts and
+    presence are levelled to the clip's own first frame. `info`: the clip's probe when the
+    caller has it (a probe is a whole decode: the gate probes once)."""
+    try:
+        p = info or probe(clip)
+    except Exception:  # noqa: BLE001 — an unreadable clip is said by `motion` and `frames`
+        p = None
+    scores: list[ScoreFields] = []
+    if size is not None and p is not None:
+        scores.append(format_score(p, width=size[0], height=size[1], fps=fps, seconds=seconds, sizes=sizes))
+        if not scores[-1]["passed"]:
+            return scores
+    scores += motion_scores(clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion, info=p)
     if start is None:
         return scores
     try:
-        seen = watch(clip)
+        seen = watch(clip, info=p)
     except Exception as exc:  # noqa: BLE001 — an undecodable clip already fails `motion` and `frames`
         return scores + [{"name": "clip_content", "value": 0.0, "threshold": 0.9, "passed": False, "role": "block",
                           "reason": f"the clip could not be decoded whole ({str(exc)[:160]})"}]
@@ -125,10 +148,14 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     first = seen.frames[0] if start_in_clip and len(seen.frames) else load_rgb(start)
     scores += dailies_scores(seen, first, expect_motion=expect_motion,
                              end=load_rgb(end) if end is not None else None)
+    jump = sharpest_jump(seen)
+    scores += cadence_scores(seen, expect_motion=expect_motion, travel=end is not None, jump=jump)
     if cast is not None and len(seen.frames):
         small = scaled(first, seen.frames)
+        at = ((jump.at, jump_mask(jump, small.shape[:2])) if jump is not None and jump.levels >= JUMP_LEVELS
+              else None)
         scores += presence_scores(cast_of(cast, small.shape[:2]), seen.frames, seen.times, seen.seconds, small,
-                                  list(cast.named), travel=end is not None, entering=list(cast.entering))
+                                  list(cast.named), travel=end is not None, entering=list(cast.entering), jump=at)
     return scores
 
 

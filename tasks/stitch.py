@@ -2,7 +2,9 @@
 
 Cuts and dissolves come from the manifests; the result is probed and must last the sum of its
 clips minus the dissolve overlaps, at the scene's size, in H.264, or the task fails (CutMismatch:
-media/cut.py joins and checks every cut). Cached by the clips' content; the cut comes back as a
+media/cut.py joins and checks every cut). Clips are scaled to the scene's size as a safety net
+(a hero shot asked at 1080p in a 720p scene), never as the place a wrong size is absorbed: a clip
+of another size than its shot asked failed its keyframe gate (`clip_format`) and never gets here. Cached by the clips' content; the cut comes back as a
 `StitchResult` (tasks/results.py). It must never include a clip that did not pass its keyframe
 gate (the flow hands it only approved clips) and never write the output anywhere but storage.
 """

@@ -1,0 +1,184 @@
+"""Issue 36: the whole clip, for who and what is in it — slate's own checks on small made clips.
+
+The clip's format against what was asked (media.motion `format_score`), frame to frame in a
+moving shot (media.dailies `cadence_scores`: repeated frames, a move that stops, a jump or a
+flash wherever it falls), a run of consecutive frames decoded at every sample of a long clip
+(media.dailies `watch`), and who is in it (media.presence: exposure levelled before it looks;
+each named character's own colours held across the clip). Each made fault fails its score with
+the span or the character named; the clean clip beside it passes.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from slate.media.dailies import Dailies, cadence_scores, sharpest_jump, watch
+from slate.media.motion import format_score
+from slate.media.presence import Cast, presence_scores
+from slate.media.probe import Probe
+
+FPS = 24
+
+
+def _probe(width=854, height=480, fps=24, frames=36) -> Probe:
+    rate = Fraction(fps).limit_denominator(1001)
+    return Probe(duration=float(frames / rate), container_duration=-1.0, width=width, height=height, fps=rate,
+                 codec="h264", pix_fmt="yuv420p", frames=frames, has_audio=False)
+
+
+def _score(scores, name):
+    return next(s for s in scores if s["name"] == name)
+
+
+def test_the_clips_format_is_held_to_what_was_asked():
+    """An 854x480 shot at 24 fps for 1.5 s: another size (640x360, 1280x720), another shape
+    (720x480), another rate (30 fps) or a clip shorter than asked fails, naming asked and got;
+    a model's own 16:9 at 480p (848x480, 864x480), 23.976 fps and a longer clip pass, and a
+    size the take's model was asked instead (`sizes`) passes."""
+    def held(**kw):
+        return format_score(_probe(**kw), width=854, height=480, fps=24, seconds=1.5)
+    for wrong in ((640, 360), (1280, 720), (720, 480)):
+        s = held(width=wrong[0], height=wrong[1])
+        assert not s["passed"] and f"is {wrong[0]}x{wrong[1]}, asked 854x480" in s["reason"], s
+    s = held(fps=30, frames=45)
+    assert not s["passed"] and "runs at 30 fps, asked 24" in s["reason"], s
+    s = held(frames=30)
+    assert not s["passed"] and "lasts 1.25 s, asked 1.5 s" in s["reason"], s
+    for fine in (dict(width=848), dict(width=864), dict(fps=Fraction(24000, 1001)), dict(frames=120)):
+        assert held(**fine)["passed"], (fine, held(**fine))
+    veo = format_score(_probe(width=1280, height=720), width=854, height=480, fps=24, seconds=1.5,
+                       sizes=((1280, 720),))
+    assert veo["passed"], veo
+
+
+def _pan(n=36, h=90, w=160, speed=2.0) -> np.ndarray:
+    """A textured picture panned `speed` px a frame: every frame new, moving evenly."""
+    rng = np.random.default_rng(5)
+    wide = np.asarray(rng.integers(30, 220, (h // 6 + 1, (w + int(speed * n)) // 6 + 2, 3)), np.uint8)
+    wide = wide.repeat(6, 0).repeat(6, 1)[:h]
+    return np.stack([wide[:, int(round(i * speed)):int(round(i * speed)) + w] for i in range(n)])
+
+
+def _dailies(frames: np.ndarray) -> Dailies:
+    n = len(frames)
+    return Dailies(frames, np.arange(n) / FPS, n / FPS, frames, np.arange(n), float(FPS))
+
+
+def test_repeated_frames_a_stop_a_jump_and_a_flash_fail_wherever_they_fall():
+    """A clean pan passes all three frame-to-frame scores; the same pan with every other frame
+    shown twice fails `clip_cadence`; frozen for its last fifth, `clip_frozen` naming the span;
+    with a block of it moved in one step after the middle, `clip_jump`; with 7 frames of another
+    picture, `clip_jump` naming a flash that comes back."""
+    clean = _pan()
+    for s in cadence_scores(_dailies(clean), expect_motion=True):
+        assert s["passed"], s
+    doubled = clean[(np.arange(len(clean)) // 2) * 2]
+    s = _score(cadence_scores(_dailies(doubled), expect_motion=True), "clip_cadence")
+    assert not s["passed"] and "frames shown twice" in s["reason"], s
+    frozen = clean.copy()
+    frozen[29:] = frozen[29]
+    s = _score(cadence_scores(_dailies(frozen), expect_motion=True), "clip_frozen")
+    assert not s["passed"] and "the move stops: 1.2" in s["reason"], s
+    jumped = clean.copy()
+    jumped[20:, 30:70, 40:64] = 255 - jumped[20:, 30:70, 40:64]
+    s = _score(cadence_scores(_dailies(jumped), expect_motion=True), "clip_jump")
+    assert not s["passed"] and "jumps at 0.83 s" in s["reason"], s
+    flashed = clean.copy()
+    flashed[10:17] = 255 - flashed[10:17, ::-1]
+    s = _score(cadence_scores(_dailies(flashed), expect_motion=True), "clip_jump")
+    assert not s["passed"] and "a flash of another picture at 0.42" in s["reason"], s
+
+
+def test_a_long_clip_is_seen_frame_to_frame_at_every_sample(tmp_path):
+    """A 10 s clip (240 frames) is scanned every 5th frame, each sample with the two frames after
+    it: a judder that doubles every other frame shows in every run of three, whichever frame the
+    sample falls on; the clean clip shows none."""
+    from slate.media.commands import raw_clip_args
+    from slate.media.ffmpeg import pipe
+    clean = _pan(n=240, speed=1.0)
+    seen = {}
+    for name, frames in (("clean", clean), ("judder", clean[(np.arange(240) // 2) * 2])):
+        out = tmp_path / f"{name}.mp4"
+        pipe(raw_clip_args(out, width=160, height=90, fps=FPS), np.ascontiguousarray(frames).tobytes())
+        d = watch(out)
+        assert d.numbers is not None and list(d.numbers[:6]) == [0, 1, 2, 5, 6, 7]
+        assert len(d.frames) == 48 and list(d.times[:2]) == [0.0, 5 / FPS]
+        seen[name] = _score(cadence_scores(d, expect_motion=True), "clip_cadence")
+    assert seen["clean"]["passed"] and not seen["judder"]["passed"], seen
+
+
+def _figure(top=(200, 60, 40), bottom=(40, 60, 200)) -> np.ndarray:
+    f = np.zeros((48, 24, 4), np.uint8)
+    f[:16, :, :3], f[16:, :, :3], f[..., 3] = top, bottom, 255
+    return f
+
+
+def _standing(n=30, top=(200, 60, 40), change_at=None, new_top=(40, 200, 60)) -> np.ndarray:
+    h, w = 120, 160
+    ground = np.repeat(np.linspace(60, 200, w, dtype=np.uint8)[None, :, None], h, 0).repeat(3, 2)
+    frames = np.stack([ground] * n)
+    fig = _figure(top)[..., :3]
+    frames[:, 60:108, 70:94] = fig
+    if change_at is not None:
+        frames[change_at:, 60:76, 70:94] = new_top
+    return frames
+
+
+def test_presence_is_read_after_levelling_exposure():
+    """A clip graded dark on purpose (x0.35, shadows sunk by a gamma of 1.2) still has its
+    character in every frame; before levelling it read as named but in none of them."""
+    cast = Cast.of({"nina": _figure()}, None, {"nina"})
+    frames = _standing()
+    dark = np.clip(255 * (frames / 255.0) ** 1.2 * 0.35, 0, 255).astype(np.uint8)
+    times = np.arange(len(frames)) / FPS
+    s = _score(presence_scores(cast, dark, times, len(frames) / FPS, frames[0], ["nina"]), "present")
+    assert s["passed"] and s["value"] == 1.0, s
+
+
+def test_a_character_whose_colours_change_partway_fails_naming_them_and_the_span():
+    """Nina's top (hair) turns from red to green at frame 15 of 30: the picture jumps there
+    (media.dailies), and `clip_identity` fails naming her and the span from 0.62 s; the same
+    clip unchanged passes, and a jump beside her that leaves her colours as they were is no
+    change of hers."""
+    from slate.media.dailies import jump_mask
+    cast = Cast.of({"nina": _figure()}, None, {"nina"})
+    times = np.arange(30) / FPS
+
+    def identity(frames):
+        jump = sharpest_jump(_dailies(frames))
+        assert jump is not None
+        at = (jump.at, jump_mask(jump, frames.shape[1:3]))
+        return _score(presence_scores(cast, frames, times, 30 / FPS, frames[0], ["nina"], jump=at), "clip_identity")
+    ok = identity(_standing())
+    assert ok["passed"], ok
+    changed = _standing(change_at=15)
+    assert sharpest_jump(_dailies(changed)).at == 14
+    s = identity(changed)
+    assert not s["passed"] and s["reason"].startswith("nina changes at 0.62 s") and "0.62–1.25 s" in s["reason"], s
+    beside = _standing()
+    beside[15:, 20:40, 10:40] = 250       # something else in the picture jumps, away from her
+    assert identity(beside)["passed"]
+
+
+def test_a_model_that_makes_another_size_says_so_and_the_gate_takes_it():
+    """Veo makes no 480p: its clip of an 854x480 draft comes at 1280x720, which the keyframe gate
+    takes because the generator says so (`clip_sizes`); a model that takes no resolution (Kling on
+    fal) makes 720p or 1080p (at the shot's shape); one asked the shot's own resolution adds nothing (640x360 still fails)."""
+    from slate.providers.base import ClipRequest
+    from slate.providers.fal import FalVideo
+    from slate.providers.gemini import Veo
+    draft = ClipRequest(prompt="p", start_uri="s", end_uri=None, seconds=1.5, width=854, height=480, fps=24,
+                        resolution="480p", movement="static", camera_fixed=False, seed=1)
+    veo = Veo("veo-3.1-fast-generate-preview", storage=None, base_url="https://generativelanguage.googleapis.com")
+    assert veo.clip_sizes(draft) == ((1280, 720),)
+    s = format_score(_probe(width=1280, height=720), width=854, height=480, fps=24, seconds=1.5,
+                     sizes=veo.clip_sizes(draft))
+    assert s["passed"], s
+    kling = FalVideo("fal-ai/kling-video/v2.1/standard/image-to-video", storage=None, base_url="https://queue.fal.run")
+    seedance = FalVideo("fal-ai/bytedance/seedance/v1/lite/image-to-video", storage=None,
+                        base_url="https://queue.fal.run")
+    assert kling.clip_sizes(draft) == ((1280, 720), (1922, 1080)) and seedance.clip_sizes(draft) == ()
+    s = format_score(_probe(width=640, height=360), width=854, height=480, fps=24, seconds=1.5,
+                     sizes=kling.clip_sizes(draft))
+    assert not s["passed"] and "asked 854x480 or 1280x720 or 1922x1080" in s["reason"], s
