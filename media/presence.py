@@ -166,11 +166,14 @@ class Cast:
         f = frames.astype(np.float32)
         if start is not None:
             dark = _beyond(f, np.asarray(start, np.float32))
-            f = _levelled(f, np.asarray(start, np.float32))
+            levelled = _levelled(f, np.asarray(start, np.float32))
+            # Frames levelled are read for their quantiles as they now are; frames left as they
+            # came are 8-bit, and read off their histograms (the same figures, no sort).
+            source, f = (frames if levelled is f else levelled), levelled
             # Each frame brought back to the start's tones (the inverse of its bounded grade), so
             # colours are compared where the signatures were chosen, at the start's exposure.
             # The quantiles of the start and of every frame are taken once, all channels at once.
-            theirs = _quantiles(frames)                                                   # (Q, N, 3)
+            theirs = _quantiles(source)                                                   # (Q, N, 3)
             ours = np.quantile(np.asarray(start, np.float32).reshape(-1, 3), GRADE_QUANTILES, axis=0)  # (Q, 3)
             grades = [_fit_grade(ours, theirs[:, i]) for i in range(n)]
             if dark.all():
