@@ -52,10 +52,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
+from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
                                     RECOLOUR_PANELS, Props, blank_panel, clip_frames, cut_picture, drift_step,
                                     encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
-                                    recolour_panel, soften_step, write_png)
+                                    recolour_panel, soften_step, write_png, drifting_part, part_step, light_step,
+                                    creep_step, rerender_at, _lab_l)
 from benchmarks.gate_bar import Sample, as_sample, failures, fading_failures, presence_failures
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
@@ -135,6 +136,7 @@ class Bench:
         self.drift_seen: dict[str, list] = {}
         self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
         self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
+        self.drift_caught: dict[str, list[int | None]] = {}   # per drift kind: the shot each chain re-anchored at
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -503,12 +505,14 @@ class Bench:
     # --- drift ---------------------------------------------------------------------------
     def drift_cast(self, req) -> dict:
         """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
-        from slate.tasks.drift import people_of
+        from slate.tasks.drift import bible_parts, people_of
         cast = self.cast_of(req)
-        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
+        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate),
+                "parts": bible_parts({c: cast.turnarounds[c] for c in cast.named}, cast.wardrobe)}
 
     def drift(self, n: int | Sample, threshold: float, kinds: set[str] | None = None) -> None:
-        every = ("clean", "drift", *DRIFT_FAULTS)
+        every = ("clean", "drift", *DRIFT_FAULTS, *BIBLE_DRIFTS)
+        peopled = [r for r in self.base if r.characters]
         for kind in every:
             if kinds is not None and kind not in kinds:
                 continue
@@ -516,6 +520,16 @@ class Bench:
                 rng = self.rng(4, every.index(kind), i)   # each chain its own stream
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
+                step = self.bible_drift(kind, req, panel, rng) if kind in BIBLE_DRIFTS else None
+                for j in range(len(peopled) if kind in BIBLE_DRIFTS[:4] else 0):
+                    if step is not None:
+                        break
+                    # a shot with nobody whose part has a hue to turn: the next shot with people
+                    req = replace(peopled[(i + j) % len(peopled)], seed=self.seed * 1000 + 500_000 + i + 7 * j)
+                    panel = self.painter.draw(req)
+                    step = self.bible_drift(kind, req, panel, rng)
+                if kind in BIBLE_DRIFTS[:4] and step is None:
+                    continue
                 # Every other chain is measured as a chained shot is: against its own panel, a
                 # take of the same shot with the figures placed by another seed, while the
                 # frames descend from the first shot's (the example's 1E re-anchored so once).
@@ -523,7 +537,7 @@ class Bench:
                 held_to = self.painter.draw(replace(req, seed=req.seed + 7919)) if chained else panel
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
-                frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                frame, flagged, ms, worst, reason = panel, False, 0.0, 0.0, None
                 fading = None
                 if kind == "fading":
                     figs = [f for f in self.props.layout(req) if f.mask.sum() > 0]
@@ -531,6 +545,8 @@ class Bench:
                     behind = self.props.backdrop(req, req.seed)
                 for shot in range(1, CHAIN + 1):
                     frame = drift_step(frame, rng, kind == "drift", degrees)
+                    if step is not None:
+                        frame = step[0](frame, shot)
                     if kind == "softening":
                         frame = soften_step(frame, shot)
                     elif kind == "fading" and fading is not None:
@@ -539,7 +555,7 @@ class Bench:
                         started = time.perf_counter()
                         seen = drift_measure(frame, held_to, plate, panel if chained else None,
                                              **self.drift_cast(req))
-                        worst = seen["drift"]
+                        worst, reason = seen["drift"], seen["reason"]
                         if kind in DRIFT_FAULTS or kind == "clean":
                             self.drift_seen.setdefault(kind, []).append((shot, seen["sharpness"], seen["presence"]))
                         ms += (time.perf_counter() - started) * 1000
@@ -550,8 +566,36 @@ class Bench:
                 self.drift_cases.append({"kind": kind, "flagged": flagged, "told": kind != "fading" or (
                     fading is not None and people is not None and fading.character_id in people.members)})
                 self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY),
-                               "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
+                               "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}"
+                               + (f" ({step[1]}: {reason})" if step is not None else ""))
+                self.drift_caught.setdefault(kind, []).append(shot if flagged else None)
 
+    def bible_drift(self, kind: str, req, panel: Image.Image, rng: np.random.Generator):
+        """The per-shot edit of a bible drift kind (gate_corpus.BIBLE_DRIFTS): (f(frame, shot), what
+        it does); None when the shot has no part to turn."""
+        sign = float(rng.choice([-1, 1]))
+        if kind in ("hair_drift", "skin_drift", "outfit_drift", "lightness_drift"):
+            made = drifting_part(self.props, req, panel, kind, rng)
+            if made is None:
+                return None
+            mask, who = made
+            if kind == "lightness_drift":
+                # lighter dark colours, darker light ones (a light one lightened clips at white)
+                light = float(np.median(_lab_l(np.asarray(panel.convert("RGB"))[mask])))
+                rate = float(rng.uniform(2.5, 4.0)) * (1.0 if light < 50 else -1.0)
+                return (lambda frame, shot: part_step(frame, mask, lightness=rate)), f"{who} {rate:+.1f} L* a shot"
+            rate = float(rng.uniform(3.0, 5.0)) * sign
+            return (lambda frame, shot: part_step(frame, mask, hue=rate)), f"{who} hue {rate:+.1f}° a shot"
+        if kind == "light_drain":
+            gain = float(rng.uniform(0.90, 0.94))
+            return (lambda frame, shot: light_step(frame, gain)), f"light x{gain:.2f} a shot"
+        zoom = float(rng.uniform(1.035, 1.05))
+        centre = (float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7)))
+        if kind == "framing_creep":
+            return (lambda frame, shot: creep_step(frame, zoom, centre)), f"{zoom:.3f}x closer a shot, cropped"
+        big = self.painter.draw(replace(req, width=2 * req.width, height=2 * req.height))
+        return ((lambda frame, shot: jpeg(rerender_at(big, panel.size, zoom ** shot, centre), int(rng.integers(85, 96)))),
+                f"{zoom:.3f}x closer a shot, re-rendered")
 
 def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift"),
         kinds: set[str] | None = None):

@@ -348,7 +348,10 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         if previous is not None and previous.last_frame_uri and not previous.reanchor:
             start_uri, outcome.started_from = previous.last_frame_uri, "previous last frame"
         else:
-            why = "drift past the threshold" if previous is not None and previous.reanchor else "previous shot missing"
+            why = "previous shot missing"
+            if previous is not None and previous.reanchor:
+                said = previous.drift.reason if previous.drift is not None else None
+                why = f"drift past the threshold at shot {previous.shot}" + (f": {said}" if said else "")
             outcome.started_from = f"re-anchored panel ({why})"
     end_uri = panels.approved.get("end")
     # What the last frame descends from: the end panel it is held to, else the start panel —
