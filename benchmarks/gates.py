@@ -67,7 +67,7 @@ from slate.providers.local import LocalImage
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.drift import measure as drift_measure
-from slate.tasks.keyframes import ClipCast, cast_of, own_scores
+from slate.tasks.keyframes import ClipCast, cast_of, chained_to_bible, own_scores
 from slate.tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
@@ -250,7 +250,7 @@ class Bench:
 
     def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
                       rng: np.random.Generator, op: str, clip_file: Path | None = None,
-                      start: Path | None = None) -> dict:
+                      start: Path | None = None, chain_origin: Path | None = None) -> dict:
         """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
         given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
         them. `start`: the picture the clip started from (a chained start), else the start panel."""
@@ -261,6 +261,10 @@ class Bench:
         if clip_file is not None:
             plan = clip["plan"]
             raw["scores"] = [*raw["scores"], *self.own(clip_file, paths, start or clip["start"], clip, plan)]
+        if chain_origin is not None and clip["end"] is None:
+            # A chained clip: its people held to the bible where its chain's first panel shows them.
+            raw["scores"] = [*raw["scores"], *chained_to_bible(paths["last"], chain_origin,
+                                                               self.cast_of(clip["request"]))]
         verdict = self.held(raw, "keyframe")
         ms = (time.perf_counter() - started) * 1000
         failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
@@ -270,6 +274,45 @@ class Bench:
         for p in paths.values():
             p.unlink()
         return verdict
+
+    def chain_drift(self, i: int, clips: list[dict]) -> None:
+        """Issue 36: a chained clip whose start frame carries one character's hair, skin or outfit
+        turned 20-30 degrees of hue (or 12-18 L*) from the chain's first panel — a chain drifting
+        a few degrees a shot, at the clip where it passes the cut — animated as the shot's move
+        asks, graded as clean clips are, and judged by the keyframe gate with the chain's origin."""
+        rng = self.rng(2, 3, i)
+        among = [c for c in clips if c["plan"].end is None and c["request"].characters]
+        clip = among[i % len(among)]
+        req = clip["request"]
+        kind = ("hair_drift", "skin_drift", "outfit_drift", "lightness_drift")[i % 4]
+        clean = Image.open(clip["start"]).convert("RGB")
+        made = drifting_part(self.props, req, clean, kind, rng)
+        if made is None:   # this shot shows no such part: a hair turn, which every shot with people shows
+            kind = "lightness_drift"
+            made = drifting_part(self.props, req, clean, kind, rng)
+        assert made is not None
+        mask, who = made
+        sign = float(rng.choice([-1, 1]))
+        if kind == "lightness_drift":
+            light = float(np.median(_lab_l(np.asarray(clean)[mask])))
+            amount = float(rng.uniform(12, 18)) * (1.0 if light < 50 else -1.0)
+            edited, edit = part_step(clean, mask, lightness=amount), f"{who} {amount:+.0f} L*"
+        else:
+            amount = float(rng.uniform(20, 30)) * sign
+            edited, edit = part_step(clean, mask, hue=amount), f"{who} hue {amount:+.0f}°"
+        start = write_png(jpeg(edited, int(rng.integers(85, 96))), self.path())
+        tmp = self.path(".mp4")
+        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
+                    movement=clip["movement"])
+        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+        frames, fps = clip_frames(tmp)
+        out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+        keys = keyframes(out, self.path("-frames"))
+        images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+        self.keyframe_case(clip, images, "chain_drift", edit, rng, "none", clip_file=out, start=start,
+                           chain_origin=clip["start"])
+        for p in (tmp, out, start, *keys.values()):
+            Path(p).unlink(missing_ok=True)
 
     def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
         expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
@@ -323,8 +366,10 @@ class Bench:
             clip = clips[i % len(clips)]
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             # slate's own checks see the whole clip graded as the judge's frames are.
+            # Every other clean clip is judged as a chained one is too (held to the bible where
+            # the panel it started from shows its people: it descends from it unchanged).
             self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
-                               clip_file=self.graded(clip, op))
+                               clip_file=self.graded(clip, op), chain_origin=clip["start"] if i % 2 else None)
         for i in (sample.indices("partway") if wanted("partway") else []):
             rng = self.rng(2, 1, i)   # each case its own stream: --kinds and samples keep the cases
             a = clips[i % len(clips)]
@@ -333,6 +378,8 @@ class Bench:
             # The second half is another shot's: the frame at half time and the last frame are b's.
             frames = {"first": a["frames"]["first"], "middle": b["frames"]["middle"], "last": b["frames"]["last"]}
             self.keyframe_case(a, frames, "partway", f"{a['shot']}<-{b['shot']}", rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+        for i in (sample.indices("chain_drift") if wanted("chain_drift") else []):
+            self.chain_drift(i, clips)
         off_model = Sample(max(len(self.plans), sample.n // 5), sample.k, sample.seed)
         for i in (off_model.strata("off_model", len(PANEL_FAULTS)) if wanted("off_model") else []):
             rng = self.rng(2, 2, i)

@@ -415,7 +415,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
                                   request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
                                   cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
-                                  judging=Judging.of(st, run.profile))
+                                  chain_origin_uri=chained_from or "", judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons

@@ -13,8 +13,9 @@ descends from, aligned to it (the crop the camera move ends on), at the frame's 
 shows a colour within REF_MATCH of the part's (the panel gate held that picture to the bible,
 so there the part is where its colour is). The frame's mean colour there, against the
 reference's (the bible's colour as that approved picture draws it: its grain and grade are not
-drift), is how far the part moved: its hue turn (degrees, counted only for a colour with a hue:
-chroma MIN_CHROMA or more) and its lightness (L*). Pixel-aligned on purpose, as the drift
+drift), is how far the part moved: its hue turn (degrees of Lab hue, counted only for a colour with a
+hue: chroma MIN_CHROMA or more; a colour wheel's (HSV) 23 degrees read 8 on a yellow, 22 on a
+red-brown) and its lightness (L*). Pixel-aligned on purpose, as the drift
 check's SSIM is: a figure that walked away is SSIM's to see.
 
 It reads pictures only and never decides: the cuts are the caller's. It never imports anything of
@@ -127,6 +128,35 @@ def read(frame: np.ndarray, reference: np.ndarray, parts: list[Part]) -> list[Re
             hue = float(np.degrees(np.angle(np.exp(1j * turn))))
         out.append(Reading(part, hue, float(seen[0] - was[0]), n))
     return out
+
+
+ALIGNED = 0.6   # normalised correlation a frame's window in its reference must reach to be read against it
+
+
+def aligned(frame: np.ndarray, reference: np.ndarray, parts: list[Part] | None = None) -> tuple[np.ndarray, float]:
+    """The crop of `reference` that best explains `frame` (media.grade's move search), at the
+    frame's size and graded to it (media.grade.tone_match: a bounded gain and gamma per channel,
+    so an exposure, a gamma or a white balance is not read as a part moving, and a recolour is
+    not undone; fitted off the pixels that show `parts`), and how well it matches (normalised correlation: below ALIGNED the frame shows
+    something else and parts cannot be read)."""
+    from PIL import Image
+
+    from .grade import frame_window, tone_match
+    still = Image.fromarray(reference)
+    ncc, box, _ = frame_window(still, frame, (8, 8))
+    h, w = frame.shape[:2]
+    size = (WIDTH, max(8, round(WIDTH * h / w)))
+    crop = np.asarray(still.resize(size, Image.Resampling.BILINEAR, box=box), dtype=np.float32)
+    small = np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BOX), dtype=np.float32)
+    # The grade is fitted off the people's own colours: a close-up's turned hair is most of its
+    # brightest pixels, and a grade fitted on them would turn the reference's hair to match.
+    theirs = np.zeros(crop.shape[:2], dtype=bool)
+    if parts:
+        seen = lab(crop)
+        for part in parts:
+            theirs |= _dist(seen, part.colour) <= 2 * REF_MATCH
+    keep = ~theirs if (~theirs).mean() > 0.3 else None
+    return tone_match(crop, small, keep).astype(np.uint8), float(ncc)
 
 
 def describe(r: Reading, what: str) -> str:

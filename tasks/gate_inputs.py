@@ -60,7 +60,9 @@ class ShotCharacter(CastMember):
 class KeyframeInput(StageInput):
     """A clip take for the keyframe gate. `cast`: the scene's characters by id; `board`: a
     reference shot's start is its references laid out; `enters`: the shot's characters who walk
-    in partway (looked for in the clip's last part only)."""
+    in partway (looked for in the clip's last part only); `chain_origin_uri`: for a clip started
+    from the shot before's last frame (no end panel), the approved panel that frame descends from:
+    its people are held to the bible there, not only to the drifted start."""
 
     shot: str
     take: int
@@ -74,6 +76,7 @@ class KeyframeInput(StageInput):
     cast: dict[str, CastMember] = {}
     board: bool = False
     enters: tuple[str, ...] = ()
+    chain_origin_uri: str = ""
     judging: Judging
 
     @model_serializer(mode="wrap")
@@ -83,6 +86,8 @@ class KeyframeInput(StageInput):
         data = handler(self)
         if isinstance(data, dict) and not data.get("enters"):
             data.pop("enters", None)
+        if isinstance(data, dict) and not data.get("chain_origin_uri"):
+            data.pop("chain_origin_uri", None)   # nor one that is not chained (issue 36)
         return data
 
 
