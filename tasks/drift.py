@@ -293,12 +293,12 @@ def bible_parts(sheets: dict[str, Path], wardrobe: dict[str, str | None]) -> lis
     """Each character's hair, skin and outfit colours (media.likeness) from their turnaround's
     first view dressed in the scene's wardrobe, read as the keyframe gate reads sheets; a sheet
     slate cannot read gives none (the reference gate has said so before any run)."""
-    from slate.tasks.keyframes import _figure
+    from slate.tasks.keyframes import dressed_figure
     from slate.tasks.sheet_check import SHEET
     out: list[likeness.Part] = []
     for cid, path in sheets.items():
         try:
-            figure = _figure(str(path), wardrobe.get(cid))
+            figure = dressed_figure(path, wardrobe.get(cid))
         except Exception:  # noqa: BLE001 — art slate cannot read is not drift
             continue
         out += likeness.parts_of(cid, figure, SHEET.torso, SHEET.head)

@@ -172,6 +172,11 @@ def _figure(path: str, wardrobe_colour: str | None) -> np.ndarray:
     return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour, SHEET.torso))
 
 
+def dressed_figure(path: Path, wardrobe_colour: str | None) -> np.ndarray:
+    """A turnaround's first view as RGBA, dressed in the scene's wardrobe (as presence reads it)."""
+    return _figure(str(path), wardrobe_colour)
+
+
 BIBLE_THRESHOLD = 0.5   # a chained clip's people against the bible: 1 - half the worst part's share of its cut
 
 
