@@ -42,9 +42,10 @@ def test_a_chain_whose_hair_turns_is_caught_by_the_fifth_shot_naming_the_charact
     _chain_of_five(example_film)
     (example_film / "slate.toml").write_text('local_fault_rate = 1.0\nlocal_fault_kinds = "hair_drift"\n')
     result = scene_flow(project=str(example_film), return_state=True).result()
-    assert [s.started_from for s in result.shots][1:4] == ["previous last frame"] * 3, \
-        [(s.shot, s.started_from, s.status) for s in result.shots]
-    # Caught by the fifth shot: its drift check re-anchors the chain, or a gate escalated a shot.
+    assert result.shots[1].started_from == "previous last frame", [(s.shot, s.started_from) for s in result.shots]
+    # Caught by the fifth shot: the keyframe gate fails a chained clip whose hair has turned past
+    # the cut (its people held to the bible, not only to the drifted start) and the shot is
+    # escalated, or the drift check at the fifth shot re-anchors the chain.
     caught = [s for s in result.shots if s.reanchored or s.status == "escalated"]
     assert caught, [(s.shot, s.status, s.drift, s.drift_detail) for s in result.shots]
     said = [caught[0].reason, (caught[0].drift_detail or {}).get("reason") or ""]
