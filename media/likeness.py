@@ -107,15 +107,25 @@ def _dist(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.sqrt((d * d).sum(-1))
 
 
-def read(frame: np.ndarray, reference: np.ndarray, parts: list[Part]) -> list[Reading]:
-    """Each part as the frame shows it where `reference` (aligned, same size, same exposure)
-    shows it; a part the reference shows in fewer than MIN_PIXELS pixels is left out."""
+def size_of(frame: np.ndarray) -> tuple[int, int]:
+    """The (width, height) parts are read at for a frame of this shape."""
     h, w = frame.shape[:2]
-    size = (WIDTH, max(8, round(WIDTH * h / w)))
+    return WIDTH, max(8, round(WIDTH * h / w))
+
+
+def read(frame: np.ndarray, reference: np.ndarray, parts: list[Part], within: np.ndarray | None = None
+         ) -> list[Reading]:
+    """Each part as the frame shows it where `reference` (aligned, same size, same exposure)
+    shows it; a part the reference shows in fewer than MIN_PIXELS pixels is left out. `within`:
+    where the reference shows people, not the set (at `size_of` the frame; media.presence's
+    Cast.figure), so a black-haired figure is not read on the set's shadows."""
+    size = size_of(frame)
     now, then = lab(soften(frame, size, 0.5)), lab(soften(reference, size, 0.5))
     out = []
     for part in parts:
         where = _dist(then, part.colour) <= REF_MATCH
+        if within is not None and (where & within).sum() >= MIN_PIXELS:
+            where &= within
         inner = binary_erosion(where)   # a part's edge takes its neighbours' colours as a chain re-encodes
         where = inner if inner.sum() >= MIN_PIXELS else where
         n = int(where.sum())

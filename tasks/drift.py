@@ -166,7 +166,12 @@ def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin
     kept, who = _kept(people, frame, aligned)
     faded = min(1.0, max(0.0, 1.0 - kept) / FADE_FULL * 0.35)
     worst = max(1.0 - seen_ssim, colour, softened, faded)
-    held = bible_drift(pixels, frame, aligned, box, source.shape[1], source.shape[0], parts or [])
+    within = None
+    if parts and people is not None and people.plate is not None:
+        # Where the picture it descends from shows people, not the set (media.presence: the
+        # plate's window found in it): a dark part is not read on the set's shadows.
+        within = people.figure(soften(aligned, likeness.size_of(aligned))[None])[0]
+    held = bible_drift(pixels, frame, aligned, box, source.shape[1], source.shape[0], parts or [], within)
     worst = max(worst, held["drift"])
     _, reason = max([(1.0 - seen_ssim, f"SSIM {seen_ssim:.2f} to the picture it descends from"),
                      (colour, f"the picture's hue turned {hue:+.0f}°, its cast {cast:.1f} Lab units"),
@@ -196,7 +201,8 @@ SHIFT_CUT = 0.08    # of the origin's width (or height) the framing's centre mov
 
 
 def bible_drift(pixels: np.ndarray, matched: np.ndarray, aligned: np.ndarray, box: tuple[float, float, float, float],
-                width: int, height: int, parts: list[likeness.Part]) -> dict[str, Any]:
+                width: int, height: int, parts: list[likeness.Part], within: np.ndarray | None = None
+                ) -> dict[str, Any]:
     """The frame against the master references, not the previous shot: each character's hair,
     skin and outfit (media.likeness: their turnaround dressed in the scene's wardrobe, read where
     the picture the frame descends from shows them), the frame's light level against that
@@ -206,7 +212,7 @@ def bible_drift(pixels: np.ndarray, matched: np.ndarray, aligned: np.ndarray, bo
     against the turnaround")."""
     found: list[tuple[float, str]] = []
     figures: dict[str, Any] = {}
-    for r in likeness.read(matched, aligned, parts):
+    for r in likeness.read(matched, aligned, parts, within):
         key = f"{r.part.character}.{r.part.name}"
         figures[key] = {"hue": None if r.hue is None else round(r.hue, 1), "lightness": round(r.lightness, 1)}
         if r.hue is not None:
