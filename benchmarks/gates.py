@@ -136,6 +136,7 @@ class Bench:
         self.drift_seen: dict[str, list] = {}
         self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
         self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
+        self.bible_cases: list[dict] = []      # chain_drift clips: failed by identity_bible/wardrobe_bible, naming who
         self.drift_caught: dict[str, list[int | None]] = {}   # per drift kind: the shot each chain re-anchored at
         self._n = 0
 
@@ -309,8 +310,13 @@ class Bench:
         out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
         keys = keyframes(out, self.path("-frames"))
         images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
-        self.keyframe_case(clip, images, "chain_drift", edit, rng, "none", clip_file=out, start=start,
-                           chain_origin=clip["start"])
+        verdict = self.keyframe_case(clip, images, "chain_drift", edit, rng, "none", clip_file=out, start=start,
+                                     chain_origin=clip["start"])
+        # Whether the bible's scores failed it, naming whom (not only presence or another score).
+        who_drifted = edit.split(" ", 1)[0]
+        self.bible_cases.append({"edit": edit, "named": any(
+            s["name"] in ("identity_bible", "wardrobe_bible") and not s["passed"] and s["reason"].startswith(
+                f"{who_drifted}'s ") for s in verdict["scores"])})
         for p in (tmp, out, start, *keys.values()):
             Path(p).unlink(missing_ok=True)
 

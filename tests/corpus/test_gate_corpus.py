@@ -393,3 +393,5 @@ def test_a_chained_clip_is_held_to_the_bible_not_only_to_its_start(clip_bench):
     assert _cases(bench, "keyframe") == {"clean": BIBLE_SAMPLE, "chain_drift": BIBLE_SAMPLE}
     broken = failures(bench.tally.rows, "keyframe")
     assert not broken, broken
+    # failed by the bible's own scores, naming the one who drifted (not only by presence or another)
+    assert [c for c in bench.bible_cases if not c["named"]] == [], bench.bible_cases
