@@ -750,3 +750,79 @@ def dark_grade(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
     gain, gamma = float(rng.uniform(0.55, 0.70)), float(rng.uniform(1.05, 1.3))
     a = 255.0 * (frames.astype(np.float32) / 255.0) ** gamma * gain
     return np.clip(a, 0, 255).round().astype(np.uint8), f"exposure x{gain:.2f}, gamma {gamma:.2f}"
+
+# --- issue 36: slow drift one shot at a time, against the bible ---------------------------------
+# A chain whose one character's hair, skin or outfit turns a few degrees a shot (or lightens or
+# darkens a few L*), whose light drains, or whose framing creeps in — losing detail as a crop of
+# the frame before does, or not, as a model that re-renders at the new framing does. Each step is
+# an edit of the last frame, re-encoded as drift_step re-encodes a clean chain.
+
+BIBLE_DRIFTS = ("hair_drift", "skin_drift", "outfit_drift", "lightness_drift", "light_drain", "framing_creep",
+                "framing_rerender")
+
+
+def part_mask(arr: np.ndarray, fig: Figure, part: str) -> np.ndarray:
+    """Where a figure's hair, skin or outfit is in a clean panel (its flat colour, 14 levels)."""
+    if part == "outfit":
+        return dominant_region(arr, fig.torso, 16)
+    top = arr[fig.box[1]:fig.box[1] + 3][fig.mask[fig.box[1]:fig.box[1] + 3]]
+    hair = fig.head & (np.abs(arr.astype(int) - np.median(top, axis=0)).max(axis=2) <= 14) if len(top) else \
+        np.zeros_like(fig.head)
+    if part == "hair":
+        return hair
+    rest = fig.head & ~hair
+    return dominant_region(arr, rest) if rest.sum() >= 20 else np.zeros_like(fig.head)
+
+
+def drifting_part(props: Props, req, clean: Image.Image, kind: str, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, str] | None:
+    """The part a bible drift kind turns: (its mask, "who part"), the largest with a hue to turn
+    (any part for lightness_drift); None when the shot shows none."""
+    arr = np.asarray(clean.convert("RGB"))
+    parts = {"hair_drift": ("hair",), "skin_drift": ("skin",), "outfit_drift": ("outfit",),
+             "lightness_drift": ("hair", "outfit")}[kind]
+    found = []
+    for f in props.layout(req):
+        for part in parts:
+            mask = part_mask(arr, f, part)
+            if mask.sum() < 40:
+                continue
+            colour = np.median(arr[mask], axis=0)
+            if kind == "lightness_drift" or _saturation(colour) >= MIN_SATURATION:
+                found.append((int(mask.sum()), f.character_id, part, mask))
+    if not found:
+        return None
+    _, who, part, mask = found[int(rng.integers(0, len(found)))]
+    return mask, f"{who} {part}"
+
+
+def part_step(img: Image.Image, mask: np.ndarray, hue: float = 0.0, lightness: float = 0.0) -> Image.Image:
+    """One shot of a part's slow drift: its pixels' hue turned `hue` degrees (HSV) or their
+    lightness moved `lightness` L* units."""
+    arr = np.array(img.convert("RGB"))
+    arr[mask] = _recolour(arr[mask], hue_degrees=hue, lightness=lightness)
+    return Image.fromarray(arr)
+
+
+def light_step(img: Image.Image, gain: float) -> Image.Image:
+    """One shot of the light draining: every pixel times `gain`."""
+    return Image.fromarray(np.clip(np.asarray(img.convert("RGB"), np.float32) * gain, 0, 255).round().astype(np.uint8))
+
+
+def creep_step(img: Image.Image, zoom: float, centre: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    """One shot of the framing creeping in by `zoom` about `centre` (fractions of the frame):
+    a crop of the frame before, scaled up (detail is lost shot after shot)."""
+    w, h = img.size
+    cw, ch = w / zoom, h / zoom
+    x0, y0 = (w - cw) * centre[0], (h - ch) * centre[1]
+    return img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+
+
+def rerender_at(big: Image.Image, size: tuple[int, int], zoom: float, centre: tuple[float, float] = (0.5, 0.5)
+                ) -> Image.Image:
+    """The shot re-rendered `zoom` times closer about `centre`: a crop of a picture drawn at
+    twice the size, brought down to `size` (no detail lost)."""
+    w, h = big.size
+    cw, ch = w / zoom, h / zoom
+    x0, y0 = (w - cw) * centre[0], (h - ch) * centre[1]
+    return big.convert("RGB").resize(size, Image.Resampling.BOX, box=(x0, y0, x0 + cw, y0 + ch))

@@ -58,12 +58,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, MUST_PASS_CLIPS, PANEL_FAULTS,
-                                    PHOTOMETRIC, RECOLOUR_PANELS, WHOLE_CLIP_FAULTS, WRONG_SIZES, Props, blank_panel,
-                                    change_panel, clip_frames, cut_picture, dark_grade, drift_step, encode_clip,
-                                    fade_step, fault_clip, fault_panel, flash, freeze_tail, grade_frames, jpeg,
-                                    judder, jump_panel, photometric, recolour_panel, resized, soften_step, splice,
-                                    write_png)
+from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, MUST_PASS_CLIPS,
+                                    PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS, WHOLE_CLIP_FAULTS, WRONG_SIZES, Props,
+                                    _lab_l, blank_panel, change_panel, clip_frames, creep_step, cut_picture,
+                                    dark_grade, drift_step, drifting_part, encode_clip, fade_step, fault_clip,
+                                    fault_panel, flash, freeze_tail, grade_frames, jpeg, judder, jump_panel,
+                                    light_step, part_step, photometric, recolour_panel, rerender_at, resized,
+                                    soften_step, splice, write_png)
 from benchmarks.gate_bar import MUST_PASS, Sample, as_sample, failures, fading_failures, presence_failures
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
@@ -74,7 +75,7 @@ from slate.providers.local import LocalImage
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.drift import measure as drift_measure
-from slate.tasks.keyframes import ClipCast, cast_of, own_scores
+from slate.tasks.keyframes import ClipCast, cast_of, chained_to_bible, own_scores
 from slate.tasks.plan import plan_from_project
 
 CLIP_SECONDS = 1.5
@@ -145,6 +146,8 @@ class Bench:
         self.drift_seen: dict[str, list] = {}
         self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
         self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
+        self.bible_cases: list[dict] = []      # chain_drift clips: failed by identity_bible/wardrobe_bible, naming who
+        self.drift_caught: dict[str, list[int | None]] = {}   # per drift kind: the shot each chain re-anchored at
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -258,7 +261,7 @@ class Bench:
 
     def keyframe_case(self, clip: dict, frames: dict[str, Image.Image], kind: str, edit: str,
                       rng: np.random.Generator, op: str, clip_file: Path | None = None,
-                      start: Path | None = None) -> dict:
+                      start: Path | None = None, chain_origin: Path | None = None) -> dict:
         """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
         given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
         them. `start`: the picture the clip started from (a chained start), else the start panel."""
@@ -269,6 +272,10 @@ class Bench:
         if clip_file is not None:
             plan = clip["plan"]
             raw["scores"] = [*raw["scores"], *self.own(clip_file, paths, start or clip["start"], clip, plan)]
+        if chain_origin is not None and clip["end"] is None:
+            # A chained clip: its people held to the bible where its chain's first panel shows them.
+            raw["scores"] = [*raw["scores"], *chained_to_bible(paths["last"], chain_origin,
+                                                               self.cast_of(clip["request"]))]
         verdict = self.held(raw, "keyframe")
         ms = (time.perf_counter() - started) * 1000
         failing = [f"{s['name']} {s['value']:.2f}: {s['reason']}" for s in verdict["scores"]
@@ -278,6 +285,50 @@ class Bench:
         for p in paths.values():
             p.unlink()
         return verdict
+
+    def chain_drift(self, i: int, clips: list[dict]) -> None:
+        """Issue 36: a chained clip whose start frame carries one character's hair, skin or outfit
+        turned 20-30 degrees of hue (or 12-18 L*) from the chain's first panel — a chain drifting
+        a few degrees a shot, at the clip where it passes the cut — animated as the shot's move
+        asks, graded as clean clips are, and judged by the keyframe gate with the chain's origin."""
+        rng = self.rng(2, 3, i)
+        among = [c for c in clips if c["plan"].end is None and c["request"].characters]
+        clip = among[i % len(among)]
+        req = clip["request"]
+        kind = ("hair_drift", "skin_drift", "outfit_drift", "lightness_drift")[i % 4]
+        clean = Image.open(clip["start"]).convert("RGB")
+        made = drifting_part(self.props, req, clean, kind, rng)
+        if made is None:   # this shot shows no such part: a hair turn, which every shot with people shows
+            kind = "lightness_drift"
+            made = drifting_part(self.props, req, clean, kind, rng)
+        assert made is not None
+        mask, who = made
+        sign = float(rng.choice([-1, 1]))
+        if kind == "lightness_drift":
+            light = float(np.median(_lab_l(np.asarray(clean)[mask])))
+            amount = float(rng.uniform(12, 18)) * (1.0 if light < 50 else -1.0)
+            edited, edit = part_step(clean, mask, lightness=amount), f"{who} {amount:+.0f} L*"
+        else:
+            amount = float(rng.uniform(20, 30)) * sign
+            edited, edit = part_step(clean, mask, hue=amount), f"{who} hue {amount:+.0f}°"
+        start = write_png(jpeg(edited, int(rng.integers(85, 96))), self.path())
+        tmp = self.path(".mp4")
+        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
+                    movement=clip["movement"])
+        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+        frames, fps = clip_frames(tmp)
+        out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+        keys = keyframes(out, self.path("-frames"))
+        images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+        verdict = self.keyframe_case(clip, images, "chain_drift", edit, rng, "none", clip_file=out, start=start,
+                                     chain_origin=clip["start"])
+        # Whether the bible's scores failed it, naming whom (not only presence or another score).
+        who_drifted = edit.split(" ", 1)[0]
+        self.bible_cases.append({"edit": edit, "named": any(
+            s["name"] in ("identity_bible", "wardrobe_bible") and not s["passed"] and s["reason"].startswith(
+                f"{who_drifted}'s ") for s in verdict["scores"])})
+        for p in (tmp, out, start, *keys.values()):
+            Path(p).unlink(missing_ok=True)
 
     def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
         expect = (plan.movement != "static" and not plan.camera_fixed) or plan.end is not None
@@ -331,8 +382,10 @@ class Bench:
             clip = clips[i % len(clips)]
             op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
             # slate's own checks see the whole clip graded as the judge's frames are.
+            # Every other clean clip is judged as a chained one is too (held to the bible where
+            # the panel it started from shows its people: it descends from it unchanged).
             self.keyframe_case(clip, clip["frames"], "clean", f"{clip['movement']}", rng, op,
-                               clip_file=self.graded(clip, op))
+                               clip_file=self.graded(clip, op), chain_origin=clip["start"] if i % 2 else None)
         for i in (sample.indices("partway") if wanted("partway") else []):
             rng = self.rng(2, 1, i)   # each case its own stream: --kinds and samples keep the cases
             a = clips[i % len(clips)]
@@ -341,6 +394,8 @@ class Bench:
             # The second half is another shot's: the frame at half time and the last frame are b's.
             frames = {"first": a["frames"]["first"], "middle": b["frames"]["middle"], "last": b["frames"]["last"]}
             self.keyframe_case(a, frames, "partway", f"{a['shot']}<-{b['shot']}", rng, PHOTOMETRIC[i % len(PHOTOMETRIC)])
+        for i in (sample.indices("chain_drift") if wanted("chain_drift") else []):
+            self.chain_drift(i, clips)
         off_model = Sample(max(len(self.plans), sample.n // 5), sample.k, sample.seed)
         for i in (off_model.strata("off_model", len(PANEL_FAULTS)) if wanted("off_model") else []):
             rng = self.rng(2, 2, i)
@@ -585,12 +640,14 @@ class Bench:
     # --- drift ---------------------------------------------------------------------------
     def drift_cast(self, req) -> dict:
         """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
-        from slate.tasks.drift import people_of
+        from slate.tasks.drift import bible_parts, people_of
         cast = self.cast_of(req)
-        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate)}
+        return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate),
+                "parts": bible_parts({c: cast.turnarounds[c] for c in cast.named}, cast.wardrobe)}
 
     def drift(self, n: int | Sample, threshold: float, kinds: set[str] | None = None) -> None:
-        every = ("clean", "drift", *DRIFT_FAULTS)
+        every = ("clean", "drift", *DRIFT_FAULTS, *BIBLE_DRIFTS)
+        peopled = [r for r in self.base if r.characters]
         for kind in every:
             if kinds is not None and kind not in kinds:
                 continue
@@ -598,6 +655,16 @@ class Bench:
                 rng = self.rng(4, every.index(kind), i)   # each chain its own stream
                 req = replace(self.base[i % len(self.base)], seed=self.seed * 1000 + 500_000 + i)
                 panel = self.painter.draw(req)
+                step = self.bible_drift(kind, req, panel, rng) if kind in BIBLE_DRIFTS else None
+                for j in range(len(peopled) if kind in BIBLE_DRIFTS[:4] else 0):
+                    if step is not None:
+                        break
+                    # a shot with nobody whose part has a hue to turn: the next shot with people
+                    req = replace(peopled[(i + j) % len(peopled)], seed=self.seed * 1000 + 500_000 + i + 7 * j)
+                    panel = self.painter.draw(req)
+                    step = self.bible_drift(kind, req, panel, rng)
+                if kind in BIBLE_DRIFTS[:4] and step is None:
+                    continue
                 # Every other chain is measured as a chained shot is: against its own panel, a
                 # take of the same shot with the figures placed by another seed, while the
                 # frames descend from the first shot's (the example's 1E re-anchored so once).
@@ -605,7 +672,7 @@ class Bench:
                 held_to = self.painter.draw(replace(req, seed=req.seed + 7919)) if chained else panel
                 plate = Image.open(self.storage.open_local(req.plate_uri))
                 degrees = float(rng.uniform(2.0, 4.0)) * rng.choice([-1, 1])
-                frame, flagged, ms, worst = panel, False, 0.0, 0.0
+                frame, flagged, ms, worst, reason = panel, False, 0.0, 0.0, None
                 fading = None
                 if kind == "fading":
                     figs = [f for f in self.props.layout(req) if f.mask.sum() > 0]
@@ -613,6 +680,8 @@ class Bench:
                     behind = self.props.backdrop(req, req.seed)
                 for shot in range(1, CHAIN + 1):
                     frame = drift_step(frame, rng, kind == "drift", degrees)
+                    if step is not None:
+                        frame = step[0](frame, shot)
                     if kind == "softening":
                         frame = soften_step(frame, shot)
                     elif kind == "fading" and fading is not None:
@@ -621,7 +690,7 @@ class Bench:
                         started = time.perf_counter()
                         seen = drift_measure(frame, held_to, plate, panel if chained else None,
                                              **self.drift_cast(req))
-                        worst = seen["drift"]
+                        worst, reason = seen["drift"], seen["reason"]
                         if kind in DRIFT_FAULTS or kind == "clean":
                             self.drift_seen.setdefault(kind, []).append((shot, seen["sharpness"], seen["presence"]))
                         ms += (time.perf_counter() - started) * 1000
@@ -632,8 +701,36 @@ class Bench:
                 self.drift_cases.append({"kind": kind, "flagged": flagged, "told": kind != "fading" or (
                     fading is not None and people is not None and fading.character_id in people.members)})
                 self.tally.add("drift", kind, flagged, ms / (CHAIN // DRIFT_EVERY),
-                               "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}")
+                               "chained" if chained else "own panel", f"chain {i}: drift {worst:.3f} at shot {shot}"
+                               + (f" ({step[1]}: {reason})" if step is not None else ""))
+                self.drift_caught.setdefault(kind, []).append(shot if flagged else None)
 
+    def bible_drift(self, kind: str, req, panel: Image.Image, rng: np.random.Generator):
+        """The per-shot edit of a bible drift kind (gate_corpus.BIBLE_DRIFTS): (f(frame, shot), what
+        it does); None when the shot has no part to turn."""
+        sign = float(rng.choice([-1, 1]))
+        if kind in ("hair_drift", "skin_drift", "outfit_drift", "lightness_drift"):
+            made = drifting_part(self.props, req, panel, kind, rng)
+            if made is None:
+                return None
+            mask, who = made
+            if kind == "lightness_drift":
+                # lighter dark colours, darker light ones (a light one lightened clips at white)
+                light = float(np.median(_lab_l(np.asarray(panel.convert("RGB"))[mask])))
+                rate = float(rng.uniform(2.5, 4.0)) * (1.0 if light < 50 else -1.0)
+                return (lambda frame, shot: part_step(frame, mask, lightness=rate)), f"{who} {rate:+.1f} L* a shot"
+            rate = float(rng.uniform(3.0, 5.0)) * sign
+            return (lambda frame, shot: part_step(frame, mask, hue=rate)), f"{who} hue {rate:+.1f}° a shot"
+        if kind == "light_drain":
+            gain = float(rng.uniform(0.90, 0.94))
+            return (lambda frame, shot: light_step(frame, gain)), f"light x{gain:.2f} a shot"
+        zoom = float(rng.uniform(1.035, 1.05))
+        centre = (float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7)))
+        if kind == "framing_creep":
+            return (lambda frame, shot: creep_step(frame, zoom, centre)), f"{zoom:.3f}x closer a shot, cropped"
+        big = self.painter.draw(replace(req, width=2 * req.width, height=2 * req.height))
+        return ((lambda frame, shot: jpeg(rerender_at(big, panel.size, zoom ** shot, centre), int(rng.integers(85, 96)))),
+                f"{zoom:.3f}x closer a shot, re-rendered")
 
 def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyframe", "continuity", "drift"),
         kinds: set[str] | None = None):

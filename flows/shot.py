@@ -349,7 +349,10 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         if previous is not None and previous.last_frame_uri and not previous.reanchor:
             start_uri, outcome.started_from = previous.last_frame_uri, "previous last frame"
         else:
-            why = "drift past the threshold" if previous is not None and previous.reanchor else "previous shot missing"
+            why = "previous shot missing"
+            if previous is not None and previous.reanchor:
+                said = previous.drift.reason if previous.drift is not None else None
+                why = f"drift past the threshold at shot {previous.shot}" + (f": {said}" if said else "")
             outcome.started_from = f"re-anchored panel ({why})"
     end_uri = panels.approved.get("end")
     # What the last frame descends from: the end panel it is held to, else the start panel —
@@ -413,7 +416,8 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
                                   request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
                                   cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
-                                  sizes=_made_sizes(videos, clip_req), judging=Judging.of(st, run.profile))
+                                  sizes=_made_sizes(videos, clip_req), chain_origin_uri=chained_from or "",
+                                  judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
         reasons = outcome.takes[-1].reasons

@@ -41,8 +41,8 @@ from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, Cont
                                   PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences
-from slate.providers.local_draw import (FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
-                                        hue_rotate, paste_figure, place_figures, rng_for, view_cell,
+from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, add_grain, choose_fault, corrupt, dress, frame_plate,
+                                        hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
 from slate.providers.storage_local import LocalStorage, copy_atomic, write_atomic
 
@@ -56,9 +56,10 @@ class FaultMode:
     @classmethod
     def parse(cls, rate: float, seed: int, kinds: str) -> "FaultMode":
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
-        unknown = set(chosen) - set(FAULT_KINDS)
+        unknown = set(chosen) - set(FAULT_KINDS) - set(CLIP_FAULT_KINDS)
         if unknown:
-            raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(FAULT_KINDS)})")
+            raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} "
+                             f"(known: {', '.join(FAULT_KINDS + CLIP_FAULT_KINDS)})")
         return cls(rate, seed, chosen)
 
     def as_variant(self) -> dict[str, Any]:
@@ -113,6 +114,11 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def _drawn(fault: str | None) -> str | None:
+    """A fault a picture can carry: a clip's own (CLIP_FAULT_KINDS) leaves pictures as drawn."""
+    return None if fault in CLIP_FAULT_KINDS else fault
+
+
 class LocalImage:
     """Image generation from the bible's own pixels."""
 
@@ -145,8 +151,8 @@ class LocalImage:
         return png
 
     def _draw_png(self, request: PanelRequest, force_fault: str | None) -> bytes:
-        fault = force_fault or choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
-                                            "panel", request.fingerprint())
+        fault = force_fault or _drawn(choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds,
+                                                   "panel", request.fingerprint()))
         return png_bytes(self.draw(request, fault))
 
     def reference_board(self, request: ClipRequest) -> bytes:
@@ -237,8 +243,8 @@ class LocalImage:
             img = bible.draw_plate(request.description)
         # The fault mode reaches references too: a sheet whose three-quarter view "keeps lying"
         # (recoloured), or a broken plate, so the reference gate and a fix can be rehearsed.
-        fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "reference",
-                             request.fingerprint())
+        fault = _drawn(choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "reference",
+                                    request.fingerprint()))
         if fault and request.kind == "character" and parent is None:
             img = bible.lying_view(img, "three_quarter")
         elif fault and request.kind == "location":
@@ -394,7 +400,9 @@ class LocalVideo:
 
         def spoiled(src: Path, i: int) -> Path:
             img = Image.open(src).convert("RGB")
-            if fault == "recolour":
+            if fault == "hair_drift":
+                img = self._hair_turned(img)
+            elif fault == "recolour":
                 img = hue_rotate(img, 150).convert("RGB")
             elif fault in ("wrong_plate", "missing"):
                 img = hue_rotate(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 60).convert("RGB")
@@ -406,6 +414,18 @@ class LocalVideo:
         # The start frame first: the seeded faults are drawn in that order.
         first = spoiled(start, 0)
         return first, spoiled(end, 1) if end is not None else None
+
+    def _hair_turned(self, img: Image.Image) -> Image.Image:
+        """The picture with the hair of the first character of the film (by id) whose hair it
+        shows turned HAIR_DRIFT degrees (local_draw.turn_hair): one character's hair drifting."""
+        for key in sorted(self.storage.list_keys("characters/")):
+            kind = parse_canonical(key)
+            if not kind or kind[0] != "character":
+                continue
+            turned = turn_hair(img, view_cell(Image.open(io.BytesIO(self.storage.read_key(key))), "front"), HAIR_DRIFT)
+            if turned is not img:
+                return turned
+        return img
 
     def cancel(self, job_id: str) -> None:
         write_atomic(self.jobs / job_id / "canceled", b"")

@@ -27,6 +27,11 @@ PANEL_VIEWS = VIEWS[:3]  # front, three-quarter, side: a panel never shows a cha
 NOISE_SIGMA = 2.0        # a generated image is never clean; the judge must tolerate this much
 
 FAULT_KINDS = ("recolour", "wrong_plate", "missing", "corrupted")
+# Faults of clips only, never drawn by default (fault_kinds names them): `hair_drift` turns the
+# hair of the first character a clip's references name HAIR_DRIFT degrees from the clip's start
+# frame on, so a chain (each shot starting from the last one's last frame) turns it shot after shot.
+CLIP_FAULT_KINDS = ("hair_drift",)
+HAIR_DRIFT = 5.0   # degrees of HSV hue a clip turns the hair by
 
 
 def rng_for(*parts: object) -> np.random.Generator:
@@ -141,3 +146,26 @@ def choose_fault(rate: float, fault_seed: int, kinds: tuple[str, ...], *parts: o
     if rng.random() >= rate:
         return None
     return kinds[int(rng.integers(0, len(kinds)))]
+
+
+def turn_hair(img: Image.Image, figure: Image.Image, degrees: float) -> Image.Image:
+    """`img` with the hair of `figure` (an RGBA turnaround view: the colour of its head's top
+    rows) turned `degrees` of HSV hue wherever the picture shows it — found by saturation and
+    value near the hair's and a hue within 60 degrees of it, so hair already turned by earlier
+    shots of a chain is found again. Nothing else changes; `img` itself when it shows no such
+    hair (or the hair is grey)."""
+    fig = np.asarray(figure.convert("RGBA"))
+    rows = np.flatnonzero((fig[..., 3] > 0).any(axis=1))
+    if not len(rows):
+        return img
+    top = fig[rows[0]:rows[0] + max(1, len(rows) // 30)]
+    hair = np.median(top[top[..., 3] > 0][:, :3], axis=0).astype(np.uint8)
+    want = np.asarray(Image.fromarray(hair.reshape(1, 1, 3), "RGB").convert("HSV")).astype(int)[0, 0]
+    hsv = np.asarray(img.convert("RGB").convert("HSV")).astype(int)
+    turn = np.abs((hsv[..., 0] - want[0] + 128) % 256 - 128)
+    near = (turn <= 43) & (np.abs(hsv[..., 1] - want[1]) <= 40) & (np.abs(hsv[..., 2] - want[2]) <= 40)
+    if want[1] < 40 or near.sum() < 0.001 * near.size:   # grey hair has no hue to turn; no hair: nobody's
+        return img
+    out = hsv.copy()
+    out[..., 0] = np.where(near, (hsv[..., 0] + int(round(degrees / 360 * 256))) % 256, hsv[..., 0])
+    return Image.fromarray(out.astype(np.uint8), "HSV").convert("RGB")

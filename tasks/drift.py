@@ -35,6 +35,7 @@ from slate.media import colour_distance, colour_stats, load_rgb, ssim
 from slate.media.content import content_fault
 from slate.media.grade import frame_window, lab, soften
 from slate.media import clip as clip_models
+from slate.media import likeness
 from slate.media.presence import Cast
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run
@@ -90,10 +91,11 @@ def drift_check(run: Run, given: DriftInput) -> DriftReading:
     panel = load_rgb(st.storage.open_local(panel_uri))
     origin = load_rgb(st.storage.open_local(origin_uri)) if origin_uri not in ("", panel_uri) else None
     plate = st.storage.open_local(plate_uri) if plate_uri else None
-    people = people_of([c.id for c in characters],
-                       {c.id: st.storage.open_local(c.turnaround_uri) for c in characters},
-                       {c.id: c.wardrobe_colour for c in characters}, plate) if characters else None
-    seen: dict[str, Any] = {"shot": shot, **measure(frame, panel, plate, origin, people), "threshold": threshold}
+    sheets = {c.id: st.storage.open_local(c.turnaround_uri) for c in characters}
+    wardrobe = {c.id: c.wardrobe_colour for c in characters}
+    people = people_of([c.id for c in characters], sheets, wardrobe, plate) if characters else None
+    seen: dict[str, Any] = {"shot": shot, **measure(frame, panel, plate, origin, people, bible_parts(sheets, wardrobe)),
+                            "threshold": threshold}
     worst = seen["drift"]
     model = embedder(clip_model, clip_weights) if clip_model else None
     if model is not None:
@@ -104,18 +106,20 @@ def drift_check(run: Run, given: DriftInput) -> DriftReading:
         for uri in turnaround_uris:
             clip.setdefault("turnarounds", []).append(round(model.similarity(frame, st.storage.open_local(uri)), 4))
         seen["clip"] = clip
+        if 1.0 - panel_sim > worst:
+            seen["reason"] = f"CLIP similarity {panel_sim:.2f} to the panel"
         worst = max(worst, 1.0 - panel_sim)
     else:
         seen["clip"] = None
     blank = content_fault(frame)
     if blank:
-        seen["content"] = f"the last frame: {blank}"
+        seen["content"] = seen["reason"] = f"the last frame: {blank}"
         worst = 1.0
     return DriftReading.model_validate({**seen, "drift": round(worst, 4), "reanchor": worst > threshold})
 
 
 def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin: Picture | None = None,
-            people: Cast | None = None) -> dict[str, Any]:
+            people: Cast | None = None, parts: list[likeness.Part] | None = None) -> dict[str, Any]:
     """The pixel measures of drift (no CLIP): SSIM and colour distance of the frame to its
     approved panel, and the colour distance to the plate (levelled for exposure). A pure
     function, so benchmarks/gates.py measures exactly what the scene's check does.
@@ -144,7 +148,8 @@ def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin
     The former 8x8x8 RGB-histogram distance read a clean 20-shot chain's re-encode losses as
     0.39-0.58, past the 0.35 threshold on 96.7 % of clean chains in benchmarks/gates.py."""
     pixels, panel_pixels = load_rgb(frame), load_rgb(panel)
-    aligned = _window(pixels, panel_pixels if origin is None else load_rgb(origin))
+    source = panel_pixels if origin is None else load_rgb(origin)
+    aligned, box = _window(pixels, source)
     frame = _matched(pixels, aligned)
     to_plate = None
     if plate is not None:
@@ -161,7 +166,20 @@ def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin
     kept, who = _kept(people, frame, aligned)
     faded = min(1.0, max(0.0, 1.0 - kept) / FADE_FULL * 0.35)
     worst = max(1.0 - seen_ssim, colour, softened, faded)
+    within = None
+    if parts and people is not None and people.plate is not None:
+        # Where the picture it descends from shows people, not the set (media.presence: the
+        # plate's window found in it): a dark part is not read on the set's shadows.
+        within = people.figure(soften(aligned, likeness.size_of(aligned))[None])[0]
+    held = bible_drift(pixels, frame, aligned, box, source.shape[1], source.shape[0], parts or [], within)
+    worst = max(worst, held["drift"])
+    _, reason = max([(1.0 - seen_ssim, f"SSIM {seen_ssim:.2f} to the picture it descends from"),
+                     (colour, f"the picture's hue turned {hue:+.0f}°, its cast {cast:.1f} Lab units"),
+                     (softened, f"its fine detail x{sharp:.2f} of the picture it descends from"),
+                     (faded, f"{who} kept {kept:.0%} of their colours"), (held["drift"], held["reason"])],
+                    key=lambda c: c[0])
     return {"ssim": seen_ssim, "drift": round(worst, 4), "sharpness": round(sharp, 4),
+            "bible": held["figures"], "reason": reason,
             "presence": None if who is None else {"character": who, "kept": round(kept, 4)},
             "colour_distance": colour,
             "hue_shift": round(hue, 2), "cast": round(cast, 3), "chroma": round(chroma, 3),
@@ -171,6 +189,49 @@ def measure(frame: Picture, panel: Picture, plate: Picture | None = None, origin
 SHARP_FULL = 0.30  # fine detail lost (1 - the frame's over its origin's) read as the 0.35 threshold
 FADE_FULL = 0.50   # of a character's colours lost from the frame (against its origin) read as 0.35
 PRESENCE_WIDTH = 160  # px: the scale presence is read at (as the keyframe gate's dailies)
+
+
+# The bible's cuts (each read as the film's 0.35 drift; benchmarks/gates.py's clean chains, see docs/gates.md):
+HUE_CUT = 12.0      # degrees one character's hair, skin or outfit hue turned from the approved picture
+LIGHTNESS_CUT = 10.0  # L* units one of their colours moved (after the frame's exposure is matched)
+LIGHT_CUT = 0.30    # the frame's light level off its origin's by this share or more (x0.70, x1.43): a clean
+                    # chain's re-encodes darken it to x0.79 by shot 20
+ZOOM_CUT = 1.18     # the frame's scale over the origin's: past a dolly's 1.15 (media/commands.py)
+SHIFT_CUT = 0.08    # of the origin's width (or height) the framing's centre moved: twice a pan's end
+
+
+def bible_drift(pixels: np.ndarray, matched: np.ndarray, aligned: np.ndarray, box: tuple[float, float, float, float],
+                width: int, height: int, parts: list[likeness.Part], within: np.ndarray | None = None
+                ) -> dict[str, Any]:
+    """The frame against the master references, not the previous shot: each character's hair,
+    skin and outfit (media.likeness: their turnaround dressed in the scene's wardrobe, read where
+    the picture the frame descends from shows them), the frame's light level against that
+    picture's (`pixels` as delivered, `aligned` the crop of it the move ends on) and its framing:
+    the scale and the centre of that crop in the picture (`width` x `height`). Each figure is
+    scaled so its cut sits at the film's 0.35; `reason` names the worst ("nina's hair hue +28°
+    against the turnaround")."""
+    found: list[tuple[float, str]] = []
+    figures: dict[str, Any] = {}
+    for r in likeness.read(matched, aligned, parts, within):
+        key = f"{r.part.character}.{r.part.name}"
+        figures[key] = {"hue": None if r.hue is None else round(r.hue, 1), "lightness": round(r.lightness, 1)}
+        if r.hue is not None:
+            found.append((abs(r.hue) / HUE_CUT, likeness.describe(r, "hue") + " against the turnaround"))
+        found.append((abs(r.lightness) / LIGHTNESS_CUT, likeness.describe(r, "lightness") + " against the turnaround"))
+    light = float(pixels.mean()) / max(1.0, float(aligned.mean()))
+    figures["light"] = round(light, 3)
+    found.append((abs(np.log(light)) / abs(np.log(1.0 - LIGHT_CUT)),
+                  f"the light level x{light:.2f} of the picture the chain started from"))
+    zoom = width / max(1e-6, box[2] - box[0])
+    shift = max(abs((box[0] + box[2]) / 2 - width / 2) / width, abs((box[1] + box[3]) / 2 - height / 2) / height)
+    figures["zoom"], figures["shift"] = round(zoom, 3), round(shift, 3)
+    found.append((max(0.0, zoom - 1.0) / (ZOOM_CUT - 1.0), f"the framing {zoom:.2f}x closer than the picture the "
+                   f"chain started from"))
+    found.append((shift / SHIFT_CUT, f"the framing moved {shift:.0%} of the frame from the picture the chain "
+                  f"started from"))
+    score, why = max(found)
+    drift = min(1.0, 0.35 * score)
+    return {"drift": drift, "figures": figures, "reason": why if drift > 0 else None}
 
 
 def _sharpness(frame: np.ndarray, aligned: np.ndarray) -> float:
@@ -203,12 +264,12 @@ def _kept(people: Cast | None, frame: np.ndarray, aligned: np.ndarray) -> tuple[
     return worst, who
 
 
-def _window(frame: np.ndarray, panel: np.ndarray) -> np.ndarray:
+def _window(frame: np.ndarray, panel: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The panel's crop that best explains the frame, at the frame's size (the whole panel when
-    nothing better does: a still frame of the panel finds its full window)."""
+    nothing better does: a still frame of the panel finds its full window), and that window."""
     still = Image.fromarray(panel)
     _, box, _ = frame_window(still, frame, (8, 8))
-    return np.asarray(still.resize((frame.shape[1], frame.shape[0]), Image.Resampling.BILINEAR, box=box))
+    return np.asarray(still.resize((frame.shape[1], frame.shape[0]), Image.Resampling.BILINEAR, box=box)), box
 
 
 def _hue_shift(a: np.ndarray, b: np.ndarray) -> float:
@@ -232,6 +293,22 @@ def _matched(frame: np.ndarray, panel: np.ndarray) -> np.ndarray:
 def due(plan: ShotPlan, every: int) -> bool:
     """Every `every`-th shot of the scene, and every `every`-th shot of a chain."""
     return (plan.index + 1) % every == 0 or (plan.chain_position > 0 and plan.chain_position % every == 0)
+
+
+def bible_parts(sheets: dict[str, Path], wardrobe: dict[str, str | None]) -> list[likeness.Part]:
+    """Each character's hair, skin and outfit colours (media.likeness) from their turnaround's
+    first view dressed in the scene's wardrobe, read as the keyframe gate reads sheets; a sheet
+    slate cannot read gives none (the reference gate has said so before any run)."""
+    from slate.tasks.keyframes import dressed_figure
+    from slate.tasks.sheet_check import SHEET
+    out: list[likeness.Part] = []
+    for cid, path in sheets.items():
+        try:
+            figure = dressed_figure(path, wardrobe.get(cid))
+        except Exception:  # noqa: BLE001 — art slate cannot read is not drift
+            continue
+        out += likeness.parts_of(cid, figure, SHEET.torso, SHEET.head)
+    return out
 
 
 def people_of(named: Sequence[str], turnarounds: dict[str, Path], wardrobe: dict[str, str | None],

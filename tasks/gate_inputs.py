@@ -61,7 +61,10 @@ class KeyframeInput(StageInput):
     """A clip take for the keyframe gate. `cast`: the scene's characters by id; `board`: a
     reference shot's start is its references laid out; `enters`: the shot's characters who walk
     in partway (looked for in the clip's last part only); `sizes`: the (width, height) its video
-    model makes instead of the request's (its `clip_sizes`: Veo's 720p for a 480p draft)."""
+    model makes instead of the request's (its `clip_sizes`: Veo's 720p for a 480p draft);
+    `chain_origin_uri`: for a clip started from the shot before's last frame (no end panel), the
+    approved panel that frame descends from: its people are held to the bible there, not only to
+    the drifted start."""
 
     shot: str
     take: int
@@ -76,6 +79,7 @@ class KeyframeInput(StageInput):
     board: bool = False
     enters: tuple[str, ...] = ()
     sizes: tuple[tuple[int, int], ...] = ()
+    chain_origin_uri: str = ""
     judging: Judging
 
     @model_serializer(mode="wrap")
@@ -84,7 +88,7 @@ class KeyframeInput(StageInput):
         # verdicts stay in the cache; so does a clip whose model makes only the shot's size.
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("enters", "sizes"):
+            for name in ("enters", "sizes", "chain_origin_uri"):   # nor one that is not chained (issue 36)
                 if not data.get(name):
                     data.pop(name, None)
         return data

@@ -87,6 +87,9 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
             clip, local, seconds=given.seconds, fps=given.fps, expect_motion=given.expect_motion,
             start=st.storage.open_local(start_uri), end=st.storage.open_local(end_uri) if end_uri else None, cast=who,
             start_in_clip=given.board, size=(req.width, req.height), sizes=given.sizes, info=info)]}
+        if given.chain_origin_uri and not end_uri and "last" in local:
+            raw["scores"] = [*raw["scores"], *chained_to_bible(local["last"], st.storage.open_local(given.chain_origin_uri),
+                                                               who)]
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
@@ -194,3 +197,46 @@ def _figure(path: str, wardrobe_colour: str | None) -> np.ndarray:
     rgba = np.array(sheet.crop((x0, y0, x1, y1)))
     rgba[..., 3] = np.where(view.bins >= 0, 255, 0)
     return np.array(dress(Image.fromarray(rgba, "RGBA"), wardrobe_colour, SHEET.torso))
+
+
+def dressed_figure(path: Path, wardrobe_colour: str | None) -> np.ndarray:
+    """A turnaround's first view as RGBA, dressed in the scene's wardrobe (as presence reads it)."""
+    return _figure(str(path), wardrobe_colour)
+
+
+BIBLE_THRESHOLD = 0.5   # a chained clip's people against the bible: 1 - half the worst part's share of its cut
+
+
+def chained_to_bible(last: Path, origin: Path, cast: ClipCast) -> list[ScoreFields]:
+    """A chained clip (started from the shot before's last frame) held to the bible, not only to
+    its start, which may have drifted already: each character of the shot, in the clip's last
+    frame, against their turnaround dressed in the scene's wardrobe (media.likeness: hair and
+    skin for `identity_bible`, the outfit for `wardrobe_bible`), read where `origin` — the
+    approved panel the chain's frames descend from — shows them; a part's hue turn or lightness
+    past the drift check's cuts (tasks/drift.py HUE_CUT, LIGHTNESS_CUT) fails, naming who and
+    what. A pure function of the files (benchmarks/gates.py measures it as the gate runs it).
+    Nothing to say when the frame shows another picture than `origin` (its window matches
+    below media.likeness.ALIGNED): the whole-clip checks judge that."""
+    from slate.media import likeness
+    from slate.tasks.drift import HUE_CUT, LIGHTNESS_CUT, bible_parts
+    named = set(cast.named)
+    parts = bible_parts({c: p for c, p in cast.turnarounds.items() if c in named}, cast.wardrobe)
+    frame = load_rgb(last)
+    crop, match = likeness.aligned(frame, load_rgb(origin), parts)
+    frame = np.asarray(Image.fromarray(frame).resize(crop.shape[1::-1], Image.Resampling.BOX))
+    if match < likeness.ALIGNED:
+        return []
+    worst: dict[str, tuple[float, str]] = {"identity_bible": (0.0, ""), "wardrobe_bible": (0.0, "")}
+    for r in likeness.read(frame, crop, parts):
+        score = "wardrobe_bible" if r.part.name == "outfit" else "identity_bible"
+        for ratio, what in ((abs(r.hue) / HUE_CUT if r.hue is not None else 0.0, "hue"),
+                            (abs(r.lightness) / LIGHTNESS_CUT, "lightness")):
+            if ratio > worst[score][0]:
+                worst[score] = (ratio, likeness.describe(r, what))
+    out: list[ScoreFields] = []
+    for name, (ratio, why) in worst.items():
+        value = round(max(0.0, 1.0 - 0.5 * ratio), 4)
+        out.append({"name": name, "value": value, "threshold": BIBLE_THRESHOLD, "passed": value >= BIBLE_THRESHOLD,
+                    "role": "block", "reason": f"{why} against the turnaround, in the chained clip's last frame"
+                    if why else "nobody of the shot to hold to the bible in the clip's last frame"})
+    return out

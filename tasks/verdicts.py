@@ -145,6 +145,8 @@ class DriftReading(BaseModel):
     presence: Presence | None = None
     clip: ClipSimilarity | None = None
     content: str | None = None          # why the last frame has no content (drift 1.0)
+    bible: dict[str, Any] | None = None  # each character's part against the bible, light, framing (tasks/drift.py)
+    reason: str | None = None           # what moved most, in words ("nina's hair hue +28° against the turnaround")
 
     def as_dict(self) -> dict[str, Any]:
         """Every figure as the scene's result has always shown it (`content` only when set)."""

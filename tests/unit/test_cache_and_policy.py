@@ -134,6 +134,10 @@ def test_a_keyframe_gate_keys_an_entrance_only_where_there_is_one():
     entering = given.model_copy(update={"enters": ("leo",)})
     assert entering.model_dump(mode="json")["enters"] == ["leo"]
     assert content_key("k", {"given": entering}) != content_key("k", {"given": given})
+    # Issue 36: so does a chained clip's origin (its people held to the bible there); an unchained one keys as before.
+    assert "chain_origin_uri" not in given.model_dump(mode="json")
+    chained = given.model_copy(update={"chain_origin_uri": "cas://o.png"})
+    assert content_key("k", {"given": chained}) != content_key("k", {"given": given})
 
 
 def test_the_can_keeps_a_scene_whose_escalations_a_gate_decided():
