@@ -52,10 +52,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, PHOTOMETRIC,
-                                    RECOLOUR_PANELS, Props, blank_panel, clip_frames, cut_picture, drift_step,
-                                    encode_clip, fade_step, fault_clip, fault_panel, grade_frames, jpeg, photometric,
-                                    recolour_panel, soften_step, write_png)
+from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CORNERS, CUT_KINDS, DRIFT_FAULTS,
+                                    MARK_KINDS, PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS, Props, blank_panel,
+                                    clip_frames, cut_picture, drift_step, encode_clip, fade_step, fault_clip,
+                                    fault_panel, grade_frames, jpeg, mark_panel, photometric, recolour_panel,
+                                    soften_step, watermark_frames, write_png)
 from benchmarks.gate_bar import Sample, as_sample, failures, fading_failures, presence_failures
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
@@ -69,6 +70,7 @@ from slate.tasks.drift import measure as drift_measure
 from slate.tasks.keyframes import ClipCast, cast_of, own_scores
 from slate.tasks.plan import plan_from_project
 
+MARK_FRAMINGS = ("medium", "wide")   # where a corner caption passed the panel gate (issue 36)
 CLIP_SECONDS = 1.5
 CLIP_FPS = 24
 DRIFT_EVERY = 5
@@ -186,6 +188,20 @@ class Bench:
                 # catch them only because they are also a little darker.
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
                 self.panel_case(req, faulty, kind, edit)
+
+    def mark_panels(self, n: int | Sample) -> None:
+        """Issue 36: N panels of medium and wide shots with a caption or a model's name in a
+        corner (the four in turn), its box 0.5-1% of the frame, drawn with PIL's default font,
+        each with the clean takes' photometric spread."""
+        sample = as_sample(n)
+        shots = [r for r in self.base if r.framing in MARK_FRAMINGS]
+        for k, kind in enumerate(MARK_KINDS):
+            for i in sample.indices(kind):
+                rng = self.rng(36, k, i)
+                req = replace(shots[i % len(shots)], seed=self.seed * 1000 + 800_000 + k * 5000 + i)
+                marked, edit = mark_panel(self.painter.draw(req), rng, CORNERS[i % len(CORNERS)])
+                op = PHOTOMETRIC[(i // len(CORNERS) + k) % len(PHOTOMETRIC)]
+                self.panel_case(req, photometric(marked, op, rng), kind, f"{req.framing} {op}: {edit}")
 
     def blank_panels(self, n: int | Sample) -> None:
         """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
@@ -341,6 +357,38 @@ class Bench:
             self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)],
                                clip_file=clip["file"])
             clip["file"].unlink()
+
+    def mark_keyframes(self, n: int | Sample, clips: list[dict], kinds: set[str] | None = None) -> None:
+        """Issue 36, on clips of medium and wide shots: N keyframe sets whose middle or last frame
+        has a caption in a corner (a model titling its clip partway; the judge's frames graded as
+        clean ones are), and N clips with a watermark at one place through every frame (graded,
+        re-encoded, judged by the whole keyframe gate as clip_faults' are)."""
+        sample = as_sample(n)
+        pool = [c for c in clips if c["request"].framing in MARK_FRAMINGS]
+        if kinds is None or "corner_text" in kinds:
+            for i in sample.indices("corner_text"):
+                rng = self.rng(36, 10, i)
+                clip = pool[i % len(pool)]
+                which = ("middle", "last")[(i // len(CORNERS)) % 2]
+                frames = dict(clip["frames"])
+                frames[which], edit = mark_panel(frames[which], rng, CORNERS[i % len(CORNERS)])
+                op = PHOTOMETRIC[(i // 2) % len(PHOTOMETRIC)]
+                self.keyframe_case(clip, frames, "corner_text", f"{which} {op}: {edit}", rng, op)
+        if kinds is None or "watermark" in kinds:
+            for i in sample.indices("watermark"):
+                rng = self.rng(36, 11, i)
+                clip = pool[i % len(pool)]
+                op = PHOTOMETRIC[(i // len(CORNERS)) % len(PHOTOMETRIC)]
+                frames, fps = clip_frames(clip["file"])
+                frames, edit = watermark_frames(frames, rng, CORNERS[i % len(CORNERS)])
+                out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+                keys = keyframes(out, self.path("-frames"))
+                images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+                self.keyframe_case(clip, images, "watermark", f"{clip['movement']} {op}: {edit}", rng, "none",
+                                   clip_file=out)
+                out.unlink()
+                for v in keys.values():
+                    v.unlink()
 
     def clip_faults(self, n: int | Sample, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
         """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
@@ -577,8 +625,13 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
             return out
 
         if "panel" in gates:
-            bench.panels(n)
-            bench.blank_panels(n)
+            if kinds is None:
+                bench.panels(n)
+                bench.blank_panels(n)
+            elif "clean" in kinds:
+                bench.clean_panels(n)
+            if kinds is None or set(MARK_KINDS) & kinds:
+                bench.mark_panels(n)
             yield from lines("panel")
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
@@ -588,6 +641,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 # quarter of N of each kind keeps a --n 200 run within the hour.
                 bench.clip_faults(max(8, n // 4), clips,
                                   tuple(k for k in CLIP_FAULTS if kinds is None or k in kinds))
+                bench.mark_keyframes(n, clips, kinds)
                 yield from lines("keyframe", presence_failures(bench.presence_cases))
             if "continuity" in gates:
                 bench.continuity(n, clips)
