@@ -4,7 +4,7 @@
 [--spend-shots 16]`
 builds a seeded corpus from the example film (benchmarks/gate_corpus.py: the local provider's
 clean output, and edits of it made after drawing; `--kinds` measures only the keyframe and
-drift kinds named, "clean" included) and runs each gate as the scene does — the
+drift kinds named, "clean" included, and of the panel kinds the clean ones and corner_text) and runs each gate as the scene does — the
 local judge's verdict held to the gate policy (governor/gates.py) — printing one JSON line per
 gate and fault kind: cases, detection rate, the gate's false-alarm rate on its clean cases, and
 milliseconds per judged case (the judge and the policy; drawing and editing are not counted).
@@ -15,11 +15,15 @@ its video spend over the minimum (one good clip per shot), from the ledger.
   panel:      N clean panels (photometric changes cycled) and N of each fault kind; and (issue 20)
               N takes with nothing to judge — a flat fill, washed out (contrast x0.2), noise
               σ40 — and N of each small recolour of one figure: hair hue ±20°, hair lightness
-              ±18 L*, outfit hue ±30°;
+              ±18 L*, outfit hue ±30°; and (issue 36) N medium and wide panels with a caption
+              or a model's name in a corner, its box 0.5-1% of the frame (corner_text);
   keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
               a dolly in whatever the shot asked (as the fake providers render) — N clean
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
-              from an off-model panel;
+              from an off-model panel; (issue 36) on medium and wide shots, N keyframe sets
+              whose middle or last frame has a caption in a corner (corner_text) and N clips
+              with a watermark in a corner of every frame (watermark), each to fail on a `marks`
+              score naming its corner;
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
@@ -57,7 +61,7 @@ from benchmarks.gate_corpus import (BLANK_PANELS, CLIP_FAULTS, CORNERS, CUT_KIND
                                     clip_frames, cut_picture, drift_step, encode_clip, fade_step, fault_clip,
                                     fault_panel, grade_frames, jpeg, mark_panel, photometric, recolour_panel,
                                     soften_step, watermark_frames, write_png)
-from benchmarks.gate_bar import Sample, as_sample, failures, fading_failures, presence_failures
+from benchmarks.gate_bar import Sample, as_sample, failures, fading_failures, mark_failures, presence_failures
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
 from slate.manifests import load_film, write_example_film
@@ -137,6 +141,7 @@ class Bench:
         self.drift_seen: dict[str, list] = {}
         self.presence_cases: list[dict] = []   # drop_character cases: who, told apart or not, caught, warned
         self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
+        self.mark_cases: list[dict] = []       # issue 36: text marks: gate, kind, corner, caught, the corner named
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -151,7 +156,7 @@ class Bench:
         return self.policy.apply(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict, stage, "local", "draft")
 
     # --- panel ---------------------------------------------------------------------------
-    def panel_case(self, req, img: Image.Image, kind: str, edit: str = "") -> None:
+    def panel_case(self, req, img: Image.Image, kind: str, edit: str = "") -> dict:
         path = write_png(img, self.path())
         started = time.perf_counter()
         verdict = self.held(self.judge.judge_panel(path, req, self.refs(req)), "panel")
@@ -162,6 +167,16 @@ class Bench:
                        f"{edit} seed {req.seed} {req.location_id} {req.framing} "
                        f"{[c.id for c in req.characters]}: {failing or 'passed'}")
         path.unlink()
+        return verdict
+
+    def mark_case(self, gate: str, kind: str, corner: str, verdict: dict, edit: str) -> None:
+        """Whether a text mark (`edit`: what was written, where, how large) failed the gate on a
+        `marks` score naming its corner."""
+        named = [s["reason"] for s in verdict["scores"]
+                 if s["name"] == "marks" and not s["passed"] and s["role"] == "block"]
+        self.mark_cases.append({"gate": gate, "kind": kind, "corner": corner, "flagged": not verdict["passed"],
+                                "named": any(f"{corner} corner" in r for r in named), "reasons": named,
+                                "edit": edit})
 
     def rng(self, *stream: int) -> np.random.Generator:
         """One case's own random stream (the corpus's seed, the kind's stream, the case number):
@@ -196,12 +211,15 @@ class Bench:
         sample = as_sample(n)
         shots = [r for r in self.base if r.framing in MARK_FRAMINGS]
         for k, kind in enumerate(MARK_KINDS):
-            for i in sample.indices(kind):
+            for i in sample.strata(kind, len(CORNERS)):   # a sample has every corner
                 rng = self.rng(36, k, i)
+                corner = CORNERS[i % len(CORNERS)]
                 req = replace(shots[i % len(shots)], seed=self.seed * 1000 + 800_000 + k * 5000 + i)
-                marked, edit = mark_panel(self.painter.draw(req), rng, CORNERS[i % len(CORNERS)])
+                marked, edit = mark_panel(self.painter.draw(req), rng, corner)
                 op = PHOTOMETRIC[(i // len(CORNERS) + k) % len(PHOTOMETRIC)]
-                self.panel_case(req, photometric(marked, op, rng), kind, f"{req.framing} {op}: {edit}")
+                # by corner and framing (the words, size and grade differ in every case)
+                verdict = self.panel_case(req, photometric(marked, op, rng), kind, f"{corner} {req.framing}")
+                self.mark_case("panel", kind, corner, verdict, f"{edit} {op}")
 
     def blank_panels(self, n: int | Sample) -> None:
         """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
@@ -366,26 +384,28 @@ class Bench:
         sample = as_sample(n)
         pool = [c for c in clips if c["request"].framing in MARK_FRAMINGS]
         if kinds is None or "corner_text" in kinds:
-            for i in sample.indices("corner_text"):
+            for i in sample.strata("corner_text", len(CORNERS)):
                 rng = self.rng(36, 10, i)
-                clip = pool[i % len(pool)]
+                clip, corner = pool[i % len(pool)], CORNERS[i % len(CORNERS)]
                 which = ("middle", "last")[(i // len(CORNERS)) % 2]
                 frames = dict(clip["frames"])
-                frames[which], edit = mark_panel(frames[which], rng, CORNERS[i % len(CORNERS)])
+                frames[which], edit = mark_panel(frames[which], rng, corner)
                 op = PHOTOMETRIC[(i // 2) % len(PHOTOMETRIC)]
-                self.keyframe_case(clip, frames, "corner_text", f"{which} {op}: {edit}", rng, op)
+                verdict = self.keyframe_case(clip, frames, "corner_text", f"{corner} {which}", rng, op)
+                self.mark_case("keyframe", "corner_text", corner, verdict, f"{which}: {edit} {op}")
         if kinds is None or "watermark" in kinds:
-            for i in sample.indices("watermark"):
+            for i in sample.strata("watermark", len(CORNERS)):
                 rng = self.rng(36, 11, i)
-                clip = pool[i % len(pool)]
+                clip, corner = pool[i % len(pool)], CORNERS[i % len(CORNERS)]
                 op = PHOTOMETRIC[(i // len(CORNERS)) % len(PHOTOMETRIC)]
-                frames, fps = clip_frames(clip["file"])
-                frames, edit = watermark_frames(frames, rng, CORNERS[i % len(CORNERS)])
-                out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+                decoded, fps = clip_frames(clip["file"])
+                decoded, edit = watermark_frames(decoded, rng, corner)
+                out = encode_clip(grade_frames(decoded, op, rng), self.path(".mp4"), fps)
                 keys = keyframes(out, self.path("-frames"))
                 images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
-                self.keyframe_case(clip, images, "watermark", f"{clip['movement']} {op}: {edit}", rng, "none",
-                                   clip_file=out)
+                verdict = self.keyframe_case(clip, images, "watermark", f"{corner} {clip['request'].framing}", rng,
+                                             "none", clip_file=out)
+                self.mark_case("keyframe", "watermark", corner, verdict, f"{edit} {op}")
                 out.unlink()
                 for v in keys.values():
                     v.unlink()
@@ -632,7 +652,7 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 bench.clean_panels(n)
             if kinds is None or set(MARK_KINDS) & kinds:
                 bench.mark_panels(n)
-            yield from lines("panel")
+            yield from lines("panel", mark_failures(bench.mark_cases, "panel"))
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
             if "keyframe" in gates:
@@ -642,7 +662,8 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 bench.clip_faults(max(8, n // 4), clips,
                                   tuple(k for k in CLIP_FAULTS if kinds is None or k in kinds))
                 bench.mark_keyframes(n, clips, kinds)
-                yield from lines("keyframe", presence_failures(bench.presence_cases))
+                yield from lines("keyframe", [*presence_failures(bench.presence_cases),
+                                              *mark_failures(bench.mark_cases, "keyframe")])
             if "continuity" in gates:
                 bench.continuity(n, clips)
                 bench.blank_cuts(n, clips)

@@ -12,10 +12,14 @@ Panel gate criteria, each a Score with a reason, each a share of a region that m
 - characters_present: the worst figure's body where it should stand (a missing character), or
              a figure-sized patch where only plate should be (an extra one);
 - artefacts: the largest connected patch unlike the layout (blotches, stripes, decoder garbage;
-             a codec or blur only leaves specks).
+             a codec or blur only leaves specks);
+- marks:     text-like marks the layout does not have — a caption, a signature, a model's name in
+             a corner — as thin strokes (media/marks.py), the region named (issue 36: a corner
+             caption of 1% of the frame is letters too small apart for `artefacts`).
 Keyframe gate: each keyframe against its panel seen through the camera move that explains it
 best (zoom and position searched, since no model reproduces a move exactly; the middle of a
-start+end clip may be the cross-fade): the share that differs, and the largest differing patch.
+start+end clip may be the cross-fade): the share that differs, the largest differing patch, and
+text-like marks on any of the three (a caption titled in partway, a watermark through the clip).
 A clip whose second half is another shot fails on its middle or last frame. The first frame is
 also held figure by figure to the start image where the layout puts each (head, torso and their
 colours): a clip animated from a panel with another face or hair differs there, not in the whole.
