@@ -35,8 +35,9 @@ from PIL import Image
 from .grade import tone_match_gray
 
 STROKE_SIZE = 3       # working pixels: a stroke is narrower than this (a letter's at half size: 1-2 px)
-STROKE_LEVEL = 25.0   # luma levels a new stroke stands out by. Clean takes' strokes beyond the expected
-                      # picture's: JPEG q15 ringing and grain σ6, mostly under 20; a caption's 60-200
+STROKE_LEVEL = 25.0   # luma levels a new stroke stands out by. Beyond the expected picture's, clean takes
+                      # (JPEG q15 ringing, grain σ6, a clip's codec) read under 20 at 99.99% of pixels
+                      # (a few specks up to 63); a caption's 60th strongest pixel at least 62, typically 135
 SAMPLING = 2.0        # a line a pixel wide at full size reads half to all of its contrast at half size,
                       # by where it falls between two working pixels (a move found to a fraction of one)
 SET_LINE = 5          # working pixels: the expected picture's lines narrower than this may read as strokes in
@@ -54,7 +55,8 @@ MARK_STROKES = 0.0004
 @dataclass(frozen=True)
 class Marks:
     """The strongest mark found: `share` of the frame in its new strokes, its box (x0, y0, x1,
-    y1 as fractions of the frame) and that box's share, where it is, and how many marks there are."""
+    y1 as fractions of the frame) and that box's share, where it is, and how many clusters of new
+    strokes there were (specks included)."""
     share: float
     box: tuple[float, float, float, float] | None
     box_share: float
