@@ -646,7 +646,7 @@ def cut_picture(props: Props, req, clean: Image.Image, kind: str,
 # font file from anywhere else) in a corner of the frame, its box 0.5-1% of the frame: what a
 # model adds to a panel or burns into every frame of a clip ("KLING AI" in a corner).
 
-MARK_KINDS = ("corner_text",)          # panel kinds (and a clip's keyframes, animated from such a panel)
+MARK_KINDS = ("corner_text",)          # a caption in a corner of a panel, or of a clip's middle or last frame
 CLIP_MARK_KINDS = ("watermark",)       # a mark burnt into every frame of a clip, fixed while the picture moves
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 MARK_WORDS = ("KLING AI", "Sora", "Veo 3", "Runway Gen-4", "made with AI", "© 2025 studio", "Pika Labs",
