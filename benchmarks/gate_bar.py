@@ -88,3 +88,10 @@ def presence_failures(cases: list[dict]) -> list[str]:
 def fading_failures(cases: list[dict]) -> list[str]:
     """Drift chains whose character fades: each must re-anchor, the fading one told apart."""
     return [f"fading {c}" for c in cases if c["kind"] == "fading" and not (c["told"] and c["flagged"])]
+
+
+def mark_failures(cases: list[dict], gate: str) -> list[str]:
+    """Text marks (issue 36) the gate let through, or failed without a `marks` reason naming the
+    corner the mark is in."""
+    return [f"{c['kind']} {c['edit']}: {'not caught' if not c['flagged'] else 'corner not named'} {c['reasons']}"
+            for c in cases if c["gate"] == gate and not (c["flagged"] and c["named"])]

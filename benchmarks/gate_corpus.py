@@ -826,3 +826,72 @@ def rerender_at(big: Image.Image, size: tuple[int, int], zoom: float, centre: tu
     cw, ch = w / zoom, h / zoom
     x0, y0 = (w - cw) * centre[0], (h - ch) * centre[1]
     return big.convert("RGB").resize(size, Image.Resampling.BOX, box=(x0, y0, x0 + cw, y0 + ch))
+# --- issue 36: small text and marks an image or video model adds -------------------------------
+# A caption, a signature, a logo's name or a watermark, drawn with PIL's own default font (no
+# font file from anywhere else) in a corner of the frame, its box 0.5-1% of the frame: what a
+# model adds to a panel or burns into every frame of a clip ("KLING AI" in a corner).
+
+MARK_KINDS = ("corner_text",)          # a caption in a corner of a panel, or of a clip's middle or last frame
+CLIP_MARK_KINDS = ("watermark",)       # a mark burnt into every frame of a clip, fixed while the picture moves
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+MARK_WORDS = ("KLING AI", "Sora", "Veo 3", "Runway Gen-4", "made with AI", "© 2025 studio", "Pika Labs",
+              "J. Morel '25", "AI generated", "hailuo", "SAMPLE", "dreamina")
+MARK_SHARE = (0.005, 0.01)             # of the frame, the text's box
+
+
+def text_mark(size: tuple[int, int], rng: np.random.Generator, corner: str | None = None,
+              share: float | None = None, backdrop: np.ndarray | None = None
+              ) -> tuple[Image.Image, str]:
+    """A mark to lay over a picture of `size`: an RGBA layer with one short text in a corner
+    (`corner`, else drawn), its box `share` of the frame (else 0.5-1%), a margin of 2-5% of the
+    frame from its edges; white or black, whichever stands out from `backdrop` there (a caption
+    a model adds is legible), at 70-100% opacity, with a soft shadow half the time. Returns the
+    layer and the edit's name ("'KLING AI' bottom-right 0.8%")."""
+    from PIL import ImageFont
+    w, h = size
+    corner = corner or CORNERS[int(rng.integers(0, len(CORNERS)))]
+    share = float(share if share is not None else rng.uniform(*MARK_SHARE))
+    words = MARK_WORDS[int(rng.integers(0, len(MARK_WORDS)))]
+    probe_font = ImageFont.load_default(size=100)
+    x0, y0, x1, y1 = probe_font.getbbox(words)
+    scale = np.sqrt(share * w * h / max(1, (x1 - x0) * (y1 - y0)))
+    font = ImageFont.load_default(size=max(6, int(round(100 * scale))))
+    x0, y0, x1, y1 = font.getbbox(words)
+    tw, th = x1 - x0, y1 - y0
+    mx, my = int(rng.uniform(0.02, 0.05) * w), int(rng.uniform(0.02, 0.05) * h)
+    x = mx if "left" in corner else w - mx - tw
+    y = my if "top" in corner else h - my - th
+    if backdrop is not None:
+        patch = np.asarray(backdrop, dtype=np.float32)[max(0, y):y + th, max(0, x):x + tw, :3]
+        light = float(patch.mean()) if patch.size else 128.0
+    else:
+        light = 128.0
+    ink = (0, 0, 0) if light > 150 else (255, 255, 255)
+    alpha = int(round(255 * rng.uniform(0.7, 1.0)))
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    if rng.random() < 0.5:   # a soft shadow under the letters, as watermarks often have
+        shade = (255 - ink[0],) * 3
+        draw.text((x - x0 + 1, y - y0 + 1), words, font=font, fill=(*shade, alpha // 2))
+        layer = layer.filter(ImageFilter.GaussianBlur(1.0))
+        draw = ImageDraw.Draw(layer)
+    draw.text((x - x0, y - y0), words, font=font, fill=(*ink, alpha))
+    return layer, f"'{words}' {corner} {tw * th / (w * h):.1%}"
+
+
+def mark_panel(img: Image.Image, rng: np.random.Generator, corner: str | None = None) -> tuple[Image.Image, str]:
+    """A clean picture with a text mark in a corner (text_mark)."""
+    base = img.convert("RGB")
+    layer, edit = text_mark(base.size, rng, corner, backdrop=np.asarray(base))
+    return Image.alpha_composite(base.convert("RGBA"), layer).convert("RGB"), edit
+
+
+def watermark_frames(frames: np.ndarray, rng: np.random.Generator, corner: str | None = None
+                     ) -> tuple[np.ndarray, str]:
+    """Every frame of a clip with the same text mark at the same place (a video model's watermark)."""
+    n, h, w, _ = frames.shape
+    layer, edit = text_mark((w, h), rng, corner, backdrop=frames[0])
+    a = np.asarray(layer, dtype=np.float32)
+    alpha = a[..., 3:] / 255.0
+    out = frames.astype(np.float32) * (1 - alpha) + a[..., :3] * alpha
+    return np.clip(out.round(), 0, 255).astype(np.uint8), edit

@@ -4,7 +4,7 @@
 [--spend-shots 16]`
 builds a seeded corpus from the example film (benchmarks/gate_corpus.py: the local provider's
 clean output, and edits of it made after drawing; `--kinds` measures only the keyframe and
-drift kinds named, "clean" included) and runs each gate as the scene does — the
+drift kinds named, "clean" included, and of the panel kinds the clean ones and corner_text) and runs each gate as the scene does — the
 local judge's verdict held to the gate policy (governor/gates.py) — printing one JSON line per
 gate and fault kind: cases, detection rate, the gate's false-alarm rate on its clean cases, and
 milliseconds per judged case (the judge and the policy; drawing and editing are not counted).
@@ -15,7 +15,8 @@ its video spend over the minimum (one good clip per shot), from the ledger.
   panel:      N clean panels (photometric changes cycled) and N of each fault kind; and (issue 20)
               N takes with nothing to judge — a flat fill, washed out (contrast x0.2), noise
               σ40 — and N of each small recolour of one figure: hair hue ±20°, hair lightness
-              ±18 L*, outfit hue ±30°;
+              ±18 L*, outfit hue ±30°; and (issue 36) N medium and wide panels with a caption
+              or a model's name in a corner, its box 0.5-1% of the frame (corner_text);
   keyframe:   clips rendered by ffmpeg from clean panels — half with the shot's move, half with
               a dolly in whatever the shot asked (as the fake providers render) — N clean
               keyframe sets, N clips whose second half is another shot, N//5 clips animated
@@ -25,7 +26,10 @@ its video spend over the minimum (one good clip per shot), from the ledger.
               854x480), every other frame shown twice, 0.3 s of another shot of the same set,
               a figure jumping sideways just after the middle, a move frozen for its last
               fifth — and N//2 clips graded dark on purpose, which must pass (a MUST_PASS kind:
-              held to the false-alarm bar as clean cases are);
+              held to the false-alarm bar as clean cases are); on medium and wide shots, N
+              keyframe sets whose middle or last frame has a caption in a corner (corner_text)
+              and N clips with a watermark in a corner of every frame (watermark), each to fail
+              on a `marks` score naming its corner;
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
@@ -58,14 +62,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CUT_KINDS, DRIFT_FAULTS, MUST_PASS_CLIPS,
-                                    PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS, WHOLE_CLIP_FAULTS, WRONG_SIZES, Props,
-                                    _lab_l, blank_panel, change_panel, clip_frames, creep_step, cut_picture,
-                                    dark_grade, drift_step, drifting_part, encode_clip, fade_step, fault_clip,
-                                    fault_panel, flash, freeze_tail, grade_frames, jpeg, judder, jump_panel,
-                                    light_step, part_step, photometric, recolour_panel, rerender_at, resized,
-                                    soften_step, splice, write_png)
-from benchmarks.gate_bar import MUST_PASS, Sample, as_sample, failures, fading_failures, presence_failures
+from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CORNERS, CUT_KINDS, DRIFT_FAULTS,
+                                    MARK_KINDS, MUST_PASS_CLIPS, PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS,
+                                    WHOLE_CLIP_FAULTS, WRONG_SIZES, Props, _lab_l, blank_panel, change_panel,
+                                    clip_frames, creep_step, cut_picture, dark_grade, drift_step, drifting_part,
+                                    encode_clip, fade_step, fault_clip, fault_panel, flash, freeze_tail,
+                                    grade_frames, jpeg, judder, jump_panel, light_step, mark_panel, part_step,
+                                    photometric, recolour_panel, rerender_at, resized, soften_step, splice,
+                                    watermark_frames, write_png)
+from benchmarks.gate_bar import (MUST_PASS, Sample, as_sample, failures, fading_failures, mark_failures,
+                                 presence_failures)
 from benchmarks.judge_trials import panel_requests
 from slate.governor.gates import GatePolicy
 from slate.manifests import load_film, write_example_film
@@ -78,6 +84,7 @@ from slate.tasks.drift import measure as drift_measure
 from slate.tasks.keyframes import ClipCast, cast_of, chained_to_bible, own_scores
 from slate.tasks.plan import plan_from_project
 
+MARK_FRAMINGS = ("medium", "wide")   # where a corner caption passed the panel gate (issue 36)
 CLIP_SECONDS = 1.5
 CLIP_FPS = 24
 DRIFT_EVERY = 5
@@ -148,6 +155,7 @@ class Bench:
         self.drift_cases: list[dict] = []      # drift chains: kind, the fading one told apart or not, caught
         self.bible_cases: list[dict] = []      # chain_drift clips: failed by identity_bible/wardrobe_bible, naming who
         self.drift_caught: dict[str, list[int | None]] = {}   # per drift kind: the shot each chain re-anchored at
+        self.mark_cases: list[dict] = []       # issue 36: text marks: gate, kind, corner, caught, the corner named
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -162,7 +170,7 @@ class Bench:
         return self.policy.apply(verdict.to_dict() if hasattr(verdict, "to_dict") else verdict, stage, "local", "draft")
 
     # --- panel ---------------------------------------------------------------------------
-    def panel_case(self, req, img: Image.Image, kind: str, edit: str = "") -> None:
+    def panel_case(self, req, img: Image.Image, kind: str, edit: str = "") -> dict:
         path = write_png(img, self.path())
         started = time.perf_counter()
         verdict = self.held(self.judge.judge_panel(path, req, self.refs(req)), "panel")
@@ -173,6 +181,16 @@ class Bench:
                        f"{edit} seed {req.seed} {req.location_id} {req.framing} "
                        f"{[c.id for c in req.characters]}: {failing or 'passed'}")
         path.unlink()
+        return verdict
+
+    def mark_case(self, gate: str, kind: str, corner: str, verdict: dict, edit: str) -> None:
+        """Whether a text mark (`edit`: what was written, where, how large) failed the gate on a
+        `marks` score naming its corner."""
+        named = [s["reason"] for s in verdict["scores"]
+                 if s["name"] == "marks" and not s["passed"] and s["role"] == "block"]
+        self.mark_cases.append({"gate": gate, "kind": kind, "corner": corner, "flagged": not verdict["passed"],
+                                "named": any(f"{corner} corner" in r for r in named), "reasons": named,
+                                "edit": edit})
 
     def rng(self, *stream: int) -> np.random.Generator:
         """One case's own random stream (the corpus's seed, the kind's stream, the case number):
@@ -199,6 +217,23 @@ class Bench:
                 # catch them only because they are also a little darker.
                 faulty = photometric(faulty, PHOTOMETRIC[(i + k) % len(PHOTOMETRIC)], rng)
                 self.panel_case(req, faulty, kind, edit)
+
+    def mark_panels(self, n: int | Sample) -> None:
+        """Issue 36: N panels of medium and wide shots with a caption or a model's name in a
+        corner (the four in turn), its box 0.5-1% of the frame, drawn with PIL's default font,
+        each with the clean takes' photometric spread."""
+        sample = as_sample(n)
+        shots = [r for r in self.base if r.framing in MARK_FRAMINGS]
+        for k, kind in enumerate(MARK_KINDS):
+            for i in sample.strata(kind, len(CORNERS)):   # a sample has every corner
+                rng = self.rng(36, k, i)
+                corner = CORNERS[i % len(CORNERS)]
+                req = replace(shots[i % len(shots)], seed=self.seed * 1000 + 800_000 + k * 5000 + i)
+                marked, edit = mark_panel(self.painter.draw(req), rng, corner)
+                op = PHOTOMETRIC[(i // len(CORNERS) + k) % len(PHOTOMETRIC)]
+                # by corner and framing (the words, size and grade differ in every case)
+                verdict = self.panel_case(req, photometric(marked, op, rng), kind, f"{corner} {req.framing}")
+                self.mark_case("panel", kind, corner, verdict, f"{edit} {op}")
 
     def blank_panels(self, n: int | Sample) -> None:
         """Issue 20: N takes of each kind with nothing a judge could hold to the shot (a flat fill,
@@ -406,6 +441,40 @@ class Bench:
             self.keyframe_case(clip, clip["frames"], "off_model", kind, rng, PHOTOMETRIC[i % len(PHOTOMETRIC)],
                                clip_file=clip["file"])
             clip["file"].unlink()
+
+    def mark_keyframes(self, n: int | Sample, clips: list[dict], kinds: set[str] | None = None) -> None:
+        """Issue 36, on clips of medium and wide shots: N keyframe sets whose middle or last frame
+        has a caption in a corner (a model titling its clip partway; the judge's frames graded as
+        clean ones are), and N clips with a watermark at one place through every frame (graded,
+        re-encoded, judged by the whole keyframe gate as clip_faults' are)."""
+        sample = as_sample(n)
+        pool = [c for c in clips if c["request"].framing in MARK_FRAMINGS]
+        if kinds is None or "corner_text" in kinds:
+            for i in sample.strata("corner_text", len(CORNERS)):
+                rng = self.rng(36, 10, i)
+                clip, corner = pool[i % len(pool)], CORNERS[i % len(CORNERS)]
+                which = ("middle", "last")[(i // len(CORNERS)) % 2]
+                frames = dict(clip["frames"])
+                frames[which], edit = mark_panel(frames[which], rng, corner)
+                op = PHOTOMETRIC[(i // 2) % len(PHOTOMETRIC)]
+                verdict = self.keyframe_case(clip, frames, "corner_text", f"{corner} {which}", rng, op)
+                self.mark_case("keyframe", "corner_text", corner, verdict, f"{which}: {edit} {op}")
+        if kinds is None or "watermark" in kinds:
+            for i in sample.strata("watermark", len(CORNERS)):
+                rng = self.rng(36, 11, i)
+                clip, corner = pool[i % len(pool)], CORNERS[i % len(CORNERS)]
+                op = PHOTOMETRIC[(i // len(CORNERS)) % len(PHOTOMETRIC)]
+                decoded, fps = clip_frames(clip["file"])
+                decoded, edit = watermark_frames(decoded, rng, corner)
+                out = encode_clip(grade_frames(decoded, op, rng), self.path(".mp4"), fps)
+                keys = keyframes(out, self.path("-frames"))
+                images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+                verdict = self.keyframe_case(clip, images, "watermark", f"{corner} {clip['request'].framing}", rng,
+                                             "none", clip_file=out)
+                self.mark_case("keyframe", "watermark", corner, verdict, f"{edit} {op}")
+                out.unlink()
+                for v in keys.values():
+                    v.unlink()
 
     def clip_faults(self, n: int | Sample, clips: list[dict], kinds: tuple[str, ...] = CLIP_FAULTS) -> None:
         """N clips of each whole-clip kind (gate_corpus.CLIP_FAULTS), each from a clean clip
@@ -756,9 +825,14 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
             return out
 
         if "panel" in gates:
-            bench.panels(n)
-            bench.blank_panels(n)
-            yield from lines("panel")
+            if kinds is None:
+                bench.panels(n)
+                bench.blank_panels(n)
+            elif "clean" in kinds:
+                bench.clean_panels(n)
+            if kinds is None or set(MARK_KINDS) & kinds:
+                bench.mark_panels(n)
+            yield from lines("panel", mark_failures(bench.mark_cases, "panel"))
         if "keyframe" in gates or "continuity" in gates:
             clips = bench.clips(max(2 * len(bench.plans), n // 5))
             if "keyframe" in gates:
@@ -770,7 +844,9 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 # Issue 36's kinds at half of N (100 of each at the default --n 200: the bar's N).
                 bench.whole_clip(max(8, n // 2), clips,
                                  tuple(k for k in WHOLE_CLIP_KINDS if kinds is None or k in kinds))
-                yield from lines("keyframe", presence_failures(bench.presence_cases))
+                bench.mark_keyframes(n, clips, kinds)
+                yield from lines("keyframe", [*presence_failures(bench.presence_cases),
+                                              *mark_failures(bench.mark_cases, "keyframe")])
             if "continuity" in gates:
                 bench.continuity(n, clips)
                 bench.blank_cuts(n, clips)

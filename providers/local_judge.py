@@ -12,10 +12,14 @@ Panel gate criteria, each a Score with a reason, each a share of a region that m
 - characters_present: the worst figure's body where it should stand (a missing character), or
              a figure-sized patch where only plate should be (an extra one);
 - artefacts: the largest connected patch unlike the layout (blotches, stripes, decoder garbage;
-             a codec or blur only leaves specks).
+             a codec or blur only leaves specks);
+- marks:     text-like marks the layout does not have — a caption, a signature, a model's name in
+             a corner — as thin strokes (media/marks.py), the region named (issue 36: a corner
+             caption of 1% of the frame is letters too small apart for `artefacts`).
 Keyframe gate: each keyframe against its panel seen through the camera move that explains it
 best (zoom and position searched, since no model reproduces a move exactly; the middle of a
-start+end clip may be the cross-fade): the share that differs, and the largest differing patch.
+start+end clip may be the cross-fade): the share that differs, the largest differing patch, and
+text-like marks on any of the three (a caption titled in partway, a watermark through the clip).
 A clip whose second half is another shot fails on its middle or last frame. The first frame is
 also held figure by figure to the start image where the layout puts each (head, torso and their
 colours): a clip animated from a panel with another face or hair differs there, not in the whole.
@@ -51,6 +55,7 @@ from PIL import Image
 from slate.manifests.turnaround import BIBLE_PLATE_SIZE, HEAD_BAND, LEGS_BAND, TORSO_BAND
 from slate.media import colour_distance, colour_stats, load_rgb
 from slate.media.content import content_fault
+from slate.media.marks import text_marks
 from slate.media.continuity import palette_continuity
 from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
 from slate.media.wardrobe import band_rows, dominant_colour
@@ -87,6 +92,11 @@ THRESHOLDS = {
     "middle_frame": 0.95,
     "last_frame": 0.95,
     "keyframe_artefacts": 0.996,
+    # Issue 36: text-like marks (a caption, a signature, a model's watermark): 1 - the strongest
+    # mark's share of the frame in thin strokes the shot does not have / (2 * MARK_STROKES), so a
+    # mark of MARK_STROKES (0.04% of the frame in strokes) reads 0.5 (media/marks.py has the figures).
+    "marks": 0.5,
+    "keyframe_marks": 0.5,
     "composite_location": 0.35,  # a human composite's colours against the plate: no layout to hold it to
     # The cut's far side, as the panel gate holds a panel (benchmarks/gates.py, continuity).
     "cut_identity": 0.85,
@@ -328,6 +338,9 @@ class LocalJudge:
         patch = _largest_blob(off) / off.size
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the shot as laid out is {patch:.2%} "
                                                        f"of the frame ({off.mean():.1%} differs in all)"))
+        # Captions, signatures, a model's name: thin strokes the layout does not have (media/marks.py).
+        marks = text_marks(blocking.expected, take, size)
+        scores.append(_score("marks", marks.value(), marks.describe()))
         return Verdict(tuple(scores), self.name)
 
     def _judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
@@ -345,7 +358,7 @@ class LocalJudge:
         if blank:
             return blank
         work = _working(size[0], size[1], KEY_SCALE)
-        scores, patches = [], []
+        scores, patches, marked = [], [], []
         for name in names:
             frame = clip[name]
             # What the frame should show: the start panel seen through some camera move (zoom,
@@ -361,7 +374,8 @@ class LocalJudge:
                 options = [(end, None)]
             else:
                 options = [(start, None), (end, None), (start, end)]
-            ncc, box, expected = max((frame_window(p, frame, work, mix) for p, mix in options), key=lambda f: f[0])
+            (ncc, box, expected), (shown, mix) = max(((frame_window(p, frame, work, mix), (p, mix))
+                                                      for p, mix in options), key=lambda f: f[0][0])
             off = _differs(expected, soften(frame, work))
             v = 1.0 - float(off.mean())
             held = "the end panel" if end is not None and name == "last" else \
@@ -369,11 +383,18 @@ class LocalJudge:
             scores.append(_score(f"{name}_frame", v, f"{name} frame: {1 - v:.1%} differs from {held} "
                                                      f"({_describe(box, size)})"))
             patches.append((_largest_blob(off) / off.size, name))
+            # Marks against the panel as the move shows it, unblurred (a cross-fade: half of each).
+            held_to = shown.resize(work, Image.Resampling.BOX, box=box)
+            if mix is not None:
+                held_to = Image.blend(held_to, mix.resize(work, Image.Resampling.BOX), 0.5)
+            marked.append((text_marks(held_to, frame, work), name))
             if name == "first" and refs is not None:
                 scores += _first_figures(start, frame, box, expected, work, request, refs)
         patch, where = max(patches)
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the panels is {patch:.2%} of the "
                                                        f"{where} frame", "keyframe_artefacts"))
+        marks, where = max(marked, key=lambda m: m[0].share)
+        scores.append(_score("marks", marks.value(), marks.describe(f"the {where} frame"), "keyframe_marks"))
         return Verdict(tuple(scores), self.name)
 
     def _judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 REFERENCE_VERSION = "reference-gate-v4"  # v2: the content check (a blank sheet or plate); v3: a typed verdict (tasks/verdicts.py); v4: the local judge reads the outfit against the words
 PANEL_VERSION = "panel-take-v2"
-GATE_VERSION = "panel-gate-v5"  # v4: the content check; a bounded grade; each figure's colours; v5: a typed verdict
+GATE_VERSION = "panel-gate-v6"  # v4: the content check; a bounded grade; each figure's colours; v5: a typed verdict; v6: text-like marks (issue 36)
 VIDEO_VERSION = "video-take-v2"
-KEYFRAME_VERSION = "keyframe-gate-v9"  # v4: each keyframe's content, a bounded grade; v5: the whole clip; who is in it; v6: who stands before the plate; v7: a typed verdict; v8: each figure of the first frame held to the start image; v9: the clip's format first, frame to frame (repeats, a stop, a jump), each one's colours across the clip, presence after levelling exposure
+KEYFRAME_VERSION = "keyframe-gate-v10"  # v4: each keyframe's content, a bounded grade; v5: the whole clip; who is in it; v6: who stands before the plate; v7: a typed verdict; v8: each figure of the first frame held to the start image; v9: the clip's format first, frame to frame (repeats, a stop, a jump), each one's colours across the clip, presence after levelling exposure; a chained clip's people held to the bible; v10: text-like marks (media/marks.py)
 CONTINUITY_VERSION = "continuity-v4"  # v3: the content check of both frames; colours per figure; v4: a typed verdict
 DRIFT_VERSION = "drift-v10"  # v10: each character, the light and the framing against the bible; v6: a blank frame; v7: sharpness and each character's presence beside SSIM and colour; v8: foreground members; v9: a typed reading (tasks/verdicts.py)
 STITCH_VERSION = "stitch-v2"  # v2: a typed result (tasks/results.py StitchResult): a v1 record is a dict

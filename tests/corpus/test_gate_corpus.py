@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.gate_bar import SAMPLE_SEED, Sample, failures, fading_failures, presence_failures, rows_of
-from benchmarks.gate_corpus import BLANK_PANELS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, RECOLOUR_PANELS
+from benchmarks.gate_bar import (SAMPLE_SEED, Sample, failures, fading_failures, mark_failures, presence_failures,
+                                 rows_of)
+from benchmarks.gate_corpus import BLANK_PANELS, CORNERS, CUT_KINDS, DRIFT_FAULTS, PANEL_FAULTS, RECOLOUR_PANELS
 from benchmarks.gates import WHOLE_CLIP_KINDS, Bench
 
 SEED = 11                  # the corpus's seed in the tests
@@ -36,6 +37,7 @@ PRESENCE_SAMPLE = 2        # clips that drop or add a character, of each
 WHOLE_CLIP_SAMPLE = 1      # issue 36's whole-clip kinds, of each (of the benchmark's N/2)
 CLIPS = 12                 # clean clips cut into keyframe and continuity cases: each shot's move, then 3 dollies
 WIDE_FACE_SAMPLE = 3       # of 6 clips animated from a wide panel with another face
+MARK_SAMPLE = 4            # text marks of each kind (issue 36): one in each corner
 
 
 def _report(bench: Bench) -> str:
@@ -85,6 +87,7 @@ def _fresh(clip_bench):
     bench, clips = clip_bench
     bench.tally.rows.clear()
     bench.presence_cases.clear()
+    bench.mark_cases.clear()
     return bench, clips
 
 
@@ -415,3 +418,36 @@ def test_a_chained_clip_is_held_to_the_bible_not_only_to_its_start(clip_bench):
     assert not broken, broken
     # failed by the bible's own scores, naming the one who drifted (not only by presence or another)
     assert [c for c in bench.bible_cases if not c["named"]] == [], bench.bible_cases
+# --- issue 36: small text and marks a model adds -----------------------------------------------
+
+def test_a_corner_caption_fails_the_panel_gate_naming_the_corner(example_master, tmp_path):
+    """Issue 36 item 4: a caption, a signature or a model's name in a corner of a medium or wide
+    panel, its box 0.5-1% of the frame, in PIL's default font, with the clean takes' photometric
+    spread — one in each corner — beside clean panels. Before the `marks` score 5 of 24 such
+    captions passed (artefacts 0.9972-0.9990 against 0.997; the benchmark's corpus at seed 7:
+    30 of 40 passed). Each must fail on `marks` with its corner named."""
+    bench = Bench(example_master, tmp_path, seed=SEED)
+    sample = Sample(N, MARK_SAMPLE)
+    bench.clean_panels(sample)
+    bench.mark_panels(sample)
+    print("\n" + _report(bench), bench.mark_cases)
+    assert _cases(bench, "panel") == {"clean": MARK_SAMPLE, "corner_text": MARK_SAMPLE}
+    assert sorted(c["corner"] for c in bench.mark_cases) == sorted(CORNERS)
+    broken = [*failures(bench.tally.rows, "panel"), *mark_failures(bench.mark_cases, "panel")]
+    assert not broken, broken
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.e2e
+def test_a_caption_on_a_keyframe_and_a_watermark_through_a_clip_fail_the_keyframe_gate(clip_bench):
+    """Issue 36 item 4: a caption in a corner of a clip's middle or last frame, and a watermark
+    at one place in every frame of a clip (graded, re-encoded, judged by the whole keyframe
+    gate) — "KLING AI" in a corner passed 6 of 6 before. One of each in each corner; each must
+    fail on `marks` with its corner named. (Clean keyframe sets are held with the marks score by
+    test_keyframe_gate_on_the_edited_corpus.)"""
+    bench, clips = _fresh(clip_bench)
+    bench.mark_keyframes(Sample(N, MARK_SAMPLE), clips)
+    print("\n" + _report(bench), bench.mark_cases)
+    assert _cases(bench, "keyframe") == {"corner_text": MARK_SAMPLE, "watermark": MARK_SAMPLE}
+    broken = [*failures(bench.tally.rows, "keyframe"), *mark_failures(bench.mark_cases, "keyframe")]
+    assert not broken, broken
