@@ -488,19 +488,6 @@ def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, nam
     return [_score("clip_identity", value, 0.5, reason)]
 
 
-def _longest(flags: np.ndarray) -> tuple[int, int]:
-    """(start, length) of the longest run of True."""
-    best, start = (0, 0), None
-    for i, f in enumerate(list(flags) + [False]):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            if i - start > best[1]:
-                best = (start, i - start)
-            start = None
-    return best
-
-
 def _score(name: str, value: float, threshold: float, reason: str, role: str = "block") -> dict:
     value = float(max(0.0, min(1.0, value)))
     return {"name": name, "value": round(value, 4), "threshold": threshold, "passed": value >= threshold,
