@@ -29,7 +29,7 @@ import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything h
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
 from .mp4 import pixel_format, read_track
-from .probe import Probe, probe_copied
+from .probe import Probe, probe_copied, probe_of_track
 from .render import scratch_beside
 
 #: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
@@ -420,9 +420,7 @@ def kept(plan: FinishPlan, out) -> Finished | None:
             or (track.width, track.height) != (plan.width, plan.height) or track.other_tracks < 1):
         return None
     sound, seconds = heard(source)
-    picture = Probe(duration=float(Fraction(track.frames) / track.fps), container_duration=track.seconds,
-                    width=track.width, height=track.height, fps=track.fps, codec="h264", pix_fmt=pix_fmt,
-                    frames=track.frames, has_audio=True)
+    picture = probe_of_track(track, pix_fmt)
     done = Finished(picture, sound, seconds)
     if deliverable_problems(done, plan) or sound.true_peak > plan.true_peak + 0.5:
         return None

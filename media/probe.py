@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .commands import count_frames_args, probe_args
 from .ffmpeg import MediaError, run
-from .mp4 import pixel_format, read_track
+from .mp4 import Track, pixel_format, read_track
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,15 @@ def probe(path) -> Probe:
         raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc
 
 
+def probe_of_track(track: Track, pix_fmt: str) -> Probe:
+    """The Probe an H.264 track's boxes say (media/mp4.py read_track), no ffmpeg started: a
+    track whose frames all last alike (its `fps` known)."""
+    assert track.fps is not None   # callers read the rate first
+    return Probe(duration=float(Fraction(track.frames) / track.fps), container_duration=track.seconds,
+                 width=track.width, height=track.height, fps=track.fps, codec="h264", pix_fmt=pix_fmt,
+                 frames=track.frames, has_audio=track.other_tracks > 0)
+
+
 def probe_copied(path, copy_stderr: str) -> Probe:
     """The probe of a file just written by stream copy: its boxes read back (media/mp4.py: size,
     rate, codec configuration and frame count, no ffmpeg started — on a 4-scene film the second
@@ -137,9 +146,7 @@ def probe_copied(path, copy_stderr: str) -> Probe:
         if track.frames != written:
             raise MediaError(f"{path}: its boxes list {track.frames} frames, ffmpeg wrote {written}",
                              [str(path)], copy_stderr)
-        return Probe(duration=float(Fraction(track.frames) / track.fps), container_duration=track.seconds,
-                     width=track.width, height=track.height, fps=track.fps, codec="h264", pix_fmt=pix_fmt,
-                     frames=track.frames, has_audio=track.other_tracks > 0)
+        return probe_of_track(track, pix_fmt)
     args = probe_args(Path(path))
     proc = run(args)
     try:
