@@ -31,6 +31,7 @@ from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
 
 from slate.cli import app
+from tests.fast_share import split
 
 runner = CliRunner()
 
@@ -82,6 +83,10 @@ CASES = [(" ".join(path), param.name) for path, command in COMMANDS.items() for 
          if param.name != "help"]
 NO_PARAMETERS = [" ".join(path) for path, command in COMMANDS.items()
                  if not [p for p in command.params if p.name != "help"]]
+CASE_IDS = [f"{c} {n}" for c, n in CASES]
+#: A seeded third of the cases is walked here, by `make test-fast`; the rest by
+#: tests/e2e/test_cli_odd_values_rest.py, which `make test` adds (tests/fast_share.py).
+FAST, REST = split(CASES, CASE_IDS)
 
 
 def _switch(param) -> bool:
@@ -102,6 +107,9 @@ def test_the_table_covers_every_command_and_its_size_is_said():
     assert {"run", "check", "estimate", "mcp", "approve", "status", "log", "bible approve", "export"} <= walked
     values = sum(1 if _switch(_param(c, p)) else len(ODD) for c, p in CASES) + len(NO_PARAMETERS)
     assert values > 900, values   # commands × values: what the walk runs
+    # The fast loop's share and the rest are the table, each case once, and neither is empty.
+    assert sorted(FAST + REST) == sorted(CASES) and len(FAST) + len(REST) == len(CASES)
+    assert len(CASES) // 5 < len(FAST) < len(CASES) // 2, (len(FAST), len(CASES))
 
 
 def _param(command: str, name: str):
@@ -180,9 +188,13 @@ def _invoke(args: list[str], env: dict[str, str] | None = None):
     return done
 
 
-@pytest.mark.parametrize("command, name", CASES, ids=[f"{c} {n}" for c, n in CASES])
+@pytest.mark.parametrize("command, name", FAST, ids=[f"{c} {n}" for c, n in FAST])
 def test_odd_values_never_end_in_a_traceback(command, name, place, tmp_path):
-    film = place
+    walk(command, name, place, tmp_path)
+
+
+def walk(command: str, name: str, film: Path, tmp_path: Path) -> None:
+    """One argument or option of one command, given each odd value (or, a switch, given once)."""
     odd = _param(command, name)
     if command == "export":
         _export_record(film)
