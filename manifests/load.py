@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 
 from slate.errors import SlateError
 
+from .dialogue import dialogue_problems
 from .keys import check_key
 from .schema import (FIRST_SHOT_CHAIN, SHOT_ID_PATTERN, Bible, Character, Film, Location, Scene, Shot, Transition,
                      shot_seconds)
@@ -495,6 +496,18 @@ def _scene_cross_checks(file: str, data: dict, chars: set[str] | None, locs: set
     return out
 
 
+def _dialogue_checks(scenes: list[tuple[str, Scene]], bible: Bible) -> list[Problem]:
+    """Each shot's lines against the bible's voices (manifests/dialogue.py): a known speaker with
+    a voice, every line inside its shot at the voice's pace, no speaker saying two lines at once."""
+    voices = bible.voices()
+    out: list[Problem] = []
+    for key, scene in scenes:
+        for shot in scene.shots:
+            for field, message in dialogue_problems(shot.dialogue, shot.duration, voices, shot.characters):
+                out.append(Problem(key, shot.id, field, message))
+    return out
+
+
 def _names(raw: Any) -> list[str]:
     """The character ids a raw shot's list holds (anything else is its schema's problem)."""
     return [c for c in raw if isinstance(c, str)] if isinstance(raw, list) else []
@@ -624,6 +637,9 @@ def load_film(root: Path) -> LoadedFilm:
         problems += _scene_cross_checks(key, data, chars, locs)
         if scene is not None:
             scenes.append((key, scene))
+
+    if bible is not None:
+        problems += _dialogue_checks(scenes, bible)
 
     first_file: dict[str, str] = {}
     for key, scene in scenes:

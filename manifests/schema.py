@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key
 # the assembly manifest (issue 23): the edit's fields, under `finishing:` in film and scene files
 from .assembly import FilmFinish, SceneFinish, shot_problems
+from .dialogue import NARRATOR, Line, Voice
 
 __all__ = [
     "MIN_SHOT_SECONDS",
@@ -110,6 +111,7 @@ class Character(_Model):
     name: Text
     description: Text  # the locked description block, pasted verbatim into every prompt
     turnaround: AssetKey | None = None
+    voice: Voice | None = None  # issue 37: locked like the face (manifests/dialogue.py)
 
     @property
     def turnaround_key(self) -> str:
@@ -138,6 +140,7 @@ def _duplicates(ids: Sequence[str]) -> dict[str, list[int]]:
 class Bible(_Model):
     characters: list[Character]
     locations: list[Location]
+    narrator: Voice | None = None  # issue 37: the film's narrator, a voice with no face (speaker "narrator")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Bible":
@@ -147,7 +150,18 @@ class Bible(_Model):
                     (name, where[1], "id"),
                     f"duplicate id {dup!r} (also {name}[{where[0]}])",
                 )
+        if any(c.id == NARRATOR for c in self.characters):
+            raise field_error(("characters", [c.id for c in self.characters].index(NARRATOR), "id"),
+                              f"{NARRATOR!r} is the speaker id of the bible's narrator voice: give the character "
+                              f"another id")
         return self
+
+    def voices(self) -> dict[str, Voice | None]:
+        """Every speaker the film knows: its characters (their voice or None) and the narrator, if any."""
+        out: dict[str, Voice | None] = {c.id: c.voice for c in self.characters}
+        if self.narrator is not None:
+            out[NARRATOR] = self.narrator
+        return out
 
     def character(self, character_id: str) -> Character:
         for c in self.characters:
@@ -254,6 +268,8 @@ class Shot(_Model):
     seed: int = 0
     # issue 24: an ordered recipe of single image edits applied to the start panel, one paid call each
     recipe: list[Text] = []
+    # issue 37: the lines spoken in the shot (manifests/dialogue.py): speaker, text, start, delivery
+    dialogue: list[Line] = []
 
     @field_validator("duration")
     @classmethod

@@ -83,6 +83,15 @@ def shot(i: int, name: str, value: Any) -> Mutate:
     return edit(SCENE, lambda d: d["shots"][i].__setitem__(name, value))
 
 
+#: A voice for a character of the example (issue 37), as the bible holds it.
+VOICE = {"description": "a woman of thirty, low and even, a London accent", "provider": "local", "voice": "en+f3"}
+
+
+def voice(character: str) -> Mutate:
+    """Give `character` of the example's bible a voice."""
+    return edit(BIBLE, lambda d: next(c for c in d["characters"] if c["id"] == character).__setitem__("voice", VOICE))
+
+
 def drop_from_shot(i: int, name: str) -> Mutate:
     return edit(SCENE, lambda d: d["shots"][i].pop(name))
 
@@ -769,3 +778,31 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
     yield Case("project-rates-price-beyond-the-ledger",
                rates(LOCAL_VIDEO_WITHOUT_1080P.replace('"720p" = "0"', '"720p" = "1e400"')), "rates.toml",
                "must be a finite amount from 0 to 999,999,999,999.999999", field="file")
+    # dialogue (issue 37): lines of a shot against the bible's voices, before any spend
+    yield Case("dialogue-unknown-speaker", shot(0, "dialogue", [{"speaker": "nobody", "text": "Hi."}]), SCENE,
+               "unknown speaker 'nobody'", shot="1A", field="dialogue[0].speaker")
+    yield Case("dialogue-speaker-without-voice", shot(0, "dialogue", [{"speaker": "nina", "text": "Hi."}]), SCENE,
+               "'nina' has no voice in bible.yaml", shot="1A", field="dialogue[0].speaker")
+    yield Case("dialogue-narrator-without-voice", shot(0, "dialogue", [{"speaker": "narrator", "text": "Night."}]),
+               SCENE, "unknown speaker 'narrator'", shot="1A", field="dialogue[0].speaker")
+    yield Case("dialogue-line-longer-than-its-shot",
+               both(voice("nina"), shot(0, "dialogue", [{"speaker": "nina", "text": " ".join(["word"] * 12)}])), SCENE,
+               "past the shot's 2.5 s", shot="1A", field="dialogue[0]")
+    yield Case("dialogue-line-starting-past-its-shot",
+               both(voice("nina"), shot(0, "dialogue", [{"speaker": "nina", "text": "Hi.", "at": 2.4}])), SCENE,
+               "past the shot's 2.5 s", shot="1A", field="dialogue[0]")
+    yield Case("dialogue-one-speaker-twice-at-once",
+               both(voice("nina"), shot(2, "dialogue", [{"speaker": "nina", "text": "One two three four.", "at": 0.2},
+                                                        {"speaker": "nina", "text": "Five.", "at": 0.6}])), SCENE,
+               "one speaker cannot say two lines at once", shot="1C", field="dialogue[1].at")
+    yield Case("dialogue-empty-text", shot(0, "dialogue", [{"speaker": "nina", "text": "  "}]), SCENE,
+               "must not be empty", shot="1A", field="dialogue[0].text")
+    yield Case("dialogue-metaphor-delivery",
+               both(voice("nina"), shot(0, "dialogue", [{"speaker": "nina", "text": "Hi.", "delivery": ["heartbroken"]}])),
+               SCENE, "'heartbroken' is not a delivery a speech model can do", shot="1A", field="dialogue[0].delivery")
+    yield Case("voice-without-provider", edit(BIBLE, lambda d: d["characters"][4].__setitem__(
+               "voice", {"description": "a woman of thirty, low and even", "voice": "en+f3"})), BIBLE,
+               "required field is missing", field="characters[4].voice.provider")
+    yield Case("voice-pace-out-of-range", edit(BIBLE, lambda d: d["characters"][4].__setitem__(
+               "voice", {**VOICE, "pace_wpm": 900})), BIBLE, "less than or equal to 300",
+               field="characters[4].voice.pace_wpm")

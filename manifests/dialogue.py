@@ -1,0 +1,161 @@
+"""Voices and lines of dialogue as data: what a character sounds like, and what they say in a shot.
+
+A character's `voice` (and the bible's `narrator`) is locked like their face: a description in
+physical terms (age, pitch, timbre, accent, pace), the provider voice chosen for it (provider,
+model, voice name or id, settings) and the key of its approved reference sample, which the bible
+workshop writes when a person approves a version. A shot's `dialogue` is its lines: who speaks
+(a character of the shot, an off-screen character of the bible, or the narrator), the text, when
+the line starts (an offset in the shot, or after the previous line) and delivery words from a
+short physical vocabulary — the lesson the video models taught (mood words and metaphors do not
+survive a model) holds for speech models too.
+
+`line_spans` estimates where each line falls in its shot from the text's length at the voice's
+pace, before anything is spent; `dialogue_problems` names what cannot be: an unknown speaker, a
+speaker with no voice, a line that runs past its shot, one speaker's lines overlapping. The
+measured length after synthesis is the speech stage's to hold.
+
+It must never read files, touch the network, or import anything of ours but manifests.keys.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .keys import AssetKey
+
+NARRATOR = "narrator"   # the speaker id of the bible's narrator voice
+#: Delivery words a line may carry: physical and technical, what a speech model can do.
+DELIVERY = ("whispered", "quiet", "raised", "shouted", "flat", "fast", "slow", "low", "high", "breathy", "hoarse",
+            "clipped", "trembling", "laughing", "crying")
+PAUSE_SECONDS = 0.3      # between a line and the next one that starts "after the previous line"
+LEAD_SECONDS = 0.25      # before the first line of a shot that gives no start
+DEFAULT_WPM = 150        # words a minute: conversational English
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Voice(_Model):
+    """A voice locked in the bible: described, chosen, and (once approved) sampled."""
+    description: Text                    # physical terms: age, pitch, timbre, accent, pace
+    provider: Text                       # a provider that speaks: local, gemini, …
+    voice: Text                          # the provider's voice name or id
+    model: str | None = None             # the provider's speech model (None: its default)
+    settings: dict[str, float | int | str] = {}
+    pace_wpm: int = Field(default=DEFAULT_WPM, ge=60, le=300)   # words a minute, for the fit before any spend
+    sample: AssetKey | None = None       # the approved reference sample (None: the canonical key)
+
+
+class Line(_Model):
+    """One line of dialogue in a shot."""
+    speaker: Text                        # a character id of the bible, or "narrator"
+    text: Text
+    at: float | None = Field(default=None, ge=0)   # seconds into the shot (None: after the previous line)
+    delivery: list[str] = []
+
+    @field_validator("delivery")
+    @classmethod
+    def _physical(cls, v: list[str]) -> list[str]:
+        for i, word in enumerate(v):
+            if word not in DELIVERY:
+                raise ValueError(f"delivery[{i}] {word!r} is not a delivery a speech model can do; use physical "
+                                 f"and technical words: {', '.join(DELIVERY)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a delivery word is listed twice")
+        return v
+
+
+def words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def estimated_seconds(text: str, pace_wpm: int) -> float:
+    """A line's spoken length at a pace: its words at `pace_wpm`, at least half a second."""
+    return max(0.5, words(text) * 60.0 / pace_wpm)
+
+
+@dataclass(frozen=True)
+class Span:
+    index: int          # the line's index in the shot's dialogue
+    speaker: str
+    start: float        # seconds into the shot
+    end: float          # estimated (before synthesis) or measured (after)
+
+
+def line_spans(lines: Sequence[Line], paces: Mapping[str, int],
+               measured: Mapping[int, float] | None = None) -> list[Span]:
+    """Where each line falls in its shot: at its `at`, or PAUSE_SECONDS after the previous line's
+    end (LEAD_SECONDS into the shot for the first); lasting its measured seconds where given,
+    else its estimate at the speaker's pace (DEFAULT_WPM for a speaker with none)."""
+    spans: list[Span] = []
+    for i, line in enumerate(lines):
+        if line.at is not None:
+            start = line.at
+        elif spans:
+            start = spans[-1].end + PAUSE_SECONDS
+        else:
+            start = LEAD_SECONDS
+        seconds = (measured or {}).get(i)
+        if seconds is None:
+            seconds = estimated_seconds(line.text, paces.get(line.speaker, DEFAULT_WPM))
+        spans.append(Span(i, line.speaker, start, start + seconds))
+    return spans
+
+
+def dialogue_problems(lines: Sequence[Line], shot_seconds: float, voices: Mapping[str, Voice | None],
+                      cast: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, message) for each line that cannot be spoken as written, relative to the shot:
+    `voices` maps every speaker the film knows (its characters and, if it has one, the narrator)
+    to their voice or None. A character of the bible who is not in the shot speaks off screen."""
+    out: list[tuple[str, str]] = []
+    known = sorted(voices)
+    for i, line in enumerate(lines):
+        if line.speaker not in voices:
+            out.append((f"dialogue[{i}].speaker", f"unknown speaker {line.speaker!r} (the film has: "
+                                                   f"{', '.join(known) or 'no voices'})"))
+        elif voices[line.speaker] is None:
+            out.append((f"dialogue[{i}].speaker", f"{line.speaker!r} has no voice in bible.yaml: give them one "
+                                                   f"(voice: description, provider, voice) and approve a sample"))
+    paces = {s: v.pace_wpm for s, v in voices.items() if v is not None}
+    spans = line_spans(lines, paces)
+    for span in spans:
+        if span.end > shot_seconds + 1e-9:
+            out.append((f"dialogue[{span.index}]", f"the line needs about {span.end - span.start:.1f} s from "
+                                                   f"{span.start:.2f} s at {paces.get(span.speaker, DEFAULT_WPM)} "
+                                                   f"words a minute, past the shot's {shot_seconds:g} s "
+                                                   f"(ends at {span.end:.2f} s)"))
+    by_speaker: dict[str, list[Span]] = {}
+    for span in spans:
+        by_speaker.setdefault(span.speaker, []).append(span)
+    for speaker, own in by_speaker.items():
+        own = sorted(own, key=lambda s: s.start)
+        for a, b in zip(own, own[1:]):
+            if b.start < a.end - 1e-9:
+                out.append((f"dialogue[{b.index}].at", f"{speaker}'s line starts at {b.start:.2f} s while their "
+                                                        f"line dialogue[{a.index}] runs to {a.end:.2f} s: one "
+                                                        f"speaker cannot say two lines at once"))
+    return out
+
+
+def on_camera(line: Line, cast: Sequence[str]) -> bool:
+    """A line whose speaker is one of the shot's characters (off screen otherwise, narrator included)."""
+    return line.speaker in cast and line.speaker != NARRATOR
+
+
+__all__ = ["DELIVERY", "Line", "NARRATOR", "Span", "Voice", "dialogue_problems", "estimated_seconds",
+           "line_spans", "on_camera", "words"]

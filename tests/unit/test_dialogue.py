@@ -1,0 +1,83 @@
+"""Lines of dialogue as data (manifests/dialogue.py): where each line falls in its shot, and a film
+with voices and fitting lines passes `slate check` (the refusals are cases of tests/bad_inputs.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from slate.cli import app
+from slate.manifests import load_film
+from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
+                                      estimated_seconds, line_spans, on_camera)
+from tests.bad_inputs import VOICE
+
+
+def test_a_line_lasts_its_words_at_the_voices_pace():
+    assert estimated_seconds("one two three four five", 150) == pytest.approx(2.0)
+    assert estimated_seconds("one two three four five", 300) == pytest.approx(1.0)
+    assert estimated_seconds("Hi.", 150) == 0.5          # never under half a second
+
+
+def test_lines_follow_each_other_or_start_where_asked():
+    lines = [Line(speaker="a", text="one two three"), Line(speaker="b", text="four five six"),
+             Line(speaker="a", text="seven", at=3.0)]
+    spans = line_spans(lines, {"a": 180, "b": 90})
+    assert spans[0].start == LEAD_SECONDS and spans[0].end == pytest.approx(LEAD_SECONDS + 1.0)
+    assert spans[1].start == pytest.approx(spans[0].end + PAUSE_SECONDS)
+    assert spans[1].end - spans[1].start == pytest.approx(2.0)     # b speaks at 90 words a minute
+    assert spans[2].start == 3.0
+    measured = line_spans(lines, {"a": 180, "b": 90}, measured={0: 0.4})
+    assert measured[0].end == pytest.approx(LEAD_SECONDS + 0.4) and measured[1].start == pytest.approx(
+        LEAD_SECONDS + 0.4 + PAUSE_SECONDS)
+
+
+def test_two_speakers_may_overlap_one_may_not():
+    voices = {"a": Voice(**VOICE), "b": Voice(**VOICE)}
+    crossing = [Line(speaker="a", text="one two three four", at=0.0), Line(speaker="b", text="five", at=0.5)]
+    assert dialogue_problems(crossing, 4.0, voices, ["a", "b"]) == []
+    same = [Line(speaker="a", text="one two three four", at=0.0), Line(speaker="a", text="five", at=0.5)]
+    [(field, message)] = dialogue_problems(same, 4.0, voices, ["a"])
+    assert field == "dialogue[1].at" and "two lines at once" in message
+
+
+def test_off_screen_and_narrator_lines_are_not_on_camera():
+    assert on_camera(Line(speaker="nina", text="Hi."), ["nina", "gabe"])
+    assert not on_camera(Line(speaker="leo", text="Hi."), ["nina", "gabe"])      # off screen
+    assert not on_camera(Line(speaker=NARRATOR, text="Night fell."), ["nina"])
+
+
+def _edit(root: Path, key: str, change) -> None:
+    doc = yaml.safe_load((root / key).read_text())
+    change(doc)
+    (root / key).write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
+    def bible(d):
+        for c in d["characters"]:
+            if c["id"] in ("nina", "gabe"):
+                c["voice"] = {**VOICE, "voice": "en+f3" if c["id"] == "nina" else "en+m3", "pace_wpm": 160}
+        d["narrator"] = {**VOICE, "description": "an old man, slow and warm", "voice": "en+m7"}
+
+    def scene(d):
+        d["shots"][0]["dialogue"] = [{"speaker": "narrator", "text": "It was late."}]
+        d["shots"][2]["dialogue"] = [{"speaker": "nina", "text": "Coffee?", "delivery": ["quiet"]},
+                                     {"speaker": "gabe", "text": "Black, thanks.", "at": 1.5}]
+    _edit(example_film, "bible.yaml", bible)
+    _edit(example_film, "scenes/scene-01.yaml", scene)
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 0, result.output + result.stderr
+    film = load_film(example_film)
+    assert film.bible.narrator is not None and film.bible.narrator.voice == "en+m7"
+    lines = film.scenes[0][1].shot("1C").dialogue
+    assert [(x.speaker, x.delivery) for x in lines] == [("nina", ["quiet"]), ("gabe", [])]
+    assert set(film.bible.voices()) == {"gabe", "jenny", "leo", "mia", "nina", NARRATOR}
+
+
+def test_a_character_may_not_take_the_narrators_id(example_film):
+    _edit(example_film, "bible.yaml", lambda d: d["characters"][0].__setitem__("id", NARRATOR))
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1 and "bible.yaml: characters[0].id: 'narrator' is the speaker id" in result.stderr
