@@ -7,7 +7,9 @@ jobs are durable: a job is a folder under `.slate/local-jobs/` (and, for a film 
 an object under the film's `local-jobs/`, so a run retried on another worker finds it), so a
 crashed run can re-attach to it exactly as it would to a vendor's job. A fault mode makes a seeded share of outputs
 off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
-gates can be measured.
+gates can be measured. SLATE_LOCAL_FAULT_KINDS also takes the spoken line's faults
+(`wrong_voice`, `silent_line`, `cut_line`: providers/local_speech.py), which leave pictures and
+clips as they are; the local voices live in local_speech.py until speech is a stage.
 
 Like a vendor, the local provider answers a lookup of a call whose answer was lost: it books
 each request it receives (fsynced) before it works on it, and keeps the answer by our call id.
@@ -44,6 +46,7 @@ from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, add_grain, choose_fault, corrupt, dress, frame_plate,
                                         hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
+from slate.providers.local_speech import SPEECH_FAULT_KINDS
 from slate.providers.storage_local import LocalStorage, copy_atomic, write_atomic
 
 
@@ -56,10 +59,10 @@ class FaultMode:
     @classmethod
     def parse(cls, rate: float, seed: int, kinds: str) -> "FaultMode":
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
-        unknown = set(chosen) - set(FAULT_KINDS) - set(CLIP_FAULT_KINDS)
+        known = FAULT_KINDS + CLIP_FAULT_KINDS + SPEECH_FAULT_KINDS
+        unknown = set(chosen) - set(known)
         if unknown:
-            raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} "
-                             f"(known: {', '.join(FAULT_KINDS + CLIP_FAULT_KINDS)})")
+            raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(known)})")
         return cls(rate, seed, chosen)
 
     def as_variant(self) -> dict[str, Any]:
@@ -115,8 +118,14 @@ def png_bytes(img: Image.Image) -> bytes:
 
 
 def _drawn(fault: str | None) -> str | None:
-    """A fault a picture can carry: a clip's own (CLIP_FAULT_KINDS) leaves pictures as drawn."""
-    return None if fault in CLIP_FAULT_KINDS else fault
+    """A fault a picture can carry: a clip's own (CLIP_FAULT_KINDS) and a spoken line's
+    (SPEECH_FAULT_KINDS) leave pictures as drawn."""
+    return None if fault in CLIP_FAULT_KINDS or fault in SPEECH_FAULT_KINDS else fault
+
+
+def _filmed(fault: str | None) -> str | None:
+    """A fault a clip can carry: a spoken line's (SPEECH_FAULT_KINDS) leaves clips as rendered."""
+    return None if fault in SPEECH_FAULT_KINDS else fault
 
 
 class LocalImage:
@@ -374,7 +383,7 @@ class LocalVideo:
         rec = self._record(job_id)
         req = ClipRequest(**rec["request"])
         end = self.storage.open_local(req.end_uri) if req.end_uri else None
-        fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint())
+        fault = _filmed(choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint()))
         # The frames a faulty clip is animated from are scratch: they must not outlive the render.
         with tempfile.TemporaryDirectory(prefix=".fault-", dir=dest.parent) as work:
             if req.has_frame:
