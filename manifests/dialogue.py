@@ -90,7 +90,7 @@ def estimated_seconds(text: str, pace_wpm: int) -> float:
 
 
 @dataclass(frozen=True)
-class Span:
+class LineSpan:
     index: int          # the line's index in the shot's dialogue
     speaker: str
     start: float        # seconds into the shot
@@ -98,11 +98,11 @@ class Span:
 
 
 def line_spans(lines: Sequence[Line], paces: Mapping[str, int],
-               measured: Mapping[int, float] | None = None) -> list[Span]:
+               measured: Mapping[int, float] | None = None) -> list[LineSpan]:
     """Where each line falls in its shot: at its `at`, or PAUSE_SECONDS after the previous line's
     end (LEAD_SECONDS into the shot for the first); lasting its measured seconds where given,
     else its estimate at the speaker's pace (DEFAULT_WPM for a speaker with none)."""
-    spans: list[Span] = []
+    spans: list[LineSpan] = []
     for i, line in enumerate(lines):
         if line.at is not None:
             start = line.at
@@ -113,7 +113,7 @@ def line_spans(lines: Sequence[Line], paces: Mapping[str, int],
         seconds = (measured or {}).get(i)
         if seconds is None:
             seconds = estimated_seconds(line.text, paces.get(line.speaker, DEFAULT_WPM))
-        spans.append(Span(i, line.speaker, start, start + seconds))
+        spans.append(LineSpan(i, line.speaker, start, start + seconds))
     return spans
 
 
@@ -139,7 +139,7 @@ def dialogue_problems(lines: Sequence[Line], shot_seconds: float, voices: Mappin
                                                    f"{span.start:.2f} s at {paces.get(span.speaker, DEFAULT_WPM)} "
                                                    f"words a minute, past the shot's {shot_seconds:g} s "
                                                    f"(ends at {span.end:.2f} s)"))
-    by_speaker: dict[str, list[Span]] = {}
+    by_speaker: dict[str, list[LineSpan]] = {}
     for span in spans:
         by_speaker.setdefault(span.speaker, []).append(span)
     for speaker, own in by_speaker.items():
@@ -157,5 +157,5 @@ def on_camera(line: Line, cast: Sequence[str]) -> bool:
     return line.speaker in cast and line.speaker != NARRATOR
 
 
-__all__ = ["DELIVERY", "Line", "NARRATOR", "Span", "Voice", "dialogue_problems", "estimated_seconds",
+__all__ = ["DELIVERY", "Line", "NARRATOR", "LineSpan", "Voice", "dialogue_problems", "estimated_seconds",
            "line_spans", "on_camera", "words"]
