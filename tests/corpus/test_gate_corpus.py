@@ -37,8 +37,7 @@ PRESENCE_SAMPLE = 2        # clips that drop or add a character, of each
 WHOLE_CLIP_SAMPLE = 1      # issue 36's whole-clip kinds, of each (of the benchmark's N/2)
 CLIPS = 12                 # clean clips cut into keyframe and continuity cases: each shot's move, then 3 dollies
 WIDE_FACE_SAMPLE = 3       # of 6 clips animated from a wide panel with another face
-MARK_SAMPLE = 4            # text marks on panels of each kind (issue 36): one in each corner
-MARK_CLIP_SAMPLE = 2       # a caption on a keyframe and a watermark through a clip: two of each
+MARK_SAMPLE = 4            # text marks of each kind (issue 36): one in each corner
 
 
 def _report(bench: Bench) -> str:
@@ -461,8 +460,8 @@ def test_a_caption_on_a_keyframe_and_a_watermark_through_a_clip_fail_the_keyfram
     fail on `marks` with its corner named. (Clean keyframe sets are held with the marks score by
     test_keyframe_gate_on_the_edited_corpus.)"""
     bench, clips = _fresh(clip_bench)
-    bench.mark_keyframes(Sample(N, MARK_CLIP_SAMPLE), clips)
+    bench.mark_keyframes(Sample(N, MARK_SAMPLE), clips)
     print("\n" + _report(bench), bench.mark_cases)
-    assert _cases(bench, "keyframe") == {"corner_text": MARK_CLIP_SAMPLE, "watermark": MARK_CLIP_SAMPLE}
+    assert _cases(bench, "keyframe") == {"corner_text": MARK_SAMPLE, "watermark": MARK_SAMPLE}
     broken = [*failures(bench.tally.rows, "keyframe"), *mark_failures(bench.mark_cases, "keyframe")]
     assert not broken, broken

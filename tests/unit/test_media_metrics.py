@@ -180,3 +180,21 @@ def test_a_patch_too_small_in_every_frame_is_nobody_however_many_frames_repeat_i
     frames[2, 11, 10:13] = (200, 40, 40)                          # frame 2: a patch of 6
     seen = cast.presence(frames)["gabe"]
     assert seen[2] > 0 and seen[0] == seen[1] == seen[3] == 0
+
+
+def test_lab_reads_as_scikit_images_rgb2lab():
+    """media.grade.lab is rgb2lab in single precision: the same readings within 1e-4 L* over
+    the whole cube (and beyond it, clipped), for integer and float input alike."""
+    import numpy as np
+    from skimage.color import rgb2lab
+
+    from slate.media.grade import lab
+    rng = np.random.default_rng(36)
+    floats = rng.uniform(-20, 275, (64, 64, 3))
+    ints = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    corners = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 10, 10]], float)
+    for rgb in (floats, ints, corners):
+        expected = rgb2lab(np.clip(rgb, 0, 255) / 255.0)
+        got = lab(rgb)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.abs(got - expected).max() < 1e-3, np.abs(got - expected).max()
