@@ -20,7 +20,15 @@ colours is then told by where they stand in front of it, not by a colour the set
 
 Each frame's exposure is levelled to the start's before its bounded grade is taken off (a clip
 graded dark on purpose is not "nobody in frame"), and `presence_scores` also holds each named
-character's own colours across the clip (`clip_identity`: hair or clothes repainted partway).
+character's own colours across the clip (`clip_identity`: hair or clothes repainted partway)
+and to their turnaround's hue (`clip_likeness`, issue 36). MATCH accepts a colour turned 20°
+of hue at low chroma, and a figure whose coat and skin are there whole reads present whatever
+its hair does: so each signature colour of TURN_CHROMA or more is also read in a *ring* about
+where its wearer stands — the pixels of its lightness and chroma at any hue within TURN_RING,
+counted by how far they are turned — and a ring that peaks TURN degrees or more away is that
+colour turned ("nina's hair (#e2601e) is not their turnaround's: hue +20°"). A colour hidden or
+out of frame leaves its ring nearly empty (under TURN_EVIDENCE of what it would cover beside
+the others found) and says nothing; a foreground member's ring is read off the figure only.
 
 It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
 never decides: thresholds are the caller's. A character with no signature colour even so
@@ -294,12 +302,13 @@ def _ring(m: Member, near: np.ndarray, polar: tuple[np.ndarray, np.ndarray, np.n
     n, h, w = near.shape
     k = len(m.colours)
     out = np.zeros((n, k, TURN_BINS))
-    rows, cols = near.any(axis=2), near.any(axis=1)                          # (N, H), (N, W)
+    rows: np.ndarray = np.asarray(near.any(axis=2))                         # (N, H)
+    cols: np.ndarray = np.asarray(near.any(axis=1))                         # (N, W)
     box = np.zeros((n, h, w), dtype=bool)
     for i in np.flatnonzero(rows.any(axis=1)):
-        r, c = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
-        dr, dc = int(TURN_REACH * (r[-1] - r[0] + 1)), int(TURN_REACH * (c[-1] - c[0] + 1))
-        box[i, max(0, r[0] - dr):r[-1] + dr + 1, max(0, c[0] - dc):c[-1] + dc + 1] = True
+        r, x = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
+        dr, dx = int(TURN_REACH * (r[-1] - r[0] + 1)), int(TURN_REACH * (x[-1] - x[0] + 1))
+        box[i, max(0, r[0] - dr):r[-1] + dr + 1, max(0, x[0] - dx):x[-1] + dx + 1] = True
     if figure is not None:
         box &= figure
     if not box.any():
@@ -539,7 +548,8 @@ def _likeness(cast: Cast, looked: Looked, named: list[str], frames: np.ndarray |
     return [_score("clip_likeness", value, 0.5, reason)]
 
 
-TURN = 14.0        # degrees: a signature colour found turned this far from the turnaround's is another colour
+TURN = 12.0        # degrees: a signature colour found turned this far from the turnaround's is another colour
+                   # (the drift check's HUE_CUT too); clean takes read at most 6.7, a 20° turn graded brighter 13.8
 TURN_EVIDENCE = 0.3   # of the pixels the colour would cover beside the others found: less says nothing
 
 
