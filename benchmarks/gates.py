@@ -29,7 +29,11 @@ its video spend over the minimum (one good clip per shot), from the ledger.
               held to the false-alarm bar as clean cases are); on medium and wide shots, N
               keyframe sets whose middle or last frame has a caption in a corner (corner_text)
               and N clips with a watermark in a corner of every frame (watermark), each to fail
-              on a `marks` score naming its corner;
+              on a `marks` score naming its corner; asked for by name only (`--kinds hair_turn`),
+              N chained clips whose start has a named character's hair — one presence holds
+              as a signature colour — turned 20° of Lab hue, judged without the chain's origin
+              (presence's `clip_likeness` alone, not the bible), with a line counting those it
+              named and a line of each kind's verdicts without `clip_likeness` (the gate before it);
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
