@@ -26,7 +26,7 @@ of hue at low chroma, and a figure whose coat and skin are there whole reads pre
 its hair does: so each signature colour of TURN_CHROMA or more is also read in a *ring* about
 where its wearer stands — the pixels of its lightness and chroma at any hue within TURN_RING,
 counted by how far they are turned — and a ring that peaks TURN degrees or more away is that
-colour turned ("nina's hair (#e2601e) is not their turnaround's: hue +20°"). A colour hidden or
+colour turned ("jenny's hair (#f6d860) is not their turnaround's: hue +20°"). A colour hidden or
 out of frame leaves its ring nearly empty (under TURN_EVIDENCE of what it would cover beside
 the others found) and says nothing; a foreground member's ring is read off the figure only.
 
