@@ -804,6 +804,19 @@ def part_step(img: Image.Image, mask: np.ndarray, hue: float = 0.0, lightness: f
     return Image.fromarray(arr)
 
 
+def lab_turn(img: Image.Image, mask: np.ndarray, degrees: float) -> Image.Image:
+    """A part's pixels with their CIE Lab hue turned `degrees` (lightness and chroma kept): the
+    turn presence measures (media.presence `clip_likeness`), where part_step turns HSV hue."""
+    from skimage.color import lab2rgb, rgb2lab
+    arr = np.array(img.convert("RGB"))
+    lab = rgb2lab(arr[mask][None].astype(np.float64) / 255.0)
+    t = np.radians(degrees)
+    a, b = lab[..., 1].copy(), lab[..., 2].copy()
+    lab[..., 1], lab[..., 2] = a * np.cos(t) - b * np.sin(t), a * np.sin(t) + b * np.cos(t)
+    arr[mask] = np.clip(lab2rgb(lab) * 255.0, 0, 255).round().astype(np.uint8)[0]
+    return Image.fromarray(arr)
+
+
 def light_step(img: Image.Image, gain: float) -> Image.Image:
     """One shot of the light draining: every pixel times `gain`."""
     return Image.fromarray(np.clip(np.asarray(img.convert("RGB"), np.float32) * gain, 0, 255).round().astype(np.uint8))

@@ -20,7 +20,15 @@ colours is then told by where they stand in front of it, not by a colour the set
 
 Each frame's exposure is levelled to the start's before its bounded grade is taken off (a clip
 graded dark on purpose is not "nobody in frame"), and `presence_scores` also holds each named
-character's own colours across the clip (`clip_identity`: hair or clothes repainted partway).
+character's own colours across the clip (`clip_identity`: hair or clothes repainted partway)
+and to their turnaround's hue (`clip_likeness`, issue 36). MATCH accepts a colour turned 20°
+of hue at low chroma, and a figure whose coat and skin are there whole reads present whatever
+its hair does: so each signature colour of TURN_CHROMA or more is also read in a *ring* about
+where its wearer stands — the pixels of its lightness and chroma at any hue within TURN_RING,
+counted by how far they are turned — and a ring that peaks TURN degrees or more away is that
+colour turned ("jenny's hair (#f6d860) is not their turnaround's: hue +20°"). A colour hidden or
+out of frame leaves its ring nearly empty (under TURN_EVIDENCE of what it would cover beside
+the others found) and says nothing; a foreground member's ring is read off the figure only.
 
 It reads pictures only, at the caller's scale (media.dailies' low-resolution frames), and
 never decides: thresholds are the caller's. A character with no signature colour even so
@@ -79,6 +87,7 @@ class Member:
     share_of_figure: float               # the signature colours' share of the figure's pixels
     figure_aspect: float                 # the figure's opaque pixels over its height squared
     foreground: bool = False             # looked for only where the frame is not the plate
+    top: np.ndarray | None = None        # (K,) bool: the colour shows in the figure's top rows (their hair)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,8 @@ class Looked:
     shares: dict[str, np.ndarray]
     colours: dict[str, np.ndarray]
     masks: dict[int, dict[str, np.ndarray]]
+    turns: dict[str, np.ndarray] = field(default_factory=dict)  # (N, K, TURN_BINS): hue turn of each
+                                                                # colour's ring around the figure (`_ring`)
 
 
 @dataclass(frozen=True)
@@ -115,13 +126,18 @@ class Cast:
             keep = counts >= MIN_SHARE * len(px)
             rows = np.flatnonzero((fig[..., 3] > 0).any(axis=1))
             height = max(1, int(rows[-1] - rows[0] + 1)) if len(rows) else 1
+            # Their hair: the colours of the figure's top rows (a twentieth of its height, at least 3).
+            head = fig[rows[0]:rows[0] + max(3, height // 20)] if len(rows) else fig[:0]
+            crown = head[head[..., 3] > 0][:, :3]
+            top = (np.abs(colours[keep][:, None, :].astype(int) - crown[None, :, :].astype(int)).max(-1) == 0).any(-1) \
+                if len(crown) else np.zeros(int(keep.sum()), dtype=bool)
             palettes[cid] = (lab(colours[keep].astype(np.float32)[None])[0], counts[keep] / max(1, len(px)),
-                             len(px) / height ** 2, colours[keep].astype(np.float32))
+                             len(px) / height ** 2, colours[keep].astype(np.float32), top)
         plate_lab = None
         if plate is not None:
             plate_lab = lab(np.asarray(plate, dtype=np.float32)).reshape(-1, 3).astype(np.float32)
         members, unseen = {}, {}
-        for cid, (colours, shares, aspect, rgb) in palettes.items():
+        for cid, (colours, shares, aspect, rgb, top) in palettes.items():
             beside = [palettes[o][0] for o in named if o != cid and o in palettes]
             own = np.hypot(colours[:, 1], colours[:, 2]) >= MIN_CHROMA
             if beside:
@@ -141,14 +157,14 @@ class Cast:
                     fore &= (near * o_shares[None, :]).sum(-1) <= SHARED
                 if fore.any():
                     members[cid] = Member(cid, colours[fore].astype(np.float32), rgb[fore], shares[fore],
-                                          float(shares[fore].sum()), aspect, foreground=True)
+                                          float(shares[fore].sum()), aspect, foreground=True, top=top[fore])
                     continue
             if not own.any():
                 unseen[cid] = ("every colour they wear is " + ("shown by the set" if not beside else
                                "worn by someone else of the shot or shown by the set"))
                 continue
             members[cid] = Member(cid, colours[own].astype(np.float32), rgb[own], shares[own],
-                                  float(shares[own].sum()), aspect)
+                                  float(shares[own].sum()), aspect, top=top[own])
         return cls(members, unseen, None if backdrop is None else np.asarray(backdrop, dtype=np.uint8))
 
     def presence(self, frames: np.ndarray, start: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -189,6 +205,8 @@ class Cast:
         out: dict[str, np.ndarray] = {}
         colours: dict[str, np.ndarray] = {}
         masks: dict[int, dict[str, np.ndarray]] = {}
+        turns: dict[str, np.ndarray] = {}
+        polar: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None   # L*, chroma, hue: once, if asked
         # Every pixel of every frame at once, one signature colour at a time (a handful), each
         # Lab channel a contiguous plane: the least squared distance (lightness half-weighted,
         # _dist's measure) against MATCH squared, and which colour it was (the first, on a tie).
@@ -225,13 +243,21 @@ class Cast:
             frame_of = np.broadcast_to(np.arange(n)[:, None, None], near.shape)
             per = np.bincount((frame_of * len(m.colours) + which)[near],
                               minlength=n * len(m.colours)).reshape(n, len(m.colours)).astype(float)
+            if polar is None:
+                polar = (pixels[..., 0], np.hypot(pixels[..., 1], pixels[..., 2]),
+                         np.degrees(np.arctan2(pixels[..., 2], pixels[..., 1])))
+            # Their ring is read off the pixels no other colour of theirs claims (two near blues
+            # of one coat are not each other's turn), and for a foreground member off the figure only.
+            free = None if len(m.colours) < 2 else ~((least <= MATCH * MATCH)[..., None] & (
+                which[..., None] != np.arange(len(m.colours))))
+            turns[cid] = _ring(m, near, polar, free, figure if m.foreground else None)
             for i in keep:
                 if 0 <= i < n:
                     masks.setdefault(i, {})[cid] = near[i]
             expected = m.share_of_figure * m.figure_aspect * FIGURE_HEIGHT ** 2 * h / w
             out[cid] = hit / max(1e-6, expected)
             colours[cid] = per
-        return Looked(out, colours, masks)
+        return Looked(out, colours, masks, turns)
 
     def figure(self, frames: np.ndarray) -> np.ndarray:
         """(N, H, W) bool: where each frame (levelled to the plate's tones) is not the plate —
@@ -254,6 +280,52 @@ class Cast:
             d = (seen - window) * np.array([0.5, 1.0, 1.0], dtype=np.float32)
             out[i] = np.sqrt((d * d).sum(-1)) > FIGURE_DISTANCE
         return out
+
+
+TURN_CHROMA = 30.0     # Lab chroma: a signature colour with less is not held to its hue: measured on clean
+                       # takes, a C28 skin read 13.6° off under a dark grade (an ab error of 7 units is 14° there)
+TURN_RING = 45.0       # degrees of hue either way a colour's turned pixels are looked for in
+TURN_BIN = 2.5         # degrees: the ring's histogram bins
+TURN_BINS = int(2 * TURN_RING / TURN_BIN)
+TURN_REACH = 0.5       # of the box where someone's signature was found, each way: where their ring is read
+
+
+def _ring(m: Member, near: np.ndarray, polar: tuple[np.ndarray, np.ndarray, np.ndarray],
+          free: np.ndarray | None = None, figure: np.ndarray | None = None) -> np.ndarray:
+    """(N, K, TURN_BINS): per frame and signature colour of `m` (of TURN_CHROMA or more), the
+    pixels about where they stand (the box of `near`, their signature found, widened TURN_REACH
+    each way) of that colour's lightness and chroma (within MATCH, lightness half-weighted as
+    `_dist`) at any hue within TURN_RING of it, counted by how far their hue is turned from it.
+    A colour as the turnaround has it peaks in the middle bins; turned 20 degrees, 20 degrees off.
+    `free`: (N, H, W, K) where colour k may be read (not another colour of theirs); `figure`:
+    (N, H, W) where the frame is not the plate (a foreground member's colours are the set's too)."""
+    n, h, w = near.shape
+    k = len(m.colours)
+    out = np.zeros((n, k, TURN_BINS))
+    rows: np.ndarray = np.asarray(near.any(axis=2))                         # (N, H)
+    cols: np.ndarray = np.asarray(near.any(axis=1))                         # (N, W)
+    box = np.zeros((n, h, w), dtype=bool)
+    for i in np.flatnonzero(rows.any(axis=1)):
+        r, x = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
+        dr, dx = int(TURN_REACH * (r[-1] - r[0] + 1)), int(TURN_REACH * (x[-1] - x[0] + 1))
+        box[i, max(0, r[0] - dr):r[-1] + dr + 1, max(0, x[0] - dx):x[-1] + dx + 1] = True
+    if figure is not None:
+        box &= figure
+    if not box.any():
+        return out
+    light, chroma, hue = (p[box] for p in polar)
+    frame = np.broadcast_to(np.arange(n)[:, None, None], box.shape)[box]
+    for j, colour in enumerate(m.colours):
+        c = float(np.hypot(colour[1], colour[2]))
+        if c < TURN_CHROMA:
+            continue
+        mine = np.ones(len(frame), dtype=bool) if free is None else free[..., j][box]
+        turn = (hue - np.degrees(np.arctan2(colour[2], colour[1])) + 180.0) % 360.0 - 180.0
+        ring = ((0.5 * np.abs(light - colour[0]) <= MATCH) & (np.abs(chroma - c) <= MATCH)
+                & (np.abs(turn) < TURN_RING) & mine)
+        bins = ((turn[ring] + TURN_RING) // TURN_BIN).astype(np.int64)
+        out[:, j] = np.bincount(frame[ring] * TURN_BINS + bins, minlength=n * TURN_BINS).reshape(n, TURN_BINS)
+    return out
 
 
 GAIN = (0.6, 1.6)      # the grade a frame may carry over its start: a gain and a gamma per channel,
@@ -378,8 +450,8 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     seen = view.shares
     identity = [] if travel else _identity(cast, view, times, seconds, [c for c in named if c not in (entering or ())],
                                            jump)
+    ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
     if travel:
-        ends = (times <= 0.2 * seconds) | (times >= 0.8 * seconds)
         frames, times = frames[ends], times[ends]
         seen = {cid: p[ends] for cid, p in seen.items()}
     at_start = cast.presence(start[None], start)
@@ -439,7 +511,72 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     else:
         scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
                              + (" and whom its start carried in" if extras else "")))
-    return scores + identity
+    return scores + identity + _likeness(cast, view, named, None if not travel else ends)
+
+
+def _likeness(cast: Cast, looked: Looked, named: list[str], frames: np.ndarray | None) -> list[dict]:
+    """`clip_likeness`: each named character's signature colours at their turnaround's hue,
+    over the frames they are in (`frames`: only these, a travelling clip's ends). A colour whose
+    ring (`_ring`) peaks TURN degrees or more from the turnaround's is another colour of the same
+    lightness and chroma: their hair or clothes turned (a chained start that drifted), which
+    MATCH alone accepts at low chroma, and which the others' colours found whole would otherwise
+    carry as the same person. It fails naming them and the colour. A colour hidden or out of
+    frame is nothing to say (its ring holds too few pixels); so is one of too little chroma."""
+    checked = [cid for cid in named if cid in cast.members]
+    if not checked:
+        return []
+    worst: tuple[float, str] = (1.0, "")
+    read = 0
+    for cid in checked:
+        m = cast.members[cid]
+        there = looked.shares[cid] >= PRESENT
+        if frames is not None:
+            there &= frames
+        if not there.any() or cid not in looked.turns:
+            continue
+        for k, turn, _ in turned(m, looked.colours[cid][there].sum(axis=0), looked.turns[cid][there].sum(axis=0)):
+            read += 1
+            value = 1.0 - 0.5 * abs(turn) / TURN
+            if value < worst[0]:
+                colour = "#%02x%02x%02x" % tuple(int(round(c)) for c in m.rgb[k])
+                part = f"hair ({colour})" if m.top is not None and m.top[k] else colour
+                worst = (value, f"{cid}'s {part} is not their turnaround's: hue {turn:+.0f}°")
+    value, reason = worst
+    if value >= 0.5:
+        reason = (f"{', '.join(checked)}: each one's signature colours at their turnaround's hue" if read else
+                  f"{', '.join(checked)}: no signature colour to hold to its hue (too little chroma, or not in frame)")
+    return [_score("clip_likeness", value, 0.5, reason)]
+
+
+TURN = 12.0        # degrees: a signature colour found turned this far from the turnaround's is another colour
+                   # (the drift check's HUE_CUT too); clean takes read at most 6.7, a 20° turn graded brighter 13.8
+TURN_EVIDENCE = 0.3   # of the pixels the colour would cover beside the others found: less says nothing
+
+
+def turned(m: Member, per: np.ndarray, turns: np.ndarray) -> list[tuple[int, float, float]]:
+    """Per signature colour of `m` read in its ring (`_ring`), pooled over the frames given
+    (`per`: (K,) pixels found of each colour, `turns`: (K, TURN_BINS)): (colour, hue turn in
+    degrees, the ring's peak over the pixels the colour would cover). The turn is where its
+    ring peaks (three bins smoothed, their centroid): someone else's colour or the set's at
+    another hue in the box is a smaller peak. Not given where the peak is under TURN_EVIDENCE
+    of what the colour would cover (hidden, out of frame, or too few pixels to say)."""
+    out = []
+    total, whole = float(per.sum()), float(m.shares.sum())
+    centres = -TURN_RING + TURN_BIN * (np.arange(TURN_BINS) + 0.5)
+    for k in range(len(m.colours)):
+        hist = turns[k]
+        if not hist.any():
+            continue
+        rest = whole - float(m.shares[k])
+        expected = max(float(per[k]), (total - float(per[k])) * float(m.shares[k]) / rest if rest > 0 else 0.0)
+        smooth = np.convolve(hist, np.ones(3), mode="same")
+        peak = int(np.argmax(smooth))
+        if expected <= 0 or smooth[peak] < max(TURN_EVIDENCE * expected, MIN_PATCH):
+            continue
+        lo, hi = max(0, peak - 1), min(TURN_BINS, peak + 2)
+        turn = float((hist[lo:hi] * centres[lo:hi]).sum() / max(1.0, hist[lo:hi].sum()))
+        out.append((k, turn, float(smooth[peak]) / expected))
+    return out
 
 
 CHANGED_AT = 0.25     # half the summed change of a character's colour shares across a jump: repainted there
