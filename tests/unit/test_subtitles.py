@@ -56,6 +56,11 @@ def test_cues_are_in_time_order_never_overlap_and_lines_starting_together_follow
         (1000, 1833, "One."), (1833, 3000, "Two."), (3000, 4000, "Later."), (3723456, 3725000, "Long ago.")]
     assert "01:02:03,456 --> 01:02:05,000" in srt(made)
     assert all(a.end_ms <= b.start_ms for a, b in zip(made, made[1:]))
+    # A line split in two cues whose second starts after another line: in time order, the
+    # first cue ending where the other line starts.
+    split = cues([TimedLine("N", NIGHT, 0.0, 6.0), TimedLine("B", "Meanwhile.", 1.0, 2.0)])
+    assert [(c.start_ms, c.end_ms, c.lines[0]) for c in split] == [
+        (0, 1000, "The diner was empty that"), (1000, 2000, "Meanwhile."), (3068, 6000, "cook and a girl who")]
     # The minimum is never stretched past the cut's end.
     assert cues([TimedLine("A", "Hi.", 1.8, 1.9)], until=2.0)[0].end_ms == 2000
 
