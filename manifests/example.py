@@ -86,6 +86,15 @@ characters:
     name: The lead
     description: Describe the character once, here; this block is pasted into every prompt.
     # turnaround: characters/lead/lead_turnaround_APPROVED.png   # the default path
+    # voice:                 # their voice, locked like their face (docs: Voices and dialogue)
+    #   description: A woman of forty; low, even pitch; unhurried.   # physical terms only
+    #   provider: local      # a provider that speaks
+    #   voice: en+f2         # the provider's voice name or id
+    #   pace_wpm: 150        # words a minute: `slate check` times the lines with it
+# narrator:                  # a voice with no face: lines whose speaker is `narrator`
+#   description: An old man, slow and warm.
+#   provider: local
+#   voice: en-us+m2
 locations:
   - id: set
     name: The set
@@ -134,6 +143,11 @@ shots:
     #   duration: 0          # a dissolve: above 0, at most 2 seconds, shorter than both shots
     # panel_override: overrides/scene-01-1A.png   # a human composite used as the panel
     # seed: 0                # another seed draws other takes
+    # dialogue:              # the lines spoken in the shot, each checked against its voice's pace
+    #   - speaker: lead      # a character of the shot (on camera), one off screen, or narrator
+    #     text: Is anyone there?
+    #     at: 0.5            # seconds into the shot (default: 0.3 s after the previous line)
+    #     delivery: [quiet]  # physical words only: whispered, quiet, raised, shouted, flat, fast, slow, ...
 # finishing:                 # the scene's edit (README "Finishing"); changing it never pays a provider
 #   fade_in: 1.0             # from black, seconds; fade_out: to black
 #   lut: grade/scene.cube    # this scene's grade, over the film's
