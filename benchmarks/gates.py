@@ -332,6 +332,24 @@ class Bench:
             p.unlink()
         return verdict
 
+
+    def _animated(self, edited: Image.Image, req, clip: dict, i: int, rng) -> tuple[Path, Path, dict, str]:
+        """A start picture (JPEG-compressed) animated with the clip's move, graded by the i-th
+        photometric change and re-encoded, as a provider's chained clip would come back: the start,
+        the clip, its keyframes and the grade's name."""
+        start = write_png(jpeg(edited, int(rng.integers(85, 96))), self.path())
+        tmp = self.path(".mp4")
+        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
+                    movement=clip["movement"])
+        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+        frames, fps = clip_frames(tmp)
+        out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+        keys = keyframes(out, self.path("-frames"))
+        images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+        for p in (tmp, *keys.values()):   # the caller removes the start and the clip when done
+            p.unlink(missing_ok=True)
+        return start, out, images, op
+
     def chain_drift(self, i: int, clips: list[dict]) -> None:
         """Issue 36: a chained clip whose start frame carries one character's hair, skin or outfit
         turned 20-30 degrees of hue (or 12-18 L*) from the chain's first panel — a chain drifting
@@ -357,15 +375,7 @@ class Bench:
         else:
             amount = float(rng.uniform(20, 30)) * sign
             edited, edit = part_step(clean, mask, hue=amount), f"{who} hue {amount:+.0f}°"
-        start = write_png(jpeg(edited, int(rng.integers(85, 96))), self.path())
-        tmp = self.path(".mp4")
-        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
-                    movement=clip["movement"])
-        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
-        frames, fps = clip_frames(tmp)
-        out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
-        keys = keyframes(out, self.path("-frames"))
-        images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+        start, out, images, op = self._animated(edited, req, clip, i, rng)
         verdict = self.keyframe_case(clip, images, "chain_drift", edit, rng, "none", clip_file=out, start=start,
                                      chain_origin=clip["start"])
         # Whether the bible's scores failed it, naming whom (not only presence or another score).
@@ -373,7 +383,7 @@ class Bench:
         self.bible_cases.append({"edit": edit, "named": any(
             s["name"] in ("identity_bible", "wardrobe_bible") and not s["passed"] and s["reason"].startswith(
                 f"{who_drifted}'s ") for s in verdict["scores"])})
-        for p in (tmp, out, start, *keys.values()):
+        for p in (out, start):
             Path(p).unlink(missing_ok=True)
 
     def hair_turn(self, i: int, clips: list[dict]) -> None:
@@ -413,21 +423,13 @@ class Bench:
             if abs(got) >= 18.0:
                 break
         edit = f"{fig.character_id} hair hue {got:+.0f}°"
-        start = write_png(jpeg(edited, int(rng.integers(85, 96))), self.path())
-        tmp = self.path(".mp4")
-        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
-                    movement=clip["movement"])
-        op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
-        frames, fps = clip_frames(tmp)
-        out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
-        keys = keyframes(out, self.path("-frames"))
-        images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+        start, out, images, op = self._animated(edited, req, clip, i, rng)
         verdict = self.keyframe_case(clip, images, "hair_turn", f"{req.framing} {op}", rng, "none", clip_file=out,
                                      start=start)
         self.hair_turn_cases.append({"edit": edit, "named": any(
             s["name"] == "clip_likeness" and not s["passed"] and s["reason"].startswith(f"{fig.character_id}'s hair")
             for s in verdict["scores"])})
-        for p in (tmp, out, start, *keys.values()):
+        for p in (out, start):
             Path(p).unlink(missing_ok=True)
 
     def own(self, clip_file: Path, frames: dict[str, Path], start: Path, clip: dict, plan) -> list[dict]:
