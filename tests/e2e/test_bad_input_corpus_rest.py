@@ -13,4 +13,5 @@ from tests.unit.test_bad_input_corpus import REST, refused_for_its_reason
 
 @pytest.mark.parametrize("case", REST, ids=[c.name for c in REST])
 def test_slate_check_refuses_each_bad_input_for_its_reason(case: Case, example_film: Path):
-    refused_for_its_reason(case, example_film)
+    lines = refused_for_its_reason(case, example_film)
+    assert lines and all(line.startswith(case.prefix) and case.expect in line for line in lines), lines

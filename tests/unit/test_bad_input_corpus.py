@@ -50,11 +50,13 @@ def test_the_corpus_is_large_and_names_are_unique():
 
 @pytest.mark.parametrize("case", FAST, ids=[c.name for c in FAST])
 def test_slate_check_refuses_each_bad_input_for_its_reason(case: Case, example_film: Path):
-    refused_for_its_reason(case, example_film)
+    lines = refused_for_its_reason(case, example_film)
+    assert lines and all(line.startswith(case.prefix) and case.expect in line for line in lines), lines
 
 
-def refused_for_its_reason(case: Case, example_film: Path) -> None:
-    """`slate check` on the film with `case` applied: refused, every line naming its file, the case's line there."""
+def refused_for_its_reason(case: Case, example_film: Path) -> list[str]:
+    """`slate check` on the film with `case` applied: refused, every line naming its file, the
+    case's line there; the lines that say the case's reason."""
     case.mutate(example_film)
     result, lines = _check(example_film, case)
     everything = result.output + result.stderr
@@ -72,6 +74,7 @@ def refused_for_its_reason(case: Case, example_film: Path) -> None:
         assert source in SOURCES or source in named, f"line names no file of the project: {line!r}"
     wanted = [line for line in problems if line.startswith(case.prefix) and case.expect in line]
     assert wanted, f"expected a line starting {case.prefix!r} containing {case.expect!r}; got:\n" + "\n".join(problems)
+    return wanted
 
 
 def test_the_clean_example_passes(example_film: Path):

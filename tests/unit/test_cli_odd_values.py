@@ -190,15 +190,19 @@ def _invoke(args: list[str], env: dict[str, str] | None = None):
 
 @pytest.mark.parametrize("command, name", FAST, ids=[f"{c} {n}" for c, n in FAST])
 def test_odd_values_never_end_in_a_traceback(command, name, place, tmp_path):
-    walk(command, name, place, tmp_path)
+    codes = walk(command, name, place, tmp_path)
+    # every value given (one for a switch), each ending in an exit slate says, never a crash
+    assert len(codes) == (1 if _switch(_param(command, name)) else len(ODD)) and set(codes) <= {0, 1, 2}, codes
 
 
-def walk(command: str, name: str, film: Path, tmp_path: Path) -> None:
-    """One argument or option of one command, given each odd value (or, a switch, given once)."""
+def walk(command: str, name: str, film: Path, tmp_path: Path) -> list[int]:
+    """One argument or option of one command, given each odd value (or, a switch, given once); the
+    exit code of each invocation, in order."""
     odd = _param(command, name)
     if command == "export":
         _export_record(film)
     env = {"SLATE_LEDGER_URL": "not-a-url"} if command == "run" else None
+    codes: list[int] = []
     for n, value in enumerate([None] if _switch(odd) else ODD):
         if value == MISSING:
             value = str(tmp_path / f"no-such-folder-{n}")
@@ -209,6 +213,7 @@ def walk(command: str, name: str, film: Path, tmp_path: Path) -> None:
         if command == "approve":
             _stale_marker(film)
         done = _invoke(_argv(command, odd, value, film, tmp_path / f"new-film-{n}"), env)
+        codes.append(done.exit_code)
         if command in GUARDS and not (value == "--help" and isinstance(odd, TyperArgument)):
             # The guard (or the value itself) refused it: nothing started. (`--help` where the
             # folder goes is typer's help, exit 0.)
@@ -217,6 +222,7 @@ def walk(command: str, name: str, film: Path, tmp_path: Path) -> None:
             assert "SLATE_EMBEDDED_PREFECT" not in os.environ, "a run started its embedded Prefect server"
         if command == "mcp":
             assert "slate mcp: film" not in (done.stderr or ""), "the MCP server started"
+    return codes
 
 
 @pytest.mark.parametrize("command", NO_PARAMETERS)
