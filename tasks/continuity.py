@@ -15,6 +15,7 @@ never change a clip: it only says whether the cut holds.
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol, TypeGuard
@@ -73,7 +74,9 @@ def continuity_check(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
                                       given.judging.profile)
     scratch = st.scratch(f"continuity-{clip_uri[6:18]}")
-    first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / "first.png")
+    # A file of this check's own: two cuts into one clip are judged at once when the shot
+    # between them fails its cut (flows/cuts.py), and must not take each other's frame away.
+    first = extract_frame(st.storage.open_local(clip_uri), 0.0, scratch / f"first-{uuid.uuid4().hex[:12]}.png")
     first_uri = st.storage.put_file(first, "png")
     last = st.storage.open_local(last_frame_uri)
     usage = call_id = None
