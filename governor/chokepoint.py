@@ -156,9 +156,11 @@ class CallContext:
 
 @dataclass(frozen=True)
 class Usage:
-    """What a rate card prices a call by."""
+    """What a rate card prices a call by. A spoken line (kind "speech") is priced by the characters
+    of text sent and the seconds of speech made (a token-billed voice: its tokens, when it reports
+    them; else tokens reckoned from the characters and seconds, as its rate card row says)."""
 
-    kind: Literal["image", "video", "judge"]
+    kind: Literal["image", "video", "judge", "speech"]
     seconds: float = 0.0
     resolution: str | None = None
     images: int = 0
@@ -166,6 +168,8 @@ class Usage:
     output_tokens: int = 0
     #: a video call that asks the model for its sound: priced at the card's with-audio rate
     audio: bool = False
+    #: a spoken line: the characters of text sent to the voice
+    characters: int = 0
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 What it is for: pricing a scene's shot plans with a run's ``Pricing`` (panels, judge gates,
 clips), with expected-retake multipliers, so a film-maker sees the bill per shot and the
-governor can refuse a run whose estimate does not fit its cap.
+governor can refuse a run whose estimate does not fit its cap; and pricing a line of dialogue
+before it is spoken (``line_usage``, ``price_line``): its characters are known, its seconds are
+estimated from its words at its voice's pace (manifests/dialogue.py).
 
 What it must never do: hold a price (every amount comes from the rate card), use ``float``
 for money, or call a provider. Plans are duck-typed (``PlannedShot``: ``shot, duration,
@@ -18,13 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from slate.governor.chokepoint import Usage
 from slate.governor.money import fmt_usd, usd
-from slate.governor.ratecard import Pricing
+from slate.governor.ratecard import Pricing, RateCard
+from slate.manifests.dialogue import DEFAULT_WPM, estimated_seconds
 
 if TYPE_CHECKING:
     from slate.governor.ledger import CallRow
 
 __all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
-           "JUDGE_TOKENS"]
+           "JUDGE_TOKENS", "line_usage", "price_line"]
 
 # What each judge call sends, as the gates assemble it (tasks/gate.py, keyframes.py, continuity.py,
 # reference_gate.py): images at ~1290 tokens each (PROVIDERS.md: about 1K), a ~400-token rubric
@@ -241,6 +244,20 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
     return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes,
                          reference_cost=usd(references * _judge(pricing, REFERENCE_TOKENS)) if vision_judge
                          else Decimal(0), takes_from=takes_from)
+
+
+def line_usage(text: str, pace_wpm: int = DEFAULT_WPM) -> Usage:
+    """What a line of dialogue is priced by before it is spoken: the characters of its text (what
+    is sent), and the seconds its words take at the voice's pace (what comes back). After the call
+    the provider's own count and the measured seconds settle it."""
+    return Usage("speech", characters=len(text), seconds=estimated_seconds(text, pace_wpm))
+
+
+def price_line(card: RateCard | Pricing, model_key: str, text: str, pace_wpm: int = DEFAULT_WPM) -> Decimal:
+    """The price of speaking `text` with speech model `model_key` ("provider:model") at `pace_wpm`,
+    from the rate card (a run's Pricing: as `price_as` re-prices speech, when it does)."""
+    units = line_usage(text, pace_wpm)
+    return card.estimate(units, model_key) if isinstance(card, Pricing) else card.price(model_key, units)
 
 
 def lineup_pricing(root: Path, chosen: ChosenLineup, price_as: str | None = None) -> Pricing:

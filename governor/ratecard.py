@@ -1,7 +1,7 @@
 """The rate card: what one provider call costs, in exact dollars.
 
 What it is for: turning the ``Usage`` of a call (output seconds at a resolution, images,
-judge tokens) into a ``Decimal`` price, from data. Prices live in ``governor/rates.toml``
+judge tokens, a spoken line's characters and seconds) into a ``Decimal`` price, from data. Prices live in ``governor/rates.toml``
 (packaged) and, for one film, in ``<project>/rates.toml``, whose entries replace the packaged
 ones of the same key. ``Pricing`` says which rate-card entries a run's calls are priced as,
 including a rehearsal on the local provider priced as a real video model.
@@ -27,11 +27,13 @@ from slate.governor.money import MAX_USD, usd
 from slate.errors import SlateError
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
-           "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION"]
+           "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION", "KINDS", "LINEUP_KINDS"]
 
 RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
-KINDS = ("image", "video", "judge")
+KINDS = ("image", "video", "judge", "speech")
+#: The kinds a run's lineup names one model for (a spoken line's model is its speaker's voice's).
+LINEUP_KINDS = ("image", "video", "judge")
 CONFIDENCES = ("S", "D", "?")
 
 _T = TypeVar("_T")
@@ -122,10 +124,17 @@ class Rate:
     # video: the price when the model is asked for its sound, where the provider prices it
     # differently (a `with_audio` table: the money fields of a scheme); None: one price either way
     with_audio: "Rate | None" = None
+    # speech: per character of text sent and/or per second of speech made (per_second, flat), or
+    # by tokens (per_million_input/output) with how tokens follow from characters and seconds
+    per_million_characters: Decimal | None = None
+    characters_per_token: int | None = None
+    audio_tokens_per_second: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def scheme(self) -> str:
+        if self.kind == "speech":
+            return "speech tokens" if self.audio_tokens_per_second is not None else "speech"
         if self.kind != "video":
             return self.kind
         if self.per_second is not None:
@@ -176,6 +185,9 @@ class Rate:
                 if name not in entry:
                     raise RateCardError(f"{key}: a judge entry needs {name}")
                 f[name] = _money(key, name, entry[name])
+        elif kind == "speech":
+            allowed |= SPEECH_FIELDS
+            f.update(cls._speech(key, entry))
         else:
             allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
                         "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
@@ -229,6 +241,32 @@ class Rate:
         if extra:
             raise RateCardError(f"{key}: unknown field(s) {', '.join(sorted(extra))} for a {kind} entry")
         return cls(**f)
+
+    @staticmethod
+    def _speech(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """A speech entry's fields: by characters and/or seconds, or by tokens (all four token
+        fields together, and nothing else priced)."""
+        tokens = [n for n in SPEECH_TOKEN_FIELDS if n in entry]
+        plain = [n for n in ("per_million_characters", "per_second") if n in entry]
+        if tokens and (plain or len(tokens) != len(SPEECH_TOKEN_FIELDS)):
+            raise RateCardError(f"{key}: a speech entry priced by tokens needs exactly "
+                                f"{', '.join(SPEECH_TOKEN_FIELDS)} (and no per_million_characters or per_second)")
+        if not tokens and not plain:
+            raise RateCardError(f"{key}: a speech entry needs per_million_characters and/or per_second, or the "
+                                f"token fields {', '.join(SPEECH_TOKEN_FIELDS)}")
+        f: dict[str, Any] = {}
+        if "per_million_characters" in entry:
+            f["per_million_characters"] = _money(key, "per_million_characters", entry["per_million_characters"])
+        if "per_second" in entry:
+            if isinstance(entry["per_second"], Mapping):
+                raise RateCardError(f"{key}: a speech entry's per_second is one amount (speech has no resolution)")
+            f["per_second"] = MappingProxyType({None: _money(key, "per_second", entry["per_second"])})
+        if tokens:
+            f["per_million_input"] = _money(key, "per_million_input", entry["per_million_input"])
+            f["per_million_output"] = _money(key, "per_million_output", entry["per_million_output"])
+            f["characters_per_token"] = _int(key, "characters_per_token", entry["characters_per_token"], 1)
+            f["audio_tokens_per_second"] = _int(key, "audio_tokens_per_second", entry["audio_tokens_per_second"], 1)
+        return f
 
     @classmethod
     def _with_audio(cls, key: str, entry: Mapping[str, Any]) -> "Rate":
@@ -289,7 +327,30 @@ class Rate:
             per_input = self._required(self.per_million_input, "per_million_input")
             per_output = self._required(self.per_million_output, "per_million_output")
             return usd((per_input * units.input_tokens + per_output * units.output_tokens) / MILLION)
+        if self.kind == "speech":
+            return usd(self._speech_price(units))
         return usd(self._video(units))
+
+    def _speech_price(self, units: Usage) -> Decimal:
+        seconds = _seconds(units.seconds)
+        if units.characters < 0 or seconds < 0:
+            raise RateError(f"{self.key}: a spoken line of {units.characters} characters and {seconds} s has no price")
+        if self.audio_tokens_per_second is not None:
+            # What the model reports it used, when it does; else what the characters and the
+            # seconds come to, as the provider counts them (rounded up: an estimate errs high).
+            reported = units.input_tokens or units.output_tokens
+            tokens_in = units.input_tokens if reported else \
+                math.ceil(units.characters / self._required(self.characters_per_token, "characters_per_token"))
+            tokens_out = units.output_tokens if reported else math.ceil(seconds * self.audio_tokens_per_second)
+            per_input = self._required(self.per_million_input, "per_million_input")
+            per_output = self._required(self.per_million_output, "per_million_output")
+            return (per_input * tokens_in + per_output * tokens_out) / MILLION
+        price = Decimal(0)
+        if self.per_million_characters is not None:
+            price += self.per_million_characters * units.characters / MILLION
+        if self.per_second is not None:
+            price += self.per_second[None] * seconds
+        return price
 
     def _video(self, units: Usage) -> Decimal:
         if units.audio and self.with_audio is not None:
@@ -312,6 +373,11 @@ class Rate:
         extra = max(s - self._required(self.base_seconds, "base_seconds"), Decimal(0))
         return (self._required(self.base_price, "base_price")
                 + self._required(self.per_extra_second, "per_extra_second") * extra)
+
+
+#: The fields a speech entry may have: by characters and/or seconds, or by tokens.
+SPEECH_TOKEN_FIELDS = ("per_million_input", "per_million_output", "characters_per_token", "audio_tokens_per_second")
+SPEECH_FIELDS = {"per_million_characters", "per_second", *SPEECH_TOKEN_FIELDS}
 
 
 #: What a provider bills for a call it ran that failed: its compute, or nothing.
@@ -450,7 +516,7 @@ def repricing(card: "RateCard", price_as: str | None) -> dict[str, str]:
         kind = card.rate(key).kind
         if kind in out:
             raise RateError(f"price_as names two {kind} models ({out[kind]!r} and {key!r}): one per capability "
-                            f"(panel, judge, video)")
+                            f"(panel, judge, video, speech)")
         out[kind] = key
     return out
 
@@ -467,6 +533,9 @@ class Pricing:
     video_keys: tuple[str, ...] = ()
     #: the kinds `price_as` re-prices: their calls are priced as its key whatever model makes them
     repriced: tuple[str, ...] = ()
+    #: what every spoken line is priced as when `price_as` names a speech model (a rehearsal on the
+    #: local voice priced as a vendor's); else each line is priced as its own voice's model
+    speech_key: str | None = None
 
     @classmethod
     def for_run(cls, card: RateCard, provider: str, image_model: str, video_model: str, judge: str,
@@ -480,8 +549,9 @@ class Pricing:
                 "judge": f"{judge}:{judge_model}"}
         repriced = repricing(card, price_as)
         keys.update(repriced)
-        p = cls(card, keys["image"], keys["video"], keys["judge"], (keys["video"],), tuple(repriced))
-        for kind in KINDS:
+        p = cls(card, keys["image"], keys["video"], keys["judge"], (keys["video"],), tuple(repriced),
+                repriced.get("speech"))
+        for kind in LINEUP_KINDS:
             card.rate(p.key_for(kind), kind)
         return p
 
@@ -491,9 +561,10 @@ class Pricing:
         """Keys from a run's lineup (`provider:model` each; the video list with its fallbacks).
         Every key is checked now, fallbacks included."""
         videos = tuple(videos)
-        keys = {"image": panel, "video": videos[0], "judge": judge, **repricing(card, price_as)}
-        p = cls(card, keys["image"], keys["video"], keys["judge"], videos, tuple(repricing(card, price_as)))
-        for kind in KINDS:
+        repriced = repricing(card, price_as)
+        keys = {"image": panel, "video": videos[0], "judge": judge, **repriced}
+        p = cls(card, keys["image"], keys["video"], keys["judge"], videos, tuple(repriced), repriced.get("speech"))
+        for kind in LINEUP_KINDS:
             card.rate(p.key_for(kind), kind)
         if "video" not in p.repriced:
             for key in videos:
@@ -501,6 +572,10 @@ class Pricing:
         return p
 
     def key_for(self, kind: str) -> str:
+        if kind == "speech":
+            if self.speech_key is None:
+                raise RateError("a spoken line is priced as its voice's speech model: name it (provider:model)")
+            return self.speech_key
         try:
             return {"image": self.image_key, "video": self.video_key, "judge": self.judge_key}[kind]
         except KeyError:

@@ -1,4 +1,4 @@
-"""The capability contracts: what an image model, a video model, a judge and a store must do.
+"""The capability contracts: what an image model, a video model, a judge, a voice and a store must do.
 
 One small Protocol per capability; one module per vendor implements them. Requests are plain
 frozen dataclasses of JSON-able values so the same request can be fingerprinted, written to
@@ -132,6 +132,40 @@ class ClipRequest:
 
     def fingerprint(self) -> str:
         return fingerprint(self.as_dict())
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One line of dialogue to speak: its text, in a provider's voice (`voice`: the provider's voice
+    name or id; `settings`: that voice's settings, JSON-able), with the line's delivery words
+    (manifests/dialogue.py DELIVERY), and a seed where the model takes one (the take's)."""
+
+    text: str
+    voice: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    delivery: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", dict(self.settings))
+        object.__setattr__(self, "delivery", tuple(self.delivery))
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+@dataclass(frozen=True)
+class SpokenLine:
+    """What a voice gave back for one line: a WAV (16-bit PCM mono), its length in seconds as
+    measured from the samples, and the characters of text the provider was sent (what vendors bill
+    by). `usage`: what the provider reports it used, as governor Usage fields (kind "speech":
+    characters, seconds, input/output tokens), when it reports anything; the governor prices the
+    call by it, else by the estimate."""
+
+    wav: bytes = field(repr=False)
+    seconds: float
+    characters: int
+    usage: dict[str, Any] | None = None
 
 
 JobState = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -286,6 +320,29 @@ class VideoGenerator(Protocol):
         it); None when it finds none; raise NotImplementedError when it cannot look (then an
         intent without a job id is unknown), or NotReceived when its own book proves the request
         never reached it."""
+
+
+@runtime_checkable
+class SpeechGenerator(Protocol):
+    """A voice: one line of text spoken in one of the provider's voices, synchronously."""
+
+    name: str
+    model: str
+    #: every setting besides the request that changes what it speaks (JSON-able; empty when none)
+    variant: dict[str, Any]
+
+    def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
+        """The line spoken, as a WAV with its measured seconds and billed characters. A paid,
+        synchronous call: never retried blindly. `client_ref` is our call id; a provider that keeps
+        answers by it also offers `recover(client_ref)` (KeepsSpeech)."""
+
+
+@runtime_checkable
+class KeepsSpeech(Protocol):
+    """A voice that keeps what it spoke by our call id (the local one): a line whose answer a
+    crashed run never received is fetched, not paid for again."""
+
+    def recover(self, client_ref: str) -> SpokenLine | None: ...
 
 
 @runtime_checkable

@@ -1,5 +1,6 @@
-"""Google's Gemini API through google-genai 2.x: panels (Gemini image models), clips (Veo 3.1)
-and the judge (Gemini 2.5 Flash with the rubric as structured output).
+"""Google's Gemini API through google-genai 2.x: panels (Gemini image models), clips (Veo 3.1),
+the judge (Gemini 2.5 Flash with the rubric as structured output) and lines of dialogue (Gemini's
+speech models, in their prebuilt voices: generateContent answering raw 16-bit PCM, kept as a WAV).
 
 Every call builds its own SDK client with the key read at that moment (GEMINI_API_KEY or
 GOOGLE_API_KEY, providers/keys.py; the SDK sends it as `x-goog-api-key`), makes one request and
@@ -17,7 +18,7 @@ translates plain HTTP:
     HTTP 200 that says "blocked"          → RefusedByModeration  (promptFeedback.blockReason, a
                                             safety finishReason, a Veo answer RAI-filtered)
     HTTP 200 with nothing usable          → BadOutput            (ran and billed: NO_IMAGE, a judge
-                                            answer that is not the rubric's JSON)
+                                            answer that is not the rubric's JSON, a line with no audio)
 
 Veo makes no 480p: a draft clip is asked at 720p (and the rate card prices a 480p draft at
 Veo's 720p price). Durations are 4, 6 or 8 seconds: a shot is asked at the next one up and the
@@ -32,6 +33,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -43,9 +45,10 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel
 
-from slate.providers import clip_references, download, http, rubric
+from slate.providers import audio, clip_references, download, http, rubric
 from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, ImageGenerator, JobStatus, PanelRequest, ReferenceImages,
-                                  Storage, Verdict, VideoGenerator, VisionJudge)
+                                  SpeechGenerator, SpeechRequest, SpokenLine, Storage, Verdict, VideoGenerator,
+                                  VisionJudge)
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, ProviderError, ProviderTimeout,
                                     ProviderUnreachable, RefusedByModeration, TransientServerError)
 from slate.providers.keys import MissingKey, provider_key, redact
@@ -295,6 +298,89 @@ def _judge_usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dic
     return {"kind": "judge", "input_tokens": meta.prompt_token_count, "output_tokens": output}
 
 
+# -- lines of dialogue ------------------------------------------------------------------------------
+#: Seconds a line may take: one synchronous generation of a few seconds of audio.
+SPEECH_SECONDS = 120.0
+#: The 30 prebuilt voices of the speech models (PROVIDERS.md Speech §S1 [S]).
+GEMINI_VOICES = ("Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe",
+                 "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi",
+                 "Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi",
+                 "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat")
+#: A voice's settings these models take: the language it speaks (speechConfig.languageCode, BCP 47).
+SPEECH_SETTINGS = ("language_code",)
+#: The rate of the PCM a line comes in when its MIME type does not say (the docs' example: 24 kHz).
+PCM_RATE = 24000
+_RATE = re.compile(r"rate=(\d+)")
+
+
+def speech_prompt(request: SpeechRequest) -> str:
+    """What the model is sent: the line, with its delivery said as the docs steer style, in words
+    before it ("Say cheerfully: …"); the line alone when it has none."""
+    if not request.delivery:
+        return request.text
+    return f"In a {', '.join(request.delivery)} voice, say: {request.text}"
+
+
+class GeminiSpeech:
+    """A line spoken by a Gemini speech model in one of its prebuilt voices."""
+
+    name = NAME
+
+    def __init__(self, model: str, *, base_url: str):
+        self.model, self.base_url = model, base_url
+        self.variant: dict[str, Any] = {}
+
+    def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
+        # What the API would refuse is refused before anything is sent (and paid for).
+        if request.voice not in GEMINI_VOICES:
+            raise BadRequest(f"{self.model} has no voice {request.voice!r} (its voices: "
+                             f"{', '.join(GEMINI_VOICES[:8])}, …): not sent", provider=NAME)
+        unknown = sorted(set(request.settings) - set(SPEECH_SETTINGS))
+        if unknown:
+            raise BadRequest(f"a Gemini voice takes no setting {unknown[0]!r} (it takes "
+                             f"{', '.join(SPEECH_SETTINGS)}): not sent", provider=NAME)
+        prompt = speech_prompt(request)
+        language = request.settings.get("language_code")
+        config = types.GenerateContentConfig(
+            response_modalities=["AUDIO"], seed=request.seed,
+            speech_config=types.SpeechConfig(language_code=str(language) if language else None,
+                                              voice_config=types.VoiceConfig(prebuilt_voice_config=types.
+                                                                             PrebuiltVoiceConfig(voice_name=request.voice))))
+        with _sdk(self.base_url, SPEECH_SECONDS) as client:
+            r = client.models.generate_content(model=self.model, contents=prompt, config=config)
+        used = _speech_tokens(r.usage_metadata)
+        _refused_prompt(r, {"kind": "speech", "characters": len(prompt), **used} if used else None)
+        pcm, mime = _audio_of(r)
+        if mime.startswith(("audio/wav", "audio/x-wav")):
+            wav = pcm
+        else:   # raw little-endian 16-bit samples, as the docs' example writes them into a WAV
+            rate = _RATE.search(mime)
+            wav = audio.pcm16_wav(pcm, int(rate.group(1)) if rate else PCM_RATE)
+        return audio.spoken_line(NAME, wav, len(prompt), used)
+
+
+def _speech_tokens(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str, int]:
+    """The text tokens in and audio tokens out a line reports ({} when it reports none)."""
+    if meta is None or meta.prompt_token_count is None:
+        return {}
+    return {"input_tokens": meta.prompt_token_count, "output_tokens": meta.candidates_token_count or 0}
+
+
+def _audio_of(r: types.GenerateContentResponse) -> tuple[bytes, str]:
+    """The first audio part of the answer (its bytes and MIME type), or why there is none."""
+    if not r.candidates:
+        raise BadOutput("the answer has no candidate and no block reason", provider=NAME)
+    candidate = r.candidates[0]
+    for part in (candidate.content.parts or []) if candidate.content else []:
+        blob = part.inline_data
+        if blob is not None and blob.data and str(blob.mime_type or "").startswith("audio/"):
+            return blob.data, str(blob.mime_type)
+    finish = _finish(candidate)
+    if _words(candidate.finish_reason) in REFUSED_FINISH:
+        raise RefusedByModeration(f"the line was blocked ({redact(finish)})", provider=NAME)
+    raise BadOutput(f"no audio came back (finish reason {redact(finish) or 'none'})", provider=NAME)
+
+
 # -- clips -----------------------------------------------------------------------------------------
 def veo_duration(seconds: float) -> int:
     """The Veo length a shot is asked at: the next of 4, 6, 8 up (the stitch trims it)."""
@@ -457,6 +543,11 @@ def judge(model: str, *, storage: Storage | None, base_url: str | None,
     return GeminiJudge(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
+def speech(model: str, *, storage: Storage | None = None, base_url: str | None,
+           settings: BaseModel | None = None) -> SpeechGenerator:
+    return GeminiSpeech(model, base_url=reached_at(NAME, base_url))
+
+
 def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     try:
         key = provider_key(NAME)
@@ -492,17 +583,25 @@ VEO_AUDIO = {m: "always" for m in ("veo-3.1-fast-generate-preview", "veo-3.1-gen
 VEO_JOB_SECONDS = {"veo-3.1-fast-generate-preview": 150.0, "veo-3.1-generate-preview": 240.0}
 
 
+#: Gemini's speech models through the Developer API (PROVIDERS.md Speech §S1): Flash by default,
+#: Pro for a hero profile. Their shutdown is announced for 2026-12-18 [S]; the 3.x speech models'
+#: request shape differs in the notes [?], so they are not declared yet.
+SPEECH_MODELS = ("gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts")
+
+
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={"image": Offer(("gemini-2.5-flash-image", "gemini-3-pro-image-preview")),
             "video": Offer(("veo-3.1-fast-generate-preview", "veo-3.1-generate-preview")),
-            "judge": Offer(("gemini-2.5-flash",))},
+            "judge": Offer(("gemini-2.5-flash",)),
+            "speech": Offer(SPEECH_MODELS, {"hero": "gemini-2.5-pro-preview-tts"})},
     base_url="https://generativelanguage.googleapis.com",
     key_vars=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    image=image, video=video, judge=judge, doctor=doctor,
+    image=image, video=video, judge=judge, speech=speech, doctor=doctor,
     translate_error=error_for,
     lost_job_hint="the Veo operation's name (models/…/operations/…)",
     references=VEO_REFERENCES,
     audio=VEO_AUDIO,
     job_seconds=VEO_JOB_SECONDS,
+    voices={m: GEMINI_VOICES for m in SPEECH_MODELS},
 )

@@ -30,6 +30,7 @@ import re
 import ssl
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -165,9 +166,11 @@ def error_for(provider: str, response: httpx.Response) -> ProviderError:
     return BadRequest(f"request refused: {words}", provider=provider, status=status)
 
 
-def send(provider: str, http: httpx.Client, method: str, url: str, *, json: object = None) -> httpx.Response:
+def send(provider: str, http: httpx.Client, method: str, url: str, *, json: object = None,
+         translate: Callable[[httpx.Response], ProviderError] | None = None) -> httpx.Response:
     """One request (with a JSON body, when given); a 2xx answer back, or an error of the tree (see
-    the module docstring)."""
+    the module docstring; `translate`: the provider's own reading of an error answer, where its
+    API says more than the status — its spec's `translate_error`)."""
     try:
         response = http.request(method, url, json=json)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -180,5 +183,5 @@ def send(provider: str, http: httpx.Client, method: str, url: str, *, json: obje
         raise TransientServerError(f"the connection to {where(http.base_url.join(url))} dropped "
                                    f"({type(exc).__name__})", provider=provider) from None
     if response.status_code >= 400:
-        raise error_for(provider, response)
+        raise translate(response) if translate is not None else error_for(provider, response)
     return response

@@ -9,7 +9,8 @@ crashed run can re-attach to it exactly as it would to a vendor's job. A fault m
 off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
 gates can be measured. SLATE_LOCAL_FAULT_KINDS also takes the spoken line's faults
 (`wrong_voice`, `silent_line`, `cut_line`: providers/local_speech.py), which leave pictures and
-clips as they are; the local voices live in local_speech.py until speech is a stage.
+clips as they are. Its speech capability is the eSpeak NG voice of local_speech.py (LocalSpeech,
+model local-espeak-v1, $0), declared here like its painter, its video model and its judge.
 
 Like a vendor, the local provider answers a lookup of a call whose answer was lost: it books
 each request it receives (fsynced) before it works on it, and keeps the answer by our call id.
@@ -46,7 +47,7 @@ from slate.providers.spec import Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, add_grain, choose_fault, corrupt, dress, frame_plate,
                                         hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
-from slate.providers.local_speech import SPEECH_FAULT_KINDS
+from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
 from slate.providers.storage_local import LocalStorage, copy_atomic, write_atomic
 
 
@@ -528,6 +529,13 @@ def judge(model: str, *, storage: Storage | None = None, base_url: str | None = 
                      complete=isinstance(storage, LocalStorage))
 
 
+def speech(model: str, *, storage: Storage | None = None, base_url: str | None = None,
+           settings: BaseModel | None = None) -> LocalSpeech:
+    own = _own(settings)
+    return LocalSpeech(storage, fault_rate=own.faults.rate, fault_seed=own.faults.seed,
+                       fault_kinds=own.faults.kinds, variant=own.faults.as_variant())
+
+
 def doctor(*, base_url: str | None = None) -> list[DoctorFinding]:
     return [DoctorFinding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
@@ -552,7 +560,7 @@ LOCAL_REFERENCES = {"local-ffmpeg-v1": TakesReferences("references", None, with_
 PROVIDER = ProviderSpec(
     name="local",
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
-            "judge": Offer(("local-pixels-v1",))},
-    image=image, video=video, judge=judge, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
+            "judge": Offer(("local-pixels-v1",)), "speech": Offer((LOCAL_SPEECH_MODEL,))},
+    image=image, video=video, judge=judge, speech=speech, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
     settings=LocalSettings, job_seconds=LOCAL_JOB_SECONDS,
 )

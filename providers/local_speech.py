@@ -24,6 +24,14 @@ local_draw.py) are pure functions over a spoken line, so a voice gate can be mea
 `wrong_voice` (the line spoken in another character's voice), `silent_line` (near-silence of the
 line's length) and `cut_line` (the line stopped at 25–55% of its length). `faulty_line` applies one.
 
+`LocalSpeech` is the local provider's speech capability (providers/base.py SpeechGenerator, model
+`local-espeak-v1`, priced at $0 on the rate card): a SpeechRequest's voice is a name of the local
+cast or any eSpeak voice name, its settings pitch, range and rate; the delivery words "fast" and
+"slow" change the pace (eSpeak has no way to whisper or shout a line: the other words are not
+rendered). With the fault mode on, a seeded share of lines comes back wrong as above. Like the
+local painter it books each request it receives by our call id before it speaks, and keeps the
+line by it: a run that died before its answer looks it up (`recover`) and pays nothing again.
+
 It must never reach the network, never read a key.
 """
 from __future__ import annotations
@@ -32,16 +40,22 @@ import _ctypes
 import atexit
 import ctypes
 import io
+import json
+import os
 import shutil
 import tempfile
 import threading
 import wave
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from slate.providers.errors import BadRequest
+from slate.providers.audio import spoken_line
+from slate.providers.base import SpeechRequest, SpokenLine, Storage
+from slate.providers.errors import BadRequest, NotReceived
+from slate.providers.local_draw import choose_fault
+from slate.providers.storage_local import LocalStorage, write_atomic
 
 # Faults of spoken lines (never drawn on pictures or clips): a line in another character's
 # voice, a silent line, a line cut off well before its end.
@@ -287,3 +301,116 @@ def faulty_line(kind: str, text: str, voice: LocalVoice, *, cast: list[LocalVoic
     if kind == "cut_line":
         return cut_short(speak(text, voice), seed)
     raise ValueError(f"unknown speech fault kind {kind!r} (known: {', '.join(SPEECH_FAULT_KINDS)})")
+
+
+# --- the local provider's speech capability -------------------------------------------------------
+
+#: The model the rate card prices the local voice as ($0).
+LOCAL_SPEECH_MODEL = "local-espeak-v1"
+#: How the delivery words eSpeak can do change a voice's pace (words a minute, times this).
+PACE_OF_DELIVERY = {"fast": 1.15, "slow": 0.85}
+#: The settings a local voice takes (LocalVoice's own fields).
+VOICE_SETTINGS = ("pitch", "range", "rate")
+
+
+def local_voice(name: str, settings: dict[str, object] | None = None, delivery: tuple[str, ...] = ()) -> LocalVoice:
+    """The voice a request names: one of LOCAL_VOICES, or any eSpeak voice name, with `settings`
+    (pitch, range, rate: whole numbers) over it and the pace its delivery words ask. BadRequest
+    names a setting it does not take."""
+    base = LOCAL_VOICES.get(name, None)
+    fields = {"pitch": 50, "range": 50, "rate": 165} if base is None else \
+        {"pitch": base.pitch, "range": base.range, "rate": base.rate}
+    for key, value in (settings or {}).items():
+        if key not in VOICE_SETTINGS:
+            raise BadRequest(f"local voice {name!r}: no setting {key!r} (it takes {', '.join(VOICE_SETTINGS)})",
+                             provider="local")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise BadRequest(f"local voice {name!r}: {key} must be a whole number, not {value!r}", provider="local")
+        fields[key] = int(value)
+    for word in delivery:
+        if word in PACE_OF_DELIVERY:
+            fields["rate"] = max(RATE_BOUNDS[0], min(RATE_BOUNDS[1], round(fields["rate"] * PACE_OF_DELIVERY[word])))
+    return LocalVoice(base.name if base is not None else name, **fields)
+
+
+class LocalSpeech:
+    """A SpeechGenerator on this machine: eSpeak NG, deterministic, free."""
+
+    name = "local"
+
+    def __init__(self, storage: Storage | None = None, *, fault_rate: float = 0.0, fault_seed: int = 0,
+                 fault_kinds: tuple[str, ...] = (), variant: dict[str, object] | None = None):
+        self.model = LOCAL_SPEECH_MODEL
+        self.storage = storage
+        self.fault_rate, self.fault_seed, self.fault_kinds = fault_rate, fault_seed, tuple(fault_kinds)
+        self.variant = dict(variant or {})
+
+    def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
+        book = self._book()
+        if client_ref and book is not None:
+            # Received, booked before any work: a lookup of this call id finds the request even if
+            # this process dies while speaking it.
+            write_atomic(book / f"{client_ref}.request.json", json.dumps(asdict(request), sort_keys=True).encode())
+            _append(book / "submissions.jsonl", {"client_ref": client_ref, "fingerprint": request.fingerprint()})
+        line = self._spoken(request)
+        if client_ref and book is not None:
+            write_atomic(book / f"{client_ref}.wav", line.wav)
+        return line
+
+    def _spoken(self, request: SpeechRequest) -> SpokenLine:
+        voice = local_voice(request.voice, request.settings, request.delivery)
+        fault = choose_fault(self.fault_rate, self.fault_seed, self.fault_kinds, "line", request.fingerprint())
+        if fault in SPEECH_FAULT_KINDS:
+            speech = faulty_line(fault, request.text, voice, seed=request.seed or 0)
+        else:   # a picture's or a clip's fault leaves a line as spoken
+            speech = speak(request.text, voice)
+        return spoken_line(self.name, wav_bytes(speech), len(request.text))
+
+    def _book(self) -> Path | None:
+        return None if self.storage is None else self.storage.root / ".slate" / "local-jobs" / "speech"
+
+    def recover(self, client_ref: str) -> SpokenLine | None:
+        """The line spoken for our call id; one received and never finished (its process died) is
+        spoken now, from the request it booked; NotReceived when this folder's book (complete for a
+        film on this disk) has no receipt of it; None for a film in a bucket (another worker may
+        have received it)."""
+        book = self._book()
+        if book is None:
+            return None
+        kept = book / f"{client_ref}.wav"
+        if kept.is_file():
+            data = kept.read_bytes()
+            request = self._booked(book, client_ref)
+            return spoken_line(self.name, data, len(request.text) if request else 0)
+        request = self._booked(book, client_ref)
+        if request is None:
+            if not isinstance(self.storage, LocalStorage):
+                return None
+            raise NotReceived(f"the local voice never received call {client_ref}", provider=self.name)
+        line = self._spoken(request)
+        write_atomic(kept, line.wav)
+        return line
+
+    @staticmethod
+    def _booked(book: Path, client_ref: str) -> SpeechRequest | None:
+        receipt = book / f"{client_ref}.request.json"
+        if not receipt.is_file():
+            return None
+        fields = json.loads(receipt.read_text())
+        return SpeechRequest(**{**fields, "delivery": tuple(fields.get("delivery") or ())})
+
+    def submissions(self) -> list[dict[str, object]]:
+        """The voice's own book of lines it was asked for by a governor (what a test counts)."""
+        book = self._book()
+        path = book / "submissions.jsonl" if book is not None else None
+        if path is None or not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append(path: Path, entry: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as book:
+        book.write(json.dumps(entry, sort_keys=True) + "\n")
+        book.flush()
+        os.fsync(book.fileno())

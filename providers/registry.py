@@ -11,6 +11,10 @@ default model at that profile. The lineup of a run is chosen, per capability, by
   4. the judge: local while panels are local (the local judge reads only the local provider's
      drawings), else gemini — a real vision model.
 
+A line of dialogue is spoken by its speaker's voice (manifests/dialogue.py Voice): the provider the
+voice names, at its `model` or that provider's default speech model for the profile
+(`speech_model`), built by `speech_provider`.
+
 Each provider is one module that declares `PROVIDER` (providers/spec.py): the modules of this
 package that declare one, and those installed packages name under the `slate.providers` entry
 point group. Everything else about providers — the catalogue, the base URLs and their settings,
@@ -34,7 +38,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, Storage, VideoGenerator
+from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, SpeechGenerator, Storage, VideoGenerator
 from slate.providers.spec import CAPABILITIES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
@@ -47,7 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
-           "provider_variant", "resolve", "specs", "storage_for", "video_provider"]
+           "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
+           "unknown_voice", "video_provider"]
 
 #: The entry-point group an installed package names its provider modules in (a plugin):
 #: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
@@ -315,6 +320,35 @@ def judge_provider(ref: ModelRef | str, storage: Storage | None = None, settings
     if spec.judge is None:
         raise _offers_no(spec, "judge")
     return spec.judge(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+
+
+def speech_provider(ref: ModelRef | str, storage: Storage | None = None,
+                    settings: Settings | None = None) -> SpeechGenerator:
+    """The voice of `ref` (a speech model), built with the run's `settings`."""
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    if spec.speech is None:
+        raise _offers_no(spec, "speech")
+    return spec.speech(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+
+
+def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRef:
+    """The speech model a voice (its `provider` and `model`, None for the provider's default)
+    speaks with at `profile`: UnknownProvider naming what exists when there is none."""
+    return resolve(f"{provider_name}:{model}" if model else provider_name, "speech", profile)
+
+
+def unknown_voice(ref: ModelRef | str, voice: str) -> str | None:
+    """Why `voice` is no voice of speech model `ref`, in words naming some it has; None when it
+    is one, or when the model takes any voice id (its provider declares no list)."""
+    ref = _ref(ref)
+    names = provider(ref.provider).voices_of(ref.model)
+    if names is None or voice in names:
+        return None
+    import difflib
+    close = difflib.get_close_matches(voice, names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"its voices: {', '.join(names[:12])}{', …' if len(names) > 12 else ''}"
+    return f"{ref} has no voice {voice!r} ({hint})"
 
 
 def board_painter(storage: Storage) -> LaysOutReferences:

@@ -1,11 +1,12 @@
 """What a provider module says about itself: one `PROVIDER = ProviderSpec(...)` per vendor.
 
 A provider is one module. Its `PROVIDER` names it, says what it offers per capability (image,
-video, judge: the models and each profile's default), the root its API paths hang from (the
+video, judge, speech: the models and each profile's default), the root its API paths hang from (the
 base-URL setting's default), the environment variables its key is read from, how each video
 model makes sound (`audio`), how an HTTP error answer of its API becomes the error tree, the free
 checks `slate doctor` runs, how long one job of each model it runs as a job is expected to take
-(`job_seconds`), and the factories that build its clients. providers/registry.py discovers the specs and derives from
+(`job_seconds`), the voices its speech models have by name (`voices`), and the factories that
+build its clients. providers/registry.py discovers the specs and derives from
 them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
 the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
 the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a
@@ -27,7 +28,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import DoctorFinding, ImageGenerator, Judge, Storage, VideoGenerator
+from slate.providers.base import DoctorFinding, ImageGenerator, Judge, SpeechGenerator, Storage, VideoGenerator
 
 if TYPE_CHECKING:
     import httpx
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-CAPABILITIES = ("image", "video", "judge")
+CAPABILITIES = ("image", "video", "judge", "speech")
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
 #: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
@@ -85,6 +86,14 @@ class JudgeFactory(Protocol):
 
     def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
                  settings: BaseModel | None) -> Judge: ...
+
+
+class SpeechFactory(Protocol):
+    """A voice may be built without a store (a line is spoken from text alone); the local voice
+    keeps what it spoke under the store's folder when it has one."""
+
+    def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
+                 settings: BaseModel | None) -> SpeechGenerator: ...
 
 
 class DoctorChecks(Protocol):
@@ -169,6 +178,7 @@ class ProviderSpec:
     image: ImageFactory | None = None
     video: VideoFactory | None = None
     judge: JudgeFactory | None = None
+    speech: SpeechFactory | None = None
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
     #: what the key may still spend, where the API says
@@ -193,12 +203,17 @@ class ProviderSpec:
     #: escalated; a film corrects a figure in slate.toml (`[job_seconds]`, by `provider:model`). A
     #: model it does not name (a plugin's) is expected to take UNDECLARED_JOB_SECONDS.
     job_seconds: Mapping[str, float] = field(default_factory=dict)
+    #: speech model -> the names of its prebuilt voices, where the provider has a fixed set (Gemini's
+    #: named voices): a voice not among them is refused before any money is spent. A model not named
+    #: takes any voice id (an account's own voices, eSpeak's names): the provider says at the call.
+    voices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "offers", MappingProxyType(dict(self.offers)))
         object.__setattr__(self, "job_seconds", MappingProxyType(dict(self.job_seconds)))
         object.__setattr__(self, "references", MappingProxyType(dict(self.references)))
         object.__setattr__(self, "audio", MappingProxyType(dict(self.audio)))
+        object.__setattr__(self, "voices", MappingProxyType({m: tuple(v) for m, v in self.voices.items()}))
         problems = list(self._problems())
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
@@ -238,6 +253,11 @@ class ProviderSpec:
                 yield f"job_seconds declared for {model!r}, which is not one of its video or image models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
+        for model, names in self.voices.items():
+            if model not in self.models("speech"):
+                yield f"voices declared for {model!r}, which is not one of its speech models"
+            elif not names or not all(isinstance(n, str) and n for n in names):
+                yield f"voices of {model!r}: a non-empty list of voice names"
         if self.base_url is not None and not _URL.match(self.base_url):
             yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
         if self.key_vars and self.base_url is None:
@@ -254,6 +274,10 @@ class ProviderSpec:
     def audio_of(self, model: str) -> str:
         """How `model` makes sound: "field", "always", or "none"."""
         return self.audio.get(model, "none")
+
+    def voices_of(self, model: str) -> tuple[str, ...] | None:
+        """The voices a speech model has by name, None when it takes any voice id."""
+        return self.voices.get(model)
 
     def catalogue(self) -> dict[str, CatalogueEntry]:
         """This provider's entry of the registry's CATALOGUE (the shape code read before specs)."""

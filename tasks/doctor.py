@@ -1,6 +1,7 @@
 """`slate doctor`: can this film's run spend, with these providers, right now?
 
-For each provider the lineup uses (panels, every video model including fallbacks, the judge):
+For each provider the lineup uses (panels, every video model including fallbacks, the judge, and
+the speech models the film's voices speak with, when the caller names them):
 its key present (the variable named when missing), valid, and its remaining credit where the
 API tells it — from the checks its module declares (`PROVIDER.doctor`, found through the
 registry), which make only calls that cost nothing — then every model of the lineup priced on the rate card, and the video slots each
@@ -21,7 +22,7 @@ from slate.governor.ratecard import RateCard, RateError
 from slate.manifests.settings import Settings
 from slate.providers.base import DoctorFinding
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.registry import Lineup, UnknownProvider, base_url_for, base_urls, lineup, provider
+from slate.providers.registry import Lineup, ModelRef, UnknownProvider, base_url_for, base_urls, lineup, provider
 from slate.tasks.slots import slot_name
 
 
@@ -32,9 +33,11 @@ def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None) -
 
 
 def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
-                 estimate: Decimal | None = None) -> list[DoctorFinding]:
+                 estimate: Decimal | None = None, voices: tuple[ModelRef, ...] = ()) -> list[DoctorFinding]:
+    """`voices`: the speech models lines are spoken with (each voice's provider and model): their
+    providers are checked and their models priced like the lineup's."""
     findings: list[DoctorFinding] = []
-    for name in chosen.providers():
+    for name in sorted({*chosen.providers(), *(v.provider for v in voices)}):
         try:
             spec = provider(name)
         except UnknownProvider:
@@ -48,7 +51,8 @@ def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_s
         if estimate is not None and spec.key_limit is not None:
             findings += _limit(name, spec.key_limit, url, estimate)
     card = RateCard.load(Path(root))
-    for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge)]:
+    for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge),
+                      *(("speech", v) for v in voices)]:
         try:
             rate = card.rate(str(ref), kind)
             findings.append(DoctorFinding(ref.provider, "models", True, f"{kind} model {ref} is priced "

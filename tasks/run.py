@@ -55,9 +55,9 @@ from slate.governor.ledger import Cap, Ledger
 from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
-from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
+from slate.providers.base import ImageGenerator, Judge, SpeechGenerator, Storage, VideoGenerator
 from slate.providers.registry import (base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
-                                      provider_variant, storage_for, video_provider)
+                                      provider_variant, speech_provider, storage_for, video_provider)
 from slate.providers.spec import job_deadline
 from slate.tasks.events import Event, event_of
 
@@ -175,6 +175,7 @@ class Crew:
         self.allowances = Allowances()
         self.closed = False
         self._videos: dict[str, VideoGenerator] = {}
+        self._voices: dict[str, SpeechGenerator] = {}
         self._listeners: list[Callable[[Event], None]] = []
         self._governor: Governor | None = None
         self._lock = threading.RLock()
@@ -194,6 +195,13 @@ class Crew:
             if model not in self._videos:
                 self._videos[model] = video_provider(model, self.storage, self.run.settings)
             return self._videos[model]
+
+    def speech_for(self, model: str) -> SpeechGenerator:
+        """The voice of one speech model ("provider:model": a line's voice's), built when first needed."""
+        with self._lock:
+            if model not in self._voices:
+                self._voices[model] = speech_provider(model, self.storage, self.run.settings)
+            return self._voices[model]
 
     def job_times(self, model: str, maker: object) -> tuple[float, float]:
         """(expected, deadline) in seconds of one job of `model` ("provider:model") made by

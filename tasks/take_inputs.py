@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import JsonValue, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
-from slate.providers.base import ClipRequest, ImageGenerator, PanelRequest, VideoGenerator
+from slate.providers.base import ClipRequest, ImageGenerator, PanelRequest, SpeechGenerator, VideoGenerator
 from slate.tasks.gate_inputs import StageInput
 
 
@@ -32,8 +32,8 @@ class Maker(StageInput):
     profile: str
 
     @classmethod
-    def of(cls, service: ImageGenerator | VideoGenerator, profile: str) -> "Maker":
-        """The maker of a live service of the run's crew (`run.crew.images`, a video model)."""
+    def of(cls, service: ImageGenerator | VideoGenerator | SpeechGenerator, profile: str) -> "Maker":
+        """The maker of a live service of the run's crew (`run.crew.images`, a video model, a voice)."""
         return cls(provider=service.name, model=service.model, variant=dict(service.variant or {}), profile=profile)
 
 

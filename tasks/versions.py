@@ -18,3 +18,4 @@ DRIFT_VERSION = "drift-v10"  # v10: each character, the light and the framing ag
 STITCH_VERSION = "stitch-v2"  # v2: a typed result (tasks/results.py StitchResult): a v1 record is a dict
 PANEL_EDIT_VERSION = "panel-edit-v1"  # issue 24: one step of a shot's recipe of single edits
 FINISH_VERSION = "finish-v2"  # issue 23: the finishing pass (mix, grade, loudness, deliverables); v2: a typed result
+SPEECH_VERSION = "speech-take-v1"  # issue 37: one line of dialogue spoken through the governor

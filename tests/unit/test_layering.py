@@ -228,16 +228,16 @@ def test_every_distribution_product_code_imports_is_declared():
 
 # -- the core knows no vendor --------------------------------------------------------------------
 #: The modules of providers/ that implement a provider — a vendor's: each declares PROVIDER
-#: (local, gemini, replicate, fal, openrouter), or is one provider's own part (the local painter's
+#: (local, gemini, replicate, fal, openrouter, elevenlabs), or is one provider's own part (the local painter's
 #: drawing, bible, blocking; the local judge, what it reads, its kept verdicts). Only providers/
 #: may import them: the core reaches a provider through the capability Protocols
 #: (providers/base.py) and the registry, never by its module.
 VENDOR_MODULES = {"local", "local_bible", "local_blocking", "local_draw", "local_judge", "local_judge_inputs",
-                  "local_verdicts", "local_speech", "gemini", "replicate", "fal", "openrouter"}
+                  "local_verdicts", "local_speech", "gemini", "replicate", "fal", "openrouter", "elevenlabs"}
 #: ... and those every layer may import: the contracts, the registry, the error tree, storage,
 #: keys, HTTP and downloads, the prompts and the rubric shared by every vendor.
 SHARED_PROVIDER_MODULES = {"base", "spec", "registry", "errors", "http", "download", "keys", "prompts", "rubric",
-                           "clip_references", "storage", "storage_errors", "storage_local", "storage_s3"}
+                           "clip_references", "storage", "storage_errors", "storage_local", "storage_s3", "audio"}
 VENDORS = {f"slate.providers.{m}" for m in VENDOR_MODULES}
 
 

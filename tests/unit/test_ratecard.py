@@ -16,7 +16,7 @@ from slate.governor.ratecard import (Pricing, RateCard, RateCardError, UnknownRa
 
 PACKAGED = Path(__file__).resolve().parents[2] / "governor" / "rates.toml"
 MONEY_FIELDS = ("per_image", "per_million_input", "per_million_output", "per_million_video_tokens",
-                "base_price", "per_extra_second")
+                "base_price", "per_extra_second", "per_million_characters")
 
 PRO = "replicate:bytedance/seedance-1-pro"
 FAL_PRO = "fal:fal-ai/bytedance/seedance/v1/pro/image-to-video"
@@ -76,6 +76,8 @@ def test_every_entry_loads_with_decimal_prices(card):
             u = Usage("image", images=1, resolution="480p")
         elif r.kind == "judge":
             u = Usage("judge", input_tokens=1000, output_tokens=100)
+        elif r.kind == "speech":
+            u = Usage("speech", characters=60, seconds=4.0)
         else:
             res = (r.resolutions or ("720p",))[0]
             u = video(r.durations[0] if r.durations else (r.min_seconds or 5), res)

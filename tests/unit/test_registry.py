@@ -36,10 +36,10 @@ def _no_provider_env(monkeypatch):
 
 def test_the_providers_are_discovered_from_their_modules():
     assert provider_names()[0] == "local"
-    assert {"local", "gemini", "replicate", "fal", "openrouter"} <= set(provider_names())
+    assert {"local", "gemini", "replicate", "fal", "openrouter", "elevenlabs"} <= set(provider_names())
     for name, spec in SPECS.items():
         assert spec.name == name
-        module = (spec.image or spec.video or spec.judge).__module__
+        module = (spec.image or spec.video or spec.judge or spec.speech).__module__
         assert module == f"slate.providers.{name}"   # the module that builds it is the one that declares it
     # What code read before the specs is derived from them, not written again.
     assert registry.CATALOGUE == {n: s.catalogue() for n, s in SPECS.items()}
@@ -161,7 +161,7 @@ def test_the_doctor_runs_every_providers_own_checks(name, monkeypatch, tmp_path)
     chosen = registry.Lineup(panel=ref if capability == "image" else local,
                              videos=(ref if capability == "video" else registry.resolve("local", "video", "draft"),),
                              judge=ref if capability == "judge" else registry.resolve("local", "judge", "draft"))
-    findings = check_lineup(tmp_path, chosen, {}, video_slots=1)
+    findings = check_lineup(tmp_path, chosen, {}, video_slots=1, voices=(ref,) if capability == "speech" else ())
     mine = [f for f in findings if f.provider == name]
     assert {f.check for f in mine} >= {"key", "models"}
     [key] = [f for f in mine if f.check == "key"]
@@ -257,7 +257,7 @@ def test_a_run_on_the_local_provider_imports_no_vendor_module(tmp_path):
     code = ("import sys\nfrom slate.manifests.settings import Settings\nfrom slate.providers.registry import lineup, "
             "provider_names\nlineup(Settings()); provider_names()\n"
             "print(sorted(m for m in sys.modules if m in ('slate.providers.gemini', 'slate.providers.replicate', "
-            "'slate.providers.fal', 'slate.providers.openrouter', 'httpx')))")
+            "'slate.providers.fal', 'slate.providers.openrouter', 'slate.providers.elevenlabs', 'httpx')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in __import__("os").environ.items() if not k.endswith("_BASE_URL")})
     assert done.returncode == 0, done.stderr

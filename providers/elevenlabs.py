@@ -1,0 +1,173 @@
+"""ElevenLabs: lines of dialogue spoken by its text-to-speech API, billed per character.
+
+ElevenLabs offers slate speech only (its PROVIDER, at the end). The wire, as ../shared/PROVIDERS.md
+"Speech" §S2 has it:
+
+    speak    POST {base}/v1/text-to-speech/{voice_id}?output_format=pcm_24000
+             xi-api-key header; JSON {"text", "model_id", "voice_settings"?, "seed"?}
+             200: the line as raw 16-bit little-endian mono PCM at 24 kHz (kept as a WAV);
+             headers `x-character-count` (what the line was billed) and `request-id`
+    doctor   GET  {base}/v1/user/subscription → {"character_count", "character_limit", …} (free)
+
+An error answer is {"detail": {"status" (legacy) or "code", "message", …}}, read by `error_for`:
+
+    401 quota_exceeded                       OutOfCredit           the run halts
+    401 otherwise (invalid_api_key)          AuthenticationFailed  the run halts
+    429 (concurrent or rate limit, busy)     RateLimited           waited out, asked again
+    400 bad_prompt / Terms of Service words  RefusedByModeration   never asked again unchanged [?]
+    400, 404, 422 otherwise                  BadRequest            (voice_not_found, too long, …)
+    5xx                                      TransientServerError  an unknown outcome
+
+A line's delivery words are not sent: the declared models take no delivery field (the audio tags of
+eleven_v3 are not in the notes [?]), so delivery is the voice's settings' to give. No request id of
+ours reaches ElevenLabs, so a line whose answer was lost cannot be looked up: the governor asks
+again once (a one-answer call), the lost one counted as spent.
+
+It must never retry a paid POST, keep a key on an object, or send the key to any host but the API's.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from slate.providers import audio, http
+from slate.providers.base import DoctorFinding, SpeechGenerator, SpeechRequest, SpokenLine, Storage
+from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
+                                    RefusedByModeration)
+from slate.providers.keys import MissingKey, provider_key
+from slate.providers.spec import Offer, ProviderSpec, reached_at
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+NAME = "elevenlabs"
+#: The output asked: raw PCM at 24 kHz, which every plan may ask (44.1 kHz PCM needs the Pro tier).
+OUTPUT_FORMAT, PCM_RATE = "pcm_24000", 24000
+#: A voice's settings the API takes (voice_settings); anything else is refused before sending.
+VOICE_SETTINGS = ("stability", "similarity_boost", "style", "use_speaker_boost", "speed")
+#: Seeds it takes: 0 to 4294967295; a take's seed is folded into that range.
+SEEDS = 2 ** 32
+#: Seconds a line may take: one synchronous generation of a few seconds of audio.
+TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
+#: The moderation words of its refusals (the music endpoint's `bad_prompt`; whether the
+#: text-to-speech endpoint refuses so is not documented [?]).
+_REFUSED = ("bad_prompt", "violated our terms of service")
+
+
+def _detail(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, dict) else {}
+
+
+def error_for(response: httpx.Response) -> ProviderError:
+    """An error answer of the API in the error tree: the HTTP rules every provider follows, and
+    what its `detail` says that the status does not (a spent quota is a 401 here)."""
+    detail = _detail(response)
+    code = str(detail.get("code") or detail.get("status") or "")
+    words = http.body_text(response)
+    if response.status_code == 401 and code == "quota_exceeded":
+        return OutOfCredit(f"out of characters: {words} — top up, or enable usage-based billing, then run the same "
+                           f"command again", provider=NAME, status=401)
+    if 400 <= response.status_code < 500 and response.status_code != 429 and \
+            (code in _REFUSED or any(w in words.lower() for w in _REFUSED)):
+        return RefusedByModeration(f"refused by moderation: {words}", provider=NAME, status=response.status_code)
+    return http.error_for(NAME, response)
+
+
+def _client(base_url: str) -> httpx.Client:
+    """A client for one request: the key read now, and dropped with the client."""
+    return http.client(NAME, base_url, {"xi-api-key": provider_key(NAME).reveal()}, timeout=TIMEOUT)
+
+
+class ElevenLabsSpeech:
+    """A line spoken by an ElevenLabs model in a voice of the account (its voice id)."""
+
+    name = NAME
+
+    def __init__(self, model: str, *, base_url: str):
+        self.model, self.base_url = model, base_url
+        self.variant: dict[str, Any] = {}
+
+    def body(self, request: SpeechRequest) -> dict[str, Any]:
+        """What is sent for `request`; BadRequest (nothing sent) for a setting the API does not take."""
+        unknown = sorted(set(request.settings) - set(VOICE_SETTINGS))
+        if unknown:
+            raise BadRequest(f"an ElevenLabs voice takes no setting {unknown[0]!r} (it takes "
+                             f"{', '.join(VOICE_SETTINGS)}): not sent", provider=NAME)
+        if not request.voice.strip():
+            raise BadRequest("a line with no voice id: not sent", provider=NAME)
+        body: dict[str, Any] = {"text": request.text, "model_id": self.model}
+        if request.settings:
+            body["voice_settings"] = dict(request.settings)
+        if request.seed is not None:
+            body["seed"] = int(request.seed) % SEEDS
+        return body
+
+    def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
+        body = self.body(request)
+        path = f"/v1/text-to-speech/{quote(request.voice, safe='')}?output_format={OUTPUT_FORMAT}"
+        with _client(self.base_url) as client:
+            response = http.send(NAME, client, "POST", path, json=body, translate=error_for)
+        pcm = response.content
+        if response.headers.get("content-type", "").startswith("application/json") or len(pcm) % 2:
+            # It ran (and billed the characters); what came back is no 16-bit audio.
+            raise BadOutput(f"the answer is not {OUTPUT_FORMAT} audio ({len(pcm)} bytes of "
+                            f"{response.headers.get('content-type') or 'no type'})", provider=NAME)
+        return audio.spoken_line(NAME, audio.pcm16_wav(pcm, PCM_RATE), _billed(response, request.text))
+
+
+def _billed(response: httpx.Response, text: str) -> int:
+    """The characters the line was billed: the answer's own count, else the text's length."""
+    told = response.headers.get("x-character-count", "").strip()
+    return int(told) if told.isdigit() else len(text)
+
+
+# -- what the registry and `slate doctor` call -----------------------------------------------------
+def speech(model: str, *, storage: Storage | None = None, base_url: str | None,
+           settings: BaseModel | None = None) -> SpeechGenerator:
+    return ElevenLabsSpeech(model, base_url=reached_at(NAME, base_url))
+
+
+def doctor(*, base_url: str | None) -> list[DoctorFinding]:
+    try:
+        key = provider_key(NAME)
+    except MissingKey as exc:
+        return [DoctorFinding(NAME, "key", False, str(exc))]
+    found = [DoctorFinding(NAME, "key", True, f"key {key.id} from {key.source}")]
+    try:
+        with _client(reached_at(NAME, base_url)) as client:
+            data = http.send(NAME, client, "GET", "/v1/user/subscription", translate=error_for).json()
+    except AuthenticationFailed as exc:
+        return found + [DoctorFinding(NAME, "key valid", False, str(exc))]
+    except OutOfCredit as exc:
+        return found + [DoctorFinding(NAME, "credit", False, str(exc))]
+    except (ProviderError, ValueError) as exc:
+        return found + [DoctorFinding(NAME, "key valid", False, f"could not be checked: {exc}", blocking=False)]
+    found.append(DoctorFinding(NAME, "key valid", True, f"key {key.id} is valid (GET /v1/user/subscription)"))
+    used, limit = data.get("character_count"), data.get("character_limit")
+    if isinstance(used, int) and isinstance(limit, int):
+        left = max(0, limit - used)
+        found.append(DoctorFinding(NAME, "credit", left > 0, f"{left:,} of {limit:,} characters left this period"
+                                   + ("" if left > 0 else ": top up, or enable usage-based billing"), blocking=False))
+    return found
+
+
+#: ElevenLabs' text-to-speech models slate declares: Multilingual v2 (the finer voice, 1 credit a
+#: character) by default and for finals, Flash v2.5 (half the price) for drafts.
+SPEECH_MODELS = ("eleven_multilingual_v2", "eleven_flash_v2_5")
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={"speech": Offer(SPEECH_MODELS, {"draft": "eleven_flash_v2_5"})},
+    base_url="https://api.elevenlabs.io",
+    key_vars=("ELEVENLABS_API_KEY",),
+    speech=speech, doctor=doctor,
+    translate_error=error_for,
+    lost_job_hint="the line in ElevenLabs' generation history (speech history), made at that time",
+)
