@@ -16,15 +16,17 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-PROVIDERS = ("replicate", "fal", "gemini", "openrouter")
-PREFIX = {"replicate": "/replicate/v1", "fal": "/fal", "gemini": "/gemini", "openrouter": "/openrouter/api/v1"}
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs")
+PREFIX = {"replicate": "/replicate/v1", "fal": "/fal", "gemini": "/gemini", "openrouter": "/openrouter/api/v1",
+          "elevenlabs": "/elevenlabs"}
 KEY_VARS = {"replicate": "REPLICATE_API_TOKEN", "fal": "FAL_KEY", "gemini": "GEMINI_API_KEY",
-            "openrouter": "OPENROUTER_API_KEY"}
+            "openrouter": "OPENROUTER_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
 
 
 def fake_key(provider: str, tag: str = "test") -> str:
     """A key-shaped value a test can recognise (and grep for)."""
-    return {"replicate": "r8_", "fal": "fal-", "gemini": "AIza", "openrouter": "sk-or-v1-"}[provider] + f"fake{tag}" * 3
+    return {"replicate": "r8_", "fal": "fal-", "gemini": "AIza", "openrouter": "sk-or-v1-",
+            "elevenlabs": "sk_"}[provider] + f"fake{tag}" * 3
 
 
 def files_holding(needles, *places: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """The fake providers' shared machinery: routing, the book of jobs, injected faults, made media.
 
 One process serves every fake provider on 127.0.0.1 (tests/fakes/server.py), each under its own
-path prefix (/replicate/v1, /fal, /gemini, /openrouter/api/v1), speaking the shapes of
+path prefix (/replicate/v1, /fal, /gemini, /openrouter/api/v1, /elevenlabs), speaking the shapes of
 ../shared/PROVIDERS.md over real HTTP. What slate does is counted here, where it lands:
 
   * every request, as received (method, path, headers, JSON body) — for contract tests;
@@ -15,7 +15,8 @@ path prefix (/replicate/v1, /fal, /gemini, /openrouter/api/v1), speaking the sha
     finishes (`stuck`: it runs until it is cancelled), an expired output.
 
 Media is real: images are PNGs made from the images sent (so a panel still looks like its
-plate), videos are H.264 clips rendered by slate's own ffmpeg functions from the start frame.
+plate), videos are H.264 clips rendered by slate's own ffmpeg functions from the start frame, and
+spoken lines are 16-bit PCM of the text's length at the voice's own pitch (`make_speech`).
 Test code only.
 """
 from __future__ import annotations
@@ -466,3 +467,28 @@ def schema_answer(schema: dict, score: float = 0.92, reason: str = "matches the 
     if "enum" in schema:
         return schema["enum"][0]
     return reason
+
+
+# -- speech ----------------------------------------------------------------------------------------
+#: How fast a fake voice speaks: characters a second (conversational English, about 150 words a minute).
+FAKE_CHARS_PER_SECOND = 14.0
+
+
+def voice_pitch(voice: str) -> float:
+    """The fundamental a fake voice speaks at, 90–290 Hz, by its name or id (so voices differ)."""
+    return 90.0 + int(hashlib.sha256(voice.encode()).hexdigest()[:4], 16) % 200
+
+
+def make_speech(text: str, voice: str, rate: int = 24000, seconds: float | None = None) -> bytes:
+    """A 'spoken' line as raw signed 16-bit little-endian mono PCM: a voiced buzz at the voice's
+    pitch (a fundamental and its harmonics) in syllable-length bursts, as long as the text takes at
+    FAKE_CHARS_PER_SECOND (or `seconds`), then 0.1 s of quiet. Speech-shaped for the gate's energy
+    spans; not words."""
+    import numpy as np
+    length = seconds if seconds is not None else max(0.4, len(text) / FAKE_CHARS_PER_SECOND)
+    t = np.arange(int(length * rate)) / rate
+    f0 = voice_pitch(voice)
+    buzz = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
+    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t) ** 2
+    signal = np.concatenate([buzz * syllables, np.zeros(int(0.1 * rate))])
+    return (signal / np.abs(signal).max() * 0.5 * 32767).astype("<i2").tobytes()

@@ -1,7 +1,10 @@
 """The fake Gemini API (under /gemini): what google-genai 2.x talks to, in PROVIDERS.md §3's shapes.
 
-    POST /gemini/v1beta/models/{model}:generateContent      a panel (responseModalities IMAGE) or a
+    POST /gemini/v1beta/models/{model}:generateContent      a panel (responseModalities IMAGE), a
                                                            verdict (responseMimeType application/json)
+                                                           or a spoken line (responseModalities AUDIO,
+                                                           speechConfig's prebuilt voice): base64 raw
+                                                           PCM, audio/L16;codec=pcm;rate=24000
     POST /gemini/v1beta/models/{model}:predictLongRunning   a Veo job → {"name": "models/{m}/operations/{id}"}
     GET  /gemini/v1beta/models/{model}/operations/{id}      {"name"} while running; done with
                                                            response.generateVideoResponse.generatedSamples
@@ -16,22 +19,26 @@
                                                            cancels shows one that was sent.
 
 Every request must carry `x-goog-api-key` (else 401). Billable work is booked with `state.create`
-under the op it was asked by: "generate" (a panel), "judge" (a verdict), "submit" (a Veo job).
+under the op it was asked by: "generate" (a panel), "judge" (a verdict), "speak" (a line), "submit"
+(a Veo job). A line names one of the 30 prebuilt voices (else 400 INVALID_ARGUMENT); it comes back
+as a voiced buzz at the voice's own pitch, as long as its text takes (core.make_speech), with
+usageMetadata of text tokens in (a quarter of its characters) and audio tokens out (32 a second).
 A panel is made from the images sent (the plate first) at the ratio asked, a verdict answers the
 request's responseSchema with core.schema_answer (every score 0.92), a clip is rendered by ffmpeg
 from the start frame (to the last frame, when sent) at the duration and resolution asked.
 
-Faults (core.Fault), taken at the op named: generate | judge | submit | poll | download (a fault
-with `contains` only by a generateContent request whose prompt holds that text):
+Faults (core.Fault), taken at the op named: generate | judge | speak | submit | poll | download (a
+fault with `contains` only by a generateContent request whose prompt holds that text):
 
     status        reply fault.status with fault.body (default: a Google error body) and headers
     drop_before   drop the connection before anything is created
     drop_after    create the panel, verdict or job, then drop the connection: the answer is lost
-    moderation    generate/judge: HTTP 200 {"promptFeedback": {"blockReason": data.reason or
+    moderation    generate/judge/speak: HTTP 200 {"promptFeedback": {"blockReason": data.reason or
                   PROHIBITED_CONTENT}} and no candidates (nothing made); submit/poll: the job ends
                   RAI-filtered (raiMediaFilteredCount 1, raiMediaFilteredReasons [data.reason…])
     blocked_output  generate: a candidate with finishReason data.finish (IMAGE_SAFETY) and no parts
     no_image      generate: finishReason NO_IMAGE, no parts (the model ran: it is booked)
+    no_audio      speak: finishReason OTHER and no parts (the model ran: it is booked)
     blank         generate: a panel of one flat colour, data.colour ([0, 0, 0]): a safety filter's
                   black frame or an empty generation, answered as a success (it is booked)
     judge_fail    judge: every score data.score (0.2): the gate fails
@@ -51,7 +58,7 @@ import json
 import uuid
 
 from tests.fakes.core import Drop, Reply, Request, Router, State, decode_image, flat_png, make_image, \
-    make_video, reference_picture, schema_answer
+    make_speech, make_video, reference_picture, schema_answer
 
 PROVIDER = "gemini"
 P = "/gemini/v1beta"
@@ -121,7 +128,10 @@ def generate_content(st: State, req: Request) -> Reply:
         return denied
     model, body = req.params["model"], req.json or {}
     config = body.get("generationConfig") or {}
-    op = "judge" if config.get("responseMimeType") == "application/json" else "generate"
+    op = "judge" if config.get("responseMimeType") == "application/json" else \
+        "speak" if config.get("responseModalities") == ["AUDIO"] else "generate"
+    if op == "speak":
+        return _speak(st, model, body, config)
     fault = st.take(PROVIDER, op, model, text=_parts(body)[0])
     early = _early(fault)
     if early:
@@ -150,6 +160,63 @@ def generate_content(st: State, req: Request) -> Reply:
         "usageMetadata": {"promptTokenCount": IMAGE_TOKENS * len(images) + len(text) // 4,
                           "candidatesTokenCount": IMAGE_OUTPUT_TOKENS},
         "modelVersion": model, "responseId": record["id"]})
+
+
+#: The prebuilt voices of the speech models (PROVIDERS.md Speech §S1).
+VOICES = ("Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe", "Enceladus",
+          "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi", "Laomedeia", "Achernar",
+          "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia",
+          "Sadaltager", "Sulafat")
+SPEECH_RATE = 24000
+AUDIO_TOKENS_PER_SECOND = 32
+
+
+def speech_usage(text: str, seconds: float) -> dict:
+    """What the fake reports a line used (tests price it with this too)."""
+    prompt, audio = -(-len(text) // 4), round(seconds * AUDIO_TOKENS_PER_SECOND)
+    return {"promptTokenCount": prompt, "candidatesTokenCount": audio, "totalTokenCount": prompt + audio,
+            "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": audio}]}
+
+
+def _field(obj, camel: str):
+    """A JSON field read by its lowerCamelCase name or its snake_case one (proto3 JSON takes both)."""
+    if not isinstance(obj, dict):
+        return None
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+    return obj.get(camel, obj.get(snake))
+
+
+def _speak(st: State, model: str, body: dict, config: dict) -> Reply:
+    """A line of speech in a prebuilt voice, as raw PCM in base64."""
+    text = _parts(body)[0]
+    # google-genai 2.34 writes the speech config's inner fields in snake_case [V]; the API reads a
+    # field by either spelling, as every proto3 JSON parser does: so does the fake.
+    voice = _field(_field(_field(_field(config, "speechConfig"), "voiceConfig"), "prebuiltVoiceConfig"), "voiceName")
+    if voice not in VOICES:
+        return Reply(400, google_error(400, f"Voice name {voice!r} is not supported."))
+    fault = st.take(PROVIDER, "speak", model, text=text)
+    early = _early(fault)
+    if early:
+        return early
+    kind = fault.kind if fault else None
+    if kind == "moderation":
+        return Reply(200, {"promptFeedback": {"blockReason": fault.data.get("reason", "PROHIBITED_CONTENT")},
+                           "usageMetadata": {"promptTokenCount": -(-len(text) // 4),
+                                             "totalTokenCount": -(-len(text) // 4)}})
+    record = st.create(PROVIDER, "speak", model, body)
+    if kind == "drop_after":
+        raise Drop()
+    if kind in ("blocked_output", "no_audio"):
+        finish = fault.data.get("finish", "PROHIBITED_CONTENT") if kind == "blocked_output" else "OTHER"
+        return Reply(200, {"candidates": [{"content": {"role": "model"}, "finishReason": finish, "index": 0}],
+                           "modelVersion": model, "responseId": record["id"]})
+    pcm = make_speech(text, voice, SPEECH_RATE)
+    seconds = len(pcm) / 2 / SPEECH_RATE
+    return Reply(200, {
+        "candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
+            "mimeType": f"audio/L16;codec=pcm;rate={SPEECH_RATE}", "data": base64.b64encode(pcm).decode()}}]},
+            "finishReason": "STOP", "index": 0}],
+        "usageMetadata": speech_usage(text, seconds), "modelVersion": model, "responseId": record["id"]})
 
 
 def _verdict(config: dict, text: str, images: list, fault) -> Reply:

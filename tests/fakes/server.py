@@ -3,7 +3,7 @@
     python tests/fakes/server.py --port 0
     → prints "fake providers listening on http://127.0.0.1:PORT" and serves until killed.
 
-Routes: each provider module of this folder (replicate.py, fal.py, gemini.py, openrouter.py)
+Routes: each provider module of this folder (replicate.py, fal.py, gemini.py, openrouter.py, elevenlabs.py)
 registers its own under its prefix with `register(router)`; this file adds the files they hand
 out (/files/<id>) and the test's controls:
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fakes.core import Reply, Router, State, make_handler  # noqa: E402
 
-PROVIDERS = ("replicate", "fal", "gemini", "openrouter")
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs")
 
 
 def build(state: State) -> Router:

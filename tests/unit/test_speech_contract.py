@@ -84,10 +84,13 @@ def test_a_line_received_is_booked_and_kept_by_our_call_id(tmp_path):
     voice = registry.speech_provider("local", storage)
     request = SpeechRequest(LINE, "child", delivery=("slow",))
     line = voice.speak(request, client_ref="call-1")
-    assert voice.recover("call-1").wav == line.wav                 # the answer a dead run never got
     book = tmp_path / ".slate" / "local-jobs" / "speech"
+    assert (book / "call-1.wav").read_bytes() == line.wav          # kept by our call id as it was answered
+    assert voice.recover("call-1").wav == line.wav                 # the answer a dead run never got
     (book / "call-2.request.json").write_text((book / "call-1.request.json").read_text())
+    assert not (book / "call-2.wav").exists()
     assert voice.recover("call-2").wav == line.wav                 # received, never finished: spoken now
+    assert (book / "call-2.wav").read_bytes() == line.wav
     assert [s["client_ref"] for s in voice.submissions()] == ["call-1"]
     with pytest.raises(NotReceived):
         voice.recover("never-sent")

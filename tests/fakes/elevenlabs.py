@@ -1,0 +1,114 @@
+"""The fake ElevenLabs API (under /elevenlabs), in PROVIDERS.md "Speech" §S2's shapes.
+
+    POST /elevenlabs/v1/text-to-speech/{voice_id}?output_format=pcm_24000
+         xi-api-key header; JSON {"text", "model_id", "voice_settings"?, "seed"?}
+         200: raw signed 16-bit little-endian mono PCM at the rate asked (core.make_speech: a voiced
+         buzz at the voice's own pitch, as long as the text takes), headers `x-character-count`
+         (the text's characters) and `request-id`
+    GET  /elevenlabs/v1/user/subscription   {"tier", "character_count", "character_limit", …}
+         (the figures a test sets with POST /_fake/keys {"elevenlabs": {...}})
+
+Errors are {"detail": {"status", "message"}}: no key or a wrong one → 401 invalid_api_key; a voice id
+it does not have → 400 voice_not_found (its status code is [?] in the notes); a model it does not
+have, a body without text, an output_format it does not offer → 422/400. Every line it speaks is
+booked with `state.create` under op "speak".
+
+Faults (core.Fault), taken at op "speak" (or "key" for the subscription):
+
+    status        reply fault.status with fault.body (default: a detail body) and headers
+    drop_before   drop the connection before anything is spoken
+    drop_after    speak the line (booked), then drop the connection: the answer is lost
+    moderation    400 {"detail": {"status": "bad_prompt", "message": "Your prompt appears to have
+                  violated our Terms of Service…"}} — the music endpoint's words; the
+                  text-to-speech endpoint's are [?]
+    quota         401 {"detail": {"status": "quota_exceeded", "message": …}}
+    not_audio     200 with a JSON body (the line was spoken and billed; nothing usable came back)
+
+Test code only.
+"""
+from __future__ import annotations
+
+import uuid
+
+from tests.fakes.core import Drop, Reply, Request, Router, State, make_speech
+
+PROVIDER = "elevenlabs"
+P = "/elevenlabs/v1"
+MODELS = ("eleven_multilingual_v2", "eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_v3")
+#: Voice ids of the fake account (premade voices' ids, as the docs' examples use them).
+VOICES = {"JBFqnCBsd6RMkjVDRZzb": "George", "21m00Tcm4TlvDq8ikWAM": "Rachel", "pNInz6obpgDQGcFmaJgB": "Adam"}
+FORMATS = {"pcm_16000": 16000, "pcm_22050": 22050, "pcm_24000": 24000, "pcm_44100": 44100}
+REFUSAL = ("Your prompt appears to have violated our Terms of Service. Please try again with a different prompt.")
+
+
+def detail(status: str, message: str) -> dict:
+    return {"detail": {"status": status, "message": message}}
+
+
+def _keyless(req: Request) -> Reply | None:
+    if not req.headers.get("xi-api-key"):
+        return Reply(401, detail("invalid_api_key", "Invalid API key"))
+    return None
+
+
+def _early(fault) -> Reply | None:
+    if fault is None:
+        return None
+    if fault.kind == "status":
+        return Reply(fault.status, fault.body if fault.body is not None
+                     else detail("injected", f"injected {fault.status}"), fault.headers)
+    if fault.kind == "drop_before":
+        raise Drop()
+    if fault.kind == "moderation":
+        return Reply(400, detail("bad_prompt", REFUSAL))
+    if fault.kind == "quota":
+        return Reply(401, detail("quota_exceeded", "This request exceeds your quota of 10000. You have 12 credits "
+                                                   "remaining, while 60 credits are required for this request."))
+    return None
+
+
+def text_to_speech(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    voice = req.params["voice_id"]
+    body = req.json or {}
+    fmt = (req.query.get("output_format") or ["mp3_44100_128"])[0]
+    if fmt not in FORMATS:
+        return Reply(400, detail("invalid_output_format", f"this fake answers only {', '.join(FORMATS)}, not {fmt}"))
+    if not isinstance(body.get("text"), str) or not body["text"]:
+        return Reply(422, {"detail": [{"loc": ["body", "text"], "msg": "field required", "type": "value_error.missing"}]})
+    model = body.get("model_id", "eleven_multilingual_v2")
+    if model not in MODELS:
+        return Reply(400, detail("model_not_found", f"A model with model ID {model} does not exist"))
+    if voice not in VOICES:
+        return Reply(400, detail("voice_not_found", f"A voice with voice_id {voice} does not exist."))
+    fault = st.take(PROVIDER, "speak", model, text=body["text"])
+    early = _early(fault)
+    if early:
+        return early
+    st.create(PROVIDER, "speak", model, {"voice": voice, "query": req.query, **body})
+    if fault is not None and fault.kind == "drop_after":
+        raise Drop()
+    if fault is not None and fault.kind == "not_audio":
+        return Reply(200, {"status": "ok"})
+    headers = {"x-character-count": str(len(body["text"])), "request-id": uuid.uuid4().hex}
+    return Reply(200, make_speech(body["text"], voice, FORMATS[fmt]), headers, content_type="application/octet-stream")
+
+
+def subscription(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    fault = st.take(PROVIDER, "key")
+    early = _early(fault)
+    if early:
+        return early
+    with st.lock:
+        figures = dict(st.keys.get(PROVIDER) or {})
+    return Reply(200, {"tier": "creator", "character_count": 1200, "character_limit": 100000, **figures})
+
+
+def register(router: Router) -> None:
+    router.add("POST", P + r"/text-to-speech/(?P<voice_id>[A-Za-z0-9]+)", text_to_speech)
+    router.add("GET", P + r"/user/subscription", subscription)
