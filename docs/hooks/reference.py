@@ -102,7 +102,8 @@ def thresholds(policy: Path) -> str:
 
 
 def _money(scheme: dict) -> str:
-    """One rate-card entry's price in words: per second (by resolution), per image, per token."""
+    """One rate-card entry's price in words: per second (by resolution), per image, per token, per
+    character of a spoken line."""
     def per_second(v):
         if isinstance(v, dict):
             return ", ".join(f"{res} ${usd}/s" for res, usd in v.items())
@@ -117,8 +118,13 @@ def _money(scheme: dict) -> str:
     if "base_price" in scheme:
         words.append(f"${scheme['base_price']} for the first {scheme.get('base_seconds', '?')} s, "
                      f"then ${scheme.get('per_extra_second', '?')}/s")
+    if "per_million_characters" in scheme:
+        words.append(f"${scheme['per_million_characters']} per million characters")
     if "per_million_input" in scheme:
         words.append(f"${scheme['per_million_input']}/M tokens in, ${scheme.get('per_million_output', '?')}/M out")
+    if "audio_tokens_per_second" in scheme:
+        words.append(f"{scheme['audio_tokens_per_second']} audio tokens a second, "
+                     f"{scheme.get('characters_per_token', '?')} characters a token")
     if "with_audio" in scheme:
         words.append(f"with the model's sound: {_money(scheme['with_audio'])}")
     return "; ".join(words) or "–"
