@@ -122,3 +122,29 @@ def test_a_line_whose_answer_was_lost_is_asked_again_once_by_the_take(root, fake
     assert sorted((r.status, r.error_class or "") for r in rows(root)) == \
         [("failed", "AnswerLost"), ("released", "AskedAgain"), ("succeeded", "")]
     assert len([j for j in fakes.jobs("elevenlabs") if j["op"] == "speak"]) == 2   # asked once more, no more
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_film, local_calls):
+    """The Prefect task a scene will call: the run's crew builds the voice, the call sits in the run's
+    ledger under stage speech, and the same line asked again in a later run is the cached take."""
+    from prefect import flow
+
+    from slate.tasks.run import open_run
+    from slate.tasks.speech import speech_take
+    from tests.runs import a_run
+
+    voice = registry.speech_provider("local", LocalStorage(example_film))
+    given = take(voice, 0, "nina", "Coffee?")
+
+    @flow
+    def scene(run_id: str) -> SpokenTake:
+        with open_run(a_run(example_film, run_id)) as run:
+            return speech_take(run, given)
+
+    first, second = scene("run-a"), scene("run-b")
+    assert isinstance(first, SpokenTake) and second == first and first.seconds > 0.3
+    [row] = [r for r in Ledger.for_project(example_film).rows() if r.stage == "speech"]
+    assert (row.run_id, row.scene, row.shot, row.provider, row.model, row.artifact_uri) == \
+        ("run-a", "scene-01", "1C", "local", "local-espeak-v1", first.uri)
+    assert len(voice.submissions()) == 1
