@@ -130,6 +130,8 @@ def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_f
     ledger under stage speech, and the same line asked again in a later run is the cached take."""
     from prefect import flow
 
+    from slate.manifests.settings import StorageSettings
+    from slate.tasks.cache import result_storage
     from slate.tasks.run import open_run
     from slate.tasks.speech import speech_take
     from tests.runs import a_run
@@ -137,7 +139,8 @@ def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_f
     voice = registry.speech_provider("local", LocalStorage(example_film))
     given = take(voice, 0, "nina", "Coffee?")
 
-    @flow
+    # As the scene flow keeps its takes: in the film's own folder (a key holds no path).
+    @flow(result_storage=result_storage(example_film, StorageSettings()))
     def scene(run_id: str) -> SpokenTake:
         with open_run(a_run(example_film, run_id)) as run:
             return speech_take(run, given)
