@@ -1,7 +1,8 @@
 """What an agent reads about a film, each fact with its source: the manifest file and field it
 comes from, the ledger row (call id) or the storage URI.
 
-  * the bible's locked blocks (characters, locations, each scene's wardrobe) and one shot's manifest;
+  * the bible's locked blocks (characters, locations, each scene's wardrobe, every voice) and one
+    shot's manifest, with its lines of dialogue placed in the shot as a run would place them;
   * the prompt slate would send for a shot, for a stage (panel or clip) and a model family —
     assembled by the code a run uses (tasks/plan.py `moment_blocks`, providers/prompts.py
     `assemble`) — with the lint's findings (`lint`, as the preflight and the chokepoint read it);
@@ -51,7 +52,19 @@ def bible(session: Session) -> dict:
                        "field": f"locations[{i}]"} for i, loc in enumerate(film.bible.locations)],
         "wardrobe": {sc.id: {"source": key, **{cid: w.description for cid, w in sc.wardrobe.items()}}
                      for key, sc in film.scenes if sc.wardrobe},
+        "voices": voices(session),
     }
+
+
+def voices(session: Session) -> list[dict]:
+    """Every voice of the bible — each character's that has one, and the narrator's — as locked,
+    with the field it is read from. A speaker with no voice is not listed: `slate check` refuses
+    their lines."""
+    from slate.manifests.dialogue import NARRATOR
+    bible = session.film.bible
+    fields = {c.id: f"characters[{i}].voice" for i, c in enumerate(bible.characters)} | {NARRATOR: "narrator"}
+    return [{"speaker": who, "field": fields[who], **v.model_dump(mode="json")}
+            for who, v in bible.voices().items() if v is not None]
 
 
 def shot_manifest(session: Session, scene: str, shot: str) -> dict:
@@ -59,7 +72,18 @@ def shot_manifest(session: Session, scene: str, shot: str) -> dict:
     sc, s = _shot(session, scene, shot)
     index = [x.id for x in sc.shots].index(s.id)
     return {"source": session.film.scene_file(scene), "field": f"shots[{index}]", "scene": scene,
-            "location": sc.location_of(s), "shot": s.model_dump(mode="json")}
+            "location": sc.location_of(s), "shot": s.model_dump(mode="json"), "dialogue": _lines(session, s)}
+
+
+def _lines(session: Session, s) -> list[dict]:
+    """The shot's lines as a run places them before any is spoken: where each starts and ends at
+    its speaker's pace (manifests/dialogue.line_spans), and whether its speaker is on camera."""
+    from slate.manifests.dialogue import DEFAULT_WPM, line_spans, on_camera
+    paces = {who: v.pace_wpm if v is not None else DEFAULT_WPM for who, v in session.film.bible.voices().items()}
+    return [{"line": span.index, "field": f"dialogue[{span.index}]", "speaker": line.speaker, "text": line.text,
+             "delivery": list(line.delivery), "start": round(span.start, 3), "end": round(span.end, 3),
+             "estimated": True, "on_camera": on_camera(line, s.characters)}
+            for line, span in zip(s.dialogue, line_spans(s.dialogue, paces))]
 
 
 def prompt(session: Session, scene: str, shot: str, stage: str = "panel", model: str | None = None,
