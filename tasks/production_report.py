@@ -32,6 +32,7 @@ from jinja2 import Environment, select_autoescape
 
 from slate.governor.ledger import CallRow, Ledger
 from slate.manifests import LoadedFilm
+from slate.manifests.dialogue import on_camera
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests.settings import Settings
 from slate.providers.base import Storage
@@ -181,6 +182,8 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
             refs.append((f"location {loc}", media.key(film.location(loc).plate_key)))
             spent = sum((Decimal(r.actual_cost or 0) for r in mine), Decimal(0))
             shots.append({"id": s.id, "action": s.action, "characters": s.characters, "location": loc,
+                          "lines": [{"speaker": x.speaker, "text": x.text, "delivery": ", ".join(x.delivery),
+                                     "on_camera": on_camera(x, s.characters)} for x in s.dialogue],
                           "takes": takes, "notes": notes, "refs": refs, "spent": spent, "by": _by_whom(mine),
                           "panels": [t for t in takes if t["stage"] == "panel"],
                           "clips": [t for t in takes if t["stage"] == "video"]})
@@ -268,6 +271,7 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 <section class="shot" id="shot-{{ scene.id }}-{{ shot.id }}" data-shot="{{ shot.id }}">
 <h3>Shot {{ shot.id }} <small>— {{ shot.characters|join(", ") or "nobody" }} at {{ shot.location }}; spent {{ shot.spent|usd }}{% if shot.by %} <span class="by">({{ shot.by|whom }})</span>{% endif %}</small></h3>
 <p>{{ shot.action }}</p>
+{% if shot.lines %}<ul class="lines">{% for x in shot.lines %}<li><b>{{ x.speaker }}</b>{% if not x.on_camera %} <small>(off screen)</small>{% endif %}{% if x.delivery %} <small>[{{ x.delivery }}]</small>{% endif %}: “{{ x.text }}”</li>{% endfor %}</ul>{% endif %}
 <div class="row refs">{% for name, src in shot.refs %}<figure class="thumb">{% if src %}<img src="{{ src }}" alt="{{ name }}">{% else %}<span class="badge fail">missing</span>{% endif %}<figcaption>{{ name }}</figcaption></figure>{% endfor %}</div>
 {% for n in shot.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
 {% if not shot.takes %}<p><em>nothing made yet</em></p>{% endif %}

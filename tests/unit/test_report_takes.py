@@ -77,3 +77,30 @@ def test_a_draft_and_a_final_take_of_two_runs_and_two_spenders_are_told_apart(ex
     assert set(linked) == {"cut (draft)", "contact sheet (draft)", "partial cut 1 of 9 (final)"}, linked
     for text, href in linked.items():
         assert (page.parent / href).resolve() == (renders / Path(href).name).resolve(), (text, href)
+
+
+def test_a_shots_lines_are_on_its_page_with_who_speaks_them(example_film):
+    """Issue 37: each shot's lines of dialogue, as written, with the speaker, their delivery and
+    whether the speaker is on camera — the same words the speech stage is given."""
+    import yaml
+    root = example_film
+    bible = yaml.safe_load((root / "bible.yaml").read_text())
+    voice = {"description": "a young woman, bright", "provider": "local", "voice": "en+f3"}
+    for c in bible["characters"]:
+        c["voice"] = dict(voice)
+    (root / "bible.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    scene = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())
+    shot = scene["shots"][2]
+    off = next(c["id"] for c in bible["characters"] if c["id"] not in shot["characters"])
+    shot["dialogue"] = [{"speaker": shot["characters"][0], "text": "Coffee <black>?", "delivery": ["quiet"]},
+                        {"speaker": off, "text": "Two sugars.", "at": 1.5}]
+    (root / "scenes" / "scene-01.yaml").write_text(yaml.safe_dump(scene, sort_keys=False))
+
+    html = build(root, load_film(root), project_settings(root), LocalStorage(root)).read_text()
+    section = html.split(f'id="shot-scene-01-{shot["id"]}"', 1)[1].split("</section>", 1)[0]
+    said = _text(section)
+    assert f"{shot['characters'][0]} [quiet] : “Coffee <black>?”" in said          # escaped in the page, read back
+    assert "&lt;black&gt;" in section
+    assert f"{off} (off screen) : “Two sugars.”" in said
+    first = html.split('id="shot-scene-01-1A"', 1)[1].split("</section>", 1)[0]
+    assert 'class="lines"' not in first                                         # a shot with no lines shows none
