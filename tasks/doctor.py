@@ -1,7 +1,7 @@
 """`slate doctor`: can this film's run spend, with these providers, right now?
 
 For each provider the lineup uses (panels, every video model including fallbacks, the judge, and
-the speech models the film's voices speak with, when the caller names them):
+the speech models the film's voices speak with — `slate doctor` names them, film_voices):
 its key present (the variable named when missing), valid, and its remaining credit where the
 API tells it — from the checks its module declares (`PROVIDER.doctor`, found through the
 registry), which make only calls that cost nothing — then every model of the lineup priced on the rate card, and the video slots each
@@ -19,17 +19,38 @@ from typing import Callable
 
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
+from slate.manifests.schema import Bible
 from slate.manifests.settings import Settings
 from slate.providers.base import DoctorFinding
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.registry import Lineup, ModelRef, UnknownProvider, base_url_for, base_urls, lineup, provider
+from slate.providers.registry import (Lineup, ModelRef, UnknownProvider, base_url_for, base_urls, lineup, provider,
+                                     speech_model)
 from slate.tasks.slots import slot_name
 
 
-def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None) -> list[DoctorFinding]:
-    """One finding per line of `slate doctor`, for the lineup the settings choose; `estimate`
-    (the run's expected cost) is held to what a key has left where the provider says."""
-    return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate)
+def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None,
+           voices: tuple[ModelRef, ...] = ()) -> list[DoctorFinding]:
+    """One finding per line of `slate doctor`, for the lineup the settings choose and the speech
+    models of the film's voices (`voices`, film_voices); `estimate` (the run's expected cost) is
+    held to what a key has left where the provider says."""
+    return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate,
+                        voices=voices)
+
+
+def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:
+    """The speech models the bible's voices speak with at `profile`, each once, in the bible's
+    order. A voice whose provider offers no speech is left to `slate check`, which names it."""
+    out: list[ModelRef] = []
+    for v in bible.voices().values():
+        if v is None:
+            continue
+        try:
+            ref = speech_model(v.provider, v.model, profile)
+        except (UnknownProvider, ValueError):
+            continue
+        if ref not in out:
+            out.append(ref)
+    return tuple(out)
 
 
 def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_slots: int, *,

@@ -158,11 +158,12 @@ def _range_of(directory: Path, film, plans: dict, settings) -> dict:
 @run_options("scenes", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
 def doctor(directory: Directory, options: RunOptions):
     """Can this film spend with its providers now: keys present and valid, credit left (held to
-    the estimate where the provider says), models priced, video slots. Exits 1 on a blocking line."""
+    the estimate where the provider says), models priced, video slots — for the lineup and for the
+    speech models the film's voices speak with. Exits 1 on a blocking line."""
     from slate.governor.estimate import estimate_film, lineup_pricing
     from slate.providers.registry import lineup
     from slate.manifests.settings import model_audio
-    from slate.tasks.doctor import blocking, doctor as run_doctor, line
+    from slate.tasks.doctor import blocking, doctor as run_doctor, film_voices, line
     from slate.tasks.plan import ShotPlan, plan_from_project
     checked = preflight_or_exit(directory, options)
     settings, film = checked.settings, checked.film
@@ -172,7 +173,8 @@ def doctor(directory: Directory, options: RunOptions):
                               video_model=str(chosen.video), audio=model_audio(settings))
         for sc in checked.scenes}
     total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
-    findings = run_doctor(directory.resolve(), settings, estimate=total)
+    findings = run_doctor(directory.resolve(), settings, estimate=total,
+                          voices=film_voices(film.bible, settings.profile))
     for f in findings:
         (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
     stops = blocking(findings)

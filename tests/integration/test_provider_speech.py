@@ -259,3 +259,25 @@ def test_a_lost_line_is_asked_again_once_and_both_are_written(fakes, root, provi
     made = spoken(fakes, provider)
     assert len(made) == 2 and len({m["fingerprint"] for m in made}) == 1     # the one ask again, nothing more
     assert Ledger.for_project(root).open_intents(film=FILM) == []
+
+
+def test_slate_doctor_checks_the_provider_and_the_price_of_every_voice_of_the_film(example_film, fakes):
+    """A film whose character speaks with ElevenLabs: `slate doctor` runs ElevenLabs' own free
+    checks (the key, what the quota has left) and holds its speech model to the rate card, though
+    no panel, clip or judge of the lineup is ElevenLabs'."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    bible = yaml.safe_load((example_film / "bible.yaml").read_text())
+    bible["characters"][0]["voice"] = {"description": "a man in his forties, low and even", "provider": "elevenlabs",
+                                       "model": MULTILINGUAL, "voice": GEORGE}
+    (example_film / "bible.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    fakes.keys({"elevenlabs": {"character_count": 10_000, "character_limit": 100_000}})
+    result = CliRunner().invoke(app, ["doctor", str(example_film)])
+    said = result.output + result.stderr
+    assert result.exit_code == 0, said
+    assert "90,000 of 100,000 characters left" in said
+    assert f"speech model elevenlabs:{MULTILINGUAL} is priced" in said
+    assert fake_key("elevenlabs") not in said
+    assert spoken(fakes, "elevenlabs") == []          # nothing spoken: the doctor's checks are free
