@@ -1,7 +1,9 @@
 """The scene flow: one scene of a film, from the bible lock to a stitched, validated mp4.
 
-    reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► stitch
-                                                                                        └─► contact sheet
+    reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► stitch
+                                                                                                  └─► contact sheet
+
+(speech: the lines of the shots in the cut, through the voice gate, flows/scene_speech.py)
 
 Panels of different shots run in parallel; a chained shot's video waits for the previous
 shot's clip (its last frame is the chained shot's first). A shot that cannot pass a gate is
@@ -51,7 +53,9 @@ from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_check
                                     sweep_scratch)
 from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
-from slate.flows.scene_finish import extras_into_renders, finishing_pass, timeline, transitions_between
+from slate.flows.scene_finish import (extras_into_renders, finishing_pass, subtitles_pass, timeline,
+                                      transitions_between)
+from slate.flows.scene_speech import VoicedLine, voice_the_shots
 from slate.flows.outcome import keep, outcome
 from slate.flows.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
                                       made_by, served_end)
@@ -248,6 +252,11 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
+    # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
+    # the cut, and a line that fails its gate takes its shot out of it.
+    voiced: list[VoicedLine] = []
+    if run.crew.governor.halted is None:
+        clips, voiced = voice_the_shots(run, film, plans, clips)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
     cut_of = {p.shot: uri for p in plans if (uri := clips[p.shot].clip_uri)}   # the approved clips
@@ -268,11 +277,12 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
             artifacts=lambda r: [r.uri])
         inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
-                                         transitions_between(plans, approved), width, height)
+                                         transitions_between(plans, approved), width, height, voiced)
+        graded, subtitles = subtitles_pass(run, inputs, graded, approved, voiced)
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
-        extras = extras_into_renders(run, graded, output)
+        extras = extras_into_renders(run, graded, output, subtitles)
         timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
         duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()

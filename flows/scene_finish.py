@@ -2,6 +2,13 @@
 cut with its sound, issue 23), the profile's mezzanine and poster copied beside the cut in
 renders/, and the timeline record `slate export` reads.
 
+A scene with spoken lines (flows/scene_speech.py) is finished even when the film asks for no
+finishing (at the default delivery): its lines are placed where they are heard through the
+edit's trims and transitions (media/subtitles.place_lines) and mixed as dialogue cues — the
+dialogue stem music ducks under (media/finish.py) — loudness measured after the mix; then the
+scene's .srt and .vtt are written beside the cut and carried in it as a mov_text stream. A scene
+without a line is finished exactly as before.
+
 It must never call a provider or re-make a clip: a changed grade or cue re-makes only this.
 """
 from __future__ import annotations
@@ -11,14 +18,17 @@ from typing import Any
 
 from prefect import get_run_logger
 
+from slate.flows.scene_speech import VoicedLine
 from slate.flows.shot import ClipOutcome, PanelOutcome
+from slate.media.subtitles import CutShot, Placed, ShotLine, place_lines
 from slate.manifests import LoadedFilm
 from slate.tasks.run import Run, in_project
 from slate.tasks.plan import ShotPlan
 from slate.tasks.assembly import finishing_inputs
 from slate.tasks.finish import finish_scene
 from slate.tasks.results import FinishResult
-from slate.tasks.take_inputs import FinishInput, Finishing
+from slate.tasks.subtitles import HeardLine, SubtitlesInput, subtitle_scene
+from slate.tasks.take_inputs import FinishInput, Finishing, FinishingCue
 from slate.tasks import export
 from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
@@ -37,15 +47,59 @@ def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list
 
 
 
+def placed_lines(inputs: Finishing, shots: list[str],
+                 voiced: list[VoicedLine]) -> list[tuple[VoicedLine, Placed, float]]:
+    """Each heard line where the cut hears it (`inputs.shots` are the cut's shots `shots`, in
+    order), and how far into its take the cut lets it in (a trim into its head)."""
+    cut = [CutShot(shot, row.seconds, row.trim_in or 0.0, row.trim_out or 0.0,
+                   (str(row.transition[0]), float(row.transition[1]))) for shot, row in zip(shots, inputs.shots)]
+    trims = {c.shot: c.trim_in for c in cut}
+    lines = [ShotLine(v.shot, v.speaker, v.text, v.offset, v.seconds, v.off_screen) for v in voiced]
+    return [(v, p, max(0.0, trims.get(v.shot, 0.0) - v.offset)) for v, p in zip(voiced, place_lines(lines, cut))]
+
+
+def dialogue_cues(placed: list[tuple[VoicedLine, Placed, float]]) -> list[FinishingCue]:
+    """The heard lines as dialogue cues on the scene's timeline: from where a trim lets them in
+    (`offset` into the take), as long as the trims leave them; a dropped line is not heard."""
+    return [FinishingCue(uri=v.uri, file=f"{v.shot}-line-{v.line}.wav", kind="dialogue", start=p.timed.start,
+                         seconds=v.seconds, offset=head, length=round(p.timed.end - p.timed.start, 6),
+                         gain_db=0.0, fade_in=0.0, fade_out=0.0, ducks=False)
+            for v, p, head in placed if p.timed is not None]
+
+
+def subtitles_pass(run: Run, inputs: Finishing | None, graded: FinishResult | None, shots: list[str],
+                   voiced: list[VoicedLine]) -> tuple[FinishResult | None, dict[str, str]]:
+    """The finished cut with its lines as a subtitle stream, and the scene's .srt and .vtt (by
+    suffix, their URIs); the cut as it was, and none, for a scene with no line heard."""
+    if not voiced or inputs is None or graded is None:
+        return graded, {}
+    heard = [HeardLine(speaker=p.timed.speaker, text=p.timed.text, start=p.timed.start, end=p.timed.end,
+                       off_screen=p.timed.off_screen)
+             for _, p, _ in placed_lines(inputs, shots, voiced) if p.timed is not None]
+    if not heard:
+        return graded, {}
+    made = in_project(subtitle_scene, run, SubtitlesInput(scene=run.scene, cut=graded.uri, seconds=graded.duration,
+                                                          lines=heard),
+                      artifacts=lambda r: [r.uri, r.srt_uri, r.vtt_uri])
+    get_run_logger().info("subtitled scene %s: %d line(s) heard, %d cue(s)", run.scene, len(heard), made.cues)
+    return graded.model_copy(update={"uri": made.uri}), {".srt": made.srt_uri, ".vtt": made.vtt_uri}
+
+
 def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[str, str, float]],
                    transitions: list[list[str | float]], width: int,
-                   height: int) -> tuple[Finishing | None, FinishResult | None]:
-    """The finishing pass after the stitch (issue 23), when the film asks for one: the graded cut
-    with its sound. Cached by content apart from the stitch: a changed LUT or cue makes only this."""
+                   height: int, voiced: list[VoicedLine] | None = None) -> tuple[Finishing | None, FinishResult | None]:
+    """The finishing pass after the stitch (issue 23), when the film asks for one or lines are
+    heard: the graded cut with its sound. Cached by content apart from the stitch: a changed LUT
+    or cue makes only this."""
+    voiced = voiced or []
     inputs = finishing_inputs(run.crew, root, film, run.scene, approved,
-                              [(str(kind), float(seconds)) for kind, seconds in transitions], run.profile)
+                              [(str(kind), float(seconds)) for kind, seconds in transitions], run.profile,
+                              dialogue=bool(voiced))
     if inputs is None:
         return None, None
+    if voiced:   # a scene without a line keeps the finish input (its cache key) it always had
+        spoken = dialogue_cues(placed_lines(inputs, [a[0] for a in approved], voiced))
+        inputs = inputs.model_copy(update={"cues": [*inputs.cues, *spoken]})
     made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs.shots, cues=inputs.cues,
                                                      lut=inputs.lut, edit=inputs.edit, width=width,
                                                      height=height, fps=run.settings.fps),
@@ -103,10 +157,16 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
 
 
-def extras_into_renders(run: Run, graded: FinishResult | None, output: str) -> list[Deliverable]:
-    """The profile's mezzanine and poster frame beside the cut in renders/, where the film-maker
-    and an editor look for them (the finishing pass stored them; here they are copied out)."""
+def extras_into_renders(run: Run, graded: FinishResult | None, output: str,
+                        subtitles: dict[str, str] | None = None) -> list[Deliverable]:
+    """The profile's mezzanine and poster frame, and a scene's subtitles, beside the cut in
+    renders/, where the film-maker and an editor look for them (the finishing pass stored them;
+    here they are copied out)."""
     made = []
+    for suffix, sub_uri in (subtitles or {}).items():
+        path = Path(output).with_suffix(suffix)
+        in_place(run.crew.storage, sub_uri, path, suffix.lstrip("."))
+        made.append(Deliverable(kind="subtitles", file=path.name, uri=sub_uri))
     for key, (kind, name) in EXTRAS.items():
         uri = getattr(graded, key) if graded is not None else None
         if not uri:

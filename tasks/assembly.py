@@ -20,18 +20,18 @@ if TYPE_CHECKING:  # the crew is only read here (its storage)
 
 def finishing_inputs(st: Crew, root: Path | str, film: LoadedFilm, scene_id: str,
                      approved: list[tuple[str, str, float]], transitions: list[tuple[str, float]], profile: str, *,
-                     model_audio: bool = False) -> Finishing | None:
+                     model_audio: bool = False, dialogue: bool = False) -> Finishing | None:
     """The finish task's inputs for a scene's approved clips ((shot, uri, seconds) in order,
     joined by `transitions`), from the assembly manifest; None when the film asks for no
-    finishing (no `finishing:` in film.yaml or the scene, no model audio): the stitched cut is
-    then the scene's output, as before. The LUT and the cues are stored by content here, so the
+    finishing (no `finishing:` in film.yaml or the scene, no model audio, no `dialogue` heard):
+    the stitched cut is then the scene's output, as before. The LUT and the cues are stored by content here, so the
     task's cache key moves with what is in them."""
     from slate.manifests.assembly import DEFAULT_DELIVERY
     from slate.media.finish import read_audio
 
     scene = film.scene(scene_id)
     film_fin, fin = film.film.finishing, scene.finishing
-    if film_fin is None and fin is None and not model_audio:
+    if film_fin is None and fin is None and not model_audio and not dialogue:
         return None
     per_shot = fin.shots if fin else {}
     shots: list[FinishingShot] = []

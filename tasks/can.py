@@ -36,6 +36,7 @@ from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
 from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.references import lock_scene_references
+from slate.tasks.voicing import speech_fingerprint
 from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
                                   REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
 
@@ -63,12 +64,18 @@ def run_part(run: Run) -> dict[str, Any]:
             "variants": run.variants()}
 
 
-def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any] | None = None) -> str:
+def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any] | None = None,
+              speech: dict[str, Any] | None = None) -> str:
     """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
-    assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one."""
+    assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one;
+    `speech`: its lines, voices, reference samples and the speech, voice-gate and subtitle
+    stages' versions (tasks/voicing.py speech_fingerprint), when the scene has a line."""
     parts: dict[str, Any] = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
     if edit is not None:   # a film without `finishing:` keeps the keys it always had
         parts["edit"] = edit
+    # Not in STAGES: a scene without a line keeps the key it always had (its film is not paid again).
+    if speech is not None:
+        parts["speech"] = speech
     return content_key(CAN_VERSION, parts, exclude=())
 
 
@@ -79,7 +86,8 @@ def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage) -> s
     lock = lock_scene_references(storage, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
                        video_model=run.lineup.videos[0], audio=run.model_audio)
-    return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene))
+    return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene),
+                     speech_fingerprint(Path(run.root), film, run.scene))
 
 
 # `shelf` is the run's own result store (tasks.cache.result_storage): the project's

@@ -19,3 +19,5 @@ STITCH_VERSION = "stitch-v2"  # v2: a typed result (tasks/results.py StitchResul
 PANEL_EDIT_VERSION = "panel-edit-v1"  # issue 24: one step of a shot's recipe of single edits
 FINISH_VERSION = "finish-v2"  # issue 23: the finishing pass (mix, grade, loudness, deliverables); v2: a typed result
 SPEECH_VERSION = "speech-take-v1"  # issue 37: one line of dialogue spoken through the governor
+VOICE_GATE_VERSION = "voice-gate-v1"  # issue 37: a spoken line against its speaker's reference sample (media/voiceprint.py judge_line), and against its shot's length
+SUBTITLES_VERSION = "subtitles-v1"  # issue 37: a scene's lines as .srt/.vtt and a mov_text stream in its cut

@@ -1,0 +1,71 @@
+"""A scene's subtitles as a stage: its lines, timed through the edit, written as SRT and WebVTT and
+carried in the finished cut as a mov_text stream (media/subtitles.py does the work).
+
+Cached by content like every stage: the finished cut's URI and the lines' text and times. A
+changed line re-finishes the cut (its sound changed) and so re-subtitles it; an unchanged scene
+is a cache hit. Only a scene with lines comes here: a scene without one keeps the cut the
+finishing pass made, byte for byte.
+
+It must never call a provider, and never publish a cut whose picture or sound it changed
+(mux_subtitles stream-copies both and checks the picture).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from pydantic import BaseModel, ConfigDict
+
+from slate.media.subtitles import TimedLine, mux_subtitles, write_srt, write_vtt
+from slate.tasks.cache import ContentKey
+from slate.tasks.gate_inputs import StageInput
+from slate.tasks.run import Run
+from slate.tasks.versions import SUBTITLES_VERSION
+
+
+class HeardLine(StageInput):
+    """A line where it is heard in the cut (seconds), and whether its speaker is off screen."""
+
+    speaker: str
+    text: str
+    start: float
+    end: float
+    off_screen: bool
+
+
+class SubtitlesInput(StageInput):
+    """The finished cut of `scene` (`cut`: its URI, `seconds` long) and the lines heard in it."""
+
+    scene: str
+    cut: str
+    seconds: float
+    lines: list[HeardLine]
+    language: str = "eng"
+
+
+class SubtitledCut(BaseModel):
+    """The cut with its subtitle stream, and the scene's .srt and .vtt, all in storage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str
+    srt_uri: str
+    vtt_uri: str
+    cues: int
+
+
+@task(name="subtitles", cache_policy=ContentKey(stage=SUBTITLES_VERSION), result_serializer="json",
+      task_run_name="subtitles {given.scene}")
+def subtitle_scene(run: Run, given: SubtitlesInput) -> SubtitledCut:
+    st = run.crew
+    lines = [TimedLine(h.speaker, h.text, h.start, h.end, h.off_screen) for h in given.lines]
+    scratch = st.scratch("subtitles")
+    srt = write_srt(scratch / f"{given.scene}.srt", lines, until=given.seconds)
+    vtt = write_vtt(scratch / f"{given.scene}.vtt", lines, until=given.seconds)
+    out = mux_subtitles(Path(st.storage.open_local(given.cut)), srt, scratch / f"{given.scene}.mp4",
+                        given.language)
+    made = SubtitledCut(uri=st.storage.put_file(out, "mp4"), srt_uri=st.storage.put_file(srt, "srt"),
+                        vtt_uri=st.storage.put_file(vtt, "vtt"), cues=srt.read_text().count(" --> "))
+    for path in (srt, vtt, out):
+        path.unlink(missing_ok=True)
+    return made

@@ -1,0 +1,117 @@
+"""The speech stage inside a scene run (local eSpeak voices, Prefect test harness), on the example
+cut to two shots with one line each: every line is spoken once (one `speech` ledger row a line),
+mixed as dialogue where the edit hears it, subtitled beside the cut (.srt, .vtt) and in it (a
+mov_text stream); a second run pays nothing; one changed line is one new row and nothing else; a
+line in the wrong voice fails the voice gate take after take and escalates its shot, naming it.
+
+Voices and lines are added to the test's copy of the example, never to the example itself."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
+from slate.media.subtitles import extract_srt, read_srt, subtitle_streams
+from slate.tasks.export import record_path
+from tests.scene_cuts import keep_shots
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
+
+FILM = "night-diner"
+
+
+def _voices(root) -> None:
+    path = root / "bible.yaml"
+    doc = yaml.safe_load(path.read_text())
+    for c in doc["characters"]:
+        if c["id"] in ("nina", "gabe"):
+            c["voice"] = {"description": "adult, low pitch, even pace", "provider": "local",
+                          "voice": {"nina": "female_low", "gabe": "male_low"}[c["id"]]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _lines(root, lines: dict[str, list[dict]]) -> None:
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    for shot in doc["shots"]:
+        if shot["id"] in lines:
+            shot["dialogue"] = lines[shot["id"]]
+        else:
+            shot.pop("dialogue", None)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _speech(root) -> list:
+    return [r for r in Ledger.for_project(root).rows(film=FILM) if r.stage == "speech"]
+
+
+def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(example_film, prefect_harness,
+                                                                              tmp_path):
+    keep_shots(example_film, ("1A", "1C"))
+    _voices(example_film)
+    _lines(example_film, {"1A": [{"speaker": "nina", "text": "Almost there."}],
+                          "1C": [{"speaker": "gabe", "text": "Coffee, black.", "at": 0.5}]})
+
+    first = scene_flow(project=str(example_film), return_state=True).result()
+    assert [s.status for s in first.shots] == ["approved", "approved"], [s.reason for s in first.shots]
+    rows = _speech(example_film)
+    assert sorted((r.shot, r.prompt, r.parameters["line"], r.parameters["speaker"]) for r in rows) == \
+        [("1A", "Almost there.", 0, "nina"), ("1C", "Coffee, black.", 0, "gabe")]
+    everything = len(Ledger.for_project(example_film).rows(film=FILM))
+
+    # Mixed as dialogue where the edit hears them: 1A's line 0.25 s in, 1C's 0.5 s into 1C
+    # (1A is 2.5 s, cut straight into 1C). The timeline record lists the cues the finish mixed.
+    record = json.loads(record_path(example_film, "scene-01", "draft").read_text())
+    spoken = sorted((c["start"], c["kind"]) for c in record["cues"] if c["kind"] == "dialogue")
+    assert [s for s, _ in spoken] == pytest.approx([0.25, 3.0], abs=1e-3)
+    assert first.duration == pytest.approx(6.0, abs=0.05)
+
+    # Subtitles beside the cut and in it, with the right words at the right times.
+    cut = example_film / "renders" / "scene-01-draft.mp4"
+    srt, vtt = cut.with_suffix(".srt"), cut.with_suffix(".vtt")
+    cues = read_srt(srt.read_text())
+    assert [c.text for c in cues] == ["Almost there.", "Coffee, black."]
+    assert cues[0].start_ms == 250 and cues[1].start_ms == 3000
+    assert 250 < cues[0].end_ms <= 3000 and cues[1].end_ms <= 6000
+    assert vtt.read_text().startswith("WEBVTT") and "Coffee, black." in vtt.read_text()
+    [stream] = subtitle_streams(cut)
+    assert (stream.codec, stream.language) == ("mov_text", "eng")
+    back = read_srt(extract_srt(cut, tmp_path / "back.srt").read_text())
+    assert [(c.start_ms, c.text) for c in back] == [(c.start_ms, c.text) for c in cues]
+    assert {d.kind for d in first.deliverables} >= {"subtitles"}
+
+    # The same scene again: served, not a call.
+    again = scene_flow(project=str(example_film), return_state=True).result()
+    assert again.provider_calls == 0 and len(Ledger.for_project(example_film).rows(film=FILM)) == everything
+
+    # One line's words changed: that line spoken again, nothing else paid.
+    _lines(example_film, {"1A": [{"speaker": "nina", "text": "Almost there."}],
+                          "1C": [{"speaker": "gabe", "text": "Black, no sugar.", "at": 0.5}]})
+    third = scene_flow(project=str(example_film), return_state=True).result()
+    new = Ledger.for_project(example_film).rows(film=FILM)[everything:]
+    assert [(r.stage, r.shot, r.prompt) for r in new] == [("speech", "1C", "Black, no sugar.")]
+    assert third.provider_calls == 1
+    assert [c.text for c in read_srt(srt.read_text())] == ["Almost there.", "Black, no sugar."]
+
+
+def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(example_film, prefect_harness,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "wrong_voice")   # pictures and clips are drawn as ever
+    keep_shots(example_film, ("1A", "1C"))
+    _voices(example_film)
+    _lines(example_film, {"1C": [{"speaker": "gabe", "text": "Coffee, black, and the pie."}]})
+
+    done = scene_flow(project=str(example_film), return_state=True).result()
+    by = {s.shot: s for s in done.shots}
+    assert by["1A"].status == "approved"
+    assert by["1C"].status == "escalated"
+    assert "scene scene-01, shot 1C, line 0 (gabe" in by["1C"].reason and "wrong speaker" in by["1C"].reason
+    takes = _speech(example_film)
+    assert len(takes) == 3 and {(r.shot, r.parameters["line"]) for r in takes} == {("1C", 0)}
+    assert sorted(r.parameters["seed"] for r in takes) == [1, 2, 3]      # each retake a new take
+    # No line heard: no subtitles beside the (one-shot) cut.
+    assert not list((example_film / "renders").glob("*.srt"))
