@@ -25,10 +25,22 @@ arguments with defaults set from data (benchmarks/voices.py, benchmarks/RESULTS.
 from __future__ import annotations
 
 import re
+import wave
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy.fft import dct
+
+def read_pcm16(path: "Path | str | BinaryIO") -> tuple[np.ndarray, int]:
+    """A 16-bit mono WAV's samples (int16) and rate; ValueError naming the file otherwise."""
+    with wave.open(str(path) if isinstance(path, (str, Path)) else path, "rb") as src:
+        if src.getsampwidth() != 2 or src.getnchannels() != 1:
+            raise ValueError(f"{path}: a spoken line must be 16-bit mono PCM (it has {src.getnchannels()} "
+                             f"channel(s) of {8 * src.getsampwidth()} bits)")
+        return np.frombuffer(src.readframes(src.getnframes()), dtype="<i2").astype(np.int16), src.getframerate()
+
 
 # voice activity
 SPAN_FRAME = 0.02        # s

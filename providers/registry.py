@@ -32,13 +32,14 @@ import importlib
 import importlib.metadata
 import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import ImageGenerator, Judge, LaysOutReferences, SpeechGenerator, Storage, VideoGenerator
+from slate.providers.base import (ImageGenerator, Judge, LaysOutReferences, SpeechGenerator, SpeechRequest, SpokenLine,
+                                  Storage, VideoGenerator)
 from slate.providers.spec import CAPABILITIES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
@@ -336,6 +337,14 @@ def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRe
     """The speech model a voice (its `provider` and `model`, None for the provider's default)
     speaks with at `profile`: UnknownProvider naming what exists when there is none."""
     return resolve(f"{provider_name}:{model}" if model else provider_name, "speech", profile)
+
+
+def offline_line(voice: str, settings: Mapping[str, object] | None, text: str) -> SpokenLine:
+    """`text` spoken on this machine by the local provider's `voice` with `settings`, as it speaks
+    when nothing goes wrong (no fault rehearsal, no book, no governor: free, and the same every
+    time) — a voice's interim reference before a person approves a sample (tasks/voicing.py)."""
+    from slate.providers.local_speech import LocalSpeech
+    return LocalSpeech().speak(SpeechRequest(text, voice, dict(settings or {})))
 
 
 def unknown_voice(ref: ModelRef | str, voice: str) -> str | None:

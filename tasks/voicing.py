@@ -60,9 +60,8 @@ def _approved_path(root: Path, speaker: str, voice: Voice) -> Path:
 
 
 def _wav(path: Path) -> tuple["np.ndarray", int]:
-    from slate.providers.local_speech import read_wav
-    s = read_wav(path)
-    return s.samples, s.rate
+    from slate.media.voiceprint import read_pcm16
+    return read_pcm16(path)
 
 
 def reference_of(root: Path | str, speaker: str, voice: Voice) -> VoiceReference | None:
@@ -82,14 +81,17 @@ def reference_of(root: Path | str, speaker: str, voice: Voice) -> VoiceReference
         return None if sig is None else VoiceReference(speaker, "approved", version, sig, cps)
     if voice.provider != "local":
         return None
-    from slate.providers.local_speech import local_voice, speak
-    spoken = speak(REFERENCE_TEXT, local_voice(voice.voice, dict(voice.settings)))
-    sig = signature(spoken.samples, spoken.rate)
+    import io
+
+    from slate.media.voiceprint import read_pcm16
+    from slate.providers.registry import offline_line
+    samples, rate = read_pcm16(io.BytesIO(offline_line(voice.voice, voice.settings, REFERENCE_TEXT).wav))
+    sig = signature(samples, rate)
     if sig is None:
         return None
     settings = sorted((str(k), str(v)) for k, v in voice.settings.items())
     version = "interim:" + hashlib.sha256(repr((voice.voice, settings, REFERENCE_TEXT)).encode()).hexdigest()[:16]
-    return VoiceReference(speaker, "interim", version, sig, pace(REFERENCE_TEXT, spoken.samples, spoken.rate))
+    return VoiceReference(speaker, "interim", version, sig, pace(REFERENCE_TEXT, samples, rate))
 
 
 def judge(wav: Path, text: str, reference: VoiceReference) -> VoiceVerdict:
