@@ -25,10 +25,11 @@ from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.storage_local import sweep_orphans
 from slate.providers.registry import Lineup, ModelRef, base_urls
-from slate.tasks.doctor import blocking, check_lineup, line
+from slate.tasks.doctor import blocking, check_lineup, film_voices, line
 from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
+from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.flows.scene_result import SceneResult, SceneRound
 
@@ -72,14 +73,16 @@ def sweep_scratch(root: Path, keep: str) -> None:
 
 
 
-def estimate_before(run: Run, plans: list[ShotPlan]) -> dict[str, str]:
+def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = None) -> dict[str, str]:
     """The scene's estimate as it stands before its first paid call: one take per shot, the
-    expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy)."""
+    expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy);
+    with `film`, its lines of dialogue priced by their voices."""
     try:
         gov = run.crew.governor
         so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
         est = estimate_scene(plans, run.crew.pricing, takes=so_far or None, max_takes=run.settings.max_takes,
-                             vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision")
+                             vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision",
+                             speech=line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None)
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -88,13 +91,17 @@ def estimate_before(run: Run, plans: list[ShotPlan]) -> dict[str, str]:
 
 
 
-def provider_checks(run: Run, plans: list[ShotPlan]) -> State[SceneRound] | None:
-    """`slate doctor`'s checks for this run's lineup, with the scene's estimate held to what each
-    key has left: a Failed "Refused" state listing what blocks (the round's end), or None."""
+def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = None) -> State[SceneRound] | None:
+    """`slate doctor`'s checks for this run's lineup (and, with `film`, its voices' speech models),
+    with the scene's estimate held to what each key has left: a Failed "Refused" state listing what
+    blocks (the round's end), or None."""
     chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
                     ModelRef.parse(run.lineup.judge))
-    expected = estimate_scene(plans, run.crew.pricing).total
-    findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected)
+    spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
+    expected = estimate_scene(plans, run.crew.pricing, speech=spoken).total
+    voices = film_voices(film.bible, run.profile) if film and spoken else ()
+    findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
+                            voices=voices)
     stops = blocking(findings)
     if not stops:
         return None

@@ -213,10 +213,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
                        video_model=run.lineup.videos[0], audio=run.model_audio)
     # Before the first paid call: the providers' keys, credit and prices (what `slate doctor` says).
-    refusal = provider_checks(run, plans)
+    refusal = provider_checks(run, plans, film)
     if refusal is not None:
         return refusal
-    before = estimate_before(run, plans)
+    before = estimate_before(run, plans, film)
     # Before any panel or clip: every turnaround and plate through the reference gate.
     held: tuple[list[ReferenceVerdict], State[SceneRound] | None] = hold_references(run, film, lock)
     references, refusal = held

@@ -92,10 +92,11 @@ class ShotEstimate:
     high: Decimal = Decimal(0)   # the same with the takes of `takes` (the top of the range)
     takes: tuple[int, int] = (1, 1)  # panel takes, video takes the top of the range counts for it
     delivered: Decimal = Decimal(0)  # seconds of picture it leaves in the stitched scene
+    speech_cost: Decimal = Decimal(0)   # its lines of dialogue, each spoken once (voicing.line_costs)
 
     @property
     def one_take(self) -> Decimal:
-        return self.panel_cost + self.judge_cost + self.video_cost
+        return self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,17 @@ class SceneEstimate:
         return sum((l.video_cost for l in self.lines), Decimal("0"))
 
     @property
+    def speech_cost(self) -> Decimal:
+        return sum((l.speech_cost for l in self.lines), Decimal("0"))
+
+    @property
     def seconds(self) -> Decimal:
         return sum((l.seconds for l in self.lines), Decimal("0"))
 
     @property
     def one_take(self) -> Decimal:
         """Every shot done once, no retakes: the floor of the bill."""
-        return usd(self.panel_cost + self.judge_cost + self.video_cost)
+        return usd(self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost)
 
     @property
     def total(self) -> Decimal:
@@ -156,15 +161,21 @@ class SceneEstimate:
         return self.total <= usd(cap)
 
     def render_table(self) -> list[tuple[str, ...]]:
-        """Header, one row per shot, a total row; all cells are display strings."""
-        rows: list[tuple[str, ...]] = [("shot", "seconds", "billed s", "res", "panels", "panels $", "judge $",
-                                        "video $", "expected $")]
+        """Header, one row per shot, a total row; all cells are display strings. A "speech $"
+        column only for a scene with lines of dialogue."""
+        spoken = any(l.speech_cost for l in self.lines)
+
+        def cells(*head: str, speech: str, last: str) -> tuple[str, ...]:
+            return (*head, speech, last) if spoken else (*head, last)
+        rows: list[tuple[str, ...]] = [cells("shot", "seconds", "billed s", "res", "panels", "panels $", "judge $",
+                                             "video $", speech="speech $", last="expected $")]
         for l in self.lines:
-            rows.append((l.shot, f"{l.seconds}", f"{l.billed_seconds}", l.resolution, str(l.panels), fmt_usd(l.panel_cost),
-                         fmt_usd(l.judge_cost), fmt_usd(l.video_cost), fmt_usd(l.expected)))
-        rows.append(("TOTAL", f"{self.seconds}", f"{sum(l.billed_seconds for l in self.lines)}", "", str(sum(l.panels for l in self.lines)),
-                     fmt_usd(self.panel_cost), fmt_usd(self.judge_cost), fmt_usd(self.video_cost),
-                     fmt_usd(self.total)))
+            rows.append(cells(l.shot, f"{l.seconds}", f"{l.billed_seconds}", l.resolution, str(l.panels),
+                              fmt_usd(l.panel_cost), fmt_usd(l.judge_cost), fmt_usd(l.video_cost),
+                              speech=fmt_usd(l.speech_cost), last=fmt_usd(l.expected)))
+        rows.append(cells("TOTAL", f"{self.seconds}", f"{sum(l.billed_seconds for l in self.lines)}", "",
+                          str(sum(l.panels for l in self.lines)), fmt_usd(self.panel_cost), fmt_usd(self.judge_cost),
+                          fmt_usd(self.video_cost), speech=fmt_usd(self.speech_cost), last=fmt_usd(self.total)))
         return rows
 
 
@@ -204,14 +215,17 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                    expected_video_takes: Decimal = Decimal("1.1"),
                    takes: Mapping[str, tuple[int, int]] | None = None, max_takes: int = 1,
                    takes_from: str = "the take policy", references: int = 0,
-                   vision_judge: bool = True) -> SceneEstimate:
+                   vision_judge: bool = True, speech: Mapping[str, Decimal] | None = None) -> SceneEstimate:
     """Price each plan: panels (1, or 2 in start+end mode, none for a reference shot) each judged
     by the panel gate (its panel, plate and cast), then one clip judged by the keyframe gate, and
     the cut into it judged; retakes scale each part by its multiplier. The top of the range counts
     each shot's `takes` (panel takes, video takes: what it needed so far), or `max_takes` of each
     for a shot it does not name. `references`: turnaround sheets the reference gate asks the judge
     about. A judge that is not a vision model (the local judge) is asked about no cut and no sheet:
-    with `vision_judge` False those calls are not counted."""
+    with `vision_judge` False those calls are not counted. `speech`: by shot, its lines spoken once
+    (tasks/voicing.py line_costs): expected at the video's take multiplier (a line failing the
+    voice gate is spoken again, as a clip failing its gate is made again), at the top of the range
+    the shot's video takes."""
     panel_takes = _takes("expected_panel_takes", expected_panel_takes)
     video_takes = _takes("expected_video_takes", expected_video_takes)
     # Same for every call of the scene, so priced once.
@@ -231,16 +245,18 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
         into = cut if i and vision_judge and _shares(plans[i - 1], p) else Decimal(0)
         panel_cost = image * panels
         judge_cost = panel_gate * panels + keyframe_gate + into
-        expected = panel_takes * panels * (image + panel_gate) + video_takes * (clip + keyframe_gate) + into
+        said = (speech or {}).get(p.shot, Decimal(0))
+        expected = (panel_takes * panels * (image + panel_gate) + video_takes * (clip + keyframe_gate) + into
+                    + video_takes * said)
         pt, vt = (takes or {}).get(p.shot, (max_takes, max_takes))
-        high = pt * panels * (image + panel_gate) + vt * (clip + keyframe_gate) + into
+        high = pt * panels * (image + panel_gate) + vt * (clip + keyframe_gate) + into + vt * said
         seconds = _seconds(p.duration)
         overlap = _seconds(getattr(p, "transition_seconds", 0) or 0) if i < len(plans) - 1 else Decimal(0)
         lines.append(ShotEstimate(shot=p.shot, seconds=seconds,
                                   billed_seconds=video_rate.billed_seconds(p.duration), resolution=p.resolution, panels=panels,
                                   panel_cost=usd(panel_cost), judge_cost=usd(judge_cost),
                                   video_cost=usd(clip), expected=usd(expected), high=usd(high), takes=(pt, vt),
-                                  delivered=seconds - overlap))
+                                  delivered=seconds - overlap, speech_cost=usd(said)))
     return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes,
                          reference_cost=usd(references * _judge(pricing, REFERENCE_TOKENS)) if vision_judge
                          else Decimal(0), takes_from=takes_from)
@@ -292,10 +308,11 @@ class FilmEstimate:
         return sum((e.delivered for e in self.scenes.values()), Decimal(0))
 
     def by_kind(self) -> dict[str, Decimal]:
-        """One take of everything, by what pays for it: panels, judge calls, video."""
+        """One take of everything, by what pays for it: panels, judge calls, video, speech."""
         return {"panels": sum((e.panel_cost for e in self.scenes.values()), Decimal(0)),
                 "judge": sum((e.judge_cost + e.reference_cost for e in self.scenes.values()), Decimal(0)),
-                "video": sum((e.video_cost for e in self.scenes.values()), Decimal(0))}
+                "video": sum((e.video_cost for e in self.scenes.values()), Decimal(0)),
+                "speech": sum((e.speech_cost for e in self.scenes.values()), Decimal(0))}
 
     def range_lines(self) -> list[str]:
         """The range, what it is made of, and the cost per delivered second."""
@@ -304,8 +321,9 @@ class FilmEstimate:
 
         def per(x: Decimal) -> str:
             return fmt_usd(usd(x / self.delivered)) if self.delivered else "$0.00"
+        spoken = f", speech {fmt_usd(kinds['speech'])}" if kinds["speech"] else ""
         return [f"one take of everything: panels {fmt_usd(kinds['panels'])}, judge {fmt_usd(kinds['judge'])}, "
-                f"video {fmt_usd(kinds['video'])}",
+                f"video {fmt_usd(kinds['video'])}{spoken}",
                 f"range: {fmt_usd(self.low)} (one take per shot) .. {fmt_usd(self.high)} ({said})",
                 f"cost per delivered second: {per(self.low)} .. {per(self.high)} ({self.delivered} s of picture)"]
 
@@ -322,15 +340,19 @@ def estimate_film(plans: Mapping[str, Sequence[PlannedShot]], pricing: Pricing, 
                   references: Mapping[str, int] | None = None,
                   takes: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
                   expected_panel_takes: Decimal = Decimal("1.3"), expected_video_takes: Decimal = Decimal("1.1"),
-                  max_takes: int = 1, takes_from: str = "the take policy", vision_judge: bool = True) -> FilmEstimate:
+                  max_takes: int = 1, takes_from: str = "the take policy", vision_judge: bool = True,
+                  speech: Mapping[str, Mapping[str, Decimal]] | None = None) -> FilmEstimate:
     """Each scene's plans priced, in the order given, against ``cap``. The range's knobs are
-    estimate_scene's (`max_takes`, `takes_from`, ...), with `takes` and `references` by scene."""
+    estimate_scene's (`max_takes`, `takes_from`, ...), with `takes`, `references` and `speech`
+    (its lines' cost by shot) by scene."""
     references = references or {}
     takes = takes or {}
+    speech = speech or {}
     return FilmEstimate({scene: estimate_scene(p, pricing, references=references.get(scene, 0),
                                                takes=takes.get(scene), expected_panel_takes=expected_panel_takes,
                                                expected_video_takes=expected_video_takes, max_takes=max_takes,
-                                               takes_from=takes_from, vision_judge=vision_judge)
+                                               takes_from=takes_from, vision_judge=vision_judge,
+                                               speech=speech.get(scene))
                          for scene, p in plans.items()}, Decimal(cap))
 
 

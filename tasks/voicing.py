@@ -32,6 +32,9 @@ from slate.tasks.versions import SPEECH_VERSION, SUBTITLES_VERSION, VOICE_GATE_V
 if TYPE_CHECKING:   # the measures are imported where a line is judged: the can's key needs none of numpy
     import numpy as np
 
+    from decimal import Decimal
+
+    from slate.governor.ratecard import Pricing
     from slate.media.voiceprint import Signature, VoiceVerdict
 
 #: What the interim reference says: every vowel and the common consonants, about three seconds.
@@ -129,3 +132,27 @@ def speech_fingerprint(root: Path | str, film: LoadedFilm, scene_id: str) -> dic
                       "sample": hashlib.sha256(sample.read_bytes()).hexdigest()
                       if sample is not None and sample.is_file() else None}
     return {"versions": [SPEECH_VERSION, VOICE_GATE_VERSION, SUBTITLES_VERSION], "lines": lines, "voices": heard}
+
+
+def line_costs(film: LoadedFilm, scene_id: str, profile: str, pricing: "Pricing") -> dict[str, "Decimal"]:
+    """By shot of `scene_id` that has lines: what speaking each of them once costs before any is
+    spoken — its characters and its words at the speaker's pace, priced as the speaker's speech
+    model at `profile` (or as `price_as`, when it names a speech model: governor/ratecard Pricing).
+    A speaker with no voice is `slate check`'s to refuse: priced at nothing here."""
+    from decimal import Decimal
+
+    from slate.governor.estimate import price_line
+    from slate.providers.registry import speech_model
+    voices = film.bible.voices()
+    out: dict[str, Decimal] = {}
+    for shot in film.scene(scene_id).shots:
+        total = Decimal(0)
+        for line in shot.dialogue:
+            voice = voices.get(line.speaker)
+            if voice is None:
+                continue
+            total += price_line(pricing, str(speech_model(voice.provider, voice.model, profile)), line.text,
+                                voice.pace_wpm)
+        if shot.dialogue:
+            out[shot.id] = total
+    return out

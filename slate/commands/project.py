@@ -78,7 +78,8 @@ def _coverage(directory: Path) -> None:
 @run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
              "model_audio", help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
 def estimate(directory: Directory, options: RunOptions):
-    """Expected cost per shot and in total (panels with expected takes, judge calls, videos)."""
+    """Expected cost per shot and in total (panels with expected takes, judge calls, videos, and
+    the lines of dialogue spoken by each speaker's voice)."""
     from rich.table import Table as RichTable
 
     from slate.governor.estimate import estimate_film, lineup_pricing
@@ -114,7 +115,10 @@ def estimate(directory: Directory, options: RunOptions):
         except ReferenceMissing as exc:
             say_error(f"{film.scene_file(sc.id)}: references: {exc}")
             raise typer.Exit(1)
-    priced = estimate_film(plans, pricing, settings.run_cap_usd, **_range_of(directory, film, plans, settings))
+    from slate.tasks.voicing import line_costs
+    speech = {sc: line_costs(film, sc, settings.profile, pricing) for sc in plans}
+    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech,
+                           **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():
         rows = est.render_table()
         table = RichTable(title=f"{film.film.id} / {scene_id} — {settings.profile}, panels priced as "

@@ -100,3 +100,53 @@ def test_per_characters_and_per_seconds_add_up(tmp_path):
     assert card.price("toy:voice", Usage("speech", characters=50, seconds=2.5)) == Decimal("0.0125")
     with pytest.raises(RateError, match="speech model; it cannot price a video"):
         card.rate("toy:voice").price(Usage("video", seconds=2, resolution="480p"))
+
+
+def test_slate_estimate_prices_each_shots_lines_by_its_speakers_voice(example_film):
+    """`slate estimate` (and a run's estimate before its first call, flows/call_sheet.py) prices
+    every line of a shot as its speaker's speech model: gabe's two lines on ElevenLabs'
+    multilingual model, nina's on the local voice at $0. A scene without lines keeps its table."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    from slate.governor.estimate import estimate_scene, lineup_pricing
+    from slate.manifests import load_film
+    from slate.providers.registry import lineup
+    from slate.settings import project_settings
+    from slate.tasks.plan import plan_from_project
+    from slate.tasks.voicing import line_costs
+    root = example_film
+    bible = yaml.safe_load((root / "bible.yaml").read_text())
+    for c in bible["characters"]:
+        if c["id"] == "gabe":
+            c["voice"] = {"description": "a man in his forties, low", "provider": "elevenlabs",
+                          "model": "eleven_multilingual_v2", "voice": "JBFqnCBsd6RMkjVDRZzb", "pace_wpm": 170}
+        if c["id"] == "nina":
+            c["voice"] = {"description": "a young woman, bright", "provider": "local", "voice": "en+f3"}
+    (root / "bible.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    scene = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())
+    shots = {s["id"]: s for s in scene["shots"]}
+    first, second = "Black coffee.", "And whatever pie is left."
+    shots["1C"]["dialogue"] = [{"speaker": "gabe", "text": first}, {"speaker": "gabe", "text": second, "at": 1.5}]
+    shots["1A"]["dialogue"] = [{"speaker": "nina", "text": "Late again."}]
+    (root / "scenes" / "scene-01.yaml").write_text(yaml.safe_dump(scene, sort_keys=False))
+
+    film, settings = load_film(root), project_settings(root)
+    pricing = lineup_pricing(root, lineup(settings), None)
+    costs = line_costs(film, "scene-01", settings.profile, pricing)
+    card = RateCard.load(root)
+    gabe = price_line(card, MULTILINGUAL, first, 170) + price_line(card, MULTILINGUAL, second, 170)
+    assert costs == {"1A": Decimal(0), "1C": gabe} and gabe == Decimal("0.0038")   # 38 characters × $0.10/1,000
+    plans = plan_from_project(film, "scene-01", settings.profile, settings.fps)
+    est = estimate_scene(plans, pricing, speech=costs)
+    plain = estimate_scene(plans, pricing)
+    by = {x.shot: x for x in est.lines}
+    assert by["1C"].speech_cost == gabe and est.speech_cost == gabe
+    assert by["1C"].expected - {x.shot: x for x in plain.lines}["1C"].expected == est.expected_video_takes * gabe
+    assert est.low - plain.low == gabe
+    assert "speech $" not in plain.render_table()[0] and est.render_table()[0][-2] == "speech $"
+
+    result = CliRunner().invoke(app, ["estimate", str(root)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "speech $" in result.output and "speech $0.0038" in result.output
