@@ -146,7 +146,7 @@ def _shoot(run: Run, film: LoadedFilm, settings: Settings) -> State[SceneResult]
                 assert done.result is not None  # a concluded round carries the scene's result
                 return _finish(run, done.result, Completed(data=done.result, name=first.name, message=first.message))
             try:
-                decision, finals = approve_finals(run, settings, done)
+                decision, finals = approve_finals(run, settings, done, film)
             except ApprovalExpired as exc:
                 return ended(EXPIRED, str(exc), None)
         said = [decision.summary()] if decision else []

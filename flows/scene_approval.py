@@ -19,9 +19,11 @@ from slate.flows.shot import Finals, Take
 from slate.governor.chokepoint import Usage
 from slate.governor.gates import against
 from slate.governor.money import fmt_usd
+from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
 from slate.tasks.run import Crew, Run
+from slate.tasks.voicing import line_price
 
 #: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
 APPROVAL_STAGE = "approval"
@@ -68,7 +70,24 @@ def note_decision(run: Run, decision: Decision, stage_take: int) -> None:
 
 
 
-def approve_finals(run: Run, settings: Settings, done: SceneRound) -> tuple[Decision, Finals]:
+def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
+    """By shot, its lines as the form shows them: who says what, and what speaking it once is
+    estimated to cost by the speaker's voice (tasks/voicing.py line_price)."""
+    if film is None:
+        return {}
+    voices = film.bible.voices()
+    out: dict[str, list[str]] = {}
+    for shot in film.scene(run.scene).shots:
+        for line in shot.dialogue:
+            cost = line_price(film, line, run.profile, run.crew.pricing)
+            out.setdefault(shot.id, []).append(
+                f"{line.speaker}: “{line.text}”" + (f" [{', '.join(line.delivery)}]" if line.delivery else "")
+                + (f" — {fmt_usd(cost)}" if voices.get(line.speaker) is not None else ""))
+    return out
+
+
+def approve_finals(run: Run, settings: Settings, done: SceneRound,
+                   film: LoadedFilm | None = None) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
     decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
     retake allowance the person gave."""
@@ -76,6 +95,7 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound) -> tuple[Deci
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
     shots: list[ShotToApprove] = []
     costs: dict[str, Decimal] = {}
+    said = spoken_lines(run, film)
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
         costs[p.shot] = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
@@ -83,7 +103,7 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound) -> tuple[Deci
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
                                    video_cost=fmt_usd(costs[p.shot]),
-                                   detail=f"{p.duration:g} s at {p.resolution}"))
+                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, [])))
     total = sum(costs.values(), Decimal(0))
     text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
                        fmt_usd(st.governor.remaining()),

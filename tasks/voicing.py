@@ -134,25 +134,23 @@ def speech_fingerprint(root: Path | str, film: LoadedFilm, scene_id: str) -> dic
     return {"versions": [SPEECH_VERSION, VOICE_GATE_VERSION, SUBTITLES_VERSION], "lines": lines, "voices": heard}
 
 
-def line_costs(film: LoadedFilm, scene_id: str, profile: str, pricing: "Pricing") -> dict[str, "Decimal"]:
-    """By shot of `scene_id` that has lines: what speaking each of them once costs before any is
-    spoken — its characters and its words at the speaker's pace, priced as the speaker's speech
-    model at `profile` (or as `price_as`, when it names a speech model: governor/ratecard Pricing).
-    A speaker with no voice is `slate check`'s to refuse: priced at nothing here."""
+def line_price(film: LoadedFilm, line: Line, profile: str, pricing: "Pricing") -> "Decimal":
+    """What speaking `line` once costs before it is spoken: its characters and its words at the
+    speaker's pace, priced as the speaker's speech model at `profile` (or as `price_as`, when it
+    names a speech model: governor/ratecard Pricing). A speaker with no voice is `slate check`'s
+    to refuse: priced at nothing here."""
     from decimal import Decimal
 
     from slate.governor.estimate import price_line
     from slate.providers.registry import speech_model
-    voices = film.bible.voices()
-    out: dict[str, Decimal] = {}
-    for shot in film.scene(scene_id).shots:
-        total = Decimal(0)
-        for line in shot.dialogue:
-            voice = voices.get(line.speaker)
-            if voice is None:
-                continue
-            total += price_line(pricing, str(speech_model(voice.provider, voice.model, profile)), line.text,
-                                voice.pace_wpm)
-        if shot.dialogue:
-            out[shot.id] = total
-    return out
+    voice = film.bible.voices().get(line.speaker)
+    if voice is None:
+        return Decimal(0)
+    return price_line(pricing, str(speech_model(voice.provider, voice.model, profile)), line.text, voice.pace_wpm)
+
+
+def line_costs(film: LoadedFilm, scene_id: str, profile: str, pricing: "Pricing") -> dict[str, "Decimal"]:
+    """By shot of `scene_id` that has lines: what speaking each of them once costs (line_price)."""
+    from decimal import Decimal
+    return {shot.id: sum((line_price(film, line, profile, pricing) for line in shot.dialogue), Decimal(0))
+            for shot in film.scene(scene_id).shots if shot.dialogue}
