@@ -65,6 +65,7 @@ from slate.providers.storage_s3 import S3Storage
 from slate.tasks.preflight import Preflight, handed_on, preflight, refused
 from slate.manifests.options import RunOptions
 from slate.tasks.run import Run, open_run, run_of
+from slate.tasks.subtitles import subtitle_film
 from slate.errors import SlateError
 
 
@@ -153,6 +154,19 @@ def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, 
         tmp.unlink(missing_ok=True)
     return FilmJoin(output=str(target), duration=probe.duration, width=probe.width, height=probe.height,
                     codec=probe.codec)
+
+
+def _subtitles(root: Path, settings: Settings, included: list[SceneResult], cut: Path) -> dict[str, Path]:
+    """The film's .srt and .vtt beside its cut, and the stream in it, from its scenes' subtitles
+    (tasks/subtitles.subtitle_film); nothing when no scene has a line."""
+    storage = storage_for(root, settings)
+    scenes: list[tuple[Path | None, float]] = []
+    for r in included:
+        srt = next((d.uri for d in r.deliverables if d.kind == "subtitles" and d.file.endswith(".srt")), None)
+        scenes.append((Path(storage.open_local(srt)) if srt else None, float(r.duration or 0.0)))
+    if not any(path for path, _ in scenes):
+        return {}
+    return subtitle_film(scenes, cut)
 
 
 def _summary(result: FilmResult, notes: list[str]) -> str:
@@ -295,6 +309,9 @@ def _scenes(run: Run, project: str, root: Path, store: S3Storage | None, film: L
     made = stitch_film([_cut_of(root, settings, r) for r in included], str(out), settings.fps,
                        max(r.width for r in included), max(r.height for r in included),
                        (delivery.target_lufs, delivery.true_peak) if delivery else (-14.0, -1.0))
+    subtitled = _subtitles(root, settings, included, Path(made.output))
+    if subtitled:
+        log.info("film %s: subtitles %s", film_id, ", ".join(p.name for p in subtitled.values()))
     result = FilmResult(film=film_id, profile=settings.profile, output=made.output, duration=made.duration,
                         scenes=results)
     reports.markdown_artifact(lambda: _summary(result, notes), reports.key(film_id, settings.profile, "film"),

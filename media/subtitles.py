@@ -304,6 +304,27 @@ def read_srt(text: str) -> list[SubtitleCue]:
     return made
 
 
+def joined(parts: Iterable[tuple[list[SubtitleCue], float]]) -> list[SubtitleCue]:
+    """Cues of pieces played one after another (a film's scenes, each `(its cues, its seconds)`):
+    each piece's cues moved by the length of the pieces before it, and none running past its
+    own piece's end."""
+    made: list[SubtitleCue] = []
+    at = 0
+    for part, seconds in parts:
+        end = at + _ms(seconds)
+        for c in part:
+            start = at + c.start_ms
+            if start < end:
+                made.append(SubtitleCue(start, min(end, at + c.end_ms), c.lines, c.speaker))
+        at = end
+    return made
+
+
+def write_cues(path: Path, made: list[SubtitleCue]) -> Path:
+    """Cues already timed as an .srt or a .vtt file, by `path`'s suffix."""
+    return _write_text(path, vtt(made) if Path(path).suffix.lower() == ".vtt" else srt(made))
+
+
 # --- timing through the edit ----------------------------------------------------------------
 
 @dataclass(frozen=True)

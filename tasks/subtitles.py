@@ -16,7 +16,7 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from slate.media.subtitles import TimedLine, mux_subtitles, write_srt, write_vtt
+from slate.media.subtitles import TimedLine, joined, mux_subtitles, read_srt, write_cues, write_srt, write_vtt
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.run import Run
@@ -69,3 +69,20 @@ def subtitle_scene(run: Run, given: SubtitlesInput) -> SubtitledCut:
     for path in (srt, vtt, out):
         path.unlink(missing_ok=True)
     return made
+
+
+def subtitle_film(scenes: list[tuple[Path | None, float]], film_cut: Path) -> dict[str, Path]:
+    """The film's subtitles from its scenes' (`scenes`: each scene's .srt, None for a scene with no
+    line, and its length, in the film's order): written as <film>.srt and <film>.vtt beside
+    `film_cut` and carried in it as a mov_text stream (picture and sound stream-copied). Nothing,
+    and the cut untouched, when no scene has a line. The speaker a scene's .srt names in its text
+    (`NAME: …`) stays in the film's text, in both files."""
+    parts = [(read_srt(srt.read_text(encoding="utf-8")) if srt is not None else [], seconds)
+             for srt, seconds in scenes]
+    made = joined(parts)
+    if not made:
+        return {}
+    cut = Path(film_cut)
+    out = {suffix: write_cues(cut.with_suffix(suffix), made) for suffix in (".srt", ".vtt")}
+    mux_subtitles(cut, out[".srt"], cut)
+    return out

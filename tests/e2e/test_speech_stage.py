@@ -96,6 +96,19 @@ def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(ex
     assert third.provider_calls == 1
     assert [c.text for c in read_srt(srt.read_text())] == ["Almost there.", "Black, no sugar."]
 
+    # The film of that scene (its scene served from the can): the film's cut carries the lines,
+    # with its own .srt and .vtt beside it, the scene's cues where the film plays the scene.
+    from slate.flows.film import film_flow
+    from slate.manifests.options import RunOptions
+    film = film_flow(project=str(example_film), options=RunOptions(scenes=["scene-01"]), return_state=True)
+    assert film.is_completed(), film.message
+    assert len(Ledger.for_project(example_film).rows(film=FILM)) == everything + 1     # nothing paid
+    whole = example_film / "renders" / f"{FILM}-draft.mp4"
+    assert [(c.start_ms, c.text) for c in read_srt(whole.with_suffix(".srt").read_text())] == \
+        [(250, "Almost there."), (3000, "Black, no sugar.")]
+    assert "Black, no sugar." in whole.with_suffix(".vtt").read_text()
+    assert [s.codec for s in subtitle_streams(whole)] == ["mov_text"]
+
 
 def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(example_film, prefect_harness,
                                                                                  monkeypatch):
