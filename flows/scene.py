@@ -283,7 +283,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output, subtitles)
-        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height)
+        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height, voiced)
         duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,

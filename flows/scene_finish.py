@@ -113,7 +113,8 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
 
 def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
              clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
-             graded: FinishResult | None, output: str, width: int, height: int) -> None:
+             graded: FinishResult | None, output: str, width: int, height: int,
+             voiced: list[VoicedLine] | None = None) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too."""
@@ -142,8 +143,13 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
              # as long as it is heard: to the file's end, its `length`, or the scene's end
              "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),
              "gain_db": c.gain_db} for c in (inputs.cues if inputs else []) if c.start < total]
+    heard: list[export.TimelineLine] = [
+        {"speaker": p.timed.speaker, "text": p.timed.text, "start": p.timed.start, "end": p.timed.end}
+        for _, p, _ in (placed_lines(inputs, approved, voiced) if voiced and inputs is not None else [])
+        if p.timed is not None]
     record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.settings.fps, width=width,
-                                    height=height, output=output, shots=shots, cues=cues, finished=graded)
+                                    height=height, output=output, shots=shots, cues=cues, finished=graded,
+                                    lines=heard)
     path = export.write_record(export.record_path(root, run.scene, run.profile), record)
     if graded is not None:
         # Beside the record, not in renders/: what renders/ holds is what the can restores.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol, TypedDict, TypeGuard
+from typing import NotRequired, Protocol, TypedDict, TypeGuard
 
 import opentimelineio as otio
 
@@ -55,6 +55,15 @@ class TimelineCue(TypedDict):
     gain_db: float
 
 
+class TimelineLine(TypedDict):
+    """A line of dialogue where the cut hears it (seconds into the scene's cut) and who says it."""
+
+    speaker: str
+    text: str
+    start: float
+    end: float
+
+
 class TimelineRecord(TypedDict):
     """A scene's timeline record (.slate/timelines/<scene>-<profile>.json): `slate export` reads it."""
 
@@ -68,6 +77,7 @@ class TimelineRecord(TypedDict):
     output: str
     shots: list[TimelineShot]
     cues: list[TimelineCue]
+    lines: NotRequired[list[TimelineLine]]   # issue 37: a record written before has none
     loudness: float | None
     true_peak: float | None
 
@@ -97,11 +107,12 @@ def media_path(storage: Storage, uri: str) -> str:
 
 def timeline_record(*, film: str, scene: str, profile: str, fps: int, width: int, height: int, output: str,
                     shots: list[TimelineShot], cues: list[TimelineCue],
-                    finished: FinishResult | None) -> TimelineRecord:
+                    finished: FinishResult | None, lines: list[TimelineLine] | None = None) -> TimelineRecord:
     """The record a scene run writes (see the module's docstring): every shot of the scene in
-    order, the cues, and the finished cut's loudness when it was finished."""
+    order, the cues, the lines of dialogue where the cut hears them, and the finished cut's
+    loudness when it was finished."""
     return {"version": 1, "film": film, "scene": scene, "profile": profile, "fps": fps, "width": width,
-            "height": height, "output": output, "shots": shots, "cues": cues,
+            "height": height, "output": output, "shots": shots, "cues": cues, "lines": list(lines or []),
             "loudness": finished.loudness if finished is not None else None,
             "true_peak": finished.true_peak if finished is not None else None}
 
@@ -186,6 +197,8 @@ def build_timeline(records: list[TimelineRecord],
                 if first is not None:
                     first.markers.append(_marker(f"{shot['shot']} {shot['status']}", otio.schema.MarkerColor.RED,
                                                  shot.get("reason", ""), fps))
+        for line in record.get("lines", []):
+            _mark_line(video, offset, line, fps)
         for cue in record["cues"]:
             track = audio.get(cue["kind"])
             if track is None:
@@ -207,6 +220,25 @@ def build_timeline(records: list[TimelineRecord],
         if kind in audio:
             timeline.tracks.append(audio[kind])
     return timeline
+
+
+def _mark_line(video: otio.schema.Track, offset: float, line: TimelineLine, fps: int) -> None:
+    """A line of dialogue as a marker on the clip the cut hears it over (`offset`: where its scene
+    starts on the film's timeline), from its first word to its last or the clip's end: the
+    speaker and the words as the marker's name, where an editor's timeline shows them."""
+    at = offset + float(line["start"])
+    for clip in video:
+        if not isinstance(clip, otio.schema.Clip):
+            continue
+        placed = video.range_of_child(clip)
+        begin, end = placed.start_time.to_seconds(), placed.end_time_exclusive().to_seconds()
+        if begin <= at < end:
+            into = clip.source_range.start_time.to_seconds() + at - begin
+            length = max(0.0, min(offset + float(line["end"]), end) - at)
+            clip.markers.append(otio.schema.Marker(
+                name=f"{line['speaker']}: {line['text']}", marked_range=_range(into, length, fps),
+                color=otio.schema.MarkerColor.GREEN, metadata={"slate": {"line": dict(line)}}))
+            return
 
 
 def write_timeline(timeline: otio.schema.Timeline, fmt: str, path: Path) -> Path:

@@ -67,6 +67,9 @@ def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(ex
     record = json.loads(record_path(example_film, "scene-01", "draft").read_text())
     spoken = sorted((c["start"], c["kind"]) for c in record["cues"] if c["kind"] == "dialogue")
     assert [s for s, _ in spoken] == pytest.approx([0.25, 3.0], abs=1e-3)
+    # The record keeps the lines where the cut hears them: slate export marks them for an editor.
+    assert [(x["speaker"], x["text"]) for x in record["lines"]] == [("nina", "Almost there."), ("gabe", "Coffee, black.")]
+    assert [x["start"] for x in record["lines"]] == pytest.approx([0.25, 3.0], abs=1e-3)
     assert first.duration == pytest.approx(6.0, abs=0.05)
 
     # Subtitles beside the cut and in it, with the right words at the right times.

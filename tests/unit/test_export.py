@@ -82,3 +82,30 @@ def test_the_fcp7_and_edl_exports_read_back(tmp_path):
     assert len(clips) == 3 and not edl.audio_tracks()
     assert edl.video_tracks()[0].duration().to_seconds() == pytest.approx(2.25 + 3 + 2 - 0.75)
     assert any(isinstance(t, otio.schema.Transition) for t in edl.video_tracks()[0])
+
+
+def test_each_line_of_dialogue_is_a_marker_on_the_clip_the_cut_hears_it_over(tmp_path):
+    """Issue 37: a line where the cut hears it (seconds into the scene's cut) is a marker on the
+    clip playing then, at its place in that clip's source and as long as it lasts there, named by
+    its speaker and words — in the OTIO, as a marker of the FCP 7 XML and a LOC line of the EDL."""
+    record = _record(tmp_path)
+    record["lines"] = [{"speaker": "nina", "text": "Almost there.", "start": 3.0, "end": 4.0},
+                       {"speaker": "gabe", "text": "Coffee, black.", "start": 5.0, "end": 6.0}]
+    timeline = build_timeline([record])
+    by = {c.name: c for c in _clips(timeline)}
+    # 1A plays 0-2.25 s (trimmed 0.25 s); 1B from 2.25 s, from its own second 0; 1D from 4.875 s,
+    # 0.375 s into it (half the dissolve from 1B).
+    [nina] = [m for m in by["scene-01 1B"].markers if m.color == otio.schema.MarkerColor.GREEN]
+    assert nina.name == "nina: Almost there."
+    assert nina.marked_range.start_time.to_frames() == round(0.75 * FPS)
+    assert nina.marked_range.duration.to_frames() == FPS
+    [gabe] = [m for m in by["scene-01 1D"].markers if m.color == otio.schema.MarkerColor.GREEN]
+    assert gabe.name == "gabe: Coffee, black." and gabe.marked_range.start_time.to_frames() == round(0.5 * FPS)
+    assert not [m for m in by["scene-01 1A"].markers if m.color == otio.schema.MarkerColor.GREEN]
+    assert "<name>nina: Almost there.</name>" in write_timeline(timeline, "fcp7", tmp_path / "t.xml").read_text()
+    edl = write_timeline(timeline, "edl", tmp_path / "t.edl").read_text()
+    assert "GABE: COFFEE, BLACK." in edl and "NINA: ALMOST THERE." in edl
+    # A record written before lines were kept reads as before: no line, no green marker.
+    older = _record(tmp_path)
+    assert not [m for c in _clips(build_timeline([older])) for m in c.markers
+                if m.color == otio.schema.MarkerColor.GREEN]
