@@ -278,7 +278,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             artifacts=lambda r: [r.uri])
         inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved), width, height, voiced)
-        graded, subtitles = subtitles_pass(run, inputs, graded, approved, voiced)
+        delivery = film.film.finishing.delivery_for(run.profile) if film.film.finishing else None
+        graded, subtitles = subtitles_pass(run, inputs, graded, approved, voiced,
+                                           burn=bool(delivery and delivery.burned_subtitles))
         made = graded or stitched
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))

@@ -68,7 +68,7 @@ def dialogue_cues(placed: list[tuple[VoicedLine, Placed, float]]) -> list[Finish
 
 
 def subtitles_pass(run: Run, inputs: Finishing | None, graded: FinishResult | None, shots: list[str],
-                   voiced: list[VoicedLine]) -> tuple[FinishResult | None, dict[str, str]]:
+                   voiced: list[VoicedLine], burn: bool = False) -> tuple[FinishResult | None, dict[str, str]]:
     """The finished cut with its lines as a subtitle stream, and the scene's .srt and .vtt (by
     suffix, their URIs); the cut as it was, and none, for a scene with no line heard."""
     if not voiced or inputs is None or graded is None:
@@ -79,10 +79,13 @@ def subtitles_pass(run: Run, inputs: Finishing | None, graded: FinishResult | No
     if not heard:
         return graded, {}
     made = in_project(subtitle_scene, run, SubtitlesInput(scene=run.scene, cut=graded.uri, seconds=graded.duration,
-                                                          lines=heard),
-                      artifacts=lambda r: [r.uri, r.srt_uri, r.vtt_uri])
+                                                          lines=heard, burn=burn),
+                      artifacts=lambda r: [r.uri, r.srt_uri, r.vtt_uri, *([r.burned_uri] if r.burned_uri else [])])
     get_run_logger().info("subtitled scene %s: %d line(s) heard, %d cue(s)", run.scene, len(heard), made.cues)
-    return graded.model_copy(update={"uri": made.uri}), {".srt": made.srt_uri, ".vtt": made.vtt_uri}
+    extras = {".srt": made.srt_uri, ".vtt": made.vtt_uri}
+    if made.burned_uri:
+        extras[BURNED] = made.burned_uri
+    return graded.model_copy(update={"uri": made.uri}), extras
 
 
 def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[str, str, float]],
@@ -158,6 +161,9 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
                               written, root)
 
 
+#: The copy of a cut with its lines drawn in, by what its name adds to the cut's.
+BURNED = "-subtitled.mp4"
+
 #: What a finishing pass may make beside the cut, and the name each takes in renders/ after the
 #: cut's own stem (a partial cut's extras are named like it: never under the finished scene's name).
 EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster", "{stem}-poster.png")}
@@ -170,6 +176,11 @@ def extras_into_renders(run: Run, graded: FinishResult | None, output: str,
     here they are copied out)."""
     made = []
     for suffix, sub_uri in (subtitles or {}).items():
+        if suffix == BURNED:   # beside the cut under its name: scene-01-draft-subtitled.mp4
+            path = Path(output).with_name(Path(output).stem + suffix)
+            in_place(run.crew.storage, sub_uri, path, "mp4")
+            made.append(Deliverable(kind="burned subtitles", file=path.name, uri=sub_uri))
+            continue
         path = Path(output).with_suffix(suffix)
         in_place(run.crew.storage, sub_uri, path, suffix.lstrip("."))
         made.append(Deliverable(kind="subtitles", file=path.name, uri=sub_uri))

@@ -69,7 +69,7 @@ class Deliverable(BaseModel):
     """A deliverable beside the cut (a profile's editor's mezzanine or poster frame, issue 23): its
     file in renders/ and its content in storage, where the can restores it from."""
 
-    kind: str                        # mezzanine | poster | subtitles (issue 37: a scene's .srt and .vtt)
+    kind: str                        # mezzanine | poster | subtitles (issue 37: a scene's .srt and .vtt) | burned subtitles
     file: str                        # its name in renders/
     uri: str
 

@@ -106,6 +106,9 @@ class Delivery(_Model):
     true_peak: float = Field(-1.0, ge=-9, le=0)
     mezzanine: Literal["prores_proxy", "dnxhr_lb"] | None = None
     poster: bool = False
+    #: a copy of a scene's cut with its lines drawn into the picture (<cut>-subtitled.mp4), for a
+    #: player or a festival that shows no subtitle stream; the cut itself stays clean
+    burned_subtitles: bool = False
 
     @field_validator("loudness")
     @classmethod

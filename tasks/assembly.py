@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slate.manifests import LoadedFilm
+from slate.manifests.assembly import FilmFinish
 from slate.tasks.take_inputs import Finishing, FinishingCue, FinishingEdit, FinishingShot
 from slate.tasks.versions import FINISH_VERSION
 
@@ -68,6 +69,16 @@ def finishing_inputs(st: Crew, root: Path | str, film: LoadedFilm, scene_id: str
     return Finishing(shots=shots, cues=cues, lut=lut, edit=edit)
 
 
+def _film_part(finish: FilmFinish) -> dict[str, Any]:
+    """The film's `finishing:` as the can keys it. A delivery's `burned_subtitles` left off
+    (issue 37) is not written: a film's keys stay what they were before the option existed."""
+    dumped: dict[str, Any] = finish.model_dump(mode="json")
+    for delivery in dumped.get("delivery", {}).values():
+        if not delivery.get("burned_subtitles"):
+            delivery.pop("burned_subtitles", None)
+    return dumped
+
+
 def edit_fingerprint(root: Path | str, film: LoadedFilm, scene_id: str) -> dict[str, Any] | None:
     """What of the assembly manifest a scene's finished cut depends on, for the can's key
     (tasks/can.py): the film's and the scene's `finishing:` and the content of every LUT and cue
@@ -80,6 +91,6 @@ def edit_fingerprint(root: Path | str, film: LoadedFilm, scene_id: str) -> dict[
         return None
     files = sorted({k for k in [film_fin.lut if film_fin else None, fin.lut if fin else None] if k}
                    | {c.file for c in (fin.cues if fin else [])})
-    return {"version": FINISH_VERSION, "film": film_fin.model_dump(mode="json") if film_fin else None,
+    return {"version": FINISH_VERSION, "film": _film_part(film_fin) if film_fin else None,
             "scene": fin.model_dump(mode="json") if fin else None,
             "files": {k: file_sha256(Path(root) / k) if (Path(root) / k).is_file() else None for k in files}}

@@ -16,7 +16,8 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from slate.media.subtitles import TimedLine, joined, mux_subtitles, read_srt, write_cues, write_srt, write_vtt
+from slate.media.subtitles import (TimedLine, burn_in, joined, mux_subtitles, read_srt, write_cues, write_srt,
+                                   write_vtt)
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.run import Run
@@ -41,6 +42,7 @@ class SubtitlesInput(StageInput):
     seconds: float
     lines: list[HeardLine]
     language: str = "eng"
+    burn: bool = False      # also a copy with the lines drawn into the picture (Delivery.burned_subtitles)
 
 
 class SubtitledCut(BaseModel):
@@ -52,6 +54,7 @@ class SubtitledCut(BaseModel):
     srt_uri: str
     vtt_uri: str
     cues: int
+    burned_uri: str | None = None   # the copy with the lines in its picture, when asked
 
 
 @task(name="subtitles", cache_policy=ContentKey(stage=SUBTITLES_VERSION), result_serializer="json",
@@ -64,9 +67,12 @@ def subtitle_scene(run: Run, given: SubtitlesInput) -> SubtitledCut:
     vtt = write_vtt(scratch / f"{given.scene}.vtt", lines, until=given.seconds)
     out = mux_subtitles(Path(st.storage.open_local(given.cut)), srt, scratch / f"{given.scene}.mp4",
                         given.language)
+    burned = burn_in(Path(st.storage.open_local(given.cut)), srt, scratch / f"{given.scene}-subtitled.mp4") \
+        if given.burn else None
     made = SubtitledCut(uri=st.storage.put_file(out, "mp4"), srt_uri=st.storage.put_file(srt, "srt"),
-                        vtt_uri=st.storage.put_file(vtt, "vtt"), cues=srt.read_text().count(" --> "))
-    for path in (srt, vtt, out):
+                        vtt_uri=st.storage.put_file(vtt, "vtt"), cues=srt.read_text().count(" --> "),
+                        burned_uri=st.storage.put_file(burned, "mp4") if burned is not None else None)
+    for path in (srt, vtt, out, *([burned] if burned is not None else [])):
         path.unlink(missing_ok=True)
     return made
 

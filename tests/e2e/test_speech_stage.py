@@ -54,6 +54,10 @@ def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(ex
     _voices(example_film)
     _lines(example_film, {"1A": [{"speaker": "nina", "text": "Almost there."}],
                           "1C": [{"speaker": "gabe", "text": "Coffee, black.", "at": 0.5}]})
+    # The draft delivers a copy with the lines drawn in too (Delivery.burned_subtitles).
+    doc = yaml.safe_load((example_film / "film.yaml").read_text())
+    doc["finishing"]["delivery"]["draft"]["burned_subtitles"] = True
+    (example_film / "film.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
     first = scene_flow(project=str(example_film), return_state=True).result()
     assert [s.status for s in first.shots] == ["approved", "approved"], [s.reason for s in first.shots]
@@ -84,7 +88,21 @@ def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(ex
     assert (stream.codec, stream.language) == ("mov_text", "eng")
     back = read_srt(extract_srt(cut, tmp_path / "back.srt").read_text())
     assert [(c.start_ms, c.text) for c in back] == [(c.start_ms, c.text) for c in cues]
-    assert {d.kind for d in first.deliverables} >= {"subtitles"}
+    assert {d.kind for d in first.deliverables} >= {"subtitles", "burned subtitles"}
+    # The burned copy: the same length, no subtitle stream, its picture not the clean cut's.
+    burned = cut.with_name("scene-01-draft-subtitled.mp4")
+    from slate.media.probe import probe
+    assert subtitle_streams(burned) == [] and probe(burned).duration == pytest.approx(probe(cut).duration, abs=0.05)
+    from slate.media.frames import extract_frame
+    import numpy as np
+    from PIL import Image
+    clean_f, burned_f = (np.asarray(Image.open(extract_frame(p, 0.5, tmp_path / f"{n}.png")).convert("L"), float)
+                         for p, n in ((cut, "clean"), (burned, "burned")))
+    moved = np.abs(clean_f - burned_f)
+    h = moved.shape[0]
+    # 0.5 s in, nina's line is on screen: the bottom band changed (its text), the top no more than
+    # a re-encode moves it.
+    assert moved[3 * h // 4:].mean() > 4 * max(0.5, moved[: h // 4].mean()), (moved[3 * h // 4:].mean(), moved[: h // 4].mean())
 
     # The same scene again: served, not a call.
     again = scene_flow(project=str(example_film), return_state=True).result()
