@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from slate.errors import SlateError
 from slate.flows.shot import ClipOutcome, halted_reason
 from slate.governor.chokepoint import RunHalted, ShotHalted
 from slate.manifests import LoadedFilm
@@ -57,8 +58,8 @@ class VoicedLine(BaseModel):
     reference: str
 
 
-class _Escalated(Exception):
-    pass
+class _Escalated(SlateError):
+    """A line that cannot be heard: its shot is escalated with this message, naming the line."""
 
 
 def voice_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan],
