@@ -339,7 +339,7 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage, scene
         if why is not None:
             problems.append(Problem(bible, None, f"{field}.voice", why))
     voices = film.bible.voices()
-    approved: dict[str, bool] = {}
+    approved: dict[str, str | None] = {}
     for key, sc in film.scenes:
         if sc.id not in scenes:
             continue
@@ -351,10 +351,24 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage, scene
                 named.add(line.speaker)
                 sample = film.bible.voice_sample_key(line.speaker)
                 if line.speaker not in approved:
-                    approved[line.speaker] = storage.key_exists(sample)
-                if not approved[line.speaker]:
+                    approved[line.speaker] = _unusable(storage, sample)
+                why = approved[line.speaker]
+                if why is not None:
                     problems.append(Problem(key, s.id, f"dialogue[{i}].speaker", (
-                        f"{line.speaker!r} has no approved voice sample ({sample}): make one with `slate bible "
-                        f"voice DIR {line.speaker}` and approve it (`slate bible approve DIR {line.speaker} --voice "
-                        f"--version N`)")))
+                        f"{line.speaker!r} has no approved voice sample ({sample} {why}): make one with `slate "
+                        f"bible voice DIR {line.speaker}` and approve it (`slate bible approve DIR {line.speaker} "
+                        f"--voice --version N`)")))
     return problems
+
+
+def _unusable(storage: Storage, key: str) -> str | None:
+    """Why the sample at `key` cannot be a voice's approved sample ("is missing", "is not …"), or None."""
+    from slate.providers.audio import wav_seconds
+    from slate.providers.errors import BadOutput
+    if not storage.key_exists(key):
+        return "is missing"
+    try:
+        wav_seconds("sample", storage.read_key(key))
+    except BadOutput as exc:
+        return f"is unusable: {str(exc).removeprefix('sample: ')}"
+    return None

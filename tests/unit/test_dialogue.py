@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from slate.cli import app
+from slate.providers.audio import pcm16_wav
 from slate.manifests import load_film
 from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
                                       estimated_seconds, line_spans, on_camera)
@@ -68,6 +69,23 @@ def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
                                      {"speaker": "gabe", "text": "Black, thanks.", "at": 1.5}]
     _edit(example_film, "bible.yaml", bible)
     _edit(example_film, "scenes/scene-01.yaml", scene)
+    # every speaker of a line needs an approved sample (the bible workshop's: tasks/audition.py)
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1
+    refused = [line for line in result.stderr.splitlines() if "has no approved voice sample" in line]
+    assert len(refused) == 3, result.stderr
+    assert ("scenes/scene-01.yaml: shot 1C: dialogue[1].speaker: 'gabe' has no approved voice sample "
+            "(characters/gabe/gabe_voice_APPROVED.wav is missing)") in result.stderr
+    assert "shot 1A: dialogue[0].speaker: 'narrator' has no approved voice sample (narrator/" in result.stderr
+    for key in ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
+                "narrator/narrator_voice_APPROVED.wav"):
+        (example_film / key).parent.mkdir(parents=True, exist_ok=True)
+        (example_film / key).write_bytes(b"RIFF, but no WAV")
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert "(characters/nina/nina_voice_APPROVED.wav is unusable: the spoken line is not a WAV file" in result.stderr
+    for key in ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
+                "narrator/narrator_voice_APPROVED.wav"):
+        (example_film / key).write_bytes(pcm16_wav(b"\x00\x01" * 2205, 22050))
     result = CliRunner().invoke(app, ["check", str(example_film)])
     assert result.exit_code == 0, result.output + result.stderr
     film = load_film(example_film)
