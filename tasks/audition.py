@@ -162,9 +162,12 @@ def choose(film: LoadedFilm, settings: Settings, asset: Asset, voice: Voice, *, 
     except UnknownProvider as exc:
         raise BibleError(f"{asset.name}: {said['model']}: {exc}") from None
     chosen = {**base, **dict(_setting(s) for s in overrides)}
+    said["settings"] = "--set" if overrides else said["voice"].replace(".voice", ".settings")
     why = unknown_voice(ref, name)
     if why is None and ref.provider == "local":
-        why = _local_refusal(name, chosen)
+        why = _local_refusal(name, {})
+        if why is None and (why := _local_refusal(name, chosen)) is not None:
+            raise BibleError(f"{asset.name}: {said['settings']}: {why}")
     if why is not None:
         raise BibleError(f"{asset.name}: {said['voice']}: {why}")
     return Chosen(ref, name, chosen, said)
