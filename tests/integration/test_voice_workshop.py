@@ -158,3 +158,24 @@ def test_a_version_spoken_by_the_elevenlabs_fake_is_one_row_priced_by_the_card_w
     assert Decimal(v1["cost_usd"]) == price and v1["call_id"] == row.call_id
     kept = (root / "characters/mia/voice/versions/1/version.json").read_text() + json.dumps(row.parameters)
     assert fake_key("elevenlabs") not in kept and fake_key("elevenlabs") not in out
+
+
+def test_slate_check_refuses_a_voice_its_provider_lacks_and_a_speaker_with_no_approved_sample(example_film,
+                                                                                             local_calls):
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    with_voices(example_film, {**MIA, "voice": "en+nosuch"}, narrator={**NARRATOR, "provider": "gemini",
+                                                                       "voice": "Kora"})
+    scene = example_film / "scenes/scene-01.yaml"
+    data = yaml.safe_load(scene.read_text())
+    data["shots"][0]["dialogue"] = [{"speaker": "narrator", "text": "Night."}]
+    scene.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1
+    said = result.stderr
+    assert "bible.yaml: characters[3].voice.voice: local: unknown local voice 'en+nosuch'" in said, said
+    assert "bible.yaml: narrator.voice: gemini:gemini-2.5-flash-preview-tts has no voice 'Kora'" in said, said
+    assert ("scenes/scene-01.yaml: shot 1A: dialogue[0].speaker: 'narrator' has no approved voice sample "
+            "(narrator/narrator_voice_APPROVED.wav is missing)") in said, said
+    assert voice_rows(example_film) == []
