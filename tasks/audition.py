@@ -61,7 +61,7 @@ STAGE = "voice"   # the ledger's stage of a voice version's paid call (scene "bi
 #: What every version of every voice says: three of the Harvard sentences (IEEE Recommended Practice
 #: for Speech Quality Measurements, 1969, list 1), written to hold the sounds of English in ordinary
 #: proportion. One fixed text rather than the character's first line: versions and voices are then
-#: compared like for like; it lasts about 8 s (a first line may be one word — too little speech for a
+#: compared like for like; it takes 6–9 s to say (a first line may be one word — too little speech for a
 #: stable signature); the voice gate reads a voice's pace from it, which needs a known text; and a
 #: rewrite of the script never changes what the approved sample is.
 SAMPLE_LINE = ("The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
