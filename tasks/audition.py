@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -125,9 +126,12 @@ def _setting(text: str) -> tuple[str, float | int | str]:
         raise BibleError(f"--set {text!r}: give a setting as KEY=VALUE, e.g. --set pitch=60")
     for kind in (int, float):
         try:
-            return key.strip(), kind(raw)
+            value = kind(raw)
         except ValueError:
-            pass
+            continue
+        if not math.isfinite(value):
+            raise BibleError(f"--set {text!r}: {raw!r} is not a finite number")
+        return key.strip(), value
     return key.strip(), raw
 
 

@@ -113,7 +113,7 @@ def _say_voice(rec: dict[str, Any]) -> None:
 
 @app.command()
 def voice(directory: Directory,
-          speaker: str = typer.Argument(..., metavar="CHARACTER",
+          character: str = typer.Argument(...,
                                         help="a character of the bible with a voice, or narrator for the bible's "
                                              "narrator"),
           model: Optional[str] = typer.Option(None, "--model", help="speech model, model or provider:model (default: "
@@ -139,12 +139,12 @@ def voice(directory: Directory,
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     try:
-        rec = make_voice_version(directory, film, settings, speaker, model=model, parent=parent,
+        rec = make_voice_version(directory, film, settings, character, model=model, parent=parent,
                                  voice_name=voice_name, overrides=tuple(overrides))
     except (BibleError, ValueError) as exc:
         _fail(exc)
     except (RunHalted, ProviderError) as exc:
-        _fail(f"voice '{speaker}': {exc}", 1)
+        _fail(f"voice '{character}': {exc}", 1)
     _say_voice(dict(rec))
 
 
@@ -195,7 +195,9 @@ def _list_voice(have: list[Any], canonical: str | None) -> None:
 
 
 @app.command()
-def approve(directory: Directory, asset: str,
+def approve(directory: Directory,
+            asset: str = typer.Argument(..., help="a character or location id (with --voice: a character, or "
+                                                  "narrator)"),
             version: int = typer.Option(..., "--version", help="the version to promote"),
             by: Optional[str] = typer.Option(None, "--by", help="who decides (default: this machine's user)"),
             expect: Optional[str] = typer.Option(None, "--expect", help="the canonical's sha256 you saw (refused if "

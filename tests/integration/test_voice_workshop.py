@@ -117,6 +117,7 @@ def test_a_silent_sample_fails_its_check_and_is_never_approved(example_film, loc
     (["voice", "{root}", "mia", "--set", "pitch=high"], "voice 'mia': --set: local: local voice 'child': pitch must "
                                                        "be a whole number"),
     (["voice", "{root}", "mia", "--set", "pitch"], "--set 'pitch': give a setting as KEY=VALUE"),
+    (["voice", "{root}", "mia", "--set", "pitch=1e400"], "--set 'pitch=1e400': '1e400' is not a finite number"),
     (["voice", "{root}", "mia", "--model", "gemini:gemini-2.5-flash-preview-tts"],
      "voice 'mia': --model gemini:gemini-2.5-flash-preview-tts: 'child' is a local voice; give a voice of gemini"),
     (["voice", "{root}", "mia", "--model", "gemini:gemini-2.5-flash-preview-tts", "--voice", "Kora"],
