@@ -21,6 +21,8 @@ the voice's `sample`, else `characters/<id>/<id>_voice_APPROVED.wav`), and only 
 by the voice bible.yaml says now — else the lines would be spoken by another voice than the sample
 they are judged against.
 
+`approved_sample` is what the film reads of it: the key, its content hash (a line's voice version),
+its speaker signature and pace, measured from the file (the voice gate compares lines with them).
 `voice_problems` is `slate check`'s part: a voice naming a provider, model or voice that does not
 exist (file and field), and a speaker with lines but no approved sample in storage.
 
@@ -47,15 +49,15 @@ from slate.manifests import LoadedFilm
 from slate.manifests.dialogue import NARRATOR, Voice, estimated_seconds
 from slate.manifests.load import Problem
 from slate.manifests.settings import Settings
-from slate.media.voiceprint import pace, signature, speech_spans
+from slate.media.voiceprint import Signature, pace, signature, speech_spans
 from slate.providers.base import SpeechRequest, Storage
 from slate.tasks.bible import (Asset, BibleError, GateRecord, VersionRecord, version, versions, write_key)
 
 if TYPE_CHECKING:
     from slate.providers.registry import ModelRef
 
-__all__ = ["SAMPLE_LINE", "STAGE", "VoiceRecord", "voice_asset", "make_voice_version", "sample_check",
-           "spoken_by_bible", "lines_of", "voice_problems"]
+__all__ = ["SAMPLE_LINE", "STAGE", "ApprovedSample", "VoiceRecord", "approved_sample", "voice_asset",
+           "make_voice_version", "sample_check", "spoken_by_bible", "lines_of", "voice_problems"]
 
 STAGE = "voice"   # the ledger's stage of a voice version's paid call (scene "bible", shot "voice:<speaker>")
 
@@ -281,6 +283,32 @@ def _spoken(run: object, asset: Asset, voice: Voice, chosen: Chosen, parent: int
     write_key(storage, asset.version_key(n), data)
     write_key(storage, asset.record_key(n), json.dumps(record, indent=2, sort_keys=True).encode())
     return record
+
+
+# -- the approved sample, as the film reads it ------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovedSample:
+    """A speaker's approved sample as the speech stage and the voice gate read it: its key and content
+    hash (a line's `voice_version`), its speaker signature and its pace in characters a second."""
+
+    key: str
+    sha256: str
+    signature: Signature | None
+    pace_cps: float | None
+
+
+def approved_sample(storage: Storage, film: LoadedFilm, speaker: str) -> ApprovedSample | None:
+    """The speaker's approved sample, measured now from the file (so a sample placed by hand is read
+    the same way as one the workshop approved); None when there is none."""
+    import hashlib
+    key = film.bible.voice_sample_key(speaker)
+    if not storage.key_exists(key):
+        return None
+    data = storage.read_key(key)
+    samples, rate = _samples(data)
+    has_speech = bool(speech_spans(samples, rate))
+    return ApprovedSample(key, hashlib.sha256(data).hexdigest(), signature(samples, rate) if has_speech else None,
+                          pace(SAMPLE_LINE, samples, rate) if has_speech else None)
 
 
 # -- approval -------------------------------------------------------------------------------------

@@ -83,6 +83,14 @@ def test_two_versions_the_second_approved_with_history_and_only_the_voice_bible_
     decisions = Ledger.for_project(root).approvals(stage="bible_approve")
     assert [(d.shot, d.parameters["version"], d.by) for d in decisions] == [("voice:mia", 1, "ana"),
                                                                              ("voice:mia", 2, "ana")]
+    # what the film reads of it: the approved file's hash, and its signature measured from the file
+    from slate.manifests import load_film
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.audition import approved_sample
+    sample = approved_sample(LocalStorage(root), load_film(root), "mia")
+    assert sample is not None and sample.sha256 == v2["sha256"] and sample.pace_cps
+    assert sample.signature is not None and sample.signature.f0 == pytest.approx(v2["signature"]["f0"])
+    assert approved_sample(LocalStorage(root), load_film(root), "narrator") is None
     listed = slate("bible", "versions", root, "mia", "--voice")
     assert "v1  parent -" in listed and "v2  parent 1" in listed and listed.rstrip().endswith("* canonical")
     assert len(voice_rows(root)) == 2                                         # approving paid nothing
