@@ -180,15 +180,8 @@ def choose(film: LoadedFilm, settings: Settings, asset: Asset, voice: Voice, *, 
 
 
 def _local_refusal(name: str, settings: Mapping[str, object]) -> str | None:
-    """Why the local provider cannot speak with this voice (eSpeak NG's data, read here: nothing is
-    spoken), or None."""
-    from slate.providers.errors import BadRequest
-    from slate.providers.local_speech import check_voice, local_voice
-    try:
-        check_voice(local_voice(name, dict(settings)))
-    except BadRequest as exc:
-        return str(exc)
-    return None
+    from slate.providers.registry import local_voice_refusal
+    return local_voice_refusal(name, settings)
 
 
 # -- the sample check -----------------------------------------------------------------------------
@@ -237,14 +230,14 @@ def make_voice_version(root: Path, film: LoadedFilm, settings: Settings, speaker
                        overrides: tuple[str, ...] = ()) -> VoiceRecord:
     """One new version of the speaker's voice sample, paid through the governor, checked, stored."""
     from slate.providers.registry import storage_for
-    from slate.tasks.bible import _run
+    from slate.tasks.bible import workshop_run
     from slate.tasks.run import open_run
     asset, voice = voice_asset(film, speaker)
     storage = storage_for(root, settings)
     parent_rec = cast(VoiceRecord, version(storage, asset, parent, "--from")) if parent is not None else None
     chosen = choose(film, settings, asset, voice, parent=parent_rec, model=model, voice_name=voice_name,
                     overrides=overrides)
-    with open_run(_run(root, film, settings, None)) as run:
+    with open_run(workshop_run(root, film, settings, None)) as run:
         return _spoken(run, asset, voice, chosen, parent)
 
 

@@ -293,7 +293,7 @@ def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str
                        for s in verdict.get("scores", [])]}
 
 
-def _run(root: Path, film: LoadedFilm, settings: Settings, model: str | None) -> Run:
+def workshop_run(root: Path, film: LoadedFilm, settings: Settings, model: str | None) -> Run:
     """The workshop's run: the film's settings (its caps: slate.toml's, or what an agent's session
     has left), the panel model asked for, scene "bible"; opened by whoever makes a version."""
     from slate.providers.registry import ModelRef, lineup
@@ -334,7 +334,7 @@ def make_version(root: Path, film: LoadedFilm, settings: Settings, asset: Asset,
     """One new version of the asset, paid through the governor, gated, stored; its record. The
     workshop's run is opened for the one call and closed after it (its ledger engine too)."""
     from slate.tasks.run import open_run
-    with open_run(_run(root, film, settings, model)) as run:
+    with open_run(workshop_run(root, film, settings, model)) as run:
         return _make_version(root, run, asset, view=view, parent=parent, instruction=instruction)
 
 
