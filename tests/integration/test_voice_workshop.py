@@ -147,7 +147,8 @@ def test_bad_input_names_the_voice_and_field_and_pays_nothing(example_film, loca
     path.write_text(yaml.safe_dump(bible, sort_keys=False))
     out = slate("bible", *[a.format(root=example_film) for a in args], code=2)
     assert said in out, out
-    assert voice_rows(example_film) == []
+    # the governor's own record of the refusal: one row, refused, nothing spent
+    assert [(r.stage, r.status, r.actual_cost) for r in voice_rows(example_film)] == [("voice", "refused", Decimal(0))]
     assert not list(example_film.glob("characters/*/voice"))
 
 
@@ -187,7 +188,8 @@ def test_slate_check_refuses_a_voice_its_provider_lacks_and_a_speaker_with_no_ap
     assert "bible.yaml: narrator.voice: gemini:gemini-2.5-flash-preview-tts has no voice 'Kora'" in said, said
     assert ("scenes/scene-01.yaml: shot 1A: dialogue[0].speaker: 'narrator' has no approved voice sample "
             "(narrator/narrator_voice_APPROVED.wav is missing)") in said, said
-    assert voice_rows(example_film) == []
+    # the governor's own record of the refusal: one row, refused, nothing spent
+    assert [(r.stage, r.status, r.actual_cost) for r in voice_rows(example_film)] == [("voice", "refused", Decimal(0))]
 
 
 def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_one(example_film, tmp_path):
@@ -225,3 +227,15 @@ def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_on
     assert [(r.stage, r.shot, r.status) for r in rows] == [("voice", "voice:mia", "succeeded")] * 2
     assert rows[0].caller.startswith("agent") and rows[0].caller == rows[1].caller, rows[0].caller
     assert not (example_film / "characters/mia/mia_voice_APPROVED.wav").exists()
+
+
+def test_a_version_dearer_than_the_cap_left_is_refused_before_it_is_sent(example_film, fakes, monkeypatch):
+    with_voices(example_film, {"description": "a girl of nine", "provider": "elevenlabs", "voice": GEORGE,
+                               "model": "eleven_multilingual_v2"})
+    monkeypatch.setenv("SLATE_RUN_CAP_USD", "0.01")            # the sample costs $0.0125 by the card
+    out = slate("bible", "voice", example_film, "mia", code=1)
+    assert "voice 'mia': per-run cap $0.01 would be exceeded" in out and "halted" in out, out
+    assert fakes.requests("elevenlabs") == []                   # nothing reached the vendor
+    # the governor's own record of the refusal: one row, refused, nothing spent
+    assert [(r.stage, r.status, r.actual_cost) for r in voice_rows(example_film)] == [("voice", "refused", Decimal(0))]
+    assert not (example_film / "characters/mia/voice").exists()
