@@ -147,8 +147,7 @@ def test_bad_input_names_the_voice_and_field_and_pays_nothing(example_film, loca
     path.write_text(yaml.safe_dump(bible, sort_keys=False))
     out = slate("bible", *[a.format(root=example_film) for a in args], code=2)
     assert said in out, out
-    # the governor's own record of the refusal: one row, refused, nothing spent
-    assert [(r.stage, r.status, r.actual_cost) for r in voice_rows(example_film)] == [("voice", "refused", Decimal(0))]
+    assert voice_rows(example_film) == []
     assert not list(example_film.glob("characters/*/voice"))
 
 
@@ -188,8 +187,7 @@ def test_slate_check_refuses_a_voice_its_provider_lacks_and_a_speaker_with_no_ap
     assert "bible.yaml: narrator.voice: gemini:gemini-2.5-flash-preview-tts has no voice 'Kora'" in said, said
     assert ("scenes/scene-01.yaml: shot 1A: dialogue[0].speaker: 'narrator' has no approved voice sample "
             "(narrator/narrator_voice_APPROVED.wav is missing)") in said, said
-    # the governor's own record of the refusal: one row, refused, nothing spent
-    assert [(r.stage, r.status, r.actual_cost) for r in voice_rows(example_film)] == [("voice", "refused", Decimal(0))]
+    assert voice_rows(example_film) == []
 
 
 def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_one(example_film, tmp_path):
