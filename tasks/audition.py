@@ -19,12 +19,14 @@ a sample with no voiced speech, or far less speech than its text takes at the vo
 `bible_approve` row, races refused) to the canonical key the film reads (`Bible.voice_sample_key`:
 the voice's `sample`, else `characters/<id>/<id>_voice_APPROVED.wav`), and only for a version spoken
 by the voice bible.yaml says now — else the lines would be spoken by another voice than the sample
-they are judged against.
+they are judged against. The sample line's words are written beside the approved sample
+(`<sample>.txt`): the speech stage reads the voice's pace from them (tasks/voicing.py).
 
 `approved_sample` is what the film reads of it: the key, its content hash (a line's voice version),
 its speaker signature and pace, measured from the file (the voice gate compares lines with them).
 `voice_problems` is `slate check`'s part: a voice naming a provider, model or voice that does not
-exist (file and field), and a speaker with lines but no approved sample in storage.
+exist (file and field), and a speaker with lines but no approved sample in storage (refused for a
+vendor's voice; for a local voice warned of: the speech stage judges it by an interim reference).
 
 It must never pay except through the governor, never write a canonical sample except through
 `promote`, and never import Prefect at module level (the CLI reads versions without a server).
@@ -51,12 +53,14 @@ from slate.manifests.load import Problem
 from slate.manifests.settings import Settings
 from slate.media.voiceprint import Signature, pace, signature, speech_spans
 from slate.providers.base import SpeechRequest, Storage
-from slate.tasks.bible import (Asset, BibleError, GateRecord, VersionRecord, version, versions, write_key)
+from slate.governor.ledger import Ledger
+from slate.tasks.bible import (Asset, BibleError, GateRecord, Promotion, VersionRecord, version, versions,
+                               write_key)
 
 if TYPE_CHECKING:
     from slate.providers.registry import ModelRef
 
-__all__ = ["SAMPLE_LINE", "STAGE", "ApprovedSample", "VoiceRecord", "approved_sample", "voice_asset",
+__all__ = ["SAMPLE_LINE", "STAGE", "ApprovedSample", "VoiceRecord", "approve_voice", "approved_sample", "voice_asset",
            "make_voice_version", "sample_check", "spoken_by_bible", "lines_of", "voice_problems"]
 
 STAGE = "voice"   # the ledger's stage of a voice version's paid call (scene "bible", shot "voice:<speaker>")
@@ -330,6 +334,27 @@ def spoken_by_bible(film: LoadedFilm, settings: Settings, asset: Asset, voice: V
                          f"{film.film.bible}, then approve it: not promoted")
 
 
+def words_key(sample_key: str) -> str:
+    """Where the approved sample's words lie beside it (`<sample>.txt`): the speech stage reads the
+    voice's pace from them (tasks/voicing.py reference_of)."""
+    return sample_key.rsplit(".", 1)[0] + ".txt" if "." in sample_key.rsplit("/", 1)[-1] else sample_key + ".txt"
+
+
+def approve_voice(root: Path, film: LoadedFilm, settings: Settings, speaker: str, n: int, *, by: str,
+                  storage: Storage, ledger: Ledger, expect_sha256: str | None = None) -> Promotion:
+    """Version `n` of the speaker's voice made their approved sample: refused (BibleError) for a
+    version that is missing, failed its sample check, or was spoken by another voice than bible.yaml
+    gives now; else tasks/bible.py `promote` (history, the ledger's decision, races refused), and
+    the sample line's words written beside the sample."""
+    from slate.tasks.bible import promote
+    asset, voice = voice_asset(film, speaker)
+    rec = cast(VoiceRecord, version(storage, asset, n))
+    spoken_by_bible(film, settings, asset, voice, rec)
+    done = promote(root, film, asset, n, by=by, storage=storage, ledger=ledger, expect_sha256=expect_sha256)
+    write_key(storage, words_key(asset.canonical), rec["prompt"].encode())
+    return done
+
+
 def lines_of(film: LoadedFilm, speaker: str) -> dict[str, list[str]]:
     """The lines a speaker says: "<scene>/<shot>" -> their texts (what a newly approved voice speaks
     again on the next run: a line's key holds its voice's approved sample)."""
@@ -343,12 +368,17 @@ def lines_of(film: LoadedFilm, speaker: str) -> dict[str, list[str]]:
 
 
 # -- slate check ----------------------------------------------------------------------------------
-def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage, scenes: list[str]) -> list[Problem]:
-    """Every voice of the bible that names a provider, model or voice that does not exist (the bible
-    file and the field), and every speaker whose lines in `scenes` have no approved sample in
-    storage (the scene file, shot and line): found before anything is spent."""
+def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
+                   scenes: list[str]) -> tuple[list[Problem], list[Problem]]:
+    """What `slate check` says of the voices, before anything is spent: (problems, warnings).
+    Refused: a voice of the bible naming a provider, model or voice that does not exist (the bible
+    file and the field); a speaker of a line in `scenes` whose approved sample is unusable, or who
+    has none and speaks with a vendor's voice (the speech stage has nothing to judge their lines
+    by, tasks/voicing.py, so they would escalate unspoken). Warned: a local voice with no approved
+    sample (its lines are judged against an interim reference until one is approved)."""
     from slate.providers.registry import UnknownProvider, speech_model, unknown_voice
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     bible = film.film.bible
     fields = {c.id: f"characters[{i}].voice" for i, c in enumerate(film.bible.characters)}
     fields[NARRATOR] = "narrator"
@@ -374,19 +404,26 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage, scene
         for s in sc.shots:
             named: set[str] = set()
             for i, line in enumerate(s.dialogue):
-                if voices.get(line.speaker) is None or line.speaker in named:
+                voice = voices.get(line.speaker)
+                if voice is None or line.speaker in named:
                     continue   # an unknown speaker or one with no voice: the manifest's own problem
                 named.add(line.speaker)
                 sample = film.bible.voice_sample_key(line.speaker)
                 if line.speaker not in approved:
                     approved[line.speaker] = _unusable(storage, sample)
                 why = approved[line.speaker]
-                if why is not None:
+                if why is None:
+                    continue
+                make = (f"make one with `slate bible voice DIR {line.speaker}` and approve it (`slate bible approve "
+                        f"DIR {line.speaker} --voice --version N`)")
+                if why == "is missing" and voice.provider == "local":
+                    warnings.append(Problem(key, s.id, f"dialogue[{i}].speaker", (
+                        f"{line.speaker!r} has no approved voice sample ({sample} is missing): its lines are judged "
+                        f"against an interim reference of the local voice until one is approved; {make}")))
+                else:
                     problems.append(Problem(key, s.id, f"dialogue[{i}].speaker", (
-                        f"{line.speaker!r} has no approved voice sample ({sample} {why}): make one with `slate "
-                        f"bible voice DIR {line.speaker}` and approve it (`slate bible approve DIR {line.speaker} "
-                        f"--voice --version N`)")))
-    return problems
+                        f"{line.speaker!r} has no approved voice sample ({sample} {why}): {make}")))
+    return problems, warnings
 
 
 def _unusable(storage: Storage, key: str) -> str | None:

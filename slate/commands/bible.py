@@ -250,14 +250,12 @@ def _approve_voice(directory: Path, film: Any, settings: Any, storage: Any, spea
                    expect: str | None) -> None:
     """`approve --voice`: the lines the voice speaks are said first, then the version promoted."""
     import getpass
-    from typing import cast
     from slate.governor.ledger import Ledger
-    from slate.tasks.audition import VoiceRecord, lines_of, spoken_by_bible, voice_asset
-    from slate.tasks.bible import BibleError, promote, version as get_version
+    from slate.tasks.audition import approve_voice, lines_of, voice_asset
+    from slate.tasks.bible import BibleError, version as get_version
     try:
-        a, voice_of = voice_asset(film, speaker)
-        rec = cast(VoiceRecord, get_version(storage, a, n))
-        spoken_by_bible(film, settings, a, voice_of, rec)
+        a, _ = voice_asset(film, speaker)
+        get_version(storage, a, n)
     except BibleError as exc:
         _fail(exc)
     lines = lines_of(film, speaker)
@@ -265,8 +263,8 @@ def _approve_voice(directory: Path, film: Any, settings: Any, storage: Any, spea
     say(f"{a.name}: lines it speaks: {said} in {', '.join(lines) or 'no shot yet'} (each is spoken again on the "
         "next run: a line's key holds its voice's approved sample)")
     try:
-        done = promote(directory, film, a, n, by=by or getpass.getuser(), storage=storage,
-                       ledger=Ledger.for_project(directory), expect_sha256=expect)
+        done = approve_voice(directory, film, settings, speaker, n, by=by or getpass.getuser(), storage=storage,
+                             ledger=Ledger.for_project(directory), expect_sha256=expect)
     except BibleError as exc:
         _fail(exc, 1)
     console.print(f"promoted {done['asset']} v{done['version']} to {done['canonical']} "

@@ -69,22 +69,23 @@ def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
                                      {"speaker": "gabe", "text": "Black, thanks.", "at": 1.5}]
     _edit(example_film, "bible.yaml", bible)
     _edit(example_film, "scenes/scene-01.yaml", scene)
-    # every speaker of a line needs an approved sample (the bible workshop's: tasks/audition.py)
+    # a local voice with no approved sample is warned of (an interim reference judges its lines)
     result = CliRunner().invoke(app, ["check", str(example_film)])
-    assert result.exit_code == 1
-    refused = [line for line in result.stderr.splitlines() if "has no approved voice sample" in line]
-    assert len(refused) == 3, result.stderr
-    assert ("scenes/scene-01.yaml: shot 1C: dialogue[1].speaker: 'gabe' has no approved voice sample "
-            "(characters/gabe/gabe_voice_APPROVED.wav is missing)") in result.stderr
-    assert "shot 1A: dialogue[0].speaker: 'narrator' has no approved voice sample (narrator/" in result.stderr
-    for key in ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
-                "narrator/narrator_voice_APPROVED.wav"):
+    assert result.exit_code == 0, result.output + result.stderr
+    warned = sorted({line for line in result.output.splitlines() + result.stderr.splitlines()
+                     if "has no approved voice sample" in line})   # said once; output may hold stderr too
+    assert len(warned) == 3 and all("interim reference" in line for line in warned), warned
+    assert any("scenes/scene-01.yaml: shot 1C: dialogue[1].speaker: 'gabe' has no approved voice sample "
+               "(characters/gabe/gabe_voice_APPROVED.wav is missing)" in line for line in warned), warned
+    keys = ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
+            "narrator/narrator_voice_APPROVED.wav")
+    for key in keys:   # an approved sample that is no WAV is refused
         (example_film / key).parent.mkdir(parents=True, exist_ok=True)
         (example_film / key).write_bytes(b"RIFF, but no WAV")
     result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1
     assert "(characters/nina/nina_voice_APPROVED.wav is unusable: the spoken line is not a WAV file" in result.stderr
-    for key in ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
-                "narrator/narrator_voice_APPROVED.wav"):
+    for key in keys:
         (example_film / key).write_bytes(pcm16_wav(b"\x00\x01" * 2205, 22050))
     result = CliRunner().invoke(app, ["check", str(example_film)])
     assert result.exit_code == 0, result.output + result.stderr
