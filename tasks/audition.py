@@ -370,12 +370,12 @@ def lines_of(film: LoadedFilm, speaker: str) -> dict[str, list[str]]:
 # -- slate check ----------------------------------------------------------------------------------
 def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
                    scenes: list[str]) -> tuple[list[Problem], list[Problem]]:
-    """What `slate check` says of the voices, before anything is spent: (problems, warnings).
+    """What `slate check` says of the voices, before anything is spent: (problems, notes).
     Refused: a voice of the bible naming a provider, model or voice that does not exist (the bible
     file and the field); a speaker of a line in `scenes` whose approved sample is unusable, or who
     has none and speaks with a vendor's voice (the speech stage has nothing to judge their lines
-    by, tasks/voicing.py, so they would escalate unspoken). Warned: a local voice with no approved
-    sample (its lines are judged against an interim reference until one is approved)."""
+    by, tasks/voicing.py, so they would escalate unspoken). Noted (`slate check`'s coverage lines): a
+    local voice with no approved sample (its lines are judged against an interim reference)."""
     from slate.providers.registry import UnknownProvider, speech_model, unknown_voice
     problems: list[Problem] = []
     warnings: list[Problem] = []
