@@ -212,8 +212,8 @@ def test_slate_check_refuses_a_voice_its_provider_lacks_and_a_vendor_speaker_wit
 
 def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_one(example_film, tmp_path):
     """The MCP server's `voice` tool (slate/agent/server.py), over the SDK's stdio client: a version
-    paid under the session's caller, one from it, a speaker with no voice refused by the argument
-    check before any row; no tool approves, and the approved sample is never written."""
+    paid under the session's caller, one from it, a speaker the film lacks refused by the argument
+    check and a character with no voice by the workshop, before any row; no tool approves, and the approved sample is never written."""
     import sys
 
     import anyio
@@ -232,7 +232,8 @@ def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_on
             names = {t.name for t in (await client.list_tools()).tools}
             assert "voice" in names and not [n for n in names if "approve" in n or "promote" in n], names
             for key, args in (("made", {"speaker": "mia"}), ("from", {"speaker": "mia", "from_version": 1}),
-                              ("nobody", {"speaker": "gabe"}), ("orphan", {"speaker": "mia", "from_version": 9})):
+                              ("nobody", {"speaker": "zed"}), ("voiceless", {"speaker": "gabe"}),
+                              ("orphan", {"speaker": "mia", "from_version": 9})):
                 result = await client.call_tool("voice", args)
                 said[key] = ("error: " if result.is_error else "") + " ".join(
                     getattr(b, "text", "") for b in result.content)
@@ -241,6 +242,7 @@ def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_on
     assert "voice:mia v2 from v1" in said["from"], said
     assert said["nobody"].startswith("error: ") and "'speaker'" in said["nobody"], said
     assert said["orphan"].startswith("error: ") and "no version 9" in said["orphan"], said
+    assert said["voiceless"].startswith("error: ") and "character 'gabe' has no voice" in said["voiceless"], said
     rows = voice_rows(example_film)
     assert [(r.stage, r.shot, r.status) for r in rows] == [("voice", "voice:mia", "succeeded")] * 2
     assert rows[0].caller.startswith("agent") and rows[0].caller == rows[1].caller, rows[0].caller
