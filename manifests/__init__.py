@@ -9,7 +9,8 @@ if __name__ != "slate.manifests":   # the folder is slate/manifests (a symlink);
     raise ImportError(f"import slate.manifests, not {__name__}: manifests/ is slate's manifests package (slate/manifests)")
 
 from .example import EXAMPLE_FILM_ID, draw_plate, example_documents, write_example_film
-from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key, check_key, parse_canonical
+from .keys import (AssetKey, canonical_plate_key, canonical_turnaround_key, canonical_voice_key, check_key,
+                   parse_canonical)
 from .load import LoadedFilm, ManifestError, Problem, load_film, problems_from_validation, read_document
 from .schema import (
     MAX_DISSOLVE_SECONDS,
@@ -66,6 +67,7 @@ __all__ = [
     "Wardrobe",
     "canonical_plate_key",
     "canonical_turnaround_key",
+    "canonical_voice_key",
     "check_key",
     "draw_plate",
     "draw_turnaround",

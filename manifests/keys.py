@@ -6,7 +6,9 @@ able to climb out of the project, hide a Windows path, or smuggle bytes a storag
 would read differently.
 
 This module also owns the canonical-key convention: a reference is canonical when it sits at
-``characters/<id>/<id>_turnaround_APPROVED.png`` or ``locations/<id>/<id>_plate_APPROVED.png``.
+``characters/<id>/<id>_turnaround_APPROVED.png`` or ``locations/<id>/<id>_plate_APPROVED.png``
+(and a voice's approved sample at ``characters/<id>/<id>_voice_APPROVED.wav``, the narrator's at
+``narrator/narrator_voice_APPROVED.wav``).
 The roster of approved references is enumerated from storage by these names, never from a
 hand-kept list.
 
@@ -25,6 +27,7 @@ __all__ = [
     "check_key",
     "canonical_turnaround_key",
     "canonical_plate_key",
+    "canonical_voice_key",
     "parse_canonical",
 ]
 
@@ -80,6 +83,14 @@ def canonical_turnaround_key(character_id: str) -> str:
 
 def canonical_plate_key(location_id: str) -> str:
     return f"locations/{location_id}/{location_id}_plate_APPROVED.png"
+
+
+def canonical_voice_key(speaker: str) -> str:
+    """Where a speaker's approved voice sample sits (the bible workshop writes it: tasks/audition.py):
+    beside a character's turnaround, or in ``narrator/`` for the bible's narrator, whose id no
+    character may take. Not a picture, so not one of `parse_canonical`'s references."""
+    folder = "narrator" if speaker == "narrator" else f"characters/{speaker}"
+    return f"{folder}/{speaker}_voice_APPROVED.wav"
 
 
 def parse_canonical(key: str) -> tuple[Literal["character", "location"], str] | None:

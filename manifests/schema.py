@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key
+from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key, canonical_voice_key
 # the assembly manifest (issue 23): the edit's fields, under `finishing:` in film and scene files
 from .assembly import FilmFinish, SceneFinish, shot_problems
 from .dialogue import NARRATOR, Line, Voice
@@ -162,6 +162,12 @@ class Bible(_Model):
         if self.narrator is not None:
             out[NARRATOR] = self.narrator
         return out
+
+    def voice_sample_key(self, speaker: str) -> str:
+        """The key of a speaker's approved voice sample: their voice's `sample`, else the canonical
+        key the bible workshop approves to (keys.canonical_voice_key). KeyError for no speaker."""
+        voice = self.voices()[speaker]
+        return voice.sample if voice is not None and voice.sample is not None else canonical_voice_key(speaker)
 
     def character(self, character_id: str) -> Character:
         for c in self.characters:

@@ -53,7 +53,7 @@ __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvide
            "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
            "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
-           "unknown_voice", "video_provider"]
+           "unknown_voice", "local_voice_refusal", "video_provider"]
 
 #: The entry-point group an installed package names its provider modules in (a plugin):
 #: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
@@ -345,6 +345,18 @@ def offline_line(voice: str, settings: Mapping[str, object] | None, text: str) -
     time) — a voice's interim reference before a person approves a sample (tasks/voicing.py)."""
     from slate.providers.local_speech import LocalSpeech
     return LocalSpeech().speak(SpeechRequest(text, voice, dict(settings or {})))
+
+
+def local_voice_refusal(voice: str, settings: Mapping[str, object] | None = None) -> str | None:
+    """Why the local provider cannot speak with `voice` and `settings` (eSpeak NG's data, read here:
+    nothing is spoken), or None: what `unknown_voice` cannot say of a provider with no list."""
+    from slate.providers.errors import BadRequest
+    from slate.providers.local_speech import check_voice, local_voice
+    try:
+        check_voice(local_voice(voice, dict(settings or {})))
+    except BadRequest as exc:
+        return str(exc)
+    return None
 
 
 def unknown_voice(ref: ModelRef | str, voice: str) -> str | None:

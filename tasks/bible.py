@@ -124,26 +124,36 @@ class Promotion(TypedDict):
 
 @dataclass(frozen=True)
 class Asset:
-    kind: Literal["character", "location"]
+    """A reference the workshop makes versions of: a turnaround, a plate, or a speaker's voice
+    sample (tasks/audition.py; `home` keeps its versions apart from the turnaround's)."""
+
+    kind: Literal["character", "location", "voice"]
     ident: str
     description: str
     canonical: str         # the canonical key (bible.yaml's turnaround/plate, or the default path)
     field: str             # bible.yaml's field, e.g. characters[2].turnaround
+    home: str | None = None   # where versions and history live (None: the canonical's folder)
+    ext: str = "png"
 
     @property
     def folder(self) -> str:
-        return self.canonical.rsplit("/", 1)[0]
+        return self.home if self.home is not None else self.canonical.rsplit("/", 1)[0]
 
     @property
     def noun(self) -> str:
-        return "turnaround" if self.kind == "character" else "plate"
+        return {"character": "turnaround", "location": "plate"}.get(self.kind, self.kind)
+
+    @property
+    def gate(self) -> str:
+        """The check a version must pass to be promoted, as messages name it."""
+        return "sample check" if self.kind == "voice" else "reference gate"
 
     @property
     def name(self) -> str:
         return f"{self.kind} '{self.ident}'"
 
     def version_key(self, n: int) -> str:
-        return f"{self.folder}/versions/{n}/{self.ident}_{self.noun}_v{n}.png"
+        return f"{self.folder}/versions/{n}/{self.ident}_{self.noun}_v{n}.{self.ext}"
 
     def record_key(self, n: int) -> str:
         return f"{self.folder}/versions/{n}/version.json"
@@ -283,7 +293,7 @@ def gate_verdict(root: Path, asset: Asset, data: bytes, judge: str, profile: str
                        for s in verdict.get("scores", [])]}
 
 
-def _run(root: Path, film: LoadedFilm, settings: Settings, model: str | None) -> Run:
+def workshop_run(root: Path, film: LoadedFilm, settings: Settings, model: str | None) -> Run:
     """The workshop's run: the film's settings (its caps: slate.toml's, or what an agent's session
     has left), the panel model asked for, scene "bible"; opened by whoever makes a version."""
     from slate.providers.registry import ModelRef, lineup
@@ -324,7 +334,7 @@ def make_version(root: Path, film: LoadedFilm, settings: Settings, asset: Asset,
     """One new version of the asset, paid through the governor, gated, stored; its record. The
     workshop's run is opened for the one call and closed after it (its ledger engine too)."""
     from slate.tasks.run import open_run
-    with open_run(_run(root, film, settings, model)) as run:
+    with open_run(workshop_run(root, film, settings, model)) as run:
         return _make_version(root, run, asset, view=view, parent=parent, instruction=instruction)
 
 
@@ -341,7 +351,10 @@ def _make_version(root: Path, run: Run, asset: Asset, *, view: str | None, paren
     width, height = _size(asset)
     prompt = _prompt(asset, view, instruction)
     # The version number is the seed: a new version of the same request is a new draw.
-    req = ReferenceRequest(kind=asset.kind, ident=asset.ident, description=asset.description, prompt=prompt,
+    kind = asset.kind
+    if kind == "voice":   # a voice is spoken, not drawn: tasks/audition.py
+        raise BibleError(f"{asset.name}: a voice version is made by `slate bible voice`")
+    req = ReferenceRequest(kind=kind, ident=asset.ident, description=asset.description, prompt=prompt,
                            width=width, height=height, seed=n, parent_uri=parent_uri, view=view,
                            instruction=instruction)
     provider, model_name = run.lineup.panel.split(":", 1)
@@ -412,7 +425,8 @@ def _plain(width: int, height: int) -> bytes:
 # -- what a promotion would re-make ---------------------------------------------------------------
 def impact(root: Path, film: LoadedFilm, settings: Settings, asset: Asset, storage: Storage) -> Impact:
     """The shots that use the asset; which of their panels and clips the ledger says were made
-    from the current canonical file; and what re-making those shots would cost (`slate estimate`)."""
+    from the current canonical file; and what re-making those shots would cost (`slate estimate`).
+    A picture's: a voice's lines are tasks/audition.py `lines_of`."""
     from slate.governor.estimate import estimate_scene, lineup_pricing
     from slate.governor.ledger import Ledger
     from slate.providers.registry import lineup
@@ -467,7 +481,7 @@ def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, stor
     expect_sha256 = expected_sha256(expect_sha256)
     rec = version(storage, asset, n)
     if not rec["gate"]["passed"]:
-        raise BibleError(f"{asset.name}: --version {n}: failed its reference gate "
+        raise BibleError(f"{asset.name}: --version {n}: failed its {asset.gate} "
                          f"({'; '.join(rec['gate']['failing'])}): not promoted")
     data = storage.read_key(rec["key"])
     if hashlib.sha256(data).hexdigest() != rec["sha256"]:
@@ -512,7 +526,7 @@ def promote(root: Path, film: LoadedFilm, asset: Asset, n: int, *, by: str, stor
         raise BibleError(f"{asset.name}: {asset.field}: {asset.canonical} changed while promoting: not promoted")
     history = None
     if current is not None:
-        history = f"{asset.folder}/history/{generation:03d}-{current[:12]}.png"
+        history = f"{asset.folder}/history/{generation:03d}-{current[:12]}.{asset.ext}"
         write_key(storage, history, storage.read_key(asset.canonical))
     write_key(storage, asset.canonical, data)
     return {"asset": f"{asset.kind}:{asset.ident}", "version": n, "by": by, "at": now.isoformat(timespec="seconds"),

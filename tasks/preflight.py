@@ -15,6 +15,9 @@ flows, so the two can never disagree. It checks, for the whole film or the scene
   answer "cannot judge" for — warnings instead in a rehearsal, `cannot_judge = "warn"`);
 - the stitch: every dissolve fits between its shots (media.dissolve_misfits, the rule the
   stitch itself enforces);
+- voices: each voice of the bible names a provider, model and voice that exist, and each speaker
+  of the scenes' lines with a vendor's voice has an approved voice sample in storage (a local
+  voice without one is judged against an interim reference: `slate check` notes it) (tasks.audition);
 - providers and prices: provider and judge exist, and every call the run will make — each
   shot's clip at the resolution its profile gives it, panels, gates — has a price on the
   rate card, `price_as` included.
@@ -160,6 +163,10 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
     problems += finish_problems(root, film, [s for s in scenes if whole is None or s in whole], warnings)
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
+        # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
+        # for every speaker of the scenes' lines (tasks/audition.py)
+        from slate.tasks.audition import voice_problems
+        problems += voice_problems(film, settings, storage_for(root), scenes)[0]   # its notes: `slate check`'s
         chosen = lineup(settings)
         refs, said = reference_problems_of(film, scenes, [str(v) for v in chosen.videos], str(chosen.panel),
                                            settings.profile)

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slate.manifests import LoadedFilm
+# where the bible workshop (tasks/audition.py) approves a sample: one name, the narrator's in narrator/
+from slate.manifests.keys import canonical_voice_key
 from slate.manifests.dialogue import DEFAULT_WPM, Line, Voice, estimated_seconds, line_spans
 from slate.tasks.versions import SPEECH_VERSION, SUBTITLES_VERSION, VOICE_GATE_VERSION
 
@@ -41,10 +43,6 @@ if TYPE_CHECKING:   # the measures are imported where a line is judged: the can'
 REFERENCE_TEXT = "The quick brown fox jumps over the lazy dog, and then walks home slowly."
 
 
-def canonical_voice_key(speaker: str) -> str:
-    """Where the bible workshop keeps a speaker's approved sample when the voice names none.
-    (The workshop of `slate bible voice` owns this name; this is the one place the stage reads it.)"""
-    return f"characters/{speaker}/{speaker}_voice_APPROVED.wav"
 
 
 @dataclass(frozen=True)

@@ -803,6 +803,10 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
     yield Case("voice-without-provider", edit(BIBLE, lambda d: d["characters"][4].__setitem__(
                "voice", {"description": "a woman of thirty, low and even", "voice": "en+f3"})), BIBLE,
                "required field is missing", field="characters[4].voice.provider")
+    yield Case("voice-the-provider-lacks", edit(BIBLE, lambda d: d["characters"][4].__setitem__(
+               "voice", {**VOICE, "provider": "gemini", "voice": "Kora"})), BIBLE,
+               "gemini:gemini-2.5-flash-preview-tts has no voice 'Kora' (did you mean Kore?)",
+               field="characters[4].voice.voice")
     yield Case("voice-pace-out-of-range", edit(BIBLE, lambda d: d["characters"][4].__setitem__(
                "voice", {**VOICE, "pace_wpm": 900})), BIBLE, "less than or equal to 300",
                field="characters[4].voice.pace_wpm")

@@ -67,6 +67,8 @@ class Arguments:
         film = session.film
         self.characters = [c.id for c in film.bible.characters]
         self.locations = [loc.id for loc in film.bible.locations]
+        # a character (one with no voice yet is the workshop's to refuse, naming the field) or the narrator
+        self.speakers = list(film.bible.voices())
         self.checks: dict[str, Callable[[str, Any, Mapping[str, Any]], Any]] = {
             "scene": lambda n, v, _: _one_of(n, v, session.scene_ids(), "a scene of the film"),
             "scenes": self._scenes,
@@ -76,6 +78,7 @@ class Arguments:
             "location": lambda n, v, _: _one_of(n, v, self.locations, "a location of the bible"),
             "asset": lambda n, v, _: _one_of(n, v, [*self.characters, *self.locations],
                                              "a character or location of the bible"),
+            "speaker": lambda n, v, _: _one_of(n, v, self.speakers, "a character of the bible, or its narrator"),
             "run_id": lambda n, v, _: _one_of(n, v, list(session.runs), "a run of this session"),
             "model": self._model,
             "edit": lambda n, v, _: _edit(n, v),

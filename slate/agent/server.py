@@ -4,9 +4,9 @@ Context tools read (slate/agent/context.py); work tools go through the governor:
 `estimate`, `escalations` and `report` run the CLI's own commands (`python -m slate.cli ...`, in
 a subprocess: their output is what a person would read, and nothing they print can reach the MCP
 channel on stdout); `run` starts a session run (slate/agent/session.py) and returns its id at
-once; `status` and `stop` take that id. `turnaround` and `plate` make a new bible version
-(`slate bible turnaround|plate`, through the governor under the session's caller and what its cap
-has left); `versions` lists them. Making a version is the agent's; making it canonical is not.
+once; `status` and `stop` take that id. `turnaround`, `plate` and `voice` make a new bible version
+(`slate bible turnaround|plate|voice`, through the governor under the session's caller and what its
+cap has left); `versions` lists them. Making a version is the agent's; making it canonical is not.
 A command that fails is a tool error carrying what it printed; an argument reaches a command as
 `--option=value` or after `--`, never where it could be read as an option.
 
@@ -59,7 +59,7 @@ from slate.manifests.turnaround import View
 #: What the agent is told when it connects: the levers, so it does not go looking for others.
 INSTRUCTIONS = """slate renders one film: storyboard panels, gates, video clips, a cut.
 Read before you spend: bible, shot, prompt (with its lint), references, images, verdicts, ledger, refusals.
-Spend only through run (a scene or the film, at a profile this session allows) and turnaround / plate (a new
+Spend only through run (a scene or the film, at a profile this session allows) and turnaround / plate / voice (a new
 reference version), within this session's cap; estimate first. A run goes in the background: poll status with its run id; stop ends your own run.
 A person approves finals, promotes a version to the canonical reference, raises caps, clears a STOP and reconciles: there are no tools
 for those. A final-profile run waits for a person at its approval: tell your user, do not wait in a loop."""
@@ -218,9 +218,9 @@ def build(session: Session) -> MCPServer:
 
     def add(fn: Callable, description: str) -> None:
         # Hints for the client (e.g. to ask its user before a call): only run spends, only stop ends something.
-        hints = ToolAnnotations(read_only_hint=fn.__name__ not in ("run", "stop", "turnaround", "plate"),
+        hints = ToolAnnotations(read_only_hint=fn.__name__ not in ("run", "stop", "turnaround", "plate", "voice"),
                                 destructive_hint=fn.__name__ == "stop",
-                                idempotent_hint=fn.__name__ not in ("run", "turnaround", "plate"))
+                                idempotent_hint=fn.__name__ not in ("run", "turnaround", "plate", "voice"))
         mcp.add_tool(_tool(fn), name=fn.__name__, description=description, structured_output=False,
                      annotations=hints)
         mcp.takes[fn.__name__] = list(inspect.signature(fn).parameters)
@@ -363,6 +363,13 @@ def build(session: Session) -> MCPServer:
     add(plate, "Make a new version of a location plate, or one edit of a version (edit: one change, e.g. "
                "'remove the red stools', + from_version), through the governor within this session's cap. A "
                "person approves it as canonical." + per_process)
+
+    def voice(speaker: str, from_version: Optional[int] = None) -> Any:
+        return session.make_version(["voice", *_given(from_=from_version), "--", str(session.root), speaker])
+    add(voice, "Make a new version of a voice: the sample line spoken by a character's voice from the bible (or "
+               "narrator's), or by version from_version's voice, through the governor within this session's cap; "
+               "it passes the sample check or says why not. It never becomes the approved sample: a person "
+               "approves that." + per_process)
 
     def versions(asset: Optional[str] = None) -> Any:
         return _cli(session, ["bible", "versions"], [], [asset] if asset else [])

@@ -280,7 +280,7 @@ class Session:
             return run
 
     def make_version(self, args: list[str]) -> str:
-        """`slate bible turnaround|plate ARGS`: one new reference version (never an approval), paid
+        """`slate bible turnaround|plate|voice ARGS`: one new reference version (never an approval), paid
         through the governor with this session's caller and, as its run cap, what the session has
         left; refused first while a run of the session is going or when nothing is left."""
         with self._lock:

@@ -63,6 +63,16 @@ def _coverage(directory: Path) -> None:
         return   # the preflight names what is wrong with the film or its storage
     for line in lines:
         console.print(f"coverage: {line}", markup=False, highlight=False)
+    from slate.manifests.settings import project_settings
+    from slate.tasks.audition import voice_problems   # a local voice judged by an interim reference (issue 37)
+    try:
+        film_now = load_film(directory)
+        notes = voice_problems(film_now, project_settings(directory), storage_for(directory),
+                               [sc.id for _, sc in film_now.scenes])[1]
+    except (ManifestError, ValueError, OSError):
+        notes = []   # the preflight names what is wrong
+    for note in notes:
+        console.print(f"coverage: {note}", markup=False, highlight=False)
     from slate.tasks.recipe import lint_line   # one change per recipe step (issue 24)
     film = load_film(directory)
     steps = [(f"{film.scene_file(sc.id)}: shot {s.id}: recipe[{i}]", text)

@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from slate.cli import app
+from slate.providers.audio import pcm16_wav
 from slate.manifests import load_film
 from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
                                       estimated_seconds, line_spans, on_camera)
@@ -68,6 +69,25 @@ def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
                                      {"speaker": "gabe", "text": "Black, thanks.", "at": 1.5}]
     _edit(example_film, "bible.yaml", bible)
     _edit(example_film, "scenes/scene-01.yaml", scene)
+    # a local voice with no approved sample is noted (an interim reference judges its lines)
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 0, result.output + result.stderr
+    warned = sorted({line for line in result.output.splitlines() + result.stderr.splitlines()
+                     if "has no approved voice sample" in line})   # said once; output may hold stderr too
+    assert len(warned) == 3 and all(line.startswith("coverage: ") and "interim reference" in line
+                                    for line in warned), warned
+    assert any("coverage: scenes/scene-01.yaml: shot 1C: dialogue[1].speaker: 'gabe' has no approved voice sample "
+               "(characters/gabe/gabe_voice_APPROVED.wav is missing)" in line for line in warned), warned
+    keys = ("characters/nina/nina_voice_APPROVED.wav", "characters/gabe/gabe_voice_APPROVED.wav",
+            "narrator/narrator_voice_APPROVED.wav")
+    for key in keys:   # an approved sample that is no WAV is refused
+        (example_film / key).parent.mkdir(parents=True, exist_ok=True)
+        (example_film / key).write_bytes(b"RIFF, but no WAV")
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1
+    assert "(characters/nina/nina_voice_APPROVED.wav is unusable: the spoken line is not a WAV file" in result.stderr
+    for key in keys:
+        (example_film / key).write_bytes(pcm16_wav(b"\x00\x01" * 2205, 22050))
     result = CliRunner().invoke(app, ["check", str(example_film)])
     assert result.exit_code == 0, result.output + result.stderr
     film = load_film(example_film)
