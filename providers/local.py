@@ -48,7 +48,7 @@ from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIF
                                         hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
 from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
-from slate.providers.storage_local import LocalStorage, copy_atomic, write_atomic
+from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, write_atomic
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,6 @@ class LocalSettings(BaseModel):
         return self.faults.as_variant()
 
 
-def _append_book(path: Path, entry: dict[str, object]) -> None:
-    """One line of a provider's own book of what it was asked (fsynced: a crash test reads it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as book:
-        book.write(json.dumps(entry, sort_keys=True) + "\n")
-        book.flush()
-        os.fsync(book.fileno())
-
 
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
@@ -151,7 +143,7 @@ class LocalImage:
             # if this process dies while drawing it.
             write_atomic(self._receipt(client_ref), json.dumps(
                 {"request": asdict(request), "force_fault": force_fault}, sort_keys=True).encode())
-            _append_book(self._kept(client_ref).parent / "submissions.jsonl",
+            append_entry(self._kept(client_ref).parent / "submissions.jsonl",
                          {"client_ref": client_ref, "fingerprint": request.fingerprint()})
         png = self._draw_png(request, force_fault)
         if client_ref:
@@ -348,7 +340,7 @@ class LocalVideo:
             # In a bucket the job outlives this worker: a retry on another one re-attaches to it.
             bucket.put_key_file(f"{SHARED_JOBS}{job_id}.json", self.jobs / job_id / "job.json")
         # The provider's own book of submissions: what a crash test counts duplicates in.
-        _append_book(self.jobs / "submissions.jsonl",
+        append_entry(self.jobs / "submissions.jsonl",
                      {"job_id": job_id, "client_ref": client_ref, "fingerprint": request.fingerprint()})
         return job_id
 

@@ -41,7 +41,6 @@ import atexit
 import ctypes
 import io
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -55,7 +54,7 @@ from slate.providers.audio import spoken_line
 from slate.providers.base import SpeechRequest, SpokenLine, Storage
 from slate.providers.errors import BadRequest, NotReceived
 from slate.providers.local_draw import choose_fault
-from slate.providers.storage_local import LocalStorage, write_atomic
+from slate.providers.storage_local import LocalStorage, append_entry, write_atomic
 
 # Faults of spoken lines (never drawn on pictures or clips): a line in another character's
 # voice, a silent line, a line cut off well before its end.
@@ -351,7 +350,7 @@ class LocalSpeech:
             # Received, booked before any work: a lookup of this call id finds the request even if
             # this process dies while speaking it.
             write_atomic(book / f"{client_ref}.request.json", json.dumps(asdict(request), sort_keys=True).encode())
-            _append(book / "submissions.jsonl", {"client_ref": client_ref, "fingerprint": request.fingerprint()})
+            append_entry(book / "submissions.jsonl", {"client_ref": client_ref, "fingerprint": request.fingerprint()})
         line = self._spoken(request)
         if client_ref and book is not None:
             write_atomic(book / f"{client_ref}.wav", line.wav)
@@ -407,10 +406,3 @@ class LocalSpeech:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-
-def _append(path: Path, entry: dict[str, object]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as book:
-        book.write(json.dumps(entry, sort_keys=True) + "\n")
-        book.flush()
-        os.fsync(book.fileno())

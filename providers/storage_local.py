@@ -17,6 +17,7 @@ KeyUnreadable, a ValueError that names the key: callers report it, they never cr
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -50,6 +51,16 @@ def uri_digest(uri: str) -> str:
     if not m:
         raise ValueError(f"not a content-addressed artifact URI: {uri!r}")
     return m.group(1)
+
+
+def append_entry(path: Path, entry: dict[str, object]) -> None:
+    """One JSON line added to a book of what a provider was asked, fsynced: a crash test reads it
+    after a SIGKILL, and a line half-written is never read back as whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as book:
+        book.write(json.dumps(entry, sort_keys=True) + "\n")
+        book.flush()
+        os.fsync(book.fileno())
 
 
 def write_atomic(dest: Path, data: bytes) -> None:
