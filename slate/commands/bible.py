@@ -241,6 +241,10 @@ def approve(directory: Directory,
                        ledger=Ledger.for_project(directory), expect_sha256=expect)
     except BibleError as exc:
         _fail(exc, 1)
+    _say_promoted(done)
+
+
+def _say_promoted(done: Any) -> None:
     console.print(f"promoted {done['asset']} v{done['version']} to {done['canonical']} "
                   f"(the old one kept at {done['history'] or '-'}); approved by {done['by']} at {done['at']}",
                   markup=False, highlight=False)
@@ -267,6 +271,4 @@ def _approve_voice(directory: Path, film: Any, settings: Any, storage: Any, spea
                              ledger=Ledger.for_project(directory), expect_sha256=expect)
     except BibleError as exc:
         _fail(exc, 1)
-    console.print(f"promoted {done['asset']} v{done['version']} to {done['canonical']} "
-                  f"(the old one kept at {done['history'] or '-'}); approved by {done['by']} at {done['at']}",
-                  markup=False, highlight=False)
+    _say_promoted(done)
