@@ -25,6 +25,7 @@ from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
 from slate.flows.approval import can_suspend, local_user, thumbnail_data_url
+from slate.providers.storage_local import write_atomic
 
 if TYPE_CHECKING:
     from slate.tasks.bible import Asset, Impact, VersionRecord
@@ -103,8 +104,10 @@ def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)) -> State
     text = form_text(target, rec, candidate, canonical, hit)
     ready = BibleAnswer.with_initial_data(description=text, approve=False)
     marker = root / ".slate" / MARKER
-    marker.write_text(json.dumps({"flow_run_id": str(flow_run.get_id()), "asset": asset, "version": version,
-                                  "canonical_sha256": seen, "text": text}, indent=2))
+    # Written beside and renamed: `slate approve`, an agent or a test polling for it must never
+    # read it half-written (CI's run of stop 49 read it empty).
+    write_atomic(marker, json.dumps({"flow_run_id": str(flow_run.get_id()), "asset": asset, "version": version,
+                                     "canonical_sha256": seen, "text": text}, indent=2).encode())
     key = f"bible-{target.kind}-{target.ident}-{version}"
     seconds = int(WAIT_HOURS * 3600)
     log.info("%s version %s: waiting for a person to approve it (open the run and press Resume)", target.name,
