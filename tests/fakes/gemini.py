@@ -138,8 +138,7 @@ def generate_content(st: State, req: Request) -> Reply:
         return early
     kind = fault.kind if fault else None
     if kind == "moderation":
-        return Reply(200, {"promptFeedback": {"blockReason": fault.data.get("reason", "PROHIBITED_CONTENT")},
-                           "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}})
+        return _blocked_prompt(fault, 10)
     record = st.create(PROVIDER, op, model, body)
     if kind == "drop_after":
         raise Drop()
@@ -186,6 +185,12 @@ def _field(obj, camel: str):
     return obj.get(camel, obj.get(snake))
 
 
+def _blocked_prompt(fault, tokens: int) -> Reply:
+    """Gemini's answer to a prompt its moderation blocked: no candidate, the reason, the tokens read."""
+    return Reply(200, {"promptFeedback": {"blockReason": fault.data.get("reason", "PROHIBITED_CONTENT")},
+                       "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens}})
+
+
 def _speak(st: State, model: str, body: dict, config: dict) -> Reply:
     """A line of speech in a prebuilt voice, as raw PCM in base64."""
     text = _parts(body)[0]
@@ -200,9 +205,7 @@ def _speak(st: State, model: str, body: dict, config: dict) -> Reply:
         return early
     kind = fault.kind if fault else None
     if kind == "moderation":
-        return Reply(200, {"promptFeedback": {"blockReason": fault.data.get("reason", "PROHIBITED_CONTENT")},
-                           "usageMetadata": {"promptTokenCount": -(-len(text) // 4),
-                                             "totalTokenCount": -(-len(text) // 4)}})
+        return _blocked_prompt(fault, -(-len(text) // 4))
     record = st.create(PROVIDER, "speak", model, body)
     if kind == "drop_after":
         raise Drop()
