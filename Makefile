@@ -51,9 +51,11 @@ test: dev chromium
 	wait $$types; typed=$$?; echo "make typecheck (run beside the tests):"; cat $(VENV)/typecheck.log; \
 	test $$tests -eq 0 && test $$typed -eq 0
 
-# The loop while writing code: no whole runs, no kill matrices, no studio, no browser.
+# The loop while writing code: no whole runs, no kill matrices, no studio, no browser. Three
+# workers, not four: here the cores are the limit (a worker's collection, Prefect test server and
+# fake providers cost some 20 s of CPU), and three finished sooner (docs/testing.md).
 test-fast: dev
-	$(PYTEST) -n 4 --durations=10 tests/unit tests/integration
+	$(PYTEST) -n 3 --durations=10 tests/unit tests/integration
 
 # The type checker over all of slate ([tool.mypy] in pyproject.toml: strict on the core).
 typecheck: dev

@@ -98,7 +98,14 @@ def provider_key(provider: str) -> Key:
 
 
 def _secret_block(name: str) -> str | None:
+    """The key saved as a Prefect Secret block on the Prefect server slate runs against: a
+    studio's, `slate up`'s, or the embedded server while a run renders (slate/server.py points
+    PREFECT_API_URL at it). With no server configured, None at once: Prefect's client would start
+    a server of its own (its "ephemeral" one, 15-25 s on two cores) only to find no block in it."""
     try:
+        from prefect.settings import PREFECT_API_URL
+        if not PREFECT_API_URL.value():
+            return None
         from prefect.blocks.system import Secret
         secret = Secret.load(name)
         if not isinstance(secret, Secret):   # inside an event loop Prefect hands back a coroutine: no key

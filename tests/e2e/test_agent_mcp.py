@@ -21,7 +21,7 @@ import anyio
 import pytest
 import yaml
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
 from slate.governor.ledger import Ledger
@@ -91,7 +91,7 @@ def _drive(film: Path, home: Path, script, *flags: str):
     box = {}
 
     async def main():
-        async with Client(params, read_timeout_seconds=300) as client:
+        async with Client(stdio_client(params, errlog=sys.__stderr__), read_timeout_seconds=300) as client:
             agent = Agent(client)
             box["out"] = await script(agent)
             agent.no_key_seen()

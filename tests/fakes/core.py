@@ -434,11 +434,38 @@ def make_video(start: Image.Image, end: Image.Image | None, seconds: float, widt
         if end is not None:
             e = Path(tmp) / "end.png"
             end.resize((width, height)).save(e)
+        kept = _kept_video(s, e, seconds, width, height, fps, audio)
+        if kept is not None and kept.is_file():
+            return kept.read_bytes()
         out = Path(tmp) / "clip.mp4"
         render_clip(s, out, width=width, height=height, fps=fps, seconds=seconds, movement="dolly_in", end_png=e)
         if audio:
             add_sound_bed(out, seconds=seconds, tone_hz=FAKE_TONE_HZ, seed=7)
-        return out.read_bytes()
+        data = out.read_bytes()
+        if kept is not None:
+            from slate.providers.storage_local import write_atomic
+            write_atomic(kept, data)   # whole or absent: the suite's fakes and workers share the folder
+        return data
+
+
+def _kept_video(start: Path, end: Path | None, seconds: float, width: int, height: int, fps: int,
+                audio: bool) -> Path | None:
+    """Where the suite keeps a fake's clip for these frames and this request (the render memo the
+    local provider uses, providers/local.py RENDER_MEMO): the fakes of a `make test` answered some
+    fifty jobs with the same few 720p clips, 54 s of ffmpeg CPU in the fast loop alone. x264 is
+    deterministic for one input and build, so the kept clip is the one it would render. None when
+    no memo is set (a fake started outside the suite renders every clip)."""
+    import os
+
+    from slate.providers.local import RENDER_MEMO
+    memo = os.environ.get(RENDER_MEMO)
+    if not memo:
+        return None
+    key = hashlib.sha256(repr(("fake-video-1", seconds, width, height, fps, audio, FAKE_TONE_HZ)).encode())
+    for frame in (start, end):
+        key.update(b"\0" + (frame.read_bytes() if frame is not None else b""))
+    Path(memo).mkdir(parents=True, exist_ok=True)
+    return Path(memo) / f"fake-{key.hexdigest()}.mp4"
 
 
 #: The pitch of the sound a fake's model makes when asked for it.

@@ -430,3 +430,23 @@ def test_a_judge_answer_that_is_not_the_rubric_is_a_billed_bad_output(fakes, fil
 
 # -- 3. end to end: `slate run --provider gemini` ----------------------------------------------------
 
+
+
+def test_a_key_saved_as_a_secret_block_on_the_server_is_found_and_never_said(monkeypatch, prefect_harness):
+    """The Secret-block fallback (providers/keys.py) against the harness's Prefect server: with no
+    variable set, the block `gemini-api-key` is read; with no server configured, none is looked for."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from slate.providers.keys import MissingKey, block_name, provider_key
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    Secret(value="a-key-kept-on-the-server").save(block_name("gemini"), overwrite=True)
+    try:
+        key = provider_key("gemini")
+        assert key.reveal() == "a-key-kept-on-the-server" and key.source == "Secret block gemini-api-key"
+        assert "a-key-kept-on-the-server" not in repr(key) and "a-key-kept-on-the-server" not in str(key)
+        with temporary_settings({PREFECT_API_URL: None}), pytest.raises(MissingKey, match="GEMINI_API_KEY"):
+            provider_key("gemini")
+    finally:
+        Secret.delete(block_name("gemini"))   # the worker's other tests find no key on this server

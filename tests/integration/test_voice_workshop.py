@@ -210,45 +210,6 @@ def test_slate_check_refuses_a_voice_its_provider_lacks_and_a_vendor_speaker_wit
     assert voice_rows(example_film) == []
 
 
-def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_one(example_film, tmp_path):
-    """The MCP server's `voice` tool (slate/agent/server.py), over the SDK's stdio client: a version
-    paid under the session's caller, one from it, a speaker the film lacks refused by the argument
-    check and a character with no voice by the workshop, before any row; no tool approves, and the approved sample is never written."""
-    import sys
-
-    import anyio
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters
-
-    from tests.prefect_homes import slate_env
-    with_voices(example_film)
-    params = StdioServerParameters(command=str(Path(sys.executable).with_name("slate")),
-                                   args=["mcp", str(example_film), "--cap", "1"], cwd=str(example_film),
-                                   env=slate_env(tmp_path / "home", SLATE_PAID_CALLS_ALLOWED="local"))
-    said: dict[str, str] = {}
-
-    async def main() -> None:
-        async with Client(params, read_timeout_seconds=180) as client:
-            names = {t.name for t in (await client.list_tools()).tools}
-            assert "voice" in names and not [n for n in names if "approve" in n or "promote" in n], names
-            for key, args in (("made", {"speaker": "mia"}), ("from", {"speaker": "mia", "from_version": 1}),
-                              ("nobody", {"speaker": "zed"}), ("voiceless", {"speaker": "gabe"}),
-                              ("orphan", {"speaker": "mia", "from_version": 9})):
-                result = await client.call_tool("voice", args)
-                said[key] = ("error: " if result.is_error else "") + " ".join(
-                    getattr(b, "text", "") for b in result.content)
-    anyio.run(main)
-    assert "voice:mia v1" in said["made"] and "(exit 0" in said["made"] and not said["made"].startswith("error"), said
-    assert "voice:mia v2 from v1" in said["from"], said
-    assert said["nobody"].startswith("error: ") and "'speaker'" in said["nobody"], said
-    assert said["orphan"].startswith("error: ") and "no version 9" in said["orphan"], said
-    assert said["voiceless"].startswith("error: ") and "character 'gabe' has no voice" in said["voiceless"], said
-    rows = voice_rows(example_film)
-    assert [(r.stage, r.shot, r.status) for r in rows] == [("voice", "voice:mia", "succeeded")] * 2
-    assert rows[0].caller.startswith("agent") and rows[0].caller == rows[1].caller, rows[0].caller
-    assert not (example_film / "characters/mia/mia_voice_APPROVED.wav").exists()
-
-
 def test_a_version_dearer_than_the_cap_left_is_refused_before_it_is_sent(example_film, fakes, monkeypatch):
     with_voices(example_film, {"description": "a girl of nine", "provider": "elevenlabs", "voice": GEORGE,
                                "model": "eleven_multilingual_v2"})

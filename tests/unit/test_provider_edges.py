@@ -62,9 +62,13 @@ def test_a_key_comes_from_its_variable_and_never_shows(monkeypatch):
 def test_a_missing_key_names_the_variable(monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    from prefect.server.api.server import SubprocessASGIServer
+    started = dict(SubprocessASGIServer._instances)
     with pytest.raises(MissingKey, match="set GEMINI_API_KEY or GOOGLE_API_KEY"):
         provider_key("gemini")
     assert issubclass(MissingKey, AuthenticationFailed)  # the run halts on it
+    # No Prefect server configured: no Secret block looked for, so no server of Prefect's own started for it.
+    assert SubprocessASGIServer._instances == started
 
 
 # -- HTTP into the error tree ---------------------------------------------------------------------
