@@ -171,7 +171,8 @@ def prefect_harness(tmp_path_factory):
     where = {PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{home / DATABASE}",
              PREFECT_MEMO_STORE_PATH: home / MEMO}
     with temporary_settings(where):
-        server = SubprocessASGIServer(port=free_port())
+        from tests.quiet_prefect import quiet_server_class
+        server = quiet_server_class()(port=free_port())   # Prefect's, its idle polling slower (tests/quiet_prefect.py)
         before = SubprocessASGIServer._instances.get(None)
         # As Prefect's harness does: code asking for "the" ephemeral server finds this one.
         SubprocessASGIServer._instances[None] = server
