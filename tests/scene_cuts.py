@@ -52,3 +52,24 @@ def without_finishing(root: Path) -> None:
             dropped = shot.pop("dialogue", None) is not None or dropped
         if dropped:
             path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def without_voices(root: Path) -> None:
+    """The example as it was before it spoke: no character's voice, no narrator, no shot's lines,
+    no approved voice sample. For tests that give the film the voices and lines they are about,
+    from nothing (the example's own — Jenny's and Gabe's, three lines — are held by the example's
+    tests and its render, tests/e2e/test_scene_e2e.py)."""
+    root = Path(root)
+    bible_path = root / "bible.yaml"
+    bible = yaml.safe_load(bible_path.read_text())
+    for c in bible.get("characters") or []:
+        c.pop("voice", None)
+    bible.pop("narrator", None)
+    bible_path.write_text(yaml.safe_dump(bible, sort_keys=False))
+    for path in sorted((root / "scenes").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        for shot in doc.get("shots") or []:
+            shot.pop("dialogue", None)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    for sample in [*(root / "characters").glob("*/*_voice_APPROVED.*"), *(root / "narrator").glob("*_voice_APPROVED.*")]:
+        sample.unlink()
