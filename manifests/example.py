@@ -183,6 +183,8 @@ _BIBLE: dict[str, Any] = {
                 "Bright red hair cut in a flat-top; ruddy, freckled fair skin; clean-shaven square jaw.\n"
                 "Green plaid flannel shirt, dark blue denim jeans, black work boots.\n"
             ),
+            "voice": {"description": "a man in his forties; low, a little rough, slow", "provider": "local",
+                      "voice": "male_low", "pace_wpm": 150},
         },
         {
             "id": "jenny",
@@ -193,6 +195,10 @@ _BIBLE: dict[str, Any] = {
                 "Platinum-blonde chin-length bob with a straight fringe; very fair skin; small nose.\n"
                 "Pale blue waitress uniform, white tights, black flat shoes.\n"
             ),
+            # Voices are the local eSpeak voices (providers/local_speech.py): offline and free. Their
+            # approved samples are spoken when `slate init --example` writes the film (tasks/audition.py).
+            "voice": {"description": "a woman in her late twenties; high, bright, quick and even", "provider": "local",
+                      "voice": "female_high", "pace_wpm": 170},
         },
         {
             "id": "leo",
@@ -287,14 +293,17 @@ _SCENE: dict[str, Any] = {
               frame_mode="start_end", end_action="Nina's hand pulls the door half open; warm light spills out.",
               transition_out={"kind": "dissolve", "duration": 0.75}),
         _shot("1C", ["gabe", "jenny"], "Jenny pours coffee into Gabe's mug at the counter.", 3.5,
-              props=["coffee pot", "mug"], camera={"framing": "wide", "angle": "high", "movement": "pan_right"}),
+              props=["coffee pot", "mug"], camera={"framing": "wide", "angle": "high", "movement": "pan_right"},
+              dialogue=[{"speaker": "jenny", "text": "Fresh pot. Careful, it's hot.", "at": 0.5}]),
         _shot("1D", ["gabe", "jenny"], "Gabe slides the full mug back across the counter toward Jenny.", 2.5,
-              props=["mug"], camera={"framing": "medium"}),
+              props=["mug"], camera={"framing": "medium"},
+              dialogue=[{"speaker": "gabe", "text": "Too hot. Take it back.", "delivery": ["low"]}]),
         _shot("1E", ["gabe", "jenny"], "Jenny catches the mug and lifts it off the counter.", 3.0,
               props=["mug"], camera={"framing": "close", "movement": "dolly_in"},
               frame_mode="start_end", end_action="Jenny holds the mug at chest height, steam rising.", chain=True),
         _shot("1F", ["jenny"], "Jenny turns her head toward the door as the bell above it rings.", 2.0,
-              props=["mug"], camera={"framing": "close", "angle": "low"}, chain=True, critical=True),
+              props=["mug"], camera={"framing": "close", "angle": "low"}, chain=True, critical=True,
+              dialogue=[{"speaker": "jenny", "text": "Be right with you.", "at": 0.4}]),
         _shot("1G", ["nina", "mia"], "Nina sits down in the booth opposite Mia, who slides a menu across the table.", 3.0,
               props=["menu"], camera={"framing": "medium", "movement": "pan_left"}),
         _shot("1H", ["leo", "jenny"], "Leo sets a plate on the kitchen pass and taps the order bell.", 3.0,

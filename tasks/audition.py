@@ -29,7 +29,9 @@ exist (file and field), and a speaker with lines but no approved sample in stora
 vendor's voice; for a local voice warned of: the speech stage judges it by an interim reference).
 
 It must never pay except through the governor, never write a canonical sample except through
-`promote`, and never import Prefect at module level (the CLI reads versions without a server).
+`promote` (or, for a film's local voices with none yet, `sample_local_voices`: free, offline, what
+`slate init --example` does), and never import Prefect at module level (the CLI reads versions
+without a server).
 """
 from __future__ import annotations
 
@@ -437,3 +439,30 @@ def _unusable(storage: Storage, key: str) -> str | None:
     except BadOutput as exc:
         return f"is unusable: {str(exc).removeprefix('sample: ')}"
     return None
+
+
+# -- the example film -----------------------------------------------------------------------------
+def sample_local_voices(root: Path) -> list[str]:
+    """The approved samples of the film's local voices that have none yet, spoken on this machine
+    (the sample line, registry.offline_line: free, no governor, the same bytes every time) and
+    written with their words beside them: what `slate init --example` does after writing the
+    example film, whose voices are local — as its turnarounds are drawn, its voices are sampled, so
+    its lines are judged against an approved sample from the first run. A vendor's voice is never
+    sampled here (that is a paid version and a person's approval). Returns the keys written."""
+    from slate.manifests import load_film
+    from slate.providers.registry import offline_line
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.bible import write_key
+    film = load_film(root)
+    storage = LocalStorage(Path(root))
+    written = []
+    for speaker, voice in sorted(film.bible.voices().items()):
+        if voice is None or voice.provider != "local":
+            continue
+        key = film.bible.voice_sample_key(speaker)
+        if storage.key_exists(key):
+            continue
+        write_key(storage, key, offline_line(voice.voice, voice.settings, SAMPLE_LINE).wav)
+        write_key(storage, words_key(key), SAMPLE_LINE.encode())
+        written.append(key)
+    return written

@@ -110,7 +110,10 @@ def local_calls(monkeypatch):
 @pytest.fixture(scope="session")
 def example_master(tmp_path_factory) -> Path:
     from slate.manifests import write_example_film
-    return write_example_film(tmp_path_factory.mktemp("example") / "night-diner")
+    from slate.tasks.audition import sample_local_voices
+    root = write_example_film(tmp_path_factory.mktemp("example") / "night-diner")
+    sample_local_voices(root)   # as `slate init --example` does
+    return root
 
 
 @pytest.fixture

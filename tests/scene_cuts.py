@@ -37,12 +37,39 @@ def two_short_scenes(root: Path) -> None:
 
 
 def without_finishing(root: Path) -> None:
-    """The example with no finishing pass (no `finishing:` in film.yaml or its scenes): the cut
-    is the plain stitch. For tests whose subject is the shots, gates or money, not the finished
-    cut — the finishing pass (a graded re-encode, two loudness passes, a hero profile's ProRes
-    mezzanine) is tested by the finishing tests and the example's own renders."""
+    """The example with no finishing pass (no `finishing:` in film.yaml or its scenes, and no
+    lines of dialogue, which a finishing pass mixes): the cut is the plain stitch. For tests whose
+    subject is the shots, gates or money, not the finished cut — the finishing pass (a graded
+    re-encode, two loudness passes, a hero profile's ProRes mezzanine) is tested by the finishing
+    tests and the example's own renders, the lines by the speech tests."""
     root = Path(root)
     for path in [root / "film.yaml", *sorted((root / "scenes").glob("*.yaml"))]:
         doc = yaml.safe_load(path.read_text())
-        if isinstance(doc, dict) and doc.pop("finishing", None) is not None:
+        if not isinstance(doc, dict):
+            continue
+        dropped = doc.pop("finishing", None) is not None
+        for shot in doc.get("shots") or []:
+            dropped = shot.pop("dialogue", None) is not None or dropped
+        if dropped:
             path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def without_voices(root: Path) -> None:
+    """The example as it was before it spoke: no character's voice, no narrator, no shot's lines,
+    no approved voice sample. For tests that give the film the voices and lines they are about,
+    from nothing (the example's own — Jenny's and Gabe's, three lines — are held by the example's
+    tests and its render, tests/e2e/test_scene_e2e.py)."""
+    root = Path(root)
+    bible_path = root / "bible.yaml"
+    bible = yaml.safe_load(bible_path.read_text())
+    for c in bible.get("characters") or []:
+        c.pop("voice", None)
+    bible.pop("narrator", None)
+    bible_path.write_text(yaml.safe_dump(bible, sort_keys=False))
+    for path in sorted((root / "scenes").glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        for shot in doc.get("shots") or []:
+            shot.pop("dialogue", None)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    for sample in [*(root / "characters").glob("*/*_voice_APPROVED.*"), *(root / "narrator").glob("*_voice_APPROVED.*")]:
+        sample.unlink()

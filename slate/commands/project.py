@@ -29,6 +29,9 @@ def init(directory: Directory, example: bool = typer.Option(False, "--example", 
     except ValueError as exc:
         err.print(str(exc), style="red")
         raise typer.Exit(2)
+    if example:   # its two voices' approved samples, spoken offline as its turnarounds are drawn
+        from slate.tasks.audition import sample_local_voices
+        sample_local_voices(root)
     console.print(Text.assemble("film project written to ", (str(root), "bold")))
 
 

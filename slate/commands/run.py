@@ -125,7 +125,11 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
         if verbose:
             console.print(f"the reel: {served}; running the film", highlight=False, markup=False)
         return False
-    scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]]}) for sc in served.scenes]
+    # The reel keeps each scene as data: its shots and deliverables (a mezzanine, a poster, the
+    # subtitles beside the cut) are read back as the report reads a run's own.
+    scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]],
+                                 "deliverables": [SimpleNamespace(**d) for d in sc.get("deliverables") or []]})
+              for sc in served.scenes]
     result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
     # A film whose escalations the can kept ends as its run did: Escalated, naming them.
     escalated = [f"{sc.scene} ({len(shots)} shot(s) escalated: {', '.join(s.shot for s in shots)})"

@@ -29,7 +29,7 @@ def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_on
             names = {t.name for t in (await client.list_tools()).tools}
             assert "voice" in names and not [n for n in names if "approve" in n or "promote" in n], names
             for key, args in (("made", {"speaker": "mia"}), ("from", {"speaker": "mia", "from_version": 1}),
-                              ("nobody", {"speaker": "zed"}), ("voiceless", {"speaker": "gabe"}),
+                              ("nobody", {"speaker": "zed"}), ("voiceless", {"speaker": "nina"}),
                               ("orphan", {"speaker": "mia", "from_version": 9})):
                 result = await client.call_tool("voice", args)
                 said[key] = ("error: " if result.is_error else "") + " ".join(
@@ -39,7 +39,7 @@ def test_an_agent_makes_a_voice_version_within_its_session_but_never_approves_on
     assert "voice:mia v2 from v1" in said["from"], said
     assert said["nobody"].startswith("error: ") and "'speaker'" in said["nobody"], said
     assert said["orphan"].startswith("error: ") and "no version 9" in said["orphan"], said
-    assert said["voiceless"].startswith("error: ") and "character 'gabe' has no voice" in said["voiceless"], said
+    assert said["voiceless"].startswith("error: ") and "character 'nina' has no voice" in said["voiceless"], said
     rows = voice_rows(example_film)
     assert [(r.stage, r.shot, r.status) for r in rows] == [("voice", "voice:mia", "succeeded")] * 2
     assert rows[0].caller.startswith("agent") and rows[0].caller == rows[1].caller, rows[0].caller

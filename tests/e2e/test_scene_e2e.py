@@ -6,6 +6,7 @@ and checks that not one provider call was made.
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
@@ -17,6 +18,8 @@ from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.manifests import load_film
 from slate.media import probe
+from slate.media.subtitles import read_srt, subtitle_streams
+from slate.tasks.export import record_path
 from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
@@ -79,6 +82,22 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
                    if r.stage == "video")
     assert len(spans) == 9
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), spans
+
+    # Issue 37: the example's three lines, spoken once each by the two voices `slate init --example`
+    # sampled, judged against those approved samples, heard in the cut and subtitled beside and in it.
+    speech = [r for r in Ledger.for_project(example_film).rows(film="night-diner") if r.stage == "speech"]
+    assert sorted((r.shot, r.parameters["speaker"], r.prompt, r.status) for r in speech) == [
+        ("1C", "jenny", "Fresh pot. Careful, it's hot.", "succeeded"), ("1D", "gabe", "Too hot. Take it back.", "succeeded"),
+        ("1F", "jenny", "Be right with you.", "succeeded")]
+    assert all(r.parameters["voice_version"].startswith("approved:") for r in speech), \
+        [r.parameters["voice_version"] for r in speech]
+    record = json.loads(record_path(example_film, "scene-01", "draft").read_text())
+    assert [x["speaker"] for x in record["lines"]] == ["jenny", "gabe", "jenny"], record["lines"]
+    cut = example_film / "renders" / "scene-01-draft.mp4"
+    cues = read_srt(cut.with_suffix(".srt").read_text())
+    assert [c.text for c in cues] == ["Fresh pot. Careful, it's hot.", "Too hot. Take it back.", "Be right with you."]
+    assert cut.with_suffix(".vtt").read_text().startswith("WEBVTT")
+    assert [s.codec for s in subtitle_streams(cut)] == ["mov_text"]
 
     started = time.time()
     again = scene_flow(project=str(example_film), return_state=True).result()

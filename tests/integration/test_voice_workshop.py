@@ -140,7 +140,7 @@ def test_a_silent_sample_fails_its_check_and_is_never_approved(example_film, loc
     (["voice", "{root}", "mia", "--model", "gemini:gemini-2.5-flash-preview-tts", "--voice", "Kora"],
      "voice 'mia': --voice: gemini:gemini-2.5-flash-preview-tts has no voice 'Kora' (did you mean Kore?)"),
     (["voice", "{root}", "zed"], "bible.yaml: no character 'zed'"),
-    (["voice", "{root}", "gabe"], "bible.yaml: characters[0].voice: character 'gabe' has no voice"),
+    (["voice", "{root}", "nina"], "bible.yaml: characters[4].voice: character 'nina' has no voice"),
     (["voice", "{root}", "mia", "--from", "4"], "voice 'mia': --from: no version 4 (versions: none yet)"),
     (["approve", "{root}", "mia", "--voice", "--version", "3"], "voice 'mia': --version: no version 3"),
     (["voice", "{root}", "leo"], "bible.yaml: characters[2].voice.voice: gemini:gemini-2.5-flash-preview-tts has no "

@@ -12,6 +12,7 @@ from slate.agent import context
 from slate.agent.session import Session
 from slate.manifests.dialogue import LEAD_SECONDS, PAUSE_SECONDS, estimated_seconds
 from tests.bad_inputs import VOICE
+from tests.scene_cuts import without_voices
 
 
 def _edit(root: Path, key: str, change) -> None:
@@ -21,6 +22,7 @@ def _edit(root: Path, key: str, change) -> None:
 
 
 def test_the_bible_and_a_shot_carry_voices_and_lines(example_film):
+    without_voices(example_film)
     def bible(d):
         for c in d["characters"]:
             if c["id"] == "nina":

@@ -18,12 +18,14 @@ from slate.manifests import load_film
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.run import open_run
 from tests.runs import a_run
+from tests.scene_cuts import without_voices
 
 MULTILINGUAL = "elevenlabs:eleven_multilingual_v2"
 
 
 def test_the_form_lists_each_shots_lines_with_their_cost(example_film):
     root = example_film
+    without_voices(root)
     bible = yaml.safe_load((root / "bible.yaml").read_text())
     for c in bible["characters"]:
         if c["id"] == "gabe":

@@ -14,6 +14,7 @@ from slate.manifests import load_film
 from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
                                       estimated_seconds, line_spans, on_camera)
 from tests.bad_inputs import VOICE
+from tests.scene_cuts import without_voices
 
 
 def test_a_line_lasts_its_words_at_the_voices_pace():
@@ -57,6 +58,7 @@ def _edit(root: Path, key: str, change) -> None:
 
 
 def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
+    without_voices(example_film)
     def bible(d):
         for c in d["characters"]:
             if c["id"] in ("nina", "gabe"):

@@ -219,3 +219,25 @@ def test_plates(root: Path) -> None:
         assert (tiles > 4).mean() > 0.5, loc
         plates[loc] = a
     assert np.abs(plates["diner"] - plates["street"]).mean() > 40
+
+
+def test_two_voices_and_three_lines_and_their_samples_spoken_offline(film: LoadedFilm, tmp_path: Path) -> None:
+    """Issue 37: Jenny and Gabe speak (local voices), three lines across 1C, 1D and 1F, each
+    fitting its shot at its voice's pace; `slate init --example` speaks the two approved samples
+    offline (tasks/audition.sample_local_voices): the same bytes every time, written once."""
+    from slate.tasks.audition import SAMPLE_LINE, sample_local_voices
+    voices = {k: v for k, v in film.bible.voices().items() if v is not None}
+    assert {k: (v.provider, v.voice) for k, v in voices.items()} == \
+        {"jenny": ("local", "female_high"), "gabe": ("local", "male_low")}
+    lines = [(s.id, ln.speaker, ln.text) for s in film.scene("scene-01").shots for ln in s.dialogue]
+    assert [(shot, who) for shot, who, _ in lines] == [("1C", "jenny"), ("1D", "gabe"), ("1F", "jenny")]
+
+    a, b = write_example_film(tmp_path / "a"), write_example_film(tmp_path / "b")
+    assert sample_local_voices(a) == ["characters/gabe/gabe_voice_APPROVED.wav",
+                                      "characters/jenny/jenny_voice_APPROVED.wav"]
+    assert sample_local_voices(a) == []                                     # a sample there is kept
+    assert len(sample_local_voices(b)) == 2
+    for c in ("gabe", "jenny"):
+        wav = f"characters/{c}/{c}_voice_APPROVED.wav"
+        assert (a / wav).read_bytes() == (b / wav).read_bytes() and len((a / wav).read_bytes()) > 48000
+        assert (a / wav).with_suffix(".txt").read_text() == SAMPLE_LINE

@@ -116,7 +116,9 @@ def test_slate_estimate_prices_each_shots_lines_by_its_speakers_voice(example_fi
     from slate.settings import project_settings
     from slate.tasks.plan import plan_from_project
     from slate.tasks.voicing import line_costs
+    from tests.scene_cuts import without_voices
     root = example_film
+    without_voices(root)
     bible = yaml.safe_load((root / "bible.yaml").read_text())
     for c in bible["characters"]:
         if c["id"] == "gabe":

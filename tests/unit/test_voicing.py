@@ -12,6 +12,7 @@ from slate.manifests import load_film
 from slate.manifests.dialogue import Line, Voice
 from slate.providers.local_speech import local_voice, speak, write_wav
 from slate.tasks.voicing import canonical_voice_key, judge, reference_of, speech_fingerprint, too_long
+from tests.scene_cuts import without_voices
 
 GABE = Voice(description="adult man, low", provider="local", voice="male_low")
 
@@ -19,6 +20,7 @@ GABE = Voice(description="adult man, low", provider="local", voice="male_low")
 def _film(example_master, tmp_path, lines=None):
     root = tmp_path / "film"
     shutil.copytree(example_master, root, ignore=shutil.ignore_patterns(".slate", "renders"))
+    without_voices(root)
     bible = yaml.safe_load((root / "bible.yaml").read_text())
     for c in bible["characters"]:
         if c["id"] == "gabe":
