@@ -28,6 +28,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -266,16 +267,34 @@ def contact_columns(clips: dict[str, ClipOutcome] | None) -> int:
 
 
 def contact_entries(plans: list[ShotPlan], panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome] | None,
-                    open_local: LocalFile) -> list[ContactEntry]:
+                    open_local: LocalFile, spoken: dict[str, list[str]] | None = None) -> list[ContactEntry]:
     """The contact sheet as plain data: per shot its panel entry and, with clips, one entry per
-    keyframe; each with its verdict badge and the lines a person reads under it."""
+    keyframe; each with its verdict badge and the lines a person reads under it. A shot's lines of
+    dialogue (`spoken`: shot -> "speaker: “text”") are read under its first keyframe once there
+    are clips, else under its panel, after the gates' notes: the words belong to the moving shot."""
     entries = []
     for plan in plans:
         p = panels[plan.shot]
-        entries.append(_panel_entry(plan.shot, p, open_local))
-        if clips is not None:
-            entries += _keyframe_entries(plan.shot, p, clips.get(plan.shot), open_local)
+        said = tuple((spoken or {}).get(plan.shot, []))
+        panel = _panel_entry(plan.shot, p, open_local)
+        if clips is None:
+            entries.append(replace(panel, lines=panel.lines + said) if said else panel)
+            continue
+        entries.append(panel)
+        frames = _keyframe_entries(plan.shot, p, clips.get(plan.shot), open_local)
+        if said and frames:
+            frames[0] = replace(frames[0], lines=frames[0].lines + said)
+        entries += frames
     return entries
+
+
+def spoken_lines_of(film: LoadedFilm, scene: str) -> dict[str, list[str]]:
+    """Each shot's lines of dialogue as a contact sheet shows them: `speaker: “text”`."""
+    try:
+        shots = film.scene(scene).shots
+    except KeyError:
+        return {}
+    return {s.id: [f"{line.speaker}: “{line.text}”" for line in s.dialogue] for s in shots if s.dialogue}
 
 
 def _image(open_local: LocalFile, uri: str | None) -> Path | None:

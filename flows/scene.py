@@ -72,11 +72,12 @@ def renders_dir(root: Path) -> Path:
 
 @task(name="contact-sheet", cache_policy=NO_CACHE)
 def make_contact_sheet(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], out: str,
-                       clips: dict[str, ClipOutcome] | None = None) -> str:
+                       clips: dict[str, ClipOutcome] | None = None,
+                       spoken: dict[str, list[str]] | None = None) -> str:
     """Every shot's panel (and, once there are clips, its keyframes) with verdict badges; "" (and
     a warning on the run) when it cannot be drawn: a report's picture never fails a paid scene."""
     try:
-        entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local)
+        entries = reports.contact_entries(plans, panels, clips, run.crew.storage.open_local, spoken)
         return str(contact_sheet(entries, Path(out), columns=reports.contact_columns(clips)))
     except Exception as exc:  # noqa: BLE001 — whatever it was, the takes it shows are made and paid for
         reports.warn(f"the contact sheet of scene {run.scene} ({out})", exc, run.scene)
@@ -228,7 +229,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     stem = render_stem(run.scene, run.profile)
     if panels_only:
         panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
-        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"))
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"),
+                                   spoken=reports.spoken_lines_of(film, run.scene))
         gov = run.crew.governor
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return SceneRound(stage="panels", plans=plans, panels=panels, contact_sheet=sheet)
@@ -250,7 +252,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
     if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
-        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
+                                   reports.spoken_lines_of(film, run.scene))
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
     # the cut, and a line that fails its gate takes its shot out of it.
@@ -258,7 +261,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     if run.crew.governor.halted is None:
         clips, voiced = voice_the_shots(run, film, plans, clips)
     # The sheet is drawn while the cut is stitched: neither needs the other.
-    sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips)
+    sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
+                                            reports.spoken_lines_of(film, run.scene))
     cut_of = {p.shot: uri for p in plans if (uri := clips[p.shot].clip_uri)}   # the approved clips
     approved = list(cut_of)
     gov = run.crew.governor

@@ -172,3 +172,23 @@ def test_a_sheet_preview_or_report_that_cannot_be_made_is_a_warning_and_the_run_
         warned = [log.message for log in logged if log.level == logging.WARNING]
         time.sleep(0.2)
     assert all(line in warned for line in said), ("the warnings on the run's log, after 30 s", said, warned)
+
+
+def test_a_shots_lines_of_dialogue_are_read_under_its_first_keyframe_or_its_panel(example_film):
+    """Issue 37: the contact sheet shows each shot's lines (flows/reports.py `spoken_lines_of`),
+    the example's own: Jenny's in 1C and 1F, Gabe's in 1D."""
+    from slate.flows.reports import spoken_lines_of
+    from slate.manifests import load_film
+    spoken = spoken_lines_of(load_film(example_film), "scene-01")
+    assert spoken == {"1C": ["jenny: “Fresh pot. Careful, it's hot.”"], "1D": ["gabe: “Too hot. Take it back.”"],
+                      "1F": ["jenny: “Be right with you.”"]}
+    panel = PanelOutcome(shot="1C", approved={"start": "cas://p"}, takes=[_take("panel", 1, 0.4, [IDENTITY_OK], "cas://p")])
+    clip = ClipOutcome(shot="1C", clip_uri="cas://c", started_from="panel",
+                       takes=[_take("video", 1, 0.2, [IDENTITY_OK], "cas://c",
+                                    keyframes={"first": "cas://f", "middle": "cas://m", "last": "cas://l"})])
+    look = lambda uri: Path("/nowhere") / uri[6:]   # noqa: E731
+    with_clips = contact_entries([SimpleNamespace(shot="1C")], {"1C": panel}, {"1C": clip}, look, spoken)
+    assert with_clips[1].lines[-1] == "jenny: “Fresh pot. Careful, it's hot.”"
+    assert not any("jenny" in line for e in (with_clips[0], *with_clips[2:]) for line in e.lines)
+    panels_only = contact_entries([SimpleNamespace(shot="1C")], {"1C": panel}, None, look, spoken)
+    assert panels_only[0].lines[-1] == "jenny: “Fresh pot. Careful, it's hot.”"
