@@ -36,7 +36,7 @@ import yaml
 from slate import studio as studio_stack
 
 FILM_ID = "night-diner"
-BUCKET, PREFIX = "studio", "studio"
+BUCKET, PREFIX = "studio", "night"   # a prefix unlike the bucket: the two are never mixed up unseen
 LATENCY = 3            # seconds per local video job: long enough to see a clip in flight
 # One shot a scene, each one the local judge passes on its first take (1C, a high wide pan, is
 # escalated by its middle-frame gate since the gates change on int: that is not what this tests).
