@@ -1,8 +1,8 @@
 """The film's wall time through the film deployment on one worker, then on two.
 
-Starts the two-worker test's studio (tests/studio_harness.py: `slate up --studio`'s own code —
-SeaweedFS, a Prefect server, the ledger in Postgres, process workers with their own folders) with
-ONE worker, renders the
+Starts the two-worker test's studio (tests/studio_harness.py: `slate up --studio` in a subprocess —
+SeaweedFS, a Prefect server, the ledger in Postgres, process workers with their own folders,
+asking for runs every 2 s as the studio itself chooses) with ONE worker, renders the
 four-scene cut of the example with new takes and times it from the run's creation to its
 final state; then starts a second worker and renders it again with other new takes. Prints
 each wall time, which worker ran each scene, the video latency on the critical path (one job:

