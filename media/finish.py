@@ -276,10 +276,25 @@ def _check(plan: FinishPlan) -> None:
 _JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
 
 
-def measure_args(plan: FinishPlan) -> list[str]:
+#: How far below the true-peak ceiling the limiter holds a raised mix (sample peaks, so some room
+#: for the inter-sample peaks loudnorm reads), and the most a mix is raised before it.
+LIMIT_MARGIN_DB = 1.0
+MAX_RAISE_DB = 24.0
+
+
+def _raised(a: Any, plan: FinishPlan, raise_db: float) -> Any:
+    """The mix raised by `raise_db` through a peak limiter (see `measure`); unchanged at 0."""
+    if raise_db <= 0:
+        return a
+    ceiling = 10 ** ((plan.true_peak - LIMIT_MARGIN_DB) / 20)
+    return (a.filter("volume", f"{raise_db:.2f}dB")
+            .filter("alimiter", limit=f"{ceiling:.4f}", attack=5, release=50, level="disabled"))
+
+
+def measure_args(plan: FinishPlan, raise_db: float = 0.0) -> list[str]:
     """Pass one of loudness: the mix (no picture) through loudnorm, which prints what it measured."""
-    a = _sound(plan, _sources(plan)).filter("loudnorm", I=_n(plan.target_lufs), TP=_n(plan.true_peak), LRA=11,
-                                            print_format="json")
+    a = _raised(_sound(plan, _sources(plan)), plan, raise_db).filter(
+        "loudnorm", I=_n(plan.target_lufs), TP=_n(plan.true_peak), LRA=11, print_format="json")
     return ["-nostdin", "-hide_banner", "-nostats", *ffmpeg.output(a, "-", f="null").get_args()]
 
 
@@ -292,7 +307,7 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
     if measured is None:
         a = _fit_audio(_silence(plan.total), plan.total)
     else:
-        a = (_sound(plan, sources)
+        a = (_raised(_sound(plan, sources), plan, float(measured.get("slate_raise_db", 0.0)))
              .filter("loudnorm", I=_n(plan.target_lufs), TP=_n(plan.true_peak), LRA=11,
                      measured_I=measured["input_i"], measured_TP=measured["input_tp"],
                      measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
@@ -307,16 +322,40 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
 
 
 def measure(plan: FinishPlan) -> dict | None:
+    """loudnorm's reading of the mix, for the pass. loudnorm's linear mode never raises a mix past
+    its true-peak ceiling: a mix of speech alone (a short scene of one line, peaks 15 dB over its
+    loudness) came out at -19.1 LUFS for a -14 target, and the cut failed its check. Such a mix is
+    measured again raised by the missing gain through a peak limiter (`_raised`), and the pass
+    raises it the same way (`slate_raise_db` in the reading); a mix with the headroom is as before."""
     if not plan.has_sound:
         return None
-    done = run(measure_args(plan), timeout=900)
+    reading = _reading(plan, 0.0)
+    raise_db = 0.0
+    for _ in range(4):   # limiting takes some loudness back: raise again by what is still missing
+        if reading is None:
+            return None
+        short = _short_of_target(plan, reading)
+        if short <= 0.5 or raise_db >= MAX_RAISE_DB:   # within half a LU, or as far as it goes
+            break
+        raise_db = min(raise_db + short + (LIMIT_MARGIN_DB if raise_db == 0 else 0.0), MAX_RAISE_DB)
+        reading = _reading(plan, raise_db)
+    return None if reading is None else {**reading, "slate_raise_db": raise_db}
+
+
+def _short_of_target(plan: FinishPlan, reading: dict) -> float:
+    """How many LU loudnorm's linear gain would stop short of the target at the true-peak ceiling."""
+    return plan.target_lufs - float(reading["input_i"]) - (plan.true_peak - float(reading["input_tp"]))
+
+
+def _reading(plan: FinishPlan, raise_db: float) -> dict | None:
+    done = run(measure_args(plan, raise_db), timeout=900)
     found = _JSON.findall(done.stderr)
     if not found:
-        raise MediaError("loudnorm printed no measurement", measure_args(plan), done.stderr)
+        raise MediaError("loudnorm printed no measurement", measure_args(plan, raise_db), done.stderr)
     reading = json.loads(found[-1])
     if not math.isfinite(float(reading["input_i"])):
         return None   # silence all through: nothing to bring up
-    return reading
+    return dict(reading)
 
 
 _I = re.compile(r"I:\s+(-?[\d.]+|-inf) LUFS")

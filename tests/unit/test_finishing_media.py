@@ -177,3 +177,20 @@ def test_a_one_scene_films_join_keeps_its_finished_scene_and_encodes_only_what_i
 
     wider = FinishPlan(shots=join.shots, width=W * 2, height=H * 2, fps=FPS, target_lufs=-14.0)
     assert make_cut("film", wider, tmp_path / "film-wide.mp4").probe.width == W * 2
+
+
+def test_a_short_scene_of_one_spoken_line_reaches_its_target_past_its_peaks(tmp_path):
+    """A 2.5 s scene whose only sound is one line spoken by the local voice (peaks some 18 dB over
+    its loudness): loudnorm alone stopped at its true-peak ceiling, 5 LU short (-19.1 LUFS for
+    -14), and the scene failed its check. Raised through a limiter, it measures the target within
+    1 LU, true peak at or under -1 dBTP."""
+    from slate.providers.registry import offline_line
+    line = tmp_path / "line.wav"
+    line.write_bytes(offline_line("male_low", {}, "Too hot. Take it back.").wav)
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2.5), 2.5)], width=W, height=H, fps=FPS,
+                      target_lufs=-14.0, cues=[FinishCue(str(line), "dialogue", 0.25, 1.84)])
+    done = finish(plan, tmp_path / "out.mp4")
+    assert deliverable_problems(done, plan) == []
+    measured = loudness(tmp_path / "out.mp4")
+    assert abs(measured.integrated - (-14.0)) <= 1.0, measured
+    assert measured.true_peak <= -1.0 + 0.3, measured
