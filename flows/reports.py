@@ -294,7 +294,7 @@ def spoken_lines_of(film: LoadedFilm, scene: str) -> dict[str, list[str]]:
         shots = film.scene(scene).shots
     except KeyError:
         return {}
-    return {s.id: [f"{line.speaker}: “{line.text}”" for line in s.dialogue] for s in shots if s.dialogue}
+    return {s.id: [line.quoted() for line in s.dialogue] for s in shots if s.dialogue}
 
 
 def _image(open_local: LocalFile, uri: str | None) -> Path | None:

@@ -227,10 +227,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
     out_dir = renders_dir(root)
     stem = render_stem(run.scene, run.profile)
+    spoken = reports.spoken_lines_of(film, run.scene)   # each shot's lines, read on its contact sheet
     if panels_only:
         panels = {p.shot: outcome_of(panel_futures[p.shot], p.shot, PanelOutcome) for p in plans}
-        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"),
-                                   spoken=reports.spoken_lines_of(film, run.scene))
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), spoken=spoken)
         gov = run.crew.governor
         if gov.halted is None and any("start" in panels[p.shot].approved for p in plans):
             return SceneRound(stage="panels", plans=plans, panels=panels, contact_sheet=sheet)
@@ -252,8 +252,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
     if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
-        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
-                                   reports.spoken_lines_of(film, run.scene))
+        sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips, spoken)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
     # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
     # the cut, and a line that fails its gate takes its shot out of it.
@@ -262,7 +261,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         clips, voiced = voice_the_shots(run, film, plans, clips)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
-                                            reports.spoken_lines_of(film, run.scene))
+                                            spoken)
     cut_of = {p.shot: uri for p in plans if (uri := clips[p.shot].clip_uri)}   # the approved clips
     approved = list(cut_of)
     gov = run.crew.governor

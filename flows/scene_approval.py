@@ -81,7 +81,7 @@ def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
         for line in shot.dialogue:
             cost = line_price(film, line, run.profile, run.crew.pricing)
             out.setdefault(shot.id, []).append(
-                f"{line.speaker}: “{line.text}”" + (f" [{', '.join(line.delivery)}]" if line.delivery else "")
+                line.quoted() + (f" [{', '.join(line.delivery)}]" if line.delivery else "")
                 + (f" — {fmt_usd(cost)}" if voices.get(line.speaker) is not None else ""))
     return out
 

@@ -79,6 +79,10 @@ class Line(_Model):
             raise ValueError("a delivery word is listed twice")
         return v
 
+    def quoted(self) -> str:
+        """The line as a person reads it on a sheet or a form: `speaker: “text”`."""
+        return f"{self.speaker}: “{self.text}”"
+
 
 def words(text: str) -> int:
     return len(_WORD.findall(text))

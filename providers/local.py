@@ -470,23 +470,32 @@ def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, secon
             end_png: Path | None) -> None:
     """render_clip, or its earlier output for the same frames and arguments (the memo above):
     byte for byte what it would render, since x264 is deterministic for one input and build."""
-    memo = os.environ.get(RENDER_MEMO)
-    if not memo:
+    kept = memo_path((RENDER_MEMO_VERSION, width, height, str(fps), seconds, movement), (start, end_png))
+    if kept is None:
         render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, movement=movement,
                     end_png=end_png)
         return
-    import hashlib
-    key = hashlib.sha256(repr((RENDER_MEMO_VERSION, width, height, str(fps), seconds, movement)).encode())
-    for frame in (start, end_png):
-        key.update(b"\0" + (Path(frame).read_bytes() if frame is not None else b""))
-    kept = Path(memo) / f"{key.hexdigest()}.mp4"
     if not kept.exists():
-        Path(memo).mkdir(parents=True, exist_ok=True)
         render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, movement=movement,
                     end_png=end_png)
         copy_atomic(dest, kept)   # whole or absent: processes of the suite share the folder
         return
     copy_atomic(kept, dest)
+
+
+def memo_path(arguments: tuple[Any, ...], frames: tuple[Path | None, ...], prefix: str = "") -> Path | None:
+    """Where the render memo (RENDER_MEMO) keeps a clip rendered with `arguments` from `frames`
+    (their bytes, a missing frame as none), or None when no memo is set. The test suite's fake
+    vendors keep their clips here too (`prefix` "fake-"), so the key is the one recipe for both."""
+    memo = os.environ.get(RENDER_MEMO)
+    if not memo:
+        return None
+    import hashlib
+    key = hashlib.sha256(repr(arguments).encode())
+    for frame in frames:
+        key.update(b"\0" + (Path(frame).read_bytes() if frame is not None else b""))
+    Path(memo).mkdir(parents=True, exist_ok=True)
+    return Path(memo) / f"{prefix}{key.hexdigest()}.mp4"
 
 
 def _own(settings: BaseModel | None) -> LocalSettings:

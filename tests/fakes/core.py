@@ -455,17 +455,8 @@ def _kept_video(start: Path, end: Path | None, seconds: float, width: int, heigh
     fifty jobs with the same few 720p clips, 54 s of ffmpeg CPU in the fast loop alone. x264 is
     deterministic for one input and build, so the kept clip is the one it would render. None when
     no memo is set (a fake started outside the suite renders every clip)."""
-    import os
-
-    from slate.providers.local import RENDER_MEMO
-    memo = os.environ.get(RENDER_MEMO)
-    if not memo:
-        return None
-    key = hashlib.sha256(repr(("fake-video-1", seconds, width, height, fps, audio, FAKE_TONE_HZ)).encode())
-    for frame in (start, end):
-        key.update(b"\0" + (frame.read_bytes() if frame is not None else b""))
-    Path(memo).mkdir(parents=True, exist_ok=True)
-    return Path(memo) / f"fake-{key.hexdigest()}.mp4"
+    from slate.providers.local import memo_path
+    return memo_path(("fake-video-1", seconds, width, height, fps, audio, FAKE_TONE_HZ), (start, end), prefix="fake-")
 
 
 #: The pitch of the sound a fake's model makes when asked for it.
