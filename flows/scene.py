@@ -275,16 +275,20 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     if approved:
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
-        stitched = in_project(stitch_scene, run, StitchInput(
+        inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
+                                         transitions_between(plans, approved), width, height, voiced)
+        # The plain stitch is the cut only where no finishing pass makes one: a finished scene's
+        # pass reads the clips itself, and a stitch beside it was a second encode nobody saw
+        # (a second of the example's 30).
+        stitched = None if graded is not None else in_project(stitch_scene, run, StitchInput(
             scene=run.scene, clips=[[cut_of[s], clips[s].seconds] for s in approved],
             transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
             artifacts=lambda r: [r.uri])
-        inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
-                                         transitions_between(plans, approved), width, height, voiced)
         delivery = film.film.finishing.delivery_for(run.profile) if film.film.finishing else None
         graded, subtitles = subtitles_pass(run, inputs, graded, approved, voiced,
                                            burn=bool(delivery and delivery.burned_subtitles))
         made = graded or stitched
+        assert made is not None   # one of the two was made above
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output, subtitles)

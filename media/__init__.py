@@ -16,13 +16,13 @@ from .frames import extract_frame, extract_last_frame, keyframes
 from .metrics import (colour_distance, colour_stats, load_rgb, mean_rgb_distance, sharpness_noise,
                       ssim)
 from .preview import animated_preview
-from .probe import Probe, mismatches, parse_probe, probe
+from .probe import Probe, has_sound, mismatches, parse_probe, probe
 from .render import add_sound_bed, render_clip, scratch_beside, stitch
 
 __all__ = [
     "MOVEMENTS", "ContactEntry", "add_sound_bed", "MediaError", "Probe", "animated_preview", "colour_distance", "colour_stats",
     "concat_args", "contact_sheet", "count_frames_args", "dissolve_misfits", "extract_frame", "extract_last_frame",
     "ffmpeg_exe", "frame_at_args", "keyframes", "last_frame_args", "load_rgb",
-    "mean_rgb_distance", "mismatches", "parse_probe", "probe", "probe_args", "render_clip", "run",
+    "has_sound", "mean_rgb_distance", "mismatches", "parse_probe", "probe", "probe_args", "render_clip", "run",
     "scratch_beside", "sharpness_noise", "ssim", "still_clip_args", "stitch",
 ]

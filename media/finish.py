@@ -4,7 +4,8 @@ loudness at the delivery's target, in one ffmpeg run (plus the loudness measurem
 For: building the pass's filter graph with ffmpeg-python's graph builder (picture: trims, per-shot
 exposure and saturation, cuts, dissolves, dips to a colour, the LUT, fades from and to black;
 sound: each clip's own audio or silence of exactly its length, crossfades at dissolves, the cues
-placed, gained and faded, music ducked under dialogue, loudness normalised in two passes),
+placed, gained and faded, music ducked under dialogue, loudness normalised in two passes: the
+mix measured with ebur128, then brought to the target by one gain),
 compiling it to an argument list and running it through media/ffmpeg.py; then measuring what
 was made (EBU R128 integrated loudness and true peak with ffmpeg's ebur128 filter) and probing it.
 
@@ -14,7 +15,6 @@ this makes: it reads the approved clips and writes a new file beside them.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -273,13 +273,14 @@ def _check(plan: FinishPlan) -> None:
             raise ValueError(f"{s.path}: trims of {s.trim_in:g}s + {s.trim_out:g}s leave nothing of a {s.seconds:g}s clip")
 
 
-_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-
-
 #: How far below the true-peak ceiling the limiter holds a raised mix (sample peaks, so some room
-#: for the inter-sample peaks loudnorm reads), and the most a mix is raised before it.
+#: for the inter-sample peaks ebur128 reads), and the most a mix is raised before it.
 LIMIT_MARGIN_DB = 1.0
 MAX_RAISE_DB = 24.0
+#: How far under the true-peak ceiling the pass's gain holds the mix's measured peak: the AAC
+#: encode after it adds some half a dB of inter-sample overshoot (a one-line scene read -0.6 dBTP
+#: in the file for -1.0 in the mix).
+ENCODE_HEADROOM_DB = 0.5
 
 
 def _raised(a: Any, plan: FinishPlan, raise_db: float) -> Any:
@@ -292,15 +293,24 @@ def _raised(a: Any, plan: FinishPlan, raise_db: float) -> Any:
 
 
 def measure_args(plan: FinishPlan, raise_db: float = 0.0) -> list[str]:
-    """Pass one of loudness: the mix (no picture) through loudnorm, which prints what it measured."""
-    a = _raised(_sound(plan, _sources(plan)), plan, raise_db).filter(
-        "loudnorm", I=_n(plan.target_lufs), TP=_n(plan.true_peak), LRA=11, print_format="json")
+    """Pass one of loudness: the mix (no picture) through ebur128, which prints its integrated
+    loudness and true peak. (loudnorm's own first pass read the same two figures at a third of the
+    speed: it resamples to 192 kHz to do so.)"""
+    a = _raised(_sound(plan, _sources(plan)), plan, raise_db).filter("ebur128", peak="true")
     return ["-nostdin", "-hide_banner", "-nostats", *ffmpeg.output(a, "-", f="null").get_args()]
+
+
+def gain_db(plan: FinishPlan, reading: dict) -> float:
+    """The one gain that brings a measured mix to the target loudness, held where its true peak
+    would pass the ceiling: loudnorm's linear mode, without its resampling. The pass lands on the
+    target (ebur128 reads a gain exactly), or short of it by what the ceiling holds back."""
+    return min(plan.target_lufs - float(reading["input_i"]),
+               plan.true_peak - ENCODE_HEADROOM_DB - float(reading["input_tp"]))
 
 
 def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
     """The pass itself: picture and sound into one H.264 + AAC file (+faststart). `measured` is
-    pass one's loudnorm reading (None: no sound source, the track is silence)."""
+    pass one's reading (None: no sound source, the track is silence)."""
     _check(plan)
     sources = _sources(plan)
     v = _picture(plan, sources)
@@ -308,11 +318,7 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
         a = _fit_audio(_silence(plan.total), plan.total)
     else:
         a = (_raised(_sound(plan, sources), plan, float(measured.get("slate_raise_db", 0.0)))
-             .filter("loudnorm", I=_n(plan.target_lufs), TP=_n(plan.true_peak), LRA=11,
-                     measured_I=measured["input_i"], measured_TP=measured["input_tp"],
-                     measured_LRA=measured["input_lra"], measured_thresh=measured["input_thresh"],
-                     offset=measured["target_offset"], linear="true")
-             .filter("aresample", RATE))
+             .filter("volume", f"{gain_db(plan, measured):.2f}dB"))
         a = _fit_audio(a, plan.total)
     frames = frame_count(plan.total, plan.fps)
     out_args = {"c:v": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "r": fmt_rate(plan.fps),
@@ -322,8 +328,8 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
 
 
 def measure(plan: FinishPlan) -> dict | None:
-    """loudnorm's reading of the mix, for the pass. loudnorm's linear mode never raises a mix past
-    its true-peak ceiling: a mix of speech alone (a short scene of one line, peaks 15 dB over its
+    """The mix's reading, for the pass. The pass's one gain never raises a mix past its true-peak
+    ceiling (nor did loudnorm's linear mode before it): a mix of speech alone (a short scene of one line, peaks 15 dB over its
     loudness) came out at -19.1 LUFS for a -14 target, and the cut failed its check. Such a mix is
     measured again raised by the missing gain through a peak limiter (`_raised`), and the pass
     raises it the same way (`slate_raise_db` in the reading); a mix with the headroom is as before."""
@@ -335,7 +341,7 @@ def measure(plan: FinishPlan) -> dict | None:
         if reading is None:
             return None
         short = _short_of_target(plan, reading)
-        if short <= 0.5 or raise_db >= MAX_RAISE_DB:   # within half a LU, or as far as it goes
+        if short <= 0.2 or raise_db >= MAX_RAISE_DB:   # within a fifth of a LU, or as far as it goes
             break
         raise_db = min(raise_db + short + (LIMIT_MARGIN_DB if raise_db == 0 else 0.0), MAX_RAISE_DB)
         reading = _reading(plan, raise_db)
@@ -343,19 +349,21 @@ def measure(plan: FinishPlan) -> dict | None:
 
 
 def _short_of_target(plan: FinishPlan, reading: dict) -> float:
-    """How many LU loudnorm's linear gain would stop short of the target at the true-peak ceiling."""
-    return plan.target_lufs - float(reading["input_i"]) - (plan.true_peak - float(reading["input_tp"]))
+    """How many LU the pass's gain would stop short of the target at the true-peak ceiling."""
+    return plan.target_lufs - float(reading["input_i"]) - (plan.true_peak - ENCODE_HEADROOM_DB
+                                                            - float(reading["input_tp"]))
 
 
 def _reading(plan: FinishPlan, raise_db: float) -> dict | None:
+    """The mix's integrated loudness and true peak (`input_i`, `input_tp`, as loudnorm named them),
+    None for silence all through (nothing to bring up)."""
     done = run(measure_args(plan, raise_db), timeout=900)
-    found = _JSON.findall(done.stderr)
-    if not found:
-        raise MediaError("loudnorm printed no measurement", measure_args(plan, raise_db), done.stderr)
-    reading = json.loads(found[-1])
-    if not math.isfinite(float(reading["input_i"])):
-        return None   # silence all through: nothing to bring up
-    return dict(reading)
+    i, peak = _I.findall(done.stderr), _PEAK.findall(done.stderr)
+    if not i or not peak:
+        raise MediaError("ebur128 printed no summary of the mix", measure_args(plan, raise_db), done.stderr)
+    if not math.isfinite(float(i[-1])) or not math.isfinite(float(peak[-1])):
+        return None
+    return {"input_i": float(i[-1]), "input_tp": float(peak[-1])}
 
 
 _I = re.compile(r"I:\s+(-?[\d.]+|-inf) LUFS")

@@ -123,6 +123,18 @@ def read_track(path) -> Track | None:
         return None
 
 
+def sound_tracks(path) -> int | None:
+    """How many sound tracks (handler `soun`) an MP4 file has, from its boxes; None when it is not
+    an MP4 this reader can open (ask ffmpeg then)."""
+    try:
+        moov = _moov(Path(path))
+        if not moov:
+            return None
+        return sum(_video(moov, a, b).get("handler") == b"soun" for kind, a, b in _boxes(moov) if kind == b"trak")
+    except (OSError, struct.error, KeyError, StopIteration):
+        return None
+
+
 # H.264 profiles whose sequence parameter set codes the chroma format and bit depth (ITU-T H.264
 # 7.3.2.1.1); every other profile is 4:2:0 at 8 bits.
 _HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}

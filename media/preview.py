@@ -7,12 +7,16 @@ wide, is about a hundred kilobytes. And what an agent is handed of a panel or a 
 (slate/agent/server.py): a picture of a few hundred kilobytes at most, not the 3 MB PNG.
 
 Never: change the video or the picture, or keep anything on disk (the frames live in a temporary
-folder).
+folder). A preview is remembered in memory by the file's content (`_MADE`): a one-scene film's cut
+is its scene's cut byte for byte, and its page showed the same preview made twice (a second of the
+example's run).
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
+import threading
 from pathlib import Path
 
 from PIL import Image
@@ -24,10 +28,31 @@ FPS = 2.0
 WIDTH = 320
 MAX_FRAMES = 240   # two minutes at FPS: a preview, not the film
 QUALITY = 50
+_KEEP = 8   # previews remembered (each about a hundred kilobytes)
+_MADE: dict[tuple[str, float, int, int], bytes] = {}
+_MADE_LOCK = threading.Lock()
 
 
 def animated_preview(video, *, fps: float = FPS, width: int = WIDTH, max_frames: int = MAX_FRAMES) -> bytes:
-    """The video as an animated WebP (looping, `fps` frames a second)."""
+    """The video as an animated WebP (looping, `fps` frames a second); the same bytes for the same
+    file content without making it again."""
+    digest = hashlib.sha256()
+    with open(video, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    key = (digest.hexdigest(), float(fps), int(width), int(max_frames))
+    with _MADE_LOCK:
+        made = _MADE.get(key)
+    if made is None:
+        made = _animated(video, fps=fps, width=width, max_frames=max_frames)
+        with _MADE_LOCK:
+            _MADE[key] = made
+            while len(_MADE) > _KEEP:
+                _MADE.pop(next(iter(_MADE)))
+    return made
+
+
+def _animated(video, *, fps: float, width: int, max_frames: int) -> bytes:
     with tempfile.TemporaryDirectory(prefix="slate-preview-") as tmp:
         run(preview_frames_args(video, Path(tmp) / "f%05d.png", fps=fps, width=width, max_frames=max_frames))
         frames = [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("f*.png"))]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .commands import count_frames_args, probe_args
 from .ffmpeg import MediaError, run
-from .mp4 import Track, pixel_format, read_track
+from .mp4 import Track, pixel_format, read_track, sound_tracks
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,13 @@ def probe(path) -> Probe:
         return parse_probe(proc.stderr, proc.stderr)
     except ValueError as exc:
         raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc
+
+
+def has_sound(path) -> bool:
+    """Whether a file carries sound: read from its MP4 boxes (no ffmpeg started: a finishing pass
+    asks it of every clip, serially, before it starts), else from a probe."""
+    tracks = sound_tracks(path)
+    return tracks > 0 if tracks is not None else probe(path).has_audio
 
 
 def probe_of_track(track: Track, pix_fmt: str) -> Probe:

@@ -17,7 +17,7 @@ from prefect import task
 
 from slate.media.cut import CutMismatch, make_cut
 from slate.media.finish import FinishCue, FinishPlan, FinishShot, mezzanine_args, poster_args
-from slate.media import probe, run as run_ffmpeg
+from slate.media import has_sound, probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
 from slate.tasks.results import FinishResult
 from slate.tasks.run import Crew, Run, emit
@@ -31,7 +31,7 @@ def plan_of(st: Crew, shots: list[FinishingShot], cues: list[FinishingCue], lut:
     made = []
     for s in shots:
         path = str(st.storage.open_local(s.uri))
-        made.append(FinishShot(path=path, seconds=float(s.seconds), has_audio=probe(path).has_audio,
+        made.append(FinishShot(path=path, seconds=float(s.seconds), has_audio=has_sound(path),
                                trim_in=s.trim_in if s.trim_in is not None else 0.0,
                                trim_out=s.trim_out if s.trim_out is not None else 0.0,
                                exposure=s.exposure if s.exposure is not None else 0.0,

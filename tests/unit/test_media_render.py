@@ -235,3 +235,33 @@ def test_stitch_plan_segments():
     assert stitch_plan([True, True, True], [cut, cut]) == [(True, 0, 0), (True, 1, 1), (True, 2, 2)]
     assert stitch_plan([True, True, True, True], [cut, dis, cut]) == [(True, 0, 0), (False, 1, 2), (True, 3, 3)]
     assert stitch_plan([True, False, False, True], [cut, cut, cut]) == [(True, 0, 0), (False, 1, 2), (True, 3, 3)]
+
+
+def test_whether_a_clip_has_sound_is_read_from_its_boxes_as_ffmpeg_reads_it(tmp_path, panels):
+    """A finishing pass asks every clip whether it carries sound (media/probe.has_sound) from its
+    boxes, no ffmpeg started: the answer must be a full decode's, for a clip without sound, with
+    one sound track, and with a data track beside the picture but no sound; a file the box reader
+    cannot open (not an MP4) is asked of ffmpeg."""
+    from slate.media.mp4 import sound_tracks
+    start, _ = panels
+    still = ["-nostdin", "-loglevel", "error", "-y", "-loop", "1", "-i", str(start), "-t", "1", "-r", str(FPS)]
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
+    made = {
+        "silent.mp4": [*still, "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        "sound.mp4": [*still, *tone, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"],
+        "subtitled.mp4": [*still, "-f", "lavfi", "-i", "anullsrc", "-map", "0:v", "-c:v", "libx264",
+                          "-pix_fmt", "yuv420p", "-t", "1"],
+        "sound.mkv": [*still, *tone, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"],
+    }
+    for name, args in made.items():
+        media.run([*args, str(tmp_path / name)])
+    # a data (subtitle) track and no sound: muxed onto the silent clip
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,500\nhi\n")
+    media.run(["-nostdin", "-loglevel", "error", "-y", "-i", str(tmp_path / "silent.mp4"), "-i", str(srt),
+               "-map", "0:v", "-map", "1", "-c:v", "copy", "-c:s", "mov_text", str(tmp_path / "subtitled.mp4")])
+    for name in made:
+        path = tmp_path / name
+        assert media.has_sound(path) == media.probe(path).has_audio == (name.startswith("sound")), name
+    assert sound_tracks(tmp_path / "sound.mp4") == 1 and sound_tracks(tmp_path / "subtitled.mp4") == 0
+    assert sound_tracks(tmp_path / "sound.mkv") is None   # not an MP4: ffmpeg answers
