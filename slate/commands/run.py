@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Optional
+from contextlib import AbstractContextManager
+from typing import Any, Optional
 
 import typer
 from rich.live import Live
@@ -61,6 +62,18 @@ def _start_embedded():
     os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
     from slate import server as embedded
     return embedded.start()
+
+
+def _no_heartbeats(embedded: bool) -> AbstractContextManager[Any]:
+    """On this run's own embedded server, flows send no heartbeats. Heartbeats are read only by a
+    stack's or studio's zombie automation (deployments/automations.py), which an embedded server
+    has not; and every flow that beats ends by waiting for its heartbeat thread's next one-second
+    nap (Prefect's flow engine): three flows a scene, 1.5 s of the example's 30 spent waiting."""
+    from contextlib import nullcontext
+    if not embedded:
+        return nullcontext()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    return temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def _on_studio(directory: Path, options: RunOptions, started: float) -> bool:
@@ -190,7 +203,8 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:
             stop_refresh = listen(lambda _e: live.update(progress.table()))
-            state = film_flow(project=str(directory.resolve()), options=options, return_state=True)
+            with _no_heartbeats(server is not None):
+                state = film_flow(project=str(directory.resolve()), options=options, return_state=True)
             stop_refresh()
             if not isinstance(state, State):   # a flow answers an awaitable only inside an event loop
                 raise TypeError("the film flow was called inside an event loop")

@@ -85,3 +85,11 @@ def test_the_console_shows_the_table_and_the_summary_not_prefects_lines(example_
     moves = [line for line in quiet.stdout.splitlines() if "scene-01/1A " in line and line.startswith("[")]
     assert moves and any("halted" in line for line in moves), quiet.stdout[-2000:]
     assert "| ERROR   |" in loud.stdout + loud.stderr
+    # On its own embedded server a run's flows send no heartbeats (only a stack's zombie automation
+    # reads them; a flow that beats waits for its heartbeat thread at its end): its server saw
+    # the flows run, and no heartbeat.
+    import sqlite3
+    with sqlite3.connect(tmp_path / "home" / "prefect.db") as db:
+        seen = dict(db.execute("SELECT event, count(*) FROM events WHERE event LIKE 'prefect.flow-run.%' "
+                               "GROUP BY event").fetchall())
+    assert seen.get("prefect.flow-run.Running", 0) >= 2 and "prefect.flow-run.heartbeat" not in seen, seen
