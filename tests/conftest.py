@@ -165,8 +165,8 @@ def prefect_harness(tmp_path_factory):
     Stopped by its process id at the end."""
     import prefect.context
     from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import (PREFECT_API_URL, PREFECT_MEMO_STORE_PATH, PREFECT_SERVER_DATABASE_CONNECTION_URL,
-                                  temporary_settings)
+    from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_MEMO_STORE_PATH,
+                                  PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings)
 
     from slate.server import free_port
     from tests.prefect_homes import DATABASE, MEMO, fresh_home
@@ -181,7 +181,10 @@ def prefect_harness(tmp_path_factory):
         SubprocessASGIServer._instances[None] = server
         try:
             server.start(timeout=120)
-            with temporary_settings({PREFECT_API_URL: server.api_url}), \
+            # No heartbeats from the in-process flows, as on a run's own embedded server
+            # (slate/commands/run.py `_no_heartbeats`): nothing here reads them, and each flow's
+            # end waited up to a second for its heartbeat thread. A stack's runs beat (on_stack).
+            with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
                     prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
                 yield server
         finally:
