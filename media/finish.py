@@ -329,10 +329,11 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
 
 def measure(plan: FinishPlan) -> dict | None:
     """The mix's reading, for the pass. The pass's one gain never raises a mix past its true-peak
-    ceiling (nor did loudnorm's linear mode before it): a mix of speech alone (a short scene of one line, peaks 15 dB over its
-    loudness) came out at -19.1 LUFS for a -14 target, and the cut failed its check. Such a mix is
-    measured again raised by the missing gain through a peak limiter (`_raised`), and the pass
-    raises it the same way (`slate_raise_db` in the reading); a mix with the headroom is as before."""
+    ceiling (nor did loudnorm's linear mode before it): a mix of speech alone (a short scene of
+    one line, peaks 15 dB over its loudness) came out at -19.1 LUFS for a -14 target, and the cut
+    failed its check. Such a mix is measured again raised by the missing gain through a peak
+    limiter (`_raised`), and the pass raises it the same way (`slate_raise_db` in the reading); a
+    mix with the headroom gets its gain alone."""
     if not plan.has_sound:
         return None
     reading = _reading(plan, 0.0)
