@@ -304,8 +304,12 @@ def gain_db(plan: FinishPlan, reading: dict) -> float:
     """The one gain that brings a measured mix to the target loudness, held where its true peak
     would pass the ceiling: loudnorm's linear mode, without its resampling. The pass lands on the
     target (ebur128 reads a gain exactly), or short of it by what the ceiling holds back."""
-    return min(plan.target_lufs - float(reading["input_i"]),
-               plan.true_peak - ENCODE_HEADROOM_DB - float(reading["input_tp"]))
+    return min(plan.target_lufs - float(reading["input_i"]), _peak_room(plan, reading))
+
+
+def _peak_room(plan: FinishPlan, reading: dict) -> float:
+    """The most gain the mix's measured true peak leaves under the ceiling (less the encode's headroom)."""
+    return plan.true_peak - ENCODE_HEADROOM_DB - float(reading["input_tp"])
 
 
 def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
@@ -351,25 +355,30 @@ def measure(plan: FinishPlan) -> dict | None:
 
 def _short_of_target(plan: FinishPlan, reading: dict) -> float:
     """How many LU the pass's gain would stop short of the target at the true-peak ceiling."""
-    return plan.target_lufs - float(reading["input_i"]) - (plan.true_peak - ENCODE_HEADROOM_DB
-                                                            - float(reading["input_tp"]))
+    return plan.target_lufs - float(reading["input_i"]) - _peak_room(plan, reading)
 
 
 def _reading(plan: FinishPlan, raise_db: float) -> dict | None:
     """The mix's integrated loudness and true peak (`input_i`, `input_tp`, as loudnorm named them),
     None for silence all through (nothing to bring up)."""
     done = run(measure_args(plan, raise_db), timeout=900)
-    i, peak = _I.findall(done.stderr), _PEAK.findall(done.stderr)
-    if not i or not peak:
+    read = _summary(done.stderr)
+    if read is None:
         raise MediaError("ebur128 printed no summary of the mix", measure_args(plan, raise_db), done.stderr)
-    if not math.isfinite(float(i[-1])) or not math.isfinite(float(peak[-1])):
+    if not math.isfinite(read.integrated) or not math.isfinite(read.true_peak):
         return None
-    return {"input_i": float(i[-1]), "input_tp": float(peak[-1])}
+    return {"input_i": read.integrated, "input_tp": read.true_peak}
 
 
 _I = re.compile(r"I:\s+(-?[\d.]+|-inf) LUFS")
 _PEAK = re.compile(r"Peak:\s+(-?[\d.]+|-inf) dBFS")
 _TIME = re.compile(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+def _summary(stderr: str) -> Loudness | None:
+    """The integrated loudness and true peak ebur128 printed last (its summary), None if none."""
+    i, peak = _I.findall(stderr), _PEAK.findall(stderr)
+    return Loudness(float(i[-1]), float(peak[-1])) if i and peak else None
 
 
 def loudness(path) -> Loudness:
@@ -382,11 +391,11 @@ def heard(path) -> tuple[Loudness, float]:
     and its length in seconds (the decode's last `time=`)."""
     done = run(["-nostdin", "-hide_banner", "-protocol_whitelist", "file", "-i", os.fspath(path),
                 "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"], timeout=900)
-    i, p, times = _I.findall(done.stderr), _PEAK.findall(done.stderr), _TIME.findall(done.stderr)
-    if not i or not p or not times:
+    read, times = _summary(done.stderr), _TIME.findall(done.stderr)
+    if read is None or not times:
         raise MediaError("ebur128 printed no summary", [os.fspath(path)], done.stderr)
     h, m, sec = times[-1]
-    return Loudness(float(i[-1]), float(p[-1])), int(h) * 3600 + int(m) * 60 + float(sec)
+    return read, int(h) * 3600 + int(m) * 60 + float(sec)
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,8 @@ _MADE_LOCK = threading.Lock()
 def animated_preview(video, *, fps: float = FPS, width: int = WIDTH, max_frames: int = MAX_FRAMES) -> bytes:
     """The video as an animated WebP (looping, `fps` frames a second); the same bytes for the same
     file content without making it again."""
-    digest = hashlib.sha256()
     with open(video, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    key = (digest.hexdigest(), float(fps), int(width), int(max_frames))
+        key = (hashlib.file_digest(f, "sha256").hexdigest(), float(fps), int(width), int(max_frames))
     with _MADE_LOCK:
         made = _MADE.get(key)
     if made is None:

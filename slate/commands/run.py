@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Optional
 
 import typer
@@ -69,7 +69,6 @@ def _no_heartbeats(embedded: bool) -> AbstractContextManager[Any]:
     stack's or studio's zombie automation (deployments/automations.py), which an embedded server
     has not; and every flow that beats ends by waiting for its heartbeat thread's next one-second
     nap (Prefect's flow engine): three flows a scene, 1.5 s of the example's 30 spent waiting."""
-    from contextlib import nullcontext
     if not embedded:
         return nullcontext()
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
