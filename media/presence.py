@@ -454,7 +454,11 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     if travel:
         frames, times = frames[ends], times[ends]
         seen = {cid: p[ends] for cid, p in seen.items()}
-    at_start = cast.presence(start[None], start)
+    # The picture the clip started from, looked at once: who it carried in (`cast`), and each
+    # named one's colours against their turnaround (`clip_likeness`: a chain's drift comes in
+    # through it, and a grade that clips a light colour in the clip cannot hide it there).
+    at_start_view = cast.looked(start[None], start)
+    at_start = at_start_view.shares
     n = len(frames)
     step = float(times[1] - times[0]) if n > 1 else seconds
 
@@ -511,17 +515,22 @@ def presence_scores(cast: Cast, frames: np.ndarray, times: np.ndarray, seconds: 
     else:
         scores.append(_score("cast", 1.0, SEEN_SHARE, "nobody in the clip but the shot's own cast"
                              + (" and whom its start carried in" if extras else "")))
-    return scores + identity + _likeness(cast, view, named, None if not travel else ends)
+    return scores + identity + _likeness(cast, view, named, None if not travel else ends, at_start_view)
 
 
-def _likeness(cast: Cast, looked: Looked, named: list[str], frames: np.ndarray | None) -> list[dict]:
+def _likeness(cast: Cast, looked: Looked, named: list[str], frames: np.ndarray | None,
+              start: Looked | None = None) -> list[dict]:
     """`clip_likeness`: each named character's signature colours at their turnaround's hue,
     over the frames they are in (`frames`: only these, a travelling clip's ends). A colour whose
     ring (`_ring`) peaks TURN degrees or more from the turnaround's is another colour of the same
     lightness and chroma: their hair or clothes turned (a chained start that drifted), which
     MATCH alone accepts at low chroma, and which the others' colours found whole would otherwise
     carry as the same person. It fails naming them and the colour. A colour hidden or out of
-    frame is nothing to say (its ring holds too few pixels); so is one of too little chroma."""
+    frame is nothing to say (its ring holds too few pixels); so is one of too little chroma.
+    `start`: the picture the clip started from, looked at alone and held the same way: a chain's
+    drift is carried in through it, and there it is ungraded — a grade brighter than the start
+    clips a light colour (jenny's yellow hair) in the clip's frames, where a 20° turn and none
+    read alike within a level, but not in the picture the model was given."""
     checked = [cid for cid in named if cid in cast.members]
     if not checked:
         return []
@@ -529,18 +538,21 @@ def _likeness(cast: Cast, looked: Looked, named: list[str], frames: np.ndarray |
     read = 0
     for cid in checked:
         m = cast.members[cid]
-        there = looked.shares[cid] >= PRESENT
-        if frames is not None:
-            there &= frames
-        if not there.any() or cid not in looked.turns:
-            continue
-        for k, turn, _ in turned(m, looked.colours[cid][there].sum(axis=0), looked.turns[cid][there].sum(axis=0)):
-            read += 1
-            value = 1.0 - 0.5 * abs(turn) / TURN
-            if value < worst[0]:
-                colour = "#%02x%02x%02x" % tuple(int(round(c)) for c in m.rgb[k])
-                part = f"hair ({colour})" if m.top is not None and m.top[k] else colour
-                worst = (value, f"{cid}'s {part} is not their turnaround's: hue {turn:+.0f}°")
+        for view, mask, where in ((looked, frames, ""), (start, None, " in the picture the clip started from")):
+            if view is None or cid not in view.turns:
+                continue
+            there = view.shares[cid] >= PRESENT
+            if mask is not None:
+                there &= mask
+            if not there.any():
+                continue
+            for k, turn, _ in turned(m, view.colours[cid][there].sum(axis=0), view.turns[cid][there].sum(axis=0)):
+                read += 1
+                value = 1.0 - 0.5 * abs(turn) / TURN
+                if value < worst[0]:
+                    colour = "#%02x%02x%02x" % tuple(int(round(c)) for c in m.rgb[k])
+                    part = f"hair ({colour})" if m.top is not None and m.top[k] else colour
+                    worst = (value, f"{cid}'s {part}{where} is not their turnaround's: hue {turn:+.0f}°")
     value, reason = worst
     if value >= 0.5:
         reason = (f"{', '.join(checked)}: each one's signature colours at their turnaround's hue" if read else

@@ -110,3 +110,30 @@ def test_a_colour_of_too_little_chroma_is_not_held_to_a_hue():
     like = {s["name"]: s for s in presence_scores(cast, frames, times, len(frames) / FPS, frames[0], ["nina"])}
     assert like["clip_likeness"]["passed"] and "no signature colour to hold" in like["clip_likeness"]["reason"], like
     assert float(np.hypot(*rgb2lab(np.array([[cast.members["nina"].rgb[0] / 255.0]]))[0, 0, 1:])) < 30
+
+
+def test_a_turn_a_brighter_grade_clips_is_read_in_the_picture_the_clip_started_from():
+    """Jenny's light yellow hair (#f6d860) turned 20° in the picture a chained clip started from,
+    the clip graded x1.3 brighter: her hair's red and green clip at 255 in every frame of the clip,
+    where a 20° turn and none read alike within a level (benchmarks/RESULTS.md, 2026-11-27), so
+    only the start shows it — and the score names it there. The same grade on a clean start is
+    no turn."""
+    yellow = (246, 216, 96)
+    L, a, b = rgb2lab(np.array([[np.array(yellow) / 255.0]]))[0, 0]
+    t = np.radians(20)
+    turned = _rgb((L, a * np.cos(t) - b * np.sin(t), a * np.sin(t) + b * np.cos(t)))
+    cast = Cast.of({"jenny": _figure(yellow)}, None, {"jenny"})
+
+    def judged(hair) -> dict:
+        frames = _clip(hair)
+        start = frames[0].copy()
+        graded = np.clip(frames.astype(np.float32) * 1.3, 0, 255).astype(np.uint8)
+        times = np.arange(len(graded)) / FPS
+        got = presence_scores(cast, graded, times, len(graded) / FPS, start, ["jenny"])
+        return {s["name"]: s for s in got}["clip_likeness"]
+
+    like = judged(turned)
+    assert not like["passed"], like
+    assert like["reason"].startswith("jenny's hair (#f6d860) in the picture the clip started from"), like
+    clean = judged(yellow)
+    assert clean["passed"], clean
