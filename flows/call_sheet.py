@@ -29,6 +29,7 @@ from slate.tasks.doctor import blocking, check_lineup, film_voices, line
 from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
+from slate.tasks.lipsync import dialogue_costs
 from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.flows.scene_result import SceneResult, SceneRound
@@ -82,7 +83,8 @@ def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
         so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
         est = estimate_scene(plans, run.crew.pricing, takes=so_far or None, max_takes=run.settings.max_takes,
                              vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision",
-                             speech=line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None)
+                             speech=dialogue_costs(film, run.scene, run.profile, run.crew.pricing,
+                                                   run.lineup.lipsync) if film else None)
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -96,9 +98,10 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
     with the scene's estimate held to what each key has left: a Failed "Refused" state listing what
     blocks (the round's end), or None."""
     chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
-                    ModelRef.parse(run.lineup.judge))
+                    ModelRef.parse(run.lineup.judge), ModelRef.parse(run.lineup.lipsync) if run.lineup.lipsync else None)
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
-    expected = estimate_scene(plans, run.crew.pricing, speech=spoken).total
+    said = dialogue_costs(film, run.scene, run.profile, run.crew.pricing, run.lineup.lipsync) if film else None
+    expected = estimate_scene(plans, run.crew.pricing, speech=said).total
     voices = film_voices(film.bible, run.profile) if film and spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
                             voices=voices)

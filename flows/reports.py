@@ -42,6 +42,7 @@ from prefect.artifacts import (create_image_artifact, create_link_artifact, crea
 
 from slate.flows.outcome import made_here
 from slate.flows.scene_result import SceneResult, ShotReport
+from slate.tasks.lipsync import LineSync
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
 from slate.governor.gates import against
 from slate.governor.ledger import CallRow, Ledger
@@ -276,6 +277,9 @@ def contact_entries(plans: list[ShotPlan], panels: dict[str, PanelOutcome], clip
     for plan in plans:
         p = panels[plan.shot]
         said = tuple((spoken or {}).get(plan.shot, []))
+        c = (clips or {}).get(plan.shot)
+        if c is not None and c.lip_sync:   # each on-camera line's sync, as the gate measured it
+            said += tuple(sync_note(r) for r in c.lip_sync)
         panel = _panel_entry(plan.shot, p, open_local)
         if clips is None:
             entries.append(replace(panel, lines=panel.lines + said) if said else panel)
@@ -286,6 +290,13 @@ def contact_entries(plans: list[ShotPlan], panels: dict[str, PanelOutcome], clip
             frames[0] = replace(frames[0], lines=frames[0].lines + said)
         entries += frames
     return entries
+
+
+def sync_note(reading: LineSync) -> str:
+    """One on-camera line's lip-sync as a person reads it: "lips jenny +8 ms (0.93)"."""
+    at = "?" if reading.offset_ms is None else f"{reading.offset_ms:+.0f} ms"
+    return f"lips {reading.speaker} {at} ({reading.confidence:.2f})" + (
+        "" if reading.verdict == "passed" else f" {reading.verdict.upper().replace('_', ' ')}")
 
 
 def spoken_lines_of(film: LoadedFilm, scene: str) -> dict[str, list[str]]:

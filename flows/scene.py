@@ -32,6 +32,7 @@ from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
+from slate.flows.scene_lipsync import lipsync_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
@@ -259,6 +260,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     voiced: list[VoicedLine] = []
     if run.crew.governor.halted is None:
         clips, voiced = voice_the_shots(run, film, plans, clips)
+    # Lip-sync after the speech (flows/scene_lipsync.py): the mouths move to the takes the cut hears.
+    if run.crew.governor.halted is None and voiced:
+        clips = lipsync_the_shots(run, film, plans, clips, voiced)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
                                             spoken)

@@ -22,6 +22,7 @@ from slate.governor.money import fmt_usd
 from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
+from slate.tasks.lipsync import sync_costs
 from slate.tasks.run import Crew, Run
 from slate.tasks.voicing import line_price
 
@@ -72,7 +73,8 @@ def note_decision(run: Run, decision: Decision, stage_take: int) -> None:
 
 def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
     """By shot, its lines as the form shows them: who says what, and what speaking it once is
-    estimated to cost by the speaker's voice (tasks/voicing.py line_price)."""
+    estimated to cost by the speaker's voice (tasks/voicing.py line_price); and where its
+    on-camera lines are lip-synced, by which model and for what (tasks/lipsync.py sync_costs)."""
     if film is None:
         return {}
     voices = film.bible.voices()
@@ -83,6 +85,10 @@ def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
             out.setdefault(shot.id, []).append(
                 line.quoted() + (f" [{', '.join(line.delivery)}]" if line.delivery else "")
                 + (f" — {fmt_usd(cost)}" if voices.get(line.speaker) is not None else ""))
+    # The on-camera lines' lip-sync, one paid job a shot, measured by the sync gate once made.
+    for synced, cost in sync_costs(film, run.scene, run.lineup.lipsync, run.crew.pricing).items():
+        out.setdefault(synced, []).append(f"lip-synced by {run.lineup.lipsync}, then measured by the sync gate — "
+                                        f"{fmt_usd(cost)}")
     return out
 
 

@@ -24,6 +24,7 @@ from slate.tasks.cache import result_storage
 from slate.tasks.run import Run
 from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
+from slate.tasks.lipsync import LineSync
 from slate.tasks.can import read_record, write_record
 from slate.errors import SlateError
 
@@ -44,6 +45,9 @@ class ShotReport(BaseModel):
     # An escalation a gate decided on takes the cache keeps (not a loop that stopped, nor a person's
     # "no"): the same inputs come to it again, so an unchanged re-run is served it from the can.
     settled: bool = False
+    # Its on-camera lines' sync (issue 38, flows/scene_lipsync.py): per line its speaker, take,
+    # offset (ms, positive when the picture lags the sound), confidence, verdict and reason.
+    lip_sync: list[LineSync] = []
 
 
 
@@ -236,7 +240,7 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
                                    or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift.drift if c.drift else None,
                                    reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift.as_dict() if c.drift else None,
-                                   best_take=best,
+                                   best_take=best, lip_sync=list(c.lip_sync),
                                    # judged takes gave up (a loop that never ran has none), and no person said no
                                    settled=best is not None and not c.declined))
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,

@@ -34,6 +34,7 @@ from slate.tasks.verdicts import DriftReading, GateScore, GateVerdict
 from slate.tasks.easel import at_the_easel
 from slate.tasks.gate import panel_gate
 from slate.tasks.keyframes import keyframe_gate
+from slate.tasks.lipsync import LineSync
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
 from slate.tasks.plan import Moment, ShotPlan
@@ -110,6 +111,7 @@ class ClipOutcome(BaseModel):
     retake_cost: str | None = None      # what that take costs (USD)
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
+    lip_sync: list[LineSync] = []  # its on-camera lines' sync readings (flows/scene_lipsync.py)
 
 
 #: A shot's loop outcome: its panels', or its clip's.

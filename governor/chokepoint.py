@@ -158,9 +158,10 @@ class CallContext:
 class Usage:
     """What a rate card prices a call by. A spoken line (kind "speech") is priced by the characters
     of text sent and the seconds of speech made (a token-billed voice: its tokens, when it reports
-    them; else tokens reckoned from the characters and seconds, as its rate card row says)."""
+    them; else tokens reckoned from the characters and seconds, as its rate card row says). A
+    lip-sync call (kind "lipsync", issue 38) is priced like a clip, by its seconds."""
 
-    kind: Literal["image", "video", "judge", "speech"]
+    kind: Literal["image", "video", "judge", "speech", "lipsync"]
     seconds: float = 0.0
     resolution: str | None = None
     images: int = 0

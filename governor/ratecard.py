@@ -31,7 +31,7 @@ __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "U
 
 RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
-KINDS = ("image", "video", "judge", "speech")
+KINDS = ("image", "video", "judge", "speech", "lipsync")
 #: The kinds a run's lineup names one model for (a spoken line's model is its speaker's voice's).
 LINEUP_KINDS = ("image", "video", "judge")
 CONFIDENCES = ("S", "D", "?")
@@ -135,7 +135,7 @@ class Rate:
     def scheme(self) -> str:
         if self.kind == "speech":
             return "speech tokens" if self.audio_tokens_per_second is not None else "speech"
-        if self.kind != "video":
+        if self.kind not in ("video", "lipsync"):
             return self.kind
         if self.per_second is not None:
             return "per_second"
@@ -188,7 +188,7 @@ class Rate:
         elif kind == "speech":
             allowed |= SPEECH_FIELDS
             f.update(cls._speech(key, entry))
-        else:
+        else:   # video, and lip-sync (issue 38), priced like video: by the clip's seconds
             allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
                         "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
                         "max_seconds", "durations", "with_audio"}

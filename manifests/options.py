@@ -107,6 +107,10 @@ class RunOptions(BaseModel):
     model_audio: Annotated[bool | None, Told(flag="--model-audio", unset="the profile's, else off")] = Field(
         None, title="Model audio", description="ask the video model for the sound it makes with the picture, and "
         "pay for it where the rate card prices it higher (per profile: [models.<profile>] audio in slate.toml)")
+    lipsync_model: Annotated[str | None, Told(flag="--lipsync-model", unset="the provider's, else local for local "
+                                                 "clips, else none")] = Field(
+        None, title="Lip-sync model", description="the lip-sync model that moves an on-camera speaker's mouth to "
+        "their line: provider or provider:model; none: on-camera lines are not lip-synced (a person is told)")
     cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
         "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "

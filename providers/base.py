@@ -168,6 +168,44 @@ class SpokenLine:
     usage: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class FaceCue:
+    """Whose mouth a shot's speech moves, and when (issue 38): the speaker's head in the clip's
+    first frame, as fractions of the frame's width and height (its centre), and the seconds of
+    the clip their lines span. A lip-sync model that finds faces itself may ignore `x`/`y`; one
+    that takes a face to follow (the local painter) animates the face nearest them."""
+
+    speaker: str
+    x: float
+    y: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class LipSyncRequest:
+    """A clip and the speech of its shot, for a lip-sync model (issue 38): `clip_uri` the clip
+    that passed its keyframe gate, `speech_uri` a WAV of the shot's length holding its on-camera
+    lines where the cut places them (16-bit PCM mono), `faces` whose mouths they move. The
+    answer is the same clip (size, frame rate, frame count) with those mouths moving; its sound,
+    if any, is not kept (the cut mixes the lines itself)."""
+
+    clip_uri: str
+    speech_uri: str
+    faces: tuple[FaceCue, ...]
+    width: int
+    height: int
+    fps: int
+    seconds: float
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "faces", tuple(self.faces))
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
 JobState = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
@@ -320,6 +358,30 @@ class VideoGenerator(Protocol):
         it); None when it finds none; raise NotImplementedError when it cannot look (then an
         intent without a job id is unknown), or NotReceived when its own book proves the request
         never reached it."""
+
+
+@runtime_checkable
+class LipSyncer(Protocol):
+    """A lip-sync model (issue 38): a clip and its speech in, the clip with the speaker's mouth
+    moving to it out, as a job — submitted, polled, downloaded, cancelled and found again after
+    a crash exactly as a video job (VideoGenerator), because the hosted ones run for minutes."""
+
+    name: str
+    model: str
+    variant: dict[str, Any]
+    poll_interval: float
+    expected_seconds: float
+
+    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str: ...
+
+    def poll(self, job_id: str) -> JobStatus: ...
+
+    def download(self, job_id: str, dest: Path) -> Path: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: LipSyncRequest | None = None) -> str | None: ...
 
 
 @runtime_checkable

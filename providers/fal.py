@@ -1,4 +1,4 @@
-"""fal.ai's queue as slate's video and panel provider (PROVIDERS.md §2).
+"""fal.ai's queue as slate's video, panel and lip-sync provider (PROVIDERS.md §2).
 
 Every fal model is reached through one queue. A POST of the model's own input (no wrapper) to
 `{base}/{model_id}` answers with a request id and three URLs, which use only the model's
@@ -25,6 +25,32 @@ queue URL is made here rather than read from an answer.
 Panels are jobs the governor follows too (`submit_panel`, `poll`, `download_panel`): the request
 id is in the ledger before the first poll, so a panel is never lost, nor paid for twice.
 
+Lip-sync (issue 38) is a job on the same queue, at the same paths, as a clip (`FalLipSync`). Not
+in PROVIDERS.md; read off fal's model pages (fal.ai/models/<id>/llms.txt and /api) [D] unless tagged:
+
+    fal-ai/sync-lipsync/v2   sync.so's lipsync-2. Input: video_url*, audio_url* (URLs), model
+                             "lipsync-2" (default) | "lipsync-2-pro" ("roughly 1.67 times as much"),
+                             sync_mode cut_off (default) | loop | bounce | silence | remap. Output:
+                             {"video": File{url, content_type, file_name, file_size}} [D; the File
+                             fields as fal's generated schemas give them, S]. $3 per minute of video.
+    fal-ai/latentsync        ByteDance's LatentSync. Input: video_url*, audio_url*, guidance_scale
+                             (1–2, default 1), seed (none: random), loop_mode pingpong | loop (when
+                             the audio is longer). Output: {"video": File} [S: fal's generated
+                             schemas; the page's own output section was not read]. $0.20 up to 40 s,
+                             then $0.005 per second of output video.
+
+Sent: the clip (video/mp4) and the shot's speech (audio/wav) inline as data: URLs, as the video
+path sends its frames — fal says "some models also accept data URIs" [D fal-cdn], which ones and up
+to what size is [?]: at most INLINE_BYTES each, else refused before sending. Every documented
+default that changes what is made or paid is said (LIPSYNC_MODELS). sync_mode "cut_off" ends the
+answer at the shorter input [D sync.so/docs/developer-guides/sync-mode]; slate's speech is the
+shot's length, so the answer is the clip's. The speaker's face is not sent: neither model takes one.
+Errors are the queue's (above): a model that fails ("no face" and the like) answers its result
+with a 422 whose `detail` words are [?]; a 403 "User is locked" is out of credit. The answer's
+sound (the models mux the speech in [S]) is dropped: `download` writes the picture alone, stream-
+copied by ffmpeg, and holds it to the clip sent (size, frames within one) — else BadOutput, billed.
+How long a job takes, and how a part second is billed, are [?].
+
 It must never retry a POST (the governor decides from the error tree), rebuild a queue URL,
 send the key anywhere but the queue's origin, or put the key in a job id, a message or a file.
 """
@@ -50,8 +76,9 @@ import httpx
 from PIL import Image, ImageOps
 
 from slate.providers import clip_references, http
-from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
-                                  VideoGenerator)
+from slate.media import MediaError, probe, run as run_ffmpeg, scratch_beside
+from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, LipSyncer, LipSyncRequest,
+                                  PanelJobs, PanelRequest, Storage, VideoGenerator)
 from slate.providers.download import MAX_IMAGE_BYTES, checked_image, checked_video, clip_limit, fetch
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, JobFailed, ProviderError,
                                     ProviderTimeout, RefusedByModeration, poll_wait)
@@ -125,6 +152,10 @@ JOB_SECONDS = {
     "fal-ai/kling-video/v2.1/master/image-to-video": 300.0,
     "fal-ai/bytedance/seedance/v1/lite/reference-to-video": 90.0,
     "fal-ai/flux-pro/kontext": 60.0,
+    # Lip-sync (issue 38): no figure on either model page [?]; LatentSync is said to take about
+    # 45 s a clip [S: eachlabs' page]; sync's lipsync-2 works on 2 s windows, so longer for longer shots.
+    "fal-ai/sync-lipsync/v2": 240.0,
+    "fal-ai/latentsync": 180.0,
 }
 
 #: FLUX Kontext's aspect ratios. Not in PROVIDERS.md [?]: the nearest one to the panel's is asked,
@@ -348,6 +379,18 @@ def ended(c: httpx.Client, queue: Queue, job: Job) -> JobStatus:
     return JobStatus("succeeded", progress=1.0)
 
 
+def kept_result(queue: Queue, job: Job) -> dict[str, Any]:
+    """A finished request's result for its download; one that is gone is a billed, unusable output."""
+    with queue.client() as c:
+        try:
+            return queue.result(c, job)
+        except BadRequest as exc:
+            if exc.status not in (404, 410):
+                raise
+            raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status}): fal keeps "
+                            f"results for a limited time; the job ran and is billed", provider=NAME) from None
+
+
 def fetch_output(url: str, dest: Path, *, max_bytes: int, what: str, bounds: str = "") -> Path:
     """An output from fal's file host; a file that is gone is a billed, unusable output.
     `bounds` names what `max_bytes` bounds ("a 4 s clip at 1280x720")."""
@@ -414,14 +457,7 @@ class FalVideo:
 
     def download(self, job_id: str, dest: Path) -> Path:
         job = self.queue.job(self.model, job_id)
-        with self.queue.client() as c:
-            try:
-                result = self.queue.result(c, job)
-            except BadRequest as exc:
-                if exc.status not in (404, 410):
-                    raise
-                raise BadOutput(f"request {job.request_id}'s result is gone (HTTP {exc.status}): fal keeps "
-                                f"results for a limited time; the job ran and is billed", provider=NAME) from None
+        result = kept_result(self.queue, job)
         # A bare request id (attached by a person) does not carry the seconds asked: the clip is
         # held to the shortest the model makes.
         seconds = job.seconds or VIDEO_MODELS[self.model].min_seconds or 2.0
@@ -543,6 +579,134 @@ def conform(png: bytes, width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
+# -- lip-sync (issue 38) -------------------------------------------------------------------------
+#: What each lip-sync model is always sent besides the clip and the speech: the documented default,
+#: said, so a change of fal's default never changes what is made or paid. sync's `model` picks
+#: lipsync-2 (lipsync-2-pro costs about 1.67 times as much [D]); `sync_mode` "cut_off" ends the
+#: answer at the shorter of clip and speech, never past the clip [D sync.so/docs/developer-guides/
+#: sync-mode]. LatentSync's `loop_mode` applies only when the speech is longer than the clip, which
+#: slate's never is: it is not sent.
+LIPSYNC_MODELS: dict[str, dict[str, object]] = {
+    "fal-ai/sync-lipsync/v2": {"model": "lipsync-2", "sync_mode": "cut_off"},
+    "fal-ai/latentsync": {"guidance_scale": 1.0},
+}
+#: The lip-sync models that take a seed (LatentSync's `seed`, "None: random" [D]); sync's takes none.
+LIPSYNC_SEEDED = ("fal-ai/latentsync",)
+#: The most a clip or a speech file may weigh to go inline as a data: URL. fal documents file URLs
+#: and says "some models also accept data URIs" [D fal.ai/docs/…/fal-cdn], with no size limit [?];
+#: its CDN upload is another origin (the key would go there), so it is not used. A file past this
+#: is refused before anything is sent ($0).
+INLINE_BYTES = 10 * 1024 * 1024
+
+
+def media_url(data: bytes, mime: str, what: str, provider: str = NAME, limit: int | None = None) -> str:
+    """A clip or a speech file as a data: URL, or BadRequest (nothing sent) past `limit` (fal's
+    INLINE_BYTES when not given)."""
+    limit = INLINE_BYTES if limit is None else limit
+    if len(data) > limit:
+        raise BadRequest(f"the {what} is {len(data) / 1e6:.1f} MB; slate sends at most {limit / 1e6:.0f} MB "
+                         f"inline, and uploads are not implemented", provider=provider)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def lipsync_input(model: str, request: LipSyncRequest, clip: bytes, speech: bytes) -> dict[str, object]:
+    """The body of a lip-sync submit: the model's input itself. Faces are not sent: neither model
+    takes a face to follow (each finds the speaker itself)."""
+    body: dict[str, object] = {"video_url": media_url(clip, "video/mp4", "clip"),
+                               "audio_url": media_url(speech, "audio/wav", "speech"),
+                               **LIPSYNC_MODELS[model]}
+    if model in LIPSYNC_SEEDED and request.seed is not None:
+        body["seed"] = int(request.seed)
+    return body
+
+
+def video_only_args(src: Path, dest: Path) -> list[str]:
+    """ffmpeg's arguments for `src`'s first video stream alone at `dest`, copied (not re-encoded):
+    the lip-synced picture without the speech a model muxes in (the cut mixes the lines itself).
+    Built as media/commands.py builds its own: inputs confined to files."""
+    return ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-protocol_whitelist", "file",
+            "-i", str(src), "-map", "0:v:0", "-c:v", "copy", "-an", "-movflags", "+faststart", str(dest)]
+
+
+def video_only(src: Path, dest: Path, request: LipSyncRequest | None, provider: str) -> Path:
+    """`src` (a checked download) as a video-only MP4 at `dest`, held to the clip that was sent: its
+    size, and its frame count within a frame (a model's own rounding at the end). A request not
+    known here (a job collected after a crash) is held only to being a video. A mismatch is a
+    billed, unusable output (BadOutput)."""
+    tmp = scratch_beside(dest, ".mp4")
+    try:
+        try:
+            run_ffmpeg(video_only_args(src, tmp))
+            got = probe(tmp)
+        except MediaError as exc:
+            raise BadOutput(f"the lip-synced clip's picture could not be copied out ({exc.cause[:200]})",
+                            provider=provider) from None
+        if request is not None:
+            frames = max(1, round(request.seconds * request.fps))
+            if (got.width, got.height) != (request.width, request.height) or abs(got.frames - frames) > 1:
+                raise BadOutput(f"the lip-synced clip is {got.width}x{got.height}, {got.frames} frames; the clip "
+                                f"sent was {request.width}x{request.height}, {frames} frames", provider=provider)
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+class FalLipSync:
+    """A lip-sync model on fal's queue (issue 38): the clip and the shot's speech in, the clip with
+    the speaker's mouth moving out — submitted, polled, downloaded and cancelled as a clip is."""
+
+    name = NAME
+    poll_interval = 5.0
+
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
+        if model not in LIPSYNC_MODELS:
+            raise ValueError(f"fal offers no lip-sync model {model!r} (known: {', '.join(LIPSYNC_MODELS)})")
+        self.model = model
+        self.expected_seconds = JOB_SECONDS[model]
+        self.variant: dict[str, Any] = {}
+        self.storage = storage
+        self.queue = Queue(base_url)
+        self._asked: dict[str, LipSyncRequest] = {}   # job id → what was sent: the download's measure
+
+    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str:
+        # client_ref has nowhere to go, as for a clip (find_job below).
+        body = lipsync_input(self.model, request, self.storage.get_bytes(request.clip_uri),
+                             self.storage.get_bytes(request.speech_uri))
+        job_id = self.queue.submit(self.model, body, seconds=request.seconds).encode()
+        self._asked[job_id] = request
+        return job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        job = self.queue.job(self.model, job_id)
+        with self.queue.client() as c:
+            running = self.queue.status(c, job)
+            return running if running is not None else ended(c, self.queue, job)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        """The answer's picture alone at `dest` (output `video.url` [D]; its sound is dropped)."""
+        job = self.queue.job(self.model, job_id)
+        result = kept_result(self.queue, job)
+        request = self._asked.get(job_id)
+        limit, bounds = clip_limit(job.seconds, *((request.width, request.height) if request else (None, None)))
+        fetched = scratch_beside(dest, ".fetched.mp4")
+        try:
+            fetch_output(output_url(result, "video", "url"), fetched, max_bytes=limit, what="lip-synced clip",
+                         bounds=bounds)
+            checked_video(NAME, fetched, seconds=job.seconds)
+            return video_only(fetched, dest, request, NAME)
+        finally:
+            fetched.unlink(missing_ok=True)
+
+    def cancel(self, job_id: str) -> None:
+        self.queue.cancel(self.queue.job(self.model, job_id))
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: LipSyncRequest | None = None) -> str | None:
+        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
+                                  "its request id from fal's dashboard (slate reconcile --job)")
+
+
 # -- what the registry calls ----------------------------------------------------------------------
 def video(model: str, *, storage: Storage, base_url: str | None,
           settings: BaseModel | None = None) -> VideoGenerator:
@@ -551,6 +715,10 @@ def video(model: str, *, storage: Storage, base_url: str | None,
 
 def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> PanelJobs:
     return FalImage(model, storage=storage, base_url=reached_at(NAME, base_url))
+
+
+def lipsync(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> LipSyncer:
+    return FalLipSync(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
 def doctor(*, base_url: str | None) -> list[DoctorFinding]:
@@ -575,10 +743,12 @@ PROVIDER = ProviderSpec(
     offers={"image": Offer(IMAGE_MODELS),
             "video": Offer(tuple(VIDEO_MODELS), {"draft": "fal-ai/bytedance/seedance/v1/lite/image-to-video",
                                                  "final": "fal-ai/bytedance/seedance/v1/pro/image-to-video",
-                                                 "hero": "fal-ai/bytedance/seedance/v1/pro/image-to-video"})},
+                                                 "hero": "fal-ai/bytedance/seedance/v1/pro/image-to-video"}),
+            "lipsync": Offer(tuple(LIPSYNC_MODELS), {"draft": "fal-ai/latentsync", "final": "fal-ai/sync-lipsync/v2",
+                                                    "hero": "fal-ai/sync-lipsync/v2"})},
     base_url="https://queue.fal.run",
     key_vars=("FAL_KEY",),
-    image=image, video=video, doctor=doctor,
+    image=image, video=video, lipsync=lipsync, doctor=doctor,
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its request id in fal's dashboard (Requests), made at that time with that model",
     references=VIDEO_REFERENCES,

@@ -9,7 +9,8 @@ crashed run can re-attach to it exactly as it would to a vendor's job. A fault m
 off-model (recoloured character, wrong plate, missing character, corrupted frames) so the
 gates can be measured. SLATE_LOCAL_FAULT_KINDS also takes the spoken line's faults
 (`wrong_voice`, `silent_line`, `cut_line`: providers/local_speech.py), which leave pictures and
-clips as they are. Its speech capability is the eSpeak NG voice of local_speech.py (LocalSpeech,
+clips as they are, and a lip-sync's (`lip_offset`, `lip_still`, `lip_other_line`: LocalLipSync,
+providers/local_lipsync.py). Its speech capability is the eSpeak NG voice of local_speech.py (LocalSpeech,
 model local-espeak-v1, $0), declared here like its painter, its video model and its judge.
 
 Like a vendor, the local provider answers a lookup of a call whose answer was lost: it books
@@ -40,15 +41,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from slate.manifests.keys import parse_canonical
 from slate.media import add_sound_bed, render_clip
-from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, ContinuityJudge, DoctorFinding, JobStatus,
-                                  PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
+from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, ContinuityJudge, DoctorFinding, FaceCue,
+                                  JobStatus, LipSyncRequest, PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences
-from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, add_grain, choose_fault, corrupt, dress, frame_plate,
+from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, LIP_FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
                                         hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
 from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
 from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, write_atomic
+
+
+#: The local painter's lip-sync model (LocalLipSync), priced at $0 on the rate card.
+LOCAL_LIPSYNC_MODEL = "local-lipsync-v1"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class FaultMode:
     @classmethod
     def parse(cls, rate: float, seed: int, kinds: str) -> "FaultMode":
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
-        known = FAULT_KINDS + CLIP_FAULT_KINDS + SPEECH_FAULT_KINDS
+        known = FAULT_KINDS + CLIP_FAULT_KINDS + SPEECH_FAULT_KINDS + LIP_FAULT_KINDS
         unknown = set(chosen) - set(known)
         if unknown:
             raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(known)})")
@@ -111,14 +116,15 @@ def png_bytes(img: Image.Image) -> bytes:
 
 
 def _drawn(fault: str | None) -> str | None:
-    """A fault a picture can carry: a clip's own (CLIP_FAULT_KINDS) and a spoken line's
-    (SPEECH_FAULT_KINDS) leave pictures as drawn."""
-    return None if fault in CLIP_FAULT_KINDS or fault in SPEECH_FAULT_KINDS else fault
+    """A fault a picture can carry: a clip's own (CLIP_FAULT_KINDS), a spoken line's
+    (SPEECH_FAULT_KINDS) and a lip-sync's (LIP_FAULT_KINDS) leave pictures as drawn."""
+    return None if fault in CLIP_FAULT_KINDS + SPEECH_FAULT_KINDS + LIP_FAULT_KINDS else fault
 
 
 def _filmed(fault: str | None) -> str | None:
-    """A fault a clip can carry: a spoken line's (SPEECH_FAULT_KINDS) leaves clips as rendered."""
-    return None if fault in SPEECH_FAULT_KINDS else fault
+    """A fault a clip can carry: a spoken line's (SPEECH_FAULT_KINDS) and a lip-sync's
+    (LIP_FAULT_KINDS) leave clips as rendered."""
+    return None if fault in SPEECH_FAULT_KINDS + LIP_FAULT_KINDS else fault
 
 
 class LocalImage:
@@ -457,6 +463,73 @@ class LocalVideo:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+class LocalLipSync:
+    """The local painter's lip-sync (issue 38, providers/local_lipsync.py): the mouths it drew
+    opened and closed with a shot's speech. A job like a clip's — booked in `.slate/local-jobs/`
+    before its id is handed back, so a crashed run re-attaches to it — rendered when it is
+    downloaded. With the fault mode on, a seeded share of takes comes back wrong (LIP_FAULT_KINDS).
+    It finds only faces the local painter drew: a hosted model's clip is not its to sync."""
+
+    name = "local"
+    model = LOCAL_LIPSYNC_MODEL
+    poll_interval = 0.25
+
+    def __init__(self, storage: Storage, *, faults: FaultMode = FaultMode()):
+        self.storage = storage
+        self.faults = faults
+        self.variant = faults.as_variant()
+        self.jobs = storage.root / ".slate" / "local-jobs"
+        self.expected_seconds = LOCAL_JOB_SECONDS[LOCAL_LIPSYNC_MODEL]
+
+    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str:
+        job_id = "ls" + uuid.uuid4().hex[:20]
+        record = {"job_id": job_id, "client_ref": client_ref, "submitted_at": time.time(),
+                  "request": asdict(request)}
+        write_atomic(self.jobs / job_id / "job.json", json.dumps(record, sort_keys=True).encode())
+        append_entry(self.jobs / "lipsync-submissions.jsonl",
+                     {"job_id": job_id, "client_ref": client_ref, "fingerprint": request.fingerprint()})
+        return job_id
+
+    def _request(self, job_id: str) -> LipSyncRequest:
+        path = self.jobs / job_id / "job.json"
+        if not path.is_file():
+            raise JobFailed(f"no local lip-sync job {job_id}", provider=self.name)
+        rec = json.loads(path.read_text())["request"]
+        return LipSyncRequest(**{**rec, "faces": tuple(FaceCue(**f) for f in rec["faces"])})
+
+    def poll(self, job_id: str) -> JobStatus:
+        self._request(job_id)
+        if (self.jobs / job_id / "canceled").exists():
+            return JobStatus("canceled")
+        return JobStatus("succeeded", progress=1.0)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        from slate.providers.local_lipsync import lipsync_clip
+        req = self._request(job_id)
+        fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "lipsync", req.fingerprint())
+        return lipsync_clip(self.storage.open_local(req.clip_uri), self.storage.open_local(req.speech_uri), dest,
+                            faces=req.faces, fault=fault if fault in LIP_FAULT_KINDS else None,
+                            seed=int(req.seed or 0))
+
+    def cancel(self, job_id: str) -> None:
+        write_atomic(self.jobs / job_id / "canceled", b"")
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: LipSyncRequest | None = None) -> str | None:
+        """The job submitted with our call id; none in this folder's complete book: NotReceived."""
+        for path in self.jobs.glob("ls*/job.json") if self.jobs.is_dir() else []:
+            rec = json.loads(path.read_text())
+            if rec.get("client_ref") == client_ref:
+                return str(rec["job_id"])
+        raise NotReceived(f"no local lip-sync job was submitted for call {client_ref}", provider=self.name)
+
+    def submissions(self) -> list[dict[str, Any]]:
+        path = self.jobs / "lipsync-submissions.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 # -- what the registry builds ---------------------------------------------------------------------
 #: A folder where the stand-in keeps the clips it rendered, by what they were rendered from, so the
 #: same frames, size and move are encoded once per test session, not once per test (317 clips,
@@ -537,6 +610,11 @@ def speech(model: str, *, storage: Storage | None = None, base_url: str | None =
                        fault_kinds=own.faults.kinds, variant=own.faults.as_variant())
 
 
+def lipsync(model: str, *, storage: Storage, base_url: str | None = None,
+            settings: BaseModel | None = None) -> LocalLipSync:
+    return LocalLipSync(storage, faults=_own(settings).faults)
+
+
 def doctor(*, base_url: str | None = None) -> list[DoctorFinding]:
     return [DoctorFinding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
@@ -548,7 +626,7 @@ def tone_of(seed: int) -> int:
 
 #: How long a local clip job is expected to take, in seconds, besides its `latency` setting: an
 #: ffmpeg render of a few seconds of picture on a loaded two-core machine, with room to spare.
-LOCAL_JOB_SECONDS = {"local-ffmpeg-v1": 40.0}
+LOCAL_JOB_SECONDS = {"local-ffmpeg-v1": 40.0, "local-lipsync-v1": 40.0}
 
 #: The local provider takes the request's `audio` as a vendor takes generate_audio.
 LOCAL_AUDIO = {"local-ffmpeg-v1": "field"}
@@ -561,7 +639,8 @@ LOCAL_REFERENCES = {"local-ffmpeg-v1": TakesReferences("references", None, with_
 PROVIDER = ProviderSpec(
     name="local",
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
-            "judge": Offer(("local-pixels-v1",)), "speech": Offer((LOCAL_SPEECH_MODEL,))},
-    image=image, video=video, judge=judge, speech=speech, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
+            "judge": Offer(("local-pixels-v1",)), "speech": Offer((LOCAL_SPEECH_MODEL,)),
+            "lipsync": Offer((LOCAL_LIPSYNC_MODEL,))},
+    image=image, video=video, judge=judge, speech=speech, lipsync=lipsync, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
     settings=LocalSettings, job_seconds=LOCAL_JOB_SECONDS,
 )

@@ -32,6 +32,9 @@ FAULT_KINDS = ("recolour", "wrong_plate", "missing", "corrupted")
 # frame on, so a chain (each shot starting from the last one's last frame) turns it shot after shot.
 CLIP_FAULT_KINDS = ("hair_drift",)
 HAIR_DRIFT = 5.0   # degrees of HSV hue a clip turns the hair by
+# Faults of a lip-synced clip only (issue 38, providers/local_lipsync.py), never drawn by default:
+# the mouth leading or lagging the line, never moving, or following another line.
+LIP_FAULT_KINDS = ("lip_offset", "lip_still", "lip_other_line")
 
 
 def rng_for(*parts: object) -> np.random.Generator:

@@ -38,7 +38,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import (ImageGenerator, Judge, LaysOutReferences, SpeechGenerator, SpeechRequest, SpokenLine,
+from slate.providers.base import (ImageGenerator, Judge, LaysOutReferences, LipSyncer, SpeechGenerator, SpeechRequest, SpokenLine,
                                   Storage, VideoGenerator)
 from slate.providers.spec import CAPABILITIES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
-           "image_provider", "judge_provider", "lineup", "provider", "provider_names", "provider_settings",
+           "image_provider", "judge_provider", "lineup", "lipsync_provider", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
            "unknown_voice", "local_voice_refusal", "video_provider"]
 
@@ -173,18 +173,21 @@ class ModelRef:
 
 @dataclass(frozen=True)
 class Lineup:
-    """The models a run uses: one for panels, an ordered list for video (fallbacks), one judge."""
+    """The models a run uses: one for panels, an ordered list for video (fallbacks), one judge,
+    and the lip-sync model of on-camera lines (None: they are not lip-synced)."""
 
     panel: ModelRef
     videos: tuple[ModelRef, ...]
     judge: ModelRef
+    lipsync: ModelRef | None = None
 
     @property
     def video(self) -> ModelRef:
         return self.videos[0]
 
     def providers(self) -> list[str]:
-        return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos)})
+        return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
+                       *([self.lipsync.provider] if self.lipsync else [])})
 
 
 def resolve(name: str, capability: str, profile: str) -> ModelRef:
@@ -247,7 +250,14 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
     judge_name, judge_from = chosen(settings.judge, "judge", table.judge if table else None, "judge",
                                     lambda: "local" if panel.provider == "local" else "gemini")
     [judge] = pick([judge_name], "judge", judge_from if judge_from != "provider" else "judge")
-    return Lineup(panel, videos, judge)
+    # Lip-sync: the provider's own where it offers one; the local painter's for the local
+    # painter's clips (it finds only faces it drew); else none — a hosted clip is never handed to
+    # the local painter, whose mouths would be drawn on no face.
+    lip_value, lip_from = chosen(settings.lipsync_model, "lipsync_model", table.lipsync if table else None, "lipsync",
+                                 lambda: chosen_provider if "lipsync" in spec.offers else
+                                 "local" if videos[0].provider == "local" else "none")
+    lipsync = None if lip_value.strip().lower() == "none" else pick([lip_value], "lipsync", lip_from)[0]
+    return Lineup(panel, videos, judge, lipsync)
 
 
 def storage_for(root: Path, settings: Settings | None = None) -> Storage:
@@ -333,6 +343,15 @@ def speech_provider(ref: ModelRef | str, storage: Storage | None = None,
     return spec.speech(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
 
 
+def lipsync_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> LipSyncer:
+    """The lip-sync model of `ref`, built with the run's `settings` (issue 38)."""
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    if spec.lipsync is None:
+        raise _offers_no(spec, "lipsync")
+    return spec.lipsync(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+
+
 def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRef:
     """The speech model a voice (its `provider` and `model`, None for the provider's default)
     speaks with at `profile`: UnknownProvider naming what exists when there is none."""
@@ -390,7 +409,8 @@ def job_seconds_told(settings: Settings) -> dict[str, float]:
     told = dict(settings.job_seconds)
     for key in told:
         name, _, model = key.partition(":")
-        known = [f"{name}:{m}" for m in (provider(name).models("video") + provider(name).models("image"))] \
+        known = [f"{name}:{m}" for m in (provider(name).models("video") + provider(name).models("image")
+                                          + provider(name).models("lipsync"))] \
             if name in _index() else []
         if model not in {k.partition(":")[2] for k in known}:
             everything = known or [f"{n}:{m}" for n, s in specs().items() for m in s.models("video")]

@@ -1,4 +1,4 @@
-"""Replicate: storyboard panels and image-to-video clips through its predictions API.
+"""Replicate: storyboard panels, image-to-video clips and lip-sync through its predictions API.
 
 Every model here is an official model, run as (../shared/PROVIDERS.md §1):
 
@@ -29,6 +29,18 @@ Tags in comments are PROVIDERS.md's: [V] checked, [D] docs, [S] secondary, [?] u
 The two panel models are not in PROVIDERS.md: their inputs were read off Replicate's published
 input schemas and are all [?].
 
+Lip-sync (issue 38): sync/lipsync-2 (sync.so's lipsync-2), one prediction like a clip's
+(`ReplicateLipSync`). Its version page's input schema [D replicate.com/sync/lipsync-2/versions/…/api]:
+video (an .mp4), audio (a .wav), sync_mode (default "loop"; the values are sync.so's — loop,
+bounce, cut_off, silence, remap — [?] on Replicate), temperature (0–1, default 0.5); output one
+URL string. Sent inline as data URLs (Replicate recommends them only under 1 MB [D]; its file
+uploads are not implemented: a file past LIPSYNC_INLINE_BYTES is refused before sending), with
+sync_mode "cut_off" and temperature 0.5 said. Whether it runs at /models/sync/lipsync-2 (an
+official model) is [?], and so are its price (the rate card's row is a placeholder) and how long it
+takes. Its answer carries the speech as sound: the picture alone is kept (fal.video_only). A lost
+create is found in the list by its settings only (the media are data URLs): two alike are not
+guessed between.
+
 It must never send `Prefer: wait`, send a creating POST twice (the governor decides what is
 asked again, from the error tree), keep the key beyond one call, or send it anywhere but the
 API: never to the CDN, never in a URL, a message or a file.
@@ -53,12 +65,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 from PIL import Image
 
+from slate.media import scratch_beside
 from slate.providers import clip_references, download, http
-from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
-                                  VideoGenerator)
+from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, LipSyncer, LipSyncRequest,
+                                  PanelJobs, PanelRequest, Storage, VideoGenerator)
 from slate.providers.errors import (BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout,
                                     RefusedByModeration, TransientServerError, poll_wait)
 from slate.providers.keys import MissingKey, provider_key, redact
+# A lip-synced answer's picture is taken out as fal's is, and its inputs go inline the same way:
+# one copy of each step for both vendors.
+from slate.providers.fal import media_url, video_only
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences, job_deadline, reached_at
 
 if TYPE_CHECKING:
@@ -334,6 +350,7 @@ JOB_SECONDS = {
     "bytedance/seedance-1-pro": 150.0, "bytedance/seedance-1-lite": 90.0, "bytedance/seedance-1-pro-fast": 90.0,
     "bytedance/seedance-2.0": 180.0, "kwaivgi/kling-v2.5-turbo-pro": 180.0, "google/veo-3.1-fast": 180.0,
     "bytedance/seedream-4": 60.0, "black-forest-labs/flux-kontext-pro": 60.0,
+    "sync/lipsync-2": 240.0,   # lip-sync (issue 38): no figure documented [?]; as on fal
 }
 
 
@@ -677,6 +694,96 @@ class ReplicateVideo:
         return found
 
 
+# -- lip-sync (issue 38) ---------------------------------------------------------------------------
+#: What each lip-sync model is sent besides the clip (`video`, an .mp4) and the speech (`audio`, a
+#: .wav), its version page's input schema [D replicate.com/sync/lipsync-2/…/api]: the documented
+#: values said, never left to a default — `sync_mode` (its default here is "loop" [D]) "cut_off",
+#: which ends at the shorter input, never past the clip [D sync.so/docs/developer-guides/sync-mode;
+#: that Replicate's enum holds the same values is [?]], and `temperature` (how expressive, 0–1) its
+#: documented 0.5. The output is one URL string [D].
+LIPSYNC_MODELS: dict[str, Inputs] = {"sync/lipsync-2": {"sync_mode": "cut_off", "temperature": 0.5}}
+#: The most a clip or speech file may weigh inline. Replicate recommends data URLs only under 1 MB
+#: [D replicate.com/docs/topics/predictions/input-files]; its file uploads (up to 100 MB) are not
+#: implemented here [?], so a file past this is refused before anything is sent ($0).
+LIPSYNC_INLINE_BYTES = 10 * 1024 * 1024
+
+
+def lipsync_inputs(model: str, clip: bytes, speech: bytes) -> Inputs:
+    """The prediction's input for a lip-sync: no faces (the model finds the speaker itself), no seed
+    (it takes none)."""
+    return {"video": media_url(clip, "video/mp4", "clip", NAME, limit=LIPSYNC_INLINE_BYTES),
+            "audio": media_url(speech, "audio/wav", "speech", NAME, limit=LIPSYNC_INLINE_BYTES),
+            **LIPSYNC_MODELS[model]}
+
+
+class ReplicateLipSync:
+    """A lip-sync prediction the governor submits, polls, downloads and cancels as it does a clip."""
+
+    name = NAME
+    poll_interval = 5.0
+
+    def __init__(self, model: str, *, storage: Storage, base_url: str):
+        if model not in LIPSYNC_MODELS:
+            raise ValueError(f"replicate offers no lip-sync model {model!r} (known: {', '.join(LIPSYNC_MODELS)})")
+        self.model, self.storage, self.base_url = model, storage, base_url
+        self.variant: dict[str, Any] = {}
+        self.expected_seconds = JOB_SECONDS[model]
+        self._asked: dict[str, LipSyncRequest] = {}   # job id → what was sent: the download's measure
+        self._sent: dict[str, Inputs] = {}            # our call id → the inputs sent (find_job)
+
+    def _inputs(self, request: LipSyncRequest) -> Inputs:
+        return lipsync_inputs(self.model, self.storage.get_bytes(request.clip_uri),
+                              self.storage.get_bytes(request.speech_uri))
+
+    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str:
+        inputs = self._inputs(request)
+        self._sent[client_ref] = inputs
+        with Predictions(self.base_url) as api:
+            job_id: str = api.create(self.model, inputs)["id"]
+        self._asked[job_id] = request
+        return job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        with Predictions(self.base_url) as api:
+            return job_status(api.get(job_id))
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        """The answer's picture alone at `dest` (its sound, the speech, is dropped)."""
+        with Predictions(self.base_url) as api:
+            prediction = api.get(job_id)
+        url = output_url(prediction)
+        if url is None or prediction.get("data_removed"):
+            raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')})",
+                            provider=NAME)
+        request = self._asked.get(job_id)
+        seconds = request.seconds if request else 0.0
+        limit, what = download.clip_limit(seconds, *((request.width, request.height) if request else (None, None)))
+        fetched = scratch_beside(dest, ".fetched.mp4")
+        try:
+            _fetch_output(prediction, url, fetched, limit, what)
+            download.checked_video(NAME, fetched, seconds=seconds)
+            return video_only(fetched, dest, request, NAME)
+        finally:
+            fetched.unlink(missing_ok=True)
+
+    def cancel(self, job_id: str) -> None:
+        cancel(self.base_url, job_id)
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: LipSyncRequest | None = None) -> str | None:
+        """The prediction a lost create made, found in the list by its settings (the clip and the
+        speech are data URLs, not compared: `same_input`); two that match are not guessed between."""
+        inputs = self._inputs(request) if request is not None else self._sent.get(client_ref)
+        if inputs is None:
+            raise NotImplementedError("a lost Replicate create is found by what was asked, and the request is "
+                                      "not known here")
+        with Predictions(self.base_url) as api:
+            found = find_prediction(api, self.model, inputs, since)
+        if found is not None and request is not None:
+            self._asked[found] = request
+        return found
+
+
 # -- what the registry builds ---------------------------------------------------------------------
 def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> PanelJobs:
     return ReplicateImage(model, storage=storage, base_url=reached_at(NAME, base_url))
@@ -685,6 +792,10 @@ def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseM
 def video(model: str, *, storage: Storage, base_url: str | None,
           settings: BaseModel | None = None) -> VideoGenerator:
     return ReplicateVideo(model, storage=storage, base_url=reached_at(NAME, base_url))
+
+
+def lipsync(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> LipSyncer:
+    return ReplicateLipSync(model, storage=storage, base_url=reached_at(NAME, base_url))
 
 
 PROBE_ID = "slatedoctorkeycheck"   # no such prediction: a free GET that only a bad key is refused
@@ -722,10 +833,11 @@ PROVIDER = ProviderSpec(
     name=NAME,
     offers={"image": Offer(PANEL_MODELS),
             "video": Offer(tuple(CLIP_MODELS), {"draft": "bytedance/seedance-1-lite", "final": "bytedance/seedance-1-pro",
-                                                "hero": "bytedance/seedance-1-pro"})},
+                                                "hero": "bytedance/seedance-1-pro"}),
+            "lipsync": Offer(tuple(LIPSYNC_MODELS))},
     base_url="https://api.replicate.com/v1",
     key_vars=("REPLICATE_API_TOKEN",),
-    image=image, video=video, doctor=doctor,
+    image=image, video=video, lipsync=lipsync, doctor=doctor,
     translate_error=partial(http.error_for, NAME),
     lost_job_hint="its prediction in Replicate's dashboard (Predictions), made at that time with that model",
     references=CLIP_REFERENCES,

@@ -28,7 +28,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import DoctorFinding, ImageGenerator, Judge, SpeechGenerator, Storage, VideoGenerator
+from slate.providers.base import DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
 
 if TYPE_CHECKING:
     import httpx
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-CAPABILITIES = ("image", "video", "judge", "speech")
+CAPABILITIES = ("image", "video", "judge", "speech", "lipsync")
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
 #: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
@@ -94,6 +94,14 @@ class SpeechFactory(Protocol):
 
     def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
                  settings: BaseModel | None) -> SpeechGenerator: ...
+
+
+class LipSyncFactory(Protocol):
+    """A lip-sync model (issue 38): jobs like a video model's, so it is built with the store its
+    clips are read from and its answers kept in."""
+
+    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
+                 settings: BaseModel | None) -> LipSyncer: ...
 
 
 class DoctorChecks(Protocol):
@@ -179,6 +187,7 @@ class ProviderSpec:
     video: VideoFactory | None = None
     judge: JudgeFactory | None = None
     speech: SpeechFactory | None = None
+    lipsync: LipSyncFactory | None = None
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
     #: what the key may still spend, where the API says
@@ -249,8 +258,8 @@ class ProviderSpec:
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         for model, seconds in self.job_seconds.items():
-            if model not in self.models("video") + self.models("image"):
-                yield f"job_seconds declared for {model!r}, which is not one of its video or image models"
+            if model not in self.models("video") + self.models("image") + self.models("lipsync"):
+                yield f"job_seconds declared for {model!r}, which is not one of its video, image or lip-sync models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
         for model, names in self.voices.items():

@@ -30,15 +30,16 @@ from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, wri
 from slate.manifests import LoadedFilm
 from slate.manifests.options import output_names
 from slate.providers.base import Storage
-from slate.providers.registry import base_urls
+from slate.providers.registry import base_urls, provider_variant
 from slate.tasks.clapper import content_key
 from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
 from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.references import lock_scene_references
 from slate.tasks.voicing import speech_fingerprint
-from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, PANEL_VERSION,
-                                  REFERENCE_VERSION, STITCH_VERSION, VIDEO_VERSION)
+from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, LIPSYNC_VERSION,
+                                  PANEL_VERSION, REFERENCE_VERSION, STITCH_VERSION, SYNC_GATE_VERSION, VIDEO_VERSION)
+
 
 CAN_VERSION = "can-v1"
 STAGES = (REFERENCE_VERSION, PANEL_VERSION, GATE_VERSION, VIDEO_VERSION, KEYFRAME_VERSION, CONTINUITY_VERSION,
@@ -60,7 +61,8 @@ def run_part(run: Run) -> dict[str, Any]:
     what the providers' own settings change (the local provider's fault rehearsal)."""
     return {"film": run.film, "scene": run.scene,
             "options": run.settings.model_dump(mode="json", include=set(OUTPUT)),
-            "lineup": run.lineup.model_dump(mode="json"), "base_urls": base_urls(run.settings),
+            # The lip-sync model is the speech part's (`lipsync_part`): a scene without a line is not re-keyed by it.
+            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync"}), "base_urls": base_urls(run.settings),
             "variants": run.variants()}
 
 
@@ -86,8 +88,19 @@ def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage) -> s
     lock = lock_scene_references(storage, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
                        video_model=run.lineup.videos[0], audio=run.model_audio)
+    speech = speech_fingerprint(Path(run.root), film, run.scene)
     return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene),
-                     speech_fingerprint(Path(run.root), film, run.scene))
+                     None if speech is None else {**speech, "lipsync": lipsync_part(run)})
+
+
+def lipsync_part(run: Run) -> dict[str, Any]:
+    """What of a run changes its on-camera lines' lip-sync (issue 38): the model, what its
+    provider's own settings change, the lip-sync and sync-gate versions. In a scene's key only
+    beside its lines (a scene without one keeps its key)."""
+    model = run.lineup.lipsync
+    provider = model.split(":", 1)[0] if model else None
+    return {"model": model, "versions": [LIPSYNC_VERSION, SYNC_GATE_VERSION],
+            "variant": provider_variant(provider, run.settings) if provider else {}}
 
 
 # `shelf` is the run's own result store (tasks.cache.result_storage): the project's

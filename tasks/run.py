@@ -55,9 +55,10 @@ from slate.governor.ledger import Cap, Ledger
 from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
-from slate.providers.base import ImageGenerator, Judge, SpeechGenerator, Storage, VideoGenerator
+from slate.providers.base import ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
 from slate.providers.registry import (base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
-                                      provider_variant, speech_provider, storage_for, video_provider)
+                                      lipsync_provider, provider_variant, speech_provider, storage_for,
+                                      video_provider)
 from slate.providers.spec import job_deadline
 from slate.tasks.events import Event, event_of
 
@@ -82,6 +83,7 @@ class RunLineup(BaseModel):
     panel: str
     videos: tuple[str, ...]       # the first, then fallbacks on refusal
     judge: str
+    lipsync: str | None = None    # the lip-sync model of on-camera lines (None: they are not lip-synced)
 
 
 class Run(BaseModel):
@@ -160,7 +162,7 @@ def run_of(root: Path, scene: str, film_id: str, settings: Settings, run_id: str
         settings = settings.model_copy(update={"clip_model": ""})
     return Run(root=str(root), run_id=run_id, film=film_id, scene=scene, settings=settings,
                lineup=RunLineup(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos),
-                                judge=str(chosen.judge)),
+                                judge=str(chosen.judge), lipsync=str(chosen.lipsync) if chosen.lipsync else None),
                origins=dict(limits.origins) if limits is not None else {})
 
 
@@ -176,6 +178,7 @@ class Crew:
         self.closed = False
         self._videos: dict[str, VideoGenerator] = {}
         self._voices: dict[str, SpeechGenerator] = {}
+        self._lipsyncers: dict[str, LipSyncer] = {}
         self._listeners: list[Callable[[Event], None]] = []
         self._governor: Governor | None = None
         self._lock = threading.RLock()
@@ -202,6 +205,13 @@ class Crew:
             if model not in self._voices:
                 self._voices[model] = speech_provider(model, self.storage, self.run.settings)
             return self._voices[model]
+
+    def lipsync_for(self, model: str) -> LipSyncer:
+        """The lip-sync model of one "provider:model" (the lineup's), built when first needed."""
+        with self._lock:
+            if model not in self._lipsyncers:
+                self._lipsyncers[model] = lipsync_provider(model, self.storage, self.run.settings)
+            return self._lipsyncers[model]
 
     def job_times(self, model: str, maker: object) -> tuple[float, float]:
         """(expected, deadline) in seconds of one job of `model` ("provider:model") made by

@@ -21,3 +21,5 @@ FINISH_VERSION = "finish-v2"  # issue 23: the finishing pass (mix, grade, loudne
 SPEECH_VERSION = "speech-take-v1"  # issue 37: one line of dialogue spoken through the governor
 VOICE_GATE_VERSION = "voice-gate-v1"  # issue 37: a spoken line against its speaker's reference sample (media/voiceprint.py judge_line), and against its shot's length
 SUBTITLES_VERSION = "subtitles-v1"  # issue 37: a scene's lines as .srt/.vtt and a mov_text stream in its cut
+LIPSYNC_VERSION = "lipsync-v1"  # issue 38: a shot's clip and its on-camera lines through a lip-sync model
+SYNC_GATE_VERSION = "sync-gate-v1"  # issue 38: the speaker's mouth against the line's envelope (media/lipsync.py)

@@ -25,6 +25,8 @@ from slate.agent.session import PROFILE_ORDER, Refused, Session
 
 #: Stages whose artifact is a verdict (JSON), and the one whose artifact is a panel (PNG).
 GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
+#: The lip-sync's gate (issue 38): slate's own measure, its readings in its $0 ledger row.
+SYNC_GATE = "sync_gate"
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
 
 
@@ -174,6 +176,13 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
     storage = storage_for(session.root)
     out = []
     for r in _rows(session, scene, shot):
+        if r.stage == SYNC_GATE and r.parameters:
+            # The sync gate's own measures (tasks/lipsync.py): its $0 row holds the readings.
+            out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,
+                        "judge": "slate's sync gate (media/lipsync.py)", "when": r.created_at.isoformat(timespec="seconds"),
+                        "artifact": None, "images_judged": list(r.reference_hashes),
+                        "verdict": {"outcome": r.error_class, "readings": r.parameters.get("readings", [])}})
+            continue
         if r.stage not in GATES or r.status != "succeeded" or not r.artifact_uri:
             continue
         out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,

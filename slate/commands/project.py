@@ -128,8 +128,10 @@ def estimate(directory: Directory, options: RunOptions):
         except ReferenceMissing as exc:
             say_error(f"{film.scene_file(sc.id)}: references: {exc}")
             raise typer.Exit(1)
-    from slate.tasks.voicing import line_costs
-    speech = {sc: line_costs(film, sc, settings.profile, pricing) for sc in plans}
+    from slate.providers.registry import lineup as lineup_of
+    from slate.tasks.lipsync import dialogue_costs
+    lips = lineup_of(settings).lipsync
+    speech = {sc: dialogue_costs(film, sc, settings.profile, pricing, str(lips) if lips else None) for sc in plans}
     priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech,
                            **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():

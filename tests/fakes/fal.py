@@ -34,17 +34,25 @@ cancel, and a fault may name the model it is for:
     ignored      cancel: the running job's app ignores the signal (202, and it runs on)
     expired      result: the job succeeds but its output URL answers 404
 
+Lip-sync models (issue 38: fal-ai/sync-lipsync/v2, fal-ai/latentsync) take `video_url` (an MP4)
+and `audio_url` (a WAV) as data: URLs, and the documented optional fields only; their result is
+{"video": {"url", "content_type", "file_name", "file_size"}}: the clip sent, its picture copied,
+with a tone muxed in as its sound (`synced_video`), as a model that answers with the speech does.
+
 A job's outcome is fixed at its first result GET (so a poll and the download see the same).
 Every cancel that reaches a job is booked (`State.book_cancel`): what a test counts.
 Test code only.
 """
 from __future__ import annotations
 
+import base64
 import re
+import tempfile
 import uuid
+from pathlib import Path
 
-from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
-                              make_video, reference_picture)
+from tests.fakes.core import (FAKE_TONE_HZ, SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply,
+                              make_image, make_video, reference_picture)
 
 PROVIDER = "fal"
 PREFIX = "/fal"
@@ -57,6 +65,18 @@ KLING = tuple(f"fal-ai/kling-video/v2.1/{tier}/image-to-video" for tier in ("sta
 REFERENCE = ("fal-ai/bytedance/seedance/v1/lite/reference-to-video",)
 VIDEO_MODELS = SEEDANCE_V1 + SEEDANCE_2 + KLING + REFERENCE
 IMAGE_MODELS = ("fal-ai/flux-pro/kontext",)
+# Lip-sync (issue 38), each with its documented inputs (fal's model pages): a field not listed is
+# refused, so an adapter's stray field shows here.
+SYNC_MODES = ("cut_off", "loop", "bounce", "silence", "remap")
+LIPSYNC_FIELDS = {
+    "fal-ai/sync-lipsync/v2": {"model": lambda v: v in ("lipsync-2", "lipsync-2-pro"),
+                               "sync_mode": lambda v: v in SYNC_MODES},
+    "fal-ai/latentsync": {"guidance_scale": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                          and 1 <= v <= 2,
+                          "seed": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                          "loop_mode": lambda v: v in ("pingpong", "loop")},
+}
+LIPSYNC_MODELS = tuple(LIPSYNC_FIELDS)
 KONTEXT_SIZES = {"16:9": (1024, 576), "1:1": (768, 768), "9:16": (576, 1024), "4:3": (960, 720)}
 
 MODERATION = {"detail": [{"loc": ["body", "prompt"], "msg": "The content could not be processed because it contained "
@@ -88,10 +108,52 @@ def _faulted(fault) -> Reply | None:
     return None
 
 
+def media(ref, kind: str) -> bytes:
+    """A clip ("video") or a speech file ("audio") sent as a data: URL, as bytes; ValueError when
+    it is not one, or not a file of that kind (an MP4's ftyp box, a RIFF/WAVE header)."""
+    if not isinstance(ref, str) or not ref.startswith(f"data:{kind}/"):
+        raise ValueError(f"not a data: URL of {kind}")
+    data = base64.b64decode(ref.split(",", 1)[1], validate=True)
+    if (data[4:8] != b"ftyp") if kind == "video" else (data[:4] != b"RIFF" or data[8:12] != b"WAVE"):
+        raise ValueError(f"not a {kind} file")
+    return data
+
+
+def synced_video(clip: bytes) -> bytes:
+    """What a lip-sync model answers, for a fake: the clip sent, its picture copied untouched (same
+    size, rate and frames), with a sound track of its length (a tone), as a model that muxes the
+    speech in answers."""
+    from slate.media import add_sound_bed, probe
+    with tempfile.TemporaryDirectory(prefix="fake-lipsync-") as tmp:
+        path = Path(tmp) / "synced.mp4"
+        path.write_bytes(clip)
+        add_sound_bed(path, seconds=probe(path).duration, tone_hz=FAKE_TONE_HZ, seed=7)
+        return path.read_bytes()
+
+
+def _check_lipsync(model: str, body: dict) -> Reply | None:
+    """A lip-sync model's 422 for a missing or undecodable clip or speech, or a field it lacks."""
+    for field, kind in (("video_url", "video"), ("audio_url", "audio")):
+        if field not in body:
+            return _invalid(field, "field required")
+        try:
+            media(body[field], kind)
+        except Exception:  # noqa: BLE001 — whatever it is, it is not that file
+            return Reply(422, {"detail": [{"loc": ["body", field], "msg": f"could not load the {kind}",
+                                           "type": "file_download_error"}]})
+    for field, value in body.items():
+        check = LIPSYNC_FIELDS[model].get(field)
+        if field not in ("video_url", "audio_url") and (check is None or not check(value)):
+            return _invalid(field, f"not a valid input of {model}: {str(value)[:40]!r}")
+    return None
+
+
 def _check_input(model: str, body) -> Reply | None:
     """fal's 422 for an input the notes say the model does not take."""
     if not isinstance(body, dict):
         return _invalid("body", "the body must be the model's input object")
+    if model in LIPSYNC_MODELS:
+        return _check_lipsync(model, body)
     if not isinstance(body.get("prompt"), str) or not body["prompt"]:
         return _invalid("prompt", "field required")
     for field in ("image_url", "end_image_url"):
@@ -139,7 +201,7 @@ def submit(st: State, req: Request) -> Reply:
     model = req.params["model"]
     if (denied := _auth(req)) is not None:
         return denied
-    if model not in VIDEO_MODELS + IMAGE_MODELS:
+    if model not in VIDEO_MODELS + IMAGE_MODELS + LIPSYNC_MODELS:
         return Reply(404, {"detail": f"Application {model!r} not found"})
     fault = st.take(PROVIDER, "submit", model)
     if (reply := _faulted(fault)) is not None:
@@ -208,6 +270,12 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
     if kind == "job_failed":
         return 422, fault.body or MODEL_ERROR
     body = job["input"]
+    if job["model"] in LIPSYNC_MODELS:
+        data = synced_video(media(body["video_url"], "video"))
+        url = (f"{st.base}/files/{uuid.uuid4().hex[:16]}.mp4" if kind == "expired"
+               else st.put_file(data, "mp4", "video/mp4"))
+        return 200, {"video": {"url": url, "content_type": "video/mp4", "file_name": "output.mp4",
+                               "file_size": len(data)}}
     if job["model"] in REFERENCE:
         start = reference_picture([decode_image(r) for r in body["reference_image_urls"]],
                                   *SIZES.get(body.get("resolution"), SIZES["720p"]), prompt=body.get("prompt") or "")

@@ -20,7 +20,9 @@ does not take, an image that does not decode → 422 "Input validation failed" w
 A prediction ends on its first poll (unless a fault keeps it busy): a video model's output is
 a real H.264 clip animated from the start frame (to the last frame when one is sent), one URL
 string; an image model's a PNG made from the images sent — a list of URLs for Seedream, one
-URL for FLUX Kontext. Every creation is booked with `state.create` (what tests count).
+URL for FLUX Kontext. Every creation is booked with `state.create` (what tests count). A lip-sync model's (sync/lipsync-2,
+issue 38) takes the clip and the speech as data URLs and answers one URL: the clip sent, its
+picture copied, with a tone muxed in as its sound (fakes/fal.py `synced_video`).
 
 Faults (core.Fault with provider "replicate"), taken where each operation happens:
 
@@ -59,6 +61,7 @@ import threading
 import time
 
 from tests.fakes.control import PREFIX as PREFIXES
+from tests.fakes.fal import media, synced_video
 from tests.fakes.core import (SIZES, Drop, Reply, Request, Router, State, decode_image, fault_reply, make_image,
                               make_video, reference_picture)
 
@@ -85,6 +88,14 @@ def _image(v) -> bool:
         decode_image(v)
         return isinstance(v, str)
     except Exception:  # noqa: BLE001 — whatever it is, it is not an image we can read
+        return False
+
+
+def _media(v, kind: str) -> bool:
+    try:
+        media(v, kind)
+        return True
+    except Exception:  # noqa: BLE001 — not a clip (or a WAV) we can read
         return False
 
 
@@ -143,6 +154,11 @@ MODELS = {
         "prompt": _text, "image_input": lambda v: isinstance(v, list) and 1 <= len(v) <= 10 and all(map(_image, v)),
         "size": _one_of("1K", "2K", "4K"), "aspect_ratio": lambda v: isinstance(v, str),
         "sequential_image_generation": _one_of("disabled"), "max_images": _int_in((1,))}),
+    # Lip-sync (issue 38): its version page's schema — video (.mp4), audio (.wav), sync_mode, temperature 0–1.
+    "sync/lipsync-2": dict(kind="lipsync", required=("video", "audio"), fields={
+        "video": lambda v: _media(v, "video"), "audio": lambda v: _media(v, "audio"),
+        "sync_mode": _one_of("loop", "bounce", "cut_off", "silence", "remap"),
+        "temperature": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1}),
     "black-forest-labs/flux-kontext-pro": dict(kind="image", required=("prompt",), fields={
         "prompt": _text, "input_image": _image, "aspect_ratio": lambda v: isinstance(v, str),
         "output_format": _one_of("png", "jpg"), "seed": _seed}),
@@ -215,7 +231,9 @@ def _finish(st: State, job: dict) -> None:
             job.update(status="failed", error=job["ending"], completed_at=_now())
             return
         inputs = job["input"]
-        if MODELS[job["model"]]["kind"] == "video":
+        if MODELS[job["model"]]["kind"] == "lipsync":
+            url = output = st.put_file(synced_video(media(inputs["video"], "video")), "mp4", "video/mp4")
+        elif MODELS[job["model"]]["kind"] == "video":
             end_ref = inputs.get("last_frame_image") or inputs.get("last_frame")
             width, height = SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
             if "reference_images" in inputs:

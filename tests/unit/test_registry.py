@@ -110,6 +110,10 @@ def test_every_job_a_provider_runs_has_an_expected_duration_of_its_own(tmp_path)
             made = registry.image_provider(f"{name}:{model}", storage)
             if hasattr(made, "submit_panel"):   # its panels are jobs the governor follows
                 assert made.expected_seconds == spec.job_seconds[model], (name, model)
+        for model in spec.models("lipsync"):   # issue 38: a lip-sync is a job like a clip
+            assert model in spec.job_seconds, f"{name}:{model} declares no job_seconds"
+            assert registry.lipsync_provider(f"{name}:{model}", storage).expected_seconds == \
+                spec.job_seconds[model], (name, model)
     figures = {s.job_seconds[m] for s in SPECS.values() for m in s.models("video")}
     assert len(figures) > 1 and all(60 <= job_deadline(f) <= 1800 for f in figures), figures
 

@@ -1,0 +1,178 @@
+"""The lip-sync stage of a scene: each shot whose speaker is on camera lip-synced, measured, retaken or escalated.
+
+    … speech (lines spoken, voice gate) ─► lip-sync (shots with an on-camera line) ─► stitch, finish
+
+Why after the speech stage: a lip-sync model is given the lines as the cut will hear them — the
+takes that passed the voice gate, each where its shot places it — so the mouth is moved to the
+very samples the audience hears, and a line retaken by the voice gate is synced once, not twice.
+
+A shot is lip-synced when it has a line whose speaker is one of its characters (on camera), its
+framing is close enough for a mouth to be seen (LIPSYNC_FRAMINGS: a wide shot's mouths are a few
+pixels, which no model moves and no one reads; its lines play as spoken), and the run's lineup
+has a lip-sync model (`lipsync_model`; none: said once per shot, the lines play as spoken). The
+shot's speech track (its on-camera lines mixed at their offsets, the clip's length) and the
+speakers' faces (where presence finds each one's head in the clip's first frame) go to the model
+as one paid job (tasks/lipsync.py `lipsync_take`). The sync gate (media/lipsync.py `judge_sync`)
+then measures each on-camera line: the speaker's mouth followed through the clip, its opening
+correlated with the line's speech envelope over a range of lags — the offset in milliseconds
+and a confidence. A take that fails is lip-synced again with the next seed, up to the run's
+`max_takes`; a line that never passes escalates its shot naming the line, the offset and the
+confidence. A mouth the gate cannot find is "cannot judge", never a pass: with the run's
+`cannot_judge` at block the shot escalates for a person to look; at warn it goes on, said.
+
+It must never call a lip-sync model except through `lipsync_take`, never change a shot with no
+on-camera line, and never put a clip that was not measured into the cut.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from slate.errors import SlateError
+from slate.flows.scene_speech import VoicedLine
+from slate.flows.shot import ClipOutcome, halted_reason
+from slate.governor.chokepoint import RunHalted, ShotHalted
+from slate.manifests import LoadedFilm
+from slate.media.frames import extract_frame
+from slate.media.voiceprint import read_pcm16
+from slate.providers.base import FaceCue, LipSyncRequest, Storage
+from slate.tasks.keyframes import ClipCast, cast_of
+from slate.tasks.lipsync import LIPSYNC_FRAMINGS, LipSyncTake, SyncCheck, SyncLine, lipsync_take, sync_gate
+from slate.tasks.plan import ShotPlan
+from slate.tasks.run import Run, emit, in_project
+from slate.tasks.take_inputs import Maker
+
+#: The sample rate of a shot's speech track (the rate of the local voice; another is resampled).
+TRACK_RATE = 22050
+
+
+class _Escalated(SlateError):
+    """A shot whose on-camera lines could not be synced: escalated with this message."""
+
+
+def lipsync_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: dict[str, ClipOutcome],
+                      voiced: list[VoicedLine]) -> dict[str, ClipOutcome]:
+    """Every shot in the cut with an on-camera line, lip-synced and measured (the module's
+    docstring): the clips as they stand after the sync gate — a synced shot's clip is the synced
+    one, carrying its readings; an escalated shot has none in the cut."""
+    out = dict(clips)
+    for p in plans:
+        lines = [v for v in voiced if v.shot == p.shot and not v.off_screen]
+        clip = clips[p.shot]
+        if not lines or not clip.clip_uri:
+            continue
+        request = p.request_of("start")
+        why_not = (f"a {request.framing} shot: its speakers' mouths are too small to lip-sync or to read"
+                   if request.framing not in LIPSYNC_FRAMINGS else
+                   "the run has no lip-sync model (lipsync_model: none)" if run.lineup.lipsync is None else None)
+        if why_not is not None:
+            emit(run, scene=run.scene, shot=p.shot, stage="lipsync", status="skipped",
+                 reasons=[f"on-camera lines not lip-synced: {why_not}"])
+            continue
+        try:
+            out[p.shot] = _sync_shot(run, p, clip, lines)
+        except _Escalated as exc:
+            emit(run, scene=run.scene, shot=p.shot, stage="sync_gate", status="escalated", reasons=[str(exc)])
+            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
+        except (RunHalted, ShotHalted) as exc:
+            out[p.shot] = clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, p.shot)})
+    return out
+
+
+def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> ClipOutcome:
+    st = run.crew
+    where = f"scene {run.scene}, shot {plan.shot}"
+    request = plan.request_of("start")
+    who = ClipCast(tuple(c.id for c in request.characters),
+                   {c.id: st.storage.open_local(c.turnaround_uri) for c in request.characters},
+                   {c.id: c.wardrobe_colour for c in request.characters}, st.storage.open_local(request.plate_uri))
+    who_named = who.named
+    assert clip.clip_uri is not None
+    source = st.storage.open_local(clip.clip_uri)
+    speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
+    faces = tuple(_face_cues(source, who, lines, plan))
+    assert run.lineup.lipsync is not None
+    provider, _, model = run.lineup.lipsync.partition(":")
+    syncer = st.lipsync_for(run.lineup.lipsync)
+    maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
+    reasons: list[str] = []
+    for take in range(1, max(1, run.settings.max_takes) + 1):
+        given = LipSyncTake(shot=plan.shot, take=take, maker=maker, request=LipSyncRequest(
+            clip_uri=clip.clip_uri, speech_uri=speech_uri, faces=faces, width=plan.width, height=plan.height,
+            fps=plan.fps, seconds=clip.seconds, seed=take))
+        synced_uri = in_project(lipsync_take, run, given, artifacts=lambda uri: [uri])
+        readings = in_project(sync_gate, run, SyncCheck(
+            shot=plan.shot, take=take, clip_uri=synced_uri, speech_uri=speech_uri, named=who_named, maker=maker,
+            lines=tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)
+                        for v in lines),
+            turnarounds={c.id: c.turnaround_uri for c in request.characters},
+            wardrobe={c.id: c.wardrobe_colour for c in request.characters}, plate_uri=request.plate_uri),
+            artifacts=lambda _: [synced_uri, speech_uri])
+        said = [f"line {r.line} ({r.speaker}): {r.reason}" for r in readings]
+        failed = [r for r in readings if r.verdict == "failed"]
+        unread = [r for r in readings if r.verdict == "cannot_judge"]
+        passed = not failed and (not unread or run.settings.cannot_judge == "warn")
+        emit(run, scene=run.scene, shot=plan.shot, stage="sync_gate", take=take,
+             status="passed" if passed else "cannot judge" if unread and not failed else "failed", reasons=said)
+        if passed:
+            return clip.model_copy(update={"clip_uri": synced_uri, "lip_sync": list(readings)})
+        if unread and not failed:
+            # Another take of the same clip shows the same face: nothing a retake can mend.
+            raise _Escalated(f"{where}: the sync gate cannot judge it (a person decides): {'; '.join(said)}")
+        reasons = said
+    raise _Escalated(f"{where}: failed the sync gate in {run.settings.max_takes} take(s): {'; '.join(reasons)}")
+
+
+def speech_track(storage: Storage, lines: list[VoicedLine], seconds: float) -> bytes:
+    """The shot's on-camera lines as one WAV of the clip's length (16-bit PCM mono at TRACK_RATE),
+    each line at its offset — what the cut hears, where the cut hears it."""
+    track = np.zeros(int(round(seconds * TRACK_RATE)), dtype=np.float64)
+    for v in lines:
+        samples, rate = read_pcm16(storage.open_local(v.uri))
+        x = samples.astype(np.float64)
+        if x.ndim > 1:
+            x = x.mean(axis=1)
+        if rate != TRACK_RATE:   # linear resampling: the envelope is what matters, not the timbre
+            t = np.arange(int(len(x) * TRACK_RATE / rate)) * rate / TRACK_RATE
+            x = np.interp(t, np.arange(len(x)), x)
+        at = int(round(v.offset * TRACK_RATE))
+        part = x[:max(0, len(track) - at)]
+        track[at:at + len(part)] += part
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(TRACK_RATE)
+        w.writeframes(np.clip(track, -32768, 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def _face_cues(clip: Path, who: ClipCast, lines: list[VoicedLine], plan: ShotPlan) -> list[FaceCue]:
+    """Each on-camera speaker's head in the clip's first frame (presence's mask of them: the top
+    of where their colours are found) and the seconds their lines span. A speaker presence cannot
+    find is cued at the frame's centre: the model finds the face; the gate says if it did not."""
+    with tempfile.TemporaryDirectory(prefix=".lipsync-") as work:
+        first = np.asarray(Image.open(extract_frame(clip, 0.0, Path(work) / "first.png")).convert("RGB"))
+    small = np.asarray(Image.fromarray(first).resize((max(1, first.shape[1] // 4), max(1, first.shape[0] // 4)),
+                                                     Image.Resampling.BOX))
+    cast = cast_of(who, small.shape[:2])
+    looked = cast.looked(small[None], small, keep=(0,))
+    cues = []
+    for speaker in dict.fromkeys(v.speaker for v in lines):
+        mine = [v for v in lines if v.speaker == speaker]
+        x, y = 0.5, 0.35
+        mask = looked.masks.get(0, {}).get(speaker)
+        if mask is not None and mask.any():
+            rows, cols = np.nonzero(mask)
+            top, bottom = rows.min(), rows.max()
+            head = rows <= top + 0.2 * (bottom - top + 1)   # the head: the top fifth of where they are found
+            x = float(cols[head].mean() + 0.5) / mask.shape[1]
+            y = float(rows[head].mean() + 0.5) / mask.shape[0]
+        cues.append(FaceCue(speaker=speaker, x=round(x, 4), y=round(y, 4), start=min(v.offset for v in mine),
+                            end=max(v.offset + v.seconds for v in mine)))
+    return cues

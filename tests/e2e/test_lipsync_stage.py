@@ -1,0 +1,71 @@
+"""The lip-sync stage inside a scene run (issue 38): the local painter's mouths, the sync gate.
+
+The example cut to shot 1D (medium; Gabe's "Too hot. Take it back.", on camera): his clip is
+lip-synced once by the local lip-sync model (one `lipsync` ledger row at $0, its job booked by the
+provider), the sync gate reads his mouth on his line within the gate's tolerance, the cut is the
+synced clip, and a second run pays nothing. With every local lip-sync made to lead or lag its line
+(`lip_offset`), the gate fails each take, the shot is lip-synced again with the next seed up to
+the run's takes, then escalated naming the line and the measured offset.
+
+Lines and faults are set on the test's copy of the example, never on the example itself."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
+from slate.providers.local import LocalLipSync
+from slate.providers.storage_local import LocalStorage
+from tests.scene_cuts import keep_shots
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
+
+FILM = "night-diner"
+
+
+def _lipsync_rows(root) -> list:
+    return [r for r in Ledger.for_project(root).rows(film=FILM) if r.stage == "lipsync"]
+
+
+def test_an_on_camera_line_is_lip_synced_once_and_measured(example_film, prefect_harness):
+    keep_shots(example_film, ("1D",))
+    done = scene_flow(project=str(example_film), return_state=True).result()
+    [shot] = done.shots
+    assert shot.status == "approved", shot.reason
+    [reading] = shot.lip_sync
+    assert (reading.line, reading.speaker, reading.take, reading.verdict) == (0, "gabe", 1, "passed"), reading
+    assert abs(reading.offset_ms) <= 40 and reading.confidence >= 0.7, reading
+    # Paid once, where the money lands: one ledger row, one job in the provider's own book.
+    [row] = _lipsync_rows(example_film)
+    assert (row.shot, row.status, row.provider, row.model) == ("1D", "succeeded", "local", "local-lipsync-v1")
+    assert row.parameters["seed"] == 1 and row.parameters["faces"][0]["speaker"] == "gabe"
+    assert len(LocalLipSync(LocalStorage(example_film)).submissions()) == 1
+    # The gate's judgement beside the call, where the report and an agent read every gate: a $0 row.
+    [note] = [r for r in Ledger.for_project(example_film).rows(film=FILM) if r.stage == "sync_gate"]
+    assert (note.shot, note.take, note.error_class) == ("1D", 1, "SyncGatePassed")
+    assert note.parameters["readings"][0]["offset_ms"] == reading.offset_ms
+    everything = len(Ledger.for_project(example_film).rows(film=FILM))
+
+    again = scene_flow(project=str(example_film), return_state=True).result()
+    assert again.provider_calls == 0 and len(Ledger.for_project(example_film).rows(film=FILM)) == everything
+    assert len(LocalLipSync(LocalStorage(example_film)).submissions()) == 1
+
+
+def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(example_film, prefect_harness,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "lip_offset")   # pictures, clips and lines as ever
+    keep_shots(example_film, ("1C", "1D"))   # 1C: a wide shot, its line played as spoken
+    done = scene_flow(project=str(example_film), return_state=True).result()
+    wide, shot = done.shots
+    assert wide.status == "approved" and not wide.lip_sync, wide
+    assert shot.status == "escalated", shot
+    assert "scene scene-01, shot 1D: failed the sync gate in 3 take(s)" in shot.reason, shot.reason
+    assert "line 0 (gabe)" in shot.reason, shot.reason
+    offsets = [abs(int(m)) for m in re.findall(r"by (\d+) ms", shot.reason)]
+    assert offsets and all(100 <= o <= 450 for o in offsets), shot.reason
+    rows = _lipsync_rows(example_film)
+    assert sorted(r.parameters["seed"] for r in rows) == [1, 2, 3] and {r.shot for r in rows} == {"1D"}
+    assert not shot.lip_sync
