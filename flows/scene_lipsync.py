@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 
 from slate.errors import SlateError
 from slate.flows.scene_speech import VoicedLine
@@ -61,6 +64,7 @@ def lipsync_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: 
     docstring): the clips as they stand after the sync gate — a synced shot's clip is the synced
     one, carrying its readings; an escalated shot has none in the cut."""
     out = dict(clips)
+    synced: dict[str, PrefectFuture[ClipOutcome]] = {}
     for p in plans:
         lines = [v for v in voiced if v.shot == p.shot and not v.off_screen]
         clip = clips[p.shot]
@@ -74,14 +78,26 @@ def lipsync_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: 
             emit(run, scene=run.scene, shot=p.shot, stage="lipsync", status="skipped",
                  reasons=[f"on-camera lines not lip-synced: {why_not}"])
             continue
-        try:
-            out[p.shot] = _sync_shot(run, p, clip, lines)
-        except _Escalated as exc:
-            emit(run, scene=run.scene, shot=p.shot, stage="sync_gate", status="escalated", reasons=[str(exc)])
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
-        except (RunHalted, ShotHalted) as exc:
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, p.shot)})
+        # Side by side: a shot's sync is a job and a measure of its own clip (hosted, minutes of
+        # waiting; local, a second of CPU each on two cores).
+        synced[p.shot] = sync_shot.submit(run, p, clip, lines)
+    for shot, landing in synced.items():
+        out[shot] = landing.result()
     return out
+
+
+@task(name="lipsync-shot", cache_policy=NO_CACHE, task_run_name="lip-sync {plan.shot}")
+def sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> ClipOutcome:
+    """One shot through the lip-sync stage: its clip synced and measured, or escalated or halted
+    (said on the run, never raised: the other shots' syncs go on). Not cached itself: its paid
+    take and its gate are (tasks/lipsync.py)."""
+    try:
+        return _sync_shot(run, plan, clip, lines)
+    except _Escalated as exc:
+        emit(run, scene=run.scene, shot=plan.shot, stage="sync_gate", status="escalated", reasons=[str(exc)])
+        return clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
+    except (RunHalted, ShotHalted) as exc:
+        return clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, plan.shot)})
 
 
 def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> ClipOutcome:

@@ -69,3 +69,52 @@ def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(exampl
     rows = _lipsync_rows(example_film)
     assert sorted(r.parameters["seed"] for r in rows) == [1, 2, 3] and {r.shot for r in rows} == {"1D"}
     assert not shot.lip_sync
+
+
+def test_the_finished_cut_keeps_the_sync_through_a_dissolve(example_film, prefect_harness, tmp_path):
+    """Issue 38 item 5: the sync measured again on the delivered cut — its picture and its mixed
+    sound, after a dissolve into the synced shot (which moves the shot and its line earlier in the
+    cut), the finishing pass's grade, music and loudness — agrees with the gate's reading of the
+    synced clip: the edit and the finish never shift speech against picture."""
+    import json
+    import subprocess
+    from functools import partial
+
+    import yaml
+
+    from slate.manifests import load_film
+    from slate.media.ffmpeg import ffmpeg_exe
+    from slate.media.lipsync import judge_sync
+    from slate.tasks.export import record_path
+    from slate.tasks.keyframes import ClipCast, cast_of
+
+    keep_shots(example_film, ("1C", "1D"))
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["shots"][0]["transition_out"] = {"kind": "dissolve", "duration": 0.5}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    done = scene_flow(project=str(example_film), return_state=True).result()
+    wide, shot = done.shots
+    assert (wide.status, shot.status) == ("approved", "approved"), (wide.reason, shot.reason)
+    [synced] = shot.lip_sync
+    record = json.loads(record_path(example_film, "scene-01", "draft").read_text())
+    [line] = [x for x in record["lines"] if x["speaker"] == "gabe"]
+    # 1C is 3.5 s, dissolving for 0.5 s into 1D: the line (at its offset in 1D) is 0.5 s earlier
+    # in the cut than 1D's place after a plain cut.
+    gabe_at = next(s for s in record["shots"] if s["shot"] == "1D")
+    assert line["start"] < 3.5 + 0.5, (line, gabe_at)
+
+    cut = example_film / "renders" / "scene-01-draft.mp4"
+    heard = tmp_path / "cut.wav"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(cut), "-map", "0:a:0", "-ac", "1", "-ar", "22050",
+                    "-c:a", "pcm_s16le", str(heard)], check=True)
+    film = load_film(example_film)
+    scene = film.scene("scene-01")
+    who = ClipCast(("gabe", "jenny"), {c: example_film / film.character(c).turnaround_key for c in ("gabe", "jenny")},
+                   {c: w.colour for c, w in scene.wardrobe.items()},
+                   example_film / film.location(scene.location_of(scene.shot("1D"))).plate_key)
+    again = judge_sync(cut, heard, speaker="gabe", span=(line["start"], line["end"]), cast=partial(cast_of, who),
+                       named=who.named)
+    assert again.verdict == "passed", again
+    assert abs(again.offset_ms - synced.offset_ms) <= 40, (again, synced)
