@@ -46,6 +46,21 @@ def test_an_on_camera_line_is_lip_synced_once_and_measured(example_film, prefect
     [note] = [r for r in Ledger.for_project(example_film).rows(film=FILM) if r.stage == "sync_gate"]
     assert (note.shot, note.take, note.error_class) == ("1D", 1, "SyncGatePassed")
     assert note.parameters["readings"][0]["offset_ms"] == reading.offset_ms
+    # Where people look: an agent's `verdicts` of the shot, and the production report's page.
+    from decimal import Decimal
+
+    from slate.agent.context import verdicts
+    from slate.agent.session import Session
+    from slate.manifests import load_film
+    from slate.manifests.settings import project_settings
+    from slate.tasks.production_report import build
+    [seen] = [v for v in verdicts(Session(example_film, cap=Decimal(0)), "scene-01", "1D")["verdicts"]
+              if v["stage"] == "sync_gate"]
+    assert seen["verdict"]["outcome"] == "SyncGatePassed"
+    assert seen["verdict"]["readings"][0]["offset_ms"] == reading.offset_ms
+    page = build(example_film, load_film(example_film), project_settings(example_film),
+                 LocalStorage(example_film)).read_text()
+    assert "SyncGatePassed" in page and "gabe&#39;s mouth is in sync" in page.replace("'", "&#39;"), page[-2000:]
     everything = len(Ledger.for_project(example_film).rows(film=FILM))
 
     again = scene_flow(project=str(example_film), return_state=True).result()
