@@ -416,7 +416,28 @@ def output_url(result: dict[str, Any], *path: str | int) -> str:
 
 
 # -- video ----------------------------------------------------------------------------------------
-class FalVideo:
+class QueuedJobs:
+    """What every job on fal's queue does alike, whatever it makes (a clip, a panel, a lip-sync):
+    polled, cancelled, and never found again by our call id (the queue keeps none of ours)."""
+
+    model: str
+    queue: Queue
+
+    def poll(self, job_id: str) -> JobStatus:
+        job = self.queue.job(self.model, job_id)
+        with self.queue.client() as c:
+            running = self.queue.status(c, job)
+            return running if running is not None else ended(c, self.queue, job)
+
+    def cancel(self, job_id: str) -> None:
+        self.queue.cancel(self.queue.job(self.model, job_id))
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *, request: object = None) -> str | None:
+        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
+                                  "its request id from fal's dashboard (slate reconcile --job)")
+
+
+class FalVideo(QueuedJobs):
     """An image-to-video model on fal's queue."""
 
     name = NAME
@@ -449,12 +470,6 @@ class FalVideo:
         self._frames[job_id] = (request.width, request.height)
         return job_id
 
-    def poll(self, job_id: str) -> JobStatus:
-        job = self.queue.job(self.model, job_id)
-        with self.queue.client() as c:
-            running = self.queue.status(c, job)
-            return running if running is not None else ended(c, self.queue, job)
-
     def download(self, job_id: str, dest: Path) -> Path:
         job = self.queue.job(self.model, job_id)
         result = kept_result(self.queue, job)
@@ -465,17 +480,9 @@ class FalVideo:
         fetch_output(output_url(result, "video", "url"), dest, max_bytes=limit, what="clip", bounds=bounds)
         return checked_video(NAME, dest, seconds=seconds)
 
-    def cancel(self, job_id: str) -> None:
-        self.queue.cancel(self.queue.job(self.model, job_id))
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: ClipRequest | None = None) -> str | None:
-        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
-                                  "its request id from fal's dashboard (slate reconcile --job)")
-
 
 # -- panels ---------------------------------------------------------------------------------------
-class FalImage:
+class FalImage(QueuedJobs):
     """FLUX Kontext on fal's queue: it edits one image by the prompt.
 
     The image it edits is the human composite when there is one, else the location plate; the
@@ -504,12 +511,6 @@ class FalImage:
     def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str:
         return self.queue.submit(self.model, self._input(request)).encode()
 
-    def poll(self, job_id: str) -> JobStatus:
-        job = self.queue.job(self.model, job_id)
-        with self.queue.client() as c:
-            running = self.queue.status(c, job)
-            return running if running is not None else ended(c, self.queue, job)
-
     def download_panel(self, job_id: str, dest: Path, width: int, height: int) -> Path:
         job = self.queue.job(self.model, job_id)
         with self.queue.client() as c:
@@ -517,13 +518,6 @@ class FalImage:
         dest.write_bytes(self._picture(result, width, height))
         return dest
 
-    def cancel(self, job_id: str) -> None:
-        self.queue.cancel(self.queue.job(self.model, job_id))
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: PanelRequest | None = None) -> str | None:
-        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
-                                  "its request id from fal's dashboard (slate reconcile --job)")
 
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         job = self.queue.submit(self.model, self._input(request))
@@ -652,7 +646,7 @@ def video_only(src: Path, dest: Path, request: LipSyncRequest | None, provider: 
     return dest
 
 
-class FalLipSync:
+class FalLipSync(QueuedJobs):
     """A lip-sync model on fal's queue (issue 38): the clip and the shot's speech in, the clip with
     the speaker's mouth moving out — submitted, polled, downloaded and cancelled as a clip is."""
 
@@ -677,12 +671,6 @@ class FalLipSync:
         self._asked[job_id] = request
         return job_id
 
-    def poll(self, job_id: str) -> JobStatus:
-        job = self.queue.job(self.model, job_id)
-        with self.queue.client() as c:
-            running = self.queue.status(c, job)
-            return running if running is not None else ended(c, self.queue, job)
-
     def download(self, job_id: str, dest: Path) -> Path:
         """The answer's picture alone at `dest` (output `video.url` [D]; its sound is dropped)."""
         job = self.queue.job(self.model, job_id)
@@ -698,13 +686,6 @@ class FalLipSync:
         finally:
             fetched.unlink(missing_ok=True)
 
-    def cancel(self, job_id: str) -> None:
-        self.queue.cancel(self.queue.job(self.model, job_id))
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: LipSyncRequest | None = None) -> str | None:
-        raise NotImplementedError("fal's queue cannot find a request by our call id or by what was asked: attach "
-                                  "its request id from fal's dashboard (slate reconcile --job)")
 
 
 # -- what the registry calls ----------------------------------------------------------------------
