@@ -145,9 +145,21 @@ def _url(media: str) -> str:
     return Path(media).as_uri() if media.startswith("/") else media
 
 
-def _half_dissolve(shot: TimelineShot) -> float:
+def _frames(seconds: float, fps: int) -> int:
+    return round(float(seconds) * fps)
+
+
+def _dissolve_frames(shot: TimelineShot, fps: int) -> tuple[int, int]:
+    """The frames a dissolve out of `shot` takes from each side of the cut point: (from the shot
+    it leaves, from the shot it enters), summing to the dissolve's frames exactly. Each half
+    rounded on its own made a 15-frame dissolve 8 + 8: every export a frame shorter than the cut
+    per odd dissolve (issue 39), and every later cut a frame early. The odd frame goes to the
+    shot it enters."""
     kind, seconds = shot["transition"]
-    return float(seconds) / 2 if kind == "dissolve" else 0.0
+    if kind != "dissolve":
+        return 0, 0
+    whole = _frames(seconds, fps)
+    return whole // 2, whole - whole // 2
 
 
 def build_timeline(records: list[TimelineRecord],
@@ -167,15 +179,19 @@ def build_timeline(records: list[TimelineRecord],
     for record in records:
         approved = [s for s in record["shots"] if s.get("media")]
         for i, shot in enumerate(approved):
-            # A dissolve of d seconds overlaps the two shots: in OpenTimelineIO's model each clip
-            # gives up d/2 on the track and the transition reaches d/2 into each one's handle.
-            head = _half_dissolve(approved[i - 1]) if i else 0.0
-            tail = _half_dissolve(shot) if i + 1 < len(approved) else 0.0
-            length = float(shot["seconds"]) - shot.get("trim_in", 0.0) - shot.get("trim_out", 0.0) - head - tail
+            # A dissolve of d frames overlaps the two shots: in OpenTimelineIO's model each clip
+            # gives up its part of d on the track (_dissolve_frames: the parts sum to d exactly)
+            # and the transition reaches that far into each one's handle. Counted in whole
+            # frames, as the cut was rendered (media/commands.py concat_args).
+            head = _dissolve_frames(approved[i - 1], fps)[1] if i else 0
+            tail = _dissolve_frames(shot, fps)[0] if i + 1 < len(approved) else 0
+            trim_in = _frames(shot.get("trim_in", 0.0), fps)
+            length = _frames(shot["seconds"], fps) - trim_in - _frames(shot.get("trim_out", 0.0), fps) - head - tail
             ref = otio.schema.ExternalReference(target_url=_url(shot["media"] or ""),   # in the cut: it has media
                                                 available_range=_range(0, float(shot["seconds"]), fps))
             clip = otio.schema.Clip(name=f"{record['scene']} {shot['shot']}", media_reference=ref,
-                                    source_range=_range(shot.get("trim_in", 0.0) + head, length, fps))
+                                    source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(trim_in + head, fps),
+                                                                         otio.opentime.RationalTime(length, fps)))
             cost = costs.get((record["scene"], shot["shot"]))
             clip.metadata["slate"] = {"shot": shot["shot"], "scene": record["scene"], "take": shot.get("take"),
                                       "status": shot["status"], "cost_usd": None if cost is None else str(cost),
@@ -184,10 +200,13 @@ def build_timeline(records: list[TimelineRecord],
                 clip.markers.append(_marker(f"{shot['shot']} warned", otio.schema.MarkerColor.YELLOW,
                                             "; ".join(shot["warnings"]), fps))
             if i and approved[i - 1]["transition"][0] == "dissolve":
-                d = float(approved[i - 1]["transition"][1])
+                # Before the cut point the dissolve shows the entering shot's head (given up
+                # above), after it the leaving shot's tail.
+                leaving, entering = _dissolve_frames(approved[i - 1], fps)
                 video.append(otio.schema.Transition(name="dissolve",
                                                     transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                                                    in_offset=_rt(d / 2, fps), out_offset=_rt(d / 2, fps)))
+                                                    in_offset=otio.opentime.RationalTime(entering, fps),
+                                                    out_offset=otio.opentime.RationalTime(leaving, fps)))
             video.append(clip)
         for shot in record["shots"]:
             if not shot.get("media"):

@@ -109,3 +109,28 @@ def test_each_line_of_dialogue_is_a_marker_on_the_clip_the_cut_hears_it_over(tmp
     older = _record(tmp_path)
     assert not [m for c in _clips(build_timeline([older])) for m in c.markers
                 if m.color == otio.schema.MarkerColor.GREEN]
+
+
+@pytest.mark.parametrize("dissolve", [0.625, 0.75])   # 15 frames (odd) and 18 (even) at 24 fps
+def test_a_dissolve_of_any_frame_count_keeps_the_timeline_as_long_as_the_cut(tmp_path, dissolve):
+    """Issue 39: the cut is the kept frames less each dissolve's frames (media/commands.py
+    concat_args); each export's halves of a dissolve sum to its frames, odd or even, so the
+    timeline is as long as the cut and every later cut lands on the picture's frame. Each half
+    rounded on its own made an odd dissolve a frame longer: the timeline a frame short."""
+    record = _record(tmp_path)
+    record["shots"][1]["transition"] = ["dissolve", dissolve]
+    built = build_timeline([record])
+    frames = round(dissolve * FPS)
+    kept = [54, 72, 48]   # 1A (2.5 s, 0.25 s trimmed in), 1B (3 s), 1D (2.5 s, 0.5 s trimmed out)
+    [video] = built.video_tracks()
+    assert video.duration().to_frames() == sum(kept) - frames
+    [transition] = [t for t in video if isinstance(t, otio.schema.Transition)]
+    assert transition.in_offset.to_frames() + transition.out_offset.to_frames() == frames
+    clips = _clips(built)
+    # 1D's cut point sits inside the dissolve: the dissolve begins where the cut's first frame of
+    # 1D is (1B's last `frames` frames), and the cut point is its in_offset later.
+    starts = [video.range_of_child(c).start_time.to_frames() for c in clips]
+    assert starts[2] == 54 + 72 - frames + transition.in_offset.to_frames()
+    for path in (write_timeline(built, "fcp7", tmp_path / "cut.xml"), write_timeline(built, "otio", tmp_path / "c.otio")):
+        back = otio.adapters.read_from_file(str(path))
+        assert back.video_tracks()[0].duration().to_frames() == sum(kept) - frames, path
