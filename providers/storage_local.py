@@ -77,6 +77,26 @@ def copy_atomic(src: Path, dest: Path, chunk: int = 1 << 20) -> None:
     _atomic(dest, copy)
 
 
+def _process_umask() -> int:
+    """This process's umask, read without changing it where Linux says it (/proc/self/status,
+    since 4.7); else by setting it and back, once, at import (before any thread writes)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+#: The mode a file written here ends with: what a plain open() would give it under this
+#: process's umask (0644 under the usual 022), never mkstemp's owner-only 0600 — a render, a
+#: clip or a cue is read by another account, a web server or a shared drive (issue 39).
+FILE_MODE = 0o666 & ~_process_umask()
+
+
 def temp_beside(dest: Path) -> tuple[int, str]:
     """A temporary file of this writer's own beside `dest` (open fd, path): `.<name>.<pid>.<random>.part`.
     The writer's process id is in the name so that one left by a writer killed mid-write
@@ -131,6 +151,7 @@ def _atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)   # mkstemp's 0600 is for the temporary name only
             os.fsync(f.fileno())
         os.replace(tmp, dest)
     except BaseException:

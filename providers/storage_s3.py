@@ -33,8 +33,8 @@ from typing import Any, Protocol
 from slate.manifests.keys import check_key
 from slate.providers.storage_errors import (ObjectCorrupt, ObjectMissing, ObjectTooBig, StorageDenied, StorageError,
                                             StorageUnreachable)
-from slate.providers.storage_local import (KeyUnreadable, cas_uri, copy_atomic, file_sha256, temp_beside, uri_digest,
-                                          write_atomic)
+from slate.providers.storage_local import (FILE_MODE, KeyUnreadable, cas_uri, copy_atomic, file_sha256, temp_beside,
+                                          uri_digest, write_atomic)
 
 DEFAULT_MAX_OBJECT_BYTES = 2 << 30   # 2 GiB: a 4K master of a long scene; anything bigger is a mistake
 SHA_META = "sha256"                  # x-amz-meta-sha256: the content hash of a pushed file
@@ -194,6 +194,7 @@ class S3Storage:
                     h.update(block)
                     out.write(block)
                 out.flush()
+                os.fchmod(out.fileno(), FILE_MODE)   # a local copy others may read, as a plain file
                 os.fsync(out.fileno())
             return h.hexdigest(), tmp
         except BaseException:

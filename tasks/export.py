@@ -158,7 +158,7 @@ def _dissolve_frames(shot: TimelineShot, fps: int) -> tuple[int, int]:
     kind, seconds = shot["transition"]
     if kind != "dissolve":
         return 0, 0
-    whole = _frames(seconds, fps)
+    whole = _frames(float(seconds), fps)
     return whole // 2, whole - whole // 2
 
 
