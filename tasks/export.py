@@ -20,6 +20,7 @@ from typing import NotRequired, Protocol, TypedDict, TypeGuard
 
 import opentimelineio as otio
 
+from slate.media.finish import RATE as AUDIO_RATE
 from slate.providers.base import Storage
 from slate.tasks.results import FinishResult
 
@@ -173,6 +174,17 @@ def build_timeline(records: list[TimelineRecord],
     name = records[0]["film"] + ("" if len(records) > 1 else f" {records[0]['scene']}")
     timeline = otio.schema.Timeline(name=f"{name} ({records[0]['profile']})")
     timeline.global_start_time = _rt(0, fps)
+    width, height = records[0].get("width"), records[0].get("height")
+    if width and height:
+        # The sequence's format, which an FCP 7 XML carries under <media>: without it Premiere and
+        # Resolve fall back to their own defaults (issue 39). The fcp_xml adapter builds the
+        # sequence from this metadata of the timeline, keeping the format it finds there.
+        timeline.metadata["fcp_xml"] = {"media": {
+            "video": {"format": {"samplecharacteristics": {
+                "rate": {"timebase": str(fps), "ntsc": "FALSE"}, "width": str(width), "height": str(height),
+                "anamorphic": "FALSE", "pixelaspectratio": "square", "fielddominance": "none"}}},
+            "audio": {"format": {"samplecharacteristics": {"depth": "16", "samplerate": str(AUDIO_RATE)}}}}}
+        timeline.metadata["slate"] = {"width": width, "height": height, "fps": fps, "audio_rate": AUDIO_RATE}
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     audio: dict[str, otio.schema.Track] = {}
     offset = 0.0   # where each scene starts on the film's timeline

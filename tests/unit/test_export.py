@@ -134,3 +134,21 @@ def test_a_dissolve_of_any_frame_count_keeps_the_timeline_as_long_as_the_cut(tmp
     for path in (write_timeline(built, "fcp7", tmp_path / "cut.xml"), write_timeline(built, "otio", tmp_path / "c.otio")):
         back = otio.adapters.read_from_file(str(path))
         assert back.video_tracks()[0].duration().to_frames() == sum(kept) - frames, path
+
+
+def test_the_fcp7_sequence_carries_its_format(tmp_path):
+    """Issue 39: an FCP 7 XML whose sequence format is empty opens at Premiere's or Resolve's own
+    defaults; the sequence says the cut's width, height, frame rate and audio rate."""
+    import xml.etree.ElementTree as ET
+    record = _record(tmp_path)
+    path = write_timeline(build_timeline([record]), "fcp7", tmp_path / "cut.xml")
+    sequence = ET.parse(path).getroot().find(".//sequence")
+    video = sequence.find("media/video/format/samplecharacteristics")
+    audio = sequence.find("media/audio/format/samplecharacteristics")
+    assert (video.findtext("width"), video.findtext("height"), video.findtext("rate/timebase")) == ("854", "480", "24")
+    assert audio.findtext("samplerate") == "48000" and audio.findtext("depth") == "16"
+    # ... and its tracks are still there, video before audio, after the format.
+    assert [e.tag for e in sequence.find("media/video")][:2] == ["format", "track"]
+    assert sequence.find("media/audio/track") is not None
+    back = otio.adapters.read_from_file(str(path))
+    assert len(back.video_tracks()) == 1 and len(_clips(back)) == 3
