@@ -507,9 +507,19 @@ class LocalLipSync:
         from slate.providers.local_lipsync import lipsync_clip
         req = self._request(job_id)
         fault = choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "lipsync", req.fingerprint())
-        return lipsync_clip(self.storage.open_local(req.clip_uri), self.storage.open_local(req.speech_uri), dest,
-                            faces=req.faces, fault=fault if fault in LIP_FAULT_KINDS else None,
-                            seed=int(req.seed or 0))
+        fault = fault if fault in LIP_FAULT_KINDS else None
+        clip, speech = self.storage.open_local(req.clip_uri), self.storage.open_local(req.speech_uri)
+        # The test suite's render memo, as for clips (_render): the same clip, speech, faces,
+        # fault and seed paint the same pixels, so each is painted and encoded once a session.
+        kept = memo_path(("lipsync", RENDER_MEMO_VERSION, tuple(asdict(f) for f in req.faces), fault, req.seed),
+                         (clip, speech))
+        if kept is not None and kept.exists():
+            copy_atomic(kept, dest)
+            return dest
+        lipsync_clip(clip, speech, dest, faces=req.faces, fault=fault, seed=int(req.seed or 0))
+        if kept is not None:
+            copy_atomic(dest, kept)   # whole or absent: processes of the suite share the folder
+        return dest
 
     def cancel(self, job_id: str) -> None:
         write_atomic(self.jobs / job_id / "canceled", b"")
