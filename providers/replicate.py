@@ -603,6 +603,18 @@ def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: byte
     return inputs
 
 
+def _finished(base_url: str, job_id: str) -> tuple[Prediction, str]:
+    """A finished prediction and the URL of its output: BadOutput when it has none to fetch (none
+    given, or its data already removed), for a clip and a lip-sync alike."""
+    with Predictions(base_url) as api:
+        prediction = api.get(job_id)
+    url = output_url(prediction)
+    if url is None or prediction.get("data_removed"):
+        raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')}, "
+                        f"data removed: {bool(prediction.get('data_removed'))})", provider=NAME)
+    return prediction, url
+
+
 class ReplicateVideo:
     """Image-to-video jobs the governor submits, polls and downloads."""
 
@@ -648,12 +660,7 @@ class ReplicateVideo:
             return job_status(api.get(job_id))
 
     def download(self, job_id: str, dest: Path) -> Path:
-        with Predictions(self.base_url) as api:
-            prediction = api.get(job_id)
-        url = output_url(prediction)
-        if url is None or prediction.get("data_removed"):
-            raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')}, "
-                            f"data removed: {bool(prediction.get('data_removed'))})", provider=NAME)
+        prediction, url = _finished(self.base_url, job_id)
         seconds = self._seconds(job_id, prediction)
         limit, what = download.clip_limit(seconds, *self._frames.get(job_id, (None, None)))
         _fetch_output(prediction, url, dest, limit, what)
@@ -749,12 +756,7 @@ class ReplicateLipSync:
 
     def download(self, job_id: str, dest: Path) -> Path:
         """The answer's picture alone at `dest` (its sound, the speech, is dropped)."""
-        with Predictions(self.base_url) as api:
-            prediction = api.get(job_id)
-        url = output_url(prediction)
-        if url is None or prediction.get("data_removed"):
-            raise BadOutput(f"prediction {job_id} has no output to fetch (status {prediction.get('status')})",
-                            provider=NAME)
+        prediction, url = _finished(self.base_url, job_id)
         request = self._asked.get(job_id)
         seconds = request.seconds if request else 0.0
         limit, what = download.clip_limit(seconds, *((request.width, request.height) if request else (None, None)))
