@@ -25,9 +25,7 @@ on-camera line, and never put a clip that was not measured into the cut.
 """
 from __future__ import annotations
 
-import io
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +41,7 @@ from slate.governor.chokepoint import RunHalted, ShotHalted
 from slate.manifests import LoadedFilm
 from slate.media.frames import extract_frame
 from slate.media.voiceprint import read_pcm16
+from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
 from slate.tasks.keyframes import ClipCast, cast_of
 from slate.tasks.lipsync import LIPSYNC_FRAMINGS, LipSyncTake, SyncCheck, SyncLine, lipsync_take, sync_gate
@@ -111,7 +110,7 @@ def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLi
     assert clip.clip_uri is not None
     source = st.storage.open_local(clip.clip_uri)
     speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
-    faces = tuple(_face_cues(source, who, lines, plan))
+    faces = tuple(_face_cues(source, who, lines))
     assert run.lineup.lipsync is not None
     provider, _, model = run.lineup.lipsync.partition(":")
     syncer = st.lipsync_for(run.lineup.lipsync)
@@ -159,16 +158,10 @@ def speech_track(storage: Storage, lines: list[VoicedLine], seconds: float) -> b
         at = int(round(v.offset * TRACK_RATE))
         part = x[:max(0, len(track) - at)]
         track[at:at + len(part)] += part
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(TRACK_RATE)
-        w.writeframes(np.clip(track, -32768, 32767).astype("<i2").tobytes())
-    return buf.getvalue()
+    return pcm16_wav(np.clip(track, -32768, 32767).astype("<i2").tobytes(), TRACK_RATE)
 
 
-def _face_cues(clip: Path, who: ClipCast, lines: list[VoicedLine], plan: ShotPlan) -> list[FaceCue]:
+def _face_cues(clip: Path, who: ClipCast, lines: list[VoicedLine]) -> list[FaceCue]:
     """Each on-camera speaker's head in the clip's first frame (presence's mask of them: the top
     of where their colours are found) and the seconds their lines span. A speaker presence cannot
     find is cued at the frame's centre: the model finds the face; the gate says if it did not."""
