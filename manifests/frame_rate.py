@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc"]
+__all__ = ["NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc", "frames", "on_frame"]
 
 # How an NTSC rate is written (its three-decimal name) and the whole rate it is slowed from.
 NTSC_RATES: dict[float, int] = {23.976: 24, 29.97: 30, 47.952: 48, 59.94: 60, 119.88: 120}
@@ -75,3 +75,17 @@ def timebase(fps: int | float | Fraction) -> tuple[int, bool]:
 
 def is_ntsc(fps: int | float | Fraction) -> bool:
     return timebase(fps)[1]
+
+
+def frames(seconds: float, fps: int | float | Fraction) -> int:
+    """The whole frames `seconds` spans at the rate: what the finishing pass renders a trim, a
+    transition or a fade as, and what every timeline export counts — one rounding for both, so
+    an export lands on the picture's frame (issue 39)."""
+    return round(float(seconds) * float(exact(fps)))
+
+
+def on_frame(seconds: float, fps: int | float | Fraction) -> float:
+    """`seconds` moved to the nearest whole frame at the rate (0.375 s at 23.976 is 9 frames:
+    0.375375 s)."""
+    rate = exact(fps)
+    return float(frames(seconds, rate) / rate)

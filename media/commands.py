@@ -44,6 +44,14 @@ def fmt_rate(fps) -> str:
     return f"{f.numerator}/{f.denominator}"
 
 
+def on_frame(seconds: float, fps) -> float:
+    """`seconds` moved to the nearest whole frame at `fps` (give an NTSC rate as its exact
+    Fraction): the same rounding as manifests/frame_rate.py `frames`, which every timeline export
+    counts with, so the finishing pass cuts where the exports say (issue 39)."""
+    rate = fps if isinstance(fps, Fraction) else Fraction(fmt_rate(fps))
+    return float(round(float(seconds) * float(rate)) / rate)
+
+
 def frame_count(seconds: float, fps) -> int:
     """Number of frames a clip of `seconds` at `fps` has: round(seconds*fps), at least 1."""
     return max(1, round(float(seconds) * float(Fraction(fps))))

@@ -19,14 +19,14 @@ import math
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything here
 
-from .commands import fmt_rate, frame_count, frame_at_args
+from .commands import fmt_rate, frame_count, frame_at_args, on_frame
 from .ffmpeg import MediaError, run, run_with_progress
 from .mp4 import pixel_format, read_track
 from .probe import Probe, probe_copied, probe_of_track
@@ -85,6 +85,17 @@ class FinishPlan:
     fade_out: float = 0.0
     target_lufs: float = -14.0
     true_peak: float = -1.0
+
+    def __post_init__(self) -> None:
+        # Every length the picture is cut at, on a whole frame at the plan's exact rate: a
+        # manifest's 0.375 s dissolve is 8.99 frames at 23.976, which the pass rendered a frame
+        # from where every timeline export (counting whole frames) put it (issue 39).
+        object.__setattr__(self, "shots", [replace(
+            s, seconds=on_frame(s.seconds, self.fps), trim_in=on_frame(s.trim_in, self.fps),
+            trim_out=on_frame(s.trim_out, self.fps), transition=(s.transition[0], on_frame(s.transition[1], self.fps)))
+            for s in self.shots])
+        object.__setattr__(self, "fade_in", on_frame(self.fade_in, self.fps))
+        object.__setattr__(self, "fade_out", on_frame(self.fade_out, self.fps))
 
     def starts(self) -> list[float]:
         """Where each shot starts on the scene's timeline (a dissolve overlaps two shots)."""
