@@ -28,7 +28,7 @@ from slate.tasks.assembly import finishing_inputs
 from slate.tasks.finish import finish_scene
 from slate.tasks.results import FinishResult
 from slate.tasks.subtitles import HeardLine, SubtitlesInput, subtitle_scene
-from slate.tasks.take_inputs import FinishInput, Finishing, FinishingCue
+from slate.tasks.take_inputs import FinishInput, Finishing, FinishingCue, FinishingShot
 from slate.tasks import export
 from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
@@ -129,7 +129,7 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
         last = c.takes[-1] if c.takes else None
         row = rows.get(c.clip_uri or "")
         status = "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
-        shots.append({"shot": p.shot, "status": status,
+        entry: export.TimelineShot = {"shot": p.shot, "status": status,
                       "reason": c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
                       "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
                       "seconds": c.seconds, "trim_in": (row.trim_in or 0.0) if row else 0.0,
@@ -139,26 +139,45 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
                        p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
                       "scores": {s.name: s.value for s in (last.scores if last else []) if s.name},
-                      "warnings": list(last.warnings) if last else []})
+                      "warnings": list(last.warnings) if last else []}
+        _with_finish(entry, row)
+        shots.append(entry)
     total = graded.duration if graded else float("inf")
     cues: list[export.TimelineCue] = [{"file": c.file, "media": export.media_path(st.storage, c.uri),
              "kind": c.kind, "start": c.start, "offset": c.offset,
              # as long as it is heard: to the file's end, its `length`, or the scene's end
              "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),
-             "gain_db": c.gain_db} for c in (inputs.cues if inputs else []) if c.start < total]
+             "gain_db": c.gain_db, "file_seconds": c.seconds, "fade_in": c.fade_in, "fade_out": c.fade_out,
+             "ducks": c.ducks} for c in (inputs.cues if inputs else []) if c.start < total]
     heard: list[export.TimelineLine] = [
         {"speaker": p.timed.speaker, "text": p.timed.text, "start": p.timed.start, "end": p.timed.end}
         for _, p, _ in (placed_lines(inputs, approved, voiced) if voiced and inputs is not None else [])
         if p.timed is not None]
+    finish: export.TimelineFinish = {
+        "lut": export.media_path(st.storage, inputs.lut) if inputs is not None and inputs.lut else None,
+        "fade_in": inputs.edit.fade_in if inputs is not None else 0.0,
+        "fade_out": inputs.edit.fade_out if inputs is not None else 0.0}
     record = export.timeline_record(film=run.film, scene=run.scene, profile=run.profile, fps=run.settings.fps, width=width,
                                     height=height, output=output, shots=shots, cues=cues, finished=graded,
-                                    lines=heard)
+                                    lines=heard, finish=finish)
     path = export.write_record(export.record_path(root, run.scene, run.profile), record)
     if graded is not None:
         # Beside the record, not in renders/: what renders/ holds is what the can restores.
         written = export.write_timeline(export.build_timeline([record]), "otio", path.with_suffix(".otio"))
         get_run_logger().info("timeline for an editor: %s (slate export %s --format fcp7|edl for the others)",
                               written, root)
+
+
+def _with_finish(entry: export.TimelineShot, row: FinishingShot | None) -> None:
+    """A shot's grade and dip colour into its record (tasks/export.py), when the finishing pass
+    gave it some."""
+    if row is None:
+        return
+    grade = {k: v for k, v in (("exposure", row.exposure), ("saturation", row.saturation)) if v is not None}
+    if grade:
+        entry["grade"] = grade
+    if row.dip_colour and row.transition[0] == "dip":
+        entry["dip_colour"] = row.dip_colour
 
 
 #: The copy of a cut with its lines drawn in, by what its name adds to the cut's.

@@ -532,3 +532,22 @@ def mezzanine_args(src, out, kind: str) -> list[str]:
 
 def poster_args(src, out, seconds: float) -> list[str]:
     return frame_at_args(src, out, seconds=seconds)
+
+
+def graded_clip_args(path, out, *, seconds: float, has_audio: bool, exposure: float, saturation: float,
+                     lut: str | None, width: int, height: int, fps) -> list[str]:
+    """One approved clip graded exactly as the pass grades it (its exposure and saturation, the
+    scene's LUT), whole — no trim, fade or dip: an editor's timeline makes those — with its own
+    sound as it is: the media `slate export --media graded` points at (tasks/graded.py)."""
+    plan = FinishPlan(shots=[FinishShot(os.fspath(path), seconds, has_audio=has_audio, exposure=exposure,
+                                        saturation=saturation)], width=width, height=height, fps=fps, lut=lut)
+    _check(plan)
+    sources = _sources(plan)
+    streams = [_picture(plan, sources)]
+    audio = {"c:a": "aac", "b:a": "192k", "ar": RATE} if has_audio else {"an": None}
+    if has_audio:
+        streams.append(_fit_audio(sources[0].audio, plan.total))
+    # crf 16: an editor's source, a generation under the delivered cut's 20.
+    out_args = {"c:v": "libx264", "preset": "veryfast", "crf": 16, "pix_fmt": "yuv420p", "r": fmt_rate(plan.fps),
+                "frames:v": frame_count(plan.total, plan.fps), "movflags": "+faststart", **audio}
+    return [*_QUIET, "-y", *ffmpeg.output(*streams, os.fspath(out), **out_args).get_args()]

@@ -22,16 +22,25 @@ def export(directory: Directory,
            profile: Optional[str] = typer.Option(None, "--profile", help="the profile whose renders to export "
                                                                          "(default: the project's)"),
            out: Optional[Path] = typer.Option(None, "--out", parser=a_path,
-                                              help="where to write it (default: renders/)")):
-    """Write the edit as a timeline: one clip per shot pointing at its approved clip, its in/out,
-    the transitions, the audio cues on their own tracks, each shot's id, take, cost and gate
-    scores as metadata, and a marker on every escalated or warned shot."""
+                                              help="where to write it (default: renders/)"),
+           media: str = typer.Option("graded", "--media",
+                                     help="graded: clips point at graded copies (the LUT and each shot's grade "
+                                          "baked in, made once into renders/graded/), so the timeline looks like "
+                                          "the delivered cut; source: at the approved clips, the grade as metadata "
+                                          "(a colourist's conform)")):
+    """Write the edit as a timeline: one clip per shot pointing at its approved clip (or its graded
+    copy), its in/out, the transitions, fades and dips, the audio cues on their own tracks with
+    their levels and fades, each shot's id, take, cost, grade and gate scores as metadata, and a
+    marker on every escalated or warned shot. An EDL comes with its reel list beside it."""
     from slate.governor.ledger import Ledger
     from slate.settings import project_settings
     from slate.tasks import export as timeline
 
     if format not in timeline.FORMATS:
         say_error(f"--format: {shown(format)} is not one of {', '.join(timeline.FORMATS)}")
+        raise typer.Exit(2)
+    if media not in ("graded", "source"):
+        say_error(f"--media: {shown(media)} is not graded or source")
         raise typer.Exit(2)
     if profile is not None and profile not in PROFILES:   # it names a file: never a path or a glob
         say_error(f"--profile: {shown(profile)} is not a profile ({', '.join(PROFILES)})")
@@ -56,7 +65,14 @@ def export(directory: Directory,
     for row in Ledger.for_project(directory.resolve()).rows(film=film.film.id):
         spent = row.actual_cost if row.actual_cost is not None else Decimal(0)
         costs[(row.scene, row.shot)] = costs.get((row.scene, row.shot), Decimal(0)) + spent
-    built = timeline.build_timeline(timeline.read_records(paths), costs)
+    records = timeline.read_records(paths)
+    copies: dict[tuple[str, str], str] = {}
+    if media == "graded":
+        from slate.tasks.graded import graded_media
+        copies, notes = graded_media(records, directory)
+        for note in notes:
+            say(f"note: {note}")
+    built = timeline.build_timeline(records, costs, copies)
     stem = f"{film.film.id}-{scene}-{profile}" if scene else f"{film.film.id}-{profile}"
     target = out or directory / "renders" / f"{stem}{timeline.FORMATS[format]}"
     try:
@@ -66,4 +82,8 @@ def export(directory: Directory,
         raise typer.Exit(1)
     clips = sum(1 for t in built.video_tracks() for _ in t.find_clips())
     sound = "video only" if format == "edl" else f"{len(built.audio_tracks())} audio track(s)"
-    say(f"{format} timeline: {target} ({clips} clip(s), {sound}, {built.video_tracks()[0].duration().to_seconds():.2f}s)")
+    graded = f", {len(copies)} graded clip(s)" if copies else ""
+    say(f"{format} timeline: {target} ({clips} clip(s){graded}, {sound}, "
+        f"{built.video_tracks()[0].duration().to_seconds():.2f}s from {built.metadata['slate']['record_start']})")
+    if format == "edl":
+        say(f"reel list: {timeline.reel_list_path(target)}")

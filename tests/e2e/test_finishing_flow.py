@@ -5,6 +5,8 @@ judges' clips stay ungraded. A profile's mezzanine and poster frame land in rend
 cut, and an unchanged scene served from the can puts them back when renders/ was emptied."""
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 import yaml
@@ -73,19 +75,26 @@ def _exports_read_back(film, tmp_path, duration: float) -> None:
     reads back with the one shot pointing at its approved clip and the music on its own track."""
     made = otio.adapters.read_from_file(str(film / ".slate" / "timelines" / "scene-01-draft.otio"))
     assert [c.metadata["slate"]["shot"] for c in made.find_clips() if "shot" in c.metadata.get("slate", {})] == ["1A"]
-    for fmt, suffix in (("otio", ".otio"), ("fcp7", ".xml"), ("edl", ".edl")):
+    for fmt, suffix, media in (("otio", ".otio", "graded"), ("fcp7", ".xml", "source"), ("edl", ".edl", "graded")):
         out = tmp_path / f"cut{suffix}"
-        said = CliRunner().invoke(app, ["export", str(film), "--format", fmt, "--out", str(out)])
+        said = CliRunner().invoke(app, ["export", str(film), "--format", fmt, "--out", str(out), "--media", media])
         assert said.exit_code == 0, said.output
+        assert f"{fmt} timeline: {out}" in said.output and "from 01:00:00:00" in said.output, said.output
         back = otio.adapters.read_from_file(str(out), **({"rate": 24} if fmt == "edl" else {}))
         clips = [c for t in back.video_tracks() for c in t.find_clips()]
         assert len(clips) == 1, fmt
         assert abs(back.video_tracks()[0].duration().to_seconds() - duration) <= 1 / 24, fmt
-        if fmt != "edl":   # an EDL names its source by reel and clip name, not by path
+        # The film's LUT grades every shot: by default the clip is its graded copy in
+        # renders/graded/, with --media source the approved clip itself.
+        where = "/renders/graded/" if media == "graded" else "/.slate/artifacts/"
+        if fmt == "edl":   # the EDL's reel list maps its reel to the file
+            [row] = list(csv.DictReader(out.with_name("cut.reels.csv").open()))
+            path = row["file"]
+        else:
             path = clips[0].media_reference.target_url.removeprefix("file://")
-            assert "/.slate/artifacts/" in path and (film / path).is_file(), path
             assert len(back.audio_tracks()) == 1, fmt   # FCP 7 XML keeps no track names
             assert fmt != "otio" or back.audio_tracks()[0].name == "A music"
+        assert where in path and (film / path).is_file(), (fmt, path)
 
 
 

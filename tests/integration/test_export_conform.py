@@ -176,3 +176,40 @@ def test_every_export_puts_every_edit_where_the_cut_has_it(tmp_path, written_fps
     assert Fraction(timeline.global_start_time.rate).limit_denominator(1001) == fps
     xml = (tmp_path / "cut.xml").read_text()
     assert f"<timebase>{base}</timebase>" in xml and f"<ntsc>{'TRUE' if ntsc else 'FALSE'}</ntsc>" in xml
+
+
+def test_a_graded_copy_looks_like_the_delivered_shot_and_is_made_once(tmp_path):
+    """`slate export --media graded`: each graded shot's copy is its whole clip with the pass's own
+    grade (the scene's LUT, the shot's exposure and saturation), so the editor's timeline looks like
+    the delivered cut; a second export finds it and renders nothing."""
+    from slate.tasks.graded import FOLDER, graded_media
+    size = 2
+    rows = [f"{min(1.0, r / (size - 1) * 1.4):.6f} {g / (size - 1) * 0.8:.6f} {b / (size - 1):.6f}"
+            for b in range(size) for g in range(size) for r in range(size)]
+    lut = tmp_path / "film.cube"
+    lut.write_text(f"LUT_3D_SIZE {size}\n" + "\n".join(rows) + "\n")
+    clip = _clip(tmp_path / "A.mp4", "gray", 1.0, 24)
+    shot = {"shot": "1A", "status": "approved", "media": clip, "seconds": 1.0, "trim_in": 0.0, "trim_out": 0.0,
+            "transition": ["cut", 0.0], "take": 2, "scores": {}, "warnings": [],
+            "grade": {"exposure": 0.4, "saturation": 0.5}}
+    plain = {**shot, "shot": "1B", "grade": {}}
+    record = {"version": 1, "film": "f", "scene": "scene-01", "profile": "draft", "fps": 24, "width": W, "height": H,
+              "output": "", "shots": [shot], "cues": [], "finish": {"lut": str(lut), "fade_in": 0.0, "fade_out": 0.0}}
+    made, notes = graded_media([record], tmp_path)
+    assert notes == [] and set(made) == {("scene-01", "1A")}
+    copy = Path(made[("scene-01", "1A")])
+    assert copy.parent == tmp_path / FOLDER and copy.is_file()
+    finish(FinishPlan(shots=[FinishShot(clip, 1.0, exposure=0.4, saturation=0.5)], width=W, height=H, fps=24,
+                      lut=str(lut)), tmp_path / "delivered.mp4")
+    graded, delivered, source = (_frames_of(p) for p in (copy, tmp_path / "delivered.mp4", Path(clip)))
+    assert len(graded) == len(source) == 24
+    assert np.abs(graded[12] - delivered[12]).max() < 3, (graded[12], delivered[12])
+    assert np.abs(graded[12] - source[12]).max() > 10, (graded[12], source[12])   # the grade is in it
+    before = copy.stat().st_mtime_ns
+    again, _ = graded_media([record], tmp_path)
+    assert again == made and copy.stat().st_mtime_ns == before
+    # A shot with nothing to grade but the scene's LUT is graded too; with no LUT either, it is its own copy.
+    record["shots"] = [plain]
+    assert set(graded_media([record], tmp_path)[0]) == {("scene-01", "1B")}
+    record["finish"] = {"lut": None, "fade_in": 0.0, "fade_out": 0.0}
+    assert graded_media([record], tmp_path)[0] == {}

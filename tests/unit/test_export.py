@@ -152,3 +152,61 @@ def test_the_fcp7_sequence_carries_its_format(tmp_path):
     assert sequence.find("media/audio/track") is not None
     back = otio.adapters.read_from_file(str(path))
     assert len(back.video_tracks()) == 1 and len(_clips(back)) == 3
+
+
+def test_the_finish_travels_with_the_edit(tmp_path):
+    """Issue 39: the LUT by path and each shot's grade (metadata, an effect, an ASC CDL in the
+    EDL), the fades and the dip as transitions, each cue's gain as FCP 7's Audio Levels and its
+    fades as transitions, and every media's available range its true length."""
+    import csv
+    import xml.etree.ElementTree as ET
+    record = _record(tmp_path)
+    record["finish"] = {"lut": str(tmp_path / "film.cube"), "fade_in": 0.5, "fade_out": 1.0}
+    record["shots"][0]["grade"] = {"exposure": 0.5, "saturation": 0.8}
+    record["shots"][0]["transition"] = ["dip", 1.0]
+    record["shots"][0]["dip_colour"] = "#ffffff"
+    record["cues"][0].update({"file_seconds": 28.0, "fade_in": 1.0, "fade_out": 2.0, "ducks": True})
+    built = build_timeline([record])
+    back = otio.adapters.read_from_file(str(write_timeline(built, "otio", tmp_path / "cut.otio")))
+    clips = _clips(back)
+    assert clips[0].metadata["slate"]["grade"] == {"exposure": 0.5, "saturation": 0.8, "lut": str(tmp_path / "film.cube")}
+    assert clips[1].metadata["slate"]["grade"] == {"lut": str(tmp_path / "film.cube")}   # the scene's LUT on every shot
+    assert [e.effect_name for e in clips[0].effects] == ["slate.grade"]
+    slope = clips[0].metadata["cdl"]["asc_sop"]["slope"][0]
+    assert slope == pytest.approx(2 ** (0.5 / 2.2), abs=1e-6) and clips[0].metadata["cdl"]["asc_sat"] == 0.8
+    [video] = back.video_tracks()
+    kinds = [(t.name, t.in_offset.to_frames(), t.out_offset.to_frames()) for t in video
+             if isinstance(t, otio.schema.Transition)]
+    assert kinds == [("fade from black", 0, 12), ("dip to #ffffff", 12, 12), ("dissolve", 9, 9), ("fade to black", 24, 0)]
+    assert [t.name for t in back.audio_tracks()] == ["A dialogue", "A music"]
+    [music] = back.audio_tracks()[1].find_clips()
+    assert music.media_reference.available_range.duration.to_seconds() == 28.0   # the file's own length
+    assert music.metadata["slate"]["ducks"] is True and music.metadata["slate"]["gain_db"] == -6.0
+    fades = [t for t in back.audio_tracks()[1] if isinstance(t, otio.schema.Transition)]
+    assert [(t.in_offset.to_seconds(), t.out_offset.to_seconds()) for t in fades] == [(0, 1.0), (2.0, 0)]
+
+    xml = ET.parse(write_timeline(built, "fcp7", tmp_path / "cut.xml")).getroot()
+    levels = [f for f in xml.iter("filter") if f.findtext("effect/effectid") == "audiolevels"]
+    assert len(levels) == 1 and float(levels[0].findtext("effect/parameter/value")) == pytest.approx(10 ** (-6 / 20), abs=1e-4)
+    assert any(t.findtext("effect/name") == "Dip to Color Dissolve" for t in xml.iter("transitionitem"))
+
+    edl = write_timeline(built, "edl", tmp_path / "cut.edl")
+    text = edl.read_text()
+    assert text.startswith("TITLE: night-diner scene-01 (draft)\nFCM: NON-DROP FRAME\n")
+    assert "*ASC_SOP (1.17062 1.17062 1.17062) (0.0 0.0 0.0) (1.0 1.0 1.0)" in text and "*ASC_SAT 0.8" in text
+    assert "* DIP TO #FFFFFF" in text
+    reels = list(csv.DictReader((tmp_path / "cut.reels.csv").open()))
+    assert [(r["reel"], r["shot"], r["file"]) for r in reels] == \
+        [("1AT1", "1A", record["shots"][0]["media"]), ("1BT2", "1B", record["shots"][1]["media"]),
+         ("1DT1", "1D", record["shots"][3]["media"])]
+    assert all(f"{r['reel']:<8} V" in text for r in reels)   # each reel named in its event's column
+
+
+def test_a_graded_copy_replaces_the_clip_and_says_so(tmp_path):
+    record = _record(tmp_path)
+    built = build_timeline([record], media={("scene-01", "1B"): str(tmp_path / "graded-1B.mp4")})
+    clips = _clips(built)
+    assert clips[1].media_reference.target_url == f"file://{tmp_path / 'graded-1B.mp4'}"
+    assert clips[1].metadata["slate"]["media"] == "graded"
+    assert clips[1].metadata["slate"]["source_media"] == record["shots"][1]["media"]
+    assert clips[0].metadata["slate"]["media"] == "source"
