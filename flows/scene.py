@@ -34,6 +34,7 @@ from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
 from slate.flows.scene_lipsync import lipsync_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
+from slate.tasks.circle import standing, words_of
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
 from slate.manifests.settings import Settings
@@ -225,7 +226,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     if refusal is not None:
         return refusal
     emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
-    panel_futures = {p.shot: shoot_panels.submit(run, p) for p in plans}
+    # What a person said at the dailies (tasks/circle.py): the latest word on each shot steers its takes.
+    words = standing(words_of(run.crew.governor.ledger, run.film), run.scene, run.profile)
+    panel_futures = {p.shot: shoot_panels.submit(run, p, words.get(p.shot)) for p in plans}
     out_dir = renders_dir(root)
     stem = render_stem(run.scene, run.profile)
     spoken = reports.spoken_lines_of(film, run.scene)   # each shot's lines, read on its contact sheet
@@ -249,7 +252,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             # The engine waits on the futures given for the panels and the previous clip, and hands
             # the task what they made: Prefect's typing of submit takes only what they make.
             clip_futures[p.shot] = shoot_video.submit(  # type: ignore[call-overload]
-                run, p, panel_futures[p.shot], previous, finals, cast)
+                run, p, panel_futures[p.shot], previous, finals, cast, words.get(p.shot))
     panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
     if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.

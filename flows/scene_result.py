@@ -26,6 +26,7 @@ from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.lipsync import LineSync
 from slate.tasks.can import read_record, write_record
+from slate.flows.rushes import record_rushes
 from slate.errors import SlateError
 
 
@@ -243,6 +244,9 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
                                    best_take=best, lip_sync=list(c.lip_sync),
                                    # judged takes gave up (a loop that never ran has none), and no person said no
                                    settled=best is not None and not c.declined))
+    # Every take this run made or walked, kept for the dailies (flows/rushes.py).
+    record_rushes(run.root, film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, plans=plans,
+                  panels=panels, clips=clips, statuses={r.shot: r.status for r in reports_})
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
                          contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
                          height=max(p.height for p in plans),

@@ -11,6 +11,7 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
@@ -38,6 +39,7 @@ from slate.tasks.lipsync import LineSync
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
 from slate.tasks.plan import Moment, ShotPlan
+from slate.tasks.circle import ShotWords, TakeWord, clip_key, panel_key, with_note
 from slate.tasks.take_inputs import ClipTake, Maker, PanelEdit, PanelTake
 from slate.tasks.video import video_take
 
@@ -75,6 +77,9 @@ class PanelOutcome(BaseModel):
     takes: list[Take] = []
     escalated: str | None = None
     halted: str | None = None       # the run stopped spending, or this shot's call is unknown
+    key: str = ""                   # what a person's word on its start panel is said about (tasks/circle.py)
+    word: str = ""                  # the word that steered it ("circled panel take 1 (ana)")
+    cleared: str = ""               # a word no longer about this shot: cleared, and why
 
 
 class Finals(BaseModel):
@@ -112,6 +117,9 @@ class ClipOutcome(BaseModel):
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
     lip_sync: list[LineSync] = []  # its on-camera lines' sync readings (flows/scene_lipsync.py)
+    key: str = ""                   # what a person's word on its clip is said about (tasks/circle.py)
+    word: str = ""                  # the word that steered it ("NG take 2 (ana): the door swings open")
+    cleared: str = ""               # a word no longer about this clip: cleared, and why
 
 
 #: A shot's loop outcome: its panels', or its clip's.
@@ -183,14 +191,18 @@ def _stopped(run: Run, shot: str, stage: str, exc: Exception) -> None:
 
 
 @task(name="shoot-panels", cache_policy=NO_CACHE, task_run_name="panels {plan.shot}")
-def shoot_panels(run: Run, plan: ShotPlan) -> PanelOutcome | State[PanelOutcome]:
-    """A shot's panels, take after take through the panel gate (a reference shot: its board)."""
-    outcome = PanelOutcome(shot=plan.shot)
+def shoot_panels(run: Run, plan: ShotPlan, words: ShotWords | None = None) -> PanelOutcome | State[PanelOutcome]:
+    """A shot's panels, take after take through the panel gate (a reference shot: its board).
+    `words`: what a person said at the dailies (tasks/circle.py); its panel word steers the start
+    panel's takes."""
+    outcome = PanelOutcome(shot=plan.shot, key=panel_key(plan))
     if plan.by_reference:
         return _reference_board(run, plan, outcome)
+    word = _standing(run, plan.shot, words.panel if words else None, outcome.key, outcome,
+                     "the shot's manifest changed since")
     try:
         with at_the_easel(run.lineup.panel):  # the local painter: the shots' panels in turn, not all at once
-            _panel_takes(run, plan, outcome)
+            _panel_takes(run, plan, outcome, word)
     except (RunHalted, ShotHalted) as exc:
         outcome.halted = halted_reason(exc, plan.shot)
     except Exception as exc:
@@ -211,16 +223,58 @@ def _reference_board(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> PanelOu
     return outcome
 
 
-def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
+def _standing(run: Run, shot: str, word: TakeWord | None, key: str, outcome: PanelOutcome | ClipOutcome,
+              why: str) -> TakeWord | None:
+    """The word that steers a take loop: a person's word said about this very shot (its key),
+    else none — a word about what the shot no longer is is cleared, and the run says so."""
+    if word is None:
+        return None
+    if word.key != key:
+        outcome.cleared = f"{word.said()} cleared: {why}"
+        emit(run, scene=run.scene, shot=shot, stage="dailies", status="cleared", reasons=[outcome.cleared])
+        return None
+    outcome.word = word.said()
+    return word
+
+
+def _steer(word: TakeWord | None, take: int) -> str | None:
+    """What a person's word makes of a take once it is made: "keep" (the circled take goes in
+    the cut, whatever its gate said), "walk" (a take before the circled one, or at or before the
+    NG'd one: made again from the cache, never kept, not counted by the take policy), or None
+    (the gates and the take policy decide)."""
+    if word is None or word.word == "hold":
+        return None
+    if word.word == "circled":
+        return "keep" if take == word.take else ("walk" if take < word.take else None)
+    return "walk" if take <= word.take else None
+
+
+def _kept_by_word(word: TakeWord, taken: Take) -> None:
+    """A circled take kept — and, when its gate failed it, said so on the take."""
+    if not taken.passed:
+        taken.warnings = [*taken.warnings, f"kept over its gate: {word.said()}; the gate said {'; '.join(taken.reasons)}"]
+
+
+def _walked(word: TakeWord, taken: Take) -> None:
+    """A take walked past on the way to a person's word: the NG'd take says why it is not kept."""
+    if word.word == "ng" and taken.take == word.take:
+        taken.reasons = [*taken.reasons, word.said()]
+        taken.passed = False
+
+
+def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome, word: TakeWord | None = None) -> None:
     st = run.crew
     moments: list[Moment] = ["start", "end"] if plan.end else ["start"]
     for moment in moments:
         history: list[TakeResult] = []
         take = 0
+        steering = word if moment == "start" else None   # a panel word is on the start panel
         while True:
             take += 1
             st.governor.check_open()  # a halted run schedules no further paid take
             req = plan.panel_request(moment, take)
+            if steering is not None and _steer(steering, take) is None:
+                req = replace(req, prompt=with_note(req.prompt, steering))
             try:
                 with _own_steps(st.governor, plan.shot):
                     maker = Maker.of(st.images, run.profile)
@@ -242,6 +296,16 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
                                    judging=Judging.of(st, run.profile))
                 verdict = in_project(panel_gate, run, given, artifacts=lambda v: [])
             outcome.takes.append(Take.judged("panel", moment, take, uri, verdict))
+            steer = _steer(steering, take)
+            if steering is not None and steer == "keep":
+                _kept_by_word(steering, outcome.takes[-1])
+                outcome.approved[moment] = uri
+                emit(run, scene=run.scene, shot=plan.shot, stage="panel", moment=moment, take=take, status="approved",
+                     reasons=[steering.said()])
+                break
+            if steering is not None and steer == "walk":
+                _walked(steering, outcome.takes[-1])
+                continue
             reasons = outcome.takes[-1].reasons
             history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
             decision, why = _policy(run).decide(history)
@@ -256,9 +320,11 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome) -> None:
 
 @task(name="shoot-video", cache_policy=NO_CACHE, task_run_name="video {plan.shot}")
 def shoot_video(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None = None,
-                finals: Finals | None = None, cast: Cast | None = None) -> ClipOutcome | State[ClipOutcome]:
+                finals: Finals | None = None, cast: Cast | None = None,
+                words: ShotWords | None = None) -> ClipOutcome | State[ClipOutcome]:
     """`cast`: the scene's characters ({id: {turnaround_uri, wardrobe_colour}}): whom the
-    keyframe gate looks for in the clip beside the shot's own."""
+    keyframe gate looks for in the clip beside the shot's own. `words`: what a person said at the
+    dailies (tasks/circle.py); its clip word steers the clip's takes."""
     outcome = ClipOutcome(shot=plan.shot, seconds=plan.duration)
     if panels.halted:
         outcome.halted = panels.halted
@@ -266,7 +332,7 @@ def shoot_video(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOu
         outcome.escalated = f"not animated: {panels.escalated}"
     else:
         try:
-            _video_takes(run, plan, panels, previous, outcome, finals, cast)
+            _video_takes(run, plan, panels, previous, outcome, finals, cast, words.clip if words else None)
         except (RunHalted, ShotHalted) as exc:
             outcome.halted = halted_reason(exc, plan.shot)
         except Exception as exc:
@@ -339,7 +405,8 @@ def _within_approval(run: Run, plan: ShotPlan, finals: Finals | None, take: int,
 
 
 def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
-                 outcome: ClipOutcome, finals: Finals | None = None, cast: Cast | None = None) -> None:
+                 outcome: ClipOutcome, finals: Finals | None = None, cast: Cast | None = None,
+                 spoken: TakeWord | None = None) -> None:
     st = run.crew
     start_uri = panels.approved["start"]
     if plan.chain and previous is not None and previous.held_for_retake:
@@ -363,6 +430,10 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         else None
     outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
     start_req = plan.panel_request("start", 1)
+    # A person's word is about the clip made from this very start: a retaken panel, or a chain
+    # whose earlier shot was retaken, starts another clip, and the word is cleared.
+    outcome.key = clip_key(plan, start_uri)
+    word = _standing(run, plan.shot, spoken, outcome.key, outcome, "the shot or the picture it starts from changed since")
     history: list[TakeResult] = []
     models, current = list(run.lineup.videos), 0
     fell_back = ""   # "after X refused it by moderation, fell back to Y": said in an escalation's reason
@@ -374,6 +445,8 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
             return
         videos = st.video_for(models[current])
         clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
+        if word is not None and _steer(word, take) is None:
+            clip_req = replace(clip_req, prompt=with_note(clip_req.prompt, word))
         try:
             with _own_steps(st.governor, plan.shot):
                 clip_uri = in_project(video_take, run, ClipTake(shot=plan.shot, take=take, request=clip_req,
@@ -422,9 +495,16 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
                                   judging=Judging.of(st, run.profile))
             verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
         outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
+        steer = _steer(word, take)
+        if word is not None and steer == "walk":
+            _walked(word, outcome.takes[-1])
+            continue
         reasons = outcome.takes[-1].reasons
         history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
         decision, why = _policy(run).decide(history)
+        if word is not None and steer == "keep":
+            _kept_by_word(word, outcome.takes[-1])
+            decision = "accept"
         if decision == "accept":
             outcome.clip_uri = clip_uri
             outcome.last_frame_uri = verdict.keyframes["last"]

@@ -31,6 +31,8 @@ from slate.manifests import LoadedFilm
 from slate.manifests.options import output_names
 from slate.providers.base import Storage
 from slate.providers.registry import base_urls, provider_variant
+from slate.governor.ledger import Ledger
+from slate.tasks.circle import TakeWord, standing, words_of
 from slate.tasks.clapper import content_key
 from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
@@ -67,30 +69,51 @@ def run_part(run: Run) -> dict[str, Any]:
 
 
 def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any] | None = None,
-              speech: dict[str, Any] | None = None) -> str:
+              speech: dict[str, Any] | None = None, words: dict[str, Any] | None = None) -> str:
     """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
     assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one;
     `speech`: its lines, voices, reference samples and the speech, voice-gate and subtitle
-    stages' versions (tasks/voicing.py speech_fingerprint), when the scene has a line."""
+    stages' versions (tasks/voicing.py speech_fingerprint), when the scene has a line; `words`:
+    what a person circled or NG'd at the dailies (`words_part`), when anything."""
     parts: dict[str, Any] = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
     if edit is not None:   # a film without `finishing:` keeps the keys it always had
         parts["edit"] = edit
     # Not in STAGES: a scene without a line keeps the key it always had (its film is not paid again).
     if speech is not None:
         parts["speech"] = speech
+    if words:   # a scene nobody has circled or NG'd a take of keeps the key it always had
+        parts["words"] = words
     return content_key(CAN_VERSION, parts, exclude=())
 
 
-def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage) -> str:
+def words_part(run: Run, words: list[TakeWord] | None) -> dict[str, Any]:
+    """The dailies' words that change what a scene's cut is (issue 40): each shot's circled or
+    NG'd take, the key it was said about, and an NG's note when it goes into the prompt — so a
+    new word re-makes the scene instead of serving the old cut from the can. A hold changes
+    nothing. `words` None: read from the project's ledger (the reel has no run's own)."""
+    if words is None:
+        with Ledger.for_project(Path(run.root)) as ledger:
+            words = words_of(ledger, run.film)
+    out: dict[str, Any] = {}
+    for shot, said in sorted(standing(words, run.scene, run.profile).items()):
+        for kind, w in (("panel", said.panel), ("clip", said.clip)):
+            if w is not None and w.word != "hold":
+                out.setdefault(shot, {})[kind] = [w.word, w.take, w.key, w.note if w.add_to_prompt else ""]
+    return out
+
+
+def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage,
+                 words: list[TakeWord] | None = None) -> str:
     """run.scene's key as the scene flow and the reel both take it: its references in `storage`
-    locked by content hash (nothing stored: a reference's URI is its content's name) and its shots
-    planned from them. The run's own reference check stores and writes the lock."""
+    locked by content hash (nothing stored: a reference's URI is its content's name), its shots
+    planned from them, and the dailies' words on them (`words`: the film's, else read from the
+    project's ledger). The run's own reference check stores and writes the lock."""
     lock = lock_scene_references(storage, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
                        video_model=run.lineup.videos[0], audio=run.model_audio)
     speech = speech_fingerprint(Path(run.root), film, run.scene)
     return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene),
-                     None if speech is None else {**speech, "lipsync": lipsync_part(run)})
+                     None if speech is None else {**speech, "lipsync": lipsync_part(run)}, words_part(run, words))
 
 
 def lipsync_part(run: Run) -> dict[str, Any]:

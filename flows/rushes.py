@@ -1,0 +1,138 @@
+"""The rushes: every take a scene's runs made, kept addressable for the dailies (issue 40).
+
+A take loop keeps only the take it approves; the rest lived on only in the cache and the ledger.
+At the end of each scene run this writes `.slate/rushes/<scene>-<profile>.json`: per shot, every
+take of its start panel and its clip — the take's number, its picture (a storage URI: a clip's
+middle keyframe, a panel itself), whether its gate passed it, each gate score by name against its
+threshold with the judge's reason, the run that made it — the take the cut uses, the key a
+person's word on it must carry (tasks/circle.py), and the word that steered it or was cleared.
+Each run merges into what earlier runs wrote, so a take made three nights ago is still there to
+circle. What a take cost and when it was made are the ledger's (its paid rows, by shot and take):
+the dailies read them there, never copied here.
+
+It must never make, judge or pay for anything, and never decide which take is used: it records
+what the run decided.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from slate.governor.gates import against
+from slate.providers.storage_local import write_atomic
+from slate.tasks.circle import Kind
+
+from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.tasks.plan import ShotPlan
+
+__all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes"]
+
+
+class RushTake(BaseModel):
+    kind: Kind
+    take: int
+    uri: str                   # the panel, or the clip (storage URIs)
+    preview: str = ""          # what to look at: the panel, or the clip's middle keyframe
+    passed: bool
+    scores: list[str] = []     # "identity 0.82/0.70 — the judge's reason", each by name
+    reasons: list[str] = []    # why its gate failed it, or a person's NG
+    warnings: list[str] = []
+    run_id: str = ""           # the run that first made it
+    key: str = ""              # what a word on it is said about (tasks/circle.py): a take of an
+                               # older key (the shot changed, its panel was retaken) is history
+
+
+class RushShot(BaseModel):
+    shot: str
+    keys: dict[str, str] = {}         # kind -> what a word on that kind must be said about
+    takes: list[RushTake] = []
+    in_cut: dict[str, int] = {}       # kind -> the take the cut uses
+    status: str = ""                  # approved | escalated | halted | rejected, as the run left it
+    word: str = ""                    # the word that steered the last run
+    cleared: str = ""                 # a word the last run cleared, and why
+
+    def takes_of(self, kind: str) -> list[RushTake]:
+        return sorted((t for t in self.takes if t.kind == kind), key=lambda t: t.take)
+
+
+class Rushes(BaseModel):
+    film: str
+    scene: str
+    profile: str
+    run_id: str                       # the last run that wrote here
+    at: str                           # when (ISO, UTC)
+    shots: list[RushShot] = []
+
+    def shot(self, shot: str) -> RushShot | None:
+        return next((s for s in self.shots if s.shot == shot), None)
+
+
+def rushes_path(root: Path | str, scene: str, profile: str) -> Path:
+    return Path(root) / ".slate" / "rushes" / f"{scene}-{profile}.json"
+
+
+def read_rushes(root: Path | str, scene: str, profile: str) -> Rushes | None:
+    path = rushes_path(root, scene, profile)
+    return Rushes.model_validate_json(path.read_text()) if path.is_file() else None
+
+
+def _rush(kind: Kind, take: Take, run_id: str, key: str) -> RushTake | None:
+    if not take.uri:   # refused, stuck or unusable: nothing to look at
+        return None
+    preview = take.uri if kind == "panel" else take.keyframes.get("middle", "")
+    return RushTake(kind=kind, take=take.take, uri=take.uri, preview=preview, passed=take.passed,
+                    scores=[f"{s.name} {against(s.value, s.threshold, '/')}" + (f" — {s.reason}" if s.reason else "")
+                            for s in take.scores if s.name],
+                    reasons=list(take.reasons), warnings=list(take.warnings), run_id=run_id, key=key)
+
+
+def record_rushes(root: Path | str, *, film: str, scene: str, profile: str, run_id: str, plans: list[ShotPlan],
+                  panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome],
+                  statuses: dict[str, str]) -> Rushes:
+    """Merge this run's takes into the scene's rushes and write them (atomically)."""
+    before = read_rushes(root, scene, profile)
+    kept = {s.shot: s for s in before.shots} if before is not None else {}
+    shots = []
+    for p in plans:
+        pn, c = panels.get(p.shot), clips.get(p.shot)
+        old = kept.get(p.shot)
+        keys = dict(old.keys) if old is not None else {}
+        takes = {(t.kind, t.take, t.uri): t for t in (old.takes if old is not None else [])}
+        made: list[RushTake | None] = []
+        if pn is not None:
+            made += [_rush("panel", t, run_id, pn.key) for t in pn.takes if t.moment == "start"]
+            if pn.key:
+                keys["panel"] = pn.key
+        if c is not None:
+            made += [_rush("clip", t, run_id, c.key) for t in c.takes]
+            if c.key:
+                keys["clip"] = c.key
+        for t in made:
+            if t is None:
+                continue
+            # A take walked again from the cache is the same take: its latest reading stands, and
+            # the run that first made it.
+            first = takes.get((t.kind, t.take, t.uri))
+            takes[(t.kind, t.take, t.uri)] = t if first is None else t.model_copy(update={"run_id": first.run_id})
+        # The take the cut uses: the one this run's loop stopped at (its last with the approved
+        # file — two takes of a model that ignores the seed can be one file).
+        in_cut: dict[str, int] = {}
+        approved_panel = pn.approved.get("start") if pn is not None else None
+        for kind, own, chosen in (("panel", [t for t in pn.takes if t.moment == "start"] if pn else [], approved_panel),
+                                  ("clip", c.takes if c else [], c.clip_uri if c else None)):
+            hits = [t.take for t in own if chosen and t.uri == chosen]
+            if hits:
+                in_cut[kind] = hits[-1]
+        shots.append(RushShot(shot=p.shot, keys=keys, takes=sorted(takes.values(), key=lambda t: (t.kind, t.take)),
+                              in_cut=in_cut, status=statuses.get(p.shot, ""),
+                              word=(c.word if c is not None else "") or (pn.word if pn is not None else ""),
+                              cleared=(c.cleared if c is not None else "") or (pn.cleared if pn is not None else "")))
+    rushes = Rushes(film=film, scene=scene, profile=profile, run_id=run_id,
+                    at=datetime.now(timezone.utc).isoformat(timespec="seconds"), shots=shots)
+    path = rushes_path(root, scene, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps(rushes.model_dump(mode="json"), indent=1).encode())
+    return rushes
