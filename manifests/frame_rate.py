@@ -9,13 +9,17 @@ timebase asks `timebase()` (FCP 7 XML's `<timebase>24</timebase><ntsc>TRUE</ntsc
 24-frame timecode).
 
 This module must never read files or import anything of ours: the manifests and the media layer
-both read it.
+both read it (the one module of manifests/ that media/ may import: tests/unit/test_layering.py).
 """
 from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc"]
+__all__ = ["Fps", "NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc"]
+
+#: A rate as slate keeps it (what `frame_rate` returns): never a Fraction, so it dumps into JSON,
+#: YAML and cache keys as the number written.
+Fps = int | float
 
 # How an NTSC rate is written (its three-decimal name) and the whole rate it is slowed from.
 NTSC_RATES: dict[float, int] = {23.976: 24, 29.97: 30, 47.952: 48, 59.94: 60, 119.88: 120}
@@ -25,7 +29,7 @@ _ALIASES: dict[str, float] = {"23.98": 23.976, "24000/1001": 23.976, "30000/1001
 WHOLE_MAX = 120
 
 
-def frame_rate(value: object) -> int | float:
+def frame_rate(value: object) -> Fps:
     """The rate as slate keeps it, from what a manifest wrote; ValueError naming what is accepted."""
     if isinstance(value, bool):   # a YAML `yes` is not a rate
         raise ValueError(_refused(value))
