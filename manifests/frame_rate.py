@@ -14,8 +14,11 @@ both read it (the one module of manifests/ that media/ may import: tests/unit/te
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Annotated
 
-__all__ = ["Fps", "NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc"]
+from pydantic import BeforeValidator
+
+__all__ = ["Fps", "FrameRate", "NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc"]
 
 #: A rate as slate keeps it (what `frame_rate` returns): never a Fraction, so it dumps into JSON,
 #: YAML and cache keys as the number written.
@@ -53,8 +56,14 @@ def frame_rate(value: object) -> Fps:
     raise ValueError(_refused(value))
 
 
+#: A manifest's or a setting's frame rate field (film.yaml's and slate.toml's `fps`): what is
+#: written, validated and kept by `frame_rate`, so a whole rate dumps as the int it always did.
+FrameRate = Annotated[Fps, BeforeValidator(frame_rate)]
+
+
 def _refused(value: object) -> str:
-    return (f"fps must be a whole number of frames a second (1 to {WHOLE_MAX}) or an NTSC rate "
+    # Said beside the field that holds it ("film.yaml: fps: must be ..."), so it does not name it.
+    return (f"must be a whole number of frames a second (1 to {WHOLE_MAX}) or an NTSC rate "
             f"({', '.join(str(r) for r in NTSC_RATES)}, or written as 24000/1001), not {value!r}")
 
 
