@@ -60,6 +60,7 @@ from slate.media.mp4 import read_track
 from slate.media.finish import FinishPlan, FinishShot
 from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
+from slate.manifests.frame_rate import Fps
 from slate.providers.storage import storage_for
 from slate.providers.storage_s3 import S3Storage
 from slate.tasks.preflight import Preflight, handed_on, preflight, refused
@@ -119,7 +120,7 @@ def _has_sound(path: str) -> bool:
     return probe_media(path).has_audio if track is None else track.other_tracks > 0
 
 
-def join_plan(clips: list[tuple[str, float]], fps: int, width: int, height: int,
+def join_plan(clips: list[tuple[str, float]], fps: Fps, width: int, height: int,
               loudness: tuple[float, float] | None) -> FinishPlan | None:
     """How the film joins its scenes when a scene's cut carries sound: one finishing graph of the
     cuts with their sound, brought to `loudness` (target LUFS, true peak) as a whole; None when
@@ -134,7 +135,7 @@ def join_plan(clips: list[tuple[str, float]], fps: int, width: int, height: int,
 
 
 @task(name="stitch-film", cache_policy=NO_CACHE, persist_result=False)
-def stitch_film(clips: list[tuple[str, float]], out: str, fps: int, width: int, height: int,
+def stitch_film(clips: list[tuple[str, float]], out: str, fps: Fps, width: int, height: int,
                 loudness: tuple[float, float] | None = None) -> FilmJoin:
     """Cut the scenes' mp4s together, validate the probe, then move the file into place. With
     `loudness` (target LUFS, true peak), when a scene's cut has sound (a finished scene, issue 23),

@@ -53,7 +53,7 @@ EMPTY_FILM = """# The film: its id, its title and its scenes, in the order they 
 # `slate check DIR` reads every file of the project and names each problem by file, shot and field.
 id: {film_id}            # lowercase letters, digits, - or _, a letter first, at most 40 characters
 title: Untitled
-# fps: 24               # frames per second, 1-120
+# fps: 24               # frames per second: 1-120, or NTSC 23.976, 29.97, 59.94 (kept exact: 24000/1001, ...)
 # bible: bible.yaml     # where the bible is (a path inside the project)
 scenes:                 # scene files, in film order (at most 200)
   - scenes/scene-01.yaml

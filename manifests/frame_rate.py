@@ -9,13 +9,20 @@ timebase asks `timebase()` (FCP 7 XML's `<timebase>24</timebase><ntsc>TRUE</ntsc
 24-frame timecode).
 
 This module must never read files or import anything of ours: the manifests and the media layer
-both read it.
+both read it (the one module of manifests/ that media/ may import: tests/unit/test_layering.py).
 """
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Annotated
 
-__all__ = ["NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc", "frames", "on_frame"]
+from pydantic import BeforeValidator
+
+__all__ = ["Fps", "FrameRate", "NTSC_RATES", "frame_rate", "exact", "timebase", "is_ntsc", "frames", "on_frame"]
+
+#: A rate as slate keeps it (what `frame_rate` returns): never a Fraction, so it dumps into JSON,
+#: YAML and cache keys as the number written.
+Fps = int | float
 
 # How an NTSC rate is written (its three-decimal name) and the whole rate it is slowed from.
 NTSC_RATES: dict[float, int] = {23.976: 24, 29.97: 30, 47.952: 48, 59.94: 60, 119.88: 120}
@@ -25,7 +32,7 @@ _ALIASES: dict[str, float] = {"23.98": 23.976, "24000/1001": 23.976, "30000/1001
 WHOLE_MAX = 120
 
 
-def frame_rate(value: object) -> int | float:
+def frame_rate(value: object) -> Fps:
     """The rate as slate keeps it, from what a manifest wrote; ValueError naming what is accepted."""
     if isinstance(value, bool):   # a YAML `yes` is not a rate
         raise ValueError(_refused(value))
@@ -49,8 +56,14 @@ def frame_rate(value: object) -> int | float:
     raise ValueError(_refused(value))
 
 
+#: A manifest's or a setting's frame rate field (film.yaml's and slate.toml's `fps`): what is
+#: written, validated and kept by `frame_rate`, so a whole rate dumps as the int it always did.
+FrameRate = Annotated[Fps, BeforeValidator(frame_rate)]
+
+
 def _refused(value: object) -> str:
-    return (f"fps must be a whole number of frames a second (1 to {WHOLE_MAX}) or an NTSC rate "
+    # Said beside the field that holds it ("film.yaml: fps: must be ..."), so it does not name it.
+    return (f"must be a whole number of frames a second (1 to {WHOLE_MAX}) or an NTSC rate "
             f"({', '.join(str(r) for r in NTSC_RATES)}, or written as 24000/1001), not {value!r}")
 
 

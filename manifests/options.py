@@ -26,7 +26,7 @@ was told (a flag, the form, the agent).
 
 It must never hold a key or a URL with a password (those are read where they are used), never a
 provider's own knobs (a provider declares its settings itself: providers/spec.py), and it imports
-nothing of ours.
+nothing of ours but manifests/frame_rate.py (which imports nothing of ours).
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+
+from .frame_rate import FrameRate
 
 __all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "PROFILES", "told_of", "option_names", "flag_of",
            "cli_flags", "bounds", "output_names"]
@@ -136,8 +138,10 @@ class RunOptions(BaseModel):
                                              unset="max_parallel_scenes in slate.toml, 4")] = Field(
         4, ge=1, le=64, title="Scenes at once", description="scenes of a film rendered at once (each a scene run: in "
         "this process, or on any worker when the film runs under a deployment)")
-    fps: Annotated[int, Told(form=False)] = Field(
-        24, ge=1, le=60, title="Frames per second", description="frames per second of rendered clips")
+    # The rates film.yaml's `fps` takes (a whole rate stays an int: the keys it always had).
+    fps: Annotated[FrameRate, Told(form=False, unset="the film's fps")] = Field(
+        24, title="Frames per second", description="frames per second of rendered clips: the film's `fps` "
+        "(film.yaml) unless told here; whole (1-120) or NTSC (23.976, 29.97, 59.94)")
     drift_every: Annotated[int, Told(form=False)] = Field(
         5, ge=1, le=100, title="Drift check every", description="check drift against the master references every "
         "Nth shot of a chain")

@@ -25,6 +25,7 @@ from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key, canon
 # the assembly manifest (issue 23): the edit's fields, under `finishing:` in film and scene files
 from .assembly import FilmFinish, SceneFinish, shot_problems
 from .dialogue import NARRATOR, Line, Voice
+from .frame_rate import FrameRate
 
 __all__ = [
     "MIN_SHOT_SECONDS",
@@ -370,7 +371,7 @@ LAST_SHOT_DISSOLVE = "the last shot of a scene must end on a cut (a dissolve nee
 class Film(_Model):
     id: EntityId
     title: Text
-    fps: int = Field(default=24, gt=0, le=120)
+    fps: FrameRate = 24      # whole (1-120) or NTSC (23.976, 29.97, 59.94, ...): manifests/frame_rate.py
     bible: AssetKey = "bible.yaml"
     scenes: list[AssetKey]
     finishing: FilmFinish | None = None  # the film's LUT and each profile's delivery

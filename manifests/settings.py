@@ -26,7 +26,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from .load import ManifestError, Problem, error_message, locate, read_bounded
+from .frame_rate import Fps, frame_rate
+from .load import FILM_FILENAMES, ManifestError, Problem, error_message, locate, read_bounded, read_document
 from .options import RunOptions, option_names
 
 __all__ = ["Settings", "ProfileModels", "model_audio", "StorageSettings", "SETTINGS_FILE", "check_settings", "project_settings", "read_settings_file", "salvaged_settings", "setting_origin"]
@@ -350,6 +351,33 @@ def _fold_base_urls(values: dict[str, Any], problems: list[Problem]) -> dict[str
     return values
 
 
+def film_rate(root: Path) -> Fps | None:
+    """The frame rate the film's manifest declares (film.yaml's `fps`), or None where it declares
+    none or one `slate check` refuses (said there, against film.yaml's `fps`)."""
+    name = next((n for n in FILM_FILENAMES if os.path.lexists(Path(root) / n)), None)
+    path = locate(Path(root), name)[0] if name is not None else None
+    if name is None or path is None:
+        return None
+    data, problems = read_document(path, name)
+    if problems or not isinstance(data, dict) or "fps" not in data:
+        return None
+    try:
+        return frame_rate(data["fps"])
+    except ValueError:
+        return None
+
+
+def _with_film_rate(root: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """slate.toml's values, with the film's rate where slate.toml names none: film.yaml's `fps`
+    is the rate the film is made at, and was read by nothing before NTSC rates (issue 39). It is
+    the lowest source, so SLATE_FPS and slate.toml's `fps` still override it; a film at 24 keeps
+    the int 24 it always had (and its keys)."""
+    if "fps" in values:
+        return values
+    rate = film_rate(root)
+    return values if rate is None else {**values, "fps": rate}
+
+
 def _env_name(field: str) -> str | None:
     """The SLATE_* variable that set ``field``, as spelt in the environment (case-insensitive,
     like pydantic-settings)."""
@@ -384,6 +412,7 @@ def check_settings(root: Path, overrides: Mapping[str, Any] | None = None, *,
     values, problems = read_settings_file(root)
     if any(p.field.startswith("line ") or p.field == "file" for p in problems):
         return None, problems   # the file could not be read at all: its values are unknown
+    values = _with_film_rate(root, values)
 
     class ProjectSettings(Settings):
         @classmethod
@@ -417,6 +446,7 @@ def salvaged_settings(root: Path, overrides: Mapping[str, Any] | None = None) ->
     values, problems = read_settings_file(root)
     if any(p.field.startswith("line ") or p.field == "file" for p in problems):
         values = {}
+    values = _with_film_rate(root, values)
 
     class ProjectSettings(Settings):
         @classmethod

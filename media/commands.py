@@ -1,7 +1,8 @@
 """Pure builders of ffmpeg argument lists (no executable at index 0; ffmpeg.run prepends it).
 
 For: deciding WHAT ffmpeg is asked to do, in a form unit tests can compare exactly.
-Never: start a process, touch the filesystem, or import anything of ours.
+Never: start a process, touch the filesystem, or import anything of ours but the rates' arithmetic
+(manifests/frame_rate.py, which imports nothing of ours).
 
 Conventions shared by every builder:
   * `-nostdin -hide_banner` always; `-loglevel error` unless the caller parses stderr.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+
+from slate.manifests.frame_rate import exact
 
 MOVEMENTS = ("static", "dolly_in", "dolly_out", "pan_left", "pan_right", "tilt_up", "tilt_down")
 
@@ -36,25 +39,38 @@ def _p(path) -> str:
     return os.fspath(path)
 
 
+def exact_rate(fps) -> Fraction:
+    """fps as an exact ratio. A film's rate as slate keeps it is read by manifests/frame_rate.py:
+    23.976 is 24000/1001 — the decimal itself (2997/125) is a rate no editor's NTSC timebase
+    names and drifts from it, and 24 would gain a frame every 42 s. A Fraction stays as it is;
+    any other number (a preview's 12.5) is taken as written."""
+    if isinstance(fps, Fraction):
+        return fps
+    try:
+        return exact(fps)
+    except ValueError:
+        return Fraction(fps).limit_denominator(100000)
+
+
 def fmt_rate(fps) -> str:
-    """fps as ffmpeg wants it: '24', '12.5' or '30000/1001' (Fractions stay exact)."""
-    f = Fraction(fps).limit_denominator(100000) if not isinstance(fps, Fraction) else fps
+    """fps as ffmpeg wants it: '24', '25/2' or '24000/1001' (exact: `exact_rate`)."""
+    f = exact_rate(fps)
     if f.denominator == 1:
         return str(f.numerator)
     return f"{f.numerator}/{f.denominator}"
 
 
 def on_frame(seconds: float, fps) -> float:
-    """`seconds` moved to the nearest whole frame at `fps` (give an NTSC rate as its exact
-    Fraction): the same rounding as manifests/frame_rate.py `frames`, which every timeline export
-    counts with, so the finishing pass cuts where the exports say (issue 39)."""
-    rate = fps if isinstance(fps, Fraction) else Fraction(fmt_rate(fps))
+    """`seconds` moved to the nearest whole frame at `fps` (exact: 23.976 is 24000/1001): the same
+    rounding as manifests/frame_rate.py `frames`, which every timeline export counts with, so the
+    finishing pass cuts where the exports say (issue 39)."""
+    rate = exact_rate(fps)
     return float(round(float(seconds) * float(rate)) / rate)
 
 
 def frame_count(seconds: float, fps) -> int:
-    """Number of frames a clip of `seconds` at `fps` has: round(seconds*fps), at least 1."""
-    return max(1, round(float(seconds) * float(Fraction(fps))))
+    """Number of frames a clip of `seconds` at `fps` has: round(seconds*fps) at the exact rate, at least 1."""
+    return max(1, round(float(seconds) * float(exact_rate(fps))))
 
 
 def _num(x: float) -> str:

@@ -47,7 +47,7 @@ class Stitching:
 
     clips: list[tuple[str, float]]
     transitions: list[tuple[str, float]]
-    fps: int
+    fps: int | float         # as the film keeps it (23.976): made and held to exactly (probe.mismatches)
     width: int
     height: int
 

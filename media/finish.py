@@ -26,7 +26,7 @@ from typing import Any
 
 import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything here
 
-from .commands import fmt_rate, frame_count, frame_at_args, on_frame
+from .commands import exact_rate, fmt_rate, frame_count, frame_at_args, on_frame
 from .ffmpeg import MediaError, run, run_with_progress
 from .mp4 import pixel_format, read_track
 from .probe import Probe, probe_copied, probe_of_track
@@ -78,7 +78,7 @@ class FinishPlan:
     shots: list[FinishShot]
     width: int
     height: int
-    fps: int
+    fps: int | float         # as the film keeps it (23.976); ffmpeg is given it exactly (commands.exact_rate)
     cues: list[FinishCue] = field(default_factory=list)
     lut: str | None = None
     fade_in: float = 0.0
@@ -484,7 +484,7 @@ def kept(plan: FinishPlan, out) -> Finished | None:
         return None
     track = read_track(source)
     pix_fmt = pixel_format(track.config) if track is not None else None
-    if (track is None or pix_fmt != "yuv420p" or not track.fps or track.fps != Fraction(plan.fps)
+    if (track is None or pix_fmt != "yuv420p" or not track.fps or track.fps != exact_rate(plan.fps)
             or (track.width, track.height) != (plan.width, plan.height) or track.other_tracks < 1):
         return None
     sound, seconds = heard(source)
@@ -507,10 +507,14 @@ def kept(plan: FinishPlan, out) -> Finished | None:
 
 
 def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:
-    """What makes a finished cut not a deliverable: its length off the edit's by more than a
-    frame, no sound, or loudness more than 1 LU from the target (when it has a sound source)."""
+    """What makes a finished cut not a deliverable: its rate not exactly the edit's, its length
+    off the edit's by more than a frame, no sound, or loudness more than 1 LU from the target
+    (when it has a sound source)."""
     out = []
-    frame = 1 / float(Fraction(plan.fps))
+    rate = exact_rate(plan.fps)
+    frame = 1 / float(rate)
+    if done.probe.fps != rate:   # 23.976 is delivered as 24000/1001, the rate an editor conforms to
+        out.append(f"runs at {fmt_rate(done.probe.fps)} fps, the edit {fmt_rate(rate)}")
     if abs(done.probe.duration - plan.total) > frame + 1e-6:
         out.append(f"lasts {done.probe.duration:.3f}s, the edit {plan.total:.3f}s")
     if not done.probe.has_audio:

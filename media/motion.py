@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .commands import exact_rate
 from .metrics import load_rgb
 from .probe import Probe, probe
 
@@ -32,14 +33,15 @@ def format_score(p: Probe, *, width: int, height: int, fps: float, seconds: floa
     other (width, height) the take's model was asked instead (one that makes no 480p is asked
     720p). A clip of another size is a failed take, never one the stitch scales without a word."""
     got_rate = float(p.fps or 0)
+    asked_rate = float(exact_rate(fps))   # 23.976 is 24000/1001
     problems = []
     asked = [(width, height), *sizes]
     if not any(abs(p.height - h) <= SIZE_TOLERANCE * h and h and p.height
                and abs((p.width / p.height) / (w / h) - 1) <= SHAPE_TOLERANCE for w, h in asked):
         problems.append(f"is {p.width}x{p.height}, asked {' or '.join(f'{w}x{h}' for w, h in asked)}")
-    if abs(got_rate - float(fps)) > RATE_TOLERANCE * float(fps):
-        problems.append(f"runs at {got_rate:g} fps, asked {float(fps):g}")
-    if p.duration + 1.0 / max(1.0, float(fps)) < seconds:
+    if abs(got_rate - asked_rate) > RATE_TOLERANCE * asked_rate:
+        problems.append(f"runs at {got_rate:g} fps, asked {asked_rate:g}")
+    if p.duration + 1.0 / max(1.0, asked_rate) < seconds:
         problems.append(f"lasts {p.duration:.2f} s, asked {seconds:g} s")
     reason = ("the clip " + "; ".join(problems) if problems else
               f"{p.width}x{p.height} at {got_rate:g} fps for {p.duration:.2f} s, as asked")
@@ -67,7 +69,7 @@ def motion_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: f
     else:
         motion = _score("motion", 1.0, 0.5, f"{'moves' if change >= FROZEN_DIFF else 'still, as the shot asks'} "
                                             f"(mean change {change:.2f})")
-    asked = round(seconds * float(fps))
+    asked = round(seconds * float(exact_rate(fps)))
     got = p.frames or 0
     frames_ok = abs(got - asked) <= 1 or got > asked  # longer is cut at the stitch; shorter is not a take
     counted = _score("frames", 1.0 if frames_ok else 0.0, 1.0,

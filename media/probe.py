@@ -8,11 +8,11 @@ other than through ffmpeg.run, or import anything of ours.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from .commands import count_frames_args, probe_args
+from .commands import count_frames_args, exact_rate, fmt_rate, probe_args
 from .ffmpeg import MediaError, run
 from .mp4 import Track, pixel_format, read_track, sound_tracks
 
@@ -117,9 +117,15 @@ def probe(path) -> Probe:
     args = count_frames_args(p)
     proc = run(args)
     try:
-        return parse_probe(proc.stderr, proc.stderr)
+        found = parse_probe(proc.stderr, proc.stderr)
     except ValueError as exc:
         raise MediaError(f"could not parse ffmpeg output for {p}: {exc}", args, proc.stderr) from exc
+    # The rate as the boxes hold it: ffmpeg's header prints 24000/1001 and 2997/125 (23.976 taken
+    # as a decimal) alike as "23.98 fps", and only the first is the NTSC rate an editor conforms to.
+    track = read_track(p)
+    if track is not None and track.fps and track.fps != found.fps:
+        found = replace(found, fps=track.fps, duration=float(found.frames / track.fps))
+    return found
 
 
 def has_sound(path) -> bool:
@@ -162,12 +168,16 @@ def probe_copied(path, copy_stderr: str) -> Probe:
         raise MediaError(f"could not parse ffmpeg output for {path}: {exc}", args, proc.stderr) from exc
 
 
-def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps: float, codec: str = "h264") -> list[str]:
+def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps, codec: str = "h264") -> list[str]:
     """What is wrong with a rendered file against what was asked for (empty when nothing).
 
-    Duration is held to one and a half frames: a stitch is exact to the frame or it is wrong."""
+    The rate is held exactly (`fps` as a film keeps it: 23.976 is 24000/1001); duration to one
+    and a half frames: a stitch is exact to the frame or it is wrong."""
     problems = []
-    if abs(p.duration - seconds) > 1.5 / float(fps):
+    rate = exact_rate(fps)   # 23.976 asked is 24000/1001 made, never 2997/125 or 24
+    if p.fps != rate:
+        problems.append(f"runs at {fmt_rate(p.fps)} fps, expected {fmt_rate(rate)}")
+    if abs(p.duration - seconds) > 1.5 / float(rate):
         problems.append(f"lasts {p.duration:.3f}s, expected {seconds:.3f}s")
     if (p.width, p.height) != (width, height):
         problems.append(f"is {p.width}x{p.height}, expected {width}x{height}")

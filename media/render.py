@@ -16,7 +16,7 @@ from pathlib import Path
 from collections import Counter
 from fractions import Fraction
 
-from .commands import concat_args, copy_concat_args, sound_bed_args, still_clip_args, stitch_plan
+from .commands import concat_args, copy_concat_args, exact_rate, sound_bed_args, still_clip_args, stitch_plan
 from .mp4 import Track, read_track
 from .probe import Probe, probe, probe_copied
 from .ffmpeg import run
@@ -95,9 +95,10 @@ def stitch(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tuple[s
     if not clips:
         return _atomic(out_mp4, encode_all)
     tracks = [read_track(path) for path, _ in clips]
-    half_frame = 0.5 / float(Fraction(fps))
+    rate = exact_rate(fps)   # 23.976 is 24000/1001: what a clip made at it reads back as
+    half_frame = 0.5 / float(rate)
     fits = [t is not None and t.other_tracks == 0 and (t.width, t.height) == (width, height)
-            and t.fps == Fraction(fps) and abs(t.seconds - float(secs)) < half_frame
+            and t.fps == rate and abs(t.seconds - float(secs)) < half_frame
             for t, (_, secs) in zip(tracks, clips)]
     common = Counter(_signature(t) for t, ok in zip(tracks, fits) if ok).most_common(1)
     copyable = [ok and _signature(t) == common[0][0] for t, ok in zip(tracks, fits)]

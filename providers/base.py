@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from slate.manifests.frame_rate import Fps
+
 
 @dataclass(frozen=True)
 class CharacterRef:
@@ -105,7 +107,7 @@ class ClipRequest:
     seconds: float
     width: int
     height: int
-    fps: int
+    fps: Fps                # as the film keeps it (23.976): see each provider for what it is sent
     resolution: str  # "480p" | "720p" | "1080p": what rate cards price by
     movement: str
     camera_fixed: bool
@@ -195,7 +197,7 @@ class LipSyncRequest:
     faces: tuple[FaceCue, ...]
     width: int
     height: int
-    fps: int
+    fps: Fps                # as the film keeps it (23.976): see each provider for what it is sent
     seconds: float
     seed: int | None = None
 

@@ -77,6 +77,7 @@ from PIL import Image, ImageOps
 
 from slate.providers import clip_references, http
 from slate.media import MediaError, probe, run as run_ffmpeg, scratch_beside
+from slate.media.commands import frame_count
 from slate.providers.base import (ClipRequest, at_resolution, DoctorFinding, JobStatus, LipSyncer, LipSyncRequest,
                                   PanelJobs, PanelRequest, Storage, VideoGenerator)
 from slate.providers.download import MAX_IMAGE_BYTES, checked_image, checked_video, clip_limit, fetch
@@ -636,7 +637,7 @@ def video_only(src: Path, dest: Path, request: LipSyncRequest | None, provider: 
             raise BadOutput(f"the lip-synced clip's picture could not be copied out ({exc.cause[:200]})",
                             provider=provider) from None
         if request is not None:
-            frames = max(1, round(request.seconds * request.fps))
+            frames = frame_count(request.seconds, request.fps)   # at the exact rate: 23.976 is 24000/1001
             if (got.width, got.height) != (request.width, request.height) or abs(got.frames - frames) > 1:
                 raise BadOutput(f"the lip-synced clip is {got.width}x{got.height}, {got.frames} frames; the clip "
                                 f"sent was {request.width}x{request.height}, {frames} frames", provider=provider)

@@ -393,6 +393,7 @@ class LocalVideo:
                 reference_board(self.storage, req).save(start)
             if fault:
                 start, end = self._fault_inputs(fault, req, start, end, Path(work))
+            # At the film's exact rate: render_clip gives ffmpeg 23.976 as 24000/1001 (media/commands.exact_rate).
             _render(start, dest, width=req.width, height=req.height, fps=req.fps, seconds=req.seconds,
                     movement="static" if req.camera_fixed else req.movement, end_png=end)
         if req.audio:

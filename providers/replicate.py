@@ -593,7 +593,9 @@ def clip_inputs(model: str, request: ClipRequest, start: bytes | None, end: byte
     if spec.resolutions is not None:
         inputs["resolution"] = clip_resolution(spec.resolutions, request.resolution)
     if spec.seedance_1:
-        inputs["fps"] = 24                 # the enum is [24] [S]
+        # The enum is [24] [S]: a whole rate, so a 23.976 film is sent its timebase (24) and the
+        # stitch conforms the clip to 24000/1001 (a 0.1% change, within the clip gate's tolerance).
+        inputs["fps"] = 24
         inputs["camera_fixed"] = bool(request.camera_fixed)
     if spec.seed:
         inputs["seed"] = int(request.seed)

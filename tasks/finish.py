@@ -17,6 +17,7 @@ from prefect import task
 
 from slate.media.cut import CutMismatch, make_cut
 from slate.media.finish import FinishCue, FinishPlan, FinishShot, mezzanine_args, poster_args
+from slate.manifests.frame_rate import Fps
 from slate.media import has_sound, probe, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
 from slate.tasks.results import FinishResult
@@ -26,7 +27,7 @@ from slate.tasks.versions import FINISH_VERSION
 
 
 def plan_of(st: Crew, shots: list[FinishingShot], cues: list[FinishingCue], lut: str | None, edit: FinishingEdit,
-            width: int, height: int, fps: int) -> FinishPlan:
+            width: int, height: int, fps: Fps) -> FinishPlan:
     """The media-level plan, with every cas:// URI opened as a local file."""
     made = []
     for s in shots:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, JsonValue, SerializerFunctionWrapHandler, model_serializer
 
 from slate.providers.base import PanelRequest
+from slate.manifests.frame_rate import Fps
 
 if TYPE_CHECKING:  # the crew is only read here, never held: tasks/run.py imports the stages' inputs' modules
     from slate.tasks.run import Crew
@@ -73,7 +74,7 @@ class KeyframeInput(StageInput):
     end_uri: str | None
     request: PanelRequest
     seconds: float
-    fps: int
+    fps: Fps
     expect_motion: bool
     cast: dict[str, CastMember] = {}
     board: bool = False

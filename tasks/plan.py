@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from slate.manifests import LoadedFilm, Shot
+from slate.manifests.frame_rate import Fps
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
 from slate.providers.prompts import Blocks, Family, Rules, assemble, load_rules
@@ -43,7 +44,7 @@ class ShotPlan(BaseModel):
     resolution: str
     width: int
     height: int
-    fps: int
+    fps: Fps                # as the film keeps it (an int for a whole rate: the keys it always had)
     movement: str
     camera_fixed: bool
     seed: int
@@ -155,7 +156,7 @@ def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str, fam
     return assemble(moment_blocks(film, scene_id, shot_id, moment), family, kind)
 
 
-def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: int, *,
+def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: str, fps: Fps, *,
                panel_model: str = "local:local-compositor-v1", video_model: str = "local:local-ffmpeg-v1",
                rules: Rules | None = None, audio: bool = False) -> list[ShotPlan]:
     """Every shot of a scene resolved into its requests, prompts in the families of the run's
@@ -212,7 +213,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
     return plans
 
 
-def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: int, *,
+def plan_from_project(film: LoadedFilm, scene_id: str, profile_name: str, fps: Fps, *,
                       panel_model: str = "local:local-compositor-v1", video_model: str = "local:local-ffmpeg-v1",
                       rules: Rules | None = None, audio: bool = False) -> list[ShotPlan]:
     """A scene's plans outside any run (estimates, checks, benchmarks): its references locked from

@@ -32,6 +32,7 @@ from pathlib import Path
 from slate.governor.gates import GatePolicy
 from slate.governor.policy import TakePolicy
 from slate.manifests import LoadedFilm
+from slate.manifests.frame_rate import Fps
 from slate.manifests.settings import Settings
 from slate.providers.storage_local import file_sha256, write_atomic
 from slate.tasks.clapper import content_key
@@ -68,7 +69,7 @@ def scene_keys(root: Path, film: LoadedFilm, settings: Settings, scenes: list[st
     return out
 
 
-def film_key(film_id: str, profile: str, fps: int, keys: list[str]) -> str:
+def film_key(film_id: str, profile: str, fps: Fps, keys: list[str]) -> str:
     return content_key(REEL_VERSION, {"film": film_id, "profile": profile, "fps": fps, "scenes": keys}, exclude=())
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import JsonValue, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
+from slate.manifests.frame_rate import Fps
 from slate.providers.base import ClipRequest, ImageGenerator, PanelRequest, SpeechGenerator, VideoGenerator
 from slate.tasks.gate_inputs import StageInput
 
@@ -82,7 +83,7 @@ class StitchInput(StageInput):
     transitions: list[tuple[str, float]]
     width: int
     height: int
-    fps: int
+    fps: Fps
 
 
 #: A finishing row's fields given only when the scene's `finishing:` names them for the shot.
@@ -158,4 +159,4 @@ class FinishInput(StageInput):
     edit: FinishingEdit
     width: int
     height: int
-    fps: int
+    fps: Fps

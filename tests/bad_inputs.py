@@ -27,6 +27,8 @@ SCENE = "scenes/scene-01.yaml"
 BIBLE = "bible.yaml"
 FILM = "film.yaml"
 TOML = "slate.toml"
+# What a refused frame rate says is accepted (manifests/frame_rate.py), film.yaml's and slate.toml's alike.
+ACCEPTED_RATES = "must be a whole number of frames a second (1 to 120) or an NTSC rate (23.976, 29.97"
 MIA = "characters/mia/mia_turnaround_APPROVED.png"       # bible characters[3]
 NINA = "characters/nina/nina_turnaround_APPROVED.png"    # bible characters[4]
 STREET = "locations/street/street_plate_APPROVED.png"    # bible locations[1]
@@ -379,7 +381,10 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
     yield Case("camera-a-string", shot(2, "camera", "wide"), SCENE, "valid dictionary", shot="1C", field="camera")
     yield Case("chain-yes-please", shot(4, "chain", "yes please"), SCENE, "valid boolean", shot="1E", field="chain")
     yield Case("seed-fraction", shot(3, "seed", 1.5), SCENE, "valid integer", shot="1D", field="seed")
-    yield Case("film-fps-words", edit(FILM, lambda d: d.__setitem__("fps", "fast")), FILM, "valid integer", field="fps")
+    yield Case("film-fps-words", edit(FILM, lambda d: d.__setitem__("fps", "fast")), FILM, ACCEPTED_RATES, field="fps")
+    # A rate between the whole ones that is not NTSC (issue 39: 23.976, 29.97, 59.94 ... are).
+    yield Case("film-fps-not-ntsc", edit(FILM, lambda d: d.__setitem__("fps", 25.5)), FILM,
+               f"{ACCEPTED_RATES}, 47.952, 59.94, 119.88, or written as 24000/1001), not 25.5", field="fps")
     yield Case("film-scenes-a-string", edit(FILM, lambda d: d.__setitem__("scenes", "scenes/scene-01.yaml")), FILM,
                "valid list", field="scenes")
     yield Case("scene-shots-a-mapping", edit(SCENE, lambda d: d.__setitem__("shots", {"1A": d["shots"][0]})), SCENE,
@@ -678,7 +683,7 @@ def cases() -> Iterator[Case]:  # noqa: C901 - a table, long on purpose
                "less than or equal to 999999999999.999999", field="SLATE_FILM_CAP_USD",
                env={"SLATE_FILM_CAP_USD": "1e400"})
     yield Case("toml-max-takes-zero", toml("max_takes = 0\n"), TOML, "greater than or equal to 1", field="max_takes")
-    yield Case("toml-fps-240", append(TOML, "fps = 240\n"), TOML, "less than or equal to 60", field="fps")
+    yield Case("toml-fps-240", append(TOML, "fps = 240\n"), TOML, ACCEPTED_RATES, field="fps")
     yield Case("toml-drift-threshold-percent", append(TOML, "drift_threshold = 35\n"), TOML, "less than or equal to 1",
                field="drift_threshold")
     yield Case("toml-video-slots-zero", append(TOML, "video_slots = 0\n"), TOML, "greater than or equal to 1", field="video_slots")

@@ -123,7 +123,7 @@ def test_every_problem_is_found_in_one_pass(example_film: Path):
     for line in (f"{SCENE}: shot 1C: camera.movement: Input should be",
                  f"{SCENE}: shot 1G: characters[0]: unknown character 'jeny'",
                  f"{SCENE}: shot 1E: transition_out.duration: a 2s dissolve must be shorter than the shot it enters",
-                 f"{TOML}: fps: Input should be less than or equal to 60",
+                 f"{TOML}: fps: must be a whole number of frames a second (1 to 120)",
                  f"{TOML}: ledger_url: 'postgresql+psycopg://u:***@h:port/db' has a port that is not a number",
                  f"{BIBLE}: characters[3].turnaround: {MIA}: the local judge cannot read it",
                  f"{BIBLE}: locations[1].plate: {STREET}: the local judge cannot read it"):

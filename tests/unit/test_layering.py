@@ -6,7 +6,9 @@ them in providers/ would drift); governor imports manifests; tasks import the fo
 flows import tasks and below; only deployments and slate import flows. One more arrow, by
 module: the governor decides what a failed paid call means from the providers' error tree,
 and holds what it is handed by the capability contracts, so governor/ may import
-providers.errors and providers.base — and no other providers module (never a vendor's).
+providers.errors and providers.base — and no other providers module (never a vendor's). And
+media/ may import manifests.frame_rate (the frame rates' arithmetic, which imports nothing of
+ours), so a cut is made and checked at exactly the rate the manifests accept.
 The film project's
 settings live in manifests/settings.py (slate/settings.py re-exports them), so no layer
 needs to import slate/ to read them. Sub-packages (governor/ledger/) are walked too.
@@ -48,7 +50,10 @@ ALLOWED = {
 }
 
 
-MODULES_ALLOWED = {"governor": {"slate.providers.errors", "slate.providers.base"}}
+MODULES_ALLOWED = {"governor": {"slate.providers.errors", "slate.providers.base"},
+                   # The rates' arithmetic (23.976 is 24000/1001), one module that imports nothing of
+                   # ours: media makes and checks at the rate the manifests accept (issue 39).
+                   "media": {"slate.manifests.frame_rate"}}
 
 
 def imported_names(path: Path) -> set[str]:
