@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from slate.governor.gates import against
 from slate.providers.storage_local import write_atomic
-from slate.tasks.circle import Kind
+from slate.governor.ledger import Ledger
+from slate.tasks.circle import Kind, TakeWord, standing, words_of
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take
 from slate.tasks.plan import ShotPlan
 
-__all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes"]
+__all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes", "DailyTake", "DailyShot",
+           "dailies_of"]
 
 
 class RushTake(BaseModel):
@@ -136,3 +139,83 @@ def record_rushes(root: Path | str, *, film: str, scene: str, profile: str, run_
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(rushes.model_dump(mode="json"), indent=1).encode())
     return rushes
+
+
+# -- what the dailies show (the terminal's list, the Prefect UI's form, the report, the agents) --
+
+#: The ledger stages a take's cost is counted from: its making and its judging.
+COSTED = {"panel": ("panel", "panel_edit", "panel_gate"), "clip": ("video", "keyframe_gate")}
+
+
+class DailyTake(BaseModel):
+    kind: Kind
+    take: int
+    preview: str               # a storage URI: the panel, or the clip's middle keyframe
+    uri: str
+    passed: bool
+    scores: list[str] = []
+    reasons: list[str] = []
+    warnings: list[str] = []
+    cost_usd: str = "0"        # what making and judging it cost (the ledger's rows, by shot and take)
+    made_at: str = ""          # when its first paid row was written (ISO, UTC); "" if none
+    in_cut: bool = False
+    current: bool = True       # False: a take of the shot as it was before (its word would be cleared)
+
+
+class DailyShot(BaseModel):
+    scene: str
+    shot: str
+    status: str
+    takes: list[DailyTake] = []
+    clip_word: TakeWord | None = None       # the word that stands on its clip, at this profile
+    panel_word: TakeWord | None = None
+    proposals: list[TakeWord] = []          # agents' proposals since the standing word: shown, never acted on
+    cleared: str = ""
+    new: bool = False                       # takes made since the last word on it (or never given one)
+    keys: dict[str, str] = {}
+
+    def take(self, kind: str, number: int) -> DailyTake | None:
+        return next((t for t in self.takes if t.kind == kind and t.take == number and t.current), None)
+
+
+def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], profile: str) -> list[DailyShot]:
+    """Every shot of the scenes with its takes (panels and clips) as the dailies show them: each
+    take's picture, gate scores, cost and time, which take the cut uses, the word that stands,
+    and the agents' proposals. Shots never run at this profile are left out."""
+    words = words_of(ledger, film, proposals=True)
+    rows = [r for r in ledger.rows(film=film) if r.stage in COSTED["panel"] + COSTED["clip"]]
+    out: list[DailyShot] = []
+    for scene in scenes:
+        rushes = read_rushes(root, scene, profile)
+        if rushes is None:
+            continue
+        said = standing(words, scene, profile)
+        for rush in rushes.shots:
+            takes = []
+            for t in rush.takes:
+                paid = [r for r in rows if r.scene == scene and r.shot == rush.shot and r.take == t.take
+                        and r.stage in COSTED[t.kind]]
+                cost = sum((r.actual_cost for r in paid if r.actual_cost is not None), Decimal(0))
+                made = min((r.created_at for r in paid), default=None)
+                takes.append(DailyTake(kind=t.kind, take=t.take, preview=t.preview, uri=t.uri, passed=t.passed,
+                                       scores=t.scores, reasons=t.reasons, warnings=t.warnings, cost_usd=str(cost),
+                                       made_at=made.isoformat(timespec="seconds") if made else "",
+                                       in_cut=rush.in_cut.get(t.kind) == t.take and t.key == rush.keys.get(t.kind),
+                                       current=t.key == rush.keys.get(t.kind)))
+            standing_words = said.get(rush.shot)
+            latest = max((_when(w.at) for w in (standing_words.clip, standing_words.panel) if w is not None),
+                         default=None) if standing_words else None
+            proposals = [w for w in words if w.proposal and w.scene == scene and w.shot == rush.shot
+                         and w.profile == profile and (latest is None or _when(w.at) > latest)]
+            out.append(DailyShot(scene=scene, shot=rush.shot, status=rush.status, takes=takes,
+                                 clip_word=standing_words.clip if standing_words else None,
+                                 panel_word=standing_words.panel if standing_words else None,
+                                 proposals=proposals, cleared=rush.cleared, keys=dict(rush.keys),
+                                 new=latest is None or any(t.made_at and _when(t.made_at) > latest
+                                                           for t in takes if t.current)))
+    return out
+
+
+def _when(iso: str) -> datetime:
+    at = datetime.fromisoformat(iso)
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

@@ -83,3 +83,30 @@ def test_ng_makes_one_new_take_and_a_circle_brings_the_first_back_for_nothing(ex
     fourth = read_rushes(example_film, SCENE, "draft")
     assert fourth.shot("1C").cleared.startswith(f"circled take {take} (ana) cleared"), fourth.shot("1C")
     assert fourth.shot("1C").word == ""
+
+
+def test_the_dailies_show_every_take_its_cost_and_the_word(example_film, prefect_harness, local_calls):
+    """What the dailies show (flows/rushes.py dailies_of): each shot's panel and clip takes with
+    their gate scores, what each cost by the ledger and when it was made, the take the cut uses,
+    the word that stands and an agent's proposal — which never stands."""
+    from slate.flows.rushes import dailies_of
+    keep_shots(example_film, ("1C",))
+    without_finishing(example_film)
+    _run(example_film)
+    ledger = Ledger.for_project(example_film)
+    [shot] = dailies_of(example_film, ledger, FILM, [SCENE], "draft")
+    assert shot.shot == "1C" and shot.new and shot.clip_word is None
+    clip = [t for t in shot.takes if t.kind == "clip"]
+    assert clip and clip[-1].in_cut and clip[-1].scores and clip[-1].made_at and clip[-1].preview, clip
+    assert [t.take for t in shot.takes if t.kind == "panel" and t.in_cut] == [1]
+    say_word(ledger, run_id="x", film=FILM, scene=SCENE, shot="1C", kind="clip", take=clip[-1].take, word="ng",
+             note="slower", add_to_prompt=False, profile="draft", key=shot.keys["clip"], by="agent-1", proposal=True,
+             caller="mcp")
+    [shot] = dailies_of(example_film, ledger, FILM, [SCENE], "draft")
+    assert shot.clip_word is None and [p.note for p in shot.proposals] == ["slower"]
+    with pytest.raises(ValueError, match="only propose an NG"):
+        say_word(ledger, run_id="x", film=FILM, scene=SCENE, shot="1C", kind="clip", take=1, word="circled", note="",
+                 add_to_prompt=False, profile="draft", key=shot.keys["clip"], by="agent-1", proposal=True)
+    _word(example_film, "1C", "clip", clip[-1].take, "hold")
+    [shot] = dailies_of(example_film, ledger, FILM, [SCENE], "draft")
+    assert shot.clip_word.word == "hold" and shot.proposals == [] and not shot.new
