@@ -26,6 +26,7 @@ from typing import Any
 
 import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything here
 
+from .colour import BT709, Colour, output_args as colour_args, to_colour
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
 from .mp4 import pixel_format, read_track
@@ -85,6 +86,8 @@ class FinishPlan:
     fade_out: float = 0.0
     target_lufs: float = -14.0
     true_peak: float = -1.0
+    #: what every deliverable's picture is converted to and tagged (media/colour.py)
+    colour: Colour = BT709
 
     def starts(self) -> list[float]:
         """Where each shot starts on the scene's timeline (a dissolve overlaps two shots)."""
@@ -140,8 +143,12 @@ def _fit_audio(stream, seconds: float):
 
 
 def _shot_picture(src, shot: FinishShot, plan: FinishPlan):
+    # Each shot in the delivery's colour as it enters (media/colour.py): shots from different
+    # providers, tagged or not, meet in one colour space, and every RGB filter after (exposure,
+    # the LUT) reads the matrix the frames truly have.
     v = (src.video.trim(start=_n(shot.trim_in), duration=_n(shot.length)).setpts("PTS-STARTPTS")
-         .filter("scale", plan.width, plan.height).filter("setsar", 1).filter("fps", fmt_rate(plan.fps))
+         .filter("scale", plan.width, plan.height, out_color_matrix=plan.colour.matrix, out_range=plan.colour.range)
+         .filter("setsar", 1).filter("fps", fmt_rate(plan.fps))
          .filter("format", "yuv420p"))
     if shot.exposure:
         # Stops on display-encoded values: a gain of 2^(stops/2.2), the sRGB curve's rough slope.
@@ -183,7 +190,7 @@ def _picture(plan: FinishPlan, sources):
         cur = cur.filter("fade", t="in", st=0, d=_n(plan.fade_in))
     if plan.fade_out:
         cur = cur.filter("fade", t="out", st=_n(max(0.0, total - plan.fade_out)), d=_n(plan.fade_out))
-    return cur.filter("format", "yuv420p")
+    return to_colour(cur, plan.colour).filter("format", "yuv420p")
 
 
 def _cue_stream(cue: FinishCue, total: float):
@@ -326,7 +333,8 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
         a = _fit_audio(a, plan.total)
     frames = frame_count(plan.total, plan.fps)
     out_args = {"c:v": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "r": fmt_rate(plan.fps),
-                "frames:v": frames, "c:a": "aac", "b:a": "192k", "ar": RATE, "movflags": "+faststart"}
+                "frames:v": frames, "c:a": "aac", "b:a": "192k", "ar": RATE, "movflags": "+faststart",
+                **colour_args(plan.colour)}
     # slate's conventions first (commands.py): no stdin, no banner, errors only, overwrite.
     return [*_QUIET, "-y", *ffmpeg.output(v, a, os.fspath(out), **out_args).get_args()]
 
@@ -511,12 +519,14 @@ def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:
     return out
 
 
-def mezzanine_args(src, out, kind: str) -> list[str]:
-    """An editor's intermediate of the finished cut: ProRes 422 Proxy or DNxHR LB, PCM sound."""
+def mezzanine_args(src, out, kind: str, colour: Colour = BT709) -> list[str]:
+    """An editor's intermediate of the finished cut: ProRes 422 Proxy or DNxHR LB, PCM sound,
+    tagged as the cut is (its pixels are already in `colour`: the pass converted them)."""
     codec = {"prores_proxy": ["-c:v", "prores_ks", "-profile:v", "0", "-pix_fmt", "yuv422p10le"],
              "dnxhr_lb": ["-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-pix_fmt", "yuv422p"]}[kind]
     return [*_QUIET, "-y", "-protocol_whitelist", "file", "-i", os.fspath(src), "-map", "0:v:0", "-map", "0:a:0",
-            *codec, "-c:a", "pcm_s16le", os.fspath(out)]
+            *codec, *(a for k, v in colour_args(colour).items() for a in (f"-{k}", v)), "-c:a", "pcm_s16le",
+            os.fspath(out)]
 
 
 def poster_args(src, out, seconds: float) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from .colour import Colour, read_colour
 from .commands import count_frames_args, probe_args
 from .ffmpeg import MediaError, run
 from .mp4 import Track, pixel_format, read_track, sound_tracks
@@ -28,6 +29,7 @@ class Probe:
     pix_fmt: str               # e.g. "yuv420p"
     frames: int                # decoded video frames
     has_audio: bool
+    colour: Colour | None = None   # its tags, where ffmpeg's header was read (None: none declared, or not read)
 
 
 _DURATION = re.compile(r"Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)")
@@ -106,6 +108,7 @@ def parse_probe(stderr_header: str, frame_count_stderr: str) -> Probe:
         pix_fmt=pix_fmt,
         frames=frames,
         has_audio=_AUDIO.search(header) is not None,
+        colour=read_colour(fields[1]) if len(fields) > 1 else None,
     )
 
 

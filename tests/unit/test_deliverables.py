@@ -1,0 +1,63 @@
+"""Issue 39, "deliverables a post house accepts", with real ffmpeg on tiny media the tests make:
+every deliverable tagged BT.709 in TV range with its colours where the source had them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slate.media import probe, run
+from slate.media.colour import BT709, Colour, read_colour
+from slate.media.ffmpeg import pipe
+from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args
+
+W, H, FPS = 256, 144, 12   # DNxHR's smallest frame is 256x120
+
+
+def _clip(path, seconds, *, source="testsrc2", tone: int | None = 300):
+    """A clip as a provider leaves it: H.264 with no colour tags (swscale's BT.601 from RGB)."""
+    args = ["-nostdin", "-y", "-f", "lavfi", "-i", f"{source}{':' if '=' in source else '='}s={W}x{H}:r={FPS}:d={seconds}"]
+    if tone:
+        args += ["-f", "lavfi", "-i", f"sine=f={tone}:d={seconds}:sample_rate=48000", "-c:a", "aac", "-shortest"]
+    run(args + ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)])
+    return str(path)
+
+
+def _rgb(path) -> np.ndarray:
+    """Every frame decoded to RGB as a player would: by the matrix and range the file declares."""
+    raw = pipe(["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i", str(path),
+                "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+    return np.frombuffer(raw, np.uint8).reshape(-1, H, W, 3).astype(np.float64)
+
+
+@pytest.mark.parametrize("field, colour", [
+    ("yuv420p(tv, bt709, progressive)", BT709),
+    ("yuv422p10le(tv, bt709/unknown/unknown, progressive)", Colour("unknown", "unknown", "bt709", "tv")),
+    ("yuv420p(pc, smpte170m/bt470bg/smpte170m)", Colour("bt470bg", "smpte170m", "smpte170m", "pc")),
+    ("yuv420p(progressive)", None),
+    ("yuv420p", None),
+])
+def test_colour_tags_are_read_as_ffmpeg_prints_them(field, colour):
+    assert read_colour(field) == colour
+
+
+def test_every_deliverable_is_tagged_bt709_tv_range_and_keeps_the_sources_colours(tmp_path):
+    """The cut and the mezzanine say BT.709, TV range; decoded as they say, a saturated patch is
+    the colour its clip decodes to — a clip that declares nothing (swscale's BT.601) and one
+    tagged BT.709 alike, side by side in one cut (a tag without converting shifts it some 12 levels)."""
+    untagged = _clip(tmp_path / "red.mp4", 1, source="color=c=0xc03020")
+    assert probe(untagged).colour is None
+    tagged = tmp_path / "red-709.mp4"
+    finish(FinishPlan(shots=[FinishShot(untagged, 1, has_audio=True)], width=W, height=H, fps=FPS), tagged)
+    assert probe(tagged).colour == BT709
+    plan = FinishPlan(shots=[FinishShot(untagged, 1, has_audio=True), FinishShot(str(tagged), 1, has_audio=True)],
+                      width=W, height=H, fps=FPS)
+    done = finish(plan, tmp_path / "cut.mp4")
+    assert deliverable_problems(done, plan) == []
+    run(mezzanine_args(tmp_path / "cut.mp4", tmp_path / "cut.mov", "prores_proxy"))
+    source = _rgb(untagged)[:, 40:100, 60:200].mean(axis=(0, 1, 2))
+    for made in (tmp_path / "cut.mp4", tmp_path / "cut.mov"):
+        assert probe(made).colour == BT709, made
+        frames = _rgb(made)
+        for half in (frames[2:FPS - 2], frames[FPS + 2:-2]):   # each shot's, clear of the cut
+            shown = half[:, 40:100, 60:200].mean(axis=(0, 1, 2))
+            assert np.abs(shown - source).max() <= 4.0, (made.name, source, shown)
