@@ -1,6 +1,9 @@
 """Issue 39, "deliverables a post house accepts", with real ffmpeg on tiny media the tests make:
-every deliverable tagged BT.709 in TV range with its colours where the source had them."""
+every deliverable tagged BT.709 in TV range with its colours where the source had them; the
+mezzanine the pass's own frames (not a re-encode of the web cut) with a timecode track."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ import pytest
 from slate.media import probe, run
 from slate.media.colour import BT709, Colour, read_colour
 from slate.media.ffmpeg import pipe
-from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish, mezzanine_args
+from slate.media.finish import FinishPlan, FinishShot, deliverable_problems, finish, finish_args
 
 W, H, FPS = 256, 144, 12   # DNxHR's smallest frame is 256x120
 
@@ -27,6 +30,10 @@ def _rgb(path) -> np.ndarray:
     raw = pipe(["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i", str(path),
                 "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
     return np.frombuffer(raw, np.uint8).reshape(-1, H, W, 3).astype(np.float64)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255 ** 2 / np.mean((a - b) ** 2)))
 
 
 @pytest.mark.parametrize("field, colour", [
@@ -51,9 +58,8 @@ def test_every_deliverable_is_tagged_bt709_tv_range_and_keeps_the_sources_colour
     assert probe(tagged).colour == BT709
     plan = FinishPlan(shots=[FinishShot(untagged, 1, has_audio=True), FinishShot(str(tagged), 1, has_audio=True)],
                       width=W, height=H, fps=FPS)
-    done = finish(plan, tmp_path / "cut.mp4")
+    done = finish(plan, tmp_path / "cut.mp4", mezzanine=("prores_proxy", tmp_path / "cut.mov"))
     assert deliverable_problems(done, plan) == []
-    run(mezzanine_args(tmp_path / "cut.mp4", tmp_path / "cut.mov", "prores_proxy"))
     source = _rgb(untagged)[:, 40:100, 60:200].mean(axis=(0, 1, 2))
     for made in (tmp_path / "cut.mp4", tmp_path / "cut.mov"):
         assert probe(made).colour == BT709, made
@@ -61,3 +67,30 @@ def test_every_deliverable_is_tagged_bt709_tv_range_and_keeps_the_sources_colour
         for half in (frames[2:FPS - 2], frames[FPS + 2:-2]):   # each shot's, clear of the cut
             shown = half[:, 40:100, 60:200].mean(axis=(0, 1, 2))
             assert np.abs(shown - source).max() <= 4.0, (made.name, source, shown)
+
+
+def test_the_mezzanine_is_the_passes_own_frames_with_a_timecode_track(tmp_path):
+    """The mezzanine comes out of the pass beside the web cut, not out of the web cut: the one
+    ffmpeg run reads the clips and writes both; against a lossless render of the same graph the
+    mezzanine is closer than one made from the web cut (the issue's third generation); it has
+    the cut's frames, and a timecode track that starts at 00:00:00:00."""
+    clip = _clip(tmp_path / "a.mp4", 2, source="gradients")   # smooth: DNxHR LB keeps it, H.264 at crf 20 less
+    plan = FinishPlan(shots=[FinishShot(clip, 2, has_audio=True, exposure=0.3)], width=W, height=H, fps=FPS)
+    args = finish_args(plan, tmp_path / "cut.mp4", None, ("dnxhr_lb", tmp_path / "cut.mov"))
+    inputs = [args[i + 1] for i, a in enumerate(args) if a == "-i"]
+    assert clip in inputs and str(tmp_path / "cut.mp4") not in inputs and str(tmp_path / "cut.mov") in args
+    done = finish(plan, tmp_path / "cut.mp4", mezzanine=("dnxhr_lb", tmp_path / "cut.mov"))
+    assert deliverable_problems(done, plan) == []
+    assert done.mezzanine is not None and done.mezzanine.frames == done.probe.frames == 2 * FPS
+    header = run(["-nostdin", "-hide_banner", "-i", str(tmp_path / "cut.mov"), "-f", "null", "-frames:v", "1", "-"]).stderr
+    assert "tmcd" in header and re.search(r"timecode\s*: 00:00:00:00", header), header
+
+    lossless = finish_args(plan, tmp_path / "lossless.mkv", None)
+    lossless[lossless.index("-crf") + 1] = "0"   # the same graph, H.264's lossless mode
+    run(lossless)
+    run(["-nostdin", "-y", "-i", str(tmp_path / "cut.mp4"), "-c:v", "dnxhd", "-profile:v", "dnxhr_lb",
+         "-pix_fmt", "yuv422p", "-an", str(tmp_path / "from-web-cut.mov")])   # how it was made before
+    truth = _rgb(tmp_path / "lossless.mkv")
+    own, second_hand = _psnr(_rgb(tmp_path / "cut.mov"), truth), _psnr(_rgb(tmp_path / "from-web-cut.mov"), truth)
+    print(f"mezzanine against the lossless pass: {own:.1f} dB; one made from the web cut: {second_hand:.1f} dB")
+    assert own > second_hand + 2.0, (own, second_hand)
