@@ -18,7 +18,8 @@ from typing import Callable, overload
 
 from slate.errors import SlateError
 
-from .finish import Finished, FinishPlan, deliverable_problems, finish, kept
+from .finish import Finished, FinishPlan, deliverable_problems, finish
+from .join import kept
 from .probe import Probe, mismatches
 from .render import stitch
 
@@ -73,9 +74,9 @@ def make_cut(name: str, join: Stitching | FinishPlan, out: Path, on_progress: Ca
     finishing pass also writes the editor's intermediate there, from its own frames."""
     made: Probe | Finished
     if isinstance(join, FinishPlan):
-        # A pass that would only re-encode one file that already is the deliverable keeps it:
-        # a one-scene film's cut is its finished scene, not a third generation of it. A
-        # mezzanine is the pass's own frames: the pass runs for it.
+        # A pass that would only re-encode files that already are the deliverable keeps them
+        # (media/join.py): a one-scene film's cut is its finished scene, several agreeing scenes
+        # are joined by stream copy. A mezzanine is the pass's own frames: the pass runs for it.
         made = (kept(join, out) if mezzanine is None else None) or finish(join, out, on_progress, mezzanine)
         problems = deliverable_problems(made, join)
     else:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -30,8 +29,7 @@ import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything h
 from .colour import BT709, Colour, output_args as colour_args, to_colour
 from .commands import fmt_rate, frame_count, frame_at_args
 from .ffmpeg import MediaError, run, run_with_progress
-from .mp4 import pixel_format, read_track
-from .probe import Probe, probe, probe_copied, probe_of_track
+from .probe import Probe, probe, probe_copied
 from .render import scratch_beside
 
 #: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
@@ -499,51 +497,6 @@ def finish(plan: FinishPlan, out, on_progress=None, mezzanine: tuple[str, Path] 
         return Finished(picture, None, read_audio(target).seconds, master)
     sound, seconds = heard(target)
     return Finished(picture, sound, seconds, master)
-
-
-def passes_through(plan: FinishPlan) -> str | None:
-    """The one file a plan would only re-encode: a single shot with its sound, untrimmed, ungraded,
-    no fade, no cue, no LUT (a one-scene film's join of its finished scene). None for any other
-    plan. Whether that file already is the deliverable is `kept`'s to measure."""
-    if len(plan.shots) != 1 or plan.cues or plan.lut or plan.fade_in or plan.fade_out:
-        return None
-    shot = plan.shots[0]
-    if (shot.trim_in or shot.trim_out or shot.exposure or shot.saturation != 1.0 or not shot.has_audio):
-        return None
-    return shot.path
-
-
-def kept(plan: FinishPlan, out) -> Finished | None:
-    """A one-file plan (`passes_through`) whose file already is what the pass would deliver — the
-    plan's size, rate and length in H.264 with its sound at the target loudness — linked (else
-    copied) to `out` and measured, with no third encode of the picture; None, with nothing left
-    at `out`, when it is not and the pass must run. Its sound is decoded once (loudness, length);
-    the picture is read from its boxes."""
-    source = passes_through(plan)
-    if source is None:
-        return None
-    track = read_track(source)
-    pix_fmt = pixel_format(track.config) if track is not None else None
-    if (track is None or pix_fmt != "yuv420p" or not track.fps or track.fps != Fraction(plan.fps)
-            or (track.width, track.height) != (plan.width, plan.height) or track.other_tracks < 1):
-        return None
-    sound, seconds = heard(source)
-    picture = probe_of_track(track, pix_fmt)
-    done = Finished(picture, sound, seconds)
-    if deliverable_problems(done, plan) or sound.true_peak > plan.true_peak + 0.5:
-        return None
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _beside(target)
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError:          # another file system, or links refused: a byte copy
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return done
 
 
 def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:

@@ -165,6 +165,33 @@ def probe_copied(path, copy_stderr: str) -> Probe:
         raise MediaError(f"could not parse ffmpeg output for {path}: {exc}", args, proc.stderr) from exc
 
 
+_SOUND = re.compile(r"Stream #\d+:\d+\S*: Audio: (\w+)[^,]*, (\d+) Hz, ([^,\n]+)")
+
+
+@dataclass(frozen=True)
+class Streams:
+    """What a file's header declares, no frame decoded beyond the first: its first video
+    stream's pixel format and colour tags, its first audio stream's codec, rate and channels
+    (None: no sound). Two files join by stream copy only where these agree (media/join.py)."""
+    pix_fmt: str
+    colour: Colour | None
+    audio: tuple[str, int, str] | None
+
+
+def streams(path) -> Streams:
+    """`Streams` of a file, from ffmpeg's description of its input (one short run)."""
+    args = probe_args(Path(path))
+    header = re.split(r"^(?:Output #\d|Stream mapping:)", run(args).stderr, maxsplit=1, flags=re.M)[0]
+    video = _VIDEO.search(header)
+    if video is None:
+        raise MediaError(f"no video stream in {path}", args, header)
+    fields = _split_top_level(video.group(1))
+    sound = _SOUND.search(header)
+    return Streams(pix_fmt=fields[1].split("(")[0].strip() if len(fields) > 1 else "",
+                   colour=read_colour(fields[1]) if len(fields) > 1 else None,
+                   audio=(sound.group(1), int(sound.group(2)), sound.group(3).strip()) if sound else None)
+
+
 def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps: float, codec: str = "h264") -> list[str]:
     """What is wrong with a rendered file against what was asked for (empty when nothing).
 
