@@ -17,6 +17,7 @@ from prefect import task
 
 from slate.media.cut import make_cut
 from slate.media.finish import FinishCue, FinishPlan, FinishShot, poster_args
+from slate.media.poster import settled_moment
 from slate.media import has_sound, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
 from slate.tasks.results import FinishResult
@@ -83,7 +84,8 @@ def finish_scene(run: Run, given: FinishInput) -> FinishResult:
         mov.unlink(missing_ok=True)
     if edit.poster:
         png = out.with_name(f"{scene}-poster.png")
-        run_ffmpeg(poster_args(out, png, done.probe.duration / 3))
+        # inside a shot's settled frames: never a fade, a dip or a dissolve (media/poster.py)
+        run_ffmpeg(poster_args(out, png, settled_moment(plan)))
         poster_uri = st.storage.put_file(png, "png")
         png.unlink(missing_ok=True)
     out.unlink(missing_ok=True)

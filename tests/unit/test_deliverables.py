@@ -178,3 +178,29 @@ def test_scenes_that_disagree_go_through_the_pass(tmp_path, monkeypatch, differs
     made = make_cut("film", join, tmp_path / "film.mp4")
     assert ran == [differs] and deliverable_problems(made, join) == [] and made.probe.frames == 42
     assert streams(tmp_path / "film.mp4").colour == BT709
+
+
+def test_the_poster_is_a_settled_frame_of_a_shot_never_a_dip_or_a_fade(tmp_path):
+    """Three shots, a fade from black, a 1 s dip to white centred on the first cut (at 3.0 s: the
+    third of the running time the poster was taken at before), a dissolve into the third shot,
+    a fade to black: the poster's moment lies outside all of them, in the middle of the longest
+    settled stretch (the second shot's 3.5..5.5 s), and its pixels are that shot's blue, not the
+    dip's white."""
+    from slate.media import extract_frame, load_rgb
+    from slate.media.poster import settled_moment
+    shots = [_clip(tmp_path / f"{c}.mp4", s, source=f"color=c={c}", tone=None)
+             for c, s in (("gray", 3), ("blue", 3), ("green", 3.5))]
+    plan = FinishPlan(shots=[FinishShot(shots[0], 3, transition=("dip", 1.0), dip_colour="#ffffff"),
+                             FinishShot(shots[1], 3, transition=("dissolve", 0.5)), FinishShot(shots[2], 3.5)],
+                      width=W, height=H, fps=FPS, fade_in=1.0, fade_out=1.2)
+    assert plan.total == pytest.approx(9.0)
+    finish(plan, tmp_path / "cut.mp4")
+    third = load_rgb(extract_frame(tmp_path / "cut.mp4", plan.total / 3, tmp_path / "third.png")).mean((0, 1))
+    assert third.min() > 240, third   # where the poster used to be taken: the dip at its whitest
+
+    moment = settled_moment(plan)
+    fade_in, dip, dissolve, fade_out = (0.0, 1.0), (2.5, 3.5), (5.5, 6.0), (7.8, 9.0)
+    assert all(not a <= moment <= b for a, b in (fade_in, dip, dissolve, fade_out)), moment
+    assert moment == pytest.approx(4.5)
+    poster = load_rgb(extract_frame(tmp_path / "cut.mp4", moment, tmp_path / "poster.png")).mean((0, 1))
+    assert poster[2] > 200 and poster[0] < 30 and poster[1] < 30, poster   # the blue shot, settled
