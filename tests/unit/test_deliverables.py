@@ -204,3 +204,15 @@ def test_the_poster_is_a_settled_frame_of_a_shot_never_a_dip_or_a_fade(tmp_path)
     assert moment == pytest.approx(4.5)
     poster = load_rgb(extract_frame(tmp_path / "cut.mp4", moment, tmp_path / "poster.png")).mean((0, 1))
     assert poster[2] > 200 and poster[0] < 30 and poster[1] < 30, poster   # the blue shot, settled
+
+
+def test_silent_scenes_join_by_copy_too(tmp_path, monkeypatch):
+    """Scenes with no sound source (the pass gave each a silent track) have no loudness to hold:
+    they join by copy like any agreeing scenes, silent, with no loudness (as the pass makes it)."""
+    scenes = [(_scene(tmp_path, "s1", 2, None), 2.0), (_scene(tmp_path, "s2", 1.5, None), 1.5)]
+    monkeypatch.setattr("slate.media.cut.finish", lambda *a, **k: pytest.fail("the pass ran for silent scenes"))
+    join = FinishPlan(shots=[FinishShot(path, secs, has_audio=True) for path, secs in scenes], width=W, height=H,
+                      fps=FPS)
+    made = make_cut("film", join, tmp_path / "film.mp4")
+    assert made.loudness is None and made.probe.frames == 42 and deliverable_problems(made, join) == []
+    assert made.audio_seconds == pytest.approx(3.5, abs=1 / FPS)
