@@ -7,7 +7,8 @@ delivery. A changed LUT or cue re-runs this task alone: the panels, clips, gates
 cache hits, so a re-finish never pays a provider. It must never call a provider, never hand its
 graded frames to a judge (gates read the clips it reads, never what it writes), and never
 publish a file that fails its probe (length equal to the edit's within one frame, sound present,
-loudness within 1 LU of the target: media/cut.py checks it, CutMismatch says what is off).
+loudness within 1 LU of the target, a mezzanine with the cut's frames, sound and colour:
+media/cut.py checks it, CutMismatch says what is off).
 """
 from __future__ import annotations
 
@@ -73,15 +74,14 @@ def finish_scene(run: Run, given: FinishInput) -> FinishResult:
     out = st.scratch("finish") / f"{scene}.mp4"
     # The editor's mezzanine is a second output of the pass itself (media/finish.finish_args),
     # held to the cut's frames, sound and colour with it (deliverable_problems).
-    mov = out.with_name(f"{scene}-{edit.mezzanine}.mov") if edit.mezzanine else None
-    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene),
-                    mezzanine=(edit.mezzanine, mov) if edit.mezzanine and mov is not None else None)
+    mezzanine = (edit.mezzanine, out.with_name(f"{scene}-{edit.mezzanine}.mov")) if edit.mezzanine else None
+    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene), mezzanine=mezzanine)
     emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
     uri = st.storage.put_file(out, "mp4")
     mezzanine_uri = poster_uri = None
-    if mov is not None:
-        mezzanine_uri = st.storage.put_file(mov, "mov")
-        mov.unlink(missing_ok=True)
+    if mezzanine is not None:
+        mezzanine_uri = st.storage.put_file(mezzanine[1], "mov")
+        mezzanine[1].unlink(missing_ok=True)
     if edit.poster:
         png = out.with_name(f"{scene}-poster.png")
         # inside a shot's settled frames: never a fade, a dip or a dissolve (media/poster.py)
