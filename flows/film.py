@@ -76,6 +76,8 @@ class FilmResult(BaseModel):
     output: str | None
     duration: float | None
     scenes: list[SceneResult]
+    #: the film's .srt and .vtt beside its cut (paths), when a scene has a line heard
+    subtitles: list[str] = []
 
 
 class FilmJoin(BaseModel):
@@ -175,7 +177,8 @@ def _summary(result: FilmResult, notes: list[str]) -> str:
                      f"{'' if s.duration is None else f'{s.duration:.3f}'} | {len(s.escalated)} | "
                      f"{s.provider_calls} |" for s in result.scenes)
     return (f"# Film {result.film} ({result.profile})\n\nOutput: `{result.output}`  \n"
-            f"Duration: {'' if result.duration is None else f'{result.duration:.3f}s'}\n\n"
+            + "".join(f"Subtitles: `{path}`  \n" for path in result.subtitles)
+            + f"Duration: {'' if result.duration is None else f'{result.duration:.3f}s'}\n\n"
             + "".join(f"- {n}\n" for n in notes)
             + "\n| scene | output | duration | escalated shots | provider calls |\n|---|---|---|---|---|\n" + rows)
 
@@ -314,7 +317,7 @@ def _scenes(run: Run, project: str, root: Path, store: S3Storage | None, film: L
     if subtitled:
         log.info("film %s: subtitles %s", film_id, ", ".join(p.name for p in subtitled.values()))
     result = FilmResult(film=film_id, profile=settings.profile, output=made.output, duration=made.duration,
-                        scenes=results)
+                        scenes=results, subtitles=[str(p) for p in subtitled.values()])
     reports.markdown_artifact(lambda: _summary(result, notes), reports.key(film_id, settings.profile, "film"),
                               f"film {film_id} ({settings.profile}): scenes, escalations, output",
                               f"the summary of film {film_id}")

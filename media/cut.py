@@ -18,7 +18,8 @@ from typing import Callable, overload
 
 from slate.errors import SlateError
 
-from .finish import Finished, FinishPlan, deliverable_problems, finish, kept
+from .finish import Finished, FinishPlan, deliverable_problems, finish
+from .join import kept
 from .probe import Probe, mismatches
 from .render import stitch
 
@@ -59,21 +60,24 @@ class Stitching:
 
 
 @overload
-def make_cut(name: str, join: Stitching, out: Path, on_progress: Callable[[float], None] | None = None) -> Probe: ...
+def make_cut(name: str, join: Stitching, out: Path, on_progress: Callable[[float], None] | None = None,
+             mezzanine: tuple[str, Path] | None = None) -> Probe: ...
 @overload
-def make_cut(name: str, join: FinishPlan, out: Path,
-             on_progress: Callable[[float], None] | None = None) -> Finished: ...
-def make_cut(name: str, join: Stitching | FinishPlan, out: Path,
-             on_progress: Callable[[float], None] | None = None) -> Probe | Finished:
+def make_cut(name: str, join: FinishPlan, out: Path, on_progress: Callable[[float], None] | None = None,
+             mezzanine: tuple[str, Path] | None = None) -> Finished: ...
+def make_cut(name: str, join: Stitching | FinishPlan, out: Path, on_progress: Callable[[float], None] | None = None,
+             mezzanine: tuple[str, Path] | None = None) -> Probe | Finished:
     """Join `join` into `out` and check what was made against what was asked: its Probe (a
     stitching) or its Finished (a finishing plan: probe, loudness, sound's length). On any
     mismatch `out` is removed and CutMismatch raised, named `name`. `on_progress(share)` hears
-    how far a finishing pass is (a stitching says nothing)."""
+    how far a finishing pass is (a stitching says nothing). `mezzanine` (kind, path): a
+    finishing pass also writes the editor's intermediate there, from its own frames."""
     made: Probe | Finished
     if isinstance(join, FinishPlan):
-        # A pass that would only re-encode one file that already is the deliverable keeps it:
-        # a one-scene film's cut is its finished scene, not a third generation of it.
-        made = kept(join, out) or finish(join, out, on_progress)
+        # A pass that would only re-encode files that already are the deliverable keeps them
+        # (media/join.py): a one-scene film's cut is its finished scene, several agreeing scenes
+        # are joined by stream copy. A mezzanine is the pass's own frames: the pass runs for it.
+        made = (kept(join, out) if mezzanine is None else None) or finish(join, out, on_progress, mezzanine)
         problems = deliverable_problems(made, join)
     else:
         made = stitch(join.clips, out, transitions=join.transitions, fps=join.fps, width=join.width,
@@ -81,5 +85,7 @@ def make_cut(name: str, join: Stitching | FinishPlan, out: Path,
         problems = mismatches(made, seconds=join.total, width=join.width, height=join.height, fps=join.fps)
     if problems:
         Path(out).unlink(missing_ok=True)   # never mistaken for a cut by whoever looks there next
+        if mezzanine is not None:
+            Path(mezzanine[1]).unlink(missing_ok=True)
         raise CutMismatch(name, problems)
     return made

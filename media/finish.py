@@ -1,5 +1,6 @@
 """The finishing pass: a scene's approved clips to a graded cut with its sound mixed and its
-loudness at the delivery's target, in one ffmpeg run (plus the loudness measurement before it).
+loudness at the delivery's target, in one ffmpeg run (plus the loudness measurement before it);
+the editor's mezzanine, when a delivery asks for one, is a second output of that same run.
 
 For: building the pass's filter graph with ffmpeg-python's graph builder (picture: trims, per-shot
 exposure and saturation, cuts, dissolves, dips to a colour, the LUT, fades from and to black;
@@ -18,18 +19,16 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import ffmpeg  # ffmpeg-python: the graph builder only; it never runs anything here
 
+from .colour import BT709, Colour, output_args as colour_args, to_colour
 from .commands import exact_rate, fmt_rate, frame_count, frame_at_args, on_frame
 from .ffmpeg import MediaError, run, run_with_progress
-from .mp4 import pixel_format, read_track
-from .probe import Probe, probe_copied, probe_of_track
+from .probe import Probe, probe, probe_copied
 from .render import scratch_beside
 
 #: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
@@ -85,6 +84,8 @@ class FinishPlan:
     fade_out: float = 0.0
     target_lufs: float = -14.0
     true_peak: float = -1.0
+    #: what every deliverable's picture is converted to and tagged (media/colour.py)
+    colour: Colour = BT709
 
     def __post_init__(self) -> None:
         # Every length the picture is cut at, on a whole frame at the plan's exact rate: a
@@ -127,6 +128,7 @@ class Finished:
     probe: Probe
     loudness: Loudness | None   # None: the cut has no sound source (silence throughout)
     audio_seconds: float
+    mezzanine: Probe | None = None   # the editor's intermediate the same run wrote, if asked
 
 
 def _n(x: float) -> str:
@@ -151,8 +153,12 @@ def _fit_audio(stream, seconds: float):
 
 
 def _shot_picture(src, shot: FinishShot, plan: FinishPlan):
+    # Each shot in the delivery's colour as it enters (media/colour.py): shots from different
+    # providers, tagged or not, meet in one colour space, and every RGB filter after (exposure,
+    # the LUT) reads the matrix the frames truly have.
     v = (src.video.trim(start=_n(shot.trim_in), duration=_n(shot.length)).setpts("PTS-STARTPTS")
-         .filter("scale", plan.width, plan.height).filter("setsar", 1).filter("fps", fmt_rate(plan.fps))
+         .filter("scale", plan.width, plan.height, out_color_matrix=plan.colour.matrix, out_range=plan.colour.range)
+         .filter("setsar", 1).filter("fps", fmt_rate(plan.fps))
          .filter("format", "yuv420p"))
     if shot.exposure:
         # Stops on display-encoded values: a gain of 2^(stops/2.2), the sRGB curve's rough slope.
@@ -194,7 +200,7 @@ def _picture(plan: FinishPlan, sources):
         cur = cur.filter("fade", t="in", st=0, d=_n(plan.fade_in))
     if plan.fade_out:
         cur = cur.filter("fade", t="out", st=_n(max(0.0, total - plan.fade_out)), d=_n(plan.fade_out))
-    return cur.filter("format", "yuv420p")
+    return cur   # each output converts it to its own pixel format and the delivery's colour
 
 
 def _cue_stream(cue: FinishCue, total: float):
@@ -323,9 +329,29 @@ def _peak_room(plan: FinishPlan, reading: dict) -> float:
     return plan.true_peak - ENCODE_HEADROOM_DB - float(reading["input_tp"])
 
 
-def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
+#: The editor's intermediates a delivery may ask for: the encoder's options and its pixel format.
+#: 10-bit 4:2:2 ProRes from the pass's own frames (the web cut's are 8-bit 4:2:0 and compressed).
+MEZZANINES: dict[str, tuple[dict[str, str | int], str]] = {
+    "prores_proxy": ({"c:v": "prores_ks", "profile:v": 0}, "yuv422p10le"),
+    "dnxhr_lb": ({"c:v": "dnxhd", "profile:v": "dnxhr_lb"}, "yuv422p"),
+}
+
+#: Where a mezzanine's timecode track starts: 01:00:00:00, where slate's timelines start their
+#: record (tasks/export.py RECORD_START_HOURS, a post house's convention), so an editor who
+#: conforms a scene's timeline against this file finds every event at the timecode the timeline
+#: names, with no offset to enter. Non-drop frame (":" separators) at every rate, as the EDL's FCM
+#: line says: at 29.97 it counts 30 frame numbers a second (manifests/frame_rate.timebase), the
+#: same numbers as the timeline, frame for frame; ffmpeg marks the track NTSC from the stream's
+#: 30000/1001.
+MEZZANINE_TIMECODE = "01:00:00:00"
+
+
+def finish_args(plan: FinishPlan, out, measured: dict | None, mezzanine: tuple[str, Path] | None = None) -> list[str]:
     """The pass itself: picture and sound into one H.264 + AAC file (+faststart). `measured` is
-    pass one's reading (None: no sound source, the track is silence)."""
+    pass one's reading (None: no sound source, the track is silence). With `mezzanine` (kind,
+    path), the same run writes the editor's intermediate as a second output of the same graph:
+    the pass's own frames and mix (before H.264 and AAC), with a timecode track — never a
+    re-encode of the web cut, a third generation of its pictures."""
     _check(plan)
     sources = _sources(plan)
     v = _picture(plan, sources)
@@ -336,10 +362,23 @@ def finish_args(plan: FinishPlan, out, measured: dict | None) -> list[str]:
              .filter("volume", f"{gain_db(plan, measured):.2f}dB"))
         a = _fit_audio(a, plan.total)
     frames = frame_count(plan.total, plan.fps)
-    out_args = {"c:v": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "r": fmt_rate(plan.fps),
-                "frames:v": frames, "c:a": "aac", "b:a": "192k", "ar": RATE, "movflags": "+faststart"}
+    common = {"r": fmt_rate(plan.fps), "frames:v": frames, "ar": RATE, **colour_args(plan.colour)}
+    web = {"c:v": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "c:a": "aac", "b:a": "192k",
+           "movflags": "+faststart", **common}
+    if mezzanine is None:
+        outputs = ffmpeg.output(to_colour(v, plan.colour).filter("format", "yuv420p"), a, os.fspath(out), **web)
+    else:
+        kind, path = mezzanine
+        codec, pix_fmt = MEZZANINES[kind]
+        pictures, sounds = v.filter_multi_output("split", 2), a.filter_multi_output("asplit", 2)
+        outputs = ffmpeg.merge_outputs(
+            ffmpeg.output(to_colour(pictures.stream(0), plan.colour).filter("format", "yuv420p"), sounds.stream(0),
+                          os.fspath(out), **web),
+            ffmpeg.output(to_colour(pictures.stream(1), plan.colour).filter("format", pix_fmt), sounds.stream(1),
+                          os.fspath(path), **codec, pix_fmt=pix_fmt, **{"c:a": "pcm_s16le"},
+                          timecode=MEZZANINE_TIMECODE, **common))
     # slate's conventions first (commands.py): no stdin, no banner, errors only, overwrite.
-    return [*_QUIET, "-y", *ffmpeg.output(v, a, os.fspath(out), **out_args).get_args()]
+    return [*_QUIET, "-y", *outputs.get_args()]
 
 
 def measure(plan: FinishPlan) -> dict | None:
@@ -436,74 +475,38 @@ def _beside(target: Path) -> Path:
     return scratch_beside(target, target.suffix)
 
 
-def finish(plan: FinishPlan, out, on_progress=None) -> Finished:
+def finish(plan: FinishPlan, out, on_progress=None, mezzanine: tuple[str, Path] | None = None) -> Finished:
     """Run the pass into `out` (atomically) and measure it: probe, loudness, sound's length.
-    `on_progress(share)` (0..1 of the edit rendered), when given, hears how far the pass is."""
+    `on_progress(share)` (0..1 of the edit rendered), when given, hears how far the pass is.
+    With `mezzanine` (kind, path) the same run writes the editor's intermediate there too
+    (`finish_args`), atomically, and it is probed by a full decode."""
     _check(plan)
     measured = measure(plan)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _beside(target)
+    kind, mov = mezzanine if mezzanine is not None else ("", None)
+    mov_tmp = _beside(Path(mov)) if mov is not None else None
     total = plan.total
     try:
-        wrote = run_with_progress(finish_args(plan, tmp, measured),
+        wrote = run_with_progress(finish_args(plan, tmp, measured, (kind, mov_tmp) if mov_tmp else None),
                                   lambda done: on_progress(min(1.0, done / total)) if on_progress else None)
         os.replace(tmp, target)
+        if mov is not None and mov_tmp is not None:
+            os.replace(mov_tmp, mov)
     finally:
         tmp.unlink(missing_ok=True)
+        if mov_tmp is not None:
+            mov_tmp.unlink(missing_ok=True)
     # Read back without decoding the picture again: its boxes, held to the frames ffmpeg says it
     # wrote (media/probe.probe_copied) — a full decode of the cut was the pass's biggest cost
     # beyond the render itself. The sound is decoded once, for its loudness and its length.
     picture = probe_copied(target, wrote.stdout)
+    master = probe(mov) if mov is not None else None
     if measured is None:
-        return Finished(picture, None, read_audio(target).seconds)
+        return Finished(picture, None, read_audio(target).seconds, master)
     sound, seconds = heard(target)
-    return Finished(picture, sound, seconds)
-
-
-def passes_through(plan: FinishPlan) -> str | None:
-    """The one file a plan would only re-encode: a single shot with its sound, untrimmed, ungraded,
-    no fade, no cue, no LUT (a one-scene film's join of its finished scene). None for any other
-    plan. Whether that file already is the deliverable is `kept`'s to measure."""
-    if len(plan.shots) != 1 or plan.cues or plan.lut or plan.fade_in or plan.fade_out:
-        return None
-    shot = plan.shots[0]
-    if (shot.trim_in or shot.trim_out or shot.exposure or shot.saturation != 1.0 or not shot.has_audio):
-        return None
-    return shot.path
-
-
-def kept(plan: FinishPlan, out) -> Finished | None:
-    """A one-file plan (`passes_through`) whose file already is what the pass would deliver — the
-    plan's size, rate and length in H.264 with its sound at the target loudness — linked (else
-    copied) to `out` and measured, with no third encode of the picture; None, with nothing left
-    at `out`, when it is not and the pass must run. Its sound is decoded once (loudness, length);
-    the picture is read from its boxes."""
-    source = passes_through(plan)
-    if source is None:
-        return None
-    track = read_track(source)
-    pix_fmt = pixel_format(track.config) if track is not None else None
-    if (track is None or pix_fmt != "yuv420p" or not track.fps or track.fps != exact_rate(plan.fps)
-            or (track.width, track.height) != (plan.width, plan.height) or track.other_tracks < 1):
-        return None
-    sound, seconds = heard(source)
-    picture = probe_of_track(track, pix_fmt)
-    done = Finished(picture, sound, seconds)
-    if deliverable_problems(done, plan) or sound.true_peak > plan.true_peak + 0.5:
-        return None
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _beside(target)
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError:          # another file system, or links refused: a byte copy
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return done
+    return Finished(picture, sound, seconds, master)
 
 
 def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:
@@ -523,18 +526,19 @@ def deliverable_problems(done: Finished, plan: FinishPlan) -> list[str]:
         out.append(f"its sound lasts {done.audio_seconds:.3f}s, the edit {plan.total:.3f}s")
     if done.loudness is not None and abs(done.loudness.integrated - plan.target_lufs) > 1.0:
         out.append(f"measures {done.loudness.integrated:.1f} LUFS, the target {plan.target_lufs:g}")
+    mov = done.mezzanine
+    if mov is not None:   # the editor's copy of the cut: as long as it, with its sound, in its colour
+        if mov.frames != done.probe.frames:
+            out.append(f"its mezzanine has {mov.frames} frames, the cut {done.probe.frames}")
+        if not mov.has_audio:
+            out.append("its mezzanine has no audio stream")
+        if mov.colour != plan.colour:
+            out.append(f"its mezzanine is tagged {mov.colour}, the delivery {plan.colour}")
     return out
 
 
-def mezzanine_args(src, out, kind: str) -> list[str]:
-    """An editor's intermediate of the finished cut: ProRes 422 Proxy or DNxHR LB, PCM sound."""
-    codec = {"prores_proxy": ["-c:v", "prores_ks", "-profile:v", "0", "-pix_fmt", "yuv422p10le"],
-             "dnxhr_lb": ["-c:v", "dnxhd", "-profile:v", "dnxhr_lb", "-pix_fmt", "yuv422p"]}[kind]
-    return [*_QUIET, "-y", "-protocol_whitelist", "file", "-i", os.fspath(src), "-map", "0:v:0", "-map", "0:a:0",
-            *codec, "-c:a", "pcm_s16le", os.fspath(out)]
-
-
 def poster_args(src, out, seconds: float) -> list[str]:
+    """The poster frame: the picture shown at `seconds` (media/poster.py chooses them)."""
     return frame_at_args(src, out, seconds=seconds)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
+from .colour import Colour, read_colour
 from .commands import count_frames_args, exact_rate, fmt_rate, probe_args
 from .ffmpeg import MediaError, run
 from .mp4 import Track, pixel_format, read_track, sound_tracks
@@ -28,6 +29,7 @@ class Probe:
     pix_fmt: str               # e.g. "yuv420p"
     frames: int                # decoded video frames
     has_audio: bool
+    colour: Colour | None = None   # its tags, where ffmpeg's header was read (None: none declared, or not read)
 
 
 _DURATION = re.compile(r"Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)")
@@ -106,6 +108,7 @@ def parse_probe(stderr_header: str, frame_count_stderr: str) -> Probe:
         pix_fmt=pix_fmt,
         frames=frames,
         has_audio=_AUDIO.search(header) is not None,
+        colour=read_colour(fields[1]) if len(fields) > 1 else None,
     )
 
 
@@ -166,6 +169,33 @@ def probe_copied(path, copy_stderr: str) -> Probe:
         return parse_probe(proc.stderr, copy_stderr)
     except ValueError as exc:
         raise MediaError(f"could not parse ffmpeg output for {path}: {exc}", args, proc.stderr) from exc
+
+
+_SOUND = re.compile(r"Stream #\d+:\d+\S*: Audio: (\w+)[^,]*, (\d+) Hz, ([^,\n]+)")
+
+
+@dataclass(frozen=True)
+class Streams:
+    """What a file's header declares, no frame decoded beyond the first: its first video
+    stream's pixel format and colour tags, its first audio stream's codec, rate and channels
+    (None: no sound). Two files join by stream copy only where these agree (media/join.py)."""
+    pix_fmt: str
+    colour: Colour | None
+    audio: tuple[str, int, str] | None
+
+
+def streams(path) -> Streams:
+    """`Streams` of a file, from ffmpeg's description of its input (one short run)."""
+    args = probe_args(Path(path))
+    header = re.split(r"^(?:Output #\d|Stream mapping:)", run(args).stderr, maxsplit=1, flags=re.M)[0]
+    video = _VIDEO.search(header)
+    if video is None:
+        raise MediaError(f"no video stream in {path}", args, header)
+    fields = _split_top_level(video.group(1))
+    sound = _SOUND.search(header)
+    return Streams(pix_fmt=fields[1].split("(")[0].strip() if len(fields) > 1 else "",
+                   colour=read_colour(fields[1]) if len(fields) > 1 else None,
+                   audio=(sound.group(1), int(sound.group(2)), sound.group(3).strip()) if sound else None)
 
 
 def mismatches(p: Probe, *, seconds: float, width: int, height: int, fps, codec: str = "h264") -> list[str]:

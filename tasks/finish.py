@@ -7,7 +7,8 @@ delivery. A changed LUT or cue re-runs this task alone: the panels, clips, gates
 cache hits, so a re-finish never pays a provider. It must never call a provider, never hand its
 graded frames to a judge (gates read the clips it reads, never what it writes), and never
 publish a file that fails its probe (length equal to the edit's within one frame, sound present,
-loudness within 1 LU of the target: media/cut.py checks it, CutMismatch says what is off).
+loudness within 1 LU of the target, a mezzanine with the cut's frames, sound and colour:
+media/cut.py checks it, CutMismatch says what is off).
 """
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from typing import Callable
 
 from prefect import task
 
-from slate.media.cut import CutMismatch, make_cut
-from slate.media.finish import FinishCue, FinishPlan, FinishShot, mezzanine_args, poster_args
+from slate.media.cut import make_cut
+from slate.media.finish import FinishCue, FinishPlan, FinishShot, poster_args
+from slate.media.poster import settled_moment
 from slate.manifests.frame_rate import Fps
-from slate.media import has_sound, probe, run as run_ffmpeg
+from slate.media import has_sound, run as run_ffmpeg
 from slate.tasks.cache import ContentKey
 from slate.tasks.results import FinishResult
 from slate.tasks.run import Crew, Run, emit
@@ -71,26 +73,20 @@ def finish_scene(run: Run, given: FinishInput) -> FinishResult:
     scene, edit, fps = given.scene, given.edit, given.fps
     plan = plan_of(st, given.shots, given.cues, given.lut, edit, given.width, given.height, fps)
     out = st.scratch("finish") / f"{scene}.mp4"
-    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene))
+    # The editor's mezzanine is a second output of the pass itself (media/finish.finish_args),
+    # held to the cut's frames, sound and colour with it (deliverable_problems).
+    mezzanine = (edit.mezzanine, out.with_name(f"{scene}-{edit.mezzanine}.mov")) if edit.mezzanine else None
+    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene), mezzanine=mezzanine)
     emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
     uri = st.storage.put_file(out, "mp4")
     mezzanine_uri = poster_uri = None
-    if edit.mezzanine:
-        mov = out.with_name(f"{scene}-{edit.mezzanine}.mov")
-        run_ffmpeg(mezzanine_args(out, mov, edit.mezzanine), timeout=1800)
-        p = probe(mov)
-        problems: list[str] = []   # the editor's copy of the cut: as long as it, with its sound
-        if abs(p.duration - done.probe.duration) > 1 / fps + 1e-6:
-            problems.append(f"lasts {p.duration:.3f}s, the cut {done.probe.duration:.3f}s")
-        if not p.has_audio:
-            problems.append("has no audio stream")
-        if problems:
-            raise CutMismatch(f"mezzanine of scene {scene}", problems)
-        mezzanine_uri = st.storage.put_file(mov, "mov")
-        mov.unlink(missing_ok=True)
+    if mezzanine is not None:
+        mezzanine_uri = st.storage.put_file(mezzanine[1], "mov")
+        mezzanine[1].unlink(missing_ok=True)
     if edit.poster:
         png = out.with_name(f"{scene}-poster.png")
-        run_ffmpeg(poster_args(out, png, done.probe.duration / 3))
+        # inside a shot's settled frames: never a fade, a dip or a dissolve (media/poster.py)
+        run_ffmpeg(poster_args(out, png, settled_moment(plan)))
         poster_uri = st.storage.put_file(png, "png")
         png.unlink(missing_ok=True)
     out.unlink(missing_ok=True)

@@ -150,8 +150,10 @@ def report_run(result, state, elapsed: float, directory: Path | None = None, run
                           markup=False)
         if directory is not None:
             _finishing_lines(directory, sc.scene, sc.profile)
-    if result is not None and result.output and len(result.scenes) > 1:
+    if result is not None and result.output:   # a one-scene film's too: its own file in renders/
         console.print(f"film:          {result.output}  ({result.duration:.2f}s)", highlight=False, markup=False)
+        for path in getattr(result, "subtitles", None) or []:
+            console.print(f"{'subtitles:':<15}{path}", highlight=False, markup=False)
     for note in notes:
         console.print(f"asked again once: {note}", highlight=False, markup=False)
     console.print(f"provider calls made: {calls}")

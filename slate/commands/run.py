@@ -142,7 +142,10 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
     scenes = [SimpleNamespace(**{**sc, "shots": [SimpleNamespace(**s) for s in sc["shots"]],
                                  "deliverables": [SimpleNamespace(**d) for d in sc.get("deliverables") or []]})
               for sc in served.scenes]
-    result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes)
+    # The film's subtitles, as its run printed them: beside its cut, where that run wrote them.
+    beside = [Path(served.output).with_suffix(s) for s in (".srt", ".vtt")] if served.output else []
+    result = SimpleNamespace(film=served.film, output=served.output, duration=served.duration, scenes=scenes,
+                             subtitles=[str(p) for p in beside if p.is_file()])
     # A film whose escalations the can kept ends as its run did: Escalated, naming them.
     escalated = [f"{sc.scene} ({len(shots)} shot(s) escalated: {', '.join(s.shot for s in shots)})"
                  for sc in scenes if (shots := [s for s in sc.shots if s.status == "escalated"])]

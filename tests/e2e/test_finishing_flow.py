@@ -2,10 +2,13 @@
 cut is graded and has its sound at the delivery's loudness; a changed LUT re-renders only the
 finishing pass — not one new ledger row — and moves the frames' colour as the LUT says; the
 judges' clips stay ungraded. A profile's mezzanine and poster frame land in renders/ beside the
-cut, and an unchanged scene served from the can puts them back when renders/ was emptied."""
+cut, every deliverable tagged BT.709 and readable as the umask allows, every path printed, and an
+unchanged scene served from the can puts them back when renders/ was emptied."""
 from __future__ import annotations
 
 import csv
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -15,7 +18,9 @@ from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.media import extract_frame, load_rgb, probe, run
 from slate.media.cube import read_cube
+from slate.media.colour import BT709
 from slate.media.finish import loudness
+from slate.media.probe import streams
 from tests.scene_cuts import keep_shots
 
 import opentimelineio as otio
@@ -109,11 +114,24 @@ def test_a_profiles_mezzanine_and_poster_land_beside_the_cut_and_come_back_from_
     first = CliRunner().invoke(app, ["run", str(example_film)])
     assert first.exit_code == 0, first.output
     cut, mov, poster = (renders / f"scene-01-draft{end}" for end in (".mp4", ".mov", "-poster.png"))
-    assert f"mezzanine:     {mov}" in first.output and f"poster:        {poster}" in first.output, first.output
+    film_cut = renders / "night-diner-draft.mp4"
+    # Every deliverable's path is printed (issue 39): the scene's, and the film's cut and subtitles.
+    printed = [f"output:        {cut}", f"mezzanine:     {mov}", f"poster:        {poster}", f"film:          {film_cut}",
+               *(f"subtitles:     {p}" for p in sorted(renders.glob("*.srt")) + sorted(renders.glob("*.vtt")))]
+    assert all(line in first.output for line in printed), (printed, first.output)
     picture, master = probe(cut), probe(mov)
     assert master.codec == "dnxhd" and master.has_audio, master
-    assert abs(master.duration - picture.duration) <= 1 / 24 + 1e-6, (master.duration, picture.duration)
+    assert master.frames == picture.frames, (master.frames, picture.frames)
     assert load_rgb(poster).shape[:2] == (picture.height, picture.width)
+    # A post house's checks: colour tags on every picture, a timecode track on the mezzanine, and
+    # every file as readable as the umask allows (not mkstemp's owner-only 0600).
+    for video in (cut, mov, film_cut):
+        assert streams(video).colour == BT709, video
+    assert "tmcd" in run(["-nostdin", "-hide_banner", "-i", str(mov), "-f", "null", "-frames:v", "1", "-"]).stderr
+    umask = os.umask(0o022)
+    os.umask(umask)
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in renders.iterdir() if p.is_file()}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes
     made = {p.name: p.read_bytes() for p in (cut, mov, poster)}
 
     for p in list(renders.iterdir()):   # the film-maker cleared renders/: an unchanged scene is served
@@ -121,4 +139,5 @@ def test_a_profiles_mezzanine_and_poster_land_beside_the_cut_and_come_back_from_
             p.unlink()
     again = CliRunner().invoke(app, ["run", str(example_film)])
     assert again.exit_code == 0 and "provider calls made: 0" in again.output, again.output
+    assert f"film:          {film_cut}" in again.output, again.output
     assert {p.name: p.read_bytes() for p in (cut, mov, poster)} == made   # put back from storage, unchanged

@@ -135,13 +135,13 @@ def test_read_audio_reads_length_and_rate(tmp_path):
 @pytest.mark.parametrize("kind, codec", [("prores_proxy", "prores"), ("dnxhr_lb", "dnxhd")])
 def test_the_editors_mezzanine_and_poster_probe_as_the_cut(tmp_path, kind, codec):
     from slate.media import probe
-    from slate.media.finish import mezzanine_args, poster_args
+    from slate.media.finish import poster_args
     # DNxHR's smallest frame is 256x120: the pass scales the tiny clip up to it.
     plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2, tone=440), 2, has_audio=True)],
                       width=256, height=144, fps=FPS)
-    done = finish(plan, tmp_path / "cut.mp4")
-    run(mezzanine_args(tmp_path / "cut.mp4", tmp_path / "cut.mov", kind))
+    done = finish(plan, tmp_path / "cut.mp4", mezzanine=(kind, tmp_path / "cut.mov"))
     mez = probe(tmp_path / "cut.mov")
+    assert done.mezzanine == mez and deliverable_problems(done, plan) == []
     assert mez.codec == codec and mez.has_audio and abs(mez.duration - done.probe.duration) <= 1 / FPS
     run(poster_args(tmp_path / "cut.mp4", tmp_path / "poster.png", 1.0))
     assert load_rgb(tmp_path / "poster.png").shape == (144, 256, 3)
