@@ -264,13 +264,12 @@ def vtt(made: Iterable[SubtitleCue]) -> str:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """`text` at `path`, written beside it and renamed into place, mode 0644."""
+    """`text` at `path`, written beside it and renamed into place, readable as the umask allows."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = scratch_beside(out, out.suffix)
     try:
         tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -487,7 +486,6 @@ def extract_srt(mp4: Path, out: Path, stream: int = 0) -> Path:
     try:
         run([*_QUIET, "-y", "-protocol_whitelist", "file", "-i", os.fspath(mp4), "-map", f"0:s:{stream}",
              "-c:s", "srt", "-f", "srt", os.fspath(tmp)])
-        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
