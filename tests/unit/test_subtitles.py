@@ -72,14 +72,17 @@ def test_a_line_is_refused_without_text_or_with_its_end_before_its_start():
         TimedLine("A", "Hi", 2, 1)
 
 
-def test_files_are_written_whole_and_readable_by_all(tmp_path):
-    old = os.umask(0o077)   # a umask that would make a plain write 0600
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_files_are_written_whole_and_readable_as_the_umask_allows(tmp_path, umask, mode):
+    """Issue 39: readable by whom the film-maker's umask lets read — another account, a web
+    server, a shared drive under 022; only the owner under 077, as asked."""
+    old = os.umask(umask)
     try:
         s = write_srt(tmp_path / "scene.srt", LINES)
         v = write_vtt(tmp_path / "scene.vtt", LINES)
     finally:
         os.umask(old)
-    assert oct(s.stat().st_mode & 0o777) == oct(0o644) == oct(v.stat().st_mode & 0o777)
+    assert oct(s.stat().st_mode & 0o777) == oct(mode) == oct(v.stat().st_mode & 0o777)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.srt", "scene.vtt"]   # nothing .part left
     assert s.read_text() == srt(cues(LINES)) and v.read_text() == vtt(cues(LINES, label_in_text=False))
 
