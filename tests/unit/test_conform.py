@@ -74,6 +74,19 @@ def _no_money(root) -> None:
     assert Ledger.for_project(root).rows(film="night-diner") == []
 
 
+def _after(video: otio.schema.Track, clip: otio.schema.Clip) -> otio.schema.Transition:
+    """The transition out of `clip` (the one straight after it on the track)."""
+    transition = video[video.index(clip) + 1]
+    assert isinstance(transition, otio.schema.Transition)
+    return transition
+
+
+def _tc(timeline: otio.schema.Timeline, frame: int) -> str:
+    """Record time of `frame` of the track, as the editor's timeline counts it from its start."""
+    start = timeline.global_start_time or otio.opentime.RationalTime(0, FPS)
+    return otio.opentime.to_timecode(otio.opentime.RationalTime(frame, FPS) + start, FPS)
+
+
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_an_export_read_back_untouched_changes_nothing(cut, tmp_path, fmt):
     """The round trip: `slate export`, then `slate conform` of what it wrote, is no change."""
@@ -96,10 +109,10 @@ def _edit(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     a = clips["1A"]
     a.source_range = otio.opentime.TimeRange(a.source_range.start_time + otio.opentime.RationalTime(6, FPS),
                                              a.source_range.duration - otio.opentime.RationalTime(6, FPS))
-    dissolve = next(t for t in video if isinstance(t, otio.schema.Transition))
+    b, c = clips["1B"], clips["1C"]
+    dissolve = _after(video, b)
     # 1B gives the dissolve 9 frames of its tail and 1C 9 of its head; at 6 + 6 each shows 3 more.
     dissolve.in_offset, dissolve.out_offset = otio.opentime.RationalTime(6, FPS), otio.opentime.RationalTime(6, FPS)
-    b, c = clips["1B"], clips["1C"]
     b.source_range = otio.opentime.TimeRange(b.source_range.start_time,
                                              b.source_range.duration + otio.opentime.RationalTime(3, FPS))
     c.source_range = otio.opentime.TimeRange(c.source_range.start_time - otio.opentime.RationalTime(3, FPS),
@@ -152,8 +165,8 @@ def test_a_cut_where_a_dissolve_was_and_a_cue_cut_short(cut, tmp_path):
     edited = _timeline(cut)
     video = edited.video_tracks()[0]
     clips = _clips(edited)
-    dissolve = next(t for t in video if isinstance(t, otio.schema.Transition))
     b, c = clips["1B"], clips["1C"]
+    dissolve = _after(video, b)
     b.source_range = otio.opentime.TimeRange(b.source_range.start_time,
                                              b.source_range.duration + dissolve.out_offset)
     c.source_range = otio.opentime.TimeRange(c.source_range.start_time - dissolve.in_offset,
@@ -191,8 +204,8 @@ def test_a_clip_slate_never_made_is_refused_by_name_and_record_time(cut, tmp_pat
         otio.opentime.RationalTime(0, FPS), otio.opentime.RationalTime(48, FPS)))
     video.insert(video.index(_clips(edited)["1C"]), stranger)
     said = _refused(cut, tmp_path, edited)
-    # 1A 60 + 1B 72 - 9 (its part of the dissolve) = 123 frames: 00:00:05:03.
-    assert "error: cut.otio: 'b-roll rain' at 00:00:05:03: slate never made this clip" in said
+    # 1A 60 + 1B 72 - 9 (its part of the dissolve) = 123 frames: 00:00:05:03 into the track.
+    assert f"error: cut.otio: 'b-roll rain' at {_tc(edited, 123)}: slate never made this clip" in said
     assert "nothing written" in said
 
 
@@ -204,8 +217,9 @@ def test_a_speed_change_and_an_unknown_effect_are_refused(cut, tmp_path):
     said = _refused(cut, tmp_path, edited)
     # 1D plays after 1A (60 frames), 1B (72 less its 9 of the dissolve) and 1C (84 less its 9):
     # frame 198, 00:00:08:06; 1F after 1D (60) and 1E (72): frame 330, 00:00:13:18.
-    assert "'scene-01 1D' at 00:00:08:06: a speed change (x2): slate plays every take at the speed it was made" in said
-    assert "'scene-01 1F' at 00:00:13:18: an effect slate does not render (Gaussian Blur)" in said
+    assert f"'scene-01 1D' at {_tc(edited, 198)}: a speed change (x2): slate plays every take at the speed it was made" \
+        in said
+    assert f"'scene-01 1F' at {_tc(edited, 330)}: an effect slate does not render (Gaussian Blur)" in said
     assert "note:" not in said   # nothing read of an edit that is refused: no shot said "dropped"
 
 
@@ -271,7 +285,7 @@ def test_a_clip_of_a_scene_the_film_does_not_have_is_refused(cut, tmp_path):
     a.metadata["slate"] = {**a.metadata["slate"], "scene": "scene-09"}
     a.media_reference = otio.schema.ExternalReference(target_url="file:///elsewhere/1A.mp4")
     said = _refused(cut, tmp_path, edited)
-    assert "'scene-09 1A' at 00:00:00:00: slate never made this clip" in said
+    assert f"'scene-09 1A' at {_tc(edited, 0)}: slate never made this clip" in said
 
 
 def test_without_a_cut_there_is_nothing_to_read_an_edit_against(example_film, tmp_path):
@@ -279,3 +293,45 @@ def test_without_a_cut_there_is_nothing_to_read_an_edit_against(example_film, tm
     otio.adapters.write_to_file(otio.schema.Timeline(name="x"), str(path))
     out = _conform(example_film, path)
     assert out.exit_code == 1 and "no cut of any scene at the draft profile yet" in out.output
+
+
+@pytest.mark.parametrize("fmt", ["otio", "fcp7"])
+def test_a_dip_an_editor_puts_on_a_cut_becomes_the_shots_dip_out(cut, tmp_path, fmt):
+    """A dip takes no frames from either shot: the cut 1D → 1E under a 12-frame dip to white is
+    1D's `dip_out`, its trims and transition as they were."""
+    edited = _timeline(cut)
+    video = edited.video_tracks()[0]
+    d = _clips(edited)["1D"]
+    video.insert(video.index(d) + 1, otio.schema.Transition(
+        name="Dip to White", transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+        in_offset=otio.opentime.RationalTime(6, FPS), out_offset=otio.opentime.RationalTime(6, FPS)))
+    path = write_timeline(edited, fmt, tmp_path / FORMATS[fmt])
+    out = _conform(cut, path, "--write")
+    assert out.exit_code == 0, out.output
+    fin = _scene(cut)["finishing"]
+    assert fin["shots"] == {"1D": {"dip_out": {"colour": "#ffffff", "duration": 0.5}}}
+    assert "cut" not in fin
+
+
+def _scrubbed_edl(cut, tmp_path):
+    """The exported EDL with every clip's name and file taken out, as a conform house's tools
+    rewrite them: only its reels say which shot each event is. Returns it and its reel list's rows."""
+    path = write_timeline(_timeline(cut), "edl", tmp_path / "cut.edl")
+    back = otio.adapters.read_from_file(str(path), rate=FPS)
+    rows = sorted({(c.metadata["cmx_3600"]["reel"], c.name.split()[-1]) for c in back.video_tracks()[0].find_clips()})
+    kept = [line.replace("scene-01 ", "REEL ") for line in path.read_text().splitlines()
+            if not line.startswith(("* FROM CLIP:", "* TO CLIP:", "* SOURCE FILE:", "* OTIO TRUNCATED"))]
+    path.write_text("\n".join(kept) + "\n")
+    return path, rows
+
+
+def test_an_edl_whose_names_and_files_are_gone_is_traced_by_its_reel_list(cut, tmp_path):
+    path, rows = _scrubbed_edl(cut, tmp_path)
+    reels = path.with_name("cut.reels.csv")
+    reels.unlink(missing_ok=True)
+    untraced = _conform(cut, path, "--write")
+    assert untraced.exit_code == 1 and "'REEL 1A' at" in untraced.output, untraced.output
+    assert "slate never made this clip" in untraced.output
+    reels.write_text("reel,scene,shot,take,file\n" + "".join(f"{reel},scene-01,{shot},1,\n" for reel, shot in rows))
+    out = _conform(cut, path)
+    assert out.exit_code == 0 and "no change" in out.output, out.output
