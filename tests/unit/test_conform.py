@@ -214,12 +214,14 @@ def test_a_speed_change_and_an_unknown_effect_are_refused(cut, tmp_path):
     clips = _clips(edited)
     clips["1D"].effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
     clips["1F"].effects.append(otio.schema.Effect(name="blur", effect_name="Gaussian Blur"))
+    clips["1H"].effects.append(otio.schema.Effect(name="Time Remap"))   # how FCP 7 XML's reader names one
     said = _refused(cut, tmp_path, edited)
     # 1D plays after 1A (60 frames), 1B (72 less its 9 of the dissolve) and 1C (84 less its 9):
     # frame 198, 00:00:08:06; 1F after 1D (60) and 1E (72): frame 330, 00:00:13:18.
     assert f"'scene-01 1D' at {_tc(edited, 198)}: a speed change (x2): slate plays every take at the speed it was made" \
         in said
     assert f"'scene-01 1F' at {_tc(edited, 330)}: an effect slate does not render (Gaussian Blur)" in said
+    assert f"'scene-01 1H' at {_tc(edited, 330 + 48 + 72)}: a speed change: slate plays" in said
     assert "note:" not in said   # nothing read of an edit that is refused: no shot said "dropped"
 
 
@@ -335,3 +337,18 @@ def test_an_edl_whose_names_and_files_are_gone_is_traced_by_its_reel_list(cut, t
     reels.write_text("reel,scene,shot,take,file\n" + "".join(f"{reel},scene-01,{shot},1,\n" for reel, shot in rows))
     out = _conform(cut, path)
     assert out.exit_code == 0 and "no change" in out.output, out.output
+
+
+def test_a_second_picture_track_a_shot_played_twice_and_another_take_are_refused(cut, tmp_path):
+    edited = _timeline(cut)
+    video = edited.video_tracks()[0]
+    clips = _clips(edited)
+    overlay = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    overlay.append(copy.deepcopy(clips["1G"]))
+    edited.tracks.append(overlay)
+    video.append(copy.deepcopy(clips["1A"]))   # 1A again, after 1I
+    clips["1E"].metadata["slate"] = {**clips["1E"].metadata["slate"], "take": 2}   # the cut has take 1
+    said = _refused(cut, tmp_path, edited)
+    assert f"'scene-01 1G' at {_tc(edited, 0)}: on a second picture track (V2)" in said
+    assert f"'scene-01 1A' at {_tc(edited, 606)}: shot 1A of scene-01 plays twice" in said   # the scene's 25.25 s
+    assert f"'scene-01 1E' at {_tc(edited, 258)}: is take 2 of shot 1E, and the cut has take 1" in said
