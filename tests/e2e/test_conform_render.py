@@ -7,14 +7,17 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import opentimelineio as otio
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from slate.cli import app
 from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.media import probe
+from slate.media.frames import extract_frame
 from slate.tasks.export import build_timeline, read_records, record_path, write_timeline
 from tests.scene_cuts import keep_shots
 
@@ -51,8 +54,22 @@ def test_a_scene_recut_by_an_editor_renders_as_edited_without_a_new_call(example
     record = json.loads(record_path(example_film, "scene-01", "draft").read_text())
     assert [s["shot"] for s in record["shots"]] == ["1C", "1A"]
     assert record["shots"][0]["trim_out"] == 0.5
+    # The picture plays them so: the diner (1C) for its first 3 s, then the street (1A) — each
+    # moment of the cut nearer in colour to its own shot's clip than to the other's (the grade
+    # shifts colours, never a red diner to a blue night).
+    clips = {s["shot"]: s["media"] for s in record["shots"]}
+    for at, shot, other in ((1.5, "1C", "1A"), (4.5, "1A", "1C")):
+        seen = _colour(result.output, at, tmp_path / f"cut-{at}.png")
+        near = _colour(clips[shot], 1.0, tmp_path / f"{shot}.png")
+        far = _colour(clips[other], 1.0, tmp_path / f"{other}.png")
+        assert np.linalg.norm(seen - near) < np.linalg.norm(seen - far), (at, seen, near, far)
     # Exported again, the cut is the one the editor made: read back, no change.
     path = write_timeline(build_timeline(read_records([record_path(example_film, "scene-01", "draft")])), "otio",
                           tmp_path / "again.otio")
     same = CliRunner().invoke(app, ["conform", str(example_film), str(path)])
     assert same.exit_code == 0 and "no change" in same.output, same.output
+
+
+def _colour(video, seconds: float, png) -> np.ndarray:
+    """A frame's mean colour (RGB)."""
+    return np.asarray(Image.open(extract_frame(video, seconds, png)).convert("RGB"), dtype=float).mean(axis=(0, 1))

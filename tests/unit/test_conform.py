@@ -215,7 +215,11 @@ def test_a_speed_change_and_an_unknown_effect_are_refused(cut, tmp_path):
     clips["1D"].effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
     clips["1F"].effects.append(otio.schema.Effect(name="blur", effect_name="Gaussian Blur"))
     clips["1H"].effects.append(otio.schema.Effect(name="Time Remap"))   # how FCP 7 XML's reader names one
+    # The grade `slate export` writes on a clip (issue 39) is slate's own: read past, not refused.
+    clips["1A"].effects.append(otio.schema.Effect(name="slate grade", effect_name="slate.grade",
+                                                  metadata={"slate": {"exposure": 0.5}}))
     said = _refused(cut, tmp_path, edited)
+    assert "'scene-01 1A'" not in said
     # 1D plays after 1A (60 frames), 1B (72 less its 9 of the dissolve) and 1C (84 less its 9):
     # frame 198, 00:00:08:06; 1F after 1D (60) and 1E (72): frame 330, 00:00:13:18.
     assert f"'scene-01 1D' at {_tc(edited, 198)}: a speed change (x2): slate plays every take at the speed it was made" \
