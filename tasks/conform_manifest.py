@@ -93,6 +93,11 @@ def conform_film(film: LoadedFilm, records: dict[str, TimelineRecord], read: Rea
     out = Conformed(refusals=[str(r) for r in read.refusals], notes=list(read.notes))
     if out.refusals:
         return out   # an edit read in part would be a change nobody asked for (a refused clip "dropped")
+    order = [s.id for _, s in film.scenes]
+    played = [c.scene for c in read.scenes]
+    if played != sorted(played, key=order.index):
+        out.notes.append(f"the edit plays {', '.join(played)} in that order: the film's order is film.yaml's "
+                         f"`scenes` ({', '.join(s for s in order if s in played)}), which a conform leaves as it is")
     for cut in read.scenes:
         key = film.scene_file(cut.scene)
         data, problems = read_document(Path(film.root) / key, key)

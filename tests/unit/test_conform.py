@@ -20,6 +20,7 @@ from slate.governor.ledger import Ledger
 from slate.manifests import load_film
 from slate.tasks.export import build_timeline, read_records, record_path, timeline_record, write_record, write_timeline
 from slate.tasks.finish_check import cue_lengths
+from tests.scene_cuts import two_short_scenes
 
 runner = CliRunner()
 FPS = 24
@@ -27,30 +28,37 @@ SCENE = "scenes/scene-01.yaml"
 FORMATS = {"otio": "cut.otio", "fcp7": "cut.xml", "edl": "cut.edl"}
 
 
-@pytest.fixture
-def cut(example_film):
-    """The example film with the draft cut of scene-01 recorded, as a finished run leaves it."""
-    film = load_film(example_film)
-    scene = film.scene("scene-01")
+def _record_of(root, scene_id: str) -> None:
+    """The draft cut of a scene as a finished run records it: every shot approved at take 1, at
+    its duration, trims and transition, and the manifest's cues where the finishing pass places
+    them (those that start before the scene ends, as long as they are heard)."""
+    film = load_film(root)
+    scene = film.scene(scene_id)
     fin = scene.finishing
     shots = []
     for i, s in enumerate(scene.shots):
         last = i + 1 == len(scene.shots)
         entry = fin.shots.get(s.id) if fin else None
-        shots.append({"shot": s.id, "status": "approved", "reason": "", "media": str(example_film / "clips" / f"{s.id}.mp4"),
-                      "seconds": s.duration, "trim_in": entry.trim_in if entry else 0.0,
-                      "trim_out": entry.trim_out if entry else 0.0,
+        shots.append({"shot": s.id, "status": "approved", "reason": "",
+                      "media": str(root / "clips" / scene_id / f"{s.id}.mp4"), "seconds": s.duration,
+                      "trim_in": entry.trim_in if entry else 0.0, "trim_out": entry.trim_out if entry else 0.0,
                       "transition": ["cut", 0.0] if last else [s.transition_out.kind, s.transition_out.duration],
                       "take": 1, "scores": {}, "warnings": []})
     total = scene.total_seconds()
-    lengths = cue_lengths(example_film, film, "scene-01")
-    cues = [{"file": c.file, "media": str(example_film / c.file), "kind": c.kind, "start": c.at, "offset": c.offset,
+    lengths = cue_lengths(root, film, scene_id)
+    cues = [{"file": c.file, "media": str(root / c.file), "kind": c.kind, "start": c.at, "offset": c.offset,
              "seconds": min(lengths[c.file] - c.offset, c.length or lengths[c.file], total - c.at), "gain_db": c.gain_db}
-            for c in fin.cues]
-    record = timeline_record(film="night-diner", scene="scene-01", profile="draft", fps=FPS, width=854, height=480,
-                             output=str(example_film / "renders" / "scene-01-draft.mp4"), shots=shots, cues=cues,
+            for c in (fin.cues if fin else []) if c.shot is None and c.at < total]
+    record = timeline_record(film="night-diner", scene=scene_id, profile="draft", fps=FPS, width=854, height=480,
+                             output=str(root / "renders" / f"{scene_id}-draft.mp4"), shots=shots, cues=cues,
                              finished=None)
-    write_record(record_path(example_film, "scene-01", "draft"), record)
+    write_record(record_path(root, scene_id, "draft"), record)
+
+
+@pytest.fixture
+def cut(example_film):
+    """The example film with the draft cut of scene-01 recorded, as a finished run leaves it."""
+    _record_of(example_film, "scene-01")
     return example_film
 
 
@@ -356,3 +364,40 @@ def test_a_second_picture_track_a_shot_played_twice_and_another_take_are_refused
     assert f"'scene-01 1G' at {_tc(edited, 0)}: on a second picture track (V2)" in said
     assert f"'scene-01 1A' at {_tc(edited, 606)}: shot 1A of scene-01 plays twice" in said   # the scene's 25.25 s
     assert f"'scene-01 1E' at {_tc(edited, 258)}: is take 2 of shot 1E, and the cut has take 1" in said
+
+
+def test_a_film_of_two_scenes_conforms_scene_by_scene(example_film, tmp_path):
+    """A film's timeline (what `slate export` writes by default): each scene's shots found in its
+    own stretch of it. A shot moved into another scene is refused; scenes played in another order
+    change no scene file (the film's order is film.yaml's), and each scene's change is its own."""
+    two_short_scenes(example_film)   # scene-01 and scene-02, each 1A then 1B
+    for scene_id in ("scene-01", "scene-02"):
+        _record_of(example_film, scene_id)
+    path = tmp_path / "film.otio"
+    assert runner.invoke(app, ["export", str(example_film), "--out", str(path)]).exit_code == 0
+    same = _conform(example_film, path)
+    assert same.exit_code == 0 and "no change" in same.output, same.output
+
+    film = otio.adapters.read_from_file(str(path))
+    video = film.video_tracks()[0]
+    one_a, one_b, two_a, two_b = list(video.find_clips())
+    mixed = copy.deepcopy(film)
+    mixed_video = mixed.video_tracks()[0]
+    mixed_video.insert(3, mixed_video.pop(1))   # scene-01's 1B after scene-02's 1A
+    said = _refused(example_film, tmp_path, mixed)
+    assert "'scene-01 1B' at" in said and "is cut in among scene-02's shots: a shot stays in its scene" in said
+
+    for sound in list(film.audio_tracks()):
+        film.tracks.remove(sound)   # picture only: each scene's music stays where its manifest puts it
+    video.remove(two_a)
+    video.append(two_a)   # scene-02 as 1B, 1A
+    video.remove(one_a)
+    video.remove(one_b)
+    video.append(one_a)
+    video.append(one_b)   # and played after scene-01
+    before = (example_film / SCENE).read_text()
+    out = _conform(example_film, write_timeline(film, "otio", tmp_path / "recut.otio"), "--write")
+    assert out.exit_code == 0, out.output
+    assert "note: the edit plays scene-02, scene-01 in that order: the film's order is film.yaml's" in out.output
+    assert (example_film / SCENE).read_text() == before
+    assert yaml.safe_load((example_film / "scenes" / "scene-02.yaml").read_text())["finishing"]["cut"] == ["1B", "1A"]
