@@ -4,11 +4,9 @@ in slate's terms — per scene, its shots in the order they now play, the frames
 cut uses, the joins between them (cut, dissolve, dip), the fades the timeline shows, and where
 each audio cue now sits.
 
-A clip is traced by the provenance slate wrote, in this order: its OpenTimelineIO metadata
-(`slate`: scene, shot, take — kept by .otio, lost by FCP 7 XML and EDL), its media file against
-the timeline records' approved clips (FCP 7 XML keeps the path; an EDL its `FROM CLIP`,
-`TO CLIP` or `SOURCE FILE` comment), its name (`<scene> <shot>`), and an EDL's reel through the
-reel list written beside it. Whatever cannot be traced or expressed — a clip slate never made,
+A clip is traced by the provenance slate wrote (tasks/conform_trace.py): its OpenTimelineIO
+metadata (kept by .otio, lost by FCP 7 XML and EDL), its media file (FCP 7 XML keeps the path, an
+EDL a comment), its name, an EDL's reel through its reel list. Whatever cannot be traced or expressed — a clip slate never made,
 a speed change, an effect or transition slate does not render, a second picture track, a shot
 played twice, scenes interleaved — is a NotConformed naming the clip and its record time.
 
@@ -19,20 +17,16 @@ It must never write a file, spend, or call a provider: it reads a timeline and t
 """
 from __future__ import annotations
 
-import csv
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
 
 import opentimelineio as otio
 
-from slate.errors import SlateError
 from slate.manifests.assembly import CUE_KINDS
 from slate.manifests.frame_rate import exact
+from slate.tasks.conform_trace import ConformError, Provenance, comments_of, media_of, metadata_of, read_reels
 from slate.tasks.export import TimelineRecord
 
 __all__ = ["ConformError", "NotConformed", "Join", "EditedShot", "EditedCue", "SceneCut", "ReadBack", "ADAPTERS",
@@ -45,10 +39,6 @@ MAX_TIMELINE_BYTES = 64 << 20
 #: The reels an EDL names black by (a fade or a dip dissolves to or from it).
 BLACK_REELS = ("BL", "BLK", "BLACK")
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
-
-
-class ConformError(SlateError):
-    """A timeline that cannot be read at all (its file, its format): said naming the file."""
 
 
 @dataclass(frozen=True)
@@ -175,102 +165,6 @@ def _first_record_in(path: Path, rate: float) -> otio.opentime.RationalTime | No
     return None
 
 
-def read_reels(path: Path) -> dict[str, dict[str, str]]:
-    """The reel list beside an EDL (`<stem>.reels.csv`: reel, scene, shot, take, file), by reel;
-    empty when there is none. ConformError naming it when it does not read as CSV."""
-    if not path.is_file():
-        return {}
-    try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConformError(f"{path}: the reel list cannot be read: {exc}") from exc
-    return {row["reel"].strip(): row for row in rows if (row.get("reel") or "").strip()}
-
-
-# --- tracing a clip to its shot --------------------------------------------------------------
-
-
-def _media_key(url: str | None) -> str | None:
-    """A media reference as a comparable key: a file URL or a path as its normalised path, any
-    other URL (s3://) as it is."""
-    if not url:
-        return None
-    if url.startswith("file:"):
-        return os.path.normpath(unquote(urlparse(url).path))
-    return os.path.normpath(url) if url.startswith("/") else url
-
-
-def _meta(item: otio.core.SerializableObject, namespace: str) -> Mapping[str, Any]:
-    """What an adapter or slate wrote under `namespace` of an item's metadata (OpenTimelineIO
-    hands back its own mapping type, never a dict), or nothing."""
-    found = item.metadata.get(namespace)
-    return found if isinstance(found, Mapping) else {}
-
-
-def _comments(item: otio.core.Item) -> list[str]:
-    return [str(c) for c in _meta(item, "cmx_3600").get("comments", [])]
-
-
-def _media_of(item: otio.core.Item) -> list[str]:
-    """Where a clip's file may be named, best first. The EDL reader hands the clip a dissolve
-    enters the outgoing clip's file: its own is in the `TO CLIP` comment (or `SOURCE FILE`)."""
-    named = []
-    for prefix in ("TO CLIP:", "SOURCE FILE:"):
-        named += [c.split(":", 1)[1].strip() for c in _comments(item) if c.upper().startswith(prefix)]
-    slate = _meta(item, "slate")
-    if slate.get("source_media"):
-        named.append(str(slate["source_media"]))   # a clip pointing at its graded copy names its source
-    ref = item.media_reference if isinstance(item, otio.schema.Clip) else None
-    if isinstance(ref, otio.schema.ExternalReference):
-        named.append(ref.target_url)
-    return [k for k in (_media_key(n) for n in named) if k]
-
-
-class _Provenance:
-    """The records' shots and cues, findable by what a timeline keeps of them."""
-
-    def __init__(self, records: dict[str, TimelineRecord], reels: dict[str, dict[str, str]]):
-        self.records = records
-        self.reels = reels
-        self.by_media: dict[str, tuple[str, str]] = {}
-        self.by_name: dict[str, tuple[str, str]] = {}
-        self.cues_by_media: dict[str, str] = {}
-        self.cue_files: dict[str, set[str]] = {}   # by scene: the cue files its record placed
-        for scene, record in records.items():
-            self.cue_files[scene] = set()
-            for shot in record["shots"]:
-                self.by_name[f"{scene} {shot['shot']}"] = (scene, shot["shot"])
-                key = _media_key(shot.get("media"))
-                if key:
-                    self.by_media[key] = (scene, shot["shot"])
-            for cue in record["cues"]:
-                self.cue_files[scene].add(cue["file"])
-                key = _media_key(cue.get("media"))
-                if key:
-                    self.cues_by_media[key] = cue["file"]
-
-    def take_of(self, scene: str, shot: str) -> int | None:
-        return next((s.get("take") for s in self.records[scene]["shots"] if s["shot"] == shot), None)
-
-    def shot_of(self, clip: otio.schema.Clip) -> tuple[str, str, int | None] | None:
-        """(scene, shot, the take the timeline says, if it says) of a clip, or None."""
-        meta = _meta(clip, "slate")
-        if meta.get("scene") in self.records and meta.get("shot"):
-            take = meta.get("take")
-            return str(meta["scene"]), str(meta["shot"]), int(take) if isinstance(take, int) else None
-        for key in _media_of(clip):
-            if key in self.by_media:
-                return (*self.by_media[key], None)
-        if clip.name.strip() in self.by_name:
-            return (*self.by_name[clip.name.strip()], None)
-        row = self.reels.get(str(_meta(clip, "cmx_3600").get("reel") or "").strip())
-        if row and row.get("scene") in self.records and row.get("shot"):
-            take = (row.get("take") or "").strip()
-            return row["scene"], row["shot"].strip(), int(take) if take.isdigit() else None
-        return None
-
-
 # --- the picture track -----------------------------------------------------------------------
 
 
@@ -282,13 +176,13 @@ def _is_black(item: otio.core.Item) -> bool:
     """A gap, or an EDL's black (`BL`): what a fade or a dip dissolves to and from."""
     if isinstance(item, otio.schema.Gap):
         return True
-    reel = str(_meta(item, "cmx_3600").get("reel", "")).upper()
+    reel = str(metadata_of(item, "cmx_3600").get("reel", "")).upper()
     return reel in BLACK_REELS or item.name.strip().upper() in BLACK_REELS
 
 
 def _kind(transition: otio.schema.Transition) -> str | None:
     """dissolve, dip or fade; None for a transition slate does not render (a wipe, a push)."""
-    told = _meta(transition, "slate")
+    told = metadata_of(transition, "slate")
     if told.get("kind") in ("dissolve", "dip", "fade"):
         return str(told["kind"])
     if transition.transition_type != otio.schema.TransitionTypes.SMPTE_Dissolve:
@@ -307,10 +201,10 @@ def _colour(items: list[otio.core.Item]) -> str | None:
     """The colour a dip goes through, where the timeline says it (slate's metadata, a name or an
     EDL comment such as `DIP TO #FFFFFF`; "white" or "black" in a name)."""
     for item in items:
-        told = _meta(item, "slate")
+        told = metadata_of(item, "slate")
         if told.get("colour"):
             return str(told["colour"]).lower()
-        for text in [item.name, *_comments(item)]:
+        for text in [item.name, *comments_of(item)]:
             found = _HEX.search(text)
             if found:
                 return found.group(0).lower()
@@ -339,7 +233,7 @@ def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord]
     rate = rate_of(fps)
     start = timeline.global_start_time.rescaled_to(rate) if timeline.global_start_time is not None \
         else otio.opentime.RationalTime(0, rate)
-    trace = _Provenance(records, reels or {})
+    trace = Provenance(records, reels or {})
     refusals: list[NotConformed] = []
     notes: list[str] = []
 
@@ -391,7 +285,7 @@ def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord]
     return ReadBack(scenes=scenes, refusals=refusals, notes=notes, sound=sound)
 
 
-def _trace(clip: otio.schema.Clip, at: int, tc: str, trace: _Provenance, rate: float,
+def _trace(clip: otio.schema.Clip, at: int, tc: str, trace: Provenance, rate: float,
            refusals: list[NotConformed]) -> _Placed | None:
     """A picture clip as a shot of a scene, or None (refused: a clip slate never made, a take the
     cut no longer has, a speed change, an effect slate does not render)."""
@@ -524,7 +418,7 @@ def _lay_out(scene: SceneCut, placed: list[_Placed]) -> None:
 
 
 def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: str, scenes: list[SceneCut],
-               trace: _Provenance, rate: float, refusals: list[NotConformed]) -> None:
+               trace: Provenance, rate: float, refusals: list[NotConformed]) -> None:
     """An audio clip as a cue of the scene it plays in: its file known to the scene's record, or
     refused (a sound slate never placed, a speed change)."""
     for effect in clip.effects:
@@ -534,10 +428,10 @@ def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: st
     words = clip.name.split(" ", 2)
     scene = next((s for s in scenes if s.scene == words[0]), None) or \
         next((s for s in reversed(scenes) if s.begins <= at), scenes[0] if scenes else None)
-    meta = _meta(clip, "slate")
+    meta = metadata_of(clip, "slate")
     file = str(meta["file"]) if meta.get("file") else None
     if file is None:
-        file = next((trace.cues_by_media[k] for k in _media_of(clip) if k in trace.cues_by_media), None)
+        file = next((trace.cues_by_media[k] for k in media_of(clip) if k in trace.cues_by_media), None)
     if file is None and scene is not None and len(words) == 3:
         file = next((f for f in sorted(trace.cue_files.get(scene.scene, ())) if Path(f).name == words[2]), None)
     if scene is None or file is None or file not in trace.cue_files.get(scene.scene, set()):
