@@ -6,9 +6,10 @@ each audio cue now sits.
 
 A clip is traced by the provenance slate wrote (tasks/conform_trace.py): its OpenTimelineIO
 metadata (kept by .otio, lost by FCP 7 XML and EDL), its media file (FCP 7 XML keeps the path, an
-EDL a comment), its name, an EDL's reel through its reel list. Whatever cannot be traced or expressed — a clip slate never made,
-a speed change, an effect or transition slate does not render, a second picture track, a shot
-played twice, scenes interleaved — is a NotConformed naming the clip and its record time.
+EDL a comment), its name, an EDL's reel through its reel list. Whatever cannot be traced or
+expressed — a clip slate never made, a speed change, an effect or transition slate does not
+render, a second picture track, a shot played twice, scenes interleaved — is a NotConformed
+naming the clip and its record time.
 
 Frames are the unit throughout: the editor's timeline counts them, the finishing pass renders
 them, and seconds are only what the manifests are written in (tasks/conform_manifest.py).
@@ -141,7 +142,8 @@ def read_timeline(path: Path, rate: float) -> otio.schema.Timeline:
     try:
         read = otio.adapters.read_from_file(str(path), adapter_name=ADAPTERS[suffix], **extra)
     except Exception as exc:   # each adapter raises its own (XML, JSON, EDL syntax, OTIO): all say "unreadable"
-        raise ConformError(f"{path}: cannot be read as {suffix[1:].upper()}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConformError(f"{path}: cannot be read as {suffix[1:].upper()}: {said}") from exc
     timelines = [read] if isinstance(read, otio.schema.Timeline) else \
         [t for t in getattr(read, "find_children", lambda **_: [])(descended_from_type=otio.schema.Timeline)]
     if len(timelines) != 1:
@@ -244,12 +246,13 @@ def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord]
         except (ValueError, TypeError):   # a rate timecode cannot count in: say the seconds
             return f"{at.to_seconds():.3f}s"
 
-    videos = [t for t in timeline.video_tracks() if any(isinstance(i, otio.schema.Clip) and not _is_black(i) for i in t)]
+    videos = [t for t in timeline.video_tracks()
+              if any(isinstance(i, otio.schema.Clip) and not _is_black(i) for i in t)]
     for track in videos[1:]:
         for clip in (i for i in track if isinstance(i, otio.schema.Clip) and not _is_black(i)):
             refusals.append(NotConformed(clip.name, timecode(_frames(track.range_of_child(clip).start_time, rate)),
-                                    f"on a second picture track ({track.name or 'V2'}): slate's cut is one track "
-                                    f"of shots, one after another"))
+                                         f"on a second picture track ({track.name or 'V2'}): slate's cut is one track "
+                                         f"of shots, one after another"))
     placed: list[_Placed] = []
     # What stands between two clips (transitions, black, gaps): each join read once both sides are known.
     between: list[otio.core.Item] = []
@@ -292,13 +295,13 @@ def _trace(clip: otio.schema.Clip, at: int, tc: str, trace: Provenance, rate: fl
     found = trace.shot_of(clip)
     if found is None:
         refusals.append(NotConformed(clip.name, tc, "slate never made this clip (no scene, shot or file of the "
-                                               "timeline records matches it)"))
+                                     "timeline records matches it)"))
         return None
     scene, shot, take = found
     known = trace.take_of(scene, shot)
     if take is not None and known is not None and take != known:
         refusals.append(NotConformed(clip.name, tc, f"is take {take} of shot {shot}, and the cut has take {known}: "
-                                               f"export the edit again, or circle take {take} first"))
+                                     f"export the edit again, or circle take {take} first"))
         return None
     for effect in clip.effects:
         why = _unknown_effect(effect)
@@ -333,14 +336,14 @@ def _scenes(placed: list[_Placed], refusals: list[NotConformed]) -> list[SceneCu
     for p in placed:
         if (p.scene, p.shot.shot) in seen:
             refusals.append(NotConformed(p.shot.clip, p.shot.at, f"shot {p.shot.shot} of {p.scene} plays twice: "
-                                                            f"a shot is in the cut once"))
+                                         f"a shot is in the cut once"))
             continue
         seen.add((p.scene, p.shot.shot))
         if out and out[-1].scene == p.scene:
             out[-1].shots.append(p.shot)
         elif any(s.scene == p.scene for s in out):
             refusals.append(NotConformed(p.shot.clip, p.shot.at, f"shot {p.shot.shot} of {p.scene} is cut in among "
-                                                            f"{out[-1].scene}'s shots: a shot stays in its scene"))
+                                         f"{out[-1].scene}'s shots: a shot stays in its scene"))
         else:
             out.append(SceneCut(scene=p.scene, shots=[p.shot]))
     return out
@@ -357,8 +360,8 @@ def _join(prev: _Placed | None, items: list[otio.core.Item], nxt: _Placed | None
         if _kind(t) is None:
             at = prev.position if prev else (nxt.position if nxt else 0)
             refusals.append(NotConformed(t.name or t.transition_type, timecode(at),
-                                    f"a transition slate does not render ({t.name or t.transition_type}): "
-                                    f"slate cuts, dissolves, dips and fades"))
+                                         f"a transition slate does not render ({t.name or t.transition_type}): "
+                                         f"slate cuts, dissolves, dips and fades"))
             return
     black = [i for i in items if not isinstance(i, otio.schema.Transition)]
     frames = sum(_frames(t.in_offset, rate) + _frames(t.out_offset, rate) for t in transitions)
@@ -436,7 +439,7 @@ def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: st
         file = next((f for f in sorted(trace.cue_files.get(scene.scene, ())) if Path(f).name == words[2]), None)
     if scene is None or file is None or file not in trace.cue_files.get(scene.scene, set()):
         refusals.append(NotConformed(clip.name, tc, "slate never placed this sound (no cue of the timeline records "
-                                               "matches it): add it to the scene's finishing.cues by hand"))
+                                     "matches it): add it to the scene's finishing.cues by hand"))
         return
     kind = words[1] if len(words) == 3 and words[1] in CUE_KINDS else \
         track.name.removeprefix("A ").strip() if track.name.removeprefix("A ").strip() in CUE_KINDS else ""

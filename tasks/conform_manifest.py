@@ -189,8 +189,8 @@ class _SceneEdit:
             longer = math.ceil(needed / self.rate * 10 - 1e-9) / 10
             if longer > MAX_SHOT_SECONDS:
                 self.refusals.append(str(NotConformed(c.clip, c.at, f"needs {needed} frames of shot {c.shot} "
-                                                                f"({needed / self.rate:.2f}s): a shot is at most "
-                                                                f"{MAX_SHOT_SECONDS:g}s")))
+                                                      f"({needed / self.rate:.2f}s): a shot is at most "
+                                                      f"{MAX_SHOT_SECONDS:g}s")))
                 return
             self.shortfalls.append(ShortTake(self.scene.id, c.shot, head, tail, seconds, longer))
             self.shot_doc(c.shot)["duration"] = longer
@@ -210,7 +210,8 @@ class _SceneEdit:
         out = a.out
         if out.kind == "dissolve":
             if told.kind != "dissolve" or self.frames(told.duration) != out.frames:
-                self.shot_doc(a.shot)["transition_out"] = {"kind": "dissolve", "duration": _seconds(out.frames, self.rate)}
+                self.shot_doc(a.shot)["transition_out"] = {"kind": "dissolve",
+                                                           "duration": _seconds(out.frames, self.rate)}
             if dip is not None:   # a dissolve where the dip was: the dip goes
                 self.shot_entry(a.shot).pop("dip_out", None)
         elif out.kind == "dip":
@@ -268,7 +269,8 @@ class _SceneEdit:
         for file in {c.file for c in self.fin.cues}:
             # The record holds the manifest's cues in its order (those it could place: their shot
             # in the cut), then the lines' own: the n-th of a file is the n-th placeable one.
-            candidates = [j for j, c in enumerate(self.fin.cues) if c.file == file and (c.shot is None or c.shot in exported)]
+            candidates = [j for j, c in enumerate(self.fin.cues)
+                          if c.file == file and (c.shot is None or c.shot in exported)]
             placed[file] = list(zip(candidates, [rc for rc in self.record["cues"] if rc["file"] == file]))
         edited: dict[str, list[EditedCue]] = {}
         for e in self.cut.cues:
@@ -283,7 +285,7 @@ class _SceneEdit:
             for e in news:
                 if all(e is not m for _, m in matched):
                     self.refusals.append(str(NotConformed(e.clip, e.at, f"a second copy of the cue {file}: add it to "
-                                                                    f"finishing.cues by hand")))
+                                                          f"finishing.cues by hand")))
             for j, rc in olds:
                 found = next((m for jj, m in matched if jj == j), None)
                 if found is None:
@@ -322,8 +324,8 @@ class _SceneEdit:
             return
         whole = self.frames(self.cue_seconds[cue.file]) if cue.file in self.cue_seconds else None
         if whole is not None and e.offset + e.length > whole:
-            self.refusals.append(str(NotConformed(e.clip, e.at, f"plays {e.offset + e.length - whole} frame(s) past the "
-                                                            f"end of {cue.file}")))
+            over = e.offset + e.length - whole
+            self.refusals.append(str(NotConformed(e.clip, e.at, f"plays {over} frame(s) past the end of {cue.file}")))
             return
         starts = {c.shot: c.start for c in self.cut.shots}
         anchored = cue.shot is not None and cue.shot in starts

@@ -401,3 +401,14 @@ def test_a_film_of_two_scenes_conforms_scene_by_scene(example_film, tmp_path):
     assert "note: the edit plays scene-02, scene-01 in that order: the film's order is film.yaml's" in out.output
     assert (example_film / SCENE).read_text() == before
     assert yaml.safe_load((example_film / "scenes" / "scene-02.yaml").read_text())["finishing"]["cut"] == ["1B", "1A"]
+
+
+def test_an_edit_the_scene_file_cannot_hold_is_refused_with_the_manifests_own_words(cut, tmp_path):
+    """Never a scene file slate cannot load: 1A cut down to 18 frames (its 2.5 s trimmed by 1.75)
+    breaks the rule that a trimmed shot keeps a second."""
+    edited = _timeline(cut)
+    a = _clips(edited)["1A"]
+    a.source_range = otio.opentime.TimeRange(a.source_range.start_time, otio.opentime.RationalTime(18, FPS))
+    said = _refused(cut, tmp_path, edited)
+    assert "the edit would make scenes/scene-01.yaml: finishing.shots.1A.trim_out: trims of 0s + 1.75s leave less " \
+           "than 1s of a 2.5s shot" in said, said
