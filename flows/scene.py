@@ -270,7 +270,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
                                             spoken)
     cut_of = {p.shot: uri for p in plans if (uri := clips[p.shot].clip_uri)}   # the approved clips
-    approved = list(cut_of)
+    # In the edit's order (finishing.cut, what `slate conform` reads back): a dropped shot is not cut in.
+    edit, shot_ids = film.scene(run.scene).finishing, [p.shot for p in plans]
+    order = edit.in_cut(shot_ids) if edit else shot_ids
+    approved = [s for s in order if s in cut_of]
     gov = run.crew.governor
     # A scene that did not finish (halted, stopped, a call of unknown outcome) publishes its
     # cut as a partial one, never under the finished scene's name.
@@ -283,13 +286,13 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         width = max(p.width for p in plans)
         height = max(p.height for p in plans)
         inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
-                                         transitions_between(plans, approved), width, height, voiced)
+                                         transitions_between(plans, approved, order), width, height, voiced)
         # The plain stitch is the cut only where no finishing pass makes one: a finished scene's
         # pass reads the clips itself, and a stitch beside it was a second encode nobody saw
         # (a second of the example's 30).
         stitched = None if graded is not None else in_project(stitch_scene, run, StitchInput(
             scene=run.scene, clips=[[cut_of[s], clips[s].seconds] for s in approved],
-            transitions=transitions_between(plans, approved), width=width, height=height, fps=run.settings.fps),
+            transitions=transitions_between(plans, approved, order), width=width, height=height, fps=run.settings.fps),
             artifacts=lambda r: [r.uri])
         delivery = film.film.finishing.delivery_for(run.profile) if film.film.finishing else None
         graded, subtitles = subtitles_pass(run, inputs, graded, approved, voiced,
@@ -299,7 +302,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output, subtitles)
-        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height, voiced)
+        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height, voiced, order)
         duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,

@@ -34,14 +34,17 @@ from slate.tasks.can import in_place
 from slate.flows.scene_result import Deliverable
 
 
-def transitions_between(plans: list[ShotPlan], approved: list[str]) -> list[list[str | float]]:
+def transitions_between(plans: list[ShotPlan], approved: list[str],
+                        order: list[str] | None = None) -> list[list[str | float]]:
     """Between two approved clips, the earlier one's transition — unless a shot between them
-    was escalated, where the gap is a plain cut."""
+    was escalated, where the gap is a plain cut. `order`: the edit's order of the shots (the
+    scene's `finishing.cut`; default the plans'), which says what is between them."""
     index = {p.shot: p for p in plans}
+    place = {shot: i for i, shot in enumerate(order if order is not None else [p.shot for p in plans])}
     out: list[list[str | float]] = []
     for a, b in zip(approved, approved[1:]):
         pa = index[a]
-        adjacent = index[b].index == pa.index + 1
+        adjacent = place[b] == place[a] + 1
         out.append([pa.transition, pa.transition_seconds] if adjacent and pa.transition == "dissolve" else ["cut", 0.0])
     return out
 
@@ -117,21 +120,26 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
 def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
              clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
              graded: FinishResult | None, output: str, width: int, height: int,
-             voiced: list[VoicedLine] | None = None) -> None:
+             voiced: list[VoicedLine] | None = None, order: list[str] | None = None) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
-    finishing pass, its OpenTimelineIO export is written beside the record too."""
+    finishing pass, its OpenTimelineIO export is written beside the record too. `order`: the
+    edit's order (`finishing.cut`); a shot it leaves out is listed last, dropped, with no media."""
     st = run.crew
     rows = {row.uri: row for row in (inputs.shots if inputs else [])}
     shots: list[export.TimelineShot] = []
-    for p in plans:
+    cut = order if order is not None else [p.shot for p in plans]
+    for p in sorted(plans, key=lambda p: cut.index(p.shot) if p.shot in cut else len(cut) + p.index):
         c, pn = clips[p.shot], panels[p.shot]
         last = c.takes[-1] if c.takes else None
         row = rows.get(c.clip_uri or "")
-        status = "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
-        entry: export.TimelineShot = {"shot": p.shot, "status": status,
-                      "reason": c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
-                      "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri else None,
+        dropped = bool(c.clip_uri) and p.shot not in cut
+        status = "dropped" if dropped else "approved" if c.clip_uri else ("rejected" if c.rejected else "escalated")
+        entry: export.TimelineShot = {
+                      "shot": p.shot, "status": status,
+                      "reason": "left out of the edit (finishing.cut)" if dropped else
+                      c.rejected or c.escalated or pn.escalated or c.halted or pn.halted or "",
+                      "media": export.media_path(st.storage, c.clip_uri) if c.clip_uri and not dropped else None,
                       "seconds": c.seconds, "trim_in": (row.trim_in or 0.0) if row else 0.0,
                       "trim_out": (row.trim_out or 0.0) if row else 0.0,
                       "transition": list(row.transition) if row else

@@ -5,7 +5,10 @@ saturation) and a dip to a colour into the next shot; per scene a fade from and 
 that overrides the film's, and the audio cues (music, dialogue, effects, ambience) placed at a shot
 or a time; per film the LUT and, per profile, the delivery (loudness target, true peak, mezzanine,
 poster). Cuts and dissolves stay where they always were, on each shot's ``transition_out``: the
-stitch and the finishing pass read the same ones.
+stitch and the finishing pass read the same ones. A scene's `cut` is its shots in the edit's
+order (issue 39, what `slate conform` reads back from an editor): a shot left out of it is
+dropped from the cut, never from the scene file, whose order stays the order shots are made and
+chained in.
 
 Written in ``film.yaml`` and the scene files under a ``finishing:`` key. Every field here changes
 only what the finishing pass makes: never a panel, a clip or a paid call.
@@ -18,7 +21,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializationInfo, SerializerFunctionWrapHandler, field_validator,
+                      model_serializer, model_validator)
 
 from .keys import AssetKey
 
@@ -90,12 +94,39 @@ class Cue(_Model):
 
 class SceneFinish(_Model):
     """A scene's part of the edit: `fade_in` from black and `fade_out` to black (seconds), a LUT
-    overriding the film's, per-shot entries by shot id, and the audio cues."""
+    overriding the film's, per-shot entries by shot id, the audio cues, and `cut`: the shot ids
+    in the order the edit plays them (None: the scene file's order, every shot)."""
     lut: AssetKey | None = None
     fade_in: float = Field(0.0, ge=0, le=10)
     fade_out: float = Field(0.0, ge=0, le=10)
     shots: dict[str, ShotFinish] = {}
     cues: list[Cue] = []
+    cut: list[str] | None = None
+
+    @field_validator("cut")
+    @classmethod
+    def _each_shot_once(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and not v:
+            raise ValueError("a cut needs at least one shot (leave `cut` out for every shot in the file's order)")
+        seen: set[str] = set()
+        for sid in v or []:
+            if sid in seen:
+                raise ValueError(f"shot {sid!r} is in the cut twice (a shot plays once)")
+            seen.add(sid)
+        return v
+
+    @model_serializer(mode="wrap")
+    def _without_an_unset_cut(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
+        # A scene without a `cut` dumps as it did before the field existed: the can's key of
+        # every finished scene (tasks/assembly.py edit_fingerprint) stays what it was.
+        dumped: dict = handler(self)
+        if dumped.get("cut") is None:
+            dumped.pop("cut", None)
+        return dumped
+
+    def in_cut(self, shots: list[str]) -> list[str]:
+        """`shots` (ids, in the scene file's order) in the edit's order, those dropped left out."""
+        return list(shots) if self.cut is None else [s for s in self.cut if s in shots]
 
 
 class Delivery(_Model):
@@ -136,8 +167,8 @@ class FilmFinish(_Model):
 
 
 def shot_problems(finish: SceneFinish, shots: list[tuple[str, float]]) -> list[tuple[tuple, str]]:
-    """Rules that need the scene's shots, as (field path, message): every shot id named exists,
-    and a trimmed shot keeps at least a second."""
+    """Rules that need the scene's shots, as (field path, message): every shot id named (a shot's
+    entry, the cut, a cue's shot) exists, and a trimmed shot keeps at least a second."""
     ids = {sid: secs for sid, secs in shots}
     out: list[tuple[tuple, str]] = []
     for sid, entry in finish.shots.items():
@@ -147,6 +178,9 @@ def shot_problems(finish: SceneFinish, shots: list[tuple[str, float]]) -> list[t
             out.append((("finishing", "shots", sid, "trim_out"),
                         f"trims of {entry.trim_in:g}s + {entry.trim_out:g}s leave less than 1s of a "
                         f"{ids[sid]:g}s shot"))
+    for i, sid in enumerate(finish.cut or []):
+        if sid not in ids:
+            out.append((("finishing", "cut", i), f"the scene has no shot {sid!r} (has: {', '.join(ids)})"))
     for i, cue in enumerate(finish.cues):
         if cue.shot is not None and cue.shot not in ids:
             out.append((("finishing", "cues", i, "shot"), f"the scene has no shot {cue.shot!r} (has: {', '.join(ids)})"))

@@ -71,6 +71,8 @@ from slate.commands import production  # noqa: E402 — the production report (i
 app.command("report")(production.report)
 from slate.commands import export  # noqa: E402 — issue 23: the editor's hand-off
 app.command()(export.export)
+from slate.commands import conform  # noqa: E402 — issue 39: an edited timeline read back
+app.command()(conform.conform)
 
 
 def main() -> None:  # pragma: no cover

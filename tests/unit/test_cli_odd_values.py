@@ -63,8 +63,9 @@ GUARDS = {
     "approve": "a stale .slate/approval.json",
 }
 
-#: What the other arguments are given while one is odd.
-ARGUMENTS = {"character": "gabe", "location": "diner", "asset": "character:gabe"}
+#: What the other arguments are given while one is odd. `slate conform`'s timeline is one that is
+#: not there: refused before anything is read against it, so `--render` can start no run.
+ARGUMENTS = {"character": "gabe", "location": "diner", "asset": "character:gabe", "edited": "edited.otio"}
 #: Options a command requires, given while another is odd.
 REQUIRED = {"bible approve": ["--version", "1"]}
 
