@@ -35,6 +35,7 @@ from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
 from slate.flows.scene_lipsync import lipsync_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.tasks.circle import standing, words_of
+from slate.manifests.assembly import SceneFinish
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
 from slate.manifests.settings import Settings
@@ -219,7 +220,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     refusal = provider_checks(run, plans, film)
     if refusal is not None:
         return refusal
-    before = estimate_before(run, plans, film)
+    # What the editor left out of the cut (finishing.cut, `slate conform`) is not made, nor paid
+    # for — unless a shot kept in the cut chains from it (it starts from that shot's last frame).
+    left_out = _left_out(plans, film.scene(run.scene).finishing)
+    before = estimate_before(run, [p for p in plans if p.shot not in left_out], film)
     # Before any panel or clip: every turnaround and plate through the reference gate.
     held: tuple[list[ReferenceVerdict], State[SceneRound] | None] = hold_references(run, film, lock)
     references, refusal = held
@@ -228,7 +232,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
     # What a person said at the dailies (tasks/circle.py): the latest word on each shot steers its takes.
     words = standing(words_of(run.crew.governor.ledger, run.film), run.scene, run.profile)
-    panel_futures = {p.shot: shoot_panels.submit(run, p, words.get(p.shot)) for p in plans}
+    panel_futures = {p.shot: (leave_out_panels.submit(p.shot) if p.shot in left_out else
+                              shoot_panels.submit(run, p, words.get(p.shot))) for p in plans}
     out_dir = renders_dir(root)
     stem = render_stem(run.scene, run.profile)
     spoken = reports.spoken_lines_of(film, run.scene)   # each shot's lines, read on its contact sheet
@@ -246,7 +251,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
                   for p in plans for c in p.start["characters"]}
     for p in plans:
         previous = clip_futures[plans[p.index - 1].shot] if p.chain else None
-        if p.shot in rejected:
+        if p.shot in left_out:
+            clip_futures[p.shot] = leave_out_clip.submit(p.shot, p.duration)
+        elif p.shot in rejected:
             clip_futures[p.shot] = reject_shot.submit(p.shot, p.duration, approval)
         else:
             # The engine waits on the futures given for the panels and the previous clip, and hands
@@ -307,6 +314,34 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,
                     deliverables=extras)
+
+
+LEFT_OUT = "left out of the edit (finishing.cut): not made"
+
+
+def _left_out(plans: list[ShotPlan], edit: SceneFinish | None) -> set[str]:
+    """The shots the edit's order leaves out that no shot in the cut chains from (directly, or
+    through another left-out shot it chains from)."""
+    if edit is None or edit.cut is None:
+        return set()
+    kept = set(edit.in_cut([p.shot for p in plans]))
+    needed = set(kept)
+    for p in reversed(plans):   # a chain runs forward: walk it back from each shot that is needed
+        if p.shot in needed and p.chain and p.index > 0:
+            needed.add(plans[p.index - 1].shot)
+    return {p.shot for p in plans} - needed
+
+
+@task(name="left-out-panels", cache_policy=NO_CACHE)
+def leave_out_panels(shot: str) -> PanelOutcome:
+    """A shot the edit leaves out: no panel made."""
+    return PanelOutcome(shot=shot)
+
+
+@task(name="left-out-clip", cache_policy=NO_CACHE)
+def leave_out_clip(shot: str, seconds: float) -> ClipOutcome:
+    """A shot the edit leaves out: no clip made, listed as left out."""
+    return ClipOutcome(shot=shot, seconds=seconds, rejected=LEFT_OUT)
 
 
 @task(name="rejected-at-approval", cache_policy=NO_CACHE)

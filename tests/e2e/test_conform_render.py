@@ -73,3 +73,26 @@ def test_a_scene_recut_by_an_editor_renders_as_edited_without_a_new_call(example
 def _colour(video, seconds: float, png) -> np.ndarray:
     """A frame's mean colour (RGB)."""
     return np.asarray(Image.open(extract_frame(video, seconds, png)).convert("RGB"), dtype=float).mean(axis=(0, 1))
+
+
+def test_a_shot_the_edit_leaves_out_is_neither_made_nor_paid_for(example_film, prefect_harness):
+    """finishing.cut without 1A (an editor dropped it, `slate conform --write` wrote it): a run at a
+    profile where 1A was never made makes no panel, clip or paid row of 1A, and says it is left out."""
+    import yaml
+
+    from slate.flows.rushes import read_rushes
+    from slate.flows.scene import LEFT_OUT
+    keep_shots(example_film, ("1A", "1C"))
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc.setdefault("finishing", {})["cut"] = ["1C"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = CliRunner().invoke(app, ["run", str(example_film)])
+    assert out.exit_code == 0, out.output[-3000:]
+    rows = Ledger.for_project(example_film).rows(film="night-diner")
+    assert {r.shot for r in rows if r.stage in ("panel", "video")} == {"1C"}, [(r.shot, r.stage) for r in rows]
+    rushes = read_rushes(example_film, "scene-01", "draft")
+    assert rushes.shot("1A").status == "rejected" and not rushes.shot("1A").takes
+    [c] = [s for s in doc["shots"] if s["id"] == "1C"]
+    assert probe(example_film / "renders" / "scene-01-draft.mp4").duration == pytest.approx(c["duration"], abs=0.1)
+    assert LEFT_OUT in out.output, out.output[-2000:]

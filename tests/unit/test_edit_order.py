@@ -68,3 +68,17 @@ def test_a_shots_transition_leads_into_the_shot_after_it_in_the_cut():
     assert transitions_between(plans, order, order) == [["dissolve", 0.5], ["dissolve", 0.75], ["cut", 0.0]]
     # A shot of the cut not approved (1B escalated) stands between 1D and 1A: a plain cut there.
     assert transitions_between(plans, ["1D", "1A", "1E"], order) == [["cut", 0.0], ["cut", 0.0]]
+
+
+def test_a_shot_the_edit_leaves_out_is_not_made_unless_a_kept_shot_chains_from_it():
+    """flows/scene.py `_left_out`: 1B is dropped and nothing chains from it — not made; 1D is
+    dropped but 1E, in the cut, starts from 1D's last frame (and 1D from 1C's) — made."""
+    from types import SimpleNamespace
+
+    from slate.flows.scene import _left_out
+    from slate.manifests.assembly import SceneFinish
+    plans = [SimpleNamespace(shot=s, index=i, chain=chain) for i, (s, chain) in
+             enumerate([("1A", False), ("1B", False), ("1C", False), ("1D", True), ("1E", True)])]
+    assert _left_out(plans, SceneFinish(cut=["1A", "1C", "1E"])) == {"1B"}
+    assert _left_out(plans, SceneFinish(cut=["1E"])) == {"1A", "1B"}
+    assert _left_out(plans, SceneFinish()) == set() and _left_out(plans, None) == set()
