@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import io
 import json
 import math
 import os
@@ -28,6 +29,8 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from slate.manifests import LoadedFilm
 from slate.manifests.load import problems_from_validation, read_document
@@ -116,6 +119,10 @@ def conform_film(film: LoadedFilm, records: dict[str, TimelineRecord], read: Rea
             out.refusals += [f"the edit would make {p}" for p in problems_from_validation(key, exc, Scene, edit.doc)]
             continue
         text = (Path(film.root) / key).read_text(encoding="utf-8")
+        kept = None if key.lower().endswith(".json") else _with_comments(text, edit.doc)
+        if kept is not None:   # the file as it is, changed where the edit changed it: every comment kept
+            out.changes.append(SceneChange(cut.scene, key, text, text, kept, None))
+            continue
         before, after = _layout(key, data), _layout(key, edit.doc)
         loses = None if text.lstrip("\ufeff") == before else _what_is_lost(text)
         out.changes.append(SceneChange(cut.scene, key, text, before, after, loses))
@@ -368,6 +375,57 @@ def _layout(key: str, doc: dict[str, Any]) -> str:
     if key.lower().endswith(".json"):
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     return str(yaml.dump(doc, Dumper=_Layout, sort_keys=False, allow_unicode=True, width=110))
+
+
+def _with_comments(text: str, doc: dict[str, Any]) -> str | None:
+    """The scene file's own text changed to `doc` where they differ — its comments, order, quotes
+    and indentation kept (ruamel.yaml's round trip, its indentation read off the file) — or None
+    when this file's layout does not come back from a round trip as it was (slate's layout is
+    written instead, saying what is lost). The text written always reads back as `doc`."""
+    # The file's own indentation: the first of the usual ones that gives the file back as it is
+    # (ruamel's guess is misled by a comment on a key's line).
+    for mapping, sequence, offset in ((2, 2, 0), (2, 4, 2), (4, 4, 0), (4, 6, 4), (4, 4, 2)):
+        rt = YAML()
+        rt.indent(mapping=mapping, sequence=sequence, offset=offset)
+        rt.width, rt.preserve_quotes = 4096, True
+        try:
+            data = rt.load(text)
+        except Exception:  # noqa: BLE001 — not YAML ruamel can keep: slate's layout instead
+            return None
+        if isinstance(data, CommentedMap) and _dumped(rt, data) == text:
+            break
+    else:
+        return None
+    merged = _dumped(rt, _merge(data, copy.deepcopy(doc)))
+    return merged if yaml.safe_load(merged) == doc else None
+
+
+def _dumped(rt: YAML, value: Any) -> str:
+    buf = io.StringIO()
+    rt.dump(value, buf)
+    return buf.getvalue()
+
+
+def _merge(old: Any, new: Any) -> Any:
+    """`old` (ruamel's nodes, with their comments) made equal to `new`: what stays keeps its
+    comments and form, what changes is replaced in place, what is new goes at its mapping's end."""
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for k in [k for k in old if k not in new]:
+            del old[k]
+        for k, v in new.items():
+            old[k] = _merge(old[k], v) if k in old else v
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        for i, v in enumerate(new[:len(old)]):
+            old[i] = _merge(old[i], v)
+        del old[len(new):]
+        old.extend(new[len(old):])
+        return old
+    # A scalar: kept as written (0.50 stays 0.50, a quoted text stays quoted) when it is the same
+    # value — a yes is never the 1 it equals.
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old if type(old) is type(new) and old == new else new
+    return old if old == new else new
 
 
 _COMMENT = re.compile(r"(^|\s)#")

@@ -8,6 +8,8 @@ dissolve changed, a cue moved), writes it with the format's adapter, and runs `s
 """
 from __future__ import annotations
 
+import difflib
+
 import copy
 
 import opentimelineio as otio
@@ -140,6 +142,9 @@ def test_an_edit_conforms_into_the_scene_file(cut, tmp_path, fmt):
     """Reordered, trimmed, dropped, a dissolve shortened — in every format — and (where the format
     carries sound) a cue moved: shown as a diff, written only with --write."""
     path = write_timeline(_edit(_timeline(cut)), fmt, tmp_path / FORMATS[fmt])
+    # A film-maker's scene file has comments of their own: a conform keeps them.
+    text = (cut / SCENE).read_text()
+    (cut / SCENE).write_text("# scene one: the diner at night\n" + text.replace("\nshots:\n", "\nshots:   # in story order\n", 1))
     before = (cut / SCENE).read_text()
     shown = _conform(cut, path)
     assert shown.exit_code == 0, shown.output
@@ -165,6 +170,13 @@ def test_an_edit_conforms_into_the_scene_file(cut, tmp_path, fmt):
     # What the edit now says is what the manifests say: read back again, no change.
     again = _conform(cut, path)
     assert again.exit_code == 0 and "no change" in again.output, again.output
+    # The scene file is the film-maker's own text changed where the edit changed it: every
+    # comment `slate init` wrote is still there, and no line the edit did not touch moved.
+    comments = ["# scene one: the diner at night", "shots:   # in story order"]
+    after = (cut / SCENE).read_text()
+    assert comments and all(c in after.splitlines() for c in comments)
+    removed = [d for d in difflib.ndiff(before.splitlines(), after.splitlines()) if d.startswith("- ")]
+    assert len(removed) <= 2, removed   # the dissolve's duration (and a music cue's at, moved)
 
 
 def test_a_cut_where_a_dissolve_was_and_a_cue_cut_short(cut, tmp_path):
