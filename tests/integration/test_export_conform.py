@@ -213,3 +213,4 @@ def test_a_graded_copy_looks_like_the_delivered_shot_and_is_made_once(tmp_path):
     assert set(graded_media([record], tmp_path)[0]) == {("scene-01", "1B")}
     record["finish"] = {"lut": None, "fade_in": 0.0, "fade_out": 0.0}
     assert graded_media([record], tmp_path)[0] == {}
+
