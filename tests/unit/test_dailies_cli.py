@@ -203,8 +203,8 @@ def test_an_ng_of_a_take_whose_next_is_in_the_cache_says_it_is_taken_up_for_noth
 ])
 def test_a_bad_answer_is_refused_naming_the_shot_and_take_and_nothing_is_written(dailies_film, args, said):
     before = _words(dailies_film)
-    # A good answer first on the line: it is not written either when another is refused.
-    done = _dailies(dailies_film, "--hold", "1A", *args) if "1A" not in args else _dailies(dailies_film, *args)
+    # A good answer checked first (circled ones are read first): not written either when another is refused.
+    done = _dailies(dailies_film, "--circle", "1A:1", *args) if "1A" not in args else _dailies(dailies_film, *args)
     assert done.exit_code == 2, (done.output, done.stderr)
     assert said in done.stderr, done.stderr
     if "--add-to-prompt" in args:
