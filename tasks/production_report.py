@@ -143,27 +143,22 @@ def score_parts(text: str) -> tuple[str, str, bool, str]:
     return head, "", False, reason
 
 
-def _dailies_rows(views: Sequence[DailyView], profile: str, media: _Media) -> list[PageRow]:
+def _daily_row(v: DailyView, profile: str, media: _Media) -> PageRow:
     """One shot's dailies at one profile as the page shows them: its current takes side by side,
-    panels then clips (the takes of the shot as it was before are history: its ledger takes show
-    them), the word that stands, the proposals and a cleared word."""
-    rows: list[PageRow] = []
-    for v in views:
-        kinds = []
-        for kind in ("panel", "clip"):
-            takes = sorted((t for t in v.takes if t.kind == kind and t.current), key=lambda t: t.take)
-            if not takes:
-                continue
+    panels then clips (the takes of the shot as it was before are history: the ledger's takes below
+    show them), the word that stands, the proposals and a cleared word."""
+    kinds = []
+    for kind in ("panel", "clip"):
+        takes = sorted((t for t in v.takes if t.kind == kind and t.current), key=lambda t: t.take)
+        if takes:
             kinds.append({"kind": kind, "takes": [
                 {"take": t.take, "image": media.uri(t.preview), "clip": media.uri(t.uri) if kind == "clip" else None,
                  "passed": t.passed, "in_cut": t.in_cut, "cost": Decimal(t.cost_usd or 0), "made": t.made_at,
                  "reasons": list(t.reasons),
                  "scores": [dict(zip(("name", "value", "failing", "reason"), score_parts(s))) for s in t.scores]}
                 for t in takes]})
-        words = [w.said() for w in (v.panel_word, v.clip_word) if w is not None]
-        rows.append({"profile": profile, "kinds": kinds, "words": words,
-                     "proposals": [p.said() for p in v.proposals], "cleared": v.cleared})
-    return rows
+    return {"profile": profile, "kinds": kinds, "words": [w.said() for w in (v.panel_word, v.clip_word) if w],
+            "proposals": [p.said() for p in v.proposals], "cleared": v.cleared}
 
 
 def _verdict(storage: Storage, uri: str | None) -> PageRow | None:
@@ -244,7 +239,7 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
     daily: dict[tuple[str, str], list[PageRow]] = defaultdict(list)
     for profile, views in (dailies or {}).items():
         for v in views:
-            daily[(v.scene, v.shot)] += _dailies_rows([v], profile, media)
+            daily[(v.scene, v.shot)].append(_daily_row(v, profile, media))
     scenes: list[PageRow] = []
     for _, sc in film.scenes:
         shots: list[PageRow] = []

@@ -19,7 +19,7 @@ through the MCP server); and never print a key.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +30,7 @@ import typer
 from slate.commands.shared import Directory, err, load_or_exit, say, say_error, settings_or_exit, shown
 
 if TYPE_CHECKING:
+    from slate.commands.dailies_answers import Answer
     from slate.flows.rushes import DailyShot, DailyTake
     from slate.manifests import LoadedFilm
     from slate.manifests.settings import Settings
@@ -146,7 +147,7 @@ def _list(directory: Path, film: str, profile: str, shots: list[DailyShot]) -> N
         "[--panel]")
 
 
-def shot_lines(shot: DailyShot, where=lambda uri: uri) -> list[str]:
+def shot_lines(shot: DailyShot, where: Callable[[str], str] = str) -> list[str]:
     """One shot as the terminal shows it: its head, the word that stands, the proposals, a cleared
     word, then each current take (panels first), and the takes of the shot as it was before in one
     line. `where` turns a storage URI into what a person opens (a local file's path)."""
@@ -175,7 +176,7 @@ def _quoted(text: str) -> str:
     return shlex.quote(text)
 
 
-def take_lines(t: DailyTake, where=lambda uri: uri) -> list[str]:
+def take_lines(t: DailyTake, where: Callable[[str], str] = str) -> list[str]:
     """A take: its number and verdict, whether the cut uses it, cost and when; its scores by name
     (the failing ones again with the judge's reason); why it failed; what to look at."""
     from slate.governor.money import fmt_usd
@@ -235,7 +236,7 @@ def _where(storage: Storage, uri: str) -> str:
 
 # -- the answers ---------------------------------------------------------------------------------
 
-def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[DailyShot], answers: Sequence,
+def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[DailyShot], answers: Sequence[Answer],
             *, kind: str, add_to_prompt: bool, by: str) -> None:
     """Check every answer (BadAnswer on the first that fails), then write them all and say what
     the next run does with each."""
@@ -260,8 +261,6 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
             for f in found:
                 err.print(f"warning: {shot.shot}: the note in the {kind} prompt: {f}", markup=False, highlight=False)
         checked.append((a, shot, take, word))
-    if not checked:
-        raise BadAnswer("nothing to answer")
     with Ledger.for_project(directory) as ledger:
         for a, shot, take, word in checked:
             rushes = read_rushes(directory, shot.scene, settings.profile)
@@ -272,7 +271,7 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
             say(next_run(a, shot, take, word.add_to_prompt, cost))
 
 
-def _shot_of(answer, shots: list[DailyShot], film: LoadedFilm) -> DailyShot:
+def _shot_of(answer: Answer, shots: list[DailyShot], film: LoadedFilm) -> DailyShot:
     """The shot an answer names, in the scenes looked at — refused when no run kept a take of it, or
     when several scenes have a shot of that id (--scene says which)."""
     from slate.commands.dailies_answers import BadAnswer

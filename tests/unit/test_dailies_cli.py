@@ -212,12 +212,39 @@ def test_a_bad_answer_is_refused_naming_the_shot_and_take_and_nothing_is_written
     assert _words(dailies_film) == before
 
 
+def test_a_note_the_lint_warns_of_is_said_and_the_word_written(dailies_film):
+    """A "warn" rule warns of a prompt as it does before a paid call; only a "block" refuses."""
+    done = _dailies(dailies_film, "--ng", "1C", "--note", "he drops the knife", "--add-to-prompt", "--by", "ana")
+    assert done.exit_code == 0, done.stderr
+    assert "warning: 1C: the note in the clip prompt: warn:" in done.stderr and "[moderation-words]" in done.stderr
+    assert _words(dailies_film)[-1].note == "he drops the knife"
+
+
 def test_an_agent_proposal_is_never_written_by_the_terminal(dailies_film):
     """`--by agent-1` is a person's name here: the row is a person's word, never a proposal — an
     agent proposes through the MCP server only."""
     done = _dailies(dailies_film, "--hold", "1C", "--by", "agent-1")
     assert done.exit_code == 0
     assert not _words(dailies_film)[-1].proposal
+
+
+def test_a_shot_id_two_scenes_have_is_answered_in_the_scene_named(example_film):
+    from tests.scene_cuts import two_short_scenes
+    two_short_scenes(example_film)
+    for scene in ("scene-01", "scene-02"):
+        shot = RushShot(shot="1A", keys={"panel": f"{scene}-p", "clip": f"{scene}-c"}, in_cut={"panel": 1, "clip": 1},
+                        takes=[_take("panel", 1, f"{scene}-p"), _take("clip", 1, f"{scene}-c")], status="approved")
+        path = rushes_path(example_film, scene, "draft")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Rushes(film=FILM, scene=scene, profile="draft", run_id="r", at="2026-01-02T03:04:05+00:00",
+                               shots=[shot]).model_dump_json())
+    done = _dailies(example_film, "--hold", "1A")
+    assert done.exit_code == 2 and "--hold 1A: 1A is a shot of scene-01, scene-02: say which with --scene" in done.stderr
+    assert _words(example_film) == []
+    done = _dailies(example_film, "--hold", "1A", "--scene", "scene-02", "--by", "ana")
+    assert done.exit_code == 0, done.stderr
+    [held] = _words(example_film)
+    assert (held.scene, held.key) == ("scene-02", "scene-02-c")
 
 
 # -- the production report ------------------------------------------------------------------------
