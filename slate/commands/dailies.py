@@ -246,7 +246,7 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
     from slate.tasks.circle import TakeWord, say_word
     checked = []
     for a in answers:
-        shot = _shot_of(a, shots, film)
+        shot = _shot_of(a, shots, film, settings.profile)
         take = take_of(a, shot, kind)
         word = TakeWord(scene=shot.scene, shot=shot.shot, kind=kind, take=take.take, word=a.word, note=a.note,
                         add_to_prompt=add_to_prompt and a.word == "ng", profile=settings.profile,
@@ -271,7 +271,7 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
             say(next_run(a, shot, take, word.add_to_prompt, cost))
 
 
-def _shot_of(answer: Answer, shots: list[DailyShot], film: LoadedFilm) -> DailyShot:
+def _shot_of(answer: Answer, shots: list[DailyShot], film: LoadedFilm, profile: str) -> DailyShot:
     """The shot an answer names, in the scenes looked at — refused when no run kept a take of it, or
     when several scenes have a shot of that id (--scene says which)."""
     from slate.commands.dailies_answers import BadAnswer
@@ -283,8 +283,9 @@ def _shot_of(answer: Answer, shots: list[DailyShot], film: LoadedFilm) -> DailyS
                         f": say which with --scene")
     known = [s.id for _, sc in film.scenes for s in sc.shots]
     if answer.shot in known:
-        raise BadAnswer(f"{answer.flag} {answer.typed}: no take of {answer.shot} at this profile yet (the dailies have "
-                        f"{', '.join(sorted({s.shot for s in shots}))})")
+        looked = ", ".join(sorted({s.scene for s in shots}))
+        raise BadAnswer(f"{answer.flag} {answer.typed}: no take of {answer.shot} at {profile} in {looked} yet (the "
+                        f"dailies have {', '.join(sorted({s.shot for s in shots}))})")
     raise BadAnswer(f"{answer.flag} {answer.typed}: no shot {answer.shot} in the film (the dailies have "
                     f"{', '.join(sorted({s.shot for s in shots}))})")
 

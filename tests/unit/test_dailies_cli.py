@@ -194,7 +194,7 @@ def test_an_ng_of_a_take_whose_next_is_in_the_cache_says_it_is_taken_up_for_noth
     (["--circle", "1C:7"], "--circle 1C:7: 1C has no clip take 7 (its current clip takes: 2, 3)"),
     (["--circle", "1C:2", "--panel"], "--circle 1C:2: 1C has no panel take 2 (its current panel takes: 1)"),
     (["--hold", "1Z"], "--hold 1Z: no shot 1Z in the film"),
-    (["--hold", "1B"], "--hold 1B: no take of 1B at this profile yet"),
+    (["--hold", "1B"], "--hold 1B: no take of 1B at draft in scene-01 yet (the dailies have 1A, 1C, 1D)"),
     (["--ng", "1C", "--note", "see https://example.com/ref", "--add-to-prompt"],
      "--ng 1C: the note would be refused in 1C's clip prompt by the prompt lint — block:"),
     (["--ng", "1D"], "--ng 1D: an NG needs its note"),
