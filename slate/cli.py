@@ -3,6 +3,7 @@
     project.py  init, check, estimate, doctor       run.py     run (and its routes)
     approve.py  approve                             ledger.py  log, reconcile, stop
     status.py   status, escalations                 stack.py   up, down, studio-setup, push
+    dailies.py  dailies
 
 Each command is a thin call into manifests, tasks, flows and governor; the run options they
 take are declared once (manifests/options.py). This module only sets what must be set before
@@ -73,6 +74,8 @@ from slate.commands import export  # noqa: E402 — issue 23: the editor's hand-
 app.command()(export.export)
 from slate.commands import conform  # noqa: E402 — issue 39: an edited timeline read back
 app.command()(conform.conform)
+from slate.commands import dailies  # noqa: E402 — issue 40: a person's word on a take
+app.command()(dailies.dailies)
 
 
 def main() -> None:  # pragma: no cover

@@ -10,6 +10,12 @@ the coverage of references (tasks/coverage.py). Every take is labelled with its 
 run that made it (the runs are listed, numbered, at the top): a draft's and a final's "start
 take 1", or two runs' takes of one shot, are never told alike.
 
+The dailies (issue 40), when the caller hands them over (`dailies`: flows/rushes.py `dailies_of`,
+by profile — read by the caller, since tasks/ never imports flows/): per shot, its panel takes side
+by side and its clip takes side by side, each with its gate's verdict and scores, cost and time,
+the take the cut uses marked; then the person's word that stands, the agents' proposals (marked as
+proposals) and a word the last run cleared.
+
 Everything comes from what slate already keeps: the manifests, the ledger (every call's prompt,
 references, artifact and cost; every decision as a $0 note) and the film's storage. Images are
 copied beside the page (`media/`, named by content), clips linked, so the folder can be zipped
@@ -25,8 +31,9 @@ import os
 from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, select_autoescape
 
@@ -36,6 +43,7 @@ from slate.manifests.dialogue import on_camera
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests.settings import Settings
 from slate.providers.base import Storage
+from slate.tasks.circle import TakeWord
 
 STAGES_WITH_VERDICTS = ("panel_gate", "keyframe_gate", "reference_gate", "continuity", "drift")
 #: What the page's template reads of a scene, a shot, a take, a note or a bible entry, by name.
@@ -71,6 +79,86 @@ class _Media:
         if not dest.exists():
             dest.write_bytes(data)
         return f"media/{name}"
+
+
+class DailyTakeView(Protocol):
+    """What the report reads of one take at the dailies (flows/rushes.py DailyTake)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def take(self) -> int: ...
+    @property
+    def preview(self) -> str: ...
+    @property
+    def uri(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def scores(self) -> Sequence[str]: ...
+    @property
+    def reasons(self) -> Sequence[str]: ...
+    @property
+    def cost_usd(self) -> str: ...
+    @property
+    def made_at(self) -> str: ...
+    @property
+    def in_cut(self) -> bool: ...
+    @property
+    def current(self) -> bool: ...
+
+
+class DailyView(Protocol):
+    """What the report reads of one shot at the dailies (flows/rushes.py DailyShot), duck-typed so
+    this module does not import flows/."""
+
+    @property
+    def scene(self) -> str: ...
+    @property
+    def shot(self) -> str: ...
+    @property
+    def takes(self) -> Sequence[DailyTakeView]: ...
+    @property
+    def clip_word(self) -> TakeWord | None: ...
+    @property
+    def panel_word(self) -> TakeWord | None: ...
+    @property
+    def proposals(self) -> Sequence[TakeWord]: ...
+    @property
+    def cleared(self) -> str: ...
+
+
+def score_parts(text: str) -> tuple[str, str, bool, str]:
+    """A take's score as the rushes keep it (flows/rushes.py, by governor/gates.py `against`:
+    "identity 0.62 / 0.85 — nina: the judge's reason") read back as its name, "0.62/0.85", whether
+    it is under its threshold, and the reason. A score of another shape is its own text, passing."""
+    head, _, reason = text.partition(" — ")
+    parts = head.split()
+    if len(parts) == 4 and parts[2] == "/":
+        name, value, _, threshold = parts
+        try:
+            return name, f"{value}/{threshold}", float(value) < float(threshold), reason
+        except ValueError:
+            pass
+    return head, "", False, reason
+
+
+def _daily_row(v: DailyView, profile: str, media: _Media) -> PageRow:
+    """One shot's dailies at one profile as the page shows them: its current takes side by side,
+    panels then clips (the takes of the shot as it was before are history: the ledger's takes below
+    show them), the word that stands, the proposals and a cleared word."""
+    kinds = []
+    for kind in ("panel", "clip"):
+        takes = sorted((t for t in v.takes if t.kind == kind and t.current), key=lambda t: t.take)
+        if takes:
+            kinds.append({"kind": kind, "takes": [
+                {"take": t.take, "image": media.uri(t.preview), "clip": media.uri(t.uri) if kind == "clip" else None,
+                 "passed": t.passed, "in_cut": t.in_cut, "cost": Decimal(t.cost_usd or 0), "made": t.made_at,
+                 "reasons": list(t.reasons),
+                 "scores": [dict(zip(("name", "value", "failing", "reason"), score_parts(s))) for s in t.scores]}
+                for t in takes]})
+    return {"profile": profile, "kinds": kinds, "words": [w.said() for w in (v.panel_word, v.clip_word) if w],
+            "proposals": [p.said() for p in v.proposals], "cleared": v.cleared}
 
 
 def _verdict(storage: Storage, uri: str | None) -> PageRow | None:
@@ -132,8 +220,10 @@ def _renders(root: Path, scene: str, folder: Path) -> list[PageRow]:
     return found
 
 
-def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, out: Path | None = None) -> Path:
-    """Write the film's report folder; return the page's path."""
+def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, out: Path | None = None,
+          dailies: Mapping[str, Sequence[DailyView]] | None = None) -> Path:
+    """Write the film's report folder; return the page's path. `dailies`: each profile's dailies
+    (flows/rushes.py `dailies_of`), shown per shot; without them the page has no dailies."""
     from slate.tasks.bible import asset_of, versions
     from slate.tasks.coverage import coverage
     root = Path(root)
@@ -146,6 +236,10 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
     by_shot: dict[tuple[str, str], list[CallRow]] = defaultdict(list)
     for r in rows:
         by_shot[(r.scene, r.shot)].append(r)
+    daily: dict[tuple[str, str], list[PageRow]] = defaultdict(list)
+    for profile, views in (dailies or {}).items():
+        for v in views:
+            daily[(v.scene, v.shot)].append(_daily_row(v, profile, media))
     scenes: list[PageRow] = []
     for _, sc in film.scenes:
         shots: list[PageRow] = []
@@ -185,6 +279,7 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
                           "lines": [{"speaker": x.speaker, "text": x.text, "delivery": ", ".join(x.delivery),
                                      "on_camera": on_camera(x, s.characters)} for x in s.dialogue],
                           "takes": takes, "notes": notes, "refs": refs, "spent": spent, "by": _by_whom(mine),
+                          "dailies": daily.get((sc.id, s.id), []),
                           "panels": [t for t in takes if t["stage"] == "panel"],
                           "clips": [t for t in takes if t["stage"] == "video"]})
         # The scene's decisions in the order they were made: notes beside the calls, and a person's
@@ -236,10 +331,19 @@ def _when(at: datetime | None) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if at else ""
 
 
+def _iso(text: str) -> str:
+    """An ISO time the dailies keep (UTC, naive or not) as the page says times."""
+    if not text:
+        return ""
+    at = datetime.fromisoformat(text)
+    return _when(at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+
+
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _ENV.filters["usd"] = _usd
 _ENV.filters["whom"] = _whom
 _ENV.filters["when"] = _when
+_ENV.filters["iso"] = _iso
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ film.title or film.id }} — production report</title>
@@ -252,6 +356,9 @@ figure{margin:0} figure img{max-width:320px;border:1px solid #ccc;display:block}
 .thumb img{max-width:120px;max-height:90px}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;color:#fff;margin-right:4px}
 .pass{background:#2e7d32} .fail{background:#c62828} .note{background:#6a1b9a} .warn{background:#ef6c00}
+.word{background:#1565c0} .proposal{background:#795548} .incut{background:#000}
+.daily{border:1px solid #ddd;padding:6px;max-width:340px} .daily.in-cut{border:2px solid #000}
+.daily img{max-width:320px} .daily .badge{margin-bottom:2px}
 table{border-collapse:collapse} td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px;text-align:left}
 details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-wrap;background:#f3f3f3;padding:8px}
 </style></head><body>
@@ -274,6 +381,22 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 {% if shot.lines %}<ul class="lines">{% for x in shot.lines %}<li><b>{{ x.speaker }}</b>{% if not x.on_camera %} <small>(off screen)</small>{% endif %}{% if x.delivery %} <small>[{{ x.delivery }}]</small>{% endif %}: “{{ x.text }}”</li>{% endfor %}</ul>{% endif %}
 <div class="row refs">{% for name, src in shot.refs %}<figure class="thumb">{% if src %}<img src="{{ src }}" alt="{{ name }}">{% else %}<span class="badge fail">missing</span>{% endif %}<figcaption>{{ name }}</figcaption></figure>{% endfor %}</div>
 {% for n in shot.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
+{% for d in shot.dailies %}
+<div class="dailies" data-profile="{{ d.profile }}">
+<h4>Dailies — {{ d.profile }}</h4>
+<p class="words">{% for w in d.words %}<span class="badge word">the word</span>{{ w }} {% else %}<em>no word yet</em>{% endfor %}</p>
+{% for p in d.proposals %}<p class="proposal"><span class="badge proposal">agent's proposal</span>{{ p }} <small>(not acted on until a person says so)</small></p>{% endfor %}
+{% if d.cleared %}<p class="cleared"><span class="badge warn">cleared</span>{{ d.cleared }}</p>{% endif %}
+{% for k in d.kinds %}<div class="row side-by-side" data-kind="{{ k.kind }}">
+{% for t in k.takes %}<figure class="daily{{ ' in-cut' if t.in_cut }}" data-kind="{{ k.kind }}" data-take="{{ t.take }}">
+{% if t.image %}<img src="{{ t.image }}" alt="{{ shot.id }} {{ k.kind }} take {{ t.take }}, {{ d.profile }}">{% endif %}
+<figcaption><b>{{ k.kind }} take {{ t.take }}</b> <span class="badge {{ 'pass' if t.passed else 'fail' }}">{{ "passed" if t.passed else "failed" }}</span>{% if t.in_cut %}<span class="badge incut">in the cut</span>{% endif %}
+<br><small>{{ t.cost|usd }}{% if t.made %}, made {{ t.made|iso }}{% endif %}</small>{% if t.clip %} · <a class="clip" href="{{ t.clip }}">play</a>{% endif %}
+<div>{% for s in t.scores %}<span class="badge {{ 'fail' if s.failing else 'pass' }}" title="{{ s.reason }}">{{ s.name }} {{ s.value }}</span>{% endfor %}</div>
+{% for r in t.reasons %}<div><small>{{ r }}</small></div>{% endfor %}</figcaption></figure>{% endfor %}
+</div>{% endfor %}
+</div>
+{% endfor %}
 {% if not shot.takes %}<p><em>nothing made yet</em></p>{% endif %}
 {% for t in shot.takes %}
 {% set made = t.profile ~ ", run #" ~ t.run.n %}

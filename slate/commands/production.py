@@ -1,5 +1,8 @@
 """`slate report`: the film's production report, one static HTML page (tasks/production_report.py).
 
+Its dailies section (every shot's takes side by side, with their verdicts, the person's word and the
+agents' proposals) is read here from the rushes and handed to the page.
+
 It must never print a key, call a provider, or write outside the report's folder.
 """
 from __future__ import annotations
@@ -28,5 +31,17 @@ def report(directory: Directory,
         except OSError as exc:
             say_error(f"--out: {out}: {'a file, not a folder' if out.is_file() else exc.strerror or exc}")
             raise typer.Exit(2)
-    page = build(directory, film, settings, storage_for(directory), out)
+    page = build(directory, film, settings, storage_for(directory), out, dailies=_dailies(directory, film))
     say(f"report: {page}")
+
+
+def _dailies(directory: Path, film) -> dict:
+    """Every profile's dailies (flows/rushes.py), for the report's takes side by side: read here,
+    since the report's module (tasks/) never imports flows/. A profile no run kept takes of is left out."""
+    from slate.flows.rushes import dailies_of
+    from slate.governor.ledger import Ledger
+    from slate.manifests.profiles import PROFILES
+    scenes = [sc.id for _, sc in film.scenes]
+    with Ledger.for_project(directory) as ledger:
+        found = {profile: dailies_of(directory, ledger, film.film.id, scenes, profile) for profile in PROFILES}
+    return {profile: shots for profile, shots in found.items() if shots}
