@@ -102,10 +102,12 @@ def propose_ng(session: Session, scene: str, shot: str, take: int, note: str, ki
                       f"{', '.join(have) or 'none'}); nothing was written")
     key = daily.keys.get(kind)
     if not key:
-        raise Refused(f"scene {scene}, shot {shot}: the dailies hold no key for its {kind} at {at}; nothing was written")
+        raise Refused(f"scene {scene}, shot {shot}: the dailies hold no key for its {kind} at {at}; "
+                      f"nothing was written")
     with Ledger.for_project(session.root) as ledger:
         # A proposal, always: say_word refuses anything but an NG as one, and it is never a
-        # person's word. The note is scrubbed: a key pasted into it must not reach the ledger.
+        # person's word. The note is scrubbed: a key pasted into it must not reach the ledger (nor
+        # the person's dailies). No run wrote this row: its run id is the session that did.
         word = say_word(ledger, run_id=session.caller, film=session.film.film.id, scene=scene, shot=shot, kind=kind,
                         take=take, word="ng", note=scrub(note.strip()), add_to_prompt=False, profile=at, key=key,
                         by=session.caller, caller=session.caller, proposal=True)

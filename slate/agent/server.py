@@ -66,7 +66,8 @@ Read before you spend: bible, shot, prompt (with its lint), references, images, 
 Spend only through run (a scene or the film, at a profile this session allows) and turnaround / plate / voice (a new
 reference version), within this session's cap; estimate first. A run goes in the background: poll status with its run id; stop ends your own run.
 A person approves finals, promotes a version to the canonical reference, raises caps, clears a STOP and reconciles: there are no tools
-for those. At the dailies a person circles, NGs or holds a take; you may read them (dailies) and propose an NG with a note (propose_ng). A final-profile run waits for a person at its approval: tell your user, do not wait in a loop."""
+for those. A final-profile run waits for a person at its approval: tell your user, do not wait in a loop.
+At the dailies a person circles, NGs or holds a take: you may read them (dailies) and propose an NG with a note (propose_ng)."""
 
 #: Said to the agent when the person gave the session no name: its cap is this process's.
 UNNAMED = ("This session has no name (slate mcp --session): its cap counts this server process only, and a "

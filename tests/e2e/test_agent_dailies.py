@@ -21,12 +21,14 @@ from slate.governor.ledger import Ledger
 from slate.governor.money import fmt_usd
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.circle import PROPOSAL_STAGE, WORD_STAGE, words_of
-from tests.e2e.test_agent_mcp import Agent, _drive
+from tests.e2e.test_agent_mcp import FAKE_KEYS, Agent, _drive
 from tests.scene_cuts import keep_shots, without_finishing
 
 FILM, SCENE, SHOT = "night-diner", "scene-01", "1C"
 NOTE = "the cup should stay on the table, it slides off"
 PANEL_NOTE = "her apron is blue in the bible, red here"
+#: An agent pastes a key into a note by mistake: the ledger (and the person's dailies) get it masked.
+PASTED = f" (key {FAKE_KEYS['FAL_KEY']})"
 
 
 #: The local provider's video rehearsed at a real price, so a take's cost is money to read.
@@ -52,8 +54,8 @@ def _said(result) -> str:
 @pytest.mark.usefixtures("prefect_harness", "local_calls")
 def test_an_agent_reads_the_dailies_and_proposes_an_ng_the_run_does_not_obey(example_film, tmp_path):
     """An agent reads each take's scores, cost and place in the cut as the dailies hold them, and
-    proposes an NG of the clip in the cut and of its panel, each with a note: two proposal rows in
-    the ledger, by the session, with the dailies' keys; the person's dailies show them as the
+    proposes an NG of the clip in the cut and of its panel, each with a note (a key pasted into one
+    is masked): two proposal rows in the ledger, by the session, with the dailies' keys; the person's dailies show them as the
     agent's and no word stands. It cannot circle or hold (no tool, and the proposal tool takes no
     word), nor propose on a take or shot the dailies do not have. The next `slate run` pays for
     nothing and keeps the same take in the cut."""
@@ -91,7 +93,8 @@ def test_an_agent_reads_the_dailies_and_proposes_an_ng_the_run_does_not_obey(exa
 
         proposed = await agent.json("propose_ng", scene=SCENE, shot=SHOT, take=clip.take, note=NOTE)
         assert proposed["proposed"].startswith(f"NG take {clip.take} (proposed by agent:"), proposed
-        await agent.json("propose_ng", scene=SCENE, shot=SHOT, take=panel.take, note=PANEL_NOTE, kind="panel")
+        await agent.json("propose_ng", scene=SCENE, shot=SHOT, take=panel.take, note=PANEL_NOTE + PASTED,
+                         kind="panel")
 
         # Refused, each naming what it refused, nothing written:
         for args, words in (
@@ -110,7 +113,8 @@ def test_an_agent_reads_the_dailies_and_proposes_an_ng_the_run_does_not_obey(exa
         [shot] = again["shots"]
         assert shot["word"] == {"clip": None, "panel": None}                      # a proposal never stands
         assert shot["proposals"] == [f"NG take {clip.take} (proposed by {proposed['by']}): {NOTE}",
-                                     f"NG panel take {panel.take} (proposed by {proposed['by']}): {PANEL_NOTE}"]
+                                     f"NG panel take {panel.take} (proposed by {proposed['by']}): {PANEL_NOTE} "
+                                     f"(key ***)"]
         return (await agent.json("status"))["session"]
 
     paid_before = _paid(example_film)
@@ -121,13 +125,13 @@ def test_an_agent_reads_the_dailies_and_proposes_an_ng_the_run_does_not_obey(exa
         rows = ledger.approvals(film=FILM)
         assert [(r.stage, r.shot, r.take, r.by, r.caller, r.fingerprint, r.message) for r in rows] == [
             (PROPOSAL_STAGE, SHOT, clip.take, caller, caller, before.keys["clip"], NOTE),
-            (PROPOSAL_STAGE, SHOT, panel.take, caller, caller, before.keys["panel"], PANEL_NOTE)]
+            (PROPOSAL_STAGE, SHOT, panel.take, caller, caller, before.keys["panel"], f"{PANEL_NOTE} (key ***)")]
         assert [r.parameters["word"] for r in rows] == ["ng", "ng"] and not ledger.approvals(stage=WORD_STAGE)
         assert words_of(ledger, FILM) == []                                       # no person's word among them
         [shown] = dailies_of(example_film, ledger, FILM, [SCENE], "draft")
     assert shown.clip_word is None and shown.panel_word is None
     assert [(p.kind, p.take, p.note, p.proposal) for p in shown.proposals] == [
-        ("clip", clip.take, NOTE, True), ("panel", panel.take, PANEL_NOTE, True)]
+        ("clip", clip.take, NOTE, True), ("panel", panel.take, f"{PANEL_NOTE} (key ***)", True)]
     assert _paid(example_film) == paid_before                                     # proposing paid nothing
 
     # The next run obeys persons' words only: no new row, the same take in the cut.
