@@ -4,8 +4,10 @@ the argument and the value.
 An argument a tool does not take is refused by name (an agent that sends `cap` must learn it set
 nothing). Every argument that names something of the film — a scene, a shot, a character, a
 location, a profile, a run of the session, a model — must name one that exists: its value never
-reaches a glob, a path or a command line unchecked. An edit is one change in words. A version is
-a whole number from 1. What a tool's types already say (a choice of views, stages, moments) is the
+reaches a glob, a path or a command line unchecked. An edit is one change in words, and so is a
+dailies note (what is wrong with a take). A version, and a take, is a whole number from 1. A
+person's word on a take (`word`: circled, NG, hold) is no argument of any tool: handed one, the
+refusal says who gives it. What a tool's types already say (a choice of views, stages, moments) is the
 SDK's check; its message is said the same way by the server (server.py `SlateServer`).
 
 It must never touch the film (reading ids only), and never echo a value at length.
@@ -21,6 +23,11 @@ from slate.agent.session import PROFILE_ORDER, Refused, Session
 MAX_EDIT = 400
 #: The most a version number may be: far more than any asset has.
 MAX_VERSION = 100_000
+#: The longest a proposal's note may be: what is wrong with a take, said in a few sentences.
+MAX_NOTE = 600
+#: Said when an agent hands a tool a person's word on a take, so it learns where that lever is.
+PERSONS_WORD = ("only a person circles, NGs or holds a take (slate dailies, or the dailies form in the Prefect UI); "
+                "an agent proposes an NG with propose_ng")
 
 
 def said(value: Any) -> str:
@@ -51,11 +58,20 @@ def _edit(name: str, value: Any) -> str:
     return text
 
 
-def _version(name: str, value: Any) -> int:
+def _note(name: str, value: Any) -> str:
+    text = _text(name, value).strip()
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    if len(words) < 2 or len(text) > MAX_NOTE:
+        raise Refused(f"argument {name!r}: {said(value)} is not a note: what is wrong with the take, said in "
+                      f"words (at most {MAX_NOTE} characters), e.g. 'the door swings open, it does not explode'")
+    return text
+
+
+def _number(name: str, value: Any, what: str) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
-        raise Refused(f"argument {name!r}: {said(value)} is not a version number (a whole number from 1)")
+        raise Refused(f"argument {name!r}: {said(value)} is not {what} (a whole number from 1)")
     return value
 
 
@@ -82,16 +98,19 @@ class Arguments:
             "run_id": lambda n, v, _: _one_of(n, v, list(session.runs), "a run of this session"),
             "model": self._model,
             "edit": lambda n, v, _: _edit(n, v),
-            "from_version": lambda n, v, _: _version(n, v),
+            "from_version": lambda n, v, _: _number(n, v, "a version number"),
+            "take": lambda n, v, _: _number(n, v, "a take number"),
+            "note": lambda n, v, _: _note(n, v),
         }
 
     def check(self, tool: str, given: Mapping[str, Any], takes: Collection[str]) -> None:
         """Refuse (Refused, naming the tool and the argument) what `tool` must not be handed."""
         unknown = [name for name in given if name not in takes]
         if unknown:
+            why = f"; {PERSONS_WORD}" if "word" in unknown else ""
             raise Refused(f"{tool}: unknown argument{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(repr(n) for n in unknown)} (it takes: {', '.join(takes) or 'no argument'}); "
-                          f"nothing was done")
+                          f"{', '.join(repr(n) for n in unknown)} (it takes: {', '.join(takes) or 'no argument'})"
+                          f"{why}; nothing was done")
         for name, value in given.items():
             if value is None or name not in self.checks:
                 continue   # not given; or a choice the tool's schema holds

@@ -17,6 +17,7 @@ as the ledger or the artifact holds them), and never return a key.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,17 @@ GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
 #: The lip-sync's gate (issue 38): slate's own measure, its readings in its $0 ledger row.
 SYNC_GATE = "sync_gate"
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
+#: The content-addressed pictures a link may name (storage_local's cas://<sha256>.<suffix>).
+PICTURE = re.compile(r"cas://([0-9a-f]{64})\.(png|jpg)")
+
+
+def picture_link(uri: str | None) -> tuple[str, str] | None:
+    """(the resource's URI, its MIME type) of a stored picture, or None for any other URI: the
+    agent reads the full picture as the server's `slate://artifact/...` resource, never by path."""
+    m = PICTURE.fullmatch(uri or "")
+    if m is None:
+        return None
+    return f"slate://artifact/{m.group(1)}.{m.group(2)}", "image/png" if m.group(2) == "png" else "image/jpeg"
 
 
 def _shot(session: Session, scene: str, shot: str):

@@ -7,6 +7,8 @@ channel on stdout); `run` starts a session run (slate/agent/session.py) and retu
 once; `status` and `stop` take that id. `turnaround`, `plate` and `voice` make a new bible version
 (`slate bible turnaround|plate|voice`, through the governor under the session's caller and what its
 cap has left); `versions` lists them. Making a version is the agent's; making it canonical is not.
+`dailies` reads every shot's takes and the words on them, and `propose_ng` writes the session's
+proposal of an NG with a note (slate/agent/dailies.py): shown to the person, never acted on.
 A command that fails is a tool error carrying what it printed; an argument reaches a command as
 `--option=value` or after `--`, never where it could be read as an option.
 
@@ -17,14 +19,15 @@ manifest and a shot's prompt (`slate://bible`, `slate://scene/<scene>`,
 `slate://prompt/<scene>/<shot>`).
 
 Absent on purpose, not refused: approve, promote a reference, raise a cap, clear a STOP,
-reconcile, and any profile above `--max-profile` (the `run` tool's profile list ends there).
+reconcile, circle, NG or hold a take (a person's word at the dailies), and any profile above
+`--max-profile` (the `run` tool's profile list ends there).
 Those are a person's levers; an agent that cannot see them cannot talk itself into pulling them.
 
 Every result passes through `session.scrub` (no key), and a refusal is a tool error whose text
 names the lever that refused it.
 
 It must never register a tool that spends outside a session run, approves, promotes, raises a
-cap, clears a stop or reconciles.
+cap, clears a stop, reconciles, or says a person's word on a take.
 """
 # No `from __future__ import annotations`: the SDK reads each tool's annotations, and `Profile`
 # (the profiles this session allows) is local to build().
@@ -52,6 +55,7 @@ from slate.errors import SlateError
 from slate.governor.money import fmt_usd
 from slate.manifests.options import RunOptions, option_names
 from slate.agent import context
+from slate.agent import dailies as agent_dailies
 from slate.agent.arguments import Arguments, said
 from slate.agent.session import Refused, Session, scrub
 from slate.manifests.turnaround import View
@@ -62,7 +66,8 @@ Read before you spend: bible, shot, prompt (with its lint), references, images, 
 Spend only through run (a scene or the film, at a profile this session allows) and turnaround / plate / voice (a new
 reference version), within this session's cap; estimate first. A run goes in the background: poll status with its run id; stop ends your own run.
 A person approves finals, promotes a version to the canonical reference, raises caps, clears a STOP and reconciles: there are no tools
-for those. A final-profile run waits for a person at its approval: tell your user, do not wait in a loop."""
+for those. A final-profile run waits for a person at its approval: tell your user, do not wait in a loop.
+At the dailies a person circles, NGs or holds a take: you may read them (dailies) and propose an NG with a note (propose_ng)."""
 
 #: Said to the agent when the person gave the session no name: its cap is this process's.
 UNNAMED = ("This session has no name (slate mcp --session): its cap counts this server process only, and a "
@@ -74,8 +79,6 @@ CLI_TIMEOUT = 300.0
 PREVIEW_SIDE = 512
 SHEET_SIDE = 1024
 PREVIEW_BYTES = 200_000
-#: The content-addressed pictures a link may name (storage_local's cas://<sha256>.<suffix>).
-PICTURE = re.compile(r"cas://([0-9a-f]{64})\.(png|jpg)")
 
 
 def _text(value: Any) -> TextContent:
@@ -198,14 +201,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _picture_link(uri: str | None) -> tuple[str, str] | None:
-    """(the resource's URI, its MIME type) of a stored picture, or None for any other URI."""
-    m = PICTURE.fullmatch(uri or "")
-    if m is None:
-        return None
-    return f"slate://artifact/{m.group(1)}.{m.group(2)}", "image/png" if m.group(2) == "png" else "image/jpeg"
-
-
 def build(session: Session) -> MCPServer:
     """The server for one session: every tool of the module docstring, and no other."""
     instructions = INSTRUCTIONS if session.named else f"{INSTRUCTIONS}\n{UNNAMED}"
@@ -217,10 +212,11 @@ def build(session: Session) -> MCPServer:
     Profile: object = Literal[profiles]
 
     def add(fn: Callable, description: str) -> None:
-        # Hints for the client (e.g. to ask its user before a call): only run spends, only stop ends something.
-        hints = ToolAnnotations(read_only_hint=fn.__name__ not in ("run", "stop", "turnaround", "plate", "voice"),
-                                destructive_hint=fn.__name__ == "stop",
-                                idempotent_hint=fn.__name__ not in ("run", "turnaround", "plate", "voice"))
+        # Hints for the client (e.g. to ask its user before a call): run and the workshop spend,
+        # propose_ng writes a $0 row a person will read, only stop ends something.
+        writes = fn.__name__ in ("run", "stop", "turnaround", "plate", "voice", "propose_ng")
+        hints = ToolAnnotations(read_only_hint=not writes, destructive_hint=fn.__name__ == "stop",
+                                idempotent_hint=not writes or fn.__name__ == "stop")
         mcp.add_tool(_tool(fn), name=fn.__name__, description=description, structured_output=False,
                      annotations=hints)
         mcp.takes[fn.__name__] = list(inspect.signature(fn).parameters)
@@ -270,7 +266,7 @@ def build(session: Session) -> MCPServer:
                 out += _preview(about, path=path, side=SHEET_SIDE,
                                 link=f"slate://contact/{scene}/{about['profile']}")
             else:
-                link = _picture_link(about.get("uri"))
+                link = context.picture_link(about.get("uri"))
                 out += _preview(about, path=path, link=link[0] if link else None,
                                 mime=link[1] if link else "image/png")
         return out or f"scene {scene}, shot {shot}: nothing rendered yet"
@@ -385,6 +381,24 @@ def build(session: Session) -> MCPServer:
     add(report, "slate status (renders, spending, what waits for a person) and slate report (writes the film's "
                 "production report, one HTML page a person opens: its path is given); with a run id, that run's "
                 "full printed report.")
+
+    # -- the dailies: read every take; propose an NG. Circling, NG'ing and holding are a person's
+    # (slate dailies, the Prefect UI's form): no tool says them, and propose_ng takes no word.
+    def dailies(scene: Optional[str] = None, profile: Optional[str] = None) -> Any:
+        return agent_dailies.read(session, scene, profile)
+    add(dailies, "The dailies: every shot a run left takes of (a scene's, at a profile; default every scene and "
+                 "every profile), each take (panel or clip) with its gate scores by name, whether it passed, what "
+                 "it cost, when it was made and whether the cut uses it, with a link to its picture (a resource); "
+                 "the word a person said that stands on the shot, and the proposals waiting for them.")
+
+    def propose_ng(scene: str, shot: str, take: int, note: str, kind: Literal["clip", "panel"] = "clip",
+                   profile: Optional[str] = None) -> Any:
+        return agent_dailies.propose_ng(session, scene, shot, take, note, kind, profile)
+    add(propose_ng, "Propose an NG of one take the dailies list (a shot's clip, or its start panel), with a note "
+                    "saying what is wrong. It is shown to the person as this session's proposal and changes "
+                    "nothing: a run never acts on it. Only a person circles, NGs or holds a take; there is no "
+                    "tool for that. profile: the one the take was made at (needed when the shot has takes at "
+                    "more than one).")
     _resources(mcp, session)
     return mcp
 

@@ -35,11 +35,13 @@ SCENE = "scene-01"
 FAKE_KEYS = {"REPLICATE_API_TOKEN": "r8_" + "notakey" * 3, "GEMINI_API_KEY": "AIza" + "notakey" * 3,
              "FAL_KEY": "fal-" + "notakey" * 3}
 #: What only a person may do: no tool of the server may be any of these.
-PERSON_LEVERS = ("approve", "promote", "reconcile", "raise", "cap", "clear", "unstop", "resume", "override")
+PERSON_LEVERS = ("approve", "promote", "reconcile", "raise", "cap", "clear", "unstop", "resume", "override",
+                 "circle", "hold")
 #: A preview's most, as the base64 a result carries (slate/agent/server.py PREVIEW_BYTES, 200 kB).
 PREVIEW_B64 = 200_000 * 4 // 3 + 4
 TOOLS = {"bible", "scenes", "shot", "prompt", "references", "images", "verdicts", "ledger", "refusals", "check",
-         "estimate", "run", "status", "stop", "escalations", "report", "turnaround", "plate", "voice", "versions"}
+         "estimate", "run", "status", "stop", "escalations", "report", "turnaround", "plate", "voice", "versions",
+         "dailies", "propose_ng"}
 
 
 def _slate() -> str:
@@ -146,7 +148,8 @@ def test_tools_context_and_no_person_lever(example_film, tmp_path):
         assert names == TOOLS
         assert not [n for n in names for lever in PERSON_LEVERS if lever in n]
         spending = [t.name for t in listed if not t.annotations.read_only_hint]
-        assert spending == ["run", "stop", "turnaround", "plate", "voice"]   # a client may ask its user before these
+        # A client may ask its user before these (propose_ng spends nothing: it writes a row a person reads).
+        assert spending == ["run", "stop", "turnaround", "plate", "voice", "propose_ng"]
         run_schema = next(t for t in listed if t.name == "run").input_schema
         profile = run_schema["properties"]["profile"]
         assert profile.get("enum", [profile.get("const")]) == ["draft"]   # --max-profile draft: no other offered
@@ -464,7 +467,8 @@ def test_an_agents_run_outlives_the_thread_that_started_it(example_film, tmp_pat
 ODD = ["**", "../../etc/passwd", "--help", "", "1e400", "nan", -1]
 NON_FINITE = [float("inf"), float("nan")]
 #: A good value of each argument a tool requires, so that the odd one is the only fault.
-GOOD = {"scene": SCENE, "shot": "1A", "character": "gabe", "location": "diner", "speaker": "gabe"}
+GOOD = {"scene": SCENE, "shot": "1A", "character": "gabe", "location": "diner", "speaker": "gabe", "take": 1,
+        "note": "the door swings open, it does not explode"}
 
 
 def test_odd_values_to_every_tool_are_refused_by_name(example_film, tmp_path):
