@@ -569,8 +569,9 @@ def production_report(root: Path, film: LoadedFilm, settings: Settings, artifact
     Like every artifact here, it never fails the run: a report that cannot be written is a warning."""
     def publish() -> Path:
         from slate.providers.registry import storage_for
+        from slate.flows.rushes import dailies_by_profile
         from slate.tasks.production_report import build
-        page = build(Path(root), film, settings, storage_for(Path(root)))
+        page = build(Path(root), film, settings, storage_for(Path(root)), dailies=dailies_by_profile(root, film))
         create_link_artifact(link=page.as_uri(), link_text=f"production report of {film.film.id}", key=artifact_key,
                              description=f"film {film.film.id} ({settings.profile}): every shot's panels, clips, "
                                          "verdicts, prompts and costs; the bible and its versions")

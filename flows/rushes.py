@@ -25,13 +25,14 @@ from pydantic import BaseModel
 from slate.governor.gates import against
 from slate.providers.storage_local import write_atomic
 from slate.governor.ledger import Ledger
+from slate.manifests import LoadedFilm
 from slate.tasks.circle import Kind, TakeWord, standing, words_of
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take
 from slate.tasks.plan import ShotPlan
 
 __all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes", "DailyTake", "DailyShot",
-           "dailies_of"]
+           "dailies_of", "dailies_by_profile"]
 
 
 class RushTake(BaseModel):
@@ -219,3 +220,14 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
 def _when(iso: str) -> datetime:
     at = datetime.fromisoformat(iso)
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def dailies_by_profile(root: Path | str, film: LoadedFilm) -> dict[str, list[DailyShot]]:
+    """Every profile's dailies of the whole film, for the production report's takes side by side
+    (the report's module, in tasks/, never imports flows/: its callers read them here). A profile
+    no run kept takes of is left out."""
+    from slate.manifests.profiles import PROFILES
+    scenes = [sc.id for _, sc in film.scenes]
+    with Ledger.for_project(Path(root)) as ledger:
+        found = {profile: dailies_of(root, ledger, film.film.id, scenes, profile) for profile in PROFILES}
+    return {profile: shots for profile, shots in found.items() if shots}

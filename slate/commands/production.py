@@ -22,6 +22,7 @@ def report(directory: Directory,
     references, takes and costs; the bible with its versions; the coverage of references."""
     from slate.providers.registry import storage_for
     from slate.commands.shared import settings_or_exit
+    from slate.flows.rushes import dailies_by_profile
     from slate.tasks.production_report import build
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
@@ -31,17 +32,5 @@ def report(directory: Directory,
         except OSError as exc:
             say_error(f"--out: {out}: {'a file, not a folder' if out.is_file() else exc.strerror or exc}")
             raise typer.Exit(2)
-    page = build(directory, film, settings, storage_for(directory), out, dailies=_dailies(directory, film))
+    page = build(directory, film, settings, storage_for(directory), out, dailies=dailies_by_profile(directory, film))
     say(f"report: {page}")
-
-
-def _dailies(directory: Path, film) -> dict:
-    """Every profile's dailies (flows/rushes.py), for the report's takes side by side: read here,
-    since the report's module (tasks/) never imports flows/. A profile no run kept takes of is left out."""
-    from slate.flows.rushes import dailies_of
-    from slate.governor.ledger import Ledger
-    from slate.manifests.profiles import PROFILES
-    scenes = [sc.id for _, sc in film.scenes]
-    with Ledger.for_project(directory) as ledger:
-        found = {profile: dailies_of(directory, ledger, film.film.id, scenes, profile) for profile in PROFILES}
-    return {profile: shots for profile, shots in found.items() if shots}
