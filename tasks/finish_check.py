@@ -61,18 +61,23 @@ def finish_problems(root: Path, film: LoadedFilm, scenes: list[str],
             continue
         if fin.lut:
             problems += _lut_problem(root, fin.lut, file, "finishing.lut")
-        trims = {s.id: fin.shots.get(s.id) for s in scene.shots}
-        lengths = [s.duration - (t.trim_in + t.trim_out if t else 0.0) for s, t in zip(scene.shots, trims.values())]
+        # The shots as the edit plays them (finishing.cut: an editor's order, a dropped shot left
+        # out), each one's transition leading into the shot after it in the cut; the last ends on a cut.
+        by_id = {s.id: s for s in scene.shots}
+        shots = [by_id[i] for i in fin.in_cut([s.id for s in scene.shots])]
+        trims = {s.id: fin.shots.get(s.id) for s in shots}
+        lengths = [s.duration - (t.trim_in + t.trim_out if t else 0.0) for s, t in zip(shots, trims.values())]
+        joins: list[tuple[str, float]] = [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]]
         starts, at = {}, 0.0
-        for s, secs in zip(scene.shots, lengths):
+        for k, (s, secs) in enumerate(zip(shots, lengths)):
             starts[s.id] = at
-            at += secs - (s.transition_out.duration if s.transition_out.kind == "dissolve" else 0.0)
-        total = at   # the last shot ends on a cut (schema.py)
-        if any(trims.values()):
-            misfits = dissolve_misfits(lengths, [(s.transition_out.kind, s.transition_out.duration)
-                                                 for s in scene.shots[:-1]], labels=[s.id for s in scene.shots])
-            problems += [Problem(file, scene.shots[i].id, "finishing.shots.trim_out",
-                                 f"once trimmed, {why}") for i, why in misfits]
+            at += secs - (joins[k][1] if k < len(joins) and joins[k][0] == "dissolve" else 0.0)
+        total = at
+        if any(trims.values()) or fin.cut is not None:
+            misfits = dissolve_misfits(lengths, joins, labels=[s.id for s in shots])
+            problems += [Problem(file, shots[i].id, "finishing.shots.trim_out" if any(trims.values()) else "finishing.cut",
+                                 f"once trimmed, {why}" if any(trims.values()) else f"in the edit's order, {why}")
+                         for i, why in misfits]
         for i, cue in enumerate(fin.cues):
             where = f"finishing.cues[{i}]"
             begins = (starts.get(cue.shot, 0.0) if cue.shot else 0.0) + cue.at

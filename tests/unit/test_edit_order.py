@@ -82,3 +82,26 @@ def test_a_shot_the_edit_leaves_out_is_not_made_unless_a_kept_shot_chains_from_i
     assert _left_out(plans, SceneFinish(cut=["1A", "1C", "1E"])) == {"1B"}
     assert _left_out(plans, SceneFinish(cut=["1E"])) == {"1A", "1B"}
     assert _left_out(plans, SceneFinish()) == set() and _left_out(plans, None) == set()
+
+
+def test_the_preflight_reads_the_scene_in_the_edits_order(example_film):
+    """tasks/finish_check.py: a cue placed after the cut's end is warned of at the cut's length
+    once the edit drops shots — not at the scene file's length, where it would still be heard."""
+    import yaml
+
+    from slate.manifests import load_film
+    from slate.tasks.finish_check import finish_problems
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["finishing"]["cut"] = ["1A", "1B"]
+    doc["finishing"]["cues"].append({"file": doc["finishing"]["cues"][0]["file"], "kind": "effects", "at": 9.0})
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    warnings: list = []
+    finish_problems(example_film, load_film(example_film), ["scene-01"], warnings)
+    # 1A (2.5 s) and 1B (3 s), 1B's dissolve leading nowhere: a 5.5 s cut.
+    assert "starts at 9s, after the scene's end (5.5s): not heard" in [w.message for w in warnings]
+    doc["finishing"]["cut"] = None
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    warnings = []
+    finish_problems(example_film, load_film(example_film), ["scene-01"], warnings)
+    assert not [w for w in warnings if w.message.startswith("starts at 9s")]   # the whole scene hears it
