@@ -31,8 +31,6 @@ PAN_ZOOM = 1.0 / (1.0 - PAN_FRACTION)
 # positions, and doing that at twice the resolution halves the visible jitter.
 SUPERSAMPLE = 2
 
-#: The encoder's colour tags of a BT.709 picture (media/colour.py output_args, as arguments).
-_BT709_TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"]
 _H264_OUT = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
              "-movflags", "+faststart", "-an"]
 
@@ -235,12 +233,9 @@ def concat_args(clips: list[tuple[str, float]], out_mp4, *, transitions: list[tu
         else:
             raise ValueError(f"unknown transition {kind!r}; expected 'cut' or 'dissolve'")
         cur = out
-    # A stitched cut is a deliverable when the film has no finishing pass: converted to BT.709
-    # and tagged as one (media/colour.py says why converting comes first; the clips are BT.601).
-    parts.append(f"{cur}scale=out_color_matrix=bt709:out_range=tv,"
-                 f"setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv,format=yuv420p[out]")
+    parts.append(f"{cur}format=yuv420p[out]")
     args += ["-filter_complex", ";".join(parts), "-map", "[out]",
-             "-frames:v", str(frame_count(length, fps)), "-r", rate, *_H264_OUT, *_BT709_TAGS, _p(out_mp4)]
+             "-frames:v", str(frame_count(length, fps)), "-r", rate, *_H264_OUT, _p(out_mp4)]
     return args
 
 

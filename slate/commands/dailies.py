@@ -30,7 +30,7 @@ import typer
 from slate.commands.shared import Directory, err, load_or_exit, say, say_error, settings_or_exit, shown
 
 if TYPE_CHECKING:
-    from slate.commands.dailies_answers import Answer
+    from slate.commands.dailies_answers import DailiesAnswer
     from slate.flows.rushes import DailyShot, DailyTake
     from slate.manifests import LoadedFilm
     from slate.manifests.settings import Settings
@@ -236,7 +236,7 @@ def _where(storage: Storage, uri: str) -> str:
 
 # -- the answers ---------------------------------------------------------------------------------
 
-def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[DailyShot], answers: Sequence[Answer],
+def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[DailyShot], answers: Sequence[DailiesAnswer],
             *, kind: str, add_to_prompt: bool, by: str) -> None:
     """Check every answer (BadAnswer on the first that fails), then write them all and say what
     the next run does with each."""
@@ -271,7 +271,7 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
             say(next_run(a, shot, take, word.add_to_prompt, cost))
 
 
-def _shot_of(answer: Answer, shots: list[DailyShot], film: LoadedFilm, profile: str) -> DailyShot:
+def _shot_of(answer: DailiesAnswer, shots: list[DailyShot], film: LoadedFilm, profile: str) -> DailyShot:
     """The shot an answer names, in the scenes looked at — refused when no run kept a take of it, or
     when several scenes have a shot of that id (--scene says which)."""
     from slate.commands.dailies_answers import BadAnswer

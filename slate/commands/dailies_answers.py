@@ -17,22 +17,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from slate.errors import SlateError
+
 if TYPE_CHECKING:   # the dailies' shapes are flows/' (flows/rushes.py), imported where the command runs
     from slate.flows.rushes import DailyShot, DailyTake
 
-__all__ = ["Answer", "BadAnswer", "read_answers", "take_of", "next_run"]
+__all__ = ["DailiesAnswer", "BadAnswer", "read_answers", "take_of", "next_run"]
 
 #: "1C" or "1C:2": a shot id (manifests/schema.py SHOT_ID_PATTERN) and, after a colon, a take.
 _SPEC = re.compile(r"^(?P<shot>[0-9]{1,3}[A-Z]{1,2})(?::(?P<take>[0-9]{1,6}))?$")
 
 
-class BadAnswer(ValueError):
+class BadAnswer(SlateError, ValueError):
     """An answer the command refuses before writing anything: the message names what was typed."""
 
 
 @dataclass(frozen=True)
-class Answer:
-    """One answer as typed: `--ng 1D:2` with its note is Answer("ng", "--ng", "1D:2", "1D", 2, "…")."""
+class DailiesAnswer:
+    """One answer as typed: `--ng 1D:2` with its note is DailiesAnswer("ng", "--ng", "1D:2", "1D", 2, "…")."""
 
     word: str             # circled | ng | hold (tasks/circle.py WORDS)
     flag: str             # the option it came from, to name in a refusal
@@ -54,17 +56,17 @@ def _spec(flag: str, value: str) -> tuple[str, int | None]:
 
 
 def read_answers(circle: list[str], ng: list[str], hold: list[str], notes: list[str],
-                 add_to_prompt: bool) -> list[Answer]:
+                 add_to_prompt: bool) -> list[DailiesAnswer]:
     """The command line's answers in the order circled, NG, hold. The n-th `--note` is the n-th
     `--ng`'s: a note is what an NG asks the next take to change, so a note with no NG to go with,
     and an NG with no note, are refused — as are a `--circle` without its take and two answers
     about one shot (which would stand? the command cannot tell what the person meant)."""
-    answers: list[Answer] = []
+    answers: list[DailiesAnswer] = []
     for value in circle:
         shot, take = _spec("--circle", value)
         if take is None:
             raise BadAnswer(f"--circle {value}: circle which take? give SHOT:TAKE (e.g. --circle {shot}:2)")
-        answers.append(Answer("circled", "--circle", value, shot, take))
+        answers.append(DailiesAnswer("circled", "--circle", value, shot, take))
     if len(notes) > len(ng):
         raise BadAnswer(f"--note is an NG's note: {len(notes)} --note for {len(ng)} --ng (each --ng takes the "
                         "--note that follows it)")
@@ -74,13 +76,13 @@ def read_answers(circle: list[str], ng: list[str], hold: list[str], notes: list[
         if not note:
             raise BadAnswer(f"--ng {value}: an NG needs its note — what the next take must do otherwise "
                             f'(--ng {value} --note "the door swings open, it does not explode")')
-        answers.append(Answer("ng", "--ng", value, shot, take, note))
+        answers.append(DailiesAnswer("ng", "--ng", value, shot, take, note))
     for value in hold:
         shot, take = _spec("--hold", value)
-        answers.append(Answer("hold", "--hold", value, shot, take))
+        answers.append(DailiesAnswer("hold", "--hold", value, shot, take))
     if add_to_prompt and not ng:
         raise BadAnswer("--add-to-prompt puts an NG's note in the next take's prompt: give it with --ng")
-    seen: dict[str, Answer] = {}
+    seen: dict[str, DailiesAnswer] = {}
     for a in answers:
         if a.shot in seen:
             first = seen[a.shot]
@@ -90,7 +92,7 @@ def read_answers(circle: list[str], ng: list[str], hold: list[str], notes: list[
     return answers
 
 
-def take_of(answer: Answer, shot: DailyShot, kind: str) -> DailyTake:
+def take_of(answer: DailiesAnswer, shot: DailyShot, kind: str) -> DailyTake:
     """The take the answer is about, among the shot's current takes of `kind` — or BadAnswer naming
     the shot and the take: one never made, one of the shot as it was before (a word on it would be
     cleared by the next run), or no take in the cut when none was named."""
@@ -113,7 +115,7 @@ def take_of(answer: Answer, shot: DailyShot, kind: str) -> DailyTake:
     raise BadAnswer(f"{answer.flag} {answer.typed}: {shot.shot} has no {what} take {answer.take} ({have})")
 
 
-def next_run(answer: Answer, shot: DailyShot, take: DailyTake, add_to_prompt: bool, cost: Decimal | None) -> str:
+def next_run(answer: DailiesAnswer, shot: DailyShot, take: DailyTake, add_to_prompt: bool, cost: Decimal | None) -> str:
     """What the next `slate run` does with this word, as flows/shot.py does it: "1D: NG take 2 — the
     next run makes take 3 (est. $0.42) with the note in its prompt"."""
     from slate.governor.money import fmt_usd

@@ -51,7 +51,9 @@ def test_a_promotion_remakes_only_its_shots_and_the_report_shows_every_shot(exam
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     with get_client(sync_client=True) as client:
         links = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["night-diner-draft-report"])))
-    assert links and page.as_uri() in links[0].data, links   # Prefect keeps a link as markdown "[text](uri)"
+    # Prefect keeps a link as markdown "[text](uri)"; the key's other versions are other tests' films
+    # on this worker's server (any test whose film runs writes one).
+    assert any(page.as_uri() in str(a.data) for a in links), links
     page.unlink()
     assert "report: " in slate("report", root)
     html = page.read_text()

@@ -217,17 +217,3 @@ def test_silent_scenes_join_by_copy_too(tmp_path, monkeypatch):
     assert made.loudness is None and made.probe.frames == 42 and deliverable_problems(made, join) == []
     assert made.audio_seconds == pytest.approx(3.5, abs=1 / FPS)
 
-
-def test_a_stitched_cut_is_tagged_bt709_and_keeps_its_clips_colours(tmp_path):
-    """A film with no finishing pass delivers the stitch: it too says BT.709, TV range, and a
-    saturated patch decodes as its untagged (BT.601) clip does."""
-    from slate.media.commands import concat_args
-    red = _clip(tmp_path / "red.mp4", 1, source="color=c=0xc03020", tone=None)
-    green = _clip(tmp_path / "green.mp4", 1, source="color=c=0x30c040", tone=None)
-    run(concat_args([(red, 1.0), (green, 1.0)], tmp_path / "cut.mp4", transitions=[("cut", 0.0)], fps=FPS,
-                    width=W, height=H))
-    assert streams(tmp_path / "cut.mp4").colour == BT709
-    frames = _rgb(tmp_path / "cut.mp4")
-    for clip, shown in ((red, frames[2:FPS - 2]), (green, frames[FPS + 2:-2])):
-        source = _rgb(clip)[:, 40:100, 60:200].mean(axis=(0, 1, 2))
-        assert np.abs(shown[:, 40:100, 60:200].mean(axis=(0, 1, 2)) - source).max() <= 4.0, (clip, source)
