@@ -99,8 +99,8 @@ def test_the_form_shows_the_new_takes_and_writes_the_word_given(example_film):
     propose(example_film, take, shot.keys["clip"])
     seen: set = set()
 
-    # A note the prompt lint refuses (a URL: it would be sent to the provider) is not written,
-    # nor anything of its shot; the end says why.
+    # The form: 1C's take in the cut with its picture, its scores by name, its cost, the panel
+    # before it, the agent's proposal — and no answer chosen for the person.
     thread, box = start(example_film)
     run = paused_dailies(seen)
     text, fields = form_of(run)
@@ -110,7 +110,18 @@ def test_the_form_shows_the_new_takes_and_writes_the_word_given(example_film):
     assert fields["1C_word"]["enum"] == ["no answer", "circle", "NG", "hold"]
     assert fields["1C_word"]["default"] == "no answer"        # an agent's proposal is no answer
     label = f"clip take {take} (in the cut)"
-    assert fields["1C_take"]["default"] == label and f"panel take 1 (in the cut)" in fields["1C_take"]["enum"]
+    assert fields["1C_take"]["default"] == label and "panel take 1 (in the cut)" in fields["1C_take"]["enum"]
+    # Submitted as it came (only a name given): no word — the agent's proposal is not one.
+    answer(run, {"said_by": "Ana"})
+    thread.join(120)
+    state = box["state"]
+    assert state.name == "Completed" and state.message == "no word given", (state.name, state.message)
+    assert words(example_film) == ([], [])
+
+    # A note the prompt lint refuses (a URL: it would be sent to the provider) is not written,
+    # nor anything of its shot; the end says why.
+    thread, box = start(example_film)
+    run = paused_dailies(seen)
     answer(run, {"1C_word": "NG", "1C_take": label, "1C_note": "as in https://example.com/ref.mp4",
                  "1C_add_to_prompt": True, "said_by": "Ana"})
     thread.join(120)
@@ -149,13 +160,16 @@ def test_an_unanswered_form_expires_with_nothing_written(example_film):
 
 
 def test_the_warden_ends_a_suspended_dailies_past_its_deadline_and_nothing_else():
-    """A suspended run has no process to notice its deadline: `expire_dailies` (the approvals
-    warden runs it) ends it "Dailies expired" — an hour before the server's own timeout, which
-    is the deadline plus an hour — and leaves a waiting approval alone."""
+    """A suspended run has no process to notice its deadline: the approvals warden (`slate up`
+    runs it every few minutes) ends it "Dailies expired" — our deadline is an hour before the
+    server's own timeout — and leaves alone a dailies form still in time and a waiting approval.
+    The zombie automation knows the name as an end, or it would mark the run Crashed."""
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.states import Suspended
 
+    from slate.deployments.automations import QUIET_STATES
+    from slate.deployments.warden import approvals_warden
     from slate.flows.dailies import expire_dailies
 
     @flow(name="waiting")
@@ -164,20 +178,21 @@ def test_the_warden_ends_a_suspended_dailies_past_its_deadline_and_nothing_else(
 
     with get_client(sync_client=True) as client:
         made = {}
-        for key in ("dailies-draft", "approve-scene-01-final"):
+        for name, key, seconds in (("past", "dailies-draft", 3600 - 60), ("in time", "dailies-final", 3600 + 60),
+                                   ("approval", "approve-scene-01-final", 3600 + 60)):
             run = client.create_flow_run(waiting)
-            client.set_flow_run_state(run.id, Suspended(timeout_seconds=3600 + 60, pause_key=key), force=True)
-            made[key] = run.id
-        assert expire_dailies(client) == []    # its deadline is a minute away
-        later = datetime.now(timezone.utc) + timedelta(minutes=2)
-        assert expire_dailies(client, now=later) == [str(made["dailies-draft"])]
-        assert client.read_flow_run(made["dailies-draft"]).state.name == EXPIRED
-        assert client.read_flow_run(made["approve-scene-01-final"]).state.name == "Suspended"
+            client.set_flow_run_state(run.id, Suspended(timeout_seconds=seconds, pause_key=key), force=True)
+            made[name] = run.id
+        assert approvals_warden() == [str(made["past"])]
+        assert client.read_flow_run(made["past"]).state.name == EXPIRED
+        assert expire_dailies(client, now=datetime.now(timezone.utc) + timedelta(minutes=2)) == [str(made["in time"])]
+        assert client.read_flow_run(made["approval"]).state.name == "Suspended"
+    assert EXPIRED in QUIET_STATES
 
 
 def test_a_film_run_in_this_process_says_how_to_open_the_dailies(tmp_path):
     """Without a deployment there is no server-side form to open and wait on: the film's end says
-    how to give the word, and no dailies run is made."""
+    how to give the word, and no dailies run is made; nor for a pushed film."""
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
@@ -190,10 +205,12 @@ def test_a_film_run_in_this_process_says_how_to_open_the_dailies(tmp_path):
             return {r.id for r in client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["dailies"])))}
 
     @flow(name="film-ending")
-    def ending() -> str:
-        return open_dailies(str(tmp_path), RunOptions(profile="draft"))
+    def ending(project: str) -> str:
+        return open_dailies(project, RunOptions(profile="draft"))
 
     before = dailies_runs()
-    line = ending()
+    line = ending(str(tmp_path))
     assert "run the dailies deployment" in line and f"slate dailies {tmp_path}" in line, line
+    # A pushed film's takes are in its workers' own folders: no form to open for it.
+    assert "not opened" in ending("s3://films-bucket/studio/films/night-diner")
     assert dailies_runs() == before
