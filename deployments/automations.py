@@ -36,7 +36,8 @@ WARNING_EVENT = "slate.budget.warning"
 #: here too, or a finished run would be marked Crashed a window later; and a run suspended for
 #: approval has no process while it waits.
 QUIET_STATES = ("Completed", "Failed", "Cancelled", "Crashed", "Paused", "Suspended", "Cached", "TimedOut",
-                "Escalated", "Rejected", "Halted", "Stopped", "Refused", "Approval expired")
+                "Escalated", "Rejected", "Halted", "Stopped", "Refused", "Approval expired",
+                "Dailies expired")
 
 
 def zombie_name(film_id: str) -> str:

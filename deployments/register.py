@@ -3,9 +3,13 @@
     scene             — one scene on demand; the form's scene list is the film's own
     film              — every scene (or those picked), cut together
     nightly-dailies   — every scene at the draft profile, 01:00 in the film's timezone, ending
-                        with the film's wrap report (film_flow writes it)
+                        with the film's wrap report (film_flow writes it) and by opening the
+                        dailies form for the night's takes
+    dailies           — the dailies form: a person's word on the shots with new takes
+                        (flows/dailies.py); the nightly opens it, anyone may run it after a run
     approvals-warden  — every few minutes: suspended approvals past their deadline end
-                        "Approval expired" (a suspended run has no process of its own to do it)
+                        "Approval expired", suspended dailies "Dailies expired" (a suspended run
+                        has no process of its own to do it)
 
 Each deployment names its flow by module (slate.flows.scene:scene_flow: one copy of each
 module in the worker, never a second one loaded from a file path) and pulls by setting the
@@ -41,13 +45,16 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[1]
 NIGHTLY = "nightly-dailies"
 NIGHTLY_CRON = "0 1 * * *"
+#: The nightly's run: the draft profile, ending with the dailies form (issue 40).
+NIGHTLY_PARAMETERS = {"options": RunOptions(profile="draft").model_dump(mode="json"), "dailies": True}
 WARDEN = "approvals-warden"
 WARDEN_EVERY = timedelta(minutes=5)
 
 #: The module entrypoint of each flow (serve.py's deployments carry the same ones).
 ENTRYPOINTS = {"scene": "slate.flows.scene:scene_flow", "film": "slate.flows.film:film_flow",
                "approvals-warden": "slate.deployments.warden:approvals_warden",
-               "bible": "slate.flows.bible:bible_flow"}   # issue 24: a reference version approved from the UI
+               "bible": "slate.flows.bible:bible_flow",   # issue 24: a reference version approved from the UI
+               "dailies": "slate.flows.dailies:dailies_flow"}   # issue 40: a person's word on the takes
 
 
 def pool_name(film_id: str) -> str:
@@ -116,7 +123,8 @@ def form_schema(schema: dict[str, Any], scene_ids: list[str],
     list, and the options as `options_form` makes them."""
     schema = copy.deepcopy(schema)
     props = schema.get("properties", {})
-    for name, title in (("project", "Film project"), ("scene", "Scene"), ("options", "Options")):
+    for name, title in (("project", "Film project"), ("scene", "Scene"), ("options", "Options"),
+                        ("dailies", "Dailies after"), ("scenes", "Scenes"), ("profile", "Profile")):
         if name in props:
             props[name]["title"] = title
     if scene_ids and "scene" in props:
@@ -142,9 +150,10 @@ def apply_form(deployment: RunnerDeployment, scene_ids: list[str], values: dict[
 
 
 def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
-    """The film's five deployments, built here (nothing is sent to a server). With `address`
+    """The film's six deployments, built here (nothing is sent to a server). With `address`
     (a pushed film's s3://…/films/<id>), runs are given that instead of the folder: each
-    worker pulls the film into its own working folder (flows/lot.py)."""
+    worker pulls the film into its own working folder (flows/lot.py); the dailies are then not
+    among them."""
     project = Path(project).resolve()
     film = load_film(project)
     scene_ids = [sc.id for _, sc in film.scenes]
@@ -159,21 +168,27 @@ def build(project: Path, timezone: str | None = None, address: str | None = None
             name="film", parameters=where, tags=["slate"],
             description="Render every scene of the film (or those picked) and cut them into one mp4."),
         film_flow.to_deployment(
-            name=NIGHTLY, parameters={**where, "options": RunOptions(profile="draft").model_dump(mode="json")},
+            name=NIGHTLY, parameters={**where, **NIGHTLY_PARAMETERS},
             tags=["slate", "nightly"],
             schedules=[Cron(NIGHTLY_CRON, timezone=tz, slug=NIGHTLY)],
             description=f"Every night at 01:00 ({tz}): every scene at the draft profile (480p), then the film's "
-                        "wrap report — fresh dailies in the morning."),
+                        "wrap report — and the dailies form waits for your word in the morning."),
         bible_deployment(where, film),
         approvals_warden.to_deployment(
             name=WARDEN, tags=["slate"], schedules=[Interval(WARDEN_EVERY, slug=WARDEN)],
             description="Ends suspended approvals past their deadline as 'Approval expired' (nothing is rendered "
                         "at final size)."),
     )]
+    if address is None:
+        # The dailies read the takes runs left in the film's folder (.slate/rushes); a pushed film's
+        # takes are spread over its workers' own folders, so it has none to show.
+        made.insert(-1, dailies_deployment(where))
     values = film_values(project)
     for d in made:
         apply_form(d, scene_ids, values)
         d.enforce_parameter_schema = True
+        if d.name == "dailies":
+            dailies_form(d, scene_ids)
     return made
 
 
@@ -186,6 +201,26 @@ def bible_deployment(where: dict[str, str], film: LoadedFilm) -> RunnerDeploymen
         name="bible", parameters={**where, "asset": first, "version": 1}, tags=["slate", "bible"],
         description="Approve a reference version (slate bible turnaround/plate made it): the run shows it beside "
                     "the canonical one and the shots it would re-make, and promotes it if you approve."))
+
+
+def dailies_deployment(where: dict[str, str]) -> RunnerDeployment:
+    """The dailies form on demand (the nightly opens one itself): pick the scenes and the profile,
+    or leave them for all scenes at the film's profile."""
+    from slate.flows.dailies import dailies_flow
+    return made_here(dailies_flow.to_deployment(
+        name="dailies", parameters=dict(where), tags=["slate", "dailies"],
+        description="The dailies: each shot with new takes — its picture, gate scores, cost, the takes before it — "
+                    "and your word on it (circle, NG with a note, hold). Waits suspended until you answer."))
+
+
+def dailies_form(deployment: RunnerDeployment, scene_ids: list[str]) -> None:
+    """The dailies' run form: the film's scenes offered, the profile a plain choice (empty: the film's)."""
+    props = deployment._parameter_openapi_schema.properties
+    if scene_ids and "scenes" in props:
+        props["scenes"]["items"] = {"type": "string", "enum": list(scene_ids)}
+    if "profile" in props:
+        props["profile"].pop("default", None)
+        _plain(props["profile"])
 
 
 def pull_steps() -> list[dict[str, dict[str, str]]]:

@@ -2,8 +2,10 @@
 
     scene              — one scene on demand (parameters: project; scene/profile/… from the form)
     film               — the whole film on demand
-    nightly-dailies    — every scene at the draft profile, every night at 01:00, then the wrap report
+    nightly-dailies    — every scene at the draft profile, every night at 01:00, then the wrap report,
+                         and the dailies form opened for the night's takes
     bible              — a reference version approved by a person (once the film has a bible)
+    dailies            — the dailies form: a person's word on the shots with new takes
 
 `build_deployments` only builds `RunnerDeployment` objects (`flow.to_deployment`); it never
 contacts a Prefect server. `serve` registers and runs them (`prefect.serve`); stopping it
@@ -23,9 +25,9 @@ from prefect.schedules import Cron
 from slate.flows.film import film_flow
 from slate.flows.outcome import made_here
 from slate.flows.scene import scene_flow
-from slate.manifests.options import RunOptions
-from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, apply_form, bible_deployment,
-                                        film_values, project_timezone)
+from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, NIGHTLY_PARAMETERS, apply_form,
+                                        bible_deployment, dailies_deployment, dailies_form, film_values,
+                                        project_timezone)
 
 
 def _film(project: Path):
@@ -52,17 +54,21 @@ def build_deployments(project: str, timezone: str = "UTC") -> list[RunnerDeploym
             name="film", parameters={"project": project},
             description="Render every scene of the film and cut them into one mp4.", tags=["slate"]),
         film_flow.to_deployment(
-            name=NIGHTLY, parameters={"project": project, "options": RunOptions(profile="draft").model_dump(mode="json")},
+            name=NIGHTLY, parameters={"project": project, **NIGHTLY_PARAMETERS},
             schedules=[Cron(NIGHTLY_CRON, timezone=timezone or "UTC", slug=NIGHTLY)],
-            description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report.",
+            description="Every night at 01:00: every scene at the draft profile (480p), then the wrap report "
+                        "and the dailies form.",
             tags=["slate", "nightly"]),
     )]
     if film is not None and (film.bible.characters or film.bible.locations):
         made.append(bible_deployment({"project": project}, film))
+    made.append(dailies_deployment({"project": project}))
     values = film_values(Path(project))
     for d in made:
         apply_form(d, scene_ids, values)
         d.entrypoint = ENTRYPOINTS["film" if d.name == NIGHTLY else d.name]
+        if d.name == "dailies":
+            dailies_form(d, scene_ids)
     return made
 
 

@@ -54,6 +54,7 @@ from slate.flows import units
 from slate.flows.scene import renders_dir, scene_flow
 from slate.flows.scene_result import SceneResult
 from slate.flows.call_sheet import film_limits, top_run_id
+from slate.flows.dailies import AFTER as DAILIES_AFTER, open_dailies
 from slate.media import probe as probe_media, scratch_beside
 from slate.media.cut import Stitching, make_cut
 from slate.media.mp4 import read_track
@@ -202,16 +203,23 @@ def _cut_of(root: Path, settings: Settings, scene: SceneResult) -> tuple[str, fl
 @flow(name="film", flow_run_name=_run_name, log_prints=False,
       on_cancellation=[stop_on_cancel, units.cancel_scene_runs],
       task_runner=ThreadPoolTaskRunner(max_workers=65))  # type: ignore[arg-type]
-def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS) -> State[FilmResult]:
+def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS,
+              dailies: bool = DAILIES_AFTER) -> State[FilmResult]:
     """Render the film's scenes (`options.scenes`, else all) and cut them into
     renders/<film-id>-<profile>.mp4; a wrap report closes the run. Scenes run at once (at most
     `max_parallel_scenes`); the film stops at the first scene that does not complete.
 
     The run cap is this whole film run's — every scene's spending counts against it, because the
-    scenes' paid calls carry this run's id."""
+    scenes' paid calls carry this run's id. With `dailies`, the run ends by opening the dailies
+    form for the takes it made (flows/dailies.py)."""
     # What the body returns is kept here too: flows/outcome.py says why.
     with ends_on_sigterm():   # SIGTERM stops its spending and ends its process within seconds
-        return keep(_film(project, options))
+        ended = keep(_film(project, options))
+        # Issue 40: the nightly ends by opening the dailies form, whatever its end (a halted night
+        # made takes too); the form waits on its own, this run ends.
+        if dailies:
+            open_dailies(project, options)
+        return ended
 
 
 def _film(project: str, options: RunOptions) -> State[FilmResult]:

@@ -1,4 +1,5 @@
-"""The prompt lint, where it runs: over a whole scene in the preflight, and before each paid call.
+"""The prompt lint, where it runs: over a whole scene in the preflight, before each paid call, and
+over a person's NG note before the dailies write it (it would go into the next take's prompt).
 
 The rules and what they look for live in providers/prompts.py and prompt_rules.toml; this module
 applies them to a film's shots (every moment's panel prompt for the panel model, the clip prompt
@@ -9,6 +10,7 @@ It must never change a prompt: it reports, and refuses the call a blocking rule 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from slate.governor.chokepoint import ShotHalted
@@ -64,4 +66,32 @@ def check_before_paying(root: Path | str, prompt: str, model_key: str, kind: str
         if f.blocking:
             raise PromptRefused(f"shot {shot}: the {kind} prompt for {model_key} was refused before paying: {f}")
         log.warning("shot %s: %s prompt for %s: %s", shot, kind, model_key, f)
+    return found
+
+
+def note_findings(film: LoadedFilm, scene_id: str, shot_id: str, kind: str, noted: Callable[[str], str],
+                  panel_model: str, video_models: list[str]) -> list[LintFinding]:
+    """What the lint says of a person's NG note once it is in the prompts of the shot's next take
+    (kind "panel": its start panel's prompt; "clip": the clip prompt of each video model of the
+    lineup): only what the note brings — the shot's own prompt is the preflight's to judge.
+    `noted` adds the note to a prompt as the take loop will (tasks/circle.py `with_note`), so the
+    text linted is the text that would be sent. A blocking finding means the next take's paid
+    call would be refused: the note is refused before it is written."""
+    rules = load_rules(film.root)
+    shot = film.scene(scene_id).shot(shot_id)
+    if kind == "panel":
+        blocks = moment_blocks(film, scene_id, shot_id, "start")
+        how, models = ("polish" if shot.panel_override else "panel"), [panel_model]
+    else:
+        blocks, how, models = moment_blocks(film, scene_id, shot_id, "clip"), "clip", video_models
+    found: list[LintFinding] = []
+    for model in models:
+        family = rules.family_of(model)
+        prompt = assemble(blocks, family, how)
+
+        def said(text: str) -> list[LintFinding]:
+            return lint(text, family, "panel" if kind == "panel" else "clip", rules,
+                        with_references=bool(shot.characters), camera_fixed=shot.camera.fixed)
+        before = said(prompt)
+        found += [f for f in said(noted(prompt)) if f not in before and f not in found]
     return found

@@ -291,32 +291,14 @@ def _shot_of(answer: DailiesAnswer, shots: list[DailyShot], film: LoadedFilm, pr
 
 
 def note_findings(film: LoadedFilm, settings: Settings, word: TakeWord) -> list[LintFinding]:
-    """What the prompt lint says of the note, once it is in the prompt it goes into (the start
-    panel's, for the panel model; the clip's, for each video model of the lineup): the findings the
-    prompt has with the note and had not without it — as tasks/lint.py `scene_findings` lints the
-    shots' own prompts for `slate check`."""
-    from slate.providers.prompts import assemble, lint, load_rules
+    """What the prompt lint says of the note, once it is in the prompt it goes into (tasks/lint.py
+    `note_findings`, as the Prefect UI's dailies form asks it), at this run's lineup."""
     from slate.providers.registry import lineup
     from slate.tasks.circle import with_note
-    from slate.tasks.plan import moment_blocks, panel_prompt
-    rules = load_rules(film.root)
+    from slate.tasks.lint import note_findings as findings
     chosen = lineup(settings)
-    shot = film.scene(word.scene).shot(word.shot)
-    if word.kind == "panel":
-        family = rules.family_of(str(chosen.panel))
-        prompts = [(family, panel_prompt(film, word.scene, word.shot, "start", family))]
-    else:
-        blocks = moment_blocks(film, word.scene, word.shot, "clip")
-        families = {rules.family_of(str(v)).name: rules.family_of(str(v)) for v in chosen.videos}
-        prompts = [(f, assemble(blocks, f, "clip")) for f in families.values()]
-    found: list[LintFinding] = []
-    for family, prompt in prompts:
-        def said(text: str) -> list[LintFinding]:
-            return lint(text, family, word.kind, rules, with_references=bool(shot.characters),
-                        camera_fixed=shot.camera.fixed)
-        before = said(prompt)
-        found += [f for f in said(with_note(prompt, word)) if f not in before and f not in found]
-    return found
+    return findings(film, word.scene, word.shot, word.kind, lambda prompt: with_note(prompt, word),
+                    str(chosen.panel), [str(v) for v in chosen.videos])
 
 
 def next_take_cost(film: LoadedFilm, settings: Settings, scene: str, shot: str, kind: str) -> Decimal | None:

@@ -5,7 +5,9 @@ As a person would: open the scene deployment's run form (screenshot) — its dro
 film's own values, not a placeholder —, pick scene-02 and the final profile and submit; open the
 run once it is suspended for approval, press Resume, read the approval form (each shot's scores
 by name, the total and the caps, nothing to scroll sideways; screenshot) and submit it; see the
-run reach Completed, and open its Artifacts tab (screenshot). Screenshots go to the film's
+run reach Completed, and open its Artifacts tab (screenshot). And the dailies (issue 40): the
+nightly opens the dailies form; open it, read the take with its picture, call it NG with a note
+for the prompt (screenshots), and find the word in the ledger. Screenshots go to the film's
 .slate/screenshots/ (never into git); their paths are printed.
 
 It waits for what it asserts (playwright's `expect` retries until the page shows it), never
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack_harness import api, wait_for
+from tests.stack_harness import FILM_ID, api, wait_for
 from slate.stack import read
 
 # Shares the session's stack with tests/e2e/test_ui_stack.py: one worker runs both (pytest -n, --dist loadgroup).
@@ -80,6 +82,13 @@ def choose(field_, option: str, tries: int = 3) -> None:
                 raise
 
 
+def sideways(form) -> list[str]:
+    """What in a dialog needs scrolling sideways to be read (its classes; a form is read in the
+    dialog as it is, so there should be none)."""
+    return form.evaluate("m => [...m.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 "
+                         "&& getComputedStyle(e).overflowX !== 'visible').map(e => e.className).slice(0, 5)")
+
+
 def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     ui = read(stack).ui_url
@@ -123,10 +132,7 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
             text = form.inner_text()
             for words in ("Total estimate", "Caps: per-run", "2C — $", "identity", "Retake allowance (USD)"):
                 assert words in text, (words, text[:2000])
-            # Readable in the dialog as it is: nothing in it needs scrolling sideways.
-            wide = form.evaluate("m => [...m.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 "
-                                 "&& getComputedStyle(e).overflowX !== 'visible').map(e => e.className).slice(0, 5)")
-            assert wide == [], wide
+            assert sideways(form) == []
             field(form, "Notes").locator("textarea").fill("the counter reads well")
             field(form, "Your name").locator("textarea").fill("Browser Ben")
             page.screenshot(path=str(shots / "approval-form.png"), full_page=True)
@@ -166,3 +172,97 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
     assert row.by == "Browser Ben" and "the counter reads well" in row.message
     print(f"\nbrowser: approval submitted in the UI, run Completed {seconds:.1f}s later; screenshots:\n  "
           + "\n  ".join(str(p) for p in sorted(shots.glob("*.png"))))
+
+
+def test_the_nightly_opens_the_dailies_form_and_a_person_answers_ng_in_the_ui(stack, page):
+    """Issue 40: a nightly-dailies run (scene-02 only, its one shot: one short render) ends by
+    opening the dailies form — a run of the dailies deployment, suspended with no process while it
+    waits; a person opens it, presses Resume, reads 2C's take with its picture, calls it NG with a
+    note for the prompt and signs; the run starts again, writes the word and ends Completed — even
+    though a word came from a terminal in between. The words are read in the ledger."""
+    from playwright.sync_api import expect
+
+    from slate.flows.rushes import read_rushes
+    from slate.governor.ledger import Ledger
+    from slate.tasks.circle import say_word, words_of
+    ui = read(stack).ui_url
+    shots = stack / ".slate" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    note = "she sets the cup down slowly"
+    with api(stack) as client:
+        before = {r.id for r in client.read_flow_runs()}
+        started = time.time()
+        # Made as the UI's "Run" does (playwright's sync API runs a loop in this thread, so Prefect's
+        # run_deployment would hand back a coroutine here).
+        nightly = client.create_flow_run_from_deployment(
+            client.read_deployment_by_name("film/nightly-dailies").id,
+            parameters={"options": {"profile": "draft", "scenes": ["scene-02"]}})
+        dailies = client.read_deployment_by_name("dailies/dailies")
+
+        night = wait_for("the nightly's end", lambda: (s := client.read_flow_run(nightly.id).state).is_final() and s,
+                         300, every=1)
+        assert night.is_completed(), (night.name, night.message)
+
+        def the_form():
+            runs = [r for r in client.read_flow_runs() if r.id not in before and r.deployment_id == dailies.id]
+            return runs and runs[0].state.is_paused() and runs[0]
+        # made as the nightly ends: a worker's next poll and a process away
+        run = wait_for("the dailies form the nightly opened", the_form, 120, every=1)
+        opened = time.time() - started
+        assert run.state.name == "Suspended" and run.parent_task_run_id is None, run.state   # no process waits
+        assert run.parameters["project"] == str(stack.resolve()) and run.parameters["profile"] == "draft"
+
+        def answer():
+            page.goto(f"{ui}/runs/flow-run/{run.id}", timeout=60_000)
+            page.wait_for_load_state("networkidle", timeout=60_000)
+            page.get_by_role("button", name="Resume").first.click()
+            form = page.locator(".p-modal").first
+            form.get_by_text("Dailies — night-diner, draft, scene-02").wait_for(timeout=30_000)
+            text = form.inner_text()
+            for words in ("Dailies", "2C (scene-02) — clip take 1 (in the cut)", "Gate scores of clip take 1",
+                          "identity", "2C: your word", "2C: which take"):
+                assert words in text, (words, text[:2000])
+            picture = form.locator("img").first   # the take's picture, inline
+            picture.scroll_into_view_if_needed(timeout=30_000)
+            expect(picture).to_be_visible(timeout=30_000)
+            assert picture.evaluate("i => i.naturalWidth") > 0     # decoded, not a broken image
+            assert sideways(form) == []
+            page.screenshot(path=str(shots / "dailies-take.png"), full_page=True)
+            shows(field(form, "2C: your word"), "no answer")
+            choose(field(form, "2C: your word"), "NG")
+            field(form, "2C: note").locator("textarea").fill(note)
+            tick = field(form, "2C: add the note to the prompt").locator("[role=switch]").first
+            tick.click()   # a switch: its checkbox is hidden
+            expect(tick).to_have_attribute("aria-checked", "true", timeout=10_000)
+            field(form, "Your name").locator("textarea").fill("Browser Ben")
+            page.screenshot(path=str(shots / "dailies-form.png"), full_page=True)
+            with page.expect_response(lambda r: r.url.endswith("/resume") and r.request.method == "POST",
+                                      timeout=60_000) as resumed:
+                form.get_by_role("button", name="Submit").click()
+            return resumed.value
+
+        # A word from a terminal while the form waits (what `slate dailies --hold` writes): 2C is no
+        # longer new when the resumed run starts again from the top, and still the answer is read
+        # against the form the person saw — and, said last, it is the word that stands.
+        with Ledger.for_project(stack) as ledger:
+            say_word(ledger, run_id="a-terminal", film=FILM_ID, scene="scene-02", shot="2C", kind="clip", take=1,
+                     word="hold", note="", add_to_prompt=False, profile="draft", by="Terminal Tess",
+                     key=read_rushes(stack, "scene-02", "draft").shot("2C").keys["clip"])
+        answered = time.time()
+        resumed = answer()
+        if resumed.status >= 500:   # SQLite "database is locked" under load (the approval test says more)
+            resumed = answer()
+        assert resumed.status < 300, (resumed.status, resumed.text()[:500])
+        done = wait_for("the dailies run's end", lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
+                        300, every=1)
+        seconds = time.time() - answered
+    assert done.name == "Completed" and f"2C NG take 1 (Browser Ben): {note}" in done.message, (done.name, done.message)
+    with Ledger.for_project(stack) as ledger:
+        said = [w for w in words_of(ledger, FILM_ID) if w.scene == "scene-02"]
+        [row] = [a for a in ledger.approvals(film=FILM_ID, stage="dailies") if a.scene == "scene-02"
+                 and a.by == "Browser Ben"]
+    assert [(w.shot, w.kind, w.take, w.word, w.note, w.add_to_prompt, w.by) for w in said] == \
+        [("2C", "clip", 1, "hold", "", False, "Terminal Tess"), ("2C", "clip", 1, "ng", note, True, "Browser Ben")]
+    assert row.run_id == str(run.id)
+    print(f"\ndailies: the nightly opened the form {opened:.1f}s after it started; answered in the UI, the run "
+          f"Completed {seconds:.1f}s later; screenshots {shots / 'dailies-take.png'}, {shots / 'dailies-form.png'}")

@@ -1,8 +1,9 @@
 """The film flow and its deployments.
 
-Unit: the deployments are built without a server (three, named, the nightly one on a 01:00
-cron at the draft profile; a fourth, the bible's approval, once the folder holds a film) and
-deployments/prefect.yaml names the same four with entrypoints that exist. End to end: a two-scene example film (two short shots each) renders under the test
+Unit: the deployments are built without a server (four, named, the nightly one on a 01:00
+cron at the draft profile, ending with the dailies form, and the dailies form's own; a fifth, the
+bible's approval, once the folder holds a film) and deployments/prefect.yaml names the same five
+with entrypoints that exist. End to end: a two-scene example film (two short shots each) renders under the test
 harness into one 480p H.264 mp4 as long as its two scenes together.
 """
 from __future__ import annotations
@@ -17,10 +18,12 @@ import yaml
 from tests.scene_cuts import two_short_scenes, without_finishing
 
 REPO = Path(__file__).resolve().parents[2]
-NAMES = ["scene", "film", "nightly-dailies", "bible"]
+NAMES = ["scene", "film", "nightly-dailies", "bible", "dailies"]
 ENTRYPOINTS = {"scene": "slate.flows.scene:scene_flow", "film": "slate.flows.film:film_flow",
-               "nightly-dailies": "slate.flows.film:film_flow", "bible": "slate.flows.bible:bible_flow"}
-FLOWS = {"scene": "scene", "film": "film", "nightly-dailies": "film", "bible": "bible"}
+               "nightly-dailies": "slate.flows.film:film_flow", "bible": "slate.flows.bible:bible_flow",
+               "dailies": "slate.flows.dailies:dailies_flow"}
+FLOWS = {"scene": "scene", "film": "film", "nightly-dailies": "film", "bible": "bible", "dailies": "dailies"}
+UNFILMED = [n for n in NAMES if n != "bible"]   # a folder with no film yet has no bible to approve
 
 
 def _entrypoint_flow(entrypoint: str):
@@ -34,9 +37,9 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
     from slate.deployments.serve import build_deployments
 
     deployments = build_deployments(str(tmp_path), timezone="Europe/Berlin")
-    assert [d.name for d in deployments] == NAMES[:3]    # no film in the folder yet: no bible to approve
+    assert [d.name for d in deployments] == UNFILMED
     by_name = {d.name: d for d in deployments}
-    assert {n: d.entrypoint for n, d in by_name.items()} == {n: ENTRYPOINTS[n] for n in NAMES[:3]}
+    assert {n: d.entrypoint for n, d in by_name.items()} == {n: ENTRYPOINTS[n] for n in UNFILMED}
     assert by_name["scene"].flow_name == "scene"
     assert by_name["film"].flow_name == by_name["nightly-dailies"].flow_name == "film"
     for d in deployments:
@@ -45,6 +48,7 @@ def test_build_deployments_names_schedule_and_parameters(tmp_path):
 
     nightly = by_name["nightly-dailies"]
     assert nightly.parameters["options"] == {"profile": "draft"}
+    assert nightly.parameters["dailies"] is True and "dailies" not in by_name["film"].parameters   # issue 40
     [schedule] = nightly.schedules
     assert schedule.schedule.cron == "0 1 * * *"
     assert schedule.schedule.timezone == "Europe/Berlin"
@@ -72,7 +76,7 @@ def test_prefect_yaml_names_the_same_deployments():
         assert d["work_pool"]["name"] == "slate"
         assert d["parameters"]["project"] == "example-film"
     nightly = deployments["nightly-dailies"]
-    assert nightly["parameters"]["options"] == {"profile": "draft"}
+    assert nightly["parameters"]["options"] == {"profile": "draft"} and nightly["parameters"]["dailies"] is True
     [schedule] = nightly["schedules"]
     assert (schedule["cron"], schedule["slug"]) == ("0 1 * * *", "nightly-dailies")
     [step] = doc["pull"]
