@@ -4,10 +4,13 @@
 with its mapping beside it (providers/comfyui_workflow.py says the format), so `slate run DIR
 --provider comfyui` renders the example on a ComfyUI that has these nodes and model files:
 
-  * `panel-sdxl`: the location plate (or the shot's composite) scaled to the panel, encoded and
-    redrawn from the prompt at denoise 0.6 — CheckpointLoaderSimple, LoadImage, ImageScale,
-    VAEEncode, CLIPTextEncode, KSampler, VAEDecode, SaveImage (ComfyUI's nodes.py [V]); an SDXL
-    checkpoint.
+  * `panel-qwen-edit`: Qwen-Image-Edit 2509 edits the location plate (or the shot's composite),
+    scaled to the panel, into the shot, with the characters' turnaround sheets as its other images
+    — UNETLoader, CLIPLoader (type "qwen_image" [?]), VAELoader, LoadImage, ImageScale,
+    TextEncodeQwenImageEditPlus (comfy_extras/nodes_qwen.py: clip, prompt, and optional vae,
+    image1–3 [V]), VAEEncode, KSampler, VAEDecode, SaveImage (ComfyUI's nodes.py [V]). It takes
+    three images: the plate and two sheets; a shot of three characters gives the second loader two
+    sheets one under another, and a shot of one runs without the second loader.
   * `video-wan21`: Wan 2.1's first-last-frame model from the start panel (and the end panel) —
     UNETLoader, CLIPLoader (type "wan"), VAELoader, CLIPVisionLoader, CLIPVisionEncode,
     WanFirstLastFrameToVideo (comfy_extras/nodes_wan.py [V]), ModelSamplingSD3, KSampler,
@@ -34,37 +37,45 @@ NEGATIVE = ("blurry, out of focus, deformed hands, extra fingers, extra limbs, d
             "low quality, jpeg artifacts")
 
 PANEL: dict[str, dict[str, Any]] = {
-    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base_1.0.safetensors"},
-          "_meta": {"title": "Load Checkpoint"}},
-    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "filled by slate: the shot's panel prompt",
-                                                      "clip": ["4", 1]}, "_meta": {"title": "Prompt"}},
-    "7": {"class_type": "CLIPTextEncode", "inputs": {"text": NEGATIVE, "clip": ["4", 1]},
-          "_meta": {"title": "Negative prompt"}},
+    "37": {"class_type": "UNETLoader", "inputs": {"unet_name": "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+                                                  "weight_dtype": "default"}},
+    "38": {"class_type": "CLIPLoader", "inputs": {"clip_name": "qwen_2.5_vl_7b_fp8_scaled.safetensors",
+                                                  "type": "qwen_image"}},
+    "39": {"class_type": "VAELoader", "inputs": {"vae_name": "qwen_image_vae.safetensors"}},
     "10": {"class_type": "LoadImage", "inputs": {"image": "plate.png"},
            "_meta": {"title": "The plate, or the shot's composite"}},
+    "20": {"class_type": "LoadImage", "inputs": {"image": "character-1.png"}, "_meta": {"title": "First character"}},
+    "21": {"class_type": "LoadImage", "inputs": {"image": "character-2.png"},
+           "_meta": {"title": "Second character (and any after, one under another)"}},
     "11": {"class_type": "ImageScale", "inputs": {"image": ["10", 0], "upscale_method": "lanczos", "width": 1024,
                                                    "height": 576, "crop": "center"},
            "_meta": {"title": "Scale to the panel"}},
-    "12": {"class_type": "VAEEncode", "inputs": {"pixels": ["11", 0], "vae": ["4", 2]}},
-    "3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 25, "cfg": 6.5, "sampler_name": "dpmpp_2m",
-                                               "scheduler": "karras", "denoise": 0.6, "model": ["4", 0],
+    "6": {"class_type": "TextEncodeQwenImageEditPlus", "inputs": {
+        "clip": ["38", 0], "prompt": "filled by slate: the shot's panel prompt", "vae": ["39", 0],
+        "image1": ["11", 0], "image2": ["20", 0], "image3": ["21", 0]}, "_meta": {"title": "Prompt and references"}},
+    "7": {"class_type": "TextEncodeQwenImageEditPlus", "inputs": {"clip": ["38", 0], "prompt": NEGATIVE},
+          "_meta": {"title": "Negative prompt"}},
+    "12": {"class_type": "VAEEncode", "inputs": {"pixels": ["11", 0], "vae": ["39", 0]}},
+    "3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 2.5, "sampler_name": "euler",
+                                               "scheduler": "simple", "denoise": 1.0, "model": ["37", 0],
                                                "positive": ["6", 0], "negative": ["7", 0],
                                                "latent_image": ["12", 0]}},
-    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["39", 0]}},
     "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "slate/panel", "images": ["8", 0]}},
 }
 
 PANEL_MAPPING = '''\
-# What slate fills in panel-sdxl.json, each slot a "node.input" of it (docs/comfyui.md).
+# What slate fills in panel-qwen-edit.json, each slot a "node.input" of it (docs/comfyui.md).
 output = "9"            # SaveImage: the panel
 job_seconds = 120       # one panel on this machine, queue included (a job is given three times it)
 
 [inputs]
-prompt = "6.text"
+prompt = "6.prompt"
 seed = "3.seed"
 width = "11.width"
 height = "11.height"
 image = "10.image"      # the location plate, or the shot's human composite when it has one
+characters = ["20.image", "21.image"]   # the shot's turnaround sheets, in its order
 '''
 
 VIDEO: dict[str, dict[str, Any]] = {
@@ -119,8 +130,8 @@ end_image = "52.image"
 
 #: file name under the film's comfyui/ folder -> its text
 FILES = {
-    "panel-sdxl.json": json.dumps(PANEL, indent=2) + "\n",
-    "panel-sdxl.toml": PANEL_MAPPING,
+    "panel-qwen-edit.json": json.dumps(PANEL, indent=2) + "\n",
+    "panel-qwen-edit.toml": PANEL_MAPPING,
     "video-wan21.json": json.dumps(VIDEO, indent=2) + "\n",
     "video-wan21.toml": VIDEO_MAPPING,
 }

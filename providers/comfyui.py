@@ -42,6 +42,7 @@ send a workflow slate has not checked, or send one request twice (the governor d
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import tempfile
@@ -74,10 +75,10 @@ log = logging.getLogger("slate.providers.comfyui")
 
 DEFAULT_URL = "http://127.0.0.1:8188"     # where ComfyUI listens unless told otherwise [D]
 #: The example's workflows (manifests/example_comfyui.py), the models `--provider comfyui` picks.
-EXAMPLE_PANEL, EXAMPLE_VIDEO = "panel-sdxl", "video-wan21"
+EXAMPLE_PANEL, EXAMPLE_VIDEO = "panel-qwen-edit", "video-wan21"
 #: How long one job is expected to take, queue included (a film's mapping says it for its own
 #: machine: `job_seconds`; slate.toml's [job_seconds] over both). A GPU's speed varies tenfold
-#: between cards: these are a mid-range card's [?], a 1024-pixel SDXL image and a Wan 2.1 14B clip
+#: between cards: these are a mid-range card's [?], a 1024-pixel Qwen-Image-Edit panel and a Wan 2.1 14B clip
 #: of a few seconds at 480p.
 JOB_SECONDS = {EXAMPLE_PANEL: 120.0, EXAMPLE_VIDEO: 600.0}
 OWN_JOB_SECONDS = {"image": 120.0, "video": 600.0}
@@ -105,6 +106,25 @@ def frame_count(seconds: float, rate: Fraction | float, step: int) -> int:
     frames (Wan: 4) is asked the next such count up, so the clip never runs short."""
     frames = max(1, math.ceil(round(seconds * float(rate), 6)))
     return frames if step <= 1 else step * math.ceil((frames - 1) / step) + 1
+
+
+def stacked(sheets: list[bytes], gap: int = 24) -> bytes:
+    """Turnaround sheets one under another on a transparent ground, `gap` pixels apart: one
+    picture for a workflow with fewer character loaders than the shot has characters (one sheet:
+    itself, as it is)."""
+    if len(sheets) == 1:
+        return sheets[0]
+    from PIL import Image
+    opened = [Image.open(io.BytesIO(s)).convert("RGBA") for s in sheets]
+    out = Image.new("RGBA", (max(i.width for i in opened), sum(i.height for i in opened) + gap * (len(opened) - 1)),
+                    (0, 0, 0, 0))
+    top = 0
+    for sheet in opened:
+        out.paste(sheet, (0, top), sheet)
+        top += sheet.height + gap
+    buf = io.BytesIO()
+    out.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _same(item: object, job_id: str) -> bool:
@@ -143,14 +163,15 @@ class _Jobs:
             raise BadRequest(f"comfyui:{self.model} cannot run: {self._problem}", provider=NAME)
         return self._workflow
 
-    def _queue(self, client_ref: str, values: dict[str, object], pictures: Mapping[str, str], *, end_frame: bool,
-               note: dict[str, Any]) -> str:
-        """Upload the pictures, fill the workflow, queue it: the prompt id (the job id)."""
+    def _queue(self, client_ref: str, values: dict[str, object], pictures: Mapping[str, list[bytes]], *,
+               end_frame: bool, note: dict[str, Any]) -> str:
+        """Upload the pictures (each slot's, by content: the same picture is the same file), fill
+        the workflow, queue it: the prompt id (the job id)."""
         wf = self.workflow()
         with Server(self.base_url) as api:
-            for slot, uri in pictures.items():
-                data = self.storage.get_bytes(uri)
-                values[slot] = api.upload_image(data, f"slate-{hashlib.sha256(data).hexdigest()[:24]}.png")
+            for slot, datas in pictures.items():
+                names = [api.upload_image(d, f"slate-{hashlib.sha256(d).hexdigest()[:24]}.png") for d in datas]
+                values[slot] = names if slot == "characters" else names[0]
             graph = wf.filled(values, end_frame=end_frame)
             note = {"call": client_ref, "kind": self.capability, "model": self.model, "output": wf.output,
                     "workflow": wf.digest, **note}
@@ -237,13 +258,22 @@ class ComfyImage(_Jobs):
 
     capability = "image"
 
-    def _pictures(self, request: PanelRequest) -> dict[str, str]:
+    def _pictures(self, request: PanelRequest) -> dict[str, list[bytes]]:
         wf = self.workflow()
         if request.override_uri and not wf.takes("image"):
             raise BadRequest(f"comfyui:{self.model}'s workflow maps no image: it cannot polish the shot's composite",
                              provider=NAME)
-        # The picture to start from: the person's composite when the shot has one, else the plate.
-        return {"image": request.override_uri or request.plate_uri} if wf.takes("image") else {}
+        pictures: dict[str, list[bytes]] = {}
+        if wf.takes("image"):
+            # The picture to start from: the person's composite when the shot has one, else the plate.
+            pictures["image"] = [self.storage.get_bytes(request.override_uri or request.plate_uri)]
+        loaders = len(wf.slots.get("characters", ()))
+        if loaders and request.characters:
+            sheets = [self.storage.get_bytes(c.turnaround_uri) for c in request.characters]
+            # More characters than loaders: the last loader's picture holds the rest, one under another.
+            pictures["characters"] = sheets if len(sheets) <= loaders else \
+                sheets[:loaders - 1] + [stacked(sheets[loaders - 1:])]
+        return pictures
 
     def submit_panel(self, request: PanelRequest, *, client_ref: str) -> str:
         values: dict[str, object] = {"prompt": request.prompt, "seed": int(request.seed), "width": request.width,
@@ -300,7 +330,8 @@ class ComfyVideo(_Jobs):
             raise BadRequest(f"comfyui:{self.model}'s workflow maps no end_image: a start+end shot needs a "
                              f"workflow that takes its end frame", provider=NAME)
         values, frames, fps = self.values(request)
-        pictures = {"start_image": request.start_uri, **({"end_image": request.end_uri} if request.end_uri else {})}
+        pictures = {"start_image": [self.storage.get_bytes(request.start_uri)],
+                    **({"end_image": [self.storage.get_bytes(request.end_uri)]} if request.end_uri else {})}
         return self._queue(client_ref, values, pictures, end_frame=bool(request.end_uri),
                            note={"seconds": request.seconds, "resolution": request.resolution, "width": request.width,
                                  "height": request.height, "frames": frames, "fps": fps})

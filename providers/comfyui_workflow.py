@@ -18,8 +18,11 @@ keeps the mapping:
     start_image = "51.image"
 
 Slots (SLOTS): prompt, seed, width, height, image (a panel's picture to start from: the shot's
-human composite when it has one, else the location plate), and for clips frames (the frame count),
-fps, start_image, end_image. The negative prompt is the workflow's own (slate has none to send): a
+human composite when it has one, else the location plate), characters (a panel's: one LoadImage
+per character, in the shot's order, each given that character's turnaround sheet; a shot with
+fewer characters runs without the loaders it leaves empty, their links dropped; one with more puts
+the rest on the last loader's picture, the sheets one under another), and for clips frames (the
+frame count), fps, start_image, end_image. The negative prompt is the workflow's own (slate has none to send): a
 film writes it once, in its workflow. An image slot is a LoadImage node's `image`: slate uploads
 the picture and puts its name there. A clip is asked at the film's frame rate (frames: its seconds
 at that rate, the fps slot that rate), as the keyframe gate holds it to that rate; a model that
@@ -52,12 +55,12 @@ MAX_BYTES = 4 * 1024 * 1024        # an API-format workflow is kilobytes; a file
 #: What each capability's workflows are named, and what the slate fills in them.
 PREFIXES = {"panel-": "image", "video-": "video"}
 SLOTS: dict[str, tuple[str, ...]] = {
-    "image": ("prompt", "seed", "width", "height", "image"),
+    "image": ("prompt", "seed", "width", "height", "image", "characters"),
     "video": ("prompt", "seed", "width", "height", "frames", "fps", "start_image", "end_image"),
 }
 #: The slots a workflow must map: without them the result is not this shot's.
 REQUIRED: dict[str, tuple[str, ...]] = {"image": ("prompt",), "video": ("prompt", "start_image", "frames")}
-IMAGE_SLOTS = ("image", "start_image", "end_image")
+IMAGE_SLOTS = ("image", "characters", "start_image", "end_image")
 KEYS = ("output", "inputs", "frames_step", "without_end", "job_seconds")
 
 
@@ -104,21 +107,26 @@ class Workflow:
 
     def filled(self, values: Mapping[str, object], *, end_frame: bool) -> dict[str, Any]:
         """The graph to send: a copy with each mapped input set to its slot's value (a slot not in
-        `values` keeps the workflow's own), and, when the request has no end frame, the
-        `without_end` nodes taken out with every input that linked to them."""
+        `values` keeps the workflow's own; `characters` is a list, one name per loader), and taken
+        out of it, with every input that linked to them: the `without_end` nodes when the request
+        has no end frame, and the character loaders it leaves empty."""
         graph: dict[str, Any] = copy.deepcopy(dict(self.graph))
-        if not end_frame and self.without_end:
-            gone = set(self.without_end)
-            for node in gone:
-                graph.pop(node, None)
-            for spec in graph.values():
-                inputs = spec["inputs"]
-                for name in [n for n, v in inputs.items() if _link(v) and str(v[0]) in gone]:
-                    del inputs[name]
+        cast = values.get("characters")
+        names = list(cast) if isinstance(cast, (list, tuple)) else []
+        gone = {t.node for t in self.slots.get("characters", ())[len(names):]}
+        if not end_frame:
+            gone |= set(self.without_end)
+        for node in gone:
+            graph.pop(node, None)
+        for spec in graph.values():
+            inputs = spec["inputs"]
+            for name in [n for n, v in inputs.items() if _link(v) and str(v[0]) in gone]:
+                del inputs[name]
         for slot, value in values.items():
-            for target in self.slots.get(slot, ()):
+            targets = self.slots.get(slot, ())
+            for i, target in enumerate(targets):
                 if target.node in graph:
-                    graph[target.node]["inputs"][target.input] = value
+                    graph[target.node]["inputs"][target.input] = names[i] if slot == "characters" else value
         return graph
 
 

@@ -58,7 +58,8 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from tests.fakes.control import PREFIX as PREFIXES
-from tests.fakes.core import Drop, Reply, Request, Router, State, fault_reply, make_video
+from tests.fakes.core import (Drop, Reply, Request, Router, State, _figures, _plain_ground, _stand, fault_reply,
+                              make_video)
 
 NAME = "comfyui"
 PREFIX = PREFIXES[NAME]
@@ -71,9 +72,11 @@ OOM = ("Allocation on device 0 would exceed allowed memory. (out of memory)\nCur
 #: The model files the fake server has, by the loader input that names them (the example's).
 FILES = {
     "ckpt_name": ["sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors"],
-    "unet_name": ["wan2.1_flf2v_720p_14B_fp16.safetensors", "wan2.1_i2v_480p_14B_fp16.safetensors"],
-    "clip_name": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "clip_vision_h.safetensors"],
-    "vae_name": ["wan_2.1_vae.safetensors", "sdxl_vae.safetensors"],
+    "unet_name": ["wan2.1_flf2v_720p_14B_fp16.safetensors", "wan2.1_i2v_480p_14B_fp16.safetensors",
+                  "qwen_image_edit_2509_fp8_e4m3fn.safetensors"],
+    "clip_name": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "clip_vision_h.safetensors",
+                  "qwen_2.5_vl_7b_fp8_scaled.safetensors"],
+    "vae_name": ["wan_2.1_vae.safetensors", "sdxl_vae.safetensors", "qwen_image_vae.safetensors"],
 }
 
 
@@ -91,12 +94,14 @@ class Node:
 NODES: dict[str, Node] = {
     "CheckpointLoaderSimple": Node({"ckpt_name": FILES["ckpt_name"]}, ("MODEL", "CLIP", "VAE")),
     "UNETLoader": Node({"unet_name": FILES["unet_name"], "weight_dtype": ["default", "fp8_e4m3fn"]}, ("MODEL",)),
-    "CLIPLoader": Node({"clip_name": FILES["clip_name"], "type": ["stable_diffusion", "wan"]}, ("CLIP",),
+    "CLIPLoader": Node({"clip_name": FILES["clip_name"], "type": ["stable_diffusion", "wan", "qwen_image"]}, ("CLIP",),
                        {"device": ["default", "cpu"]}),
     "VAELoader": Node({"vae_name": FILES["vae_name"]}, ("VAE",)),
     "CLIPVisionLoader": Node({"clip_name": FILES["clip_name"]}, ("CLIP_VISION",)),
     "ModelSamplingSD3": Node({"model": "MODEL", "shift": "FLOAT"}, ("MODEL",)),
     "CLIPTextEncode": Node({"text": "STRING", "clip": "CLIP"}, ("CONDITIONING",)),
+    "TextEncodeQwenImageEditPlus": Node({"clip": "CLIP", "prompt": "STRING"}, ("CONDITIONING",),
+                                        {"vae": "VAE", "image1": "IMAGE", "image2": "IMAGE", "image3": "IMAGE"}),
     "CLIPVisionEncode": Node({"clip_vision": "CLIP_VISION", "image": "IMAGE", "crop": ["center", "none"]},
                              ("CLIP_VISION_OUTPUT",)),
     "LoadImage": Node({"image": "STRING"}, ("IMAGE", "MASK")),
@@ -251,6 +256,8 @@ class Interpreter:
             return (a["image"].resize((int(a["width"]), int(a["height"]))),)
         if class_type == "CLIPTextEncode":
             return ({"text": a["text"]},)
+        if class_type == "TextEncodeQwenImageEditPlus":   # its text, and the pictures it was shown
+            return ({"text": a["prompt"], "images": [a[k] for k in ("image1", "image2", "image3") if a.get(k)]},)
         if class_type == "VAEEncode":
             return ({"image": a["pixels"]},)
         if class_type == "EmptyLatentImage":
@@ -260,7 +267,8 @@ class Interpreter:
                     "height": int(a["height"]), "length": int(a["length"])}
             return (a["positive"], a["negative"], {"clip": clip})
         if class_type == "KSampler":
-            return ({**a["latent_image"], "seed": int(a["seed"]), "text": a["positive"]["text"]},)
+            return ({**a["latent_image"], "seed": int(a["seed"]), "text": a["positive"]["text"],
+                     "shown": a["positive"].get("images") or []},)
         if class_type == "VAEDecode":
             return (a["samples"],)
         if class_type == "CreateVideo":
@@ -273,7 +281,11 @@ class Interpreter:
         name = f"{args.get('filename_prefix', 'ComfyUI').replace('/', '_')}_{uuid.uuid4().hex[:8]}"
         if spec["class_type"] == "SaveImage":
             made = args["images"]
-            picture = made["image"].copy()
+            # An edit model shown turnaround sheets draws their people into the picture: each
+            # sheet's first view, stood on the floor in the colour its wardrobe line names.
+            sheets = [band for shown in made.get("shown", []) for band in sheet_rows(shown)]
+            picture = _stand(made["image"].copy(), _figures(sheets, made.get("text", "")), 0.75) if sheets \
+                else made["image"].copy()
             ImageDraw.Draw(picture).rectangle([0, 0, 6 + made.get("seed", 0) % 5, 6],
                                               fill=(made.get("seed", 0) % 255, 40, 40))
             buf = io.BytesIO()
@@ -286,6 +298,28 @@ class Interpreter:
         data = make_video(start, clip["end"], clip["length"] / fps, clip["width"], clip["height"], fps=round(fps))
         self.b.files[f"{name}.mp4"] = (data, "video/mp4")
         return {"images": [{"filename": f"{name}.mp4", "subfolder": "", "type": "output"}], "animated": [True]}
+
+
+def sheet_rows(picture: Image.Image) -> list[Image.Image]:
+    """The turnaround sheets in a picture of them one under another (rows of ground between
+    them), each cut to its figures' rows; a picture that is not on a plain ground (a plate) none."""
+    ground = _plain_ground(picture)
+    if ground is None:
+        return []
+    rgb = picture.convert("RGB")
+    width = rgb.width
+    pixels = rgb.load()
+    busy = [any(sum(abs(a - b) for a, b in zip(pixels[x, y], ground)) >= 24 for x in range(0, width, 2))
+            for y in range(rgb.height)]
+    rows, top = [], None
+    for y, on in enumerate(busy + [False]):
+        if on and top is None:
+            top = y
+        elif not on and top is not None:
+            if y - top > 8:   # a run of a few rows is a speck, not a sheet
+                rows.append(rgb.crop((0, top, width, y)))
+            top = None
+    return rows
 
 
 # -- validation, as ComfyUI's validate_prompt answers --------------------------------------------

@@ -7,6 +7,7 @@ docstring of providers/comfyui_api.py tags each fact).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from decimal import Decimal
@@ -25,7 +26,7 @@ from slate.providers.base import ClipRequest
 from slate.providers.errors import BadRequest
 
 FILM = "night-diner"
-VIDEO, PANEL = "video-wan21", "panel-sdxl"
+VIDEO, PANEL = "video-wan21", "panel-qwen-edit"
 
 
 @pytest.fixture
@@ -101,6 +102,12 @@ def fetched_input(fakes, name: str) -> bytes:
     return got.content
 
 
+def sheet(colour) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", (64, 32), (*colour, 255)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def same_picture(a: bytes, b: bytes) -> bool:
     return Image.open(io.BytesIO(a)).convert("RGB").tobytes() == Image.open(io.BytesIO(b)).convert("RGB").tobytes()
 
@@ -147,17 +154,36 @@ def test_a_start_only_clip_runs_without_the_end_frames_nodes(bench):
     assert graph["50"]["inputs"]["length"] == 61             # 2.5 s at 24 fps: 60, asked as 61
 
 
-def test_a_panel_is_drawn_from_the_plate_at_the_panels_size(bench):
-    req = bench.panels[0]
+def test_a_panel_is_drawn_from_the_plate_and_its_characters_at_the_panels_size(bench):
+    req = next(r for r in bench.panels if len(r.characters) == 1)
     got = panel_call(gov(bench.root), image(bench), req)
     [body] = prompts(bench.fakes)
     graph = body["prompt"]
-    assert graph["6"]["inputs"]["text"] == req.prompt and graph["3"]["inputs"]["seed"] == req.seed
+    assert graph["6"]["inputs"]["prompt"] == req.prompt and graph["3"]["inputs"]["seed"] == req.seed
     assert (graph["11"]["inputs"]["width"], graph["11"]["inputs"]["height"]) == (req.width, req.height)
     assert same_picture(fetched_input(bench.fakes, graph["10"]["inputs"]["image"]), bench.storage.get_bytes(req.plate_uri))
+    # its one character's sheet on the first loader; the second loader taken out, and its link with it
+    assert same_picture(fetched_input(bench.fakes, graph["20"]["inputs"]["image"]),
+                        bench.storage.get_bytes(req.characters[0].turnaround_uri))
+    assert "21" not in graph and "image3" not in graph["6"]["inputs"] and graph["6"]["inputs"]["image2"] == ["20", 0]
     assert Image.open(bench.storage.open_local(got.uri)).size == (req.width, req.height)
     [row] = rows(bench.root)
     assert (row.status, row.actual_cost, row.usage["kind"], row.usage["images"]) == ("succeeded", 0, "image", 1)
+
+
+def test_more_characters_than_loaders_share_the_last_one_one_under_another(bench):
+    three = [SimpleNamespace(turnaround_uri=bench.storage.put_bytes(sheet(colour), "png")) for colour in
+             ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    req = dataclasses.replace(bench.panels[0], characters=tuple(
+        dataclasses.replace(bench.panels[0].characters[0], id=f"c{i}", turnaround_uri=c.turnaround_uri)
+        for i, c in enumerate(three)))
+    image(bench).submit_panel(req, client_ref="call-cast")
+    graph = prompts(bench.fakes)[0]["prompt"]
+    first = Image.open(io.BytesIO(fetched_input(bench.fakes, graph["20"]["inputs"]["image"])))
+    rest = Image.open(io.BytesIO(fetched_input(bench.fakes, graph["21"]["inputs"]["image"]))).convert("RGBA")
+    assert first.size == (64, 32) and rest.size == (64, 32 + 24 + 32)
+    assert rest.getpixel((5, 5))[:3] == (30, 200, 30) and rest.getpixel((5, 60))[:3] == (30, 30, 200)
+    assert rest.getpixel((5, 40))[3] == 0                      # the gap between them: nothing
 
 
 # -- 2. what it costs --------------------------------------------------------------------------------
@@ -176,8 +202,8 @@ def test_a_server_that_stamps_no_times_is_priced_at_the_time_slate_saw_it_run(be
     bench.fakes.faults({"provider": "comfyui", "op": "run", "kind": "no_stamps"})   # it runs the fake's 0.3 s
     clip_call(gov(bench.root), video(bench), clip(bench))
     [row] = rows(bench.root)
-    # from the poll that first saw it run to the one that saw it done: within a poll of its 0.3 s
-    assert row.usage is not None and 0.1 <= row.usage["gpu_seconds"] <= 0.6, row.usage
+    # from the poll that first saw it run to the one that saw it done: its 0.3 s, give or take the polls
+    assert row.usage is not None and 0.1 <= row.usage["gpu_seconds"] <= 1.5, row.usage
 
 
 def test_out_of_memory_is_a_failed_job_said_as_such_with_its_gpu_seconds(bench):
@@ -312,4 +338,4 @@ def test_the_doctor_names_a_node_type_the_server_lacks_by_workflow_and_node(benc
     [bad] = [f for f in found if not f.ok]
     assert bad.blocking and bad.text.startswith("comfyui/video-wan21.json: the server at") and \
         "lacks the node type(s) CreateVideo (node 57)" in bad.text
-    assert any(f.ok and f.text.startswith("comfyui/panel-sdxl.json") for f in found)
+    assert any(f.ok and f.text.startswith("comfyui/panel-qwen-edit.json") for f in found)
