@@ -77,3 +77,18 @@ def test_only_a_keys_model_may_be_a_pattern(tmp_path):
     with pytest.raises(RateCardError, match="only the model of a key may be a pattern"):
         card_with(tmp_path, '[models."comfy*:video-x"]\nkind = "image"\nper_image = "0"\nsource = "s"\n'
                             'confidence = "D"\n')
+
+
+def test_the_longest_pattern_that_matches_prices_a_workflow(tmp_path):
+    card = card_with(tmp_path, '''
+[models."comfyui:video-wan*"]
+kind = "video"
+per_gpu_second = "0.002"
+gpu_seconds_per_second = 10
+source = "the Wan box"
+confidence = "D"
+''')
+    # the packaged "comfyui:video-*" ($0) matches too; the film's longer pattern is the more particular
+    assert card.rate("comfyui:video-wan21", "video").key == "comfyui:video-wan*"
+    assert card.price("comfyui:video-wan21", Usage("video", seconds=1)) == Decimal("0.02")
+    assert card.rate("comfyui:video-ltx", "video").key == "comfyui:video-*"
