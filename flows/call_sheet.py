@@ -105,7 +105,7 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
     expected = estimate_scene(plans, run.crew.pricing, speech=said).total
     voices = film_voices(film.bible, run.profile) if film and spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
-                            voices=voices)
+                            voices=voices, storage=run.crew.storage)
     stops = blocking(findings)
     if not stops:
         return None

@@ -159,7 +159,9 @@ class Usage:
     """What a rate card prices a call by. A spoken line (kind "speech") is priced by the characters
     of text sent and the seconds of speech made (a token-billed voice: its tokens, when it reports
     them; else tokens reckoned from the characters and seconds, as its rate card row says). A
-    lip-sync call (kind "lipsync", issue 38) is priced like a clip, by its seconds."""
+    lip-sync call (kind "lipsync", issue 38) is priced like a clip, by its seconds. A job on a
+    film's own GPU (ComfyUI, issue 41) reports the GPU seconds it took (`gpu_seconds`): a rate per
+    GPU-second prices it by them; before the job, with none reported, by the row's estimate of them."""
 
     kind: Literal["image", "video", "judge", "speech", "lipsync"]
     seconds: float = 0.0
@@ -171,6 +173,8 @@ class Usage:
     audio: bool = False
     #: a spoken line: the characters of text sent to the voice
     characters: int = 0
+    #: the GPU seconds a self-hosted job took, as its server reports them (None: not reported)
+    gpu_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -862,7 +866,8 @@ class Governor:
             charged = Decimal(0)
         else:
             charged = self._charged(row, exc, ran=ran)
-        self.ledger.fail(row.call_id, error_class=type(exc).__name__, message=str(exc)[:2000], charged=charged)
+        self.ledger.fail(row.call_id, error_class=type(exc).__name__, message=str(exc)[:2000], charged=charged,
+                         usage=getattr(exc, "usage", None) if outcome != "not_run" else None)
         if getattr(exc, "halts", False):
             self._halt(RunHalted(f"provider refused the run: {exc}", kind="budget"))
 
@@ -915,12 +920,14 @@ class Governor:
                 # failed or refused one as the provider bills a failed run (the rate card says).
                 charged = row.estimate if status.state == "canceled" else \
                     self._by_the_card(row, "refused" if refused else "failed")
-            self.ledger.fail(row.call_id, error_class=error_class, message=reason, charged=charged)
+            self.ledger.fail(row.call_id, error_class=error_class, message=reason, charged=charged,
+                             usage=getattr(status, "usage", None))
             raise (JobRefused if refused else JobEnded)(f"{row.provider} job {row.job_id} for shot {row.shot}: {reason}")
         part = self._download(spec, row, job_id, way, deadline)
         _point("downloaded", spec, call_id=row.call_id, job_id=row.job_id)
         return self._keep(spec, row, part, cost=self._cost(status.cost, getattr(status, "usage", None),
-                                                           f"{row.provider}:{row.model}"))
+                                                           f"{row.provider}:{row.model}"),
+                          usage=getattr(status, "usage", None))
 
     def _waited(self, spec: CallSpec, row: CallRow, way: _Job, exc: ProviderError, doing: str,
                 deadline: float) -> float:
@@ -1023,7 +1030,8 @@ class Governor:
                 charged = self._by_the_card(row, "refused" if status is not None and status.refused else "failed")
             how = (f"{row.provider} job {job_id} gave no result in {waited:.0f} s{expected}; {how_cancel}; the "
                    f"provider then said: {said}; recorded at {fmt_usd(charged)}")
-            self.ledger.fail(row.call_id, error_class=JOB_STUCK, message=how[:2000], charged=charged)
+            self.ledger.fail(row.call_id, error_class=JOB_STUCK, message=how[:2000], charged=charged,
+                             usage=status.usage if status is not None else None)
             if charged != row.estimate:
                 self._budget_moved()
             next_step = "Nothing of it is left open: run again for a new take"
@@ -1117,12 +1125,14 @@ class Governor:
         path.unlink(missing_ok=True)
         return uri
 
-    def _keep(self, spec: CallSpec, row: CallRow, got: Answer | Path, *, cost: Decimal | None = None) -> CallArtifact:
+    def _keep(self, spec: CallSpec, row: CallRow, got: Answer | Path, *, cost: Decimal | None = None,
+              usage: Mapping[str, Any] | None = None) -> CallArtifact:
         """Record the artifact's URI, store its bytes, then settle: a run killed anywhere in
         between finds the URI in the ledger and the bytes in storage, and pays nothing again."""
         if isinstance(got, Answer):
             digest, suffix = hashlib.sha256(got.data).hexdigest(), got.suffix
             cost = self._cost(got.cost, got.usage, f"{row.provider}:{row.model}")
+            usage = got.usage
         else:
             digest, suffix = _file_digest(got), got.suffix.lstrip(".").split(".")[-1]
         uri = self.storage.uri_for(digest, suffix)
@@ -1132,7 +1142,8 @@ class Governor:
         if stored != uri:
             raise RuntimeError(f"storage named the artifact {stored}, not {uri}: its content changed while stored")
         _point("stored", spec, call_id=row.call_id, uri=uri)
-        self.ledger.settle(row.call_id, actual_cost=row.estimate if cost is None else cost, artifact_uri=uri)
+        self.ledger.settle(row.call_id, actual_cost=row.estimate if cost is None else cost, artifact_uri=uri,
+                           usage=usage)
         keeper.drop(row.call_id)
         _point("settled", spec, call_id=row.call_id, uri=uri)
         self._asked_again(spec, row, row.estimate if cost is None else cost)

@@ -1,7 +1,8 @@
 """The rate card: what one provider call costs, in exact dollars.
 
 What it is for: turning the ``Usage`` of a call (output seconds at a resolution, images,
-judge tokens, a spoken line's characters and seconds) into a ``Decimal`` price, from data. Prices live in ``governor/rates.toml``
+judge tokens, a spoken line's characters and seconds, the GPU seconds a self-hosted job took) into a
+``Decimal`` price, from data. Prices live in ``governor/rates.toml``
 (packaged) and, for one film, in ``<project>/rates.toml``, whose entries replace the packaged
 ones of the same key. ``Pricing`` says which rate-card entries a run's calls are priced as,
 including a rehearsal on the local provider priced as a real video model.
@@ -11,9 +12,14 @@ strings parsed to ``Decimal``; a float literal is refused on load), or guess. A 
 is not on the card, or a resolution an entry does not price, raises an error that names
 it: an estimate that silently used a neighbouring price could let a run past its cap.
 It imports only the standard library and ``governor`` modules.
+
+A key's model may be a pattern (``comfyui:video-*``): a provider whose models a film names itself
+(its ComfyUI workflows, issue 41) is priced by one row for all of them; a row of the exact key, in
+the packaged card or the film's, is taken before any pattern, and the longest pattern before a shorter.
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -83,6 +89,20 @@ def _int(key: str, name: str, value: object, minimum: int = 0) -> int:
     return value
 
 
+def _quantity(key: str, name: str, value: object) -> Decimal:
+    """A count that multiplies money (GPU seconds an estimate counts): a whole number or a decimal
+    string, never a float (it would carry its binary expansion into a price), more than zero."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise RateCardError(f"{key}: {name} must be a whole number or a quoted decimal like \"1.5\", got {value!r}")
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RateCardError(f"{key}: {name} is not a number: {value!r}") from None
+    if not d.is_finite() or d <= 0:
+        raise RateCardError(f"{key}: {name} must be more than 0, got {value!r}")
+    return d
+
+
 def _seconds(x: float | int | Decimal | str) -> Decimal:
     """Seconds as Decimal. Durations are not money, but they multiply money: go through the
     shortest decimal text of a float (2.5 -> "2.5") so no binary expansion leaks into a price."""
@@ -103,6 +123,11 @@ class Rate:
     confidence: str
     # image
     per_image: Decimal | None = None
+    # a job on a film's own GPU (image or video): dollars per GPU-second it took, and the GPU
+    # seconds an estimate counts before it ran (per image, or per second of clip)
+    per_gpu_second: Decimal | None = None
+    gpu_seconds_per_image: Decimal | None = None
+    gpu_seconds_per_second: Decimal | None = None
     # judge
     per_million_input: Decimal | None = None
     per_million_output: Decimal | None = None
@@ -135,6 +160,8 @@ class Rate:
     def scheme(self) -> str:
         if self.kind == "speech":
             return "speech tokens" if self.audio_tokens_per_second is not None else "speech"
+        if self.per_gpu_second is not None:
+            return "per_gpu_second"
         if self.kind not in ("video", "lipsync"):
             return self.kind
         if self.per_second is not None:
@@ -160,6 +187,8 @@ class Rate:
             raise RateCardError(f"{key}: an entry must be a table")
         if ":" not in key:
             raise RateCardError(f"{key}: keys are '<provider>:<model>'")
+        if "*" in key.partition(":")[0]:
+            raise RateCardError(f"{key}: only the model of a key may be a pattern ('<provider>:video-*')")
         kind = entry.get("kind")
         if kind not in KINDS:
             raise RateCardError(f"{key}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -174,10 +203,13 @@ class Rate:
         f: dict[str, Any] = {"key": key, "kind": kind, "source": source, "confidence": confidence,
                              "raw": MappingProxyType(dict(entry))}
 
-        if kind == "image":
+        if kind == "image" and "per_gpu_second" in entry:
+            allowed |= {"per_gpu_second", "gpu_seconds_per_image"}
+            f.update(cls._gpu(key, entry, "gpu_seconds_per_image"))
+        elif kind == "image":
             allowed |= {"per_image"}
             if "per_image" not in entry:
-                raise RateCardError(f"{key}: an image entry needs per_image")
+                raise RateCardError(f"{key}: an image entry needs per_image (or per_gpu_second)")
             f["per_image"] = _money(key, "per_image", entry["per_image"])
         elif kind == "judge":
             allowed |= {"per_million_input", "per_million_output"}
@@ -188,6 +220,9 @@ class Rate:
         elif kind == "speech":
             allowed |= SPEECH_FIELDS
             f.update(cls._speech(key, entry))
+        elif kind == "video" and "per_gpu_second" in entry:
+            allowed |= {"per_gpu_second", "gpu_seconds_per_second"}
+            f.update(cls._gpu(key, entry, "gpu_seconds_per_second"))
         else:   # video, and lip-sync (issue 38), priced like video: by the clip's seconds
             allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
                         "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
@@ -241,6 +276,16 @@ class Rate:
         if extra:
             raise RateCardError(f"{key}: unknown field(s) {', '.join(sorted(extra))} for a {kind} entry")
         return cls(**f)
+
+    @staticmethod
+    def _gpu(key: str, entry: Mapping[str, Any], estimate: str) -> dict[str, Any]:
+        """A job on a film's own GPU: `per_gpu_second` (dollars; "0" for a machine nobody bills)
+        and `estimate`, the GPU seconds counted before the job ran (what a cap reserves)."""
+        if estimate not in entry:
+            raise RateCardError(f"{key}: a per_gpu_second entry needs {estimate} (the GPU seconds an estimate "
+                                f"counts before the job ran)")
+        return {"per_gpu_second": _money(key, "per_gpu_second", entry["per_gpu_second"]),
+                estimate: _quantity(key, estimate, entry[estimate])}
 
     @staticmethod
     def _speech(key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -321,6 +366,8 @@ class Rate:
         """Exact price of one call, quantised to the ledger's micro-dollar."""
         if units.kind != self.kind:
             raise RateError(f"{self.key} is a {self.kind} model; it cannot price a {units.kind} call")
+        if self.per_gpu_second is not None:
+            return usd(self.per_gpu_second * self.gpu_seconds(units))
         if self.kind == "image":
             return usd(self._required(self.per_image, "per_image") * units.images)
         if self.kind == "judge":
@@ -330,6 +377,17 @@ class Rate:
         if self.kind == "speech":
             return usd(self._speech_price(units))
         return usd(self._video(units))
+
+    def gpu_seconds(self, units: Usage) -> Decimal:
+        """The GPU seconds a per-GPU-second call is priced by: what the job reported it took, else
+        (an estimate, before it ran) the row's figure per image or per second of clip."""
+        if units.gpu_seconds is not None:
+            if units.gpu_seconds < 0:
+                raise RateError(f"{self.key}: a job of {units.gpu_seconds} GPU seconds has no price")
+            return _seconds(units.gpu_seconds)
+        if self.kind == "image":
+            return self._required(self.gpu_seconds_per_image, "gpu_seconds_per_image") * units.images
+        return self._required(self.gpu_seconds_per_second, "gpu_seconds_per_second") * self.billed_seconds(units.seconds)
 
     def _speech_price(self, units: Usage) -> Decimal:
         seconds = _seconds(units.seconds)
@@ -489,13 +547,20 @@ class RateCard:
         return key in self._rates
 
     def rate(self, key: str, kind: str | None = None) -> Rate:
-        r = self._rates.get(key)
+        r = self._rates.get(key) or self._pattern_for(key)
         if r is None or (kind is not None and r.kind != kind):
             known = self.keys(kind if kind is not None else (r.kind if r else None))
             what = f"{kind} " if kind else ""
             raise UnknownRate(f"no {what}rate for {key!r} on the rate card; known {what}models: "
                               f"{', '.join(known) or '(none)'} (add it to rates.toml with a source)")
         return r
+
+    def _pattern_for(self, key: str) -> Rate | None:
+        """The row of the longest pattern that matches `key` (same provider), None when none does."""
+        provider = key.partition(":")[0]
+        found = [(len(k), r) for k, r in self._rates.items()
+                 if "*" in k and k.partition(":")[0] == provider and fnmatch.fnmatchcase(key, k)]
+        return max(found, key=lambda f: f[0])[1] if found else None
 
     def price(self, model_key: str, units: Usage) -> Decimal:
         """Price of one call of ``model_key``; unknown keys list the known keys of that kind."""

@@ -21,6 +21,7 @@ import numpy as np
 import yaml
 from PIL import Image, ImageDraw
 
+from .example_comfyui import write_example_workflows
 from .keys import canonical_plate_key, canonical_turnaround_key
 from .turnaround import EXAMPLE_CAST, draw_turnaround
 
@@ -550,4 +551,5 @@ def write_example_film(dest: Path) -> Path:
     for lid in _PLATES:
         _save_png(draw_plate(lid), dest / canonical_plate_key(lid))
     write_example_media(dest)
+    write_example_workflows(dest)   # its panel and clip for a ComfyUI of its own (issue 41)
     return dest

@@ -167,12 +167,15 @@ def error_for(provider: str, response: httpx.Response) -> ProviderError:
 
 
 def send(provider: str, http: httpx.Client, method: str, url: str, *, json: object = None,
-         translate: Callable[[httpx.Response], ProviderError] | None = None) -> httpx.Response:
-    """One request (with a JSON body, when given); a 2xx answer back, or an error of the tree (see
-    the module docstring; `translate`: the provider's own reading of an error answer, where its
-    API says more than the status — its spec's `translate_error`)."""
+         translate: Callable[[httpx.Response], ProviderError] | None = None,
+         files: dict[str, tuple[str, bytes, str]] | None = None, data: dict[str, str] | None = None,
+         params: dict[str, str] | None = None) -> httpx.Response:
+    """One request (with a JSON body, or a form of `data` fields and `files` — multipart, as
+    ComfyUI's /upload/image takes a picture — when given); a 2xx answer back, or an error of the
+    tree (see the module docstring; `translate`: the provider's own reading of an error answer,
+    where its API says more than the status — its spec's `translate_error`)."""
     try:
-        response = http.request(method, url, json=json)
+        response = http.request(method, url, json=json, files=files, data=data, params=params)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise ProviderUnreachable(f"could not connect to {where(http.base_url.join(url))}: "
                                   f"{type(exc).__name__}", provider=provider) from None

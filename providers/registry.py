@@ -189,6 +189,13 @@ class Lineup:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
                        *([self.lipsync.provider] if self.lipsync else [])})
 
+    def models_of(self, provider_name: str) -> dict[str, tuple[str, ...]]:
+        """The models of `provider_name` this lineup makes panels and clips with, by capability
+        (what a provider's checks of the film's own files are asked about)."""
+        found = {"image": tuple(m.model for m in (self.panel,) if m.provider == provider_name),
+                 "video": tuple(dict.fromkeys(v.model for v in self.videos if v.provider == provider_name))}
+        return {c: models for c, models in found.items() if models}
+
 
 def resolve(name: str, capability: str, profile: str) -> ModelRef:
     """`provider` or `provider:model` → a model the provider offers for this capability."""
@@ -201,9 +208,10 @@ def resolve(name: str, capability: str, profile: str) -> ModelRef:
     offer = spec.offers[capability]
     if not model:
         model = offer.model_for(profile)
-    if model not in offer.models:
+    if not offer.offers(model):
+        own = f"; or the film's own, named {offer.own!r}" if offer.own else ""
         raise UnknownProvider(f"unknown {capability} model {name!r} (known for {provider_name}: "
-                              f"{', '.join(offer.models)})")
+                              f"{', '.join(offer.models)}{own})")
     return ModelRef(provider_name, model)
 
 
@@ -412,7 +420,8 @@ def job_seconds_told(settings: Settings) -> dict[str, float]:
         known = [f"{name}:{m}" for m in (provider(name).models("video") + provider(name).models("image")
                                           + provider(name).models("lipsync"))] \
             if name in _index() else []
-        if model not in {k.partition(":")[2] for k in known}:
+        own = name in _index() and any(provider(name).offers_model(c, model) for c in ("video", "image", "lipsync"))
+        if model not in {k.partition(":")[2] for k in known} and not own:
             everything = known or [f"{n}:{m}" for n, s in specs().items() for m in s.models("video")]
             close = difflib.get_close_matches(key, everything, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}?" if close else \

@@ -6,7 +6,9 @@ base-URL setting's default), the environment variables its key is read from, how
 model makes sound (`audio`), how an HTTP error answer of its API becomes the error tree, the free
 checks `slate doctor` runs, how long one job of each model it runs as a job is expected to take
 (`job_seconds`), the voices its speech models have by name (`voices`), and the factories that
-build its clients. providers/registry.py discovers the specs and derives from
+build its clients, and — for a provider that runs files the film keeps (ComfyUI's workflows) — what
+`slate check` says of those files (`film_problems`) and what `slate doctor` asks its server of them
+(`film_doctor`). providers/registry.py discovers the specs and derives from
 them everything that was once listed by hand: the catalogue, the base URLs, the key variables,
 the doctor's walk, the run form's provider choices. A model's price is not here: it is a row of
 the rate card (governor/rates.toml, a film's own rates.toml), and a test holds every model a
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from slate.providers.base import DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import BaseModel
 
+    from slate.manifests.load import LoadedFilm, Problem
     from slate.providers.errors import ProviderError
 
 from slate.errors import SlateError
@@ -59,6 +63,10 @@ UNDECLARED_JOB_SECONDS = 300.0
 #: lowercase letters and digits only, so each of those spellings reads back one way.
 NAME = re.compile(r"[a-z][a-z0-9]{1,30}")
 _URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
+#: A model a film names itself (an Offer's `own` pattern: a ComfyUI workflow's file name without
+#: its suffix): lowercase letters, digits, `-` and `_` — a name that is a file in one folder, never a
+#: path (no `/`, no `.`), and that reads back one way in `provider:model` and a rate card's key.
+OWN_MODEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
 
 
 def job_deadline(expected_seconds: float) -> float:
@@ -110,6 +118,23 @@ class DoctorChecks(Protocol):
     def __call__(self, *, base_url: str | None) -> list[DoctorFinding]: ...
 
 
+class FilmProblems(Protocol):
+    """`slate check`'s problems with the files a provider runs that the film keeps (ComfyUI's
+    workflows, read from `storage`): for the models the run uses of it, by capability, and the
+    film's `scenes` it will make. Read offline: no network, nothing spent."""
+
+    def __call__(self, *, storage: Storage, models: Mapping[str, tuple[str, ...]], film: LoadedFilm,
+                 scenes: tuple[str, ...]) -> list[Problem]: ...
+
+
+class FilmDoctor(Protocol):
+    """`slate doctor`'s lines about those files against the provider's server (the node types a
+    workflow needs that the server lacks): free calls only."""
+
+    def __call__(self, *, base_url: str | None, storage: Storage,
+                 models: Mapping[str, tuple[str, ...]]) -> list[DoctorFinding]: ...
+
+
 class KeyLimit(Protocol):
     """What the key may still spend, where the API says (None: no limit)."""
 
@@ -139,9 +164,18 @@ class Offer:
 
     models: tuple[str, ...]
     default: Mapping[str, str] = field(default_factory=dict)
+    #: the models a film names itself, as a pattern ("video-*": a ComfyUI workflow it keeps per
+    #: model): any name it matches (and OWN_MODEL allows) is offered besides `models`, which are
+    #: then the ones slate knows (the example's); None: only `models`
+    own: str | None = None
 
     def model_for(self, profile: str) -> str:
         return self.default.get(profile) or self.models[0]
+
+    def offers(self, model: str) -> bool:
+        """Whether `model` is one of these: a known model, or a film's own the pattern allows."""
+        return model in self.models or (self.own is not None and bool(OWN_MODEL.fullmatch(model))
+                                        and fnmatchcase(model, self.own))
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,10 @@ class ProviderSpec:
     lipsync: LipSyncFactory | None = None
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
+    #: `slate check`'s problems with the files of the film it runs (its workflows), offline
+    film_problems: FilmProblems | None = None
+    #: `slate doctor`'s lines about those files against its server; free calls only
+    film_doctor: FilmDoctor | None = None
     #: what the key may still spend, where the API says
     key_limit: KeyLimit | None = None
     #: how an error answer of this API reads in the error tree
@@ -244,6 +282,9 @@ class ProviderSpec:
             for profile, model in offer.default.items():
                 if profile not in PROFILES or model not in offer.models:
                     yield f"{capability}: default {profile}={model!r} is not a profile and one of its models"
+            if offer.own is not None and (not offer.own.strip("*") or "*" not in offer.own
+                                          or not all(offer.offers(m) for m in offer.models)):
+                yield f"{capability}: own={offer.own!r} is a pattern with a '*' that its own models match"
         for capability in CAPABILITIES:
             if getattr(self, capability) is not None and capability not in self.offers:
                 yield f"a {capability} factory but no {capability} models"
@@ -279,6 +320,11 @@ class ProviderSpec:
     def models(self, capability: str) -> tuple[str, ...]:
         offer = self.offers.get(capability)
         return offer.models if offer else ()
+
+    def offers_model(self, capability: str, model: str) -> bool:
+        """Whether it offers `model` for `capability`: a model it names, or a film's own (`own`)."""
+        offer = self.offers.get(capability)
+        return offer is not None and offer.offers(model)
 
     def audio_of(self, model: str) -> str:
         """How `model` makes sound: "field", "always", or "none"."""

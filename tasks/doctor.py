@@ -21,10 +21,10 @@ from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
 from slate.manifests.schema import Bible
 from slate.manifests.settings import Settings
-from slate.providers.base import DoctorFinding
+from slate.providers.base import DoctorFinding, Storage
 from slate.providers.keys import MissingKey, provider_key
 from slate.providers.registry import (Lineup, ModelRef, UnknownProvider, base_url_for, base_urls, lineup, provider,
-                                     speech_model)
+                                     speech_model, storage_for)
 from slate.tasks.slots import slot_name
 
 
@@ -34,7 +34,7 @@ def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None,
     models of the film's voices (`voices`, film_voices); `estimate` (the run's expected cost) is
     held to what a key has left where the provider says."""
     return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate,
-                        voices=voices)
+                        voices=voices, storage=storage_for(root, settings))
 
 
 def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:
@@ -54,9 +54,12 @@ def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:
 
 
 def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
-                 estimate: Decimal | None = None, voices: tuple[ModelRef, ...] = ()) -> list[DoctorFinding]:
+                 estimate: Decimal | None = None, voices: tuple[ModelRef, ...] = (),
+                 storage: Storage | None = None) -> list[DoctorFinding]:
     """`voices`: the speech models lines are spoken with (each voice's provider and model): their
-    providers are checked and their models priced like the lineup's."""
+    providers are checked and their models priced like the lineup's. A provider that runs files
+    the film keeps (ComfyUI's workflows) holds them to its server too, read from `storage` (the
+    film's store; its folder when not given)."""
     findings: list[DoctorFinding] = []
     for name in sorted({*chosen.providers(), *(v.provider for v in voices)}):
         try:
@@ -69,6 +72,9 @@ def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_s
             continue
         url = base_url_for(name, urls)
         findings += spec.doctor(base_url=url)
+        models = chosen.models_of(name)
+        if spec.film_doctor is not None and models:
+            findings += spec.film_doctor(base_url=url, storage=storage or storage_for(Path(root)), models=models)
         if estimate is not None and spec.key_limit is not None:
             findings += _limit(name, spec.key_limit, url, estimate)
     card = RateCard.load(Path(root))

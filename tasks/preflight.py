@@ -50,8 +50,9 @@ from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.profiles import PROFILES
 from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
-from slate.providers.registry import (UnknownProvider, job_seconds_told, judge_provider, lineup, provider_settings,
-                                     storage_for)
+from slate.providers.base import Storage
+from slate.providers.registry import (Lineup, UnknownProvider, job_seconds_told, judge_provider, lineup, provider,
+                                     provider_settings, storage_for)
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
@@ -163,6 +164,8 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
     problems += finish_problems(root, film, [s for s in scenes if whole is None or s in whole], warnings)
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
+        # the files of the film a provider runs (ComfyUI's workflows, issue 41): each named by its file and node
+        problems += provider_file_problems(storage_for(root), film, scenes, lineup(settings))
         # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
         # for every speaker of the scenes' lines (tasks/audition.py)
         from slate.tasks.audition import voice_problems
@@ -329,6 +332,19 @@ def _provider_problems(root: Path, settings: Settings, overrides: dict[str, Any]
             provider_settings(name, settings)
         except ProviderSettingsError as exc:
             problems.append(_setting_problem(exc.setting, str(exc).split(": ", 1)[-1], overrides))
+    return problems
+
+
+def provider_file_problems(storage: Storage, film: LoadedFilm, scenes: list[str], chosen: Lineup) -> list[Problem]:
+    """What each provider of the lineup that runs files the film keeps (its spec's
+    `film_problems`: ComfyUI's workflows) says of them, for the models the run uses and the
+    scenes it makes. Offline: nothing is asked of a server here (`slate doctor` asks)."""
+    problems: list[Problem] = []
+    for name in chosen.providers():
+        check = provider(name).film_problems
+        models = chosen.models_of(name)
+        if check is not None and models:
+            problems += check(storage=storage, models=models, film=film, scenes=tuple(scenes))
     return problems
 
 

@@ -65,6 +65,12 @@ class Claim:
     now: datetime
 
 
+def _usage(usage: Mapping[str, Any] | None) -> dict[str, str]:
+    """The `usage` column's value of a call's end: canonical JSON, or nothing written (a provider
+    that reported nothing leaves the column as it was)."""
+    return {"usage": canonical_dumps(dict(usage))} if usage else {}
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -429,30 +435,34 @@ class Ledger:
         self._transition(call_id, ("submitted",), dict(artifact_uri=artifact_uri),
                          same_ok=lambda r: r.artifact_uri == artifact_uri)
 
-    def settle(self, call_id: str, *, actual_cost: Decimal, artifact_uri: str | None) -> None:
-        """-> succeeded with the actual cost (from reserved, submitted or unknown)."""
+    def settle(self, call_id: str, *, actual_cost: Decimal, artifact_uri: str | None,
+               usage: Mapping[str, Any] | None = None) -> None:
+        """-> succeeded with the actual cost (from reserved, submitted or unknown); `usage`: what the
+        provider reported the call used (Usage fields), kept beside the cost it was priced into."""
         cost = usd(actual_cost)
         if cost < 0:
             raise ValueError("actual_cost must be >= 0")
         self._transition(
             call_id, ("reserved", "submitted", "unknown"),
             dict(status="succeeded", actual_cost=cost, artifact_uri=artifact_uri, finished_at=_utcnow(),
-                 lease_until=None),
+                 lease_until=None, **_usage(usage)),
             same_ok=lambda r: r.status == "succeeded" and r.actual_cost == cost and r.artifact_uri == artifact_uri)
 
     def replace_artifact(self, call_id: str, artifact_uri: str) -> None:
         """A succeeded call whose artifact was lost and fetched again from the provider (free)."""
         self._transition(call_id, ("succeeded",), dict(artifact_uri=artifact_uri))
 
-    def fail(self, call_id: str, *, error_class: str, message: str, charged: Decimal = Decimal(0)) -> None:
-        """-> failed; ``charged`` is what the provider billed for the failure (often 0)."""
+    def fail(self, call_id: str, *, error_class: str, message: str, charged: Decimal = Decimal(0),
+             usage: Mapping[str, Any] | None = None) -> None:
+        """-> failed; ``charged`` is what the provider billed for the failure (often 0); `usage`
+        what it reported the failed call used (a job's GPU seconds before it ran out of memory)."""
         cost = usd(charged)
         if cost < 0:
             raise ValueError("charged must be >= 0")
         self._transition(
             call_id, ("reserved", "submitted", "unknown"),
             dict(status="failed", actual_cost=cost, error_class=error_class, error_message=mask_secrets_in(message),
-                 finished_at=_utcnow(), lease_until=None),
+                 finished_at=_utcnow(), lease_until=None, **_usage(usage)),
             same_ok=lambda r: r.status == "failed" and r.actual_cost == cost)
 
     def release(self, call_id: str) -> None:

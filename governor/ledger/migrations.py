@@ -137,6 +137,13 @@ def _v5_caller(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE paid_calls ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}")
 
 
+def _v7_usage(conn: Connection) -> None:
+    """What the provider reported each call used (a self-hosted job's GPU seconds): its own column,
+    written when the call ends; rows written before stay NULL (nothing was kept of it then)."""
+    for col in columns_added_in(7):
+        conn.exec_driver_sql(f"ALTER TABLE paid_calls ADD COLUMN {col.name} {col.type.compile(dialect=conn.dialect)}")
+
+
 def _v6_approvals(conn: Connection) -> None:
     """A person's approvals in a table of their own, and the ones written before as $0 rows of
     `paid_calls` (a scene's: stage "approval" by provider "person"; the bible's: stage
@@ -189,6 +196,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "kill_switch: a stop every worker sharing the ledger sees", _v4_kill_switch),
     Migration(5, "paid_calls.caller: a person's run or an agent's session", _v5_caller),
     Migration(6, "approvals: a person's decision in its own table, not a $0 paid call", _v6_approvals),
+    Migration(7, "paid_calls.usage: what the provider reported a call used (GPU seconds, tokens)", _v7_usage),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -93,6 +93,10 @@ class CallRow:
     # a run an agent started through `slate mcp` (slate/agent/). A request column with a default:
     # a caller that does not say is a person.
     caller: str | None = column(_s(200), since=5, nullable=True, request=True)
+    # v7: what the provider reported the call used, as governor Usage fields (JSON; NULL when it
+    # reported nothing): a self-hosted job's GPU seconds (issue 41), a judge's tokens — the
+    # measure its cost was settled by, kept even when the cost is $0.
+    usage: dict[str, Any] | None = column(lambda: sa.Text(), since=7, nullable=True, json_text=True)
 
 
 COLUMNS = tuple(fields(CallRow))
@@ -222,6 +226,7 @@ def row_from_mapping(m: RowMapping) -> CallRow:
     d = dict(m)
     d["reference_hashes"] = tuple(json.loads(d["reference_hashes"]))
     d["parameters"] = json.loads(d["parameters"])
+    d["usage"] = json.loads(d["usage"]) if d.get("usage") else None
     return CallRow(**d)
 
 

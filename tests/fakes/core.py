@@ -112,6 +112,7 @@ class State:
             self.file_faults: dict[str, Fault] = {}   # file name -> how each fetch of it misbehaves
             self.sent: dict[str, int] = {}            # file name -> bytes written to the socket, all fetches
             self.keys: dict[str, dict] = {}   # provider -> key info (openrouter /key figures…)
+            self.books: dict[str, Any] = {}   # provider -> its fake's own book (ComfyUI's queue and history)
 
     # -- faults ---------------------------------------------------------------------------------
     def add_faults(self, specs: list[dict]) -> None:

@@ -3,7 +3,8 @@
     python tests/fakes/server.py --port 0
     → prints "fake providers listening on http://127.0.0.1:PORT" and serves until killed.
 
-Routes: each provider module of this folder (replicate.py, fal.py, gemini.py, openrouter.py, elevenlabs.py)
+Routes: each provider module of this folder (replicate.py, fal.py, gemini.py, openrouter.py, elevenlabs.py,
+comfyui.py)
 registers its own under its prefix with `register(router)`; this file adds the files they hand
 out (/files/<id>) and the test's controls:
 
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fakes.core import Reply, Router, State, make_handler  # noqa: E402
 
-PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs")
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs", "comfyui")
 
 
 def build(state: State) -> Router:

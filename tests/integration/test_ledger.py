@@ -291,12 +291,12 @@ def test_migrations_recorded_and_idempotent(url):
     led = Ledger(url)
     with led.engine.connect() as c:
         got = c.execute(sa.text("SELECT version, name FROM schema_migrations ORDER BY version")).all()
-    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2, 3, 4, 5, 6]
+    assert [v for v, _ in got] == [m.version for m in migrations.MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7]
     assert migrations.migrate(led.engine) == []  # nothing to do the second time
     led.close()
     again = Ledger(url)  # a second open applies nothing either
     with again.engine.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 6
+        assert c.execute(sa.text("SELECT count(*) FROM schema_migrations")).scalar() == 7
     # The live table object matches the schema the migrations built.
     cols = {c["name"] for c in sa.inspect(again.engine).get_columns("paid_calls")}
     assert cols == {c.name for c in paid_calls.columns}
@@ -313,7 +313,7 @@ def test_upgrade_from_version_1(url):
     idx = {i["name"] for i in sa.inspect(led.engine).get_indexes("paid_calls")}
     assert {"ix_paid_calls_film_status", "ix_paid_calls_run_status", "ix_paid_calls_film"} <= idx
     with led.engine.connect() as c:
-        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2, 3, 4, 5, 6]
+        assert [r[0] for r in c.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))] == [1, 2, 3, 4, 5, 6, 7]
     led.reserve(cap_scopes=[], request=req("1"))
     led.close()
 

@@ -16,7 +16,7 @@ from slate.governor.ratecard import (Pricing, RateCard, RateCardError, UnknownRa
 
 PACKAGED = Path(__file__).resolve().parents[2] / "governor" / "rates.toml"
 MONEY_FIELDS = ("per_image", "per_million_input", "per_million_output", "per_million_video_tokens",
-                "base_price", "per_extra_second", "per_million_characters")
+                "base_price", "per_extra_second", "per_million_characters", "per_gpu_second")
 
 PRO = "replicate:bytedance/seedance-1-pro"
 FAL_PRO = "fal:fal-ai/bytedance/seedance/v1/pro/image-to-video"

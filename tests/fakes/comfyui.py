@@ -1,0 +1,553 @@
+"""A fake ComfyUI server under /comfyui: its API as ComfyUI's server.py serves it, over real HTTP.
+
+    POST /upload/image        multipart (image, type, overwrite) → {"name", "subfolder", "type"}
+    POST /prompt              {"prompt", "client_id", "prompt_id"?, "extra_data"?} → {"prompt_id", "number",
+                              "node_errors"}; a workflow it cannot run → 400 {"error", "node_errors"}
+    GET  /queue               {"queue_running": [item], "queue_pending": [item]}
+    POST /queue               {"delete": [id]} | {"clear": true}
+    POST /interrupt           {"prompt_id"?}: stops that prompt if it runs (none named: whatever runs)
+    GET  /history[/{id}]      {id: {"prompt": item, "outputs", "status": {"status_str", "completed", "messages"}}}
+    GET  /view                ?filename=&subfolder=&type= → the file
+    GET  /object_info[/{class}]   the node types it has (and its model files, in loaders' combos)
+    GET  /system_stats        its version and one GPU's VRAM
+
+An item is [number, prompt_id, prompt, extra_data, outputs_to_execute]. The prompt id is the one
+asked for, as newer servers take it, else a new UUID. Validation is ComfyUI's: a node type it lacks
+refuses the whole prompt ("Cannot execute because node X does not exist.", node_errors {}); a
+missing required input, a link to no node, or a LoadImage of a file never uploaded is a
+node_errors entry (only nodes an output node reaches are validated, as ComfyUI does).
+
+Prompts run one at a time, in order, each for `RUN_SECONDS` (a fault says otherwise), on the
+fake's clock: the queue is advanced whenever a request comes in, so nothing runs in a thread.
+Running means executing the graph — a small interpreter of the node types it has (NODES): loaders
+give tokens, LoadImage the uploaded picture, ImageScale a resize, KSampler keeps its seed and its
+positive text, WanFirstLastFrameToVideo / WanImageToVideo a clip's frames (start, end, size,
+length), CreateVideo its rate, SaveImage a PNG, SaveVideo an H.264 clip of `length` frames at that
+rate (core.make_video) — so a picture or a clip is made from what slate filled in, and nothing
+else. Its history has the status messages ComfyUI stamps, with `timestamp` in ms: execution_start,
+execution_cached, then execution_success, execution_error or execution_interrupted.
+
+Faults (core.Fault, provider "comfyui"):
+
+  op "nodes"   kind "missing"   the server lacks node type fault.data["class_type"] — from /prompt
+                                and /object_info — for as long as the fault is queued (never taken)
+  op "run"     kind "oom"       the next prompt fails in its KSampler with torch's OutOfMemoryError
+               kind "stuck"     the next prompt never finishes: it runs until interrupted
+               kind "slow"      the next prompt runs fault.data["seconds"]
+               kind "no_stamps" the next prompt's history has no timestamps (an older server)
+  op "prompt"  kind "status" / "drop_before" / "drop_after"   as every fake (core.Fault)
+               kind "old_server" that prompt gets an id of the server's own, the one asked ignored
+  op "poll"    kind "status"    a GET of /queue or /history answers fault.status
+  op "view"    kind "status"    that file's fetch answers fault.status
+
+Every prompt queued is booked (`State.create`: what a test counts), and every interrupt or
+deletion that reached a prompt (`State.book_cancel`). Test code only.
+"""
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from tests.fakes.control import PREFIX as PREFIXES
+from tests.fakes.core import (Drop, Reply, Request, Router, State, _figures, _plain_ground, _stand, fault_reply,
+                              make_video)
+
+NAME = "comfyui"
+PREFIX = PREFIXES[NAME]
+RUN_SECONDS = 0.3
+GB = 1024 ** 3
+VERSION = "0.3.fake"
+OOM = ("Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 21.90 GiB\n"
+       "This error means you ran out of memory on your GPU.")
+
+#: The model files the fake server has, by the loader input that names them (the example's).
+FILES = {
+    "ckpt_name": ["sd_xl_base_1.0.safetensors", "v1-5-pruned-emaonly.safetensors"],
+    "unet_name": ["wan2.1_flf2v_720p_14B_fp16.safetensors", "wan2.1_i2v_480p_14B_fp16.safetensors",
+                  "qwen_image_edit_2509_fp8_e4m3fn.safetensors"],
+    "clip_name": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "clip_vision_h.safetensors",
+                  "qwen_2.5_vl_7b_fp8_scaled.safetensors"],
+    "vae_name": ["wan_2.1_vae.safetensors", "sdxl_vae.safetensors", "qwen_image_vae.safetensors"],
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node type the fake has: its required inputs (a combo's choices, else its type), its
+    optional ones, what it returns, and whether it is an output node."""
+
+    required: dict[str, Any]
+    outputs: tuple[str, ...]
+    optional: dict[str, Any] = field(default_factory=dict)
+    output_node: bool = False
+
+
+NODES: dict[str, Node] = {
+    "CheckpointLoaderSimple": Node({"ckpt_name": FILES["ckpt_name"]}, ("MODEL", "CLIP", "VAE")),
+    "UNETLoader": Node({"unet_name": FILES["unet_name"], "weight_dtype": ["default", "fp8_e4m3fn"]}, ("MODEL",)),
+    "CLIPLoader": Node({"clip_name": FILES["clip_name"], "type": ["stable_diffusion", "wan", "qwen_image"]}, ("CLIP",),
+                       {"device": ["default", "cpu"]}),
+    "VAELoader": Node({"vae_name": FILES["vae_name"]}, ("VAE",)),
+    "CLIPVisionLoader": Node({"clip_name": FILES["clip_name"]}, ("CLIP_VISION",)),
+    "ModelSamplingSD3": Node({"model": "MODEL", "shift": "FLOAT"}, ("MODEL",)),
+    "CLIPTextEncode": Node({"text": "STRING", "clip": "CLIP"}, ("CONDITIONING",)),
+    "TextEncodeQwenImageEditPlus": Node({"clip": "CLIP", "prompt": "STRING"}, ("CONDITIONING",),
+                                        {"vae": "VAE", "image1": "IMAGE", "image2": "IMAGE", "image3": "IMAGE"}),
+    "CLIPVisionEncode": Node({"clip_vision": "CLIP_VISION", "image": "IMAGE", "crop": ["center", "none"]},
+                             ("CLIP_VISION_OUTPUT",)),
+    "LoadImage": Node({"image": "STRING"}, ("IMAGE", "MASK")),
+    "ImageScale": Node({"image": "IMAGE", "upscale_method": ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"],
+                        "width": "INT", "height": "INT", "crop": ["disabled", "center"]}, ("IMAGE",)),
+    "VAEEncode": Node({"pixels": "IMAGE", "vae": "VAE"}, ("LATENT",)),
+    "EmptyLatentImage": Node({"width": "INT", "height": "INT", "batch_size": "INT"}, ("LATENT",)),
+    "KSampler": Node({"model": "MODEL", "seed": "INT", "steps": "INT", "cfg": "FLOAT", "sampler_name": "STRING",
+                      "scheduler": "STRING", "positive": "CONDITIONING", "negative": "CONDITIONING",
+                      "latent_image": "LATENT", "denoise": "FLOAT"}, ("LATENT",)),
+    "VAEDecode": Node({"samples": "LATENT", "vae": "VAE"}, ("IMAGE",)),
+    "WanImageToVideo": Node({"positive": "CONDITIONING", "negative": "CONDITIONING", "vae": "VAE", "width": "INT",
+                             "height": "INT", "length": "INT", "batch_size": "INT"},
+                            ("CONDITIONING", "CONDITIONING", "LATENT"),
+                            {"clip_vision_output": "CLIP_VISION_OUTPUT", "start_image": "IMAGE"}),
+    "WanFirstLastFrameToVideo": Node({"positive": "CONDITIONING", "negative": "CONDITIONING", "vae": "VAE",
+                                      "width": "INT", "height": "INT", "length": "INT", "batch_size": "INT"},
+                                     ("CONDITIONING", "CONDITIONING", "LATENT"),
+                                     {"clip_vision_start_image": "CLIP_VISION_OUTPUT",
+                                      "clip_vision_end_image": "CLIP_VISION_OUTPUT", "start_image": "IMAGE",
+                                      "end_image": "IMAGE"}),
+    "CreateVideo": Node({"images": "IMAGE", "fps": "FLOAT"}, ("VIDEO",), {"audio": "AUDIO"}),
+    "SaveImage": Node({"images": "IMAGE", "filename_prefix": "STRING"}, (), output_node=True),
+    "SaveVideo": Node({"video": "VIDEO", "filename_prefix": "STRING", "format": ["auto", "mp4"],
+                       "codec": ["auto", "h264"]}, (), output_node=True),
+}
+
+
+@dataclass
+class Prompt:
+    """One queued prompt and how it is to run (a fault may make it fail, hang or run longer)."""
+
+    number: int
+    id: str
+    graph: dict[str, Any]
+    extra: dict[str, Any]
+    outputs: list[str]
+    queued: float
+    seconds: float = RUN_SECONDS
+    ending: str = ""           # "" | "oom" | "stuck"
+    stamps: bool = True
+    started: float | None = None
+
+    def item(self) -> list[Any]:
+        return [self.number, self.id, self.graph, self.extra, self.outputs]
+
+
+class Book:
+    """The fake server's queue, history, uploads and outputs (one per fake process, in State.books)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.number = 0
+        self.queue: list[Prompt] = []          # the running one first, when one runs
+        self.history: dict[str, dict[str, Any]] = {}
+        self.inputs: dict[str, bytes] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+
+
+def book(st: State) -> Book:
+    with st.lock:
+        return st.books.setdefault(NAME, Book())
+
+
+def missing(st: State) -> set[str]:
+    """The node types a queued "nodes"/"missing" fault takes away (peeked at, never taken)."""
+    with st.lock:
+        return {str(f.data.get("class_type")) for f in st.faults if f.provider == NAME and f.op == "nodes"}
+
+
+def has(st: State, class_type: str) -> bool:
+    return class_type in NODES and class_type not in missing(st)
+
+
+# -- running -------------------------------------------------------------------------------------
+def advance(st: State, b: Book) -> None:
+    """Run the queue up to now, one prompt at a time: the first starts when the one before it
+    ended, runs its seconds (a stuck one until interrupted), and goes to the history."""
+    while b.queue:
+        now = time.time()
+        head = b.queue[0]
+        if head.started is None:
+            head.started = max(head.queued, now)
+        if head.ending == "stuck" or now < head.started + head.seconds:
+            return
+        b.queue.pop(0)
+        finish(st, b, head, head.started + head.seconds)
+        if b.queue:
+            b.queue[0].started = head.started + head.seconds
+
+
+def _msg(event: str, p: Prompt, at: float, stamps: bool, **data: Any) -> list[Any]:
+    body = {"prompt_id": p.id, **data}
+    if stamps:
+        body["timestamp"] = int(at * 1000)
+    return [event, body]
+
+
+def finish(st: State, b: Book, p: Prompt, at: float, *, interrupted: bool = False) -> None:
+    """Put a prompt in the history: its outputs made (or its error, or its interruption)."""
+    started = p.started or at
+    messages = [_msg("execution_start", p, started, p.stamps), _msg("execution_cached", p, started, p.stamps, nodes=[])]
+    outputs: dict[str, Any] = {}
+    if interrupted:
+        messages.append(_msg("execution_interrupted", p, at, p.stamps, node_id=None, node_type=None, executed=[]))
+        status = "error"
+    elif p.ending == "oom":
+        sampler = next((n for n, spec in p.graph.items() if spec["class_type"] == "KSampler"), p.outputs[0])
+        messages.append(_msg("execution_error", p, at, p.stamps, node_id=sampler,
+                             node_type=p.graph[sampler]["class_type"], executed=[],
+                             exception_type="torch.OutOfMemoryError", exception_message=OOM, traceback=[]))
+        status = "error"
+    else:
+        try:
+            outputs = Interpreter(b, p).run()
+            messages.append(_msg("execution_success", p, at, p.stamps))
+            status = "success"
+        except Exception as exc:  # noqa: BLE001 — a node that cannot run is the prompt's execution_error
+            messages.append(_msg("execution_error", p, at, p.stamps, node_id=p.outputs[0], node_type="?", executed=[],
+                                 exception_type=type(exc).__name__, exception_message=str(exc), traceback=[]))
+            status = "error"
+    b.history[p.id] = {"prompt": p.item(), "outputs": outputs,
+                       "status": {"status_str": status, "completed": status == "success", "messages": messages},
+                       "meta": {}}
+
+
+class Interpreter:
+    """Executes a prompt's graph from its output nodes, as far as the fake's node types go."""
+
+    def __init__(self, b: Book, p: Prompt):
+        self.b, self.p, self.memo = b, p, {}
+
+    def run(self) -> dict[str, Any]:
+        return {node: self.save(node) for node in self.p.outputs}
+
+    def value(self, v: Any) -> Any:
+        if isinstance(v, list) and len(v) == 2 and isinstance(v[1], int) and str(v[0]) in self.p.graph:
+            return self.node(str(v[0]))[v[1]]
+        return v
+
+    def node(self, node: str) -> tuple:
+        if node not in self.memo:
+            spec = self.p.graph[node]
+            args = {k: self.value(v) for k, v in spec["inputs"].items()}
+            self.memo[node] = self.execute(spec["class_type"], args)
+        return self.memo[node]
+
+    def execute(self, class_type: str, a: dict[str, Any]) -> tuple:
+        if class_type == "LoadImage":
+            return (Image.open(io.BytesIO(self.b.inputs[a["image"]])).convert("RGB"), None)
+        if class_type == "ImageScale":
+            return (a["image"].resize((int(a["width"]), int(a["height"]))),)
+        if class_type == "CLIPTextEncode":
+            return ({"text": a["text"]},)
+        if class_type == "TextEncodeQwenImageEditPlus":   # its text, and the pictures it was shown
+            return ({"text": a["prompt"], "images": [a[k] for k in ("image1", "image2", "image3") if a.get(k)]},)
+        if class_type == "VAEEncode":
+            return ({"image": a["pixels"]},)
+        if class_type == "EmptyLatentImage":
+            return ({"image": Image.new("RGB", (int(a["width"]), int(a["height"])), (90, 90, 110))},)
+        if class_type in ("WanFirstLastFrameToVideo", "WanImageToVideo"):
+            clip = {"start": a.get("start_image"), "end": a.get("end_image"), "width": int(a["width"]),
+                    "height": int(a["height"]), "length": int(a["length"])}
+            return (a["positive"], a["negative"], {"clip": clip})
+        if class_type == "KSampler":
+            return ({**a["latent_image"], "seed": int(a["seed"]), "text": a["positive"]["text"],
+                     "shown": a["positive"].get("images") or []},)
+        if class_type == "VAEDecode":
+            return (a["samples"],)
+        if class_type == "CreateVideo":
+            return ({**a["images"], "fps": float(a["fps"])},)
+        return (f"<{class_type}>", f"<{class_type}>", f"<{class_type}>")   # a loader: a token
+
+    def save(self, node: str) -> dict[str, Any]:
+        spec = self.p.graph[node]
+        args = {k: self.value(v) for k, v in spec["inputs"].items()}
+        name = f"{args.get('filename_prefix', 'ComfyUI').replace('/', '_')}_{uuid.uuid4().hex[:8]}"
+        if spec["class_type"] == "SaveImage":
+            made = args["images"]
+            # An edit model shown turnaround sheets draws their people into the picture: each
+            # sheet's first view, stood on the floor in the colour its wardrobe line names.
+            sheets = [band for shown in made.get("shown", []) for band in sheet_rows(shown)]
+            picture = _stand(made["image"].copy(), _figures(sheets, made.get("text", "")), 0.75) if sheets \
+                else made["image"].copy()
+            ImageDraw.Draw(picture).rectangle([0, 0, 6 + made.get("seed", 0) % 5, 6],
+                                              fill=(made.get("seed", 0) % 255, 40, 40))
+            buf = io.BytesIO()
+            picture.save(buf, format="PNG")
+            self.b.files[f"{name}.png"] = (buf.getvalue(), "image/png")
+            return {"images": [{"filename": f"{name}.png", "subfolder": "", "type": "output"}]}
+        video = args["video"]
+        clip, fps = video["clip"], video["fps"]
+        start = clip["start"] or Image.new("RGB", (clip["width"], clip["height"]), (90, 90, 110))
+        data = make_video(start, clip["end"], clip["length"] / fps, clip["width"], clip["height"], fps=round(fps))
+        self.b.files[f"{name}.mp4"] = (data, "video/mp4")
+        return {"images": [{"filename": f"{name}.mp4", "subfolder": "", "type": "output"}], "animated": [True]}
+
+
+def sheet_rows(picture: Image.Image) -> list[Image.Image]:
+    """The turnaround sheets in a picture of them one under another (rows of ground between
+    them), each cut to its figures' rows; a picture that is not on a plain ground (a plate) none."""
+    ground = _plain_ground(picture)
+    if ground is None:
+        return []
+    rgb = picture.convert("RGB")
+    width = rgb.width
+    pixels = rgb.load()
+    busy = [any(sum(abs(a - b) for a, b in zip(pixels[x, y], ground)) >= 24 for x in range(0, width, 2))
+            for y in range(rgb.height)]
+    rows, top = [], None
+    for y, on in enumerate(busy + [False]):
+        if on and top is None:
+            top = y
+        elif not on and top is not None:
+            if y - top > 8:   # a run of a few rows is a speck, not a sheet
+                rows.append(rgb.crop((0, top, width, y)))
+            top = None
+    return rows
+
+
+# -- validation, as ComfyUI's validate_prompt answers --------------------------------------------
+def refused(st: State, b: Book, graph: Any) -> Reply | None:
+    if not isinstance(graph, dict) or not graph:
+        return Reply(400, {"error": {"type": "invalid_prompt", "message": "Cannot execute because the prompt is empty",
+                                     "details": "", "extra_info": {}}, "node_errors": {}})
+    for node, spec in graph.items():
+        class_type = spec.get("class_type") if isinstance(spec, dict) else None
+        if not class_type:
+            return Reply(400, {"error": {"type": "invalid_prompt", "message": "Cannot execute because a node is "
+                                         "missing the class_type property.", "details": f"Node ID '#{node}'",
+                                         "extra_info": {}}, "node_errors": {}})
+        if not has(st, class_type):
+            return Reply(400, {"error": {"type": "invalid_prompt",
+                                         "message": f"Cannot execute because node {class_type} does not exist.",
+                                         "details": f"Node ID '#{node}'", "extra_info": {}}, "node_errors": {}})
+    outputs = [n for n, spec in graph.items() if NODES[spec["class_type"]].output_node]
+    if not outputs:
+        return Reply(400, {"error": {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": "",
+                                     "extra_info": {}}, "node_errors": {}})
+    errors: dict[str, Any] = {}
+    seen: set[str] = set()
+
+    def walk(node: str) -> None:
+        if node in seen:
+            return
+        seen.add(node)
+        spec, kind = graph[node], NODES[graph[node]["class_type"]]
+        wrong = [{"type": "required_input_missing", "message": "Required input is missing", "details": name,
+                  "extra_info": {"input_name": name}} for name in kind.required if name not in spec["inputs"]]
+        for name, value in spec["inputs"].items():
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
+                if str(value[0]) not in graph:
+                    wrong.append({"type": "bad_linked_input", "message": "Bad linked input", "details": name,
+                                  "extra_info": {"input_name": name}})
+                else:
+                    walk(str(value[0]))
+            elif isinstance(kind.required.get(name, kind.optional.get(name)), list) \
+                    and value not in kind.required.get(name, kind.optional.get(name)):
+                wrong.append({"type": "value_not_in_list", "message": "Value not in list",
+                              "details": f"{name}: '{value}' not in (list of length "
+                                         f"{len(kind.required.get(name, kind.optional.get(name)))})",
+                              "extra_info": {"input_name": name}})
+        if spec["class_type"] == "LoadImage" and spec["inputs"].get("image") not in b.inputs:
+            wrong.append({"type": "custom_validation_failed", "message": "Custom validation failed for node",
+                          "details": f"image - Invalid image file: {spec['inputs'].get('image')}",
+                          "extra_info": {"input_name": "image"}})
+        if wrong:
+            errors[node] = {"errors": wrong, "dependent_outputs": outputs, "class_type": spec["class_type"]}
+
+    for o in outputs:
+        walk(o)
+    if errors:
+        return Reply(400, {"error": {"type": "prompt_outputs_failed_validation",
+                                     "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
+                           "node_errors": errors})
+    return None
+
+
+# -- the routes ----------------------------------------------------------------------------------
+def register(router: Router) -> None:
+    P = PREFIX
+
+    @router.route("POST", f"{P}/upload/image")
+    def upload(st: State, req: Request):
+        head = f"Content-Type: {req.headers.get('content-type', '')}\r\n\r\n".encode()
+        form = BytesParser(policy=email_policy).parsebytes(head + req.body)
+        image = name = None
+        fields = {}
+        for part in form.iter_parts():
+            field_name = part.get_param("name", header="content-disposition")
+            if part.get_filename():
+                image, name = part.get_payload(decode=True), part.get_filename()
+            else:
+                fields[field_name] = part.get_content()
+        if not image or not name:
+            return Reply(400, None)
+        b = book(st)
+        with b.lock:
+            if name in b.inputs and fields.get("overwrite") != "true" and b.inputs[name] != image:
+                name = f"{name.rsplit('.', 1)[0]} (1).{name.rsplit('.', 1)[-1]}"
+            b.inputs[name] = image
+        return Reply(200, {"name": name, "subfolder": "", "type": fields.get("type", "input")})
+
+    @router.route("POST", f"{P}/prompt")
+    def prompt(st: State, req: Request):
+        body = req.json or {}
+        fault = st.take(NAME, "prompt")
+        if fault is not None and fault.kind == "status":
+            return fault_reply(fault)
+        if fault is not None and fault.kind == "drop_before":
+            raise Drop()
+        b = book(st)
+        with b.lock:
+            advance(st, b)
+            said = refused(st, b, body.get("prompt"))
+            if said is not None:
+                return said
+            graph = body["prompt"]
+            extra = dict(body.get("extra_data") or {})
+            if "client_id" in body:
+                extra["client_id"] = body["client_id"]
+            # A newer server takes the id asked for; an older one (the "old_server" fault) makes its own.
+            old = fault is not None and fault.kind == "old_server"
+            prompt_id = str(uuid.uuid4() if old or not body.get("prompt_id") else body["prompt_id"])
+            if prompt_id in b.history or any(p.id == prompt_id for p in b.queue):
+                return Reply(400, {"error": {"type": "invalid_prompt", "message": f"prompt id {prompt_id} exists",
+                                             "details": "", "extra_info": {}}, "node_errors": {}})
+            b.number += 1
+            p = Prompt(b.number, prompt_id, graph, extra,
+                       [n for n, s in graph.items() if NODES[s["class_type"]].output_node], time.time())
+            run = st.take(NAME, "run")
+            if run is not None:
+                p.ending = run.kind if run.kind in ("oom", "stuck") else ""
+                p.seconds = float(run.data.get("seconds", RUN_SECONDS)) if run.kind == "slow" else p.seconds
+                p.stamps = run.kind != "no_stamps"
+            b.queue.append(p)
+            st.create(NAME, "prompt", str((extra.get("slate") or {}).get("model") or "workflow"), graph, id=prompt_id)
+        if fault is not None and fault.kind == "drop_after":
+            raise Drop()
+        return Reply(200, {"prompt_id": prompt_id, "number": p.number, "node_errors": {}})
+
+    def polled(st: State) -> Reply | None:
+        fault = st.take(NAME, "poll")
+        return fault_reply(fault) if fault is not None and fault.kind == "status" else None
+
+    @router.route("GET", f"{P}/queue")
+    def queue(st: State, req: Request):
+        said = polled(st)
+        if said is not None:
+            return said
+        b = book(st)
+        with b.lock:
+            advance(st, b)
+            running = [p.item() for p in b.queue[:1] if p.started is not None and p.started <= time.time()]
+            pending = [p.item() for p in b.queue[len(running):]]
+        return Reply(200, {"queue_running": running, "queue_pending": pending})
+
+    @router.route("POST", f"{P}/queue")
+    def queue_change(st: State, req: Request):
+        body = req.json or {}
+        b = book(st)
+        with b.lock:
+            advance(st, b)
+            running = b.queue[0].id if b.queue and b.queue[0].started is not None else None
+            for prompt_id in body.get("delete") or []:
+                # Only a waiting prompt is deleted: ComfyUI's queue holds those; the running one is
+                # stopped by /interrupt.
+                for p in [p for p in b.queue if p.id == prompt_id and p.id != running]:
+                    b.queue.remove(p)
+                    st.book_cancel({"provider": NAME, "id": p.id, "model": "workflow"}, "deleted")
+            if body.get("clear"):
+                b.queue = b.queue[:1] if running else []
+        return Reply(200, None)
+
+    @router.route("POST", f"{P}/interrupt")
+    def interrupt(st: State, req: Request):
+        body = req.json if req.body else {}
+        b = book(st)
+        with b.lock:
+            advance(st, b)
+            head = b.queue[0] if b.queue and b.queue[0].started is not None else None
+            if head is not None and (not body or body.get("prompt_id") in (None, head.id)):
+                b.queue.pop(0)
+                finish(st, b, head, time.time(), interrupted=True)
+                st.book_cancel({"provider": NAME, "id": head.id, "model": "workflow"}, "interrupted")
+                if b.queue:
+                    b.queue[0].started = time.time()
+        return Reply(200, None)
+
+    @router.route("GET", f"{P}/history/(?P<prompt_id>[^/]+)")
+    def history_one(st: State, req: Request):
+        said = polled(st)
+        if said is not None:
+            return said
+        b = book(st)
+        with b.lock:
+            advance(st, b)
+            entry = b.history.get(req.params["prompt_id"])
+            return Reply(200, {req.params["prompt_id"]: json.loads(json.dumps(entry))} if entry else {})
+
+    @router.route("GET", f"{P}/history")
+    def history_all(st: State, req: Request):
+        b = book(st)
+        most = int((req.query.get("max_items") or ["10000"])[0])
+        with b.lock:
+            advance(st, b)
+            ids = list(b.history)[-most:]
+            return Reply(200, {i: b.history[i] for i in ids})
+
+    @router.route("GET", f"{P}/view")
+    def view(st: State, req: Request):
+        fault = st.take(NAME, "view")
+        if fault is not None and fault.kind == "status":
+            return fault_reply(fault)
+        b = book(st)
+        name = (req.query.get("filename") or [""])[0]
+        kind = (req.query.get("type") or ["output"])[0]
+        with b.lock:
+            found = b.files.get(name) if kind == "output" else (b.inputs.get(name), "image/png")
+        if not found or found[0] is None:
+            return Reply(404, None)
+        return Reply(200, found[0], content_type=found[1], count=name)
+
+    def info(class_type: str) -> dict[str, Any]:
+        kind = NODES[class_type]
+        spec = lambda v: [v] if isinstance(v, list) else [v, {}]   # noqa: E731 — a combo's list, or a type
+        return {"input": {"required": {k: spec(v) for k, v in kind.required.items()},
+                          "optional": {k: spec(v) for k, v in kind.optional.items()}},
+                "output": list(kind.outputs), "name": class_type, "display_name": class_type,
+                "output_node": kind.output_node, "category": "fake"}
+
+    @router.route("GET", f"{P}/object_info")
+    def object_info(st: State, req: Request):
+        return Reply(200, {c: info(c) for c in NODES if has(st, c)})
+
+    @router.route("GET", f"{P}/object_info/(?P<class_type>[^/]+)")
+    def object_info_one(st: State, req: Request):
+        from urllib.parse import unquote
+        class_type = unquote(req.params["class_type"])
+        return Reply(200, {class_type: info(class_type)} if has(st, class_type) else {})
+
+    @router.route("GET", f"{P}/system_stats")
+    def system_stats(st: State, req: Request):
+        return Reply(200, {"system": {"os": "posix", "ram_total": 64 * GB, "ram_free": 40 * GB,
+                                      "comfyui_version": VERSION, "python_version": "3.12.0",
+                                      "pytorch_version": "2.5.0", "embedded_python": False, "argv": ["main.py"]},
+                           "devices": [{"name": "cuda:0 Fake RTX 4090 : cudaMallocAsync", "type": "cuda", "index": 0,
+                                        "vram_total": 24 * GB, "vram_free": 20 * GB,
+                                        "torch_vram_total": 0, "torch_vram_free": 0}]})
