@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from slate.governor.ledger.migrations import LATEST_VERSION
+
 from slate.governor.chokepoint import AGENTS_DAILY_CAP, CALLER, SESSION_CAP, CallContext, CallSpec, Governor, Usage
 from slate.governor.ledger import BudgetRefused, CallRequest, Cap, Ledger, migrations, paid_calls
 from slate.governor.ledger.book import day_start
@@ -47,7 +49,7 @@ def test_v4_ledger_upgraded_rows_kept_as_a_persons(url):
     with Ledger(url) as ledger:   # opening upgrades to the latest (v5 added the caller)
         with ledger.engine.connect() as conn:
             assert [r[0] for r in conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version"))
-                    ] == [1, 2, 3, 4, 5, 6]
+                    ] == list(range(1, LATEST_VERSION + 1))
         (old,) = ledger.rows(film="night-diner")
         assert old.call_id == "c-old" and old.caller is None
         ledger.reserve(cap_scopes=[], request=_request("f1"))
