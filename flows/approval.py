@@ -183,6 +183,25 @@ def decide(answer: BaseModel | Mapping[str, Any], shots: list[str]) -> Decision:
                     allowance=str(allowance), at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
+def wait_for_a_person(ready: Any, seconds: int, key: str, suspending: bool) -> Any | None:
+    """Wait for a person's answer to a form (`ready`: a RunInput with its initial data) — the
+    finals approval's and the dailies' one wait: suspended when the run can be (a deployment's
+    top-level run: no worker held; the server fails it an hour after our deadline, should nothing
+    else expire it), paused in this process otherwise. None when a paused wait expired: the run is
+    taken back to Running first, for the server turns any end proposed from an expired pause into
+    a generic failure, and the caller ends it under its own name."""
+    if suspending:
+        return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)
+    try:
+        return pause_flow_run(wait_for_input=ready, timeout=seconds, poll_interval=2, key=key)
+    except FlowPauseTimeout:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Running
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(str(flow_run.get_id()), Running(), force=True)
+        return None
+
+
 def can_suspend() -> bool:
     """A top-level run of a deployment may be suspended; anything else is paused (Prefect
     refuses to suspend a sub-flow, or a run without a deployment)."""
@@ -230,20 +249,11 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
             log.info("%s", line)
             # Whoever watches this process (`slate run`'s screen, a terminal or not) says so too.
             emit(None, event="waiting", scene=scene, profile=profile, line=line, flow_run_id=this_run)
-        if suspending:
-            # The server fails the run an hour after our deadline, should nothing else expire it.
-            return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)
-        try:
-            return pause_flow_run(wait_for_input=ready, timeout=seconds, poll_interval=2, key=key)
-        except FlowPauseTimeout:
-            # The run is still Paused, and the server turns any end proposed from an expired
-            # pause into a generic failure: take it back to Running to end it under our name.
-            from prefect.client.orchestration import get_client
-            from prefect.states import Running
-            with get_client(sync_client=True) as client:
-                client.set_flow_run_state(this_run, Running(), force=True)
+        answer: RunInput | None = wait_for_a_person(ready, seconds, key, suspending)
+        if answer is None:
             raise ApprovalExpired(f"nobody approved the {profile} video of scene {scene} within "
-                                  f"{timeout_hours:g} h: nothing was rendered at {profile} resolution") from None
+                                  f"{timeout_hours:g} h: nothing was rendered at {profile} resolution")
+        return answer
     finally:
         # Gone once answered or expired (a suspended run comes back here on resume).
         if marker.is_file() and json.loads(marker.read_text()).get("flow_run_id") == this_run:

@@ -32,14 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
 from prefect.client.schemas.objects import State
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
-from slate.flows.approval import answered_before, can_suspend
+from slate.flows.approval import answered_before, can_suspend, wait_for_a_person
 from slate.flows.dailies_form import Said, Shown, form_for, form_text, said_of, shown_of
 from slate.governor.ledger import Ledger
 from slate.manifests import LoadedFilm
@@ -141,9 +139,6 @@ def _shown_once(make: Callable[[], Shown]) -> Shown:
 def _wait(root: Path, settings: Settings, shown: Shown, scenes: list[str]) -> RunInput | None:
     """Suspend (a deployment's run) or pause (in this process) until the form is answered: the
     answer, or None when nobody answered in time."""
-    from prefect.client.orchestration import get_client
-    from prefect.states import Running
-
     from slate.providers.storage import storage_for
     key = f"dailies-{shown.profile}"
     seconds = int(settings.approval_timeout_hours * 3600)
@@ -154,17 +149,9 @@ def _wait(root: Path, settings: Settings, shown: Shown, scenes: list[str]) -> Ru
     if text:
         get_run_logger().info("dailies: %d shot(s) wait for your word — open this run in the Prefect UI and press "
                               "Resume%s", len(shown.shots), " (suspended: no worker is held)" if suspending else "")
-    if suspending:
-        # The warden ends it at our deadline; the server's own timeout is an hour later, a backstop.
-        return suspend_flow_run(wait_for_input=ready, timeout=seconds + 3600, key=key)
-    try:
-        return pause_flow_run(wait_for_input=ready, timeout=seconds, poll_interval=2, key=key)
-    except FlowPauseTimeout:
-        # The run is still Paused, and the server turns an end proposed from an expired pause into
-        # a plain failure: back to Running, to end under our own name.
-        with get_client(sync_client=True) as client:
-            client.set_flow_run_state(str(flow_run.get_id()), Running(), force=True)
-        return None
+    # Suspended, the warden ends it at our deadline (the server's own timeout an hour later is a backstop).
+    answer: RunInput | None = wait_for_a_person(ready, seconds, key, suspending)
+    return answer
 
 
 def _write(ledger: Ledger, film: LoadedFilm, settings: Settings, shown: Shown, said: list[Said], by: str) -> Answered:
