@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,11 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
     with the scene's estimate held to what each key has left: a Failed "Refused" state listing what
     blocks (the round's end), or None."""
     chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
-                    ModelRef.parse(run.lineup.judge), ModelRef.parse(run.lineup.lipsync) if run.lineup.lipsync else None)
+                    ModelRef.parse(run.lineup.judge), ModelRef.parse(run.lineup.lipsync) if run.lineup.lipsync else None,
+                    ModelRef.parse(run.lineup.faceswap) if run.lineup.faceswap else None,
+                    ModelRef.parse(run.lineup.upscale) if run.lineup.upscale else None)
+    # A face-swap model is checked only for a scene with a shot that asks for one.
+    chosen = chosen.as_used(film, [run.scene]) if film is not None else replace(chosen, faceswap=None)
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
     said = dialogue_costs(film, run.scene, run.profile, run.crew.pricing, run.lineup.lipsync) if film else None
     expected = estimate_scene(plans, run.crew.pricing, speech=said).total

@@ -159,11 +159,12 @@ class Usage:
     """What a rate card prices a call by. A spoken line (kind "speech") is priced by the characters
     of text sent and the seconds of speech made (a token-billed voice: its tokens, when it reports
     them; else tokens reckoned from the characters and seconds, as its rate card row says). A
-    lip-sync call (kind "lipsync", issue 38) is priced like a clip, by its seconds. A job on a
+    lip-sync call (kind "lipsync", issue 38), a face swap and an upscale of a clip (kinds "faceswap",
+    "upscale", issue 41) are priced like a clip, by its seconds. A job on a
     film's own GPU (ComfyUI, issue 41) reports the GPU seconds it took (`gpu_seconds`): a rate per
     GPU-second prices it by them; before the job, with none reported, by the row's estimate of them."""
 
-    kind: Literal["image", "video", "judge", "speech", "lipsync"]
+    kind: Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
     seconds: float = 0.0
     resolution: str | None = None
     images: int = 0

@@ -33,11 +33,14 @@ from slate.governor.money import MAX_USD, usd
 from slate.errors import SlateError
 
 __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "UnpricedDuration",
-           "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION", "KINDS", "LINEUP_KINDS"]
+           "Rate", "RateCard", "Pricing", "FailedRuns", "RATES_FILE", "MILLION", "KINDS", "CLIP_KINDS", "LINEUP_KINDS"]
 
 RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
-KINDS = ("image", "video", "judge", "speech", "lipsync")
+KINDS = ("image", "video", "judge", "speech", "lipsync", "faceswap", "upscale")
+#: The kinds priced like a clip, by its seconds: a clip made, and the passes over a finished one
+#: (lip-sync, issue 38; face swap and upscale, issue 41).
+CLIP_KINDS = ("video", "lipsync", "faceswap", "upscale")
 #: The kinds a run's lineup names one model for (a spoken line's model is its speaker's voice's).
 LINEUP_KINDS = ("image", "video", "judge")
 CONFIDENCES = ("S", "D", "?")
@@ -162,7 +165,7 @@ class Rate:
             return "speech tokens" if self.audio_tokens_per_second is not None else "speech"
         if self.per_gpu_second is not None:
             return "per_gpu_second"
-        if self.kind not in ("video", "lipsync"):
+        if self.kind not in CLIP_KINDS:
             return self.kind
         if self.per_second is not None:
             return "per_second"
@@ -220,10 +223,10 @@ class Rate:
         elif kind == "speech":
             allowed |= SPEECH_FIELDS
             f.update(cls._speech(key, entry))
-        elif kind == "video" and "per_gpu_second" in entry:
+        elif kind in CLIP_KINDS and "per_gpu_second" in entry:
             allowed |= {"per_gpu_second", "gpu_seconds_per_second"}
             f.update(cls._gpu(key, entry, "gpu_seconds_per_second"))
-        else:   # video, and lip-sync (issue 38), priced like video: by the clip's seconds
+        else:   # video, and the passes over a clip (lip-sync, face swap, upscale), priced like video: by its seconds
             allowed |= {"per_second", "per_million_video_tokens", "token_fps", "dims", "base_price",
                         "base_seconds", "per_extra_second", "billing_seconds", "min_seconds",
                         "max_seconds", "durations", "with_audio"}

@@ -113,6 +113,14 @@ class RunOptions(BaseModel):
                                                  "clips, else none")] = Field(
         None, title="Lip-sync model", description="the lip-sync model that moves an on-camera speaker's mouth to "
         "their line: provider or provider:model; none: on-camera lines are not lip-synced (a person is told)")
+    faceswap_model: Annotated[str | None, Told(flag="--faceswap-model", output=False,
+                                               unset="the provider's where it offers one, else none")] = Field(
+        None, title="Face-swap model", description="the model that swaps a character's face for their approved one "
+        "in the shots that ask for `face_swap:`, e.g. comfyui:faceswap-reactor; none: such shots cannot run")
+    upscale_model: Annotated[str | None, Told(flag="--upscale-model", output=False,
+                                              unset="the profile's [models.<profile>] upscale, else none")] = Field(
+        None, title="Upscale model", description="the model every take a person approved is made larger with before "
+        "the cut, e.g. comfyui:upscale-esrgan (final and hero runs, after the approval); none: no upscale")
     cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
         "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "

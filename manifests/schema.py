@@ -277,6 +277,9 @@ class Shot(_Model):
     recipe: list[Text] = []
     # issue 37: the lines spoken in the shot (manifests/dialogue.py): speaker, text, start, delivery
     dialogue: list[Line] = []
+    # issue 41: characters of the shot whose face is swapped for their approved one after the
+    # keyframe gate (flows/scene_faceswap.py), each gated again
+    face_swap: list[str] = []
 
     @field_validator("duration")
     @classmethod
@@ -309,6 +312,12 @@ class Shot(_Model):
             if cid not in self.characters:
                 raise field_error(("enters", i), f"{cid!r} enters the shot but is not one of its characters "
                                                  f"({', '.join(self.characters) or 'none'}): add them to characters")
+        for dup, where in _duplicates(self.face_swap).items():
+            raise field_error(("face_swap", where[1]), f"character {dup!r} is listed twice (also face_swap[{where[0]}])")
+        for i, cid in enumerate(self.face_swap):
+            if cid not in self.characters:
+                raise field_error(("face_swap", i), f"{cid!r}'s face is to be swapped, but {cid!r} is not one of the "
+                                                    f"shot's characters ({', '.join(self.characters) or 'none'})")
         for dup, where in _duplicates(self.references).items():
             raise field_error(("references", where[1]), f"reference {dup!r} is listed twice")
         for dup, where in _duplicates(self.views).items():

@@ -82,6 +82,8 @@ class ProfileModels(BaseModel):
     video: list[str] | None = Field(None, description="video models in order: the first is used, the rest are fallbacks when a take is refused")
     judge: str | None = Field(None, description="the judge of the panel and keyframe gates, e.g. gemini:gemini-2.5-flash")
     lipsync: str | None = Field(None, description="the lip-sync model of on-camera lines, e.g. fal:fal-ai/sync-lipsync/v2; none: not lip-synced")
+    faceswap: str | None = Field(None, description="the face-swap model of shots that ask for `face_swap:`, e.g. comfyui:faceswap-reactor (issue 41)")
+    upscale: str | None = Field(None, description="the upscale model this profile passes every approved take through, e.g. comfyui:upscale-esrgan; none (the default): no upscale")
     audio: bool | None = Field(None, description="ask this profile's video model for the sound it makes with the picture, and pay for it (default: off)")
 
     @field_validator("video", mode="before")
@@ -167,7 +169,7 @@ class Settings(RunOptions, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SLATE_", extra="ignore", validate_default=True, frozen=True)
     __told__ = False   # a blank value in slate.toml is a value, not "not told"
 
-    models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge, audio, lipsync")
+    models: dict[Literal["draft", "final", "hero"], ProfileModels] = Field(default_factory=dict, description="per-profile [models.<profile>] tables: panel, video, judge, audio, lipsync, faceswap, upscale")
     base_urls: dict[str, BaseUrl] = Field(default_factory=dict, description="the root of a provider's API paths, by provider, where a gateway, proxy or fake stands in (also `<provider>_base_url` in slate.toml, or SLATE_<PROVIDER>_BASE_URL); a provider not named here uses its own")
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict, description="a provider's own settings, by provider: a [providers.<name>] table, or `<name>_<setting>` in slate.toml, or SLATE_<NAME>_<SETTING> (e.g. the local provider's latency and fault rehearsal: local_latency, local_fault_rate); which settings a provider has is its own to declare (providers/spec.py)")
     job_seconds: dict[ModelKey, JobSeconds] = Field(default_factory=dict, description="how long one provider job of a model is expected to take, in seconds, by `provider:model` (a [job_seconds] table), where the provider's own figure is wrong for this film: a job is waited for three times it, then cancelled at the provider and its shot escalated")

@@ -208,6 +208,29 @@ class LipSyncRequest:
         return fingerprint(asdict(self))
 
 
+@dataclass(frozen=True)
+class ClipPassRequest:
+    """A pass over a finished clip (issue 41): `kind` "faceswap" — the face of one character
+    (`character`) replaced by their approved face (`face_uri`, a picture of it), the one of the
+    frame's faces at `face_index` counted left to right; or "upscale" — the clip made `width` x
+    `height`. The answer is the same clip otherwise: its frame rate, its frame count, its motion;
+    a face swap also its size. `clip_uri` is the clip as it stands (content-addressed)."""
+
+    kind: Literal["faceswap", "upscale"]
+    clip_uri: str
+    width: int
+    height: int
+    fps: Fps
+    seconds: float
+    seed: int | None = None
+    character: str | None = None
+    face_uri: str | None = None
+    face_index: int | None = None
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
 JobState = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 
@@ -384,6 +407,30 @@ class LipSyncer(Protocol):
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: LipSyncRequest | None = None) -> str | None: ...
+
+
+@runtime_checkable
+class ClipPass(Protocol):
+    """A model that passes over a finished clip (issue 41: a face swap, an upscale): a clip in,
+    the clip changed out, as a job — submitted, polled, downloaded, cancelled and found again
+    after a crash exactly as a video job (VideoGenerator)."""
+
+    name: str
+    model: str
+    variant: dict[str, Any]
+    poll_interval: float
+    expected_seconds: float
+
+    def submit(self, request: ClipPassRequest, *, client_ref: str) -> str: ...
+
+    def poll(self, job_id: str) -> JobStatus: ...
+
+    def download(self, job_id: str, dest: Path) -> Path: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def find_job(self, client_ref: str, since: datetime | None = None, *,
+                 request: ClipPassRequest | None = None) -> str | None: ...
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""ComfyUI: a film's own GPU as a provider — panels and clips from the workflows the film keeps (issue 41).
+"""ComfyUI: a film's own GPU as a provider — panels, clips, face swaps and upscales from the film's workflows (issue 41).
 
 A model here is a workflow of the film's (providers/comfyui_workflow.py: `comfyui/<model>.json`
 in ComfyUI's API format, with its mapping `comfyui/<model>.toml`), named `panel-<name>` or
@@ -32,9 +32,10 @@ a workflow cannot take; `slate doctor` (and every run, before its first call) as
 each node type a workflow needs and the model files its loaders name (/object_info/{class}), and
 says its free VRAM (/system_stats).
 
-Seams left for issue 41's later items: a face-swap or upscale workflow is another prefix of
-comfyui_workflow.PREFIXES with its slots (a clip or an approved take in, a clip out) and a job
-class like ComfyVideo here; the job machinery (`_Jobs`) is theirs as it is.
+A pass over a finished clip (ComfyPass) is a job the same way: a `faceswap-…` workflow swaps one
+character's face for their approved one (flows/scene_faceswap.py, after the keyframe gate), an
+`upscale-…` workflow makes an approved take larger (flows/scene_upscale.py, after a person's
+approval); the clip goes up through /upload/image as ComfyUI's own page sends a video [?].
 
 It must never send a key (there is none), fetch a file from anywhere but the server it was given,
 send a workflow slate has not checked, or send one request twice (the governor decides that).
@@ -58,15 +59,15 @@ from pydantic import BaseModel, Field
 
 from slate.manifests.frame_rate import exact
 from slate.providers import download
-from slate.providers.base import (ClipRequest, DoctorFinding, JobStatus, PanelJobs, PanelRequest, Storage,
-                                  VideoGenerator)
+from slate.providers.base import (ClipPass, ClipPassRequest, ClipRequest, DoctorFinding, JobStatus, PanelJobs,
+                                  PanelRequest, Storage, VideoGenerator)
 from slate.providers.comfyui_api import (NAME, Server, gpu_seconds, job_status, note_of, output_files,
                                          translate_error)
 from slate.providers.comfyui_workflow import Workflow, WorkflowError, capability_of, load
 from slate.providers.errors import BadOutput, BadRequest, JobFailed, ProviderError, ProviderTimeout
 from slate.providers.http import where
 from slate.providers.replicate import fit
-from slate.providers.spec import Offer, ProviderSpec, job_deadline, reached_at
+from slate.providers.spec import PASSES, Offer, ProviderSpec, job_deadline, reached_at
 
 if TYPE_CHECKING:
     from slate.manifests.load import LoadedFilm, Problem
@@ -76,12 +77,14 @@ log = logging.getLogger("slate.providers.comfyui")
 DEFAULT_URL = "http://127.0.0.1:8188"     # where ComfyUI listens unless told otherwise [D]
 #: The example's workflows (manifests/example_comfyui.py), the models `--provider comfyui` picks.
 EXAMPLE_PANEL, EXAMPLE_VIDEO = "panel-qwen-edit", "video-wan21"
+#: The example's passes over a finished clip: ReActor's face swap, a 2x ESRGAN upscale.
+EXAMPLE_FACESWAP, EXAMPLE_UPSCALE = "faceswap-reactor", "upscale-esrgan"
 #: How long one job is expected to take, queue included (a film's mapping says it for its own
 #: machine: `job_seconds`; slate.toml's [job_seconds] over both). A GPU's speed varies tenfold
 #: between cards: these are a mid-range card's [?], a 1024-pixel Qwen-Image-Edit panel and a Wan 2.1 14B clip
 #: of a few seconds at 480p.
-JOB_SECONDS = {EXAMPLE_PANEL: 120.0, EXAMPLE_VIDEO: 600.0}
-OWN_JOB_SECONDS = {"image": 120.0, "video": 600.0}
+JOB_SECONDS = {EXAMPLE_PANEL: 120.0, EXAMPLE_VIDEO: 600.0, EXAMPLE_FACESWAP: 300.0, EXAMPLE_UPSCALE: 300.0}
+OWN_JOB_SECONDS = {"image": 120.0, "video": 600.0, "faceswap": 300.0, "upscale": 300.0}
 #: The namespace of the prompt ids slate chooses: one call id, one prompt id, every time.
 PROMPT_IDS = uuid.UUID("6f3c1f9e-2b7a-4d55-9a43-51a7e0c2d1b8")
 #: This process's client id: ComfyUI sends a client's progress over its websocket by it [D].
@@ -170,7 +173,8 @@ class _Jobs:
         wf = self.workflow()
         with Server(self.base_url) as api:
             for slot, datas in pictures.items():
-                names = [api.upload_image(d, f"slate-{hashlib.sha256(d).hexdigest()[:24]}.png") for d in datas]
+                suffix = "mp4" if slot == "clip" else "png"
+                names = [api.upload_image(d, f"slate-{hashlib.sha256(d).hexdigest()[:24]}.{suffix}") for d in datas]
                 values[slot] = names if slot == "characters" else names[0]
             graph = wf.filled(values, end_frame=end_frame)
             note = {"call": client_ref, "kind": self.capability, "model": self.model, "output": wf.output,
@@ -203,8 +207,9 @@ class _Jobs:
         if gpu is None:
             return None
         note = note_of(entry)
-        if note.get("kind", self.capability) == "video":
-            return {"kind": "video", "gpu_seconds": gpu, "seconds": float(note.get("seconds") or 0),
+        kind = note.get("kind", self.capability)
+        if kind in ("video", *PASSES):
+            return {"kind": kind, "gpu_seconds": gpu, "seconds": float(note.get("seconds") or 0),
                     "resolution": note.get("resolution")}
         return {"kind": "image", "gpu_seconds": gpu, "images": 1}
 
@@ -350,6 +355,46 @@ class ComfyVideo(_Jobs):
         return note_of(entry) if entry else {}
 
 
+class ComfyPass(_Jobs):
+    """A pass over a finished clip from a `faceswap-…` or `upscale-…` workflow: the clip uploaded
+    (and for a face swap the character's approved face), the same clip changed back."""
+
+    def __init__(self, model: str, *, storage: Storage, base_url: str, settings: BaseModel | None):
+        self.capability = capability_of(model) or "?"
+        if self.capability not in PASSES:
+            raise ValueError(f"{model!r} is not a face-swap or upscale workflow of comfyui")
+        super().__init__(model, storage=storage, base_url=base_url, settings=settings)
+
+    def submit(self, request: ClipPassRequest, *, client_ref: str) -> str:
+        if request.kind != self.capability:
+            raise BadRequest(f"comfyui:{self.model} is a {self.capability} workflow, asked for a {request.kind}",
+                             provider=NAME)
+        if request.kind == "faceswap" and not request.face_uri:
+            raise BadRequest(f"comfyui:{self.model}: a face swap needs the character's approved face", provider=NAME)
+        fps = float(exact(request.fps))
+        values: dict[str, object] = {"fps": fps, **({"seed": int(request.seed)} if request.seed is not None else {})}
+        if request.kind == "upscale":
+            values |= {"width": request.width, "height": request.height}
+        elif request.face_index is not None:
+            values["face_index"] = str(request.face_index)   # ReActor takes a comma list of indices as text
+        pictures = {"clip": [self.storage.get_bytes(request.clip_uri)],
+                    **({"face": [self.storage.get_bytes(request.face_uri)]} if request.face_uri else {})}
+        return self._queue(client_ref, values, pictures, end_frame=True,
+                           note={"seconds": request.seconds, "resolution": f"{request.height}p",
+                                 "width": request.width, "height": request.height, "fps": fps,
+                                 "character": request.character})
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        """The finished clip at `dest`, no shorter than the clip sent (its note says how long)."""
+        with Server(self.base_url) as api:
+            entry = api.history(job_id)
+        note = note_of(entry) if entry else {}
+        seconds = float(note.get("seconds") or 0)
+        limit, what = download.clip_limit(seconds, note.get("width"), note.get("height"))
+        self._fetch(job_id, dest, limit, what)
+        return download.checked_video(NAME, dest, seconds=seconds)
+
+
 # -- what the registry builds ---------------------------------------------------------------------
 def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> PanelJobs:
     return ComfyImage(model, storage=storage, base_url=reached_at(NAME, base_url), settings=settings)
@@ -357,6 +402,10 @@ def image(model: str, *, storage: Storage, base_url: str | None, settings: BaseM
 
 def video(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> VideoGenerator:
     return ComfyVideo(model, storage=storage, base_url=reached_at(NAME, base_url), settings=settings)
+
+
+def clip_pass(model: str, *, storage: Storage, base_url: str | None, settings: BaseModel | None = None) -> ClipPass:
+    return ComfyPass(model, storage=storage, base_url=reached_at(NAME, base_url), settings=settings)
 
 
 GB = 1024 ** 3
@@ -480,9 +529,11 @@ def film_problems(*, storage: Storage, models: Mapping[str, tuple[str, ...]], fi
 
 PROVIDER = ProviderSpec(
     name=NAME,
-    offers={"image": Offer((EXAMPLE_PANEL,), own="panel-*"), "video": Offer((EXAMPLE_VIDEO,), own="video-*")},
+    offers={"image": Offer((EXAMPLE_PANEL,), own="panel-*"), "video": Offer((EXAMPLE_VIDEO,), own="video-*"),
+            "faceswap": Offer((EXAMPLE_FACESWAP,), own="faceswap-*"),
+            "upscale": Offer((EXAMPLE_UPSCALE,), own="upscale-*")},
     base_url=DEFAULT_URL,
-    image=image, video=video, doctor=doctor, film_problems=film_problems, film_doctor=film_doctor,
+    image=image, video=video, faceswap=clip_pass, upscale=clip_pass, doctor=doctor, film_problems=film_problems, film_doctor=film_doctor,
     translate_error=translate_error,
     lost_job_hint="its prompt in ComfyUI's queue or history (the Queue panel), queued at that time",
     job_seconds=JOB_SECONDS,

@@ -3,7 +3,8 @@
 A film keeps one workflow per model under its folder, in ComfyUI's API format (what ComfyUI's
 "Export (API)" writes [D docs.comfy.org, "workflow API format"]): `comfyui/<model>.json`, a JSON
 object {node id: {"class_type": name, "inputs": {input: a value, or a link [node id, output
-index]}}}, where the model is named `panel-<name>` (panels) or `video-<name>` (clips). Beside it a
+index]}}}, where the model is named `panel-<name>` (panels), `video-<name>` (clips), `faceswap-<name>`
+(a face swapped in a finished clip) or `upscale-<name>` (a finished clip made larger). Beside it a
 small mapping, `comfyui/<model>.toml`, says which node inputs slate fills and which node's output
 is the result — so the workflow stays exactly as ComfyUI exported it, and exporting it again
 keeps the mapping:
@@ -22,7 +23,10 @@ human composite when it has one, else the location plate), characters (a panel's
 per character, in the shot's order, each given that character's turnaround sheet; a shot with
 fewer characters runs without the loaders it leaves empty, their links dropped; one with more puts
 the rest on the last loader's picture, the sheets one under another), and for clips frames (the
-frame count), fps, start_image, end_image. The negative prompt is the workflow's own (slate has none to send): a
+frame count), fps, start_image, end_image; for a pass over a finished clip, clip (a LoadVideo's
+`file`: slate uploads the clip), and for a face swap face (a LoadImage: the character's approved
+face) and face_index (which face of the frame, counted left to right from 0, as ReActor's
+`input_faces_index` takes it), for an upscale width and height (the size to make it). The negative prompt is the workflow's own (slate has none to send): a
 film writes it once, in its workflow. An image slot is a LoadImage node's `image`: slate uploads
 the picture and puts its name there. A clip is asked at the film's frame rate (frames: its seconds
 at that rate, the fps slot that rate), as the keyframe gate holds it to that rate; a model that
@@ -53,14 +57,20 @@ from slate.providers.spec import OWN_MODEL
 FOLDER = "comfyui"
 MAX_BYTES = 4 * 1024 * 1024        # an API-format workflow is kilobytes; a file past this is not one
 #: What each capability's workflows are named, and what the slate fills in them.
-PREFIXES = {"panel-": "image", "video-": "video"}
+PREFIXES = {"panel-": "image", "video-": "video", "faceswap-": "faceswap", "upscale-": "upscale"}
 SLOTS: dict[str, tuple[str, ...]] = {
     "image": ("prompt", "seed", "width", "height", "image", "characters"),
     "video": ("prompt", "seed", "width", "height", "frames", "fps", "start_image", "end_image"),
+    "faceswap": ("clip", "face", "face_index", "fps", "seed"),
+    "upscale": ("clip", "width", "height", "fps", "seed"),
 }
 #: The slots a workflow must map: without them the result is not this shot's.
-REQUIRED: dict[str, tuple[str, ...]] = {"image": ("prompt",), "video": ("prompt", "start_image", "frames")}
-IMAGE_SLOTS = ("image", "characters", "start_image", "end_image")
+REQUIRED: dict[str, tuple[str, ...]] = {"image": ("prompt",), "video": ("prompt", "start_image", "frames"),
+                                        "faceswap": ("clip", "face"), "upscale": ("clip",)}
+#: Slots filled with the name of a file slate uploads (a LoadImage's image, a LoadVideo's file).
+IMAGE_SLOTS = ("image", "characters", "start_image", "end_image", "clip", "face")
+#: What each capability's workflow is called where a person reads it.
+WHAT = {"image": "panel", "video": "clip", "faceswap": "face-swap", "upscale": "upscale"}
 KEYS = ("output", "inputs", "frames_step", "without_end", "job_seconds")
 
 
@@ -88,7 +98,7 @@ class Workflow:
     """A workflow as read and checked: its graph, what slate fills, and where the result is."""
 
     model: str
-    capability: str                  # "image" | "video"
+    capability: str                  # "image" | "video" | "faceswap" | "upscale"
     graph: Mapping[str, Any]
     slots: Mapping[str, tuple[Target, ...]]
     output: str
@@ -131,7 +141,8 @@ class Workflow:
 
 
 def capability_of(model: str) -> str | None:
-    """The capability a film's own model serves, by its name (`panel-…`, `video-…`)."""
+    """The capability a film's own model serves, by its name (`panel-…`, `video-…`, `faceswap-…`,
+    `upscale-…`)."""
     return next((c for prefix, c in PREFIXES.items() if model.startswith(prefix)), None)
 
 
@@ -239,8 +250,8 @@ def _slots(key: str, capability: str, graph: Mapping[str, Any], inputs: Mapping[
     for slot, where in (inputs or {}).items():
         field_ = f"inputs.{slot}"
         if slot not in SLOTS[capability]:
-            problems.append((key, field_, f"not a slot of a {'panel' if capability == 'image' else 'clip'} "
-                                          f"workflow (slots: {', '.join(SLOTS[capability])})"))
+            problems.append((key, field_, f"not a slot of a {WHAT[capability]} workflow "
+                                          f"(slots: {', '.join(SLOTS[capability])})"))
             continue
         listed = [where] if isinstance(where, str) else where if isinstance(where, list) else None
         if not listed or not all(isinstance(w, str) for w in listed):
@@ -261,16 +272,15 @@ def _slots(key: str, capability: str, graph: Mapping[str, Any], inputs: Mapping[
                 problems.append((key, field_, f"node {node} ({spec.get('class_type')}): {name!r} is linked to node "
                                               f"{spec['inputs'][name][0]}; slate fills a value, not a link"))
             elif slot in IMAGE_SLOTS and not isinstance(spec["inputs"][name], str):
-                problems.append((key, field_, f"node {node} ({spec.get('class_type')}): {name!r} is not an image "
-                                              f"file's name (a LoadImage's image)"))
+                problems.append((key, field_, f"node {node} ({spec.get('class_type')}): {name!r} is not a file's "
+                                              f"name (a LoadImage's image, a LoadVideo's file)"))
             else:
                 targets.append(Target(node, name))
         if targets:
             slots[slot] = tuple(targets)
     for slot in REQUIRED[capability]:
         if slot not in (inputs or {}):
-            problems.append((key, f"inputs.{slot}", "not mapped: a "
-                             f"{'panel' if capability == 'image' else 'clip'} workflow needs "
+            problems.append((key, f"inputs.{slot}", f"not mapped: a {WHAT[capability]} workflow needs "
                              f"{', '.join(REQUIRED[capability])}"))
     return slots
 

@@ -33,25 +33,27 @@ import importlib.metadata
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import (ImageGenerator, Judge, LaysOutReferences, LipSyncer, SpeechGenerator, SpeechRequest, SpokenLine,
+from slate.providers.base import (ClipPass, ImageGenerator, Judge, LaysOutReferences, LipSyncer, SpeechGenerator, SpeechRequest, SpokenLine,
                                   Storage, VideoGenerator)
-from slate.providers.spec import CAPABILITIES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
+from slate.providers.spec import CAPABILITIES, PASSES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from slate.manifests.load import LoadedFilm
+
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
            "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
-           "image_provider", "judge_provider", "lineup", "lipsync_provider", "provider", "provider_names", "provider_settings",
+           "image_provider", "judge_provider", "lineup", "lipsync_provider", "pass_provider", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
            "unknown_voice", "local_voice_refusal", "video_provider"]
 
@@ -180,6 +182,8 @@ class Lineup:
     videos: tuple[ModelRef, ...]
     judge: ModelRef
     lipsync: ModelRef | None = None
+    faceswap: ModelRef | None = None     # of the shots that ask for `face_swap:` (issue 41; None: none can run)
+    upscale: ModelRef | None = None      # every approved take made larger (issue 41; None: no upscale)
 
     @property
     def video(self) -> ModelRef:
@@ -187,13 +191,21 @@ class Lineup:
 
     def providers(self) -> list[str]:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
-                       *([self.lipsync.provider] if self.lipsync else [])})
+                       *(m.provider for m in (self.lipsync, self.faceswap, self.upscale) if m is not None)})
+
+    def as_used(self, film: LoadedFilm, scenes: Iterable[str]) -> Lineup:
+        """This lineup without the face-swap model when no shot of `scenes` asks for a face swap:
+        a model nothing uses is neither checked nor asked for (its workflow need not exist)."""
+        wanted = any(shot.face_swap for sc in scenes for shot in film.scene(sc).shots)
+        return self if wanted or self.faceswap is None else replace(self, faceswap=None)
 
     def models_of(self, provider_name: str) -> dict[str, tuple[str, ...]]:
         """The models of `provider_name` this lineup makes panels and clips with, by capability
         (what a provider's checks of the film's own files are asked about)."""
         found = {"image": tuple(m.model for m in (self.panel,) if m.provider == provider_name),
-                 "video": tuple(dict.fromkeys(v.model for v in self.videos if v.provider == provider_name))}
+                 "video": tuple(dict.fromkeys(v.model for v in self.videos if v.provider == provider_name)),
+                 **{c: tuple(m.model for m in (getattr(self, c),) if m is not None and m.provider == provider_name)
+                    for c in PASSES}}
         return {c: models for c, models in found.items() if models}
 
 
@@ -265,7 +277,16 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
                                  lambda: chosen_provider if "lipsync" in spec.offers else
                                  "local" if videos[0].provider == "local" else "none")
     lipsync = None if lip_value.strip().lower() == "none" else pick([lip_value], "lipsync", lip_from)[0]
-    return Lineup(panel, videos, judge, lipsync)
+    # The passes over a finished clip (issue 41). A face swap: the provider's own where it offers
+    # one (only a shot that asks for it uses it). An upscale: only where a person chose one — it
+    # is a paid pass over every approved take.
+    swap_value, swap_from = chosen(settings.faceswap_model, "faceswap_model", table.faceswap if table else None,
+                                   "faceswap", lambda: chosen_provider if "faceswap" in spec.offers else "none")
+    faceswap = None if swap_value.strip().lower() == "none" else pick([swap_value], "faceswap", swap_from)[0]
+    up_value, up_from = chosen(settings.upscale_model, "upscale_model", table.upscale if table else None, "upscale",
+                               lambda: "none")
+    upscale = None if up_value.strip().lower() == "none" else pick([up_value], "upscale", up_from)[0]
+    return Lineup(panel, videos, judge, lipsync, faceswap, upscale)
 
 
 def storage_for(root: Path, settings: Settings | None = None) -> Storage:
@@ -360,6 +381,17 @@ def lipsync_provider(ref: ModelRef | str, storage: Storage, settings: Settings |
     return spec.lipsync(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
 
 
+def pass_provider(ref: ModelRef | str, capability: str, storage: Storage, settings: Settings | None = None) -> ClipPass:
+    """The face-swap or upscale model of `ref` (`capability` "faceswap" | "upscale", issue 41)."""
+    ref = _ref(ref)
+    spec, url = _spec_of(ref, settings)
+    factory = getattr(spec, capability) if capability in PASSES else None
+    if factory is None:
+        raise _offers_no(spec, capability)
+    made: ClipPass = factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+    return made
+
+
 def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRef:
     """The speech model a voice (its `provider` and `model`, None for the provider's default)
     speaks with at `profile`: UnknownProvider naming what exists when there is none."""
@@ -417,10 +449,10 @@ def job_seconds_told(settings: Settings) -> dict[str, float]:
     told = dict(settings.job_seconds)
     for key in told:
         name, _, model = key.partition(":")
-        known = [f"{name}:{m}" for m in (provider(name).models("video") + provider(name).models("image")
-                                          + provider(name).models("lipsync"))] \
+        known = [f"{name}:{m}" for c in ("video", "image", "lipsync", *PASSES) for m in provider(name).models(c)] \
             if name in _index() else []
-        own = name in _index() and any(provider(name).offers_model(c, model) for c in ("video", "image", "lipsync"))
+        own = name in _index() and any(provider(name).offers_model(c, model)
+                                       for c in ("video", "image", "lipsync", *PASSES))
         if model not in {k.partition(":")[2] for k in known} and not own:
             everything = known or [f"{n}:{m}" for n, s in specs().items() for m in s.models("video")]
             close = difflib.get_close_matches(key, everything, n=1, cutoff=0.6)

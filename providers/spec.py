@@ -31,7 +31,8 @@ from types import MappingProxyType
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
+from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage,
+                                  VideoGenerator)
 
 if TYPE_CHECKING:
     import httpx
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-CAPABILITIES = ("image", "video", "judge", "speech", "lipsync")
+CAPABILITIES = ("image", "video", "judge", "speech", "lipsync", "faceswap", "upscale")
+#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale.
+PASSES = ("faceswap", "upscale")
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
 #: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
@@ -110,6 +113,13 @@ class LipSyncFactory(Protocol):
 
     def __call__(self, model: str, *, storage: Storage, base_url: str | None,
                  settings: BaseModel | None) -> LipSyncer: ...
+
+
+class ClipPassFactory(Protocol):
+    """A pass over a finished clip (issue 41: face swap, upscale): jobs like a video model's."""
+
+    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
+                 settings: BaseModel | None) -> ClipPass: ...
 
 
 class DoctorChecks(Protocol):
@@ -222,6 +232,8 @@ class ProviderSpec:
     judge: JudgeFactory | None = None
     speech: SpeechFactory | None = None
     lipsync: LipSyncFactory | None = None
+    faceswap: ClipPassFactory | None = None
+    upscale: ClipPassFactory | None = None
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
     #: `slate check`'s problems with the files of the film it runs (its workflows), offline
@@ -299,8 +311,9 @@ class ProviderSpec:
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         for model, seconds in self.job_seconds.items():
-            if model not in self.models("video") + self.models("image") + self.models("lipsync"):
-                yield f"job_seconds declared for {model!r}, which is not one of its video, image or lip-sync models"
+            if model not in self.models("video") + self.models("image") + self.models("lipsync") + \
+                    self.models("faceswap") + self.models("upscale"):
+                yield f"job_seconds declared for {model!r}, which is not one of its video, image, lip-sync or pass models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
         for model, names in self.voices.items():

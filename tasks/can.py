@@ -63,8 +63,9 @@ def run_part(run: Run) -> dict[str, Any]:
     what the providers' own settings change (the local provider's fault rehearsal)."""
     return {"film": run.film, "scene": run.scene,
             "options": run.settings.model_dump(mode="json", include=set(OUTPUT)),
-            # The lip-sync model is the speech part's (`lipsync_part`): a scene without a line is not re-keyed by it.
-            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync"}), "base_urls": base_urls(run.settings),
+            # The lip-sync model is the speech part's (`lipsync_part`): a scene without a line is not re-keyed by it;
+            # the passes' models are the passes part's (`passes_part`), for the same reason.
+            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync", "faceswap", "upscale"}), "base_urls": base_urls(run.settings),
             "variants": run.variants()}
 
 

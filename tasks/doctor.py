@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
@@ -27,13 +27,21 @@ from slate.providers.registry import (Lineup, ModelRef, UnknownProvider, base_ur
                                      speech_model, storage_for)
 from slate.tasks.slots import slot_name
 
+if TYPE_CHECKING:
+    from slate.manifests.load import LoadedFilm
+
 
 def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None,
-           voices: tuple[ModelRef, ...] = ()) -> list[DoctorFinding]:
+           voices: tuple[ModelRef, ...] = (), film: LoadedFilm | None = None,
+           scenes: tuple[str, ...] = ()) -> list[DoctorFinding]:
     """One finding per line of `slate doctor`, for the lineup the settings choose and the speech
     models of the film's voices (`voices`, film_voices); `estimate` (the run's expected cost) is
-    held to what a key has left where the provider says."""
-    return check_lineup(root, lineup(settings), base_urls(settings), settings.video_slots, estimate=estimate,
+    held to what a key has left where the provider says. With `film`, its `scenes`' use of the
+    lineup: a face-swap model no shot asks for is not checked."""
+    chosen = lineup(settings)
+    if film is not None:
+        chosen = chosen.as_used(film, scenes)
+    return check_lineup(root, chosen, base_urls(settings), settings.video_slots, estimate=estimate,
                         voices=voices, storage=storage_for(root, settings))
 
 

@@ -165,7 +165,9 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
     if settings is not None and not unknown_provider:
         problems += price_problems(root, film, scenes, settings, overrides)
         # the files of the film a provider runs (ComfyUI's workflows, issue 41): each named by its file and node
-        problems += provider_file_problems(storage_for(root), film, scenes, lineup(settings))
+        chosen = lineup(settings)
+        problems += provider_file_problems(storage_for(root), film, scenes, chosen.as_used(film, scenes)) + \
+            pass_problems(film, scenes, chosen)
         # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
         # for every speaker of the scenes' lines (tasks/audition.py)
         from slate.tasks.audition import voice_problems
@@ -346,6 +348,17 @@ def provider_file_problems(storage: Storage, film: LoadedFilm, scenes: list[str]
         if check is not None and models:
             problems += check(storage=storage, models=models, film=film, scenes=tuple(scenes))
     return problems
+
+
+def pass_problems(film: LoadedFilm, scenes: list[str], chosen: Lineup) -> list[Problem]:
+    """A shot that asks for `face_swap:` in a run with no face-swap model (issue 41): refused
+    here, before anything is paid, naming the shot and how to choose one."""
+    if chosen.faceswap is not None:
+        return []
+    return [Problem(film.scene_file(scene_id), shot.id, "face_swap",
+                    f"asks for {', '.join(shot.face_swap)}'s face swapped, and the run has no face-swap model: set "
+                    f"faceswap_model (--faceswap-model comfyui:faceswap-<your workflow>, docs/comfyui.md)")
+            for scene_id in scenes for shot in film.scene(scene_id).shots if shot.face_swap]
 
 
 def _known_settings() -> list[str]:

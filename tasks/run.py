@@ -55,9 +55,9 @@ from slate.governor.ledger import Cap, Ledger
 from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
-from slate.providers.base import ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
+from slate.providers.base import ClipPass, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
 from slate.providers.registry import (base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
-                                      lipsync_provider, provider_variant, speech_provider, storage_for,
+                                      lipsync_provider, pass_provider, provider_variant, speech_provider, storage_for,
                                       video_provider)
 from slate.providers.spec import job_deadline
 from slate.tasks.events import Event, event_of
@@ -84,6 +84,8 @@ class RunLineup(BaseModel):
     videos: tuple[str, ...]       # the first, then fallbacks on refusal
     judge: str
     lipsync: str | None = None    # the lip-sync model of on-camera lines (None: they are not lip-synced)
+    faceswap: str | None = None   # the face-swap model of shots that ask for one (None: none can run)
+    upscale: str | None = None    # the model approved takes are made larger with (None: no upscale)
 
 
 class Run(BaseModel):
@@ -162,7 +164,9 @@ def run_of(root: Path, scene: str, film_id: str, settings: Settings, run_id: str
         settings = settings.model_copy(update={"clip_model": ""})
     return Run(root=str(root), run_id=run_id, film=film_id, scene=scene, settings=settings,
                lineup=RunLineup(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos),
-                                judge=str(chosen.judge), lipsync=str(chosen.lipsync) if chosen.lipsync else None),
+                                judge=str(chosen.judge), lipsync=str(chosen.lipsync) if chosen.lipsync else None,
+                                faceswap=str(chosen.faceswap) if chosen.faceswap else None,
+                                upscale=str(chosen.upscale) if chosen.upscale else None),
                origins=dict(limits.origins) if limits is not None else {})
 
 
@@ -179,6 +183,7 @@ class Crew:
         self._videos: dict[str, VideoGenerator] = {}
         self._voices: dict[str, SpeechGenerator] = {}
         self._lipsyncers: dict[str, LipSyncer] = {}
+        self._passes: dict[tuple[str, str], ClipPass] = {}
         self._listeners: list[Callable[[Event], None]] = []
         self._governor: Governor | None = None
         self._lock = threading.RLock()
@@ -212,6 +217,13 @@ class Crew:
             if model not in self._lipsyncers:
                 self._lipsyncers[model] = lipsync_provider(model, self.storage, self.run.settings)
             return self._lipsyncers[model]
+
+    def pass_for(self, model: str, capability: str) -> ClipPass:
+        """The face-swap or upscale model of one "provider:model" (the lineup's), built when first needed."""
+        with self._lock:
+            if (model, capability) not in self._passes:
+                self._passes[(model, capability)] = pass_provider(model, capability, self.storage, self.run.settings)
+            return self._passes[(model, capability)]
 
     def job_times(self, model: str, maker: object) -> tuple[float, float]:
         """(expected, deadline) in seconds of one job of `model` ("provider:model") made by

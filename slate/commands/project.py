@@ -193,7 +193,7 @@ def doctor(directory: Directory, options: RunOptions):
         for sc in checked.scenes}
     total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
     findings = run_doctor(directory.resolve(), settings, estimate=total,
-                          voices=film_voices(film.bible, settings.profile))
+                          voices=film_voices(film.bible, settings.profile), film=film, scenes=tuple(checked.scenes))
     for f in findings:
         (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
     stops = blocking(findings)

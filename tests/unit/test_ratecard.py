@@ -78,8 +78,8 @@ def test_every_entry_loads_with_decimal_prices(card):
             u = Usage("judge", input_tokens=1000, output_tokens=100)
         elif r.kind == "speech":
             u = Usage("speech", characters=60, seconds=4.0)
-        elif r.kind == "lipsync":   # issue 38: priced by the clip's seconds, no resolution
-            u = Usage("lipsync", seconds=r.durations[0] if r.durations else (r.min_seconds or 5))
+        elif r.kind in ("lipsync", "faceswap", "upscale"):   # issues 38, 41: by the clip's seconds
+            u = Usage(r.kind, seconds=r.durations[0] if r.durations else (r.min_seconds or 5))
         else:
             res = (r.resolutions or ("720p",))[0]
             u = video(r.durations[0] if r.durations else (r.min_seconds or 5), res)

@@ -22,8 +22,10 @@ def test_a_workflow_the_film_named_is_free_by_default_and_its_gpu_seconds_are_wh
     assert rate.key == "comfyui:video-*" and rate.scheme == "per_gpu_second"
     assert card.price("comfyui:video-my-own-wan", Usage("video", seconds=3, gpu_seconds=41.5)) == Decimal(0)
     assert card.rate("comfyui:panel-flux", "image").key == "comfyui:panel-*"
-    with pytest.raises(UnknownRate, match="comfyui:upscale-x"):   # a pattern covers only what it matches
-        card.rate("comfyui:upscale-x")
+    assert card.rate("comfyui:faceswap-reactor", "faceswap").key == "comfyui:faceswap-*"
+    assert card.price("comfyui:upscale-x", Usage("upscale", seconds=3, gpu_seconds=12)) == Decimal(0)
+    with pytest.raises(UnknownRate, match="comfyui:restyle-x"):   # a pattern covers only what it matches
+        card.rate("comfyui:restyle-x")
     with pytest.raises(UnknownRate):                              # nor another provider's models
         card.rate("replicate:video-wan")
 
