@@ -319,12 +319,16 @@ def preview_frames_args(video, out_pattern, *, fps: float, width: int, max_frame
             "-frames:v", str(int(max_frames)), _p(out_pattern)]
 
 
-def raw_frames_args(video, *, width: int, height: int, every: int = 1, run: int = 1) -> list[str]:
+def raw_frames_args(video, *, width: int, height: int, every: int = 1, run: int = 1, first: int = 0) -> list[str]:
     """Every `every`-th frame of a video and the `run` - 1 frames after each, scaled to width x
     height by area averaging, as packed RGB24 on stdout: one decode a whole clip is looked at
-    through (`run` 3: a frame and its next two, so a repeated frame shows wherever it falls)."""
-    pick = (f"select='lt(mod(n\\,{int(every)})\\,{int(run)})'," if 1 < run < every else
-            f"select='not(mod(n\\,{int(every)}))'," if every > 1 else "")
+    through (`run` 3: a frame and its next two, so a repeated frame shows wherever it falls).
+    `first`: counted from that frame on (one clip's frames held against another's a frame later)."""
+    if first > 0:
+        pick = f"select='gte(n\\,{int(first)})*not(mod(n-{int(first)}\\,{int(every)}))',"
+    else:
+        pick = (f"select='lt(mod(n\\,{int(every)})\\,{int(run)})'," if 1 < run < every else
+                f"select='not(mod(n\\,{int(every)}))'," if every > 1 else "")
     return ["-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file", "-i", _p(video),
             "-vf", f"{pick}scale={width}:{height}:flags=area", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
