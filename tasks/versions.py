@@ -23,3 +23,5 @@ VOICE_GATE_VERSION = "voice-gate-v1"  # issue 37: a spoken line against its spea
 SUBTITLES_VERSION = "subtitles-v1"  # issue 37: a scene's lines as .srt/.vtt and a mov_text stream in its cut
 LIPSYNC_VERSION = "lipsync-v1"  # issue 38: a shot's clip and its on-camera lines through a lip-sync model
 SYNC_GATE_VERSION = "sync-gate-v1"  # issue 38: the speaker's mouth against the line's envelope (media/lipsync.py)
+UPSCALE_VERSION = "upscale-take-v1"  # issue 41: an approved take through an upscale model, after a person's approval
+UPSCALE_CHECK_VERSION = "upscale-check-v1"  # issue 41: the upscaled clip's size, rate, frames and length, and scaled back down, the take (media/upscale.py)
