@@ -1,9 +1,11 @@
 """The scene flow: one scene of a film, from the bible lock to a stitched, validated mp4.
 
-    reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► stitch
-                                                                                                  └─► contact sheet
+    reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► upscale ─► stitch
+                                                                                                             └─► contact sheet
 
-(speech: the lines of the shots in the cut, through the voice gate, flows/scene_speech.py)
+(speech: the lines of the shots in the cut, through the voice gate, flows/scene_speech.py, then
+their lip-sync, flows/scene_lipsync.py; upscale: the takes a person approved, final and hero
+runs with an upscale model, flows/scene_upscale.py)
 
 Panels of different shots run in parallel; a chained shot's video waits for the previous
 shot's clip (its last frame is the chained shot's first). A shot that cannot pass a gate is
@@ -33,6 +35,7 @@ from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
 from slate.flows.scene_lipsync import lipsync_the_shots
+from slate.flows.scene_upscale import cut_size, upscale_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.tasks.circle import standing, words_of
 from slate.manifests.assembly import SceneFinish
@@ -273,6 +276,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     # Lip-sync after the speech (flows/scene_lipsync.py): the mouths move to the takes the cut hears.
     if run.crew.governor.halted is None and voiced:
         clips = lipsync_the_shots(run, film, plans, clips, voiced)
+    # The upscale last (flows/scene_upscale.py): only takes a person approved, as the cut will show them.
+    if run.crew.governor.halted is None:
+        clips = upscale_the_shots(run, plans, clips, finals)
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
                                             spoken)
@@ -290,8 +296,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     cut: str | None = None
     extras: list[Deliverable] = []
     if approved:
-        width = max(p.width for p in plans)
-        height = max(p.height for p in plans)
+        width, height = cut_size(plans, clips)   # an upscaled scene's cut is delivered at its upscaled size
         inputs, graded = finishing_pass(run, root, film, [(s, cut_of[s], clips[s].seconds) for s in approved],
                                          transitions_between(plans, approved, order), width, height, voiced)
         # The plain stitch is the cut only where no finishing pass makes one: a finished scene's
@@ -313,7 +318,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,
-                    deliverables=extras)
+                    deliverables=extras, size=cut_size(plans, clips))
 
 
 LEFT_OUT = "left out of the edit (finishing.cut): not made"

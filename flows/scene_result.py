@@ -25,6 +25,7 @@ from slate.tasks.run import Run
 from slate.tasks.plan import ShotPlan
 from slate.tasks.verdicts import ReferenceVerdict
 from slate.tasks.lipsync import LineSync
+from slate.tasks.upscale import UpscaleVerdict
 from slate.tasks.can import read_record, write_record
 from slate.flows.rushes import record_rushes
 from slate.errors import SlateError
@@ -49,6 +50,9 @@ class ShotReport(BaseModel):
     # Its on-camera lines' sync (issue 38, flows/scene_lipsync.py): per line its speaker, take,
     # offset (ms, positive when the picture lags the sound), confidence, verdict and reason.
     lip_sync: list[LineSync] = []
+    # Its approved take upscaled (issue 41, flows/scene_upscale.py): the upscale check's reading
+    # of the clip in the cut — its size, rate, frames, and scaled back down, how close to the take.
+    upscale: UpscaleVerdict | None = None
 
 
 
@@ -221,10 +225,12 @@ def _best(panels: PanelOutcome, clip: ClipOutcome) -> dict[str, Any] | None:
 def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], clips: dict[str, ClipOutcome],
              sheet: str, made: tuple[str | None, float | None, str | None] | None, approval: str,
              references: list[ReferenceVerdict], before: dict[str, str] | None = None,
-             deliverables: list[Deliverable] | None = None) -> SceneRound | State[SceneRound]:
+             deliverables: list[Deliverable] | None = None,
+             size: tuple[int, int] | None = None) -> SceneRound | State[SceneRound]:
 
     """The scene's result and the state it ends in: a concluded SceneRound (in a Completed-type
-    state when it has a name of its own), or a Failed one carrying the result (`ended`)."""
+    state when it has a name of its own), or a Failed one carrying the result (`ended`). `size`:
+    the cut's (an upscaled scene's is larger than its shots'); else its largest shot's."""
     log = get_run_logger()
     gov = run.crew.governor
     output, duration, cut = made or (None, None, None)
@@ -241,15 +247,15 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
                                    or c.escalated or pn.escalated or "",
                                    started_from=c.started_from, drift=c.drift.drift if c.drift else None,
                                    reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift.as_dict() if c.drift else None,
-                                   best_take=best, lip_sync=list(c.lip_sync),
+                                   best_take=best, lip_sync=list(c.lip_sync), upscale=c.upscale,
                                    # judged takes gave up (a loop that never ran has none), and no person said no
                                    settled=best is not None and not c.declined))
     # Every take this run made or walked, kept for the dailies (flows/rushes.py).
     record_rushes(run.root, film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, plans=plans,
                   panels=panels, clips=clips, statuses={r.shot: r.status for r in reports_})
     result = SceneResult(film=run.film, scene=run.scene, profile=run.profile, run_id=run.run_id, output=output,
-                         contact_sheet=sheet, duration=duration, width=max(p.width for p in plans),
-                         height=max(p.height for p in plans),
+                         contact_sheet=sheet, duration=duration, width=size[0] if size else max(p.width for p in plans),
+                         height=size[1] if size else max(p.height for p in plans),
                          provider_calls=calls_made(gov.ledger, run.run_id, run.scene), shots=reports_,
                          halted=str(gov.halted) if gov.halted else None, approval=approval,
                          references=[ReferenceReport.of(v) for v in references], cut=cut, estimate=before or {},

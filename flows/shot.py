@@ -36,6 +36,7 @@ from slate.tasks.easel import at_the_easel
 from slate.tasks.gate import panel_gate
 from slate.tasks.keyframes import keyframe_gate
 from slate.tasks.lipsync import LineSync
+from slate.tasks.upscale import UpscaleVerdict
 from slate.tasks.panel import panel_take
 from slate.tasks.recipe import panel_edit
 from slate.tasks.plan import Moment, ShotPlan
@@ -84,7 +85,8 @@ class PanelOutcome(BaseModel):
 
 class Finals(BaseModel):
     """What a person approved for the scene's final video (final and hero profiles): the amount
-    in all (USD), each approved shot's first take as it was estimated, and the shots whose
+    in all (USD), each approved shot's first take as it was estimated (with its upscale, where
+    the run upscales: flows/scene_upscale.py — so no retake spends it), and the shots whose
     retake a person declined."""
 
     approved: str
@@ -117,6 +119,7 @@ class ClipOutcome(BaseModel):
     continuity: float | None = None # the cut from the shot before it held this well (lowest blocking score)
     cut: Take | None = None         # the continuity verdict on the cut into this shot, as a take
     lip_sync: list[LineSync] = []  # its on-camera lines' sync readings (flows/scene_lipsync.py)
+    upscale: UpscaleVerdict | None = None  # its clip is the approved take upscaled, as the check read it (flows/scene_upscale.py)
     key: str = ""                   # what a person's word on its clip is said about (tasks/circle.py)
     word: str = ""                  # the word that steered it ("NG take 2 (ana): the door swings open")
     cleared: str = ""               # a word no longer about this clip: cleared, and why

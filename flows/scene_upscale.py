@@ -1,0 +1,151 @@
+"""The upscale stage of a scene: each take a person approved made larger, checked, retaken or escalated.
+
+    … speech ─► lip-sync ─► upscale (approved takes, final and hero runs) ─► stitch, finish
+
+Why last before the stitch: an upscale is a paid pass over a finished clip, so it is given the
+clip as the cut will show it — past its keyframe gate, lip-synced where its lines are — and a
+clip a later stage would change or take out is never paid for twice, nor at all.
+
+Why only after a person's approval: it is the most expensive picture a shot gets and adds nothing
+a gate or a person needs to decide, so it is spent only on what a person chose for the final
+video. A run upscales when its lineup names an upscale model (`upscale_model`, `--upscale-model`,
+`[models.<profile>] upscale`) and its finals were approved (`finals`: the final and hero profiles,
+after `approve_finals`); each shot whose clip is in the cut and was among the shots the person
+approved goes to the model as one paid job (tasks/upscale.py `upscale_take`), UPSCALE times its
+size each way. The upscale check (tasks/upscale.py `upscale_check`) then holds what came back to
+the take: the size asked, the same frame rate, frame count (±1) and length, and scaled back down,
+the take itself. A clip that fails is upscaled again with the next seed, up to the run's
+`max_takes`; one that never passes escalates its shot, naming what the check found. An upscale
+the caps refuse halts its shot like any paid call; a job past its deadline escalates it.
+
+Once a scene upscales, every clip in its cut is upscaled (any that is not has been taken out), so
+the stitch and the finishing pass are given the upscaled size (`cut_size`, the clips' as made):
+the delivered MP4 is UPSCALE times the profile's size.
+
+It must never upscale a draft, a shot a person rejected or whose retake they declined, or a take
+nobody approved; never call an upscale model except through `upscale_take`; and never put a clip
+the check did not pass into the cut.
+"""
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+
+from slate.errors import SlateError
+from slate.flows.shot import ClipOutcome, Finals, halted_reason
+from slate.governor.chokepoint import JobEnded, JobRefused, JobStuck, RunHalted, ShotHalted
+from slate.providers.base import ClipPassRequest
+from slate.providers.errors import BadOutput
+from slate.tasks.plan import ShotPlan
+from slate.tasks.run import Run, emit, in_project
+from slate.tasks.take_inputs import Maker
+from slate.tasks.upscale import (CHECK_STAGE, STAGE, UPSCALE, UpscaleCheck, UpscaleTake, upscale_check, upscale_take,
+                                 upscaled_size, upscales)
+
+
+class _Escalated(SlateError):
+    """A shot whose approved take could not be upscaled: escalated with this message."""
+
+
+def upscaling(run: Run, finals: Finals | None) -> bool:
+    """Whether this round upscales its cut: an upscale model, and finals a person approved."""
+    return finals is not None and upscales(run.profile, run.lineup.upscale)
+
+
+def cut_size(plans: list[ShotPlan], clips: dict[str, ClipOutcome]) -> tuple[int, int]:
+    """The size the scene's cut is made at: its largest shot's, as made — an upscaled clip's
+    size where it was upscaled (a round that upscales upscales every clip in its cut), else its
+    shot's at the profile."""
+    sizes = [(c.upscale.width, c.upscale.height) if (c := clips.get(p.shot)) is not None and c.upscale is not None
+             and c.clip_uri else (p.width, p.height) for p in plans]
+    return max(w for w, _ in sizes), max(h for _, h in sizes)
+
+
+def upscale_the_shots(run: Run, plans: list[ShotPlan], clips: dict[str, ClipOutcome],
+                      finals: Finals | None) -> dict[str, ClipOutcome]:
+    """Every approved take in the cut, upscaled and checked (the module's docstring): the clips as
+    they stand after the check — an upscaled shot's clip is the upscaled one, carrying its
+    reading; an escalated or halted shot has none in the cut. Unchanged where the round does not
+    upscale."""
+    if run.lineup.upscale is None:
+        return clips
+    in_cut = [p for p in plans if clips[p.shot].clip_uri]
+    if finals is None or not upscaling(run, finals):
+        # A draft (or a round nobody approved): said once a shot, so the model is not thought forgotten.
+        for p in in_cut:
+            emit(run, scene=run.scene, shot=p.shot, stage=STAGE, status="skipped",
+                 reasons=[f"not upscaled by {run.lineup.upscale}: a {run.profile} run's takes are upscaled only "
+                          f"once a person approved them (final and hero profiles)"])
+        return clips
+    out = dict(clips)
+    landing: dict[str, PrefectFuture[ClipOutcome]] = {}
+    for p in in_cut:
+        clip = clips[p.shot]
+        if p.shot not in finals.first_takes or p.shot in finals.declined or clip.rejected:
+            # Never a take nobody approved: a clip in the cut is one of the approved shots', or
+            # something is wrong upstream — left as it is, said, never paid for.
+            emit(run, scene=run.scene, shot=p.shot, stage=STAGE, status="skipped",
+                 reasons=["not upscaled: not among the shots a person approved"])
+            continue
+        # Side by side: each shot's upscale is a job and a check of its own clip (the film's own
+        # GPU runs its prompts one at a time; a hosted upscaler many).
+        landing[p.shot] = upscale_shot.submit(run, p, clip)
+    for shot, future in landing.items():
+        out[shot] = future.result()
+    return out
+
+
+@task(name="upscale-shot", cache_policy=NO_CACHE, task_run_name="upscale {plan.shot}")
+def upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
+    """One shot through the upscale stage: its clip upscaled and checked, or escalated or halted
+    (said on the run, never raised: the other shots' upscales go on). Not cached itself: its paid
+    take and its check are (tasks/upscale.py)."""
+    try:
+        return _upscale_shot(run, plan, clip)
+    except _Escalated as exc:
+        emit(run, scene=run.scene, shot=plan.shot, stage=CHECK_STAGE, status="escalated", reasons=[str(exc)])
+        return clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
+    except (RunHalted, ShotHalted) as exc:
+        emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, status="halted", reasons=[halted_reason(exc, plan.shot)])
+        return clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, plan.shot)})
+
+
+def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
+    st = run.crew
+    where = f"scene {run.scene}, shot {plan.shot}"
+    assert clip.clip_uri is not None and run.lineup.upscale is not None
+    provider, _, model = run.lineup.upscale.partition(":")
+    passer = st.pass_for(run.lineup.upscale, "upscale")
+    maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
+    width, height = upscaled_size(plan.width, plan.height)
+    said = ""
+    for take in range(1, max(1, run.settings.max_takes) + 1):
+        st.governor.check_open()
+        given = UpscaleTake(shot=plan.shot, take=take, maker=maker, request=ClipPassRequest(
+            kind="upscale", clip_uri=clip.clip_uri, width=width, height=height, fps=plan.fps, seconds=clip.seconds,
+            seed=take))
+        try:
+            upscaled = in_project(upscale_take, run, given, artifacts=lambda uri: [uri])
+        except JobStuck as exc:
+            # Cancelled past its deadline: the take stays as approved, out of the cut, for a person.
+            raise _Escalated(f"{where}: its upscale take {take} on {run.lineup.upscale} was stuck: {exc}") from None
+        except JobRefused as exc:
+            # Refused by moderation: the same clip is refused again, whatever the seed.
+            raise _Escalated(f"{where}: its upscale on {run.lineup.upscale} was refused: {exc}") from None
+        except (JobEnded, BadOutput) as exc:
+            # It ran and ended without a usable clip (out of memory, a node that failed, a file
+            # that is not a clip): a failed take, as a failed check is.
+            said = f"upscale take {take} on {run.lineup.upscale} ended without a usable clip: {exc}"
+            emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, take=take, status="failed", reasons=[said])
+            continue
+        verdict = in_project(upscale_check, run, UpscaleCheck(
+            shot=plan.shot, take=take, take_uri=clip.clip_uri, clip_uri=upscaled, width=width, height=height,
+            maker=maker), artifacts=lambda _: [upscaled])
+        emit(run, scene=run.scene, shot=plan.shot, stage=CHECK_STAGE, take=take,
+             status="passed" if verdict.passed else "failed", reasons=[verdict.reason])
+        if verdict.passed:
+            return clip.model_copy(update={"clip_uri": upscaled, "upscale": verdict})
+        said = f"upscale take {take}: {verdict.reason}"
+    raise _Escalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} failed the upscale check in "
+                     f"{run.settings.max_takes} take(s): {said}")
