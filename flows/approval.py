@@ -67,6 +67,7 @@ class ShotToApprove(BaseModel):
     video_cost: str         # what its final clip (or, asked again, its retake) is estimated to cost (fmt_usd)
     detail: str = ""        # e.g. "2.5 s at 720p", or why a retake is asked for
     lines: list[str] = []   # its lines of dialogue, each with who says it and its estimate (spoken after the clip)
+    upscale: str = ""       # how its clip is upscaled once approved, and what that costs (part of the amount)
 
 
 class Decision(BaseModel):
@@ -139,8 +140,9 @@ def _shot_section(s: ShotToApprove, local_file: LocalFile) -> str:
     scores = "\n".join(f"- {line}" for line in s.scores) or "- (no score recorded)"
     said = ("\n\nLines (spoken once its clip passes, under the caps; not part of the amount):\n"
             + "\n".join(f"- {line}" for line in s.lines)) if s.lines else ""
+    upscaled = f"\n\nUpscale (part of the amount): {s.upscale}" if s.upscale else ""
     return (f"#### {s.shot} — {s.video_cost}" + (f" ({s.detail})" if s.detail else "") + "\n\n"
-            f"![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))})\n\n{scores}{said}")
+            f"![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))})\n\n{scores}{upscaled}{said}")
 
 
 def description(scene: str, profile: str, shots: list[ShotToApprove], local_file: LocalFile, total: str, caps: str,

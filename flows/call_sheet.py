@@ -31,6 +31,7 @@ from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
 from slate.tasks.lipsync import dialogue_costs
+from slate.tasks.upscale import upscale_costs
 from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.tasks.circle import words_of
@@ -79,14 +80,16 @@ def sweep_scratch(root: Path, keep: str) -> None:
 def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = None) -> dict[str, str]:
     """The scene's estimate as it stands before its first paid call: one take per shot, the
     expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy);
-    with `film`, its lines of dialogue priced by their voices."""
+    with `film`, its lines of dialogue priced by their voices; where the run upscales its approved
+    takes (tasks/upscale.py), their upscale."""
     try:
         gov = run.crew.governor
         so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
         est = estimate_scene(plans, run.crew.pricing, takes=so_far or None, max_takes=run.settings.max_takes,
                              vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision",
                              speech=dialogue_costs(film, run.scene, run.profile, run.crew.pricing,
-                                                   run.lineup.lipsync) if film else None)
+                                                   run.lineup.lipsync) if film else None,
+                             upscale=upscale_costs(plans, run.profile, run.lineup.upscale, run.crew.pricing))
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -107,7 +110,8 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
     chosen = chosen.as_used(film, [run.scene]) if film is not None else replace(chosen, faceswap=None)
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
     said = dialogue_costs(film, run.scene, run.profile, run.crew.pricing, run.lineup.lipsync) if film else None
-    expected = estimate_scene(plans, run.crew.pricing, speech=said).total
+    expected = estimate_scene(plans, run.crew.pricing, speech=said,
+                              upscale=upscale_costs(plans, run.profile, run.lineup.upscale, run.crew.pricing)).total
     voices = film_voices(film.bible, run.profile) if film and spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
                             voices=voices, storage=run.crew.storage)

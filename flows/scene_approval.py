@@ -23,6 +23,8 @@ from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
 from slate.tasks.lipsync import sync_costs
+from slate.tasks.plan import ShotPlan
+from slate.tasks.upscale import UPSCALE, upscale_costs, upscaled_size
 from slate.tasks.run import Crew, Run
 from slate.tasks.voicing import line_price
 
@@ -92,24 +94,37 @@ def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
     return out
 
 
+def _upscale_line(run: Run, plan: ShotPlan, cost: Decimal | None) -> str:
+    """How an approved shot's clip is upscaled and what that costs, for the form ("" for none)."""
+    if cost is None:
+        return ""
+    width, height = upscaled_size(plan.width, plan.height)
+    return (f"{UPSCALE}x, to {width}x{height}, by {run.lineup.upscale} once its clip passes, then checked against "
+            f"the take — {fmt_usd(cost)}")
+
+
 def approve_finals(run: Run, settings: Settings, done: SceneRound,
                    film: LoadedFilm | None = None) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
-    decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate plus the
-    retake allowance the person gave."""
+    decision (a row of the ledger's approvals) and what it approves — the chosen clips' estimate
+    (with their upscale, where the run upscales) plus the retake allowance the person gave."""
     st = run.crew
     ready = [p for p in done.plans if "start" in done.panels[p.shot].approved]
     shots: list[ShotToApprove] = []
     costs: dict[str, Decimal] = {}
     said = spoken_lines(run, film)
+    # The upscale of each approved take (issue 41, flows/scene_upscale.py) is part of what is approved.
+    upscale = upscale_costs(ready, run.profile, run.lineup.upscale, st.pricing)
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
-        costs[p.shot] = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
-                                            run.lineup.videos[0])
+        video = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
+                                    run.lineup.videos[0])
+        costs[p.shot] = video + upscale.get(p.shot, Decimal(0))
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
-                                   video_cost=fmt_usd(costs[p.shot]),
-                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, [])))
+                                   video_cost=fmt_usd(video),
+                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, []),
+                                   upscale=_upscale_line(run, p, upscale.get(p.shot))))
     total = sum(costs.values(), Decimal(0))
     text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
                        fmt_usd(st.governor.remaining()),

@@ -415,6 +415,13 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             card.rate(key, "video")
         except UnknownRate as exc:
             problems.append(on_setting(video_from, f"fallback {exc}"))
+    # An upscale model is paid only at a profile a person approves (final, hero: tasks/upscale.py),
+    # and there it must be priced before the first panel.
+    if chosen_models.upscale is not None and PROFILES[settings.profile].needs_approval:
+        try:
+            card.rate(str(chosen_models.upscale), "upscale")
+        except UnknownRate as exc:
+            problems.append(on_setting("upscale_model", str(exc)))
     if problems:
         return problems
     pricing = Pricing.for_lineup(card, str(chosen_models.panel), [str(v) for v in chosen_models.videos],

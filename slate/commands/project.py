@@ -89,10 +89,12 @@ def _coverage(directory: Path) -> None:
 
 
 @run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
-             "model_audio", help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
+             "model_audio", "upscale_model",
+             help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
 def estimate(directory: Directory, options: RunOptions):
-    """Expected cost per shot and in total (panels with expected takes, judge calls, videos, and
-    the lines of dialogue spoken by each speaker's voice)."""
+    """Expected cost per shot and in total (panels with expected takes, judge calls, videos, the
+    lines of dialogue spoken by each speaker's voice, and a final or hero run's approved takes
+    upscaled)."""
     from rich.table import Table as RichTable
 
     from slate.governor.estimate import estimate_film, lineup_pricing
@@ -132,7 +134,11 @@ def estimate(directory: Directory, options: RunOptions):
     from slate.tasks.lipsync import dialogue_costs
     lips = lineup_of(settings).lipsync
     speech = {sc: dialogue_costs(film, sc, settings.profile, pricing, str(lips) if lips else None) for sc in plans}
-    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech,
+    from slate.tasks.upscale import upscale_costs
+    larger = lineup_of(settings).upscale   # a final or hero run's approved takes, upscaled once each
+    upscale = {sc: upscale_costs(scene_plans, settings.profile, str(larger) if larger else None, pricing)
+               for sc, scene_plans in plans.items()}
+    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, upscale=upscale,
                            **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():
         rows = est.render_table()
