@@ -32,6 +32,7 @@ from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
+from slate.flows.scene_faceswap import swap_the_faces
 from slate.flows.scene_lipsync import lipsync_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.tasks.circle import standing, words_of
@@ -265,6 +266,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips, spoken)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
+    # Face swaps after the keyframe gate, before the speech (flows/scene_faceswap.py says why):
+    # only the shots that ask, each swap gated again.
+    if run.crew.governor.halted is None:
+        clips = swap_the_faces(run, film, plans, clips)
     # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
     # the cut, and a line that fails its gate takes its shot out of it.
     voiced: list[VoicedLine] = []

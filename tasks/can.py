@@ -84,7 +84,25 @@ def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any]
         parts["speech"] = speech
     if words:   # a scene nobody has circled or NG'd a take of keeps the key it always had
         parts["words"] = words
+    if any(p.face_swap for p in plans):   # issue 41: only a scene with a face swap is keyed by its model
+        parts["faceswap"] = passes_part(run, "faceswap")
     return content_key(CAN_VERSION, parts, exclude=())
+
+
+def passes_part(run: Run, capability: str) -> dict[str, Any]:
+    """What of a run changes a pass over its clips (issue 41: "faceswap", "upscale"): the model,
+    what its provider's settings change of it (a workflow's bytes), and the stage's versions."""
+    from slate.providers.registry import pass_provider, provider_variant, storage_for
+    from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
+    model = getattr(run.lineup, capability)
+    if model is None:
+        return {"model": None}
+    versions = {"faceswap": [FACESWAP_VERSION, SWAP_GATE_VERSION]}.get(capability, [])
+    # Built here, not taken from the crew: the reel keys a scene with no run open. Building one
+    # reads the film's workflow, never the network.
+    variant = pass_provider(model, capability, storage_for(Path(run.root), run.settings), run.settings).variant
+    return {"model": model, "variant": variant, "provider": provider_variant(model.partition(":")[0], run.settings),
+            "versions": versions}
 
 
 def words_part(run: Run, words: list[TakeWord] | None) -> dict[str, Any]:

@@ -23,3 +23,5 @@ VOICE_GATE_VERSION = "voice-gate-v1"  # issue 37: a spoken line against its spea
 SUBTITLES_VERSION = "subtitles-v1"  # issue 37: a scene's lines as .srt/.vtt and a mov_text stream in its cut
 LIPSYNC_VERSION = "lipsync-v1"  # issue 38: a shot's clip and its on-camera lines through a lip-sync model
 SYNC_GATE_VERSION = "sync-gate-v1"  # issue 38: the speaker's mouth against the line's envelope (media/lipsync.py)
+FACESWAP_VERSION = "faceswap-v1"  # issue 41: one character's face in a finished clip swapped for their approved one
+SWAP_GATE_VERSION = "swap-gate-v1"  # issue 41: the swap held to the clip (media/faceswap.py): only that face changed, nearer its approved one
