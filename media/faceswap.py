@@ -6,9 +6,9 @@ made from, frame by frame (the same frames, decoded at the same times):
 
   * `swap_length` — the same number of frames, frame rate and size: a swap that drops or adds
     frames has changed the shot's timing, which the cut was planned on;
-  * `swap_identity` — each swapped character's face (the pixels of their head box near their
-    approved skin colour, in the clip or in the swap) is nearer their approved face's skin than it
-    was, by GAIN; or it was on model already (ON_MODEL) and still is;
+  * `swap_identity` — each swapped character's face (where their head may be, the largest patch
+    of pixels near their approved skin colour, in the clip or in the swap) is nearer their approved
+    face's skin than it was, by GAIN; or it was on model already (ON_MODEL) and still is;
   * `swap_others` — no character changed but for the swapped faces: the pixels inside any
     character's figure box outside those faces (another's, and the swapped one's hair and clothes)
     hold, within a codec's error, in all but ELSEWHERE of them;
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import binary_dilation
+from scipy.ndimage import binary_dilation, label
 
 from .grade import lab
 
@@ -45,6 +45,8 @@ MOTION = 0.25       # of the clip's own frame-to-frame change: the swap's may di
 HEAD = 0.30         # of a figure box's height, from its top: where the head is (turnaround HEAD_BAND 0.22,
                     # and a box found by the colours of the clothes and hair may start a little low)
 WIDEN = 0.30        # of a figure box's width, on each side: a face turned in profile reaches past it
+ABOVE = 0.60        # of a figure box's height, above it: a box found by the clothes alone starts under the
+                    # head (a turnaround's head is 22% of the figure, the clothes' box about 40–75% of it)
 
 Box = tuple[int, int, int, int]     # (top, left, bottom, right) in frame pixels, bottom/right exclusive
 
@@ -65,12 +67,30 @@ def _dist(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.sqrt((d * d).sum(axis=-1))
 
 
+def _whole(box: Box, shape: tuple[int, int]) -> Box:
+    """A figure box with the head it may leave out above it (presence finds a figure by the colours
+    only they wear: often the clothes, not the hair and skin another shares)."""
+    top, left, bottom, right = box
+    return (max(0, top - int(round(ABOVE * (bottom - top)))), left, bottom, right)
+
+
 def _head(box: Box, shape: tuple[int, int]) -> Box:
+    """Where a figure's head may be: from above the box found to HEAD of it down, widened."""
     top, left, bottom, right = box
     h, w = bottom - top, right - left
     wide = int(round(WIDEN * w))
-    return (max(0, top - int(round(0.1 * h))), max(0, left - wide), min(shape[0], top + max(2, int(round(HEAD * h)))),
-            min(shape[1], right + wide))
+    return (max(0, top - int(round(ABOVE * h))), max(0, left - wide),
+            min(shape[0], top + max(2, int(round(HEAD * h)))), min(shape[1], right + wide))
+
+
+def _face(near: np.ndarray) -> np.ndarray:
+    """The largest connected patch of skin-like pixels (`near`): the face, not a lamp or a hand."""
+    labels, count = label(near)
+    if count <= 1:
+        return near
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return labels == int(np.argmax(sizes))
 
 
 def _mask(box: Box | None, shape: tuple[int, int]) -> np.ndarray:
@@ -114,7 +134,7 @@ def swap_scores(before: Footage, after: Footage, *, skins: dict[str, np.ndarray]
             if box is None:
                 continue
             head = _mask(_head(box, shape), shape)
-            face = head & ((near_b[i] < SKIN_NEAR) | (near_a[i] < SKIN_NEAR))
+            face = _face(head & ((near_b[i] < SKIN_NEAR) | (near_a[i] < SKIN_NEAR)))
             if not face.any():
                 continue
             zones[i] |= binary_dilation(face, iterations=2) & head
@@ -142,7 +162,7 @@ def swap_scores(before: Footage, after: Footage, *, skins: dict[str, np.ndarray]
     for cid, boxes in figures.items():
         for i, box in enumerate(boxes[:n]):
             if box is not None:
-                others[i] |= _mask(box, shape)
+                others[i] |= _mask(_whole(box, shape), shape)
     # A swapped character's own hair and clothes are held as another's are: a face swap swaps a face.
     other_zone = others & outside
     set_zone = ~others & outside
@@ -179,7 +199,8 @@ def _whose(moved: np.ndarray, figures: dict[str, list[Box | None]], n: int, shap
     """The character whose figure holds the most changed pixels."""
     counts = {}
     for cid, boxes in figures.items():
-        counts[cid] = sum(int((moved[i] & _mask(box, shape)).sum()) for i, box in enumerate(boxes[:n]) if box)
+        counts[cid] = sum(int((moved[i] & _mask(_whole(box, shape), shape)).sum())
+                          for i, box in enumerate(boxes[:n]) if box)
     best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
     return best[0] if best[1] else ""
 
