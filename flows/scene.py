@@ -3,9 +3,10 @@
     reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► upscale ─► stitch
                                                                                                              └─► contact sheet
 
-(speech: the lines of the shots in the cut, through the voice gate, flows/scene_speech.py, then
-their lip-sync, flows/scene_lipsync.py; upscale: the takes a person approved, final and hero
-runs with an upscale model, flows/scene_upscale.py)
+(before the speech, the face swaps of the shots that ask, flows/scene_faceswap.py; speech: the
+lines of the shots in the cut, through the voice gate, flows/scene_speech.py, then their
+lip-sync, flows/scene_lipsync.py; upscale: the takes a person approved, final and hero runs with
+an upscale model, flows/scene_upscale.py)
 
 Panels of different shots run in parallel; a chained shot's video waits for the previous
 shot's clip (its last frame is the chained shot's first). A shot that cannot pass a gate is
@@ -34,6 +35,7 @@ from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
+from slate.flows.scene_faceswap import swap_the_faces
 from slate.flows.scene_lipsync import lipsync_the_shots
 from slate.flows.scene_upscale import cut_size, upscale_the_shots
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
@@ -268,6 +270,10 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         # Not stitched yet: the scene's cut waits for what the person says about the retakes.
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips, spoken)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
+    # Face swaps after the keyframe gate, before the speech (flows/scene_faceswap.py says why):
+    # only the shots that ask, each swap gated again.
+    if run.crew.governor.halted is None:
+        clips = swap_the_faces(run, film, plans, clips)
     # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
     # the cut, and a line that fails its gate takes its shot out of it.
     voiced: list[VoicedLine] = []

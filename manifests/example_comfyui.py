@@ -1,4 +1,4 @@
-"""The example film's ComfyUI workflows (issue 41): a panel and a clip, built from ComfyUI's core nodes.
+"""The example film's ComfyUI workflows (issue 41): a panel, a clip, a face swap and an upscale.
 
 `slate init --example` writes them under the film's `comfyui/` folder, each in ComfyUI's API format
 with its mapping beside it (providers/comfyui_workflow.py says the format), so `slate run DIR
@@ -17,12 +17,27 @@ with its mapping beside it (providers/comfyui_workflow.py says the format), so `
     VAEDecode, CreateVideo and SaveVideo (comfy_extras/nodes_video.py [V]). Its length is 4·n+1
     frames [V: the node's step]; a shot without an end frame runs it without the end loader and its
     CLIP vision encoding (both optional inputs of WanFirstLastFrameToVideo [V]).
+  * `faceswap-reactor`: a take in, the take out with a character's face made their approved one
+    again — LoadVideo of the uploaded take (slate uploads it through /upload/image, as ComfyUI's
+    frontend uploads a video [?]), GetVideoComponents (its frames, sound and rate), LoadImage of
+    the character's approved face (the head of their turnaround's front view), ReActorFaceSwap
+    (the ReActor custom node pack, Gourieff's comfyui-reactor-node: inswapper_128, RetinaFace
+    detection, CodeFormer restoring at weight 0.5 [?: common choices]), CreateVideo (the swapped
+    frames, the take's sound [?: linked through; a take without sound passes none], the take's
+    rate) and SaveVideo. `face_index` picks whose face: ReActor numbers a frame's faces left to
+    right from 0 [?], one past the faces it found swaps none.
+  * `upscale-esrgan`: a take in, the take out larger — LoadVideo, GetVideoComponents,
+    UpscaleModelLoader and ImageUpscaleWithModel (comfy_extras/nodes_upscale_model.py: Real-ESRGAN
+    x2 [?: the file's name]), ImageScale to the size asked (lanczos, no crop: the model's x2 is
+    then brought to it exactly), CreateVideo and SaveVideo.
 
-The model file names are the ones ComfyUI's example workflows for these models use [?]: a film
-whose files are named otherwise edits the loaders' names; `slate doctor --provider comfyui` names
-any the server lacks. Sampler settings are common choices [?], not tuned. SaveVideo's `format` and
-`codec` are written as plain strings, as older servers take them; a newer server's wire shape for
-them is [?]. Only the mapped inputs change per shot: the rest is the film's to edit.
+The model file names are the ones ComfyUI's example workflows for these models use [?], and
+inswapper_128.onnx, codeformer-v0.1.0.pth and RealESRGAN_x2.pth as ReActor's and the upscalers'
+model lists name them [?]: a film whose files are named otherwise edits the loaders' names;
+`slate doctor --provider comfyui` names any the server lacks. Sampler settings are common
+choices [?], not tuned. SaveVideo's `format` and `codec` are written as plain strings, as older
+servers take them; a newer server's wire shape for them is [?]. Only the mapped inputs change per
+shot: the rest is the film's to edit.
 
 It imports nothing of ours: these are data, as the rest of the example film is.
 """
@@ -128,12 +143,69 @@ start_image = "51.image"
 end_image = "52.image"
 '''
 
+FACESWAP: dict[str, dict[str, Any]] = {
+    "10": {"class_type": "LoadVideo", "inputs": {"file": "clip.mp4"}, "_meta": {"title": "The take"}},
+    "11": {"class_type": "GetVideoComponents", "inputs": {"video": ["10", 0]}},
+    "20": {"class_type": "LoadImage", "inputs": {"image": "face.png"},
+           "_meta": {"title": "The character's approved face"}},
+    "30": {"class_type": "ReActorFaceSwap", "inputs": {
+        "enabled": True, "input_image": ["11", 0], "source_image": ["20", 0], "swap_model": "inswapper_128.onnx",
+        "facedetection": "retinaface_resnet50", "face_restore_model": "codeformer-v0.1.0.pth",
+        "face_restore_visibility": 1.0, "codeformer_weight": 0.5, "detect_gender_input": "no",
+        "detect_gender_source": "no", "input_faces_index": "0", "source_faces_index": "0", "console_log_level": 1},
+        "_meta": {"title": "Swap the face"}},
+    "40": {"class_type": "CreateVideo", "inputs": {"images": ["30", 0], "fps": 24.0, "audio": ["11", 1]}},
+    "41": {"class_type": "SaveVideo", "inputs": {"video": ["40", 0], "filename_prefix": "slate/faceswap",
+                                                 "format": "mp4", "codec": "h264"}},
+}
+
+FACESWAP_MAPPING = '''\
+# What slate fills in faceswap-reactor.json, each slot a "node.input" of it (docs/comfyui.md).
+output = "41"           # SaveVideo: the take, its face swapped
+job_seconds = 300       # one clip on this machine, queue included (a job is given three times it)
+
+[inputs]
+clip = "10.file"        # the take, uploaded as it is (an H.264 mp4)
+face = "20.image"       # the character's approved face: the head of their turnaround's front view
+face_index = "30.input_faces_index"   # which face of the frame is theirs: "0" the leftmost, "1" the next
+fps = "40.fps"          # the take's own frame rate
+'''
+
+UPSCALE: dict[str, dict[str, Any]] = {
+    "10": {"class_type": "LoadVideo", "inputs": {"file": "clip.mp4"}, "_meta": {"title": "The take"}},
+    "11": {"class_type": "GetVideoComponents", "inputs": {"video": ["10", 0]}},
+    "20": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "RealESRGAN_x2.pth"}},
+    "21": {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["20", 0], "image": ["11", 0]}},
+    "22": {"class_type": "ImageScale", "inputs": {"image": ["21", 0], "upscale_method": "lanczos", "width": 1920,
+                                                   "height": 1080, "crop": "disabled"},
+           "_meta": {"title": "Scale to the size asked"}},
+    "40": {"class_type": "CreateVideo", "inputs": {"images": ["22", 0], "fps": 24.0, "audio": ["11", 1]}},
+    "41": {"class_type": "SaveVideo", "inputs": {"video": ["40", 0], "filename_prefix": "slate/upscale",
+                                                 "format": "mp4", "codec": "h264"}},
+}
+
+UPSCALE_MAPPING = '''\
+# What slate fills in upscale-esrgan.json, each slot a "node.input" of it (docs/comfyui.md).
+output = "41"           # SaveVideo: the take, upscaled
+job_seconds = 300       # one clip on this machine, queue included (a job is given three times it)
+
+[inputs]
+clip = "10.file"        # the take, uploaded as it is (an H.264 mp4)
+width = "22.width"      # the size asked: the model's twice the take's, scaled to it
+height = "22.height"
+fps = "40.fps"          # the take's own frame rate
+'''
+
 #: file name under the film's comfyui/ folder -> its text
 FILES = {
     "panel-qwen-edit.json": json.dumps(PANEL, indent=2) + "\n",
     "panel-qwen-edit.toml": PANEL_MAPPING,
     "video-wan21.json": json.dumps(VIDEO, indent=2) + "\n",
     "video-wan21.toml": VIDEO_MAPPING,
+    "faceswap-reactor.json": json.dumps(FACESWAP, indent=2) + "\n",
+    "faceswap-reactor.toml": FACESWAP_MAPPING,
+    "upscale-esrgan.json": json.dumps(UPSCALE, indent=2) + "\n",
+    "upscale-esrgan.toml": UPSCALE_MAPPING,
 }
 
 

@@ -41,8 +41,7 @@ from slate.tasks.plan import ShotPlan, plan_scene
 from slate.tasks.references import lock_scene_references
 from slate.tasks.voicing import speech_fingerprint
 from slate.tasks.versions import (CONTINUITY_VERSION, DRIFT_VERSION, GATE_VERSION, KEYFRAME_VERSION, LIPSYNC_VERSION,
-                                  PANEL_VERSION, REFERENCE_VERSION, STITCH_VERSION, SYNC_GATE_VERSION,
-                                  UPSCALE_CHECK_VERSION, UPSCALE_VERSION, VIDEO_VERSION)
+                                  PANEL_VERSION, REFERENCE_VERSION, STITCH_VERSION, SYNC_GATE_VERSION, VIDEO_VERSION)
 
 
 CAN_VERSION = "can-v1"
@@ -72,14 +71,12 @@ def run_part(run: Run) -> dict[str, Any]:
 
 
 def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any] | None = None,
-              speech: dict[str, Any] | None = None, words: dict[str, Any] | None = None,
-              upscale: dict[str, Any] | None = None) -> str:
+              speech: dict[str, Any] | None = None, words: dict[str, Any] | None = None) -> str:
     """The key of everything a scene's cut depends on (see the module's docstring). `edit`: the
     assembly manifest's part (tasks/finish.py's edit_fingerprint), when the film has one;
     `speech`: its lines, voices, reference samples and the speech, voice-gate and subtitle
     stages' versions (tasks/voicing.py speech_fingerprint), when the scene has a line; `words`:
-    what a person circled or NG'd at the dailies (`words_part`), when anything; `upscale`: the
-    upscale of its approved takes (`upscale_part`), when the run upscales them."""
+    what a person circled or NG'd at the dailies (`words_part`), when anything."""
     parts: dict[str, Any] = {"stages": list(STAGES), "run": run_part(run), "plans": plans, "policy": policy}
     if edit is not None:   # a film without `finishing:` keeps the keys it always had
         parts["edit"] = edit
@@ -88,9 +85,32 @@ def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any]
         parts["speech"] = speech
     if words:   # a scene nobody has circled or NG'd a take of keeps the key it always had
         parts["words"] = words
-    if upscale is not None:   # only a run that upscales: every other run keeps the key it always had
-        parts["upscale"] = upscale
+    if any(p.face_swap for p in plans):   # issue 41: only a scene with a face swap is keyed by its model
+        parts["faceswap"] = passes_part(run, "faceswap")
+    # Issue 41: only a run that upscales its approved takes (an upscale model, at a profile a person
+    # approves: tasks/upscale.py `upscales`, read here without its Prefect tasks, for the reel) is
+    # keyed by its upscale; every other run keeps the key it always had.
+    if run.lineup.upscale is not None and PROFILES[run.profile].needs_approval:
+        parts["upscale"] = passes_part(run, "upscale")
     return content_key(CAN_VERSION, parts, exclude=())
+
+
+def passes_part(run: Run, capability: str) -> dict[str, Any]:
+    """What of a run changes a pass over its clips (issue 41: "faceswap", "upscale"): the model,
+    what its provider's settings change of it (a workflow's bytes), and the stage's versions."""
+    from slate.providers.registry import pass_provider, provider_variant, storage_for
+    from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION, UPSCALE_CHECK_VERSION, UPSCALE_VERSION
+    model = getattr(run.lineup, capability)
+    if model is None:
+        return {"model": None}
+    versions = {"faceswap": [FACESWAP_VERSION, SWAP_GATE_VERSION],
+                # the factor is the upscale's own (tasks/upscale.py UPSCALE): a change bumps its version
+                "upscale": [UPSCALE_VERSION, UPSCALE_CHECK_VERSION]}.get(capability, [])
+    # Built here, not taken from the crew: the reel keys a scene with no run open. Building one
+    # reads the film's workflow, never the network.
+    variant = pass_provider(model, capability, storage_for(Path(run.root), run.settings), run.settings).variant
+    return {"model": model, "variant": variant, "provider": provider_variant(model.partition(":")[0], run.settings),
+            "versions": versions}
 
 
 def words_part(run: Run, words: list[TakeWord] | None) -> dict[str, Any]:
@@ -120,8 +140,7 @@ def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage,
                        video_model=run.lineup.videos[0], audio=run.model_audio)
     speech = speech_fingerprint(Path(run.root), film, run.scene)
     return scene_key(run, plans, policy, edit_fingerprint(Path(run.root), film, run.scene),
-                     None if speech is None else {**speech, "lipsync": lipsync_part(run)}, words_part(run, words),
-                     upscale_part(run))
+                     None if speech is None else {**speech, "lipsync": lipsync_part(run)}, words_part(run, words))
 
 
 def lipsync_part(run: Run) -> dict[str, Any]:
@@ -132,20 +151,6 @@ def lipsync_part(run: Run) -> dict[str, Any]:
     provider = model.split(":", 1)[0] if model else None
     return {"model": model, "versions": [LIPSYNC_VERSION, SYNC_GATE_VERSION],
             "variant": provider_variant(provider, run.settings) if provider else {}}
-
-
-def upscale_part(run: Run) -> dict[str, Any] | None:
-    """What of a run changes its approved takes' upscale (issue 41): the model, what its
-    provider's own settings change, the upscale and upscale-check versions (the factor is the
-    upscale's: tasks/upscale.py UPSCALE, whose change bumps its version). None — nothing in the
-    key — where the run does not upscale: no model, or a profile nobody approves (a draft: as
-    tasks/upscale.py `upscales` decides, read here without its Prefect tasks, for the reel), so
-    every such scene keeps the key it always had."""
-    model = run.lineup.upscale
-    if model is None or not PROFILES[run.profile].needs_approval:
-        return None
-    return {"model": model, "variant": provider_variant(model.split(":", 1)[0], run.settings),
-            "versions": [UPSCALE_VERSION, UPSCALE_CHECK_VERSION]}
 
 
 # `shelf` is the run's own result store (tasks.cache.result_storage): the project's

@@ -65,6 +65,8 @@ class ShotPlan(BaseModel):
     # Its characters who walk in partway (the shot's `enters`): the keyframe gate looks for
     # them in the clip's last part only.
     enters: list[str] = []
+    # Its characters whose face is swapped for their approved one after the keyframe gate (issue 41).
+    face_swap: list[str] = []
 
     @model_serializer(mode="wrap")
     def _without_empty_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -72,7 +74,7 @@ class ShotPlan(BaseModel):
         # exactly as before they existed.
         data = handler(self)
         if isinstance(data, dict):
-            for name in ("recipe", "references", "audio", "enters"):
+            for name in ("recipe", "references", "audio", "enters", "face_swap"):
                 if not data.get(name):
                     data.pop(name, None)
         return data
@@ -208,7 +210,7 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
             start=request("start"), end=request("end") if shot.frame_mode == "start_end" else None,
             clip_blocks=(clip := moment_blocks(film, scene_id, shot.id, "clip")),
             clip_prompt=assemble(clip, video_family, "clip"), video_family=video_family.name,
-            recipe=list(shot.recipe), audio=audio, enters=list(shot.enters),
+            recipe=list(shot.recipe), audio=audio, enters=list(shot.enters), face_swap=list(shot.face_swap),
         ))
     return plans
 

@@ -25,3 +25,5 @@ LIPSYNC_VERSION = "lipsync-v1"  # issue 38: a shot's clip and its on-camera line
 SYNC_GATE_VERSION = "sync-gate-v1"  # issue 38: the speaker's mouth against the line's envelope (media/lipsync.py)
 UPSCALE_VERSION = "upscale-take-v1"  # issue 41: an approved take through an upscale model, after a person's approval
 UPSCALE_CHECK_VERSION = "upscale-check-v1"  # issue 41: the upscaled clip's size, rate, frames and length, and scaled back down, the take (media/upscale.py)
+FACESWAP_VERSION = "faceswap-v1"  # issue 41: one character's face in a finished clip swapped for their approved one
+SWAP_GATE_VERSION = "swap-gate-v1"  # issue 41: the swap held to the clip (media/faceswap.py): only that face changed, nearer its approved one

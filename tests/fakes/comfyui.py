@@ -1,6 +1,7 @@
 """A fake ComfyUI server under /comfyui: its API as ComfyUI's server.py serves it, over real HTTP.
 
-    POST /upload/image        multipart (image, type, overwrite) → {"name", "subfolder", "type"}
+    POST /upload/image        multipart (image, type, overwrite) → {"name", "subfolder", "type"}; a picture,
+                              or a clip (as ComfyUI's frontend uploads a video [?])
     POST /prompt              {"prompt", "client_id", "prompt_id"?, "extra_data"?} → {"prompt_id", "number",
                               "node_errors"}; a workflow it cannot run → 400 {"error", "node_errors"}
     GET  /queue               {"queue_running": [item], "queue_pending": [item]}
@@ -14,8 +15,8 @@
 An item is [number, prompt_id, prompt, extra_data, outputs_to_execute]. The prompt id is the one
 asked for, as newer servers take it, else a new UUID. Validation is ComfyUI's: a node type it lacks
 refuses the whole prompt ("Cannot execute because node X does not exist.", node_errors {}); a
-missing required input, a link to no node, or a LoadImage of a file never uploaded is a
-node_errors entry (only nodes an output node reaches are validated, as ComfyUI does).
+missing required input, a link to no node, or a LoadImage or LoadVideo of a file never uploaded
+is a node_errors entry (only nodes an output node reaches are validated, as ComfyUI does).
 
 Prompts run one at a time, in order, each for `RUN_SECONDS` (a fault says otherwise), on the
 fake's clock: the queue is advanced whenever a request comes in, so nothing runs in a thread.
@@ -27,6 +28,25 @@ rate (core.make_video) — so a picture or a clip is made from what slate filled
 else. Its history has the status messages ComfyUI stamps, with `timestamp` in ms: execution_start,
 execution_cached, then execution_success, execution_error or execution_interrupted.
 
+A clip in, a clip out (face swap, upscale): LoadVideo decodes the uploaded mp4 into its frames
+and rate (slate.media's ffmpeg); GetVideoComponents hands on the frames as an IMAGE batch
+({"frames": [RGB pictures]}), no sound, and the rate; ImageScale resizes every frame of a batch,
+UpscaleModelLoader names a factor (its file's "x2" / "4x") and ImageUpscaleWithModel scales each
+frame by it (lanczos); CreateVideo of a batch is those frames at its fps, and SaveVideo encodes
+exactly them at that rate (H.264, yuv420p: an odd side loses a row). ReActorFaceSwap (the ReActor
+pack) swaps by colour, not by likeness: the source face is a face on a plain ground (its ground
+the corners' colour; its hair the commonest colour of the top quarter of the rest, its skin the
+commonest other colour covering a tenth of it and over 20 Lab units from the hair). A frame's
+faces are the blobs of pixels near that skin (SKIN_REACH Lab units, and its hue and some of its
+colour: so a face that drifted 25 units is found, and the diner's chrome, tiles and reds are not)
+at least a face's size (FACE_PIXELS …), left to right by their left edge [?: ReActor's order];
+`input_faces_index` ("0", "0,1") picks them, an index past the faces found swaps none. A swap
+repaints the picked face's skin pixels in the source's skin colour, and nothing else: the eyes,
+mouth and hair stay (a face swapper swaps faces, not hair). `enabled` false, or a source index
+other than 0 (the source holds one face), gives the frames back as they came. It detects only
+faces whose skin is near the source's: a test's cast is of a like complexion, or asks the face it
+means by index among those.
+
 Faults (core.Fault, provider "comfyui"):
 
   op "nodes"   kind "missing"   the server lacks node type fault.data["class_type"] — from /prompt
@@ -35,6 +55,13 @@ Faults (core.Fault, provider "comfyui"):
                kind "stuck"     the next prompt never finishes: it runs until interrupted
                kind "slow"      the next prompt runs fault.data["seconds"]
                kind "no_stamps" the next prompt's history has no timestamps (an older server)
+               kind "swap_background"  the next prompt that runs a ReActorFaceSwap also repaints the
+                                bottom-right corner of each frame (a third of its width, half its
+                                height: a sixth of it) in the source's skin colour
+               kind "swap_short"       … its result drops the last quarter of its frames
+               kind "swap_wrong_face"  … swaps the face after the one asked (the first, after the last)
+               kind "swap_none"        … gives the frames back unchanged (no face swapped)
+                                A swap fault waits for such a prompt: any other passes it by.
   op "prompt"  kind "status" / "drop_before" / "drop_after"   as every fake (core.Fault)
                kind "old_server" that prompt gets an id of the server's own, the one asked ignored
   op "poll"    kind "status"    a GET of /queue or /history answers fault.status
@@ -47,19 +74,32 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as email_policy
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from tests.fakes.control import PREFIX as PREFIXES
-from tests.fakes.core import (Drop, Reply, Request, Router, State, _figures, _plain_ground, _stand, fault_reply,
-                              make_video)
+from tests.fakes.core import (
+    Drop,
+    Reply,
+    Request,
+    Router,
+    State,
+    _figures,
+    _plain_ground,
+    _stand,
+    fault_reply,
+    make_video,
+)
 
 NAME = "comfyui"
 PREFIX = PREFIXES[NAME]
@@ -77,7 +117,15 @@ FILES = {
     "clip_name": ["umt5_xxl_fp8_e4m3fn_scaled.safetensors", "clip_vision_h.safetensors",
                   "qwen_2.5_vl_7b_fp8_scaled.safetensors"],
     "vae_name": ["wan_2.1_vae.safetensors", "sdxl_vae.safetensors", "qwen_image_vae.safetensors"],
+    # ReActor's face swapper and face restorers (models/insightface, models/facerestore_models [?])
+    "swap_model": ["inswapper_128.onnx"],
+    "face_restore_model": ["none", "codeformer-v0.1.0.pth", "GFPGANv1.4.pth"],
+    # an upscaler's weights (models/upscale_models), its factor in its name
+    "model_name": ["RealESRGAN_x2.pth", "4x-UltraSharp.pth"],
 }
+#: What ReActor's detectors and gender filters are called (combos of the node, not files).
+DETECTORS = ["retinaface_resnet50", "retinaface_mobile0.25", "YOLOv5l", "YOLOv5n"]
+GENDERS = ["no", "female", "male"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +172,17 @@ NODES: dict[str, Node] = {
                                       "clip_vision_end_image": "CLIP_VISION_OUTPUT", "start_image": "IMAGE",
                                       "end_image": "IMAGE"}),
     "CreateVideo": Node({"images": "IMAGE", "fps": "FLOAT"}, ("VIDEO",), {"audio": "AUDIO"}),
+    "LoadVideo": Node({"file": "STRING"}, ("VIDEO",)),
+    "GetVideoComponents": Node({"video": "VIDEO"}, ("IMAGE", "AUDIO", "FLOAT")),
+    "ReActorFaceSwap": Node({"enabled": "BOOLEAN", "input_image": "IMAGE", "swap_model": FILES["swap_model"],
+                             "facedetection": DETECTORS, "face_restore_model": FILES["face_restore_model"],
+                             "face_restore_visibility": "FLOAT", "codeformer_weight": "FLOAT",
+                             "detect_gender_input": GENDERS, "detect_gender_source": GENDERS,
+                             "input_faces_index": "STRING", "source_faces_index": "STRING",
+                             "console_log_level": [0, 1, 2]}, ("IMAGE", "FACE_MODEL"),
+                            {"source_image": "IMAGE", "face_model": "FACE_MODEL"}),
+    "UpscaleModelLoader": Node({"model_name": FILES["model_name"]}, ("UPSCALE_MODEL",)),
+    "ImageUpscaleWithModel": Node({"upscale_model": "UPSCALE_MODEL", "image": "IMAGE"}, ("IMAGE",)),
     "SaveImage": Node({"images": "IMAGE", "filename_prefix": "STRING"}, (), output_node=True),
     "SaveVideo": Node({"video": "VIDEO", "filename_prefix": "STRING", "format": ["auto", "mp4"],
                        "codec": ["auto", "h264"]}, (), output_node=True),
@@ -143,6 +202,7 @@ class Prompt:
     seconds: float = RUN_SECONDS
     ending: str = ""           # "" | "oom" | "stuck"
     stamps: bool = True
+    swap: str = ""             # "" | a SWAP_FAULTS kind: how its ReActorFaceSwap goes wrong
     started: float | None = None
 
     def item(self) -> list[Any]:
@@ -252,8 +312,25 @@ class Interpreter:
     def execute(self, class_type: str, a: dict[str, Any]) -> tuple:
         if class_type == "LoadImage":
             return (Image.open(io.BytesIO(self.b.inputs[a["image"]])).convert("RGB"), None)
+        if class_type == "ImageScale" and isinstance(a["image"], dict) and "frames" in a["image"]:
+            return ({"frames": [scaled(f, int(a["width"]), int(a["height"]), a["upscale_method"], a["crop"])
+                                for f in a["image"]["frames"]]},)
         if class_type == "ImageScale":
             return (a["image"].resize((int(a["width"]), int(a["height"]))),)
+        if class_type == "LoadVideo":
+            return (decoded(self.b.inputs[a["file"]]),)
+        if class_type == "GetVideoComponents":   # its frames, no sound (the fake's clips have none), its rate
+            return ({"frames": list(a["video"]["frames"])}, None, float(a["video"]["fps"]))
+        if class_type == "ReActorFaceSwap":
+            return swapped(a, self.p.swap)
+        if class_type == "UpscaleModelLoader":
+            return ({"model": a["model_name"], "factor": upscale_factor(a["model_name"])},)
+        if class_type == "ImageUpscaleWithModel":
+            factor, image = a["upscale_model"]["factor"], a["image"]
+
+            def grow(f: Image.Image) -> Image.Image:
+                return f.resize((f.width * factor, f.height * factor), Image.Resampling.LANCZOS)
+            return ({"frames": [grow(f) for f in image["frames"]]} if isinstance(image, dict) else grow(image),)
         if class_type == "CLIPTextEncode":
             return ({"text": a["text"]},)
         if class_type == "TextEncodeQwenImageEditPlus":   # its text, and the pictures it was shown
@@ -293,6 +370,9 @@ class Interpreter:
             self.b.files[f"{name}.png"] = (buf.getvalue(), "image/png")
             return {"images": [{"filename": f"{name}.png", "subfolder": "", "type": "output"}]}
         video = args["video"]
+        if "frames" in video:   # a clip made of frames (a clip in, a clip out): those frames, at that rate
+            self.b.files[f"{name}.mp4"] = (encoded(video["frames"], video["fps"]), "video/mp4")
+            return {"images": [{"filename": f"{name}.mp4", "subfolder": "", "type": "output"}], "animated": [True]}
         clip, fps = video["clip"], video["fps"]
         start = clip["start"] or Image.new("RGB", (clip["width"], clip["height"]), (90, 90, 110))
         data = make_video(start, clip["end"], clip["length"] / fps, clip["width"], clip["height"], fps=round(fps))
@@ -320,6 +400,189 @@ def sheet_rows(picture: Image.Image) -> list[Image.Image]:
                 rows.append(rgb.crop((0, top, width, y)))
             top = None
     return rows
+
+
+# -- a clip in, a clip out: decoded, scaled, faces swapped, encoded ------------------------------
+#: How a "run" fault spoils the next prompt that runs a ReActorFaceSwap (the module docstring).
+SWAP_FAULTS = ("swap_background", "swap_short", "swap_wrong_face", "swap_none")
+#: ImageScale's methods, as Pillow names them.
+METHODS = {"nearest-exact": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
+           "area": Image.Resampling.BOX, "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}
+# What the fake's face detector takes for skin: within SKIN_REACH Lab units of the source face's
+# skin, and — since a pale face is nearer a grey floor tile or white tights than to a face that
+# drifted 25 units warmer or darker — of its hue (within SKIN_HUE degrees) and at least
+# SKIN_CHROMA of its colourfulness. The example's diner: its chrome, tiles and lamp glow are
+# 12–25 units from Jenny's skin but grey or yellow; its reds are 55+ units away. A near-grey skin
+# (chroma under GREY_SKIN) has no hue to hold, and is held to the distance alone.
+SKIN_REACH, SKIN_HUE, SKIN_CHROMA, GREY_SKIN = 30.0, 20.0, 0.5, 8.0
+# A face is a blob of skin at least this big: a few pixels, a share of the frame (so a far lamp's
+# glow is none at any size), and a quarter of the frame's biggest (so a hand is none beside a face).
+FACE_PIXELS, FACE_SHARE, FACE_OF_BIGGEST = 12, 0.0004, 0.25
+
+
+def run_fault(st: State, graph: dict[str, Any]) -> Any:
+    """The "run" fault this prompt meets. A swap fault waits for a prompt that runs a
+    ReActorFaceSwap: any other prompt passes it by (and it keeps its place in the queue)."""
+    if any(spec["class_type"] == "ReActorFaceSwap" for spec in graph.values()):
+        return st.take(NAME, "run")
+    with st.lock:
+        before = list(st.faults)
+        waiting = [f for f in before if f.provider == NAME and f.op == "run" and f.kind in SWAP_FAULTS]
+        st.faults = [f for f in before if not any(f is w for w in waiting)]
+        try:
+            return st.take(NAME, "run")
+        finally:
+            left = st.faults + waiting
+            st.faults = [f for f in before if any(f is k for k in left)]
+
+
+def scaled(frame: Image.Image, width: int, height: int, method: str, crop: str) -> Image.Image:
+    """ImageScale of one frame: cut to the asked shape about its centre first when `crop` says."""
+    if crop == "center":
+        fit = min(frame.width / width, frame.height / height)
+        w, h = round(width * fit), round(height * fit)
+        frame = frame.crop(((frame.width - w) // 2, (frame.height - h) // 2, (frame.width + w) // 2,
+                            (frame.height + h) // 2))
+    return frame.resize((width, height), METHODS.get(method, Image.Resampling.BICUBIC))
+
+
+def upscale_factor(model_name: str) -> int:
+    """An upscaler's factor, as its file names it ("RealESRGAN_x2.pth": 2, "4x-UltraSharp.pth": 4)."""
+    name = model_name.lower()
+    return next((n for n in (8, 4, 3, 2) if f"x{n}" in name or f"{n}x" in name), 4)
+
+
+def decoded(data: bytes) -> dict[str, Any]:
+    """An uploaded clip as LoadVideo hands it on: its frames (RGB) and its rate."""
+    from slate.media import probe
+    from slate.media.commands import raw_frames_args
+    from slate.media.ffmpeg import pipe
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.mp4"
+        path.write_bytes(data)
+        info = probe(path)
+        raw = pipe(raw_frames_args(path, width=info.width, height=info.height))
+    size = info.width * info.height * 3
+    frames = [Image.frombytes("RGB", (info.width, info.height), raw[i:i + size])
+              for i in range(0, len(raw) - size + 1, size)]
+    return {"frames": frames, "fps": float(info.fps)}
+
+
+def encoded(frames: list[Image.Image], fps: float) -> bytes:
+    """SaveVideo of frames: exactly those, at that rate, as H.264 (yuv420p) in an mp4. yuv420p
+    wants even sides: an odd one loses its last row or column."""
+    from slate.media.commands import raw_clip_args
+    from slate.media.ffmpeg import pipe
+    if not frames:
+        raise ValueError("SaveVideo: a video of no frames")
+    w, h = frames[0].width // 2 * 2, frames[0].height // 2 * 2
+    raw = b"".join(f.convert("RGB").crop((0, 0, w, h)).tobytes() for f in frames)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "clip.mp4"
+        pipe(raw_clip_args(out, width=w, height=h, fps=fps), raw)
+        return out.read_bytes()
+
+
+def face_palette(picture: Image.Image) -> dict[str, tuple[int, int, int]]:
+    """The hair and skin of a face on a plain ground (an approved face: the head of a turnaround's
+    front view). Of what is not ground, the hair is the commonest colour in the top quarter of
+    it, and the skin the commonest other colour that covers a tenth of it and is no hair colour."""
+    from slate.media.grade import lab
+    ground = _plain_ground(picture)
+    if ground is None:
+        raise ValueError("ReActorFaceSwap: no face found in the source image (the fake reads a face on a plain "
+                         "ground)")
+    rgb = np.asarray(picture.convert("RGB"), dtype=np.int32)
+    figure = np.abs(rgb - np.array(ground)).sum(axis=2) >= 24
+    ys = np.nonzero(figure)[0]
+    if not len(ys):
+        raise ValueError("ReActorFaceSwap: no face found in the source image (it is all ground)")
+    packed = rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
+    top = figure.copy()
+    top[ys.min() + (ys.max() - ys.min() + 1) // 4:] = False
+    colours, counts = np.unique(packed[top], return_counts=True)
+    hair = unpacked(int(colours[counts.argmax()]))
+    colours, counts = np.unique(packed[figure], return_counts=True)
+    for i in np.argsort(-counts, kind="stable"):
+        colour = unpacked(int(colours[i]))
+        if counts[i] < 0.1 * len(ys):
+            break
+        if np.linalg.norm(lab(np.array(colour)) - lab(np.array(hair))) > 20:
+            return {"hair": hair, "skin": colour}
+    raise ValueError("ReActorFaceSwap: no face found in the source image (no skin beside the hair)")
+
+
+def unpacked(colour: int) -> tuple[int, int, int]:
+    return colour >> 16 & 255, colour >> 8 & 255, colour & 255
+
+
+def skin_of(frame: np.ndarray, skin: tuple[int, int, int]) -> np.ndarray:
+    """Where a frame (H x W x 3) is the source's skin, give or take a drift (SKIN_REACH …)."""
+    from slate.media.grade import lab
+    got, want = lab(frame), lab(np.array(skin))
+    near = np.linalg.norm(got - want, axis=2) <= SKIN_REACH
+    chroma = float(np.hypot(want[1], want[2]))
+    if chroma < GREY_SKIN:
+        return near
+    turn = np.degrees(np.arctan2(got[..., 2], got[..., 1]) - np.arctan2(want[2], want[1]))
+    turn = np.abs((turn + 180) % 360 - 180)
+    return near & (turn <= SKIN_HUE) & (np.hypot(got[..., 1], got[..., 2]) >= SKIN_CHROMA * chroma)
+
+
+def faces_in(frame: np.ndarray, skin: tuple[int, int, int]) -> list[np.ndarray]:
+    """The faces of a frame, left to right by their left edge, each a mask of its skin pixels:
+    the blobs of skin (4-connected) at least a face's size (FACE_PIXELS …)."""
+    from scipy.ndimage import find_objects, label
+    blobs, count = label(skin_of(frame, skin))
+    if not count:
+        return []
+    sizes = np.bincount(blobs.ravel())[1:]
+    least = max(FACE_PIXELS, FACE_SHARE * blobs.size, FACE_OF_BIGGEST * sizes.max())
+    edges = find_objects(blobs)
+    kept = sorted((edges[i][1].start, i + 1) for i in range(count) if sizes[i] >= least)
+    return [blobs == n for _, n in kept]
+
+
+def indices(text: object) -> list[int]:
+    """A faces index as ReActor takes it: "0", or a comma list ("0,2")."""
+    return [int(part) for part in str(text).replace(" ", "").split(",") if part]
+
+
+def swapped(a: dict[str, Any], fault: str) -> tuple:
+    """ReActorFaceSwap, as the fake does it: in each frame the faces `input_faces_index` names
+    (left to right from 0; one past the faces found: none) are repainted, their skin pixels only,
+    in the source face's skin colour — the eyes, the mouth, the hair and everything else as they
+    were. A face model comes back as the source's palette."""
+    image = a["input_image"]
+    frames = list(image["frames"]) if isinstance(image, dict) else [image]
+    source = a.get("source_image")
+    source = source["frames"][0] if isinstance(source, dict) else source
+    if source is not None:
+        palette = face_palette(source)
+    elif isinstance(a.get("face_model"), dict):
+        palette = a["face_model"]
+    else:
+        raise ValueError("ReActorFaceSwap: no source image or face model to take a face from")
+    wanted, sources = indices(a["input_faces_index"]), indices(a["source_faces_index"])
+    # The source picture holds one face (index 0): any other source index finds none, and
+    # ReActor then hands the frames back as they were [?].
+    if a.get("enabled") in (False, "false") or fault == "swap_none" or any(i != 0 for i in sources):
+        out = frames
+    else:
+        out = []
+        for frame in frames:
+            rgb = np.asarray(frame.convert("RGB")).copy()
+            faces = faces_in(rgb, palette["skin"])
+            for i in wanted:
+                if i < len(faces):
+                    rgb[faces[(i + 1) % len(faces) if fault == "swap_wrong_face" else i]] = palette["skin"]
+            if fault == "swap_background":   # the bottom-right corner, a sixth of the frame
+                h, w = rgb.shape[:2]
+                rgb[h - h // 2:, w - w // 3:] = palette["skin"]
+            out.append(Image.fromarray(rgb))
+        if fault == "swap_short":
+            out = out[:len(out) - len(out) // 4]
+    return ({"frames": out} if isinstance(image, dict) else out[0], palette)
 
 
 # -- validation, as ComfyUI's validate_prompt answers --------------------------------------------
@@ -368,6 +631,10 @@ def refused(st: State, b: Book, graph: Any) -> Reply | None:
             wrong.append({"type": "custom_validation_failed", "message": "Custom validation failed for node",
                           "details": f"image - Invalid image file: {spec['inputs'].get('image')}",
                           "extra_info": {"input_name": "image"}})
+        if spec["class_type"] == "LoadVideo" and spec["inputs"].get("file") not in b.inputs:
+            wrong.append({"type": "custom_validation_failed", "message": "Custom validation failed for node",
+                          "details": f"file - Invalid video file: {spec['inputs'].get('file')}",
+                          "extra_info": {"input_name": "file"}})
         if wrong:
             errors[node] = {"errors": wrong, "dependent_outputs": outputs, "class_type": spec["class_type"]}
 
@@ -432,11 +699,12 @@ def register(router: Router) -> None:
             b.number += 1
             p = Prompt(b.number, prompt_id, graph, extra,
                        [n for n, s in graph.items() if NODES[s["class_type"]].output_node], time.time())
-            run = st.take(NAME, "run")
+            run = run_fault(st, graph)
             if run is not None:
                 p.ending = run.kind if run.kind in ("oom", "stuck") else ""
                 p.seconds = float(run.data.get("seconds", RUN_SECONDS)) if run.kind == "slow" else p.seconds
                 p.stamps = run.kind != "no_stamps"
+                p.swap = run.kind if run.kind in SWAP_FAULTS else ""
             b.queue.append(p)
             st.create(NAME, "prompt", str((extra.get("slate") or {}).get("model") or "workflow"), graph, id=prompt_id)
         if fault is not None and fault.kind == "drop_after":
@@ -527,7 +795,9 @@ def register(router: Router) -> None:
 
     def info(class_type: str) -> dict[str, Any]:
         kind = NODES[class_type]
-        spec = lambda v: [v] if isinstance(v, list) else [v, {}]   # noqa: E731 — a combo's list, or a type
+
+        def spec(v: Any) -> list[Any]:   # a combo's list, or a type
+            return [v] if isinstance(v, list) else [v, {}]
         return {"input": {"required": {k: spec(v) for k, v in kind.required.items()},
                           "optional": {k: spec(v) for k, v in kind.optional.items()}},
                 "output": list(kind.outputs), "name": class_type, "display_name": class_type,

@@ -60,7 +60,7 @@ def test_layout(root: Path) -> None:
         *(f"locations/{loc}/{loc}_plate_APPROVED.png" for loc in ("diner", "street")),
         "audio/diner-theme.wav", "audio/mia-line.wav", "grade/night-diner.cube",   # the edit's (issue 23)
         # its ComfyUI workflows and their mappings, for a GPU of its own (issue 41)
-        *(f"comfyui/{m}.{ext}" for m in ("panel-qwen-edit", "video-wan21") for ext in ("json", "toml")),
+        *(f"comfyui/{m}.{ext}" for m in ("panel-qwen-edit", "video-wan21", "faceswap-reactor", "upscale-esrgan") for ext in ("json", "toml")),
     }
     from slate.settings import project_settings
     settings = project_settings(root)

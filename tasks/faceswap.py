@@ -1,0 +1,221 @@
+"""Face swap: one character's face in a finished clip swapped for their approved one — a paid job, then a gate.
+
+A shot may ask for `face_swap:` of some of its characters (issue 41): after its clip passed the
+keyframe gate, each named character's face is replaced by their approved face — the head of
+their turnaround's front view (media/faceswap.py `face_of`) — through the run's face-swap model
+(`faceswap_model`, a film's ComfyUI workflow: providers/comfyui.py ComfyPass). It is a job like
+a clip's: the governor prices it from the rate card before anything is sent (kind "faceswap", by
+the clip's seconds), records the job id before it polls, re-attaches to it after a crash, keeps
+the clip in content-addressed storage and writes its ledger row with stage `faceswap`.
+
+Its key is what changes the picture: the clip's content, the face's, which face of the frame
+(counted left to right), the seed, the model and its variant. A re-run with the same clip is found
+in the ledger and costs nothing.
+
+The swap gate (`swap_gate`) holds what came back to the clip it was made from (media/faceswap.py
+`swap_scores`): the swapped faces nearer their approved ones, nothing else changed — the set, the
+other characters, the motion, the length. Its scores are written into the ledger beside the call
+as a $0 row of stage `faceswap_gate`, where the production report and an agent's `verdicts` read
+every gate.
+
+It must never call a face-swap model except through the governor, never let a model judge its
+own output, and never hold a key.
+"""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+from prefect import task
+
+from slate.governor.chokepoint import CallSpec, Usage
+from slate.providers.base import ClipPassRequest, Storage, fingerprint
+from slate.providers.keys import MissingKey
+from slate.tasks.cache import ContentKey
+from slate.tasks.gate_inputs import StageInput
+from slate.tasks.run import Run, emit
+from slate.tasks.take_inputs import Maker
+from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
+
+if TYPE_CHECKING:
+    from slate.governor.ratecard import Pricing
+    from slate.manifests import LoadedFilm
+
+STAGE = "faceswap"
+GATE_STAGE = "faceswap_gate"
+SCAN_WIDTH = 640      # px: the gate reads frames this wide at most (a medium shot's face is ~20 px here)
+SAMPLES = 16          # frames sampled of each clip (with the runs media.dailies decodes beside them)
+
+
+def swapped_shots(film: LoadedFilm, scene_id: str) -> dict[str, list[str]]:
+    """The shots of `scene_id` that ask for a face swap, and whose faces, in their order."""
+    return {shot.id: list(shot.face_swap) for shot in film.scene(scene_id).shots if shot.face_swap}
+
+
+def swap_costs(film: LoadedFilm, scene_id: str, model_key: str | None, pricing: Pricing) -> dict[str, Decimal]:
+    """By shot that asks for one: what its face swaps cost once (one job per face, priced by the
+    rate card at the shot's seconds); nothing when the run has no face-swap model."""
+    if model_key is None:
+        return {}
+    shots = {s.id: s for s in film.scene(scene_id).shots}
+    return {sid: pricing.estimate(Usage("faceswap", seconds=shots[sid].duration), model_key) * len(faces)
+            for sid, faces in swapped_shots(film, scene_id).items()}
+
+
+def approved_face(storage: Storage, turnaround_uri: str) -> str:
+    """The URI of a character's approved face as a face swap is given it (media/faceswap.py
+    `face_of`: the head of their turnaround's front view, larger, on a plain ground), stored by
+    content: the same turnaround is the same face, every run."""
+    from slate.media.faceswap import face_of
+    from slate.tasks.keyframes import dressed_figure
+    face = face_of(dressed_figure(storage.open_local(turnaround_uri), None))
+    buf = io.BytesIO()
+    Image.fromarray(face, "RGB").save(buf, format="PNG")
+    return storage.put_bytes(buf.getvalue(), "png")
+
+
+class FaceSwapTake(StageInput):
+    """Take `take` of one character's face swap in a shot: `request` made by `maker`'s model."""
+
+    shot: str
+    take: int
+    character: str
+    request: ClipPassRequest
+    maker: Maker
+
+
+def faceswap_spec(run: Run, given: FaceSwapTake) -> CallSpec:
+    """The paid call of one face swap: priced by the clip's seconds, keyed by what it is made from."""
+    req, maker = given.request, given.maker
+    return CallSpec(
+        context=run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
+        units=Usage("faceswap", seconds=req.seconds),
+        fingerprint=fingerprint({"request": req.fingerprint(), "variant": maker.variant}),
+        references=tuple(u for u in (req.clip_uri, req.face_uri) if u),
+        parameters={"character": given.character, "face_index": req.face_index, "seconds": req.seconds,
+                    "fps": req.fps, "width": req.width, "height": req.height, "seed": req.seed, **maker.variant})
+
+
+@task(name="faceswap-take", cache_policy=ContentKey(stage=FACESWAP_VERSION), result_serializer="json",
+      task_run_name="face swap {given.shot} {given.character} take {given.take}")
+def faceswap_take(run: Run, given: FaceSwapTake) -> str:
+    """The swapped clip's URI (see the module docstring)."""
+    st, maker, req = run.crew, given.maker, given.request
+    emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status=f"swapping {given.character}")
+    model = f"{maker.provider}:{maker.model}"
+    try:
+        swapper = st.pass_for(model, "faceswap")
+        expected, deadline = st.job_times(model, swapper)
+    except MissingKey as exc:   # the key went away mid-run: nothing more can be paid for here
+        raise st.governor.halt(f"{exc}; then run the same command again") from None
+    delivery = st.governor.job_call(faceswap_spec(run, given), submit=lambda ref: swapper.submit(req, client_ref=ref),
+                                    poll=swapper.poll, download=swapper.download, suffix="mp4", deadline=deadline,
+                                    expected=expected, poll_interval=swapper.poll_interval,
+                                    find=lambda ref, since: swapper.find_job(ref, since, request=req),
+                                    cancel=swapper.cancel)
+    return delivery.uri
+
+
+class SwapCheck(StageInput):
+    """What the swap gate reads of take `take`: the clip as it was (`clip_uri`), the swap
+    (`swapped_uri`), whose faces were swapped, and the shot's cast (turnarounds, wardrobe
+    colours, plate: storage URIs) to find where each one stands."""
+
+    shot: str
+    take: int
+    clip_uri: str
+    swapped_uri: str
+    swapped: tuple[str, ...]
+    named: tuple[str, ...]
+    turnarounds: dict[str, str]
+    wardrobe: dict[str, str | None] = {}
+    plate_uri: str
+    maker: Maker
+
+
+@task(name="swap-gate", cache_policy=ContentKey(stage=SWAP_GATE_VERSION), result_serializer="json",
+      task_run_name="swap gate {given.shot} take {given.take}")
+def swap_gate(run: Run, given: SwapCheck) -> list[dict[str, Any]]:
+    """The swap's scores (media/faceswap.py), written into the ledger (the module's docstring)."""
+    st = run.crew
+    scores = swap_readings(st.storage, given)
+    failed = [s for s in scores if not s["passed"]]
+    maker = given.maker
+    st.governor.note(CallSpec(
+        context=run.call_at(given.shot, GATE_STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
+        units=Usage("faceswap"), fingerprint=fingerprint(given.model_dump(mode="json")),
+        references=(given.clip_uri, given.swapped_uri), parameters={"scores": scores}),
+        "SwapGateFailed" if failed else "SwapGatePassed",
+        "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or scores)))
+    return scores
+
+
+def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
+    """media/faceswap.py's scores of the swap against the clip: both decoded at the same times,
+    where each of the shot's characters stands found in the clip as it was (media.presence)."""
+    from slate.media.dailies import watch
+    from slate.media.faceswap import Footage, skin_of, swap_scores
+    from slate.media.probe import probe
+    from slate.tasks.keyframes import ClipCast, cast_of, dressed_figure
+    clip, swapped = storage.open_local(given.clip_uri), storage.open_local(given.swapped_uri)
+    p_before, p_after = probe(clip), probe(swapped)
+    width = min(SCAN_WIDTH, p_before.width)
+    before = watch(clip, width=width, samples=SAMPLES, info=p_before)
+    footage_b = Footage(before.frames, p_before.frames, float(p_before.fps), p_before.width, p_before.height)
+    try:
+        after = watch(swapped, width=width, samples=SAMPLES, info=p_after)
+        frames_a = after.frames
+    except Exception:  # noqa: BLE001 — an undecodable swap is not the clip's length: said by swap_length
+        frames_a = np.zeros((0,) + before.frames.shape[1:], dtype=np.uint8)
+    footage_a = Footage(frames_a, p_after.frames, float(p_after.fps), p_after.width, p_after.height)
+    turnarounds = {cid: storage.open_local(uri) for cid, uri in given.turnarounds.items()}
+    skins = {cid: skin_of(dressed_figure(turnarounds[cid], None)) for cid in given.swapped}
+    who = ClipCast(given.named, turnarounds, dict(given.wardrobe), storage.open_local(given.plate_uri))
+    figures = figure_boxes(cast_of(who, before.frames.shape[1:3]), before.frames, list(given.named))
+    return swap_scores(footage_b, footage_a, skins=skins, figures=figures)
+
+
+def figure_boxes(cast: Any, frames: np.ndarray, named: list[str]) -> dict[str, list[tuple[int, int, int, int] | None]]:
+    """Each named character's figure box (top, left, bottom, right) in each frame, where
+    media.presence finds them (its mask, trimmed of stray specks: the 2nd to 98th percentile of
+    its rows and columns); None where they are not found."""
+    looked = cast.looked(frames, frames[0], keep=tuple(range(len(frames))))
+    out: dict[str, list[tuple[int, int, int, int] | None]] = {cid: [] for cid in named}
+    for i in range(len(frames)):
+        masks = looked.masks.get(i, {})
+        for cid in named:
+            mask = masks.get(cid)
+            if mask is None or mask.sum() < 6:
+                out[cid].append(None)
+                continue
+            rows, cols = np.nonzero(mask)
+            top, bottom = np.percentile(rows, [2, 98])
+            left, right = np.percentile(cols, [2, 98])
+            out[cid].append((int(top), int(left), int(bottom) + 1, int(right) + 1))
+    return out
+
+
+def face_index(storage: Storage, clip: Path, named: tuple[str, ...], turnarounds: dict[str, str],
+               wardrobe: dict[str, str | None], plate_uri: str, character: str) -> int | None:
+    """Which face of the clip's first frame is `character`'s, counted from 0 left to right among
+    the shot's characters found there (as ReActor's `input_faces_index` counts [?]); None when
+    they are not found (the workflow's own index stands; the gate says if it was the wrong face)."""
+    from slate.media.frames import extract_frame
+    from slate.tasks.keyframes import ClipCast, cast_of
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix=".faceswap-") as work:
+        with Image.open(extract_frame(clip, 0.0, Path(work) / "first.png")) as im:
+            first = im.convert("RGB")
+    small = np.asarray(first.resize((max(1, first.width // 2), max(1, first.height // 2)), Image.Resampling.BOX))
+    who = ClipCast(named, {c: storage.open_local(u) for c, u in turnarounds.items()}, dict(wardrobe),
+                   storage.open_local(plate_uri))
+    boxes = figure_boxes(cast_of(who, small.shape[:2]), small[None], list(named))
+    found = {cid: b[0] for cid, b in boxes.items() if b and b[0] is not None}
+    if character not in found:
+        return None
+    order = sorted(found, key=lambda cid: (found[cid][1] + found[cid][3]) / 2)
+    return order.index(character)
