@@ -1,0 +1,76 @@
+"""Upscale only after approval (issue 41 item 5), the parts that decide before anything runs: which
+runs upscale, what an upscale is estimated to cost (tasks/upscale.py `upscale_costs`, the estimate's
+"upscale $"), and the scene's can key — which names the upscale only where a run upscales, so a
+draft, and every film without an upscale model, keeps every key it had.
+
+The keys are the reel's (tasks/reel.py `scene_keys`: the scene flow's own), of the example film
+and its own upscale workflow (comfyui/upscale-esrgan.json); prices are the packaged rate card's and
+a film's own rates.toml row."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from slate.governor.estimate import estimate_film, estimate_scene, lineup_pricing
+from slate.governor.policy import TakePolicy
+from slate.manifests import load_film
+from slate.manifests.settings import Settings, project_settings
+from slate.providers.registry import lineup
+from slate.tasks.plan import plan_from_project
+from slate.tasks.reel import scene_keys
+from slate.tasks.upscale import UPSCALE, upscale_costs, upscaled_size, upscales
+
+MODEL = "comfyui:upscale-esrgan"
+PRICED = ('[models."comfyui:upscale-*"]\nkind = "upscale"\nper_gpu_second = "0.01"\ngpu_seconds_per_second = 30\n'
+          'source = "a test\'s rented GPU"\nconfidence = "D"\n')
+
+
+def _key(root: Path, settings: Settings) -> str:
+    film = load_film(root)
+    [(key, _)] = scene_keys(root, film, settings, ["scene-01"], TakePolicy(settings.max_takes,
+                                                                         settings.no_progress_takes)).values()
+    return key
+
+
+def test_only_a_run_a_person_approves_upscales_and_twice_its_size():
+    assert upscales("final", MODEL) and upscales("hero", MODEL)
+    assert not upscales("draft", MODEL) and not upscales("final", None)
+    assert UPSCALE == 2 and upscaled_size(1280, 720) == (2560, 1440) and upscaled_size(854, 480) == (1708, 960)
+
+
+def test_a_scene_is_keyed_by_its_upscale_only_where_the_run_upscales(example_film, monkeypatch):
+    monkeypatch.delenv("SLATE_FPS", raising=False)
+    settings = project_settings(example_film)
+    draft, final = settings.model_copy(update={"profile": "draft"}), settings.model_copy(update={"profile": "final"})
+    with_model = {"upscale_model": MODEL}
+    # a draft with an upscale model is the draft it always was; a final run's key changes with it
+    assert _key(example_film, draft.model_copy(update=with_model)) == _key(example_film, draft)
+    plain = _key(example_film, final)
+    upscaled = _key(example_film, final.model_copy(update=with_model))
+    assert upscaled != plain
+    # the workflow's bytes are in it: an edited upscale workflow is another scene
+    workflow = example_film / "comfyui" / "upscale-esrgan.json"
+    workflow.write_text(workflow.read_text().replace('"lanczos"', '"bicubic"'))
+    assert _key(example_film, final.model_copy(update=with_model)) not in (plain, upscaled)
+    assert _key(example_film, final) == plain
+
+
+def test_the_estimate_prices_one_upscale_of_each_shot_at_a_final_run_only(example_film, monkeypatch):
+    monkeypatch.delenv("SLATE_FPS", raising=False)
+    (example_film / "rates.toml").write_text(PRICED)
+    film = load_film(example_film)
+    settings = project_settings(example_film).model_copy(update={"profile": "final", "upscale_model": MODEL})
+    pricing = lineup_pricing(example_film, lineup(settings))
+    plans = plan_from_project(film, "scene-01", "final", settings.fps)
+    costs = upscale_costs(plans, "final", MODEL, pricing)
+    # by the shot's seconds: 30 GPU-seconds a second at $0.01
+    assert costs == {p.shot: Decimal("0.30") * Decimal(str(p.duration)) for p in plans}
+    assert upscale_costs(plans, "draft", MODEL, pricing) == {} and upscale_costs(plans, "final", None, pricing) == {}
+    plain = estimate_scene(plans, pricing, max_takes=3)
+    est = estimate_scene(plans, pricing, max_takes=3, upscale=costs)
+    assert est.upscale_cost == sum(costs.values()) and est.total == plain.total + sum(costs.values())
+    assert est.high == plain.high + 3 * sum(costs.values())   # each retaken up to max_takes, at the top
+    assert est.render_table()[0][-2] == "upscale $" and "upscale $" not in plain.render_table()[0]
+    film_est = estimate_film({"scene-01": plans}, pricing, Decimal("25"), upscale={"scene-01": costs})
+    assert film_est.by_kind()["upscale"] == sum(costs.values())
+    assert f"upscale ${sum(costs.values()):.2f}" in film_est.range_lines()[0]
