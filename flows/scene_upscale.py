@@ -119,7 +119,7 @@ def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
     passer = st.pass_for(run.lineup.upscale, "upscale")
     maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
     width, height = upscaled_size(plan.width, plan.height)
-    said = ""
+    said, failed = "", "failed the upscale check"
     for take in range(1, max(1, run.settings.max_takes) + 1):
         st.governor.check_open()
         given = UpscaleTake(shot=plan.shot, take=take, maker=maker, request=ClipPassRequest(
@@ -138,6 +138,7 @@ def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
             # that is not a clip): a failed take, as a failed check is.
             said = f"upscale take {take} on {run.lineup.upscale} ended without a usable clip: {exc}"
             emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, take=take, status="failed", reasons=[said])
+            failed = "had no usable upscale"
             continue
         verdict = in_project(upscale_check, run, UpscaleCheck(
             shot=plan.shot, take=take, take_uri=clip.clip_uri, clip_uri=upscaled, width=width, height=height,
@@ -146,6 +147,6 @@ def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
              status="passed" if verdict.passed else "failed", reasons=[verdict.reason])
         if verdict.passed:
             return clip.model_copy(update={"clip_uri": upscaled, "upscale": verdict})
-        said = f"upscale take {take}: {verdict.reason}"
-    raise _Escalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} failed the upscale check in "
+        said, failed = f"upscale take {take}: {verdict.reason}", "failed the upscale check"
+    raise _Escalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} {failed} in "
                      f"{run.settings.max_takes} take(s): {said}")
