@@ -28,6 +28,9 @@ from slate.agent.session import PROFILE_ORDER, Refused, Session
 GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
 #: The lip-sync's gate (issue 38): slate's own measure, its readings in its $0 ledger row.
 SYNC_GATE = "sync_gate"
+#: The gates slate measures itself, whose $0 row holds what they read (its parameters' key), by stage.
+OWN_GATES = {SYNC_GATE: ("slate's sync gate (media/lipsync.py)", "readings"),
+             "faceswap_gate": ("slate's swap gate (media/faceswap.py)", "scores")}
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
 #: The content-addressed pictures a link may name (storage_local's cas://<sha256>.<suffix>).
 PICTURE = re.compile(r"cas://([0-9a-f]{64})\.(png|jpg)")
@@ -188,12 +191,13 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
     storage = storage_for(session.root)
     out = []
     for r in _rows(session, scene, shot):
-        if r.stage == SYNC_GATE and r.parameters:
-            # The sync gate's own measures (tasks/lipsync.py): its $0 row holds the readings.
+        if r.stage in OWN_GATES and r.parameters:
+            # slate's own measures (tasks/lipsync.py, tasks/faceswap.py): the $0 row holds what they read.
+            judge, key = OWN_GATES[r.stage]
             out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,
-                        "judge": "slate's sync gate (media/lipsync.py)", "when": r.created_at.isoformat(timespec="seconds"),
+                        "judge": judge, "when": r.created_at.isoformat(timespec="seconds"),
                         "artifact": None, "images_judged": list(r.reference_hashes),
-                        "verdict": {"outcome": r.error_class, "readings": r.parameters.get("readings", [])}})
+                        "verdict": {"outcome": r.error_class, key: r.parameters.get(key, [])}})
             continue
         if r.stage not in GATES or r.status != "succeeded" or not r.artifact_uri:
             continue

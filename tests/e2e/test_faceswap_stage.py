@@ -69,6 +69,12 @@ def test_the_shot_is_swapped_gated_and_cut_and_a_second_run_pays_nothing(example
                                                               "swap_length", "swap_motion"}
     [job] = fakes.jobs("comfyui")
     assert job["id"] == swap.job_id
+    # Where an agent reads every gate: its `verdicts` of the shot, the swap gate's scores among them.
+    from slate.agent.context import verdicts
+    from slate.agent.session import Session
+    [seen] = [v for v in verdicts(Session(example_film, cap=Decimal(0)), "scene-01", "1D")["verdicts"]
+              if v["stage"] == "faceswap_gate"]
+    assert seen["verdict"]["outcome"] == "SwapGatePassed" and seen["verdict"]["scores"] == gate.parameters["scores"]
     # The cut holds the swap: the scene's timeline (what it was stitched from) names the swap's clip.
     [cut_in] = json.loads((example_film / ".slate" / "timelines" / "scene-01-draft.json").read_text())["shots"]
     assert swap.artifact_uri and Path(cut_in["media"]).name == swap.artifact_uri.removeprefix("cas://"), cut_in

@@ -115,3 +115,31 @@ def test_slate_doctor_names_a_model_file_the_server_lacks(example_film, fakes):
     assert out.exit_code == 1, out.output
     assert "comfyui/panel-qwen-edit.json: the server at" in out.output and \
         "has no node 37 (UNETLoader): unet_name 'flux1-dev.safetensors'" in out.output
+
+
+def _ask_for_a_face_swap(film) -> None:
+    path = film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    next(s for s in doc["shots"] if s["id"] == "1D")["face_swap"] = ["jenny"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_face_swap_workflow_is_held_to_the_server_only_where_a_shot_asks_for_one(example_film, fakes):
+    # ReActor is a custom node pack: a server without it can still make the example's panels and clips.
+    fakes.faults({"provider": "comfyui", "op": "nodes", "kind": "missing", "data": {"class_type": "ReActorFaceSwap"}})
+    quiet = runner.invoke(app, ["doctor", str(example_film), "--provider", "comfyui"])
+    assert quiet.exit_code == 0 and "faceswap" not in quiet.output, quiet.output
+    _ask_for_a_face_swap(example_film)
+    out = runner.invoke(app, ["doctor", str(example_film), "--provider", "comfyui"])
+    assert out.exit_code == 1, out.output
+    assert "comfyui/faceswap-reactor.json: the server at" in out.output and \
+        "lacks the node type(s) ReActorFaceSwap (node 30)" in out.output, out.output
+
+
+def test_slate_check_names_a_broken_face_swap_mapping_only_where_a_shot_asks_for_one(example_film):
+    edit(example_film, "faceswap-reactor.toml", lambda t: t.replace('face = "20.image"', 'face = "20.picture"'))
+    assert check(example_film).exit_code == 0
+    _ask_for_a_face_swap(example_film)
+    out = check(example_film)
+    assert out.exit_code == 1 and "comfyui/faceswap-reactor.toml: inputs.face: node 20 (LoadImage) has no input " \
+                                  "'picture'" in out.output, out.output
