@@ -30,7 +30,8 @@ GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
 SYNC_GATE = "sync_gate"
 #: The gates slate measures itself, whose $0 row holds what they read (its parameters' key), by stage.
 OWN_GATES = {SYNC_GATE: ("slate's sync gate (media/lipsync.py)", "readings"),
-             "faceswap_gate": ("slate's swap gate (media/faceswap.py)", "scores")}
+             "faceswap_gate": ("slate's swap gate (media/faceswap.py)", "scores"),
+             "upscale_check": ("slate's upscale check (media/upscale.py)", "reading")}
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
 #: The content-addressed pictures a link may name (storage_local's cas://<sha256>.<suffix>).
 PICTURE = re.compile(r"cas://([0-9a-f]{64})\.(png|jpg)")
@@ -192,7 +193,7 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
     out = []
     for r in _rows(session, scene, shot):
         if r.stage in OWN_GATES and r.parameters:
-            # slate's own measures (tasks/lipsync.py, tasks/faceswap.py): the $0 row holds what they read.
+            # slate's own measures (tasks/lipsync.py, tasks/faceswap.py, tasks/upscale.py): the $0 row holds what they read.
             judge, key = OWN_GATES[r.stage]
             out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,
                         "judge": judge, "when": r.created_at.isoformat(timespec="seconds"),

@@ -109,6 +109,12 @@ def test_a_final_run_upscales_the_approved_take_once_and_delivers_it_twice_the_s
     assert not [r for r in rows(example_film) if r.shot == "1C" and r.stage not in ("panel", "panel_gate")]
     [job] = fakes.jobs("comfyui")
     assert job["id"] == paid.job_id
+    # Where an agent reads every gate: the check's reading beside the shot's other verdicts.
+    from slate.agent.context import verdicts
+    from slate.agent.session import Session
+    [seen] = [v for v in verdicts(Session(example_film, cap=Decimal(0)), "scene-01", "1A")["verdicts"]
+              if v["stage"] == "upscale_check"]
+    assert seen["verdict"]["outcome"] == "UpscaleCheckPassed" and seen["verdict"]["reading"]["width"] == 2560
     # The delivered cut is the upscaled size, and its clip the upscaled one.
     cut = probe(example_film / "renders" / "scene-01-final.mp4")
     assert (cut.width, cut.height) == (2560, 1440), cut
