@@ -31,7 +31,7 @@ from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.plan import ShotPlan
 from slate.tasks.lipsync import dialogue_costs
-from slate.tasks.upscale import upscale_costs
+from slate.tasks.passes import pass_costs
 from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.tasks.circle import words_of
@@ -89,7 +89,8 @@ def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
                              vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision",
                              speech=dialogue_costs(film, run.scene, run.profile, run.crew.pricing,
                                                    run.lineup.lipsync) if film else None,
-                             upscale=upscale_costs(plans, run.profile, run.lineup.upscale, run.crew.pricing))
+                             passes=pass_costs(plans, run.profile, run.lineup.faceswap, run.lineup.upscale,
+                                               run.crew.pricing))
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -111,7 +112,8 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
     said = dialogue_costs(film, run.scene, run.profile, run.crew.pricing, run.lineup.lipsync) if film else None
     expected = estimate_scene(plans, run.crew.pricing, speech=said,
-                              upscale=upscale_costs(plans, run.profile, run.lineup.upscale, run.crew.pricing)).total
+                              passes=pass_costs(plans, run.profile, run.lineup.faceswap, run.lineup.upscale,
+                                               run.crew.pricing)).total
     voices = film_voices(film.bible, run.profile) if film and spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
                             voices=voices, storage=run.crew.storage)

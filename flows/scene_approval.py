@@ -23,6 +23,7 @@ from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
 from slate.tasks.lipsync import sync_costs
+from slate.tasks.passes import swap_costs
 from slate.tasks.plan import ShotPlan
 from slate.tasks.upscale import UPSCALE, upscale_costs, upscaled_size
 from slate.tasks.run import Crew, Run
@@ -115,15 +116,19 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
     said = spoken_lines(run, film)
     # The upscale of each approved take (issue 41, flows/scene_upscale.py) is part of what is approved.
     upscale = upscale_costs(ready, run.profile, run.lineup.upscale, st.pricing)
+    # So are the face swaps a shot asks for (flows/scene_faceswap.py), one job a face.
+    swaps = swap_costs(ready, run.lineup.faceswap, st.pricing)
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
         video = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
                                     run.lineup.videos[0])
-        costs[p.shot] = video + upscale.get(p.shot, Decimal(0))
+        costs[p.shot] = video + upscale.get(p.shot, Decimal(0)) + swaps.get(p.shot, Decimal(0))
+        swapped = [f"{', '.join(p.face_swap)}'s face swapped by {run.lineup.faceswap} once its clip passes, then "
+                   f"gated again — {fmt_usd(swaps[p.shot])}"] if p.shot in swaps else []
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
                                    video_cost=fmt_usd(video),
-                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, []),
+                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, []) + swapped,
                                    upscale=_upscale_line(run, p, upscale.get(p.shot))))
     total = sum(costs.values(), Decimal(0))
     text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),

@@ -110,8 +110,8 @@ def _swap_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, faces: list[str]) ->
             shot=plan.shot, take=take, clip_uri=source, swapped_uri=swapped, swapped=tuple(faces), named=named,
             turnarounds=turnarounds, wardrobe=wardrobe, plate_uri=request.plate_uri, maker=maker),
             artifacts=lambda _: [swapped])
-        failed = [s for s in scores if not s["passed"]]
-        said = [f"{s['name']}: {s['reason']}" for s in (failed or scores)]
+        failed = [s for s in scores if not s.passed]
+        said = [f"{s.name}: {s.reason}" for s in (failed or scores)]
         emit(run, scene=run.scene, shot=plan.shot, stage="faceswap_gate", take=take,
              status="failed" if failed else "passed", reasons=said)
         if not failed:

@@ -93,11 +93,11 @@ class ShotEstimate:
     takes: tuple[int, int] = (1, 1)  # panel takes, video takes the top of the range counts for it
     delivered: Decimal = Decimal(0)  # seconds of picture it leaves in the stitched scene
     speech_cost: Decimal = Decimal(0)   # its lines of dialogue, each spoken once (voicing.line_costs)
-    upscale_cost: Decimal = Decimal(0)  # its approved take upscaled once (tasks/upscale.py upscale_costs)
+    passes_cost: Decimal = Decimal(0)   # the passes over its clip, each once: its face swaps, its approved take's upscale (tasks/passes.py)
 
     @property
     def one_take(self) -> Decimal:
-        return self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost + self.upscale_cost
+        return self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost + self.passes_cost
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,8 @@ class SceneEstimate:
         return sum((l.speech_cost for l in self.lines), Decimal("0"))
 
     @property
-    def upscale_cost(self) -> Decimal:
-        return sum((l.upscale_cost for l in self.lines), Decimal("0"))
+    def passes_cost(self) -> Decimal:
+        return sum((l.passes_cost for l in self.lines), Decimal("0"))
 
     @property
     def seconds(self) -> Decimal:
@@ -154,7 +154,7 @@ class SceneEstimate:
     @property
     def one_take(self) -> Decimal:
         """Every shot done once, no retakes: the floor of the bill."""
-        return usd(self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost + self.upscale_cost)
+        return usd(self.panel_cost + self.judge_cost + self.video_cost + self.speech_cost + self.passes_cost)
 
     @property
     def total(self) -> Decimal:
@@ -167,23 +167,23 @@ class SceneEstimate:
 
     def render_table(self) -> list[tuple[str, ...]]:
         """Header, one row per shot, a total row; all cells are display strings. A "speech $"
-        column only for a scene with lines of dialogue; an "upscale $" one only where its approved
-        takes are upscaled (a priced upscale model at a final or hero profile)."""
+        column only for a scene with lines of dialogue; a "passes $" one only where its clips are passed
+        over (a face swap a shot asks for; an upscale of the approved takes at a final or hero profile)."""
         spoken = any(l.speech_cost for l in self.lines)
-        upscaled = any(l.upscale_cost for l in self.lines)
+        passed = any(l.passes_cost for l in self.lines)
 
-        def cells(*head: str, speech: str, upscale: str, last: str) -> tuple[str, ...]:
-            return (*head, *([speech] if spoken else []), *([upscale] if upscaled else []), last)
+        def cells(*head: str, speech: str, passes: str, last: str) -> tuple[str, ...]:
+            return (*head, *([speech] if spoken else []), *([passes] if passed else []), last)
         rows: list[tuple[str, ...]] = [cells("shot", "seconds", "billed s", "res", "panels", "panels $", "judge $",
-                                             "video $", speech="speech $", upscale="upscale $", last="expected $")]
+                                             "video $", speech="speech $", passes="passes $", last="expected $")]
         for l in self.lines:
             rows.append(cells(l.shot, f"{l.seconds}", f"{l.billed_seconds}", l.resolution, str(l.panels),
                               fmt_usd(l.panel_cost), fmt_usd(l.judge_cost), fmt_usd(l.video_cost),
-                              speech=fmt_usd(l.speech_cost), upscale=fmt_usd(l.upscale_cost), last=fmt_usd(l.expected)))
+                              speech=fmt_usd(l.speech_cost), passes=fmt_usd(l.passes_cost), last=fmt_usd(l.expected)))
         rows.append(cells("TOTAL", f"{self.seconds}", f"{sum(l.billed_seconds for l in self.lines)}", "",
                           str(sum(l.panels for l in self.lines)), fmt_usd(self.panel_cost), fmt_usd(self.judge_cost),
                           fmt_usd(self.video_cost), speech=fmt_usd(self.speech_cost),
-                          upscale=fmt_usd(self.upscale_cost), last=fmt_usd(self.total)))
+                          passes=fmt_usd(self.passes_cost), last=fmt_usd(self.total)))
         return rows
 
 
@@ -224,7 +224,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                    takes: Mapping[str, tuple[int, int]] | None = None, max_takes: int = 1,
                    takes_from: str = "the take policy", references: int = 0,
                    vision_judge: bool = True, speech: Mapping[str, Decimal] | None = None,
-                   upscale: Mapping[str, Decimal] | None = None) -> SceneEstimate:
+                   passes: Mapping[str, Decimal] | None = None) -> SceneEstimate:
     """Price each plan: panels (1, or 2 in start+end mode, none for a reference shot) each judged
     by the panel gate (its panel, plate and cast), then one clip judged by the keyframe gate, and
     the cut into it judged; retakes scale each part by its multiplier. The top of the range counts
@@ -234,9 +234,10 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
     with `vision_judge` False those calls are not counted. `speech`: by shot, its lines spoken once
     (tasks/voicing.py line_costs): expected at the video's take multiplier (a line failing the
     voice gate is spoken again, as a clip failing its gate is made again), at the top of the range
-    the shot's video takes. `upscale`: by shot, its approved take upscaled once (tasks/upscale.py
-    upscale_costs: final and hero runs with an upscale model): expected once, at the top of the
-    range `max_takes` times (an upscale failing its check is made again)."""
+    the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/passes.py
+    pass_costs: its face swaps; its approved take's upscale at a final or hero run with an upscale
+    model): expected once, at the top of the range `max_takes` times (a pass failing its gate is
+    made again)."""
     panel_takes = _takes("expected_panel_takes", expected_panel_takes)
     video_takes = _takes("expected_video_takes", expected_video_takes)
     # Same for every call of the scene, so priced once.
@@ -257,7 +258,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
         panel_cost = image * panels
         judge_cost = panel_gate * panels + keyframe_gate + into
         said = (speech or {}).get(p.shot, Decimal(0))
-        larger = (upscale or {}).get(p.shot, Decimal(0))
+        larger = (passes or {}).get(p.shot, Decimal(0))
         expected = (panel_takes * panels * (image + panel_gate) + video_takes * (clip + keyframe_gate) + into
                     + video_takes * said + larger)
         pt, vt = (takes or {}).get(p.shot, (max_takes, max_takes))
@@ -269,7 +270,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                                   billed_seconds=video_rate.billed_seconds(p.duration), resolution=p.resolution, panels=panels,
                                   panel_cost=usd(panel_cost), judge_cost=usd(judge_cost),
                                   video_cost=usd(clip), expected=usd(expected), high=usd(high), takes=(pt, vt),
-                                  delivered=seconds - overlap, speech_cost=usd(said), upscale_cost=usd(larger)))
+                                  delivered=seconds - overlap, speech_cost=usd(said), passes_cost=usd(larger)))
     return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes,
                          reference_cost=usd(references * _judge(pricing, REFERENCE_TOKENS)) if vision_judge
                          else Decimal(0), takes_from=takes_from)
@@ -321,12 +322,12 @@ class FilmEstimate:
         return sum((e.delivered for e in self.scenes.values()), Decimal(0))
 
     def by_kind(self) -> dict[str, Decimal]:
-        """One take of everything, by what pays for it: panels, judge calls, video, speech, upscale."""
+        """One take of everything, by what pays for it: panels, judge calls, video, speech, passes."""
         return {"panels": sum((e.panel_cost for e in self.scenes.values()), Decimal(0)),
                 "judge": sum((e.judge_cost + e.reference_cost for e in self.scenes.values()), Decimal(0)),
                 "video": sum((e.video_cost for e in self.scenes.values()), Decimal(0)),
                 "speech": sum((e.speech_cost for e in self.scenes.values()), Decimal(0)),
-                "upscale": sum((e.upscale_cost for e in self.scenes.values()), Decimal(0))}
+                "passes": sum((e.passes_cost for e in self.scenes.values()), Decimal(0))}
 
     def range_lines(self) -> list[str]:
         """The range, what it is made of, and the cost per delivered second."""
@@ -336,7 +337,7 @@ class FilmEstimate:
         def per(x: Decimal) -> str:
             return fmt_usd(usd(x / self.delivered)) if self.delivered else "$0.00"
         spoken = f", speech {fmt_usd(kinds['speech'])}" if kinds["speech"] else ""
-        spoken += f", upscale {fmt_usd(kinds['upscale'])}" if kinds["upscale"] else ""
+        spoken += f", passes {fmt_usd(kinds['passes'])}" if kinds["passes"] else ""
         return [f"one take of everything: panels {fmt_usd(kinds['panels'])}, judge {fmt_usd(kinds['judge'])}, "
                 f"video {fmt_usd(kinds['video'])}{spoken}",
                 f"range: {fmt_usd(self.low)} (one take per shot) .. {fmt_usd(self.high)} ({said})",
@@ -357,19 +358,19 @@ def estimate_film(plans: Mapping[str, Sequence[PlannedShot]], pricing: Pricing, 
                   expected_panel_takes: Decimal = Decimal("1.3"), expected_video_takes: Decimal = Decimal("1.1"),
                   max_takes: int = 1, takes_from: str = "the take policy", vision_judge: bool = True,
                   speech: Mapping[str, Mapping[str, Decimal]] | None = None,
-                  upscale: Mapping[str, Mapping[str, Decimal]] | None = None) -> FilmEstimate:
+                  passes: Mapping[str, Mapping[str, Decimal]] | None = None) -> FilmEstimate:
     """Each scene's plans priced, in the order given, against ``cap``. The range's knobs are
     estimate_scene's (`max_takes`, `takes_from`, ...), with `takes`, `references`, `speech`
-    (its lines' cost by shot) and `upscale` (its approved takes' upscale by shot) by scene."""
+    (its lines' cost by shot) and `passes` (the passes over its clips by shot) by scene."""
     references = references or {}
     takes = takes or {}
     speech = speech or {}
-    upscale = upscale or {}
+    passes = passes or {}
     return FilmEstimate({scene: estimate_scene(p, pricing, references=references.get(scene, 0),
                                                takes=takes.get(scene), expected_panel_takes=expected_panel_takes,
                                                expected_video_takes=expected_video_takes, max_takes=max_takes,
                                                takes_from=takes_from, vision_judge=vision_judge,
-                                               speech=speech.get(scene), upscale=upscale.get(scene))
+                                               speech=speech.get(scene), passes=passes.get(scene))
                          for scene, p in plans.items()}, Decimal(cap))
 
 

@@ -24,13 +24,13 @@ own output, and never hold a key.
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from prefect import task
+from pydantic import BaseModel, ConfigDict
 
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipPassRequest, Storage, fingerprint
@@ -41,29 +41,10 @@ from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
 
-if TYPE_CHECKING:
-    from slate.governor.ratecard import Pricing
-    from slate.manifests import LoadedFilm
-
 STAGE = "faceswap"
 GATE_STAGE = "faceswap_gate"
 SCAN_WIDTH = 640      # px: the gate reads frames this wide at most (a medium shot's face is ~20 px here)
 SAMPLES = 16          # frames sampled of each clip (with the runs media.dailies decodes beside them)
-
-
-def swapped_shots(film: LoadedFilm, scene_id: str) -> dict[str, list[str]]:
-    """The shots of `scene_id` that ask for a face swap, and whose faces, in their order."""
-    return {shot.id: list(shot.face_swap) for shot in film.scene(scene_id).shots if shot.face_swap}
-
-
-def swap_costs(film: LoadedFilm, scene_id: str, model_key: str | None, pricing: Pricing) -> dict[str, Decimal]:
-    """By shot that asks for one: what its face swaps cost once (one job per face, priced by the
-    rate card at the shot's seconds); nothing when the run has no face-swap model."""
-    if model_key is None:
-        return {}
-    shots = {s.id: s for s in film.scene(scene_id).shots}
-    return {sid: pricing.estimate(Usage("faceswap", seconds=shots[sid].duration), model_key) * len(faces)
-            for sid, faces in swapped_shots(film, scene_id).items()}
 
 
 def approved_face(storage: Storage, turnaround_uri: str) -> str:
@@ -120,6 +101,20 @@ def faceswap_take(run: Run, given: FaceSwapTake) -> str:
     return delivery.uri
 
 
+class SwapScore(BaseModel):
+    """One score of the swap gate (media/faceswap.py): its name, value against its threshold,
+    whether it passed, and the reason a person reads."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: float
+    threshold: float
+    passed: bool
+    reason: str
+    role: str = "block"
+
+
 class SwapCheck(StageInput):
     """What the swap gate reads of take `take`: the clip as it was (`clip_uri`), the swap
     (`swapped_uri`), whose faces were swapped, and the shot's cast (turnarounds, wardrobe
@@ -139,7 +134,7 @@ class SwapCheck(StageInput):
 
 @task(name="swap-gate", cache_policy=ContentKey(stage=SWAP_GATE_VERSION), result_serializer="json",
       task_run_name="swap gate {given.shot} take {given.take}")
-def swap_gate(run: Run, given: SwapCheck) -> list[dict[str, Any]]:
+def swap_gate(run: Run, given: SwapCheck) -> list[SwapScore]:
     """The swap's scores (media/faceswap.py), written into the ledger (the module's docstring)."""
     st = run.crew
     scores = swap_readings(st.storage, given)
@@ -151,7 +146,7 @@ def swap_gate(run: Run, given: SwapCheck) -> list[dict[str, Any]]:
         references=(given.clip_uri, given.swapped_uri), parameters={"scores": scores}),
         "SwapGateFailed" if failed else "SwapGatePassed",
         "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or scores)))
-    return scores
+    return [SwapScore.model_validate(s) for s in scores]
 
 
 def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:

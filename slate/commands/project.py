@@ -134,11 +134,13 @@ def estimate(directory: Directory, options: RunOptions):
     from slate.tasks.lipsync import dialogue_costs
     lips = lineup_of(settings).lipsync
     speech = {sc: dialogue_costs(film, sc, settings.profile, pricing, str(lips) if lips else None) for sc in plans}
-    from slate.tasks.upscale import upscale_costs
-    larger = lineup_of(settings).upscale   # a final or hero run's approved takes, upscaled once each
-    upscale = {sc: upscale_costs(scene_plans, settings.profile, str(larger) if larger else None, pricing)
-               for sc, scene_plans in plans.items()}
-    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, upscale=upscale,
+    from slate.tasks.passes import pass_costs
+    # The passes over the clips: the face swaps shots ask for, a final or hero run's upscales.
+    chosen = lineup_of(settings)
+    swap, larger = chosen.faceswap, chosen.upscale
+    passes = {sc: pass_costs(scene_plans, settings.profile, str(swap) if swap else None,
+                             str(larger) if larger else None, pricing) for sc, scene_plans in plans.items()}
+    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, passes=passes,
                            **_range_of(directory, film, plans, settings))
     for scene_id, est in priced.scenes.items():
         rows = est.render_table()

@@ -1,6 +1,6 @@
 """Upscale only after approval (issue 41 item 5), the parts that decide before anything runs: which
 runs upscale, what an upscale is estimated to cost (tasks/upscale.py `upscale_costs`, the estimate's
-"upscale $"), and the scene's can key — which names the upscale only where a run upscales, so a
+"passes $"), and the scene's can key — which names the upscale only where a run upscales, so a
 draft, and every film without an upscale model, keeps every key it had.
 
 The keys are the reel's (tasks/reel.py `scene_keys`: the scene flow's own), of the example film
@@ -67,10 +67,36 @@ def test_the_estimate_prices_one_upscale_of_each_shot_at_a_final_run_only(exampl
     assert costs == {p.shot: Decimal("0.30") * Decimal(str(p.duration)) for p in plans}
     assert upscale_costs(plans, "draft", MODEL, pricing) == {} and upscale_costs(plans, "final", None, pricing) == {}
     plain = estimate_scene(plans, pricing, max_takes=3)
-    est = estimate_scene(plans, pricing, max_takes=3, upscale=costs)
-    assert est.upscale_cost == sum(costs.values()) and est.total == plain.total + sum(costs.values())
+    est = estimate_scene(plans, pricing, max_takes=3, passes=costs)
+    assert est.passes_cost == sum(costs.values()) and est.total == plain.total + sum(costs.values())
     assert est.high == plain.high + 3 * sum(costs.values())   # each retaken up to max_takes, at the top
-    assert est.render_table()[0][-2] == "upscale $" and "upscale $" not in plain.render_table()[0]
-    film_est = estimate_film({"scene-01": plans}, pricing, Decimal("25"), upscale={"scene-01": costs})
-    assert film_est.by_kind()["upscale"] == sum(costs.values())
-    assert f"upscale ${sum(costs.values()):.2f}" in film_est.range_lines()[0]
+    assert est.render_table()[0][-2] == "passes $" and "passes $" not in plain.render_table()[0]
+    film_est = estimate_film({"scene-01": plans}, pricing, Decimal("25"), passes={"scene-01": costs})
+    assert film_est.by_kind()["passes"] == sum(costs.values())
+    assert f"passes ${sum(costs.values()):.2f}" in film_est.range_lines()[0]
+
+
+SWAP = "comfyui:faceswap-reactor"
+SWAP_PRICED = ('[models."comfyui:faceswap-*"]\nkind = "faceswap"\nper_gpu_second = "0.01"\n'
+               'gpu_seconds_per_second = 20\nsource = "a test\'s rented GPU"\nconfidence = "D"\n')
+
+
+def test_a_face_swap_is_priced_once_a_face_beside_the_upscale_only_where_a_shot_asks(example_film, monkeypatch):
+    from slate.tasks.passes import pass_costs, swap_costs
+    monkeypatch.delenv("SLATE_FPS", raising=False)
+    (example_film / "rates.toml").write_text(PRICED + "\n" + SWAP_PRICED)
+    scene = example_film / "scenes" / "scene-01.yaml"
+    scene.write_text(scene.read_text().replace("- id: 1D\n  characters:\n  - gabe\n  - jenny\n",
+                                               "- id: 1D\n  face_swap: [gabe, jenny]\n  characters:\n  - gabe\n  - jenny\n"))
+    film = load_film(example_film)
+    settings = project_settings(example_film).model_copy(update={"profile": "final", "upscale_model": MODEL,
+                                                                 "faceswap_model": SWAP})
+    pricing = lineup_pricing(example_film, lineup(settings))
+    plans = plan_from_project(film, "scene-01", "final", settings.fps)
+    swaps = swap_costs(plans, SWAP, pricing)
+    [d] = [p for p in plans if p.shot == "1D"]
+    assert swaps == {"1D": 2 * Decimal("0.20") * Decimal(str(d.duration))}   # two faces, 20 GPU-s a second
+    assert swap_costs(plans, None, pricing) == {}
+    both = pass_costs(plans, "final", SWAP, MODEL, pricing)
+    assert both["1D"] == swaps["1D"] + upscale_costs(plans, "final", MODEL, pricing)["1D"]
+    assert pass_costs(plans, "draft", SWAP, MODEL, pricing) == swaps     # a draft swaps, and never upscales
