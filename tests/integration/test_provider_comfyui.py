@@ -203,7 +203,9 @@ def test_a_server_that_stamps_no_times_is_priced_at_the_time_slate_saw_it_run(be
     clip_call(gov(bench.root), video(bench), clip(bench))
     [row] = rows(bench.root)
     # from the poll that first saw it run to the one that saw it done: its 0.3 s, give or take the polls
-    assert row.usage is not None and 0.1 <= row.usage["gpu_seconds"] <= 1.5, row.usage
+    # and the fake's own encode of the clip on a loaded machine (1.6 s seen) — and far from the
+    # estimate's 300 s (120 GPU-seconds a second of clip), which is what an unmeasured job is charged
+    assert row.usage is not None and 0.1 <= row.usage["gpu_seconds"] <= 10, row.usage
 
 
 def test_out_of_memory_is_a_failed_job_said_as_such_with_its_gpu_seconds(bench):
