@@ -44,7 +44,7 @@ from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
 STAGE = "faceswap"
 GATE_STAGE = "faceswap_gate"
 SCAN_WIDTH = 640      # px: the gate reads frames this wide at most (a medium shot's face is ~20 px here)
-SAMPLES = 16          # frames sampled of each clip (with the runs media.dailies decodes beside them)
+SAMPLES = 16          # frames sampled of each clip, evenly, the same ones of the clip and of the swap
 
 
 def approved_face(storage: Storage, turnaround_uri: str) -> str:
@@ -152,26 +152,42 @@ def swap_gate(run: Run, given: SwapCheck) -> list[SwapScore]:
 def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
     """media/faceswap.py's scores of the swap against the clip: both decoded at the same times,
     where each of the shot's characters stands found in the clip as it was (media.presence)."""
-    from slate.media.dailies import watch
     from slate.media.faceswap import Footage, skin_of, swap_scores
     from slate.media.probe import probe
     from slate.tasks.keyframes import ClipCast, cast_of, dressed_figure
     clip, swapped = storage.open_local(given.clip_uri), storage.open_local(given.swapped_uri)
     p_before, p_after = probe(clip), probe(swapped)
     width = min(SCAN_WIDTH, p_before.width)
-    before = watch(clip, width=width, samples=SAMPLES, info=p_before)
-    footage_b = Footage(before.frames, p_before.frames, float(p_before.fps), p_before.width, p_before.height)
+    height = max(2, round(width * p_before.height / max(1, p_before.width) / 2) * 2)
+    # The same frames of both, every stride-th: a swap is held frame for frame to the clip it was made from.
+    stride = max(1, p_before.frames // SAMPLES)
+    before = _sampled(clip, width, height, stride)
+    footage_b = Footage(before, p_before.frames, float(p_before.fps), p_before.width, p_before.height)
     try:
-        after = watch(swapped, width=width, samples=SAMPLES, info=p_after)
-        frames_a = after.frames
+        frames_a = _sampled(swapped, width, height, stride)
     except Exception:  # noqa: BLE001 — an undecodable swap is not the clip's length: said by swap_length
-        frames_a = np.zeros((0,) + before.frames.shape[1:], dtype=np.uint8)
+        frames_a = np.zeros((0,) + before.shape[1:], dtype=np.uint8)
     footage_a = Footage(frames_a, p_after.frames, float(p_after.fps), p_after.width, p_after.height)
     turnarounds = {cid: storage.open_local(uri) for cid, uri in given.turnarounds.items()}
     skins = {cid: skin_of(dressed_figure(turnarounds[cid], None)) for cid in given.swapped}
     who = ClipCast(given.named, turnarounds, dict(given.wardrobe), storage.open_local(given.plate_uri))
-    figures = figure_boxes(cast_of(who, before.frames.shape[1:3]), before.frames, list(given.named))
+    # Where each one stands is found at half the scan's size (presence's cost is by the pixel; a
+    # figure's box is coarse) and scaled back up: the faces themselves are read at the full scan.
+    half = before[:, : before.shape[1] // 2 * 2, : before.shape[2] // 2 * 2]
+    half = half.reshape(half.shape[0], half.shape[1] // 2, 2, half.shape[2] // 2, 2, 3).mean(axis=(2, 4)).astype(np.uint8)
+    found = figure_boxes(cast_of(who, half.shape[1:3]), half, list(given.named))
+    figures = {cid: [None if b is None else (2 * b[0], 2 * b[1], 2 * b[2], 2 * b[3]) for b in boxes]
+               for cid, boxes in found.items()}
     return swap_scores(footage_b, footage_a, skins=skins, figures=figures)
+
+
+def _sampled(clip: Path, width: int, height: int, stride: int) -> np.ndarray:
+    """Every `stride`-th frame of `clip` at width x height (N, H, W, 3 uint8): one decode."""
+    from slate.media.commands import raw_frames_args
+    from slate.media.ffmpeg import pipe
+    raw = pipe(raw_frames_args(clip, width=width, height=height, every=stride))
+    n = len(raw) // (width * height * 3)
+    return np.frombuffer(raw[:n * width * height * 3], dtype=np.uint8).reshape(n, height, width, 3)
 
 
 def figure_boxes(cast: Any, frames: np.ndarray, named: list[str]) -> dict[str, list[tuple[int, int, int, int] | None]]:
