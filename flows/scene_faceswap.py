@@ -26,9 +26,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
-from slate.errors import SlateError
-from slate.flows.shot import ClipOutcome, halted_reason
-from slate.governor.chokepoint import RunHalted, ShotHalted
+from slate.flows.passes import PassEscalated, pass_landed
+from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.providers.base import ClipPassRequest
 from slate.tasks.faceswap import FaceSwapTake, SwapCheck, approved_face, face_index, faceswap_take, swap_gate
@@ -37,8 +36,6 @@ from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
 
 
-class _Escalated(SlateError):
-    """A shot whose faces could not be swapped cleanly: escalated with this message."""
 
 
 def swap_the_faces(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: dict[str, ClipOutcome]) -> dict[str, ClipOutcome]:
@@ -69,13 +66,7 @@ def swap_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, faces: list[str]) -> 
     """One shot through the face-swap stage: its clip swapped and gated, or escalated or halted
     (said on the run, never raised: the other shots go on). Not cached itself: its paid takes
     and its gate are (tasks/faceswap.py)."""
-    try:
-        return _swap_shot(run, plan, clip, faces)
-    except _Escalated as exc:
-        emit(run, scene=run.scene, shot=plan.shot, stage="faceswap_gate", status="escalated", reasons=[str(exc)])
-        return clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
-    except (RunHalted, ShotHalted) as exc:
-        return clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, plan.shot)})
+    return pass_landed(run, plan, clip, lambda: _swap_shot(run, plan, clip, faces), gate_stage="faceswap_gate")
 
 
 def _swap_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, faces: list[str]) -> ClipOutcome:
@@ -116,5 +107,5 @@ def _swap_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, faces: list[str]) ->
              status="failed" if failed else "passed", reasons=said)
         if not failed:
             return clip.model_copy(update={"clip_uri": swapped})
-    raise _Escalated(f"{where}: the face swap of {', '.join(faces)} failed its gate in {run.settings.max_takes} "
+    raise PassEscalated(f"{where}: the face swap of {', '.join(faces)} failed its gate in {run.settings.max_takes} "
                      f"take(s): {'; '.join(said)}")

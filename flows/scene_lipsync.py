@@ -34,10 +34,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
-from slate.errors import SlateError
 from slate.flows.scene_speech import VoicedLine
-from slate.flows.shot import ClipOutcome, halted_reason
-from slate.governor.chokepoint import RunHalted, ShotHalted
+from slate.flows.passes import PassEscalated, pass_landed
+from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.media.frames import extract_frame
 from slate.media.voiceprint import read_pcm16
@@ -53,8 +52,6 @@ from slate.tasks.take_inputs import Maker
 TRACK_RATE = 22050
 
 
-class _Escalated(SlateError):
-    """A shot whose on-camera lines could not be synced: escalated with this message."""
 
 
 def lipsync_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: dict[str, ClipOutcome],
@@ -90,13 +87,7 @@ def sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLin
     """One shot through the lip-sync stage: its clip synced and measured, or escalated or halted
     (said on the run, never raised: the other shots' syncs go on). Not cached itself: its paid
     take and its gate are (tasks/lipsync.py)."""
-    try:
-        return _sync_shot(run, plan, clip, lines)
-    except _Escalated as exc:
-        emit(run, scene=run.scene, shot=plan.shot, stage="sync_gate", status="escalated", reasons=[str(exc)])
-        return clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
-    except (RunHalted, ShotHalted) as exc:
-        return clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, plan.shot)})
+    return pass_landed(run, plan, clip, lambda: _sync_shot(run, plan, clip, lines), gate_stage="sync_gate")
 
 
 def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> ClipOutcome:
@@ -138,9 +129,9 @@ def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLi
             return clip.model_copy(update={"clip_uri": synced_uri, "lip_sync": list(readings)})
         if unread and not failed:
             # Another take of the same clip shows the same face: nothing a retake can mend.
-            raise _Escalated(f"{where}: the sync gate cannot judge it (a person decides): {'; '.join(said)}")
+            raise PassEscalated(f"{where}: the sync gate cannot judge it (a person decides): {'; '.join(said)}")
         reasons = said
-    raise _Escalated(f"{where}: failed the sync gate in {run.settings.max_takes} take(s): {'; '.join(reasons)}")
+    raise PassEscalated(f"{where}: failed the sync gate in {run.settings.max_takes} take(s): {'; '.join(reasons)}")
 
 
 def speech_track(storage: Storage, lines: list[VoicedLine], seconds: float) -> bytes:

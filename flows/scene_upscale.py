@@ -32,9 +32,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
-from slate.errors import SlateError
-from slate.flows.shot import ClipOutcome, Finals, halted_reason
-from slate.governor.chokepoint import JobEnded, JobRefused, JobStuck, RunHalted, ShotHalted
+from slate.flows.passes import PassEscalated, pass_landed
+from slate.flows.shot import ClipOutcome, Finals
+from slate.governor.chokepoint import JobEnded, JobRefused, JobStuck
 from slate.providers.base import ClipPassRequest
 from slate.providers.errors import BadOutput
 from slate.tasks.plan import ShotPlan
@@ -44,8 +44,6 @@ from slate.tasks.upscale import (CHECK_STAGE, STAGE, UPSCALE, UpscaleCheck, Upsc
                                  upscaled_size, upscales)
 
 
-class _Escalated(SlateError):
-    """A shot whose approved take could not be upscaled: escalated with this message."""
 
 
 def upscaling(run: Run, finals: Finals | None) -> bool:
@@ -101,14 +99,7 @@ def upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
     """One shot through the upscale stage: its clip upscaled and checked, or escalated or halted
     (said on the run, never raised: the other shots' upscales go on). Not cached itself: its paid
     take and its check are (tasks/upscale.py)."""
-    try:
-        return _upscale_shot(run, plan, clip)
-    except _Escalated as exc:
-        emit(run, scene=run.scene, shot=plan.shot, stage=CHECK_STAGE, status="escalated", reasons=[str(exc)])
-        return clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
-    except (RunHalted, ShotHalted) as exc:
-        emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, status="halted", reasons=[halted_reason(exc, plan.shot)])
-        return clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, plan.shot)})
+    return pass_landed(run, plan, clip, lambda: _upscale_shot(run, plan, clip), gate_stage=CHECK_STAGE, stage=STAGE)
 
 
 def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
@@ -129,10 +120,10 @@ def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
             upscaled = in_project(upscale_take, run, given, artifacts=lambda uri: [uri])
         except JobStuck as exc:
             # Cancelled past its deadline: the take stays as approved, out of the cut, for a person.
-            raise _Escalated(f"{where}: its upscale take {take} on {run.lineup.upscale} was stuck: {exc}") from None
+            raise PassEscalated(f"{where}: its upscale take {take} on {run.lineup.upscale} was stuck: {exc}") from None
         except JobRefused as exc:
             # Refused by moderation: the same clip is refused again, whatever the seed.
-            raise _Escalated(f"{where}: its upscale on {run.lineup.upscale} was refused: {exc}") from None
+            raise PassEscalated(f"{where}: its upscale on {run.lineup.upscale} was refused: {exc}") from None
         except (JobEnded, BadOutput) as exc:
             # It ran and ended without a usable clip (out of memory, a node that failed, a file
             # that is not a clip): a failed take, as a failed check is.
@@ -148,5 +139,5 @@ def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
         if verdict.passed:
             return clip.model_copy(update={"clip_uri": upscaled, "upscale": verdict})
         said, failed = f"upscale take {take}: {verdict.reason}", "failed the upscale check"
-    raise _Escalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} {failed} in "
+    raise PassEscalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} {failed} in "
                      f"{run.settings.max_takes} take(s): {said}")

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from prefect import task
-from pydantic import BaseModel, ConfigDict
 
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipPassRequest, Storage, fingerprint
@@ -39,6 +38,7 @@ from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
+from slate.tasks.verdicts import GateScore
 from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
 
 STAGE = "faceswap"
@@ -101,20 +101,6 @@ def faceswap_take(run: Run, given: FaceSwapTake) -> str:
     return delivery.uri
 
 
-class SwapScore(BaseModel):
-    """One score of the swap gate (media/faceswap.py): its name, value against its threshold,
-    whether it passed, and the reason a person reads."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    value: float
-    threshold: float
-    passed: bool
-    reason: str
-    role: str = "block"
-
-
 class SwapCheck(StageInput):
     """What the swap gate reads of take `take`: the clip as it was (`clip_uri`), the swap
     (`swapped_uri`), whose faces were swapped, and the shot's cast (turnarounds, wardrobe
@@ -134,7 +120,7 @@ class SwapCheck(StageInput):
 
 @task(name="swap-gate", cache_policy=ContentKey(stage=SWAP_GATE_VERSION), result_serializer="json",
       task_run_name="swap gate {given.shot} take {given.take}")
-def swap_gate(run: Run, given: SwapCheck) -> list[SwapScore]:
+def swap_gate(run: Run, given: SwapCheck) -> list[GateScore]:
     """The swap's scores (media/faceswap.py), written into the ledger (the module's docstring)."""
     st = run.crew
     scores = swap_readings(st.storage, given)
@@ -146,7 +132,7 @@ def swap_gate(run: Run, given: SwapCheck) -> list[SwapScore]:
         references=(given.clip_uri, given.swapped_uri), parameters={"scores": scores}),
         "SwapGateFailed" if failed else "SwapGatePassed",
         "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or scores)))
-    return [SwapScore.model_validate(s) for s in scores]
+    return [GateScore.model_validate(s) for s in scores]
 
 
 def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
