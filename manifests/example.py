@@ -138,6 +138,8 @@ shots:
     # chain: false           # true: start from the previous shot's last frame (never the first shot)
     # enters: []             # characters of the shot who walk in partway (say how in the action): a
     #                        # chained shot may name them though the shot before does not
+    # face_swap: []          # characters of the shot whose face is swapped for their approved one
+    #                        # after the keyframe gate, gated again (needs a face-swap model)
     # critical: false        # true: rendered at 1080p in the hero profile
     # transition_out:        # into the next shot
     #   kind: cut            # cut | dissolve (the last shot of a scene ends on a cut)
