@@ -33,9 +33,9 @@ from prefect import task
 
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipPassRequest, Storage, fingerprint
-from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
+from slate.tasks.passes import pass_job
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.verdicts import GateScore
@@ -85,20 +85,9 @@ def faceswap_spec(run: Run, given: FaceSwapTake) -> CallSpec:
       task_run_name="face swap {given.shot} {given.character} take {given.take}")
 def faceswap_take(run: Run, given: FaceSwapTake) -> str:
     """The swapped clip's URI (see the module docstring)."""
-    st, maker, req = run.crew, given.maker, given.request
+    maker, req = given.maker, given.request
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status=f"swapping {given.character}")
-    model = f"{maker.provider}:{maker.model}"
-    try:
-        swapper = st.pass_for(model, "faceswap")
-        expected, deadline = st.job_times(model, swapper)
-    except MissingKey as exc:   # the key went away mid-run: nothing more can be paid for here
-        raise st.governor.halt(f"{exc}; then run the same command again") from None
-    delivery = st.governor.job_call(faceswap_spec(run, given), submit=lambda ref: swapper.submit(req, client_ref=ref),
-                                    poll=swapper.poll, download=swapper.download, suffix="mp4", deadline=deadline,
-                                    expected=expected, poll_interval=swapper.poll_interval,
-                                    find=lambda ref, since: swapper.find_job(ref, since, request=req),
-                                    cancel=swapper.cancel)
-    return delivery.uri
+    return pass_job(run, faceswap_spec(run, given), f"{maker.provider}:{maker.model}", req)
 
 
 class SwapCheck(StageInput):

@@ -35,9 +35,9 @@ from pydantic import BaseModel, ConfigDict
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import ClipPassRequest, fingerprint
-from slate.providers.keys import MissingKey
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
+from slate.tasks.passes import pass_job
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.versions import UPSCALE_CHECK_VERSION, UPSCALE_VERSION
@@ -171,17 +171,6 @@ def upscale_spec(run: Run, given: UpscaleTake) -> CallSpec:
       task_run_name="upscale {given.shot} take {given.take}")
 def upscale_take(run: Run, given: UpscaleTake) -> str:
     """The upscaled clip's URI (see the module docstring)."""
-    st, maker, req = run.crew, given.maker, given.request
+    maker, req = given.maker, given.request
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status="upscaling")
-    model = f"{maker.provider}:{maker.model}"
-    try:
-        passer = st.pass_for(model, "upscale")
-        expected, deadline = st.job_times(model, passer)
-    except MissingKey as exc:   # the key went away mid-run: nothing more can be paid for here
-        raise st.governor.halt(f"{exc}; then run the same command again") from None
-    delivery = st.governor.job_call(upscale_spec(run, given), submit=lambda ref: passer.submit(req, client_ref=ref),
-                                    poll=passer.poll, download=passer.download, suffix="mp4", deadline=deadline,
-                                    expected=expected, poll_interval=passer.poll_interval,
-                                    find=lambda ref, since: passer.find_job(ref, since, request=req),
-                                    cancel=passer.cancel)
-    return delivery.uri
+    return pass_job(run, upscale_spec(run, given), f"{maker.provider}:{maker.model}", req)
