@@ -15,9 +15,11 @@ speakers' faces (where presence finds each one's head in the clip's first frame)
 as one paid job (tasks/lipsync.py `lipsync_take`). The sync gate (media/lipsync.py `judge_sync`)
 then measures each on-camera line: the speaker's mouth followed through the clip, its opening
 correlated with the line's speech envelope over a range of lags — the offset in milliseconds
-and a confidence. A take that fails is lip-synced again with the next seed, up to the run's
-`max_takes`; a line that never passes escalates its shot naming the line, the offset and the
-confidence. A mouth the gate cannot find is "cannot judge", never a pass: with the run's
+and a confidence. The lip-sync is a stage of the one take loop (tasks/take_loop.py,
+flows/passes.py): a take that fails its gate, or whose job failed ("no face was detected") or came
+back unusable, is lip-synced again with the next seed within the take policy (its cap and its
+no-progress rule); a line that never passes escalates its shot naming the line, the offset and
+the confidence. The job is given the clip's own size, as the video model made it. A mouth the gate cannot find is "cannot judge", never a pass: with the run's
 `cannot_judge` at block the shot escalates for a person to look; at warn it goes on, said.
 
 It must never call a lip-sync model except through `lipsync_take`, never change a shot with no
@@ -26,6 +28,7 @@ on-camera line, and never put a clip that was not measured into the cut.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +38,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from slate.flows.scene_speech import VoicedLine
-from slate.flows.passes import PassEscalated, pass_landed
+from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.media.frames import extract_frame
@@ -43,10 +46,12 @@ from slate.media.voiceprint import read_pcm16
 from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
 from slate.tasks.keyframes import ClipCast, cast_of
-from slate.tasks.lipsync import LIPSYNC_FRAMINGS, LipSyncTake, SyncCheck, SyncLine, lipsync_take, sync_gate
+from slate.tasks.lipsync import (LIPSYNC_FRAMINGS, STAGE, LineSync, LipSyncTake, SyncCheck, SyncLine, lipsync_take,
+                                 sync_gate)
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
+from slate.tasks.take_loop import Judged
 
 #: The sample rate of a shot's speech track (the rate of the local voice; another is resampled).
 TRACK_RATE = 22050
@@ -87,51 +92,76 @@ def sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLin
     """One shot through the lip-sync stage: its clip synced and measured, or escalated or halted
     (said on the run, never raised: the other shots' syncs go on). Not cached itself: its paid
     take and its gate are (tasks/lipsync.py)."""
-    return pass_landed(run, plan, clip, lambda: _sync_shot(run, plan, clip, lines), gate_stage="sync_gate")
-
-
-def _sync_shot(run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> ClipOutcome:
-    st = run.crew
-    where = f"scene {run.scene}, shot {plan.shot}"
-    request = plan.request_of("start")
-    who = ClipCast(tuple(c.id for c in request.characters),
-                   {c.id: st.storage.open_local(c.turnaround_uri) for c in request.characters},
-                   {c.id: c.wardrobe_colour for c in request.characters}, st.storage.open_local(request.plate_uri))
-    who_named = who.named
-    assert clip.clip_uri is not None
-    source = st.storage.open_local(clip.clip_uri)
-    speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
-    faces = tuple(_face_cues(source, who, lines))
     assert run.lineup.lipsync is not None
-    provider, _, model = run.lineup.lipsync.partition(":")
-    syncer = st.lipsync_for(run.lineup.lipsync)
-    maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
-    reasons: list[str] = []
-    for take in range(1, max(1, run.settings.max_takes) + 1):
-        given = LipSyncTake(shot=plan.shot, take=take, maker=maker, request=LipSyncRequest(
-            clip_uri=clip.clip_uri, speech_uri=speech_uri, faces=faces, width=plan.width, height=plan.height,
-            fps=plan.fps, seconds=clip.seconds, seed=take))
-        synced_uri = in_project(lipsync_take, run, given, artifacts=lambda uri: [uri])
+    return pass_over(run, plan, clip, LipSyncStage.of(run, plan, clip, lines), run.lineup.lipsync,
+                     what="the lip-sync", keep=lambda end: {"lip_sync": list(end.reading or [])})
+
+
+@dataclass
+class LipSyncStage:
+    """The lip-sync as a stage of the take loop: take N sends the clip as the keyframe gate passed
+    it and the shot's speech track with seed N; the sync gate measures each on-camera line."""
+
+    run: Run
+    plan: ShotPlan
+    clip_uri: str
+    seconds: float
+    size: tuple[int, int]            # the clip's own size, as the video model made it
+    speech_uri: str
+    faces: tuple[FaceCue, ...]
+    lines: tuple[SyncLine, ...]
+    named: tuple[str, ...]
+    turnarounds: dict[str, str]
+    wardrobe: dict[str, str | None]
+    plate_uri: str
+    maker: Maker
+    name: str = STAGE
+    gate: str = "sync_gate"
+    gate_words: str = "the sync gate"
+
+    @classmethod
+    def of(cls, run: Run, plan: ShotPlan, clip: ClipOutcome, lines: list[VoicedLine]) -> "LipSyncStage":
+        st = run.crew
+        request = plan.request_of("start")
+        who = ClipCast(tuple(c.id for c in request.characters),
+                       {c.id: st.storage.open_local(c.turnaround_uri) for c in request.characters},
+                       {c.id: c.wardrobe_colour for c in request.characters}, st.storage.open_local(request.plate_uri))
+        assert clip.clip_uri is not None and run.lineup.lipsync is not None
+        source = st.storage.open_local(clip.clip_uri)
+        speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
+        provider, _, model = run.lineup.lipsync.partition(":")
+        syncer = st.lipsync_for(run.lineup.lipsync)
+        maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
+        return cls(run, plan, clip.clip_uri, clip.seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
+                   tuple(_face_cues(source, who, lines)),
+                   tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)
+                         for v in lines),
+                   who.named, {c.id: c.turnaround_uri for c in request.characters},
+                   {c.id: c.wardrobe_colour for c in request.characters}, request.plate_uri, maker)
+
+    def make(self, take: int, model: str) -> str:
+        given = LipSyncTake(shot=self.plan.shot, take=take, maker=self.maker, request=LipSyncRequest(
+            clip_uri=self.clip_uri, speech_uri=self.speech_uri, faces=self.faces, width=self.size[0],
+            height=self.size[1], fps=self.plan.fps, seconds=self.seconds, seed=take))
+        return in_project(lipsync_take, self.run, given, artifacts=lambda uri: [uri])
+
+    def judge(self, take: int, uri: str) -> Judged[list[LineSync]]:
+        run = self.run
         readings = in_project(sync_gate, run, SyncCheck(
-            shot=plan.shot, take=take, clip_uri=synced_uri, speech_uri=speech_uri, named=who_named, maker=maker,
-            lines=tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)
-                        for v in lines),
-            turnarounds={c.id: c.turnaround_uri for c in request.characters},
-            wardrobe={c.id: c.wardrobe_colour for c in request.characters}, plate_uri=request.plate_uri),
-            artifacts=lambda _: [synced_uri, speech_uri])
+            shot=self.plan.shot, take=take, clip_uri=uri, speech_uri=self.speech_uri, named=self.named,
+            maker=self.maker, lines=self.lines, turnarounds=self.turnarounds, wardrobe=self.wardrobe,
+            plate_uri=self.plate_uri), artifacts=lambda _: [uri, self.speech_uri])
         said = [f"line {r.line} ({r.speaker}): {r.reason}" for r in readings]
         failed = [r for r in readings if r.verdict == "failed"]
         unread = [r for r in readings if r.verdict == "cannot_judge"]
         passed = not failed and (not unread or run.settings.cannot_judge == "warn")
-        emit(run, scene=run.scene, shot=plan.shot, stage="sync_gate", take=take,
+        emit(run, scene=run.scene, shot=self.plan.shot, stage="sync_gate", take=take,
              status="passed" if passed else "cannot judge" if unread and not failed else "failed", reasons=said)
-        if passed:
-            return clip.model_copy(update={"clip_uri": synced_uri, "lip_sync": list(readings)})
-        if unread and not failed:
-            # Another take of the same clip shows the same face: nothing a retake can mend.
-            raise PassEscalated(f"{where}: the sync gate cannot judge it (a person decides): {'; '.join(said)}")
-        reasons = said
-    raise PassEscalated(f"{where}: failed the sync gate in {run.settings.max_takes} take(s): {'; '.join(reasons)}")
+        # A mouth the gate cannot find is "cannot judge": another take of the same clip shows the
+        # same face, so the loop stops for a person. Progress: more lines in sync, then surer.
+        confidence = sum(r.confidence for r in readings) / max(1, len(readings))
+        quality = (len(readings) - len(failed) - len(unread)) / max(1, len(readings)) + 0.01 * confidence
+        return Judged(passed, quality, tuple(said), judgeable=passed or bool(failed), reading=list(readings))
 
 
 def speech_track(storage: Storage, lines: list[VoicedLine], seconds: float) -> bytes:

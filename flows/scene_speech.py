@@ -11,9 +11,10 @@ would pay for lines no one hears.
 Each line is a `speech_take` (tasks/speech.py: through the governor, cached by content — its
 text, delivery and seed, the voice and its settings, its reference sample's version, the model),
 judged by the voice gate (tasks/voicing.py `judge`: media/voiceprint.judge_line against the
-speaker's reference sample). A failed take is spoken again with the next seed, up to the run's
-`max_takes`; a line that never passes escalates its shot, naming the scene, shot, line index,
-speaker and the gate's reason. A line measured past its shot's end escalates with both
+speaker's reference sample). Each line is a stage of the one take loop (tasks/take_loop.py,
+docs/takes.md): a failed take is spoken again with the next seed under the take policy; a line
+that never passes escalates its shot, naming the scene, shot, line index, speaker and the gate's
+reason. A line measured past its shot's end escalates with both
 durations. An escalated shot leaves the cut (its clip stays cached: a rewritten line re-speaks
 that line only).
 
@@ -21,22 +22,21 @@ It must never call a voice except through `speech_take`, and never change a shot
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from slate.errors import SlateError
-from slate.flows.shot import ClipOutcome, halted_reason
-from slate.governor.chokepoint import RunHalted, ShotHalted
+from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.manifests.dialogue import Line, Voice, line_spans, on_camera
 from slate.providers.base import SpeechRequest
-from slate.providers.errors import ProviderError
 from slate.providers.registry import speech_model
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.speech import LineTake, speech_take
 from slate.tasks.take_inputs import Maker
+from slate.tasks.take_loop import Approved, Escalated, Halted, Judged, take_loop, teller
 from slate.tasks.voicing import VoiceReference, judge, reference_of, too_long
 
 
@@ -58,10 +58,6 @@ class VoicedLine(BaseModel):
     reference: str
 
 
-class _Escalated(SlateError):
-    """A line that cannot be heard: its shot is escalated with this message, naming the line."""
-
-
 def voice_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan],
                     clips: dict[str, ClipOutcome]) -> tuple[dict[str, ClipOutcome], list[VoicedLine]]:
     """Every line of every shot in the cut (a clip approved) that has lines: the clips as they
@@ -77,60 +73,88 @@ def voice_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan],
         clip, shot = clips[p.shot], shots.get(p.shot)
         if shot is None or not shot.dialogue or not clip.clip_uri:
             continue
-        try:
-            heard += _voice_shot(run, p.shot, list(shot.dialogue), shot.characters, clip.seconds, voices, paces,
-                                 references)
-        except _Escalated as exc:
-            emit(run, scene=run.scene, shot=p.shot, stage="voice_gate", status="escalated", reasons=[str(exc)])
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": str(exc)})
-        except (RunHalted, ShotHalted) as exc:
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "halted": halted_reason(exc, p.shot)})
+        voiced = _voice_shot(run, p.shot, list(shot.dialogue), shot.characters, clip.seconds, voices, paces,
+                             references)
+        if isinstance(voiced, Escalated):
+            emit(run, scene=run.scene, shot=p.shot, stage="voice_gate", status="escalated", reasons=[voiced.why])
+            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": voiced.why})
+        elif isinstance(voiced, Halted):
+            out[p.shot] = clip.model_copy(update={"clip_uri": None, "halted": voiced.why})
+        else:
+            heard += voiced
     return out, heard
 
 
+@dataclass
+class LineStage:
+    """One line of a shot as a stage of the take loop: take N is the line spoken with seed N (a
+    `speech_take`, through the governor, cached by content); the voice gate judges it against the
+    speaker's reference sample. Its quality is how near the voice came (minus its distance)."""
+
+    run: Run
+    shot: str
+    index: int
+    line: Line
+    voice: Voice
+    reference: VoiceReference
+    maker: Maker
+    name: str = "speech"
+    gate: str = "voice_gate"
+    gate_words: str = "the voice gate"
+    seconds: dict[str, float] = field(default_factory=dict)   # each spoken take's measured length, by URI
+
+    def make(self, take: int, model: str) -> str:
+        given = LineTake(shot=self.shot, line=self.index, speaker=self.line.speaker, take=take,
+                         voice_version=self.reference.version,
+                         request=SpeechRequest(self.line.text, self.voice.voice, dict(self.voice.settings),
+                                               tuple(self.line.delivery), seed=take),
+                         maker=self.maker, pace_wpm=self.voice.pace_wpm)
+        spoken = in_project(speech_take, self.run, given, artifacts=lambda r: [r.uri])
+        self.seconds[spoken.uri] = spoken.seconds
+        return spoken.uri
+
+    def judge(self, take: int, uri: str) -> Judged[float]:
+        verdict = judge(self.run.crew.storage.open_local(uri), self.line.text, self.reference)
+        reasons = [f"line {self.index}: {r}" for r in verdict.reasons]
+        emit(self.run, scene=self.run.scene, shot=self.shot, stage=self.gate, take=take,
+             status="passed" if verdict.passed else "failed", reasons=reasons)
+        quality = 1.0 if verdict.passed else -float(verdict.measures.get("distance", 99.0))
+        return Judged(verdict.passed, quality, tuple(verdict.reasons), reading=self.seconds[uri])
+
+
 def _voice_shot(run: Run, shot: str, lines: list[Line], cast: list[str], shot_seconds: float,
-                voices: dict[str, Voice | None], paces: dict[str, int], references: dict[str, VoiceReference | None]) -> list[VoicedLine]:
+                voices: dict[str, Voice | None], paces: dict[str, int],
+                references: dict[str, VoiceReference | None]) -> list[VoicedLine] | Escalated | Halted:
+    """A shot's lines, each through the take loop in turn: the lines heard, or why the shot ends."""
     where = f"scene {run.scene}, shot {shot}"
     takes: list[tuple[int, str, float, str]] = []   # (take, uri, seconds, reference kind) per line
     measured: dict[int, float] = {}
     for i, line in enumerate(lines):
-        who = f"line {i} ({line.speaker}: {line.text!r})"
+        who = f"{where}, line {i} ({line.speaker}: {line.text!r})"
         voice = voices.get(line.speaker)
         if voice is None:   # `slate check` refuses this before a run; a bible changed since is named here
-            raise _Escalated(f"{where}, {who}: {line.speaker!r} has no voice in bible.yaml")
+            return Escalated(f"{who}: {line.speaker!r} has no voice in bible.yaml")
         if line.speaker not in references:
             references[line.speaker] = reference_of(Path(run.root), line.speaker, voice)
         ref = references[line.speaker]
         if ref is None:
-            raise _Escalated(f"{where}, {who}: {line.speaker!r} has no approved voice sample to judge the line "
+            return Escalated(f"{who}: {line.speaker!r} has no approved voice sample to judge the line "
                              f"against (slate bible voice, then approve one); nothing was spoken")
-        model = speech_model(voice.provider, voice.model, run.profile)
-        speaker_voice = run.crew.speech_for(str(model))
-        maker = Maker.of(speaker_voice, run.profile)
-        reasons: list[str] = []
-        for take in range(1, max(1, run.settings.max_takes) + 1):
-            given = LineTake(shot=shot, line=i, speaker=line.speaker, take=take, voice_version=ref.version,
-                             request=SpeechRequest(line.text, voice.voice, dict(voice.settings), tuple(line.delivery),
-                                                   seed=take),
-                             maker=maker, pace_wpm=voice.pace_wpm)
-            try:
-                spoken = in_project(speech_take, run, given, artifacts=lambda r: [r.uri])
-            except ProviderError as exc:   # refused or failed by the voice: a person rewrites or re-casts it
-                raise _Escalated(f"{where}, {who}: the voice refused or failed the line: {exc}") from exc
-            verdict = judge(run.crew.storage.open_local(spoken.uri), line.text, ref)
-            emit(run, scene=run.scene, shot=shot, stage="voice_gate", take=take,
-                 status="passed" if verdict.passed else "failed", reasons=[f"line {i}: {r}" for r in verdict.reasons])
-            if verdict.passed:
-                takes.append((take, spoken.uri, spoken.seconds, ref.kind))
-                measured[i] = spoken.seconds
-                break
-            reasons = list(verdict.reasons)
-        else:
-            raise _Escalated(f"{where}, {who}: failed the voice gate in {run.settings.max_takes} take(s) against "
-                             f"the {ref.kind} reference sample: {'; '.join(reasons)}")
+        model = str(speech_model(voice.provider, voice.model, run.profile))
+        stage = LineStage(run, shot, i, line, voice, ref, Maker.of(run.crew.speech_for(model), run.profile),
+                          gate_words=f"the voice gate against the {ref.kind} reference sample")
+        done = take_loop(stage, run.takes, run.crew.governor, shot=shot, models=[model], what="line",
+                         tell=teller(run, shot), retake_words="rewrite the line or re-cast its voice, then run again")
+        end = done.end
+        if isinstance(end, Halted):
+            return end
+        if not isinstance(end, Approved):
+            return Escalated(f"{who}: the {end.why}")
+        takes.append((end.take, end.uri, stage.seconds[end.uri], ref.kind))
+        measured[i] = stage.seconds[end.uri]
         long = too_long(lines, i, measured, paces, shot_seconds)
         if long is not None:
-            raise _Escalated(f"{where}, {who}: the line is longer than its shot: {long}")
+            return Escalated(f"{who}: the line is longer than its shot: {long}")
     spans = line_spans(lines, paces, measured)
     return [VoicedLine(shot=shot, line=i, speaker=line.speaker, text=line.text, uri=uri, seconds=seconds,
                        offset=spans[i].start, take=take, off_screen=not on_camera(line, cast), reference=kind)

@@ -14,9 +14,11 @@ after `approve_finals`); each shot whose clip is in the cut and was among the sh
 approved goes to the model as one paid job (tasks/upscale.py `upscale_take`), UPSCALE times its
 size each way. The upscale check (tasks/upscale.py `upscale_check`) then holds what came back to
 the take: the size asked, the same frame rate, frame count (±1) and length, and scaled back down,
-the take itself. A clip that fails is upscaled again with the next seed, up to the run's
-`max_takes`; one that never passes escalates its shot, naming what the check found. An upscale
-the caps refuse halts its shot like any paid call; a job past its deadline escalates it.
+the take itself. The upscale is a stage of the one take loop (tasks/take_loop.py,
+flows/passes.py): a clip that fails its check, or whose job failed or came back unusable, is
+upscaled again with the next seed within the take policy (its cap and its no-progress rule); one
+that never passes escalates its shot, naming what the check found. An upscale the caps refuse
+halts its shot like any paid call; a job past its deadline escalates it.
 
 Once a scene upscales, every clip in its cut is upscaled (any that is not has been taken out), so
 the stitch and the finishing pass are given the upscaled size (`cut_size`, the clips' as made):
@@ -28,20 +30,21 @@ the check did not pass into the cut.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
-from slate.flows.passes import PassEscalated, pass_landed
+from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome, Finals
-from slate.governor.chokepoint import JobEnded, JobRefused, JobStuck
 from slate.providers.base import ClipPassRequest
-from slate.providers.errors import BadOutput
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
-from slate.tasks.upscale import (CHECK_STAGE, STAGE, UPSCALE, UpscaleCheck, UpscaleTake, upscale_check, upscale_take,
-                                 upscaled_size, upscales)
+from slate.tasks.take_loop import Judged
+from slate.tasks.upscale import (CHECK_STAGE, STAGE, UPSCALE, UpscaleCheck, UpscaleTake, UpscaleVerdict, upscale_check,
+                                 upscale_take, upscaled_size, upscales)
 
 
 
@@ -99,45 +102,48 @@ def upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
     """One shot through the upscale stage: its clip upscaled and checked, or escalated or halted
     (said on the run, never raised: the other shots' upscales go on). Not cached itself: its paid
     take and its check are (tasks/upscale.py)."""
-    return pass_landed(run, plan, clip, lambda: _upscale_shot(run, plan, clip), gate_stage=CHECK_STAGE, stage=STAGE)
+    assert run.lineup.upscale is not None
+    return pass_over(run, plan, clip, UpscaleStage.of(run, plan, clip), run.lineup.upscale,
+                     what=f"its {UPSCALE}x upscale on {run.lineup.upscale}", keep=lambda end: {"upscale": end.reading})
 
 
-def _upscale_shot(run: Run, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
-    st = run.crew
-    where = f"scene {run.scene}, shot {plan.shot}"
-    assert clip.clip_uri is not None and run.lineup.upscale is not None
-    provider, _, model = run.lineup.upscale.partition(":")
-    passer = st.pass_for(run.lineup.upscale, "upscale")
-    maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
-    width, height = upscaled_size(plan.width, plan.height)
-    said, failed = "", "failed the upscale check"
-    for take in range(1, max(1, run.settings.max_takes) + 1):
-        st.governor.check_open()
-        given = UpscaleTake(shot=plan.shot, take=take, maker=maker, request=ClipPassRequest(
-            kind="upscale", clip_uri=clip.clip_uri, width=width, height=height, fps=plan.fps, seconds=clip.seconds,
-            seed=take))
-        try:
-            upscaled = in_project(upscale_take, run, given, artifacts=lambda uri: [uri])
-        except JobStuck as exc:
-            # Cancelled past its deadline: the take stays as approved, out of the cut, for a person.
-            raise PassEscalated(f"{where}: its upscale take {take} on {run.lineup.upscale} was stuck: {exc}") from None
-        except JobRefused as exc:
-            # Refused by moderation: the same clip is refused again, whatever the seed.
-            raise PassEscalated(f"{where}: its upscale on {run.lineup.upscale} was refused: {exc}") from None
-        except (JobEnded, BadOutput) as exc:
-            # It ran and ended without a usable clip (out of memory, a node that failed, a file
-            # that is not a clip): a failed take, as a failed check is.
-            said = f"upscale take {take} on {run.lineup.upscale} ended without a usable clip: {exc}"
-            emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, take=take, status="failed", reasons=[said])
-            failed = "had no usable upscale"
-            continue
+@dataclass
+class UpscaleStage:
+    """The upscale as a stage of the take loop: take N sends the approved take with seed N, asking
+    UPSCALE times its own size; the upscale check holds what came back to the take."""
+
+    run: Run
+    plan: ShotPlan
+    clip_uri: str
+    seconds: float
+    size: tuple[int, int]     # UPSCALE times the clip's own size, as the video model made it
+    maker: Maker
+    name: str = STAGE
+    gate: str = CHECK_STAGE
+    gate_words: str = "the upscale check"
+
+    @classmethod
+    def of(cls, run: Run, plan: ShotPlan, clip: ClipOutcome) -> "UpscaleStage":
+        st = run.crew
+        assert clip.clip_uri is not None and run.lineup.upscale is not None
+        provider, _, model = run.lineup.upscale.partition(":")
+        passer = st.pass_for(run.lineup.upscale, "upscale")
+        maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
+        return cls(run, plan, clip.clip_uri, clip.seconds, upscaled_size(*clip_size(st.storage, clip.clip_uri)), maker)
+
+    def make(self, take: int, model: str) -> str:
+        given = UpscaleTake(shot=self.plan.shot, take=take, maker=self.maker, request=ClipPassRequest(
+            kind="upscale", clip_uri=self.clip_uri, width=self.size[0], height=self.size[1], fps=self.plan.fps,
+            seconds=self.seconds, seed=take))
+        return in_project(upscale_take, self.run, given, artifacts=lambda uri: [uri])
+
+    def judge(self, take: int, uri: str) -> Judged[UpscaleVerdict]:
+        run = self.run
         verdict = in_project(upscale_check, run, UpscaleCheck(
-            shot=plan.shot, take=take, take_uri=clip.clip_uri, clip_uri=upscaled, width=width, height=height,
-            maker=maker), artifacts=lambda _: [upscaled])
-        emit(run, scene=run.scene, shot=plan.shot, stage=CHECK_STAGE, take=take,
+            shot=self.plan.shot, take=take, take_uri=self.clip_uri, clip_uri=uri, width=self.size[0],
+            height=self.size[1], maker=self.maker), artifacts=lambda _: [uri])
+        emit(run, scene=run.scene, shot=self.plan.shot, stage=CHECK_STAGE, take=take,
              status="passed" if verdict.passed else "failed", reasons=[verdict.reason])
-        if verdict.passed:
-            return clip.model_copy(update={"clip_uri": upscaled, "upscale": verdict})
-        said, failed = f"upscale take {take}: {verdict.reason}", "failed the upscale check"
-    raise PassEscalated(f"{where}: its {UPSCALE}x upscale on {run.lineup.upscale} {failed} in "
-                     f"{run.settings.max_takes} take(s): {said}")
+        # Progress: the upscale scaled back down nearer the take (its worst frame's PSNR).
+        quality = verdict.worst_psnr if verdict.worst_psnr is not None else -1.0
+        return Judged(verdict.passed, quality, (f"upscale take {take}: {verdict.reason}",), reading=verdict)

@@ -10,9 +10,7 @@ They must never animate a panel that failed its gate, nor hand stitch a clip tha
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
@@ -22,11 +20,11 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed
 from pydantic import BaseModel
 
-from slate.governor.chokepoint import CallSpec, Governor, JobRefused, JobStuck, RunHalted, ShotHalted, Usage
+from slate.governor.chokepoint import CallSpec, JobStuck, RunHalted, ShotHalted, Usage
 from slate.governor.money import fmt_usd
-from slate.governor.policy import TakePolicy, TakeResult
+from slate.governor.policy import TakeResult
 from slate.providers.base import ClipRequest
-from slate.providers.errors import BadOutput, RefusedByModeration
+from slate.providers.errors import RefusedByModeration
 from slate.providers.registry import board_painter
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
@@ -42,6 +40,8 @@ from slate.tasks.recipe import panel_edit
 from slate.tasks.plan import Moment, ShotPlan
 from slate.tasks.circle import ShotWords, TakeWord, clip_key, panel_key, with_note
 from slate.tasks.take_inputs import ClipTake, Maker, PanelEdit, PanelTake
+from slate.tasks.take_loop import (Escalated, Halted, Held, Judged, Steer, TakeMade, Takes, halted_reason, own_steps,
+                                   take_loop, teller)
 from slate.tasks.video import video_take
 
 
@@ -136,44 +136,6 @@ if TYPE_CHECKING:
     #: A shot loop's future (or a rejected shot's): it lands as the loop's outcome, a loop that
     #: ended Escalated or Halted having returned its state (flows/outcome.py `landed`).
     Landing: TypeAlias = PrefectFuture[Outcome] | PrefectFuture[Outcome | State[Outcome]]
-
-
-def _policy(run: Run) -> TakePolicy:
-    return TakePolicy(run.settings.max_takes, run.settings.no_progress_takes)
-
-
-@contextmanager
-def _own_steps(governor: Governor, shot: str) -> Iterator[None]:
-    """Marks a halt of the run that this shot's own step caused (its call refused by a cap, its
-    fallback held for a person) with the shot, so every other shot stopped by it says whose it
-    was instead of repeating that shot's reason as its own.
-
-    A provider that refuses the whole run (a key out of credit or refused: an error that `halts`)
-    halts the governor and comes up as the provider's error; for the shot it is the halt, as a
-    cap's refusal is: the shot ends halted (its table row says so, not "rendering take 1"), never
-    escalated as though the shot itself were at fault."""
-    before = governor.halted
-    try:
-        yield
-    except RunHalted as exc:
-        if before is None and exc.by_shot is None:
-            exc.by_shot = shot
-        raise
-    except Exception as exc:
-        halted = governor.halted
-        if halted is None or not getattr(exc, "halts", False):
-            raise
-        if before is None and halted.by_shot is None:
-            halted.by_shot = shot
-        raise halted from exc
-
-
-def halted_reason(exc: Exception, shot: str) -> str:
-    """Why a shot stopped: its own step's reason, or the run's halt and who caused it."""
-    if isinstance(exc, RunHalted) and (by := exc.by_shot) != shot:
-        cause = f"shot {by} halted the run" if by else "the run stopped spending"
-        return f"stopped before it finished: {cause} ({exc})"
-    return str(exc)
 
 
 def _finish(run: Run, outcome: Outcome, stage: str) -> Outcome | State[Outcome]:
@@ -279,7 +241,7 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome, word: TakeWord
             if steering is not None and _steer(steering, take) is None:
                 req = replace(req, prompt=with_note(req.prompt, steering))
             try:
-                with _own_steps(st.governor, plan.shot):
+                with own_steps(st.governor, plan.shot):
                     maker = Maker.of(st.images, run.profile)
                     uri = in_project(panel_take, run, PanelTake(shot=plan.shot, moment=moment, take=take,
                                                                 request=req, maker=maker))
@@ -294,7 +256,7 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome, word: TakeWord
             except JobStuck as exc:  # cancelled past its deadline: a person decides, the other shots go on
                 outcome.escalated = f"{moment} panel take {take} stuck: {exc}"
                 return
-            with _own_steps(st.governor, plan.shot):
+            with own_steps(st.governor, plan.shot):
                 given = PanelInput(shot=plan.shot, moment=moment, take=take, panel_uri=uri, request=req,
                                    judging=Judging.of(st, run.profile))
                 verdict = in_project(panel_gate, run, given, artifacts=lambda v: [])
@@ -311,7 +273,7 @@ def _panel_takes(run: Run, plan: ShotPlan, outcome: PanelOutcome, word: TakeWord
                 continue
             reasons = outcome.takes[-1].reasons
             history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
-            decision, why = _policy(run).decide(history)
+            decision, why = run.takes.decide(history)
             if decision == "accept":
                 outcome.approved[moment] = uri
                 emit(run, scene=run.scene, shot=plan.shot, stage="panel", moment=moment, take=take, status="approved")
@@ -380,31 +342,79 @@ def _fallback(run: Run, plan: ShotPlan, models: list[str], current: int, take: i
 
 
 def _within_approval(run: Run, plan: ShotPlan, finals: Finals | None, take: int, model: str,
-                     outcome: ClipOutcome) -> bool:
+                     outcome: ClipOutcome, last: list[str]) -> Held | Escalated | None:
     """Whether this video take fits the amount a person approved (always, where nobody had to:
-    the draft profile). One that does not is not sent: the shot waits for a person again, or
-    — its retake declined — is escalated."""
+    the draft profile): None. One that does not is not sent: the shot waits for a person again
+    (`Held`), or — its retake declined — is escalated. `last`: the reasons of the take before."""
     if finals is None:
-        return True
+        return None
     st = run.crew
     cost = st.pricing.estimate(Usage("video", seconds=plan.duration, resolution=plan.resolution, audio=plan.audio), model)
     allowance = st.allowance(run.scene, Decimal(finals.approved), {s: Decimal(c) for s, c in finals.first_takes.items()})
     short = allowance.admit(plan.shot, take, cost)
     if short is None:
-        return True
-    last = outcome.takes[-1] if outcome.takes else None
-    why = "; ".join(last.reasons) if last and last.reasons else "its last take failed"
+        return None
+    why = "; ".join(last) if last else "its last take failed"
     if plan.shot in finals.declined:
         outcome.declined = True
-        outcome.escalated = (f"clip retake {take} not approved{f' by {finals.by}' if finals.by else ''} "
-                             f"({fmt_usd(cost)}); last reasons: {why}")
-    else:
-        outcome.retake_cost = str(cost)
-        outcome.held_for_retake = (f"retake {take} ({fmt_usd(cost)} on {model}) would take the final video to "
-                                   f"{fmt_usd(short.would_be)}, past the {fmt_usd(short.approved)} approved "
-                                   f"({fmt_usd(short.charged)} taken so far); last reasons: {why}")
-        emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="awaiting retake approval")
-    return False
+        return Escalated(f"clip retake {take} not approved{f' by {finals.by}' if finals.by else ''} "
+                         f"({fmt_usd(cost)}); last reasons: {why}")
+    outcome.retake_cost = str(cost)
+    emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="awaiting retake approval")
+    return Held(f"retake {take} ({fmt_usd(cost)} on {model}) would take the final video to "
+                f"{fmt_usd(short.would_be)}, past the {fmt_usd(short.approved)} approved "
+                f"({fmt_usd(short.charged)} taken so far); last reasons: {why}")
+
+
+@dataclass
+class VideoStage:
+    """The clip as a stage of the take loop: take N animates the approved panel (or the chain's
+    last frame) on a model of the lineup with seed N, a person's NG note in its prompt; the
+    keyframe gate judges it, its verdict carried as the shot's `Take`."""
+
+    run: Run
+    plan: ShotPlan
+    panels: PanelOutcome
+    start_uri: str
+    end_uri: str | None
+    chained_from: str | None
+    cast: Cast
+    word: TakeWord | None
+    first_model: str
+    name: str = "video"
+    gate: str = "keyframe_gate"
+    gate_words: str = "the gate"
+    sizes: tuple[tuple[int, int], ...] = ()   # the sizes the model makes instead of the shot's (its last take's)
+
+    def make(self, take: int, model: str) -> str:
+        st, plan = self.run.crew, self.plan
+        videos = st.video_for(model)
+        clip_req = plan.clip_request(self.start_uri, self.end_uri, take,
+                                     video_model=model if model != self.first_model else None)
+        if self.word is not None and _steer(self.word, take) is None:
+            clip_req = replace(clip_req, prompt=with_note(clip_req.prompt, self.word))
+        self.sizes = _made_sizes(videos, clip_req)
+        return in_project(video_take, self.run, ClipTake(shot=plan.shot, take=take, request=clip_req,
+                                                         maker=Maker.of(videos, self.run.profile)))
+
+    def judge(self, take: int, uri: str) -> Judged[Take]:
+        st, plan = self.run.crew, self.plan
+        given = KeyframeInput(shot=plan.shot, take=take, clip_uri=uri, start_uri=self.start_uri, end_uri=self.end_uri,
+                              request=plan.panel_request("start", 1), seconds=plan.duration, fps=plan.fps,
+                              expect_motion=_moves(plan), cast=self.cast, board=self.panels.board,
+                              enters=tuple(plan.enters), sizes=self.sizes, chain_origin_uri=self.chained_from or "",
+                              judging=Judging.of(st, self.run.profile))
+        verdict = in_project(keyframe_gate, self.run, given, artifacts=lambda v: list(v.keyframes.values()))
+        taken = Take.judged("video", "clip", take, uri, verdict, keyframes=verdict.keyframes)
+        return Judged(verdict.passed, verdict.quality, tuple(taken.reasons), not verdict.cannot_judge, reading=taken)
+
+
+def _recorded(done: Takes[Take]) -> list[Take]:
+    """The shot's takes as the loop made them: each judged take as its gate left it, each that
+    came to nothing (refused, stuck, unusable) with its cause."""
+    return [t.judged.reading if t.judged.reading is not None else
+            Take(stage="video", moment="clip", take=t.take, uri="", passed=False, quality=-1.0,
+                 reasons=list(t.judged.reasons)) for t in done.takes]
 
 
 def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipOutcome | None,
@@ -432,93 +442,48 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
     chained_from = previous.origin_uri if previous is not None and outcome.started_from == "previous last frame" \
         else None
     outcome.origin_uri = end_uri or chained_from or panels.approved["start"]
-    start_req = plan.panel_request("start", 1)
     # A person's word is about the clip made from this very start: a retaken panel, or a chain
     # whose earlier shot was retaken, starts another clip, and the word is cleared.
     outcome.key = clip_key(plan, start_uri)
     word = _standing(run, plan.shot, spoken, outcome.key, outcome, "the shot or the picture it starts from changed since")
-    history: list[TakeResult] = []
-    models, current = list(run.lineup.videos), 0
-    fell_back = ""   # "after X refused it by moderation, fell back to Y": said in an escalation's reason
-    take = 0
-    while True:
-        take += 1
-        st.governor.check_open()
-        if not _within_approval(run, plan, finals, take, models[current], outcome):
-            return
-        videos = st.video_for(models[current])
-        clip_req = plan.clip_request(start_uri, end_uri, take, video_model=models[current] if current else None)
-        if word is not None and _steer(word, take) is None:
-            clip_req = replace(clip_req, prompt=with_note(clip_req.prompt, word))
-        try:
-            with _own_steps(st.governor, plan.shot):
-                clip_uri = in_project(video_take, run, ClipTake(shot=plan.shot, take=take, request=clip_req,
-                                                                maker=Maker.of(videos, run.profile)))
-        except (JobRefused, RefusedByModeration) as exc:
-            # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
-            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
-                                      reasons=[f"refused by moderation on {models[current]}: {exc}"]))
-            with _own_steps(st.governor, plan.shot):
-                following = _fallback(run, plan, models, current, take, exc)
-            if following is None:
-                outcome.escalated = (f"clip refused by moderation on {models[current]}{fell_back}, no fallback left: "
-                                     f"{exc}; reword the shot's action, or give the run another fallback model")
-                return
-            fell_back += f" (after {models[current]} refused it by moderation, fell back to {models[following]})"
-            current = following
-            continue
-        except JobStuck as exc:
-            # Cancelled past its deadline (the key's video slot went free as the take ended): the
-            # shot waits for a person — to try again, or to give the model longer — and the other
-            # shots go on.
-            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
-                                      reasons=[f"stuck: {exc}"]))
-            outcome.escalated = f"clip take {take} stuck: {exc}"
-            return
-        except BadOutput as exc:
-            # It ran and was billed, and what came back is unusable (cut short, redirected off the
-            # provider's file host, larger than any clip of its length, not a video): a failed
-            # take, as a gate's failure is — retaken within the take policy, else escalated.
-            cause = f"the clip from {models[current]} was unusable: {exc}"
-            outcome.takes.append(Take(stage="video", moment="clip", take=take, uri="", passed=False, quality=-1.0,
-                                      reasons=[cause]))
-            history.append(TakeResult(take, False, -1.0))
-            decision, why = _policy(run).decide(history)
-            if decision == "escalate":
-                outcome.escalated = f"clip {why}{fell_back}; last reasons: {cause}; run again for a new take"
-                return
-            emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="failed",
-                 reasons=[f"{cause}; take {take + 1} is made"])
-            continue
-        with _own_steps(st.governor, plan.shot):
-            given = KeyframeInput(shot=plan.shot, take=take, clip_uri=clip_uri, start_uri=start_uri, end_uri=end_uri,
-                                  request=start_req, seconds=plan.duration, fps=plan.fps, expect_motion=_moves(plan),
-                                  cast=cast or {}, board=panels.board, enters=tuple(plan.enters),
-                                  sizes=_made_sizes(videos, clip_req), chain_origin_uri=chained_from or "",
-                                  judging=Judging.of(st, run.profile))
-            verdict = in_project(keyframe_gate, run, given, artifacts=lambda v: list(v.keyframes.values()))
-        outcome.takes.append(Take.judged("video", "clip", take, clip_uri, verdict, keyframes=verdict.keyframes))
-        steer = _steer(word, take)
-        if word is not None and steer == "walk":
-            _walked(word, outcome.takes[-1])
-            continue
-        reasons = outcome.takes[-1].reasons
-        history.append(TakeResult(take, verdict.passed, verdict.quality, not verdict.cannot_judge))
-        decision, why = _policy(run).decide(history)
-        if word is not None and steer == "keep":
-            _kept_by_word(word, outcome.takes[-1])
-            decision = "accept"
-        if decision == "accept":
-            outcome.clip_uri = clip_uri
-            outcome.last_frame_uri = verdict.keyframes["last"]
-            emit(run, scene=run.scene, shot=plan.shot, stage="video", take=take, status="approved")
-            break
-        if decision == "escalate":
-            outcome.escalated = f"clip {why}{fell_back}; last reasons: {'; '.join(reasons)}"
-            return
+    models = list(run.lineup.videos)
+    stage = VideoStage(run, plan, panels, start_uri, end_uri, chained_from, cast or {}, word, models[0])
+
+    def before(take: int, model: str, takes: list[TakeMade[Take]]) -> Held | Escalated | None:
+        last = _recorded(Takes(Escalated(""), takes[-1:]))
+        return _within_approval(run, plan, finals, take, model, outcome, last[0].reasons if last else [])
+
+    def steer(take: int, judged: Judged[Take]) -> Steer:
+        said = _steer(word, take) if word is not None else None
+        if word is not None and judged.reading is not None:
+            if said == "walk":
+                _walked(word, judged.reading)      # the NG'd take says why it is not kept
+            elif said == "keep":
+                _kept_by_word(word, judged.reading)
+        return "walk" if said == "walk" else "keep" if said == "keep" else None
+
+    done = take_loop(stage, run.takes, st.governor, shot=plan.shot, models=models, what="clip",
+                     tell=teller(run, plan.shot), before=before,
+                     fallback=lambda current, take, exc: _fallback(run, plan, models, current, take, exc),
+                     steer=steer, retake_words="run again for a new take")
+    outcome.takes = _recorded(done)
+    end = done.end
+    if isinstance(end, Halted):
+        outcome.halted = end.why
+        return
+    if isinstance(end, Held):
+        outcome.held_for_retake = end.why
+        return
+    if isinstance(end, Escalated):
+        outcome.escalated = end.why
+        return
+    assert end.reading is not None
+    outcome.clip_uri = end.uri
+    outcome.last_frame_uri = end.reading.keyframes["last"]
+    emit(run, scene=run.scene, shot=plan.shot, stage="video", take=end.take, status="approved")
     if due(plan, run.settings.drift_every):
         start = plan.panel_request("start", 1)
-        with _own_steps(st.governor, plan.shot):
+        with own_steps(st.governor, plan.shot):
             measured = DriftInput(shot=plan.shot, last_frame_uri=outcome.last_frame_uri,
                                   panel_uri=panels.approved["start"], threshold=run.settings.drift_threshold,
                                   plate_uri=start.plate_uri, turnaround_uris=[c.turnaround_uri for c in start.characters],

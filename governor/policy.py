@@ -36,18 +36,19 @@ class TakePolicy:
     max_takes: int = 3
     no_progress_takes: int = 2
 
-    def decide(self, history: list[TakeResult]) -> tuple[Decision, str]:
+    def decide(self, history: list[TakeResult], gate: str = "the gate") -> tuple[Decision, str]:
+        """What to do after the last take of `history`, and why (in words naming `gate`)."""
         last = history[-1]
         if last.passed:
             return "accept", f"take {last.take} passed"
         if not last.judgeable:
             return "escalate", f"the judge cannot judge take {last.take}; another take would not be judged better"
         if len(history) >= self.max_takes:
-            return "escalate", f"failed the gate in {len(history)} takes (per-shot cap {self.max_takes})"
+            return "escalate", f"failed {gate} in {len(history)} takes (per-shot cap {self.max_takes})"
         if len(history) > self.no_progress_takes:
             before = max(t.quality for t in history[:-self.no_progress_takes])
             recent = max(t.quality for t in history[-self.no_progress_takes:])
             if recent <= before:
                 return "escalate", (f"no progress: the best gate score ({before:+.3f}) has not improved "
                                     f"over the last {self.no_progress_takes} takes")
-        return "retake", f"take {last.take} failed the gate"
+        return "retake", f"take {last.take} failed {gate}"

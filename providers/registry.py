@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
-           "board_painter", "discover", "expected_job_seconds", "job_seconds_told",
+           "board_painter", "discover", "forget", "expected_job_seconds", "job_seconds_told",
            "image_provider", "judge_provider", "lineup", "lipsync_provider", "pass_provider", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
            "unknown_voice", "local_voice_refusal", "video_provider"]
@@ -124,6 +124,13 @@ def _index() -> dict[str, tuple[str, Callable[[], object]]]:
 @cache
 def _loaded(name: str) -> ProviderSpec:
     return _load(name, *_index()[name])
+
+
+def forget() -> None:
+    """Forget what was discovered: the next lookup reads the installed providers again — for a
+    process that installed a plugin after it first looked (a test's scripted provider)."""
+    _index.cache_clear()
+    _loaded.cache_clear()
 
 
 def provider_names() -> tuple[str, ...]:

@@ -105,7 +105,7 @@ def test_a_shot_whose_every_swap_spoils_another_face_escalates_out_of_the_cut(ex
     for _ in range(2):
         fakes.faults({"provider": "comfyui", "op": "run", "kind": "swap_wrong_face"})
     out = CliRunner().invoke(app, ["run", str(example_film), *SWAP, "--max-takes", "2"])
-    assert "escalated scene-01/1D" in out.output and "face swap of jenny failed its gate" in out.output, \
+    assert "escalated scene-01/1D" in out.output and "face swap of jenny failed the swap gate in 2 takes" in out.output, \
         out.output[-3000:]
     made = rows(example_film)
     assert [r.take for r in made if r.stage == "faceswap"] == [1, 2]

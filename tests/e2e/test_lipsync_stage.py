@@ -77,7 +77,7 @@ def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(exampl
     wide, shot = done.shots
     assert wide.status == "approved" and not wide.lip_sync, wide
     assert shot.status == "escalated", shot
-    assert "scene scene-01, shot 1D: failed the sync gate in 3 take(s)" in shot.reason, shot.reason
+    assert "scene scene-01, shot 1D: the lip-sync failed the sync gate in 3 takes" in shot.reason, shot.reason
     assert "line 0 (gabe)" in shot.reason, shot.reason
     offsets = [abs(int(m)) for m in re.findall(r"by (\d+) ms", shot.reason)]
     assert offsets and all(100 <= o <= 450 for o in offsets), shot.reason

@@ -35,8 +35,10 @@ def shot_lines(output: str) -> dict[str, str]:
 def test_a_chained_shot_whose_previous_clip_failed_says_so(example_film, fakes):
     keep_shots(example_film, ("1D", "1E"))   # 1E chains from 1D's last frame
     without_finishing(example_film)
-    fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed", "times": 1})
-    out = runner.invoke(app, ["run", str(example_film), *MIX, "--video-model", LITE])
+    # Every job of 1D fails: a failed job is a failed take (docs/takes.md), so 1D is retaken to
+    # its cap and escalates; 1E never starts.
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "job_failed", "times": 9})
+    out = runner.invoke(app, ["run", str(example_film), *MIX, "--video-model", LITE, "--max-takes", "2"])
     lines = shot_lines(out.output)
     print(out.output[-2000:])
     assert set(lines) == {"1D", "1E"}, out.output[-3000:]

@@ -157,7 +157,7 @@ def test_an_upscale_that_fails_its_check_is_taken_again_then_escalated(example_f
     state = finished(thread, box)
     shots = {s.shot: s for s in scene_result(state).shots}
     assert shots["1A"].status == "escalated", shots["1A"]
-    assert "failed the upscale check in 2 take(s)" in shots["1A"].reason, shots["1A"].reason
+    assert "failed the upscale check in 2 takes" in shots["1A"].reason, shots["1A"].reason
     assert "is 1920x1080, asked 2560x1440" in shots["1A"].reason, shots["1A"].reason
     assert [(r.take, r.parameters["seed"]) for r in rows(example_film, "upscale")] == [(1, 1), (2, 2)]
     assert [r.error_class for r in rows(example_film, "upscale_check")] == ["UpscaleCheckFailed"] * 2

@@ -1,0 +1,206 @@
+"""A provider whose jobs end as a test says: the take loop's table (tests/unit/test_take_table.py).
+
+`script` offers a clip (`script:clip`), a lip-sync (`script:sync`), a face swap (`script:swap`)
+and an upscale (`script:up`), each as a job — submitted, polled, downloaded, cancelled — the way a
+vendor's is, so the governor's real job call meets each ending as it would at a vendor:
+
+- "ok": the job succeeds with a real clip — the local provider's render for a clip, the local
+  painter's mouths for a lip-sync, the clip unchanged for a face swap (its faces were on model
+  already), the clip scaled by ffmpeg for an upscale;
+- "failed": it ends failed, in a lip-sync model's words ("No face was detected");
+- "unusable": it succeeds, and what it gives is not a video (BadOutput, billed);
+- "stuck": it runs for ever, until it is cancelled;
+- "refused": it ends failed, refused by moderation.
+
+What each job was asked and how it ended is kept in `BOOK`, where a test counts effects at the
+provider. It is installed as a plugin is (a dist-info naming it under `slate.providers`,
+tests/fakes/scripted.py `installed`), never imported by slate's code.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slate.providers.base import JobStatus, Storage
+from slate.providers.errors import BadOutput
+from slate.providers.spec import Offer, ProviderSpec
+
+NAME = "script"
+ENDINGS = ("ok", "failed", "unusable", "stuck", "refused")
+MODELS = {"video": "clip", "lipsync": "sync", "faceswap": "swap", "upscale": "up"}
+#: What a rate card prices each of its models at (per second of clip): a test's film adds these rows.
+RATES = """
+[models."script:clip"]
+kind = "video"
+per_second = { "480p" = "0.10", "720p" = "0.20", "1080p" = "0.40" }
+billing_seconds = "exact"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+
+[models."script:sync"]
+kind = "lipsync"
+per_second = "0.05"
+billing_seconds = "exact"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+
+[models."script:swap"]
+kind = "faceswap"
+per_second = "0.02"
+billing_seconds = "exact"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+
+[models."script:up"]
+kind = "upscale"
+per_second = "0.03"
+billing_seconds = "exact"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+"""
+
+
+@dataclass
+class Job:
+    capability: str
+    job_id: str
+    ending: str
+    request: Any
+    inner: str | None = None       # the local provider's job, for an "ok" clip or lip-sync
+    cancelled: bool = False
+
+
+@dataclass
+class Book:
+    """The script (capability → the endings of its next jobs, in order; "ok" once it runs out)
+    and every job the provider was given."""
+
+    script: dict[str, list[str]] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+
+    def reset(self, **script: list[str]) -> None:
+        unknown = [e for endings in script.values() for e in endings if e not in ENDINGS]
+        assert not unknown, unknown
+        self.script = {k: list(v) for k, v in script.items()}
+        self.jobs = []
+
+    def of(self, capability: str) -> list[Job]:
+        return [j for j in self.jobs if j.capability == capability]
+
+
+BOOK = Book()
+
+
+class ScriptedJobs:
+    """One capability's jobs, ending as BOOK's script says."""
+
+    name = NAME
+    poll_interval = 0.05
+
+    def __init__(self, capability: str, model: str, storage: Storage, inner: Any = None):
+        self.capability, self.model, self.storage, self.inner = capability, model, storage, inner
+        self.variant: dict[str, Any] = {}
+        self.expected_seconds = 60.0
+
+    def submit(self, request: Any, *, client_ref: str) -> str:
+        queue = BOOK.script.get(self.capability, [])
+        ending = queue.pop(0) if queue else "ok"
+        job = Job(self.capability, f"{self.capability}-{len(BOOK.jobs) + 1}", ending, request)
+        if ending == "ok" and self.inner is not None:
+            job.inner = self.inner.submit(request, client_ref=client_ref)
+        BOOK.jobs.append(job)
+        return job.job_id
+
+    def _job(self, job_id: str) -> Job:
+        return next(j for j in BOOK.jobs if j.job_id == job_id)
+
+    def poll(self, job_id: str) -> JobStatus:
+        job = self._job(job_id)
+        if job.cancelled:
+            return JobStatus("canceled")
+        if job.ending == "failed":
+            return JobStatus("failed", error="No face was detected in the input video")
+        if job.ending == "refused":
+            return JobStatus("failed", error="the input was flagged by moderation (E005)", refused=True)
+        if job.ending == "stuck":
+            return JobStatus("running", progress=0.1)
+        if job.inner is not None:
+            status: JobStatus = self.inner.poll(job.inner)
+            return status
+        return JobStatus("succeeded", progress=1.0)
+
+    def download(self, job_id: str, dest: Path) -> Path:
+        job = self._job(job_id)
+        if job.ending == "unusable":
+            raise BadOutput("the output is an HTML page, not a video", provider=NAME)
+        if job.inner is not None:
+            made: Path = self.inner.download(job.inner, dest)
+            return made
+        source = self.storage.open_local(job.request.clip_uri)
+        if self.capability == "upscale":
+            import imageio_ffmpeg
+            req = job.request
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
+                            "-vf", f"scale={req.width}:{req.height}:flags=bicubic", "-c:v", "libx264", "-crf", "12",
+                            "-pix_fmt", "yuv420p", "-an", "-f", "mp4", str(dest)], check=True)
+        else:
+            shutil.copyfile(source, dest)
+        return dest
+
+    def cancel(self, job_id: str) -> None:
+        self._job(job_id).cancelled = True
+
+    def find_job(self, client_ref: str, since: object = None, *, request: object = None) -> str | None:
+        raise NotImplementedError("the scripted provider keeps no book by our ids")
+
+
+def _video(model: str, *, storage: Storage, base_url: str | None = None, settings: object = None) -> ScriptedJobs:
+    from slate.providers.local import LocalVideo
+    return ScriptedJobs("video", model, storage, LocalVideo(storage))
+
+
+def _lipsync(model: str, *, storage: Storage, base_url: str | None = None, settings: object = None) -> ScriptedJobs:
+    from slate.providers.local import LocalLipSync
+    return ScriptedJobs("lipsync", model, storage, LocalLipSync(storage))
+
+
+def _faceswap(model: str, *, storage: Storage, base_url: str | None = None, settings: object = None) -> ScriptedJobs:
+    return ScriptedJobs("faceswap", model, storage)
+
+
+def _upscale(model: str, *, storage: Storage, base_url: str | None = None, settings: object = None) -> ScriptedJobs:
+    return ScriptedJobs("upscale", model, storage)
+
+
+PROVIDER = ProviderSpec(
+    name=NAME,
+    offers={capability: Offer((model,)) for capability, model in MODELS.items()},
+    video=_video, lipsync=_lipsync, faceswap=_faceswap, upscale=_upscale,  # type: ignore[arg-type]
+    job_seconds={model: 60.0 for model in MODELS.values()},
+)
+
+
+@contextmanager
+def installed(folder: Path) -> Iterator[Book]:
+    """The scripted provider installed as a plugin is (a dist-info in `folder`, on sys.path,
+    naming this module under `slate.providers`) for the length of the block; its book, reset."""
+    import sys
+
+    from slate.providers import registry
+    info = folder / "slate_scripted-0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: slate-scripted\nVersion: 0\n")
+    (info / "entry_points.txt").write_text(f"[slate.providers]\n{NAME} = tests.fakes.scripted:PROVIDER\n")
+    sys.path.insert(0, str(folder))
+    registry.forget()
+    BOOK.reset()
+    try:
+        yield BOOK
+    finally:
+        sys.path.remove(str(folder))
+        registry.forget()
