@@ -65,7 +65,8 @@ def unfinished(future: PrefectFuture[R], state: State[R], waited_on: Callable[[]
 
 def hold_the_cuts(
         run: Run, film: LoadedFilm, plans: list[ShotPlan], panel_futures: Mapping[str, Landing[PanelOutcome]],
-        clip_futures: Mapping[str, Landing[ClipOutcome]]) -> tuple[dict[str, PanelOutcome], dict[str, ClipOutcome]]:
+        clip_futures: Mapping[str, Landing[ClipOutcome]],
+        on_cut: Callable[[str, ClipOutcome], None] | None = None) -> tuple[dict[str, PanelOutcome], dict[str, ClipOutcome]]:
     """Every shot's panels and clip as they land, and the continuity gate over the scene's cuts,
     in order: each approved shot against the last approved one before it, when they share a
     place or someone. A cut that does not hold escalates the later shot (the stitch then joins
@@ -77,7 +78,11 @@ def hold_the_cuts(
     one paid call after another while nothing else ran. The gate then reads the verdicts in
     order. A cut judged early against a shot that its own cut later drops is judged again
     against the shot before that one (with a vision judge, one call more, only when a cut
-    fails)."""
+    fails).
+
+    A shot's cut is decided as soon as it and every shot before it have landed, and the shot is
+    handed to `on_cut(shot, clip)` then — the scene starts its lane (flows/lane.py) — rather than
+    once the whole scene is in."""
     from prefect.futures import as_completed
 
     st = run.crew
@@ -120,24 +125,15 @@ def hold_the_cuts(
                 and shares_the_scene(scene, previous.shot, p.shot))
 
     shot_of = {id(f): shot for shot, f in clip_futures.items()}
-    # Two kinds of future land here (a shot's loop, a rejected shot), which as_completed cannot type
-    # as one: only which one landed is read of them.
-    landing: list[PrefectFuture[Any]] = list(clip_futures.values())
-    for future in as_completed(landing):
-        shot = shot_of[id(future)]
-        land(shot)
-        p = index[shot]
-        if not judging:
-            continue
-        for a, b in ((plans[p.index - 1] if p.index > 0 else None, p),
-                     (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
-            if a is not None and b is not None and to_judge(a, b):
-                early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
-    kept: ShotPlan | None = None
-    for p in plans:
+    kept: ShotPlan | None = None   # the last shot before the frontier whose clip is in the cut
+    frontier = 0                   # the first shot whose cut is not decided yet
+
+    def decide(p: ShotPlan) -> None:
+        """Shot `p`'s cut from the last kept shot before it: kept, or escalated."""
+        nonlocal kept
         clip = clips[p.shot]
         if not judging or not clip.clip_uri:
-            continue
+            return
         if kept is not None and to_judge(kept, p):
             ahead = early.get((kept.shot, p.shot))
             verdict = ahead.result() if ahead is not None else judge_cut(run, cut_args(kept, p))
@@ -148,8 +144,33 @@ def hold_the_cuts(
                 clip.escalated = f"the cut from {kept.shot} does not hold: {'; '.join(verdict.failing)}"
                 clip.clip_uri = None
                 emit(run, scene=run.scene, shot=p.shot, stage="video", status="escalated", reasons=verdict.failing)
-                continue
+                return
         kept = p
+
+    def advance() -> None:
+        """Every shot whose cut can now be decided — all shots before it landed — decided in
+        order, and handed on (`on_cut`) the moment it is."""
+        nonlocal frontier
+        while frontier < len(plans) and plans[frontier].shot in clips:
+            p = plans[frontier]
+            frontier += 1
+            decide(p)
+            if on_cut is not None:
+                on_cut(p.shot, clips[p.shot])
+
+    # Two kinds of future land here (a shot's loop, a rejected shot), which as_completed cannot type
+    # as one: only which one landed is read of them.
+    landing: list[PrefectFuture[Any]] = list(clip_futures.values())
+    for future in as_completed(landing):
+        shot = shot_of[id(future)]
+        land(shot)
+        p = index[shot]
+        if judging:
+            for a, b in ((plans[p.index - 1] if p.index > 0 else None, p),
+                         (p, plans[p.index + 1] if p.index + 1 < len(plans) else None)):
+                if a is not None and b is not None and to_judge(a, b):
+                    early[(a.shot, b.shot)] = judge_cut.submit(run, cut_args(a, b))
+        advance()
     return panels, clips
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture
 from prefect.runtime import deployment, flow_run
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
@@ -35,9 +36,8 @@ from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
 from slate.flows.lot import on_the_lot, wrap_up
 from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
 from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
-from slate.flows.scene_faceswap import swap_the_faces
-from slate.flows.scene_lipsync import lipsync_the_shots
-from slate.flows.scene_upscale import cut_size, upscale_the_shots
+from slate.flows.lane import LaneEnd, shot_lane
+from slate.flows.scene_upscale import cut_size
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.tasks.circle import standing, words_of
 from slate.manifests.assembly import SceneFinish
@@ -63,7 +63,7 @@ from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
 from slate.flows.scene_finish import (extras_into_renders, finishing_pass, subtitles_pass, timeline,
                                       transitions_between)
-from slate.flows.scene_speech import VoicedLine, voice_the_shots
+from slate.flows.scene_speech import VoicedLine, VoiceReferences
 from slate.flows.outcome import keep, outcome
 from slate.flows.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
                                       made_by, served_end)
@@ -265,26 +265,28 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             # the task what they made: Prefect's typing of submit takes only what they make.
             clip_futures[p.shot] = shoot_video.submit(  # type: ignore[call-overload]
                 run, p, panel_futures[p.shot], previous, finals, cast, words.get(p.shot))
-    panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures)
+    # Each shot's lane (flows/lane.py: face swap, speech, lip-sync, upscale, where they apply)
+    # starts the moment its clip and its cut are decided, not once the whole scene is in.
+    index = {p.shot: p for p in plans}
+    voices = VoiceReferences(root)
+    lanes: dict[str, PrefectFuture[LaneEnd]] = {}
+
+    def start_lane(shot: str, clip: ClipOutcome) -> None:
+        if clip.clip_uri and not clip.held_for_retake and run.crew.governor.halted is None:
+            lanes[shot] = shot_lane.submit(run, film, index[shot], clip, finals, voices)
+
+    panels, clips = hold_the_cuts(run, film, plans, panel_futures, clip_futures, on_cut=start_lane)
+    ended = {shot: lane.result() for shot, lane in lanes.items()}
     if any(c.held_for_retake for c in clips.values()) and run.crew.governor.halted is None:
-        # Not stitched yet: the scene's cut waits for what the person says about the retakes.
+        # Not stitched yet: the scene's cut waits for what the person says about the retakes (the
+        # other shots' lanes ran: the round after the answer finds what they made in the cache).
         sheet = make_contact_sheet(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips, spoken)
         return SceneRound(stage="retakes", plans=plans, panels=panels, clips=clips, contact_sheet=sheet)
-    # Face swaps after the keyframe gate, before the speech (flows/scene_faceswap.py says why):
-    # only the shots that ask, each swap gated again.
-    if run.crew.governor.halted is None:
-        clips = swap_the_faces(run, film, plans, clips)
-    # Speech after the clips (flows/scene_speech.py says why): a line is spoken only for a shot in
-    # the cut, and a line that fails its gate takes its shot out of it.
     voiced: list[VoicedLine] = []
-    if run.crew.governor.halted is None:
-        clips, voiced = voice_the_shots(run, film, plans, clips)
-    # Lip-sync after the speech (flows/scene_lipsync.py): the mouths move to the takes the cut hears.
-    if run.crew.governor.halted is None and voiced:
-        clips = lipsync_the_shots(run, film, plans, clips, voiced)
-    # The upscale last (flows/scene_upscale.py): only takes a person approved, as the cut will show them.
-    if run.crew.governor.halted is None:
-        clips = upscale_the_shots(run, plans, clips, finals)
+    for p in plans:
+        if p.shot in ended:
+            clips[p.shot] = ended[p.shot].clip
+            voiced += ended[p.shot].voiced
     # The sheet is drawn while the cut is stitched: neither needs the other.
     sheet_drawn = make_contact_sheet.submit(run, plans, panels, str(out_dir / f"{stem}-contact.png"), clips,
                                             spoken)

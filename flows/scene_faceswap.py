@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 
 from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome
@@ -42,27 +41,20 @@ from slate.tasks.take_loop import Judged
 from slate.tasks.verdicts import GateScore
 
 
-def swap_the_faces(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: dict[str, ClipOutcome]) -> dict[str, ClipOutcome]:
-    """Every shot in the cut that asks for a face swap, swapped and gated (the module's
-    docstring): the clips as they stand after the swap gate — a swapped shot's clip is the swap;
-    an escalated shot has none in the cut."""
-    out = dict(clips)
+def swap_faces_of(run: Run, film: LoadedFilm, plan: ShotPlan, clip: ClipOutcome) -> ClipOutcome:
+    """A shot in the cut that asks for a face swap, swapped and gated (the module's docstring):
+    its clip as it stands after the swap gate — the swap, or none in the cut and why. A shot
+    that asks for none, or has no clip in the cut, is returned as it is. Run in the shot's lane
+    (flows/lane.py)."""
     shots = {s.id: s for s in film.scene(run.scene).shots}
-    landing: dict[str, PrefectFuture[ClipOutcome]] = {}
-    for p in plans:
-        faces = list(shots[p.shot].face_swap) if p.shot in shots else []
-        clip = clips[p.shot]
-        if not faces or not clip.clip_uri:
-            continue
-        if run.lineup.faceswap is None:   # `slate check` refuses this before a run; said, never swapped blind
-            reason = f"scene {run.scene}, shot {p.shot}: asks for a face swap and the run has no face-swap model"
-            emit(run, scene=run.scene, shot=p.shot, stage="faceswap", status="escalated", reasons=[reason])
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": reason})
-            continue
-        landing[p.shot] = swap_shot.submit(run, p, clip, faces)
-    for shot, future in landing.items():
-        out[shot] = future.result()
-    return out
+    faces = list(shots[plan.shot].face_swap) if plan.shot in shots else []
+    if not faces or not clip.clip_uri:
+        return clip
+    if run.lineup.faceswap is None:   # `slate check` refuses this before a run; said, never swapped blind
+        reason = f"scene {run.scene}, shot {plan.shot}: asks for a face swap and the run has no face-swap model"
+        emit(run, scene=run.scene, shot=plan.shot, stage="faceswap", status="escalated", reasons=[reason])
+        return clip.model_copy(update={"clip_uri": None, "escalated": reason})
+    return swap_shot(run, plan, clip, faces)
 
 
 @task(name="faceswap-shot", cache_policy=NO_CACHE, task_run_name="face swap {plan.shot}")

@@ -35,7 +35,6 @@ import numpy as np
 from PIL import Image
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 
 from slate.flows.scene_speech import VoicedLine
 from slate.flows.passes import clip_size, pass_over
@@ -59,32 +58,23 @@ TRACK_RATE = 22050
 
 
 
-def lipsync_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan], clips: dict[str, ClipOutcome],
-                      voiced: list[VoicedLine]) -> dict[str, ClipOutcome]:
-    """Every shot in the cut with an on-camera line, lip-synced and measured (the module's
-    docstring): the clips as they stand after the sync gate — a synced shot's clip is the synced
-    one, carrying its readings; an escalated shot has none in the cut."""
-    out = dict(clips)
-    synced: dict[str, PrefectFuture[ClipOutcome]] = {}
-    for p in plans:
-        lines = [v for v in voiced if v.shot == p.shot and not v.off_screen]
-        clip = clips[p.shot]
-        if not lines or not clip.clip_uri:
-            continue
-        request = p.request_of("start")
-        why_not = (f"a {request.framing} shot: its speakers' mouths are too small to lip-sync or to read"
-                   if request.framing not in LIPSYNC_FRAMINGS else
-                   "the run has no lip-sync model (lipsync_model: none)" if run.lineup.lipsync is None else None)
-        if why_not is not None:
-            emit(run, scene=run.scene, shot=p.shot, stage="lipsync", status="skipped",
-                 reasons=[f"on-camera lines not lip-synced: {why_not}"])
-            continue
-        # Side by side: a shot's sync is a job and a measure of its own clip (hosted, minutes of
-        # waiting; local, a second of CPU each on two cores).
-        synced[p.shot] = sync_shot.submit(run, p, clip, lines)
-    for shot, landing in synced.items():
-        out[shot] = landing.result()
-    return out
+def lipsync_of(run: Run, plan: ShotPlan, clip: ClipOutcome, voiced: list[VoicedLine]) -> ClipOutcome:
+    """A shot in the cut with an on-camera line, lip-synced and measured (the module's
+    docstring): its clip as it stands after the sync gate — the synced one, carrying its
+    readings, or none in the cut and why. A shot with no on-camera line, or no clip in the cut,
+    is returned as it is. Run in the shot's lane (flows/lane.py), once its lines are spoken."""
+    lines = [v for v in voiced if v.shot == plan.shot and not v.off_screen]
+    if not lines or not clip.clip_uri:
+        return clip
+    request = plan.request_of("start")
+    why_not = (f"a {request.framing} shot: its speakers' mouths are too small to lip-sync or to read"
+               if request.framing not in LIPSYNC_FRAMINGS else
+               "the run has no lip-sync model (lipsync_model: none)" if run.lineup.lipsync is None else None)
+    if why_not is not None:
+        emit(run, scene=run.scene, shot=plan.shot, stage="lipsync", status="skipped",
+             reasons=[f"on-camera lines not lip-synced: {why_not}"])
+        return clip
+    return sync_shot(run, plan, clip, lines)
 
 
 @task(name="lipsync-shot", cache_policy=NO_CACHE, task_run_name="lip-sync {plan.shot}")

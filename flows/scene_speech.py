@@ -1,8 +1,9 @@
 """The speech stage of a scene: each line of a shot's dialogue spoken, judged, retaken or escalated.
 
-    … shoot-video (every shot's clip through its gates) ─► speech (shots in the cut with lines) ─► stitch, finish
+    … a shot's clip (through its gates, its cut held) ─► face swap ─► speech (a shot in the cut with lines) ─► lip-sync ─► …
 
-Where it sits in the DAG, and why after the clips: a line is heard only in a shot that is in the
+It runs in the shot's own lane (flows/lane.py), once the shot's clip and its cut are decided,
+without waiting for the scene's other shots. Why after the clip: a line is heard only in a shot that is in the
 cut, so a shot escalated at its panel or clip pays for no line; and a line's measured length is
 held against the clip that landed. Speech costs cents where a clip costs dollars and takes
 seconds where a clip takes minutes, so running it beside the video would save little time and
@@ -22,6 +23,7 @@ It must never call a voice except through `speech_take`, and never change a shot
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,31 +60,41 @@ class VoicedLine(BaseModel):
     reference: str
 
 
-def voice_the_shots(run: Run, film: LoadedFilm, plans: list[ShotPlan],
-                    clips: dict[str, ClipOutcome]) -> tuple[dict[str, ClipOutcome], list[VoicedLine]]:
-    """Every line of every shot in the cut (a clip approved) that has lines: the clips as they
-    stand after the voice gate (a shot escalated by it has no clip in the cut) and the lines heard."""
-    scene = film.scene(run.scene)
-    shots = {s.id: s for s in scene.shots}
+class VoiceReferences:
+    """Each speaker's reference sample, read once a scene and shared by its shots' lanes (which
+    run side by side: read under a lock)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._read: dict[str, VoiceReference | None] = {}
+        self._lock = threading.Lock()
+
+    def of(self, speaker: str, voice: Voice) -> VoiceReference | None:
+        with self._lock:
+            if speaker not in self._read:
+                self._read[speaker] = reference_of(self.root, speaker, voice)
+            return self._read[speaker]
+
+
+def voice_lines_of(run: Run, film: LoadedFilm, plan: ShotPlan, clip: ClipOutcome,
+                   references: VoiceReferences) -> tuple[ClipOutcome, list[VoicedLine]]:
+    """A shot in the cut (its clip approved) with lines, each spoken and judged: its clip as it
+    stands after the voice gate (escalated by it: none in the cut) and the lines heard. A shot
+    with no line, or no clip in the cut, is returned as it is. Run in the shot's lane
+    (flows/lane.py)."""
+    shot = {s.id: s for s in film.scene(run.scene).shots}.get(plan.shot)
+    if shot is None or not shot.dialogue or not clip.clip_uri:
+        return clip, []
     voices = film.bible.voices()
     paces = {who: v.pace_wpm for who, v in voices.items() if v is not None}
-    references: dict[str, VoiceReference | None] = {}
-    out = dict(clips)
-    heard: list[VoicedLine] = []
-    for p in plans:
-        clip, shot = clips[p.shot], shots.get(p.shot)
-        if shot is None or not shot.dialogue or not clip.clip_uri:
-            continue
-        voiced = _voice_shot(run, p.shot, list(shot.dialogue), shot.characters, clip.seconds, voices, paces,
-                             references)
-        if isinstance(voiced, Escalated):
-            emit(run, scene=run.scene, shot=p.shot, stage="voice_gate", status="escalated", reasons=[voiced.why])
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "escalated": voiced.why})
-        elif isinstance(voiced, Halted):
-            out[p.shot] = clip.model_copy(update={"clip_uri": None, "halted": voiced.why})
-        else:
-            heard += voiced
-    return out, heard
+    voiced = _voice_shot(run, plan.shot, list(shot.dialogue), shot.characters, clip.seconds, voices, paces,
+                         references)
+    if isinstance(voiced, Escalated):
+        emit(run, scene=run.scene, shot=plan.shot, stage="voice_gate", status="escalated", reasons=[voiced.why])
+        return clip.model_copy(update={"clip_uri": None, "escalated": voiced.why}), []
+    if isinstance(voiced, Halted):
+        return clip.model_copy(update={"clip_uri": None, "halted": voiced.why}), []
+    return clip, voiced
 
 
 @dataclass
@@ -124,7 +136,7 @@ class LineStage:
 
 def _voice_shot(run: Run, shot: str, lines: list[Line], cast: list[str], shot_seconds: float,
                 voices: dict[str, Voice | None], paces: dict[str, int],
-                references: dict[str, VoiceReference | None]) -> list[VoicedLine] | Escalated | Halted:
+                references: VoiceReferences) -> list[VoicedLine] | Escalated | Halted:
     """A shot's lines, each through the take loop in turn: the lines heard, or why the shot ends."""
     where = f"scene {run.scene}, shot {shot}"
     takes: list[tuple[int, str, float, str]] = []   # (take, uri, seconds, reference kind) per line
@@ -134,9 +146,7 @@ def _voice_shot(run: Run, shot: str, lines: list[Line], cast: list[str], shot_se
         voice = voices.get(line.speaker)
         if voice is None:   # `slate check` refuses this before a run; a bible changed since is named here
             return Escalated(f"{who}: {line.speaker!r} has no voice in bible.yaml")
-        if line.speaker not in references:
-            references[line.speaker] = reference_of(Path(run.root), line.speaker, voice)
-        ref = references[line.speaker]
+        ref = references.of(line.speaker, voice)
         if ref is None:
             return Escalated(f"{who}: {line.speaker!r} has no approved voice sample to judge the line "
                              f"against (slate bible voice, then approve one); nothing was spoken")

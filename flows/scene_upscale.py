@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 
 from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome, Finals
@@ -63,38 +62,25 @@ def cut_size(plans: list[ShotPlan], clips: dict[str, ClipOutcome]) -> tuple[int,
     return max(w for w, _ in sizes), max(h for _, h in sizes)
 
 
-def upscale_the_shots(run: Run, plans: list[ShotPlan], clips: dict[str, ClipOutcome],
-                      finals: Finals | None) -> dict[str, ClipOutcome]:
-    """Every approved take in the cut, upscaled and checked (the module's docstring): the clips as
-    they stand after the check — an upscaled shot's clip is the upscaled one, carrying its
-    reading; an escalated or halted shot has none in the cut. Unchanged where the round does not
-    upscale."""
-    if run.lineup.upscale is None:
-        return clips
-    in_cut = [p for p in plans if clips[p.shot].clip_uri]
+def upscale_of(run: Run, plan: ShotPlan, clip: ClipOutcome, finals: Finals | None) -> ClipOutcome:
+    """An approved take in the cut, upscaled and checked (the module's docstring): its clip as it
+    stands after the check — the upscaled one, carrying its reading, or none in the cut and why.
+    Unchanged where the round does not upscale. Run last in the shot's lane (flows/lane.py)."""
+    if run.lineup.upscale is None or not clip.clip_uri:
+        return clip
     if finals is None or not upscaling(run, finals):
         # A draft (or a round nobody approved): said once a shot, so the model is not thought forgotten.
-        for p in in_cut:
-            emit(run, scene=run.scene, shot=p.shot, stage=STAGE, status="skipped",
-                 reasons=[f"not upscaled by {run.lineup.upscale}: a {run.profile} run's takes are upscaled only "
-                          f"once a person approved them (final and hero profiles)"])
-        return clips
-    out = dict(clips)
-    landing: dict[str, PrefectFuture[ClipOutcome]] = {}
-    for p in in_cut:
-        clip = clips[p.shot]
-        if p.shot not in finals.first_takes or p.shot in finals.declined or clip.rejected:
-            # Never a take nobody approved: a clip in the cut is one of the approved shots', or
-            # something is wrong upstream — left as it is, said, never paid for.
-            emit(run, scene=run.scene, shot=p.shot, stage=STAGE, status="skipped",
-                 reasons=["not upscaled: not among the shots a person approved"])
-            continue
-        # Side by side: each shot's upscale is a job and a check of its own clip (the film's own
-        # GPU runs its prompts one at a time; a hosted upscaler many).
-        landing[p.shot] = upscale_shot.submit(run, p, clip)
-    for shot, future in landing.items():
-        out[shot] = future.result()
-    return out
+        emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, status="skipped",
+             reasons=[f"not upscaled by {run.lineup.upscale}: a {run.profile} run's takes are upscaled only "
+                      f"once a person approved them (final and hero profiles)"])
+        return clip
+    if plan.shot not in finals.first_takes or plan.shot in finals.declined or clip.rejected:
+        # Never a take nobody approved: a clip in the cut is one of the approved shots', or
+        # something is wrong upstream — left as it is, said, never paid for.
+        emit(run, scene=run.scene, shot=plan.shot, stage=STAGE, status="skipped",
+             reasons=["not upscaled: not among the shots a person approved"])
+        return clip
+    return upscale_shot(run, plan, clip)
 
 
 @task(name="upscale-shot", cache_policy=NO_CACHE, task_run_name="upscale {plan.shot}")

@@ -12,6 +12,9 @@ vendor's is, so the governor's real job call meets each ending as it would at a 
 - "stuck": it runs for ever, until it is cancelled;
 - "refused": it ends failed, refused by moderation.
 
+A clip whose prompt holds a word of `BOOK.slow` runs that many seconds before it ends (a slow shot
+beside a fast one).
+
 What each job was asked and how it ended is kept in `BOOK`, where a test counts effects at the
 provider. It is installed as a plugin is (a dist-info naming it under `slate.providers`,
 tests/fakes/scripted.py `installed`), never imported by slate's code.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,6 +77,7 @@ class Job:
     request: Any
     inner: str | None = None       # the local provider's job, for an "ok" clip or lip-sync
     cancelled: bool = False
+    submitted: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -82,12 +87,15 @@ class Book:
 
     script: dict[str, list[str]] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
+    #: a clip whose prompt holds one of these words runs this many seconds before it ends
+    slow: dict[str, float] = field(default_factory=dict)
 
-    def reset(self, **script: list[str]) -> None:
+    def reset(self, *, slow: dict[str, float] | None = None, **script: list[str]) -> None:
         unknown = [e for endings in script.values() for e in endings if e not in ENDINGS]
         assert not unknown, unknown
         self.script = {k: list(v) for k, v in script.items()}
         self.jobs = []
+        self.slow = dict(slow or {})
 
     def of(self, capability: str) -> list[Job]:
         return [j for j in self.jobs if j.capability == capability]
@@ -129,6 +137,9 @@ class ScriptedJobs:
             return JobStatus("failed", error="the input was flagged by moderation (E005)", refused=True)
         if job.ending == "stuck":
             return JobStatus("running", progress=0.1)
+        prompt = getattr(job.request, "prompt", "")
+        if any(w in prompt and time.monotonic() - job.submitted < s for w, s in BOOK.slow.items()):
+            return JobStatus("running", progress=0.5)
         if job.inner is not None:
             status: JobStatus = self.inner.poll(job.inner)
             return status

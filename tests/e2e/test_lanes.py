@@ -1,0 +1,49 @@
+"""A shot's lane does not wait for the scene's other shots (issue 55 item 3; flows/lane.py).
+
+The example cut to 1D (Gabe's "Too hot. Take it back.", medium: spoken, then lip-synced) and 1I
+(the scene's last shot, whose clip is slow: it renders for seconds after 1D's clip has landed).
+Its clips are made by the scripted provider (tests/fakes/scripted.py, installed as a plugin is),
+1I's job held running while 1D's ends at once. Counted where it lands — the ledger's timestamps:
+1D's lip-sync finished before 1I's clip did. Before the lanes, each pass was a scene-wide barrier
+(every clip in, then every swap, every line, every sync), and 1D's lip-sync waited for 1I's clip.
+"""
+from __future__ import annotations
+
+import pytest
+
+from slate.flows.scene import scene_flow
+from slate.governor.ledger import Ledger
+from slate.manifests.options import RunOptions
+from tests.fakes import scripted
+from tests.scene_cuts import keep_shots
+
+pytestmark = [pytest.mark.e2e]
+
+#: How long 1I's clip is held running after it is submitted: long enough that 1D's line and its
+#: lip-sync (the local voice and painter: about a second each) are made inside it.
+SLOW = 12.0
+
+
+def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example_film, prefect_harness, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "local,script")
+    (example_film / "rates.toml").write_text(scripted.RATES)
+    keep_shots(example_film, ("1D", "1I"))
+    with scripted.installed(tmp_path / "site") as book:
+        book.reset(slow={"Mia laughs": SLOW})       # 1I: "Gabe turns on his stool … as Mia laughs."
+        done = scene_flow(project=str(example_film), options=RunOptions(video_model="script:clip"),
+                          return_state=True).result()
+        clips = book.of("video")
+    by = {s.shot: s for s in done.shots}
+    assert by["1D"].status == "approved" and by["1I"].status == "approved", {s: b.reason for s, b in by.items()}
+    assert by["1D"].lip_sync, by["1D"]
+    assert len(clips) == 2 and sum("Mia laughs" in j.request.prompt for j in clips) == 1, clips
+    rows = Ledger.for_project(example_film).rows()
+    [sync] = [r for r in rows if r.stage == "lipsync" and r.shot == "1D"]
+    [slow] = [r for r in rows if r.stage == "video" and r.shot == "1I" and r.status == "succeeded"]
+    [fast] = [r for r in rows if r.stage == "video" and r.shot == "1D" and r.status == "succeeded"]
+    assert sync.finished_at is not None and slow.finished_at is not None and fast.finished_at is not None
+    # 1I's clip took its SLOW seconds; 1D's lip-sync, made inside them, finished before it.
+    assert (slow.finished_at - slow.created_at).total_seconds() >= SLOW * 0.9, (slow.created_at, slow.finished_at)
+    assert sync.finished_at < slow.finished_at, (sync.finished_at, slow.finished_at)
+    assert fast.finished_at < sync.created_at                # the lane starts once its clip is in
