@@ -1,8 +1,9 @@
 """The speech stage inside a scene run (local eSpeak voices, Prefect test harness), on the example
 cut to two shots with one line each: every line is spoken once (one `speech` ledger row a line),
 mixed as dialogue where the edit hears it, subtitled beside the cut (.srt, .vtt) and in it (a
-mov_text stream); a second run pays nothing; one changed line is one new row and nothing else; a
-line in the wrong voice fails the voice gate take after take and escalates its shot, naming it.
+mov_text stream); a second run pays nothing; one changed line is one new row and nothing else. A
+line in the wrong voice (the voice gate's rule) is held on one shot in-process:
+tests/integration/test_stage_rules.py.
 
 Voices and lines are added to the test's copy of the example, never to the example itself."""
 from __future__ import annotations
@@ -129,23 +130,3 @@ def test_lines_are_spoken_once_mixed_subtitled_and_one_changed_line_pays_once(ex
         [(250, "Almost there."), (3000, "Black, no sugar.")]
     assert "Black, no sugar." in whole.with_suffix(".vtt").read_text()
     assert [s.codec for s in subtitle_streams(whole)] == ["mov_text"]
-
-
-def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(example_film, prefect_harness,
-                                                                                 monkeypatch):
-    monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
-    monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "wrong_voice")   # pictures and clips are drawn as ever
-    keep_shots(example_film, ("1A", "1C"))
-    _voices(example_film)
-    _lines(example_film, {"1C": [{"speaker": "gabe", "text": "Coffee, black, and the pie."}]})
-
-    done = scene_flow(project=str(example_film), return_state=True).result()
-    by = {s.shot: s for s in done.shots}
-    assert by["1A"].status == "approved"
-    assert by["1C"].status == "escalated"
-    assert "scene scene-01, shot 1C, line 0 (gabe" in by["1C"].reason and "wrong speaker" in by["1C"].reason
-    takes = _speech(example_film)
-    assert len(takes) == 3 and {(r.shot, r.parameters["line"]) for r in takes} == {("1C", 0)}
-    assert sorted(r.parameters["seed"] for r in takes) == [1, 2, 3]      # each retake a new take
-    # No line heard: no subtitles beside the (one-shot) cut.
-    assert not list((example_film / "renders").glob("*.srt"))

@@ -1,0 +1,93 @@
+"""Each pass's own rule on one shot, in-process (tests/one_shot.py): no scene rendered.
+
+- the lip-sync: a mouth made to lead or lag its line (the local painter's `lip_offset`) fails the
+  sync gate take after take, is made again with the next seed up to the take cap, then escalates
+  naming the line and the offsets measured; a wide shot's line is never lip-synced;
+- the speech: a line spoken in the wrong voice (the local voice's `wrong_voice`) fails the voice
+  gate take after take, each a new seed, then escalates its shot naming the scene, shot, line and
+  speaker — and the shot leaves the cut.
+
+Counted where they land: the ledger's rows of the stage, their seeds. These were whole-scene
+renders (tests/e2e/test_lipsync_stage.py, test_speech_stage.py) until the stages had one take loop.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from slate.governor.ledger import Ledger
+from tests.one_shot import on_one_shot, speech_wav
+
+pytestmark = pytest.mark.usefixtures("local_calls", "prefect_harness")
+
+
+def _rows(root, stage: str) -> list:
+    return sorted((r for r in Ledger.for_project(root).rows() if r.stage == stage), key=lambda r: r.take)
+
+
+def _line(run, shot: str, speaker: str, *, at: float = 0.3, seconds: float = 1.2):
+    from slate.flows.scene_speech import VoicedLine
+    return VoicedLine(shot=shot, line=0, speaker=speaker, text="Too hot. Take it back.",
+                      uri=run.crew.storage.put_bytes(speech_wav(seconds), "wav"), seconds=seconds, offset=at, take=1,
+                      off_screen=False, reference="approved")
+
+
+def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(example_film, monkeypatch):
+    from slate.flows.scene_lipsync import sync_shot
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "lip_offset")
+    shot = on_one_shot(example_film, "1D", {"max_takes": 3, "no_progress_takes": 3},
+                       lambda run, plan, made: sync_shot.fn(run, plan, made.clip, [_line(run, "1D", "gabe")]))
+    assert shot.escalated and not shot.clip_uri and not shot.lip_sync, shot
+    assert "scene scene-01, shot 1D: the lip-sync failed the sync gate in 3 takes" in shot.escalated, shot.escalated
+    assert "line 0 (gabe)" in shot.escalated, shot.escalated
+    offsets = [abs(int(m)) for m in re.findall(r"by (\d+) ms", shot.escalated)]
+    assert offsets and all(100 <= o <= 450 for o in offsets), shot.escalated
+    rows = _rows(example_film, "lipsync")
+    assert [r.parameters["seed"] for r in rows] == [1, 2, 3] and {r.shot for r in rows} == {"1D"}
+    assert [r.error_class for r in _rows(example_film, "sync_gate")] == ["SyncGateFailed"] * 3
+
+
+def test_a_wide_shots_line_is_never_lip_synced(example_film):
+    from slate.flows.scene_lipsync import lipsync_of
+    shot = on_one_shot(example_film, "1C", {},
+                       lambda run, plan, made: (made.clip, lipsync_of(run, plan, made.clip, [_line(run, "1C", "gabe")])))
+    given, kept = shot
+    assert kept.clip_uri == given.clip_uri and not kept.escalated and not kept.lip_sync
+    assert not _rows(example_film, "lipsync")
+
+
+def _voiced(root, shot: str, speaker: str, text: str) -> None:
+    """`speaker` given a local voice, and `shot` (only) given their line."""
+    bible = root / "bible.yaml"
+    doc = yaml.safe_load(bible.read_text())
+    for c in doc["characters"]:
+        if c["id"] == speaker:
+            c["voice"] = {"description": "adult, low pitch, even pace", "provider": "local", "voice": "male_low"}
+    bible.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    for s in doc["shots"]:
+        s.pop("dialogue", None)
+        if s["id"] == shot:
+            s["dialogue"] = [{"speaker": speaker, "text": text}]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(example_film, monkeypatch):
+    from slate.flows.scene_speech import VoiceReferences, voice_lines_of
+    from slate.manifests import load_film
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
+    monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "wrong_voice")
+    _voiced(example_film, "1C", "gabe", "Coffee, black, and the pie.")
+    film = load_film(example_film)
+    clip, heard = on_one_shot(example_film, "1C", {"max_takes": 3, "no_progress_takes": 3},
+                              lambda run, plan, made: voice_lines_of(run, film, plan, made.clip,
+                                                                     VoiceReferences(example_film)))
+    assert not heard and not clip.clip_uri, clip
+    assert "scene scene-01, shot 1C, line 0 (gabe: 'Coffee, black, and the pie.')" in clip.escalated, clip.escalated
+    assert "the line failed the voice gate against the" in clip.escalated and "wrong speaker" in clip.escalated
+    rows = _rows(example_film, "speech")
+    assert [(r.shot, r.parameters["line"], r.parameters["seed"]) for r in rows] == [("1C", 0, s) for s in (1, 2, 3)]
