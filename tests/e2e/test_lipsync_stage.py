@@ -10,7 +10,6 @@ tests/integration/test_stage_rules.py.
 Lines and faults are set on the test's copy of the example, never on the example itself."""
 from __future__ import annotations
 
-
 import pytest
 
 from slate.flows.scene import scene_flow
