@@ -143,28 +143,6 @@ def test_a_draft_run_with_an_upscale_model_upscales_nothing(example_film, fakes)
     assert (cut.width, cut.height) == (854, 480), cut
 
 
-def test_an_upscale_that_fails_its_check_is_taken_again_then_escalated(example_film, fakes, monkeypatch):
-    """The film's own upscale mapping fills no size: the workflow makes its own 1920x1080, not the
-    2560x1440 asked — every take fails the check, the next seed is tried, then the shot escalates
-    out of the cut, naming what the check found."""
-    monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
-    two_shots(example_film, ("1A",))
-    mapping = example_film / "comfyui" / "upscale-esrgan.toml"
-    mapping.write_text("\n".join(line for line in mapping.read_text().splitlines()
-                                 if not line.startswith(("width", "height"))) + "\n")
-    thread, box = start(example_film, FINAL.model_copy(update={"max_takes": 2}))
-    approve(example_film, ["1A"])
-    state = finished(thread, box)
-    shots = {s.shot: s for s in scene_result(state).shots}
-    assert shots["1A"].status == "escalated", shots["1A"]
-    assert "failed the upscale check in 2 takes" in shots["1A"].reason, shots["1A"].reason
-    assert "is 1920x1080, asked 2560x1440" in shots["1A"].reason, shots["1A"].reason
-    assert [(r.take, r.parameters["seed"]) for r in rows(example_film, "upscale")] == [(1, 1), (2, 2)]
-    assert [r.error_class for r in rows(example_film, "upscale_check")] == ["UpscaleCheckFailed"] * 2
-    assert len(fakes.jobs("comfyui")) == 2
-    assert not (example_film / "renders" / "scene-01-final.mp4").exists()
-
-
 def test_a_run_cap_too_small_for_the_upscale_refuses_it(example_film, fakes, monkeypatch):
     """The film prices its GPU (rates.toml): each shot's upscale is on the approval form and in its
     total (1A's 2 s an estimated $0.60, part of what is approved with it), and the run's cap is

@@ -5,10 +5,15 @@
   naming the line and the offsets measured; a wide shot's line is never lip-synced;
 - the speech: a line spoken in the wrong voice (the local voice's `wrong_voice`) fails the voice
   gate take after take, each a new seed, then escalates its shot naming the scene, shot, line and
-  speaker — and the shot leaves the cut.
+  speaker — and the shot leaves the cut;
+- the face swap (on the fake ComfyUI): a swap that repaints the set is taken again; one that
+  spoils another face every time escalates out of the cut;
+- the upscale (on the fake ComfyUI): a workflow that makes its own size fails the check take
+  after take, then escalates naming what the check found.
 
 Counted where they land: the ledger's rows of the stage, their seeds. These were whole-scene
-renders (tests/e2e/test_lipsync_stage.py, test_speech_stage.py) until the stages had one take loop.
+renders (tests/e2e/test_lipsync_stage.py, test_speech_stage.py, test_faceswap_stage.py,
+test_upscale_after_approval.py) until the stages had one take loop.
 """
 from __future__ import annotations
 
@@ -91,3 +96,56 @@ def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(
     assert "the line failed the voice gate against the" in clip.escalated and "wrong speaker" in clip.escalated
     rows = _rows(example_film, "speech")
     assert [(r.shot, r.parameters["line"], r.parameters["seed"]) for r in rows] == [("1C", 0, s) for s in (1, 2, 3)]
+
+
+# The face swap and the upscale on the film's own ComfyUI workflows, served by the fake ComfyUI
+# (tests/fakes/comfyui.py) over real HTTP.
+SWAP = {"faceswap_model": "comfyui:faceswap-reactor"}
+
+
+def _swapped(root, told: dict):
+    from slate.flows.scene_faceswap import swap_shot
+    return on_one_shot(root, "1D", told, lambda run, plan, made: swap_shot.fn(run, plan, made.clip, ["jenny"]))
+
+
+def test_a_swap_that_repaints_the_set_fails_its_gate_and_is_taken_again(example_film, fakes, monkeypatch):
+    monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
+    fakes.faults({"provider": "comfyui", "op": "run", "kind": "swap_background"})
+    shot = _swapped(example_film, {**SWAP, "max_takes": 3})
+    assert shot.clip_uri and not shot.escalated, shot.escalated
+    assert [(r.take, r.status) for r in _rows(example_film, "faceswap")] == [(1, "succeeded"), (2, "succeeded")]
+    gates = _rows(example_film, "faceswap_gate")
+    assert [g.error_class for g in gates] == ["SwapGateFailed", "SwapGatePassed"]
+    assert "changed" in gates[0].error_message, gates[0].error_message
+    assert shot.clip_uri == _rows(example_film, "faceswap")[1].artifact_uri
+
+
+def test_a_shot_whose_every_swap_spoils_another_face_escalates_out_of_the_cut(example_film, fakes, monkeypatch):
+    monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
+    for _ in range(2):
+        fakes.faults({"provider": "comfyui", "op": "run", "kind": "swap_wrong_face"})
+    shot = _swapped(example_film, {**SWAP, "max_takes": 2})
+    assert not shot.clip_uri and "face swap of jenny failed the swap gate in 2 takes" in shot.escalated, shot
+    assert [r.take for r in _rows(example_film, "faceswap")] == [1, 2]
+    gates = _rows(example_film, "faceswap_gate")
+    assert [g.error_class for g in gates] == ["SwapGateFailed", "SwapGateFailed"]
+    assert all("gabe" in g.error_message for g in gates), [g.error_message for g in gates]
+    assert len(fakes.jobs("comfyui")) == 2
+
+
+def test_an_upscale_that_fails_its_check_is_taken_again_then_escalated(example_film, fakes, monkeypatch):
+    """The film's own upscale mapping fills no size: the workflow makes its own 1920x1080, not the
+    size asked — every take fails the check, the next seed is tried, then the shot escalates out
+    of the cut, naming what the check found."""
+    from slate.flows.scene_upscale import upscale_shot
+    monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
+    mapping = example_film / "comfyui" / "upscale-esrgan.toml"
+    mapping.write_text("\n".join(line for line in mapping.read_text().splitlines()
+                                 if not line.startswith(("width", "height"))) + "\n")
+    shot = on_one_shot(example_film, "1A", {"upscale_model": "comfyui:upscale-esrgan", "max_takes": 2},
+                       lambda run, plan, made: upscale_shot.fn(run, plan, made.clip))
+    assert not shot.clip_uri and "failed the upscale check in 2 takes" in shot.escalated, shot
+    assert "is 1920x1080, asked 1708x960" in shot.escalated, shot.escalated      # twice the clip's 854x480
+    assert [(r.take, r.parameters["seed"]) for r in _rows(example_film, "upscale")] == [(1, 1), (2, 2)]
+    assert [r.error_class for r in _rows(example_film, "upscale_check")] == ["UpscaleCheckFailed"] * 2
+    assert len(fakes.jobs("comfyui")) == 2
