@@ -69,6 +69,7 @@ class RunPlan:
     scenes: tuple[str, ...]            # the scenes it makes, in film order
     estimate: FilmEstimate | None      # None: not priced (`priced=False`)
     origins: dict[str, str] = field(default_factory=dict)   # lineup role -> where its model came from
+    used: Lineup | None = None         # the lineup without a pass no shot of its scenes asks for (what is checked)
     block_from: str = NO_BLOCK_READ    # where the film's budget block was read
 
     @property
@@ -87,8 +88,9 @@ class RunPlan:
                 f"without progress {l.said('no_progress_takes')} ({self.block_from})")
 
     def lineup_line(self) -> str:
-        """Each model of the lineup and where it came from (a pass the run will not make: none)."""
-        c = self.lineup
+        """Each model of the lineup the run uses and where it came from (a face swap no shot asks for,
+        or a pass it has no model for: not said)."""
+        c = self.used or self.lineup
         parts = [f"panels {c.panel} ({self.origins['panel']})",
                  f"video {' then '.join(map(str, c.videos))} ({self.origins['videos']})",
                  f"judge {c.judge} ({self.origins['judge']})"]
@@ -146,7 +148,8 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
         estimate = estimate_of(film, plans, lineup_pricing(root, chosen, settings.price_as), chosen, settings,
                                rows=rows or ())
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
-                   origins=_lineup_origins(chosen, told, own), block_from=block_from or NO_BLOCK_READ)
+                   origins=_lineup_origins(chosen, told, own), used=chosen.as_used(film, wanted),
+                   block_from=block_from or NO_BLOCK_READ)
 
 
 def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], pricing: Pricing, chosen: Lineup,

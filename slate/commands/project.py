@@ -133,7 +133,7 @@ def doctor(directory: Directory, options: RunOptions):
     settings, film = checked.settings, checked.film
     plan = plan_or_exit(directory, options, film=film, settings=settings)
     say_plan(plan)
-    chosen = plan.lineup.as_used(film, plan.scenes)   # a face-swap model no shot asks for is not checked
+    chosen = plan.used or plan.lineup   # a face-swap model no shot asks for is not checked
     findings = check_lineup(directory.resolve(), chosen, base_urls(plan.settings), plan.settings.video_slots,
                             estimate=plan.estimate.total if plan.estimate is not None else None,
                             voices=film_voices(film.bible, plan.settings.profile),
