@@ -8,30 +8,27 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
-from decimal import Decimal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from prefect import get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
-from slate.governor.budget import resolve_limits
-from slate.governor.limits import Limits
-from slate.governor.gates import judge_kind
-from slate.governor.estimate import estimate_scene, takes_so_far
+from slate.governor.budget import block_name, make_block
+from slate.governor.estimate import FilmEstimate
+from slate.governor.ledger import CallRow
 from slate.manifests import LoadedFilm
+from slate.manifests.options import RunOptions
 from slate.manifests.settings import Settings
 from slate.providers.storage_local import sweep_orphans
-from slate.providers.registry import Lineup, ModelRef, base_urls
+from slate.providers.registry import base_urls
 from slate.tasks.doctor import blocking, check_lineup, film_voices, line
 from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
+from slate.tasks.run_plan import RunPlan, estimate_of, plan_run
 from slate.tasks.plan import ShotPlan
-from slate.tasks.lipsync import dialogue_costs
-from slate.tasks.passes import pass_costs
 from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
 from slate.tasks.circle import words_of
@@ -42,18 +39,21 @@ from slate.flows.scene_result import SceneResult, SceneRound
 Shelf = Path | BucketResults
 
 
-def film_limits(root: Path, film_id: str, told: dict[str, Any]) -> Limits:
-    """The run's caps and take policy, each with where it came from (governor/budget.py
-    `resolve_limits`): what the run was `told`, else the film's budget block where a person
-    edited it, else the film's own settings (slate.toml, SLATE_*), which the block follows."""
-    from slate.manifests.settings import check_settings, setting_origin
+def film_plan(root: Path, film: LoadedFilm, settings: Settings, options: RunOptions) -> RunPlan:
+    """The run's plan, unpriced (tasks/run_plan.py `plan_run`): its lineup, and its caps and take
+    policy each with where it came from — what the run was told, else the film's budget block
+    where a person edited it, else the film's own settings (slate.toml, SLATE_*), which the block
+    follows (it is made the first time, and saved again here when slate.toml changed)."""
+    from slate.manifests.settings import check_settings
     own, problems = check_settings(root)   # the film's own: never one run's flags
     if own is None:
         raise ValueError("the film's settings cannot be read: " + "; ".join(map(str, problems)))
-    limits = resolve_limits(film_id, own, told, origin_of=setting_origin)
-    for line in limits.unused:
+    block = make_block(film.film.id, own)
+    plan = plan_run(film, options, block, settings=settings, own=own, priced=False, save=True,
+                    block_from=f"the budget block slate-budget/{block_name(film.film.id)}")
+    for line in plan.limits.unused:
         get_run_logger().warning("%s", line)
-    return limits
+    return plan
 
 
 SCRATCH_STALE_SECONDS = 6 * 3600
@@ -77,20 +77,13 @@ def sweep_scratch(root: Path, keep: str) -> None:
 
 
 
-def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = None) -> dict[str, str]:
-    """The scene's estimate as it stands before its first paid call: one take per shot, the
-    expected bill, and the takes its shots needed so far (its ledger; none yet: the take policy);
-    with `film`, its lines of dialogue priced by their voices; where the run upscales its approved
-    takes (tasks/upscale.py), their upscale."""
+def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm) -> dict[str, str]:
+    """The scene's estimate as it stands before its first paid call (tasks/run_plan.py `estimate_of`,
+    as `slate estimate` prices it): one take per shot, the expected bill with its lines of dialogue
+    and its passes, and the takes the film's shots needed so far (its ledger; none yet: the take
+    policy)."""
     try:
-        gov = run.crew.governor
-        so_far = takes_so_far([r for r in gov.ledger.rows(film=run.film) if r.stage in ("panel", "video")], run.scene)
-        est = estimate_scene(plans, run.crew.pricing, takes=so_far or None, max_takes=run.settings.max_takes,
-                             vision_judge=judge_kind(ModelRef.parse(run.lineup.judge).provider) == "vision",
-                             speech=dialogue_costs(film, run.scene, run.profile, run.crew.pricing,
-                                                   run.lineup.lipsync) if film else None,
-                             passes=pass_costs(plans, run.profile, run.lineup.faceswap, run.lineup.upscale,
-                                               run.crew.pricing))
+        est = _scene_estimate(run, plans, film, run.crew.governor.ledger.rows(film=run.film)).scenes[run.scene]
         return {"low": str(est.low), "expected": str(est.total), "high": str(est.high),
                 "planned_seconds": str(est.delivered)}
     except Exception as exc:  # noqa: BLE001 — the reports' figure, never a reason to stop a run
@@ -98,23 +91,19 @@ def estimate_before(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = N
         return {}
 
 
+def _scene_estimate(run: Run, plans: list[ShotPlan], film: LoadedFilm, rows: Sequence[CallRow] = ()) -> FilmEstimate:
+    return estimate_of(film, {run.scene: plans}, run.crew.pricing, run.lineup.refs(), run.settings, rows=rows)
 
-def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm | None = None) -> State[SceneRound] | None:
-    """`slate doctor`'s checks for this run's lineup (and, with `film`, its voices' speech models),
-    with the scene's estimate held to what each key has left: a Failed "Refused" state listing what
-    blocks (the round's end), or None."""
-    chosen = Lineup(ModelRef.parse(run.lineup.panel), tuple(ModelRef.parse(v) for v in run.lineup.videos),
-                    ModelRef.parse(run.lineup.judge), ModelRef.parse(run.lineup.lipsync) if run.lineup.lipsync else None,
-                    ModelRef.parse(run.lineup.faceswap) if run.lineup.faceswap else None,
-                    ModelRef.parse(run.lineup.upscale) if run.lineup.upscale else None)
+
+def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm) -> State[SceneRound] | None:
+    """`slate doctor`'s checks for this run's lineup and its voices' speech models, with the scene's
+    estimate (`estimate_of`, speech and passes in it) held to what each key has left: a Failed
+    "Refused" state listing what blocks (the round's end), or None."""
     # A face-swap model is checked only for a scene with a shot that asks for one.
-    chosen = chosen.as_used(film, [run.scene]) if film is not None else replace(chosen, faceswap=None)
-    spoken = line_costs(film, run.scene, run.profile, run.crew.pricing) if film else None
-    said = dialogue_costs(film, run.scene, run.profile, run.crew.pricing, run.lineup.lipsync) if film else None
-    expected = estimate_scene(plans, run.crew.pricing, speech=said,
-                              passes=pass_costs(plans, run.profile, run.lineup.faceswap, run.lineup.upscale,
-                                               run.crew.pricing)).total
-    voices = film_voices(film.bible, run.profile) if film and spoken else ()
+    chosen = run.lineup.refs().as_used(film, [run.scene])
+    expected = _scene_estimate(run, plans, film).total
+    spoken = line_costs(film, run.scene, run.profile, run.crew.pricing)
+    voices = film_voices(film.bible, run.profile) if spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
                             voices=voices, storage=run.crew.storage)
     stops = blocking(findings)
@@ -133,10 +122,12 @@ def top_run_id() -> str:
 
 
 
-def scene_run(root: Path, scene_id: str, film: LoadedFilm, settings: Settings, told: dict[str, Any]) -> Run:
+def scene_run(root: Path, scene_id: str, film: LoadedFilm, settings: Settings, options: RunOptions) -> Run:
     """The scene's Run in this run: its settings (the preflight's: the film's with what the run
-    was told) with the budget's limits over them (`film_limits`), its lineup, its run id."""
-    return run_of(root, scene_id, film.film.id, settings, top_run_id(), film_limits(Path(root), film.film.id, told))
+    was told) with the budget's limits over them, and its lineup, as the run's plan resolves them
+    (`film_plan`); its run id."""
+    plan = film_plan(Path(root), film, settings, options)
+    return run_of(root, scene_id, film.film.id, plan.settings, top_run_id(), plan.limits, plan.lineup)
 
 
 def keyed_scene(run: Run, film: LoadedFilm, settings: Settings) -> tuple[Shelf, str]:

@@ -53,7 +53,7 @@ from slate.flows.options import OPTIONS, PROJECT, run_name
 from slate.flows import units
 from slate.flows.scene import renders_dir, scene_flow
 from slate.flows.scene_result import SceneResult
-from slate.flows.call_sheet import film_limits, top_run_id
+from slate.flows.call_sheet import film_plan, top_run_id
 from slate.flows.dailies import AFTER as DAILIES_AFTER, open_dailies
 from slate.media import probe as probe_media, scratch_beside
 from slate.media.cut import Stitching, make_cut
@@ -248,7 +248,8 @@ def _film(project: str, options: RunOptions) -> State[FilmResult]:
     order = [s for s in known if s in wanted]
     # The run's services, for every scene it runs here (one governor: halting the film halts
     # them all); closed at its end.
-    with open_run(run_of(root, "", film_id, settings, top_run_id(), film_limits(root, film_id, options.told()))) as run:
+    plan = film_plan(root, film, settings, options)   # its lineup and limits, resolved once (tasks/run_plan.py)
+    with open_run(run_of(root, "", film_id, plan.settings, top_run_id(), plan.limits, plan.lineup)) as run:
         return _scenes(run, project, root, store, film, settings, order, options, checked, log)
 
 

@@ -127,7 +127,7 @@ def _scene(root: Path, scene: str | None, options: RunOptions) -> State[SceneRes
     scene_id = scene or film.scenes[0][1].id
     # The run's services, opened once its options are resolved, closed when its body ends (a
     # scene of a film run in this process works on its film's: tasks/run.py).
-    with open_run(scene_run(root, scene_id, film, settings, options.told())) as run:
+    with open_run(scene_run(root, scene_id, film, settings, options)) as run:
         return _shoot(run, film, settings)
 
 

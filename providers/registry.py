@@ -33,7 +33,7 @@ import importlib.metadata
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -191,6 +191,9 @@ class Lineup:
     lipsync: ModelRef | None = None
     faceswap: ModelRef | None = None     # of the shots that ask for `face_swap:` (issue 41; None: none can run)
     upscale: ModelRef | None = None      # every approved take made larger (issue 41; None: no upscale)
+    #: by role (panel, videos, judge, lipsync, faceswap, upscale): the setting that chose it (`panel_model`),
+    #: the profile's table (`models.<profile>.panel`), or `provider` (the provider's own default)
+    chosen_by: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def video(self) -> ModelRef:
@@ -293,7 +296,9 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
     up_value, up_from = chosen(settings.upscale_model, "upscale_model", table.upscale if table else None, "upscale",
                                lambda: "none")
     upscale = None if up_value.strip().lower() == "none" else pick([up_value], "upscale", up_from)[0]
-    return Lineup(panel, videos, judge, lipsync, faceswap, upscale)
+    return Lineup(panel, videos, judge, lipsync, faceswap, upscale,
+                  chosen_by={"panel": panel_from, "videos": video_from, "judge": judge_from, "lipsync": lip_from,
+                             "faceswap": swap_from, "upscale": up_from})
 
 
 def storage_for(root: Path, settings: Settings | None = None) -> Storage:

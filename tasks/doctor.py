@@ -8,41 +8,23 @@ registry), which make only calls that cost nothing — then every model of the l
 provider key gets. OpenRouter tells how much of a key's limit is left: a run whose estimate is
 above it is refused before it spends, with both figures.
 
-`slate run` and the scene and film flows run the same checks before their first paid call.
+`slate doctor` (slate/commands/project.py) runs them for a run's plan (tasks/run_plan.py: its lineup
+and its estimate, speech and passes in it); the scene flow runs the same before its first paid call.
 It must never make a paid call, or show a key (only its short id).
 """
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
 from slate.manifests.schema import Bible
-from slate.manifests.settings import Settings
 from slate.providers.base import DoctorFinding, Storage
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.registry import (Lineup, ModelRef, UnknownProvider, base_url_for, base_urls, lineup, provider,
-                                     speech_model, storage_for)
+from slate.providers.registry import Lineup, ModelRef, UnknownProvider, base_url_for, provider, speech_model, storage_for
 from slate.tasks.slots import slot_name
-
-if TYPE_CHECKING:
-    from slate.manifests.load import LoadedFilm
-
-
-def doctor(root: Path, settings: Settings, *, estimate: Decimal | None = None,
-           voices: tuple[ModelRef, ...] = (), film: LoadedFilm | None = None,
-           scenes: tuple[str, ...] = ()) -> list[DoctorFinding]:
-    """One finding per line of `slate doctor`, for the lineup the settings choose and the speech
-    models of the film's voices (`voices`, film_voices); `estimate` (the run's expected cost) is
-    held to what a key has left where the provider says. With `film`, its `scenes`' use of the
-    lineup: a face-swap model no shot asks for is not checked."""
-    chosen = lineup(settings)
-    if film is not None:
-        chosen = chosen.as_used(film, scenes)
-    return check_lineup(root, chosen, base_urls(settings), settings.video_slots, estimate=estimate,
-                        voices=voices, storage=storage_for(root, settings))
 
 
 def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:

@@ -56,7 +56,7 @@ from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
 from slate.providers.base import ClipPass, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
-from slate.providers.registry import (base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
+from slate.providers.registry import (Lineup, ModelRef, base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
                                       lipsync_provider, pass_provider, provider_variant, speech_provider, storage_for,
                                       video_provider)
 from slate.providers.spec import job_deadline
@@ -76,7 +76,9 @@ class RunNotOpen(SlateError, RuntimeError):
 
 
 class RunLineup(BaseModel):
-    """The models a run uses, resolved (providers/registry.py `lineup`): `provider:model` each."""
+    """The models a run uses, resolved (providers/registry.py `lineup`, once: tasks/run_plan.py),
+    as a task's parameters carry them: `provider:model` each (`of` and `refs` turn one into the
+    other, the only place that does)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -86,6 +88,20 @@ class RunLineup(BaseModel):
     lipsync: str | None = None    # the lip-sync model of on-camera lines (None: they are not lip-synced)
     faceswap: str | None = None   # the face-swap model of shots that ask for one (None: none can run)
     upscale: str | None = None    # the model approved takes are made larger with (None: no upscale)
+
+    @classmethod
+    def of(cls, chosen: Lineup) -> "RunLineup":
+        def named(m: ModelRef | None) -> str | None:
+            return str(m) if m is not None else None
+        return cls(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos), judge=str(chosen.judge),
+                   lipsync=named(chosen.lipsync), faceswap=named(chosen.faceswap), upscale=named(chosen.upscale))
+
+    def refs(self) -> Lineup:
+        """The lineup as model references again."""
+        def ref(m: str | None) -> ModelRef | None:
+            return ModelRef.parse(m) if m is not None else None
+        return Lineup(ModelRef.parse(self.panel), tuple(ModelRef.parse(v) for v in self.videos),
+                      ModelRef.parse(self.judge), ref(self.lipsync), ref(self.faceswap), ref(self.upscale))
 
 
 class Run(BaseModel):
@@ -151,23 +167,20 @@ class Run(BaseModel):
 
 
 def run_of(root: Path, scene: str, film_id: str, settings: Settings, run_id: str,
-           limits: Limits | None = None) -> Run:
-    """The Run of one scene from its resolved settings and its budget limits (governor/budget.py):
-    the one rule, used by the scene flow and by the reel (tasks/reel.py), whose keys must agree.
-    Without `limits` (the reel, which only keys) the caps stay the settings' own: a cap is never
-    part of a key."""
+           limits: Limits | None = None, chosen: Lineup | None = None) -> Run:
+    """The Run of one scene from its resolved settings and its budget limits (a run's plan, tasks/
+    run_plan.py, hands its settings, limits and lineup): the one rule, used by the scene flow and by
+    the reel (tasks/reel.py), whose keys must agree. Without `limits` (the reel, which only keys)
+    the caps stay the settings' own: a cap is never part of a key; without `chosen`, the lineup
+    the settings choose."""
     if limits is not None:
         settings = settings.model_copy(update={name: getattr(limits, name) for name in LIMITS})
-    chosen = lineup(settings)
+    chosen = chosen if chosen is not None else lineup(settings)
     if not settings.clip_weights:
         # CLIP without weights is off: the model named beside it changes nothing a run makes.
         settings = settings.model_copy(update={"clip_model": ""})
     return Run(root=str(root), run_id=run_id, film=film_id, scene=scene, settings=settings,
-               lineup=RunLineup(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos),
-                                judge=str(chosen.judge), lipsync=str(chosen.lipsync) if chosen.lipsync else None,
-                                faceswap=str(chosen.faceswap) if chosen.faceswap else None,
-                                upscale=str(chosen.upscale) if chosen.upscale else None),
-               origins=dict(limits.origins) if limits is not None else {})
+               lineup=RunLineup.of(chosen), origins=dict(limits.origins) if limits is not None else {})
 
 
 class Crew:

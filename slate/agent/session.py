@@ -32,7 +32,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -124,12 +123,15 @@ class Session:
         self.root = Path(root).resolve()
         self.film = load_film(self.root)            # a ManifestError names every problem
         self.settings = project_settings(self.root)
-        self.run_cap = Decimal(self.settings.run_cap_usd)
+        # The film's run cap as every command shows it (tasks/run_plan.py): the budget block where a
+        # person edited it in the Prefect UI, else slate.toml.
+        limits = self.plan(RunOptions(), priced=False).limits
+        self.run_cap = Decimal(limits.run_cap_usd)
         if max_profile not in PROFILE_ORDER:
             raise Refused(f"--max-profile: {max_profile!r} is not a profile ({', '.join(PROFILE_ORDER)})")
         if cap is not None and cap > self.run_cap:
-            raise Refused(f"--cap {fmt_usd(cap)} is above the film's run cap ({fmt_usd(self.run_cap)}, run_cap_usd "
-                          f"in {self.root / 'slate.toml'}): an agent's session cap is never above it")
+            raise Refused(f"--cap {fmt_usd(cap)} is above the film's run cap ({limits.said('run_cap_usd')}): an "
+                          f"agent's session cap is never above it")
         self.cap = self.run_cap if cap is None else cap
         self.daily_cap = daily
         self.max_profile = max_profile
@@ -205,22 +207,21 @@ class Session:
         (the levers allow profiles up to --max-profile, and a run must be held to the one checked)."""
         return options.telling(price_as=self.price_as, profile=options.profile)
 
+    def plan(self, options: RunOptions, *, priced: bool = True):
+        """The plan of a run told `options` (tasks/run_plan.py), as `slate estimate` makes it: the
+        film's budget block read where a server holds it, the session's --price-as."""
+        from slate.commands.shared import budget_block
+        from slate.tasks.run_plan import film_rows, plan_run
+        block, where = budget_block(self.root, self.film.film.id)
+        return plan_run(self.film, self.told(options) if priced else options, block, block_from=where,
+                        priced=priced, rows=film_rows(self.root, self.film.film.id) if priced else None)
+
     def estimate(self, options: RunOptions) -> Decimal:
         """The expected cost of a run told `options` (its scenes: all when none), priced as
-        `slate estimate` prices it (the rate card, the session's --price-as)."""
-        from slate.governor.estimate import estimate_film, lineup_pricing
-        from slate.providers.registry import lineup
-        from slate.settings import project_settings
-        from slate.tasks.plan import ShotPlan, plan_from_project
-        from slate.tasks.preflight import settings_overrides
-        scenes = list(options.scenes)
-        settings = project_settings(self.root, **settings_overrides(self.told(options)))
-        pricing = lineup_pricing(self.root, lineup(settings), settings.price_as)
-        from slate.manifests.settings import model_audio
-        plans: dict[str, Sequence[ShotPlan]] = {
-            sid: plan_from_project(self.film, sid, settings.profile, settings.fps, audio=model_audio(settings))
-            for sid in (scenes or self.scene_ids())}
-        return estimate_film(plans, pricing, self.cap).total
+        `slate estimate` prices it (the run's plan: speech and every pass in it)."""
+        plan = self.plan(options)
+        assert plan.estimate is not None
+        return plan.estimate.total
 
     # -- runs ---------------------------------------------------------------------------------
     def check_request(self, options: RunOptions) -> None:

@@ -81,15 +81,15 @@ def told(given: dict[str, Any], directory: Any = None) -> RunOptions:
         raise   # problems_or_exit exits; never reached
 
 
-def run_options(*names: str, help: dict[str, str] | None = None) -> Callable:
-    """Add the options `names` (fields of RunOptions with a flag; none named: every one) to a
-    command, which receives what was typed as `options: RunOptions`. `help` replaces an option's
-    description where a command means it differently (`slate estimate --cap`: the cap it checks
-    against)."""
-    names = names or tuple(n for n in RunOptions.model_fields if told_of(n).flag)
-    for name in names:
-        if told_of(name).flag is None:
+def run_options(*names: str, exclude: tuple[str, ...] = (), help: dict[str, str] | None = None) -> Callable:
+    """Add the options `names` (fields of RunOptions with a flag; none named: every one but those
+    the command `exclude`s by name, as making no sense for it) to a command, which receives what was
+    typed as `options: RunOptions`. `help` replaces an option's description where a command means it
+    differently (`slate estimate --cap`: the cap it checks against)."""
+    for name in (*names, *exclude):
+        if name not in RunOptions.model_fields or told_of(name).flag is None:
             raise ValueError(f"run option {name!r} has no flag")
+    names = names or tuple(n for n in RunOptions.model_fields if told_of(n).flag and n not in exclude)
 
     def wrap(command: Callable) -> Callable:
         own = inspect.signature(command, eval_str=True)

@@ -8,15 +8,14 @@ It must never spend, and never print a key.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 from rich.text import Text
 
 from slate.commands.options import run_options
-from slate.commands.shared import (Directory, console, err, limits_lines, lineup_text, load_or_exit,
-                                   preflight_or_exit, problems_or_exit, say_error)
+from slate.commands.shared import (Directory, console, err, lineup_text, load_or_exit, plan_or_exit,
+                                   preflight_or_exit, problems_or_exit, say_plan)
 from slate.manifests.options import RunOptions
 
 
@@ -36,23 +35,27 @@ def init(directory: Directory, example: bool = typer.Option(False, "--example", 
 
 
 ONE_SCENE = {"scenes": "a scene id, repeatable (default: every scene)"}
+#: The run options that make no sense for a command that makes nothing: how a run waits for a person
+#: to approve a fallback, and how many scenes it makes at once. Every other option is taken, as a run
+#: takes it (slate/commands/options.py), so a command shows the run it would make.
+NOT_MADE = ("approve_fallback", "max_parallel_scenes")
 
 
-@run_options("scenes", "profile", "provider", "price_as", "judge", "panel_model", "video_model", "cannot_judge",
-             "model_audio", help=ONE_SCENE)
+@run_options(exclude=NOT_MADE, help=ONE_SCENE)
 def check(directory: Directory, options: RunOptions):
     """Validate everything a run needs before it spends: settings, manifests, references (and
     whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
-    every problem in one pass; exits 1 on any."""
+    every problem in one pass; exits 1 on any. Then the run's models, its caps (each with where it
+    came from) and its expected total."""
     checked = preflight_or_exit(directory, options)
     film = checked.film
     _coverage(directory)   # after the preflight: what blocks a run is its problems, these are notes
     shots = sum(len(s.shots) for _, s in film.scenes)
+    plan = plan_or_exit(directory, options, film=film, settings=checked.settings)
     console.print(Text.assemble(("ok", "green"), f": {film.film.id}, {len(film.scenes)} scene(s), {shots} shot(s), "
                                 f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
                                 f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
-    for line in limits_lines(directory, film.film.id, options):   # each cap, and where it came from
-        console.print(line, markup=False, highlight=False)
+    say_plan(plan)
 
 
 def _coverage(directory: Path) -> None:
@@ -88,63 +91,26 @@ def _coverage(directory: Path) -> None:
             console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
-@run_options("scenes", "profile", "provider", "price_as", "run_cap_usd", "judge", "panel_model", "video_model",
-             "model_audio", "upscale_model",
-             help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: settings)"})
+@run_options(exclude=NOT_MADE,
+             help={**ONE_SCENE, "run_cap_usd": "the per-run cap to check against (default: the film's budget block, "
+                                               "else slate.toml)"})
 def estimate(directory: Directory, options: RunOptions):
     """Expected cost per shot and in total (panels with expected takes, judge calls, videos, the
-    lines of dialogue spoken by each speaker's voice, and a final or hero run's approved takes
-    upscaled)."""
+    lines of dialogue spoken by each speaker's voice and lip-synced, the face swaps shots ask for,
+    and a final or hero run's approved takes upscaled), against the run's cap."""
     from rich.table import Table as RichTable
 
-    from slate.governor.estimate import estimate_film, lineup_pricing
-    from slate.governor.ratecard import RateError
     from slate.manifests import Problem
-    from slate.providers.errors import ReferenceMissing
-    from slate.tasks.preflight import settings_overrides
-    from slate.providers.registry import UnknownProvider, lineup
-    from slate.manifests.settings import model_audio
-    from slate.settings import project_settings
-    from slate.tasks.plan import ShotPlan, plan_from_project
     film = load_or_exit(directory)
     known = [sc.id for _, sc in film.scenes]
     problems_or_exit([Problem("command line", None, "--scene", f"unknown scene {s!r} (film has: {', '.join(known)})")
                       for s in options.scenes if s not in known], directory)
     # A settings problem is a ManifestError: the app says it, one line a problem (slate/cli.py).
-    settings = project_settings(directory, **settings_overrides(options))
-    try:
-        pricing = lineup_pricing(directory, lineup(settings), settings.price_as)
-    except UnknownProvider as exc:
-        say_error(f"{exc.setting}: {exc}")
-        raise typer.Exit(2)
-    except RateError as exc:
-        say_error(f"rate card: {exc}")
-        raise typer.Exit(2)
-    plans: dict[str, Sequence[ShotPlan]] = {}
-    for _, sc in film.scenes:
-        if options.scenes and sc.id not in options.scenes:
-            continue
-        try:
-            plans[sc.id] = plan_from_project(film, sc.id, settings.profile, settings.fps,
-                                             audio=model_audio(settings))
-        except ReferenceMissing as exc:
-            say_error(f"{film.scene_file(sc.id)}: references: {exc}")
-            raise typer.Exit(1)
-    from slate.providers.registry import lineup as lineup_of
-    from slate.tasks.lipsync import dialogue_costs
-    lips = lineup_of(settings).lipsync
-    speech = {sc: dialogue_costs(film, sc, settings.profile, pricing, str(lips) if lips else None) for sc in plans}
-    from slate.tasks.passes import pass_costs
-    # The passes over the clips: the face swaps shots ask for, a final or hero run's upscales.
-    chosen = lineup_of(settings)
-    swap, larger = chosen.faceswap, chosen.upscale
-    passes = {sc: pass_costs(scene_plans, settings.profile, str(swap) if swap else None,
-                             str(larger) if larger else None, pricing) for sc, scene_plans in plans.items()}
-    priced = estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, passes=passes,
-                           **_range_of(directory, film, plans, settings))
+    plan = plan_or_exit(directory, options, film=film)
+    priced, pricing = plan.estimate, plan.pricing
     for scene_id, est in priced.scenes.items():
         rows = est.render_table()
-        table = RichTable(title=f"{film.film.id} / {scene_id} — {settings.profile}, panels priced as "
+        table = RichTable(title=f"{film.film.id} / {scene_id} — {plan.settings.profile}, panels priced as "
                                 f"{pricing.image_key}, judge priced as {pricing.judge_key}, video priced as {pricing.video_key}")
         for col in rows[0]:
             table.add_column(col, justify="right" if col != "shot" else "left")
@@ -153,55 +119,25 @@ def estimate(directory: Directory, options: RunOptions):
         console.print(table)
     for line in priced.range_lines():
         console.print(line, markup=False, highlight=False)
-    console.print(priced.verdict())
+    say_plan(plan)
 
 
-def _range_of(directory: Path, film, plans: dict, settings) -> dict:
-    """The top of the estimate's range: the takes this film's shots needed so far, from its
-    ledger — or, for a film with none yet, its take policy (every stage up to max_takes) — and
-    the sheets and plates the reference gate judges."""
-    from slate.governor.estimate import takes_so_far
-    from slate.governor.gates import judge_kind
-    from slate.governor.ledger import Ledger
-    from slate.providers.registry import lineup
-    from slate.tasks.sheet_check import gated_needs
-    rows = [r for r in Ledger.for_project(directory).rows(film=film.film.id) if r.stage in ("panel", "video")]
-    # The reference gate asks a vision judge about each turnaround (a plate is slate's own measure).
-    references = {sc: len([n for n in gated_needs(film, sc) if n.kind == "character"]) for sc in plans}
-    vision = judge_kind(lineup(settings).judge.provider) == "vision"
-    if not rows:
-        return {"max_takes": settings.max_takes, "references": references, "vision_judge": vision,
-                "takes_from": f"the take policy: up to {settings.max_takes} takes of each stage"}
-    known = {sc: takes_so_far(rows, sc) for sc in plans}
-    every = [t for by_shot in known.values() for t in by_shot.values()]
-    # A shot not made yet counts what the film's shots made so far needed, on average (rounded up).
-    usual = (-(-sum(p for p, _ in every) // len(every)), -(-sum(v for _, v in every) // len(every))) if every \
-        else (settings.max_takes, settings.max_takes)
-    takes = {sc: {p.shot: known[sc].get(p.shot, usual) for p in scene_plans} for sc, scene_plans in plans.items()}
-    return {"takes": takes, "references": references, "vision_judge": vision,
-            "takes_from": "the takes this film's shots needed so far"}
-
-
-@run_options("scenes", "profile", "provider", "judge", "panel_model", "video_model", "model_audio", help=ONE_SCENE)
+@run_options(exclude=NOT_MADE, help=ONE_SCENE)
 def doctor(directory: Directory, options: RunOptions):
     """Can this film spend with its providers now: keys present and valid, credit left (held to
     the estimate where the provider says), models priced, video slots — for the lineup and for the
     speech models the film's voices speak with. Exits 1 on a blocking line."""
-    from slate.governor.estimate import estimate_film, lineup_pricing
-    from slate.providers.registry import lineup
-    from slate.manifests.settings import model_audio
-    from slate.tasks.doctor import blocking, doctor as run_doctor, film_voices, line
-    from slate.tasks.plan import ShotPlan, plan_from_project
+    from slate.providers.registry import base_urls, storage_for
+    from slate.tasks.doctor import blocking, check_lineup, film_voices, line
     checked = preflight_or_exit(directory, options)
     settings, film = checked.settings, checked.film
-    chosen = lineup(settings)
-    plans: dict[str, Sequence[ShotPlan]] = {
-        sc: plan_from_project(film, sc, settings.profile, settings.fps, panel_model=str(chosen.panel),
-                              video_model=str(chosen.video), audio=model_audio(settings))
-        for sc in checked.scenes}
-    total = estimate_film(plans, lineup_pricing(directory, chosen, settings.price_as), settings.run_cap_usd).total
-    findings = run_doctor(directory.resolve(), settings, estimate=total,
-                          voices=film_voices(film.bible, settings.profile), film=film, scenes=tuple(checked.scenes))
+    plan = plan_or_exit(directory, options, film=film, settings=settings)
+    say_plan(plan)
+    chosen = plan.used or plan.lineup   # a face-swap model no shot asks for is not checked
+    findings = check_lineup(directory.resolve(), chosen, base_urls(plan.settings), plan.settings.video_slots,
+                            estimate=plan.estimate.total if plan.estimate is not None else None,
+                            voices=film_voices(film.bible, plan.settings.profile),
+                            storage=storage_for(directory.resolve(), plan.settings))
     for f in findings:
         (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
     stops = blocking(findings)

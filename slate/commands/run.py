@@ -170,15 +170,14 @@ def _write_reel(reel: _Reel, result) -> None:
     """After a run that finished (`_finished`): the reel written down for the next run (tasks/reel.py).
     The take policy is the run's, resolved as the run resolved it (governor/budget.py), while
     the embedded server that holds the film's budget block is still up."""
-    from slate.governor.budget import SlateBudget, block_name, resolve_limits
-    from slate.manifests.settings import project_settings
+    from slate.governor.budget import SlateBudget, block_name
     from slate.tasks.reel import write_reel
+    from slate.tasks.run_plan import plan_run
     try:
         block = SlateBudget.load(block_name(reel.film.film.id))
         if not isinstance(block, SlateBudget):   # Prefect answers a coroutine only inside an event loop
             raise TypeError("the budget block was not read: called inside an event loop")
-        limits = resolve_limits(reel.film.film.id, project_settings(reel.directory), reel.options.told(), block=block,
-                                save=False)
+        limits = plan_run(reel.film, reel.options, block, priced=False).limits
         write_reel(reel.directory, reel.film, _reel_settings(reel), reel.scenes, limits.takes(), result.output,
                    float(result.duration))
     except Exception as exc:  # noqa: BLE001 — without a reel the next run goes through Prefect, no harm

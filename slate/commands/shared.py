@@ -25,7 +25,7 @@ from slate.errors import SlateError
 
 __all__ = ["console", "err", "say", "say_error", "NotAProject", "project_or_exit", "load_or_exit", "settings_or_exit",
            "preflight_or_exit", "usd_or_exit", "shown", "storage_or_exit", "on_stack", "lineup_text", "a_path",
-           "Directory"]
+           "Directory", "budget_block", "plan_or_exit", "say_plan"]
 
 # Off a terminal (a log file, CI) rich would fold tables to 80 columns; ledgers need room.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, markup=False, highlight=False)
@@ -190,20 +190,12 @@ def lineup_text(settings) -> str:
     return f"panels {chosen.panel}, video {videos}, judge {chosen.judge}{priced}"
 
 
-def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
-    """What a run told `options` would obey — its run and film caps and take policy — each with
-    where it came from (governor/budget.py `resolve_limits`). The film's budget block is read
-    where a Prefect server holds it (a `slate up` stack of this film, or a configured server);
-    without one the block follows slate.toml unless it was edited in a UI, which is said."""
-    from slate.governor.budget import SlateBudget, block_name, film_block, resolve_limits
-    from slate.manifests.settings import check_settings, setting_origin
-    from slate.tasks.preflight import settings_overrides
-    own, _ = check_settings(directory)
-    if own is None:
-        return []
-    told = settings_overrides(options) if options is not None else {}
-    block, where = None, "no Prefect server holds the film's budget block here: it follows slate.toml unless " \
-                         "edited in the Prefect UI, and a run says so"
+def budget_block(directory: Path, film_id: str):
+    """The film's budget block as a Prefect server holds it (a `slate up` stack of this film, or a
+    configured server), and where it was read; (None, why not) without one — then the block stands
+    as slate writes it from slate.toml, unless a person edited it in a UI, which a run says."""
+    from slate.governor.budget import SlateBudget, block_name
+    from slate.tasks.run_plan import NO_BLOCK_READ
     from slate.stack import running
     stack = running(directory)
     api = stack.api_url if stack is not None else None
@@ -212,20 +204,45 @@ def limits_lines(directory: Path, film_id: str, options=None) -> list[str]:
         if server_configured():
             from prefect.settings import PREFECT_API_URL
             api = PREFECT_API_URL.value()
-    if api:
-        try:
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-            with temporary_settings({PREFECT_API_URL: api}):
-                loaded = SlateBudget.load(block_name(film_id))
-            if not isinstance(loaded, SlateBudget):   # Prefect answers a coroutine only inside an event loop
-                raise TypeError("the budget block was not read: called inside an event loop")
-            block = loaded
-            where = f"the budget block slate-budget/{block_name(film_id)} read from {api}"
-        except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
-            block = None
-    if block is None:   # as the block would stand if nobody edited it: slate.toml's
-        block = film_block(own)
-    limits = resolve_limits(film_id, own, told, origin_of=setting_origin, block=block, save=False)
-    lines = [f"run cap {limits.said('run_cap_usd')}, film cap {limits.said('film_cap_usd')}; "
-             f"takes {limits.said('max_takes')}, without progress {limits.said('no_progress_takes')} ({where})"]
-    return lines + [f"warning: {u}" for u in limits.unused]
+    if not api:
+        return None, NO_BLOCK_READ
+    try:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+        with temporary_settings({PREFECT_API_URL: api}):
+            loaded = SlateBudget.load(block_name(film_id))
+        if not isinstance(loaded, SlateBudget):   # Prefect answers a coroutine only inside an event loop
+            raise TypeError("the budget block was not read: called inside an event loop")
+    except Exception:  # noqa: BLE001 — no block yet (the first run makes it) or the server is not answering
+        return None, NO_BLOCK_READ
+    return loaded, f"the budget block slate-budget/{block_name(film_id)} read from {api}"
+
+
+def plan_or_exit(directory: Path, options=None, *, film=None, settings=None, priced: bool = True):
+    """The plan of a run told `options` (tasks/run_plan.py `plan_run`: its lineup, its limits with
+    the film's budget block read where a server holds it, its estimate), or exit naming what cannot
+    be resolved: a setting (1), a model or a price (2), a reference (1)."""
+    from slate.governor.ratecard import RateError
+    from slate.providers.errors import ReferenceMissing
+    from slate.providers.registry import UnknownProvider
+    from slate.tasks.run_plan import film_rows, plan_run
+    film = film if film is not None else load_or_exit(directory)
+    block, where = budget_block(directory, film.film.id)
+    try:
+        return plan_run(film, options, block, settings=settings, block_from=where, priced=priced,
+                        rows=film_rows(directory, film.film.id) if priced else None)
+    except UnknownProvider as exc:
+        say_error(f"{exc.setting}: {exc}")
+        raise typer.Exit(2)
+    except RateError as exc:
+        say_error(f"rate card: {exc}")
+        raise typer.Exit(2)
+    except ReferenceMissing as exc:
+        say_error(exc)
+        raise typer.Exit(1)
+
+
+def say_plan(plan, out=None) -> None:
+    """What every command says of the run it would make (RunPlan.lines): its models, its caps and
+    take policy with where each came from, and its expected total against its cap."""
+    for text in plan.lines():
+        (out or console).print(text, markup=False, highlight=False)

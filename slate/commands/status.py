@@ -37,9 +37,7 @@ def status(directory: Directory):
             console.print(f"  open: {r.call_id[:12]} {r.status} shot {r.shot} {r.stage} take {r.take} "
                           f"{r.provider}:{r.model}" + (f" job {r.job_id[:40]}" if r.job_id else "") + f": {who}",
                           highlight=False, markup=False)
-    from slate.commands.shared import limits_lines
-    for line in limits_lines(directory, film.film.id):   # each cap, and where it came from
-        console.print(f"  {line}", highlight=False, markup=False)
+    _say_plan(directory, film)
     for _, scene in film.scenes:
         console.print(f"  scene {scene.id}: {len(scene.shots)} shots, {scene.total_seconds():.1f}s; "
                       f"renders: {_written(renders, scene.id) or 'none yet'}")
@@ -52,6 +50,25 @@ def status(directory: Directory):
         console.print(f"stack up: UI {stack.ui_url}, work pool {stack.pool} (slate down {directory} stops it)",
                       highlight=False)
         _stack_runs(stack)
+
+
+def _say_plan(directory: Path, film) -> None:
+    """The film's next run as `slate check` and `slate estimate` say it (tasks/run_plan.py): its
+    models, its caps with where each came from, and its expected total against its cap. A film a run
+    would refuse says why in one line: `slate check` names every problem."""
+    import typer
+
+    from slate.commands.shared import plan_or_exit
+    from slate.manifests import ManifestError
+    try:
+        plan = plan_or_exit(directory, film=film)
+    except typer.Exit:
+        return   # what could not be resolved was said on stderr
+    except (ManifestError, ValueError, OSError) as exc:
+        say_error(f"the next run cannot be planned ({type(exc).__name__}): slate check {directory} names why")
+        return
+    for line in plan.lines():
+        console.print(f"  {line}", highlight=False, markup=False)
 
 
 def _written(renders: Path, stem: str) -> str:
@@ -118,7 +135,7 @@ def escalations(directory: Directory, scene: Optional[str] = typer.Option(None, 
         err.print(f"--scene: unknown scene {scene!r} (the film has: {', '.join(ids)})", markup=False)
         raise typer.Exit(2)
     storage = storage_for(directory.resolve())
-    max_takes = _max_takes(directory, film.film.id)
+    max_takes = _max_takes(directory, film)
     found = records.latest(Ledger.for_project(directory.resolve()), film.film.id, [scene] if scene else ids)
     for scene_id, shots in found.items():
         if not shots:
@@ -172,15 +189,16 @@ def _print_refusals(directory: Path, film, scene_id: str, esc, storage) -> None:
              f"--warn-words {','.join(offered)}   (edit the list first)")
 
 
-def _max_takes(directory: Path, film_id: str) -> int:
-    """The takes a shot gets by the project's settings (the film's slate-budget block, edited on a
-    server, may give more: the advice names both)."""
-    from slate.settings import project_settings
+def _max_takes(directory: Path, film) -> int:
+    """The takes a shot gets in the film's next run, as its plan resolves them (tasks/run_plan.py:
+    the film's budget block where a person edited it, else slate.toml)."""
+    from slate.commands.shared import budget_block
+    from slate.tasks.run_plan import plan_run
     try:
-        fallback = project_settings(directory).max_takes
+        block, _ = budget_block(directory, film.film.id)
+        return plan_run(film, None, block, priced=False).limits.max_takes
     except Exception:  # noqa: BLE001 — a bad slate.toml is `slate check`'s to report
-        fallback = 3
-    return fallback
+        return 3
 
 
 def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage, max_takes: int) -> None:
