@@ -45,6 +45,7 @@ from slate.media.frames import extract_frame
 from slate.media.voiceprint import read_pcm16
 from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
+from slate.providers.spec import LIPSYNC
 from slate.tasks.keyframes import ClipCast, cast_of
 from slate.tasks.lipsync import (LIPSYNC_FRAMINGS, STAGE, LineSync, LipSyncTake, SyncCheck, SyncLine, lipsync_take,
                                  sync_gate)
@@ -130,7 +131,7 @@ class LipSyncStage:
         source = st.storage.open_local(clip.clip_uri)
         speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
         provider, _, model = run.lineup.lipsync.partition(":")
-        syncer = st.lipsync_for(run.lineup.lipsync)
+        syncer = st.service(LIPSYNC, run.lineup.lipsync)
         maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
                    tuple(_face_cues(source, who, lines)),

@@ -39,6 +39,7 @@ from prefect.futures import PrefectFuture
 from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome, Finals
 from slate.providers.base import ClipPassRequest
+from slate.providers.spec import UPSCALE as UPSCALE_MODEL  # the capability (UPSCALE here is the factor)
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
@@ -127,7 +128,7 @@ class UpscaleStage:
         st = run.crew
         assert clip.clip_uri is not None and run.lineup.upscale is not None
         provider, _, model = run.lineup.upscale.partition(":")
-        passer = st.pass_for(run.lineup.upscale, "upscale")
+        passer = st.service(UPSCALE_MODEL, run.lineup.upscale)
         maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, upscaled_size(*clip_size(st.storage, clip.clip_uri)), maker)
 

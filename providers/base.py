@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from slate.manifests.frame_rate import Fps
 
@@ -336,11 +336,11 @@ class PanelJobs(ImageGenerator, Protocol):
         """The finished job's picture, checked and fitted to the panel's size, at `dest`."""
 
     def cancel(self, job_id: str) -> None:
-        """As VideoGenerator.cancel."""
+        """As Jobs.cancel."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: PanelRequest | None = None) -> str | None:
-        """As VideoGenerator.find_job, for a panel (`request`: what was asked, where the vendor
+        """As Jobs.find_job, for a panel (`request`: what was asked, where the vendor
         is searched by it)."""
 
 
@@ -351,8 +351,16 @@ class ReferencePainter(ImageGenerator, Protocol):
     def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes: ...
 
 
+#: What a job is asked (a ClipRequest, a LipSyncRequest, a ClipPassRequest): only ever handed in.
+Req = TypeVar("Req", contravariant=True)
+
+
 @runtime_checkable
-class VideoGenerator(Protocol):
+class Jobs(Protocol[Req]):
+    """A model whose answers are jobs (a clip, a lip-sync, a face swap, an upscale): submitted,
+    polled, downloaded, cancelled and found again after a crash, all the same way whatever is asked.
+    The governor follows one through its job call (governor/chokepoint.py `Governor.job`)."""
+
     name: str
     model: str
     variant: dict[str, Any]
@@ -362,14 +370,14 @@ class VideoGenerator(Protocol):
     #: figure) the governor cancels the job and its shot is escalated.
     expected_seconds: float
 
-    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+    def submit(self, request: Req, *, client_ref: str) -> str:
         """Start the job and return the provider's job id. `client_ref` is our call id, sent
         where the vendor keeps it, so `find_job` can re-attach after a crash."""
 
     def poll(self, job_id: str) -> JobStatus: ...
 
     def download(self, job_id: str, dest: Path) -> Path:
-        """Write the finished clip to `dest` (the caller renames it into place)."""
+        """Write the finished job's file to `dest` (the caller renames it into place)."""
 
     def cancel(self, job_id: str) -> None:
         """Ask the provider to stop the job: returns once the provider took the request (the
@@ -377,7 +385,7 @@ class VideoGenerator(Protocol):
         documented way to cancel a job, and a ProviderError when it refused or did not answer."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: ClipRequest | None = None) -> str | None:
+                 request: Req | None = None) -> str | None:
         """The job id submitted with `client_ref` (our intent written at `since`), if the vendor
         can tell — by our id, or by what was asked (`request`, where the vendor is searched by
         it); None when it finds none; raise NotImplementedError when it cannot look (then an
@@ -386,51 +394,20 @@ class VideoGenerator(Protocol):
 
 
 @runtime_checkable
-class LipSyncer(Protocol):
-    """A lip-sync model (issue 38): a clip and its speech in, the clip with the speaker's mouth
-    moving to it out, as a job — submitted, polled, downloaded, cancelled and found again after
-    a crash exactly as a video job (VideoGenerator), because the hosted ones run for minutes."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
-    poll_interval: float
-    expected_seconds: float
-
-    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str: ...
-
-    def poll(self, job_id: str) -> JobStatus: ...
-
-    def download(self, job_id: str, dest: Path) -> Path: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: LipSyncRequest | None = None) -> str | None: ...
+class VideoGenerator(Jobs[ClipRequest], Protocol):
+    """A video model: a clip request in, a clip out, as a job."""
 
 
 @runtime_checkable
-class ClipPass(Protocol):
+class LipSyncer(Jobs[LipSyncRequest], Protocol):
+    """A lip-sync model (issue 38): a clip and its speech in, the clip with the speaker's mouth
+    moving to it out, as a job (the hosted ones run for minutes)."""
+
+
+@runtime_checkable
+class ClipPass(Jobs[ClipPassRequest], Protocol):
     """A model that passes over a finished clip (issue 41: a face swap, an upscale): a clip in,
-    the clip changed out, as a job — submitted, polled, downloaded, cancelled and found again
-    after a crash exactly as a video job (VideoGenerator)."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
-    poll_interval: float
-    expected_seconds: float
-
-    def submit(self, request: ClipPassRequest, *, client_ref: str) -> str: ...
-
-    def poll(self, job_id: str) -> JobStatus: ...
-
-    def download(self, job_id: str, dest: Path) -> Path: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: ClipPassRequest | None = None) -> str | None: ...
+    the clip changed out, as a job."""
 
 
 @runtime_checkable

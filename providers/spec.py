@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
 
 from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage,
                                   VideoGenerator)
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-CAPABILITIES = ("image", "video", "judge", "speech", "lipsync", "faceswap", "upscale")
-#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale.
-PASSES = ("faceswap", "upscale")
+#: What a capability's factory builds (the capability's Protocol).
+Made_co = TypeVar("Made_co", covariant=True)
+
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
 #: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
@@ -82,44 +82,62 @@ class SpecError(SlateError, ValueError):
 
 
 # -- what a spec's callables are called with (the registry calls them; see the module docstring) --
-class ImageFactory(Protocol):
+class Factory(Protocol[Made_co]):
+    """A capability's factory: the client of one model, built with the store its files are read
+    from and kept in (a video, lip-sync or pass model's jobs; a painter's panels)."""
+
     def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> ImageGenerator: ...
+                 settings: BaseModel | None) -> Made_co: ...
 
 
-class VideoFactory(Protocol):
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> VideoGenerator: ...
-
-
-class JudgeFactory(Protocol):
-    """A judge may be built without a store (it reads only the files it is handed)."""
+class StorelessFactory(Protocol[Made_co]):
+    """A factory whose client may be built without a store: a judge (it reads only the files it
+    is handed), a voice (a line is spoken from text alone; the local voice keeps what it spoke
+    under the store's folder when it has one)."""
 
     def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
-                 settings: BaseModel | None) -> Judge: ...
+                 settings: BaseModel | None) -> Made_co: ...
 
 
-class SpeechFactory(Protocol):
-    """A voice may be built without a store (a line is spoken from text alone); the local voice
-    keeps what it spoke under the store's folder when it has one."""
-
-    def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
-                 settings: BaseModel | None) -> SpeechGenerator: ...
-
-
-class LipSyncFactory(Protocol):
-    """A lip-sync model (issue 38): jobs like a video model's, so it is built with the store its
-    clips are read from and its answers kept in."""
-
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> LipSyncer: ...
+ImageFactory = Factory[ImageGenerator]
+VideoFactory = Factory[VideoGenerator]
+JudgeFactory = StorelessFactory[Judge]
+SpeechFactory = StorelessFactory[SpeechGenerator]
+LipSyncFactory = Factory[LipSyncer]
+ClipPassFactory = Factory[ClipPass]
 
 
-class ClipPassFactory(Protocol):
-    """A pass over a finished clip (issue 41: face swap, upscale): jobs like a video model's."""
+@dataclass(frozen=True)
+class Capability(Generic[Made_co]):
+    """One capability, by the name a spec's `offers` and its factory field carry (`"video"`), typed
+    by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator. `words`:
+    how a message names it; `timed`: its models run as jobs with an expected duration
+    (`job_seconds`); `passes`: it passes over a finished clip (issue 41)."""
 
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> ClipPass: ...
+    name: str
+    words: str
+    timed: bool = False
+    passes: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IMAGE: Capability[ImageGenerator] = Capability("image", "panel", timed=True)
+VIDEO: Capability[VideoGenerator] = Capability("video", "video", timed=True)
+JUDGE: Capability[Judge] = Capability("judge", "judge")
+SPEECH: Capability[SpeechGenerator] = Capability("speech", "speech")
+LIPSYNC: Capability[LipSyncer] = Capability("lipsync", "lip-sync", timed=True)
+FACESWAP: Capability[ClipPass] = Capability("faceswap", "face-swap", timed=True, passes=True)
+UPSCALE: Capability[ClipPass] = Capability("upscale", "upscale", timed=True, passes=True)
+#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory).
+EVERY: tuple[Capability[object], ...] = (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)
+CAPABILITIES = tuple(c.name for c in EVERY)
+#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, by name.
+CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType({c.name: c for c in (FACESWAP, UPSCALE)})
+PASSES = tuple(CLIP_PASSES)
+#: The capabilities whose models run as jobs and declare how long one takes (`job_seconds`).
+TIMED = tuple(c.name for c in EVERY if c.timed)
 
 
 class DoctorChecks(Protocol):
@@ -311,8 +329,7 @@ class ProviderSpec:
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         for model, seconds in self.job_seconds.items():
-            if model not in self.models("video") + self.models("image") + self.models("lipsync") + \
-                    self.models("faceswap") + self.models("upscale"):
+            if not any(model in self.models(c) for c in TIMED):
                 yield f"job_seconds declared for {model!r}, which is not one of its video, image, lip-sync or pass models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
