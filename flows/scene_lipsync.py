@@ -130,9 +130,7 @@ class LipSyncStage:
         assert clip.clip_uri is not None and run.lineup.lipsync is not None
         source = st.storage.open_local(clip.clip_uri)
         speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
-        provider, _, model = run.lineup.lipsync.partition(":")
-        syncer = st.service(LIPSYNC, run.lineup.lipsync)
-        maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
+        maker = Maker.named(run.lineup.lipsync, st.service(LIPSYNC, run.lineup.lipsync), run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
                    tuple(_face_cues(source, who, lines)),
                    tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)

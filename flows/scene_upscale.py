@@ -127,9 +127,7 @@ class UpscaleStage:
     def of(cls, run: Run, plan: ShotPlan, clip: ClipOutcome) -> "UpscaleStage":
         st = run.crew
         assert clip.clip_uri is not None and run.lineup.upscale is not None
-        provider, _, model = run.lineup.upscale.partition(":")
-        passer = st.service(UPSCALE_MODEL, run.lineup.upscale)
-        maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
+        maker = Maker.named(run.lineup.upscale, st.service(UPSCALE_MODEL, run.lineup.upscale), run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, upscaled_size(*clip_size(st.storage, clip.clip_uri)), maker)
 
     def make(self, take: int, model: str) -> str:

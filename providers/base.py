@@ -306,13 +306,18 @@ class Verdict:
 
 
 @runtime_checkable
-class ImageGenerator(Protocol):
+class Service(Protocol):
+    """What every capability's client says of itself: its provider's name, its model, and its
+    variant — every setting besides the request that changes what it makes (JSON-able; empty when
+    none): part of the cache key and of the ledger's fingerprint."""
+
     name: str
     model: str
-    #: every setting besides the request that changes what this provider draws (JSON-able;
-    #: empty when none): part of the cache key and of the ledger's fingerprint
     variant: dict[str, Any]
 
+
+@runtime_checkable
+class ImageGenerator(Service, Protocol):
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
         our call id; a provider that keeps results by it also offers `recover(client_ref)`,
@@ -356,14 +361,11 @@ Req = TypeVar("Req", contravariant=True)
 
 
 @runtime_checkable
-class Jobs(Protocol[Req]):
+class Jobs(Service, Protocol[Req]):
     """A model whose answers are jobs (a clip, a lip-sync, a face swap, an upscale): submitted,
     polled, downloaded, cancelled and found again after a crash, all the same way whatever is asked.
     The governor follows one through its job call (governor/chokepoint.py `Governor.job`)."""
 
-    name: str
-    model: str
-    variant: dict[str, Any]
     poll_interval: float      # seconds between polls of a job
     #: how long one job is expected to take, queue included: its spec's `job_seconds` for the
     #: model (and what its own settings add). Past `spec.job_deadline` of it (or of slate.toml's
@@ -411,13 +413,8 @@ class ClipPass(Jobs[ClipPassRequest], Protocol):
 
 
 @runtime_checkable
-class SpeechGenerator(Protocol):
+class SpeechGenerator(Service, Protocol):
     """A voice: one line of text spoken in one of the provider's voices, synchronously."""
-
-    name: str
-    model: str
-    #: every setting besides the request that changes what it speaks (JSON-able; empty when none)
-    variant: dict[str, Any]
 
     def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
         """The line spoken, as a WAV with its measured seconds and billed characters. A paid,
@@ -434,15 +431,11 @@ class KeepsSpeech(Protocol):
 
 
 @runtime_checkable
-class Judge(Protocol):
+class Judge(Service, Protocol):
     """A judge scores panels and keyframes. A vision judge may also offer
     `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and
     `judge_turnaround(sheet, character_id, description)` (a reference sheet): ContinuityJudge,
     VisionJudge; a judge without them leaves those gates to slate's own measures."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict: ...
