@@ -86,7 +86,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
-from slate.providers.base import Jobs, JobStatus, Storage
+from slate.providers.base import CapabilityName, Jobs, JobStatus, Storage
 from slate.providers.errors import (BadOutput, CutShort, NotReceived, ProviderError, RateLimited, RefusedByModeration,
                                     outcome_of, poll_wait)
 from slate.errors import SlateError
@@ -167,7 +167,7 @@ class Usage:
     film's own GPU (ComfyUI, issue 41) reports the GPU seconds it took (`gpu_seconds`): a rate per
     GPU-second prices it by them; before the job, with none reported, by the row's estimate of them."""
 
-    kind: Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+    kind: CapabilityName
     seconds: float = 0.0
     resolution: str | None = None
     images: int = 0

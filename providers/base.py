@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from slate.manifests.frame_rate import Fps
 
@@ -484,6 +486,49 @@ class LaysOutReferences(Protocol):
 
     def reference_board(self, request: ClipRequest) -> bytes:
         """The board of `request`'s references, as PNG bytes."""
+
+
+#: A capability's name: a key of a spec's `offers`, a field of ProviderSpec holding its factory, a
+#: rate card's kind and a priced call's (governor Usage).
+CapabilityName = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+#: What a capability's client is (its Protocol).
+Made_co = TypeVar("Made_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class Capability(Generic[Made_co]):
+    """One capability, by the name a spec's `offers` and its factory field carry (`"video"`), typed
+    by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator, and
+    `run.crew.service(VIDEO, ...)` too. `timed`: its models run as jobs with an expected duration
+    (`job_seconds`); `passes`: it passes over a finished clip (issue 41); `clip`: what it makes is
+    a clip, priced by its seconds (a rate card's clip kinds)."""
+
+    name: CapabilityName
+    timed: bool = False
+    passes: bool = False
+    clip: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IMAGE: Capability[ImageGenerator] = Capability("image", timed=True)
+VIDEO: Capability[VideoGenerator] = Capability("video", timed=True, clip=True)
+JUDGE: Capability[Judge] = Capability("judge")
+SPEECH: Capability[SpeechGenerator] = Capability("speech")
+LIPSYNC: Capability[LipSyncer] = Capability("lipsync", timed=True, clip=True)
+FACESWAP: Capability[ClipPass] = Capability("faceswap", timed=True, passes=True, clip=True)
+UPSCALE: Capability[ClipPass] = Capability("upscale", timed=True, passes=True, clip=True)
+#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory).
+EVERY: tuple[Capability[object], ...] = (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)
+CAPABILITIES = tuple(c.name for c in EVERY)
+#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, by name.
+CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType({c.name: c for c in (FACESWAP, UPSCALE)})
+PASSES = tuple(CLIP_PASSES)
+#: The capabilities whose models run as jobs and declare how long one takes (`job_seconds`).
+TIMED = tuple(c.name for c in EVERY if c.timed)
+#: The capabilities whose calls make a clip, priced by its seconds.
+CLIPS = tuple(c.name for c in EVERY if c.clip)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage,
-                                  VideoGenerator)
+from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, Made_co, SpeechGenerator,
+                                  Storage, VideoGenerator)
+# The capabilities, said in providers/base.py (the governor prices by their names): re-exported here,
+# beside the factories a spec declares for them.
+from slate.providers.base import CAPABILITIES as CAPABILITIES, CLIP_PASSES as CLIP_PASSES, EVERY as EVERY
+from slate.providers.base import FACESWAP as FACESWAP, IMAGE as IMAGE, JUDGE as JUDGE, LIPSYNC as LIPSYNC
+from slate.providers.base import PASSES as PASSES, SPEECH as SPEECH, TIMED as TIMED, UPSCALE as UPSCALE, VIDEO as VIDEO
+from slate.providers.base import Capability as Capability
 
 if TYPE_CHECKING:
     import httpx
@@ -43,8 +49,6 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-#: What a capability's factory builds (the capability's Protocol).
-Made_co = TypeVar("Made_co", covariant=True)
 
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
@@ -107,37 +111,6 @@ LipSyncFactory = Factory[LipSyncer]
 ClipPassFactory = Factory[ClipPass]
 
 
-@dataclass(frozen=True)
-class Capability(Generic[Made_co]):
-    """One capability, by the name a spec's `offers` and its factory field carry (`"video"`), typed
-    by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator. `words`:
-    how a message names it; `timed`: its models run as jobs with an expected duration
-    (`job_seconds`); `passes`: it passes over a finished clip (issue 41)."""
-
-    name: str
-    words: str
-    timed: bool = False
-    passes: bool = False
-
-    def __str__(self) -> str:
-        return self.name
-
-
-IMAGE: Capability[ImageGenerator] = Capability("image", "panel", timed=True)
-VIDEO: Capability[VideoGenerator] = Capability("video", "video", timed=True)
-JUDGE: Capability[Judge] = Capability("judge", "judge")
-SPEECH: Capability[SpeechGenerator] = Capability("speech", "speech")
-LIPSYNC: Capability[LipSyncer] = Capability("lipsync", "lip-sync", timed=True)
-FACESWAP: Capability[ClipPass] = Capability("faceswap", "face-swap", timed=True, passes=True)
-UPSCALE: Capability[ClipPass] = Capability("upscale", "upscale", timed=True, passes=True)
-#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory).
-EVERY: tuple[Capability[object], ...] = (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)
-CAPABILITIES = tuple(c.name for c in EVERY)
-#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, by name.
-CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType({c.name: c for c in (FACESWAP, UPSCALE)})
-PASSES = tuple(CLIP_PASSES)
-#: The capabilities whose models run as jobs and declare how long one takes (`job_seconds`).
-TIMED = tuple(c.name for c in EVERY if c.timed)
 
 
 class DoctorChecks(Protocol):
