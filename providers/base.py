@@ -308,7 +308,7 @@ class Verdict:
 
 
 @runtime_checkable
-class Service(Protocol):
+class ModelClient(Protocol):
     """What every capability's client says of itself: its provider's name, its model, and its
     variant — every setting besides the request that changes what it makes (JSON-able; empty when
     none): part of the cache key and of the ledger's fingerprint."""
@@ -319,7 +319,7 @@ class Service(Protocol):
 
 
 @runtime_checkable
-class ImageGenerator(Service, Protocol):
+class ImageGenerator(ModelClient, Protocol):
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
         our call id; a provider that keeps results by it also offers `recover(client_ref)`,
@@ -363,7 +363,7 @@ Req = TypeVar("Req", contravariant=True)
 
 
 @runtime_checkable
-class Jobs(Service, Protocol[Req]):
+class Jobs(ModelClient, Protocol[Req]):
     """A model whose answers are jobs (a clip, a lip-sync, a face swap, an upscale): submitted,
     polled, downloaded, cancelled and found again after a crash, all the same way whatever is asked.
     The governor follows one through its job call (governor/chokepoint.py `Governor.job`)."""
@@ -415,7 +415,7 @@ class ClipPass(Jobs[ClipPassRequest], Protocol):
 
 
 @runtime_checkable
-class SpeechGenerator(Service, Protocol):
+class SpeechGenerator(ModelClient, Protocol):
     """A voice: one line of text spoken in one of the provider's voices, synchronously."""
 
     def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
@@ -433,7 +433,7 @@ class KeepsSpeech(Protocol):
 
 
 @runtime_checkable
-class Judge(Service, Protocol):
+class Judge(ModelClient, Protocol):
     """A judge scores panels and keyframes. A vision judge may also offer
     `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and
     `judge_turnaround(sheet, character_id, description)` (a reference sheet): ContinuityJudge,
