@@ -118,3 +118,26 @@ def test_nothing_outside_providers_lists_the_capabilities_by_hand():
     found = [str(p.relative_to(root)) for folder in ("governor", "tasks", "flows", "manifests", "media", "deployments")
              for p in (root / folder).rglob("*.py") if listed.search(p.read_text())]
     assert found == []
+
+
+def test_a_key_gone_before_the_job_halts_the_run(example_film, monkeypatch):
+    """A key that went away mid-run (read for the video slot's name, or building the client) halts
+    the run before anything is sent: nothing more can be paid for."""
+    from slate.governor.chokepoint import RunHalted
+    from slate.providers.keys import MissingKey
+
+    class Keyless:
+        @property
+        def key_id(self) -> str:
+            raise MissingKey("no key for toy: set TOY_API_KEY", provider="toy")
+
+    maker = Maker(provider="local", model="m", profile="draft")
+    req = ClipPassRequest(kind="upscale", clip_uri="cas://clip", width=1704, height=960, fps=24, seconds=4.0)
+    with open_run(a_run(example_film)) as run:
+        monkeypatch.setattr(type(run.crew), "service", lambda self, c, m: Keyless())
+        monkeypatch.setattr(type(run.crew), "job_times", lambda self, m, j: (10.0, 30.0))
+        monkeypatch.setattr(run.crew.governor, "job", lambda *a, **k: pytest.fail("a job was sent"))
+        spec = job_spec(run, "upscale", "1A", 1, maker, req, Usage("upscale", seconds=4.0), references=(),
+                        parameters={})
+        with pytest.raises(RunHalted, match="then run the same command again"):
+            paid_job(run, UPSCALE, maker, spec, req, held=lambda jobs: getattr(jobs, "key_id"))
