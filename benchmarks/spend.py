@@ -47,6 +47,7 @@ from slate.manifests import write_example_film
 from slate.media.ffmpeg import run as ffmpeg
 from slate.providers.local import FaultMode, LocalImage, LocalVideo
 from slate.providers.base import ClipRequest
+from slate.providers.registry import build as registry_build
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 PANEL_RATE, CLIP_RATE = 0.30, 0.10
@@ -124,13 +125,14 @@ def providers_with_edits(edits: Edits):
                 edits.clips.add(job_id)
             return dest
 
-    def images(ref, storage, settings=None):   # as providers.registry.image_provider: the local painter, edited
-        return EditedPanels(storage)
+    def build(capability, ref, storage=None, settings=None):   # as providers.registry.build: the local painter and
+        if capability.name == "image":                         # video model, edited; every other as built
+            return EditedPanels(storage)
+        if capability.name == "video":
+            return EditedClips(storage)
+        return registry_build(capability, ref, storage, settings)
 
-    def videos(ref, storage, settings=None):
-        return EditedClips(storage)
-
-    return images, videos
+    return build
 
 
 def write_film(dest: Path, shots: int) -> Path:
@@ -156,7 +158,7 @@ def render(root: Path, seed: int) -> dict:
     from slate.flows.scene import scene_flow
     from slate.flows.scene_result import scene_result
     edits = Edits(root, seed)
-    slate.tasks.run.image_provider, slate.tasks.run.video_provider = providers_with_edits(edits)
+    slate.tasks.run.build = providers_with_edits(edits)
     started = time.perf_counter()
     state = scene_flow(project=str(root), options=RunOptions(price_as=PRICE_AS), return_state=True)
     wall = time.perf_counter() - started

@@ -32,6 +32,7 @@ from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.providers.base import ClipPassRequest
+from slate.providers.spec import FACESWAP
 from slate.tasks.faceswap import (GATE_STAGE, STAGE, FaceSwapTake, SwapCheck, approved_face, face_index, faceswap_take,
                                   swap_gate)
 from slate.tasks.plan import ShotPlan
@@ -97,9 +98,7 @@ class FaceSwapStage:
         named = tuple(cast)
         assert clip.clip_uri is not None and run.lineup.faceswap is not None
         local = st.storage.open_local(clip.clip_uri)
-        provider, _, model = run.lineup.faceswap.partition(":")
-        swapper = st.pass_for(run.lineup.faceswap, "faceswap")
-        maker = Maker(provider=provider, model=model, variant=dict(swapper.variant or {}), profile=run.profile)
+        maker = Maker.named(run.lineup.faceswap, st.service(FACESWAP, run.lineup.faceswap), run.profile)
         # Who stands where is read once, from the clip as the keyframe gate passed it.
         wanted = {cid: (approved_face(st.storage, turnarounds[cid]),
                         face_index(st.storage, local, named, turnarounds, wardrobe, request.plate_uri, cid))

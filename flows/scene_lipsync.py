@@ -44,6 +44,7 @@ from slate.media.frames import extract_frame
 from slate.media.voiceprint import read_pcm16
 from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
+from slate.providers.spec import LIPSYNC
 from slate.tasks.keyframes import ClipCast, cast_of
 from slate.tasks.lipsync import (LIPSYNC_FRAMINGS, STAGE, LineSync, LipSyncTake, SyncCheck, SyncLine, lipsync_take,
                                  sync_gate)
@@ -119,9 +120,7 @@ class LipSyncStage:
         assert clip.clip_uri is not None and run.lineup.lipsync is not None
         source = st.storage.open_local(clip.clip_uri)
         speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
-        provider, _, model = run.lineup.lipsync.partition(":")
-        syncer = st.lipsync_for(run.lineup.lipsync)
-        maker = Maker(provider=provider, model=model, variant=dict(syncer.variant or {}), profile=run.profile)
+        maker = Maker.named(run.lineup.lipsync, st.service(LIPSYNC, run.lineup.lipsync), run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
                    tuple(_face_cues(source, who, lines)),
                    tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)

@@ -34,6 +34,7 @@ from slate.manifests import LoadedFilm
 from slate.manifests.dialogue import Line, Voice, line_spans, on_camera
 from slate.providers.base import SpeechRequest
 from slate.providers.registry import speech_model
+from slate.providers.spec import SPEECH
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.speech import LineTake, speech_take
@@ -151,7 +152,7 @@ def _voice_shot(run: Run, shot: str, lines: list[Line], cast: list[str], shot_se
             return Escalated(f"{who}: {line.speaker!r} has no approved voice sample to judge the line "
                              f"against (slate bible voice, then approve one); nothing was spoken")
         model = str(speech_model(voice.provider, voice.model, run.profile))
-        stage = LineStage(run, shot, i, line, voice, ref, Maker.of(run.crew.speech_for(model), run.profile),
+        stage = LineStage(run, shot, i, line, voice, ref, Maker.of(run.crew.service(SPEECH, model), run.profile),
                           gate_words=f"the voice gate against the {ref.kind} reference sample")
         done = take_loop(stage, run.takes, run.crew.governor, shot=shot, models=[model], what="line",
                          tell=teller(run, shot), retake_words="rewrite the line or re-cast its voice, then run again")

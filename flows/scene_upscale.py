@@ -38,6 +38,7 @@ from prefect.cache_policies import NO_CACHE
 from slate.flows.passes import clip_size, pass_over
 from slate.flows.shot import ClipOutcome, Finals
 from slate.providers.base import ClipPassRequest
+from slate.providers.spec import UPSCALE as UPSCALE_MODEL  # the capability (UPSCALE here is the factor)
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
@@ -112,9 +113,7 @@ class UpscaleStage:
     def of(cls, run: Run, plan: ShotPlan, clip: ClipOutcome) -> "UpscaleStage":
         st = run.crew
         assert clip.clip_uri is not None and run.lineup.upscale is not None
-        provider, _, model = run.lineup.upscale.partition(":")
-        passer = st.pass_for(run.lineup.upscale, "upscale")
-        maker = Maker(provider=provider, model=model, variant=dict(passer.variant or {}), profile=run.profile)
+        maker = Maker.named(run.lineup.upscale, st.service(UPSCALE_MODEL, run.lineup.upscale), run.profile)
         return cls(run, plan, clip.clip_uri, clip.seconds, upscaled_size(*clip_size(st.storage, clip.clip_uri)), maker)
 
     def make(self, take: int, model: str) -> str:

@@ -26,6 +26,7 @@ from slate.governor.policy import TakeResult
 from slate.providers.base import ClipRequest
 from slate.providers.errors import RefusedByModeration
 from slate.providers.registry import board_painter
+from slate.providers.spec import VIDEO
 from slate.tasks.run import Run, emit, in_project
 from slate.tasks.drift import drift_check, due
 from slate.tasks.gate_inputs import DriftInput, Judging, KeyframeInput, PanelInput
@@ -388,7 +389,7 @@ class VideoStage:
 
     def make(self, take: int, model: str) -> str:
         st, plan = self.run.crew, self.plan
-        videos = st.video_for(model)
+        videos = st.service(VIDEO, model)
         clip_req = plan.clip_request(self.start_uri, self.end_uri, take,
                                      video_model=model if model != self.first_model else None)
         if self.word is not None and _steer(self.word, take) is None:

@@ -84,9 +84,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal, NoReturn, TypeVar
 
-from slate.providers.base import JobStatus, Storage
+from slate.providers.base import CapabilityName, Jobs, JobStatus, Storage
 from slate.providers.errors import (BadOutput, CutShort, NotReceived, ProviderError, RateLimited, RefusedByModeration,
                                     outcome_of, poll_wait)
 from slate.errors import SlateError
@@ -98,6 +98,9 @@ from .leases import LEASE_SECONDS, Owner, describe_owner, keeper, lease_state
 from .ledger import AGENT_CALLER, BudgetRefused, CallRequest, CallRow, Cap, Ledger, LedgerStateError, request_key
 from .money import fmt_usd, usd
 from .watchdog import watchdog
+
+#: What a job call is asked (providers.base.Jobs' request).
+Req = TypeVar("Req")
 
 log = logging.getLogger("slate.governor")
 
@@ -164,7 +167,7 @@ class Usage:
     film's own GPU (ComfyUI, issue 41) reports the GPU seconds it took (`gpu_seconds`): a rate per
     GPU-second prices it by them; before the job, with none reported, by the row's estimate of them."""
 
-    kind: Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+    kind: CapabilityName
     seconds: float = 0.0
     resolution: str | None = None
     images: int = 0
@@ -533,6 +536,16 @@ class Governor:
         interval = self.poll_interval if poll_interval is None else poll_interval
         return self._obtain(spec, _Job(submit, poll, download, suffix.lstrip("."), deadline,
                                        min(interval, max(0.05, deadline / 10)), find, cancel, expected))
+
+    def job(self, spec: CallSpec, jobs: Jobs[Req], request: Req, *, deadline: float, expected: float | None = None,
+            suffix: str = "mp4") -> CallArtifact:
+        """`request` made by `jobs` (a video, lip-sync or pass model: providers.base.Jobs) as the
+        job call above: submitted with our call id, polled at its own interval, downloaded, found
+        again by the request after a crash, cancelled past `deadline`."""
+        return self.job_call(spec, submit=lambda ref: jobs.submit(request, client_ref=ref), poll=jobs.poll,
+                             download=jobs.download, suffix=suffix, deadline=deadline, expected=expected,
+                             poll_interval=jobs.poll_interval,
+                             find=lambda ref, since: jobs.find_job(ref, since, request=request), cancel=jobs.cancel)
 
     # -- the state machine ------------------------------------------------------------------
     def _obtain(self, spec: CallSpec, way: _Way) -> CallArtifact:

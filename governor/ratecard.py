@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, TypeVar
 
 from slate.governor.chokepoint import Usage
+from slate.providers.base import CAPABILITIES, CLIPS
 from slate.governor.money import MAX_USD, usd
 from slate.errors import SlateError
 
@@ -37,10 +38,11 @@ __all__ = ["RateError", "RateCardError", "UnknownRate", "UnpricedResolution", "U
 
 RATES_FILE = "rates.toml"
 MILLION = Decimal(1_000_000)
-KINDS = ("image", "video", "judge", "speech", "lipsync", "faceswap", "upscale")
+#: A row's kind is a capability's name (providers/base.py): what a call of that capability is priced as.
+KINDS = CAPABILITIES
 #: The kinds priced like a clip, by its seconds: a clip made, and the passes over a finished one
 #: (lip-sync, issue 38; face swap and upscale, issue 41).
-CLIP_KINDS = ("video", "lipsync", "faceswap", "upscale")
+CLIP_KINDS = CLIPS
 #: The kinds a run's lineup names one model for (a spoken line's model is its speaker's voice's).
 LINEUP_KINDS = ("image", "video", "judge")
 CONFIDENCES = ("S", "D", "?")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from slate.manifests.frame_rate import Fps
 
@@ -306,13 +308,18 @@ class Verdict:
 
 
 @runtime_checkable
-class ImageGenerator(Protocol):
+class ModelClient(Protocol):
+    """What every capability's client says of itself: its provider's name, its model, and its
+    variant — every setting besides the request that changes what it makes (JSON-able; empty when
+    none): part of the cache key and of the ledger's fingerprint."""
+
     name: str
     model: str
-    #: every setting besides the request that changes what this provider draws (JSON-able;
-    #: empty when none): part of the cache key and of the ledger's fingerprint
     variant: dict[str, Any]
 
+
+@runtime_checkable
+class ImageGenerator(ModelClient, Protocol):
     def generate_panel(self, request: PanelRequest, *, client_ref: str | None = None) -> bytes:
         """Return PNG bytes. A paid, synchronous call: never retried blindly. `client_ref` is
         our call id; a provider that keeps results by it also offers `recover(client_ref)`,
@@ -336,11 +343,11 @@ class PanelJobs(ImageGenerator, Protocol):
         """The finished job's picture, checked and fitted to the panel's size, at `dest`."""
 
     def cancel(self, job_id: str) -> None:
-        """As VideoGenerator.cancel."""
+        """As Jobs.cancel."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
                  request: PanelRequest | None = None) -> str | None:
-        """As VideoGenerator.find_job, for a panel (`request`: what was asked, where the vendor
+        """As Jobs.find_job, for a panel (`request`: what was asked, where the vendor
         is searched by it)."""
 
 
@@ -351,25 +358,30 @@ class ReferencePainter(ImageGenerator, Protocol):
     def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes: ...
 
 
+#: What a job is asked (a ClipRequest, a LipSyncRequest, a ClipPassRequest): only ever handed in.
+Req = TypeVar("Req", contravariant=True)
+
+
 @runtime_checkable
-class VideoGenerator(Protocol):
-    name: str
-    model: str
-    variant: dict[str, Any]
+class Jobs(ModelClient, Protocol[Req]):
+    """A model whose answers are jobs (a clip, a lip-sync, a face swap, an upscale): submitted,
+    polled, downloaded, cancelled and found again after a crash, all the same way whatever is asked.
+    The governor follows one through its job call (governor/chokepoint.py `Governor.job`)."""
+
     poll_interval: float      # seconds between polls of a job
     #: how long one job is expected to take, queue included: its spec's `job_seconds` for the
     #: model (and what its own settings add). Past `spec.job_deadline` of it (or of slate.toml's
     #: figure) the governor cancels the job and its shot is escalated.
     expected_seconds: float
 
-    def submit(self, request: ClipRequest, *, client_ref: str) -> str:
+    def submit(self, request: Req, *, client_ref: str) -> str:
         """Start the job and return the provider's job id. `client_ref` is our call id, sent
         where the vendor keeps it, so `find_job` can re-attach after a crash."""
 
     def poll(self, job_id: str) -> JobStatus: ...
 
     def download(self, job_id: str, dest: Path) -> Path:
-        """Write the finished clip to `dest` (the caller renames it into place)."""
+        """Write the finished job's file to `dest` (the caller renames it into place)."""
 
     def cancel(self, job_id: str) -> None:
         """Ask the provider to stop the job: returns once the provider took the request (the
@@ -377,7 +389,7 @@ class VideoGenerator(Protocol):
         documented way to cancel a job, and a ProviderError when it refused or did not answer."""
 
     def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: ClipRequest | None = None) -> str | None:
+                 request: Req | None = None) -> str | None:
         """The job id submitted with `client_ref` (our intent written at `since`), if the vendor
         can tell — by our id, or by what was asked (`request`, where the vendor is searched by
         it); None when it finds none; raise NotImplementedError when it cannot look (then an
@@ -386,61 +398,25 @@ class VideoGenerator(Protocol):
 
 
 @runtime_checkable
-class LipSyncer(Protocol):
+class VideoGenerator(Jobs[ClipRequest], Protocol):
+    """A video model: a clip request in, a clip out, as a job."""
+
+
+@runtime_checkable
+class LipSyncer(Jobs[LipSyncRequest], Protocol):
     """A lip-sync model (issue 38): a clip and its speech in, the clip with the speaker's mouth
-    moving to it out, as a job — submitted, polled, downloaded, cancelled and found again after
-    a crash exactly as a video job (VideoGenerator), because the hosted ones run for minutes."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
-    poll_interval: float
-    expected_seconds: float
-
-    def submit(self, request: LipSyncRequest, *, client_ref: str) -> str: ...
-
-    def poll(self, job_id: str) -> JobStatus: ...
-
-    def download(self, job_id: str, dest: Path) -> Path: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: LipSyncRequest | None = None) -> str | None: ...
+    moving to it out, as a job (the hosted ones run for minutes)."""
 
 
 @runtime_checkable
-class ClipPass(Protocol):
+class ClipPass(Jobs[ClipPassRequest], Protocol):
     """A model that passes over a finished clip (issue 41: a face swap, an upscale): a clip in,
-    the clip changed out, as a job — submitted, polled, downloaded, cancelled and found again
-    after a crash exactly as a video job (VideoGenerator)."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
-    poll_interval: float
-    expected_seconds: float
-
-    def submit(self, request: ClipPassRequest, *, client_ref: str) -> str: ...
-
-    def poll(self, job_id: str) -> JobStatus: ...
-
-    def download(self, job_id: str, dest: Path) -> Path: ...
-
-    def cancel(self, job_id: str) -> None: ...
-
-    def find_job(self, client_ref: str, since: datetime | None = None, *,
-                 request: ClipPassRequest | None = None) -> str | None: ...
+    the clip changed out, as a job."""
 
 
 @runtime_checkable
-class SpeechGenerator(Protocol):
+class SpeechGenerator(ModelClient, Protocol):
     """A voice: one line of text spoken in one of the provider's voices, synchronously."""
-
-    name: str
-    model: str
-    #: every setting besides the request that changes what it speaks (JSON-able; empty when none)
-    variant: dict[str, Any]
 
     def speak(self, request: SpeechRequest, *, client_ref: str | None = None) -> SpokenLine:
         """The line spoken, as a WAV with its measured seconds and billed characters. A paid,
@@ -457,15 +433,11 @@ class KeepsSpeech(Protocol):
 
 
 @runtime_checkable
-class Judge(Protocol):
+class Judge(ModelClient, Protocol):
     """A judge scores panels and keyframes. A vision judge may also offer
     `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and
     `judge_turnaround(sheet, character_id, description)` (a reference sheet): ContinuityJudge,
     VisionJudge; a judge without them leaves those gates to slate's own measures."""
-
-    name: str
-    model: str
-    variant: dict[str, Any]
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict: ...
@@ -514,6 +486,49 @@ class LaysOutReferences(Protocol):
 
     def reference_board(self, request: ClipRequest) -> bytes:
         """The board of `request`'s references, as PNG bytes."""
+
+
+#: A capability's name: a key of a spec's `offers`, a field of ProviderSpec holding its factory, a
+#: rate card's kind and a priced call's (governor Usage).
+CapabilityName = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+#: What a capability's client is (its Protocol).
+Made_co = TypeVar("Made_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class Capability(Generic[Made_co]):
+    """One capability, by the name a spec's `offers` and its factory field carry (`"video"`), typed
+    by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator, and
+    `run.crew.service(VIDEO, ...)` too. `timed`: its models run as jobs with an expected duration
+    (`job_seconds`); `passes`: it passes over a finished clip (issue 41); `clip`: what it makes is
+    a clip, priced by its seconds (a rate card's clip kinds)."""
+
+    name: CapabilityName
+    timed: bool = False
+    passes: bool = False
+    clip: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IMAGE: Capability[ImageGenerator] = Capability("image", timed=True)
+VIDEO: Capability[VideoGenerator] = Capability("video", timed=True, clip=True)
+JUDGE: Capability[Judge] = Capability("judge")
+SPEECH: Capability[SpeechGenerator] = Capability("speech")
+LIPSYNC: Capability[LipSyncer] = Capability("lipsync", timed=True, clip=True)
+FACESWAP: Capability[ClipPass] = Capability("faceswap", timed=True, passes=True, clip=True)
+UPSCALE: Capability[ClipPass] = Capability("upscale", timed=True, passes=True, clip=True)
+#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory).
+EVERY: tuple[Capability[object], ...] = (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)
+CAPABILITIES = tuple(c.name for c in EVERY)
+#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, by name.
+CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType({c.name: c for c in (FACESWAP, UPSCALE)})
+PASSES = tuple(CLIP_PASSES)
+#: The capabilities whose models run as jobs and declare how long one takes (`job_seconds`).
+TIMED = tuple(c.name for c in EVERY if c.timed)
+#: The capabilities whose calls make a clip, priced by its seconds.
+CLIPS = tuple(c.name for c in EVERY if c.clip)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ default model at that profile. The lineup of a run is chosen, per capability, by
 
 A line of dialogue is spoken by its speaker's voice (manifests/dialogue.py Voice): the provider the
 voice names, at its `model` or that provider's default speech model for the profile
-(`speech_model`), built by `speech_provider`.
+(`speech_model`), built by `build(SPEECH, ...)`.
 
 Each provider is one module that declares `PROVIDER` (providers/spec.py): the modules of this
 package that declare one, and those installed packages name under the `slate.providers` entry
@@ -38,9 +38,9 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slate.providers.base import (ClipPass, ImageGenerator, Judge, LaysOutReferences, LipSyncer, SpeechGenerator, SpeechRequest, SpokenLine,
-                                  Storage, VideoGenerator)
-from slate.providers.spec import CAPABILITIES, PASSES, UNDECLARED_JOB_SECONDS, ProviderSpec, SpecError, TakesReferences
+from slate.providers.base import LaysOutReferences, SpeechRequest, SpokenLine, Storage
+from slate.providers.spec import (CAPABILITIES, IMAGE, PASSES, TIMED, UNDECLARED_JOB_SECONDS, Capability, ProviderSpec,
+                                  SpecError, TakesReferences)
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
 
@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
-           "board_painter", "discover", "forget", "expected_job_seconds", "job_seconds_told",
-           "image_provider", "judge_provider", "lineup", "lipsync_provider", "pass_provider", "provider", "provider_names", "provider_settings",
-           "provider_variant", "resolve", "specs", "speech_model", "speech_provider", "storage_for",
-           "unknown_voice", "local_voice_refusal", "video_provider"]
+           "board_painter", "build", "discover", "forget", "expected_job_seconds", "job_seconds_told",
+           "lineup", "provider", "provider_names", "provider_settings",
+           "provider_variant", "resolve", "specs", "speech_model", "storage_for",
+           "unknown_voice", "local_voice_refusal"]
 
 #: The entry-point group an installed package names its provider modules in (a plugin):
 #: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
@@ -345,62 +345,21 @@ def _spec_of(ref: ModelRef, settings: Settings | None) -> tuple[ProviderSpec, st
     return spec, base_url_for(spec.name, urls)
 
 
-def _offers_no(spec: ProviderSpec, capability: str) -> UnknownProvider:
-    return UnknownProvider(f"{spec.name} offers no {capability} model")
+Built = TypeVar("Built")
 
 
-def image_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> ImageGenerator:
-    """The panel provider of `ref`, built with the run's `settings` (its base URL, its own knobs)."""
+def build(capability: Capability[Built], ref: ModelRef | str, storage: Storage | None = None,
+          settings: Settings | None = None) -> Built:
+    """The client of `ref`'s model for `capability` (`registry.build(VIDEO, "replicate:…", storage)`
+    is a VideoGenerator), built by the factory its provider's spec declares for that capability,
+    with the run's `settings` (its base URL, the provider's own knobs). A judge and a voice may be
+    built without a store; every other capability's client reads and keeps files in one."""
     ref = _ref(ref)
     spec, url = _spec_of(ref, settings)
-    if spec.image is None:
-        raise _offers_no(spec, "image")
-    return spec.image(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-
-
-def video_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> VideoGenerator:
-    ref = _ref(ref)
-    spec, url = _spec_of(ref, settings)
-    if spec.video is None:
-        raise _offers_no(spec, "video")
-    return spec.video(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-
-
-def judge_provider(ref: ModelRef | str, storage: Storage | None = None, settings: Settings | None = None) -> Judge:
-    ref = _ref(ref)
-    spec, url = _spec_of(ref, settings)
-    if spec.judge is None:
-        raise _offers_no(spec, "judge")
-    return spec.judge(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-
-
-def speech_provider(ref: ModelRef | str, storage: Storage | None = None,
-                    settings: Settings | None = None) -> SpeechGenerator:
-    """The voice of `ref` (a speech model), built with the run's `settings`."""
-    ref = _ref(ref)
-    spec, url = _spec_of(ref, settings)
-    if spec.speech is None:
-        raise _offers_no(spec, "speech")
-    return spec.speech(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-
-
-def lipsync_provider(ref: ModelRef | str, storage: Storage, settings: Settings | None = None) -> LipSyncer:
-    """The lip-sync model of `ref`, built with the run's `settings` (issue 38)."""
-    ref = _ref(ref)
-    spec, url = _spec_of(ref, settings)
-    if spec.lipsync is None:
-        raise _offers_no(spec, "lipsync")
-    return spec.lipsync(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-
-
-def pass_provider(ref: ModelRef | str, capability: str, storage: Storage, settings: Settings | None = None) -> ClipPass:
-    """The face-swap or upscale model of `ref` (`capability` "faceswap" | "upscale", issue 41)."""
-    ref = _ref(ref)
-    spec, url = _spec_of(ref, settings)
-    factory = getattr(spec, capability) if capability in PASSES else None
+    factory = getattr(spec, capability.name, None)
     if factory is None:
-        raise _offers_no(spec, capability)
-    made: ClipPass = factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
+        raise UnknownProvider(f"{spec.name} offers no {capability.name} model")
+    made: Built = factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
     return made
 
 
@@ -447,7 +406,7 @@ def board_painter(storage: Storage) -> LaysOutReferences:
     """What lays a reference shot's references out as its board (providers.base.LaysOutReferences):
     the local painter, whatever the run's models — free, offline, and the picture the local video
     model would start the clip from."""
-    painter = image_provider("local", storage)
+    painter = build(IMAGE, "local", storage)
     if not isinstance(painter, LaysOutReferences):
         raise UnknownProvider("the local provider lays out no reference board")
     return painter
@@ -461,10 +420,8 @@ def job_seconds_told(settings: Settings) -> dict[str, float]:
     told = dict(settings.job_seconds)
     for key in told:
         name, _, model = key.partition(":")
-        known = [f"{name}:{m}" for c in ("video", "image", "lipsync", *PASSES) for m in provider(name).models(c)] \
-            if name in _index() else []
-        own = name in _index() and any(provider(name).offers_model(c, model)
-                                       for c in ("video", "image", "lipsync", *PASSES))
+        known = [f"{name}:{m}" for c in TIMED for m in provider(name).models(c)] if name in _index() else []
+        own = name in _index() and any(provider(name).offers_model(c, model) for c in TIMED)
         if model not in {k.partition(":")[2] for k in known} and not own:
             everything = known or [f"{n}:{m}" for n, s in specs().items() for m in s.models("video")]
             close = difflib.get_close_matches(key, everything, n=1, cutoff=0.6)

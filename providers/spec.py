@@ -31,8 +31,14 @@ from types import MappingProxyType
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage,
-                                  VideoGenerator)
+from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, Made_co, SpeechGenerator,
+                                  Storage, VideoGenerator)
+# The capabilities, said in providers/base.py (the governor prices by their names): re-exported here,
+# beside the factories a spec declares for them.
+from slate.providers.base import CAPABILITIES as CAPABILITIES, CLIP_PASSES as CLIP_PASSES, EVERY as EVERY
+from slate.providers.base import FACESWAP as FACESWAP, IMAGE as IMAGE, JUDGE as JUDGE, LIPSYNC as LIPSYNC
+from slate.providers.base import PASSES as PASSES, SPEECH as SPEECH, TIMED as TIMED, UPSCALE as UPSCALE, VIDEO as VIDEO
+from slate.providers.base import Capability as Capability
 
 if TYPE_CHECKING:
     import httpx
@@ -43,9 +49,7 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 
-CAPABILITIES = ("image", "video", "judge", "speech", "lipsync", "faceswap", "upscale")
-#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale.
-PASSES = ("faceswap", "upscale")
+
 NAMINGS = ("tags", "typed", "order")
 #: How a video model makes its sound (PROVIDERS.md): "field" — it takes `generate_audio` and makes
 #: sound only when that is true (so the field is always sent, true or false: Seedance 2.0's
@@ -82,44 +86,31 @@ class SpecError(SlateError, ValueError):
 
 
 # -- what a spec's callables are called with (the registry calls them; see the module docstring) --
-class ImageFactory(Protocol):
+class Factory(Protocol[Made_co]):
+    """A capability's factory: the client of one model, built with the store its files are read
+    from and kept in (a video, lip-sync or pass model's jobs; a painter's panels)."""
+
     def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> ImageGenerator: ...
+                 settings: BaseModel | None) -> Made_co: ...
 
 
-class VideoFactory(Protocol):
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> VideoGenerator: ...
-
-
-class JudgeFactory(Protocol):
-    """A judge may be built without a store (it reads only the files it is handed)."""
+class StorelessFactory(Protocol[Made_co]):
+    """A factory whose client may be built without a store: a judge (it reads only the files it
+    is handed), a voice (a line is spoken from text alone; the local voice keeps what it spoke
+    under the store's folder when it has one)."""
 
     def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
-                 settings: BaseModel | None) -> Judge: ...
+                 settings: BaseModel | None) -> Made_co: ...
 
 
-class SpeechFactory(Protocol):
-    """A voice may be built without a store (a line is spoken from text alone); the local voice
-    keeps what it spoke under the store's folder when it has one."""
-
-    def __call__(self, model: str, *, storage: Storage | None, base_url: str | None,
-                 settings: BaseModel | None) -> SpeechGenerator: ...
-
-
-class LipSyncFactory(Protocol):
-    """A lip-sync model (issue 38): jobs like a video model's, so it is built with the store its
-    clips are read from and its answers kept in."""
-
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> LipSyncer: ...
+ImageFactory = Factory[ImageGenerator]
+VideoFactory = Factory[VideoGenerator]
+JudgeFactory = StorelessFactory[Judge]
+SpeechFactory = StorelessFactory[SpeechGenerator]
+LipSyncFactory = Factory[LipSyncer]
+ClipPassFactory = Factory[ClipPass]
 
 
-class ClipPassFactory(Protocol):
-    """A pass over a finished clip (issue 41: face swap, upscale): jobs like a video model's."""
-
-    def __call__(self, model: str, *, storage: Storage, base_url: str | None,
-                 settings: BaseModel | None) -> ClipPass: ...
 
 
 class DoctorChecks(Protocol):
@@ -311,8 +302,7 @@ class ProviderSpec:
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         for model, seconds in self.job_seconds.items():
-            if model not in self.models("video") + self.models("image") + self.models("lipsync") + \
-                    self.models("faceswap") + self.models("upscale"):
+            if not any(model in self.models(c) for c in TIMED):
                 yield f"job_seconds declared for {model!r}, which is not one of its video, image, lip-sync or pass models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"

@@ -55,6 +55,7 @@ from slate.manifests.load import Problem
 from slate.manifests.settings import Settings
 from slate.media.voiceprint import Signature, pace, signature, speech_spans
 from slate.providers.base import SpeechRequest, Storage
+from slate.providers.spec import SPEECH
 from slate.governor.ledger import Ledger
 from slate.tasks.bible import (Asset, BibleError, GateRecord, Promotion, VersionRecord, version, versions,
                                write_key)
@@ -258,7 +259,7 @@ def _spoken(run: object, asset: Asset, voice: Voice, chosen: Chosen, parent: int
     storage = st.storage
     n = max((v["version"] for v in versions(storage, asset)), default=0) + 1
     speaker = asset.ident
-    voice_gen = st.speech_for(str(chosen.ref))
+    voice_gen = st.service(SPEECH, str(chosen.ref))
     # The version number is the seed: a new version of the same voice is a new take where the model
     # takes a seed (the local voice is the same every time: a version from it changes a setting).
     given = LineTake(shot=f"voice:{speaker}", line=0, speaker=speaker, take=n, voice_version="audition",

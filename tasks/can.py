@@ -98,7 +98,8 @@ def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any]
 def passes_part(run: Run, capability: str) -> dict[str, Any]:
     """What of a run changes a pass over its clips (issue 41: "faceswap", "upscale"): the model,
     what its provider's settings change of it (a workflow's bytes), and the stage's versions."""
-    from slate.providers.registry import pass_provider, provider_variant, storage_for
+    from slate.providers.registry import build, provider_variant, storage_for
+    from slate.providers.spec import CLIP_PASSES
     from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION, UPSCALE_CHECK_VERSION, UPSCALE_VERSION
     model = getattr(run.lineup, capability)
     if model is None:
@@ -108,7 +109,7 @@ def passes_part(run: Run, capability: str) -> dict[str, Any]:
                 "upscale": [UPSCALE_VERSION, UPSCALE_CHECK_VERSION]}.get(capability, [])
     # Built here, not taken from the crew: the reel keys a scene with no run open. Building one
     # reads the film's workflow, never the network.
-    variant = pass_provider(model, capability, storage_for(Path(run.root), run.settings), run.settings).variant
+    variant = build(CLIP_PASSES[capability], model, storage_for(Path(run.root), run.settings), run.settings).variant
     return {"model": model, "variant": variant, "provider": provider_variant(model.partition(":")[0], run.settings),
             "versions": versions}
 

@@ -33,9 +33,10 @@ from prefect import task
 
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import ClipPassRequest, Storage, fingerprint
+from slate.providers.spec import FACESWAP
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
-from slate.tasks.passes import pass_job
+from slate.tasks.jobs import job_spec, paid_job
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.verdicts import GateScore
@@ -69,25 +70,18 @@ class FaceSwapTake(StageInput):
     maker: Maker
 
 
-def faceswap_spec(run: Run, given: FaceSwapTake) -> CallSpec:
-    """The paid call of one face swap: priced by the clip's seconds, keyed by what it is made from."""
-    req, maker = given.request, given.maker
-    return CallSpec(
-        context=run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("faceswap", seconds=req.seconds),
-        fingerprint=fingerprint({"request": req.fingerprint(), "variant": maker.variant}),
-        references=tuple(u for u in (req.clip_uri, req.face_uri) if u),
-        parameters={"character": given.character, "face_index": req.face_index, "seconds": req.seconds,
-                    "fps": req.fps, "width": req.width, "height": req.height, "seed": req.seed, **maker.variant})
-
-
 @task(name="faceswap-take", cache_policy=ContentKey(stage=FACESWAP_VERSION), result_serializer="json",
       task_run_name="face swap {given.shot} {given.character} take {given.take}")
 def faceswap_take(run: Run, given: FaceSwapTake) -> str:
-    """The swapped clip's URI (see the module docstring)."""
+    """The swapped clip's URI (see the module docstring): priced by the clip's seconds, keyed by
+    what it is made from."""
     maker, req = given.maker, given.request
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status=f"swapping {given.character}")
-    return pass_job(run, faceswap_spec(run, given), f"{maker.provider}:{maker.model}", req)
+    spec = job_spec(run, STAGE, given.shot, given.take, maker, req, Usage("faceswap", seconds=req.seconds),
+                    references=(req.clip_uri, req.face_uri),
+                    parameters={"character": given.character, "face_index": req.face_index, "seconds": req.seconds,
+                                "fps": req.fps, "width": req.width, "height": req.height, "seed": req.seed})
+    return paid_job(run, FACESWAP, maker, spec, req)
 
 
 class SwapCheck(StageInput):

@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict
 
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.providers.base import LipSyncRequest, fingerprint
-from slate.providers.keys import MissingKey
+from slate.providers.spec import LIPSYNC
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
+from slate.tasks.jobs import job_spec, paid_job
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.versions import LIPSYNC_VERSION, SYNC_GATE_VERSION
@@ -161,34 +162,16 @@ def sync_gate(run: Run, given: SyncCheck) -> list[LineSync]:
     return readings
 
 
-def lipsync_spec(run: Run, given: LipSyncTake) -> CallSpec:
-    """The paid call of one lip-sync: priced by the clip's seconds, keyed by what it is made from."""
-    req, maker = given.request, given.maker
-    return CallSpec(
-        context=run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("lipsync", seconds=req.seconds),
-        fingerprint=fingerprint({"request": req.fingerprint(), "variant": maker.variant}),
-        references=(req.clip_uri, req.speech_uri),
-        parameters={"seconds": req.seconds, "fps": req.fps, "width": req.width, "height": req.height,
-                    "seed": req.seed, "faces": [{"speaker": f.speaker, "start": f.start, "end": f.end}
-                                                for f in req.faces], **maker.variant})
-
-
 @task(name="lipsync-take", cache_policy=ContentKey(stage=LIPSYNC_VERSION), result_serializer="json",
       task_run_name="lip-sync {given.shot} take {given.take}")
 def lipsync_take(run: Run, given: LipSyncTake) -> str:
-    """The lip-synced clip's URI (see the module docstring)."""
-    st, maker, req = run.crew, given.maker, given.request
+    """The lip-synced clip's URI (see the module docstring): priced by the clip's seconds, keyed by
+    what it is made from."""
+    maker, req = given.maker, given.request
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status="lip-syncing")
-    model = f"{maker.provider}:{maker.model}"
-    try:
-        syncer = st.lipsync_for(model)
-        expected, deadline = st.job_times(model, syncer)
-    except MissingKey as exc:   # the key went away mid-run: nothing more can be paid for here
-        raise st.governor.halt(f"{exc}; then run the same command again") from None
-    delivery = st.governor.job_call(lipsync_spec(run, given), submit=lambda ref: syncer.submit(req, client_ref=ref),
-                                    poll=syncer.poll, download=syncer.download, suffix="mp4", deadline=deadline,
-                                    expected=expected, poll_interval=syncer.poll_interval,
-                                    find=lambda ref, since: syncer.find_job(ref, since, request=req),
-                                    cancel=syncer.cancel)
-    return delivery.uri
+    spec = job_spec(run, STAGE, given.shot, given.take, maker, req, Usage("lipsync", seconds=req.seconds),
+                    references=(req.clip_uri, req.speech_uri),
+                    parameters={"seconds": req.seconds, "fps": req.fps, "width": req.width, "height": req.height,
+                                "seed": req.seed, "faces": [{"speaker": f.speaker, "start": f.start, "end": f.end}
+                                                            for f in req.faces]})
+    return paid_job(run, LIPSYNC, maker, spec, req)

@@ -51,8 +51,9 @@ from slate.manifests.profiles import PROFILES
 from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
 from slate.providers.base import Storage
-from slate.providers.registry import (Lineup, UnknownProvider, job_seconds_told, judge_provider, lineup, provider,
+from slate.providers.registry import (Lineup, UnknownProvider, build, job_seconds_told, lineup, provider,
                                      provider_settings, storage_for)
+from slate.providers.spec import JUDGE
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
@@ -154,7 +155,7 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
             pass  # its own problem line below
         # What the run's judge will be handed and could not read: refused now, or, when the
         # person rehearses with `cannot_judge = "warn"`, said and let through as unjudged.
-        reader = judge_provider(lineup(settings).judge, storage_for(root), settings)
+        reader = build(JUDGE, lineup(settings).judge, storage_for(root), settings)
         unreadable = judge_problems(storage_for(root), film, scenes, reader, settings.profile, settings.cannot_judge)
         (warnings if settings.cannot_judge == "warn" else problems).extend(unreadable)
     for scene_id in scenes:

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar, cast, overload
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -55,11 +55,10 @@ from slate.governor.ledger import Cap, Ledger
 from slate.governor.policy import TakePolicy
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests.settings import Settings, model_audio
-from slate.providers.base import ClipPass, ImageGenerator, Judge, LipSyncer, SpeechGenerator, Storage, VideoGenerator
-from slate.providers.registry import (Lineup, ModelRef, base_urls, expected_job_seconds, image_provider, judge_provider, lineup,
-                                      lipsync_provider, pass_provider, provider_variant, speech_provider, storage_for,
-                                      video_provider)
-from slate.providers.spec import job_deadline
+from slate.providers.base import ImageGenerator, Judge, Storage, VideoGenerator
+from slate.providers.registry import (Lineup, ModelRef, base_urls, build, expected_job_seconds, lineup, provider_variant,
+                                      storage_for)
+from slate.providers.spec import IMAGE, JUDGE, VIDEO, Capability, job_deadline
 from slate.tasks.events import Event, event_of
 
 if TYPE_CHECKING:  # Prefect is imported where a task is called: Run and run_of are read before it starts
@@ -69,6 +68,8 @@ __all__ = ["Run", "RunLineup", "Crew", "RunNotOpen", "open_run", "run_of", "halt
            "emit", "in_project"]
 
 log = logging.getLogger("slate.run")
+#: A service of the crew, as its capability types it (providers.spec.Capability).
+Made = TypeVar("Made")
 
 
 class RunNotOpen(SlateError, RuntimeError):
@@ -193,50 +194,30 @@ class Crew:
         self.storage: Storage = storage_for(self.root, run.settings)
         self.allowances = Allowances()
         self.closed = False
-        self._videos: dict[str, VideoGenerator] = {}
-        self._voices: dict[str, SpeechGenerator] = {}
-        self._lipsyncers: dict[str, LipSyncer] = {}
-        self._passes: dict[tuple[str, str], ClipPass] = {}
+        self._services: dict[tuple[str, str], object] = {}
         self._listeners: list[Callable[[Event], None]] = []
         self._governor: Governor | None = None
         self._lock = threading.RLock()
 
-    @cached_property
+    @property
     def images(self) -> ImageGenerator:
-        images: ImageGenerator = image_provider(self.run.lineup.panel, self.storage, self.run.settings)
-        return images
+        """The lineup's panel model."""
+        return self.service(IMAGE, self.run.lineup.panel)
 
     @property
     def videos(self) -> VideoGenerator:
-        return self.video_for(self.run.lineup.videos[0])
+        """The lineup's first video model."""
+        return self.service(VIDEO, self.run.lineup.videos[0])
 
-    def video_for(self, model: str) -> VideoGenerator:
-        """The video provider for one model of the lineup (a fallback is built when first needed)."""
+    def service(self, capability: Capability[Made], model: str) -> Made:
+        """The client of one "provider:model" for `capability` (`run.crew.service(LIPSYNC,
+        run.lineup.lipsync)`): built when first asked for, then the same one for the run, and
+        closed with it."""
         with self._lock:
-            if model not in self._videos:
-                self._videos[model] = video_provider(model, self.storage, self.run.settings)
-            return self._videos[model]
-
-    def speech_for(self, model: str) -> SpeechGenerator:
-        """The voice of one speech model ("provider:model": a line's voice's), built when first needed."""
-        with self._lock:
-            if model not in self._voices:
-                self._voices[model] = speech_provider(model, self.storage, self.run.settings)
-            return self._voices[model]
-
-    def lipsync_for(self, model: str) -> LipSyncer:
-        """The lip-sync model of one "provider:model" (the lineup's), built when first needed."""
-        with self._lock:
-            if model not in self._lipsyncers:
-                self._lipsyncers[model] = lipsync_provider(model, self.storage, self.run.settings)
-            return self._lipsyncers[model]
-
-    def pass_for(self, model: str, capability: str) -> ClipPass:
-        """The face-swap or upscale model of one "provider:model" (the lineup's), built when first needed."""
-        with self._lock:
-            if (model, capability) not in self._passes:
-                self._passes[(model, capability)] = pass_provider(model, capability, self.storage, self.run.settings)
-            return self._passes[(model, capability)]
+            key = (capability.name, model)
+            if key not in self._services:
+                self._services[key] = build(capability, model, self.storage, self.run.settings)
+            return cast(Made, self._services[key])
 
     def job_times(self, model: str, maker: object) -> tuple[float, float]:
         """(expected, deadline) in seconds of one job of `model` ("provider:model") made by
@@ -250,10 +231,10 @@ class Crew:
         """The gate policy of this film (governor/gates.toml with the film's gates.toml over it)."""
         return GatePolicy.load(self.root, self.run.settings.cannot_judge)
 
-    @cached_property
+    @property
     def judge(self) -> Judge:
-        judge: Judge = judge_provider(self.run.lineup.judge, self.storage, self.run.settings)
-        return judge
+        """The lineup's judge."""
+        return self.service(JUDGE, self.run.lineup.judge)
 
     @property
     def governor(self) -> Governor:
@@ -315,7 +296,7 @@ class Crew:
             if self.closed:
                 return
             self.closed = True
-            built = [self.__dict__.get(name) for name in ("images", "judge")] + list(self._videos.values())
+            built = list(self._services.values())
             governor, self._governor = self._governor, None
             self._listeners = []
         for thing in [self.storage, *built, *([governor.ledger] if governor is not None else [])]:

@@ -27,6 +27,7 @@ from slate.governor.estimate import line_usage
 from slate.manifests.dialogue import DEFAULT_WPM
 from slate.providers.audio import wav_seconds
 from slate.providers.base import KeepsSpeech, SpeechGenerator, SpeechRequest, SpokenLine, fingerprint
+from slate.providers.spec import SPEECH
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.run import Run, emit
@@ -104,4 +105,4 @@ def speech_take(run: Run, given: LineTake) -> SpokenTake:
     maker = given.maker
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status="speaking")
     context = run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile)
-    return speak_line(run.crew.governor, run.crew.speech_for(f"{maker.provider}:{maker.model}"), given, context)
+    return speak_line(run.crew.governor, run.crew.service(SPEECH, f"{maker.provider}:{maker.model}"), given, context)

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import JsonValue, SerializerFunctionWrapHandler, field_serializer, model_serializer
 
 from slate.manifests.frame_rate import Fps
-from slate.providers.base import ClipRequest, ImageGenerator, PanelRequest, SpeechGenerator, VideoGenerator
+from slate.providers.base import ClipRequest, ModelClient, PanelRequest
 from slate.tasks.gate_inputs import StageInput
 
 
@@ -33,9 +33,16 @@ class Maker(StageInput):
     profile: str
 
     @classmethod
-    def of(cls, service: ImageGenerator | VideoGenerator | SpeechGenerator, profile: str) -> "Maker":
+    def of(cls, service: ModelClient, profile: str) -> "Maker":
         """The maker of a live service of the run's crew (`run.crew.images`, a video model, a voice)."""
         return cls(provider=service.name, model=service.model, variant=dict(service.variant or {}), profile=profile)
+
+    @classmethod
+    def named(cls, ref: str, service: ModelClient, profile: str) -> "Maker":
+        """The maker of the lineup's `ref` ("provider:model", as the lineup names it) with its
+        client's variant (`run.crew.service(LIPSYNC, ref)`)."""
+        provider, _, model = ref.partition(":")
+        return cls(provider=provider, model=model, variant=dict(service.variant or {}), profile=profile)
 
 
 class PanelTake(StageInput):

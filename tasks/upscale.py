@@ -35,9 +35,10 @@ from pydantic import BaseModel, ConfigDict
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import ClipPassRequest, fingerprint
+from slate.providers.spec import UPSCALE as UPSCALE_MODEL  # the capability (UPSCALE here is the factor)
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
-from slate.tasks.passes import pass_job
+from slate.tasks.jobs import job_spec, paid_job
 from slate.tasks.run import Run, emit
 from slate.tasks.take_inputs import Maker
 from slate.tasks.versions import UPSCALE_CHECK_VERSION, UPSCALE_VERSION
@@ -155,22 +156,15 @@ def upscale_check(run: Run, given: UpscaleCheck) -> UpscaleVerdict:
     return verdict
 
 
-def upscale_spec(run: Run, given: UpscaleTake) -> CallSpec:
-    """The paid call of one upscale: priced by the clip's seconds, keyed by what it is made from."""
-    req, maker = given.request, given.maker
-    return CallSpec(
-        context=run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("upscale", seconds=req.seconds),
-        fingerprint=fingerprint({"request": req.fingerprint(), "variant": maker.variant}),
-        references=(req.clip_uri,),
-        parameters={"seconds": req.seconds, "fps": req.fps, "width": req.width, "height": req.height,
-                    "seed": req.seed, **maker.variant})
-
-
 @task(name="upscale-take", cache_policy=ContentKey(stage=UPSCALE_VERSION), result_serializer="json",
       task_run_name="upscale {given.shot} take {given.take}")
 def upscale_take(run: Run, given: UpscaleTake) -> str:
-    """The upscaled clip's URI (see the module docstring)."""
+    """The upscaled clip's URI (see the module docstring): priced by the clip's seconds, keyed by
+    what it is made from."""
     maker, req = given.maker, given.request
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status="upscaling")
-    return pass_job(run, upscale_spec(run, given), f"{maker.provider}:{maker.model}", req)
+    spec = job_spec(run, STAGE, given.shot, given.take, maker, req, Usage("upscale", seconds=req.seconds),
+                    references=(req.clip_uri,),
+                    parameters={"seconds": req.seconds, "fps": req.fps, "width": req.width, "height": req.height,
+                                "seed": req.seed})
+    return paid_job(run, UPSCALE_MODEL, maker, spec, req)

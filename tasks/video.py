@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from prefect import task
 
-from slate.governor.chokepoint import CallSpec, Usage
-from slate.providers.base import fingerprint
-from slate.providers.keys import MissingKey
+from contextlib import AbstractContextManager
+
+from slate.governor.chokepoint import Usage
+from slate.providers.base import ClipRequest, Jobs
+from slate.providers.spec import VIDEO
 from slate.tasks.cache import ContentKey
+from slate.tasks.jobs import job_spec, paid_job
 from slate.tasks.run import Run, emit
 from slate.tasks.lint import check_before_paying
 from slate.tasks.slots import video_slot
@@ -23,36 +26,25 @@ from slate.tasks.versions import VIDEO_VERSION  # bumped there
 @task(name="video-take", cache_policy=ContentKey(stage=VIDEO_VERSION), result_serializer="json",
       task_run_name="video {given.shot} take {given.take}")
 def video_take(run: Run, given: ClipTake) -> str:
-    st = run.crew
     shot, take = given.shot, given.take
-    provider, model, variant, profile = given.maker.provider, given.maker.model, given.maker.variant, given.maker.profile
+    provider, model = given.maker.provider, given.maker.model
     req = given.request
     check_before_paying(run.root, req.prompt, f"{provider}:{model}", "clip", shot=shot, with_references=True,
                         camera_fixed=req.camera_fixed)
     emit(run, scene=run.scene, shot=shot, stage="video", take=take, status="rendering")
-    spec = CallSpec(
-        context=run.call_at(shot, "video", take, provider, model, profile=profile),
-        units=Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
-        fingerprint=fingerprint({"request": req.fingerprint(), "variant": variant}), prompt=req.prompt,
-        references=tuple(u for u in (req.start_uri, req.end_uri) if u) + tuple(r["uri"] for r in req.references),
-        parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
-                    "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps,
-                    **({"audio": True} if req.audio else {}), **variant})
-    videos = st.video_for(f"{provider}:{model}")  # the run's video model, or a fallback
-    try:
-        key_id = getattr(videos, "key_id", "default")  # the slot is named by the key's short hash
-    except MissingKey as exc:  # the key went away mid-run: nothing more can be paid for here
-        raise st.governor.halt(f"{exc}; then run the same command again") from None
-    expected, deadline = st.job_times(f"{provider}:{model}", videos)
+    spec = job_spec(run, "video", shot, take, given.maker, req,
+                    Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio),
+                    prompt=req.prompt, references=(req.start_uri, req.end_uri, *(r["uri"] for r in req.references)),
+                    parameters={"seconds": req.seconds, "resolution": req.resolution, "movement": req.movement,
+                                "camera_fixed": req.camera_fixed, "seed": req.seed, "fps": req.fps,
+                                **({"audio": True} if req.audio else {})})
 
     def waiting(line: str) -> None:   # what the job waits for, on the live table and in a nightly's log
         emit(run, scene=run.scene, shot=shot, stage="video", take=take, status="waiting for a slot", reasons=(line,))
-    # A job stuck past its deadline is cancelled and raises JobStuck: leaving this block frees the
-    # key's slot for the other shots' clips.
-    with video_slot(provider, key_id, run.settings.video_slots, say=waiting):
-        delivery = st.governor.job_call(spec, submit=lambda ref: videos.submit(req, client_ref=ref),
-                                        poll=videos.poll, download=videos.download, suffix="mp4",
-                                        deadline=deadline, expected=expected, poll_interval=videos.poll_interval,
-                                        find=lambda ref, since: videos.find_job(ref, since, request=req),
-                                        cancel=videos.cancel)
-    return delivery.uri
+
+    def slot(videos: Jobs[ClipRequest]) -> AbstractContextManager[object]:
+        # The key's slot is named by its short hash (a key gone mid-run halts the run); a job stuck
+        # past its deadline is cancelled and raises JobStuck: leaving the slot frees it for the
+        # other shots' clips.
+        return video_slot(provider, getattr(videos, "key_id", "default"), run.settings.video_slots, say=waiting)
+    return paid_job(run, VIDEO, given.maker, spec, req, held=slot)

@@ -108,9 +108,10 @@ def _makes_jobs(row, storage: LocalStorage) -> bool:
         return True
     if row.stage != "panel" or row.provider == "local":
         return False
-    from slate.providers.registry import image_provider
+    from slate.providers.registry import build
+    from slate.providers.spec import IMAGE
     try:
-        return hasattr(image_provider(f"{row.provider}:{row.model}", storage), "submit_panel")
+        return hasattr(build(IMAGE, f"{row.provider}:{row.model}", storage), "submit_panel")
     except Exception:  # noqa: BLE001 — an unknown provider or model: nothing to attach to
         return False
 

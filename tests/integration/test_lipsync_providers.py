@@ -30,6 +30,7 @@ from slate.manifests.settings import check_settings
 from slate.media import probe, render_clip
 from slate.providers import fal, registry, replicate
 from slate.providers.base import FaceCue, LipSyncer, LipSyncRequest
+from slate.providers.spec import LIPSYNC
 from slate.providers.errors import BadOutput, BadRequest, OutOfCredit, TransientServerError
 from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key
@@ -300,7 +301,7 @@ def test_the_registry_builds_each_hosted_lipsync_model_at_its_base_url(bench, fa
     root, storage, req = bench
     settings, problems = check_settings(root)        # the film's settings: the fakes' URLs, from the environment
     assert problems == []
-    built = registry.lipsync_provider(ref, storage, settings)
+    built = registry.build(LIPSYNC, ref, storage, settings)
     provider, model = ref.split(":", 1)
     assert isinstance(built, kind) and isinstance(built, LipSyncer)
     assert (built.name, built.model) == (provider, model)

@@ -18,6 +18,7 @@ from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
 from slate.providers import elevenlabs, registry
 from slate.providers.base import SpeechRequest
+from slate.providers.spec import SPEECH
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.speech import LineTake, SpokenTake, line_spec, speak_line
 from slate.tasks.take_inputs import Maker
@@ -62,7 +63,7 @@ def root(tmp_path) -> Path:
 
 
 def test_the_same_line_twice_pays_once_and_a_changed_line_pays_again(root, local_calls):
-    voice = registry.speech_provider("local", LocalStorage(root))
+    voice = registry.build(SPEECH, "local", LocalStorage(root))
     lines = [take(voice, i, who, text) for i, (who, text) in enumerate(DIALOGUE)]
     first = speak_all(root, "run-1", voice, lines)
     assert [r.stage for r in rows(root)] == ["speech"] * 3 and all(r.status == "succeeded" for r in rows(root))
@@ -84,7 +85,7 @@ def test_the_same_line_twice_pays_once_and_a_changed_line_pays_again(root, local
 
 
 def test_what_a_line_is_keyed_by(root, local_calls):
-    voice = registry.speech_provider("local", LocalStorage(root))
+    voice = registry.build(SPEECH, "local", LocalStorage(root))
     base = take(voice, 0, "nina", "Coffee?")
     speak_all(root, "run-1", voice, [base])
     speak_all(root, "run-2", voice, [take(voice, 0, "nina", "Coffee?", pace=110)])       # the estimate's pace: not heard
@@ -136,7 +137,7 @@ def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_f
     from slate.tasks.speech import speech_take
     from tests.runs import a_run
 
-    voice = registry.speech_provider("local", LocalStorage(example_film))
+    voice = registry.build(SPEECH, "local", LocalStorage(example_film))
     given = take(voice, 0, "nina", "Coffee?")
 
     # As the scene flow keeps its takes: in the film's own folder (a key holds no path).

@@ -21,7 +21,7 @@ from slate.providers import registry
 from slate.providers.errors import AuthenticationFailed, OutOfCredit, RateLimited, TransientServerError
 from slate.providers.keys import MissingKey, provider_key
 from slate.providers.registry import UnknownProvider, base_urls, discover, provider_names, specs
-from slate.providers.spec import CAPABILITIES, Offer, ProviderSpec, SpecError
+from slate.providers.spec import CAPABILITIES, IMAGE, LIPSYNC, Offer, ProviderSpec, SpecError, VIDEO
 
 SPECS = specs()
 NETWORKED = [name for name, spec in SPECS.items() if spec.networked]
@@ -105,17 +105,17 @@ def test_every_job_a_provider_runs_has_an_expected_duration_of_its_own(tmp_path)
     for name, spec in SPECS.items():
         for model in spec.models("video"):
             assert model in spec.job_seconds, f"{name}:{model} declares no job_seconds"
-            made = registry.video_provider(f"{name}:{model}", storage)
+            made = registry.build(VIDEO, f"{name}:{model}", storage)
             assert made.expected_seconds == spec.job_seconds[model], (name, model)
             assert registry.expected_job_seconds(f"{name}:{model}", made) == \
                 (spec.job_seconds[model], f"{name}'s figure for {model}")
         for model in spec.models("image"):
-            made = registry.image_provider(f"{name}:{model}", storage)
+            made = registry.build(IMAGE, f"{name}:{model}", storage)
             if hasattr(made, "submit_panel"):   # its panels are jobs the governor follows
                 assert made.expected_seconds == spec.job_seconds[model], (name, model)
         for model in spec.models("lipsync"):   # issue 38: a lip-sync is a job like a clip
             assert model in spec.job_seconds, f"{name}:{model} declares no job_seconds"
-            assert registry.lipsync_provider(f"{name}:{model}", storage).expected_seconds == \
+            assert registry.build(LIPSYNC, f"{name}:{model}", storage).expected_seconds == \
                 spec.job_seconds[model], (name, model)
     figures = {s.job_seconds[m] for s in SPECS.values() for m in s.models("video")}
     assert len(figures) > 1 and all(60 <= job_deadline(f) <= 1800 for f in figures), figures
@@ -126,7 +126,7 @@ def test_slate_toml_gives_a_model_longer_and_a_key_that_is_no_model_is_named(tmp
     (tmp_path / "slate.toml").write_text('[job_seconds]\n"replicate:bytedance/seedance-1-lite" = 4.5\n')
     settings, problems = check_settings(tmp_path)
     assert problems == []
-    lite = registry.video_provider("replicate:bytedance/seedance-1-lite", registry.storage_for(tmp_path))
+    lite = registry.build(VIDEO, "replicate:bytedance/seedance-1-lite", registry.storage_for(tmp_path))
     assert registry.expected_job_seconds("replicate:bytedance/seedance-1-lite", lite, settings) == \
         (4.5, "slate.toml's [job_seconds]")
     assert registry.job_seconds_told(settings) == {"replicate:bytedance/seedance-1-lite": 4.5}

@@ -19,7 +19,7 @@ from slate.providers.base import KeepsSpeech, SpeechGenerator, SpeechRequest
 from slate.providers.errors import BadOutput, BadRequest, NotReceived
 from slate.providers.local import LocalSettings
 from slate.providers.local_speech import LOCAL_VOICES, local_voice, read_wav, speak
-from slate.providers.spec import Offer, ProviderSpec, SpecError
+from slate.providers.spec import Offer, ProviderSpec, SPEECH, SpecError
 from slate.providers.storage_local import LocalStorage
 
 LINE = "The last bus left an hour ago, so we walk."
@@ -31,7 +31,7 @@ def samples(wav: bytes) -> np.ndarray:
 
 
 def test_the_local_voice_speaks_a_request_through_the_registry(tmp_path):
-    voice = registry.speech_provider("local", LocalStorage(tmp_path))
+    voice = registry.build(SPEECH, "local", LocalStorage(tmp_path))
     assert isinstance(voice, SpeechGenerator) and isinstance(voice, KeepsSpeech)
     assert (voice.name, voice.model) == ("local", "local-espeak-v1")
     line = voice.speak(SpeechRequest(LINE, "female_low"))
@@ -44,7 +44,7 @@ def test_the_local_voice_speaks_a_request_through_the_registry(tmp_path):
 
 
 def test_settings_and_delivery_reach_the_voice_and_a_setting_it_lacks_is_named():
-    voice = registry.speech_provider("local")
+    voice = registry.build(SPEECH, "local")
     base = voice.speak(SpeechRequest(LINE, "male_low"))
     fast = voice.speak(SpeechRequest(LINE, "male_low", delivery=("fast",)))
     higher = voice.speak(SpeechRequest(LINE, "male_low", settings={"pitch": 70}))
@@ -66,7 +66,7 @@ def local_voice_with(settings: LocalSettings) -> SpeechGenerator:
 
 
 def test_the_fault_mode_gives_wrong_lines_to_a_seeded_share():
-    clean = registry.speech_provider("local")
+    clean = registry.build(SPEECH, "local")
     wrong = local_voice_with(LocalSettings(fault_rate=1.0, fault_seed=2, fault_kinds="wrong_voice"))
     assert wrong.variant == {"fault_rate": 1.0, "fault_seed": 2, "fault_kinds": ["wrong_voice"]}
     request = SpeechRequest(LINE, "female_high", seed=4)
@@ -81,7 +81,7 @@ def test_the_fault_mode_gives_wrong_lines_to_a_seeded_share():
 
 def test_a_line_received_is_booked_and_kept_by_our_call_id(tmp_path):
     storage = LocalStorage(tmp_path)
-    voice = registry.speech_provider("local", storage)
+    voice = registry.build(SPEECH, "local", storage)
     request = SpeechRequest(LINE, "child", delivery=("slow",))
     line = voice.speak(request, client_ref="call-1")
     book = tmp_path / ".slate" / "local-jobs" / "speech"
@@ -141,6 +141,6 @@ def test_a_spec_that_offers_speech_needs_a_speech_factory_and_its_voices_a_model
 
 
 def test_read_wav_reads_what_the_local_voice_keeps(tmp_path):
-    line = registry.speech_provider("local").speak(SpeechRequest("Hello there.", "narrator"))
+    line = registry.build(SPEECH, "local").speak(SpeechRequest("Hello there.", "narrator"))
     (tmp_path / "line.wav").write_bytes(line.wav)
     assert np.array_equal(read_wav(tmp_path / "line.wav").samples, samples(line.wav))
