@@ -1,7 +1,7 @@
 """A provider whose jobs end as a test says: the take loop's table (tests/unit/test_take_table.py).
 
-`script` offers a clip (`script:clip`), a lip-sync (`script:sync`), a face swap (`script:swap`)
-and an upscale (`script:up`), each as a job — submitted, polled, downloaded, cancelled — the way a
+`script` offers a clip (`script:clip`), a lip-sync (`script:sync`), a face swap (`script:swap`),
+an upscale (`script:up`) and a voice (`script:voice`, one answer a line), the first four each as a job — submitted, polled, downloaded, cancelled — the way a
 vendor's is, so the governor's real job call meets each ending as it would at a vendor:
 
 - "ok": the job succeeds with a real clip — the local provider's render for a clip, the local
@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from slate.providers.base import JobStatus, Storage
-from slate.providers.errors import BadOutput
+from slate.providers.errors import BadOutput, JobFailed, RefusedByModeration
 from slate.providers.spec import Offer, ProviderSpec
 
 NAME = "script"
 ENDINGS = ("ok", "failed", "unusable", "stuck", "refused")
-MODELS = {"video": "clip", "lipsync": "sync", "faceswap": "swap", "upscale": "up"}
+MODELS = {"video": "clip", "lipsync": "sync", "faceswap": "swap", "upscale": "up", "speech": "voice"}
 #: What a rate card prices each of its models at (per second of clip): a test's film adds these rows.
 RATES = """
 [models."script:clip"]
@@ -57,6 +57,12 @@ confidence = "S"
 kind = "faceswap"
 per_second = "0.02"
 billing_seconds = "exact"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+
+[models."script:voice"]
+kind = "speech"
+per_million_characters = "50000"
 source = "tests/fakes/scripted.py: a test's own price"
 confidence = "S"
 
@@ -170,6 +176,36 @@ class ScriptedJobs:
         raise NotImplementedError("the scripted provider keeps no book by our ids")
 
 
+class ScriptedVoice:
+    """A voice, `script:voice`: one line, one synchronous answer, ending as BOOK's "speech" script
+    says — "ok" the line spoken by the local voice of the same name; "failed", "unusable" and
+    "refused" raised as a vendor's client raises them. (A line is not a job: it is never stuck.)"""
+
+    name = NAME
+
+    def __init__(self, model: str):
+        self.model = model
+        self.variant: dict[str, Any] = {}
+
+    def speak(self, request: Any, *, client_ref: str | None = None) -> Any:
+        queue = BOOK.script.get("speech", [])
+        ending = queue.pop(0) if queue else "ok"
+        BOOK.jobs.append(Job("speech", f"speech-{len(BOOK.jobs) + 1}", ending, request))
+        if ending == "failed":
+            raise JobFailed("the voice could not speak the line", provider=NAME)
+        if ending == "unusable":
+            raise BadOutput("the answer is an HTML page, not audio", provider=NAME)
+        if ending == "refused":
+            raise RefusedByModeration("the text was flagged by moderation", provider=NAME)
+        from slate.providers.registry import offline_line
+        return offline_line(request.voice, request.settings, request.text)
+
+
+def _speech(model: str, *, storage: Storage | None = None, base_url: str | None = None,
+            settings: object = None) -> ScriptedVoice:
+    return ScriptedVoice(model)
+
+
 def _video(model: str, *, storage: Storage, base_url: str | None = None, settings: object = None) -> ScriptedJobs:
     from slate.providers.local import LocalVideo
     return ScriptedJobs("video", model, storage, LocalVideo(storage))
@@ -191,8 +227,8 @@ def _upscale(model: str, *, storage: Storage, base_url: str | None = None, setti
 PROVIDER = ProviderSpec(
     name=NAME,
     offers={capability: Offer((model,)) for capability, model in MODELS.items()},
-    video=_video, lipsync=_lipsync, faceswap=_faceswap, upscale=_upscale,  # type: ignore[arg-type]
-    job_seconds={model: 60.0 for model in MODELS.values()},
+    video=_video, lipsync=_lipsync, faceswap=_faceswap, upscale=_upscale, speech=_speech,  # type: ignore[arg-type]
+    job_seconds={model: 60.0 for capability, model in MODELS.items() if capability != "speech"},
 )
 
 

@@ -1,9 +1,10 @@
 """The take loop's table, stage by stage: every stage after the panel meets each outcome the same way.
 
-One row per stage × outcome — a failed job, an unusable output, a stuck job, a moderation
-refusal, a cap's refusal, and, for the clip a person's word is about, a circled take and an NG —
-run in-process on one shot of the example (1D), through each stage's own entry (`shoot_video`,
-`sync_shot`, `swap_shot`, `upscale_shot`) with a real governor, a real ledger and a provider whose
+One row per stage × outcome — a failed job, an unusable output, a stuck job (not for a spoken
+line, which is one answer, not a job), a moderation refusal, a cap's refusal, and, for the clip a
+person's word is about, a circled take and an NG — run in-process on one shot of the example
+(1D), through each stage's own entry (`shoot_video`, `sync_shot`, `swap_shot`, `upscale_shot`,
+and `voice_lines_of` for its line, on a scripted voice with a sample a person approved) with a real governor, a real ledger and a provider whose
 jobs end as the row says (tests/fakes/scripted.py, installed as a plugin is). What each row holds
 is the loop's one rule (tasks/take_loop.py, docs/takes.md), counted where it lands: the shot's
 outcome, the ledger's rows of the stage, the jobs the provider was given and cancelled. No scene
@@ -26,7 +27,8 @@ from tests.fakes import scripted
 
 SHOT = "1D"
 #: The model each stage is run on, as the run's lineup names it.
-MODELS = {"video": "script:clip", "lipsync": "script:sync", "faceswap": "script:swap", "upscale": "script:up"}
+MODELS = {"video": "script:clip", "lipsync": "script:sync", "faceswap": "script:swap", "upscale": "script:up",
+          "speech": "script:voice"}
 MAX_TAKES = 3
 
 
@@ -60,14 +62,33 @@ ROWS = [
 #: (the keyframe gate on the local render) and the upscale (its check on ffmpeg's scale). The
 #: lip-sync's and the face swap's gates are held to their own rows elsewhere
 #: (tests/integration/test_faceswap_pass.py, tests/e2e/test_lipsync_stage.py).
-GATED = ("video", "upscale")
+GATED = ("video", "upscale", "speech")
+#: A spoken line is one answer, not a job: it is never stuck (a voice that hangs is the governor's
+#: unknown outcome, tests/integration/test_speech_take.py).
+NOT_A_JOB = {"speech": ("a stuck job",)}
 CASES = [pytest.param(stage, row, id=f"{stage}-{row.outcome.replace(' ', '-')}") for stage in MODELS for row in ROWS
-         if row.ends != "approved" or stage in GATED]
+         if (row.ends != "approved" or stage in GATED) and row.outcome not in NOT_A_JOB.get(stage, ())]
 
 
 def _film(root: Path, stage: str, row: Row) -> None:
-    """The example film priced for the scripted models; a stuck row's jobs given a second."""
+    """The example film priced for the scripted models; a stuck row's jobs given a second; for
+    the speech, Gabe's voice the scripted one, with a sample a person approved."""
     (root / "rates.toml").write_text(scripted.RATES)
+    if stage == "speech":
+        import yaml
+
+        from slate.providers.registry import offline_line
+        bible = root / "bible.yaml"
+        doc = yaml.safe_load(bible.read_text())
+        for c in doc["characters"]:
+            if c["id"] == "gabe":
+                c["voice"] = {"description": "adult, low pitch, even pace", "provider": "script", "model": "voice",
+                              "voice": "male_low", "sample": "gabe/gabe_voice_APPROVED.wav"}
+        bible.write_text(yaml.safe_dump(doc, sort_keys=False))
+        (root / "gabe").mkdir(exist_ok=True)
+        said = "The coffee here is always too hot, and I always drink it anyway."
+        (root / "gabe" / "gabe_voice_APPROVED.wav").write_bytes(offline_line("male_low", {}, said).wav)
+        (root / "gabe" / "gabe_voice_APPROVED.txt").write_text(said)
     toml = root / "slate.toml"
     text = toml.read_text() if toml.is_file() else ""
     if row.outcome == "a stuck job":
@@ -91,7 +112,7 @@ def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     from slate.flows.call_sheet import top_run_id
     from slate.flows.scene_faceswap import swap_shot
     from slate.flows.scene_lipsync import sync_shot
-    from slate.flows.scene_speech import VoicedLine
+    from slate.flows.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
     from slate.flows.scene_upscale import upscale_shot
     from slate.flows.shot import ClipOutcome, PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
@@ -109,7 +130,7 @@ def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     cap = "0.01" if row.outcome == "a cap's refusal" else "50"
     told = {"video_model": "local" if stage != "video" else MODELS["video"], "max_takes": MAX_TAKES,
             "no_progress_takes": MAX_TAKES, "run_cap_usd": cap, "film_cap_usd": "100",
-            **{f"{k}_model": v for k, v in MODELS.items() if k != "video" and k == stage}}
+            **{f"{k}_model": v for k, v in MODELS.items() if k not in ("video", "speech") and k == stage}}
 
     @flow(result_storage=result_storage(root, project_settings(root).storage))
     def one_stage() -> object:
@@ -136,6 +157,9 @@ def _ran(root: Path, stage: str, row: Row, words: str | None = None):
                 return sync_shot.fn(run, plan, clip, [line])
             if stage == "faceswap":
                 return swap_shot.fn(run, plan, clip, ["jenny"])
+            if stage == "speech":     # 1D's own line, Gabe's "Too hot. Take it back."
+                shot, heard = voice_lines_of(run, load_film(root), plan, clip, VoiceReferences(root))
+                return shot.model_copy(update={"clip_uri": heard[0].uri}) if heard else shot
             return upscale_shot.fn(run, plan, clip)
 
     state = one_stage(return_state=True)
