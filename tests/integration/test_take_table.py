@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.fakes import scripted
+from tests.one_shot import on_one_shot, speech_wav
 
 SHOT = "1D"
 #: The model each stage is run on, as the run's lineup names it.
@@ -96,20 +96,8 @@ def _film(root: Path, stage: str, row: Row) -> None:
     toml.write_text(text)
 
 
-def _speech(seconds: float) -> bytes:
-    """A spoken-like WAV: bursts of a tone, 16-bit mono at 22.05 kHz."""
-    from slate.providers.audio import pcm16_wav
-    rate = 22050
-    t = np.arange(int(seconds * rate)) / rate
-    x = 0.4 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
-    return pcm16_wav((x * 32767).astype("<i2").tobytes(), rate)
-
-
 def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     """The stage run once on shot 1D as the row says: (the shot's outcome, its ledger rows)."""
-    from prefect import flow
-
-    from slate.flows.call_sheet import top_run_id
     from slate.flows.scene_faceswap import swap_shot
     from slate.flows.scene_lipsync import sync_shot
     from slate.flows.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
@@ -117,57 +105,39 @@ def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     from slate.flows.shot import ClipOutcome, PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
-    from slate.manifests.settings import project_settings
-    from slate.media.render import render_clip
-    from slate.providers.local import LocalImage
-    from slate.tasks.cache import result_storage
     from slate.tasks.circle import ShotWords, TakeWord, clip_key
-    from slate.tasks.plan import plan_from_project
-    from slate.tasks.run import open_run
-    from tests.runs import a_run
 
-    plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 12)}[SHOT]
     cap = "0.01" if row.outcome == "a cap's refusal" else "50"
     told = {"video_model": "local" if stage != "video" else MODELS["video"], "max_takes": MAX_TAKES,
             "no_progress_takes": MAX_TAKES, "run_cap_usd": cap, "film_cap_usd": "100",
             **{f"{k}_model": v for k, v in MODELS.items() if k not in ("video", "speech") and k == stage}}
 
-    @flow(result_storage=result_storage(root, project_settings(root).storage))
-    def one_stage() -> object:
-        with open_run(a_run(root, top_run_id(), **told)) as run:
-            st = run.crew
-            panel = st.storage.put_bytes(LocalImage(st.storage).generate_panel(plan.panel_request("start", 1)), "png")
-            if stage == "video":
-                said = None
-                if words is not None:
-                    word, take = words.split(":")
-                    said = ShotWords(clip=TakeWord(scene="scene-01", shot=SHOT, kind="clip", take=int(take), word=word,
-                                                   note="the mug is empty", add_to_prompt=True, profile="draft",
-                                                   key=clip_key(plan, panel), by="ana", at="2026-11-27T00:00:00Z"))
-                return shoot_video.fn(run, plan, PanelOutcome(shot=SHOT, approved={"start": panel}), None, None, {},
-                                      said)
-            out = root / "clip.mp4"
-            render_clip(st.storage.open_local(panel), out, width=plan.width, height=plan.height, fps=plan.fps,
-                        seconds=plan.duration, movement="static")
-            clip = ClipOutcome(shot=SHOT, seconds=plan.duration, clip_uri=st.storage.put_file(out, "mp4"))
-            if stage == "lipsync":
-                line = VoicedLine(shot=SHOT, line=0, speaker="gabe", text="Too hot. Take it back.",
-                                  uri=st.storage.put_bytes(_speech(1.2), "wav"), seconds=1.2, offset=0.3, take=1,
-                                  off_screen=False, reference="approved")
-                return sync_shot.fn(run, plan, clip, [line])
-            if stage == "faceswap":
-                return swap_shot.fn(run, plan, clip, ["jenny"])
-            if stage == "speech":     # 1D's own line, Gabe's "Too hot. Take it back."
-                shot, heard = voice_lines_of(run, load_film(root), plan, clip, VoiceReferences(root))
-                return shot.model_copy(update={"clip_uri": heard[0].uri}) if heard else shot
-            return upscale_shot.fn(run, plan, clip)
+    def body(run, plan, made):
+        if stage == "video":
+            said = None
+            if words is not None:
+                word, take = words.split(":")
+                said = ShotWords(clip=TakeWord(scene="scene-01", shot=SHOT, kind="clip", take=int(take), word=word,
+                                               note="the mug is empty", add_to_prompt=True, profile="draft",
+                                               key=clip_key(plan, made.panel_uri), by="ana",
+                                               at="2026-11-27T00:00:00Z"))
+            return shoot_video.fn(run, plan, PanelOutcome(shot=SHOT, approved={"start": made.panel_uri}), None, None,
+                                  {}, said)
+        if stage == "lipsync":
+            line = VoicedLine(shot=SHOT, line=0, speaker="gabe", text="Too hot. Take it back.",
+                              uri=run.crew.storage.put_bytes(speech_wav(1.2), "wav"), seconds=1.2, offset=0.3, take=1,
+                              off_screen=False, reference="approved")
+            return sync_shot.fn(run, plan, made.clip, [line])
+        if stage == "faceswap":
+            return swap_shot.fn(run, plan, made.clip, ["jenny"])
+        if stage == "speech":     # 1D's own line, Gabe's "Too hot. Take it back."
+            shot, heard = voice_lines_of(run, load_film(root), plan, made.clip, VoiceReferences(root))
+            return shot.model_copy(update={"clip_uri": heard[0].uri}) if heard else shot
+        return upscale_shot.fn(run, plan, made.clip)
 
-    state = one_stage(return_state=True)
-    assert state.is_completed(), f"{stage}, {row.outcome}: the stage raised: {state.message}"
-    outcome = state.result()
-    outcome = getattr(outcome, "data", outcome)     # a shot loop that ended Escalated returns its state
+    outcome = on_one_shot(root, SHOT, told, body)
     assert isinstance(outcome, ClipOutcome), outcome
-    rows = [r for r in Ledger.for_project(root).rows() if r.stage == {"video": "video"}.get(stage, stage)]
+    rows = [r for r in Ledger.for_project(root).rows() if r.stage == stage]
     return outcome, sorted(rows, key=lambda r: r.take)
 
 
