@@ -203,14 +203,31 @@ def _picture(plan: FinishPlan, sources):
     return cur   # each output converts it to its own pixel format and the delivery's colour
 
 
-def _cue_stream(cue: FinishCue, total: float):
+def _plays(cue: FinishCue, total: float) -> float:
+    """How long `cue` is heard in a cut `total` seconds long (0 or less: not at all)."""
     plays = cue.seconds - cue.offset
     if cue.length is not None:
         plays = min(plays, cue.length)
-    plays = min(plays, total - cue.start)
-    if plays <= 0:
-        return None
-    a = _input(cue.path).audio.filter("atrim", start=_n(cue.offset), duration=_n(plays)).filter("asetpts", "PTS-STARTPTS")
+    return min(plays, total - cue.start)
+
+
+def _cue_reads(cues: list[FinishCue]) -> list:
+    """Each cue's file read as a stream of its own. A file heard twice (one line spoken twice,
+    word for word: the same take, the same WAV) is read once and split: the graph builder merges
+    two reads of one file it cannot tell apart, and ffmpeg refuses one stream sent two ways."""
+    uses: dict[str, int] = {}
+    for cue in cues:
+        uses[str(cue.path)] = uses.get(str(cue.path), 0) + 1
+    outs: dict[str, list] = {}
+    for path, n in uses.items():
+        audio = _input(path).audio
+        outs[path] = [audio] if n == 1 else [audio.filter_multi_output("asplit", n).stream(k) for k in range(n)]
+    return [outs[str(cue.path)].pop(0) for cue in cues]
+
+
+def _cue_stream(cue: FinishCue, total: float, source):
+    plays = _plays(cue, total)
+    a = source.filter("atrim", start=_n(cue.offset), duration=_n(plays)).filter("asetpts", "PTS-STARTPTS")
     a = a.filter("aresample", RATE).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
     if cue.gain_db:
         a = a.filter("volume", f"{_n(cue.gain_db)}dB")
@@ -257,10 +274,9 @@ def _sound(plan: FinishPlan, sources):
     ducked: list[Stream] = []
     dialogue: list[Stream] = []
     others: list[Stream] = []
-    for cue in plan.cues:
-        s = _cue_stream(cue, total)
-        if s is None:
-            continue
+    heard = [cue for cue in plan.cues if _plays(cue, total) > 0]
+    for cue, source in zip(heard, _cue_reads(heard)):
+        s = _cue_stream(cue, total, source)
         (dialogue if cue.kind == "dialogue" else ducked if cue.ducks else others).append(s)
     layers = [production]
     if dialogue:

@@ -176,6 +176,12 @@ def teller(run: Run, shot: str) -> Tell:
     return tell
 
 
+def _gave_up(what: str, why: str) -> str:
+    """The policy's reason to escalate, said of the stage's output: "clip failed the gate in 3
+    takes", "lip-sync: the judge cannot judge take 1; …"."""
+    return f"{what}: {why}" if why.startswith("the judge") else f"{what} {why}"
+
+
 def _failed(take: int, model: str, why: str) -> TakeMade[R]:
     return TakeMade(take, model, "", Judged(False, -1.0, (why,)))
 
@@ -238,7 +244,7 @@ def take_loop(stage: Stage[R], policy: TakePolicy, governor: Governor, *, shot: 
             history.append(TakeResult(take, False, -1.0))
             decision, why = policy.decide(history, stage.gate_words)
             if decision == "escalate":
-                return escalated(f"{what} {why}{fell_back}; last reasons: {cause}; {retake_words}")
+                return escalated(f"{_gave_up(what, why)}{fell_back}; last reasons: {cause}; {retake_words}")
             tell(stage.name, take, "failed", [f"{cause}; take {take + 1} is made"])
             continue
         except (RunHalted, ShotHalted) as exc:
@@ -267,4 +273,4 @@ def take_loop(stage: Stage[R], policy: TakePolicy, governor: Governor, *, shot: 
         if decision == "accept":
             return Takes(Approved(take, uri, judged.reading), takes)
         if decision == "escalate":
-            return escalated(f"{what} {why}{fell_back}; last reasons: {'; '.join(judged.reasons)}")
+            return escalated(f"{_gave_up(what, why)}{fell_back}; last reasons: {'; '.join(judged.reasons)}")

@@ -87,6 +87,22 @@ def test_silence_lasts_exactly_as_long_as_each_silent_clip_and_model_audio_is_ke
     assert done.audio_seconds == pytest.approx(6.5, abs=frame)
 
 
+def test_one_line_heard_twice_is_mixed_at_both_places(tmp_path):
+    """The same line spoken twice word for word is one take, one WAV: read once and split, it is
+    heard where each cue puts it (the graph builder merged two reads of one file, and the scene's
+    finish failed: 'multiple outgoing edges … a split filter is probably required')."""
+    line = _tone(tmp_path / "line.wav", 1.0, freq=330)
+    plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 3), 3), FinishShot(_clip(tmp_path / "b.mp4", 3), 3)],
+                      width=W, height=H, fps=FPS, target_lufs=-23.0,
+                      cues=[FinishCue(line, "dialogue", 0.5, 1.0), FinishCue(line, "dialogue", 4.0, 1.0),
+                            FinishCue(line, "dialogue", 9.0, 1.0)])     # past the cut's end: not heard
+    done = finish(plan, tmp_path / "out.mp4")
+    assert deliverable_problems(done, plan) == []
+    heard = [(s, e) for s, e in zip([0.0] + [e for _, e in _silences(tmp_path / "out.mp4")],
+                                    [s for s, _ in _silences(tmp_path / "out.mp4")]) if e - s > 0.2]
+    assert [round(s, 1) for s, _ in heard] == [0.5, 4.0], _silences(tmp_path / "out.mp4")
+
+
 def test_a_cut_without_any_sound_source_gets_a_silent_track_of_its_length(tmp_path):
     plan = FinishPlan(shots=[FinishShot(_clip(tmp_path / "a.mp4", 2), 2, transition=("dissolve", 0.5)),
                              FinishShot(_clip(tmp_path / "b.mp4", 2), 2)], width=W, height=H, fps=FPS)
