@@ -20,8 +20,9 @@ from tests.scene_cuts import keep_shots
 pytestmark = [pytest.mark.e2e]
 
 #: How long 1I's clip is held running after it is submitted: long enough that 1D's line and its
-#: lip-sync (the local voice and painter: about a second each) are made inside it.
-SLOW = 12.0
+#: lip-sync (the local voice and painter: a few seconds on an idle machine) are made inside it even
+#: on a machine as loaded as `make test` leaves it (12 s was not: 1D's lane took longer there).
+SLOW = 45.0
 
 
 def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example_film, prefect_harness, tmp_path,
