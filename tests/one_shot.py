@@ -60,7 +60,6 @@ def on_one_shot(root: Path, shot: str, told: dict[str, Any], body: Callable[[Any
             st = run.crew
             if shot not in _DRAWN:   # the example's pictures are the same every time: drawn once a session
                 panel = LocalImage(st.storage).generate_panel(plan.panel_request("start", 1))
-                st.storage.put_bytes(panel, "png")
                 out = root / f"clip-{shot}.mp4"
                 render_clip(st.storage.open_local(st.storage.put_bytes(panel, "png")), out, width=plan.width,
                             height=plan.height, fps=plan.fps, seconds=plan.duration, movement="static")
