@@ -26,6 +26,7 @@ takes another module's private names (`from m import _name`, `m._name`).
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import shutil
@@ -56,10 +57,23 @@ MODULES_ALLOWED = {"governor": {"slate.providers.errors", "slate.providers.base"
                    "media": {"slate.manifests.frame_rate"}}
 
 
+@functools.lru_cache(maxsize=None)
+def _walked(path: Path, stamp: tuple[int, int]) -> tuple[ast.AST, ...]:
+    return tuple(ast.walk(ast.parse(path.read_text())))
+
+
+def _walk(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a file's tree, parsed once a process for each version of the file (keyed by
+    its change time and size): the checks here each walk all of slate, and parsing it again for
+    each was most of their time."""
+    st = path.stat()
+    return _walked(path, (st.st_mtime_ns, st.st_size))
+
+
 def imported_names(path: Path) -> set[str]:
     """Full names of every module a file imports absolutely (`from slate import flows` is slate.flows)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _walk(path):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -121,7 +135,7 @@ def old_names_in(path: Path) -> list[str]:
     """Each import of a folder by its old top-level name: an import statement, a module named in a
     string (a monkeypatch target, import_module, a -c program, an entrypoint)."""
     wrong = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _walk(path):
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -266,7 +280,7 @@ def _imports(path: Path, module: str):
     """(line, module imported from, names taken or None for `import m`) of every import in a file,
     relative ones resolved against `module` (an __init__.py's module is its package)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _walk(path):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, None, alias
@@ -293,7 +307,7 @@ def vendor_imports_in(path: Path, module: str) -> list[str]:
             if vendor:
                 seen[line, vendor] = None
     wrong = [f"{rel}:{line}: imports {vendor} (a vendor's module: only providers/ may)" for line, vendor in seen]
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _walk(path):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             name = re.split(r"[:\s]", node.value, maxsplit=1)[0]
             if any(name == v or name.startswith(v + ".") for v in VENDORS):
@@ -315,7 +329,7 @@ def private_imports_in(path: Path, module: str) -> list[str]:
             wrong.append(f"{rel}:{line}: imports {name} from {base} (a private name of another module)")
         if base.split(".")[0] == "slate":
             ours.add(alias.asname or (name if name is not None else base.split(".")[0]))
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _walk(path):
         if isinstance(node, ast.Attribute) and _private(node.attr):
             root = node.value
             while isinstance(root, ast.Attribute):
