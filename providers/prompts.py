@@ -286,3 +286,27 @@ def warn_of(root: Path, words: list[str]) -> tuple[Path, list[str]]:
         path.write_text(text)
         raise
     return path, wanted
+
+
+# -- a recipe step: one edit an instruction (issue 24) --------------------------------------------
+# Verbs an edit instruction starts a change with: two of them joined in one instruction is two edits.
+_VERBS = ("make", "keep", "remove", "add", "change", "replace", "move", "fill", "empty", "turn", "put", "recolour",
+          "recolor", "colour", "color", "fix", "swap", "erase", "delete", "set", "give", "take", "paint", "shrink",
+          "enlarge", "rotate", "crop", "brighten", "darken", "open", "close", "raise", "lower")
+_CLAUSE = re.compile(r"(?:^|(?:[,;.]\s*)?\b(?:and|then|also|plus)\b|[,;.])\s*(?:please\s+)?([a-z]+)", re.I)
+
+
+def several_changes(instruction: str) -> list[str]:
+    """The change verbs that start clauses of one instruction (two or more: several changes)."""
+    found = [m.group(1).lower() for m in _CLAUSE.finditer(instruction) if m.group(1).lower() in _VERBS]
+    return found if len(found) > 1 else []
+
+
+def recipe_step_warning(where: str, instruction: str) -> str | None:
+    """The warning `slate check` and `slate bible --edit` print for a recipe step (at `where`)
+    that asks for several changes at once, else None."""
+    verbs = several_changes(instruction)
+    if not verbs:
+        return None
+    return (f"{where}: {instruction!r} asks for {len(verbs)} changes at once ({', '.join(verbs)}): image-edit models "
+            "do one edit at a time; make each its own step")

@@ -7,14 +7,14 @@ output stored by content, and the next step starts from it. The call is cached b
 step's instruction, the picture it edits, provider, model, variant and profile): a re-run pays
 for no step it already made. The panel gate judges what the last step made.
 
-`several_changes` is the prompt lint's rule for one instruction that asks for several changes
-at once (`make the candies smaller and keep the colours`): a warning, never a refusal.
+The prompt lint's rule for one instruction that asks for several changes at once (`make the
+candies smaller and keep the colours`: a warning, never a refusal) is providers/prompts.py
+`several_changes`, beside the lint's other rules (`slate check` and `slate bible --edit` print it).
 
 It must never call the provider except through the governor.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from prefect import task
@@ -26,27 +26,6 @@ from slate.tasks.run import Run, emit
 from slate.tasks.panel import by_job, draws_by_job
 from slate.tasks.take_inputs import PanelEdit
 from slate.tasks.versions import PANEL_EDIT_VERSION
-
-# Verbs an edit instruction starts a change with: two of them joined in one instruction is two edits.
-_VERBS = ("make", "keep", "remove", "add", "change", "replace", "move", "fill", "empty", "turn", "put", "recolour",
-          "recolor", "colour", "color", "fix", "swap", "erase", "delete", "set", "give", "take", "paint", "shrink",
-          "enlarge", "rotate", "crop", "brighten", "darken", "open", "close", "raise", "lower")
-_CLAUSE = re.compile(r"(?:^|(?:[,;.]\s*)?\b(?:and|then|also|plus)\b|[,;.])\s*(?:please\s+)?([a-z]+)", re.I)
-
-
-def several_changes(instruction: str) -> list[str]:
-    """The change verbs that start clauses of one instruction (two or more: several changes)."""
-    found = [m.group(1).lower() for m in _CLAUSE.finditer(instruction) if m.group(1).lower() in _VERBS]
-    return found if len(found) > 1 else []
-
-
-def lint_line(where: str, instruction: str) -> str | None:
-    verbs = several_changes(instruction)
-    if not verbs:
-        return None
-    return (f"{where}: {instruction!r} asks for {len(verbs)} changes at once ({', '.join(verbs)}): image-edit models "
-            "do one edit at a time; make each its own step")
-
 
 @task(name="panel-edit", cache_policy=ContentKey(stage=PANEL_EDIT_VERSION), result_serializer="json",
       task_run_name="panel edit {given.shot} take {given.take} step {given.step}")

@@ -47,8 +47,8 @@ def _make(directory: Path, name: str, kind: str, model: str | None, view: str | 
     from slate.tasks.bible import BibleError, asset_of, make_version
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
-    from slate.tasks.recipe import lint_line
-    line = lint_line(f"{kind} '{name}': --edit", instruction) if instruction else None
+    from slate.providers.prompts import recipe_step_warning
+    line = recipe_step_warning(f"{kind} '{name}': --edit", instruction) if instruction else None
     if line:
         err.print(f"warning: {line}", markup=False, highlight=False)
     try:

@@ -79,14 +79,14 @@ def _coverage(directory: Path) -> None:
         notes = []   # the preflight names what is wrong
     for note in notes:
         console.print(f"coverage: {note}", markup=False, highlight=False)
-    from slate.tasks.recipe import lint_line   # one change per recipe step (issue 24)
+    from slate.providers.prompts import recipe_step_warning   # one change per recipe step (issue 24)
     film = load_film(directory)
     steps = [(f"{film.scene_file(sc.id)}: shot {s.id}: recipe[{i}]", text)
              for _, sc in film.scenes for s in sc.shots for i, text in enumerate(s.recipe)]
     steps += [(f"{film.film.bible}: locations[{j}].recipe[{i}]", text)
               for j, loc in enumerate(film.bible.locations) for i, text in enumerate(loc.recipe)]
     for where, text in steps:
-        warning = lint_line(where, text)
+        warning = recipe_step_warning(where, text)
         if warning:
             console.print(f"warning: {warning}", markup=False, highlight=False)
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from slate.governor.ledger import Ledger
 from slate.cli import app
-from slate.tasks.recipe import several_changes
+from slate.providers.prompts import several_changes
 from tests.scene_cuts import keep_shots
 
 runner = CliRunner()
