@@ -125,7 +125,8 @@ class RunOptions(BaseModel):
                                                 unset="the profile's [models.<profile>] <pass>, else none")] = Field(
         default_factory=dict, title="Other passes' models", description="the model of a pass over the clip "
         "declared beside the face swap and the upscale (tasks/clip_passes.py), as PASS=provider:model, e.g. "
-        "grain=comfyui:grain-35mm (repeatable; on the form: a comma list); PASS=none: not run")
+        "grain=comfyui:grain-35mm (repeatable; on the form and in slate.toml's [pass_models]: a table of pass "
+        "and model); PASS=none: not run")
     cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
         "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
