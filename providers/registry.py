@@ -11,6 +11,11 @@ default model at that profile. The lineup of a run is chosen, per capability, by
   4. the judge: local while panels are local (the local judge reads only the local provider's
      drawings), else gemini — a real vision model.
 
+Each pass over the clip (the face swap, the upscale, a pass declared beside them: tasks/clip_passes.py)
+is chosen the same way by its name: told (`faceswap_model`, `upscale_model`, `pass_models`), else
+`[models.<profile>] <pass>`, else — for a capability whose default is its provider's own (the face
+swap) — `--provider`'s where it offers one, else none (`Lineup.passes` holds those with a model).
+
 A line of dialogue is spoken by its speaker's voice (manifests/dialogue.py Voice): the provider the
 voice names, at its `model` or that provider's default speech model for the profile
 (`speech_model`), built by `build(SPEECH, ...)`.
