@@ -104,7 +104,7 @@ def options_form(definition: dict[str, Any], scene_ids: list[str],
     for name, prop in props.items():
         prop.pop("default", None)
         _plain(prop)
-        if name in values and values[name] not in (None, "", []):
+        if name in values and values[name] not in (None, "", [], {}):
             value = values[name]
             shown = ("on" if value else "off") if isinstance(value, bool) else value
             prop["description"] = f"{prop.get('description', '')} (empty: the film's own, now {shown})"

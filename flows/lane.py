@@ -1,11 +1,14 @@
 """A shot's lane: its stages after the clip, run one after another for that shot alone.
 
-    a shot's clip (keyframe gate, its cut held) ─► face swap ─► speech ─► lip-sync ─► upscale ─► (the scene's stitch)
+    a shot's clip (keyframe gate, its cut held) ─► passes after the clip (face swap) ─► speech ─► lip-sync
+        ─► passes after the lip-sync (upscale) ─► (the scene's stitch)
 
 Once a shot's clip has landed and its cut from the shot before it is decided (flows/cuts.py
-`hold_the_cuts` says so, in shot order), the scene starts its lane: the passes that shot asks for,
-each only where it applies (flows/scene_faceswap.py, scene_speech.py, scene_lipsync.py,
-scene_upscale.py, each a stage of the one take loop). A lane never waits for another shot: shot 1's
+`hold_the_cuts` says so, in shot order), the scene starts its lane: the stages that shot takes,
+each only where it applies, each a stage of the one take loop — the passes over the clip as they
+are declared (tasks/clip_passes.py: each at its place, `after` "clip" or "lipsync", in the order
+declared; run by flows/passes.py `pass_of`), the speech (flows/scene_speech.py) and the lip-sync
+(flows/scene_lipsync.py: made from the lines the speech spoke, so it stays its own stage). A lane never waits for another shot: shot 1's
 lip-sync is made while shot 9's clip still renders. What needs neighbours or a person stays with
 the scene: the continuity gate between cuts (before the lane), the approval before finals, the
 stitch and the finish (after every lane).
@@ -24,12 +27,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from slate.flows.scene_faceswap import swap_faces_of
+from slate.flows.passes import pass_of
 from slate.flows.scene_lipsync import lipsync_of
 from slate.flows.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
-from slate.flows.scene_upscale import upscale_of
 from slate.flows.shot import ClipOutcome, Finals
 from slate.manifests import LoadedFilm
+from slate.tasks.clip_passes import passes_at
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run
 
@@ -56,12 +59,14 @@ def run_lane(run: Run, film: LoadedFilm, plan: ShotPlan, clip: ClipOutcome, fina
         return run.crew.governor.halted is None
 
     voiced: list[VoicedLine] = []
-    if open_():
-        clip = swap_faces_of(run, film, plan, clip)
+    for definition in passes_at("clip"):
+        if open_():
+            clip = pass_of(run, plan, clip, finals, definition)
     if open_():
         clip, voiced = voice_lines_of(run, film, plan, clip, references)
     if open_() and voiced:
         clip = lipsync_of(run, plan, clip, voiced)
-    if open_():
-        clip = upscale_of(run, plan, clip, finals)
+    for definition in passes_at("lipsync"):
+        if open_():
+            clip = pass_of(run, plan, clip, finals, definition)
     return LaneEnd(clip=clip, voiced=voiced)

@@ -24,14 +24,15 @@ from pydantic import BaseModel
 
 from slate.governor.gates import against
 from slate.providers.storage_local import write_atomic
-from slate.governor.ledger import Ledger
+from slate.governor.ledger import CallRow, Ledger
 from slate.manifests import LoadedFilm
 from slate.tasks.circle import Kind, TakeWord, standing, words_of
 
 from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.tasks.clip_passes import PassDef
 from slate.tasks.plan import ShotPlan
 
-__all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes", "DailyTake", "DailyShot",
+__all__ = ["RushTake", "RushShot", "Rushes", "rushes_path", "read_rushes", "record_rushes", "DailyTake", "DailyShot", "PassTake",
            "dailies_of", "dailies_by_profile"]
 
 
@@ -57,6 +58,7 @@ class RushShot(BaseModel):
     status: str = ""                  # approved | escalated | halted | rejected, as the run left it
     word: str = ""                    # the word that steered the last run
     cleared: str = ""                 # a word the last run cleared, and why
+    cut_uri: str = ""                 # the clip the cut uses, after the shot's passes (a pass's take, where one ran)
 
     def takes_of(self, kind: str) -> list[RushTake]:
         return sorted((t for t in self.takes if t.kind == kind), key=lambda t: t.take)
@@ -132,6 +134,7 @@ def record_rushes(root: Path | str, *, film: str, scene: str, profile: str, run_
                 in_cut[kind] = hits[-1]
         shots.append(RushShot(shot=p.shot, keys=keys, takes=sorted(takes.values(), key=lambda t: (t.kind, t.take)),
                               in_cut=in_cut, status=statuses.get(p.shot, ""),
+                              cut_uri=(c.clip_uri or "") if c is not None else "",
                               word=(c.word if c is not None else "") or (pn.word if pn is not None else ""),
                               cleared=(c.cleared if c is not None else "") or (pn.cleared if pn is not None else "")))
     rushes = Rushes(film=film, scene=scene, profile=profile, run_id=run_id,
@@ -163,11 +166,27 @@ class DailyTake(BaseModel):
     current: bool = True       # False: a take of the shot as it was before (its word would be cleared)
 
 
+class PassTake(BaseModel):
+    """A take of a pass over the shot's clip (tasks/clip_passes.py: a face swap, an upscale, a
+    declared pass), as the ledger holds it: the pass, the take, what it made, whether its job
+    ended with a file, what making and gating it cost and when — and whether the cut uses it."""
+
+    stage: str                 # the pass's name, its ledger stage ("faceswap", "grain")
+    title: str                 # as a person reads it ("face swap")
+    take: int
+    uri: str = ""              # what it made (storage URI); "" when its job made nothing
+    made: bool = False         # its job ended with a file
+    cost_usd: str = "0"
+    made_at: str = ""
+    in_cut: bool = False
+
+
 class DailyShot(BaseModel):
     scene: str
     shot: str
     status: str
     takes: list[DailyTake] = []
+    passes: list[PassTake] = []             # the takes of the passes over its clip, in the lane's order
     clip_word: TakeWord | None = None       # the word that stands on its clip, at this profile
     panel_word: TakeWord | None = None
     proposals: list[TakeWord] = []          # agents' proposals since the standing word: shown, never acted on
@@ -183,8 +202,13 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
     """Every shot of the scenes with its takes (panels and clips) as the dailies show them: each
     take's picture, gate scores, cost and time, which take the cut uses, the word that stands,
     and the agents' proposals. Shots never run at this profile are left out."""
+    from slate.tasks.clip_passes import passes
     words = words_of(ledger, film, proposals=True)
-    rows = [r for r in ledger.rows(film=film) if r.stage in COSTED["panel"] + COSTED["clip"]]
+    declared = passes()
+    over = {stage: p for p in declared for stage in (p.name, p.gate)}   # a pass's paid call and its gate
+    every = ledger.rows(film=film)
+    rows = [r for r in every if r.stage in COSTED["panel"] + COSTED["clip"]]
+    passed_over = [r for r in every if r.stage in over and r.profile == profile]
     out: list[DailyShot] = []
     for scene in scenes:
         rushes = read_rushes(root, scene, profile)
@@ -208,12 +232,34 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
                          default=None) if standing_words else None
             proposals = [w for w in words if w.proposal and w.scene == scene and w.shot == rush.shot
                          and w.profile == profile and (latest is None or _when(w.at) > latest)]
+            mine = [r for r in passed_over if r.scene == scene and r.shot == rush.shot]
             out.append(DailyShot(scene=scene, shot=rush.shot, status=rush.status, takes=takes,
+                                 passes=_pass_takes(mine, declared, over, rush.cut_uri),
                                  clip_word=standing_words.clip if standing_words else None,
                                  panel_word=standing_words.panel if standing_words else None,
                                  proposals=proposals, cleared=rush.cleared, keys=dict(rush.keys),
                                  new=latest is None or any(t.made_at and _when(t.made_at) > latest
                                                            for t in takes if t.current)))
+    return out
+
+
+def _pass_takes(rows: list[CallRow], declared: list[PassDef], over: dict[str, PassDef], cut_uri: str
+                ) -> list[PassTake]:
+    """A shot's pass takes from its ledger rows (its passes' paid calls and gates), by pass in the
+    lane's order of declaration, then by take: a take's file is its last paid call's (a face swap
+    of two faces is two calls, the second given the first's clip)."""
+    out: list[PassTake] = []
+    for p in declared:
+        for take in sorted({r.take for r in rows if over[r.stage] is p}):
+            made = sorted((r for r in rows if r.stage == p.name and r.take == take), key=lambda r: r.id)
+            both = [r for r in rows if over[r.stage] is p and r.take == take]
+            uri = next((r.artifact_uri for r in reversed(made) if r.artifact_uri), "") or ""
+            cost = sum((r.actual_cost for r in both if r.actual_cost is not None), Decimal(0))
+            when = min((r.created_at for r in made), default=None)
+            out.append(PassTake(stage=p.name, title=p.title, take=take, uri=uri,
+                                made=bool(made) and all(r.status == "succeeded" for r in made), cost_usd=str(cost),
+                                made_at=when.isoformat(timespec="seconds") if when else "",
+                                in_cut=bool(uri) and uri == cut_uri))
     return out
 
 

@@ -3,7 +3,7 @@
     reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► upscale ─► stitch
                                                                                                              └─► contact sheet
 
-(before the speech, the face swaps of the shots that ask, flows/scene_faceswap.py; speech: the
+(before the speech, the face swaps of the shots that ask, tasks/faceswap.py; speech: the
 lines of the shots in the cut, through the voice gate, flows/scene_speech.py, then their
 lip-sync, flows/scene_lipsync.py; upscale: the takes a person approved, final and hero runs with
 an upscale model, flows/scene_upscale.py)

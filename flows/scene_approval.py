@@ -23,9 +23,9 @@ from slate.manifests import LoadedFilm
 from slate.manifests.settings import Settings
 from slate.providers.base import fingerprint
 from slate.tasks.lipsync import sync_costs
-from slate.tasks.passes import swap_costs
+from slate.tasks.clip_passes import costs_by_pass, pass_named
 from slate.tasks.plan import ShotPlan
-from slate.tasks.upscale import UPSCALE, upscale_costs, upscaled_size
+from slate.tasks.upscale import UPSCALE, upscaled_size
 from slate.tasks.run import Crew, Run
 from slate.tasks.voicing import line_price
 
@@ -95,12 +95,21 @@ def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
     return out
 
 
+def _pass_line(run: Run, plan: ShotPlan, name: str, cost: Decimal) -> str:
+    """How a pass other than the upscale passes over an approved shot's clip, for the form."""
+    model = run.lineup.pass_model(name)
+    if name == "faceswap":
+        return (f"{', '.join(plan.face_swap)}'s face swapped by {model} once its clip passes, then gated again — "
+                f"{fmt_usd(cost)}")
+    return f"{pass_named(name).title} by {model} once its clip passes, then gated again — {fmt_usd(cost)}"
+
+
 def _upscale_line(run: Run, plan: ShotPlan, cost: Decimal | None) -> str:
     """How an approved shot's clip is upscaled and what that costs, for the form ("" for none)."""
     if cost is None:
         return ""
     width, height = upscaled_size(plan.width, plan.height)
-    return (f"{UPSCALE}x, to {width}x{height}, by {run.lineup.upscale} once its clip passes, then checked against "
+    return (f"{UPSCALE}x, to {width}x{height}, by {run.lineup.pass_model('upscale')} once its clip passes, then checked against "
             f"the take — {fmt_usd(cost)}")
 
 
@@ -114,17 +123,17 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
     shots: list[ShotToApprove] = []
     costs: dict[str, Decimal] = {}
     said = spoken_lines(run, film)
-    # The upscale of each approved take (issue 41, flows/scene_upscale.py) is part of what is approved.
-    upscale = upscale_costs(ready, run.profile, run.lineup.upscale, st.pricing)
-    # So are the face swaps a shot asks for (flows/scene_faceswap.py), one job a face.
-    swaps = swap_costs(ready, run.lineup.faceswap, st.pricing)
+    # The passes over each approved take (tasks/clip_passes.py: the face swaps a shot asks for, one
+    # job a face; the upscale; a declared pass) are part of what is approved.
+    by_pass = costs_by_pass(ready, run.profile, run.lineup.passes, st.pricing)
+    upscale = by_pass.get("upscale", {})
     for p in ready:
         passed = [t for t in done.panels[p.shot].takes if t.passed and t.moment == "start"]
         video = st.pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution, audio=p.audio),
                                     run.lineup.videos[0])
-        costs[p.shot] = video + upscale.get(p.shot, Decimal(0)) + swaps.get(p.shot, Decimal(0))
-        swapped = [f"{', '.join(p.face_swap)}'s face swapped by {run.lineup.faceswap} once its clip passes, then "
-                   f"gated again — {fmt_usd(swaps[p.shot])}"] if p.shot in swaps else []
+        costs[p.shot] = video + sum((c.get(p.shot, Decimal(0)) for c in by_pass.values()), Decimal(0))
+        swapped = [_pass_line(run, p, name, c[p.shot]) for name, c in by_pass.items()
+                   if name != "upscale" and p.shot in c]
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
                                    video_cost=fmt_usd(video),

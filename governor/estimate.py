@@ -93,7 +93,7 @@ class ShotEstimate:
     takes: tuple[int, int] = (1, 1)  # panel takes, video takes the top of the range counts for it
     delivered: Decimal = Decimal(0)  # seconds of picture it leaves in the stitched scene
     speech_cost: Decimal = Decimal(0)   # its lines of dialogue, each spoken once (voicing.line_costs)
-    passes_cost: Decimal = Decimal(0)   # the passes over its clip, each once: its face swaps, its approved take's upscale (tasks/passes.py)
+    passes_cost: Decimal = Decimal(0)   # the passes over its clip, each once: its face swaps, its approved take's upscale, a declared pass (tasks/clip_passes.py)
 
     @property
     def one_take(self) -> Decimal:
@@ -234,9 +234,9 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
     with `vision_judge` False those calls are not counted. `speech`: by shot, its lines spoken once
     (tasks/voicing.py line_costs): expected at the video's take multiplier (a line failing the
     voice gate is spoken again, as a clip failing its gate is made again), at the top of the range
-    the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/passes.py
-    pass_costs: its face swaps; its approved take's upscale at a final or hero run with an upscale
-    model): expected once, at the top of the range `max_takes` times (a pass failing its gate is
+    the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/clip_passes.py
+    pass_costs: each declared pass where it takes the shot — its face swaps; its approved take's
+    upscale at a final or hero run with an upscale model): expected once, at the top of the range `max_takes` times (a pass failing its gate is
     made again)."""
     panel_takes = _takes("expected_panel_takes", expected_panel_takes)
     video_takes = _takes("expected_video_takes", expected_video_takes)

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serial
 from .frame_rate import FrameRate
 
 __all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "PROFILES", "told_of", "option_names", "flag_of",
-           "cli_flags", "bounds", "output_names"]
+           "cli_flags", "bounds", "output_names", "told_pass_model"]
 
 #: How the run form spells "not told: the film's own value" in a choice.
 FROM_SETTINGS = "from slate.toml"
@@ -121,6 +121,12 @@ class RunOptions(BaseModel):
                                               unset="the profile's [models.<profile>] upscale, else none")] = Field(
         None, title="Upscale model", description="the model every take a person approved is made larger with before "
         "the cut, e.g. comfyui:upscale-esrgan (final and hero runs, after the approval); none: no upscale")
+    pass_models: Annotated[dict[str, str], Told(flag="--pass-model", output=False, many=True,
+                                                unset="the profile's [models.<profile>] <pass>, else none")] = Field(
+        default_factory=dict, title="Other passes' models", description="the model of a pass over the clip "
+        "declared beside the face swap and the upscale (tasks/clip_passes.py), as PASS=provider:model, e.g. "
+        "grain=comfyui:grain-35mm (repeatable; on the form and in slate.toml's [pass_models]: a table of pass "
+        "and model); PASS=none: not run")
     cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
         "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
@@ -207,6 +213,32 @@ class RunOptions(BaseModel):
                 return on
         return v
 
+    @field_validator("pass_models", mode="before")
+    @classmethod
+    def _pass_models(cls, v: Any) -> Any:
+        # PASS=MODEL, typed once a pass (a list) or as one comma list (a form's text field); a JSON
+        # object as SLATE_PASS_MODELS spells a table.
+        if isinstance(v, str):
+            v = [v] if v.strip().startswith("{") else [x for x in v.split(",") if x.strip()]
+        if isinstance(v, (list, tuple)):
+            pairs: dict[str, Any] = {}
+            for item in v:
+                if isinstance(item, str) and item.strip().startswith("{"):
+                    import json
+                    try:
+                        item = json.loads(item)
+                    except ValueError:
+                        raise ValueError(f"{item!r} is not a table of PASS = provider:model") from None
+                if isinstance(item, dict):
+                    pairs.update(item)
+                    continue
+                name, eq, model = str(item).partition("=")
+                if not eq or not name.strip() or not model.strip():
+                    raise ValueError(f"{item!r} is not PASS=provider:model (e.g. grain=comfyui:grain-35mm)")
+                pairs[name.strip()] = model.strip()
+            return pairs
+        return v
+
     @field_validator("scenes", "approve_fallback", mode="before")
     @classmethod
     def _names(cls, v: Any) -> Any:
@@ -229,6 +261,24 @@ class RunOptions(BaseModel):
     def telling(self, **more: Any) -> "RunOptions":
         """These options with `more` told as well (None: leave as it is)."""
         return RunOptions(**{**self.told(), **{k: v for k, v in more.items() if v is not None}})
+
+
+def told_pass_model(options: RunOptions, name: str) -> tuple[str | None, str]:
+    """The model a run (or a film's settings) names for the pass over the clip called `name`, and
+    the option that named it: the pass's own field where it has one (`faceswap_model`,
+    `upscale_model`: their flags and keys kept), else `pass_models[name]`; (None, the option) when
+    neither does."""
+    own = f"{name}_model"
+    if own in type(options).model_fields and name in _OWN_PASS_FIELDS:
+        value = getattr(options, own)
+        if value:
+            return value, own
+    return options.pass_models.get(name) or None, "pass_models" if name in options.pass_models else own
+
+
+#: The passes whose model has a field of its own (the two slate shipped with: their flags, slate.toml
+#: keys and the deployments' parameters keep working); every other pass is told in `pass_models`.
+_OWN_PASS_FIELDS = ("faceswap", "upscale")
 
 
 def told_of(name: str) -> Told:

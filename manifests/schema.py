@@ -278,7 +278,7 @@ class Shot(_Model):
     # issue 37: the lines spoken in the shot (manifests/dialogue.py): speaker, text, start, delivery
     dialogue: list[Line] = []
     # issue 41: characters of the shot whose face is swapped for their approved one after the
-    # keyframe gate (flows/scene_faceswap.py), each gated again
+    # keyframe gate (tasks/faceswap.py), each gated again
     face_swap: list[str] = []
 
     @field_validator("duration")

@@ -76,7 +76,10 @@ class ProfileModels(BaseModel):
     """One `[models.<profile>]` table: which model draws panels, animates them, and judges them.
     Each is `provider` (its default model) or `provider:model`, as on the rate card."""
 
-    model_config = ConfigDict(extra="forbid")
+    #: extra keys: the model of a pass over the clip declared beside the face swap and the upscale
+    #: (tasks/clip_passes.py), by its name — held to the declared passes where the lineup is chosen
+    #: (providers/registry.py `lineup`: a name no pass has is refused there, with the closest)
+    model_config = ConfigDict(extra="allow")
 
     panel: str | None = Field(None, description="the panel (image) model, e.g. gemini:gemini-2.5-flash-image")
     video: list[str] | None = Field(None, description="video models in order: the first is used, the rest are fallbacks when a take is refused")
@@ -85,6 +88,13 @@ class ProfileModels(BaseModel):
     faceswap: str | None = Field(None, description="the face-swap model of shots that ask for `face_swap:`, e.g. comfyui:faceswap-reactor (issue 41)")
     upscale: str | None = Field(None, description="the upscale model this profile passes every approved take through, e.g. comfyui:upscale-esrgan; none (the default): no upscale")
     audio: bool | None = Field(None, description="ask this profile's video model for the sound it makes with the picture, and pay for it (default: off)")
+
+    @model_validator(mode="after")
+    def _pass_models(self):
+        for key, value in (self.model_extra or {}).items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{key}: a pass's model is `provider` or `provider:model`, not {value!r}")
+        return self
 
     @field_validator("video", mode="before")
     @classmethod

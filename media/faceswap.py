@@ -1,6 +1,6 @@
 """What a face swap may change in a clip, measured: the swapped faces, and nothing else (issue 41).
 
-A face swap (flows/scene_faceswap.py) hands a clip that passed its keyframe gate to a model that
+A face swap (tasks/faceswap.py) hands a clip that passed its keyframe gate to a model that
 replaces one character's face with their approved one. What comes back is held to the clip it was
 made from, frame by frame (the same frames, decoded at the same times):
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -218,7 +218,7 @@ class ClipPassRequest:
     `height`. The answer is the same clip otherwise: its frame rate, its frame count, its motion;
     a face swap also its size. `clip_uri` is the clip as it stands (content-addressed)."""
 
-    kind: Literal["faceswap", "upscale"]
+    kind: str               # the pass's name: "faceswap", "upscale", or a declared pass's
     clip_uri: str
     width: int
     height: int
@@ -488,9 +488,12 @@ class LaysOutReferences(Protocol):
         """The board of `request`'s references, as PNG bytes."""
 
 
-#: A capability's name: a key of a spec's `offers`, a field of ProviderSpec holding its factory, a
-#: rate card's kind and a priced call's (governor Usage).
-CapabilityName = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+#: A capability's name: a key of a spec's `offers`, a field of ProviderSpec holding its factory (a
+#: declared pass's: its `passes` entry), a rate card's kind and a priced call's (governor Usage).
+#: slate's own are these; a pass declared beside them (`declare_capability`) adds its own name.
+CapabilityName = str
+#: slate's own capabilities' names (the type checker's list; a declared pass's name is a str too).
+OwnCapability = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
 #: What a capability's client is (its Protocol).
 Made_co = TypeVar("Made_co", covariant=True)
 
@@ -500,13 +503,16 @@ class Capability(Generic[Made_co]):
     """One capability, by the name a spec's `offers` and its factory field carry (`"video"`), typed
     by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator, and
     `run.crew.service(VIDEO, ...)` too. `timed`: its models run as jobs with an expected duration
-    (`job_seconds`); `passes`: it passes over a finished clip (issue 41); `clip`: what it makes is
-    a clip, priced by its seconds (a rate card's clip kinds)."""
+    (`job_seconds`); `passes`: it passes over a finished clip (issue 41: a ClipPass; its stage is
+    declared in tasks/clip_passes.py); `clip`: what it makes is a clip, priced by its seconds (a
+    rate card's clip kinds); `own_default`: a pass whose model, when no setting names one, is the
+    run's provider's own where it offers one (the face swap), else none until a person names one."""
 
     name: CapabilityName
     timed: bool = False
     passes: bool = False
     clip: bool = False
+    own_default: bool = False
 
     def __str__(self) -> str:
         return self.name
@@ -517,18 +523,84 @@ VIDEO: Capability[VideoGenerator] = Capability("video", timed=True, clip=True)
 JUDGE: Capability[Judge] = Capability("judge")
 SPEECH: Capability[SpeechGenerator] = Capability("speech")
 LIPSYNC: Capability[LipSyncer] = Capability("lipsync", timed=True, clip=True)
-FACESWAP: Capability[ClipPass] = Capability("faceswap", timed=True, passes=True, clip=True)
+FACESWAP: Capability[ClipPass] = Capability("faceswap", timed=True, passes=True, clip=True, own_default=True)
 UPSCALE: Capability[ClipPass] = Capability("upscale", timed=True, passes=True, clip=True)
-#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory).
-EVERY: tuple[Capability[object], ...] = (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)
-CAPABILITIES = tuple(c.name for c in EVERY)
-#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, by name.
-CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType({c.name: c for c in (FACESWAP, UPSCALE)})
-PASSES = tuple(CLIP_PASSES)
+
+#: Every capability, by name: slate's own, then each pass declared beside them, in order.
+_DECLARED: dict[str, Capability[Any]] = {c.name: c for c in (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)}
+_CLIP_PASSES: dict[str, Capability[ClipPass]] = {c.name: c for c in (FACESWAP, UPSCALE)}
+
+
+def declare_capability(capability: Capability[Made_co]) -> Capability[Made_co]:
+    """Add a capability beside slate's own — a pass over the clip (`passes=True`, a ClipPass's),
+    declared with its stage (tasks/clip_passes.py `declare_pass`) — so that a provider may offer
+    models of it, the rate card price them and a run's lineup choose one. Declaring the same one
+    twice is one declaration; another under a name already taken is an error."""
+    known = _DECLARED.get(capability.name)
+    if known is not None and known != capability:
+        raise ValueError(f"capability {capability.name!r} is already declared as {known!r}")
+    if not capability.passes:
+        raise ValueError(f"capability {capability.name!r}: only a pass over the clip (passes=True) is declared "
+                         f"beside slate's own")
+    _DECLARED[capability.name] = capability
+    _CLIP_PASSES[capability.name] = capability  # type: ignore[assignment]
+    return capability
+
+
+class _Names(Sequence[str]):
+    """The names of the declared capabilities that `keep` keeps, read when asked (a pass declared
+    later is among them): a tuple's reading — `in`, iteration, `len`, `", ".join(...)`."""
+
+    def __init__(self, keep: Callable[[Capability[Any]], bool]) -> None:
+        self._keep = keep
+
+    def _now(self) -> tuple[str, ...]:
+        return tuple(n for n, c in _DECLARED.items() if self._keep(c))
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._now()[i]
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._now()
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, (tuple, list, _Names)) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._now())
+
+    def __repr__(self) -> str:
+        return repr(self._now())
+
+
+#: Every capability a spec may declare (a field of ProviderSpec each, holding its factory; a
+#: declared pass's in its `passes`).
+EVERY: tuple[Capability[object], ...] = tuple(_DECLARED.values())   # slate's own
+CAPABILITIES: Sequence[str] = _Names(lambda c: True)
+#: The capabilities that pass over a finished clip (issue 41): a face swap, an upscale, and any
+#: declared beside them, by name.
+CLIP_PASSES: Mapping[str, Capability[ClipPass]] = MappingProxyType(_CLIP_PASSES)
+PASSES: Sequence[str] = _Names(lambda c: c.passes)
 #: The capabilities whose models run as jobs and declare how long one takes (`job_seconds`).
-TIMED = tuple(c.name for c in EVERY if c.timed)
+TIMED: Sequence[str] = _Names(lambda c: c.timed)
 #: The capabilities whose calls make a clip, priced by its seconds.
-CLIPS = tuple(c.name for c in EVERY if c.clip)
+CLIPS: Sequence[str] = _Names(lambda c: c.clip)
+
+
+def capability(name: str) -> Capability[Any] | None:
+    """The declared capability called `name`, or None."""
+    return _DECLARED.get(name)
+
+
+def withdraw_capability(name: str) -> None:
+    """Take back a pass declared beside slate's own (a test's toy, at its end); slate's own stay."""
+    if name in {c.name for c in EVERY}:
+        raise ValueError(f"{name!r} is one of slate's own capabilities")
+    _DECLARED.pop(name, None)
+    _CLIP_PASSES.pop(name, None)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ default model at that profile. The lineup of a run is chosen, per capability, by
   4. the judge: local while panels are local (the local judge reads only the local provider's
      drawings), else gemini — a real vision model.
 
+Each pass over the clip (the face swap, the upscale, a pass declared beside them: tasks/clip_passes.py)
+is chosen the same way by its name: told (`faceswap_model`, `upscale_model`, `pass_models`), else
+`[models.<profile>] <pass>`, else — for a capability whose default is its provider's own (the face
+swap) — `--provider`'s where it offers one, else none (`Lineup.passes` holds those with a model).
+
 A line of dialogue is spoken by its speaker's voice (manifests/dialogue.py Voice): the provider the
 voice names, at its `model` or that provider's default speech model for the profile
 (`speech_model`), built by `build(SPEECH, ...)`.
@@ -36,11 +41,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from slate.providers.base import LaysOutReferences, SpeechRequest, SpokenLine, Storage
-from slate.providers.spec import (CAPABILITIES, IMAGE, PASSES, TIMED, UNDECLARED_JOB_SECONDS, Capability, ProviderSpec,
-                                  SpecError, TakesReferences)
+from slate.manifests.options import told_pass_model
+from slate.providers.spec import (CAPABILITIES, CLIP_PASSES, IMAGE, TIMED, UNDECLARED_JOB_SECONDS, Capability,
+                                  ProviderSpec, SpecError, TakesReferences)
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
 
@@ -183,39 +189,47 @@ class ModelRef:
 @dataclass(frozen=True)
 class Lineup:
     """The models a run uses: one for panels, an ordered list for video (fallbacks), one judge,
-    and the lip-sync model of on-camera lines (None: they are not lip-synced)."""
+    the lip-sync model of on-camera lines (None: they are not lip-synced), and the model of each
+    pass over the clip it runs (`passes`, by the pass's name: a face swap, an upscale, a pass
+    declared beside them; a pass with no model is not there)."""
 
     panel: ModelRef
     videos: tuple[ModelRef, ...]
     judge: ModelRef
     lipsync: ModelRef | None = None
-    faceswap: ModelRef | None = None     # of the shots that ask for `face_swap:` (issue 41; None: none can run)
-    upscale: ModelRef | None = None      # every approved take made larger (issue 41; None: no upscale)
-    #: by role (panel, videos, judge, lipsync, faceswap, upscale): the setting that chose it (`panel_model`),
-    #: the profile's table (`models.<profile>.panel`), or `provider` (the provider's own default)
+    passes: Mapping[str, ModelRef] = field(default_factory=dict, hash=False)
+    #: by role (panel, videos, judge, lipsync, and each pass's name): the setting that chose it
+    #: (`panel_model`), the profile's table (`models.<profile>.panel`), or `provider` (the
+    #: provider's own default)
     chosen_by: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def video(self) -> ModelRef:
         return self.videos[0]
 
+    def pass_model(self, name: str) -> ModelRef | None:
+        """The model of the pass called `name` (None: the run has none)."""
+        return self.passes.get(name)
+
     def providers(self) -> list[str]:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
-                       *(m.provider for m in (self.lipsync, self.faceswap, self.upscale) if m is not None)})
+                       *(m.provider for m in (self.lipsync, *self.passes.values()) if m is not None)})
 
     def as_used(self, film: LoadedFilm, scenes: Iterable[str]) -> Lineup:
         """This lineup without the face-swap model when no shot of `scenes` asks for a face swap:
-        a model nothing uses is neither checked nor asked for (its workflow need not exist)."""
+        a model nothing uses is neither checked nor asked for (its workflow need not exist). (The
+        one pass a shot's manifest asks for by name, `face_swap:`; every other pass is kept.)"""
         wanted = any(shot.face_swap for sc in scenes for shot in film.scene(sc).shots)
-        return self if wanted or self.faceswap is None else replace(self, faceswap=None)
+        if wanted or "faceswap" not in self.passes:
+            return self
+        return replace(self, passes={n: m for n, m in self.passes.items() if n != "faceswap"})
 
     def models_of(self, provider_name: str) -> dict[str, tuple[str, ...]]:
         """The models of `provider_name` this lineup makes panels and clips with, by capability
         (what a provider's checks of the film's own files are asked about)."""
         found = {"image": tuple(m.model for m in (self.panel,) if m.provider == provider_name),
                  "video": tuple(dict.fromkeys(v.model for v in self.videos if v.provider == provider_name)),
-                 **{c: tuple(m.model for m in (getattr(self, c),) if m is not None and m.provider == provider_name)
-                    for c in PASSES}}
+                 **{c: (m.model,) for c, m in self.passes.items() if m.provider == provider_name}}
         return {c: models for c, models in found.items() if models}
 
 
@@ -287,18 +301,30 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
                                  lambda: chosen_provider if "lipsync" in spec.offers else
                                  "local" if videos[0].provider == "local" else "none")
     lipsync = None if lip_value.strip().lower() == "none" else pick([lip_value], "lipsync", lip_from)[0]
-    # The passes over a finished clip (issue 41). A face swap: the provider's own where it offers
-    # one (only a shot that asks for it uses it). An upscale: only where a person chose one — it
-    # is a paid pass over every approved take.
-    swap_value, swap_from = chosen(settings.faceswap_model, "faceswap_model", table.faceswap if table else None,
-                                   "faceswap", lambda: chosen_provider if "faceswap" in spec.offers else "none")
-    faceswap = None if swap_value.strip().lower() == "none" else pick([swap_value], "faceswap", swap_from)[0]
-    up_value, up_from = chosen(settings.upscale_model, "upscale_model", table.upscale if table else None, "upscale",
-                               lambda: "none")
-    upscale = None if up_value.strip().lower() == "none" else pick([up_value], "upscale", up_from)[0]
-    return Lineup(panel, videos, judge, lipsync, faceswap, upscale,
-                  chosen_by={"panel": panel_from, "videos": video_from, "judge": judge_from, "lipsync": lip_from,
-                             "faceswap": swap_from, "upscale": up_from})
+    # The passes over a finished clip (issue 41; tasks/clip_passes.py), each by its name: told
+    # (`<name>_model`, or `pass_models`), else the profile's `[models.<profile>] <name>`, else —
+    # for a pass whose default is its provider's own (the face swap: only a shot that asks for it
+    # uses it) — the provider's where it offers one, else none: an upscale, and a pass declared
+    # beside them, runs only where a person chose its model.
+    unknown = [n for n in (*settings.pass_models, *(table.model_extra or {} if table else {})) if n not in CLIP_PASSES]
+    if unknown:
+        import difflib
+        close = difflib.get_close_matches(unknown[0], list(CLIP_PASSES), n=1, cutoff=0.6)
+        exc = UnknownProvider(f"{unknown[0]!r} is no pass over the clip ("
+                              + (f"did you mean {close[0]}?" if close else f"the passes: {', '.join(CLIP_PASSES)}") + ")")
+        exc.setting = "pass_models" if unknown[0] in settings.pass_models else f"models.{profile}.{unknown[0]}"
+        raise exc
+    passes: dict[str, ModelRef] = {}
+    chosen_by = {"panel": panel_from, "videos": video_from, "judge": judge_from, "lipsync": lip_from}
+    for name, capability in CLIP_PASSES.items():
+        told, told_as = told_pass_model(settings, name)
+        listed = (getattr(table, name, None) or (table.model_extra or {}).get(name)) if table else None
+        value, value_from = chosen(told, told_as, listed, name,
+                                   lambda: chosen_provider if capability.own_default and name in spec.offers else "none")
+        chosen_by[name] = value_from
+        if value.strip().lower() != "none":
+            passes[name] = pick([value], name, value_from)[0]
+    return Lineup(panel, videos, judge, lipsync, passes, chosen_by=chosen_by)
 
 
 def storage_for(root: Path, settings: Settings | None = None) -> Storage:
@@ -356,11 +382,12 @@ def build(capability: Capability[Built], ref: ModelRef | str, storage: Storage |
     built without a store; every other capability's client reads and keeps files in one."""
     ref = _ref(ref)
     spec, url = _spec_of(ref, settings)
-    factory = getattr(spec, capability.name, None)
+    factory = spec.factory_of(capability.name)
     if factory is None:
         raise UnknownProvider(f"{spec.name} offers no {capability.name} model")
-    made: Built = factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings))
-    return made
+    # The factory a spec declares for a capability makes that capability's client (spec.py checks
+    # each is declared with the capability it offers; the Protocol is the capability's type).
+    return cast(Built, factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings)))
 
 
 def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRef:

@@ -208,6 +208,10 @@ class TakesReferences:
         return ", ".join(said)
 
 
+#: slate's own capabilities: a field of ProviderSpec each, holding its factory.
+_OWN_FIELDS = frozenset(c.name for c in EVERY)
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     """One provider, as its module declares it (see the module docstring)."""
@@ -225,6 +229,9 @@ class ProviderSpec:
     lipsync: LipSyncFactory | None = None
     faceswap: ClipPassFactory | None = None
     upscale: ClipPassFactory | None = None
+    #: the factories of the passes over a clip declared beside slate's own (providers/base.py
+    #: `declare_capability`, tasks/clip_passes.py `declare_pass`), by the pass's name
+    passes: Mapping[str, ClipPassFactory] = field(default_factory=dict)
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
     #: `slate check`'s problems with the files of the film it runs (its workflows), offline
@@ -264,6 +271,7 @@ class ProviderSpec:
         object.__setattr__(self, "references", MappingProxyType(dict(self.references)))
         object.__setattr__(self, "audio", MappingProxyType(dict(self.audio)))
         object.__setattr__(self, "voices", MappingProxyType({m: tuple(v) for m, v in self.voices.items()}))
+        object.__setattr__(self, "passes", MappingProxyType(dict(self.passes)))
         problems = list(self._problems())
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
@@ -274,13 +282,15 @@ class ProviderSpec:
         if not self.offers:
             yield "offers nothing"
         for capability, offer in self.offers.items():
-            if capability not in CAPABILITIES:
+            # A pass over the clip a plugin brings is offered with its factory (`passes`) and may be
+            # declared with its stage after the spec is read (tasks/clip_passes.py `declare_pass`).
+            if capability not in CAPABILITIES and capability not in self.passes:
                 yield f"unknown capability {capability!r} (known: {', '.join(CAPABILITIES)})"
                 continue
             if not isinstance(offer, Offer) or not offer.models:
                 yield f"{capability}: an Offer with at least one model"
                 continue
-            if getattr(self, capability) is None:
+            if self.factory_of(capability) is None:
                 yield f"offers {capability} models but no {capability} factory"
             for profile, model in offer.default.items():
                 if profile not in PROFILES or model not in offer.models:
@@ -289,8 +299,15 @@ class ProviderSpec:
                                           or not all(offer.offers(m) for m in offer.models)):
                 yield f"{capability}: own={offer.own!r} is a pattern with a '*' that its own models match"
         for capability in CAPABILITIES:
-            if getattr(self, capability) is not None and capability not in self.offers:
+            if self.factory_of(capability) is not None and capability not in self.offers:
                 yield f"a {capability} factory but no {capability} models"
+        for capability in self.passes:
+            if capability in _OWN_FIELDS:
+                yield f"a factory of {capability!r} in `passes`: slate's own capability has a field of its own"
+            elif (declared := CLIP_PASSES.get(capability)) is None and capability in CAPABILITIES:
+                yield f"a factory of {capability!r} in `passes`, which is not a pass over the clip"
+            elif not NAME.fullmatch(capability):
+                yield f"a pass's name is 2-31 lowercase letters and digits, not {capability!r}"
         for model, takes in self.references.items():
             if model not in self.models("video"):
                 yield f"references declared for {model!r}, which is not one of its video models"
@@ -302,7 +319,7 @@ class ProviderSpec:
             elif way not in AUDIO_WAYS:
                 yield f"audio of {model!r}: one of {', '.join(AUDIO_WAYS)}, not {way!r}"
         for model, seconds in self.job_seconds.items():
-            if not any(model in self.models(c) for c in TIMED):
+            if not any(model in self.models(c) for c in (*TIMED, *self.passes)):   # a plugin's pass: timed
                 yield f"job_seconds declared for {model!r}, which is not one of its video, image, lip-sync or pass models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
@@ -315,6 +332,14 @@ class ProviderSpec:
             yield f"base_url {self.base_url!r} is not an http(s) URL without credentials"
         if self.key_vars and self.base_url is None:
             yield "a key but no base URL to send it to"
+
+    def factory_of(self, capability: str) -> Callable[..., object] | None:
+        """The factory this provider declares for `capability`: its field for slate's own, its
+        `passes` entry for a pass declared beside them; None when it declares none."""
+        if capability in _OWN_FIELDS:
+            found: Callable[..., object] | None = getattr(self, capability)
+            return found
+        return self.passes.get(capability)
 
     @property
     def networked(self) -> bool:

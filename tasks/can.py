@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from slate.providers.storage_local import cas_uri, copy_atomic, file_sha256, write_atomic
 from slate.manifests import LoadedFilm
-from slate.manifests.profiles import PROFILES
 from slate.manifests.options import output_names
 from slate.providers.base import Storage
 from slate.providers.registry import base_urls, provider_variant
 from slate.governor.ledger import Ledger
 from slate.tasks.circle import TakeWord, standing, words_of
 from slate.tasks.clapper import content_key
+from slate.tasks.clip_passes import key_part, keyed_passes
 from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
 from slate.tasks.plan import ShotPlan, plan_scene
@@ -65,8 +65,8 @@ def run_part(run: Run) -> dict[str, Any]:
     return {"film": run.film, "scene": run.scene,
             "options": run.settings.model_dump(mode="json", include=set(OUTPUT)),
             # The lip-sync model is the speech part's (`lipsync_part`): a scene without a line is not re-keyed by it;
-            # the passes' models are the passes part's (`passes_part`), for the same reason.
-            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync", "faceswap", "upscale"}), "base_urls": base_urls(run.settings),
+            # each pass's model is that pass's own part (tasks/clip_passes.py `key_part`), for the same reason.
+            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync", "passes"}), "base_urls": base_urls(run.settings),
             "variants": run.variants()}
 
 
@@ -85,33 +85,12 @@ def scene_key(run: Run, plans: list[ShotPlan], policy: str, edit: dict[str, Any]
         parts["speech"] = speech
     if words:   # a scene nobody has circled or NG'd a take of keeps the key it always had
         parts["words"] = words
-    if any(p.face_swap for p in plans):   # issue 41: only a scene with a face swap is keyed by its model
-        parts["faceswap"] = passes_part(run, "faceswap")
-    # Issue 41: only a run that upscales its approved takes (an upscale model, at a profile a person
-    # approves: tasks/upscale.py `upscales`, read here without its Prefect tasks, for the reel) is
-    # keyed by its upscale; every other run keeps the key it always had.
-    if run.lineup.upscale is not None and PROFILES[run.profile].needs_approval:
-        parts["upscale"] = passes_part(run, "upscale")
+    # Each pass over the clip that one of its shots takes (tasks/clip_passes.py: the face swap a
+    # shot asks for, the upscale of a run a person approves, a declared pass's own rule), by its
+    # declaration: a scene no pass takes keeps the key it always had.
+    for definition in keyed_passes(run, plans):
+        parts[definition.name] = key_part(run, definition)
     return content_key(CAN_VERSION, parts, exclude=())
-
-
-def passes_part(run: Run, capability: str) -> dict[str, Any]:
-    """What of a run changes a pass over its clips (issue 41: "faceswap", "upscale"): the model,
-    what its provider's settings change of it (a workflow's bytes), and the stage's versions."""
-    from slate.providers.registry import build, provider_variant, storage_for
-    from slate.providers.spec import CLIP_PASSES
-    from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION, UPSCALE_CHECK_VERSION, UPSCALE_VERSION
-    model = getattr(run.lineup, capability)
-    if model is None:
-        return {"model": None}
-    versions = {"faceswap": [FACESWAP_VERSION, SWAP_GATE_VERSION],
-                # the factor is the upscale's own (tasks/upscale.py UPSCALE): a change bumps its version
-                "upscale": [UPSCALE_VERSION, UPSCALE_CHECK_VERSION]}.get(capability, [])
-    # Built here, not taken from the crew: the reel keys a scene with no run open. Building one
-    # reads the film's workflow, never the network.
-    variant = build(CLIP_PASSES[capability], model, storage_for(Path(run.root), run.settings), run.settings).variant
-    return {"model": model, "variant": variant, "provider": provider_variant(model.partition(":")[0], run.settings),
-            "versions": versions}
 
 
 def words_part(run: Run, words: list[TakeWord] | None) -> dict[str, Any]:

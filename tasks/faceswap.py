@@ -18,12 +18,24 @@ other characters, the motion, the length. Its scores are written into the ledger
 as a $0 row of stage `faceswap_gate`, where the production report and an agent's `verdicts` read
 every gate.
 
+As a pass over the clip (declared in tasks/clip_passes.py, `FACESWAP_PASS`) it runs in a shot's lane right
+after the keyframe gate and before the speech (flows/lane.py): a swap is paid for only on a clip
+that passed (a clip the gate refused would be retaken anyway), and the lip-sync moves the mouth of
+the face the audience will see. A shot's characters named in its `face_swap:` are swapped one
+after another (`FaceSwapStage`, a stage of the one take loop), with which face of the frame is
+theirs (counted left to right where presence finds them in the first frame); a take whose gate
+fails, or whose job failed or came back unusable, is swapped again from the same clip with the
+next seed within the take policy; a shot that never passes escalates naming what changed, and is
+not in the cut: a clip that was to be swapped is never cut in unswapped. A shot that asks in a
+run with no face-swap model escalates (`slate check` refuses that run first).
+
 It must never call a face-swap model except through the governor, never let a model judge its
-own output, and never hold a key.
+own output, never change a shot that does not ask, and never hold a key.
 """
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +49,16 @@ from slate.providers.spec import FACESWAP
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.jobs import job_spec, paid_job
-from slate.tasks.run import Run, emit
+from slate.tasks.clip_passes import FACESWAP_PASS
+from slate.tasks.plan import ShotPlan
+from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
+from slate.tasks.take_loop import Judged
 from slate.tasks.verdicts import GateScore
 from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION
 
-STAGE = "faceswap"
-GATE_STAGE = "faceswap_gate"
+STAGE = FACESWAP_PASS.name            # "faceswap": its paid calls' ledger stage
+GATE_STAGE = FACESWAP_PASS.gate       # "faceswap_gate": its gate's
 SCAN_WIDTH = 640      # px: the gate reads frames this wide at most (a medium shot's face is ~20 px here)
 SAMPLES = 16          # frames sampled of each clip, evenly, the same ones of the clip and of the swap
 
@@ -199,3 +214,72 @@ def face_index(storage: Storage, clip: Path, named: tuple[str, ...], turnarounds
         return None
     order = sorted(found, key=lambda cid: (found[cid][1] + found[cid][3]) / 2)
     return order.index(character)
+
+
+# -- the face swap as a stage of the take loop, and as a pass over the clip ------------------------
+
+@dataclass
+class FaceSwapStage:
+    """The face swap as a stage of the take loop (tasks/take_loop.py): take N swaps each face the
+    shot asks for in turn, from the clip as the keyframe gate passed it, with seed N; the swap gate
+    holds the result to that clip. Who stands where is read once, from that clip."""
+
+    run: Run
+    plan: ShotPlan
+    clip_uri: str
+    seconds: float
+    faces: list[str]
+    wanted: dict[str, tuple[str, int | None]]    # character -> (their approved face's URI, which face of the frame)
+    size: tuple[int, int]                 # the clip's own size, as the video model made it
+    named: tuple[str, ...]
+    turnarounds: dict[str, str]
+    wardrobe: dict[str, str | None]
+    plate_uri: str
+    maker: Maker
+    name: str = STAGE
+    gate: str = GATE_STAGE
+    gate_words: str = "the swap gate"
+
+    @classmethod
+    def of(cls, run: Run, plan: ShotPlan, clip_uri: str, seconds: float) -> "FaceSwapStage":
+        from slate.tasks.clip_passes import clip_size
+        st = run.crew
+        model = run.lineup.pass_model(STAGE)
+        assert model is not None
+        request = plan.request_of("start")
+        cast = {c.id: c for c in request.characters}
+        turnarounds = {cid: c.turnaround_uri for cid, c in cast.items()}
+        wardrobe = {cid: c.wardrobe_colour for cid, c in cast.items()}
+        named = tuple(cast)
+        faces = list(plan.face_swap)
+        local = st.storage.open_local(clip_uri)
+        maker = Maker.named(model, st.service(FACESWAP, model), run.profile)
+        wanted = {cid: (approved_face(st.storage, turnarounds[cid]),
+                        face_index(st.storage, local, named, turnarounds, wardrobe, request.plate_uri, cid))
+                  for cid in faces}
+        return cls(run, plan, clip_uri, seconds, faces, wanted, clip_size(run, clip_uri), named, turnarounds,
+                   wardrobe, request.plate_uri, maker)
+
+    def make(self, take: int, model: str) -> str:
+        swapped = self.clip_uri
+        for cid in self.faces:
+            face_uri, index = self.wanted[cid]
+            swapped = in_project(faceswap_take, self.run, FaceSwapTake(
+                shot=self.plan.shot, take=take, character=cid, maker=self.maker, request=ClipPassRequest(
+                    kind=STAGE, clip_uri=swapped, width=self.size[0], height=self.size[1], fps=self.plan.fps,
+                    seconds=self.seconds, seed=take, character=cid, face_uri=face_uri, face_index=index)),
+                artifacts=lambda uri: [uri])
+        return swapped
+
+    def judge(self, take: int, uri: str) -> Judged[list[GateScore]]:
+        scores = in_project(swap_gate, self.run, SwapCheck(
+            shot=self.plan.shot, take=take, clip_uri=self.clip_uri, swapped_uri=uri, swapped=tuple(self.faces),
+            named=self.named, turnarounds=self.turnarounds, wardrobe=self.wardrobe, plate_uri=self.plate_uri,
+            maker=self.maker), artifacts=lambda _: [uri])
+        failed = [s for s in scores if not s.passed]
+        said = [f"{s.name}: {s.reason}" for s in (failed or scores)]
+        emit(self.run, scene=self.run.scene, shot=self.plan.shot, stage=GATE_STAGE, take=take,
+             status="failed" if failed else "passed", reasons=said)
+        # Progress is more of its scores passing: a take that mends one face of two is better.
+        return Judged(not failed, (len(scores) - len(failed)) / max(1, len(scores)), tuple(said), reading=scores)
+

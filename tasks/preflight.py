@@ -354,7 +354,7 @@ def provider_file_problems(storage: Storage, film: LoadedFilm, scenes: list[str]
 def pass_problems(film: LoadedFilm, scenes: list[str], chosen: Lineup) -> list[Problem]:
     """A shot that asks for `face_swap:` in a run with no face-swap model (issue 41): refused
     here, before anything is paid, naming the shot and how to choose one."""
-    if chosen.faceswap is not None:
+    if chosen.pass_model("faceswap") is not None:
         return []
     return [Problem(film.scene_file(scene_id), shot.id, "face_swap",
                     f"asks for {', '.join(shot.face_swap)}'s face swapped, and the run has no face-swap model: set "
@@ -418,9 +418,10 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             problems.append(on_setting(video_from, f"fallback {exc}"))
     # An upscale model is paid only at a profile a person approves (final, hero: tasks/upscale.py),
     # and there it must be priced before the first panel.
-    if chosen_models.upscale is not None and PROFILES[settings.profile].needs_approval:
+    upscale = chosen_models.pass_model("upscale")
+    if upscale is not None and PROFILES[settings.profile].needs_approval:
         try:
-            card.rate(str(chosen_models.upscale), "upscale")
+            card.rate(str(upscale), "upscale")
         except UnknownRate as exc:
             problems.append(on_setting("upscale_model", str(exc)))
     if problems:

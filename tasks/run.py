@@ -79,7 +79,8 @@ class RunNotOpen(SlateError, RuntimeError):
 class RunLineup(BaseModel):
     """The models a run uses, resolved (providers/registry.py `lineup`, once: tasks/run_plan.py),
     as a task's parameters carry them: `provider:model` each (`of` and `refs` turn one into the
-    other, the only place that does)."""
+    other, the only place that does). `passes`: the model of each pass over the clip the run has
+    one for, by the pass's name (tasks/clip_passes.py: a face swap, an upscale, a declared one)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,22 +88,23 @@ class RunLineup(BaseModel):
     videos: tuple[str, ...]       # the first, then fallbacks on refusal
     judge: str
     lipsync: str | None = None    # the lip-sync model of on-camera lines (None: they are not lip-synced)
-    faceswap: str | None = None   # the face-swap model of shots that ask for one (None: none can run)
-    upscale: str | None = None    # the model approved takes are made larger with (None: no upscale)
+    passes: dict[str, str] = {}   # pass -> its model (a pass not here: the run has none, it does not run)
 
     @classmethod
     def of(cls, chosen: Lineup) -> "RunLineup":
-        def named(m: ModelRef | None) -> str | None:
-            return str(m) if m is not None else None
         return cls(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos), judge=str(chosen.judge),
-                   lipsync=named(chosen.lipsync), faceswap=named(chosen.faceswap), upscale=named(chosen.upscale))
+                   lipsync=str(chosen.lipsync) if chosen.lipsync is not None else None,
+                   passes={name: str(m) for name, m in chosen.passes.items()})
 
     def refs(self) -> Lineup:
         """The lineup as model references again."""
-        def ref(m: str | None) -> ModelRef | None:
-            return ModelRef.parse(m) if m is not None else None
         return Lineup(ModelRef.parse(self.panel), tuple(ModelRef.parse(v) for v in self.videos),
-                      ModelRef.parse(self.judge), ref(self.lipsync), ref(self.faceswap), ref(self.upscale))
+                      ModelRef.parse(self.judge), ModelRef.parse(self.lipsync) if self.lipsync is not None else None,
+                      {name: ModelRef.parse(m) for name, m in self.passes.items()})
+
+    def pass_model(self, name: str) -> str | None:
+        """The model of the pass called `name` (None: the run has none)."""
+        return self.passes.get(name)
 
 
 class Run(BaseModel):

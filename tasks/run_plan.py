@@ -41,6 +41,7 @@ from slate.manifests import LoadedFilm
 from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.settings import Settings, check_settings, model_audio, setting_origin
 from slate.providers.registry import Lineup, lineup
+from slate.tasks.clip_passes import pass_costs, passes
 
 if TYPE_CHECKING:   # the block is Prefect's: imported where a plan is made, not where one is read
     from slate.governor.budget import SlateBudget
@@ -53,9 +54,8 @@ __all__ = ["RunPlan", "plan_run", "estimate_of", "film_rows", "NO_BLOCK_READ"]
 NO_BLOCK_READ = ("no Prefect server holds the film's budget block here: it follows slate.toml unless edited in "
                  "the Prefect UI, and a run says so")
 
-#: The lineup's roles, as a person reads them.
-ROLES = {"panel": "panels", "videos": "video", "judge": "judge", "lipsync": "lip-sync", "faceswap": "face swap",
-         "upscale": "upscale"}
+#: The lineup's roles, as a person reads them (each pass over the clip: its declared title).
+ROLES = {"panel": "panels", "videos": "video", "judge": "judge", "lipsync": "lip-sync"}
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,12 @@ class RunPlan:
         parts = [f"panels {c.panel} ({self.origins['panel']})",
                  f"video {' then '.join(map(str, c.videos))} ({self.origins['videos']})",
                  f"judge {c.judge} ({self.origins['judge']})"]
-        for role in ("lipsync", "faceswap", "upscale"):
-            model = getattr(c, role)
+        if c.lipsync is not None:
+            parts.append(f"{ROLES['lipsync']} {c.lipsync} ({self.origins['lipsync']})")
+        for p in passes():   # each pass over the clip the run has a model for, in the lane's order of declaration
+            model = c.pass_model(p.name)
             if model is not None:
-                parts.append(f"{ROLES[role]} {model} ({self.origins[role]})")
+                parts.append(f"{p.title} {model} ({self.origins[p.name]})")
         priced = f"; rehearsal priced as {self.settings.price_as.replace(',', ', ')}" if self.settings.price_as else ""
         return "models: " + ", ".join(parts) + priced
 
@@ -156,17 +158,17 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
                 settings: Settings, *, rows: Sequence[CallRow] = ()) -> FilmEstimate:
     """The one assembly of an estimate: each scene's `plans` priced (governor/estimate.py) with its
     lines of dialogue spoken by their voices and lip-synced where the lip-sync model will (tasks/
-    lipsync.py `dialogue_costs`), the passes over its clips (tasks/passes.py `pass_costs`: the face
-    swaps shots ask for, a final or hero run's upscales), the turnarounds a vision judge gates, and
+    lipsync.py `dialogue_costs`), the passes over its clips (tasks/clip_passes.py `pass_costs`: each
+    declared pass where it takes a shot — the face swaps shots ask for, a final or hero run's upscales), the turnarounds a vision judge gates, and
     the top of the range at the takes the film's shots needed so far (its ledger `rows`) — or, for a
     film with none yet, its take policy — held to the settings' run cap."""
     from slate.tasks.lipsync import dialogue_costs
-    from slate.tasks.passes import pass_costs
     from slate.tasks.sheet_check import gated_needs
     profile = settings.profile
-    lips, swap, larger = (str(m) if m is not None else None for m in (chosen.lipsync, chosen.faceswap, chosen.upscale))
+    lips = str(chosen.lipsync) if chosen.lipsync is not None else None
+    models = {name: str(m) for name, m in chosen.passes.items()}
     speech = {sc: dialogue_costs(film, sc, profile, pricing, lips) for sc in plans}
-    passes = {sc: pass_costs(scene_plans, profile, swap, larger, pricing) for sc, scene_plans in plans.items()}
+    over = {sc: pass_costs(scene_plans, profile, models, pricing) for sc, scene_plans in plans.items()}
     # The reference gate asks a vision judge about each turnaround (a plate is slate's own measure).
     references = {sc: len([n for n in gated_needs(film, sc) if n.kind == "character"]) for sc in plans}
     vision = judge_kind(chosen.judge.provider) == "vision"
@@ -184,7 +186,7 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
         ranged = {"takes": {sc: {p.shot: known[sc].get(p.shot, usual) for p in scene_plans}
                             for sc, scene_plans in plans.items()},
                   "max_takes": settings.max_takes, "takes_from": "the takes this film's shots needed so far"}
-    return estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, passes=passes, references=references,
+    return estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, passes=over, references=references,
                          vision_judge=vision, **ranged)
 
 

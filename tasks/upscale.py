@@ -26,8 +26,9 @@ own output, and never hold a key.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prefect import task
 from pydantic import BaseModel, ConfigDict
@@ -39,20 +40,23 @@ from slate.providers.spec import UPSCALE as UPSCALE_MODEL  # the capability (UPS
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
 from slate.tasks.jobs import job_spec, paid_job
-from slate.tasks.run import Run, emit
+from slate.tasks.clip_passes import UPSCALE_FACTOR, UPSCALE_PASS
+from slate.tasks.plan import ShotPlan
+from slate.tasks.run import Run, emit, in_project
 from slate.tasks.take_inputs import Maker
+from slate.tasks.take_loop import Judged
 from slate.tasks.versions import UPSCALE_CHECK_VERSION, UPSCALE_VERSION
 
 if TYPE_CHECKING:
     from slate.governor.ratecard import Pricing
 
-STAGE = "upscale"
-CHECK_STAGE = "upscale_check"
+STAGE = UPSCALE_PASS.name             # "upscale": its paid calls' ledger stage
+CHECK_STAGE = UPSCALE_PASS.gate       # "upscale_check": its check's
 #: How much larger an approved take is made, each way: a 720p final is delivered at 1440p, a
 #: hero's 1080p critical shot at 2160p. An upscale workflow scales its model's own factor to the
 #: size asked (the example's ESRGAN workflow: ImageScale to the slots' width and height). A
 #: change here changes every upscale: bump UPSCALE_VERSION (a scene's can key holds the version).
-UPSCALE = 2
+UPSCALE = UPSCALE_FACTOR
 
 
 class Planned(Protocol):
@@ -168,3 +172,47 @@ def upscale_take(run: Run, given: UpscaleTake) -> str:
                     parameters={"seconds": req.seconds, "fps": req.fps, "width": req.width, "height": req.height,
                                 "seed": req.seed})
     return paid_job(run, UPSCALE_MODEL, maker, spec, req)
+
+
+# -- the upscale as a stage of the take loop, and as a pass over the clip --------------------------
+
+@dataclass
+class UpscaleStage:
+    """The upscale as a stage of the take loop (tasks/take_loop.py): take N sends the approved take
+    with seed N, asking UPSCALE times its own size; the upscale check holds what came back to it."""
+
+    run: Run
+    plan: ShotPlan
+    clip_uri: str
+    seconds: float
+    size: tuple[int, int]     # UPSCALE times the clip's own size, as the video model made it
+    maker: Maker
+    name: str = STAGE
+    gate: str = CHECK_STAGE
+    gate_words: str = "the upscale check"
+
+    @classmethod
+    def of(cls, run: Run, plan: ShotPlan, clip_uri: str, seconds: float) -> "UpscaleStage":
+        from slate.tasks.clip_passes import clip_size
+        model = run.lineup.pass_model(STAGE)
+        assert model is not None
+        maker = Maker.named(model, run.crew.service(UPSCALE_MODEL, model), run.profile)
+        return cls(run, plan, clip_uri, seconds, upscaled_size(*clip_size(run, clip_uri)), maker)
+
+    def make(self, take: int, model: str) -> str:
+        given = UpscaleTake(shot=self.plan.shot, take=take, maker=self.maker, request=ClipPassRequest(
+            kind=STAGE, clip_uri=self.clip_uri, width=self.size[0], height=self.size[1], fps=self.plan.fps,
+            seconds=self.seconds, seed=take))
+        return in_project(upscale_take, self.run, given, artifacts=lambda uri: [uri])
+
+    def judge(self, take: int, uri: str) -> Judged[UpscaleVerdict]:
+        run = self.run
+        verdict = in_project(upscale_check, run, UpscaleCheck(
+            shot=self.plan.shot, take=take, take_uri=self.clip_uri, clip_uri=uri, width=self.size[0],
+            height=self.size[1], maker=self.maker), artifacts=lambda _: [uri])
+        emit(run, scene=run.scene, shot=self.plan.shot, stage=CHECK_STAGE, take=take,
+             status="passed" if verdict.passed else "failed", reasons=[verdict.reason])
+        # Progress: the upscale scaled back down nearer the take (its worst frame's PSNR).
+        quality = verdict.worst_psnr if verdict.worst_psnr is not None else -1.0
+        return Judged(verdict.passed, quality, (f"upscale take {take}: {verdict.reason}",), reading=verdict)
+

@@ -31,7 +31,7 @@ from slate.commands.shared import Directory, err, load_or_exit, say, say_error, 
 
 if TYPE_CHECKING:
     from slate.commands.dailies_answers import DailiesAnswer
-    from slate.flows.rushes import DailyShot, DailyTake
+    from slate.flows.rushes import DailyShot, DailyTake, PassTake
     from slate.manifests import LoadedFilm
     from slate.manifests.settings import Settings
     from slate.providers.base import Storage
@@ -164,11 +164,22 @@ def shot_lines(shot: DailyShot, where: Callable[[str], str] = str) -> list[str]:
     current = sorted((t for t in shot.takes if t.current), key=lambda t: (order[t.kind], t.take))
     for t in current:
         lines += take_lines(t, where)
+    lines += [pass_line(t, where) for t in shot.passes]
     before = sorted((t for t in shot.takes if not t.current), key=lambda t: (order[t.kind], t.take))
     if before:
         lines.append("  before the shot changed (a word on these would be cleared): "
                      + ", ".join(f"{t.kind} take {t.take}" for t in before))
     return lines
+
+
+def pass_line(t: PassTake, where: Callable[[str], str] = str) -> str:
+    """A take of a pass over the shot's clip (a face swap, an upscale, a declared pass): its pass and
+    number, whether it made a clip and the cut uses it, its cost and when, where to play it."""
+    from slate.governor.money import fmt_usd
+    head = [f"{t.title} take {t.take}", "made" if t.made else "made nothing"]
+    head += ["in the cut"] if t.in_cut else []
+    head += [fmt_usd(Decimal(t.cost_usd))] + ([f"made {_when(t.made_at)}"] if t.made_at else [])
+    return "  " + " · ".join(head) + (f"\n    play: {where(t.uri)}" if t.uri else "")
 
 
 def _quoted(text: str) -> str:

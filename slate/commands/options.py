@@ -30,7 +30,7 @@ def _kind(name: str) -> Any:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     base = args[0] if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)) \
         and len(args) == 1 else annotation
-    if typing.get_origin(base) is list:
+    if typing.get_origin(base) in (list, dict):   # a dict is typed KEY=VALUE, once a key
         return list[str]
     if base in (int, float, bool):
         return base
@@ -119,6 +119,8 @@ def argv_of(options: RunOptions) -> list[str]:
             continue
         if isinstance(value, bool):
             args.append(told.flag if value else f"--no-{told.flag[2:]}")
+        elif isinstance(value, dict):
+            args += [f"{told.flag}={key}={item}" for key, item in value.items()]
         elif isinstance(value, list):
             args += [f"{told.flag}={item}" for item in value]
         elif told.joined and isinstance(value, str):

@@ -104,8 +104,9 @@ SWAP = {"faceswap_model": "comfyui:faceswap-reactor"}
 
 
 def _swapped(root, told: dict):
-    from slate.flows.scene_faceswap import swap_shot
-    return on_one_shot(root, "1D", told, lambda run, plan, made: swap_shot.fn(run, plan, made.clip, ["jenny"]))
+    from slate.flows.passes import pass_shot
+    return on_one_shot(root, "1D", told, lambda run, plan, made: pass_shot.fn(
+        run, plan.model_copy(update={"face_swap": ["jenny"]}), made.clip, "faceswap"))
 
 
 def test_a_swap_that_repaints_the_set_fails_its_gate_and_is_taken_again(example_film, fakes, monkeypatch):
@@ -137,13 +138,13 @@ def test_an_upscale_that_fails_its_check_is_taken_again_then_escalated(example_f
     """The film's own upscale mapping fills no size: the workflow makes its own 1920x1080, not the
     size asked — every take fails the check, the next seed is tried, then the shot escalates out
     of the cut, naming what the check found."""
-    from slate.flows.scene_upscale import upscale_shot
+    from slate.flows.passes import pass_shot
     monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
     mapping = example_film / "comfyui" / "upscale-esrgan.toml"
     mapping.write_text("\n".join(line for line in mapping.read_text().splitlines()
                                  if not line.startswith(("width", "height"))) + "\n")
     shot = on_one_shot(example_film, "1A", {"upscale_model": "comfyui:upscale-esrgan", "max_takes": 2},
-                       lambda run, plan, made: upscale_shot.fn(run, plan, made.clip))
+                       lambda run, plan, made: pass_shot.fn(run, plan, made.clip, "upscale"))
     assert not shot.clip_uri and "failed the upscale check in 2 takes" in shot.escalated, shot
     assert "is 1920x1080, asked 1708x960" in shot.escalated, shot.escalated      # twice the clip's 854x480
     assert [(r.take, r.parameters["seed"]) for r in _rows(example_film, "upscale")] == [(1, 1), (2, 2)]

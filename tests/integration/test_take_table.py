@@ -3,7 +3,7 @@
 One row per stage × outcome — a failed job, an unusable output, a stuck job (not for a spoken
 line, which is one answer, not a job), a moderation refusal, a cap's refusal, and, for the clip a
 person's word is about, a circled take and an NG — run in-process on one shot of the example
-(1D), through each stage's own entry (`shoot_video`, `sync_shot`, `swap_shot`, `upscale_shot`,
+(1D), through each stage's own entry (`shoot_video`, `sync_shot`, `pass_shot` of the face swap and the upscale,
 and `voice_lines_of` for its line, on a scripted voice with a sample a person approved) with a real governor, a real ledger and a provider whose
 jobs end as the row says (tests/fakes/scripted.py, installed as a plugin is). What each row holds
 is the loop's one rule (tasks/take_loop.py, docs/takes.md), counted where it lands: the shot's
@@ -98,10 +98,9 @@ def _film(root: Path, stage: str, row: Row) -> None:
 
 def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     """The stage run once on shot 1D as the row says: (the shot's outcome, its ledger rows)."""
-    from slate.flows.scene_faceswap import swap_shot
+    from slate.flows.passes import pass_shot
     from slate.flows.scene_lipsync import sync_shot
     from slate.flows.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
-    from slate.flows.scene_upscale import upscale_shot
     from slate.flows.shot import ClipOutcome, PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
@@ -129,11 +128,11 @@ def _ran(root: Path, stage: str, row: Row, words: str | None = None):
                               off_screen=False, reference="approved")
             return sync_shot.fn(run, plan, made.clip, [line])
         if stage == "faceswap":
-            return swap_shot.fn(run, plan, made.clip, ["jenny"])
+            return pass_shot.fn(run, plan.model_copy(update={"face_swap": ["jenny"]}), made.clip, "faceswap")
         if stage == "speech":     # 1D's own line, Gabe's "Too hot. Take it back."
             shot, heard = voice_lines_of(run, load_film(root), plan, made.clip, VoiceReferences(root))
             return shot.model_copy(update={"clip_uri": heard[0].uri}) if heard else shot
-        return upscale_shot.fn(run, plan, made.clip)
+        return pass_shot.fn(run, plan, made.clip, "upscale")
 
     outcome = on_one_shot(root, SHOT, told, body)
     assert isinstance(outcome, ClipOutcome), outcome

@@ -82,7 +82,7 @@ SWAP_PRICED = ('[models."comfyui:faceswap-*"]\nkind = "faceswap"\nper_gpu_second
 
 
 def test_a_face_swap_is_priced_once_a_face_beside_the_upscale_only_where_a_shot_asks(example_film, monkeypatch):
-    from slate.tasks.passes import pass_costs, swap_costs
+    from slate.tasks.clip_passes import costs_by_pass, pass_costs
     monkeypatch.delenv("SLATE_FPS", raising=False)
     (example_film / "rates.toml").write_text(PRICED + "\n" + SWAP_PRICED)
     scene = example_film / "scenes" / "scene-01.yaml"
@@ -93,10 +93,10 @@ def test_a_face_swap_is_priced_once_a_face_beside_the_upscale_only_where_a_shot_
                                                                  "faceswap_model": SWAP})
     pricing = lineup_pricing(example_film, lineup(settings))
     plans = plan_from_project(film, "scene-01", "final", settings.fps)
-    swaps = swap_costs(plans, SWAP, pricing)
+    swaps = costs_by_pass(plans, "final", {"faceswap": SWAP}, pricing)["faceswap"]
     [d] = [p for p in plans if p.shot == "1D"]
     assert swaps == {"1D": 2 * Decimal("0.20") * Decimal(str(d.duration))}   # two faces, 20 GPU-s a second
-    assert swap_costs(plans, None, pricing) == {}
-    both = pass_costs(plans, "final", SWAP, MODEL, pricing)
+    assert costs_by_pass(plans, "final", {}, pricing) == {}
+    both = pass_costs(plans, "final", {"faceswap": SWAP, "upscale": MODEL}, pricing)
     assert both["1D"] == swaps["1D"] + upscale_costs(plans, "final", MODEL, pricing)["1D"]
-    assert pass_costs(plans, "draft", SWAP, MODEL, pricing) == swaps     # a draft swaps, and never upscales
+    assert pass_costs(plans, "draft", {"faceswap": SWAP, "upscale": MODEL}, pricing) == swaps     # a draft swaps, and never upscales
