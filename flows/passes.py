@@ -23,22 +23,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from slate.flows.shot import ClipOutcome, Finals
-from slate.media.probe import probe
-from slate.providers.base import Storage
 from slate.tasks.clip_passes import PassDef, pass_named
 from slate.tasks.plan import ShotPlan
 from slate.tasks.run import Run, emit
 from slate.tasks.take_loop import Approved, Escalated, Halted, Stage, Takes, take_loop, teller
 
 R = TypeVar("R")
-
-
-def clip_size(storage: Storage, uri: str) -> tuple[int, int]:
-    """The size of the clip a pass is given, as the video model made it: a model's own size
-    (852x480 for 854x480) passed the keyframe gate, and a pass is held to the clip it was sent,
-    never to the plan's size."""
-    got = probe(storage.open_local(uri))
-    return got.width, got.height
 
 
 def pass_over(run: Run, plan: ShotPlan, clip: ClipOutcome, stage: Stage[R], model: str, *, what: str,

@@ -37,7 +37,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from slate.flows.scene_speech import VoicedLine
-from slate.flows.passes import clip_size, pass_over
+from slate.flows.passes import pass_over
 from slate.flows.shot import ClipOutcome
 from slate.manifests import LoadedFilm
 from slate.media.frames import extract_frame
@@ -45,6 +45,7 @@ from slate.media.voiceprint import read_pcm16
 from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
 from slate.providers.spec import LIPSYNC
+from slate.tasks.clip_passes import clip_size
 from slate.tasks.keyframes import ClipCast, cast_of
 from slate.tasks.lipsync import (LIPSYNC_FRAMINGS, STAGE, LineSync, LipSyncTake, SyncCheck, SyncLine, lipsync_take,
                                  sync_gate)

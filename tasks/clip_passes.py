@@ -48,7 +48,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from slate.governor.chokepoint import Usage
 from slate.manifests.profiles import PROFILES
-from slate.providers.base import FACESWAP, UPSCALE, Capability, ClipPass, declare_capability, withdraw_capability
+from slate.providers.base import (FACESWAP, UPSCALE, Capability, ClipPass, Storage, declare_capability,
+                                  withdraw_capability)
 from slate.tasks.take_loop import Approved, Stage
 from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION, UPSCALE_CHECK_VERSION, UPSCALE_VERSION
 
@@ -220,12 +221,12 @@ def key_part(run: Run, definition: PassDef) -> dict[str, Any]:
             "versions": list(definition.versions)}
 
 
-def clip_size(run: Run, uri: str) -> tuple[int, int]:
+def clip_size(storage: Storage, uri: str) -> tuple[int, int]:
     """The size of the clip a pass is given, as the video model made it: a model's own size
     (852x480 for 854x480) passed the keyframe gate, and a pass is held to the clip it was sent,
     never to the plan's size."""
     from slate.media.probe import probe
-    got = probe(run.crew.storage.open_local(uri))
+    got = probe(storage.open_local(uri))
     return got.width, got.height
 
 

@@ -257,7 +257,7 @@ class FaceSwapStage:
         wanted = {cid: (approved_face(st.storage, turnarounds[cid]),
                         face_index(st.storage, local, named, turnarounds, wardrobe, request.plate_uri, cid))
                   for cid in faces}
-        return cls(run, plan, clip_uri, seconds, faces, wanted, clip_size(run, clip_uri), named, turnarounds,
+        return cls(run, plan, clip_uri, seconds, faces, wanted, clip_size(run.crew.storage, clip_uri), named, turnarounds,
                    wardrobe, request.plate_uri, maker)
 
     def make(self, take: int, model: str) -> str:

@@ -197,7 +197,7 @@ class UpscaleStage:
         model = run.lineup.pass_model(STAGE)
         assert model is not None
         maker = Maker.named(model, run.crew.service(UPSCALE_MODEL, model), run.profile)
-        return cls(run, plan, clip_uri, seconds, upscaled_size(*clip_size(run, clip_uri)), maker)
+        return cls(run, plan, clip_uri, seconds, upscaled_size(*clip_size(run.crew.storage, clip_uri)), maker)
 
     def make(self, take: int, model: str) -> str:
         given = UpscaleTake(shot=self.plan.shot, take=take, maker=self.maker, request=ClipPassRequest(
