@@ -29,7 +29,27 @@ from slate.stack import alive, descendants, read
 from tests.prefect_homes import fresh_home
 
 FILM_ID = "night-diner"
-TIMEZONE = "America/New_York"
+
+
+def quiet_timezone(now=None) -> str:
+    """A named zone whose 01:00 is hours away from now, so the scheduler's nightly never starts
+    during the session. With America/New_York fixed, a CI run begun at 06:00 UTC met its own
+    nightly: it rendered scene-01 draft beside the killed-worker test's run, whose clips then
+    came from the nightly's cache, and the test waited 300 s for a video job that never came."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+    now = now or datetime.now(timezone.utc)
+    zones = ("America/New_York", "Asia/Tokyo", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata",
+             "Australia/Sydney", "America/Sao_Paulo")
+
+    def hours_from_one(zone: str) -> float:   # on the 24-hour circle, either way
+        local = now.astimezone(ZoneInfo(zone))
+        ahead = (local.hour + local.minute / 60 - 1) % 24
+        return min(ahead, 24 - ahead)
+    return max(zones, key=hours_from_one)
+
+
+TIMEZONE = quiet_timezone()
 ZOMBIE_WINDOW = 60  # seconds: the shortest slate up takes (two heartbeats of 30 s)
 ENV = {
     "SLATE_PAID_CALLS_ALLOWED": "local",          # the worker's runs may pay the local provider
