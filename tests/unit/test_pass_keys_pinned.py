@@ -6,13 +6,14 @@ a film already has in the can: these are the example film's scene-01 keys, compu
 computes them (tasks/reel.py `scene_keys`, the scene flow's own), pinned at the values the code
 gave before the declarations existed.
 
-How the pins were obtained: on main at 75b5e5c (before this branch's first change), in this
-repository's development environment (`make dev`), this file's `_keys` printed by running
-`python -m pytest -q -p no:cacheprovider tests/unit/test_pass_keys_pinned.py -s` with PRINT = True
-in a checkout of that commit (twice: the same five keys both times). The keys hold the example's references by content (the local painter's PNGs and
-the local voices' samples), so they are this environment's: a different Pillow, zlib or eSpeak NG
-draws other bytes and every pin moves together — then re-pin from the commit above, never from
-the code under test.
+How the pins were obtained: on main at 75b5e5c (before this branch's first change), this file
+copied into a checkout of that commit and run with PRINT = True
+(`python -m pytest -q -p no:cacheprovider tests/unit/test_pass_keys_pinned.py -s`); the code
+under test printed the same five keys. The keys hold the film's references and voice samples by
+content, so `_steady_media` first rewrites every picture and sound with the standard library
+alone: the first pins held the local painter's and eSpeak NG's own bytes, and a fresh `make dev`
+on 2026-11-28 (here Pillow 13.0.0, espeakng-loader 0.2.4) moved all five with no line of slate changed. Re-pin only from the
+commit above, never from the code under test.
 """
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ PRINT = False
 
 #: case -> scene-01's key at 75b5e5c (see the module's docstring)
 PINNED = {
-    "draft": "e29c86e05592bb0072e4d015d121ced8af50d20f1bd1e18339583608ff2ab601",
-    "draft, swap and upscale models": "65dadafa6e92e45a749c1c9005bd12a06c527f8262cf92dad89dfee7be0e37a2",
-    "final": "2cbd3012c28344b1e5f490b190ce416e9ed53f130f2c6d0b36eb45b2a7a4c99f",
-    "final, swap and upscale models": "55394d40b3e20fe45e6cdcf281ab606d7196f3e06e2f0221b032b37cf6a3479e",
-    "final, upscale model only": "41af49739d4c3bc8de7edaa0ae8f4ceac0ce1a21b3f2d22108ab1f9b56a940c4",
+    "draft": "df4414a7fc27c284f044e053bcf4676a768c6b96dac9f7cba36a39177d628ad0",
+    "draft, swap and upscale models": "e6be3afaf9294f666672b41740d00b9fd3c1d926d2e377cb99c0f65e58f7b631",
+    "final": "e97dc0d2a160e0f017ab7e84f95d63eae11979cda6a158e2f2f9163e9b7660d2",
+    "final, swap and upscale models": "b74c536ddcdcbbf1229455a43c93db24e884fb4a37d3193adc56883fafac84b8",
+    "final, upscale model only": "3cdc9729cb2dfc43e8fc7dfaec9c6b9a7748684671d798ccd1d41236b74bb11b",
 }
 
 
@@ -43,7 +44,40 @@ def _key(root: Path, settings: Settings) -> str:
     return key
 
 
+def _steady_media(root: Path) -> None:
+    """Every picture and sound of the film rewritten by the standard library alone, at the size and
+    length it had: stored-block zlib and PCM frames are the same bytes under any Pillow, zlib or
+    eSpeak NG, so the keys below are this code's, not this environment's."""
+    import hashlib
+    import struct
+    import wave
+    import zlib
+
+    from PIL import Image
+    for path in sorted(root.rglob("*.png")):
+        with Image.open(path) as im:
+            width, height = im.size
+        shade = hashlib.sha256(path.relative_to(root).as_posix().encode()).digest()[:3]
+        rows = b"".join(b"\0" + shade * width for _ in range(height))
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                         + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+    for path in sorted(root.rglob("*.wav")):
+        with wave.open(str(path)) as w:
+            params = w.getparams()
+        if path.parent.parent.name == "characters":   # a voice sample: eSpeak NG's length is its own
+            params = params._replace(nframes=16000)
+        seed = hashlib.sha256(path.relative_to(root).as_posix().encode()).digest()
+        frames = bytes(seed[i % len(seed)] & 0x0F for i in range(params.nframes * params.nchannels * params.sampwidth))
+        with wave.open(str(path), "wb") as w:
+            w.setparams(params)
+            w.writeframes(frames)
+
+
 def _keys(root: Path) -> dict[str, str]:
+    _steady_media(root)
     scene = root / "scenes" / "scene-01.yaml"
     # 1D asks for a face swap of both its characters (the example asks for none)
     scene.write_text(scene.read_text().replace("- id: 1D\n  characters:\n  - gabe\n  - jenny\n",
