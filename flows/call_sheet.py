@@ -24,6 +24,7 @@ from slate.manifests.options import RunOptions
 from slate.manifests.settings import Settings
 from slate.providers.storage_local import sweep_orphans
 from slate.providers.registry import base_urls
+from slate.tasks.clip_passes import as_used
 from slate.tasks.doctor import blocking, check_lineup, film_voices, line
 from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
@@ -99,8 +100,8 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm) -> State[
     """`slate doctor`'s checks for this run's lineup and its voices' speech models, with the scene's
     estimate (`estimate_of`, speech and passes in it) held to what each key has left: a Failed
     "Refused" state listing what blocks (the round's end), or None."""
-    # A face-swap model is checked only for a scene with a shot that asks for one.
-    chosen = run.lineup.refs().as_used(film, [run.scene])
+    # A pass's model a shot asks for by name (a face swap) is checked only where a shot asks.
+    chosen = as_used(run.lineup.refs(), film, [run.scene])
     expected = _scene_estimate(run, plans, film).total
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing)
     voices = film_voices(film.bible, run.profile) if spoken else ()

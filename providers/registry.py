@@ -53,8 +53,6 @@ from slate.errors import SlateError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from slate.manifests.load import LoadedFilm
-
     from slate.manifests.settings import Settings
 
 __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvider", "base_url_for", "base_urls",
@@ -215,14 +213,13 @@ class Lineup:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
                        *(m.provider for m in (self.lipsync, *self.passes.values()) if m is not None)})
 
-    def as_used(self, film: LoadedFilm, scenes: Iterable[str]) -> Lineup:
-        """This lineup without the face-swap model when no shot of `scenes` asks for a face swap:
-        a model nothing uses is neither checked nor asked for (its workflow need not exist). (The
-        one pass a shot's manifest asks for by name, `face_swap:`; every other pass is kept.)"""
-        wanted = any(shot.face_swap for sc in scenes for shot in film.scene(sc).shots)
-        if wanted or "faceswap" not in self.passes:
+    def without(self, passes: Iterable[str]) -> Lineup:
+        """This lineup without the models of the passes named (tasks/clip_passes.py `as_used`:
+        the passes no shot of a run asks for)."""
+        dropped = set(passes)
+        if not dropped & set(self.passes):
             return self
-        return replace(self, passes={n: m for n, m in self.passes.items() if n != "faceswap"})
+        return replace(self, passes={n: m for n, m in self.passes.items() if n not in dropped})
 
     def models_of(self, provider_name: str) -> dict[str, tuple[str, ...]]:
         """The models of `provider_name` this lineup makes panels and clips with, by capability

@@ -55,11 +55,13 @@ from slate.tasks.versions import FACESWAP_VERSION, SWAP_GATE_VERSION, UPSCALE_CH
 
 if TYPE_CHECKING:
     from slate.governor.ratecard import Pricing
+    from slate.manifests import LoadedFilm
+    from slate.providers.registry import Lineup
     from slate.tasks.plan import ShotPlan
     from slate.tasks.run import Run
 
 __all__ = ["PassDef", "declare_pass", "withdraw_pass", "passes", "pass_named", "passes_at", "pass_costs",
-           "costs_by_pass", "key_part", "keyed_passes", "clip_size", "ENTRY_POINTS"]
+           "costs_by_pass", "key_part", "keyed_passes", "clip_size", "unasked", "as_used", "unmodelled", "ENTRY_POINTS"]
 
 #: The entry-point group an installed package names its pass declarations in (a plugin):
 #: `[project.entry-points."slate.passes"] grain = "film_grain.passes"` — the module is imported,
@@ -97,6 +99,13 @@ class PassDef:
     #: finals a person has not approved yet); called with (run, plan, the shot's clip outcome, the
     #: scene's finals or None); None: it always runs where it applies
     waits: Callable[[Run, ShotPlan, Any, Any], str | None] | None = None
+    #: the shot field a shot asks for it by, by name (`face_swap`): where no shot of a run asks,
+    #: its model is neither checked nor asked for (`as_used`), and a shot that asks in a run with no
+    #: model is `slate check`'s to refuse when it is `required`; None: no shot asks for it by name
+    asked_by: str | None = None
+    #: who its gate is, said to a person and the agent ("slate's swap gate (media/faceswap.py)"),
+    #: and the key of its $0 ledger row's parameters that holds what the gate read ("scores")
+    judged_by: tuple[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -109,6 +118,11 @@ class PassDef:
 
     def kept(self, end: Approved[Any]) -> dict[str, Any]:
         return self.keep(end) if self.keep is not None else {}
+
+    def asked(self, shot: Any) -> Any:
+        """What `shot` (its manifest's Shot) asks of this pass by name: its field's value (falsy:
+        nothing); None for a pass no shot asks for by name."""
+        return getattr(shot, self.asked_by) if self.asked_by is not None else None
 
 
 _PASSES: dict[str, PassDef] = {}
@@ -207,6 +221,26 @@ def keyed_passes(run: Run, plans: Sequence[ShotPlan]) -> list[PassDef]:
             and any(p.applies(plan, run.profile) for plan in plans)]
 
 
+def unasked(film: LoadedFilm, scenes: Iterable[str]) -> list[str]:
+    """The passes a shot asks for by name (`asked_by`) that no shot of `scenes` asks for."""
+    shots = [shot for sc in scenes for shot in film.scene(sc).shots]
+    return [p.name for p in passes() if p.asked_by is not None and not any(p.asked(s) for s in shots)]
+
+
+def as_used(chosen: Lineup, film: LoadedFilm, scenes: Iterable[str]) -> Lineup:
+    """`chosen` without the model of a pass no shot of `scenes` asks for (`unasked`): a model
+    nothing uses is neither checked nor asked for (its workflow need not exist)."""
+    return chosen.without(unasked(film, list(scenes)))
+
+
+def unmodelled(film: LoadedFilm, scenes: Iterable[str], chosen: Lineup) -> list[tuple[str, str, PassDef]]:
+    """(scene, shot, pass) for each shot of `scenes` that asks for a `required` pass by name in a
+    run whose lineup has no model for it: such a shot could only escalate, so `slate check` refuses it."""
+    return [(sc, shot.id, p) for p in passes() if p.required and p.asked_by is not None
+            and chosen.pass_model(p.name) is None
+            for sc in scenes for shot in film.scene(sc).shots if p.asked(shot)]
+
+
 def key_part(run: Run, definition: PassDef) -> dict[str, Any]:
     """What of a run changes a pass over its clips: the model, what its provider's settings change
     of it (a workflow's bytes), and the pass's versions."""
@@ -268,7 +302,8 @@ UPSCALE_FACTOR = 2
 #: at the shot's seconds; a shot that asks needs the run's model.
 FACESWAP_PASS = declare_pass(PassDef(
     capability=FACESWAP, title="face swap", stage=_faceswap_stage, gate="faceswap_gate", after="clip",
-    required=True, applies=lambda plan, profile: bool(plan.face_swap),
+    required=True, applies=lambda plan, profile: bool(plan.face_swap), asked_by="face_swap",
+    judged_by=("slate's swap gate (media/faceswap.py)", "scores"),
     usage=lambda plan: [Usage(FACESWAP.name, seconds=plan.duration)] * len(plan.face_swap),
     versions=(FACESWAP_VERSION, SWAP_GATE_VERSION),
     what=lambda plan, model: f"the face swap of {', '.join(plan.face_swap)}"))
@@ -282,4 +317,5 @@ UPSCALE_PASS = declare_pass(PassDef(
     usage=lambda plan: [Usage(UPSCALE.name, seconds=plan.duration)],
     versions=(UPSCALE_VERSION, UPSCALE_CHECK_VERSION),
     what=lambda plan, model: f"its {UPSCALE_FACTOR}x upscale on {model}",
-    keep=lambda end: {"upscale": end.reading}, waits=_upscale_waits))
+    keep=lambda end: {"upscale": end.reading}, waits=_upscale_waits,
+    judged_by=("slate's upscale check (media/upscale.py)", "reading")))

@@ -57,6 +57,7 @@ from slate.providers.spec import JUDGE
 from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
+from slate.tasks.clip_passes import as_used, unmodelled
 from slate.tasks.lint import scene_findings
 from slate.tasks.finish_check import finish_problems
 from slate.tasks.judge_reading import judge_problems
@@ -167,7 +168,7 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
         problems += price_problems(root, film, scenes, settings, overrides)
         # the files of the film a provider runs (ComfyUI's workflows, issue 41): each named by its file and node
         chosen = lineup(settings)
-        problems += provider_file_problems(storage_for(root), film, scenes, chosen.as_used(film, scenes)) + \
+        problems += provider_file_problems(storage_for(root), film, scenes, as_used(chosen, film, scenes)) + \
             pass_problems(film, scenes, chosen)
         # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
         # for every speaker of the scenes' lines (tasks/audition.py)
@@ -352,14 +353,21 @@ def provider_file_problems(storage: Storage, film: LoadedFilm, scenes: list[str]
 
 
 def pass_problems(film: LoadedFilm, scenes: list[str], chosen: Lineup) -> list[Problem]:
-    """A shot that asks for `face_swap:` in a run with no face-swap model (issue 41): refused
-    here, before anything is paid, naming the shot and how to choose one."""
-    if chosen.pass_model("faceswap") is not None:
-        return []
-    return [Problem(film.scene_file(scene_id), shot.id, "face_swap",
-                    f"asks for {', '.join(shot.face_swap)}'s face swapped, and the run has no face-swap model: set "
-                    f"faceswap_model (--faceswap-model comfyui:faceswap-<your workflow>, docs/comfyui.md)")
-            for scene_id in scenes for shot in film.scene(scene_id).shots if shot.face_swap]
+    """A shot that asks for a pass by name (a face swap, `face_swap:`: tasks/clip_passes.py
+    `unmodelled`) in a run with no model for it: refused here, before anything is paid, naming
+    the shot, its field and how to choose a model."""
+    from slate.manifests.options import RunOptions, flag_of, told_pass_model
+    out = []
+    for scene_id, shot_id, p in unmodelled(film, scenes, chosen):
+        asked = p.asked(film.scene(scene_id).shot(shot_id))
+        what = ", ".join(asked) if isinstance(asked, (list, tuple)) else str(asked)
+        _, option = told_pass_model(RunOptions(), p.name)
+        # its own field where slate gave it one (faceswap_model), else pass_models
+        how = (f"{option} ({flag_of(option)} <provider>:<model>)" if option in RunOptions.model_fields
+               and option != "pass_models" else f"pass_models (--pass-model {p.name}=<provider>:<model>)")
+        out.append(Problem(film.scene_file(scene_id), shot_id, p.asked_by or p.name,
+                           f"asks for the {p.title} of {what}, and the run has no {p.title} model: set {how}"))
+    return out
 
 
 def _known_settings() -> list[str]:

@@ -41,7 +41,7 @@ from slate.manifests import LoadedFilm
 from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.settings import Settings, check_settings, model_audio, setting_origin
 from slate.providers.registry import Lineup, lineup
-from slate.tasks.clip_passes import pass_costs, passes
+from slate.tasks.clip_passes import as_used, pass_costs, passes
 
 if TYPE_CHECKING:   # the block is Prefect's: imported where a plan is made, not where one is read
     from slate.governor.budget import SlateBudget
@@ -150,7 +150,7 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
         estimate = estimate_of(film, plans, lineup_pricing(root, chosen, settings.price_as), chosen, settings,
                                rows=rows or ())
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
-                   origins=_lineup_origins(chosen, told, own), used=chosen.as_used(film, wanted),
+                   origins=_lineup_origins(chosen, told, own), used=as_used(chosen, film, wanted),
                    block_from=block_from or NO_BLOCK_READ)
 
 

@@ -28,10 +28,15 @@ from slate.agent.session import PROFILE_ORDER, Refused, Session
 GATES = ("panel_gate", "keyframe_gate", "continuity_gate", "reference_gate")
 #: The lip-sync's gate (issue 38): slate's own measure, its readings in its $0 ledger row.
 SYNC_GATE = "sync_gate"
-#: The gates slate measures itself, whose $0 row holds what they read (its parameters' key), by stage.
-OWN_GATES = {SYNC_GATE: ("slate's sync gate (media/lipsync.py)", "readings"),
-             "faceswap_gate": ("slate's swap gate (media/faceswap.py)", "scores"),
-             "upscale_check": ("slate's upscale check (media/upscale.py)", "reading")}
+
+
+def own_gates() -> dict[str, tuple[str, str]]:
+    """The gates slate measures itself, whose $0 row holds what they read, by stage: (who judges,
+    the row's parameters' key) — the lip-sync's, and each declared pass's that says (tasks/clip_passes.py
+    `judged_by`: the swap gate, the upscale check, a plugin's)."""
+    from slate.tasks.clip_passes import passes
+    return {SYNC_GATE: ("slate's sync gate (media/lipsync.py)", "readings"),
+            **{p.gate: p.judged_by for p in passes() if p.judged_by is not None}}
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
 #: The content-addressed pictures a link may name (storage_local's cas://<sha256>.<suffix>).
 PICTURE = re.compile(r"cas://([0-9a-f]{64})\.(png|jpg)")
@@ -191,10 +196,11 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
     _shot(session, scene, shot)
     storage = storage_for(session.root)
     out = []
+    gates = own_gates()
     for r in _rows(session, scene, shot):
-        if r.stage in OWN_GATES and r.parameters:
+        if r.stage in gates and r.parameters:
             # slate's own measures (tasks/lipsync.py, tasks/faceswap.py, tasks/upscale.py): the $0 row holds what they read.
-            judge, key = OWN_GATES[r.stage]
+            judge, key = gates[r.stage]
             out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,
                         "judge": judge, "when": r.created_at.isoformat(timespec="seconds"),
                         "artifact": None, "images_judged": list(r.reference_hashes),

@@ -1,6 +1,7 @@
 """The passes over the clip, declared (tasks/clip_passes.py): slate's own two, a plugin's, and what a declaration may not do."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import replace
 
@@ -59,3 +60,45 @@ def test_a_declaration_is_one_and_never_takes_another_passes_name():
         declare_pass(PassDef(capability=Capability("music"), title="music", stage=FACESWAP_PASS.stage,
                              applies=FACESWAP_PASS.applies, usage=FACESWAP_PASS.usage, versions=(), gate="x"))
     assert "music" not in CAPABILITIES
+
+
+def _asks_for_a_swap(root):
+    scene = root / "scenes" / "scene-01.yaml"
+    scene.write_text(scene.read_text().replace("- id: 1D\n  characters:\n  - gabe\n  - jenny\n",
+                                               "- id: 1D\n  face_swap: [jenny]\n  characters:\n  - gabe\n  - jenny\n"))
+
+
+def test_a_pass_a_shot_asks_for_by_name_is_checked_kept_and_judged_from_its_declaration(example_film):
+    """What once named the face swap by hand (the lineup kept only where a shot asks, `slate check`'s
+    refusal of a shot that asks in a run with no model, the agent's list of slate's own gates) reads
+    the declarations: a toy pass asked for by the same field gets all three with nothing else edited."""
+    from slate.agent.context import own_gates
+    from slate.manifests import load_film
+    from slate.manifests.settings import project_settings
+    from slate.providers.registry import lineup
+    from slate.tasks.clip_passes import as_used
+    from slate.tasks.preflight import pass_problems
+    toy = declare_pass(replace(FACESWAP_PASS, capability=Capability("reface", timed=True, passes=True, clip=True),
+                               title="refacing", gate="reface_gate", judged_by=("a toy's gate", "marks")))
+    try:
+        settings = project_settings(example_film)
+        swapping = lineup(settings.model_copy(update={"faceswap_model": "comfyui:faceswap-reactor"}))
+        # the toy's model as the lineup would hold it (no provider here offers a refacing)
+        told = dataclasses.replace(swapping, passes={**swapping.passes, "reface": swapping.passes["faceswap"]})
+        film = load_film(example_film)
+        # no shot asks: neither model is kept, nothing is refused
+        assert set(as_used(told, film, ["scene-01"]).passes) <= {"upscale"}
+        assert pass_problems(film, ["scene-01"], lineup(settings)) == []
+        _asks_for_a_swap(example_film)
+        film = load_film(example_film)
+        assert {"faceswap", "reface"} <= set(as_used(told, film, ["scene-01"]).passes)
+        refused = pass_problems(film, ["scene-01"], lineup(settings))
+        assert [(p.shot, p.field) for p in refused] == [("1D", "face_swap")] * 2, refused
+        assert "faceswap_model (--faceswap-model" in refused[0].message and "of jenny" in refused[0].message
+        assert "--pass-model reface=" in refused[1].message, refused[1].message
+        assert pass_problems(film, ["scene-01"], told) == []
+        assert own_gates()["reface_gate"] == ("a toy's gate", "marks")
+        assert own_gates()["faceswap_gate"][1] == "scores" and own_gates()["upscale_check"][1] == "reading"
+    finally:
+        withdraw_pass(toy.name)
+    assert "reface_gate" not in own_gates()
