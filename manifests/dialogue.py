@@ -19,6 +19,7 @@ It must never read files, touch the network, or import anything of ours but mani
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -43,7 +44,19 @@ def _text(value: str) -> str:
     return value
 
 
+def _spoken(value: str) -> str:
+    """A line a speech provider is sent: not empty, and no control character (a NUL, an escape)
+    that no voice can say and a provider may cut the text at — a line break or a tab may stay."""
+    _text(value)
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) == "Cc" and ch not in "\n\t":
+            raise ValueError(f"holds a control character (U+{ord(ch):04X}) at character {i + 1}: "
+                             f"a speech provider cannot say it; take it out")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_text)]
+Spoken = Annotated[str, AfterValidator(_spoken)]
 
 
 class _Model(BaseModel):
@@ -64,7 +77,7 @@ class Voice(_Model):
 class Line(_Model):
     """One line of dialogue in a shot."""
     speaker: Text                        # a character id of the bible, or "narrator"
-    text: Text
+    text: Spoken
     at: float | None = Field(default=None, ge=0)   # seconds into the shot (None: after the previous line)
     delivery: list[str] = []
 
@@ -84,13 +97,31 @@ class Line(_Model):
         return f"{self.speaker}: “{self.text}”"
 
 
+#: Letters a word is counted as when a line is measured in characters: a little more than a word of
+#: conversational English holds (about 4.7), so an ordinary line is measured by its words, and a
+#: line of long words or a script written without spaces (one "word" of 10,000 letters) by its letters.
+LETTERS_PER_WORD = 6.0
+
+
 def words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+def letters(text: str) -> int:
+    """The characters of a line a voice says (letters and digits, any script)."""
+    return sum(1 for ch in text if ch.isalnum())
+
+
+def spoken_words(text: str) -> float:
+    """What a line is measured in at a pace: its words, or its letters as words (LETTERS_PER_WORD),
+    whichever is more."""
+    return max(float(words(text)), letters(text) / LETTERS_PER_WORD)
+
+
 def estimated_seconds(text: str, pace_wpm: int) -> float:
-    """A line's spoken length at a pace: its words at `pace_wpm`, at least half a second."""
-    return max(0.5, words(text) * 60.0 / pace_wpm)
+    """A line's spoken length at a pace: its words (or its letters, `spoken_words`) at `pace_wpm`,
+    at least half a second."""
+    return max(0.5, spoken_words(text) * 60.0 / pace_wpm)
 
 
 @dataclass(frozen=True)
@@ -139,10 +170,13 @@ def dialogue_problems(lines: Sequence[Line], shot_seconds: float, voices: Mappin
     spans = line_spans(lines, paces)
     for span in spans:
         if span.end > shot_seconds + 1e-9:
+            text = lines[span.index].text
+            counted = (f"{words(text)} word(s)" if words(text) >= letters(text) / LETTERS_PER_WORD
+                       else f"{letters(text)} letters, counted as {letters(text) / LETTERS_PER_WORD:.0f} words")
             out.append((f"dialogue[{span.index}]", f"the line needs about {span.end - span.start:.1f} s from "
-                                                   f"{span.start:.2f} s at {paces.get(span.speaker, DEFAULT_WPM)} "
-                                                   f"words a minute, past the shot's {shot_seconds:g} s "
-                                                   f"(ends at {span.end:.2f} s)"))
+                                                   f"{span.start:.2f} s ({counted}) at "
+                                                   f"{paces.get(span.speaker, DEFAULT_WPM)} words a minute, past "
+                                                   f"the shot's {shot_seconds:g} s (ends at {span.end:.2f} s)"))
     by_speaker: dict[str, list[LineSpan]] = {}
     for span in spans:
         by_speaker.setdefault(span.speaker, []).append(span)
@@ -161,5 +195,5 @@ def on_camera(line: Line, cast: Sequence[str]) -> bool:
     return line.speaker in cast and line.speaker != NARRATOR
 
 
-__all__ = ["DELIVERY", "Line", "NARRATOR", "LineSpan", "Voice", "dialogue_problems", "estimated_seconds",
-           "line_spans", "on_camera", "words"]
+__all__ = ["DELIVERY", "LETTERS_PER_WORD", "Line", "NARRATOR", "LineSpan", "Voice", "dialogue_problems",
+           "estimated_seconds", "letters", "line_spans", "on_camera", "spoken_words", "words"]

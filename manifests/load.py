@@ -522,11 +522,17 @@ def _chain_newcomers(file: str, label: str, before: str, previous: dict, shot: d
     if not isinstance(listed, list):
         return []   # the previous shot's own problem: who it shows is not known
     there = _names(listed)
+    # Someone already in the frame the shot starts from cannot walk in: the keyframe gate would
+    # look for them only in the clip's last fifth and pass a take where they vanished before it.
+    out = [Problem(file, label, f"enters[{i}]", (
+        f"{cid!r} is in shot {before}'s last frame, where this chained shot starts: they are there from its "
+        f"first frame and cannot walk in. Take them out of enters, or start the shot from its own panel "
+        f"(chain: false)")) for i, cid in enumerate(_names(shot.get("enters"))) if cid in there]
     new = [c for c in _names(shot.get("characters")) if c not in there and c not in _names(shot.get("enters"))]
     if not new:
-        return []
+        return out
     who = ", ".join(new)
-    return [Problem(file, label, "chain", (
+    return out + [Problem(file, label, "chain", (
         f"chains from shot {before}'s last frame, where {who} {'is' if len(new) == 1 else 'are'} not "
         f"(shot {before} names {', '.join(there) or 'nobody'}): every take would fail the keyframe gate. "
         f"Start the shot from its own panel (chain: false), or write the entrance into the action and mark it: "

@@ -231,6 +231,21 @@ def lint(prompt: str, family: Family, kind: str, rules: Rules, *, with_reference
     return found
 
 
+def text_findings(text: str, rules: Rules) -> list[LintFinding]:
+    """What the blocking rules every text slate sends anywhere is held to (a rule for every family
+    and every kind, with a pattern: no URL, no key-shaped token) say of `text` — a spoken line, say,
+    which no prompt family shapes. A key found is never echoed back."""
+    found = []
+    for r in rules.rules:
+        if r.severity != "block" or not r.pattern or "*" not in r.families or r.kind != "*":
+            continue
+        m = re.search(r.pattern, text, re.IGNORECASE)
+        if m:
+            hit = m.group(0) if r.id != "no-secrets" else "a URL or key"
+            found.append(LintFinding(r.id, r.severity, f"{r.message} (found: {hit!r})"))
+    return found
+
+
 # -- words a provider refused ----------------------------------------------------------------------
 def words_of(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in COMMON}

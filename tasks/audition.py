@@ -413,7 +413,7 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
                 named.add(line.speaker)
                 sample = film.bible.voice_sample_key(line.speaker)
                 if line.speaker not in approved:
-                    approved[line.speaker] = _unusable(storage, sample)
+                    approved[line.speaker] = _unusable(storage, sample, voice.pace_wpm)
                 why = approved[line.speaker]
                 if why is None:
                     continue
@@ -429,16 +429,32 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
     return problems, warnings
 
 
-def _unusable(storage: Storage, key: str) -> str | None:
-    """Why the sample at `key` cannot be a voice's approved sample ("is missing", "is not …"), or None."""
+def _unusable(storage: Storage, key: str, pace_wpm: int) -> str | None:
+    """Why the sample at `key` cannot be a voice's approved sample ("is missing", "is not …"), or
+    None: it must be a 16-bit mono WAV at a rate a voice comes at, hold every sample its header
+    says, and pass the check a version passes to be approved (`sample_check`: speech to read a
+    signature and a pace from, at least MIN_SAMPLE_SPEECH of what its words take at the voice's
+    pace) — what the speech stage reads it for, so a run never pays for clips and then fails on it."""
     from slate.providers.audio import wav_seconds
     from slate.providers.errors import BadOutput
     if not storage.key_exists(key):
         return "is missing"
+    data = storage.read_key(key)
     try:
-        wav_seconds("sample", storage.read_key(key))
+        wav_seconds("sample", data)
     except BadOutput as exc:
-        return f"is unusable: {str(exc).removeprefix('sample: ')}"
+        return f"is unusable: {str(exc).removeprefix('sample: ').replace('the spoken line', 'it')}"
+    with wave.open(io.BytesIO(data), "rb") as src:
+        rate, declared = src.getframerate(), src.getnframes()
+        held = len(src.readframes(declared)) // 2
+    if held < declared:
+        return (f"is truncated: its header says {declared / rate:.2f} s, the file holds {held / rate:.2f} s; "
+                f"approve a whole one")
+    said = key.rsplit(".", 1)[0] + ".txt"   # the sample's words, where the workshop wrote them beside it
+    text = storage.read_key(said).decode("utf-8", "replace") if storage.key_exists(said) else SAMPLE_LINE
+    measured = sample_check(data[:len(data) - len(data) % 2], text if text.strip() else SAMPLE_LINE, pace_wpm)
+    if not measured.gate["passed"]:
+        return "is unusable: " + "; ".join(str(f) for f in measured.gate["failing"])
     return None
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slate.governor.chokepoint import ShotHalted
 from slate.manifests import LoadedFilm
-from slate.providers.prompts import LintFinding, assemble, lint, load_rules
+from slate.providers.prompts import LintFinding, assemble, lint, load_rules, text_findings
 from slate.tasks.plan import moment_blocks
 
 log = logging.getLogger("slate.lint")
@@ -54,6 +54,14 @@ def scene_findings(film: LoadedFilm, scene_id: str, panel_model: str, video_mode
                                                          camera_fixed=shot.camera.fixed)
                     if f not in [x for _, _, x in out]]
     return out
+
+
+def line_findings(film: LoadedFilm, scene_id: str) -> list[tuple[str, str, LintFinding]]:
+    """(shot, field, finding) for each spoken line of the scene a blocking rule refuses: a line is
+    sent to a speech provider and kept in the ledger like a prompt (no URL, no key-shaped token)."""
+    rules = load_rules(film.root)
+    return [(shot.id, f"dialogue[{i}].text", f) for shot in film.scene(scene_id).shots
+            for i, line in enumerate(shot.dialogue) for f in text_findings(line.text, rules)]
 
 
 def check_before_paying(root: Path | str, prompt: str, model_key: str, kind: str, *, shot: str | None,

@@ -58,7 +58,7 @@ from slate.governor.gates import GatePolicy, GatePolicyError
 from slate.providers.prompts import RulesError
 from slate.tasks.audio_check import audio_warnings
 from slate.tasks.clip_passes import as_used, unmodelled
-from slate.tasks.lint import scene_findings
+from slate.tasks.lint import line_findings, scene_findings
 from slate.tasks.finish_check import finish_problems
 from slate.tasks.judge_reading import judge_problems
 from slate.tasks.sheet_check import sheet_problems
@@ -288,6 +288,9 @@ def prompt_problems(film: LoadedFilm, scenes: list[str], settings: Settings) -> 
         file = film.scene_file(scene_id)
         for shot, where, finding in scene_findings(film, scene_id, str(chosen.panel), [str(v) for v in chosen.videos]):
             (blocking if finding.blocking else warnings).append(Problem(file, shot, where, str(finding)))
+        # the spoken lines: sent to a speech provider and kept in the ledger, held to the same rules
+        blocking += [Problem(file, shot, where, f"the line is sent to the speech provider like a prompt: {finding}")
+                     for shot, where, finding in line_findings(film, scene_id)]
     return blocking, warnings
 
 

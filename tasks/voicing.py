@@ -75,7 +75,10 @@ def reference_of(root: Path | str, speaker: str, voice: Voice) -> VoiceReference
         version = "approved:" + hashlib.sha256(approved.read_bytes()).hexdigest()[:16]
         said = approved.with_suffix(".txt")   # the sample's words, when the workshop wrote them beside it
         if said.is_file() and spoken_chars(said.read_text()):
-            cps = pace(said.read_text(), samples, rate)
+            try:
+                cps = pace(said.read_text(), samples, rate)
+            except ValueError as exc:   # `slate check` refuses such a sample first; a run still names it
+                raise ValueError(f"{approved}: {exc}") from None
         else:   # the voice's declared pace, in the characters a line of the film is counted in
             cps = voice.pace_wpm * 4.7 / 60.0   # about 4.7 letters a word in conversational English
         sig = signature(samples, rate)

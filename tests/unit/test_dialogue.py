@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from slate.cli import app
 from slate.providers.audio import pcm16_wav
+from slate.tasks.audition import sample_local_voices
 from slate.manifests import load_film
 from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
                                       estimated_seconds, line_spans, on_camera)
@@ -87,9 +88,14 @@ def test_a_film_with_voices_and_fitting_lines_passes_check(example_film):
         (example_film / key).write_bytes(b"RIFF, but no WAV")
     result = CliRunner().invoke(app, ["check", str(example_film)])
     assert result.exit_code == 1
-    assert "(characters/nina/nina_voice_APPROVED.wav is unusable: the spoken line is not a WAV file" in result.stderr
-    for key in keys:
+    assert "(characters/nina/nina_voice_APPROVED.wav is unusable: it is not a WAV file" in result.stderr
+    for key in keys:   # a tenth of a second of a hum is no voice either (issue 56): refused
         (example_film / key).write_bytes(pcm16_wav(b"\x00\x01" * 2205, 22050))
+    result = CliRunner().invoke(app, ["check", str(example_film)])
+    assert result.exit_code == 1 and "no speaker signature can be read from it" in result.stderr, result.stderr
+    for key in keys:   # each voice's sample line, spoken (what `slate init --example` approves)
+        (example_film / key).unlink()
+    sample_local_voices(example_film)
     result = CliRunner().invoke(app, ["check", str(example_film)])
     assert result.exit_code == 0, result.output + result.stderr
     film = load_film(example_film)
