@@ -18,6 +18,7 @@ It must never write a file, spend, or call a provider: it reads a timeline and t
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,7 +153,57 @@ def read_timeline(path: Path, rate: float) -> otio.schema.Timeline:
     if suffix == ".edl" and timeline.global_start_time is None:
         # The EDL reader starts its track at the first event; the editor's record time is that event's.
         timeline.global_start_time = _first_record_in(path, rate)
+    odd = _odd_time(timeline, rate)
+    if odd is not None:
+        raise ConformError(f"{path}: {odd}")
     return timeline
+
+
+def _bad(t: otio.opentime.RationalTime | None) -> str | None:
+    """What is wrong with a time no frame can be counted from (a rate of 0 or below, a NaN or an
+    infinite value or rate), or None."""
+    if t is None:
+        return None
+    if not math.isfinite(t.rate) or t.rate <= 0:
+        return f"is counted at rate {t.rate:g}"
+    if not math.isfinite(t.value):
+        return f"is {t.value:g} frames"
+    return None
+
+
+def _odd_time(timeline: otio.schema.Timeline, rate: float) -> str | None:
+    """The first item of the timeline whose times cannot be placed, said as one line naming it, its
+    track and its record time; None when every time can be counted. Read before anything else is:
+    a NaN or a rate of 0 would otherwise end the read in a traceback deep in the frame arithmetic."""
+    start = timeline.global_start_time
+    origin = 0.0
+    if start is not None and _bad(start) is None:
+        origin = start.to_seconds()
+    for n, track in enumerate(timeline.tracks, 1):
+        at = 0.0   # seconds into the track, from the items before this one that could be counted
+        label = track.name or f"{'V' if track.kind == otio.schema.TrackKind.Video else 'A'}{n}"
+        for item in track:
+            times = [("in offset", getattr(item, "in_offset", None)), ("out offset", getattr(item, "out_offset", None))] \
+                if isinstance(item, otio.schema.Transition) else \
+                [("source start", item.source_range.start_time if item.source_range else None),
+                 ("duration", item.source_range.duration if item.source_range else None)]
+            for what, t in times:
+                why = _bad(t)
+                if why is None and what == "duration" and t is not None and t.value < 0:
+                    why = f"is {t.value:g} frames, less than none"
+                if why is not None:
+                    record = origin + at
+                    tc = otio.opentime.to_timecode(otio.opentime.from_seconds(record, rate), rate)
+                    kind = "transition" if isinstance(item, otio.schema.Transition) else "clip"
+                    if isinstance(item, otio.schema.Transition):   # named by the clips it joins
+                        i = track.index(item)
+                        sides = [track[j].name for j in (i - 1, i + 1) if 0 <= j < len(track)]
+                        kind = f"{kind} between {' and '.join(repr(x) for x in sides)},"
+                    return (f"{kind} {item.name or '(unnamed)'!r} on track {label} at {tc}: its {what} {why}, not a time "
+                            f"a frame can be counted from; set it in the editor and export the edit again")
+            if not isinstance(item, otio.schema.Transition) and item.source_range is not None:
+                at += item.source_range.duration.to_seconds()
+    return None
 
 
 def _first_record_in(path: Path, rate: float) -> otio.opentime.RationalTime | None:
