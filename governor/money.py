@@ -16,6 +16,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from slate.errors import SlateError
+from slate.manifests.amounts import typed_amount
 
 __all__ = ["MICRO", "MAX_USD", "NotAnAmount", "usd", "fmt_usd"]
 
@@ -47,10 +48,12 @@ def usd(x: str | int | Decimal) -> Decimal:
         d = Decimal(x)
     elif isinstance(x, str):
         try:
-            # Tolerate a leading "$" because rate cards written by people contain one.
-            d = Decimal(x.strip().removeprefix("$").replace(",", ""))
+            # Tolerate a leading "$" and thousands separators: rate cards written by people hold them.
+            d = Decimal(typed_amount(x))
         except InvalidOperation:
             raise NotAnAmount(f"not a dollar amount: {_shown(x)}") from None
+        except ValueError as exc:   # a comma that is not a thousands separator
+            raise NotAnAmount(f"not a dollar amount: {_shown(x)} ({exc})") from None
     else:
         raise TypeError(f"usd() takes str, int or Decimal, not {type(x).__name__}")
     if not d.is_finite():

@@ -37,6 +37,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from .frame_rate import FrameRate
+from .amounts import typed_amount
 
 __all__ = ["RunOptions", "Told", "FROM_SETTINGS", "SWITCH_FORM", "PROFILES", "told_of", "option_names", "flag_of",
            "cli_flags", "bounds", "output_names", "told_pass_model"]
@@ -193,7 +194,7 @@ class RunOptions(BaseModel):
         # "$5.00" and "1,000" as people type amounts on a command line or a form (slate.toml's
         # values are written once and checked as they stand: "$5" there is a mistake to name).
         if cls.__told__ and isinstance(v, str):
-            return v.strip().removeprefix("$").replace(",", "")
+            return typed_amount(v)   # a comma not between groups of three digits is refused
         return v
 
     @field_validator("price_as", mode="before")

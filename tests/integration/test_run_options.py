@@ -64,6 +64,12 @@ def test_money_stays_decimal_from_the_flag():
     assert told.told() == {"run_cap_usd": Decimal("0.35")}
     bad = runner.invoke(app, ["estimate", "nowhere", "--cap", "five dollars"])
     assert bad.exit_code == 1 and "command line: --cap:" in bad.output, bad.output
+    # A comma only between groups of three digits (issue 56): "1,0,0" was read as $100, "1,50" as $150.
+    assert RunOptions(run_cap_usd="$1,250.50").run_cap_usd == Decimal("1250.50")
+    for odd in ("1,0,0", "1,50", "12,34.5"):
+        bad = runner.invoke(app, ["estimate", "nowhere", "--cap", odd])
+        assert bad.exit_code == 1 and "command line: --cap:" in bad.output and "groups of three" in bad.output, \
+            bad.output
 
 
 def test_a_run_dumps_only_what_it_was_told():
