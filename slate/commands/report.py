@@ -18,6 +18,26 @@ from slate.commands.shared import console
 from slate.tasks.events import Event, RunWarning, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
+#: How the run table names a stage of a shot's lane after its clip (a pass over the clip by its
+#: declared title: tasks/clip_passes.py).
+_STAGE_WORDS = {"lipsync": "lip-sync", "sync_gate": "lip-sync check", "speech": "speech", "voice_gate": "voice check",
+                "continuity_gate": "continuity"}
+
+
+def stage_word(stage: str) -> str:
+    """What the run table says before a lane stage's status: nothing for the clip itself (its video
+    and keyframe gate), else the stage's name as a person reads it."""
+    if stage in ("video", "keyframe_gate") or stage.startswith("panel"):
+        return ""
+    from slate.tasks.clip_passes import passes
+    for p in passes():
+        if stage == p.name:
+            return p.title
+        if stage == p.gate:
+            return f"{p.title} check"
+    return _STAGE_WORDS.get(stage, stage.replace("_", " "))
+
+
 class LiveTable:
     """A live table of shots: what each is doing, take by take (a scene column once two scenes
     run: their shot ids may repeat)."""
@@ -42,7 +62,10 @@ class LiveTable:
         stage = "panel" if event.stage.startswith("panel") else "video"
         take = f" take {event.take}" if event.take else ""
         moment = f" {event.moment}" if event.moment and stage == "panel" else ""
-        row[stage] = f"{event.status}{moment}{take}"
+        # The video column carries the shot's whole lane after its panel: a stage other than the
+        # clip and its keyframe gate is named, so "skipped" is the lip-sync's, never the video's.
+        said = stage_word(event.stage)
+        row[stage] = f"{said + ' ' if said and stage == 'video' else ''}{event.status}{moment}{take}"
 
     def table(self) -> Table:
         t = Table(title=f"slate run — {time.time() - self.started:.0f}s", expand=False)
@@ -56,7 +79,7 @@ class LiveTable:
         for (scene, shot), row in list(self.rows.items()):
             cells = []
             for key in ("panel", "video"):
-                word = row[key].split(" ")[0]
+                word = next((w for w in row[key].split(" ") if w in colour), "")   # the status, after a stage's name
                 cells.append(Text(row[key], style=colour.get(word, "white")))
             t.add_row(*([scene] if scenes else []), shot, *cells)
         if self.finishing:   # the graded cut with its sound, after the stitch (a long pass on a long scene)

@@ -87,6 +87,21 @@ def test_the_live_table_keeps_scenes_apart():
     assert rendered.row_count == 3
 
 
+def test_the_live_table_names_the_lane_stage_that_moved():
+    """Issue 56: a lip-sync skipped was shown as "1C video skipped"; each stage after the clip is
+    named in the video column (a pass by its declared title), the clip's own are not."""
+    table = LiveTable()
+    table(ScenePlanned("scene-01", ("1C",)))
+    table(ShotMoved("scene-01", "1C", "keyframe_gate", "passed", take=1))
+    assert table.rows[("scene-01", "1C")]["video"] == "passed take 1"
+    table(ShotMoved("scene-01", "1C", "lipsync", "skipped"))
+    assert table.rows[("scene-01", "1C")]["video"] == "lip-sync skipped"
+    table(ShotMoved("scene-01", "1C", "upscale", "skipped"))
+    assert table.rows[("scene-01", "1C")]["video"] == "upscale skipped"
+    table(ShotMoved("scene-01", "1C", "faceswap_gate", "failed", take=2))
+    assert table.rows[("scene-01", "1C")]["video"] == "face swap check failed take 2"
+
+
 def test_the_live_table_shows_a_scenes_finishing_pass():
     """A long finishing pass (issue 23) moves in the table, not only in the run's log."""
     table = LiveTable()
