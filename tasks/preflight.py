@@ -96,12 +96,13 @@ class Preflight:
 
 
 def preflight(root: Path, options: RunOptions | None = None, *, scene: str | None = None,
-              whole_film: bool = True) -> Preflight:
+              whole_film: bool = True, keys: bool = True) -> Preflight:
     """Check a film project as a run told these `options` would use it (manifests/options.py:
     what it was not told, the film's settings say), e.g. ``RunOptions(profile="final", run_cap_usd=5)``.
     ``scene`` (or ``options.scenes``) limits the reference, stitch and price checks to those
     scenes; without them every scene is checked, or only the first when ``whole_film`` is False
-    (what a scene run with no scene renders). Manifests and settings are always checked whole."""
+    (what a scene run with no scene renders). Manifests and settings are always checked whole.
+    ``keys`` False leaves the providers' keys to the caller (`slate doctor` reads and tries them)."""
     root = Path(root)
     options = options if options is not None else RunOptions()
     overrides = settings_overrides(options)
@@ -170,6 +171,8 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
         chosen = lineup(settings)
         problems += provider_file_problems(storage_for(root), film, scenes, as_used(chosen, film, scenes)) + \
             pass_problems(film, scenes, chosen)
+        if keys:
+            problems += key_problems(film, scenes, settings, as_used(chosen, film, scenes), overrides)
         # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
         # for every speaker of the scenes' lines (tasks/audition.py)
         from slate.tasks.audition import voice_problems
@@ -370,6 +373,64 @@ def pass_problems(film: LoadedFilm, scenes: list[str], chosen: Lineup) -> list[P
                and option != "pass_models" else f"pass_models (--pass-model {p.name}=<provider>:<model>)")
         out.append(Problem(film.scene_file(scene_id), shot_id, p.asked_by or p.name,
                            f"asks for the {p.title} of {what}, and the run has no {p.title} model: set {how}"))
+    return out
+
+
+def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen: Lineup,
+                 overrides: dict[str, Any]) -> list[Problem]:
+    """A model the run would call whose provider has no key in this process's environment: said
+    before anything is spent, on the setting that chose the model (or the voice that speaks with
+    it), naming the variable to set — every model of the lineup the scenes use (panels, video and
+    its fallbacks, the judge, the lip-sync of on-camera lines, each pass) and every speech model
+    their lines are spoken with. Where a Prefect server is configured (a `slate up` stack, a
+    studio), a key may live in a Secret block there instead: that is `slate doctor`'s and the
+    run's own provider check's to read (it refuses at $0), never guessed at here."""
+    from slate.manifests.dialogue import on_camera
+    from slate.providers.keys import MissingKey, provider_key
+    from slate.providers.registry import UnknownProvider, speech_model
+    from slate.tasks.reel import server_configured
+    if server_configured():
+        return []
+    shots = [shot for sc in scenes for shot in film.scene(sc).shots]
+    roles: list[tuple[str, Any]] = [("panel", chosen.panel), *(("videos", v) for v in chosen.videos),
+                                    ("judge", chosen.judge)]
+    if chosen.lipsync is not None and any(on_camera(line, s.characters) for s in shots for line in s.dialogue):
+        roles.append(("lipsync", chosen.lipsync))
+    roles += list(chosen.passes.items())
+    out: list[Problem] = []
+    said: set[str] = set()
+
+    def missing(name: str) -> str | None:
+        try:
+            if name in said or not provider(name).key_vars:
+                return None
+            provider_key(name)
+        except MissingKey as exc:
+            said.add(name)
+            return f"{str(exc).removeprefix(f'{name}: ')}; the run would refuse at $0 before its first call"
+        except UnknownProvider:
+            return None   # the lineup's own problem, said above
+        return None
+    for role, ref in roles:
+        why = missing(ref.provider)
+        if why is not None:
+            out.append(_setting_problem(chosen.chosen_by.get(role, "provider"),
+                                        f"{'video' if role == 'videos' else role} model {ref}: {why}", overrides))
+    fields = {c.id: f"characters[{i}].voice" for i, c in enumerate(film.bible.characters)}
+    fields["narrator"] = "narrator"
+    voices = film.bible.voices()
+    for speaker in dict.fromkeys(line.speaker for s in shots for line in s.dialogue):
+        voice = voices.get(speaker)
+        if voice is None:
+            continue
+        try:
+            ref = speech_model(voice.provider, voice.model, settings.profile)
+        except (UnknownProvider, ValueError):
+            continue   # the voice's own problem (tasks/audition.py voice_problems)
+        why = missing(ref.provider)
+        if why is not None:
+            out.append(Problem(film.film.bible, None, f"{fields.get(speaker, speaker)}.provider",
+                               f"{speaker}'s speech model {ref}: {why}"))
     return out
 
 

@@ -71,6 +71,7 @@ class RunPlan:
     origins: dict[str, str] = field(default_factory=dict)   # lineup role -> where its model came from
     used: Lineup | None = None         # the lineup without a pass no shot of its scenes asks for (what is checked)
     block_from: str = NO_BLOCK_READ    # where the film's budget block was read
+    speech: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # speech model -> who speaks with it in its scenes
 
     @property
     def cap(self) -> Decimal:
@@ -100,6 +101,8 @@ class RunPlan:
             model = c.pass_model(p.name)
             if model is not None:
                 parts.append(f"{p.title} {model} ({self.origins[p.name]})")
+        for spoken, speakers in self.speech.items():   # the voices of the scenes' lines (the bible's)
+            parts.append(f"speech {spoken} (bible.yaml: {', '.join(speakers)})")
         priced = f"; rehearsal priced as {self.settings.price_as.replace(',', ', ')}" if self.settings.price_as else ""
         return "models: " + ", ".join(parts) + priced
 
@@ -151,7 +154,27 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
                                rows=rows or ())
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
                    origins=_lineup_origins(chosen, told, own), used=as_used(chosen, film, wanted),
-                   block_from=block_from or NO_BLOCK_READ)
+                   block_from=block_from or NO_BLOCK_READ, speech=_speech_models(film, wanted, settings.profile))
+
+
+def _speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:
+    """The speech models the scenes' lines are spoken with, each with its speakers, in order."""
+    from slate.providers.registry import UnknownProvider, speech_model
+    voices = film.bible.voices()
+    out: dict[str, tuple[str, ...]] = {}
+    for sc in scenes:
+        for shot in film.scene(sc).shots:
+            for line in shot.dialogue:
+                voice = voices.get(line.speaker)
+                if voice is None:
+                    continue
+                try:
+                    model = str(speech_model(voice.provider, voice.model, profile))
+                except (UnknownProvider, ValueError):
+                    continue   # the voice's own problem (`slate check` names it)
+                if line.speaker not in out.get(model, ()):
+                    out[model] = (*out.get(model, ()), line.speaker)
+    return out
 
 
 def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], pricing: Pricing, chosen: Lineup,

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from slate.commands.options import run_options
 from slate.commands.shared import (Directory, console, err, lineup_text, load_or_exit, plan_or_exit,
-                                   preflight_or_exit, problems_or_exit, say_plan)
+                                   on_stack, preflight_or_exit, problems_or_exit, say_plan)
 from slate.manifests.options import RunOptions
 
 
@@ -47,7 +47,8 @@ def check(directory: Directory, options: RunOptions):
     whether the run's judge can read them), the stitch's dissolves, providers and prices. Prints
     every problem in one pass; exits 1 on any. Then the run's models, its caps (each with where it
     came from) and its expected total."""
-    checked = preflight_or_exit(directory, options)
+    with on_stack(directory):   # a key in a Secret block of the film's stack is the stack's to say
+        checked = preflight_or_exit(directory, options)
     film = checked.film
     _coverage(directory)   # after the preflight: what blocks a run is its problems, these are notes
     shots = sum(len(s.shots) for _, s in film.scenes)
@@ -129,7 +130,7 @@ def doctor(directory: Directory, options: RunOptions):
     speech models the film's voices speak with. Exits 1 on a blocking line."""
     from slate.providers.registry import base_urls, storage_for
     from slate.tasks.doctor import blocking, check_lineup, film_voices, line
-    checked = preflight_or_exit(directory, options)
+    checked = preflight_or_exit(directory, options, keys=False)   # its own lines say each key
     settings, film = checked.settings, checked.film
     plan = plan_or_exit(directory, options, film=film, settings=settings)
     say_plan(plan)

@@ -124,11 +124,12 @@ def settings_or_exit(directory: Path):
         raise typer.Exit(1)
 
 
-def preflight_or_exit(directory: Path, options=None):
+def preflight_or_exit(directory: Path, options=None, *, keys: bool = True):
     """Run the preflight of a run told `options` (a RunOptions); on any problem print one line
-    each and exit 1. Returns the Preflight when clean (its warnings printed)."""
+    each and exit 1. Returns the Preflight when clean (its warnings printed). `keys` False: the
+    providers' keys are the caller's to check (`slate doctor`)."""
     from slate.tasks.preflight import preflight
-    checked = preflight(directory, options)
+    checked = preflight(directory, options, keys=keys)
     for warning in checked.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
     problems_or_exit(checked.problems, directory)
