@@ -127,7 +127,7 @@ def _check(root: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_check_warns_naming_the_shots_and_the_model_that_makes_no_sound(example_film):
+def test_check_warns_naming_the_shots_and_the_model_that_makes_no_sound(example_film, provider_keys):
     kling = "fal:fal-ai/kling-video/v2.1/pro/image-to-video"
     keep_shots(example_film, ("1A", "1C"))
     _set(example_film, model_audio=True, video_model=kling)

@@ -162,7 +162,7 @@ def test_openrouter_sends_input_references_and_no_frame_images(example_film, fak
 
 # -- slate check ---------------------------------------------------------------------------------
 
-def test_check_refuses_a_video_model_without_references_naming_the_shot_and_the_models_that_can(example_film):
+def test_check_refuses_a_video_model_without_references_naming_the_shot_and_the_models_that_can(example_film, provider_keys):
     reference_shot(example_film)
     out = check(example_film, "--video-model", "replicate:bytedance/seedance-1-pro,gemini:veo-3.1-generate-preview")
     assert out.exit_code == 1
@@ -278,7 +278,7 @@ def test_check_refuses_views_of_a_turnaround_that_is_not_a_sheet_and_views_witho
 
 # -- the polish pass of a human composite --------------------------------------------------------
 
-def test_a_composite_is_polished_with_its_own_prompt_for_every_family(example_film):
+def test_a_composite_is_polished_with_its_own_prompt_for_every_family(example_film, provider_keys):
     from slate.manifests import load_film
     from slate.providers.prompts import load_rules
     from slate.tasks.plan import panel_prompt
