@@ -49,7 +49,7 @@ from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIF
                                         hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
                                         PANEL_VIEWS)
 from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
-from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, write_atomic
+from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, temp_folder_beside, write_atomic
 
 
 #: The local painter's lip-sync model (LocalLipSync), priced at $0 on the rate card.
@@ -384,7 +384,7 @@ class LocalVideo:
         end = self.storage.open_local(req.end_uri) if req.end_uri else None
         fault = _filmed(choose_fault(self.faults.rate, self.faults.seed, self.faults.kinds, "clip", req.fingerprint()))
         # The frames a faulty clip is animated from are scratch: they must not outlive the render.
-        with tempfile.TemporaryDirectory(prefix=".fault-", dir=dest.parent) as work:
+        with temp_folder_beside(dest) as work:   # named with this process: swept if it is killed here
             if req.has_frame:
                 start = self.storage.open_local(req.start_uri)
             else:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import re
 import tempfile
 from collections.abc import Callable
@@ -104,6 +105,13 @@ def temp_beside(dest: Path) -> tuple[int, str]:
     return tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part")
 
 
+def temp_folder_beside(dest: Path) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder of this writer's own beside `dest`, named as `temp_beside` names a file
+    (`.<name>.<pid>.<random>.part`): removed when its `with` ends, and — its writer killed before
+    that — by the next run's `sweep_orphans`, as a file is."""
+    return tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part")
+
+
 def sweep_orphans(folder: Path) -> int:
     """Remove, under `folder`, the temporary files (`temp_beside`) of writers that are no live
     process of this machine; how many. A live writer's file, and any other file, is left alone;
@@ -122,7 +130,10 @@ def sweep_orphans(folder: Path) -> int:
         if pid == os.getpid() or _alive(pid):
             continue
         try:
-            path.unlink()
+            if path.is_dir():   # a writer's folder (temp_folder_beside), with whatever it held
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             removed += 1
         except FileNotFoundError:
             pass

@@ -95,3 +95,40 @@ def test_a_killed_runs_ffmpeg_scratch_and_download_are_swept_by_the_next(tmp_pat
     assert len(left) == 2 and all(f".{killed.pid}." in name for name in left), left
     sweep_scratch(tmp_path, keep="run-2")
     assert sorted(p.name for p in tmp_path.rglob(".*part*")) == []
+
+
+# A writer's scratch folder (storage_local.temp_folder_beside: the local provider's faulty clip is
+# animated from frames kept in one beside the download), killed before its `with` ended.
+FOLDER_WRITER = """
+import sys, time
+from pathlib import Path
+from slate.providers.storage_local import temp_folder_beside
+
+with temp_folder_beside(Path(sys.argv[1])) as work:
+    (Path(work) / "frame-001.png").write_bytes(b"a frame")
+    print("writing", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_writers_temporary_folder_is_swept_and_a_live_writers_is_not(tmp_path):
+    from slate.flows.call_sheet import sweep_scratch
+    downloads = tmp_path / ".slate" / "downloads"
+    downloads.mkdir(parents=True)
+
+    def writer(name: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", FOLDER_WRITER, str(downloads / name)], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline().strip() == "writing"
+        return proc
+    killed, live = writer("1C-take-1.mp4"), writer("1D-take-1.mp4")
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(10)
+    try:
+        folders = sorted(p.name for p in downloads.iterdir())
+        assert len(folders) == 2 and all(f.endswith(".part") for f in folders), folders
+        sweep_scratch(tmp_path, keep="run-2")
+        assert [p.name for p in downloads.iterdir()] == [f for f in folders if f".{live.pid}." in f]
+    finally:
+        live.kill()
+        live.wait(10)
