@@ -138,6 +138,16 @@ class Run(BaseModel):
     def crew(self) -> "Crew":
         """The run's live services: there while the flow body that opened the run runs."""
         crew = self._crew
+        if crew is not None and crew.closed:
+            from slate.governor.killswitch import process_stop
+            stop = process_stop()
+            if stop is not None:
+                # The flow body ended because this process was told to (SIGTERM, its parent gone):
+                # a shot still in flight on a thread learns that, in those words, not as a
+                # programming error (RunNotOpen).
+                raise RunHalted(f"stopped by a signal ({stop.reason}): shot work still in flight ends here, nothing "
+                                f"new is sent; jobs already sent keep their job ids, and the next run collects them "
+                                f"and makes what is left", kind="stop")
         if crew is None or crew.closed:
             raise RunNotOpen(f"run {self.run_id} (scene {self.scene}) is not open: its services exist only "
                              f"inside the flow body that opened it (tasks/run.py open_run)")

@@ -272,6 +272,11 @@ def test_sigterm_ends_a_cli_run_within_seconds_with_the_ledger_consistent(exampl
         took = time.monotonic() - sent
         print(f"\nsigterm: `slate run` gone {took:.1f} s after SIGTERM (exit {run.returncode})")
         assert run.returncode is not None and took < SIGTERM_WITHIN, (took, log.read_text()[-3000:])
+        # Issue 56: the shots in flight said `RunNotOpen: … its services exist only inside the flow
+        # body` — a programming error's words for a run stopped on purpose.
+        said = log.read_text()
+        assert "RunNotOpen" not in said and "is not open" not in said, said[-3000:]
+        assert "was sent SIGTERM" in said, said[-3000:]
     finally:
         if run.poll() is None:
             run.kill()
