@@ -254,14 +254,34 @@ class _Keeper:
                 self._staff()  # jobs that came while this keeper gave its slot back
 
 
-def holders(name: str) -> str:
-    """Who holds a limit's slots, in words: how many of how many are taken."""
+def holders(name: str) -> tuple[int, int] | None:
+    """How many of a limit's slots the server counts taken, and of how many; None when it cannot say."""
     try:
         with get_client(sync_client=True) as client:
             limit = client.read_global_concurrency_limit_by_name(name)
-        return f"{limit.active_slots} of {limit.limit} taken"
-    except Exception as exc:  # noqa: BLE001 — said while waiting: never a reason to stop waiting
-        return f"its holders unknown ({type(exc).__name__})"
+        return int(limit.active_slots), int(limit.limit)
+    except Exception:  # noqa: BLE001 — said while waiting: never a reason to stop waiting
+        return None
+
+
+def wait_words(taken: tuple[int, int] | None, ours: int) -> str:
+    """Who holds the slots a job waits for, and what happens next, in words: `taken` the server's
+    count (taken, of how many; None: it could not be read), `ours` the slots this process's own
+    jobs hold now (this run's earlier clips, or another run in the same process). A lapsed lease is
+    named only where neither a free slot nor this process explains the wait."""
+    if taken is None:
+        return (f"the server did not say who holds them; a slot of a run that died is given back within "
+                f"{LEASE_SECONDS + 15} s")
+    used, limit = taken
+    if used < limit:
+        return (f"{used} of {limit} taken: a slot is free and the server has not granted it yet; this job takes it "
+                f"as soon as it does")
+    if ours >= used:
+        return (f"{used} of {limit} taken, by this run's own earlier clip{'s' if ours > 1 else ''}: this job is next "
+                f"when one ends")
+    others = used - ours
+    return (f"{used} of {limit} taken, {others} by another run{'s' if others > 1 else ''} (a live one keeps its "
+            f"slot while its clip renders; one that died gives it back within {LEASE_SECONDS + 15} s)")
 
 
 # One keeper per limit (a provider key, never a run), for the process's life: process-wide on
@@ -282,8 +302,10 @@ def video_slot(provider: str, key_id: str, slots: int,
 
     def waiting(seconds: float) -> None:
         if say is not None:
-            say(f"waiting {seconds:.0f} s for a video slot of {provider} key {key_id} ({holders(name)}; "
-                f"a slot of a run that died is given back within {LEASE_SECONDS + 15} s)")
+            with keeper.lock:
+                ours = keeper.serving
+            say(f"waiting {seconds:.0f} s for a video slot of {provider} key {key_id} "
+                f"({wait_words(holders(name), ours)})")
     turn = keeper.take(SLOT_WAIT_SECONDS, waiting)
     try:
         yield

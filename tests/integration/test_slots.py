@@ -145,3 +145,36 @@ def test_a_job_that_gives_up_waiting_leaves_no_slot_held_for_it(prefect_harness,
     assert _active(name) == 0
 
 
+
+
+def test_the_wait_line_says_who_holds_the_slot():
+    """Issue 56: a job waiting for a slot said "a slot of a run that died is given back within 75 s"
+    whoever held it — the slot free (the server slow to grant it) or held by this run's own
+    earlier clip. Each situation now has its own words."""
+    mine = slots.wait_words((1, 1), ours=1)
+    assert "this run's own earlier clip" in mine and "died" not in mine, mine
+    other = slots.wait_words((1, 1), ours=0)
+    assert "by another run" in other and "gives it back within" in other, other
+    free = slots.wait_words((0, 1), ours=0)
+    assert "a slot is free" in free and "died" not in free, free
+    assert "did not say" in slots.wait_words(None, ours=0)
+
+
+def test_a_job_waiting_behind_its_own_runs_clip_is_told_so(prefect_harness, monkeypatch):
+    """On a real server: one slot, this process's first job holding it; the second job's wait line
+    names this run's own clip, not a run that died."""
+    monkeypatch.setattr(slots, "NOTICE_SECONDS", 0.5)
+    key = f"k{uuid.uuid4().hex[:8]}"
+    holding, said = threading.Event(), []
+
+    def first():
+        with slots.video_slot("local", key, 1):
+            holding.set()
+            time.sleep(3.0)
+    t = threading.Thread(target=first)
+    t.start()
+    assert holding.wait(60)
+    with slots.video_slot("local", key, 1, say=said.append):
+        pass
+    t.join(60)
+    assert said and "1 of 1 taken, by this run's own earlier clip" in said[0], said
