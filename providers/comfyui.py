@@ -180,7 +180,7 @@ class _Jobs:
             note = {"call": client_ref, "kind": self.capability, "model": self.model, "output": wf.output,
                     "workflow": wf.digest, **note}
             return api.queue_prompt(graph, prompt_id=prompt_id_for(client_ref), client_id=CLIENT_ID,
-                                    extra={"slate": note})
+                                    extra={"slate": note}, output=str(wf.output))
 
     def poll(self, job_id: str) -> JobStatus:
         with Server(self.base_url) as api:

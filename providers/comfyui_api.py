@@ -44,6 +44,7 @@ or read a file past its byte limit.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ from slate.providers import http
 from slate.providers.base import JobStatus
 from slate.providers.errors import BadOutput, BadRequest, CutShort, ProviderError, TransientServerError
 from slate.providers.keys import redact
+
+log = logging.getLogger("slate.comfyui")
 
 NAME = "comfyui"
 #: Words of a failed node that mean the GPU ran out of memory (torch's OutOfMemoryError) [S].
@@ -132,15 +135,43 @@ class Server:
         return f"{sub}/{answer['name']}" if sub else str(answer["name"])
 
     def queue_prompt(self, graph: dict[str, Any], *, prompt_id: str, client_id: str,
-                     extra: dict[str, Any]) -> str:
-        """Queue a workflow; the id of the prompt the server made (the job id)."""
+                     extra: dict[str, Any], output: str | None = None) -> str:
+        """Queue a workflow; the id of the prompt the server made (the job id). A 200 may still hold
+        `node_errors`: the real server runs the outputs whose branches passed validation and not the
+        others. One touching `output` (the node slate reads its file from) means the job can never
+        make what it is paid for: the prompt is taken out of the queue (interrupted, if it already
+        runs) and refused as a BadRequest in ComfyUI's words — before anything is billed, and never
+        queued again unchanged. Errors on another branch are logged and the job runs."""
         answer = self._json("POST", "/prompt", json={"prompt": graph, "client_id": client_id,
                                                       "prompt_id": prompt_id, "extra_data": extra})
         made = str(answer.get("prompt_id") or "") if isinstance(answer, dict) else ""
         if not PROMPT_ID.fullmatch(made):
             # Taken, but we cannot tell which prompt it made: whether it runs is unknown.
             raise TransientServerError("the prompt was queued without a usable id", provider=NAME)
+        nodes = answer.get("node_errors") if isinstance(answer, dict) else None
+        if isinstance(nodes, dict) and nodes:
+            touched = output is None or any(
+                str(node) == output or output in [str(o) for o in (found.get("dependent_outputs") or [])]
+                for node, found in nodes.items() if isinstance(found, dict))
+            said = refusal({"node_errors": nodes})
+            if touched:
+                self._withdraw(made)
+                raise BadRequest(f"ComfyUI will not make the workflow's output node {output}: {said}",
+                                 provider=NAME, status=200)
+            log.warning("comfyui: prompt %s runs, but another output of its workflow failed validation: %s",
+                        made, said)
         return made
+
+    def _withdraw(self, prompt_id: str) -> None:
+        """Take a just-queued prompt out of the queue, or interrupt it if it started; best effort."""
+        try:
+            running, _ = self.queue()
+            if any(len(i) > 1 and str(i[1]) == prompt_id for i in running):
+                self.interrupt(prompt_id)
+            else:
+                self.delete(prompt_id)
+        except ProviderError as exc:   # it makes nothing slate reads, and slate bills nothing for it
+            log.warning("comfyui: prompt %s could not be taken out of the queue: %s", prompt_id, exc)
 
     def queue(self) -> tuple[list[Any], list[Any]]:
         """The prompts running and waiting (each [number, prompt_id, prompt, extra_data, outputs])."""

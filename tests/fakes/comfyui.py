@@ -16,7 +16,10 @@ An item is [number, prompt_id, prompt, extra_data, outputs_to_execute]. The prom
 asked for, as newer servers take it, else a new UUID. Validation is ComfyUI's: a node type it lacks
 refuses the whole prompt ("Cannot execute because node X does not exist.", node_errors {}); a
 missing required input, a link to no node, or a LoadImage or LoadVideo of a file never uploaded
-is a node_errors entry (only nodes an output node reaches are validated, as ComfyUI does).
+is a node_errors entry, as is a number past its node's bounds (LIMITS: "Value 99999 bigger than max
+of 16384"). Only nodes an output node reaches are validated, each output on its own, as ComfyUI
+does: when some outputs pass, the prompt is queued to run those alone and the answer is 200 with
+the failing ones' node_errors (each naming its dependent_outputs); a 400 only when none passes.
 
 Prompts run one at a time, in order, each for `RUN_SECONDS` (a fault says otherwise), on the
 fake's clock: the queue is advanced whenever a request comes in, so nothing runs in a thread.
@@ -219,6 +222,8 @@ class Book:
         self.history: dict[str, dict[str, Any]] = {}
         self.inputs: dict[str, bytes] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
+        #: the prompt being queued: the outputs that passed validation and the others' node_errors
+        self.partial: tuple[list[str], dict[str, Any]] | None = None
 
 
 def book(st: State) -> Book:
@@ -585,6 +590,14 @@ def swapped(a: dict[str, Any], fault: str) -> tuple:
     return ({"frames": out} if isinstance(image, dict) else out[0], palette)
 
 
+#: Numeric inputs with bounds, (node type, input) -> (min, max), as the node's INPUT_TYPES declares
+#: them (ImageScale's sizes to MAX_RESOLUTION, a sampler's cfg) [S: nodes.py].
+LIMITS: dict[tuple[str, str], tuple[float, float]] = {
+    ("ImageScale", "width"): (0, 16384), ("ImageScale", "height"): (0, 16384),
+    ("KSampler", "cfg"): (0.0, 100.0), ("KSampler", "denoise"): (0.0, 1.0),
+}
+
+
 # -- validation, as ComfyUI's validate_prompt answers --------------------------------------------
 def refused(st: State, b: Book, graph: Any) -> Reply | None:
     if not isinstance(graph, dict) or not graph:
@@ -604,29 +617,41 @@ def refused(st: State, b: Book, graph: Any) -> Reply | None:
     if not outputs:
         return Reply(400, {"error": {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": "",
                                      "extra_info": {}}, "node_errors": {}})
+    # Each output is validated on its own, as ComfyUI's validate_prompt does: a node's errors name
+    # every output that depends on it; the outputs whose branches pass are run, and the answer is
+    # 200 with the others' node_errors — a 400 only when no output passes.
     errors: dict[str, Any] = {}
-    seen: set[str] = set()
+    good: list[str] = []
 
-    def walk(node: str) -> None:
+    def walk(node: str, output: str, seen: set[str]) -> bool:
         if node in seen:
-            return
+            return True
         seen.add(node)
         spec, kind = graph[node], NODES[graph[node]["class_type"]]
         wrong = [{"type": "required_input_missing", "message": "Required input is missing", "details": name,
                   "extra_info": {"input_name": name}} for name in kind.required if name not in spec["inputs"]]
+        fine = True
         for name, value in spec["inputs"].items():
             if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
                 if str(value[0]) not in graph:
                     wrong.append({"type": "bad_linked_input", "message": "Bad linked input", "details": name,
                                   "extra_info": {"input_name": name}})
                 else:
-                    walk(str(value[0]))
+                    fine = walk(str(value[0]), output, seen) and fine
             elif isinstance(kind.required.get(name, kind.optional.get(name)), list) \
                     and value not in kind.required.get(name, kind.optional.get(name)):
                 wrong.append({"type": "value_not_in_list", "message": "Value not in list",
                               "details": f"{name}: '{value}' not in (list of length "
                                          f"{len(kind.required.get(name, kind.optional.get(name)))})",
                               "extra_info": {"input_name": name}})
+            elif (spec["class_type"], name) in LIMITS and isinstance(value, (int, float)):
+                low, high = LIMITS[(spec["class_type"], name)]
+                if value > high:
+                    wrong.append({"type": "value_bigger_than_max", "message": f"Value {value} bigger than max of "
+                                  f"{high}", "details": f"{name}", "extra_info": {"input_name": name}})
+                elif value < low:
+                    wrong.append({"type": "value_smaller_than_min", "message": f"Value {value} smaller than min of "
+                                  f"{low}", "details": f"{name}", "extra_info": {"input_name": name}})
         if spec["class_type"] == "LoadImage" and spec["inputs"].get("image") not in b.inputs:
             wrong.append({"type": "custom_validation_failed", "message": "Custom validation failed for node",
                           "details": f"image - Invalid image file: {spec['inputs'].get('image')}",
@@ -636,11 +661,15 @@ def refused(st: State, b: Book, graph: Any) -> Reply | None:
                           "details": f"file - Invalid video file: {spec['inputs'].get('file')}",
                           "extra_info": {"input_name": "file"}})
         if wrong:
-            errors[node] = {"errors": wrong, "dependent_outputs": outputs, "class_type": spec["class_type"]}
+            found = errors.setdefault(node, {"errors": wrong, "dependent_outputs": [], "class_type": spec["class_type"]})
+            found["dependent_outputs"].append(output)
+        return fine and not wrong
 
     for o in outputs:
-        walk(o)
-    if errors:
+        if walk(o, o, set()):
+            good.append(o)
+    b.partial = (good, errors) if errors and good else None
+    if errors and not good:
         return Reply(400, {"error": {"type": "prompt_outputs_failed_validation",
                                      "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
                            "node_errors": errors})
@@ -697,8 +726,11 @@ def register(router: Router) -> None:
                 return Reply(400, {"error": {"type": "invalid_prompt", "message": f"prompt id {prompt_id} exists",
                                              "details": "", "extra_info": {}}, "node_errors": {}})
             b.number += 1
+            # Only the outputs whose branches passed validation are run (the real server's way).
+            partial, b.partial = b.partial, None
             p = Prompt(b.number, prompt_id, graph, extra,
-                       [n for n, s in graph.items() if NODES[s["class_type"]].output_node], time.time())
+                       partial[0] if partial else [n for n, s in graph.items() if NODES[s["class_type"]].output_node],
+                       time.time())
             run = run_fault(st, graph)
             if run is not None:
                 p.ending = run.kind if run.kind in ("oom", "stuck") else ""
@@ -709,7 +741,7 @@ def register(router: Router) -> None:
             st.create(NAME, "prompt", str((extra.get("slate") or {}).get("model") or "workflow"), graph, id=prompt_id)
         if fault is not None and fault.kind == "drop_after":
             raise Drop()
-        return Reply(200, {"prompt_id": prompt_id, "number": p.number, "node_errors": {}})
+        return Reply(200, {"prompt_id": prompt_id, "number": p.number, "node_errors": partial[1] if partial else {}})
 
     def polled(st: State) -> Reply | None:
         fault = st.take(NAME, "poll")

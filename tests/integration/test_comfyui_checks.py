@@ -31,7 +31,7 @@ def edit(film, name, change):
         path.write_text(change(path.read_text()))
 
 
-def test_the_examples_workflows_pass(example_film):
+def test_the_examples_workflows_pass(example_film, provider_keys):
     out = check(example_film)
     assert out.exit_code == 0, out.output
     assert "panels comfyui:panel-qwen-edit, video comfyui:video-wan21" in out.output
@@ -136,7 +136,7 @@ def test_a_face_swap_workflow_is_held_to_the_server_only_where_a_shot_asks_for_o
         "lacks the node type(s) ReActorFaceSwap (node 30)" in out.output, out.output
 
 
-def test_slate_check_names_a_broken_face_swap_mapping_only_where_a_shot_asks_for_one(example_film):
+def test_slate_check_names_a_broken_face_swap_mapping_only_where_a_shot_asks_for_one(example_film, provider_keys):
     edit(example_film, "faceswap-reactor.toml", lambda t: t.replace('face = "20.image"', 'face = "20.picture"'))
     assert check(example_film).exit_code == 0
     _ask_for_a_face_swap(example_film)

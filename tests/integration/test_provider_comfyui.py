@@ -240,6 +240,49 @@ def test_a_model_file_the_server_lacks_is_refused_naming_the_node(bench):
     assert bench.fakes.jobs("comfyui") == []
 
 
+def _with_a_preview(bench, *, spoil: tuple[str, str, object] | None) -> None:
+    """The clip workflow with a second output (a SaveImage of the start frame), and one input of
+    one node set past its bounds."""
+    path = bench.root / "comfyui" / f"{VIDEO}.json"
+    wf = json.loads(path.read_text())
+    wf["90"] = {"class_type": "SaveImage", "inputs": {"images": ["51", 0], "filename_prefix": "slate/preview"}}
+    if spoil is not None:
+        node, name, value = spoil
+        wf[node]["inputs"][name] = value
+    path.write_text(json.dumps(wf))
+
+
+def test_a_200_whose_node_errors_touch_the_mapped_output_is_refused_at_no_cost_in_comfyuis_words(bench):
+    """Issue 56: the real server answers 200 with node_errors when one output fails validation and
+    another passes, and runs the other. slate billed the job, then failed its download ("its output
+    node made no file") and lost ComfyUI's reason, and the take loop sent the same graph again."""
+    _with_a_preview(bench, spoil=("3", "denoise", 1.5))
+    with pytest.raises(BadRequest, match=r"node 3 \(KSampler\): Value 1.5 bigger than max of 1.0"):
+        clip_call(gov(bench.root), video(bench), clip(bench))
+    [row] = rows(bench.root)
+    assert (row.status, row.actual_cost, row.error_class) == ("failed", 0, "BadRequest")
+    [queued] = prompts(bench.fakes)
+    answer = bench.fakes.http.get("/comfyui/queue").json()
+    assert answer["queue_running"] == [] and answer["queue_pending"] == []   # taken out, or interrupted at once
+    ended = bench.fakes.http.get(f"/comfyui/history/{queued['prompt_id']}").json()
+    assert ended == {} or (ended[queued["prompt_id"]]["outputs"] == {}
+                           and ended[queued["prompt_id"]]["status"]["status_str"] != "success"), ended
+
+
+def test_node_errors_on_another_branch_leave_the_clip_to_be_made(bench, caplog):
+    _with_a_preview(bench, spoil=None)
+    path = bench.root / "comfyui" / f"{VIDEO}.json"
+    wf = json.loads(path.read_text())   # the preview scaled past ComfyUI's largest size
+    wf["91"] = {"class_type": "ImageScale", "inputs": {"image": ["51", 0], "upscale_method": "lanczos",
+                                                       "width": 99999, "height": 480, "crop": "disabled"}}
+    wf["90"]["inputs"]["images"] = ["91", 0]
+    path.write_text(json.dumps(wf))
+    got = clip_call(gov(bench.root), video(bench), clip(bench))
+    assert probe(bench.storage.open_local(got.uri)).frames > 0
+    assert "another output of its workflow failed validation" in caplog.text, caplog.text
+    assert "node 91 (ImageScale): Value 99999 bigger than max of 16384" in caplog.text, caplog.text
+
+
 def test_a_broken_workflow_is_never_sent(bench):
     (bench.root / "comfyui" / f"{VIDEO}.toml").write_text('output = "99"\n[inputs]\nprompt = "6.text"\n')
     with pytest.raises(BadRequest, match=r"output: node '99' is not in comfyui/video-wan21.json"):
