@@ -470,15 +470,17 @@ def _held_to_server(wf: Workflow, known: Mapping[str, dict[str, Any] | None], ur
         for name, value in (wf.graph[node].get("inputs") or {}).items():
             choices = _choices(info, name)
             if isinstance(value, str) and choices is not None and value not in choices and (node, name) not in filled:
-                files.append(f"node {node} ({ct}): {name} {value!r} (it has {len(choices)}"
-                             f"{': ' + ', '.join(map(str, choices[:4])) if choices else ''})")
+                files.append(f"model file {value!r} is missing for node {node} ({ct}), its {name} (the server has "
+                             f"{len(choices)}{': ' + ', '.join(map(str, choices[:4])) if choices else ''})")
     file = wf.files[0]
     if lacking:
         return [DoctorFinding(NAME, "workflow", False, f"{file}: the server at {url} lacks the node type(s) "
                                                        f"{', '.join(lacking)}: install them (ComfyUI Manager), or "
                                                        f"update ComfyUI")]
     if files:
-        return [DoctorFinding(NAME, "workflow", False, f"{file}: the server at {url} has no {'; no '.join(files)}")]
+        # The node is there; what it names is not (issue 56: it read "has no node 37 (UNETLoader)").
+        return [DoctorFinding(NAME, "workflow", False, f"{file}: on the server at {url}, {'; '.join(files)}: put the "
+                                                       f"file in ComfyUI's models folder, or name one it has")]
     return [DoctorFinding(NAME, "workflow", True, f"{file}: every node type and model file it names is on the server",
                           blocking=False)]
 

@@ -113,8 +113,9 @@ def test_slate_doctor_names_a_model_file_the_server_lacks(example_film, fakes):
     edit(example_film, "panel-qwen-edit.json", lambda g: g["37"]["inputs"].update(unet_name="flux1-dev.safetensors"))
     out = runner.invoke(app, ["doctor", str(example_film), "--provider", "comfyui"])
     assert out.exit_code == 1, out.output
-    assert "comfyui/panel-qwen-edit.json: the server at" in out.output and \
-        "has no node 37 (UNETLoader): unet_name 'flux1-dev.safetensors'" in out.output
+    assert "comfyui/panel-qwen-edit.json: on the server at" in out.output and \
+        "model file 'flux1-dev.safetensors' is missing for node 37 (UNETLoader), its unet_name" in out.output, out.output
+    assert "has no node" not in out.output   # the node is there (issue 56)
 
 
 def _ask_for_a_face_swap(film) -> None:
