@@ -171,7 +171,15 @@ class _Jobs:
         """Upload the pictures (each slot's, by content: the same picture is the same file), fill
         the workflow, queue it: the prompt id (the job id)."""
         wf = self.workflow()
+        chosen = prompt_id_for(client_ref)
         with Server(self.base_url) as api:
+            # The real server takes a prompt id it already holds and runs the graph again (billed
+            # twice, on a GPU's time): the id is asked for first — waiting, running or finished,
+            # the prompt this call already made is its job.
+            running, pending = api.queue()
+            if any(_same(i, chosen) for i in running + pending) or api.history(chosen) is not None:
+                log.info("comfyui: prompt %s is already on the server: followed, not queued again", chosen)
+                return chosen
             for slot, datas in pictures.items():
                 suffix = "mp4" if slot == "clip" else "png"
                 names = [api.upload_image(d, f"slate-{hashlib.sha256(d).hexdigest()[:24]}.{suffix}") for d in datas]
@@ -179,7 +187,7 @@ class _Jobs:
             graph = wf.filled(values, end_frame=end_frame)
             note = {"call": client_ref, "kind": self.capability, "model": self.model, "output": wf.output,
                     "workflow": wf.digest, **note}
-            return api.queue_prompt(graph, prompt_id=prompt_id_for(client_ref), client_id=CLIENT_ID,
+            return api.queue_prompt(graph, prompt_id=chosen, client_id=CLIENT_ID,
                                     extra={"slate": note}, output=str(wf.output))
 
     def poll(self, job_id: str) -> JobStatus:

@@ -722,9 +722,8 @@ def register(router: Router) -> None:
             # A newer server takes the id asked for; an older one (the "old_server" fault) makes its own.
             old = fault is not None and fault.kind == "old_server"
             prompt_id = str(uuid.uuid4() if old or not body.get("prompt_id") else body["prompt_id"])
-            if prompt_id in b.history or any(p.id == prompt_id for p in b.queue):
-                return Reply(400, {"error": {"type": "invalid_prompt", "message": f"prompt id {prompt_id} exists",
-                                             "details": "", "extra_info": {}}, "node_errors": {}})
+            # A prompt id the server already holds is taken and run again, as the real server does
+            # (ComfyUI 0.8.0 on a CPU, issue 56): only the client can keep a graph from running twice.
             b.number += 1
             # Only the outputs whose branches passed validation are run (the real server's way).
             partial, b.partial = b.partial, None

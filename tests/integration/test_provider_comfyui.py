@@ -384,3 +384,25 @@ def test_the_doctor_names_a_node_type_the_server_lacks_by_workflow_and_node(benc
     assert bad.blocking and bad.text.startswith("comfyui/video-wan21.json: the server at") and \
         "lacks the node type(s) CreateVideo (node 57)" in bad.text
     assert any(f.ok and f.text.startswith("comfyui/panel-qwen-edit.json") for f in found)
+
+
+def test_a_prompt_id_the_server_already_holds_is_followed_never_queued_again(bench):
+    """Issue 56: the real server takes a prompt id it already has and runs the graph again (the
+    fake refused it, so no test could see a second run). The fake now does as the server does;
+    slate asks /queue and /history for the id first and follows the prompt it already made."""
+    up = bench.fakes.http.post("/comfyui/upload/image", files={"image": ("dup.png", sheet((9, 9, 9)), "image/png")})
+    assert up.status_code == 200, up.text
+    graph = {"1": {"class_type": "LoadImage", "inputs": {"image": up.json()["name"]}},
+             "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "dup"}}}
+    raw = {"prompt": graph, "client_id": "someone", "prompt_id": "dup-1"}
+    assert bench.fakes.http.post("/comfyui/prompt", json=raw).status_code == 200
+    assert bench.fakes.http.post("/comfyui/prompt", json=raw).status_code == 200   # the server's way: run twice
+    assert len([j for j in bench.fakes.jobs("comfyui") if j["id"] == "dup-1"]) == 2
+    v, req = video(bench), clip(bench)
+    first = v.submit(req, client_ref="call-1")
+    assert v.submit(req, client_ref="call-1") == first            # waiting or running: followed
+    while v.poll(first).state not in ("succeeded", "failed"):
+        pass
+    assert v.submit(req, client_ref="call-1") == first            # finished: in the history, followed
+    assert [p["prompt_id"] for p in prompts(bench.fakes)].count(first) == 1
+
