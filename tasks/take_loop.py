@@ -218,10 +218,14 @@ def take_loop(stage: Stage[R], policy: TakePolicy, governor: Governor, *, shot: 
             # Cancelled past its deadline (the key's slot free again): a person decides whether
             # to try again or give the model longer; the other shots go on.
             takes.append(_failed(take, model, f"stuck: {exc}"))
+            # Said as it happens (issue 56: a stuck lip-sync was cancelled and recorded, and the
+            # run's table went on saying "lip-syncing take 1").
+            tell(stage.name, take, "stuck", [f"{exc}; cancelled, a person decides"])
             return escalated(f"{what} take {take} stuck: {exc}")
         except (JobRefused, RefusedByModeration) as exc:
             # Refused as asked: never sent again unchanged. The next model of the lineup, if any.
             takes.append(_failed(take, model, f"refused by moderation on {model}: {exc}"))
+            tell(stage.name, take, "refused", [f"refused by moderation on {model}: {exc}"])
             try:
                 with own_steps(governor, shot):
                     following = fallback(current, take, exc) if fallback is not None else None
@@ -255,6 +259,7 @@ def take_loop(stage: Stage[R], policy: TakePolicy, governor: Governor, *, shot: 
             if exc.halts:
                 raise
             takes.append(_failed(take, model, f"refused by {model}: {exc}"))
+            tell(stage.name, take, "refused", [f"refused by {model}: {exc}"])
             return escalated(f"{what} was refused by {model}: {exc}; {retake_words}")
         try:
             with own_steps(governor, shot):

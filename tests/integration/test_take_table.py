@@ -151,8 +151,20 @@ def plugged(tmp_path, monkeypatch):
 def test_each_stage_meets_each_outcome_by_the_loops_one_rule(stage, row, example_film, prefect_harness, plugged):
     _film(example_film, stage, row)
     plugged.reset(**{stage: list(row.script)})
-    outcome, rows = _ran(example_film, stage, row)
+    from slate.tasks.events import ShotMoved
+    from slate.tasks.run import listen
+    heard: list = []
+    stop = listen(heard.append)
+    try:
+        outcome, rows = _ran(example_film, stage, row)
+    finally:
+        stop()
     jobs = plugged.of(stage)
+    said = {e.status for e in heard if isinstance(e, ShotMoved) and e.stage == stage}
+    if row.outcome == "a stuck job":    # said as it happens, not only in the shot's end (issue 56)
+        assert "stuck" in said, (stage, said)
+    if row.outcome == "a moderation refusal":
+        assert "refused" in said, (stage, said)
     ends = "halted" if outcome.halted else "escalated" if outcome.escalated else "approved" if outcome.clip_uri \
         else "nothing"
     reason = outcome.halted or outcome.escalated or ""
