@@ -75,7 +75,8 @@ class LiveTable:
         t.add_column("shot")
         t.add_column("panel")
         t.add_column("video")
-        colour = {"approved": "green", "passed": "green", "failed": "yellow", "escalated": "red"}
+        colour = {"approved": "green", "passed": "green", "failed": "yellow", "escalated": "red", "stuck": "red",
+                  "refused": "red"}
         for (scene, shot), row in list(self.rows.items()):
             cells = []
             for key in ("panel", "video"):
