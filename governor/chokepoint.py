@@ -1109,6 +1109,16 @@ class Governor:
                 short = short + 1 if isinstance(exc, CutShort) else 0
                 if short >= CUT_SHORT_FETCHES:
                     exc = BadOutput(f"{exc.args[0]}, {short} times in a row", provider=exc.provider)
+                if exc.outcome == "failed" and (own := process_stop()) is not None:
+                    # This process is ending (SIGTERM, its parent gone): the check that found the
+                    # file unusable may have been cut off by the stop itself (its ffprobe killed
+                    # with the process group). No verdict on a paid output is written now: the row
+                    # keeps its job id, and the next run fetches and checks the file again and
+                    # pays nothing twice (issue 56: it recorded BadOutput, and the next run paid).
+                    keeper.drop(row.call_id)
+                    raise self._halt(RunHalted(f"stop requested: {own.reason}; {row.provider} job {row.job_id} of "
+                                               f"shot {row.shot} ended, and its output is fetched and checked by the "
+                                               f"next run", kind="stop"))
                 if exc.outcome == "failed":  # what came back is unusable: the job is over, and billed
                     keeper.drop(row.call_id)
                     self._failed(row, exc, ran=True)

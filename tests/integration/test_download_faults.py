@@ -148,3 +148,35 @@ def test_a_file_that_is_not_a_video_says_ffmpegs_cause(bench, tmp_path: Path):
     said = str(raised.value)
     assert said.startswith("replicate: what the provider sent is not a video (") and "ffmpeg" not in said, said
     assert "\n" not in said and len(said) < 300, said
+
+
+def test_a_download_checked_when_the_process_is_told_to_stop_is_checked_again_by_the_next_run(bench):
+    """Issue 56: a run sent SIGTERM while a paid clip's download was being checked recorded the
+    clip BadOutput (a check cut off by the stop looks like a bad file), and the next run paid for
+    it again. Here the process is told to stop as the fetch begins (the chokepoint's own
+    "downloading" point) and that fetch fails its check (the fake's padded file, served once):
+    no verdict is written while the process ends — the row keeps its job id — and the next run
+    fetches the file again, checks it and keeps it, billed once, one prediction in the fake's book."""
+    from slate.governor.chokepoint import RunHalted, add_listener
+    from slate.governor.killswitch import clear_process_stop, stop_this_process
+    bench.fakes.faults({"provider": "replicate", "op": "download", "kind": "padded",
+                        "data": {"bytes": PADDED}})
+
+    def stopping(point, spec, details):
+        if point == "video:downloading":
+            stop_this_process("this run's process was sent SIGTERM")
+    remove = add_listener(stopping)
+    try:
+        with pytest.raises(RunHalted, match="fetched and checked by the next run"):
+            follow(bench, clip(bench))
+    finally:
+        remove()
+        clear_process_stop()
+    [row] = Ledger.for_project(bench.root).rows(film=FILM)
+    assert row.status == "submitted" and row.job_id and row.error_class is None, (row.status, row.error_class)
+    fetched = len(files_fetched(bench.fakes))
+    got = follow(bench, clip(bench))                        # the next run: re-attached, fetched, checked
+    assert bench.storage.exists(got.uri) and len(files_fetched(bench.fakes)) > fetched
+    [row] = Ledger.for_project(bench.root).rows(film=FILM)
+    assert row.status == "succeeded" and row.actual_cost == Decimal("0.10"), (row.status, row.actual_cost)
+    assert len(bench.fakes.jobs("replicate")) == 1          # one prediction: nothing paid twice
