@@ -60,6 +60,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from slate.errors import SlateError
@@ -78,6 +79,7 @@ PARENT_POLL_SECONDS = 1.0
 #: grows, its port opens); this long without any progress, it is given up. A cold start takes
 #: 10-30 s on an idle 2-core machine and 80-162 s on a busy one, mostly busy importing.
 START_STALL = 120.0
+SAY_EVERY = 20.0       # seconds between the lines a starting server's wait says
 #: The longest a start is waited for however it progresses; SLATE_SERVER_START_SECONDS sets it.
 START_LIMIT = 900.0
 START_LIMIT_ENV = "SLATE_SERVER_START_SECONDS"
@@ -414,12 +416,15 @@ class EmbeddedServer:
     def healthy(self) -> bool:
         return healthy(self.api_url)
 
-    def wait(self, timeout: float | None = None, *, adopt: bool = True) -> None:
+    def wait(self, timeout: float | None = None, *, adopt: bool = True,
+             say: Callable[[str], None] | None = None) -> None:
         """Until the server answers; then (`adopt`) every Prefect client of this process talks to it.
 
         Waited for while it makes progress (`_progress`), up to `timeout` in all (START_LIMIT, or
         SLATE_SERVER_START_SECONDS); a server that stalls START_STALL seconds, exits, or outlasts
-        the bound is one line naming its log (ServerDidNotStart)."""
+        the bound is one line naming its log (ServerDidNotStart). `say` hears, every SAY_EVERY
+        seconds while it starts, how long it has taken and whether it still moves: on a loaded
+        machine a run printed nothing for 25 minutes while its server started (issue 56)."""
         try:
             limit = timeout if timeout is not None else _start_limit()
         except ServerDidNotStart:
@@ -434,6 +439,7 @@ class EmbeddedServer:
                 proc = self._spawn()
             tries = 0
             seen, moved = self._progress(proc), time.monotonic()
+            said = started
             while not self.healthy():
                 code = proc.poll()
                 if code is not None:
@@ -451,6 +457,15 @@ class EmbeddedServer:
                 progress = self._progress(proc)
                 if progress != seen:
                     seen, moved = progress, now
+                if say is not None and now - said >= SAY_EVERY:
+                    said = now
+                    try:
+                        say(f"starting this run's Prefect server: {now - started:.0f} s so far, "
+                            f"{'still working' if now - moved < SAY_EVERY else f'no progress for {now - moved:.0f} s'}"
+                            f" (a loaded machine takes longer; it gives up after {limit:.0f} s; its log: "
+                            f"{self.log_path})")
+                    except Exception:  # noqa: BLE001 — a line that cannot be printed never stops the start
+                        pass
                 stalled = now - moved > min(START_STALL, limit)
                 if stalled or now > deadline:
                     self.stop()

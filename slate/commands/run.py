@@ -199,7 +199,9 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     # No terminal: the table would draw nothing until the end; a line per move instead.
     stop_lines = listen(ProgressLines()) if not console.is_terminal else (lambda: None)
     if server is not None:
-        server.wait()  # a client call while it is starting would find the server not yet answering
+        # A client call while it is starting would find the server not yet answering; a slow start
+        # is said as it goes, never silence.
+        server.wait(say=lambda line: err.print(line, markup=False, highlight=False))
     started = time.time()
     try:
         with Live(progress.table(), console=console, refresh_per_second=4, transient=False) as live:

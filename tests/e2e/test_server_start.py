@@ -27,12 +27,17 @@ def home(tmp_path, monkeypatch):
 def test_a_server_that_keeps_working_is_waited_for_past_the_stall_bound(home, monkeypatch):
     monkeypatch.setattr(embedded, "FACTORY", "tests.slow_servers:busy_then_healthy")
     monkeypatch.setenv("SLATE_TEST_SERVER_BUSY_SECONDS", "6")   # past the 3 s stall bound
+    monkeypatch.setattr(embedded, "SAY_EVERY", 1.0)
+    said: list[str] = []
     server = embedded.EmbeddedServer(home).start()
     try:
-        server.wait(adopt=False)
+        server.wait(adopt=False, say=said.append)
         assert server.healthy()
     finally:
         server.stop()
+    # said as it went, never silence (issue 56: a resumed run printed nothing for 25 minutes)
+    assert len(said) >= 3 and all("starting this run's Prefect server" in line for line in said), said
+    assert "still working" in said[-1] and str(home / embedded.LOG_NAME) in said[-1], said
 
 
 def test_a_server_that_stalls_is_given_up_in_one_line_naming_its_log(home, monkeypatch):
