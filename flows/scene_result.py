@@ -170,6 +170,17 @@ def scene_result(state: State[State[SceneResult]]) -> SceneResult | None:
 
 
 
+def halted_message(shots: list[Any]) -> str:
+    """The halted shots' reasons, each said once with the shots it stopped: one refusal that
+    halted the run (a 402) stopped every shot in flight with the same words, and the run's end
+    said them once per shot (issue 56: ten times)."""
+    by_reason: dict[str, list[str]] = {}
+    for s in shots:
+        by_reason.setdefault(s.reason, []).append(s.shot)
+    return "; ".join(reason if len(names) == 1 else f"{reason} (shots {', '.join(names)})"
+                     for reason, names in by_reason.items())
+
+
 def ended(name: str | None, message: str, result: SceneResult | None = None) -> State[R]:
     """A Failed-type end state carrying the reason as an exception (no traceback is logged for it)."""
     return Failed(data=SceneEnded(message, result), name=name, message=message)
@@ -270,7 +281,7 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
         return ended(name, str(gov.halted), result)
     unknown = [s for s in result.shots if s.status == "halted"]
     if unknown:
-        return ended("Halted", "; ".join(s.reason for s in unknown), result)
+        return ended("Halted", halted_message(unknown), result)
     if not output:
         rejected_all = result.shots and all(s.status == "rejected" for s in result.shots)
         if rejected_all:
