@@ -87,8 +87,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, NoReturn, TypeVar
 
 from slate.providers.base import CapabilityName, Jobs, JobStatus, Storage
-from slate.providers.errors import (BadOutput, CutShort, NotReceived, ProviderError, RateLimited, RefusedByModeration,
-                                    outcome_of, poll_wait)
+from slate.providers.errors import (BadOutput, CutShort, NotReceived, ProviderError, ProviderTimeout,
+                                    ProviderUnreachable, RateLimited, RefusedByModeration, outcome_of, poll_wait)
 from slate.errors import SlateError
 
 from .alerts import BudgetAlerts, film_title
@@ -301,6 +301,20 @@ def guard_paid_call(provider: str) -> None:
                                f"({PAID_CALLS_ALLOWED}={allowed!r}); a test must ask for them by name")
 
 
+# -- a provider that stopped answering ------------------------------------------------------------
+# Process-wide on purpose: a server that died is one fact for every run and job of this process
+# that waits on it; cleared by the first answer it gives again.
+SAY_SILENCE = 60.0   # seconds of silence before it is said, and between the lines that say it
+_SILENCE: dict[str, tuple[float, float]] = {}          # provider -> (monotonic, wall) of its first silence
+_SILENCE_LAST: dict[str, float] = {}                    # provider -> when a job last met its silence
+_SILENCE_SAID: dict[str, float] = {}                    # provider -> when its silence was last said
+#: seconds after which a silence no job has met is over: longer than the longest wait between two
+#: polls of one job (retry_wait_cap, 120 s)
+SILENCE_GAP = 150.0
+_SILENCE_WAITERS: dict[str, dict[str, str]] = {}        # provider -> call id -> the job, in words
+_SILENCE_LOCK = threading.Lock()
+
+
 # -- listeners: who wants to know where a call is ------------------------------------------------
 # Process-wide on purpose: the crash tests' probes, each removed by the callable `add_listener`
 # returns. Nothing of a run is kept here.
@@ -427,6 +441,10 @@ class Governor:
     busy_poll: float = 1.0
     max_retries: int = 5              # sends of a request refused before it ran (429, no connection)
     retry_wait_cap: float = 120.0     # the longest single wait a provider may ask for
+    #: how long a provider that stopped answering (no connection, no answer in time) is waited for
+    #: before the jobs that wait on it end unknown, their job ids kept for the next run — rather than
+    #: each waiting out its own deadline in silence (SLATE_PROVIDER_SILENCE_SECONDS; issue 56)
+    silence_seconds: float = 300.0
     sync_deadline: float = 600.0      # the longest a one-answer call is waited for (the watchdog's clock)
     #: what a provider bills for a call it ran that failed or that moderation refused, from the rate
     #: card's [failed_runs]: ("provider:model", "failed" | "refused") -> "compute" | "nothing"
@@ -943,10 +961,57 @@ class Governor:
                                                            f"{row.provider}:{row.model}"),
                           usage=getattr(status, "usage", None))
 
+    def _silent(self, row: CallRow, exc: ProviderError, doing: str) -> None:
+        """A provider that does not answer at all: said once it has been silent SAY_SILENCE seconds
+        (when, for how long, the jobs waiting on it), again each SAY_SILENCE after; past
+        `silence_seconds` the job ends unknown, its job id kept — the run does not sit silent
+        until each job's own deadline (a ComfyUI server OOM-killed mid-run: up to 30 minutes)."""
+        now = time.monotonic()
+        with _SILENCE_LOCK:
+            since = _SILENCE.get(row.provider)
+            if since is None or now - _SILENCE_LAST.get(row.provider, now) > SILENCE_GAP:
+                # A silence no job has met for a while is over (its runs ended): this one is new.
+                since = _SILENCE[row.provider] = (now, time.time())
+                _SILENCE_SAID.pop(row.provider, None)
+                _SILENCE_WAITERS.pop(row.provider, None)
+            _SILENCE_LAST[row.provider] = now
+            waiting = _SILENCE_WAITERS.setdefault(row.provider, {})
+            waiting[row.call_id] = f"shot {row.shot} {row.stage} take {row.take}"
+            quiet = now - since[0]
+            say = quiet >= SAY_SILENCE and now - _SILENCE_SAID.get(row.provider, 0.0) >= SAY_SILENCE
+            if say:
+                _SILENCE_SAID[row.provider] = now
+            jobs = list(waiting.values())
+        if say:
+            log.warning("%s stopped answering at %s (%.0f s ago: %s); %d job(s) wait on it: %s — each is given %.0f s "
+                        "of silence, then left with its job id for the next run", row.provider,
+                        time.strftime("%H:%M:%S", time.localtime(since[1])), quiet, exc, len(jobs),
+                        "; ".join(jobs[:8]), self.silence_seconds)
+        if quiet >= self.silence_seconds:
+            with _SILENCE_LOCK:
+                _SILENCE_WAITERS.get(row.provider, {}).pop(row.call_id, None)
+            how = (f"{row.provider} stopped answering {quiet:.0f} s ago while {doing} job {row.job_id} ({exc}); the "
+                   f"job id is kept and the next run looks again")
+            self.ledger.mark_unknown(row.call_id, how)
+            keeper.drop(row.call_id)
+            raise UnknownOutcome(row, how)
+
+    @staticmethod
+    def _answered(row: CallRow) -> None:
+        """The provider answered: its silence, if it was silent, is over."""
+        if row.provider in _SILENCE:
+            with _SILENCE_LOCK:
+                _SILENCE.pop(row.provider, None)
+                _SILENCE_LAST.pop(row.provider, None)
+                _SILENCE_SAID.pop(row.provider, None)
+                _SILENCE_WAITERS.pop(row.provider, None)
+
     def _waited(self, spec: CallSpec, row: CallRow, way: _Job, exc: ProviderError, doing: str,
                 deadline: float) -> float:
         """A GET of a job met `exc`: how long to wait before asking again (said at INFO with the
         job id), or the call ends — unknown, its job id kept — when no wait can mend it."""
+        if isinstance(exc, (ProviderUnreachable, ProviderTimeout)):
+            self._silent(row, exc, doing)
         wait = poll_wait(exc, way.poll_interval, self.retry_wait_cap)
         if wait is None:
             # A refused key, a job the provider does not know: the job itself may still run (and
@@ -980,6 +1045,7 @@ class Governor:
             status: JobStatus | None
             try:
                 status = way.poll(job_id)
+                self._answered(row)
             except ProviderError as exc:
                 status = None  # the job is still there; the next GET may answer
                 wait = self._waited(spec, row, way, exc, "polling", deadline)

@@ -37,6 +37,7 @@ after its run's body ended, and never let one run find another run's services.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextlib import contextmanager
 from decimal import Decimal
@@ -70,6 +71,16 @@ __all__ = ["Run", "RunLineup", "Crew", "RunNotOpen", "open_run", "run_of", "halt
 log = logging.getLogger("slate.run")
 #: A service of the crew, as its capability types it (providers.spec.Capability).
 Made = TypeVar("Made")
+
+
+def _silence_seconds() -> float:
+    """SLATE_PROVIDER_SILENCE_SECONDS: how long a provider that stopped answering is waited for
+    (governor/chokepoint.py `silence_seconds`); 300 when unset or not a positive number."""
+    try:
+        value = float(os.environ.get("SLATE_PROVIDER_SILENCE_SECONDS", "300"))
+    except ValueError:
+        return 300.0
+    return value if 0 < value < float("inf") else 300.0
 
 
 class RunNotOpen(SlateError, RuntimeError):
@@ -259,7 +270,8 @@ class Crew:
                     ledger=Ledger.for_project(self.root),   # the URL is resolved there, never passed around
                     estimate=self.pricing.estimate, storage=self.storage,
                     caps=[Cap("run", settings.run_cap_usd), Cap("film", settings.film_cap_usd)],
-                    busy_wait=settings.busy_wait_seconds, failure_charge=self.pricing.card.failure_charge)
+                    busy_wait=settings.busy_wait_seconds, failure_charge=self.pricing.card.failure_charge,
+                    silence_seconds=_silence_seconds())
             return self._governor
 
     @cached_property

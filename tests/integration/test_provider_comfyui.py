@@ -406,3 +406,39 @@ def test_a_prompt_id_the_server_already_holds_is_followed_never_queued_again(ben
     assert v.submit(req, client_ref="call-1") == first            # finished: in the history, followed
     assert [p["prompt_id"] for p in prompts(bench.fakes)].count(first) == 1
 
+
+
+def test_a_server_that_stops_answering_is_said_and_its_job_left_long_before_its_deadline(bench, monkeypatch,
+                                                                                        caplog):
+    """Issue 56: a ComfyUI server OOM-killed mid-run was not said (its polls failed at INFO), and
+    the run sat silent until each job's deadline — up to 30 minutes. Here the prompt is queued on
+    the fake, then every poll goes to a port nobody listens on (the server gone): the silence is
+    said at WARNING within the bound, and the job ends unknown with its prompt id kept, long before
+    its 60 s deadline."""
+    import logging
+    import socket
+    import time as clock
+
+    from slate.governor import chokepoint
+    from slate.governor.chokepoint import UnknownOutcome
+    monkeypatch.setattr(chokepoint, "SAY_SILENCE", 0.5)
+    for memo in ("_SILENCE", "_SILENCE_LAST", "_SILENCE_SAID", "_SILENCE_WAITERS"):   # this test's own, undone after
+        monkeypatch.setattr(chokepoint, memo, {})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{s.getsockname()[1]}"
+    live, dead = video(bench), comfyui.video(VIDEO, storage=bench.storage, base_url=gone,
+                                             settings=comfyui.ComfySettings(poll_seconds=0.05))
+    g = dataclasses.replace(gov(bench.root), silence_seconds=2.0)
+    req = clip(bench)
+    s = CallSpec(CallContext(g.run_id, FILM, "scene-01", "1A", "video", 1, "comfyui", live.model, "draft"),
+                 Usage("video", seconds=req.seconds, resolution=req.resolution), req.fingerprint())
+    began = clock.monotonic()
+    with caplog.at_level(logging.WARNING, logger="slate"), pytest.raises(UnknownOutcome, match="stopped answering"):
+        g.job_call(s, submit=lambda ref: live.submit(req, client_ref=ref), poll=dead.poll, download=dead.download,
+                   suffix="mp4", deadline=60, poll_interval=0.05, find=dead.find_job, cancel=dead.cancel)
+    assert clock.monotonic() - began < 30
+    assert any("comfyui stopped answering at" in r.getMessage() and "1 job(s) wait on it: shot 1A video take 1"
+               in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING), caplog.text
+    [row] = rows(bench.root)
+    assert row.status == "unknown" and row.job_id == prompts(bench.fakes)[0]["prompt_id"]   # kept for the next run
