@@ -301,6 +301,10 @@ def guard_paid_call(provider: str) -> None:
                                f"({PAID_CALLS_ALLOWED}={allowed!r}); a test must ask for them by name")
 
 
+#: How long a job whose cancel the provider took is asked how it ended, while it still runs.
+LAST_WORD_SECONDS = 10.0
+
+
 # -- a provider that stopped answering ------------------------------------------------------------
 # Process-wide on purpose: a server that died is one fact for every run and job of this process
 # that waits on it; cleared by the first answer it gives again.
@@ -1092,7 +1096,7 @@ class Governor:
         waited = way.deadline + max(0.0, time.monotonic() - deadline)
         _point("stuck", spec, call_id=row.call_id, job_id=job_id)
         cancelled, how_cancel = self._cancel(row, job_id, way)
-        status = self._last_word(row, job_id, way)
+        status = self._last_word(row, job_id, way, settle=LAST_WORD_SECONDS if cancelled else 0.0)
         if status is not None and status.state == "succeeded":
             log.warning("%s: %s job %s had no result within %.0f s, and finished as it was cancelled: kept",
                         self._what(row), row.provider, job_id, waited)
@@ -1141,13 +1145,22 @@ class Governor:
         return True, f"slate asked {row.provider} to cancel it, and {row.provider} took the request"
 
     @staticmethod
-    def _last_word(row: CallRow, job_id: str, way: _Job) -> JobStatus | None:
-        """The job's state after the cancel (None: the provider did not say)."""
-        try:
-            return way.poll(job_id)
-        except Exception as exc:  # noqa: BLE001 — a GET that failed tells nothing; the job is recorded as it stands
-            log.info("%s job %s: could not ask how it ended after the cancel: %s", row.provider, job_id, exc)
-            return None
+    def _last_word(row: CallRow, job_id: str, way: _Job, settle: float = 0.0) -> JobStatus | None:
+        """The job's state after the cancel (None: the provider did not say). A cancel the
+        provider took may land a moment later — ComfyUI stops a prompt only when the node it is in
+        finishes — so it is asked again for up to `settle` seconds while the job still runs: the
+        ledger then holds how it really ended and what it used."""
+        until = time.monotonic() + settle
+        while True:
+            try:
+                status = way.poll(job_id)
+            except Exception as exc:  # noqa: BLE001 — a GET that failed tells nothing; the job is recorded as it stands
+                log.info("%s job %s: could not ask how it ended after the cancel: %s", row.provider, job_id, exc)
+                return None
+            if status.state in ("succeeded", "failed", "canceled") or time.monotonic() >= until:
+                return status
+            if wait_unless_stopped(min(way.poll_interval, max(0.0, until - time.monotonic())) or 0.001):
+                return status
 
     def _past_deadline(self, row: CallRow, way: _Job, deadline: float) -> None:
         if time.monotonic() <= deadline:

@@ -6,7 +6,8 @@
                               "node_errors"}; a workflow it cannot run → 400 {"error", "node_errors"}
     GET  /queue               {"queue_running": [item], "queue_pending": [item]}
     POST /queue               {"delete": [id]} | {"clear": true}
-    POST /interrupt           {"prompt_id"?}: stops that prompt if it runs (none named: whatever runs)
+    POST /interrupt           {"prompt_id"?}: stops that prompt if it runs (none named: whatever runs), once
+                              the node it is in finishes (NODE_SECONDS later), as the real server does
     GET  /history[/{id}]      {id: {"prompt": item, "outputs", "status": {"status_str", "completed", "messages"}}}
     GET  /view                ?filename=&subfolder=&type= → the file
     GET  /object_info[/{class}]   the node types it has (and its model files, in loaders' combos)
@@ -207,6 +208,7 @@ class Prompt:
     stamps: bool = True
     swap: str = ""             # "" | a SWAP_FAULTS kind: how its ReActorFaceSwap goes wrong
     started: float | None = None
+    interrupt_at: float | None = None   # asked to stop: it does when its running node finishes
 
     def item(self) -> list[Any]:
         return [self.number, self.id, self.graph, self.extra, self.outputs]
@@ -241,6 +243,10 @@ def has(st: State, class_type: str) -> bool:
     return class_type in NODES and class_type not in missing(st)
 
 
+#: How long the node a prompt is in runs on after an interrupt (the real server stops between nodes).
+NODE_SECONDS = 0.4
+
+
 # -- running -------------------------------------------------------------------------------------
 def advance(st: State, b: Book) -> None:
     """Run the queue up to now, one prompt at a time: the first starts when the one before it
@@ -250,6 +256,14 @@ def advance(st: State, b: Book) -> None:
         head = b.queue[0]
         if head.started is None:
             head.started = max(head.queued, now)
+        if head.interrupt_at is not None and now >= head.interrupt_at:
+            # The interrupt lands at the node boundary, as the real server's does.
+            b.queue.pop(0)
+            finish(st, b, head, head.interrupt_at, interrupted=True)
+            st.book_cancel({"provider": NAME, "id": head.id, "model": "workflow"}, "interrupted")
+            if b.queue:
+                b.queue[0].started = head.interrupt_at
+            continue
         if head.ending == "stuck" or now < head.started + head.seconds:
             return
         b.queue.pop(0)
@@ -782,12 +796,11 @@ def register(router: Router) -> None:
         with b.lock:
             advance(st, b)
             head = b.queue[0] if b.queue and b.queue[0].started is not None else None
-            if head is not None and (not body or body.get("prompt_id") in (None, head.id)):
-                b.queue.pop(0)
-                finish(st, b, head, time.time(), interrupted=True)
-                st.book_cancel({"provider": NAME, "id": head.id, "model": "workflow"}, "interrupted")
-                if b.queue:
-                    b.queue[0].started = time.time()
+            if head is not None and (not body or body.get("prompt_id") in (None, head.id)) \
+                    and head.interrupt_at is None:
+                # The real server sets a flag its executor reads between nodes: the prompt runs on
+                # until the node it is in finishes (ComfyUI 0.8.0 on a CPU, issue 56).
+                head.interrupt_at = time.time() + NODE_SECONDS
         return Reply(200, None)
 
     @router.route("GET", f"{P}/history/(?P<prompt_id>[^/]+)")
