@@ -36,23 +36,23 @@ def pcm16_wav(pcm: bytes, rate: int, channels: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def wav_seconds(provider: str, data: bytes) -> float:
-    """The length of a 16-bit mono WAV, or BadOutput saying what it is instead."""
+def wav_seconds(provider: str, data: bytes, what: str = "the spoken line") -> float:
+    """The length of a 16-bit mono WAV, or BadOutput saying what `what` is instead."""
     try:
         with wave.open(io.BytesIO(data), "rb") as src:
             channels, width, rate, frames = src.getnchannels(), src.getsampwidth(), src.getframerate(), src.getnframes()
     except (wave.Error, EOFError) as exc:
-        raise BadOutput(f"the spoken line is not a WAV file ({exc})", provider=provider) from None
+        raise BadOutput(f"{what} is not a WAV file ({exc})", provider=provider) from None
     if width != 2 or channels != 1:
-        raise BadOutput(f"the spoken line is {channels} channel(s) of {8 * width} bits, not 16-bit mono",
+        raise BadOutput(f"{what} is {channels} channel(s) of {8 * width} bits, not 16-bit mono",
                         provider=provider)
     if not RATES[0] <= rate <= RATES[1]:
-        raise BadOutput(f"the spoken line is at {rate} Hz, outside {RATES[0]}-{RATES[1]} Hz", provider=provider)
+        raise BadOutput(f"{what} is at {rate} Hz, outside {RATES[0]}-{RATES[1]} Hz", provider=provider)
     if frames == 0:
-        raise BadOutput("the spoken line has no samples", provider=provider)
+        raise BadOutput(f"{what} has no samples", provider=provider)
     seconds = frames / rate
     if seconds > MAX_SPEECH_SECONDS:
-        raise BadOutput(f"the spoken line runs {seconds:.0f} s, past the longest slate keeps "
+        raise BadOutput(f"{what} runs {seconds:.0f} s, past the longest slate keeps "
                         f"({MAX_SPEECH_SECONDS:.0f} s)", provider=provider)
     return seconds
 

@@ -217,10 +217,7 @@ def lint(prompt: str, family: Family, kind: str, rules: Rules, *, with_reference
         if r.fixed_camera and not camera_fixed:
             continue
         if r.pattern:
-            m = re.search(r.pattern, prompt, re.IGNORECASE)
-            if m:
-                hit = m.group(0) if r.id != "no-secrets" else "a URL or key"  # never echo a key back
-                found.append(LintFinding(r.id, r.severity, f"{r.message} (found: {hit!r})"))
+            found += _pattern_found(r, prompt)
         elif r.requires:
             if r.requires.lower() not in lowered:
                 found.append(LintFinding(r.id, r.severity, f"{r.message} (missing: {r.requires!r})"))
@@ -235,15 +232,17 @@ def text_findings(text: str, rules: Rules) -> list[LintFinding]:
     """What the blocking rules every text slate sends anywhere is held to (a rule for every family
     and every kind, with a pattern: no URL, no key-shaped token) say of `text` — a spoken line, say,
     which no prompt family shapes. A key found is never echoed back."""
-    found = []
-    for r in rules.rules:
-        if r.severity != "block" or not r.pattern or "*" not in r.families or r.kind != "*":
-            continue
-        m = re.search(r.pattern, text, re.IGNORECASE)
-        if m:
-            hit = m.group(0) if r.id != "no-secrets" else "a URL or key"
-            found.append(LintFinding(r.id, r.severity, f"{r.message} (found: {hit!r})"))
-    return found
+    return [f for r in rules.rules if r.severity == "block" and r.pattern and "*" in r.families and r.kind == "*"
+            for f in _pattern_found(r, text)]
+
+
+def _pattern_found(r: Rule, text: str) -> list[LintFinding]:
+    """What a pattern rule finds in `text`, as one finding (none: nothing matched)."""
+    m = re.search(r.pattern, text, re.IGNORECASE) if r.pattern else None
+    if not m:
+        return []
+    hit = m.group(0) if r.id != "no-secrets" else "a URL or key"  # never echo a key back
+    return [LintFinding(r.id, r.severity, f"{r.message} (found: {hit!r})")]
 
 
 # -- words a provider refused ----------------------------------------------------------------------

@@ -441,9 +441,9 @@ def _unusable(storage: Storage, key: str, pace_wpm: int) -> str | None:
         return "is missing"
     data = storage.read_key(key)
     try:
-        wav_seconds("sample", data)
+        wav_seconds("sample", data, what="it")
     except BadOutput as exc:
-        return f"is unusable: {str(exc).removeprefix('sample: ').replace('the spoken line', 'it')}"
+        return f"is unusable: {str(exc).removeprefix('sample: ')}"
     with wave.open(io.BytesIO(data), "rb") as src:
         rate, declared = src.getframerate(), src.getnframes()
         held = len(src.readframes(declared)) // 2
@@ -452,7 +452,7 @@ def _unusable(storage: Storage, key: str, pace_wpm: int) -> str | None:
                 f"approve a whole one")
     said = key.rsplit(".", 1)[0] + ".txt"   # the sample's words, where the workshop wrote them beside it
     text = storage.read_key(said).decode("utf-8", "replace") if storage.key_exists(said) else SAMPLE_LINE
-    measured = sample_check(data[:len(data) - len(data) % 2], text if text.strip() else SAMPLE_LINE, pace_wpm)
+    measured = sample_check(data, text if text.strip() else SAMPLE_LINE, pace_wpm)
     if not measured.gate["passed"]:
         return "is unusable: " + "; ".join(str(f) for f in measured.gate["failing"])
     return None

@@ -387,8 +387,9 @@ def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen
     run's own provider check's to read (it refuses at $0), never guessed at here."""
     from slate.manifests.dialogue import on_camera
     from slate.providers.keys import MissingKey, provider_key
-    from slate.providers.registry import UnknownProvider, speech_model
+    from slate.providers.registry import UnknownProvider
     from slate.tasks.reel import server_configured
+    from slate.tasks.run_plan import speech_models
     if server_configured():
         return []
     shots = [shot for sc in scenes for shot in film.scene(sc).shots]
@@ -418,19 +419,11 @@ def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen
                                         f"{'video' if role == 'videos' else role} model {ref}: {why}", overrides))
     fields = {c.id: f"characters[{i}].voice" for i, c in enumerate(film.bible.characters)}
     fields["narrator"] = "narrator"
-    voices = film.bible.voices()
-    for speaker in dict.fromkeys(line.speaker for s in shots for line in s.dialogue):
-        voice = voices.get(speaker)
-        if voice is None:
-            continue
-        try:
-            ref = speech_model(voice.provider, voice.model, settings.profile)
-        except (UnknownProvider, ValueError):
-            continue   # the voice's own problem (tasks/audition.py voice_problems)
-        why = missing(ref.provider)
-        if why is not None:
-            out.append(Problem(film.film.bible, None, f"{fields.get(speaker, speaker)}.provider",
-                               f"{speaker}'s speech model {ref}: {why}"))
+    for model, speakers in speech_models(film, scenes, settings.profile).items():
+        why = missing(model.split(":", 1)[0])
+        if why is not None:   # said once, on the first speaker's voice
+            out.append(Problem(film.film.bible, None, f"{fields.get(speakers[0], speakers[0])}.provider",
+                               f"{', '.join(speakers)}'s speech model {model}: {why}"))
     return out
 
 

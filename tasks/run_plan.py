@@ -154,11 +154,12 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
                                rows=rows or ())
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
                    origins=_lineup_origins(chosen, told, own), used=as_used(chosen, film, wanted),
-                   block_from=block_from or NO_BLOCK_READ, speech=_speech_models(film, wanted, settings.profile))
+                   block_from=block_from or NO_BLOCK_READ, speech=speech_models(film, wanted, settings.profile))
 
 
-def _speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:
-    """The speech models the scenes' lines are spoken with, each with its speakers, in order."""
+def speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:
+    """The speech models ("provider:model") the scenes' lines are spoken with, each with its
+    speakers, in order — the plan's models line and `slate check`'s keys (tasks/preflight.py)."""
     from slate.providers.registry import UnknownProvider, speech_model
     voices = film.bible.voices()
     out: dict[str, tuple[str, ...]] = {}
