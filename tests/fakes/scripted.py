@@ -13,7 +13,8 @@ vendor's is, so the governor's real job call meets each ending as it would at a 
 - "refused": it ends failed, refused by moderation.
 
 A clip whose prompt holds a word of `BOOK.slow` runs that many seconds before it ends (a slow shot
-beside a fast one).
+beside a fast one), or, when `BOOK.until` gives that word a question, until the question's answer
+is yes — whichever is first (a test that orders two things waits on the thing, not on the clock).
 
 What each job was asked and how it ended is kept in `BOOK`, where a test counts effects at the
 provider. It is installed as a plugin is (a dist-info naming it under `slate.providers`,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,13 +96,17 @@ class Book:
     jobs: list[Job] = field(default_factory=list)
     #: a clip whose prompt holds one of these words runs this many seconds before it ends
     slow: dict[str, float] = field(default_factory=dict)
+    #: … or ends as soon as this question's answer is yes, if that is sooner
+    until: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
-    def reset(self, *, slow: dict[str, float] | None = None, **script: list[str]) -> None:
+    def reset(self, *, slow: dict[str, float] | None = None, until: dict[str, Callable[[], bool]] | None = None,
+              **script: list[str]) -> None:
         unknown = [e for endings in script.values() for e in endings if e not in ENDINGS]
         assert not unknown, unknown
         self.script = {k: list(v) for k, v in script.items()}
         self.jobs = []
         self.slow = dict(slow or {})
+        self.until = dict(until or {})
 
     def of(self, capability: str) -> list[Job]:
         return [j for j in self.jobs if j.capability == capability]
@@ -144,7 +149,8 @@ class ScriptedJobs:
         if job.ending == "stuck":
             return JobStatus("running", progress=0.1)
         prompt = getattr(job.request, "prompt", "")
-        if any(w in prompt and time.monotonic() - job.submitted < s for w, s in BOOK.slow.items()):
+        if any(w in prompt and time.monotonic() - job.submitted < s and not (w in BOOK.until and BOOK.until[w]())
+               for w, s in BOOK.slow.items()):
             return JobStatus("running", progress=0.5)
         if job.inner is not None:
             status: JobStatus = self.inner.poll(job.inner)
