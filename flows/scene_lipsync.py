@@ -45,7 +45,7 @@ from slate.media.voiceprint import read_pcm16
 from slate.providers.audio import pcm16_wav
 from slate.providers.base import FaceCue, LipSyncRequest, Storage
 from slate.providers.spec import LIPSYNC
-from slate.tasks.clip_passes import clip_size
+from slate.tasks.clip_passes import clip_seconds, clip_size
 from slate.tasks.keyframes import ClipCast, cast_of
 from slate.tasks.lipsync import (LIPSYNC_FRAMINGS, STAGE, LineSync, LipSyncTake, SyncCheck, SyncLine, lipsync_take,
                                  sync_gate)
@@ -120,9 +120,13 @@ class LipSyncStage:
                        {c.id: c.wardrobe_colour for c in request.characters}, st.storage.open_local(request.plate_uri))
         assert clip.clip_uri is not None and run.lineup.lipsync is not None
         source = st.storage.open_local(clip.clip_uri)
-        speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, clip.seconds), "wav")
+        # The clip's own seconds where the video model made it longer than the shot: the model is
+        # sent, and paid for, that clip, and its speech runs as long (a sync_mode of `cut_off`
+        # would otherwise cut the answer to the speech's length).
+        seconds = clip_seconds(st.storage, clip.clip_uri, clip.seconds, plan.fps)
+        speech_uri = st.storage.put_bytes(speech_track(st.storage, lines, seconds), "wav")
         maker = Maker.named(run.lineup.lipsync, st.service(LIPSYNC, run.lineup.lipsync), run.profile)
-        return cls(run, plan, clip.clip_uri, clip.seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
+        return cls(run, plan, clip.clip_uri, seconds, clip_size(st.storage, clip.clip_uri), speech_uri,
                    tuple(_face_cues(source, who, lines)),
                    tuple(SyncLine(line=v.line, speaker=v.speaker, start=v.offset, end=v.offset + v.seconds)
                          for v in lines),

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from slate.governor.chokepoint import Usage
+from slate.manifests.frame_rate import Fps
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import (FACESWAP, UPSCALE, Capability, ClipPass, Storage, declare_capability,
                                   withdraw_capability)
@@ -262,6 +263,18 @@ def clip_size(storage: Storage, uri: str) -> tuple[int, int]:
     from slate.media.probe import probe
     got = probe(storage.open_local(uri))
     return got.width, got.height
+
+
+def clip_seconds(storage: Storage, uri: str, seconds: float, fps: Fps) -> float:
+    """The seconds of the clip a pass is sent: the shot's `seconds` when the clip holds them
+    (within a frame), else the clip's own. A video model that makes whole seconds (Seedance: a
+    2.5 s shot's clip is 3 s, cut to 2.5 by the stitch) sends the pass a longer clip, and a pass
+    is held to, and paid for, the clip it was sent — never the plan's length. A clip of the
+    shot's length keeps the shot's seconds exactly, and with them every pass's key."""
+    from slate.media.commands import frame_count
+    from slate.media.probe import probe
+    got = probe(storage.open_local(uri))
+    return seconds if abs(got.frames - frame_count(seconds, fps)) <= 1 else got.duration
 
 
 # -- slate's own passes ---------------------------------------------------------------------------

@@ -176,6 +176,11 @@ def teller(run: Run, shot: str) -> Tell:
     return tell
 
 
+def _the(what: str) -> str:
+    """`what` with "the" before it, unless it has its own ("the lip-sync", "its 2x upscale")."""
+    return what if what.split(" ", 1)[0] in ("the", "its", "a", "an") else f"the {what}"
+
+
 def _gave_up(what: str, why: str) -> str:
     """The policy's reason to escalate, said of the stage's output: "clip failed the gate in 3
     takes", "lip-sync: the judge cannot judge take 1; …"."""
@@ -243,7 +248,7 @@ def take_loop(stage: Stage[R], policy: TakePolicy, governor: Governor, *, shot: 
         except (JobEnded, JobFailed, BadOutput) as exc:
             # It ran and ended without a usable result (a failed job, no face found, a file that
             # is not what was asked): a failed take, as a gate's failure is.
-            cause = f"the {what} from {model} was unusable: {exc}"
+            cause = f"{_the(what)} from {model} was unusable: {exc}"
             takes.append(_failed(take, model, cause))
             history.append(TakeResult(take, False, -1.0))
             decision, why = policy.decide(history, stage.gate_words)

@@ -471,3 +471,43 @@ def test_a_run_past_what_its_openrouter_key_has_left_is_refused_before_spending(
     assert out.exit_code == 1 and "Refused" in out.output, out.output[-3000:]
     assert "$0.01 left" in out.output and "estimated at" in out.output
     assert rows(example_film) == [] and fakes.jobs("openrouter") == []
+
+
+# -- a hosted lip-sync on the video model's own size (issue 56 item 7) --------------------------------
+
+def test_a_hosted_lipsync_is_held_to_the_clip_the_video_model_made_and_both_talking_shots_are_synced(
+        example_film, fakes):
+    """Seedance answers 852x480 for 480p (the fake's "sized": a model whose sizes are multiples of
+    its block), which the keyframe gate accepts. Every hosted lip-sync was then held to the plan's
+    854x480, its answer refused as BadOutput, and the run ended Failed with no cut. Held to the clip
+    it was sent, the example's two talking shots (1D, 1F) are each one prediction of sync/lipsync-2,
+    synced at the clip's own size, passed by the sync gate and cut; a second run makes nothing."""
+    from slate.media import probe
+    from slate.tasks.lipsync import synced_shots
+    keep = ("1D", "1F")
+    for path in (example_film / "film.yaml", example_film / "scenes" / "scene-01.yaml"):
+        doc = yaml.safe_load(path.read_text())   # no finishing pass: the cut is the stitch; the lines stay
+        if doc.pop("finishing", None) is not None:
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    keep_shots(example_film, keep)
+    talking = synced_shots(load_film(example_film), "scene-01")
+    assert talking == ["1D", "1F"]
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "sized", "model": LITE.split(":", 1)[1],
+                  "times": 99, "data": {"size": [852, 480]}})
+    args = ("--video-model", LITE, "--lipsync-model", "replicate:sync/lipsync-2")
+    out = run(example_film, *args)
+    assert out.exit_code == 0 and "state: Completed" in out.output, out.output[-3000:]
+    syncs = [j for j in fakes.jobs("replicate") if j["model"] == "sync/lipsync-2"]
+    assert len(syncs) == len(talking) and never_twice(fakes, "replicate") == len(keep)
+    synced = [r for r in rows(example_film, "lipsync") if r.status == "succeeded"]
+    assert sorted(r.shot for r in synced) == talking, rows(example_film, "lipsync")
+    storage = LocalStorage(example_film)
+    for r in synced:
+        got = probe(storage.open_local(r.artifact_uri))
+        assert (got.width, got.height) == (852, 480), (r.shot, got)
+    gates = {r.shot: r.error_class for r in rows(example_film, "sync_gate")}
+    assert gates == {s: "SyncGatePassed" for s in talking}, rows(example_film, "sync_gate")
+    assert {r.shot for r in rows(example_film, "video") if r.status == "succeeded"} == set(keep)
+    assert list((example_film / "renders").rglob("scene-01*.mp4")), out.output[-2000:]
+    again = run(example_film, *args)
+    assert "provider calls made: 0" in again.output and len(fakes.jobs("replicate")) == len(keep) + len(talking)

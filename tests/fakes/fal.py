@@ -36,8 +36,9 @@ cancel, and a fault may name the model it is for:
 
 Lip-sync models (issue 38: fal-ai/sync-lipsync/v2, fal-ai/latentsync) take `video_url` (an MP4)
 and `audio_url` (a WAV) as data: URLs, and the documented optional fields only; their result is
-{"video": {"url", "content_type", "file_name", "file_size"}}: the clip sent, its picture copied,
-with a tone muxed in as its sound (`synced_video`), as a model that answers with the speech does.
+{"video": {"url", "content_type", "file_name", "file_size"}}: the clip sent, each face found in it
+given a mouth that moves with the speech, with a tone muxed in as its sound (`synced_video`), as a
+model that answers with the speech does.
 
 A job's outcome is fixed at its first result GET (so a poll and the download see the same).
 Every cancel that reaches a job is booked (`State.book_cancel`): what a test counts.
@@ -119,16 +120,43 @@ def media(ref, kind: str) -> bytes:
     return data
 
 
-def synced_video(clip: bytes) -> bytes:
-    """What a lip-sync model answers, for a fake: the clip sent, its picture copied untouched (same
-    size, rate and frames), with a sound track of its length (a tone), as a model that muxes the
-    speech in answers."""
+def synced_video(clip: bytes, speech: bytes | None = None) -> bytes:
+    """What a lip-sync model answers, for a fake: the clip sent (same size, rate and frames) with
+    every face it finds given a mouth that opens with the speech's loudness, as a model that
+    detects faces itself does (the request names none), and a sound track of its length (a tone),
+    as a model that muxes the speech in answers. The faces are the painter's (media/lipsync
+    `faces_in`, looked for in a few frames across the clip) and the mouths the local painter's
+    (providers/local_lipsync `lipsync_clip`), so slate's sync gate can read what came back; a clip
+    with no face found, or no speech sent, comes back with its picture untouched."""
     from slate.media import add_sound_bed, probe
     with tempfile.TemporaryDirectory(prefix="fake-lipsync-") as tmp:
         path = Path(tmp) / "synced.mp4"
         path.write_bytes(clip)
+        if speech is not None:
+            (Path(tmp) / "speech.wav").write_bytes(speech)
+            cues = _faces(path)
+            if cues:
+                from slate.providers.local_lipsync import lipsync_clip
+                painted = Path(tmp) / "painted.mp4"
+                lipsync_clip(path, Path(tmp) / "speech.wav", painted, faces=cues)
+                painted.replace(path)
         add_sound_bed(path, seconds=probe(path).duration, tone_hz=FAKE_TONE_HZ, seed=7)
         return path.read_bytes()
+
+
+def _faces(clip: Path) -> tuple:
+    """A FaceCue, the whole clip long, for each face found in the clip's first, middle or last
+    frame (one a place: a face found again near where one was is the same face)."""
+    from slate.media.lipsync import decode, faces_in
+    from slate.providers.base import FaceCue
+    frames, fps = decode(clip)
+    n, (h, w) = len(frames), frames.shape[1:3]
+    found: list = []
+    for i in sorted({0, n // 2, n - 1}):
+        for f in faces_in(frames[i]):
+            if all(abs(f.x - g.x) > 2 * g.hw or abs(f.y - g.y) > 2 * g.hw for g in found):
+                found.append(f)
+    return tuple(FaceCue(f"face-{k}", f.x / w, f.y / h, 0.0, n / fps) for k, f in enumerate(found))
 
 
 def _check_lipsync(model: str, body: dict) -> Reply | None:
@@ -271,7 +299,7 @@ def _outcome(st: State, job: dict, fault) -> tuple[int, dict]:
         return 422, fault.body or MODEL_ERROR
     body = job["input"]
     if job["model"] in LIPSYNC_MODELS:
-        data = synced_video(media(body["video_url"], "video"))
+        data = synced_video(media(body["video_url"], "video"), media(body["audio_url"], "audio"))
         url = (f"{st.base}/files/{uuid.uuid4().hex[:16]}.mp4" if kind == "expired"
                else st.put_file(data, "mp4", "video/mp4"))
         return 200, {"video": {"url": url, "content_type": "video/mp4", "file_name": "output.mp4",

@@ -21,8 +21,9 @@ A prediction ends on its first poll (unless a fault keeps it busy): a video mode
 a real H.264 clip animated from the start frame (to the last frame when one is sent), one URL
 string; an image model's a PNG made from the images sent — a list of URLs for Seedream, one
 URL for FLUX Kontext. Every creation is booked with `state.create` (what tests count). A lip-sync model's (sync/lipsync-2,
-issue 38) takes the clip and the speech as data URLs and answers one URL: the clip sent, its
-picture copied, with a tone muxed in as its sound (fakes/fal.py `synced_video`).
+issue 38) takes the clip and the speech as data URLs and answers one URL: the clip sent, each face
+found in it given a mouth that moves with the speech, with a tone muxed in as its sound
+(fakes/fal.py `synced_video`).
 
 Faults (core.Fault with provider "replicate"), taken where each operation happens:
 
@@ -31,6 +32,8 @@ Faults (core.Fault with provider "replicate"), taken where each operation happen
                kind "drop_after"   make the prediction, then close the connection (the answer is lost)
                kind "moderation"   the prediction ends failed with the E005 words
                kind "job_failed"   the prediction ends failed with fault.data["error"] (E1000 words by default)
+               kind "sized"        a video model's clip is fault.data["size"] ([852, 480]) whatever the
+                                   resolution asked (`times` predictions)
                kind "stuck"        the prediction never finishes: every GET finds it processing until it
                                    is cancelled (then `canceled`, as Replicate answers a cancel [D])
   op "poll"    kind "status"       that GET answers fault.status (the prediction goes on); a 429
@@ -232,10 +235,11 @@ def _finish(st: State, job: dict) -> None:
             return
         inputs = job["input"]
         if MODELS[job["model"]]["kind"] == "lipsync":
-            url = output = st.put_file(synced_video(media(inputs["video"], "video")), "mp4", "video/mp4")
+            url = output = st.put_file(synced_video(media(inputs["video"], "video"), media(inputs["audio"], "audio")),
+                                       "mp4", "video/mp4")
         elif MODELS[job["model"]]["kind"] == "video":
             end_ref = inputs.get("last_frame_image") or inputs.get("last_frame")
-            width, height = SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
+            width, height = job.get("size") or SIZES.get(inputs.get("resolution", "720p"), SIZES["720p"])
             if "reference_images" in inputs:
                 start = reference_picture([decode_image(r) for r in inputs["reference_images"]], width, height,
                                           prompt=inputs.get("prompt") or "")
@@ -312,7 +316,10 @@ def register(router: Router) -> None:
             ending = MODERATION
         elif fault is not None and fault.kind == "job_failed":
             ending = fault.data.get("error", UNKNOWN_ERROR)
-        job = st.create(NAME, "submit", model, body, input=body["input"], status="starting", ending=ending,
+        # "sized": the model answers at its own size for the resolution asked (852x480 for 480p, as
+        # a video model whose sizes are multiples of its own block does), not the plan's.
+        size = tuple(fault.data["size"]) if fault is not None and fault.kind == "sized" else None
+        job = st.create(NAME, "submit", model, body, input=body["input"], status="starting", ending=ending, size=size,
                         created_at=_now(), lock=threading.Lock(), stuck=fault is not None and fault.kind == "stuck")
         if fault is not None and fault.kind == "drop_after":
             raise Drop()
