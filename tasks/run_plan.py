@@ -72,6 +72,10 @@ class RunPlan:
     used: Lineup | None = None         # the lineup without a pass no shot of its scenes asks for (what is checked)
     block_from: str = NO_BLOCK_READ    # where the film's budget block was read
     speech: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # speech model -> who speaks with it in its scenes
+    costs: Mapping[str, Decimal] = field(default_factory=dict)   # lineup role (or "speech MODEL") -> one take of what it makes
+
+    def _cost(self, role: str) -> str:
+        return f" {fmt_usd(self.costs[role])}" if role in self.costs else ""
 
     @property
     def cap(self) -> Decimal:
@@ -92,19 +96,20 @@ class RunPlan:
         """Each model of the lineup the run uses and where it came from (a face swap no shot asks for,
         or a pass it has no model for: not said)."""
         c = self.used or self.lineup
-        parts = [f"panels {c.panel} ({self.origins['panel']})",
-                 f"video {' then '.join(map(str, c.videos))} ({self.origins['videos']})",
-                 f"judge {c.judge} ({self.origins['judge']})"]
+        parts = [f"panels {c.panel} ({self.origins['panel']}){self._cost('panel')}",
+                 f"video {' then '.join(map(str, c.videos))} ({self.origins['videos']}){self._cost('videos')}",
+                 f"judge {c.judge} ({self.origins['judge']}){self._cost('judge')}"]
         if c.lipsync is not None:
-            parts.append(f"{ROLES['lipsync']} {c.lipsync} ({self.origins['lipsync']})")
+            parts.append(f"{ROLES['lipsync']} {c.lipsync} ({self.origins['lipsync']}){self._cost('lipsync')}")
         for p in passes():   # each pass over the clip the run has a model for, in the lane's order of declaration
             model = c.pass_model(p.name)
             if model is not None:
-                parts.append(f"{p.title} {model} ({self.origins[p.name]})")
+                parts.append(f"{p.title} {model} ({self.origins[p.name]}){self._cost(p.name)}")
         for spoken, speakers in self.speech.items():   # the voices of the scenes' lines (the bible's)
-            parts.append(f"speech {spoken} (bible.yaml: {', '.join(speakers)})")
+            parts.append(f"speech {spoken} (bible.yaml: {', '.join(speakers)}){self._cost('speech ' + spoken)}")
         priced = f"; rehearsal priced as {self.settings.price_as.replace(',', ', ')}" if self.settings.price_as else ""
-        return "models: " + ", ".join(parts) + priced
+        each = "; $: one take of everything each model makes" if self.costs else ""
+        return "models: " + ", ".join(parts) + priced + each
 
     def total_line(self) -> str:
         """The expected total against the run cap (the line every command prints the same)."""
@@ -152,9 +157,48 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
             plans = {sc: _planned(film, sc, settings, chosen) for sc in wanted}
         estimate = estimate_of(film, plans, lineup_pricing(root, chosen, settings.price_as), chosen, settings,
                                rows=rows or ())
+    costs = {} if estimate is None or plans is None else \
+        model_costs(film, plans, estimate, chosen, settings.profile)
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
                    origins=_lineup_origins(chosen, told, own), used=as_used(chosen, film, wanted),
-                   block_from=block_from or NO_BLOCK_READ, speech=speech_models(film, wanted, settings.profile))
+                   block_from=block_from or NO_BLOCK_READ, speech=speech_models(film, wanted, settings.profile),
+                   costs=costs)
+
+
+def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estimate: FilmEstimate, chosen: Lineup,
+                profile: str) -> dict[str, Decimal]:
+    """What each model of the lineup costs in `estimate`, one take of everything it makes in the
+    scenes of `plans`: by lineup role ("panel", "videos" — priced as its first model —, "judge",
+    "lipsync", each pass by name) and "speech MODEL" for each voice model the lines speak with.
+    The same prices as the estimate's columns, split by who is paid: the sum is its one take."""
+    from slate.providers.registry import UnknownProvider, speech_model
+    from slate.tasks.clip_passes import costs_by_pass
+    from slate.tasks.lipsync import sync_costs
+    from slate.tasks.voicing import line_price
+    pricing = next(iter(estimate.scenes.values())).pricing if estimate.scenes else None
+    if pricing is None:
+        return {}
+    kinds = estimate.by_kind()
+    out = {"panel": kinds["panels"], "judge": kinds["judge"], "videos": kinds["video"]}
+    lips = str(chosen.lipsync) if chosen.lipsync is not None else None
+    if lips is not None:
+        out["lipsync"] = sum((c for sc in plans for c in sync_costs(film, sc, lips, pricing).values()), Decimal(0))
+    models = {name: str(m) for name, m in chosen.passes.items()}
+    for sc, scene_plans in plans.items():
+        for name, by_shot in costs_by_pass(scene_plans, profile, models, pricing).items():
+            out[name] = out.get(name, Decimal(0)) + sum(by_shot.values(), Decimal(0))
+        voices = film.bible.voices()
+        for shot in film.scene(sc).shots:
+            for line in shot.dialogue:
+                voice = voices.get(line.speaker)
+                if voice is None:
+                    continue
+                try:
+                    role = f"speech {speech_model(voice.provider, voice.model, profile)}"
+                except (UnknownProvider, ValueError):
+                    continue   # the voice's own problem (`slate check` names it)
+                out[role] = out.get(role, Decimal(0)) + line_price(film, line, profile, pricing)
+    return out
 
 
 def speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:

@@ -66,3 +66,28 @@ def test_a_voice_on_a_keyless_vendor_is_refused_on_its_bible_field(example_film,
     assert out.returncode == 1, out.stdout + out.stderr
     assert any(f"bible.yaml: characters[{i}].voice.provider:" in x and "ELEVENLABS_API_KEY" in x
                for x in (out.stdout + out.stderr).splitlines()), out.stdout + out.stderr
+
+
+def test_each_model_is_shown_with_what_it_costs_and_the_parts_make_the_estimate(example_film, keyless):
+    """Each model of the lineup with one take of everything it makes, priced from the rate card: the
+    lip-sync model its two talking shots' seconds (1D 2.5 s, 1F 2 s), and the parts add up to the
+    estimate's one take per shot."""
+    import re
+    from decimal import Decimal
+
+    from slate.governor.chokepoint import Usage
+    from slate.governor.ratecard import RateCard
+    sync = "replicate:sync/lipsync-2"
+    env = {**keyless, "REPLICATE_API_TOKEN": "r8_" + "x" * 30}
+    flags = ("--video-model", "replicate:bytedance/seedance-1-lite", "--lipsync-model", sync)
+    out = subprocess.run([sys.executable, "-m", "slate.cli", "estimate", str(example_film), *flags],
+                         capture_output=True, text=True, env=env, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    [models] = [x for x in out.stdout.splitlines() if x.startswith("models: ")]
+    card = RateCard.load(example_film)
+    synced = sum((card.price(sync, Usage("lipsync", seconds=s)) for s in (2.5, 2.0)), Decimal(0))
+    assert f"lip-sync {sync} (told to this run) ${synced:.2f}" in models, (synced, models)
+    parts = [Decimal(x) for x in re.findall(r"\) \$(\d+\.\d\d)", models)]
+    assert len(parts) == 5, models    # panels, video, judge, lip-sync, speech
+    [low] = re.findall(r"range: \$(\d+\.\d\d) \(one take per shot\)", out.stdout)
+    assert sum(parts) == Decimal(low), (parts, low)
