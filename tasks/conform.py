@@ -29,7 +29,7 @@ import opentimelineio as otio
 from slate.manifests.assembly import CUE_KINDS
 from slate.manifests.frame_rate import exact
 from slate.tasks.conform_trace import ConformError, Provenance, comments_of, media_of, metadata_of, read_reels
-from slate.tasks.export import TimelineRecord
+from slate.tasks.export import LINE_FILE, TimelineRecord
 
 __all__ = ["ConformError", "NotConformed", "Join", "EditedShot", "EditedCue", "SceneCut", "ReadBack", "ADAPTERS",
            "read_timeline", "read_reels", "read_back", "rate_of"]
@@ -471,6 +471,18 @@ def _lay_out(scene: SceneCut, placed: list[_Placed]) -> None:
     scene.length = last.start + last.end - last.first
 
 
+def _track_kind(name: str) -> str:
+    """The cue kind an audio track holds, by its name: "A dialogue", "A dialogue 2" (tasks/export.py)."""
+    return (name.removeprefix("A ").strip().split(" ", 1) or [""])[0]
+
+
+def _own_line(file: str, scene: str, trace: Provenance) -> bool:
+    """`file` names a line of dialogue's own cue ("1D-line-0.wav") of a shot of `scene`."""
+    found = LINE_FILE.match(Path(file).name)
+    return found is not None and scene in trace.records and \
+        any(s["shot"] == found["shot"] for s in trace.records[scene]["shots"])
+
+
 def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: str, scenes: list[SceneCut],
                trace: Provenance, rate: float, refusals: list[NotConformed]) -> None:
     """An audio clip as a cue of the scene it plays in: its file known to the scene's record, or
@@ -487,13 +499,21 @@ def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: st
     if file is None:
         file = next((trace.cues_by_media[k] for k in media_of(clip) if k in trace.cues_by_media), None)
     if file is None and scene is not None and len(words) == 3:
-        file = next((f for f in sorted(trace.cue_files.get(scene.scene, ())) if Path(f).name == words[2]), None)
+        # A line's clip is named with its speaker and words after its file ("1D-line-0.wav gabe: …").
+        file = next((f for f in sorted(trace.cue_files.get(scene.scene, ()))
+                     if words[2] == Path(f).name or words[2].startswith(Path(f).name + " ")), None)
+    if file is None and scene is not None and len(words) == 3:
+        file = words[2].split(" ", 1)[0]
+    if scene is not None and file is not None and _own_line(file, scene.scene, trace):
+        # slate's own line of dialogue: it follows its shot's dialogue (the run places it again),
+        # also when the shot it was spoken over has since left the cut and so the records.
+        return
     if scene is None or file is None or file not in trace.cue_files.get(scene.scene, set()):
         refusals.append(NotConformed(clip.name, tc, "slate never placed this sound (no cue of the timeline records "
                                      "matches it): add it to the scene's finishing.cues by hand"))
         return
     kind = words[1] if len(words) == 3 and words[1] in CUE_KINDS else \
-        track.name.removeprefix("A ").strip() if track.name.removeprefix("A ").strip() in CUE_KINDS else ""
+        _track_kind(track.name) if _track_kind(track.name) in CUE_KINDS else ""
     scene.cues.append(EditedCue(file=file, kind=kind, clip=clip.name, at=tc, start=at - scene.begins,
                              offset=_frames(clip.source_range.start_time, rate),
                              length=_frames(clip.source_range.duration, rate)))

@@ -4,8 +4,9 @@ A scene run that made a cut writes a timeline record (.slate/timelines/<scene>-<
 every shot in order with its approved clip (a local path, or its object-storage URL on a studio),
 its in/out, the transition into the next, its take, gate scores and status, and the cues placed
 on the scene's timeline. From it, OpenTimelineIO builds the timeline: a video track of one clip
-per shot (transitions between them), one audio track per cue kind, each shot's provenance in
-the clip's metadata, and a marker on every escalated or warned shot; its adapters write it as
+per shot (transitions between them), audio tracks by cue kind with every cue and line at the
+record time the mix hears it (a cue heard over another of its kind on a second track of that kind;
+a line named with its speaker and words), each shot's provenance in the clip's metadata, and a marker on every escalated or warned shot; its adapters write it as
 .otio, FCP 7 XML (Resolve, Premiere) or a CMX 3600 EDL (one video track, for conforms).
 
 The finish travels with the edit (issue 39): the scene's LUT (by path) and each shot's exposure
@@ -134,7 +135,9 @@ def media_path(storage: Storage, uri: str) -> str:
     """Where an editor finds an artifact: its file on this disk, or (S3) its object's URL."""
     if publishes_objects(storage):
         return storage.url(storage.artifact_object(uri))
-    return str(storage.open_local(uri))
+    # Absolute: the record is read by `slate export` from any folder, and an NLE opens the
+    # timeline from anywhere (a path relative to the run's working folder showed every clip offline).
+    return str(Path(storage.open_local(uri)).resolve())
 
 
 def timeline_record(*, film: str, scene: str, profile: str, fps: int | float, width: int, height: int, output: str,
@@ -183,9 +186,10 @@ def _marker(name: str, colour: str, comment: str, rate: Fraction) -> otio.schema
 
 
 def _url(media: str) -> str:
-    # A file on this disk as a file:// URL (what FCP 7 XML's pathurl and Resolve expect); an
-    # object's s3:// URL as it is.
-    return Path(media).as_uri() if media.startswith("/") else media
+    # A file on this disk as an absolute file:// URL (what FCP 7 XML's pathurl and Resolve expect;
+    # a record written before paths were made absolute is read from the folder export runs in);
+    # an object's s3:// or http(s):// URL as it is.
+    return media if "://" in media else Path(media).resolve().as_uri()
 
 
 def _frames(seconds: float, rate: Fraction) -> int:
@@ -294,7 +298,7 @@ def build_timeline(records: list[TimelineRecord], costs: dict[tuple[str, str], D
                                   "media": "graded" if media else "source",
                                   "finish": {r["scene"]: dict(r.get("finish") or {}) for r in records}}
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
-    audio: dict[str, otio.schema.Track] = {}
+    audio: dict[str, list[otio.schema.Track]] = {}
     reels: set[str] = set()
     offset = 0      # frames: where each scene starts on the film's timeline
     for index, record in enumerate(records):
@@ -365,35 +369,58 @@ def build_timeline(records: list[TimelineRecord], costs: dict[tuple[str, str], D
                                                  shot.get("reason", ""), rate))
         for line in record.get("lines", []):
             _mark_line(video, offset, line, rate)
-        for cue in record["cues"]:
-            _place_cue(audio, record["scene"], cue, offset, rate)
+        # In the order the cut hears them: the record holds the manifest's cues, then the lines'.
+        spoken = record.get("lines", [])
+        for cue in sorted(record["cues"], key=lambda c: c["start"]):
+            _place_cue(audio, record["scene"], cue, offset, rate, _line_of(cue, spoken, rate))
         offset = _frames(video.duration().to_seconds(), rate) if len(video) else 0
     timeline.tracks.append(video)
     for kind in ("dialogue", "music", "effects", "ambience"):
-        if kind in audio:
-            timeline.tracks.append(audio[kind])
+        timeline.tracks.extend(audio.get(kind, []))
     return timeline
 
 
-def _place_cue(audio: dict[str, otio.schema.Track], scene: str, cue: TimelineCue, offset: int,
-               rate: Fraction) -> None:
-    """A cue on its kind's track at its place (`offset`: its scene's first frame on the film's
-    timeline), as long as it is heard, its media as long as its file, its gain as its level and
-    its fades as transitions from and to silence."""
-    track = audio.get(cue["kind"])
-    if track is None:
-        track = audio[cue["kind"]] = otio.schema.Track(name=f"A {cue['kind']}", kind=otio.schema.TrackKind.Audio)
+#: The file name of a line of dialogue's own cue (flows/scene_finish.py): "1D-line-0.wav".
+LINE_FILE = re.compile(r"^(?P<shot>.+)-line-(?P<line>\d+)\.wav$")
+
+
+def _line_of(cue: TimelineCue, lines: list[TimelineLine], rate: Fraction) -> TimelineLine | None:
+    """The line of dialogue a line's own cue speaks: the record's line that starts on its frame."""
+    if cue["kind"] != "dialogue" or not LINE_FILE.match(cue["file"]):
+        return None
+    at = _frames(cue["start"], rate)
+    return next((line for line in lines if _frames(line["start"], rate) == at), None)
+
+
+def _place_cue(audio: dict[str, list[otio.schema.Track]], scene: str, cue: TimelineCue, offset: int,
+               rate: Fraction, line: TimelineLine | None = None) -> None:
+    """A cue at its place (`offset`: its scene's first frame on the film's timeline) on the first
+    track of its kind free there — a cue heard over another of its kind (a line over a line, a
+    manifest's dialogue over a spoken one) gets a track of its own, "A dialogue 2", so that every
+    one is at its record time — as long as it is heard, its media as long as its file, its gain as
+    its level and its fades as transitions from and to silence. A line's own cue (`line`) is named
+    with its speaker and words, as its subtitle says them."""
     begin = offset + _frames(cue["start"], rate)
-    filled = _frames(track.duration().to_seconds(), rate) if len(track) else 0
+    fade_in = _frames(cue.get("fade_in", 0.0), rate)
+    tracks = audio.setdefault(cue["kind"], [])
+    track = next((t for t in tracks if _filled(t, rate) <= begin), None)
+    if track is None:
+        track = otio.schema.Track(name=f"A {cue['kind']}" + (f" {len(tracks) + 1}" if tracks else ""),
+                                  kind=otio.schema.TrackKind.Audio)
+        tracks.append(track)
+    filled = _filled(track, rate)
     if begin > filled:
         track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(_at(0, rate), _at(begin - filled, rate))))
     whole = cue.get("file_seconds", cue["offset"] + cue["seconds"])
     ref = otio.schema.ExternalReference(target_url=_url(cue["media"]), available_range=_range(0, whole, rate))
-    item = otio.schema.Clip(name=f"{scene} {cue['kind']} {Path(cue['file']).name}",
+    said = f" {line['speaker']}: {line['text']}" if line is not None else ""
+    item = otio.schema.Clip(name=f"{scene} {cue['kind']} {Path(cue['file']).name}{said}",
                             media_reference=ref, source_range=_range(cue["offset"], cue["seconds"], rate))
     gain = float(cue.get("gain_db", 0.0))
     item.metadata["slate"] = {"file": cue["file"], "gain_db": gain, "fade_in": cue.get("fade_in", 0.0),
                               "fade_out": cue.get("fade_out", 0.0), "ducks": cue.get("ducks", False)}
+    if line is not None:
+        item.metadata["slate"]["line"] = dict(line)
     if gain:
         # FCP 7's Audio Levels filter: a linear level (1 = unchanged), which Premiere and Resolve read.
         item.metadata["fcp_xml"] = {"filter": [{"effect": {
@@ -401,7 +428,7 @@ def _place_cue(audio: dict[str, otio.schema.Track], scene: str, cue: TimelineCue
             "effecttype": "audiolevels", "mediatype": "audio",
             "parameter": {"parameterid": "level", "name": "Level", "valuemin": "0", "valuemax": "3.98109",
                           "value": f"{10 ** (gain / 20):.5f}"}}}]}
-    fade_in, fade_out = _frames(cue.get("fade_in", 0.0), rate), _frames(cue.get("fade_out", 0.0), rate)
+    fade_out = _frames(cue.get("fade_out", 0.0), rate)
     if fade_in and not (len(track) and isinstance(track[-1], otio.schema.Transition)):
         track.append(otio.schema.Transition(name="fade in", in_offset=_at(0, rate), out_offset=_at(fade_in, rate),
                                             metadata={"slate": {"kind": "fade"}}))
@@ -409,6 +436,11 @@ def _place_cue(audio: dict[str, otio.schema.Track], scene: str, cue: TimelineCue
     if fade_out:
         track.append(otio.schema.Transition(name="fade out", in_offset=_at(fade_out, rate), out_offset=_at(0, rate),
                                             metadata={"slate": {"kind": "fade"}}))
+
+
+def _filled(track: otio.schema.Track, rate: Fraction) -> int:
+    """The frame where what is on `track` ends."""
+    return _frames(track.duration().to_seconds(), rate) if len(track) else 0
 
 
 def _mark_line(video: otio.schema.Track, offset: int, line: TimelineLine, rate: Fraction) -> None:

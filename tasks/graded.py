@@ -41,7 +41,7 @@ def graded_media(records: list[TimelineRecord], root: Path) -> tuple[dict[tuple[
     missing; and what could not be graded, said plainly (a clip in object storage, a LUT gone)."""
     made: dict[tuple[str, str], str] = {}
     notes: list[str] = []
-    folder = root / FOLDER
+    folder = Path(root).resolve() / FOLDER   # absolute: an NLE relinks nothing relative to a shell's folder
     for record in records:
         finish = record.get("finish")
         lut = finish["lut"] if finish else None

@@ -55,3 +55,20 @@ def test_the_example_with_an_odd_dissolve_conforms_in_every_format(example_film,
         if fmt == "edl":
             spans, hard, _ = _edit_in_pycmx(target, 24)
             assert hard == cuts and (cuts[0] + 72 - 15, cuts[0] + 72) in spans, ("pycmx", hard, cuts, spans)
+        else:
+            _lines_where_the_subtitles_are(back, example_film / "renders" / "scene-01-draft.srt")
+
+
+def _lines_where_the_subtitles_are(timeline, srt: Path) -> None:
+    """Issue 57: each spoken line's clip starts within a frame of its subtitle (the cut's own
+    time for it), on whichever dialogue track holds it; in the .otio and the FCP 7 XML alike."""
+    subtitles = [(int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000, text.strip())
+                 for h, m, s, ms, text in re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> .*\n(.+)", srt.read_text())]
+    assert len(subtitles) == 2, subtitles      # 1C's and 1D's lines
+    spoken = {}
+    for track in timeline.audio_tracks():
+        for clip in track.find_clips():
+            if "-line-" in clip.name:
+                spoken[clip.name.split(": ", 1)[1]] = round(track.range_of_child(clip).start_time.to_seconds() * 24)
+    for at, text in subtitles:
+        assert abs(spoken[text] - round(at * 24)) <= 1, (text, spoken, subtitles)

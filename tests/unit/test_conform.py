@@ -425,3 +425,35 @@ def test_an_edit_the_scene_file_cannot_hold_is_refused_with_the_manifests_own_wo
     said = _refused(cut, tmp_path, edited)
     assert "the edit would make scenes/scene-01.yaml: finishing.shots.1A.trim_out: trims of 0s + 1.75s leave less " \
            "than 1s of a 2.5s shot" in said, said
+
+
+@pytest.mark.parametrize("fmt", ["otio", "fcp7"])
+def test_an_edit_holding_slates_own_lines_conforms_again_after_the_run_it_wrote(cut, tmp_path, fmt):
+    """Issue 57: the editor drops 1D's picture and leaves the sound as it lies (its line clip with
+    it). The conform writes the cut; the run after it records 1D as dropped and places no line of
+    it; the same timeline conformed again was refused — "'scene-01 dialogue 1D-line-0.wav' … slate
+    never placed this sound" — for the line clip slate itself exported. Now: no change, twice."""
+    import json
+    path = record_path(cut, "scene-01", "draft")
+    record = json.loads(path.read_text())
+    record["cues"].append({"file": "1D-line-0.wav", "media": str(cut / "1D-line-0.wav"), "kind": "dialogue",
+                           "start": 8.5, "offset": 0.0, "seconds": 1.8, "gain_db": 0.0})
+    record["lines"] = [{"speaker": "gabe", "text": "Too hot. Take it back.", "start": 8.5, "end": 10.3}]
+    path.write_text(json.dumps(record))
+    timeline = _timeline(cut)
+    [line] = [c for t in timeline.audio_tracks() for c in t.find_clips() if "1D-line-0.wav" in c.name]
+    assert line.name == "scene-01 dialogue 1D-line-0.wav gabe: Too hot. Take it back."
+    video = timeline.video_tracks()[0]
+    del video[video.index(_clips(timeline)["1D"])]          # a ripple delete of the picture alone
+    edited = write_timeline(timeline, fmt, tmp_path / FORMATS[fmt])
+    first = _conform(cut, edited, "--write")
+    assert first.exit_code == 0 and "1D" not in _scene(cut)["finishing"]["cut"], first.output
+    # The record the run after it writes: 1D dropped from the cut, no line of it placed.
+    record["shots"] = [s for s in record["shots"] if s["shot"] != "1D"] + \
+        [{**next(s for s in record["shots"] if s["shot"] == "1D"), "media": None, "status": "dropped"}]
+    record["cues"] = [c for c in record["cues"] if c["file"] != "1D-line-0.wav"]
+    record["lines"] = []
+    path.write_text(json.dumps(record))
+    again = _conform(cut, edited)
+    assert again.exit_code == 0 and "never placed" not in again.output, again.output
+    _no_money(cut)

@@ -210,3 +210,41 @@ def test_a_graded_copy_replaces_the_clip_and_says_so(tmp_path):
     assert clips[1].metadata["slate"]["media"] == "graded"
     assert clips[1].metadata["slate"]["source_media"] == record["shots"][1]["media"]
     assert clips[0].metadata["slate"]["media"] == "source"
+
+
+def test_every_line_and_cue_is_at_the_record_time_the_mix_hears_it_in_otio_and_fcp7(tmp_path, monkeypatch):
+    """Issue 57: the record holds the manifest's cues first, then the lines' (a manifest's dialogue
+    at 16.15 s before the lines at 5.25, 8.5 and 14.15): each was laid after the last, so every
+    line played on the wrong shot in Premiere or Resolve (1C's at frame 446 instead of 126). Read
+    back from the .otio and from the FCP 7 XML as an NLE reads it, each line starts on its
+    subtitle's frame, named with its speaker and words; a cue heard over another of its kind is
+    on a second track of that kind; media relative to the run's folder is an absolute file:// URL."""
+    record = _record(tmp_path)
+    lines = [("1C-line-0.wav", "jenny", "Fresh pot.", 5.25, 2.2), ("1D-line-0.wav", "gabe", "Too hot.", 8.5, 1.8),
+             ("1F-line-0.wav", "jenny", "Be right with you.", 14.15, 0.8)]
+    record["cues"] = [
+        {"file": "theme.wav", "media": str(tmp_path / "theme.wav"), "kind": "music", "start": 0.0, "offset": 0.0,
+         "seconds": 18.0, "gain_db": -3.0},
+        {"file": "audio/mia-line.wav", "media": "audio/mia-line.wav", "kind": "dialogue", "start": 16.15,
+         "offset": 0.0, "seconds": 2.4, "gain_db": 0.0},
+        {"file": "audio/over.wav", "media": str(tmp_path / "over.wav"), "kind": "dialogue", "start": 9.0,
+         "offset": 0.0, "seconds": 1.0, "gain_db": 0.0},      # heard over 1D's line
+        *({"file": f, "media": str(tmp_path / f), "kind": "dialogue", "start": at, "offset": 0.0, "seconds": n,
+           "gain_db": 0.0} for f, _, _, at, n in lines)]
+    record["lines"] = [{"speaker": who, "text": text, "start": at, "end": at + n} for _, who, text, at, n in lines]
+    monkeypatch.chdir(tmp_path)
+    built = build_timeline([record])
+    for fmt, suffix in (("otio", ".otio"), ("fcp7", ".xml")):
+        back = otio.adapters.read_from_file(str(write_timeline(built, fmt, tmp_path / f"cut{suffix}")))
+        heard = {}
+        for track in back.audio_tracks():
+            for clip in track.find_clips():
+                heard[clip.name] = (round(track.range_of_child(clip).start_time.to_seconds() * FPS),
+                                    clip.media_reference.target_url)
+        for f, who, text, at, _ in lines:
+            [(name, (frame, _url))] = [(k, v) for k, v in heard.items() if f in k]
+            assert abs(frame - round(at * FPS)) <= 1 and name.endswith(f"{f} {who}: {text}"), (fmt, name, frame, at)
+        assert heard["scene-01 dialogue mia-line.wav"] == (round(16.15 * FPS), (tmp_path / "audio" / "mia-line.wav").as_uri())
+        assert heard["scene-01 dialogue over.wav"][0] == 9 * FPS
+        assert heard["scene-01 music theme.wav"][0] == 0
+        assert len(back.audio_tracks()) == 3, fmt   # two of dialogue (one line heard over another), music
