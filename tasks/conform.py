@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from slate.manifests.frame_rate import exact
 from slate.tasks.conform_trace import ConformError, Provenance, comments_of, media_of, metadata_of, read_reels
 from slate.tasks.export import LINE_FILE, TimelineRecord
 
-__all__ = ["ConformError", "NotConformed", "Join", "EditedShot", "EditedCue", "SceneCut", "ReadBack", "ADAPTERS",
+__all__ = ["ConformError", "NotConformed", "TakeSwap", "Join", "EditedShot", "EditedCue", "SceneCut", "ReadBack", "ADAPTERS",
            "read_timeline", "read_reels", "read_back", "rate_of"]
 
 #: What each suffix is read as, with the adapters `slate export` writes them with.
@@ -108,6 +108,22 @@ class SceneCut:
     cues: list[EditedCue] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TakeSwap:
+    """The editor put another take of a shot in the cut: circle take `take` of `shot` (its cut had
+    `was`), said of the clip at record time `at`."""
+
+    scene: str
+    shot: str
+    take: int
+    was: int
+    clip: str
+    at: str
+
+    def __str__(self) -> str:
+        return f"circle take {self.take} of shot {self.shot} (the cut has take {self.was}; '{self.clip}' at {self.at})"
+
+
 @dataclass
 class ReadBack:
     """The edit in slate's terms, what of it cannot be taken back, and what was left as it is."""
@@ -116,6 +132,7 @@ class ReadBack:
     refusals: list[NotConformed]
     notes: list[str]
     sound: bool   # the timeline has audio tracks: its cues can be read (an EDL has none)
+    swaps: list[TakeSwap] = field(default_factory=list)   # takes the editor swapped in: each a circle
 
 
 def rate_of(fps: int | float) -> float:
@@ -279,16 +296,19 @@ class _Placed:
 
 
 def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord],
-              reels: dict[str, dict[str, str]] | None = None) -> ReadBack:
+              reels: dict[str, dict[str, str]] | None = None,
+              takes: Mapping[str, Mapping[str, Mapping[int, str]]] | None = None) -> ReadBack:
     """The edit of `timeline` against the scenes' timeline records (by scene id; `reels`: an
-    EDL's reel list): see the module's docstring."""
+    EDL's reel list; `takes`: by scene and shot, every take's clip file — the rushes'): see the
+    module's docstring."""
     fps = next(iter(records.values()))["fps"]
     rate = rate_of(fps)
     start = timeline.global_start_time.rescaled_to(rate) if timeline.global_start_time is not None \
         else otio.opentime.RationalTime(0, rate)
-    trace = Provenance(records, reels or {})
+    trace = Provenance(records, reels or {}, takes)
     refusals: list[NotConformed] = []
     notes: list[str] = []
+    swaps: list[TakeSwap] = []
 
     def timecode(frames: int) -> str:
         at = otio.opentime.RationalTime(frames, rate) + start
@@ -313,7 +333,7 @@ def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord]
     for item in track:
         if isinstance(item, otio.schema.Clip) and not _is_black(item):
             at = _frames(track.range_of_child(item).start_time, rate)
-            here = _trace(item, at, timecode(at), trace, rate, refusals)
+            here = _trace(item, at, timecode(at), trace, rate, refusals, swaps)
             if here is None:
                 between = []   # a refused clip: what surrounds it is not read either
                 before = None
@@ -336,13 +356,15 @@ def read_back(timeline: otio.schema.Timeline, records: dict[str, TimelineRecord]
             for clip in (i for i in atrack if isinstance(i, otio.schema.Clip)):
                 at = _frames(atrack.range_of_child(clip).start_time, rate)
                 _place_cue(clip, atrack, at, timecode(at), scenes, trace, rate, refusals)
-    return ReadBack(scenes=scenes, refusals=refusals, notes=notes, sound=sound)
+    return ReadBack(scenes=scenes, refusals=refusals, notes=notes, sound=sound, swaps=swaps)
 
 
 def _trace(clip: otio.schema.Clip, at: int, tc: str, trace: Provenance, rate: float,
-           refusals: list[NotConformed]) -> _Placed | None:
-    """A picture clip as a shot of a scene, or None (refused: a clip slate never made, a take the
-    cut no longer has, a speed change, an effect slate does not render)."""
+           refusals: list[NotConformed], swaps: list[TakeSwap]) -> _Placed | None:
+    """A picture clip as a shot of a scene, or None (refused: a clip slate never made, a take slate
+    does not have, a speed change, an effect slate does not render). Another take of the shot
+    than the cut's, one slate has, is the editor's swap: a circle (`swaps`), its frames read as
+    that take's."""
     found = trace.shot_of(clip)
     if found is None:
         refusals.append(NotConformed(clip.name, tc, "slate never made this clip (no scene, shot or file of the "
@@ -351,9 +373,17 @@ def _trace(clip: otio.schema.Clip, at: int, tc: str, trace: Provenance, rate: fl
     scene, shot, take = found
     known = trace.take_of(scene, shot)
     if take is not None and known is not None and take != known:
-        refusals.append(NotConformed(clip.name, tc, f"is take {take} of shot {shot}, and the cut has take {known}: "
-                                     f"export the edit again, or circle take {take} first"))
-        return None
+        have = trace.takes_of(scene, shot)
+        if take not in have:
+            said = f"its takes are {', '.join(map(str, have))}" if have else "no dailies of it are kept"
+            refusals.append(NotConformed(clip.name, tc, f"is take {take} of shot {shot}, which slate does not have "
+                                         f"({said}; the cut has take {known}): point the clip at one of them"))
+            return None
+        if any(s.scene == scene and s.shot == shot and s.take != take for s in swaps):
+            refusals.append(NotConformed(clip.name, tc, f"a second take of shot {shot} in the cut: a shot is one take"))
+            return None
+        swaps.append(TakeSwap(scene, shot, take, known, clip.name, tc))
+        known = take
     for effect in clip.effects:
         why = _unknown_effect(effect)
         if why:

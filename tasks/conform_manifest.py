@@ -35,7 +35,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from slate.manifests import LoadedFilm
 from slate.manifests.load import problems_from_validation, read_document
 from slate.manifests.schema import MAX_SHOT_SECONDS, Scene
-from slate.tasks.conform import EditedCue, EditedShot, ReadBack, NotConformed, SceneCut
+from slate.tasks.conform import EditedCue, EditedShot, ReadBack, NotConformed, SceneCut, TakeSwap
 from slate.tasks.export import TimelineCue, TimelineRecord
 
 __all__ = ["ShortTake", "SceneChange", "Conformed", "conform_film", "write_changes"]
@@ -87,13 +87,14 @@ class Conformed:
     shortfalls: list[ShortTake] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)   # a NotConformed, or a problem the changed manifest would have
     notes: list[str] = field(default_factory=list)
+    swaps: list[TakeSwap] = field(default_factory=list)  # another take put in the cut: a circle, not a manifest edit
 
 
 def conform_film(film: LoadedFilm, records: dict[str, TimelineRecord], read: ReadBack, rate: float,
                  cue_seconds: dict[str, float] | None = None) -> Conformed:
     """Each scene of the edit against its scene file and its record (`cue_seconds`: each cue
     file's length, where known): the new documents, what needs a longer take, what cannot be."""
-    out = Conformed(refusals=[str(r) for r in read.refusals], notes=list(read.notes))
+    out = Conformed(refusals=[str(r) for r in read.refusals], notes=list(read.notes), swaps=list(read.swaps))
     if out.refusals:
         return out   # an edit read in part would be a change nobody asked for (a refused clip "dropped")
     order = [s.id for _, s in film.scenes]

@@ -2,7 +2,9 @@
 conform`): a picture clip to its scene, shot and take, an audio clip to the cue file a timeline
 record placed — by the provenance slate wrote, best first: the clip's `slate` metadata, its media
 file against the records' (an EDL's `TO CLIP` / `SOURCE FILE` comment before the file its reader
-guesses), its name, and an EDL's reel through the reel list beside it.
+guesses), its name, and an EDL's reel through the reel list beside it. Every take a shot has
+(`takes`: the rushes' clip files, and a graded copy's name, `scene-01-1D-take1-….mp4`) traces a
+clip the editor relinked to another take: the take swap an NLE makes (issue 57).
 
 It must never read anything but the reel list it is pointed at, and never guess: a clip none of
 these name is untraced (None), for the caller to refuse.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,12 +80,26 @@ def media_of(item: otio.core.Item) -> list[str]:
     return [k for k in (_media_key(n) for n in named) if k]
 
 
-class Provenance:
-    """The records' shots and cues, findable by what a timeline keeps of them."""
+#: A graded copy's name (tasks/graded.py): its scene, shot and take, then what it was made of.
+GRADED_NAME = re.compile(r"^(?P<scene>.+)-(?P<shot>[^-]+)-take(?P<take>\d+)-[0-9a-f]{12}\.mp4$")
 
-    def __init__(self, records: dict[str, TimelineRecord], reels: dict[str, dict[str, str]]):
+
+class Provenance:
+    """The records' shots and cues, findable by what a timeline keeps of them; `takes` (by scene,
+    shot and take: each take's clip file) the takes a shot has besides the cut's."""
+
+    def __init__(self, records: dict[str, TimelineRecord], reels: dict[str, dict[str, str]],
+                 takes: Mapping[str, Mapping[str, Mapping[int, str]]] | None = None):
         self.records = records
         self.reels = reels
+        self.takes = {scene: {shot: dict(by) for shot, by in shots.items()} for scene, shots in (takes or {}).items()}
+        self.take_by_media: dict[str, tuple[str, str, int]] = {}
+        for scene, shots in self.takes.items():
+            for sid, by in shots.items():
+                for take, file in by.items():
+                    key = _media_key(file)
+                    if key:
+                        self.take_by_media[key] = (scene, sid, take)
         self.by_media: dict[str, tuple[str, str]] = {}
         self.by_name: dict[str, tuple[str, str]] = {}
         self.cues_by_media: dict[str, str] = {}
@@ -103,8 +120,41 @@ class Provenance:
     def take_of(self, scene: str, shot: str) -> int | None:
         return next((s.get("take") for s in self.records[scene]["shots"] if s["shot"] == shot), None)
 
+    def takes_of(self, scene: str, shot: str) -> list[int]:
+        """The takes of a shot's clip slate has (the rushes'), in order; empty when not known."""
+        return sorted(self.takes.get(scene, {}).get(shot, {}))
+
     def shot_of(self, clip: otio.schema.Clip) -> tuple[str, str, int | None] | None:
-        """(scene, shot, the take the timeline says, if it says) of a clip, or None."""
+        """(scene, shot, the take the timeline says, if it says) of a clip, or None. A take the
+        timeline names that is not the cut's — relinked media, a graded copy of another take, a
+        reel changed to another take's — is the editor's swap, and outvotes what still names the
+        cut's take (an EDL's FROM CLIP comment a hand edit left as it was)."""
+        found = self._named(clip)
+        if found is None:
+            return None
+        scene, shot, take = found
+        known = self.take_of(scene, shot)
+        for other in self._other_takes(clip):
+            if other[:2] == (scene, shot) and other[2] != known:
+                return other
+        return found
+
+    def _other_takes(self, clip: otio.schema.Clip) -> list[tuple[str, str, int]]:
+        """The takes a clip's media or reel names (scene, shot, take), best first."""
+        out = []
+        for key in media_of(clip):
+            if key in self.take_by_media:
+                out.append(self.take_by_media[key])
+            graded = GRADED_NAME.match(os.path.basename(key))
+            if graded and graded["scene"] in self.records:
+                out.append((graded["scene"], graded["shot"], int(graded["take"])))
+        row = self.reels.get(str(metadata_of(clip, "cmx_3600").get("reel") or "").strip())
+        take = (row or {}).get("take", "").strip()
+        if row and row.get("scene") in self.records and row.get("shot") and take.isdigit():
+            out.append((row["scene"], row["shot"].strip(), int(take)))
+        return out
+
+    def _named(self, clip: otio.schema.Clip) -> tuple[str, str, int | None] | None:
         meta = metadata_of(clip, "slate")
         if meta.get("scene") in self.records and meta.get("shot"):
             take = meta.get("take")

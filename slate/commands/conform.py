@@ -58,7 +58,7 @@ def conform(directory: Directory,
         err.print(f"no cut of any scene at the {profile} profile yet: run `slate run {directory}` first (conform "
                   f"reads an edit against the cut it was exported from)", markup=False, highlight=False)
         raise typer.Exit(1)
-    read = reading.read_back(timeline, records, reels)
+    read = reading.read_back(timeline, records, reels, _takes(directory, list(records), profile))
     for cut in read.scenes:
         scene_file = Path(directory) / film.scene_file(cut.scene)
         if scene_file.stat().st_mtime > paths[cut.scene].stat().st_mtime:
@@ -85,7 +85,9 @@ def conform(directory: Directory,
     changed = [c for c in done.changes if c.changed]
     for change in changed:
         say(change.diff().rstrip("\n"))
-    if not changed:
+    for swap in done.swaps:
+        say(f"{swap}: the next run cuts it from the take already made, at no cost")
+    if not changed and not done.swaps:
         say(f"no change: {edited.name} is the cut the manifests describe")
         return
     if done.shortfalls:
@@ -105,12 +107,52 @@ def conform(directory: Directory,
                       f"it was is in .slate/conform/{stamp}/{change.file}", markup=False, highlight=False)
     for path, _ in write_changes(Path(directory), changed, stamp):
         say(f"written: {path}")
+    if done.swaps:
+        _circle(directory, film, profile, done.swaps, edited)
     if render:
         scenes = [c.scene for c in changed]
         say(f"rendering {', '.join(scenes)} at the {profile} profile: slate run {directory} "
             + " ".join(f"--scene {s}" for s in scenes))
         from slate.commands.run import run
         run(directory=directory, verbose=False, from_bucket=None, scenes=scenes, profile=profile)
+
+
+def _takes(directory: Path, scenes: list[str], profile: str) -> dict[str, dict[str, dict[int, str]]]:
+    """By scene and shot, every take of its clip the rushes keep (tasks/conform_trace.py reads a
+    relinked clip by them): its file on this disk, or its object's URI."""
+    from slate.flows.rushes import read_rushes
+    from slate.settings import project_settings
+    from slate.providers.registry import storage_for
+    storage = storage_for(Path(directory), project_settings(directory, profile=profile))
+    out: dict[str, dict[str, dict[int, str]]] = {}
+    for scene in scenes:
+        rushes = read_rushes(directory, scene, profile)
+        for shot in rushes.shots if rushes else []:
+            for take in shot.takes_of("clip"):
+                try:
+                    where = str(Path(storage.open_local(take.uri)).resolve())
+                except (OSError, ValueError):
+                    where = take.uri
+                out.setdefault(scene, {}).setdefault(shot.shot, {})[take.take] = where
+    return out
+
+
+def _circle(directory: Path, film, profile: str, swaps, edited: Path) -> None:
+    """Each take the editor swapped in, circled: a person's word ($0, the ledger's approvals) that
+    the next run obeys as it obeys `slate dailies --circle`."""
+    from slate.flows.approval import local_user
+    from slate.flows.rushes import read_rushes
+    from slate.governor.ledger import Ledger
+    from slate.tasks.circle import say_word
+    with Ledger.for_project(directory) as ledger:
+        for swap in swaps:
+            rushes = read_rushes(directory, swap.scene, profile)
+            shot = rushes.shot(swap.shot) if rushes else None
+            assert rushes is not None and shot is not None   # a swap is read only of a take the rushes keep
+            say_word(ledger, run_id=rushes.run_id, film=film.film.id, scene=swap.scene, shot=swap.shot, kind="clip",
+                     take=swap.take, word="circled", note=f"swapped in by the editor's timeline {edited.name}",
+                     add_to_prompt=False, profile=profile, key=shot.keys["clip"], by=local_user())
+            say(f"circled: take {swap.take} of {swap.scene}/{swap.shot} (`slate dailies {directory}` shows it)")
 
 
 def _longer_takes(directory: Path, film, profile: str, shortfalls) -> list[str]:

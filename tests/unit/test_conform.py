@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 import copy
+from pathlib import Path
 
 import opentimelineio as otio
 import pytest
@@ -376,7 +377,8 @@ def test_a_second_picture_track_a_shot_played_twice_and_another_take_are_refused
     said = _refused(cut, tmp_path, edited)
     assert f"'scene-01 1G' at {_tc(edited, 0)}: on a second picture track (V2)" in said
     assert f"'scene-01 1A' at {_tc(edited, 606)}: shot 1A of scene-01 plays twice" in said   # the scene's 25.25 s
-    assert f"'scene-01 1E' at {_tc(edited, 258)}: is take 2 of shot 1E, and the cut has take 1" in said
+    assert f"'scene-01 1E' at {_tc(edited, 258)}: is take 2 of shot 1E, which slate does not have (no dailies of it "\
+           f"are kept; the cut has take 1)" in said
 
 
 def test_a_film_of_two_scenes_conforms_scene_by_scene(example_film, tmp_path):
@@ -456,4 +458,68 @@ def test_an_edit_holding_slates_own_lines_conforms_again_after_the_run_it_wrote(
     path.write_text(json.dumps(record))
     again = _conform(cut, edited)
     assert again.exit_code == 0 and "never placed" not in again.output, again.output
+    _no_money(cut)
+
+
+def _two_takes_of_1d(cut) -> tuple[str, str]:
+    """The rushes as two runs of the dailies leave them: 1D's clip made twice (take 1 in the cut,
+    take 2 kept), each take a file in the film's storage. Returns the two files' paths."""
+    from slate.flows.rushes import RushShot, RushTake, Rushes, rushes_path
+    from slate.providers.storage_local import LocalStorage
+    storage = LocalStorage(cut)
+    uris = [storage.put_bytes(f"1D take {n}".encode(), "mp4") for n in (1, 2)]
+    rushes = Rushes(film="night-diner", scene="scene-01", profile="draft", run_id="run-2", at="2026-11-28T00:00:00+00:00",
+                    shots=[RushShot(shot="1D", keys={"clip": "key-of-1D"}, in_cut={"clip": 1}, status="approved",
+                                    takes=[RushTake(kind="clip", take=n, uri=u, passed=True) for n, u in ((1, uris[0]),
+                                                                                                       (2, uris[1]))])])
+    path = rushes_path(cut, "scene-01", "draft")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rushes.model_dump_json())
+    return str(storage.open_local(uris[0]).resolve()), str(storage.open_local(uris[1]).resolve())
+
+
+def _circles(cut) -> list:
+    from slate.tasks.circle import words_of
+    return [(w.shot, w.take, w.word) for w in words_of(Ledger.for_project(cut), "night-diner")]
+
+
+def test_a_take_swapped_by_relinking_media_in_the_xml_is_circled(cut, tmp_path):
+    """Issue 57: 1D's clip pointed at take 2's file in the FCP 7 XML, as an NLE relinks it, was
+    `no change` (exit 0). It is "circle take 2 of shot 1D", written with --write as a person's
+    word ($0, the ledger's approvals) that the next run obeys; the manifests are not touched."""
+    _, second = _two_takes_of_1d(cut)
+    before = (cut / SCENE).read_text()
+    edited = _timeline(cut)
+    clip = _clips(edited)["1D"]
+    clip.media_reference = otio.schema.ExternalReference(target_url=Path(second).as_uri(),
+                                                         available_range=clip.media_reference.available_range)
+    path = write_timeline(edited, "fcp7", tmp_path / "cut.xml")
+    said = _conform(cut, path)
+    assert said.exit_code == 0 and "circle take 2 of shot 1D (the cut has take 1" in said.output, said.output
+    assert "no change" not in said.output and _circles(cut) == []
+    out = _conform(cut, path, "--write")
+    assert out.exit_code == 0 and "circled: take 2 of scene-01/1D" in out.output, out.output
+    assert _circles(cut) == [("1D", 2, "circled")] and (cut / SCENE).read_text() == before
+    _no_money(cut)
+
+
+def test_a_take_swapped_by_reel_in_the_edl_is_circled_and_one_slate_lacks_is_refused(cut, tmp_path):
+    """The EDL's reel changed to take 2's (`1DT2`, with its reel-list row), its FROM CLIP comment
+    left naming take 1's file as a hand edit leaves it: circled. Take 3, which slate never made:
+    refused naming the clip, its record time and the takes there are."""
+    _two_takes_of_1d(cut)
+    path = write_timeline(_timeline(cut), "edl", tmp_path / "cut.edl")
+    reels = path.with_name("cut.reels.csv")
+    for take in (2, 3):
+        path.write_text(path.read_text().replace("1DT1", f"1DT{take}").replace("1DT2", f"1DT{take}"))
+        rows = reels.read_text().splitlines()
+        reels.write_text("\n".join([*rows, f"1DT{take},scene-01,1D,{take},"]) + "\n")
+        out = _conform(cut, path, "--write")
+        if take == 2:
+            assert out.exit_code == 0 and "circle take 2 of shot 1D" in out.output, out.output
+            assert _circles(cut) == [("1D", 2, "circled")]
+        else:
+            assert out.exit_code == 1, out.output
+            assert "is take 3 of shot 1D, which slate does not have (its takes are 1, 2" in out.output, out.output
+            assert _circles(cut) == [("1D", 2, "circled")]     # nothing more written
     _no_money(cut)
