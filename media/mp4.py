@@ -6,7 +6,8 @@ For: deciding cheaply (about a millisecond a file) whether clips can be joined b
 and reading a file joined by copy back without starting ffmpeg again (`pixel_format` reads an
 H.264 sequence parameter set far enough to name its chroma layout and bit depth).
 Never: decode media, trust a box's size beyond the file, or import anything of ours. A file
-it cannot read is simply not copyable (None), never an error: ffmpeg re-encodes it.
+it cannot read is simply not copyable (None), never an error: ffmpeg re-encodes it. The one
+write (`disable_tracks`) flips a track's "enabled" flag in place, one bit of its tkhd box.
 """
 from __future__ import annotations
 
@@ -71,6 +72,55 @@ def _moov(path: Path) -> bytes | None:
             if kind == b"moov":
                 return f.read(size - skip) if size <= _MAX_MOOV and f.seek(pos + skip) >= 0 else None
             pos += size
+
+
+def _moov_at(path: Path) -> int | None:
+    """Where the moov box's content starts in the file (after its header), or None."""
+    with open(path, "rb") as f:
+        pos = 0
+        while True:
+            f.seek(pos)
+            head = f.read(16)
+            if len(head) < 8:
+                return None
+            size, kind = struct.unpack(">I4s", head[:8])
+            skip = 8
+            if size == 1:
+                size, skip = struct.unpack(">Q", head[8:16])[0], 16
+            if size < skip:
+                return None
+            if kind == b"moov":
+                return pos + skip
+            pos += size
+
+
+def disable_tracks(path, handlers: tuple[bytes, ...]) -> int:
+    """Clear the "track enabled" flag (tkhd flags bit 0) of every track whose handler is one of
+    `handlers` (b"sbtl", b"text"), in place; the number of tracks changed. ffmpeg's MP4 muxer
+    enables the first track of each kind when none is marked default, so a subtitle stream asked
+    not to be shown unasked is read back as default, and players show it."""
+    path = Path(path)
+    at, moov = _moov_at(path), _moov(path)
+    if at is None or moov is None:
+        return 0
+    flips = []
+    for kind, a, b in _boxes(moov):
+        if kind != b"trak":
+            continue
+        tkhd = next(((x, y) for k, x, y in _boxes(moov, a, b) if k == b"tkhd"), None)
+        mdia = next(((x, y) for k, x, y in _boxes(moov, a, b) if k == b"mdia"), None)
+        hdlr = next(((x, y) for k, x, y in _boxes(moov, *mdia) if k == b"hdlr"), None) if mdia else None
+        if tkhd is None or hdlr is None or hdlr[1] - hdlr[0] < 12 or tkhd[1] - tkhd[0] < 4:
+            continue
+        if moov[hdlr[0] + 8:hdlr[0] + 12] in handlers and moov[tkhd[0] + 3] & 1:
+            flips.append(at + tkhd[0] + 3)   # the flags' last byte: bit 0 is "enabled"
+    with open(path, "r+b") as f:
+        for pos in flips:
+            f.seek(pos)
+            byte = f.read(1)[0]
+            f.seek(pos)
+            f.write(bytes([byte & ~1 & 0xFF]))
+    return len(flips)
 
 
 def _video(data: bytes, start: int, end: int) -> dict:

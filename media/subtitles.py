@@ -44,7 +44,7 @@ from typing import Iterable, Literal, Mapping
 
 from .commands import probe_args
 from .ffmpeg import MediaError, run
-from .mp4 import read_track
+from .mp4 import disable_tracks, read_track
 from .render import scratch_beside
 
 __all__ = ["CutShot", "SubtitleCue", "Placed", "ShotLine", "SubtitleStream", "TimedLine", "burn_in", "cues",
@@ -437,17 +437,18 @@ class SubtitleStream:
     index: int              # the stream's number in the file (#0:index)
     codec: str              # mov_text
     language: str | None    # ISO 639-2 (eng), None when unset ("und")
+    default: bool = False   # marked default: players show it unasked
 
 
-_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\((\w+)\))?: Subtitle: (\w+)")
+_STREAM = re.compile(r"Stream #0:(\d+)(?:\[[^\]]*\])?(?:\((\w+)\))?: Subtitle: (\w+)([^\n]*)")
 
 
 def subtitle_streams(mp4: Path) -> list[SubtitleStream]:
     """The subtitle streams ffmpeg's header lists for a file (the wheel has no ffprobe)."""
     done = run(probe_args(Path(mp4)))
     header = re.split(r"^(?:Output #\d|Stream mapping:)", done.stderr, maxsplit=1, flags=re.M)[0]
-    return [SubtitleStream(int(i), codec, None if lang in (None, "und") else lang)
-            for i, lang, codec in _STREAM.findall(header)]
+    return [SubtitleStream(int(i), codec, None if lang in (None, "und") else lang, "(default)" in rest)
+            for i, lang, codec, rest in _STREAM.findall(header)]
 
 
 def mux_subtitles(mp4: Path, subs: Path, out: Path, language: str = "eng", *, default: bool = False) -> Path:
@@ -472,6 +473,9 @@ def mux_subtitles(mp4: Path, subs: Path, out: Path, language: str = "eng", *, de
         before, after = read_track(src), read_track(tmp)
         if before is not None and (after is None or (after.config, after.frames) != (before.config, before.frames)):
             raise MediaError(f"{target}: the picture changed while the subtitles were added", args, done.stderr)
+        if not default:
+            # The MP4 muxer enables the first subtitle track when none is default: shown unasked.
+            disable_tracks(tmp, (b"sbtl", b"text"))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -151,8 +151,11 @@ def test_a_mov_text_stream_is_muxed_with_picture_and_sound_copied_and_reads_back
     subs = (write_srt if fmt == "srt" else write_vtt)(tmp_path / f"cut.{fmt}", SHORT)
     out = mux_subtitles(tiny_mp4, subs, tmp_path / "cut.mp4", language="fra")
     streams = subtitle_streams(out)
-    assert [(s.codec, s.language) for s in streams] == [("mov_text", "fra")]
+    # Not shown unasked (issue 57: ffmpeg's MP4 muxer marked the only subtitle stream default).
+    assert [(s.codec, s.language, s.default) for s in streams] == [("mov_text", "fra", False)]
     assert subtitle_streams(tiny_mp4) == []
+    shown = mux_subtitles(tiny_mp4, subs, tmp_path / "shown.mp4", language="fra", default=True)
+    assert [s.default for s in subtitle_streams(shown)] == [True]
     before, after = read_track(tiny_mp4), read_track(out)
     assert before is not None and after is not None
     assert (after.config, after.frames) == (before.config, before.frames)   # the same coded picture
