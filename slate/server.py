@@ -482,20 +482,7 @@ class EmbeddedServer:
         prefect.context.refresh_global_settings_context()
 
     def _progress(self, proc: subprocess.Popen[bytes]) -> tuple[int, int, bool]:
-        """What moves while a server starts: its CPU ticks, its log's size, its port open."""
-        try:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks = int(fields[11]) + int(fields[12])   # utime + stime
-        except (OSError, IndexError, ValueError):
-            ticks = -1
-        try:
-            size = self.log_path.stat().st_size
-        except OSError:
-            size = -1
-        with socket.socket() as probe:
-            probe.settimeout(0.2)
-            listening = probe.connect_ex(("127.0.0.1", self.port)) == 0
-        return ticks, size, listening
+        return start_progress(proc.pid, self.log_path, self.port)
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of what this server wrote (the log is shared: from where its start found it)."""
@@ -521,6 +508,28 @@ class EmbeddedServer:
 
 class ServerDidNotStart(SlateError, RuntimeError):
     """The embedded Prefect server exited, stalled or outlasted its bound before it answered."""
+
+
+def start_progress(pid: int, log: Path, port: int) -> tuple[int, int, bool]:
+    """What moves while a server starts: its CPU ticks, its log's size, its port open."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])   # utime + stime
+    except (OSError, IndexError, ValueError):
+        ticks = -1
+    try:
+        size = log.stat().st_size
+    except OSError:
+        size = -1
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        listening = probe.connect_ex(("127.0.0.1", port)) == 0
+    return ticks, size, listening
+
+
+def start_limit() -> float:
+    """The longest a server's start is waited for (START_LIMIT, or SLATE_SERVER_START_SECONDS)."""
+    return _start_limit()
 
 
 def _start_limit() -> float:

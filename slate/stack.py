@@ -32,7 +32,6 @@ from slate.server import PORT_TAKEN, SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY
 
 STACK_DIR = Path(".slate") / "stack"
 RECORD = "stack.json"
-HEALTH_TIMEOUT = 120.0   # a cold server on a loaded 2-core machine takes 10-30 s
 STOP_GRACE = 10.0
 
 
@@ -169,13 +168,7 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
                             folder / "server.log", server_env, folder)
     stack.pids["server"] = server.pid
     _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
-    deadline = time.time() + HEALTH_TIMEOUT
-    while not healthy(api_url):
-        if server.poll() is not None or time.time() > deadline:
-            tail = (folder / "server.log").read_text(errors="replace")[-2000:]
-            down(project, say=lambda *_: None)
-            raise RuntimeError(f"the Prefect server did not come up on {api_url}: see {folder / 'server.log'}\n{tail}")
-        time.sleep(0.3)
+    _wait_for(server, api_url, port, folder / "server.log", project, say)
     _setup(project, stack, home, zombie_window or automations.ZOMBIE_WINDOW)
     worker = _start_worker(project, stack)
     stack.pids["worker"] = worker.pid
@@ -190,6 +183,37 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
         f"  logs:        {folder}/server.log, worker.log\n"
         f"  stop it:     slate down {project}")
     return stack
+
+
+def _wait_for(server: subprocess.Popen, api_url: str, port: int, log: Path, project: Path, say) -> None:
+    """Until the stack's server answers, waited for as `slate run` waits for its own (slate/server.py):
+    as long as it makes progress (CPU, its log, its port), saying every SAY_EVERY seconds how it
+    goes, up to SLATE_SERVER_START_SECONDS in all. A fixed 120 s gave up on servers still
+    importing on a machine at load 80-108 (issue 57). One that exits, stalls or outlasts the
+    bound: the stack is stopped and the log's tail said."""
+    from slate.server import SAY_EVERY, START_LIMIT_ENV, START_STALL, start_limit, start_progress
+    limit = start_limit()
+    started = time.monotonic()
+    seen, moved, said = start_progress(server.pid, log, port), started, started
+    while not healthy(api_url):
+        now = time.monotonic()
+        progress = start_progress(server.pid, log, port)
+        if progress != seen:
+            seen, moved = progress, now
+        why = (f"exited ({server.returncode})" if server.poll() is not None else
+               f"made no progress for {now - moved:.0f} s" if now - moved > min(START_STALL, limit) else
+               f"did not answer within {limit:.0f} s (set {START_LIMIT_ENV} to wait longer)"
+               if now - started > limit else None)
+        if why is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+            down(project, say=lambda *_: None)
+            raise RuntimeError(f"the Prefect server on {api_url} {why}: see {log}\n{tail}")
+        if now - said >= SAY_EVERY:
+            said = now
+            say(f"starting the stack's Prefect server: {now - started:.0f} s so far, "
+                f"{'still working' if now - moved < SAY_EVERY else f'no progress for {now - moved:.0f} s'} "
+                f"(a loaded machine takes longer; its log: {log})")
+        time.sleep(0.3)
 
 
 def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:
