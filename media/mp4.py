@@ -56,6 +56,16 @@ def _boxes(data: bytes, start: int = 0, end: int | None = None):
 
 
 def _moov(path: Path) -> bytes | None:
+    found = _moov_at(path)
+    if found is None or found[1] > _MAX_MOOV:
+        return None
+    with open(path, "rb") as f:
+        f.seek(found[0])
+        return f.read(found[1])
+
+
+def _moov_at(path: Path) -> tuple[int, int] | None:
+    """Where the moov box's content starts in the file (after its header), and its length; or None."""
     with open(path, "rb") as f:
         pos = 0
         while True:
@@ -70,27 +80,7 @@ def _moov(path: Path) -> bytes | None:
             if size < skip:
                 return None
             if kind == b"moov":
-                return f.read(size - skip) if size <= _MAX_MOOV and f.seek(pos + skip) >= 0 else None
-            pos += size
-
-
-def _moov_at(path: Path) -> int | None:
-    """Where the moov box's content starts in the file (after its header), or None."""
-    with open(path, "rb") as f:
-        pos = 0
-        while True:
-            f.seek(pos)
-            head = f.read(16)
-            if len(head) < 8:
-                return None
-            size, kind = struct.unpack(">I4s", head[:8])
-            skip = 8
-            if size == 1:
-                size, skip = struct.unpack(">Q", head[8:16])[0], 16
-            if size < skip:
-                return None
-            if kind == b"moov":
-                return pos + skip
+                return pos + skip, size - skip
             pos += size
 
 
@@ -100,9 +90,10 @@ def disable_tracks(path, handlers: tuple[bytes, ...]) -> int:
     enables the first track of each kind when none is marked default, so a subtitle stream asked
     not to be shown unasked is read back as default, and players show it."""
     path = Path(path)
-    at, moov = _moov_at(path), _moov(path)
-    if at is None or moov is None:
+    found, moov = _moov_at(path), _moov(path)
+    if found is None or moov is None:
         return 0
+    at = found[0]
     flips = []
     for kind, a, b in _boxes(moov):
         if kind != b"trak":

@@ -26,7 +26,7 @@ It must never spend, call a provider, or write anything but the budget block (an
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +46,7 @@ from slate.tasks.clip_passes import as_used, pass_costs, passes
 if TYPE_CHECKING:   # the block is Prefect's: imported where a plan is made, not where one is read
     from slate.governor.budget import SlateBudget
     from slate.governor.ledger import CallRow
+    from slate.manifests.dialogue import Line
     from slate.tasks.plan import ShotPlan
 
 __all__ = ["RunPlan", "plan_run", "estimate_of", "film_rows", "NO_BLOCK_READ"]
@@ -171,7 +172,6 @@ def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estim
     scenes of `plans`: by lineup role ("panel", "videos" — priced as its first model —, "judge",
     "lipsync", each pass by name) and "speech MODEL" for each voice model the lines speak with.
     The same prices as the estimate's columns, split by who is paid: the sum is its one take."""
-    from slate.providers.registry import UnknownProvider, speech_model
     from slate.tasks.clip_passes import costs_by_pass
     from slate.tasks.lipsync import sync_costs
     from slate.tasks.voicing import line_price
@@ -187,26 +187,17 @@ def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estim
     for sc, scene_plans in plans.items():
         for name, by_shot in costs_by_pass(scene_plans, profile, models, pricing).items():
             out[name] = out.get(name, Decimal(0)) + sum(by_shot.values(), Decimal(0))
-        voices = film.bible.voices()
-        for shot in film.scene(sc).shots:
-            for line in shot.dialogue:
-                voice = voices.get(line.speaker)
-                if voice is None:
-                    continue
-                try:
-                    role = f"speech {speech_model(voice.provider, voice.model, profile)}"
-                except (UnknownProvider, ValueError):
-                    continue   # the voice's own problem (`slate check` names it)
-                out[role] = out.get(role, Decimal(0)) + line_price(film, line, profile, pricing)
+    for model, line in spoken_lines(film, list(plans), profile):
+        out[f"speech {model}"] = out.get(f"speech {model}", Decimal(0)) + line_price(film, line, profile, pricing)
     return out
 
 
-def speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:
-    """The speech models ("provider:model") the scenes' lines are spoken with, each with its
-    speakers, in order — the plan's models line and `slate check`'s keys (tasks/preflight.py)."""
+def spoken_lines(film: LoadedFilm, scenes: Sequence[str], profile: str) -> Iterator[tuple[str, Line]]:
+    """Each line of the scenes with the speech model ("provider:model") it is spoken with; a line
+    whose speaker has no voice, or a voice no model speaks, is the voice's own problem (`slate
+    check` names it) and is passed over."""
     from slate.providers.registry import UnknownProvider, speech_model
     voices = film.bible.voices()
-    out: dict[str, tuple[str, ...]] = {}
     for sc in scenes:
         for shot in film.scene(sc).shots:
             for line in shot.dialogue:
@@ -216,9 +207,17 @@ def speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict
                 try:
                     model = str(speech_model(voice.provider, voice.model, profile))
                 except (UnknownProvider, ValueError):
-                    continue   # the voice's own problem (`slate check` names it)
-                if line.speaker not in out.get(model, ()):
-                    out[model] = (*out.get(model, ()), line.speaker)
+                    continue
+                yield model, line
+
+
+def speech_models(film: LoadedFilm, scenes: Sequence[str], profile: str) -> dict[str, tuple[str, ...]]:
+    """The speech models ("provider:model") the scenes' lines are spoken with, each with its
+    speakers, in order — the plan's models line and `slate check`'s keys (tasks/preflight.py)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for model, line in spoken_lines(film, scenes, profile):
+        if line.speaker not in out.get(model, ()):
+            out[model] = (*out.get(model, ()), line.speaker)
     return out
 
 
