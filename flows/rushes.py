@@ -132,6 +132,10 @@ def record_rushes(root: Path | str, *, film: str, scene: str, profile: str, run_
             hits = [t.take for t in own if chosen and t.uri == chosen]
             if hits:
                 in_cut[kind] = hits[-1]
+        if c is not None and c.clip_uri and c.approved_take is not None and \
+                any(t.take == c.approved_take for t in c.takes):
+            # The cut plays a pass's file of it (lip-synced, swapped, upscaled): the take is still this one.
+            in_cut["clip"] = c.approved_take
         shots.append(RushShot(shot=p.shot, keys=keys, takes=sorted(takes.values(), key=lambda t: (t.kind, t.take)),
                               in_cut=in_cut, status=statuses.get(p.shot, ""),
                               cut_uri=(c.clip_uri or "") if c is not None else "",
@@ -193,6 +197,7 @@ class DailyShot(BaseModel):
     cleared: str = ""
     new: bool = False                       # takes made since the last word on it (or never given one)
     keys: dict[str, str] = {}
+    cut_uri: str = ""                       # the clip the cut plays (a pass's file of its take, where one ran)
 
     def take(self, kind: str, number: int) -> DailyTake | None:
         return next((t for t in self.takes if t.kind == kind and t.take == number and t.current), None)
@@ -238,6 +243,7 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
                                  clip_word=standing_words.clip if standing_words else None,
                                  panel_word=standing_words.panel if standing_words else None,
                                  proposals=proposals, cleared=rush.cleared, keys=dict(rush.keys),
+                                 cut_uri=rush.cut_uri,
                                  new=latest is None or any(t.made_at and _when(t.made_at) > latest
                                                            for t in takes if t.current)))
     return out

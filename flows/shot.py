@@ -124,6 +124,9 @@ class ClipOutcome(BaseModel):
     key: str = ""                   # what a person's word on its clip is said about (tasks/circle.py)
     word: str = ""                  # the word that steered it ("NG take 2 (ana): the door swings open")
     cleared: str = ""               # a word no longer about this clip: cleared, and why
+    # The take of its clip the take loop approved: the lane's passes after it (a face swap, the
+    # lip-sync, an upscale) make other files of it, and `clip_uri` is then theirs.
+    approved_take: int | None = None
 
 
 #: A shot's loop outcome: its panels', or its clip's.
@@ -480,6 +483,7 @@ def _video_takes(run: Run, plan: ShotPlan, panels: PanelOutcome, previous: ClipO
         return
     assert end.reading is not None
     outcome.clip_uri = end.uri
+    outcome.approved_take = end.take
     outcome.last_frame_uri = end.reading.keyframes["last"]
     emit(run, scene=run.scene, shot=plan.shot, stage="video", take=end.take, status="approved")
     if due(plan, run.settings.drift_every):
@@ -503,7 +507,8 @@ def unjudged(panels: PanelOutcome, clip: ClipOutcome | None = None) -> list[str]
     clip, the cut into it): a rehearsal (`cannot_judge = "warn"`) let them through unjudged."""
     used = [t for t in panels.takes if t.passed and t.uri in panels.approved.values()]
     if clip is not None:
-        used += [t for t in clip.takes if t.passed and t.uri == clip.clip_uri]
+        used += [t for t in clip.takes if t.passed and (t.take == clip.approved_take if clip.approved_take is not None
+                                                        else t.uri == clip.clip_uri)]
         used += [clip.cut] if clip.cut is not None and clip.cut.passed else []
     seen: list[str] = []
     for t in used:

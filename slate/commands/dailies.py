@@ -164,6 +164,9 @@ def shot_lines(shot: DailyShot, where: Callable[[str], str] = str) -> list[str]:
     current = sorted((t for t in shot.takes if t.current), key=lambda t: (order[t.kind], t.take))
     for t in current:
         lines += take_lines(t, where)
+        if t.kind == "clip" and t.in_cut and shot.cut_uri and shot.cut_uri != t.uri:
+            # A talking shot's cut plays its lip-synced file (a swap's, an upscale's): what the audience sees.
+            lines.append(f"    the cut plays it as: {where(shot.cut_uri)} (after its passes: lip-sync, swap, upscale)")
     lines += [pass_line(t, where) for t in shot.passes]
     before = sorted((t for t in shot.takes if not t.current), key=lambda t: (order[t.kind], t.take))
     if before:
