@@ -316,25 +316,60 @@ def spoken_by_bible(film: LoadedFilm, settings: Settings, asset: Asset, voice: V
     """BibleError, naming the field, when version `rec` was not spoken by the voice bible.yaml says
     now (provider, model, voice name, settings): the film's lines would be spoken by that voice and
     judged against a sample of another. Write the version's voice into bible.yaml, then approve."""
+    differ = voice_differs(settings, asset.field.removesuffix(".sample"), voice, rec, f"version {rec['version']}")
+    if differ:
+        raise BibleError(f"{asset.name}: --version {rec['version']} was spoken by another voice than "
+                         f"{film.film.bible} says: {'; '.join(differ)}. Put the version's voice into "
+                         f"{film.film.bible}, then approve it: not promoted")
+
+
+def voice_differs(settings: Settings, field: str, voice: Voice, spoken: Mapping[str, object], what: str) -> list[str]:
+    """Where the voice `spoken` by (a version's record, or an approved sample's `voice_key` note:
+    provider, model, voice, settings) differs from `voice`, the bible's now: each as
+    "<field>.voice: 'female_high' (<what>: 'male_low')"; empty when it is the same voice."""
     from slate.providers.registry import UnknownProvider, speech_model
-    field = asset.field.removesuffix(".sample")
     try:
         ref = speech_model(voice.provider, voice.model, settings.profile)
         wanted = (ref.provider, ref.model)
     except UnknownProvider:
         wanted = (voice.provider, voice.model or "")
     differ = []
-    if (rec["provider"], rec["model"]) != wanted:
-        differ.append(f"{field}.model: {wanted[0]}:{wanted[1]} (version {rec['version']}: "
-                      f"{rec['provider']}:{rec['model']})")
-    if rec["voice"] != voice.voice:
-        differ.append(f"{field}.voice: {voice.voice!r} (version {rec['version']}: {rec['voice']!r})")
-    if dict(rec["settings"]) != dict(voice.settings):
-        differ.append(f"{field}.settings: {dict(voice.settings)} (version {rec['version']}: {rec['settings']})")
-    if differ:
-        raise BibleError(f"{asset.name}: --version {rec['version']} was spoken by another voice than "
-                         f"{film.film.bible} says: {'; '.join(differ)}. Put the version's voice into "
-                         f"{film.film.bible}, then approve it: not promoted")
+    if (spoken["provider"], spoken["model"]) != wanted:
+        differ.append(f"{field}.model: {wanted[0]}:{wanted[1]} ({what}: {spoken['provider']}:{spoken['model']})")
+    if spoken["voice"] != voice.voice:
+        differ.append(f"{field}.voice: {voice.voice!r} ({what}: {spoken['voice']!r})")
+    if dict(cast(Mapping[str, object], spoken["settings"])) != dict(voice.settings):
+        differ.append(f"{field}.settings: {dict(voice.settings)} ({what}: {spoken['settings']})")
+    return differ
+
+
+def voice_key(sample_key: str) -> str:
+    """Where the voice that spoke the approved sample is noted beside it (`<sample>.voice.json`:
+    provider, model, voice, settings): `slate check` holds the bible's voice to it."""
+    return words_key(sample_key).removesuffix(".txt") + ".voice.json"
+
+
+def _note_voice(storage: Storage, sample_key: str, spoken: Mapping[str, object]) -> None:
+    write_key(storage, voice_key(sample_key), json.dumps({k: spoken[k] for k in ("provider", "model", "voice",
+                                                                                 "settings")}).encode())
+
+
+def sample_voice(storage: Storage, asset: Asset) -> dict[str, object] | None:
+    """The voice that spoke the approved sample: its note (`voice_key`), else the workshop version
+    whose sound it is; None when neither says (a sample placed by hand before notes were kept)."""
+    import hashlib
+    if not storage.key_exists(asset.canonical):
+        return None
+    if storage.key_exists(voice_key(asset.canonical)):
+        try:
+            noted = json.loads(storage.read_key(voice_key(asset.canonical)))
+            if isinstance(noted, dict) and {"provider", "model", "voice", "settings"} <= set(noted):
+                return noted
+        except ValueError:
+            pass
+    sha = hashlib.sha256(storage.read_key(asset.canonical)).hexdigest()
+    found = [v for v in versions(storage, asset) if v.get("sha256") == sha]
+    return cast(dict[str, object], found[-1]) if found else None
 
 
 def words_key(sample_key: str) -> str:
@@ -355,6 +390,7 @@ def approve_voice(root: Path, film: LoadedFilm, settings: Settings, speaker: str
     spoken_by_bible(film, settings, asset, voice, rec)
     done = promote(root, film, asset, n, by=by, storage=storage, ledger=ledger, expect_sha256=expect_sha256)
     write_key(storage, words_key(asset.canonical), rec["prompt"].encode())
+    _note_voice(storage, asset.canonical, cast(Mapping[str, object], rec))
     return done
 
 
@@ -401,6 +437,7 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
             problems.append(Problem(bible, None, f"{field}.voice", why))
     voices = film.bible.voices()
     approved: dict[str, str | None] = {}
+    stale: dict[str, str | None] = {}
     for key, sc in film.scenes:
         if sc.id not in scenes:
             continue
@@ -416,6 +453,11 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
                     approved[line.speaker] = _unusable(storage, sample, voice.pace_wpm)
                 why = approved[line.speaker]
                 if why is None:
+                    if line.speaker not in stale:
+                        stale[line.speaker] = _stale(film, settings, storage, line.speaker, voice)
+                    said = stale[line.speaker]
+                    if said:
+                        problems.append(Problem(bible, None, fields[line.speaker], said))
                     continue
                 make = (f"make one with `slate bible voice DIR {line.speaker}` and approve it (`slate bible approve "
                         f"DIR {line.speaker} --voice --version N`)")
@@ -427,6 +469,23 @@ def voice_problems(film: LoadedFilm, settings: Settings, storage: Storage,
                     problems.append(Problem(key, s.id, f"dialogue[{i}].speaker", (
                         f"{line.speaker!r} has no approved voice sample ({sample} {why}): {make}")))
     return problems, warnings
+
+
+def _stale(film: LoadedFilm, settings: Settings, storage: Storage, speaker: str, voice: Voice) -> str | None:
+    """Why the speaker's approved sample no longer speaks for their voice — bible.yaml names another
+    voice, model or settings than the one that spoke it: their lines would be spoken by the new voice
+    and judged against the old one's sample, failing the voice gate take after take — or None."""
+    asset, _ = voice_asset(film, speaker)
+    spoken = sample_voice(storage, asset)
+    if spoken is None:
+        return None
+    differ = voice_differs(settings, asset.field.removesuffix(".sample"), voice, spoken, "its approved sample's")
+    if not differ:
+        return None
+    return (f"{speaker}'s approved voice sample ({asset.canonical}) was spoken by another voice than "
+            f"{film.film.bible} gives now: {'; '.join(differ)}. Make a sample of the new voice and approve it "
+            f"(`slate bible voice DIR {speaker}`, then `slate bible approve DIR {speaker} --voice --version N`), or "
+            f"put the old voice back")
 
 
 def _unusable(storage: Storage, key: str, pace_wpm: int) -> str | None:
@@ -467,9 +526,8 @@ def sample_local_voices(root: Path) -> list[str]:
     its lines are judged against an approved sample from the first run. A vendor's voice is never
     sampled here (that is a paid version and a person's approval). Returns the keys written."""
     from slate.manifests import load_film
-    from slate.providers.registry import offline_line
+    from slate.providers.registry import offline_line, speech_model
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.bible import write_key
     film = load_film(root)
     storage = LocalStorage(Path(root))
     written = []
@@ -481,5 +539,8 @@ def sample_local_voices(root: Path) -> list[str]:
             continue
         write_key(storage, key, offline_line(voice.voice, voice.settings, SAMPLE_LINE).wav)
         write_key(storage, words_key(key), SAMPLE_LINE.encode())
+        ref = speech_model(voice.provider, voice.model, "draft")   # the local voice: one model at every profile
+        _note_voice(storage, key, {"provider": ref.provider, "model": ref.model, "voice": voice.voice,
+                                   "settings": dict(voice.settings)})
         written.append(key)
     return written

@@ -132,3 +132,34 @@ def test_a_run_given_a_silent_voice_sample_pays_nothing(example_film):
     assert "jenny_voice_APPROVED.wav" in out.output and "dialogue[0].speaker" in out.output, out.output
     with Ledger.for_project(example_film) as ledger:
         assert ledger.rows() == []
+
+
+@pytest.mark.parametrize("by", ["its note", "its workshop version"])
+def test_a_voice_changed_in_the_bible_after_its_sample_was_approved_is_refused(example_film, by):
+    """Issue 57: gabe's voice changed in bible.yaml (male_low to female_high) passed `slate check`;
+    his line was then spoken three times in the new voice, failed the voice gate against the old
+    voice's sample each time, and 1D was escalated out of the cut. Refused now, naming the bible's
+    field, both voices and the commands that approve a new sample — read from the note written
+    beside the sample, or (a sample approved before notes were kept) from the workshop version
+    whose sound it is."""
+    import hashlib
+    import json
+    bible = example_film / "bible.yaml"
+    doc = yaml.safe_load(bible.read_text())
+    [i] = [n for n, c in enumerate(doc["characters"]) if c["id"] == "gabe"]
+    note = _sample(example_film, "gabe").with_name("gabe_voice_APPROVED.voice.json")
+    assert json.loads(note.read_text())["voice"] == "male_low"
+    if by == "its workshop version":
+        note.unlink()
+        version = example_film / "characters" / "gabe" / "voice" / "versions" / "1" / "version.json"
+        version.parent.mkdir(parents=True)
+        version.write_text(json.dumps({"version": 1, "provider": "local", "model": "local-espeak-v1",
+                                       "voice": "male_low", "settings": {},
+                                       "sha256": hashlib.sha256(_sample(example_film, "gabe").read_bytes()).hexdigest()}))
+    assert preflight(example_film).ok
+    doc["characters"][i]["voice"]["voice"] = "female_high"
+    bible.write_text(yaml.safe_dump(doc, sort_keys=False))
+    [hit] = [p for p in preflight(example_film).problems if p.field == f"characters[{i}].voice"]
+    assert hit.file == "bible.yaml" and "gabe's approved voice sample" in hit.message, hit
+    assert f"characters[{i}].voice.voice: 'female_high' (its approved sample's: 'male_low')" in hit.message, hit
+    assert "slate bible voice DIR gabe" in hit.message and "--voice --version N" in hit.message, hit
