@@ -479,7 +479,8 @@ def why_it_differs(rows: list[CallRow], results: list[SceneResult]) -> list[str]
     switched = [r.error_message for r in rows if r.error_class in ("FallbackSwitch", "FallbackHeld")]
     if switched:
         said.append(f"fallbacks: {len(switched)} ({'; '.join(m for m in switched if m)[:300]})")
-    lost = [f"{sc.scene}/{s.shot}" for sc in results for s in sc.shots if s.status in ("escalated", "halted", "rejected")]
+    lost = [f"{sc.scene}/{s.shot}" for sc in results for s in sc.shots
+            if s.status in ("escalated", "halted", "rejected") and not s.picture_kept]
     if lost:
         spent_on = cost([r for r in paid if f"{r.scene}/{r.shot}" in lost])
         said.append(f"not delivered: {', '.join(lost)} ({fmt_usd(spent_on)} spent on them, no picture)")

@@ -147,7 +147,8 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
                        p.transition_seconds if p.transition == "dissolve" else 0.0],
                       "take": last.take if last else None,
                       "scores": {s.name: s.value for s in (last.scores if last else []) if s.name},
-                      "warnings": list(last.warnings) if last else []}
+                      "warnings": (list(last.warnings) if last else [])
+                      + ([f"its line: {c.dialogue_failed}"] if c.clip_uri and c.dialogue_failed else [])}
         _with_finish(entry, row)
         shots.append(entry)
     total = graded.duration if graded else float("inf")

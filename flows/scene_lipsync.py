@@ -76,7 +76,13 @@ def lipsync_of(run: Run, plan: ShotPlan, clip: ClipOutcome, voiced: list[VoicedL
         emit(run, scene=run.scene, shot=plan.shot, stage="lipsync", status="skipped",
              reasons=[f"on-camera lines not lip-synced: {why_not}"])
         return clip
-    return sync_shot(run, plan, clip, lines)
+    synced = sync_shot(run, plan, clip, lines)
+    if synced.escalated and run.settings.dialogue_failure == "keep_picture":
+        # The line failed, not the picture: the clip stays in the cut un-synced, its lines heard.
+        why = f"{synced.escalated}; its picture stays in the cut, not lip-synced"
+        emit(run, scene=run.scene, shot=plan.shot, stage="lipsync", status="picture kept", reasons=[why])
+        return clip.model_copy(update={"dialogue_failed": why})
+    return synced
 
 
 @task(name="lipsync-shot", cache_policy=NO_CACHE, task_run_name="lip-sync {plan.shot}")

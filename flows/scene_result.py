@@ -50,6 +50,9 @@ class ShotReport(BaseModel):
     # Its on-camera lines' sync (issue 38, flows/scene_lipsync.py): per line its speaker, take,
     # offset (ms, positive when the picture lags the sound), confidence, verdict and reason.
     lip_sync: list[LineSync] = []
+    # Escalated for its line only (issue 57, `dialogue_failure = "keep_picture"`): its picture is in
+    # the cut, not lip-synced (or without its lines); never put in the can (tasks/can.py `cannable`).
+    picture_kept: bool = False
     # Its approved take upscaled (issue 41, flows/scene_upscale.py): the upscale check's reading
     # of the clip in the cut — its size, rate, frames, and scaled back down, how close to the take.
     upscale: UpscaleVerdict | None = None
@@ -249,13 +252,15 @@ def conclude(run: Run, plans: list[ShotPlan], panels: dict[str, PanelOutcome], c
     for p in plans:
         c, pn = clips[p.shot], panels[p.shot]
         unread = unjudged(pn, c) if c.clip_uri else []
-        status = ("unjudged" if unread else "approved" if c.clip_uri else "rejected" if c.rejected
+        status = ("escalated" if c.clip_uri and c.dialogue_failed else "unjudged" if unread
+                  else "approved" if c.clip_uri else "rejected" if c.rejected
                   else "halted" if c.halted or pn.halted or c.held_for_retake else "escalated")
         why = f"the judge could not read it, let through by --cannot-judge warn: {'; '.join(unread)}" if unread else ""
-        best = _best(pn, c) if status == "escalated" else None
+        best = _best(pn, c) if status == "escalated" and not c.dialogue_failed else None
         reports_.append(ShotReport(shot=p.shot, panel_takes=len(pn.takes), video_takes=len(c.takes), status=status,
-                                   reason=why or c.rejected or c.halted or pn.halted or c.held_for_retake
-                                   or c.escalated or pn.escalated or "",
+                                   reason=(c.dialogue_failed if c.clip_uri else None) or why or c.rejected
+                                   or c.halted or pn.halted or c.held_for_retake or c.escalated or pn.escalated or "",
+                                   picture_kept=bool(c.clip_uri and c.dialogue_failed),
                                    started_from=c.started_from, drift=c.drift.drift if c.drift else None,
                                    reanchored=c.reanchor, continuity=c.continuity, drift_detail=c.drift.as_dict() if c.drift else None,
                                    best_take=best, lip_sync=list(c.lip_sync), upscale=c.upscale,

@@ -80,7 +80,8 @@ class VoiceReferences:
 def voice_lines_of(run: Run, film: LoadedFilm, plan: ShotPlan, clip: ClipOutcome,
                    references: VoiceReferences) -> tuple[ClipOutcome, list[VoicedLine]]:
     """A shot in the cut (its clip approved) with lines, each spoken and judged: its clip as it
-    stands after the voice gate (escalated by it: none in the cut) and the lines heard. A shot
+    stands after the voice gate (a line it escalates: the picture kept, without the shot's lines —
+    or, `dialogue_failure = "drop_shot"`, none in the cut) and the lines heard. A shot
     with no line, or no clip in the cut, is returned as it is. Run in the shot's lane
     (flows/lane.py)."""
     shot = {s.id: s for s in film.scene(run.scene).shots}.get(plan.shot)
@@ -92,6 +93,10 @@ def voice_lines_of(run: Run, film: LoadedFilm, plan: ShotPlan, clip: ClipOutcome
                          references)
     if isinstance(voiced, Escalated):
         emit(run, scene=run.scene, shot=plan.shot, stage="voice_gate", status="escalated", reasons=[voiced.why])
+        if run.settings.dialogue_failure == "keep_picture":
+            # The line failed, not the picture: the clip stays in the cut, without the shot's lines.
+            return clip.model_copy(update={"dialogue_failed": f"{voiced.why}; its picture stays in the cut, "
+                                                              f"without its lines"}), []
         return clip.model_copy(update={"clip_uri": None, "escalated": voiced.why}), []
     if isinstance(voiced, Halted):
         return clip.model_copy(update={"clip_uri": None, "halted": voiced.why}), []

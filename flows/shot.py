@@ -127,6 +127,9 @@ class ClipOutcome(BaseModel):
     # The take of its clip the take loop approved: the lane's passes after it (a face swap, the
     # lip-sync, an upscale) make other files of it, and `clip_uri` is then theirs.
     approved_take: int | None = None
+    # Its line failed (the voice gate, the sync gate) and its picture stays in the cut: why
+    # (`dialogue_failure = "keep_picture"`); the shot is escalated for its line only.
+    dialogue_failed: str | None = None
 
 
 #: A shot's loop outcome: its panels', or its clip's.

@@ -76,6 +76,7 @@ Profile = Literal["draft", "final", "hero"]
 #: The profiles, in order.
 PROFILES: tuple[str, ...] = get_args(Profile)
 CannotJudge = Literal["block", "warn"]
+DialogueFailure = Literal["keep_picture", "drop_shot"]
 # Caps are finite: an `inf` in slate.toml would be a cap that never refuses. And at most what
 # the ledger holds (governor/money.py MAX_USD, written again here: this module imports nothing
 # of ours): `--cap 1e400` passed as a Decimal and failed the run's first sum with a traceback.
@@ -132,6 +133,14 @@ class RunOptions(BaseModel):
         "block", title="What the judge cannot judge", description="block | warn: what a gate does with a take its "
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
         "UNJUDGED on the contact sheet, the validation table and the summary")
+    # Not part of a scene's key (output=False): a scene whose line failed is never put in the can
+    # (tasks/can.py `cannable`), so either way its next run is made again from the cached takes.
+    dialogue_failure: Annotated[DialogueFailure, Told(flag="--dialogue-failure", output=False,
+                                                      unset="slate.toml, keep_picture")] = Field(
+        "keep_picture", title="A shot whose line fails", description="keep_picture | drop_shot: a shot whose line "
+        "fails its voice gate, or whose lip-sync fails its sync gate, keeps its picture in the cut (not lip-synced, "
+        "its lines heard where they passed; a marker on the timeline says what failed) and is escalated for its "
+        "line only; drop_shot takes it out of the cut")
     run_cap_usd: Annotated[Usd, Told(flag="--cap", output=False, unset="the film's budget block")] = Field(
         Decimal("25"), title="Run cap (USD)", description="the most this run may spend in USD, e.g. 5.00; 0 is a "
         "cap of zero")

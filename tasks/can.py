@@ -164,6 +164,8 @@ def from_the_can(root: Path, storage: Storage, shelf: Path | BucketResults, key:
     try:
         entry = json.loads(data)
         result, cut = entry["result"], entry["cut"]
+        if not cannable(result):
+            return None   # written down before a rule it now breaks (a shot whose line failed): made again
         # Paths are kept relative to the project: another worker's folder is never written to.
         output, sheet = root / entry["output"], root / entry["contact_sheet"]
     except (ValueError, KeyError, TypeError):
@@ -198,7 +200,18 @@ def cannable(result: SceneFields) -> bool:
     approved or escalated by a gate's verdict on its cached takes (see the module's docstring)."""
     shots = result.get("shots") or []
     return bool(result.get("output")) and not result.get("halted") and bool(shots) and all(
-        s.get("status") == "approved" or (s.get("status") == "escalated" and s.get("settled")) for s in shots)
+        s.get("status") == "approved" or (s.get("status") == "escalated" and s.get("settled")
+                                          and not _dialogue_failed(s)) for s in shots)
+
+
+def _dialogue_failed(shot: SceneFields) -> bool:
+    """A shot escalated because its line failed (issue 57): never served from the can. The picture
+    a run keeps for it follows `dialogue_failure`, which is not in the key; and a record written
+    before the picture was kept (the lip-sync's or the voice gate's escalation, in slate's own
+    words) holds a cut without it."""
+    reason = str(shot.get("reason") or "")
+    return bool(shot.get("picture_kept")) or "failed the sync gate" in reason or "failed the voice gate" in reason \
+        or "the sync gate" in reason and "cannot judge" in reason
 
 
 def into_the_can(run: Run, shelf: Path | BucketResults, key: str, result: SceneFields) -> bool:

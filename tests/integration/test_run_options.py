@@ -139,9 +139,11 @@ def test_a_scenes_key_holds_exactly_what_changes_what_is_made(example_film):
     # The passes' models (issue 41) change what is made only where they run — a face swap in a scene
     # that asks for one, an upscale at a profile a person approves — so they key a scene by a part of
     # their own there (tasks/clip_passes.py key_part), never as an option every scene's key holds.
+    # What a shot whose line failed keeps (issue 57) changes a cut the can never holds (tasks/can.py
+    # `cannable`): not keyed either.
     assert set(option_names(output=False)) == {"scenes", "run_cap_usd", "film_cap_usd", "price_as",
                                                "max_parallel_scenes", "video_slots", "busy_wait_seconds",
-                                               "faceswap_model", "upscale_model", "pass_models"}
+                                               "faceswap_model", "upscale_model", "pass_models", "dialogue_failure"}
     base = run_part(a_run(example_film))
     assert run_part(a_run(example_film, "another-run", run_cap_usd="3", price_as="fal")) == base
     assert run_part(a_run(example_film, drift_threshold=0.4)) != base

@@ -4,8 +4,8 @@
   sync gate take after take, is made again with the next seed up to the take cap, then escalates
   naming the line and the offsets measured; a wide shot's line is never lip-synced;
 - the speech: a line spoken in the wrong voice (the local voice's `wrong_voice`) fails the voice
-  gate take after take, each a new seed, then escalates its shot naming the scene, shot, line and
-  speaker — and the shot leaves the cut;
+  gate take after take, each a new seed, then escalates naming the scene, shot, line and speaker —
+  the shot keeping its picture without the line (or, `dialogue_failure = "drop_shot"`, leaving the cut);
 - the face swap (on the fake ComfyUI): a swap that repaints the set is taken again; one that
   spoils another face every time escalates out of the cut;
 - the upscale (on the fake ComfyUI): a workflow that makes its own size fails the check take
@@ -81,19 +81,29 @@ def _voiced(root, shot: str, speaker: str, text: str) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_its_shot_naming_it(example_film, monkeypatch):
+@pytest.mark.parametrize("failure", ["keep_picture", "drop_shot"])
+def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_naming_it(example_film, monkeypatch, failure):
+    """The line escalates; its shot keeps its picture in the cut without the line (issue 57), or
+    with `dialogue_failure = "drop_shot"` leaves the cut as it did before."""
     from slate.flows.scene_speech import VoiceReferences, voice_lines_of
     from slate.manifests import load_film
     monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
     monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "wrong_voice")
     _voiced(example_film, "1C", "gabe", "Coffee, black, and the pie.")
     film = load_film(example_film)
-    clip, heard = on_one_shot(example_film, "1C", {"max_takes": 3, "no_progress_takes": 3},
-                              lambda run, plan, made: voice_lines_of(run, film, plan, made.clip,
-                                                                     VoiceReferences(example_film)))
-    assert not heard and not clip.clip_uri, clip
-    assert "scene scene-01, shot 1C, line 0 (gabe: 'Coffee, black, and the pie.')" in clip.escalated, clip.escalated
-    assert "the line failed the voice gate against the" in clip.escalated and "wrong speaker" in clip.escalated
+    clip, heard, given = on_one_shot(
+        example_film, "1C", {"max_takes": 3, "no_progress_takes": 3, "dialogue_failure": failure},
+        lambda run, plan, made: (*voice_lines_of(run, film, plan, made.clip, VoiceReferences(example_film)),
+                                 made.clip))
+    why = clip.dialogue_failed if failure == "keep_picture" else clip.escalated
+    assert not heard and why, clip
+    if failure == "keep_picture":
+        assert clip.clip_uri == given.clip_uri and not clip.escalated, clip
+        assert why.endswith("its picture stays in the cut, without its lines"), why
+    else:
+        assert not clip.clip_uri and not clip.dialogue_failed, clip
+    assert "scene scene-01, shot 1C, line 0 (gabe: 'Coffee, black, and the pie.')" in why, why
+    assert "the line failed the voice gate against the" in why and "wrong speaker" in why
     rows = _rows(example_film, "speech")
     assert [(r.shot, r.parameters["line"], r.parameters["seed"]) for r in rows] == [("1C", 0, s) for s in (1, 2, 3)]
 

@@ -165,9 +165,10 @@ def test_each_stage_meets_each_outcome_by_the_loops_one_rule(stage, row, example
         assert "stuck" in said, (stage, said)
     if row.outcome == "a moderation refusal":
         assert "refused" in said, (stage, said)
-    ends = "halted" if outcome.halted else "escalated" if outcome.escalated else "approved" if outcome.clip_uri \
-        else "nothing"
-    reason = outcome.halted or outcome.escalated or ""
+    # A line that escalates leaves its shot's picture in the cut (issue 57): escalated for the line.
+    ends = "halted" if outcome.halted else "escalated" if outcome.escalated or outcome.dialogue_failed \
+        else "approved" if outcome.clip_uri else "nothing"
+    reason = outcome.halted or outcome.escalated or outcome.dialogue_failed or ""
     assert ends == row.ends, f"{stage}, {row.outcome}: {ends}: {reason}"
     assert row.said in reason, reason
     assert len(jobs) == row.jobs, [(j.job_id, j.ending) for j in jobs]

@@ -158,3 +158,13 @@ def test_the_can_keeps_a_scene_whose_escalations_a_gate_decided():
     assert not cannable(scene(("approved", False), ("unjudged", False)))
     assert not cannable(scene(("escalated", True), output=None))
     assert not cannable(scene(("approved", False), halted="the run cap"))
+    # A shot escalated for its line (issue 57): its picture follows `dialogue_failure`, which is not
+    # keyed — never canned; nor a record written before the picture was kept, in slate's own words.
+    kept = scene(("approved", False), ("escalated", True))
+    kept["shots"][1]["picture_kept"] = True
+    assert not cannable(kept)
+    for words in ("scene scene-01, shot 1B: the lip-sync failed the sync gate in 3 takes",
+                  "scene scene-01, shot 1B, line 0 (gabe: 'Hi.'): the line failed the voice gate against the …"):
+        old = scene(("approved", False), ("escalated", True))
+        old["shots"][1]["reason"] = words
+        assert not cannable(old), words
