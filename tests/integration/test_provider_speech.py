@@ -273,6 +273,12 @@ def test_slate_doctor_checks_the_provider_and_the_price_of_every_voice_of_the_fi
     bible["characters"][0]["voice"] = {"description": "a man in his forties, low and even", "provider": "elevenlabs",
                                        "model": MULTILINGUAL, "voice": GEORGE}
     (example_film / "bible.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    # A sample of the new voice approved (its note, as `slate bible approve` writes it): else slate
+    # check refuses a sample spoken by the voice the bible named before.
+    import json
+    who = bible["characters"][0]["id"]
+    (example_film / "characters" / who / f"{who}_voice_APPROVED.voice.json").write_text(json.dumps(
+        {"provider": "elevenlabs", "model": MULTILINGUAL, "voice": GEORGE, "settings": {}}))
     fakes.keys({"elevenlabs": {"character_count": 10_000, "character_limit": 100_000}})
     result = CliRunner().invoke(app, ["doctor", str(example_film)])
     said = result.output + result.stderr
