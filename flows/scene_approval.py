@@ -113,6 +113,17 @@ def _upscale_line(run: Run, plan: ShotPlan, cost: Decimal | None) -> str:
             f"the take — {fmt_usd(cost)}")
 
 
+def _starts_from(plan: ShotPlan, passed: list[Take], plans: list[ShotPlan]) -> str:
+    """What the shot's final clip will start from, as the form says it: its approved panel's take,
+    or (a chained shot) the clip before it — the take a person is approving the money for."""
+    panel = f"panel take {passed[-1].take}" if passed else "its panel"
+    if plan.chain and plan.chain_position > 0:
+        before = next((q.shot for q in reversed(plans) if q.index < plan.index), None)
+        if before is not None:
+            return f"starts from the last frame of {before}'s final clip (chained)"
+    return f"starts from {panel}"
+
+
 def approve_finals(run: Run, settings: Settings, done: SceneRound,
                    film: LoadedFilm | None = None) -> tuple[Decision, Finals]:
     """Wait for a person to approve the final video of the shots whose panels passed: the
@@ -137,7 +148,8 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
         shots.append(ShotToApprove(shot=p.shot, panel_uri=done.panels[p.shot].approved["start"],
                                    scores=score_lines(passed[-1] if passed else None),
                                    video_cost=fmt_usd(video),
-                                   detail=f"{p.duration:g} s at {p.resolution}", lines=said.get(p.shot, []) + swapped,
+                                   detail=f"{p.duration:g} s at {p.resolution}, {_starts_from(p, passed, done.plans)}",
+                                   lines=said.get(p.shot, []) + swapped,
                                    upscale=_upscale_line(run, p, upscale.get(p.shot))))
     total = sum(costs.values(), Decimal(0))
     text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),

@@ -55,3 +55,18 @@ def test_the_form_lists_each_shots_lines_with_their_cost(example_film):
     c, a = text.split("#### 1C")[1].split("#### 1A")
     assert f"- gabe: “{line}” [quiet] — $0.0047" in c and "not part of the amount" in c
     assert "Lines" not in a                       # a shot with no lines shows none
+
+
+def test_each_shot_on_the_form_says_the_take_its_clip_starts_from(example_film):
+    """Issue 57: the form never named the take a clip would start from. A shot starts from its
+    approved panel's take; a chained shot (the example's 1E) from the clip before it."""
+    from slate.flows.scene_approval import _starts_from
+    from slate.flows.shot import Take
+    from slate.tasks.plan import plan_from_project
+    plans = plan_from_project(load_film(example_film), "scene-01", "final", 24)
+    by = {p.shot: p for p in plans}
+    taken = [Take(stage="panel", moment="start", take=n, uri=f"cas://{n}", passed=True, quality=1.0, reasons=[])
+             for n in (1, 2)]
+    assert _starts_from(by["1A"], taken, plans) == "starts from panel take 2"
+    assert by["1E"].chain and _starts_from(by["1E"], taken, plans) == \
+        "starts from the last frame of 1D's final clip (chained)"
