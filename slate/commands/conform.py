@@ -90,6 +90,12 @@ def conform(directory: Directory,
     if not changed and not done.swaps:
         say(f"no change: {edited.name} is the cut the manifests describe")
         return
+    if not done.shortfalls:
+        # What the next run makes of it, before anyone waits on it: the cut and its finish again
+        # from the takes already made (order, trims, joins, fades and cues change no take).
+        scenes = sorted({c.scene for c in changed} | {s.scene for s in done.swaps})
+        say(f"the next run (`slate run {directory}" + "".join(f" --scene {s}" for s in scenes) + "`) cuts and "
+            f"finishes {', '.join(scenes)} again from the takes already made: no new take, no provider call, $0.00")
     if done.shortfalls:
         for line in _longer_takes(directory, film, profile, done.shortfalls):
             err.print(line, markup=False, highlight=False)

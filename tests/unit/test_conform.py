@@ -152,6 +152,9 @@ def test_an_edit_conforms_into_the_scene_file(cut, tmp_path, fmt):
     assert "--- a/scenes/scene-01.yaml" in shown.output and "+++ b/scenes/scene-01.yaml" in shown.output
     assert "+  cut:\n" in shown.output and "-    duration: 0.75\n" in shown.output, shown.output
     assert (cut / SCENE).read_text() == before   # not written without --write
+    # What the next run makes of it, said before anyone waits on it (issue 57).
+    assert "cuts and finishes scene-01 again from the takes already made: no new take, no provider call, $0.00" \
+        in shown.output.replace("\n", " "), shown.output
 
     written = _conform(cut, path, "--write")
     assert written.exit_code == 0, written.output
