@@ -143,10 +143,18 @@ def score_parts(text: str) -> tuple[str, str, bool, str]:
     return head, "", False, reason
 
 
-def _daily_row(v: DailyView, profile: str, media: _Media) -> PageRow:
+def _daily_row(v: DailyView, profile: str, media: _Media, root: Path) -> PageRow:
     """One shot's dailies at one profile as the page shows them: its current takes side by side,
     panels then clips (the takes of the shot as it was before are history: the ledger's takes below
-    show them), the word that stands, the proposals and a cleared word."""
+    show them), the word that stands, the proposals and a cleared word; beside each take, the
+    commands that answer it (the page is read-only: it says how to answer, it cannot)."""
+    import shlex
+    where = shlex.quote(str(root))
+
+    def answers(kind: str, take: int) -> dict[str, str]:
+        tail = f" --profile {profile}" + (" --panel" if kind == "panel" else "")
+        return {"circle": f"slate dailies {where} --circle {v.shot}:{take}{tail}",
+                "ng": f"slate dailies {where} --ng {v.shot}:{take} --note \"…\"{tail}"}
     kinds = []
     for kind in ("panel", "clip"):
         takes = sorted((t for t in v.takes if t.kind == kind and t.current), key=lambda t: t.take)
@@ -154,7 +162,7 @@ def _daily_row(v: DailyView, profile: str, media: _Media) -> PageRow:
             kinds.append({"kind": kind, "takes": [
                 {"take": t.take, "image": media.uri(t.preview), "clip": media.uri(t.uri) if kind == "clip" else None,
                  "passed": t.passed, "in_cut": t.in_cut, "cost": Decimal(t.cost_usd or 0), "made": t.made_at,
-                 "reasons": list(t.reasons),
+                 "reasons": list(t.reasons), "answers": answers(kind, t.take),
                  "scores": [dict(zip(("name", "value", "failing", "reason"), score_parts(s))) for s in t.scores]}
                 for t in takes]})
     return {"profile": profile, "kinds": kinds, "words": [w.said() for w in (v.panel_word, v.clip_word) if w],
@@ -239,7 +247,7 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
     daily: dict[tuple[str, str], list[PageRow]] = defaultdict(list)
     for profile, views in (dailies or {}).items():
         for v in views:
-            daily[(v.scene, v.shot)].append(_daily_row(v, profile, media))
+            daily[(v.scene, v.shot)].append(_daily_row(v, profile, media, root))
     scenes: list[PageRow] = []
     for _, sc in film.scenes:
         shots: list[PageRow] = []
@@ -384,6 +392,8 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 {% for d in shot.dailies %}
 <div class="dailies" data-profile="{{ d.profile }}">
 <h4>Dailies — {{ d.profile }}</h4>
+<p class="how"><small>This page is read-only. Answer a take with the command beside it, or in the Prefect UI's dailies
+form (a nightly run waits on it); the next run obeys the word.</small></p>
 <p class="words">{% for w in d.words %}<span class="badge word">the word</span>{{ w }} {% else %}<em>no word yet</em>{% endfor %}</p>
 {% for p in d.proposals %}<p class="proposal"><span class="badge proposal">agent's proposal</span>{{ p }} <small>(not acted on until a person says so)</small></p>{% endfor %}
 {% if d.cleared %}<p class="cleared"><span class="badge warn">cleared</span>{{ d.cleared }}</p>{% endif %}
@@ -393,7 +403,8 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 <figcaption><b>{{ k.kind }} take {{ t.take }}</b> <span class="badge {{ 'pass' if t.passed else 'fail' }}">{{ "passed" if t.passed else "failed" }}</span>{% if t.in_cut %}<span class="badge incut">in the cut</span>{% endif %}
 <br><small>{{ t.cost|usd }}{% if t.made %}, made {{ t.made|iso }}{% endif %}</small>{% if t.clip %} · <a class="clip" href="{{ t.clip }}">play</a>{% endif %}
 <div>{% for s in t.scores %}<span class="badge {{ 'fail' if s.failing else 'pass' }}" title="{{ s.reason }}">{{ s.name }} {{ s.value }}</span>{% endfor %}</div>
-{% for r in t.reasons %}<div><small>{{ r }}</small></div>{% endfor %}</figcaption></figure>{% endfor %}
+{% for r in t.reasons %}<div><small>{{ r }}</small></div>{% endfor %}
+<div class="answer"><small>circle: <code>{{ t.answers.circle }}</code><br>NG: <code>{{ t.answers.ng }}</code></small></div></figcaption></figure>{% endfor %}
 </div>{% endfor %}
 </div>
 {% endfor %}

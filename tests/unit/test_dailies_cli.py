@@ -267,6 +267,13 @@ def test_the_report_shows_each_shots_takes_side_by_side_with_verdicts_word_and_p
                      daily)
     assert "agent's proposal NG take 2 (proposed by agent-1): slower" in text
     assert "no word yet" in text
+    # Read-only, it says so, and how each take is answered (issue 57): the command beside the take.
+    assert "This page is read-only." in text
+    assert f"circle: slate dailies {dailies_film} --circle 1C:3 --profile draft" in text, text
+    assert f'NG: slate dailies {dailies_film} --ng 1C:3 --note "…" --profile draft' in text, text
+    import shlex
+    said = runner.invoke(app, shlex.split(f"slate dailies {dailies_film} --circle 1C:3 --profile draft")[1:])
+    assert said.exit_code == 0 and "1C: circled take 3" in said.output, said.output
     d = html.split('data-shot="1D">')[1].split("</section>")[0]
     assert "cleared circled take 2 (ana) cleared" in " ".join(unescape(re.sub(r"<[^>]+>", " ", d)).split())
     a = html.split('data-shot="1A">')[1].split("</section>")[0]
