@@ -154,8 +154,9 @@ def report_run(result, state, elapsed: float, directory: Path | None = None, run
     spent = sum((usd(s.spent_usd) for s in result.scenes), usd(0)) if result is not None else usd(0)
     calls = sum(s.provider_calls for s in result.scenes) if result is not None else 0
     notes: list[str] = []
+    stuck: list[str] = []
     if directory is not None and run_id:
-        spent, calls, notes = _run_figures(directory, run_id)
+        spent, calls, notes, stuck = _run_figures(directory, run_id)
     console.print(Text.assemble("state: ", (state.name, "bold"),
                                 f"  ({elapsed:.1f}s)  spent this run: {fmt_usd(spent)}"))
     if state.message and state.name not in ("Completed",):
@@ -180,6 +181,10 @@ def report_run(result, state, elapsed: float, directory: Path | None = None, run
             console.print(f"{'subtitles:':<15}{path}", highlight=False, markup=False)
     for note in notes:
         console.print(f"asked again once: {note}", highlight=False, markup=False)
+    # A stuck job is said as it happens (the run's lines); said again here, where a person reads
+    # the night in the morning, whether or not its shot went on to a good take.
+    for line in stuck:
+        console.print(f"stuck: {line}", highlight=False, markup=False)
     console.print(f"provider calls made: {calls}")
 
 
@@ -201,9 +206,10 @@ def _finishing_lines(directory: Path, scene: str, profile: str) -> None:
 
 
 def _run_figures(directory: Path, run_id: str):
-    """(spent, provider calls made, asked-again notes) of one run, from the ledger: its committed
-    money, its rows that reached a provider (not refusals nor $0 notes)."""
-    from slate.governor.chokepoint import ASKED_AGAIN
+    """(spent, provider calls made, asked-again notes, stuck jobs) of one run, from the ledger: its
+    committed money, its rows that reached a provider (not refusals nor $0 notes), and each job
+    that gave no result in time — cancelled and recorded, or left open for the next run."""
+    from slate.governor.chokepoint import ASKED_AGAIN, JOB_STUCK
     from slate.governor.ledger import Ledger
     from slate.providers.storage import film_id
     with Ledger.for_project(directory.resolve()) as ledger:
@@ -212,4 +218,6 @@ def _run_figures(directory: Path, run_id: str):
         spent = ledger.totals(film=film, run_id=run_id).committed
     calls = sum(1 for r in rows if r.status not in ("refused", "released"))
     notes = [r.error_message or "" for r in rows if r.error_class == ASKED_AGAIN]
-    return spent, calls, notes
+    stuck = [f"{r.scene}/{r.shot} {r.stage} take {r.take}: {r.error_message or ''}" for r in rows
+             if r.error_class == JOB_STUCK or (r.status == "unknown" and "gave no result" in (r.error_message or ""))]
+    return spent, calls, notes, stuck

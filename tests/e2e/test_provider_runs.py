@@ -435,6 +435,9 @@ def test_a_clip_job_that_never_finishes_is_cancelled_its_shot_escalated_and_the_
     assert cancel["id"] == stuck.job_id and cancel["outcome"] == "canceled"
     said = next(line for line in out.output.splitlines() if f"scene-01/{stuck.shot}:" in line)
     assert stuck.job_id in said and "stuck" in said and "gave no result in" in said, said
+    # The summary says it again where a person reads the night (issue 56 item 8).
+    [summary] = [line for line in out.output.splitlines() if line.startswith("stuck: ")]
+    assert summary.startswith(f"stuck: scene-01/{stuck.shot} video take 1: ") and stuck.job_id in summary, summary
     others = [s for s in shots if s != stuck.shot]
     rendered = [r for r in rows(example_film, "video") if r.status == "succeeded"]
     assert sorted(r.shot for r in rendered) == others
