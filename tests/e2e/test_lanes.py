@@ -23,17 +23,23 @@ pytestmark = [pytest.mark.e2e]
 
 #: The longest 1I's clip is held running for 1D's lip-sync. Only a scene-wide barrier (1D's
 #: lip-sync waiting for 1I's clip) ever waits this long — and then fails the order asserted below.
-BOUND = 150.0
+#: Generous: in a fresh clone's `make test` (four workers and mypy on two cores) 150 s was once not
+#: enough. The job's deadline is three times the film's [job_seconds] for the scripted clip.
+BOUND = 420.0
+JOB_SECONDS = 200
 
 
 def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example_film, prefect_harness, tmp_path,
                                                                           monkeypatch):
     monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "local,script")
     (example_film / "rates.toml").write_text(scripted.RATES)
+    with (example_film / "slate.toml").open("a") as toml:     # the hold stays under the job's deadline
+        toml.write(f'\n[job_seconds]\n"script:clip" = {JOB_SECONDS}\n')
     keep_shots(example_film, ("1D", "1I"))
     import time
     with scripted.installed(tmp_path / "site") as book:
         asked = [0.0, False]
+        heard: list[str] = []                   # what each read of the ledger said, for a failure's words
 
         def synced() -> bool:
             # Asked on every poll of 1I's job (20 a second, in the poller's thread): the ledger read
@@ -45,8 +51,9 @@ def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example
                     with Ledger.for_project(example_film) as ledger:
                         asked[1] = any(r.stage == "lipsync" and r.shot == "1D" and r.finished_at is not None
                                        for r in ledger.rows())
-                except Exception:  # noqa: BLE001 — a busy read now is asked again in half a second
-                    pass
+                    heard.append(f"{time.strftime('%H:%M:%S')} {asked[1]}")
+                except Exception as e:  # noqa: BLE001 — a busy read now is asked again in half a second
+                    heard.append(f"{time.strftime('%H:%M:%S')} {type(e).__name__}: {e}")
             return bool(asked[1])
 
         # 1I: "Gabe turns on his stool … as Mia laughs."
@@ -63,7 +70,9 @@ def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example
     [slow] = [r for r in rows if r.stage == "video" and r.shot == "1I" and r.status == "succeeded"]
     [fast] = [r for r in rows if r.stage == "video" and r.shot == "1D" and r.status == "succeeded"]
     assert sync.finished_at is not None and slow.finished_at is not None and fast.finished_at is not None
-    # 1I's clip was held for 1D's lip-sync, which was made while it rendered: not the whole bound.
-    assert (slow.finished_at - slow.created_at).total_seconds() < BOUND * 0.9, (slow.created_at, slow.finished_at)
-    assert sync.finished_at < slow.finished_at, (sync.finished_at, slow.finished_at)
+    told = "\n".join([f"{r.shot} {r.stage} take {r.take} {r.status} {r.created_at:%H:%M:%S}-"
+                       f"{r.finished_at and f'{r.finished_at:%H:%M:%S}'}" for r in rows if r.shot in ("1D", "1I")]
+                      + [f"asked {len(heard)} times:"] + heard[:3] + heard[-3:])
+    # 1D's lip-sync was made while 1I's clip rendered (the rule); with a barrier it waits for the clip.
+    assert sync.finished_at < slow.finished_at, told
     assert fast.finished_at < sync.created_at                # the lane starts once its clip is in
