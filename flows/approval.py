@@ -4,7 +4,10 @@ In the final and hero profiles, once every panel of a scene has passed its gate 
 final video is submitted, the scene run waits for a person with a form (a Prefect RunInput)
 that lists each shot with its panel, its gate scores by name with the judge's reasons and what
 its clip will cost, the total and the caps — a list, not a wide table, so it reads inside the
-UI's narrow dialog. The person approves every shot, some shots, or none, with notes, and may
+UI's narrow dialog. The shots are shown in the description of the form's *Shots* field, beside the
+control that picks them: the UI's dialog shrinks the form's own text into a box of its own that
+scrolls (some 340 px, or none at all when the form is long), so only the amount and the caps are
+said there. The person approves every shot, some shots, or none, with notes, and may
 give a retake allowance.
 
 What is approved is an amount: the approved clips' estimate plus the allowance. A retake that
@@ -100,9 +103,12 @@ class NoRunWaiting(SlateError):
     has ended (`slate approve` after the run it meant to answer died)."""
 
 
-def form_for(shots: list[str]) -> type[RunInput]:
-    """The form's class: its shot list is this scene's shots, so the UI offers them as boxes."""
+def form_for(shots: list[str], sections: str = "") -> type[RunInput]:
+    """The form's class: its shot list is this scene's shots, so the UI offers them as boxes;
+    `sections` (`shot_sections`), each shot's panel, scores and cost, go in that field's
+    description, right above it."""
     ids = tuple(shots) or ("none",)
+    picks = "the shots to approve, with 'only the shots ticked'"
     return create_model(
         "FinalsApproval", __base__=RunInput,
         approve=(ApproveChoice, Field("all shots", title="Approve",
@@ -111,7 +117,7 @@ def form_for(shots: list[str]) -> type[RunInput]:
         # the type checker cannot read.
         shots=(list[Literal[ids]],  # type: ignore[valid-type]
                Field(default_factory=list, title="Shots",
-                     description="the shots to approve, with 'only the shots ticked'")),
+                     description=f"{picks}\n\n{sections}" if sections else picks)),
         retake_allowance=(str, Field("0", title="Retake allowance (USD)", pattern=r"^\d{1,6}(\.\d{1,2})?$",
                                      description="what retakes of clips that fail their keyframe gate may spend "
                                                  "beyond the clips approved, without asking you again, e.g. 1.50 "
@@ -145,30 +151,34 @@ def _shot_section(s: ShotToApprove, local_file: LocalFile) -> str:
             f"![{s.shot}]({thumbnail_data_url(local_file(s.panel_uri))})\n\n{scores}{upscaled}{said}")
 
 
-def description(scene: str, profile: str, shots: list[ShotToApprove], local_file: LocalFile, total: str, caps: str,
+def shot_sections(shots: list[ShotToApprove], local_file: LocalFile) -> str:
+    """Each shot as the form shows it beside its Shots field: heading and cost, panel, scores."""
+    return "\n\n".join(_shot_section(s, local_file) for s in shots)
+
+
+def description(scene: str, profile: str, shots: list[ShotToApprove], total: str, caps: str,
                 left: str, contact_sheet_key: str) -> str:
-    """The approval form's text: the total and the caps first, then each shot."""
-    sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
+    """The approval form's own text: the total and the caps (each shot is in `shot_sections`)."""
     return (f"### Approve the {profile} video of scene {scene}\n\n"
             f"Every panel passed its gate. Nothing is rendered at {profile} resolution until you answer.\n\n"
             f"**Total estimate: {total}** for {len(shots)} clip(s). Caps: {caps}; they still allow **{left}**.\n\n"
             f"What you approve is an amount: the clips you approve, plus the retake allowance below. A retake "
             f"that would go past it waits for you again.\n\n"
-            f"Every shot's panel and scores are also on the contact sheet: this run's **Artifacts** tab, "
-            f"`{contact_sheet_key}`.\n\n{sections}")
+            f"Each shot's panel, scores and cost are with the **Shots** field below; all of them are also on the "
+            f"contact sheet: this run's **Artifacts** tab, `{contact_sheet_key}`.")
 
 
-def retake_description(scene: str, profile: str, shots: list[ShotToApprove], local_file: LocalFile, approved: str,
+def retake_description(scene: str, profile: str, shots: list[ShotToApprove], approved: str,
                        taken: str, caps: str, left: str, contact_sheet_key: str) -> str:
-    """The same form, asked again: retakes that would pass the amount approved."""
-    sections = "\n\n".join(_shot_section(s, local_file) for s in shots)
+    """The same form, asked again: retakes that would pass the amount approved (each clip is in
+    `shot_sections`)."""
     return (f"### Approve the {profile} video of scene {scene}: retakes past the amount approved\n\n"
             f"You approved **{approved}** for this scene's {profile} video; **{taken}** of it is taken (the clips "
             f"made and under way). The clips below failed their keyframe gate, and another take would go past "
             f"it. Approving a shot adds its retake to the amount; a shot not approved is escalated, the rest of "
             f"the scene goes on. Caps: {caps}; they still allow **{left}**.\n\n"
-            f"The contact sheet (this run's **Artifacts** tab, `{contact_sheet_key}`) shows each take.\n\n"
-            f"{sections}")
+            f"Each clip's last frame, scores and retake cost are with the **Shots** field below; the contact sheet "
+            f"(this run's **Artifacts** tab, `{contact_sheet_key}`) shows each take.")
 
 
 def decide(answer: BaseModel | Mapping[str, Any], shots: list[str]) -> Decision:

@@ -144,8 +144,10 @@ def _wait(root: Path, settings: Settings, shown: Shown, scenes: list[str]) -> Ru
     seconds = int(settings.approval_timeout_hours * 3600)
     suspending = can_suspend()
     # A resumed run meets its answered wait again (the form's text is not needed then).
-    text = "" if answered_before(key) else form_text(shown, scenes, storage_for(root, settings).open_local)
-    ready = form_for(shown).with_initial_data(description=text or None)
+    first = not answered_before(key)
+    text = form_text(shown, scenes) if first else ""
+    ready = form_for(shown, storage_for(root, settings).open_local if first else None).with_initial_data(
+        description=text or None)
     if text:
         get_run_logger().info("dailies: %d shot(s) wait for your word — open this run in the Prefect UI and press "
                               "Resume%s", len(shown.shots), " (suspended: no worker is held)" if suspending else "")

@@ -1,8 +1,11 @@
 """The dailies form: what a person reads and answers in the Prefect UI about the shots with new takes.
 
-Per shot the form's text shows the take the cut uses (its picture, small, inline: the UI needs no
-server to show it), its gate scores by name, what it cost, the takes before it, the word that
-stands, and an agent's proposals as "proposed by <agent>: NG — <note>". Per shot the form asks:
+Per shot, inside that shot's own part of the form (the description of its *your word* field, right
+above its controls — the Prefect UI shows a form in a dialog that scrolls, and a shot's pictures
+some thousands of characters away from its answer read as no picture at all), the form shows a
+picture of each take it offers (small, inline: the UI needs no server to show it), which one the
+cut plays, its gate scores by name, what it cost, the word that stands, and an agent's proposals as
+"proposed by <agent>: NG — <note>". The form's own text says only what is asked. Per shot it asks:
 
 - *your word*: no answer (the default) / circle / NG / hold,
 - *which take*: the take the word is about (the clip take in the cut first),
@@ -47,6 +50,8 @@ class ShownTake(BaseModel):
     label: str      # as the form offers it: "clip take 2 (in the cut)"
     kind: Kind
     take: int
+    preview: str = ""   # its picture: a storage URI (the panel, or the clip's middle keyframe)
+    said: str = ""      # a line on it beside its picture: passed or failed (why), its cost
 
 
 class ShownShot(BaseModel):
@@ -86,8 +91,12 @@ def _label(t: DailyTake) -> str:
 
 
 def _take_line(t: DailyTake) -> str:
+    return f"- {_label(t)} — {_verdict(t)}"
+
+
+def _verdict(t: DailyTake) -> str:
     verdict = "passed" if t.passed else "failed" + (f" ({'; '.join(t.reasons)})" if t.reasons else "")
-    return f"- {_label(t)} — {verdict}; {fmt_usd(_usd(t.cost_usd))}" + (f", made {_when(t)}" if t.made_at else "")
+    return f"{verdict}; {fmt_usd(_usd(t.cost_usd))}" + (f", made {_when(t)}" if t.made_at else "")
 
 
 def _when(t: DailyTake) -> str:
@@ -144,20 +153,30 @@ def shown_of(film: str, profile: str, dailies: list[DailyShot]) -> Shown:
         heading, body = _section(d, shown, offered)
         shots.append(ShownShot(
             scene=d.scene, shot=d.shot, name=_field_name(f"{d.scene}-{d.shot}" if d.shot in twice else d.shot),
-            takes=[ShownTake(label=_label(t), kind=t.kind, take=t.take) for t in offered], keys=dict(d.keys),
+            takes=[ShownTake(label=_label(t), kind=t.kind, take=t.take, preview=t.preview, said=_verdict(t))
+                   for t in offered], keys=dict(d.keys),
             heading=heading, body=body, preview=shown.preview))
     return Shown(film=film, profile=profile, shots=shots)
 
 
-def form_for(shown: Shown) -> type[RunInput]:
-    """The form's class: four fields a shot (its takes offered as a list), then the person's name."""
+#: Where a picture is read from: the film's storage's `open_local` (a content URI -> a file here).
+LocalFile = Callable[[str], Path]
+
+
+def form_for(shown: Shown, local_file: LocalFile | None = None) -> type[RunInput]:
+    """The form's class: four fields a shot (its takes offered as a list), then the person's name.
+    With `local_file` (the form as first shown), each shot's first field carries that shot's part
+    of the form — its heading, a picture of each take offered, its scores and words — so what a
+    person looks at sits beside what they answer; without it (an answered form read again) only
+    what each field means."""
     fields: dict[str, Any] = {}
     for s in shown.shots:
         labels = tuple(t.label for t in s.takes)
+        meaning = ("circle: this take goes in the cut; NG: no good, make another on the next run; "
+                   "hold: decide later; no answer: it comes back on the next dailies")
         fields[f"{s.name}_word"] = (Answer, Field(
             "no answer", title=f"{s.name}: your word",
-            description="circle: this take goes in the cut; NG: no good, make another on the next run; "
-                        "hold: decide later; no answer: it comes back on the next dailies"))
+            description=f"{shot_section(s, local_file)}\n\n**Your word** — {meaning}" if local_file else meaning))
         # The takes are known only now: a Literal made at run time (pydantic offers it as a list).
         fields[f"{s.name}_take"] = (Literal[labels], Field(
             labels[0], title=f"{s.name}: which take", description="the take your word is about"))
@@ -172,23 +191,30 @@ def form_for(shown: Shown) -> type[RunInput]:
     return model
 
 
-#: Where a picture is read from: the film's storage's `open_local` (a content URI -> a file here).
-LocalFile = Callable[[str], Path]
-
-
-def form_text(shown: Shown, scenes: list[str], local_file: LocalFile) -> str:
-    """The form's text: what is asked, then each shot with its picture."""
-    def picture(s: ShownShot) -> str:
+def shot_section(s: ShownShot, local_file: LocalFile) -> str:
+    """One shot's part of the form: its heading, a picture of each take offered (the one the cut
+    plays first) with its label and verdict under it, then its scores, takes and words."""
+    def picture(t: ShownTake) -> str:
+        if not t.preview:
+            return f"*{t.label}* — {t.said} (no picture)"
         try:
-            return f"![{s.shot}]({thumbnail_data_url(local_file(s.preview), THUMB_WIDTH)})\n\n" if s.preview else ""
+            image = f"![{s.shot} {t.label}]({thumbnail_data_url(local_file(t.preview), THUMB_WIDTH)})"
         except (OSError, ValueError):   # a picture gone from storage: the shot is still there to answer
-            return "(its picture is not in storage)\n\n"
-    sections = "\n\n".join(f"{s.heading}\n\n{picture(s)}{s.body}" for s in shown.shots)
+            image = "(its picture is not in storage)"
+        return f"{image}\n\n*{t.label}* — {t.said}" if t.said else f"{image}\n\n*{t.label}*"
+    pictures = "\n\n".join(picture(t) for t in s.takes)
+    return f"{s.heading}\n\n{pictures}\n\n{s.body}"
+
+
+def form_text(shown: Shown, scenes: list[str]) -> str:
+    """The form's own text: what is asked (each shot's pictures and scores are beside its fields)."""
+    listed = ", ".join(s.shot for s in shown.shots)
     return (f"### Dailies — {shown.film}, {shown.profile}, {', '.join(scenes)}\n\n"
-            f"{len(shown.shots)} shot(s) with takes you have not given a word on. For each: **circle** the take that "
-            f"goes in the cut, call it **NG** with a note (the next run makes another; tick *add the note to the "
-            f"prompt* for the next take to be told), **hold** it, or leave it unanswered. Nothing is paid now.\n\n"
-            f"{sections}")
+            f"{len(shown.shots)} shot(s) with takes you have not given a word on: {listed}. Each shot's takes, "
+            f"with their pictures and scores, are shown just above its fields. For each: **circle** the take "
+            f"that goes in the cut, call it **NG** with a note (the next run makes another; tick *add the note "
+            f"to the prompt* for the next take to be told), **hold** it, or leave it unanswered. Nothing is paid "
+            f"now.")
 
 
 def said_of(answer: BaseModel | Mapping[str, Any], shown: Shown) -> list[Said]:

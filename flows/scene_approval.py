@@ -13,7 +13,7 @@ from prefect import get_run_logger
 
 from slate.flows import reports
 from slate.flows.approval import (ApprovalExpired, Decision, ShotToApprove, answered_before, decide, description, form_for,
-                                  retake_description, wait_for_person)
+                                  retake_description, shot_sections, wait_for_person)
 from slate.flows.scene_result import SceneRound
 from slate.flows.shot import Finals, Take
 from slate.governor.chokepoint import Usage
@@ -152,11 +152,12 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
                                    lines=said.get(p.shot, []) + swapped,
                                    upscale=_upscale_line(run, p, upscale.get(p.shot))))
     total = sum(costs.values(), Decimal(0))
-    text = description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(total), _caps(st),
+    text = description(run.scene, run.profile, shots, fmt_usd(total), _caps(st),
                        fmt_usd(st.governor.remaining()),
                        _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
     ids = [s.shot for s in shots]
-    answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+    answer = wait_for_person(Path(run.root), run.scene, run.profile,
+                             form_for(ids, shot_sections(shots, st.storage.open_local)), text, ids,
                              settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
     decision = decide(answer, ids)
     approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
@@ -188,11 +189,12 @@ def approve_retakes(run: Run, settings: Settings, held: SceneRound, finals: Fina
     ids = [s.shot for s in shots]
     allowance = st.allowances.for_scene(run.run_id, run.scene, Decimal(finals.approved), {})
     wait = f"approve-{run.scene}-{run.profile}-retakes-{round_}"
-    text = retake_description(run.scene, run.profile, shots, st.storage.open_local, fmt_usd(Decimal(finals.approved)),
+    text = retake_description(run.scene, run.profile, shots, fmt_usd(Decimal(finals.approved)),
                               fmt_usd(allowance.charged), _caps(st), fmt_usd(st.governor.remaining()),
                               _show_sheet(run, held.contact_sheet, wait))
     try:
-        answer = wait_for_person(Path(run.root), run.scene, run.profile, form_for(ids), text, ids,
+        answer = wait_for_person(Path(run.root), run.scene, run.profile,
+                                 form_for(ids, shot_sections(shots, st.storage.open_local)), text, ids,
                                  settings.approval_timeout_hours, key=wait,
                                  what=f"{len(ids)} retake(s), {fmt_usd(sum(costs.values(), Decimal(0)))}")
         decision = decide(answer, ids)

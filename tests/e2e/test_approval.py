@@ -126,7 +126,11 @@ def form_text(flow_run_id) -> str:
             assert time.time() < deadline, f"flow run {flow_run_id} never paused for its form: {state.name}"
             time.sleep(0.5)
             state = client.read_flow_run(flow_run_id).state
-    return read_flow_run_input(keyset_from_paused_state(state)["description"], flow_run_id) or ""
+    keyset = keyset_from_paused_state(state)
+    # The form's own text, then each field's (the shots are shown in the Shots field's: issue 57).
+    schema = read_flow_run_input(keyset["schema"], flow_run_id) or {}
+    fields = [f.get("description", "") for f in (schema.get("properties") or {}).values()]
+    return "\n\n".join([read_flow_run_input(keyset["description"], flow_run_id) or "", *fields])
 
 
 def waiting_for(root, shots, timeout=300):

@@ -222,12 +222,22 @@ def test_the_nightly_opens_the_dailies_form_and_a_person_answers_ng_in_the_ui(st
             for words in ("Dailies", "2C (scene-02) — clip take 1 (in the cut)", "Gate scores of clip take 1",
                           "identity", "2C: your word", "2C: which take"):
                 assert words in text, (words, text[:2000])
-            picture = form.locator("img").first   # the take's picture, inline
-            picture.scroll_into_view_if_needed(timeout=30_000)
-            expect(picture).to_be_visible(timeout=30_000)
-            assert picture.evaluate("i => i.naturalWidth") > 0     # decoded, not a broken image
+            # Issue 57: each take's picture sits in the shot's own part of the form, above its controls
+            # (not in the form's text, thousands of characters away): one per take offered, decoded.
+            word = field(form, "2C: your word")
+            offered = field(form, "2C: which take").locator(".p-select-button__value").inner_text()
+            pictures = word.locator("img")
+            expect(pictures.first).to_be_visible(timeout=30_000)
+            alts = [pictures.nth(i).get_attribute("alt") for i in range(pictures.count())]
+            assert f"2C {offered}" in alts and all(a.startswith("2C ") for a in alts), (offered, alts)
+            for i in range(pictures.count()):
+                pictures.nth(i).scroll_into_view_if_needed(timeout=30_000)
+                expect(pictures.nth(i)).to_be_visible(timeout=30_000)
+                assert pictures.nth(i).evaluate("i => i.naturalWidth") > 0     # decoded, not a broken image
+            assert form.locator(".p-markdown-renderer").first.locator("img").count() == 0   # the form's text: none
             assert sideways(form) == []
-            page.screenshot(path=str(shots / "dailies-take.png"), full_page=True)
+            pictures.first.scroll_into_view_if_needed(timeout=30_000)
+            page.screenshot(path=str(shots / "dailies-take.png"))   # the pictures beside the controls
             shows(field(form, "2C: your word"), "no answer")
             choose(field(form, "2C: your word"), "NG")
             field(form, "2C: note").locator("textarea").fill(note)

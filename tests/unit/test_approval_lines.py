@@ -9,7 +9,7 @@ from decimal import Decimal
 import yaml
 from PIL import Image
 
-from slate.flows.approval import ShotToApprove, description
+from slate.flows.approval import ShotToApprove, description, form_for, shot_sections
 from slate.flows.scene_approval import spoken_lines
 from slate.governor.estimate import price_line
 from slate.governor.money import fmt_usd
@@ -51,8 +51,14 @@ def test_the_form_lists_each_shots_lines_with_their_cost(example_film):
     uri = storage.put_bytes(buf.getvalue(), "png")
     shots = [ShotToApprove(shot="1C", panel_uri=uri, video_cost="$0.70", lines=said["1C"]),
              ShotToApprove(shot="1A", panel_uri=uri, video_cost="$0.70")]
-    text = description("scene-01", "final", shots, storage.open_local, "$1.40", "run $5.00", "$5.00", "sheet.png")
-    c, a = text.split("#### 1C")[1].split("#### 1A")
+    text = description("scene-01", "final", shots, "$1.40", "run $5.00", "$5.00", "sheet.png")
+    assert "Total estimate: $1.40" in text and "####" not in text and "![" not in text   # the shots are not here
+    # but in the Shots field's description, above the boxes that pick them (issue 57: the UI's dialog
+    # shrinks the form's own text into a box of its own)
+    shown = form_for(["1C", "1A"], shot_sections(shots, storage.open_local)).model_json_schema()
+    beside = shown["properties"]["shots"]["description"]
+    assert beside.startswith("the shots to approve") and beside.count("](data:image/jpeg;base64,") == 2, beside[:200]
+    c, a = beside.split("#### 1C")[1].split("#### 1A")
     assert f"- gabe: “{line}” [quiet] — $0.0047" in c and "not part of the amount" in c
     assert "Lines" not in a                       # a shot with no lines shows none
 
