@@ -36,6 +36,22 @@ def pcm16_wav(pcm: bytes, rate: int, channels: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def decoded_pcm16(data: bytes, rate: int) -> bytes:
+    """Any audio file ffmpeg reads (MP3, WAV, …) as raw signed 16-bit mono PCM at `rate`;
+    ValueError saying why when it is no audio."""
+    from slate.media.ffmpeg import MediaError, pipe
+    if not data:
+        raise ValueError("no bytes")
+    try:
+        pcm = pipe(["-v", "error", "-i", "pipe:0", "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"],
+                   data, timeout=120)
+    except MediaError as exc:
+        raise ValueError(exc.cause or exc.message) from None
+    if not pcm:
+        raise ValueError("it holds no audio")
+    return pcm
+
+
 def wav_seconds(provider: str, data: bytes, what: str = "the spoken line") -> float:
     """The length of a 16-bit mono WAV, or BadOutput saying what `what` is instead."""
     try:

@@ -433,6 +433,16 @@ class KeepsSpeech(Protocol):
 
 
 @runtime_checkable
+class FindsSpeech(Protocol):
+    """A voice whose vendor keeps every line it spoke where it can be found by what was asked
+    (ElevenLabs' generation history), though not by our call id: a line whose answer was lost is
+    looked up — the same request, made after `since` (when the call was sent) — before it is asked
+    again. None: nothing of the kind was made. A lookup is free and never speaks."""
+
+    def find_line(self, request: SpeechRequest, since: datetime) -> SpokenLine | None: ...
+
+
+@runtime_checkable
 class Judge(ModelClient, Protocol):
     """A judge scores panels and keyframes. A vision judge may also offer
     `judge_continuity(last_frame, first_frame, previous, request, refs)` (a cut) and

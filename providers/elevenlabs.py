@@ -8,6 +8,12 @@ ElevenLabs offers slate speech only (its PROVIDER, at the end). The wire, as ../
              200: the line as raw 16-bit little-endian mono PCM at 24 kHz (kept as a WAV);
              headers `x-character-count` (what the line was billed) and `request-id`
     doctor   GET  {base}/v1/user/subscription → {"character_count", "character_limit", …} (free)
+    find     GET  {base}/v1/history?voice_id=&model_id=&date_after_unix=&sort_direction=asc&page_size=
+             → {"history": [{"history_item_id", "voice_id", "model_id", "text", "date_unix", …}],
+                "has_more", "last_history_item_id"} (the account's generation history: free)
+             GET  {base}/v1/history/{history_item_id}/audio → the line's audio (audio/mpeg in the
+             API reference; whether a line asked as PCM comes back as PCM or MP3 is [?]: either is
+             decoded to 16-bit mono PCM at 24 kHz here)
 
 An error answer is {"detail": {"status" (legacy) or "code", "message", …}}, read by `error_for`:
 
@@ -20,13 +26,18 @@ An error answer is {"detail": {"status" (legacy) or "code", "message", …}}, re
 
 A line's delivery words are not sent: the declared models take no delivery field (the audio tags of
 eleven_v3 are not in the notes [?]), so delivery is the voice's settings' to give. No request id of
-ours reaches ElevenLabs, so a line whose answer was lost cannot be looked up: the governor asks
-again once (a one-answer call), the lost one counted as spent.
+ours reaches ElevenLabs, but every line it speaks goes into the account's generation history: a line
+whose answer was lost (a dropped connection, a run stopped while it waited) is looked up there
+before it is asked again (`find_line`) — the item of the same voice, model and text made after the
+call was sent and within its deadline, the earliest. Only where the history holds none (it was
+never spoken, the account keeps no history [?], or the lookup fails) does the governor ask again
+once, the lost one counted as spent. A line spoken before the call was sent is never taken for it.
 
 It must never retry a paid POST, keep a key on an object, or send the key to any host but the API's.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -51,6 +62,14 @@ VOICE_SETTINGS = ("stability", "similarity_boost", "style", "use_speaker_boost",
 SEEDS = 2 ** 32
 #: Seconds a line may take: one synchronous generation of a few seconds of audio.
 TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
+#: How far before the call was sent a history item may be stamped and still be its answer: the
+#: history stamps whole seconds, and its clock may be a little behind ours [?]. Kept short — an
+#: earlier take of the same line (same voice, model, text) is made, stored and judged before the
+#: next take is sent, and must never be taken for it.
+CLOCK_SLACK = timedelta(seconds=1)
+#: How long after the call was sent its line may have been made (a generation is seconds; the
+#: longest a one-answer call is waited for is well under this).
+FIND_WITHIN = timedelta(minutes=15)
 #: The moderation words of its refusals (the music endpoint's `bad_prompt`; whether the
 #: text-to-speech endpoint refuses so is not documented [?]).
 _REFUSED = ("bad_prompt", "violated our terms of service")
@@ -120,6 +139,34 @@ class ElevenLabsSpeech:
             raise BadOutput(f"the answer is not {OUTPUT_FORMAT} audio ({len(pcm)} bytes of "
                             f"{response.headers.get('content-type') or 'no type'})", provider=NAME)
         return audio.spoken_line(NAME, audio.pcm16_wav(pcm, PCM_RATE), _billed(response, request.text))
+
+
+    def find_line(self, request: SpeechRequest, since: datetime) -> SpokenLine | None:
+        """The line `request` asked for, made by a call sent at `since` whose answer never came
+        back, from the account's generation history (the first such line stamped from `since`,
+        less CLOCK_SLACK, on); None when it holds none. A lookup is free; it never speaks. Raises a
+        ProviderError when the history cannot be read."""
+        earliest = int((since - CLOCK_SLACK).timestamp())
+        params = {"voice_id": request.voice, "model_id": self.model, "sort_direction": "asc", "page_size": "100",
+                  "date_after_unix": str(earliest)}
+        latest = (since + FIND_WITHIN).timestamp()
+        with _client(self.base_url) as client:
+            listed = http.send(NAME, client, "GET", "/v1/history", params=params, translate=error_for).json()
+            items = listed.get("history") if isinstance(listed, dict) else None
+            same = sorted((i for i in items or [] if isinstance(i, dict) and i.get("text") == request.text
+                           and i.get("voice_id") == request.voice and i.get("model_id") == self.model
+                           and isinstance(i.get("date_unix"), (int, float))
+                           and earliest <= i["date_unix"] <= latest
+                           and i.get("history_item_id")), key=lambda i: i["date_unix"])
+            if not same:
+                return None
+            item = str(same[0]["history_item_id"])
+            answer = http.send(NAME, client, "GET", f"/v1/history/{quote(item, safe='')}/audio", translate=error_for)
+        try:
+            pcm = audio.decoded_pcm16(answer.content, PCM_RATE)
+        except ValueError as exc:
+            raise BadOutput(f"history item {item}'s audio could not be read ({exc})", provider=NAME) from None
+        return audio.spoken_line(NAME, audio.pcm16_wav(pcm, PCM_RATE), len(request.text))
 
 
 def _billed(response: httpx.Response, text: str) -> int:

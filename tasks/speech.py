@@ -26,7 +26,7 @@ from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor
 from slate.governor.estimate import line_usage
 from slate.manifests.dialogue import DEFAULT_WPM
 from slate.providers.audio import wav_seconds
-from slate.providers.base import KeepsSpeech, SpeechGenerator, SpeechRequest, SpokenLine, fingerprint
+from slate.providers.base import FindsSpeech, KeepsSpeech, SpeechGenerator, SpeechRequest, SpokenLine, fingerprint
 from slate.providers.spec import SPEECH
 from slate.tasks.cache import ContentKey
 from slate.tasks.gate_inputs import StageInput
@@ -90,11 +90,21 @@ def _wav(line: SpokenLine) -> Answer:
 def speak_line(governor: Governor, voice: SpeechGenerator, given: LineTake, context: CallContext) -> SpokenTake:
     """Speak one line through the governor (the module docstring says how it is paid and kept)."""
     keeper = voice if isinstance(voice, KeepsSpeech) else None
+    finder = voice if isinstance(voice, FindsSpeech) else None
+
+    def recover(call_id: str) -> Answer | None:
+        # Kept by our call id (the local voice), or found by what was asked, made after the lost
+        # call was sent (ElevenLabs' history): either way not paid for again.
+        if keeper is not None:
+            kept = keeper.recover(call_id)
+        else:
+            assert finder is not None
+            kept = finder.find_line(given.request, governor.ledger.find(call_id).created_at)
+        return None if kept is None else _wav(kept)
+
     made = governor.sync_call(
         line_spec(context, given), lambda call_id: _wav(voice.speak(given.request, client_ref=call_id)),
-        recover=(lambda call_id: None if (kept := keeper.recover(call_id)) is None else _wav(kept))
-        if keeper is not None else None,
-        repeatable=True)
+        recover=recover if keeper is not None or finder is not None else None, repeatable=True)
     seconds = wav_seconds(context.provider, governor.storage.get_bytes(made.uri))
     return SpokenTake(uri=made.uri, seconds=seconds, call_id=made.call_id, reused=made.reused)
 

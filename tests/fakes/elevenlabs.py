@@ -7,13 +7,21 @@
          (the text's characters) and `request-id`
     GET  /elevenlabs/v1/user/subscription   {"tier", "character_count", "character_limit", …}
          (the figures a test sets with POST /_fake/keys {"elevenlabs": {...}})
+    GET  /elevenlabs/v1/history?voice_id=&model_id=&date_after_unix=&date_before_unix=&sort_direction=&page_size=
+         {"history": [{"history_item_id", "request_id", "voice_id", "voice_name", "model_id", "text",
+         "date_unix" (whole seconds), "character_count_change_from", "character_count_change_to",
+         "content_type", "state", "source": "TTS"}], "has_more", "last_history_item_id"}: every line
+         it spoke (a line whose answer was dropped after speaking included), filtered as asked
+    GET  /elevenlabs/v1/history/{history_item_id}/audio   the line as audio/mpeg (MP3, as the API
+         reference says; encoded by ffmpeg), whatever format it was asked in
 
 Errors are {"detail": {"status", "message"}}: no key or a wrong one → 401 invalid_api_key; a voice id
 it does not have → 400 voice_not_found (its status code is [?] in the notes); a model it does not
 have, a body without text, an output_format it does not offer → 422/400. Every line it speaks is
 booked with `state.create` under op "speak".
 
-Faults (core.Fault), taken at op "speak" (or "key" for the subscription):
+Faults (core.Fault), taken at op "speak" (or "key" for the subscription, "history" for both history
+calls: `status` only):
 
     status        reply fault.status with fault.body (default: a detail body) and headers
     drop_before   drop the connection before anything is spoken
@@ -87,7 +95,8 @@ def text_to_speech(st: State, req: Request) -> Reply:
     early = _early(fault)
     if early:
         return early
-    st.create(PROVIDER, "speak", model, {"voice": voice, "query": req.query, **body})
+    st.create(PROVIDER, "speak", model, {"voice": voice, "query": req.query, **body}, voice=voice, text=body["text"],
+              rate=FORMATS[fmt])
     if fault is not None and fault.kind == "drop_after":
         raise Drop()
     if fault is not None and fault.kind == "not_audio":
@@ -109,6 +118,56 @@ def subscription(st: State, req: Request) -> Reply:
     return Reply(200, {"tier": "creator", "character_count": 1200, "character_limit": 100000, **figures})
 
 
+def _spoken(st: State) -> list[dict]:
+    with st.lock:
+        return [dict(j) for j in st.jobs.values() if j["provider"] == PROVIDER and j["op"] == "speak"]
+
+
+def _item(job: dict) -> dict:
+    return {"history_item_id": job["id"], "request_id": job["id"], "voice_id": job["voice"],
+            "voice_name": VOICES.get(job["voice"], ""), "model_id": job["model"], "text": job["text"],
+            "date_unix": int(job["created"]), "character_count_change_from": 0,
+            "character_count_change_to": len(job["text"]), "content_type": "audio/mpeg", "state": "created",
+            "source": "TTS"}
+
+
+def history(st: State, req: Request) -> Reply:
+    denied = _keyless(req) or _early(st.take(PROVIDER, "history"))
+    if denied:
+        return denied
+    q = {k: v[0] for k, v in req.query.items() if v}
+    items = [_item(j) for j in _spoken(st)
+             if q.get("voice_id", j["voice"]) == j["voice"] and q.get("model_id", j["model"]) == j["model"]
+             and int(q.get("date_after_unix", 0)) <= int(j["created"])
+             and ("date_before_unix" not in q or int(j["created"]) < int(q["date_before_unix"]))]
+    items.sort(key=lambda i: i["date_unix"], reverse=q.get("sort_direction", "desc") != "asc")
+    page = items[:int(q.get("page_size", 100))]
+    return Reply(200, {"history": page, "has_more": len(items) > len(page),
+                       "last_history_item_id": page[-1]["history_item_id"] if page else None})
+
+
+def history_audio(st: State, req: Request) -> Reply:
+    denied = _keyless(req) or _early(st.take(PROVIDER, "history"))
+    if denied:
+        return denied
+    job = next((j for j in _spoken(st) if j["id"] == req.params["item_id"]), None)
+    if job is None:
+        return Reply(404, detail("history_item_not_found", f"History item {req.params['item_id']} not found"))
+    return Reply(200, _mp3(make_speech(job["text"], job["voice"], job["rate"]), job["rate"]), content_type="audio/mpeg")
+
+
+def _mp3(pcm: bytes, rate: int) -> bytes:
+    """The line as an MP3, as the history serves its audio (the fake's own ffmpeg, the product's)."""
+    import subprocess
+
+    import imageio_ffmpeg
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1",
+                           "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3", "pipe:1"],
+                          input=pcm, capture_output=True, check=True).stdout
+
+
 def register(router: Router) -> None:
     router.add("POST", P + r"/text-to-speech/(?P<voice_id>[A-Za-z0-9]+)", text_to_speech)
     router.add("GET", P + r"/user/subscription", subscription)
+    router.add("GET", P + r"/history/(?P<item_id>[A-Za-z0-9]+)/audio", history_audio)
+    router.add("GET", P + r"/history", history)

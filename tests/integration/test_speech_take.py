@@ -23,6 +23,7 @@ from slate.providers.storage_local import LocalStorage
 from slate.tasks.speech import LineTake, SpokenTake, line_spec, speak_line
 from slate.tasks.take_inputs import Maker
 from tests.fakes.control import fake_key, files_holding
+from tests.fakes.core import FAKE_CHARS_PER_SECOND
 
 FILM = "night-diner"
 DIALOGUE = [("nina", "Coffee?"), ("gabe", "Black, thanks."), ("nina", "The pie is gone. It always is by ten.")]
@@ -113,8 +114,49 @@ def test_a_line_on_elevenlabs_is_priced_by_its_characters_and_holds_no_key(root,
     assert files_holding(fake_key("elevenlabs"), root) == []
 
 
-def test_a_line_whose_answer_was_lost_is_asked_again_once_by_the_take(root, fakes):
+def test_a_line_whose_answer_was_lost_is_found_in_the_elevenlabs_history_not_asked_again(root, fakes):
+    """Issue 56 item 8: ElevenLabs keeps every line it spoke in the account's history. A line spoken
+    whose answer never came back (the connection dropped after speaking, as a stopped run's would)
+    is looked up there — the same voice, model and text, made after the call was sent — and
+    fetched (MP3, as the history serves it), not paid for again. Before: asked again, two lines paid."""
     fakes.faults({"provider": "elevenlabs", "op": "speak", "kind": "drop_after"})
+    voice = elevenlabs.speech("eleven_multilingual_v2", base_url=fakes.url("elevenlabs"))
+    given = LineTake(shot="1C", line=2, speaker="nina", take=1, voice_version="nina-v1",
+                     request=SpeechRequest("It always is by ten.", "21m00Tcm4TlvDq8ikWAM"), maker=Maker.of(voice, "final"))
+    [spoken] = speak_all(root, "run-1", voice, [given])
+    assert LocalStorage(root).exists(spoken.uri)
+    assert spoken.seconds == pytest.approx(len("It always is by ten.") / FAKE_CHARS_PER_SECOND + 0.1, abs=0.08)
+    [row] = rows(root)
+    assert (row.status, row.error_class, row.artifact_uri) == ("succeeded", None, spoken.uri), row
+    assert row.actual_cost == row.estimate > 0                      # what the line cost, paid once
+    assert len([j for j in fakes.jobs("elevenlabs") if j["op"] == "speak"]) == 1   # spoken once: found
+    assert [r["path"] for r in fakes.requests("elevenlabs") if r["method"] == "GET"][-2:] == \
+        ["/elevenlabs/v1/history", f"/elevenlabs/v1/history/{fakes.jobs('elevenlabs')[0]['id']}/audio"]
+    assert files_holding(fake_key("elevenlabs"), root) == []
+
+
+def test_a_line_spoken_before_the_lost_call_was_sent_is_never_taken_for_it(root, fakes):
+    """The same line (voice, model, text) spoken earlier — an earlier take — is in the history too;
+    a later call whose request dropped before anything was spoken must not take it: asked again once."""
+    import time
+    voice = elevenlabs.speech("eleven_multilingual_v2", base_url=fakes.url("elevenlabs"))
+    line = SpeechRequest("It always is by ten.", "21m00Tcm4TlvDq8ikWAM")
+    first = LineTake(shot="1C", line=2, speaker="nina", take=1, voice_version="nina-v1", request=line,
+                     maker=Maker.of(voice, "final"))
+    speak_all(root, "run-1", voice, [first])
+    time.sleep(2.2)     # the history stamps whole seconds: the earlier line is then plainly before
+    fakes.faults({"provider": "elevenlabs", "op": "speak", "kind": "drop_before"})
+    again = first.model_copy(update={"take": 2, "request": SpeechRequest(line.text, line.voice, seed=2)})
+    [spoken] = speak_all(root, "run-2", voice, [again])
+    took = [r for r in rows(root) if r.take == 2]
+    assert sorted((r.status, r.error_class or "") for r in took) == \
+        [("failed", "AnswerLost"), ("released", "AskedAgain"), ("succeeded", "")], took
+    assert len([j for j in fakes.jobs("elevenlabs") if j["op"] == "speak"]) == 2   # take 1, then take 2 asked again
+
+
+def test_a_history_that_cannot_be_read_leaves_the_line_asked_again_once(root, fakes):
+    fakes.faults({"provider": "elevenlabs", "op": "speak", "kind": "drop_after"},
+                 {"provider": "elevenlabs", "op": "history", "kind": "status", "status": 500, "times": 9})
     voice = elevenlabs.speech("eleven_multilingual_v2", base_url=fakes.url("elevenlabs"))
     given = LineTake(shot="1C", line=2, speaker="nina", take=1, voice_version="nina-v1",
                      request=SpeechRequest("It always is by ten.", "21m00Tcm4TlvDq8ikWAM"), maker=Maker.of(voice, "final"))
