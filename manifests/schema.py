@@ -25,6 +25,7 @@ from .keys import AssetKey, canonical_plate_key, canonical_turnaround_key, canon
 # the assembly manifest (issue 23): the edit's fields, under `finishing:` in film and scene files
 from .assembly import FilmFinish, SceneFinish, shot_problems
 from .dialogue import NARRATOR, Line, Voice
+from .continuity_ledger import ShotContinuity, World
 from .frame_rate import FrameRate
 
 __all__ = [
@@ -280,6 +281,9 @@ class Shot(_Model):
     # issue 41: characters of the shot whose face is swapped for their approved one after the
     # keyframe gate (tasks/faceswap.py), each gated again
     face_swap: list[str] = []
+    # issue 58: what the shot shows of the scene's continuity ledger, and what its action changes
+    # (manifests/continuity_ledger.py)
+    continuity: ShotContinuity | None = None
 
     @field_validator("duration")
     @classmethod
@@ -337,6 +341,8 @@ class Scene(_Model):
     wardrobe: dict[str, Wardrobe] = {}
     shots: list[Shot]
     finishing: SceneFinish | None = None  # the scene's edit: trims, dips, fades, LUT, audio cues
+    # issue 58: the world as the scene opens — props, blocking, the line of action, the light
+    continuity: World | None = None
 
     @field_validator("shots")
     @classmethod

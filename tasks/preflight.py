@@ -15,6 +15,9 @@ flows, so the two can never disagree. It checks, for the whole film or the scene
   answer "cannot judge" for — warnings instead in a rehearsal, `cannot_judge = "warn"`);
 - the stitch: every dissolve fits between its shots (media.dissolve_misfits, the rule the
   stitch itself enforces);
+- continuity: the scenes' continuity ledgers hold from cut to cut — no prop moved, no side
+  swapped, no eyelines that miss, no light that flips, with nothing declared
+  (manifests.continuity_ledger);
 - voices: each voice of the bible names a provider, model and voice that exist, and each speaker
   of the scenes' lines with a vendor's voice has an approved voice sample in storage (a local
   voice without one is judged against an interim reference: `slate check` notes it) (tasks.audition);
@@ -163,6 +166,9 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
     for scene_id in scenes:
         if whole is None or scene_id in whole:   # a scene read in part has other dissolves
             problems += stitch_problems(film, scene_id)
+    # the continuity ledger (issue 58): props, sides, eyelines and the light carried from cut to cut
+    from slate.manifests.continuity_ledger import continuity_problems
+    problems += [p for p in continuity_problems(film) if any(p.file == film.scene_file(sc) for sc in scenes)]
     # the assembly manifest's LUTs and cues (issue 23): the finishing pass's inputs, read now
     problems += finish_problems(root, film, [s for s in scenes if whole is None or s in whole], warnings)
     if settings is not None and not unknown_provider:
