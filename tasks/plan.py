@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
-from slate.manifests import LoadedFilm, Shot
+from slate.manifests import LoadedFilm, Scene, Shot
 from slate.manifests.frame_rate import Fps
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
@@ -146,8 +146,42 @@ def moment_blocks(film: LoadedFilm, scene_id: str, shot_id: str, moment: str) ->
         action = f"{shot.action.strip()} Then: {shot.end_action.strip()}"
     else:
         action = shot.action.strip()
-    return Blocks(tuple(people), f"{loc.id}: {loc.description.strip()}", _camera(shot), tuple(shot.props),
-                  action, shot.camera.fixed)
+    environment, props = f"{loc.id}: {loc.description.strip()}", tuple(shot.props)
+    if scene.continuity is not None or shot.continuity is not None:
+        people, environment, props = _held_to_the_ledger(scene, shot, moment, people, environment)
+    return Blocks(tuple(people), environment, _camera(shot), props, action, shot.camera.fixed)
+
+
+def _held_to_the_ledger(scene: Scene, shot: Shot, moment: str, people: list[str],
+                        environment: str) -> tuple[list[str], str, tuple[str, ...]]:
+    """Issue 58: the prompt states what the continuity ledger holds at this moment, in physical
+    words (never "as before"): each prop's state, place and side of frame, each character's side
+    and facing, the light — the start's for a start panel and a clip (a clip's changed things with
+    their state by its end), the end's for an end panel."""
+    from slate.manifests.continuity_ledger import ledger_of, said
+    state = next(s for s in ledger_of(scene) if s.shot == shot.id)
+    props_at, blocking_at, light = ((state.end_props, state.end_blocking, state.end_light) if moment == "end"
+                                    else (state.start_props, state.start_blocking, state.start_light))
+    changed = set((shot.continuity.changes if shot.continuity else {}))
+    shown = list(dict.fromkeys([*shot.props, *((shot.continuity.props if shot.continuity else {}))]))
+    props = []
+    for name in shown:
+        words = said(name, props_at[name]) if props_at.get(name) else name
+        if moment == "clip" and name in changed and state.end_props.get(name) != props_at.get(name):
+            words += f" (by the end of the shot: {said(name, state.end_props[name]).removeprefix('the ' + name + ', ')})"
+        props.append(words)
+    placed = []
+    for cid, line in zip(shot.characters, people):
+        where = blocking_at.get(cid)
+        placed.append(line if not where else f"{line} {said(cid, where).removeprefix('the ' + cid + ', ').capitalize()}.")
+    if light:
+        lit = [f"{light['time']}" if "time" in light else "",
+               f"key light from frame {light['key']}" if light.get("key") in ("left", "right") else
+               (f"key light from the {light['key']}" if "key" in light else ""),
+               f"{light['temperature']} light" if "temperature" in light else ""]
+        environment += " Light: " + ", ".join(w for w in lit if w) + "."
+    # One entry: the prompt joins props with commas, and a prop's own words hold commas.
+    return placed, environment, ("; ".join(props),) if props else ()
 
 
 def panel_prompt(film: LoadedFilm, scene_id: str, shot_id: str, moment: str, family: Family | None = None) -> str:

@@ -132,3 +132,24 @@ def test_a_bad_value_is_refused_by_the_loader_naming_its_field(example_film):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     out = CliRunner().invoke(app, ["check", str(example_film)])
     assert out.exit_code != 0 and "continuity" in out.output and "side" in out.output, out.output[-2000:]
+
+
+def test_the_prompts_carry_the_state_in_physical_words(example_film):
+    """Item 3: each prop's place and state, each character's side and facing, the light — the
+    start's in a start panel and a clip (a changed prop with its state by the end), the end's in an
+    end panel; never "as before". A film with no ledger keeps its prompts word for word."""
+    from slate.tasks.plan import panel_prompt
+    before = panel_prompt(load_film(example_film), "scene-01", "1D", "start")
+    assert "frame" not in before and "Light:" not in before          # the example declares no ledger
+    _held_scene(example_film, faults=False)
+    film = load_film(example_film)
+    start = panel_prompt(film, "scene-01", "1D", "start")
+    assert "Props: the mug, full, at the counter, frame right." in start, start
+    assert "Frame right, facing frame left." in start and "Frame left, facing frame right." in start, start
+    assert "Light: night, key light from frame left, warm light." in start
+    later = panel_prompt(film, "scene-01", "1G", "start")
+    assert "the mug, full, at the table, frame right" in later and "as before" not in later
+    from slate.tasks.plan import moment_blocks
+    clip = moment_blocks(film, "scene-01", "1D", "clip")
+    assert clip.props == ("the mug, full, at the counter, frame right (by the end of the shot: full, at the table, "
+                          "frame right)",), clip.props
