@@ -908,3 +908,62 @@ def watermark_frames(frames: np.ndarray, rng: np.random.Generator, corner: str |
     alpha = a[..., 3:] / 255.0
     out = frames.astype(np.float32) * (1 - alpha) + a[..., :3] * alpha
     return np.clip(out.round(), 0, 255).astype(np.uint8), edit
+
+
+# --- issue 56: the keyframe gate where it was weak --------------------------------------------
+# Found from outside: frames dropped at random places passed 3 of 4 (clip_cadence read 0.67-0.76),
+# a stutter was failed only as "a flash of another picture", and a hair colour turning about 30°
+# midway through a clip passed 3 of 6. Each kind here is an edit of the clean clips' own frames
+# (or of a clip rendered alike from an edited start), graded and re-encoded as the others are.
+
+TAKE_HITCHES = ("dropped_frames", "stutter", "hair_turn_midway")
+DROPPED = (3, 6)          # frames missing of the clip's 36 (8-17%), anywhere but its first and last
+STUTTERS = (2, 4)         # hitches a stuttering clip has, each a frame held 1-3 more frames
+MIDWAY_TURN = 30.0        # degrees of CIE Lab hue a character's hair or outfit turns midway
+MIDWAY_BLEND = (0, 6)     # frames the turn takes (0: a cut), from 35-65% of the clip
+
+
+def dropped_frames(longer: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """`n` frames of a clip rendered `len(longer) - n` frames longer with the same move: that many
+    frames dropped at random places (never its first or last frame), so the clip keeps its length
+    and jumps ahead of its move where each one went missing — no frame repeated."""
+    k = len(longer) - n
+    drop = np.sort(rng.choice(np.arange(1, len(longer) - 1), k, replace=False))
+    kept = np.delete(np.arange(len(longer)), drop)
+    return longer[kept], f"{k} of {len(longer)} dropped ({', '.join(str(int(d)) for d in drop)})"
+
+
+def stutter(frames: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A clip that stutters: STUTTERS hitches at random places, each a frame held 1-3 more frames
+    and then the picture jumping on to where the move had got to (the frames held stand in for the
+    ones that should have been shown: the clip keeps its length and its timeline). Hitches are
+    apart by 3 frames at least and miss the clip's first and last two frames."""
+    n = len(frames)
+    out = frames.copy()
+    taken = np.zeros(n, dtype=bool)
+    hitches = []
+    for _ in range(int(rng.integers(STUTTERS[0], STUTTERS[1] + 1))):
+        for _ in range(100):
+            held = int(rng.integers(1, 4))
+            at = int(rng.integers(2, n - held - 3))
+            if not taken[max(0, at - 3):at + held + 4].any():
+                break
+        else:
+            continue
+        taken[at:at + held + 1] = True
+        out[at + 1:at + 1 + held] = out[at]
+        hitches.append((at, held))
+    hitches.sort()
+    return out, f"{len(hitches)} hitches: " + ", ".join(f"{a} held {h}" for a, h in hitches)
+
+
+def turn_midway(frames: np.ndarray, turned: np.ndarray, at: int, blend: int) -> np.ndarray:
+    """`frames` up to `at`, then `turned` (the same clip rendered from a start whose one part is
+    turned), crossing over `blend` frames (0: a cut): a colour that turns midway through the clip."""
+    out = frames.copy()
+    m = min(len(out), len(turned))
+    for j in range(at, m):
+        w = 1.0 if blend == 0 else min(1.0, (j - at + 1) / (blend + 1))
+        out[j] = np.clip((1 - w) * frames[j].astype(np.float32) + w * turned[j].astype(np.float32) + 0.5,
+                         0, 255).astype(np.uint8)
+    return out

@@ -34,6 +34,14 @@ its video spend over the minimum (one good clip per shot), from the ledger.
               as a signature colour — turned 20° of Lab hue, judged without the chain's origin
               (presence's `clip_likeness` alone, not the bible), with a line counting those it
               named and a line of each kind's verdicts without `clip_likeness` (the gate before it);
+              and (issue 56) N of each of gate_corpus.TAKE_HITCHES on the clips that move — 3-6
+              of 36 frames dropped at random places (`dropped_frames`: the clip jumps ahead), a
+              stutter (2-4 frames held 1-3 more frames, then the picture jumping on) — and N
+              start-only clips whose one character's hair or outfit (a colour presence holds to
+              its hue) turns 30° of Lab hue midway, at once or over up to 6 frames
+              (`hair_turn_midway`), each with a line counting the failures that name it (its
+              own score: `clip_dropped`, `clip_stutter` and no flash, `clip_identity` or
+              `clip_likeness` naming whose colour turned);
   continuity: the last frame of a shot's clip against the first of the next shot's (shots
               sharing a place or people; every other one opening on a camera move under
               way), clean, and N each with the later frame's location (same place), or the
@@ -66,14 +74,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CORNERS, CUT_KINDS, DRIFT_FAULTS,
-                                    MARK_KINDS, MUST_PASS_CLIPS, PANEL_FAULTS, PHOTOMETRIC, RECOLOUR_PANELS,
-                                    WHOLE_CLIP_FAULTS, WRONG_SIZES, Props, _lab_l, blank_panel, change_panel,
-                                    clip_frames, creep_step, cut_picture, dark_grade, drift_step, drifting_part,
-                                    encode_clip, fade_step, fault_clip, fault_panel, flash, freeze_tail,
+from benchmarks.gate_corpus import (BIBLE_DRIFTS, BLANK_PANELS, CLIP_FAULTS, CORNERS, CUT_KINDS, DRIFT_FAULTS, DROPPED,
+                                    MARK_KINDS, MIDWAY_BLEND, MIDWAY_TURN, MUST_PASS_CLIPS, PANEL_FAULTS, PHOTOMETRIC,
+                                    RECOLOUR_PANELS, TAKE_HITCHES, WHOLE_CLIP_FAULTS, WRONG_SIZES, Props, _lab_l,
+                                    blank_panel, change_panel, clip_frames, creep_step, cut_picture, dark_grade,
+                                    drift_step, drifting_part, dropped_frames, encode_clip, fade_step, fault_clip,
+                                    fault_panel, flash, freeze_tail,
                                     grade_frames, jpeg, judder, jump_panel, lab_turn, light_step, mark_panel, part_step,
                                     part_mask, photometric, recolour_panel, rerender_at, resized, soften_step, splice,
-                                    watermark_frames, write_png)
+                                    stutter, turn_midway, watermark_frames, write_png)
 from benchmarks.gate_bar import (MUST_PASS, Sample, as_sample, failures, fading_failures, mark_failures,
                                  presence_failures)
 from benchmarks.judge_trials import panel_requests
@@ -162,6 +171,8 @@ class Bench:
         self.bible_cases: list[dict] = []      # chain_drift clips: failed by identity_bible/wardrobe_bible, naming who
         self.drift_caught: dict[str, list[int | None]] = {}   # per drift kind: the shot each chain re-anchored at
         self.mark_cases: list[dict] = []       # issue 36: text marks: gate, kind, corner, caught, the corner named
+        self.hitch_cases: list[dict] = []      # issue 56: kind, caught, named as what it is (the score and whom)
+        self._midway: list | None = None       # issue 56: the parts a midway turn may take (made once)
         self._n = 0
 
     def path(self, suffix: str = ".png") -> Path:
@@ -682,6 +693,119 @@ class Bench:
                 for v in keys.values():
                     v.unlink()
 
+    def hitches(self, n: int | Sample, clips: list[dict], kinds: tuple[str, ...] = TAKE_HITCHES) -> None:
+        """Issue 56: N clips of each kind (gate_corpus.TAKE_HITCHES), each graded by one
+        photometric change after the edit, re-encoded and judged by the whole keyframe gate:
+        3-6 of 36 frames dropped (from a render of the same move that many frames longer), a
+        stutter (2-4 frames held 1-3 more frames, then the picture jumping on) — both on clips
+        that move frame to frame — and one character's hair or outfit (a colour presence holds
+        to its hue) turning 30° of Lab hue midway (35-65% in, over 0-6 frames), judged without
+        a chain's origin. Each case's verdict is counted as named when it fails on the score of
+        its kind: `clip_dropped`, `clip_stutter` (and not as a flash), `clip_identity` or
+        `clip_likeness` naming the one whose colour turned."""
+        moving = [c for c in clips if c["movement"] != "static" or c["plan"].end is not None]
+        sample = as_sample(n)
+        for kind in kinds:
+            for i in sample.indices(kind):
+                rng = self.rng(56, TAKE_HITCHES.index(kind), i)   # each case its own stream
+                op = PHOTOMETRIC[i % len(PHOTOMETRIC)]
+                if kind == "hair_turn_midway":
+                    clip, frames, fps, edit, who = self._turned_midway(i, clips, rng)
+                else:
+                    clip = moving[i % len(moving)]
+                    frames, fps = clip_frames(clip["file"])
+                    who = None
+                    if kind == "dropped_frames":
+                        req, k = clip["request"], int(rng.integers(DROPPED[0], DROPPED[1] + 1))
+                        tmp = self.path(".mp4")
+                        render_clip(clip["start"], tmp, width=req.width, height=req.height, fps=CLIP_FPS,
+                                    seconds=(len(frames) + k) / CLIP_FPS, movement=clip["movement"],
+                                    end_png=clip["end"])
+                        frames, edit = dropped_frames(clip_frames(tmp)[0], len(frames), rng)
+                        tmp.unlink()
+                    else:
+                        frames, edit = stutter(frames, rng)
+                    edit = f"{clip['movement']}: {edit}"
+                out = encode_clip(grade_frames(frames, op, rng), self.path(".mp4"), fps)
+                keys = keyframes(out, self.path("-frames"))
+                images = {k: Image.open(v).convert("RGB") for k, v in keys.items()}
+                verdict = self.keyframe_case(clip, images, kind, edit, rng, "none", clip_file=out)
+                failing = [s for s in verdict["scores"] if not s["passed"] and s["role"] == "block"]
+                if kind == "dropped_frames":
+                    named = any(s["name"] == "clip_dropped" for s in failing)
+                elif kind == "stutter":
+                    named = any(s["name"] == "clip_stutter" for s in failing) and not any(
+                        "flash" in s["reason"] for s in failing)
+                else:
+                    named = any(s["name"] in ("clip_identity", "clip_likeness") and s["reason"].startswith(f"{who}")
+                                for s in failing)
+                self.hitch_cases.append({"kind": kind, "flagged": not verdict["passed"], "named": named,
+                                         "edit": f"{clip['shot']} {edit} {op}",
+                                         "failing": [f"{s['name']}: {s['reason']}" for s in failing][:3]})
+                out.unlink()
+                for v in keys.values():
+                    v.unlink()
+
+    def _midway_parts(self, clips: list[dict]) -> list[tuple[dict, object, str]]:
+        """(clip, figure, part) of start-only clips: a named character's hair or outfit whose
+        colour presence holds to its hue (a signature colour of TURN_CHROMA or more within MATCH
+        of the part's), shown on 40 px or more of the panel."""
+        from slate.media.grade import lab
+        from slate.media.presence import MATCH, TURN_CHROMA
+        if self._midway is not None:
+            return self._midway
+        found = []
+        for c in clips:
+            req = c["request"]
+            if c["plan"].end is not None or not req.characters:
+                continue
+            cast = cast_of(self.cast_of(req), (req.height // 4, req.width // 4))
+            arr = np.asarray(Image.open(c["start"]).convert("RGB"))
+            for fig in self.props.layout(req):
+                m = cast.members.get(fig.character_id)
+                if m is None or fig.character_id not in {x.id for x in req.characters}:
+                    continue
+                for part in ("hair", "outfit"):
+                    mask = part_mask(arr, fig, part)
+                    if mask.sum() < 40:
+                        continue
+                    colour = lab(np.median(arr[mask], axis=0).astype(np.float32)[None, None])[0, 0]
+                    near = [k for k, col in enumerate(m.colours) if float(np.hypot(col[1], col[2])) >= TURN_CHROMA
+                            and float(np.linalg.norm((col - colour) * np.array([0.5, 1.0, 1.0]))) <= MATCH]
+                    if near:
+                        found.append((c, fig, part))
+        self._midway = found
+        return found
+
+    def _turned_midway(self, i: int, clips: list[dict], rng: np.random.Generator):
+        """A clip whose one character's hair or outfit turns MIDWAY_TURN degrees of Lab hue (either
+        way; the way sRGB can show at its lightness and chroma) from 35-65% of it on, over 0-6
+        frames: the clip spliced with one rendered alike from the turned start."""
+        parts = self._midway_parts(clips)
+        clip, fig, part = parts[i % len(parts)]
+        req = clip["request"]
+        clean = Image.open(clip["start"]).convert("RGB")
+        arr = np.asarray(clean)
+        mask = part_mask(arr, fig, part)
+        signs = [1.0, -1.0] if rng.random() < 0.5 else [-1.0, 1.0]
+        for sign in signs:
+            edited = lab_turn(clean, mask, MIDWAY_TURN * sign)
+            got = _hue_turn(np.median(arr[mask], axis=0), np.median(np.asarray(edited)[mask], axis=0))
+            if abs(got) >= 0.9 * MIDWAY_TURN:
+                break
+        start = write_png(edited, self.path())
+        tmp = self.path(".mp4")
+        render_clip(start, tmp, width=req.width, height=req.height, fps=CLIP_FPS, seconds=CLIP_SECONDS,
+                    movement=clip["movement"])
+        turned, _ = clip_frames(tmp)
+        frames, fps = clip_frames(clip["file"])
+        tmp.unlink()
+        start.unlink()
+        at = int(round(float(rng.uniform(0.35, 0.65)) * len(frames)))
+        blend = int(rng.integers(MIDWAY_BLEND[0], MIDWAY_BLEND[1] + 1))
+        edit = f"{req.framing} {fig.character_id} {part} hue {got:+.0f}° from {at} of {len(frames)} over {blend}"
+        return clip, turn_midway(frames, turned, at, blend), fps, edit, fig.character_id
+
     def _seen(self, req, img: Image.Image) -> set[str]:
         """Who of the request is still painted in `img` (the corpus knows where it put them)."""
         arr = np.asarray(img.convert("RGB"), dtype=np.int16)
@@ -922,8 +1046,16 @@ def run(n: int = 200, seed: int = 7, gates: tuple[str, ...] = ("panel", "keyfram
                 bench.whole_clip(max(8, n // 2), clips,
                                  tuple(k for k in WHOLE_CLIP_KINDS if kinds is None or k in kinds))
                 bench.mark_keyframes(n, clips, kinds)
+                # Issue 56's kinds at N: each a decode, an edit and an encode (a render too for the
+                # dropped frames and the turn).
+                bench.hitches(n, clips, tuple(k for k in TAKE_HITCHES if kinds is None or k in kinds))
                 yield from lines("keyframe", [*presence_failures(bench.presence_cases),
                                               *mark_failures(bench.mark_cases, "keyframe")])
+                for kind in TAKE_HITCHES:
+                    cases = [c for c in bench.hitch_cases if c["kind"] == kind]
+                    if cases:
+                        yield {"gate": "keyframe", "kind": kind, "named": f"{sum(c['named'] for c in cases)}/{len(cases)}",
+                               "unnamed": [f"{c['edit']}: {c['failing']}" for c in cases if not c["named"]][:3]}
                 yield {"gate": "keyframe", "without_clip_likeness": {k: f"{f}/{c}" for k, (f, c)
                                                                      in bench.without_likeness.items()}}
                 if bench.hair_turn_cases:

@@ -24,12 +24,25 @@ score with its threshold and a reason naming the span:
 
 - ``clip_cadence``  frames shown twice (judder): of the runs of three consecutive frames that
                     move, the share where one step is under EVEN of the other;
+- ``clip_dropped``  frames missing (issue 56): the clip jumps ahead of its own move — the
+                    picture's progress (the steps summed) set against a smooth move through the
+                    frames either side of each step, the held ones left out; a step that lands
+                    DROP_GAP of a frame's move or more ahead of it is a frame dropped there;
+- ``clip_stutter``  frames held then jumped (issue 56): in a moving stretch, a frame shown again
+                    (a step under EVEN of the move beside it) after a step that moved as the
+                    clip moves, followed by a step that catches up (AHEAD of the move or more,
+                    and no more than the held frames' worth: the same picture, not another);
 - ``clip_frozen``   in a shot whose camera moves: the longest run of samples standing still
                     (a step under STILL of the clip's brisk ones) as a share of the clip;
 - ``clip_jump``     a part of the picture (BLOCK px blocks' mean colours) changing in one step
                     far beyond the steps beside it and its own usual change: a flash of another
                     picture (a second jump within FLASH_SECONDS), a figure jumping, a colour
-                    repainted (whose, media.presence says).
+                    repainted (whose, media.presence says). A stutter's catch-up is no jump: the
+                    picture arrives where its move was going (`clip_stutter` names it).
+
+Dropped frames and stutter are read on runs of consecutive frames decoded (every frame of a clip
+of up to SAMPLES x RUN frames: six seconds at 24 fps); a longer clip's runs of RUN frames are too
+short to set a step against a move, and its `clip_dropped` says it could not look.
 
 Thresholds were measured on benchmarks/gates.py's clean clips (the shot's move or a dolly, each
 graded by exposure, gamma, JPEG, blur or grain) and its faulty ones; see each constant.
@@ -73,6 +86,19 @@ STEP_FLOOR = 0.6     # luma levels (80 px): a step smaller than this is a pictur
 EVEN = 0.3           # of the larger of two steps in a row: the smaller is a repeated frame below it
 CADENCE_SHARE = 0.5  # of the moving runs with a repeated frame: judder. Clean clips <= 0.03, judder 1.0
 STILL = 0.10         # of the clip's brisk steps (its 90th percentile): a step under this stands still
+# Issue 56 (benchmarks/gates.py's dropped_frames and stutter, tuned at seeds 21-24, reported at 31):
+DROP_WINDOW = 10     # frames each side of a step the smooth move is fitted through (a quartic in time,
+DROP_DEGREE = 4      # with one step of its own at the step looked at): the ffmpeg renders' pans place
+                     # each frame to half a pixel, and a window this long averages that out
+DROP_GAP = 0.6       # of a frame's move: a step landing this far ahead of the fitted move is a frame
+                     # dropped. Clean moving clips (18 of each seed, every move, ungraded) read at
+                     # most 0.57, clips with 3-6 of 36 frames dropped at least 0.61 (their worst step)
+AHEAD = 1.5          # of the move beside it: the step after a held frame that catches up (two frames'
+                     # worth for one frame held); clean eased moves never step this far after a small step
+CATCH_UP = 2.0       # a catch-up of more than this many times the held frames' worth is another picture
+                     # (a flash), not the same move arriving late
+LEVEL_REACH = 5      # steps each side: the move's level at a step is their median
+DROP_FLOOR = 0.3     # luma levels: a move slower than this is not read for drops (codec noise is a sixth of it)
 FROZEN_SHARE = 0.12  # a still run this long (share of the clip) in a moving shot: the move stops.
                      # Clean eased moves <= 0.03, a frozen last fifth >= 0.17
 
@@ -246,10 +272,11 @@ def jump_mask(jump: Jump, shape: tuple[int, int]) -> np.ndarray:
     return full
 
 
-def sharpest_jump(d: Dailies) -> Jump | None:
+def sharpest_jump(d: Dailies, skip: frozenset[int] | set[int] = frozenset()) -> Jump | None:
     """The step between samples that changes a block most beyond the steps beside it (a smooth
     move changes each block about as much step after step; a flash, a figure that jumps, a
-    colour repainted changes some blocks in one step only). None when fewer than 3 samples."""
+    colour repainted changes some blocks in one step only). None when fewer than 3 samples.
+    `skip`: frame numbers a step ending on is no jump (a stutter's catch-up: `timeline`)."""
     if len(d.frames) < 3:
         return None
     b = _blocks(d.frames)
@@ -260,6 +287,11 @@ def sharpest_jump(d: Dailies) -> Jump | None:
     # usual change too: only a step no step of its own comes near is a jump.
     spike = c - np.maximum(beside, 2 * np.median(c, axis=0)[None])
     worst = spike.reshape(k, -1).max(axis=1)
+    if skip:
+        ends = np.round(d.times[1:] * d.fps).astype(int)
+        worst = np.where(np.isin(ends, list(skip)), -np.inf, worst)
+        if not np.isfinite(worst).any():
+            return None
     at = int(worst.argmax())
     where = spike[at] >= JUMP_LEVELS
     # Back again: a second jump within half a second (the picture leaves the flash as sharply
@@ -274,14 +306,111 @@ def sharpest_jump(d: Dailies) -> Jump | None:
     return Jump(at, float(worst.max()), where, back)
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """The clip's frame-to-frame steps on its runs of consecutive frames (`Dailies.near`): per
+    step (between near[j] and near[j + 1]; NaN where the two are not consecutive) its change in
+    luma levels, the frame number it ends on, the move's level there (LEVEL_REACH steps each
+    side), whether it is a frame held (under EVEN of that level), and how far ahead of the
+    fitted move it lands (`gaps`, in frames' moves; NaN where not read). `stutters`: (frame
+    number the hold starts on, frames held, frame number it catches up on)."""
+    steps: np.ndarray
+    ends: np.ndarray
+    level: np.ndarray
+    held: np.ndarray
+    gaps: np.ndarray
+    stutters: tuple[tuple[int, int, int], ...]
+
+
+def _gap(progress: np.ndarray, keep: np.ndarray, k: int) -> float:
+    """How far frame k + 1 of a run lands ahead of a smooth move through the frames either side
+    of it (DROP_WINDOW each way, those in `keep`), in that move's frames: a quartic in time with
+    a step of its own at k, the step over the move's pace there. NaN when too few frames."""
+    lo, hi = max(0, k - DROP_WINDOW + 1), min(len(progress), k + DROP_WINDOW + 1)
+    idx = np.arange(lo, hi)
+    idx = idx[keep[idx]]
+    if (idx <= k).sum() < 4 or (idx > k).sum() < 4:
+        return float("nan")
+    t = idx - (k + 0.5)
+    basis = np.stack([t ** p for p in range(DROP_DEGREE + 1)] + [(idx > k).astype(float)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, progress[idx], rcond=None)
+    return float(coef[-1] / coef[1]) if coef[1] > 0 else float("nan")
+
+
+def timeline(d: Dailies) -> Timeline:
+    """The clip's steps frame to frame, what of them is a frame held, a frame dropped (a step
+    landing ahead of the move the frames either side of it make) and a stutter (a frame held
+    after a step that moved as the clip moves, then a step that catches up with the move).
+    The picture's progress is the steps summed: a move's frames each placed to a pixel's
+    rounding do not add up (a frame placed late steps short, then long), a frame missing does."""
+    near = d.near if d.near is not None else d.frames
+    numbers = d.numbers if d.numbers is not None else np.arange(len(near))
+    m = max(0, len(near) - 1)
+    steps, level = np.full(m, np.nan), np.zeros(m)
+    held, gaps = np.zeros(m, dtype=bool), np.full(m, np.nan)
+    stutters: list[tuple[int, int, int]] = []
+    if m:
+        g = _coarse_luma(near)
+        change = np.abs(np.diff(g, axis=0)).mean(axis=(1, 2))
+        consecutive = np.diff(numbers) == 1
+        steps[consecutive] = change[consecutive]
+        # Runs of consecutive steps: [a, b) of the steps.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], consecutive.astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            run = steps[a:b]
+            lv = np.array([np.median(run[max(0, j - LEVEL_REACH):j + LEVEL_REACH + 1]) for j in range(len(run))])
+            level[a:b] = lv
+            still = (lv >= STEP_FLOOR) & (run < EVEN * lv)
+            held[a:b] = still
+            # The frames' progress; a held frame is where the one before it was, not a point of the move.
+            progress = np.concatenate([[0.0], np.cumsum(run)])
+            keep = np.concatenate([[True], ~still])
+            if len(run) >= 6:
+                for k in range(len(run)):
+                    if lv[k] >= DROP_FLOOR and not still[k]:
+                        gaps[a + k] = _gap(progress, keep, k)
+            # Stutters: a run of held steps after a step that moved as the clip moves, then one
+            # that catches up with the move (no more than the held frames' worth: the same picture).
+            j = 0
+            while j < len(run):
+                if not still[j]:
+                    j += 1
+                    continue
+                q = j
+                while q + 1 < len(run) and still[q + 1]:
+                    q += 1
+                h = q - j + 1
+                if j >= 1 and q + 1 < len(run):
+                    around = run[max(0, j - LEVEL_REACH):q + LEVEL_REACH + 2]
+                    moving = around[around >= EVEN * lv[j]]
+                    pace = float(np.median(moving)) if len(moving) else 0.0
+                    entered, caught = float(run[j - 1]), float(run[q + 1])
+                    if pace >= STEP_FLOOR and entered <= CATCH_UP * pace and \
+                            AHEAD * pace <= caught <= CATCH_UP * (h + 1) * pace:
+                        stutters.append((int(numbers[a + j]), h, int(numbers[a + q + 2])))
+                j = q + 1
+    ends = numbers[1:].astype(int) if m else np.zeros(0, dtype=int)
+    return Timeline(steps, ends, level, held, gaps, tuple(stutters))
+
+
 def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jump: Jump | None = None) -> list[dict]:
     """Issue 36: the clip frame to frame, wherever the samples fall — `clip_cadence` (frames
     shown twice in a moving shot: judder), `clip_frozen` (a move that stops: the longest run of
     samples standing still, in a moving shot that does not `travel` by a cross-fade to its end) and `clip_jump` (a step some part of
     the picture takes alone: a flash of another shot, a figure jumping, a colour repainted),
-    each with the span it names. Who stands where a jump is, is media.presence's to say.
-    `jump`: `sharpest_jump(d)` when the caller has it."""
+    each with the span it names; and (issue 56, `timeline`) `clip_dropped` (frames missing: a
+    step landing ahead of the clip's move) and `clip_stutter` (frames held then jumped). Who
+    stands where a jump is, is media.presence's to say. `jump`: `sharpest_jump(d)` when the
+    caller has it; a stutter's catch-up is passed over by `clip_jump` (and by `clip_dropped`,
+    a jump's step: a figure that jumps is not a frame dropped)."""
     scores: list[dict] = []
+    seen = timeline(d)
+    catch_ups = {end for _, _, end in seen.stutters}
+    jump = jump or sharpest_jump(d)
+    if jump is not None and catch_ups:
+        ends = {int(round(d.times[k + 1] * d.fps)) for k in (jump.at, (jump.back or jump.at + 1) - 1)}
+        if ends & catch_ups:   # the sharpest step is the move arriving late: look past the stutter
+            jump = sharpest_jump(d, skip=catch_ups)
     n = len(d.frames)
     near = d.near if d.near is not None else d.frames
     numbers = d.numbers if d.numbers is not None else np.arange(len(near))
@@ -313,7 +442,7 @@ def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jum
             reason = (f"the move stops: {_span(d, first + 1, count)} stands still ({share:.0%} of the clip)"
                       if share >= FROZEN_SHARE else f"moves throughout (its longest still run is {share:.0%} of it)")
             scores.append(_score("clip_frozen", 1.0 - share / (2 * FROZEN_SHARE), 0.5, reason))
-    jump = jump or sharpest_jump(d)
+    scores += _timing_scores(d, seen, jump)
     if jump is not None:
         when = f"{d.times[jump.at + 1]:.2f} s"
         if jump.levels < JUMP_LEVELS:
@@ -327,3 +456,38 @@ def cadence_scores(d: Dailies, *, expect_motion: bool, travel: bool = False, jum
         scores.append(_score("clip_jump", 1.0 - jump.levels / (2 * JUMP_LEVELS), 0.5, reason))
     return scores
 
+
+
+def _timing_scores(d: Dailies, seen: Timeline, jump: Jump | None) -> list[dict]:
+    """`clip_dropped` and `clip_stutter` (issue 56) from the clip's `timeline`. The steps of a
+    jump of some part of the picture (`jump`, `clip_jump`'s) are not read for a frame dropped."""
+    gaps = seen.gaps.copy()
+    if jump is not None and jump.levels >= JUMP_LEVELS:
+        for k in (jump.at, *(() if jump.back is None else (jump.back - 1,))):
+            first, last = (int(round(t * d.fps)) for t in (d.times[k], d.times[k + 1]))
+            gaps[(seen.ends > first) & (seen.ends <= last)] = np.nan
+    scores = []
+    read = np.isfinite(gaps)
+    if not read.any():
+        scores.append(_score("clip_dropped", 1.0, 0.5, "too still, or too few frames in a row, to tell a frame dropped"))
+    else:
+        worst = int(np.nanargmax(gaps))
+        gap, when = float(gaps[worst]), f"{seen.ends[worst] / d.fps:.2f} s"
+        ahead = read & (np.nan_to_num(gaps) >= DROP_GAP)
+        count = int(ahead.sum())
+        reason = (f"frames dropped: the clip jumps ahead of its move at {when} ({gap:.1f} of a frame's move)"
+                  + (f", and at {count - 1} more step(s), from "
+                     f"{seen.ends[np.flatnonzero(ahead)[0]] / d.fps:.2f} s" if count > 1 else "")
+                  if gap >= DROP_GAP else
+                  f"no step jumps ahead of the clip's move (the most, {gap:.2f} of a frame's move, at {when})")
+        scores.append(_score("clip_dropped", 1.0 - gap / (2 * DROP_GAP), 0.5, reason))
+    if seen.stutters:
+        first, held, caught = seen.stutters[0]
+        more = len(seen.stutters) - 1
+        reason = (f"stutter: frames held then jumped — frame {first} ({first / d.fps:.2f} s) held {held} more "
+                  f"frame(s), then the picture jumps to frame {caught} ({caught / d.fps:.2f} s)"
+                  + (f"; {more} more such hitch(es)" if more else ""))
+        scores.append(_score("clip_stutter", 0.4 - 0.1 * more, 0.5, reason))
+    else:
+        scores.append(_score("clip_stutter", 1.0, 0.5, "no frame held then jumped"))
+    return scores

@@ -609,9 +609,12 @@ def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, nam
     checked = [cid for cid in named if cid in cast.members]
     if not n or not checked:
         return []
+    across = _turned_across(cast, looked, times, seconds, checked)
     if jump is None or jump[0] + 1 >= n:
-        return [_score("clip_identity", 1.0, 0.5, f"{', '.join(checked)}: no step of the clip changes "
-                                                  f"where they stand")]
+        value, reason = across
+        if value >= 0.5:
+            reason = f"{', '.join(checked)}: no step of the clip changes where they stand; {reason}"
+        return [_score("clip_identity", value, 0.5, reason)]
     at, where = jump
     worst: tuple[float, str] = (1.0, "")
     for cid in checked:
@@ -636,7 +639,55 @@ def _identity(cast: Cast, looked: Looked, times: np.ndarray, seconds: float, nam
     value, reason = worst
     if value >= 0.5:
         reason = f"{', '.join(checked)}: each one's own colours hold where the picture jumps at {times[at + 1]:.2f} s"
+    if across[0] < value:
+        value, reason = across
+    elif value >= 0.5:
+        reason = f"{reason}; {across[1]}"
     return [_score("clip_identity", value, 0.5, reason)]
+
+
+MIDWAY_TURN = 12.0    # degrees: a signature colour read this much further round the hue circle in the clip's
+                      # last ENDS of its frames than in its first has turned within the clip (issue 56: a
+                      # hair turned 30° midway passed 3 of 6). Set from benchmarks/gates.py, seeds 21-24.
+ENDS = 0.2            # of the clip: its opening and closing fifths, held to each other
+
+
+def _turned_across(cast: Cast, looked: Looked, times: np.ndarray, seconds: float,
+                   checked: list[str]) -> tuple[float, str]:
+    """The worst of the named characters' signature colours (of TURN_CHROMA or more) read in
+    their ring (`turned`) over the clip's first ENDS and over its last, as (value, reason): a
+    colour whose hue reads MIDWAY_TURN degrees apart between the two has turned within the clip
+    (a hair or an outfit turning midway, gradually or at once, whatever the jump check saw). One
+    against the other, not against the turnaround: a grade or a framing that reads a colour a
+    few degrees off reads it so at both ends. A colour not read at both ends says nothing."""
+    first, last = times < ENDS * seconds, times >= (1 - ENDS) * seconds
+    worst, read = (1.0, ""), 0
+    for cid in checked:
+        m = cast.members[cid]
+        if cid not in looked.turns:
+            continue
+        # Every frame of each end, present or not: a colour turned far enough no longer reads as
+        # theirs (they read missing), and their ring, about the colours of theirs still found, says why.
+        ends = []
+        for sel in (first, last):
+            ends.append({k: turn for k, turn, _ in turned(m, looked.colours[cid][sel].sum(axis=0),
+                                                          looked.turns[cid][sel].sum(axis=0))} if sel.any() else {})
+        for k in sorted(ends[0].keys() & ends[1].keys()):
+            read += 1
+            moved = ends[1][k] - ends[0][k]
+            value = 1.0 - 0.5 * abs(moved) / MIDWAY_TURN
+            if value < worst[0]:
+                colour = "#%02x%02x%02x" % tuple(int(round(c)) for c in m.rgb[k])
+                part = f"hair ({colour})" if m.top is not None and m.top[k] else colour
+                worst = (value, f"{cid}'s {part} turns {moved:+.0f}° of hue within the clip: its first "
+                                f"{ENDS:.0%} (to {ENDS * seconds:.2f} s) against its last (from "
+                                f"{(1 - ENDS) * seconds:.2f} s)")
+    value, reason = worst
+    if value >= 0.5:
+        reason = ("each one's signature colours at one hue from the clip's first fifth to its last"
+                  + (f" (at most {2 * MIDWAY_TURN * (1 - value):.0f}° apart)" if read else
+                     " (none read at both ends)"))
+    return value, reason
 
 
 def _score(name: str, value: float, threshold: float, reason: str, role: str = "block") -> dict:

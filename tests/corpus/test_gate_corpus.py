@@ -93,6 +93,7 @@ def _fresh(clip_bench):
     bench.tally.rows.clear()
     bench.presence_cases.clear()
     bench.mark_cases.clear()
+    bench.hitch_cases.clear()
     return bench, clips
 
 
@@ -465,3 +466,30 @@ def test_a_caption_on_a_keyframe_and_a_watermark_through_a_clip_fail_the_keyfram
     assert _cases(bench, "keyframe") == {"corner_text": MARK_SAMPLE, "watermark": MARK_SAMPLE}
     broken = [*failures(bench.tally.rows, "keyframe"), *mark_failures(bench.mark_cases, "keyframe")]
     assert not broken, broken
+
+
+# --- issue 56: the keyframe gate where it was weak ---------------------------------------------
+
+HITCH_SAMPLE = 2   # of each of issue 56's kinds (of the benchmark's N), beside as many clean sets
+
+
+@CLIPS_GROUP
+@pytest.mark.e2e
+def test_dropped_frames_a_stutter_and_a_colour_turning_midway_fail_on_their_own_names(clip_bench):
+    """Issue 56 item 6, through the whole keyframe gate: 3-6 of a moving clip's 36 frames
+    dropped at random places (it jumps ahead; found from outside passing 3 of 4, clip_cadence
+    0.67-0.76), a stutter (2-4 frames held 1-3 more frames, then the picture jumping on; failed
+    only as "a flash of another picture" before), and one character's hair or outfit turning 30°
+    of Lab hue midway through a start-only clip (passed 3 of 6). Each fails on the score of its
+    kind — `clip_dropped`; `clip_stutter`, and not as a flash; `clip_identity` or
+    `clip_likeness` naming whose colour turned — and the clean sets beside them pass."""
+    from benchmarks.gate_corpus import TAKE_HITCHES
+    bench, clips = _fresh(clip_bench)
+    sample = Sample(N, HITCH_SAMPLE)
+    bench.keyframes(sample, clips, {"clean"})
+    bench.hitches(sample, clips)
+    print("\n" + _report(bench), bench.hitch_cases)
+    assert _cases(bench, "keyframe") == {kind: HITCH_SAMPLE for kind in ("clean", *TAKE_HITCHES)}
+    broken = failures(bench.tally.rows, "keyframe")
+    assert not broken, broken
+    assert [c for c in bench.hitch_cases if not c["named"]] == [], bench.hitch_cases

@@ -182,3 +182,25 @@ def test_a_model_that_makes_another_size_says_so_and_the_gate_takes_it():
     s = format_score(_probe(width=640, height=360), width=854, height=480, fps=24, seconds=1.5,
                      sizes=kling.clip_sizes(draft))
     assert not s["passed"] and "asked 854x480 or 1280x720 or 1922x1080" in s["reason"], s
+
+
+def test_frames_dropped_and_a_stutter_fail_on_their_own_names():
+    """Issue 56: the clean pan passes `clip_dropped` and `clip_stutter`; the same move four frames
+    longer with four frames taken out at random places (it keeps its length and jumps ahead)
+    fails `clip_dropped`, naming frames dropped; held twice for two frames and then jumping on
+    to where the move had got to, it fails `clip_stutter` naming a stutter — and `clip_jump`
+    does not call the catch-up a flash of another picture."""
+    clean = _pan(n=36)
+    scores = {s["name"]: s for s in cadence_scores(_dailies(clean), expect_motion=True)}
+    assert scores["clip_dropped"]["passed"] and scores["clip_stutter"]["passed"], scores
+    longer = _pan(n=40)
+    dropped = np.delete(longer, [7, 15, 22, 30], axis=0)
+    s = _score(cadence_scores(_dailies(dropped), expect_motion=True), "clip_dropped")
+    assert not s["passed"] and s["reason"].startswith("frames dropped"), s
+    stuttered = clean.copy()
+    stuttered[11:13] = stuttered[10]
+    stuttered[24:26] = stuttered[23]
+    scores = {s["name"]: s for s in cadence_scores(_dailies(stuttered), expect_motion=True)}
+    assert not scores["clip_stutter"]["passed"] and "stutter: frames held then jumped" in scores["clip_stutter"]["reason"]
+    assert "1 more such hitch" in scores["clip_stutter"]["reason"], scores["clip_stutter"]
+    assert "flash" not in scores["clip_jump"]["reason"] and scores["clip_dropped"]["passed"], scores
