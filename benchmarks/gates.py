@@ -702,7 +702,8 @@ class Bench:
         to its hue) turning 30° of Lab hue midway (35-65% in, over 0-6 frames), judged without
         a chain's origin. Each case's verdict is counted as named when it fails on the score of
         its kind: `clip_dropped`, `clip_stutter` (and not as a flash), `clip_identity` or
-        `clip_likeness` naming the one whose colour turned."""
+        `clip_likeness` naming the one whose colour turned (or `present` naming them missing
+        from then on: the colour turned was the only one presence told them by)."""
         moving = [c for c in clips if c["movement"] != "static" or c["plan"].end is not None]
         sample = as_sample(n)
         for kind in kinds:
@@ -737,8 +738,10 @@ class Bench:
                     named = any(s["name"] == "clip_stutter" for s in failing) and not any(
                         "flash" in s["reason"] for s in failing)
                 else:
-                    named = any(s["name"] in ("clip_identity", "clip_likeness") and s["reason"].startswith(f"{who}")
-                                for s in failing)
+                    # Whose colour turned, named: by its hue (clip_identity, clip_likeness) or, when the
+                    # colour turned was all presence knew them by, as missing from the clip from then on.
+                    named = any(s["name"] in ("clip_identity", "clip_likeness", "present")
+                                and s["reason"].startswith(f"{who}") for s in failing)
                 self.hitch_cases.append({"kind": kind, "flagged": not verdict["passed"], "named": named,
                                          "edit": f"{clip['shot']} {edit} {op}",
                                          "failing": [f"{s['name']}: {s['reason']}" for s in failing][:3]})

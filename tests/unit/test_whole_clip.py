@@ -204,3 +204,26 @@ def test_frames_dropped_and_a_stutter_fail_on_their_own_names():
     assert not scores["clip_stutter"]["passed"] and "stutter: frames held then jumped" in scores["clip_stutter"]["reason"]
     assert "1 more such hitch" in scores["clip_stutter"]["reason"], scores["clip_stutter"]
     assert "flash" not in scores["clip_jump"]["reason"] and scores["clip_dropped"]["passed"], scores
+
+
+def test_a_colour_turning_midway_fails_clip_identity_naming_whose_and_how_far():
+    """Issue 56: Nina's top (a red of chroma 60) turns 30° of Lab hue from frame 14 of 30, over four
+    frames — no step of it a jump — and `clip_identity` fails naming her and the turn (her
+    first fifth's hue against her last's); the same clip unturned passes."""
+    from PIL import Image
+
+    from benchmarks.gate_corpus import lab_turn
+    cast = Cast.of({"nina": _figure()}, None, {"nina"})
+    times = np.arange(30) / FPS
+    clean = _standing()
+    region = np.zeros(clean.shape[1:3], dtype=bool)
+    region[60:76, 70:94] = True
+    turned = np.asarray(lab_turn(Image.fromarray(clean[0]), region, 30.0))
+    frames = clean.copy()
+    for j in range(14, 30):
+        w = min(1.0, (j - 13) / 4)
+        frames[j] = np.clip((1 - w) * clean[j] + w * turned + 0.5, 0, 255).astype(np.uint8)
+    ok = _score(presence_scores(cast, clean, times, 30 / FPS, clean[0], ["nina"]), "clip_identity")
+    assert ok["passed"], ok
+    s = _score(presence_scores(cast, frames, times, 30 / FPS, frames[0], ["nina"]), "clip_identity")
+    assert not s["passed"] and s["reason"].startswith("nina's") and "turns +" in s["reason"], s
