@@ -36,6 +36,7 @@ import getpass
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -103,20 +104,23 @@ class NoRunWaiting(SlateError):
     has ended (`slate approve` after the run it meant to answer died)."""
 
 
-def form_for(shots: list[str], sections: str = "") -> type[RunInput]:
-    """The form's class: its shot list is this scene's shots, so the UI offers them as boxes;
-    `sections` (`shot_sections`), each shot's panel, scores and cost, go in that field's
-    description, right above it."""
+def form_for(shots: list[str], sections: str = "", summary: str = "") -> type[RunInput]:
+    """The form's class: its shot list is this scene's shots, so the UI offers them as boxes,
+    each ticked; `sections` (`shot_sections`), each shot's panel, scores and cost, go in that
+    field's description, right above it; `summary` (the form's own text: the amount and the caps)
+    is said again under Approve, since the UI's dialog shrinks the form's own text to nothing under
+    a long form."""
     ids = tuple(shots) or ("none",)
     picks = "the shots to approve, with 'only the shots ticked'"
     return create_model(
         "FinalsApproval", __base__=RunInput,
         approve=(ApproveChoice, Field("all shots", title="Approve",
-                                      description="which shots may be rendered at final resolution")),
+                                      description="which shots may be rendered at final resolution"
+                                      + (f"\n\n{field_markdown(_unheaded(summary))}" if summary else ""))),
         # The scene's shots are known only now: a Literal made at run time, which pydantic takes and
         # the type checker cannot read.
         shots=(list[Literal[ids]],  # type: ignore[valid-type]
-               Field(default_factory=list, title="Shots",
+               Field(list(shots), title="Shots",
                      description=f"{picks}\n\n{sections}" if sections else picks)),
         retake_allowance=(str, Field("0", title="Retake allowance (USD)", pattern=r"^\d{1,6}(\.\d{1,2})?$",
                                      description="what retakes of clips that fail their keyframe gate may spend "
@@ -153,7 +157,19 @@ def _shot_section(s: ShotToApprove, local_file: LocalFile) -> str:
 
 def shot_sections(shots: list[ShotToApprove], local_file: LocalFile) -> str:
     """Each shot as the form shows it beside its Shots field: heading and cost, panel, scores."""
-    return "\n\n".join(_shot_section(s, local_file) for s in shots)
+    return field_markdown("\n\n".join(_shot_section(s, local_file) for s in shots))
+
+
+def _unheaded(text: str) -> str:
+    """The form's text without its heading (the dialog shows that above the fields already)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()
+
+
+def field_markdown(text: str) -> str:
+    """Markdown for a field's description in the Prefect UI, which joins a description's single
+    line breaks into one line (a list written a line an item read as one run-on paragraph): each
+    line its own paragraph."""
+    return re.sub(r"(?<!\n)\n(?!\n)", "\n\n", text)
 
 
 def description(scene: str, profile: str, shots: list[ShotToApprove], total: str, caps: str,
@@ -239,7 +255,10 @@ def wait_for_person(root: Path, scene: str, profile: str, form: type[RunInput], 
     log = get_run_logger()
     key = key or f"approve-{scene}-{profile}"
     seconds = int(timeout_hours * 3600)
-    ready = form.with_initial_data(description=text, approve="all shots", shots=list(initial_shots))
+    # The form's defaults are its class's (all shots, each ticked): Prefect's `with_initial_data`
+    # redeclares every field it is given a value for without its title and description, and the
+    # UI then showed the shots as a bare list ("Add item") with none of their panels.
+    ready = form.with_initial_data(description=text)
     marker = Path(root) / ".slate" / APPROVAL_FILE
     deadline = datetime.now(timezone.utc) + timedelta(seconds=seconds)
     marker.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from typing import Any, Literal, get_args
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, create_model
 
-from slate.flows.approval import thumbnail_data_url
+from slate.flows.approval import field_markdown, thumbnail_data_url
 from slate.flows.rushes import DailyShot, DailyTake
 from slate.governor.money import fmt_usd
 from slate.tasks.circle import Kind, Word
@@ -170,13 +170,17 @@ def form_for(shown: Shown, local_file: LocalFile | None = None) -> type[RunInput
     person looks at sits beside what they answer; without it (an answered form read again) only
     what each field means."""
     fields: dict[str, Any] = {}
-    for s in shown.shots:
+    for i, s in enumerate(shown.shots):
         labels = tuple(t.label for t in s.takes)
+        # The UI's dialog shrinks the form's own text to nothing under a long form: what is asked
+        # is said again at the top of the first shot's part.
+        asked = f"{asked_text(shown)}\n\n---\n\n" if i == 0 and local_file else ""
         meaning = ("circle: this take goes in the cut; NG: no good, make another on the next run; "
                    "hold: decide later; no answer: it comes back on the next dailies")
         fields[f"{s.name}_word"] = (Answer, Field(
             "no answer", title=f"{s.name}: your word",
-            description=f"{shot_section(s, local_file)}\n\n**Your word** — {meaning}" if local_file else meaning))
+            description=f"{asked}{shot_section(s, local_file)}\n\n**Your word** — {meaning}" if local_file
+            else meaning))
         # The takes are known only now: a Literal made at run time (pydantic offers it as a list).
         fields[f"{s.name}_take"] = (Literal[labels], Field(
             labels[0], title=f"{s.name}: which take", description="the take your word is about"))
@@ -203,14 +207,18 @@ def shot_section(s: ShownShot, local_file: LocalFile) -> str:
             image = "(its picture is not in storage)"
         return f"{image}\n\n*{t.label}* — {t.said}" if t.said else f"{image}\n\n*{t.label}*"
     pictures = "\n\n".join(picture(t) for t in s.takes)
-    return f"{s.heading}\n\n{pictures}\n\n{s.body}"
+    return field_markdown(f"{s.heading}\n\n{pictures}\n\n{s.body}")
 
 
 def form_text(shown: Shown, scenes: list[str]) -> str:
     """The form's own text: what is asked (each shot's pictures and scores are beside its fields)."""
+    return f"### Dailies — {shown.film}, {shown.profile}, {', '.join(scenes)}\n\n{asked_text(shown)}"
+
+
+def asked_text(shown: Shown) -> str:
+    """What the form asks, in a paragraph."""
     listed = ", ".join(s.shot for s in shown.shots)
-    return (f"### Dailies — {shown.film}, {shown.profile}, {', '.join(scenes)}\n\n"
-            f"{len(shown.shots)} shot(s) with takes you have not given a word on: {listed}. Each shot's takes, "
+    return (f"{len(shown.shots)} shot(s) with takes you have not given a word on: {listed}. Each shot's takes, "
             f"with their pictures and scores, are shown just above its fields. For each: **circle** the take "
             f"that goes in the cut, call it **NG** with a note (the next run makes another; tick *add the note "
             f"to the prompt* for the next take to be told), **hold** it, or leave it unanswered. Nothing is paid "

@@ -157,7 +157,7 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
                        _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
     ids = [s.shot for s in shots]
     answer = wait_for_person(Path(run.root), run.scene, run.profile,
-                             form_for(ids, shot_sections(shots, st.storage.open_local)), text, ids,
+                             form_for(ids, shot_sections(shots, st.storage.open_local), text), text, ids,
                              settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
     decision = decide(answer, ids)
     approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
@@ -194,7 +194,7 @@ def approve_retakes(run: Run, settings: Settings, held: SceneRound, finals: Fina
                               _show_sheet(run, held.contact_sheet, wait))
     try:
         answer = wait_for_person(Path(run.root), run.scene, run.profile,
-                                 form_for(ids, shot_sections(shots, st.storage.open_local)), text, ids,
+                                 form_for(ids, shot_sections(shots, st.storage.open_local), text), text, ids,
                                  settings.approval_timeout_hours, key=wait,
                                  what=f"{len(ids)} retake(s), {fmt_usd(sum(costs.values(), Decimal(0)))}")
         decision = decide(answer, ids)

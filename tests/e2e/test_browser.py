@@ -130,8 +130,16 @@ def test_launch_approve_and_finish_a_final_scene_in_the_ui(stack, page):
             form = page.locator(".p-modal").first
             form.get_by_text("Approve the final video of scene scene-02").wait_for(timeout=30_000)
             text = form.inner_text()
-            for words in ("Total estimate", "Caps: per-run", "2C — $", "identity", "Retake allowance (USD)"):
+            for words in ("Total estimate", "Caps: per-run", "2C — $", "identity", "Retake allowance (USD)",
+                          "starts from panel take"):
                 assert words in text, (words, text[:2000])
+            # Issue 57: the shot's panel is beside the boxes that pick it (the Shots field), not in the
+            # form's own text, which the dialog shrinks to a box of its own.
+            expect(field(form, "Approve")).to_contain_text("Total estimate", timeout=10_000)   # said where it shows
+            panel = field(form, "Shots").locator("img").first
+            panel.scroll_into_view_if_needed(timeout=30_000)
+            expect(panel).to_be_visible(timeout=30_000)
+            assert panel.get_attribute("alt") == "2C" and panel.evaluate("i => i.naturalWidth") > 0
             assert sideways(form) == []
             field(form, "Notes").locator("textarea").fill("the counter reads well")
             field(form, "Your name").locator("textarea").fill("Browser Ben")
@@ -235,6 +243,8 @@ def test_the_nightly_opens_the_dailies_form_and_a_person_answers_ng_in_the_ui(st
                 expect(pictures.nth(i)).to_be_visible(timeout=30_000)
                 assert pictures.nth(i).evaluate("i => i.naturalWidth") > 0     # decoded, not a broken image
             assert form.locator(".p-markdown-renderer").first.locator("img").count() == 0   # the form's text: none
+            # what is asked is said in the first shot's part too: the dialog shrinks the form's own text
+            expect(word).to_contain_text("with takes you have not given a word on", timeout=10_000)
             assert sideways(form) == []
             pictures.first.scroll_into_view_if_needed(timeout=30_000)
             page.screenshot(path=str(shots / "dailies-take.png"))   # the pictures beside the controls

@@ -76,3 +76,15 @@ def test_each_shot_on_the_form_says_the_take_its_clip_starts_from(example_film):
     assert _starts_from(by["1A"], taken, plans) == "starts from panel take 2"
     assert by["1E"].chain and _starts_from(by["1E"], taken, plans) == \
         "starts from the last frame of 1D's final clip (chained)"
+
+
+def test_the_form_a_run_waits_on_keeps_each_fields_title_and_description():
+    """The form as `wait_for_person` hands it to Prefect: Prefect's `with_initial_data` redeclares
+    every field it is given a value for without its title or description, and the UI showed the
+    shots as a bare list with none of their panels. The defaults are the class's own."""
+    from slate.flows.approval import form_for
+    form = form_for(["1C", "1A"], "#### 1C — $0.70\n\n![1C](data:image/jpeg;base64,AAAA)")
+    shown = form.with_initial_data(description="Approve the final video").model_json_schema()["properties"]
+    assert shown["shots"]["title"] == "Shots" and "#### 1C" in shown["shots"]["description"]
+    assert shown["shots"]["default"] == ["1C", "1A"] and shown["approve"]["default"] == "all shots"
+    assert shown["approve"]["description"] == "which shots may be rendered at final resolution"

@@ -84,3 +84,14 @@ def test_a_picture_gone_from_storage_leaves_its_shot_to_answer(tmp_path):
     described = form_for(shown, lambda uri: tmp_path / f"{uri.removeprefix('local://')}.png") \
         .model_json_schema()["properties"]["1D_word"]["description"]
     assert "(its picture is not in storage)" in described and len(DATA_URL.findall(described)) == 1
+
+
+def test_each_line_of_a_shots_part_is_its_own_paragraph(tmp_path):
+    """The UI joins a field description's single line breaks: each score a paragraph of its own."""
+    shots = _shots(tmp_path)
+    shots[0].takes[1].scores.extend(["wardrobe 0.9 (line 0.85)", "marks 1.0 (line 0.5)"])
+    shown = shown_of("night-diner", "draft", shots)
+    described = form_for(shown, lambda uri: tmp_path / f"{uri.removeprefix('local://')}.png") \
+        .model_json_schema()["properties"]["1D_word"]["description"]
+    assert "\n\n- wardrobe 0.9 (line 0.85)\n\n- marks 1.0 (line 0.5)" in described
+    assert re.search(r"[^\n]\n[^\n]", described) is None
