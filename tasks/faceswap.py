@@ -136,7 +136,8 @@ def swap_gate(run: Run, given: SwapCheck) -> list[GateScore]:
 def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
     """media/faceswap.py's scores of the swap against the clip: both decoded at the same times,
     where each of the shot's characters stands found in the clip as it was (media.presence)."""
-    from slate.media.faceswap import Footage, skin_of, swap_scores
+    from slate.media.face_match import colours_of, face_scores
+    from slate.media.faceswap import Footage
     from slate.media.probe import probe
     from slate.tasks.keyframes import ClipCast, cast_of, dressed_figure
     clip, swapped = storage.open_local(given.clip_uri), storage.open_local(given.swapped_uri)
@@ -153,16 +154,24 @@ def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
         frames_a = np.zeros((0,) + before.shape[1:], dtype=np.uint8)
     footage_a = Footage(frames_a, p_after.frames, float(p_after.fps), p_after.width, p_after.height)
     turnarounds = {cid: storage.open_local(uri) for cid, uri in given.turnarounds.items()}
-    skins = {cid: skin_of(dressed_figure(turnarounds[cid], None)) for cid in given.swapped}
+    faces = {cid: colours_of(dressed_figure(turnarounds[cid], None)) for cid in given.swapped}
     who = ClipCast(given.named, turnarounds, dict(given.wardrobe), storage.open_local(given.plate_uri))
     # Where each one stands is found at half the scan's size (presence's cost is by the pixel; a
     # figure's box is coarse) and scaled back up: the faces themselves are read at the full scan.
     half = before[:, : before.shape[1] // 2 * 2, : before.shape[2] // 2 * 2]
     half = half.reshape(half.shape[0], half.shape[1] // 2, 2, half.shape[2] // 2, 2, 3).mean(axis=(2, 4)).astype(np.uint8)
-    found = figure_boxes(cast_of(who, half.shape[1:3]), half, list(given.named))
+    cast = cast_of(who, half.shape[1:3])
+    found = figure_boxes(cast, half, list(given.named))
+    lost = [cid for cid in given.swapped if not any(b is not None for b in found.get(cid, []))]
+    if lost and len(frames_a) == len(before):
+        # A face off model in the clip may hide its wearer from presence: looked for in the swap too.
+        half_a = frames_a[:, : before.shape[1] // 2 * 2, : before.shape[2] // 2 * 2]
+        half_a = half_a.reshape(half.shape[0], half.shape[1], 2, half.shape[2], 2, 3).mean(axis=(2, 4)).astype(np.uint8)
+        again = figure_boxes(cast, half_a, list(given.named))
+        found.update({cid: again[cid] for cid in lost})
     figures = {cid: [None if b is None else (2 * b[0], 2 * b[1], 2 * b[2], 2 * b[3]) for b in boxes]
                for cid, boxes in found.items()}
-    return swap_scores(footage_b, footage_a, skins=skins, figures=figures)
+    return face_scores(footage_b, footage_a, faces=faces, figures=figures)
 
 
 def _sampled(clip: Path, width: int, height: int, stride: int) -> np.ndarray:

@@ -1,0 +1,330 @@
+"""The swap gate's reading of the swapped face, frame by frame and by its features (issue 56 item 6).
+
+A face swap (tasks/faceswap.py) hands back a clip that must be the clip it was made from with
+one character's face made their approved one. media/faceswap.py measured one median skin colour
+over all frames, from the largest patch of skin-like pixels in a head-sized window; on wide shots
+and profiles that patch was the counter's white trim or a lamp (not the face), an unchanged
+on-model face read "ΔE 33 before, 33 after" and failed, and a seam, a half-clip swap or a
+mirrored face passed. Here, in each sampled frame of each swapped character:
+
+  * the face is found where their head is (the figure box presence found, the nearest frame's box
+    where presence lost them that frame): of the patches of skin-like pixels (near their approved
+    skin, in the clip or in the swap, and nearer it than their hair) in the head window, the one
+    their hair frames most (the longest edge against pixels of their hair colour) — a face is
+    drawn inside its hair; a lamp, a trim or a hand is not;
+  * `swap_identity` — the face in this frame is nearer the approved skin than it was by GAIN, or
+    was on model (ON_MODEL) and still is: a clip handed back unchanged with an on-model face passes
+    in every frame; a swap that mended only some frames (half the clip) fails, naming the frames;
+  * `swap_features` — the swap recoloured the face and nothing of its make-up: every pixel of the
+    head window that changed must have been face in the clip (its own skin colour there) and be
+    the approved skin in the swap; a pixel on the face's edge may change as a blend does (no more
+    than the face's own change, and a codec's error). Anything else that changed there — a seam
+    of the pasted patch, a grey square about it, the hair or eye a mirrored face moves, a rim of
+    the old face left standing — is a stray; more than STRAY of the face's own pixels, in more
+    than FRAME_SLACK of the frames, fails.
+
+The rest (length, others, the set, motion) is media/faceswap.py's, held to the zone the face
+allows here. It reads pictures only and never decides what happens to a shot; it never imports
+anything of ours but media, and it must never find a face by anything but the pictures and the
+figure boxes it is given (no knowledge of how a clip was made).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import binary_dilation, binary_erosion, label
+
+from .faceswap import (CHANGED, ELSEWHERE, GAIN, HOLD, MOTION, Box, Footage, _head, _mask, _score,
+                       _whole, _whose)
+from .grade import lab
+
+SKIN_NEAR = 12.0     # Lab units from the approved skin for a pixel to be face-like (and nearer it than the hair),
+                     # in the clip or the swap: an on-model face through H.264 reads within 6; a face off model
+                     # in both is read where the nearest frame's was (and there it fails)
+HAIR_NEAR = 22.0     # Lab units from the hair colour for a pixel to be hair: the rendered hair reads within 10
+                     # through H.264; the nearest set colour to a hair of the example cast is 30 away
+OWN = 14.0           # Lab units from the face's own median colour (in the clip) for a pixel to be that face:
+                     # a flat face through H.264 reads within 8, its edge pixels are blends
+BLEND = 8.0          # Lab units: what an edge pixel may change beyond the face's own change (a codec's share)
+STRAY = 0.06         # of a face's pixels: stray changes in its head window above this spoil the frame
+FRAME_SLACK = 0.25   # of the frames the face was found in: more failing fails the clip (a dissolve's middle frames
+                     # blend the face with what is behind it: 1E's read off in 3 of 16); a swap of part of the clip
+                     # leaves 40% or more
+OVERSIZE = 1.6      # times the lower quartile of a character's box widths (heights): a box this much larger is
+                     # not their figure's alone (1C: Jenny's box took in the stools' red in 9 of 17 frames)
+DOWN = 0.45          # of a figure box's height, from its top: how far down the head window reaches (presence's box
+                     # may start above the head, at a lamp of the figure's colours)
+ON_FRAME = 14.0      # Lab units: a face left as it was that reads this near its approved skin in a frame is on
+                     # model there (the six rendered shots' unchanged faces read at most 13.7 in a sampled frame:
+                     # a dissolve's middle frames blend the face with what is behind it)
+ON_CLIP = 11.0       # Lab units: the median over a clip's frames of a face left as it was, to be on model (the
+                     # rendered shots' unchanged faces: at most 9.4; the corpus's faces left off model: 16 or more)
+RIM = 16.0           # Lab units the face was off model in the clip for a rim of it left as it was to be looked for
+MIN_FACE = 0.03      # of a figure box's width squared: a patch smaller is a blend or a speck, not the face (the
+                     # rendered faces cover 0.15–0.5 of it; a face off model leaves specks of the approved colour)
+RGB_SAME = 6         # RGB levels: a pixel no channel of which moved more is unchanged (Lab not computed)
+
+
+@dataclass(frozen=True)
+class FaceColours:
+    """A character's approved face as the gate reads it: skin and hair colours (RGB)."""
+    skin: np.ndarray
+    hair: np.ndarray
+
+
+def _dist(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    d = pixels - colour
+    return np.sqrt((d * d).sum(axis=-1))
+
+
+def _boxes_filled(boxes: list[Box | None], n: int) -> list[Box | None]:
+    """Each frame's box, or the nearest frame's where presence did not find them that frame or
+    found a box far wider or taller than their smaller boxes (OVERSIZE: their colours matched
+    on a stool or a booth too, and a head window over half the set finds a lamp for a face)."""
+    boxes = list(boxes[:n])
+    sized = [b for b in boxes if b is not None]
+    if sized:
+        wide = float(np.percentile([b[3] - b[1] for b in sized], 25))
+        tall = float(np.percentile([b[2] - b[0] for b in sized], 25))
+        boxes = [None if b is None or b[3] - b[1] > OVERSIZE * wide or b[2] - b[0] > OVERSIZE * tall else b
+                 for b in boxes]
+    have = [i for i, b in enumerate(boxes) if b is not None]
+    if not have:
+        return [None] * n
+    return [boxes[i] if i < len(boxes) and boxes[i] is not None else boxes[min(have, key=lambda j: abs(j - i))]
+            for i in range(n)]
+
+
+def least(box: Box) -> int:
+    """The fewest pixels a face of a figure this wide covers: MIN_FACE of the box's width squared
+    (a turnaround's face is about 0.4 of its figure's width across, and as tall)."""
+    return max(12, int(MIN_FACE * (box[3] - box[1]) ** 2))
+
+
+def _window(box: Box, shape: tuple[int, int]) -> Box:
+    """Where a figure's head may be: media/faceswap.py's head window, reaching DOWN of the box."""
+    top, left, bottom, right = _head(box, shape)
+    return (top, left, max(bottom, min(shape[0], box[0] + int(round(DOWN * (box[2] - box[0]))))), right)
+
+
+def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.ndarray,
+              least: int = 12) -> np.ndarray | None:
+    """The face in one frame's head window (`b_lab`, `a_lab`: the window of the clip and of the
+    swap, in Lab): the skin-like patch (in either) with the longest edge against hair-coloured
+    pixels, as a mask of the window; None when no patch of `least` pixels or more touches hair."""
+    sb, sa = _dist(b_lab, skin), _dist(a_lab, skin)
+    hb, ha = _dist(b_lab, hair), _dist(a_lab, hair)
+    like = ((sb < SKIN_NEAR) & (sb < hb)) | ((sa < SKIN_NEAR) & (sa < ha))
+    hairy = (hb < HAIR_NEAR) | (ha < HAIR_NEAR)
+    labels, count = label(like)
+    if not count:
+        return None
+    edge = binary_dilation(hairy, iterations=2) & like
+    touching = np.bincount(labels[edge], minlength=count + 1)
+    touching[0] = 0
+    touching[np.bincount(labels.ravel(), minlength=count + 1) < least] = 0
+    best = int(np.argmax(touching))
+    if touching[best] < 2:
+        return None
+    seed = labels == best
+    # The whole face: the patch grown over the pixels of its own colour in the clip (a face off model
+    # in the clip is near the approved skin only in its codec's tail: read there alone it would seem on model).
+    own = np.median(b_lab[seed], axis=0)
+    ys, xs = np.nonzero(seed)
+    my, mx = (ys.max() - ys.min()) // 4 + 1, (xs.max() - xs.min()) // 4 + 1
+    near = np.zeros_like(seed)
+    near[max(0, ys.min() - my):ys.max() + my + 1, max(0, xs.min() - mx):xs.max() + mx + 1] = True
+    grown, _ = label(seed | ((_dist(b_lab, own) < OWN) & near))
+    keep = np.unique(grown[seed])
+    return np.isin(grown, keep[keep > 0])
+
+
+def colours_of(figure: np.ndarray, band: float = 0.22) -> FaceColours:
+    """A figure's (RGBA, a turnaround's front view) face colours: its skin (media/faceswap.py
+    `skin_of`) and its hair, the commonest colour of the top sixth of its head."""
+    from .faceswap import skin_of
+    from .palette import colour_counts
+    rows = np.flatnonzero((figure[..., 3] > 0).any(axis=1))
+    height = int(rows[-1] - rows[0] + 1)
+    head = figure[rows[0]:rows[0] + max(2, int(round(band * height)))]
+    crown = head[:max(1, head.shape[0] // 6)]
+    px = crown[crown[..., 3] > 0][:, :3]
+    colours, counts = colour_counts(px)
+    return FaceColours(np.asarray(skin_of(figure, band), np.float32), colours[int(np.argmax(counts))].astype(np.float32))
+
+
+def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours],
+                figures: dict[str, list[Box | None]]) -> list[dict]:
+    """The swap gate's scores (the module's docstring, and media/faceswap.py's for the rest).
+    `faces`: each swapped character's approved colours; `figures`: every character of the shot's
+    figure box in each frame of `before.frames` (None where not found)."""
+    same = (after.count == before.count or abs(after.count - before.count) <= 1) \
+        and abs(after.fps - before.fps) < 0.01 and (after.width, after.height) == (before.width, before.height)
+    said = (f"{after.count} frames at {after.fps:g} fps, {after.width}x{after.height}; the clip was {before.count} "
+            f"at {before.fps:g}, {before.width}x{before.height}")
+    if not same or after.frames.shape != before.frames.shape:
+        return [_score("swap_length", 0.0, 0.5, f"the swap is not the clip's length and frame: {said}")]
+    scores = [_score("swap_length", 1.0, 0.5, f"{after.count} frames at {after.fps:g} fps, as the clip")]
+    fb, fa = before.frames, after.frames
+    n, shape = len(fb), fb.shape[1:3]
+    # What changed: Lab only where some channel moved past RGB_SAME (most of a swap's frame did not).
+    moved = (np.abs(fb.astype(np.int16) - fa.astype(np.int16)).max(axis=-1) > RGB_SAME)
+    changed = np.zeros(moved.shape, dtype=bool)
+    if moved.any():
+        changed[moved] = _dist(lab(fb[moved]), lab(fa[moved])) > CHANGED
+    zones = np.zeros(changed.shape, dtype=bool)
+    identity: list[tuple[float, str]] = []
+    features: list[tuple[float, str]] = []
+    for cid, colours in faces.items():
+        skin = lab(np.asarray(colours.skin, dtype=np.float32)[None])[0]
+        hair = lab(np.asarray(colours.hair, dtype=np.float32)[None])[0]
+        boxes = _boxes_filled(figures.get(cid) or [], n)
+        found, off, spoiled, mended, kept_off = 0, [], [], [], []
+        was_all, now_all, stray_worst = [], [], (0.0, -1)
+        # First where the face is in each frame presence found them in; a frame it is not found in
+        # (a swap that left it off model there) is read where the nearest frame's face was.
+        windows: dict[int, tuple[Box, np.ndarray, np.ndarray]] = {}
+        seen: dict[int, np.ndarray] = {}
+        for i in range(n):
+            if boxes[i] is None:
+                continue
+            hbox = _window(boxes[i], shape)
+            t, l, b, r = hbox
+            if b <= t or r <= l:
+                continue
+            for _ in range(3):
+                windows[i] = (hbox, lab(fb[i, t:b, l:r]), lab(fa[i, t:b, l:r]))
+                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(boxes[i]))
+                if fc is None:
+                    break
+                # A face that reaches the window's edge is larger than the box said (presence found only
+                # part of the figure): the window is widened that way by half, and the face found again.
+                ys, xs = np.nonzero(fc)
+                dh, dw = (b - t) // 2 + 1, (r - l) // 2 + 1
+                grow = (max(0, t - dh) if ys.min() == 0 else t, max(0, l - dw) if xs.min() == 0 else l,
+                        min(shape[0], b + dh) if ys.max() == b - t - 1 else b,
+                        min(shape[1], r + dw) if xs.max() == r - l - 1 else r)
+                if grow == (t, l, b, r):
+                    break
+                hbox = grow
+                t, l, b, r = hbox
+            if fc is not None:
+                seen[i] = fc
+        for i, (hbox, b_lab, a_lab) in sorted(windows.items()):
+            if not seen:
+                break
+            t, l, b, r = hbox
+            fc = seen.get(i)
+            if fc is None:
+                # Not near the approved skin in either: looked for in the colour the nearest frame's face had in the clip.
+                j = min(seen, key=lambda k: abs(k - i))
+                fc = find_face(b_lab, a_lab, np.median(windows[j][1][seen[j]], axis=0), hair, least(boxes[i]))
+                if fc is None:
+                    continue
+            found += 1
+            d_b, d_a = _dist(b_lab[fc], skin), _dist(a_lab[fc], skin)
+            was, now = float(np.median(d_b)), float(np.median(d_a))
+            was_all.append(was)
+            now_all.append(now)
+            if now <= was - GAIN:
+                mended.append(i)
+            elif now > was + HOLD:
+                off.append(i)                    # the swap took it further from the approved face
+            elif now > ON_FRAME:
+                kept_off.append(i)               # left as it was, and off model in this frame
+            # Its make-up: what changed in the head window must be this face recoloured to the approved skin.
+            own = np.median(b_lab[fc], axis=0)
+            was_face = _dist(b_lab, own) < OWN
+            is_skin = _dist(a_lab, skin) < OWN
+            ch = changed[i, t:b, l:r]
+            recoloured = ch & was_face & is_skin & fc
+            grown = binary_dilation(fc, iterations=1)
+            step = float(_dist(own[None], skin)[0])
+            blend = ch & grown & ~recoloured & (_dist(b_lab, a_lab) <= step + BLEND)
+            stray = ch & ~recoloured & ~blend
+            # A rim of the face left as it was beside a mended inside: its pixels still the clip's colour.
+            if now <= ON_FRAME and step > RIM:
+                stray |= fc & (_dist(a_lab, own) < OWN / 2) & (_dist(a_lab, skin) > OWN)
+            share = float(stray.sum()) / max(1, int(fc.sum()))
+            if share > STRAY:
+                spoiled.append(i)
+            if share > stray_worst[0]:
+                stray_worst = (share, i)
+            zones[i, t:b, l:r] |= (recoloured | blend | (grown & ~ch))
+        if not found:
+            identity.append((0.0, f"{cid}'s face was not found in the clip or the swap (no patch of their approved "
+                                  f"skin colour framed by their hair where presence found them)"))
+            features.append((0.0, f"{cid}'s face was not found, so its features were not read"))
+            continue
+        slack = int(FRAME_SLACK * found)
+        was_m, now_m = float(np.median(was_all)), float(np.median(now_all))
+        # A face left as it was is off model where it reads past ON_FRAME, if the swap mended it in
+        # other frames (a swap of part of the clip) or the clip's face as a whole reads past ON_CLIP
+        # (a face left off model); an on-model face whose dissolve frames read off is not.
+        if mended or now_m > ON_CLIP:
+            off = sorted(off + kept_off)
+        if len(off) > slack:
+            identity.append((0.0, f"{cid}'s face is no nearer their approved face in {len(off)} of {found} frames "
+                                  f"(frame samples {', '.join(map(str, off[:6]))}{'…' if len(off) > 6 else ''}): "
+                                  f"ΔE {was_m:.1f} before, {now_m:.1f} after (it must fall by {GAIN:g}, or stay under "
+                                  f"{ON_FRAME:g}, in each frame)"))
+        elif mended:
+            identity.append((1.0, f"{cid}'s face is nearer their approved face: ΔE {was_m:.1f} before, {now_m:.1f} "
+                                  f"after ({len(mended)} of {found} frames mended, the rest on model)"))
+        else:
+            identity.append((1.0, f"{cid}'s face was their approved face and still is: ΔE {was_m:.1f} before, "
+                                  f"{now_m:.1f} after, in {found - len(off)} of {found} frames"))
+        if len(spoiled) > slack:
+            features.append((0.0, f"{cid}'s face changed beyond a recolour in {len(spoiled)} of {found} frames "
+                                  f"(a seam, a patch about it, features moved or mirrored, or a rim left): at worst "
+                                  f"{stray_worst[0]:.0%} of the face's pixels in frame sample {stray_worst[1]}"))
+        else:
+            features.append((1.0, f"{cid}'s face was recoloured and nothing of it moved (stray changes at most "
+                                  f"{stray_worst[0]:.0%} of the face)"))
+    for name, got in (("swap_identity", identity), ("swap_features", features)):
+        worst = min(got, key=lambda x: x[0])
+        scores.append(_score(name, worst[0], 0.5, "; ".join(r for _, r in got) if worst[0] >= 0.5 else worst[1]))
+    scores += _elsewhere(before, after, changed, zones, figures, set(faces))
+    return scores
+
+
+def _elsewhere(before: Footage, after: Footage, changed: np.ndarray, zones: np.ndarray,
+               figures: dict[str, list[Box | None]], swapped: set[str]) -> list[dict]:
+    """media/faceswap.py's others, set and motion scores, outside the faces' zones."""
+    n, shape = len(before.frames), before.frames.shape[1:3]
+    outside = ~zones
+    others = np.zeros(changed.shape, dtype=bool)
+    for cid, boxes in figures.items():
+        for i, box in enumerate(boxes[:n]):
+            if box is not None:
+                others[i] |= _mask(_whole(box, shape), shape)
+    out = []
+    for name, zone, what in (("swap_others", others & outside, "another character"),
+                             ("swap_location", ~others & outside, "the set")):
+        looked = int(zone.sum())
+        hit = changed & zone
+        moved = int(hit.sum())
+        share = moved / looked if looked else 0.0
+        where = ""
+        if moved:
+            frames_hit = np.flatnonzero(hit.any(axis=(1, 2)))
+            ys, xs = np.nonzero(hit[frames_hit[0]])
+            where = (f", first in frame sample {frames_hit[0]} about ({xs.mean() / shape[1]:.0%} across, "
+                     f"{ys.mean() / shape[0]:.0%} down)")
+        if name == "swap_others":
+            whose = _whose(hit, figures, n, shape)
+            what = (f"{whose}'s figure beyond the swapped face" if whose in swapped else f"another character ({whose})") \
+                if whose else "a character beyond the swapped face"
+        reason = (f"{what} changed: {share:.2%} of its pixels{where}" if share > ELSEWHERE else
+                  f"{what} held ({share:.2%} of its pixels moved, a codec's share)" if looked else
+                  f"no {what} to hold")
+        out.append(_score(name, 1.0 - share / (2 * ELSEWHERE), 0.5, reason))
+    if n > 1:
+        mb = float(np.abs(np.diff(before.frames.astype(np.int16), axis=0)).mean())
+        ma = float(np.abs(np.diff(after.frames.astype(np.int16), axis=0)).mean())
+        drift = abs(ma - mb) / max(mb, 0.5)
+        out.append(_score("swap_motion", 1.0 - drift / (2 * MOTION), 0.5,
+                          f"the swap moves {'as the clip moved' if drift <= MOTION else 'otherwise than the clip'}"
+                          f": frame-to-frame change {ma:.2f} against {mb:.2f}"))
+    return out
