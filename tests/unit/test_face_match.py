@@ -1,0 +1,89 @@
+"""The swap gate's face, frame by frame and by its make-up (media/face_match.py, issue 56 item 6),
+on frames drawn here: a profile face (its eye on one side, hair behind it) under a pale trim
+larger than the face. The corpus over rendered shots is benchmarks/faceswap_gate.py."""
+from __future__ import annotations
+
+import numpy as np
+
+from slate.media.face_match import FaceColours, face_scores
+from slate.media.faceswap import Footage
+
+H, W, N = 120, 200, 8
+SKIN = np.array([236, 178, 150], np.uint8)
+DRIFTED = np.array([200, 140, 160], np.uint8)
+HAIR = np.array([196, 48, 26], np.uint8)
+COAT = np.array([40, 60, 110], np.uint8)
+TRIM = np.array([238, 184, 158], np.uint8)     # the set's pale trim, near the skin and larger than the face
+FACES = {"a": FaceColours(SKIN.astype(np.float32), HAIR.astype(np.float32))}
+
+
+def _clip(face: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
+    frames = np.zeros((N, H, W, 3), np.uint8)
+    frames[:] = (90, 30, 45)
+    frames[:, 1:11, :] = TRIM                         # above the head, in its window, larger than the face
+    mask = np.zeros((N, H, W), bool)
+    boxes = []
+    for i in range(N):
+        x = 80 + i
+        frames[i, 14:40, x - 2:x + 8] = HAIR                  # hair behind the head (a profile)
+        frames[i, 16:38, x + 6:x + 20] = face
+        mask[i, 16:38, x + 6:x + 20] = True
+        frames[i, 22:24, x + 15:x + 17] = (20, 20, 20)        # the one eye, on the side it faces
+        mask[i, 22:24, x + 15:x + 17] = False
+        frames[i, 38:110, x - 4:x + 22] = COAT
+        boxes.append((38, x - 4, 110, x + 22))                # presence found the coat only
+    return frames, {"a": boxes}, mask
+
+
+def _scores(before: np.ndarray, after: np.ndarray, boxes: dict) -> dict[str, dict]:
+    foot = lambda f: Footage(f, len(f), 24.0, W, H)           # noqa: E731
+    return {s["name"]: s for s in face_scores(foot(before), foot(after), faces=FACES, figures=boxes)}
+
+
+def _mended(clip: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = clip.copy()
+    out[mask] = SKIN
+    return out
+
+
+def test_an_unchanged_on_model_face_passes_though_a_larger_pale_trim_is_in_its_window():
+    clip, boxes, _ = _clip(SKIN)
+    got = _scores(clip, clip.copy(), boxes)
+    assert all(s["passed"] for s in got.values()), got
+    assert "still is" in got["swap_identity"]["reason"]
+
+
+def test_a_clean_swap_passes_and_a_face_left_drifted_fails():
+    clip, boxes, mask = _clip(DRIFTED)
+    got = _scores(clip, _mended(clip, mask), boxes)
+    assert all(s["passed"] for s in got.values()), got
+    assert not _scores(clip, clip.copy(), boxes)["swap_identity"]["passed"]
+
+
+def test_a_swap_of_half_the_frames_fails_naming_the_frames():
+    clip, boxes, mask = _clip(DRIFTED)
+    after = clip.copy()
+    after[N // 2:] = _mended(clip, mask)[N // 2:]
+    got = _scores(clip, after, boxes)
+    assert not got["swap_identity"]["passed"] and "frames" in got["swap_identity"]["reason"], got
+
+
+def test_a_grey_seam_about_the_face_fails_its_features():
+    clip, boxes, mask = _clip(DRIFTED)
+    after = _mended(clip, mask)
+    for i in range(N):
+        x = 80 + i
+        after[i, 14:16, x + 6:x + 22] = (128, 128, 128)       # the pasted patch's ground, above and beside
+        after[i, 14:38, x + 20:x + 22] = (128, 128, 128)
+    got = _scores(clip, after, boxes)
+    assert not got["swap_features"]["passed"], got
+
+
+def test_a_mirrored_face_fails_its_features():
+    clip, boxes, mask = _clip(DRIFTED)
+    after = _mended(clip, mask)
+    for i in range(N):
+        x = 80 + i
+        after[i, 14:40, x - 2:x + 20] = after[i, 14:40, x - 2:x + 20][:, ::-1]
+    got = _scores(clip, after, boxes)
+    assert not got["swap_features"]["passed"], got
