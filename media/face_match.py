@@ -253,8 +253,10 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
                 stray_worst = (share, i)
             zones[i, t:b, l:r] |= (recoloured | blend | (grown & ~ch))
         if not found:
-            identity.append((0.0, f"{cid}'s face was not found in the clip or the swap (no patch of their approved "
-                                  f"skin colour framed by their hair where presence found them)"))
+            where = "where presence found them" if any(b is not None for b in boxes) else "(presence found them nowhere)"
+            identity.append((0.0, f"{cid}'s face is no nearer their approved face: it was not found in the clip or "
+                                  f"the swap (no patch within {SKIN_NEAR:g} ΔE of their approved skin, framed by their "
+                                  f"hair, {where})"))
             features.append((0.0, f"{cid}'s face was not found, so its features were not read"))
             continue
         slack = int(FRAME_SLACK * found)
