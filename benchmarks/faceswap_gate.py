@@ -26,7 +26,7 @@ on the first (on the shots whose camera moves).
 
 Prints one row per kind (cases, caught % or false-alarm %, ms per case) and exits non-zero when
 a kind is under the bar (benchmarks/gate_bar.py). Thresholds of media/face_match.py were set on
-seeds 1 and 2 (n 20); the figures in benchmarks/RESULTS.md are at seed 7.
+seeds 1 and 2 (n 2–3 a kind); the figures in benchmarks/RESULTS.md are at seed 7.
 """
 from __future__ import annotations
 

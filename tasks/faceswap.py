@@ -12,8 +12,8 @@ Its key is what changes the picture: the clip's content, the face's, which face 
 (counted left to right), the seed, the model and its variant. A re-run with the same clip is found
 in the ledger and costs nothing.
 
-The swap gate (`swap_gate`) holds what came back to the clip it was made from (media/faceswap.py
-`swap_scores`): the swapped faces nearer their approved ones, nothing else changed — the set, the
+The swap gate (`swap_gate`) holds what came back to the clip it was made from (media/face_match.py
+`face_scores`, frame by frame and by the face's make-up): the swapped faces nearer their approved ones, nothing else changed — the set, the
 other characters, the motion, the length. Its scores are written into the ledger beside the call
 as a $0 row of stage `faceswap_gate`, where the production report and an agent's `verdicts` read
 every gate.
