@@ -95,6 +95,12 @@ WRONG_SPEAKER = 3.2      # voice_distance beyond this: another speaker
 # 1.3x and 0.8x pace; p95 0.63), another voice at the same pitch at 0.86 at least (p5 0.94), a
 # wrong voice of the cast at 0.90 at least: the cut lies between.
 WRONG_TIMBRE = 0.8
+# ...read only on a line with at least this much voiced speech: the example film's own short lines
+# in the right voice read far higher (jenny, female_high: "Be right with you." 0.84 from 0.71 s
+# voiced, "No." 0.91 from 0.35 s, "Sure." 1.55 from 0.25 s; 2026-11-28), and the demo's 1F
+# escalated on it. Every right-voice line of 0.75 s or more read 0.69 at most. A shorter line is
+# held to voice_distance alone (a wrong voice of the cast reads 2.0 and more on it).
+TIMBRE_MIN_VOICED = 0.75
 MIN_SPEECH_SHARE = 0.15  # speech seconds under this share of the expected: silent
 CUT_SHARE = 0.7          # speech ending before this share of the expected length: cut, if also...
 # ...it ends before this share: from the same cases, a cut line ends by 0.56 of its expected
@@ -401,7 +407,11 @@ def judge_line(samples: np.ndarray, rate: int, *, text: str, approved: Signature
     else:
         d = voice_distance(sig, approved)
         # an approved signature made without its frames (built by hand) is judged on the distance alone
+        # (and a line too short to read a voice colour from, TIMBRE_MIN_VOICED, on the distance alone)
         t = timbre_distance(sig, approved) if approved.frames is not None else None
+        if t is not None and sig.voiced_seconds < TIMBRE_MIN_VOICED:
+            measures["timbre_unread"] = round(t, 3)
+            t = None
         measures.update({"distance": round(d, 3), "f0_hz": round(sig.f0, 1), "approved_f0_hz": round(approved.f0, 1),
                          "centroid_hz": round(sig.centroid, 0), "approved_centroid_hz": round(approved.centroid, 0)})
         if t is not None:

@@ -117,3 +117,28 @@ def test_syllables_of_a_text_and_of_a_take():
     # three 120 ms tone bursts: three syllables' loudness peaks
     bursts = sum(np.where(np.abs(t - c) < 0.06, np.sin(2 * np.pi * 800 * t), 0.0) for c in (0.2, 0.5, 0.8))
     assert heard_syllables((0.3 * bursts * 32767).astype(np.int16), rate) == 3
+
+
+def test_the_example_films_short_lines_in_their_own_voice_pass(example_master):
+    """The demo's 1F: jenny's "Be right with you." read timbre 0.84 (over 0.8) in her own voice and
+    escalated; a short line's voice colour is not read (TIMBRE_MIN_VOICED), its distance is — and
+    the other's voice saying it still fails."""
+    import io
+
+    from slate.manifests import load_film
+    from slate.media.voiceprint import judge_line, pace, read_pcm16, signature
+    from slate.providers.registry import offline_line
+    from slate.tasks.audition import SAMPLE_LINE
+    voices = load_film(example_master).bible.voices()
+    # each speaker's own line of the example (1F, 1D), and short lines of jenny's high voice
+    for who, other, texts in (("jenny", "gabe", ("Be right with you.", "Not tonight.", "Coffee?")),
+                              ("gabe", "jenny", ("Too hot. Take it back.",))):
+        mine, theirs = voices[who], voices[other]
+        s, r = read_pcm16(io.BytesIO(offline_line(mine.voice, mine.settings, SAMPLE_LINE).wav))
+        sig, cps = signature(s, r), pace(SAMPLE_LINE, s, r)
+        for text in texts:
+            ls, lr = read_pcm16(io.BytesIO(offline_line(mine.voice, mine.settings, text).wav))
+            verdict = judge_line(ls, lr, text=text, approved=sig, chars_per_second=cps)
+            assert verdict.passed, (who, text, verdict.reasons)
+            os_, orate = read_pcm16(io.BytesIO(offline_line(theirs.voice, theirs.settings, text).wav))
+            assert not judge_line(os_, orate, text=text, approved=sig, chars_per_second=cps).passed, (who, text)
