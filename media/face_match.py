@@ -35,8 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion, label
 
-from .faceswap import (CHANGED, ELSEWHERE, GAIN, HOLD, MOTION, Box, Footage, _head, _mask, _score,
-                       _whole, _whose)
+from .faceswap import (CHANGED, GAIN, HOLD, Box, Footage, elsewhere_scores, head_box, swap_score)
 from .grade import lab
 
 SKIN_NEAR = 12.0     # Lab units from the approved skin for a pixel to be face-like (and nearer it than the hair),
@@ -104,7 +103,7 @@ def least(box: Box) -> int:
 
 def _window(box: Box, shape: tuple[int, int]) -> Box:
     """Where a figure's head may be: media/faceswap.py's head window, reaching DOWN of the box."""
-    top, left, bottom, right = _head(box, shape)
+    top, left, bottom, right = head_box(box, shape)
     return (top, left, max(bottom, min(shape[0], box[0] + int(round(DOWN * (box[2] - box[0]))))), right)
 
 
@@ -164,8 +163,8 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
     said = (f"{after.count} frames at {after.fps:g} fps, {after.width}x{after.height}; the clip was {before.count} "
             f"at {before.fps:g}, {before.width}x{before.height}")
     if not same or after.frames.shape != before.frames.shape:
-        return [_score("swap_length", 0.0, 0.5, f"the swap is not the clip's length and frame: {said}")]
-    scores = [_score("swap_length", 1.0, 0.5, f"{after.count} frames at {after.fps:g} fps, as the clip")]
+        return [swap_score("swap_length", 0.0, 0.5, f"the swap is not the clip's length and frame: {said}")]
+    scores = [swap_score("swap_length", 1.0, 0.5, f"{after.count} frames at {after.fps:g} fps, as the clip")]
     fb, fa = before.frames, after.frames
     n, shape = len(fb), fb.shape[1:3]
     # What changed: Lab only where some channel moved past RGB_SAME (most of a swap's frame did not).
@@ -286,47 +285,7 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
                                   f"{stray_worst[0]:.0%} of the face)"))
     for name, got in (("swap_identity", identity), ("swap_features", features)):
         worst = min(got, key=lambda x: x[0])
-        scores.append(_score(name, worst[0], 0.5, "; ".join(r for _, r in got) if worst[0] >= 0.5 else worst[1]))
-    scores += _elsewhere(before, after, changed, zones, figures, set(faces))
+        scores.append(swap_score(name, worst[0], 0.5, "; ".join(r for _, r in got) if worst[0] >= 0.5 else worst[1]))
+    scores += elsewhere_scores(before, after, changed, zones, figures, set(faces))
     return scores
 
-
-def _elsewhere(before: Footage, after: Footage, changed: np.ndarray, zones: np.ndarray,
-               figures: dict[str, list[Box | None]], swapped: set[str]) -> list[dict]:
-    """media/faceswap.py's others, set and motion scores, outside the faces' zones."""
-    n, shape = len(before.frames), before.frames.shape[1:3]
-    outside = ~zones
-    others = np.zeros(changed.shape, dtype=bool)
-    for cid, boxes in figures.items():
-        for i, box in enumerate(boxes[:n]):
-            if box is not None:
-                others[i] |= _mask(_whole(box, shape), shape)
-    out = []
-    for name, zone, what in (("swap_others", others & outside, "another character"),
-                             ("swap_location", ~others & outside, "the set")):
-        looked = int(zone.sum())
-        hit = changed & zone
-        moved = int(hit.sum())
-        share = moved / looked if looked else 0.0
-        where = ""
-        if moved:
-            frames_hit = np.flatnonzero(hit.any(axis=(1, 2)))
-            ys, xs = np.nonzero(hit[frames_hit[0]])
-            where = (f", first in frame sample {frames_hit[0]} about ({xs.mean() / shape[1]:.0%} across, "
-                     f"{ys.mean() / shape[0]:.0%} down)")
-        if name == "swap_others":
-            whose = _whose(hit, figures, n, shape)
-            what = (f"{whose}'s figure beyond the swapped face" if whose in swapped else f"another character ({whose})") \
-                if whose else "a character beyond the swapped face"
-        reason = (f"{what} changed: {share:.2%} of its pixels{where}" if share > ELSEWHERE else
-                  f"{what} held ({share:.2%} of its pixels moved, a codec's share)" if looked else
-                  f"no {what} to hold")
-        out.append(_score(name, 1.0 - share / (2 * ELSEWHERE), 0.5, reason))
-    if n > 1:
-        mb = float(np.abs(np.diff(before.frames.astype(np.int16), axis=0)).mean())
-        ma = float(np.abs(np.diff(after.frames.astype(np.int16), axis=0)).mean())
-        drift = abs(ma - mb) / max(mb, 0.5)
-        out.append(_score("swap_motion", 1.0 - drift / (2 * MOTION), 0.5,
-                          f"the swap moves {'as the clip moved' if drift <= MOTION else 'otherwise than the clip'}"
-                          f": frame-to-frame change {ma:.2f} against {mb:.2f}"))
-    return out

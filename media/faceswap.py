@@ -67,14 +67,14 @@ def _dist(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.sqrt((d * d).sum(axis=-1))
 
 
-def _whole(box: Box, shape: tuple[int, int]) -> Box:
+def whole_box(box: Box, shape: tuple[int, int]) -> Box:
     """A figure box with the head it may leave out above it (presence finds a figure by the colours
     only they wear: often the clothes, not the hair and skin another shares)."""
     top, left, bottom, right = box
     return (max(0, top - int(round(ABOVE * (bottom - top)))), left, bottom, right)
 
 
-def _head(box: Box, shape: tuple[int, int]) -> Box:
+def head_box(box: Box, shape: tuple[int, int]) -> Box:
     """Where a figure's head may be: from above the box found to HEAD of it down, widened."""
     top, left, bottom, right = box
     h, w = bottom - top, right - left
@@ -93,14 +93,14 @@ def _face(near: np.ndarray) -> np.ndarray:
     return labels == int(np.argmax(sizes))
 
 
-def _mask(box: Box | None, shape: tuple[int, int]) -> np.ndarray:
+def box_mask(box: Box | None, shape: tuple[int, int]) -> np.ndarray:
     out = np.zeros(shape, dtype=bool)
     if box is not None:
         out[box[0]:box[2], box[1]:box[3]] = True
     return out
 
 
-def _score(name: str, value: float, threshold: float, reason: str) -> dict:
+def swap_score(name: str, value: float, threshold: float, reason: str) -> dict:
     value = float(max(0.0, min(1.0, value)))
     return {"name": name, "value": round(value, 4), "threshold": threshold, "passed": value >= threshold,
             "reason": reason, "role": "block"}
@@ -116,8 +116,8 @@ def swap_scores(before: Footage, after: Footage, *, skins: dict[str, np.ndarray]
     said = (f"{after.count} frames at {after.fps:g} fps, {after.width}x{after.height}; the clip was {before.count} "
             f"at {before.fps:g}, {before.width}x{before.height}")
     if not same or after.frames.shape != before.frames.shape:
-        return [_score("swap_length", 0.0, 0.5, f"the swap is not the clip's length and frame: {said}")]
-    scores = [_score("swap_length", 1.0, 0.5, f"{after.count} frames at {after.fps:g} fps, as the clip")]
+        return [swap_score("swap_length", 0.0, 0.5, f"the swap is not the clip's length and frame: {said}")]
+    scores = [swap_score("swap_length", 1.0, 0.5, f"{after.count} frames at {after.fps:g} fps, as the clip")]
     a_lab, b_lab = lab(before.frames), lab(after.frames)
     shape = before.frames.shape[1:3]
     n = len(before.frames)
@@ -133,7 +133,7 @@ def swap_scores(before: Footage, after: Footage, *, skins: dict[str, np.ndarray]
             box = (figures.get(cid) or [None] * n)[i]
             if box is None:
                 continue
-            head = _mask(_head(box, shape), shape)
+            head = box_mask(head_box(box, shape), shape)
             face = _face(head & ((near_b[i] < SKIN_NEAR) | (near_a[i] < SKIN_NEAR)))
             if not face.any():
                 continue
@@ -154,52 +154,61 @@ def swap_scores(before: Footage, after: Footage, *, skins: dict[str, np.ndarray]
             identity.append((0.0, f"{cid}'s face is no nearer their approved face: ΔE {was:.1f} before, {now:.1f} "
                                   f"after (it must fall by {GAIN:g}, or stay under {ON_MODEL:g})"))
     worst = min(identity, key=lambda x: x[0])
-    scores.append(_score("swap_identity", worst[0], 0.5, "; ".join(r for _, r in identity) if worst[0] >= 0.5
+    scores.append(swap_score("swap_identity", worst[0], 0.5, "; ".join(r for _, r in identity) if worst[0] >= 0.5
                          else worst[1]))
-    # Everything else: another character's figure, then the set.
+    scores += elsewhere_scores(before, after, changed, zones, figures, set(skins))
+    return scores
+
+
+
+def elsewhere_scores(before: Footage, after: Footage, changed: np.ndarray, zones: np.ndarray,
+                     figures: dict[str, list[Box | None]], swapped: set[str]) -> list[dict]:
+    """Everything a swap must leave as it was, outside the faces' `zones`: another character's
+    figure (`swap_others`; a swapped character's own hair and clothes are held as another's are: a
+    face swap swaps a face), the set (`swap_location`), and the clip's motion (`swap_motion`)."""
+    n, shape = len(before.frames), before.frames.shape[1:3]
     outside = ~zones
     others = np.zeros(changed.shape, dtype=bool)
     for cid, boxes in figures.items():
         for i, box in enumerate(boxes[:n]):
             if box is not None:
-                others[i] |= _mask(_whole(box, shape), shape)
-    # A swapped character's own hair and clothes are held as another's are: a face swap swaps a face.
-    other_zone = others & outside
-    set_zone = ~others & outside
-    for name, zone, what in (("swap_others", other_zone, "another character"), ("swap_location", set_zone, "the set")):
+                others[i] |= box_mask(whole_box(box, shape), shape)
+    out = []
+    for name, zone, what in (("swap_others", others & outside, "another character"),
+                             ("swap_location", ~others & outside, "the set")):
         looked = int(zone.sum())
-        moved = int((changed & zone).sum())
+        hit = changed & zone
+        moved = int(hit.sum())
         share = moved / looked if looked else 0.0
         where = ""
         if moved:
-            frames_hit = np.flatnonzero((changed & zone).any(axis=(1, 2)))
-            ys, xs = np.nonzero((changed & zone)[frames_hit[0]])
+            frames_hit = np.flatnonzero(hit.any(axis=(1, 2)))
+            ys, xs = np.nonzero(hit[frames_hit[0]])
             where = (f", first in frame sample {frames_hit[0]} about ({xs.mean() / shape[1]:.0%} across, "
                      f"{ys.mean() / shape[0]:.0%} down)")
         if name == "swap_others":
-            whose = _whose(changed & zone, figures, n, shape)
-            what = (f"{whose}'s figure beyond the swapped face" if whose in skins else f"another character ({whose})") \
+            whose = whose_figure(hit, figures, n, shape)
+            what = (f"{whose}'s figure beyond the swapped face" if whose in swapped else f"another character ({whose})") \
                 if whose else "a character beyond the swapped face"
         reason = (f"{what} changed: {share:.2%} of its pixels{where}" if share > ELSEWHERE else
                   f"{what} held ({share:.2%} of its pixels moved, a codec's share)" if looked else
                   f"no {what} to hold")
-        scores.append(_score(name, 1.0 - share / (2 * ELSEWHERE), 0.5, reason))
+        out.append(swap_score(name, 1.0 - share / (2 * ELSEWHERE), 0.5, reason))
     # Motion: the clip's frame-to-frame change against the swap's.
     if n > 1:
         mb = float(np.abs(np.diff(before.frames.astype(np.int16), axis=0)).mean())
         ma = float(np.abs(np.diff(after.frames.astype(np.int16), axis=0)).mean())
         drift = abs(ma - mb) / max(mb, 0.5)
-        scores.append(_score("swap_motion", 1.0 - drift / (2 * MOTION), 0.5,
-                             f"the swap moves {'as the clip moved' if drift <= MOTION else 'otherwise than the clip'}"
-                             f": frame-to-frame change {ma:.2f} against {mb:.2f}"))
-    return scores
+        out.append(swap_score("swap_motion", 1.0 - drift / (2 * MOTION), 0.5,
+                              f"the swap moves {'as the clip moved' if drift <= MOTION else 'otherwise than the clip'}"
+                              f": frame-to-frame change {ma:.2f} against {mb:.2f}"))
+    return out
 
-
-def _whose(moved: np.ndarray, figures: dict[str, list[Box | None]], n: int, shape: tuple[int, int]) -> str:
+def whose_figure(moved: np.ndarray, figures: dict[str, list[Box | None]], n: int, shape: tuple[int, int]) -> str:
     """The character whose figure holds the most changed pixels."""
     counts = {}
     for cid, boxes in figures.items():
-        counts[cid] = sum(int((moved[i] & _mask(_whole(box, shape), shape)).sum())
+        counts[cid] = sum(int((moved[i] & box_mask(whole_box(box, shape), shape)).sum())
                           for i, box in enumerate(boxes[:n]) if box)
     best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
     return best[0] if best[1] else ""
