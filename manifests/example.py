@@ -151,6 +151,18 @@ shots:
     #     text: Is anyone there?
     #     at: 0.5            # seconds into the shot (default: 0.3 s after the previous line)
     #     delivery: [quiet]  # physical words only: whispered, quiet, raised, shouted, flat, fast, slow, ...
+    # continuity:            # what the shot shows of the scene's continuity, what its action changes
+    #   props: {mug: {at: table}}              # checked against the state the shots before left
+    #   blocking: {lead: {side: left, facing: right}}
+    #   changes: {mug: {state: empty}, light: {temperature: cool}}   # a prop, a character or light
+    #   crosses_line: false  # true: the camera moves across the line of action in this shot
+# continuity:                # the world as the scene opens (docs/continuity.md); each shot carries it on
+#   props: {mug: {state: full, at: counter, side: right, colour: '#c0392b', present: true}}
+#   blocking: {lead: {side: left, facing: right}}   # side: left | centre | right;
+#                            # facing: left | right | camera | away
+#   line: [lead, friend]     # the conversation's line of action (the 180° rule): two characters
+#   light: {time: night, key: left, temperature: warm}   # time: day | night | dawn | dusk;
+#                            # key: left | right | front | back | top; temperature: warm | cool | neutral
 # finishing:                 # the scene's edit (README "Finishing"); changing it never pays a provider
 #   fade_in: 1.0             # from black, seconds; fade_out: to black
 #   lut: grade/scene.cube    # this scene's grade, over the film's

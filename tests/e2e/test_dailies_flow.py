@@ -85,7 +85,11 @@ def form_of(run) -> tuple[str, dict]:
     while schema is None and time.time() < deadline:   # stored just after the run pauses
         schema = read_flow_run_input(keys["schema"], run.id)
         time.sleep(0.2)
-    return read_flow_run_input(keys["description"], run.id) or "", (schema or {}).get("properties", {})
+    fields = (schema or {}).get("properties", {})
+    # The form's own text, then each field's: a shot's pictures and scores are shown in its first
+    # field, above its controls (issue 57: the UI's dialog shrinks the form's own text).
+    told = [read_flow_run_input(keys["description"], run.id) or "", *(f.get("description", "") for f in fields.values())]
+    return "\n\n".join(told), fields
 
 
 def answer(run, fields: dict) -> None:
