@@ -358,11 +358,10 @@ def _eyelines(file: str, prev: Shot, shot: Shot, before: ShotState, st: ShotStat
     a, b = line
     for x, y in ((a, b), (b, a)):
         if x in prev.characters and y not in prev.characters and y in shot.characters and x not in shot.characters:
-            fx, fy = before.end_blocking.get(x, {}).get("facing"), st.start_blocking.get(y, {}).get("facing")
-            if fy is None or (shot.continuity and y in shot.continuity.blocking
-                              and shot.continuity.blocking[y].facing is not None):
-                fy = (shot.continuity.blocking[y].facing if shot.continuity and y in shot.continuity.blocking
-                      and shot.continuity.blocking[y].facing else fy)
+            # x as the shot before ends; y as this shot shows them, else as the ledger carries them
+            shown = shot.continuity.blocking.get(y) if shot.continuity else None
+            fx = before.end_blocking.get(x, {}).get("facing")
+            fy = shown.facing if shown is not None and shown.facing else st.start_blocking.get(y, {}).get("facing")
             if fx in ("left", "right") and fx == fy:
                 return [Problem(file, shot.id, f"continuity.blocking.{y}.facing",
                                 f"{x} faces frame {fx} in {prev.id} and {y} faces frame {fy} in {shot.id}: across the "
