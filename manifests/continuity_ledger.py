@@ -184,8 +184,8 @@ def ledger_of(scene: Scene) -> list[ShotState]:
             for k, v in _fields(p, _PROP_FIELDS).items():
                 if k not in props.setdefault(n, {}):
                     props[n][k], set_by[f"prop:{n}.{k}"] = v, shot.id
-        for c, p in cont.blocking.items():
-            for k, v in _fields(p, _PLACE_FIELDS).items():
+        for c, place in cont.blocking.items():
+            for k, v in _fields(place, _PLACE_FIELDS).items():
                 if k not in blocking.setdefault(c, {}):
                     blocking[c][k], set_by[f"char:{c}.{k}"] = v, shot.id
         for k, v in _fields(cont.light, _LIGHT_FIELDS).items():
@@ -198,8 +198,8 @@ def ledger_of(scene: Scene) -> list[ShotState]:
         for n, p in cont.props.items():
             for k, v in _fields(p, _PROP_FIELDS).items():
                 props[n][k], set_by[f"prop:{n}.{k}"] = v, shot.id
-        for c, p in cont.blocking.items():
-            for k, v in _fields(p, _PLACE_FIELDS).items():
+        for c, place in cont.blocking.items():
+            for k, v in _fields(place, _PLACE_FIELDS).items():
                 blocking[c][k], set_by[f"char:{c}.{k}"] = v, shot.id
         for k, v in _fields(cont.light, _LIGHT_FIELDS).items():
             light[k], set_by[f"light.{k}"] = v, shot.id
@@ -282,7 +282,7 @@ def _shot_problems(file: str, shot: Shot, prev: Shot | None, st: ShotState, befo
         k = next(iter(wrong))
         by = st.set_by.get(f"{kind}{name}.{k}", "the scene")
         where = "the scene's continuity" if by == "the scene" else f"{by}'s"
-        if chained:
+        if chained and prev is not None:
             why = (f"{shot.id} is chained: it starts on the last frame of {prev.id}, where {said(name, start)} "
                    f"({k} {start[k]!r}, set by {where}); a chained shot cannot change it at its start — "
                    f"show it as {prev.id} ends, or declare the change in {prev.id}'s changes")

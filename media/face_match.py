@@ -186,15 +186,16 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
         windows: dict[int, tuple[Box, np.ndarray, np.ndarray]] = {}
         seen: dict[int, np.ndarray] = {}
         for i in range(n):
-            if boxes[i] is None:
+            box = boxes[i]
+            if box is None:
                 continue
-            hbox = _window(boxes[i], shape)
+            hbox = _window(box, shape)
             t, l, b, r = hbox
             if b <= t or r <= l:
                 continue
             for _ in range(3):
                 windows[i] = (hbox, lab(fb[i, t:b, l:r]), lab(fa[i, t:b, l:r]))
-                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(boxes[i]))
+                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(box))
                 if fc is None:
                     break
                 # A face that reaches the window's edge is larger than the box said (presence found only
@@ -218,7 +219,9 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
             if fc is None:
                 # Not near the approved skin in either: looked for in the colour the nearest frame's face had in the clip.
                 j = min(seen, key=lambda k: abs(k - i))
-                fc = find_face(b_lab, a_lab, np.median(windows[j][1][seen[j]], axis=0), hair, least(boxes[i]))
+                box = boxes[i]
+                assert box is not None   # a window is only made where presence gave a box
+                fc = find_face(b_lab, a_lab, np.median(windows[j][1][seen[j]], axis=0), hair, least(box))
                 if fc is None:
                     continue
             found += 1
