@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,30 @@ def test_the_suites_render_memo_gives_the_bytes_ffmpeg_would_and_keys_by_what_wa
     other = storage.put_bytes(LocalImage(storage).generate_panel(replace(reqs[0], seed=reqs[0].seed + 1)), "png")
     clip(replace(req, start_uri=other), "other")
     assert len(list(memo.glob("*.mp4"))) == 3 and sha(panned) != sha(rendered)
+
+
+@pytest.mark.parametrize("movement", ["static", "dolly_in"])
+def test_a_new_seed_makes_a_take_that_moves_otherwise_from_the_same_first_frame(film, tmp_path, movement):
+    """An NG's retake differs (issue 57: the stand-in's take 2 was byte-identical to take 1): the
+    camera goes further or shorter by the seed, a static one drifts its own way; both takes start
+    on the panel. A locked-off camera never moves, whatever the seed."""
+    from slate.media.frames import extract_frame
+    from slate.providers.base import ClipRequest
+    root, storage, reqs = film
+    start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
+    req = ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=1.0, width=426, height=240, fps=12,
+                      resolution="240p", movement=movement, camera_fixed=False, seed=1)
+
+    def take(request: ClipRequest, name: str) -> Path:
+        video = LocalVideo(storage)
+        return video.download(video.submit(request, client_ref=name), tmp_path / f"{name}.mp4")
+
+    def frame(clip: Path, at: float) -> np.ndarray:
+        return np.asarray(Image.open(extract_frame(clip, at, tmp_path / f"{clip.stem}-{at}.png")).convert("L"),
+                          dtype=np.float32)
+    one, two = take(req, "take1"), take(replace(req, seed=2), "take2")
+    assert sha(one.read_bytes()) != sha(two.read_bytes())
+    assert np.abs(frame(one, 0) - frame(two, 0)).mean() < 2      # the same first frame: the panel's
+    assert np.abs(frame(one, 0.9) - frame(two, 0.9)).mean() > 2  # and they end apart
+    locked = [take(replace(req, camera_fixed=True, seed=s), f"locked{s}") for s in (1, 2)]
+    assert sha(locked[0].read_bytes()) == sha(locked[1].read_bytes())

@@ -1,0 +1,49 @@
+"""An NG on the example makes a different take (issue 57 item 4).
+
+`slate dailies --ng 1D` on the demo made take 2 of 1D byte for byte take 1: the local video
+provider ignored the seed, so the one feature a new user learns on the example visibly did
+nothing. In-process on one shot (tests/one_shot.py): 1D's video stage on the local provider, told
+that take 1 was NG'd, makes take 2 with the next seed; the two clips, read from the ledger's rows
+where they landed, start on the same panel and then move apart.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.one_shot import on_one_shot
+
+pytestmark = pytest.mark.usefixtures("local_calls", "prefect_harness")
+
+
+def test_an_ngd_take_of_the_example_is_made_again_as_a_different_clip(example_film, tmp_path):
+    from slate.flows.shot import PanelOutcome, shoot_video
+    from slate.governor.ledger import Ledger
+    from slate.media.frames import extract_frame
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.circle import ShotWords, TakeWord, clip_key
+
+    def body(run, plan, made):
+        ng = ShotWords(clip=TakeWord(scene="scene-01", shot="1D", kind="clip", take=1, word="ng",
+                                     note="Gabe holds the mug longer", profile="draft",
+                                     key=clip_key(plan, made.panel_uri), by="ana", at="2026-11-28T00:00:00Z"))
+        return shoot_video.fn(run, plan, PanelOutcome(shot="1D", approved={"start": made.panel_uri}), None, None,
+                              {}, ng)
+
+    outcome = on_one_shot(example_film, "1D", {"max_takes": 3}, body)
+    assert outcome.clip_uri and not outcome.escalated, outcome.escalated
+    rows = sorted((r for r in Ledger.for_project(example_film).rows() if r.stage == "video"), key=lambda r: r.take)
+    assert [r.take for r in rows] == [1, 2] and outcome.clip_uri == rows[1].artifact_uri
+    assert rows[0].parameters["seed"] != rows[1].parameters["seed"]
+    storage = LocalStorage(example_film)
+    one, two = (storage.open_local(r.artifact_uri) for r in rows)
+    assert hashlib.sha256(one.read_bytes()).digest() != hashlib.sha256(two.read_bytes()).digest()
+
+    def frame(clip, at: float, name: str) -> np.ndarray:
+        return np.asarray(Image.open(extract_frame(clip, at, tmp_path / f"{name}.png")).convert("L"), np.float32)
+    # Both start on the approved panel; by the end of the shot the camera has gone its own way.
+    assert np.abs(frame(one, 0, "a0") - frame(two, 0, "b0")).mean() < 2
+    assert np.abs(frame(one, 2.3, "a1") - frame(two, 2.3, "b1")).mean() > 1
