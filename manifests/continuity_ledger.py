@@ -218,6 +218,20 @@ def ledger_of(scene: Scene) -> list[ShotState]:
     return out
 
 
+#: A place that already says how the thing is there ("in Jenny's hands", "under the stool").
+_PLACED = {"in", "on", "at", "under", "behind", "beside", "near", "by", "inside", "above", "below", "against",
+           "the", "a", "an"}
+
+
+def _place_words(place: str) -> str:
+    """`at` in words: "counter" is "at the counter"; "in Jenny's hands" and "Jenny's hands" stay
+    themselves (the first after "at")."""
+    first = place.split(" ", 1)[0].lower()
+    if first in _PLACED:
+        return place if first not in ("the", "a", "an") else f"at {place}"
+    return f"at {place}" if "'" in first else f"at the {place}"
+
+
 def said(thing: str, state: dict[str, object]) -> str:
     """A prop's or character's state in physical words: "the mug, full, at the counter, frame right"."""
     words = []
@@ -226,7 +240,7 @@ def said(thing: str, state: dict[str, object]) -> str:
     if "state" in state:
         words.append(str(state["state"]))
     if "at" in state:
-        words.append(f"at the {state['at']}")
+        words.append(_place_words(str(state["at"])))
     if "side" in state:
         words.append("frame centre" if state["side"] == "centre" else f"frame {state['side']}")
     if "facing" in state:

@@ -300,6 +300,16 @@ _SCENE: dict[str, Any] = {
         "gabe": {"description": "Navy waxed work coat over the flannel, collar turned up.", "colour": "#1f3a5f"},
         "jenny": {"description": "Cherry-red diner uniform with a white apron.", "colour": "#b3202a"},
     },
+    # The scene's continuity ledger (docs/continuity.md): the mug is poured full in 1C, slid to
+    # Jenny in 1D and lifted in 1E; Gabe and Jenny talk across the counter (their line of action);
+    # the diner's warm key light from frame left holds throughout.
+    "continuity": {
+        "props": {"mug": {"state": "empty", "at": "counter", "side": "left"},
+                  "coffee pot": {"state": "full", "at": "counter"}},
+        "blocking": {"gabe": {"side": "left", "facing": "right"}, "jenny": {"side": "right", "facing": "left"}},
+        "line": ["gabe", "jenny"],
+        "light": {"time": "night", "key": "left", "temperature": "warm"},
+    },
     "shots": [
         _shot("1A", ["nina"], "Nina walks along the wet sidewalk toward the diner's lit window.", 2.5,
               location="street", camera={"framing": "wide", "angle": "low", "movement": "static", "fixed": True}),
@@ -309,13 +319,16 @@ _SCENE: dict[str, Any] = {
               transition_out={"kind": "dissolve", "duration": 0.75}),
         _shot("1C", ["gabe", "jenny"], "Jenny pours coffee into Gabe's mug at the counter.", 3.5,
               props=["coffee pot", "mug"], camera={"framing": "wide", "angle": "high", "movement": "pan_right"},
-              dialogue=[{"speaker": "jenny", "text": "Fresh pot. Careful, it's hot.", "at": 0.5}]),
+              dialogue=[{"speaker": "jenny", "text": "Fresh pot. Careful, it's hot.", "at": 0.5}],
+              continuity={"changes": {"mug": {"state": "full"}}}),
         _shot("1D", ["gabe", "jenny"], "Gabe slides the full mug back across the counter toward Jenny.", 2.5,
               props=["mug"], camera={"framing": "medium"},
-              dialogue=[{"speaker": "gabe", "text": "Too hot. Take it back.", "delivery": ["low"]}]),
+              dialogue=[{"speaker": "gabe", "text": "Too hot. Take it back.", "delivery": ["low"]}],
+              continuity={"props": {"mug": {"state": "full"}}, "changes": {"mug": {"side": "right"}}}),
         _shot("1E", ["gabe", "jenny"], "Jenny catches the mug and lifts it off the counter.", 3.0,
               props=["mug"], camera={"framing": "close", "movement": "dolly_in"},
-              frame_mode="start_end", end_action="Jenny holds the mug at chest height, steam rising.", chain=True),
+              frame_mode="start_end", end_action="Jenny holds the mug at chest height, steam rising.", chain=True,
+              continuity={"changes": {"mug": {"at": "in Jenny's hands"}}}),
         _shot("1F", ["jenny"], "Jenny turns her head toward the door as the bell above it rings.", 2.0,
               props=["mug"], camera={"framing": "close", "angle": "low"}, chain=True, critical=True,
               dialogue=[{"speaker": "jenny", "text": "Be right with you.", "at": 0.4}]),

@@ -119,10 +119,38 @@ def test_a_chained_shot_must_start_where_the_one_before_ended(example_film):
     assert "continuity.props.mug.at" in found and "1D is chained" in found["continuity.props.mug.at"].message
 
 
+def _without_ledger(root) -> None:
+    """The example as a film written before the ledger: no `continuity:` anywhere."""
+    path = root / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc.pop("continuity")
+    for shot in doc["shots"]:
+        shot.pop("continuity", None)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
 def test_a_film_with_no_continuity_has_no_ledger_and_no_problem(example_film):
+    _without_ledger(example_film)
     film = load_film(example_film)
     assert continuity_problems(film) == []
     assert all(s.start_props == {} and s.start_light == {} for s in ledger_of(film.scene("scene-01")))
+
+
+def test_the_example_keeps_its_ledger_a_mug_poured_slid_and_lifted_across_a_conversation(example_film):
+    """Item 6: the example declares a prop that changes on screen, a conversation across its cuts
+    and a light that holds, and passes its own check; each shot's prompt says the mug as it is then."""
+    from slate.tasks.plan import plan_from_project
+    film = load_film(example_film)
+    assert continuity_problems(film) == []
+    states = {s.shot: s for s in ledger_of(film.scene("scene-01"))}
+    assert said("mug", states["1C"].start_props["mug"]) == "the mug, empty, at the counter, frame left"
+    assert states["1C"].end_props["mug"]["state"] == "full" and states["1D"].end_props["mug"]["side"] == "right"
+    assert said("mug", states["1F"].start_props["mug"]) == "the mug, full, in Jenny's hands, frame right"
+    assert {s.start_light["key"] for s in states.values()} == {"left"}
+    plans = {p.shot: p for p in plan_from_project(film, "scene-01", "draft", 12)}
+    assert "the mug, full, at the counter, frame left" in plans["1D"].panel_request("start", 1).prompt
+    assert "Frame left, facing frame right" in plans["1D"].panel_request("start", 1).prompt     # Gabe
+    assert "key light from frame left" in plans["1I"].panel_request("start", 1).prompt
 
 
 def test_a_bad_value_is_refused_by_the_loader_naming_its_field(example_film):
@@ -139,8 +167,9 @@ def test_the_prompts_carry_the_state_in_physical_words(example_film):
     start's in a start panel and a clip (a changed prop with its state by the end), the end's in an
     end panel; never "as before". A film with no ledger keeps its prompts word for word."""
     from slate.tasks.plan import panel_prompt
+    _without_ledger(example_film)
     before = panel_prompt(load_film(example_film), "scene-01", "1D", "start")
-    assert "frame" not in before and "Light:" not in before          # the example declares no ledger
+    assert "frame" not in before and "Light:" not in before          # a film that declares no ledger
     _held_scene(example_film, faults=False)
     film = load_film(example_film)
     start = panel_prompt(film, "scene-01", "1D", "start")
