@@ -324,7 +324,7 @@ _SCENE: dict[str, Any] = {
         _shot("1D", ["gabe", "jenny"], "Gabe slides the full mug back across the counter toward Jenny.", 2.5,
               props=["mug"], camera={"framing": "medium"},
               dialogue=[{"speaker": "gabe", "text": "Too hot. Take it back.", "delivery": ["low"]}],
-              continuity={"props": {"mug": {"state": "full"}}, "changes": {"mug": {"side": "right"}}}),
+              continuity={"changes": {"mug": {"side": "right"}}}),
         _shot("1E", ["gabe", "jenny"], "Jenny catches the mug and lifts it off the counter.", 3.0,
               props=["mug"], camera={"framing": "close", "movement": "dolly_in"},
               frame_mode="start_end", end_action="Jenny holds the mug at chest height, steam rising.", chain=True,

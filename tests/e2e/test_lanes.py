@@ -33,8 +33,13 @@ def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example
                                                                           monkeypatch):
     monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "local,script")
     (example_film / "rates.toml").write_text(scripted.RATES)
-    with (example_film / "slate.toml").open("a") as toml:     # the hold stays under the job's deadline
-        toml.write(f'\n[job_seconds]\n"script:clip" = {JOB_SECONDS}\n')
+    with (example_film / "slate.toml").open("a") as toml:
+        # Two video jobs at a time (on a key of its own, below: a key's slot count is set when its
+        # first job asks, once a process): with the one slot a film has by default, 1I's held clip
+        # kept the slot whenever it asked first, and 1D's clip (not its lip-sync) waited the whole
+        # bound behind it — a fresh clone failed so, three times. The lanes are the rule here.
+        toml.write("\nvideo_slots = 2\n")
+        toml.write(f'\n[job_seconds]\n"script:clip" = {JOB_SECONDS}\n')   # the hold stays under its deadline
     keep_shots(example_film, ("1D", "1I"))
     import time
     with scripted.installed(tmp_path / "site") as book:
@@ -57,7 +62,7 @@ def test_shot_1s_lip_sync_is_made_while_a_later_shots_clip_still_renders(example
             return bool(asked[1])
 
         # 1I: "Gabe turns on his stool … as Mia laughs."
-        book.reset(slow={"Mia laughs": BOUND}, until={"Mia laughs": synced})
+        book.reset(slow={"Mia laughs": BOUND}, until={"Mia laughs": synced}, key_id="lanes-two-slots")
         done = scene_flow(project=str(example_film), options=RunOptions(video_model="script:clip"),
                           return_state=True).result()
         clips = book.of("video")

@@ -98,15 +98,19 @@ class Book:
     slow: dict[str, float] = field(default_factory=dict)
     #: … or ends as soon as this question's answer is yes, if that is sooner
     until: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    #: the id of the provider key the jobs are made on: a key's video jobs share its slots
+    #: (tasks/slots.py), so a test that needs its own slot count names its own key
+    key_id: str = "default"
 
     def reset(self, *, slow: dict[str, float] | None = None, until: dict[str, Callable[[], bool]] | None = None,
-              **script: list[str]) -> None:
+              key_id: str = "default", **script: list[str]) -> None:
         unknown = [e for endings in script.values() for e in endings if e not in ENDINGS]
         assert not unknown, unknown
         self.script = {k: list(v) for k, v in script.items()}
         self.jobs = []
         self.slow = dict(slow or {})
         self.until = dict(until or {})
+        self.key_id = key_id
 
     def of(self, capability: str) -> list[Job]:
         return [j for j in self.jobs if j.capability == capability]
@@ -125,6 +129,10 @@ class ScriptedJobs:
         self.capability, self.model, self.storage, self.inner = capability, model, storage, inner
         self.variant: dict[str, Any] = {}
         self.expected_seconds = 60.0
+
+    @property
+    def key_id(self) -> str:
+        return BOOK.key_id
 
     def submit(self, request: Any, *, client_ref: str) -> str:
         queue = BOOK.script.get(self.capability, [])
