@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from slate.flows.lifeline import EXIT_SECONDS, POLL_SECONDS, TERM_EXIT_SECONDS
 from slate.manifests.options import RunOptions
 from slate.governor.killswitch import (StopRequested, bind_to_parent, check_stop, clear_process_stop, current_stop,
                                        stop_this_process)
@@ -41,7 +42,11 @@ FILM_ID = "night-diner"
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
 LATENCY = "4"          # seconds a local video job takes: long enough to be killed mid-job
 FIRST_VIDEO_TIMEOUT = 240.0
-GONE_WITHIN = 8.0      # seconds from the parent's SIGKILL to the child gone
+# Seconds from the parent's SIGKILL to the child gone: the lifeline's own bound — its poll finds
+# the parent gone, and a run whose ending has not ended it by EXIT_SECONDS is ended then — with
+# 2 s for a loaded machine. 8 s failed in a fresh clone's make test: the child was gone at
+# 10.02 s, by the lifeline's exit, as designed.
+GONE_WITHIN = max(EXIT_SECONDS, TERM_EXIT_SECONDS) + POLL_SECONDS + 2.0
 QUIET_FOR = 8.0        # seconds the ledger is watched after: two local jobs' worth
 
 PARENT = """\
