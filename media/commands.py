@@ -94,7 +94,8 @@ def _cover(width: int, height: int) -> str:
             f"crop={width}:{height},setsar=1")
 
 
-def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach: float = 1.0) -> str:
+def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach: float = 1.0,
+                 back: bool = False) -> str:
     """Filter chain turning a looped still into the `movement` at width x height.
 
     Every move except dolly_out starts at zoom 1.0 with no offset, so frame 0 equals
@@ -103,16 +104,21 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
     (centred) and its LAST frame is the panel framing.
 
     `reach` scales how far the move goes (its zoom past 1.0): 1 is the move above, 0.5 half of it.
+    `back`: the move goes out and comes back (a sine over the shot), so the last frame is the
+    first one again.
     """
     if movement not in MOVEMENTS:
         raise ValueError(f"unknown movement {movement!r}; expected one of {MOVEMENTS}")
     if not reach > 0:
         raise ValueError(f"a move's reach is more than 0 (got {reach!r})")
+    if back and movement == "dolly_out":
+        raise ValueError("a dolly out cannot come back: it starts past the panel")
     if movement == "static":
         return _cover(width, height)
     k = max(frames - 1, 1)
     # Smoothstep easing on output frame number `on`: starts and ends gently, hits 0 and 1 exactly.
-    p = f"(min(on/{k},1)*min(on/{k},1)*(3-2*min(on/{k},1)))"
+    u = f"min(on/{k},1)"
+    p = f"(sin(PI*{u}))" if back else f"({u}*{u}*(3-2*{u}))"
     centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
     dolly, pan = (DOLLY_ZOOM - 1) * reach, (PAN_ZOOM - 1) * reach
     if movement == "dolly_in":
@@ -136,7 +142,7 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
 
 
 def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
-                    movement: str, end_png=None, reach: float = 1.0) -> list[str]:
+                    movement: str, end_png=None, reach: float = 1.0, back: bool = False) -> list[str]:
     """H.264 clip of exactly round(seconds*fps) frames from a still with a camera move.
 
     Without end_png: the move is applied to the start panel (see _move_filter).
@@ -149,7 +155,7 @@ def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds
     frames = frame_count(seconds, fps)
     # -xerror: a looped undecodable still would otherwise be retried forever (until timeout).
     args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-xerror", *_input(start_png, fps)]
-    move = _move_filter(movement, width, height, fps, frames, reach)
+    move = _move_filter(movement, width, height, fps, frames, reach, back)
     if end_png is None:
         args += ["-vf", f"{move},format=yuv420p"]
     else:

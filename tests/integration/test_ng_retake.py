@@ -44,6 +44,6 @@ def test_an_ngd_take_of_the_example_is_made_again_as_a_different_clip(example_fi
 
     def frame(clip, at: float, name: str) -> np.ndarray:
         return np.asarray(Image.open(extract_frame(clip, at, tmp_path / f"{name}.png")).convert("L"), np.float32)
-    # Both start on the approved panel; by the end of the shot the camera has gone its own way.
+    # Both start on the approved panel; midway the camera has drifted its own way.
     assert np.abs(frame(one, 0, "a0") - frame(two, 0, "b0")).mean() < 2
-    assert np.abs(frame(one, 2.3, "a1") - frame(two, 2.3, "b1")).mean() > 1
+    assert np.abs(frame(one, 1.25, "a1") - frame(two, 1.25, "b1")).mean() > 1

@@ -91,6 +91,15 @@ def _before(root: Path, tmp: Path) -> dict[str, str]:
 def test_the_example_keeps_its_scene_keys_with_a_face_swap_and_an_upscale(example_film, tmp_path, monkeypatch):
     import shutil
     monkeypatch.delenv("SLATE_FPS", raising=False)
+    # The example as BEFORE wrote it: no continuity ledger (issue 58, after BEFORE; BEFORE's loader
+    # refuses the fields). A film without one keeps its prompts and keys word for word.
+    import yaml
+    scene = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(scene.read_text())
+    doc.pop("continuity", None)
+    for shot in doc["shots"]:
+        shot.pop("continuity", None)
+    scene.write_text(yaml.safe_dump(doc, sort_keys=False))
     twin = tmp_path / "twin"
     shutil.copytree(example_film, twin)
     now, before = _keys(example_film), _before(twin, tmp_path)
