@@ -219,17 +219,16 @@ def ledger_of(scene: Scene) -> list[ShotState]:
 
 
 #: A place that already says how the thing is there ("in Jenny's hands", "under the stool").
-_PLACED = {"in", "on", "at", "under", "behind", "beside", "near", "by", "inside", "above", "below", "against",
-           "the", "a", "an"}
+_PREPOSITIONS = {"in", "on", "at", "under", "behind", "beside", "near", "by", "inside", "above", "below", "against"}
 
 
 def _place_words(place: str) -> str:
-    """`at` in words: "counter" is "at the counter"; "in Jenny's hands" and "Jenny's hands" stay
-    themselves (the first after "at")."""
+    """`at` in words: "counter" is "at the counter"; "in Jenny's hands" stays itself; "the
+    table" and "Jenny's hands" take only the "at"."""
     first = place.split(" ", 1)[0].lower()
-    if first in _PLACED:
-        return place if first not in ("the", "a", "an") else f"at {place}"
-    return f"at {place}" if "'" in first else f"at the {place}"
+    if first in _PREPOSITIONS:
+        return place
+    return f"at {place}" if first in ("the", "a", "an") or "'" in first else f"at the {place}"
 
 
 def said(thing: str, state: dict[str, object]) -> str:

@@ -91,20 +91,30 @@ def test_video_job_survives_its_process_and_renders_h264(film, tmp_path):
     assert [s["client_ref"] for s in later.submissions()] == ["call-abc"]
 
 
+def _clip_request(storage, reqs, movement: str):
+    """A one-second 240p clip request from the example's first panel, drawn by the local painter."""
+    from slate.providers.base import ClipRequest
+    start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
+    return ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=1.0, width=426, height=240, fps=12,
+                       resolution="240p", movement=movement, camera_fixed=False, seed=1)
+
+
+def _made(storage, request, dest: Path) -> Path:
+    """The clip a local video job for `request` makes, downloaded to `dest`."""
+    video = LocalVideo(storage)
+    return video.download(video.submit(request, client_ref=dest.stem), dest)
+
+
 def test_the_suites_render_memo_gives_the_bytes_ffmpeg_would_and_keys_by_what_was_rendered(film, tmp_path,
                                                                                           monkeypatch):
     """The test suite's memo of the stand-in's clips (RENDER_MEMO) hands a second job for the same
     frames the very bytes a render would make, and renders anew for a new move or new frames."""
-    from slate.providers.base import ClipRequest
     from slate.providers.local import RENDER_MEMO
     root, storage, reqs = film
-    start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
-    req = ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=1.0, width=426, height=240, fps=12,
-                      resolution="240p", movement="dolly_in", camera_fixed=False, seed=1)
+    req = _clip_request(storage, reqs, "dolly_in")
 
-    def clip(request: ClipRequest, name: str) -> bytes:
-        video = LocalVideo(storage)
-        return video.download(video.submit(request, client_ref=name), tmp_path / f"{name}.mp4").read_bytes()
+    def clip(request, name: str) -> bytes:
+        return _made(storage, request, tmp_path / f"{name}.mp4").read_bytes()
     monkeypatch.delenv(RENDER_MEMO, raising=False)
     rendered = clip(req, "plain")
     memo = tmp_path / "memo"
@@ -124,15 +134,11 @@ def test_a_new_seed_makes_a_static_take_that_drifts_otherwise_from_and_to_the_pa
     both takes start and end on the panel. A shot that names a move makes it as it always did, and
     a locked-off camera never moves, whatever the seed."""
     from slate.media.frames import extract_frame, extract_last_frame
-    from slate.providers.base import ClipRequest
     root, storage, reqs = film
-    start = storage.put_bytes(LocalImage(storage).generate_panel(reqs[0]), "png")
-    req = ClipRequest(prompt="walks", start_uri=start, end_uri=None, seconds=1.0, width=426, height=240, fps=12,
-                      resolution="240p", movement="static", camera_fixed=False, seed=1)
+    req = _clip_request(storage, reqs, "static")
 
-    def take(request: ClipRequest, name: str) -> Path:
-        video = LocalVideo(storage)
-        return video.download(video.submit(request, client_ref=name), tmp_path / f"{name}.mp4")
+    def take(request, name: str) -> Path:
+        return _made(storage, request, tmp_path / f"{name}.mp4")
 
     def frame(clip: Path, at: float) -> np.ndarray:
         return np.asarray(Image.open(extract_frame(clip, at, tmp_path / f"{clip.stem}-{at}.png")).convert("L"),
