@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -41,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from slate.manifests.keys import parse_canonical
 from slate.media import add_sound_bed, render_clip
+from slate.media import session_memo
 from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, ContinuityJudge, DoctorFinding, FaceCue,
                                   JobStatus, LipSyncRequest, PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
@@ -546,7 +546,7 @@ class LocalLipSync:
 #: same frames, size and move are encoded once per test session, not once per test (317 clips,
 #: 198 s of ffmpeg CPU, in one `make test`). Only the test suite sets it (tests/conftest.py): a
 #: film's own runs render every clip they are asked for, as a vendor would.
-RENDER_MEMO = "SLATE_LOCAL_RENDER_MEMO"
+RENDER_MEMO = session_memo.MEMO
 RENDER_MEMO_VERSION = "3"   # bump when render_clip's output changes for the same inputs
 
 #: A static camera that is not locked off drifts a little and settles back, each take its own way
@@ -601,16 +601,9 @@ def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, secon
 def memo_path(arguments: tuple[Any, ...], frames: tuple[Path | None, ...], prefix: str = "") -> Path | None:
     """Where the render memo (RENDER_MEMO) keeps a clip rendered with `arguments` from `frames`
     (their bytes, a missing frame as none), or None when no memo is set. The test suite's fake
-    vendors keep their clips here too (`prefix` "fake-"), so the key is the one recipe for both."""
-    memo = os.environ.get(RENDER_MEMO)
-    if not memo:
-        return None
-    import hashlib
-    key = hashlib.sha256(repr(arguments).encode())
-    for frame in frames:
-        key.update(b"\0" + (Path(frame).read_bytes() if frame is not None else b""))
-    Path(memo).mkdir(parents=True, exist_ok=True)
-    return Path(memo) / f"{prefix}{key.hexdigest()}.mp4"
+    vendors keep their clips here too (`prefix` "fake-"), so the key is the one recipe for both
+    (media/session_memo.py, where the local judge and slate's own clip checks keep theirs)."""
+    return session_memo.memo_path(arguments, frames, prefix=prefix)
 
 
 def _own(settings: BaseModel | None) -> LocalSettings:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ import numpy as np
 from PIL import Image
 
 from slate.manifests.turnaround import BIBLE_PLATE_SIZE, HEAD_BAND, LEGS_BAND, TORSO_BAND
-from slate.media import colour_distance, colour_stats, load_rgb
+from slate.media import colour_distance, colour_stats, load_rgb, session_memo
 from slate.media.content import content_fault
 from slate.media.marks import text_marks
 from slate.media.continuity import palette_continuity
@@ -255,12 +256,15 @@ class LocalJudge:
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "panel", panel)
-        return self._answer(lambda: self._judge_panel(panel, request, refs))
+        return self._answer(lambda: self._kept("panel", (asdict(request),), [panel], refs,
+                                               lambda: self._judge_panel(panel, request, refs)))
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
-        return self._answer(lambda: self._judge_keyframes(frames, start_panel, end_panel, request, refs))
+        return self._answer(lambda: self._kept(
+            "keyframes", (tuple(frames), asdict(request)), [*frames.values(), start_panel, end_panel], refs,
+            lambda: self._judge_keyframes(frames, start_panel, end_panel, request, refs)))
 
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                          refs: ReferenceImages, *, laid_out: bool = True, client_ref: str | None = None) -> Verdict:
@@ -268,7 +272,23 @@ class LocalJudge:
         its own panel (not the last frame before the cut); only then is its first frame held to
         the shot's blocking, otherwise the two frames' colours decide."""
         self._note(client_ref, "continuity", last_frame, first_frame)
-        return self._answer(lambda: self._judge_continuity(last_frame, first_frame, previous, request, refs, laid_out))
+        return self._answer(lambda: self._kept(
+            "continuity", (asdict(previous), asdict(request), laid_out), [last_frame, first_frame], refs,
+            lambda: self._judge_continuity(last_frame, first_frame, previous, request, refs, laid_out)))
+
+    def _kept(self, kind: str, arguments: tuple[Any, ...], files: list[Path | None], refs: ReferenceImages,
+              judged: Callable[[], Verdict]) -> Verdict:
+        """The verdict `judged()` gives, or the one it gave these files earlier in the test
+        session (media/session_memo.py; a film's runs always judge): the judge reads nothing but
+        the files and the request, so the same inputs are the same verdict. Its book is written
+        either way (`_note`, before this): what crash tests count is every request. A judgement that
+        raises (a file it cannot read) is not kept: `_answer` says it each time."""
+        turnarounds = sorted(refs.turnarounds.items())
+        return session_memo.kept(f"judge-{kind}", (self.model, repr(self.variant), *arguments,
+                                                   [c for c, _ in turnarounds]),
+                                 [*files, refs.plate, *(p for _, p in turnarounds)], judged,
+                                 lambda v: {"scores": [asdict(x) for x in v.scores], "judge": v.judge, "usage": v.usage},
+                                 lambda d: Verdict(tuple(Score(**x) for x in d["scores"]), d["judge"], usage=d["usage"]))
 
     def _answer(self, judge: Callable[[], Verdict]) -> Verdict:
         try:

@@ -25,7 +25,7 @@ from prefect import task
 from slate.governor.chokepoint import CallSpec, Usage
 from slate.governor.gates import GatePolicy, judge_kind
 from slate.media import keyframes
-from slate.media import load_rgb, presence
+from slate.media import load_rgb, presence, session_memo
 from slate.media.dailies import JUMP_LEVELS, cadence_scores, dailies_scores, jump_mask, scaled, sharpest_jump, watch
 from slate.media.motion import format_score, motion_scores
 from slate.media.probe import Probe, probe
@@ -116,6 +116,24 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
                start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
                start_in_clip: bool = False, size: tuple[int, int] | None = None,
                sizes: tuple[tuple[int, int], ...] = (), info: Probe | None = None) -> list[ScoreFields]:
+    """`checked_clip`'s scores, or those it gave the same files and arguments earlier in the test
+    session (media/session_memo.py: only the suite sets one; a film's runs always check)."""
+    names = sorted(frames)
+    people = sorted(cast.turnarounds) if cast is not None else []
+    arguments = (KEYFRAME_VERSION, names, seconds, fps, expect_motion, start_in_clip, size, sizes,
+                 None if cast is None else (cast.named, people, sorted(cast.wardrobe.items()), cast.entering,
+                                            cast.plate is not None))
+    files = [clip, *(frames[n] for n in names), start, end,
+             *([cast.turnarounds[c] for c in people] + [cast.plate] if cast is not None else [])]
+    return session_memo.kept("own-scores", arguments, files, lambda: checked_clip(
+        clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion, start=start, end=end, cast=cast,
+        start_in_clip=start_in_clip, size=size, sizes=sizes, info=info), list, list)
+
+
+def checked_clip(clip: Path, frames: dict[str, Path], *, seconds: float, fps: float, expect_motion: bool,
+                 start: Path | None = None, end: Path | None = None, cast: ClipCast | None = None,
+                 start_in_clip: bool = False, size: tuple[int, int] | None = None,
+                 sizes: tuple[tuple[int, int], ...] = (), info: Probe | None = None) -> list[ScoreFields]:
     """slate's own checks of a clip, whatever the judge: first its format against what was asked
     (`size`: the shot's (width, height), `sizes` any other its model was asked, `fps`,
     `seconds`: media.motion `clip_format`; a clip that is not what was asked is looked at no
