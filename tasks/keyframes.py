@@ -123,8 +123,9 @@ def own_scores(clip: Path, frames: dict[str, Path], *, seconds: float, fps: floa
     arguments = (KEYFRAME_VERSION, names, seconds, fps, expect_motion, start_in_clip, size, sizes,
                  None if cast is None else (cast.named, people, sorted(cast.wardrobe.items()), cast.entering,
                                             cast.plate is not None))
-    files = [clip, *(frames[n] for n in names), start, end,
-             *([cast.turnarounds[c] for c in people] + [cast.plate] if cast is not None else [])]
+    files: list[Path | None] = [clip, *(frames[n] for n in names), start, end]
+    if cast is not None:
+        files += [*(cast.turnarounds[c] for c in people), cast.plate]
     return session_memo.kept("own-scores", arguments, files, lambda: checked_clip(
         clip, frames, seconds=seconds, fps=fps, expect_motion=expect_motion, start=start, end=end, cast=cast,
         start_in_clip=start_in_clip, size=size, sizes=sizes, info=info), list, list)
