@@ -512,8 +512,8 @@ class LocalLipSync:
         clip, speech = self.storage.open_local(req.clip_uri), self.storage.open_local(req.speech_uri)
         # The test suite's render memo, as for clips (_render): the same clip, speech, faces,
         # fault and seed paint the same pixels, so each is painted and encoded once a session.
-        kept = memo_path(("lipsync", RENDER_MEMO_VERSION, tuple(asdict(f) for f in req.faces), fault, req.seed),
-                         (clip, speech))
+        kept = session_memo.memo_path(("lipsync", RENDER_MEMO_VERSION, tuple(asdict(f) for f in req.faces), fault,
+                                       req.seed), (clip, speech))
         if kept is not None and kept.exists():
             copy_atomic(kept, dest)
             return dest
@@ -586,8 +586,8 @@ def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, secon
     def rendered() -> None:
         render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, end_png=end_png,
                     movement=move.movement, reach=move.reach, back=move.back)
-    kept = memo_path((RENDER_MEMO_VERSION, width, height, str(fps), seconds, move.movement, move.reach, move.back),
-                     (start, end_png))
+    kept = session_memo.memo_path((RENDER_MEMO_VERSION, width, height, str(fps), seconds, move.movement, move.reach,
+                                   move.back), (start, end_png))
     if kept is None:
         rendered()
         return
@@ -596,14 +596,6 @@ def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, secon
         copy_atomic(dest, kept)   # whole or absent: processes of the suite share the folder
         return
     copy_atomic(kept, dest)
-
-
-def memo_path(arguments: tuple[Any, ...], frames: tuple[Path | None, ...], prefix: str = "") -> Path | None:
-    """Where the render memo (RENDER_MEMO) keeps a clip rendered with `arguments` from `frames`
-    (their bytes, a missing frame as none), or None when no memo is set. The test suite's fake
-    vendors keep their clips here too (`prefix` "fake-"), so the key is the one recipe for both
-    (media/session_memo.py, where the local judge and slate's own clip checks keep theirs)."""
-    return session_memo.memo_path(arguments, frames, prefix=prefix)
 
 
 def _own(settings: BaseModel | None) -> LocalSettings:

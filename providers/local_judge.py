@@ -59,6 +59,7 @@ from slate.media.content import content_fault
 from slate.media.marks import text_marks
 from slate.media.continuity import palette_continuity
 from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, fingerprint
+from slate.providers.local_verdicts import verdict_json, verdict_of
 from slate.media.wardrobe import band_rows, dominant_colour
 from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
 from slate.providers.local_blocking import Figure, block
@@ -286,9 +287,7 @@ class LocalJudge:
         turnarounds = sorted(refs.turnarounds.items())
         return session_memo.kept(f"judge-{kind}", (self.model, repr(self.variant), *arguments,
                                                    [c for c, _ in turnarounds]),
-                                 [*files, refs.plate, *(p for _, p in turnarounds)], judged,
-                                 lambda v: {"scores": [asdict(x) for x in v.scores], "judge": v.judge, "usage": v.usage},
-                                 lambda d: Verdict(tuple(Score(**x) for x in d["scores"]), d["judge"], usage=d["usage"]))
+                                 [*files, refs.plate, *(p for _, p in turnarounds)], judged, verdict_json, verdict_of)
 
     def _answer(self, judge: Callable[[], Verdict]) -> Verdict:
         try:

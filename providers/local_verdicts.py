@@ -47,6 +47,11 @@ def verdict_of(d: dict[str, Any]) -> Verdict:
     return Verdict(tuple(Score(**s) for s in d["scores"]), d["judge"], usage=d.get("usage"))
 
 
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """A verdict as kept (`verdict_of` reads it back)."""
+    return {"scores": [asdict(s) for s in verdict.scores], "judge": verdict.judge, "usage": verdict.usage}
+
+
 class KeptJudge:
     """A local judge whose paid-call requests are booked and whose verdicts are kept by call id."""
 
@@ -109,9 +114,7 @@ class KeptJudge:
         return self.folder / f"{client_ref}.verdict.json"
 
     def _keep(self, client_ref: str, verdict: Verdict) -> Verdict:
-        write_atomic(self._kept(client_ref), json.dumps(
-            {"scores": [asdict(s) for s in verdict.scores], "judge": verdict.judge, "usage": verdict.usage},
-            sort_keys=True).encode())
+        write_atomic(self._kept(client_ref), json.dumps(verdict_json(verdict), sort_keys=True).encode())
         return verdict
 
     def _take(self, client_ref: str | None, booked: dict[str, object],

@@ -456,7 +456,7 @@ def _kept_video(start: Path, end: Path | None, seconds: float, width: int, heigh
     fifty jobs with the same few 720p clips, 54 s of ffmpeg CPU in the fast loop alone. x264 is
     deterministic for one input and build, so the kept clip is the one it would render. None when
     no memo is set (a fake started outside the suite renders every clip)."""
-    from slate.providers.local import memo_path
+    from slate.media.session_memo import memo_path
     return memo_path(("fake-video-1", seconds, width, height, fps, audio, FAKE_TONE_HZ), (start, end), prefix="fake-")
 
 
