@@ -2,7 +2,8 @@
 
 - the lip-sync: a mouth made to lead or lag its line (the local painter's `lip_offset`) fails the
   sync gate take after take, is made again with the next seed up to the take cap, then escalates
-  naming the line and the offsets measured; a wide shot's line is never lip-synced;
+  naming the line and the offsets measured; a wide shot's line is never lip-synced; a line the
+  sync gate cannot judge keeps its shot's picture in the cut (or, at `cannot_judge = warn`, goes on);
 - the speech: a line spoken in the wrong voice (the local voice's `wrong_voice`) fails the voice
   gate take after take, each a new seed, then escalates naming the scene, shot, line and speaker —
   the shot keeping its picture without the line (or, `dialogue_failure = "drop_shot"`, leaving the cut);
@@ -62,6 +63,33 @@ def test_a_wide_shots_line_is_never_lip_synced(example_film):
     given, kept = shot
     assert kept.clip_uri == given.clip_uri and not kept.escalated and not kept.lip_sync
     assert not _rows(example_film, "lipsync")
+
+
+@pytest.mark.parametrize("cannot_judge", ["block", "warn"])
+def test_a_line_the_sync_gate_cannot_judge_keeps_the_picture_in_the_cut(example_film, cannot_judge):
+    """Issue 57's done-when: a shot whose sync gate cannot judge stays in the cut. 1D's line is
+    silent where it is said, so no mouth can be held to it: the gate answers "cannot judge",
+    never a pass, and the loop stops at that take (another take shows the same face). At `block`
+    the shot keeps its un-synced clip in the cut, escalated for its line only (what the timeline
+    marks); at `warn` the synced clip goes on, said."""
+    from slate.flows.scene_lipsync import VoicedLine, lipsync_of
+    from slate.providers.audio import pcm16_wav
+
+    def silent(run):
+        return VoicedLine(shot="1D", line=0, speaker="gabe", text="Too hot. Take it back.",
+                          uri=run.crew.storage.put_bytes(pcm16_wav(bytes(2 * 22050), 22050), "wav"), seconds=1.0,
+                          offset=0.3, take=1, off_screen=False, reference="approved")
+    given, kept = on_one_shot(example_film, "1D", {"max_takes": 3, "cannot_judge": cannot_judge},
+                              lambda run, plan, made: (made.clip, lipsync_of(run, plan, made.clip, [silent(run)])))
+    assert [r.error_class for r in _rows(example_film, "sync_gate")] == ["SyncGateCannotJudge"]   # its reading
+    assert len(_rows(example_film, "lipsync")) == 1            # one take: the next would show the same face
+    if cannot_judge == "block":
+        assert kept.clip_uri == given.clip_uri and not kept.escalated and not kept.lip_sync, kept
+        assert "cannot judge gabe's lip-sync: the speech is silent" in kept.dialogue_failed, kept.dialogue_failed
+        assert kept.dialogue_failed.endswith("its picture stays in the cut, not lip-synced"), kept.dialogue_failed
+    else:
+        assert kept.clip_uri and kept.clip_uri != given.clip_uri and not kept.dialogue_failed, kept
+        assert [r.verdict for r in kept.lip_sync] == ["cannot_judge"], kept.lip_sync
 
 
 def _voiced(root, shot: str, speaker: str, text: str) -> None:
