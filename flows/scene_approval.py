@@ -89,7 +89,7 @@ def spoken_lines(run: Run, film: LoadedFilm | None) -> dict[str, list[str]]:
                 line.quoted() + (f" [{', '.join(line.delivery)}]" if line.delivery else "")
                 + (f" — {fmt_usd(cost)}" if voices.get(line.speaker) is not None else ""))
     # The on-camera lines' lip-sync, one paid job a shot, measured by the sync gate once made.
-    for synced, cost in sync_costs(film, run.scene, run.lineup.lipsync, run.crew.pricing).items():
+    for synced, cost in sync_costs(film, run.scene, run.lineup.refs().lipsync, run.crew.pricing).items():
         out.setdefault(synced, []).append(f"lip-synced by {run.lineup.lipsync}, then measured by the sync gate — "
                                         f"{fmt_usd(cost)}")
     return out

@@ -40,6 +40,7 @@ from slate.tasks.versions import LIPSYNC_VERSION, SYNC_GATE_VERSION
 if TYPE_CHECKING:
     from slate.governor.ratecard import Pricing
     from slate.manifests import LoadedFilm
+    from slate.providers.registry import ModelRef
 
 STAGE = "lipsync"
 #: The framings whose speakers are lip-synced: a mouth in a wide shot is a few pixels, which no
@@ -56,7 +57,7 @@ def synced_shots(film: LoadedFilm, scene_id: str) -> list[str]:
 
 
 def dialogue_costs(film: LoadedFilm, scene_id: str, profile: str, pricing: Pricing,
-                   lipsync: str | None) -> dict[str, Decimal]:
+                   lipsync: ModelRef | None) -> dict[str, Decimal]:
     """By shot of `scene_id` with lines: what speaking each once costs (tasks/voicing.py
     line_costs), and lip-syncing its clip once where the lip-sync stage will (`lipsync`: the
     lineup's model, None for none) — the estimate's "speech $" column."""
@@ -67,13 +68,13 @@ def dialogue_costs(film: LoadedFilm, scene_id: str, profile: str, pricing: Prici
     return costs
 
 
-def sync_costs(film: LoadedFilm, scene_id: str, model_key: str | None, pricing: Pricing) -> dict[str, Decimal]:
-    """By shot the lip-sync stage sends to `model_key` ("provider:model"; None: no lip-sync): what
-    one lip-sync of its clip costs, priced by the rate card at the shot's seconds."""
-    if model_key is None:
+def sync_costs(film: LoadedFilm, scene_id: str, model: ModelRef | None, pricing: Pricing) -> dict[str, Decimal]:
+    """By shot the lip-sync stage sends to `model` (None: no lip-sync): what one lip-sync of its
+    clip costs, priced by the rate card at the shot's seconds (the card is keyed "provider:model")."""
+    if model is None:
         return {}
     shots = {s.id: s for s in film.scene(scene_id).shots}
-    return {sid: pricing.estimate(Usage("lipsync", seconds=shots[sid].duration), model_key)
+    return {sid: pricing.estimate(Usage("lipsync", seconds=shots[sid].duration), str(model))
             for sid in synced_shots(film, scene_id)}
 
 

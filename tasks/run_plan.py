@@ -180,9 +180,9 @@ def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estim
         return {}
     kinds = estimate.by_kind()
     out = {"panel": kinds["panels"], "judge": kinds["judge"], "videos": kinds["video"]}
-    lips = str(chosen.lipsync) if chosen.lipsync is not None else None
-    if lips is not None:
-        out["lipsync"] = sum((c for sc in plans for c in sync_costs(film, sc, lips, pricing).values()), Decimal(0))
+    if chosen.lipsync is not None:
+        out["lipsync"] = sum((c for sc in plans for c in sync_costs(film, sc, chosen.lipsync, pricing).values()),
+                             Decimal(0))
     models = {name: str(m) for name, m in chosen.passes.items()}
     for sc, scene_plans in plans.items():
         for name, by_shot in costs_by_pass(scene_plans, profile, models, pricing).items():
@@ -232,9 +232,8 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
     from slate.tasks.lipsync import dialogue_costs
     from slate.tasks.sheet_check import gated_needs
     profile = settings.profile
-    lips = str(chosen.lipsync) if chosen.lipsync is not None else None
     models = {name: str(m) for name, m in chosen.passes.items()}
-    speech = {sc: dialogue_costs(film, sc, profile, pricing, lips) for sc in plans}
+    speech = {sc: dialogue_costs(film, sc, profile, pricing, chosen.lipsync) for sc in plans}
     over = {sc: pass_costs(scene_plans, profile, models, pricing) for sc, scene_plans in plans.items()}
     # The reference gate asks a vision judge about each turnaround (a plate is slate's own measure).
     references = {sc: len([n for n in gated_needs(film, sc) if n.kind == "character"]) for sc in plans}

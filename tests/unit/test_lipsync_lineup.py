@@ -16,7 +16,7 @@ import pytest
 from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests import load_film
 from slate.manifests.settings import check_settings
-from slate.providers.registry import UnknownProvider, lineup
+from slate.providers.registry import ModelRef, UnknownProvider, lineup
 from slate.tasks.lipsync import dialogue_costs, sync_costs, synced_shots
 from slate.tasks.voicing import line_costs
 
@@ -59,9 +59,10 @@ def test_the_estimate_adds_each_synced_shots_lip_sync(example_film):
     pricing = Pricing.for_lineup(card, "local:local-compositor-v1", ("local:local-ffmpeg-v1",),
                                  "local:local-pixels-v1")
     # fal's sync v2 bills whole seconds at $0.05: 1D is 2.5 s (3 billed), 1F 2.0 s.
-    assert sync_costs(film, "scene-01", "fal:fal-ai/sync-lipsync/v2", pricing) == \
+    sync = ModelRef.parse("fal:fal-ai/sync-lipsync/v2")
+    assert sync_costs(film, "scene-01", sync, pricing) == \
         {"1D": Decimal("0.15"), "1F": Decimal("0.10")}
     assert sync_costs(film, "scene-01", None, pricing) == {}
     spoken = line_costs(film, "scene-01", "draft", pricing)
-    both = dialogue_costs(film, "scene-01", "draft", pricing, "fal:fal-ai/sync-lipsync/v2")
+    both = dialogue_costs(film, "scene-01", "draft", pricing, sync)
     assert both == {**spoken, "1D": spoken["1D"] + Decimal("0.15"), "1F": spoken["1F"] + Decimal("0.10")}
