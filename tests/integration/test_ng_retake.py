@@ -23,10 +23,10 @@ pytestmark = pytest.mark.usefixtures("local_calls", "prefect_harness")
 def test_an_ngd_take_of_the_example_is_made_again_as_a_different_clip(example_film, tmp_path):
     from slate.flows.shot import PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
-    from slate.media.frames import extract_frame, extract_last_frame
-    from slate.providers.storage_local import LocalStorage
     from slate.manifests import load_film
+    from slate.media.frames import extract_frame, extract_last_frame
     from slate.providers.local import LocalImage
+    from slate.providers.storage_local import LocalStorage
     from slate.tasks.circle import ShotWords, TakeWord, clip_key
     from slate.tasks.plan import plan_from_project
 
@@ -65,6 +65,7 @@ def test_an_ngd_take_of_the_example_is_made_again_as_a_different_clip(example_fi
     [after] = [r for r in Ledger.for_project(example_film).rows() if r.stage == "video" and r.shot == "1E"]
     assert chained.clip_uri and chained.started_from == "previous last frame", chained
     assert after.reference_hashes[0] == outcome.last_frame_uri, (after.reference_hashes, outcome.last_frame_uri)
+
     def last(clip, name: str) -> np.ndarray:
         return np.asarray(Image.open(extract_last_frame(clip, tmp_path / f"{name}.png")).convert("L"), np.float32)
     kept = np.asarray(Image.open(storage.open_local(outcome.last_frame_uri)).convert("L"), np.float32)

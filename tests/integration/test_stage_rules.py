@@ -33,11 +33,12 @@ def _rows(root, stage: str) -> list:
     return sorted((r for r in Ledger.for_project(root).rows() if r.stage == stage), key=lambda r: r.take)
 
 
-def _line(run, shot: str, speaker: str, *, at: float = 0.3, seconds: float = 1.2):
+def _line(run, shot: str, speaker: str, *, at: float = 0.3, seconds: float = 1.2, wav: bytes | None = None):
+    """`speaker`'s line in `shot`, spoken-like (`wav`: its own sound instead)."""
     from slate.flows.scene_speech import VoicedLine
     return VoicedLine(shot=shot, line=0, speaker=speaker, text="Too hot. Take it back.",
-                      uri=run.crew.storage.put_bytes(speech_wav(seconds), "wav"), seconds=seconds, offset=at, take=1,
-                      off_screen=False, reference="approved")
+                      uri=run.crew.storage.put_bytes(wav if wav is not None else speech_wav(seconds), "wav"),
+                      seconds=seconds, offset=at, take=1, off_screen=False, reference="approved")
 
 
 def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(example_film, monkeypatch):
@@ -72,15 +73,12 @@ def test_a_line_the_sync_gate_cannot_judge_keeps_the_picture_in_the_cut(example_
     never a pass, and the loop stops at that take (another take shows the same face). At `block`
     the shot keeps its un-synced clip in the cut, escalated for its line only (what the timeline
     marks); at `warn` the synced clip goes on, said."""
-    from slate.flows.scene_lipsync import VoicedLine, lipsync_of
+    from slate.flows.scene_lipsync import lipsync_of
     from slate.providers.audio import pcm16_wav
-
-    def silent(run):
-        return VoicedLine(shot="1D", line=0, speaker="gabe", text="Too hot. Take it back.",
-                          uri=run.crew.storage.put_bytes(pcm16_wav(bytes(2 * 22050), 22050), "wav"), seconds=1.0,
-                          offset=0.3, take=1, off_screen=False, reference="approved")
+    silence = pcm16_wav(bytes(2 * 22050), 22050)   # a second of it
     given, kept = on_one_shot(example_film, "1D", {"max_takes": 3, "cannot_judge": cannot_judge},
-                              lambda run, plan, made: (made.clip, lipsync_of(run, plan, made.clip, [silent(run)])))
+                              lambda run, plan, made: (made.clip, lipsync_of(run, plan, made.clip, [
+                                  _line(run, "1D", "gabe", seconds=1.0, wav=silence)])))
     assert [r.error_class for r in _rows(example_film, "sync_gate")] == ["SyncGateCannotJudge"]   # its reading
     assert len(_rows(example_film, "lipsync")) == 1            # one take: the next would show the same face
     if cannot_judge == "block":
