@@ -344,21 +344,24 @@ def _gap(progress: np.ndarray, keep: np.ndarray, k: int) -> float:
     return float(coef[-1] / coef[1]) if coef[1] > 0 else float("nan")
 
 
+def _around(run: np.ndarray, first: int, last: int) -> np.ndarray:
+    """The steps DROP_WINDOW each side of steps first..last, those left out."""
+    return np.concatenate([run[max(0, first - DROP_WINDOW):first], run[last + 1:last + 1 + DROP_WINDOW]])
+
+
 def _even(run: np.ndarray, k: int) -> bool:
     """Whether the move around step k is even enough frame to frame for a frame dropped there to
-    be told from its placing: the steps DROP_WINDOW each side (k's own left out) spread no more
-    than DROP_JITTER of their mean."""
-    around = np.delete(run[max(0, k - DROP_WINDOW):k + DROP_WINDOW + 1], min(k, DROP_WINDOW))
+    be told from its placing: the steps around it spread no more than DROP_JITTER of their mean."""
+    around = _around(run, k, k)
     mean = float(around.mean()) if len(around) >= 4 else 0.0
     return mean > 0 and float(around.std()) <= DROP_JITTER * mean
 
 
 def _placed_evenly(run: np.ndarray, first: int, last: int) -> bool:
-    """Whether the steps around steps first..last (DROP_WINDOW each side, those left out) are
-    placed evenly enough for a hold there to be a hitch, not a move placed to whole pixels (a
-    pixel some frames, none others): their median spread (robust to another hitch among them)
-    no more than DROP_JITTER of their median."""
-    around = np.concatenate([run[max(0, first - DROP_WINDOW):first], run[last + 1:last + 1 + DROP_WINDOW]])
+    """Whether the steps around steps first..last are placed evenly enough for a hold there to be
+    a hitch, not a move placed to whole pixels (a pixel some frames, none others): their median
+    spread (robust to another hitch among them) no more than DROP_JITTER of their median."""
+    around = _around(run, first, last)
     if len(around) < 4:
         return True   # too few to say the move is uneven: the hitch's own shape decides
     mid = float(np.median(around))
