@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from slate.manifests.schema import Scene, Shot
 
 __all__ = ["PropState", "Place", "Light", "World", "ShotContinuity", "ShotState", "ledger_of",
-           "continuity_problems", "said"]
+           "continuity_at", "continuity_problems", "said"]
 
 Side = Literal["left", "centre", "right"]
 Facing = Literal["left", "right", "camera", "away"]
@@ -229,6 +229,42 @@ def _place_words(place: str) -> str:
     if first in _PREPOSITIONS:
         return place
     return f"at {place}" if first in ("the", "a", "an") or "'" in first else f"at the {place}"
+
+
+def keeps_a_ledger(scene: Scene) -> bool:
+    """Whether the scene or any of its shots declares anything of the ledger."""
+    return scene.continuity is not None or any(s.continuity is not None for s in scene.shots)
+
+
+def continuity_at(scene: Scene, shot: Shot, moment: str) -> dict[str, object] | None:
+    """The ledger's state a panel of `shot` is drawn and judged by (issue 58), as plain data: the
+    props the shot shows with their fields, its characters' side and facing, the light — the
+    shot's start for a "start" panel, its end for an "end" one; an end panel also carries under
+    "was" each thing the shot's action changed, as it was before (what a panel that missed the
+    change shows). None when the scene keeps no ledger (the request then stays as it was)."""
+    if not keeps_a_ledger(scene):
+        return None
+    state = next(s for s in ledger_of(scene) if s.shot == shot.id)
+    end = moment == "end"
+    props_at, blocking_at, light = ((state.end_props, state.end_blocking, state.end_light) if end
+                                    else (state.start_props, state.start_blocking, state.start_light))
+    shown = list(dict.fromkeys([*shot.props, *(shot.continuity.props if shot.continuity else {})]))
+    out: dict[str, object] = {
+        "props": {n: dict(props_at[n]) for n in shown if props_at.get(n)},
+        "blocking": {c: dict(blocking_at[c]) for c in shot.characters if blocking_at.get(c)},
+        "light": dict(light)}
+    if end:
+        was: dict[str, object] = {}
+        for name in (shot.continuity.changes if shot.continuity else {}):
+            if name == LIGHT and state.start_light != state.end_light:
+                was[LIGHT] = dict(state.start_light)
+            elif name in state.start_props and state.start_props[name] != state.end_props.get(name):
+                was[name] = dict(state.start_props[name])
+            elif name in state.start_blocking and state.start_blocking[name] != state.end_blocking.get(name):
+                was[name] = dict(state.start_blocking[name])
+        if was:
+            out["was"] = was
+    return out
 
 
 def said(thing: str, state: dict[str, object]) -> str:

@@ -47,9 +47,24 @@ class PanelRequest:
     seed: int
     moment: Literal["start", "end"] = "start"
     override_uri: str | None = None  # a human composite to polish instead of drawing anew
+    # Issue 58: the continuity ledger's state at this moment, as data a painter can draw by and a
+    # judge hold the panel to (the prompt says the same in words): {"props": {name: {state, at,
+    # side, colour, present}}, "blocking": {character: {side, facing}}, "light": {time, key,
+    # temperature}}, and for an end panel "was": each changed thing's fields before the shot.
+    # None for a film with no ledger: then it is left out of the request as stored and of its
+    # fingerprint, so such a film's panels keep their keys.
+    continuity: Mapping[str, Any] | None = None
 
     def fingerprint(self) -> str:
-        return fingerprint(asdict(self))
+        return fingerprint(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The request as stored (plans, receipts, the judge's inputs): no `continuity` key when
+        the film keeps no ledger."""
+        d = asdict(self)
+        if d["continuity"] is None:
+            del d["continuity"]
+        return d
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from PIL import Image
@@ -45,9 +46,10 @@ from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, Cont
                                   JobStatus, LipSyncRequest, PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
 from slate.providers.spec import Offer, ProviderSpec, TakesReferences
-from slate.providers.local_draw import (CLIP_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT, LIP_FAULT_KINDS, add_grain, choose_fault, corrupt, dress, frame_plate,
-                                        hue_rotate, paste_figure, place_figures, rng_for, turn_hair, view_cell,
-                                        PANEL_VIEWS)
+from slate.providers.local_draw import (CLIP_FAULT_KINDS, CONTINUITY_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT,
+                                        LIP_FAULT_KINDS, PANEL_VIEWS, add_grain, choose_fault, corrupt, dress,
+                                        frame_plate, hue_rotate, light_set, misheld, paste_figure, place_figures,
+                                        placed_props, rng_for, turn_hair, view_cell, views_needed)
 from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
 from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, temp_folder_beside, write_atomic
 
@@ -65,7 +67,7 @@ class FaultMode:
     @classmethod
     def parse(cls, rate: float, seed: int, kinds: str) -> "FaultMode":
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
-        known = FAULT_KINDS + CLIP_FAULT_KINDS + SPEECH_FAULT_KINDS + LIP_FAULT_KINDS
+        known = FAULT_KINDS + CLIP_FAULT_KINDS + CONTINUITY_FAULT_KINDS + SPEECH_FAULT_KINDS + LIP_FAULT_KINDS
         unknown = set(chosen) - set(known)
         if unknown:
             raise ValueError(f"unknown local fault kind(s) {sorted(unknown)} (known: {', '.join(known)})")
@@ -122,9 +124,10 @@ def _drawn(fault: str | None) -> str | None:
 
 
 def _filmed(fault: str | None) -> str | None:
-    """A fault a clip can carry: a spoken line's (SPEECH_FAULT_KINDS) and a lip-sync's
-    (LIP_FAULT_KINDS) leave clips as rendered."""
-    return None if fault in SPEECH_FAULT_KINDS + LIP_FAULT_KINDS else fault
+    """A fault a clip can carry: a spoken line's (SPEECH_FAULT_KINDS), a lip-sync's
+    (LIP_FAULT_KINDS) and a panel's against the continuity ledger (CONTINUITY_FAULT_KINDS: a clip
+    is animated from its panels, and holds what they hold) leave clips as rendered."""
+    return None if fault in SPEECH_FAULT_KINDS + LIP_FAULT_KINDS + CONTINUITY_FAULT_KINDS else fault
 
 
 class LocalImage:
@@ -148,7 +151,7 @@ class LocalImage:
             # Received, booked before any work: a lookup of this call id finds the request even
             # if this process dies while drawing it.
             write_atomic(self._receipt(client_ref), json.dumps(
-                {"request": asdict(request), "force_fault": force_fault}, sort_keys=True).encode())
+                {"request": request.as_dict(), "force_fault": force_fault}, sort_keys=True).encode())
             append_entry(self._kept(client_ref).parent / "submissions.jsonl",
                          {"client_ref": client_ref, "fingerprint": request.fingerprint()})
         png = self._draw_png(request, force_fault)
@@ -210,10 +213,16 @@ class LocalImage:
         plate = self._open(request.plate_uri)
         if fault == "wrong_plate":
             plate = self._wrong_plate(request.location_id, plate)
-        canvas = frame_plate(plate, request.framing, request.angle, request.width, request.height)
+        held: Mapping[str, Any] = request.continuity or {}
+        if fault in CONTINUITY_FAULT_KINDS:
+            wrong = misheld(held, fault, rng)
+            # Nothing of the ledger for this kind to get wrong: break the frame instead.
+            held, fault = (wrong, None) if wrong is not None else (held, "corrupted")
+        canvas = light_set(frame_plate(plate, request.framing, request.angle, request.width, request.height),
+                           held.get("light"))
         figures, sizes = {}, {}
         for ch in request.characters:
-            for view in PANEL_VIEWS:
+            for view in views_needed(held.get("blocking")):
                 fig = self._dressed(ch.turnaround_uri, view, ch.wardrobe_colour)
                 figures[(ch.id, view)] = fig
                 sizes[(ch.id, view)] = fig.size
@@ -225,14 +234,17 @@ class LocalImage:
             fault = "corrupted"  # nobody to leave out: break the frame instead
         if fault == "recolour" and ids:
             recolour = ids[int(rng.integers(0, len(ids)))]
-        for p in place_figures(ids, sizes, framing=request.framing, width=request.width,
-                               height=request.height, seed=request.seed, moment=request.moment):
+        for p in place_figures(ids, sizes, framing=request.framing, width=request.width, height=request.height,
+                               seed=request.seed, moment=request.moment, blocking=held.get("blocking")):
             if p.character_id == drop:
                 continue
             fig = figures[(p.character_id, p.view)]
             if p.character_id == recolour:
                 fig = hue_rotate(fig, float(rng.uniform(100, 260)))
             paste_figure(canvas, fig, p)
+        # The ledger's props stand in front (on the counter before the actors): always in sight.
+        for _, sprite, x, y in placed_props(held.get("props") or {}, request.width, request.height):
+            canvas.paste(sprite, (x, y), sprite.getchannel("A"))
         if fault == "corrupted" or (fault == "recolour" and not ids):
             canvas = corrupt(canvas, rng)
         return add_grain(canvas, request.seed)

@@ -9,7 +9,9 @@ It must never read storage, call a model or touch the network.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -35,6 +37,12 @@ HAIR_DRIFT = 5.0   # degrees of HSV hue a clip turns the hair by
 # Faults of a lip-synced clip only (issue 38, providers/local_lipsync.py), never drawn by default:
 # the mouth leading or lagging the line, never moving, or following another line.
 LIP_FAULT_KINDS = ("lip_offset", "lip_still", "lip_other_line")
+# Faults of a panel against the continuity ledger (issue 58), never drawn by default: the panel
+# drawn from the ledger's state with one thing wrong — a prop at another side of the frame, left
+# out or in another colour; a character on the other side, facing the other way; the key light
+# from the other side (or the other temperature); a change the shot's action declares not made.
+CONTINUITY_FAULT_KINDS = ("prop_moved", "prop_removed", "prop_recoloured", "mirrored", "light_flipped",
+                          "change_missed")
 
 
 def rng_for(*parts: object) -> np.random.Generator:
@@ -86,39 +94,181 @@ class Placement:
     scale: float
     x: int  # left edge in the panel
     y: int  # top edge in the panel
+    mirror: bool = False  # drawn flipped left to right (a side view facing frame left)
+
+
+#: Where a character the continuity ledger places stands (issue 58): the centre of the figure
+#: as a share of the frame's width, by its side; two on one side stand SIDE_APART apart.
+SIDE_X = {"left": 0.3, "centre": 0.5, "right": 0.7}
+SIDE_APART = 0.14
+#: The view a declared facing is drawn in, and whether mirrored. Frame left and right are drawn in
+#: the front view for now: a profile hides the mouth a lip-sync is read from, and the
+#: three-quarter view (mirrored for frame left) made the keyframe gate's clip likeness read
+#: Jenny's yellow hair, at its edge against the diner's green booth, as turned 16-18° in the
+#: example's chained close-up 1E (three takes of three after an NG of 1D) — a latent false alarm
+#: of media/presence.py's hue ring to mend before the painter turns people (docs/continuity.md).
+FACING_VIEW = {"camera": ("front", False), "right": ("front", False), "left": ("front", False),
+               "away": ("back", False)}
+
+
+def views_needed(blocking: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, ...]:
+    """The turnaround views a panel may draw: a panel's three, and the back for someone the
+    ledger has facing away."""
+    away = any(f.get("facing") == "away" for f in (blocking or {}).values())
+    return PANEL_VIEWS + (("back",) if away else ())
 
 
 def place_figures(ids: list[str], figure_sizes: dict[tuple[str, str], tuple[int, int]], *,
-                  framing: str, width: int, height: int, seed: int, moment: str) -> list[Placement]:
+                  framing: str, width: int, height: int, seed: int, moment: str,
+                  blocking: Mapping[str, Mapping[str, Any]] | None = None) -> list[Placement]:
     """Where each character stands: evenly spaced across the frame, jittered by the seed.
-    The end moment shifts everyone, as the action has moved them."""
+    The end moment shifts everyone, as the action has moved them. A character the continuity
+    ledger places (`blocking`: id -> side, facing) stands at its side of the frame, in the view
+    of its facing, wherever the moment (the ledger's state at it says where)."""
     rng = rng_for("place", seed)
     n = len(ids)
+    blocking = blocking or {}
+    on_side: dict[str, list[str]] = {}
+    for cid in ids:
+        if blocking.get(cid, {}).get("side"):
+            on_side.setdefault(str(blocking[cid]["side"]), []).append(cid)
     placements = []
     for i, cid in enumerate(ids):
         view = PANEL_VIEWS[int(rng.integers(0, len(PANEL_VIEWS)))]
+        jitter = rng.uniform(-0.04, 0.04)
+        held = blocking.get(cid, {})
+        mirror = False
+        if held.get("facing") in FACING_VIEW:
+            view, mirror = FACING_VIEW[str(held["facing"])]
         fw, fh = figure_sizes[(cid, view)]
         scale = FIGURE_HEIGHT.get(framing, 0.78) * height / fh
         w = max(1, round(fw * scale))
         h = max(1, round(fh * scale))
-        cx = (i + 1) / (n + 1) * width + rng.uniform(-0.04, 0.04) * width
-        if moment == "end":
-            cx += (0.06 if i % 2 == 0 else -0.06) * width
+        if held.get("side"):
+            crowd = on_side[str(held["side"])]
+            spread = (crowd.index(cid) - (len(crowd) - 1) / 2) * SIDE_APART
+            cx = (SIDE_X[str(held["side"])] + spread + jitter / 4) * width
+        else:
+            cx = (i + 1) / (n + 1) * width + jitter * width
+            if moment == "end":
+                cx += (0.06 if i % 2 == 0 else -0.06) * width
         if framing == "close":
             top = int(0.06 * height + rng.uniform(0, 0.02) * height)
         else:
             top = int(0.96 * height - h + rng.uniform(-0.02, 0.0) * height)
-        placements.append(Placement(cid, view, scale, int(cx - w / 2), top))
+        placements.append(Placement(cid, view, scale, int(cx - w / 2), top, mirror))
     return placements
 
 
-def paste_figure(canvas: Image.Image, figure: Image.Image, p: Placement) -> None:
+def placed_figure(figure: Image.Image, p: Placement) -> Image.Image:
+    """A figure as `p` places it: scaled (nearest-neighbour keeps the figure's colours exact and
+    its mask hard: no halo of new colours along edges for the judge to mistake for artefacts),
+    and mirrored where its facing says."""
     w = max(1, round(figure.width * p.scale))
     h = max(1, round(figure.height * p.scale))
-    # Nearest-neighbour keeps the figure's colours exact and its mask hard: no halo of new
-    # colours along edges for the judge to mistake for artefacts.
     fig = figure.resize((w, h), Image.Resampling.NEAREST)
+    return fig.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if p.mirror else fig
+
+
+def paste_figure(canvas: Image.Image, figure: Image.Image, p: Placement) -> None:
+    fig = placed_figure(figure, p)
     canvas.paste(fig, (p.x, p.y), fig.getchannel("A"))
+
+
+# --- The continuity ledger's props and light, as the local painter draws them (issue 58) ---------
+#: A prop's centre by its side of the frame (the frame's edges: clear of the figures' places),
+#: its top as a share of the height, its size as shares of the width and height.
+PROP_X = {"left": 0.09, "centre": 0.5, "right": 0.91}
+PROP_TOP = 0.68
+PROP_SIZE = (0.07, 0.13)
+#: How full a prop is drawn in a state: the painter's one picture of a state word. Words that name
+#: opposite states are drawn far apart (full and empty, open and closed, on and off); any other
+#: word gets one of five levels from its letters, so two such words may look alike (1 in 5).
+STATE_FILL = {"full": 0.9, "empty": 0.0, "half": 0.5, "half-full": 0.5, "half full": 0.5,
+              "closed": 0.9, "open": 0.0, "shut": 0.9, "on": 0.9, "off": 0.0, "lit": 0.9,
+              "unlit": 0.0, "out": 0.0, "whole": 0.9, "broken": 0.3, "clean": 0.9, "dirty": 0.3}
+#: A key light from one side: the set brighter by LIGHT_SLOPE at that edge, darker at the other;
+#: warm and cool lean red and blue by LIGHT_TINT.
+LIGHT_SLOPE = 0.08
+LIGHT_TINT = 0.04
+OUTLINE = (38, 30, 30)
+
+
+def prop_colour(name: str, colour: str | None) -> tuple[int, int, int]:
+    """A prop's colour: the ledger's, or one of its own from its name (saturated, mid-bright)."""
+    if colour:
+        return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+    hue = int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) / 0xFFFF
+    rgb = Image.fromarray(np.array([[[int(hue * 255), 190, 200]]], dtype=np.uint8), "HSV").convert("RGB")
+    return tuple(int(c) for c in np.asarray(rgb)[0, 0])  # type: ignore[return-value]
+
+
+def state_fill(state: str | None) -> float:
+    """How full the painter draws a prop in `state` (1.0: no state said: solid)."""
+    if state is None:
+        return 1.0
+    word = state.strip().lower()
+    if word in STATE_FILL:
+        return STATE_FILL[word]
+    return int(hashlib.sha256(word.encode()).hexdigest()[:4], 16) % 5 / 4
+
+
+def prop_sprite(name: str, fields: Mapping[str, Any], width: int, height: int) -> Image.Image:
+    """A prop as drawn (RGBA): a body of its colour with a dark outline, filled from the bottom as
+    far as its state says (the rest its colour washed pale, as an empty glass)."""
+    pw, ph = max(6, round(PROP_SIZE[0] * width)), max(6, round(PROP_SIZE[1] * height))
+    colour = np.array(prop_colour(name, fields.get("colour")), dtype=float)
+    arr = np.zeros((ph, pw, 4), dtype=np.uint8)
+    arr[..., 3] = 255
+    arr[..., :3] = OUTLINE
+    edge = max(2, round(pw * 0.08))
+    inner = arr[edge:ph - edge, edge:pw - edge]
+    ih = inner.shape[0]
+    filled = round(ih * state_fill(fields.get("state")))
+    inner[..., :3] = (colour + (255 - colour) * 0.7).astype(np.uint8)
+    if filled:
+        inner[ih - filled:, :, :3] = colour.astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
+
+
+def placed_props(props: Mapping[str, Mapping[str, Any]], width: int, height: int
+                 ) -> list[tuple[str, Image.Image, int, int]]:
+    """Each prop the frame shows where the ledger puts it: (name, sprite, left, top) for every
+    prop with a side of frame that is not declared absent, in name order."""
+    out = []
+    for name in sorted(props):
+        fields = props[name]
+        if fields.get("present") is False or fields.get("side") not in PROP_X:
+            continue
+        sprite = prop_sprite(name, fields, width, height)
+        x = round(PROP_X[str(fields["side"])] * width - sprite.width / 2)
+        out.append((name, sprite, x, round(PROP_TOP * height)))
+    return out
+
+
+def light_gain(light: Mapping[str, Any] | None, width: int) -> np.ndarray | None:
+    """Per column and channel, what the ledger's light multiplies the set by ((width, 3)), or None
+    for a light that changes nothing the local painter draws (no side key, no temperature)."""
+    if not light:
+        return None
+    x = np.linspace(-1.0, 1.0, width)
+    key = {"left": -1.0, "right": 1.0}.get(str(light.get("key")), 0.0)
+    tint = {"warm": 1.0, "cool": -1.0}.get(str(light.get("temperature")), 0.0)
+    if not key and not tint:
+        return None
+    gain = (1.0 + LIGHT_SLOPE * key * x)[:, None] * np.ones(3)
+    gain[:, 0] *= 1.0 + LIGHT_TINT * tint
+    gain[:, 2] *= 1.0 - LIGHT_TINT * tint
+    return gain
+
+
+def light_set(plate: Image.Image, light: Mapping[str, Any] | None) -> Image.Image:
+    """The framed set under the ledger's light (figures and props are drawn flat over it)."""
+    gain = light_gain(light, plate.width)
+    if gain is None:
+        return plate
+    arr = np.asarray(plate.convert("RGB"), dtype=float) * gain[None, :, :]
+    return Image.fromarray(np.clip(arr.round(), 0, 255).astype(np.uint8), "RGB")
 
 
 def add_grain(img: Image.Image, seed: int) -> Image.Image:
@@ -172,3 +322,66 @@ def turn_hair(img: Image.Image, figure: Image.Image, degrees: float) -> Image.Im
     out = hsv.copy()
     out[..., 0] = np.where(near, (hsv[..., 0] + int(round(degrees / 360 * 256))) % 256, hsv[..., 0])
     return Image.fromarray(out.astype(np.uint8), "HSV").convert("RGB")
+
+
+_OTHER_SIDE = {"left": "right", "right": "left"}
+
+
+def misheld(continuity: Mapping[str, Any], kind: str, rng: np.random.Generator) -> dict[str, Any] | None:
+    """The ledger's state at a panel with one thing held wrong by `kind` (CONTINUITY_FAULT_KINDS),
+    or None when the state has nothing that kind can get wrong (no prop drawn, nobody placed, no
+    side or temperature to the light, no change declared)."""
+    props = {n: dict(f) for n, f in (continuity.get("props") or {}).items()}
+    blocking = {c: dict(f) for c, f in (continuity.get("blocking") or {}).items()}
+    light = dict(continuity.get("light") or {})
+    out = {**continuity, "props": props, "blocking": blocking, "light": light}
+    drawn = sorted(n for n, f in props.items() if f.get("present") is not False and f.get("side") in PROP_X)
+    if kind in ("prop_moved", "prop_removed", "prop_recoloured"):
+        if not drawn:
+            return None
+        name = drawn[int(rng.integers(0, len(drawn)))]
+        if kind == "prop_moved":
+            others = [side for side in PROP_X if side != props[name]["side"]]
+            props[name]["side"] = others[int(rng.integers(0, len(others)))]
+        elif kind == "prop_removed":
+            props[name]["present"] = False
+        else:
+            r, g, b = prop_colour(name, props[name].get("colour"))
+            hsv = np.asarray(Image.fromarray(np.array([[[r, g, b]]], dtype=np.uint8)).convert("HSV")).astype(int)
+            hsv[..., 0] = (hsv[..., 0] + int(rng.uniform(100, 260) / 360 * 255)) % 256
+            turned = np.asarray(Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB"))[0, 0]
+            props[name]["colour"] = "#" + "".join(f"{int(c):02x}" for c in turned)
+        return out
+    if kind == "mirrored":
+        placed = sorted(c for c, f in blocking.items() if f.get("side"))
+        if not placed:
+            return None
+        who = placed[int(rng.integers(0, len(placed)))]
+        side = str(blocking[who]["side"])
+        blocking[who]["side"] = _OTHER_SIDE.get(side) or ("left", "right")[int(rng.integers(0, 2))]
+        if blocking[who].get("facing") in _OTHER_SIDE:
+            blocking[who]["facing"] = _OTHER_SIDE[str(blocking[who]["facing"])]
+        return out
+    if kind == "light_flipped":
+        if light.get("key") in _OTHER_SIDE:
+            light["key"] = _OTHER_SIDE[str(light["key"])]
+        elif light.get("temperature") in ("warm", "cool"):
+            light["temperature"] = "cool" if light["temperature"] == "warm" else "warm"
+        else:
+            return None
+        return out
+    if kind == "change_missed":
+        was = continuity.get("was") or {}
+        if not was:
+            return None
+        name = sorted(was)[int(rng.integers(0, len(was)))]
+        if name == "light":
+            out["light"] = {**light, **was[name]}
+        elif name in props:
+            props[name] = {**props[name], **was[name]}
+        elif name in blocking:
+            blocking[name] = {**blocking[name], **was[name]}
+        else:
+            return None
+        return out
+    raise ValueError(f"unknown continuity fault kind {kind!r} (known: {', '.join(CONTINUITY_FAULT_KINDS)})")

@@ -45,7 +45,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,7 @@ from slate.providers.local_verdicts import verdict_json, verdict_of
 from slate.media.wardrobe import band_rows, dominant_colour
 from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
 from slate.providers.local_blocking import Figure, block
+from slate.providers.local_ledger_checks import ledger_scores
 from slate.providers.local_judge_inputs import (Unjudgeable, open_image, read_panel, read_plate, read_still,
                                                 read_turnaround)
 from slate.media.grade import delta_e, frame_window, graded_lab, lab, region_delta, soften
@@ -108,6 +108,12 @@ THRESHOLDS = {
     "first_identity": 0.85,
     "first_wardrobe": 0.85,
     "content": 1.0,
+    # Issue 58, the continuity ledger (providers/local_ledger_checks.py; benchmarks/continuity.py
+    # has the figures): the share of a prop's pixels, and of a placed figure's, that match where
+    # the ledger puts them; the light 1 as the ledger's, 0.5 flat, 0 the other way.
+    "props": 0.85,
+    "blocking": 0.85,
+    "light": 0.6,
     # Each figure's own colours (hair, skin; the outfit) as a whole, after the bounded grade:
     # 1 - ΔE / COLOUR_FULL of the region's median colour (see COLOUR_FULL for the figures).
     # Measured (seeds 7, 8, 9; 40 panels of each): clean takes lowest 0.87 (ΔE 6.5: a wide
@@ -257,14 +263,14 @@ class LocalJudge:
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "panel", panel)
-        return self._answer(lambda: self._kept("panel", (asdict(request),), [panel], refs,
+        return self._answer(lambda: self._kept("panel", (request.as_dict(),), [panel], refs,
                                                lambda: self._judge_panel(panel, request, refs)))
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         self._note(client_ref, "keyframes", *frames.values(), start_panel, end_panel)
         return self._answer(lambda: self._kept(
-            "keyframes", (tuple(frames), asdict(request)), [*frames.values(), start_panel, end_panel], refs,
+            "keyframes", (tuple(frames), request.as_dict()), [*frames.values(), start_panel, end_panel], refs,
             lambda: self._judge_keyframes(frames, start_panel, end_panel, request, refs)))
 
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
@@ -274,7 +280,7 @@ class LocalJudge:
         the shot's blocking, otherwise the two frames' colours decide."""
         self._note(client_ref, "continuity", last_frame, first_frame)
         return self._answer(lambda: self._kept(
-            "continuity", (asdict(previous), asdict(request), laid_out), [last_frame, first_frame], refs,
+            "continuity", (previous.as_dict(), request.as_dict(), laid_out), [last_frame, first_frame], refs,
             lambda: self._judge_continuity(last_frame, first_frame, previous, request, refs, laid_out)))
 
     def _kept(self, kind: str, arguments: tuple[Any, ...], files: list[Path | None], refs: ReferenceImages,
@@ -353,6 +359,11 @@ class LocalJudge:
                                  "should be"))
         else:
             scores.append(_score("characters_present", there, f"{who}: {there:.0%} of the figure where it should stand"))
+        if request.continuity:
+            # Issue 58: the props, the blocking and the light the continuity ledger holds here.
+            scores += ledger_scores(blocking, np.asarray(take.convert("RGB")), off, lambda m: _shrink(m, size),
+                                    _matched, soften(take, size), soften(blocking.unlit or blocking.expected, size),
+                                    back, request.continuity, _score)
         # Codec and blur leave specks; a blotch, a stripe or decoder garbage is one connected patch.
         patch = _largest_blob(off) / off.size
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the shot as laid out is {patch:.2%} "

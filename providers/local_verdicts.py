@@ -86,7 +86,7 @@ class KeptJudge:
     # -- the judge's calls, booked -------------------------------------------------------------
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
-        return self._take(client_ref, {"method": "judge_panel", "panel": str(panel), "request": asdict(request),
+        return self._take(client_ref, {"method": "judge_panel", "panel": str(panel), "request": request.as_dict(),
                                        "refs": _refs(refs)},
                           lambda ref: self._judge.judge_panel(panel, request, refs, client_ref=ref))
 
@@ -94,15 +94,15 @@ class KeptJudge:
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         return self._take(client_ref, {"method": "judge_keyframes", "frames": {k: str(v) for k, v in frames.items()},
                                        "start": str(start_panel), "end": str(end_panel) if end_panel else None,
-                                       "request": asdict(request), "refs": _refs(refs)},
+                                       "request": request.as_dict(), "refs": _refs(refs)},
                           lambda ref: self._judge.judge_keyframes(frames, start_panel, end_panel, request, refs,
                                                                   client_ref=ref))
 
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                          refs: ReferenceImages, *, laid_out: bool = True, client_ref: str | None = None) -> Verdict:
         return self._take(client_ref, {"method": "judge_continuity", "last": str(last_frame),
-                                       "first": str(first_frame), "previous": asdict(previous),
-                                       "request": asdict(request), "refs": _refs(refs), "laid_out": laid_out},
+                                       "first": str(first_frame), "previous": previous.as_dict(),
+                                       "request": request.as_dict(), "refs": _refs(refs), "laid_out": laid_out},
                           lambda ref: self._judge.judge_continuity(last_frame, first_frame, previous, request, refs,
                                                                    laid_out=laid_out, client_ref=ref))
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, JsonValue, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from slate.manifests import LoadedFilm, Scene, Shot
+from slate.manifests.continuity_ledger import continuity_at
 from slate.manifests.frame_rate import Fps
 from slate.manifests.profiles import PROFILES
 from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
@@ -220,8 +221,9 @@ def plan_scene(film: LoadedFilm, scene_id: str, lock: BibleLock, profile_name: s
                                plate_uri=lock.locations[loc_id].uri, characters=tuple(chars),
                                framing=shot.camera.framing, angle=shot.camera.angle,
                                movement=shot.camera.movement, width=width, height=height, seed=0,
-                               moment=moment, override_uri=override if moment == "start" else None)
-            return asdict(req)
+                               moment=moment, override_uri=override if moment == "start" else None,
+                               continuity=continuity_at(scene, shot, moment))
+            return req.as_dict()
 
         seed = shot_seed(scene_id, shot.id, shot.seed)
         refs: list[dict[str, JsonValue]] = []

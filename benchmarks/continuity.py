@@ -1,0 +1,154 @@
+"""The local judge against the continuity ledger (issue 58): seeded panels of the example film's
+shots, each under a continuity state of its own — props with a side, a colour and a state, the
+characters at a side and facing, a light from one side, warm or cool, and an end state the
+shot's action changed — drawn clean, or with one thing held wrong: a prop moved, removed or
+recoloured, a character on the other side facing the other way, the light from the other side,
+a declared change not made (providers/local_draw.py CONTINUITY_FAULT_KINDS). Every case then
+goes through one of the gate corpus's clean photometric changes (exposure, gamma, JPEG, blur,
+noise: benchmarks/gate_corpus.py), as a model's output would, before the judge sees it.
+
+Bar (benchmarks/gate_bar.py): each fault kind at least 95% caught, at most 5% of clean panels
+failed. The test (tests/unit/test_continuity_gate.py) draws a seeded sample of the same cases.
+
+    .venv/bin/python -m benchmarks.continuity --n 100 [--seed 5] [--kinds prop_moved,clean]
+
+prints a row per kind (caught or failed of N, the judge's time per panel) and exits non-zero when
+the bar is broken. It must never touch the ledger or the network: it calls the local painter and
+judge directly.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
+from benchmarks.gate_corpus import PHOTOMETRIC, photometric
+from slate.providers.base import PanelRequest, ReferenceImages
+from slate.providers.local_draw import CONTINUITY_FAULT_KINDS, PROP_X, STATE_FILL, rng_for
+
+KINDS = ("clean",) + CONTINUITY_FAULT_KINDS
+PROP_NAMES = ("mug", "lamp", "book", "bottle", "phone")
+#: State words a prop may change between (each pair drawn apart by the painter: local_draw.STATE_FILL).
+STATE_PAIRS = (("full", "empty"), ("open", "closed"), ("on", "off"), ("lit", "unlit"), ("whole", "broken"))
+COLOURS = ("#c0392b", "#2e86c1", "#27ae60", "#f1c40f", "#8e44ad", None)
+
+
+#: The score a fault kind must fail to be named for what it is (not only caught by another check).
+NAMED_BY = {"prop_moved": ("props",), "prop_removed": ("props",), "prop_recoloured": ("props",),
+            "mirrored": ("blocking",), "light_flipped": ("light",), "change_missed": ("props", "blocking", "light")}
+
+
+@dataclass
+class Row:
+    kind: str
+    failed: int = 0
+    total: int = 0
+    named: int = 0          # failed on the kind's own score (NAMED_BY)
+    seconds: float = 0.0
+    examples: list[str] = field(default_factory=list)
+
+
+def continuity_case(base: PanelRequest, kind: str, i: int, seed: int) -> PanelRequest:
+    """Case `i` of `kind`: `base` under a continuity state of its own (and an end state with a
+    declared change for every case, so a missed change can be drawn and clean ones carry one)."""
+    rng = rng_for("continuity-case", seed, kind, i)
+    props: dict[str, dict[str, Any]] = {}
+    was: dict[str, dict[str, Any]] = {}
+    sides = list(PROP_X)
+    for name in rng.choice(PROP_NAMES, size=int(rng.integers(1, 3)), replace=False):
+        before, after = STATE_PAIRS[int(rng.integers(0, len(STATE_PAIRS)))]
+        colour = COLOURS[int(rng.integers(0, len(COLOURS)))]
+        props[str(name)] = {"state": after, "side": sides.pop(int(rng.integers(0, len(sides)))),
+                            **({"colour": colour} if colour else {})}
+        was[str(name)] = {"state": before}
+    order = ["left", "right"] if rng.random() < 0.5 else ["right", "left"]
+    if len(base.characters) == 1:
+        order = [("left", "right", "centre")[int(rng.integers(0, 3))]]
+    blocking = {ch.id: {"side": side, "facing": ("left", "right", "camera")[int(rng.integers(0, 3))]}
+                for ch, side in zip(base.characters, order + ["centre"])}
+    first = base.characters[0].id
+    if rng.random() < 0.3 and blocking[first]["side"] in ("left", "right"):
+        # The shot's action moves someone across the room: the change a panel may miss is theirs.
+        was[first] = {"side": "right" if blocking[first]["side"] == "left" else "left"}
+    light = {"key": ("left", "right")[int(rng.integers(0, 2))],
+             "temperature": ("warm", "cool")[int(rng.integers(0, 2))]}
+    assert set(STATE_FILL) >= {w for pair in STATE_PAIRS for w in pair}
+    return replace(base, seed=seed * 100_000 + KINDS.index(kind) * 1000 + i, moment="end",
+                   continuity={"props": props, "blocking": blocking, "light": light, "was": was})
+
+
+def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None) -> dict[str, Row]:
+    """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind."""
+    from benchmarks.judge_trials import panel_requests
+    from slate.providers.local import FaultMode, LocalImage
+    from slate.providers.local_judge import LocalJudge
+    from slate.providers.storage_local import LocalStorage
+    storage = LocalStorage(root)
+    painter, judge = LocalImage(storage, FaultMode()), LocalJudge()
+    bases = [r for r in panel_requests(root) if r.characters]
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "panel.png"
+        for kind in kinds:
+            row = rows[kind] = Row(kind)
+            for i in Sample(n, sample).indices(kind):
+                req = continuity_case(bases[i % len(bases)], kind, i, seed)
+                img = painter.draw(req, None if kind == "clean" else kind)
+                rng = rng_for("continuity-photometric", seed, kind, i)
+                photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
+                refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
+                                       turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+                started = time.perf_counter()
+                verdict = judge.judge_panel(out, req, refs)
+                row.seconds += time.perf_counter() - started
+                row.total += 1
+                if not verdict.passed:
+                    row.failed += 1
+                    row.named += any(not sc.passed and sc.name in NAMED_BY.get(kind, ()) for sc in verdict.scores)
+                if (not verdict.passed) == (kind == "clean") and len(row.examples) < 5:
+                    row.examples.append(f"case {i} ({req.location_id}, {req.framing}): {verdict.reasons()}")
+    return rows
+
+
+def broken(rows: dict[str, Row]) -> list[str]:
+    """What of the bar the rows break (empty: held)."""
+    out = []
+    for kind, row in rows.items():
+        share = row.failed / row.total if row.total else 0.0
+        if kind == "clean" and share > FALSE_ALARMS:
+            out.append(f"clean panels failed {row.failed}/{row.total}")
+        elif kind != "clean" and share < CAUGHT:
+            out.append(f"{kind} caught {row.failed}/{row.total}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from slate.manifests import write_example_film
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100, help="cases per kind")
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    args = ap.parse_args(argv)
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run(write_example_film(Path(tmp) / "film"), args.n, args.seed, kinds)
+    print(f"continuity gate (local judge), seed {args.seed}, N={args.n} per kind")
+    print(f"{'kind':<18}{'failed':>10}{'share':>9}{'named':>8}{'ms/panel':>10}")
+    for kind, row in rows.items():
+        print(f"{kind:<18}{row.failed:>5}/{row.total:<4}{row.failed / max(1, row.total):>9.1%}"
+              f"{row.named if kind != 'clean' else '':>8}{row.seconds / max(1, row.total) * 1000:>10.0f}")
+    for kind, row in rows.items():
+        for ex in row.examples[:3]:
+            print(f"  {'false alarm' if kind == 'clean' else 'missed'} {kind}: {ex}")
+    bad = broken(rows)
+    print("bar:", "held" if not bad else "broken: " + "; ".join(bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The panel gate holds a panel to the continuity ledger (issue 58): the painter draws the ledger's
+props, blocking and light, and the local judge names each thing a panel gets wrong.
+
+The sample is benchmarks/continuity.py's own cases (a seeded two of each kind's hundred, through
+the gate corpus's photometric changes); the benchmark runs all of them.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from benchmarks.continuity import KINDS, run
+from slate.providers.base import CharacterRef, PanelRequest, fingerprint
+
+
+def test_a_seeded_sample_of_continuity_faults_is_each_caught_by_its_own_check_and_clean_panels_pass(example_film):
+    rows = run(example_film, n=100, seed=5, sample=2)
+    assert set(rows) == set(KINDS)
+    assert rows["clean"].failed == 0, rows["clean"].examples
+    for kind in KINDS[1:]:
+        row = rows[kind]
+        assert row.total == 2 and row.failed == 2, (kind, row.examples)
+        # Named for what it is: the prop, the blocking or the light — not only an artefact.
+        assert row.named == 2, (kind, row.examples)
+
+
+def test_a_film_with_no_ledger_keeps_its_panel_requests_and_their_keys():
+    req = PanelRequest(prompt="p", location_id="diner", plate_uri="sha256://x", characters=(
+        CharacterRef(id="gabe", description="d", turnaround_uri="sha256://t"),), framing="medium", angle="eye",
+        movement="static", width=854, height=480, seed=3)
+    stored = asdict(req)
+    del stored["continuity"]
+    assert req.as_dict() == stored
+    assert req.fingerprint() == fingerprint(stored)     # the key it had before the ledger existed
+    held = PanelRequest(**{**stored, "continuity": {"props": {"mug": {"side": "left"}}}})
+    assert held.fingerprint() != req.fingerprint()
+
+
+def test_the_painter_stands_each_character_at_the_ledgers_side():
+    from slate.providers.local_draw import SIDE_X, place_figures
+    sizes = {(c, v): (60, 200) for c in ("gabe", "jenny") for v in ("front", "three_quarter", "side", "back")}
+    placed = {p.character_id: p for p in place_figures(
+        ["gabe", "jenny"], sizes, framing="medium", width=854, height=480, seed=11, moment="end",
+        blocking={"gabe": {"side": "right", "facing": "left"}, "jenny": {"side": "left", "facing": "camera"}})}
+    gabe, jenny = placed["gabe"], placed["jenny"]
+    centre = lambda p: (p.x + 60 * p.scale / 2) / 854   # noqa: E731
+    assert abs(centre(gabe) - SIDE_X["right"]) < 0.02 and abs(centre(jenny) - SIDE_X["left"]) < 0.02
+    assert gabe.view == jenny.view == "front"     # frame left and right drawn front for now (FACING_VIEW)
