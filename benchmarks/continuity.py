@@ -82,8 +82,11 @@ def continuity_case(base: PanelRequest, kind: str, i: int, seed: int) -> PanelRe
                    continuity={"props": props, "blocking": blocking, "light": light, "was": was})
 
 
-def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None) -> dict[str, Row]:
-    """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind."""
+def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None,
+        bare: bool = False) -> dict[str, Row]:
+    """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind.
+    `bare`: the same cases with no continuity ledger at all (drawn and judged as a film without
+    one: what the ledger's checks add to the judge's time is the difference)."""
     from benchmarks.judge_trials import panel_requests
     from slate.providers.local import FaultMode, LocalImage
     from slate.providers.local_judge import LocalJudge
@@ -98,6 +101,8 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
             row = rows[kind] = Row(kind)
             for i in Sample(n, sample).indices(kind):
                 req = continuity_case(bases[i % len(bases)], kind, i, seed)
+                if bare:
+                    req = replace(req, continuity=None)
                 img = painter.draw(req, None if kind == "clean" else kind)
                 rng = rng_for("continuity-photometric", seed, kind, i)
                 photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
@@ -133,10 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100, help="cases per kind")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--timing", action="store_true",
+                    help="also judge the clean cases with no ledger and print the time the ledger's checks add")
     args = ap.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run(write_example_film(Path(tmp) / "film"), args.n, args.seed, kinds)
+        root = write_example_film(Path(tmp) / "film")
+        rows = run(root, args.n, args.seed, kinds)
+        bare = run(root, args.n, args.seed, ("clean",), bare=True)["clean"] if args.timing else None
     print(f"continuity gate (local judge), seed {args.seed}, N={args.n} per kind")
     print(f"{'kind':<18}{'failed':>10}{'share':>9}{'named':>8}{'ms/panel':>10}")
     for kind, row in rows.items():
@@ -145,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     for kind, row in rows.items():
         for ex in row.examples[:3]:
             print(f"  {'false alarm' if kind == 'clean' else 'missed'} {kind}: {ex}")
+    if bare is not None and "clean" in rows:
+        held, plain = (r.seconds / max(1, r.total) * 1000 for r in (rows["clean"], bare))
+        print(f"judge time per clean panel: {held:.0f} ms with the ledger, {plain:.0f} ms without "
+              f"({held - plain:+.0f} ms)")
     bad = broken(rows)
     print("bar:", "held" if not bad else "broken: " + "; ".join(bad))
     return 1 if bad else 0

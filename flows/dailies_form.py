@@ -35,6 +35,7 @@ from slate.flows.approval import field_markdown, thumbnail_data_url
 from slate.flows.rushes import DailyShot, DailyTake
 from slate.governor.money import fmt_usd
 from slate.tasks.circle import Kind, Word
+from slate.tasks.production_report import score_parts
 
 __all__ = ["Answer", "ANSWERS", "ShownTake", "ShownShot", "Shown", "Said", "shown_of", "form_for", "form_text",
            "said_of"]
@@ -130,11 +131,27 @@ def _section(d: DailyShot, shown: DailyTake, offered: list[DailyTake]) -> tuple[
     words = [w.said() for w in (d.clip_word, d.panel_word) if w is not None]
     standing = ("\n\nStanding word: " + "; ".join(words)) if words else ""
     cleared = f"\n\nCleared: {d.cleared}" if d.cleared else ""
+    # Issue 58: the continuity ledger's state of the shot beside its frames, and what of it the
+    # shown take failed (the gate's props, blocking and light scores, by name).
+    broken = [line for line in shown.scores if line.split(" ", 1)[0] in LEDGER_SCORES and _under(line)]
+    ledger = ("\n\nContinuity ledger:\n" + "\n".join(f"- {line}" for line in d.ledger)
+              + ("\n\nNot as the ledger holds it:\n" + "\n".join(f"- {line}" for line in broken) if broken else "")
+              ) if d.ledger else ""
     # An agent's proposal is shown, in its own words, and is no answer: the person picks NG or not.
     proposed = "".join(f"\n\n> proposed by {p.by}: NG — {p.note or '(no note)'} ({p.kind} take {p.take})"
                        for p in d.proposals)
-    return head, (f"{made}\n\nGate scores of {_label(shown)}:\n{scores}{warned}{takes}{history}{standing}{cleared}"
-                  f"{proposed}")
+    return head, (f"{made}\n\nGate scores of {_label(shown)}:\n{scores}{warned}{ledger}{takes}{history}{standing}"
+                  f"{cleared}{proposed}")
+
+
+#: The gate scores that hold a take to the continuity ledger (providers/local_ledger_checks.py).
+LEDGER_SCORES = ("props", "blocking", "light")
+
+
+def _under(score_line: str) -> bool:
+    """Whether a kept score ("props 0.12 / 0.85 — …", governor/gates.py `against`) is under its
+    threshold."""
+    return score_parts(score_line)[2]
 
 
 def _field_name(text: str) -> str:

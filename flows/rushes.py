@@ -198,6 +198,7 @@ class DailyShot(BaseModel):
     new: bool = False                       # takes made since the last word on it (or never given one)
     keys: dict[str, str] = {}
     cut_uri: str = ""                       # the clip the cut plays (a pass's file of its take, where one ran)
+    ledger: list[str] = []                  # what the continuity ledger holds of the shot, in words (issue 58)
 
     def take(self, kind: str, number: int) -> DailyTake | None:
         return next((t for t in self.takes if t.kind == kind and t.take == number and t.current), None)
@@ -213,6 +214,7 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
     over = {stage: p for p in declared for stage in (p.name, p.gate)}   # a pass's paid call and its gate
     every = ledger.rows(film=film)
     rows = [r for r in every if r.stage in COSTED["panel"] + COSTED["clip"]]
+    held = _ledger_lines(root, scenes)
     passed_over = [r for r in every if r.stage in over and r.profile == profile]
     out: list[DailyShot] = []
     for scene in scenes:
@@ -243,9 +245,29 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
                                  clip_word=standing_words.clip if standing_words else None,
                                  panel_word=standing_words.panel if standing_words else None,
                                  proposals=proposals, cleared=rush.cleared, keys=dict(rush.keys),
-                                 cut_uri=rush.cut_uri,
+                                 cut_uri=rush.cut_uri, ledger=held.get((scene, rush.shot), []),
                                  new=latest is None or any(t.made_at and _when(t.made_at) > latest
                                                            for t in takes if t.current)))
+    return out
+
+
+def _ledger_lines(root: Path | str, scenes: list[str]) -> dict[tuple[str, str], list[str]]:
+    """(scene, shot) -> what the continuity ledger holds of the shot, in words; none for a film
+    whose manifests no longer load (the dailies show what was made, whatever was edited since)."""
+    from slate.manifests import load_film
+    from slate.manifests.continuity_ledger import ledger_lines
+    try:
+        film = load_film(Path(root))
+    except Exception:  # noqa: BLE001 - a film being edited: its takes are still worth a look
+        return {}
+    out = {}
+    for scene_id in scenes:
+        try:
+            scene = film.scene(scene_id)
+        except Exception:  # noqa: BLE001 - a scene removed since its takes were made
+            continue
+        for shot in scene.shots:
+            out[(scene_id, shot.id)] = ledger_lines(scene, shot)
     return out
 
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from slate.manifests.schema import Scene, Shot
 
 __all__ = ["PropState", "Place", "Light", "World", "ShotContinuity", "ShotState", "ledger_of",
-           "continuity_at", "continuity_problems", "said"]
+           "continuity_at", "ledger_lines", "continuity_problems", "said"]
 
 Side = Literal["left", "centre", "right"]
 Facing = Literal["left", "right", "camera", "away"]
@@ -265,6 +265,36 @@ def continuity_at(scene: Scene, shot: Shot, moment: str) -> dict[str, object] | 
         if was:
             out["was"] = was
     return out
+
+
+def ledger_lines(scene: Scene, shot: Shot) -> list[str]:
+    """What the ledger holds of `shot`, in the words the prompts use, as the dailies show it beside
+    the shot's frames: "starts: …" (its props, its characters' side and facing, the light) and,
+    where its action changes something, "ends: …" with the changed things only. [] for a scene
+    with no ledger."""
+    start, end = continuity_at(scene, shot, "start"), continuity_at(scene, shot, "end")
+    if start is None or end is None:
+        return []
+
+    def words(held: dict[str, object], only: set[str] | None = None) -> str:
+        parts: list[str] = []
+        for group in ("props", "blocking"):
+            things = held.get(group) or {}
+            assert isinstance(things, dict)
+            parts += [said(name, dict(fields)).removeprefix("the " if group == "blocking" else "")
+                      for name, fields in things.items() if only is None or name in only]
+        light = held.get("light") or {}
+        assert isinstance(light, dict)
+        if light and (only is None or LIGHT in only):
+            parts.append("light: " + _light_words(dict(light)))
+        return "; ".join(parts)
+
+    lines = [f"starts: {words(start) or 'nothing declared'}"]
+    was = end.get("was") or {}
+    assert isinstance(was, dict)
+    if was:
+        lines.append(f"ends: {words(end, set(was))}")
+    return lines
 
 
 def said(thing: str, state: dict[str, object]) -> str:

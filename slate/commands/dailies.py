@@ -160,6 +160,7 @@ def shot_lines(shot: DailyShot, where: Callable[[str], str] = str) -> list[str]:
               f"--note {_quoted(p.note)}{' --panel' if p.kind == 'panel' else ''})" for p in shot.proposals]
     if shot.cleared:
         lines.append(f"  cleared by the last run: {shot.cleared}")
+    lines += [f"  the ledger {line}" for line in shot.ledger]
     order = {"panel": 0, "clip": 1}
     current = sorted((t for t in shot.takes if t.current), key=lambda t: (order[t.kind], t.take))
     for t in current:

@@ -43,6 +43,8 @@ def test_a_lip_synced_shots_take_is_in_the_cut_and_can_be_ngd(example_film):
     [take] = [t for t in shot.takes if t.kind == "clip"]
     assert take.in_cut and take.uri == taken.clip_uri, take
     lines = shot_lines(shot)
+    # The continuity ledger's state of 1D beside its takes (issue 58): the mug slid to frame right.
+    assert "  the ledger ends: the mug, full, at the counter, frame right" in lines, lines
     assert "  clip take 1 · passed · in the cut · $0.00" in "\n".join(lines), lines
     assert any(line.startswith("    the cut plays it as: ") and line.endswith("(after its passes: lip-sync, swap, "
                                                                              "upscale)") for line in lines), lines

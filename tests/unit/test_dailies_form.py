@@ -95,3 +95,31 @@ def test_each_line_of_a_shots_part_is_its_own_paragraph(tmp_path):
         .model_json_schema()["properties"]["1D_word"]["description"]
     assert "\n\n- wardrobe 0.9 (line 0.85)\n\n- marks 1.0 (line 0.5)" in described
     assert re.search(r"[^\n]\n[^\n]", described) is None
+
+
+def test_a_shot_shows_what_the_continuity_ledger_holds_and_which_of_it_the_take_broke(tmp_path):
+    """Issue 58 item 5: the ledger's state of the shot sits in its part of the form and in the
+    terminal's list, and a take that failed the ledger's checks names the item under it."""
+    from slate.commands.dailies import shot_lines
+    from slate.manifests import load_film, write_example_film
+    from slate.manifests.continuity_ledger import ledger_lines
+
+    scene = load_film(write_example_film(tmp_path / "film")).scene("scene-01")
+    held = ledger_lines(scene, next(s for s in scene.shots if s.id == "1D"))
+    assert held[0].startswith("starts: the mug, full, at the counter, frame left; gabe, frame left")
+    assert held[1] == "ends: the mug, full, at the counter, frame right"     # 1D's own change only
+    moved = "props 0.00 / 0.85 — mug: 0% of it as the ledger has it (frame left, full); it stands frame right instead"
+    shot = DailyShot(scene="scene-01", shot="1D", status="escalated", new=True, keys={"panel": "p1"}, ledger=held,
+                     takes=[DailyTake(kind="panel", take=1, preview=_picture(tmp_path, "1D", (90, 90, 90)), uri="u1",
+                                      passed=False, scores=[moved, "identity 0.97 / 0.85 — gabe: 97%"],
+                                      cost_usd="0.04")])
+    [part] = shown_of("night-diner", "draft", [shot]).shots
+    body = part.body
+    assert "Continuity ledger:\n- starts: the mug, full, at the counter, frame left" in body
+    assert body.split("Not as the ledger holds it:\n", 1)[1].startswith(f"- {moved}")
+    assert "identity 0.97" not in body.split("Not as the ledger holds it:", 1)[1].split("\n\n")[0]
+    lines = shot_lines(shot)
+    assert f"  the ledger {held[0]}" in lines and f"  the ledger {held[1]}" in lines
+    # A film with no ledger shows none of it.
+    bare = shot.model_copy(update={"ledger": []})
+    assert "Continuity ledger" not in shown_of("night-diner", "draft", [bare]).shots[0].body
