@@ -249,10 +249,21 @@ def continuity_at(scene: Scene, shot: Shot, moment: str) -> dict[str, object] | 
     props_at, blocking_at, light = ((state.end_props, state.end_blocking, state.end_light) if end
                                     else (state.start_props, state.start_blocking, state.start_light))
     shown = list(dict.fromkeys([*shot.props, *(shot.continuity.props if shot.continuity else {})]))
-    out: dict[str, object] = {
-        "props": {n: dict(props_at[n]) for n in shown if props_at.get(n)},
-        "blocking": {c: dict(blocking_at[c]) for c in shot.characters if blocking_at.get(c)},
-        "light": dict(light)}
+    props = {n: dict(props_at[n]) for n in shown if props_at.get(n)}
+    blocking = {c: dict(blocking_at[c]) for c in shot.characters if blocking_at.get(c)}
+    out: dict[str, object] = {"props": props, "blocking": blocking, "light": dict(light)}
+    # Which shot the ledger has each thing from (the latest to set any of its fields; "the scene"
+    # for the world it opened with), so a judge's reason can name the cut it broke.
+    order = {s.id: i for i, s in enumerate(scene.shots)}
+    changed = set(shot.continuity.changes) if (end and shot.continuity) else set()
+
+    def since(key: str, name: str) -> str:
+        if name in changed:
+            return shot.id
+        shots = [v for k, v in state.set_by.items() if k.startswith(key)]
+        return max(shots, key=lambda v: order.get(v, -1), default="the scene")
+    out["since"] = {**{n: since(f"prop:{n}.", n) for n in props}, **{c: since(f"char:{c}.", c) for c in blocking},
+                    **({LIGHT: since("light.", LIGHT)} if light else {})}
     if end:
         was: dict[str, object] = {}
         for name in (shot.continuity.changes if shot.continuity else {}):

@@ -81,10 +81,18 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, sh
     a region that matches, a Score by its rule), so these read regions exactly as its others do."""
     out = []
     h, w = take_full.shape[:2]
+    since: Mapping[str, str] = held.get("since") or {}
+
+    def kept(name: str) -> str:
+        """Where the ledger has the thing from: ", since 1C" (the shot that set it), ", as the scene
+        opens", or nothing (a request that does not say)."""
+        by = since.get(name)
+        return "" if not by else (", as the scene opens" if by == "the scene" else f", since {by}")
     for prop in blocking.props:
         v = matched(off, shrink(prop.mask))
         state = f", {prop.fields['state']}" if prop.fields.get("state") else ""
-        reason = f"{prop.name}: {v:.0%} of it as the ledger has it (frame {prop.fields.get('side')}{state})"
+        reason = (f"{prop.name}: {v:.0%} of it as the ledger has it (frame {prop.fields.get('side')}{state}"
+                  f"{kept(prop.name)})")
         if v < 0.85:
             moved = prop_found_at(prop, take_full, w, h)
             reason += f"; it stands frame {moved} instead" if moved else "; not there, or in another colour or state"
@@ -101,7 +109,8 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, sh
             continue
         v = matched(off, body)
         said = ", ".join(f"{k} {v_}" for k, v_ in place.items())
-        out.append(score("blocking", v, f"{fig.character_id}: {v:.0%} of the figure where the ledger puts it ({said})"))
+        out.append(score("blocking", v, f"{fig.character_id}: {v:.0%} of the figure where the ledger puts it "
+                                        f"({said}{kept(fig.character_id)})"))
     light = held.get("light") or {}
     key = {"left": -1.0, "right": 1.0}.get(str(light.get("key")), 0.0)
     tint = {"warm": 1.0, "cool": -1.0}.get(str(light.get("temperature")), 0.0)
@@ -121,5 +130,5 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, sh
                 parts.append((v, f"the light reads {seen} (red/blue {warmth:+.3f}); the ledger's is "
                                  f"{light['temperature']}"))
             v, reason = min(parts)
-            out.append(score("light", v, reason))
+            out.append(score("light", v, reason + kept("light")))
     return out
