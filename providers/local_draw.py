@@ -97,18 +97,32 @@ class Placement:
     mirror: bool = False  # drawn flipped left to right (a side view facing frame left)
 
 
-#: Where a character the continuity ledger places stands (issue 58): the centre of the figure
-#: as a share of the frame's width, by its side; two on one side stand SIDE_APART apart.
-SIDE_X = {"left": 0.3, "centre": 0.5, "right": 0.7}
+#: Where a character the continuity ledger places stands (issue 58): the painter keeps its even
+#: spacing, with the characters in slots ordered by their sides (left, centre, right); one whose
+#: slot is not on their side of frame (a lone character said to stand left) stands at SIDE_X,
+#: two on one side SIDE_APART apart. A side is held as a share of the width: left under ON_SIDE,
+#: right over 1 - ON_SIDE, centre between them.
+SIDE_X = {"left": 0.25, "centre": 0.5, "right": 0.75}
 SIDE_APART = 0.14
-#: The view a declared facing is drawn in, and whether mirrored. Frame left and right are drawn in
-#: the front view for now: a profile hides the mouth a lip-sync is read from, and the
-#: three-quarter view (mirrored for frame left) made the keyframe gate's clip likeness read
-#: Jenny's yellow hair, at its edge against the diner's green booth, as turned 16-18° in the
-#: example's chained close-up 1E (three takes of three after an NG of 1D) — a latent false alarm
-#: of media/presence.py's hue ring to mend before the painter turns people (docs/continuity.md).
-FACING_VIEW = {"camera": ("front", False), "right": ("front", False), "left": ("front", False),
-               "away": ("back", False)}
+ON_SIDE = 0.45
+SIDE_RANK = {"left": 0, "centre": 1, "right": 2}
+#: The view a declared facing is drawn in, and whether mirrored: the camera sees a face, away a
+#: back. Frame left and right keep the view the seed picks: the painter does not turn people yet
+#: — its three-quarter view, mirrored for frame left, made the keyframe gate's clip likeness read
+#: Jenny's yellow hair as turned 16-18° in the example's chained close-up 1E (three takes of three
+#: after an NG of 1D), a latent false alarm of media/presence.py's hue ring to mend first
+#: (docs/continuity.md).
+FACING_VIEW = {"camera": ("front", False), "away": ("back", False)}
+
+
+def on_its_side(side: str, share: float) -> bool:
+    """Whether a figure centred at `share` of the width stands on `side` of the frame (centre:
+    within 0.1 of the middle)."""
+    if side == "left":
+        return share < ON_SIDE
+    if side == "right":
+        return share > 1 - ON_SIDE
+    return abs(share - 0.5) <= 0.1
 
 
 def views_needed(blocking: Mapping[str, Mapping[str, Any]] | None) -> tuple[str, ...]:
@@ -122,36 +136,42 @@ def place_figures(ids: list[str], figure_sizes: dict[tuple[str, str], tuple[int,
                   framing: str, width: int, height: int, seed: int, moment: str,
                   blocking: Mapping[str, Mapping[str, Any]] | None = None) -> list[Placement]:
     """Where each character stands: evenly spaced across the frame, jittered by the seed.
-    The end moment shifts everyone, as the action has moved them. A character the continuity
-    ledger places (`blocking`: id -> side, facing) stands at its side of the frame, in the view
-    of its facing, wherever the moment (the ledger's state at it says where)."""
+    The end moment shifts everyone, as the action has moved them. Characters the continuity
+    ledger places (`blocking`: id -> side, facing) take the slots in the order of their sides,
+    and stand at SIDE_X where their slot is not on their side (the ledger's state at the moment
+    says where); a facing the painter draws (FACING_VIEW) picks the view."""
     rng = rng_for("place", seed)
     n = len(ids)
     blocking = blocking or {}
+    side_of = {cid: str(blocking.get(cid, {}).get("side") or "") for cid in ids}
+    # Slots by side (a character the ledger does not place counts as centre); stable, so a cast
+    # already listed left to right keeps the slots it had with no ledger.
+    slot = {cid: j for j, cid in enumerate(sorted(ids, key=lambda c: SIDE_RANK.get(side_of[c], 1)))}
     on_side: dict[str, list[str]] = {}
     for cid in ids:
-        if blocking.get(cid, {}).get("side"):
-            on_side.setdefault(str(blocking[cid]["side"]), []).append(cid)
+        if side_of[cid]:
+            on_side.setdefault(side_of[cid], []).append(cid)
     placements = []
-    for i, cid in enumerate(ids):
+    for cid in ids:
         view = PANEL_VIEWS[int(rng.integers(0, len(PANEL_VIEWS)))]
         jitter = rng.uniform(-0.04, 0.04)
-        held = blocking.get(cid, {})
         mirror = False
-        if held.get("facing") in FACING_VIEW:
-            view, mirror = FACING_VIEW[str(held["facing"])]
+        facing = str(blocking.get(cid, {}).get("facing") or "")
+        if facing in FACING_VIEW:
+            view, mirror = FACING_VIEW[facing]
         fw, fh = figure_sizes[(cid, view)]
         scale = FIGURE_HEIGHT.get(framing, 0.78) * height / fh
         w = max(1, round(fw * scale))
         h = max(1, round(fh * scale))
-        if held.get("side"):
-            crowd = on_side[str(held["side"])]
-            spread = (crowd.index(cid) - (len(crowd) - 1) / 2) * SIDE_APART
-            cx = (SIDE_X[str(held["side"])] + spread + jitter / 4) * width
-        else:
-            cx = (i + 1) / (n + 1) * width + jitter * width
-            if moment == "end":
-                cx += (0.06 if i % 2 == 0 else -0.06) * width
+        j = slot[cid]
+        share = (j + 1) / (n + 1) + jitter
+        if moment == "end":
+            share += 0.06 if j % 2 == 0 else -0.06
+        side = side_of[cid]
+        if side and not on_its_side(side, share):
+            crowd = on_side[side]
+            share = SIDE_X[side] + (crowd.index(cid) - (len(crowd) - 1) / 2) * SIDE_APART + jitter / 4
+        cx = share * width
         if framing == "close":
             top = int(0.06 * height + rng.uniform(0, 0.02) * height)
         else:

@@ -36,12 +36,22 @@ def test_a_film_with_no_ledger_keeps_its_panel_requests_and_their_keys():
 
 
 def test_the_painter_stands_each_character_at_the_ledgers_side():
-    from slate.providers.local_draw import SIDE_X, place_figures
-    sizes = {(c, v): (60, 200) for c in ("gabe", "jenny") for v in ("front", "three_quarter", "side", "back")}
-    placed = {p.character_id: p for p in place_figures(
-        ["gabe", "jenny"], sizes, framing="medium", width=854, height=480, seed=11, moment="end",
-        blocking={"gabe": {"side": "right", "facing": "left"}, "jenny": {"side": "left", "facing": "camera"}})}
-    gabe, jenny = placed["gabe"], placed["jenny"]
-    centre = lambda p: (p.x + 60 * p.scale / 2) / 854   # noqa: E731
-    assert abs(centre(gabe) - SIDE_X["right"]) < 0.02 and abs(centre(jenny) - SIDE_X["left"]) < 0.02
-    assert gabe.view == jenny.view == "front"     # frame left and right drawn front for now (FACING_VIEW)
+    from slate.providers.local_draw import on_its_side, place_figures
+    sizes = {(c, v): (60, 200) for c in ("gabe", "jenny", "nina") for v in ("front", "three_quarter", "side", "back")}
+
+    def centres(ids, blocking, seed, moment="end"):
+        return {p.character_id: (p.x + 60 * p.scale / 2) / 854 for p in place_figures(
+            ids, sizes, framing="medium", width=854, height=480, seed=seed, moment=moment, blocking=blocking)}
+
+    for seed in range(40):
+        # Listed against their sides: the slots follow the ledger, not the list.
+        swapped = centres(["gabe", "jenny"], {"gabe": {"side": "right"}, "jenny": {"side": "left"}}, seed)
+        assert swapped["jenny"] < 0.45 < 0.55 < swapped["gabe"], (seed, swapped)
+        alone = centres(["nina"], {"nina": {"side": "left"}}, seed, "start")   # her slot is the middle
+        assert on_its_side("left", alone["nina"]) and alone["nina"] < 0.45, (seed, alone)
+        # Listed left to right already: where the painter put them with no ledger at all.
+        assert centres(["gabe", "jenny"], {"gabe": {"side": "left"}, "jenny": {"side": "right"}}, seed) \
+            == centres(["gabe", "jenny"], None, seed)
+    [faced] = place_figures(["nina"], sizes, framing="medium", width=854, height=480, seed=3, moment="start",
+                            blocking={"nina": {"facing": "camera"}})
+    assert faced.view == "front"
