@@ -133,7 +133,7 @@ def _section(d: DailyShot, shown: DailyTake, offered: list[DailyTake]) -> tuple[
     cleared = f"\n\nCleared: {d.cleared}" if d.cleared else ""
     # Issue 58: the continuity ledger's state of the shot beside its frames, and what of it the
     # shown take failed (the gate's props, blocking and light scores, by name).
-    broken = [line for line in shown.scores if line.split(" ", 1)[0] in LEDGER_SCORES and _under(line)]
+    broken = [line for line in shown.scores if line.split(" ", 1)[0] in LEDGER_SCORES and score_parts(line)[2]]
     ledger = ("\n\nContinuity ledger:\n" + "\n".join(f"- {line}" for line in d.ledger)
               + ("\n\nNot as the ledger holds it:\n" + "\n".join(f"- {line}" for line in broken) if broken else "")
               ) if d.ledger else ""
@@ -146,12 +146,6 @@ def _section(d: DailyShot, shown: DailyTake, offered: list[DailyTake]) -> tuple[
 
 #: The gate scores that hold a take to the continuity ledger (providers/local_ledger_checks.py).
 LEDGER_SCORES = ("props", "blocking", "light")
-
-
-def _under(score_line: str) -> bool:
-    """Whether a kept score ("props 0.12 / 0.85 — …", governor/gates.py `against`) is under its
-    threshold."""
-    return score_parts(score_line)[2]
 
 
 def _field_name(text: str) -> str:

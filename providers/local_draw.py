@@ -94,7 +94,6 @@ class Placement:
     scale: float
     x: int  # left edge in the panel
     y: int  # top edge in the panel
-    mirror: bool = False  # drawn flipped left to right (a side view facing frame left)
 
 
 #: Where a character the continuity ledger places stands (issue 58): the painter keeps its even
@@ -106,13 +105,12 @@ SIDE_X = {"left": 0.25, "centre": 0.5, "right": 0.75}
 SIDE_APART = 0.14
 ON_SIDE = 0.45
 SIDE_RANK = {"left": 0, "centre": 1, "right": 2}
-#: The view a declared facing is drawn in, and whether mirrored: the camera sees a face, away a
-#: back. Frame left and right keep the view the seed picks: the painter does not turn people yet
-#: — its three-quarter view, mirrored for frame left, made the keyframe gate's clip likeness read
-#: Jenny's yellow hair as turned 16-18° in the example's chained close-up 1E (three takes of three
-#: after an NG of 1D), a latent false alarm of media/presence.py's hue ring to mend first
-#: (docs/continuity.md).
-FACING_VIEW = {"camera": ("front", False), "away": ("back", False)}
+#: The view a declared facing is drawn in: the camera sees a face, away a back. Frame left and
+#: right keep the view the seed picks: the painter does not turn people yet — its three-quarter
+#: view, mirrored for frame left, made the keyframe gate's clip likeness read Jenny's yellow hair
+#: as turned 16-18° in the example's chained close-up 1E (three takes of three after an NG of 1D),
+#: a latent false alarm of media/presence.py's hue ring to mend first (docs/continuity.md).
+FACING_VIEW = {"camera": "front", "away": "back"}
 
 
 def on_its_side(side: str, share: float) -> bool:
@@ -155,10 +153,7 @@ def place_figures(ids: list[str], figure_sizes: dict[tuple[str, str], tuple[int,
     for cid in ids:
         view = PANEL_VIEWS[int(rng.integers(0, len(PANEL_VIEWS)))]
         jitter = rng.uniform(-0.04, 0.04)
-        mirror = False
-        facing = str(blocking.get(cid, {}).get("facing") or "")
-        if facing in FACING_VIEW:
-            view, mirror = FACING_VIEW[facing]
+        view = FACING_VIEW.get(str(blocking.get(cid, {}).get("facing") or ""), view)
         fw, fh = figure_sizes[(cid, view)]
         scale = FIGURE_HEIGHT.get(framing, 0.78) * height / fh
         w = max(1, round(fw * scale))
@@ -176,18 +171,16 @@ def place_figures(ids: list[str], figure_sizes: dict[tuple[str, str], tuple[int,
             top = int(0.06 * height + rng.uniform(0, 0.02) * height)
         else:
             top = int(0.96 * height - h + rng.uniform(-0.02, 0.0) * height)
-        placements.append(Placement(cid, view, scale, int(cx - w / 2), top, mirror))
+        placements.append(Placement(cid, view, scale, int(cx - w / 2), top))
     return placements
 
 
 def placed_figure(figure: Image.Image, p: Placement) -> Image.Image:
-    """A figure as `p` places it: scaled (nearest-neighbour keeps the figure's colours exact and
-    its mask hard: no halo of new colours along edges for the judge to mistake for artefacts),
-    and mirrored where its facing says."""
+    """A figure scaled as `p` places it. Nearest-neighbour keeps the figure's colours exact and
+    its mask hard: no halo of new colours along edges for the judge to mistake for artefacts."""
     w = max(1, round(figure.width * p.scale))
     h = max(1, round(figure.height * p.scale))
-    fig = figure.resize((w, h), Image.Resampling.NEAREST)
-    return fig.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if p.mirror else fig
+    return figure.resize((w, h), Image.Resampling.NEAREST)
 
 
 def paste_figure(canvas: Image.Image, figure: Image.Image, p: Placement) -> None:

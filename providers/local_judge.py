@@ -361,9 +361,12 @@ class LocalJudge:
             scores.append(_score("characters_present", there, f"{who}: {there:.0%} of the figure where it should stand"))
         if request.continuity:
             # Issue 58: the props, the blocking and the light the continuity ledger holds here.
-            scores += ledger_scores(blocking, np.asarray(take.convert("RGB")), off, lambda m: _shrink(m, size),
-                                    _matched, soften(take, size), soften(blocking.unlit or blocking.expected, size),
-                                    back, request.continuity, _score)
+            def read(mask: np.ndarray) -> tuple[float, int]:
+                region = _shrink(mask, size)
+                return _matched(off, region), int(region.sum())
+            scores += ledger_scores(blocking, np.asarray(take.convert("RGB")), read, soften(take, size),
+                                    soften(blocking.unlit or blocking.expected, size), back, request.continuity,
+                                    _score)
         # Codec and blur leave specks; a blotch, a stripe or decoder garbage is one connected patch.
         patch = _largest_blob(off) / off.size
         scores.append(_score("artefacts", 1.0 - patch, f"the largest patch unlike the shot as laid out is {patch:.2%} "

@@ -22,11 +22,12 @@ judge has made.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from slate.providers.base import Score
 from slate.providers.local_blocking import Blocking, Prop
 from slate.providers.local_draw import LIGHT_SLOPE, LIGHT_TINT, PROP_X, prop_sprite
 
@@ -73,12 +74,13 @@ def light_reading(take: np.ndarray, unlit: np.ndarray, background: np.ndarray) -
     return float(slope), warmth
 
 
-def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, shrink: Any, matched: Any,
+def ledger_scores(blocking: Blocking, take_full: np.ndarray, read: Callable[[np.ndarray], tuple[float, int]],
                   take_small: np.ndarray, unlit_small: np.ndarray, back_small: np.ndarray,
-                  held: Mapping[str, Any], score: Any) -> list[Any]:
+                  held: Mapping[str, Any], score: Callable[[str, float, str], Score]) -> list[Score]:
     """The panel's scores against the ledger's state `held` (the request's `continuity`).
-    `shrink`, `matched` and `score` are the judge's own (a mask at the working size, the share of
-    a region that matches, a Score by its rule), so these read regions exactly as its others do."""
+    `read` is the judge's reading of a (full-size) region — the share of it that matches as laid
+    out, and how many working pixels it covers — and `score` its Score by rule, so these read
+    regions and hold thresholds exactly as its others do."""
     out = []
     h, w = take_full.shape[:2]
     since: Mapping[str, str] = held.get("since") or {}
@@ -89,11 +91,11 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, sh
         by = since.get(name)
         return "" if not by else (", as the scene opens" if by == "the scene" else f", since {by}")
     for prop in blocking.props:
-        v = matched(off, shrink(prop.mask))
+        v, _ = read(prop.mask)
         state = f", {prop.fields['state']}" if prop.fields.get("state") else ""
         reason = (f"{prop.name}: {v:.0%} of it as the ledger has it (frame {prop.fields.get('side')}{state}"
                   f"{kept(prop.name)})")
-        if v < 0.85:
+        if not score("props", v, reason).passed:
             moved = prop_found_at(prop, take_full, w, h)
             reason += f"; it stands frame {moved} instead" if moved else "; not there, or in another colour or state"
         out.append(score("props", v, reason))
@@ -104,10 +106,9 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, off: np.ndarray, sh
         place: Mapping[str, Any] = placed.get(fig.character_id) or {}
         if not place:
             continue
-        body = shrink(fig.body)
-        if body.sum() == 0:
+        v, pixels = read(fig.body)
+        if not pixels:
             continue
-        v = matched(off, body)
         said = ", ".join(f"{k} {v_}" for k, v_ in place.items())
         out.append(score("blocking", v, f"{fig.character_id}: {v:.0%} of the figure where the ledger puts it "
                                         f"({said}{kept(fig.character_id)})"))
