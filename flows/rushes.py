@@ -214,7 +214,7 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
     over = {stage: p for p in declared for stage in (p.name, p.gate)}   # a pass's paid call and its gate
     every = ledger.rows(film=film)
     rows = [r for r in every if r.stage in COSTED["panel"] + COSTED["clip"]]
-    held = _ledger_lines(root, scenes)
+    held = _ledger_lines(root, ledger, film, scenes)
     passed_over = [r for r in every if r.stage in over and r.profile == profile]
     out: list[DailyShot] = []
     for scene in scenes:
@@ -251,13 +251,16 @@ def dailies_of(root: Path | str, ledger: Ledger, film: str, scenes: list[str], p
     return out
 
 
-def _ledger_lines(root: Path | str, scenes: list[str]) -> dict[tuple[str, str], list[str]]:
-    """(scene, shot) -> what the continuity ledger holds of the shot, in words; none for a film
+def _ledger_lines(root: Path | str, ledger: Ledger, film_id: str, scenes: list[str]
+                  ) -> dict[tuple[str, str], list[str]]:
+    """(scene, shot) -> what the continuity ledger holds of the shot (with the deviations the
+    director accepted), in words; none for a film
     whose manifests no longer load (the dailies show what was made, whatever was edited since)."""
     from slate.manifests import load_film
     from slate.manifests.continuity_ledger import ledger_lines
+    from slate.tasks.deviations import as_accepted, deviations_of
     try:
-        film = load_film(Path(root))
+        film = as_accepted(load_film(Path(root)), deviations_of(ledger, film_id))
     except Exception:  # noqa: BLE001 - a film being edited: its takes are still worth a look
         return {}
     out = {}

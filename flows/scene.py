@@ -40,6 +40,7 @@ from slate.flows.lane import LaneEnd, shot_lane
 from slate.flows.scene_upscale import cut_size
 from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
 from slate.tasks.circle import standing, words_of
+from slate.tasks.deviations import as_accepted, deviations_of
 from slate.manifests.assembly import SceneFinish
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
@@ -215,7 +216,9 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
                  finals: Finals | None) -> SceneRound | State[SceneRound]:
     """One round's body (`shoot_scene`): a SceneRound, or the round's end state."""
     root = Path(run.root)
-    film = load_film(root)
+    # The manifests with the continuity deviations the director accepted (tasks/deviations.py):
+    # the shots after one are drawn, prompted and judged by the picture's state.
+    film = as_accepted(load_film(root), deviations_of(run.crew.governor.ledger, run.film))
     run.crew.pricing  # an unpriced model or a bad --price-as stops here, before any money
     sweep_scratch(root, keep=run.run_id)
     lock = check_references(run, film)

@@ -18,12 +18,20 @@ and in a shot:
       light: {key: left}
       changes: {mug: {state: empty}, gabe: {side: right}, light: {temperature: cool}}
       crosses_line: true                       # the camera moves across the line in this shot
+      accepted: {mug: {side: right}}           # a deviation the director kept (below)
 
 The state at any shot is derived, never written twice: a shot starts in the state the one before
 it ended in (the scene's world at the first), and ends in that state with its own `changes`
 (what its action does: a mug drunk, a door opened, a coat taken off, someone crossing the room).
 What a shot shows is held to its start, or to its end where its own changes say so; a chained
 shot (its first frame the last frame of the one before) is held to its start alone.
+
+A deviation the director accepted (`slate continuity accept`: tasks/deviations.py keeps it as a $0
+row of the governor's ledger and lays it over the loaded film as `accepted`) is the picture
+winning: from the end of the shot it was seen in, the ledger holds the thing as the picture shows
+it, as if the shot's action had changed it — the shot's own start (its panel, already made) is
+held to what it was, so accepting pays for nothing again; the shots after it are held to the
+new state.
 
 `continuity_problems` is what `slate check` and a run's preflight say before any money: a prop
 shown in a state or place the ledger contradicts, a character who changes side across a cut
@@ -139,6 +147,7 @@ class ShotContinuity(_Model):
     light: Light | None = None
     changes: dict[str, Change] = {}
     crosses_line: bool = False
+    accepted: dict[str, Change] = {}    # deviations the director kept: the ledger follows the picture from here
 
 
 _PROP_FIELDS = ("state", "at", "side", "colour", "present")
@@ -203,7 +212,8 @@ def ledger_of(scene: Scene) -> list[ShotState]:
                 blocking[c][k], set_by[f"char:{c}.{k}"] = v, shot.id
         for k, v in _fields(cont.light, _LIGHT_FIELDS).items():
             light[k], set_by[f"light.{k}"] = v, shot.id
-        for name, change in cont.changes.items():
+        # What the action changes, then what the director accepted of the picture (it wins).
+        for name, change in [*cont.changes.items(), *cont.accepted.items()]:
             told = change.model_dump(exclude_none=True)
             if name == LIGHT:
                 target, prefix = light, "light."
@@ -255,7 +265,9 @@ def continuity_at(scene: Scene, shot: Shot, moment: str) -> dict[str, object] | 
     # Which shot the ledger has each thing from (the latest to set any of its fields; "the scene"
     # for the world it opened with), so a judge's reason can name the cut it broke.
     order = {s.id: i for i, s in enumerate(scene.shots)}
-    changed = set(shot.continuity.changes) if (end and shot.continuity) else set()
+    # In the order written (a set's order moves between interpreters, and with it a request's key).
+    changed = list(dict.fromkeys([*shot.continuity.changes, *shot.continuity.accepted])) \
+        if (end and shot.continuity) else []
 
     def since(key: str, name: str) -> str:
         if name in changed:
@@ -266,7 +278,7 @@ def continuity_at(scene: Scene, shot: Shot, moment: str) -> dict[str, object] | 
                     **({LIGHT: since("light.", LIGHT)} if light else {})}
     if end:
         was: dict[str, object] = {}
-        for name in (shot.continuity.changes if shot.continuity else {}):
+        for name in changed:
             if name == LIGHT and state.start_light != state.end_light:
                 was[LIGHT] = dict(state.start_light)
             elif name in state.start_props and state.start_props[name] != state.end_props.get(name):
@@ -304,7 +316,9 @@ def ledger_lines(scene: Scene, shot: Shot) -> list[str]:
     was = end.get("was") or {}
     assert isinstance(was, dict)
     if was:
-        lines.append(f"ends: {words(end, set(was))}")
+        kept = [n for n in was if shot.continuity and n in shot.continuity.accepted]
+        lines.append(f"ends: {words(end, set(was))}" +
+                     (f" (as the picture has it, accepted: {', '.join(kept)})" if kept else ""))
     return lines
 
 
@@ -421,22 +435,23 @@ def _shot_problems(file: str, shot: Shot, prev: Shot | None, st: ShotState, befo
                                f"{shot.id}, with nothing declared: a light that changes "
                                f"{k} between cuts reads as a mistake — light {shot.id} as before, or declare it "
                                f"(changes: {{light: {{{k}: {wrong[k]}}}}} in {shot.id} or the shot before)"))
-    for name, change in cont.changes.items():
+    for group, name, change in [*(("changes", n, c) for n, c in cont.changes.items()),
+                                *(("accepted", n, c) for n, c in cont.accepted.items())]:
         told = set(change.model_dump(exclude_none=True))
         if name == LIGHT and told - set(_LIGHT_FIELDS):
-            out.append(Problem(file, shot.id, f"continuity.changes.{name}",
+            out.append(Problem(file, shot.id, f"continuity.{group}.{name}",
                                f"the light changes only its time, key or temperature (not {', '.join(sorted(told - set(_LIGHT_FIELDS)))})"))
         elif name != LIGHT and told & set(_LIGHT_FIELDS):
-            out.append(Problem(file, shot.id, f"continuity.changes.{name}",
-                               f"{sorted(told & set(_LIGHT_FIELDS))[0]} is the light's: write it under changes: {{light: …}}"))
+            out.append(Problem(file, shot.id, f"continuity.{group}.{name}",
+                               f"{sorted(told & set(_LIGHT_FIELDS))[0]} is the light's: write it under {group}: {{light: …}}"))
         elif name in characters and told - set(_PLACE_FIELDS):
-            out.append(Problem(file, shot.id, f"continuity.changes.{name}",
+            out.append(Problem(file, shot.id, f"continuity.{group}.{name}",
                                f"{name} is a character: a change moves them (side) or turns them (facing), "
                                f"not {', '.join(sorted(told - set(_PLACE_FIELDS)))} (a coat or a cup is a prop)"))
         elif name != LIGHT and name not in characters and name not in (before.end_props if before else {}) \
                 and name not in st.start_props:
-            out.append(Problem(file, shot.id, f"continuity.changes.{name}",
-                               f"changes {name!r}, which neither the scene's continuity nor a shot before declared: "
+            out.append(Problem(file, shot.id, f"continuity.{group}.{name}",
+                               f"{'changes' if group == 'changes' else 'accepts a deviation of'} {name!r}, which neither the scene's continuity nor a shot before declared: "
                                f"a misspelt prop? (declared: {', '.join(sorted(st.start_props)) or 'none'})"))
     return out
 

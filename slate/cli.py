@@ -76,6 +76,8 @@ from slate.commands import conform  # noqa: E402 — issue 39: an edited timelin
 app.command()(conform.conform)
 from slate.commands import dailies  # noqa: E402 — issue 40: a person's word on a take
 app.command()(dailies.dailies)
+from slate.commands import continuity  # noqa: E402 — issue 58: a continuity deviation the director keeps
+app.command()(continuity.continuity)
 
 
 def main() -> None:  # pragma: no cover

@@ -115,7 +115,8 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
         return held
     log.info("preflight of %s", root)
     valid, problems = check_settings(root, overrides, flags=FLAGS)
-    problems += ledger_problems(root)
+    ledger_said = ledger_problems(root)
+    problems += ledger_said
     # A wrong value must not hide what the later checks find: they go on with it at its default.
     settings = valid if valid is not None else salvaged_settings(root, overrides)
     unknown_provider = _provider_problems(root, settings, overrides) if settings is not None else []
@@ -167,8 +168,11 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
         if whole is None or scene_id in whole:   # a scene read in part has other dissolves
             problems += stitch_problems(film, scene_id)
     # the continuity ledger (issue 58): props, sides, eyelines and the light carried from cut to cut
+    # — with the deviations the director accepted (tasks/deviations.py), read from a ledger that answers.
     from slate.manifests.continuity_ledger import continuity_problems
-    problems += [p for p in continuity_problems(film) if any(p.file == film.scene_file(sc) for sc in scenes)]
+    from slate.tasks.deviations import accepted_film
+    kept = film if ledger_said else accepted_film(root, film)
+    problems += [p for p in continuity_problems(kept) if any(p.file == film.scene_file(sc) for sc in scenes)]
     # the assembly manifest's LUTs and cues (issue 23): the finishing pass's inputs, read now
     problems += finish_problems(root, film, [s for s in scenes if whole is None or s in whole], warnings)
     if settings is not None and not unknown_provider:

@@ -270,15 +270,18 @@ def _planned(film: LoadedFilm, scene_id: str, settings: Settings, chosen: Lineup
 def film_rows(root: Path, film_id: str) -> list[CallRow]:
     """The film's ledger rows so far — none, without opening a ledger, for a project that has never
     had one (its default SQLite file not made yet): pricing a film must not make its ledger."""
-    import os
-
     from slate.governor.ledger import Ledger
-    root = Path(root)
-    if not os.environ.get("SLATE_LEDGER_URL") and not _configured(root) and \
-            not (root / ".slate" / "ledger.db").is_file():
+    if not ledger_kept(Path(root)):
         return []
     with Ledger.for_project(root) as ledger:
         return list(ledger.rows(film=film_id))
+
+
+def ledger_kept(root: Path) -> bool:
+    """Whether the project has a ledger to read: one configured (the environment, slate.toml), or
+    its default SQLite file made by an earlier run. Reading must not make one."""
+    import os
+    return bool(os.environ.get("SLATE_LEDGER_URL")) or _configured(root) or (root / ".slate" / "ledger.db").is_file()
 
 
 def _configured(root: Path) -> bool:
