@@ -7,10 +7,15 @@ a declared change not made (providers/local_draw.py CONTINUITY_FAULT_KINDS). Eve
 goes through one of the gate corpus's clean photometric changes (exposure, gamma, JPEG, blur,
 noise: benchmarks/gate_corpus.py), as a model's output would, before the judge sees it.
 
+With `--gate cut` the same cases are the first frame after a cut within the set (the shot
+before it drawn clean as the last frame): the continuity gate holds what the ledger carries over
+the cut (`judge_continuity`, its `cut_props`, `cut_blocking`, `cut_light`), at the keyframe
+gate's working size, where a clip that lost its panel at its first frame is caught.
+
 Bar (benchmarks/gate_bar.py): each fault kind at least 95% caught, at most 5% of clean panels
 failed. The test (tests/unit/test_continuity_gate.py) draws a seeded sample of the same cases.
 
-    .venv/bin/python -m benchmarks.continuity --n 100 [--seed 5] [--kinds prop_moved,clean]
+    .venv/bin/python -m benchmarks.continuity --n 100 [--seed 5] [--kinds prop_moved,clean] [--gate cut]
 
 prints a row per kind (caught or failed of N, the judge's time per panel) and exits non-zero when
 the bar is broken. It must never touch the ledger or the network: it calls the local painter and
@@ -82,11 +87,15 @@ def continuity_case(base: PanelRequest, kind: str, i: int, seed: int) -> PanelRe
                    continuity={"props": props, "blocking": blocking, "light": light, "was": was})
 
 
+GATES = ("panel", "cut")
+
+
 def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None,
-        bare: bool = False) -> dict[str, Row]:
+        bare: bool = False, gate: str = "panel") -> dict[str, Row]:
     """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind.
     `bare`: the same cases with no continuity ledger at all (drawn and judged as a film without
-    one: what the ledger's checks add to the judge's time is the difference)."""
+    one: what the ledger's checks add to the judge's time is the difference). `gate`: "panel"
+    (the panel gate) or "cut" (the continuity gate, the case as the first frame after a cut)."""
     from benchmarks.judge_trials import panel_requests
     from slate.providers.local import FaultMode, LocalImage
     from slate.providers.local_judge import LocalJudge
@@ -96,7 +105,7 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
     bases = [r for r in panel_requests(root) if r.characters]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "panel.png"
+        out, last = Path(tmp) / "panel.png", Path(tmp) / "last.png"
         for kind in kinds:
             row = rows[kind] = Row(kind)
             for i in Sample(n, sample).indices(kind):
@@ -108,8 +117,11 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
                 photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
                 refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
                                        turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+                if gate == "cut":
+                    painter.draw(req, None).save(last)   # the shot before, in the same set, clean
                 started = time.perf_counter()
-                verdict = judge.judge_panel(out, req, refs)
+                verdict = judge.judge_panel(out, req, refs) if gate == "panel" else \
+                    judge.judge_continuity(last, out, req, req, refs)
                 row.seconds += time.perf_counter() - started
                 row.total += 1
                 if not verdict.passed:
@@ -138,15 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100, help="cases per kind")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--gate", choices=GATES, default="panel", help="the panel gate, or the continuity gate at a cut")
     ap.add_argument("--timing", action="store_true",
                     help="also judge the clean cases with no ledger and print the time the ledger's checks add")
     args = ap.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     with tempfile.TemporaryDirectory() as tmp:
         root = write_example_film(Path(tmp) / "film")
-        rows = run(root, args.n, args.seed, kinds)
-        bare = run(root, args.n, args.seed, ("clean",), bare=True)["clean"] if args.timing else None
-    print(f"continuity gate (local judge), seed {args.seed}, N={args.n} per kind")
+        rows = run(root, args.n, args.seed, kinds, gate=args.gate)
+        bare = run(root, args.n, args.seed, ("clean",), bare=True, gate=args.gate)["clean"] if args.timing else None
+    print(f"continuity ledger at the {args.gate} gate (local judge), seed {args.seed}, N={args.n} per kind")
     print(f"{'kind':<18}{'failed':>10}{'share':>9}{'named':>8}{'ms/panel':>10}")
     for kind, row in rows.items():
         print(f"{kind:<18}{row.failed:>5}/{row.total:<4}{row.failed / max(1, row.total):>9.1%}"

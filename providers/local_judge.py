@@ -61,7 +61,7 @@ from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict, 
 from slate.providers.local_verdicts import verdict_json, verdict_of
 from slate.media.wardrobe import band_rows, dominant_colour
 from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
-from slate.providers.local_blocking import Figure, block
+from slate.providers.local_blocking import Blocking, Figure, block
 from slate.providers.local_ledger_checks import ledger_scores
 from slate.providers.local_judge_inputs import (Unjudgeable, open_image, read_panel, read_plate, read_still,
                                                 read_turnaround)
@@ -104,6 +104,9 @@ THRESHOLDS = {
     "cut_identity": 0.85,
     "cut_wardrobe": 0.85,
     "cut_location": 0.90,
+    "cut_props": 0.85,     # the ledger carried over the cut (issue 58): as the panel gate's
+    "cut_blocking": 0.85,
+    "cut_light": 0.6,
     # The clip's first frame, figure by figure, against the start image (as the panel gate).
     "first_identity": 0.85,
     "first_wardrobe": 0.85,
@@ -488,7 +491,39 @@ class LocalJudge:
                 scores.append(_score("wardrobe", v, f"{fig.character_id}, in both shots: {v:.0%} of the torso in "
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
                 scores += seen_cut.colours(blocking.expected, fig, "wardrobe_colour", work, box)
+        if request.continuity:
+            scores += _carried_over(blocking, frame, box, work, off, request.continuity)
         return scores
+
+
+def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[int, int], off: np.ndarray,
+                  held: Mapping[str, Any]) -> list[Score]:
+    """What the continuity ledger carries over the cut, held in the first frame after it (issue
+    58): each prop where the shot starts with it, each placed character's side, the light — as
+    the panel gate holds the shot's start panel, through the camera move the frame was found at
+    (`box`). A clip that lost the panel at its first frame (a prop gone, a figure on the other
+    side, the light flipped) fails here by the thing's name and the shot the ledger has it from;
+    the rules are `cut_props`, `cut_blocking`, `cut_light` (their thresholds the panel gate's)."""
+    w, h = blocking.expected.size
+
+    def read(mask: np.ndarray) -> tuple[float, int]:
+        region = _shrink(mask, work, box)
+        return _matched(off, region), int(region.sum())
+
+    # The frame back in the layout's own coordinates (for the reason's "it stands frame right
+    # instead"): the layout where the move does not show it, the frame where it does.
+    left, top, right, bottom = (round(v) for v in box)
+    canvas = blocking.expected.convert("RGB")
+    if right > left and bottom > top:
+        canvas.paste(Image.fromarray(frame.astype(np.uint8)).resize((right - left, bottom - top),
+                                                                     Image.Resampling.BILINEAR), (left, top))
+    laid = np.asarray(canvas)
+    unlit = soften((blocking.unlit or blocking.expected).resize(work, Image.Resampling.BILINEAR, box=box), work)
+
+    def score(name: str, value: float, reason: str) -> Score:
+        return _score(name, value, f"{reason}, in the first frame after the cut", f"cut_{name}")
+    return ledger_scores(blocking, laid, read, soften(frame, work), unlit, _shrink(blocking.background, work, box),
+                         held, score)
 
 
 def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np.ndarray, work: tuple[int, int],

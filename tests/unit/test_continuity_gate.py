@@ -1,5 +1,6 @@
-"""The panel gate holds a panel to the continuity ledger (issue 58): the painter draws the ledger's
-props, blocking and light, and the local judge names each thing a panel gets wrong.
+"""The panel gate holds a panel to the continuity ledger (issue 58), and the continuity gate the
+first frame after a cut: the painter draws the ledger's props, blocking and light, and the local
+judge names each thing a panel or a cut gets wrong.
 
 The sample is benchmarks/continuity.py's own cases (a seeded two of each kind's hundred, through
 the gate corpus's photometric changes); the benchmark runs all of them.
@@ -21,6 +22,16 @@ def test_a_seeded_sample_of_continuity_faults_is_each_caught_by_its_own_check_an
         assert row.total == 2 and row.failed == 2, (kind, row.examples)
         # Named for what it is: the prop, the blocking or the light — not only an artefact.
         assert row.named == 2, (kind, row.examples)
+
+
+def test_the_cut_holds_what_the_ledger_carries_over_in_the_first_frame_after_it(example_film):
+    """The same cases as the first frame after a cut within the set: a clip that lost its panel
+    at its first frame (a prop moved or gone, a figure on the other side, the light flipped) fails
+    the continuity gate by the thing's own score; clean first frames pass."""
+    rows = run(example_film, n=100, seed=5, sample=2, gate="cut")
+    assert rows["clean"].failed == 0, rows["clean"].examples
+    for kind in KINDS[1:]:
+        assert rows[kind].failed == rows[kind].named == 2, (kind, rows[kind].examples)
 
 
 def test_a_film_with_no_ledger_keeps_its_panel_requests_and_their_keys():
