@@ -251,7 +251,7 @@ class GeminiJudge:
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
         images = [panel, refs.plate, *_turnarounds(request, refs)]
-        return self._ask(rubric.panel_instructions(request), images, rubric.PanelRubric)
+        return self._ask(rubric.panel_instructions(request), images, rubric.panel_rubric(request))
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
@@ -263,7 +263,8 @@ class GeminiJudge:
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                          refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
         images = [last_frame, first_frame, refs.plate, *_turnarounds(request, refs)]
-        return self._ask(rubric.continuity_instructions(previous, request), images, rubric.ContinuityRubric)
+        return self._ask(rubric.continuity_instructions(previous, request), images,
+                         rubric.continuity_rubric(request))
 
     def judge_turnaround(self, sheet: Path, character_id: str, description: str, *,
                          client_ref: str | None = None) -> Verdict:

@@ -8,14 +8,24 @@ one; props that must survive; visible artefacts. The keyframe rubric holds the c
 middle and last frames to the approved panels and the bible. `verdict()` turns an answer into
 the gate's Verdict with the thresholds below (issue 9 makes them per-stage policy data).
 
+Where the request carries the continuity ledger's state (issue 58), the panel and cut rubrics
+grow one criterion per item of it — `prop_<name>`, `char_<id>`, `light`, each titled with the
+thing's name and described in the prompts' physical words — so the judge answers item by item
+and the schema makes every item's answer required (a missing one is off the schema: a bad
+answer, never a pass). Each comes back as a `props`, `blocking` or `light` score whose reason
+names the thing, as the local judge's do. A film with no ledger keeps the rubrics as they were.
+
 It must never decide a verdict itself: it only carries the judge's scores to the gate.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
+from slate.manifests.continuity_ledger import said
 from slate.providers.base import PanelRequest, Score, Verdict
 
 
@@ -66,7 +76,56 @@ class TurnaroundRubric(BaseModel):
 
 
 THRESHOLDS = {"identity": 0.7, "wardrobe": 0.6, "location": 0.6, "characters_present": 0.8, "props": 0.5,
-              "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7, "one_character": 0.8, "same_person": 0.8}
+              "artifacts": 0.6, "first_frame": 0.7, "last_frame": 0.7, "one_character": 0.8, "same_person": 0.8,
+              "blocking": 0.5, "light": 0.5}
+#: A ledger item's criterion -> the score it becomes.
+_ITEM_SCORE = {"prop": "props", "char": "blocking", "light": "light"}
+
+
+def ledger_items(held: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
+    """(criterion, the thing's name, the ledger's state in words) per item the ledger holds at
+    this moment: each prop the shot shows, each placed character, the light. [] with no ledger."""
+    if not held:
+        return []
+    out = []
+    for kind, group in (("prop", "props"), ("char", "blocking")):
+        for name, fields in (held.get(group) or {}).items():
+            words = said(name, dict(fields)).removeprefix("the " if kind == "char" else "")
+            out.append((f"{kind}_{re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')}", name, words))
+    light = held.get("light") or {}
+    if light:
+        out.append(("light", "light", "the light: " + ", ".join(f"{k} {v}" for k, v in light.items())))
+    return out
+
+
+def _with_ledger(base: type[BaseModel], request: PanelRequest) -> type[BaseModel]:
+    items = ledger_items(request.continuity)
+    if not items:
+        return base
+    fields: dict[str, Any] = {
+        key: (Criterion, Field(title=name, description=f"{words}: 1 = as this, 0 = not (moved, missing, another "
+                                                       "colour or state, another side or facing)"))
+        for key, name, words in items}
+    return create_model(f"{base.__name__}WithLedger", __base__=base, **fields)
+
+
+def panel_rubric(request: PanelRequest) -> type[BaseModel]:
+    """The panel rubric for this request: with one criterion per ledger item where it has a ledger."""
+    return _with_ledger(PanelRubric, request)
+
+
+def continuity_rubric(request: PanelRequest) -> type[BaseModel]:
+    """The cut rubric for the shot after the cut: with what the ledger carries over, item by item."""
+    return _with_ledger(ContinuityRubric, request)
+
+
+def _ledger_instructions(request: PanelRequest, frame: str) -> str:
+    items = ledger_items(request.continuity)
+    if not items:
+        return ""
+    return (f"\nThe continuity ledger holds, in {frame}: " + "; ".join(words for _, _, words in items) +
+            ". Score each of the criteria " + ", ".join(key for key, _, _ in items) +
+            " for that item alone: 1 = as the ledger holds it, 0 = not.")
 
 
 def panel_instructions(request: PanelRequest) -> str:
@@ -77,7 +136,8 @@ def panel_instructions(request: PanelRequest) -> str:
         "references that follow it: the LOCATION PLATE, then one TURNAROUND sheet per character in this order: "
         f"{cast}. Score each criterion from 0 to 1 and give the reason you saw. Judge identity by face, hair "
         "and build only, never by clothing. Expected characters: "
-        f"{cast}; nobody else may appear. Wardrobe: {wardrobe}. The shot, as written:\n{request.prompt}")
+        f"{cast}; nobody else may appear. Wardrobe: {wardrobe}. The shot, as written:\n{request.prompt}"
+        + _ledger_instructions(request, "this panel"))
 
 
 def keyframe_instructions(request: PanelRequest, has_end: bool) -> str:
@@ -97,7 +157,8 @@ def continuity_instructions(previous: PanelRequest, request: PanelRequest) -> st
         "is the FIRST frame of the shot cut to next; then the location plate and the turnaround sheets of the "
         f"characters of the second shot. People in both shots: {', '.join(both) or 'nobody'}. Score whether the "
         "cut holds — the same people, the same clothes, the same place — each from 0 to 1 with the reason. A "
-        "change of framing or camera angle is fine; a changed face, outfit or set is not.")
+        "change of framing or camera angle is fine; a changed face, outfit or set is not."
+        + _ledger_instructions(request, "the first frame after the cut"))
 
 
 def turnaround_instructions(character_id: str, description: str) -> str:
@@ -109,7 +170,14 @@ def turnaround_instructions(character_id: str, description: str) -> str:
 
 
 def verdict(answer: BaseModel, judge: str, usage: dict[str, Any] | None = None) -> Verdict:
-    """The gate's Verdict from a rubric answer: a score per criterion, passed at its threshold."""
-    scores = tuple(Score(name, float(c.score), THRESHOLDS[name], float(c.score) >= THRESHOLDS[name], c.reason)
-                   for name, c in answer)
-    return Verdict(scores, judge, usage=usage)
+    """The gate's Verdict from a rubric answer: a score per criterion, passed at its threshold (a
+    ledger item's as its `props`, `blocking` or `light` score, the reason naming the thing)."""
+    fields = type(answer).model_fields
+    scores = []
+    for key, c in answer:
+        name, reason = key, c.reason
+        if key not in THRESHOLDS or key == "light":
+            name = _ITEM_SCORE[key.split("_", 1)[0]]
+            reason = f"{fields[key].title or key}: {c.reason}"
+        scores.append(Score(name, float(c.score), THRESHOLDS[name], float(c.score) >= THRESHOLDS[name], reason))
+    return Verdict(tuple(scores), judge, usage=usage)

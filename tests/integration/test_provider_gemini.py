@@ -174,13 +174,15 @@ def test_the_judge_asks_for_the_rubric_as_structured_output_and_reports_its_toke
     config = call["body"]["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     schema = config["responseSchema"]
-    assert schema["type"] == "OBJECT" and set(schema["properties"]) == set(rubric.PanelRubric.model_fields)
+    asked = rubric.panel_rubric(request)   # the rubric, and one criterion per item of the ledger
+    assert schema["type"] == "OBJECT" and set(schema["properties"]) == set(asked.model_fields)
     text, *images = call["body"]["contents"][0]["parts"]
     assert text["text"] == rubric.panel_instructions(request)
     order = [panel, refs.plate, *(refs.turnarounds[c.id] for c in request.characters)]  # the cast's order
     assert [base64.urlsafe_b64decode(p["inlineData"]["data"]) for p in images] == [p.read_bytes() for p in order]
     assert verdict.passed and verdict.judge == "gemini"
-    assert [s.name for s in verdict.scores] == list(rubric.PanelRubric.model_fields)
+    assert [s.name for s in verdict.scores][:len(rubric.PanelRubric.model_fields)] == \
+        list(rubric.PanelRubric.model_fields)
     usage = fake.judge_usage(len(images), text["text"], json.dumps(schema_answer(schema, 0.92)))
     assert verdict.usage == {"kind": "judge", "input_tokens": usage["promptTokenCount"],
                              "output_tokens": usage["candidatesTokenCount"] + usage["thoughtsTokenCount"]}
