@@ -10,7 +10,9 @@ noise: benchmarks/gate_corpus.py), as a model's output would, before the judge s
 With `--gate cut` the same cases are the first frame after a cut within the set (the shot
 before it drawn clean as the last frame): the continuity gate holds what the ledger carries over
 the cut (`judge_continuity`, its `cut_props`, `cut_blocking`, `cut_light`), at the keyframe
-gate's working size, where a clip that lost its panel at its first frame is caught.
+gate's working size, where a clip that lost its panel at its first frame is caught. With
+`--gate first` they are a clip's first (and middle) frame, its start panel the case drawn clean:
+the keyframe gate's `first_props`, `first_blocking`, `first_light`.
 
 Bar (benchmarks/gate_bar.py): each fault kind at least 95% caught, at most 5% of clean panels
 failed. The test (tests/unit/test_continuity_gate.py) draws a seeded sample of the same cases.
@@ -87,7 +89,7 @@ def continuity_case(base: PanelRequest, kind: str, i: int, seed: int) -> PanelRe
                    continuity={"props": props, "blocking": blocking, "light": light, "was": was})
 
 
-GATES = ("panel", "cut")
+GATES = ("panel", "cut", "first")
 
 
 def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None,
@@ -95,7 +97,8 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
     """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind.
     `bare`: the same cases with no continuity ledger at all (drawn and judged as a film without
     one: what the ledger's checks add to the judge's time is the difference). `gate`: "panel"
-    (the panel gate) or "cut" (the continuity gate, the case as the first frame after a cut)."""
+    (the panel gate), "cut" (the continuity gate, the case as the first frame after a cut) or
+    "first" (the keyframe gate, the case as a clip's first frame, its start panel drawn clean)."""
     from benchmarks.judge_trials import panel_requests
     from slate.providers.local import FaultMode, LocalImage
     from slate.providers.local_judge import LocalJudge
@@ -117,11 +120,15 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
                 photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
                 refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
                                        turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
-                if gate == "cut":
-                    painter.draw(req, None).save(last)   # the shot before, in the same set, clean
+                if gate != "panel":
+                    painter.draw(req, None).save(last)   # the shot before in the same set, or the start panel
                 started = time.perf_counter()
-                verdict = judge.judge_panel(out, req, refs) if gate == "panel" else \
-                    judge.judge_continuity(last, out, req, req, refs)
+                if gate == "panel":
+                    verdict = judge.judge_panel(out, req, refs)
+                elif gate == "cut":
+                    verdict = judge.judge_continuity(last, out, req, req, refs)
+                else:
+                    verdict = judge.judge_keyframes({"first": out, "middle": out}, last, None, req, refs)
                 row.seconds += time.perf_counter() - started
                 row.total += 1
                 if not verdict.passed:

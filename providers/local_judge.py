@@ -107,6 +107,9 @@ THRESHOLDS = {
     "cut_props": 0.85,     # the ledger carried over the cut (issue 58): as the panel gate's
     "cut_blocking": 0.85,
     "cut_light": 0.6,
+    "first_props": 0.85,   # ... and in the clip's own first frame, against its start panel
+    "first_blocking": 0.85,
+    "first_light": 0.6,
     # The clip's first frame, figure by figure, against the start image (as the panel gate).
     "first_identity": 0.85,
     "first_wardrobe": 0.85,
@@ -492,18 +495,21 @@ class LocalJudge:
                                                     f"{seen} wears the same outfit", "cut_wardrobe"))
                 scores += seen_cut.colours(blocking.expected, fig, "wardrobe_colour", work, box)
         if request.continuity:
-            scores += _carried_over(blocking, frame, box, work, off, request.continuity)
+            scores += _carried_over(blocking, frame, box, work, off, request.continuity,
+                                    "cut", "in the first frame after the cut")
         return scores
 
 
 def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[int, int], off: np.ndarray,
-                  held: Mapping[str, Any]) -> list[Score]:
-    """What the continuity ledger carries over the cut, held in the first frame after it (issue
-    58): each prop where the shot starts with it, each placed character's side, the light — as
-    the panel gate holds the shot's start panel, through the camera move the frame was found at
-    (`box`). A clip that lost the panel at its first frame (a prop gone, a figure on the other
-    side, the light flipped) fails here by the thing's name and the shot the ledger has it from;
-    the rules are `cut_props`, `cut_blocking`, `cut_light` (their thresholds the panel gate's)."""
+                  held: Mapping[str, Any], rule: str, where: str) -> list[Score]:
+    """The continuity ledger's state at a shot's start, held in a frame of it (issue 58): each
+    prop where the shot starts with it, each placed character's side, the light — as the panel
+    gate holds the shot's start panel, through the camera move the frame was found at (`box`),
+    `off` being where the frame differs from what it should show. A clip that lost the panel at
+    its first frame (a prop gone, a figure on the other side, the light flipped) fails by the
+    thing's name and the shot the ledger has it from; the rules are `<rule>_props`,
+    `<rule>_blocking`, `<rule>_light` (cut: the first frame after a cut; first: the clip's own
+    first frame), their thresholds the panel gate's."""
     w, h = blocking.expected.size
 
     def read(mask: np.ndarray) -> tuple[float, int]:
@@ -521,7 +527,7 @@ def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[i
     unlit = soften((blocking.unlit or blocking.expected).resize(work, Image.Resampling.BILINEAR, box=box), work)
 
     def score(name: str, value: float, reason: str) -> Score:
-        return _score(name, value, f"{reason}, in the first frame after the cut", f"cut_{name}")
+        return _score(name, value, f"{reason}, {where}", f"{rule}_{name}")
     return ledger_scores(blocking, laid, read, soften(frame, work), unlit, _shrink(blocking.background, work, box),
                          held, score)
 
@@ -555,6 +561,9 @@ def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np
             scores.append(_score("wardrobe", v, f"{fig.character_id}: {v:.0%} of the torso in the first frame as "
                                                 f"in the start image", "first_wardrobe"))
             scores += seen.colours(start, fig, "wardrobe_colour", work, box)
+    if request.continuity:
+        scores += _carried_over(blocking, frame, box, work, seen.off, request.continuity, "first",
+                                "in the clip's first frame")
     return scores
 
 
