@@ -32,6 +32,7 @@ from slate.tasks.run_plan import RunPlan, estimate_of, plan_run
 from slate.tasks.plan import ShotPlan
 from slate.tasks.voicing import line_costs
 from slate.tasks.can import from_the_can, scene_key_of
+from slate.tasks.deviations import deviations_of
 from slate.tasks.circle import words_of
 from slate.flows.scene_result import SceneResult, SceneRound
 
@@ -138,8 +139,9 @@ def keyed_scene(run: Run, film: LoadedFilm, settings: Settings) -> tuple[Shelf, 
     # film's bucket so every worker shares them): the sub-flows are bound to that store because
     # a flow's result store is fixed before its body.
     shelf: Shelf = result_storage(Path(run.root), settings.storage)
+    ledger = run.crew.governor.ledger
     return shelf, scene_key_of(run, film, run.crew.gates.fingerprint, run.crew.storage,
-                               words_of(run.crew.governor.ledger, run.film))
+                               words_of(ledger, run.film), deviations_of(ledger, run.film))
 
 
 def served_from_the_can(run: Run, shelf: Shelf, key: str) -> tuple[SceneResult, str] | None:

@@ -34,6 +34,7 @@ from slate.providers.registry import base_urls, provider_variant
 from slate.governor.ledger import Ledger
 from slate.tasks.circle import TakeWord, standing, words_of
 from slate.tasks.clapper import content_key
+from slate.tasks.deviations import Deviation, as_accepted, deviations_of
 from slate.tasks.clip_passes import key_part, keyed_passes
 from slate.tasks.run import Run
 from slate.tasks.assembly import edit_fingerprint
@@ -110,11 +111,16 @@ def words_part(run: Run, words: list[TakeWord] | None) -> dict[str, Any]:
 
 
 def scene_key_of(run: Run, film: LoadedFilm, policy: str, storage: Storage,
-                 words: list[TakeWord] | None = None) -> str:
+                 words: list[TakeWord] | None = None, deviations: list[Deviation] | None = None) -> str:
     """run.scene's key as the scene flow and the reel both take it: its references in `storage`
     locked by content hash (nothing stored: a reference's URI is its content's name), its shots
-    planned from them, and the dailies' words on them (`words`: the film's, else read from the
-    project's ledger). The run's own reference check stores and writes the lock."""
+    planned from them — with the continuity deviations the director accepted, as the scene flow
+    plans them (`deviations`: the film's, else read from the project's ledger) — and the dailies'
+    words on them (`words`: likewise). The run's own reference check stores and writes the lock."""
+    if deviations is None:
+        with Ledger.for_project(Path(run.root)) as ledger:
+            deviations = deviations_of(ledger, run.film)
+    film = as_accepted(film, deviations)
     lock = lock_scene_references(storage, film, run.scene, store=False)
     plans = plan_scene(film, run.scene, lock, run.profile, run.settings.fps, panel_model=run.lineup.panel,
                        video_model=run.lineup.videos[0], audio=run.model_audio)

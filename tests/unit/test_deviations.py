@@ -97,3 +97,22 @@ def test_slate_continuity_accepts_lists_and_check_reads_it(example_film):
     assert refused.exit_code == 2 and "teapot" in refused.output
     with Ledger.for_project(example_film) as ledger:
         assert len(ledger.approvals(stage=DEVIATION_STAGE)) == 1   # the refused one wrote nothing
+
+
+def test_a_deviation_changes_the_scenes_can_key_so_an_unchanged_scene_is_not_served(example_film):
+    """The can (tasks/can.py) keys a scene on its plans as the run makes them — with the accepted
+    deviations — or a run after `slate continuity` would serve the old cut and make nothing."""
+    from slate.governor.policy import TakePolicy
+    from slate.settings import project_settings
+    from slate.tasks.reel import scene_keys
+    film, settings = load_film(example_film), project_settings(example_film)
+
+    def key() -> str:
+        [(k, _)] = scene_keys(example_film, film, settings, [SCENE],
+                              TakePolicy(settings.max_takes, settings.no_progress_takes)).values()
+        return k
+    before = key()
+    assert key() == before
+    with Ledger.for_project(example_film) as ledger:
+        accept_deviation(ledger, film, deviation_of(film, SCENE, "1D", "mug", {"colour": BLUE}, by="ana"))
+    assert key() != before
