@@ -238,8 +238,13 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
     folder = Path(out) if out else root / "renders" / "report"
     folder.mkdir(parents=True, exist_ok=True)
     media = _Media(storage, folder)
+    from slate.manifests.continuity_ledger import ledger_lines
+    from slate.tasks.deviations import as_accepted, deviations_of
     with Ledger.for_project(root) as ledger:
         rows, approved = ledger.rows(film=film.film.id), ledger.approvals(film=film.film.id)
+        deviations = deviations_of(ledger, film.film.id)
+    # The continuity ledger as the runs hold the shots to it: with the deviations accepted.
+    held = as_accepted(film, deviations)
     runs = _runs(rows)
     by_shot: dict[tuple[str, str], list[CallRow]] = defaultdict(list)
     for r in rows:
@@ -288,6 +293,9 @@ def build(root: Path, film: LoadedFilm, settings: Settings, storage: Storage, ou
                                      "on_camera": on_camera(x, s.characters)} for x in s.dialogue],
                           "takes": takes, "notes": notes, "refs": refs, "spent": spent, "by": _by_whom(mine),
                           "dailies": daily.get((sc.id, s.id), []),
+                          "ledger": ledger_lines(held.scene(sc.id), next(h for h in held.scene(sc.id).shots
+                                                                         if h.id == s.id)),
+                          "deviations": [d.said() for d in deviations if d.scene == sc.id and d.shot == s.id],
                           "panels": [t for t in takes if t["stage"] == "panel"],
                           "clips": [t for t in takes if t["stage"] == "video"]})
         # The scene's decisions in the order they were made: notes beside the calls, and a person's
@@ -389,6 +397,8 @@ details{margin:6px 0} summary{cursor:pointer;color:#1565c0} pre{white-space:pre-
 {% if shot.lines %}<ul class="lines">{% for x in shot.lines %}<li><b>{{ x.speaker }}</b>{% if not x.on_camera %} <small>(off screen)</small>{% endif %}{% if x.delivery %} <small>[{{ x.delivery }}]</small>{% endif %}: “{{ x.text }}”</li>{% endfor %}</ul>{% endif %}
 <div class="row refs">{% for name, src in shot.refs %}<figure class="thumb">{% if src %}<img src="{{ src }}" alt="{{ name }}">{% else %}<span class="badge fail">missing</span>{% endif %}<figcaption>{{ name }}</figcaption></figure>{% endfor %}</div>
 {% for n in shot.notes %}<p><span class="badge note">{{ n.kind }}</span>{{ n.message }}</p>{% endfor %}
+{% if shot.ledger %}<p class="ledger"><span class="badge note">continuity ledger</span>{{ shot.ledger|join("; ") }}</p>{% endif %}
+{% for x in shot.deviations %}<p class="deviation"><span class="badge warn">deviation kept</span>{{ x }}</p>{% endfor %}
 {% for d in shot.dailies %}
 <div class="dailies" data-profile="{{ d.profile }}">
 <h4>Dailies — {{ d.profile }}</h4>

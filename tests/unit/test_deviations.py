@@ -116,3 +116,18 @@ def test_a_deviation_changes_the_scenes_can_key_so_an_unchanged_scene_is_not_ser
     with Ledger.for_project(example_film) as ledger:
         accept_deviation(ledger, film, deviation_of(film, SCENE, "1D", "mug", {"colour": BLUE}, by="ana"))
     assert key() != before
+
+
+def test_the_report_shows_each_shots_ledger_and_the_deviations_kept(example_film):
+    from slate.manifests.settings import project_settings
+    from slate.providers.storage_local import LocalStorage
+    from slate.tasks.production_report import build
+    film = load_film(example_film)
+    with Ledger.for_project(example_film) as ledger:
+        accept_deviation(ledger, film, deviation_of(film, SCENE, "1D", "mug", {"colour": BLUE}, note="bluer", by="ana"))
+    html = build(example_film, film, project_settings(example_film), LocalStorage(example_film)).read_text()
+    shot = html[html.index('id="shot-scene-01-1D"'):html.index('id="shot-scene-01-1E"')]
+    assert "continuity ledger" in shot and "starts: the mug, full" in shot
+    assert "deviation kept" in shot and "1D: mug colour #2255aa, accepted by ana (bluer)" in shot
+    after = html[html.index('id="shot-scene-01-1E"'):html.index('id="shot-scene-01-1F"')]
+    assert "coloured #2255aa" in after     # the shot after it, held to the picture's state
