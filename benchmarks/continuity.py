@@ -3,7 +3,9 @@ shots, each under a continuity state of its own — props with a side, a colour 
 characters at a side and facing, a light from one side, warm or cool, and an end state the
 shot's action changed — drawn clean, or with one thing held wrong: a prop moved, removed or
 recoloured, a character on the other side facing the other way, the light from the other side,
-a declared change not made (providers/local_draw.py CONTINUITY_FAULT_KINDS). Every case then
+a declared change not made (providers/local_draw.py CONTINUITY_FAULT_KINDS) — each edited into
+the clean panel after drawing (benchmarks/continuity_edits.py; `--faults drawn`: drawn by the
+painter from the wrong state instead, as a rehearsal run's faults are). Every case then
 goes through one of the gate corpus's clean photometric changes (exposure, gamma, JPEG, blur,
 noise: benchmarks/gate_corpus.py), as a model's output would, before the judge sees it.
 
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
+from benchmarks.continuity_edits import edited_fault
 from benchmarks.gate_corpus import PHOTOMETRIC, photometric
 from slate.providers.base import PanelRequest, ReferenceImages
 from slate.providers.local_draw import CONTINUITY_FAULT_KINDS, PROP_X, STATE_FILL, rng_for
@@ -56,6 +59,7 @@ class Row:
     failed: int = 0
     total: int = 0
     named: int = 0          # failed on the kind's own score (NAMED_BY)
+    drawn: int = 0          # cases with nothing to edit, drawn by the painter instead
     seconds: float = 0.0
     examples: list[str] = field(default_factory=list)
 
@@ -92,13 +96,19 @@ def continuity_case(base: PanelRequest, kind: str, i: int, seed: int) -> PanelRe
 GATES = ("panel", "cut", "first")
 
 
+FAULTS = ("edited", "drawn")
+
+
 def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = None,
-        bare: bool = False, gate: str = "panel") -> dict[str, Row]:
+        bare: bool = False, gate: str = "panel", faults: str = "edited") -> dict[str, Row]:
     """Each kind's cases drawn (with the kind's fault), degraded and judged; a row per kind.
     `bare`: the same cases with no continuity ledger at all (drawn and judged as a film without
     one: what the ledger's checks add to the judge's time is the difference). `gate`: "panel"
     (the panel gate), "cut" (the continuity gate, the case as the first frame after a cut) or
-    "first" (the keyframe gate, the case as a clip's first frame, its start panel drawn clean)."""
+    "first" (the keyframe gate, the case as a clip's first frame, its start panel drawn clean).
+    `faults`: "edited" into the clean panel after drawing (benchmarks/continuity_edits.py; the
+    painter's drawn fault where the panel has nothing that kind can edit), or "drawn" by the
+    painter from a wrong state (providers/local_draw.py `misheld`)."""
     from benchmarks.judge_trials import panel_requests
     from slate.providers.local import FaultMode, LocalImage
     from slate.providers.local_judge import LocalJudge
@@ -115,11 +125,15 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
                 req = continuity_case(bases[i % len(bases)], kind, i, seed)
                 if bare:
                     req = replace(req, continuity=None)
-                img = painter.draw(req, None if kind == "clean" else kind)
-                rng = rng_for("continuity-photometric", seed, kind, i)
-                photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
                 refs = ReferenceImages(plate=storage.open_local(req.plate_uri),
                                        turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
+                img = painter.draw(req, None if kind == "clean" or faults == "edited" else kind)
+                if kind != "clean" and faults == "edited":
+                    edit = edited_fault(img, req, refs, kind, rng_for("continuity-edit", seed, kind, i))
+                    img = edit if edit is not None else painter.draw(req, kind)
+                    row.drawn += edit is None
+                rng = rng_for("continuity-photometric", seed, kind, i)
+                photometric(img, PHOTOMETRIC[int(rng.integers(0, len(PHOTOMETRIC)))], rng).save(out)
                 if gate != "panel":
                     painter.draw(req, None).save(last)   # the shot before in the same set, or the start panel
                 started = time.perf_counter()
@@ -158,19 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--gate", choices=GATES, default="panel", help="the panel gate, or the continuity gate at a cut")
+    ap.add_argument("--faults", choices=FAULTS, default="edited",
+                    help="faults edited into the clean panel after drawing, or drawn by the painter from a wrong state")
     ap.add_argument("--timing", action="store_true",
                     help="also judge the clean cases with no ledger and print the time the ledger's checks add")
     args = ap.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
     with tempfile.TemporaryDirectory() as tmp:
         root = write_example_film(Path(tmp) / "film")
-        rows = run(root, args.n, args.seed, kinds, gate=args.gate)
+        rows = run(root, args.n, args.seed, kinds, gate=args.gate, faults=args.faults)
         bare = run(root, args.n, args.seed, ("clean",), bare=True, gate=args.gate)["clean"] if args.timing else None
-    print(f"continuity ledger at the {args.gate} gate (local judge), seed {args.seed}, N={args.n} per kind")
-    print(f"{'kind':<18}{'failed':>10}{'share':>9}{'named':>8}{'ms/panel':>10}")
+    print(f"continuity ledger at the {args.gate} gate (local judge), faults {args.faults}, seed {args.seed}, "
+          f"N={args.n} per kind")
+    print(f"{'kind':<18}{'failed':>10}{'share':>9}{'named':>8}{'drawn':>7}{'ms/panel':>10}")
     for kind, row in rows.items():
         print(f"{kind:<18}{row.failed:>5}/{row.total:<4}{row.failed / max(1, row.total):>9.1%}"
-              f"{row.named if kind != 'clean' else '':>8}{row.seconds / max(1, row.total) * 1000:>10.0f}")
+              f"{row.named if kind != 'clean' else '':>8}{row.drawn if kind != 'clean' else '':>7}"
+              f"{row.seconds / max(1, row.total) * 1000:>10.0f}")
     for kind, row in rows.items():
         for ex in row.examples[:3]:
             print(f"  {'false alarm' if kind == 'clean' else 'missed'} {kind}: {ex}")
