@@ -135,7 +135,9 @@ def _section(d: DailyShot, shown: DailyTake, offered: list[DailyTake]) -> tuple[
     # shown take failed (the gate's props, blocking and light scores, by name).
     broken = [line for line in shown.scores if line.split(" ", 1)[0] in LEDGER_SCORES and score_parts(line)[2]]
     ledger = ("\n\nContinuity ledger:\n" + "\n".join(f"- {line}" for line in d.ledger)
-              + ("\n\nNot as the ledger holds it:\n" + "\n".join(f"- {line}" for line in broken) if broken else "")
+              + ("\n\nNot as the ledger holds it:\n" + "\n".join(f"- {line}" for line in broken)
+                 + f"\n\nTo keep the picture instead (no retake, $0; the shots after it follow it): "
+                   f"`slate continuity <film> {d.shot} THING FIELD=VALUE`" if broken else "")
               ) if d.ledger else ""
     # An agent's proposal is shown, in its own words, and is no answer: the person picks NG or not.
     proposed = "".join(f"\n\n> proposed by {p.by}: NG — {p.note or '(no note)'} ({p.kind} take {p.take})"

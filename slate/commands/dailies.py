@@ -145,6 +145,9 @@ def _list(directory: Path, film: str, profile: str, shots: list[DailyShot]) -> N
     say("")
     say(f"answer: slate dailies {directory} --circle SHOT:TAKE | --ng SHOT[:TAKE] --note \"…\" | --hold SHOT "
         "[--panel]")
+    if any(s.ledger for s in shots):
+        say(f"keep a picture the continuity ledger did not expect (no retake, $0; the shots after it follow it): "
+            f"slate continuity {directory} SHOT THING FIELD=VALUE, e.g. mug side=right")
 
 
 def shot_lines(shot: DailyShot, where: Callable[[str], str] = str) -> list[str]:

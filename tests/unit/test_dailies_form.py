@@ -118,6 +118,7 @@ def test_a_shot_shows_what_the_continuity_ledger_holds_and_which_of_it_the_take_
     assert "Continuity ledger:\n- starts: the mug, full, at the counter, frame left" in body
     assert body.split("Not as the ledger holds it:\n", 1)[1].startswith(f"- {moved}")
     assert "identity 0.97" not in body.split("Not as the ledger holds it:", 1)[1].split("\n\n")[0]
+    assert f"`slate continuity <film> {shot.shot} THING FIELD=VALUE`" in body   # how to keep the picture instead
     lines = shot_lines(shot)
     assert f"  the ledger {held[0]}" in lines and f"  the ledger {held[1]}" in lines
     # A film with no ledger shows none of it.
