@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from slate.errors import SlateError
 from slate.manifests.continuity_ledger import LIGHT, Change, ShotContinuity, continuity_problems, ledger_of
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ __all__ = ["DEVIATION_STAGE", "Deviation", "BadDeviation", "read_fields", "devia
 DEVIATION_STAGE = "continuity"
 
 
-class BadDeviation(ValueError):
+class BadDeviation(SlateError, ValueError):
     """A deviation that cannot be accepted, said naming the file, the shot and the field."""
 
 

@@ -65,7 +65,8 @@ GUARDS = {
 
 #: What the other arguments are given while one is odd. `slate conform`'s timeline is one that is
 #: not there: refused before anything is read against it, so `--render` can start no run.
-ARGUMENTS = {"character": "gabe", "location": "diner", "asset": "character:gabe", "edited": "edited.otio"}
+ARGUMENTS = {"character": "gabe", "location": "diner", "asset": "character:gabe", "edited": "edited.otio",
+             "shot": "1D", "thing": "mug", "fields": "side=right"}
 #: Options a command requires, given while another is odd.
 REQUIRED = {"bible approve": ["--version", "1"]}
 
