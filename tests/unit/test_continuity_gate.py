@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import pytest
+
 from benchmarks.continuity import KINDS, run
 from slate.providers.base import CharacterRef, PanelRequest, fingerprint
 
@@ -24,16 +26,16 @@ def test_a_seeded_sample_of_continuity_faults_is_each_caught_by_its_own_check_an
         assert row.named == 2, (kind, row.examples)
 
 
-def test_the_cut_holds_what_the_ledger_carries_over_in_the_first_frame_after_it(example_film):
+@pytest.mark.parametrize("gate", ["cut", "first"])   # the continuity gate at a cut; the keyframe gate in the clip
+def test_the_cut_holds_what_the_ledger_carries_over_in_the_first_frame_after_it(example_film, gate):
     """The same cases as the first frame after a cut within the set, and as a clip's own first
     frame against its (clean) start panel: a clip that lost its panel at its first frame (a prop
     moved or gone, a figure on the other side, the light flipped) fails the continuity gate and
     the keyframe gate by the thing's own score; clean first frames pass both."""
-    for gate in ("cut", "first"):   # the continuity gate at the cut; the keyframe gate in the clip itself
-        rows = run(example_film, n=100, seed=5, sample=2, gate=gate)
-        assert rows["clean"].failed == 0, (gate, rows["clean"].examples)
-        for kind in KINDS[1:]:
-            assert rows[kind].failed == rows[kind].named == 2, (gate, kind, rows[kind].examples)
+    rows = run(example_film, n=100, seed=5, sample=2, gate=gate)
+    assert rows["clean"].failed == 0, (gate, rows["clean"].examples)
+    for kind in KINDS[1:]:
+        assert rows[kind].failed == rows[kind].named == 2, (gate, kind, rows[kind].examples)
 
 
 def test_a_film_with_no_ledger_keeps_its_panel_requests_and_their_keys():
