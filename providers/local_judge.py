@@ -509,7 +509,8 @@ def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[i
     its first frame (a prop gone, a figure on the other side, the light flipped) fails by the
     thing's name and the shot the ledger has it from; the rules are `<rule>_props`,
     `<rule>_blocking`, `<rule>_light` (cut: the first frame after a cut; first: the clip's own
-    first frame), their thresholds the panel gate's."""
+    first frame), their thresholds the panel gate's. The light's warmth is left to the panel gate:
+    a video model grades its whole clip, and a grade is not a change of light."""
     w, h = blocking.expected.size
 
     def read(mask: np.ndarray) -> tuple[float, int]:
@@ -529,7 +530,7 @@ def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[i
     def score(name: str, value: float, reason: str) -> Score:
         return _score(name, value, f"{reason}, {where}", f"{rule}_{name}")
     return ledger_scores(blocking, laid, read, soften(frame, work), unlit, _shrink(blocking.background, work, box),
-                         held, score)
+                         held, score, temperature=False)
 
 
 def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np.ndarray, work: tuple[int, int],

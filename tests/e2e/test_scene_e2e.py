@@ -62,7 +62,9 @@ def test_example_scene_renders_and_second_run_is_free(example_film, prefect_harn
     drift = {s.shot: s.drift_detail for s in first.shots if s.drift_detail}
     assert drift["1E"]["ssim"] >= 0.9 and not drift["1E"]["reanchor"], drift
     laid_out = [(s.shot, s.continuity) for s in first.shots if s.continuity is not None and s.started_from == "panel"]
-    assert len(laid_out) >= 4 and all(v >= 0.9 for _, v in laid_out), laid_out
+    # (The lowest blocking score of a cut now counts the continuity ledger's props and sides,
+    # held at 0.85, as the panel gate holds them: a clean clip's first frame reads 0.88 and up.)
+    assert len(laid_out) >= 4 and all(v >= 0.85 for _, v in laid_out), laid_out
 
     # One video job in flight per provider key: the limit exists, strict, with one slot, and
     # no two video calls of the ledger overlap in time.
