@@ -62,7 +62,8 @@ from slate.providers.local_verdicts import verdict_json, verdict_of
 from slate.media.wardrobe import band_rows, dominant_colour
 from slate.providers.local_draw import PANEL_VIEWS, dress, view_cell
 from slate.providers.local_blocking import Blocking, Figure, block
-from slate.providers.local_ledger_checks import ledger_scores
+from slate.providers.local_draw import LIGHT_SLOPE
+from slate.providers.local_ledger_checks import ledger_scores, light_reading
 from slate.providers.local_judge_inputs import (Unjudgeable, open_image, read_panel, read_plate, read_still,
                                                 read_turnaround)
 from slate.media.grade import delta_e, frame_window, graded_lab, lab, region_delta, soften
@@ -501,7 +502,7 @@ class LocalJudge:
 
 
 def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[int, int], off: np.ndarray,
-                  held: Mapping[str, Any], rule: str, where: str) -> list[Score]:
+                  held: Mapping[str, Any], rule: str, where: str, start: np.ndarray | None = None) -> list[Score]:
     """The continuity ledger's state at a shot's start, held in a frame of it (issue 58): each
     prop where the shot starts with it, each placed character's side, the light — as the panel
     gate holds the shot's start panel, through the camera move the frame was found at (`box`),
@@ -510,7 +511,10 @@ def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[i
     thing's name and the shot the ledger has it from; the rules are `<rule>_props`,
     `<rule>_blocking`, `<rule>_light` (cut: the first frame after a cut; first: the clip's own
     first frame), their thresholds the panel gate's. The light's warmth is left to the panel gate:
-    a video model grades its whole clip, and a grade is not a change of light."""
+    a video model grades its whole clip, and a grade is not a change of light. With `start` (the
+    start image as the frame shows it, at `work` size) the light is held to the start image's,
+    not to the ledger: a clip made from references or a composite starts from an image the
+    painter did not light, and the keyframe gate holds a clip to the image it was made from."""
     w, h = blocking.expected.size
 
     def read(mask: np.ndarray) -> tuple[float, int]:
@@ -529,8 +533,19 @@ def _carried_over(blocking: Blocking, frame: np.ndarray, box: Box, work: tuple[i
 
     def score(name: str, value: float, reason: str) -> Score:
         return _score(name, value, f"{reason}, {where}", f"{rule}_{name}")
-    return ledger_scores(blocking, laid, read, soften(frame, work), unlit, _shrink(blocking.background, work, box),
-                         held, score, temperature=False)
+    back = _shrink(blocking.background, work, box)
+    scores = ledger_scores(blocking, laid, read, soften(frame, work), unlit, back, held, score, temperature=False,
+                           light_read=start is None)
+    key = str((held.get("light") or {}).get("key"))
+    if start is not None and key in ("left", "right"):
+        seen, shown = light_reading(soften(frame, work), unlit, back), light_reading(start, unlit, back)
+        if seen is not None and shown is not None:
+            moved = seen[0] - shown[0]
+            v = 1.0 - min(1.0, abs(moved) / (2 * LIGHT_SLOPE))
+            scores.append(score("light", v, f"the light falls across the set with a slope of {seen[0]:+.3f} against "
+                                            f"{shown[0]:+.3f} in the start image (the ledger's key light is from "
+                                            f"frame {key})"))
+    return scores
 
 
 def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np.ndarray, work: tuple[int, int],
@@ -564,7 +579,7 @@ def _first_figures(start: Image.Image, frame: np.ndarray, box: Box, expected: np
             scores += seen.colours(start, fig, "wardrobe_colour", work, box)
     if request.continuity:
         scores += _carried_over(blocking, frame, box, work, seen.off, request.continuity, "first",
-                                "in the clip's first frame")
+                                "in the clip's first frame", start=expected)
     return scores
 
 

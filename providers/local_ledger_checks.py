@@ -77,14 +77,14 @@ def light_reading(take: np.ndarray, unlit: np.ndarray, background: np.ndarray) -
 def ledger_scores(blocking: Blocking, take_full: np.ndarray, read: Callable[[np.ndarray], tuple[float, int]],
                   take_small: np.ndarray, unlit_small: np.ndarray, back_small: np.ndarray,
                   held: Mapping[str, Any], score: Callable[[str, float, str], Score],
-                  temperature: bool = True) -> list[Score]:
+                  temperature: bool = True, light_read: bool = True) -> list[Score]:
     """The panel's scores against the ledger's state `held` (the request's `continuity`).
     `read` is the judge's reading of a (full-size) region — the share of it that matches as laid
     out, and how many working pixels it covers — and `score` its Score by rule, so these read
     regions and hold thresholds exactly as its others do. `temperature`: whether the light's
     warmth is read too — not in a clip's frames, which a video model grades as a whole (a hosted
     model's clip read 0.11 cooler than its panel, all over): there only the key's side, which a
-    grade does not move."""
+    grade does not move. `light_read` False: no light score at all (the caller reads it its own way)."""
     out = []
     h, w = take_full.shape[:2]
     since: Mapping[str, str] = held.get("since") or {}
@@ -116,7 +116,7 @@ def ledger_scores(blocking: Blocking, take_full: np.ndarray, read: Callable[[np.
         said = ", ".join(f"{k} {v_}" for k, v_ in place.items())
         out.append(score("blocking", v, f"{fig.character_id}: {v:.0%} of the figure where the ledger puts it "
                                         f"({said}{kept(fig.character_id)})"))
-    light = held.get("light") or {}
+    light = (held.get("light") or {}) if light_read else {}
     key = {"left": -1.0, "right": 1.0}.get(str(light.get("key")), 0.0)
     tint = {"warm": 1.0, "cool": -1.0}.get(str(light.get("temperature")), 0.0) if temperature else 0.0
     if key or tint:
