@@ -186,8 +186,15 @@ def judge_cut(run: Run, given: ContinuityInput) -> ContinuityVerdict:
 
 def _approved_request(plan: ShotPlan, panels: PanelOutcome) -> PanelRequest:
     """The start panel's request as the take that passed its gate was drawn (its own seed: a
-    judge that lays the shot out must place the figures where that take has them)."""
+    judge that lays the shot out must place the figures where that take has them); for a shot
+    made from references, without the continuity ledger's state."""
     uri = panels.approved.get("start")
     take = next((t.take for t in panels.takes if t.stage == "panel" and t.moment == "start" and t.uri == uri), 1)
-    return plan.panel_request("start", take)
+    request = plan.panel_request("start", take)
+    if plan.frame_mode == "reference" and request.continuity:
+        # A clip made from references starts from no panel the ledger was drawn into (its props,
+        # its sides, its light): the cut holds its people and place as the references lay them
+        # out, and the ledger's state was the prompt's to carry.
+        request = dataclasses.replace(request, continuity=None)
+    return request
 
