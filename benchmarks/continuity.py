@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
+from benchmarks.gate_bar import Sample, bar_broken
 from benchmarks.continuity_edits import edited_fault
 from benchmarks.gate_corpus import PHOTOMETRIC, photometric
 from slate.providers.base import PanelRequest, ReferenceImages
@@ -155,14 +155,7 @@ def run(root: Path, n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: i
 
 def broken(rows: dict[str, Row]) -> list[str]:
     """What of the bar the rows break (empty: held)."""
-    out = []
-    for kind, row in rows.items():
-        share = row.failed / row.total if row.total else 0.0
-        if kind == "clean" and share > FALSE_ALARMS:
-            out.append(f"clean panels failed {row.failed}/{row.total}")
-        elif kind != "clean" and share < CAUGHT:
-            out.append(f"{kind} caught {row.failed}/{row.total}")
-    return out
+    return bar_broken(rows, "panels")
 
 
 def main(argv: list[str] | None = None) -> int:

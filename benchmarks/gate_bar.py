@@ -95,3 +95,16 @@ def mark_failures(cases: list[dict], gate: str) -> list[str]:
     corner the mark is in."""
     return [f"{c['kind']} {c['edit']}: {'not caught' if not c['flagged'] else 'corner not named'} {c['reasons']}"
             for c in cases if c["gate"] == gate and not (c["flagged"] and c["named"])]
+
+
+def bar_broken(rows, clean_are: str = "cases") -> list[str]:
+    """What of the bar a benchmark's rows (kind -> a row with `failed` and `total`) break, in
+    words; empty: held. `clean_are`: what the clean cases are called ("panels", "cues")."""
+    out = []
+    for kind, row in rows.items():
+        share = row.failed / row.total if row.total else 0.0
+        if kind == "clean" and share > FALSE_ALARMS:
+            out.append(f"clean {clean_are} failed {row.failed}/{row.total}")
+        elif kind != "clean" and share < CAUGHT:
+            out.append(f"{kind} caught {row.failed}/{row.total}")
+    return out

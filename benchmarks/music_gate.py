@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
+from benchmarks.gate_bar import Sample, bar_broken
 from slate.media.cue import compose
 from slate.media.music_gate import judge_cue
 
@@ -121,14 +121,8 @@ def run(n: int, seed: int, kinds: tuple[str, ...] = KINDS, sample: int | None = 
 
 
 def broken(rows: dict[str, Row]) -> list[str]:
-    out = []
-    for kind, row in rows.items():
-        share = row.failed / row.total if row.total else 0.0
-        if kind == "clean" and share > FALSE_ALARMS:
-            out.append(f"clean cues failed {row.failed}/{row.total}")
-        elif kind != "clean" and share < CAUGHT:
-            out.append(f"{kind} caught {row.failed}/{row.total}")
-    return out
+    """What of the bar the rows break (empty: held)."""
+    return bar_broken(rows, "cues")
 
 
 def main(argv: list[str] | None = None) -> int:
