@@ -18,6 +18,7 @@ from typing import Any
 
 from prefect import get_run_logger
 
+from slate.flows.scene_music import music_cues
 from slate.flows.scene_speech import VoicedLine
 from slate.flows.shot import ClipOutcome, PanelOutcome
 from slate.media.subtitles import CutShot, Placed, ShotLine, place_lines
@@ -106,14 +107,19 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
     if voiced:   # a scene without a line keeps the finish input (its cache key) it always had
         spoken = dialogue_cues(placed_lines(inputs, [a[0] for a in approved], voiced))
         inputs = inputs.model_copy(update={"cues": [*inputs.cues, *spoken]})
-    made = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs.shots, cues=inputs.cues,
+    # Cues made to a brief (issue 59), spotted on this cut: paid calls through the governor, made
+    # before the mix and cached by content, so an unchanged cut makes none.
+    made = music_cues(run, film, inputs, [a[0] for a in approved])
+    if made:
+        inputs = inputs.model_copy(update={"cues": [*inputs.cues, *made]})
+    finished = in_project(finish_scene, run, FinishInput(scene=run.scene, shots=inputs.shots, cues=inputs.cues,
                                                      lut=inputs.lut, edit=inputs.edit, width=width,
                                                      height=height, fps=run.settings.fps),
                       artifacts=lambda r: [r.uri])
-    if made.loudness is not None:
+    if finished.loudness is not None:
         get_run_logger().info("finished scene %s: %.1f LUFS (target %g), true peak %.1f dBTP", run.scene,
-                              made.loudness, made.target_lufs, made.true_peak)
-    return inputs, made
+                              finished.loudness, finished.target_lufs, finished.true_peak)
+    return inputs, finished
 
 
 

@@ -225,6 +225,15 @@ class Rate:
         elif kind == "speech":
             allowed |= SPEECH_FIELDS
             f.update(cls._speech(key, entry))
+        elif kind == "music":
+            # a cue (issue 59): by the seconds of music made, one amount (music has no resolution),
+            # with the shortest length a vendor bills where it bills one
+            allowed |= {"per_second", "min_seconds"}
+            if "per_second" not in entry or isinstance(entry["per_second"], Mapping):
+                raise RateCardError(f"{key}: a music entry needs per_second, one amount (music has no resolution)")
+            f["per_second"] = MappingProxyType({None: _money(key, "per_second", entry["per_second"])})
+            if "min_seconds" in entry:
+                f["min_seconds"] = _int(key, "min_seconds", entry["min_seconds"], 0)
         elif kind in CLIP_KINDS and "per_gpu_second" in entry:
             allowed |= {"per_gpu_second", "gpu_seconds_per_second"}
             f.update(cls._gpu(key, entry, "gpu_seconds_per_second"))
@@ -381,6 +390,11 @@ class Rate:
             return usd((per_input * units.input_tokens + per_output * units.output_tokens) / MILLION)
         if self.kind == "speech":
             return usd(self._speech_price(units))
+        if self.kind == "music":
+            seconds = _seconds(units.seconds)
+            if seconds < 0:
+                raise RateError(f"{self.key}: a cue of {seconds} s has no price")
+            return usd(self._required(self.per_second, "per_second")[None] * max(seconds, self.min_seconds or 0))
         return usd(self._video(units))
 
     def gpu_seconds(self, units: Usage) -> Decimal:

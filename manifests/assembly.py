@@ -26,14 +26,21 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializationInfo, Serialize
 
 from .keys import AssetKey
 
-__all__ = ["Dip", "ShotFinish", "Cue", "SceneFinish", "Delivery", "FilmFinish", "LOUDNESS_TARGETS",
-           "CUE_KINDS", "AUDIO_SUFFIXES", "DEFAULT_DELIVERY"]
+__all__ = ["Dip", "ShotFinish", "Cue", "Hit", "MusicBrief", "SceneFinish", "Delivery", "FilmFinish",
+           "LOUDNESS_TARGETS", "CUE_KINDS", "AUDIO_SUFFIXES", "DEFAULT_DELIVERY", "TEMPO_RANGE", "INTENSITIES"]
 
 # What a delivery may name instead of a number: EBU R128 for broadcast, the streaming platforms' -14.
 LOUDNESS_TARGETS = {"broadcast": -23.0, "web": -14.0}
 CUE_KINDS = ("music", "dialogue", "effects", "ambience")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".aac", ".m4a")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: The tempi a brief may ask for, in BPM: a dirge to a drum-and-bass run. A model's own range
+#: (providers/spec.py MusicLimits) may be narrower; `slate check` holds a brief to both.
+TEMPO_RANGE = (40.0, 240.0)
+#: How loud a cue plays from a shot on, as a composer marks it (pp to ff, in three steps).
+INTENSITIES = ("soft", "medium", "full")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_NOTE = re.compile(r"^[A-G][#b]?$")
 
 
 class _Model(BaseModel):
@@ -92,6 +99,101 @@ class Cue(_Model):
         return self.kind == "music" if self.duck is None else self.duck
 
 
+class Hit(_Model):
+    """A point a made cue must land an accent on: the cut into shot `cut` (its first frame in the
+    cut as delivered; the middle of a dissolve into it), or `at` seconds into shot `shot` (an
+    action, a line). Times are read from the cut when the cue is made, so an edit moves them."""
+    cut: str | None = None
+    shot: str | None = None
+    at: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "Hit":
+        if (self.cut is None) == (self.shot is None):
+            raise ValueError("a hit is either `cut: <shot>` (the cut into it) or `shot: <shot>` with `at` seconds")
+        if self.cut is not None and self.at is not None:
+            raise ValueError("a hit on a cut has no `at` (it is the cut's own time); use `shot:` and `at:` "
+                             "for a time inside a shot")
+        return self
+
+    @property
+    def where(self) -> str:
+        return f"the cut into {self.cut}" if self.cut else f"{self.at or 0:g}s into {self.shot}"
+
+
+class MusicBrief(_Model):
+    """A cue made to a brief (issue 59) instead of a file brought: what a composer is told, in
+    physical terms — `tempo` in BPM, `mode` and `key`, `instruments`, `intensity` from a shot on
+    (shot id -> soft | medium | full) — where it plays (from the start of shot `from_shot` to the
+    end of shot `to_shot`; default the cut's first and last), the `hits` it must land on, how it
+    sits under dialogue (`duck`, `gain_db`), and the model that makes it (`provider:model`; the
+    local composer by default) with its first seed. `name` names the cue on its stem, in the
+    timeline and in the ledger. Its length and hits are read from the cut as delivered when it is
+    made (tasks/spotting.py): an edit that moves them makes this cue again, and only this one."""
+    name: str
+    tempo: float
+    mode: Literal["minor", "major"] = "minor"
+    key: str = "A"
+    instruments: list[str] = []
+    intensity: dict[str, Literal["soft", "medium", "full"]] = {}
+    from_shot: str | None = None
+    to_shot: str | None = None
+    hits: list[Hit] = []
+    gain_db: float = Field(0.0, ge=-60, le=12)
+    duck: bool = True
+    fade_in: float = Field(0.0, ge=0, le=10)
+    fade_out: float = Field(0.0, ge=0, le=10)
+    model: str = "local:local-composer-v1"
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not _NAME.fullmatch(v):
+            raise ValueError(f"a cue's name is lowercase letters, digits and '-', up to 40 (got {v!r}): it names "
+                             f"the cue's file and stem")
+        return v
+
+    @field_validator("tempo")
+    @classmethod
+    def _tempo(cls, v: float) -> float:
+        low, high = TEMPO_RANGE
+        if not low <= v <= high:
+            raise ValueError(f"a tempo of {v:g} BPM is out of range ({low:g}-{high:g} BPM): halve or double it")
+        return v
+
+    @field_validator("key")
+    @classmethod
+    def _note(cls, v: str) -> str:
+        if not _NOTE.fullmatch(v):
+            raise ValueError(f"a key is a note name A-G with an optional # or b (got {v!r}); the mode says minor or major")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, v: str) -> str:
+        provider, _, model = v.partition(":")
+        if not provider or not model:
+            raise ValueError(f"a music model is 'provider:model' (got {v!r}), e.g. local:local-composer-v1")
+        return v
+
+    @field_validator("instruments")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        for word in v:
+            if not word.strip() or len(word) > 60 or any(ord(c) < 32 for c in word):
+                raise ValueError(f"an instrument is a few plain words (got {word!r})")
+        return v
+
+    def shots_named(self) -> list[tuple[tuple, str]]:
+        """Every shot id the brief names, with its field path under the brief."""
+        named: list[tuple[tuple, str]] = [(("from_shot",), self.from_shot)] if self.from_shot else []
+        named += [(("to_shot",), self.to_shot)] if self.to_shot else []
+        named += [(("intensity", sid), sid) for sid in self.intensity]
+        named += [(("hits", j, "cut" if h.cut else "shot"), h.cut or h.shot or "") for j, h in enumerate(self.hits)]
+        return named
+
+
 class SceneFinish(_Model):
     """A scene's part of the edit: `fade_in` from black and `fade_out` to black (seconds), a LUT
     overriding the film's, per-shot entries by shot id, the audio cues, and `cut`: the shot ids
@@ -102,6 +204,8 @@ class SceneFinish(_Model):
     shots: dict[str, ShotFinish] = {}
     cues: list[Cue] = []
     cut: list[str] | None = None
+    #: cues made to a brief (issue 59), beside the files brought in `cues`
+    music: list[MusicBrief] = []
 
     @field_validator("cut")
     @classmethod
@@ -122,7 +226,19 @@ class SceneFinish(_Model):
         dumped: dict = handler(self)
         if dumped.get("cut") is None:
             dumped.pop("cut", None)
+        if not dumped.get("music"):   # likewise a scene with no cue made to a brief
+            dumped.pop("music", None)
         return dumped
+
+    @field_validator("music")
+    @classmethod
+    def _names_once(cls, v: list[MusicBrief]) -> list[MusicBrief]:
+        seen: set[str] = set()
+        for brief in v:
+            if brief.name in seen:
+                raise ValueError(f"two music cues are named {brief.name!r}: a name says which stem and ledger row is which")
+            seen.add(brief.name)
+        return v
 
     def in_cut(self, shots: list[str]) -> list[str]:
         """`shots` (ids, in the scene file's order) in the edit's order, those dropped left out."""
@@ -184,4 +300,12 @@ def shot_problems(finish: SceneFinish, shots: list[tuple[str, float]]) -> list[t
     for i, cue in enumerate(finish.cues):
         if cue.shot is not None and cue.shot not in ids:
             out.append((("finishing", "cues", i, "shot"), f"the scene has no shot {cue.shot!r} (has: {', '.join(ids)})"))
+    for i, brief in enumerate(finish.music):
+        for path, sid in brief.shots_named():
+            if sid not in ids:
+                out.append((("finishing", "music", i, *path), f"the scene has no shot {sid!r} (has: {', '.join(ids)})"))
+        for j, hit in enumerate(brief.hits):
+            if hit.shot in ids and (hit.at or 0.0) >= ids[hit.shot]:
+                out.append((("finishing", "music", i, "hits", j, "at"),
+                            f"{hit.at:g}s is past the end of shot {hit.shot} ({ids[hit.shot]:g}s)"))
     return out

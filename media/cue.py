@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["RATE", "compose"]
+__all__ = ["RATE", "LEVELS", "KEYS", "compose"]
 
 RATE = 48_000
 #: Semitones of the triads a bar plays, by mode (i-VI-III-VII in minor, I-V-vi-IV in major).
@@ -38,9 +38,32 @@ def _add(out: np.ndarray, sound: np.ndarray, at: int) -> None:
     out[max(0, at):end] += sound[max(0, -at):end - at]
 
 
+#: How loud the bed (beats and pad, not the hits) plays at each intensity a brief marks.
+LEVELS = {"soft": 0.45, "medium": 0.7, "full": 1.0}
+#: Semitones above A of each key a brief may name (its root; the mode says minor or major).
+KEYS = {"C": 3, "C#": 4, "Db": 4, "D": 5, "D#": 6, "Eb": 6, "E": 7, "F": 8, "F#": 9, "Gb": 9, "G": 10,
+        "G#": 11, "Ab": 11, "A": 0, "A#": 1, "Bb": 1, "B": 2}
+
+
+def _bed_gain(n: int, rate: int, intensity: Sequence[tuple[float, str]]) -> np.ndarray:
+    """The bed's gain over the cue: each level from its time on, reached over half a second (a
+    swell, not a step: a step would be an onset the hit check could take for a hit)."""
+    gain = np.full(n, LEVELS["medium"])
+    for at, level in sorted(intensity):
+        start = int(round(at * rate))
+        if start >= n:
+            break
+        ramp = min(n - start, int(0.5 * rate))
+        before = gain[start - 1] if start > 0 else LEVELS[level]
+        gain[start:start + ramp] = np.linspace(before, LEVELS[level], ramp, endpoint=False) if ramp else []
+        gain[start + ramp:] = LEVELS[level]
+    return gain
+
+
 def compose(bpm: float, seconds: float, hits: Sequence[float] = (), *, mode: str = "minor", seed: int = 0,
-            rate: int = RATE) -> np.ndarray:
-    """A mono cue of `seconds` at `bpm` (float32, -1..1) with an accent at each of `hits` (seconds)."""
+            rate: int = RATE, key: str = "A", intensity: Sequence[tuple[float, str]] = ()) -> np.ndarray:
+    """A mono cue of `seconds` at `bpm` (float32, -1..1) in `key` `mode` with an accent at each of
+    `hits` (seconds), its bed at each `intensity` level ((seconds, soft|medium|full)) from its time on."""
     if not 20 <= bpm <= 300:
         raise ValueError(f"a tempo of {bpm} BPM is out of the composer's range (20-300)")
     rng = np.random.default_rng(seed)
@@ -60,8 +83,11 @@ def compose(bpm: float, seconds: float, hits: Sequence[float] = (), *, mode: str
         start, length = int(round(j * bar * rate)), int(round(bar * rate))
         tt = np.arange(length) / rate
         env = np.minimum(1.0, tt / 0.4) * np.minimum(1.0, (bar - tt) / 0.3).clip(0)
-        pad = sum(np.sin(2 * np.pi * ROOT_HZ * 2 ** (s / 12) * tt) for s in chords[j % len(chords)])
+        root = ROOT_HZ * 2 ** (KEYS.get(key, 0) / 12)
+        pad = sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * tt) for s in chords[j % len(chords)])
         _add(out, 0.05 * env * pad, start)
+    if intensity:
+        out *= _bed_gain(n, rate, intensity)
     # The hits: a boom and a burst, well over any beat, wherever they fall.
     tb = np.arange(int(0.6 * rate)) / rate
     boom = np.sin(2 * np.pi * 45 * tb) * _decay(len(tb), rate, 0.25) * 1.4

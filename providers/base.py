@@ -188,6 +188,44 @@ class SpokenLine:
 
 
 @dataclass(frozen=True)
+class MusicRequest:
+    """A cue to compose (issue 59): `seconds` long at `tempo` BPM, in `key` `mode`, played by
+    `instruments`, at each `intensity` level from its time on ((seconds into the cue, soft |
+    medium | full)), with an accent at each of `hits` (seconds into the cue), from `seed`. `prompt`:
+    the brief in a composer's words, what a text-prompted model is sent (tasks/music.py writes it
+    from the fields, so the two never disagree)."""
+
+    seconds: float
+    tempo: float
+    mode: str = "minor"
+    key: str = "A"
+    instruments: tuple[str, ...] = ()
+    intensity: tuple[tuple[float, str], ...] = ()
+    hits: tuple[float, ...] = ()
+    seed: int = 0
+    prompt: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "instruments", tuple(self.instruments))
+        object.__setattr__(self, "intensity", tuple((float(t), str(v)) for t, v in self.intensity))
+        object.__setattr__(self, "hits", tuple(float(h) for h in self.hits))
+
+    def fingerprint(self) -> str:
+        return fingerprint(asdict(self))
+
+
+@dataclass(frozen=True)
+class MadeCue:
+    """What a music model gave back: a WAV (16-bit PCM), its length as measured from the samples,
+    and what the provider reports it used (governor Usage fields of kind "music": seconds), when
+    it reports anything."""
+
+    wav: bytes = field(repr=False)
+    seconds: float
+    usage: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class FaceCue:
     """Whose mouth a shot's speech moves, and when (issue 38): the speaker's head in the clip's
     first frame, as fractions of the frame's width and height (its centre), and the seconds of
@@ -448,6 +486,24 @@ class KeepsSpeech(Protocol):
 
 
 @runtime_checkable
+class MusicGenerator(ModelClient, Protocol):
+    """A composer: one cue made to a brief, synchronously (issue 59)."""
+
+    def compose(self, request: MusicRequest, *, client_ref: str | None = None) -> MadeCue:
+        """The cue, as a WAV with its measured seconds. A paid, synchronous call: never retried
+        blindly. `client_ref` is our call id; a composer that keeps what it made by it also
+        offers `recover(client_ref)` (KeepsMusic)."""
+
+
+@runtime_checkable
+class KeepsMusic(Protocol):
+    """A composer that keeps what it made by our call id (the local one): a cue whose answer a
+    crashed run never received is fetched, not made and paid for again."""
+
+    def recover(self, client_ref: str) -> MadeCue | None: ...
+
+
+@runtime_checkable
 class FindsSpeech(Protocol):
     """A voice whose vendor keeps every line it spoke where it can be found by what was asked
     (ElevenLabs' generation history), though not by our call id: a line whose answer was lost is
@@ -518,7 +574,7 @@ class LaysOutReferences(Protocol):
 #: slate's own are these; a pass declared beside them (`declare_capability`) adds its own name.
 CapabilityName = str
 #: slate's own capabilities' names (the type checker's list; a declared pass's name is a str too).
-OwnCapability = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale"]
+OwnCapability = Literal["image", "video", "judge", "speech", "lipsync", "faceswap", "upscale", "music"]
 #: What a capability's client is (its Protocol).
 Made_co = TypeVar("Made_co", covariant=True)
 
@@ -550,9 +606,11 @@ SPEECH: Capability[SpeechGenerator] = Capability("speech")
 LIPSYNC: Capability[LipSyncer] = Capability("lipsync", timed=True, clip=True)
 FACESWAP: Capability[ClipPass] = Capability("faceswap", timed=True, passes=True, clip=True, own_default=True)
 UPSCALE: Capability[ClipPass] = Capability("upscale", timed=True, passes=True, clip=True)
+MUSIC: Capability[MusicGenerator] = Capability("music")
 
 #: Every capability, by name: slate's own, then each pass declared beside them, in order.
-_DECLARED: dict[str, Capability[Any]] = {c.name: c for c in (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE)}
+_DECLARED: dict[str, Capability[Any]] = {c.name: c for c in (IMAGE, VIDEO, JUDGE, SPEECH, LIPSYNC, FACESWAP, UPSCALE,
+                                                              MUSIC)}
 _CLIP_PASSES: dict[str, Capability[ClipPass]] = {c.name: c for c in (FACESWAP, UPSCALE)}
 
 

@@ -45,11 +45,12 @@ from slate.media import session_memo
 from slate.providers.base import (BucketStorage, CharacterRef, ClipRequest, ContinuityJudge, DoctorFinding, FaceCue,
                                   JobStatus, LipSyncRequest, PanelRequest, ReferencePainter, ReferenceRequest, Storage, VideoGenerator)
 from slate.providers.errors import JobFailed, NotReceived
-from slate.providers.spec import Offer, ProviderSpec, TakesReferences
+from slate.providers.spec import MusicLimits, Offer, ProviderSpec, TakesReferences
 from slate.providers.local_draw import (CLIP_FAULT_KINDS, CONTINUITY_FAULT_KINDS, FAULT_KINDS, HAIR_DRIFT,
                                         LIP_FAULT_KINDS, PANEL_VIEWS, add_grain, choose_fault, corrupt, dress,
                                         frame_plate, hue_rotate, light_set, misheld, paste_figure, place_figures,
                                         placed_props, rng_for, turn_hair, view_cell, views_needed)
+from slate.providers.local_music import LOCAL_MUSIC_MODEL, LocalComposer
 from slate.providers.local_speech import LOCAL_SPEECH_MODEL, SPEECH_FAULT_KINDS, LocalSpeech
 from slate.providers.storage_local import LocalStorage, append_entry, copy_atomic, temp_folder_beside, write_atomic
 
@@ -654,6 +655,11 @@ def lipsync(model: str, *, storage: Storage, base_url: str | None = None,
     return LocalLipSync(storage, faults=_own(settings).faults)
 
 
+def music(model: str, *, storage: Storage | None = None, base_url: str | None = None,
+          settings: BaseModel | None = None) -> LocalComposer:
+    return LocalComposer(storage)
+
+
 def doctor(*, base_url: str | None = None) -> list[DoctorFinding]:
     return [DoctorFinding("local", "key", True, "runs on this machine: no key, no bill", blocking=False)]
 
@@ -679,7 +685,9 @@ PROVIDER = ProviderSpec(
     name="local",
     offers={"image": Offer(("local-compositor-v1",)), "video": Offer(("local-ffmpeg-v1",)),
             "judge": Offer(("local-pixels-v1",)), "speech": Offer((LOCAL_SPEECH_MODEL,)),
-            "lipsync": Offer((LOCAL_LIPSYNC_MODEL,))},
-    image=image, video=video, judge=judge, speech=speech, lipsync=lipsync, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
+            "lipsync": Offer((LOCAL_LIPSYNC_MODEL,)), "music": Offer((LOCAL_MUSIC_MODEL,))},
+    image=image, video=video, judge=judge, speech=speech, lipsync=lipsync, music=music, doctor=doctor, references=LOCAL_REFERENCES, audio=LOCAL_AUDIO,
     settings=LocalSettings, job_seconds=LOCAL_JOB_SECONDS,
+    # the composer's own range (media/cue.py): 20-300 BPM, any length a scene has
+    music_limits={LOCAL_MUSIC_MODEL: MusicLimits(min_seconds=1.0, max_seconds=600.0, tempo=(20.0, 300.0))},
 )

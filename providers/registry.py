@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from slate.providers.base import LaysOutReferences, SpeechRequest, SpokenLine, Storage
 from slate.manifests.options import told_pass_model
-from slate.providers.spec import (CAPABILITIES, CLIP_PASSES, IMAGE, TIMED, UNDECLARED_JOB_SECONDS, Capability,
+from slate.providers.spec import (CAPABILITIES, CLIP_PASSES, IMAGE, TIMED, UNDECLARED_JOB_SECONDS, Capability, MusicLimits,
                                   ProviderSpec, SpecError, TakesReferences)
 from slate.providers.storage_local import LocalStorage
 from slate.errors import SlateError
@@ -59,7 +59,7 @@ __all__ = ["CAPABILITIES", "ENTRY_POINTS", "Lineup", "ModelRef", "UnknownProvide
            "board_painter", "build", "discover", "forget", "expected_job_seconds", "job_seconds_told",
            "lineup", "provider", "provider_names", "provider_settings",
            "provider_variant", "resolve", "specs", "speech_model", "storage_for",
-           "unknown_voice", "local_voice_refusal"]
+           "unknown_voice", "local_voice_refusal", "music_limits"]
 
 #: The entry-point group an installed package names its provider modules in (a plugin):
 #: `[project.entry-points."slate.providers"] toy = "toy_vendor"` (or "toy_vendor:PROVIDER").
@@ -385,6 +385,14 @@ def build(capability: Capability[Built], ref: ModelRef | str, storage: Storage |
     # The factory a spec declares for a capability makes that capability's client (spec.py checks
     # each is declared with the capability it offers; the Protocol is the capability's type).
     return cast(Built, factory(ref.model, storage=storage, base_url=url, settings=provider_settings(spec.name, settings)))
+
+
+def music_limits(model: str) -> MusicLimits:
+    """What the music model `model` ("provider:model") can make (its provider's `music_limits`):
+    UnknownProvider naming what exists when no provider offers it."""
+
+    ref = resolve(model, "music", "draft")
+    return provider(ref.provider).music_limits.get(ref.model, MusicLimits())
 
 
 def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRef:

@@ -31,12 +31,13 @@ from types import MappingProxyType
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, Made_co, SpeechGenerator,
-                                  Storage, VideoGenerator)
+from slate.providers.base import (ClipPass, DoctorFinding, ImageGenerator, Judge, LipSyncer, Made_co, MusicGenerator,
+                                  SpeechGenerator, Storage, VideoGenerator)
 # The capabilities, said in providers/base.py (the governor prices by their names): re-exported here,
 # beside the factories a spec declares for them.
 from slate.providers.base import CAPABILITIES as CAPABILITIES, CLIP_PASSES as CLIP_PASSES, EVERY as EVERY
 from slate.providers.base import FACESWAP as FACESWAP, IMAGE as IMAGE, JUDGE as JUDGE, LIPSYNC as LIPSYNC
+from slate.providers.base import MUSIC as MUSIC
 from slate.providers.base import PASSES as PASSES, SPEECH as SPEECH, TIMED as TIMED, UPSCALE as UPSCALE, VIDEO as VIDEO
 from slate.providers.base import Capability as Capability
 
@@ -109,6 +110,32 @@ JudgeFactory = StorelessFactory[Judge]
 SpeechFactory = StorelessFactory[SpeechGenerator]
 LipSyncFactory = Factory[LipSyncer]
 ClipPassFactory = Factory[ClipPass]
+#: a composer keeps what it made under the store's folder when it has one (the local composer)
+MusicFactory = StorelessFactory[MusicGenerator]
+
+
+@dataclass(frozen=True)
+class MusicLimits:
+    """What one music model can make (issue 59), as its documentation says: cues `min_seconds` to
+    `max_seconds` long, at tempi `tempo` (low, high) BPM where it follows a tempo at all (None: it
+    takes a tempo only as words in its prompt, and the music gate holds what it made). `slate
+    check` refuses a brief outside them, naming the model and the fix."""
+
+    min_seconds: float = 1.0
+    max_seconds: float = 600.0
+    tempo: tuple[float, float] | None = None
+
+    def refusal(self, seconds: float, tempo: float) -> str | None:
+        """Why a cue of `seconds` at `tempo` cannot be made by this model, with the fix; None when it can."""
+        if seconds < self.min_seconds:
+            return (f"makes cues at least {self.min_seconds:g}s long, too short for this one: span more shots "
+                    f"(from_shot/to_shot) or bring a file")
+        if seconds > self.max_seconds:
+            return (f"makes cues up to {self.max_seconds:g}s long, too long for this one: split it into two briefs "
+                    f"(to_shot, then from_shot)")
+        if self.tempo is not None and not self.tempo[0] <= tempo <= self.tempo[1]:
+            return f"plays between {self.tempo[0]:g} and {self.tempo[1]:g} BPM: halve or double the tempo"
+        return None
 
 
 
@@ -229,6 +256,9 @@ class ProviderSpec:
     lipsync: LipSyncFactory | None = None
     faceswap: ClipPassFactory | None = None
     upscale: ClipPassFactory | None = None
+    music: MusicFactory | None = None
+    #: music model -> what it can make (a model not named: MusicLimits' defaults)
+    music_limits: Mapping[str, MusicLimits] = field(default_factory=dict)
     #: the factories of the passes over a clip declared beside slate's own (providers/base.py
     #: `declare_capability`, tasks/clip_passes.py `declare_pass`), by the pass's name
     passes: Mapping[str, ClipPassFactory] = field(default_factory=dict)
@@ -272,6 +302,7 @@ class ProviderSpec:
         object.__setattr__(self, "audio", MappingProxyType(dict(self.audio)))
         object.__setattr__(self, "voices", MappingProxyType({m: tuple(v) for m, v in self.voices.items()}))
         object.__setattr__(self, "passes", MappingProxyType(dict(self.passes)))
+        object.__setattr__(self, "music_limits", MappingProxyType(dict(self.music_limits)))
         problems = list(self._problems())
         if problems:
             raise SpecError(f"provider {self.name!r}: " + "; ".join(problems))
@@ -323,6 +354,9 @@ class ProviderSpec:
                 yield f"job_seconds declared for {model!r}, which is not one of its video, image, lip-sync or pass models"
             elif isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 86400:
                 yield f"job_seconds of {model!r}: seconds between 0 and a day, not {seconds!r}"
+        for model in self.music_limits:
+            if model not in self.models("music"):
+                yield f"music_limits declared for {model!r}, which is not one of its music models"
         for model, names in self.voices.items():
             if model not in self.models("speech"):
                 yield f"voices declared for {model!r}, which is not one of its speech models"

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from slate.errors import SlateError
 from slate.manifests import LoadedFilm, Problem
+from slate.manifests.assembly import MusicBrief
 from slate.manifests.load import locate
 from slate.media import MediaError, dissolve_misfits
 from slate.media.cube import CubeError, read_cube
 from slate.media.finish import read_audio
+from slate.tasks.spotting import SpotError, places, spot
 
 MIN_SAMPLE_RATE = 8000
 
@@ -102,4 +105,35 @@ def finish_problems(root: Path, film: LoadedFilm, scenes: list[str],
                 problems.append(Problem(file, cue.shot, f"{where}.offset",
                                         f"offset {cue.offset:g}s is past the end of {cue.file!r} "
                                         f"({audio.seconds:.2f}s)"))
+        problems += music_problems(file, fin.music, [(s.id, secs) for s, secs in zip(shots, lengths)], joins,
+                                   film.film.fps, [s.id for s in scene.shots])
     return problems
+
+
+def music_problems(file: str, briefs: list[MusicBrief], shots: list[tuple[str, float]],
+                   joins: list[tuple[str, float]], fps: float, order: list[str]) -> list[Problem]:
+    """Each music brief spotted on the planned cut (tasks/spotting.py), as the run will spot it
+    on the approved one: a hit outside its cue, a span the edit plays backwards, a length or tempo
+    its model cannot make — each a Problem naming the brief's field, before anything is spent."""
+    from slate.providers.registry import music_limits
+
+    out: list[Problem] = []
+    cut = places(shots, joins)
+    in_cut = [p.shot for p in cut]
+    for i, brief in enumerate(briefs):
+        where = f"finishing.music[{i}]"
+        try:
+            spotted = spot(brief, cut, fps, [sid for sid in in_cut] + [s for s in order if s not in in_cut])
+        except SpotError as exc:
+            out.append(Problem(file, exc.shot, f"{where}.{exc.field}", f"cue {brief.name!r}: {exc.message}"))
+            continue
+        try:
+            limits = music_limits(brief.model)
+        except SlateError as exc:
+            out.append(Problem(file, None, f"{where}.model", f"cue {brief.name!r}: {exc}"))
+            continue
+        why = limits.refusal(spotted.seconds, brief.tempo)
+        if why is not None:
+            out.append(Problem(file, None, f"{where}.model" if "long" in why or "short" in why else f"{where}.tempo",
+                               f"cue {brief.name!r} ({spotted.seconds:.2f}s at {brief.tempo:g} BPM): {brief.model} {why}"))
+    return out
