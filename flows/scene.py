@@ -62,6 +62,7 @@ from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_check
                                     sweep_scratch)
 from slate.flows.cuts import hold_the_cuts, outcome_of
 from slate.flows.scene_approval import approve_finals, approve_retakes
+from slate.flows.scene_music import briefs_of
 from slate.flows.scene_finish import (extras_into_renders, finishing_pass, subtitles_pass, timeline,
                                       transitions_between)
 from slate.flows.scene_speech import VoicedLine, VoiceReferences
@@ -325,7 +326,8 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
         output = str(out_dir / (f"{stem}.mp4" if finished else f"{stem}.partial-{len(approved)}-of-{len(plans)}.mp4"))
         copy_atomic(run.crew.storage.open_local(made.uri), Path(output))
         extras = extras_into_renders(run, graded, output, subtitles)
-        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height, voiced, order)
+        timeline(run, root, plans, panels, clips, approved, inputs, graded, output, width, height, voiced, order,
+                 briefs=briefs_of(film, run.scene))
         duration, cut = made.duration, made.uri
     sheet = sheet_drawn.result()
     return conclude(run, plans, panels, clips, sheet, (output, duration, cut), approval, references, before,

@@ -126,11 +126,13 @@ def finishing_pass(run: Run, root: Path, film: LoadedFilm, approved: list[tuple[
 def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, PanelOutcome],
              clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
              graded: FinishResult | None, output: str, width: int, height: int,
-             voiced: list[VoicedLine] | None = None, order: list[str] | None = None) -> None:
+             voiced: list[VoicedLine] | None = None, order: list[str] | None = None,
+             briefs: dict[str, dict] | None = None) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too. `order`: the
-    edit's order (`finishing.cut`); a shot it leaves out is listed last, dropped, with no media."""
+    edit's order (`finishing.cut`); a shot it leaves out is listed last, dropped, with no media.
+    `briefs`: a made cue's brief and model by its file (flows/scene_music.py), carried with it."""
     st = run.crew
     rows = {row.uri: row for row in (inputs.shots if inputs else [])}
     shots: list[export.TimelineShot] = []
@@ -163,7 +165,9 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
              # as long as it is heard: to the file's end, its `length`, or the scene's end
              "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),
              "gain_db": c.gain_db, "file_seconds": c.seconds, "fade_in": c.fade_in, "fade_out": c.fade_out,
-             "ducks": c.ducks} for c in (inputs.cues if inputs else []) if c.start < total]
+             "ducks": c.ducks, **({"brief": (briefs or {})[c.file]} if c.kind == "music" and c.file in (briefs or {})
+                                  else {})}
+        for c in (inputs.cues if inputs else []) if c.start < total]
     heard: list[export.TimelineLine] = [
         {"speaker": p.timed.speaker, "text": p.timed.text, "start": p.timed.start, "end": p.timed.end}
         for _, p, _ in (placed_lines(inputs, approved, voiced) if voiced and inputs is not None else [])

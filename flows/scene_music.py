@@ -33,7 +33,7 @@ from slate.media.music_gate import judge_cue
 from slate.providers.spec import MUSIC
 from slate.tasks.music import CUE_SHOT, CueTake, MadeTake, music_take, request_of
 from slate.tasks.run import Run, emit, in_project
-from slate.tasks.spotting import Place, SpotError, Spotted, places, spot
+from slate.tasks.spotting import CutPlace, SpotError, Spotted, places, spot
 from slate.tasks.take_inputs import Finishing, FinishingCue, Maker
 from slate.tasks.take_loop import Approved, Judged, take_loop, teller
 
@@ -78,7 +78,7 @@ def read_cue(path: Path) -> tuple[np.ndarray, int]:
     return (x.reshape(-1, channels).mean(axis=1) if channels > 1 else x), rate
 
 
-def cut_places(inputs: Finishing, shots: list[str]) -> list[Place]:
+def cut_places(inputs: Finishing, shots: list[str]) -> list[CutPlace]:
     """The finishing pass's shots (`inputs.shots`, the cut's `shots` in order) placed as the cut
     plays them: each one's trims taken, a dissolve overlapping the next one's head."""
     rows = list(inputs.shots)
@@ -119,10 +119,22 @@ def music_cues(run: Run, film: LoadedFilm, inputs: Finishing, shots: list[str]) 
         made = stage.made[end.uri]
         logger.info("scene %s: cue %r made (%.2fs from %.2fs, %d hit(s), take %d%s)", run.scene, brief.name,
                     made.seconds, spotted.start, len(spotted.hits), end.take, ", already made" if made.reused else "")
-        out.append(FinishingCue(uri=end.uri, file=f"music-{brief.name}.wav", kind="music", start=spotted.start,
+        out.append(FinishingCue(uri=end.uri, file=cue_file(brief.name), kind="music", start=spotted.start,
                                 seconds=made.seconds, offset=0.0, length=None, gain_db=brief.gain_db,
                                 fade_in=brief.fade_in, fade_out=brief.fade_out, ducks=brief.duck))
     return out
+
+
+def cue_file(name: str) -> str:
+    """The file name a made cue goes by on the timeline, in the mix and in an editor's bin."""
+    return f"music-{name}.wav"
+
+
+def briefs_of(film: LoadedFilm, scene: str) -> dict[str, dict]:
+    """Each made cue's brief and model, by its file name: what the exported timeline carries in
+    the cue's metadata, for the editor (and a composer replacing it)."""
+    fin = film.scene(scene).finishing
+    return {cue_file(b.name): b.model_dump(mode="json") for b in (fin.music if fin else [])}
 
 
 def _escalate(run: Run, who: str, why: str) -> None:

@@ -108,16 +108,20 @@ class SceneEstimate:
     expected_video_takes: Decimal
     reference_cost: Decimal = Decimal(0)   # the reference gate's calls, once per sheet and plate
     takes_from: str = "the take policy"    # what the top of the range counts takes by
+    music_cost: Decimal = Decimal(0)       # its cues made to a brief, each once (tasks/run_plan.py music_costs)
+    music_takes: int = 1                   # the takes of each cue the top of the range counts
 
     @property
     def low(self) -> Decimal:
-        """The bottom of the range: every shot once, its references judged once."""
-        return usd(self.one_take + self.reference_cost)
+        """The bottom of the range: every shot once, its references judged once, each cue made once."""
+        return usd(self.one_take + self.reference_cost + self.music_cost)
 
     @property
     def high(self) -> Decimal:
-        """The top of the range: every shot with the takes `takes_from` says it needs."""
-        return usd(sum((l.high for l in self.lines), Decimal("0")) + self.reference_cost)
+        """The top of the range: every shot with the takes `takes_from` says it needs, each cue
+        made `music_takes` times."""
+        return usd(sum((l.high for l in self.lines), Decimal("0")) + self.reference_cost
+                   + self.music_takes * self.music_cost)
 
     @property
     def delivered(self) -> Decimal:
@@ -158,8 +162,9 @@ class SceneEstimate:
 
     @property
     def total(self) -> Decimal:
-        """Expected bill, retakes included: what is compared with a cap."""
-        return usd(sum((l.expected for l in self.lines), Decimal("0")))
+        """Expected bill, retakes included: what is compared with a cap (a cue expected once: the
+        music gate fails a made cue far less often than a keyframe gate a clip)."""
+        return usd(sum((l.expected for l in self.lines), Decimal("0")) + self.music_cost)
 
     def fits(self, cap: Decimal | str | int) -> bool:
         # usd() refuses a float cap, like everything else that touches money.
@@ -224,7 +229,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                    takes: Mapping[str, tuple[int, int]] | None = None, max_takes: int = 1,
                    takes_from: str = "the take policy", references: int = 0,
                    vision_judge: bool = True, speech: Mapping[str, Decimal] | None = None,
-                   passes: Mapping[str, Decimal] | None = None) -> SceneEstimate:
+                   passes: Mapping[str, Decimal] | None = None, music: Decimal = Decimal(0)) -> SceneEstimate:
     """Price each plan: panels (1, or 2 in start+end mode, none for a reference shot) each judged
     by the panel gate (its panel, plate and cast), then one clip judged by the keyframe gate, and
     the cut into it judged; retakes scale each part by its multiplier. The top of the range counts
@@ -237,7 +242,8 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
     the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/clip_passes.py
     pass_costs: each declared pass where it takes the shot — its face swaps; its approved take's
     upscale at a final or hero run with an upscale model): expected once, at the top of the range `max_takes` times (a pass failing its gate is
-    made again)."""
+    made again). `music`: the scene's cues made to a brief, each once: expected once, at the top of
+    the range `max_takes` times."""
     panel_takes = _takes("expected_panel_takes", expected_panel_takes)
     video_takes = _takes("expected_video_takes", expected_video_takes)
     # Same for every call of the scene, so priced once.
@@ -273,7 +279,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
                                   delivered=seconds - overlap, speech_cost=usd(said), passes_cost=usd(larger)))
     return SceneEstimate(tuple(lines), pricing, panel_takes, video_takes,
                          reference_cost=usd(references * _judge(pricing, REFERENCE_TOKENS)) if vision_judge
-                         else Decimal(0), takes_from=takes_from)
+                         else Decimal(0), takes_from=takes_from, music_cost=usd(music), music_takes=max(1, max_takes))
 
 
 def line_usage(text: str, pace_wpm: int = DEFAULT_WPM) -> Usage:
@@ -327,7 +333,8 @@ class FilmEstimate:
                 "judge": sum((e.judge_cost + e.reference_cost for e in self.scenes.values()), Decimal(0)),
                 "video": sum((e.video_cost for e in self.scenes.values()), Decimal(0)),
                 "speech": sum((e.speech_cost for e in self.scenes.values()), Decimal(0)),
-                "passes": sum((e.passes_cost for e in self.scenes.values()), Decimal(0))}
+                "passes": sum((e.passes_cost for e in self.scenes.values()), Decimal(0)),
+                "music": sum((e.music_cost for e in self.scenes.values()), Decimal(0))}
 
     def range_lines(self) -> list[str]:
         """The range, what it is made of, and the cost per delivered second."""
@@ -338,6 +345,7 @@ class FilmEstimate:
             return fmt_usd(usd(x / self.delivered)) if self.delivered else "$0.00"
         spoken = f", speech {fmt_usd(kinds['speech'])}" if kinds["speech"] else ""
         spoken += f", passes {fmt_usd(kinds['passes'])}" if kinds["passes"] else ""
+        spoken += f", music {fmt_usd(kinds['music'])}" if kinds["music"] else ""
         return [f"one take of everything: panels {fmt_usd(kinds['panels'])}, judge {fmt_usd(kinds['judge'])}, "
                 f"video {fmt_usd(kinds['video'])}{spoken}",
                 f"range: {fmt_usd(self.low)} (one take per shot) .. {fmt_usd(self.high)} ({said})",
@@ -358,7 +366,8 @@ def estimate_film(plans: Mapping[str, Sequence[PlannedShot]], pricing: Pricing, 
                   expected_panel_takes: Decimal = Decimal("1.3"), expected_video_takes: Decimal = Decimal("1.1"),
                   max_takes: int = 1, takes_from: str = "the take policy", vision_judge: bool = True,
                   speech: Mapping[str, Mapping[str, Decimal]] | None = None,
-                  passes: Mapping[str, Mapping[str, Decimal]] | None = None) -> FilmEstimate:
+                  passes: Mapping[str, Mapping[str, Decimal]] | None = None,
+                  music: Mapping[str, Decimal] | None = None) -> FilmEstimate:
     """Each scene's plans priced, in the order given, against ``cap``. The range's knobs are
     estimate_scene's (`max_takes`, `takes_from`, ...), with `takes`, `references`, `speech`
     (its lines' cost by shot) and `passes` (the passes over its clips by shot) by scene."""
@@ -370,7 +379,8 @@ def estimate_film(plans: Mapping[str, Sequence[PlannedShot]], pricing: Pricing, 
                                                takes=takes.get(scene), expected_panel_takes=expected_panel_takes,
                                                expected_video_takes=expected_video_takes, max_takes=max_takes,
                                                takes_from=takes_from, vision_judge=vision_judge,
-                                               speech=speech.get(scene), passes=passes.get(scene))
+                                               speech=speech.get(scene), passes=passes.get(scene),
+                                               music=(music or {}).get(scene, Decimal(0)))
                          for scene, p in plans.items()}, Decimal(cap))
 
 

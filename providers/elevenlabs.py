@@ -1,7 +1,8 @@
-"""ElevenLabs: lines of dialogue spoken by its text-to-speech API, billed per character.
+"""ElevenLabs: lines of dialogue spoken by its text-to-speech API, billed per character, and cues
+made to a brief by its music API (issue 59), billed by the minute of music.
 
-ElevenLabs offers slate speech only (its PROVIDER, at the end). The wire, as ../shared/PROVIDERS.md
-"Speech" §S2 has it:
+ElevenLabs offers slate speech and music (its PROVIDER, at the end). The speech wire, as
+../shared/PROVIDERS.md "Speech" §S2 has it:
 
     speak    POST {base}/v1/text-to-speech/{voice_id}?output_format=pcm_24000
              xi-api-key header; JSON {"text", "model_id", "voice_settings"?, "seed"?}
@@ -33,6 +34,19 @@ call was sent and within its deadline, the earliest. Only where the history hold
 never spoken, the account keeps no history [?], or the lookup fails) does the governor ask again
 once, the lost one counted as spent. A line spoken before the call was sent is never taken for it.
 
+The music wire (docs/music.md, from the API reference and the official SDK):
+
+    compose  POST {base}/v1/music?output_format=mp3_44100_128
+             xi-api-key header; JSON {"prompt", "music_length_ms" (3,000-600,000), "model_id":
+             "music_v1", "force_instrumental": true}
+             200: the cue as audio (MP3, the documented default), a `song-id` header
+             (decoded here to 16-bit mono PCM at 48 kHz and kept as a WAV)
+
+A prompt takes no seed (a seed only goes with a composition plan), so a retake is simply asked
+again: what comes back differs each time. A song cannot be fetched again (the history API says
+music "cannot currently be retrieved" [?]), so a cue whose answer was lost is never asked again
+blindly: the governor leaves the call open for `slate reconcile`, its cost counted as spent.
+
 It must never retry a paid POST, keep a key on an object, or send the key to any host but the API's.
 """
 from __future__ import annotations
@@ -44,11 +58,12 @@ from urllib.parse import quote
 import httpx
 
 from slate.providers import audio, http
-from slate.providers.base import DoctorFinding, SpeechGenerator, SpeechRequest, SpokenLine, Storage
+from slate.providers.base import (DoctorFinding, MadeCue, MusicGenerator, MusicRequest, SpeechGenerator, SpeechRequest,
+                                  SpokenLine, Storage)
 from slate.providers.errors import (AuthenticationFailed, BadOutput, BadRequest, OutOfCredit, ProviderError,
                                     RefusedByModeration)
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.spec import Offer, ProviderSpec, reached_at
+from slate.providers.spec import MusicLimits, Offer, ProviderSpec, reached_at
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -169,6 +184,48 @@ class ElevenLabsSpeech:
         return audio.spoken_line(NAME, audio.pcm16_wav(pcm, PCM_RATE), len(request.text))
 
 
+class ElevenLabsMusic:
+    """A cue made by an ElevenLabs music model from the brief's words (the module docstring)."""
+
+    name = NAME
+    #: what a cue is asked as, and kept as once decoded
+    OUTPUT_FORMAT, RATE = "mp3_44100_128", 48000
+
+    def __init__(self, model: str, *, base_url: str):
+        self.model, self.base_url = model, base_url
+        self.variant: dict[str, Any] = {}
+
+    def body(self, request: MusicRequest) -> dict[str, Any]:
+        """What is sent for `request`: its prompt and length (the brief's words carry the tempo,
+        key, instruments and hits); BadRequest (nothing sent) for one the API cannot take."""
+        limits = MUSIC_LIMITS[self.model]
+        why = limits.refusal(request.seconds, request.tempo)
+        if why is not None:
+            raise BadRequest(f"{self.model} {why}: not sent", provider=NAME)
+        if not request.prompt.strip() or len(request.prompt) > MUSIC_PROMPT_CHARACTERS:
+            raise BadRequest(f"a music prompt is 1-{MUSIC_PROMPT_CHARACTERS:,} characters (got "
+                             f"{len(request.prompt):,}): not sent", provider=NAME)
+        return {"prompt": request.prompt, "music_length_ms": int(round(request.seconds * 1000)),
+                "model_id": self.model, "force_instrumental": True}
+
+    def compose(self, request: MusicRequest, *, client_ref: str | None = None) -> MadeCue:
+        body = self.body(request)
+        with _client(self.base_url) as client:
+            response = http.send(NAME, client, "POST", f"/v1/music?output_format={self.OUTPUT_FORMAT}", json=body,
+                                 translate=error_for)
+        if response.headers.get("content-type", "").startswith("application/json") or not response.content:
+            # It ran (and billed the minutes); what came back is no audio.
+            raise BadOutput(f"the answer is not audio ({len(response.content)} bytes of "
+                            f"{response.headers.get('content-type') or 'no type'})", provider=NAME)
+        try:
+            pcm = audio.decoded_pcm16(response.content, self.RATE)
+        except ValueError as exc:
+            raise BadOutput(f"the cue could not be read as audio ({exc})", provider=NAME) from None
+        wav = audio.pcm16_wav(pcm, self.RATE)
+        # Billed by the length asked (`music_length_ms`); an MP3's own padding is not music.
+        return MadeCue(wav, audio.wav_seconds(NAME, wav, "the cue"), usage={"kind": "music", "seconds": request.seconds})
+
+
 def _billed(response: httpx.Response, text: str) -> int:
     """The characters the line was billed: the answer's own count, else the text's length."""
     told = response.headers.get("x-character-count", "").strip()
@@ -179,6 +236,11 @@ def _billed(response: httpx.Response, text: str) -> int:
 def speech(model: str, *, storage: Storage | None = None, base_url: str | None,
            settings: BaseModel | None = None) -> SpeechGenerator:
     return ElevenLabsSpeech(model, base_url=reached_at(NAME, base_url))
+
+
+def music(model: str, *, storage: Storage | None = None, base_url: str | None,
+          settings: BaseModel | None = None) -> MusicGenerator:
+    return ElevenLabsMusic(model, base_url=reached_at(NAME, base_url))
 
 
 def doctor(*, base_url: str | None) -> list[DoctorFinding]:
@@ -209,12 +271,19 @@ def doctor(*, base_url: str | None) -> list[DoctorFinding]:
 #: character) by default and for finals, Flash v2.5 (half the price) for drafts.
 SPEECH_MODELS = ("eleven_multilingual_v2", "eleven_flash_v2_5")
 
+#: Its music model, and what it makes from a prompt: 3 s to 10 min (the API reference; older docs
+#: said 10 s to 5 min [?]); a tempo it takes only as words, held by the music gate.
+MUSIC_MODELS = ("music_v1",)
+MUSIC_LIMITS = {"music_v1": MusicLimits(min_seconds=3.0, max_seconds=600.0, tempo=None)}
+#: The longest prompt it takes.
+MUSIC_PROMPT_CHARACTERS = 4100
+
 PROVIDER = ProviderSpec(
     name=NAME,
-    offers={"speech": Offer(SPEECH_MODELS, {"draft": "eleven_flash_v2_5"})},
+    offers={"speech": Offer(SPEECH_MODELS, {"draft": "eleven_flash_v2_5"}), "music": Offer(MUSIC_MODELS)},
     base_url="https://api.elevenlabs.io",
     key_vars=("ELEVENLABS_API_KEY",),
-    speech=speech, doctor=doctor,
+    speech=speech, music=music, music_limits=MUSIC_LIMITS, doctor=doctor,
     translate_error=error_for,
     lost_job_hint="the line in ElevenLabs' generation history (speech history), made at that time",
 )

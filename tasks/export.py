@@ -77,6 +77,7 @@ class TimelineCue(TypedDict):
     fade_in: NotRequired[float]
     fade_out: NotRequired[float]
     ducks: NotRequired[bool]           # ducked under dialogue in the mix
+    brief: NotRequired[dict]           # a cue made to a brief (issue 59): the brief, its model among it
 
 
 class TimelineFinish(TypedDict):
@@ -421,6 +422,8 @@ def _place_cue(audio: dict[str, list[otio.schema.Track]], scene: str, cue: Timel
                               "fade_out": cue.get("fade_out", 0.0), "ducks": cue.get("ducks", False)}
     if line is not None:
         item.metadata["slate"]["line"] = dict(line)
+    if "brief" in cue:   # a made cue: what it was made to, and by which model
+        item.metadata["slate"]["brief"] = dict(cue["brief"])
     if gain:
         # FCP 7's Audio Levels filter: a linear level (1 = unchanged), which Premiere and Resolve read.
         item.metadata["fcp_xml"] = {"filter": [{"effect": {

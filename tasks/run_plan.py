@@ -252,8 +252,36 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
         ranged = {"takes": {sc: {p.shot: known[sc].get(p.shot, usual) for p in scene_plans}
                             for sc, scene_plans in plans.items()},
                   "max_takes": settings.max_takes, "takes_from": "the takes this film's shots needed so far"}
+    music = {sc: music_costs(film, sc, pricing) for sc in plans}
     return estimate_film(plans, pricing, settings.run_cap_usd, speech=speech, passes=over, references=references,
-                         vision_judge=vision, **ranged)
+                         vision_judge=vision, music=music, **ranged)
+
+
+def music_costs(film: LoadedFilm, scene_id: str, pricing: Pricing) -> Decimal:
+    """What a scene's cues made to a brief cost, each made once at the length it is spotted at on
+    the planned cut (tasks/spotting.py, as `slate check` spots it), priced by its own model's row
+    (or as `price_as` re-prices music). A brief that cannot be spotted is `slate check`'s to refuse:
+    it is priced at nothing here."""
+    from slate.governor.chokepoint import Usage
+    from slate.tasks.spotting import SpotError, places, spot
+
+    scene = film.scene(scene_id)
+    fin = scene.finishing
+    if fin is None or not fin.music:
+        return Decimal(0)
+    by_id = {s.id: s for s in scene.shots}
+    shots = [by_id[i] for i in fin.in_cut([s.id for s in scene.shots])]
+    trims = [fin.shots.get(s.id) for s in shots]
+    lengths = [(s.id, s.duration - (t.trim_in + t.trim_out if t else 0.0)) for s, t in zip(shots, trims)]
+    joins = [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]]
+    total = Decimal(0)
+    for brief in fin.music:
+        try:
+            spotted = spot(brief, places(lengths, joins), float(film.film.fps))
+        except SpotError:
+            continue
+        total += pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)
+    return total
 
 
 def _planned(film: LoadedFilm, scene_id: str, settings: Settings, chosen: Lineup) -> list[ShotPlan]:

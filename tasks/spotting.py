@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from slate.errors import SlateError
 from slate.manifests.assembly import MusicBrief
 
-__all__ = ["Place", "Spotted", "SpotError", "places", "spot"]
+__all__ = ["CutPlace", "Spotted", "SpotError", "places", "spot"]
 
 
 @dataclass(frozen=True)
-class Place:
+class CutPlace:
     """One shot in the cut: where its picture starts (`start`, seconds into the scene, the
     dissolve into it included), how long it plays (`seconds`, its trims taken) and how long the
     dissolve into it lasts (`dissolve_in`, 0 at a cut)."""
@@ -66,13 +66,13 @@ class SpotError(SlateError, ValueError):
         self.field, self.shot, self.message = field, shot, message
 
 
-def places(shots: list[tuple[str, float]], joins: list[tuple[str, float]]) -> list[Place]:
+def places(shots: list[tuple[str, float]], joins: list[tuple[str, float]]) -> list[CutPlace]:
     """The cut's shots (id, seconds after trims, in the edit's order) placed end to end, each
     `joins[k]` (kind, seconds) leading out of shot k: a dissolve overlaps the next shot's head."""
-    out: list[Place] = []
+    out: list[CutPlace] = []
     at, overlap = 0.0, 0.0
     for k, (sid, secs) in enumerate(shots):
-        out.append(Place(sid, at, float(secs), overlap))
+        out.append(CutPlace(sid, at, float(secs), overlap))
         kind, length = joins[k] if k < len(joins) else ("cut", 0.0)
         overlap = float(length) if kind == "dissolve" else 0.0
         at += float(secs) - overlap
@@ -83,7 +83,7 @@ def _frame(t: float, fps: float) -> float:
     return round(round(t * fps) / fps, 6)
 
 
-def spot(brief: MusicBrief, cut: list[Place], fps: float, order: list[str] | None = None) -> Spotted:
+def spot(brief: MusicBrief, cut: list[CutPlace], fps: float, order: list[str] | None = None) -> Spotted:
     """`brief` spotted on `cut` at `fps` (the module docstring). `order`: every shot of the scene
     in the edit's order, the cut's and the ones not in it, so a `from_shot` or `to_shot` that is
     not in this cut is read as the nearest shot inside the brief's span that is. SpotError when

@@ -38,7 +38,7 @@ from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from tests.holding_cli import read_trace
 from tests.prefect_homes import fresh_home
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 REPO = Path(__file__).resolve().parents[1]
 FILM_ID = "night-diner"
@@ -111,6 +111,7 @@ def trim(film: Path) -> Path:
     path = film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in SHOTS]
+    fit_music(doc)
     assert [s["id"] for s in doc["shots"]] == list(SHOTS)
     assert doc["shots"][1].get("frame_mode") == "start_end"
     assert doc["shots"][1]["transition_out"]["kind"] == "dissolve"

@@ -11,11 +11,30 @@ from pathlib import Path
 import yaml
 
 
+def fit_music(doc: dict) -> dict:
+    """A cut-down scene `doc` without the music briefs that name a shot it no longer has (the
+    example's cue hits the cut into 1E: a scene without 1E would be refused for naming it, as a
+    film-maker's would). Returns `doc`."""
+    fin = doc.get("finishing") or {}
+    if not fin.get("music"):
+        return doc
+    ids = {s["id"] for s in doc["shots"]}
+
+    def named(brief: dict) -> set[str]:
+        hits = {h.get("cut") or h.get("shot") for h in brief.get("hits", [])}
+        return {brief.get("from_shot"), brief.get("to_shot"), *brief.get("intensity", {}), *hits} - {None}
+    fin["music"] = [b for b in fin["music"] if named(b) <= ids]
+    if not fin["music"]:
+        del fin["music"]
+    return doc
+
+
 def keep_shots(root: Path, ids=("1A", "1C")) -> list[dict]:
     """Keep only the shots `ids` of the example scene; return their manifest entries."""
     path = Path(root) / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ids]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return doc["shots"]

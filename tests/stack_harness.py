@@ -11,6 +11,8 @@ and the local providers' own books.
 """
 from __future__ import annotations
 
+from tests.scene_cuts import fit_music
+
 import os
 import shutil
 import subprocess
@@ -72,12 +74,14 @@ def trim_film(root: Path) -> None:
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C")]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     # scene-02, one shot: the browser test's own, so what it renders never comes back from the
     # cache in the API tests (and the reverse), whatever order they run in.
     doc["id"] = "scene-02"
     doc["shots"] = [dict(doc["shots"][-1], id="2C")]
+    fit_music(doc)
     (root / "scenes" / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     film = yaml.safe_load((root / "film.yaml").read_text())
     film["scenes"] = ["scenes/scene-01.yaml", "scenes/scene-02.yaml"]

@@ -21,6 +21,8 @@ the local provider's own books in each worker's folder, the machine's Postgres d
 """
 from __future__ import annotations
 
+from tests.scene_cuts import fit_music
+
 import os
 import shutil
 import subprocess
@@ -62,6 +64,7 @@ def cut_film(root: Path, seed: int | None = None) -> None:
     for scene, ids in SCENES.items():
         doc = dict(source, id=scene, title=f"{scene} of the split example")
         doc["shots"] = [dict(shots[i]) for i in ids]
+        fit_music(doc)
         doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
         for shot in doc["shots"]:
             if seed is not None:

@@ -25,7 +25,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
 from slate.governor.ledger import Ledger
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 from tests.prefect_homes import slate_env
 
 PRICE_AS = "replicate:bytedance/seedance-1-pro"
@@ -59,6 +59,7 @@ def _trim(film: Path, shots: int) -> None:
     path = film / "scenes" / f"{SCENE}.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:shots]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}   # nothing to dissolve into
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 

@@ -21,7 +21,7 @@ from slate.governor.ledger import Ledger
 from slate.media.content import content_fault, content_figures
 from slate.cli import app
 from slate.tasks.escalations import ESCALATED
-from tests.scene_cuts import keep_shots, without_finishing
+from tests.scene_cuts import fit_music, keep_shots, without_finishing
 
 runner = CliRunner()
 FILM = "night-diner"
@@ -87,6 +87,7 @@ def test_black_grey_and_washed_out_panels_fail_the_panel_gate_with_a_reason_and_
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = shots
+    fit_music(doc)
     for s in doc["shots"]:
         pictures[s["id"]].save(example_film / "overrides" / f"{s['id']}.png")
         s["panel_override"] = f"overrides/{s['id']}.png"

@@ -24,7 +24,7 @@ from slate.governor.ratecard import RateCard
 from slate.manifests import load_film
 from slate.providers.local import LocalVideo
 from slate.providers.storage_local import LocalStorage
-from tests.scene_cuts import keep_shots, without_finishing
+from tests.scene_cuts import fit_music, keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 KLING = "replicate:kwaivgi/kling-v2.5-turbo-pro"
@@ -106,6 +106,7 @@ def _two_scenes_of_two_shots(root) -> None:
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     doc["id"], doc["title"] = "scene-02", "The same two shots again"
@@ -146,6 +147,7 @@ def test_the_budget_block_is_where_caps_live(example_film, prefect_harness):
     scene_doc = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(scene_doc.read_text())
     doc["shots"] = doc["shots"][:1]
+    fit_music(doc)
     scene_doc.write_text(yaml.safe_dump(doc, sort_keys=False))
     block = None
     try:

@@ -8,7 +8,7 @@ from slate.cli import app
 
 from tests.integration.test_cli import runner
 from tests.prefect_homes import slate_env
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 
 @pytest.mark.e2e
@@ -18,6 +18,7 @@ def test_run_reports_outputs_and_calls(example_film, prefect_harness, local_call
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     first = runner.invoke(app, ["run", str(example_film)])
@@ -36,6 +37,7 @@ def _two_scenes(root):
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     doc["id"], doc["title"] = "scene-02", "Again"
     doc["shots"][0]["seed"] = 5
@@ -71,6 +73,7 @@ def test_the_console_shows_the_table_and_the_summary_not_prefects_lines(example_
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     env = slate_env(tmp_path / "home", SLATE_PAID_CALLS_ALLOWED="local")
     args = [sys.executable, "-m", "slate.cli", "run", str(example_film), "--cap", "0", "--price-as",

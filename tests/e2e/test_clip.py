@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("open_clip", reason="open-clip-torch is not installed (the slate[clip] extra)")
 
 from slate.media.clip import load  # noqa: E402
-from tests.scene_cuts import without_finishing  # noqa: E402
+from tests.scene_cuts import fit_music, without_finishing  # noqa: E402
 
 MODEL = "ViT-B-32"
 
@@ -68,6 +68,7 @@ def test_a_run_with_clip_weights_measures_drift_with_embeddings(example_film, pr
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E")]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     without_finishing(example_film)   # the drift check is the subject, not the finished cut

@@ -8,7 +8,7 @@ import yaml
 from PIL import Image
 from slate.manifests.options import RunOptions
 from slate.media.contact import BACKGROUND, MAX_LINES, VERDICT_COLOURS, badge_box, contact_sheet, sheet_size
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 
 def _lines_of(sheet: Image.Image, n: int, columns: int) -> int:
@@ -27,6 +27,7 @@ def test_a_scene_runs_sheet_shows_the_escalated_shot_and_the_drift_check(example
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E")]
+    fit_music(doc)
     (example_film / "overrides").mkdir()
     (example_film / "overrides" / "1D.png").write_bytes(
         (example_film / "locations" / "street" / "street_plate_APPROVED.png").read_bytes())

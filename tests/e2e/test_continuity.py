@@ -18,7 +18,7 @@ from slate.providers.local import LocalImage
 from slate.providers.local_draw import hue_rotate
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.plan import plan_from_project
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 
 def panels(root):
@@ -117,6 +117,7 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]
+    fit_music(doc)
     doc["shots"][1]["transition_out"] = {"kind": "cut", "duration": 0}
     doc["shots"][-1].pop("transition_out", None)
     # 1D's human composite: the diner with its right half pasted from the street by mistake. It

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from slate.flows.scene import scene_flow
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 pytestmark = [pytest.mark.usefixtures("local_calls")]
 
@@ -35,6 +35,7 @@ def _chain_of_five(root) -> None:
         shots.append(shot)
     shots[-1]["transition_out"] = {"kind": "cut", "duration": 0}
     doc["shots"] = shots
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 

@@ -17,7 +17,7 @@ from slate.cli import app
 from slate.governor.gates import against
 from slate.tasks.escalations import ESCALATED, latest, record
 from slate.tasks.plan import plan_from_project
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 
 runner = CliRunner()
@@ -58,6 +58,7 @@ def test_an_escalated_shot_takes_a_composite_and_only_its_chain_is_paid_again(ex
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]  # 1E is chained to 1D
+    fit_music(doc)
     assert doc["shots"][2]["chain"]
     # A first composite for 1D that went wrong: the street, for a shot in the diner.
     (example_film / "overrides").mkdir()

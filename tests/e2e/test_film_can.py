@@ -10,6 +10,8 @@ changed setting goes through the command line to a real run.
 """
 from __future__ import annotations
 
+from tests.scene_cuts import fit_music
+
 import hashlib
 import json
 import os
@@ -67,6 +69,7 @@ def filmed(example_master, tmp_path_factory):
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     doc["id"], doc["title"], doc["shots"][0]["seed"] = "scene-02", "Again", 5
     (root / "scenes" / "scene-02.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -14,11 +14,12 @@ def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_aga
     from slate.flows.scene import scene_flow
     from slate.flows.scene_result import scene_result
     from slate.governor.ledger import Ledger
-    from tests.scene_cuts import without_finishing
+    from tests.scene_cuts import fit_music, without_finishing
     without_finishing(example_film)  # 1A alone, its panel a composite: the gate's verdict is the subject
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:1]
+    fit_music(doc)
     # A drawn panel scores 1.0 everywhere with the local judge (each region matches its blocking),
     # so there is nothing to tighten; a human composite is held to the plate's colours, a score
     # below 1. Here: the street plate a little brighter, as a composite of shot 1A in the street.

@@ -8,7 +8,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key, files_holding
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 from tests.integration.test_provider_fal import SEEDANCE_LITE, rows
 
@@ -38,6 +38,7 @@ def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, 
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]                 # 1A start only, 1B start+end, 1C a pan
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     shots = [s.id for s in load_film(example_film).scene("scene-01").shots]

@@ -9,7 +9,7 @@ from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from slate.providers.storage_local import LocalStorage
 from tests.fakes.control import fake_key, files_holding
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 from tests.integration.test_provider_gemini import JUDGE, PAINTER, VEO, jobs, rows, sent
 
@@ -26,6 +26,7 @@ def test_slate_run_with_gemini_renders_every_shot_priced_from_the_rate_card(exam
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:2]   # 1A (start frame), 1B (start and end frames)
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 

@@ -9,7 +9,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key, files_holding
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 from tests.integration.test_provider_openrouter import MINI, posts, rows
 
@@ -29,6 +29,7 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]  # 1A start frame, 1B start+end, 1C start frame
+    fit_music(doc)
     doc["shots"][-1].update(transition_out={"kind": "cut", "duration": 0}, duration=4.5)  # asked as 5 s
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     events: list = []

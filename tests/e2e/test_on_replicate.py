@@ -8,7 +8,7 @@ import yaml
 from slate.governor.chokepoint import Usage
 from slate.governor.ratecard import RateCard
 from tests.fakes.control import fake_key, files_holding
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 from tests.integration.test_provider_replicate import LITE, rows
 
@@ -26,6 +26,7 @@ def test_slate_run_with_replicate_renders_every_shot(example_film, prefect_harne
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = doc["shots"][:3]   # a start-only shot, a start+end shot, a pan
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     # Panels are drawn locally: the local judge reads only the local provider's drawings, and

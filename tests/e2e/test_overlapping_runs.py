@@ -30,7 +30,7 @@ from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
 from tests.holding_cli import read_trace
 from tests.prefect_homes import slate_env
-from tests.scene_cuts import without_finishing
+from tests.scene_cuts import fit_music, without_finishing
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -58,6 +58,7 @@ def test_the_nightly_and_a_manual_run_at_once_pay_once(example_master, tmp_path)
     path = film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1D")]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     env = slate_env(tmp_path / "prefect-home", SLATE_PAID_CALLS_ALLOWED="local", SLATE_LOCAL_LATENCY="1.0",
                     SLATE_EMBEDDED_PREFECT="1", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")

@@ -20,7 +20,7 @@ from slate.manifests import load_film
 from slate.media import probe
 from slate.media.subtitles import read_srt, subtitle_streams
 from slate.tasks.export import record_path
-from tests.scene_cuts import keep_shots, without_finishing
+from tests.scene_cuts import fit_music, keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
 
@@ -137,6 +137,7 @@ def test_off_model_shots_escalate_and_the_scene_goes_on(example_film, prefect_ha
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C", "1G")]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     # An override whose plate is another location: every take of 1G fails its panel gate.
     doc["shots"][2]["location"] = "diner"
@@ -177,6 +178,7 @@ def test_drift_past_the_threshold_re_anchors_the_chain(example_film, prefect_har
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E", "1F")]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     (example_film / "slate.toml").write_text("drift_every = 2\ndrift_threshold = 0.0\n")
     result = scene_flow(project=str(example_film), return_state=True).result()
@@ -237,6 +239,7 @@ def test_a_turnaround_the_local_judge_cannot_read_is_refused_or_rehearsed_unjudg
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1A", "1C")]
+    fit_music(doc)
     doc["shots"][-1]["transition_out"] = {"kind": "cut", "duration": 0}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     assert "gabe" in doc["shots"][1]["characters"] and "gabe" not in doc["shots"][0].get("characters", [])
@@ -273,6 +276,7 @@ def test_a_cut_is_judged_while_the_shots_after_it_render(example_film, prefect_h
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E", "1F")]
+    fit_music(doc)
     doc["shots"][0].pop("chain", None)
     doc["shots"][-1].pop("transition_out", None)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -312,6 +316,7 @@ def test_a_chained_clip_without_the_character_who_enters_escalates_and_is_served
     first["chain"] = False
     chained.update(chain=True, characters=["jenny", "leo"], enters=["leo"])
     doc["shots"] = [first, chained]
+    fit_music(doc)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     state = scene_flow(project=str(example_film), options=RunOptions(max_takes=2), return_state=True)

@@ -15,6 +15,13 @@
     GET  /elevenlabs/v1/history/{history_item_id}/audio   the line as audio/mpeg (MP3, as the API
          reference says; encoded by ffmpeg), whatever format it was asked in
 
+    POST /elevenlabs/v1/music?output_format=mp3_44100_128
+         xi-api-key header; JSON {"prompt", "music_length_ms" (3000-600000), "model_id": "music_v1",
+         "force_instrumental"?}; 200: the cue as audio/mpeg, `music_length_ms` long — a click track
+         at the tempo the prompt names ("96 BPM") with a loud accent at each time it names
+         ("exactly at 2.50s"), so what it makes can pass the music gate — and a `song-id` header.
+         Booked with `state.create` under op "compose"; faults taken at op "compose".
+
 Errors are {"detail": {"status", "message"}}: no key or a wrong one → 401 invalid_api_key; a voice id
 it does not have → 400 voice_not_found (its status code is [?] in the notes); a model it does not
 have, a body without text, an output_format it does not offer → 422/400. Every line it speaks is
@@ -166,7 +173,61 @@ def _mp3(pcm: bytes, rate: int) -> bytes:
                           input=pcm, capture_output=True, check=True).stdout
 
 
+MUSIC_MODELS = ("music_v1",)
+
+
+def _click_track(prompt: str, seconds: float, rate: int = 44100) -> bytes:
+    """A cue as the prompt asks it: a click on each beat of the tempo it names, an accent (four
+    times as loud, longer) at each time it names after "exactly at"; 16-bit mono PCM."""
+    import re
+
+    import numpy as np
+    bpm = float((re.search(r"(\d+(?:\.\d+)?) BPM", prompt) or [0, 100])[1])
+    accents = [float(t) for t in re.findall(r"(\d+\.\d+)s", prompt.split("exactly at", 1)[1])] \
+        if "exactly at" in prompt else []
+    n = int(round(seconds * rate))
+    out = np.zeros(n)
+    t = np.arange(int(0.05 * rate)) / rate
+    click = np.sin(2 * np.pi * 880 * t) * np.exp(-t * 60) * 0.15
+    t2 = np.arange(int(0.3 * rate)) / rate
+    accent = np.sin(2 * np.pi * 110 * t2) * np.exp(-t2 * 8) * 0.6
+    beat = 60.0 / bpm
+    for start, sound in [(i * beat, click) for i in range(int(seconds / beat) + 1)] + [(a, accent) for a in accents]:
+        i = int(round(start * rate))
+        if i < n:
+            out[i:i + len(sound)] += sound[:n - i]
+    return (np.clip(out, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def compose(st: State, req: Request) -> Reply:
+    denied = _keyless(req)
+    if denied:
+        return denied
+    body = req.json or {}
+    model = body.get("model_id", "music_v1")
+    length = body.get("music_length_ms")
+    if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+        return Reply(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "value_error.missing"}]})
+    if not isinstance(length, int) or not 3000 <= length <= 600000:
+        return Reply(422, {"detail": [{"loc": ["body", "music_length_ms"], "msg": "ensure this value is between "
+                                       "3000 and 600000", "type": "value_error"}]})
+    if model not in MUSIC_MODELS:
+        return Reply(400, detail("model_not_found", f"A model with model ID {model} does not exist"))
+    fault = st.take(PROVIDER, "compose", model, text=body["prompt"])
+    early = _early(fault)
+    if early:
+        return early
+    job = st.create(PROVIDER, "compose", model, {"query": req.query, **body}, prompt=body["prompt"])
+    if fault is not None and fault.kind == "drop_after":
+        raise Drop()
+    if fault is not None and fault.kind == "not_audio":
+        return Reply(200, {"status": "ok"})
+    return Reply(200, _mp3(_click_track(body["prompt"], length / 1000), 44100), {"song-id": job["id"]},
+                 content_type="audio/mpeg")
+
+
 def register(router: Router) -> None:
+    router.add("POST", P + r"/music", compose)
     router.add("POST", P + r"/text-to-speech/(?P<voice_id>[A-Za-z0-9]+)", text_to_speech)
     router.add("GET", P + r"/user/subscription", subscription)
     router.add("GET", P + r"/history/(?P<item_id>[A-Za-z0-9]+)/audio", history_audio)

@@ -57,9 +57,9 @@ def test_a_declaration_is_one_and_never_takes_another_passes_name():
     with pytest.raises(ValueError, match="slate's own"):
         withdraw_pass("upscale")
     with pytest.raises(ValueError, match="only a pass over the clip"):
-        declare_pass(PassDef(capability=Capability("music"), title="music", stage=FACESWAP_PASS.stage,
+        declare_pass(PassDef(capability=Capability("reverb"), title="reverb", stage=FACESWAP_PASS.stage,
                              applies=FACESWAP_PASS.applies, usage=FACESWAP_PASS.usage, versions=(), gate="x"))
-    assert "music" not in CAPABILITIES
+    assert "reverb" not in CAPABILITIES
 
 
 def _asks_for_a_swap(root):

@@ -78,6 +78,8 @@ def test_every_entry_loads_with_decimal_prices(card):
             u = Usage("judge", input_tokens=1000, output_tokens=100)
         elif r.kind == "speech":
             u = Usage("speech", characters=60, seconds=4.0)
+        elif r.kind == "music":   # issue 59: by the cue's seconds
+            u = Usage("music", seconds=30.0)
         elif r.kind in ("lipsync", "faceswap", "upscale"):   # issues 38, 41: by the clip's seconds
             u = Usage(r.kind, seconds=r.durations[0] if r.durations else (r.min_seconds or 5))
         else:
