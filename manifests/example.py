@@ -170,6 +170,9 @@ shots:
 #     1A: {trim_in: 0, trim_out: 0, exposure: 0, saturation: 1, dip_out: {colour: '#000000', duration: 1}}
 #   cues:                    # WAV, FLAC, MP3 or AAC; kind: music | dialogue | effects | ambience
 #     - {file: audio/theme.wav, kind: music, shot: 1A, at: 0, offset: 0, gain_db: -3, fade_in: 2, fade_out: 2, duck: true}
+#   music:                   # cues made to a brief, timed to the cut (docs/music.md)
+#     - {name: sting, tempo: 96, key: D, mode: minor, instruments: [felt piano], from_shot: 1A, to_shot: 1C,
+#        intensity: {1B: full}, hits: [{cut: 1B}, {shot: 1C, at: 1.2}], gain_db: -6, model: local:local-composer-v1}
 """
 
 
@@ -341,10 +344,16 @@ _SCENE: dict[str, Any] = {
               camera={"framing": "wide", "movement": "dolly_out"}),
     ],
     # The scene's edit: a fade from and to black, the diner's music under everything (ducked
-    # when Mia speaks), her line at the booth (shot 1G). Both sounds are made by write_example_film.
+    # when Mia speaks), her line at the booth (shot 1G) — both sounds made by write_example_film —
+    # and a cue of score made to a brief (docs/music.md) over the mug's moment, 1D to 1F, its hit
+    # on the cut into 1E: made by the local composer at $0, re-made only if an edit moves the cut.
     "finishing": {
         "fade_in": 1.0,
         "fade_out": 1.5,
+        "music": [{"name": "the-mug", "tempo": 100, "key": "D", "mode": "minor",
+                   "instruments": ["brushed drums", "upright bass", "felt piano"],
+                   "from_shot": "1D", "to_shot": "1F", "intensity": {"1E": "full"}, "hits": [{"cut": "1E"}],
+                   "gain_db": -6.0, "fade_in": 0.5, "fade_out": 1.0}],
         "cues": [
             {"file": "audio/diner-theme.wav", "kind": "music", "gain_db": -3.0, "fade_in": 2.0, "fade_out": 3.0},
             # 0.4 s into 1G (which starts at 15.75 s). Placed by time, not `shot: 1G`, so a copy of

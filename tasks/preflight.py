@@ -434,6 +434,13 @@ def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen
         if why is not None:   # said once, on the first speaker's voice
             out.append(Problem(film.film.bible, None, f"{fields.get(speakers[0], speakers[0])}.provider",
                                f"{', '.join(speakers)}'s speech model {model}: {why}"))
+    for scene_id in scenes:   # each cue made to a brief, on its brief's model
+        fin = film.scene(scene_id).finishing
+        for i, brief in enumerate(fin.music if fin else []):
+            why = missing(brief.model.split(":", 1)[0])
+            if why is not None:
+                out.append(Problem(film.scene_file(scene_id), None, f"finishing.music[{i}].model",
+                                   f"cue {brief.name!r}'s music model {brief.model}: {why}"))
     return out
 
 

@@ -73,7 +73,8 @@ class RunPlan:
     used: Lineup | None = None         # the lineup without a pass no shot of its scenes asks for (what is checked)
     block_from: str = NO_BLOCK_READ    # where the film's budget block was read
     speech: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # speech model -> who speaks with it in its scenes
-    costs: Mapping[str, Decimal] = field(default_factory=dict)   # lineup role (or "speech MODEL") -> one take of what it makes
+    costs: Mapping[str, Decimal] = field(default_factory=dict)   # lineup role (or "speech MODEL", "music MODEL") -> one take of what it makes
+    music: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # music model -> the cues made with it
 
     def _cost(self, role: str) -> str:
         return f" {fmt_usd(self.costs[role])}" if role in self.costs else ""
@@ -108,6 +109,8 @@ class RunPlan:
                 parts.append(f"{p.title} {model} ({self.origins[p.name]}){self._cost(p.name)}")
         for spoken, speakers in self.speech.items():   # the voices of the scenes' lines (the bible's)
             parts.append(f"speech {spoken} (bible.yaml: {', '.join(speakers)}){self._cost('speech ' + spoken)}")
+        for composer, cues in self.music.items():   # the scenes' cues made to a brief (finishing.music)
+            parts.append(f"music {composer} (finishing.music: {', '.join(cues)}){self._cost('music ' + composer)}")
         priced = f"; rehearsal priced as {self.settings.price_as.replace(',', ', ')}" if self.settings.price_as else ""
         each = "; $: one take of everything each model makes" if self.costs else ""
         return "models: " + ", ".join(parts) + priced + each
@@ -163,7 +166,7 @@ def plan_run(film: LoadedFilm, options: RunOptions | None = None, block: SlateBu
     return RunPlan(film.film.id, settings, chosen, limits, wanted, estimate,
                    origins=_lineup_origins(chosen, told, own), used=as_used(chosen, film, wanted),
                    block_from=block_from or NO_BLOCK_READ, speech=speech_models(film, wanted, settings.profile),
-                   costs=costs)
+                   costs=costs, music=music_models(film, wanted))
 
 
 def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estimate: FilmEstimate, chosen: Lineup,
@@ -189,6 +192,20 @@ def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estim
             out[name] = out.get(name, Decimal(0)) + sum(by_shot.values(), Decimal(0))
     for model, line in spoken_lines(film, list(plans), profile):
         out[f"speech {model}"] = out.get(f"speech {model}", Decimal(0)) + line_price(film, line, profile, pricing)
+    for sc in plans:
+        for model, price in cue_prices(film, sc, pricing):
+            out[f"music {model}"] = out.get(f"music {model}", Decimal(0)) + price
+    return out
+
+
+def music_models(film: LoadedFilm, scenes: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The music models ("provider:model") the scenes' cues are made with, each with its cues'
+    names, in order: the plan's models line and `slate check`'s keys."""
+    out: dict[str, tuple[str, ...]] = {}
+    for sc in scenes:
+        fin = film.scene(sc).finishing
+        for brief in fin.music if fin else []:
+            out[brief.model] = (*out.get(brief.model, ()), brief.name)
     return out
 
 
@@ -258,30 +275,35 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
 
 
 def music_costs(film: LoadedFilm, scene_id: str, pricing: Pricing) -> Decimal:
-    """What a scene's cues made to a brief cost, each made once at the length it is spotted at on
-    the planned cut (tasks/spotting.py, as `slate check` spots it), priced by its own model's row
-    (or as `price_as` re-prices music). A brief that cannot be spotted is `slate check`'s to refuse:
-    it is priced at nothing here."""
+    """What a scene's cues made to a brief cost, each made once (`cue_prices`)."""
+    return sum((price for _, price in cue_prices(film, scene_id, pricing)), Decimal(0))
+
+
+def cue_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> list[tuple[str, Decimal]]:
+    """Each cue of a scene made to a brief, by its model, made once at the length it is spotted at
+    on the planned cut (tasks/spotting.py, as `slate check` spots it), priced by its own model's
+    row (or as `price_as` re-prices music). A brief that cannot be spotted is `slate check`'s to
+    refuse: it is priced at nothing here."""
     from slate.governor.chokepoint import Usage
     from slate.tasks.spotting import SpotError, places, spot
 
     scene = film.scene(scene_id)
     fin = scene.finishing
     if fin is None or not fin.music:
-        return Decimal(0)
+        return []
     by_id = {s.id: s for s in scene.shots}
     shots = [by_id[i] for i in fin.in_cut([s.id for s in scene.shots])]
     trims = [fin.shots.get(s.id) for s in shots]
     lengths = [(s.id, s.duration - (t.trim_in + t.trim_out if t else 0.0)) for s, t in zip(shots, trims)]
     joins = [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]]
-    total = Decimal(0)
+    out = []
     for brief in fin.music:
         try:
             spotted = spot(brief, places(lengths, joins), float(film.film.fps))
         except SpotError:
             continue
-        total += pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)
-    return total
+        out.append((brief.model, pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)))
+    return out
 
 
 def _planned(film: LoadedFilm, scene_id: str, settings: Settings, chosen: Lineup) -> list[ShotPlan]:

@@ -88,6 +88,6 @@ def test_each_model_is_shown_with_what_it_costs_and_the_parts_make_the_estimate(
     synced = sum((card.price(sync, Usage("lipsync", seconds=s)) for s in (2.5, 2.0)), Decimal(0))
     assert f"lip-sync {sync} (told to this run) ${synced:.2f}" in models, (synced, models)
     parts = [Decimal(x) for x in re.findall(r"\) \$(\d+\.\d\d)", models)]
-    assert len(parts) == 5, models    # panels, video, judge, lip-sync, speech
+    assert len(parts) == 6, models    # panels, video, judge, lip-sync, speech, music (issue 59: the example's cue)
     [low] = re.findall(r"range: \$(\d+\.\d\d) \(one take per shot\)", out.stdout)
     assert sum(parts) == Decimal(low), (parts, low)

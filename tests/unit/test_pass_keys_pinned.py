@@ -92,11 +92,13 @@ def test_the_example_keeps_its_scene_keys_with_a_face_swap_and_an_upscale(exampl
     import shutil
     monkeypatch.delenv("SLATE_FPS", raising=False)
     # The example as BEFORE wrote it: no continuity ledger (issue 58, after BEFORE; BEFORE's loader
-    # refuses the fields). A film without one keeps its prompts and keys word for word.
+    # refuses the fields), no cue made to a brief (issue 59, likewise). A film without them keeps
+    # its prompts and keys word for word.
     import yaml
     scene = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(scene.read_text())
     doc.pop("continuity", None)
+    doc.get("finishing", {}).pop("music", None)
     for shot in doc["shots"]:
         shot.pop("continuity", None)
     scene.write_text(yaml.safe_dump(doc, sort_keys=False))
