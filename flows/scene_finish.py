@@ -127,7 +127,7 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
              clips: dict[str, ClipOutcome], approved: list[str], inputs: Finishing | None,
              graded: FinishResult | None, output: str, width: int, height: int,
              voiced: list[VoicedLine] | None = None, order: list[str] | None = None,
-             briefs: dict[str, dict] | None = None) -> None:
+             briefs: dict[str, dict[str, Any]] | None = None) -> None:
     """The scene's edit as `slate export` reads it (tasks/export.py): every shot with its approved
     clip, in/out, transition, take, scores and status; the cues where they were placed. With a
     finishing pass, its OpenTimelineIO export is written beside the record too. `order`: the
@@ -160,14 +160,20 @@ def timeline(run: Run, root: Path, plans: list[ShotPlan], panels: dict[str, Pane
         _with_finish(entry, row)
         shots.append(entry)
     total = graded.duration if graded else float("inf")
-    cues: list[export.TimelineCue] = [{"file": c.file, "media": export.media_path(st.storage, c.uri),
-             "kind": c.kind, "start": c.start, "offset": c.offset,
-             # as long as it is heard: to the file's end, its `length`, or the scene's end
-             "seconds": min(c.seconds - c.offset, c.length or c.seconds, total - c.start),
-             "gain_db": c.gain_db, "file_seconds": c.seconds, "fade_in": c.fade_in, "fade_out": c.fade_out,
-             "ducks": c.ducks, **({"brief": (briefs or {})[c.file]} if c.kind == "music" and c.file in (briefs or {})
-                                  else {})}
-        for c in (inputs.cues if inputs else []) if c.start < total]
+    cues: list[export.TimelineCue] = []
+    for placed in (inputs.cues if inputs else []):
+        if placed.start >= total:
+            continue
+        cue: export.TimelineCue = {
+            "file": placed.file, "media": export.media_path(st.storage, placed.uri), "kind": placed.kind,
+            "start": placed.start, "offset": placed.offset,
+            # as long as it is heard: to the file's end, its `length`, or the scene's end
+            "seconds": min(placed.seconds - placed.offset, placed.length or placed.seconds, total - placed.start),
+            "gain_db": placed.gain_db, "file_seconds": placed.seconds, "fade_in": placed.fade_in,
+            "fade_out": placed.fade_out, "ducks": placed.ducks}
+        if placed.kind == "music" and placed.file in (briefs or {}):   # a cue made to a brief: what it was made to
+            cue["brief"] = (briefs or {})[placed.file]
+        cues.append(cue)
     heard: list[export.TimelineLine] = [
         {"speaker": p.timed.speaker, "text": p.timed.text, "start": p.timed.start, "end": p.timed.end}
         for _, p, _ in (placed_lines(inputs, approved, voiced) if voiced and inputs is not None else [])
@@ -209,7 +215,7 @@ EXTRAS = {"mezzanine_uri": ("mezzanine", "{stem}.mov"), "poster_uri": ("poster",
 
 def extras_into_renders(run: Run, graded: FinishResult | None, output: str,
                         subtitles: dict[str, str] | None = None) -> list[Deliverable]:
-    """The profile's mezzanine and poster frame, and a scene's subtitles, beside the cut in
+    """The profile's mezzanine, poster frame and stems, and a scene's subtitles, beside the cut in
     renders/, where the film-maker and an editor look for them (the finishing pass stored them;
     here they are copied out)."""
     made = []
@@ -229,4 +235,8 @@ def extras_into_renders(run: Run, graded: FinishResult | None, output: str,
         path = Path(output).with_name(name.format(stem=Path(output).stem))
         in_place(run.crew.storage, uri, path, path.suffix.lstrip("."))
         made.append(Deliverable(kind=kind, file=path.name, uri=uri))
+    for stem, uri in (graded.stems if graded is not None else {}).items():   # the delivery's `stems`
+        path = Path(output).with_name(f"{Path(output).stem}-{stem}.wav")
+        in_place(run.crew.storage, uri, path, "wav")
+        made.append(Deliverable(kind=f"{stem} stem", file=path.name, uri=uri))
     return made

@@ -23,6 +23,7 @@ from __future__ import annotations
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from prefect import get_run_logger
@@ -130,7 +131,7 @@ def cue_file(name: str) -> str:
     return f"music-{name}.wav"
 
 
-def briefs_of(film: LoadedFilm, scene: str) -> dict[str, dict]:
+def briefs_of(film: LoadedFilm, scene: str) -> dict[str, dict[str, Any]]:
     """Each made cue's brief and model, by its file name: what the exported timeline carries in
     the cue's metadata, for the editor (and a composer replacing it)."""
     fin = film.scene(scene).finishing

@@ -394,7 +394,8 @@ class Rate:
             seconds = _seconds(units.seconds)
             if seconds < 0:
                 raise RateError(f"{self.key}: a cue of {seconds} s has no price")
-            return usd(self._required(self.per_second, "per_second")[None] * max(seconds, self.min_seconds or 0))
+            shortest = Decimal(self.min_seconds or 0)
+            return usd(self._required(self.per_second, "per_second")[None] * (seconds if seconds > shortest else shortest))
         return usd(self._video(units))
 
     def gpu_seconds(self, units: Usage) -> Decimal:

@@ -256,6 +256,9 @@ class Delivery(_Model):
     #: a copy of a scene's cut with its lines drawn into the picture (<cut>-subtitled.mp4), for a
     #: player or a festival that shows no subtitle stream; the cut itself stays clean
     burned_subtitles: bool = False
+    #: the mix's stems beside the cut (<cut>-dialogue.wav, -music.wav, -effects.wav: 24-bit WAVs at
+    #: the mix's gain, laid together the mix), for an editor or a mixer to rebalance (issue 59)
+    stems: bool = False
 
     @field_validator("loudness")
     @classmethod

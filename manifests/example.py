@@ -62,7 +62,7 @@ scenes:                 # scene files, in film order (at most 200)
 #   lut: grade/film.cube                 # a 3D .cube LUT; a scene's own `lut` overrides it
 #   delivery:                            # per profile (draft | final | hero)
 #     draft: {{loudness: web}}           # web (-14 LUFS) | broadcast (-23 LUFS) | a number
-#     hero: {{loudness: broadcast, true_peak: -1, mezzanine: prores_proxy, poster: true}}   # or dnxhr_lb
+#     hero: {{loudness: broadcast, true_peak: -1, mezzanine: prores_proxy, poster: true, stems: true}}   # or dnxhr_lb; stems: the mix by kind
 """
 
 EMPTY_BIBLE = """# The bible: the locked references. Each character needs an approved turnaround in storage at
@@ -282,7 +282,8 @@ _FILM: dict[str, Any] = {
     # The edit's film-wide part (issue 23): the grade and what each profile delivers.
     "finishing": {"lut": "grade/night-diner.cube",
                   "delivery": {"draft": {"loudness": "web"}, "final": {"loudness": "web", "poster": True},
-                               "hero": {"loudness": "broadcast", "mezzanine": "prores_proxy", "poster": True}}},
+                               "hero": {"loudness": "broadcast", "mezzanine": "prores_proxy", "poster": True,
+                                        "stems": True}}},
 }
 
 

@@ -64,20 +64,22 @@ def make_cut(name: str, join: Stitching, out: Path, on_progress: Callable[[float
              mezzanine: tuple[str, Path] | None = None) -> Probe: ...
 @overload
 def make_cut(name: str, join: FinishPlan, out: Path, on_progress: Callable[[float], None] | None = None,
-             mezzanine: tuple[str, Path] | None = None) -> Finished: ...
+             mezzanine: tuple[str, Path] | None = None, stems: dict[str, Path] | None = None) -> Finished: ...
 def make_cut(name: str, join: Stitching | FinishPlan, out: Path, on_progress: Callable[[float], None] | None = None,
-             mezzanine: tuple[str, Path] | None = None) -> Probe | Finished:
+             mezzanine: tuple[str, Path] | None = None, stems: dict[str, Path] | None = None) -> Probe | Finished:
     """Join `join` into `out` and check what was made against what was asked: its Probe (a
     stitching) or its Finished (a finishing plan: probe, loudness, sound's length). On any
     mismatch `out` is removed and CutMismatch raised, named `name`. `on_progress(share)` hears
     how far a finishing pass is (a stitching says nothing). `mezzanine` (kind, path): a
-    finishing pass also writes the editor's intermediate there, from its own frames."""
+    finishing pass also writes the editor's intermediate there, from its own frames; `stems`
+    (stem -> WAV path): and the mix's stems (media/finish.py `stems_args`)."""
     made: Probe | Finished
     if isinstance(join, FinishPlan):
         # A pass that would only re-encode files that already are the deliverable keeps them
         # (media/join.py): a one-scene film's cut is its finished scene, several agreeing scenes
         # are joined by stream copy. A mezzanine is the pass's own frames: the pass runs for it.
-        made = (kept(join, out) if mezzanine is None else None) or finish(join, out, on_progress, mezzanine)
+        made = (kept(join, out) if mezzanine is None and not stems else None) or \
+            finish(join, out, on_progress, mezzanine, stems)
         problems = deliverable_problems(made, join)
     else:
         made = stitch(join.clips, out, transitions=join.transitions, fps=join.fps, width=join.width,

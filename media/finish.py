@@ -247,9 +247,16 @@ def _mix(streams: list):
     return ffmpeg.filter(streams, "amix", inputs=len(streams), duration="first", normalize=0)
 
 
-def _sound(plan: FinishPlan, sources):
-    """The scene's mix before loudness: the clips' own sound (or silence) joined like the
-    picture, plus the cues; music (and any cue marked `duck`) under dialogue."""
+#: The stems a mix is split into, as a post house delivers them: each cue's kind to its stem (the
+#: clips' own sound and ambience go with the effects).
+STEMS = ("dialogue", "music", "effects")
+_STEM_OF = {"dialogue": "dialogue", "music": "music", "effects": "effects", "ambience": "effects"}
+
+
+def _layers(plan: FinishPlan, sources) -> list[tuple[str, Stream]]:
+    """The scene's mix before loudness, as its layers, each with the stem it belongs to: the
+    clips' own sound (or silence) joined like the picture, plus the cues; music (and any cue
+    marked `duck`) under dialogue, ducked by kind (a stem is ducked as the mix hears it)."""
     total = plan.total
     # One silence for every silent clip, split: the graph builder merges nodes it cannot tell
     # apart, so two silences of one length would be one stream read twice (refused by ffmpeg).
@@ -271,27 +278,62 @@ def _sound(plan: FinishPlan, sources):
         else:
             cur = ffmpeg.concat(cur, a, v=0, a=1)
     production = _fit_audio(cur, total)
-    ducked: list[Stream] = []
+    ducked: dict[str, list[Stream]] = {}
     dialogue: list[Stream] = []
-    others: list[Stream] = []
+    others: list[tuple[str, Stream]] = []
     heard = [cue for cue in plan.cues if _plays(cue, total) > 0]
     for cue, source in zip(heard, _cue_reads(heard)):
         s = _cue_stream(cue, total, source)
-        (dialogue if cue.kind == "dialogue" else ducked if cue.ducks else others).append(s)
-    layers = [production]
+        stem = _STEM_OF.get(cue.kind, "effects")
+        if cue.kind == "dialogue":
+            dialogue.append(s)
+        elif cue.ducks:
+            ducked.setdefault(stem, []).append(s)
+        else:
+            others.append((stem, s))
+    layers: list[tuple[str, Stream]] = [("effects", production)]
     if dialogue:
         key = _mix(dialogue)
         if ducked:
-            split = key.filter_multi_output("asplit", 2)
-            key, sidechain = split.stream(0), split.stream(1)
-            music = ffmpeg.filter([_mix(ducked), sidechain], "sidechaincompress", threshold=0.03, ratio=8,
-                                  attack=20, release=400)
-            layers.append(music)
-        layers.append(key)
+            split = key.filter_multi_output("asplit", len(ducked) + 1)
+            key = split.stream(0)
+            for k, (stem, streams) in enumerate(ducked.items(), start=1):
+                layers.append((stem, ffmpeg.filter([_mix(streams), split.stream(k)], "sidechaincompress",
+                                                   threshold=0.03, ratio=8, attack=20, release=400)))
+        layers.append(("dialogue", key))
     else:
-        layers += ducked
-    layers += others
-    return _mix(layers)
+        layers += [(stem, _mix(streams)) for stem, streams in ducked.items()]
+    return layers + others
+
+
+def _sound(plan: FinishPlan, sources):
+    """The scene's mix before loudness (`_layers`, summed)."""
+    return _mix([stream for _, stream in _layers(plan, sources)])
+
+
+def stems_args(plan: FinishPlan, measured: dict, outs: dict[str, Path]) -> list[str]:
+    """The mix's stems (`outs`: stem -> WAV path, of STEMS), each its layers summed at the mix's
+    own gain (`measured`: pass one's reading, as `finish_args` applies it; before the mix's peak
+    limiter, which acts on the sum): laid together they are the mix. A stem with nothing in it is
+    silence of the cut's length, so an editor always gets the same set."""
+    total = plan.total
+    layers = _layers(plan, _sources(plan))
+    raise_db, gain = float(measured.get("slate_raise_db", 0.0)), gain_db(plan, measured)
+    empty = [stem for stem in outs if not any(k == stem for k, _ in layers)]
+    silences: dict[str, Stream] = {}
+    if empty:   # one silence, split: two of one length would be one node read twice (see `_layers`)
+        quiet = _fit_audio(_silence(total), total)
+        split = quiet.filter_multi_output("asplit", len(empty)) if len(empty) > 1 else None
+        silences = {stem: split.stream(i) if split is not None else quiet for i, stem in enumerate(empty)}
+    outputs = []
+    for stem, path in outs.items():
+        streams = [stream for k, stream in layers if k == stem]
+        a = _mix(streams) if streams else silences[stem].filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+        if raise_db > 0:
+            a = a.filter("volume", f"{raise_db:.2f}dB")
+        a = _fit_audio(a.filter("volume", f"{gain:.2f}dB"), total)
+        outputs.append(ffmpeg.output(a, os.fspath(path), **{"c:a": "pcm_s24le", "ar": RATE}))
+    return [*_QUIET, "-y", *ffmpeg.merge_outputs(*outputs).get_args()]
 
 
 def _sources(plan: FinishPlan):
@@ -491,11 +533,14 @@ def _beside(target: Path) -> Path:
     return scratch_beside(target, target.suffix)
 
 
-def finish(plan: FinishPlan, out, on_progress=None, mezzanine: tuple[str, Path] | None = None) -> Finished:
+def finish(plan: FinishPlan, out, on_progress=None, mezzanine: tuple[str, Path] | None = None,
+           stems: dict[str, Path] | None = None) -> Finished:
     """Run the pass into `out` (atomically) and measure it: probe, loudness, sound's length.
     `on_progress(share)` (0..1 of the edit rendered), when given, hears how far the pass is.
     With `mezzanine` (kind, path) the same run writes the editor's intermediate there too
-    (`finish_args`), atomically, and it is probed by a full decode."""
+    (`finish_args`), atomically, and it is probed by a full decode. With `stems` (stem -> WAV
+    path), the mix's stems are written there after it (`stems_args`), each atomically; a cut
+    with no sound source has none."""
     _check(plan)
     measured = measure(plan)
     target = Path(out)
@@ -517,6 +562,15 @@ def finish(plan: FinishPlan, out, on_progress=None, mezzanine: tuple[str, Path] 
     # Read back without decoding the picture again: its boxes, held to the frames ffmpeg says it
     # wrote (media/probe.probe_copied) — a full decode of the cut was the pass's biggest cost
     # beyond the render itself. The sound is decoded once, for its loudness and its length.
+    if stems and measured is not None:
+        scratch = {stem: _beside(Path(path)) for stem, path in stems.items()}
+        try:
+            run(stems_args(plan, measured, scratch))
+            for stem, path in stems.items():
+                os.replace(scratch[stem], path)
+        finally:
+            for tmp_stem in scratch.values():
+                tmp_stem.unlink(missing_ok=True)
     picture = probe_copied(target, wrote.stdout)
     master = probe(mov) if mov is not None else None
     if measured is None:

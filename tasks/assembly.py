@@ -65,17 +65,19 @@ def finishing_inputs(st: Crew, root: Path | str, film: LoadedFilm, scene_id: str
     delivery = film_fin.delivery_for(profile) if film_fin else DEFAULT_DELIVERY
     edit = FinishingEdit(fade_in=fin.fade_in if fin else 0.0, fade_out=fin.fade_out if fin else 0.0,
                          target_lufs=delivery.target_lufs, true_peak=delivery.true_peak,
-                         mezzanine=delivery.mezzanine, poster=delivery.poster)
+                         mezzanine=delivery.mezzanine, poster=delivery.poster, stems=delivery.stems)
     return Finishing(shots=shots, cues=cues, lut=lut, edit=edit)
 
 
 def _film_part(finish: FilmFinish) -> dict[str, Any]:
-    """The film's `finishing:` as the can keys it. A delivery's `burned_subtitles` left off
-    (issue 37) is not written: a film's keys stay what they were before the option existed."""
+    """The film's `finishing:` as the can keys it. A delivery's `burned_subtitles` (issue 37) or
+    `stems` (issue 59) left off is not written: a film's keys stay what they were before the
+    option existed."""
     dumped: dict[str, Any] = finish.model_dump(mode="json")
     for delivery in dumped.get("delivery", {}).values():
-        if not delivery.get("burned_subtitles"):
-            delivery.pop("burned_subtitles", None)
+        for option in ("burned_subtitles", "stems"):
+            if not delivery.get(option):
+                delivery.pop(option, None)
     return dumped
 
 

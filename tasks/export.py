@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import NotRequired, Protocol, TypedDict, TypeGuard
+from typing import Any, NotRequired, Protocol, TypedDict, TypeGuard
 
 import opentimelineio as otio
 
@@ -77,7 +77,7 @@ class TimelineCue(TypedDict):
     fade_in: NotRequired[float]
     fade_out: NotRequired[float]
     ducks: NotRequired[bool]           # ducked under dialogue in the mix
-    brief: NotRequired[dict]           # a cue made to a brief (issue 59): the brief, its model among it
+    brief: NotRequired[dict[str, Any]]   # a cue made to a brief (issue 59): the brief, its model among it
 
 
 class TimelineFinish(TypedDict):

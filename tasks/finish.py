@@ -17,7 +17,7 @@ from typing import Callable
 from prefect import task
 
 from slate.media.cut import make_cut
-from slate.media.finish import FinishCue, FinishPlan, FinishShot, poster_args
+from slate.media.finish import STEMS, FinishCue, FinishPlan, FinishShot, poster_args
 from slate.media.poster import settled_moment
 from slate.manifests.frame_rate import Fps
 from slate.media import has_sound, run as run_ffmpeg
@@ -76,7 +76,8 @@ def finish_scene(run: Run, given: FinishInput) -> FinishResult:
     # The editor's mezzanine is a second output of the pass itself (media/finish.finish_args),
     # held to the cut's frames, sound and colour with it (deliverable_problems).
     mezzanine = (edit.mezzanine, out.with_name(f"{scene}-{edit.mezzanine}.mov")) if edit.mezzanine else None
-    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene), mezzanine=mezzanine)
+    stems = {stem: out.with_name(f"{scene}-{stem}.wav") for stem in STEMS} if edit.stems else None
+    done = make_cut(f"finished scene {scene}", plan, out, _progress(run, scene), mezzanine=mezzanine, stems=stems)
     emit(run, event="finishing", scene=scene, share=1.0)   # ffmpeg's last block can stop short of the end
     uri = st.storage.put_file(out, "mp4")
     mezzanine_uri = poster_uri = None
@@ -89,11 +90,16 @@ def finish_scene(run: Run, given: FinishInput) -> FinishResult:
         run_ffmpeg(poster_args(out, png, settled_moment(plan)))
         poster_uri = st.storage.put_file(png, "png")
         png.unlink(missing_ok=True)
+    kept_stems = {}
+    for stem, path in (stems or {}).items():
+        if path.is_file():   # a cut with no sound source has none
+            kept_stems[stem] = st.storage.put_file(path, "wav")
+            path.unlink(missing_ok=True)
     out.unlink(missing_ok=True)
     return FinishResult(uri=uri, duration=done.probe.duration, frames=done.probe.frames, width=done.probe.width,
                         height=done.probe.height, has_audio=done.probe.has_audio,
                         loudness=None if done.loudness is None else done.loudness.integrated,
                         true_peak=None if done.loudness is None else done.loudness.true_peak,
                         target_lufs=plan.target_lufs, model_audio=sum(s.has_audio for s in plan.shots),
-                        mezzanine_uri=mezzanine_uri, poster_uri=poster_uri)
+                        mezzanine_uri=mezzanine_uri, poster_uri=poster_uri, stems=kept_stems)
 

@@ -47,3 +47,4 @@ class FinishResult(BaseModel):
     model_audio: int            # how many of its shots brought the video model's own sound
     mezzanine_uri: str | None = None
     poster_uri: str | None = None
+    stems: dict[str, str] = {}   # stem (dialogue, music, effects) -> its WAV's URI, when the delivery asks

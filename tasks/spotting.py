@@ -14,6 +14,7 @@ the planned shots, the run against the approved ones, with the same function.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slate.errors import SlateError
@@ -66,7 +67,7 @@ class SpotError(SlateError, ValueError):
         self.field, self.shot, self.message = field, shot, message
 
 
-def places(shots: list[tuple[str, float]], joins: list[tuple[str, float]]) -> list[CutPlace]:
+def places(shots: Sequence[tuple[str, float]], joins: Sequence[tuple[str, float]]) -> list[CutPlace]:
     """The cut's shots (id, seconds after trims, in the edit's order) placed end to end, each
     `joins[k]` (kind, seconds) leading out of shot k: a dissolve overlaps the next shot's head."""
     out: list[CutPlace] = []

@@ -144,6 +144,16 @@ class FinishingEdit(StageInput):
     true_peak: float
     mezzanine: str | None
     poster: bool
+    stems: bool = False
+
+    @model_serializer(mode="wrap")
+    def _without_unasked_stems(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An edit that asks for no stems keys as it did before the option existed (issue 59): the
+        # finish task of every scene finished before stays a cache hit.
+        dumped: dict[str, Any] = handler(self)
+        if not dumped.get("stems"):
+            dumped.pop("stems", None)
+        return dumped
 
 
 class Finishing(StageInput):

@@ -210,3 +210,57 @@ def test_a_short_scene_of_one_spoken_line_reaches_its_target_past_its_peaks(tmp_
     measured = loudness(tmp_path / "out.mp4")
     assert abs(measured.integrated - (-14.0)) <= 1.0, measured
     assert measured.true_peak <= -1.0 + 0.3, measured
+
+
+def _wav(path) -> tuple[np.ndarray, int]:
+    """A stem as ffmpeg reads it (24-bit stereo WAV, its header the extensible one the standard
+    library's reader refuses), as mono floats."""
+    import subprocess
+
+    from slate.media.ffmpeg import ffmpeg_exe
+    head = run(["-nostdin", "-hide_banner", "-i", str(path), "-f", "null", "-"]).stderr
+    assert "pcm_s24le" in head and "stereo" in head and "48000 Hz" in head, head
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-ac", "1", "-f", "f32le", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype="<f4").astype(np.float64), 48000
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x)))) if len(x) else 0.0
+
+
+def test_the_stems_are_the_mix_split_by_kind_at_its_gain(tmp_path):
+    """Issue 59: a delivery's stems — the clips' own sound with the effects, the music (ducked
+    under the line, as the mix hears it), the line — are WAVs as long as the cut, each holding its
+    own kind and nothing of the others, at the mix's gain: laid together they measure as the mix."""
+    a = _clip(tmp_path / "a.mp4", 3, tone=300)
+    music = _tone(tmp_path / "music.wav", 10)
+    run(["-nostdin", "-y", "-f", "lavfi", "-i", "anoisesrc=d=1.0:a=0.3", str(tmp_path / "line.wav")])
+    plan = FinishPlan(shots=[FinishShot(a, 3, has_audio=True)], width=W, height=H, fps=FPS, target_lufs=-16.0,
+                      cues=[FinishCue(music, "music", 0.0, 10.0, gain_db=-6, ducks=True),
+                            FinishCue(str(tmp_path / "line.wav"), "dialogue", 1.5, 1.0)])
+    stems = {k: tmp_path / f"out-{k}.wav" for k in ("dialogue", "music", "effects")}
+    done = finish(plan, tmp_path / "out.mp4", stems=stems)
+    read = {k: _wav(p) for k, p in stems.items()}
+    assert all(abs(len(x) / rate - 3.0) <= 1 / FPS for x, rate in read.values())
+    (line, rate), (score, _), (effects, _) = read["dialogue"], read["music"], read["effects"]
+    before, during = slice(0, int(1.4 * rate)), slice(int(1.6 * rate), int(2.4 * rate))
+    assert _rms(line[before]) < 1e-4 < _rms(line[during])               # the line, where it is heard
+    assert _rms(score[before]) > 0.01 and _rms(score[during]) < 0.5 * _rms(score[before])   # ducked under it
+    spectrum = np.abs(np.fft.rfft(effects[before]))
+    assert abs(np.argmax(spectrum) * rate / (2 * (len(spectrum) - 1)) - 300) < 5   # the clip's own 300 Hz
+    together = tmp_path / "together.wav"
+    run(["-nostdin", "-y", *[arg for p in stems.values() for arg in ("-i", str(p))], "-filter_complex",
+         "amix=inputs=3:normalize=0", str(together)])
+    assert abs(loudness(together).integrated - done.loudness.integrated) <= 1.0
+
+
+def test_a_mix_without_a_line_has_a_silent_dialogue_stem(tmp_path):
+    a = _clip(tmp_path / "a.mp4", 2, tone=300)
+    plan = FinishPlan(shots=[FinishShot(a, 2, has_audio=True)], width=W, height=H, fps=FPS,
+                      cues=[FinishCue(_tone(tmp_path / "music.wav", 4), "music", 0.5, 4.0)])
+    stems = {k: tmp_path / f"out-{k}.wav" for k in ("dialogue", "music", "effects")}
+    finish(plan, tmp_path / "out.mp4", stems=stems)
+    line, _ = _wav(stems["dialogue"])
+    music, rate = _wav(stems["music"])
+    assert _rms(line) == 0.0 and _rms(music[:int(0.4 * rate)]) < 1e-4 < _rms(music[int(0.6 * rate):])

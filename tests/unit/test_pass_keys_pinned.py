@@ -99,6 +99,11 @@ def test_the_example_keeps_its_scene_keys_with_a_face_swap_and_an_upscale(exampl
     doc = yaml.safe_load(scene.read_text())
     doc.pop("continuity", None)
     doc.get("finishing", {}).pop("music", None)
+    film_yaml = example_film / "film.yaml"
+    film_doc = yaml.safe_load(film_yaml.read_text())
+    for delivery in film_doc.get("finishing", {}).get("delivery", {}).values():
+        delivery.pop("stems", None)   # issue 59's stems, after BEFORE likewise
+    film_yaml.write_text(yaml.safe_dump(film_doc, sort_keys=False))
     for shot in doc["shots"]:
         shot.pop("continuity", None)
     scene.write_text(yaml.safe_dump(doc, sort_keys=False))
