@@ -1,7 +1,8 @@
 """A provider whose jobs end as a test says: the take loop's table (tests/unit/test_take_table.py).
 
 `script` offers a clip (`script:clip`), a lip-sync (`script:sync`), a face swap (`script:swap`),
-an upscale (`script:up`) and a voice (`script:voice`, one answer a line), the first four each as a job — submitted, polled, downloaded, cancelled — the way a
+an upscale (`script:up`), a voice (`script:voice`, one answer a line) and a composer (`script:score`,
+one answer a cue: "ok" the local composer's cue, "short" one half as long), the first four each as a job — submitted, polled, downloaded, cancelled — the way a
 vendor's is, so the governor's real job call meets each ending as it would at a vendor:
 
 - "ok": the job succeeds with a real clip — the local provider's render for a clip, the local
@@ -36,8 +37,10 @@ from slate.providers.errors import BadOutput, JobFailed, RefusedByModeration
 from slate.providers.spec import Offer, ProviderSpec
 
 NAME = "script"
-ENDINGS = ("ok", "failed", "unusable", "stuck", "refused")
-MODELS = {"video": "clip", "lipsync": "sync", "faceswap": "swap", "upscale": "up", "speech": "voice"}
+ENDINGS = ("ok", "failed", "unusable", "stuck", "refused", "short")
+MODELS = {"video": "clip", "lipsync": "sync", "faceswap": "swap", "upscale": "up", "speech": "voice", "music": "score"}
+#: The capabilities whose calls are one answer, not a job.
+ONE_ANSWER = ("speech", "music")
 #: What a rate card prices each of its models at (per second of clip): a test's film adds these rows.
 RATES = """
 [models."script:clip"]
@@ -64,6 +67,12 @@ confidence = "S"
 [models."script:voice"]
 kind = "speech"
 per_million_characters = "50000"
+source = "tests/fakes/scripted.py: a test's own price"
+confidence = "S"
+
+[models."script:score"]
+kind = "music"
+per_second = "0.01"
 source = "tests/fakes/scripted.py: a test's own price"
 confidence = "S"
 
@@ -215,6 +224,41 @@ class ScriptedVoice:
         return offline_line(request.voice, request.settings, request.text)
 
 
+class ScriptedComposer:
+    """A composer whose cues end as the script says — "ok" the local composer's cue, "short" one
+    made half as long as asked (a take the music gate fails), "failed", "unusable" and "refused"
+    raised as a vendor's client raises them."""
+
+    name = NAME
+
+    def __init__(self, model: str):
+        self.model = model
+        self.variant: dict[str, Any] = {}
+
+    def compose(self, request: Any, *, client_ref: str | None = None) -> Any:
+        from dataclasses import replace as changed
+
+        from slate.providers.local_music import made_cue
+        queue = BOOK.script.get("music", [])
+        ending = queue.pop(0) if queue else "ok"
+        BOOK.jobs.append(Job("music", f"music-{len(BOOK.jobs) + 1}", ending, request))
+        if ending == "failed":
+            raise JobFailed("the composer could not make the cue", provider=NAME)
+        if ending == "unusable":
+            raise BadOutput("the answer is an HTML page, not audio", provider=NAME)
+        if ending == "refused":
+            raise RefusedByModeration("the prompt was flagged by moderation", provider=NAME)
+        if ending == "short":
+            return made_cue(changed(request, seconds=request.seconds / 2,
+                                    hits=tuple(h for h in request.hits if h < request.seconds / 2)))
+        return made_cue(request)
+
+
+def _music(model: str, *, storage: Storage | None = None, base_url: str | None = None,
+           settings: object = None) -> ScriptedComposer:
+    return ScriptedComposer(model)
+
+
 def _speech(model: str, *, storage: Storage | None = None, base_url: str | None = None,
             settings: object = None) -> ScriptedVoice:
     return ScriptedVoice(model)
@@ -242,7 +286,8 @@ PROVIDER = ProviderSpec(
     name=NAME,
     offers={capability: Offer((model,)) for capability, model in MODELS.items()},
     video=_video, lipsync=_lipsync, faceswap=_faceswap, upscale=_upscale, speech=_speech,  # type: ignore[arg-type]
-    job_seconds={model: 60.0 for capability, model in MODELS.items() if capability != "speech"},
+    music=_music,
+    job_seconds={model: 60.0 for capability, model in MODELS.items() if capability not in ONE_ANSWER},
 )
 
 
