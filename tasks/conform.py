@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import opentimelineio as otio
 
@@ -513,6 +514,13 @@ def _own_line(file: str, scene: str, trace: Provenance) -> bool:
         any(s["shot"] == found["shot"] for s in trace.records[scene]["shots"])
 
 
+def _made_cue(file: str, scene: str, trace: Provenance, meta: Mapping[str, Any]) -> bool:
+    """`file` names a cue slate made to a brief (issue 59) for `scene`: the clip carries its brief
+    (an OpenTimelineIO export keeps it), or the scene's record does."""
+    return "brief" in meta or (scene in trace.records and any(c.get("file") == file and "brief" in c
+                                                              for c in trace.records[scene].get("cues", [])))
+
+
 def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: str, scenes: list[SceneCut],
                trace: Provenance, rate: float, refusals: list[NotConformed]) -> None:
     """An audio clip as a cue of the scene it plays in: its file known to the scene's record, or
@@ -537,6 +545,10 @@ def _place_cue(clip: otio.schema.Clip, track: otio.schema.Track, at: int, tc: st
     if scene is not None and file is not None and _own_line(file, scene.scene, trace):
         # slate's own line of dialogue: it follows its shot's dialogue (the run places it again),
         # also when the shot it was spoken over has since left the cut and so the records.
+        return
+    if scene is not None and file is not None and _made_cue(file, scene.scene, trace, meta):
+        # a cue made to a brief: it follows its brief, spotted again on the conformed cut (re-made
+        # only when the edit moved its length or a hit): never a file for finishing.cues
         return
     if scene is None or file is None or file not in trace.cue_files.get(scene.scene, set()):
         refusals.append(NotConformed(clip.name, tc, "slate never placed this sound (no cue of the timeline records "

@@ -464,6 +464,40 @@ def test_an_edit_holding_slates_own_lines_conforms_again_after_the_run_it_wrote(
     _no_money(cut)
 
 
+@pytest.mark.parametrize("fmt", ["otio", "fcp7"])
+def test_a_cue_made_to_a_brief_follows_its_brief_not_the_cues(cut, tmp_path, fmt):
+    """Issue 59: the exported cue slate made (`music-the-mug.wav`, its brief in the clip's metadata)
+    is neither refused as a sound slate never placed nor written into finishing.cues as a file the
+    film does not have: a conform that trims 1D leaves it to its brief, which the next run spots on
+    the new cut."""
+    import json
+    path = record_path(cut, "scene-01", "draft")
+    record = json.loads(path.read_text())
+    brief = {"name": "the-mug", "tempo": 100.0, "model": "local:local-composer-v1"}
+    record["cues"].append({"file": "music-the-mug.wav", "media": str(cut / "music-the-mug.wav"), "kind": "music",
+                           "start": 6.0, "offset": 0.0, "seconds": 7.5, "gain_db": -6.0, "ducks": True,
+                           "brief": brief})
+    path.write_text(json.dumps(record))
+    timeline = _timeline(cut)
+    [made] = [c for t in timeline.audio_tracks() for c in t.find_clips() if "music-the-mug.wav" in c.name]
+    assert made.metadata["slate"]["brief"] == brief
+    d = _clips(timeline)["1D"]
+    d.source_range = otio.opentime.TimeRange(d.source_range.start_time,
+                                             d.source_range.duration - otio.opentime.RationalTime(12, FPS))
+    edited = write_timeline(timeline, fmt, tmp_path / FORMATS[fmt])
+    done = _conform(cut, edited, "--write")
+    assert done.exit_code == 0 and "never placed" not in done.output, done.output
+    fin = _scene(cut)["finishing"]
+    assert fin["shots"]["1D"]["trim_out"] == pytest.approx(0.5)
+    assert "music-the-mug.wav" not in [c["file"] for c in fin.get("cues", [])] and fin["music"][0]["name"] == "the-mug"
+    if fmt == "otio":   # the run after it left the cue out (its gate escalated it): the clip's own brief says what it is
+        record["cues"] = [c for c in record["cues"] if c["file"] != "music-the-mug.wav"]
+        path.write_text(json.dumps(record))
+        again = _conform(cut, edited)
+        assert again.exit_code == 0 and "never placed" not in again.output, again.output
+    _no_money(cut)
+
+
 def _two_takes_of_1d(cut) -> tuple[str, str]:
     """The rushes as two runs of the dailies leave them: 1D's clip made twice (take 1 in the cut,
     take 2 kept), each take a file in the film's storage. Returns the two files' paths."""
