@@ -173,11 +173,14 @@ def field_markdown(text: str) -> str:
 
 
 def description(scene: str, profile: str, shots: list[ShotToApprove], total: str, caps: str,
-                left: str, contact_sheet_key: str) -> str:
-    """The approval form's own text: the total and the caps (each shot is in `shot_sections`)."""
+                left: str, contact_sheet_key: str, music: str = "") -> str:
+    """The approval form's own text: the total and the caps (each shot is in `shot_sections`);
+    `music`: the scene's cues made to a brief, with their cost, when it has any (in the total)."""
+    cues = f" and its music ({music})" if music else ""
     return (f"### Approve the {profile} video of scene {scene}\n\n"
             f"Every panel passed its gate. Nothing is rendered at {profile} resolution until you answer.\n\n"
-            f"**Total estimate: {total}** for {len(shots)} clip(s). Caps: {caps}; they still allow **{left}**.\n\n"
+            f"**Total estimate: {total}** for {len(shots)} clip(s){cues}. Caps: {caps}; they still allow "
+            f"**{left}**.\n\n"
             f"What you approve is an amount: the clips you approve, plus the retake allowance below. A retake "
             f"that would go past it waits for you again.\n\n"
             f"Each shot's panel, scores and cost are with the **Shots** field below; all of them are also on the "

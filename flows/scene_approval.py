@@ -27,6 +27,7 @@ from slate.tasks.clip_passes import costs_by_pass, pass_named
 from slate.tasks.plan import ShotPlan
 from slate.tasks.upscale import UPSCALE, upscaled_size
 from slate.tasks.run import Crew, Run
+from slate.tasks.run_plan import music_prices
 from slate.tasks.voicing import line_price
 
 #: The ledger stage of a scene's approval (a row of `approvals`, schema v6).
@@ -151,20 +152,27 @@ def approve_finals(run: Run, settings: Settings, done: SceneRound,
                                    detail=f"{p.duration:g} s at {p.resolution}, {_starts_from(p, passed, done.plans)}",
                                    lines=said.get(p.shot, []) + swapped,
                                    upscale=_upscale_line(run, p, upscale.get(p.shot))))
-    total = sum(costs.values(), Decimal(0))
+    # The scene's cues made to a brief (issue 59) are made after the cut: part of what is approved,
+    # each once at the length it is spotted at on the planned cut.
+    cues = music_prices(film, run.scene, st.pricing) if film is not None else {}
+    total = sum(costs.values(), Decimal(0)) + sum(cues.values(), Decimal(0))
     text = description(run.scene, run.profile, shots, fmt_usd(total), _caps(st),
                        fmt_usd(st.governor.remaining()),
-                       _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"))
+                       _show_sheet(run, done.contact_sheet, f"approve-{run.scene}-{run.profile}"),
+                       music=", ".join(f"{name} {fmt_usd(cost)}" for name, cost in cues.items()))
     ids = [s.shot for s in shots]
     answer = wait_for_person(Path(run.root), run.scene, run.profile,
                              form_for(ids, shot_sections(shots, st.storage.open_local), text), text, ids,
                              settings.approval_timeout_hours, what=f"{len(ids)} clip(s), {fmt_usd(total)}")
     decision = decide(answer, ids)
-    approved = sum((costs[s] for s in decision.approved), Decimal(0)) + Decimal(decision.allowance)
+    music = sum(cues.values(), Decimal(0)) if decision.approved else Decimal(0)
+    approved = sum((costs[s] for s in decision.approved), Decimal(0)) + music + Decimal(decision.allowance)
     decision = decision.model_copy(update={"approved_usd": str(approved)})
     note_decision(run, decision, 0)
-    return decision, Finals(approved=str(approved), first_takes={s: str(costs[s]) for s in decision.approved},
-                            by=decision.by)
+    # A cue's cost is charged against the amount as a first take is (its own key: never a shot's).
+    charged = {s: str(costs[s]) for s in decision.approved} | \
+        ({f"music:{name}": str(cost) for name, cost in cues.items()} if decision.approved else {})
+    return decision, Finals(approved=str(approved), first_takes=charged, by=decision.by)
 
 
 

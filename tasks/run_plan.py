@@ -193,7 +193,7 @@ def model_costs(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], estim
     for model, line in spoken_lines(film, list(plans), profile):
         out[f"speech {model}"] = out.get(f"speech {model}", Decimal(0)) + line_price(film, line, profile, pricing)
     for sc in plans:
-        for model, price in cue_prices(film, sc, pricing):
+        for _, model, price in cue_prices(film, sc, pricing):
             out[f"music {model}"] = out.get(f"music {model}", Decimal(0)) + price
     return out
 
@@ -276,11 +276,17 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
 
 def music_costs(film: LoadedFilm, scene_id: str, pricing: Pricing) -> Decimal:
     """What a scene's cues made to a brief cost, each made once (`cue_prices`)."""
-    return sum((price for _, price in cue_prices(film, scene_id, pricing)), Decimal(0))
+    return sum((price for _, _, price in cue_prices(film, scene_id, pricing)), Decimal(0))
 
 
-def cue_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> list[tuple[str, Decimal]]:
-    """Each cue of a scene made to a brief, by its model, made once at the length it is spotted at
+def music_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> dict[str, Decimal]:
+    """Each cue of a scene made to a brief, by its name, made once (`cue_prices`): what a
+    person approving the scene's finals is shown and approves."""
+    return {name: price for name, _, price in cue_prices(film, scene_id, pricing)}
+
+
+def cue_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> list[tuple[str, str, Decimal]]:
+    """Each cue of a scene made to a brief (its name, its model, its price), made once at the length it is spotted at
     on the planned cut (tasks/spotting.py, as `slate check` spots it), priced by its own model's
     row (or as `price_as` re-prices music). A brief that cannot be spotted is `slate check`'s to
     refuse: it is priced at nothing here."""
@@ -302,7 +308,7 @@ def cue_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> list[tuple[
             spotted = spot(brief, places(lengths, joins), float(film.film.fps))
         except SpotError:
             continue
-        out.append((brief.model, pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)))
+        out.append((brief.name, brief.model, pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)))
     return out
 
 

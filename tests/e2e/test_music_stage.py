@@ -1,7 +1,9 @@
-"""Issue 59's music stage, wired: a cue made to a brief in a real run of the example cut down to
-two shots — spotted on the delivered cut, made by the local composer through the governor, judged
-by the music gate and mixed — its hit measured in the delivered mix; an unchanged re-run makes no
-call; 12 frames trimmed off the shot before the hit make exactly one new ledger row, the cue's.
+"""Issue 59's music stage, wired: the example's own cue (the-mug, made to its brief from 1D to 1F,
+its hit on the cut into 1E) in a real run of those three shots — spotted on the delivered cut, made
+by the local composer through the governor, judged by the music gate and mixed — its hit measured
+in the delivered mix; an unchanged re-run makes no call; 12 frames trimmed off 1D, before the hit,
+make exactly one new ledger row, the cue's. (The shots' lines are left out: speech and lip-sync
+have their own runs, and would only slow this one.)
 """
 from __future__ import annotations
 
@@ -62,18 +64,20 @@ def _rows(root: Path):
 @pytest.mark.e2e
 @pytest.mark.usefixtures("prefect_harness", "local_calls")
 def test_a_cue_hits_its_cut_in_the_mix_is_made_once_and_remade_alone_after_a_trim(example_film, tmp_path):
-    keep_shots(example_film, ("1A", "1B"))
+    keep_shots(example_film, ("1D", "1E", "1F"))
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["finishing"] = {"music": [{"name": "arrival", "tempo": 96, "key": "D", "instruments": ["brushed drums"],
-                                   "hits": [{"cut": "1B"}], "intensity": {"1B": "full"}}]}
+    for shot in doc["shots"]:
+        shot.pop("dialogue", None)
+    [brief] = doc["finishing"]["music"]                              # the example's own
+    assert (brief["name"], brief["hits"]) == ("the-mug", [{"cut": "1E"}])
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     first = runner.invoke(app, ["run", str(example_film)])
     assert first.exit_code == 0, first.output
     music = [r for r in _rows(example_film) if r.stage == "music"]
-    assert [(r.shot, r.status) for r in music] == [("music:arrival", "succeeded")]
-    cut = float(doc["shots"][0]["duration"])                       # 1A, then a hard cut into 1B
+    assert [(r.shot, r.status) for r in music] == [("music:the-mug", "succeeded")]
+    cut = float(doc["shots"][0]["duration"])                       # 1D, then a hard cut into 1E
     x, rate = _mix(example_film / "renders" / "scene-01-draft.mp4", tmp_path / "mix.wav")
     assert abs(_hit_in_mix(x, _cue(example_film, music[0]), rate, cut) - cut) <= 1 / FPS
 
@@ -82,11 +86,11 @@ def test_a_cue_hits_its_cut_in_the_mix_is_made_once_and_remade_alone_after_a_tri
     assert second.exit_code == 0, second.output
     assert "provider calls made: 0" in second.output and len(_rows(example_film)) == before
 
-    doc["finishing"]["shots"] = {"1A": {"trim_out": 0.5}}          # 12 frames off 1A's tail
+    doc["finishing"]["shots"] = {"1D": {"trim_out": 0.5}}          # 12 frames off 1D's tail
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     third = runner.invoke(app, ["run", str(example_film)])
     assert third.exit_code == 0, third.output
     new = _rows(example_film)[before:]
-    assert [(r.stage, r.shot) for r in new] == [("music", "music:arrival")]
+    assert [(r.stage, r.shot) for r in new] == [("music", "music:the-mug")]
     x, rate = _mix(example_film / "renders" / "scene-01-draft.mp4", tmp_path / "mix2.wav")
     assert abs(_hit_in_mix(x, _cue(example_film, new[0]), rate, cut - 0.5) - (cut - 0.5)) <= 1 / FPS

@@ -96,3 +96,31 @@ def test_a_models_limits_refuse_a_length_or_tempo_it_cannot_make():
     assert "split it into two briefs" in (limits.refusal(301.0, 100) or "")
     assert "between 60 and 180 BPM" in (limits.refusal(60.0, 200) or "")
     assert limits.refusal(60.0, 120) is None
+
+
+def test_a_hosted_cue_is_priced_in_the_estimate_and_the_amount_a_person_approves(example_film, monkeypatch):
+    """The example's cue on ElevenLabs' model: 7.5 s (1D to 1F) at $0.30 a minute is $0.0375 —
+    shown with its model in the estimate's models line, in its total, and what the approval adds."""
+    import re
+    from decimal import Decimal
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from slate.cli import app
+    from slate.governor.ratecard import Pricing, RateCard
+    from slate.manifests import load_film
+    from slate.tasks.run_plan import music_prices
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["finishing"]["music"][0]["model"] = "elevenlabs:music_v1"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    card = RateCard.load(example_film)
+    pricing = Pricing.for_lineup(card, "local:local-compositor-v1", ["local:local-ffmpeg-v1"], "local:local-pixels-v1")
+    assert music_prices(load_film(example_film), "scene-01", pricing) == {"the-mug": Decimal("0.0375")}
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "sk_" + "x" * 40)
+    said = CliRunner().invoke(app, ["estimate", str(example_film)])
+    assert said.exit_code == 0, said.output
+    assert "music elevenlabs:music_v1 (finishing.music: the-mug) $0.04" in said.output, said.output
+    low = re.search(r"range: \$(\d+\.\d\d) \(one take per shot\)", said.output)
+    assert low is not None and Decimal(low[1]) == Decimal("0.04"), said.output   # the only paid call of the example
