@@ -58,7 +58,9 @@ class LiveTable:
             return
         if not isinstance(event, ShotMoved) or not event.shot:
             return
-        row = self.rows.setdefault((scene, event.shot), {"panel": "waiting", "video": "waiting"})
+        # A cue made to a brief ("music:the-mug", issue 59) has no panel: its row says so.
+        row = self.rows.setdefault((scene, event.shot), {"panel": "—" if event.shot.startswith("music:") else "waiting",
+                                                         "video": "waiting"})
         stage = "panel" if event.stage.startswith("panel") else "video"
         take = f" take {event.take}" if event.take else ""
         moment = f" {event.moment}" if event.moment and stage == "panel" else ""
