@@ -25,7 +25,7 @@ from slate.manifests.settings import Settings
 from slate.providers.storage_local import sweep_orphans
 from slate.providers.registry import base_urls
 from slate.tasks.clip_passes import as_used
-from slate.tasks.doctor import blocking, check_lineup, film_voices, line
+from slate.tasks.doctor import blocking, check_lineup, film_music, film_voices, line
 from slate.tasks.cache import BucketResults, result_storage
 from slate.tasks.run import Run, run_of
 from slate.tasks.run_plan import RunPlan, estimate_of, plan_run
@@ -98,7 +98,8 @@ def _scene_estimate(run: Run, plans: list[ShotPlan], film: LoadedFilm, rows: Seq
 
 
 def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm) -> State[SceneRound] | None:
-    """`slate doctor`'s checks for this run's lineup and its voices' speech models, with the scene's
+    """`slate doctor`'s checks for this run's lineup, its voices' speech models and its cues' music
+    models, with the scene's
     estimate (`estimate_of`, speech and passes in it) held to what each key has left: a Failed
     "Refused" state listing what blocks (the round's end), or None."""
     # A pass's model a shot asks for by name (a face swap) is checked only where a shot asks.
@@ -107,7 +108,7 @@ def provider_checks(run: Run, plans: list[ShotPlan], film: LoadedFilm) -> State[
     spoken = line_costs(film, run.scene, run.profile, run.crew.pricing)
     voices = film_voices(film.bible, run.profile) if spoken else ()
     findings = check_lineup(run.root, chosen, base_urls(run.settings), run.settings.video_slots, estimate=expected,
-                            voices=voices, storage=run.crew.storage)
+                            voices=voices, storage=run.crew.storage, music=film_music(film, [run.scene]))
     stops = blocking(findings)
     if not stops:
         return None

@@ -14,16 +14,19 @@ It must never make a paid call, or show a key (only its short id).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard, RateError
+from slate.manifests import LoadedFilm
 from slate.manifests.schema import Bible
 from slate.providers.base import DoctorFinding, Storage
 from slate.providers.keys import MissingKey, provider_key
-from slate.providers.registry import Lineup, ModelRef, UnknownProvider, base_url_for, provider, speech_model, storage_for
+from slate.providers.registry import (Lineup, ModelRef, UnknownProvider, base_url_for, provider, resolve, speech_model,
+                                     storage_for)
 from slate.tasks.slots import slot_name
 
 
@@ -43,15 +46,32 @@ def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:
     return tuple(out)
 
 
+def film_music(film: LoadedFilm, scenes: Iterable[str]) -> tuple[ModelRef, ...]:
+    """The music models the scenes' cues made to a brief are made with (issue 59), each once. A
+    model no provider offers is left to `slate check`, which names the brief's field."""
+    out: list[ModelRef] = []
+    for sc in scenes:
+        fin = film.scene(sc).finishing
+        for brief in fin.music if fin else []:
+            try:
+                ref = resolve(brief.model, "music", "draft")
+            except (UnknownProvider, ValueError):
+                continue
+            if ref not in out:
+                out.append(ref)
+    return tuple(out)
+
+
 def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_slots: int, *,
                  estimate: Decimal | None = None, voices: tuple[ModelRef, ...] = (),
-                 storage: Storage | None = None) -> list[DoctorFinding]:
-    """`voices`: the speech models lines are spoken with (each voice's provider and model): their
-    providers are checked and their models priced like the lineup's. A provider that runs files
+                 storage: Storage | None = None, music: tuple[ModelRef, ...] = ()) -> list[DoctorFinding]:
+    """`voices`: the speech models lines are spoken with (each voice's provider and model), and
+    `music`: the models the cues made to a brief are made with: their providers are checked and
+    their models priced like the lineup's. A provider that runs files
     the film keeps (ComfyUI's workflows) holds them to its server too, read from `storage` (the
     film's store; its folder when not given)."""
     findings: list[DoctorFinding] = []
-    for name in sorted({*chosen.providers(), *(v.provider for v in voices)}):
+    for name in sorted({*chosen.providers(), *(v.provider for v in voices), *(m.provider for m in music)}):
         try:
             spec = provider(name)
         except UnknownProvider:
@@ -69,7 +89,7 @@ def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_s
             findings += _limit(name, spec.key_limit, url, estimate)
     card = RateCard.load(Path(root))
     for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge),
-                      *(("speech", v) for v in voices)]:
+                      *(("speech", v) for v in voices), *(("music", m) for m in music)]:
         try:
             rate = card.rate(str(ref), kind)
             findings.append(DoctorFinding(ref.provider, "models", True, f"{kind} model {ref} is priced "

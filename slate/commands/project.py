@@ -129,7 +129,7 @@ def doctor(directory: Directory, options: RunOptions):
     the estimate where the provider says), models priced, video slots — for the lineup and for the
     speech models the film's voices speak with. Exits 1 on a blocking line."""
     from slate.providers.registry import base_urls, storage_for
-    from slate.tasks.doctor import blocking, check_lineup, film_voices, line
+    from slate.tasks.doctor import blocking, check_lineup, film_music, film_voices, line
     checked = preflight_or_exit(directory, options, keys=False)   # its own lines say each key
     settings, film = checked.settings, checked.film
     plan = plan_or_exit(directory, options, film=film, settings=settings)
@@ -138,7 +138,8 @@ def doctor(directory: Directory, options: RunOptions):
     findings = check_lineup(directory.resolve(), chosen, base_urls(plan.settings), plan.settings.video_slots,
                             estimate=plan.estimate.total if plan.estimate is not None else None,
                             voices=film_voices(film.bible, plan.settings.profile),
-                            storage=storage_for(directory.resolve(), plan.settings))
+                            storage=storage_for(directory.resolve(), plan.settings),
+                            music=film_music(film, plan.scenes))
     for f in findings:
         (console if f.ok or not f.blocking else err).print(line(f), markup=False, highlight=False)
     stops = blocking(findings)

@@ -124,3 +124,29 @@ def test_a_hosted_cue_is_priced_in_the_estimate_and_the_amount_a_person_approves
     assert "music elevenlabs:music_v1 (finishing.music: the-mug) $0.04" in said.output, said.output
     low = re.search(r"range: \$(\d+\.\d\d) \(one take per shot\)", said.output)
     assert low is not None and Decimal(low[1]) == Decimal("0.04"), said.output   # the only paid call of the example
+
+
+def test_the_doctor_checks_and_prices_a_cues_hosted_composer(example_film, monkeypatch):
+    """`slate doctor` of a film whose cue names ElevenLabs' music model: ElevenLabs' own checks run
+    (its key, named when missing) and the music model is held to the rate card, though no model
+    of the lineup is ElevenLabs'."""
+    import yaml
+
+    from slate.manifests import load_film
+    from slate.providers import registry
+    from slate.tasks.doctor import check_lineup, film_music
+    for var in ("ELEVENLABS_API_KEY", "XI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    path = example_film / "scenes" / "scene-01.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["finishing"]["music"][0]["model"] = "elevenlabs:music_v1"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    music = film_music(load_film(example_film), ["scene-01"])
+    assert [str(m) for m in music] == ["elevenlabs:music_v1"]
+    chosen = registry.Lineup(panel=registry.resolve("local", "image", "draft"),
+                             videos=(registry.resolve("local", "video", "draft"),),
+                             judge=registry.resolve("local", "judge", "draft"))
+    mine = [f for f in check_lineup(example_film, chosen, {}, video_slots=1, music=music) if f.provider == "elevenlabs"]
+    [key] = [f for f in mine if f.check == "key"]
+    assert not key.ok and "ELEVENLABS_API_KEY" in key.text
+    assert any(f.check == "models" and f.ok and "music model elevenlabs:music_v1 is priced" in f.text for f in mine)

@@ -168,7 +168,8 @@ def test_the_doctor_runs_every_providers_own_checks(name, monkeypatch, tmp_path)
     chosen = registry.Lineup(panel=ref if capability == "image" else local,
                              videos=(ref if capability == "video" else registry.resolve("local", "video", "draft"),),
                              judge=ref if capability == "judge" else registry.resolve("local", "judge", "draft"))
-    findings = check_lineup(tmp_path, chosen, {}, video_slots=1, voices=(ref,) if capability == "speech" else ())
+    findings = check_lineup(tmp_path, chosen, {}, video_slots=1, voices=(ref,) if capability == "speech" else (),
+                            music=(ref,) if capability == "music" else ())
     mine = [f for f in findings if f.provider == name]
     assert {f.check for f in mine} >= {"key", "models"}
     [key] = [f for f in mine if f.check == "key"]
