@@ -34,7 +34,7 @@ from slate.media.music_gate import judge_cue
 from slate.providers.spec import MUSIC
 from slate.tasks.music import CUE_SHOT, CueTake, MadeTake, music_take, request_of
 from slate.tasks.run import Run, emit, in_project
-from slate.tasks.spotting import CutPlace, SpotError, Spotted, places, spot
+from slate.tasks.spotting import CutPlace, SpotError, Spotted, edit_order, places, spot
 from slate.tasks.take_inputs import Finishing, FinishingCue, Maker
 from slate.tasks.take_loop import Approved, Judged, take_loop, teller
 
@@ -97,7 +97,7 @@ def music_cues(run: Run, film: LoadedFilm, inputs: Finishing, shots: list[str]) 
     logger = get_run_logger()
     fps = float(run.settings.fps)
     cut = cut_places(inputs, shots)
-    order = fin.in_cut([s.id for s in film.scene(run.scene).shots])
+    order = edit_order(film.scene(run.scene))
     out: list[FinishingCue] = []
     for brief in fin.music:
         who = CUE_SHOT + brief.name

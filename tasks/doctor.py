@@ -49,16 +49,13 @@ def film_voices(bible: Bible, profile: str) -> tuple[ModelRef, ...]:
 def film_music(film: LoadedFilm, scenes: Iterable[str]) -> tuple[ModelRef, ...]:
     """The music models the scenes' cues made to a brief are made with (issue 59), each once. A
     model no provider offers is left to `slate check`, which names the brief's field."""
+    from slate.tasks.run_plan import music_models
     out: list[ModelRef] = []
-    for sc in scenes:
-        fin = film.scene(sc).finishing
-        for brief in fin.music if fin else []:
-            try:
-                ref = resolve(brief.model, "music", "draft")
-            except (UnknownProvider, ValueError):
-                continue
-            if ref not in out:
-                out.append(ref)
+    for model in music_models(film, list(scenes)):
+        try:
+            out.append(resolve(model, "music", "draft"))
+        except (UnknownProvider, ValueError):
+            continue
     return tuple(out)
 
 

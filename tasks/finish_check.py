@@ -18,7 +18,7 @@ from slate.manifests.load import locate
 from slate.media import MediaError, dissolve_misfits
 from slate.media.cube import CubeError, read_cube
 from slate.media.finish import read_audio
-from slate.tasks.spotting import SpotError, places, spot
+from slate.tasks.spotting import SpotError, edit_order, places, planned_cut, spot
 
 MIN_SAMPLE_RATE = 8000
 
@@ -69,8 +69,8 @@ def finish_problems(root: Path, film: LoadedFilm, scenes: list[str],
         by_id = {s.id: s for s in scene.shots}
         shots = [by_id[i] for i in fin.in_cut([s.id for s in scene.shots])]
         trims = {s.id: fin.shots.get(s.id) for s in shots}
-        lengths = [s.duration - (t.trim_in + t.trim_out if t else 0.0) for s, t in zip(shots, trims.values())]
-        joins: list[tuple[str, float]] = [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]]
+        planned, joins = planned_cut(scene)
+        lengths = [secs for _, secs in planned]
         starts, at = {}, 0.0
         for k, (s, secs) in enumerate(zip(shots, lengths)):
             starts[s.id] = at
@@ -105,8 +105,7 @@ def finish_problems(root: Path, film: LoadedFilm, scenes: list[str],
                 problems.append(Problem(file, cue.shot, f"{where}.offset",
                                         f"offset {cue.offset:g}s is past the end of {cue.file!r} "
                                         f"({audio.seconds:.2f}s)"))
-        problems += music_problems(file, fin.music, [(s.id, secs) for s, secs in zip(shots, lengths)], joins,
-                                   film.film.fps, [s.id for s in scene.shots])
+        problems += music_problems(file, fin.music, planned, joins, film.film.fps, edit_order(scene))
     return problems
 
 
@@ -119,11 +118,10 @@ def music_problems(file: str, briefs: list[MusicBrief], shots: list[tuple[str, f
 
     out: list[Problem] = []
     cut = places(shots, joins)
-    in_cut = [p.shot for p in cut]
     for i, brief in enumerate(briefs):
         where = f"finishing.music[{i}]"
         try:
-            spotted = spot(brief, cut, fps, [sid for sid in in_cut] + [s for s in order if s not in in_cut])
+            spotted = spot(brief, cut, fps, order)
         except SpotError as exc:
             out.append(Problem(file, exc.shot, f"{where}.{exc.field}", f"cue {brief.name!r}: {exc.message}"))
             continue

@@ -291,21 +291,17 @@ def cue_prices(film: LoadedFilm, scene_id: str, pricing: Pricing) -> list[tuple[
     row (or as `price_as` re-prices music). A brief that cannot be spotted is `slate check`'s to
     refuse: it is priced at nothing here."""
     from slate.governor.chokepoint import Usage
-    from slate.tasks.spotting import SpotError, places, spot
+    from slate.tasks.spotting import SpotError, edit_order, places, planned_cut, spot
 
     scene = film.scene(scene_id)
     fin = scene.finishing
     if fin is None or not fin.music:
         return []
-    by_id = {s.id: s for s in scene.shots}
-    shots = [by_id[i] for i in fin.in_cut([s.id for s in scene.shots])]
-    trims = [fin.shots.get(s.id) for s in shots]
-    lengths = [(s.id, s.duration - (t.trim_in + t.trim_out if t else 0.0)) for s, t in zip(shots, trims)]
-    joins = [(s.transition_out.kind, s.transition_out.duration) for s in shots[:-1]]
+    cut = places(*planned_cut(scene))
     out = []
     for brief in fin.music:
         try:
-            spotted = spot(brief, places(lengths, joins), float(film.film.fps))
+            spotted = spot(brief, cut, float(film.film.fps), edit_order(scene))
         except SpotError:
             continue
         out.append((brief.name, brief.model, pricing.estimate(Usage("music", seconds=spotted.seconds), brief.model)))

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from slate.errors import SlateError
 from slate.manifests.assembly import MusicBrief
+from slate.manifests.schema import Scene
 
-__all__ = ["CutPlace", "Spotted", "SpotError", "places", "spot"]
+__all__ = ["CutPlace", "Spotted", "SpotError", "edit_order", "places", "planned_cut", "spot"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,29 @@ def places(shots: Sequence[tuple[str, float]], joins: Sequence[tuple[str, float]
         overlap = float(length) if kind == "dissolve" else 0.0
         at += float(secs) - overlap
     return out
+
+
+def planned_cut(scene: Scene) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """A scene's cut as planned, before anything is made: its shots in the edit's order
+    (`finishing.cut`, a dropped shot left out), each (id, seconds after its trims), and the
+    transition leading out of each but the last (kind, seconds) — what `places` takes, and what
+    `slate check` and the estimate spot a brief on."""
+    fin = scene.finishing
+    by_id = {s.id: s for s in scene.shots}
+    ids = [s.id for s in scene.shots]
+    shots = [by_id[i] for i in (fin.in_cut(ids) if fin else ids)]
+    trims = {s.id: fin.shots.get(s.id) if fin else None for s in shots}
+    lengths = [(s.id, s.duration - ((t.trim_in + t.trim_out) if (t := trims[s.id]) else 0.0)) for s in shots]
+    joins = [(str(s.transition_out.kind), float(s.transition_out.duration)) for s in shots[:-1]]
+    return lengths, joins
+
+
+def edit_order(scene: Scene) -> list[str]:
+    """Every shot of a scene in the edit's order: the cut's, then those it drops (what `spot`
+    reads a brief's span by when its first or last shot is not in the cut)."""
+    ids = [s.id for s in scene.shots]
+    cut = scene.finishing.in_cut(ids) if scene.finishing else ids
+    return cut + [i for i in ids if i not in cut]
 
 
 def _frame(t: float, fps: float) -> float:
