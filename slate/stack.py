@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # The server's own rules, used here and by slate/studio.py through this module.
-from slate.server import PORT_TAKEN, SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY, free_port, healthy  # noqa: F401
+from slate.server import PORT_TAKEN, SLOT_WAIT, SLOT_WAIT_SECONDS, STACK_FACTORY, START_TRIES, free_port, healthy  # noqa: F401
 
 STACK_DIR = Path(".slate") / "stack"
 RECORD = "stack.json"
@@ -150,12 +150,9 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     home = folder / "home"
     home.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    port = free_port()
-    api_url, ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
-    stack = Stack(film=film.film.id, pool=register.pool_name(film.film.id), api_url=api_url, ui_url=ui_url,
+    stack = Stack(film=film.film.id, pool=register.pool_name(film.film.id), api_url="", ui_url="",
                   started_at=started)
     server_env = stack_env(home)
-    server_env["PREFECT_UI_API_URL"] = api_url
     # SQLite under a busy machine: a write may wait on the lock longer than Prefect's 10 s
     # default, and the UI then shows "Something went wrong" for a run it did not create.
     server_env.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
@@ -163,12 +160,25 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     # `prefect server start`'s own app, with busy SQLite answers retried in the server (slate/server.py):
     # a busy database lost a person's click on Resume.
     server_env["PREFECT__SERVER_FINAL"] = "1"
-    server = start_detached([sys.executable, "-m", "uvicorn", "--factory", STACK_FACTORY, "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "5"],
-                            folder / "server.log", server_env, folder)
-    stack.pids["server"] = server.pid
-    _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
-    _wait_for(server, api_url, port, folder / "server.log", project, say)
+    for attempt in range(1, START_TRIES + 1):
+        # A free port is only free when we look: another process may bind it before the server
+        # does (CI saw uvicorn's "address already in use" on a loaded machine). Such a start is
+        # made again on another port, as the embedded server's is (slate/server.py).
+        port = free_port()
+        stack.api_url, stack.ui_url = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}"
+        server_env["PREFECT_UI_API_URL"] = stack.api_url
+        log = folder / "server.log"
+        log_start = log.stat().st_size if log.is_file() else 0
+        server = start_detached([sys.executable, "-m", "uvicorn", "--factory", STACK_FACTORY, "--host", "127.0.0.1",
+                                 "--port", str(port), "--log-level", "warning", "--timeout-keep-alive", "5"],
+                                log, server_env, folder)
+        stack.pids["server"] = server.pid
+        _save(project, stack)  # recorded at once: a failed start is still stopped by `down`
+        if _wait_for(server, stack.api_url, port, log, project, say, log_start=log_start,
+                     retry_port=attempt < START_TRIES):
+            break
+        say(f"the stack's Prefect server found port {port} taken when it bound it: starting it on another")
+    api_url, ui_url = stack.api_url, stack.ui_url
     _setup(project, stack, home, zombie_window or automations.ZOMBIE_WINDOW)
     worker = _start_worker(project, stack)
     stack.pids["worker"] = worker.pid
@@ -185,7 +195,8 @@ def up(project: Path, *, zombie_window: int | None = None, say=print) -> Stack:
     return stack
 
 
-def _wait_for(server: subprocess.Popen, api_url: str, port: int, log: Path, project: Path, say) -> None:
+def _wait_for(server: subprocess.Popen, api_url: str, port: int, log: Path, project: Path, say, *,
+              log_start: int = 0, retry_port: bool = False) -> bool:
     """Until the stack's server answers, waited for as `slate run` waits for its own (slate/server.py):
     as long as it makes progress (CPU, its log, its port), saying every SAY_EVERY seconds how it
     goes, up to SLATE_SERVER_START_SECONDS in all. A fixed 120 s gave up on servers still
@@ -205,7 +216,13 @@ def _wait_for(server: subprocess.Popen, api_url: str, port: int, log: Path, proj
                f"did not answer within {limit:.0f} s (set {START_LIMIT_ENV} to wait longer)"
                if now - started > limit else None)
         if why is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+            tail = ""
+            if log.is_file():
+                with open(log, "rb") as f:   # this start's lines only: the log is appended to
+                    f.seek(log_start)
+                    tail = f.read().decode(errors="replace")[-2000:]
+            if retry_port and server.poll() is not None and PORT_TAKEN in tail.lower():
+                return False   # its port was taken under it: the caller starts it on another
             down(project, say=lambda *_: None)
             raise RuntimeError(f"the Prefect server on {api_url} {why}: see {log}\n{tail}")
         if now - said >= SAY_EVERY:
@@ -214,6 +231,7 @@ def _wait_for(server: subprocess.Popen, api_url: str, port: int, log: Path, proj
                 f"{'still working' if now - moved < SAY_EVERY else f'no progress for {now - moved:.0f} s'} "
                 f"(a loaded machine takes longer; its log: {log})")
         time.sleep(0.3)
+    return True
 
 
 def _start_worker(project: Path, stack: Stack) -> subprocess.Popen:

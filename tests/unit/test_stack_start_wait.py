@@ -71,3 +71,51 @@ def test_a_server_that_never_moves_is_given_up_on_the_stall_window_naming_its_lo
     finally:
         proc.kill()
         proc.wait()
+
+
+ASGI_APP = """
+async def app(scope, receive, send):
+    pass
+"""
+
+
+def _uvicorn_on(tmp_path, port: int) -> subprocess.Popen:
+    """Real uvicorn, asked for a port another socket holds: it says uvicorn's words and exits."""
+    (tmp_path / "tiny_app.py").write_text(ASGI_APP)
+    log = open(tmp_path / "server.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(tmp_path), "tiny_app:app",
+                             "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_a_port_taken_between_choosing_and_binding_is_a_new_start_not_a_failed_stack(tmp_path, quick):
+    """CI's stack fixture failed when another process bound the chosen port first: uvicorn said
+    "address already in use" and `slate up` gave up. Now that start is made again on another port;
+    the last try still fails, naming the log."""
+    import socket
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    (tmp_path / "server.log").write_text("an earlier start: address already in use\n")   # not this start's
+    start = (tmp_path / "server.log").stat().st_size
+    try:
+        proc = _uvicorn_on(tmp_path, port)
+        assert _wait_for(proc, f"http://127.0.0.1:{port}/api", port, tmp_path / "server.log", tmp_path,
+                         lambda _: None, log_start=start, retry_port=True) is False
+        proc = _uvicorn_on(tmp_path, port)
+        with pytest.raises(RuntimeError, match="address already in use"):
+            _wait_for(proc, f"http://127.0.0.1:{port}/api", port, tmp_path / "server.log", tmp_path,
+                      lambda _: None, log_start=start, retry_port=False)
+    finally:
+        holder.close()
+
+
+def test_a_server_that_exits_for_another_reason_is_not_started_again(tmp_path, quick):
+    (tmp_path / "server.log").write_text("address already in use (an earlier start's words)\n")
+    start = (tmp_path / "server.log").stat().st_size
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; print('no such app'); sys.exit(3)"],
+                            stdout=open(tmp_path / "server.log", "ab"), stderr=subprocess.STDOUT)
+    with pytest.raises(RuntimeError, match=r"exited \(3\)"):
+        _wait_for(proc, f"http://127.0.0.1:{port}/api", port, tmp_path / "server.log", tmp_path,
+                  lambda _: None, log_start=start, retry_port=True)
