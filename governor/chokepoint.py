@@ -80,7 +80,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -179,6 +179,9 @@ class Usage:
     characters: int = 0
     #: the GPU seconds a self-hosted job took, as its server reports them (None: not reported)
     gpu_seconds: float | None = None
+
+
+_USAGE_FIELDS = frozenset(f.name for f in fields(Usage))
 
 
 @dataclass(frozen=True)
@@ -1214,7 +1217,10 @@ class Governor:
         if cost is not None and str(cost) != "":
             return Decimal(str(cost))
         if usage:
-            return self._price(Usage(**usage), model_key)
+            # What a provider reported beside the units a card prices by (a judge's re-ask) is kept
+            # in the ledger's usage column as it came, and not priced.
+            priced = {k: v for k, v in usage.items() if k in _USAGE_FIELDS}
+            return self._price(Usage(**priced), model_key)
         return None
 
     def _part(self, call_id: str, suffix: str) -> Path:

@@ -250,29 +250,24 @@ class GeminiJudge:
 
     def judge_panel(self, panel: Path, request: PanelRequest, refs: ReferenceImages, *,
                     client_ref: str | None = None) -> Verdict:
-        images = [panel, refs.plate, *_turnarounds(request, refs)]
-        return self._ask(rubric.panel_instructions(request), images, rubric.panel_rubric(request))
+        return self._ask(rubric.panel_ask(panel, request, refs))
 
     def judge_keyframes(self, frames: dict[str, Path], start_panel: Path, end_panel: Path | None,
                         request: PanelRequest, refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
-        images = [frames["first"], frames["middle"], frames["last"], start_panel,
-                  *([end_panel] if end_panel is not None else []), refs.plate, *_turnarounds(request, refs)]
-        return self._ask(rubric.keyframe_instructions(request, end_panel is not None), images,
-                         rubric.KeyframeRubric)
+        return self._ask(rubric.keyframe_ask(frames, start_panel, end_panel, request, refs))
 
     def judge_continuity(self, last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
                          refs: ReferenceImages, *, client_ref: str | None = None) -> Verdict:
-        images = [last_frame, first_frame, refs.plate, *_turnarounds(request, refs)]
-        return self._ask(rubric.continuity_instructions(previous, request), images,
-                         rubric.continuity_rubric(request))
+        return self._ask(rubric.continuity_ask(last_frame, first_frame, previous, request, refs))
 
     def judge_turnaround(self, sheet: Path, character_id: str, description: str, *,
                          client_ref: str | None = None) -> Verdict:
-        return self._ask(rubric.turnaround_instructions(character_id, description), [sheet], rubric.TurnaroundRubric)
+        return self._ask(rubric.turnaround_ask(sheet, character_id, description))
 
-    def _ask(self, instructions: str, images: list[Path], schema: type[BaseModel]) -> Verdict:
+    def _ask(self, ask: rubric.Ask) -> Verdict:
+        schema = ask.schema
         config = types.GenerateContentConfig(response_mime_type="application/json", response_schema=schema)
-        contents: list[types.PartUnionDict] = [instructions, *(_part(Path(p).read_bytes()) for p in images)]
+        contents: list[types.PartUnionDict] = [ask.instructions, *(_part(Path(p).read_bytes()) for p in ask.images)]
         with _sdk(self.base_url, JUDGE_SECONDS) as client:
             r = client.models.generate_content(model=self.model, contents=contents, config=config)
         used = _judge_usage(r.usage_metadata)   # reported even when blocked: the refused call is priced by it
@@ -284,11 +279,6 @@ class GeminiJudge:
         if not isinstance(r.parsed, schema):
             raise BadOutput("the judge's answer is not the rubric's JSON", provider=NAME, usage=used)
         return rubric.verdict(r.parsed, NAME, usage=_judge_usage(r.usage_metadata))
-
-
-def _turnarounds(request: PanelRequest, refs: ReferenceImages) -> list[Path]:
-    # In the cast's order: the instructions name the characters in that order.
-    return [refs.turnarounds[c.id] for c in request.characters if c.id in refs.turnarounds]
 
 
 def _judge_usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str, Any] | None:

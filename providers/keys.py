@@ -97,6 +97,15 @@ def provider_key(provider: str) -> Key:
                      f"{block_name(provider)!r})", provider=provider)
 
 
+def optional_key(provider: str) -> Key | None:
+    """The key for a provider that needs none (its spec's `key_optional`: a model server on the
+    film-maker's machine) when one is set; None when none is."""
+    try:
+        return provider_key(provider)
+    except MissingKey:
+        return None
+
+
 def _secret_block(name: str) -> str | None:
     """The key saved as a Prefect Secret block on the Prefect server slate runs against: a
     studio's, `slate up`'s, or the embedded server while a run renders (slate/server.py points

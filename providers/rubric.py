@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
 from slate.manifests.continuity_ledger import said
-from slate.providers.base import PanelRequest, Score, Verdict
+from slate.providers.base import PanelRequest, ReferenceImages, Score, Verdict
 
 
 class Criterion(BaseModel):
@@ -181,3 +183,40 @@ def verdict(answer: BaseModel, judge: str, usage: dict[str, Any] | None = None) 
             reason = f"{fields[key].title or key}: {c.reason}"
         scores.append(Score(name, float(c.score), THRESHOLDS[name], float(c.score) >= THRESHOLDS[name], reason))
     return Verdict(tuple(scores), judge, usage=usage)
+
+
+# -- what a judge model is sent: the instructions, the pictures in the order they name them, the schema --
+@dataclass(frozen=True)
+class Ask:
+    """One question to a vision judge, whatever its API: the words, the pictures in the order the
+    words name them, and the rubric its answer must be (every vendor's judge sends these)."""
+
+    instructions: str
+    images: tuple[Path, ...]
+    schema: type[BaseModel]
+
+
+def _turnarounds(request: PanelRequest, refs: ReferenceImages) -> list[Path]:
+    # In the cast's order: the instructions name the characters in that order.
+    return [refs.turnarounds[c.id] for c in request.characters if c.id in refs.turnarounds]
+
+
+def panel_ask(panel: Path, request: PanelRequest, refs: ReferenceImages) -> Ask:
+    return Ask(panel_instructions(request), (panel, refs.plate, *_turnarounds(request, refs)), panel_rubric(request))
+
+
+def keyframe_ask(frames: Mapping[str, Path], start_panel: Path, end_panel: Path | None, request: PanelRequest,
+                 refs: ReferenceImages) -> Ask:
+    images = (frames["first"], frames["middle"], frames["last"], start_panel,
+              *([end_panel] if end_panel is not None else []), refs.plate, *_turnarounds(request, refs))
+    return Ask(keyframe_instructions(request, end_panel is not None), images, KeyframeRubric)
+
+
+def continuity_ask(last_frame: Path, first_frame: Path, previous: PanelRequest, request: PanelRequest,
+                   refs: ReferenceImages) -> Ask:
+    return Ask(continuity_instructions(previous, request),
+               (last_frame, first_frame, refs.plate, *_turnarounds(request, refs)), continuity_rubric(request))
+
+
+def turnaround_ask(sheet: Path, character_id: str, description: str) -> Ask:
+    return Ask(turnaround_instructions(character_id, description), (sheet,), TurnaroundRubric)

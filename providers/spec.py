@@ -75,6 +75,10 @@ _URL = re.compile(r"^https?://[^/@\s]+(/\S*)?$")
 #: its suffix): lowercase letters, digits, `-` and `_` — a name that is a file in one folder, never a
 #: path (no `/`, no `.`), and that reads back one way in `provider:model` and a rate card's key.
 OWN_MODEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
+#: A model id as a vendor or a model server writes it (an Offer's `names` where the model is not a
+#: file of the film's): `Qwen/Qwen2.5-VL-7B-Instruct`, `qwen2.5vl:7b`, `openai/gpt-4o-mini` —
+#: letters of either case, digits and `._:/@+-`, never a space, a quote or a `..` path step.
+MODEL_ID = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}")
 
 
 def job_deadline(expected_seconds: float) -> float:
@@ -196,13 +200,16 @@ class Offer:
     #: model): any name it matches (and OWN_MODEL allows) is offered besides `models`, which are
     #: then the ones slate knows (the example's); None: only `models`
     own: str | None = None
+    #: what a film's own model name must look like (OWN_MODEL: a file's name; MODEL_ID: a model id
+    #: as a model server lists it, for a provider that runs whatever model the server holds)
+    names: re.Pattern[str] = OWN_MODEL
 
     def model_for(self, profile: str) -> str:
         return self.default.get(profile) or self.models[0]
 
     def offers(self, model: str) -> bool:
         """Whether `model` is one of these: a known model, or a film's own the pattern allows."""
-        return model in self.models or (self.own is not None and bool(OWN_MODEL.fullmatch(model))
+        return model in self.models or (self.own is not None and bool(self.names.fullmatch(model))
                                         and fnmatchcase(model, self.own))
 
 
@@ -249,6 +256,9 @@ class ProviderSpec:
     base_url: str | None = None
     #: the environment variables its key is read from, in order (providers/keys.py)
     key_vars: tuple[str, ...] = ()
+    #: a key is sent when one is set, and none is needed (a model server on the film-maker's own
+    #: machine takes requests without one): `slate check` never refuses a run for the lack of it
+    key_optional: bool = False
     image: ImageFactory | None = None
     video: VideoFactory | None = None
     judge: JudgeFactory | None = None
@@ -326,7 +336,8 @@ class ProviderSpec:
             for profile, model in offer.default.items():
                 if profile not in PROFILES or model not in offer.models:
                     yield f"{capability}: default {profile}={model!r} is not a profile and one of its models"
-            if offer.own is not None and (not offer.own.strip("*") or "*" not in offer.own
+            # "*" alone: any id the model server holds (a judge behind a chat endpoint), never a file name
+            if offer.own is not None and ((not offer.own.strip("*") and offer.names is OWN_MODEL) or "*" not in offer.own
                                           or not all(offer.offers(m) for m in offer.models)):
                 yield f"{capability}: own={offer.own!r} is a pattern with a '*' that its own models match"
         for capability in CAPABILITIES:

@@ -86,12 +86,16 @@ def ask_judge(st: Crew, spec: CallSpec, ask: Callable[[str], Verdict]) -> Verdic
     `call_id`, for the typed verdict). `ask(call_id)` asks the judge.
     A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
     a verdict that cannot be looked up is asked again, once, the lost one counted as spent (a
-    verdict is no artifact anyone paid to keep, and the same input gets the same judgement)."""
+    verdict is no artifact anyone paid to keep, and the same input gets the same judgement) —
+    unless the judge says a lost verdict is not asked again (`asks_again_when_lost = False`: a
+    priced endpoint that keeps nothing, issue 60), when the shot halts as of unknown outcome and
+    nothing is paid twice. A $0 verdict is asked again whatever the judge says: it costs nothing."""
     judge = st.judge
     keeper = judge if keeps_verdicts(judge) else None
     delivery = st.governor.sync_call(
         spec, lambda call_id: verdict_answer(ask(call_id)),
-        recover=(lambda call_id: _kept(keeper.recover(call_id))) if keeper is not None else None, repeatable=True)
+        recover=(lambda call_id: _kept(keeper.recover(call_id))) if keeper is not None else None,
+        repeatable=getattr(judge, "asks_again_when_lost", True))
     return {**read_verdict(st, delivery.uri), "call_id": delivery.call_id}
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs", "comfyui")
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs", "comfyui", "vlm")
 PREFIX = {"replicate": "/replicate/v1", "fal": "/fal", "gemini": "/gemini", "openrouter": "/openrouter/api/v1",
-          "elevenlabs": "/elevenlabs", "comfyui": "/comfyui"}
+          "elevenlabs": "/elevenlabs", "comfyui": "/comfyui", "vlm": "/vlm/v1"}
 KEY_VARS = {"replicate": "REPLICATE_API_TOKEN", "fal": "FAL_KEY", "gemini": "GEMINI_API_KEY",
             "openrouter": "OPENROUTER_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
 
@@ -26,7 +26,7 @@ KEY_VARS = {"replicate": "REPLICATE_API_TOKEN", "fal": "FAL_KEY", "gemini": "GEM
 def fake_key(provider: str, tag: str = "test") -> str:
     """A key-shaped value a test can recognise (and grep for)."""
     return {"replicate": "r8_", "fal": "fal-", "gemini": "AIza", "openrouter": "sk-or-v1-",
-            "elevenlabs": "sk_"}[provider] + f"fake{tag}" * 3
+            "elevenlabs": "sk_", "vlm": "sk-vlm-"}[provider] + f"fake{tag}" * 3
 
 
 def files_holding(needles, *places: Path) -> list[Path]:
@@ -82,7 +82,7 @@ class FakeProviders:
 
     def env(self, tag: str = "test", allowed: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
         env = {f"SLATE_{p.upper()}_BASE_URL": self.url(p) for p in PROVIDERS}
-        env.update({KEY_VARS[p]: fake_key(p, tag) for p in PROVIDERS if p in KEY_VARS})   # ComfyUI has no key
+        env.update({KEY_VARS[p]: fake_key(p, tag) for p in PROVIDERS if p in KEY_VARS})   # ComfyUI has no key, a local model server needs none
         env.update(SLATE_ALLOW_LOOPBACK_DOWNLOADS="1", SLATE_PAID_CALLS_ALLOWED=",".join(("local",) + tuple(allowed)))
         return env
 

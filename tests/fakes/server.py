@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fakes.core import Reply, Router, State, make_handler  # noqa: E402
 
-PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs", "comfyui")
+PROVIDERS = ("replicate", "fal", "gemini", "openrouter", "elevenlabs", "comfyui", "vlm")
 
 
 def build(state: State) -> Router:

@@ -252,7 +252,7 @@ def test_every_distribution_product_code_imports_is_declared():
 #: may import them: the core reaches a provider through the capability Protocols
 #: (providers/base.py) and the registry, never by its module.
 VENDOR_MODULES = {"local", "local_bible", "local_blocking", "local_draw", "local_judge", "local_judge_inputs", "local_ledger_checks",
-                  "local_verdicts", "local_speech", "local_music", "local_lipsync", "gemini", "replicate", "fal", "openrouter", "elevenlabs",
+                  "local_verdicts", "local_speech", "local_music", "local_lipsync", "gemini", "replicate", "fal", "openrouter", "elevenlabs", "vlm",
                   "comfyui", "comfyui_api", "comfyui_workflow"}
 #: ... and those every layer may import: the contracts, the registry, the error tree, storage,
 #: keys, HTTP and downloads, the prompts and the rubric shared by every vendor.

@@ -96,7 +96,7 @@ def test_required_models_present(card):
                 FLASH_IMAGE, "gemini:gemini-3-pro-image-preview", FLASH, "openrouter:bytedance/seedance-2.0",
                 "local:local-compositor-v1", "local:local-ffmpeg-v1", "local:local-pixels-v1"]:
         assert key in card, key
-    assert card.keys("judge") == sorted([FLASH, "local:local-pixels-v1"])
+    assert card.keys("judge") == sorted([FLASH, "local:local-pixels-v1", "vlm:Qwen/Qwen2.5-VL-7B-Instruct"])
 
 
 def test_float_money_in_a_file_is_refused(tmp_path):
