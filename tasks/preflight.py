@@ -413,7 +413,7 @@ def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen
 
     def missing(name: str) -> str | None:
         try:
-            if name in said or not provider(name).key_vars:
+            if name in said or not provider(name).key_vars or provider(name).key_optional:
                 return None
             provider_key(name)
         except MissingKey as exc:

@@ -47,6 +47,17 @@ def test_a_hosted_lip_sync_with_no_key_is_refused_naming_the_flag_and_the_variab
     assert "r8_xxx" not in out.stdout + out.stderr   # a key is never shown
 
 
+def test_a_judge_on_a_model_server_needs_no_key_and_its_model_is_named_as_the_server_lists_it(example_film, keyless):
+    """Issue 60: a local vLLM takes no key, and its model ids have slashes, capitals and colons."""
+    out = _check(example_film, keyless, "--judge", "vlm:Qwen/Qwen2.5-VL-7B-Instruct")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "judge vlm:Qwen/Qwen2.5-VL-7B-Instruct (told to this run) $0.00" in out.stdout
+    out = _check(example_film, keyless, "--judge", "vlm:qwen2.5vl:7b")   # Ollama's id: not priced by slate
+    assert out.returncode == 1
+    assert "no judge rate for 'vlm:qwen2.5vl:7b'" in out.stdout + out.stderr and "rates.toml" in out.stdout + out.stderr
+    assert "VLM_API_KEY" not in out.stdout + out.stderr
+
+
 def test_the_models_line_names_every_model_the_run_uses_speech_included(example_film, keyless):
     out = _check(example_film, keyless, "--profile", "final", "--upscale-model", "comfyui:upscale-esrgan")
     assert out.returncode == 0, out.stdout + out.stderr
