@@ -14,15 +14,15 @@ false-positive rates and the time per judged panel, and exits non-zero when the 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
-from slate.manifests import load_film
 from slate.providers.local import FaultMode, LocalImage
 from slate.providers.local_draw import FAULT_KINDS
 from slate.providers.local_judge import LocalJudge
 from slate.providers.base import ReferenceImages
+from slate.tasks.judge_trial import cases, trial_requests
 
 
 @dataclass
@@ -52,15 +52,7 @@ class TrialReport:
 
 def panel_requests(root: Path, profile: str = "draft"):
     """The example film's start and end panel requests, resolved against its own storage."""
-    from slate.tasks.plan import plan_from_project
-    film = load_film(root)
-    requests = []
-    for _, scene in film.scenes:
-        for plan in plan_from_project(film, scene.id, profile, 24):
-            requests.append(plan.panel_request("start", 1))
-            if plan.end:
-                requests.append(plan.panel_request("end", 1))
-    return requests
+    return trial_requests(root, profile)
 
 
 def trial_failures(report: TrialReport) -> list[str]:
@@ -93,17 +85,17 @@ def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str
                                    turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
             return judge.judge_panel(out, req, refs)
 
-        for i in Sample(n_clean, sample).indices("clean"):
-            req = replace(base[i % len(base)], seed=10_000 + i)
-            verdict = judge_one(req, None)
-            report.clean += 1
-            if not verdict.passed:
-                report.clean_failed += 1
-                report.false_alarms.append(f"seed {req.seed} {req.location_id}: {verdict.reasons()}")
-        for i in Sample(n_faulty, sample).strata("faulty", len(FAULT_KINDS)):
-            kind = FAULT_KINDS[i % len(FAULT_KINDS)]
-            req = replace(base[i % len(base)], seed=20_000 + i)
-            verdict = judge_one(req, kind)
+        # The cases `slate judge-trial` draws (tasks/judge_trial.py): the same figures on the same seed.
+        for case in cases(base, Sample(n_clean, sample).indices("clean"),
+                          Sample(n_faulty, sample).strata("faulty", len(FAULT_KINDS))):
+            req, kind = case.request, case.kind
+            verdict = judge_one(req, None if kind == "clean" else kind)
+            if kind == "clean":
+                report.clean += 1
+                if not verdict.passed:
+                    report.clean_failed += 1
+                    report.false_alarms.append(f"seed {req.seed} {req.location_id}: {verdict.reasons()}")
+                continue
             report.faulty += 1
             caught = not verdict.passed
             report.faulty_caught += caught

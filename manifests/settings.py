@@ -72,6 +72,17 @@ ModelKey = Annotated[str, AfterValidator(_model_key)]
 JobSeconds = Annotated[float, Field(gt=0, le=86400)]
 
 
+class JudgeFloor(BaseModel):
+    """The [judge_trial] table (issue 60): the figures a film's judge must have measured in a judge
+    trial (`slate judge-trial`) for a run to start. Unset: no floor. (Not `[judge]`: `judge` is the
+    run option naming the judge.)"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_catch: float | None = Field(None, ge=0, le=1, description="the least share of the trial's faulty panels the judge must fail")
+    max_false_alarms: float | None = Field(None, ge=0, le=1, description="the largest share of the trial's clean panels it may fail")
+
+
 class ProfileModels(BaseModel):
     """One `[models.<profile>]` table: which model draws panels, animates them, and judges them.
     Each is `provider` (its default model) or `provider:model`, as on the rate card."""
@@ -186,6 +197,7 @@ class Settings(RunOptions, BaseSettings):
     approval_timeout_hours: float = Field(24, gt=0, le=24 * 30, description="how long a final or hero run waits for a person to approve its video before it ends 'Approval expired'")
     timezone: str | None = Field(None, description="timezone of the nightly schedule, e.g. Europe/Berlin (default UTC)")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="the [storage] table: local folder or an S3 bucket")
+    judge_trial: JudgeFloor = Field(default_factory=JudgeFloor, description="the [judge_trial] table: min_catch, max_false_alarms — the floor the run's judge must have measured (slate judge-trial) for a run to start; unset: none")
     # The ledger's URL (SLATE_LEDGER_URL, or `ledger_url` in slate.toml) is not a field here: it
     # may hold a password, so governor.ledger.Ledger.for_project reads it at the moment of use
     # and nothing ever passes it along as a flow or task parameter.

@@ -78,6 +78,8 @@ from slate.commands import dailies  # noqa: E402 — issue 40: a person's word o
 app.command()(dailies.dailies)
 from slate.commands import continuity  # noqa: E402 — issue 58: a continuity deviation the director keeps
 app.command()(continuity.continuity)
+from slate.commands import judge_trial  # noqa: E402 — issue 60: a judge measured before it is trusted
+app.command("judge-trial")(judge_trial.judge_trial)
 
 
 def main() -> None:  # pragma: no cover

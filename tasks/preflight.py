@@ -51,7 +51,7 @@ from slate.governor.ratecard import (Pricing, RateCard, RateCardError, RateError
 from slate.manifests import LoadedFilm, ManifestError, Problem, load_film
 from slate.manifests.options import RunOptions, cli_flags, option_names
 from slate.manifests.profiles import PROFILES
-from slate.manifests.settings import Settings, check_settings, model_audio, salvaged_settings, setting_origin
+from slate.manifests.settings import SETTINGS_FILE, Settings, check_settings, model_audio, salvaged_settings, setting_origin
 from slate.media import dissolve_misfits
 from slate.providers.base import Storage
 from slate.providers.registry import (Lineup, UnknownProvider, build, job_seconds_told, lineup, provider,
@@ -183,6 +183,11 @@ def preflight(root: Path, options: RunOptions | None = None, *, scene: str | Non
             pass_problems(film, scenes, chosen)
         if keys:
             problems += key_problems(film, scenes, settings, as_used(chosen, film, scenes), overrides)
+        # the film's floor for its judge (issue 60): measured in a judge trial, or the run is refused
+        from slate.tasks.judge_trial import floor_problems
+        floor = settings.judge_trial
+        problems += [Problem(SETTINGS_FILE, None, "judge_trial", why)
+                     for why in floor_problems(root, str(chosen.judge), floor.min_catch, floor.max_false_alarms)]
         # the bible's voices (issue 37): each one a voice its provider has, and an approved sample
         # for every speaker of the scenes' lines (tasks/audition.py)
         from slate.tasks.audition import voice_problems

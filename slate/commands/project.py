@@ -57,6 +57,8 @@ def check(directory: Directory, options: RunOptions):
                                 f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
                                 f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
     say_plan(plan)
+    from slate.tasks.judge_trial import measured_line   # issue 60: a judge is trusted as far as it was measured
+    console.print(measured_line(directory, str(plan.lineup.judge)), markup=False, highlight=False)
 
 
 def _coverage(directory: Path) -> None:

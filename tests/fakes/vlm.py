@@ -16,7 +16,9 @@ a data: URL of a picture, a malformed response_format) is a 400 in the error env
 How the endpoint behaves (POST /_fake/keys {"vlm": {...}}): `schema: false` answers any request
 carrying `response_format` with a 400 naming it (a server without structured outputs); `models`:
 the ids /models lists (default: the example's), `modalities`: id -> input modalities listed;
-`usage: false` leaves `usage` out of answers.
+`usage: false` leaves `usage` out of answers; `answers`: sha256 of the first picture -> "fail" or
+"pass", a judge with an answer key (a judge trial's panels are known: the test says which the
+fake fails, so it can stand for a judge that misses one kind of fault), every score 0.2 for "fail".
 
 Faults (op "chat", `model` to aim at one model, `contains` at a request whose text holds it):
     status        reply fault.status with fault.body and fault.headers (429 + Retry-After…)
@@ -30,6 +32,8 @@ Test code only.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 from tests.fakes.control import PREFIX
@@ -65,6 +69,14 @@ def _schema_of(body: dict) -> dict | None:
     for message in body.get("messages", []):
         if message.get("role") == "system" and SCHEMA_SAID in str(message.get("content")):
             return json.loads(str(message["content"]).split(SCHEMA_SAID, 1)[1])
+    return None
+
+
+def _first_picture(body: dict) -> bytes | None:
+    for message in body.get("messages", []):
+        for part in message.get("content") if isinstance(message.get("content"), list) else []:
+            if part.get("type") == "image_url":
+                return base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
     return None
 
 
@@ -142,6 +154,11 @@ def chat(st: State, req: Request) -> Reply:
     if fault is not None and fault.kind == "drop_after":
         raise Drop()
     schema = _schema_of(body) or {}
+    answers = config.get("answers") or {}
+    picture = _first_picture(body)
+    if fault is None and picture is not None and answers.get(hashlib.sha256(picture).hexdigest()) == "fail":
+        from tests.fakes.core import Fault
+        fault = Fault(PROVIDER, "chat", "judge_fail")   # the answer key says this one is off-model
     kind = fault.kind if fault else None
     refusal = None
     if kind == "refusal":

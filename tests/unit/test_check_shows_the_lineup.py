@@ -52,6 +52,7 @@ def test_a_judge_on_a_model_server_needs_no_key_and_its_model_is_named_as_the_se
     out = _check(example_film, keyless, "--judge", "vlm:Qwen/Qwen2.5-VL-7B-Instruct")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "judge vlm:Qwen/Qwen2.5-VL-7B-Instruct (told to this run) $0.00" in out.stdout
+    assert "judge vlm:Qwen/Qwen2.5-VL-7B-Instruct: not measured (slate judge-trial" in out.stdout
     out = _check(example_film, keyless, "--judge", "vlm:qwen2.5vl:7b")   # Ollama's id: not priced by slate
     assert out.returncode == 1
     assert "no judge rate for 'vlm:qwen2.5vl:7b'" in out.stdout + out.stderr and "rates.toml" in out.stdout + out.stderr
