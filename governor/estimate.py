@@ -202,7 +202,14 @@ def _takes(name: str, x: Decimal | str | int) -> Decimal:
 
 
 def _judge(pricing: Pricing, tokens: tuple[int, int]) -> Decimal:
-    return pricing.estimate(Usage("judge", input_tokens=tokens[0], output_tokens=tokens[1]))
+    """One verdict; with a ladder, the second judge's at the share of verdicts it is expected to be
+    asked for (every gate counted so: an estimate errs high)."""
+    units = Usage("judge", input_tokens=tokens[0], output_tokens=tokens[1])
+    first = pricing.estimate(units)
+    if pricing.ladder is None:
+        return first
+    second, share = pricing.ladder
+    return first + share * pricing.estimate(units, second)
 
 
 def _seconds(x: float | int | Decimal | str) -> Decimal:

@@ -621,6 +621,9 @@ class Pricing:
     #: what every spoken line is priced as when `price_as` names a speech model (a rehearsal on the
     #: local voice priced as a vendor's); else each line is priced as its own voice's model
     speech_key: str | None = None
+    #: a ladder of judges (issue 60): the second judge's key and the share of verdicts it is expected
+    #: to be asked for (the first judge's trial: what it failed or could not judge; 1 unmeasured)
+    ladder: tuple[str, Decimal] | None = None
 
     @classmethod
     def for_run(cls, card: RateCard, provider: str, image_model: str, video_model: str, judge: str,

@@ -108,6 +108,10 @@ class RunOptions(BaseModel):
         "are fallbacks when a take is refused, e.g. replicate:bytedance/seedance-1-lite")
     judge: Annotated[str | None, Told(flag="--judge", unset="local with local panels, else gemini")] = Field(
         None, title="Judge", description="judge of the gates: provider or provider:model")
+    second_judge: Annotated[str | None, Told(flag="--second-judge", output=False, unset="none")] = Field(
+        None, title="Second judge", description="a ladder of judges (issue 60): the judge asked only where the "
+        "first fails a take or cannot judge it — provider or provider:model, e.g. the paid vision judge behind a "
+        "free local one; both answers are ledger rows, the second's is the verdict")
     model_audio: Annotated[bool | None, Told(flag="--model-audio", unset="the profile's, else off")] = Field(
         None, title="Model audio", description="ask the video model for the sound it makes with the picture, and "
         "pay for it where the rate card prices it higher (per profile: [models.<profile>] audio in slate.toml)")

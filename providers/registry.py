@@ -196,6 +196,8 @@ class Lineup:
     judge: ModelRef
     lipsync: ModelRef | None = None
     passes: Mapping[str, ModelRef] = field(default_factory=dict, hash=False)
+    #: the judge asked only where `judge` fails a take or cannot judge it (a ladder, issue 60)
+    second_judge: ModelRef | None = None
     #: by role (panel, videos, judge, lipsync, and each pass's name): the setting that chose it
     #: (`panel_model`), the profile's table (`models.<profile>.panel`), or `provider` (the
     #: provider's own default)
@@ -211,7 +213,8 @@ class Lineup:
 
     def providers(self) -> list[str]:
         return sorted({self.panel.provider, self.judge.provider, *(v.provider for v in self.videos),
-                       *(m.provider for m in (self.lipsync, *self.passes.values()) if m is not None)})
+                       *(m.provider for m in (self.lipsync, self.second_judge, *self.passes.values())
+                         if m is not None)})
 
     def without(self, passes: Iterable[str]) -> Lineup:
         """This lineup without the models of the passes named (tasks/clip_passes.py `as_used`:
@@ -226,6 +229,8 @@ class Lineup:
         (what a provider's checks of the film's own files are asked about)."""
         found = {"image": tuple(m.model for m in (self.panel,) if m.provider == provider_name),
                  "video": tuple(dict.fromkeys(v.model for v in self.videos if v.provider == provider_name)),
+                 "judge": tuple(dict.fromkeys(m.model for m in (self.judge, self.second_judge)
+                                              if m is not None and m.provider == provider_name)),
                  **{c: (m.model,) for c, m in self.passes.items() if m.provider == provider_name}}
         return {c: models for c, models in found.items() if models}
 
@@ -321,7 +326,11 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
         chosen_by[name] = value_from
         if value.strip().lower() != "none":
             passes[name] = pick([value], name, value_from)[0]
-    return Lineup(panel, videos, judge, lipsync, passes, chosen_by=chosen_by)
+    second = settings.second_judge
+    second_judge = None if not second or second.strip().lower() == "none" else pick([second], "judge", "second_judge")[0]
+    if second_judge is not None:
+        chosen_by["second_judge"] = "second_judge"
+    return Lineup(panel, videos, judge, lipsync, passes, second_judge, chosen_by=chosen_by)
 
 
 def storage_for(root: Path, settings: Settings | None = None) -> Storage:

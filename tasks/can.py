@@ -67,7 +67,9 @@ def run_part(run: Run) -> dict[str, Any]:
             "options": run.settings.model_dump(mode="json", include=set(OUTPUT)),
             # The lip-sync model is the speech part's (`lipsync_part`): a scene without a line is not re-keyed by it;
             # each pass's model is that pass's own part (tasks/clip_passes.py `key_part`), for the same reason.
-            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync", "passes"}), "base_urls": base_urls(run.settings),
+            # A ladder's second judge only where there is one: a film with one judge keeps its keys.
+            "lineup": run.lineup.model_dump(mode="json", exclude={"lipsync", "passes"} | (
+                {"second_judge"} if run.lineup.second_judge is None else set())), "base_urls": base_urls(run.settings),
             "variants": run.variants()}
 
 

@@ -11,6 +11,7 @@ verdict through, and never call the judge except through the governor.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, TypeGuard
 
@@ -81,7 +82,25 @@ def unseen(judge: str, blank: list[ScoreFields]) -> VerdictFields:
     return {"judge": judge, "scores": blank, "usage": None, "asked": False}
 
 
-def ask_judge(st: Crew, spec: CallSpec, ask: Callable[[str], Verdict]) -> VerdictFields:
+def ask_ladder(st: Crew, spec: CallSpec, ask: Callable[[Judge, str], Verdict]) -> VerdictFields:
+    """The run's judge's verdict — or, where it failed the take or could not judge it and the run
+    has a second judge (a ladder, issue 60), the second's: asked under a ledger row of its own
+    (its provider and model, keyed by the first's request), the first's answer kept beside it as
+    `first`. `ask(judge, call_id)` asks a judge. A first judge that passes the take is the verdict:
+    the second, the paid one, is never asked."""
+    first = ask_judge(st, spec, lambda call_id: ask(st.judge, call_id))
+    second = getattr(st, "second_judge", None)
+    if second is None or (first["passed"] and not first.get("cannot_judge")):
+        return first
+    again = replace(spec, context=replace(spec.context, provider=second.name, model=second.model),
+                    fingerprint=fingerprint({"after": spec.fingerprint, "judge": second.model,
+                                             "variant": dict(second.variant or {})}))
+    seen = ask_judge(st, again, lambda call_id: ask(second, call_id), judge=second)
+    return {**seen, "first": {"judge": first["judge"], "passed": first["passed"],
+                              "cannot_judge": bool(first.get("cannot_judge")), "call_id": first.get("call_id")}}
+
+
+def ask_judge(st: Crew, spec: CallSpec, ask: Callable[[str], Verdict], *, judge: Judge | None = None) -> VerdictFields:
     """One verdict through the governor, as the raw verdict dict (with the paid call's
     `call_id`, for the typed verdict). `ask(call_id)` asks the judge.
     A judge that keeps its verdicts by call id (`recover`) is looked up when an answer was lost;
@@ -90,7 +109,7 @@ def ask_judge(st: Crew, spec: CallSpec, ask: Callable[[str], Verdict]) -> Verdic
     unless the judge says a lost verdict is not asked again (`asks_again_when_lost = False`: a
     priced endpoint that keeps nothing, issue 60), when the shot halts as of unknown outcome and
     nothing is paid twice. A $0 verdict is asked again whatever the judge says: it costs nothing."""
-    judge = st.judge
+    judge = st.judge if judge is None else judge
     keeper = judge if keeps_verdicts(judge) else None
     delivery = st.governor.sync_call(
         spec, lambda call_id: verdict_answer(ask(call_id)),
@@ -117,10 +136,11 @@ def panel_gate(run: Run, given: PanelInput) -> PanelVerdict:
                                  "variant": variant}),
         prompt=f"judge panel {shot} {moment}", references=(panel_uri,))
     blank = blank_pictures({"the panel": st.storage.open_local(panel_uri)})
-    seen = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_panel(
+    seen = unseen(judge, blank) if blank else ask_ladder(st, spec, lambda asked, call_id: asked.judge_panel(
         st.storage.open_local(panel_uri), req, reference_images(st, req), client_ref=call_id))
+    # held to the policy of the judge whose verdict it is (a ladder's second judge is another kind)
     verdict = PanelVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
-        seen, "panel", judge_kind(judge), profile))
+        seen, "panel", judge_kind(str(seen.get("judge") or judge)), profile))
     emit(run, scene=run.scene, shot=shot, stage="panel_gate", take=take, moment=moment,
          status="passed" if verdict.passed else "failed", reasons=verdict.failing)
     return verdict

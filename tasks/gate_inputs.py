@@ -40,7 +40,11 @@ class Judging(StageInput):
     @classmethod
     def of(cls, st: Crew, profile: str) -> "Judging":
         """The run's judge and policy, from its crew."""
-        return cls(judge=st.judge.name, model=st.judge.model, variant=dict(st.judge.variant or {}), profile=profile,
+        variant = dict(st.judge.variant or {})
+        second = st.run.lineup.second_judge
+        if second is not None:   # a ladder's second judge decides some takes: part of the key, where there is one
+            variant["ladder"] = second
+        return cls(judge=st.judge.name, model=st.judge.model, variant=variant, profile=profile,
                    policy=st.gates.fingerprint)
 
 

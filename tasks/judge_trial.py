@@ -39,7 +39,7 @@ from slate.governor.money import fmt_usd, usd
 from slate.providers.base import ImageGenerator, PanelRequest, Verdict, fingerprint
 
 __all__ = ["TRIAL_FAULTS", "Case", "Tally", "TrialResult", "cases", "trial_requests", "painter_settings",
-           "run_trial", "kept", "measured_line", "floor_problems", "TrialRefused"]
+           "run_trial", "kept", "ladder_share", "measured_line", "floor_problems", "TrialRefused"]
 
 #: The faults the local painter draws into a panel (providers/local_draw.py FAULT_KINDS, held equal
 #: by a test), and what of the rubric each breaks.
@@ -247,6 +247,17 @@ def _asker(st: Crew, case: Case, panel_uri: str) -> Callable[[str], Verdict]:
         return st.judge.judge_panel(st.storage.open_local(panel_uri), case.request, reference_images(st, case.request),
                                     client_ref=call_id)
     return ask
+
+
+def ladder_share(root: Path, judge: str) -> Decimal:
+    """The share of verdicts a ladder's second judge is expected to be asked for: what `judge` (the
+    first) failed or could not judge over its trial (half its panels faulty: errs high for a film
+    whose takes are mostly good); every verdict when it was never measured."""
+    got = kept(root, judge)
+    if got is None or not got.judgements:
+        return Decimal(1)
+    asked = sum(t.failed + t.cannot for t in got.kinds.values())
+    return (Decimal(asked) / Decimal(got.judgements)).quantize(Decimal("0.0001"))
 
 
 def measured_line(root: Path, judge: str) -> str:

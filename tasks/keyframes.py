@@ -36,7 +36,7 @@ from slate.providers.base import fingerprint
 from slate.tasks.cache import ContentKey
 from slate.tasks.run import Run, emit
 from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
-from slate.tasks.gate import ask_judge, blank_pictures, reference_images, unseen
+from slate.tasks.gate import ask_ladder, blank_pictures, reference_images, unseen
 from slate.tasks.sheet_check import SHEET
 from slate.tasks.gate_inputs import CastMember, KeyframeInput
 from slate.tasks.verdicts import KeyframeVerdict, ScoreFields, VerdictFields
@@ -73,7 +73,7 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     form = format_score(info, width=req.width, height=req.height, fps=given.fps, seconds=given.seconds,
                         sizes=given.sizes)
     blank = [form] if not form["passed"] else blank_pictures({f"the {name} frame": path for name, path in local.items()})
-    raw: VerdictFields = unseen(judge, blank) if blank else ask_judge(st, spec, lambda call_id: st.judge.judge_keyframes(
+    raw: VerdictFields = unseen(judge, blank) if blank else ask_ladder(st, spec, lambda asked, call_id: asked.judge_keyframes(
         local, st.storage.open_local(start_uri), st.storage.open_local(end_uri) if end_uri else None,
         req, reference_images(st, req), client_ref=call_id))
     people = {**cast, **{c.id: CastMember(turnaround_uri=c.turnaround_uri, wardrobe_colour=c.wardrobe_colour)
@@ -93,7 +93,7 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     for path in frames.values():
         path.unlink(missing_ok=True)
     verdict = KeyframeVerdict.held(GatePolicy.load(Path(run.root), run.settings.cannot_judge).apply(
-        raw, "keyframe", judge_kind(judge), profile), keyframes=frame_uris)
+        raw, "keyframe", judge_kind(str(raw.get("judge") or judge)), profile), keyframes=frame_uris)
     emit(run, scene=run.scene, shot=shot, stage="keyframe_gate", take=take, status="passed" if verdict.passed else "failed",
          reasons=verdict.failing)
     return verdict

@@ -410,6 +410,8 @@ def key_problems(film: LoadedFilm, scenes: list[str], settings: Settings, chosen
     shots = [shot for sc in scenes for shot in film.scene(sc).shots]
     roles: list[tuple[str, Any]] = [("panel", chosen.panel), *(("videos", v) for v in chosen.videos),
                                     ("judge", chosen.judge)]
+    if chosen.second_judge is not None:
+        roles.append(("second_judge", chosen.second_judge))
     if chosen.lipsync is not None and any(on_camera(line, s.characters) for s in shots for line in s.dialogue):
         roles.append(("lipsync", chosen.lipsync))
     roles += list(chosen.passes.items())
@@ -503,6 +505,11 @@ def price_problems(root: Path, film: LoadedFilm, scenes: list[str], settings: Se
             card.rate(key, "video")
         except UnknownRate as exc:
             problems.append(on_setting(video_from, f"fallback {exc}"))
+    if chosen_models.second_judge is not None:   # a ladder's second judge (issue 60): priced before a call
+        try:
+            card.rate(str(chosen_models.second_judge), "judge")
+        except UnknownRate as exc:
+            problems.append(on_setting("second_judge", str(exc)))
     # An upscale model is paid only at a profile a person approves (final, hero: tasks/upscale.py),
     # and there it must be priced before the first panel.
     upscale = chosen_models.pass_model("upscale")

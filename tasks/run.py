@@ -100,18 +100,21 @@ class RunLineup(BaseModel):
     judge: str
     lipsync: str | None = None    # the lip-sync model of on-camera lines (None: they are not lip-synced)
     passes: dict[str, str] = {}   # pass -> its model (a pass not here: the run has none, it does not run)
+    second_judge: str | None = None   # a ladder's second judge (issue 60; None: one judge)
 
     @classmethod
     def of(cls, chosen: Lineup) -> "RunLineup":
         return cls(panel=str(chosen.panel), videos=tuple(str(v) for v in chosen.videos), judge=str(chosen.judge),
                    lipsync=str(chosen.lipsync) if chosen.lipsync is not None else None,
-                   passes={name: str(m) for name, m in chosen.passes.items()})
+                   passes={name: str(m) for name, m in chosen.passes.items()},
+                   second_judge=str(chosen.second_judge) if chosen.second_judge is not None else None)
 
     def refs(self) -> Lineup:
         """The lineup as model references again."""
         return Lineup(ModelRef.parse(self.panel), tuple(ModelRef.parse(v) for v in self.videos),
                       ModelRef.parse(self.judge), ModelRef.parse(self.lipsync) if self.lipsync is not None else None,
-                      {name: ModelRef.parse(m) for name, m in self.passes.items()})
+                      {name: ModelRef.parse(m) for name, m in self.passes.items()},
+                      ModelRef.parse(self.second_judge) if self.second_judge is not None else None)
 
     def pass_model(self, name: str) -> str | None:
         """The model of the pass called `name` (None: the run has none)."""
@@ -258,6 +261,12 @@ class Crew:
     def judge(self) -> Judge:
         """The lineup's judge."""
         return self.service(JUDGE, self.run.lineup.judge)
+
+    @property
+    def second_judge(self) -> Judge | None:
+        """The ladder's second judge: asked where the first fails a take or cannot judge it (None: no ladder)."""
+        ref = self.run.lineup.second_judge
+        return self.service(JUDGE, ref) if ref is not None else None
 
     @property
     def governor(self) -> Governor:

@@ -27,7 +27,7 @@ It must never spend, call a provider, or write anything but the budget block (an
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,9 @@ class RunPlan:
         parts = [f"panels {c.panel} ({self.origins['panel']}){self._cost('panel')}",
                  f"video {' then '.join(map(str, c.videos))} ({self.origins['videos']}){self._cost('videos')}",
                  f"judge {c.judge} ({self.origins['judge']}){self._cost('judge')}"]
+        if c.second_judge is not None:   # a ladder (issue 60): asked only where the first fails or cannot judge
+            parts.append(f"then judge {c.second_judge} where the first fails a take or cannot judge it "
+                         f"({self.origins.get('second_judge', 'told')}){self._cost('second_judge')}")
         if c.lipsync is not None:
             parts.append(f"{ROLES['lipsync']} {c.lipsync} ({self.origins['lipsync']}){self._cost('lipsync')}")
         for p in passes():   # each pass over the clip the run has a model for, in the lane's order of declaration
@@ -249,6 +252,9 @@ def estimate_of(film: LoadedFilm, plans: Mapping[str, Sequence[ShotPlan]], prici
     from slate.tasks.lipsync import dialogue_costs
     from slate.tasks.sheet_check import gated_needs
     profile = settings.profile
+    if chosen.second_judge is not None:   # a ladder: the second judge at the share its trial says it is asked
+        from slate.tasks.judge_trial import ladder_share
+        pricing = replace(pricing, ladder=(str(chosen.second_judge), ladder_share(film.root, str(chosen.judge))))
     models = {name: str(m) for name, m in chosen.passes.items()}
     speech = {sc: dialogue_costs(film, sc, profile, pricing, chosen.lipsync) for sc in plans}
     over = {sc: pass_costs(scene_plans, profile, models, pricing) for sc, scene_plans in plans.items()}

@@ -143,10 +143,15 @@ def test_a_scenes_key_holds_exactly_what_changes_what_is_made(example_film):
     # `cannable`): not keyed either.
     assert set(option_names(output=False)) == {"scenes", "run_cap_usd", "film_cap_usd", "price_as",
                                                "max_parallel_scenes", "video_slots", "busy_wait_seconds",
-                                               "faceswap_model", "upscale_model", "pass_models", "dialogue_failure"}
+                                               "faceswap_model", "upscale_model", "pass_models", "dialogue_failure",
+                                               "second_judge"}
     base = run_part(a_run(example_film))
     assert run_part(a_run(example_film, "another-run", run_cap_usd="3", price_as="fal")) == base
     assert run_part(a_run(example_film, drift_threshold=0.4)) != base
+    # A ladder's second judge (issue 60) keys a scene through its lineup, only where there is one: a
+    # film with one judge keeps its keys.
+    assert "second_judge" not in base["lineup"]
+    assert run_part(a_run(example_film, second_judge="gemini"))["lineup"]["second_judge"] == "gemini:gemini-2.5-flash"
     # A provider's own knob reaches the key as its variant; its latency does not.
     assert run_part(a_run(example_film)) == base
     slow = Settings(providers={"local": {"latency": 3}})
