@@ -86,6 +86,7 @@ def check_lineup(root: Path | str, chosen: Lineup, urls: dict[str, str], video_s
             findings += _limit(name, spec.key_limit, url, estimate)
     card = RateCard.load(Path(root))
     for kind, ref in [("image", chosen.panel), *(("video", v) for v in chosen.videos), ("judge", chosen.judge),
+                      *((("judge", chosen.second_judge),) if chosen.second_judge is not None else ()),
                       *(("speech", v) for v in voices), *(("music", m) for m in music)]:
         try:
             rate = card.rate(str(ref), kind)
