@@ -19,10 +19,9 @@ from pathlib import Path
 
 from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
 from slate.providers.local import FaultMode, LocalImage
-from slate.providers.local_draw import FAULT_KINDS
 from slate.providers.local_judge import LocalJudge
 from slate.providers.base import ReferenceImages
-from slate.tasks.judge_trial import cases, trial_requests
+from slate.tasks.judge_trial import TRIAL_FAULTS, cases, trial_requests
 
 
 @dataclass
@@ -87,7 +86,7 @@ def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str
 
         # The cases `slate judge-trial` draws (tasks/judge_trial.py): the same figures on the same seed.
         for case in cases(base, Sample(n_clean, sample).indices("clean"),
-                          Sample(n_faulty, sample).strata("faulty", len(FAULT_KINDS))):
+                          Sample(n_faulty, sample).strata("faulty", len(TRIAL_FAULTS))):
             req, kind = case.request, case.kind
             verdict = judge_one(req, None if kind == "clean" else kind)
             if kind == "clean":

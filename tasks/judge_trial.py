@@ -2,7 +2,8 @@
 
 The cases are the example film's panel requests drawn by the local painter at seeds of their own —
 clean ones, and one of each fault kind it can draw off-model in turn (TRIAL_FAULTS: a character
-recoloured, the wrong location plate, a character left out, artefacts) — so every case's right
+recoloured, the wrong location plate, a character left out, artefacts, a prop moved to the other
+side or left out against the continuity ledger) — so every case's right
 answer is known: a clean panel should pass, a faulty one fail. Each case is judged as the panel
 gate asks a judge (tasks/gate.py `ask_judge`, through the governor: a paid judge's verdict is a
 ledger row, priced, under the trial's cap, and a trial run again pays nothing for a verdict it
@@ -41,11 +42,14 @@ from slate.providers.base import ImageGenerator, PanelRequest, Verdict, fingerpr
 __all__ = ["TRIAL_FAULTS", "Case", "Tally", "TrialResult", "cases", "trial_requests", "painter_settings",
            "run_trial", "kept", "ladder_share", "measured_line", "floor_problems", "TrialRefused"]
 
-#: The faults the local painter draws into a panel (providers/local_draw.py FAULT_KINDS, held equal
-#: by a test), and what of the rubric each breaks.
-TRIAL_FAULTS = ("recolour", "wrong_plate", "missing", "corrupted")
+#: The faults the local painter draws into a panel (providers/local_draw.py FAULT_KINDS and, against
+#: the continuity ledger, two of its CONTINUITY_FAULT_KINDS: held to them by a test), and what of
+#: the rubric each breaks.
+TRIAL_FAULTS = ("recolour", "wrong_plate", "missing", "corrupted", "prop_moved", "prop_removed")
 BREAKS = {"recolour": "identity/wardrobe", "wrong_plate": "location", "missing": "a character missing",
-          "corrupted": "artefacts"}
+          "corrupted": "artefacts", "prop_moved": "a prop moved", "prop_removed": "a prop missing"}
+#: The faults drawn only on a panel whose ledger holds a prop (the others: on any panel).
+PROP_FAULTS = ("prop_moved", "prop_removed")
 CLEAN_SEED, FAULT_SEED = 10_000, 20_000
 FOLDER = Path(".slate") / "judge_trials"
 PAINTER = "local:local-compositor-v1"
@@ -64,11 +68,15 @@ class Case:
 
 def cases(requests: Sequence[PanelRequest], clean: Iterable[int], faulty: Iterable[int]) -> list[Case]:
     """Case i of the clean ones is request i (round the list) at seed CLEAN_SEED + i; faulty case i
-    is drawn with fault kind i (round TRIAL_FAULTS) at FAULT_SEED + i: each case its own seed, so a
-    sample of numbers is a subset of the whole trial."""
+    is drawn with fault kind i (round TRIAL_FAULTS) at FAULT_SEED + i — a prop's fault on the panels
+    whose ledger holds a prop —: each case its own seed, so a sample of numbers is a subset of the
+    whole trial."""
+    with_props = [r for r in requests if (r.continuity or {}).get("props")] or list(requests)
     out = [Case("clean", i, replace(requests[i % len(requests)], seed=CLEAN_SEED + i)) for i in clean]
-    out += [Case(TRIAL_FAULTS[i % len(TRIAL_FAULTS)], i, replace(requests[i % len(requests)], seed=FAULT_SEED + i))
-            for i in faulty]
+    for i in faulty:
+        kind = TRIAL_FAULTS[i % len(TRIAL_FAULTS)]
+        pool = with_props if kind in PROP_FAULTS else requests
+        out.append(Case(kind, i, replace(pool[i % len(pool)], seed=FAULT_SEED + i)))
     return out
 
 
