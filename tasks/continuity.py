@@ -71,7 +71,7 @@ def continuity_check(run: Run, given: ContinuityInput) -> ContinuityVerdict:
     st = run.crew
     previous, shot, last_frame_uri, clip_uri = given.previous, given.shot, given.last_frame_uri, given.clip_uri
     request, previous_request, laid_out = given.request, given.previous_request, given.laid_out
-    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.judge_variant,
                                       given.judging.profile)
     scratch = st.scratch(f"continuity-{clip_uri[6:18]}")
     # A file of this check's own: two cuts into one clip are judged at once when the shot

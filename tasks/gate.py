@@ -125,7 +125,7 @@ def panel_gate(run: Run, given: PanelInput) -> PanelVerdict:
     its fingerprint, so a changed threshold is a different gate)."""
     st = run.crew
     shot, moment, take, panel_uri = given.shot, given.moment, given.take, given.panel_uri
-    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.judge_variant,
                                       given.judging.profile)
     req = given.request
     images = 2 + len(req.characters)

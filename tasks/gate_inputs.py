@@ -37,6 +37,12 @@ class Judging(StageInput):
     profile: str
     policy: str                # the gate policy's fingerprint (governor/gates.py)
 
+    @property
+    def judge_variant(self) -> dict[str, JsonValue]:
+        """The judge's own variant, without a ladder's second judge: what one judge's verdict is
+        keyed by at the governor, so turning a ladder on asks the first judge nothing again."""
+        return {k: v for k, v in self.variant.items() if k != "ladder"}
+
     @classmethod
     def of(cls, st: Crew, profile: str) -> "Judging":
         """The run's judge and policy, from its crew."""

@@ -54,7 +54,7 @@ def keyframe_gate(run: Run, given: KeyframeInput) -> KeyframeVerdict:
     st = run.crew
     shot, take, clip_uri, start_uri, end_uri = given.shot, given.take, given.clip_uri, given.start_uri, given.end_uri
     req, cast = given.request, given.cast
-    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.variant,
+    judge, model, variant, profile = (given.judging.judge, given.judging.model, given.judging.judge_variant,
                                       given.judging.profile)
     scratch = st.scratch(f"keyframes-{clip_uri[6:18]}")
     clip = st.storage.open_local(clip_uri)

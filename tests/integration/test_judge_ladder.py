@@ -84,3 +84,15 @@ def test_the_estimate_prices_the_second_judge_at_the_share_the_first_judges_tria
     assert share == Decimal("0.5")
     assert _judge(replace(pricing, ladder=(f"vlm:{FIRST}", share)), JUDGE_TOKENS) == share * second
     assert _judge(pricing, JUDGE_TOKENS) == 0
+
+
+def test_a_ladder_keys_the_gates_verdict_but_not_the_first_judges_question():
+    """The gate's task is keyed by its Judging (with the ladder: another verdict may stand); the first
+    judge's paid call by the judge's own variant (without it): turning a ladder on asks it nothing again."""
+    from slate.tasks.clapper import content_key
+    from slate.tasks.gate_inputs import Judging
+    one = Judging(judge="vlm", model=FIRST, variant={}, profile="draft", policy="p")
+    ladder = Judging(judge="vlm", model=FIRST, variant={"ladder": "gemini:gemini-2.5-flash"}, profile="draft",
+                     policy="p")
+    assert content_key("gate", {"judging": one}) != content_key("gate", {"judging": ladder})
+    assert ladder.judge_variant == one.judge_variant == {}
