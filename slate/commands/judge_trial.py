@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from slate.commands.shared import Directory, load_or_exit, say, say_error, usd_or_exit
+from slate.commands.shared import Directory, load_or_exit, say, say_error, shown, usd_or_exit
 
 __all__ = ["judge_trial"]
 
@@ -34,7 +34,11 @@ def judge_trial(directory: Directory,
     from slate.manifests.settings import project_settings
     from slate.providers.registry import lineup
     from slate.tasks.judge_trial import TrialRefused, run_trial
+    from slate.manifests.profiles import PROFILES
     load_or_exit(directory)
+    if profile not in PROFILES:
+        say_error(f"--profile: {shown(profile)} is not a profile (one of {', '.join(PROFILES)})")
+        raise typer.Exit(2)
     limit = usd_or_exit(cap, "--cap")
     try:
         chosen = str(lineup(project_settings(directory).model_copy(update={"judge": judge} if judge else {})).judge)
