@@ -166,6 +166,14 @@ def error_for(provider: str, response: httpx.Response) -> ProviderError:
     return BadRequest(f"request refused: {words}", provider=provider, status=status)
 
 
+def _full(http: httpx.Client, url: str) -> str:
+    """The URL a request of `url` goes to, as httpx makes it: a path is put after the base URL's
+    own path (`…/v1` + `/models` is `…/v1/models`), never in place of it as `URL.join` would."""
+    if "://" in url:
+        return url
+    return str(http.base_url).rstrip("/") + "/" + url.lstrip("/")
+
+
 def send(provider: str, http: httpx.Client, method: str, url: str, *, json: object = None,
          translate: Callable[[httpx.Response], ProviderError] | None = None,
          files: dict[str, tuple[str, bytes, str]] | None = None, data: dict[str, str] | None = None,
@@ -177,13 +185,13 @@ def send(provider: str, http: httpx.Client, method: str, url: str, *, json: obje
     try:
         response = http.request(method, url, json=json, files=files, data=data, params=params)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise ProviderUnreachable(f"could not connect to {where(http.base_url.join(url))}: "
+        raise ProviderUnreachable(f"could not connect to {where(_full(http, url))}: "
                                   f"{type(exc).__name__}", provider=provider) from None
     except httpx.TimeoutException as exc:
-        raise ProviderTimeout(f"no answer from {where(http.base_url.join(url))} in time ({type(exc).__name__})",
+        raise ProviderTimeout(f"no answer from {where(_full(http, url))} in time ({type(exc).__name__})",
                               provider=provider) from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise TransientServerError(f"the connection to {where(http.base_url.join(url))} dropped "
+        raise TransientServerError(f"the connection to {where(_full(http, url))} dropped "
                                    f"({type(exc).__name__})", provider=provider) from None
     if response.status_code >= 400:
         raise translate(response) if translate is not None else error_for(provider, response)

@@ -318,3 +318,13 @@ def test_what_came_back_is_held_to_what_was_asked(tmp_path):
     with pytest.raises(BadOutput, match="not a video"):
         download.checked_video("fal", tmp_path / "junk.mp4", seconds=1.0)
     assert clip is not None
+
+
+def test_an_unreachable_endpoint_is_named_with_its_base_paths_own_path():
+    """`slate doctor` said `…:8000/models` for a server at `…:8000/v1`: the message named a URL
+    nothing was sent to. It names the one httpx sends to."""
+    from slate.providers import http as provider_http
+    from slate.providers.errors import ProviderUnreachable
+    with provider_http.client("vlm", "http://127.0.0.1:9/v1", {}) as client:
+        with pytest.raises(ProviderUnreachable, match=r"http://127\.0\.0\.1:9/v1/models"):
+            provider_http.send("vlm", client, "GET", "/models")
