@@ -256,6 +256,17 @@ def judge(model: str, *, storage: Storage | None = None, base_url: str | None,
     return ChatJudge(model, base_url=reached_at(NAME, base_url))
 
 
+def _served(url: str) -> dict[str, dict[str, Any]]:
+    """The models the endpoint lists (GET /models), by id: free. Raises the error tree's errors, or
+    ValueError when the answer is not a model list."""
+    with _client(url) as client:
+        listed = http.send(NAME, client, "GET", "/models", translate=error_for).json()
+    rows = listed.get("data") if isinstance(listed, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError(f"{http.where(url)}/models is not a model list")
+    return {str(m.get("id")): m for m in rows if isinstance(m, dict) and m.get("id")}
+
+
 def doctor(*, base_url: str | None) -> list[DoctorFinding]:
     """Reachable, and the models it serves (GET /models): free. Whether a model takes images is
     said where the listing says (OpenRouter's `architecture.input_modalities`); most servers' lists
@@ -266,16 +277,12 @@ def doctor(*, base_url: str | None) -> list[DoctorFinding]:
                            "no key set (VLM_API_KEY): none is sent, as a server on your own machine needs none",
                            blocking=False)]
     try:
-        with _client(url) as client:
-            listed = http.send(NAME, client, "GET", "/models", translate=error_for).json()
+        served = _served(url)
     except AuthenticationFailed as exc:
         return found + [DoctorFinding(NAME, "key valid", False, f"{exc} (set VLM_API_KEY)")]
     except (ProviderError, ValueError) as exc:
         return found + [DoctorFinding(NAME, "reachable", False, f"{http.where(url)} did not list its models: {exc}")]
-    models = listed.get("data") if isinstance(listed, dict) else None
-    if not isinstance(models, list):
-        return found + [DoctorFinding(NAME, "reachable", False, f"{http.where(url)}/models is not a model list")]
-    found.append(DoctorFinding(NAME, "reachable", True, f"{http.where(url)} serves {len(models)} model(s)",
+    found.append(DoctorFinding(NAME, "reachable", True, f"{http.where(url)} serves {len(served)} model(s)",
                                blocking=False))
     return found
 
@@ -285,25 +292,25 @@ def film_doctor(*, base_url: str | None, storage: Storage,
     """Each judge model the run uses, against the endpoint's list: listed, and taking images where
     the list says (OpenRouter's `architecture.input_modalities`; a local server's list says
     nothing of it [?], and slate pays no call to find out). Free."""
+    import difflib
     url = reached_at(NAME, base_url)
     try:
-        with _client(url) as client:
-            listed = http.send(NAME, client, "GET", "/models", translate=error_for).json()
+        served = _served(url)
     except (ProviderError, ValueError):
         return []   # said by `doctor` above
-    rows = listed.get("data") if isinstance(listed, dict) else None
-    served = {str(m.get("id")): m for m in rows or [] if isinstance(m, dict) and m.get("id")}
     found = []
     if models.get("judge") and not is_local(url):
         found.append(DoctorFinding(NAME, "prices", True, f"{http.where(url)} is not on this machine: price each "
                                    f"judge model as that endpoint bills it in the film's rates.toml (slate's own "
                                    f"$0 row is for a server on your own GPU)", blocking=False))
+    lowered = {m.lower(): m for m in served}
     for model in models.get("judge", ()):
         entry = served.get(model)
         if entry is None:
-            close = sorted(served, key=lambda m: (m.lower() != model.lower(), m))[:5]
+            close = [lowered[m] for m in difflib.get_close_matches(model.lower(), list(lowered), n=5, cutoff=0.5)]
             found.append(DoctorFinding(NAME, "models", False, f"judge model {model!r} is not among the models "
-                                       f"{http.where(url)} serves ({', '.join(close) or 'none'}): name one it lists"))
+                                       f"{http.where(url)} serves (the nearest: "
+                                       f"{', '.join(close or sorted(served)[:5]) or 'none'}): name one it lists"))
             continue
         images = (entry.get("architecture") or {}).get("input_modalities")
         if isinstance(images, list) and "image" not in images:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 from slate.errors import SlateError
 from slate.governor.chokepoint import CallSpec, Usage
-from slate.governor.estimate import IMAGE_TOKENS, VERDICT_TOKENS
+from slate.governor.estimate import panel_gate_tokens
 from slate.governor.money import fmt_usd, usd
 from slate.providers.base import ImageGenerator, PanelRequest, Verdict, fingerprint
 
@@ -183,8 +183,8 @@ def kept(root: Path, judge: str) -> TrialResult | None:
 def units_of(request: PanelRequest) -> Usage:
     """What one trial verdict is estimated at: the panel gate's units (a panel, the plate, a
     turnaround per character)."""
-    return Usage("judge", input_tokens=(2 + len(request.characters)) * IMAGE_TOKENS + 400,
-                 output_tokens=VERDICT_TOKENS)
+    tokens_in, tokens_out = panel_gate_tokens(len(request.characters))
+    return Usage("judge", input_tokens=tokens_in, output_tokens=tokens_out)
 
 
 def run_trial(root: Path, judge: str, n: int, cap: Decimal, *, profile: str = "draft",
