@@ -129,14 +129,24 @@ def shot_of(sid: str, frames: np.ndarray, fps: float, named: tuple[str, ...]) ->
         near_hair = (np.abs(frames.astype(np.int16) - np.array(spec.hair)).sum(-1) <= 40) & band
         f = np.zeros_like(skin)
         framed = binary_dilation(near_hair, iterations=2, structure=np.ones((1, 3, 3), bool))
+        # Hair on top: hair-coloured pixels within 3 rows above. Leo's brown trousers are within reach
+        # of his skin and stand on the white floor, which is his white hair's colour: touched by
+        # "hair" from below, they were his face (1H), and the corpus drifted and swapped them.
+        crowned = np.zeros_like(near_hair)
+        for k in range(1, 4):
+            crowned[:, k:] |= near_hair[:, :-k]
         for i in range(n):
             labels, count = label(skin[i])
             if count:
-                # Their face: the largest patch of their skin their hair touches (a lamp or a hand it does not).
+                # Their face: the largest patch of their skin their hair crowns (else touches: a lamp
+                # or a hand it does not).
                 sizes = np.bincount(labels.ravel())
                 sizes[0] = 0
-                sizes[np.unique(labels[framed[i] & skin[i]])[1:].tolist() and
-                      np.setdiff1d(np.arange(1, count + 1), np.unique(labels[framed[i] & skin[i]]))] = 0
+                for near in (crowned[i], framed[i]):
+                    ok = np.unique(labels[near & skin[i]])
+                    if len(ok[ok > 0]):
+                        sizes[np.setdiff1d(np.arange(1, count + 1), ok)] = 0
+                        break
                 f[i] = labels == int(np.argmax(sizes))
         face[cid], hands[cid] = f, skin & ~f
         # Hair: their hair colour above their face's bottom, within a face's width of it.
@@ -294,17 +304,20 @@ def _load(film: str) -> None:
     from slate.providers.storage_local import LocalStorage
     root = Path(film)
     st = LocalStorage(root)
+    # The cases' clips go to a store of this process's own: the same bytes made by two workers at
+    # once (a clip handed back unchanged) would be one artifact, removed under the other's feet.
+    own = LocalStorage(Path(tempfile.mkdtemp(prefix="faceswap-store-")))
     scene = yaml.safe_load((root / "scenes" / "scene-01.yaml").read_text())
     named = {s["id"]: tuple(s["characters"]) for s in scene["shots"]}
     shots = {}
     for sid in SHOTS:
         frames, fps = _frames(Path(st.open_local(_clip_of(root, sid))))
         shots[sid] = shot_of(sid, frames, fps, named[sid])
-    sheets = {c: st.put_bytes((root / f"characters/{c}/{c}_turnaround_APPROVED.png").read_bytes(), "png")
+    sheets = {c: own.put_bytes((root / f"characters/{c}/{c}_turnaround_APPROVED.png").read_bytes(), "png")
               for c in CAST}
-    plate = st.put_bytes((root / "locations/diner/diner_plate_APPROVED.png").read_bytes(), "png")
+    plate = own.put_bytes((root / "locations/diner/diner_plate_APPROVED.png").read_bytes(), "png")
     wardrobe = {c: (scene.get("wardrobe") or {}).get(c, {}).get("colour") for c in CAST}
-    _STATE.update(root=root, st=st, shots=shots, sheets=sheets, plate=plate, wardrobe=wardrobe)
+    _STATE.update(root=root, st=own, shots=shots, sheets=sheets, plate=plate, wardrobe=wardrobe)
 
 
 def judge(case: dict, work: Path) -> dict:
@@ -319,10 +332,11 @@ def judge(case: dict, work: Path) -> dict:
                       named=case["named"], turnarounds={c: _STATE["sheets"][c] for c in CAST},
                       wardrobe=_STATE["wardrobe"], plate_uri=_STATE["plate"],
                       maker=Maker(provider="bench", model="hand", profile="draft"))
+    made = {Path(st.open_local(b)), Path(st.open_local(a))}   # one file when the two are the same bytes
     t0 = time.perf_counter()
     scores = swap_readings(st, check)
     ms = (time.perf_counter() - t0) * 1000
-    for p in (work / f"{tag}-b.mp4", work / f"{tag}-a.mp4", Path(st.open_local(b)), Path(st.open_local(a))):
+    for p in (work / f"{tag}-b.mp4", work / f"{tag}-a.mp4", *made):
         p.unlink(missing_ok=True)
     failed = [s for s in scores if not s["passed"]]
     return {"kind": case["kind"], "i": case["i"], "what": case["what"], "failed": bool(failed), "ms": ms,

@@ -8,10 +8,12 @@ on-model face read "ΔE 33 before, 33 after" and failed, and a seam, a half-clip
 mirrored face passed. Here, in each sampled frame of each swapped character:
 
   * the face is found where their head is (the figure box presence found, the nearest frame's box
-    where presence lost them that frame): of the patches of skin-like pixels (near their approved
-    skin, in the clip or in the swap, and nearer it than their hair) in the head window, the one
-    their hair frames most (the longest edge against pixels of their hair colour) — a face is
-    drawn inside its hair; a lamp, a trim or a hand is not;
+    where presence lost them that frame; up to the frame's top where that box holds no face): of
+    the patches of skin-like pixels (near their approved skin, in the clip or in the swap, and
+    nearer it than their hair) in the head window that are about as wide as tall and a face's
+    size (for the figure's box, or against the hair they touch), the one their hair crowns most
+    (hair-coloured pixels just above it) — a face is drawn under its hair; a lamp, a trim, a
+    sleeve's edge or a hand on a counter of the hair's colour is not;
   * `swap_identity` — the face in this frame is nearer the approved skin than it was by GAIN, or
     was on model (ON_MODEL) and still is: a clip handed back unchanged with an on-model face passes
     in every frame; a swap that mended only some frames (half the clip) fails, naming the frames;
@@ -60,8 +62,15 @@ ON_FRAME = 14.0      # Lab units: a face left as it was that reads this near its
 ON_CLIP = 11.0       # Lab units: the median over a clip's frames of a face left as it was, to be on model (the
                      # rendered shots' unchanged faces: at most 9.4; the corpus's faces left off model: 16 or more)
 RIM = 16.0           # Lab units the face was off model in the clip for a rim of it left as it was to be looked for
-MIN_FACE = 0.03      # of a figure box's width squared: a patch smaller is a blend or a speck, not the face (the
-                     # rendered faces cover 0.15–0.5 of it; a face off model leaves specks of the approved colour)
+MIN_FACE = 0.03      # of a figure box's width squared: a patch this large is the face's size (the rendered faces
+                     # cover 0.15–0.5 of it; a face off model leaves specks of the approved colour) — or:
+FACE_OF_HAIR = 0.15  # of the hair it touches: a patch this large is too. Either will do. The rendered faces cover
+                     # 0.51–1.2 of their hair (a profile 0.55, a wide shot's 1.2); the specks of the approved colour a
+                     # face off model leaves 0.03 at most. Neither alone: presence's box of a figure in red before the
+                     # red wall spans the frame (1F, 1H: its face is 0.01 of it squared), and white hair before a
+                     # window's white frame is one patch with it (1H's Leo: his face is 0.1 of that "hair")
+CROWN = 3            # rows: hair this near above a patch's pixel crowns it
+SQUARE = 0.35        # a face's height to its width, or its width to its height, at the least (a profile's is 0.7)
 RGB_SAME = 6         # RGB levels: a pixel no channel of which moved more is unchanged (Lab not computed)
 
 
@@ -110,8 +119,9 @@ def _window(box: Box, shape: tuple[int, int]) -> Box:
 def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.ndarray,
               least: int = 12) -> np.ndarray | None:
     """The face in one frame's head window (`b_lab`, `a_lab`: the window of the clip and of the
-    swap, in Lab): the skin-like patch (in either) with the longest edge against hair-coloured
-    pixels, as a mask of the window; None when no patch of `least` pixels or more touches hair."""
+    swap, in Lab): of the skin-like patches (in either) of `least` pixels or FACE_OF_HAIR of the
+    hair they touch, the one hair crowns most (hair just above it), as a mask of the window; None
+    when no such patch is crowned by hair."""
     sb, sa = _dist(b_lab, skin), _dist(a_lab, skin)
     hb, ha = _dist(b_lab, hair), _dist(a_lab, hair)
     like = ((sb < SKIN_NEAR) & (sb < hb)) | ((sa < SKIN_NEAR) & (sa < ha))
@@ -122,10 +132,40 @@ def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.n
     edge = binary_dilation(hairy, iterations=2) & like
     touching = np.bincount(labels[edge], minlength=count + 1)
     touching[0] = 0
-    touching[np.bincount(labels.ravel(), minlength=count + 1) < least] = 0
-    best = int(np.argmax(touching))
-    if touching[best] < 2:
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    touching[sizes < 12] = 0
+    if int(touching.max()) < 2:
         return None
+    # Hair crowns a face: hair-coloured pixels within CROWN rows above it. Hands at a white counter
+    # touch white hair's colour too, from beside or below (1H's Leo).
+    above = np.zeros_like(hairy)
+    for k in range(1, CROWN + 1):
+        above[k:] |= hairy[:-k]
+    crowned = np.bincount(labels[above & like], minlength=count + 1)
+    # A face is about as wide as tall (a sleeve's edge beside a window's bar is not). A candidate
+    # smaller than the figure's face would be must also be crowned, and as large as FACE_OF_HAIR of
+    # the hair it touches (the whole of each hair patch beside it): a face is about as large as its
+    # hair, a speck is not.
+    tufts, _ = label(hairy)
+    tuft_sizes = np.bincount(tufts.ravel())
+    tuft_sizes[0] = 0
+    for c in np.flatnonzero(touching >= 2):
+        ys, xs = np.nonzero(labels == c)
+        tall, wide = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+        if min(tall, wide) < SQUARE * max(tall, wide):
+            touching[c] = 0
+        elif sizes[c] < least:
+            beside = binary_dilation(labels == c, iterations=2) & hairy
+            if crowned[c] < 2 or sizes[c] < FACE_OF_HAIR * int(tuft_sizes[np.unique(tufts[beside])].sum()):
+                touching[c] = 0
+    if int(touching.max()) < 2:
+        return None
+    # Of those, the one its hair crowns most; none crowned is no face (a drifted face's hands are
+    # skin-like and touch a counter of the hair's colour: read as the face, they pass it on model).
+    crowned[touching < 2] = 0
+    if int(crowned.max()) < 2:
+        return None
+    best = int(np.argmax(crowned))
     seed = labels == best
     # The whole face: the patch grown over the pixels of its own colour in the clip (a face off model
     # in the clip is near the approved skin only in its codec's tail: read there alone it would seem on model).
@@ -179,7 +219,8 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
         skin = lab(np.asarray(colours.skin, dtype=np.float32)[None])[0]
         hair = lab(np.asarray(colours.hair, dtype=np.float32)[None])[0]
         boxes = _boxes_filled(figures.get(cid) or [], n)
-        found, off, spoiled, mended, kept_off = 0, [], [], [], []
+        found, off, spoiled, mended = 0, [], [], []
+        kept_off: list[tuple[int, float]] = []
         was_all, now_all, stray_worst = [], [], (0.0, -1)
         # First where the face is in each frame presence found them in; a frame it is not found in
         # (a swap that left it off model there) is read where the nearest frame's face was.
@@ -209,6 +250,12 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
                     break
                 hbox = grow
                 t, l, b, r = hbox
+            if fc is None and t > 0:
+                # Presence may have found only part of the figure (a dress before a wall of its colour:
+                # its box starts at the waist): the head is then looked for up to the frame's top.
+                hbox = (0, l, b, r)
+                windows[i] = (hbox, lab(fb[i, :b, l:r]), lab(fa[i, :b, l:r]))
+                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(box))
             if fc is not None:
                 seen[i] = fc
         for i, (hbox, b_lab, a_lab) in sorted(windows.items()):
@@ -233,8 +280,8 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
                 mended.append(i)
             elif now > was + HOLD:
                 off.append(i)                    # the swap took it further from the approved face
-            elif now > ON_FRAME:
-                kept_off.append(i)               # left as it was, and off model in this frame
+            elif now > ON_CLIP:
+                kept_off.append((i, now))        # left as it was, and perhaps off model in this frame
             # Its make-up: what changed in the head window must be this face recoloured to the approved skin.
             own = np.median(b_lab[fc], axis=0)
             was_face = _dist(b_lab, own) < OWN
@@ -263,16 +310,19 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
             continue
         slack = int(FRAME_SLACK * found)
         was_m, now_m = float(np.median(was_all)), float(np.median(now_all))
-        # A face left as it was is off model where it reads past ON_FRAME, if the swap mended it in
-        # other frames (a swap of part of the clip) or the clip's face as a whole reads past ON_CLIP
-        # (a face left off model); an on-model face whose dissolve frames read off is not.
-        if mended or now_m > ON_CLIP:
-            off = sorted(off + kept_off)
+        # A face left as it was is off model where it reads past ON_CLIP, if the swap mended it in
+        # other frames (a swap of part of the clip: a face drifted 16 read 13.6–15 in its unswapped
+        # frames, under ON_FRAME in half of them), or past ON_FRAME if the clip's face as a whole reads
+        # past ON_CLIP (a face left off model); an on-model face whose dissolve frames read off is not.
+        if mended:
+            off = sorted(off + [i for i, _ in kept_off])
+        elif now_m > ON_CLIP:
+            off = sorted(off + [i for i, now in kept_off if now > ON_FRAME])
         if len(off) > slack:
             identity.append((0.0, f"{cid}'s face is no nearer their approved face in {len(off)} of {found} frames "
                                   f"(frame samples {', '.join(map(str, off[:6]))}{'…' if len(off) > 6 else ''}): "
                                   f"ΔE {was_m:.1f} before, {now_m:.1f} after (it must fall by {GAIN:g}, or stay under "
-                                  f"{ON_FRAME:g}, in each frame)"))
+                                  f"{ON_CLIP if mended else ON_FRAME:g}, in each frame)"))
         elif mended:
             identity.append((1.0, f"{cid}'s face is nearer their approved face: ΔE {was_m:.1f} before, {now_m:.1f} "
                                   f"after ({len(mended)} of {found} frames mended, the rest on model)"))

@@ -87,3 +87,77 @@ def test_a_mirrored_face_fails_its_features():
         after[i, 14:40, x - 2:x + 20] = after[i, 14:40, x - 2:x + 20][:, ::-1]
     got = _scores(clip, after, boxes)
     assert not got["swap_features"]["passed"], got
+
+
+# -- where the face was lost on the rendered shots (issue 56 item 6, 2026-11-30) ---------------------
+# Each of these failed before: on the rendered corpus, 1F's Jenny (profile) was "not found" in 12 of
+# 12 clean swaps and 1I's Gabe in clips handed back unchanged, 1H's Leo was read at his hands.
+
+def test_a_face_is_found_when_presences_box_spans_the_frame():
+    """A figure in red before a red wall: presence's box takes in the wall, the whole frame wide,
+    and a face is a hundredth of that width squared. Held to the hair beside it, it is a face."""
+    clip, boxes, mask = _clip(DRIFTED)
+    wide = {"a": [(38, 0, 110, W) for _ in range(N)]}
+    got = _scores(clip, _mended(clip, mask), wide)
+    assert all(s["passed"] for s in got.values()), got
+    assert not _scores(clip, clip.copy(), wide)["swap_identity"]["passed"]   # and left drifted, it fails
+
+
+def test_a_face_above_the_box_presence_found_is_looked_for_up_to_the_frames_top():
+    """Presence found only the legs (its box starts at the waist): the head window, read from that
+    box, holds no face; the head is looked for up to the top of the frame."""
+    clip, _, mask = _clip(DRIFTED)
+    legs = {"a": [(80, 76 + i, 110, 102 + i) for i in range(N)]}
+    got = _scores(clip, _mended(clip, mask), legs)
+    assert all(s["passed"] for s in got.values()), got
+
+
+WHITE = np.array([232, 232, 236], np.uint8)
+
+
+def _white_haired(face: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
+    """A face under white hair, and the hands at the sides resting on a white counter, all in the
+    head window: the counter is the hair's colour, and each hand's edge along it is longer than
+    the face's under the hair."""
+    frames = np.zeros((N, H, W, 3), np.uint8)
+    frames[:] = (90, 30, 45)
+    frames[:, 62:70, :] = WHITE                                  # the counter's top
+    mask = np.zeros((N, H, W), bool)
+    for i in range(N):
+        x = 80 + i
+        frames[i, 10:16, x + 4:x + 12] = WHITE                   # the hair, on the head
+        frames[i, 16:30, x + 1:x + 15] = face
+        mask[i, 16:30, x + 1:x + 15] = True
+        frames[i, 30:62, x - 6:x + 22] = COAT
+        frames[i, 50:62, x - 22:x - 6] = SKIN                    # the hands, on the counter
+        frames[i, 50:62, x + 22:x + 38] = SKIN
+    return frames, {"a": [(30, 70 + i, 110, 110 + i) for i in range(N)]}, mask
+
+
+def test_the_face_is_the_patch_its_hair_crowns_not_a_hand_along_a_counter_of_the_hairs_colour():
+    clip, boxes, mask = _white_haired(DRIFTED)
+    faces = {"a": FaceColours(SKIN.astype(np.float32), WHITE.astype(np.float32))}
+    foot = lambda f: Footage(f, len(f), 24.0, W, H)           # noqa: E731
+    def scores(after):
+        return {s["name"]: s for s in face_scores(foot(clip), foot(after), faces=faces, figures=boxes)}
+    mended = scores(_mended(clip, mask))
+    assert mended["swap_identity"]["passed"] and "nearer" in mended["swap_identity"]["reason"], mended
+    left = scores(clip.copy())     # the face left drifted: the hands are on model, the face is not
+    assert not left["swap_identity"]["passed"], left
+
+
+def test_a_swap_of_half_the_frames_fails_when_the_face_had_drifted_only_a_little():
+    """Drifted 13 ΔE (under the 14 an unchanged face may read in one frame): the frames the swap
+    left read 13 while the ones it mended read 0 — half a swap, not a face on model."""
+    from slate.media.grade import lab
+    near = np.array([236, 178, 150], np.float32)
+    # a colour 12.5–13.5 ΔE from the skin, found by walking away from it in red
+    for red in range(236, 120, -1):
+        c = np.array([red, 178, 150], np.float32)
+        if 12.5 <= float(np.linalg.norm(lab(c[None])[0] - lab(near[None])[0])) <= 13.5:
+            break
+    clip, boxes, mask = _clip(c.astype(np.uint8))
+    after = clip.copy()
+    after[N // 2:] = _mended(clip, mask)[N // 2:]
+    got = _scores(clip, after, boxes)
+    assert not got["swap_identity"]["passed"] and "frames" in got["swap_identity"]["reason"], got
