@@ -31,6 +31,7 @@ seeds 1 and 2 (n 2–3 a kind); the figures in benchmarks/RESULTS.md are at seed
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import subprocess
 import sys
@@ -352,29 +353,36 @@ def _work(job: tuple[str, int, int, str]) -> dict:
 def run(film: Path, sample: Sample, seed: int, kinds: tuple[str, ...] = KINDS, workers: int = 1,
         verbose: bool = False) -> dict[str, dict]:
     """Each kind's tally: cases, flagged, ms per case, and the cases the bar counts against."""
-    jobs = [(kind, i, seed) for kind in kinds for i in sample.indices(kind)]
+    # Kind by kind in turn (one case of each, then the next): a run stopped partway holds each kind alike.
+    each = [[(kind, i, seed) for i in sample.indices(kind)] for kind in kinds]
+    jobs = [job for turn in itertools.zip_longest(*each) for job in turn if job is not None]
+    rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="faceswap-cases-") as work:
         todo = [(k, i, s, work) for k, i, s in jobs]
         if workers > 1:
             import multiprocessing as mp
             with mp.get_context("fork").Pool(workers, initializer=_load, initargs=(str(film),)) as pool:
-                results = pool.map(_work, todo, chunksize=1)
+                # as they finish: a run stopped partway has said (--verbose) every case it judged
+                for res in pool.imap_unordered(_work, todo, chunksize=1):
+                    _tally(rows, res, verbose)
         else:
             _load(str(film))
-            results = [_work(j) for j in todo]
-    rows: dict[str, dict] = {}
-    for res in results:
-        row = rows.setdefault(res["kind"], {"cases": 0, "flagged": 0, "ms": 0.0, "wrong": []})
-        row["cases"] += 1
-        row["flagged"] += res["failed"]
-        row["ms"] += res["ms"]
-        wrong = res["failed"] if res["kind"] in CLEAN else not res["failed"]
-        if wrong:
-            row["wrong"].append(f"#{res['i']} {res['what']}: {res['reason'][:160]}")
-        if verbose:
-            print(f"  {res['kind']} #{res['i']} {res['what']}: {'FAIL' if res['failed'] else 'pass'} "
-                  f"{res['reason'][:140]}", flush=True)
+            for job in todo:
+                _tally(rows, _work(job), verbose)
     return rows
+
+
+def _tally(rows: dict[str, dict], res: dict, verbose: bool) -> None:
+    row = rows.setdefault(res["kind"], {"cases": 0, "flagged": 0, "ms": 0.0, "wrong": []})
+    row["cases"] += 1
+    row["flagged"] += res["failed"]
+    row["ms"] += res["ms"]
+    wrong = res["failed"] if res["kind"] in CLEAN else not res["failed"]
+    if wrong:
+        row["wrong"].append(f"#{res['i']} {res['what']}: {res['reason'][:160]}")
+    if verbose:
+        print(f"  {res['kind']} #{res['i']} {res['what']}: {'FAIL' if res['failed'] else 'pass'} "
+              f"{res['reason'][:140]}", flush=True)
 
 
 def below_bar(rows: dict[str, dict]) -> list[str]:
