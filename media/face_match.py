@@ -143,8 +143,8 @@ def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.n
         above[k:] |= hairy[:-k]
     crowned = np.bincount(labels[above & like], minlength=count + 1)
     # A face is about as wide as tall (a sleeve's edge beside a window's bar is not). A candidate
-    # smaller than the figure's face would be must also be crowned, and as large as FACE_OF_HAIR of
-    # the hair it touches (the whole of each hair patch beside it): a face is about as large as its
+    # smaller than the figure's face would be must also be as large as FACE_OF_HAIR of the hair it
+    # touches (the whole of each hair patch beside it): a face is about as large as its
     # hair, a speck is not.
     tufts, _ = label(hairy)
     tuft_sizes = np.bincount(tufts.ravel())
@@ -156,10 +156,8 @@ def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.n
             touching[c] = 0
         elif sizes[c] < least:
             beside = binary_dilation(labels == c, iterations=2) & hairy
-            if crowned[c] < 2 or sizes[c] < FACE_OF_HAIR * int(tuft_sizes[np.unique(tufts[beside])].sum()):
+            if sizes[c] < FACE_OF_HAIR * int(tuft_sizes[np.unique(tufts[beside])].sum()):
                 touching[c] = 0
-    if int(touching.max()) < 2:
-        return None
     # Of those, the one its hair crowns most; none crowned is no face (a drifted face's hands are
     # skin-like and touch a counter of the hair's colour: read as the face, they pass it on model).
     crowned[touching < 2] = 0
