@@ -38,7 +38,7 @@ from slate.media import render_clip
 from slate.media.dailies import cadence_scores, watch
 from slate.providers.local import LocalImage
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.plan import plan_from_project
+from slate.tasks.shot.plan import plan_from_project
 
 FPS = 24
 LENGTHS = (1.5, 2.0, 2.5, 3.0, 3.5)

@@ -167,7 +167,7 @@ def main() -> None:
                 print(f"{'':<58}{line[:150]}")
             shutil.rmtree(root.parent)
         # The interpreter and imports alone, for scale: what every row above pays before checking.
-        wall, rss, code, _ = measure(["-c", "import slate.cli, tasks.preflight"])
+        wall, rss, code, _ = measure(["-c", "import slate.cli, tasks.run.preflight"])
         print(f"{'(imports only)':<28} {wall:>7.2f} {rss:>13.0f} {code:>5}")
 
         wall, rss, code, line = measure(["-m", "benchmarks.check_limits", "--corpus-worker", str(master),

@@ -9,7 +9,7 @@ slate on PYTHONPATH (so an older checkout prints the "before"), reads each back 
 OpenTimelineIO (and the EDL with pycmx, when it parses) and prints, in frames: the cut's length
 and where 1B and 1D start, against the MP4's.
 
-It uses only what every version of tasks/export.py had (build_timeline, write_timeline,
+It uses only what every version of tasks/edit/export.py had (build_timeline, write_timeline,
 read_records, record_path), so one script measures before and after.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main() -> None:
                                               "yet): default a temporary folder")
     ap.add_argument("--dissolve", type=float, default=0.625)
     args = ap.parse_args()
-    from slate.tasks.export import build_timeline, read_records, record_path, write_timeline
+    from slate.tasks.edit.export import build_timeline, read_records, record_path, write_timeline
     work = Path(tempfile.mkdtemp(prefix="conform-frames-"))
     root = args.film or work / "night-diner"
     if not (root / "renders" / "scene-01-draft.mp4").is_file():

@@ -7,7 +7,7 @@ profile), 1H (medium, tilt) and 1I (wide, dolly out) offline, each from one pane
 end panels left out: their dissolve is not a face a swap could be held to) (local painter, draft) unless `--film`
 names a film where they are rendered, then makes `--n` swaps of each kind by hand — each case's
 clip and swap an H.264 encode of those frames changed one way — and runs the swap gate
-(tasks/faceswap.py `swap_readings`, exactly what a run runs) on each. Case i of a kind is made
+(tasks/shot/faceswap.py `swap_readings`, exactly what a run runs) on each. Case i of a kind is made
 from its own random stream (`random.Random(f"{seed}:{kind}:{i}")`): which shot and character,
 how far their face drifted (16–35 ΔE, a random direction), where a square or seam is, which
 frames; so a sample of the corpus is a subset of it (benchmarks/gate_bar.py `Sample`).
@@ -322,9 +322,9 @@ def _load(film: str) -> None:
 
 
 def judge(case: dict, work: Path) -> dict:
-    """The swap gate (tasks/faceswap.py `swap_readings`) on one case: its verdict and time."""
-    from slate.tasks.faceswap import SwapCheck, swap_readings
-    from slate.tasks.take_inputs import Maker
+    """The swap gate (tasks/shot/faceswap.py `swap_readings`) on one case: its verdict and time."""
+    from slate.tasks.shot.faceswap import SwapCheck, swap_readings
+    from slate.tasks.shot.take_inputs import Maker
     st = _STATE["st"]
     tag = f"{case['kind']}-{case['i']}"
     b = st.put_bytes(_encode(case["before"], case["fps"], work / f"{tag}-b.mp4").read_bytes(), "mp4")

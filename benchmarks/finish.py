@@ -30,7 +30,7 @@ from benchmarks.film import _rows, long_film, shots_scenes_keep, timed_run
 from slate.manifests import load_film
 from slate.media import ffmpeg_exe
 from slate.media.finish import FinishCue, FinishPlan, FinishShot, finish, finish_args, measure
-from slate.tasks.export import record_path
+from slate.tasks.edit.export import record_path
 
 
 def plan_from_record(root: Path, film, scene_id: str) -> FinishPlan:

@@ -93,9 +93,9 @@ from slate.providers.base import ReferenceImages
 from slate.providers.local import LocalImage
 from slate.providers.local_judge import LocalJudge
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.drift import measure as drift_measure
-from slate.tasks.keyframes import ClipCast, cast_of, chained_to_bible, own_scores
-from slate.tasks.plan import ShotPlan, plan_from_project
+from slate.tasks.gates.drift import measure as drift_measure
+from slate.tasks.gates.keyframes import ClipCast, cast_of, chained_to_bible, own_scores
+from slate.tasks.shot.plan import ShotPlan, plan_from_project
 
 #: Fault kinds whose score warns rather than blocks (governor/gates.toml): caught when it warns.
 WARNED = {"dropped_frames": "clip_dropped", "stutter": "clip_stutter"}
@@ -328,7 +328,7 @@ class Bench:
                       rng: np.random.Generator, op: str, clip_file: Path | None = None,
                       start: Path | None = None, chain_origin: Path | None = None) -> dict:
         """The keyframe gate on one clip: the judge on its three frames (graded by `op`), and —
-        given the clip's file — slate's own checks of the whole clip, as tasks/keyframes.py runs
+        given the clip's file — slate's own checks of the whole clip, as tasks/gates/keyframes.py runs
         them. `start`: the picture the clip started from (a chained start), else the start panel."""
         paths = {k: write_png(photometric(v, op, rng), self.path()) for k, v in frames.items()}
         req = clip["request"]
@@ -923,8 +923,8 @@ class Bench:
 
     # --- drift ---------------------------------------------------------------------------
     def drift_cast(self, req) -> dict:
-        """What tasks/drift.py's measure is given of the shot's people (as drift_check gives it)."""
-        from slate.tasks.drift import bible_parts, people_of
+        """What tasks/gates/drift.py's measure is given of the shot's people (as drift_check gives it)."""
+        from slate.tasks.gates.drift import bible_parts, people_of
         cast = self.cast_of(req)
         return {"people": people_of(cast.named, cast.turnarounds, cast.wardrobe, cast.plate),
                 "parts": bible_parts({c: cast.turnarounds[c] for c in cast.named}, cast.wardrobe)}

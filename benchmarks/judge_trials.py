@@ -21,7 +21,7 @@ from benchmarks.gate_bar import CAUGHT, FALSE_ALARMS, Sample
 from slate.providers.local import FaultMode, LocalImage
 from slate.providers.local_judge import LocalJudge
 from slate.providers.base import ReferenceImages
-from slate.tasks.judge_trial import TRIAL_FAULTS, cases, trial_requests
+from slate.tasks.review.judge_trial import TRIAL_FAULTS, cases, trial_requests
 
 
 @dataclass
@@ -84,7 +84,7 @@ def run_trials(root: Path, n_clean: int = 100, n_faulty: int = 100, profile: str
                                    turnarounds={c.id: storage.open_local(c.turnaround_uri) for c in req.characters})
             return judge.judge_panel(out, req, refs)
 
-        # The cases `slate judge-trial` draws (tasks/judge_trial.py): the same figures on the same seed.
+        # The cases `slate judge-trial` draws (tasks/review/judge_trial.py): the same figures on the same seed.
         for case in cases(base, Sample(n_clean, sample).indices("clean"),
                           Sample(n_faulty, sample).strata("faulty", len(TRIAL_FAULTS))):
             req, kind = case.request, case.kind

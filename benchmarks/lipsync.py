@@ -141,7 +141,7 @@ def case(args: tuple[int, int, str]) -> list[dict]:
     """One set-up, its clip lip-synced each way and judged: a row per kind."""
     from functools import partial
 
-    from slate.tasks.keyframes import ClipCast, cast_of
+    from slate.tasks.gates.keyframes import ClipCast, cast_of
     i, seed, tmp = args
     s = set_up(i, seed)
     root = Path(tmp)

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.music_hit FILM_DIR [--profile draft]
 
 For each scene's timeline record (.slate/timelines/<scene>-<profile>.json) and each cue in it made
-to a brief: the brief spotted on the cut the record holds (tasks/spotting.py: where each hit should
+to a brief: the brief spotted on the cut the record holds (tasks/edit/spotting.py: where each hit should
 fall), the cue found in the delivered cut's sound by cross-correlation (the mix's loudness pass
 limits a hit's peak, so the cue is found by all of it), and each hit's onset read in the cue itself
 (media/music_gate.onsets). Prints, per hit, where it should be and where it is heard, in seconds
@@ -25,7 +25,7 @@ import numpy as np
 from slate.manifests.assembly import MusicBrief
 from slate.media.ffmpeg import ffmpeg_exe
 from slate.media.music_gate import onsets
-from slate.tasks.spotting import places, spot
+from slate.tasks.edit.spotting import places, spot
 
 RATE = 48000
 

@@ -23,7 +23,7 @@ from PIL import Image
 from slate.governor.gates import GatePolicy
 from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST, draw_turnaround
 from slate.media.sheet import sheet_scores
-from slate.tasks.sheet_check import SHEET, hold
+from slate.tasks.gates.sheet_check import SHEET, hold
 
 CAST = list(EXAMPLE_CAST)
 SHEETS = {c: draw_turnaround(s) for c, s in EXAMPLE_CAST.items()}

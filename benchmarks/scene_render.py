@@ -63,7 +63,7 @@ def _new_calls(film: Path, film_id: str, before: set[str]) -> list:
         return [r for r in ledger.rows(film=film_id) if r.call_id not in before and r.status not in NOT_CALLS]
 
 
-# A leaf task's name, to the stage it belongs to (flows/shot.py, flows/scene.py): the first match.
+# A leaf task's name, to the stage it belongs to (flows/shot/shot.py, flows/scene.py): the first match.
 STAGES = [(re.compile(r"^panel gate "), "panel gate"), (re.compile(r"^panel "), "panels"),
           (re.compile(r"^keyframe gate "), "keyframe gate (dailies, presence)"),
           (re.compile(r"^video \S+ take \d+$"), "video"), (re.compile(r"^(continuity|cut) "), "continuity"),

@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-import slate.tasks.run
+import slate.tasks.run.run
 from slate.manifests.options import RunOptions
 from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger
@@ -156,9 +156,9 @@ def write_film(dest: Path, shots: int) -> Path:
 def render(root: Path, seed: int) -> dict:
     """One render of the film; its figures from the ledger and from this script's edits."""
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     edits = Edits(root, seed)
-    slate.tasks.run.build = providers_with_edits(edits)
+    slate.tasks.run.run.build = providers_with_edits(edits)
     started = time.perf_counter()
     state = scene_flow(project=str(root), options=RunOptions(price_as=PRICE_AS), return_state=True)
     wall = time.perf_counter() - started

@@ -14,7 +14,7 @@
 Each deployment names its flow by module (slate.flows.scene:scene_flow: one copy of each
 module in the worker, never a second one loaded from a file path) and pulls by setting the
 working directory to this checkout. The form is the flow's own schema with the titles of
-flows/options.py and the film's scenes as choices, fixed at registration (registering again
+flows/run/options.py and the film's scenes as choices, fixed at registration (registering again
 after editing the film refreshes them).
 
 It must never start a run, and never put a key or a URL with a password in a deployment's
@@ -32,7 +32,7 @@ from prefect.schedules import Cron, Interval
 
 from slate.deployments.warden import approvals_warden
 from slate.flows.film import film_flow
-from slate.flows.outcome import made_here
+from slate.flows.run.outcome import made_here
 from slate.manifests.options import RunOptions, option_names
 from slate.flows.scene import scene_flow
 from slate.governor.budget import block_name
@@ -152,7 +152,7 @@ def apply_form(deployment: RunnerDeployment, scene_ids: list[str], values: dict[
 def build(project: Path, timezone: str | None = None, address: str | None = None) -> list[RunnerDeployment]:
     """The film's six deployments, built here (nothing is sent to a server). With `address`
     (a pushed film's s3://…/films/<id>), runs are given that instead of the folder: each
-    worker pulls the film into its own working folder (flows/lot.py); the dailies are then not
+    worker pulls the film into its own working folder (flows/run/lot.py); the dailies are then not
     among them."""
     project = Path(project).resolve()
     film = load_film(project)

@@ -23,7 +23,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from slate.flows.film import film_flow
-from slate.flows.outcome import made_here
+from slate.flows.run.outcome import made_here
 from slate.flows.scene import scene_flow
 from slate.deployments.register import (ENTRYPOINTS, NIGHTLY, NIGHTLY_CRON, NIGHTLY_PARAMETERS, apply_form,
                                         bible_deployment, dailies_deployment, dailies_form, film_values,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from slate.flows.approval import expire_approvals
+from slate.flows.review.approval import expire_approvals
 from slate.flows.dailies import expire_dailies
 
 

@@ -1,6 +1,6 @@
 """The `bible` flow: a person approves a reference version from the Prefect UI.
 
-The run reads the candidate version (tasks/bible.py) and the current canonical file, says which
+The run reads the candidate version (tasks/workshop/bible.py) and the current canonical file, says which
 shots' panels were made from the canonical and what re-making them would cost, and waits for a
 person with a form that shows the candidate beside the canonical: suspended under a deployment
 (no worker is held), paused otherwise (`.slate/bible-approval.json` says which run waits). If
@@ -24,11 +24,11 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
-from slate.flows.approval import can_suspend, local_user, thumbnail_data_url
+from slate.flows.review.approval import can_suspend, local_user, thumbnail_data_url
 from slate.providers.storage_local import write_atomic
 
 if TYPE_CHECKING:
-    from slate.tasks.bible import Asset, Impact, VersionRecord
+    from slate.tasks.workshop.bible import Asset, Impact, VersionRecord
 
 MARKER = "bible-approval.json"
 WAIT_HOURS = 24.0
@@ -42,7 +42,7 @@ class BibleAnswer(RunInput):
 
 
 class PromotedVersion(BaseModel):
-    """What an approved bible run made canonical (tasks/bible.py `promote`): the asset, its version,
+    """What an approved bible run made canonical (tasks/workshop/bible.py `promote`): the asset, its version,
     who approved it and when, the canonical file and where the one it replaced was kept."""
 
     asset: str                  # kind:ident
@@ -77,8 +77,8 @@ def bible_flow(project: str, asset: str, version: int = Field(1, ge=1)) -> State
     from slate.manifests import load_film
     from slate.providers.registry import storage_for
     from slate.manifests.settings import project_settings
-    from slate.tasks.bible import BibleError, asset_of, impact, key_sha256, promote
-    from slate.tasks.bible import version as get_version
+    from slate.tasks.workshop.bible import BibleError, asset_of, impact, key_sha256, promote
+    from slate.tasks.workshop.bible import version as get_version
     log = get_run_logger()
     root = Path(project)
     film = load_film(root)

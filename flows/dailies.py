@@ -1,8 +1,8 @@
 """The `dailies` flow: a person's word on the shots with new takes, given from the Prefect UI.
 
 After a run, and every morning after the nightly batch (`film_flow(dailies=True)` opens it), this
-flow reads the dailies (flows/rushes.py `dailies_of`), shows each shot with takes nobody has given
-a word on in a form (flows/dailies_form.py), and waits for a person:
+flow reads the dailies (flows/review/rushes.py `dailies_of`), shows each shot with takes nobody has given
+a word on in a form (flows/review/dailies_form.py), and waits for a person:
 
   * a run of the `dailies` deployment is *suspended*: no process, no worker held, nothing paid,
     while nobody answers; when the form is submitted it starts again from the top and reads the
@@ -11,7 +11,7 @@ a word on in a form (flows/dailies_form.py), and waits for a person:
 
 On the answer each word is written with tasks/circle.say_word — who (the form's name), when, the
 shot, the take, the note — as a $0 row of the ledger's approvals, and the run ends Completed
-naming what was said; the next run obeys the words (flows/shot.py). A note to be added to the
+naming what was said; the next run obeys the words (flows/shot/shot.py). A note to be added to the
 prompt goes through the prompt lint first: a note a blocking rule refuses is not written, nor
 anything of that shot, and the end says why — the shot stays on the next dailies (it has no word),
 and the others' words stand (asking everything again would hold them to another wait and its
@@ -37,13 +37,13 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
-from slate.flows.approval import answered_before, can_suspend, wait_for_a_person
-from slate.flows.dailies_form import Said, Shown, form_for, form_text, said_of, shown_of
+from slate.flows.review.approval import answered_before, can_suspend, wait_for_a_person
+from slate.flows.review.dailies_form import Said, Shown, form_for, form_text, said_of, shown_of
 from slate.governor.ledger import Ledger
 from slate.manifests import LoadedFilm
 from slate.manifests.options import Profile, RunOptions
 from slate.manifests.settings import Settings
-from slate.tasks.circle import WORD_STAGE, TakeWord, say_word, with_note
+from slate.tasks.review.circle import WORD_STAGE, TakeWord, say_word, with_note
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -118,7 +118,7 @@ def dailies_flow(project: str = PROJECT, scenes: list[str] = SCENES,
 
 
 def _shown(root: Path, film: LoadedFilm, scenes: list[str], profile: str) -> Shown:
-    from slate.flows.rushes import dailies_of
+    from slate.flows.review.rushes import dailies_of
     with Ledger.for_project(root) as ledger:
         return shown_of(film.film.id, profile, dailies_of(root, ledger, film.film.id, scenes, profile))
 
@@ -185,7 +185,7 @@ def _note_refused(film: LoadedFilm, settings: Settings, profile: str, word: Take
     if with_note("", word) == "":   # the take loop's own test of whether the note goes into a prompt
         return ""
     from slate.providers.registry import lineup
-    from slate.tasks.lint import note_findings
+    from slate.tasks.run.lint import note_findings
     chosen = lineup(settings, profile)
     found = note_findings(film, word.scene, word.shot, word.kind, lambda prompt: with_note(prompt, word),
                           str(chosen.panel), [str(v) for v in chosen.videos])
@@ -218,7 +218,7 @@ def open_dailies(project: str, options: RunOptions) -> str:
         return line
     from prefect.deployments import run_deployment
 
-    from slate.flows.outcome import made_here
+    from slate.flows.run.outcome import made_here
     try:
         # Not a sub-flow: Prefect suspends only a top-level run, and a sub-flow would be paused,
         # holding a worker's process all morning.

@@ -4,7 +4,7 @@
     scene-02 ─┼─► (all done) ─► stitch (cuts, film order) ─► renders/<film-id>-<profile>.mp4
     …        ─┘
 
-The scenes run concurrently, at most `max_parallel_scenes` at a time (flows/units.py): under a
+The scenes run concurrently, at most `max_parallel_scenes` at a time (flows/run/units.py): under a
 deployment (a worker) each scene is a run of the film's `scene` deployment, linked as a sub-flow
 of the film run so any worker may take it and its caps count this film run; in this process
 (`slate run`, tests) each scene is a sub-flow on one of the film's threads. Each keeps its own
@@ -20,7 +20,7 @@ named state, artifacts and cached results. The film then reacts to each scene's 
   are not started, scenes running are stopped (cancelled on workers; the run's governor halted
   in this process), and nothing is stitched.
 
-`project` is a folder or a pushed film's bucket address (flows/lot.py): a film pulled from the
+`project` is a folder or a pushed film's bucket address (flows/run/lot.py): a film pulled from the
 bucket sends its renders back there, and a scene cut made on another worker is fetched by its
 content URI for the stitch.
 
@@ -43,17 +43,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.states import Completed, Failed
 from pydantic import BaseModel
 
-from slate.flows.outcome import keep, outcome
-from slate.flows import reports
-from slate.flows.logs import slate_lines_on_the_run
+from slate.flows.run.outcome import keep, outcome
+from slate.flows.review import reports
+from slate.flows.run.logs import slate_lines_on_the_run
 from slate.providers.keys import install_log_redaction
-from slate.flows.lifeline import RunLogger, ends_on_sigterm, hold_lifeline, stop_on_cancel
-from slate.flows.lot import on_the_lot, wrap_up
-from slate.flows.options import OPTIONS, PROJECT, run_name
-from slate.flows import units
+from slate.flows.run.lifeline import RunLogger, ends_on_sigterm, hold_lifeline, stop_on_cancel
+from slate.flows.run.lot import on_the_lot, wrap_up
+from slate.flows.run.options import OPTIONS, PROJECT, run_name
+from slate.flows.run import units
 from slate.flows.scene import renders_dir, scene_flow
-from slate.flows.scene_result import SceneResult
-from slate.flows.call_sheet import film_plan, top_run_id
+from slate.flows.run.scene_result import SceneResult
+from slate.flows.run.call_sheet import film_plan, top_run_id
 from slate.flows.dailies import AFTER as DAILIES_AFTER, open_dailies
 from slate.media import probe as probe_media, scratch_beside
 from slate.media.cut import Stitching, make_cut
@@ -64,10 +64,10 @@ from slate.manifests.settings import Settings
 from slate.manifests.frame_rate import Fps
 from slate.providers.storage import storage_for
 from slate.providers.storage_s3 import S3Storage
-from slate.tasks.preflight import Preflight, handed_on, preflight, refused
+from slate.tasks.run.preflight import Preflight, handed_on, preflight, refused
 from slate.manifests.options import RunOptions
-from slate.tasks.run import Run, open_run, run_of
-from slate.tasks.subtitles import subtitle_film
+from slate.tasks.run.run import Run, open_run, run_of
+from slate.tasks.edit.subtitles import subtitle_film
 from slate.errors import SlateError
 
 
@@ -212,7 +212,7 @@ def film_flow(project: str = PROJECT, options: RunOptions = OPTIONS,
     The run cap is this whole film run's — every scene's spending counts against it, because the
     scenes' paid calls carry this run's id. With `dailies`, the run ends by opening the dailies
     form for the takes it made (flows/dailies.py)."""
-    # What the body returns is kept here too: flows/outcome.py says why.
+    # What the body returns is kept here too: flows/run/outcome.py says why.
     with ends_on_sigterm():   # SIGTERM stops its spending and ends its process within seconds
         ended = keep(_film(project, options))
         # Issue 40: the nightly ends by opening the dailies form, whatever its end (a halted night
@@ -231,7 +231,7 @@ def _film(project: str, options: RunOptions) -> State[FilmResult]:
     root, store = on_the_lot(project)
     # The run's options resolved and checked once: every scene is checked before the first one
     # starts (a film must not stop in scene 4 on a mistake that was there to see, after paying
-    # for scenes 1 to 3), and the scenes run here are handed this check (tasks/preflight.py).
+    # for scenes 1 to 3), and the scenes run here are handed this check (tasks/run/preflight.py).
     checked = preflight(root, options)
     if not checked.ok:
         refusal: State[FilmResult] = refused(checked)
@@ -248,7 +248,7 @@ def _film(project: str, options: RunOptions) -> State[FilmResult]:
     order = [s for s in known if s in wanted]
     # The run's services, for every scene it runs here (one governor: halting the film halts
     # them all); closed at its end.
-    plan = film_plan(root, film, settings, options)   # its lineup and limits, resolved once (tasks/run_plan.py)
+    plan = film_plan(root, film, settings, options)   # its lineup and limits, resolved once (tasks/run/run_plan.py)
     with open_run(run_of(root, "", film_id, plan.settings, top_run_id(), plan.limits, plan.lineup)) as run:
         return _scenes(run, project, root, store, film, settings, order, options, checked, log)
 

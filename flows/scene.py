@@ -3,10 +3,10 @@
     reference check ─► shoot-panels (every shot at once) ─► shoot-video (chains in order) ─► speech ─► upscale ─► stitch
                                                                                                              └─► contact sheet
 
-(before the speech, the face swaps of the shots that ask, tasks/faceswap.py; speech: the
-lines of the shots in the cut, through the voice gate, flows/scene_speech.py, then their
-lip-sync, flows/scene_lipsync.py; upscale: the takes a person approved, final and hero runs with
-an upscale model, flows/scene_upscale.py)
+(before the speech, the face swaps of the shots that ask, tasks/shot/faceswap.py; speech: the
+lines of the shots in the cut, through the voice gate, flows/shot/scene_speech.py, then their
+lip-sync, flows/shot/scene_lipsync.py; upscale: the takes a person approved, final and hero runs with
+an upscale model, flows/shot/scene_upscale.py)
 
 Panels of different shots run in parallel; a chained shot's video waits for the previous
 shot's clip (its last frame is the chained shot's first). A shot that cannot pass a gate is
@@ -30,17 +30,17 @@ from prefect.runtime import deployment, flow_run
 from prefect.exceptions import CancelledRun, CrashedRun, FailedRun
 from prefect.states import Completed, Failed
 
-from slate.flows import reports
-from slate.flows.logs import slate_lines_on_the_run
-from slate.flows.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
-from slate.flows.lot import on_the_lot, wrap_up
-from slate.flows.approval import EXPIRED, ApprovalExpired, Decision
-from slate.flows.options import OPTIONS, PROJECT, SCENE, run_name
-from slate.flows.lane import LaneEnd, shot_lane
-from slate.flows.scene_upscale import cut_size
-from slate.flows.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
-from slate.tasks.circle import standing, words_of
-from slate.tasks.deviations import as_accepted, deviations_of
+from slate.flows.review import reports
+from slate.flows.run.logs import slate_lines_on_the_run
+from slate.flows.run.lifeline import ends_on_sigterm, hold_lifeline, stop_on_cancel
+from slate.flows.run.lot import on_the_lot, wrap_up
+from slate.flows.review.approval import EXPIRED, ApprovalExpired, Decision
+from slate.flows.run.options import OPTIONS, PROJECT, SCENE, run_name
+from slate.flows.shot.lane import LaneEnd, shot_lane
+from slate.flows.shot.scene_upscale import cut_size
+from slate.flows.shot.shot import Cast, ClipOutcome, Finals, PanelOutcome, shoot_panels, shoot_video
+from slate.tasks.review.circle import standing, words_of
+from slate.tasks.gates.deviations import as_accepted, deviations_of
 from slate.manifests.assembly import SceneFinish
 from slate.manifests.profiles import PROFILES, render_stem
 from slate.manifests import LoadedFilm, load_film
@@ -49,29 +49,29 @@ from slate.media import contact_sheet
 from slate.providers.keys import install_log_redaction
 from slate.providers.storage_local import copy_atomic
 from slate.manifests.options import RunOptions
-from slate.tasks.run import Run, emit, in_project, open_run
-from slate.tasks.plan import ShotPlan, plan_scene
-from slate.tasks.preflight import preflight, refused
-from slate.tasks.reference_gate import hold_references
-from slate.tasks.verdicts import ReferenceVerdict
-from slate.tasks.bible_lock import check_references
-from slate.tasks.stitch import stitch_scene
-from slate.tasks.take_inputs import StitchInput
-from slate.tasks.can import into_the_can
-from slate.flows.call_sheet import (estimate_before, keyed_scene, provider_checks, scene_run, served_from_the_can,
+from slate.tasks.run.run import Run, emit, in_project, open_run
+from slate.tasks.shot.plan import ShotPlan, plan_scene
+from slate.tasks.run.preflight import preflight, refused
+from slate.tasks.gates.reference_gate import hold_references
+from slate.tasks.gates.verdicts import ReferenceVerdict
+from slate.tasks.run.bible_lock import check_references
+from slate.tasks.edit.stitch import stitch_scene
+from slate.tasks.shot.take_inputs import StitchInput
+from slate.tasks.run.can import into_the_can
+from slate.flows.run.call_sheet import (estimate_before, keyed_scene, provider_checks, scene_run, served_from_the_can,
                                     sweep_scratch)
-from slate.flows.cuts import hold_the_cuts, outcome_of
-from slate.flows.scene_approval import approve_finals, approve_retakes
-from slate.flows.scene_music import briefs_of
-from slate.flows.scene_finish import (extras_into_renders, finishing_pass, subtitles_pass, timeline,
+from slate.flows.edit.cuts import hold_the_cuts, outcome_of
+from slate.flows.review.scene_approval import approve_finals, approve_retakes
+from slate.flows.edit.scene_music import briefs_of
+from slate.flows.edit.scene_finish import (extras_into_renders, finishing_pass, subtitles_pass, timeline,
                                       transitions_between)
-from slate.flows.scene_speech import VoicedLine, VoiceReferences
-from slate.flows.outcome import keep, outcome
-from slate.flows.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
+from slate.flows.shot.scene_speech import VoicedLine, VoiceReferences
+from slate.flows.run.outcome import keep, outcome
+from slate.flows.run.scene_result import (Deliverable, SceneEnded, SceneResult, SceneRound, conclude, ended, leave_word,
                                       made_by, served_end)
 
 if TYPE_CHECKING:
-    from slate.flows.shot import Landing
+    from slate.flows.shot.shot import Landing
 
 
 def renders_dir(root: Path) -> Path:
@@ -112,13 +112,13 @@ def scene_flow(project: str = PROJECT, scene: str = SCENE, options: RunOptions =
     wrap_up(root, store)
     if deployment.id:
         leave_word(root, made_by(ending))
-    return keep(ending)   # kept here too: flows/outcome.py says why
+    return keep(ending)   # kept here too: flows/run/outcome.py says why
 
 
 def _scene(root: Path, scene: str | None, options: RunOptions) -> State[SceneResult]:
     # Before anything else (settings, the budget block, the ledger): every problem a run would
     # meet later, refused now as one "Refused" state listing them, with nothing spent. A scene
-    # of a film run in this process is handed the film's check instead (tasks/preflight.py).
+    # of a film run in this process is handed the film's check instead (tasks/run/preflight.py).
     checked = preflight(root, options, scene=scene, whole_film=False)
     if not checked.ok:
         refusal: State[SceneResult] = refused(checked)
@@ -128,7 +128,7 @@ def _scene(root: Path, scene: str | None, options: RunOptions) -> State[SceneRes
     assert film is not None and settings is not None  # a preflight with no problems read both
     scene_id = scene or film.scenes[0][1].id
     # The run's services, opened once its options are resolved, closed when its body ends (a
-    # scene of a film run in this process works on its film's: tasks/run.py).
+    # scene of a film run in this process works on its film's: tasks/run/run.py).
     with open_run(scene_run(root, scene_id, film, settings, options)) as run:
         return _shoot(run, film, settings)
 
@@ -210,14 +210,14 @@ def shoot_scene(run: Run, panels_only: bool = False, rejected: list[str] = [],  
     judged (for a person to approve the finals); `rejected` shots get no video; with `finals`,
     a video take past the amount approved is not sent: the scene stops before its stitch
     (stage "retakes") for a person to be asked again."""
-    return keep(_shoot_round(run, panels_only, rejected, approval, finals))   # kept: flows/outcome.py says why
+    return keep(_shoot_round(run, panels_only, rejected, approval, finals))   # kept: flows/run/outcome.py says why
 
 
 def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str,
                  finals: Finals | None) -> SceneRound | State[SceneRound]:
     """One round's body (`shoot_scene`): a SceneRound, or the round's end state."""
     root = Path(run.root)
-    # The manifests with the continuity deviations the director accepted (tasks/deviations.py):
+    # The manifests with the continuity deviations the director accepted (tasks/gates/deviations.py):
     # the shots after one are drawn, prompted and judged by the picture's state.
     film = as_accepted(load_film(root), deviations_of(run.crew.governor.ledger, run.film))
     run.crew.pricing  # an unpriced model or a bad --price-as stops here, before any money
@@ -239,7 +239,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
     if refusal is not None:
         return refusal
     emit(run, event="plan", scene=run.scene, shots=[p.shot for p in plans])
-    # What a person said at the dailies (tasks/circle.py): the latest word on each shot steers its takes.
+    # What a person said at the dailies (tasks/review/circle.py): the latest word on each shot steers its takes.
     words = standing(words_of(run.crew.governor.ledger, run.film), run.scene, run.profile)
     panel_futures = {p.shot: (leave_out_panels.submit(p.shot) if p.shot in left_out else
                               shoot_panels.submit(run, p, words.get(p.shot))) for p in plans}
@@ -269,7 +269,7 @@ def _shoot_round(run: Run, panels_only: bool, rejected: list[str], approval: str
             # the task what they made: Prefect's typing of submit takes only what they make.
             clip_futures[p.shot] = shoot_video.submit(  # type: ignore[call-overload]
                 run, p, panel_futures[p.shot], previous, finals, cast, words.get(p.shot))
-    # Each shot's lane (flows/lane.py: face swap, speech, lip-sync, upscale, where they apply)
+    # Each shot's lane (flows/shot/lane.py: face swap, speech, lip-sync, upscale, where they apply)
     # starts the moment its clip and its cut are decided, not once the whole scene is in.
     index = {p.shot: p for p in plans}
     voices = VoiceReferences(root)

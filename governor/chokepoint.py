@@ -222,7 +222,7 @@ class RunHalted(SlateError):
     """The run stopped spending (a cap refused a call, or the STOP file appeared): no new
     paid call of this run is admitted. Work already made stays cached."""
 
-    by_shot: str | None = None   # the shot whose own step halted the run (flows/shot.py marks it)
+    by_shot: str | None = None   # the shot whose own step halted the run (flows/shot/shot.py marks it)
 
     def __init__(self, message: str, *, kind: Literal["budget", "stop"]) -> None:
         super().__init__(message)

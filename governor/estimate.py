@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["ShotEstimate", "SceneEstimate", "FilmEstimate", "estimate_scene", "estimate_film", "lineup_pricing",
            "JUDGE_TOKENS", "line_usage", "price_line"]
 
-# What each judge call sends, as the gates assemble it (tasks/gate.py, keyframes.py, continuity.py,
+# What each judge call sends, as the gates assemble it (tasks/gates/gate.py, keyframes.py, continuity.py,
 # reference_gate.py): images at ~1290 tokens each (PROVIDERS.md: about 1K), a ~400-token rubric
 # (300 for a sheet), a ~300-token structured verdict. The gates price their calls with these.
 IMAGE_TOKENS = 1290
@@ -44,7 +44,7 @@ REFERENCE_TOKENS = (IMAGE_TOKENS + 300, VERDICT_TOKENS)
 
 
 class PlannedShot(Protocol):
-    """What pricing reads of a shot's plan (tasks/plan.py ShotPlan). A plan may also say its
+    """What pricing reads of a shot's plan (tasks/shot/plan.py ShotPlan). A plan may also say its
     ``frame_mode``, ``start`` panel, ``audio`` and ``transition_seconds``; one that does not is
     priced as a start-frame shot without sound or dissolve."""
 
@@ -93,7 +93,7 @@ class ShotEstimate:
     takes: tuple[int, int] = (1, 1)  # panel takes, video takes the top of the range counts for it
     delivered: Decimal = Decimal(0)  # seconds of picture it leaves in the stitched scene
     speech_cost: Decimal = Decimal(0)   # its lines of dialogue, each spoken once (voicing.line_costs)
-    passes_cost: Decimal = Decimal(0)   # the passes over its clip, each once: its face swaps, its approved take's upscale, a declared pass (tasks/clip_passes.py)
+    passes_cost: Decimal = Decimal(0)   # the passes over its clip, each once: its face swaps, its approved take's upscale, a declared pass (tasks/shot/clip_passes.py)
 
     @property
     def one_take(self) -> Decimal:
@@ -108,7 +108,7 @@ class SceneEstimate:
     expected_video_takes: Decimal
     reference_cost: Decimal = Decimal(0)   # the reference gate's calls, once per sheet and plate
     takes_from: str = "the take policy"    # what the top of the range counts takes by
-    music_cost: Decimal = Decimal(0)       # its cues made to a brief, each once (tasks/run_plan.py music_costs)
+    music_cost: Decimal = Decimal(0)       # its cues made to a brief, each once (tasks/run/run_plan.py music_costs)
     music_takes: int = 1                   # the takes of each cue the top of the range counts
 
     @property
@@ -223,7 +223,7 @@ def _people(start: Mapping[str, Any]) -> set[str]:
 
 def _shares(a: PlannedShot, b: PlannedShot) -> bool:
     """Whether the cut from plan `a` to plan `b` is judged: the same place, or someone in both
-    (tasks/continuity.py shares_the_scene); a plan that does not say is counted as judged."""
+    (tasks/gates/continuity.py shares_the_scene); a plan that does not say is counted as judged."""
     sa, sb = getattr(a, "start", None), getattr(b, "start", None)
     if not sa or not sb:
         return True
@@ -244,9 +244,9 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
     for a shot it does not name. `references`: turnaround sheets the reference gate asks the judge
     about. A judge that is not a vision model (the local judge) is asked about no cut and no sheet:
     with `vision_judge` False those calls are not counted. `speech`: by shot, its lines spoken once
-    (tasks/voicing.py line_costs): expected at the video's take multiplier (a line failing the
+    (tasks/shot/voicing.py line_costs): expected at the video's take multiplier (a line failing the
     voice gate is spoken again, as a clip failing its gate is made again), at the top of the range
-    the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/clip_passes.py
+    the shot's video takes. `passes`: by shot, the passes over its clip, each once (tasks/shot/clip_passes.py
     pass_costs: each declared pass where it takes the shot — its face swaps; its approved take's
     upscale at a final or hero run with an upscale model): expected once, at the top of the range `max_takes` times (a pass failing its gate is
     made again). `music`: the scene's cues made to a brief, each once: expected once, at the top of
@@ -261,7 +261,7 @@ def estimate_scene(plans: Sequence[PlannedShot], pricing: Pricing, *,
         by_reference = getattr(p, "frame_mode", "start") == "reference"
         panels = 0 if by_reference else 2 if p.end else 1
         cast = len((getattr(p, "start", None) or {}).get("characters", ()))
-        # Priced as tasks/panel.py describes the call: one image at the panel's height.
+        # Priced as tasks/shot/panel.py describes the call: one image at the panel's height.
         image = pricing.estimate(Usage("image", images=1, resolution=f"{p.height}p"))
         panel_gate = _judge(pricing, panel_gate_tokens(cast))
         clip = pricing.estimate(Usage("video", seconds=p.duration, resolution=p.resolution,

@@ -148,14 +148,14 @@ def against(value: float, threshold: float, sign: str | None = None) -> str:
 
 
 class ScoredVerdict(Protocol):
-    """A typed verdict (tasks/verdicts.py GateVerdict), read here without importing tasks."""
+    """A typed verdict (tasks/gates/verdicts.py GateVerdict), read here without importing tasks."""
 
     @property
     def scores(self) -> Sequence[BaseModel]: ...
 
 
 def _scores(verdict: Mapping[str, Any] | ScoredVerdict) -> list[dict[str, Any]]:
-    # A typed verdict (tasks/verdicts.py) or a policy's dict: the same scores either way.
+    # A typed verdict (tasks/gates/verdicts.py) or a policy's dict: the same scores either way.
     scores = verdict.get("scores", []) if isinstance(verdict, Mapping) else verdict.scores
     return [s if isinstance(s, dict) else s.model_dump() for s in scores]
 

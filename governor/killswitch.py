@@ -6,7 +6,7 @@ cancels them at the provider. A file, not a flag in a database, so it works with
 a shell: `touch STOP` at 3 a.m. is enough.
 
 Beside the file there is a stop for *this process only* (`stop_this_process`): set when the
-process that started this run is gone (flows/lifeline.py) or the run was cancelled, so nothing
+process that started this run is gone (flows/run/lifeline.py) or the run was cancelled, so nothing
 new is submitted from a process nobody is watching any more, while other runs of the same
 film, in other processes, go on. It is one flag in memory: set once, never cleared by slate
 itself (the process is about to end).

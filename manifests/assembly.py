@@ -14,7 +14,7 @@ Written in ``film.yaml`` and the scene files under a ``finishing:`` key. Every f
 only what the finishing pass makes: never a panel, a clip or a paid call.
 
 This module must never read files (whether a cue decodes, a LUT parses, is the preflight's job:
-tasks/finish_check.py), touch the network, or import anything of ours except manifests.keys.
+tasks/edit/finish_check.py), touch the network, or import anything of ours except manifests.keys.
 """
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ class MusicBrief(_Model):
     sits under dialogue (`duck`, `gain_db`), and the model that makes it (`provider:model`; the
     local composer by default) with its first seed. `name` names the cue on its stem, in the
     timeline and in the ledger. Its length and hits are read from the cut as delivered when it is
-    made (tasks/spotting.py): an edit that moves them makes this cue again, and only this one."""
+    made (tasks/edit/spotting.py): an edit that moves them makes this cue again, and only this one."""
     name: str
     tempo: float
     mode: Literal["minor", "major"] = "minor"
@@ -222,7 +222,7 @@ class SceneFinish(_Model):
     @model_serializer(mode="wrap")
     def _without_an_unset_cut(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
         # A scene without a `cut` dumps as it did before the field existed: the can's key of
-        # every finished scene (tasks/assembly.py edit_fingerprint) stays what it was.
+        # every finished scene (tasks/edit/assembly.py edit_fingerprint) stays what it was.
         dumped: dict = handler(self)
         if dumped.get("cut") is None:
             dumped.pop("cut", None)

@@ -26,7 +26,7 @@ it ended in (the scene's world at the first), and ends in that state with its ow
 What a shot shows is held to its start, or to its end where its own changes say so; a chained
 shot (its first frame the last frame of the one before) is held to its start alone.
 
-A deviation the director accepted (`slate continuity accept`: tasks/deviations.py keeps it as a $0
+A deviation the director accepted (`slate continuity accept`: tasks/gates/deviations.py keeps it as a $0
 row of the governor's ledger and lays it over the loaded film as `accepted`) is the picture
 winning: from the end of the shot it was seen in, the ledger holds the thing as the picture shows
 it, as if the shot's action had changed it — the shot's own start (its panel, already made) is

@@ -214,7 +214,7 @@ _BIBLE: dict[str, Any] = {
                 "Pale blue waitress uniform, white tights, black flat shoes.\n"
             ),
             # Voices are the local eSpeak voices (providers/local_speech.py): offline and free. Their
-            # approved samples are spoken when `slate init --example` writes the film (tasks/audition.py).
+            # approved samples are spoken when `slate init --example` writes the film (tasks/workshop/audition.py).
             "voice": {"description": "a woman in her late twenties; high, bright, quick and even", "provider": "local",
                       "voice": "female_high", "pace_wpm": 170},
         },

@@ -86,7 +86,7 @@ def canonical_plate_key(location_id: str) -> str:
 
 
 def canonical_voice_key(speaker: str) -> str:
-    """Where a speaker's approved voice sample sits (the bible workshop writes it: tasks/audition.py):
+    """Where a speaker's approved voice sample sits (the bible workshop writes it: tasks/workshop/audition.py):
     beside a character's turnaround, or in ``narrator/`` for the bible's narrator, whose id no
     character may take. Not a picture, so not one of `parse_canonical`'s references."""
     folder = "narrator" if speaker == "narrator" else f"characters/{speaker}"

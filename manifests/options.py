@@ -12,14 +12,14 @@ is derived from these fields, never written again:
   - the flows take one `options: RunOptions` parameter (flows/scene.py, flows/film.py), so Prefect
     draws the run form from this model (deployments/register.py titles it for a person);
   - the MCP run tool's arguments (slate/agent/server.py);
-  - a scene's cache key (tasks/can.py) takes the options whose `output` is true.
+  - a scene's cache key (tasks/run/can.py) takes the options whose `output` is true.
 
 A `RunOptions` holds what a run was *told*: the fields given when it was made (pydantic's
 `model_fields_set`); an option not told stands at its default and leaves the film's settings
 their say. So a value arriving blank from a form or as None from code is not told (`_untold`),
 and a `RunOptions` dumps only its told values — what crosses to a deployment's run, or is kept as
 a flow run's parameters, is what the person said, and an untouched default never overrides the
-film's slate.toml. `over(settings)` resolves: the told values over the film's (tasks/run.py).
+film's slate.toml. `over(settings)` resolves: the told values over the film's (tasks/run/run.py).
 
 Where a value comes from, lowest first: the default here, slate.toml, SLATE_*, then what the run
 was told (a flag, the form, the agent).
@@ -130,7 +130,7 @@ class RunOptions(BaseModel):
     pass_models: Annotated[dict[str, str], Told(flag="--pass-model", output=False, many=True,
                                                 unset="the profile's [models.<profile>] <pass>, else none")] = Field(
         default_factory=dict, title="Other passes' models", description="the model of a pass over the clip "
-        "declared beside the face swap and the upscale (tasks/clip_passes.py), as PASS=provider:model, e.g. "
+        "declared beside the face swap and the upscale (tasks/shot/clip_passes.py), as PASS=provider:model, e.g. "
         "grain=comfyui:grain-35mm (repeatable; on the form and in slate.toml's [pass_models]: a table of pass "
         "and model); PASS=none: not run")
     cannot_judge: Annotated[CannotJudge, Told(flag="--cannot-judge", unset="slate.toml, block")] = Field(
@@ -138,7 +138,7 @@ class RunOptions(BaseModel):
         "judge cannot judge (art it cannot read). warn rehearses the plumbing offline: such takes go on, shown "
         "UNJUDGED on the contact sheet, the validation table and the summary")
     # Not part of a scene's key (output=False): a scene whose line failed is never put in the can
-    # (tasks/can.py `cannable`), so either way its next run is made again from the cached takes.
+    # (tasks/run/can.py `cannable`), so either way its next run is made again from the cached takes.
     dialogue_failure: Annotated[DialogueFailure, Told(flag="--dialogue-failure", output=False,
                                                       unset="slate.toml, keep_picture")] = Field(
         "keep_picture", title="A shot whose line fails", description="keep_picture | drop_shot: a shot whose line "

@@ -279,7 +279,7 @@ class Shot(_Model):
     # issue 37: the lines spoken in the shot (manifests/dialogue.py): speaker, text, start, delivery
     dialogue: list[Line] = []
     # issue 41: characters of the shot whose face is swapped for their approved one after the
-    # keyframe gate (tasks/faceswap.py), each gated again
+    # keyframe gate (tasks/shot/faceswap.py), each gated again
     face_swap: list[str] = []
     # issue 58: what the shot shows of the scene's continuity ledger, and what its action changes
     # (manifests/continuity_ledger.py)

@@ -88,7 +88,7 @@ class ProfileModels(BaseModel):
     Each is `provider` (its default model) or `provider:model`, as on the rate card."""
 
     #: extra keys: the model of a pass over the clip declared beside the face swap and the upscale
-    #: (tasks/clip_passes.py), by its name — held to the declared passes where the lineup is chosen
+    #: (tasks/shot/clip_passes.py), by its name — held to the declared passes where the lineup is chosen
     #: (providers/registry.py `lineup`: a name no pass has is refused there, with the closest)
     model_config = ConfigDict(extra="allow")
 

@@ -44,7 +44,7 @@ HEAD_BAND = (0.0, 0.22)
 TORSO_BAND = (0.22, 0.58)
 LEGS_BAND = (0.58, 1.0)
 #: The size a bible location plate is drawn at: the bible workshop asks every painter for it
-#: (tasks/bible.py) and the local painter draws it — the plate's half of the reference contract.
+#: (tasks/workshop/bible.py) and the local painter draws it — the plate's half of the reference contract.
 BIBLE_PLATE_SIZE = (640, 360)
 
 RGB = tuple[int, int, int]

@@ -1,6 +1,6 @@
 """The swap gate's reading of the swapped face, frame by frame and by its features (issue 56 item 6).
 
-A face swap (tasks/faceswap.py) hands back a clip that must be the clip it was made from with
+A face swap (tasks/shot/faceswap.py) hands back a clip that must be the clip it was made from with
 one character's face made their approved one. media/faceswap.py measured one median skin colour
 over all frames, from the largest patch of skin-like pixels in a head-sized window; on wide shots
 and profiles that patch was the counter's white trim or a lamp (not the face), an unchanged

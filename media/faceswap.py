@@ -1,6 +1,6 @@
 """What a face swap may change in a clip, measured: the swapped faces, and nothing else (issue 41).
 
-A face swap (tasks/faceswap.py) hands a clip that passed its keyframe gate to a model that
+A face swap (tasks/shot/faceswap.py) hands a clip that passed its keyframe gate to a model that
 replaces one character's face with their approved one. What comes back is held to the clip it was
 made from, frame by frame (the same frames, decoded at the same times):
 
@@ -17,7 +17,7 @@ made from, frame by frame (the same frames, decoded at the same times):
     of the clip's own (a face pasted still over a moving head, or frames reordered, is not the take).
 
 Where each character stands (their figure box in each frame) is the caller's to say
-(tasks/faceswap.py reads it with media.presence from the clip as it was). Distances are CIE Lab
+(tasks/shot/faceswap.py reads it with media.presence from the clip as it was). Distances are CIE Lab
 ΔE with lightness counted whole (unlike media.presence, which halves it against a grade): a swap
 does not regrade, and skin is told from the set's dark reds by its lightness.
 

@@ -395,7 +395,7 @@ MEZZANINES: dict[str, tuple[dict[str, str | int], str]] = {
 }
 
 #: Where a mezzanine's timecode track starts: 01:00:00:00, where slate's timelines start their
-#: record (tasks/export.py RECORD_START_HOURS, a post house's convention), so an editor who
+#: record (tasks/edit/export.py RECORD_START_HOURS, a post house's convention), so an editor who
 #: conforms a scene's timeline against this file finds every event at the timecode the timeline
 #: names, with no offset to enter. Non-drop frame (":" separators) at every rate, as the EDL's FCM
 #: line says: at 29.97 it counts 30 frame numbers a second (manifests/frame_rate.timebase), the
@@ -616,7 +616,7 @@ def graded_clip_args(path, out, *, seconds: float, has_audio: bool, exposure: fl
                      lut: str | None, width: int, height: int, fps) -> list[str]:
     """One approved clip graded exactly as the pass grades it (its exposure and saturation, the
     scene's LUT), whole — no trim, fade or dip: an editor's timeline makes those — with its own
-    sound as it is: the media `slate export --media graded` points at (tasks/graded.py)."""
+    sound as it is: the media `slate export --media graded` points at (tasks/edit/graded.py)."""
     plan = FinishPlan(shots=[FinishShot(os.fspath(path), seconds, has_audio=has_audio, exposure=exposure,
                                         saturation=saturation)], width=width, height=height, fps=fps, lut=lut)
     _check(plan)

@@ -1,9 +1,9 @@
 """Each character held to their bible by colour: hair, skin and outfit, as their turnaround dressed
 in the scene's wardrobe shows them, read in a frame where the picture it descends from shows them.
 
-For: the drift check (tasks/drift.py: a chain slowly repainting one character's hair, skin or
+For: the drift check (tasks/gates/drift.py: a chain slowly repainting one character's hair, skin or
 clothes shot after shot, which a measure of the whole picture averages away) and the keyframe
-gate of a chained clip (tasks/keyframes.py: a start frame that has already drifted is no
+gate of a chained clip (tasks/gates/keyframes.py: a start frame that has already drifted is no
 reference to hold the clip to).
 
 `Part`s are read from a figure (RGBA, dressed): its hair (the commonest colour of the head's top

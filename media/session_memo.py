@@ -3,7 +3,7 @@
 `make test` renders the example film in some hundred tests, and most of them make the same
 clips from the same panels (providers/local.py keeps those renders here) and then read them
 the same way: the local judge's verdict on a panel, a clip's keyframes or a cut, and slate's own
-whole-clip checks (tasks/keyframes.py own_scores) are each a pure function of the files they are
+whole-clip checks (tasks/gates/keyframes.py own_scores) are each a pure function of the files they are
 given and a few plain arguments. A session memo keeps such an answer under a key made of every
 one of those (the arguments' repr, then each file's bytes), so the same reading is made once a
 session, not once a test — the answer byte for byte what the function would give, since nothing

@@ -13,7 +13,7 @@ For:
     written atomically (beside the target, then renamed) with mode 0644.
   * `place_lines()`: lines timed within their shots (shot id, offset in the shot's clip, length)
     to times in the cut, by the arithmetic the finishing pass cuts the picture with
-    (media/finish.py `FinishPlan.starts`, the timeline record of tasks/export.py): a shot's kept
+    (media/finish.py `FinishPlan.starts`, the timeline record of tasks/edit/export.py): a shot's kept
     span is [trim_in, seconds - trim_out] of its clip, a shot starts where the previous kept
     shot ends less the previous dissolve. A line keeps its time under a dissolve, is clipped to
     the kept span when a trim cuts into it, and is dropped when the trim (or the shot's absence
@@ -354,7 +354,7 @@ class CutShot:
 
 
 def cut_shots(shots: Iterable[Mapping]) -> list[CutShot]:
-    """The shots of a timeline record (tasks/export.py: shot, media, seconds, trim_in, trim_out,
+    """The shots of a timeline record (tasks/edit/export.py: shot, media, seconds, trim_in, trim_out,
     transition) that are in the cut — those with media — in order."""
     return [CutShot(str(s["shot"]), float(s["seconds"]), float(s.get("trim_in") or 0.0),
                     float(s.get("trim_out") or 0.0),

@@ -69,7 +69,7 @@ class PanelRequest:
 
 @dataclass(frozen=True)
 class ReferenceRequest:
-    """One version of a bible reference to draw (the bible workshop, tasks/bible.py): a character's
+    """One version of a bible reference to draw (the bible workshop, tasks/workshop/bible.py): a character's
     turnaround sheet or a location's plate, from the locked description (no parent), or one
     edit of a parent version — `view` redraws one view of a sheet, `instruction` is one edit."""
 
@@ -192,7 +192,7 @@ class MusicRequest:
     """A cue to compose (issue 59): `seconds` long at `tempo` BPM, in `key` `mode`, played by
     `instruments`, at each `intensity` level from its time on ((seconds into the cue, soft |
     medium | full)), with an accent at each of `hits` (seconds into the cue), from `seed`. `prompt`:
-    the brief in a composer's words, what a text-prompted model is sent (tasks/music.py writes it
+    the brief in a composer's words, what a text-prompted model is sent (tasks/edit/music.py writes it
     from the fields, so the two never disagree)."""
 
     seconds: float
@@ -406,7 +406,7 @@ class PanelJobs(ImageGenerator, Protocol):
 
 @runtime_checkable
 class ReferencePainter(ImageGenerator, Protocol):
-    """An image model that also draws the bible's references (the workshop, tasks/bible.py)."""
+    """An image model that also draws the bible's references (the workshop, tasks/workshop/bible.py)."""
 
     def generate_reference(self, request: ReferenceRequest, *, client_ref: str | None = None) -> bytes: ...
 
@@ -585,7 +585,7 @@ class Capability(Generic[Made_co]):
     by the Protocol its clients keep: `registry.build(VIDEO, ...)` is a VideoGenerator, and
     `run.crew.service(VIDEO, ...)` too. `timed`: its models run as jobs with an expected duration
     (`job_seconds`); `passes`: it passes over a finished clip (issue 41: a ClipPass; its stage is
-    declared in tasks/clip_passes.py); `clip`: what it makes is a clip, priced by its seconds (a
+    declared in tasks/shot/clip_passes.py); `clip`: what it makes is a clip, priced by its seconds (a
     rate card's clip kinds); `own_default`: a pass whose model, when no setting names one, is the
     run's provider's own where it offers one (the face swap), else none until a person names one."""
 
@@ -616,7 +616,7 @@ _CLIP_PASSES: dict[str, Capability[ClipPass]] = {c.name: c for c in (FACESWAP, U
 
 def declare_capability(capability: Capability[Made_co]) -> Capability[Made_co]:
     """Add a capability beside slate's own — a pass over the clip (`passes=True`, a ClipPass's),
-    declared with its stage (tasks/clip_passes.py `declare_pass`) — so that a provider may offer
+    declared with its stage (tasks/shot/clip_passes.py `declare_pass`) — so that a provider may offer
     models of it, the rate card price them and a run's lineup choose one. Declaring the same one
     twice is one declaration; another under a name already taken is an error."""
     known = _DECLARED.get(capability.name)

@@ -33,8 +33,8 @@ each node type a workflow needs and the model files its loaders name (/object_in
 says its free VRAM (/system_stats).
 
 A pass over a finished clip (ComfyPass) is a job the same way: a `faceswap-…` workflow swaps one
-character's face for their approved one (tasks/faceswap.py, after the keyframe gate), an
-`upscale-…` workflow makes an approved take larger (flows/scene_upscale.py, after a person's
+character's face for their approved one (tasks/shot/faceswap.py, after the keyframe gate), an
+`upscale-…` workflow makes an approved take larger (flows/shot/scene_upscale.py, after a person's
 approval); the clip goes up through /upload/image as ComfyUI's own page sends a video [?].
 
 It must never send a key (there is none), fetch a file from anywhere but the server it was given,

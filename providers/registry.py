@@ -11,7 +11,7 @@ default model at that profile. The lineup of a run is chosen, per capability, by
   4. the judge: local while panels are local (the local judge reads only the local provider's
      drawings), else gemini — a real vision model.
 
-Each pass over the clip (the face swap, the upscale, a pass declared beside them: tasks/clip_passes.py)
+Each pass over the clip (the face swap, the upscale, a pass declared beside them: tasks/shot/clip_passes.py)
 is chosen the same way by its name: told (`faceswap_model`, `upscale_model`, `pass_models`), else
 `[models.<profile>] <pass>`, else — for a capability whose default is its provider's own (the face
 swap) — `--provider`'s where it offers one, else none (`Lineup.passes` holds those with a model).
@@ -217,7 +217,7 @@ class Lineup:
                          if m is not None)})
 
     def without(self, passes: Iterable[str]) -> Lineup:
-        """This lineup without the models of the passes named (tasks/clip_passes.py `as_used`:
+        """This lineup without the models of the passes named (tasks/shot/clip_passes.py `as_used`:
         the passes no shot of a run asks for)."""
         dropped = set(passes)
         if not dropped & set(self.passes):
@@ -303,7 +303,7 @@ def lineup(settings: Settings, profile: str | None = None) -> Lineup:
                                  lambda: chosen_provider if "lipsync" in spec.offers else
                                  "local" if videos[0].provider == "local" else "none")
     lipsync = None if lip_value.strip().lower() == "none" else pick([lip_value], "lipsync", lip_from)[0]
-    # The passes over a finished clip (issue 41; tasks/clip_passes.py), each by its name: told
+    # The passes over a finished clip (issue 41; tasks/shot/clip_passes.py), each by its name: told
     # (`<name>_model`, or `pass_models`), else the profile's `[models.<profile>] <name>`, else —
     # for a pass whose default is its provider's own (the face swap: only a shot that asks for it
     # uses it) — the provider's where it offers one, else none: an upscale, and a pass declared
@@ -413,7 +413,7 @@ def speech_model(provider_name: str, model: str | None, profile: str) -> ModelRe
 def offline_line(voice: str, settings: Mapping[str, object] | None, text: str) -> SpokenLine:
     """`text` spoken on this machine by the local provider's `voice` with `settings`, as it speaks
     when nothing goes wrong (no fault rehearsal, no book, no governor: free, and the same every
-    time) — a voice's interim reference before a person approves a sample (tasks/voicing.py)."""
+    time) — a voice's interim reference before a person approves a sample (tasks/shot/voicing.py)."""
     from slate.providers.local_speech import LocalSpeech
     return LocalSpeech().speak(SpeechRequest(text, voice, dict(settings or {})))
 

@@ -270,7 +270,7 @@ class ProviderSpec:
     #: music model -> what it can make (a model not named: MusicLimits' defaults)
     music_limits: Mapping[str, MusicLimits] = field(default_factory=dict)
     #: the factories of the passes over a clip declared beside slate's own (providers/base.py
-    #: `declare_capability`, tasks/clip_passes.py `declare_pass`), by the pass's name
+    #: `declare_capability`, tasks/shot/clip_passes.py `declare_pass`), by the pass's name
     passes: Mapping[str, ClipPassFactory] = field(default_factory=dict)
     #: `slate doctor`'s lines; free calls only
     doctor: DoctorChecks | None = None
@@ -324,7 +324,7 @@ class ProviderSpec:
             yield "offers nothing"
         for capability, offer in self.offers.items():
             # A pass over the clip a plugin brings is offered with its factory (`passes`) and may be
-            # declared with its stage after the spec is read (tasks/clip_passes.py `declare_pass`).
+            # declared with its stage after the spec is read (tasks/shot/clip_passes.py `declare_pass`).
             if capability not in CAPABILITIES and capability not in self.passes:
                 yield f"unknown capability {capability!r} (known: {', '.join(CAPABILITIES)})"
                 continue

@@ -5,7 +5,7 @@ artifact is `cas://<sha256>.<ext>`, a film's file is its project key. In the buc
 
     <prefix>artifacts/<aa>/<sha256>.<ext>    what slate makes (and the references it locked)
     <prefix>films/<film id>/<key>            a film pushed by `slate push` (manifests, bible)
-    <prefix>results/<cache key>              Prefect task results (tasks/cache.py)
+    <prefix>results/<cache key>              Prefect task results (tasks/run/cache.py)
 
 Any S3-compatible store works (AWS, Cloudflare R2, MinIO, SeaweedFS): the endpoint URL and the
 region are settings, the identity comes from the environment (AWS_ACCESS_KEY_ID and

@@ -142,7 +142,7 @@ class ChatJudge:
     """Panels, keyframes, cuts and turnarounds scored by a model behind a chat-completions endpoint."""
 
     name = NAME
-    #: a lost verdict of a priced endpoint is not asked again (tasks/gate.py `ask_judge`)
+    #: a lost verdict of a priced endpoint is not asked again (tasks/gates/gate.py `ask_judge`)
     asks_again_when_lost = False
 
     def __init__(self, model: str, *, base_url: str):

@@ -11,7 +11,7 @@ Prefect is imported, puts the commands on the app, and is the one place errors a
 SlateError (slate/errors.py) that reaches the app is said as `error: <message>` on stderr and
 the command exits 1, never with a traceback; any other exception is a bug and keeps its traceback.
 
-It must never print a key, and never start a paid run before the preflight (tasks/preflight.py)
+It must never print a key, and never start a paid run before the preflight (tasks/run/preflight.py)
 found nothing wrong.
 """
 from __future__ import annotations

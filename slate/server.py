@@ -99,7 +99,7 @@ STACK_FACTORY = "slate.server:stack_app"  # and for `slate up`'s
 #: The longest a process waiting for a video slot sleeps before asking the server again
 #: (PREFECT_SERVER_CONCURRENCY_MAXIMUM_CONCURRENCY_SLOT_WAIT_SECONDS, set on every server slate
 #: starts). Prefect tells a waiter to come back after the slot's average occupancy, up to 30 s; a
-#: slot keeper (tasks/slots.py) holds a slot for several jobs in a row, so that average is long and
+#: slot keeper (tasks/run/slots.py) holds a slot for several jobs in a row, so that average is long and
 #: a slot one scene's process gave back sat idle until another woke: on a studio of one worker
 #: (four scene processes, one slot) 52 s of a 62-shot film, 0.84 s a shot.
 SLOT_WAIT_SECONDS = 1

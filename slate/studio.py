@@ -10,7 +10,7 @@
         approvals-warden; its automations and budget block too), and N workers on that pool,
         each with its own working folder and Prefect home — no disk shared but the services.
         A run of `film/film` starts each scene as a run of `scene/scene`: any worker takes it,
-        pulls the film into its own folder (flows/lot.py) and sends its renders back. Every pid, endpoint and
+        pulls the film into its own folder (flows/run/lot.py) and sends its renders back. Every pid, endpoint and
         database name goes into DIR/.slate/stack/stack.json as soon as it exists.
     slate down DIR
         stops exactly the processes the record names (workers first, by pid: SIGTERM, then

@@ -110,7 +110,7 @@ def local_calls(monkeypatch):
 @pytest.fixture(scope="session")
 def example_master(tmp_path_factory) -> Path:
     from slate.manifests import write_example_film
-    from slate.tasks.audition import sample_local_voices
+    from slate.tasks.workshop.audition import sample_local_voices
     root = write_example_film(tmp_path_factory.mktemp("example") / "night-diner")
     sample_local_voices(root)   # as `slate init --example` does
     return root

@@ -49,7 +49,7 @@ DRAFT_SECONDS = 2.5 + 3.0 + 3.5 - 0.75  # the 1B -> 1C dissolve overlaps 0.75 s
 LATENCY = "1.5"
 HOLD_TIMEOUT = 240.0
 RUN_TIMEOUT = 400.0
-SLOT = "video-local-local"              # tasks.slots.slot_name("local", LocalVideo.key_id)
+SLOT = "video-local-local"              # tasks.run.slots.slot_name("local", LocalVideo.key_id)
 SERVER_TIMEOUT = 180.0
 
 SHARED_SERVER, OWN_SERVER = "shared", "own"

@@ -41,15 +41,15 @@ def on_one_shot(root: Path, shot: str, told: dict[str, Any], body: Callable[[Any
     module's docstring). Raises if the flow did not complete."""
     from prefect import flow
 
-    from slate.flows.call_sheet import top_run_id
-    from slate.flows.shot import ClipOutcome
+    from slate.flows.run.call_sheet import top_run_id
+    from slate.flows.shot.shot import ClipOutcome
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
     from slate.media.render import render_clip
     from slate.providers.local import LocalImage
-    from slate.tasks.cache import result_storage
-    from slate.tasks.plan import plan_from_project
-    from slate.tasks.run import open_run
+    from slate.tasks.run.cache import result_storage
+    from slate.tasks.shot.plan import plan_from_project
+    from slate.tasks.run.run import open_run
     from tests.runs import a_run
 
     plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 12)}[shot]

@@ -1,6 +1,6 @@
 """A Run for the tests that call stages outside a flow, made as a scene flow makes one.
 
-`a_run(root, ...)` is `tasks/run.py run_of` on the project's settings (its slate.toml, or slate's
+`a_run(root, ...)` is `tasks/run/run.py run_of` on the project's settings (its slate.toml, or slate's
 defaults where `root` holds none) with what the test tells it; `with open_run(a_run(...)) as run:`
 gives it its crew for the length of the block, as a flow body does.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slate.manifests.settings import Settings, check_settings
-from slate.tasks.run import Run, run_of
+from slate.tasks.run.run import Run, run_of
 
 
 def a_run(root, run_id: str = "test-run", *, film: str = "night-diner", scene: str = "scene-01", **told) -> Run:

@@ -112,7 +112,7 @@ class Ledger:
         try:
             self.engine = make_engine(self.url)
         except (ValueError, ImportError, sa.exc.ArgumentError) as exc:
-            # A malformed URL is one line naming it, as `slate check` says it (tasks/preflight.py),
+            # A malformed URL is one line naming it, as `slate check` says it (tasks/run/preflight.py),
             # not a traceback from `slate status` or `slate log`.
             why = url_problem(self.url) or mask_secrets_in(str(exc)).splitlines()[0]
             raise LedgerUrlInvalid(f"cannot open the ledger{said}: {why}") from None

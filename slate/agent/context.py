@@ -4,12 +4,12 @@ comes from, the ledger row (call id) or the storage URI.
   * the bible's locked blocks (characters, locations, each scene's wardrobe, every voice) and one
     shot's manifest, with its lines of dialogue placed in the shot as a run would place them;
   * the prompt slate would send for a shot, for a stage (panel or clip) and a model family —
-    assembled by the code a run uses (tasks/plan.py `moment_blocks`, providers/prompts.py
+    assembled by the code a run uses (tasks/shot/plan.py `moment_blocks`, providers/prompts.py
     `assemble`) — with the lint's findings (`lint`, as the preflight and the chokepoint read it);
   * the references a shot uses, its latest panel, keyframes and the scene's contact sheet, as
     image bytes;
   * gate verdicts (the judge's own JSON, as the ledger's row points to it), the shot's ledger rows,
-    and a provider's refusal in its own words (tasks/escalations.py `refusals`).
+    and a provider's refusal in its own words (tasks/review/escalations.py `refusals`).
 
 It must never write anything, never paraphrase a provider or a judge (their words are passed on
 as the ledger or the artifact holds them), and never return a key.
@@ -32,9 +32,9 @@ SYNC_GATE = "sync_gate"
 
 def own_gates() -> dict[str, tuple[str, str]]:
     """The gates slate measures itself, whose $0 row holds what they read, by stage: (who judges,
-    the row's parameters' key) — the lip-sync's, and each declared pass's that says (tasks/clip_passes.py
+    the row's parameters' key) — the lip-sync's, and each declared pass's that says (tasks/shot/clip_passes.py
     `judged_by`: the swap gate, the upscale check, a plugin's)."""
-    from slate.tasks.clip_passes import passes
+    from slate.tasks.shot.clip_passes import passes
     return {SYNC_GATE: ("slate's sync gate (media/lipsync.py)", "readings"),
             **{p.gate: p.judged_by for p in passes() if p.judged_by is not None}}
 MAX_ROWS = 200   # a shot's rows, newest last; older ones are left out (and said so)
@@ -115,7 +115,7 @@ def prompt(session: Session, scene: str, shot: str, stage: str = "panel", model:
     named), and what the lint finds in it."""
     from slate.providers.prompts import assemble, lint, load_rules
     from slate.providers.registry import lineup
-    from slate.tasks.plan import moment_blocks
+    from slate.tasks.shot.plan import moment_blocks
     if stage not in ("panel", "clip"):
         raise Refused(f"stage {stage!r}: a prompt is sent for 'panel' or 'clip'")
     if moment not in ("start", "end"):
@@ -143,7 +143,7 @@ def references(session: Session, scene: str, shot: str) -> list[tuple[dict[str, 
     """Each reference the shot uses, with its bytes (None, and why, when it cannot be read)."""
     from slate.providers.errors import ReferenceMissing
     from slate.providers.registry import storage_for
-    from slate.tasks.references import read_reference, scene_needs
+    from slate.tasks.gates.references import read_reference, scene_needs
     sc, s = _shot(session, scene, shot)
     wanted = {("character", c) for c in s.characters} | {("location", sc.location_of(s))} | \
              {("panel override", s.id)}
@@ -199,7 +199,7 @@ def verdicts(session: Session, scene: str, shot: str) -> dict:
     gates = own_gates()
     for r in _rows(session, scene, shot):
         if r.stage in gates and r.parameters:
-            # slate's own measures (tasks/lipsync.py, tasks/faceswap.py, tasks/upscale.py): the $0 row holds what they read.
+            # slate's own measures (tasks/shot/lipsync.py, tasks/shot/faceswap.py, tasks/shot/upscale.py): the $0 row holds what they read.
             judge, key = gates[r.stage]
             out.append({"call_id": r.call_id, "run_id": r.run_id, "stage": r.stage, "take": r.take,
                         "judge": judge, "when": r.created_at.isoformat(timespec="seconds"),
@@ -258,7 +258,7 @@ def images(session: Session, scene: str, shot: str, profile: str | None = None) 
 def refusals(session: Session, scene: str, shot: str) -> dict:
     """Every call of the shot a provider's moderation refused, in the provider's own words."""
     from slate.governor.ledger import Ledger
-    from slate.tasks.escalations import refusals as refused
+    from slate.tasks.review.escalations import refusals as refused
     _shot(session, scene, shot)
     with Ledger.for_project(session.root) as ledger:
         found = refused(ledger, session.film.film.id, scene, shot)

@@ -1,10 +1,10 @@
 """The dailies for an agent (issue 40): it reads every shot's takes, and it may propose an NG.
 
 A person watches the takes and says of a shot's clip or start panel: circled (it goes in the
-cut), NG with a note (make another), or hold (tasks/circle.py). An agent reviewing what it made
+cut), NG with a note (make another), or hold (tasks/review/circle.py). An agent reviewing what it made
 will almost always approve it; what it can add is a second pair of eyes with a reason. So:
 
-  * `read` gives what the dailies show (flows/rushes.py `dailies_of`), compact: per shot each
+  * `read` gives what the dailies show (flows/review/rushes.py `dailies_of`), compact: per shot each
     take's gate scores by name, what it cost, when it was made, which take the cut uses, the
     word that stands and the proposals waiting — a picture as the resource that holds it;
   * `propose_ng` writes an agent's proposal of an NG with a note, on a take the dailies list
@@ -22,10 +22,10 @@ from typing import Any
 
 from slate.agent.context import picture_link
 from slate.agent.session import PROFILE_ORDER, Refused, Session, scrub
-from slate.flows.rushes import DailyShot, DailyTake, dailies_of, read_rushes
+from slate.flows.review.rushes import DailyShot, DailyTake, dailies_of, read_rushes
 from slate.governor.ledger import Ledger
 from slate.governor.money import fmt_usd
-from slate.tasks.circle import TakeWord, say_word
+from slate.tasks.review.circle import TakeWord, say_word
 
 #: Who answers a proposal, said with every reading so an agent does not go looking for a lever.
 WHO_DECIDES = ("a person circles, NGs or holds a take: `slate dailies DIR`, or the dailies form in the Prefect "

@@ -462,7 +462,7 @@ def _resources(mcp: MCPServer, session: Session) -> None:
     def reference(kind: str, ident: str, suffix: str) -> bytes:
         from slate.providers.errors import ReferenceMissing
         from slate.providers.registry import storage_for
-        from slate.tasks.references import read_reference, scene_needs
+        from slate.tasks.gates.references import read_reference, scene_needs
         if kind not in ("character", "location"):
             raise ResourceNotFoundError(f"slate://reference/{said(kind)}: a reference is a character's or a location's")
         named("slate://reference", **{kind: ident})
@@ -494,8 +494,8 @@ def _given(**flags) -> list[str]:
 
 
 def _approval(session: Session) -> dict:
-    """What the waiting run's marker says (flows/approval.py): scene, profile, shots, deadline."""
-    from slate.flows.approval import APPROVAL_FILE
+    """What the waiting run's marker says (flows/review/approval.py): scene, profile, shots, deadline."""
+    from slate.flows.review.approval import APPROVAL_FILE
     try:
         record = json.loads((session.root / ".slate" / APPROVAL_FILE).read_text())
     except (OSError, ValueError):

@@ -48,7 +48,7 @@ from slate.errors import SlateError
 
 #: Profiles from the cheapest up: `--max-profile final` allows draft and final, never hero.
 PROFILE_ORDER = ("draft", "final", "hero")
-#: What the run's own output says while it waits for a person (flows/approval.py waiting_line).
+#: What the run's own output says while it waits for a person (flows/review/approval.py waiting_line).
 WAITING = "waiting for a person to approve"
 #: How long a stopped run is given to end on its own SIGTERM before its whole group (its embedded
 #: Prefect server too) is sent one: a run paused for approval did not end on its own in 20 s
@@ -123,7 +123,7 @@ class Session:
         self.root = Path(root).resolve()
         self.film = load_film(self.root)            # a ManifestError names every problem
         self.settings = project_settings(self.root)
-        # The film's run cap as every command shows it (tasks/run_plan.py): the budget block where a
+        # The film's run cap as every command shows it (tasks/run/run_plan.py): the budget block where a
         # person edited it in the Prefect UI, else slate.toml.
         limits = self.plan(RunOptions(), priced=False).limits
         self.run_cap = Decimal(limits.run_cap_usd)
@@ -208,10 +208,10 @@ class Session:
         return options.telling(price_as=self.price_as, profile=options.profile)
 
     def plan(self, options: RunOptions, *, priced: bool = True):
-        """The plan of a run told `options` (tasks/run_plan.py), as `slate estimate` makes it: the
+        """The plan of a run told `options` (tasks/run/run_plan.py), as `slate estimate` makes it: the
         film's budget block read where a server holds it, the session's --price-as."""
         from slate.commands.shared import budget_block
-        from slate.tasks.run_plan import film_rows, plan_run
+        from slate.tasks.run.run_plan import film_rows, plan_run
         block, where = budget_block(self.root, self.film.film.id)
         return plan_run(self.film, self.told(options) if priced else options, block, block_from=where,
                         priced=priced, rows=film_rows(self.root, self.film.film.id) if priced else None)

@@ -1,6 +1,6 @@
 """`slate approve`: a person's answer to a run waiting for approval, as the UI's form gives it.
 
-The run waiting names itself in `.slate/approval.json` (flows/approval.py), with the Prefect API
+The run waiting names itself in `.slate/approval.json` (flows/review/approval.py), with the Prefect API
 that holds it. A marker a dead run left behind — its API no longer answers, or the run has ended
 there, or the file does not read — is said in one line and removed: nobody waits for that answer.
 
@@ -34,7 +34,7 @@ def approve(directory: Directory,
     import httpx
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from slate.flows.approval import APPROVAL_FILE, NoRunWaiting, local_user, resume_when_paused, still_waiting
+    from slate.flows.review.approval import APPROVAL_FILE, NoRunWaiting, local_user, resume_when_paused, still_waiting
     if run_id is not None and not _a_run_id(run_id):
         say_error(f"--run: {shown(run_id)} is not a run's id (the UUID the waiting line and the Prefect UI show)")
         raise typer.Exit(2)
@@ -116,7 +116,7 @@ def _answering(api: str, flow_run_id: str) -> None:
     A server slow to answer is not taken for a dead one: its run may live."""
     import httpx
 
-    from slate.flows.approval import NoRunWaiting
+    from slate.flows.review.approval import NoRunWaiting
     try:
         httpx.get(f"{api}/health", timeout=10.0)
     except httpx.ConnectError:

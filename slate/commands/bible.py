@@ -1,8 +1,8 @@
 """`slate bible …`: the bible workshop's commands — make a turnaround or plate version, fix one
-view or make one edit, make a version of a voice (tasks/audition.py), list versions, approve one
+view or make one edit, make a version of a voice (tasks/workshop/audition.py), list versions, approve one
 as canonical.
 
-Each is a thin call into tasks/bible.py (and tasks/audition.py for voices); what a version costs is the governor's, what a
+Each is a thin call into tasks/workshop/bible.py (and tasks/workshop/audition.py for voices); what a version costs is the governor's, what a
 promotion would re-make is `slate estimate`'s figures.
 
 It must never print a key, and never promote without printing first what the old reference made.
@@ -17,7 +17,7 @@ import typer
 from slate.commands.shared import Directory, console, err, load_or_exit, say, say_error, settings_or_exit
 
 if TYPE_CHECKING:
-    from slate.tasks.bible import VersionRecord
+    from slate.tasks.workshop.bible import VersionRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="The bible workshop: make, fix, list and approve turnarounds, plates and voices.")
@@ -41,10 +41,10 @@ def _say_version(rec: VersionRecord) -> None:
 
 def _make(directory: Path, name: str, kind: str, model: str | None, view: str | None, parent: int | None,
           instruction: str | None) -> VersionRecord:
-    """One version made (tasks/bible.py make_version) and said; its record."""
+    """One version made (tasks/workshop/bible.py make_version) and said; its record."""
     from slate.governor.chokepoint import RunHalted
     from slate.providers.errors import ProviderError
-    from slate.tasks.bible import BibleError, asset_of, make_version
+    from slate.tasks.workshop.bible import BibleError, asset_of, make_version
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     from slate.providers.prompts import recipe_step_warning
@@ -85,7 +85,7 @@ def plate(directory: Directory, location: str,
     if not recipe:
         _make(directory, location, "location", model, None, parent, edit)
         return
-    from slate.tasks.bible import BibleError, asset_of
+    from slate.tasks.workshop.bible import BibleError, asset_of
     film = load_or_exit(directory)
     try:
         asset = asset_of(film, f"location:{location}")
@@ -134,8 +134,8 @@ def voice(directory: Directory,
     """
     from slate.governor.chokepoint import RunHalted
     from slate.providers.errors import ProviderError
-    from slate.tasks.audition import make_voice_version
-    from slate.tasks.bible import BibleError
+    from slate.tasks.workshop.audition import make_voice_version
+    from slate.tasks.workshop.bible import BibleError
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     try:
@@ -153,8 +153,8 @@ def list_versions(directory: Directory, asset: Optional[str] = typer.Argument(No
                   of_voice: bool = typer.Option(False, "--voice", help="the versions of that character's voice (or "
                                                                        "narrator's)")):
     """Every version of one asset (or of the whole bible, voices too): parent, model, cost, gate, canonical."""
-    from slate.tasks.audition import voice_asset
-    from slate.tasks.bible import BibleError, asset_of, key_sha256, versions
+    from slate.tasks.workshop.audition import voice_asset
+    from slate.tasks.workshop.bible import BibleError, asset_of, key_sha256, versions
     from slate.providers.registry import storage_for
     film = load_or_exit(directory)
     storage = storage_for(directory)
@@ -212,7 +212,7 @@ def approve(directory: Directory,
     """
     from slate.governor.ledger import Ledger
     from slate.providers.registry import storage_for
-    from slate.tasks.bible import BibleError, asset_of, expected_sha256, impact, promote, version as get_version
+    from slate.tasks.workshop.bible import BibleError, asset_of, expected_sha256, impact, promote, version as get_version
     try:
         expect = expected_sha256(expect)   # a value that is no hash is refused before anything is read
     except BibleError as exc:
@@ -255,8 +255,8 @@ def _approve_voice(directory: Path, film: Any, settings: Any, storage: Any, spea
     """`approve --voice`: the lines the voice speaks are said first, then the version promoted."""
     import getpass
     from slate.governor.ledger import Ledger
-    from slate.tasks.audition import approve_voice, lines_of, voice_asset
-    from slate.tasks.bible import BibleError, version as get_version
+    from slate.tasks.workshop.audition import approve_voice, lines_of, voice_asset
+    from slate.tasks.workshop.bible import BibleError, version as get_version
     try:
         a, _ = voice_asset(film, speaker)
         get_version(storage, a, n)

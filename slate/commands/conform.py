@@ -6,8 +6,8 @@ What cannot be taken back (a clip slate never made, a speed change, an effect or
 does not render) is refused naming the clip and its record time, and nothing is written. A trim
 that needs frames a take does not have names the shot, the frames missing and what a longer take
 would cost; `--render` writes the longer duration and renders the changed scenes through the
-normal paid path (`slate run`, the governor). Reading: tasks/conform.py; the change:
-tasks/conform_manifest.py.
+normal paid path (`slate run`, the governor). Reading: tasks/edit/conform.py; the change:
+tasks/edit/conform_manifest.py.
 
 It must never spend without `--render`, and never write a file before every input was read and
 every refusal said.
@@ -35,9 +35,9 @@ def conform(directory: Directory,
                                                                           "(default: the project's)")):
     """Read an edited timeline back into the scene files: the shots' order (finishing.cut),
     trims, dissolves and dips, fades and cues, shown as a diff of the manifests."""
-    from slate.tasks import conform as reading
-    from slate.tasks.conform_manifest import conform_film, write_changes
-    from slate.tasks.export import read_records, record_path
+    from slate.tasks.edit import conform as reading
+    from slate.tasks.edit.conform_manifest import conform_film, write_changes
+    from slate.tasks.edit.export import read_records, record_path
 
     if profile is not None and profile not in PROFILES:   # it names a file: never a path or a glob
         say_error(f"--profile: {shown(profile)} is not a profile ({', '.join(PROFILES)})")
@@ -69,7 +69,7 @@ def conform(directory: Directory,
         say_error(f"{edited}: no clip of {film.film.id}'s cut at the {profile} profile (its scenes: "
                   f"{', '.join(records)}): is it this film's edit, exported at --profile {profile}?")
         raise typer.Exit(1)
-    from slate.tasks.finish_check import cue_lengths
+    from slate.tasks.edit.finish_check import cue_lengths
     lengths: dict[str, float] = {}
     for cut in read.scenes:
         lengths.update(cue_lengths(Path(directory), film, cut.scene))
@@ -124,9 +124,9 @@ def conform(directory: Directory,
 
 
 def _takes(directory: Path, scenes: list[str], profile: str) -> dict[str, dict[str, dict[int, str]]]:
-    """By scene and shot, every take of its clip the rushes keep (tasks/conform_trace.py reads a
+    """By scene and shot, every take of its clip the rushes keep (tasks/edit/conform_trace.py reads a
     relinked clip by them): its file on this disk, or its object's URI."""
-    from slate.flows.rushes import read_rushes
+    from slate.flows.review.rushes import read_rushes
     from slate.settings import project_settings
     from slate.providers.registry import storage_for
     storage = storage_for(Path(directory), project_settings(directory, profile=profile))
@@ -146,10 +146,10 @@ def _takes(directory: Path, scenes: list[str], profile: str) -> dict[str, dict[s
 def _circle(directory: Path, film, profile: str, swaps, edited: Path) -> None:
     """Each take the editor swapped in, circled: a person's word ($0, the ledger's approvals) that
     the next run obeys as it obeys `slate dailies --circle`."""
-    from slate.flows.approval import local_user
-    from slate.flows.rushes import read_rushes
+    from slate.flows.review.approval import local_user
+    from slate.flows.review.rushes import read_rushes
     from slate.governor.ledger import Ledger
-    from slate.tasks.circle import say_word
+    from slate.tasks.review.circle import say_word
     with Ledger.for_project(directory) as ledger:
         for swap in swaps:
             rushes = read_rushes(directory, swap.scene, profile)
@@ -171,7 +171,7 @@ def _longer_takes(directory: Path, film, profile: str, shortfalls) -> list[str]:
     from slate.providers.errors import ReferenceMissing
     from slate.providers.registry import lineup
     from slate.settings import project_settings
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
 
     settings = project_settings(directory, profile=profile)
     lines = []

@@ -5,7 +5,7 @@
 
 A deviation is the picture winning over the ledger: from the end of the shot it was seen in, the
 ledger holds the thing as the picture has it, and the shots after it are drawn, prompted and
-judged that way (tasks/deviations.py). It is checked as `slate check` checks a hand-written
+judged that way (tasks/gates/deviations.py). It is checked as `slate check` checks a hand-written
 `changes:` before it is written, as a $0 row of the ledger's approvals.
 
 It must never spend, start a run, retake anything or write the film's manifests; and it never
@@ -35,7 +35,7 @@ def continuity(directory: Directory,
     """The continuity deviations a director accepted, or (with SHOT THING FIELD=VALUE…) accept one:
     the ledger follows the picture from that shot on, for a $0 row and no retake."""
     from slate.governor.ledger import Ledger
-    from slate.tasks.deviations import BadDeviation, accept_deviation, as_accepted, deviation_of, deviations_of, \
+    from slate.tasks.gates.deviations import BadDeviation, accept_deviation, as_accepted, deviation_of, deviations_of, \
         read_fields
     film = load_or_exit(directory)
     if shot is None:
@@ -59,7 +59,7 @@ def continuity(directory: Directory,
     if len(scenes) > 1:
         say_error(f"shot {shown(shot)} is in {', '.join(scenes)}: say which with --scene")
         raise typer.Exit(2)
-    from slate.flows.approval import local_user
+    from slate.flows.review.approval import local_user
     who = (by if by is not None else local_user()).strip()
     if not who:
         say_error("--by: who accepts? a deviation is kept with its author's name (give --by NAME)")

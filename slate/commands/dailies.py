@@ -4,10 +4,10 @@ its verdicts, and a person's word on one.
     slate dailies DIR [--scene S] [--profile P]              the list: shots with new takes first
     slate dailies DIR --circle 1C:2 --ng 1D --note "…" --hold 1E [--panel] [--add-to-prompt] [--by NAME]
 
-The list is flows/rushes.py's `dailies_of` (the takes the runs kept, their cost and time from the
+The list is flows/review/rushes.py's `dailies_of` (the takes the runs kept, their cost and time from the
 ledger, the word that stands, the agents' proposals), said a shot at a time. An answer is
-tasks/circle.py's `say_word`: a $0 row of the ledger's approvals, with the key of the shot as the
-rushes know it now, so the next run acts on it (flows/shot.py) — or clears it, if the shot changed
+tasks/review/circle.py's `say_word`: a $0 row of the ledger's approvals, with the key of the shot as the
+rushes know it now, so the next run acts on it (flows/shot/shot.py) — or clears it, if the shot changed
 before then. Every answer is checked before the first is written (slate/commands/dailies_answers.py);
 a note that goes into a prompt is checked by the prompt lint first, as `slate check` checks the
 shots' own prompts.
@@ -31,12 +31,12 @@ from slate.commands.shared import Directory, err, load_or_exit, say, say_error, 
 
 if TYPE_CHECKING:
     from slate.commands.dailies_answers import DailiesAnswer
-    from slate.flows.rushes import DailyShot, DailyTake, PassTake
+    from slate.flows.review.rushes import DailyShot, DailyTake, PassTake
     from slate.manifests import LoadedFilm
     from slate.manifests.settings import Settings
     from slate.providers.base import Storage
     from slate.providers.prompts import LintFinding
-    from slate.tasks.circle import TakeWord
+    from slate.tasks.review.circle import TakeWord
 
 __all__ = ["dailies"]
 
@@ -87,7 +87,7 @@ def dailies(directory: Directory,
     if not answers:
         _list(directory, film.film.id, settings.profile, shots)
         return
-    from slate.flows.approval import local_user
+    from slate.flows.review.approval import local_user
     who = (by if by is not None else local_user()).strip()
     if not who:
         say_error("--by: who answers? a word is kept with its author's name (give --by NAME)")
@@ -114,7 +114,7 @@ def _settings(directory: Path, profile: str) -> Settings:
 def _dailies_or_exit(directory: Path, film: LoadedFilm, scenes: list[str], profile: str) -> list[DailyShot]:
     """The scenes' dailies at `profile`, or exit 2 when no run of it ever kept a take (the list would
     be empty, and an answer about nothing is refused): saying which profiles did run."""
-    from slate.flows.rushes import dailies_of, read_rushes
+    from slate.flows.review.rushes import dailies_of, read_rushes
     from slate.governor.ledger import Ledger
     from slate.manifests.profiles import PROFILES
     with Ledger.for_project(directory) as ledger:
@@ -198,7 +198,7 @@ def take_lines(t: DailyTake, where: Callable[[str], str] = str) -> list[str]:
     """A take: its number and verdict, whether the cut uses it, cost and when; its scores by name
     (the failing ones again with the judge's reason); why it failed; what to look at."""
     from slate.governor.money import fmt_usd
-    from slate.tasks.production_report import score_parts
+    from slate.tasks.review.production_report import score_parts
     head = [f"{t.kind} take {t.take}", "passed" if t.passed else "failed"]
     head += ["in the cut"] if t.in_cut else []
     head += [fmt_usd(Decimal(t.cost_usd))] + ([f"made {_when(t.made_at)}"] if t.made_at else [])
@@ -218,7 +218,7 @@ def take_lines(t: DailyTake, where: Callable[[str], str] = str) -> list[str]:
 def _scores(scores: list[str]) -> str:
     """The scores by name, "identity 0.62/0.85"; a name a take scored more than once (one per
     character) with its subject, as the judge's reason names it: "identity nina 1.00/0.85"."""
-    from slate.tasks.production_report import score_parts
+    from slate.tasks.review.production_report import score_parts
     read = [score_parts(s) for s in scores]
     names = [name for name, _, _, _ in read]
     out = []
@@ -259,9 +259,9 @@ def _answer(directory: Path, film: LoadedFilm, settings: Settings, shots: list[D
     """Check every answer (BadAnswer on the first that fails), then write them all and say what
     the next run does with each."""
     from slate.commands.dailies_answers import BadAnswer, next_run, take_of
-    from slate.flows.rushes import read_rushes
+    from slate.flows.review.rushes import read_rushes
     from slate.governor.ledger import Ledger
-    from slate.tasks.circle import TakeWord, say_word
+    from slate.tasks.review.circle import TakeWord, say_word
     checked = []
     for a in answers:
         shot = _shot_of(a, shots, film, settings.profile)
@@ -309,11 +309,11 @@ def _shot_of(answer: DailiesAnswer, shots: list[DailyShot], film: LoadedFilm, pr
 
 
 def note_findings(film: LoadedFilm, settings: Settings, word: TakeWord) -> list[LintFinding]:
-    """What the prompt lint says of the note, once it is in the prompt it goes into (tasks/lint.py
+    """What the prompt lint says of the note, once it is in the prompt it goes into (tasks/run/lint.py
     `note_findings`, as the Prefect UI's dailies form asks it), at this run's lineup."""
     from slate.providers.registry import lineup
-    from slate.tasks.circle import with_note
-    from slate.tasks.lint import note_findings as findings
+    from slate.tasks.review.circle import with_note
+    from slate.tasks.run.lint import note_findings as findings
     chosen = lineup(settings)
     return findings(film, word.scene, word.shot, word.kind, lambda prompt: with_note(prompt, word),
                     str(chosen.panel), [str(v) for v in chosen.videos])
@@ -329,7 +329,7 @@ def next_take_cost(film: LoadedFilm, settings: Settings, scene: str, shot: str, 
     from slate.governor.money import usd
     from slate.manifests.settings import model_audio
     from slate.providers.registry import lineup
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     try:
         chosen = lineup(settings)
         pricing = lineup_pricing(film.root, chosen, settings.price_as)

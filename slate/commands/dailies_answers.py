@@ -7,7 +7,7 @@ command that names one unknown shot writes nothing at all. A refusal is a `BadAn
 `error:` line that names the shot and the take; the command exits 2 on it, as for any bad input.
 
 It must never write (slate/commands/dailies.py writes, once everything is checked), never answer for
-an agent, and never decide what a run does: `next_run` says, in a person's words, what flows/shot.py
+an agent, and never decide what a run does: `next_run` says, in a person's words, what flows/shot/shot.py
 does with a word.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from slate.errors import SlateError
 
-if TYPE_CHECKING:   # the dailies' shapes are flows/' (flows/rushes.py), imported where the command runs
-    from slate.flows.rushes import DailyShot, DailyTake
+if TYPE_CHECKING:   # the dailies' shapes are flows/' (flows/review/rushes.py), imported where the command runs
+    from slate.flows.review.rushes import DailyShot, DailyTake
 
 __all__ = ["DailiesAnswer", "BadAnswer", "read_answers", "take_of", "next_run"]
 
@@ -36,7 +36,7 @@ class BadAnswer(SlateError, ValueError):
 class DailiesAnswer:
     """One answer as typed: `--ng 1D:2` with its note is DailiesAnswer("ng", "--ng", "1D:2", "1D", 2, "…")."""
 
-    word: str             # circled | ng | hold (tasks/circle.py WORDS)
+    word: str             # circled | ng | hold (tasks/review/circle.py WORDS)
     flag: str             # the option it came from, to name in a refusal
     typed: str            # the value as typed
     shot: str
@@ -116,7 +116,7 @@ def take_of(answer: DailiesAnswer, shot: DailyShot, kind: str) -> DailyTake:
 
 
 def next_run(answer: DailiesAnswer, shot: DailyShot, take: DailyTake, add_to_prompt: bool, cost: Decimal | None) -> str:
-    """What the next `slate run` does with this word, as flows/shot.py does it: "1D: NG take 2 — the
+    """What the next `slate run` does with this word, as flows/shot/shot.py does it: "1D: NG take 2 — the
     next run makes take 3 (est. $0.42) with the note in its prompt"."""
     from slate.governor.money import fmt_usd
     what = "panel take" if take.kind == "panel" else "take"
@@ -125,7 +125,7 @@ def next_run(answer: DailiesAnswer, shot: DailyShot, take: DailyTake, add_to_pro
         return f"{head} — the next run changes nothing; the dailies show it held"
     if answer.word == "circled":
         # A take the gate failed is kept over it (said); one failed only by an earlier NG is not.
-        from slate.tasks.production_report import score_parts
+        from slate.tasks.review.production_report import score_parts
         over = " over its gate (which failed it)" if any(score_parts(s)[2] for s in take.scores) else ""
         if take.in_cut:
             return f"{head} — in the cut already; the next run keeps it there{over}, whatever a later take makes"

@@ -1,7 +1,7 @@
 """`slate export`: the film's (or one scene's) edit as a timeline an editor opens — OpenTimelineIO,
 FCP 7 XML (Resolve, Premiere) or a CMX 3600 EDL — from the timeline records scene runs wrote.
 
-It must never run anything or spend: it reads the records (tasks/export.py) and the ledger (what
+It must never run anything or spend: it reads the records (tasks/edit/export.py) and the ledger (what
 each shot cost) and writes one file.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def export(directory: Directory,
     marker on every escalated or warned shot. An EDL comes with its reel list beside it."""
     from slate.governor.ledger import Ledger
     from slate.settings import project_settings
-    from slate.tasks import export as timeline
+    from slate.tasks.edit import export as timeline
 
     if format not in timeline.FORMATS:
         say_error(f"--format: {shown(format)} is not one of {', '.join(timeline.FORMATS)}")
@@ -68,7 +68,7 @@ def export(directory: Directory,
     records = timeline.read_records(paths)
     copies: dict[tuple[str, str], str] = {}
     if media == "graded":
-        from slate.tasks.graded import graded_media
+        from slate.tasks.edit.graded import graded_media
         copies, notes = graded_media(records, directory)
         for note in notes:
             say(f"note: {note}")

@@ -6,7 +6,7 @@ Draws N clean panels and N faulty ones (the local painter's faults, spread over 
 film's own shots, asks the judge about each as the panel gate would (through the governor: a paid
 judge's verdicts are ledger rows under the cap, and a trial run again pays nothing for a verdict it
 has), and prints per kind the share the judge failed, its "cannot judge" answers, and the seconds
-and money per judgement. The figures are kept per judge (tasks/judge_trial.py); `slate check` shows
+and money per judgement. The figures are kept per judge (tasks/review/judge_trial.py); `slate check` shows
 them, and a film's `[judge_trial]` floor refuses a run under them.
 
 It must never send a verdict past the cap, or print a key.
@@ -33,7 +33,7 @@ def judge_trial(directory: Directory,
     from slate.errors import SlateError
     from slate.manifests.settings import project_settings
     from slate.providers.registry import lineup
-    from slate.tasks.judge_trial import TrialRefused, run_trial
+    from slate.tasks.review.judge_trial import TrialRefused, run_trial
     from slate.manifests.profiles import PROFILES
     load_or_exit(directory)
     if profile not in PROFILES:

@@ -1,4 +1,4 @@
-"""`slate report`: the film's production report, one static HTML page (tasks/production_report.py).
+"""`slate report`: the film's production report, one static HTML page (tasks/review/production_report.py).
 
 Its dailies section (every shot's takes side by side, with their verdicts, the person's word and the
 agents' proposals) is read here from the rushes and handed to the page.
@@ -22,8 +22,8 @@ def report(directory: Directory,
     references, takes and costs; the bible with its versions; the coverage of references."""
     from slate.providers.registry import storage_for
     from slate.commands.shared import settings_or_exit
-    from slate.flows.rushes import dailies_by_profile
-    from slate.tasks.production_report import build
+    from slate.flows.review.rushes import dailies_by_profile
+    from slate.tasks.review.production_report import build
     film = load_or_exit(directory)
     settings = settings_or_exit(directory)
     if out is not None:

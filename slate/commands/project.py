@@ -1,7 +1,7 @@
 """The project's commands: `init`, `check`, `estimate` and `doctor`.
 
-Each is a thin call: manifests write or load the film, tasks/preflight.py checks it as a run
-would, governor/estimate.py prices it, tasks/doctor.py asks the providers. The run options they
+Each is a thin call: manifests write or load the film, tasks/run/preflight.py checks it as a run
+would, governor/estimate.py prices it, tasks/run/doctor.py asks the providers. The run options they
 take are the declared ones (manifests/options.py), added by `run_options`.
 
 It must never spend, and never print a key.
@@ -29,7 +29,7 @@ def init(directory: Directory, example: bool = typer.Option(False, "--example", 
         err.print(str(exc), style="red")
         raise typer.Exit(2)
     if example:   # its two voices' approved samples, spoken offline as its turnarounds are drawn
-        from slate.tasks.audition import sample_local_voices
+        from slate.tasks.workshop.audition import sample_local_voices
         sample_local_voices(root)
     console.print(Text.assemble("film project written to ", (str(root), "bold")))
 
@@ -57,15 +57,15 @@ def check(directory: Directory, options: RunOptions):
                                 f"{len(film.bible.characters)} characters, {len(film.bible.locations)} locations; "
                                 f"{checked.settings.profile} profile, {lineup_text(checked.settings)}"))
     say_plan(plan)
-    from slate.tasks.judge_trial import measured_line   # issue 60: a judge is trusted as far as it was measured
+    from slate.tasks.review.judge_trial import measured_line   # issue 60: a judge is trusted as far as it was measured
     console.print(measured_line(directory, str(plan.lineup.judge)), markup=False, highlight=False)
 
 
 def _coverage(directory: Path) -> None:
-    """The bible's coverage (tasks/coverage.py), one warning a line; the preflight decides what blocks."""
+    """The bible's coverage (tasks/workshop/coverage.py), one warning a line; the preflight decides what blocks."""
     from slate.manifests import ManifestError, load_film
     from slate.providers.registry import storage_for
-    from slate.tasks.coverage import coverage
+    from slate.tasks.workshop.coverage import coverage
     try:
         lines = coverage(storage_for(directory), load_film(directory))
     except (ManifestError, ValueError, OSError):
@@ -73,7 +73,7 @@ def _coverage(directory: Path) -> None:
     for line in lines:
         console.print(f"coverage: {line}", markup=False, highlight=False)
     from slate.manifests.settings import project_settings
-    from slate.tasks.audition import voice_problems   # a local voice judged by an interim reference (issue 37)
+    from slate.tasks.workshop.audition import voice_problems   # a local voice judged by an interim reference (issue 37)
     try:
         film_now = load_film(directory)
         notes = voice_problems(film_now, project_settings(directory), storage_for(directory),
@@ -131,7 +131,7 @@ def doctor(directory: Directory, options: RunOptions):
     the estimate where the provider says), models priced, video slots — for the lineup and for the
     speech models the film's voices speak with. Exits 1 on a blocking line."""
     from slate.providers.registry import base_urls, storage_for
-    from slate.tasks.doctor import blocking, check_lineup, film_music, film_voices, line
+    from slate.tasks.run.doctor import blocking, check_lineup, film_music, film_voices, line
     checked = preflight_or_exit(directory, options, keys=False)   # its own lines say each key
     settings, film = checked.settings, checked.film
     plan = plan_or_exit(directory, options, film=film, settings=settings)

@@ -15,11 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from slate.commands.shared import console
-from slate.tasks.events import Event, RunWarning, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
+from slate.tasks.run.events import Event, RunWarning, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson
 
 
 #: How the run table names a stage of a shot's lane after its clip (a pass over the clip by its
-#: declared title: tasks/clip_passes.py).
+#: declared title: tasks/shot/clip_passes.py).
 _STAGE_WORDS = {"lipsync": "lip-sync", "sync_gate": "lip-sync check", "speech": "speech", "voice_gate": "voice check",
                 "continuity_gate": "continuity"}
 
@@ -29,7 +29,7 @@ def stage_word(stage: str) -> str:
     and keyframe gate), else the stage's name as a person reads it."""
     if stage in ("video", "keyframe_gate") or stage.startswith("panel"):
         return ""
-    from slate.tasks.clip_passes import passes
+    from slate.tasks.shot.clip_passes import passes
     for p in passes():
         if stage == p.name:
             return p.title
@@ -120,7 +120,7 @@ class ProgressLines:
 
 def say_waiting(event: Event) -> None:
     """A run that waits for a person says so, in one line, whether or not this is a terminal:
-    what it waits for and how to answer (flows/approval.py writes the line)."""
+    what it waits for and how to answer (flows/review/approval.py writes the line)."""
     if isinstance(event, WaitingForPerson) and event.line:
         console.print(event.line, style="bold")
         if not console.is_terminal:
@@ -129,7 +129,7 @@ def say_waiting(event: Event) -> None:
 
 def say_warning(event: Event) -> None:
     """Something the run could not make and went on without (a contact sheet, a preview, a
-    report: flows/reports.py `warn`), one line as it happens; the run's log keeps it too."""
+    report: flows/review/reports.py `warn`), one line as it happens; the run's log keeps it too."""
     if isinstance(event, RunWarning):
         console.print(f"warning: {event.line}", style="yellow", markup=False, highlight=False, emoji=False)
         if not console.is_terminal:
@@ -194,7 +194,7 @@ def _finishing_lines(directory: Path, scene: str, profile: str) -> None:
     """A finished scene's loudness as measured after the mix, and its editor's timeline (issue 23)."""
     import json
 
-    from slate.tasks.export import record_path
+    from slate.tasks.edit.export import record_path
     record = record_path(directory, scene, profile)
     timeline = record.with_suffix(".otio")
     if not record.is_file() or not timeline.is_file():

@@ -1,11 +1,11 @@
 """`slate run`: the film (or the scenes named) rendered by the one route that fits.
 
 The routes, in order: a film pulled from a bucket (`--from-bucket`) runs here and sends its
-renders back; an unchanged film is served from the reel (tasks/reel.py) with no Prefect run; a
+renders back; an unchanged film is served from the reel (tasks/run/reel.py) with no Prefect run; a
 `slate up --studio` studio of the film gets a run of its `film` deployment; else the film runs
 in this process, on the `slate up` server when one is up or on an embedded one.
 
-Every problem is printed before any route starts (one preflight: tasks/preflight.py); the film
+Every problem is printed before any route starts (one preflight: tasks/run/preflight.py); the film
 flow is handed that check and does not repeat it.
 
 It must never start a paid run before the preflight found nothing wrong, and never print a key.
@@ -38,7 +38,7 @@ def run(directory: Directory, options: RunOptions,
                                         "the bucket")):
     """Render the film (or the scenes named): every shot through its gates, each scene stitched,
     the scenes cut together into one mp4."""
-    from slate.tasks.preflight import handed_on
+    from slate.tasks.run.preflight import handed_on
     started = time.time()
     store = _pull_from_bucket(directory, from_bucket) if from_bucket else None
     # Every problem is printed here, before any run starts; the film flow is handed this check.
@@ -54,7 +54,7 @@ def run(directory: Directory, options: RunOptions,
 
 def _start_embedded():
     """With no Prefect server configured (env or profile), `slate run` starts an embedded one
-    (slate/server.py) and is its only client; tasks/slots.py may then reset slots a killed run
+    (slate/server.py) and is its only client; tasks/run/slots.py may then reset slots a killed run
     left taken. Returns the starting server (wait for it before the first flow), or None."""
     from prefect.settings import PREFECT_API_URL
     if PREFECT_API_URL.value():
@@ -99,7 +99,7 @@ def _on_studio(directory: Path, options: RunOptions, started: float) -> bool:
 
 
 class _Reel:
-    """What the reel (tasks/reel.py) is asked about: this project, its film, these options."""
+    """What the reel (tasks/run/reel.py) is asked about: this project, its film, these options."""
 
     def __init__(self, directory: Path, film, scenes: list[str], options: RunOptions, started: float):
         self.directory, self.film, self.scenes, self.options = directory, film, scenes, options
@@ -108,10 +108,10 @@ class _Reel:
 
 def _reel(directory: Path, film, options: RunOptions, started: float):
     """The reel's question for this run, or None where it cannot answer: a `slate up` stack or
-    another Prefect server holds the budget block its keys depend on (tasks/reel.py)."""
+    another Prefect server holds the budget block its keys depend on (tasks/run/reel.py)."""
     from slate import studio as studio_stack
     from slate.stack import running
-    from slate.tasks.reel import server_configured
+    from slate.tasks.run.reel import server_configured
     if server_configured() or running(directory) is not None or studio_stack.running(directory.resolve()):
         return None
     known = [s.id for _, s in film.scenes]
@@ -122,7 +122,7 @@ def _reel_settings(reel: _Reel):
     """The film's settings with what this run was told over them, but its cap: a cap changes
     what may be spent, never what was made (the reel keys on what was made)."""
     from slate.manifests.settings import project_settings
-    from slate.tasks.preflight import settings_overrides
+    from slate.tasks.run.preflight import settings_overrides
     told = {k: v for k, v in settings_overrides(reel.options).items() if k != "run_cap_usd"}
     return project_settings(reel.directory, **told)
 
@@ -131,7 +131,7 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
     """Print the film's summary and True when it is served from the reel: nothing was run."""
     from types import SimpleNamespace
 
-    from slate.tasks.reel import recognise
+    from slate.tasks.run.reel import recognise
     served = recognise(reel.directory, reel.film, _reel_settings(reel), reel.scenes)
     if isinstance(served, str):
         if verbose:
@@ -159,20 +159,20 @@ def _from_the_reel(reel: _Reel, verbose: bool) -> bool:
 
 def _finished(state_name: str | None, result) -> bool:
     """A film run whose end the same inputs always come to: Completed, or Escalated with every
-    scene's escalations a gate's verdict the can keeps (tasks/can.py `cannable`) — never a
+    scene's escalations a gate's verdict the can keeps (tasks/run/can.py `cannable`) — never a
     scene left out, stopped or unjudged."""
-    from slate.tasks.can import cannable
+    from slate.tasks.run.can import cannable
     return state_name == "Completed" or (
         state_name == "Escalated" and all(cannable(s.model_dump(mode="json")) for s in result.scenes))
 
 
 def _write_reel(reel: _Reel, result) -> None:
-    """After a run that finished (`_finished`): the reel written down for the next run (tasks/reel.py).
+    """After a run that finished (`_finished`): the reel written down for the next run (tasks/run/reel.py).
     The take policy is the run's, resolved as the run resolved it (governor/budget.py), while
     the embedded server that holds the film's budget block is still up."""
     from slate.governor.budget import SlateBudget, block_name
-    from slate.tasks.reel import write_reel
-    from slate.tasks.run_plan import plan_run
+    from slate.tasks.run.reel import write_reel
+    from slate.tasks.run.run_plan import plan_run
     try:
         block = SlateBudget.load(block_name(reel.film.film.id))
         if not isinstance(block, SlateBudget):   # Prefect answers a coroutine only inside an event loop
@@ -189,7 +189,7 @@ def _run(directory, options: RunOptions, verbose: bool, store, reel=None) -> Non
     from prefect.states import State
 
     from slate.flows.film import film_flow, film_result
-    from slate.tasks.run import listen
+    from slate.tasks.run.run import listen
     if not verbose:
         quiet_prefect_console()
     progress = LiveTable()

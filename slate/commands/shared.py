@@ -128,7 +128,7 @@ def preflight_or_exit(directory: Path, options=None, *, keys: bool = True):
     """Run the preflight of a run told `options` (a RunOptions); on any problem print one line
     each and exit 1. Returns the Preflight when clean (its warnings printed). `keys` False: the
     providers' keys are the caller's to check (`slate doctor`)."""
-    from slate.tasks.preflight import preflight
+    from slate.tasks.run.preflight import preflight
     checked = preflight(directory, options, keys=keys)
     for warning in checked.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
@@ -196,12 +196,12 @@ def budget_block(directory: Path, film_id: str):
     configured server), and where it was read; (None, why not) without one — then the block stands
     as slate writes it from slate.toml, unless a person edited it in a UI, which a run says."""
     from slate.governor.budget import SlateBudget, block_name
-    from slate.tasks.run_plan import NO_BLOCK_READ
+    from slate.tasks.run.run_plan import NO_BLOCK_READ
     from slate.stack import running
     stack = running(directory)
     api = stack.api_url if stack is not None else None
     if api is None:
-        from slate.tasks.reel import server_configured
+        from slate.tasks.run.reel import server_configured
         if server_configured():
             from prefect.settings import PREFECT_API_URL
             api = PREFECT_API_URL.value()
@@ -219,13 +219,13 @@ def budget_block(directory: Path, film_id: str):
 
 
 def plan_or_exit(directory: Path, options=None, *, film=None, settings=None, priced: bool = True):
-    """The plan of a run told `options` (tasks/run_plan.py `plan_run`: its lineup, its limits with
+    """The plan of a run told `options` (tasks/run/run_plan.py `plan_run`: its lineup, its limits with
     the film's budget block read where a server holds it, its estimate), or exit naming what cannot
     be resolved: a setting (1), a model or a price (2), a reference (1)."""
     from slate.governor.ratecard import RateError
     from slate.providers.errors import ReferenceMissing
     from slate.providers.registry import UnknownProvider
-    from slate.tasks.run_plan import film_rows, plan_run
+    from slate.tasks.run.run_plan import film_rows, plan_run
     film = film if film is not None else load_or_exit(directory)
     block, where = budget_block(directory, film.film.id)
     try:

@@ -53,7 +53,7 @@ def status(directory: Directory):
 
 
 def _say_plan(directory: Path, film) -> None:
-    """The film's next run as `slate check` and `slate estimate` say it (tasks/run_plan.py): its
+    """The film's next run as `slate check` and `slate estimate` say it (tasks/run/run_plan.py): its
     models, its caps with where each came from, and its expected total against its cap. A film a run
     would refuse says why in one line: `slate check` names every problem."""
     import typer
@@ -125,7 +125,7 @@ def escalations(directory: Directory, scene: Optional[str] = typer.Option(None, 
     the words to be warned of next time."""
     from slate.governor.ledger import Ledger
     from slate.providers.registry import storage_for
-    from slate.tasks import escalations as records
+    from slate.tasks.review import escalations as records
     if warn_words is not None:
         _warn_words(directory, warn_words)
         return
@@ -166,7 +166,7 @@ def _print_refusals(directory: Path, film, scene_id: str, esc, storage) -> None:
     the references that were sent, and the words to be warned of next time."""
     from slate.governor.ledger import Ledger
     from slate.providers.prompts import refused_rule_words
-    from slate.tasks.escalations import refusals
+    from slate.tasks.review.escalations import refusals
     with Ledger.for_project(directory.resolve()) as ledger:
         refused = refusals(ledger, film.film.id, scene_id, esc.shot)
     if not refused:
@@ -190,10 +190,10 @@ def _print_refusals(directory: Path, film, scene_id: str, esc, storage) -> None:
 
 
 def _max_takes(directory: Path, film) -> int:
-    """The takes a shot gets in the film's next run, as its plan resolves them (tasks/run_plan.py:
+    """The takes a shot gets in the film's next run, as its plan resolves them (tasks/run/run_plan.py:
     the film's budget block where a person edited it, else slate.toml)."""
     from slate.commands.shared import budget_block
-    from slate.tasks.run_plan import plan_run
+    from slate.tasks.run.run_plan import plan_run
     try:
         block, _ = budget_block(directory, film.film.id)
         return plan_run(film, None, block, priced=False).limits.max_takes
@@ -203,7 +203,7 @@ def _max_takes(directory: Path, film) -> int:
 
 def _print_escalation(directory: Path, film, scene_id: str, scene_file: str, esc, storage, max_takes: int) -> None:
     from slate.governor.gates import against
-    from slate.tasks.escalations import advice
+    from slate.tasks.review.escalations import advice
     say(f"\n  shot {esc.shot}: {esc.reason}")
     best = esc.best_take
     if best:

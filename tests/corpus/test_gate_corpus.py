@@ -134,7 +134,7 @@ def test_continuity_gate_on_the_edited_corpus(clip_bench):
 
 def test_drift_gate_lets_re_encoded_chains_through_and_catches_repainted_ones(example_master, tmp_path):
     """Issue 9 item 5: 20-shot chains, each cut re-encoded (JPEG q85-95, exposure ±1%), checked
-    every 5th shot by tasks/drift.py's measure at the film's drift_threshold; the drifting ones
+    every 5th shot by tasks/gates/drift.py's measure at the film's drift_threshold; the drifting ones
     are also slowly repainted (hue 2-4 degrees a shot) and softened: no clean chain may re-anchor
     (<= 5%) and every drifting one must (>= 95%). The former RGB-histogram colour distance
     re-anchored 97% of clean chains."""
@@ -148,7 +148,7 @@ def test_drift_gate_lets_re_encoded_chains_through_and_catches_repainted_ones(ex
 
 
 def test_drift_measure_reads_an_overall_hue_turn_and_not_exposure_jpeg_or_layout():
-    """tasks/drift.py's measure on a small made picture of colour patches: turned 10 degrees (HSV)
+    """tasks/gates/drift.py's measure on a small made picture of colour patches: turned 10 degrees (HSV)
     in hue it is past the 0.35 threshold (the hue term: its colour cast alone stays under); made
     4% brighter and re-encoded at JPEG q85 it stays well under; with its patches in other places
     (a chained shot's figures standing elsewhere than in its panel: the same colours, another
@@ -158,7 +158,7 @@ def test_drift_measure_reads_an_overall_hue_turn_and_not_exposure_jpeg_or_layout
     import numpy as np
     from PIL import Image, ImageFilter
 
-    from slate.tasks.drift import measure
+    from slate.tasks.gates.drift import measure
     rng = np.random.default_rng(3)
     patches = rng.integers(40, 216, (9, 16, 3)).astype(np.uint8)
 
@@ -192,7 +192,7 @@ def test_a_chained_frame_is_held_to_the_panel_it_descends_from(example_master):
     from dataclasses import replace
 
     from benchmarks.gate_corpus import drift_step
-    from slate.tasks.drift import measure
+    from slate.tasks.gates.drift import measure
     import numpy as np
     bench = Bench(example_master, example_master.parent / "unused", seed=11)
     rng = np.random.default_rng(5)
@@ -234,7 +234,7 @@ def test_a_clip_animated_from_a_wide_panel_with_another_face_fails_on_that_figur
 
 def _whole_clip(clip_bench, kinds) -> tuple[dict[str, int], list[str]]:
     """Faults the judge's three frames miss, made by editing a clean clip's frames, graded like
-    clean output, re-encoded and judged by the whole keyframe gate (tasks/keyframes.py
+    clean output, re-encoded and judged by the whole keyframe gate (tasks/gates/keyframes.py
     own_scores beside the judge): CLIP_FAULT_SAMPLE of each kind. Returns the cases per kind and
     what of the bar they broke. (The clean clips, graded over all their frames, are held to the
     whole gate by test_keyframe_gate_on_the_edited_corpus.)"""
@@ -287,7 +287,7 @@ def test_a_clip_that_drops_or_adds_a_character_is_caught(clip_bench):
 
 
 def test_drift_sees_a_chain_slowly_softening_and_a_character_fading(example_master, tmp_path):
-    """Issue 20 item 5: 20-shot chains checked every 5th shot by tasks/drift.py's measure at the
+    """Issue 20 item 5: 20-shot chains checked every 5th shot by tasks/gates/drift.py's measure at the
     film's threshold: clean ones (re-encoded each cut) never re-anchor; one blurred sigma 0.5
     more each shot always does (its fine detail, against the picture it descends from, falls to
     about a fifth by the 5th shot); one whose character fades 8% a shot into the plate always
@@ -316,7 +316,7 @@ def test_someone_dressed_in_the_sets_colours_is_told_where_the_frame_is_not_the_
 
     from benchmarks.gate_corpus import fault_panel, photometric
     from slate.media import presence
-    from slate.tasks.keyframes import cast_of
+    from slate.tasks.gates.keyframes import cast_of
     bench = Bench(example_master, tmp_path, seed=SEED)
     plan = next(p for p in bench.plans if p.shot == "1D")
     req = replace(plan.panel_request("start", 1), seed=11_001)
@@ -384,7 +384,7 @@ def test_a_cut_onto_a_flat_picture_a_star_field_or_a_photograph_fails_continuity
 @pytest.mark.e2e
 def test_a_clip_of_another_size_repeated_frames_a_flash_a_jump_a_stop_or_a_change_fails_a_dark_grade_passes(
         clip_bench):
-    """Issue 36 item 3, through the whole keyframe gate (the judge beside tasks/keyframes.py
+    """Issue 36 item 3, through the whole keyframe gate (the judge beside tasks/gates/keyframes.py
     own_scores), WHOLE_CLIP_SAMPLE of each kind: one character's hair or outfit repainted from
     partway on, the clip at another size than the shot's (640x360, 1280x720, 960x540, 720x480
     for 854x480), every other frame shown twice, 0.3 s of another shot of the same set, a figure

@@ -16,9 +16,9 @@ from slate.providers.local import FaultMode, LocalImage, LocalVideo
 from slate.providers.local_judge import LocalJudge
 from benchmarks.judge_trials import run_trials, trial_failures
 from slate.providers.local_draw import FAULT_KINDS
-from slate.tasks.judge_trial import TRIAL_FAULTS
+from slate.tasks.review.judge_trial import TRIAL_FAULTS
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.plan import plan_from_project
+from slate.tasks.shot.plan import plan_from_project
 from slate.manifests import load_film
 
 

@@ -4,7 +4,7 @@
 `_drive`), on the example rendered down to one shot by an in-process `slate run`. The agent reads
 the dailies (`dailies`) and proposes an NG with a note (`propose_ng`); what it did is counted where
 it lands: the ledger's approvals (stage, by, caller, key), what the dailies show the person
-(flows/rushes.py `dailies_of`), and — after another `slate run` — the ledger's paid rows, which a
+(flows/review/rushes.py `dailies_of`), and — after another `slate run` — the ledger's paid rows, which a
 proposal must never add to.
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from slate.cli import app
-from slate.flows.rushes import dailies_of
+from slate.flows.review.rushes import dailies_of
 from slate.governor.ledger import Ledger
 from slate.governor.money import fmt_usd
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.circle import PROPOSAL_STAGE, WORD_STAGE, words_of
+from slate.tasks.review.circle import PROPOSAL_STAGE, WORD_STAGE, words_of
 from tests.e2e.test_agent_mcp import FAKE_KEYS, Agent, _drive
 from tests.scene_cuts import keep_shots, without_finishing
 

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from slate.manifests.options import RunOptions
-from slate.flows.approval import APPROVAL_FILE
+from slate.flows.review.approval import APPROVAL_FILE
 from slate.flows.scene import scene_flow
-from slate.flows.scene_result import scene_result
+from slate.flows.run.scene_result import scene_result
 from slate.governor.ledger import Ledger
 from slate.cli import app
 from tests.scene_cuts import keep_shots, without_finishing
@@ -58,7 +58,7 @@ def videos(root):
 
 
 def test_a_final_scene_waits_for_a_person_and_renders_only_what_was_approved(example_film):
-    from slate.flows.approval import resume_when_paused
+    from slate.flows.review.approval import resume_when_paused
     two_shots(example_film)
     thread, box = start(example_film)
     record = waiting(example_film)
@@ -147,7 +147,7 @@ def waiting_for(root, shots, timeout=300):
 def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film):
     from decimal import Decimal
 
-    from slate.flows.approval import resume_when_paused
+    from slate.flows.review.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)
@@ -181,7 +181,7 @@ def test_a_retake_past_the_approved_amount_waits_for_a_person_again(example_film
 
 
 def test_a_retake_allowance_given_up_front_is_not_asked_about_again(example_film):
-    from slate.flows.approval import resume_when_paused
+    from slate.flows.review.approval import resume_when_paused
     two_shots(example_film)
     (example_film / "slate.toml").write_text(RETAKE_FILM)
     thread, box = start(example_film)

@@ -37,7 +37,7 @@ def start(root, asset: str, version: int):
 
 
 def test_the_bible_run_shows_both_and_promotes_on_approval_only(example_film):
-    from slate.flows.approval import resume_when_paused   # the marker comes just before Paused
+    from slate.flows.review.approval import resume_when_paused   # the marker comes just before Paused
     root = example_film
     assert runner.invoke(app, ["bible", "plate", str(root), "diner"]).exit_code == 0
     canonical = root / "locations/diner/diner_plate_APPROVED.png"
@@ -63,7 +63,7 @@ def test_the_bible_run_shows_both_and_promotes_on_approval_only(example_film):
 
 
 def test_a_promotion_overtaken_while_waiting_is_refused(example_film):
-    from slate.flows.approval import resume_when_paused   # the marker comes just before Paused
+    from slate.flows.review.approval import resume_when_paused   # the marker comes just before Paused
     root = example_film
     for _ in range(2):
         assert runner.invoke(app, ["bible", "plate", str(root), "street"]).exit_code == 0

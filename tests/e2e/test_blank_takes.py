@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from slate.governor.ledger import Ledger
 from slate.media.content import content_fault, content_figures
 from slate.cli import app
-from slate.tasks.escalations import ESCALATED
+from slate.tasks.review.escalations import ESCALATED
 from tests.scene_cuts import fit_music, keep_shots, without_finishing
 
 runner = CliRunner()
@@ -34,7 +34,7 @@ def _clean(root, shot: str) -> Image.Image:
     from slate.manifests import load_film
     from slate.providers.local import LocalImage
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     plan = next(p for p in plan_from_project(load_film(root), "scene-01", "draft", 24) if p.shot == shot)
     request = dataclasses.replace(plan.panel_request("start", 1), override_uri=None)
     return Image.open(io.BytesIO(LocalImage(LocalStorage(root)).generate_panel(request))).convert("RGB")
@@ -158,7 +158,7 @@ def test_the_local_judge_fails_a_blank_keyframe_and_a_blank_side_of_a_cut(exampl
     from slate.providers.base import ReferenceImages
     from slate.providers.local_judge import LocalJudge
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     storage = LocalStorage(example_master)
     plans = {p.shot: p for p in plan_from_project(load_film(example_master), "scene-01", "draft", 24)}
     req, prev = plans["1D"].panel_request("start", 1), plans["1C"].panel_request("start", 1)

@@ -190,9 +190,9 @@ def test_the_nightly_opens_the_dailies_form_and_a_person_answers_ng_in_the_ui(st
     though a word came from a terminal in between. The words are read in the ledger."""
     from playwright.sync_api import expect
 
-    from slate.flows.rushes import read_rushes
+    from slate.flows.review.rushes import read_rushes
     from slate.governor.ledger import Ledger
-    from slate.tasks.circle import say_word, words_of
+    from slate.tasks.review.circle import say_word, words_of
     ui = read(stack).ui_url
     shots = stack / ".slate" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import yaml
 
 from slate.manifests.options import RunOptions
 from slate.flows.scene import scene_flow
-from slate.flows.scene_result import scene_result
+from slate.flows.run.scene_result import scene_result
 from slate.governor.budget import SlateBudget
 from slate.governor.chokepoint import Usage
 from slate.governor.ledger import Ledger

@@ -61,7 +61,7 @@ def test_a_run_with_clip_weights_measures_drift_with_embeddings(example_film, pr
     import yaml
 
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     from slate.governor.ledger import Ledger  # noqa: F401 — the run's ledger is the project's
     weights = tmp_path / "clip.pt"
     torch.save(random_model.model.state_dict(), weights)
@@ -77,7 +77,7 @@ def test_a_run_with_clip_weights_measures_drift_with_embeddings(example_film, pr
     result = scene_result(state)
     assert state.name == "Completed", state.message
     from prefect.client.orchestration import get_client
-    from slate.tasks.drift import _EMBEDDERS
+    from slate.tasks.gates.drift import _EMBEDDERS
     made = [e for e, _ in _EMBEDDERS.values() if e is not None]
     assert made and any(str(weights.name) in e.name for e in made)
     [checked] = [s for s in result.shots if s.drift is not None]

@@ -18,7 +18,7 @@ from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.media import probe
 from slate.media.frames import extract_frame
-from slate.tasks.export import build_timeline, read_records, record_path, write_timeline
+from slate.tasks.edit.export import build_timeline, read_records, record_path, write_timeline
 from tests.scene_cuts import keep_shots
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]
@@ -80,7 +80,7 @@ def test_a_shot_the_edit_leaves_out_is_neither_made_nor_paid_for(example_film, p
     profile where 1A was never made makes no panel, clip or paid row of 1A, and says it is left out."""
     import yaml
 
-    from slate.flows.rushes import read_rushes
+    from slate.flows.review.rushes import read_rushes
     from slate.flows.scene import LEFT_OUT
     keep_shots(example_film, ("1A", "1C"))
     path = example_film / "scenes" / "scene-01.yaml"

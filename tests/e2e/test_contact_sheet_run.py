@@ -23,7 +23,7 @@ def test_a_scene_runs_sheet_shows_the_escalated_shot_and_the_drift_check(example
     """1D's composite is the street plate (its panel gate fails: escalated); 1E, chained, is
     drift-checked with a zero threshold (re-anchored). The sheet is read back from the PNG."""
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1D", "1E")]

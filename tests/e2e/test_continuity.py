@@ -17,7 +17,7 @@ from slate.media.continuity import palette_continuity
 from slate.providers.local import LocalImage
 from slate.providers.local_draw import hue_rotate
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.plan import plan_from_project
+from slate.tasks.shot.plan import plan_from_project
 from tests.scene_cuts import fit_music, without_finishing
 
 
@@ -113,7 +113,7 @@ def test_a_cut_that_does_not_hold_escalates_the_later_shot(example_film, prefect
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName, TaskRunFilterStartTime
 
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["shots"] = [s for s in doc["shots"] if s["id"] in ("1C", "1D", "1E")]

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slate.cli import app
-from slate.flows.rushes import read_rushes
+from slate.flows.review.rushes import read_rushes
 from slate.governor.ledger import Ledger
 from tests.scene_cuts import keep_shots, without_finishing
 

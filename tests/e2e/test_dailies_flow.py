@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from slate.cli import app
 from slate.flows.dailies import EXPIRED, dailies_flow
-from slate.flows.rushes import read_rushes
+from slate.flows.review.rushes import read_rushes
 from slate.governor.ledger import Ledger
-from slate.tasks.circle import PROPOSAL_STAGE, WORD_STAGE, say_word, words_of
+from slate.tasks.review.circle import PROPOSAL_STAGE, WORD_STAGE, say_word, words_of
 from tests.scene_cuts import keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local_calls")]
@@ -93,7 +93,7 @@ def form_of(run) -> tuple[str, dict]:
 
 
 def answer(run, fields: dict) -> None:
-    from slate.flows.approval import resume_when_paused
+    from slate.flows.review.approval import resume_when_paused
     resume_when_paused(str(run.id), run_input=fields)
 
 

@@ -9,9 +9,9 @@ import yaml
 from typer.testing import CliRunner
 
 from slate.cli import app
-from slate.flows.rushes import read_rushes
+from slate.flows.review.rushes import read_rushes
 from slate.governor.ledger import Ledger
-from slate.tasks.circle import say_word
+from slate.tasks.review.circle import say_word
 from tests.scene_cuts import keep_shots, without_finishing
 
 FILM, SCENE = "night-diner", "scene-01"
@@ -86,10 +86,10 @@ def test_ng_makes_one_new_take_and_a_circle_brings_the_first_back_for_nothing(ex
 
 
 def test_the_dailies_show_every_take_its_cost_and_the_word(example_film, prefect_harness, local_calls):
-    """What the dailies show (flows/rushes.py dailies_of): each shot's panel and clip takes with
+    """What the dailies show (flows/review/rushes.py dailies_of): each shot's panel and clip takes with
     their gate scores, what each cost by the ledger and when it was made, the take the cut uses,
     the word that stands and an agent's proposal — which never stands."""
-    from slate.flows.rushes import dailies_of
+    from slate.flows.review.rushes import dailies_of
     keep_shots(example_film, ("1C",))
     without_finishing(example_film)
     _run(example_film)

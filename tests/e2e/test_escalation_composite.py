@@ -15,8 +15,8 @@ from slate.providers.local import LocalImage
 from slate.providers.storage_local import LocalStorage
 from slate.cli import app
 from slate.governor.gates import against
-from slate.tasks.escalations import ESCALATED, latest, record
-from slate.tasks.plan import plan_from_project
+from slate.tasks.review.escalations import ESCALATED, latest, record
+from slate.tasks.shot.plan import plan_from_project
 from tests.scene_cuts import fit_music, without_finishing
 
 

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from slate.manifests.options import RunOptions
-from slate.flows.approval import APPROVAL_FILE
+from slate.flows.review.approval import APPROVAL_FILE
 from slate.flows.scene import scene_flow
-from slate.flows.scene_result import scene_result
+from slate.flows.run.scene_result import scene_result
 from slate.governor.ledger import Ledger
 from tests.scene_cuts import keep_shots, without_finishing
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness", "local
 
 
 def _approved_run(root, profile: str):
-    from slate.flows.approval import resume_when_paused
+    from slate.flows.review.approval import resume_when_paused
     box = {}
     thread = threading.Thread(target=lambda: box.setdefault(
         "state", scene_flow(project=str(root), options=RunOptions(profile=profile), return_state=True)))

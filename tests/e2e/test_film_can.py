@@ -5,7 +5,7 @@ PREFECT_HOME and the embedded server) makes the master; each test works on a cop
 served run is counted where its effects would land: no Prefect database appears in a fresh
 PREFECT_HOME, the ledger has no new row, the cuts are the same bytes. Each refusal (a changed
 manifest, reference, setting, gate policy, stage version; the film's cut gone or changed; a
-scene's cut gone from storage) is asked of `tasks.reel.recognise` in this process, and one
+scene's cut gone from storage) is asked of `tasks.run.reel.recognise` in this process, and one
 changed setting goes through the command line to a real run.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ from slate.manifests import load_film
 from slate.manifests.settings import project_settings
 from slate.providers.registry import storage_for
 from slate.server import LOG_NAME
-from slate.tasks import can
-from slate.tasks.reel import reel_path, recognise
+from slate.tasks.run import can
+from slate.tasks.run.reel import reel_path, recognise
 from tests.prefect_homes import slate_env
 from tests.runs import summary_of
 
@@ -53,7 +53,7 @@ def _summary(out: str) -> list[str]:
 def test_the_reels_path_imports_no_prefect():
     """The command line, the preflight and the reel load without Prefect (~3 s of imports on
     2 cores): a served film never pays for it. Run in a fresh interpreter: this one has it."""
-    code = ("import sys, slate.cli, slate.tasks.preflight, slate.tasks.reel; "
+    code = ("import sys, slate.cli, slate.tasks.run.preflight, slate.tasks.run.reel; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})

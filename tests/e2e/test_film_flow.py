@@ -173,7 +173,7 @@ def _fake_scenes(monkeypatch, outcomes: dict):
 
 
 def _scene_result(scene: str, output: str | None, duration: float | None, escalated: bool = False):
-    from slate.flows.scene_result import SceneResult, ShotReport
+    from slate.flows.run.scene_result import SceneResult, ShotReport
 
     shots = [ShotReport(shot="1A", panel_takes=1, video_takes=1, status="escalated" if escalated else "approved")]
     return SceneResult(film="night-diner", scene=scene, profile="draft", run_id="test", output=output,
@@ -181,7 +181,7 @@ def _scene_result(scene: str, output: str | None, duration: float | None, escala
 
 
 def test_a_halted_scene_stops_the_film(example_film, prefect_harness, monkeypatch):
-    from slate.flows.scene_result import ended
+    from slate.flows.run.scene_result import ended
 
     two_short_scenes(example_film)
     ran = _fake_scenes(monkeypatch, {

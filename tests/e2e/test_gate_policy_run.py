@@ -12,7 +12,7 @@ from PIL import Image
 def test_tightening_a_threshold_changes_the_outcome_without_paying_the_judge_again(example_film, prefect_harness,
                                                                                     local_calls):
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     from slate.governor.ledger import Ledger
     from tests.scene_cuts import fit_music, without_finishing
     without_finishing(example_film)  # 1A alone, its panel a composite: the gate's verdict is the subject

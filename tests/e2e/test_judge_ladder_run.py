@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from slate.cli import app
 from slate.governor.ledger import Ledger
 from slate.manifests import load_film
-from slate.tasks.plan import plan_from_project
+from slate.tasks.shot.plan import plan_from_project
 from tests.scene_cuts import keep_shots, without_finishing
 
 FIRST = "vlm:Qwen/Qwen2.5-VL-7B-Instruct"   # slate's $0 row: a server on this machine

@@ -1,4 +1,4 @@
-"""A shot's lane does not wait for the scene's other shots (issue 55 item 3; flows/lane.py).
+"""A shot's lane does not wait for the scene's other shots (issue 55 item 3; flows/shot/lane.py).
 
 The example cut to 1D (Gabe's "Too hot. Take it back.", medium: spoken, then lip-synced) and 1I
 (the scene's last shot, whose clip is slow: it renders for seconds after 1D's clip has landed).

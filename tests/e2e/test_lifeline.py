@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.flows.lifeline import EXIT_SECONDS, POLL_SECONDS, TERM_EXIT_SECONDS
+from slate.flows.run.lifeline import EXIT_SECONDS, POLL_SECONDS, TERM_EXIT_SECONDS
 from slate.manifests.options import RunOptions
 from slate.governor.killswitch import (StopRequested, bind_to_parent, check_stop, clear_process_stop, current_stop,
                                        stop_this_process)
@@ -206,10 +206,10 @@ def test_a_cancel_stops_the_runs_spending_and_names_the_job_it_leaves_in_flight(
     from prefect.client.schemas.objects import FlowRun
     from prefect.states import Cancelled
 
-    from slate.flows.lifeline import stop_on_cancel
+    from slate.flows.run.lifeline import stop_on_cancel
     from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, RunHalted, Usage
     from slate.governor.ledger import CallRequest
-    from slate.tasks.run import open_run
+    from slate.tasks.run.run import open_run
     from tests.runs import a_run
 
     run_id = str(uuid.uuid4())

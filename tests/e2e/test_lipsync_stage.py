@@ -51,7 +51,7 @@ def test_an_on_camera_line_is_lip_synced_once_and_measured(example_film, prefect
     from slate.agent.session import Session
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
-    from slate.tasks.production_report import build
+    from slate.tasks.review.production_report import build
     [seen] = [v for v in verdicts(Session(example_film, cap=Decimal(0)), "scene-01", "1D")["verdicts"]
               if v["stage"] == "sync_gate"]
     assert seen["verdict"]["outcome"] == "SyncGatePassed"
@@ -80,8 +80,8 @@ def test_the_finished_cut_keeps_the_sync_through_a_dissolve(example_film, prefec
     from slate.manifests import load_film
     from slate.media.ffmpeg import ffmpeg_exe
     from slate.media.lipsync import judge_sync
-    from slate.tasks.export import record_path
-    from slate.tasks.keyframes import ClipCast, cast_of
+    from slate.tasks.edit.export import record_path
+    from slate.tasks.gates.keyframes import ClipCast, cast_of
 
     keep_shots(example_film, ("1C", "1D"))
     path = example_film / "scenes" / "scene-01.yaml"

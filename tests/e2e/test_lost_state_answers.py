@@ -1,7 +1,7 @@
 """A run's final state whose answer was lost: Prefect's client sends the same request again, the
 server rejects the copy as a duplicate and answers with its own copy of the state — without the
 data the run returned. A scene that had finished clean then ended its film Failed with
-MissingResult (tests/e2e/test_film_can.py, once, on a loaded machine). flows/outcome.py hands back
+MissingResult (tests/e2e/test_film_can.py, once, on a loaded machine). flows/run/outcome.py hands back
 what the run's body returned.
 
 The fault is made where it happens: the first answer to each flow run's set-state request that

@@ -53,7 +53,7 @@ def _hit_in_mix(mix: np.ndarray, cue: np.ndarray, rate: int, hit: float) -> floa
 
 def _cue(root: Path, row) -> np.ndarray:
     from slate.providers.storage_local import LocalStorage
-    from slate.flows.scene_music import read_cue
+    from slate.flows.edit.scene_music import read_cue
     return read_cue(LocalStorage(root).open_local(row.artifact_uri))[0]
 
 

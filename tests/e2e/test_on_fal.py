@@ -30,8 +30,8 @@ def test_slate_run_renders_the_scene_on_fal_paying_each_clip_once(example_film, 
     from slate.governor.ratecard import RateCard
     from slate.manifests import load_film
     from slate.cli import app
-    from slate.tasks.run import listen
-    from slate.tasks.events import ShotMoved
+    from slate.tasks.run.run import listen
+    from slate.tasks.run.events import ShotMoved
 
     # 1A, 1B, 1C: a start-only shot, a start+end shot, a pan; no finishing (the clips and their money are the subject).
     without_finishing(example_film)

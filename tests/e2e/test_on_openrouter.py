@@ -21,8 +21,8 @@ def test_slate_run_with_openrouter_completes_prices_from_the_card_and_keeps_the_
 
     from slate.governor.ratecard import RateCard
     from slate.cli import app
-    from slate.tasks.run import listen
-    from slate.tasks.events import ShotMoved
+    from slate.tasks.run.run import listen
+    from slate.tasks.run.events import ShotMoved
 
     # 1A, 1B, 1C: start, start+end, start; no finishing (the calls, prices and key are the subject).
     without_finishing(example_film)

@@ -90,9 +90,9 @@ def test_the_estimate_range_holds_a_rehearsal_with_seeded_faults(example_film):
 
 
 def test_the_cost_and_wrap_reports_hold_the_spend_per_delivered_second_to_the_estimate(example_film):
-    from slate.flows.reports import against_estimate, wrap_report
+    from slate.flows.review.reports import against_estimate, wrap_report
     from slate.flows.scene import scene_flow
-    from slate.flows.scene_result import scene_result
+    from slate.flows.run.scene_result import scene_result
     keep_shots(example_film, ("1A", "1C", "1D"))
     without_finishing(example_film)
     (example_film / "slate.toml").write_text('local_fault_rate = 0.5\nlocal_fault_seed = 3\n')

@@ -57,7 +57,7 @@ def fal_composites(root, shots):
     import dataclasses
 
     from slate.providers.local import LocalImage
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     path = root / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     (root / "overrides").mkdir(exist_ok=True)
@@ -491,7 +491,7 @@ def test_a_hosted_lipsync_is_held_to_the_clip_the_video_model_made_and_both_talk
     it was sent, the example's two talking shots (1D, 1F) are each one prediction of sync/lipsync-2,
     synced at the clip's own size, passed by the sync gate and cut; a second run makes nothing."""
     from slate.media import probe
-    from slate.tasks.lipsync import synced_shots
+    from slate.tasks.shot.lipsync import synced_shots
     keep = ("1D", "1F")
     for path in (example_film / "film.yaml", example_film / "scenes" / "scene-01.yaml"):
         doc = yaml.safe_load(path.read_text())   # no finishing pass: the cut is the stitch; the lines stay

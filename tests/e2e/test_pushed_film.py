@@ -21,7 +21,7 @@ def _slate(*args: str, env: dict, cwd: Path) -> str:
     return done.stdout
 
 
-#: run names of the stage tasks keyed by content (tasks/cache.py ContentKey; their task_run_name)
+#: run names of the stage tasks keyed by content (tasks/run/cache.py ContentKey; their task_run_name)
 STAGE_RUN = re.compile(r"^(panel \S+ (start|end) take \d+|panel gate .*|video \S+ take \d+|keyframe gate .*|"
                        r"stitch .*|continuity .*|reference .*|drift check .*)$")
 

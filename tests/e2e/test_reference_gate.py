@@ -25,7 +25,7 @@ from slate.governor.ledger import Ledger
 from slate.manifests.turnaround import CELL_H, CELL_W, EXAMPLE_CAST
 from slate.media.sheet import plate_scores
 from slate.cli import app
-from slate.tasks.sheet_check import hold
+from slate.tasks.gates.sheet_check import hold
 from tests.scene_cuts import keep_shots, without_finishing
 
 runner = CliRunner()

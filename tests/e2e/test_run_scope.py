@@ -1,4 +1,4 @@
-"""A run's services belong to the run (tasks/run.py).
+"""A run's services belong to the run (tasks/run/run.py).
 
 Two runs of two films in one process, at once, share no live object (crew, governor, ledger
 engine, storage, judge) and each one's paid calls land in its own ledger only; a task on the
@@ -36,8 +36,8 @@ def test_two_runs_at_once_share_nothing_and_each_pays_into_its_own_ledger(exampl
     from prefect.cache_policies import NO_CACHE
 
     from slate.flows.scene import scene_flow
-    from slate.flows.call_sheet import top_run_id
-    from slate.tasks.run import Run, open_run, open_runs
+    from slate.flows.run.call_sheet import top_run_id
+    from slate.tasks.run.run import Run, open_run, open_runs
     from tests.runs import a_run
 
     other = _second_film(example_master, tmp_path)
@@ -121,7 +121,7 @@ def _module_containers() -> dict[str, int]:
     modules, by module and name: a registry that outlives a run grows here run after run."""
     import sys
 
-    from slate.tasks.memo import BoundedMemo
+    from slate.tasks.run.memo import BoundedMemo
     sizes = {}
     for name, module in list(sys.modules.items()):
         if name.split(".")[0] not in OURS or module is None:
@@ -140,7 +140,7 @@ def test_fifteen_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_fi
     3.3 times the cost). The bounded keepers are held to a bound these runs pass (the flows'
     kept outcomes to 4, from 64), so fifteen runs fill them and a keeper that forgot its bound
     grows here — and the test no longer depends on earlier tests in its process having filled them."""
-    from slate.flows import outcome
+    from slate.flows.run import outcome
     from slate.flows.scene import scene_flow
 
     monkeypatch.setattr(outcome, "KEEP", 4)
@@ -169,7 +169,7 @@ def test_fifteen_scene_runs_in_a_row_keep_engines_and_open_files_flat(example_fi
 
 
 def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
-    from slate.tasks.memo import BoundedMemo
+    from slate.tasks.run.memo import BoundedMemo
 
     memo = BoundedMemo("test readings", 3)
     for key in "abc":
@@ -187,7 +187,7 @@ def test_a_memo_keeps_at_most_its_size_forgetting_the_least_recently_used():
 def test_a_run_that_was_never_opened_has_no_crew_and_an_opened_one_closes_its_own(example_film):
     """No crew is made on the side: a Run outside the body that opened it has no services, and
     the run's services are closed when that body ends (its ledger engine disposed)."""
-    from slate.tasks.run import RunNotOpen, open_run, open_runs
+    from slate.tasks.run.run import RunNotOpen, open_run, open_runs
     from tests.runs import a_run
 
     run = a_run(example_film, "outside")

@@ -19,7 +19,7 @@ from slate.governor.ledger import Ledger
 from slate.manifests import load_film
 from slate.media import probe
 from slate.media.subtitles import read_srt, subtitle_streams
-from slate.tasks.export import record_path
+from slate.tasks.edit.export import record_path
 from tests.scene_cuts import fit_music, keep_shots, without_finishing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]

@@ -94,7 +94,7 @@ def test_a_canary_ledger_password_and_canary_provider_keys_appear_nowhere(exampl
         assert any(tag in " ".join(h.values()) for h in sent)  # the keys really went out, in headers
 
         down = {**env, "SLATE_LEDGER_URL": secret_url.replace(":5432/", ":1/")}
-        # Without its cut the film is not served from the reel (tasks/reel.py, which reads no
+        # Without its cut the film is not served from the reel (tasks/run/reel.py, which reads no
         # ledger): the run must reach the ledger, and its error must mask the password.
         shutil.rmtree(film / "renders")
         failed = slate("run", str(film), env=down)

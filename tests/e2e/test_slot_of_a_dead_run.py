@@ -4,7 +4,7 @@ lease's minute — not after hours of silence (issue 35: 289 s and counting, the
 taken by the dead process). While it waits it says what it waits for.
 
 The runs are real processes starting real servers on a shared home; the slot is asked of the
-server through tasks/slots.py as a video job asks it. Timed from the kill to the grant."""
+server through tasks/run/slots.py as a video job asks it. Timed from the kill to the grant."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.tasks import slots
+from slate.tasks.run import slots
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -28,8 +28,8 @@ import json, os, sys, time
 os.environ["SLATE_EMBEDDED_PREFECT"] = "1"
 from slate import server as embedded
 server = embedded.start(); server.wait()
-from slate.tasks import slots
-from slate.tasks.slots import video_slot
+from slate.tasks.run import slots
+from slate.tasks.run.slots import video_slot
 slots.NOTICE_SECONDS = 5.0   # said sooner than a run's 20 s, for the test's sake
 key, hold, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 said = []

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from slate.tasks import slots
+from slate.tasks.run import slots
 
 from tests.integration.test_slots import _active, _most_at_once
 
@@ -18,7 +18,7 @@ SCENE_PROCESS = """
 import json, sys, time
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
-from slate.tasks.slots import video_slot
+from slate.tasks.run.slots import video_slot
 
 key, jobs, hold, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 spans = []

@@ -16,7 +16,7 @@ import yaml
 from slate.flows.scene import scene_flow
 from slate.governor.ledger import Ledger
 from slate.media.subtitles import extract_srt, read_srt, subtitle_streams
-from slate.tasks.export import record_path
+from slate.tasks.edit.export import record_path
 from tests.scene_cuts import keep_shots
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_calls")]

@@ -7,7 +7,7 @@ server, its scheduler and automations, a process worker) on free ports, stopped 
     approval (no process waits), is resumed with the form's input through the API, and
     completes — with no paid call made twice;
   * a killed worker: SIGKILLed while a video job is in flight, its run's process dies with it
-    (flows/lifeline.py: no process left behind), the run ends Crashed, and Retry (what the UI's
+    (flows/run/lifeline.py: no process left behind), the run ends Crashed, and Retry (what the UI's
     button sends) completes it with no paid call made twice, in the ledger or the provider's book;
   * the zombie automation: a Running run whose heartbeats stop (a dead machine) is marked Crashed;
   * a cap reached: the governor's event pauses the film's work pool, another film's does not;
@@ -145,7 +145,7 @@ def test_a_killed_worker_ends_crashed_and_retry_completes_with_nothing_paid_twic
         killed = time.time()
         os.kill(worker, signal.SIGKILL)
         # The run's process dies with its worker — nothing left behind to keep calling providers
-        # with its log lost. flows/lifeline.py sees to it; here, under a worker that pipes the
+        # with its log lost. flows/run/lifeline.py sees to it; here, under a worker that pipes the
         # run's output, the run also died with SLATE_LIFELINE=off (tried: it did not fail this
         # wait), so tests/e2e/test_lifeline.py is what guards the lifeline itself.
         wait_for("the run's processes to die with the worker", lambda: not any(alive(p) for p in runs_below + [worker]),
@@ -312,7 +312,7 @@ def test_a_terminal_final_run_waiting_for_approval_says_so_and_never_crashes(sta
     from prefect.client.schemas.objects import StateType
 
     from slate.deployments.automations import HEARTBEAT_SECONDS
-    from slate.flows.approval import APPROVAL_FILE
+    from slate.flows.review.approval import APPROVAL_FILE
     from tests.stack_harness import ENV
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(ENV)

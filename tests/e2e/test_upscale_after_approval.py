@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slate.flows.approval import APPROVAL_FILE, resume_when_paused
+from slate.flows.review.approval import APPROVAL_FILE, resume_when_paused
 from slate.flows.scene import scene_flow
-from slate.flows.scene_result import scene_result
+from slate.flows.run.scene_result import scene_result
 from slate.governor.ledger import Ledger
 from slate.manifests.options import RunOptions
 from slate.media.probe import probe

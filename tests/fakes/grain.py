@@ -2,7 +2,7 @@
 
 The provider module of a pass over the clip that slate does not ship — "grain" — as a plugin's
 would be: it names the pass's capability (declared beside slate's own with the pass's stage:
-tasks/clip_passes.py `declare_pass`), offers two models of it (`grainy:fine`, `grainy:coarse`: how strong the
+tasks/shot/clip_passes.py `declare_pass`), offers two models of it (`grainy:fine`, `grainy:coarse`: how strong the
 grain is) and builds their clients. A job is submitted, polled, downloaded and cancelled as a
 vendor's is; what it makes is the clip given with ffmpeg's `noise` filter over it, at the clip's
 own size, frame rate and length. The pass's stage (its take, its gate, its declaration) is the

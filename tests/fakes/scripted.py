@@ -108,7 +108,7 @@ class Book:
     #: … or ends as soon as this question's answer is yes, if that is sooner
     until: dict[str, Callable[[], bool]] = field(default_factory=dict)
     #: the id of the provider key the jobs are made on: a key's video jobs share its slots
-    #: (tasks/slots.py), so a test that needs its own slot count names its own key
+    #: (tasks/run/slots.py), so a test that needs its own slot count names its own key
     key_id: str = "default"
 
     def reset(self, *, slow: dict[str, float] | None = None, until: dict[str, Callable[[], bool]] | None = None,

@@ -167,7 +167,7 @@ def test_coverage_names_missing_unused_and_uncovered_references(example_film):
     import shutil
     from slate.manifests import load_film
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.coverage import coverage
+    from slate.tasks.workshop.coverage import coverage
     root = example_film
     (root / "characters/zoe").mkdir()
     shutil.copy(root / "characters/mia/mia_turnaround_APPROVED.png", root / "characters/zoe/zoe_turnaround_APPROVED.png")
@@ -213,7 +213,7 @@ def test_two_promotions_racing_from_one_canonical_one_wins(example_film, local_c
     import threading
     from slate.manifests import load_film
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.bible import BibleError, asset_of, key_sha256, promote
+    from slate.tasks.workshop.bible import BibleError, asset_of, key_sha256, promote
     root = example_film
     slate("bible", "plate", root, "street")
     slate("bible", "plate", root, "street")

@@ -1,7 +1,7 @@
 """The contact sheet: panels and keyframes with verdict badges, the failing scores under the
 thumbnail, and each shot's drift and continuity figures.
 
-The entries (plain data, made by flows/reports.py) and the drawing (media/contact.py) are
+The entries (plain data, made by flows/review/reports.py) and the drawing (media/contact.py) are
 tested apart, then a real scene run's sheet is read back from its PNG."""
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from slate.flows.reports import contact_entries
-from slate.flows.shot import ClipOutcome, PanelOutcome, Take
+from slate.flows.review.reports import contact_entries
+from slate.flows.shot.shot import ClipOutcome, PanelOutcome, Take
 from slate.media.contact import (BACKGROUND, MAX_LINES, VERDICT_COLOURS, ContactEntry, badge_box, contact_sheet,
                                  sheet_size)
-from slate.tasks.verdicts import DriftReading, GateVerdict
+from slate.tasks.gates.verdicts import DriftReading, GateVerdict
 
 LOCATION_FAILS = {"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
                   "reason": "12% of the frame matches plate 'diner'"}
@@ -101,7 +101,7 @@ def test_a_verdict_whose_reasons_hold_line_breaks_draws_the_scenes_sheet(example
     from prefect import flow
 
     from slate.flows.scene import make_contact_sheet
-    from slate.tasks.run import open_run
+    from slate.tasks.run.run import open_run
     from tests.runs import a_run
     out = example_film / "renders" / "scene-01-draft-contact.png"
     escalated = PanelOutcome(shot="1A", escalated="start panel no progress in 2 takes",
@@ -127,12 +127,12 @@ def test_a_sheet_preview_or_report_that_cannot_be_made_is_a_warning_and_the_run_
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
     from prefect.logging.handlers import APILogHandler
 
-    from slate.flows import reports
+    from slate.flows.review import reports
     from slate.flows.scene import make_contact_sheet
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
-    from slate.tasks.events import RunWarning
-    from slate.tasks.run import listen, open_run
+    from slate.tasks.run.events import RunWarning
+    from slate.tasks.run.run import listen, open_run
     from tests.runs import a_run
     renders = example_film / "renders"
     (renders / "scene-01-draft-contact.png").mkdir(parents=True)
@@ -175,9 +175,9 @@ def test_a_sheet_preview_or_report_that_cannot_be_made_is_a_warning_and_the_run_
 
 
 def test_a_shots_lines_of_dialogue_are_read_under_its_first_keyframe_or_its_panel(example_film):
-    """Issue 37: the contact sheet shows each shot's lines (flows/reports.py `spoken_lines_of`),
+    """Issue 37: the contact sheet shows each shot's lines (flows/review/reports.py `spoken_lines_of`),
     the example's own: Jenny's in 1C and 1F, Gabe's in 1D."""
-    from slate.flows.reports import spoken_lines_of
+    from slate.flows.review.reports import spoken_lines_of
     from slate.manifests import load_film
     spoken = spoken_lines_of(load_film(example_film), "scene-01")
     assert spoken == {"1C": ["jenny: “Fresh pot. Careful, it's hot.”"], "1D": ["gabe: “Too hot. Take it back.”"],

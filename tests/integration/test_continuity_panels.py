@@ -30,10 +30,10 @@ def _seed_for(plan) -> int:
 
 def test_a_panel_with_its_prop_out_of_place_is_retaken_before_any_video_is_paid(example_film, prefect_harness,
                                                                                    monkeypatch):
-    from slate.flows.shot import PanelOutcome, shoot_panels, shoot_video
+    from slate.flows.shot.shot import PanelOutcome, shoot_panels, shoot_video
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
 
     monkeypatch.setenv("SLATE_PAID_CALLS_ALLOWED", "local")
     plan = {p.shot: p for p in plan_from_project(load_film(example_film), "scene-01", "draft", 12)}[SHOT]

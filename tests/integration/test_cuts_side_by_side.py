@@ -14,17 +14,17 @@ import pytest
 def test_two_cuts_into_one_clip_judged_at_once_both_answer(example_film, prefect_harness):
     from prefect import flow
 
-    from slate.flows.call_sheet import top_run_id
+    from slate.flows.run.call_sheet import top_run_id
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
     from slate.media.render import render_clip
     from slate.providers.local import LocalImage
-    from slate.tasks.cache import result_storage
-    from slate.tasks.continuity import continuity_check
-    from slate.tasks.gate_inputs import ContinuityInput, Judging
-    from slate.tasks.plan import plan_from_project
-    from slate.tasks.run import open_run
-    from slate.tasks.verdicts import ContinuityVerdict
+    from slate.tasks.run.cache import result_storage
+    from slate.tasks.gates.continuity import continuity_check
+    from slate.tasks.gates.gate_inputs import ContinuityInput, Judging
+    from slate.tasks.shot.plan import plan_from_project
+    from slate.tasks.run.run import open_run
+    from slate.tasks.gates.verdicts import ContinuityVerdict
     from tests.runs import a_run
 
     root = example_film

@@ -22,8 +22,8 @@ from slate.providers.storage_local import LocalStorage
 from slate.cli import app
 from tests.runs import a_run
 from slate.governor.gates import against
-from slate.tasks.escalations import CLEARED, ESCALATED, latest, record
-from slate.tasks.plan import plan_from_project
+from slate.tasks.review.escalations import CLEARED, ESCALATED, latest, record
+from slate.tasks.shot.plan import plan_from_project
 
 
 def _gov(root, run_id: str):
@@ -37,7 +37,7 @@ def _gov(root, run_id: str):
 
 
 def _shot(shot: str, status: str, take: int = 2):
-    from slate.flows.scene_result import ShotReport
+    from slate.flows.run.scene_result import ShotReport
     best = {"stage": "panel", "moment": "start", "take": take, "uri": "cas://" + "a" * 64 + ".png", "quality": -0.2,
             "reasons": ["location 0.12 < 0.35: off the plate"],
             "scores": [{"name": "location", "value": 0.12, "threshold": 0.35, "role": "block", "passed": False,
@@ -93,7 +93,7 @@ def test_the_same_escalations_again_write_no_row(example_film):
 
 
 def test_the_best_take_is_of_the_stage_that_gave_up():
-    from slate.flows.shot import ClipOutcome, PanelOutcome, Take, best_take
+    from slate.flows.shot.shot import ClipOutcome, PanelOutcome, Take, best_take
 
     def take(stage, moment, n, quality, passed=False, uri="cas://x"):
         return Take(stage=stage, moment=moment, take=n, uri=uri, passed=passed, quality=quality,
@@ -115,8 +115,8 @@ def test_the_best_take_is_of_the_stage_that_gave_up():
 
 def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
     from datetime import datetime, timezone
-    from slate.tasks.escalations import Escalation
-    unusable = stage == "unusable"   # a clip take whose file could not be used (flows/shot.py)
+    from slate.tasks.review.escalations import Escalation
+    unusable = stage == "unusable"   # a clip take whose file could not be used (flows/shot/shot.py)
     stage = "video" if unusable else stage
     best = None if stage is None else {"stage": stage, "moment": "clip" if stage == "video" else "start", "take": 3,
                                        "uri": uri, "quality": -0.1, "scores": list(scores),
@@ -141,7 +141,7 @@ def _escalation(stage=None, uri="cas://x", scores=(), reason="failed"):
      "start panel: the judge cannot judge take 1", ["--judge gemini", "--cannot-judge warn"], ["composite"]),
 ])
 def test_escalation_advice_follows_the_stage_that_failed(stage, uri, scores, reason, wanted, not_wanted):
-    from slate.tasks.escalations import advice
+    from slate.tasks.review.escalations import advice
     text = "\n".join(advice(_escalation(stage, uri, scores, reason), project="/films/f", scene_file="scenes/s.yaml",
                             current_override=None, max_takes=3))
     for words in wanted:

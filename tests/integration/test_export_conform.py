@@ -24,7 +24,7 @@ from slate.media import run
 from slate.media.commands import fmt_rate
 from slate.media.ffmpeg import ffmpeg_exe
 from slate.media.finish import FinishPlan, FinishShot, finish
-from slate.tasks.export import build_timeline, reel_list_path, write_timeline
+from slate.tasks.edit.export import build_timeline, reel_list_path, write_timeline
 
 W, H = 64, 36
 # Shot, colour, seconds, trims, the transition out: the odd dissolves (15 and 9 frames at 24)
@@ -157,7 +157,7 @@ def test_every_export_puts_every_edit_where_the_cut_has_it(tmp_path, written_fps
         read[fmt] = _edit_in_timeline(back, fps)
         if fmt == "edl":
             # OpenTimelineIO's reader refuses a transition at a track's start: the opening fade
-            # is the first event's comment (tasks/edl.py).
+            # is the first event's comment (tasks/edit/edl.py).
             opening = re.search(r"FADE IN FROM BLACK (\d+) FRAMES", path.read_text())
             assert opening, path.read_text()
             read[fmt] = (_merged([(0, int(opening.group(1))), *read[fmt][0]]), read[fmt][1], read[fmt][2])
@@ -182,7 +182,7 @@ def test_a_graded_copy_looks_like_the_delivered_shot_and_is_made_once(tmp_path):
     """`slate export --media graded`: each graded shot's copy is its whole clip with the pass's own
     grade (the scene's LUT, the shot's exposure and saturation), so the editor's timeline looks like
     the delivered cut; a second export finds it and renders nothing."""
-    from slate.tasks.graded import FOLDER, graded_media
+    from slate.tasks.edit.graded import FOLDER, graded_media
     size = 2
     rows = [f"{min(1.0, r / (size - 1) * 1.4):.6f} {g / (size - 1) * 0.8:.6f} {b / (size - 1):.6f}"
             for b in range(size) for g in range(size) for r in range(size)]

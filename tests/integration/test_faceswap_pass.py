@@ -17,8 +17,8 @@ import pytest
 from slate.providers import comfyui
 from slate.providers.base import ClipPassRequest
 from slate.providers.errors import BadOutput
-from slate.tasks.faceswap import SwapCheck, approved_face, face_index, swap_readings
-from slate.tasks.take_inputs import Maker
+from slate.tasks.shot.faceswap import SwapCheck, approved_face, face_index, swap_readings
+from slate.tasks.shot.take_inputs import Maker
 from tests.integration.test_fake_comfyui_passes import FPS, H, W, made_take
 
 JENNY_SHEET = "characters/jenny/jenny_turnaround_APPROVED.png"

@@ -7,7 +7,7 @@ import subprocess
 
 from slate.media.ffmpeg import ffmpeg_exe
 from slate.media.subtitles import SubtitleCue, extract_srt, read_srt, srt, subtitle_streams
-from slate.tasks.subtitles import subtitle_film
+from slate.tasks.edit.subtitles import subtitle_film
 
 
 def _cut(path, seconds: float) -> None:

@@ -3,7 +3,7 @@ take or cannot judge it, and the ledger holds both answers.
 
 The first judge is a model behind the fake chat-completions endpoint, unsure of two of the example's
 shots (its answers to them are not the rubric, twice: "cannot judge"); the second is the local judge.
-Each panel goes through tasks/gate.py `ask_ladder` with a real governor and ledger, so what is asked
+Each panel goes through tasks/gates/gate.py `ask_ladder` with a real governor and ledger, so what is asked
 of whom is counted where it lands: the ledger's rows by provider and shot, and the fake's book.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from slate.providers import vlm
 from slate.providers.registry import build
 from slate.providers.spec import IMAGE, JUDGE
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.gate import ask_ladder, reference_images
-from slate.tasks.judge_trial import trial_requests
+from slate.tasks.gates.gate import ask_ladder, reference_images
+from slate.tasks.review.judge_trial import trial_requests
 
 FIRST = "Qwen/Qwen2.5-VL-7B-Instruct"
 FILM = "night-diner"
@@ -70,7 +70,7 @@ def test_the_estimate_prices_the_second_judge_at_the_share_the_first_judges_tria
 
     from slate.governor.estimate import JUDGE_TOKENS, _judge
     from slate.governor.ratecard import Pricing
-    from slate.tasks.judge_trial import ladder_share, run_trial
+    from slate.tasks.review.judge_trial import ladder_share, run_trial
     with open(example_film / "rates.toml", "a") as f:
         f.write(f'\n[models."vlm:{FIRST}"]\nkind = "judge"\nper_million_input = "2"\nper_million_output = "2"\n'
                 f'source = "the test"\nconfidence = "D"\n')
@@ -89,8 +89,8 @@ def test_the_estimate_prices_the_second_judge_at_the_share_the_first_judges_tria
 def test_a_ladder_keys_the_gates_verdict_but_not_the_first_judges_question():
     """The gate's task is keyed by its Judging (with the ladder: another verdict may stand); the first
     judge's paid call by the judge's own variant (without it): turning a ladder on asks it nothing again."""
-    from slate.tasks.clapper import content_key
-    from slate.tasks.gate_inputs import Judging
+    from slate.tasks.run.clapper import content_key
+    from slate.tasks.gates.gate_inputs import Judging
     one = Judging(judge="vlm", model=FIRST, variant={}, profile="draft", policy="p")
     ladder = Judging(judge="vlm", model=FIRST, variant={"ladder": "gemini:gemini-2.5-flash"}, profile="draft",
                      policy="p")

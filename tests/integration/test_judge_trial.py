@@ -21,8 +21,8 @@ from slate.providers.local_draw import CONTINUITY_FAULT_KINDS, FAULT_KINDS
 from slate.providers.registry import build
 from slate.providers.spec import IMAGE
 from slate.providers.storage_local import LocalStorage
-from slate.tasks import judge_trial as trial
-from slate.tasks.preflight import preflight
+from slate.tasks.review import judge_trial as trial
+from slate.tasks.run.preflight import preflight
 
 VLM = "vlm:Qwen/Qwen2.5-VL-7B-Instruct"
 

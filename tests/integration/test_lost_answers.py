@@ -39,7 +39,7 @@ from slate.providers.local_judge import LocalJudge
 from slate.providers.local_verdicts import KeptJudge
 from slate.providers.storage_local import LocalStorage
 from slate.cli import app
-from slate.tasks.gate import verdict_answer
+from slate.tasks.gates.gate import verdict_answer
 
 FILM = "night-diner"
 ESTIMATE = Decimal("0.10")
@@ -84,7 +84,7 @@ def make_clip(g: Governor, st, provider: str):
 
 
 def make_panel(g: Governor, st, provider: str):
-    """A panel as tasks/panel.py makes it: a job where the provider's panels are jobs, else one
+    """A panel as tasks/shot/panel.py makes it: a job where the provider's panels are jobs, else one
     request (asked again once when its answer is lost)."""
     module = {"replicate": replicate, "fal": fal, "gemini": gemini}[provider]
     painter = module.image(PANEL[provider], storage=st.storage, base_url=st.fakes.url(provider))
@@ -102,7 +102,7 @@ def make_panel(g: Governor, st, provider: str):
 
 
 def judge_panel(g: Governor, st, panel_uri: str, take: int = 1):
-    """A panel-gate verdict through the Gemini judge, as tasks/gate.py asks it."""
+    """A panel-gate verdict through the Gemini judge, as tasks/gates/gate.py asks it."""
     judge = gemini.judge("gemini-2.5-flash", storage=st.storage, base_url=st.fakes.url("gemini"))
     req = st.panels[0]
     refs = ReferenceImages(plate=st.storage.open_local(req.plate_uri),

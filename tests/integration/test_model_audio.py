@@ -89,7 +89,7 @@ def test_veo_fast_on_replicate_is_asked_for_its_sound_and_booked_at_that_price(p
                  poll_interval=0.01, busy_poll=0.05, retry_wait_cap=0.2, failure_charge=card.failure_charge)
     v = replicate.video(VEO, storage=panel.storage, base_url=fakes.url("replicate"))
     req = _clip(panel.start, audio)
-    # The units as tasks/video.py builds them from the request.
+    # The units as tasks/shot/video.py builds them from the request.
     spec = CallSpec(CallContext("run-1", FILM, "scene-01", "1A", "video", 1, "replicate", VEO, "final"),
                     Usage("video", seconds=req.seconds, resolution=req.resolution, audio=req.audio), req.fingerprint())
     done = g.job_call(spec, submit=lambda ref: v.submit(req, client_ref=ref), poll=v.poll, download=v.download,

@@ -1,4 +1,4 @@
-"""A cue made to a brief as a paid call (tasks/music.py `make_cue`), through a real governor, the
+"""A cue made to a brief as a paid call (tasks/edit/music.py `make_cue`), through a real governor, the
 real rate card and the local composer: what the cue's fingerprint holds — the brief and its
 spotting on the cut — decides what is made again, counted where it lands: the ledger's rows and
 the composer's own book of what it was asked.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.flows.scene_music import read_cue
+from slate.flows.edit.scene_music import read_cue
 from slate.governor.chokepoint import CallContext, Governor
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
@@ -24,9 +24,9 @@ from slate.media.music_gate import judge_cue, onsets
 from slate.providers import registry
 from slate.providers.spec import MUSIC
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.music import CUE_SHOT, CueTake, make_cue, request_of
-from slate.tasks.spotting import places, spot
-from slate.tasks.take_inputs import Maker
+from slate.tasks.edit.music import CUE_SHOT, CueTake, make_cue, request_of
+from slate.tasks.edit.spotting import places, spot
+from slate.tasks.shot.take_inputs import Maker
 
 FILM = "night-diner"
 FPS = 24.0

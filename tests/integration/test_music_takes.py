@@ -1,4 +1,4 @@
-"""The music stage's takes (flows/scene_music.py `music_cues`), in-process on the example's own
+"""The music stage's takes (flows/edit/scene_music.py `music_cues`), in-process on the example's own
 brief (the-mug: 1D to 1F, its hit on the cut into 1E) with a real governor and ledger and a
 composer whose cues end as each row says (tests/fakes/scripted.py, installed as a plugin is):
 the one take loop's rule, counted where it lands — the cues the composer was asked for, the
@@ -61,10 +61,10 @@ def _scored(root, cap: str = "50"):
 def _made(root, told):
     """The scene's cues made on a cut of 1D, 1E, 1F (one rendered clip stands for each: only
     their lengths are read), and the ledger's music rows."""
-    from slate.flows.scene_music import music_cues
+    from slate.flows.edit.scene_music import music_cues
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
-    from slate.tasks.assembly import finishing_inputs
+    from slate.tasks.edit.assembly import finishing_inputs
 
     def body(run, plan, made):
         film = load_film(root)
@@ -82,8 +82,8 @@ def _made(root, told):
 def test_a_cue_meets_each_outcome_by_the_loops_one_rule(row, example_film, prefect_harness, plugged):
     _scored(example_film)
     plugged.reset(music=list(row.script))
-    from slate.tasks.events import ShotMoved
-    from slate.tasks.run import listen
+    from slate.tasks.run.events import ShotMoved
+    from slate.tasks.run.run import listen
     heard: list = []
     stop = listen(heard.append)
     try:

@@ -21,14 +21,14 @@ pytestmark = pytest.mark.usefixtures("local_calls", "prefect_harness")
 
 
 def test_an_ngd_take_of_the_example_is_made_again_as_a_different_clip(example_film, tmp_path):
-    from slate.flows.shot import PanelOutcome, shoot_video
+    from slate.flows.shot.shot import PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
     from slate.media.frames import extract_frame, extract_last_frame
     from slate.providers.local import LocalImage
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.circle import ShotWords, TakeWord, clip_key
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.review.circle import ShotWords, TakeWord, clip_key
+    from slate.tasks.shot.plan import plan_from_project
 
     def body(run, plan, made):
         ng = ShotWords(clip=TakeWord(scene="scene-01", shot="1D", kind="clip", take=1, word="ng",

@@ -244,13 +244,13 @@ def test_the_watchdog_watches_a_one_answer_call_too(bench, caplog):
 
 def test_each_wait_is_on_the_runs_page_in_the_prefect_server(bench, prefect_harness):
     """The waits are said at INFO by slate's own logger; inside a flow run they reach the run's
-    logs on the server (flows/logs.py), where a person watching the UI reads them, not only the
+    logs on the server (flows/run/logs.py), where a person watching the UI reads them, not only the
     process's console. Read back from the server's API."""
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    from slate.flows.logs import slate_lines_on_the_run
+    from slate.flows.run.logs import slate_lines_on_the_run
 
     fakes = bench.fakes
     fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 2, "times": 4,

@@ -14,10 +14,10 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from slate.flows import reports
+from slate.flows.review import reports
 from slate.commands.report import LiveTable
-from slate.tasks.run import emit, listen
-from slate.tasks.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
+from slate.tasks.run.run import emit, listen
+from slate.tasks.run.events import ReferenceJudged, SceneFinishing, ScenePlanned, ShotMoved, WaitingForPerson, event_of
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -112,7 +112,7 @@ def test_the_live_table_shows_a_scenes_finishing_pass():
 
 
 def test_listeners_are_handed_typed_events():
-    """`emit(run, **fields)` reaches a listener as one event of tasks/events.py, never a dict; fields
+    """`emit(run, **fields)` reaches a listener as one event of tasks/run/events.py, never a dict; fields
     no event has are not sent (and never stop the run that emitted them)."""
     heard: list = []
     stop = listen(heard.append)
@@ -135,12 +135,12 @@ def test_listeners_are_handed_typed_events():
 
 
 def test_every_emit_in_slate_names_the_fields_of_a_typed_event():
-    """Read off the source: each `emit(None, ...)` call of slate's code is one event of tasks/events.py,
+    """Read off the source: each `emit(None, ...)` call of slate's code is one event of tasks/run/events.py,
     its keywords that event's fields (a new field is added to the event first)."""
     repo = Path(__file__).resolve().parents[2]
     calls = 0
     for folder in ("tasks", "flows", "governor", "slate"):
-        for path in sorted((repo / folder).glob("*.py")):
+        for path in sorted((repo / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "emit"):
                     continue

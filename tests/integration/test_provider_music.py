@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.flows.scene_music import read_cue
+from slate.flows.edit.scene_music import read_cue
 from slate.governor.chokepoint import CallContext, Governor, RunHalted, UnknownOutcome
 from slate.governor.ledger import Cap, Ledger
 from slate.governor.ratecard import RateCard
@@ -24,9 +24,9 @@ from slate.manifests.assembly import MusicBrief
 from slate.providers import elevenlabs
 from slate.providers.errors import BadRequest, RefusedByModeration
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.music import CUE_SHOT, CueTake, make_cue, request_of
-from slate.tasks.spotting import places, spot
-from slate.tasks.take_inputs import Maker
+from slate.tasks.edit.music import CUE_SHOT, CueTake, make_cue, request_of
+from slate.tasks.edit.spotting import places, spot
+from slate.tasks.shot.take_inputs import Maker
 from tests.fakes.control import fake_key
 
 FILM = "night-diner"

@@ -55,8 +55,8 @@ def voice(fakes, provider: str, model: str):
 
 
 def say(g: Governor, speaker, request: SpeechRequest):
-    """A line through the governor, as tasks/speech.py asks it: one request, asked again once when lost
-    (tasks/speech.py also looks a lost ElevenLabs line up in its history first: test_speech_take)."""
+    """A line through the governor, as tasks/shot/speech.py asks it: one request, asked again once when lost
+    (tasks/shot/speech.py also looks a lost ElevenLabs line up in its history first: test_speech_take)."""
     spec = CallSpec(CallContext(g.run_id, FILM, "scene-01", "1A", "speech", 1, speaker.name, speaker.model, "draft"),
                     line_usage(request.text), request.fingerprint(), prompt=request.text,
                     parameters={"voice": request.voice})

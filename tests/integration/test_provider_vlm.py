@@ -1,5 +1,5 @@
 """A vision judge through an OpenAI-compatible endpoint (providers/vlm.py, issue 60) against the fake
-chat-completions server over real HTTP (tests/fakes/vlm.py). Verdicts go through tasks/gate.py's
+chat-completions server over real HTTP (tests/fakes/vlm.py). Verdicts go through tasks/gates/gate.py's
 `ask_judge` and a real governor priced by the rate card with the film's own row, so what lands is
 counted where it lands: the fake's book of requests and of completions it made (billed), and the
 ledger's rows and their usage column.
@@ -22,7 +22,7 @@ from slate.providers import rubric, vlm
 from slate.providers.base import ReferenceImages, Verdict
 from slate.providers.errors import RefusedByModeration
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.gate import ask_judge
+from slate.tasks.gates.gate import ask_judge
 from tests.fakes import vlm as fake
 from tests.fakes.control import fake_key
 

@@ -242,7 +242,7 @@ def test_chosen_views_reach_the_model_cut_from_the_sheet_in_its_order(example_fi
 
 def test_a_shots_views_are_planned_onto_its_casts_references(example_film):
     from slate.manifests import load_film
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     shot = reference_shot(example_film, extra=False)
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -281,7 +281,7 @@ def test_check_refuses_views_of_a_turnaround_that_is_not_a_sheet_and_views_witho
 def test_a_composite_is_polished_with_its_own_prompt_for_every_family(example_film, provider_keys):
     from slate.manifests import load_film
     from slate.providers.prompts import load_rules
-    from slate.tasks.plan import panel_prompt
+    from slate.tasks.shot.plan import panel_prompt
     keep_shots(example_film, ("1A", "1C"))
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
@@ -307,7 +307,7 @@ def test_a_reference_clip_is_held_to_its_own_first_frame_not_to_the_board(exampl
     did before a reference shot's clip was held to its own first frame)."""
     from slate.media import render_clip
     from slate.media.frames import keyframes
-    from slate.tasks.keyframes import own_scores
+    from slate.tasks.gates.keyframes import own_scores
     plate = Image.open(example_film / "locations" / "diner" / "diner_plate_APPROVED.png").convert("RGB")
     board = tmp_path / "board.png"
     plate.resize((320, 180)).save(board)

@@ -133,13 +133,13 @@ def test_the_preflight_names_the_flag_that_was_typed():
 
 
 def test_a_scenes_key_holds_exactly_what_changes_what_is_made(example_film):
-    from slate.tasks.can import OUTPUT, run_part
+    from slate.tasks.run.can import OUTPUT, run_part
     from tests.runs import a_run
     assert set(OUTPUT) == set(output_names())
     # The passes' models (issue 41) change what is made only where they run — a face swap in a scene
     # that asks for one, an upscale at a profile a person approves — so they key a scene by a part of
-    # their own there (tasks/clip_passes.py key_part), never as an option every scene's key holds.
-    # What a shot whose line failed keeps (issue 57) changes a cut the can never holds (tasks/can.py
+    # their own there (tasks/shot/clip_passes.py key_part), never as an option every scene's key holds.
+    # What a shot whose line failed keeps (issue 57) changes a cut the can never holds (tasks/run/can.py
     # `cannable`): not keyed either.
     assert set(option_names(output=False)) == {"scenes", "run_cap_usd", "film_cap_usd", "price_as",
                                                "max_parallel_scenes", "video_slots", "busy_wait_seconds",
@@ -156,14 +156,14 @@ def test_a_scenes_key_holds_exactly_what_changes_what_is_made(example_film):
     assert run_part(a_run(example_film)) == base
     slow = Settings(providers={"local": {"latency": 3}})
     faulty = Settings(providers={"local": {"fault_rate": 0.5, "fault_seed": 2}})
-    from slate.tasks.run import run_of
+    from slate.tasks.run.run import run_of
     assert run_part(run_of(example_film, "scene-01", "night-diner", slow, "r"))["variants"] == {}
     assert run_part(run_of(example_film, "scene-01", "night-diner", faulty, "r"))["variants"]["local"]["fault_rate"] == 0.5
 
 
 def test_a_run_has_no_field_named_after_a_provider():
     from slate.providers.registry import provider_names
-    from slate.tasks.run import Run
+    from slate.tasks.run.run import Run
     names = set(Run.model_fields) | set(RunOptions.model_fields)
     assert not [n for n in names for p in provider_names() if n.startswith(f"{p}_") or n == p], names
 
@@ -185,9 +185,9 @@ PROBE = textwrap.dedent('''
     from slate.flows.scene import scene_flow
     from slate.manifests.options import RunOptions
     from slate.manifests.settings import Settings, check_settings
-    from slate.tasks.can import run_part
-    from slate.tasks.preflight import preflight
-    from slate.tasks.run import run_of
+    from slate.tasks.run.can import run_part
+    from slate.tasks.run.preflight import preflight
+    from slate.tasks.run.run import run_of
     root = Path(sys.argv[1])
     out = {"slate": slate.__file__}
     form = form_schema(parameter_schema(scene_flow).model_dump(), [])["definitions"]["RunOptions"]["properties"]

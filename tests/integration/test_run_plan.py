@@ -1,7 +1,7 @@
 """A run resolved once (issue 55, item 4): `slate estimate`, `slate check`, `slate doctor`, `slate
 status` and the agent's `estimate` tool show the same cap and the same expected total, for a film
 whose run cap a person edited in the Prefect UI's budget block and whose shots speak, are
-lip-synced, have a face swapped and are upscaled (tasks/run_plan.py `plan_run`).
+lip-synced, have a face swapped and are upscaled (tasks/run/run_plan.py `plan_run`).
 
 The block lives on the worker's Prefect test server; the film gets an id of its own, so its own block.
 """
@@ -89,7 +89,7 @@ def test_every_command_and_the_agent_show_the_cap_edited_in_the_block_and_one_to
                                                                                      monkeypatch):
     from slate.agent.server import build
     from slate.agent.session import Session
-    from slate.tasks.run_plan import plan_run
+    from slate.tasks.run.run_plan import plan_run
     _film(example_film)
     runner = CliRunner()
     shown = {}

@@ -1,4 +1,4 @@
-"""Video slots (tasks/slots.py) on a real Prefect server: a slot kept by this process is handed
+"""Video slots (tasks/run/slots.py) on a real Prefect server: a slot kept by this process is handed
 from one video job to the next without going back to the server, and the server's limit still
 bounds the jobs in flight; a keeper that cannot get a slot fails the job that waited for it.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from slate.tasks import slots
+from slate.tasks.run import slots
 
 
 def _jobs(provider: str, key: str, n: int, slots_per_key: int, hold: float, together: int = 1):

@@ -1,4 +1,4 @@
-"""A line of dialogue as a paid call (tasks/speech.py `speak_line`), through a real governor and the
+"""A line of dialogue as a paid call (tasks/shot/speech.py `speak_line`), through a real governor and the
 real rate card: what a line's fingerprint holds decides what is spoken again, counted where it
 lands — the ledger's rows and the voice's own book of lines it was asked for.
 
@@ -20,8 +20,8 @@ from slate.providers import elevenlabs, registry
 from slate.providers.base import SpeechRequest
 from slate.providers.spec import SPEECH
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.speech import LineTake, SpokenTake, line_spec, speak_line
-from slate.tasks.take_inputs import Maker
+from slate.tasks.shot.speech import LineTake, SpokenTake, line_spec, speak_line
+from slate.tasks.shot.take_inputs import Maker
 from tests.fakes.control import fake_key, files_holding
 from tests.fakes.core import FAKE_CHARS_PER_SECOND
 
@@ -174,9 +174,9 @@ def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_f
     from prefect import flow
 
     from slate.manifests.settings import StorageSettings
-    from slate.tasks.cache import result_storage
-    from slate.tasks.run import open_run
-    from slate.tasks.speech import speech_take
+    from slate.tasks.run.cache import result_storage
+    from slate.tasks.run.run import open_run
+    from slate.tasks.shot.speech import speech_take
     from tests.runs import a_run
 
     voice = registry.build(SPEECH, "local", LocalStorage(example_film))

@@ -35,14 +35,14 @@ def _rows(root, stage: str) -> list:
 
 def _line(run, shot: str, speaker: str, *, at: float = 0.3, seconds: float = 1.2, wav: bytes | None = None):
     """`speaker`'s line in `shot`, spoken-like (`wav`: its own sound instead)."""
-    from slate.flows.scene_speech import VoicedLine
+    from slate.flows.shot.scene_speech import VoicedLine
     return VoicedLine(shot=shot, line=0, speaker=speaker, text="Too hot. Take it back.",
                       uri=run.crew.storage.put_bytes(wav if wav is not None else speech_wav(seconds), "wav"),
                       seconds=seconds, offset=at, take=1, off_screen=False, reference="approved")
 
 
 def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(example_film, monkeypatch):
-    from slate.flows.scene_lipsync import sync_shot
+    from slate.flows.shot.scene_lipsync import sync_shot
     monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
     monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "lip_offset")
     shot = on_one_shot(example_film, "1D", {"max_takes": 3, "no_progress_takes": 3},
@@ -58,7 +58,7 @@ def test_a_mouth_off_its_line_is_retaken_then_escalates_naming_the_offset(exampl
 
 
 def test_a_wide_shots_line_is_never_lip_synced(example_film):
-    from slate.flows.scene_lipsync import lipsync_of
+    from slate.flows.shot.scene_lipsync import lipsync_of
     shot = on_one_shot(example_film, "1C", {},
                        lambda run, plan, made: (made.clip, lipsync_of(run, plan, made.clip, [_line(run, "1C", "gabe")])))
     given, kept = shot
@@ -73,7 +73,7 @@ def test_a_line_the_sync_gate_cannot_judge_keeps_the_picture_in_the_cut(example_
     never a pass, and the loop stops at that take (another take shows the same face). At `block`
     the shot keeps its un-synced clip in the cut, escalated for its line only (what the timeline
     marks); at `warn` the synced clip goes on, said."""
-    from slate.flows.scene_lipsync import lipsync_of
+    from slate.flows.shot.scene_lipsync import lipsync_of
     from slate.providers.audio import pcm16_wav
     silence = pcm16_wav(bytes(2 * 22050), 22050)   # a second of it
     given, kept = on_one_shot(example_film, "1D", {"max_takes": 3, "cannot_judge": cannot_judge},
@@ -111,7 +111,7 @@ def _voiced(root, shot: str, speaker: str, text: str) -> None:
 def test_a_line_in_the_wrong_voice_is_retaken_then_escalates_naming_it(example_film, monkeypatch, failure):
     """The line escalates; its shot keeps its picture in the cut without the line (issue 57), or
     with `dialogue_failure = "drop_shot"` leaves the cut as it did before."""
-    from slate.flows.scene_speech import VoiceReferences, voice_lines_of
+    from slate.flows.shot.scene_speech import VoiceReferences, voice_lines_of
     from slate.manifests import load_film
     monkeypatch.setenv("SLATE_LOCAL_FAULT_RATE", "1.0")
     monkeypatch.setenv("SLATE_LOCAL_FAULT_KINDS", "wrong_voice")
@@ -140,7 +140,7 @@ SWAP = {"faceswap_model": "comfyui:faceswap-reactor"}
 
 
 def _swapped(root, told: dict):
-    from slate.flows.passes import pass_shot
+    from slate.flows.shot.passes import pass_shot
     return on_one_shot(root, "1D", told, lambda run, plan, made: pass_shot.fn(
         run, plan.model_copy(update={"face_swap": ["jenny"]}), made.clip, "faceswap"))
 
@@ -174,7 +174,7 @@ def test_an_upscale_that_fails_its_check_is_taken_again_then_escalated(example_f
     """The film's own upscale mapping fills no size: the workflow makes its own 1920x1080, not the
     size asked — every take fails the check, the next seed is tried, then the shot escalates out
     of the cut, naming what the check found."""
-    from slate.flows.passes import pass_shot
+    from slate.flows.shot.passes import pass_shot
     monkeypatch.setenv("SLATE_COMFYUI_POLL_SECONDS", "0.1")
     mapping = example_film / "comfyui" / "upscale-esrgan.toml"
     mapping.write_text("\n".join(line for line in mapping.read_text().splitlines()

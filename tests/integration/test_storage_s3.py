@@ -163,7 +163,7 @@ def test_scenes_storing_the_same_new_file_at_once_all_get_it_whole(backend, tmp_
 
 
 def test_list_by_prefix_and_the_roster_of_approved_references(backend, tmp_path, example_film):
-    from slate.tasks.references import _approved
+    from slate.tasks.gates.references import _approved
     store = backend.store(tmp_path / "w")
     for key in film_files(example_film):
         if key.startswith(("characters/", "locations/")):

@@ -6,7 +6,7 @@ person's word is about, a circled take and an NG — run in-process on one shot 
 (1D), through each stage's own entry (`shoot_video`, `sync_shot`, `pass_shot` of the face swap and the upscale,
 and `voice_lines_of` for its line, on a scripted voice with a sample a person approved) with a real governor, a real ledger and a provider whose
 jobs end as the row says (tests/fakes/scripted.py, installed as a plugin is). What each row holds
-is the loop's one rule (tasks/take_loop.py, docs/takes.md), counted where it lands: the shot's
+is the loop's one rule (tasks/shot/take_loop.py, docs/takes.md), counted where it lands: the shot's
 outcome, the ledger's rows of the stage, the jobs the provider was given and cancelled. No scene
 is rendered and nothing is raised out of a stage.
 
@@ -98,13 +98,13 @@ def _film(root: Path, stage: str, row: Row) -> None:
 
 def _ran(root: Path, stage: str, row: Row, words: str | None = None):
     """The stage run once on shot 1D as the row says: (the shot's outcome, its ledger rows)."""
-    from slate.flows.passes import pass_shot
-    from slate.flows.scene_lipsync import sync_shot
-    from slate.flows.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
-    from slate.flows.shot import ClipOutcome, PanelOutcome, shoot_video
+    from slate.flows.shot.passes import pass_shot
+    from slate.flows.shot.scene_lipsync import sync_shot
+    from slate.flows.shot.scene_speech import VoicedLine, VoiceReferences, voice_lines_of
+    from slate.flows.shot.shot import ClipOutcome, PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
-    from slate.tasks.circle import ShotWords, TakeWord, clip_key
+    from slate.tasks.review.circle import ShotWords, TakeWord, clip_key
 
     cap = "0.01" if row.outcome == "a cap's refusal" else "50"
     told = {"video_model": "local" if stage != "video" else MODELS["video"], "max_takes": MAX_TAKES,
@@ -151,8 +151,8 @@ def plugged(tmp_path, monkeypatch):
 def test_each_stage_meets_each_outcome_by_the_loops_one_rule(stage, row, example_film, prefect_harness, plugged):
     _film(example_film, stage, row)
     plugged.reset(**{stage: list(row.script)})
-    from slate.tasks.events import ShotMoved
-    from slate.tasks.run import listen
+    from slate.tasks.run.events import ShotMoved
+    from slate.tasks.run.run import listen
     heard: list = []
     stop = listen(heard.append)
     try:

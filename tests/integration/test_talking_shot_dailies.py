@@ -20,13 +20,13 @@ pytestmark = pytest.mark.usefixtures("local_calls", "prefect_harness")
 
 def test_a_lip_synced_shots_take_is_in_the_cut_and_can_be_ngd(example_film):
     from slate.cli import app
-    from slate.flows.rushes import dailies_of, record_rushes
-    from slate.flows.scene_lipsync import lipsync_of
-    from slate.flows.shot import Take
+    from slate.flows.review.rushes import dailies_of, record_rushes
+    from slate.flows.shot.scene_lipsync import lipsync_of
+    from slate.flows.shot.shot import Take
     from slate.commands.dailies import shot_lines
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
-    from slate.tasks.circle import words_of
+    from slate.tasks.review.circle import words_of
 
     def body(run, plan, made):
         taken = made.clip.model_copy(update={"approved_take": 1, "key": "clip-key-of-1D", "takes": [Take(

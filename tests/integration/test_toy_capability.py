@@ -4,7 +4,7 @@
 things only: its provider module (tests/fakes/grain.py, installed as a plugin is: its capability
 declared, its models offered, its jobs made with ffmpeg's noise filter) and, here, its stage (a
 paid take through the governor, a check of what came back) and its one declaration
-(tasks/clip_passes.py `PassDef`, `declare_pass`). Nothing in slate/ names it. Then:
+(tasks/shot/clip_passes.py `PassDef`, `declare_pass`). Nothing in slate/ names it. Then:
 
 - the run's lineup line names it, with where its model came from;
 - the estimate's total holds its price on each shot it takes, and on none other;
@@ -29,14 +29,14 @@ from prefect import task
 
 from slate.governor.chokepoint import Usage
 from slate.providers.base import ClipPassRequest
-from slate.tasks.cache import ContentKey
-from slate.tasks.clip_passes import PassDef, declare_pass, withdraw_pass
-from slate.tasks.gate_inputs import StageInput
-from slate.tasks.jobs import job_spec, paid_job
-from slate.tasks.plan import ShotPlan
-from slate.tasks.run import Run, in_project
-from slate.tasks.take_inputs import Maker
-from slate.tasks.take_loop import Judged
+from slate.tasks.run.cache import ContentKey
+from slate.tasks.shot.clip_passes import PassDef, declare_pass, withdraw_pass
+from slate.tasks.gates.gate_inputs import StageInput
+from slate.tasks.shot.jobs import job_spec, paid_job
+from slate.tasks.shot.plan import ShotPlan
+from slate.tasks.run.run import Run, in_project
+from slate.tasks.shot.take_inputs import Maker
+from slate.tasks.shot.take_loop import Judged
 from tests.fakes import grain
 
 FINE, COARSE = "grainy:fine", "grainy:coarse"
@@ -152,7 +152,7 @@ def test_its_model_is_an_option_of_the_run_the_profile_and_the_command_line(grai
 def test_the_lineup_names_it_and_the_estimate_prices_it_on_the_shots_it_takes(grained):
     from slate.manifests import load_film
     from slate.manifests.options import RunOptions
-    from slate.tasks.run_plan import plan_run
+    from slate.tasks.run.run_plan import plan_run
     root, _ = grained
     film = load_film(root)
     plain = plan_run(film, RunOptions())
@@ -180,9 +180,9 @@ def test_a_scene_is_keyed_by_its_model_only_where_it_takes_a_shot(grained):
 # -- the lane and the dailies ---------------------------------------------------------------------
 def test_a_shots_lane_runs_it_and_the_dailies_show_its_take(grained, prefect_harness):
     from slate.commands.dailies import shot_lines
-    from slate.flows.lane import run_lane
-    from slate.flows.rushes import dailies_of, record_rushes
-    from slate.flows.scene_speech import VoiceReferences
+    from slate.flows.shot.lane import run_lane
+    from slate.flows.review.rushes import dailies_of, record_rushes
+    from slate.flows.shot.scene_speech import VoiceReferences
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
     from tests.one_shot import on_one_shot
@@ -212,8 +212,8 @@ def test_a_shots_lane_runs_it_and_the_dailies_show_its_take(grained, prefect_har
 
 
 def test_a_shot_it_does_not_take_keeps_its_clip(grained, prefect_harness):
-    from slate.flows.lane import run_lane
-    from slate.flows.scene_speech import VoiceReferences
+    from slate.flows.shot.lane import run_lane
+    from slate.flows.shot.scene_speech import VoiceReferences
     from slate.governor.ledger import Ledger
     from slate.manifests import load_film
     from tests.one_shot import on_one_shot
@@ -229,7 +229,7 @@ def test_a_shot_it_does_not_take_keeps_its_clip(grained, prefect_harness):
 
 def _plans(root: Path) -> list[ShotPlan]:
     from slate.manifests import load_film
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     return plan_from_project(load_film(root), "scene-01", "draft", 24)
 
 
@@ -237,7 +237,7 @@ def _key(root: Path, models: dict[str, str]) -> str:
     from slate.governor.policy import TakePolicy
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
-    from slate.tasks.reel import scene_keys
+    from slate.tasks.run.reel import scene_keys
     settings = project_settings(root).model_copy(update={"pass_models": models})
     [(key, _)] = scene_keys(root, load_film(root), settings, ["scene-01"],
                             TakePolicy(settings.max_takes, settings.no_progress_takes)).values()

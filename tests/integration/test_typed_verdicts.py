@@ -1,4 +1,4 @@
-"""The gate tasks return typed results (tasks/verdicts.py), fresh and from the cache.
+"""The gate tasks return typed results (tasks/gates/verdicts.py), fresh and from the cache.
 
 A stage task's result goes through Prefect's JSON result serializer into the project's result
 store and is read back from there by the next run with the same inputs: that read-back must be
@@ -18,18 +18,18 @@ def test_a_gate_read_back_from_the_cache_is_the_typed_verdict_and_pays_nothing_a
                                                                                     prefect_harness):
     from prefect import flow
 
-    from slate.flows.call_sheet import top_run_id
+    from slate.flows.run.call_sheet import top_run_id
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
     from slate.providers.local import LocalImage
-    from slate.tasks.cache import result_storage
-    from slate.tasks.run import in_project, open_run
-    from slate.tasks.drift import drift_check
-    from slate.tasks.gate_inputs import DriftInput, Judging, PanelInput
-    from slate.tasks.gate import panel_gate
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.run.cache import result_storage
+    from slate.tasks.run.run import in_project, open_run
+    from slate.tasks.gates.drift import drift_check
+    from slate.tasks.gates.gate_inputs import DriftInput, Judging, PanelInput
+    from slate.tasks.gates.gate import panel_gate
+    from slate.tasks.shot.plan import plan_from_project
     from tests.runs import a_run
-    from slate.tasks.verdicts import DriftReading, GateScore, PanelVerdict
+    from slate.tasks.gates.verdicts import DriftReading, GateScore, PanelVerdict
 
     root = example_film
     plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 12)}["1A"]

@@ -1,4 +1,4 @@
-"""Voices in the bible workshop (tasks/audition.py, `slate bible voice`, `slate bible approve --voice`)
+"""Voices in the bible workshop (tasks/workshop/audition.py, `slate bible voice`, `slate bible approve --voice`)
 on the example film: versions of a voice spoken through the governor by the local eSpeak voice (and
 once by the ElevenLabs fake over real HTTP), counted where they land — the ledger's rows, the
 version files, the canonical sample and its history — and bad input refused before any row."""
@@ -15,7 +15,7 @@ import yaml
 from slate.governor.estimate import line_usage
 from slate.governor.ledger import Ledger
 from slate.governor.ratecard import RateCard
-from slate.tasks.audition import SAMPLE_LINE
+from slate.tasks.workshop.audition import SAMPLE_LINE
 from tests.bible_steps import slate
 from tests.fakes.control import fake_key
 
@@ -78,7 +78,7 @@ def test_two_versions_the_second_approved_with_history_and_only_the_voice_bible_
     out = slate("bible", "approve", root, "mia", "--voice", "--version", "2", "--by", "ana")
     assert "promoted voice:mia v2 to characters/mia/mia_voice_APPROVED.wav" in out, out
     assert hashlib.sha256(canonical.read_bytes()).hexdigest() == v2["sha256"]
-    # its words beside it: the speech stage reads the voice's pace from them (tasks/voicing.py)
+    # its words beside it: the speech stage reads the voice's pace from them (tasks/shot/voicing.py)
     assert (root / "characters/mia/mia_voice_APPROVED.txt").read_text() == SAMPLE_LINE
     [kept] = (root / "characters/mia/voice/history").iterdir()
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == v1["sha256"]      # the replaced sample kept
@@ -88,12 +88,12 @@ def test_two_versions_the_second_approved_with_history_and_only_the_voice_bible_
     # what the film reads of it: the approved file's hash, and its signature measured from the file
     from slate.manifests import load_film
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.audition import approved_sample
+    from slate.tasks.workshop.audition import approved_sample
     sample = approved_sample(LocalStorage(root), load_film(root), "mia")
     assert sample is not None and sample.sha256 == v2["sha256"] and sample.pace_cps
     assert sample.signature is not None and sample.signature.f0 == pytest.approx(v2["signature"]["f0"])
     assert approved_sample(LocalStorage(root), load_film(root), "narrator") is None
-    from slate.tasks.voicing import reference_of   # the speech stage's reading: this sample, its pace from its words
+    from slate.tasks.shot.voicing import reference_of   # the speech stage's reading: this sample, its pace from its words
     film = load_film(root)
     voice = film.bible.voices()["mia"]
     assert voice is not None

@@ -9,14 +9,14 @@ from decimal import Decimal
 import yaml
 from PIL import Image
 
-from slate.flows.approval import ShotToApprove, description, form_for, shot_sections
-from slate.flows.scene_approval import spoken_lines
+from slate.flows.review.approval import ShotToApprove, description, form_for, shot_sections
+from slate.flows.review.scene_approval import spoken_lines
 from slate.governor.estimate import price_line
 from slate.governor.money import fmt_usd
 from slate.governor.ratecard import RateCard
 from slate.manifests import load_film
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.run import open_run
+from slate.tasks.run.run import open_run
 from tests.runs import a_run
 from tests.scene_cuts import without_voices
 
@@ -66,9 +66,9 @@ def test_the_form_lists_each_shots_lines_with_their_cost(example_film):
 def test_each_shot_on_the_form_says_the_take_its_clip_starts_from(example_film):
     """Issue 57: the form never named the take a clip would start from. A shot starts from its
     approved panel's take; a chained shot (the example's 1E) from the clip before it."""
-    from slate.flows.scene_approval import _starts_from
-    from slate.flows.shot import Take
-    from slate.tasks.plan import plan_from_project
+    from slate.flows.review.scene_approval import _starts_from
+    from slate.flows.shot.shot import Take
+    from slate.tasks.shot.plan import plan_from_project
     plans = plan_from_project(load_film(example_film), "scene-01", "final", 24)
     by = {p.shot: p for p in plans}
     taken = [Take(stage="panel", moment="start", take=n, uri=f"cas://{n}", passed=True, quality=1.0, reasons=[])
@@ -82,7 +82,7 @@ def test_the_form_a_run_waits_on_keeps_each_fields_title_and_description():
     """The form as `wait_for_person` hands it to Prefect: Prefect's `with_initial_data` redeclares
     every field it is given a value for without its title or description, and the UI showed the
     shots as a bare list with none of their panels. The defaults are the class's own."""
-    from slate.flows.approval import form_for
+    from slate.flows.review.approval import form_for
     form = form_for(["1C", "1A"], "#### 1C — $0.70\n\n![1C](data:image/jpeg;base64,AAAA)")
     shown = form.with_initial_data(description="Approve the final video").model_json_schema()["properties"]
     assert shown["shots"]["title"] == "Shots" and "#### 1C" in shown["shots"]["description"]

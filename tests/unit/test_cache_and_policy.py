@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from slate.governor.policy import TakePolicy, TakeResult
-from slate.tasks.cache import content_key
-from slate.tasks.run import Run
+from slate.tasks.run.cache import content_key
+from slate.tasks.run.run import Run
 from tests.runs import a_run
 
 
@@ -63,12 +63,12 @@ def test_policy_escalates_without_progress_before_the_cap():
 
 
 def test_every_stage_task_keys_on_its_own_version_and_stores_nothing_in_the_cwd():
-    from slate.tasks.drift import drift_check
-    from slate.tasks.gate import panel_gate
-    from slate.tasks.keyframes import keyframe_gate
-    from slate.tasks.panel import panel_take
-    from slate.tasks.stitch import stitch_scene
-    from slate.tasks.video import video_take
+    from slate.tasks.gates.drift import drift_check
+    from slate.tasks.gates.gate import panel_gate
+    from slate.tasks.gates.keyframes import keyframe_gate
+    from slate.tasks.shot.panel import panel_take
+    from slate.tasks.edit.stitch import stitch_scene
+    from slate.tasks.shot.video import video_take
     stages = [t.cache_policy.stage for t in (panel_take, panel_gate, video_take, keyframe_gate, drift_check,
                                              stitch_scene)]
     assert len(set(stages)) == 6 and all(re.fullmatch(r"[a-z-]+-v[0-9]+", s) for s in stages), stages
@@ -85,7 +85,7 @@ def test_policy_escalates_at_once_when_the_judge_cannot_judge():
 def test_a_cut_read_back_through_the_result_serializer_is_the_typed_result():
     from prefect.serializers import JSONSerializer
 
-    from slate.tasks.results import FinishResult, StitchResult
+    from slate.tasks.edit.results import FinishResult, StitchResult
     stitched = StitchResult(uri="cas://" + "a" * 64 + ".mp4", duration=4.5, width=854, height=480, codec="h264",
                             frames=108)
     finished = FinishResult(uri="cas://" + "b" * 64 + ".mp4", duration=4.5, frames=108, width=854, height=480,
@@ -101,7 +101,7 @@ def test_typed_stage_inputs_key_as_the_dicts_they_replaced():
     from dataclasses import asdict, replace
 
     from slate.providers.base import CharacterRef, ClipRequest, PanelRequest
-    from slate.tasks.take_inputs import ClipTake, FinishingShot, Maker, PanelTake
+    from slate.tasks.shot.take_inputs import ClipTake, FinishingShot, Maker, PanelTake
     maker = Maker(provider="local", model="m", profile="draft")
     panel = PanelRequest(prompt="p", location_id="diner", plate_uri="cas://" + "a" * 64 + ".png",
                          characters=(CharacterRef("gabe", "tall", "cas://" + "b" * 64 + ".png"),), framing="wide",
@@ -124,7 +124,7 @@ def test_a_keyframe_gate_keys_an_entrance_only_where_there_is_one():
     """Issue 35: a shot's `enters` changes what its keyframe gate holds a clip to, so its key; a
     shot nobody walks into keys as before `enters` existed (its verdicts stay in the cache)."""
     from slate.providers.base import PanelRequest
-    from slate.tasks.gate_inputs import Judging, KeyframeInput
+    from slate.tasks.gates.gate_inputs import Judging, KeyframeInput
     req = PanelRequest(prompt="p", location_id="diner", plate_uri="cas://" + "a" * 64 + ".png", characters=(),
                        framing="wide", angle="eye", movement="static", width=854, height=480, seed=0)
     given = KeyframeInput(shot="1G", take=1, clip_uri="cas://c.mp4", start_uri="cas://s.png", end_uri=None,
@@ -144,7 +144,7 @@ def test_the_can_keeps_a_scene_whose_escalations_a_gate_decided():
     """Issue 35: a scene with a cut whose shots are approved or escalated on judged takes (settled)
     is what its key always comes to; one with an escalation no gate decided (a loop that stopped,
     a retake a person declined), a halted shot or no cut is not."""
-    from slate.tasks.can import cannable
+    from slate.tasks.run.can import cannable
 
     def scene(*shots, output="renders/s.mp4", halted=None):
         return {"output": output, "halted": halted,

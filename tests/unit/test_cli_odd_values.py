@@ -133,8 +133,8 @@ def place(example_film, tmp_path, monkeypatch):
 
 def _export_record(film: Path) -> None:
     """A scene's timeline record, as a scene run writes it, so `slate export` reads its options
-    past "no cut yet" (tasks/export.py)."""
-    from slate.tasks import export
+    past "no cut yet" (tasks/edit/export.py)."""
+    from slate.tasks.edit import export
     shot: export.TimelineShot = {"shot": "1A", "status": "approved", "reason": "", "media": str(film / "1A.mp4"),
                                  "seconds": 2.5, "trim_in": 0.0, "trim_out": 0.0, "transition": ["cut", 0.0],
                                  "take": 1, "scores": {}, "warnings": []}

@@ -1,4 +1,4 @@
-"""The passes over the clip, declared (tasks/clip_passes.py): slate's own two, a plugin's, and what a declaration may not do."""
+"""The passes over the clip, declared (tasks/shot/clip_passes.py): slate's own two, a plugin's, and what a declaration may not do."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,13 +8,13 @@ from dataclasses import replace
 import pytest
 
 from slate.providers.base import CAPABILITIES, CLIP_PASSES, PASSES, Capability
-from slate.tasks import clip_passes
-from slate.tasks.clip_passes import FACESWAP_PASS, UPSCALE_PASS, PassDef, declare_pass, passes, passes_at, withdraw_pass
+from slate.tasks.shot import clip_passes
+from slate.tasks.shot.clip_passes import FACESWAP_PASS, UPSCALE_PASS, PassDef, declare_pass, passes, passes_at, withdraw_pass
 
 PLUGIN = '''
 from slate.governor.chokepoint import Usage
 from slate.providers.base import Capability
-from slate.tasks.clip_passes import PassDef, declare_pass
+from slate.tasks.shot.clip_passes import PassDef, declare_pass
 
 STAMP = declare_pass(PassDef(
     capability=Capability("stamp", timed=True, passes=True, clip=True), title="date stamp",
@@ -76,8 +76,8 @@ def test_a_pass_a_shot_asks_for_by_name_is_checked_kept_and_judged_from_its_decl
     from slate.manifests import load_film
     from slate.manifests.settings import project_settings
     from slate.providers.registry import lineup
-    from slate.tasks.clip_passes import as_used
-    from slate.tasks.preflight import pass_problems
+    from slate.tasks.shot.clip_passes import as_used
+    from slate.tasks.run.preflight import pass_problems
     toy = declare_pass(replace(FACESWAP_PASS, capability=Capability("reface", timed=True, passes=True, clip=True),
                                title="refacing", gate="reface_gate", judged_by=("a toy's gate", "marks")))
     try:

@@ -9,8 +9,8 @@ from PIL import Image
 def test_a_pass_is_given_the_size_the_video_model_made_not_the_plans(tmp_path):
     from slate.media.render import render_clip
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.clip_passes import clip_size
-    from slate.tasks.upscale import upscaled_size
+    from slate.tasks.shot.clip_passes import clip_size
+    from slate.tasks.shot.upscale import upscaled_size
     still = tmp_path / "still.png"
     Image.new("RGB", (854, 480), (90, 60, 40)).save(still)
     out = tmp_path / "clip.mp4"

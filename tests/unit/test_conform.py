@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from slate.cli import app
 from slate.governor.ledger import Ledger
 from slate.manifests import load_film
-from slate.tasks.export import build_timeline, read_records, record_path, timeline_record, write_record, write_timeline
-from slate.tasks.finish_check import cue_lengths
+from slate.tasks.edit.export import build_timeline, read_records, record_path, timeline_record, write_record, write_timeline
+from slate.tasks.edit.finish_check import cue_lengths
 from tests.scene_cuts import two_short_scenes
 
 runner = CliRunner()
@@ -501,7 +501,7 @@ def test_a_cue_made_to_a_brief_follows_its_brief_not_the_cues(cut, tmp_path, fmt
 def _two_takes_of_1d(cut) -> tuple[str, str]:
     """The rushes as two runs of the dailies leave them: 1D's clip made twice (take 1 in the cut,
     take 2 kept), each take a file in the film's storage. Returns the two files' paths."""
-    from slate.flows.rushes import RushShot, RushTake, Rushes, rushes_path
+    from slate.flows.review.rushes import RushShot, RushTake, Rushes, rushes_path
     from slate.providers.storage_local import LocalStorage
     storage = LocalStorage(cut)
     uris = [storage.put_bytes(f"1D take {n}".encode(), "mp4") for n in (1, 2)]
@@ -516,7 +516,7 @@ def _two_takes_of_1d(cut) -> tuple[str, str]:
 
 
 def _circles(cut) -> list:
-    from slate.tasks.circle import words_of
+    from slate.tasks.review.circle import words_of
     return [(w.shot, w.take, w.word) for w in words_of(Ledger.for_project(cut), "night-diner")]
 
 

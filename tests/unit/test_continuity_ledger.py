@@ -139,7 +139,7 @@ def test_a_film_with_no_continuity_has_no_ledger_and_no_problem(example_film):
 def test_the_example_keeps_its_ledger_a_mug_poured_slid_and_lifted_across_a_conversation(example_film):
     """Item 6: the example declares a prop that changes on screen, a conversation across its cuts
     and a light that holds, and passes its own check; each shot's prompt says the mug as it is then."""
-    from slate.tasks.plan import plan_from_project
+    from slate.tasks.shot.plan import plan_from_project
     film = load_film(example_film)
     assert continuity_problems(film) == []
     states = {s.shot: s for s in ledger_of(film.scene("scene-01"))}
@@ -166,7 +166,7 @@ def test_the_prompts_carry_the_state_in_physical_words(example_film):
     """Item 3: each prop's place and state, each character's side and facing, the light — the
     start's in a start panel and a clip (a changed prop with its state by the end), the end's in an
     end panel; never "as before". A film with no ledger keeps its prompts word for word."""
-    from slate.tasks.plan import panel_prompt
+    from slate.tasks.shot.plan import panel_prompt
     _without_ledger(example_film)
     before = panel_prompt(load_film(example_film), "scene-01", "1D", "start")
     assert "frame" not in before and "Light:" not in before          # a film that declares no ledger
@@ -178,7 +178,7 @@ def test_the_prompts_carry_the_state_in_physical_words(example_film):
     assert "Light: night, key light from frame left, warm light." in start
     later = panel_prompt(film, "scene-01", "1G", "start")
     assert "the mug, full, at the table, frame right" in later and "as before" not in later
-    from slate.tasks.plan import moment_blocks
+    from slate.tasks.shot.plan import moment_blocks
     clip = moment_blocks(film, "scene-01", "1D", "clip")
     assert clip.props == ("the mug, full, at the counter, frame right (by the end of the shot: full, at the table, "
                           "frame right)",), clip.props

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from slate.cli import app
 from slate.commands.dailies_answers import BadAnswer, read_answers
-from slate.flows.rushes import RushShot, RushTake, Rushes, dailies_of, rushes_path
+from slate.flows.review.rushes import RushShot, RushTake, Rushes, dailies_of, rushes_path
 from slate.governor.ledger import CallRequest, Ledger
-from slate.tasks.circle import say_word, words_of
+from slate.tasks.review.circle import say_word, words_of
 
 FILM, SCENE = "night-diner", "scene-01"
 NOTE = "the door swings open, it does not explode"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from slate.flows.dailies_form import form_for, form_text, said_of, shown_of
-from slate.flows.rushes import DailyShot, DailyTake
+from slate.flows.review.dailies_form import form_for, form_text, said_of, shown_of
+from slate.flows.review.rushes import DailyShot, DailyTake
 
 DATA_URL = re.compile(r"!\[([^\]]*)\]\((data:image/jpeg;base64,[A-Za-z0-9+/=]+)\)")
 

@@ -1,4 +1,4 @@
-"""A continuity deviation the director keeps (issue 58, tasks/deviations.py): checked as `slate
+"""A continuity deviation the director keeps (issue 58, tasks/gates/deviations.py): checked as `slate
 check` checks a hand-written change before it is written, kept as a $0 row of the ledger's
 approvals, and laid over the film so the ledger follows the picture from the end of the shot it
 was seen in — the shots after it are asked and judged by the new state, the shot's own start
@@ -13,9 +13,9 @@ from slate.governor.ledger import Ledger
 from slate.manifests import load_film
 from slate.manifests.continuity_ledger import continuity_at, continuity_problems, ledger_lines
 from slate.providers.base import fingerprint
-from slate.tasks.deviations import (DEVIATION_STAGE, BadDeviation, Deviation, accept_deviation, as_accepted,
+from slate.tasks.gates.deviations import (DEVIATION_STAGE, BadDeviation, Deviation, accept_deviation, as_accepted,
                                     deviation_of, deviations_of, read_fields)
-from slate.tasks.plan import plan_from_project
+from slate.tasks.shot.plan import plan_from_project
 
 SCENE = "scene-01"
 BLUE = "#2255aa"
@@ -100,11 +100,11 @@ def test_slate_continuity_accepts_lists_and_check_reads_it(example_film):
 
 
 def test_a_deviation_changes_the_scenes_can_key_so_an_unchanged_scene_is_not_served(example_film):
-    """The can (tasks/can.py) keys a scene on its plans as the run makes them — with the accepted
+    """The can (tasks/run/can.py) keys a scene on its plans as the run makes them — with the accepted
     deviations — or a run after `slate continuity` would serve the old cut and make nothing."""
     from slate.governor.policy import TakePolicy
     from slate.settings import project_settings
-    from slate.tasks.reel import scene_keys
+    from slate.tasks.run.reel import scene_keys
     film, settings = load_film(example_film), project_settings(example_film)
 
     def key() -> str:
@@ -121,7 +121,7 @@ def test_a_deviation_changes_the_scenes_can_key_so_an_unchanged_scene_is_not_ser
 def test_the_report_shows_each_shots_ledger_and_the_deviations_kept(example_film):
     from slate.manifests.settings import project_settings
     from slate.providers.storage_local import LocalStorage
-    from slate.tasks.production_report import build
+    from slate.tasks.review.production_report import build
     film = load_film(example_film)
     with Ledger.for_project(example_film) as ledger:
         accept_deviation(ledger, film, deviation_of(film, SCENE, "1D", "mug", {"colour": BLUE}, note="bluer", by="ana"))

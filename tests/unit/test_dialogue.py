@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from slate.cli import app
 from slate.providers.audio import pcm16_wav
-from slate.tasks.audition import sample_local_voices
+from slate.tasks.workshop.audition import sample_local_voices
 from slate.manifests import load_film
 from slate.manifests.dialogue import (LEAD_SECONDS, NARRATOR, PAUSE_SECONDS, Line, Voice, dialogue_problems,
                                       estimated_seconds, line_spans, on_camera)

@@ -1,7 +1,7 @@
 """Issue 36 item 1: the drift check holds each character, the light and the framing to the bible.
 
 On a small made picture — a plain set with one flat-coloured figure (hair, skin, outfit) — the
-drift measure (tasks/drift.py `measure`, with the figure's parts read by media.likeness) must
+drift measure (tasks/gates/drift.py `measure`, with the figure's parts read by media.likeness) must
 read a hair turned 20 degrees, the light drained to 60% and a framing 22% closer past the
 film's 0.35, each naming what moved, and a clean re-encode darkened a little under it.
 """
@@ -49,7 +49,7 @@ def _jpeg(a: np.ndarray, gain: float = 1.0) -> np.ndarray:
 
 
 def _measure(frame: np.ndarray, panel: np.ndarray) -> dict:
-    from slate.tasks.drift import measure
+    from slate.tasks.gates.drift import measure
     return measure(frame, panel, parts=likeness.parts_of("nina", _figure()))
 
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from slate.manifests.turnaround import EXAMPLE_CAST, draw_turnaround
 from slate.providers import local_bible
 from slate.providers.local_judge import LocalJudge
-from slate.tasks.edit_check import edit_scores
+from slate.tasks.workshop.edit_check import edit_scores
 
 GABE = """Gabe, a long-haul trucker in his forties.
 Very tall and broad-shouldered, heavy build.

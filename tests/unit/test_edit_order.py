@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from slate.flows.scene_finish import transitions_between
+from slate.flows.edit.scene_finish import transitions_between
 from slate.manifests import ManifestError, load_film
 from slate.manifests.assembly import SceneFinish
-from slate.tasks.assembly import edit_fingerprint
+from slate.tasks.edit.assembly import edit_fingerprint
 
 
 def _set_cut(root, cut) -> None:
@@ -44,7 +44,7 @@ def test_the_cut_plays_its_shots_in_its_order_and_leaves_out_the_dropped(example
 
 
 def test_a_scene_without_a_cut_keys_the_can_as_before(example_film):
-    """Every finished scene's key in the can (tasks/can.py) holds its `finishing:` dump: a scene
+    """Every finished scene's key in the can (tasks/run/can.py) holds its `finishing:` dump: a scene
     without a cut dumps without the key, so no film made before it is made again."""
     fingerprint = edit_fingerprint(example_film, load_film(example_film), "scene-01")
     assert "cut" not in fingerprint["scene"]
@@ -85,12 +85,12 @@ def test_a_shot_the_edit_leaves_out_is_not_made_unless_a_kept_shot_chains_from_i
 
 
 def test_the_preflight_reads_the_scene_in_the_edits_order(example_film):
-    """tasks/finish_check.py: a cue placed after the cut's end is warned of at the cut's length
+    """tasks/edit/finish_check.py: a cue placed after the cut's end is warned of at the cut's length
     once the edit drops shots — not at the scene file's length, where it would still be heard."""
     import yaml
 
     from slate.manifests import load_film
-    from slate.tasks.finish_check import finish_problems
+    from slate.tasks.edit.finish_check import finish_problems
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["finishing"]["cut"] = ["1A", "1B"]

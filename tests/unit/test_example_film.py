@@ -227,7 +227,7 @@ def test_two_voices_and_three_lines_and_their_samples_spoken_offline(film: Loade
     """Issue 37: Jenny and Gabe speak (local voices), three lines across 1C, 1D and 1F, each
     fitting its shot at its voice's pace; `slate init --example` speaks the two approved samples
     offline (tasks/audition.sample_local_voices): the same bytes every time, written once."""
-    from slate.tasks.audition import SAMPLE_LINE, sample_local_voices
+    from slate.tasks.workshop.audition import SAMPLE_LINE, sample_local_voices
     voices = {k: v for k, v in film.bible.voices().items() if v is not None}
     assert {k: (v.provider, v.voice) for k, v in voices.items()} == \
         {"jenny": ("local", "female_high"), "gabe": ("local", "male_low")}

@@ -7,7 +7,7 @@ from decimal import Decimal
 import opentimelineio as otio
 import pytest
 
-from slate.tasks.export import build_timeline, write_timeline
+from slate.tasks.edit.export import build_timeline, write_timeline
 
 FPS = 24
 

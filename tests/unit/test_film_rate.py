@@ -12,8 +12,8 @@ from slate.manifests import load_film
 from slate.manifests.load import ManifestError
 from slate.manifests.schema import Film
 from slate.manifests.settings import Settings, check_settings, project_settings
-from slate.tasks.plan import plan_from_project
-from slate.tasks.reel import film_key, scene_keys
+from slate.tasks.shot.plan import plan_from_project
+from slate.tasks.run.reel import film_key, scene_keys
 
 
 def _film_fps(root: Path, value) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from slate.media import run
-from slate.tasks.preflight import preflight
+from slate.tasks.run.preflight import preflight
 
 
 def _edit(root: Path, scene_finishing: dict | None = None, film_finishing: dict | None = None) -> None:

@@ -1,9 +1,9 @@
 """A run halted by one refusal says it once (issue 56, item 8): a 402 that halted the run stopped
 every shot in flight with the same words, and the scene's end said them once per shot (ten times
-in a ten-shot scene). flows/scene_result.py `halted_message` says each reason once, with its shots."""
+in a ten-shot scene). flows/run/scene_result.py `halted_message` says each reason once, with its shots."""
 from __future__ import annotations
 
-from slate.flows.scene_result import ShotReport, halted_message
+from slate.flows.run.scene_result import ShotReport, halted_message
 
 
 def test_one_reason_many_shots_is_said_once_with_its_shots():

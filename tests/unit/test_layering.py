@@ -374,7 +374,7 @@ def test_the_vendor_and_private_checks_see_each_form(tmp_path):
                     "m = 'slate.providers.fal'\n"                                  # 5
                     "from slate.providers.registry import board_painter\n"        # 6: shared, allowed
                     "from slate.providers import base, registry\n"                 # 7: allowed
-                    "from slate.tasks.cache import _edge, ContentKey\n"            # 8: private
+                    "from slate.tasks.run.cache import _edge, ContentKey\n"        # 8: private
                     "from .gate import _verdict\n"                                 # 9: private
                     "from slate import stack as film_stack\n"                      # 10
                     "film_stack._start()\n"                                        # 11: reach-in
@@ -391,3 +391,52 @@ def test_the_vendor_and_private_checks_see_each_form(tmp_path):
     assert "slate.providers.local_draw" in found[3] and "core.py:1: imports slate.providers.local " in found[0], found
     assert [f.split(": ", 1)[0].rsplit(":", 1)[1] for f in private] == ["8", "9", "11", "13"], private
     assert "_verdict from slate.tasks.gate" in private[1], private
+
+
+def _is_flow(decorator: ast.expr) -> bool:
+    """`@flow` or `@flow(...)`."""
+    return getattr(decorator.func if isinstance(decorator, ast.Call) else decorator, "id", None) == "flow"
+
+
+def loose_modules(root: Path = ROOT) -> list[str]:
+    """Modules outside a room (docs/architecture.md, The rooms): any module at the top of tasks/,
+    a module at the top of flows/ that defines no flow, and a room without a docstring saying
+    what it holds."""
+    loose = [f"tasks/{p.name}: a task module outside a room" for p in sorted((root / "tasks").glob("*.py"))
+             if p.name != "__init__.py"]
+    for path in sorted((root / "flows").glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        flows = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and any(_is_flow(d) for d in n.decorator_list)]
+        if path.name != "__init__.py" and not flows:
+            loose.append(f"flows/{path.name}: defines no flow, so it belongs in a room")
+    for top in ("tasks", "flows"):
+        for room in sorted(p for p in (root / top).iterdir() if p.is_dir() and p.name != "__pycache__"):
+            init = room / "__init__.py"
+            if not init.is_file() or not ast.get_docstring(ast.parse(init.read_text())):
+                loose.append(f"{top}/{room.name}/: a room whose __init__.py does not say what it holds")
+    return loose
+
+
+def test_every_task_and_flow_part_lives_in_a_room():
+    loose = loose_modules()
+    assert not loose, "\n".join(loose)
+
+
+def test_the_room_check_sees_a_loose_module(tmp_path):
+    """The check itself can fail: a stage left at the top of tasks/, a helper at the top of flows/
+    and a room that says nothing are each named; a flow at the top and a room that says what it
+    holds are not."""
+    for folder in ("tasks", "flows", "tasks/shot", "flows/shot", "flows/edit"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "tasks" / "__init__.py").write_text('"""slate.tasks"""\n')
+    (tmp_path / "tasks" / "grain.py").write_text("X = 1\n")
+    (tmp_path / "tasks" / "shot" / "__init__.py").write_text('"""The shot and its stages."""\n')
+    (tmp_path / "flows" / "scene.py").write_text("from prefect import flow\n\n@flow(name='scene')\ndef scene_flow():\n    pass\n")
+    (tmp_path / "flows" / "film.py").write_text("from prefect import flow\n\n@flow\ndef film_flow():\n    pass\n")
+    (tmp_path / "flows" / "helpers.py").write_text("def tidy():\n    pass\n")
+    (tmp_path / "flows" / "shot" / "__init__.py").write_text('"""A shot\'s way."""\n')
+    (tmp_path / "flows" / "edit" / "__init__.py").write_text("")
+    assert loose_modules(tmp_path) == ["tasks/grain.py: a task module outside a room",
+                                       "flows/helpers.py: defines no flow, so it belongs in a room",
+                                       "flows/edit/: a room whose __init__.py does not say what it holds"]

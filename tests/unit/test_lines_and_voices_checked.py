@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from slate.tasks.preflight import preflight
+from slate.tasks.run.preflight import preflight
 
 KEY = "sk-proj-" + "Ab3dEf6hIj9kLm2n"   # key-shaped, never a real one
 

@@ -22,7 +22,7 @@ from slate.providers.local_bible import draw_plate
 from slate.providers.local_draw import add_grain, frame_plate, paste_figure, place_figures, view_cell
 from slate.providers.local_lipsync import fault_shift, lipsync_clip
 from slate.providers.local_speech import LOCAL_VOICES, Speech, speak, write_wav
-from slate.tasks.keyframes import ClipCast, cast_of
+from slate.tasks.gates.keyframes import ClipCast, cast_of
 
 W, H, FPS, SECONDS = 426, 240, 24, 2.5
 PLATE = "Interior of an all-night diner. Red stools, a chrome counter, a black and white chequered floor."

@@ -17,8 +17,8 @@ from slate.governor.ratecard import Pricing, RateCard
 from slate.manifests import load_film
 from slate.manifests.settings import check_settings
 from slate.providers.registry import ModelRef, UnknownProvider, lineup
-from slate.tasks.lipsync import dialogue_costs, sync_costs, synced_shots
-from slate.tasks.voicing import line_costs
+from slate.tasks.shot.lipsync import dialogue_costs, sync_costs, synced_shots
+from slate.tasks.shot.voicing import line_costs
 
 
 def _lineup(tmp_path, monkeypatch, toml: str = "", **env: str):

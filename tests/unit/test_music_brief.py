@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from slate.manifests.assembly import MusicBrief, SceneFinish, shot_problems
-from slate.tasks.finish_check import music_problems
-from slate.tasks.spotting import SpotError, places, spot
+from slate.tasks.edit.finish_check import music_problems
+from slate.tasks.edit.spotting import SpotError, places, spot
 
 FPS = 24.0
 SHOTS = [("1A", 4.0), ("1B", 3.0), ("1C", 5.0)]
@@ -110,7 +110,7 @@ def test_a_hosted_cue_is_priced_in_the_estimate_and_the_amount_a_person_approves
     from slate.cli import app
     from slate.governor.ratecard import Pricing, RateCard
     from slate.manifests import load_film
-    from slate.tasks.run_plan import music_prices
+    from slate.tasks.run.run_plan import music_prices
     path = example_film / "scenes" / "scene-01.yaml"
     doc = yaml.safe_load(path.read_text())
     doc["finishing"]["music"][0]["model"] = "elevenlabs:music_v1"
@@ -134,7 +134,7 @@ def test_the_doctor_checks_and_prices_a_cues_hosted_composer(example_film, monke
 
     from slate.manifests import load_film
     from slate.providers import registry
-    from slate.tasks.doctor import check_lineup, film_music
+    from slate.tasks.run.doctor import check_lineup, film_music
     for var in ("ELEVENLABS_API_KEY", "XI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     path = example_film / "scenes" / "scene-01.yaml"

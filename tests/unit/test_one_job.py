@@ -13,9 +13,9 @@ from slate.providers.base import (CAPABILITIES, EVERY, ClipPass, ClipPassRequest
                                   VideoGenerator)
 from slate.providers.spec import FACESWAP, JUDGE, LIPSYNC, SPEECH, UPSCALE, VIDEO, ProviderSpec
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.jobs import job_spec, paid_job
-from slate.tasks.run import open_run
-from slate.tasks.take_inputs import Maker
+from slate.tasks.shot.jobs import job_spec, paid_job
+from slate.tasks.run.run import open_run
+from slate.tasks.shot.take_inputs import Maker
 from tests.runs import a_run
 
 
@@ -59,7 +59,7 @@ def test_the_crew_keeps_one_client_per_capability_and_model_and_closes_them(exam
         built.append((capability.name, str(ref)))
         return Closing(capability.name)
 
-    monkeypatch.setattr("slate.tasks.run.build", build)
+    monkeypatch.setattr("slate.tasks.run.run.build", build)
     with open_run(a_run(example_film)) as run:
         st = run.crew
         first = st.service(VIDEO, "local:local-ffmpeg-v1")

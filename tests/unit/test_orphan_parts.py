@@ -35,7 +35,7 @@ def _writer(src: Path, dest: Path) -> subprocess.Popen:
 
 
 def test_a_killed_writers_temporary_file_is_swept_and_a_live_writers_is_not(tmp_path):
-    from slate.flows.call_sheet import sweep_scratch
+    from slate.flows.run.call_sheet import sweep_scratch
     from slate.providers.storage_local import sweep_orphans
 
     store = tmp_path / ".slate" / "artifacts" / "b7"
@@ -80,7 +80,7 @@ def test_a_killed_runs_ffmpeg_scratch_and_download_are_swept_by_the_next(tmp_pat
     """Issue 35: after a run killed during the stitch, a 1 MB `..night-diner-draft.….film-part.…
     .part.mp4` sat in renders/ for good, and killed downloads left `.part.mp4` files in
     .slate/downloads/: their names carried no writer's pid, so the sweep could not tell them."""
-    from slate.flows.call_sheet import sweep_scratch
+    from slate.flows.run.call_sheet import sweep_scratch
 
     killed = subprocess.Popen([sys.executable, "-c", FFMPEG_WRITER, str(tmp_path / "renders" / "night-diner-draft.mp4")],
                               stdout=subprocess.PIPE, text=True)
@@ -112,7 +112,7 @@ with temp_folder_beside(Path(sys.argv[1])) as work:
 
 
 def test_a_killed_writers_temporary_folder_is_swept_and_a_live_writers_is_not(tmp_path):
-    from slate.flows.call_sheet import sweep_scratch
+    from slate.flows.run.call_sheet import sweep_scratch
     downloads = tmp_path / ".slate" / "downloads"
     downloads.mkdir(parents=True)
 

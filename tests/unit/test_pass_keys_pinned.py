@@ -1,14 +1,14 @@
 """The can keys of films made before the passes were declared (issue 55 item 5): unchanged.
 
-A pass over a clip (tasks/clip_passes.py: the face swap, the upscale) keys a scene by its own part,
-built from its declaration — no pass named by hand in tasks/can.py. That must not re-key any scene
+A pass over a clip (tasks/shot/clip_passes.py: the face swap, the upscale) keys a scene by its own part,
+built from its declaration — no pass named by hand in tasks/run/can.py. That must not re-key any scene
 a film already has in the can: the example film's scene-01 keys, computed as the reel computes
-them (tasks/reel.py `scene_keys`, the scene flow's own), must be the ones the code gave before the
+them (tasks/run/reel.py `scene_keys`, the scene flow's own), must be the ones the code gave before the
 declarations existed — main at BEFORE.
 
 Both are computed here, on one copy of the film, in this environment: BEFORE's code taken out of
 the repository's own history (`git archive`), given today's version table and gate policy
-(tasks/versions.py, governor/gates.toml: a stage or a gate that moved on re-keys by design), and
+(tasks/run/versions.py, governor/gates.toml: a stage or a gate that moved on re-keys by design), and
 run in a subprocess; this code in the test. Pins
 of the values were tried first and held the environment's bytes: twice in a day a fresh `make dev`
 or another machine moved all five keys with no line of slate changed (BEFORE's code moved with
@@ -26,7 +26,7 @@ import pytest
 from slate.governor.policy import TakePolicy
 from slate.manifests import load_film
 from slate.manifests.settings import Settings, project_settings
-from slate.tasks.reel import scene_keys
+from slate.tasks.run.reel import scene_keys
 
 SWAP, UP = "comfyui:faceswap-reactor", "comfyui:upscale-esrgan"
 #: main before this branch's first change: the pass declarations did not exist yet
@@ -70,14 +70,14 @@ def _before(root: Path, tmp: Path) -> dict[str, str]:
     # With today's version table and gate policy: a stage's version or a gate's line moving on (a
     # gate made better) re-keys what it made by design; what is held here is that the pass
     # declarations' structure re-keys nothing.
-    for table in ("tasks/versions.py", "governor/gates.toml"):
+    for table in ("tasks/run/versions.py", "governor/gates.toml"):
         (tree / table).write_text((REPO / table).read_text())
     me = Path(__file__).read_text()
     body = me[me.index("def _key("):me.index("def _before(")]
     script = "\n".join(["import json, sys", "from pathlib import Path",
                         "from slate.governor.policy import TakePolicy", "from slate.manifests import load_film",
                         "from slate.manifests.settings import Settings, project_settings",
-                        "from slate.tasks.reel import scene_keys", f"SWAP, UP = {SWAP!r}, {UP!r}", body,
+                        "from slate.tasks.run.reel import scene_keys", f"SWAP, UP = {SWAP!r}, {UP!r}", body,
                         "import slate; print(slate.__file__)", "print(json.dumps(_keys(Path(sys.argv[1]))))"])
     out = subprocess.run([sys.executable, "-c", script, str(root)], cwd=tree, capture_output=True, text=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(tree)})

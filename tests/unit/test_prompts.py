@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from slate.manifests import load_film
 from slate.providers.prompts import assemble, lint, load_rules
 from slate.cli import app
-from slate.tasks.lint import PromptRefused, check_before_paying
-from slate.tasks.plan import moment_blocks, plan_from_project
+from slate.tasks.run.lint import PromptRefused, check_before_paying
+from slate.tasks.shot.plan import moment_blocks, plan_from_project
 
 runner = CliRunner()
 

@@ -160,7 +160,7 @@ def test_every_key_is_read_from_the_variables_its_provider_declares(name, monkey
 
 @pytest.mark.parametrize("name", list(SPECS))
 def test_the_doctor_runs_every_providers_own_checks(name, monkeypatch, tmp_path):
-    from slate.tasks.doctor import check_lineup
+    from slate.tasks.run.doctor import check_lineup
     _no_provider_env(monkeypatch)
     spec = SPECS[name]
     assert spec.doctor is not None, f"{name} declares no doctor checks"

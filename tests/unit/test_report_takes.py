@@ -20,7 +20,7 @@ from slate.governor.ledger import CallRequest, Ledger
 from slate.manifests import load_film
 from slate.manifests.settings import project_settings
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.production_report import build
+from slate.tasks.review.production_report import build
 
 DRAFT_RUN, FINAL_RUN = "0d1a2f7e-draft-run", "f1a40c3b-final-run"
 

@@ -103,7 +103,7 @@ def test_per_characters_and_per_seconds_add_up(tmp_path):
 
 
 def test_slate_estimate_prices_each_shots_lines_by_its_speakers_voice(example_film):
-    """`slate estimate` (and a run's estimate before its first call, flows/call_sheet.py) prices
+    """`slate estimate` (and a run's estimate before its first call, flows/run/call_sheet.py) prices
     every line of a shot as its speaker's speech model: gabe's two lines on ElevenLabs'
     multilingual model, nina's on the local voice at $0. A scene without lines keeps its table."""
     import yaml
@@ -114,8 +114,8 @@ def test_slate_estimate_prices_each_shots_lines_by_its_speakers_voice(example_fi
     from slate.manifests import load_film
     from slate.providers.registry import lineup
     from slate.settings import project_settings
-    from slate.tasks.plan import plan_from_project
-    from slate.tasks.voicing import line_costs
+    from slate.tasks.shot.plan import plan_from_project
+    from slate.tasks.shot.voicing import line_costs
     from tests.scene_cuts import without_voices
     root = example_film
     without_voices(root)

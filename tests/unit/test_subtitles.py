@@ -89,7 +89,7 @@ def test_files_are_written_whole_and_readable_as_the_umask_allows(tmp_path, umas
 
 # --- timing through the edit ------------------------------------------------------------------
 
-RECORD = [  # as tasks/export.py's timeline record keeps them
+RECORD = [  # as tasks/edit/export.py's timeline record keeps them
     {"shot": "s1", "media": "/a.mp4", "seconds": 3.0, "trim_in": 0.0, "trim_out": 0.5, "transition": ["dissolve", 1.0]},
     {"shot": "s2", "media": "/b.mp4", "seconds": 4.0, "trim_in": 1.0, "trim_out": 0.0, "transition": ["cut", 0]},
     {"shot": "s3", "media": None, "seconds": 2.0, "trim_in": 0.0, "trim_out": 0.0, "transition": ["cut", 0]},

@@ -1,9 +1,9 @@
 """Upscale only after approval (issue 41 item 5), the parts that decide before anything runs: which
-runs upscale, what an upscale is estimated to cost (tasks/upscale.py `upscale_costs`, the estimate's
+runs upscale, what an upscale is estimated to cost (tasks/shot/upscale.py `upscale_costs`, the estimate's
 "passes $"), and the scene's can key — which names the upscale only where a run upscales, so a
 draft, and every film without an upscale model, keeps every key it had.
 
-The keys are the reel's (tasks/reel.py `scene_keys`: the scene flow's own), of the example film
+The keys are the reel's (tasks/run/reel.py `scene_keys`: the scene flow's own), of the example film
 and its own upscale workflow (comfyui/upscale-esrgan.json); prices are the packaged rate card's and
 a film's own rates.toml row."""
 from __future__ import annotations
@@ -16,9 +16,9 @@ from slate.governor.policy import TakePolicy
 from slate.manifests import load_film
 from slate.manifests.settings import Settings, project_settings
 from slate.providers.registry import lineup
-from slate.tasks.plan import plan_from_project
-from slate.tasks.reel import scene_keys
-from slate.tasks.upscale import UPSCALE, upscale_costs, upscaled_size, upscales
+from slate.tasks.shot.plan import plan_from_project
+from slate.tasks.run.reel import scene_keys
+from slate.tasks.shot.upscale import UPSCALE, upscale_costs, upscaled_size, upscales
 
 MODEL = "comfyui:upscale-esrgan"
 PRICED = ('[models."comfyui:upscale-*"]\nkind = "upscale"\nper_gpu_second = "0.01"\ngpu_seconds_per_second = 30\n'
@@ -82,7 +82,7 @@ SWAP_PRICED = ('[models."comfyui:faceswap-*"]\nkind = "faceswap"\nper_gpu_second
 
 
 def test_a_face_swap_is_priced_once_a_face_beside_the_upscale_only_where_a_shot_asks(example_film, monkeypatch):
-    from slate.tasks.clip_passes import costs_by_pass, pass_costs
+    from slate.tasks.shot.clip_passes import costs_by_pass, pass_costs
     monkeypatch.delenv("SLATE_FPS", raising=False)
     (example_film / "rates.toml").write_text(PRICED + "\n" + SWAP_PRICED)
     scene = example_film / "scenes" / "scene-01.yaml"

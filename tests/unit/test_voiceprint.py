@@ -128,7 +128,7 @@ def test_the_example_films_short_lines_in_their_own_voice_pass(example_master):
     from slate.manifests import load_film
     from slate.media.voiceprint import judge_line, pace, read_pcm16, signature
     from slate.providers.registry import offline_line
-    from slate.tasks.audition import SAMPLE_LINE
+    from slate.tasks.workshop.audition import SAMPLE_LINE
     voices = load_film(example_master).bible.voices()
     # each speaker's own line of the example (1F, 1D), and short lines of jenny's high voice
     for who, other, texts in (("jenny", "gabe", ("Be right with you.", "Not tonight.", "Coffee?")),

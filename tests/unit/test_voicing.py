@@ -1,4 +1,4 @@
-"""What the speech stage judges a line against and keys a scene on (tasks/voicing.py): the
+"""What the speech stage judges a line against and keys a scene on (tasks/shot/voicing.py): the
 interim reference until a sample is approved, the approved one after, none for a vendor voice
 that has neither; the voice gate on real eSpeak lines; a line measured past its shot named with
 both durations; a scene with no line keeps the can's key it had (no speech part at all)."""
@@ -11,7 +11,7 @@ import yaml
 from slate.manifests import load_film
 from slate.manifests.dialogue import Line, Voice
 from slate.providers.local_speech import local_voice, speak, write_wav
-from slate.tasks.voicing import canonical_voice_key, judge, reference_of, speech_fingerprint, too_long
+from slate.tasks.shot.voicing import canonical_voice_key, judge, reference_of, speech_fingerprint, too_long
 from tests.scene_cuts import without_voices
 
 GABE = Voice(description="adult man, low", provider="local", voice="male_low")

@@ -1,0 +1,2 @@
+"""The gates: what a take, a cut, a chain or a reference is held to before money follows it (the panel
+gate, the keyframe gate, drift, continuity, the reference gate), what each is given and what it returns."""
