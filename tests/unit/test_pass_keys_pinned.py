@@ -70,14 +70,15 @@ def _before(root: Path, tmp: Path) -> dict[str, str]:
     # With today's version table and gate policy: a stage's version or a gate's line moving on (a
     # gate made better) re-keys what it made by design; what is held here is that the pass
     # declarations' structure re-keys nothing.
-    for table in ("tasks/run/versions.py", "governor/gates.toml"):
-        (tree / table).write_text((REPO / table).read_text())
+    # (BEFORE's tree is laid out as it was then: its modules outside the rooms of 2026-11-30)
+    for then, now in (("tasks/versions.py", "tasks/run/versions.py"), ("governor/gates.toml",) * 2):
+        (tree / then).write_text((REPO / now).read_text())
     me = Path(__file__).read_text()
     body = me[me.index("def _key("):me.index("def _before(")]
     script = "\n".join(["import json, sys", "from pathlib import Path",
                         "from slate.governor.policy import TakePolicy", "from slate.manifests import load_film",
                         "from slate.manifests.settings import Settings, project_settings",
-                        "from slate.tasks.run.reel import scene_keys", f"SWAP, UP = {SWAP!r}, {UP!r}", body,
+                        "from slate.tasks.reel import scene_keys", f"SWAP, UP = {SWAP!r}, {UP!r}", body,
                         "import slate; print(slate.__file__)", "print(json.dumps(_keys(Path(sys.argv[1]))))"])
     out = subprocess.run([sys.executable, "-c", script, str(root)], cwd=tree, capture_output=True, text=True,
                          env={**__import__("os").environ, "PYTHONPATH": str(tree)})
