@@ -17,7 +17,7 @@ how sure the reading is, and a verdict with a one-line reason naming the speaker
                    lower face — MOUTH_BOX below the eyes — over hw², so framing does not matter.
 - ``judge_sync``   follows the speaker's face through the clip (who is who by the cast's colours:
                    a media/presence `Cast` for the frames' size, as the caller builds it — the
-                   keyframe gate's tasks/keyframes `cast_of` — and `Cast.looked`, at low resolution;
+                   keyframe gate's tasks/gates/keyframes.py `cast_of` — and `Cast.looked`, at low resolution;
                    the face nearest the speaker's figure, at full resolution), correlates the
                    mouth's opening with the envelope, restricted to the line's span with MARGIN,
                    at every lag within ±LAG_RANGE_MS (LAG_STEP_MS apart, the peak refined by a
@@ -49,7 +49,7 @@ from .voiceprint import read_pcm16
 from .presence import Cast
 
 #: The shot's cast as presence reads it, for frames of a (height, width): the caller builds it
-#: (tasks/keyframes `cast_of` over the shot's ClipCast), so media/ never reaches into tasks/.
+#: (tasks/gates/keyframes.py `cast_of` over the shot's ClipCast), so media/ never reaches into tasks/.
 CastFor = Callable[[tuple[int, int]], Cast]
 
 ENVELOPE_WINDOW = 0.04   # s: about a frame at 24 fps, centred on the frame's time
