@@ -32,9 +32,10 @@ from slate.manifests import LoadedFilm
 from slate.manifests.assembly import MusicBrief
 from slate.media.music_gate import judge_cue
 from slate.providers.spec import MUSIC
-from slate.tasks.edit.music import CUE_SHOT, CueTake, MadeTake, music_take, request_of
+from slate.tasks.edit.music import CUE_SHOT, CueTake, music_take, request_of
 from slate.tasks.run.run import Run, emit, in_project
 from slate.tasks.edit.spotting import CutPlace, SpotError, Spotted, edit_order, places, spot
+from slate.tasks.shot.sound import MadeSound
 from slate.tasks.shot.take_inputs import Finishing, FinishingCue, Maker
 from slate.tasks.shot.take_loop import Approved, Judged, take_loop, teller
 
@@ -52,7 +53,7 @@ class CueStage:
     name: str = "music"
     gate: str = "music_gate"
     gate_words: str = "the music gate"
-    made: dict[str, MadeTake] = field(default_factory=dict)
+    made: dict[str, MadeSound] = field(default_factory=dict)
 
     def make(self, take: int, model: str) -> str:
         given = CueTake(cue=self.brief.name, take=take, request=request_of(self.brief, self.spotted, take),

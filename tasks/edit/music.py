@@ -20,17 +20,16 @@ It must never call a composer except through the governor, and never hold a key.
 from __future__ import annotations
 
 from prefect import task
-from pydantic import BaseModel, ConfigDict
 
 from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor, Usage
 from slate.manifests.assembly import MusicBrief
-from slate.providers.audio import wav_seconds
 from slate.providers.base import KeepsMusic, MadeCue, MusicGenerator, MusicRequest, fingerprint
 from slate.providers.spec import MUSIC
 from slate.tasks.run.cache import ContentKey
 from slate.tasks.gates.gate_inputs import StageInput
 from slate.tasks.run.run import Run, emit
 from slate.tasks.edit.spotting import Spotted
+from slate.tasks.shot.sound import MadeSound, make_sound
 from slate.tasks.shot.take_inputs import Maker
 from slate.tasks.run.versions import MUSIC_VERSION
 
@@ -74,16 +73,8 @@ class CueTake(StageInput):
                             "model": self.maker.model, "variant": self.maker.variant})
 
 
-class MadeTake(BaseModel):
-    """A cue made: its WAV in content-addressed storage and its length as measured. `reused`: an
-    earlier call's cue, found in the ledger, no composer called and nothing paid."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uri: str
-    seconds: float
-    call_id: str
-    reused: bool = False
+#: A cue made (tasks/shot/sound.py): the name stored results of music takes give their type.
+MadeTake = MadeSound
 
 
 def cue_spec(context: CallContext, given: CueTake) -> CallSpec:
@@ -100,7 +91,7 @@ def _wav(made: MadeCue) -> Answer:
     return Answer(made.wav, "wav", usage=made.usage)
 
 
-def make_cue(governor: Governor, composer: MusicGenerator, given: CueTake, context: CallContext) -> MadeTake:
+def make_cue(governor: Governor, composer: MusicGenerator, given: CueTake, context: CallContext) -> MadeSound:
     """Make one cue through the governor (the module docstring says how it is paid and kept)."""
     keeper = composer if isinstance(composer, KeepsMusic) else None
 
@@ -109,16 +100,14 @@ def make_cue(governor: Governor, composer: MusicGenerator, given: CueTake, conte
         kept = keeper.recover(call_id)
         return None if kept is None else _wav(kept)
 
-    made = governor.sync_call(cue_spec(context, given), lambda call_id: _wav(composer.compose(given.request,
-                                                                                                client_ref=call_id)),
-                              recover=recover if keeper is not None else None)
-    seconds = wav_seconds(context.provider, governor.storage.get_bytes(made.uri), "the cue")
-    return MadeTake(uri=made.uri, seconds=seconds, call_id=made.call_id, reused=made.reused)
+    return make_sound(governor, cue_spec(context, given),
+                      lambda call_id: _wav(composer.compose(given.request, client_ref=call_id)),
+                      recover=recover if keeper is not None else None, what="the cue")
 
 
 @task(name="music-take", cache_policy=ContentKey(stage=MUSIC_VERSION), result_serializer="json",
       task_run_name="music {given.cue} take {given.take}")
-def music_take(run: Run, given: CueTake) -> MadeTake:
+def music_take(run: Run, given: CueTake) -> MadeSound:
     maker = given.maker
     emit(run, scene=run.scene, shot=CUE_SHOT + given.cue, stage=STAGE, take=given.take, status="composing")
     context = run.call_at(CUE_SHOT + given.cue, STAGE, given.take, maker.provider, maker.model, profile=maker.profile)

@@ -20,17 +20,15 @@ It must never call a voice except through the governor, and never hold a key.
 from __future__ import annotations
 
 from prefect import task
-from pydantic import BaseModel, ConfigDict
-
 from slate.governor.chokepoint import Answer, CallContext, CallSpec, Governor
 from slate.governor.estimate import line_usage
 from slate.manifests.dialogue import DEFAULT_WPM
-from slate.providers.audio import wav_seconds
 from slate.providers.base import FindsSpeech, KeepsSpeech, SpeechGenerator, SpeechRequest, SpokenLine, fingerprint
 from slate.providers.spec import SPEECH
 from slate.tasks.run.cache import ContentKey
 from slate.tasks.gates.gate_inputs import StageInput
 from slate.tasks.run.run import Run, emit
+from slate.tasks.shot.sound import MadeSound, make_sound
 from slate.tasks.shot.take_inputs import Maker
 from slate.tasks.run.versions import SPEECH_VERSION
 
@@ -60,16 +58,8 @@ class LineTake(StageInput):
                             "provider": self.maker.provider, "model": self.maker.model, "variant": self.maker.variant})
 
 
-class SpokenTake(BaseModel):
-    """A line spoken: its WAV in content-addressed storage and its length as measured. `reused`:
-    an earlier call's line, found in the ledger, no voice called and nothing paid."""
-
-    model_config = ConfigDict(frozen=True)
-
-    uri: str
-    seconds: float
-    call_id: str
-    reused: bool = False
+#: A line spoken (tasks/shot/sound.py): the name stored results of speech takes give their type.
+SpokenTake = MadeSound
 
 
 def line_spec(context: CallContext, given: LineTake) -> CallSpec:
@@ -87,7 +77,7 @@ def _wav(line: SpokenLine) -> Answer:
     return Answer(line.wav, "wav", usage=line.usage)
 
 
-def speak_line(governor: Governor, voice: SpeechGenerator, given: LineTake, context: CallContext) -> SpokenTake:
+def speak_line(governor: Governor, voice: SpeechGenerator, given: LineTake, context: CallContext) -> MadeSound:
     """Speak one line through the governor (the module docstring says how it is paid and kept)."""
     keeper = voice if isinstance(voice, KeepsSpeech) else None
     finder = voice if isinstance(voice, FindsSpeech) else None
@@ -102,16 +92,15 @@ def speak_line(governor: Governor, voice: SpeechGenerator, given: LineTake, cont
             kept = finder.find_line(given.request, governor.ledger.find(call_id).created_at)
         return None if kept is None else _wav(kept)
 
-    made = governor.sync_call(
-        line_spec(context, given), lambda call_id: _wav(voice.speak(given.request, client_ref=call_id)),
-        recover=recover if keeper is not None or finder is not None else None, repeatable=True)
-    seconds = wav_seconds(context.provider, governor.storage.get_bytes(made.uri))
-    return SpokenTake(uri=made.uri, seconds=seconds, call_id=made.call_id, reused=made.reused)
+    return make_sound(governor, line_spec(context, given),
+                      lambda call_id: _wav(voice.speak(given.request, client_ref=call_id)),
+                      recover=recover if keeper is not None or finder is not None else None,
+                      what="the spoken line", repeatable=True)
 
 
 @task(name="speech-take", cache_policy=ContentKey(stage=SPEECH_VERSION), result_serializer="json",
       task_run_name="speech {given.shot} line {given.line} take {given.take}")
-def speech_take(run: Run, given: LineTake) -> SpokenTake:
+def speech_take(run: Run, given: LineTake) -> MadeSound:
     maker = given.maker
     emit(run, scene=run.scene, shot=given.shot, stage=STAGE, take=given.take, status="speaking")
     context = run.call_at(given.shot, STAGE, given.take, maker.provider, maker.model, profile=maker.profile)

@@ -20,7 +20,8 @@ from slate.providers import elevenlabs, registry
 from slate.providers.base import SpeechRequest
 from slate.providers.spec import SPEECH
 from slate.providers.storage_local import LocalStorage
-from slate.tasks.shot.speech import LineTake, SpokenTake, line_spec, speak_line
+from slate.tasks.shot.sound import MadeSound
+from slate.tasks.shot.speech import LineTake, line_spec, speak_line
 from slate.tasks.shot.take_inputs import Maker
 from tests.fakes.control import fake_key, files_holding
 from tests.fakes.core import FAKE_CHARS_PER_SECOND
@@ -44,7 +45,7 @@ def take(voice, index: int, speaker: str, text: str, *, version: str = "sample-v
                     pace_wpm=pace)
 
 
-def speak_all(root: Path, run_id: str, voice, lines) -> list[SpokenTake]:
+def speak_all(root: Path, run_id: str, voice, lines) -> list[MadeSound]:
     g = gov(root, run_id)
     out = []
     for given in lines:
@@ -184,12 +185,12 @@ def test_the_speech_take_task_speaks_a_line_of_a_run_once_and_keeps_it(example_f
 
     # As the scene flow keeps its takes: in the film's own folder (a key holds no path).
     @flow(result_storage=result_storage(example_film, StorageSettings()))
-    def scene(run_id: str) -> SpokenTake:
+    def scene(run_id: str) -> MadeSound:
         with open_run(a_run(example_film, run_id)) as run:
             return speech_take(run, given)
 
     first, second = scene("run-a"), scene("run-b")
-    assert isinstance(first, SpokenTake) and second == first and first.seconds > 0.3
+    assert isinstance(first, MadeSound) and second == first and first.seconds > 0.3
     [row] = [r for r in Ledger.for_project(example_film).rows() if r.stage == "speech"]
     assert (row.run_id, row.scene, row.shot, row.provider, row.model, row.artifact_uri) == \
         ("run-a", "scene-01", "1C", "local", "local-espeak-v1", first.uri)
