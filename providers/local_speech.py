@@ -41,6 +41,7 @@ import atexit
 import ctypes
 import io
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -148,6 +149,33 @@ def read_wav(path: Path) -> Speech:
     return Speech(samples, rate)
 
 
+#: The folder each process's copy of the library lives in: ENGINE_PREFIX, its pid, a dash.
+ENGINE_PREFIX = "slate-espeak-"
+
+
+def sweep_engines(tmp: Path) -> list[Path]:
+    """Remove the library copies of processes that are gone (killed before their exit could),
+    and say which; a live process's copy, or a folder not named by a pid, is left alone."""
+    gone = []
+    for folder in tmp.glob(f"{ENGINE_PREFIX}*-*"):
+        pid = folder.name[len(ENGINE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        gone.append(folder)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:    # someone else's process: alive
+        return True
+    return True
+
+
 class _Engine:
     """The eSpeak NG library, one utterance at a time (module docstring: a fresh copy per line)."""
 
@@ -157,7 +185,10 @@ class _Engine:
         self.lock = threading.Lock()
         self.data_path = espeakng_loader.get_data_path()
         self.variants = Path(self.data_path) / "voices" / "!v"
-        self._dir = tempfile.mkdtemp(prefix="slate-espeak-")
+        # Named by this process's id, so that the copy of a process killed before its exit (a
+        # SIGKILL, a crash test) is found and removed by the next engine made on this machine.
+        sweep_engines(Path(tempfile.gettempdir()))
+        self._dir = tempfile.mkdtemp(prefix=f"{ENGINE_PREFIX}{os.getpid()}-")
         atexit.register(shutil.rmtree, self._dir, True)
         self.library = str(Path(self._dir) / "libespeak-ng.so")
         shutil.copyfile(espeakng_loader.get_library_path(), self.library)

@@ -3,6 +3,8 @@ samples for the same text and voice, recognisably different voices, faults that 
 and a voice eSpeak lacks named in a clear error."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,34 @@ def test_the_fault_mode_takes_the_speech_kinds_and_still_refuses_unknown_ones():
     assert LocalSettings(fault_kinds="recolour,cut_line").faults.kinds == ("recolour", "cut_line")
     with pytest.raises(ValueError, match="unknown local fault kind.*'whispered'.*wrong_voice"):
         FaultMode.parse(0.5, 1, "whispered")
+
+
+def test_a_killed_process_s_copy_of_the_library_is_removed_by_the_next_engine(tmp_path, monkeypatch):
+    """A process killed before its exit leaves its copy of the library (its atexit never runs):
+    the next engine made on the machine removes it, and leaves a live process's copy alone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from slate.providers import local_speech
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(local_speech.tempfile, "tempdir", None)     # read TMPDIR again
+    speaker = subprocess.Popen(
+        [sys.executable, "-c", "from slate.providers.local_speech import _Engine; e = _Engine(); "
+                               "print(e._dir, flush=True); import time; time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        killed = Path(speaker.stdout.readline().strip())
+        assert killed.parent == tmp_path and (killed / "libespeak-ng.so").exists()
+    finally:
+        speaker.send_signal(signal.SIGKILL)
+        speaker.wait()
+    assert killed.exists()                          # the kill left it, as before
+    stranger = tmp_path / "slate-espeak-notapid"
+    stranger.mkdir()
+    engine = local_speech._Engine()
+    assert not killed.exists()
+    assert Path(engine._dir).exists() and Path(engine._dir).parent == tmp_path   # its own, live
+    assert stranger.exists()
+    assert local_speech.sweep_engines(tmp_path) == []                # nothing more to remove
