@@ -166,9 +166,7 @@ def _write(ledger: Ledger, film: LoadedFilm, settings: Settings, shown: Shown, s
     for s in said:
         if (s.scene, s.shot) in written:
             continue
-        word = TakeWord(scene=s.scene, shot=s.shot, kind=s.kind, take=s.take, word=s.word,
-                        note=s.note, add_to_prompt=s.add_to_prompt, profile=shown.profile, key=s.key, by=by,
-                        at=datetime.now(timezone.utc).isoformat())
+        word = TakeWord(**s.model_dump(), profile=shown.profile, by=by, at=datetime.now(timezone.utc).isoformat())
         refusal = _note_refused(film, settings, shown.profile, word)
         if refusal:
             done.refused.append(f"{s.shot}: {refusal} — nothing written for {s.shot}")

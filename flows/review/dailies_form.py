@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field, create_model
 from slate.flows.review.approval import field_markdown, thumbnail_data_url
 from slate.flows.review.rushes import DailyShot, DailyTake
 from slate.governor.money import fmt_usd
-from slate.tasks.review.circle import Kind, Word
+from slate.tasks.review.circle import Kind, Word, WordGiven
 from slate.tasks.review.production_report import score_parts
 
 __all__ = ["Answer", "ANSWERS", "ShownTake", "ShownShot", "Shown", "Said", "shown_of", "form_for", "form_text",
@@ -74,17 +74,8 @@ class Shown(BaseModel):
     shots: list[ShownShot] = []
 
 
-class Said(BaseModel):
-    """One word the person gave on the form, before it is written."""
-
-    scene: str
-    shot: str
-    kind: Kind
-    take: int
-    word: Word
-    note: str = ""
-    add_to_prompt: bool = False
-    key: str
+#: One word the person gave on the form, before it is written (tasks/review/circle.py).
+Said = WordGiven
 
 
 def _label(t: DailyTake) -> str:

@@ -35,7 +35,7 @@ from slate.governor.ledger import Ledger
 from slate.providers.base import fingerprint
 from slate.tasks.shot.plan import ShotPlan
 
-__all__ = ["Word", "Kind", "WORDS", "KINDS", "WORD_STAGE", "PROPOSAL_STAGE", "TakeWord", "ShotWords", "say_word",
+__all__ = ["Word", "Kind", "WORDS", "KINDS", "WORD_STAGE", "PROPOSAL_STAGE", "WordGiven", "TakeWord", "ShotWords", "say_word",
            "words_of", "standing", "panel_key", "clip_key", "with_note"]
 
 Word = Literal["circled", "ng", "hold"]
@@ -46,8 +46,9 @@ WORD_STAGE = "dailies"
 PROPOSAL_STAGE = "dailies_proposal"
 
 
-class TakeWord(BaseModel):
-    """One word on one take: who said it and when, the note, and the key of what it was said about."""
+class WordGiven(BaseModel):
+    """One word as a person gives it (the dailies form, the command, the agent), before it is
+    written: the take it is about, the word, the note, and the key of what it was said about."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -58,8 +59,14 @@ class TakeWord(BaseModel):
     word: Word
     note: str = ""
     add_to_prompt: bool = False
-    profile: str
     key: str
+
+
+class TakeWord(WordGiven):
+    """One word on one take as the ledger holds it: the word given, at which profile, who said it
+    and when."""
+
+    profile: str
     by: str
     at: str                     # ISO time, UTC
     proposal: bool = False      # an agent's proposal: shown, never acted on
