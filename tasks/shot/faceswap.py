@@ -43,11 +43,12 @@ import numpy as np
 from PIL import Image
 from prefect import task
 
-from slate.governor.chokepoint import CallSpec, Usage
-from slate.providers.base import ClipPassRequest, Storage, fingerprint
+from slate.governor.chokepoint import Usage
+from slate.providers.base import ClipPassRequest, Storage
 from slate.providers.spec import FACESWAP
 from slate.tasks.run.cache import ContentKey
 from slate.tasks.gates.gate_inputs import StageInput
+from slate.tasks.gates.reading import note_reading
 from slate.tasks.shot.jobs import job_spec, paid_job
 from slate.tasks.shot.clip_passes import FACESWAP_PASS
 from slate.tasks.shot.plan import ShotPlan
@@ -123,13 +124,10 @@ def swap_gate(run: Run, given: SwapCheck) -> list[GateScore]:
     st = run.crew
     scores = swap_readings(st.storage, given)
     failed = [s for s in scores if not s["passed"]]
-    maker = given.maker
-    st.governor.note(CallSpec(
-        context=run.call_at(given.shot, GATE_STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("faceswap"), fingerprint=fingerprint(given.model_dump(mode="json")),
-        references=(given.clip_uri, given.swapped_uri), parameters={"scores": scores}),
-        "SwapGateFailed" if failed else "SwapGatePassed",
-        "; ".join(f"{s['name']}: {s['reason']}" for s in (failed or scores)))
+    note_reading(run, shot=given.shot, stage=GATE_STAGE, take=given.take, maker=given.maker, given=given,
+                 units=Usage("faceswap"), references=(given.clip_uri, given.swapped_uri), readings={"scores": scores},
+                 word="SwapGateFailed" if failed else "SwapGatePassed",
+                 reason="; ".join(f"{s['name']}: {s['reason']}" for s in (failed or scores)))
     return [GateScore.model_validate(s) for s in scores]
 
 

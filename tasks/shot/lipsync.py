@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from slate.governor.chokepoint import CallSpec, Usage
-from slate.providers.base import LipSyncRequest, fingerprint
+from slate.governor.chokepoint import Usage
+from slate.providers.base import LipSyncRequest
 from slate.providers.spec import LIPSYNC
 from slate.tasks.run.cache import ContentKey
 from slate.tasks.gates.gate_inputs import StageInput
+from slate.tasks.gates.reading import note_reading
 from slate.tasks.shot.jobs import job_spec, paid_job
 from slate.tasks.run.run import Run, emit
 from slate.tasks.shot.take_inputs import Maker
@@ -152,14 +153,12 @@ def sync_gate(run: Run, given: SyncCheck) -> list[LineSync]:
                                  confidence=r.confidence, found=r.found, verdict=r.verdict, reason=r.reason,
                                  take=given.take))
     worst = next((v for v in ("failed", "cannot_judge") if any(r.verdict == v for r in readings)), "passed")
-    maker = given.maker
-    st.governor.note(CallSpec(
-        context=run.call_at(given.shot, "sync_gate", given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("lipsync"), fingerprint=fingerprint(given.model_dump(mode="json")),
-        references=(given.clip_uri, given.speech_uri),
-        parameters={"readings": [r.model_dump(mode="json") for r in readings]}),
-        {"passed": "SyncGatePassed", "failed": "SyncGateFailed", "cannot_judge": "SyncGateCannotJudge"}[worst],
-        "; ".join(f"line {r.line} ({r.speaker}): {r.reason}" for r in readings))
+    note_reading(run, shot=given.shot, stage="sync_gate", take=given.take, maker=given.maker, given=given,
+                 units=Usage("lipsync"), references=(given.clip_uri, given.speech_uri),
+                 readings={"readings": [r.model_dump(mode="json") for r in readings]},
+                 word={"passed": "SyncGatePassed", "failed": "SyncGateFailed",
+                       "cannot_judge": "SyncGateCannotJudge"}[worst],
+                 reason="; ".join(f"line {r.line} ({r.speaker}): {r.reason}" for r in readings))
     return readings
 
 

@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from slate.governor.chokepoint import CallSpec, Usage
+from slate.governor.chokepoint import Usage
 from slate.manifests.profiles import PROFILES
-from slate.providers.base import ClipPassRequest, fingerprint
+from slate.providers.base import ClipPassRequest
 from slate.providers.spec import UPSCALE as UPSCALE_MODEL  # the capability (UPSCALE here is the factor)
 from slate.tasks.run.cache import ContentKey
 from slate.tasks.gates.gate_inputs import StageInput
+from slate.tasks.gates.reading import note_reading
 from slate.tasks.shot.jobs import job_spec, paid_job
 from slate.tasks.shot.clip_passes import UPSCALE_FACTOR, UPSCALE_PASS
 from slate.tasks.shot.plan import ShotPlan
@@ -151,12 +152,10 @@ def upscale_check(run: Run, given: UpscaleCheck) -> UpscaleVerdict:
     verdict = UpscaleVerdict(take=given.take, width=r.width, height=r.height, fps=r.fps, frames=r.frames,
                              seconds=r.seconds, take_frames=r.take_frames, offset=r.offset, psnr=r.psnr,
                              worst_psnr=r.worst_psnr, worst_block=r.worst_block, verdict=r.verdict, reason=r.reason)
-    maker = given.maker
-    st.governor.note(CallSpec(
-        context=run.call_at(given.shot, CHECK_STAGE, given.take, maker.provider, maker.model, profile=maker.profile),
-        units=Usage("upscale"), fingerprint=fingerprint(given.model_dump(mode="json")),
-        references=(given.take_uri, given.clip_uri), parameters={"reading": verdict.model_dump(mode="json")}),
-        "UpscaleCheckPassed" if verdict.passed else "UpscaleCheckFailed", verdict.reason)
+    note_reading(run, shot=given.shot, stage=CHECK_STAGE, take=given.take, maker=given.maker, given=given,
+                 units=Usage("upscale"), references=(given.take_uri, given.clip_uri),
+                 readings={"reading": verdict.model_dump(mode="json")},
+                 word="UpscaleCheckPassed" if verdict.passed else "UpscaleCheckFailed", reason=verdict.reason)
     return verdict
 
 
