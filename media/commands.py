@@ -95,7 +95,7 @@ def _cover(width: int, height: int) -> str:
 
 
 def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach: float = 1.0,
-                 back: bool = False) -> str:
+                 back: bool = False, sway: float = 0.0) -> str:
     """Filter chain turning a looped still into the `movement` at width x height.
 
     Every move except dolly_out starts at zoom 1.0 with no offset, so frame 0 equals
@@ -106,6 +106,10 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
     `reach` scales how far the move goes (its zoom past 1.0): 1 is the move above, 0.5 half of it.
     `back`: the move goes out and comes back (a sine over the shot), so the last frame is the
     first one again.
+    `sway` (-1 to 1): the window also drifts across the move and back — sideways in a dolly or a
+    tilt, up or down in a pan — by that share of the room the zoom leaves on that side, on a sine
+    eased out of and into 0 at the first and last frame: those frames are the move's own, the
+    frames between differ (a take's own hand on the camera: providers/local.py `take_move`).
     """
     if movement not in MOVEMENTS:
         raise ValueError(f"unknown movement {movement!r}; expected one of {MOVEMENTS}")
@@ -113,6 +117,8 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
         raise ValueError(f"a move's reach is more than 0 (got {reach!r})")
     if back and movement == "dolly_out":
         raise ValueError("a dolly out cannot come back: it starts past the panel")
+    if not -1.0 <= sway <= 1.0:
+        raise ValueError(f"a sway is a share of the room beside the move, -1 to 1 (got {sway!r})")
     if movement == "static":
         return _cover(width, height)
     k = max(frames - 1, 1)
@@ -133,6 +139,15 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
             "tilt_up": (centre_x, "0"),             # anchored top
             "tilt_down": (centre_x, "ih-ih/zoom"),  # anchored bottom
         }[movement]
+    if sway:
+        # Across the move: a pan's window moves up or down from the middle, a dolly's or a tilt's
+        # sideways; sin²(PI*u) is 0 at both ends and eases in and out as the move does (a sine's
+        # sideways start, at full speed while the move itself barely moved, read as frames dropped).
+        across = f"(1+{_num(sway)}*sin(PI*{u})*sin(PI*{u}))"
+        if movement in ("pan_left", "pan_right"):
+            y = f"{centre_y}*{across}"
+        else:
+            x = f"{centre_x}*{across}"
     sw, sh = width * SUPERSAMPLE, height * SUPERSAMPLE
     # trim to ONE input frame + d=frames: that frame yields the whole move, so the costly
     # supersampled scale runs once and the looped input stops being decoded (otherwise
@@ -142,7 +157,8 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
 
 
 def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
-                    movement: str, end_png=None, reach: float = 1.0, back: bool = False) -> list[str]:
+                    movement: str, end_png=None, reach: float = 1.0, back: bool = False,
+                    sway: float = 0.0) -> list[str]:
     """H.264 clip of exactly round(seconds*fps) frames from a still with a camera move.
 
     Without end_png: the move is applied to the start panel (see _move_filter).
@@ -155,7 +171,7 @@ def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds
     frames = frame_count(seconds, fps)
     # -xerror: a looped undecodable still would otherwise be retried forever (until timeout).
     args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-xerror", *_input(start_png, fps)]
-    move = _move_filter(movement, width, height, fps, frames, reach, back)
+    move = _move_filter(movement, width, height, fps, frames, reach, back, sway)
     if end_png is None:
         args += ["-vf", f"{move},format=yuv420p"]
     else:

@@ -62,12 +62,13 @@ def _copied(target, source) -> Probe:
 
 
 def render_clip(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,
-                movement: str, end_png=None, reach: float = 1.0, back: bool = False) -> Probe:
-    """Render a still (or start+end pair) into an H.264 clip; return its probe. `reach` and `back`:
-    how far the move goes, and whether it comes back (commands._move_filter)."""
+                movement: str, end_png=None, reach: float = 1.0, back: bool = False, sway: float = 0.0) -> Probe:
+    """Render a still (or start+end pair) into an H.264 clip; return its probe. `reach`, `back` and
+    `sway`: how far the move goes, whether it comes back, how far it drifts across its way and back
+    (commands._move_filter)."""
     return _atomic(out_mp4, lambda tmp: still_clip_args(
         start_png, tmp, width=width, height=height, fps=fps, seconds=seconds,
-        movement=movement, end_png=end_png, reach=reach, back=back))
+        movement=movement, end_png=end_png, reach=reach, back=back, sway=sway))
 
 
 def add_sound_bed(mp4, *, seconds: float, tone_hz: float, seed: int) -> Probe:

@@ -560,18 +560,21 @@ class LocalLipSync:
 #: 198 s of ffmpeg CPU, in one `make test`). Only the test suite sets it (tests/conftest.py): a
 #: film's own runs render every clip they are asked for, as a vendor would.
 RENDER_MEMO = session_memo.MEMO
-RENDER_MEMO_VERSION = "3"   # bump when render_clip's output changes for the same inputs
+RENDER_MEMO_VERSION = "4"   # bump when render_clip's output changes for the same inputs
 
 #: A static camera that is not locked off drifts a little and settles back, each take its own way
 #: and distance (a share of that move: at most about 5% of a dolly's push, 3% of the frame in a
 #: pan), starting and ending on the panel's framing as a static shot does. An NG on the example's
-#: static 1D made a byte-identical take (issue 57). A shot that names a move makes it as it always
-#: did, whatever the seed: takes timed otherwise (the share of the shot gone raised to 0.6-1.6) or
-#: going 60-100% of the way failed the keyframe gate's motion and marks checks on clean clips
-#: (the example's 1C and 1G at 720p: "the move stops" at its start, marks in a corner), which are
-#: tuned to this one easing.
+#: static 1D made a byte-identical take (issue 57). A shot that names a move makes it on its own
+#: pace and path, whatever the seed — takes timed otherwise (the share of the shot gone raised to
+#: 0.6-1.6) or going 60-100% of the way failed the keyframe gate's motion and marks checks on clean
+#: clips (the example's 1C and 1G at 720p: "the move stops" at its start, marks in a corner), which
+#: are tuned to this one easing — and each take sways across its way by its own share (SWAY of the
+#: room beside the move, up or down, left or right by the seed), back on the move's own path at
+#: its last frame, so a chained shot starts where it always did and an NG'd take is another take.
 DRIFTS = ("dolly_in", "pan_left", "pan_right", "tilt_up", "tilt_down")
 DRIFT_REACH = (0.25, 0.4)
+SWAY = (0.3, 0.8)
 
 
 @dataclass(frozen=True)
@@ -580,15 +583,20 @@ class TakeMove:
     movement: str
     reach: float = 1.0
     back: bool = False
+    sway: float = 0.0
 
 
 def take_move(movement: str, camera_fixed: bool, seed: int) -> TakeMove:
     """The move a take of the stand-in makes: a static camera's seeded drift, out and back; the
-    shot's own move otherwise; a locked-off camera never moves (its takes differ in their sound
-    only: `tone_of`). Every take starts on the panel and ends where the move does."""
-    if camera_fixed or movement != "static":
-        return TakeMove("static" if camera_fixed else movement)
+    shot's own move otherwise, with the take's own sway across it; a locked-off camera never moves
+    (its takes differ in their sound only: `tone_of`). Every take starts on the panel and ends
+    where the move does."""
+    if camera_fixed:
+        return TakeMove("static")
     rng = rng_for("take-move", seed)
+    if movement != "static":
+        side = 1.0 if rng.integers(2) else -1.0
+        return TakeMove(movement, sway=round(side * float(rng.uniform(*SWAY)), 3))
     return TakeMove(DRIFTS[int(rng.integers(len(DRIFTS)))], round(float(rng.uniform(*DRIFT_REACH)), 3), back=True)
 
 
@@ -598,9 +606,9 @@ def _render(start: Path, dest: Path, *, width: int, height: int, fps: Any, secon
     byte for byte what it would render, since x264 is deterministic for one input and build."""
     def rendered() -> None:
         render_clip(start, dest, width=width, height=height, fps=fps, seconds=seconds, end_png=end_png,
-                    movement=move.movement, reach=move.reach, back=move.back)
+                    movement=move.movement, reach=move.reach, back=move.back, sway=move.sway)
     kept = session_memo.memo_path((RENDER_MEMO_VERSION, width, height, str(fps), seconds, move.movement, move.reach,
-                                   move.back), (start, end_png))
+                                   move.back, move.sway), (start, end_png))
     if kept is None:
         rendered()
         return

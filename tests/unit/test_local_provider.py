@@ -131,8 +131,9 @@ def test_the_suites_render_memo_gives_the_bytes_ffmpeg_would_and_keys_by_what_wa
 def test_a_new_seed_makes_a_static_take_that_drifts_otherwise_from_and_to_the_panel(film, tmp_path):
     """An NG's retake of a static shot differs (issue 57: the stand-in's take 2 of the example's 1D
     was byte-identical to take 1): the camera drifts its own way by the seed and settles back, so
-    both takes start and end on the panel. A shot that names a move makes it as it always did, and
-    a locked-off camera never moves, whatever the seed."""
+    both takes start and end on the panel. A shot that names a move makes it on its own pace and to
+    its own end, each take swaying its own way across it; a locked-off camera never moves, whatever
+    the seed."""
     from slate.media.frames import extract_frame, extract_last_frame
     root, storage, reqs = film
     req = _clip_request(storage, reqs, "static")
@@ -150,6 +151,15 @@ def test_a_new_seed_makes_a_static_take_that_drifts_otherwise_from_and_to_the_pa
     last = [np.asarray(Image.open(extract_last_frame(c, tmp_path / f"{c.stem}-last.png")).convert("L"), np.float32)
             for c in (one, two)]
     assert np.abs(last[0] - last[1]).mean() < 2                  # and the same last frame
-    for kind, changed in (("dolly", {"movement": "dolly_in"}), ("locked", {"camera_fixed": True})):
-        same = [take(replace(req, seed=s, **changed), f"{kind}{s}") for s in (1, 2)]
-        assert sha(same[0].read_bytes()) == sha(same[1].read_bytes()), kind
+    for move in ("dolly_in", "pan_right"):
+        # seeds 1 and 3 sway to opposite sides (providers/local.py take_move)
+        a, b = (take(replace(req, seed=s, movement=move), f"{move}{s}") for s in (1, 3))
+        assert np.abs(frame(a, 0) - frame(b, 0)).mean() < 2, move
+        assert np.abs(frame(a, 0.75) - frame(b, 0.75)).mean() > 2, move     # apart on the way
+        ends = [np.asarray(Image.open(extract_last_frame(c, tmp_path / f"{c.stem}-last.png")).convert("L"),
+                           np.float32) for c in (a, b)]
+        # the move's own last frame, where a chain starts: 1.9 grey levels apart at 240p (the encoder's
+        # P-frame after different frames), against 16-18 a quarter of a second before the end
+        assert np.abs(ends[0] - ends[1]).mean() < 2, move
+    same = [take(replace(req, seed=s, camera_fixed=True), f"locked{s}") for s in (1, 2)]
+    assert sha(same[0].read_bytes()) == sha(same[1].read_bytes())
