@@ -589,8 +589,8 @@ class TakeMove:
 def take_move(movement: str, camera_fixed: bool, seed: int) -> TakeMove:
     """The move a take of the stand-in makes: a static camera's seeded drift, out and back; the
     shot's own move otherwise, with the take's own sway across it; a locked-off camera never moves
-    (its takes differ in their sound only, where it is asked for: `tone_of`). Every take starts on the panel and ends
-    where the move does."""
+    (its takes differ in their sound only, where it is asked for: `tone_of`). Every take starts on
+    the panel and ends where the move does."""
     if camera_fixed:
         return TakeMove("static")
     rng = rng_for("take-move", seed)
