@@ -55,7 +55,7 @@ from slate.providers.audio import spoken_line
 from slate.providers.base import SpeechRequest, SpokenLine, Storage
 from slate.providers.errors import BadRequest, NotReceived
 from slate.providers.local_draw import choose_fault
-from slate.providers.storage_local import LocalStorage, append_entry, write_atomic
+from slate.providers.storage_local import LocalStorage, append_entry, process_alive, write_atomic
 
 # Faults of spoken lines (never drawn on pictures or clips): a line in another character's
 # voice, a silent line, a line cut off well before its end.
@@ -159,21 +159,11 @@ def sweep_engines(tmp: Path) -> list[Path]:
     gone = []
     for folder in tmp.glob(f"{ENGINE_PREFIX}*-*"):
         pid = folder.name[len(ENGINE_PREFIX):].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         gone.append(folder)
     return gone
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:    # someone else's process: alive
-        return True
-    return True
 
 
 class _Engine:

@@ -127,7 +127,7 @@ def sweep_orphans(folder: Path) -> int:
         if fields[at] != "part" or at < 4 or not fields[at - 2].isdigit():
             continue
         pid = int(fields[at - 2])
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or process_alive(pid):
             continue
         try:
             if path.is_dir():   # a writer's folder (temp_folder_beside), with whatever it held
@@ -140,7 +140,8 @@ def sweep_orphans(folder: Path) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` lives on this machine (someone else's counts: it may not be signalled)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
