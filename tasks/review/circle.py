@@ -35,8 +35,8 @@ from slate.governor.ledger import Ledger
 from slate.providers.base import fingerprint
 from slate.tasks.shot.plan import ShotPlan
 
-__all__ = ["Word", "Kind", "WORDS", "KINDS", "WORD_STAGE", "PROPOSAL_STAGE", "WordGiven", "TakeWord", "ShotWords", "say_word",
-           "words_of", "standing", "panel_key", "clip_key", "with_note"]
+__all__ = ["Word", "Kind", "WORDS", "KINDS", "WORD_STAGE", "PROPOSAL_STAGE", "WordGiven", "TakeWord",
+           "ShotWords", "say_word", "words_of", "standing", "panel_key", "clip_key", "with_note"]
 
 Word = Literal["circled", "ng", "hold"]
 Kind = Literal["clip", "panel"]
