@@ -24,10 +24,11 @@ from prefect.events.schemas.events import ResourceSpecification
 #: 30 s at the most often (Prefect's floor), so the window must be longer than that.
 ZOMBIE_WINDOW = 90
 HEARTBEAT_SECONDS = 30
-#: The shortest window `slate up --zombie-window` takes: two heartbeats. A run keeps beating while
-#: it is paused for approval, and on a loaded machine one beat arrived over 10 s late — a 40 s
-#: window marked that waiting run Crashed.
-MIN_ZOMBIE_WINDOW = 2 * HEARTBEAT_SECONDS
+#: The shortest window `slate up --zombie-window` takes: three heartbeats, the default. A run keeps
+#: beating while it is paused for approval, and on a loaded machine beats arrive late: one over
+#: 10 s late made a 40 s window mark that waiting run Crashed, and in CI (load beside two-worker
+#: studios and the crash matrix) a 60 s window did the same after 95 s of waiting.
+MIN_ZOMBIE_WINDOW = 3 * HEARTBEAT_SECONDS
 CAP_EVENT = "slate.budget.cap-reached"
 WARNING_EVENT = "slate.budget.warning"
 

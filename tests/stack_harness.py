@@ -52,7 +52,7 @@ def quiet_timezone(now=None) -> str:
 
 
 TIMEZONE = quiet_timezone()
-ZOMBIE_WINDOW = 60  # seconds: the shortest slate up takes (two heartbeats of 30 s)
+ZOMBIE_WINDOW = 90  # seconds: the shortest slate up takes (three heartbeats of 30 s)
 ENV = {
     "SLATE_PAID_CALLS_ALLOWED": "local",          # the worker's runs may pay the local provider
     "PREFECT_WORKER_QUERY_SECONDS": "2",          # a run starts within seconds, not 15

@@ -18,7 +18,7 @@ from slate.commands.shared import Directory, console, err, load_or_exit, say, sa
 def up(directory: Directory,
        zombie_window: Optional[int] = typer.Option(None, "--zombie-window",
                                                    help="seconds without a heartbeat before a run is marked Crashed "
-                                                        "(default 90; at least 60: two heartbeats)"),
+                                                        "(default 90, also the least: three heartbeats)"),
        studio: bool = typer.Option(False, "--studio", "--stack",
                                    help="a studio natively: S3 server, Prefect on Postgres, the ledger on Postgres, "
                                         "N workers with their own folders (what docker-compose.yml starts; --stack "
@@ -34,8 +34,8 @@ def up(directory: Directory,
     from slate.stack import up as stack_up
     load_or_exit(directory)
     if zombie_window is not None and zombie_window < MIN_ZOMBIE_WINDOW:
-        # Runs beat every 30 s, a paused one too; on a busy machine a beat can arrive 10 s late,
-        # and a 40 s window then marked a run waiting for approval Crashed (seen in CI).
+        # Runs beat every 30 s, a paused one too; on a busy machine beats arrive late, and 40 s
+        # and 60 s windows each marked a run waiting for approval Crashed (both seen in CI).
         err.print(f"--zombie-window: at least {MIN_ZOMBIE_WINDOW} seconds (runs send a heartbeat every "
                   f"{HEARTBEAT_SECONDS} s, and a late one must not crash a live run)")
         raise typer.Exit(2)

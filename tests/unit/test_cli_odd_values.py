@@ -54,7 +54,7 @@ GUARDS = {
     # rate card's pricing of --price-as comes after it, and is `slate estimate --price-as`'s too).
     # --max-profile itself is given the odd values with no guard: none of them is a profile.
     "mcp": "--max-profile nope",
-    # `slate up` starts servers once the film loaded: a zombie window under a minute is refused
+    # `slate up` starts servers once the film loaded: a zombie window under 90 s is refused
     # first. --zombie-window itself is given the odd values with no guard: typer or its bound
     # refuses each.
     "up": "--zombie-window 1",
