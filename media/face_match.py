@@ -8,7 +8,9 @@ on-model face read "ΔE 33 before, 33 after" and failed, and a seam, a half-clip
 mirrored face passed. Here, in each sampled frame of each swapped character:
 
   * the face is found where their head is (the figure box presence found, the nearest frame's box
-    where presence lost them that frame; up to the frame's top where that box holds no face): of
+    where presence lost them that frame; up to the frame's top where that box holds no face; where
+    neither does, the box presence found them in within the swap, taken only if what is there had
+    the colour their face had in the clip where it was found): of
     the patches of skin-like pixels (near their approved skin, in the clip or in the swap, and
     nearer it than their hair) in the head window that are about as wide as tall and a face's
     size (for the figure's box, or against the hair they touch), the one their hair crowns most
@@ -177,6 +179,31 @@ def find_face(b_lab: np.ndarray, a_lab: np.ndarray, skin: np.ndarray, hair: np.n
     return np.isin(grown, keep[keep > 0])
 
 
+def _face_in(before: np.ndarray, after: np.ndarray, hbox: Box, skin: np.ndarray, hair: np.ndarray,
+             least: int) -> tuple[Box, tuple[np.ndarray, np.ndarray], np.ndarray | None]:
+    """The face in one frame's head window `hbox` (`before`, `after`: the frame of the clip and of
+    the swap): the window it was found in, that window of both in Lab, and the face's mask there.
+    A face that reaches the window's edge is larger than the box said (presence found only part of
+    the figure, or a sliver of it): the window is widened that way by half, and the face found
+    again, up to three times."""
+    shape = before.shape[:2]
+    for turn in range(3):
+        t, l, b, r = hbox
+        window = (lab(before[t:b, l:r]), lab(after[t:b, l:r]))
+        fc = find_face(window[0], window[1], skin, hair, least)
+        if fc is None or turn == 2:
+            break
+        ys, xs = np.nonzero(fc)
+        dh, dw = (b - t) // 2 + 1, (r - l) // 2 + 1
+        grow = (max(0, t - dh) if ys.min() == 0 else t, max(0, l - dw) if xs.min() == 0 else l,
+                min(shape[0], b + dh) if ys.max() == b - t - 1 else b,
+                min(shape[1], r + dw) if xs.max() == r - l - 1 else r)
+        if grow == hbox:
+            break
+        hbox = grow
+    return hbox, window, fc
+
+
 def colours_of(figure: np.ndarray, band: float = 0.22) -> FaceColours:
     """A figure's (RGBA, a turnaround's front view) face colours: its skin (media/faceswap.py
     `skin_of`) and its hair, the commonest colour of the top sixth of its head."""
@@ -192,10 +219,12 @@ def colours_of(figure: np.ndarray, band: float = 0.22) -> FaceColours:
 
 
 def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours],
-                figures: dict[str, list[Box | None]]) -> list[dict]:
+                figures: dict[str, list[Box | None]], in_swap: dict[str, list[Box | None]] | None = None) -> list[dict]:
     """The swap gate's scores (the module's docstring, and media/faceswap.py's for the rest).
     `faces`: each swapped character's approved colours; `figures`: every character of the shot's
-    figure box in each frame of `before.frames` (None where not found)."""
+    figure box in each frame of `before.frames` (None where not found); `in_swap`: a swapped
+    character's boxes found in `after.frames`, looked in where the clip's box holds no face (a face
+    off model in the clip can leave presence a sliver of its figure there)."""
     same = (after.count == before.count or abs(after.count - before.count) <= 1) \
         and abs(after.fps - before.fps) < 0.01 and (after.width, after.height) == (before.width, before.height)
     said = (f"{after.count} frames at {after.fps:g} fps, {after.width}x{after.height}; the clip was {before.count} "
@@ -217,6 +246,7 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
         skin = lab(np.asarray(colours.skin, dtype=np.float32)[None])[0]
         hair = lab(np.asarray(colours.hair, dtype=np.float32)[None])[0]
         boxes = _boxes_filled(figures.get(cid) or [], n)
+        swap_boxes = _boxes_filled((in_swap or {}).get(cid) or [], n)
         found, off, spoiled, mended = 0, [], [], []
         kept_off: list[tuple[int, float]] = []
         was_all, now_all, stray_worst = [], [], (0.0, -1)
@@ -228,34 +258,30 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
             box = boxes[i]
             if box is None:
                 continue
-            hbox = _window(box, shape)
-            t, l, b, r = hbox
-            if b <= t or r <= l:
-                continue
-            for _ in range(3):
-                windows[i] = (hbox, lab(fb[i, t:b, l:r]), lab(fa[i, t:b, l:r]))
-                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(box))
-                if fc is None:
-                    break
-                # A face that reaches the window's edge is larger than the box said (presence found only
-                # part of the figure): the window is widened that way by half, and the face found again.
-                ys, xs = np.nonzero(fc)
-                dh, dw = (b - t) // 2 + 1, (r - l) // 2 + 1
-                grow = (max(0, t - dh) if ys.min() == 0 else t, max(0, l - dw) if xs.min() == 0 else l,
-                        min(shape[0], b + dh) if ys.max() == b - t - 1 else b,
-                        min(shape[1], r + dw) if xs.max() == r - l - 1 else r)
-                if grow == (t, l, b, r):
-                    break
-                hbox = grow
-                t, l, b, r = hbox
-            if fc is None and t > 0:
+            hbox, window, fc = _face_in(fb[i], fa[i], _window(box, shape), skin, hair, least(box))
+            if fc is None and hbox[0] > 0:
                 # Presence may have found only part of the figure (a dress before a wall of its colour:
-                # its box starts at the waist): the head is then looked for up to the frame's top.
-                hbox = (0, l, b, r)
-                windows[i] = (hbox, lab(fb[i, :b, l:r]), lab(fa[i, :b, l:r]))
-                fc = find_face(windows[i][1], windows[i][2], skin, hair, least(box))
+                # its box starts at the waist; a face off model leaves it a sliver of the figure): the
+                # head is then looked for up to the frame's top, widened as the figure's window is.
+                hbox, window, fc = _face_in(fb[i], fa[i], (0,) + hbox[1:], skin, hair, least(box))
+            windows[i] = (hbox,) + window
             if fc is not None:
                 seen[i] = fc
+        # Where the clip's box held no face, the swap's own figure of them (their face on model there)
+        # is looked in, and what is found there taken only if it was their face in the clip too: the
+        # colour the clip's boxes found their face in, in the nearest frame (a swap that made another
+        # character's face theirs makes presence find *them* there).
+        for i in [i for i in windows if i not in seen and seen] if swap_boxes else []:
+            other = swap_boxes[i]
+            if other is None or other == boxes[i]:
+                continue
+            hbox, window, fc = _face_in(fb[i], fa[i], _window(other, shape), skin, hair, least(other))
+            if fc is None:
+                continue
+            j = min(seen, key=lambda k: abs(k - i))
+            theirs = np.median(windows[j][1][seen[j]], axis=0)
+            if float(_dist(np.median(window[0][fc], axis=0)[None], theirs)[0]) < OWN:
+                windows[i], seen[i] = (hbox,) + window, fc
         for i, (hbox, b_lab, a_lab) in sorted(windows.items()):
             if not seen:
                 break

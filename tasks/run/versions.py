@@ -26,5 +26,5 @@ SYNC_GATE_VERSION = "sync-gate-v1"  # issue 38: the speaker's mouth against the 
 UPSCALE_VERSION = "upscale-take-v1"  # issue 41: an approved take through an upscale model, after a person's approval
 UPSCALE_CHECK_VERSION = "upscale-check-v1"  # issue 41: the upscaled clip's size, rate, frames and length, and scaled back down, the take (media/upscale.py)
 FACESWAP_VERSION = "faceswap-v1"  # issue 41: one character's face in a finished clip swapped for their approved one
-SWAP_GATE_VERSION = "swap-gate-v2"  # v2 (issue 56): the face found near presence's figure, frame by frame and by its features (media/face_match.py); issue 41: the swap held to the clip: only that face changed, nearer its approved one
+SWAP_GATE_VERSION = "swap-gate-v3"  # v3 (issue 56): a face presence lost in the clip looked for where it finds them in the swap; a face is the patch its hair crowns; a half swap fails its left frames; v2 (issue 56): the face found near presence's figure, frame by frame and by its features (media/face_match.py); issue 41: the swap held to the clip: only that face changed, nearer its approved one
 MUSIC_VERSION = "music-take-v1"  # issue 59: one cue made to a brief through the governor (tasks/edit/music.py)

@@ -160,16 +160,24 @@ def swap_readings(storage: Storage, given: SwapCheck) -> list[dict[str, Any]]:
     half = half.reshape(half.shape[0], half.shape[1] // 2, 2, half.shape[2] // 2, 2, 3).mean(axis=(2, 4)).astype(np.uint8)
     cast = cast_of(who, half.shape[1:3])
     found = figure_boxes(cast, half, list(given.named))
-    lost = [cid for cid in given.swapped if not any(b is not None for b in found.get(cid, []))]
-    if lost and len(frames_a) == len(before):
-        # A face off model in the clip may hide its wearer from presence: looked for in the swap too.
+    # A face off model in the clip may hide its wearer from presence, or leave it a sliver of the
+    # figure (1H's Leo drifted 35: boxes two pixels tall at the counter): the swapped characters are
+    # looked for in the swap too, where their faces should be on model, for the frames the clip's
+    # boxes hold no face in (media/face_match.py).
+    in_swap: dict[str, list[tuple[int, int, int, int] | None]] = {}
+    if len(frames_a) == len(before):
         half_a = frames_a[:, : before.shape[1] // 2 * 2, : before.shape[2] // 2 * 2]
         half_a = half_a.reshape(half.shape[0], half.shape[1], 2, half.shape[2], 2, 3).mean(axis=(2, 4)).astype(np.uint8)
         again = figure_boxes(cast, half_a, list(given.named))
-        found.update({cid: again[cid] for cid in lost})
-    figures = {cid: [None if b is None else (2 * b[0], 2 * b[1], 2 * b[2], 2 * b[3]) for b in boxes]
-               for cid, boxes in found.items()}
-    return face_scores(footage_b, footage_a, faces=faces, figures=figures)
+        in_swap = {cid: again[cid] for cid in given.swapped}
+        found.update({cid: again[cid] for cid in given.swapped
+                      if not any(b is not None for b in found.get(cid, []))})
+
+    def doubled(boxes: list[tuple[int, int, int, int] | None]) -> list[tuple[int, int, int, int] | None]:
+        return [None if b is None else (2 * b[0], 2 * b[1], 2 * b[2], 2 * b[3]) for b in boxes]
+    figures = {cid: doubled(boxes) for cid, boxes in found.items()}
+    return face_scores(footage_b, footage_a, faces=faces, figures=figures,
+                       in_swap={cid: doubled(boxes) for cid, boxes in in_swap.items()})
 
 
 def _sampled(clip: Path, width: int, height: int, stride: int) -> np.ndarray:

@@ -35,9 +35,10 @@ def _clip(face: np.ndarray) -> tuple[np.ndarray, dict, np.ndarray]:
     return frames, {"a": boxes}, mask
 
 
-def _scores(before: np.ndarray, after: np.ndarray, boxes: dict) -> dict[str, dict]:
+def _scores(before: np.ndarray, after: np.ndarray, boxes: dict, in_swap: dict | None = None) -> dict[str, dict]:
     foot = lambda f: Footage(f, len(f), 24.0, W, H)           # noqa: E731
-    return {s["name"]: s for s in face_scores(foot(before), foot(after), faces=FACES, figures=boxes)}
+    return {s["name"]: s for s in face_scores(foot(before), foot(after), faces=FACES, figures=boxes,
+                                              in_swap=in_swap)}
 
 
 def _mended(clip: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -161,3 +162,44 @@ def test_a_swap_of_half_the_frames_fails_when_the_face_had_drifted_only_a_little
     after[N // 2:] = _mended(clip, mask)[N // 2:]
     got = _scores(clip, after, boxes)
     assert not got["swap_identity"]["passed"] and "frames" in got["swap_identity"]["reason"], got
+
+
+def test_a_face_presence_lost_in_the_clip_is_looked_for_where_the_swap_shows_its_figure():
+    """1H's Leo drifted 35 (benchmarks/faceswap_gate.py, clean_medium #5 at seed 31): his face off
+    model left presence slivers of him at the counter in most frames, the face was read in four of
+    eighteen, and the mended face elsewhere was "another character changed". The swap shows him on
+    model: where the clip's box holds no face, the swap's box of him is looked in (and what it finds
+    taken as his face only if it was his face's colour in the clip)."""
+    clip, boxes, mask = _clip(DRIFTED)
+    # In half the frames presence's box of them is a stool of their colours, far from their head.
+    astray = {"a": [(60, 4, 110, 24) if i in (1, 3, 5, 6) else b for i, b in enumerate(boxes["a"])]}
+    after = _mended(clip, mask)
+    lost = _scores(clip, after, astray)
+    assert not all(s["passed"] for s in lost.values()), lost
+    got = _scores(clip, after, astray, in_swap=boxes)
+    assert all(s["passed"] for s in got.values()), got
+    assert f"{N} of {N} frames mended" in got["swap_identity"]["reason"], got["swap_identity"]
+
+
+def test_a_face_found_where_the_swap_shows_them_is_theirs_only_if_it_was_their_face_in_the_clip():
+    """The wrong person swapped (benchmarks/faceswap_gate.py, wrong_person at seed 31: 1H's Jenny
+    given Leo's skin): presence in the swap finds *him* where she stands, and her face read as his
+    passed 4 of 12 such swaps. A face found through the swap's box is taken only if the clip had it
+    in the colour their face was found in; here b's face, made a's, is "another character changed"."""
+    clip, boxes, mask = _clip(DRIFTED)
+    other = np.zeros_like(mask)
+    for i in range(N):
+        clip[i, 14:40, 150:168] = HAIR                       # b, beside a: the same hair, a paler face
+        clip[i, 16:38, 152:166] = (250, 226, 214)
+        other[i, 16:38, 152:166] = True
+    astray = {"a": [(60, 4, 110, 24) if i in (1, 3, 5, 6) else b for i, b in enumerate(boxes["a"])]}
+    at_b = {"a": [(38, 146, 110, 172) if i in (1, 3, 5, 6) else b for i, b in enumerate(boxes["a"])]}
+    after = clip.copy()
+    for i in range(N):
+        if i in (1, 3, 5, 6):
+            after[i][other[i]] = SKIN                        # b's face made a's where presence lost a
+        else:
+            after[i][mask[i]] = SKIN                         # a mended where the clip's box found a
+    got = _scores(clip, after, astray, in_swap=at_b)
+    assert not all(s["passed"] for s in got.values()), got
+    assert not got["swap_location"]["passed"] or not got["swap_others"]["passed"], got
