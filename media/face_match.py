@@ -258,7 +258,10 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
             box = boxes[i]
             if box is None:
                 continue
-            hbox, window, fc = _face_in(fb[i], fa[i], _window(box, shape), skin, hair, least(box))
+            hbox = _window(box, shape)
+            if hbox[2] <= hbox[0] or hbox[3] <= hbox[1]:
+                continue
+            hbox, window, fc = _face_in(fb[i], fa[i], hbox, skin, hair, least(box))
             if fc is None and hbox[0] > 0:
                 # Presence may have found only part of the figure (a dress before a wall of its colour:
                 # its box starts at the waist; a face off model leaves it a sliver of the figure): the
@@ -271,11 +274,15 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
         # is looked in, and what is found there taken only if it was their face in the clip too: the
         # colour the clip's boxes found their face in, in the nearest frame (a swap that made another
         # character's face theirs makes presence find *them* there).
-        for i in [i for i in windows if i not in seen and seen] if swap_boxes else []:
+        lost = [i for i in windows if i not in seen] if seen and swap_boxes else []
+        for i in lost:
             other = swap_boxes[i]
             if other is None or other == boxes[i]:
                 continue
-            hbox, window, fc = _face_in(fb[i], fa[i], _window(other, shape), skin, hair, least(other))
+            hbox = _window(other, shape)
+            if hbox[2] <= hbox[0] or hbox[3] <= hbox[1]:
+                continue
+            hbox, window, fc = _face_in(fb[i], fa[i], hbox, skin, hair, least(other))
             if fc is None:
                 continue
             j = min(seen, key=lambda k: abs(k - i))
