@@ -203,3 +203,19 @@ def test_a_face_found_where_the_swap_shows_them_is_theirs_only_if_it_was_their_f
     got = _scores(clip, after, astray, in_swap=at_b)
     assert not all(s["passed"] for s in got.values()), got
     assert not got["swap_location"]["passed"] or not got["swap_others"]["passed"], got
+
+
+def test_the_swaps_boxes_are_not_looked_in_where_the_clips_found_their_face_in_no_frame():
+    """The four wrong-person swaps of 1H at seed 31 that passed when the swap's boxes were taken
+    unchecked: Leo's face was found in no frame through the clip's boxes, so there was no colour of
+    his face to hold a find to. Then the swap's boxes are not used, and the face is "not found"."""
+    clip, boxes, mask = _clip(DRIFTED)
+    for i in range(N):
+        clip[i, 14:40, 150:168] = HAIR
+        clip[i, 16:38, 152:166] = (250, 226, 214)
+    after = clip.copy()
+    after[:, 16:38, 152:166] = SKIN                          # b's face made a's; a's left drifted
+    astray = {"a": [(60, 4, 110, 24)] * N}
+    at_b = {"a": [(38, 146, 110, 172)] * N}
+    got = _scores(clip, after, astray, in_swap=at_b)
+    assert not got["swap_identity"]["passed"] and "not found" in got["swap_identity"]["reason"], got
