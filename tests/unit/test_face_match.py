@@ -181,17 +181,22 @@ def test_a_face_presence_lost_in_the_clip_is_looked_for_where_the_swap_shows_its
     assert f"{N} of {N} frames mended" in got["swap_identity"]["reason"], got["swap_identity"]
 
 
+def _beside(clip: np.ndarray) -> np.ndarray:
+    """b drawn beside a in every frame (the same hair, a paler face): b's face as a mask."""
+    other = np.zeros(clip.shape[:3], bool)
+    clip[:, 14:40, 150:168] = HAIR
+    clip[:, 16:38, 152:166] = (250, 226, 214)
+    other[:, 16:38, 152:166] = True
+    return other
+
+
 def test_a_face_found_where_the_swap_shows_them_is_theirs_only_if_it_was_their_face_in_the_clip():
-    """The wrong person swapped (benchmarks/faceswap_gate.py, wrong_person at seed 31: 1H's Jenny
-    given Leo's skin): presence in the swap finds *him* where she stands, and her face read as his
-    passed 4 of 12 such swaps. A face found through the swap's box is taken only if the clip had it
-    in the colour their face was found in; here b's face, made a's, is "another character changed"."""
+    """The wrong person swapped (benchmarks/faceswap_gate.py, wrong_person: 1H's Jenny given Leo's
+    skin): presence in the swap finds *him* where she stands. A face found through the swap's box is
+    taken only if the clip had it in the colour their face was found in elsewhere; here b's face,
+    made a's where presence lost a, is "another character changed", not a's face mended."""
     clip, boxes, mask = _clip(DRIFTED)
-    other = np.zeros_like(mask)
-    for i in range(N):
-        clip[i, 14:40, 150:168] = HAIR                       # b, beside a: the same hair, a paler face
-        clip[i, 16:38, 152:166] = (250, 226, 214)
-        other[i, 16:38, 152:166] = True
+    other = _beside(clip)
     astray = {"a": [(60, 4, 110, 24) if i in (1, 3, 5, 6) else b for i, b in enumerate(boxes["a"])]}
     at_b = {"a": [(38, 146, 110, 172) if i in (1, 3, 5, 6) else b for i, b in enumerate(boxes["a"])]}
     after = clip.copy()
@@ -210,11 +215,9 @@ def test_the_swaps_boxes_are_not_looked_in_where_the_clips_found_their_face_in_n
     unchecked: Leo's face was found in no frame through the clip's boxes, so there was no colour of
     his face to hold a find to. Then the swap's boxes are not used, and the face is "not found"."""
     clip, boxes, mask = _clip(DRIFTED)
-    for i in range(N):
-        clip[i, 14:40, 150:168] = HAIR
-        clip[i, 16:38, 152:166] = (250, 226, 214)
+    other = _beside(clip)
     after = clip.copy()
-    after[:, 16:38, 152:166] = SKIN                          # b's face made a's; a's left drifted
+    after[other] = SKIN                                      # b's face made a's; a's left drifted
     astray = {"a": [(60, 4, 110, 24)] * N}
     at_b = {"a": [(38, 146, 110, 172)] * N}
     got = _scores(clip, after, astray, in_swap=at_b)
