@@ -492,13 +492,23 @@ def test_leases_are_renewed_while_a_call_is_alive(example_film):
 
     t = threading.Thread(target=lambda: g.sync_call(spec(stage="panel", fingerprint="p"), slow))
     t.start()
-    time.sleep(0.2)
-    first = rows(g)[0].lease_until
+    # The call's row is written by its thread: on a loaded machine (a fresh clone's test-fast, three
+    # workers on two cores) not yet 0.2 s after the start. Waited for, then a renewal waited for.
+    first = _waited(lambda: rows(g) and rows(g)[0].lease_until)
     time.sleep(1.0)  # two and a half leases later
-    later = rows(g)[0]
+    later = _waited(lambda: (r := rows(g)[0]).lease_until > first and r)
     assert later.status == "submitted" and later.lease_until > first
     release.set()
     t.join(10)
+
+
+def _waited(what, seconds: float = 10.0):
+    """`what()` once it is truthy, within `seconds` (then the last falsy answer fails the caller)."""
+    end = time.monotonic() + seconds
+    while not (got := what()) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert got, "waited in vain"
+    return got
 
 
 # -- the test suite's own switch ------------------------------------------------------------------
