@@ -494,21 +494,13 @@ def test_leases_are_renewed_while_a_call_is_alive(example_film):
     t.start()
     # The call's row is written by its thread: on a loaded machine (a fresh clone's test-fast, three
     # workers on two cores) not yet 0.2 s after the start. Waited for, then a renewal waited for.
-    first = _waited(lambda: rows(g) and rows(g)[0].lease_until)
+    from tests.stack_harness import wait_for
+    first = wait_for("the call's row", lambda: rows(g) and rows(g)[0].lease_until, 10, every=0.05)
     time.sleep(1.0)  # two and a half leases later
-    later = _waited(lambda: (r := rows(g)[0]).lease_until > first and r)
+    later = wait_for("a renewal", lambda: (r := rows(g)[0]).lease_until > first and r, 10, every=0.05)
     assert later.status == "submitted" and later.lease_until > first
     release.set()
     t.join(10)
-
-
-def _waited(what, seconds: float = 10.0):
-    """`what()` once it is truthy, within `seconds` (then the last falsy answer fails the caller)."""
-    end = time.monotonic() + seconds
-    while not (got := what()) and time.monotonic() < end:
-        time.sleep(0.05)
-    assert got, "waited in vain"
-    return got
 
 
 # -- the test suite's own switch ------------------------------------------------------------------
