@@ -25,10 +25,11 @@ score with its threshold and a reason naming the span:
 - ``clip_cadence``  frames shown twice (judder): of the runs of three consecutive frames that
                     move, the share where one step is under EVEN of the other;
 - ``clip_dropped``  frames missing (issue 56): the clip jumps ahead of its own move — where
-                    the picture is (its measured move frame to frame, a shift and a zoom, summed
-                    along the clip's direction of travel) set against a smooth move through the
+                    the picture is (its measured move frame to frame, a shift and a zoom, summed)
+                    set against a smooth move through the
                     frames either side of each step, the held ones left out; a step that lands
-                    DROP_GAP of a frame's move and DROP_SHIFT px or more ahead of it is a frame
+                    DROP_GAP of a frame's move and DROP_SHIFT px or more ahead of it, along the
+                    move's own direction there (a sway across it is no drop), is a frame
                     dropped there (a move slower than MOVE_FLOOR is not read: its placing to
                     whole pixels is as large as a frame's move);
 - ``clip_stutter``  frames held then jumped (issue 56): in a moving stretch, a frame shown again
@@ -89,16 +90,20 @@ STEP_FLOOR = 0.6     # luma levels (80 px): a step smaller than this is a pictur
 EVEN = 0.3           # of the larger of two steps in a row: the smaller is a repeated frame below it
 CADENCE_SHARE = 0.5  # of the moving runs with a repeated frame: judder. Clean clips <= 0.03, judder 1.0
 STILL = 0.10         # of the clip's brisk steps (its 90th percentile): a step under this stands still
-# Issue 56 (benchmarks/cadence.py: clips of 1.5-3.5 s, tuned at seed 21, held out at 41; benchmarks/RESULTS.md
-# 2026-11-30, fifth session). Frames dropped are read on the picture's measured move, not its summed change:
-# the summed luma change of a step is not the distance moved (it saturates, and a move placed to whole
-# pixels steps 1 and 2 px by turns), so it never added up to where the picture was; the move does.
-DROP_WINDOW = 12     # frames each side of a step the smooth move is fitted through (a quartic in time,
-DROP_DEGREE = 4      # with one step of its own at the step looked at; the corpus drops 3-6 frames of 36-84,
-                     # two or three in a window: the measured move holds the others as the fit's error)
-DROP_GAP = 0.6       # of a frame's move: a step landing this far ahead of the fitted move is a frame dropped
-DROP_SHIFT = 0.10    # scan px (SCAN_WIDTH wide): and at least this far — the renders place a frame to half
-                     # a pixel of the clip (0.09 of the scan's), which a slow move's pace makes a large share of
+# Issue 56 (benchmarks/cadence.py: clips of 1.5-3.5 s, tuned at seeds 21 and 41, reported at 41 and 53;
+# benchmarks/RESULTS.md 2026-11-30, fifth session). Frames dropped are read on the picture's measured move, not
+# its summed change: a step's summed luma change is not the distance moved (a zoom's is no distance at all,
+# and beside other drops its evenness could not be read), so it never added up to where the picture was.
+DROP_WINDOW = 12     # frames each side of a step the smooth move is fitted through (a quartic in time
+DROP_DEGREE = 4      # for each of the move's three parts, with one step of its own at the step looked at)
+DROP_GAP = 0.8       # of a frame's move: a step landing this far ahead of the fitted move is a frame dropped
+                     # (0.6 caught one more in ten, and read the example's clean 1B, a swaying dolly, at 0.75)
+DROP_SHIFT = 0.08    # scan px (SCAN_WIDTH wide): and at least this far (half a pixel of an 854-px clip)
+DROP_NOISE = 3.0     # times what the fit leaves along the move, and at least this far: a move placed to whole
+                     # pixels leaves its placing (a slow pan placed to a fifth of the scan's pixel read 0.9)
+DROP_ALONG = 0.8     # of the step's length: at least this much of it along the move (the example's pans and
+                     # dollies sway across their move, placed to half pixels on two axes: a step of one
+                     # axis's placing read 0.7-0.8 of a frame's move ahead on 2 of its 9 clean clips)
 MOVE_FLOOR = 0.06    # scan px a frame: a move slower than this is not read for drops (its placing is its size)
 MOVE_SMOOTH = 1.0    # px: the scan's luma is blurred this much before its move is measured (a texture's
                      # edges then move linearly with it)
@@ -370,36 +375,50 @@ def picture_moves(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ahead(progress: np.ndarray, keep: np.ndarray, k: int) -> tuple[float, float]:
+def _ahead(where: np.ndarray, keep: np.ndarray, k: int) -> tuple[float, float]:
     """How far frame k + 1 of a run lands ahead of a smooth move through the frames either side of
-    it (DROP_WINDOW each way, those in `keep`): a quartic in time with a step of its own at k.
-    (The step over the move's pace there, in frames' moves; the step, in scan px.) NaN when too
-    few frames."""
-    lo, hi = max(0, k - DROP_WINDOW + 1), min(len(progress), k + DROP_WINDOW + 1)
+    it (DROP_WINDOW each way, those in `keep`): `where` (N, 3) the picture's place frame by frame
+    (its moves summed), each of its three parts fitted with a quartic in time and a step of its
+    own at k. The step is read along the move's own direction there (its pace, the fit's slope):
+    (that step over the pace, in frames' moves; the step, in scan px). NaN when too few frames or
+    no move."""
+    lo, hi = max(0, k - DROP_WINDOW + 1), min(len(where), k + DROP_WINDOW + 1)
     idx = np.arange(lo, hi)
     idx = idx[keep[idx]]
     if (idx <= k).sum() < 4 or (idx > k).sum() < 4:
         return float("nan"), float("nan")
     t = idx - (k + 0.5)
-    columns = [t ** p for p in range(DROP_DEGREE + 1)] + [(idx > k).astype(float)]
-    coef, *_ = np.linalg.lstsq(np.stack(columns, axis=1), progress[idx], rcond=None)
-    shift = float(coef[DROP_DEGREE + 1])
-    return (shift / float(coef[1]) if coef[1] > 0 else float("nan")), shift
+    basis = np.stack([t ** p for p in range(DROP_DEGREE + 1)] + [(idx > k).astype(float)], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, where[idx], rcond=None)
+    pace, step = coef[1], coef[DROP_DEGREE + 1]
+    speed = float(np.sqrt(pace @ pace))
+    if speed <= 0:
+        return float("nan"), float("nan")
+    along = float(step @ pace) / speed
+    # What the fit leaves along the move: a move placed to whole pixels leaves its placing (a
+    # step under DROP_NOISE times that is the placing, not a frame missing).
+    left = (where[idx] - basis @ coef) @ (pace / speed)
+    noise = float(np.sqrt((left ** 2).sum() / max(1, len(idx) - basis.shape[1])))
+    # A frame missing moves the picture on along its move; a step of the placing across it does not.
+    aligned = along >= DROP_ALONG * float(np.sqrt(step @ step))
+    return along / speed, (along if along >= DROP_NOISE * noise and aligned else 0.0)
 
 
 def _dropped(run_moves: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Per step of a run of consecutive frames (`run_moves`: the picture's move along the clip's
-    direction, scan px), how far ahead of the move it lands (`_ahead`, in frames' moves; at most
-    0 where it lands less than DROP_SHIFT ahead; NaN where not read: the move slower than
+    """Per step of a run of consecutive frames (`run_moves`: (M, 3), the picture's move from frame
+    to frame, `picture_moves`), how far ahead of the move it lands (`_ahead`, in frames' moves; at
+    most 0 where it lands less than DROP_SHIFT ahead; NaN where not read: the move slower than
     MOVE_FLOOR there, a frame held, or too few frames)."""
     m = len(run_moves)
     gaps = np.full(m, np.nan)
     if m < 6:
         return gaps
-    pace = np.array([np.median(run_moves[max(0, j - LEVEL_REACH):j + LEVEL_REACH + 1]) for j in range(m)])
-    progress = np.concatenate([[0.0], np.cumsum(run_moves)])
+    # The move's pace there: its steps' median, part by part (a jitter across the move cancels out).
+    pace = np.array([float(np.sqrt((np.median(run_moves[max(0, j - LEVEL_REACH):j + LEVEL_REACH + 1], axis=0) ** 2)
+                                   .sum())) for j in range(m)])
+    where = np.concatenate([np.zeros((1, 3)), np.cumsum(run_moves, axis=0)])
     for k in np.flatnonzero((pace >= MOVE_FLOOR) & keep[1:]):
-        gap, shift = _ahead(progress, keep, int(k))
+        gap, shift = _ahead(where, keep, int(k))
         gaps[k] = gap if shift >= DROP_SHIFT or not np.isfinite(gap) else min(gap, 0.0)
     return gaps
 
@@ -424,8 +443,8 @@ def timeline(d: Dailies) -> Timeline:
     """The clip's steps frame to frame, what of them is a frame held, a frame dropped (a step
     landing ahead of the move the frames either side of it make) and a stutter (a frame held
     after a step that moved as the clip moves, then a step that catches up with the move).
-    A frame dropped is read on the picture's measured move (`picture_moves`, along the clip's
-    own direction of travel) summed into where the picture is: a move's frames each placed to a
+    A frame dropped is read on the picture's measured move (`picture_moves`) summed into where
+    the picture is, each step read along the move's own direction there: a move's frames each placed to a
     pixel's rounding do not add up (a frame placed late steps short, then long), a frame missing
     does."""
     near = d.near if d.near is not None else d.frames
@@ -441,16 +460,9 @@ def timeline(d: Dailies) -> Timeline:
         steps[consecutive] = change[consecutive]
         # Runs of consecutive steps: [a, b) of the steps.
         edges = np.flatnonzero(np.diff(np.concatenate([[0], consecutive.astype(int), [0]])))
-        # The move along the clip's direction of travel (its steps' main axis: a pan across, a tilt
-        # down, a dolly's zoom), measured only where a run is long enough to read a drop in.
-        along = np.full(m, np.nan)
-        if any(b - a >= 6 for a, b in zip(edges[::2], edges[1::2])):
-            moves = picture_moves(near)
-            steady = moves[consecutive]
-            _, _, axes = np.linalg.svd(steady, full_matrices=False)
-            along = moves @ axes[0]
-            if along[consecutive].sum() < 0:
-                along = -along
+        # The picture's move frame to frame, measured only where a run is long enough to read a drop in.
+        moves = picture_moves(near) if any(b - a >= 6 for a, b in zip(edges[::2], edges[1::2])) \
+            else np.zeros((m, 3))
         for a, b in zip(edges[::2], edges[1::2]):
             run = steps[a:b]
             lv = np.array([np.median(run[max(0, j - LEVEL_REACH):j + LEVEL_REACH + 1]) for j in range(len(run))])
@@ -459,7 +471,7 @@ def timeline(d: Dailies) -> Timeline:
             held[a:b] = still
             keep = np.concatenate([[True], ~still])   # a held frame is where the one before it was
             if len(run) >= 6:
-                gaps[a:b] = _dropped(along[a:b], keep)
+                gaps[a:b] = _dropped(moves[a:b], keep)
             # Stutters: a run of held steps after a step that moved as the clip moves, then one
             # that catches up with the move (no more than the held frames' worth: the same picture).
             j = 0

@@ -483,8 +483,8 @@ def test_dropped_frames_a_stutter_and_a_colour_turning_midway_fail_on_their_own_
     of Lab hue midway through a start-only clip (passed 3 of 6). Each fails on the score of its
     kind — `clip_stutter`, and not as a flash; `clip_identity` or `clip_likeness` naming whose
     colour turned — and the clean sets beside them pass. Frames dropped are held to no bar
-    here (`clip_dropped` warns: read on the picture's measured move it catches about nine in
-    ten, under the gates' bar; benchmarks/cadence.py), and a dropped case it names must be named
+    here (`clip_dropped` warns: read on the picture's measured move it catches about four in
+    five, under the gates' bar; benchmarks/cadence.py), and a dropped case it names must be named
     as dropped."""
     from benchmarks.gate_corpus import TAKE_HITCHES
     bench, clips = _fresh(clip_bench)
