@@ -26,8 +26,8 @@ score with its threshold and a reason naming the span:
                     move, the share where one step is under EVEN of the other;
 - ``clip_dropped``  frames missing (issue 56): the clip jumps ahead of its own move — where
                     the picture is (its measured move frame to frame, a shift and a zoom, summed)
-                    set against a smooth move through the
-                    frames either side of each step, the held ones left out; a step that lands
+                    set against a smooth move through the frames either side of each step, the
+                    held ones left out; a step that lands
                     DROP_GAP of a frame's move and DROP_SHIFT px or more ahead of it, along the
                     move's own direction there (a sway across it is no drop), is a frame
                     dropped there (a move slower than MOVE_FLOOR is not read: its placing to
@@ -444,9 +444,9 @@ def timeline(d: Dailies) -> Timeline:
     landing ahead of the move the frames either side of it make) and a stutter (a frame held
     after a step that moved as the clip moves, then a step that catches up with the move).
     A frame dropped is read on the picture's measured move (`picture_moves`) summed into where
-    the picture is, each step read along the move's own direction there: a move's frames each placed to a
-    pixel's rounding do not add up (a frame placed late steps short, then long), a frame missing
-    does."""
+    the picture is, each step read along the move's own direction there: a move's frames each
+    placed to a pixel's rounding do not add up (a frame placed late steps short, then long), a
+    frame missing does."""
     near = d.near if d.near is not None else d.frames
     numbers = d.numbers if d.numbers is not None else np.arange(len(near))
     m = max(0, len(near) - 1)
