@@ -1,6 +1,6 @@
 """The cadence checks at the lengths films use: `clip_dropped` and `clip_stutter` per clip length.
 
-`python -m benchmarks.cadence [--n N] [--seed S] [--lengths 1.5,2,2.5,3,3.5]`
+`python -m benchmarks.cadence [--n N] [--seed S] [--lengths 1.5,2,2.5,3,3.5] [--sway]`
 
 benchmarks/gates.py renders every corpus clip 1.5 s long; the example's shots are 2-3.5 s, and a
 slower move per frame is placed by the renders to whole pixels (a pixel some frames, none others),
@@ -13,6 +13,10 @@ graded by one photometric change (the clean takes' spread) and re-encoded, three
   dropped  the same move rendered 3-6 frames longer with that many frames taken out at random
            places (never the first or last): the clip keeps its length and jumps ahead;
   stutter  2-4 hitches, a frame held 1-3 more frames and the picture then jumping on.
+
+With `--sway` each move also sways across its way as the local provider's takes do
+(providers/local.py `take_move`, drawn from the case's seed): the example's own clips are rendered
+so, and a move placed to half pixels on two axes is what the cadence checks misread first.
 
 A case is read by `media.dailies.watch` and `cadence_scores` (what the keyframe gate's clip checks
 run); one JSON line per kind and length (cases, share failed on the kind's own check), then the
@@ -36,7 +40,7 @@ from benchmarks.gate_corpus import (DROPPED, PHOTOMETRIC, clip_frames, dropped_f
 from slate.manifests import load_film, write_example_film
 from slate.media import render_clip
 from slate.media.dailies import cadence_scores, watch
-from slate.providers.local import LocalImage
+from slate.providers.local import LocalImage, take_move
 from slate.providers.storage_local import LocalStorage
 from slate.tasks.shot.plan import plan_from_project
 
@@ -46,7 +50,7 @@ CHECK = {"dropped": "clip_dropped", "stutter": "clip_stutter"}
 CAUGHT, FALSE_ALARMS = 0.95, 0.05
 
 
-def cases(n: int, seed: int, lengths: tuple[float, ...]):
+def cases(n: int, seed: int, lengths: tuple[float, ...], sway: bool = False):
     """Yields (kind, seconds, the names of the checks it fails) for n clips of each kind."""
     with tempfile.TemporaryDirectory(prefix="slate-cadence-") as tmp:
         root = write_example_film(Path(tmp) / "film")
@@ -65,6 +69,7 @@ def cases(n: int, seed: int, lengths: tuple[float, ...]):
             if movement == "static" and plan.end is None:
                 movement = "dolly_in"   # the checks read moving clips only
             seconds = lengths[i % len(lengths)]
+            across = take_move(movement, False, seed * 1000 + i).sway if sway else 0.0
             req = replace(plan.panel_request("start", 1), seed=seed * 1000 + i)
             start = write_png(painter.draw(req), path(".png"))
             end = None
@@ -76,7 +81,7 @@ def cases(n: int, seed: int, lengths: tuple[float, ...]):
             def rendered(frames_: int) -> np.ndarray:
                 f = path(".mp4")
                 render_clip(start, f, width=req.width, height=req.height, fps=FPS, seconds=frames_ / FPS,
-                            movement=movement, end_png=end)
+                            movement=movement, end_png=end, sway=across)
                 frames = clip_frames(f)[0]
                 f.unlink()
                 return frames
@@ -96,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=100, help="clips of each kind (default 100), cycling the lengths")
     parser.add_argument("--seed", type=int, default=41)
     parser.add_argument("--lengths", default=",".join(str(s) for s in LENGTHS), help="clip lengths, seconds")
+    parser.add_argument("--sway", action="store_true", help="each move sways across its way as a local take's does")
     args = parser.parse_args(argv)
     lengths = tuple(float(s) for s in args.lengths.split(","))
     started = time.perf_counter()
     seen: dict[tuple[str, float], list[bool]] = {}
-    for kind, seconds, failing in cases(args.n, args.seed, lengths):
+    for kind, seconds, failing in cases(args.n, args.seed, lengths, args.sway):
         flagged = bool(failing & set(CHECK.values())) if kind == "clean" else CHECK[kind] in failing
         seen.setdefault((kind, seconds), []).append(flagged)
     under = []
