@@ -261,6 +261,25 @@ def test_frames_dropped_in_a_dolly_are_read_on_the_pictures_measured_move():
         assert not s["passed"] and s["reason"].startswith("frames dropped"), (drops, s)
 
 
+def test_a_clean_swaying_move_of_the_renders_is_no_frame_dropped(tmp_path):
+    """The local provider's takes sway across their move (providers/local.py `take_move`), and
+    the renders place the window to half a pixel on both axes: a step of one axis's placing is
+    no frame missing. A tilt rendered so (ffmpeg, as a take is) read 0.15 and 0.32 — frames
+    dropped — before a drop had to lie four fifths along the move (`DROP_ALONG`); it passes."""
+    from PIL import Image
+    from slate.media import render_clip
+    from slate.media.dailies import watch
+    rng = np.random.default_rng(5)
+    panel = tmp_path / "panel.png"
+    Image.fromarray(np.asarray(rng.integers(30, 220, (41, 72, 3)), np.uint8).repeat(12, 0).repeat(12, 1)[:480, :854]
+                    ).save(panel)
+    for sway in (0.4, -0.6):
+        clip = tmp_path / f"tilt{sway}.mp4"
+        render_clip(panel, clip, width=854, height=480, fps=FPS, seconds=3.0, movement="tilt_down", sway=sway)
+        s = _score(cadence_scores(watch(clip), expect_motion=True), "clip_dropped")
+        assert s["passed"], (sway, s)
+
+
 def test_a_colour_turning_midway_fails_clip_identity_naming_whose_and_how_far():
     """Issue 56: Nina's top (a red of chroma 60) turns 30° of Lab hue from frame 14 of 30, over four
     frames — no step of it a jump — and `clip_identity` fails naming her and the turn (her
