@@ -1,13 +1,13 @@
 # Two commands do everything on a fresh machine:
 #   make demo   — set up, write the example film, render its scene offline, print the outputs
 #   make test   — set up with the dev extras and run the whole suite (the docs' strict build included)
-# and, while writing code, make test-fast: the unit and integration tests (docs/testing.md).
+# and, while writing code, make test-fast: the unit and integration tests measured short (docs/testing.md).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 FILM   ?= example-film
 
-.PHONY: demo test test-fast typecheck docs setup dev clean chromium
+.PHONY: demo test test-fast timings typecheck docs setup dev clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,11 +51,16 @@ test: dev chromium
 	wait $$types; typed=$$?; echo "make typecheck (run beside the tests):"; cat $(VENV)/typecheck.log; \
 	test $$tests -eq 0 && test $$typed -eq 0
 
-# The loop while writing code: no whole runs, no kill matrices, no studio, no browser. Three
-# workers, not four: here the cores are the limit (a worker's collection, Prefect test server and
-# fake providers cost some 20 s of CPU), and three finished sooner (docs/testing.md).
+# The loop while writing code: the unit and integration tests measured short (--fast: not those on
+# tests/slow_tests.txt, nor those that start a Prefect server; tests/fast_loop.py); no whole runs,
+# no kill matrices, no studio, no browser. `make test` runs every one of them.
 test-fast: dev
-	$(PYTEST) -n 3 --durations=10 tests/unit tests/integration
+	$(PYTEST) -n 3 --fast --durations=5 tests/unit tests/integration
+
+# Measure every unit and integration test and write tests/slow_tests.txt, the tests the fast loop
+# leaves to `make test`; run after adding tests the fast loop names as too slow.
+timings: dev
+	$(PYTEST) -n 3 --write-slow-list tests/unit tests/integration
 
 # The type checker over all of slate ([tool.mypy] in pyproject.toml: strict on the core).
 typecheck: dev

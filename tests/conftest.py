@@ -218,8 +218,9 @@ def fakes(fake_server, monkeypatch):
 
 
 # The session's `slate up` stack (tests/stack_harness.py): a plugin of the whole suite, so the UI
-# tests and the browser test share one server and worker.
-pytest_plugins = ["tests.stack_harness"]
+# tests and the browser test share one server and worker. The fast loop's choice of tests
+# (tests/fast_loop.py: `--fast`, `--write-slow-list`).
+pytest_plugins = ["tests.stack_harness", "tests.fast_loop"]
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ from slate.providers.storage_s3 import S3Storage
 from tests.s3_server import READER, WRITER, S3Server
 from tests.scene_cuts import keep_shots
 
+# One worker starts the SeaweedFS server (3.4 s) and pays its first write (some 5 s, growing a
+# volume), instead of every worker that draws one of these tests.
+pytestmark = pytest.mark.xdist_group("s3")
+
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 

@@ -36,7 +36,12 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+# One worker parses the code once (`_walked`, 3-4 s), instead of each worker that draws one of
+# these tests parsing it again.
+pytestmark = pytest.mark.xdist_group("layering")
 FOLDERS = ("manifests", "media", "providers", "governor", "tasks", "flows", "deployments")
 OURS = {*FOLDERS, "slate"}
 ALLOWED = {

@@ -19,6 +19,10 @@ from slate.media.ffmpeg import ffmpeg_exe
 from slate.media.render import render_clip
 from slate.media.upscale import BLOCK_CEILING, PSNR_FLOOR, judge_upscale
 
+# One worker renders the module's takes (`takes`, 5-6 s of CPU) once, instead of each worker that
+# draws one of its tests rendering them again.
+pytestmark = pytest.mark.xdist_group("upscale-takes")
+
 W, H, FPS, SECONDS = 426, 240, 24, 2.0
 
 
