@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import binary_dilation, binary_erosion, label
+from scipy.ndimage import binary_dilation, binary_erosion, binary_opening, label
 
 from .faceswap import (CHANGED, GAIN, HOLD, Box, Footage, elsewhere_scores, head_box, swap_score)
 from .grade import lab
@@ -63,6 +63,11 @@ ON_FRAME = 14.0      # Lab units: a face left as it was that reads this near its
                      # a dissolve's middle frames blend the face with what is behind it)
 ON_CLIP = 11.0       # Lab units: the median over a clip's frames of a face left as it was, to be on model (the
                      # rendered shots' unchanged faces: at most 9.4; the corpus's faces left off model: 16 or more)
+RIM_REACH = 5        # scan pixels from what the swap recoloured a rim of the old face is looked for: a 2-3 px rim of an
+                     # 854-px clip is 1.5-2.3 px of the 640-px scan, and the codec blurs the paste's edge, so its pixels
+                     # read up to 5 px from the nearest recoloured one (at 3 px 7 of 53 rims were caught, at 5 12, at
+                     # 8 14 with 2 of 5 clean swaps beside a curtain of their old colour failed)
+RIM_THICK = 2        # a band of the old colour that survives an opening of this many pixels is thick: not a rim
 RIM = 16.0           # Lab units the face was off model in the clip for a rim of it left as it was to be looked for
 MIN_FACE = 0.03      # of a figure box's width squared: a patch this large is the face's size (the rendered faces
                      # cover 0.15–0.5 of it; a face off model leaves specks of the approved colour) — or:
@@ -323,9 +328,14 @@ def face_scores(before: Footage, after: Footage, *, faces: dict[str, FaceColours
             step = float(_dist(own[None], skin)[0])
             blend = ch & grown & ~recoloured & (_dist(b_lab, a_lab) <= step + BLEND)
             stray = ch & ~recoloured & ~blend
-            # A rim of the face left as it was beside a mended inside: its pixels still the clip's colour.
+            # A rim of the face left as it was beside a mended inside: its pixels still the clip's colour,
+            # in a thin band (RIM_THICK) near what the swap mended (RIM_REACH). A stretch of the set
+            # that the clip's face colour happened to match, taken into the face where it touched it
+            # (1H's Leo drifted to the curtain's red), is as the clip had it too, but thick: not a rim.
             if now <= ON_FRAME and step > RIM:
-                stray |= fc & (_dist(a_lab, own) < OWN / 2) & (_dist(a_lab, skin) > OWN)
+                old = (_dist(a_lab, own) < OWN / 2) & (_dist(a_lab, skin) > OWN)
+                thick = binary_opening(old, iterations=RIM_THICK)
+                stray |= fc & old & ~thick & binary_dilation(recoloured, iterations=RIM_REACH)
             share = float(stray.sum()) / max(1, int(fc.sum()))
             if share > STRAY:
                 spoiled.append(i)
