@@ -9,7 +9,8 @@ The tests are kept by kind, one folder each, and each test is marked with its fo
     e2e/          whole scenes and films rendered, SIGKILL matrices, the two-worker studio,
                   the `slate up` stack and the browser
 
-`make test-fast` runs unit/ and integration/ (the loop while writing code); `make test` runs all.
+`make test-fast` runs the tests of unit/ and integration/ measured short (the loop while writing
+code: tests/fast_loop.py); `make test` runs all.
 
 The Prefect server of the in-process flows (`prefect_harness`) costs seconds to start, so there
 is one per worker, started only by tests that ask for it; every Prefect home a test makes starts
