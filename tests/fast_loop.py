@@ -10,7 +10,8 @@ still run by `make test`):
 - every test that asks for `prefect_harness`: the worker's Prefect test server costs it 10-17 s
   of CPU to start, whichever of its tests comes first.
 
-A test added later is in the fast loop until `make timings` measures it; the fast loop names any
+A test added later is in the fast loop until `make timings` measures it (a run of some files
+rewrites only their lines); the fast loop names any
 test of its own that took `TOO_LONG` or more, so that a slow test does not stay there unseen.
 
 It must never change what `make test` runs: without `--fast` nothing is deselected.
@@ -82,10 +83,10 @@ def pytest_collection_modifyitems(config, items):
     if not config.getoption("fast"):
         return
     slow = read_list()
-    out = [item for item in items if left_out(item, slow)]
+    out = {id(item) for item in items if left_out(item, slow)}
     if out:
-        config.hook.pytest_deselected(items=out)
-        items[:] = [item for item in items if not left_out(item, slow)]
+        config.hook.pytest_deselected(items=[item for item in items if id(item) in out])
+        items[:] = [item for item in items if id(item) not in out]
 
 
 class _Clock:
@@ -114,7 +115,12 @@ def pytest_sessionfinish(session, exitstatus):
         return
     import datetime
     measured = _measured(config)
-    slow = sorted(((seconds, node) for node, seconds in measured.items()
+    # A run of some files measures only those: the list's lines for files it did not run (and that
+    # still exist) are kept as they were, so `--write-slow-list` on one file never empties the list.
+    ran = {node.partition("::")[0] for node in measured}
+    kept = {node: seconds for node, seconds in read_list().items()
+            if node.partition("::")[0] not in ran and (LIST.parent.parent / node.partition("::")[0]).exists()}
+    slow = sorted(((seconds, node) for node, seconds in {**kept, **measured}.items()
                    if seconds >= SLOW and node.startswith(KINDS)), key=lambda pair: (-pair[0], pair[1]))
     LIST.write_text(HEADER.format(slow=SLOW, day=datetime.date.today().isoformat(),
                                   workers=config.getoption("numprocesses", None) or 1)
