@@ -50,8 +50,11 @@ CHECK = {"dropped": "clip_dropped", "stutter": "clip_stutter"}
 CAUGHT, FALSE_ALARMS = 0.95, 0.05
 
 
-def cases(n: int, seed: int, lengths: tuple[float, ...], sway: bool = False):
-    """Yields (kind, seconds, the names of the checks it fails) for n clips of each kind."""
+def cases(n: int, seed: int, lengths: tuple[float, ...], sway: bool = False, only: set[int] | None = None,
+          clean_only: bool = False):
+    """Yields (kind, seconds, the names of the checks it fails) for n clips of each kind; `only`:
+    the cases of these numbers alone, `clean_only`: their clean clips alone (each as the full run
+    makes it: a case's clean clip is made and graded first, from its own seeded draw)."""
     with tempfile.TemporaryDirectory(prefix="slate-cadence-") as tmp:
         root = write_example_film(Path(tmp) / "film")
         painter = LocalImage(LocalStorage(root))
@@ -62,6 +65,8 @@ def cases(n: int, seed: int, lengths: tuple[float, ...], sway: bool = False):
             return Path(tmp) / f"{next(made)}{suffix}"
 
         for i in range(n):
+            if only is not None and i not in only:
+                continue
             rng = np.random.default_rng([seed, i])
             plan = plans[i % len(plans)]
             own = "static" if plan.camera_fixed else plan.movement
@@ -87,9 +92,11 @@ def cases(n: int, seed: int, lengths: tuple[float, ...], sway: bool = False):
                 return frames
 
             clean = rendered(count)
-            extra = int(rng.integers(DROPPED[0], DROPPED[1] + 1))
-            for kind, frames in (("clean", clean), ("dropped", dropped_frames(rendered(count + extra), count, rng)[0]),
-                                 ("stutter", stutter(clean, rng)[0])):
+            extra = int(rng.integers(DROPPED[0], DROPPED[1] + 1))   # drawn whatever is kept: the same draws follow
+            kinds = {"clean": lambda: clean, "dropped": lambda: dropped_frames(rendered(count + extra), count, rng)[0],
+                    "stutter": lambda: stutter(clean, rng)[0]}
+            for kind in ("clean",) if clean_only else ("clean", "dropped", "stutter"):
+                frames = kinds[kind]()
                 out = encode_clip(grade_frames(frames, grade, rng), path(".mp4"), FPS)
                 failing = {s["name"] for s in cadence_scores(watch(out), expect_motion=True) if not s["passed"]}
                 out.unlink()

@@ -230,6 +230,32 @@ def test_a_slow_move_placed_to_whole_pixels_is_no_frame_dropped_and_no_stutter()
     assert scores["clip_dropped"]["passed"] and scores["clip_stutter"]["passed"], scores
 
 
+def _swaying_pan(n=48, h=90, w=160, slow=2, fast=5) -> np.ndarray:
+    """A textured picture panned by steps of `slow` and `fast` scan px in turn: a brisk move whose
+    steps differ by half, as an eased or swaying take's do frame to frame."""
+    from scipy.ndimage import gaussian_filter
+    rng = np.random.default_rng(5)
+    x = np.concatenate([[0.0], np.cumsum([slow if i % 2 else fast for i in range(n - 1)])]).round().astype(int)
+    # A soft texture: each step's summed change then grows with the distance moved, as a scene's does.
+    wide = gaussian_filter(rng.normal(128, 60, (h, w + int(x[-1]) + 1, 3)), (4, 4, 0)).clip(0, 255).astype(np.uint8)
+    return np.stack([wide[:, a:a + w] for a in x])
+
+
+def test_a_stutter_in_a_move_whose_steps_differ_fails_on_its_measured_pace():
+    """Issue 56: the stutter check took a hold for a move's placing (a pixel some frames, none
+    others) wherever the luma steps around it were uneven, so it missed 9% of stutters in swaying
+    moves (benchmarks.cadence --sway). A move measured at a pixel a frame or more (`PLACED_PX`) is
+    never placed into a step of none: this pan's hold of two frames then its catch-up fails
+    `clip_stutter`, its clean take passes both timing checks."""
+    clean = _swaying_pan()
+    scores = {s["name"]: s for s in cadence_scores(_dailies(clean), expect_motion=True)}
+    assert scores["clip_stutter"]["passed"] and scores["clip_dropped"]["passed"], scores
+    stuttered = clean.copy()
+    stuttered[21:23] = stuttered[20]
+    s = _score(cadence_scores(_dailies(stuttered), expect_motion=True), "clip_stutter")
+    assert not s["passed"] and "frame 20 (0.83 s) held 2 more frame(s)" in s["reason"], s
+
+
 def _dolly(n: int, zoom: float = 1.15, h=90, w=160, up=4, placed=0.375) -> np.ndarray:
     """A textured picture dollied in to `zoom` over n frames, eased in and out, each frame the
     window resampled from a picture `up` times larger, its corners placed to `placed` of that
