@@ -35,7 +35,10 @@ score with its threshold and a reason naming the span:
 - ``clip_stutter``  frames held then jumped (issue 56): in a moving stretch, a frame shown again
                     (a step under EVEN of the move beside it) after a step that moved as the
                     clip moves, followed by a step that catches up (AHEAD of the move or more,
-                    and no more than the held frames' worth: the same picture, not another);
+                    and no more than the held frames' worth: the same picture, not another),
+                    where the move is placed evenly or measured at PLACED_PX a frame or more
+                    (either way no placing of a slow move to whole pixels: a step of none there
+                    is a frame held);
 - ``clip_frozen``   in a shot whose camera moves: the longest run of samples standing still
                     (a step under STILL of the clip's brisk ones) as a share of the clip;
 - ``clip_jump``     a part of the picture (BLOCK px blocks' mean colours) changing in one step
