@@ -244,7 +244,7 @@ def _swaying_pan(n=48, h=90, w=160, slow=2, fast=5) -> np.ndarray:
 def test_a_stutter_in_a_move_whose_steps_differ_fails_on_its_measured_pace():
     """Issue 56: the stutter check took a hold for a move's placing (a pixel some frames, none
     others) wherever the luma steps around it were uneven, so it missed 9% of stutters in swaying
-    moves (benchmarks.cadence --sway). A move measured at a pixel a frame or more (`PLACED_PX`) is
+    moves (benchmarks.cadence --sway). A move measured at `PLACED_PX` (1.5 px) a frame or more is
     never placed into a step of none: this pan's hold of two frames then its catch-up fails
     `clip_stutter`, its clean take passes both timing checks."""
     clean = _swaying_pan()
