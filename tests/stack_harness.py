@@ -3,8 +3,11 @@
 `stack` copies the example film (scene-01 cut to two shots, 1A and 1C, and a one-shot scene-02
 for the browser test; a nightly timezone; a
 local provider slow enough that a video job is really in flight; video slots to spare, since
-a killed run's slot stays leased for minutes), runs the real `slate up` in a subprocess, and at
-the end of the session `slate down` — then checks by process id that nothing it started lives.
+a killed run's slot stays leased for minutes), runs the real `slate up` in a subprocess, and
+after the last test of its group ("stack") `slate down` — then checks by process id that nothing
+it started lives. Down after the group, not at the session's end: an idle stack's server and
+worker go on polling (measured in benchmarks/RESULTS.md), and the group runs first, on one worker,
+so the stack used to idle there for the rest of the suite.
 
 Helpers read what happened where it lands: the server's flow runs through its API, the ledger,
 and the local providers' own books.
@@ -89,9 +92,28 @@ def trim_film(root: Path) -> None:
     (root / "slate.toml").write_text(f'timezone = "{TIMEZONE}"\nlocal_latency = 4\nvideo_slots = 3\n')
 
 
+GROUP = "stack"   # the xdist group of every test that asks for the stack (tests/conftest.py GROUP_ORDER)
+#: the running stack's `down`, while it is up: pytest_runtest_teardown calls it after the group's last test
+_UP: dict[str, object] = {}
+
+
+def _group(item) -> str | None:
+    marker = item.get_closest_marker("xdist_group") if item is not None else None
+    return marker.args[0] if marker and marker.args else None
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """After the last test of the stack's group, `slate down`: the group is one unit of work on one
+    worker, its tests one after another (tests/conftest.py sorts them together), so a test that
+    is not of the group next means none of it is left."""
+    if "down" in _UP and _group(item) == GROUP and _group(nextitem) != GROUP:
+        _UP.pop("down")()   # type: ignore[operator]
+
+
 @pytest.fixture(scope="session")
 def stack(example_master, tmp_path_factory):
-    """The film copy and its running stack (stack.json's record), up for the whole session."""
+    """The film copy and its running stack (stack.json's record), up until its group's last test
+    (pytest_runtest_teardown, above) or the session's end, whichever comes first."""
     film = tmp_path_factory.mktemp("stack") / "film"
     shutil.copytree(example_master, film, ignore=shutil.ignore_patterns(".slate", "renders"))
     trim_film(film)
@@ -100,12 +122,13 @@ def stack(example_master, tmp_path_factory):
     out = slate("up", str(film), "--zombie-window", str(ZOMBIE_WINDOW))
     up_seconds = time.time() - started
     record = read(film)
-    try:
-        assert out.returncode == 0, out.stdout + out.stderr
-        assert record is not None and set(record.pids) == {"server", "worker"}, out.stdout
-        print(f"\nslate up: ready in {up_seconds:.1f}s (its own figure {record.ready_seconds}s); {out.stdout}")
-        yield film
-    finally:
+    downed = []
+
+    def down() -> None:
+        """`slate down`, once; then nothing the stack started may be alive (by process id)."""
+        if downed:
+            return
+        downed.append(time.time())
         pids = list((read(film) or record).pids.values()) if (read(film) or record) else []
         family = [p for pid in pids for p in descendants(pid)] + pids
         slate("down", str(film), timeout=60)
@@ -114,6 +137,16 @@ def stack(example_master, tmp_path_factory):
             time.sleep(0.2)
         left = [p for p in family if alive(p)]
         assert not left, f"slate down left processes alive: {left}"
+
+    try:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert record is not None and set(record.pids) == {"server", "worker"}, out.stdout
+        print(f"\nslate up: ready in {up_seconds:.1f}s (its own figure {record.ready_seconds}s); {out.stdout}")
+        _UP["down"] = down
+        yield film
+    finally:
+        _UP.pop("down", None)
+        down()
 
 
 @contextmanager
