@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from .commands import exact_rate, fmt_rate, frame_count, frame_at_args, on_frame
 from .ffmpeg import MediaError, run, run_with_progress
 from .probe import Probe, probe, probe_copied
 from .render import scratch_beside
+from .session_memo import kept
 
 #: A stream of ffmpeg-python's graph: the library ships no types, so its nodes are Any to us.
 Stream = Any
@@ -518,7 +519,15 @@ _RATE_HZ = re.compile(r"Audio: [^,]+, (\d+) Hz, ([^,]+)")
 
 def read_audio(path) -> AudioFile:
     """Decode a whole audio file (or a video's first audio stream): its length, rate and
-    channels. MediaError when it does not decode."""
+    channels. MediaError when it does not decode.
+
+    A pure function of the file's bytes: under the test suite it is kept in the session's memo
+    (media/session_memo.py) — every check of a copied example film decoded the same two cue files
+    again, 448 ffmpeg runs in the CLI's odd-values tests alone. A film's own commands always decode."""
+    return kept("audio", (), [Path(path)], lambda: _decoded(path), asdict, lambda d: AudioFile(**d))
+
+
+def _decoded(path) -> AudioFile:
     done = run(["-nostdin", "-hide_banner", "-protocol_whitelist", "file", "-i", os.fspath(path),
                 "-map", "0:a:0", "-f", "null", "-"], timeout=300)
     rate = _RATE_HZ.search(done.stderr)

@@ -148,6 +148,28 @@ def test_read_audio_reads_length_and_rate(tmp_path):
     assert audio.sample_rate == 44100 and audio.seconds == pytest.approx(1.5, abs=0.03)
 
 
+def test_read_audio_is_kept_by_the_files_bytes_in_the_suites_memo_and_a_failure_never(tmp_path, monkeypatch):
+    """Under the suite's session memo a copy of a cue file (another path, the same bytes) is
+    answered from the one entry its first decode left; other bytes are decoded; a file that does
+    not decode raises each time and leaves nothing. Counted where it lands: the memo's files."""
+    import shutil
+
+    from slate.media import MediaError
+    from slate.media.session_memo import MEMO
+    memo = tmp_path / "memo"
+    monkeypatch.setenv(MEMO, str(memo))
+    first = read_audio(_tone(tmp_path / "a.wav", 1.5))
+    copy = shutil.copyfile(tmp_path / "a.wav", tmp_path / "copy.wav")
+    assert read_audio(copy) == first and len(list(memo.glob("audio-*"))) == 1
+    other = read_audio(_tone(tmp_path / "b.wav", 0.5))
+    assert other.seconds == pytest.approx(0.5, abs=0.03) and len(list(memo.glob("audio-*"))) == 2
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not audio")
+    for _ in range(2):
+        with pytest.raises(MediaError):
+            read_audio(tmp_path / "bad.wav")
+    assert len(list(memo.glob("audio-*"))) == 2
+
+
 @pytest.mark.parametrize("kind, codec", [("prores_proxy", "prores"), ("dnxhr_lb", "dnxhd")])
 def test_the_editors_mezzanine_and_poster_probe_as_the_cut(tmp_path, kind, codec):
     from slate.media import probe
