@@ -523,7 +523,7 @@ def read_audio(path) -> AudioFile:
 
     A pure function of the file's bytes: under the test suite it is kept in the session's memo
     (media/session_memo.py) — every check of a copied example film decoded the same two cue files
-    again, 448 ffmpeg runs in the CLI's odd-values tests alone. A film's own commands always decode."""
+    again (one odd-values check test: 20 of its 21 ffmpeg runs). A film's own commands always decode."""
     return kept("audio", (), [Path(path)], lambda: _decoded(path), asdict, lambda d: AudioFile(**d))
 
 
