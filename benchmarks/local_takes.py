@@ -12,7 +12,7 @@ rendered by `render_clip` as the provider does, with nothing done to it after. L
 without an end frame never move and are left out.
 
 Prints one JSON line per flagged take (profile, shot, seconds, size, seed, the move, the checks'
-words; `--verbose`: the picture's step frame to frame, mean absolute difference, around the clip),
+words; `--verbose`: the picture's step frame to frame over the whole clip, mean absolute difference),
 then one line per profile (takes, share flagged by each check). Exits non-zero when any clean
 take reads as a stutter: the bar a stutter must meet before it may block. Nothing generated is kept.
 """
