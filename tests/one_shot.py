@@ -23,8 +23,8 @@ class Made:
     clip: Any          # a ClipOutcome: the shot's clip, approved, as its later stages are given it
 
 
-#: Each shot's start panel and clip, as drawn and rendered for the example at draft: (PNG, MP4) bytes.
-_DRAWN: dict[str, tuple[bytes, bytes]] = {}
+#: Each (shot, fps)'s start panel and clip, as drawn and rendered for the example at draft: (PNG, MP4) bytes.
+_DRAWN: dict[tuple[str, int], tuple[bytes, bytes]] = {}
 
 
 def speech_wav(seconds: float) -> bytes:
@@ -36,9 +36,11 @@ def speech_wav(seconds: float) -> bytes:
     return pcm16_wav((x * 32767).astype("<i2").tobytes(), rate)
 
 
-def on_one_shot(root: Path, shot: str, told: dict[str, Any], body: Callable[[Any, Any, Made], Any]) -> Any:
+def on_one_shot(root: Path, shot: str, told: dict[str, Any], body: Callable[[Any, Any, Made], Any],
+                fps: int = 12) -> Any:
     """`body(run, plan, made)` inside a flow, on a run of `root`'s scene-01 told `told` (the
-    module's docstring). Raises if the flow did not complete."""
+    module's docstring), the shot planned at `fps` (the video model's: the local provider's 12,
+    Seedance's 24). Raises if the flow did not complete."""
     from prefect import flow
 
     from slate.flows.run.call_sheet import top_run_id
@@ -52,19 +54,19 @@ def on_one_shot(root: Path, shot: str, told: dict[str, Any], body: Callable[[Any
     from slate.tasks.run.run import open_run
     from tests.runs import a_run
 
-    plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", 12)}[shot]
+    plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", "draft", fps)}[shot]
 
     @flow(result_storage=result_storage(root, project_settings(root).storage))
     def one_stage() -> Any:
         with open_run(a_run(root, top_run_id(), **told)) as run:
             st = run.crew
-            if shot not in _DRAWN:   # the example's pictures are the same every time: drawn once a session
+            if (shot, fps) not in _DRAWN:   # the example's pictures are the same every time: drawn once a session
                 panel = LocalImage(st.storage).generate_panel(plan.panel_request("start", 1))
                 out = root / f"clip-{shot}.mp4"
                 render_clip(st.storage.open_local(st.storage.put_bytes(panel, "png")), out, width=plan.width,
                             height=plan.height, fps=plan.fps, seconds=plan.duration, movement="static")
-                _DRAWN[shot] = (panel, out.read_bytes())
-            panel_bytes, clip_bytes = _DRAWN[shot]
+                _DRAWN[(shot, fps)] = (panel, out.read_bytes())
+            panel_bytes, clip_bytes = _DRAWN[(shot, fps)]
             panel_uri = st.storage.put_bytes(panel_bytes, "png")
             clip = ClipOutcome(shot=shot, seconds=plan.duration, clip_uri=st.storage.put_bytes(clip_bytes, "mp4"))
             return body(run, plan, Made(panel_uri, clip))

@@ -1,0 +1,136 @@
+"""One shot's clip at the fake Replicate: each fault of its protocol met where it lives.
+
+The fault table's video rows (issue 55 item 7): the clip stage of one shot of the example (1A),
+entered as a scene enters it (`shoot_video`), with the real Replicate client speaking to the fake
+providers' server over real HTTP, a real governor and a real ledger — no scene rendered, no panel
+drawn by a vendor, no `slate run`. What is asserted is counted where it lands: the shot's outcome,
+the ledger's rows of the clip (status, error class, cost), and the jobs and requests the fake
+server was given — no request is ever made into two jobs. The whole runs that remain in
+tests/e2e/test_provider_runs.py are the wiring: every provider through a scene, a fallback across
+two vendors, a halt and the same command resuming, fal's reconcile, the stuck clip's slot.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.one_shot import on_one_shot
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+SHOT = "1A"
+LITE = "replicate:bytedance/seedance-1-lite"
+
+
+def _clip(root, *, calls: int = 1):
+    """Shoot 1A's clip on Seedance at the fake Replicate `calls` times, each a run of its own:
+    (the last outcome, what the run said of the clip's moves, the clip's ledger rows)."""
+    from slate.flows.shot.shot import PanelOutcome, shoot_video
+    from slate.governor.ledger import Ledger
+    from slate.tasks.run.events import ShotMoved
+    from slate.tasks.run.run import listen
+
+    told = {"video_model": LITE, "max_takes": 3, "run_cap_usd": "50", "film_cap_usd": "100"}
+    heard: list = []
+    stop = listen(heard.append)
+    try:
+        for _ in range(calls):
+            outcome = on_one_shot(root, SHOT, told, lambda run, plan, made: shoot_video.fn(
+                run, plan, PanelOutcome(shot=SHOT, approved={"start": made.panel_uri})), fps=24)
+    finally:
+        stop()
+    moved = [e for e in heard if isinstance(e, ShotMoved) and e.stage == "video"]
+    return outcome, moved, [r for r in Ledger.for_project(root).rows() if r.stage == "video"]
+
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch):
+    """Poll the fake every 0.3 s, not every 5 s: Replicate's own GETs are limited (3000/min), the
+    fake's are not, and what is tested is which job is polled and what each answer does, not how
+    often (the rule that a job is polled ten times within its deadline stays the chokepoint's)."""
+    from slate.providers.replicate import ReplicateVideo
+    monkeypatch.setattr(ReplicateVideo, "poll_interval", 0.3)
+
+
+def _one_job_each(fakes) -> int:
+    """No request made into two jobs at the fake Replicate (a job per fingerprint); how many jobs."""
+    seen = Counter(j["fingerprint"] for j in fakes.jobs("replicate"))
+    assert not [f for f, n in seen.items() if n > 1], seen
+    return len(seen)
+
+
+def test_rate_limited_submits_wait_and_are_sent_again(example_film, fakes):
+    """Two 429s on the submit (`Retry-After: 0.2`): each a row that cost nothing, then one job."""
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "status", "status": 429, "times": 2,
+                  "body": {"detail": "Request was throttled.", "status": 429}, "headers": {"Retry-After": "0.2"}})
+    outcome, _, rows = _clip(example_film)
+    assert outcome.clip_uri and not outcome.escalated and not outcome.halted, (outcome.escalated, outcome.halted)
+    limited = [r for r in rows if r.error_class == "RateLimited"]
+    assert len(limited) == 2 and all(r.actual_cost == 0 for r in limited), rows
+    assert [r.status for r in rows if r.error_class != "RateLimited"] == ["succeeded"]
+    assert _one_job_each(fakes) == 1
+
+
+def test_a_429_now_and_then_while_polling_never_hangs_the_clip(example_film, fakes):
+    """Replicate answering 429 on every third GET of a job (`Retry-After: 1`) hung a run for 15
+    minutes, silent, its job `submitted`: the clip waits as asked and is made, from its one job."""
+    fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 429, "every": 3, "times": 50,
+                  "headers": {"Retry-After": "1"}},
+                 {"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})   # the 6th GET: the download's
+    outcome, _, rows = _clip(example_film)
+    assert outcome.clip_uri and [r.status for r in rows] == ["succeeded"], (outcome.escalated, rows)
+    assert _one_job_each(fakes) == 1
+    gets = [r for r in fakes.requests("replicate") if r["method"] == "GET"]
+    assert len(gets) >= 3, gets     # the 429s were met: three GETs at least, one of them throttled
+
+
+def test_timeouts_while_polling_keep_polling_the_same_job(example_film, fakes):
+    """Two 504s while polling, then a job still running three times: the same job is polled to its end."""
+    fakes.faults({"provider": "replicate", "op": "poll", "kind": "status", "status": 504, "times": 2},
+                 {"provider": "replicate", "op": "poll", "kind": "busy", "times": 3})
+    outcome, _, rows = _clip(example_film)
+    assert outcome.clip_uri and [r.status for r in rows] == ["succeeded"], (outcome.escalated, rows)
+    assert _one_job_each(fakes) == 1
+    polls = [r for r in fakes.requests("replicate") if r["method"] == "GET" and "/predictions/" in r["path"]]
+    assert len(polls) >= 2 + 3 + 1, polls      # the two timeouts, the three busy answers, the one that ended it
+
+
+def test_an_unusable_clip_is_a_failed_take_said_with_its_cause_and_made_again(example_film, fakes):
+    """Issue 35: a clip the provider ran and billed but whose file comes cut short (on every fetch)
+    is a failed take — said as it happens with its cause, counted as spent, and retaken within
+    the take policy — not a shot stopped by an error."""
+    fakes.faults({"provider": "replicate", "op": "download", "kind": "truncated"})   # the first clip's file
+    outcome, moved, rows = _clip(example_film)
+    assert outcome.clip_uri and not outcome.escalated, outcome.escalated
+    [bad] = [r for r in rows if r.error_class == "BadOutput"]
+    assert "cut short" in bad.error_message and bad.actual_cost == bad.estimate > 0
+    assert [r.take for r in rows if r.status == "succeeded"] == [bad.take + 1], rows
+    assert outcome.clip_uri == next(r.artifact_uri for r in rows if r.status == "succeeded")
+    said = [e for e in moved if e.status == "failed" and e.take == bad.take]
+    assert said and any("cut short" in r for r in said[0].reasons), moved
+    assert _one_job_each(fakes) == 2       # the retake is a new seed: a new request, a new job
+
+
+def test_a_refusal_with_no_fallback_escalates_the_shot_and_is_not_sent_again(example_film, fakes):
+    """A moderation refusal (E005) with no other video model in the lineup escalates the shot with
+    the provider's words; a second run asks nothing of the provider for the same request."""
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    outcome, moved, rows = _clip(example_film)
+    assert "refused by moderation" in (outcome.escalated or "") and "(E005)" in outcome.escalated, outcome.escalated
+    assert "refused" in {e.status for e in moved}
+    before = len(fakes.jobs("replicate"))
+    again, _, rows = _clip(example_film)            # the same request is never sent again unchanged
+    assert "refused by moderation" in (again.escalated or ""), again.escalated
+    assert len(fakes.jobs("replicate")) == before
+    assert len([r for r in rows if r.error_class == "RefusedByModeration"]) == 1, rows
+
+
+def test_a_replicate_submit_whose_answer_was_lost_is_found_in_its_list_never_resubmitted(example_film, fakes):
+    """The submit's answer lost after the job was made: the job is found in the account's list of
+    predictions and followed; nothing is sent twice and nothing is left to reconcile."""
+    from slate.governor.ledger import Ledger
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "drop_after"})
+    outcome, _, rows = _clip(example_film)
+    assert outcome.clip_uri and [r.status for r in rows] == ["succeeded"], (outcome.escalated, rows)
+    assert _one_job_each(fakes) == 1
+    assert not [r for r in Ledger.for_project(example_film).rows() if r.status in ("unknown", "submitted")]
