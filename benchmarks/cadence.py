@@ -3,9 +3,9 @@
 `python -m benchmarks.cadence [--n N] [--seed S] [--lengths 1.5,2,2.5,3,3.5] [--sway]`
 
 benchmarks/gates.py renders every corpus clip 1.5 s long; the example's shots are 2-3.5 s, and a
-slower move per frame is placed by the renders to whole pixels (a pixel some frames, none others),
-which the cadence checks first read as frames dropped (issue 56: six of the example's nine clean
-clips). Here each case is a shot of the example film, its own move (or a dolly where it asked
+slower move per frame was placed by the renders to whole pixels (a pixel some frames, none others:
+ffmpeg zoompan until 2026-12-01, below a pixel since), which the cadence checks first read as frames
+dropped (issue 56: six of the example's nine clean clips) — as a vendor's clip placed so still may be. Here each case is a shot of the example film, its own move (or a dolly where it asked
 none; half the cases a dolly whatever it asked), rendered by ffmpeg at one of the lengths, each
 graded by one photometric change (the clean takes' spread) and re-encoded, three ways:
 

@@ -27,9 +27,12 @@ DOLLY_ZOOM = 1.15
 # window's far edge travels exactly PAN_FRACTION of the panel width (or height).
 PAN_FRACTION = 0.08
 PAN_ZOOM = 1.0 / (1.0 - PAN_FRACTION)
-# Moves are computed on a 2x supersampled panel: zoompan crops at integer pixel
-# positions, and doing that at twice the resolution halves the visible jitter.
-SUPERSAMPLE = 2
+# A move's window is placed below a pixel: ffmpeg's `perspective` (sense=source) maps the window's
+# four corners, real numbers, onto the frame's, resampling between pixels. `zoompan`, before,
+# cropped at whole pixels of a 2x panel, so a move slower than about a pixel a frame went in jumps
+# (a drift's turnaround: steps 0.26 then 3.49) that the cadence check read as a stutter in clean
+# takes (benchmarks/local_takes.py, 2026-12-01); placed this way, the same takes step evenly, at
+# the same ffmpeg CPU within 12%.
 
 _H264_OUT = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
              "-movflags", "+faststart", "-an"]
@@ -122,23 +125,31 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
     if movement == "static":
         return _cover(width, height)
     k = max(frames - 1, 1)
-    # Smoothstep easing on output frame number `on`: starts and ends gently, hits 0 and 1 exactly.
-    u = f"min(on/{k},1)"
+    # Smoothstep easing on the frame number: starts and ends gently, hits 0 and 1 exactly.
+    # `in` is the looped frame's number counted from 1 (ffmpeg's perspective filter gives its
+    # expressions frame_count + 1): counted as if from 0, frame 0 was already a step into the move
+    # (a drift's first frame 1-5 px off the panel, another take's elsewhere) and the last two frames
+    # were one (the move held at its end) — seen in tests/unit/test_local_provider.py.
+    u = f"min((in-1)/{k},1)"
     p = f"(sin(PI*{u}))" if back else f"({u}*{u}*(3-2*{u}))"
-    centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
     dolly, pan = (DOLLY_ZOOM - 1) * reach, (PAN_ZOOM - 1) * reach
     if movement == "dolly_in":
-        z, x, y = f"1+{_num(dolly)}*{p}", centre_x, centre_y
+        z = f"1+{_num(dolly)}*{p}"
     elif movement == "dolly_out":
-        z, x, y = f"{_num(1 + dolly)}-{_num(dolly)}*{p}", centre_x, centre_y
+        z = f"{_num(1 + dolly)}-{_num(dolly)}*{p}"
     else:
         z = f"1+{_num(pan)}*{p}"
-        x, y = {
-            "pan_left": ("0", centre_y),            # window anchored left: view drifts left
-            "pan_right": ("iw-iw/zoom", centre_y),  # anchored right
-            "tilt_up": (centre_x, "0"),             # anchored top
-            "tilt_down": (centre_x, "ih-ih/zoom"),  # anchored bottom
-        }[movement]
+    # The window, in the frame's own pixels (W x H): width W/z, its top left corner at (x, y).
+    ww, wh = f"W/({z})", f"H/({z})"
+    centre_x, centre_y = f"(W-{ww})/2", f"(H-{wh})/2"
+    x, y = {
+        "dolly_in": (centre_x, centre_y),
+        "dolly_out": (centre_x, centre_y),
+        "pan_left": ("0", centre_y),            # window anchored left: view drifts left
+        "pan_right": (f"W-{ww}", centre_y),     # anchored right
+        "tilt_up": (centre_x, "0"),             # anchored top
+        "tilt_down": (centre_x, f"H-{wh}"),     # anchored bottom
+    }[movement]
     if sway:
         # Across the move: a pan's window moves up or down from the middle, a dolly's or a tilt's
         # sideways; sin²(PI*u) is 0 at both ends and eases in and out as the move does (a sine's
@@ -148,12 +159,15 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
             y = f"{centre_y}*{across}"
         else:
             x = f"{centre_x}*{across}"
-    sw, sh = width * SUPERSAMPLE, height * SUPERSAMPLE
-    # trim to ONE input frame + d=frames: that frame yields the whole move, so the costly
-    # supersampled scale runs once and the looped input stops being decoded (otherwise
-    # zoompan emits `frames` outputs per looped input frame and a blend drowns in them).
-    return (f"trim=end_frame=1,{_cover(sw, sh)},zoompan=z='{z}':x='{x}':y='{y}':d={frames}"
-            f":s={width}x{height}:fps={fmt_rate(fps)},setsar=1")
+    left, top = f"({x})", f"({y})"
+    right, bottom = f"{left}+{ww}", f"{top}+{wh}"
+    warp = (f"perspective=x0='{left}':y0='{top}':x1='{right}':y1='{top}':x2='{left}':y2='{bottom}'"
+            f":x3='{right}':y3='{bottom}':sense=source:eval=frame:interpolation=linear")
+    # trim to ONE input frame, framed once, then looped `frames` times and timed at the rate: the
+    # looped still is not decoded again for every frame. The warp runs on yuv420p, the output's
+    # own format (a 4:4:4 warp cost 40% more ffmpeg CPU for the same clip, measured).
+    return (f"trim=end_frame=1,{_cover(width, height)},loop=loop={frames - 1}:size=1:start=0,"
+            f"setpts=N/({fmt_rate(fps)})/TB,format=yuv420p,{warp},setsar=1")
 
 
 def still_clip_args(start_png, out_mp4, *, width: int, height: int, fps, seconds: float,

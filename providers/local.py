@@ -560,7 +560,7 @@ class LocalLipSync:
 #: 198 s of ffmpeg CPU, in one `make test`). Only the test suite sets it (tests/conftest.py): a
 #: film's own runs render every clip they are asked for, as a vendor would.
 RENDER_MEMO = session_memo.MEMO
-RENDER_MEMO_VERSION = "4"   # bump when render_clip's output changes for the same inputs
+RENDER_MEMO_VERSION = "6"   # bump when render_clip's output changes for the same inputs
 
 #: A static camera that is not locked off drifts a little and settles back, each take its own way
 #: and distance (a share of that move: at most about 5% of a dolly's push, 3% of the frame in a

@@ -163,3 +163,31 @@ def test_a_new_seed_makes_a_static_take_that_drifts_otherwise_from_and_to_the_pa
         assert np.abs(ends[0] - ends[1]).mean() < 2, move
     same = [take(replace(req, seed=s, camera_fixed=True), f"locked{s}") for s in (1, 2)]
     assert sha(same[0].read_bytes()) == sha(same[1].read_bytes())
+
+
+@pytest.mark.parametrize(("profile", "shot", "seed"), [("draft", "1D", 1005), ("final", "1C", 1014)])
+def test_a_slow_move_glides_below_a_pixel_and_reads_as_no_stutter(film, tmp_path, profile, shot, seed):
+    """The stand-in places a move's window below a pixel (media/commands.py `_move_filter`): where
+    the move is slower than a pixel a frame — a static camera's drift at its turnaround (1D, seed
+    1005: a pan out and back at 854x480), a pan's ease-out at 1280x720 (1C, seed 1014) — the picture
+    steps evenly. Placed in whole pixels (ffmpeg zoompan, before), both took read as a stutter by
+    the keyframe gate's cadence check (steps 0.26 then 3.49: benchmarks/local_takes.py), which a
+    clean take must never be before a stutter may block."""
+    from benchmarks.gate_corpus import write_png
+    from slate.manifests import load_film
+    from slate.media import render_clip
+    from slate.media.dailies import cadence_scores, watch
+    from slate.providers.local import take_move
+    from slate.tasks.shot.plan import plan_from_project
+    root, storage, _ = film
+    plan = {p.shot: p for p in plan_from_project(load_film(root), "scene-01", profile, 24)}[shot]
+    move = take_move(plan.movement, plan.camera_fixed, seed)
+    assert move.movement != "static" and (move.back or move.sway)   # the drift, the swaying pan
+    start = write_png(LocalImage(storage).draw(replace(plan.panel_request("start", 1), seed=seed)),
+                      tmp_path / "start.png")
+    clip = tmp_path / "take.mp4"
+    render_clip(start, clip, width=plan.width, height=plan.height, fps=24, seconds=plan.duration,
+                movement=move.movement, reach=move.reach, back=move.back, sway=move.sway)
+    timing = {s["name"]: s for s in cadence_scores(watch(clip), expect_motion=True)}
+    assert timing["clip_stutter"]["passed"], timing["clip_stutter"]["reason"]
+    assert timing["clip_dropped"]["passed"], timing["clip_dropped"]["reason"]

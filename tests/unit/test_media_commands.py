@@ -50,15 +50,21 @@ def test_still_clip_static_args():
 
 
 def test_still_clip_moves_start_at_panel_framing():
+    """A move is the panel framed once, looped a frame at a time and warped: its window's four
+    corners placed in real numbers (below a pixel), at zoom 1 and no offset on frame 0."""
     for mv in ("dolly_in", "pan_left", "pan_right", "tilt_up", "tilt_down"):
         vf = _after(c.still_clip_args("i.png", "o.mp4", width=854, height=480, fps=12, seconds=2,
                                       movement=mv), "-vf")
-        assert "zoompan=z='1+" in vf and ":d=24:s=854x480:fps=12" in vf
+        assert vf.startswith("trim=end_frame=1,scale=854:480:force_original_aspect_ratio=increase,crop=854:480")
+        assert "loop=loop=23:size=1:start=0,setpts=N/(12)/TB" in vf
+        assert "perspective=" in vf and ":sense=source:eval=frame:interpolation=linear" in vf
+        assert "W/(1+" in vf and "zoompan" not in vf
     vf = _after(c.still_clip_args("i.png", "o.mp4", width=854, height=480, fps=12, seconds=2,
                                   movement="dolly_out"), "-vf")
-    assert "zoompan=z='1.15-0.15*" in vf
-    assert "x='iw-iw/zoom'" in _after(c.still_clip_args("i.png", "o.mp4", width=160, height=96, fps=12,
-                                                        seconds=1, movement="pan_right"), "-vf")
+    assert "W/(1.15-0.15*" in vf
+    pan_right = _after(c.still_clip_args("i.png", "o.mp4", width=160, height=96, fps=12, seconds=1,
+                                         movement="pan_right"), "-vf")
+    assert "x0='(W-W/(1+" in pan_right and "y0='((H-H/(1+" in pan_right
 
 
 def test_still_clip_start_end_crossfades_to_exact_end():

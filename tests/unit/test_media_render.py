@@ -47,6 +47,37 @@ def test_static_and_dolly(tmp_path, panels):
     assert sorted(x.name for x in tmp_path.iterdir() if x.is_file()) == ["dolly_in.mp4", "static.mp4"]
 
 
+@pytest.mark.parametrize("movement", ["pan_left", "dolly_in", "tilt_down"])
+def test_a_move_out_and_back_starts_and_ends_on_the_panel_and_never_holds_a_frame(tmp_path, movement):
+    """A take's first frame is the panel (an NG'd take starts where the take it replaces did) and a
+    drift out and back ends on it (a chained shot starts there), each step of the way the one the
+    easing asks for: ffmpeg's perspective filter counts frames from 1, and read as counted from 0,
+    every move began a step in (1.8 px here) and held its last frame twice."""
+    from slate.media.upscale import frames_of
+    w, h = 320, 180
+    panel = Image.new("RGB", (w, h), (20, 20, 20))
+    ImageDraw.Draw(panel).rectangle([200, 120, 239, 159], fill=(240, 240, 240))
+    panel.save(tmp_path / "panel.png")
+    render_clip(tmp_path / "panel.png", tmp_path / "take.mp4", width=w, height=h, fps=FPS, seconds=2,
+                movement=movement, back=True)
+
+    def centre(img: np.ndarray) -> np.ndarray:
+        """Where the square is, below a pixel: the centroid of its light."""
+        light = np.clip(img.astype(np.float32).mean(axis=-1) - 60, 0, None)
+        ys, xs = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+        return np.array([(xs * light).sum(), (ys * light).sum()]) / light.sum()
+
+    frames = frames_of(tmp_path / "take.mp4", width=w, height=h)
+    assert len(frames) == 24
+    at = [centre(f) for f in frames]
+    panel_at = centre(np.asarray(panel))
+    assert np.abs(at[0] - panel_at).max() < 0.2, (at[0], panel_at)       # the first frame: the panel
+    assert np.abs(at[-1] - panel_at).max() < 0.2, (at[-1], panel_at)     # back where it started
+    first, last = np.abs(at[1] - at[0]).max(), np.abs(at[-1] - at[-2]).max()
+    assert first > 0.5 and last > 0.5, (first, last)                     # it moves from the first frame to the last
+    assert abs(first - last) < 0.3, (first, last)                        # out and back alike
+
+
 def test_start_end_clip_ends_on_end_panel(tmp_path, panels):
     start, end = panels
     out = tmp_path / "se.mp4"

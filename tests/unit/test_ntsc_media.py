@@ -37,7 +37,7 @@ def test_a_clip_and_a_stitch_are_asked_at_the_exact_rate():
     clip = still_clip_args("s.png", "o.mp4", width=160, height=96, fps=23.976, seconds=2.5, movement="dolly_in")
     assert _after(clip, "-r") == "24000/1001" and _after(clip, "-framerate") == "24000/1001"
     assert _after(clip, "-frames:v") == "60"
-    assert "fps=24000/1001" in _after(clip, "-vf")
+    assert "setpts=N/(24000/1001)/TB" in _after(clip, "-vf")   # each looped frame timed at the exact rate
     cut = concat_args([("a.mp4", 2.5), ("b.mp4", 3.5)], "o.mp4", transitions=[("dissolve", 0.5)], fps=29.97,
                       width=160, height=96)
     assert _after(cut, "-r") == "30000/1001" and "fps=30000/1001" in _after(cut, "-filter_complex")
