@@ -3,7 +3,7 @@ lineup, and the faults whose action is wiring — a fallback across two vendors,
 command resuming, fal's reconcile, a stuck clip's slot, a person's approval — each failure turned
 into the right action, never a second payment. The faults one clip meets on its own (rate limits,
 429s and timeouts while polling, an unusable clip, a refusal with no fallback, a lost submit found
-in Replicate's list) are met where they live, on one shot in process:
+in Replicate's list, a panel prompt Gemini blocks) are met where they live, on one shot in process:
 tests/integration/test_vendor_faults.py.
 
 Each run is the command line in process (typer's CliRunner) on the session's Prefect test server,
@@ -197,15 +197,6 @@ def test_a_refused_clip_goes_to_the_fallback_model_and_the_switch_is_written(exa
     assert len(refused) == 1 and "(E005)" in refused[0].error_message and switch.actual_cost == 0
     assert switch.shot == refused[0].shot and "switched" in switch.error_message
     assert never_twice(fakes, "replicate") == len(shots) and never_twice(fakes, "fal") == 1
-
-
-def test_a_blocked_panel_prompt_escalates_at_once_with_the_providers_reason(example_film, fakes):
-    two_shots(example_film)
-    fakes.faults({"provider": "gemini", "op": "generate", "kind": "moderation", "data": {"reason": "PROHIBITED_CONTENT"}})
-    out = run(example_film, *MIX)
-    assert "state: Escalated" in out.output and "PROHIBITED_CONTENT" in out.output, out.output[-3000:]
-    [panel] = [r for r in rows(example_film, "panel") if r.status == "failed"]
-    assert panel.error_class == "RefusedByModeration" and panel.actual_cost == 0
 
 
 @pytest.mark.parametrize("status,body,cls", [

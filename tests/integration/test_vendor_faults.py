@@ -1,13 +1,14 @@
-"""One shot's clip at the fake Replicate: each fault of its protocol met where it lives.
+"""One shot at the fake vendors: each fault of their protocols met where it lives.
 
-The fault table's video rows (issue 55 item 7): the clip stage of one shot of the example (1A),
-entered as a scene enters it (`shoot_video`), with the real Replicate client speaking to the fake
-providers' server over real HTTP, a real governor and a real ledger — no scene rendered, no panel
-drawn by a vendor, no `slate run`. What is asserted is counted where it lands: the shot's outcome,
-the ledger's rows of the clip (status, error class, cost), and the jobs and requests the fake
-server was given — no request is ever made into two jobs. The whole runs that remain in
-tests/e2e/test_provider_runs.py are the wiring: every provider through a scene, a fallback across
-two vendors, a halt and the same command resuming, fal's reconcile, the stuck clip's slot.
+The fault table's rows one shot meets on its own (issue 55 item 7): the clip stage of one shot of
+the example (1A), entered as a scene enters it (`shoot_video`; the panel's, `shoot_panels`), with
+the real Replicate and Gemini clients speaking to the fake providers' server over real HTTP, a
+real governor and a real ledger — no scene rendered, no panel drawn by a vendor, no `slate run`.
+What is asserted is counted where it lands: the shot's outcome, the ledger's rows (status, error
+class, cost), and the jobs and requests the fake server was given — no request is ever made into
+two jobs. The whole runs that remain in tests/e2e/test_provider_runs.py are the wiring: every
+provider through a scene, a fallback across two vendors, a halt and the same command resuming,
+fal's reconcile, the stuck clip's slot.
 """
 from __future__ import annotations
 
@@ -134,3 +135,17 @@ def test_a_replicate_submit_whose_answer_was_lost_is_found_in_its_list_never_res
     assert outcome.clip_uri and [r.status for r in rows] == ["succeeded"], (outcome.escalated, rows)
     assert _one_job_each(fakes) == 1
     assert not [r for r in Ledger.for_project(example_film).rows() if r.status in ("unknown", "submitted")]
+
+
+def test_a_blocked_panel_prompt_escalates_at_once_with_the_providers_reason(example_film, fakes):
+    """Gemini blocking the panel's prompt (`PROHIBITED_CONTENT`) escalates the shot with its reason
+    at the first take: a failed row at $0, nothing drawn, no second take of the same words."""
+    from slate.flows.shot.shot import shoot_panels
+    from slate.governor.ledger import Ledger
+    fakes.faults({"provider": "gemini", "op": "generate", "kind": "moderation", "data": {"reason": "PROHIBITED_CONTENT"}})
+    told = {"panel_model": "gemini", "judge": "gemini", "run_cap_usd": "50", "film_cap_usd": "100"}
+    outcome = on_one_shot(example_film, SHOT, told, lambda run, plan, made: shoot_panels.fn(run, plan))
+    assert "PROHIBITED_CONTENT" in (outcome.escalated or ""), (outcome.escalated, outcome.halted)
+    assert not outcome.approved, outcome.approved
+    [panel] = [r for r in Ledger.for_project(example_film).rows() if r.stage == "panel"]
+    assert panel.status == "failed" and panel.error_class == "RefusedByModeration" and panel.actual_cost == 0
