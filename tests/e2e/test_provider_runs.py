@@ -3,7 +3,7 @@ lineup, and the faults whose action is wiring — a fallback across two vendors,
 command resuming, fal's reconcile, a stuck clip's slot, a person's approval — each failure turned
 into the right action, never a second payment. The faults one clip meets on its own (rate limits,
 429s and timeouts while polling, an unusable clip, a refusal with no fallback, a lost submit found
-in Replicate's list, a panel prompt Gemini blocks) are met where they live, on one shot in process:
+in Replicate's list, a panel prompt Gemini blocks, OpenRouter's key limit) are met where they live, on one shot in process:
 tests/integration/test_vendor_faults.py.
 
 Each run is the command line in process (typer's CliRunner) on the session's Prefect test server,
@@ -217,16 +217,6 @@ def test_no_credit_or_a_bad_key_halts_at_once_and_the_same_command_resumes(examp
     assert "state: Completed" in resumed.output, resumed.output[-3000:]
     assert never_twice(fakes, "replicate") == len(shots)
     assert Counter(r.request_key for r in rows(example_film) if r.status == "succeeded").most_common(1)[0][1] == 1
-
-
-def test_a_key_limit_reached_mid_chain_halts_the_run(example_film, fakes):
-    two_shots(example_film)
-    fakes.faults({"provider": "openrouter", "op": "submit", "kind": "status", "status": 403,
-                  "body": {"error": {"code": 403, "message": "Key limit exceeded (total limit). Manage it using "
-                                                             "https://openrouter.ai/settings/keys"}}})
-    out = run(example_film, "--provider", "openrouter")
-    assert "state: Halted" in out.output and "Key limit exceeded" in out.output, out.output[-3000:]
-    assert len(fakes.jobs("openrouter")) == 0
 
 
 def test_a_fal_submit_whose_answer_was_lost_is_reconciled_never_resubmitted(example_film, fakes):

@@ -149,3 +149,19 @@ def test_a_blocked_panel_prompt_escalates_at_once_with_the_providers_reason(exam
     assert not outcome.approved, outcome.approved
     [panel] = [r for r in Ledger.for_project(example_film).rows() if r.stage == "panel"]
     assert panel.status == "failed" and panel.error_class == "RefusedByModeration" and panel.actual_cost == 0
+
+
+def test_a_key_limit_reached_halts_the_shot_and_sends_nothing(example_film, fakes):
+    """OpenRouter's 403 "Key limit exceeded" on a clip's submit halts (a person raises the key's
+    limit; no other shot could be paid either): said in OpenRouter's words with what to do, no job
+    made."""
+    from slate.flows.shot.shot import PanelOutcome, shoot_video
+    fakes.faults({"provider": "openrouter", "op": "submit", "kind": "status", "status": 403,
+                  "body": {"error": {"code": 403, "message": "Key limit exceeded (total limit). Manage it using "
+                                                             "https://openrouter.ai/settings/keys"}}})
+    told = {"provider": "openrouter", "max_takes": 3, "run_cap_usd": "50", "film_cap_usd": "100"}
+    outcome = on_one_shot(example_film, SHOT, told, lambda run, plan, made: shoot_video.fn(
+        run, plan, PanelOutcome(shot=SHOT, approved={"start": made.panel_uri})), fps=24)
+    assert "Key limit exceeded" in (outcome.halted or ""), (outcome.halted, outcome.escalated)
+    assert "raise the limit" in outcome.halted, outcome.halted      # what to do: not "check the key"
+    assert not outcome.clip_uri and len(fakes.jobs("openrouter")) == 0
