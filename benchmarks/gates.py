@@ -98,7 +98,7 @@ from slate.tasks.gates.keyframes import ClipCast, cast_of, chained_to_bible, own
 from slate.tasks.shot.plan import ShotPlan, plan_from_project
 
 #: Fault kinds whose score warns rather than blocks (governor/gates.toml): caught when it warns.
-WARNED = {"dropped_frames": "clip_dropped", "stutter": "clip_stutter"}
+WARNED = {"dropped_frames": "clip_dropped"}
 
 MARK_FRAMINGS = ("medium", "wide")   # where a corner caption passed the panel gate (issue 36)
 CLIP_SECONDS = 1.5
