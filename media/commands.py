@@ -129,7 +129,7 @@ def _move_filter(movement: str, width: int, height: int, fps, frames: int, reach
     # `in` is the looped frame's number counted from 1 (ffmpeg's perspective filter gives its
     # expressions frame_count + 1): counted as if from 0, frame 0 was already a step into the move
     # (a drift's first frame 1-5 px off the panel, another take's elsewhere) and the last two frames
-    # were one (the move held at its end) — seen in tests/unit/test_local_provider.py.
+    # were one (the move held at its end): tests/unit/test_media_render.py holds both ends.
     u = f"min((in-1)/{k},1)"
     p = f"(sin(PI*{u}))" if back else f"({u}*{u}*(3-2*{u}))"
     dolly, pan = (DOLLY_ZOOM - 1) * reach, (PAN_ZOOM - 1) * reach
