@@ -188,6 +188,9 @@ def test_a_vision_judge_reads_the_cut_and_the_colours_only_warn_beside_it(exampl
 # -- the fault table: the rows that need a run -------------------------------------------------------------------------
 
 def test_a_refused_clip_goes_to_the_fallback_model_and_the_switch_is_written(example_film, fakes):
+    """The wiring of a fallback across two vendors in a run: the refused shot is made on fal, the
+    next shot starts on the lineup's first model again (the rule itself, on one shot:
+    tests/integration/test_vendor_faults.py)."""
     shots = two_shots(example_film)
     fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
     out = run(example_film, *MIX[:4], "--video-model", f"{LITE},{FAL_LITE}")

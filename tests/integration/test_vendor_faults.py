@@ -21,17 +21,19 @@ from tests.one_shot import on_one_shot
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 SHOT = "1A"
 LITE = "replicate:bytedance/seedance-1-lite"
+FAL_LITE = "fal:fal-ai/bytedance/seedance/v1/lite/image-to-video"
 
 
-def _clip(root, *, calls: int = 1):
-    """Shoot 1A's clip on Seedance at the fake Replicate `calls` times, each a run of its own:
-    (the last outcome, what the run said of the clip's moves, the clip's ledger rows)."""
+def _clip(root, *, calls: int = 1, video_model: str = LITE):
+    """Shoot 1A's clip on Seedance at the fake Replicate (or the lineup `video_model`) `calls`
+    times, each a run of its own: (the last outcome, what the run said of the clip's moves, the
+    clip's ledger rows)."""
     from slate.flows.shot.shot import PanelOutcome, shoot_video
     from slate.governor.ledger import Ledger
     from slate.tasks.run.events import ShotMoved
     from slate.tasks.run.run import listen
 
-    told = {"video_model": LITE, "max_takes": 3, "run_cap_usd": "50", "film_cap_usd": "100"}
+    told = {"video_model": video_model, "max_takes": 3, "run_cap_usd": "50", "film_cap_usd": "100"}
     heard: list = []
     stop = listen(heard.append)
     try:
@@ -165,3 +167,19 @@ def test_a_key_limit_reached_halts_the_shot_and_sends_nothing(example_film, fake
     assert "Key limit exceeded" in (outcome.halted or ""), (outcome.halted, outcome.escalated)
     assert "raise the limit" in outcome.halted, outcome.halted      # what to do: not "check the key"
     assert not outcome.clip_uri and len(fakes.jobs("openrouter")) == 0
+
+
+def test_a_refused_clip_goes_to_the_next_model_of_the_lineup_and_the_switch_is_written(example_film, fakes):
+    """A moderation refusal (E005) at Replicate with fal's Seedance next in the lineup: the clip is
+    made on fal, the switch written in the ledger at $0 beside the refusal, each vendor given one job."""
+    from slate.governor.ledger import Ledger
+    fakes.faults({"provider": "replicate", "op": "submit", "kind": "moderation"})
+    outcome, moved, rows = _clip(example_film, video_model=f"{LITE},{FAL_LITE}")
+    assert outcome.clip_uri and not outcome.escalated, outcome.escalated
+    [refused] = [r for r in rows if r.error_class == "RefusedByModeration"]
+    assert "(E005)" in refused.error_message and refused.model == LITE.split(":", 1)[1]
+    [switch] = [r for r in Ledger.for_project(example_film).rows() if r.error_class == "FallbackSwitch"]
+    assert switch.actual_cost == 0 and switch.shot == SHOT and "switched" in switch.error_message
+    [made] = [r for r in rows if r.status == "succeeded"]
+    assert made.provider == "fal" and outcome.clip_uri == made.artifact_uri, made
+    assert _one_job_each(fakes) == 1 and len(fakes.jobs("fal")) == 1
