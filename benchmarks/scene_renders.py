@@ -11,6 +11,7 @@ scenes only for wiring and real servers.
 """
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -34,11 +35,28 @@ def sources(rev: str | None) -> dict[str, str]:
             for n in names if n.endswith(".py")}
 
 
+def through_helpers(text: str) -> int:
+    """Calls, inside a module's tests, of that module's own helpers that render (a `run(film, ...)`
+    wrapping `slate run`): a call site above counted once however many tests go through it."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return 0
+    helpers = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+               and not node.name.startswith("test_")
+               and any(p.search(ast.get_source_segment(text, node) or "") for p in KINDS.values())}
+    return sum(1 for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+               for call in ast.walk(node)
+               if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in helpers)
+
+
 def main(argv: list[str]) -> None:
     rev = argv[0] if argv else None
     counts = {k: 0 for k in KINDS}
     files: set[str] = set()
+    helped = 0
     for name, text in sources(rev).items():
+        helped += through_helpers(text)
         for kind, pattern in KINDS.items():
             n = len(pattern.findall(text))
             counts[kind] += n
@@ -48,6 +66,7 @@ def main(argv: list[str]) -> None:
     for kind, n in counts.items():
         print(f"  {kind:18} {n:4}")
     print(f"  {'total':18} {sum(counts.values()):4} call sites in {len(files)} files")
+    print(f"  {'through helpers':18} {helped:4} calls in tests of a file's own helper that renders")
 
 
 if __name__ == "__main__":
