@@ -170,7 +170,7 @@ def test_a_slow_move_glides_below_a_pixel_and_reads_as_no_stutter(film, tmp_path
     """The stand-in places a move's window below a pixel (media/commands.py `_move_filter`): where
     the move is slower than a pixel a frame — a static camera's drift at its turnaround (1D, seed
     1005: a pan out and back at 854x480), a pan's ease-out at 1280x720 (1C, seed 1014) — the picture
-    steps evenly. Placed in whole pixels (ffmpeg zoompan, before), both took read as a stutter by
+    steps evenly. Placed in whole pixels (ffmpeg zoompan, before), both were read as a stutter by
     the keyframe gate's cadence check (steps 0.26 then 3.49: benchmarks/local_takes.py), which a
     clean take must never be before a stutter may block."""
     from benchmarks.gate_corpus import write_png
