@@ -27,7 +27,8 @@ score with its threshold and a reason naming the span:
 - ``clip_dropped``  frames missing (issue 56): the clip jumps ahead of its own move — where
                     the picture is (its measured move frame to frame, a shift and a zoom, summed)
                     set against a smooth move through the frames either side of each step, the
-                    held ones left out; a step that lands
+                    held ones left out, and read again with a step of their own at the
+                    steps the first reading found ahead (a few drops in one window); a step that lands
                     DROP_GAP of a frame's move and DROP_SHIFT px or more ahead of it, along the
                     move's own direction there (a sway across it is no drop), is a frame
                     dropped there (a move slower than MOVE_FLOOR is not read: its placing to
@@ -107,6 +108,10 @@ DROP_NOISE = 3.0     # times what the fit leaves along the move, and at least th
 DROP_ALONG = 0.8     # of the step's length: at least this much of it along the move (the example's pans and
                      # dollies sway across their move, placed to half pixels on two axes: a step of one
                      # axis's placing read 0.7-0.8 of a frame's move ahead on 2 of its 9 clean clips)
+DROP_ASSIST = 0.4    # of a frame's move: a step this far ahead is given a step of its own in the fit when the
+                     # others are read again (seeds 22-23: misses 8 of 59 -> 4, clean clips' most 0.57 -> 0.46)
+DROP_APART = 2       # frames: and only beside a step at least this far off (a step of its own next door took
+                     # the very jump it stood beside: a pan's drops three apart read 0.00)
 MOVE_FLOOR = 0.06    # scan px a frame: a move slower than this is not read for drops (its placing is its size)
 MOVE_SMOOTH = 1.0    # px: the scan's luma is blurred this much before its move is measured (a texture's
                      # edges then move linearly with it)
@@ -385,7 +390,7 @@ def picture_moves(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ahead(where: np.ndarray, keep: np.ndarray, k: int) -> tuple[float, float]:
+def _ahead(where: np.ndarray, keep: np.ndarray, k: int, others: np.ndarray | None = None) -> tuple[float, float]:
     """How far frame k + 1 of a run lands ahead of a smooth move through the frames either side of
     it (DROP_WINDOW each way, those in `keep`): `where` (N, 3) the picture's place frame by frame
     (its moves summed), each of its three parts fitted with a quartic in time and a step of its
@@ -398,7 +403,12 @@ def _ahead(where: np.ndarray, keep: np.ndarray, k: int) -> tuple[float, float]:
     if (idx <= k).sum() < 4 or (idx > k).sum() < 4:
         return float("nan"), float("nan")
     t = idx - (k + 0.5)
-    basis = np.stack([t ** p for p in range(DROP_DEGREE + 1)] + [(idx > k).astype(float)], axis=1)
+    # Other steps of the window read as ahead (`others`) get a step of their own too: beside them
+    # the quartic bent to take their jumps, and this one read short (two drops four frames apart
+    # read 0.62 and 0.70 of a frame's move, each alone about 1).
+    near = [] if others is None else [j for j in others if abs(j - k) >= DROP_APART and lo <= j < hi - 1]
+    basis = np.stack([t ** p for p in range(DROP_DEGREE + 1)] + [(idx > k).astype(float)]
+                     + [(idx > j).astype(float) for j in near], axis=1)
     coef, *_ = np.linalg.lstsq(basis, where[idx], rcond=None)
     pace, step = coef[1], coef[DROP_DEGREE + 1]
     speed = float(np.sqrt(pace @ pace))
@@ -418,7 +428,8 @@ def _dropped(run_moves: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """Per step of a run of consecutive frames (`run_moves`: (M, 3), the picture's move from frame
     to frame, `picture_moves`), how far ahead of the move it lands (`_ahead`, in frames' moves; at
     most 0 where it lands less than DROP_SHIFT ahead; NaN where not read: the move slower than
-    MOVE_FLOOR there, a frame held, or too few frames)."""
+    MOVE_FLOOR there, a frame held, or too few frames). Read twice: the second time each step's
+    fit has a step of its own at the others the first found DROP_ASSIST ahead (DROP_APART off)."""
     m = len(run_moves)
     gaps = np.full(m, np.nan)
     if m < 6:
@@ -427,10 +438,18 @@ def _dropped(run_moves: np.ndarray, keep: np.ndarray) -> np.ndarray:
     pace = np.array([float(np.sqrt((np.median(run_moves[max(0, j - LEVEL_REACH):j + LEVEL_REACH + 1], axis=0) ** 2)
                                    .sum())) for j in range(m)])
     where = np.concatenate([np.zeros((1, 3)), np.cumsum(run_moves, axis=0)])
-    for k in np.flatnonzero((pace >= MOVE_FLOOR) & keep[1:]):
-        gap, shift = _ahead(where, keep, int(k))
-        gaps[k] = gap if shift >= DROP_SHIFT or not np.isfinite(gap) else min(gap, 0.0)
-    return gaps
+    looked = np.flatnonzero((pace >= MOVE_FLOOR) & keep[1:])
+
+    def read(others: np.ndarray | None) -> np.ndarray:
+        out = np.full(m, np.nan)
+        for k in looked:
+            gap, shift = _ahead(where, keep, int(k), others)
+            out[k] = gap if shift >= DROP_SHIFT or not np.isfinite(gap) else min(gap, 0.0)
+        return out
+    gaps = read(None)
+    # Read again beside the steps that landed ahead, each given its own step in the fit.
+    others = np.flatnonzero(np.nan_to_num(gaps) >= DROP_ASSIST)
+    return read(others) if len(others) else gaps
 
 
 def _around(run: np.ndarray, first: int, last: int) -> np.ndarray:
