@@ -203,8 +203,8 @@ def drain_to_the_server() -> None:
     """Send the logs and events this process still holds while its server is up, as Prefect's own
     harness does before it stops its server. Left to the interpreter's exit, the log worker found
     the server gone and retried for about a minute ("Error logging to API … All connection
-    attempts failed"; seen on 2 of 6 runs of one scene test: 104 s against 40) — a minute at the
-    end of every pytest worker."""
+    attempts failed"; seen on 2 of 6 runs of one scene test: 104 s against 40) — up to a minute at
+    the end of a pytest worker."""
     import inspect
 
     from prefect.events.worker import EventsWorker
