@@ -290,8 +290,8 @@ def test_frames_dropped_in_a_dolly_are_read_on_the_pictures_measured_move():
 def test_frames_dropped_a_few_apart_are_each_read_beside_the_others():
     """Issue 56: three frames dropped three frames apart in a pan placed to whole pixels read
     short of a frame's move each — the fit through the frames either side bent to take the other
-    two drops' jumps — and the clip passed `clip_dropped` (as 8 of 59 drops of the benchmark's
-    seeds 22-23 did, reading 0.62-0.78). Read again with a step of their own at the steps that
+    two drops' jumps — and the clip passed `clip_dropped` (as benchmarks.cadence's missed clips
+    of drops close together did at seeds 22-23 `--sway`, reading 0.62-0.78). Read again with a step of their own at the steps that
     landed ahead (`DROP_ASSIST`), it fails; the clean pan still passes."""
     pan = _pan(43, speed=1.5)
     assert _score(cadence_scores(_dailies(pan[:40]), expect_motion=True), "clip_dropped")["passed"]
